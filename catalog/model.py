@@ -1,0 +1,58 @@
+"""Catalog documents (SPEC §5): topics and resources."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from journeys._expr import CatalogExpr
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+Identifier = Annotated[str, Field(pattern=_ID)]
+ResourceType = Literal["policy", "benefit", "network", "learning", "person", "document", "task", "tool"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class TopicSpec(_Frozen):
+    id: Identifier
+    parent: Identifier | None = None
+    title: str | None = None
+
+
+class ResourceSpec(_Frozen):
+    id: Identifier
+    type: ResourceType
+    title: Annotated[str, Field(min_length=1)]
+    url: str | None = None
+    description: str | None = None
+    topics: Annotated[list[Identifier], Field(min_length=1)]
+    group: Identifier | None = None
+    eligibility: CatalogExpr | None = None
+    locale: str | None = None
+    related: list[Identifier] = Field(default_factory=list)
+    day: Annotated[int, Field(ge=1, le=3650)] | None = None
+    requires: list[Identifier] = Field(default_factory=list)
+    departments: list[str] = Field(default_factory=list, description="ranking: closer to these departments")
+    locations: list[str] = Field(default_factory=list, description="ranking: closer to these locations")
+    roles: list[str] = Field(default_factory=list, description="ranking: closer to these roles")
+
+
+class CatalogDoc(_Frozen):
+    api_version: Annotated[Literal["wayfinder/v1"], Field(alias="apiVersion")]
+    kind: Literal["Catalog"]
+    topics: list[TopicSpec] = Field(default_factory=list)
+    resources: list[ResourceSpec] = Field(default_factory=list)
+
+
+class TopicDoc(TopicSpec):
+    api_version: Annotated[Literal["wayfinder/v1"], Field(alias="apiVersion")]
+    kind: Literal["Topic"]
+
+
+class ResourceDoc(ResourceSpec):
+    api_version: Annotated[Literal["wayfinder/v1"], Field(alias="apiVersion")]
+    kind: Literal["Resource"]

@@ -1,0 +1,40 @@
+"""A folder a person can open: emails as ``.eml`` files, intranet posts as JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from email.headerregistry import Address
+from pathlib import Path
+
+from connectors.email import build_email
+from journeys.records import Message
+
+DEFAULT_SENDER = Address("Wayfinder", "wayfinder", "example.com")
+
+
+def intranet_post(message: Message) -> dict[str, object]:
+    return {
+        "id": message.message_id, "recipient_id": message.recipient_id, "title": message.subject,
+        "text": message.text, "html": message.html, "resources": message.resources,
+        "explanation": message.explanation, "preferences_url": message.preferences_url,
+        "published_at": message.scheduled_for.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def write_outbox(messages: Iterable[Message], folder: Path, *, sender: Address = DEFAULT_SENDER) -> dict[str, int]:
+    """Write every message that went out (``sent`` or ``approved``); returns counts per channel."""
+    counts = {"email": 0, "intranet": 0}
+    (folder / "email").mkdir(parents=True, exist_ok=True)
+    (folder / "intranet").mkdir(parents=True, exist_ok=True)
+    for m in messages:
+        if m.status not in ("sent", "approved"):
+            continue
+        if m.channel == "email" and m.recipient_email:
+            (folder / "email" / f"{m.message_id}.eml").write_bytes(bytes(build_email(m, sender=sender)))
+            counts["email"] += 1
+        elif m.channel == "intranet":
+            post = json.dumps(intranet_post(m), ensure_ascii=False, indent=2)
+            (folder / "intranet" / f"{m.message_id}.json").write_text(post + "\n", encoding="utf-8")
+            counts["intranet"] += 1
+    return counts

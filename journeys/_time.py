@@ -1,0 +1,98 @@
+"""Local time: waits in the employee's timezone, quiet hours and weekends in the recipient's."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from journeys._durations import has_calendar_part, parse_duration
+
+
+@lru_cache(maxsize=512)
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_at(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """A wall-clock time on a local date, as an instant (a time in a DST gap moves forward)."""
+    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC).astimezone(tz)
+
+
+def to_instant(value: Any, tz: ZoneInfo) -> datetime:
+    """A date (midnight local), an RFC 3339 timestamp, or a datetime, as an aware instant."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            msg = "a timestamp without an offset"
+            raise ValueError(msg)
+        return value
+    if isinstance(value, date):
+        return local_at(value, time(0), tz)
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) == 10:
+            return local_at(date.fromisoformat(text), time(0), tz)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            msg = "a timestamp without an offset"
+            raise ValueError(msg)
+        return parsed
+    msg = f"expected a date or a timestamp, got {type(value).__name__}"
+    raise ValueError(msg)
+
+
+def shift(instant: datetime, duration: str, tz: ZoneInfo) -> datetime:
+    """Add a duration: days and weeks keep the local wall-clock time across DST, hours and less are exact."""
+    delta = parse_duration(duration)
+    if not has_calendar_part(duration):
+        return instant + delta
+    wall = instant.astimezone(tz).replace(tzinfo=None) + delta
+    return wall.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
+
+
+def set_time_of_day(instant: datetime, at: time, tz: ZoneInfo) -> datetime:
+    return local_at(instant.astimezone(tz).date(), at, tz)
+
+
+def parse_window(text: str) -> tuple[time, time]:
+    start, end = text.split("-")
+    return time.fromisoformat(start), time.fromisoformat(end)
+
+
+def _quiet_until(local: datetime, start: time, end: time, tz: ZoneInfo) -> datetime | None:
+    """When the quiet window that ``local`` is in ends, or None when it is not in one."""
+    t = local.time()
+    if start == end:
+        return None
+    if start < end:
+        return local_at(local.date(), end, tz) if start <= t < end else None
+    if t >= start:
+        return local_at(local.date() + timedelta(days=1), end, tz)
+    if t < end:
+        return local_at(local.date(), end, tz)
+    return None
+
+
+def next_allowed(instant: datetime, tz: ZoneInfo, window: tuple[time, time] | None, weekends: bool) -> datetime:
+    """The first instant at or after ``instant`` outside quiet hours (and weekends, when they are quiet)."""
+    current = instant
+    for _ in range(32):
+        local = current.astimezone(tz)
+        if weekends and local.weekday() >= 5:
+            current = local_at(local.date() + timedelta(days=7 - local.weekday()), time(0), tz)
+            continue
+        if window is not None:
+            until = _quiet_until(local, window[0], window[1], tz)
+            if until is not None and until > current:
+                current = until
+                continue
+        return current.astimezone(UTC)
+    return current.astimezone(UTC)  # pragma: no cover - a valid window always ends within days
+
+
+def is_quiet(instant: datetime, tz: ZoneInfo, window: tuple[time, time] | None, weekends: bool) -> bool:
+    return next_allowed(instant, tz, window, weekends) != instant

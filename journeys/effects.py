@@ -1,0 +1,92 @@
+"""What the core asks its shell to do. The shell (embedded runner, Faust agent) carries them out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Literal
+
+from journeys.records import Message, Task
+
+
+@dataclass(frozen=True)
+class EnrollmentTimer:
+    employee_id: str
+    journey_id: str
+    enrollment_id: str
+    token: int
+
+
+@dataclass(frozen=True)
+class MailboxTimer:
+    recipient_id: str
+    message_id: str
+
+
+Timer = EnrollmentTimer | MailboxTimer
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Call back at ``due`` (a timer that fires late or twice is harmless: the core checks its token)."""
+
+    due: datetime
+    timer: Timer
+
+
+@dataclass(frozen=True)
+class Decide:
+    """A message decision to record (sent, deferred, pending_approval, suppressed, failed)."""
+
+    message: Message
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """A message ready to go: the recipient's mailbox applies the frequency cap and quiet hours."""
+
+    message: Message
+    timezone: str
+    quiet_hours: tuple[time, time] | None
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    task: Task
+
+
+@dataclass(frozen=True)
+class CancelPending:
+    """Pending messages about this employee (from one journey, or all) will not go: suppress them."""
+
+    employee_id: str
+    journey_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Erase:
+    """Forget this employee everywhere; leave an audit record with no personal data."""
+
+    employee_id: str
+    at: datetime
+    enrollments: int
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    kind: Literal["enrolled", "exited", "completed", "stale", "duplicate"]
+    journey_id: str | None
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """Something to log and count (an expression that failed, a template that did not render)."""
+
+    kind: str
+    journey_id: str | None
+    step_id: str | None
+    detail: str
+
+
+Effect = Schedule | Decide | Dispatch | OpenTask | CancelPending | Erase | Lifecycle | Diagnostic

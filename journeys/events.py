@@ -1,0 +1,184 @@
+"""CloudEvents in, typed events or dead letters out (SPEC §2)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from journeys.profile import ProfileUpdate
+
+
+class CloudEvent(BaseModel):
+    """A CloudEvents 1.0 structured-mode event. Extension attributes are kept."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    specversion: Literal["1.0"]
+    id: Annotated[str, Field(min_length=1)]
+    source: Annotated[str, Field(min_length=1)]
+    type: Annotated[str, Field(min_length=1)]
+    time: AwareDatetime
+    subject: Annotated[str, Field(min_length=1)]
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The idempotency key: the same (source, id) has the effect of once."""
+        return (self.source, self.id)
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Hired(_Data):
+    start_date: date
+    role: str | None = None
+    department: str | None = None
+    location: str | None = None
+    manager_id: str | None = None
+
+
+class Started(_Data):
+    date: date
+
+
+class DependentAdded(_Data):
+    relationship: str
+    reason: str | None = None
+    date: date
+
+
+LeaveType = Literal["parental", "medical", "bereavement", "sabbatical", "other"]
+
+
+class LeaveStarted(_Data):
+    leave_type: LeaveType
+    start_date: date
+    expected_return_date: date | None = None
+
+
+class LeaveEnded(_Data):
+    leave_type: LeaveType
+    return_date: date
+
+
+class JobChanged(_Data):
+    change: Literal["promotion", "transfer", "demotion"]
+    old_role: str | None = None
+    new_role: str | None = None
+    old_department: str | None = None
+    new_department: str | None = None
+
+
+class ManagerChanged(_Data):
+    old_manager_id: str | None = None
+    new_manager_id: str
+
+
+class Relocated(_Data):
+    old_location: str | None = None
+    new_location: str
+    new_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
+
+
+class Terminated(_Data):
+    date: date
+    reason: str | None = None
+
+
+class TaskCompleted(_Data):
+    task_id: Annotated[str, Field(min_length=1)]
+
+
+class Engagement(_Data):
+    message_id: str | None = None
+    resource_id: str | None = None
+    rating: Literal[-1, 0, 1] | None = None
+
+
+class WellbeingSignal(_Data):
+    signal: Annotated[str, Field(min_length=1)]
+    score: Annotated[float, Field(ge=0, le=1)]
+    evidence: str | None = None
+
+
+class ErasureRequested(_Data):
+    pass
+
+
+DATA_MODELS: dict[str, type[BaseModel]] = {
+    "hris.employee.upserted": ProfileUpdate,
+    "hris.employee.hired": Hired,
+    "hris.employee.started": Started,
+    "hris.dependent.added": DependentAdded,
+    "hris.leave.started": LeaveStarted,
+    "hris.leave.ended": LeaveEnded,
+    "hris.job.changed": JobChanged,
+    "hris.manager.changed": ManagerChanged,
+    "hris.employee.relocated": Relocated,
+    "hris.employee.terminated": Terminated,
+    "onboarding.task.completed": TaskCompleted,
+    "engagement.message.opened": Engagement,
+    "engagement.message.clicked": Engagement,
+    "engagement.message.feedback": Engagement,
+    "wellbeing.signal": WellbeingSignal,
+    "privacy.erasure.requested": ErasureRequested,
+}
+
+ERASURE = "privacy.erasure.requested"
+SENSITIVE_EVENT_TYPES = frozenset({"wellbeing.signal"})
+
+
+class DecodeError(ValueError):
+    """Why a raw event cannot be used; the text names fields, never their values."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+def _describe(e: ValidationError, prefix: str = "") -> str:
+    parts = []
+    for err in e.errors(include_url=False, include_input=False)[:5]:
+        loc = ".".join(str(x) for x in err["loc"])
+        parts.append(f"{prefix}{loc}: {err['msg']}" if loc else f"{prefix}{err['msg']}")
+    more = len(e.errors()) - 5
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def decode_event(raw: bytes | str, *, max_bytes: int = 1_000_000) -> CloudEvent:
+    """Parse and validate one event, or raise :class:`DecodeError` with a reason fit for a dead letter."""
+    size = len(raw.encode("utf-8") if isinstance(raw, str) else raw)
+    if size > max_bytes:
+        raise DecodeError(code="too_large", detail=f"event is {size} bytes, the limit is {max_bytes}")
+    try:
+        obj = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DecodeError(code="invalid_json", detail=str(e)) from e
+    if not isinstance(obj, dict):
+        raise DecodeError(code="invalid_cloudevent", detail=f"expected a JSON object, got {type(obj).__name__}")
+    try:
+        event = CloudEvent.model_validate(obj)
+    except ValidationError as e:
+        raise DecodeError(code="invalid_cloudevent", detail=_describe(e)) from e
+    model = DATA_MODELS.get(event.type)
+    if model is not None:
+        try:
+            model.model_validate(event.data)
+        except ValidationError as e:
+            raise DecodeError(code="invalid_data", detail=f"{event.type}: " + _describe(e, "data.")) from e
+    return event
+
+
+def iso(dt: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, as every output writes times."""
+    text = dt.astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+

@@ -1,0 +1,503 @@
+"""Load journeys, templates, catalog and policy; report every problem with ``file:line:column``."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from pydantic import BaseModel, ValidationError
+
+from catalog.graph import CatalogGraph
+from catalog.model import CatalogDoc, ResourceDoc, ResourceSpec, TopicDoc, TopicSpec
+from journeys._expr import ExpressionError
+from journeys._problems import DefinitionError, Problem
+from journeys._yaml import Document, Loc, load_documents
+from journeys.model import (
+    BranchStep,
+    EndStep,
+    Journey,
+    Policy,
+    RoadmapStep,
+    SendStep,
+    TaskStep,
+    TemplateDoc,
+    WaitForStep,
+    WaitStep,
+)
+from journeys.templates import MessageTemplate, check_source
+
+KINDS: dict[str, type[BaseModel]] = {
+    "Journey": Journey, "Template": TemplateDoc, "Catalog": CatalogDoc, "Topic": TopicDoc,
+    "Resource": ResourceDoc, "Policy": Policy,
+}
+
+
+@dataclass
+class Definitions:
+    """Everything the engine needs, validated and compiled."""
+
+    journeys: dict[tuple[str, int], Journey] = field(default_factory=dict)
+    templates: dict[str, MessageTemplate] = field(default_factory=dict)
+    inline: dict[tuple[str, int, str, str], MessageTemplate] = field(default_factory=dict)
+    catalog: CatalogGraph = field(default_factory=CatalogGraph)
+    policy: Policy = field(default_factory=Policy)
+    files: int = 0
+
+    def current(self) -> dict[str, Journey]:
+        """The newest version of each journey."""
+        out: dict[str, Journey] = {}
+        for (jid, _version), j in sorted(self.journeys.items()):
+            out[jid] = j
+        return out
+
+
+@dataclass
+class Sources:
+    """Where definitions come from: any mix of files and folders; documents are told apart by ``kind``."""
+
+    paths: list[Path] = field(default_factory=list)
+    templates: list[Path] = field(default_factory=list)
+    policy: Path | None = None
+
+
+@dataclass
+class _Parsed:
+    doc: Document
+    model: BaseModel
+    template_id: str | None = None
+
+
+def _display(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # pragma: no cover - other drive on Windows
+        return str(path)
+    return rel if not rel.startswith(".." + os.sep + ".." + os.sep) else str(path)
+
+
+def _files(root: Path) -> list[Path]:
+    if root.is_dir():
+        return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [root]
+
+
+def _template_id(path: Path, root: Path | None) -> str:
+    if root is None:
+        for parent in path.parents:
+            if parent.name == "templates":
+                root = parent
+                break
+    base = root if root is not None and root.is_dir() else path.parent
+    return path.relative_to(base).with_suffix("").as_posix()
+
+
+def _field_names(model: type[BaseModel]) -> set[str]:
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        names.add(info.alias or name)
+    return names
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.parsed: list[_Parsed] = []
+        self.files = 0
+
+    # -- reading -------------------------------------------------------------------------
+    def read(self, path: Path, *, explicit: bool, template_root: Path | None = None,
+             expect: str | None = None) -> None:
+        if not path.exists():
+            self.problems.append(Problem(_display(path), 1, 1, "no such file or folder"))
+            return
+        for file in _files(path):
+            self.files += 1
+            display = _display(file)
+            docs, problems = load_documents(file, display)
+            self.problems.extend(problems)
+            for doc in docs:
+                self._classify(doc, file, explicit=explicit or file == path, template_root=template_root,
+                               expect=expect)
+
+    def _classify(self, doc: Document, file: Path, *, explicit: bool, template_root: Path | None,
+                  expect: str | None) -> None:
+        data = doc.data
+        if data is None:
+            return
+        if not isinstance(data, dict):
+            self.problems.append(doc.problem((), "a Wayfinder document is a mapping with apiVersion and kind"))
+            return
+        kind = data.get("kind")
+        if kind is None and expect is not None:
+            kind = expect
+        model = KINDS.get(kind) if isinstance(kind, str) else None
+        if model is None:
+            api = data.get("apiVersion")
+            if not explicit and not (isinstance(api, str) and api.startswith("wayfinder/")) and "kind" not in data:
+                return
+            close = difflib.get_close_matches(str(kind), list(KINDS), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            known = ", ".join(KINDS)
+            self.problems.append(doc.problem(("kind",), f"unknown kind {kind!r}{hint}; expected one of {known}"))
+            return
+        try:
+            parsed = model.model_validate(data)
+        except ValidationError as e:
+            self._pydantic_problems(doc, e, model)
+            return
+        tid = _template_id(file, template_root) if isinstance(parsed, TemplateDoc) else None
+        self.parsed.append(_Parsed(doc, parsed, tid))
+
+    def _pydantic_problems(self, doc: Document, e: ValidationError, model: type[BaseModel]) -> None:
+        label = _label(doc, model)
+        for err in e.errors(include_url=False):
+            loc: Loc = tuple(err["loc"])
+            path = _loc_text(doc, loc)
+            msg = err["msg"].removeprefix("Value error, ")
+            offset = 0
+            if err["type"] == "extra_forbidden":
+                key = loc[-1]
+                close = difflib.get_close_matches(str(key), sorted(_all_field_names()), n=1)
+                msg = f"unknown field {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                mark = doc.key_marks.get(_real_loc(doc, loc))
+                if mark is not None:
+                    self.problems.append(Problem(doc.file, mark.line, mark.column, f"{label}: {msg}"))
+                    continue
+            if err["type"] == "missing":
+                msg = f"missing required field {loc[-1]!r}"
+                path = _loc_text(doc, loc[:-1])
+            error = (err.get("ctx") or {}).get("error")
+            if isinstance(error, ExpressionError) and error.column:
+                offset = _expression_offset(doc, loc, error.column)
+            where = f"{path}: " if path else ""
+            self.problems.append(doc.problem(loc, f"{label}: {where}{msg}", column_offset=offset))
+
+
+def _all_field_names() -> set[str]:
+    from journeys import model as jm
+
+    names: set[str] = set()
+    for obj in vars(jm).values():
+        if isinstance(obj, type) and issubclass(obj, BaseModel):
+            names |= _field_names(obj)
+    for m in (CatalogDoc, ResourceSpec, TopicSpec):
+        names |= _field_names(m)
+    return names
+
+
+def _real_loc(doc: Document, loc: Loc) -> Loc:
+    """Drop the union tags that pydantic puts in a ``loc`` so it names YAML nodes only."""
+    path: Loc = ()
+    for part in loc:
+        if (*path, part) in doc.marks:
+            path = (*path, part)
+    if loc and (*path, loc[-1]) not in doc.marks:
+        path = (*path, loc[-1])
+    return path
+
+
+def _loc_text(doc: Document, loc: Loc) -> str:
+    out = ""
+    path: Loc = ()
+    for part in loc:
+        if (*path, part) not in doc.marks and part != loc[-1]:
+            continue
+        path = (*path, part)
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _expression_offset(doc: Document, loc: Loc, column: int) -> int:
+    real = _real_loc(doc, loc)
+    style = doc.styles.get(real)
+    if style in (None, "'", '"'):
+        return column - 1 + (1 if style else 0)
+    return 0
+
+
+def _label(doc: Document, model: type[BaseModel] | BaseModel) -> str:
+    kind = model.__name__ if isinstance(model, type) else type(model).__name__
+    name = {"TemplateDoc": "template", "CatalogDoc": "catalog", "TopicDoc": "topic", "ResourceDoc": "resource",
+            "Journey": "journey", "Policy": "policy"}.get(kind, kind.lower())
+    ident = doc.data.get("id") if isinstance(doc.data, dict) else None
+    return f"{name} {ident}" if isinstance(ident, str) and name in ("journey", "topic", "resource") else name
+
+
+def load(sources: Sources) -> tuple[Definitions, list[Problem]]:
+    """Load and cross-check; the definitions are only fit to run when no problem is an error."""
+    loader = _Loader()
+    for p in sources.paths:
+        loader.read(p, explicit=True)
+    for t in sources.templates:
+        loader.read(t, explicit=True, template_root=t, expect="Template")
+    if sources.policy is not None:
+        loader.read(sources.policy, explicit=True, expect="Policy")
+    defs = Definitions(files=loader.files)
+    problems = list(loader.problems)
+    _build(loader.parsed, defs, problems)
+    return defs, sorted(set(problems))
+
+
+def load_or_raise(sources: Sources) -> Definitions:
+    defs, problems = load(sources)
+    if any(p.severity == "error" for p in problems):
+        raise DefinitionError(problems)
+    return defs
+
+
+# -- cross-checks --------------------------------------------------------------------------
+def _build(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) -> None:
+    _build_catalog(parsed, defs, problems)
+    _build_templates(parsed, defs, problems)
+    policies = [p for p in parsed if isinstance(p.model, Policy)]
+    for extra in policies[1:]:
+        problems.append(extra.doc.problem(("kind",), "only one Policy document is allowed"))
+    if policies and isinstance(policies[0].model, Policy):
+        policy = policies[0].model
+        defs.policy = policy
+        for i, topic in enumerate(policy.sensitive_topics):
+            if defs.catalog.topics and topic not in defs.catalog.topics:
+                problems.append(policies[0].doc.problem(("sensitive_topics", i), f"unknown topic {topic!r}",
+                                                        severity="warning"))
+    for p in parsed:
+        if isinstance(p.model, Journey):
+            _check_journey(p.doc, p.model, defs, problems)
+
+
+_Placed = tuple[Any, Document, Loc]
+
+
+def _collect_catalog(parsed: list[_Parsed]) -> tuple[list[_Placed], list[_Placed]]:
+    topics: list[_Placed] = []
+    resources: list[_Placed] = []
+    for p in parsed:
+        if isinstance(p.model, CatalogDoc):
+            topics += [(t, p.doc, ("topics", i)) for i, t in enumerate(p.model.topics)]
+            resources += [(r, p.doc, ("resources", i)) for i, r in enumerate(p.model.resources)]
+        elif isinstance(p.model, TopicDoc):
+            topics.append((p.model, p.doc, ()))
+        elif isinstance(p.model, ResourceDoc):
+            resources.append((p.model, p.doc, ()))
+    return topics, resources
+
+
+def _unique(items: list[_Placed], what: str, problems: list[Problem]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for item, doc, loc in items:
+        if item.id in seen:
+            problems.append(doc.problem((*loc, "id"), f"{what} {item.id!r} is declared twice"))
+        seen[item.id] = item
+    return seen
+
+
+def _build_catalog(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) -> None:
+    topics, resources = _collect_catalog(parsed)
+    known_topics = _unique(topics, "topic", problems)
+    known = _unique(resources, "resource", problems)
+    for t, doc, loc in topics:
+        if t.parent is not None and t.parent not in known_topics:
+            problems.append(doc.problem((*loc, "parent"), f"topic {t.id}: unknown parent topic {t.parent!r}"))
+    for r, doc, loc in resources:
+        for i, t in enumerate(r.topics):
+            if t not in known_topics:
+                problems.append(doc.problem((*loc, "topics", i), f"resource {r.id}: unknown topic {t!r}"
+                                            + _suggest(t, known_topics)))
+        for rel in ("requires", "related"):
+            for i, other in enumerate(getattr(r, rel)):
+                if other not in known:
+                    problems.append(doc.problem((*loc, rel, i), f"resource {r.id}: {rel} unknown resource {other!r}"
+                                                + _suggest(other, known)))
+    defs.catalog = CatalogGraph([t for t, _, _ in topics], [r for r, _, _ in resources])
+    _catalog_cycles(defs.catalog, topics, resources, problems)
+
+
+def _catalog_cycles(catalog: CatalogGraph, topics: list[_Placed], resources: list[_Placed],
+                    problems: list[Problem]) -> None:
+    topic_graph: nx.DiGraph[str] = nx.DiGraph((t.id, t.parent) for t, _, _ in topics if t.parent)
+    try:
+        cycle = nx.find_cycle(topic_graph)
+        doc, loc = next((d, lc) for t, d, lc in topics if t.id == cycle[0][0])
+        problems.append(doc.problem((*loc, "parent"), "topic parents form a cycle: "
+                                    + " -> ".join(u for u, _ in cycle) + f" -> {cycle[0][0]}"))
+    except nx.NetworkXNoCycle:
+        pass
+    cycle_ids = catalog.requires_cycle()
+    if cycle_ids:
+        doc, loc = next((d, lc) for r, d, lc in resources if r.id == cycle_ids[0])
+        problems.append(doc.problem((*loc, "requires"), "requires form a cycle: "
+                                    + " -> ".join(cycle_ids) + f" -> {cycle_ids[0]}"))
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _source_problems(doc: Document, loc: Loc, source: str, label: str, problems: list[Problem], *,
+                     html: bool = False) -> bool:
+    found = check_source(source, html=html)
+    mark = doc.mark(loc)
+    block = doc.styles.get(loc) in ("|", ">")
+    for sp in found:
+        line = mark.line + sp.line - (0 if block else 1)
+        column = mark.column if sp.line == 1 and not block else 1
+        problems.append(Problem(doc.file, line, column, f"{label}: {sp.message}"))
+    return not found
+
+
+def _build_templates(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) -> None:
+    for p in parsed:
+        if not isinstance(p.model, TemplateDoc) or p.template_id is None:
+            continue
+        t = p.model
+        label = f"template {p.template_id}"
+        if t.id is not None and t.id != p.template_id:
+            problems.append(p.doc.problem(("id",), f"{label}: id {t.id!r} does not match its path; "
+                                          f"a template's id is its path under the templates folder"))
+        if p.template_id in defs.templates:
+            problems.append(p.doc.problem((), f"{label} is defined twice"))
+            continue
+        ok = True
+        for name in ("subject", "text", "html"):
+            source = getattr(t, name)
+            if source is not None:
+                ok &= _source_problems(p.doc, (name,), source, label, problems, html=name == "html")
+        for locale, override in t.locales.items():
+            for name in ("subject", "text", "html"):
+                source = getattr(override, name)
+                if source is not None:
+                    ok &= _source_problems(p.doc, ("locales", locale, name), source, f"{label} ({locale})",
+                                           problems, html=name == "html")
+        if ok:
+            defs.templates[p.template_id] = MessageTemplate(
+                p.template_id, t.subject, t.text, t.html,
+                {k: v.model_dump() for k, v in t.locales.items()},
+            )
+
+
+def _check_journey(doc: Document, j: Journey, defs: Definitions, problems: list[Problem]) -> None:
+    label = f"journey {j.id}"
+    key = (j.id, j.version)
+    if key in defs.journeys:
+        problems.append(doc.problem(("id",), f"{label} version {j.version} is defined twice"))
+        return
+    errors_before = sum(1 for p in problems if p.severity == "error")
+    ids: dict[str, int] = {}
+    for i, step in enumerate(j.steps):
+        if step.id in ids:
+            problems.append(doc.problem(("steps", i, "id"), f"{label}: step id {step.id!r} is used twice"))
+        ids.setdefault(step.id, i)
+    for i, step in enumerate(j.steps):
+        _StepChecker(doc, j, i, ids, defs, problems).check(step)
+    _check_flow(doc, j, ids, problems)
+    if j.explanation is not None:
+        _inline(doc, j, ("explanation",), j.explanation, "explanation", defs, problems)
+    if sum(1 for p in problems if p.severity == "error") == errors_before:
+        defs.journeys[key] = j
+
+
+def _inline(doc: Document, j: Journey, loc: Loc, source: str, name: str, defs: Definitions,
+            problems: list[Problem]) -> None:
+    if _source_problems(doc, loc, source, f"journey {j.id}: {name}", problems):
+        defs.inline[(j.id, j.version, "", name)] = MessageTemplate(f"{j.id}/{name}", source, source)
+
+
+class _StepChecker:
+    def __init__(self, doc: Document, j: Journey, i: int, ids: dict[str, int], defs: Definitions,
+                 problems: list[Problem]) -> None:
+        self.doc, self.j, self.i, self.ids, self.defs, self.problems = doc, j, i, ids, defs, problems
+        self.label = f"journey {j.id}: step {j.steps[i].id}"
+
+    def add(self, loc: Loc, message: str, severity: str = "error") -> None:
+        self.problems.append(self.doc.problem(("steps", self.i, *loc), f"{self.label}: {message}", severity=severity))
+
+    def jump(self, loc: Loc, target: str | None) -> None:
+        if target is not None and target not in self.ids:
+            self.add(loc, f"jump to unknown step {target!r}" + _suggest(target, self.ids))
+
+    def template(self, loc: Loc, tid: str | None) -> None:
+        if tid is not None and tid not in self.defs.templates:
+            self.add(loc, f"unknown template {tid!r}" + _suggest(tid, self.defs.templates))
+
+    def topics(self, loc: Loc, names: Sequence[str]) -> None:
+        for n, topic in enumerate(names):
+            if topic not in self.defs.catalog.topics:
+                self.add((*loc, n), f"unknown topic {topic!r}" + _suggest(topic, self.defs.catalog.topics))
+
+    def source(self, loc: Loc, text: str) -> bool:
+        return _source_problems(self.doc, ("steps", self.i, *loc), text, self.label, self.problems)
+
+    def check(self, step: Any) -> None:
+        j, defs = self.j, self.defs
+        if isinstance(step, BranchStep):
+            self.jump(("branch", "then"), step.branch.then)
+            self.jump(("branch", "else"), step.branch.else_)
+        elif isinstance(step, WaitForStep):
+            self.jump(("wait_for", "on_timeout"), step.wait_for.on_timeout)
+            if step.wait_for.timeout is None:
+                self.add(("wait_for",), "no timeout: an employee whose event never comes stays enrolled for ever",
+                         "warning")
+        elif isinstance(step, SendStep):
+            self.template(("send", "template"), step.send.template)
+            if step.send.resources is not None:
+                self.topics(("send", "resources", "topics"), step.send.resources.topics)
+            if step.send.subject is not None and step.send.body is not None:
+                ok = self.source(("send", "subject"), step.send.subject)
+                if self.source(("send", "body"), step.send.body) and ok:
+                    defs.inline[(j.id, j.version, step.id, "message")] = MessageTemplate(
+                        f"{j.id}/{step.id}", step.send.subject, step.send.body)
+        elif isinstance(step, RoadmapStep):
+            self.template(("roadmap", "template"), step.roadmap.template)
+            self.topics(("roadmap", "topics"), step.roadmap.topics)
+        elif isinstance(step, TaskStep):
+            for name in ("title", "note"):
+                text = getattr(step.task, name)
+                if self.source(("task", name), text):
+                    defs.inline[(j.id, j.version, step.id, name)] = MessageTemplate(f"{j.id}/{step.id}", text, text)
+
+
+def successors(j: Journey, i: int) -> list[int]:
+    """Where a step can go next (an index past the end means the journey completes)."""
+    step = j.steps[i]
+    idx = j.step_index
+    if isinstance(step, EndStep):
+        return []
+    if isinstance(step, BranchStep):
+        out = [idx.get(step.branch.then, len(j.steps))]
+        out.append(idx.get(step.branch.else_, len(j.steps)) if step.branch.else_ else i + 1)
+        return out
+    if isinstance(step, WaitForStep) and step.wait_for.on_timeout is not None:
+        return [i + 1, idx.get(step.wait_for.on_timeout, len(j.steps))]
+    return [i + 1]
+
+
+def _check_flow(doc: Document, j: Journey, ids: dict[str, int], problems: list[Problem]) -> None:
+    g: nx.DiGraph[int] = nx.DiGraph()
+    n = len(j.steps)
+    g.add_nodes_from(range(n))
+    for i in range(n):
+        for s in successors(j, i):
+            if s < n:
+                g.add_edge(i, s)
+    waits = [i for i, s in enumerate(j.steps) if isinstance(s, WaitStep | WaitForStep)]
+    no_wait = g.copy()
+    no_wait.remove_nodes_from(waits)
+    try:
+        cycle = nx.find_cycle(no_wait)
+    except nx.NetworkXNoCycle:
+        cycle = []
+    if cycle:
+        first = min(u for u, _ in cycle)
+        names = " -> ".join(j.steps[u].id for u, _ in cycle) + f" -> {j.steps[cycle[0][0]].id}"
+        problems.append(doc.problem(("steps", first, "id"), f"journey {j.id}: steps {names} form a cycle "
+                                    "with no wait or wait_for, so it would loop at once for ever"))
+    reachable = nx.descendants(g, 0) | {0}
+    for i in range(n):
+        if i not in reachable:
+            problems.append(doc.problem(("steps", i, "id"), f"journey {j.id}: step {j.steps[i].id} "
+                                        "can never be reached", severity="warning"))

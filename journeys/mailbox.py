@@ -1,0 +1,92 @@
+"""The recipient's mailbox: the frequency cap across journeys and quiet hours (SPEC §4, Policy).
+
+A capped or quiet-hours message is deferred, never dropped: it gets the first slot that is
+outside quiet hours and under the cap, and goes out then with the same ``message_id``.
+Messages keep their order per recipient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from journeys._durations import parse_duration
+from journeys._time import next_allowed, zone
+from journeys.effects import Decide, Dispatch, Effect, MailboxTimer, Schedule
+from journeys.model import Policy, to_time
+from journeys.state import MailboxState, Slot
+
+_MAX_ROUNDS = 10_000
+
+
+@dataclass
+class MailboxOutcome:
+    state: MailboxState
+    effects: list[Effect] = field(default_factory=list)
+
+
+class Mailbox:
+    def __init__(self, policy: Policy) -> None:
+        self.cap = policy.frequency_cap
+        self.per = parse_duration(policy.frequency_cap.per) if policy.frequency_cap else timedelta(0)
+        q = policy.quiet_hours
+        self.window: tuple[time, time] | None = (to_time(q.start), to_time(q.end)) if q else None
+        self.weekends = bool(q and q.weekends)
+
+    def slot(self, state: MailboxState, now: datetime, timezone: str, own_window: tuple[time, time] | None
+             ) -> tuple[datetime, str | None]:
+        """The first time at or after ``now`` (and after anything already waiting here) that may be used,
+        and why it is later than ``now``: quiet_hours, frequency_cap, or queued behind a deferred message."""
+        tz = zone(timezone)
+        window = own_window or self.window
+        waiting = [s.at for s in state.slots if s.message_id in state.pending]
+        t = max([now, *waiting])
+        reason = "queued" if t > now else None
+        for _ in range(_MAX_ROUNDS):
+            allowed = next_allowed(t, tz, window, self.weekends)
+            if allowed != t:
+                t, reason = allowed, reason or "quiet_hours"
+            if self.cap is None:
+                return t, reason
+            in_window = sorted(s.at for s in state.slots if t - self.per < s.at <= t)
+            if len(in_window) < self.cap.max:
+                return t, reason
+            t, reason = in_window[len(in_window) - self.cap.max] + self.per, "frequency_cap"
+        return t, reason  # pragma: no cover - a cap always frees a slot within max rounds
+
+    def dispatch(self, state: MailboxState, d: Dispatch, now: datetime) -> MailboxOutcome:
+        if any(s.message_id == d.message.message_id for s in state.slots):
+            return MailboxOutcome(state)  # a replay of a message already placed
+        at, reason = self.slot(state, now, d.timezone, d.quiet_hours)
+        self._forget_old(state, now)
+        state.slots.append(Slot(at=at, message_id=d.message.message_id))
+        if at <= now:
+            return MailboxOutcome(state, [Decide(d.message.with_status("sent", at=at))])
+        deferred = d.message.with_status("deferred", reason=reason, at=at)
+        state.pending[deferred.message_id] = deferred
+        return MailboxOutcome(state, [Decide(deferred),
+                                      Schedule(at, MailboxTimer(state.recipient_id, deferred.message_id))])
+
+    def _forget_old(self, state: MailboxState, now: datetime) -> None:
+        horizon = now - self.per
+        state.slots = [s for s in state.slots if s.at > horizon or s.message_id in state.pending]
+
+    def on_timer(self, state: MailboxState, timer: MailboxTimer, now: datetime) -> MailboxOutcome:
+        message = state.pending.pop(timer.message_id, None)
+        if message is None:
+            return MailboxOutcome(state)
+        return MailboxOutcome(state, [Decide(message.with_status("sent", at=message.scheduled_for))])
+
+    def cancel(self, state: MailboxState, employee_id: str, journey_id: str | None, reason: str,
+               now: datetime) -> MailboxOutcome:
+        """Suppress what waits here for ``employee_id`` (from one journey, or all)."""
+        effects: list[Effect] = []
+        for mid, message in list(state.pending.items()):
+            if message.employee_id != employee_id or (journey_id is not None and message.journey_id != journey_id):
+                continue
+            del state.pending[mid]
+            state.slots = [s for s in state.slots if s.message_id != mid]
+            out = message.redacted(reason, now) if reason == "erased" else message.with_status(
+                "suppressed", reason=reason, at=now)
+            effects.append(Decide(out))
+        return MailboxOutcome(state, effects)

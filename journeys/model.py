@@ -1,0 +1,284 @@
+"""The journey language (SPEC §4): frozen models, one per step kind, no unknown fields."""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+from journeys._durations import parse_duration
+from journeys._expr import Expr
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+STEP_KINDS = ("send", "wait", "wait_for", "branch", "roadmap", "task", "end")
+
+
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+def _time_of_day(value: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        msg = 'a time of day looks like "09:00" (24-hour, quoted)'
+        raise ValueError(msg)
+    return value
+
+
+def _reentry(value: str) -> str:
+    if value not in ("never", "always"):
+        try:
+            parse_duration(value)
+        except ValueError as e:
+            msg = f"reentry is never, always or a duration such as 300d, not {value!r}"
+            raise ValueError(msg) from e
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_duration), Field(examples=["3d", "12w", "-14d"])]
+TimeOfDay = Annotated[str, AfterValidator(_time_of_day), Field(examples=["09:00"])]
+Identifier = Annotated[str, Field(pattern=_ID)]
+Channel = Literal["email", "intranet"]
+Recipient = Literal["employee", "manager", "hr_partner"]
+
+
+def to_time(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class ResourceRequest(Frozen):
+    topics: Annotated[list[Identifier], Field(min_length=1)]
+    limit: Annotated[int, Field(ge=1, le=50)] = 5
+
+
+class SendAction(Frozen):
+    channel: Channel
+    to: Recipient = "employee"
+    template: str | None = None
+    subject: str | None = None
+    body: str | None = None
+    resources: ResourceRequest | None = None
+    when: Expr | None = None
+
+    @model_validator(mode="after")
+    def _content(self) -> SendAction:
+        if self.template is None and (self.subject is None or self.body is None):
+            msg = "a send needs a template, or an inline subject and body"
+            raise ValueError(msg)
+        if self.template is not None and (self.subject is not None or self.body is not None):
+            msg = "a send has either a template or an inline subject and body, not both"
+            raise ValueError(msg)
+        return self
+
+
+class WaitAction(Frozen):
+    for_: Annotated[Duration | None, Field(alias="for")] = None
+    until: Expr | None = None
+    offset: Duration | None = None
+    at: TimeOfDay | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> WaitAction:
+        if (self.for_ is None) == (self.until is None):
+            msg = "a wait has either `for: <duration>` or `until: <expression>`"
+            raise ValueError(msg)
+        if self.for_ is not None and (self.offset is not None or self.at is not None):
+            msg = "`offset` and `at` go with `until`, not with `for`"
+            raise ValueError(msg)
+        return self
+
+
+class WaitForAction(Frozen):
+    event: Annotated[str, Field(min_length=1)]
+    when: Expr | None = None
+    timeout: Duration | None = None
+    on_timeout: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _timeout(self) -> WaitForAction:
+        if self.on_timeout is not None and self.timeout is None:
+            msg = "`on_timeout` needs a `timeout`"
+            raise ValueError(msg)
+        return self
+
+
+class BranchAction(Frozen):
+    if_: Annotated[Expr, Field(alias="if")]
+    then: Identifier
+    else_: Annotated[Identifier | None, Field(alias="else")] = None
+
+
+class RoadmapAction(Frozen):
+    topics: Annotated[list[Identifier], Field(min_length=1)]
+    horizon: Duration = "90d"
+    channel: Channel
+    to: Recipient = "employee"
+    template: str
+
+
+class TaskAction(Frozen):
+    assignee: Literal["hr_partner", "manager"]
+    title: Annotated[str, Field(min_length=1)]
+    note: str = ""
+    when: Expr | None = None
+
+
+class EndAction(Frozen):
+    pass
+
+
+class _Step(Frozen):
+    id: Identifier
+    description: str | None = None
+
+
+class SendStep(_Step):
+    send: SendAction
+
+
+class WaitStep(_Step):
+    wait: WaitAction
+
+
+class WaitForStep(_Step):
+    wait_for: WaitForAction
+
+
+class BranchStep(_Step):
+    branch: BranchAction
+
+
+class RoadmapStep(_Step):
+    roadmap: RoadmapAction
+
+
+class TaskStep(_Step):
+    task: TaskAction
+
+
+class EndStep(_Step):
+    end: EndAction
+
+
+def step_kind(value: Any) -> str | None:
+    """The discriminator: the one action key a step has."""
+    if isinstance(value, dict):
+        present = [k for k in STEP_KINDS if k in value]
+        return present[0] if len(present) == 1 else None
+    for kind in STEP_KINDS:
+        if getattr(value, kind, None) is not None:
+            return kind
+    return None
+
+
+Step = Annotated[
+    Annotated[SendStep, Tag("send")] | Annotated[WaitStep, Tag("wait")] | Annotated[WaitForStep, Tag("wait_for")]
+    | Annotated[BranchStep, Tag("branch")] | Annotated[RoadmapStep, Tag("roadmap")]
+    | Annotated[TaskStep, Tag("task")] | Annotated[EndStep, Tag("end")],
+    Discriminator(
+        step_kind,
+        custom_error_type="step_kind",
+        custom_error_message="a step needs exactly one action: send, wait, wait_for, branch, roadmap, task or end",
+    ),
+]
+
+
+class Trigger(Frozen):
+    event: Annotated[str, Field(min_length=1)]
+    when: Expr | None = None
+
+
+class ExitOn(Frozen):
+    event: Annotated[str, Field(min_length=1)]
+    when: Expr | None = None
+
+
+class Journey(Frozen):
+    """A journey as HR operations write it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, ignored_types=(cached_property,))
+
+    api_version: Annotated[Literal["wayfinder/v1"], Field(alias="apiVersion")]
+    kind: Literal["Journey"]
+    id: Identifier
+    name: Annotated[str, Field(min_length=1)]
+    owner: Annotated[str, Field(min_length=1)]
+    version: Annotated[int, Field(ge=1)] = 1
+    status: Literal["active", "paused", "draft"] = "active"
+    sensitivity: Literal["standard", "sensitive"] = "standard"
+    description: str | None = None
+    explanation: Annotated[str | None, Field(description="Why an employee gets this journey's messages, "
+                                             "in one sentence (Jinja2); a default is made from the trigger")] = None
+    trigger: Trigger
+    audience: Expr | None = None
+    reentry: Annotated[str, AfterValidator(_reentry)] = "never"
+    exit_on: list[ExitOn] = Field(default_factory=list)
+    steps: Annotated[list[Step], Field(min_length=1)]
+
+    @cached_property
+    def step_index(self) -> dict[str, int]:
+        return {s.id: i for i, s in enumerate(self.steps)}
+
+    @cached_property
+    def reentry_after(self) -> timedelta | None:
+        """None for never, zero for always, else the duration."""
+        if self.reentry == "never":
+            return None
+        if self.reentry == "always":
+            return timedelta(0)
+        return parse_duration(self.reentry)
+
+
+class FrequencyCap(Frozen):
+    max: Annotated[int, Field(ge=1)]
+    per: Duration
+
+
+class QuietHoursPolicy(Frozen):
+    start: TimeOfDay
+    end: TimeOfDay
+    weekends: bool = False
+
+
+DEFAULT_PREFERENCES_URL = "https://intranet.example.com/wayfinder/preferences"
+
+
+class Policy(Frozen):
+    """The global policy. An empty policy has no cap and no quiet hours."""
+
+    api_version: Annotated[Literal["wayfinder/v1"], Field(alias="apiVersion")] = "wayfinder/v1"
+    kind: Literal["Policy"] = "Policy"
+    frequency_cap: FrequencyCap | None = None
+    quiet_hours: QuietHoursPolicy | None = None
+    sensitive_topics: list[Identifier] = Field(default_factory=list)
+    max_event_age: Duration = "7d"
+    preferences_url: Annotated[str, Field(description="Where employees see and change their preferences; "
+                                          "every message links here")] = DEFAULT_PREFERENCES_URL
+
+
+class LocaleOverride(Frozen):
+    subject: str | None = None
+    text: str | None = None
+    html: str | None = None
+
+
+class TemplateDoc(Frozen):
+    """A message template (Jinja2, sandboxed). Its id is its path under the templates folder."""
+
+    api_version: Annotated[Literal["wayfinder/v1"], Field(alias="apiVersion")]
+    kind: Literal["Template"]
+    id: str | None = None
+    description: str | None = None
+    subject: Annotated[str, Field(min_length=1)]
+    text: Annotated[str, Field(min_length=1)]
+    html: str | None = None
+    locales: dict[Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")], LocaleOverride] = Field(
+        default_factory=dict)

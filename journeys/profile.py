@@ -1,0 +1,159 @@
+"""The employee profile (SPEC §3) and how events update it."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+_QUIET = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        msg = "not an IANA timezone (e.g. Europe/Berlin)"
+        raise ValueError(msg) from e
+    return value
+
+
+def _quiet(value: str) -> str:
+    if not _QUIET.match(value):
+        msg = 'quiet hours look like "20:00-08:00"'
+        raise ValueError(msg)
+    return value
+
+
+Timezone = Annotated[str, AfterValidator(_timezone)]
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+Locale = Annotated[str, Field(pattern=_LOCALE.pattern)]
+QuietHours = Annotated[str, AfterValidator(_quiet)]
+
+
+class Preferences(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    opt_out_channels: list[str] = Field(default_factory=list)
+    opt_out_topics: list[str] = Field(default_factory=list)
+    quiet_hours: QuietHours | None = None
+
+
+KNOWN_FIELDS = (
+    "id", "given_name", "preferred_name", "family_name", "email", "manager_id", "hr_partner_id",
+    "department", "role", "job_level", "location", "country", "timezone", "locale", "employment_type",
+    "work_mode", "start_date", "learning_style", "interests", "skills",
+)
+
+
+class ProfileUpdate(BaseModel):
+    """The ``data`` of ``hris.employee.upserted``: any part of a profile; unknown fields are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    given_name: str | None = None
+    preferred_name: str | None = None
+    family_name: str | None = None
+    email: str | None = None
+    manager_id: str | None = None
+    hr_partner_id: str | None = None
+    department: str | None = None
+    role: str | None = None
+    job_level: str | int | None = None
+    location: str | None = None
+    country: Country | None = None
+    timezone: Timezone | None = None
+    locale: Locale | None = None
+    employment_type: Literal["employee", "contractor", "intern"] | None = None
+    work_mode: Literal["onsite", "hybrid", "remote"] | None = None
+    start_date: date | None = None
+    learning_style: Literal["visual", "reading", "hands_on", "social"] | None = None
+    interests: list[str] | None = None
+    skills: list[str] | None = None
+    preferences: Preferences | None = None
+
+
+class Profile(BaseModel):
+    """What the engine knows of one person. Values are kept as they came (JSON types)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    fields: dict[str, Any] = Field(default_factory=dict)
+    preferences: dict[str, Any] = Field(default_factory=dict)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        return self.fields.get(name)
+
+    @property
+    def timezone(self) -> str:
+        tz = self.fields.get("timezone")
+        return tz if isinstance(tz, str) else "UTC"
+
+    @property
+    def locale(self) -> str | None:
+        value = self.fields.get("locale")
+        return value if isinstance(value, str) else None
+
+    @property
+    def opt_out_channels(self) -> list[str]:
+        return list(self.preferences.get("opt_out_channels") or [])
+
+    @property
+    def opt_out_topics(self) -> list[str]:
+        return list(self.preferences.get("opt_out_topics") or [])
+
+    @property
+    def quiet_hours(self) -> str | None:
+        value = self.preferences.get("quiet_hours")
+        return value if isinstance(value, str) else None
+
+    def merge(self, data: dict[str, Any]) -> None:
+        """Merge an upsert: known fields set, ``preferences`` merged, anything else kept as an attribute."""
+        for key, value in data.items():
+            if key == "id":
+                continue
+            if key == "preferences" and isinstance(value, dict):
+                self.preferences.update(value)
+            elif key in KNOWN_FIELDS:
+                if value is None:
+                    self.fields.pop(key, None)
+                else:
+                    self.fields[key] = value
+            else:
+                self.attributes[key] = value
+
+    def view(self) -> dict[str, Any]:
+        """The profile as expressions and templates see it."""
+        out: dict[str, Any] = {"id": self.id, "interests": [], "skills": []}
+        out.update(self.fields)
+        out["preferences"] = {"opt_out_channels": [], "opt_out_topics": [], **self.preferences}
+        out["attributes"] = dict(self.attributes)
+        return out
+
+
+# Which event fields update which profile fields, before journeys see the event (SPEC §3).
+_UPDATES: dict[str, tuple[tuple[str, str], ...]] = {
+    "hris.employee.hired": (("start_date", "start_date"), ("role", "role"), ("department", "department"),
+                            ("location", "location"), ("manager_id", "manager_id")),
+    "hris.job.changed": (("new_role", "role"), ("new_department", "department")),
+    "hris.manager.changed": (("new_manager_id", "manager_id"),),
+    "hris.employee.relocated": (("new_location", "location"), ("new_country", "country")),
+}
+
+
+def apply_event(profile: Profile, event_type: str, data: dict[str, Any]) -> None:
+    """Update the profile from an event of a type the engine understands."""
+    if event_type == "hris.employee.upserted":
+        profile.merge(data)
+        return
+    for source, target in _UPDATES.get(event_type, ()):
+        value = data.get(source)
+        if value is not None:
+            profile.fields[target] = value

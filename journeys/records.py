@@ -1,0 +1,91 @@
+"""What comes out of the engine (SPEC §6): every decision is a record, and every record says why."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+from journeys.events import iso
+
+Instant = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
+Status = Literal["sent", "pending_approval", "approved", "rejected", "suppressed", "deferred", "failed"]
+
+
+def stable_id(prefix: str, *parts: object) -> str:
+    """A short id that is the same for the same parts, on every run and every machine."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+    return f"{prefix}-{digest[:24]}"
+
+
+class Message(BaseModel):
+    """One message decision. A deferred message that goes out later keeps its ``message_id``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message_id: str
+    employee_id: str
+    recipient_id: str | None
+    recipient_role: Literal["employee", "manager", "hr_partner"] = "employee"
+    journey_id: str
+    journey_version: int
+    step_id: str
+    channel: Literal["email", "intranet"]
+    status: Status
+    reason: str | None = None
+    scheduled_for: Instant
+    created_at: Instant
+    subject: str | None = None
+    text: str | None = None
+    html: str | None = None
+    resources: list[str] = []
+    topics: list[str] = []
+    explanation: str | None = None
+    preferences_url: str | None = None
+    locale: str | None = None
+    recipient_email: str | None = None
+    recipient_name: str | None = None
+
+    def with_status(self, status: Status, *, reason: str | None = None, at: datetime | None = None) -> Message:
+        update: dict[str, Any] = {"status": status, "reason": reason}
+        if at is not None:
+            update["scheduled_for"] = at
+        return self.model_copy(update=update)
+
+    def redacted(self, reason: str, at: datetime) -> Message:
+        """The record that stays after erasure: ids and outcome only, no content."""
+        return self.model_copy(update={
+            "status": "suppressed", "reason": reason, "scheduled_for": at, "subject": None, "text": None,
+            "html": None, "explanation": None, "recipient_email": None, "recipient_name": None,
+        })
+
+
+class Task(BaseModel):
+    """A task for a person (an HR partner or a manager) instead of an automated message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: str
+    employee_id: str
+    assignee: Literal["hr_partner", "manager"]
+    assignee_id: str | None
+    journey_id: str
+    journey_version: int
+    step_id: str
+    title: str
+    note: str
+    created_at: Instant
+
+
+class DeadLetter(BaseModel):
+    """An input that could not be used, with why, and the original bytes (as text)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str
+    raw: str
+    received_at: Instant
+    source: str | None = None
+    line: int | None = None

@@ -1,0 +1,236 @@
+"""The embedded runner: the journey core on a virtual clock, with no Kafka (SPEC §7 ``simulate``).
+
+Events run in time order (ties in file order). Before each event, every timer due at or
+before its time fires, in due order; after the last event, timers up to ``until`` fire.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from journeys.effects import (
+    CancelPending,
+    Decide,
+    Diagnostic,
+    Dispatch,
+    Effect,
+    EnrollmentTimer,
+    Erase,
+    Lifecycle,
+    OpenTask,
+    Schedule,
+    Timer,
+)
+from journeys.engine import Engine
+from journeys.events import CloudEvent, DecodeError, decode_event
+from journeys.loader import Definitions
+from journeys.mailbox import Mailbox
+from journeys.profile import Profile
+from journeys.records import DeadLetter, Message, Task
+from journeys.state import EmployeeState, MailboxState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stats:
+    events: int = 0
+    duplicates: int = 0
+    stale: int = 0
+    lifecycle: Counter[tuple[str, str]] = field(default_factory=Counter)
+    diagnostics: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class ReadEvents:
+    events: list[CloudEvent]
+    dead_letters: list[DeadLetter]
+
+
+def read_events(lines: Iterable[str | bytes], source: str = "events") -> ReadEvents:
+    """Decode every line; bad lines become dead letters (their time: the last good event before them)."""
+    events: list[CloudEvent] = []
+    dead: list[tuple[int, str, str]] = []
+    last_time: list[datetime | None] = []
+    current: datetime | None = None
+    for number, raw in enumerate(lines, start=1):
+        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+        text = text.rstrip("\r\n")
+        if not text.strip():
+            continue
+        try:
+            event = decode_event(text)
+        except DecodeError as e:
+            dead.append((number, str(e), text))
+            last_time.append(current)
+            continue
+        events.append(event)
+        current = event.time
+    first = min((e.time for e in events), default=None)
+    letters = []
+    for (number, reason, text), when in zip(dead, last_time, strict=True):
+        at = when or first
+        if at is None:
+            from datetime import UTC
+
+            at = datetime(1970, 1, 1, tzinfo=UTC)
+        letters.append(DeadLetter(reason=reason, raw=text, received_at=at, source=source, line=number))
+    return ReadEvents(events, letters)
+
+
+class EmbeddedRunner:
+    """Drives the core over a stream of events on a virtual clock and keeps every output in memory."""
+
+    def __init__(self, defs: Definitions, *, include_drafts: bool = False) -> None:
+        self.engine = Engine(defs, include_drafts=include_drafts)
+        self.mailbox = Mailbox(defs.policy)
+        self.states: dict[str, EmployeeState] = {}
+        self.mailboxes: dict[str, MailboxState] = {}
+        self.messages: dict[str, Message] = {}
+        self.approvals: dict[str, Message] = {}
+        self.tasks: dict[str, Task] = {}
+        self.dead_letters: list[DeadLetter] = []
+        self.audit: list[dict[str, Any]] = []
+        self.stats = Stats()
+        self.clock: datetime | None = None
+        self._timers: list[tuple[datetime, int, Timer]] = []
+        self._seq = 0
+
+    # -- the clock --------------------------------------------------------------------------
+    @property
+    def pending_timers(self) -> int:
+        return len(self._timers)
+
+    def advance_to(self, until: datetime) -> None:
+        """Fire every timer due at or before ``until``, in due order (ties in the order they were set)."""
+        while self._timers and self._timers[0][0] <= until:
+            due, _, timer = heapq.heappop(self._timers)
+            self.clock = max(self.clock or due, due)
+            self._fire(timer, due)
+        self.clock = max(self.clock or until, until)
+
+    def feed(self, event: CloudEvent) -> None:
+        self.advance_to(event.time)
+        self.stats.events += 1
+        now = max(self.clock or event.time, event.time)
+        outcome = self.engine.on_event(self.states.get(event.subject), event, now, self._directory)
+        self._keep(event.subject, outcome.state)
+        self._apply(outcome.effects, now)
+
+    def run(self, events: Iterable[CloudEvent], until: datetime | None = None) -> None:
+        ordered = sorted(enumerate(events), key=lambda p: (p[1].time, p[0]))
+        for _, event in ordered:
+            self.feed(event)
+        end = until or (ordered[-1][1].time if ordered else None)
+        if end is not None:
+            self.advance_to(end)
+
+    # -- internals --------------------------------------------------------------------------
+    def _directory(self, person_id: str) -> Profile | None:
+        state = self.states.get(person_id)
+        return state.profile if state is not None else None
+
+    def _keep(self, employee_id: str, state: EmployeeState | None) -> None:
+        if state is None:
+            self.states.pop(employee_id, None)
+        else:
+            self.states[employee_id] = state
+
+    def _fire(self, timer: Timer, due: datetime) -> None:
+        if isinstance(timer, EnrollmentTimer):
+            outcome = self.engine.on_timer(self.states.get(timer.employee_id), timer, due, self._directory)
+            self._keep(timer.employee_id, outcome.state)
+            self._apply(outcome.effects, due)
+        else:
+            box = self.mailboxes.get(timer.recipient_id)
+            if box is not None:
+                self._apply(self.mailbox.on_timer(box, timer, due).effects, due)
+
+    def _apply(self, effects: list[Effect], now: datetime) -> None:
+        for effect in effects:
+            if isinstance(effect, Schedule):
+                heapq.heappush(self._timers, (effect.due, self._seq, effect.timer))
+                self._seq += 1
+            elif isinstance(effect, Decide):
+                self._record(effect.message)
+            elif isinstance(effect, Dispatch):
+                rid = effect.message.recipient_id or effect.message.employee_id
+                box = self.mailboxes.setdefault(rid, MailboxState(recipient_id=rid))
+                self._apply(self.mailbox.dispatch(box, effect, now).effects, now)
+            elif isinstance(effect, OpenTask):
+                self.tasks.setdefault(effect.task.task_id, effect.task)
+            elif isinstance(effect, CancelPending):
+                self._cancel(effect, now)
+            elif isinstance(effect, Erase):
+                self._erase(effect)
+            elif isinstance(effect, Lifecycle):
+                self._count(effect)
+            elif isinstance(effect, Diagnostic):
+                self.stats.diagnostics[effect.kind] += 1
+                log.info("%s journey=%s step=%s: %s", effect.kind, effect.journey_id, effect.step_id, effect.detail)
+
+    def _record(self, message: Message) -> None:
+        self.messages[message.message_id] = message
+        if message.status == "pending_approval":
+            self.approvals[message.message_id] = message
+        else:
+            self.approvals.pop(message.message_id, None)
+
+    def _count(self, effect: Lifecycle) -> None:
+        if effect.kind == "duplicate":
+            self.stats.duplicates += 1
+        elif effect.kind == "stale":
+            self.stats.stale += 1
+        else:
+            self.stats.lifecycle[(effect.journey_id or "", effect.kind)] += 1
+
+    def _cancel(self, effect: CancelPending, now: datetime) -> None:
+        for box in self.mailboxes.values():
+            if box.pending:
+                self._apply(self.mailbox.cancel(box, effect.employee_id, effect.journey_id, effect.reason,
+                                                now).effects, now)
+        for mid, message in list(self.approvals.items()):
+            if message.employee_id == effect.employee_id and effect.journey_id in (None, message.journey_id):
+                self._record(message.redacted(effect.reason, now) if effect.reason == "erased"
+                             else message.with_status("suppressed", reason=effect.reason, at=now))
+                self.approvals.pop(mid, None)
+
+    def _erase(self, effect: Erase) -> None:
+        self.states.pop(effect.employee_id, None)
+        box = self.mailboxes.pop(effect.employee_id, None)
+        self.audit.append({
+            "action": "privacy.erasure", "employee_id": effect.employee_id, "at": effect.at,
+            "enrollments_removed": effect.enrollments,
+            "pending_messages_removed": len(box.pending) if box is not None else 0,
+        })
+
+    # -- results ----------------------------------------------------------------------------
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Per journey: enrolled, completed, exited, messages by status, suppressed by reason, tasks."""
+        out: dict[str, dict[str, Any]] = defaultdict(lambda: {
+            "enrolled": 0, "completed": 0, "exited": 0, "sent": 0, "deferred": 0, "pending_approval": 0,
+            "failed": 0, "suppressed": Counter(), "tasks": 0,
+        })
+        for (jid, kind), n in self.stats.lifecycle.items():
+            out[jid][kind] += n
+        for m in self.messages.values():
+            row = out[m.journey_id]
+            if m.status == "suppressed":
+                row["suppressed"][m.reason or "unknown"] += 1
+            elif m.status in row:
+                row[m.status] += 1
+        for t in self.tasks.values():
+            out[t.journey_id]["tasks"] += 1
+        return dict(sorted(out.items()))
+
+
+def read_event_file(path: Path) -> ReadEvents:
+    with path.open("rb") as f:
+        return read_events(f, source=path.name)

@@ -1,0 +1,77 @@
+"""Golden runs over the small world in tests/data: the core decisions the contract pins down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from journeys.events import CloudEvent
+from streams.embedded import EmbeddedRunner
+from tests.conftest import WriteFiles, at, world_defs
+
+NEW_PARENT = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: new-parent
+name: Welcome to parenthood
+owner: benefits@example.com
+version: 1
+trigger:
+  event: hris.dependent.added
+  when: event.data.relationship == "child"
+audience: employee.employment_type != "contractor"
+exit_on:
+  - event: hris.employee.terminated
+steps:
+  - id: welcome
+    send:
+      channel: email
+      template: new-parent/welcome
+      resources: {topics: [parental-leave, childcare, parent-network], limit: 5}
+  - id: before-return
+    wait: {until: trigger.data.date, offset: 12w, at: "09:00"}
+  - id: return-checkin
+    send: {channel: intranet, template: new-parent/return, resources: {topics: [return-to-work], limit: 3}}
+"""
+
+
+def event(eid: str, etype: str, time: str, subject: str, **data: object) -> CloudEvent:
+    return CloudEvent(specversion="1.0", id=eid, source="test", type=etype, time=at(time), subject=subject,
+                      data=dict(data))
+
+
+def profile(subject: str, **fields: object) -> CloudEvent:
+    base: dict[str, object] = {"id": subject, "given_name": "Anna", "email": f"{subject.lower()}@example.com",
+                               "country": "DE", "timezone": "Europe/Berlin", "locale": "de-DE",
+                               "employment_type": "employee"}
+    base.update(fields)
+    return event(f"p-{subject}", "hris.employee.upserted", "2025-12-01T00:00:00Z", subject, **base)
+
+
+def run(journeys: Path, events: list[CloudEvent], until: str | None = None) -> EmbeddedRunner:
+    runner = EmbeddedRunner(world_defs(journeys))
+    runner.run(events, at(until) if until else None)
+    return runner
+
+
+def test_new_parent_welcome_and_local_time_return(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/new-parent.yaml": NEW_PARENT})
+    runner = run(root / "journeys", [
+        profile("E1"),
+        event("d1", "hris.dependent.added", "2026-09-14T11:00:00Z", "E1", relationship="child", reason="birth",
+              date="2026-09-12"),
+    ], until="2027-01-31T00:00:00Z")
+    by_step = {m.step_id: m for m in runner.messages.values()}
+    assert by_step["welcome"].status == "sent"
+    assert by_step["welcome"].resources == ["de-parental-leave", "childcare-de", "parent-network"]
+    # 2026-09-12 + 12 weeks = 2026-12-05, 09:00 in Berlin (CET, UTC+1) is 08:00Z.
+    assert by_step["return-checkin"].scheduled_for == at("2026-12-05T08:00:00Z")
+    assert by_step["return-checkin"].status == "sent"
+
+
+def test_contractor_is_not_enrolled(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/new-parent.yaml": NEW_PARENT})
+    runner = run(root / "journeys", [
+        profile("E1", employment_type="contractor"),
+        event("d1", "hris.dependent.added", "2026-09-14T11:00:00Z", "E1", relationship="child", date="2026-09-12"),
+    ])
+    assert runner.messages == {}

@@ -1,0 +1,33 @@
+"""JSON Schemas of the documents HR operations write, for editor completion and checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from catalog.model import CatalogDoc, ResourceDoc, TopicDoc
+from journeys.model import Journey, Policy, TemplateDoc
+
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "journey": Journey, "template": TemplateDoc, "catalog": CatalogDoc, "resource": ResourceDoc,
+    "topic": TopicDoc, "policy": Policy,
+}
+
+
+def schema_of(model: type[BaseModel], name: str) -> dict[str, object]:
+    schema = model.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://wayfinder.example.com/schemas/{name}.schema.json"
+    return schema
+
+
+def write_schemas(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, model in SCHEMAS.items():
+        path = folder / f"{name}.schema.json"
+        path.write_text(json.dumps(schema_of(model, name), indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    return written

@@ -166,7 +166,9 @@ class _Loader:
                 msg = f"unknown field {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
                 mark = doc.key_marks.get(_real_loc(doc, loc))
                 if mark is not None:
-                    self.problems.append(Problem(doc.file, mark.line, mark.column, f"{label}: {msg}"))
+                    parent = _loc_text(doc, loc[:-1])
+                    where = f"{parent}: " if parent else ""
+                    self.problems.append(Problem(doc.file, mark.line, mark.column, f"{label}: {where}{msg}"))
                     continue
             if err["type"] == "missing":
                 msg = f"missing required field {loc[-1]!r}"
@@ -196,7 +198,7 @@ def _real_loc(doc: Document, loc: Loc) -> Loc:
     for part in loc:
         if (*path, part) in doc.marks:
             path = (*path, part)
-    if loc and (*path, loc[-1]) not in doc.marks:
+    if loc and path[-1:] != loc[-1:]:
         path = (*path, loc[-1])
     return path
 
@@ -205,7 +207,8 @@ def _loc_text(doc: Document, loc: Loc) -> str:
     out = ""
     path: Loc = ()
     for part in loc:
-        if (*path, part) not in doc.marks and part != loc[-1]:
+        known = (*path, part) in doc.marks
+        if not known and (part != loc[-1] or path[-1:] == (part,)):
             continue
         path = (*path, part)
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

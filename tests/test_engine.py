@@ -1,0 +1,311 @@
+"""The journey core, rule by rule, on a fake clock (the event times and timer due times)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from journeys.effects import Diagnostic, Lifecycle
+from journeys.engine import Engine
+from journeys.events import CloudEvent
+from journeys.records import Message
+from streams.embedded import EmbeddedRunner
+from tests.conftest import WriteFiles, at, world_defs
+
+HEAD = """apiVersion: wayfinder/v1
+kind: Journey
+name: Test journey
+owner: hr@example.com
+"""
+
+
+def ev(eid: str, etype: str, time: str, subject: str = "E1", **data: object) -> CloudEvent:
+    return CloudEvent(specversion="1.0", id=eid, source="test", type=etype, time=at(time), subject=subject,
+                      data=dict(data))
+
+
+def person(subject: str, time: str = "2025-12-01T00:00:00Z", **fields: object) -> CloudEvent:
+    base: dict[str, object] = {"id": subject, "given_name": subject.title(), "email": f"{subject.lower()}@example.com",
+                               "country": "DE", "timezone": "Europe/Berlin", "locale": "de-DE",
+                               "employment_type": "employee", "work_mode": "hybrid", "department": "Engineering",
+                               "manager_id": "M1", "hr_partner_id": "H1"}
+    base.update(fields)
+    return ev(f"p-{subject}-{time}", "hris.employee.upserted", time, subject, **base)
+
+
+def runner_for(write_files: WriteFiles, journeys: dict[str, str], policy: str | None = None) -> EmbeddedRunner:
+    files = {f"journeys/{name}.yaml": HEAD + body for name, body in journeys.items()}
+    if policy is not None:
+        files["policy.yaml"] = "apiVersion: wayfinder/v1\nkind: Policy\n" + policy
+    root = write_files(files)
+    return EmbeddedRunner(world_defs(root / "journeys", root / "policy.yaml" if policy is not None else None))
+
+
+def by_step(runner: EmbeddedRunner, employee: str = "E1") -> dict[str, Message]:
+    return {m.step_id: m for m in runner.messages.values() if m.employee_id == employee}
+
+
+LEAVE = """id: leave
+version: 2
+trigger: {event: hris.leave.started}
+exit_on:
+  - {event: hris.leave.ended, when: 'event.data.leave_type == "medical"'}
+steps:
+  - id: hello
+    send: {channel: email, subject: "Hi {{ recipient.given_name }}", body: "Take care."}
+  - id: pause
+    wait: {for: 3d}
+  - id: later
+    send: {channel: intranet, subject: "Later", body: "Still here."}
+"""
+
+
+def test_wait_for_days_keeps_local_time_and_message_ids_are_stable(write_files: WriteFiles) -> None:
+    events = [person("E1"), ev("l1", "hris.leave.started", "2026-03-27T09:00:00Z", leave_type="parental",
+                                start_date="2026-03-27")]
+    first = runner_for(write_files, {"leave": LEAVE})
+    first.run(events, at("2026-04-30T00:00:00Z"))
+    msgs = by_step(first)
+    assert msgs["hello"].subject == "Hi E1"
+    # 10:00 CET on Friday; three calendar days later is 11:00Z after the change to CEST: still 10:00 local.
+    assert msgs["later"].scheduled_for == at("2026-03-30T08:00:00Z")
+    again = EmbeddedRunner(first.engine.defs)
+    again.run(events, at("2026-04-30T00:00:00Z"))
+    assert list(again.messages) == list(first.messages)
+
+
+def test_exit_on_with_condition_ends_the_enrollment(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"leave": LEAVE})
+    runner.run([
+        person("E1"),
+        ev("l1", "hris.leave.started", "2026-05-04T09:00:00Z", leave_type="medical", start_date="2026-05-04"),
+        ev("x1", "hris.leave.ended", "2026-05-05T09:00:00Z", leave_type="parental", return_date="2026-05-05"),
+        ev("x2", "hris.leave.ended", "2026-05-06T09:00:00Z", leave_type="medical", return_date="2026-05-06"),
+    ], at("2026-06-01T00:00:00Z"))
+    assert set(by_step(runner)) == {"hello"}
+    assert runner.stats.lifecycle[("leave", "exited")] == 1
+
+
+def test_exit_suppresses_a_deferred_message(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"leave": LEAVE}, policy='quiet_hours: {start: "20:00", end: "08:00"}\n')
+    runner.run([
+        person("E1"),
+        ev("l1", "hris.leave.started", "2026-05-04T21:00:00Z", leave_type="medical", start_date="2026-05-04"),
+        ev("x2", "hris.leave.ended", "2026-05-04T22:00:00Z", leave_type="medical", return_date="2026-05-06"),
+    ], at("2026-06-01T00:00:00Z"))
+    hello = by_step(runner)["hello"]
+    assert (hello.status, hello.reason) == ("suppressed", "exited")
+
+
+WAIT_FOR = """id: laptop
+trigger: {event: hris.employee.hired}
+steps:
+  - id: wait-laptop
+    wait_for: {event: onboarding.task.completed, when: 'event.data.task_id == "laptop-setup"', timeout: 7d,
+               on_timeout: nudge}
+  - id: thanks
+    send: {channel: intranet, subject: "Thanks", body: "Laptop done."}
+  - id: done
+    end: {}
+  - id: nudge
+    send: {channel: email, subject: "Need help?", body: "Your laptop is not set up yet."}
+"""
+
+
+def test_wait_for_keyed_event_continues_and_timeout_jumps(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"laptop": WAIT_FOR})
+    runner.run([
+        person("E1"), person("E2"),
+        ev("h1", "hris.employee.hired", "2026-02-02T09:00:00Z", "E1", start_date="2026-02-02"),
+        ev("h2", "hris.employee.hired", "2026-02-02T09:00:00Z", "E2", start_date="2026-02-02"),
+        ev("t0", "onboarding.task.completed", "2026-02-03T09:00:00Z", "E1", task_id="it-accounts"),
+        ev("t1", "onboarding.task.completed", "2026-02-04T09:00:00Z", "E1", task_id="laptop-setup"),
+    ], at("2026-03-01T00:00:00Z"))
+    assert set(by_step(runner, "E1")) == {"thanks"}
+    assert by_step(runner, "E1")["thanks"].scheduled_for == at("2026-02-04T09:00:00Z")
+    assert set(by_step(runner, "E2")) == {"nudge"}
+    assert by_step(runner, "E2")["nudge"].scheduled_for == at("2026-02-09T09:00:00Z")
+
+
+BEREAVEMENT = """id: bereavement
+sensitivity: sensitive
+trigger: {event: hris.leave.started, when: 'event.data.leave_type == "bereavement"'}
+steps:
+  - id: tell-partner
+    task: {assignee: hr_partner, title: "Reach out to {{ employee.given_name }}", note: "Leave started."}
+  - id: condolence
+    send: {channel: email, template: bereavement/condolence, resources: {topics: [bereavement]}}
+  - id: manager
+    send: {channel: email, to: manager, subject: "Your report", body: "Please check in."}
+"""
+
+
+def test_sensitive_journey_waits_for_a_person_and_opens_a_task(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"bereavement": BEREAVEMENT})
+    runner.run([person("E1"), person("M1", hr_partner_id=None, manager_id=None),
+                ev("b1", "hris.leave.started", "2026-04-01T09:00:00Z", leave_type="bereavement",
+                   start_date="2026-04-01")])
+    msgs = by_step(runner)
+    assert msgs["condolence"].status == "pending_approval"
+    assert msgs["condolence"].resources == ["bereavement-leave"]
+    assert msgs["manager"].recipient_id == "M1"
+    assert msgs["manager"].recipient_email == "m1@example.com"
+    [task] = runner.tasks.values()
+    assert (task.assignee, task.assignee_id, task.title) == ("hr_partner", "H1", "Reach out to E1")
+
+
+def test_manager_missing_is_no_recipient_not_an_error(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"bereavement": BEREAVEMENT.replace("sensitivity: sensitive", "")})
+    runner.run([person("E1", manager_id=None),
+                ev("b1", "hris.leave.started", "2026-04-01T09:00:00Z", leave_type="bereavement",
+                   start_date="2026-04-01")])
+    manager = by_step(runner)["manager"]
+    assert (manager.status, manager.reason, manager.recipient_id) == ("suppressed", "no_recipient", None)
+
+
+def test_policy_sensitive_topic_holds_the_message(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"bereavement": BEREAVEMENT.replace("sensitivity: sensitive", "")},
+                        policy="sensitive_topics: [bereavement]\n")
+    runner.run([person("E1"), ev("b1", "hris.leave.started", "2026-04-01T09:00:00Z", leave_type="bereavement",
+                                 start_date="2026-04-01")])
+    msgs = by_step(runner)
+    assert msgs["condolence"].status == "pending_approval"
+    assert msgs["manager"].status == "sent"
+
+
+PARENT = """id: parent
+reentry: {reentry}
+trigger: {{event: hris.dependent.added, when: 'event.data.relationship == "child"'}}
+steps:
+  - id: welcome
+    send: {{channel: email, template: new-parent/welcome, resources: {{topics: [parental-leave, childcare]}}}}
+"""
+
+
+def test_opt_outs_suppress_with_their_reason(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"parent": PARENT.format(reentry="never")})
+    runner.run([
+        person("E1", preferences={"opt_out_channels": ["email"]}),
+        person("E2", preferences={"opt_out_topics": ["family"]}),
+        person("E3", preferences={"opt_out_topics": ["childcare"]}),
+        *(ev(f"d{n}", "hris.dependent.added", "2026-04-01T09:00:00Z", f"E{n}", relationship="child",
+             date="2026-03-31") for n in (1, 2, 3)),
+    ])
+    assert by_step(runner, "E1")["welcome"].reason == "opted_out_channel"
+    assert by_step(runner, "E2")["welcome"].reason == "opted_out_topic"
+    third = by_step(runner, "E3")["welcome"]
+    assert (third.status, third.resources) == ("sent", ["de-parental-leave"])
+
+
+def _births(n: int, days_apart: int) -> list[CloudEvent]:
+    start = at("2026-01-05T09:00:00Z")
+    return [ev(f"d{i}", "hris.dependent.added", (start + timedelta(days=i * days_apart)).isoformat(),
+               relationship="child", date="2026-01-04") for i in range(n)]
+
+
+def test_reentry_never_always_and_duration(write_files: WriteFiles) -> None:
+    counts = {}
+    for reentry in ("never", "always", "30d"):
+        runner = runner_for(write_files, {"parent": PARENT.format(reentry=reentry)})
+        runner.run([person("E1"), *_births(4, 20)])
+        counts[reentry] = runner.stats.lifecycle[("parent", "enrolled")]
+    assert counts == {"never": 1, "always": 4, "30d": 2}
+
+
+def test_resources_are_not_delivered_twice(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"parent": PARENT.format(reentry="always")})
+    runner.run([person("E1"), *_births(2, 20)])
+    first, second = sorted(runner.messages.values(), key=lambda m: m.scheduled_for)
+    assert set(first.resources) == {"de-parental-leave", "childcare-de"}
+    assert second.resources == []
+
+
+def test_duplicate_event_has_the_effect_of_once_and_stale_trigger_enrolls_no_one(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"parent": PARENT.format(reentry="always")})
+    birth = ev("d1", "hris.dependent.added", "2026-04-01T09:00:00Z", relationship="child", date="2026-03-31")
+    runner.run([person("E1"), birth, birth])
+    assert len(runner.messages) == 1
+    assert runner.stats.duplicates == 1
+    engine = runner.engine
+    state = runner.states["E1"]
+    late = ev("d2", "hris.dependent.added", "2026-04-02T09:00:00Z", relationship="child", date="2026-03-31")
+    outcome = engine.on_event(state, late, at("2026-04-20T09:00:00Z"))
+    assert Lifecycle("stale", None) in outcome.effects
+    assert not [e for e in outcome.effects if isinstance(e, Lifecycle) and e.kind == "enrolled"]
+
+
+def test_expression_failure_counts_as_false_and_is_reported(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"p": PARENT.format(reentry="never").replace(
+        'when: \'event.data.relationship == "child"\'', "when: 'event.data.missing_field == 1'")})
+    events = [person("E1"), ev("d1", "hris.dependent.added", "2026-04-01T09:00:00Z", relationship="child",
+                               date="2026-03-31")]
+    runner.run(events)
+    assert runner.messages == {}
+    assert runner.stats.diagnostics["expression_failed"] == 1
+    outcome = Engine(runner.engine.defs).on_event(None, events[1], events[1].time)
+    [diag] = [e for e in outcome.effects if isinstance(e, Diagnostic)]
+    assert diag.journey_id == "parent" and "missing_field" in diag.detail
+
+
+def test_branch_and_roadmap_in_requires_order(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"onboarding": """id: onboarding
+trigger: {event: hris.employee.hired}
+steps:
+  - id: where
+    branch: {if: 'employee.work_mode == "remote"', then: remote}
+  - id: roadmap
+    roadmap: {topics: [onboarding], horizon: 30d, channel: email, template: onboarding/roadmap}
+  - id: stop
+    end: {}
+  - id: remote
+    send: {channel: email, template: onboarding/welcome}
+"""})
+    runner.run([person("E1"), person("E2", work_mode="remote"),
+                ev("h1", "hris.employee.hired", "2026-02-02T09:00:00Z", "E1", start_date="2026-02-09",
+                   department="Engineering"),
+                ev("h2", "hris.employee.hired", "2026-02-02T09:00:00Z", "E2", start_date="2026-02-09")])
+    roadmap = by_step(runner, "E1")["roadmap"]
+    assert roadmap.resources == ["it-accounts", "laptop-setup", "team-intro", "security-training", "eng-dev-env"]
+    assert roadmap.text is not None and roadmap.text.startswith("- Activate your accounts\n- Set up your laptop")
+    assert set(by_step(runner, "E2")) == {"remote"}
+
+
+def test_erasure_forgets_everything_pending(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"leave": LEAVE, "bereavement": BEREAVEMENT})
+    runner.run([
+        person("E1"),
+        ev("l1", "hris.leave.started", "2026-05-04T09:00:00Z", leave_type="bereavement", start_date="2026-05-04"),
+        ev("z1", "privacy.erasure.requested", "2026-05-05T09:00:00Z"),
+    ], at("2026-06-01T00:00:00Z"))
+    assert "E1" not in runner.states
+    remaining = [m for m in runner.messages.values() if m.status in ("pending_approval", "deferred")]
+    assert remaining == []
+    erased = [m for m in runner.messages.values() if m.reason == "erased"]
+    assert erased and all(m.subject is None and m.text is None for m in erased)
+    assert not [m for m in runner.messages.values() if m.scheduled_for > at("2026-05-05T09:00:00Z")]
+    assert runner.audit[0]["action"] == "privacy.erasure"
+    assert "later" not in {m.step_id for m in runner.messages.values()}
+    assert runner.pending_timers == 0
+
+
+def test_enrollment_keeps_its_journey_version(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"leave": LEAVE})
+    runner.run([person("E1"), ev("l1", "hris.leave.started", "2026-05-04T09:00:00Z", leave_type="other",
+                                 start_date="2026-05-04")])
+    assert runner.states["E1"].enrollments["leave"].version == 2
+    assert {m.journey_version for m in runner.messages.values()} == {2}
+
+
+def test_paused_and_draft_journeys_do_not_enroll_unless_drafts_are_included(write_files: WriteFiles) -> None:
+    root = write_files({
+        "journeys/a.yaml": HEAD + "status: paused\n" + PARENT.format(reentry="never").replace("id: parent", "id: a"),
+        "journeys/b.yaml": HEAD + "status: draft\n" + PARENT.format(reentry="never").replace("id: parent", "id: b"),
+    })
+    defs = world_defs(root / "journeys")
+    events = [person("E1"), ev("d1", "hris.dependent.added", "2026-04-01T09:00:00Z", relationship="child",
+                               date="2026-03-31")]
+    plain = EmbeddedRunner(defs)
+    plain.run(events)
+    assert plain.messages == {}
+    drafts = EmbeddedRunner(defs, include_drafts=True)
+    drafts.run(events)
+    assert {m.journey_id for m in drafts.messages.values()} == {"b"}

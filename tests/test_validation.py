@@ -1,0 +1,220 @@
+"""Validation: every problem at once, each as file:line:column: message, with the wording pinned."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from journeys._problems import DefinitionError
+from journeys.loader import Sources, load, load_or_raise
+from tests.conftest import WORLD, WriteFiles
+from wayfinder.cli import main
+
+HEAD = """apiVersion: wayfinder/v1
+kind: Journey
+id: j
+name: J
+owner: hr@example.com
+trigger:
+  event: hris.leave.started
+"""
+
+
+def problems_of(root: Path) -> list[str]:
+    _, problems = load(Sources(paths=[root / "journeys", WORLD / "catalog"], templates=[WORLD / "templates"]))
+    return [str(p).removeprefix(str(root) + "/") for p in problems]
+
+
+def only(lines: list[str], pattern: str) -> str:
+    found = [line for line in lines if re.search(pattern, line)]
+    assert len(found) == 1, (pattern, lines)
+    return found[0]
+
+
+def test_unknown_jump_and_template_are_both_reported_with_positions(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/typo.yaml": HEAD + """steps:
+  - id: first
+    branch: {if: 'employee.country == "DE"', then: missing-step}
+  - id: second
+    send: {channel: email, template: new-parent/welcom}
+"""})
+    lines = problems_of(root)
+    assert only(lines, "missing-step") == ("journeys/typo.yaml:10:52: journey j: step first: "
+                                           "jump to unknown step 'missing-step'")
+    assert only(lines, "welcom'") == ("journeys/typo.yaml:12:38: journey j: step second: unknown template "
+                                      "'new-parent/welcom' (did you mean 'new-parent/welcome'?)")
+
+
+def test_cel_syntax_error_points_into_the_expression(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + """audience: employee.country ==
+steps:
+  - id: s
+    end: {}
+"""})
+    line = only(problems_of(root), "invalid expression")
+    assert line.startswith("journeys/j.yaml:8:")
+    col = int(line.split(":")[2])
+    assert col > 11  # past "audience: ", inside the expression
+
+
+def test_unknown_variable_in_expression(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + """audience: emplyee.country == "DE"
+steps:
+  - id: s
+    end: {}
+"""})
+    assert only(problems_of(root), "unknown variable") == (
+        "journeys/j.yaml:8:11: journey j: audience: unknown variable 'emplyee' in expression "
+        "(known here: employee, event, now, trigger)")
+
+
+def test_unknown_field_gets_a_suggestion_at_the_key(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + """steps:
+  - id: s
+    send: {channel: email, template: new-parent/welcome, recource: {topics: [childcare]}}
+"""})
+    assert only(problems_of(root), "recource") == (
+        "journeys/j.yaml:10:58: journey j: steps[0].send: unknown field 'recource' (did you mean 'resources'?)")
+
+
+def test_step_needs_exactly_one_action(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + """steps:
+  - id: s
+    wait: {for: 3d}
+    end: {}
+"""})
+    assert only(problems_of(root), "exactly one action").startswith("journeys/j.yaml:9:5: journey j: steps[0]: ")
+
+
+def test_bad_channel_duration_and_time_of_day(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + """steps:
+  - id: a
+    send: {channel: sms, template: new-parent/welcome}
+  - id: b
+    wait: {for: 3 days}
+  - id: c
+    wait: {until: trigger.data.date, at: "9am"}
+"""})
+    lines = problems_of(root)
+    assert only(lines, "channel") == ("journeys/j.yaml:10:21: journey j: steps[0].send.channel: Input should be "
+                                      "'email' or 'intranet'")
+    assert only(lines, "not a duration") == (
+        "journeys/j.yaml:12:17: journey j: steps[1].wait.for: '3 days' is not a "
+        "duration: write a number and a unit (s, m, h, d, w), e.g. 3d, 12w or -14d")
+    assert only(lines, "time of day").startswith("journeys/j.yaml:14:42:")
+
+
+def test_cycle_without_wait_is_an_error_but_with_wait_is_fine(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/loop.yaml": HEAD + """steps:
+  - id: a
+    send: {channel: email, template: new-parent/welcome}
+  - id: b
+    branch: {if: 'true', then: a}
+""", "journeys/ok.yaml": HEAD.replace("id: j", "id: k") + """steps:
+  - id: a
+    wait: {for: 1d}
+  - id: b
+    branch: {if: 'true', then: a}
+"""})
+    lines = problems_of(root)
+    assert only(lines, "cycle") == ("journeys/loop.yaml:9:9: journey j: steps a -> b -> a form a cycle with no wait "
+                                    "or wait_for, so it would loop at once for ever")
+    assert not [line for line in lines if "ok.yaml" in line and "warning" not in line]
+
+
+def test_unknown_topic_duplicate_step_and_unreachable_warning(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + """steps:
+  - id: a
+    send: {channel: email, template: new-parent/welcome, resources: {topics: [childcar]}}
+  - id: a
+    end: {}
+  - id: lonely
+    end: {}
+"""})
+    lines = problems_of(root)
+    assert only(lines, "childcar'") == ("journeys/j.yaml:10:79: journey j: step a: unknown topic 'childcar' "
+                                        "(did you mean 'childcare'?)")
+    assert only(lines, "used twice").startswith("journeys/j.yaml:11:9:")
+    assert only(lines, "never be reached").startswith("journeys/j.yaml:13:9: warning: ")
+
+
+def test_yaml_syntax_error_and_duplicate_key(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/broken.yaml": "id: [unclosed\n", "journeys/dup.yaml": HEAD + "name: again\n"})
+    lines = problems_of(root)
+    assert only(lines, "broken.yaml").startswith("journeys/broken.yaml:2:1: YAML syntax error: ")
+    assert only(lines, "duplicate key") == "journeys/dup.yaml:8:1: duplicate key 'name'"
+
+
+def test_catalog_requires_cycle_and_unknown_references(write_files: WriteFiles) -> None:
+    root = write_files({"catalog/c.yaml": """
+        apiVersion: wayfinder/v1
+        kind: Catalog
+        topics:
+          - {id: onboarding}
+          - {id: orphan, parent: nowhere}
+        resources:
+          - {id: a, type: task, title: A, topics: [onboarding], requires: [b]}
+          - {id: b, type: task, title: B, topics: [onboarding], requires: [a]}
+          - {id: c, type: task, title: C, topics: [onbording], requires: [zzz]}
+    """})
+    _, problems = load(Sources(paths=[root / "catalog"]))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    assert only(lines, "cycle") == "catalog/c.yaml:7:67: requires form a cycle: a -> b -> a"
+    assert only(lines, "unknown parent").startswith("catalog/c.yaml:5:26: topic orphan: unknown parent topic")
+    assert only(lines, "onbording").endswith("unknown topic 'onbording' (did you mean 'onboarding'?)")
+    assert only(lines, "zzz").startswith("catalog/c.yaml:9:67: resource c: requires unknown resource 'zzz'")
+
+
+def test_template_errors_map_to_file_lines(write_files: WriteFiles) -> None:
+    root = write_files({"templates/t/bad.yaml": """
+        apiVersion: wayfinder/v1
+        kind: Template
+        subject: "Hello {{ recipient.given_name }"
+        text: |
+          line one
+          {{ employee.__class__ }}
+          {{ salary }}
+    """})
+    _, problems = load(Sources(templates=[root / "templates"]))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    assert only(lines, "syntax").startswith("templates/t/bad.yaml:3:10: template t/bad: template syntax error")
+    assert only(lines, "__class__") == ("templates/t/bad.yaml:6:1: template t/bad: access to '__class__' is not "
+                                        "allowed in templates")
+    assert only(lines, "salary").startswith("templates/t/bad.yaml:7:1: template t/bad: unknown variable 'salary'")
+
+
+def test_load_or_raise_carries_every_error(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + """steps:
+  - id: a
+    branch: {if: 'true', then: x}
+  - id: b
+    branch: {if: 'true', then: y}
+"""})
+    with pytest.raises(DefinitionError, match=r"(?s)unknown step 'x'.*unknown step 'y'") as info:
+        load_or_raise(Sources(paths=[root / "journeys"]))
+    assert len(info.value.errors) == 2
+
+
+def test_cli_validate_exit_codes(write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate"]) == 0
+    assert capsys.readouterr().out.startswith("ok: ")
+    root = write_files({"journeys/j.yaml": HEAD + "steps:\n  - id: a\n    branch: {if: 'true', then: x}\n"})
+    assert main(["validate", str(root / "journeys")]) == 1
+    err = capsys.readouterr().err
+    assert f"{root}/journeys/j.yaml:10:" in err
+    assert err.rstrip().endswith("1 error(s)")
+
+
+def test_policy_validation(write_files: WriteFiles) -> None:
+    root = write_files({"policy.yaml": """
+        apiVersion: wayfinder/v1
+        kind: Policy
+        frequency_cap: {max: 0, per: 7d}
+        quiet_hours: {start: "20:00", end: "8"}
+    """})
+    _, problems = load(Sources(policy=root / "policy.yaml"))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    assert only(lines, "greater than or equal").startswith("policy.yaml:3:22: policy: frequency_cap.max:")
+    assert only(lines, "time of day").startswith("policy.yaml:4:36: policy: quiet_hours.end:")

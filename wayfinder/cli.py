@@ -132,8 +132,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _preview_events(args: argparse.Namespace, journey_trigger: str) -> tuple[list[CloudEvent], str]:
-    history = read_event_file(args.events or examples_dir() / "events.jsonl").events
-    if args.employee.is_file() if isinstance(args.employee, Path) else False:
+    if isinstance(args.employee, Path):
         profile = json.loads(args.employee.read_text(encoding="utf-8"))
         employee_id = str(profile.get("id") or "preview")
         at = args.at or datetime.now(UTC)
@@ -142,6 +141,7 @@ def _preview_events(args: argparse.Namespace, journey_trigger: str) -> tuple[lis
                              data=profile)]
     else:
         employee_id = str(args.employee)
+        history = read_event_file(args.events or examples_dir() / "events.jsonl").events
         events = [e for e in history if e.subject == employee_id or e.type == "hris.employee.upserted"]
         if not any(e.subject == employee_id for e in events):
             msg = f"no events for employee {employee_id} in the events file"

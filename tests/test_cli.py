@@ -1,0 +1,130 @@
+"""The command line as HR operations use it: simulate's files, preview, schema, examples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.conftest import WORLD, WriteFiles
+from wayfinder import examples_dir
+from wayfinder.cli import main
+
+JOURNEY = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: leave-return
+name: Welcome back
+owner: hr@example.com
+trigger: {event: hris.leave.ended}
+steps:
+  - id: hello
+    send: {channel: email, template: new-parent/return, resources: {topics: [return-to-work]}}
+  - id: partner
+    task: {assignee: hr_partner, title: "Check in", note: "Back from {{ trigger.data.leave_type }} leave"}
+  - id: later
+    wait: {for: 2d}
+  - id: again
+    send: {channel: intranet, subject: "How is it going?", body: "Hello again."}
+"""
+
+EVENTS = [
+    {"specversion": "1.0", "id": "1", "source": "t", "type": "hris.employee.upserted", "time": "2026-01-01T00:00:00Z",
+     "subject": "E1", "data": {"given_name": "Zoë", "email": "zoe@example.com", "timezone": "Europe/Paris",
+                               "hr_partner_id": "H9"}},
+    {"specversion": "1.0", "id": "2", "source": "t", "type": "hris.leave.ended", "time": "2026-03-02T10:00:00+01:00",
+     "subject": "E1", "data": {"leave_type": "parental", "return_date": "2026-03-02"}},
+]
+
+
+def write_case(write_files: WriteFiles, extra_lines: tuple[str, ...] = ()) -> Path:
+    root = write_files({"journeys/j.yaml": JOURNEY})
+    lines = [json.dumps(e) for e in EVENTS] + list(extra_lines)
+    (root / "events.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def simulate(root: Path, *extra: str) -> int:
+    return main(["simulate", "--events", str(root / "events.jsonl"), "--journeys", str(root / "journeys"),
+                 "--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates"),
+                 "--policy", str(WORLD.parent / "empty-policy.yaml"), "--out", str(root / "out"), *extra])
+
+
+def read_jsonl(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_simulate_writes_the_contract_files(write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_case(write_files, ("not json",))
+    assert simulate(root, "--until", "2026-03-10T00:00:00Z") == 0
+    messages = read_jsonl(root / "out" / "messages.jsonl")
+    assert [(m["step_id"], m["status"], m["scheduled_for"]) for m in messages] == [
+        ("hello", "sent", "2026-03-02T09:00:00Z"), ("again", "sent", "2026-03-04T09:00:00Z")]
+    assert messages[0]["resources"] == ["return-to-work-guide"]
+    [task] = read_jsonl(root / "out" / "tasks.jsonl")
+    assert {k: task[k] for k in ("employee_id", "assignee", "assignee_id", "journey_id", "step_id", "title", "note",
+                                 "created_at")} == {
+        "employee_id": "E1", "assignee": "hr_partner", "assignee_id": "H9", "journey_id": "leave-return",
+        "step_id": "partner", "title": "Check in", "note": "Back from parental leave",
+        "created_at": "2026-03-02T09:00:00Z"}
+    assert str(task["task_id"]).startswith("t-")
+    [dead] = read_jsonl(root / "out" / "dead_letters.jsonl")
+    assert dead["raw"] == "not json" and str(dead["reason"]).startswith("invalid_json")
+    out = capsys.readouterr().out
+    assert "leave-return" in out and "1 dead letters" in out
+
+
+def test_until_defaults_to_the_last_event(write_files: WriteFiles) -> None:
+    root = write_case(write_files)
+    assert simulate(root) == 0
+    steps = [m["step_id"] for m in read_jsonl(root / "out" / "messages.jsonl")]
+    assert steps == ["hello"]
+
+
+def test_simulate_refuses_broken_definitions(write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_case(write_files)
+    (root / "journeys" / "j.yaml").write_text(JOURNEY.replace("template: new-parent/return", "template: nope"),
+                                              encoding="utf-8")
+    assert simulate(root) == 1
+    assert "unknown template 'nope'" in capsys.readouterr().err
+    assert not (root / "out" / "messages.jsonl").exists()
+
+
+def test_preview_renders_for_a_profile_file(write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_case(write_files)
+    profile = root / "anna.json"
+    profile.write_text(json.dumps({"id": "P1", "given_name": "Anna", "timezone": "Europe/Berlin"}), encoding="utf-8")
+    code = main(["preview", "leave-return", "--employee", str(profile), "--at", "2026-05-04T08:00:00Z",
+                 "--data", '{"leave_type": "medical", "return_date": "2026-05-04"}', "--journeys",
+                 str(root / "journeys"), "--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates"),
+                 "--policy", str(WORLD.parent / "empty-policy.yaml")])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "Subject: Welcome back soon, Anna" in out
+    assert "Back from medical leave" in out
+    assert "You received this because your medical leave ended on 2026-05-04" in out
+
+
+def test_schema_accepts_the_bundled_documents(tmp_path: Path) -> None:
+    assert main(["schema", "--out", str(tmp_path)]) == 0
+    kinds = {"Journey": "journey", "Template": "template", "Catalog": "catalog", "Policy": "policy"}
+    checked = 0
+    for path in sorted(examples_dir().rglob("*.yaml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        schema = json.loads((tmp_path / f"{kinds[doc['kind']]}.schema.json").read_text(encoding="utf-8"))
+        jsonschema.validate(doc, schema)
+        checked += 1
+    assert checked > 20
+    journey_schema = json.loads((tmp_path / "journey.schema.json").read_text(encoding="utf-8"))
+    bad = yaml.safe_load(JOURNEY) | {"colour": "blue"}
+    with pytest.raises(jsonschema.ValidationError, match="colour"):
+        jsonschema.validate(bad, journey_schema)
+
+
+def test_examples_copy_validates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["examples", "--copy", str(tmp_path / "mine")]) == 0
+    assert main(["validate", str(tmp_path / "mine")]) == 0
+    assert "9 journeys" in capsys.readouterr().out

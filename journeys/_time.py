@@ -19,8 +19,8 @@ def zone(name: str | None) -> ZoneInfo:
 
 
 def local_at(day: date, at: time, tz: ZoneInfo) -> datetime:
-    """A wall-clock time on a local date, as an instant (a time in a DST gap moves forward)."""
-    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC).astimezone(tz)
+    """A wall-clock time on a local date, as a UTC instant (a time in a DST gap moves forward)."""
+    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
 
 
 def to_instant(value: Any, tz: ZoneInfo) -> datetime:
@@ -29,7 +29,7 @@ def to_instant(value: Any, tz: ZoneInfo) -> datetime:
         if value.tzinfo is None:
             msg = "a timestamp without an offset"
             raise ValueError(msg)
-        return value
+        return value.astimezone(UTC)
     if isinstance(value, date):
         return local_at(value, time(0), tz)
     if isinstance(value, str):
@@ -40,7 +40,7 @@ def to_instant(value: Any, tz: ZoneInfo) -> datetime:
         if parsed.tzinfo is None:
             msg = "a timestamp without an offset"
             raise ValueError(msg)
-        return parsed
+        return parsed.astimezone(UTC)
     msg = f"expected a date or a timestamp, got {type(value).__name__}"
     raise ValueError(msg)
 
@@ -49,9 +49,9 @@ def shift(instant: datetime, duration: str, tz: ZoneInfo) -> datetime:
     """Add a duration: days and weeks keep the local wall-clock time across DST, hours and less are exact."""
     delta = parse_duration(duration)
     if not has_calendar_part(duration):
-        return instant + delta
+        return (instant + delta).astimezone(UTC)
     wall = instant.astimezone(tz).replace(tzinfo=None) + delta
-    return wall.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
+    return wall.replace(tzinfo=tz).astimezone(UTC)
 
 
 def set_time_of_day(instant: datetime, at: time, tz: ZoneInfo) -> datetime:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from catalog.graph import Selection
@@ -57,7 +57,7 @@ class Outcome:
 
 
 def event_view(event: CloudEvent) -> dict[str, Any]:
-    return {"id": event.id, "source": event.source, "type": event.type, "time": event.time,
+    return {"id": event.id, "source": event.source, "type": event.type, "time": event.time.astimezone(UTC),
             "subject": event.subject, "data": event.data}
 
 
@@ -94,7 +94,7 @@ class Engine:
     def on_event(self, state: EmployeeState | None, event: CloudEvent, now: datetime,
                  directory: Directory = _no_directory) -> Outcome:
         """Apply one event for its subject. ``now`` is the clock; steps run at the later of it and the event."""
-        at = max(now, event.time)
+        at = max(now, event.time).astimezone(UTC)
         state = state or EmployeeState.new(event.subject)
         key = f"{event.source}\x1f{event.id}"
         if key in state.seen:
@@ -121,7 +121,7 @@ class Engine:
         e = state.enrollments.get(timer.journey_id)
         if e is None or e.enrollment_id != timer.enrollment_id or e.token != timer.token or e.waiting == "no":
             return Outcome(state)
-        run = _Run(state, now, directory, state.profile.view(), [])
+        run = _Run(state, now.astimezone(UTC), directory, state.profile.view(), [])
         journey = self._journey_of(run, e)
         if journey is None:
             return Outcome(state, run.effects)

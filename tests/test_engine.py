@@ -309,3 +309,23 @@ def test_paused_and_draft_journeys_do_not_enroll_unless_drafts_are_included(writ
     drafts = EmbeddedRunner(defs, include_drafts=True)
     drafts.run(events)
     assert {m.journey_id for m in drafts.messages.values()} == {"b"}
+
+
+def test_expressions_after_a_timer_see_utc_times(write_files: WriteFiles) -> None:
+    """CEL cannot take a zoneinfo-aware datetime: every time the core hands to an expression is UTC."""
+    runner = runner_for(write_files, {"later": """id: later
+trigger: {event: hris.leave.started}
+steps:
+  - id: pause
+    wait: {until: trigger.data.start_date, offset: 2d, at: "10:00"}
+  - id: check
+    branch: {if: 'now > trigger.time && now > timestamp("2026-05-01T00:00:00Z")', then: yes}
+  - id: no
+    end: {}
+  - id: yes
+    send: {channel: email, subject: "Checked", body: "ok"}
+"""})
+    runner.run([person("E1"), ev("l1", "hris.leave.started", "2026-05-04T09:00:00+02:00", leave_type="other",
+                                 start_date="2026-05-04")], at("2026-06-01T00:00:00Z"))
+    assert by_step(runner)["yes"].scheduled_for == at("2026-05-06T08:00:00Z")
+    assert runner.stats.diagnostics == {}

@@ -38,6 +38,7 @@ DEFAULT_CATALOG = EXAMPLES / "catalog"
 FIRST_DAY = date(2025, 12, 1)
 LAST_DAY = date(2026, 11, 30)
 END = datetime(2026, 11, 30, 23, 59, tzinfo=UTC)
+YEAR_END_HOLIDAYS = frozenset({(12, 24), (12, 25), (12, 26), (12, 31), (1, 1)})
 
 HRIS = "hris/workday"
 ONBOARDING = "onboarding/app"
@@ -121,6 +122,7 @@ class Team:
     size: int
 
 
+# fmt: off
 HYBRID_FIRST = ("hybrid", "hybrid", "hybrid", "onsite", "remote")
 TEAMS: tuple[Team, ...] = (
     Team("eng-berlin", "Engineering", "Berlin", "Engineering Manager", ENG_ROLES,
@@ -261,6 +263,7 @@ HIRES: tuple[tuple[str, str, str, str, str], ...] = (
     ("eng-sf", "Frontend Engineer", "hybrid", "San Francisco", "employee"),
     ("sales-ny", "Sales Development Representative", "onsite", "New York", "employee"),
 )
+# fmt: on
 HIRES_WITHOUT_REVIEW = frozenset({4, 11, 16})  # never tick off the 30-day check-in: the manager is nudged
 HIRE_WHO_QUITS = 9
 
@@ -274,7 +277,8 @@ def at_local(day: date, timezone: str, hour: int, minute: int = 0) -> datetime:
 
 
 def weekday_on_or_after(day: date) -> date:
-    while day.weekday() >= 5:
+    """The first working day on or after ``day`` (weekends and the year-end holidays are off)."""
+    while day.weekday() >= 5 or (day.month, day.day) in YEAR_END_HOLIDAYS:
         day += timedelta(days=1)
     return day
 
@@ -288,7 +292,8 @@ def rfc3339(instant: datetime) -> str:
 
 
 def ascii_fold(text: str) -> str:
-    for src, dst in (("ß", "ss"), ("ø", "o"), ("ı", "i"), ("æ", "ae"), ("œ", "oe"), ("đ", "d")):
+    pairs = (("ß", "ss"), ("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ø", "o"), ("ı", "i"), ("æ", "ae"), ("œ", "oe"))
+    for src, dst in pairs:
         text = text.replace(src, dst)
     decomposed = unicodedata.normalize("NFKD", text)
     kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -313,13 +318,15 @@ def load_catalog(folder: Path) -> list[CatalogItem]:
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
             for res in (doc or {}).get("resources") or []:
                 rule = res.get("eligibility")
-                items.append(CatalogItem(
-                    id=str(res["id"]),
-                    topics=tuple(res.get("topics") or ()),
-                    eligibility=cel.compile(str(rule)) if rule else None,
-                    day=int(res["day"]) if "day" in res else None,
-                    requires=tuple(res.get("requires") or ()),
-                ))
+                items.append(
+                    CatalogItem(
+                        id=str(res["id"]),
+                        topics=tuple(res.get("topics") or ()),
+                        eligibility=cel.compile(str(rule)) if rule else None,
+                        day=int(res["day"]) if "day" in res else None,
+                        requires=tuple(res.get("requires") or ()),
+                    )
+                )
     return items
 
 
@@ -356,8 +363,15 @@ class Event:
     id: str = ""
 
     def as_json(self) -> str:
-        body = {"specversion": "1.0", "id": self.id, "source": self.source, "type": self.type,
-                "time": rfc3339(self.at), "subject": self.subject, "data": self.data}
+        body = {
+            "specversion": "1.0",
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "time": rfc3339(self.at),
+            "subject": self.subject,
+            "data": self.data,
+        }
         return json.dumps(body, ensure_ascii=False)
 
 
@@ -419,8 +433,19 @@ class Company:
         person.update({"family_name": family, "email": email})
         return person
 
-    def fill_profile(self, person: Profile, *, department: str, role: str, level: str, city: str,
-                     mode: str, manager_id: str | None, kind: str, start: date) -> Profile:
+    def fill_profile(
+        self,
+        person: Profile,
+        *,
+        department: str,
+        role: str,
+        level: str,
+        city: str,
+        mode: str,
+        manager_id: str | None,
+        kind: str,
+        start: date,
+    ) -> Profile:
         place = PLACES[city]
         rng = self.rng
         locale = LOCALE_OF.get(person["given_name"], place.locale)
@@ -428,22 +453,24 @@ class Company:
             locale = "en-GB"
         if manager_id is not None:
             person["manager_id"] = manager_id
-        person.update({
-            "hr_partner_id": HR_PARTNER[place.country],
-            "department": department,
-            "role": role,
-            "job_level": level,
-            "location": city,
-            "country": place.country,
-            "timezone": place.timezone,
-            "locale": locale,
-            "employment_type": kind,
-            "work_mode": mode,
-            "start_date": start.isoformat(),
-            "learning_style": rng.choice(["visual", "reading", "hands_on", "social"]),
-            "interests": sorted(rng.sample(INTERESTS, rng.randint(1, 3))),
-            "skills": sorted(rng.sample(SKILLS[department], rng.randint(2, 4))),
-        })
+        person.update(
+            {
+                "hr_partner_id": HR_PARTNER[place.country],
+                "department": department,
+                "role": role,
+                "job_level": level,
+                "location": city,
+                "country": place.country,
+                "timezone": place.timezone,
+                "locale": locale,
+                "employment_type": kind,
+                "work_mode": mode,
+                "start_date": start.isoformat(),
+                "learning_style": rng.choice(["visual", "reading", "hands_on", "social"]),
+                "interests": sorted(rng.sample(INTERESTS, rng.randint(1, 3))),
+                "skills": sorted(rng.sample(SKILLS[department], rng.randint(2, 4))),
+            }
+        )
         preferences = self.random_preferences()
         if preferences:
             person["preferences"] = preferences
@@ -480,26 +507,70 @@ class Company:
     def build_org(self) -> None:
         """The 80 people on the payroll on 2025-12-01."""
         ceo = self.new_person("GB")
-        self.add(self.fill_profile(ceo, department="Executive", role="Chief Executive Officer", level="E1",
-                                   city="London", mode="hybrid", manager_id=None, kind="employee",
-                                   start=date(2014, 3, 3)))
+        self.add(
+            self.fill_profile(
+                ceo,
+                department="Executive",
+                role="Chief Executive Officer",
+                level="E1",
+                city="London",
+                mode="hybrid",
+                manager_id=None,
+                kind="employee",
+                start=date(2014, 3, 3),
+            )
+        )
         cpo = self.new_person("DE")
-        self.add(self.fill_profile(cpo, department="People", role="Chief People Officer", level="M3",
-                                   city="Berlin", mode="hybrid", manager_id=ceo["id"], kind="employee",
-                                   start=date(2016, 9, 1)))
+        self.add(
+            self.fill_profile(
+                cpo,
+                department="People",
+                role="Chief People Officer",
+                level="M3",
+                city="Berlin",
+                mode="hybrid",
+                manager_id=ceo["id"],
+                kind="employee",
+                start=date(2016, 9, 1),
+            )
+        )
         self.manager_of_team["people"] = cpo["id"]
-        for country, city in (("DE", "Berlin"), ("US", "New York"), ("FR", "Paris"), ("IN", "Bengaluru"),
-                              ("GB", "London")):
+        for country, city in (
+            ("DE", "Berlin"),
+            ("US", "New York"),
+            ("FR", "Paris"),
+            ("IN", "Bengaluru"),
+            ("GB", "London"),
+        ):
             partner = self.new_person(country)
-            self.add(self.fill_profile(partner, department="People", role="HR Business Partner", level="IC4",
-                                       city=city, mode="hybrid", manager_id=cpo["id"], kind="employee",
-                                       start=self.tenure_start(2017, 2022)))
+            self.add(
+                self.fill_profile(
+                    partner,
+                    department="People",
+                    role="HR Business Partner",
+                    level="IC4",
+                    city=city,
+                    mode="hybrid",
+                    manager_id=cpo["id"],
+                    kind="employee",
+                    start=self.tenure_start(2017, 2022),
+                )
+            )
         for team in TEAMS:
             manager = self.new_person(PLACES[team.office].country)
-            self.add(self.fill_profile(manager, department=team.department, role=team.manager_role,
-                                       level=self.rng.choice(["M1", "M2", "M2"]), city=team.office,
-                                       mode="hybrid", manager_id=ceo["id"], kind="employee",
-                                       start=self.tenure_start(2015, 2022)))
+            self.add(
+                self.fill_profile(
+                    manager,
+                    department=team.department,
+                    role=team.manager_role,
+                    level=self.rng.choice(["M1", "M2", "M2"]),
+                    city=team.office,
+                    mode="hybrid",
+                    manager_id=ceo["id"],
+                    kind="employee",
+                    start=self.tenure_start(2015, 2022),
+                )
+            )
             self.manager_of_team[team.key] = manager["id"]
         # Head of People and CEO have the DE partner; the DE partner has the UK one.
         self.people[ceo["id"]]["hr_partner_id"] = HR_PARTNER["DE"]
@@ -509,9 +580,19 @@ class Company:
                 self.add(self.team_member(team, index))
         for role, city in zip(PEOPLE_ROLES, ("Berlin", "Bengaluru"), strict=True):
             person = self.new_person(PLACES[city].country)
-            self.add(self.fill_profile(person, department="People", role=role, level="IC3", city=city,
-                                       mode="hybrid", manager_id=cpo["id"], kind="employee",
-                                       start=self.tenure_start(2019, 2025)))
+            self.add(
+                self.fill_profile(
+                    person,
+                    department="People",
+                    role=role,
+                    level="IC3",
+                    city=city,
+                    mode="hybrid",
+                    manager_id=cpo["id"],
+                    kind="employee",
+                    start=self.tenure_start(2019, 2025),
+                )
+            )
 
     def team_member(self, team: Team, index: int) -> Profile:
         rng = self.rng
@@ -524,9 +605,17 @@ class Company:
         mode = rng.choice(team.modes)
         city = rng.choice(team.remote_cities) if mode == "remote" else team.office
         person = self.new_person(PLACES[team.office].country)
-        return self.fill_profile(person, department=team.department, role=role, level=self.level_for(role, kind),
-                                 city=city, mode=mode, manager_id=self.manager_of_team[team.key], kind=kind,
-                                 start=self.tenure_start(2016, 2025) if kind != "intern" else date(2025, 9, 1))
+        return self.fill_profile(
+            person,
+            department=team.department,
+            role=role,
+            level=self.level_for(role, kind),
+            city=city,
+            mode=mode,
+            manager_id=self.manager_of_team[team.key],
+            kind=kind,
+            start=self.tenure_start(2016, 2025) if kind != "intern" else date(2025, 9, 1),
+        )
 
     def initial_sync(self) -> None:
         """The nightly HRIS sync on 2025-12-01 carries every profile (02:00 UTC onwards)."""
@@ -540,9 +629,14 @@ class Company:
     def take(self, predicate: Callable[[Profile], bool]) -> Profile:
         """A person not in another storyline yet, matching ``predicate``."""
         managers = {p.get("manager_id") for p in self.people.values()}
-        candidates = [p for p in self.people.values()
-                      if p["id"] not in self.storyline and p["id"] not in managers
-                      and p["id"] not in HR_PARTNER.values() and predicate(p)]
+        candidates = [
+            p
+            for p in self.people.values()
+            if p["id"] not in self.storyline
+            and p["id"] not in managers
+            and p["id"] not in HR_PARTNER.values()
+            and predicate(p)
+        ]
         if not candidates:
             msg = "no one left for this storyline"
             raise LookupError(msg)
@@ -555,9 +649,11 @@ class Company:
         manager = self.manager_of_team[key]
 
         def member(person: Profile) -> bool:
-            return (person.get("manager_id") == manager
-                    and (not employees or person["employment_type"] == "employee")
-                    and (not senior or str(person["role"]).startswith("Senior")))
+            return (
+                person.get("manager_id") == manager
+                and (not employees or person["employment_type"] == "employee")
+                and (not senior or str(person["role"]).startswith("Senior"))
+            )
 
         return member
 
@@ -574,17 +670,42 @@ class Company:
             team = TEAM_BY_KEY.get(team_key)
             department = team.department if team else "People"
             person = self.new_person(PLACES[city].country)
-            person = self.add(self.fill_profile(
-                person, department=department, role=role, level=self.level_for(role, kind), city=city,
-                mode=mode, manager_id=self.manager_of_team[team_key], kind=kind, start=start))
+            person = self.add(
+                self.fill_profile(
+                    person,
+                    department=department,
+                    role=role,
+                    level=self.level_for(role, kind),
+                    city=city,
+                    mode=mode,
+                    manager_id=self.manager_of_team[team_key],
+                    kind=kind,
+                    start=start,
+                )
+            )
             self.storyline.add(person["id"])
             at = self.work_time(offer, person).replace(second=0)
             self.emit(at, HRIS, "hris.employee.upserted", person["id"], dict(person))
-            self.emit(at + timedelta(minutes=4), HRIS, "hris.employee.hired", person["id"], {
-                "start_date": start.isoformat(), "role": role, "department": department,
-                "location": city, "manager_id": person["manager_id"]})
-            self.emit(at_local(start, person["timezone"], 7, 30), HRIS, "hris.employee.started", person["id"],
-                      {"date": start.isoformat()})
+            self.emit(
+                at + timedelta(minutes=4),
+                HRIS,
+                "hris.employee.hired",
+                person["id"],
+                {
+                    "start_date": start.isoformat(),
+                    "role": role,
+                    "department": department,
+                    "location": city,
+                    "manager_id": person["manager_id"],
+                },
+            )
+            self.emit(
+                at_local(start, person["timezone"], 7, 30),
+                HRIS,
+                "hris.employee.started",
+                person["id"],
+                {"date": start.isoformat()},
+            )
             stop = None
             if index == HIRE_WHO_QUITS:
                 stop = self.terminate(person, start + timedelta(days=17), "resignation")
@@ -599,8 +720,9 @@ class Company:
             if item.id not in {"laptop-setup", "it-accounts", "thirty-day-review"} and self.rng.random() < 0.12:
                 continue  # not everyone ticks off everything
             due = start + timedelta(days=(item.day or 1) - 1 + self.rng.choice([0, 0, 0, 1, 1, 2, 3]))
-            at = at_local(weekday_on_or_after(due), person["timezone"], self.rng.randrange(9, 17),
-                          self.rng.randrange(60))
+            at = at_local(
+                weekday_on_or_after(due), person["timezone"], self.rng.randrange(9, 17), self.rng.randrange(60)
+            )
             before = [finished[r] for r in item.requires if r in finished]
             if before:
                 at = max(at, max(before) + timedelta(minutes=self.rng.randint(12, 90)))
@@ -611,8 +733,7 @@ class Company:
 
     def terminate(self, person: Profile, last_day: date, reason: str) -> datetime:
         at = at_local(weekday_on_or_after(last_day), person["timezone"], 17, self.rng.randrange(60))
-        self.emit(at, HRIS, "hris.employee.terminated", person["id"],
-                  {"date": last_day.isoformat(), "reason": reason})
+        self.emit(at, HRIS, "hris.employee.terminated", person["id"], {"date": last_day.isoformat(), "reason": reason})
         self.gone[person["id"]] = at
         return at
 
@@ -620,9 +741,15 @@ class Company:
 
     def families(self) -> None:
         plan = [  # child's date, reason
-            (date(2025, 12, 9), "birth"), (date(2026, 1, 20), "birth"), (date(2026, 2, 28), "birth"),
-            (date(2026, 3, 24), "birth"), (date(2026, 4, 30), "adoption"), (date(2026, 6, 12), "birth"),
-            (date(2026, 7, 10), "birth"), (date(2026, 8, 19), "foster"), (date(2026, 9, 15), "birth"),
+            (date(2025, 12, 9), "birth"),
+            (date(2026, 1, 20), "birth"),
+            (date(2026, 2, 28), "birth"),
+            (date(2026, 3, 24), "birth"),
+            (date(2026, 4, 30), "adoption"),
+            (date(2026, 6, 12), "birth"),
+            (date(2026, 7, 10), "birth"),
+            (date(2026, 8, 19), "foster"),
+            (date(2026, 9, 15), "birth"),
             (date(2026, 10, 21), "adoption"),
         ]
         for number, (child, reason) in enumerate(plan):
@@ -638,8 +765,13 @@ class Company:
         # A wedding: recorded, and no journey is about it.
         spouse = self.take(self.is_employee)
         wedding = date(2026, 5, 16)
-        self.emit(self.work_time(date(2026, 5, 18), spouse), HRIS, "hris.dependent.added", spouse["id"],
-                  {"relationship": "spouse", "reason": "marriage", "date": wedding.isoformat()})
+        self.emit(
+            self.work_time(date(2026, 5, 18), spouse),
+            HRIS,
+            "hris.dependent.added",
+            spouse["id"],
+            {"relationship": "spouse", "reason": "marriage", "date": wedding.isoformat()},
+        )
 
     def dependent_added(self, person: Profile, child: date, reason: str, number: int) -> datetime:
         recorded = child + timedelta(days=1)
@@ -650,10 +782,20 @@ class Company:
             at = self.work_time(recorded, person)
         if number == 2:  # a typo first (a dead letter), the corrected record twenty minutes later
             typo = at - timedelta(minutes=20)
-            self.emit(typo, HRIS, "hris.dependent.added", person["id"],
-                      {"relationship": "child", "reason": reason, "date": "2026-02-30"})
-        self.emit(at, HRIS, "hris.dependent.added", person["id"],
-                  {"relationship": "child", "reason": reason, "date": child.isoformat()})
+            self.emit(
+                typo,
+                HRIS,
+                "hris.dependent.added",
+                person["id"],
+                {"relationship": "child", "reason": reason, "date": "2026-02-30"},
+            )
+        self.emit(
+            at,
+            HRIS,
+            "hris.dependent.added",
+            person["id"],
+            {"relationship": "child", "reason": reason, "date": child.isoformat()},
+        )
         return at
 
     def parental_leave(self, person: Profile, child: date, reason: str, recorded: datetime) -> None:
@@ -664,16 +806,26 @@ class Company:
         planned_at = self.work_time(weekday_on_or_after(start - timedelta(days=10)), person)
         if reason == "adoption" or planned_at.date() <= FIRST_DAY:
             planned_at = recorded + timedelta(minutes=6)
-        self.emit(planned_at, HRIS, "hris.leave.started", person["id"], {
-            "leave_type": "parental", "start_date": start.isoformat(), "expected_return_date": expected.isoformat()})
+        self.emit(
+            planned_at,
+            HRIS,
+            "hris.leave.started",
+            person["id"],
+            {"leave_type": "parental", "start_date": start.isoformat(), "expected_return_date": expected.isoformat()},
+        )
         actual = expected + timedelta(weeks=self.rng.choice([0, 0, 0, 2]))
         self.leave_ended(person, "parental", actual)
 
     def leave_ended(self, person: Profile, leave_type: str, returning: date) -> None:
         at = self.work_time(weekday_on_or_after(returning - timedelta(days=3)), person)
         if at <= END:
-            self.emit(at, HRIS, "hris.leave.ended", person["id"],
-                      {"leave_type": leave_type, "return_date": returning.isoformat()})
+            self.emit(
+                at,
+                HRIS,
+                "hris.leave.ended",
+                person["id"],
+                {"leave_type": leave_type, "return_date": returning.isoformat()},
+            )
 
     # ----------------------------------------------------------------- other leave
 
@@ -696,8 +848,13 @@ class Company:
         at = at_local(start, person["timezone"], self.rng.randrange(8, 11), self.rng.randrange(60))
         if leave_type == "other":
             at = self.work_time(weekday_on_or_after(start - timedelta(days=self.rng.randint(7, 20))), person)
-        self.emit(at, HRIS, "hris.leave.started", person["id"], {
-            "leave_type": leave_type, "start_date": start.isoformat(), "expected_return_date": expected.isoformat()})
+        self.emit(
+            at,
+            HRIS,
+            "hris.leave.started",
+            person["id"],
+            {"leave_type": leave_type, "start_date": start.isoformat(), "expected_return_date": expected.isoformat()},
+        )
         returning = weekday_on_or_after(expected + timedelta(weeks=2)) if late else expected
         self.leave_ended(person, leave_type, returning)
 
@@ -719,44 +876,79 @@ class Company:
             if new_team is None:
                 update["work_mode"] = "remote"
             self.emit(at - timedelta(minutes=2), HRIS, "hris.employee.upserted", person["id"], update)
-            self.emit(at, HRIS, "hris.employee.relocated", person["id"], {
-                "old_location": person["location"], "new_location": city, "new_country": place.country})
+            self.emit(
+                at,
+                HRIS,
+                "hris.employee.relocated",
+                person["id"],
+                {"old_location": person["location"], "new_location": city, "new_country": place.country},
+            )
             person.update(update, location=city, country=place.country)
             if new_team is not None:
                 self.change_manager(person, self.manager_of_team[new_team], at + timedelta(minutes=3))
 
     def change_manager(self, person: Profile, new_manager: str, at: datetime) -> None:
-        self.emit(at, HRIS, "hris.manager.changed", person["id"],
-                  {"old_manager_id": person["manager_id"], "new_manager_id": new_manager})
+        self.emit(
+            at,
+            HRIS,
+            "hris.manager.changed",
+            person["id"],
+            {"old_manager_id": person["manager_id"], "new_manager_id": new_manager},
+        )
         person["manager_id"] = new_manager
 
-    def job_change(self, person: Profile, change: str, new_role: str, new_department: str,
-                   at: datetime, level: str | None = None) -> None:
+    def job_change(
+        self, person: Profile, change: str, new_role: str, new_department: str, at: datetime, level: str | None = None
+    ) -> None:
         if level is not None:
             self.emit(at - timedelta(minutes=1), HRIS, "hris.employee.upserted", person["id"], {"job_level": level})
             person["job_level"] = level
-        self.emit(at, HRIS, "hris.job.changed", person["id"], {
-            "change": change, "old_role": person["role"], "new_role": new_role,
-            "old_department": person["department"], "new_department": new_department})
+        self.emit(
+            at,
+            HRIS,
+            "hris.job.changed",
+            person["id"],
+            {
+                "change": change,
+                "old_role": person["role"],
+                "new_role": new_role,
+                "old_department": person["department"],
+                "new_department": new_department,
+            },
+        )
         person.update(role=new_role, department=new_department)
 
     def promotions(self) -> None:
         # Two first-time managers, each taking over two colleagues a fortnight later.
-        for team_key, new_role, day in (("eng-bengaluru", "Engineering Manager", date(2026, 3, 5)),
-                                        ("sup-pune", "Support Team Lead", date(2026, 9, 4))):
+        for team_key, new_role, day in (
+            ("eng-bengaluru", "Engineering Manager", date(2026, 3, 5)),
+            ("sup-pune", "Support Team Lead", date(2026, 9, 4)),
+        ):
             lead = self.take(self.in_team(team_key, senior=True))
             self.job_change(lead, "promotion", new_role, lead["department"], self.work_time(day, lead), "M1")
             for _ in range(2):
                 report = self.take(self.in_team(team_key))
                 handover = self.work_time(day + timedelta(days=11), report)
                 self.change_manager(report, lead["id"], handover)
-        days = [date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4), date(2026, 9, 1), date(2026, 9, 2),
-                date(2026, 9, 3)]
+        days = [
+            date(2026, 3, 2),
+            date(2026, 3, 3),
+            date(2026, 3, 4),
+            date(2026, 9, 1),
+            date(2026, 9, 2),
+            date(2026, 9, 3),
+        ]
         for day in days:
             person = self.take(lambda p: p["role"] in PROMOTES_TO and p["employment_type"] == "employee")
             level = {"IC2": "IC3", "IC3": "IC4"}.get(person["job_level"], "IC4")
-            self.job_change(person, "promotion", PROMOTES_TO[person["role"]], person["department"],
-                            self.work_time(day, person), level)
+            self.job_change(
+                person,
+                "promotion",
+                PROMOTES_TO[person["role"]],
+                person["department"],
+                self.work_time(day, person),
+                level,
+            )
 
     def transfers(self) -> None:
         plan = (
@@ -787,8 +979,13 @@ class Company:
         for day, signal, score, evidence in plan:
             if day != date(2026, 7, 6):  # the same colleague twice: the second signal is within 30 days
                 person = self.take(lambda p: p["employment_type"] != "contractor")
-            self.emit(datetime.combine(day, time(5, 30), tzinfo=UTC), WELLBEING, "wellbeing.signal", person["id"],
-                      {"signal": signal, "score": score, "evidence": evidence})
+            self.emit(
+                datetime.combine(day, time(5, 30), tzinfo=UTC),
+                WELLBEING,
+                "wellbeing.signal",
+                person["id"],
+                {"signal": signal, "score": score, "evidence": evidence},
+            )
 
     def exits(self) -> None:
         leaver = self.take(lambda p: p["employment_type"] == "employee" and p["work_mode"] != "remote")
@@ -817,6 +1014,8 @@ class Company:
             day = self.random_day(person)
             if day is None:
                 continue
+            if self.rng.random() < 0.1:  # some people read the intranet at the weekend
+                day = min(day + timedelta(days=5 - day.weekday()), LAST_DAY)
             at = self.work_time(day, person)
             choices = [i.id for i in readable if eligible(i, person)]
             if not self.active(person["id"], at) or not choices:
@@ -824,18 +1023,33 @@ class Company:
             made += 1
             message_id = f"m-{self.rng.getrandbits(64):016x}"
             resource = self.rng.choice(choices)
-            self.emit(at, ENGAGEMENT, "engagement.message.opened", person["id"], {"message_id": message_id})
+            self.emit(
+                at,
+                ENGAGEMENT,
+                "engagement.message.opened",
+                person["id"],
+                {"message_id": message_id, "resource_id": resource},
+            )
             roll = self.rng.random()
             if roll < 0.45:
                 continue
             later = at + timedelta(minutes=self.rng.randint(1, 30))
-            self.emit(later, ENGAGEMENT, "engagement.message.clicked", person["id"],
-                      {"message_id": message_id, "resource_id": resource})
+            self.emit(
+                later,
+                ENGAGEMENT,
+                "engagement.message.clicked",
+                person["id"],
+                {"message_id": message_id, "resource_id": resource},
+            )
             if roll > 0.75:
                 rating = self.rng.choice([1, 1, 1, 1, 0, 0, -1])
-                self.emit(later + timedelta(minutes=self.rng.randint(2, 20)), ENGAGEMENT,
-                          "engagement.message.feedback", person["id"],
-                          {"message_id": message_id, "resource_id": resource, "rating": rating})
+                self.emit(
+                    later + timedelta(minutes=self.rng.randint(2, 20)),
+                    ENGAGEMENT,
+                    "engagement.message.feedback",
+                    person["id"],
+                    {"message_id": message_id, "resource_id": resource, "rating": rating},
+                )
 
     def profile_updates(self, count: int) -> None:
         """Small HRIS changes during the year (the nightly sync, or HR during the day)."""
@@ -847,8 +1061,11 @@ class Company:
             if day is None:
                 continue
             nightly = self.rng.random() < 0.4
-            at = (datetime.combine(day, time(1, self.rng.randrange(60)), tzinfo=UTC) if nightly
-                  else self.work_time(day, person))
+            at = (
+                datetime.combine(day, time(1, self.rng.randrange(60)), tzinfo=UTC)
+                if nightly
+                else self.work_time(day, person)
+            )
             if not self.active(person["id"], at):
                 continue
             made += 1
@@ -867,8 +1084,15 @@ class Company:
             return {"interests": interests}
         if kind == "preferences":
             preferences = dict(person.get("preferences") or {})
-            preferences.update(rng.choice([{"quiet_hours": "19:00-09:00"}, {"opt_out_channels": ["intranet"]},
-                                           {"opt_out_topics": rng.choice(OPT_OUT_TOPICS)}]))
+            preferences.update(
+                rng.choice(
+                    [
+                        {"quiet_hours": "19:00-09:00"},
+                        {"opt_out_channels": ["intranet"]},
+                        {"opt_out_topics": rng.choice(OPT_OUT_TOPICS)},
+                    ]
+                )
+            )
             person["preferences"] = preferences
             return {"preferences": preferences}
         if kind == "pronouns":
@@ -889,11 +1113,19 @@ def broken_lines(company: Company) -> list[tuple[datetime, str]]:
     cut_at = datetime(2026, 3, 18, 9, 12, 5, tzinfo=UTC)
     whole = Event(cut_at, HRIS, "hris.employee.upserted", "E1042", {"skills": ["Kafka"]}, company.new_id(HRIS))
     no_offset_at = datetime(2026, 5, 12, 9, 30, tzinfo=UTC)
-    no_offset = json.dumps({
-        "specversion": "1.0", "id": company.new_id(HRIS), "source": HRIS, "type": "hris.employee.upserted",
-        "time": "2026-05-12T09:30:00", "subject": "E1057", "data": {"interests": ["cycling", "chess"]}},
-        ensure_ascii=False)
-    return [(cut_at, whole.as_json()[:118]), (no_offset_at, no_offset)]
+    no_offset = json.dumps(
+        {
+            "specversion": "1.0",
+            "id": company.new_id(HRIS),
+            "source": HRIS,
+            "type": "hris.employee.upserted",
+            "time": "2026-05-12T09:30:00",
+            "subject": "E1057",
+            "data": {"interests": ["cycling", "chess"]},
+        },
+        ensure_ascii=False,
+    )
+    return [(cut_at, whole.as_json()[:-15]), (no_offset_at, no_offset)]
 
 
 def render(company: Company) -> list[str]:
@@ -903,8 +1135,11 @@ def render(company: Company) -> list[str]:
         position = next(i for i, (when, _) in enumerate(lines) if when > at)
         lines.insert(position, (at, line))
     # At-least-once delivery: one birth record arrives twice.
-    births = [i for i, (_, line) in enumerate(lines)
-              if '"hris.dependent.added"' in line and '"birth"' in line and "2026-02-30" not in line]
+    births = [
+        i
+        for i, (_, line) in enumerate(lines)
+        if '"hris.dependent.added"' in line and '"birth"' in line and "2026-02-30" not in line
+    ]
     duplicate = births[3]
     lines.insert(duplicate + 1, lines[duplicate])
     return [line for _, line in lines]
@@ -924,7 +1159,7 @@ def generate(catalog_dir: Path) -> list[str]:
     company.leaves()
     company.wellbeing()
     company.profile_updates(120)
-    company.engagement(240)
+    company.engagement(170)
     return render(company)
 
 

@@ -1,0 +1,47 @@
+"""Golden runs: ``wayfinder simulate`` over the bundled examples must decide exactly what it decided before.
+
+When a change to the examples or the engine changes decisions on purpose, look at the diff
+and rewrite the golden files with ``WAYFINDER_UPDATE_GOLDEN=1 ./scripts/test tests/test_golden.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from wayfinder import examples_dir
+from wayfinder.cli import main
+
+GOLDEN = Path(__file__).parent / "golden"
+KEEP = ("message_id", "employee_id", "recipient_id", "journey_id", "journey_version", "step_id", "channel",
+        "status", "reason", "scheduled_for", "resources")
+TASK_KEEP = ("task_id", "employee_id", "assignee", "assignee_id", "journey_id", "step_id", "created_at")
+
+
+def _project(path: Path, keep: tuple[str, ...]) -> list[str]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return sorted(json.dumps({k: r[k] for k in keep}, ensure_ascii=False, sort_keys=True) for r in rows)
+
+
+def _compare(actual: list[str], name: str) -> None:
+    golden = GOLDEN / name
+    if os.environ.get("WAYFINDER_UPDATE_GOLDEN") == "1":
+        golden.write_text("\n".join(actual) + "\n", encoding="utf-8")
+    expected = golden.read_text(encoding="utf-8").splitlines()
+    missing = sorted(set(expected) - set(actual))
+    extra = sorted(set(actual) - set(expected))
+    assert (missing[:5], extra[:5]) == ([], []), f"{len(missing)} missing, {len(extra)} unexpected in {name}"
+    assert len(actual) == len(expected)
+
+
+def test_simulate_bundled_examples_matches_golden(tmp_path: Path) -> None:
+    ex = examples_dir()
+    code = main(["simulate", "--events", str(ex / "events.jsonl"), "--until", "2027-03-01T00:00:00Z",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    _compare(_project(tmp_path / "messages.jsonl", KEEP), "bundled-messages.jsonl")
+    _compare(_project(tmp_path / "tasks.jsonl", TASK_KEEP), "bundled-tasks.jsonl")
+    dead = [json.loads(line)["reason"].split(":")[0] for line in
+            (tmp_path / "dead_letters.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(dead) == ["invalid_cloudevent", "invalid_data", "invalid_json"]

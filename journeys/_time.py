@@ -49,7 +49,7 @@ def shift(instant: datetime, duration: str, tz: ZoneInfo) -> datetime:
     """Add a duration: days and weeks keep the local wall-clock time across DST, hours and less are exact."""
     delta = parse_duration(duration)
     if not has_calendar_part(duration):
-        return (instant + delta).astimezone(UTC)
+        return instant.astimezone(UTC) + delta
     wall = instant.astimezone(tz).replace(tzinfo=None) + delta
     return wall.replace(tzinfo=tz).astimezone(UTC)
 

@@ -8,7 +8,7 @@ Messages keep their order per recipient.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from journeys._durations import parse_duration
 from journeys._time import next_allowed, zone
@@ -55,6 +55,7 @@ class Mailbox:
         return t, reason  # pragma: no cover - a cap always frees a slot within max rounds
 
     def dispatch(self, state: MailboxState, d: Dispatch, now: datetime) -> MailboxOutcome:
+        now = now.astimezone(UTC)  # cap arithmetic on instants, never on a local wall clock
         if any(s.message_id == d.message.message_id for s in state.slots):
             return MailboxOutcome(state)  # a replay of a message already placed
         at, reason = self.slot(state, now, d.timezone, d.quiet_hours)

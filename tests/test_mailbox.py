@@ -1,0 +1,430 @@
+"""The recipient mailbox on a fake clock: quiet hours, the frequency cap, order, timers, exits and erasure.
+
+2026-03-02 is a Monday; Berlin is on CET (UTC+1) until 2026-03-29.
+"""
+
+from __future__ import annotations
+
+import heapq
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from journeys.effects import Decide, Dispatch, MailboxTimer, Schedule
+from journeys.mailbox import Mailbox, MailboxOutcome
+from journeys.model import FrequencyCap, Policy, QuietHoursPolicy
+from journeys.records import Message
+from journeys.state import MailboxState
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+POLICY = Policy(frequency_cap=FrequencyCap(max=3, per="7d"),
+                quiet_hours=QuietHoursPolicy(start="20:00", end="08:00", weekends=True))
+
+
+def berlin(text: str) -> datetime:
+    """A fixed instant from a Berlin wall-clock time, as UTC."""
+    return datetime.fromisoformat(text).replace(tzinfo=BERLIN).astimezone(UTC)
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def message(mid: str, now: datetime, *, employee: str = "E1", recipient: str = "E1",
+            journey: str = "new-parent") -> Message:
+    return Message(
+        message_id=mid, employee_id=employee, recipient_id=recipient, journey_id=journey, journey_version=1,
+        step_id="welcome", channel="email", status="deferred", scheduled_for=now, created_at=now,
+        subject=f"Hello {mid}", text="Some text", html="<p>Some text</p>", resources=["parent-network"],
+        explanation="Because.", recipient_email="e1@example.com", recipient_name="Anna",
+    )
+
+
+class Box:
+    """One recipient's mailbox, with the timers it asked for (fired in due order, ties in the order set)."""
+
+    def __init__(self, policy: Policy = POLICY, recipient: str = "E1", timezone: str = "Europe/Berlin",
+                 own: tuple[time, time] | None = None) -> None:
+        self.mailbox = Mailbox(policy)
+        self.state = MailboxState(recipient_id=recipient)
+        self.recipient = recipient
+        self.timezone = timezone
+        self.own = own
+        self.timers: list[tuple[datetime, int, MailboxTimer]] = []
+        self.seq = 0
+
+    def send(self, mid: str, now: datetime, **kw: str) -> Message:
+        """Dispatch one message and return the one decision about it."""
+        out = self.mailbox.dispatch(self.state, Dispatch(message(mid, now, recipient=self.recipient, **kw),
+                                                         self.timezone, self.own), now)
+        got = decisions(out)
+        assert [m.message_id for m in got] == [mid]
+        self._keep_timers(out)
+        return got[0]
+
+    def _keep_timers(self, out: MailboxOutcome) -> None:
+        for effect in out.effects:
+            if isinstance(effect, Schedule):
+                assert isinstance(effect.timer, MailboxTimer)
+                heapq.heappush(self.timers, (effect.due, self.seq, effect.timer))
+                self.seq += 1
+
+    def fire_until(self, until: datetime) -> list[Message]:
+        sent: list[Message] = []
+        while self.timers and self.timers[0][0] <= until:
+            due, _, timer = heapq.heappop(self.timers)
+            sent.extend(decisions(self.mailbox.on_timer(self.state, timer, due)))
+        return sent
+
+
+def decisions(out: MailboxOutcome) -> list[Message]:
+    return [e.message for e in out.effects if isinstance(e, Decide)]
+
+
+def schedules(out: MailboxOutcome) -> list[Schedule]:
+    return [e for e in out.effects if isinstance(e, Schedule)]
+
+
+# -- sent at once ---------------------------------------------------------------------------------
+
+
+def test_sent_at_once_when_allowed() -> None:
+    mailbox = Mailbox(POLICY)
+    state = MailboxState(recipient_id="E1")
+    now = berlin("2026-03-03T10:00")  # Tuesday morning
+    out = mailbox.dispatch(state, Dispatch(message("m-1", now), "Europe/Berlin", None), now)
+    assert schedules(out) == []
+    [sent] = decisions(out)
+    assert sent.message_id == "m-1"
+    assert sent.status == "sent"
+    assert sent.reason is None
+    assert sent.scheduled_for == now
+    assert sent.subject == "Hello m-1"
+    assert state.pending == {}
+    assert [s.message_id for s in state.slots] == ["m-1"]
+
+
+def test_without_a_policy_everything_goes_at_once() -> None:
+    box = Box(Policy())
+    for i, now in enumerate([berlin("2026-03-08T03:00"), berlin("2026-03-08T03:01"), berlin("2026-03-08T23:00"),
+                             berlin("2026-03-09T02:00"), berlin("2026-03-09T02:00")]):
+        m = box.send(f"m-{i}", now)
+        assert (m.status, m.reason, m.scheduled_for) == ("sent", None, now)
+    assert box.timers == []
+
+
+def test_a_replayed_message_is_not_placed_twice() -> None:
+    mailbox = Mailbox(POLICY)
+    state = MailboxState(recipient_id="E1")
+    night = berlin("2026-03-03T21:00")
+    first = mailbox.dispatch(state, Dispatch(message("m-1", night), "Europe/Berlin", None), night)
+    assert len(decisions(first)) == 1
+    again = mailbox.dispatch(state, Dispatch(message("m-1", night), "Europe/Berlin", None), night)
+    assert again.effects == []
+    morning = berlin("2026-03-04T10:00")
+    later = mailbox.dispatch(state, Dispatch(message("m-1", morning), "Europe/Berlin", None), morning)
+    assert later.effects == []
+    assert list(state.pending) == ["m-1"]
+    assert [s.message_id for s in state.slots] == ["m-1"]
+
+
+# -- quiet hours ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("now", "expected"), [
+    ("2026-03-03T21:00", "2026-03-04T08:00"),  # Tuesday evening
+    ("2026-03-03T20:00", "2026-03-04T08:00"),  # the window starts at 20:00
+    ("2026-03-04T06:30", "2026-03-04T08:00"),  # early Wednesday
+    ("2026-03-07T12:00", "2026-03-09T08:00"),  # Saturday
+    ("2026-03-06T22:00", "2026-03-09T08:00"),  # Friday night runs into the weekend
+    ("2026-03-27T21:00", "2026-03-30T08:00"),  # over the EU change: 08:00 CEST on Monday
+])
+def test_quiet_hours_defer_to_the_next_allowed_time(now: str, expected: str) -> None:
+    mailbox = Mailbox(POLICY)
+    state = MailboxState(recipient_id="E1")
+    t = berlin(now)
+    out = mailbox.dispatch(state, Dispatch(message("m-1", t), "Europe/Berlin", None), t)
+    [deferred] = decisions(out)
+    assert deferred.status == "deferred"
+    assert deferred.reason == "quiet_hours"
+    assert deferred.scheduled_for == berlin(expected)
+    assert schedules(out) == [Schedule(berlin(expected), MailboxTimer("E1", "m-1"))]
+    assert list(state.pending) == ["m-1"]
+    assert state.pending["m-1"].status == "deferred"
+
+
+def test_the_end_of_the_window_is_allowed() -> None:
+    box = Box()
+    assert box.send("m-1", berlin("2026-03-04T08:00")).status == "sent"
+    assert box.send("m-2", berlin("2026-03-04T19:59")).status == "sent"
+
+
+def test_quiet_hours_are_in_the_recipients_timezone() -> None:
+    ny = Box(timezone="America/New_York")
+    # Monday 21:00 EST: quiet until Tuesday 08:00 EST (13:00Z)
+    m = ny.send("m-1", utc("2026-03-03T02:00"))
+    assert (m.status, m.reason, m.scheduled_for) == ("deferred", "quiet_hours", utc("2026-03-03T13:00"))
+    # 21:30 in Berlin is 15:30 in New York: allowed there
+    other = Box(timezone="America/New_York", recipient="E2")
+    assert other.send("m-2", utc("2026-03-03T20:30")).status == "sent"
+    berliner = Box(recipient="E3")
+    assert berliner.send("m-3", utc("2026-03-03T20:30")).status == "deferred"
+
+
+def test_an_unknown_timezone_means_utc() -> None:
+    box = Box(timezone="Nowhere/Atlantis")
+    m = box.send("m-1", utc("2026-03-03T21:00"))
+    assert (m.status, m.scheduled_for) == ("deferred", utc("2026-03-04T08:00"))
+
+
+# -- a recipient's own quiet hours ----------------------------------------------------------------
+
+
+def test_own_quiet_hours_override_the_policy_window() -> None:
+    box = Box(own=(time(22, 0), time(6, 0)))
+    assert box.send("m-1", berlin("2026-03-03T21:00")).status == "sent"  # quiet for the policy, not for them
+    m = box.send("m-2", berlin("2026-03-03T23:00"))
+    assert (m.status, m.reason, m.scheduled_for) == ("deferred", "quiet_hours", berlin("2026-03-04T06:00"))
+
+
+def test_own_quiet_hours_not_crossing_midnight() -> None:
+    box = Box(own=(time(12, 0), time(13, 0)))
+    assert box.send("m-1", berlin("2026-03-03T21:00")).status == "sent"
+    assert box.send("m-2", berlin("2026-03-04T07:00")).status == "sent"
+    m = box.send("m-3", berlin("2026-03-04T12:30"))
+    assert (m.status, m.reason, m.scheduled_for) == ("deferred", "quiet_hours", berlin("2026-03-04T13:00"))
+
+
+def test_own_quiet_hours_keep_the_policy_weekends() -> None:
+    box = Box(own=(time(22, 0), time(6, 0)))
+    m = box.send("m-1", berlin("2026-03-07T12:00"))  # Saturday
+    assert (m.status, m.reason, m.scheduled_for) == ("deferred", "quiet_hours", berlin("2026-03-09T06:00"))
+
+
+def test_own_quiet_hours_without_a_policy_window() -> None:
+    box = Box(Policy(), own=(time(21, 0), time(7, 0)))
+    m = box.send("m-1", berlin("2026-03-03T21:30"))
+    assert (m.status, m.reason, m.scheduled_for) == ("deferred", "quiet_hours", berlin("2026-03-04T07:00"))
+
+
+# -- the frequency cap ----------------------------------------------------------------------------
+
+
+def test_the_fourth_message_in_seven_days_waits_for_the_oldest_to_leave_the_window() -> None:
+    box = Box()
+    for mid, now in (("m-1", "2026-03-02T09:00"), ("m-2", "2026-03-03T09:00"), ("m-3", "2026-03-04T09:00")):
+        assert box.send(mid, berlin(now)).status == "sent"
+    fourth = box.send("m-4", berlin("2026-03-05T10:00"))
+    assert fourth.status == "deferred"
+    assert fourth.reason == "frequency_cap"
+    assert fourth.scheduled_for == berlin("2026-03-02T09:00") + timedelta(days=7)
+    assert box.timers[0][:1] == (fourth.scheduled_for,)
+    assert box.timers[0][2] == MailboxTimer("E1", "m-4")
+    # the fifth waits for the second to leave the window
+    fifth = box.send("m-5", berlin("2026-03-05T11:00"))
+    assert (fifth.status, fifth.reason) == ("deferred", "frequency_cap")
+    assert fifth.scheduled_for == berlin("2026-03-03T09:00") + timedelta(days=7)
+
+
+def test_the_cap_counts_every_journey_for_one_recipient() -> None:
+    box = Box()
+    for i, journey in enumerate(("new-parent", "onboarding", "relocation")):
+        assert box.send(f"m-{i}", berlin(f"2026-03-0{i + 2}T09:00"), journey=journey).status == "sent"
+    m = box.send("m-x", berlin("2026-03-05T09:00"), journey="promotion", employee="E7")
+    assert (m.status, m.reason) == ("deferred", "frequency_cap")
+
+
+def test_the_cap_is_per_recipient() -> None:
+    a, b = Box(recipient="E1"), Box(recipient="E2")
+    for i in range(3):
+        assert a.send(f"a-{i}", berlin(f"2026-03-0{i + 2}T09:00")).status == "sent"
+    assert b.send("b-0", berlin("2026-03-05T09:00")).status == "sent"
+    assert a.send("a-3", berlin("2026-03-05T09:00")).status == "deferred"
+
+
+def test_a_slot_freed_by_the_cap_in_quiet_hours_moves_to_the_next_allowed_time() -> None:
+    policy = Policy(frequency_cap=FrequencyCap(max=1, per="12h"),
+                    quiet_hours=QuietHoursPolicy(start="20:00", end="08:00"))
+    box = Box(policy)
+    assert box.send("m-1", berlin("2026-03-03T10:00")).status == "sent"
+    m = box.send("m-2", berlin("2026-03-03T11:00"))  # the cap frees 22:00, inside quiet hours
+    assert m.status == "deferred"
+    assert m.reason in {"frequency_cap", "quiet_hours"}
+    assert m.scheduled_for == berlin("2026-03-04T08:00")
+
+
+def test_messages_older_than_the_window_do_not_count() -> None:
+    box = Box()
+    for i in range(3):
+        assert box.send(f"m-{i}", berlin("2026-03-02T09:00") + timedelta(hours=i)).status == "sent"
+    assert box.send("m-3", berlin("2026-03-09T11:00")).status == "sent"  # all three left at 09:00-11:00
+    assert box.send("m-4", berlin("2026-03-09T11:30")).status == "sent"
+    assert box.send("m-5", berlin("2026-03-09T11:45")).status == "sent"
+    m = box.send("m-6", berlin("2026-03-09T12:00"))
+    assert (m.status, m.reason, m.scheduled_for) == ("deferred", "frequency_cap", berlin("2026-03-16T11:00"))
+
+
+@pytest.mark.parametrize("given_in", ["utc", "local"])
+def test_the_cap_window_does_not_depend_on_the_zone_the_clock_is_given_in(given_in: str) -> None:
+    """The same instants give the same decisions, whether the clock reads UTC or a local time (here across
+    the EU change on 2026-03-29)."""
+
+    def run(zone: tzinfo | None) -> datetime:
+        box = Box(Policy(frequency_cap=FrequencyCap(max=1, per="7d")))
+
+        def now(text: str) -> datetime:
+            t = berlin(text)
+            return t.astimezone(zone) if zone is not None else t
+
+        assert box.send("m-1", now("2026-03-25T09:00")).status == "sent"
+        m = box.send("m-2", now("2026-03-26T09:00"))
+        assert (m.status, m.reason) == ("deferred", "frequency_cap")
+        return m.scheduled_for.astimezone(UTC)
+
+    expected = run(None)
+    assert expected == berlin("2026-03-25T09:00") + timedelta(days=7)
+    assert run(BERLIN if given_in == "local" else UTC) == expected
+
+
+# -- order ----------------------------------------------------------------------------------------
+
+
+def test_deferred_messages_keep_fifo_order() -> None:
+    box = Box(Policy(frequency_cap=FrequencyCap(max=2, per="7d"),
+                     quiet_hours=QuietHoursPolicy(start="20:00", end="08:00", weekends=True)))
+    first = box.send("m-1", berlin("2026-03-03T21:00"))
+    second = box.send("m-2", berlin("2026-03-03T22:00"))
+    third = box.send("m-3", berlin("2026-03-03T23:00"))
+    assert (first.reason, first.scheduled_for) == ("quiet_hours", berlin("2026-03-04T08:00"))
+    assert (second.reason, second.scheduled_for) == ("queued", berlin("2026-03-04T08:00"))
+    assert (third.reason, third.scheduled_for) == ("frequency_cap", berlin("2026-03-11T08:00"))
+
+    went = box.fire_until(berlin("2026-03-04T10:00"))
+    assert [m.message_id for m in went] == ["m-1", "m-2"]
+
+    # a new message never overtakes one still waiting
+    fourth = box.send("m-4", berlin("2026-03-04T10:00"))
+    assert fourth.status == "deferred"
+    assert fourth.reason == "queued"
+    assert fourth.scheduled_for == third.scheduled_for
+
+    went = box.fire_until(berlin("2026-03-31T00:00"))
+    assert [m.message_id for m in went] == ["m-3", "m-4"]
+    assert [m.status for m in went] == ["sent", "sent"]
+
+
+def test_a_message_after_the_queue_drained_is_not_queued() -> None:
+    box = Box()
+    box.send("m-1", berlin("2026-03-03T21:00"))
+    box.fire_until(berlin("2026-03-04T09:00"))
+    m = box.send("m-2", berlin("2026-03-04T09:00"))
+    assert (m.status, m.reason, m.scheduled_for) == ("sent", None, berlin("2026-03-04T09:00"))
+
+
+# -- timers ---------------------------------------------------------------------------------------
+
+
+def test_on_timer_sends_the_deferred_message_at_its_slot_with_the_same_id() -> None:
+    mailbox = Mailbox(POLICY)
+    state = MailboxState(recipient_id="E1")
+    night = berlin("2026-03-03T21:00")
+    out = mailbox.dispatch(state, Dispatch(message("m-1", night), "Europe/Berlin", None), night)
+    [schedule] = schedules(out)
+    assert isinstance(schedule.timer, MailboxTimer)
+    fired = mailbox.on_timer(state, schedule.timer, schedule.due)
+    [sent] = decisions(fired)
+    assert sent.message_id == "m-1"
+    assert sent.status == "sent"
+    assert sent.reason is None
+    assert sent.scheduled_for == berlin("2026-03-04T08:00")
+    assert (sent.subject, sent.text, sent.resources) == ("Hello m-1", "Some text", ["parent-network"])
+    assert state.pending == {}
+    assert "m-1" in {s.message_id for s in state.slots}  # it still counts for the cap
+    # a timer that fires twice, or late, does nothing more
+    assert mailbox.on_timer(state, schedule.timer, schedule.due).effects == []
+    assert mailbox.on_timer(state, schedule.timer, schedule.due + timedelta(hours=5)).effects == []
+
+
+def test_a_late_timer_still_records_the_slot_time() -> None:
+    box = Box()
+    box.send("m-1", berlin("2026-03-03T21:00"))
+    _, _, timer = box.timers[0]
+    [sent] = decisions(box.mailbox.on_timer(box.state, timer, berlin("2026-03-04T08:07")))
+    assert (sent.status, sent.scheduled_for) == ("sent", berlin("2026-03-04T08:00"))
+
+
+def test_a_timer_for_an_unknown_message_does_nothing() -> None:
+    mailbox = Mailbox(POLICY)
+    state = MailboxState(recipient_id="E1")
+    assert mailbox.on_timer(state, MailboxTimer("E1", "m-nope"), berlin("2026-03-04T08:00")).effects == []
+
+
+# -- exits and erasure ----------------------------------------------------------------------------
+
+
+def manager_box() -> Box:
+    """A manager's mailbox with messages about two employees from two journeys, all waiting overnight."""
+    box = Box(Policy(frequency_cap=FrequencyCap(max=10, per="7d"),
+                     quiet_hours=QuietHoursPolicy(start="20:00", end="08:00", weekends=True)), recipient="M1")
+    box.send("m-sent", berlin("2026-03-03T10:00"), employee="E1", journey="new-parent")
+    box.send("m-e1-np", berlin("2026-03-03T21:00"), employee="E1", journey="new-parent")
+    box.send("m-e1-ob", berlin("2026-03-03T21:05"), employee="E1", journey="onboarding")
+    box.send("m-e2-np", berlin("2026-03-03T21:10"), employee="E2", journey="new-parent")
+    assert set(box.state.pending) == {"m-e1-np", "m-e1-ob", "m-e2-np"}
+    return box
+
+
+def test_cancel_suppresses_one_employees_messages_from_one_journey() -> None:
+    box = manager_box()
+    now = berlin("2026-03-03T22:00")
+    out = box.mailbox.cancel(box.state, "E1", "new-parent", "exited", now)
+    [gone] = decisions(out)
+    assert gone.message_id == "m-e1-np"
+    assert (gone.status, gone.reason, gone.scheduled_for) == ("suppressed", "exited", now)
+    assert gone.subject == "Hello m-e1-np"  # an exit keeps the content
+    assert set(box.state.pending) == {"m-e1-ob", "m-e2-np"}
+    assert "m-e1-np" not in {s.message_id for s in box.state.slots}
+    # its timer fires harmlessly; the others still go, in order
+    went = box.fire_until(berlin("2026-03-04T09:00"))
+    assert [m.message_id for m in went] == ["m-e1-ob", "m-e2-np"]
+
+
+def test_cancel_for_every_journey_of_an_employee() -> None:
+    box = manager_box()
+    out = box.mailbox.cancel(box.state, "E1", None, "exited", berlin("2026-03-03T22:00"))
+    assert sorted(m.message_id for m in decisions(out)) == ["m-e1-np", "m-e1-ob"]
+    assert all((m.status, m.reason) == ("suppressed", "exited") for m in decisions(out))
+    assert set(box.state.pending) == {"m-e2-np"}
+
+
+def test_cancel_leaves_sent_messages_and_other_employees_alone() -> None:
+    box = manager_box()
+    out = box.mailbox.cancel(box.state, "E3", None, "exited", berlin("2026-03-03T22:00"))
+    assert out.effects == []
+    assert len(box.state.pending) == 3
+
+
+def test_erasure_redacts_what_was_waiting() -> None:
+    box = manager_box()
+    now = berlin("2026-03-03T22:00")
+    out = box.mailbox.cancel(box.state, "E1", None, "erased", now)
+    gone = decisions(out)
+    assert sorted(m.message_id for m in gone) == ["m-e1-np", "m-e1-ob"]
+    for m in gone:
+        assert (m.status, m.reason, m.scheduled_for) == ("suppressed", "erased", now)
+        assert (m.subject, m.text, m.html, m.explanation) == (None, None, None, None)
+        assert (m.recipient_email, m.recipient_name) == (None, None)
+        assert m.employee_id == "E1"
+    assert set(box.state.pending) == {"m-e2-np"}
+
+
+def test_a_cancelled_message_frees_its_place_in_the_queue() -> None:
+    box = Box(Policy(frequency_cap=FrequencyCap(max=1, per="7d")))
+    assert box.send("m-1", berlin("2026-03-03T10:00")).status == "sent"
+    waiting = box.send("m-2", berlin("2026-03-03T11:00"))
+    assert waiting.scheduled_for == berlin("2026-03-10T10:00")
+    box.mailbox.cancel(box.state, "E1", "new-parent", "exited", berlin("2026-03-03T12:00"))
+    m = box.send("m-3", berlin("2026-03-03T13:00"), journey="onboarding")
+    assert (m.status, m.reason, m.scheduled_for) == ("deferred", "frequency_cap", berlin("2026-03-10T10:00"))

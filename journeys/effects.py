@@ -57,11 +57,14 @@ class OpenTask:
 
 @dataclass(frozen=True)
 class CancelPending:
-    """Pending messages about this employee (from one journey, or all) will not go: suppress them."""
+    """Deferred messages about this employee (from one journey, or all; about anyone when
+    ``employee_id`` is None) will not go: the mailboxes of ``recipients`` suppress them."""
 
-    employee_id: str
+    employee_id: str | None
     journey_id: str | None
     reason: str
+    recipients: tuple[str, ...]
+    at: datetime
 
 
 @dataclass(frozen=True)

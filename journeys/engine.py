@@ -100,7 +100,9 @@ class Engine:
         if key in state.seen:
             return Outcome(state, [Lifecycle("duplicate", None)])
         if event.type == ERASURE:
-            effects: list[Effect] = [CancelPending(state.employee_id, None, "erased")]
+            effects = self._cancel(state, None, "erased", at)
+            # Nothing waiting to go to the erased person goes either, whoever it was about.
+            effects.append(CancelPending(None, None, "erased", (state.employee_id,), at))
             effects.append(Erase(state.employee_id, at, len(state.enrollments)))
             return Outcome(None, effects)
         state.seen.add(key)
@@ -160,7 +162,7 @@ class Engine:
                     continue
                 del run.state.enrollments[jid]
                 run.effects.append(Lifecycle("exited", jid))
-                run.effects.append(CancelPending(run.state.employee_id, jid, "exited"))
+                run.effects.extend(self._cancel(run.state, jid, "exited", run.now))
                 break
 
     def _resume_waiting(self, run: _Run, event: CloudEvent, view: dict[str, Any]) -> None:
@@ -180,6 +182,20 @@ class Engine:
             e.token += 1
             e.step += 1
             self._advance(run, journey, e, view)
+
+    @staticmethod
+    def _cancel(state: EmployeeState, journey_id: str | None, reason: str, now: datetime) -> list[Effect]:
+        """Suppress what waits for approval here, and ask the mailboxes to drop what they hold."""
+        effects: list[Effect] = []
+        for mid, held in list(state.awaiting_approval.items()):
+            if journey_id is None or held.journey_id == journey_id:
+                del state.awaiting_approval[mid]
+                out = held.redacted(reason, now) if reason == "erased" else held.with_status(
+                    "suppressed", reason=reason, at=now)
+                effects.append(Decide(out))
+        if state.mailboxes:
+            effects.append(CancelPending(state.employee_id, journey_id, reason, tuple(sorted(state.mailboxes)), now))
+        return effects
 
     def _triggers(self, run: _Run, event: CloudEvent, view: dict[str, Any]) -> None:
         journeys = self.by_trigger.get(event.type)
@@ -397,8 +413,11 @@ class Engine:
         })
         run.state.delivered.update(message.resources)
         if self._sensitive(journey, e, topics):
-            run.effects.append(Decide(message.with_status("pending_approval", reason="sensitive")))
+            held = message.with_status("pending_approval", reason="sensitive")
+            run.state.awaiting_approval[held.message_id] = held.model_copy(update={"text": None, "html": None})
+            run.effects.append(Decide(held))
             return
+        run.state.mailboxes.add(message.recipient_id or run.state.employee_id)
         tz = recipient.timezone if recipient is not None else run.state.profile.timezone
         own_quiet = recipient.quiet_hours if recipient is not None else None
         run.effects.append(Dispatch(message.with_status("deferred"), tz,

@@ -78,12 +78,14 @@ class Mailbox:
             return MailboxOutcome(state)
         return MailboxOutcome(state, [Decide(message.with_status("sent", at=message.scheduled_for))])
 
-    def cancel(self, state: MailboxState, employee_id: str, journey_id: str | None, reason: str,
+    def cancel(self, state: MailboxState, employee_id: str | None, journey_id: str | None, reason: str,
                now: datetime) -> MailboxOutcome:
-        """Suppress what waits here for ``employee_id`` (from one journey, or all)."""
+        """Suppress what waits here about ``employee_id`` (anyone when None), from one journey or all."""
         effects: list[Effect] = []
         for mid, message in list(state.pending.items()):
-            if message.employee_id != employee_id or (journey_id is not None and message.journey_id != journey_id):
+            if employee_id is not None and message.employee_id != employee_id:
+                continue
+            if journey_id is not None and message.journey_id != journey_id:
                 continue
             del state.pending[mid]
             state.slots = [s for s in state.slots if s.message_id != mid]

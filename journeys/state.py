@@ -38,6 +38,8 @@ class EmployeeState(BaseModel):
     delivered: set[str] = Field(default_factory=set)
     feedback: dict[str, float] = Field(default_factory=dict)
     seen: set[str] = Field(default_factory=set)
+    mailboxes: set[str] = Field(default_factory=set)
+    awaiting_approval: dict[str, Message] = Field(default_factory=dict)
 
     @classmethod
     def new(cls, employee_id: str) -> EmployeeState:

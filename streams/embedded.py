@@ -192,24 +192,17 @@ class EmbeddedRunner:
             self.stats.lifecycle[(effect.journey_id or "", effect.kind)] += 1
 
     def _cancel(self, effect: CancelPending, now: datetime) -> None:
-        for box in self.mailboxes.values():
-            if box.pending:
+        for rid in effect.recipients:
+            box = self.mailboxes.get(rid)
+            if box is not None and box.pending:
                 self._apply(self.mailbox.cancel(box, effect.employee_id, effect.journey_id, effect.reason,
-                                                now).effects, now)
-        for mid, message in list(self.approvals.items()):
-            if message.employee_id == effect.employee_id and effect.journey_id in (None, message.journey_id):
-                self._record(message.redacted(effect.reason, now) if effect.reason == "erased"
-                             else message.with_status("suppressed", reason=effect.reason, at=now))
-                self.approvals.pop(mid, None)
+                                                effect.at).effects, now)
 
     def _erase(self, effect: Erase) -> None:
         self.states.pop(effect.employee_id, None)
-        box = self.mailboxes.pop(effect.employee_id, None)
-        self.audit.append({
-            "action": "privacy.erasure", "employee_id": effect.employee_id, "at": effect.at,
-            "enrollments_removed": effect.enrollments,
-            "pending_messages_removed": len(box.pending) if box is not None else 0,
-        })
+        self.mailboxes.pop(effect.employee_id, None)
+        self.audit.append({"action": "privacy.erasure", "employee_id": effect.employee_id, "at": effect.at,
+                           "enrollments_removed": effect.enrollments})
 
     # -- results ----------------------------------------------------------------------------
     def summary(self) -> dict[str, dict[str, Any]]:

@@ -329,3 +329,15 @@ steps:
                                  start_date="2026-05-04")], at("2026-06-01T00:00:00Z"))
     assert by_step(runner)["yes"].scheduled_for == at("2026-05-06T08:00:00Z")
     assert runner.stats.diagnostics == {}
+
+
+def test_erasing_a_recipient_drops_what_waits_for_them(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"bereavement": BEREAVEMENT.replace("sensitivity: sensitive", "")},
+                        policy='quiet_hours: {start: "20:00", end: "08:00"}\n')
+    runner.run([person("E1"), person("M1"),
+                ev("b1", "hris.leave.started", "2026-04-01T21:00:00Z", leave_type="bereavement",
+                   start_date="2026-04-01"),
+                ev("z1", "privacy.erasure.requested", "2026-04-01T22:00:00Z", "M1")], at("2026-05-01T00:00:00Z"))
+    manager = by_step(runner)["manager"]
+    assert (manager.status, manager.reason, manager.text) == ("suppressed", "erased", None)
+    assert by_step(runner)["condolence"].status == "sent"

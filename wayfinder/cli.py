@@ -16,6 +16,7 @@ from typing import Any
 from journeys._problems import Problem
 from journeys.events import CloudEvent, iso
 from journeys.loader import Definitions, Sources, load
+from streams import cli as streams_cli
 from streams.embedded import EmbeddedRunner, read_event_file
 from wayfinder import examples_dir
 from wayfinder._report import print_summary, write_results
@@ -243,9 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("schemas"), help="[default: ./schemas]")
     p.set_defaults(func=cmd_schema)
 
+    streams_cli.register(sub)
+
     p = sub.add_parser("examples", help="where the bundled examples are, or copy them to start your own")
     p.add_argument("--copy", type=Path, metavar="DIR", help="copy the examples into DIR")
     p.set_defaults(func=cmd_examples)
+
+    from connectors import cli as delivery_cli
+
+    delivery_cli.register(sub)
     return parser
 
 

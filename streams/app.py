@@ -1,0 +1,229 @@
+"""The Faust application, built by a factory (no module-level app), around the pure core.
+
+Agents decode, call the core through the stages in ``streams.stage``, keep state in Faust
+tables, and produce the effects; no journey rule lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.types import TP
+from prometheus_client import CollectorRegistry, start_http_server
+
+from journeys.engine import Engine
+from journeys.loader import Definitions, Sources, load_or_raise
+from journeys.mailbox import Mailbox
+from journeys.profile import Profile
+from streams.clock import StreamClock, wall_clock
+from streams.metrics import StreamMetrics
+from streams.settings import WorkerSettings
+from streams.stage import EmployeeStage, Incoming, MailboxStage, Stage, profile_from_contact
+from streams.topics import INPUTS
+from streams.wire import Record, dumps, encode_tick
+from wayfinder import examples_dir
+
+log = logging.getLogger(__name__)
+
+
+def load_definitions(settings: WorkerSettings) -> Definitions:
+    root = settings.definitions or examples_dir()
+    return load_or_raise(Sources(paths=[root / "journeys", root / "catalog"], templates=[root / "templates"],
+                                 policy=root / "policy.yaml" if (root / "policy.yaml").exists() else None))
+
+
+class FaustTable:
+    """A Faust table seen through the small ``Table`` protocol the stages use (str keys, bytes values)."""
+
+    def __init__(self, table: Any) -> None:
+        self._t = table
+
+    def get(self, key: str) -> bytes | None:
+        value = self._t.get(key.encode("utf-8"))
+        return value if isinstance(value, bytes) else None
+
+    def set(self, key: str, value: bytes | None) -> None:
+        k = key.encode("utf-8")
+        if value is None:
+            if k in self._t:
+                del self._t[k]
+        else:
+            self._t[k] = value
+
+    def keys(self) -> Any:
+        return (k.decode("utf-8") for k in list(self._t.keys()))
+
+
+@dataclass
+class WayfinderApp:
+    """The Faust app and what its agents work with (exposed for tests and the benchmark)."""
+
+    faust: faust.App
+    settings: WorkerSettings
+    metrics: StreamMetrics
+    employees: EmployeeStage
+    mailboxes: MailboxStage
+    directory: dict[str, Profile]
+
+    def topic_name(self, short: str) -> str:
+        return self.settings.topic(short)
+
+
+def create_app(settings: WorkerSettings, *, registry: CollectorRegistry | None = None,
+               wall: Callable[[], datetime] = wall_clock, definitions: Definitions | None = None) -> WayfinderApp:
+    """A fresh Faust app with its agents, timers and tables; nothing is shared between two apps."""
+    return _Builder(settings, registry if registry is not None else CollectorRegistry(), wall,
+                    definitions or load_definitions(settings)).build()
+
+
+class _Builder:
+    def __init__(self, settings: WorkerSettings, registry: CollectorRegistry, wall: Callable[[], datetime],
+                 defs: Definitions) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.metrics = StreamMetrics(registry)
+        self.clock = StreamClock(settings.clock, wall)
+        self.app = faust.App(
+            settings.app_id, broker=settings.broker,
+            store="memory://" if settings.store == "memory" else "rocksdb://",
+            datadir=str(settings.data_dir), web_enabled=False, autodiscover=False,
+            topic_partitions=settings.partitions, topic_replication_factor=settings.replication,
+            consumer_auto_offset_reset="earliest", producer_linger=0.005, broker_commit_every=5000,
+            broker_commit_interval=1.0, stream_buffer_maxsize=8192,
+        )
+        self.directory: dict[str, Profile] = {}
+        self.employees = EmployeeStage(
+            self._table("employees"), self.clock, self.metrics, self._committed, Engine(defs),
+            ticks_topic=settings.topic("employee-ticks"), max_event_bytes=settings.max_event_bytes,
+            directory=self.directory)
+        self.mailboxes = MailboxStage(self._table("mailboxes"), self.clock, self.metrics, self._committed,
+                                      Mailbox(defs.policy), ticks_topic=settings.topic("mailbox-ticks"))
+        self._last_tick: dict[tuple[str, int], float] = {}
+
+    def build(self) -> WayfinderApp:
+        app, s = self.app, self.settings
+        app.agent(self._topic(*(s.topic(n) for n in (*INPUTS, "employee-ticks"))), name="employees")(
+            self._agent(self.employees, self.employees.handle))
+        app.agent(self._topic(s.topic("mailbox"), s.topic("mailbox-ticks")), name="mailboxes")(
+            self._agent(self.mailboxes, self.mailboxes.handle))
+        app.timer(s.timer_tick_seconds)(self._tick)
+        app.timer(5.0)(self._measure_lag)
+        app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]  # mode stubs are narrower
+        app.task(self._read_directory)
+        if s.metrics_port is not None:
+            app.task(self._serve_metrics)
+        return WayfinderApp(app, s, self.metrics, self.employees, self.mailboxes, self.directory)
+
+    def _topic(self, *names: str) -> Any:
+        return self.app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
+                              value_serializer="raw", partitions=self.settings.partitions)
+
+    def _table(self, name: str) -> FaustTable:
+        return FaustTable(self.app.Table(name, default=None, partitions=self.settings.partitions, key_type=bytes,
+                                         value_type=bytes))
+
+    def _committed(self, topic: str, partition: int) -> int | None:
+        offsets = getattr(self.app.consumer, "_committed_offset", {})
+        value = offsets.get(TP(topic, partition))
+        return value if isinstance(value, int) else None
+
+    async def _produce(self, records: list[Record]) -> None:
+        send = self.app.producer.send
+        for r in records:
+            await send(self.settings.topic(r.topic), r.key.encode("utf-8") if r.key is not None else None,
+                       r.value, r.partition, None, None)
+
+    def _agent(self, stage: Stage, handle: Callable[[Any, Incoming], None]) -> Callable[[Any], Any]:
+        async def agent(stream: Any) -> None:
+            async for event in stream.events():
+                m = event.message
+                msg = Incoming(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)
+                try:
+                    records = stage.process(msg, handle)
+                except Exception as e:  # never lose an input silently: dead-letter it and go on
+                    log.exception("%s: processing failed at %s[%d]@%d", stage.name, m.topic, m.partition, m.offset)
+                    self.metrics.processing_errors.labels(stage.name).inc()
+                    records = [_processing_dead_letter(msg, e, self.clock)]
+                await self._produce(records)
+
+        agent.__name__ = f"{stage.name}_agent"
+        return agent
+
+    async def _tick(self) -> None:
+        """Ask a partition's agent to fire its due timers (or to load them after an assignment)."""
+        assigned = self.app.consumer.assignment()
+        for stage in (self.employees, self.mailboxes):
+            for tp in assigned:
+                if tp.topic != stage.ticks_topic:
+                    continue
+                p = tp.partition
+                due = stage.timers.next_due(p)
+                wanted = not stage.timers.loaded(p) or (due is not None and due <= self.clock.now(p).timestamp())
+                key = (stage.ticks_topic, p)
+                if wanted and self._last_tick.get(key, 0.0) < time.monotonic() - 1.0:
+                    self._last_tick[key] = time.monotonic()
+                    await self.app.producer.send(stage.ticks_topic, None, encode_tick(None), p, None, None)
+            self.metrics.pending_timers.labels(stage.name).set(len(stage.timers))
+
+    async def _measure_lag(self) -> None:
+        consumer = self.app.consumer
+        for tp in consumer.assignment():
+            position = await consumer.position(tp)
+            if position is not None:
+                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, consumer.highwater(tp) - position))
+
+    async def _on_revoked(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+        revoked: set[TP] = args[0] if args else kwargs.get("revoked", set())
+        for tp in revoked:
+            for stage in (self.employees, self.mailboxes):
+                if tp.topic == stage.ticks_topic:
+                    stage.revoke(tp.partition)
+
+    async def _read_directory(self) -> None:
+        await _follow_directory(self.settings, self.directory)
+
+    async def _serve_metrics(self) -> None:
+        server, _ = start_http_server(self.settings.metrics_port or 0, addr="127.0.0.1", registry=self.registry)
+        log.warning("metrics on http://127.0.0.1:%d/metrics", server.server_port)
+
+
+def _processing_dead_letter(msg: Incoming, error: Exception, clock: StreamClock) -> Record:
+    raw = (msg.value or b"").decode("utf-8", errors="replace")
+    reason = f"processing_error: {type(error).__name__} in {msg.topic}"
+    value = {"reason": reason, "raw": raw, "received_at": clock.wall(), "source": msg.topic,
+             "partition": msg.partition, "offset": msg.offset}
+    return Record("dead-letters", msg.key.decode("utf-8", "replace") if msg.key else None, dumps(value))
+
+
+async def _follow_directory(settings: WorkerSettings, directory: dict[str, Profile]) -> None:
+    """Keep every recipient's contact details from the compacted directory topic (a hand-made global table)."""
+    topic = settings.topic("directory")
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
+                                group_id=None, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            for records in batches.values():
+                for r in records:
+                    key = r.key.decode("utf-8") if r.key else ""
+                    if r.value is None:
+                        directory.pop(key, None)
+                    elif key not in directory:
+                        directory[key] = profile_from_contact(json.loads(r.value))
+            await asyncio.sleep(0)
+    finally:
+        await consumer.stop()

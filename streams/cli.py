@@ -1,0 +1,118 @@
+"""The Kafka commands: ``worker``, ``publish``, ``topics``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from streams.settings import WorkerSettings
+
+_FLAGS = {
+    "broker": "--broker", "app_id": "--app-id", "topic_prefix": "--topic-prefix", "partitions": "--partitions",
+    "replication": "--replication", "store": "--store", "data_dir": "--data-dir", "definitions": "--definitions",
+    "clock": "--clock", "metrics_port": "--metrics-port", "log_level": "--log-level",
+}
+
+
+def _env_help() -> str:
+    lines = ["settings (a flag wins over its environment variable):"]
+    for name, info in WorkerSettings.model_fields.items():
+        flag = _FLAGS.get(name, "")
+        default = info.default if info.default is not None else "unset"
+        lines.append(f"  WAYFINDER_{name.upper():<22} {flag:<16} {info.description or ''} [default: {default}]")
+    return "\n".join(lines)
+
+
+def _settings_args(p: argparse.ArgumentParser, *names: str) -> None:
+    for name in names:
+        p.add_argument(_FLAGS[name], dest=name, default=None, metavar=name.upper())
+
+
+def settings_from(args: argparse.Namespace) -> WorkerSettings:
+    given: dict[str, Any] = {k: v for k in _FLAGS if (v := getattr(args, k, None)) is not None}
+    try:
+        return WorkerSettings(**given)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        msg = f"wayfinder: bad settings: {problems}"
+        raise SystemExit(msg) from e
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import faust
+
+    from journeys._problems import DefinitionError
+    from streams.app import create_app
+
+    settings = settings_from(args)
+    try:
+        wapp = create_app(settings)
+    except DefinitionError as e:
+        print(e, file=sys.stderr)
+        return 1
+    worker = faust.Worker(wapp.faust, loglevel=settings.log_level, quiet=True)
+    worker.execute_from_commandline()
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from streams.publish import publish
+
+    settings = settings_from(args)
+    tick = _time(args.tick) if args.tick else None
+    result = publish(settings, args.file, tick=tick)
+    per_topic = ", ".join(f"{settings.topic(t)} {n:,}" for t, n in sorted(result.by_topic.items()))
+    print(f"published {result.sent:,} events ({per_topic})" + (f"; {result.unkeyed} without a subject"
+                                                              if result.unkeyed else ""))
+    if tick is not None:
+        print(f"advanced the stream clock of every partition to {args.tick}")
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    from streams.topics import create_topics
+
+    settings = settings_from(args)
+    created, present = create_topics(settings)
+    for name in created:
+        print(f"created {name}")
+    print(f"{len(created)} created, {len(present)} already there "
+          f"({settings.partitions} partitions, replication {settings.replication})")
+    return 0
+
+
+def _time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        msg = f"{value!r} has no offset"
+        raise SystemExit(msg)
+    return parsed
+
+
+def register(sub: Any) -> None:
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser("worker", help="the stream processor on Kafka (Faust)", epilog=_env_help(),
+                       formatter_class=fmt)
+    _settings_args(p, *_FLAGS)
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("publish", help="produce a file of events to Kafka, keyed by subject",
+                       epilog=_env_help(), formatter_class=fmt)
+    p.add_argument("file", type=Path, help="CloudEvents, one JSON object per line")
+    p.add_argument("--tick", metavar="TIME", help="then advance the stream clock to TIME (workers with --clock "
+                   "event): timers due by then fire")
+    _settings_args(p, "broker", "topic_prefix", "app_id")
+    p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("topics", help="create Wayfinder's topics (idempotent)", epilog=_env_help(),
+                       formatter_class=fmt)
+    p.add_argument("action", choices=["create"])
+    _settings_args(p, "broker", "topic_prefix", "partitions", "replication")
+    p.set_defaults(func=cmd_topics)
+    logging.getLogger("kafka").setLevel(logging.WARNING)

@@ -1,0 +1,108 @@
+"""``wayfinder publish``: put a file of events on Kafka, keyed by subject (kafka-python producer)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+from streams.settings import WorkerSettings
+from streams.wire import encode_tick
+
+
+@dataclass
+class Published:
+    sent: int = 0
+    by_topic: dict[str, int] = field(default_factory=dict)
+    unkeyed: int = 0
+
+
+def route(line: bytes) -> tuple[str, bytes | None]:
+    """The topic (short name) and key of one raw event line; lines that are not events go unkeyed to hris."""
+    try:
+        obj: Any = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return "hris.events", None
+    if not isinstance(obj, dict):
+        return "hris.events", None
+    subject = obj.get("subject")
+    key = subject.encode("utf-8") if isinstance(subject, str) and subject else None
+    kind = obj.get("type")
+    return ("engagement.events" if isinstance(kind, str) and kind.startswith("engagement.") else "hris.events"), key
+
+
+def _progress(stream: TextIO) -> Callable[[int, int], None]:
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} events")
+        if done == total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def wait_caught_up(settings: WorkerSettings, *, timeout: float = 300.0, poll: float = 0.5) -> bool:
+    """Wait until the workers' group has consumed everything on the inputs and the mailbox topic."""
+    names = [settings.topic(n) for n in ("hris.events", "engagement.events", "mailbox")]
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(t, p) for t in names for p in sorted(consumer.partitions_for_topic(t) or ())]
+        deadline = time.monotonic() + timeout
+        settled = 0
+        while time.monotonic() < deadline:
+            ends = consumer.end_offsets(tps)
+            done = admin.list_group_offsets({settings.app_id: None}).get(settings.app_id, {})
+            behind = sum(max(0, ends[tp] - (done[tp].offset if tp in done else 0)) for tp in tps)
+            settled = settled + 1 if behind == 0 else 0
+            if settled >= 3:
+                return True
+            time.sleep(poll)
+        return False
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = None,
+            progress: TextIO | None = sys.stderr) -> Published:
+    lines = [line for line in path.read_bytes().splitlines() if line.strip()]
+    show = _progress(progress) if progress is not None else None
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5,
+                             batch_size=256 * 1024, max_request_size=4 * 1024 * 1024)
+    result = Published()
+    try:
+        for i, line in enumerate(lines, start=1):
+            topic, key = route(line)
+            producer.send(settings.topic(topic), key=key, value=line)
+            result.sent += 1
+            result.by_topic[topic] = result.by_topic.get(topic, 0) + 1
+            result.unkeyed += key is None
+            if show is not None and (i % 1000 == 0 or i == len(lines)):
+                show(i, len(lines))
+        producer.flush()
+        if tick is not None:
+            if not wait_caught_up(settings):
+                print("wayfinder publish: the workers did not catch up in time; ticking anyway", file=sys.stderr)
+            send_ticks(producer, settings, tick)
+            producer.flush()
+    finally:
+        producer.close()
+    return result
+
+
+def send_ticks(producer: KafkaProducer, settings: WorkerSettings, at: datetime) -> None:
+    """Advance the stream clock of every partition to ``at`` (workers running with ``clock=event``)."""
+    for name in ("employee-ticks", "mailbox-ticks"):
+        topic = settings.topic(name)
+        for p in sorted(producer.partitions_for(topic) or ()):
+            producer.send(topic, value=encode_tick(at), partition=p)

@@ -1,0 +1,407 @@
+"""The worker's two stages around the pure core, independent of Faust.
+
+* ``EmployeeStage`` is keyed by employee: events and enrollment timers go to the journey core.
+* ``MailboxStage`` is keyed by recipient: dispatched messages and deferral timers go to the mailbox.
+
+Each input is handled as a unit of work: the table writes and the records to produce. When a
+unit produces records, it is first written to the table as a write-ahead entry (``w:<topic>:
+<partition>:<offset>``) in the same changelog partition as the state it changes, so a restart
+that replays the input finds it and produces the same records again instead of losing them
+(the state says the input was seen, so the core alone would not repeat them). Entries are
+deleted once the input's offset is committed. Processing is at-least-once; message ids are
+deterministic, so delivery drops repeats.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from journeys.effects import (
+    CancelPending,
+    Decide,
+    Diagnostic,
+    Dispatch,
+    Effect,
+    EnrollmentTimer,
+    Erase,
+    Lifecycle,
+    MailboxTimer,
+    OpenTask,
+    Schedule,
+)
+from journeys.engine import Engine
+from journeys.events import DecodeError, decode_event, iso
+from journeys.mailbox import Mailbox
+from journeys.profile import Profile
+from journeys.records import DeadLetter
+from journeys.state import EmployeeState, MailboxState
+from streams.clock import StreamClock
+from streams.metrics import StreamMetrics, event_type_label
+from streams.timers import TimerIndex
+from streams.wire import (
+    Record,
+    decode_dispatch,
+    decode_timer,
+    dumps,
+    encode_dispatch,
+    encode_timer,
+    parse_time,
+    timer_key,
+    timer_owner,
+)
+
+log = logging.getLogger(__name__)
+CONTACT_FIELDS = ("given_name", "preferred_name", "family_name", "email", "locale", "timezone")
+
+
+class Table(Protocol):
+    """What a stage needs of a table (a Faust table in the worker)."""
+
+    def get(self, key: str) -> bytes | None: ...
+    def set(self, key: str, value: bytes | None) -> None: ...
+    def keys(self) -> Iterator[str]: ...
+
+
+@dataclass
+class Incoming:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: float | None  # Kafka message time, seconds
+
+
+@dataclass
+class Work:
+    writes: dict[str, bytes | None] = field(default_factory=dict)
+    records: list[Record] = field(default_factory=list)
+
+    def encode(self) -> bytes:
+        return dumps({"writes": {k: None if v is None else v.decode("utf-8") for k, v in self.writes.items()},
+                      "records": [r.to_json() for r in self.records]})
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Work:
+        d = json.loads(raw)
+        return cls({k: None if v is None else v.encode("utf-8") for k, v in d["writes"].items()},
+                   [Record.from_json(r) for r in d["records"]])
+
+
+class Stage:
+    """Table access with a cache, the write-ahead entries, and the timer index of one stage."""
+
+    name = "stage"
+    ticks_topic = ""
+
+    def __init__(self, table: Table, clock: StreamClock, metrics: StreamMetrics,
+                 committed: Callable[[str, int], int | None]) -> None:
+        self.table = table
+        self.clock = clock
+        self.metrics = metrics
+        self.timers = TimerIndex()
+        self._committed = committed
+        self._cache: dict[str, tuple[int, Any]] = {}
+        self._wal: dict[tuple[str, int], deque[tuple[int, str]]] = {}
+
+    # -- partitions ---------------------------------------------------------------------------
+    def ensure_loaded(self, partition: int) -> None:
+        if self.timers.loaded(partition):
+            return
+        prefix = f"t:{partition}:"
+        items = []
+        for key in self.table.keys():
+            if key.startswith(prefix):
+                raw = self.table.get(key)
+                if raw is not None:
+                    timer, due = decode_timer(raw)
+                    items.append((key, timer_owner(timer), due))
+        count = self.timers.load(partition, items)
+        log.info("%s: partition %d loaded with %d pending timers", self.name, partition, count)
+
+    def revoke(self, partition: int) -> None:
+        self.timers.drop(partition)
+        self._cache = {k: v for k, v in self._cache.items() if v[0] != partition}
+        for key in [k for k in self._wal if k[1] == partition]:
+            del self._wal[key]
+
+    # -- reading and writing -------------------------------------------------------------------
+    def read(self, work: Work, key: str) -> bytes | None:
+        if key in work.writes:
+            return work.writes[key]
+        return self.table.get(key)
+
+    def cached(self, key: str) -> Any | None:
+        hit = self._cache.get(key)
+        return hit[1] if hit is not None else None
+
+    def remember(self, partition: int, key: str, obj: Any | None) -> None:
+        if obj is None:
+            self._cache.pop(key, None)
+        else:
+            self._cache[key] = (partition, obj)
+
+    def schedule(self, work: Work, partition: int, effect: Schedule) -> None:
+        key = f"t:{partition}:{timer_key(effect.timer)[2:]}"
+        work.writes[key] = encode_timer(effect.timer, effect.due)
+        self.timers.add(partition, key, timer_owner(effect.timer), effect.due)
+
+    def due_timers(self, work: Work, partition: int, now: datetime, owner: str | None = None
+                   ) -> Iterator[tuple[Any, datetime]]:
+        """Due timers in due order. With the event clock only the owner's own timers fire before its
+        input (as in ``simulate``); the rest wait for a tick that moves the partition's clock."""
+        if self.clock.mode == "event" and owner is not None:
+            keys = self.timers.pop_due(partition, now, owner)
+        else:
+            keys = self.timers.pop_due(partition, now)
+        for key, _ in keys:
+            raw = self.read(work, key)
+            if raw is None:
+                continue
+            work.writes[key] = None
+            yield decode_timer(raw)
+
+    # -- one input -------------------------------------------------------------------------------
+    def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
+        """Handle one input as a unit of work; returns the records to produce (in order)."""
+        self.ensure_loaded(msg.partition)
+        wal_key = f"w:{msg.topic}:{msg.partition}:{msg.offset}"
+        previous = self.table.get(wal_key)
+        if previous is not None:
+            work = Work.decode(previous)
+            self._cache.clear()  # the replayed writes may be older than what the cache holds
+            self._write(work.writes)
+            log.info("%s: replayed %d records of %s", self.name, len(work.records), wal_key)
+            return work.records
+        work = Work()
+        handle(work, msg)
+        if work.records:
+            self.table.set(wal_key, work.encode())
+            self._wal.setdefault((msg.topic, msg.partition), deque()).append((msg.offset, wal_key))
+        self._write(work.writes)
+        self._prune(msg.topic, msg.partition)
+        return work.records
+
+    def _write(self, writes: dict[str, bytes | None]) -> None:
+        for key, value in writes.items():
+            self.table.set(key, value)
+
+    def _prune(self, topic: str, partition: int) -> None:
+        entries = self._wal.get((topic, partition))
+        committed = self._committed(topic, partition)
+        if not entries or committed is None:
+            return
+        while entries and entries[0][0] < committed:
+            self.table.set(entries.popleft()[1], None)
+
+
+class EmployeeStage(Stage):
+    name = "employees"
+
+    def __init__(self, table: Table, clock: StreamClock, metrics: StreamMetrics,
+                 committed: Callable[[str, int], int | None], engine: Engine, *, ticks_topic: str,
+                 max_event_bytes: int, directory: dict[str, Profile]) -> None:
+        super().__init__(table, clock, metrics, committed)
+        self.engine = engine
+        self.ticks_topic = ticks_topic
+        self.max_event_bytes = max_event_bytes
+        self.directory = directory
+
+    def handle(self, work: Work, msg: Incoming) -> None:
+        if msg.topic == self.ticks_topic:
+            tick = json.loads(msg.value or b"{}")
+            if tick.get("at"):
+                self.clock.observe(msg.partition, parse_time(tick["at"]))
+            self._fire(work, msg.partition, self.clock.now(msg.partition))
+            return
+        raw = msg.value or b""
+        try:
+            event = decode_event(raw, max_bytes=self.max_event_bytes)
+        except DecodeError as e:
+            self.dead_letter(work, msg, str(e), e.code)
+            return
+        now = self.clock.at_least(event.time, msg.partition)
+        if self.clock.mode == "wall" or not event.type.startswith("engagement."):
+            # With the event clock, engagement events (their own topic, consumed at its own pace) may run
+            # ahead of the HRIS events of the same person: they must not fire that person's timers.
+            self._fire(work, msg.partition, now, event.subject)
+        state = self._load(work, event.subject)
+        outcome = self.engine.on_event(state, event, now, self._lookup)
+        outcome_kind = "duplicate" if any(isinstance(e, Lifecycle) and e.kind == "duplicate"
+                                          for e in outcome.effects) else "processed"
+        self.metrics.events.labels(event_type_label(event.type), outcome_kind).inc()
+        self._apply(work, msg.partition, event.subject, state, outcome.state, outcome.effects)
+        if msg.timestamp is not None and work.records:
+            self.metrics.latency.observe(max(0.0, self.clock.wall().timestamp() - msg.timestamp))
+
+    def dead_letter(self, work: Work, msg: Incoming, reason: str, code: str) -> None:
+        raw = (msg.value or b"").decode("utf-8", errors="replace")
+        letter = DeadLetter(reason=reason, raw=raw, received_at=self.clock.wall(), source=msg.topic, line=None)
+        value = letter.model_dump(mode="json") | {"partition": msg.partition, "offset": msg.offset}
+        work.records.append(Record("dead-letters", msg.key.decode("utf-8", "replace") if msg.key else None,
+                                   dumps(value)))
+        self.metrics.dead_letters.labels(code).inc()
+        self.metrics.events.labels("other", "dead_letter").inc()
+
+    def _lookup(self, person_id: str) -> Profile | None:
+        return self.directory.get(person_id)
+
+    def _load(self, work: Work, employee_id: str) -> EmployeeState | None:
+        key = f"s:{employee_id}"
+        if key not in work.writes:
+            hit = self.cached(key)
+            if hit is not None:
+                return hit  # type: ignore[no-any-return]
+        raw = self.read(work, key)
+        return EmployeeState.model_validate_json(raw) if raw is not None else None
+
+    def _fire(self, work: Work, partition: int, now: datetime, owner: str | None = None) -> None:
+        for timer, due in self.due_timers(work, partition, now, owner):
+            if not isinstance(timer, EnrollmentTimer):
+                continue
+            state = self._load(work, timer.employee_id)
+            outcome = self.engine.on_timer(state, timer, self.clock.at_least(due, partition), self._lookup)
+            self._apply(work, partition, timer.employee_id, state, outcome.state, outcome.effects)
+
+    def _apply(self, work: Work, partition: int, employee_id: str, before: EmployeeState | None,
+               after: EmployeeState | None, effects: list[Effect]) -> None:
+        key = f"s:{employee_id}"
+        contact_before = _contact(before)
+        if after is None:
+            work.writes[key] = None
+            self.remember(partition, key, None)
+            self.directory.pop(employee_id, None)
+        else:
+            work.writes[key] = after.model_dump_json().encode("utf-8")
+            self.remember(partition, key, after)
+        contact_after = _contact(after)
+        if contact_after != contact_before:
+            if after is not None:
+                self.directory[employee_id] = after.profile
+            work.records.append(Record("directory", employee_id, dumps(contact_after) if contact_after else None))
+        for effect in effects:
+            self._effect(work, partition, employee_id, effect)
+
+    def _effect(self, work: Work, partition: int, employee_id: str, effect: Effect) -> None:
+        m = self.metrics
+        if isinstance(effect, Schedule):
+            self.schedule(work, partition, effect)
+        elif isinstance(effect, Decide):
+            msg = effect.message
+            value = msg.model_dump_json().encode("utf-8")
+            work.records.append(Record("outbound.messages", employee_id, value))
+            if msg.status == "pending_approval":
+                work.records.append(Record("approvals", employee_id, value))
+                m.approvals.labels(msg.journey_id).inc()
+            m.decisions.labels(msg.channel, msg.status).inc()
+        elif isinstance(effect, Dispatch):
+            rid = effect.message.recipient_id or employee_id
+            work.records.append(Record("mailbox", rid, encode_dispatch(effect)))
+        elif isinstance(effect, OpenTask):
+            work.records.append(Record("tasks", employee_id, effect.task.model_dump_json().encode("utf-8")))
+            m.tasks.labels(effect.task.journey_id).inc()
+        elif isinstance(effect, CancelPending):
+            body = dumps({"kind": "cancel", "employee_id": effect.employee_id, "journey_id": effect.journey_id,
+                          "reason": effect.reason, "at": effect.at})
+            work.records.extend(Record("mailbox", rid, body) for rid in effect.recipients)
+        elif isinstance(effect, Erase):
+            work.records.append(Record("audit", employee_id, dumps({
+                "action": "privacy.erasure", "employee_id": employee_id, "at": iso(effect.at),
+                "enrollments_removed": effect.enrollments})))
+        elif isinstance(effect, Lifecycle):
+            if effect.journey_id is not None:
+                m.enrollments.labels(effect.journey_id, effect.kind).inc()
+            elif effect.kind == "stale":
+                m.events.labels("other", "stale").inc()
+        elif isinstance(effect, Diagnostic):
+            m.expression_failures.labels(effect.journey_id or "", effect.kind).inc()
+            log.info("%s employee=%s journey=%s step=%s: %s", effect.kind, employee_id, effect.journey_id,
+                     effect.step_id, effect.detail)
+
+
+def _contact(state: EmployeeState | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    p = state.profile
+    contact: dict[str, Any] = {"id": p.id, **{f: p.fields[f] for f in CONTACT_FIELDS if f in p.fields}}
+    if p.preferences:
+        contact["preferences"] = p.preferences
+    return contact
+
+
+def profile_from_contact(data: dict[str, Any]) -> Profile:
+    prefs = data.get("preferences") or {}
+    return Profile(id=str(data["id"]), fields={k: v for k, v in data.items() if k in CONTACT_FIELDS},
+                   preferences=prefs if isinstance(prefs, dict) else {})
+
+
+class MailboxStage(Stage):
+    name = "mailboxes"
+
+    def __init__(self, table: Table, clock: StreamClock, metrics: StreamMetrics,
+                 committed: Callable[[str, int], int | None], mailbox: Mailbox, *, ticks_topic: str) -> None:
+        super().__init__(table, clock, metrics, committed)
+        self.mailbox = mailbox
+        self.ticks_topic = ticks_topic
+
+    def handle(self, work: Work, msg: Incoming) -> None:
+        env = json.loads(msg.value or b"{}")
+        p = msg.partition
+        if msg.topic == self.ticks_topic or env.get("kind") == "tick":
+            if env.get("at"):
+                self.clock.observe(p, parse_time(env["at"]))
+            self._fire(work, p, self.clock.now(p))
+            return
+        rid = (msg.key or b"").decode("utf-8")
+        if env["kind"] == "dispatch":
+            dispatch = decode_dispatch(env)
+            now = self.clock.at_least(dispatch.message.created_at, p)
+            self._fire(work, p, now, rid)
+            box = self._load(work, rid)
+            out = self.mailbox.dispatch(box, dispatch, now)
+        else:
+            now = self.clock.at_least(parse_time(env["at"]), p)
+            self._fire(work, p, now, rid)
+            box = self._load(work, rid)
+            out = self.mailbox.cancel(box, env["employee_id"], env["journey_id"], env["reason"], now)
+        self._save(work, p, out.state)
+        self._effects(work, p, out.effects)
+
+    def _load(self, work: Work, rid: str) -> MailboxState:
+        key = f"s:{rid}"
+        if key not in work.writes:
+            hit = self.cached(key)
+            if hit is not None:
+                return hit  # type: ignore[no-any-return]
+        raw = self.read(work, key)
+        return MailboxState.model_validate_json(raw) if raw is not None else MailboxState(recipient_id=rid)
+
+    def _save(self, work: Work, partition: int, state: MailboxState) -> None:
+        key = f"s:{state.recipient_id}"
+        work.writes[key] = state.model_dump_json().encode("utf-8")
+        self.remember(partition, key, state)
+
+    def _fire(self, work: Work, partition: int, now: datetime, owner: str | None = None) -> None:
+        for timer, due in self.due_timers(work, partition, now, owner):
+            if not isinstance(timer, MailboxTimer):
+                continue
+            box = self._load(work, timer.recipient_id)
+            out = self.mailbox.on_timer(box, timer, self.clock.at_least(due, partition))
+            self._save(work, partition, out.state)
+            self._effects(work, partition, out.effects)
+
+    def _effects(self, work: Work, partition: int, effects: list[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, Schedule):
+                self.schedule(work, partition, effect)
+            elif isinstance(effect, Decide):
+                msg = effect.message
+                work.records.append(Record("outbound.messages", msg.employee_id,
+                                           msg.model_dump_json().encode("utf-8")))
+                self.metrics.decisions.labels(msg.channel, msg.status).inc()

@@ -1,0 +1,85 @@
+"""How the worker writes effects and internal messages on Kafka (JSON, UTF-8)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, time
+from typing import Any
+
+from journeys.effects import Dispatch, EnrollmentTimer, MailboxTimer, Timer
+from journeys.events import iso
+from journeys.records import Message
+
+
+@dataclass(frozen=True)
+class Record:
+    """One message to produce: ``topic`` is the short name (``outbound.messages``)."""
+
+    topic: str
+    key: str | None
+    value: bytes | None
+    partition: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"t": self.topic, "k": self.key, "v": None if self.value is None else self.value.decode("utf-8"),
+                "p": self.partition}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Record:
+        v = d["v"]
+        return cls(d["t"], d["k"], None if v is None else v.encode("utf-8"), d["p"])
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=_default).encode("utf-8")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    msg = f"cannot encode {type(value).__name__}"
+    raise TypeError(msg)
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+# -- timers -------------------------------------------------------------------------------------
+def timer_key(timer: Timer) -> str:
+    if isinstance(timer, EnrollmentTimer):
+        return f"t:{timer.employee_id}\x1f{timer.journey_id}\x1f{timer.enrollment_id}\x1f{timer.token}"
+    return f"t:{timer.recipient_id}\x1f{timer.message_id}"
+
+
+def encode_timer(timer: Timer, due: datetime) -> bytes:
+    kind = "enrollment" if isinstance(timer, EnrollmentTimer) else "mailbox"
+    return dumps({"due": due, "kind": kind, "timer": asdict(timer)})
+
+
+def timer_owner(timer: Timer) -> str:
+    return timer.employee_id if isinstance(timer, EnrollmentTimer) else timer.recipient_id
+
+
+def decode_timer(raw: bytes) -> tuple[Timer, datetime]:
+    d = json.loads(raw)
+    timer: Timer = EnrollmentTimer(**d["timer"]) if d["kind"] == "enrollment" else MailboxTimer(**d["timer"])
+    return timer, parse_time(d["due"])
+
+
+# -- mailbox envelopes --------------------------------------------------------------------------
+def encode_dispatch(d: Dispatch) -> bytes:
+    quiet = [d.quiet_hours[0].strftime("%H:%M"), d.quiet_hours[1].strftime("%H:%M")] if d.quiet_hours else None
+    return dumps({"kind": "dispatch", "message": d.message.model_dump(mode="json"), "timezone": d.timezone,
+                  "quiet": quiet})
+
+
+def decode_dispatch(d: dict[str, Any]) -> Dispatch:
+    quiet = d.get("quiet")
+    window = (time.fromisoformat(quiet[0]), time.fromisoformat(quiet[1])) if quiet else None
+    return Dispatch(Message.model_validate(d["message"]), d["timezone"], window)
+
+
+def encode_tick(at: datetime | None) -> bytes:
+    return dumps({"kind": "tick", "at": at})

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html as _html
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from jinja2 import TemplateSyntaxError, meta, nodes
+from jinja2 import TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -29,8 +30,18 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         raise SecurityError(msg)
 
 
+def _finalize(value: Any) -> Any:
+    """What ``{{ }}`` may print: data, never a function, method, class or module (their repr leaks internals)."""
+    if isinstance(value, Undefined):
+        return value
+    if callable(value) or isinstance(value, type | types.ModuleType):
+        msg = "templates may print values, not functions, methods, classes or modules"
+        raise SecurityError(msg)
+    return value
+
+
 def _environment(*, autoescape: bool) -> _Sandbox:
-    env = _Sandbox(autoescape=autoescape, keep_trailing_newline=False, trim_blocks=False)
+    env = _Sandbox(autoescape=autoescape, keep_trailing_newline=False, trim_blocks=False, finalize=_finalize)
     for name in ("lipsum", "cycler", "joiner", "namespace"):
         env.globals.pop(name, None)
     return env

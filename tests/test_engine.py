@@ -344,8 +344,10 @@ def test_erasing_a_recipient_drops_what_waits_for_them(write_files: WriteFiles) 
 
 
 def test_a_recipient_the_engine_does_not_know_yet_still_gets_a_rendered_message(write_files: WriteFiles) -> None:
-    runner = runner_for(write_files, {"bereavement": BEREAVEMENT.replace("sensitivity: sensitive", "")})
+    runner = runner_for(write_files, {"bereavement": BEREAVEMENT.replace("sensitivity: sensitive", "").replace(
+        'subject: "Your report"', 'subject: "Hi {{ recipient.preferred_name or recipient.given_name }}"')})
     runner.run([person("E1"), ev("b1", "hris.leave.started", "2026-04-01T09:00:00Z", leave_type="bereavement",
                                  start_date="2026-04-01")])
     manager = by_step(runner)["manager"]
     assert (manager.status, manager.recipient_id, manager.recipient_email) == ("sent", "M1", None)
+    assert manager.subject == "Hi"

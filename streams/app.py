@@ -7,6 +7,7 @@ tables, and produce the effects; no journey rule lives here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -16,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from faust.types import TP
 from prometheus_client import CollectorRegistry, start_http_server
 
@@ -184,6 +185,8 @@ class _Builder:
     async def _on_revoked(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         revoked: set[TP] = args[0] if args else kwargs.get("revoked", set())
         for tp in revoked:
+            with contextlib.suppress(KeyError):
+                self.metrics.lag.remove(tp.topic, str(tp.partition))
             for stage in (self.employees, self.mailboxes):
                 if tp.topic == stage.ticks_topic:
                     stage.revoke(tp.partition)
@@ -207,14 +210,10 @@ def _processing_dead_letter(msg: Incoming, error: Exception, clock: StreamClock)
 async def _follow_directory(settings: WorkerSettings, directory: dict[str, Profile]) -> None:
     """Keep every recipient's contact details from the compacted directory topic (a hand-made global table)."""
     topic = settings.topic("directory")
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
                                 group_id=None, auto_offset_reset="earliest")
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
         while True:
             batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
             for records in batches.values():
@@ -222,7 +221,7 @@ async def _follow_directory(settings: WorkerSettings, directory: dict[str, Profi
                     key = r.key.decode("utf-8") if r.key else ""
                     if r.value is None:
                         directory.pop(key, None)
-                    elif key not in directory:
+                    else:
                         directory[key] = profile_from_contact(json.loads(r.value))
             await asyncio.sleep(0)
     finally:

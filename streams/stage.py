@@ -177,6 +177,7 @@ class Stage:
             work = Work.decode(previous)
             self._cache.clear()  # the replayed writes may be older than what the cache holds
             self._write(work.writes)
+            self._index_timers(msg.partition, work.writes)
             log.info("%s: replayed %d records of %s", self.name, len(work.records), wal_key)
             return work.records
         work = Work()
@@ -187,6 +188,17 @@ class Stage:
         self._write(work.writes)
         self._prune(msg.topic, msg.partition)
         return work.records
+
+    def _index_timers(self, partition: int, writes: dict[str, bytes | None]) -> None:
+        """A replayed unit may hold timers the table did not have when the partition was loaded."""
+        for key, value in writes.items():
+            if not key.startswith("t:"):
+                continue
+            if value is None:
+                self.timers.discard(key)
+            else:
+                timer, due = decode_timer(value)
+                self.timers.add(partition, key, timer_owner(timer), due)
 
     def _write(self, writes: dict[str, bytes | None]) -> None:
         for key, value in writes.items():

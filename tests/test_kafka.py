@@ -1,0 +1,151 @@
+"""The worker on a real Kafka broker: same decisions as simulate, poison events, two workers, kill -9.
+
+The broker is the project's own (deploy/local/kafka), started once per session; every test
+has its own topics and consumer group.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from benchmarks.core_throughput import replicate
+from streams.topics import create_topics
+from tests.conftest import at
+from tests.kafka_world import KafkaWorld, kafka_world, simulate_messages
+from wayfinder import examples_dir
+
+pytestmark = pytest.mark.kafka
+UNTIL = "2027-03-01T00:00:00Z"
+EVENTS = examples_dir() / "events.jsonl"
+T = TypeVar("T")
+
+
+@pytest.fixture
+def world(kafka_broker: str, tmp_path: Path) -> Iterator[KafkaWorld]:
+    yield from kafka_world(kafka_broker, tmp_path)
+
+
+def eventually(probe: Callable[[], T], done: Callable[[T], bool], timeout: float = 90.0) -> T:
+    deadline = time.monotonic() + timeout
+    value = probe()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(1.0)
+        value = probe()
+    return value
+
+
+def statuses(world: KafkaWorld) -> dict[str, str]:
+    latest, _ = world.messages()
+    return {mid: m["status"] for mid, m in latest.items()}
+
+
+def test_topics_are_created_up_front_and_creating_again_is_safe(world: KafkaWorld) -> None:
+    created, present = create_topics(world.settings)
+    assert created == []
+    assert world.settings.topic("outbound.messages") in present
+    assert len(present) == 12
+
+
+def test_worker_decides_what_simulate_decides(world: KafkaWorld, tmp_path: Path) -> None:
+    expected, expected_tasks = simulate_messages(EVENTS, UNTIL, tmp_path / "sim")
+    worker = world.start_worker()
+    world.publish_file(EVENTS)
+    world.tick(at(UNTIL))
+    got = eventually(lambda: statuses(world), lambda s: s == expected)
+    assert got == expected
+    tasks = {json.loads(v or b"{}")["task_id"] for _, v in world.read("tasks")}
+    assert tasks == expected_tasks
+    reasons = sorted(json.loads(v or b"{}")["reason"].split(":")[0] for _, v in world.read("dead-letters"))
+    assert reasons == ["invalid_cloudevent", "invalid_data", "invalid_json"]
+    metrics = worker.scrape()
+    assert re.search(r'wayfinder_events_consumed_total\{outcome="processed",type="hris.dependent.added"\} [1-9]',
+                     metrics)
+    assert 'wayfinder_dead_letters_total{reason="invalid_json"} 1.0' in metrics
+    assert 'wayfinder_events_consumed_total{outcome="duplicate",type="hris.dependent.added"} 1.0' in metrics
+    assert "wayfinder_event_to_decision_seconds_count" in metrics
+
+
+@pytest.fixture
+def small_world(kafka_broker: str, tmp_path: Path) -> Iterator[KafkaWorld]:
+    yield from kafka_world(kafka_broker, tmp_path, extra_env={"WAYFINDER_MAX_EVENT_BYTES": "20000"})
+
+
+def test_poison_events_are_dead_lettered_and_the_stream_goes_on(small_world: KafkaWorld) -> None:
+    world = small_world
+    world.start_worker()
+    good = [json.loads(line) for line in EVENTS.read_text(encoding="utf-8").splitlines()[:1]]
+    huge = dict(good[0], id="huge-1", data={"padding": "x" * 50_000})
+    birth = {"specversion": "1.0", "id": "b-1", "source": "t", "type": "hris.dependent.added",
+             "time": "2026-05-04T09:00:00Z", "subject": good[0]["subject"],
+             "data": {"relationship": "child", "reason": "birth", "date": "2026-05-03"}}
+    world.publish_lines([b"not json at all", b'{"specversion": "1.0"}', json.dumps(huge).encode(),
+                         b"\xff\xfe\x00binary", json.dumps(good[0]).encode(), json.dumps(birth).encode()])
+    letters = eventually(lambda: world.read("dead-letters"), lambda r: len(r) >= 4, timeout=60)
+    reasons = sorted(json.loads(v or b"{}")["reason"].split(":")[0] for _, v in letters)
+    assert reasons == ["invalid_cloudevent", "invalid_json", "invalid_json", "too_large"]
+    latest = eventually(lambda: world.messages()[0], lambda m: any(x["journey_id"] == "new-parent"
+                                                                 for x in m.values()), timeout=60)
+    assert [m["step_id"] for m in latest.values() if m["journey_id"] == "new-parent"] == ["welcome"]
+
+
+def _partitions(worker_metrics: str, topic: str) -> set[int]:
+    pattern = rf'wayfinder_consumer_lag_messages\{{partition="(\d+)",topic="{re.escape(topic)}"\}}'
+    return {int(p) for p in re.findall(pattern, worker_metrics)}
+
+
+def test_two_workers_split_the_partitions_and_agree_with_one(world: KafkaWorld, tmp_path: Path) -> None:
+    expected, _ = simulate_messages(EVENTS, UNTIL, tmp_path / "sim")
+    first, second = world.start_worker(), world.start_worker()
+    world.publish_file(EVENTS)
+    world.tick(at(UNTIL))
+    got = eventually(lambda: statuses(world), lambda s: s == expected)
+    assert got == expected
+    topic = world.settings.topic("hris.events")
+    split = eventually(lambda: (_partitions(first.scrape(), topic), _partitions(second.scrape(), topic)),
+                       lambda s: bool(s[0]) and bool(s[1]) and s[0] | s[1] == set(range(world.partitions)),
+                       timeout=30)
+    assert split[0] and split[1] and not split[0] & split[1]
+    assert split[0] | split[1] == set(range(world.partitions))
+
+
+@pytest.mark.timeout(900)
+def test_kill_9_during_20000_events_loses_nothing(world: KafkaWorld, tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(replicate(EVENTS.read_text(encoding="utf-8").splitlines(), 20_000)) + "\n",
+                      encoding="utf-8")
+    expected, _ = simulate_messages(events, UNTIL, tmp_path / "sim")
+    rng = random.Random(int(os.environ.get("WAYFINDER_CRASH_SEED", "7")))  # noqa: S311 - test timing only
+    worker = world.start_worker()
+    publisher = threading.Thread(target=world.publish_file, args=(events,))
+    publisher.start()
+    kills = 0
+    for _ in range(3):
+        time.sleep(rng.uniform(2.0, 6.0))
+        worker.kill()
+        kills += 1
+        worker = world.start_worker()
+    publisher.join()
+    world.tick(at(UNTIL), timeout=600)
+    got = eventually(lambda: statuses(world), lambda s: set(expected) <= set(s), timeout=120)
+    missing = set(expected) - set(got)
+    assert not missing, f"{len(missing)} expected messages never reached outbound.messages"
+    assert set(got) == set(expected)
+    _, records = world.messages()
+    pairs = Counter((json.loads(v or b"{}")["message_id"], json.loads(v or b"{}")["status"])
+                    for _, v in world.read("outbound.messages"))
+    repeats = sum(n - 1 for n in pairs.values())
+    print(f"\ncrash test: {kills} kill -9, {len(expected)} expected messages, none missing, "
+          f"{records} records, {repeats} repeats of the same (message_id, status)")
+    mismatched = {mid for mid in expected if got[mid] != expected[mid]}
+    assert not mismatched, f"{len(mismatched)} messages ended in another status than in simulate"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -84,12 +85,14 @@ class Work:
     records: list[Record] = field(default_factory=list)
 
     def encode(self) -> bytes:
-        return dumps({"writes": {k: None if v is None else v.decode("utf-8") for k, v in self.writes.items()},
-                      "records": [r.to_json() for r in self.records]})
+        """Compressed: an entry repeats the unit's state and records, which compress well."""
+        return zlib.compress(dumps({"writes": {k: None if v is None else v.decode("utf-8")
+                                               for k, v in self.writes.items()},
+                                    "records": [r.to_json() for r in self.records]}), 1)
 
     @classmethod
     def decode(cls, raw: bytes) -> Work:
-        d = json.loads(raw)
+        d = json.loads(zlib.decompress(raw))
         return cls({k: None if v is None else v.encode("utf-8") for k, v in d["writes"].items()},
                    [Record.from_json(r) for r in d["records"]])
 
@@ -181,7 +184,11 @@ class Stage:
             log.info("%s: replayed %d records of %s", self.name, len(work.records), wal_key)
             return work.records
         work = Work()
-        handle(work, msg)
+        try:
+            handle(work, msg)
+        except Exception:
+            self._cache.clear()  # the core may have changed a cached state in place before it failed
+            raise
         if work.records:
             self.table.set(wal_key, work.encode())
             self._wal.setdefault((msg.topic, msg.partition), deque()).append((msg.offset, wal_key))

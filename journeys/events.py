@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from journeys.profile import ProfileUpdate
 
@@ -97,12 +97,12 @@ class TaskCompleted(_Data):
 class Engagement(_Data):
     message_id: str | None = None
     resource_id: str | None = None
-    rating: Literal[-1, 0, 1] | None = None
+    rating: Annotated[StrictInt, Field(ge=-1, le=1)] | None = None
 
 
 class WellbeingSignal(_Data):
     signal: Annotated[str, Field(min_length=1)]
-    score: Annotated[float, Field(ge=0, le=1)]
+    score: Annotated[float, Field(ge=0, le=1, strict=True)]
     evidence: str | None = None
 
 
@@ -151,15 +151,30 @@ def _describe(e: ValidationError, prefix: str = "") -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
+def _reject_constant(name: str) -> NoReturn:
+    msg = f"{name} is not a JSON value"
+    raise ValueError(msg)
+
+
+def _parse_json(raw: bytes | str, max_bytes: int) -> Any:
+    if isinstance(raw, str):
+        try:
+            raw = raw.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise DecodeError(code="invalid_json", detail="the text is not valid Unicode") from e
+    if len(raw) > max_bytes:
+        raise DecodeError(code="too_large", detail=f"event is {len(raw)} bytes, the limit is {max_bytes}")
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError as e:
+        raise DecodeError(code="invalid_json", detail="nested too deeply") from e
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError and refused constants
+        raise DecodeError(code="invalid_json", detail=str(e)) from e
+
+
 def decode_event(raw: bytes | str, *, max_bytes: int = 1_000_000) -> CloudEvent:
     """Parse and validate one event, or raise :class:`DecodeError` with a reason fit for a dead letter."""
-    size = len(raw.encode("utf-8") if isinstance(raw, str) else raw)
-    if size > max_bytes:
-        raise DecodeError(code="too_large", detail=f"event is {size} bytes, the limit is {max_bytes}")
-    try:
-        obj = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DecodeError(code="invalid_json", detail=str(e)) from e
+    obj = _parse_json(raw, max_bytes)
     if not isinstance(obj, dict):
         raise DecodeError(code="invalid_cloudevent", detail=f"expected a JSON object, got {type(obj).__name__}")
     try:

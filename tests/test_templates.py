@@ -1,0 +1,352 @@
+"""Message templates: locales, escaping, the footer every message carries, and static checks (SPEC §4, §6)."""
+
+from __future__ import annotations
+
+import html as html_lib
+from typing import Any
+
+import pytest
+
+from journeys.loader import Sources, load
+from journeys.templates import MessageTemplate, RenderError, check_source
+from tests.conftest import WriteFiles
+
+EXPLANATION = "You received this because a new child was added to your family record on 2026-03-01."
+PREFERENCES = "https://intranet.example.com/wayfinder/preferences?employee=E1001&view=all"
+FOOTER = (EXPLANATION, PREFERENCES)
+
+
+def context(name: str = "Anna", **extra: Any) -> dict[str, Any]:
+    person = {"id": "E1001", "given_name": name, "email": "anna@example.com", "attributes": {}}
+    out: dict[str, Any] = {
+        "employee": person, "recipient": dict(person), "event": {"type": "hris.dependent.added", "data": {}},
+        "trigger": {"type": "hris.dependent.added", "data": {"date": "2026-03-01"}},
+        "resources": [{"id": "parent-network", "title": "Parent network", "url": "https://intranet/pn",
+                       "type": "network"}],
+        "roadmap": [], "explanation": EXPLANATION, "preferences_url": PREFERENCES,
+    }
+    out.update(extra)
+    return out
+
+
+def welcome() -> MessageTemplate:
+    return MessageTemplate(
+        "new-parent/welcome",
+        subject="Congratulations, {{ recipient.given_name }}!",
+        text="Congratulations on the new addition to your family.",
+        html="<p>Congratulations on the new addition to your family, {{ recipient.given_name }}.</p>",
+        locales={
+            "de-DE": {"subject": "Herzlichen Glückwunsch, {{ recipient.given_name }}!",
+                      "text": "Herzlichen Glückwunsch zum Familienzuwachs."},
+            "fr": {"subject": "Félicitations, {{ recipient.given_name }} !"},
+            "pt_BR": {"subject": "Parabéns, {{ recipient.given_name }}!", "text": "Parabéns pelo bebê.",
+                      "html": "<p>Parabéns pelo bebê, {{ recipient.given_name }}.</p>"},
+        },
+    )
+
+
+# -- locale selection ---------------------------------------------------------------------------
+@pytest.mark.parametrize(("locale", "chosen"), [
+    ("de-DE", "de-de"),
+    ("de_DE", "de-de"),
+    ("DE-de", "de-de"),
+    ("de-AT", "de-de"),
+    ("de", "de-de"),
+    ("fr-CA", "fr"),
+    ("fr", "fr"),
+    ("pt-BR", "pt-br"),
+    ("pt-PT", "pt-br"),
+    ("en-US", None),
+    ("ja-JP", None),
+    ("", None),
+    (None, None),
+])
+def test_pick_locale(locale: str | None, chosen: str | None) -> None:
+    assert welcome().pick_locale(locale) == chosen
+
+
+def test_locales_are_listed_normalized() -> None:
+    assert welcome().locales == ["de-de", "fr", "pt-br"]
+
+
+def test_exact_locale_renders_its_override() -> None:
+    rendered = welcome().render(context("Jonas"), "de-DE", footer=FOOTER)
+    assert rendered.subject == "Herzlichen Glückwunsch, Jonas!"
+    assert rendered.text.startswith("Herzlichen Glückwunsch zum Familienzuwachs.\n")
+
+
+def test_language_fallback_de_at_uses_de_de() -> None:
+    rendered = welcome().render(context("Jonas"), "de-AT", footer=FOOTER)
+    assert rendered.subject == "Herzlichen Glückwunsch, Jonas!"
+    assert "Herzlichen Glückwunsch zum Familienzuwachs." in rendered.text
+    # an override with text but no html gets its html from its own text, not the default html
+    assert "Herzlichen Glückwunsch zum Familienzuwachs." in rendered.html
+    assert "Congratulations" not in rendered.html
+
+
+def test_unknown_locale_renders_the_default() -> None:
+    rendered = welcome().render(context("Jonas"), "en-GB", footer=FOOTER)
+    assert rendered.subject == "Congratulations, Jonas!"
+    assert rendered.text.startswith("Congratulations on the new addition to your family.")
+    assert "<p>Congratulations on the new addition to your family, Jonas.</p>" in rendered.html
+
+
+def test_no_locale_renders_the_default() -> None:
+    assert welcome().render(context("Jonas"), None, footer=FOOTER).subject == "Congratulations, Jonas!"
+
+
+def test_override_of_subject_only_keeps_default_text_and_html() -> None:
+    rendered = welcome().render(context("Chloé"), "fr-FR", footer=FOOTER)
+    assert rendered.subject == "Félicitations, Chloé !"
+    assert rendered.text.startswith("Congratulations on the new addition to your family.")
+    assert "<p>Congratulations on the new addition to your family, Chloé.</p>" in rendered.html
+
+
+def test_override_with_its_own_html() -> None:
+    rendered = welcome().render(context("João"), "pt-BR", footer=FOOTER)
+    assert rendered.subject == "Parabéns, João!"
+    assert "<p>Parabéns pelo bebê, João.</p>" in rendered.html
+
+
+def test_plain_language_override_is_preferred_over_another_region() -> None:
+    template = MessageTemplate("t", "Hello", "Hello", locales={"de-CH": {"subject": "Grüezi"},
+                                                               "de": {"subject": "Hallo"}})
+    assert template.pick_locale("de-AT") == "de"
+    assert template.render(context(), "de-AT", footer=FOOTER).subject == "Hallo"
+
+
+# -- escaping -------------------------------------------------------------------------------------
+NASTY = "<b>Zoë & Co</b>"
+
+
+def test_html_part_escapes_the_recipient_name_and_text_keeps_it() -> None:
+    template = MessageTemplate("t", "Hi {{ recipient.given_name }}", "Hi {{ recipient.given_name }}",
+                               "<p>Hi {{ recipient.given_name }}</p>")
+    rendered = template.render(context(NASTY), None, footer=FOOTER)
+    assert "<p>Hi &lt;b&gt;Zoë &amp; Co&lt;/b&gt;</p>" in rendered.html
+    assert NASTY not in rendered.html
+    assert rendered.text.startswith(f"Hi {NASTY}\n")
+    assert rendered.subject == f"Hi {NASTY}"
+
+
+def test_html_made_from_text_escapes_too() -> None:
+    template = MessageTemplate("t", "Hi", "Hi {{ recipient.given_name }}")
+    rendered = template.render(context(NASTY), None, footer=FOOTER)
+    assert "<p>Hi &lt;b&gt;Zoë &amp; Co&lt;/b&gt;</p>" in rendered.html
+    assert NASTY not in rendered.html
+    assert NASTY in rendered.text
+
+
+def test_html_made_from_text_keeps_paragraphs_and_lines() -> None:
+    template = MessageTemplate("t", "Hi", "Hello {{ recipient.given_name }},\n\nfirst line\nsecond line\n")
+    html = template.render(context(), None, footer=FOOTER).html
+    assert html.startswith("<p>Hello Anna,</p>\n<p>first line<br>\nsecond line</p>")
+
+
+def test_explicit_markup_in_html_template_is_kept() -> None:
+    template = MessageTemplate("t", "Hi", "Hi", "<ul>{% for r in resources %}<li><a href=\"{{ r.url }}\">"
+                               "{{ r.title }}</a></li>{% endfor %}</ul>")
+    html = template.render(context(), None, footer=FOOTER).html
+    assert '<ul><li><a href="https://intranet/pn">Parent network</a></li></ul>' in html
+
+
+def test_resource_title_is_escaped_in_html() -> None:
+    resources = [{"id": "r", "title": "Kids & <script>alert(1)</script>", "url": "https://x/\"><script>",
+                  "type": "tool"}]
+    template = MessageTemplate("t", "Hi", "{% for r in resources %}{{ r.title }} {{ r.url }}{% endfor %}",
+                               "{% for r in resources %}<a href=\"{{ r.url }}\">{{ r.title }}</a>{% endfor %}")
+    rendered = template.render(context(resources=resources), None, footer=FOOTER)
+    assert "<script>" not in rendered.html
+    assert "Kids &amp; &lt;script&gt;" in rendered.html
+    assert '&#34;&gt;&lt;script&gt;' in rendered.html
+    assert "Kids & <script>alert(1)</script>" in rendered.text
+
+
+def test_footer_is_escaped_in_html() -> None:
+    template = MessageTemplate("t", "Hi", "Hi")
+    rendered = template.render(context(), None, footer=("Because <you> & \"we\"", 'https://p/?a=1&b="2"'))
+    assert "Because &lt;you&gt; &amp; &quot;we&quot;" in rendered.html
+    assert 'href="https://p/?a=1&amp;b=&quot;2&quot;"' in rendered.html
+    assert "Because <you> & \"we\"" in rendered.text
+    assert 'https://p/?a=1&b="2"' in rendered.text
+
+
+# -- the footer: every message says why and how to stop it -----------------------------------------
+@pytest.mark.parametrize("locale", [None, "de-DE", "de-AT", "fr-FR", "pt-BR", "en-US"])
+@pytest.mark.parametrize("with_html", [True, False])
+def test_every_message_carries_explanation_and_preferences_link(locale: str | None, with_html: bool) -> None:
+    template = welcome() if with_html else MessageTemplate(
+        "t", "Hi", "Hello", locales={"de-DE": {"text": "Hallo"}, "fr": {"subject": "Salut"}})
+    rendered = template.render(context(), locale, footer=FOOTER)
+    assert EXPLANATION in rendered.text
+    assert PREFERENCES in rendered.text
+    assert rendered.text.endswith(f"{PREFERENCES}\n")
+    assert html_lib.escape(EXPLANATION) in rendered.html
+    assert f'href="{html_lib.escape(PREFERENCES, quote=True)}"' in rendered.html
+    assert EXPLANATION not in rendered.subject
+
+
+def test_footer_is_added_even_when_the_template_renders_nothing() -> None:
+    template = MessageTemplate("t", "{{ '' }}", "{% if false %}x{% endif %}", "{{ '' }}")
+    rendered = template.render(context(), None, footer=FOOTER)
+    assert EXPLANATION in rendered.text
+    assert EXPLANATION in rendered.html
+    assert PREFERENCES in rendered.text
+
+
+def test_subject_is_one_line() -> None:
+    template = MessageTemplate("t", "Hello\n   {{ recipient.given_name }}\r\n\t!\u2028x", "t")
+    subject = template.render(context(), None, footer=FOOTER).subject
+    assert subject == "Hello Anna ! x"
+
+
+# -- render_text ----------------------------------------------------------------------------------
+def test_render_text_is_the_default_text_stripped_without_footer() -> None:
+    template = MessageTemplate("j/task", "ignored", "  Call {{ employee.given_name }} this week.  \n",
+                               locales={"de-DE": {"text": "Ruf an"}})
+    text = template.render_text(context("Zoë"))
+    assert text == "Call Zoë this week."
+
+
+def test_render_text_does_not_escape() -> None:
+    template = MessageTemplate("j/task", "s", "Reach out to {{ employee.given_name }}")
+    assert template.render_text(context(NASTY)) == f"Reach out to {NASTY}"
+
+
+@pytest.mark.parametrize("source", [
+    "{{ employee.missing.deeper }}",
+    "{{ employee.given_name + 1 }}",
+    "{{ employee.given_name is divisibleby 3 }}",
+    "{{ resources.append(1) }}",
+    "{{ '{:d}'.format(employee.given_name) }}",
+])
+def test_render_text_errors_are_render_errors(source: str) -> None:
+    with pytest.raises(RenderError, match=r"^template j/task: "):
+        MessageTemplate("j/task", source, source).render_text(context())
+
+
+@pytest.mark.parametrize("source", [
+    "{{ employee[recipient.email].x }}",
+    "{{ employee[recipient.email]() }}",
+    "{{ recipient.given_name|attr(recipient.email) + 1 }}",
+    "{{ employee.attributes[recipient.email].x }}",
+    "{{ recipient[recipient.given_name].x }}",
+])
+def test_render_error_never_carries_personal_data(source: str) -> None:
+    ctx = context("Zoë Kowalczyk")
+    for template in (MessageTemplate("j/step", source, source), MessageTemplate("j/step", "s", source)):
+        with pytest.raises(RenderError) as info:
+            template.render(ctx, None, footer=FOOTER)
+        assert "anna@example.com" not in str(info.value)
+        assert "Zoë Kowalczyk" not in str(info.value)
+        assert str(info.value).startswith("template j/step: ")
+
+
+# -- static checks --------------------------------------------------------------------------------
+def test_known_variables_and_locals_pass() -> None:
+    source = (
+        "{{ employee.attributes.team }} {{ recipient.given_name }} {{ event.type }} {{ trigger.data.date }}\n"
+        "{% for r in resources %}{{ loop.index }}. {{ r.title }} {{ r.url }}{% endfor %}\n"
+        "{% for item in roadmap %}{{ item.title }}{% endfor %}{% set n = resources|length %}{{ n }}\n"
+        "{{ explanation }} {{ preferences_url }} {{ range(3)|list }}\n"
+    )
+    assert check_source(source) == []
+    assert check_source(source, html=True) == []
+
+
+def test_unknown_variable_with_its_line() -> None:
+    problems = check_source("Hello,\n\n{{ employe.given_name }}\n")
+    assert [p.line for p in problems] == [3]
+    assert "unknown variable 'employe'" in problems[0].message
+    assert "employee" in problems[0].message
+
+
+def test_each_unknown_variable_is_reported_once_at_its_first_line() -> None:
+    problems = check_source("a\n{{ foo }}\n{{ bar }}\n{{ foo }}")
+    assert sorted((p.line, p.message.split(" (")[0]) for p in problems) == [
+        (2, "unknown variable 'foo'"), (3, "unknown variable 'bar'")]
+
+
+def test_loop_variable_outside_its_loop_is_unknown() -> None:
+    problems = check_source("{% for r in resources %}\n- one more\n{% endfor %}\n{{ r.url }}")
+    assert [(p.line, "unknown variable 'r'" in p.message) for p in problems] == [(4, True)]
+
+
+@pytest.mark.parametrize(("source", "line", "words"), [
+    ("one\ntwo\n{{ recipient.name }\n", 3, "unexpected '}'"),
+    ("one\n{% endfor %}", 2, "endfor"),
+    ("{{ recipient.given_name | }}", 1, "syntax error"),
+    ("a\nb\nc\n{% if %}x{% endif %}", 4, "syntax error"),
+])
+def test_syntax_error_with_its_line(source: str, line: int, words: str) -> None:
+    problems = check_source(source)
+    assert len(problems) == 1
+    assert problems[0].line == line
+    assert problems[0].message.startswith("template syntax error: ")
+    assert words in problems[0].message
+
+
+def test_private_attribute_with_its_line() -> None:
+    problems = check_source("a\n{{ recipient.x }}\n{{ recipient._secret }}")
+    assert [(p.line, p.message) for p in problems] == [(3, "access to '_secret' is not allowed in templates")]
+
+
+# -- the loader places template problems in the file ---------------------------------------------
+TEMPLATE_WITH_PROBLEMS = """
+apiVersion: wayfinder/v1
+kind: Template
+subject: "Hello {{ recipent.given_name }}"
+text: |
+  Hello,
+
+  {{ employe.given_name }}
+  {% for r in resources %}
+html: "<p>{{ recipient.given_name }}</p>"
+"""
+
+
+def test_loader_reports_template_problems_at_file_lines(write_files: WriteFiles,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_files({"templates/onboarding/hello.yaml": TEMPLATE_WITH_PROBLEMS})
+    monkeypatch.chdir(root)
+    defs, problems = load(Sources(templates=[root / "templates"]))
+    assert "onboarding/hello" not in defs.templates
+    text = [str(p) for p in problems]
+    subject = [t for t in text if "'recipent'" in t]
+    assert subject
+    assert subject[0].startswith("templates/onboarding/hello.yaml:3:10: ")
+    assert "template onboarding/hello: unknown variable 'recipent'" in subject[0]
+    syntax = [t for t in text if "syntax error" in t]
+    assert syntax
+    assert syntax[0].startswith("templates/onboarding/hello.yaml:8:1: ")
+    assert "'for'" in syntax[0]
+
+
+def test_loader_builds_a_good_template(write_files: WriteFiles) -> None:
+    root = write_files({"templates/new-parent/welcome.yaml": """
+        apiVersion: wayfinder/v1
+        kind: Template
+        subject: "Congratulations, {{ recipient.given_name }}!"
+        text: |
+          Congratulations.
+        locales:
+          de-DE: {subject: "Herzlichen Glückwunsch, {{ recipient.given_name }}!"}
+        """})
+    defs, problems = load(Sources(templates=[root / "templates"]))
+    assert [p for p in problems if p.severity == "error"] == []
+    template = defs.templates["new-parent/welcome"]
+    assert template.render(context("Jonas"), "de-AT", footer=FOOTER).subject == "Herzlichen Glückwunsch, Jonas!"
+
+
+def test_missing_optional_fields_render_empty() -> None:
+    template = MessageTemplate("t", "Hi {{ recipient.preferred_name }}", "Team: {{ employee.attributes.team }}.",
+                               "<p>{{ trigger.data.nothing }}</p>")
+    rendered = template.render(context(), None, footer=FOOTER)
+    assert rendered.subject == "Hi"
+    assert rendered.text.startswith("Team: .\n")
+    assert rendered.html.startswith("<p></p>")
+
+
+def test_printing_data_structures_is_allowed() -> None:
+    template = MessageTemplate("t", "s", "{{ resources|map(attribute='id')|join(', ') }} {{ [1, 2] }} {{ 1.5 }}")
+    assert template.render_text(context()) == "parent-network [1, 2] 1.5"

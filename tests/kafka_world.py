@@ -71,6 +71,7 @@ class KafkaWorld:
     broker: str
     folder: Path
     partitions: int = 4
+    store: str = "memory"
     extra_env: dict[str, str] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
 
@@ -87,9 +88,10 @@ class KafkaWorld:
         env.update({
             "WAYFINDER_BROKER": f"kafka://{self.broker}", "WAYFINDER_TOPIC_PREFIX": self.prefix,
             "WAYFINDER_APP_ID": self.app_id, "WAYFINDER_PARTITIONS": str(self.partitions),
-            "WAYFINDER_STORE": "memory", "WAYFINDER_CLOCK": "event", "WAYFINDER_METRICS_PORT": "0",
+            "WAYFINDER_STORE": self.store, "WAYFINDER_CLOCK": "event", "WAYFINDER_METRICS_PORT": "0",
             "WAYFINDER_LOG_LEVEL": "INFO",
         })
+        env["WAYFINDER_DATA_DIR"] = str(self.folder / f"data-{len(self.workers)}")
         env.update(self.extra_env)
         return env
 

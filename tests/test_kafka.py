@@ -57,6 +57,20 @@ def test_topics_are_created_up_front_and_creating_again_is_safe(world: KafkaWorl
     assert len(present) == 12
 
 
+@pytest.fixture
+def rocksdb_world(kafka_broker: str, tmp_path: Path) -> Iterator[KafkaWorld]:
+    yield from kafka_world(kafka_broker, tmp_path, store="rocksdb")
+
+
+def test_worker_with_rocksdb_tables_decides_what_simulate_decides(rocksdb_world: KafkaWorld, tmp_path: Path) -> None:
+    expected, _ = simulate_messages(EVENTS, UNTIL, tmp_path / "sim")
+    rocksdb_world.start_worker()
+    rocksdb_world.publish_file(EVENTS)
+    rocksdb_world.tick(at(UNTIL))
+    assert eventually(lambda: statuses(rocksdb_world), lambda s: s == expected) == expected
+    assert list((tmp_path / "data-0").rglob("*.db"))
+
+
 def test_worker_decides_what_simulate_decides(world: KafkaWorld, tmp_path: Path) -> None:
     expected, expected_tasks = simulate_messages(EVENTS, UNTIL, tmp_path / "sim")
     worker = world.start_worker()

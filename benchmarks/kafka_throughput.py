@@ -3,7 +3,7 @@ and the Wayfinder worker end to end (consume, decide, produce); then event-to-de
 fixed input rate.
 
     deploy/local/kafka up
-    .venv/bin/python -m benchmarks.kafka_throughput                  # 40,000 events, 1,000 events/s for 20 s
+    .venv/bin/python -m benchmarks.kafka_throughput       # 40,000 events; births at 1,000/s and 300/s for 20 s
 
 The events are the bundled ones replicated (new employees per replica). All three readers read
 the same two input topics from the beginning; rates are events per second from the first event
@@ -159,7 +159,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--broker", default=f"127.0.0.1:{os.environ.get('WAYFINDER_KAFKA_PORT', '9092')}")
     parser.add_argument("--events", type=int, default=40_000)
-    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--rates", default="1000,300", help="input rates (births per second) for the latency part")
     parser.add_argument("--seconds", type=int, default=20)
     args = parser.parse_args()
     print(f"$ {' '.join([Path(sys.executable).name, '-m', 'benchmarks.kafka_throughput', *sys.argv[1:]])}")
@@ -178,12 +178,13 @@ def main() -> None:
     print(f"  raw aiokafka consumer     {raw:>10,.0f} events/s")
     print(f"  Faust agent, does nothing {noop:>10,.0f} events/s  ({noop / raw:.3f}x raw)")
     print(f"  Wayfinder worker, e2e     {worker:>10,.0f} events/s  ({worker / noop:.3f}x the do-nothing agent)")
-    lat = latency(args.broker, args.rate, args.seconds, folder)
-    if lat:
-        p50 = statistics.median(lat)
-        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-        print(f"event-to-decision latency at {args.rate:,} events/s for {args.seconds} s "
-              f"({len(lat):,} decisions): p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+    for rate in (int(r) for r in args.rates.split(",")):
+        lat = latency(args.broker, rate, args.seconds, folder)
+        if lat:
+            p50 = statistics.median(lat)
+            p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+            print(f"event-to-decision latency at {rate:,} births/s for {args.seconds} s "
+                  f"({len(lat):,} decisions): p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

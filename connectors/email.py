@@ -1,44 +1,139 @@
-"""Build the email for a message decision, the way a careful mail team would."""
+"""Build the email for a message decision, the way a careful mail team would.
+
+Every header-bound value (names, subject, ids, the preferences link) is checked before it goes
+into a header: a line break, a NUL or another control character, a Unicode line separator, or an
+RFC 2047 encoded word (``=?utf-8?q?...?=``, which Python's email package would decode back into a
+line break when it writes the message) refuses the message instead of cleaning it. After the
+message is built, its header block is parsed back and must hold exactly the headers we set.
+"""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from email.utils import format_datetime
 
 from journeys.records import Message
 
-_FORBIDDEN = re.compile(r"[\r\n\x00\u2028\u2029\x85]")
+# C0 controls except TAB, DEL, NEL, and the Unicode line and paragraph separators.
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+_ENCODED_WORD = "=?"
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+_URL = re.compile(r"https?://[^\s<>,\"]+")
+_SMTP_POLICY = default_policy.clone(linesep="\r\n")
 
 
 class HeaderInjectionError(ValueError):
-    """A header-bound value held a line break or NUL; the message is refused, not cleaned."""
+    """A header-bound value held a line break, a control character or an encoded word; refused, not cleaned."""
 
 
 def _header_safe(name: str, value: str) -> str:
     if _FORBIDDEN.search(value):
-        msg = f"{name} contains a line break or NUL character"
+        msg = f"{name} contains a line break or control character; the message is refused, not cleaned"
+        raise HeaderInjectionError(msg)
+    if _ENCODED_WORD in value:
+        msg = f"{name} contains '=?' (an RFC 2047 encoded word); give plain text, Wayfinder encodes it"
         raise HeaderInjectionError(msg)
     return value
 
 
+def _ascii_domain(domain: str) -> str:
+    """The domain in ASCII (IDNA for internationalized names), or ValueError."""
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError as e:
+        msg = "the address's domain is not a valid internationalized domain name"
+        raise ValueError(msg) from e
+    labels = ascii_domain.split(".")
+    if len(ascii_domain) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
+        msg = "not a plain email address: the domain must look like example.com"
+        raise ValueError(msg)
+    return ascii_domain.lower()
+
+
 def parse_address(value: str, display_name: str | None = None) -> Address:
-    """Parse an address strictly: exactly one ``local@domain``, nothing else."""
+    """Parse an address strictly: exactly one ``local@domain``, nothing else.
+
+    The local part must be an ASCII dot-atom (no quoting, no comments); the domain may be
+    internationalized and is written in its IDNA (``xn--``) form. Errors never repeat the address.
+    """
     _header_safe("address", value)
-    if value.count("@") != 1 or any(c in value for c in " <>,;\"'()[]\\"):
-        msg = "not a plain email address"
+    if value.count("@") != 1:
+        msg = "not a plain email address: it needs exactly one '@'"
         raise ValueError(msg)
     local, domain = value.split("@")
-    if not local or not domain or "." not in domain or domain.startswith(".") or domain.endswith("."):
-        msg = "not a plain email address"
+    if not local or len(local) > 64 or not _LOCAL_PART.fullmatch(local):
+        msg = "not a plain email address: the part before '@' must be ASCII letters, digits and .!#$%&'*+/=?^_`{|}~-"
         raise ValueError(msg)
-    return Address(display_name=_header_safe("display name", display_name or ""), username=local, domain=domain)
+    return Address(display_name=_header_safe("display name", display_name or ""), username=local,
+                   domain=_ascii_domain(domain))
 
 
-def build_email(message: Message, *, sender: Address, domain: str = "wayfinder.example.com") -> EmailMessage:
-    """A ``multipart/alternative`` email (text, then HTML) with unsubscribe headers (RFC 2369, RFC 8058)."""
+def parse_mailbox(value: str) -> Address:
+    """``Name <local@domain>`` or ``local@domain``, strictly (for the configured sender)."""
+    _header_safe("sender", value)
+    match = re.fullmatch(r"\s*(?:(?P<name>[^<>\"]*?)\s*<(?P<addr>[^<>\s]+)>|(?P<bare>[^<>\s]+))\s*", value)
+    if match is None:
+        msg = "not a mailbox: write 'Name <local@domain>' or 'local@domain'"
+        raise ValueError(msg)
+    return parse_address(match["addr"] or match["bare"], match["name"] or None)
+
+
+def _checked_id(name: str, value: str) -> str:
+    if not _ID.fullmatch(value):
+        msg = f"{name} may only hold letters, digits, '.', '_' and '-' (1 to 200 of them)"
+        raise HeaderInjectionError(msg)
+    return value
+
+
+def _unsubscribe(email: EmailMessage, url: str) -> None:
+    """RFC 2369 ``List-Unsubscribe``; with an HTTPS link also RFC 8058 one-click ``List-Unsubscribe-Post``."""
+    _header_safe("preferences_url", url)
+    if not _URL.fullmatch(url):
+        msg = "preferences_url must be an http(s) URL without spaces, quotes, commas or angle brackets"
+        raise HeaderInjectionError(msg)
+    email["List-Unsubscribe"] = f"<{url}>"
+    if url.startswith("https://"):
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+
+
+def _verified(email: EmailMessage, raw: bytes) -> bytes:
+    """Parse the written header block back: it must hold exactly the headers we set."""
+    written = BytesHeaderParser(policy=default_policy).parsebytes(raw, headersonly=True)
+    if [k.lower() for k in written] != [k.lower() for k in email]:
+        msg = "a header value changed the header block when written; the message is refused"
+        raise HeaderInjectionError(msg)
+    return raw
+
+
+def build_email(message: Message, *, sender: Address, domain: str = "wayfinder.example.com",
+                date: datetime | None = None) -> EmailMessage:
+    """The email for a message, checked (see ``_compose``)."""
+    email = _compose(message, sender=sender, domain=domain, date=date)
+    _verified(email, bytes(email))
+    return email
+
+
+def smtp_bytes(message: Message, *, sender: Address, domain: str = "wayfinder.example.com",
+               date: datetime | None = None) -> tuple[EmailMessage, bytes]:
+    """The email and its bytes as they go over SMTP (CRLF line ends), checked, serialized only once."""
+    email = _compose(message, sender=sender, domain=domain, date=date)
+    return email, _verified(email, email.as_bytes(policy=_SMTP_POLICY))
+
+
+def _compose(message: Message, *, sender: Address, domain: str, date: datetime | None) -> EmailMessage:
+    """An email for the message: ``multipart/alternative`` (text, then HTML) when there is HTML.
+
+    ``Message-ID`` is ``<message_id@domain>`` so a resent message keeps its id; ``date`` (aware)
+    defaults to the time the message is scheduled for. Unsubscribe headers follow RFC 2369 and
+    RFC 8058. Raises ``HeaderInjectionError`` (a ``ValueError``) naming the field, never its value.
+    """
     if message.recipient_email is None:
         msg = "the message has no recipient address"
         raise ValueError(msg)
@@ -46,13 +141,13 @@ def build_email(message: Message, *, sender: Address, domain: str = "wayfinder.e
     email["From"] = sender
     email["To"] = parse_address(message.recipient_email, message.recipient_name)
     email["Subject"] = _header_safe("subject", message.subject or "")
-    email["Date"] = format_datetime(message.scheduled_for)
-    email["Message-ID"] = f"<{_header_safe('message_id', message.message_id)}@{domain}>"
+    email["Date"] = format_datetime(date or message.scheduled_for)
+    email["Message-ID"] = f"<{_checked_id('message_id', message.message_id)}@{_ascii_domain(domain)}>"
     if message.preferences_url:
-        url = _header_safe("preferences_url", message.preferences_url)
-        email["List-Unsubscribe"] = f"<{url}>"
-        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    email["X-Wayfinder-Journey"] = _header_safe("journey_id", message.journey_id)
+        _unsubscribe(email, message.preferences_url)
+    email["Auto-Submitted"] = "auto-generated"
+    email["X-Wayfinder-Journey"] = _checked_id("journey_id", message.journey_id)
     email.set_content(message.text or "", subtype="plain", cte="quoted-printable")
-    email.add_alternative(message.html or "", subtype="html", cte="quoted-printable")
+    if message.html:
+        email.add_alternative(message.html, subtype="html", cte="quoted-printable")
     return email

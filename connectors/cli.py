@@ -1,0 +1,193 @@
+"""``wayfinder deliver``: send the messages of a ``messages.jsonl`` by email and to the intranet.
+
+Safe to run twice: the send ledger (next to the messages file unless told otherwise) skips what
+was already accepted. Exit status 0 when nothing failed, 1 when a message failed for good (it is
+in the dead-letter file with the reason), 2 when the configuration is wrong, 130 when stopped by
+Ctrl-C or SIGTERM (sends under way finish first; what is left goes out on the next run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from prometheus_client import CollectorRegistry, write_to_textfile
+from pydantic import ValidationError
+
+from connectors.base import ConnectorDeps, build_connectors, utc_now
+from connectors.ledger import SqliteLedger
+from connectors.metrics import DeliveryMetrics
+from connectors.receipts import JsonlSink, MessageFile
+from connectors.runner import DeliveryRunner, DeliverySummary
+from connectors.settings import DeliverySettings
+
+
+@dataclass(frozen=True)
+class _Paths:
+    messages: Path
+    receipts: Path
+    dead_letters: Path
+    ledger: Path
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("deliver", help="send messages.jsonl by email (SMTP) and to the intranet (webhooks)",
+                       description="Deliver the sent and approved messages of a messages.jsonl. Settings come "
+                       "from WAYFINDER_* environment variables (WAYFINDER_SMTP_URL, WAYFINDER_SENDER, "
+                       "WAYFINDER_DESTINATIONS, ...). Safe to run twice: the ledger skips what was delivered.")
+    p.add_argument("--messages", type=Path, required=True, help="messages.jsonl, or the folder that holds it")
+    p.add_argument("--receipts", type=Path, help="append receipts here [default: receipts.jsonl beside the messages]")
+    p.add_argument("--dead-letters", type=Path, help="append failed messages here "
+                   "[default: delivery_dead_letters.jsonl beside the messages]")
+    p.add_argument("--ledger", type=Path, help="the send ledger (SQLite) [default: WAYFINDER_LEDGER_PATH, else "
+                   "delivery_ledger.sqlite3 beside the messages]")
+    p.add_argument("--concurrency", type=int, help="messages in flight at once [default: WAYFINDER_CONCURRENCY, 8]")
+    p.add_argument("--retry-failed", action="store_true", help="try again the messages that failed in earlier runs")
+    p.add_argument("--metrics-file", type=Path, help="write the delivery metrics here (Prometheus text format)")
+    p.set_defaults(func=cmd_deliver)
+
+
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    head = f"WAYFINDER_{str(loc[0]).upper()}" if loc else "WAYFINDER_*"
+    rest = ".".join(str(part) for part in loc[1:])
+    return f"{head} ({rest})" if rest else head
+
+
+def load_settings(overrides: dict[str, Any], err: TextIO) -> DeliverySettings | None:
+    try:
+        return DeliverySettings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as e:
+        for error in e.errors(include_input=False, include_url=False):
+            print(f"configuration error: {_env_name(error['loc'])}: {error['msg'].removeprefix('Value error, ')}",
+                  file=err)
+        return None
+
+
+def _paths(args: argparse.Namespace, settings: DeliverySettings) -> _Paths:
+    messages: Path = args.messages / "messages.jsonl" if args.messages.is_dir() else args.messages
+    folder = messages.parent
+    return _Paths(messages=messages, receipts=args.receipts or folder / "receipts.jsonl",
+                  dead_letters=args.dead_letters or folder / "delivery_dead_letters.jsonl",
+                  ledger=settings.ledger_path or folder / "delivery_ledger.sqlite3")
+
+
+@contextmanager
+def _stop_on_signals(runner: DeliveryRunner) -> Iterator[None]:
+    """Ctrl-C or SIGTERM: stop reading, let sends under way finish (a second one abandons them)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def on_signal() -> None:
+        if runner.stopping and task is not None:
+            task.cancel()
+            return
+        print("stopping: finishing the sends under way; the rest is left for the next run "
+              "(press Ctrl-C again to abandon them, which leaves them in doubt)", file=sys.stderr)
+        runner.stop()
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        yield
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+async def deliver_file(settings: DeliverySettings, paths: _Paths, *, retry_failed: bool,
+                       registry: CollectorRegistry) -> tuple[DeliverySummary, MessageFile]:
+    """Deliver one messages file with connectors built from settings; closes everything it opens."""
+    import httpx  # here, so that `wayfinder --help` does not pay for it
+
+    ledger = SqliteLedger(paths.ledger)
+    receipts, dead_letters = JsonlSink(paths.receipts), JsonlSink(paths.dead_letters)
+    source = MessageFile(paths.messages, received_at=utc_now())
+    try:
+        async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
+            connectors = build_connectors(settings, ConnectorDeps(http=http))
+            runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
+                                    settings=settings, metrics=DeliveryMetrics(registry), retry_failed=retry_failed)
+            try:
+                with _stop_on_signals(runner):
+                    summary = await runner.run(source)
+            finally:
+                await asyncio.gather(*(c.close() for c in connectors.values()))
+        for letter in source.rejected:
+            await dead_letters.write(letter)
+    finally:
+        await receipts.close()
+        await dead_letters.close()
+        ledger.close()
+    return summary, source
+
+
+def _counts(counter: Counter[str]) -> str:
+    return f"  ({', '.join(f'{k} {n}' for k, n in counter.most_common())})" if counter else ""
+
+
+def print_summary(summary: DeliverySummary, source: MessageFile, paths: _Paths, elapsed: float, out: TextIO) -> None:
+    s = summary
+    rows = [
+        ("delivered", s.delivered, _counts(s.delivered_by_channel)),
+        ("failed (in the dead letters)", s.failed_total, _counts(s.failed)),
+        ("skipped, already delivered", s.skipped_already_delivered, ""),
+        ("skipped, already failed", s.skipped_already_failed, "  (--retry-failed tries them again)"
+         if s.skipped_already_failed else ""),
+        ("skipped, not for delivery", sum(s.skipped_by_status.values()), _counts(s.skipped_by_status)),
+        ("skipped, channel not set up", sum(s.skipped_no_connector.values()), _counts(s.skipped_no_connector)),
+    ]
+    print(f"deliver {paths.messages}: {source.read} messages read, {s.attempts} attempts, {elapsed:.2f}s", file=out)
+    for label, count, extra in rows:
+        print(f"  {label:<30}{count:>7}{extra}", file=out)
+    if s.left_for_next_run:
+        print(f"  {s.left_for_next_run} message(s) were waiting to retry when the run was stopped; the next run "
+              "sends them", file=out)
+    if s.resent_in_doubt:
+        print(f"  {s.resent_in_doubt} message(s) were being sent when an earlier run stopped and were sent again "
+              "(a recipient may see them twice)", file=out)
+    if source.rejected:
+        print(f"  {len(source.rejected)} line(s) were not message records (in the dead letters)", file=out)
+    print(f"\n  receipts: {paths.receipts}\n  dead letters: {paths.dead_letters}\n  ledger: {paths.ledger}", file=out)
+
+
+def cmd_deliver(args: argparse.Namespace) -> int:
+    settings = load_settings({"concurrency": args.concurrency, "ledger_path": args.ledger}, sys.stderr)
+    if settings is None:
+        return 2
+    paths = _paths(args, settings)
+    if not paths.messages.is_file():
+        print(f"{paths.messages}: no such messages file (wayfinder simulate --out DIR writes DIR/messages.jsonl)",
+              file=sys.stderr)
+        return 2
+    if settings.smtp_url is None and not settings.destinations:
+        print("nothing to deliver to: set WAYFINDER_SMTP_URL and WAYFINDER_SENDER for email, "
+              "and/or WAYFINDER_DESTINATIONS for the intranet", file=sys.stderr)
+        return 2
+    registry = CollectorRegistry()
+    started = time.perf_counter()
+    try:
+        summary, source = asyncio.run(deliver_file(settings, paths, retry_failed=args.retry_failed,
+                                                   registry=registry))
+    except (ValueError, LookupError) as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
+    except asyncio.CancelledError:
+        print("abandoned: the messages that were being sent are in doubt; the next run sends them again "
+              "(WAYFINDER_IN_DOUBT=hold fails them for a person instead)", file=sys.stderr)
+        return 130
+    print_summary(summary, source, paths, time.perf_counter() - started, sys.stdout)
+    if args.metrics_file:
+        write_to_textfile(str(args.metrics_file), registry)
+    if summary.stopped:
+        return 130
+    return 1 if summary.failed_total or source.rejected else 0

@@ -1,0 +1,146 @@
+"""The send ledger: one row per ``message_id``, so a restart or a replay skips what was accepted.
+
+States of a row::
+
+    sending   an attempt is under way (written before the attempt starts)
+    retrying  the last attempt failed and another will follow
+    accepted  the server accepted the message: never send it again
+    failed    delivery gave up (the reason is kept); not retried unless asked to
+
+Delivery is at least once. There is exactly one window in which a message can go out twice:
+**between the server accepting it and the ``accepted`` row being written.** Two things can fall
+into it: the process dies there (a crash, a kill -9), or the server's answer never reaches us (the
+connection drops after the end of SMTP DATA but before the ``250``, the duplicate RFC 1047
+describes; or an HTTP response times out after the receiver acted) and the attempt is retried. A
+client cannot close it (SMTP has no idempotency key), so it is kept as small as the protocols allow:
+
+* the ``accepted`` row is written immediately after the server's acceptance, before the receipt,
+  the metrics or anything else, in its own committed transaction (``synchronous=FULL``);
+* every attempt first records ``sending`` (before SMTP ``MAIL FROM``, so before ``DATA``), so a
+  crash always leaves evidence: the next run counts such messages as "in doubt" and, by setting
+  (``WAYFINDER_IN_DOUBT``), sends them again (``resend``, the default: nothing is lost) or fails
+  them for a person to check (``hold``);
+* a graceful stop (Ctrl-C, SIGTERM: ``DeliveryRunner.stop``) lets the sends under way finish and
+  leaves messages that wait between retries as ``retrying``, so a deploy or a Ctrl-C does not
+  open the window;
+* a second send in that window carries the same identity: the same ``Message-ID`` header for
+  email (many mail stores collapse it) and the same ``webhook-id`` for webhooks (Standard
+  Webhooks receivers deduplicate on it).
+
+The ledger is a local SQLite file in WAL mode, one process at a time. ``SendLedger`` is the
+interface a shared store (say, a compacted Kafka topic or a database) would implement for workers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal, Protocol
+
+from connectors.base import utc_now
+from journeys.events import iso
+
+LedgerState = Literal["sending", "retrying", "accepted", "failed"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    message_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('sending', 'retrying', 'accepted', 'failed')),
+    attempts INTEGER NOT NULL,
+    connector TEXT NOT NULL,
+    reason TEXT,
+    first_attempt_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    accepted_at TEXT
+) WITHOUT ROWID
+"""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    message_id: str
+    state: LedgerState
+    attempts: int
+    connector: str
+    reason: str | None
+    first_attempt_at: str
+    updated_at: str
+    accepted_at: str | None
+
+
+class SendLedger(Protocol):
+    def lookup(self, message_id: str) -> LedgerEntry | None: ...
+    def begin_attempt(self, message_id: str, connector: str) -> int: ...
+    def accepted(self, message_id: str) -> None: ...
+    def retrying(self, message_id: str, reason: str) -> None: ...
+    def failed(self, message_id: str, reason: str, connector: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class SqliteLedger:
+    """The ledger in a SQLite file (WAL, ``synchronous=FULL``: a committed row survives a crash)."""
+
+    def __init__(self, path: Path, *, now: Callable[[], datetime] = utc_now) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._now = now
+        self._db = sqlite3.connect(path, isolation_level=None)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute(_SCHEMA)
+        except sqlite3.DatabaseError as e:
+            self._db.close()
+            msg = f"{path} is not a Wayfinder send ledger (SQLite said: {e}); point WAYFINDER_LEDGER_PATH elsewhere"
+            raise ValueError(msg) from e
+
+    def _stamp(self) -> str:
+        return iso(self._now())
+
+    def lookup(self, message_id: str) -> LedgerEntry | None:
+        row = self._db.execute(
+            "SELECT message_id, state, attempts, connector, reason, first_attempt_at, updated_at, accepted_at "
+            "FROM deliveries WHERE message_id = ?", (message_id,)).fetchone()
+        return None if row is None else LedgerEntry(*row)
+
+    def begin_attempt(self, message_id: str, connector: str) -> int:
+        """Record ``sending`` before an attempt; returns the attempt's number over all runs."""
+        now = self._stamp()
+        row = self._db.execute(
+            "INSERT INTO deliveries (message_id, state, attempts, connector, first_attempt_at, updated_at) "
+            "VALUES (?, 'sending', 1, ?, ?, ?) "
+            "ON CONFLICT (message_id) DO UPDATE SET state = 'sending', attempts = attempts + 1, "
+            "connector = excluded.connector, updated_at = excluded.updated_at "
+            "RETURNING attempts", (message_id, connector, now, now)).fetchone()
+        return int(row[0])
+
+    def accepted(self, message_id: str) -> None:
+        now = self._stamp()
+        self._db.execute("UPDATE deliveries SET state = 'accepted', reason = NULL, updated_at = ?, accepted_at = ? "
+                         "WHERE message_id = ?", (now, now, message_id))
+
+    def retrying(self, message_id: str, reason: str) -> None:
+        self._set(message_id, "retrying", reason)
+
+    def failed(self, message_id: str, reason: str, connector: str) -> None:
+        """Delivery gave up (a row is made even when no attempt was possible, e.g. the breaker stayed open)."""
+        now = self._stamp()
+        self._db.execute(
+            "INSERT INTO deliveries (message_id, state, attempts, connector, reason, first_attempt_at, updated_at) "
+            "VALUES (?, 'failed', 0, ?, ?, ?, ?) "
+            "ON CONFLICT (message_id) DO UPDATE SET state = 'failed', reason = excluded.reason, "
+            "updated_at = excluded.updated_at", (message_id, connector, reason, now, now))
+
+    def _set(self, message_id: str, state: LedgerState, reason: str) -> None:
+        self._db.execute("UPDATE deliveries SET state = ?, reason = ?, updated_at = ? WHERE message_id = ?",
+                         (state, reason, self._stamp(), message_id))
+
+    def counts(self) -> dict[str, int]:
+        return {str(s): int(n) for s, n in self._db.execute("SELECT state, count(*) FROM deliveries GROUP BY state")}
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,48 @@
+"""Delivery metrics (SPEC §10) against an injected registry, never the default one.
+
+Labels are connector names (``smtp`` or a destination's name), outcomes, reason codes and
+statuses: bounded sets with no personal data.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from connectors.reliability import BreakerState
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
+_BREAKER = {"closed": 0, "open": 1, "half_open": 2}
+
+
+class DeliveryMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.attempts = Counter("wayfinder_delivery_attempts_total",
+                                "Delivery attempts, by connector and outcome (accepted, retryable_error, "
+                                "permanent_error)", ["connector", "outcome"], registry=registry)
+        self.messages = Counter("wayfinder_delivery_messages_total",
+                                "Messages that reached a final delivery status (delivered, failed)",
+                                ["connector", "status"], registry=registry)
+        self.failures = Counter("wayfinder_delivery_failures_total",
+                                "Failed attempts, by connector and reason code", ["connector", "reason"],
+                                registry=registry)
+        self.dead_letters = Counter("wayfinder_delivery_dead_letters_total",
+                                    "Messages that failed for good and went to the dead-letter sink",
+                                    ["connector", "reason"], registry=registry)
+        self.skipped = Counter("wayfinder_delivery_skipped_total",
+                               "Messages not sent, by why (already_delivered, already_failed, status_<status>, "
+                               "no_connector)", ["reason"], registry=registry)
+        self.latency = Histogram("wayfinder_delivery_latency_seconds",
+                                 "From picking a message up to its final outcome, retries and waits included",
+                                 ["connector"], buckets=_LATENCY_BUCKETS, registry=registry)
+        self.attempt_duration = Histogram("wayfinder_delivery_attempt_duration_seconds",
+                                          "One attempt's round trip to the server", ["connector"],
+                                          buckets=_LATENCY_BUCKETS, registry=registry)
+        self.in_flight = Gauge("wayfinder_delivery_in_flight_messages", "Messages being delivered now",
+                               registry=registry)
+        self.breaker = Gauge("wayfinder_delivery_circuit_state",
+                             "Circuit breaker per connector: 0 closed, 1 open, 2 half-open", ["connector"],
+                             registry=registry)
+
+    def breaker_changed(self, connector: str, state: BreakerState) -> None:
+        self.breaker.labels(connector).set(_BREAKER[state])

@@ -1,0 +1,240 @@
+"""Backoff, circuit breaker, token bucket (fake clock), the send ledger, settings and the registry."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
+
+from connectors import base
+from connectors.base import Accepted, ConnectorDeps, build_connectors, connector_factory, register_connector
+from connectors.ledger import SqliteLedger
+from connectors.metrics import DeliveryMetrics
+from connectors.reliability import Backoff, BreakerState, CircuitBreaker, TokenBucket
+from connectors.settings import DeliverySettings
+from journeys.records import Message
+from tests.test_delivery_servers import NOW
+
+
+def state_of(breaker: CircuitBreaker) -> BreakerState:
+    return breaker.state  # a call, so the type checker does not narrow the state between steps
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+# -- backoff ---------------------------------------------------------------------------------------------
+def test_backoff_ceilings_double_up_to_the_maximum() -> None:
+    backoff = Backoff(0.5, 4.0, rand=lambda: 1.0)
+    assert [backoff.delay(n) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+
+
+@given(failures=st.integers(1, 10_000), draw=st.floats(0, 1, exclude_max=True))
+def test_full_jitter_stays_between_zero_and_the_ceiling(failures: int, draw: float) -> None:
+    backoff = Backoff(1.0, 60.0, rand=lambda: draw)
+    assert 0.0 <= backoff.delay(failures) <= min(60.0, 2.0 ** min(failures - 1, 100))
+
+
+def test_full_jitter_spreads_retries() -> None:
+    backoff = Backoff(1.0, 60.0, rand=random.Random(7).random)  # noqa: S311
+    delays = [backoff.delay(5) for _ in range(200)]
+    assert min(delays) < 2 and max(delays) > 14 and len(set(delays)) == 200
+
+
+# -- circuit breaker ---------------------------------------------------------------------------------------
+def test_breaker_opens_after_the_threshold_probes_after_the_timeout_and_closes_on_success() -> None:
+    clock, changes = FakeTime(), []
+
+    def note(state: BreakerState) -> None:
+        changes.append(state)
+
+    breaker = CircuitBreaker(3, 10.0, monotonic=clock.monotonic, on_change=note)
+    for _ in range(2):
+        assert breaker.try_acquire() is None
+        breaker.record_failure()
+    assert state_of(breaker) == "closed"
+    breaker.record_failure()
+    assert state_of(breaker) == "open"
+    assert breaker.try_acquire() == 10.0
+    clock.advance(4)
+    assert breaker.try_acquire() == 6.0
+    clock.advance(6)
+    assert breaker.try_acquire() is None  # the probe
+    assert state_of(breaker) == "half_open"
+    assert breaker.try_acquire() == 0.05  # others wait for the probe
+    breaker.record_failure()
+    assert state_of(breaker) == "open" and breaker.try_acquire() == 10.0
+    clock.advance(10)
+    assert breaker.try_acquire() is None
+    breaker.record_success()
+    assert state_of(breaker) == "closed" and breaker.try_acquire() is None
+    assert changes == ["open", "half_open", "open", "half_open", "closed"]
+
+
+def test_a_success_resets_the_count_and_a_neutral_probe_lets_another_probe_go() -> None:
+    clock = FakeTime()
+    breaker = CircuitBreaker(2, 1.0, monotonic=clock.monotonic)
+    breaker.record_failure()
+    breaker.record_success()
+    breaker.record_failure()
+    assert state_of(breaker) == "closed"
+    breaker.record_failure()
+    clock.advance(1)
+    assert breaker.try_acquire() is None
+    breaker.record_neutral()
+    assert state_of(breaker) == "half_open" and breaker.try_acquire() is None
+
+
+# -- token bucket ------------------------------------------------------------------------------------------
+def test_token_bucket_allows_a_burst_then_spaces_callers_out() -> None:
+    clock = FakeTime()
+    bucket = TokenBucket(2.0, 3, monotonic=clock.monotonic)
+    assert [bucket.reserve() for _ in range(5)] == [0.0, 0.0, 0.0, 0.5, 1.0]
+    clock.advance(10)
+    assert [bucket.reserve() for _ in range(3)] == [0.0, 0.0, 0.0]
+
+
+@given(steps=st.lists(st.floats(0, 5), min_size=1, max_size=60))
+def test_token_bucket_never_lets_more_through_than_burst_plus_rate_times_time(steps: list[float]) -> None:
+    clock = FakeTime()
+    bucket = TokenBucket(4.0, 2, monotonic=clock.monotonic)
+    starts = []
+    for gap in steps:
+        clock.advance(gap)
+        starts.append(clock.t + bucket.reserve())
+    for i, a in enumerate(starts):
+        window = [b for b in starts[i:] if b - a <= 1.0]
+        assert len(window) <= 2 + 4 * 1.0 + 1e-9
+
+
+# -- ledger ---------------------------------------------------------------------------------------------------
+def test_ledger_keeps_one_row_per_message_across_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    ledger = SqliteLedger(path, now=lambda: NOW)
+    assert ledger.begin_attempt("m-1", "smtp") == 1
+    ledger.retrying("m-1", "smtp_connection")
+    assert ledger.begin_attempt("m-1", "smtp") == 2
+    ledger.accepted("m-1")
+    ledger.begin_attempt("m-2", "portal")
+    ledger.failed("m-2", "http_gone", "portal")
+    ledger.begin_attempt("m-3", "smtp")
+    ledger.failed("m-5", "circuit_open", "smtp")  # never attempted: still recorded
+    ledger.close()
+    again = SqliteLedger(path, now=lambda: NOW + timedelta(hours=1))
+    one, two, three = (again.lookup(m) for m in ("m-1", "m-2", "m-3"))
+    assert one is not None and (one.state, one.attempts, one.accepted_at) == ("accepted", 2, "2026-03-02T09:15:00Z")
+    assert two is not None and (two.state, two.reason) == ("failed", "http_gone")
+    assert three is not None and three.state == "sending"  # a crash mid-send leaves evidence
+    assert again.lookup("m-4") is None
+    five = again.lookup("m-5")
+    assert five is not None and (five.state, five.attempts, five.reason) == ("failed", 0, "circuit_open")
+    assert again.counts() == {"accepted": 1, "failed": 2, "sending": 1}
+    again.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    db.close()
+
+
+def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a database, just text that is long enough to not look like sqlite at all\n" * 20)
+    with pytest.raises(ValueError, match="is not a Wayfinder send ledger"):
+        SqliteLedger(path)
+
+
+# -- settings ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("url", "host", "port", "tls"), [
+    ("smtp://smtp.example.com", "smtp.example.com", 587, "starttls"),
+    ("smtp://smtp.example.com:2525?starttls=true", "smtp.example.com", 2525, "starttls"),
+    ("smtps://smtp.example.com", "smtp.example.com", 465, "implicit"),
+    ("smtp://localhost:1025?starttls=false", "localhost", 1025, "none"),
+])
+def test_smtp_urls(url: str, host: str, port: int, tls: str) -> None:
+    server = DeliverySettings(smtp_url=url).smtp_url
+    assert server is not None and (server.host, server.port, server.tls) == (host, port, tls)
+
+
+def test_smtp_credentials_are_percent_decoded_and_never_printed() -> None:
+    settings = DeliverySettings(smtp_url="smtp://relay%40corp:p%40ss%3Aword@smtp.example.com:587")
+    server = settings.smtp_url
+    assert server is not None and server.username is not None and server.password is not None
+    assert (server.username.get_secret_value(), server.password.get_secret_value()) == ("relay@corp", "p@ss:word")
+    shown = repr(settings) + str(server)
+    assert "p@ss" not in shown and "relay" not in shown
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"smtp_url": "http://smtp.example.com"}, "must start with smtp://"),
+    ({"smtp_url": "smtp://smtp.example.com?tls=yes"}, "unknown SMTP URL parameter"),
+    ({"smtp_url": "smtp://u:secretpw@smtp.example.com?starttls=false"}, "without TLS"),
+    ({"sender": "not an address"}, "not a mailbox|not a plain email address"),
+    ({"destinations": {"a": {"url": "https://a.example.com", "kind": "slack"},
+                       "b": {"url": "https://b.example.com", "kind": "slack"}}}, "WAYFINDER_INTRANET_DESTINATION"),
+    ({"intranet_destination": "teams"}, "not in destinations"),
+    ({"concurrency": 0}, "greater than or equal to 1"),
+    ({"destinations": {"Bad Name": {"url": "https://a.example.com", "kind": "slack"}}}, "should match pattern"),
+])
+def test_bad_settings_say_what_is_wrong_without_echoing_secrets(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message) as caught:
+        DeliverySettings(**fields)
+    assert "secretpw" not in str(caught.value)
+
+
+def test_settings_come_from_the_environment_next_to_other_wayfinder_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WAYFINDER_SMTP_URL", "smtps://relay.example.com")
+    monkeypatch.setenv("WAYFINDER_SENDER", "People Team <people@example.com>")
+    monkeypatch.setenv("WAYFINDER_RETRY__MAX_ATTEMPTS", "9")
+    monkeypatch.setenv("WAYFINDER_DESTINATIONS", '{"teams": {"url": "https://x.example.com/h", "kind": "teams"}}')
+    monkeypatch.setenv("WAYFINDER_BROKER", "kafka://127.0.0.1:9092")  # the worker's, not ours
+    settings = DeliverySettings()
+    assert settings.smtp_url is not None and settings.smtp_url.tls == "implicit"
+    assert settings.retry.max_attempts == 9
+    assert settings.intranet_route() is not None
+    with pytest.raises(ValidationError, match="frozen"):
+        settings.concurrency = 3  # type: ignore[misc]
+
+
+# -- registry and metrics -----------------------------------------------------------------------------------------
+class _Pigeon:
+    name = "pigeon"
+
+    async def send(self, message: Message) -> Accepted:
+        return Accepted(self.name, "coo")
+
+    async def close(self) -> None:
+        return None
+
+
+def test_connectors_are_picked_by_name_and_plugins_can_register(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(base, "_FACTORIES", dict(base._FACTORIES))
+    with pytest.raises(LookupError, match=r"unknown connector 'carrier'; known connectors: .*smtp"):
+        connector_factory("carrier")
+    register_connector("pigeon", lambda settings, name, deps: _Pigeon())
+    connectors = build_connectors(DeliverySettings(email_connector="pigeon"), ConnectorDeps())
+    assert list(connectors) == ["email"] and connectors["email"].name == "pigeon"
+
+
+def test_metrics_live_in_the_registry_they_are_given() -> None:
+    first, second = CollectorRegistry(), CollectorRegistry()
+    DeliveryMetrics(first).attempts.labels("smtp", "accepted").inc()
+    DeliveryMetrics(second)
+    assert first.get_sample_value("wayfinder_delivery_attempts_total", {"connector": "smtp",
+                                                                        "outcome": "accepted"}) == 1.0
+    assert second.get_sample_value("wayfinder_delivery_attempts_total", {"connector": "smtp",
+                                                                         "outcome": "accepted"}) is None

@@ -1,0 +1,210 @@
+"""Building emails: parts, headers in any script, unsubscribe headers, and refusing header injection."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connectors.email import HeaderInjectionError, build_email, parse_address
+from journeys.records import Message
+from journeys.templates import MessageTemplate
+
+SENDER = Address("Wayfinder", "wayfinder", "example.com")
+WHEN = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
+EXPLANATION = "Du erhältst diese Nachricht, weil am 2026-03-01 ein Kind zu deiner Familie hinzugefügt wurde."
+PREFERENCES = "https://intranet.example.com/wayfinder/preferences?e=E1001"
+
+
+def message(**fields: Any) -> Message:
+    template = MessageTemplate("new-parent/welcome", "Herzlichen Glückwunsch, {{ recipient.given_name }}!",
+                               "Hallo {{ recipient.given_name }},\n\nwillkommen im Elternnetzwerk.")
+    rendered = template.render({"recipient": {"given_name": "Zoë"}}, "de-DE", footer=(EXPLANATION, PREFERENCES))
+    base: dict[str, Any] = {
+        "message_id": "m-0123456789abcdef01234567", "employee_id": "E1001", "recipient_id": "E1001",
+        "journey_id": "new-parent", "journey_version": 3, "step_id": "welcome", "channel": "email",
+        "status": "sent", "scheduled_for": WHEN, "created_at": WHEN, "subject": rendered.subject,
+        "text": rendered.text, "html": rendered.html, "resources": ["parent-network"],
+        "explanation": EXPLANATION, "preferences_url": PREFERENCES, "locale": "de-DE",
+        "recipient_email": "zoe@example.com", "recipient_name": "Zoë Kowalczyk",
+    }
+    base.update(fields)
+    return Message(**base)
+
+
+def roundtrip(msg: EmailMessage) -> EmailMessage:
+    parsed = email.message_from_bytes(bytes(msg), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def test_multipart_alternative_text_first_then_html() -> None:
+    parsed = roundtrip(build_email(message(), sender=SENDER))
+    assert parsed.get_content_type() == "multipart/alternative"
+    parts = list(parsed.iter_parts())
+    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+    assert all(p.get_content_charset() == "utf-8" for p in parts)
+
+
+def test_both_parts_carry_the_explanation_and_the_preferences_link() -> None:
+    parsed = roundtrip(build_email(message(), sender=SENDER))
+    text, html = (p.get_content() for p in parsed.iter_parts())
+    assert isinstance(text, str)
+    assert isinstance(html, str)
+    assert "Hallo Zoë," in text
+    assert EXPLANATION in text
+    assert PREFERENCES in text
+    assert EXPLANATION in html
+    assert f'href="{PREFERENCES}"' in html
+
+
+@pytest.mark.parametrize(("name", "subject"), [
+    ("Chloé", "Bienvenue, Chloé !"),
+    ("Zoë", "Herzlichen Glückwunsch, Zoë!"),
+    ("日本語", "ようこそ、日本語さん"),
+    ("Zoë Ångström-Øresund", "Willkommen zurück, Zoë – schön, dass du da bist"),
+    ("Müller, Zoë \"Z\"", "Re: \"quoted\" (and commented) <subject>"),
+    ("Ηλίας", "Καλώς ήρθες"),
+    ("محمد", "مرحبا"),
+    ("Anna", "Plain ASCII subject"),
+])
+def test_subject_and_display_name_roundtrip(name: str, subject: str) -> None:
+    parsed = roundtrip(build_email(message(subject=subject, recipient_name=name), sender=SENDER))
+    assert parsed["Subject"] == subject
+    to = parsed["To"].addresses
+    assert len(to) == 1
+    assert to[0].display_name == name
+    assert to[0].addr_spec == "zoe@example.com"
+    assert parsed["From"].addresses[0].addr_spec == "wayfinder@example.com"
+
+
+def test_raw_bytes_are_ascii_headers() -> None:
+    raw = bytes(build_email(message(subject="日本語", recipient_name="Chloé"), sender=SENDER))
+    head = raw.split(b"\n\n", 1)[0]
+    head.decode("ascii")  # raises if a header went out unencoded
+    assert b"=?utf-8?" in head
+
+
+def test_no_display_name_is_a_bare_address() -> None:
+    parsed = roundtrip(build_email(message(recipient_name=None), sender=SENDER))
+    assert parsed["To"].addresses[0].display_name == ""
+    assert parsed["To"].addresses[0].addr_spec == "zoe@example.com"
+
+
+def test_message_id_date_and_journey_headers() -> None:
+    parsed = roundtrip(build_email(message(), sender=SENDER, domain="mail.example.org"))
+    assert "m-0123456789abcdef01234567" in parsed["Message-ID"]
+    assert parsed["Message-ID"] == "<m-0123456789abcdef01234567@mail.example.org>"
+    assert parsed["Date"].datetime == WHEN
+    assert parsed["X-Wayfinder-Journey"] == "new-parent"
+
+
+def test_list_unsubscribe_headers() -> None:
+    parsed = roundtrip(build_email(message(), sender=SENDER))
+    assert parsed["List-Unsubscribe"] == f"<{PREFERENCES}>"
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_same_message_same_email_ids() -> None:
+    a = build_email(message(), sender=SENDER)
+    b = build_email(message(), sender=SENDER)
+    assert a["Message-ID"] == b["Message-ID"]
+    other = build_email(message(message_id="m-ffffffffffffffffffffffff"), sender=SENDER)
+    assert other["Message-ID"] != a["Message-ID"]
+
+
+def test_a_message_without_address_is_refused() -> None:
+    with pytest.raises(ValueError, match="no recipient address"):
+        build_email(message(recipient_email=None), sender=SENDER)
+
+
+# -- header injection --------------------------------------------------------------------------------
+BREAKS = st.sampled_from(["\r", "\n", "\r\n", "\x00", "\u2028", "\u2029", "\x85"])
+WITH_BREAK = st.tuples(st.text(max_size=30), BREAKS, st.text(max_size=30)).map("".join)
+
+
+@given(subject=WITH_BREAK)
+def test_line_break_in_subject_is_refused(subject: str) -> None:
+    with pytest.raises(HeaderInjectionError):
+        build_email(message(subject=subject), sender=SENDER)
+
+
+@given(name=WITH_BREAK)
+def test_line_break_in_display_name_is_refused(name: str) -> None:
+    with pytest.raises(HeaderInjectionError):
+        build_email(message(recipient_name=name), sender=SENDER)
+
+
+@pytest.mark.parametrize("field", ["preferences_url", "message_id", "journey_id", "recipient_email"])
+@pytest.mark.parametrize("bad", ["\r\nBcc: all@example.com", "\n", "\x00", "\u2028"])
+def test_line_break_in_any_header_value_is_refused(field: str, bad: str) -> None:
+    value = {"preferences_url": PREFERENCES, "message_id": "m-1", "journey_id": "new-parent",
+             "recipient_email": "zoe@example.com"}[field]
+    with pytest.raises(HeaderInjectionError):
+        build_email(message(**{field: value + bad}), sender=SENDER)
+
+
+def test_injection_error_is_a_value_error_and_names_no_value() -> None:
+    with pytest.raises(ValueError, match="subject") as info:
+        build_email(message(subject="Hi\r\nBcc: everyone@example.com"), sender=SENDER)
+    assert isinstance(info.value, HeaderInjectionError)
+    assert "everyone@example.com" not in str(info.value)
+
+
+def test_encoded_word_in_subject_is_refused() -> None:
+    with pytest.raises(HeaderInjectionError):
+        build_email(message(subject="Hi =?utf-8?q?=0D=0ABcc=3A_eve=40example=2Ecom?="), sender=SENDER)
+
+
+@given(subject=st.text(max_size=80), name=st.text(max_size=40))
+def test_any_subject_and_name_either_roundtrip_or_are_refused(subject: str, name: str) -> None:
+    try:
+        built = build_email(message(subject=subject, recipient_name=name or None), sender=SENDER)
+    except HeaderInjectionError:
+        return
+    parsed = roundtrip(built)
+    assert [k.lower() for k in parsed] == [k.lower() for k in built]
+    assert len(parsed["To"].addresses) == 1
+    assert parsed["To"].addresses[0].addr_spec == "zoe@example.com"
+    assert " ".join(str(parsed["Subject"]).split()) == " ".join(subject.split())
+
+
+# -- addresses ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [
+    "a@b@c", '"x" <a@b.c>', "a@b", "a b@c.d", "", "@example.com", "anna@", "anna@.com", "anna@example.",
+    "anna@example.com, eve@example.com", "anna@example.com;eve@example.com", "<anna@example.com>",
+    "anna(comment)@example.com", "anna@[127.0.0.1]", "anna\\@x@example.com",
+])
+def test_parse_address_rejects(value: str) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_address(value)
+    if value:
+        assert value not in str(info.value)
+
+
+def test_parse_address_rejects_line_breaks() -> None:
+    with pytest.raises(HeaderInjectionError):
+        parse_address("anna@example.com\r\nBcc: eve@example.com")
+    with pytest.raises(HeaderInjectionError):
+        parse_address("anna@example.com", "Anna\nBcc: eve@example.com")
+
+
+def test_parse_address_accepts_a_plain_address() -> None:
+    address = parse_address("anna@example.com")
+    assert address.username == "anna"
+    assert address.domain == "example.com"
+    assert address.addr_spec == "anna@example.com"
+    assert address.display_name == ""
+
+
+def test_parse_address_keeps_the_display_name() -> None:
+    address = parse_address("anna.schmidt+hr@mail.example.com", "Anna Schmidt")
+    assert address.addr_spec == "anna.schmidt+hr@mail.example.com"
+    assert address.display_name == "Anna Schmidt"

@@ -44,7 +44,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        description="Deliver the sent and approved messages of a messages.jsonl. Settings come "
                        "from WAYFINDER_* environment variables (WAYFINDER_SMTP_URL, WAYFINDER_SENDER, "
                        "WAYFINDER_DESTINATIONS, ...). Safe to run twice: the ledger skips what was delivered.")
-    p.add_argument("--messages", type=Path, required=True, help="messages.jsonl, or the folder that holds it")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--messages", type=Path, help="messages.jsonl, or the folder that holds it")
+    source.add_argument("--kafka", action="store_true", help="consume outbound.messages (broker, topic prefix and "
+                        "app id from WAYFINDER_BROKER, WAYFINDER_TOPIC_PREFIX, WAYFINDER_APP_ID); receipts go to "
+                        "delivery.receipts and failures to dead-letters")
+    p.add_argument("--idle", type=float, default=5.0, help="with --kafka: stop after this many seconds without "
+                   "a new message [default: 5]")
     p.add_argument("--receipts", type=Path, help="append receipts here [default: receipts.jsonl beside the messages]")
     p.add_argument("--dead-letters", type=Path, help="append failed messages here "
                    "[default: delivery_dead_letters.jsonl beside the messages]")
@@ -136,6 +142,15 @@ def _counts(counter: Counter[str]) -> str:
 
 
 def print_summary(summary: DeliverySummary, source: MessageFile, paths: _Paths, elapsed: float, out: TextIO) -> None:
+    print(f"deliver {paths.messages}: {source.read} messages read, {summary.attempts} attempts, {elapsed:.2f}s",
+          file=out)
+    _print_rows(summary, out)
+    if source.rejected:
+        print(f"  {len(source.rejected)} line(s) were not message records (in the dead letters)", file=out)
+    print(f"\n  receipts: {paths.receipts}\n  dead letters: {paths.dead_letters}\n  ledger: {paths.ledger}", file=out)
+
+
+def _print_rows(summary: DeliverySummary, out: TextIO) -> None:
     s = summary
     rows = [
         ("delivered", s.delivered, _counts(s.delivered_by_channel)),
@@ -146,7 +161,6 @@ def print_summary(summary: DeliverySummary, source: MessageFile, paths: _Paths, 
         ("skipped, not for delivery", sum(s.skipped_by_status.values()), _counts(s.skipped_by_status)),
         ("skipped, channel not set up", sum(s.skipped_no_connector.values()), _counts(s.skipped_no_connector)),
     ]
-    print(f"deliver {paths.messages}: {source.read} messages read, {s.attempts} attempts, {elapsed:.2f}s", file=out)
     for label, count, extra in rows:
         print(f"  {label:<30}{count:>7}{extra}", file=out)
     if s.left_for_next_run:
@@ -155,15 +169,14 @@ def print_summary(summary: DeliverySummary, source: MessageFile, paths: _Paths, 
     if s.resent_in_doubt:
         print(f"  {s.resent_in_doubt} message(s) were being sent when an earlier run stopped and were sent again "
               "(a recipient may see them twice)", file=out)
-    if source.rejected:
-        print(f"  {len(source.rejected)} line(s) were not message records (in the dead letters)", file=out)
-    print(f"\n  receipts: {paths.receipts}\n  dead letters: {paths.dead_letters}\n  ledger: {paths.ledger}", file=out)
 
 
 def cmd_deliver(args: argparse.Namespace) -> int:
     settings = load_settings({"concurrency": args.concurrency, "ledger_path": args.ledger}, sys.stderr)
     if settings is None:
         return 2
+    if args.kafka:
+        return _deliver_kafka(args, settings)
     paths = _paths(args, settings)
     if not paths.messages.is_file():
         print(f"{paths.messages}: no such messages file (wayfinder simulate --out DIR writes DIR/messages.jsonl)",
@@ -191,3 +204,67 @@ def cmd_deliver(args: argparse.Namespace) -> int:
     if summary.stopped:
         return 130
     return 1 if summary.failed_total or source.rejected else 0
+
+
+def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
+    from streams.settings import WorkerSettings
+
+    if settings.smtp_url is None and not settings.destinations:
+        print("nothing to deliver to: set WAYFINDER_SMTP_URL and WAYFINDER_SENDER for email, "
+              "and/or WAYFINDER_DESTINATIONS for the intranet", file=sys.stderr)
+        return 2
+    worker = WorkerSettings()
+    ledger = settings.ledger_path or Path("delivery_ledger.sqlite3")
+    registry = CollectorRegistry()
+    started = time.perf_counter()
+    try:
+        summary, read, rejected = asyncio.run(deliver_kafka(settings, worker, ledger, idle=args.idle,
+                                                            retry_failed=args.retry_failed, registry=registry))
+    except (ValueError, LookupError) as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
+    print(f"deliver {worker.topic('outbound.messages')}: {read} records read, {summary.attempts} attempts, "
+          f"{time.perf_counter() - started:.2f}s")
+    _print_rows(summary, sys.stdout)
+    if rejected:
+        print(f"  {rejected} record(s) were not messages (in {worker.topic('dead-letters')})")
+    print(f"\n  receipts: {worker.topic('delivery.receipts')}\n  ledger: {ledger}")
+    if args.metrics_file:
+        write_to_textfile(str(args.metrics_file), registry)
+    return 1 if summary.failed_total or rejected else 0
+
+
+async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Path, *, idle: float,
+                        retry_failed: bool, registry: CollectorRegistry) -> tuple[DeliverySummary, int, int]:
+    """Deliver what is on outbound.messages until the topic is idle; receipts and failures go back to Kafka."""
+    import httpx
+    from aiokafka import AIOKafkaProducer
+
+    from connectors.kafka import KafkaMessages, KafkaSink
+
+    ledger = SqliteLedger(ledger_path)
+    producer = AIOKafkaProducer(bootstrap_servers=worker.bootstrap_servers, acks="all", linger_ms=5)
+    await producer.start()
+    receipts = KafkaSink(producer, worker.topic("delivery.receipts"))
+    dead_letters = KafkaSink(producer, worker.topic("dead-letters"))
+    try:
+        async with KafkaMessages(worker.bootstrap_servers, worker.topic("outbound.messages"),
+                                 f"{worker.app_id}-delivery", idle_seconds=idle) as source, \
+                httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
+            connectors = build_connectors(settings, ConnectorDeps(http=http))
+            try:
+                runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
+                                        settings=settings, metrics=DeliveryMetrics(registry),
+                                        retry_failed=retry_failed)
+                summary = await runner.run(source)
+            finally:
+                await asyncio.gather(*(c.close() for c in connectors.values()))
+            for letter in source.rejected:
+                await dead_letters.write(letter)
+            await receipts.close()
+            await dead_letters.close()
+            await source.commit()  # only now: everything read was delivered, failed for good, or skipped
+        return summary, source.read, len(source.rejected)
+    finally:
+        await producer.stop()
+        ledger.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,11 +72,12 @@ class _Parsed:
 
 
 def _display(path: Path) -> str:
+    """The path as the user can find it: relative when it is under the current folder, else absolute."""
+    absolute = path.absolute()
     try:
-        rel = os.path.relpath(path)
-    except ValueError:  # pragma: no cover - other drive on Windows
-        return str(path)
-    return rel if not rel.startswith(".." + os.sep + ".." + os.sep) else str(path)
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
 
 
 def _files(root: Path) -> list[Path]:

@@ -65,8 +65,14 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from streams.publish import publish
 
     settings = settings_from(args)
+    from streams.publish import PublishError
+
     tick = _time(args.tick) if args.tick else None
-    result = publish(settings, args.file, tick=tick)
+    try:
+        result = publish(settings, args.file, tick=tick)
+    except PublishError as e:
+        print(f"wayfinder publish: {e}", file=sys.stderr)
+        return 1
     per_topic = ", ".join(f"{settings.topic(t)} {n:,}" for t, n in sorted(result.by_topic.items()))
     print(f"published {result.sent:,} events ({per_topic})" + (f"; {result.unkeyed} without a subject"
                                                               if result.unkeyed else ""))

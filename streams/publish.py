@@ -17,6 +17,10 @@ from streams.settings import WorkerSettings
 from streams.wire import encode_tick
 
 
+class PublishError(RuntimeError):
+    """Kafka did not accept every event."""
+
+
 @dataclass
 class Published:
     sent: int = 0
@@ -77,19 +81,24 @@ def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = Non
             progress: TextIO | None = sys.stderr) -> Published:
     lines = [line for line in path.read_bytes().splitlines() if line.strip()]
     show = _progress(progress) if progress is not None else None
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5,
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5, retries=10,
                              batch_size=256 * 1024, max_request_size=4 * 1024 * 1024)
     result = Published()
+    futures = []
     try:
         for i, line in enumerate(lines, start=1):
             topic, key = route(line)
-            producer.send(settings.topic(topic), key=key, value=line)
+            futures.append(producer.send(settings.topic(topic), key=key, value=line))
             result.sent += 1
             result.by_topic[topic] = result.by_topic.get(topic, 0) + 1
             result.unkeyed += key is None
             if show is not None and (i % 1000 == 0 or i == len(lines)):
                 show(i, len(lines))
         producer.flush()
+        failed = [f for f in futures if f.failed()]
+        if failed:
+            msg = f"{len(failed)} of {len(futures)} events were not accepted by Kafka: {failed[0].exception}"
+            raise PublishError(msg)
         if tick is not None:
             if not wait_caught_up(settings):
                 print("wayfinder publish: the workers did not catch up in time; ticking anyway", file=sys.stderr)

@@ -4,7 +4,7 @@
 * ``MailboxStage`` is keyed by recipient: dispatched messages and deferral timers go to the mailbox.
 
 Each input is handled as a unit of work: the table writes and the records to produce. When a
-unit produces records, it is first written to the table as a write-ahead entry (``w:<topic>:
+unit produces records or more than one write, it is first written to the table as a write-ahead entry (``w:<topic>:
 <partition>:<offset>``) in the same changelog partition as the state it changes, so a restart
 that replays the input finds it and produces the same records again instead of losing them
 (the state says the input was seen, so the core alone would not repeat them). Entries are
@@ -14,6 +14,7 @@ deterministic, so delivery drops repeats.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import zlib
@@ -79,22 +80,28 @@ class Incoming:
     timestamp: float | None  # Kafka message time, seconds
 
 
+def digest(value: bytes | None) -> str:
+    return "-" if value is None else hashlib.blake2b(value, digest_size=8).hexdigest()
+
+
 @dataclass
 class Work:
     writes: dict[str, bytes | None] = field(default_factory=dict)
     records: list[Record] = field(default_factory=list)
+    before: dict[str, str] = field(default_factory=dict)  # digest of each written key's value before the unit
 
     def encode(self) -> bytes:
         """Compressed: an entry repeats the unit's state and records, which compress well."""
         return zlib.compress(dumps({"writes": {k: None if v is None else v.decode("utf-8")
                                                for k, v in self.writes.items()},
+                                    "before": self.before,
                                     "records": [r.to_json() for r in self.records]}), 1)
 
     @classmethod
     def decode(cls, raw: bytes) -> Work:
         d = json.loads(zlib.decompress(raw))
         return cls({k: None if v is None else v.encode("utf-8") for k, v in d["writes"].items()},
-                   [Record.from_json(r) for r in d["records"]])
+                   [Record.from_json(r) for r in d["records"]], d.get("before", {}))
 
 
 class Stage:
@@ -178,10 +185,14 @@ class Stage:
         previous = self.table.get(wal_key)
         if previous is not None:
             work = Work.decode(previous)
-            self._cache.clear()  # the replayed writes may be older than what the cache holds
-            self._write(work.writes)
-            self._index_timers(msg.partition, work.writes)
-            log.info("%s: replayed %d records of %s", self.name, len(work.records), wal_key)
+            self._cache.clear()
+            # Inputs of the other topics may have been committed after this unit and changed the same
+            # keys: a write is applied again only where the key still holds what it held before the unit.
+            writes = {k: v for k, v in work.writes.items() if digest(self.table.get(k)) == work.before.get(k)}
+            self._write(writes)
+            self._index_timers(msg.partition, writes)
+            log.info("%s: replayed %d records and %d of %d writes of %s", self.name, len(work.records),
+                     len(writes), len(work.writes), wal_key)
             return work.records
         work = Work()
         try:
@@ -189,7 +200,9 @@ class Stage:
         except Exception:
             self._cache.clear()  # the core may have changed a cached state in place before it failed
             raise
-        if work.records:
+        if work.records or len(work.writes) > 1:
+            # Several writes (a state and its timer) or any records: one entry makes them all-or-nothing.
+            work.before = {k: digest(self.table.get(k)) for k in work.writes}
             self.table.set(wal_key, work.encode())
             self._wal.setdefault((msg.topic, msg.partition), deque()).append((msg.offset, wal_key))
         self._write(work.writes)

@@ -10,10 +10,10 @@ import json
 import os
 import random
 import re
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -141,15 +141,15 @@ def test_kill_9_during_20000_events_loses_nothing(world: KafkaWorld, tmp_path: P
     expected, _ = simulate_messages(events, UNTIL, tmp_path / "sim")
     rng = random.Random(int(os.environ.get("WAYFINDER_CRASH_SEED", "7")))  # noqa: S311 - test timing only
     worker = world.start_worker()
-    publisher = threading.Thread(target=world.publish_file, args=(events,))
-    publisher.start()
-    kills = 0
-    for _ in range(3):
-        time.sleep(rng.uniform(2.0, 6.0))
-        worker.kill()
-        kills += 1
-        worker = world.start_worker()
-    publisher.join()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        published = pool.submit(world.publish_file, events)
+        kills = 0
+        for _ in range(3):
+            time.sleep(rng.uniform(2.0, 6.0))
+            worker.kill()
+            kills += 1
+            worker = world.start_worker()
+        assert published.result() == 20_000  # every event accepted by Kafka
     world.tick(at(UNTIL), timeout=600)
     got = eventually(lambda: statuses(world), lambda s: set(expected) <= set(s), timeout=120)
     missing = set(expected) - set(got)

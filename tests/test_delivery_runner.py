@@ -324,12 +324,13 @@ def test_stopping_finishes_sends_under_way_and_leaves_waiting_retries_for_the_ne
 
 
 # -- an outage in the middle of a run ------------------------------------------------------------------------------
+@pytest.mark.timeout(300)
 def test_an_smtp_outage_mid_run_loses_nothing_and_sends_nothing_twice(tmp_path: Path) -> None:
     messages = [make_message(n) for n in range(30)]
     server = MailServer().start()
     settings = settings_for(server, concurrency=4,
-                            retry={"max_attempts": 100, "base_delay_seconds": 0.02, "max_delay_seconds": 0.2,
-                                   "give_up_after_seconds": 30},
+                            retry={"max_attempts": 100, "base_delay_seconds": 0.05, "max_delay_seconds": 1.0,
+                                   "give_up_after_seconds": 120},
                             circuit_breaker={"failure_threshold": 3, "reset_timeout_seconds": 0.2})
 
     async def source() -> AsyncIterator[Message]:
@@ -338,7 +339,8 @@ def test_an_smtp_outage_mid_run_loses_nothing_and_sends_nothing_twice(tmp_path: 
         while len(server.handler.received) < 10:
             await asyncio.sleep(0.01)
         await asyncio.to_thread(server.stop)  # down: the rest arrive while the relay is away
-        asyncio.get_running_loop().call_later(1.5, lambda: asyncio.ensure_future(asyncio.to_thread(server.start)))
+        # down for 30 seconds, as in the issue: long enough for the breaker to open and half-open many times
+        asyncio.get_running_loop().call_later(30.0, lambda: asyncio.ensure_future(asyncio.to_thread(server.start)))
         for message in messages[10:]:
             yield message
 

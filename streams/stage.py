@@ -122,8 +122,10 @@ class Stage:
 
     # -- partitions ---------------------------------------------------------------------------
     def ensure_loaded(self, partition: int) -> None:
+        """On assignment: finish the units a crash interrupted, then index the partition's timers."""
         if self.timers.loaded(partition):
             return
+        finished = self._finish_interrupted(partition)
         prefix = f"t:{partition}:"
         items = []
         for key in self.table.keys():
@@ -133,7 +135,34 @@ class Stage:
                     timer, due = decode_timer(raw)
                     items.append((key, timer_owner(timer), due))
         count = self.timers.load(partition, items)
-        log.info("%s: partition %d loaded with %d pending timers", self.name, partition, count)
+        log.info("%s: partition %d loaded with %d pending timers (%d interrupted writes finished)", self.name,
+                 partition, count, finished)
+
+    def _finish_interrupted(self, partition: int) -> int:
+        """Apply the writes of write-ahead entries that did not all reach the table, before any input runs.
+
+        Offsets are committed per topic, so after a crash an input of one topic may be processed before an
+        earlier input of another topic is replayed; the earlier unit's writes must be in place first. A write
+        is applied where its key still holds what it held before the unit; applying one unit can make the next
+        one's apply, so this repeats until nothing changes (entries already applied change nothing).
+        """
+        marker = f":{partition}:"
+        entries = [Work.decode(raw) for key in self.table.keys()
+                   if key.startswith("w:") and marker in key and (raw := self.table.get(key)) is not None]
+        done: set[tuple[int, str]] = set()  # each write at most once, so the loop always ends
+        progress = True
+        while progress:
+            progress = False
+            for n, work in enumerate(entries):
+                for key, value in work.writes.items():
+                    if (n, key) in done:
+                        continue
+                    current = self.table.get(key)
+                    if current != value and digest(current) == work.before.get(key):
+                        self.table.set(key, value)
+                        done.add((n, key))
+                        progress = True
+        return len(done)
 
     def revoke(self, partition: int) -> None:
         self.timers.drop(partition)

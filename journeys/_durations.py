@@ -24,13 +24,3 @@ def parse_duration(text: str) -> timedelta:
 def has_calendar_part(text: str) -> bool:
     """True when the duration has days or weeks, which run on the local calendar (same wall-clock time)."""
     return any(u in "dw" for _, u in _PART.findall(text))
-
-
-def format_duration(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{sign}{seconds // size}{unit}"
-    return f"{sign}{seconds}s"

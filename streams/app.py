@@ -28,9 +28,9 @@ from journeys.profile import Profile
 from streams.clock import StreamClock, wall_clock
 from streams.metrics import StreamMetrics
 from streams.settings import WorkerSettings
-from streams.stage import EmployeeStage, Incoming, MailboxStage, Stage, profile_from_contact
+from streams.stage import EmployeeStage, Incoming, MailboxStage, Stage, dead_letter_record, profile_from_contact
 from streams.topics import INPUTS
-from streams.wire import Record, dumps, encode_tick
+from streams.wire import Record, encode_tick
 from wayfinder import examples_dir
 
 log = logging.getLogger(__name__)
@@ -91,9 +91,6 @@ class WayfinderApp:
     employees: EmployeeStage
     mailboxes: MailboxStage
     directory: dict[str, Profile]
-
-    def topic_name(self, short: str) -> str:
-        return self.settings.topic(short)
 
 
 def create_app(settings: WorkerSettings, *, registry: CollectorRegistry | None = None,
@@ -177,7 +174,8 @@ class _Builder:
                     log.exception("%s: processing failed at %s[%d]@%d", stage.name, m.topic, m.partition,
                                   m.offset)
                     self.metrics.processing_errors.labels(stage.name).inc()
-                    records = [_processing_dead_letter(msg, e, self.clock)]
+                    reason = f"processing_error: {type(e).__name__} in {msg.topic}"
+                    records = [dead_letter_record(msg, reason, self.clock.wall())]
                 for key, value in table.drain():  # state first: a record never leaves before its state
                     await send(changelog, key, value, m.partition, None, None)
                 await self._produce(records)
@@ -223,14 +221,6 @@ class _Builder:
     async def _serve_metrics(self) -> None:
         server, _ = start_http_server(self.settings.metrics_port or 0, addr="127.0.0.1", registry=self.registry)
         log.warning("metrics on http://127.0.0.1:%d/metrics", server.server_port)
-
-
-def _processing_dead_letter(msg: Incoming, error: Exception, clock: StreamClock) -> Record:
-    raw = (msg.value or b"").decode("utf-8", errors="replace")
-    reason = f"processing_error: {type(error).__name__} in {msg.topic}"
-    value = {"reason": reason, "raw": raw, "received_at": clock.wall(), "source": msg.topic,
-             "partition": msg.partition, "offset": msg.offset}
-    return Record("dead-letters", msg.key.decode("utf-8", "replace") if msg.key else None, dumps(value))
 
 
 async def _follow_directory(settings: WorkerSettings, directory: dict[str, Profile]) -> None:

@@ -22,7 +22,9 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from journeys.effects import (
     CancelPending,
@@ -59,6 +61,7 @@ from streams.wire import (
 )
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 CONTACT_FIELDS = ("given_name", "preferred_name", "family_name", "email", "locale", "timezone")
 
 
@@ -179,6 +182,15 @@ class Stage:
     def cached(self, key: str) -> Any | None:
         hit = self._cache.get(key)
         return hit[1] if hit is not None else None
+
+    def load_model(self, work: Work, key: str, model: type[M]) -> M | None:
+        """The state under ``key``: this unit's own write, else the cache, else the table."""
+        if key not in work.writes:
+            hit = self.cached(key)
+            if isinstance(hit, model):
+                return hit
+        raw = self.read(work, key)
+        return model.model_validate_json(raw) if raw is not None else None
 
     def remember(self, partition: int, key: str, obj: Any | None) -> None:
         if obj is None:
@@ -302,11 +314,7 @@ class EmployeeStage(Stage):
             self.metrics.latency.observe(max(0.0, self.clock.wall().timestamp() - msg.timestamp))
 
     def dead_letter(self, work: Work, msg: Incoming, reason: str, code: str) -> None:
-        raw = (msg.value or b"").decode("utf-8", errors="replace")
-        letter = DeadLetter(reason=reason, raw=raw, received_at=self.clock.wall(), source=msg.topic, line=None)
-        value = letter.model_dump(mode="json") | {"partition": msg.partition, "offset": msg.offset}
-        work.records.append(Record("dead-letters", msg.key.decode("utf-8", "replace") if msg.key else None,
-                                   dumps(value)))
+        work.records.append(dead_letter_record(msg, reason, self.clock.wall()))
         self.metrics.dead_letters.labels(code).inc()
         self.metrics.events.labels("other", "dead_letter").inc()
 
@@ -314,13 +322,7 @@ class EmployeeStage(Stage):
         return self.directory.get(person_id)
 
     def _load(self, work: Work, employee_id: str) -> EmployeeState | None:
-        key = f"s:{employee_id}"
-        if key not in work.writes:
-            hit = self.cached(key)
-            if hit is not None:
-                return hit  # type: ignore[no-any-return]
-        raw = self.read(work, key)
-        return EmployeeState.model_validate_json(raw) if raw is not None else None
+        return self.load_model(work, f"s:{employee_id}", EmployeeState)
 
     def _fire(self, work: Work, partition: int, now: datetime, owner: str | None = None) -> None:
         for timer, due in self.due_timers(work, partition, now, owner):
@@ -386,6 +388,14 @@ class EmployeeStage(Stage):
                      effect.step_id, effect.detail)
 
 
+def dead_letter_record(msg: Incoming, reason: str, at: datetime) -> Record:
+    """An input that cannot be used, for the dead-letter topic: why, the original bytes, and where it was."""
+    raw = (msg.value or b"").decode("utf-8", errors="replace")
+    letter = DeadLetter(reason=reason, raw=raw, received_at=at, source=msg.topic, line=None)
+    value = letter.model_dump(mode="json") | {"partition": msg.partition, "offset": msg.offset}
+    return Record("dead-letters", msg.key.decode("utf-8", "replace") if msg.key else None, dumps(value))
+
+
 def _contact(state: EmployeeState | None) -> dict[str, Any] | None:
     if state is None:
         return None
@@ -435,13 +445,7 @@ class MailboxStage(Stage):
         self._effects(work, p, out.effects)
 
     def _load(self, work: Work, rid: str) -> MailboxState:
-        key = f"s:{rid}"
-        if key not in work.writes:
-            hit = self.cached(key)
-            if hit is not None:
-                return hit  # type: ignore[no-any-return]
-        raw = self.read(work, key)
-        return MailboxState.model_validate_json(raw) if raw is not None else MailboxState(recipient_id=rid)
+        return self.load_model(work, f"s:{rid}", MailboxState) or MailboxState(recipient_id=rid)
 
     def _save(self, work: Work, partition: int, state: MailboxState) -> None:
         key = f"s:{state.recipient_id}"

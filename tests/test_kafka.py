@@ -105,11 +105,11 @@ def test_poison_events_are_dead_lettered_and_the_stream_goes_on(small_world: Kaf
              "data": {"relationship": "child", "reason": "birth", "date": "2026-05-03"}}
     world.publish_lines([b"not json at all", b'{"specversion": "1.0"}', json.dumps(huge).encode(),
                          b"\xff\xfe\x00binary", json.dumps(good[0]).encode(), json.dumps(birth).encode()])
-    letters = eventually(lambda: world.read("dead-letters"), lambda r: len(r) >= 4, timeout=60)
+    letters = eventually(lambda: world.read("dead-letters"), lambda r: len(r) >= 4, timeout=120)
     reasons = sorted(json.loads(v or b"{}")["reason"].split(":")[0] for _, v in letters)
     assert reasons == ["invalid_cloudevent", "invalid_json", "invalid_json", "too_large"]
     latest = eventually(lambda: world.messages()[0], lambda m: any(x["journey_id"] == "new-parent"
-                                                                 for x in m.values()), timeout=60)
+                                                                 for x in m.values()), timeout=120)
     assert [m["step_id"] for m in latest.values() if m["journey_id"] == "new-parent"] == ["welcome"]
 
 

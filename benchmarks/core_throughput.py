@@ -18,10 +18,10 @@ import gc
 import json
 import time
 
-from journeys.loader import Definitions, Sources, load_or_raise
-from journeys.model import Journey
-from streams.embedded import EmbeddedRunner, read_events
 from wayfinder import examples_dir
+from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
+from wayfinder.journeys.model import Journey
+from wayfinder.streams.embedded import EmbeddedRunner, read_events
 
 _REFS = ("manager_id", "hr_partner_id", "old_manager_id", "new_manager_id")
 

@@ -41,13 +41,13 @@ from aiosmtpd.smtp import SMTP as SMTPServerProtocol
 from aiosmtpd.smtp import Envelope, Session
 from prometheus_client import CollectorRegistry
 
-from connectors.base import ConnectorDeps, build_connectors
-from connectors.ledger import LedgerEntry, SqliteLedger
-from connectors.metrics import DeliveryMetrics
-from connectors.receipts import JsonlSink
-from connectors.runner import DeliveryRunner, DeliverySummary
-from connectors.settings import DeliverySettings
-from journeys.records import Message
+from wayfinder.connectors.base import ConnectorDeps, build_connectors
+from wayfinder.connectors.ledger import LedgerEntry, SqliteLedger
+from wayfinder.connectors.metrics import DeliveryMetrics
+from wayfinder.connectors.receipts import JsonlSink
+from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
+from wayfinder.connectors.settings import DeliverySettings
+from wayfinder.journeys.records import Message
 
 NOW = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
 SECRET = "whsec_" + base64.b64encode(b"benchmark-secret-0123456789").decode()

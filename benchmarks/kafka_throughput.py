@@ -31,10 +31,10 @@ from aiokafka import AIOKafkaConsumer
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from benchmarks.core_throughput import replicate
-from streams.publish import publish, wait_caught_up
-from streams.settings import WorkerSettings
-from streams.topics import create_topics
 from wayfinder import examples_dir
+from wayfinder.streams.publish import publish, wait_caught_up
+from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.topics import create_topics
 
 WAYFINDER = str(Path(sys.executable).with_name("wayfinder"))
 

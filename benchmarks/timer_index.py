@@ -15,7 +15,7 @@ import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
-from streams.timers import TimerIndex
+from wayfinder.streams.timers import TimerIndex
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import networkx as nx
 
-from catalog.model import ResourceSpec, TopicSpec
+from wayfinder.catalog.model import ResourceSpec, TopicSpec
 
 
 @dataclass(frozen=True)

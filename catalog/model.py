@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from journeys._expr import CatalogExpr
+from wayfinder.expressions import CatalogExpr
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 Identifier = Annotated[str, Field(pattern=_ID)]

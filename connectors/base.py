@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from journeys.records import Message
+from wayfinder.journeys.records import Message
 
 if TYPE_CHECKING:
     import httpx
 
-    from connectors.addresses import Resolver
-    from connectors.settings import DeliverySettings
+    from wayfinder.connectors.addresses import Resolver
+    from wayfinder.connectors.settings import DeliverySettings
 
 Channel = Literal["email", "intranet"]
 
@@ -93,10 +93,10 @@ ConnectorFactory = Callable[["DeliverySettings", str, ConnectorDeps], Connector]
 
 _FACTORIES: dict[str, ConnectorFactory] = {}
 _BUILTIN: dict[str, str] = {
-    "smtp": "connectors.smtp",
-    "webhook": "connectors.webhook",
-    "teams": "connectors.webhook",
-    "slack": "connectors.webhook",
+    "smtp": "wayfinder.connectors.smtp",
+    "webhook": "wayfinder.connectors.webhook",
+    "teams": "wayfinder.connectors.webhook",
+    "slack": "wayfinder.connectors.webhook",
 }
 
 

@@ -23,12 +23,12 @@ from typing import Any, TextIO
 from prometheus_client import CollectorRegistry, write_to_textfile
 from pydantic import ValidationError
 
-from connectors.base import ConnectorDeps, build_connectors, utc_now
-from connectors.ledger import SqliteLedger
-from connectors.metrics import DeliveryMetrics
-from connectors.receipts import JsonlSink, MessageFile
-from connectors.runner import DeliveryRunner, DeliverySummary
-from connectors.settings import DeliverySettings
+from wayfinder.connectors.base import ConnectorDeps, build_connectors, utc_now
+from wayfinder.connectors.ledger import SqliteLedger
+from wayfinder.connectors.metrics import DeliveryMetrics
+from wayfinder.connectors.receipts import JsonlSink, MessageFile
+from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
+from wayfinder.connectors.settings import DeliverySettings
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,7 @@ def cmd_deliver(args: argparse.Namespace) -> int:
 
 
 def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
-    from streams.settings import WorkerSettings
+    from wayfinder.streams.settings import WorkerSettings
 
     if settings.smtp_url is None and not settings.destinations:
         print("nothing to deliver to: set WAYFINDER_SMTP_URL and WAYFINDER_SENDER for email, "
@@ -240,7 +240,7 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
     import httpx
     from aiokafka import AIOKafkaProducer
 
-    from connectors.kafka import KafkaMessages, KafkaSink
+    from wayfinder.connectors.kafka import KafkaMessages, KafkaSink
 
     ledger = SqliteLedger(ledger_path)
     producer = AIOKafkaProducer(bootstrap_servers=worker.bootstrap_servers, acks="all", linger_ms=5)

@@ -17,7 +17,7 @@ from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from email.utils import format_datetime
 
-from journeys.records import Message
+from wayfinder.journeys.records import Message
 
 # C0 controls except TAB, DEL, NEL, and the Unicode line and paragraph separators.
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")

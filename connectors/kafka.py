@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import BaseModel, ValidationError
 
-from journeys.records import DeadLetter, Message
+from wayfinder.journeys.records import DeadLetter, Message
 
 
 @dataclass

@@ -40,8 +40,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol
 
-from connectors.base import utc_now
-from journeys.events import iso
+from wayfinder.connectors.base import utc_now
+from wayfinder.journeys.events import iso
 
 LedgerState = Literal["sending", "retrying", "accepted", "failed"]
 

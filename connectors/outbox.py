@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from email.headerregistry import Address
 from pathlib import Path
 
-from connectors.email import build_email
-from journeys.records import Message
+from wayfinder.connectors.email import build_email
+from wayfinder.journeys.records import Message
 
 DEFAULT_SENDER = Address("Wayfinder", "wayfinder", "example.com")
 

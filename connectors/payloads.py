@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from connectors.outbox import intranet_post
-from journeys.events import iso
-from journeys.records import Message
+from wayfinder.connectors.outbox import intranet_post
+from wayfinder.journeys.events import iso
+from wayfinder.journeys.records import Message
 
 _SLACK_HEADER_MAX = 150
 _SLACK_SECTION_MAX = 3000

@@ -15,7 +15,7 @@ from typing import IO, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from journeys.records import DeadLetter, Instant, Message
+from wayfinder.journeys.records import DeadLetter, Instant, Message
 
 Record = TypeVar("Record", bound=BaseModel, contravariant=True)
 

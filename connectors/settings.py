@@ -23,8 +23,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from connectors.addresses import address_refusal
-from connectors.email import parse_mailbox
+from wayfinder.connectors.addresses import address_refusal
+from wayfinder.connectors.email import parse_mailbox
 
 _NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 _TRUE = {"true", "1", "yes", "on"}

@@ -19,7 +19,7 @@ from email.message import EmailMessage
 import aiosmtplib
 from aiosmtplib.protocol import SMTPProtocol
 
-from connectors.base import (
+from wayfinder.connectors.base import (
     Accepted,
     ConnectorDeps,
     DeliveryError,
@@ -28,9 +28,9 @@ from connectors.base import (
     register_connector,
     utc_now,
 )
-from connectors.email import parse_mailbox, smtp_bytes
-from connectors.settings import DeliverySettings, SmtpServer
-from journeys.records import Message
+from wayfinder.connectors.email import parse_mailbox, smtp_bytes
+from wayfinder.connectors.settings import DeliverySettings, SmtpServer
+from wayfinder.journeys.records import Message
 
 _ENHANCED = re.compile(r"\s*([245]\.\d{1,3}\.\d{1,3})\b")
 _QUEUED = re.compile(r"queued as ([A-Za-z0-9._-]{1,64})", re.IGNORECASE)

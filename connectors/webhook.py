@@ -28,8 +28,8 @@ from typing import Any
 
 import httpx
 
-from connectors.addresses import ResolutionError, Resolver, address_refusal, system_resolver
-from connectors.base import (
+from wayfinder.connectors.addresses import ResolutionError, Resolver, address_refusal, system_resolver
+from wayfinder.connectors.base import (
     Accepted,
     ConnectorDeps,
     DeliveryError,
@@ -38,9 +38,9 @@ from connectors.base import (
     register_connector,
     utc_now,
 )
-from connectors.payloads import slack_payload, teams_payload, webhook_payload
-from connectors.settings import DeliverySettings, Destination
-from journeys.records import Message
+from wayfinder.connectors.payloads import slack_payload, teams_payload, webhook_payload
+from wayfinder.connectors.settings import DeliverySettings, Destination
+from wayfinder.journeys.records import Message
 
 _USER_AGENT = "wayfinder-delivery/0.1"
 _ERROR_TOKEN = re.compile(r"[a-z_]{1,64}")

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from journeys._durations import has_calendar_part, parse_duration
+from wayfinder.journeys._durations import has_calendar_part, parse_duration
 
 
 @lru_cache(maxsize=512)

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from journeys._problems import Problem
+from wayfinder.journeys._problems import Problem
 
 Loc = tuple[str | int, ...]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Literal
 
-from journeys.records import Message, Task
+from wayfinder.journeys.records import Message, Task
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from catalog.graph import Selection
-from journeys._durations import parse_duration
-from journeys._time import parse_window, set_time_of_day, shift, to_instant, zone
-from journeys.effects import (
+from wayfinder.catalog.graph import Selection
+from wayfinder.journeys._durations import parse_duration
+from wayfinder.journeys._time import parse_window, set_time_of_day, shift, to_instant, zone
+from wayfinder.journeys.effects import (
     CancelPending,
     Decide,
     Diagnostic,
@@ -27,10 +27,10 @@ from journeys.effects import (
     OpenTask,
     Schedule,
 )
-from journeys.events import ERASURE, SENSITIVE_EVENT_TYPES, CloudEvent
-from journeys.explain import explain
-from journeys.loader import Definitions
-from journeys.model import (
+from wayfinder.journeys.events import ERASURE, SENSITIVE_EVENT_TYPES, CloudEvent
+from wayfinder.journeys.explain import explain
+from wayfinder.journeys.loader import Definitions
+from wayfinder.journeys.model import (
     BranchStep,
     EndStep,
     Journey,
@@ -41,10 +41,10 @@ from journeys.model import (
     WaitStep,
     to_time,
 )
-from journeys.profile import Profile, apply_event
-from journeys.records import Message, Task, stable_id
-from journeys.state import EmployeeState, Enrollment
-from journeys.templates import MessageTemplate, RenderError
+from wayfinder.journeys.profile import Profile, apply_event
+from wayfinder.journeys.records import Message, Task, stable_id
+from wayfinder.journeys.state import EmployeeState, Enrollment
+from wayfinder.journeys.templates import MessageTemplate, RenderError
 
 Directory = Callable[[str], Profile | None]
 MAX_STEPS_PER_RUN = 200

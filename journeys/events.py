@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, NoReturn
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-from journeys.profile import ProfileUpdate
+from wayfinder.journeys.profile import ProfileUpdate
 
 
 class CloudEvent(BaseModel):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from journeys.templates import RenderError
+from wayfinder.journeys.templates import RenderError
 
 if TYPE_CHECKING:
-    from journeys.loader import Definitions
-    from journeys.model import Journey
+    from wayfinder.journeys.loader import Definitions
+    from wayfinder.journeys.model import Journey
 
 Phrase = Callable[[Mapping[str, Any]], str]
 

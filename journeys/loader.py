@@ -11,12 +11,12 @@ from typing import Any
 import networkx as nx
 from pydantic import BaseModel, ValidationError
 
-from catalog.graph import CatalogGraph
-from catalog.model import CatalogDoc, ResourceDoc, ResourceSpec, TopicDoc, TopicSpec
-from journeys._expr import ExpressionError
-from journeys._problems import DefinitionError, Problem
-from journeys._yaml import Document, Loc, load_documents
-from journeys.model import (
+from wayfinder.catalog.graph import CatalogGraph
+from wayfinder.catalog.model import CatalogDoc, ResourceDoc, ResourceSpec, TopicDoc, TopicSpec
+from wayfinder.expressions import ExpressionError
+from wayfinder.journeys._problems import DefinitionError, Problem
+from wayfinder.journeys._yaml import Document, Loc, load_documents
+from wayfinder.journeys.model import (
     BranchStep,
     EndStep,
     Journey,
@@ -28,7 +28,7 @@ from journeys.model import (
     WaitForStep,
     WaitStep,
 )
-from journeys.templates import MessageTemplate, check_source
+from wayfinder.journeys.templates import MessageTemplate, check_source
 
 KINDS: dict[str, type[BaseModel]] = {
     "Journey": Journey, "Template": TemplateDoc, "Catalog": CatalogDoc, "Topic": TopicDoc,
@@ -181,7 +181,7 @@ class _Loader:
 
 
 def _all_field_names() -> set[str]:
-    from journeys import model as jm
+    from wayfinder.journeys import model as jm
 
     names: set[str] = set()
     for obj in vars(jm).values():

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
-from journeys._durations import parse_duration
-from journeys._time import next_allowed, zone
-from journeys.effects import Decide, Dispatch, Effect, MailboxTimer, Schedule
-from journeys.model import Policy, to_time
-from journeys.state import MailboxState, Slot
+from wayfinder.journeys._durations import parse_duration
+from wayfinder.journeys._time import next_allowed, zone
+from wayfinder.journeys.effects import Decide, Dispatch, Effect, MailboxTimer, Schedule
+from wayfinder.journeys.model import Policy, to_time
+from wayfinder.journeys.state import MailboxState, Slot
 
 _MAX_ROUNDS = 10_000
 

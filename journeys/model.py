@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from journeys._durations import parse_duration
-from journeys._expr import Expr
+from wayfinder.expressions import Expr
+from wayfinder.journeys._durations import parse_duration
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 STEP_KINDS = ("send", "wait", "wait_for", "branch", "roadmap", "task", "end")

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
-from journeys.events import iso
+from wayfinder.journeys.events import iso
 
 Instant = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
 Status = Literal["sent", "pending_approval", "approved", "rejected", "suppressed", "deferred", "failed"]

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from journeys.profile import Profile
-from journeys.records import Message
+from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.records import Message
 
 
 class Enrollment(BaseModel):

@@ -21,17 +21,24 @@ from aiokafka import AIOKafkaConsumer
 from faust.types import TP
 from prometheus_client import CollectorRegistry, start_http_server
 
-from journeys.engine import Engine
-from journeys.loader import Definitions, Sources, load_or_raise
-from journeys.mailbox import Mailbox
-from journeys.profile import Profile
-from streams.clock import StreamClock, wall_clock
-from streams.metrics import StreamMetrics
-from streams.settings import WorkerSettings
-from streams.stage import EmployeeStage, Incoming, MailboxStage, Stage, dead_letter_record, profile_from_contact
-from streams.topics import INPUTS
-from streams.wire import Record, encode_tick
 from wayfinder import examples_dir
+from wayfinder.journeys.engine import Engine
+from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
+from wayfinder.journeys.mailbox import Mailbox
+from wayfinder.journeys.profile import Profile
+from wayfinder.streams.clock import StreamClock, wall_clock
+from wayfinder.streams.metrics import StreamMetrics
+from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.stage import (
+    EmployeeStage,
+    Incoming,
+    MailboxStage,
+    Stage,
+    dead_letter_record,
+    profile_from_contact,
+)
+from wayfinder.streams.topics import INPUTS
+from wayfinder.streams.wire import Record, encode_tick
 
 log = logging.getLogger(__name__)
 

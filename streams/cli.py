@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from streams.settings import WorkerSettings
+from wayfinder.streams.settings import WorkerSettings
 
 _FLAGS = {
     "broker": "--broker", "app_id": "--app-id", "topic_prefix": "--topic-prefix", "partitions": "--partitions",
@@ -47,8 +47,8 @@ def settings_from(args: argparse.Namespace) -> WorkerSettings:
 def cmd_worker(args: argparse.Namespace) -> int:
     import faust
 
-    from journeys._problems import DefinitionError
-    from streams.app import create_app
+    from wayfinder.journeys._problems import DefinitionError
+    from wayfinder.streams.app import create_app
 
     settings = settings_from(args)
     try:
@@ -62,10 +62,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from streams.publish import publish
+    from wayfinder.streams.publish import publish
 
     settings = settings_from(args)
-    from streams.publish import PublishError
+    from wayfinder.streams.publish import PublishError
 
     tick = _time(args.tick) if args.tick else None
     try:
@@ -82,7 +82,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
-    from streams.topics import create_topics
+    from wayfinder.streams.topics import create_topics
 
     settings = settings_from(args)
     created, present = create_topics(settings)

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from journeys.effects import (
+from wayfinder.journeys.effects import (
     CancelPending,
     Decide,
     Diagnostic,
@@ -28,13 +28,13 @@ from journeys.effects import (
     Schedule,
     Timer,
 )
-from journeys.engine import Engine
-from journeys.events import CloudEvent, DecodeError, decode_event
-from journeys.loader import Definitions
-from journeys.mailbox import Mailbox
-from journeys.profile import Profile
-from journeys.records import DeadLetter, Message, Task
-from journeys.state import EmployeeState, MailboxState
+from wayfinder.journeys.engine import Engine
+from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
+from wayfinder.journeys.loader import Definitions
+from wayfinder.journeys.mailbox import Mailbox
+from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.records import DeadLetter, Message, Task
+from wayfinder.journeys.state import EmployeeState, MailboxState
 
 log = logging.getLogger(__name__)
 

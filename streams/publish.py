@@ -13,8 +13,8 @@ from typing import Any, TextIO
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
-from streams.settings import WorkerSettings
-from streams.wire import encode_tick
+from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.wire import encode_tick
 
 
 class PublishError(RuntimeError):

@@ -26,7 +26,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from journeys.effects import (
+from wayfinder.journeys.effects import (
     CancelPending,
     Decide,
     Diagnostic,
@@ -39,16 +39,16 @@ from journeys.effects import (
     OpenTask,
     Schedule,
 )
-from journeys.engine import Engine
-from journeys.events import DecodeError, decode_event, iso
-from journeys.mailbox import Mailbox
-from journeys.profile import Profile
-from journeys.records import DeadLetter
-from journeys.state import EmployeeState, MailboxState
-from streams.clock import StreamClock
-from streams.metrics import StreamMetrics, event_type_label
-from streams.timers import TimerIndex
-from streams.wire import (
+from wayfinder.journeys.engine import Engine
+from wayfinder.journeys.events import DecodeError, decode_event, iso
+from wayfinder.journeys.mailbox import Mailbox
+from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.records import DeadLetter
+from wayfinder.journeys.state import EmployeeState, MailboxState
+from wayfinder.streams.clock import StreamClock
+from wayfinder.streams.metrics import StreamMetrics, event_type_label
+from wayfinder.streams.timers import TimerIndex
+from wayfinder.streams.wire import (
     Record,
     decode_dispatch,
     decode_timer,

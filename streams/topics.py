@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from streams.settings import WorkerSettings
+from wayfinder.streams.settings import WorkerSettings
 
 INPUTS = ("hris.events", "engagement.events")
 OUTPUTS = ("outbound.messages", "delivery.receipts", "approvals", "tasks", "dead-letters", "audit")

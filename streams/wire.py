@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, time
 from typing import Any
 
-from journeys.effects import Dispatch, EnrollmentTimer, MailboxTimer, Timer
-from journeys.events import iso
-from journeys.records import Message
+from wayfinder.journeys.effects import Dispatch, EnrollmentTimer, MailboxTimer, Timer
+from wayfinder.journeys.events import iso
+from wayfinder.journeys.records import Message
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from journeys.loader import Definitions, Sources, load_or_raise
+from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
 
 WORLD = Path(__file__).parent / "data" / "world"
 

@@ -19,9 +19,9 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streams.publish import publish, send_ticks, wait_caught_up
-from streams.settings import WorkerSettings
-from streams.topics import create_topics
+from wayfinder.streams.publish import publish, send_ticks, wait_caught_up
+from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.topics import create_topics
 
 WAYFINDER = str(Path(sys.executable).with_name("wayfinder"))
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from journeys.events import CloudEvent
-from streams.embedded import EmbeddedRunner
 from tests.conftest import WriteFiles, at, world_defs
+from wayfinder.journeys.events import CloudEvent
+from wayfinder.streams.embedded import EmbeddedRunner
 
 NEW_PARENT = """
 apiVersion: wayfinder/v1

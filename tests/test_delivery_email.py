@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base import Accepted, ConnectorDeps, PermanentDeliveryError, RetryableDeliveryError
-from connectors.email import HeaderInjectionError, build_email, parse_address, parse_mailbox
-from connectors.settings import DeliverySettings
-from connectors.smtp import smtp_from_settings
-from journeys.records import Message
 from tests.test_delivery_servers import NOW, MailServer, client_ca_file, make_message
+from wayfinder.connectors.base import Accepted, ConnectorDeps, PermanentDeliveryError, RetryableDeliveryError
+from wayfinder.connectors.email import HeaderInjectionError, build_email, parse_address, parse_mailbox
+from wayfinder.connectors.settings import DeliverySettings
+from wayfinder.connectors.smtp import smtp_from_settings
+from wayfinder.journeys.records import Message
 
 SENDER = Address("Wayfinder HR", "hr", "example.com")
 EXPECTED_HEADERS = ["From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post",

@@ -14,14 +14,14 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from connectors import base
-from connectors.base import Accepted, ConnectorDeps, build_connectors, connector_factory, register_connector
-from connectors.ledger import SqliteLedger
-from connectors.metrics import DeliveryMetrics
-from connectors.reliability import Backoff, BreakerState, CircuitBreaker, TokenBucket
-from connectors.settings import DeliverySettings
-from journeys.records import Message
 from tests.test_delivery_servers import NOW
+from wayfinder.connectors import base
+from wayfinder.connectors.base import Accepted, ConnectorDeps, build_connectors, connector_factory, register_connector
+from wayfinder.connectors.ledger import SqliteLedger
+from wayfinder.connectors.metrics import DeliveryMetrics
+from wayfinder.connectors.reliability import Backoff, BreakerState, CircuitBreaker, TokenBucket
+from wayfinder.connectors.settings import DeliverySettings
+from wayfinder.journeys.records import Message
 
 
 def state_of(breaker: CircuitBreaker) -> BreakerState:

@@ -16,16 +16,16 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
-from connectors.base import Channel, Connector, ConnectorDeps, build_connectors
-from connectors.ledger import SqliteLedger
-from connectors.metrics import DeliveryMetrics
-from connectors.receipts import JsonlSink
-from connectors.reliability import Clock
-from connectors.runner import DeliveryRunner, DeliverySummary
-from connectors.settings import DeliverySettings
-from journeys.records import Message
 from tests.test_delivery_servers import NOW, HookServer, MailServer, Reply, make_message
 from wayfinder.cli import main
+from wayfinder.connectors.base import Channel, Connector, ConnectorDeps, build_connectors
+from wayfinder.connectors.ledger import SqliteLedger
+from wayfinder.connectors.metrics import DeliveryMetrics
+from wayfinder.connectors.receipts import JsonlSink
+from wayfinder.connectors.reliability import Clock
+from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
+from wayfinder.connectors.settings import DeliverySettings
+from wayfinder.journeys.records import Message
 
 T = TypeVar("T")
 

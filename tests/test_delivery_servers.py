@@ -32,7 +32,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServerProtocol
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from journeys.records import Message
+from wayfinder.journeys.records import Message
 
 # A self-signed test certificate for 127.0.0.1 and localhost, valid 2020-2119 (test use only), made with
 # `openssl ca -selfsign -startdate 20200101000000Z -enddate 21191231000000Z` (EC P-256).

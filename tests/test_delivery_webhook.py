@@ -15,12 +15,12 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from connectors.addresses import address_refusal
-from connectors.base import Accepted, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
-from connectors.payloads import slack_payload
-from connectors.settings import DeliverySettings, Destination
-from connectors.webhook import WebhookConnector, parse_retry_after
 from tests.test_delivery_servers import NEW_SECRET, NOW, OLD_SECRET, HookServer, Reply, make_message
+from wayfinder.connectors.addresses import address_refusal
+from wayfinder.connectors.base import Accepted, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
+from wayfinder.connectors.payloads import slack_payload
+from wayfinder.connectors.settings import DeliverySettings, Destination
+from wayfinder.connectors.webhook import WebhookConnector, parse_retry_after
 
 T = TypeVar("T")
 

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.email import HeaderInjectionError, build_email, parse_address
-from journeys.records import Message
-from journeys.templates import MessageTemplate
+from wayfinder.connectors.email import HeaderInjectionError, build_email, parse_address
+from wayfinder.journeys.records import Message
+from wayfinder.journeys.templates import MessageTemplate
 
 SENDER = Address("Wayfinder", "wayfinder", "example.com")
 WHEN = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from journeys.effects import Diagnostic, Lifecycle
-from journeys.engine import Engine
-from journeys.events import CloudEvent
-from journeys.records import Message
-from streams.embedded import EmbeddedRunner
 from tests.conftest import WriteFiles, at, world_defs
+from wayfinder.journeys.effects import Diagnostic, Lifecycle
+from wayfinder.journeys.engine import Engine
+from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.records import Message
+from wayfinder.streams.embedded import EmbeddedRunner
 
 HEAD = """apiVersion: wayfinder/v1
 kind: Journey

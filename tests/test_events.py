@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from journeys.events import CloudEvent, DecodeError, decode_event
-from journeys.profile import Profile, apply_event
+from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
+from wayfinder.journeys.profile import Profile, apply_event
 
 EXAMPLE: dict[str, Any] = {
     "specversion": "1.0", "id": "wd-7f3a91", "source": "hris/workday", "type": "hris.dependent.added",

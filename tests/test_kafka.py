@@ -20,10 +20,10 @@ from typing import TypeVar
 import pytest
 
 from benchmarks.core_throughput import replicate
-from streams.topics import create_topics
 from tests.conftest import at
 from tests.kafka_world import KafkaWorld, kafka_world, simulate_messages
 from wayfinder import examples_dir
+from wayfinder.streams.topics import create_topics
 
 pytestmark = pytest.mark.kafka
 UNTIL = "2027-03-01T00:00:00Z"

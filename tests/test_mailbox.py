@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from journeys.effects import Decide, Dispatch, MailboxTimer, Schedule
-from journeys.mailbox import Mailbox, MailboxOutcome
-from journeys.model import FrequencyCap, Policy, QuietHoursPolicy
-from journeys.records import Message
-from journeys.state import MailboxState
+from wayfinder.journeys.effects import Decide, Dispatch, MailboxTimer, Schedule
+from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
+from wayfinder.journeys.model import FrequencyCap, Policy, QuietHoursPolicy
+from wayfinder.journeys.records import Message
+from wayfinder.journeys.state import MailboxState
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -18,19 +18,19 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.graph import CatalogGraph
-from catalog.model import ResourceSpec, TopicSpec
-from journeys._durations import parse_duration
-from journeys._time import next_allowed
-from journeys.effects import Decide, Dispatch, MailboxTimer, Schedule
-from journeys.events import CloudEvent
-from journeys.loader import Definitions
-from journeys.mailbox import Mailbox, MailboxOutcome
-from journeys.model import FrequencyCap, Policy, QuietHoursPolicy
-from journeys.records import Message
-from journeys.state import MailboxState
-from streams.embedded import EmbeddedRunner
 from tests.conftest import world_defs
+from wayfinder.catalog.graph import CatalogGraph
+from wayfinder.catalog.model import ResourceSpec, TopicSpec
+from wayfinder.journeys._durations import parse_duration
+from wayfinder.journeys._time import next_allowed
+from wayfinder.journeys.effects import Decide, Dispatch, MailboxTimer, Schedule
+from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.loader import Definitions
+from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
+from wayfinder.journeys.model import FrequencyCap, Policy, QuietHoursPolicy
+from wayfinder.journeys.records import Message
+from wayfinder.journeys.state import MailboxState
+from wayfinder.streams.embedded import EmbeddedRunner
 
 ZONES = ("Europe/Berlin", "America/New_York", "Europe/Paris", "Asia/Tokyo", "Australia/Sydney", "UTC")
 YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from journeys.loader import Sources, load
-from journeys.templates import MAX_OUTPUT_CHARS, MessageTemplate, RenderError, check_source
 from tests.conftest import WriteFiles
+from wayfinder.journeys.loader import Sources, load
+from wayfinder.journeys.templates import MAX_OUTPUT_CHARS, MessageTemplate, RenderError, check_source
 
 FOOTER = ("why", "https://p")
 
@@ -184,7 +184,7 @@ _CHILD = textwrap.dedent("""
     import sys
 
     resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
-    from journeys.templates import MessageTemplate, RenderError, check_source
+    from wayfinder.journeys.templates import MessageTemplate, RenderError, check_source
 
     source = sys.argv[1]
     if check_source(source) or check_source(source, html=True):

@@ -10,15 +10,15 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from journeys.engine import Engine
-from journeys.mailbox import Mailbox
-from streams.app import load_definitions
-from streams.clock import StreamClock
-from streams.metrics import StreamMetrics
-from streams.settings import WorkerSettings
-from streams.stage import EmployeeStage, Incoming, MailboxStage
-from streams.wire import Record, encode_tick
 from wayfinder import examples_dir
+from wayfinder.journeys.engine import Engine
+from wayfinder.journeys.mailbox import Mailbox
+from wayfinder.streams.app import load_definitions
+from wayfinder.streams.clock import StreamClock
+from wayfinder.streams.metrics import StreamMetrics
+from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.stage import EmployeeStage, Incoming, MailboxStage
+from wayfinder.streams.wire import Record, encode_tick
 
 UNTIL = datetime(2027, 3, 1, tzinfo=UTC)
 

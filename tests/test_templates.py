@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from journeys.loader import Sources, load
-from journeys.templates import MessageTemplate, RenderError, check_source
 from tests.conftest import WriteFiles
+from wayfinder.journeys.loader import Sources, load
+from wayfinder.journeys.templates import MessageTemplate, RenderError, check_source
 
 EXPLANATION = "You received this because a new child was added to your family record on 2026-03-01."
 PREFERENCES = "https://intranet.example.com/wayfinder/preferences?employee=E1001&view=all"

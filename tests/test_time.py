@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from journeys._time import (
+from wayfinder.journeys._time import (
     is_quiet,
     local_at,
     next_allowed,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from journeys._problems import DefinitionError
-from journeys.loader import Sources, load, load_or_raise
 from tests.conftest import WORLD, WriteFiles
 from wayfinder.cli import main
+from wayfinder.journeys._problems import DefinitionError
+from wayfinder.journeys.loader import Sources, load, load_or_raise
 
 HEAD = """apiVersion: wayfinder/v1
 kind: Journey

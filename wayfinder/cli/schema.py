@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from catalog.model import CatalogDoc, ResourceDoc, TopicDoc
-from journeys.model import Journey, Policy, TemplateDoc
+from wayfinder.catalog.model import CatalogDoc, ResourceDoc, TopicDoc
+from wayfinder.journeys.model import Journey, Policy, TemplateDoc
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "journey": Journey, "template": TemplateDoc, "catalog": CatalogDoc, "resource": ResourceDoc,

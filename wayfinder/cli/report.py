@@ -9,8 +9,8 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel
 
-from journeys.events import iso
-from streams.embedded import EmbeddedRunner
+from wayfinder.journeys.events import iso
+from wayfinder.streams.embedded import EmbeddedRunner
 
 
 def write_jsonl(path: Path, records: Iterable[BaseModel | dict[str, Any]]) -> int:

@@ -13,13 +13,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from journeys._problems import Problem
-from journeys.events import CloudEvent, iso
-from journeys.loader import Definitions, Sources, load
-from streams import cli as streams_cli
-from streams.embedded import EmbeddedRunner, read_event_file
 from wayfinder import examples_dir
-from wayfinder._report import print_summary, write_results
+from wayfinder.cli.report import print_summary, write_results
+from wayfinder.journeys._problems import Problem
+from wayfinder.journeys.events import CloudEvent, iso
+from wayfinder.journeys.loader import Definitions, Sources, load
+from wayfinder.streams import cli as streams_cli
+from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
 
 log = logging.getLogger("wayfinder")
 DEMO_TAIL = timedelta(days=120)
@@ -124,7 +124,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                        title=f"Wayfinder demo: {len(defs.journeys)} journeys, "
                              f"{len(defs.catalog.resources)} resources, events up to {iso(last)[:10]}, "
                              f"clock run on to {iso(until)[:10]}")
-    from connectors.outbox import write_outbox
+    from wayfinder.connectors.outbox import write_outbox
 
     counts = write_outbox(runner.messages.values(), args.out / "outbox")
     print(f"  outbox: {counts['email']} emails in {args.out / 'outbox' / 'email'} (open the .eml files), "
@@ -187,7 +187,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from wayfinder.schema import write_schemas
+    from wayfinder.cli.schema import write_schemas
 
     written = write_schemas(args.out)
     for path in written:
@@ -250,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--copy", type=Path, metavar="DIR", help="copy the examples into DIR")
     p.set_defaults(func=cmd_examples)
 
-    from connectors import cli as delivery_cli
+    from wayfinder.connectors import cli as delivery_cli
 
     delivery_cli.register(sub)
     return parser

@@ -1,21 +1,29 @@
-"""Shared fixtures: a fake clock, and definitions written into a temporary folder."""
+"""Shared fixtures, and the tier markers applied by folder (unit, pipeline, real)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import textwrap
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
+from tests.support import ROOT, TESTS, WriteFiles
 
-WORLD = Path(__file__).parent / "data" / "world"
+TIERS = ("unit", "pipeline", "real")
 
-WriteFiles = Callable[[dict[str, str]], Path]
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test carries the marker of its folder's tier: ``-m unit`` runs the fast core tests only."""
+    for item in items:
+        parts = Path(str(item.path)).relative_to(TESTS).parts
+        tier = parts[0] if len(parts) > 1 else ""
+        if tier not in TIERS:
+            msg = f"{item.nodeid}: tests live in tests/unit, tests/pipeline or tests/real"
+            raise pytest.UsageError(msg)
+        item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture
@@ -30,22 +38,6 @@ def write_files(tmp_path: Path) -> WriteFiles:
         return tmp_path
 
     return write
-
-
-def world_defs(journeys: Path | None = None, policy: Path | None = None) -> Definitions:
-    paths = [WORLD / "catalog"]
-    if journeys is not None:
-        paths.insert(0, journeys)
-    return load_or_raise(Sources(paths=paths, templates=[WORLD / "templates"], policy=policy))
-
-
-def at(text: str) -> datetime:
-    """An aware time from ``2026-03-02T09:15`` (UTC) or a full RFC 3339 string."""
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_delivery_servers import NOW, MailServer, client_ca_file, make_message
+from tests.servers import NOW, MailServer, client_ca_file, make_message
 from wayfinder.connectors.base import Accepted, ConnectorDeps, PermanentDeliveryError, RetryableDeliveryError
 from wayfinder.connectors.email import HeaderInjectionError, build_email, parse_address, parse_mailbox
 from wayfinder.connectors.settings import DeliverySettings

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.conftest import WORLD, WriteFiles
+from tests.support import WORLD, WriteFiles
 from wayfinder import examples_dir
 from wayfinder.cli import main
 

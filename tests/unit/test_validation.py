@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import WORLD, WriteFiles
+from tests.support import WORLD, WriteFiles
 from wayfinder.cli import main
 from wayfinder.journeys._problems import DefinitionError
 from wayfinder.journeys.loader import Sources, load, load_or_raise

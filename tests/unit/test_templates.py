@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import WriteFiles
+from tests.support import WriteFiles
 from wayfinder.journeys.loader import Sources, load
 from wayfinder.journeys.templates import MessageTemplate, RenderError, check_source
 

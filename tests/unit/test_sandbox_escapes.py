@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import WriteFiles
+from tests.support import WriteFiles
 from wayfinder.journeys.loader import Sources, load
 from wayfinder.journeys.templates import MAX_OUTPUT_CHARS, MessageTemplate, RenderError, check_source
 
@@ -207,7 +207,7 @@ def test_exhaustion_fails_quickly_within_memory(source: str) -> None:
     script = _CHILD.format(limit=CHILD_MEMORY)
     try:
         done = subprocess.run([sys.executable, "-c", script, source], capture_output=True, text=True,
-                              timeout=CHILD_SECONDS, check=False, cwd=Path(__file__).parent.parent)
+                              timeout=CHILD_SECONDS, check=False, cwd=Path(__file__).parent.parent.parent)
     except subprocess.TimeoutExpired:
         pytest.fail(f"{source!r} was still rendering after {CHILD_SECONDS} s")
     outcome = done.stdout.strip()

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import at
-from tests.kafka_world import WAYFINDER, KafkaWorld, kafka_world, simulate_messages
-from tests.test_delivery_servers import MailServer
-from tests.test_kafka import EVENTS, UNTIL, eventually, statuses
+from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world, simulate_messages
+from tests.real.test_kafka import EVENTS, UNTIL, eventually, statuses
+from tests.servers import MailServer
+from tests.support import at
 
 pytestmark = pytest.mark.kafka
 

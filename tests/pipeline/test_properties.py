@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import world_defs
+from tests.support import world_defs
 from wayfinder.catalog.graph import CatalogGraph
 from wayfinder.catalog.model import ResourceSpec, TopicSpec
 from wayfinder.journeys._durations import parse_duration

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from tests.test_delivery_servers import NOW
+from tests.servers import NOW
 from wayfinder.connectors import base
 from wayfinder.connectors.base import Accepted, ConnectorDeps, build_connectors, connector_factory, register_connector
 from wayfinder.connectors.ledger import SqliteLedger

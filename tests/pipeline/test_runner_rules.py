@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.conftest import WriteFiles, at, world_defs
+from tests.support import WriteFiles, at, world_defs
 from wayfinder.journeys.effects import Diagnostic, Lifecycle
 from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.events import CloudEvent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import WriteFiles, at, world_defs
+from tests.support import WriteFiles, at, world_defs
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.streams.embedded import EmbeddedRunner
 

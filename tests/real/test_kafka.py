@@ -20,8 +20,8 @@ from typing import TypeVar
 import pytest
 
 from benchmarks.core_throughput import replicate
-from tests.conftest import at
-from tests.kafka_world import KafkaWorld, kafka_world, simulate_messages
+from tests.real.kafka_world import KafkaWorld, kafka_world, simulate_messages
+from tests.support import at
 from wayfinder import examples_dir
 from wayfinder.streams.topics import create_topics
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from tests.test_delivery_servers import NEW_SECRET, NOW, OLD_SECRET, HookServer, Reply, make_message
+from tests.servers import NEW_SECRET, NOW, OLD_SECRET, HookServer, Reply, make_message
 from wayfinder.connectors.addresses import address_refusal
 from wayfinder.connectors.base import Accepted, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
 from wayfinder.connectors.payloads import slack_payload

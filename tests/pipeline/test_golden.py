@@ -13,7 +13,7 @@ from pathlib import Path
 from wayfinder import examples_dir
 from wayfinder.cli import main
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parent.parent / "golden"
 KEEP = ("message_id", "employee_id", "recipient_id", "journey_id", "journey_version", "step_id", "channel",
         "status", "reason", "scheduled_for", "resources")
 TASK_KEEP = ("task_id", "employee_id", "assignee", "assignee_id", "journey_id", "step_id", "created_at")

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
-from tests.test_delivery_servers import NOW, HookServer, MailServer, Reply, make_message
+from tests.servers import NOW, HookServer, MailServer, Reply, make_message
 from wayfinder.cli import main
 from wayfinder.connectors.base import Channel, Connector, ConnectorDeps, build_connectors
 from wayfinder.connectors.ledger import SqliteLedger

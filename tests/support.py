@@ -1,0 +1,36 @@
+"""Builders and helpers shared by the test tiers: times, the test world's definitions, JSON lines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+WORLD = TESTS / "data" / "world"
+
+WriteFiles = Callable[[dict[str, str]], Path]
+
+
+def world_defs(journeys: Path | None = None, policy: Path | None = None) -> Definitions:
+    paths = [WORLD / "catalog"]
+    if journeys is not None:
+        paths.insert(0, journeys)
+    return load_or_raise(Sources(paths=paths, templates=[WORLD / "templates"], policy=policy))
+
+
+def at(text: str) -> datetime:
+    """An aware time from ``2026-03-02T09:15`` (UTC) or a full RFC 3339 string."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Every JSON object in a JSON-lines file (blank lines skipped)."""
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]

@@ -43,8 +43,10 @@ class Decide:
 
 @dataclass(frozen=True)
 class Dispatch:
-    """A message ready to go: the recipient's mailbox applies the frequency cap and quiet hours."""
+    """A message ready to go: the mailbox ``mailbox`` (the recipient's id, decided by the core) applies the
+    frequency cap and quiet hours."""
 
+    mailbox: str
     message: Message
     timezone: str
     quiet_hours: tuple[time, time] | None
@@ -65,6 +67,17 @@ class CancelPending:
     reason: str
     recipients: tuple[str, ...]
     at: datetime
+
+
+@dataclass(frozen=True)
+class ForgetMailbox:
+    """The recipient was erased: drop their mailbox (after the ``CancelPending`` that empties it)."""
+
+    mailbox: str
+
+
+MailboxInput = Dispatch | CancelPending | ForgetMailbox
+"""What reaches a recipient's mailbox (each is addressed to one mailbox; a cancel to several)."""
 
 
 @dataclass(frozen=True)
@@ -92,4 +105,4 @@ class Diagnostic:
     detail: str
 
 
-Effect = Schedule | Decide | Dispatch | OpenTask | CancelPending | Erase | Lifecycle | Diagnostic
+Effect = Schedule | Decide | Dispatch | OpenTask | CancelPending | ForgetMailbox | Erase | Lifecycle | Diagnostic

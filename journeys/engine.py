@@ -23,6 +23,7 @@ from wayfinder.journeys.effects import (
     Effect,
     EnrollmentTimer,
     Erase,
+    ForgetMailbox,
     Lifecycle,
     OpenTask,
     Schedule,
@@ -103,6 +104,7 @@ class Engine:
             effects = self._cancel(state, None, "erased", at)
             # Nothing waiting to go to the erased person goes either, whoever it was about.
             effects.append(CancelPending(None, None, "erased", (state.employee_id,), at))
+            effects.append(ForgetMailbox(state.employee_id))
             effects.append(Erase(state.employee_id, at, len(state.enrollments)))
             return Outcome(None, effects)
         state.seen.add(key)
@@ -417,10 +419,11 @@ class Engine:
             run.state.awaiting_approval[held.message_id] = held.model_copy(update={"text": None, "html": None})
             run.effects.append(Decide(held))
             return
-        run.state.mailboxes.add(message.recipient_id or run.state.employee_id)
+        mailbox = message.recipient_id or run.state.employee_id
+        run.state.mailboxes.add(mailbox)
         tz = recipient.timezone if recipient is not None else run.state.profile.timezone
         own_quiet = recipient.quiet_hours if recipient is not None else None
-        run.effects.append(Dispatch(message.with_status("deferred"), tz,
+        run.effects.append(Dispatch(mailbox, message.with_status("deferred"), tz,
                                     parse_window(own_quiet) if own_quiet else None))
 
     def _template(self, journey: Journey, step: SendStep | RoadmapStep) -> MessageTemplate:

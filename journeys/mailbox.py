@@ -12,7 +12,15 @@ from datetime import UTC, datetime, time, timedelta
 
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._time import next_allowed, zone
-from wayfinder.journeys.effects import Decide, Dispatch, Effect, MailboxTimer, Schedule
+from wayfinder.journeys.effects import (
+    Decide,
+    Dispatch,
+    Effect,
+    ForgetMailbox,
+    MailboxInput,
+    MailboxTimer,
+    Schedule,
+)
 from wayfinder.journeys.model import Policy, to_time
 from wayfinder.journeys.state import MailboxState, Slot
 
@@ -21,7 +29,9 @@ _MAX_ROUNDS = 10_000
 
 @dataclass
 class MailboxOutcome:
-    state: MailboxState
+    """The state to keep (None: forget this mailbox) and the effects."""
+
+    state: MailboxState | None
     effects: list[Effect] = field(default_factory=list)
 
 
@@ -54,6 +64,16 @@ class Mailbox:
             t, reason = in_window[len(in_window) - self.cap.max] + self.per, "frequency_cap"
         return t, reason  # pragma: no cover - a cap always frees a slot within max rounds
 
+    def on_input(self, state: MailboxState | None, item: MailboxInput, now: datetime) -> MailboxOutcome:
+        """One input for the mailbox ``item`` is addressed to (a cancel: for ``state``'s recipient)."""
+        if isinstance(item, ForgetMailbox):
+            return MailboxOutcome(None)
+        if isinstance(item, Dispatch):
+            return self.dispatch(state or MailboxState(recipient_id=item.mailbox), item, now)
+        if state is None:
+            return MailboxOutcome(None)  # nothing waits in a mailbox that does not exist
+        return self.cancel(state, item.employee_id, item.journey_id, item.reason, now)
+
     def dispatch(self, state: MailboxState, d: Dispatch, now: datetime) -> MailboxOutcome:
         now = now.astimezone(UTC)  # cap arithmetic on instants, never on a local wall clock
         if any(s.message_id == d.message.message_id for s in state.slots):
@@ -72,7 +92,10 @@ class Mailbox:
         horizon = now - self.per
         state.slots = [s for s in state.slots if s.at > horizon or s.message_id in state.pending]
 
-    def on_timer(self, state: MailboxState, timer: MailboxTimer, now: datetime) -> MailboxOutcome:
+    def on_timer(self, state: MailboxState | None, timer: MailboxTimer, now: datetime) -> MailboxOutcome:
+        """A deferred message's time came (a timer of a forgotten mailbox or a cancelled message does nothing)."""
+        if state is None:
+            return MailboxOutcome(None)
         message = state.pending.pop(timer.message_id, None)
         if message is None:
             return MailboxOutcome(state)

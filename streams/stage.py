@@ -27,33 +27,31 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from wayfinder.journeys.effects import (
-    CancelPending,
-    Decide,
     Diagnostic,
-    Dispatch,
     Effect,
     EnrollmentTimer,
-    Erase,
     Lifecycle,
+    MailboxInput,
     MailboxTimer,
-    OpenTask,
     Schedule,
+    Timer,
 )
 from wayfinder.journeys.engine import Engine
-from wayfinder.journeys.events import DecodeError, decode_event, iso
-from wayfinder.journeys.mailbox import Mailbox
+from wayfinder.journeys.events import DecodeError, decode_event
+from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import Profile
-from wayfinder.journeys.records import DeadLetter
+from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams.clock import StreamClock
+from wayfinder.streams.interpreter import carry_out
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
 from wayfinder.streams.timers import TimerIndex
 from wayfinder.streams.wire import (
     Record,
-    decode_dispatch,
+    decode_mailbox_input,
     decode_timer,
     dumps,
-    encode_dispatch,
+    encode_mailbox_input,
     encode_timer,
     parse_time,
     timer_key,
@@ -309,7 +307,7 @@ class EmployeeStage(Stage):
         outcome_kind = "duplicate" if any(isinstance(e, Lifecycle) and e.kind == "duplicate"
                                           for e in outcome.effects) else "processed"
         self.metrics.events.labels(event_type_label(event.type), outcome_kind).inc()
-        self._apply(work, msg.partition, event.subject, state, outcome.state, outcome.effects)
+        self._apply(work, msg.partition, event.subject, state, outcome.state, outcome.effects, now)
         if msg.timestamp is not None and work.records:
             self.metrics.latency.observe(max(0.0, self.clock.wall().timestamp() - msg.timestamp))
 
@@ -329,11 +327,12 @@ class EmployeeStage(Stage):
             if not isinstance(timer, EnrollmentTimer):
                 continue
             state = self._load(work, timer.employee_id)
-            outcome = self.engine.on_timer(state, timer, self.clock.at_least(due, partition), self._lookup)
-            self._apply(work, partition, timer.employee_id, state, outcome.state, outcome.effects)
+            at = self.clock.at_least(due, partition)
+            outcome = self.engine.on_timer(state, timer, at, self._lookup)
+            self._apply(work, partition, timer.employee_id, state, outcome.state, outcome.effects, at)
 
     def _apply(self, work: Work, partition: int, employee_id: str, before: EmployeeState | None,
-               after: EmployeeState | None, effects: list[Effect]) -> None:
+               after: EmployeeState | None, effects: list[Effect], now: datetime) -> None:
         key = f"s:{employee_id}"
         contact_before = _contact(before)
         if after is None:
@@ -348,44 +347,47 @@ class EmployeeStage(Stage):
             if after is not None:
                 self.directory[employee_id] = after.profile
             work.records.append(Record("directory", employee_id, dumps(contact_after) if contact_after else None))
-        for effect in effects:
-            self._effect(work, partition, employee_id, effect)
+        carry_out(effects, StagePort(self, work, partition, now), employee_id)
 
-    def _effect(self, work: Work, partition: int, employee_id: str, effect: Effect) -> None:
-        m = self.metrics
-        if isinstance(effect, Schedule):
-            self.schedule(work, partition, effect)
-        elif isinstance(effect, Decide):
-            msg = effect.message
-            value = msg.model_dump_json().encode("utf-8")
-            work.records.append(Record("outbound.messages", employee_id, value))
-            if msg.status == "pending_approval":
-                work.records.append(Record("approvals", employee_id, value))
-                m.approvals.labels(msg.journey_id).inc()
-            m.decisions.labels(msg.channel, msg.status).inc()
-        elif isinstance(effect, Dispatch):
-            rid = effect.message.recipient_id or employee_id
-            work.records.append(Record("mailbox", rid, encode_dispatch(effect)))
-        elif isinstance(effect, OpenTask):
-            work.records.append(Record("tasks", employee_id, effect.task.model_dump_json().encode("utf-8")))
-            m.tasks.labels(effect.task.journey_id).inc()
-        elif isinstance(effect, CancelPending):
-            body = dumps({"kind": "cancel", "employee_id": effect.employee_id, "journey_id": effect.journey_id,
-                          "reason": effect.reason, "at": effect.at})
-            work.records.extend(Record("mailbox", rid, body) for rid in effect.recipients)
-        elif isinstance(effect, Erase):
-            work.records.append(Record("audit", employee_id, dumps({
-                "action": "privacy.erasure", "employee_id": employee_id, "at": iso(effect.at),
-                "enrollments_removed": effect.enrollments})))
-        elif isinstance(effect, Lifecycle):
-            if effect.journey_id is not None:
-                m.enrollments.labels(effect.journey_id, effect.kind).inc()
-            elif effect.kind == "stale":
-                m.events.labels("other", "stale").inc()
-        elif isinstance(effect, Diagnostic):
+
+@dataclass
+class StagePort:
+    """The interpreter's port for one unit of work of a stage: timers into the table, the rest as records."""
+
+    stage: Stage
+    work: Work
+    partition: int
+    now: datetime
+
+    def schedule(self, due: datetime, timer: Timer) -> None:
+        self.stage.schedule(self.work, self.partition, Schedule(due, timer))
+
+    def record(self, message: Message) -> None:
+        value = message.model_dump_json().encode("utf-8")
+        self.work.records.append(Record("outbound.messages", message.employee_id, value))
+        if message.status == "pending_approval":
+            self.work.records.append(Record("approvals", message.employee_id, value))
+            self.stage.metrics.approvals.labels(message.journey_id).inc()
+        self.stage.metrics.decisions.labels(message.channel, message.status).inc()
+
+    def to_mailbox(self, mailbox: str, item: MailboxInput) -> None:
+        self.work.records.append(Record("mailbox", mailbox, encode_mailbox_input(item, self.now)))
+
+    def open_task(self, task: Task) -> None:
+        self.work.records.append(Record("tasks", task.employee_id, task.model_dump_json().encode("utf-8")))
+        self.stage.metrics.tasks.labels(task.journey_id).inc()
+
+    def audit(self, entry: dict[str, Any]) -> None:
+        self.work.records.append(Record("audit", str(entry["employee_id"]), dumps(entry)))
+
+    def observe(self, effect: Lifecycle | Diagnostic) -> None:
+        m = self.stage.metrics
+        if isinstance(effect, Diagnostic):
             m.expression_failures.labels(effect.journey_id or "", effect.kind).inc()
-            log.info("%s employee=%s journey=%s step=%s: %s", effect.kind, employee_id, effect.journey_id,
-                     effect.step_id, effect.detail)
+        elif effect.journey_id is not None:
+            m.enrollments.labels(effect.journey_id, effect.kind).inc()
+        elif effect.kind == "stale":
+            m.events.labels("other", "stale").inc()
 
 
 def dead_letter_record(msg: Incoming, reason: str, at: datetime) -> Record:
@@ -430,43 +432,27 @@ class MailboxStage(Stage):
             self._fire(work, p, self.clock.now(p))
             return
         rid = (msg.key or b"").decode("utf-8")
-        if env["kind"] == "dispatch":
-            dispatch = decode_dispatch(env)
-            now = self.clock.at_least(dispatch.message.created_at, p)
-            self._fire(work, p, now, rid)
-            box = self._load(work, rid)
-            out = self.mailbox.dispatch(box, dispatch, now)
-        else:
-            now = self.clock.at_least(parse_time(env["at"]), p)
-            self._fire(work, p, now, rid)
-            box = self._load(work, rid)
-            out = self.mailbox.cancel(box, env["employee_id"], env["journey_id"], env["reason"], now)
-        self._save(work, p, out.state)
-        self._effects(work, p, out.effects)
+        item, at = decode_mailbox_input(env)
+        now = self.clock.at_least(at, p)
+        self._fire(work, p, now, rid)
+        self._keep(work, p, rid, self.mailbox.on_input(self._load(work, rid), item, now), now)
 
-    def _load(self, work: Work, rid: str) -> MailboxState:
-        return self.load_model(work, f"s:{rid}", MailboxState) or MailboxState(recipient_id=rid)
+    def _load(self, work: Work, rid: str) -> MailboxState | None:
+        return self.load_model(work, f"s:{rid}", MailboxState)
 
-    def _save(self, work: Work, partition: int, state: MailboxState) -> None:
-        key = f"s:{state.recipient_id}"
-        work.writes[key] = state.model_dump_json().encode("utf-8")
-        self.remember(partition, key, state)
+    def _keep(self, work: Work, partition: int, rid: str, out: MailboxOutcome, now: datetime) -> None:
+        key = f"s:{rid}"
+        if out.state is not None:
+            work.writes[key] = out.state.model_dump_json().encode("utf-8")
+        elif self.read(work, key) is not None:
+            work.writes[key] = None  # a forgotten mailbox: a tombstone in the table and its changelog
+        self.remember(partition, key, out.state)
+        carry_out(out.effects, StagePort(self, work, partition, now), rid)
 
     def _fire(self, work: Work, partition: int, now: datetime, owner: str | None = None) -> None:
         for timer, due in self.due_timers(work, partition, now, owner):
             if not isinstance(timer, MailboxTimer):
                 continue
-            box = self._load(work, timer.recipient_id)
-            out = self.mailbox.on_timer(box, timer, self.clock.at_least(due, partition))
-            self._save(work, partition, out.state)
-            self._effects(work, partition, out.effects)
-
-    def _effects(self, work: Work, partition: int, effects: list[Effect]) -> None:
-        for effect in effects:
-            if isinstance(effect, Schedule):
-                self.schedule(work, partition, effect)
-            elif isinstance(effect, Decide):
-                msg = effect.message
-                work.records.append(Record("outbound.messages", msg.employee_id,
-                                           msg.model_dump_json().encode("utf-8")))
-                self.metrics.decisions.labels(msg.channel, msg.status).inc()
+            at = self.clock.at_least(due, partition)
+            self._keep(work, partition, timer.recipient_id,
+                       self.mailbox.on_timer(self._load(work, timer.recipient_id), timer, at), at)

@@ -7,7 +7,15 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, time
 from typing import Any
 
-from wayfinder.journeys.effects import Dispatch, EnrollmentTimer, MailboxTimer, Timer
+from wayfinder.journeys.effects import (
+    CancelPending,
+    Dispatch,
+    EnrollmentTimer,
+    ForgetMailbox,
+    MailboxInput,
+    MailboxTimer,
+    Timer,
+)
 from wayfinder.journeys.events import iso
 from wayfinder.journeys.records import Message
 
@@ -69,16 +77,29 @@ def decode_timer(raw: bytes) -> tuple[Timer, datetime]:
 
 
 # -- mailbox envelopes --------------------------------------------------------------------------
-def encode_dispatch(d: Dispatch) -> bytes:
-    quiet = [d.quiet_hours[0].strftime("%H:%M"), d.quiet_hours[1].strftime("%H:%M")] if d.quiet_hours else None
-    return dumps({"kind": "dispatch", "message": d.message.model_dump(mode="json"), "timezone": d.timezone,
-                  "quiet": quiet})
+def encode_mailbox_input(item: MailboxInput, at: datetime) -> bytes:
+    """An input for a recipient's mailbox, as the mailbox stage reads it; ``at``: when it was decided."""
+    if isinstance(item, Dispatch):
+        quiet = [item.quiet_hours[0].strftime("%H:%M"), item.quiet_hours[1].strftime("%H:%M")] \
+            if item.quiet_hours else None
+        return dumps({"kind": "dispatch", "mailbox": item.mailbox, "message": item.message.model_dump(mode="json"),
+                      "timezone": item.timezone, "quiet": quiet, "at": item.message.created_at})
+    if isinstance(item, CancelPending):
+        return dumps({"kind": "cancel", "employee_id": item.employee_id, "journey_id": item.journey_id,
+                      "reason": item.reason, "recipients": list(item.recipients), "at": item.at})
+    return dumps({"kind": "forget", "mailbox": item.mailbox, "at": at})
 
 
-def decode_dispatch(d: dict[str, Any]) -> Dispatch:
-    quiet = d.get("quiet")
-    window = (time.fromisoformat(quiet[0]), time.fromisoformat(quiet[1])) if quiet else None
-    return Dispatch(Message.model_validate(d["message"]), d["timezone"], window)
+def decode_mailbox_input(d: dict[str, Any]) -> tuple[MailboxInput, datetime]:
+    """The input and the time it was decided at, from an envelope ``encode_mailbox_input`` wrote."""
+    at = parse_time(d["at"])
+    if d["kind"] == "dispatch":
+        quiet = d.get("quiet")
+        window = (time.fromisoformat(quiet[0]), time.fromisoformat(quiet[1])) if quiet else None
+        return Dispatch(d["mailbox"], Message.model_validate(d["message"]), d["timezone"], window), at
+    if d["kind"] == "cancel":
+        return CancelPending(d["employee_id"], d["journey_id"], d["reason"], tuple(d["recipients"]), at), at
+    return ForgetMailbox(d["mailbox"]), at
 
 
 def encode_tick(at: datetime | None) -> bytes:

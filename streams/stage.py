@@ -263,6 +263,12 @@ class Stage:
         for key, value in writes.items():
             self.table.set(key, value)
 
+    def prune(self) -> None:
+        """Delete the write-ahead entries of every input whose offset is committed (each input does this for
+        its own topic and partition; this is for the end of a run)."""
+        for topic, partition in list(self._wal):
+            self._prune(topic, partition)
+
     def _prune(self, topic: str, partition: int) -> None:
         entries = self._wal.get((topic, partition))
         committed = self._committed(topic, partition)

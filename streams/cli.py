@@ -47,7 +47,7 @@ def settings_from(args: argparse.Namespace) -> WorkerSettings:
 def cmd_worker(args: argparse.Namespace) -> int:
     import faust
 
-    from wayfinder.journeys._problems import DefinitionError
+    from wayfinder.journeys import DefinitionError
     from wayfinder.streams.app import create_app
 
     settings = settings_from(args)

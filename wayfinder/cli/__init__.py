@@ -15,7 +15,7 @@ from typing import Any
 
 from wayfinder import examples_dir
 from wayfinder.cli.report import print_summary, write_results
-from wayfinder.journeys._problems import Problem
+from wayfinder.journeys import Problem
 from wayfinder.journeys.events import CloudEvent, iso
 from wayfinder.journeys.loader import Definitions, Sources, load
 from wayfinder.streams import cli as streams_cli

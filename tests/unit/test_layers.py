@@ -35,7 +35,7 @@ LAYERS: dict[str, int] = {
 
 def _files() -> list[Path]:
     """Every module of the package, through the linked package folders (``rglob`` does not follow links)."""
-    found = []
+    found: list[Path] = []
     for folder, dirs, files in os.walk(PACKAGE, followlinks=True):
         dirs[:] = [d for d in dirs if d not in ("__pycache__", "examples")]
         found.extend(Path(folder) / f for f in files if f.endswith(".py"))

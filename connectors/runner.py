@@ -21,13 +21,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
-from wayfinder.connectors.base import Channel, Connector, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
+from wayfinder.connectors.base import Connector, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
 from wayfinder.connectors.ledger import LedgerEntry, SendLedger
 from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.connectors.receipts import Receipt, Sink
 from wayfinder.connectors.reliability import Backoff, CircuitBreaker, Clock, TokenBucket
 from wayfinder.connectors.settings import DeliverySettings, RetryPolicy
 from wayfinder.journeys.records import DeadLetter, Message
+from wayfinder.vocabulary import Channel
 
 log = logging.getLogger(__name__)
 DELIVERABLE = frozenset({"sent", "approved"})

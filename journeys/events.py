@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal, NoReturn
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from wayfinder.journeys.profile import ProfileUpdate
+from wayfinder.vocabulary import EventType, iso
+
+__all__ = ["ERASURE", "SENSITIVE_EVENT_TYPES", "CloudEvent", "DecodeError", "decode_event", "iso"]
 
 
 class CloudEvent(BaseModel):
@@ -129,8 +132,8 @@ DATA_MODELS: dict[str, type[BaseModel]] = {
     "privacy.erasure.requested": ErasureRequested,
 }
 
-ERASURE = "privacy.erasure.requested"
-SENSITIVE_EVENT_TYPES = frozenset({"wellbeing.signal"})
+ERASURE = EventType.ERASURE_REQUESTED.value
+SENSITIVE_EVENT_TYPES = frozenset({EventType.WELLBEING_SIGNAL.value})
 
 
 class DecodeError(ValueError):
@@ -190,10 +193,6 @@ def decode_event(raw: bytes | str, *, max_bytes: int = 1_000_000) -> CloudEvent:
     return event
 
 
-def iso(dt: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z``, as every output writes times."""
-    text = dt.astimezone(UTC).isoformat()
-    return text.replace("+00:00", "Z")
 
 
 

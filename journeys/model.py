@@ -7,12 +7,12 @@ from datetime import time, timedelta
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from wayfinder.expressions import Expr
 from wayfinder.journeys._durations import parse_duration
+from wayfinder.vocabulary import Channel, Frozen, Identifier, RecipientRole
 
-_ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 STEP_KINDS = ("send", "wait", "wait_for", "branch", "roadmap", "task", "end")
 
 
@@ -40,18 +40,12 @@ def _reentry(value: str) -> str:
 
 Duration = Annotated[str, AfterValidator(_duration), Field(examples=["3d", "12w", "-14d"])]
 TimeOfDay = Annotated[str, AfterValidator(_time_of_day), Field(examples=["09:00"])]
-Identifier = Annotated[str, Field(pattern=_ID)]
-Channel = Literal["email", "intranet"]
-Recipient = Literal["employee", "manager", "hr_partner"]
+Recipient = RecipientRole
 
 
 def to_time(value: str) -> time:
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
 class ResourceRequest(Frozen):

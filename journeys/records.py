@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
-from wayfinder.journeys.events import iso
+from wayfinder.vocabulary import Channel, RecipientRole, iso
 
 Instant = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
 Status = Literal["sent", "pending_approval", "approved", "rejected", "suppressed", "deferred", "failed"]
@@ -28,11 +28,11 @@ class Message(BaseModel):
     message_id: str
     employee_id: str
     recipient_id: str | None
-    recipient_role: Literal["employee", "manager", "hr_partner"] = "employee"
+    recipient_role: RecipientRole = "employee"
     journey_id: str
     journey_version: int
     step_id: str
-    channel: Literal["email", "intranet"]
+    channel: Channel
     status: Status
     reason: str | None = None
     scheduled_for: Instant

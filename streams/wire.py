@@ -18,6 +18,7 @@ from wayfinder.journeys.effects import (
 )
 from wayfinder.journeys.events import iso
 from wayfinder.journeys.records import Message
+from wayfinder.vocabulary import parse_instant
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,7 @@ def _default(value: Any) -> Any:
     raise TypeError(msg)
 
 
-def parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+parse_time = parse_instant
 
 
 # -- timers -------------------------------------------------------------------------------------

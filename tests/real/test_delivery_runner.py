@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from tests.servers import NOW, HookServer, MailServer, Reply, make_message
 from wayfinder.cli import main
-from wayfinder.connectors.base import Channel, Connector, ConnectorDeps, build_connectors
+from wayfinder.connectors.base import Connector, ConnectorDeps, build_connectors
 from wayfinder.connectors.ledger import SqliteLedger
 from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.connectors.receipts import JsonlSink
@@ -26,6 +26,7 @@ from wayfinder.connectors.reliability import Clock
 from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
 from wayfinder.connectors.settings import DeliverySettings
 from wayfinder.journeys.records import Message
+from wayfinder.vocabulary import Channel
 
 T = TypeVar("T")
 

@@ -20,6 +20,7 @@ from wayfinder.journeys.events import CloudEvent, iso
 from wayfinder.journeys.loader import Definitions, Sources, load
 from wayfinder.streams import cli as streams_cli
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
+from wayfinder.vocabulary import parse_instant
 
 log = logging.getLogger("wayfinder")
 DEMO_TAIL = timedelta(days=120)
@@ -27,14 +28,9 @@ DEMO_TAIL = timedelta(days=120)
 
 def _parse_time(value: str) -> datetime:
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_instant(value)
     except ValueError as e:
-        msg = f"{value!r} is not an RFC 3339 time (e.g. 2026-12-31T00:00:00Z)"
-        raise argparse.ArgumentTypeError(msg) from e
-    if parsed.tzinfo is None:
-        msg = f"{value!r} has no offset: add Z or +01:00"
-        raise argparse.ArgumentTypeError(msg)
-    return parsed
+        raise argparse.ArgumentTypeError(str(e)) from e
 
 
 def _definition_args(p: argparse.ArgumentParser) -> None:

@@ -105,3 +105,20 @@ def test_after_the_erasure_no_state_holds_the_erased_person(both: tuple[Embedded
     # the mailbox stage wrote a tombstone for the mailbox it held: its changelog forgets it too
     forgets = [r for r in p.records if r.topic == "mailbox" and r.key == ERASED and b'"forget"' in (r.value or b"")]
     assert len(forgets) == 1
+
+
+def test_after_the_erasure_nothing_kept_holds_the_persons_name_or_email(both: tuple[EmbeddedRunner, Pipeline]
+                                                                       ) -> None:
+    runner, p = both
+    upsert = next(e for e in read_event_file(examples_dir() / "events.jsonl").events
+                  if e.subject == ERASED and e.type == "hris.employee.upserted")
+    personal = [str(upsert.data[f]).encode() for f in ("given_name", "family_name", "email")]
+    assert isinstance(p.employees.table, DictTable) and isinstance(p.mailboxes.table, DictTable)
+    kept = [*p.employees.table.values(), *p.mailboxes.table.values()]
+    latest_by_key = {(r.topic, r.key): r.value for r in p.records if r.topic == "directory"}  # compacted
+    kept.extend(v for v in latest_by_key.values() if v is not None)
+    kept.extend(json.dumps(m).encode() for m in _latest(p.records, "outbound.messages").values())
+    kept.extend(json.dumps(t).encode() for t in _latest(p.records, "tasks").values())
+    kept.extend(m.model_dump_json().encode() for m in runner.messages.values())
+    leaks = [value[:60] for value in kept for word in personal if word in value]
+    assert leaks == []

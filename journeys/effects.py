@@ -23,7 +23,15 @@ class MailboxTimer:
     message_id: str
 
 
-Timer = EnrollmentTimer | MailboxTimer
+@dataclass(frozen=True)
+class ReviewTimer:
+    """The review window of a message waiting for a person ends (SPEC §11): escalate if still undecided."""
+
+    employee_id: str
+    message_id: str
+
+
+Timer = EnrollmentTimer | MailboxTimer | ReviewTimer
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,19 @@ class ForgetMailbox:
     mailbox: str
 
 
-MailboxInput = Dispatch | CancelPending | ForgetMailbox
+@dataclass(frozen=True)
+class Preferences:
+    """The recipient changed what they get (SPEC §11): the mailbox checks these again when a held message
+    goes, and holds everything until ``paused_until``."""
+
+    mailbox: str
+    opt_out_channels: tuple[str, ...]
+    opt_out_topics: tuple[str, ...]
+    paused_until: datetime | None
+    at: datetime
+
+
+MailboxInput = Dispatch | CancelPending | ForgetMailbox | Preferences
 """What reaches a recipient's mailbox (each is addressed to one mailbox; a cancel to several)."""
 
 
@@ -87,6 +107,17 @@ class Erase:
     employee_id: str
     at: datetime
     enrollments: int
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """An input the core will not act on (a decision about a message that is not pending, a self-review):
+    the runner writes it to the dead letters with ``reason``."""
+
+    reason: str
+    raw: str
+    source: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -105,4 +136,5 @@ class Diagnostic:
     detail: str
 
 
-Effect = Schedule | Decide | Dispatch | OpenTask | CancelPending | ForgetMailbox | Erase | Lifecycle | Diagnostic
+Effect = (Schedule | Decide | Dispatch | OpenTask | CancelPending | ForgetMailbox | Preferences | Erase | Refuse
+          | Lifecycle | Diagnostic)

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from wayfinder.catalog.graph import Selection
+from wayfinder.journeys import decisions
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._time import parse_window, set_time_of_day, shift, to_instant, zone
 from wayfinder.journeys.effects import (
@@ -26,6 +27,7 @@ from wayfinder.journeys.effects import (
     ForgetMailbox,
     Lifecycle,
     OpenTask,
+    ReviewTimer,
     Schedule,
 )
 from wayfinder.journeys.events import ERASURE, SENSITIVE_EVENT_TYPES, CloudEvent
@@ -46,6 +48,7 @@ from wayfinder.journeys.profile import Profile, apply_event
 from wayfinder.journeys.records import Message, Task, stable_id
 from wayfinder.journeys.state import EmployeeState, Enrollment
 from wayfinder.journeys.templates import MessageTemplate, RenderError
+from wayfinder.vocabulary import EventType
 
 Directory = Callable[[str], Profile | None]
 MAX_STEPS_PER_RUN = 200
@@ -108,6 +111,13 @@ class Engine:
             effects.append(Erase(state.employee_id, at, len(state.enrollments)))
             return Outcome(None, effects)
         state.seen.add(key)
+        if event.type == EventType.REVIEW_DECIDED:
+            message = state.awaiting_approval.get(str(event.data.get("message_id")))
+            rid = message.recipient_id if message is not None else None
+            recipient = state.profile if rid in (None, state.employee_id) else directory(rid or "")
+            return Outcome(state, decisions.review_decided(state, event, at, recipient))
+        if event.type == EventType.PREFERENCES_CHANGED:
+            return Outcome(state, decisions.preferences_changed(state, event, at))
         apply_event(state.profile, event.type, event.data)
         self._note_engagement(state, event)
         run = _Run(state, at, directory, state.profile.view(), [])
@@ -117,11 +127,14 @@ class Engine:
         self._triggers(run, event, view)
         return Outcome(state, run.effects)
 
-    def on_timer(self, state: EmployeeState | None, timer: EnrollmentTimer, now: datetime,
+    def on_timer(self, state: EmployeeState | None, timer: EnrollmentTimer | ReviewTimer, now: datetime,
                  directory: Directory = _no_directory) -> Outcome:
-        """A wait ended or a wait_for timed out. A stale timer (enrollment gone or moved on) does nothing."""
+        """A wait ended, a wait_for timed out, or a review window ended. A stale timer (enrollment gone or
+        moved on, message decided) does nothing."""
         if state is None:
             return Outcome(None)
+        if isinstance(timer, ReviewTimer):
+            return Outcome(state, decisions.escalate(state, timer, now.astimezone(UTC), self.policy))
         e = state.enrollments.get(timer.journey_id)
         if e is None or e.enrollment_id != timer.enrollment_id or e.token != timer.token or e.waiting == "no":
             return Outcome(state)
@@ -415,9 +428,7 @@ class Engine:
         })
         run.state.delivered.update(message.resources)
         if self._sensitive(journey, e, topics):
-            held = message.with_status("pending_approval", reason="sensitive")
-            run.state.awaiting_approval[held.message_id] = held.model_copy(update={"text": None, "html": None})
-            run.effects.append(Decide(held))
+            run.effects.extend(decisions.hold_for_review(run.state, message, run.now, self.policy))
             return
         mailbox = message.recipient_id or run.state.employee_id
         run.state.mailboxes.add(mailbox)

@@ -19,9 +19,11 @@ from wayfinder.journeys.effects import (
     ForgetMailbox,
     MailboxInput,
     MailboxTimer,
+    Preferences,
     Schedule,
 )
 from wayfinder.journeys.model import Policy, to_time
+from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import MailboxState, Slot
 
 _MAX_ROUNDS = 10_000
@@ -52,6 +54,8 @@ class Mailbox:
         waiting = [s.at for s in state.slots if s.message_id in state.pending]
         t = max([now, *waiting])
         reason = "queued" if t > now else None
+        if state.paused_until is not None and state.paused_until > t:
+            t, reason = state.paused_until, "paused"
         for _ in range(_MAX_ROUNDS):
             allowed = next_allowed(t, tz, window, self.weekends)
             if allowed != t:
@@ -70,6 +74,8 @@ class Mailbox:
             return MailboxOutcome(None)
         if isinstance(item, Dispatch):
             return self.dispatch(state or MailboxState(recipient_id=item.mailbox), item, now)
+        if isinstance(item, Preferences):
+            return self.prefer(state or MailboxState(recipient_id=item.mailbox), item, now)
         if state is None:
             return MailboxOutcome(None)  # nothing waits in a mailbox that does not exist
         return self.cancel(state, item.employee_id, item.journey_id, item.reason, now)
@@ -82,7 +88,7 @@ class Mailbox:
         self._forget_old(state, now)
         state.slots.append(Slot(at=at, message_id=d.message.message_id))
         if at <= now:
-            return MailboxOutcome(state, [Decide(d.message.with_status("sent", at=at))])
+            return MailboxOutcome(state, [Decide(_gone(d.message, at))])
         deferred = d.message.with_status("deferred", reason=reason, at=at)
         state.pending[deferred.message_id] = deferred
         return MailboxOutcome(state, [Decide(deferred),
@@ -96,10 +102,42 @@ class Mailbox:
         """A deferred message's time came (a timer of a forgotten mailbox or a cancelled message does nothing)."""
         if state is None:
             return MailboxOutcome(None)
-        message = state.pending.pop(timer.message_id, None)
-        if message is None:
-            return MailboxOutcome(state)
-        return MailboxOutcome(state, [Decide(message.with_status("sent", at=message.scheduled_for))])
+        message = state.pending.get(timer.message_id)
+        if message is None or message.scheduled_for > now:
+            return MailboxOutcome(state)  # cancelled, or held later since (a newer timer waits)
+        del state.pending[timer.message_id]
+        refusal = self._refusal(state, message)
+        if refusal is not None:
+            state.slots = [s for s in state.slots if s.message_id != message.message_id]
+            return MailboxOutcome(state, [Decide(message.with_status("suppressed", reason=refusal, at=now))])
+        return MailboxOutcome(state, [Decide(_gone(message, message.scheduled_for))])
+
+    @staticmethod
+    def _refusal(state: MailboxState, message: Message) -> str | None:
+        """Opt-outs are checked again when a held message goes: the recipient may have changed their mind."""
+        if message.channel in state.opt_out_channels:
+            return "opted_out_channel"
+        if message.topics and set(message.topics) <= set(state.opt_out_topics):
+            return "opted_out_topic"
+        return None
+
+    def prefer(self, state: MailboxState, p: Preferences, now: datetime) -> MailboxOutcome:
+        """New preferences; a pause holds every waiting message due before its end until then, in order."""
+        state.opt_out_channels = list(p.opt_out_channels)
+        state.opt_out_topics = list(p.opt_out_topics)
+        state.paused_until = p.paused_until
+        effects: list[Effect] = []
+        until = p.paused_until
+        if until is None or until <= now:
+            return MailboxOutcome(state, effects)
+        for mid, message in sorted(state.pending.items(), key=lambda kv: kv[1].scheduled_for):
+            if message.scheduled_for >= until:
+                continue
+            held = message.with_status("deferred", reason="paused", at=until)
+            state.pending[mid] = held
+            state.slots = [s.model_copy(update={"at": until}) if s.message_id == mid else s for s in state.slots]
+            effects += [Decide(held), Schedule(until, MailboxTimer(state.recipient_id, mid))]
+        return MailboxOutcome(state, effects)
 
     def cancel(self, state: MailboxState, employee_id: str | None, journey_id: str | None, reason: str,
                now: datetime) -> MailboxOutcome:
@@ -116,3 +154,8 @@ class Mailbox:
                 "suppressed", reason=reason, at=now)
             effects.append(Decide(out))
         return MailboxOutcome(state, effects)
+
+
+def _gone(message: Message, at: datetime) -> Message:
+    """The message goes out: ``approved`` when a person approved it (SPEC §11), else ``sent``."""
+    return message.with_status("approved" if message.reviewer_id is not None else "sent", at=at)

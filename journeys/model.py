@@ -254,6 +254,10 @@ class Policy(Frozen):
     quiet_hours: QuietHoursPolicy | None = None
     sensitive_topics: list[Identifier] = Field(default_factory=list)
     max_event_age: Duration = "7d"
+    review_window: Annotated[Duration, Field(description="A message waiting for a person is escalated when "
+                                             "nobody decides on it within this time (SPEC §11)")] = "5d"
+    review_escalation: Annotated[str | None, Field(description="Who gets the escalation task: a person id or "
+                                                   "group; default the employee's HR partner")] = None
     preferences_url: Annotated[str, Field(description="Where employees see and change their preferences; "
                                           "every message links here")] = DEFAULT_PREFERENCES_URL
 

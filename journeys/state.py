@@ -61,3 +61,6 @@ class MailboxState(BaseModel):
     recipient_id: str
     slots: list[Slot] = Field(default_factory=list)
     pending: dict[str, Message] = Field(default_factory=dict)
+    opt_out_channels: list[str] = Field(default_factory=list)
+    opt_out_topics: list[str] = Field(default_factory=list)
+    paused_until: datetime | None = None

@@ -422,14 +422,23 @@ class MessageTemplate:
                          else _text_to_html(text))
         if len(text) + len(html_body) > MAX_OUTPUT_CHARS:
             self._too_long()
-        explanation, preferences_url = footer
-        text = f"{text}\n\n-- \n{explanation}\nTo change or stop these messages: {preferences_url}\n"
-        html_body = (
-            f"{html_body}\n<hr>\n<p class=\"wayfinder-explanation\">{_html.escape(explanation)}</p>\n"
-            f"<p class=\"wayfinder-preferences\"><a href=\"{_html.escape(preferences_url, quote=True)}\">"
-            "Change or stop these messages</a></p>\n"
-        )
-        return Rendered(subject, text, html_body)
+        return Rendered(subject, *with_footer(text, html_body, *footer))
+
+
+def with_footer(text: str, html_body: str, explanation: str, preferences_url: str) -> tuple[str, str]:
+    """The text and HTML parts with the explanation and the preferences link every message ends with."""
+    text = f"{text}\n\n-- \n{explanation}\nTo change or stop these messages: {preferences_url}\n"
+    html_body = (
+        f"{html_body}\n<hr>\n<p class=\"wayfinder-explanation\">{_html.escape(explanation)}</p>\n"
+        f"<p class=\"wayfinder-preferences\"><a href=\"{_html.escape(preferences_url, quote=True)}\">"
+        "Change or stop these messages</a></p>\n"
+    )
+    return text, html_body
+
+
+def text_to_html(text: str) -> str:
+    """Paragraphs of plain text as HTML (escaped), for a message given only as text."""
+    return _text_to_html(text)
 
 
 def _norm(locale: str) -> str:

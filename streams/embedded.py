@@ -15,7 +15,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wayfinder.journeys.effects import Diagnostic, Effect, EnrollmentTimer, Lifecycle, MailboxInput, Timer
+from wayfinder.journeys.effects import (
+    Diagnostic,
+    Effect,
+    EnrollmentTimer,
+    Lifecycle,
+    MailboxInput,
+    Refuse,
+    ReviewTimer,
+    Timer,
+)
 from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
 from wayfinder.journeys.loader import Definitions
@@ -136,10 +145,11 @@ class EmbeddedRunner:
             self.states[employee_id] = state
 
     def _fire(self, timer: Timer, due: datetime) -> None:
-        if isinstance(timer, EnrollmentTimer):
-            outcome = self.engine.on_timer(self.states.get(timer.employee_id), timer, due, self._directory)
-            self._keep(timer.employee_id, outcome.state)
-            self._carry_out(outcome.effects, due, timer.employee_id)
+        if isinstance(timer, EnrollmentTimer | ReviewTimer):
+            employee_id = timer.employee_id
+            outcome = self.engine.on_timer(self.states.get(employee_id), timer, due, self._directory)
+            self._keep(employee_id, outcome.state)
+            self._carry_out(outcome.effects, due, employee_id)
         else:
             self._mailbox_outcome(timer.recipient_id,
                                   self.mailbox.on_timer(self.mailboxes.get(timer.recipient_id), timer, due), due)
@@ -176,6 +186,10 @@ class EmbeddedRunner:
 
     def audit(self, entry: dict[str, Any]) -> None:
         self.audit_records.append(entry)
+
+    def refuse(self, effect: Refuse) -> None:
+        self.dead_letters.append(DeadLetter(reason=effect.reason, raw=effect.raw, received_at=effect.at,
+                                            source=effect.source))
 
     def observe(self, effect: Lifecycle | Diagnostic) -> None:
         if isinstance(effect, Diagnostic):

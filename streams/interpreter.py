@@ -18,6 +18,8 @@ from wayfinder.journeys.effects import (
     Lifecycle,
     MailboxInput,
     OpenTask,
+    Preferences,
+    Refuse,
     Schedule,
     Timer,
 )
@@ -38,6 +40,7 @@ class Port(Protocol):
     def to_mailbox(self, mailbox: str, item: MailboxInput) -> None: ...
     def open_task(self, task: Task) -> None: ...
     def audit(self, entry: dict[str, Any]) -> None: ...
+    def refuse(self, effect: Refuse) -> None: ...
     def observe(self, effect: Lifecycle | Diagnostic) -> None: ...
 
 
@@ -55,7 +58,7 @@ def carry_out(effects: list[Effect], port: Port, subject: str) -> None:
                 port.schedule(due, timer)
             case Decide(message=message):
                 port.record(message)
-            case Dispatch(mailbox=mailbox) | ForgetMailbox(mailbox=mailbox):
+            case Dispatch(mailbox=mailbox) | ForgetMailbox(mailbox=mailbox) | Preferences(mailbox=mailbox):
                 port.to_mailbox(mailbox, effect)
             case CancelPending(recipients=recipients):
                 for mailbox in recipients:
@@ -64,6 +67,8 @@ def carry_out(effects: list[Effect], port: Port, subject: str) -> None:
                 port.open_task(task)
             case Erase():
                 port.audit(audit_record(effect))
+            case Refuse():
+                port.refuse(effect)
             case Diagnostic(kind=kind, journey_id=journey_id, step_id=step_id):
                 # The detail may quote an input value: never at INFO, where workers log in production.
                 log.info("%s subject=%s journey=%s step=%s", kind, subject, journey_id, step_id)

@@ -29,10 +29,10 @@ from pydantic import BaseModel
 from wayfinder.journeys.effects import (
     Diagnostic,
     Effect,
-    EnrollmentTimer,
     Lifecycle,
     MailboxInput,
     MailboxTimer,
+    Refuse,
     Schedule,
     Timer,
 )
@@ -330,7 +330,7 @@ class EmployeeStage(Stage):
 
     def _fire(self, work: Work, partition: int, now: datetime, owner: str | None = None) -> None:
         for timer, due in self.due_timers(work, partition, now, owner):
-            if not isinstance(timer, EnrollmentTimer):
+            if isinstance(timer, MailboxTimer):
                 continue
             state = self._load(work, timer.employee_id)
             at = self.clock.at_least(due, partition)
@@ -385,6 +385,11 @@ class StagePort:
 
     def audit(self, entry: dict[str, Any]) -> None:
         self.work.records.append(Record("audit", str(entry["employee_id"]), dumps(entry)))
+
+    def refuse(self, effect: Refuse) -> None:
+        letter = DeadLetter(reason=effect.reason, raw=effect.raw, received_at=effect.at, source=effect.source)
+        self.work.records.append(Record("dead-letters", None, dumps(letter.model_dump(mode="json"))))
+        self.stage.metrics.dead_letters.labels(effect.reason).inc()
 
     def observe(self, effect: Lifecycle | Diagnostic) -> None:
         m = self.stage.metrics

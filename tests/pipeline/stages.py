@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from prometheus_client import CollectorRegistry
 
 from wayfinder.journeys.engine import Engine
+from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.streams.app import load_definitions
 from wayfinder.streams.clock import StreamClock
@@ -40,9 +41,10 @@ class Pipeline:
     """Both stages wired as the worker wires them, with one partition each."""
 
     def __init__(self, employees: DictTable | None = None, mailboxes: DictTable | None = None, *,
-                 committed: Callable[[str, int], int | None] = lambda topic, partition: None) -> None:
+                 committed: Callable[[str, int], int | None] = lambda topic, partition: None,
+                 defs: Definitions | None = None) -> None:
         settings = WorkerSettings(store="memory", clock="event")
-        defs = load_definitions(settings)
+        defs = defs or load_definitions(settings)
         metrics = StreamMetrics(CollectorRegistry())
         clock = StreamClock("event")
         self.employees = EmployeeStage(employees if employees is not None else DictTable(), clock, metrics,

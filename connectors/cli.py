@@ -29,6 +29,7 @@ from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.connectors.receipts import JsonlSink, MessageFile
 from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
 from wayfinder.connectors.settings import DeliverySettings
+from wayfinder.connectors.switch import ControlFile, KafkaControl
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class _Paths:
     receipts: Path
     dead_letters: Path
     ledger: Path
+    control: Path
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -59,6 +61,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--concurrency", type=int, help="messages in flight at once [default: WAYFINDER_CONCURRENCY, 8]")
     p.add_argument("--retry-failed", action="store_true", help="try again the messages that failed in earlier runs")
     p.add_argument("--metrics-file", type=Path, help="write the delivery metrics here (Prometheus text format)")
+    p.add_argument("--control", type=Path, help="the stop switch's log (wayfinder sending pause/resume) "
+                   "[default: control.jsonl beside the messages; with --kafka the control topic]")
     p.set_defaults(func=cmd_deliver)
 
 
@@ -83,7 +87,8 @@ def _paths(args: argparse.Namespace, settings: DeliverySettings) -> _Paths:
     folder = messages.parent
     return _Paths(messages=messages, receipts=args.receipts or folder / "receipts.jsonl",
                   dead_letters=args.dead_letters or folder / "delivery_dead_letters.jsonl",
-                  ledger=settings.ledger_path or folder / "delivery_ledger.sqlite3")
+                  ledger=settings.ledger_path or folder / "delivery_ledger.sqlite3",
+                  control=args.control or folder / "control.jsonl")
 
 
 @contextmanager
@@ -118,11 +123,13 @@ async def deliver_file(settings: DeliverySettings, paths: _Paths, *, retry_faile
     ledger = SqliteLedger(paths.ledger)
     receipts, dead_letters = JsonlSink(paths.receipts), JsonlSink(paths.dead_letters)
     source = MessageFile(paths.messages, received_at=utc_now())
+    control = ControlFile(paths.control)
     try:
         async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
             connectors = build_connectors(settings, ConnectorDeps(http=http))
             runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
-                                    settings=settings, metrics=DeliveryMetrics(registry), retry_failed=retry_failed)
+                                    settings=settings, metrics=DeliveryMetrics(registry), retry_failed=retry_failed,
+                                    switch=control.current, hold="skip")
             try:
                 with _stop_on_signals(runner):
                     summary = await runner.run(source)
@@ -163,6 +170,11 @@ def _print_rows(summary: DeliverySummary, out: TextIO) -> None:
     ]
     for label, count, extra in rows:
         print(f"  {label:<30}{count:>7}{extra}", file=out)
+    if s.held_by_switch:
+        print(f"  {s.held_by_switch} message(s) held by the stop switch (wayfinder sending resume): the next run "
+              "sends them, in order", file=out)
+    if s.dropped_by_switch:
+        print(f"  {s.dropped_by_switch} message(s) dropped: an operator resumed sending with --drop-held", file=out)
     if s.left_for_next_run:
         print(f"  {s.left_for_next_run} message(s) were waiting to retry when the run was stopped; the next run "
               "sends them", file=out)
@@ -250,12 +262,13 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
     try:
         async with KafkaMessages(worker.bootstrap_servers, worker.topic("outbound.messages"),
                                  f"{worker.app_id}-delivery", idle_seconds=idle) as source, \
+                KafkaControl(worker.bootstrap_servers, worker.topic("control")) as control, \
                 httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
             connectors = build_connectors(settings, ConnectorDeps(http=http))
             try:
                 runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
                                         settings=settings, metrics=DeliveryMetrics(registry),
-                                        retry_failed=retry_failed)
+                                        retry_failed=retry_failed, switch=control.current, hold="wait")
                 summary = await runner.run(source)
             finally:
                 await asyncio.gather(*(c.close() for c in connectors.values()))

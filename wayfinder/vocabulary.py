@@ -85,6 +85,7 @@ class Topic(StrEnum):
     MAILBOX = "mailbox"
     MAILBOX_TICKS = "mailbox-ticks"
     DIRECTORY = "directory"
+    CONTROL = "control"
 
 
 def iso(dt: datetime) -> str:

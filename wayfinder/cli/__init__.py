@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from wayfinder import examples_dir
+from wayfinder.cli import sending as sending_cli
 from wayfinder.cli.report import print_summary, write_results
 from wayfinder.journeys import Problem
 from wayfinder.journeys.events import CloudEvent, iso
@@ -249,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     from wayfinder.connectors import cli as delivery_cli
 
     delivery_cli.register(sub)
+    sending_cli.register(sub)
     return parser
 
 

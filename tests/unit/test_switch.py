@@ -13,7 +13,7 @@ from wayfinder.connectors.switch import ControlFile, ControlRecord, Switch
 
 
 def record(action: str, time: str, journey: str | None = None, *, drop: bool = False) -> ControlRecord:
-    return ControlRecord(action=action, journey_id=journey, operator_id="OP1", drop_held=drop, at=at(time))  # type: ignore[arg-type]
+    return ControlRecord(action=action, journey_id=journey, operator_id="OP1", drop_held=drop, at=at(time))
 
 
 def switch(*records: ControlRecord) -> Switch:

@@ -7,6 +7,7 @@ Messages keep their order per recipient.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
@@ -51,8 +52,9 @@ class Mailbox:
         and why it is later than ``now``: quiet_hours, frequency_cap, or queued behind a deferred message."""
         tz = zone(timezone)
         window = own_window or self.window
-        waiting = [s.at for s in state.slots if s.message_id in state.pending]
-        t = max([now, *waiting])
+        # Held messages are queued in order, so the last one held is the latest (see MailboxState).
+        last = next(reversed(state.pending.values())).scheduled_for if state.pending else now
+        t = max(now, last)
         reason = "queued" if t > now else None
         if state.paused_until is not None and state.paused_until > t:
             t, reason = state.paused_until, "paused"
@@ -62,10 +64,11 @@ class Mailbox:
                 t, reason = allowed, reason or "quiet_hours"
             if self.cap is None:
                 return t, reason
-            in_window = sorted(s.at for s in state.slots if t - self.per < s.at <= t)
-            if len(in_window) < self.cap.max:
+            # Slots are in time order: the ones in (t - per, t] by bisection, not by a scan.
+            hi = bisect_right(state.slots, t, key=_at)
+            if hi - bisect_right(state.slots, t - self.per, key=_at) < self.cap.max:
                 return t, reason
-            t, reason = in_window[len(in_window) - self.cap.max] + self.per, "frequency_cap"
+            t, reason = state.slots[hi - self.cap.max].at + self.per, "frequency_cap"
         return t, reason  # pragma: no cover - a cap always frees a slot within max rounds
 
     def on_input(self, state: MailboxState | None, item: MailboxInput, now: datetime) -> MailboxOutcome:
@@ -82,7 +85,7 @@ class Mailbox:
 
     def dispatch(self, state: MailboxState, d: Dispatch, now: datetime) -> MailboxOutcome:
         now = now.astimezone(UTC)  # cap arithmetic on instants, never on a local wall clock
-        if any(s.message_id == d.message.message_id for s in state.slots):
+        if self._placed(state, d.message, now):
             return MailboxOutcome(state)  # a replay of a message already placed
         at, reason = self.slot(state, now, d.timezone, d.quiet_hours)
         self._forget_old(state, now)
@@ -94,9 +97,21 @@ class Mailbox:
         return MailboxOutcome(state, [Decide(deferred),
                                       Schedule(at, MailboxTimer(state.recipient_id, deferred.message_id))])
 
+    @staticmethod
+    def _placed(state: MailboxState, message: Message, now: datetime) -> bool:
+        """Whether this message already has a slot: held here, or sent since it was made (a slot is never
+        earlier than the message, and one that went is never later than now)."""
+        if message.message_id in state.pending:
+            return True
+        lo = bisect_left(state.slots, message.created_at, key=_at)
+        hi = bisect_right(state.slots, now, key=_at)
+        return any(s.message_id == message.message_id for s in state.slots[lo:hi])
+
     def _forget_old(self, state: MailboxState, now: datetime) -> None:
-        horizon = now - self.per
-        state.slots = [s for s in state.slots if s.at > horizon or s.message_id in state.pending]
+        """Drop the slots that no cap window can reach again (a held message keeps its slot)."""
+        old = bisect_right(state.slots, now - self.per, key=_at)
+        if old:
+            state.slots[:old] = [s for s in state.slots[:old] if s.message_id in state.pending]
 
     def on_timer(self, state: MailboxState | None, timer: MailboxTimer, now: datetime) -> MailboxOutcome:
         """A deferred message's time came (a timer of a forgotten mailbox or a cancelled message does nothing)."""
@@ -154,6 +169,10 @@ class Mailbox:
                 "suppressed", reason=reason, at=now)
             effects.append(Decide(out))
         return MailboxOutcome(state, effects)
+
+
+def _at(slot: Slot) -> datetime:
+    return slot.at
 
 
 def _gone(message: Message, at: datetime) -> Message:

@@ -54,7 +54,11 @@ class Slot(BaseModel):
 
 
 class MailboxState(BaseModel):
-    """What one recipient has been sent and what waits for them (frequency cap, quiet hours)."""
+    """What one recipient has been sent and what waits for them (frequency cap, quiet hours).
+
+    Two orders hold, and the mailbox relies on them to work without scanning: ``slots`` are in time order
+    (each new slot is at or after every slot before it), and ``pending`` is in the order the messages were
+    held, which is also the order of their times."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -28,7 +28,7 @@ from wayfinder.journeys.effects import (
 )
 from wayfinder.journeys.events import ERASURE, CloudEvent
 from wayfinder.journeys.model import Journey, WaitForStep
-from wayfinder.journeys.profile import Profile, apply_event
+from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import stable_id
 from wayfinder.journeys.state import EmployeeState, Enrollment
 from wayfinder.journeys.steps import Directory, Run, run_step
@@ -84,15 +84,22 @@ class Engine:
             effects.append(ForgetMailbox(state.employee_id))
             effects.append(Erase(state.employee_id, at, len(state.enrollments)))
             return Outcome(None, effects)
-        state.seen.add(key)
-        apply_event(state.profile, event.type, event.data)
-        self._note_engagement(state, event)
+        state.remember(key, event.time, now, self.max_event_age)
+        state.update_profile(event.type, event.data, event.time)
         run = self._run(state, at, directory)
         view = event_view(event)
-        self._exits(run, event, view)
-        self._resume_waiting(run, event, view)
-        self._triggers(run, event, view)
+        stale = self._stale(event, now)
+        if not stale:
+            self._note_engagement(state, event)
+            self._exits(run, event, view)
+            self._resume_waiting(run, event, view)
+        self._triggers(run, event, view, stale=stale)
         return Outcome(state, run.effects)
+
+    def _stale(self, event: CloudEvent, now: datetime) -> bool:
+        """Older than ``max_event_age`` when it comes: a backfill, or a replay whose key is forgotten. It
+        updates the profile (where no newer event did) and moves no journey (SPEC §4: counted as stale)."""
+        return event.time < now - self.max_event_age
 
     def on_timer(self, state: EmployeeState | None, timer: EnrollmentTimer, now: datetime,
                  directory: Directory = _no_directory) -> Outcome:
@@ -177,11 +184,11 @@ class Engine:
             effects.append(CancelPending(state.employee_id, journey_id, reason, tuple(sorted(state.mailboxes)), now))
         return effects
 
-    def _triggers(self, run: Run, event: CloudEvent, view: dict[str, Any]) -> None:
+    def _triggers(self, run: Run, event: CloudEvent, view: dict[str, Any], *, stale: bool) -> None:
         journeys = self.by_trigger.get(event.type)
         if not journeys:
             return
-        if run.now - event.time > self.max_event_age:
+        if stale:
             run.effects.append(Lifecycle("stale", None))
             return
         state = run.state

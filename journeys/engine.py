@@ -71,7 +71,11 @@ class Engine:
     # -- entry points -----------------------------------------------------------------------
     def on_event(self, state: EmployeeState | None, event: CloudEvent, now: datetime,
                  directory: Directory = _no_directory) -> Outcome:
-        """Apply one event for its subject. ``now`` is the clock; steps run at the later of it and the event."""
+        """Apply one event for its subject. ``now`` is the clock; steps run at the later of it and the event.
+
+        An event whose key is still kept (for ``max_event_age``) is only counted as a duplicate; an erasure
+        forgets the subject whatever its age; an event older than ``max_event_age`` is stale (``_stale``).
+        """
         at = max(now, event.time).astimezone(UTC)
         state = state or EmployeeState.new(event.subject)
         key = f"{event.source}\x1f{event.id}"
@@ -84,11 +88,11 @@ class Engine:
             effects.append(ForgetMailbox(state.employee_id))
             effects.append(Erase(state.employee_id, at, len(state.enrollments)))
             return Outcome(None, effects)
+        stale = self._stale(event, now)
         state.remember(key, event.time, now, self.max_event_age)
-        state.update_profile(event.type, event.data, event.time)
+        state.update_profile(event.type, event.data, event.time, stale=stale)
         run = self._run(state, at, directory)
         view = event_view(event)
-        stale = self._stale(event, now)
         if not stale:
             self._note_engagement(state, event)
             self._exits(run, event, view)

@@ -83,9 +83,11 @@ class EmployeeState(BaseModel):
         self.seen = {k: (now.astimezone(UTC) if t == UNKNOWN_TIME else t) for k, t in self.seen.items()
                      if t == UNKNOWN_TIME or t >= horizon}
 
-    def update_profile(self, event_type: str, data: dict[str, Any], event_time: datetime) -> None:
+    def update_profile(self, event_type: str, data: dict[str, Any], event_time: datetime, *,
+                       stale: bool = False) -> None:
         """Apply an event to the profile, except where a newer event (by event time) set the same key:
-        that key keeps its newer value. Events of equal time apply in the order they come."""
+        that key keeps its newer value. Events of equal time apply in the order they come, except a
+        ``stale`` one (it may be a replay): it does not overwrite a key set at its own time either."""
         profile = self.profile
         before = {part: dict(getattr(profile, part)) for part in _PROFILE_PARTS}
         apply_event(profile, event_type, data)
@@ -97,7 +99,7 @@ class EmployeeState(BaseModel):
                     continue
                 name = f"{part}.{key}"
                 newer = self.profile_times.get(name)
-                if newer is None or newer <= at:
+                if newer is None or newer < at or (newer == at and not stale):
                     self.profile_times[name] = at
                 elif key in old:
                     new[key] = old[key]

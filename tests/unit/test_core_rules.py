@@ -375,3 +375,12 @@ def test_seen_and_profile_times_round_trip_through_json(engine: Engine) -> None:
     again = EmployeeState.model_validate_json(state.model_dump_json())
     assert state.seen and state.profile_times
     assert (again.seen, again.profile_times) == (state.seen, state.profile_times)
+
+
+def test_a_replay_does_not_revert_a_value_set_at_the_same_time(engine: Engine) -> None:
+    first, second = person("p1", role="A"), person("p2", role="B")  # both at 2026-03-01T00:00Z
+    state = kept(feed(engine, None, first, second, person("p3", "2026-03-10T00:00:00Z", location="Berlin")))
+    assert "test\x1fp1" not in state.seen
+    out = feed(engine, state, first, now=at("2026-03-12T00:00:00Z"))
+    assert out.effects == []
+    assert kept(out).profile.get("role") == "B"

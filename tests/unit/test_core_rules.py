@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.support import at, world_defs
 from wayfinder.journeys.effects import (
@@ -384,3 +386,47 @@ def test_a_replay_does_not_revert_a_value_set_at_the_same_time(engine: Engine) -
     out = feed(engine, state, first, now=at("2026-03-12T00:00:00Z"))
     assert out.effects == []
     assert kept(out).profile.get("role") == "B"
+
+
+# -- a replay, however late, has the effect of once -----------------------------------------------------------
+
+START = at("2026-03-01T09:00:00Z")
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[CloudEvent], list[int], timedelta]:
+    """Events of one person at increasing times, which of them come again, and how late."""
+    events = [person("p0", START.isoformat())]
+    when = START
+    for n in range(1, draw(st.integers(3, 14))):
+        when += timedelta(hours=draw(st.integers(0, 24 * 6)))
+        kind = draw(st.sampled_from(("upsert", "hired", "terminated", "task")))
+        eid, time = f"{kind}{n}", when.isoformat()
+        if kind == "upsert":
+            events.append(person(eid, time, role=draw(st.sampled_from(("A", "B", "C"))),
+                                 location=draw(st.sampled_from(("Berlin", "Paris", None)))))
+        elif kind == "hired":
+            events.append(ev(eid, "hris.employee.hired", time, start_date="2026-03-02",
+                             role=draw(st.sampled_from(("A", "B", "C")))))
+        elif kind == "terminated":
+            events.append(ev(eid, "hris.employee.terminated", time))
+        else:
+            events.append(ev(eid, "onboarding.task.completed", time, task_id="laptop"))
+    again = draw(st.lists(st.integers(0, len(events) - 1), min_size=1, max_size=6))
+    return events, again, timedelta(hours=draw(st.integers(0, 24 * 40)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(histories())
+def test_a_replay_at_any_age_sends_nothing_and_changes_no_journey_or_profile(
+        engine: Engine, history: tuple[list[CloudEvent], list[int], timedelta]) -> None:
+    events, again, late = history
+    state = kept(feed(engine, None, *events))
+    before = state.model_dump(include={"profile", "enrollments", "awaiting_approval", "mailboxes", "feedback"})
+    now = events[-1].time + late
+    for i in again:
+        out = engine.on_event(state, events[i], now, manager)
+        assert [e for e in out.effects if e not in (Lifecycle("duplicate", None), Lifecycle("stale", None))] == []
+        state = kept(out)
+    assert state.model_dump(include={"profile", "enrollments", "awaiting_approval", "mailboxes",
+                                     "feedback"}) == before

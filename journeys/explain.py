@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from wayfinder.journeys.templates import RenderError
 
 if TYPE_CHECKING:
-    from wayfinder.journeys.loader import Definitions
+    from wayfinder.journeys.definitions import Definitions
     from wayfinder.journeys.model import Journey
 
 Phrase = Callable[[Mapping[str, Any]], str]

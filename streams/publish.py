@@ -18,7 +18,7 @@ from wayfinder.streams.wire import encode_tick
 
 
 class PublishError(RuntimeError):
-    """Kafka did not accept every event."""
+    """Kafka did not accept every event, or the workers did not catch up before a tick."""
 
 
 @dataclass
@@ -77,12 +77,21 @@ def wait_caught_up(settings: WorkerSettings, *, timeout: float = 300.0, poll: fl
         admin.close()
 
 
+def _producer(settings: WorkerSettings) -> KafkaProducer:
+    return KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5, retries=10,
+                         batch_size=256 * 1024, max_request_size=4 * 1024 * 1024)
+
+
 def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = None,
-            progress: TextIO | None = sys.stderr) -> Published:
+            progress: TextIO | None = sys.stderr, wait: Callable[[WorkerSettings], bool] | None = None,
+            connect: Callable[[WorkerSettings], KafkaProducer] | None = None) -> Published:
+    """Produce the events of ``path``; with ``tick``, wait for the workers (``wait``, by default
+    ``wait_caught_up``) and then advance the stream clock. Workers that do not catch up in time are an
+    error (``PublishError``) and no tick is sent: a tick ahead of unprocessed events would fire timers
+    before the events that should come first."""
     lines = [line for line in path.read_bytes().splitlines() if line.strip()]
     show = _progress(progress) if progress is not None else None
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5, retries=10,
-                             batch_size=256 * 1024, max_request_size=4 * 1024 * 1024)
+    producer = (connect or _producer)(settings)
     result = Published()
     futures = []
     try:
@@ -100,8 +109,11 @@ def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = Non
             msg = f"{len(failed)} of {len(futures)} events were not accepted by Kafka: {failed[0].exception}"
             raise PublishError(msg)
         if tick is not None:
-            if not wait_caught_up(settings):
-                print("wayfinder publish: the workers did not catch up in time; ticking anyway", file=sys.stderr)
+            if not (wait or wait_caught_up)(settings):
+                msg = (f"the events are published, but the workers (group {settings.app_id}) did not catch up "
+                       "in time, so the stream clock was not advanced: check that the workers run, then tick "
+                       "again with an empty file (`wayfinder publish EMPTY_FILE --tick TIME`)")
+                raise PublishError(msg)
             send_ticks(producer, settings, tick)
             producer.flush()
     finally:

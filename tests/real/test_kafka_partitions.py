@@ -1,4 +1,5 @@
-"""The worker refuses to start when WAYFINDER_PARTITIONS disagrees with the topics it reads (real broker)."""
+"""The worker on a real broker: it refuses a WAYFINDER_PARTITIONS that disagrees with the topics it reads, and
+it deletes write-ahead entries once their inputs are committed (the committed offsets the adapter reads)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world
+from wayfinder import examples_dir
+from wayfinder.streams.publish import wait_caught_up
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.topics import CONSUMED, PartitionMismatch, check_worker_topics, partition_counts
 
@@ -45,3 +49,37 @@ def test_the_worker_command_exits_before_starting_faust_on_a_mismatch(world: Kaf
     assert f"WAYFINDER_PARTITIONS (--partitions) is 3 but topic {world.prefix}hris.events has 2" in done.stderr
     assert "[^Worker]" not in done.stdout + done.stderr  # Faust never started
     world.start_worker()  # the matching setting starts (and passes the start-up check of Faust's internals)
+
+
+def test_a_running_worker_deletes_the_write_ahead_entries_of_committed_inputs(world: KafkaWorld,
+                                                                              tmp_path: Path) -> None:
+    """The committed offsets the adapter reads from Faust's consumer are there, and are used, at run time."""
+    lines = (examples_dir() / "events.jsonl").read_bytes().splitlines(keepends=True)
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_bytes(b"".join(lines[: len(lines) // 2]))
+    second.write_bytes(b"".join(lines[len(lines) // 2:]))
+    world.start_worker()
+    world.publish_file(first)
+    assert wait_caught_up(world.settings, timeout=180), "the worker did not catch up"
+    world.publish_file(second)  # inputs on the same partitions delete the entries of committed ones
+    assert wait_caught_up(world.settings, timeout=180), "the worker did not catch up"
+    topic = world.settings.topic("hris.events")
+    admin = KafkaAdminClient(bootstrap_servers=world.broker)
+    try:
+        offsets = admin.list_group_offsets({world.app_id: None})[world.app_id]
+    finally:
+        admin.close()
+    committed = {tp.partition: o.offset for tp, o in offsets.items() if tp.topic == topic}
+    changelog = KafkaConsumer(bootstrap_servers=world.broker, enable_auto_commit=False, consumer_timeout_ms=3000,
+                              auto_offset_reset="earliest")
+    try:
+        name = f"{world.app_id}-employees-changelog"
+        tps = [TopicPartition(name, p) for p in sorted(changelog.partitions_for_topic(name) or ())]
+        changelog.assign(tps)
+        deleted = [r.key.decode() for r in changelog if r.key and r.key.startswith(b"w:") and r.value is None]
+    finally:
+        changelog.close()
+    ours = [key.split(":") for key in deleted if key.startswith(f"w:{topic}:")]
+    assert len(ours) > 10, "no write-ahead entry of a committed input was deleted"
+    for _, _, partition, offset in ours:
+        assert int(offset) < committed[int(partition)]

@@ -39,7 +39,8 @@ def settings_from(args: argparse.Namespace) -> WorkerSettings:
     try:
         return WorkerSettings(**given)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" if err["loc"] else err["msg"]
+                             for err in e.errors())
         msg = f"wayfinder: bad settings: {problems}"
         raise SystemExit(msg) from e
 

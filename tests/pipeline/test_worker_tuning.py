@@ -51,12 +51,17 @@ def test_the_tuning_comes_from_the_environment_and_is_listed_in_the_help(
         assert f"WAYFINDER_{name.upper()} " in shown
 
 
-def test_a_heartbeat_slower_than_a_third_of_the_session_timeout_is_refused_naming_both() -> None:
+def test_a_heartbeat_slower_than_a_third_of_the_session_timeout_is_refused_naming_both(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValidationError, match=r"WAYFINDER_BROKER_HEARTBEAT_INTERVAL \(5.0s\) must be at most a "
                        r"third of WAYFINDER_BROKER_SESSION_TIMEOUT \(12.0s\)"):
         WorkerSettings(broker_heartbeat_interval=5.0, broker_session_timeout=12.0)
     with pytest.raises(ValidationError, match="producer_compression"):
         WorkerSettings(producer_compression="brotli")
+    monkeypatch.setenv("WAYFINDER_BROKER_HEARTBEAT_INTERVAL", "30")
+    with pytest.raises(SystemExit, match=r"^wayfinder: bad settings: Value error, WAYFINDER_BROKER_HEARTBEAT_INTERVAL "
+                       r"\(30.0s\)"):
+        main(["worker", "--broker", "kafka://127.0.0.1:9"])
 
 
 def test_the_worker_app_gets_the_tuning(loop: asyncio.AbstractEventLoop) -> None:

@@ -50,7 +50,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from wayfinder.journeys._problems import DefinitionError
     from wayfinder.streams.app import create_app
-    from wayfinder.streams.topics import PartitionMismatch, check_worker_topics
+    from wayfinder.streams.partitions import PartitionMismatch, check_worker_topics
 
     settings = settings_from(args)
     try:

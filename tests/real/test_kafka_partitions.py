@@ -13,9 +13,9 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world
 from wayfinder import examples_dir
+from wayfinder.streams.partitions import CONSUMED, PartitionMismatch, check_worker_topics, partition_counts
 from wayfinder.streams.publish import wait_caught_up
 from wayfinder.streams.settings import WorkerSettings
-from wayfinder.streams.topics import CONSUMED, PartitionMismatch, check_worker_topics, partition_counts
 
 pytestmark = pytest.mark.kafka
 

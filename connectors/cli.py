@@ -30,6 +30,7 @@ from wayfinder.connectors.receipts import JsonlSink, MessageFile
 from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
 from wayfinder.connectors.settings import DeliverySettings
 from wayfinder.connectors.switch import ControlFile, KafkaControl
+from wayfinder.vocabulary import Topic
 
 
 @dataclass(frozen=True)
@@ -257,12 +258,12 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
     ledger = SqliteLedger(ledger_path)
     producer = AIOKafkaProducer(bootstrap_servers=worker.bootstrap_servers, acks="all", linger_ms=5)
     await producer.start()
-    receipts = KafkaSink(producer, worker.topic("delivery.receipts"))
-    dead_letters = KafkaSink(producer, worker.topic("dead-letters"))
+    receipts = KafkaSink(producer, worker.topic(Topic.DELIVERY_RECEIPTS))
+    dead_letters = KafkaSink(producer, worker.topic(Topic.DEAD_LETTERS))
     try:
-        async with KafkaMessages(worker.bootstrap_servers, worker.topic("outbound.messages"),
+        async with KafkaMessages(worker.bootstrap_servers, worker.topic(Topic.OUTBOUND_MESSAGES),
                                  f"{worker.app_id}-delivery", idle_seconds=idle) as source, \
-                KafkaControl(worker.bootstrap_servers, worker.topic("control")) as control, \
+                KafkaControl(worker.bootstrap_servers, worker.topic(Topic.CONTROL)) as control, \
                 httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
             connectors = build_connectors(settings, ConnectorDeps(http=http))
             try:

@@ -25,7 +25,7 @@ def _env_help() -> str:
     for name, info in WorkerSettings.model_fields.items():
         flag = _FLAGS.get(name, "")
         default = info.default if info.default is not None else "unset"
-        lines.append(f"  WAYFINDER_{name.upper():<22} {flag:<16} {info.description or ''} [default: {default}]")
+        lines.append(f"  WAYFINDER_{name.upper():<25} {flag:<16} {info.description or ''} [default: {default}]")
     return "\n".join(lines)
 
 
@@ -39,7 +39,8 @@ def settings_from(args: argparse.Namespace) -> WorkerSettings:
     try:
         return WorkerSettings(**given)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" if err["loc"] else err["msg"]
+                             for err in e.errors())
         msg = f"wayfinder: bad settings: {problems}"
         raise SystemExit(msg) from e
 
@@ -49,11 +50,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from wayfinder.journeys import DefinitionError
     from wayfinder.streams.app import create_app
+    from wayfinder.streams.partitions import PartitionMismatch, check_worker_topics
 
     settings = settings_from(args)
     try:
         wapp = create_app(settings)
-    except DefinitionError as e:
+        check_worker_topics(settings)
+    except (DefinitionError, PartitionMismatch) as e:
         print(e, file=sys.stderr)
         return 1
     worker = faust.Worker(wapp.faust, loglevel=settings.log_level, quiet=True)

@@ -3,26 +3,19 @@
 * ``EmployeeStage`` is keyed by employee: events and enrollment timers go to the journey core.
 * ``MailboxStage`` is keyed by recipient: dispatched messages and deferral timers go to the mailbox.
 
-Each input is handled as a unit of work: the table writes and the records to produce. When a
-unit produces records or more than one write, it is first written to the table as a write-ahead entry (``w:<topic>:
-<partition>:<offset>``) in the same changelog partition as the state it changes, so a restart
-that replays the input finds it and produces the same records again instead of losing them
-(the state says the input was seen, so the core alone would not repeat them). Entries are
-deleted once the input's offset is committed. Processing is at-least-once; message ids are
-deterministic, so delivery drops repeats.
+Each input is handled as a unit of work (``streams.unit``): the table writes and the records to
+produce, written ahead as one entry when there is more than one thing to keep together. Processing
+is at-least-once; message ids are deterministic, so delivery drops repeats.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import zlib
-from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -46,6 +39,7 @@ from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.interpreter import carry_out
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
 from wayfinder.streams.timers import TimerIndex
+from wayfinder.streams.unit import Table, Work, WriteAheadLog, entry_key, finish_interrupted, replay
 from wayfinder.streams.wire import (
     Record,
     decode_mailbox_input,
@@ -57,18 +51,11 @@ from wayfinder.streams.wire import (
     timer_key,
     timer_owner,
 )
+from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 CONTACT_FIELDS = ("given_name", "preferred_name", "family_name", "email", "locale", "timezone")
-
-
-class Table(Protocol):
-    """What a stage needs of a table (a Faust table in the worker)."""
-
-    def get(self, key: str) -> bytes | None: ...
-    def set(self, key: str, value: bytes | None) -> None: ...
-    def keys(self) -> Iterator[str]: ...
 
 
 @dataclass
@@ -79,30 +66,6 @@ class Incoming:
     key: bytes | None
     value: bytes | None
     timestamp: float | None  # Kafka message time, seconds
-
-
-def digest(value: bytes | None) -> str:
-    return "-" if value is None else hashlib.blake2b(value, digest_size=8).hexdigest()
-
-
-@dataclass
-class Work:
-    writes: dict[str, bytes | None] = field(default_factory=dict)
-    records: list[Record] = field(default_factory=list)
-    before: dict[str, str] = field(default_factory=dict)  # digest of each written key's value before the unit
-
-    def encode(self) -> bytes:
-        """Compressed: an entry repeats the unit's state and records, which compress well."""
-        return zlib.compress(dumps({"writes": {k: None if v is None else v.decode("utf-8")
-                                               for k, v in self.writes.items()},
-                                    "before": self.before,
-                                    "records": [r.to_json() for r in self.records]}), 1)
-
-    @classmethod
-    def decode(cls, raw: bytes) -> Work:
-        d = json.loads(zlib.decompress(raw))
-        return cls({k: None if v is None else v.encode("utf-8") for k, v in d["writes"].items()},
-                   [Record.from_json(r) for r in d["records"]], d.get("before", {}))
 
 
 class Stage:
@@ -117,16 +80,15 @@ class Stage:
         self.clock = clock
         self.metrics = metrics
         self.timers = TimerIndex()
-        self._committed = committed
+        self.wal = WriteAheadLog(table, committed)
         self._cache: dict[str, tuple[int, Any]] = {}
-        self._wal: dict[tuple[str, int], deque[tuple[int, str]]] = {}
 
     # -- partitions ---------------------------------------------------------------------------
     def ensure_loaded(self, partition: int) -> None:
         """On assignment: finish the units a crash interrupted, then index the partition's timers."""
         if self.timers.loaded(partition):
             return
-        finished = self._finish_interrupted(partition)
+        finished = finish_interrupted(self.table, partition)
         prefix = f"t:{partition}:"
         items = []
         for key in self.table.keys():
@@ -139,37 +101,10 @@ class Stage:
         log.info("%s: partition %d loaded with %d pending timers (%d interrupted writes finished)", self.name,
                  partition, count, finished)
 
-    def _finish_interrupted(self, partition: int) -> int:
-        """Apply the writes of write-ahead entries that did not all reach the table, before any input runs.
-
-        Offsets are committed per topic, so after a crash an input of one topic may be processed before an
-        earlier input of another topic is replayed; the earlier unit's writes must be in place first. A write
-        is applied where its key still holds what it held before the unit; applying one unit can make the next
-        one's apply, so this repeats until nothing changes (entries already applied change nothing).
-        """
-        marker = f":{partition}:"
-        entries = [Work.decode(raw) for key in self.table.keys()
-                   if key.startswith("w:") and marker in key and (raw := self.table.get(key)) is not None]
-        done: set[tuple[int, str]] = set()  # each write at most once, so the loop always ends
-        progress = True
-        while progress:
-            progress = False
-            for n, work in enumerate(entries):
-                for key, value in work.writes.items():
-                    if (n, key) in done:
-                        continue
-                    current = self.table.get(key)
-                    if current != value and digest(current) == work.before.get(key):
-                        self.table.set(key, value)
-                        done.add((n, key))
-                        progress = True
-        return len(done)
-
     def revoke(self, partition: int) -> None:
         self.timers.drop(partition)
         self._cache = {k: v for k, v in self._cache.items() if v[0] != partition}
-        for key in [k for k in self._wal if k[1] == partition]:
-            del self._wal[key]
+        self.wal.forget(partition)
 
     # -- reading and writing -------------------------------------------------------------------
     def read(self, work: Work, key: str) -> bytes | None:
@@ -220,32 +155,22 @@ class Stage:
     def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
         """Handle one input as a unit of work; returns the records to produce (in order)."""
         self.ensure_loaded(msg.partition)
-        wal_key = f"w:{msg.topic}:{msg.partition}:{msg.offset}"
-        previous = self.table.get(wal_key)
-        if previous is not None:
-            work = Work.decode(previous)
+        replayed = replay(self.table, entry_key(msg.topic, msg.partition, msg.offset))
+        if replayed is not None:
             self._cache.clear()
-            # Inputs of the other topics may have been committed after this unit and changed the same
-            # keys: a write is applied again only where the key still holds what it held before the unit.
-            writes = {k: v for k, v in work.writes.items() if digest(self.table.get(k)) == work.before.get(k)}
-            self._write(writes)
-            self._index_timers(msg.partition, writes)
-            log.info("%s: replayed %d records and %d of %d writes of %s", self.name, len(work.records),
-                     len(writes), len(work.writes), wal_key)
-            return work.records
+            self._index_timers(msg.partition, replayed.applied)
+            log.info("%s: replayed %d records and %d of %d writes of %s", self.name, len(replayed.records),
+                     len(replayed.applied), replayed.planned, replayed.key)
+            return replayed.records
         work = Work()
         try:
             handle(work, msg)
         except Exception:
             self._cache.clear()  # the core may have changed a cached state in place before it failed
             raise
-        if work.records or len(work.writes) > 1:
-            # Several writes (a state and its timer) or any records: one entry makes them all-or-nothing.
-            work.before = {k: digest(self.table.get(k)) for k in work.writes}
-            self.table.set(wal_key, work.encode())
-            self._wal.setdefault((msg.topic, msg.partition), deque()).append((msg.offset, wal_key))
+        self.wal.write(msg.topic, msg.partition, msg.offset, work)
         self._write(work.writes)
-        self._prune(msg.topic, msg.partition)
+        self.wal.prune(msg.topic, msg.partition)
         return work.records
 
     def _index_timers(self, partition: int, writes: dict[str, bytes | None]) -> None:
@@ -266,16 +191,7 @@ class Stage:
     def prune(self) -> None:
         """Delete the write-ahead entries of every input whose offset is committed (each input does this for
         its own topic and partition; this is for the end of a run)."""
-        for topic, partition in list(self._wal):
-            self._prune(topic, partition)
-
-    def _prune(self, topic: str, partition: int) -> None:
-        entries = self._wal.get((topic, partition))
-        committed = self._committed(topic, partition)
-        if not entries or committed is None:
-            return
-        while entries and entries[0][0] < committed:
-            self.table.set(entries.popleft()[1], None)
+        self.wal.prune_all()
 
 
 class EmployeeStage(Stage):
@@ -352,7 +268,7 @@ class EmployeeStage(Stage):
         if contact_after != contact_before:
             if after is not None:
                 self.directory[employee_id] = after.profile
-            work.records.append(Record("directory", employee_id, dumps(contact_after) if contact_after else None))
+            work.records.append(Record(Topic.DIRECTORY, employee_id, dumps(contact_after) if contact_after else None))
         carry_out(effects, StagePort(self, work, partition, now), employee_id)
 
 
@@ -370,25 +286,25 @@ class StagePort:
 
     def record(self, message: Message) -> None:
         value = message.model_dump_json().encode("utf-8")
-        self.work.records.append(Record("outbound.messages", message.employee_id, value))
+        self.work.records.append(Record(Topic.OUTBOUND_MESSAGES, message.employee_id, value))
         if message.status == "pending_approval":
-            self.work.records.append(Record("approvals", message.employee_id, value))
+            self.work.records.append(Record(Topic.APPROVALS, message.employee_id, value))
             self.stage.metrics.approvals.labels(message.journey_id).inc()
         self.stage.metrics.decisions.labels(message.channel, message.status).inc()
 
     def to_mailbox(self, mailbox: str, item: MailboxInput) -> None:
-        self.work.records.append(Record("mailbox", mailbox, encode_mailbox_input(item, self.now)))
+        self.work.records.append(Record(Topic.MAILBOX, mailbox, encode_mailbox_input(item, self.now)))
 
     def open_task(self, task: Task) -> None:
-        self.work.records.append(Record("tasks", task.employee_id, task.model_dump_json().encode("utf-8")))
+        self.work.records.append(Record(Topic.TASKS, task.employee_id, task.model_dump_json().encode("utf-8")))
         self.stage.metrics.tasks.labels(task.journey_id).inc()
 
     def audit(self, entry: dict[str, Any]) -> None:
-        self.work.records.append(Record("audit", str(entry["employee_id"]), dumps(entry)))
+        self.work.records.append(Record(Topic.AUDIT, str(entry["employee_id"]), dumps(entry)))
 
     def refuse(self, effect: Refuse) -> None:
         letter = DeadLetter(reason=effect.reason, raw=effect.raw, received_at=effect.at, source=effect.source)
-        self.work.records.append(Record("dead-letters", None, dumps(letter.model_dump(mode="json"))))
+        self.work.records.append(Record(Topic.DEAD_LETTERS, None, dumps(letter.model_dump(mode="json"))))
         self.stage.metrics.dead_letters.labels(effect.reason).inc()
 
     def observe(self, effect: Lifecycle | Diagnostic) -> None:
@@ -406,7 +322,7 @@ def dead_letter_record(msg: Incoming, reason: str, at: datetime) -> Record:
     raw = (msg.value or b"").decode("utf-8", errors="replace")
     letter = DeadLetter(reason=reason, raw=raw, received_at=at, source=msg.topic, line=None)
     value = letter.model_dump(mode="json") | {"partition": msg.partition, "offset": msg.offset}
-    return Record("dead-letters", msg.key.decode("utf-8", "replace") if msg.key else None, dumps(value))
+    return Record(Topic.DEAD_LETTERS, msg.key.decode("utf-8", "replace") if msg.key else None, dumps(value))
 
 
 def _contact(state: EmployeeState | None) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ __all__ = [
     "Identifier",
     "RecipientRole",
     "Topic",
+    "is_decision",
     "is_engagement",
     "iso",
     "parse_instant",
@@ -62,6 +63,14 @@ class EventType(StrEnum):
 
 
 ENGAGEMENT_PREFIX = "engagement."
+
+
+DECISION_PREFIX = "wayfinder."
+
+
+def is_decision(event_type: str) -> bool:
+    """Decisions by people (reviews, preferences, tasks; SPEC §11) travel on the decisions topic."""
+    return event_type.startswith(DECISION_PREFIX)
 
 
 def is_engagement(event_type: str) -> bool:

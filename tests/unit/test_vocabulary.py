@@ -26,3 +26,16 @@ def test_every_topic_the_worker_creates_is_a_known_topic() -> None:
 def test_engagement_events_are_told_apart_by_their_type() -> None:
     assert is_engagement("engagement.message.clicked")
     assert not is_engagement("hris.employee.hired")
+
+
+def test_publish_routes_each_event_to_its_topic_by_type() -> None:
+    from wayfinder.streams.publish import route
+
+    def routed(event_type: str) -> str:
+        return route(f'{{"type": "{event_type}", "subject": "E1"}}'.encode())[0]
+
+    assert routed("hris.employee.hired") == "hris.events"
+    assert routed("engagement.message.clicked") == "engagement.events"
+    assert routed("wayfinder.review.decided") == "decisions"
+    assert routed("wayfinder.preferences.changed") == "decisions"
+    assert route(b"not json") == ("hris.events", None)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from wayfinder.connectors.switch import ControlFile, ControlRecord
+from wayfinder.vocabulary import Topic
 
 __all__ = ["register"]
 
@@ -72,6 +73,6 @@ def _produce(record: ControlRecord) -> None:
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
     try:
         key = (record.journey_id or "*").encode("utf-8")
-        producer.send(settings.topic("control"), key=key, value=record.model_dump_json().encode("utf-8")).get(30)
+        producer.send(settings.topic(Topic.CONTROL), key=key, value=record.model_dump_json().encode("utf-8")).get(30)
     finally:
         producer.close()

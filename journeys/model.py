@@ -226,6 +226,10 @@ class Outcome(Frozen):
     event: Annotated[str, Field(min_length=1, examples=["onboarding.task.completed", "engagement.*"])]
     within: Duration = "30d"
 
+    @property
+    def window(self) -> timedelta:
+        return parse_duration(self.within)
+
 
 class Journey(Frozen):
     """A journey as HR operations write it."""

@@ -18,6 +18,7 @@ from wayfinder.cli.report import print_summary, write_results
 from wayfinder.journeys._problems import Problem
 from wayfinder.journeys.events import CloudEvent, iso
 from wayfinder.journeys.loader import Definitions, Sources, load
+from wayfinder.reports import cli as reports_cli
 from wayfinder.streams import cli as streams_cli
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
 
@@ -253,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     from wayfinder.connectors import cli as delivery_cli
 
     delivery_cli.register(sub)
+    reports_cli.register(sub)
     return parser
 
 

@@ -43,7 +43,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--journeys", type=Path, help="folder (or file) of journeys [default: the bundled examples]")
     p.add_argument("--catalog", type=Path, help="catalog folder [default: bundled]")
     p.add_argument("--templates", type=Path, help="templates folder [default: bundled]")
-    p.add_argument("--policy", type=Path, help="policy file [default: bundled]")
+    p.add_argument("--policy", type=Path, help="policy file [default: none; the reports do not need one]")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.add_argument("--html", type=Path, metavar="FILE", help="also write a self-contained HTML report with charts")
 
@@ -64,7 +64,7 @@ def _inputs(args: argparse.Namespace) -> ReportInputs | None:
     ex = examples_dir()
     defs, problems = load(Sources(paths=[args.journeys or ex / "journeys", args.catalog or ex / "catalog"],
                                   templates=[args.templates or ex / "templates"],
-                                  policy=args.policy or ex / "policy.yaml"))
+                                  policy=args.policy))
     for p in problems:
         print(p, file=sys.stderr)
     if any(p.severity == "error" for p in problems):

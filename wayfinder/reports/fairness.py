@@ -13,6 +13,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Literal
 
 from wayfinder.reports.groups import group_of
@@ -20,7 +21,7 @@ from wayfinder.reports.inputs import ReportInputs
 from wayfinder.reports.people import Person, journey_people
 from wayfinder.reports.stats import difference, wilson
 
-FOUR_FIFTHS = 0.8
+FOUR_FIFTHS = Fraction(4, 5)
 Finding = Literal["best", "flag", "watch", "ok"]
 
 
@@ -124,13 +125,12 @@ def finding(fav: int, n: int, best_fav: int, best_n: int) -> tuple[float | None,
     95% Newcombe interval of (best rate - group rate) lies above zero; ``watch`` when ratio < 0.8
     but that interval includes zero (the difference may be chance); ``ok`` otherwise.
     """
-    best_rate = best_fav / best_n
-    if best_rate == 0:
+    if best_fav == 0:
         return None, "ok"
-    ratio = (fav / n) / best_rate
+    ratio = Fraction(fav * best_n, n * best_fav)  # exact, so a ratio of exactly 4/5 is never flagged
     if ratio >= FOUR_FIFTHS:
-        return ratio, "ok"
-    return ratio, "flag" if difference(best_fav, best_n, fav, n).low > 0 else "watch"
+        return float(ratio), "ok"
+    return float(ratio), "flag" if difference(best_fav, best_n, fav, n).low > 0 else "watch"
 
 
 def _cell(group: str, n: int, count: int) -> Cell:

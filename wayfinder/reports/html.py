@@ -26,11 +26,11 @@ img.chart{max-width:100%;display:block;margin:.3rem 0}
 """
 
 
-def _png(fig: Figure) -> str:
+def _png(fig: Figure, title: str = "chart") -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img class="chart" alt="chart" src="data:image/png;base64,{data}">'
+    return f'<img class="chart" alt="{escape(title)}" src="data:image/png;base64,{data}">'
 
 
 def _pct(rate: float) -> str:
@@ -48,17 +48,16 @@ def _rate_chart(title: str, breakdowns: list[Breakdown]) -> str:
         ax = fig.add_subplot(1, len(shown), i + 1)
         labels = [c.group for c in b.cells]
         rates = [c.rate for c in b.cells]
-        errors = [[c.rate - c.low for c in b.cells], [c.high - c.rate for c in b.cells]]
+        errors = [[max(0.0, c.rate - c.low) for c in b.cells], [max(0.0, c.high - c.rate) for c in b.cells]]
         ax.barh(labels, rates, xerr=errors, color=[COLOURS[c.finding] for c in b.cells], capsize=3)
         best = next((c for c in b.cells if c.finding == "best"), None)
         if best is not None and b.metric in CHARTED:
-            ax.axvline(FOUR_FIFTHS * best.rate, color="#c53030", linestyle="--", linewidth=1)
+            ax.axvline(float(FOUR_FIFTHS) * best.rate, color="#c53030", linestyle="--", linewidth=1)
         ax.set_xlim(0, 1)
         ax.set_title(f"{b.metric} by {b.attribute}", fontsize=9)
         ax.tick_params(labelsize=8)
         ax.invert_yaxis()
-    fig.suptitle(title, fontsize=10)
-    return _png(fig)
+    return _png(fig, title)
 
 
 def _cells_table(b: Breakdown) -> str:
@@ -154,8 +153,9 @@ def _impact_chart(j: JourneyImpact) -> str:
     ax = fig.add_subplot(1, 1, 1)
     for offset, name, colour in ((-0.18, "reached", "#2b6cb0"), (0.18, "control", "#a0aec0")):
         arms = [r[1] if name == "reached" else r[2] for r in rows]
+        errors = [[max(0.0, a.rate - a.low) for a in arms], [max(0.0, a.high - a.rate) for a in arms]]
         ax.barh([i + offset for i in range(len(rows))], [a.rate for a in arms], height=0.34, color=colour,
-                xerr=[[a.rate - a.low for a in arms], [a.high - a.rate for a in arms]], capsize=3, label=name)
+                xerr=errors, capsize=3, label=name)
     ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=8)
     ax.set_xlim(0, 1)
     ax.invert_yaxis()

@@ -44,6 +44,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--catalog", type=Path, help="catalog folder [default: bundled]")
     p.add_argument("--templates", type=Path, help="templates folder [default: bundled]")
     p.add_argument("--policy", type=Path, help="policy file [default: none; the reports do not need one]")
+    p.add_argument("--kafka", metavar="BROKERS", help="read the workers' topics on these brokers (host:port, comma "
+                   "separated) instead of --results and --events")
+    p.add_argument("--topic-prefix", default="wayfinder.", help="prefix of the topics [default: wayfinder.]")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.add_argument("--html", type=Path, metavar="FILE", help="also write a self-contained HTML report with charts")
 
@@ -73,6 +76,11 @@ def _inputs(args: argparse.Namespace) -> ReportInputs | None:
     if fairness is None:
         return None
     try:
+        if args.kafka:
+            from wayfinder.reports.kafka import kafka_inputs, topic_reader
+
+            brokers = [b.strip() for b in args.kafka.split(",") if b.strip()]
+            return kafka_inputs(topic_reader(brokers), args.topic_prefix, defs.current(), fairness)
         return assemble(args.results, args.events or ex / "events.jsonl", defs.current(), fairness)
     except InputError as e:
         print(e, file=sys.stderr)

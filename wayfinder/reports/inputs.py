@@ -47,50 +47,58 @@ class ReportInputs:
         return max((e.time for e in self.events), default=None)
 
 
-def _rows(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
+Rows = Iterable[tuple[int, dict[str, Any]]]
+
+
+def _rows(path: Path) -> Rows:
     if not path.is_file():
         return
     with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as e:
-                msg = f"{path}: row {number} is not JSON; regenerate the file with wayfinder simulate"
-                raise InputError(msg) from e
-            if not isinstance(row, dict):
-                msg = f"{path}: row {number} is not a JSON object"
-                raise InputError(msg)
-            yield number, row
+        yield from json_rows(f, str(path))
 
 
-def read_messages(path: Path) -> list[Message]:
-    """``messages.jsonl`` as simulate or demo wrote it (the latest record per ``message_id`` wins)."""
+def json_rows(lines: Iterable[str | bytes], where: str) -> Rows:
+    """Each JSON object with its 1-based row number; anything else is an error that names the row."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as e:
+            msg = f"{where}: row {number} is not JSON; regenerate it with wayfinder simulate"
+            raise InputError(msg) from e
+        if not isinstance(row, dict):
+            msg = f"{where}: row {number} is not a JSON object"
+            raise InputError(msg)
+        yield number, row
+
+
+def read_messages(rows: Rows, where: str) -> list[Message]:
+    """Message records as simulate or the workers wrote them (the latest record per ``message_id`` wins)."""
     latest: dict[str, Message] = {}
-    for number, row in _rows(path):
+    for number, row in rows:
         try:
             message = Message.model_validate(row)
         except ValidationError as e:
             fields = ", ".join(".".join(str(p) for p in err["loc"]) for err in e.errors()[:3])
-            msg = f"{path}: row {number} is not a message record (fields: {fields})"
+            msg = f"{where}: row {number} is not a message record (fields: {fields})"
             raise InputError(msg) from e
         latest[message.message_id] = message
     return list(latest.values())
 
 
-def read_tasks(path: Path) -> list[Task]:
+def read_tasks(rows: Rows, where: str) -> list[Task]:
     out: list[Task] = []
-    for number, row in _rows(path):
+    for number, row in rows:
         try:
             out.append(Task.model_validate(row))
         except ValidationError as e:
-            msg = f"{path}: row {number} is not a task record"
+            msg = f"{where}: row {number} is not a task record"
             raise InputError(msg) from e
     return out
 
 
-def read_events(lines: Iterable[str]) -> tuple[list[CloudEvent], int]:
+def read_events(lines: Iterable[str | bytes]) -> tuple[list[CloudEvent], int]:
     """Decodable events in time order (ties in file order), and how many lines could not be used."""
     events: list[tuple[datetime, int, CloudEvent]] = []
     skipped = 0
@@ -148,9 +156,22 @@ def replay(events: Iterable[CloudEvent], journeys: dict[str, Journey] | None = N
     return out
 
 
+def build(journeys: dict[str, Journey], fairness: Fairness, messages: list[Message], tasks: list[Task],
+          events: list[CloudEvent], skipped: int = 0) -> ReportInputs:
+    """Replay the events (in time order) and leave out everyone who asked to be erased."""
+    done = replay(events, journeys)
+    forgotten = done.erased
+    return ReportInputs(journeys=journeys, fairness=fairness,
+                        messages=[m for m in messages if m.employee_id not in forgotten],
+                        tasks=[t for t in tasks if t.employee_id not in forgotten],
+                        events=[e for e in events if e.subject not in forgotten], profiles=done.profiles,
+                        triggered=done.triggered, erased=len(forgotten), skipped_events=skipped)
+
+
 def assemble(results: Path, events_file: Path, journeys: dict[str, Journey], fairness: Fairness) -> ReportInputs:
     """Read a results folder (messages.jsonl, tasks.jsonl) and the events they were made from."""
-    if not (results / "messages.jsonl").is_file():
+    messages_file = results / "messages.jsonl"
+    if not messages_file.is_file():
         msg = f"{results}: no messages.jsonl; point --results at the --out folder of wayfinder simulate or demo"
         raise InputError(msg)
     if not events_file.is_file():
@@ -158,11 +179,6 @@ def assemble(results: Path, events_file: Path, journeys: dict[str, Journey], fai
         raise InputError(msg)
     with events_file.open(encoding="utf-8") as f:
         events, skipped = read_events(f)
-    done = replay(events, journeys)
-    forgotten = done.erased
-    messages = [m for m in read_messages(results / "messages.jsonl") if m.employee_id not in forgotten]
-    tasks = [t for t in read_tasks(results / "tasks.jsonl") if t.employee_id not in forgotten]
-    kept = [e for e in events if e.subject not in forgotten]
-    return ReportInputs(journeys=journeys, fairness=fairness, messages=messages, tasks=tasks, events=kept,
-                        profiles=done.profiles, triggered=done.triggered, erased=len(forgotten),
-                        skipped_events=skipped)
+    messages = read_messages(_rows(messages_file), str(messages_file))
+    tasks = read_tasks(_rows(results / "tasks.jsonl"), str(results / "tasks.jsonl"))
+    return build(journeys, fairness, messages, tasks, events, skipped)

@@ -78,6 +78,9 @@ def test_k_people_are_shown_and_one_fewer_are_not() -> None:
     assert hidden({"a": 10, "b": 9, "c": 4}, 10) == {"b", "c"}
     # one hidden group alone could be worked out from the total: the next smallest goes too
     assert hidden({"a": 30, "b": 12, "c": 9}, 10) == {"b", "c"}
+    # two hidden groups of 1 and 2 people are still 3 together: hide until they hold k
+    assert hidden({"a": 30, "b": 12, "c": 2, "d": 1}, 10) == {"b", "c", "d"}
+    assert hidden({"employee": 18, "intern": 1, "contractor": 1}, 10) == {"employee", "intern", "contractor"}
 
 
 def test_a_breakdown_hides_small_groups_without_naming_them() -> None:

@@ -1,10 +1,10 @@
 """The fairness report: per journey and attribute, who was enrolled, reached, held for review, ...
 
-Rates count people. A group with fewer than ``k`` people is never shown (nor its name); when only
-one group of a breakdown would be hidden, the next smallest is hidden too, so that no hidden
-figure can be worked out from the total. The four-fifths rule compares each shown group's
-favourable rate with the best shown group's, and flags a group only when the difference is
-statistically meaningful (see :func:`finding`).
+Rates count people. A group with fewer than ``k`` people is never shown (nor its name); the next
+smallest groups are hidden with it until the hidden ones are at least two and hold at least ``k``
+people together, so that no hidden figure can be worked out from the total. The four-fifths rule
+compares each shown group's favourable rate with the best shown group's, and flags a group only
+when the difference is statistically meaningful (see :func:`finding`).
 """
 
 from __future__ import annotations
@@ -110,11 +110,12 @@ def shown_count(n: int, k: int) -> int | None:
 
 
 def hidden(sizes: dict[str, int], k: int) -> set[str]:
-    """Groups not to show: those under k, plus the smallest other one when only one is under k."""
+    """Groups not to show: those under k, and then the next smallest ones until the hidden groups are at
+    least two and hold at least k people together, so no hidden figure can be worked out from the total."""
     out = {g for g, n in sizes.items() if n < k}
-    if len(out) == 1 and len(sizes) > 1:
-        rest = sorted((n, g) for g, n in sizes.items() if g not in out)
-        out.add(rest[0][1])
+    rest = sorted((n, g) for g, n in sizes.items() if g not in out)
+    while out and rest and (len(out) < 2 or sum(sizes[g] for g in out) < k):
+        out.add(rest.pop(0)[1])
     return out
 
 

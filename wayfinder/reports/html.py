@@ -67,7 +67,8 @@ def _cells_table(b: Breakdown) -> str:
         ratio = "" if c.impact_ratio is None else f"{c.impact_ratio:.2f}"
         rows.append(f"<tr{cls}><td>{escape(c.group)}</td><td>{c.n}</td><td>{c.count}</td><td>{_pct(c.rate)}</td>"
                     f"<td>{_pct(c.low)} - {_pct(c.high)}</td><td>{ratio}</td><td>{escape(c.finding or '')}</td></tr>")
-    hidden = f'<p class="note">{b.hidden_groups} group(s) not shown.</p>' if b.hidden_groups else ""
+    hidden = (f'<p class="note">{b.hidden_groups} group(s) not shown, so that every figure covers enough '
+              "people.</p>") if b.hidden_groups else ""
     return (f"<h3>{escape(b.metric)} by {escape(b.attribute)}</h3><table><tr><th>group</th><th>people</th>"
             "<th>count</th><th>rate</th><th>95% interval</th><th>impact ratio</th><th>finding</th></tr>"
             + "".join(rows) + "</table>" + hidden)

@@ -59,11 +59,11 @@ def _table(rows: list[list[str]], out: TextIO, indent: str = "    ") -> None:
         print(indent + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip(), file=out)
 
 
-def _attribute_table(j: JourneyFairness, attribute: str, out: TextIO) -> None:
+def _attribute_table(j: JourneyFairness, attribute: str, k: int, out: TextIO) -> None:
     mine = [b for b in j.breakdowns if b.attribute == attribute]
     values = [v for v in j.values if v.attribute == attribute]
     if all(b.overall is None for b in mine):
-        print(f"  by {attribute}: fewer than k people", file=out)
+        print(f"  by {attribute}: fewer than {k} people", file=out)
         return
     groups = ["all", *sorted({c.group for b in mine for c in b.cells} | {c.group for v in values for c in v.cells})]
     rows = [["group", *(b.metric for b in mine), *(_measure_label(v) for v in values)]]
@@ -73,8 +73,8 @@ def _attribute_table(j: JourneyFairness, attribute: str, out: TextIO) -> None:
         row += [_value(v, g) for v in values]
         rows.append(row)
     hidden = max(b.hidden_groups for b in mine if b.overall is not None)
-    print(f"  by {attribute}" + (f" ({hidden} group(s) not shown: fewer than k people)" if hidden else ""),
-          file=out)
+    note = f" ({hidden} group(s) not shown, to keep every figure to {k}+ people)" if hidden else ""
+    print(f"  by {attribute}{note}", file=out)
     _table(rows, out)
 
 
@@ -104,7 +104,7 @@ def print_fairness(report: FairnessReport, feedback: list[ResourceFeedback], out
         print(f"\njourney {j.journey_id}: audience {_count(j.audience, k)}, enrolled {_count(j.enrolled, k)}, "
               f"held out {_count(j.held_out, k)}", file=out)
         for attribute in report.attributes:
-            _attribute_table(j, attribute, out)
+            _attribute_table(j, attribute, k, out)
     print_feedback(feedback, out)
 
 

@@ -15,7 +15,16 @@ from wayfinder.journeys.model import Fairness
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import Message
 from wayfinder.reports import ReportInputs, fairness_report, feedback_rollup, impact_report
-from wayfinder.reports.fairness import METRICS, Breakdown, Cell, FairnessReport, breakdown, finding, hidden
+from wayfinder.reports.fairness import (
+    METRICS,
+    Breakdown,
+    Cell,
+    FairnessReport,
+    breakdown,
+    compared_attributes,
+    finding,
+    hidden,
+)
 from wayfinder.reports.groups import age, age_band, group_of
 from wayfinder.reports.inputs import replay
 from wayfinder.reports.people import Person
@@ -168,6 +177,11 @@ def test_impact_with_a_small_control_group_is_not_compared(inputs: ReportInputs)
     [o] = impact_report(small).journeys[0].outcomes
     assert o.control is None and o.difference is None and o.note == "not compared: fewer than 13 people in the " \
                                                                       "control group"
+
+
+def test_protected_attributes_are_always_compared_and_a_birth_date_as_its_band() -> None:
+    fairness = Fairness(attributes=["department", "gender"], protected=["gender", "birth_date", "disability"])
+    assert compared_attributes(fairness) == ["department", "gender", "age_band", "disability"]
 
 
 def test_age_bands_from_a_birth_date() -> None:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Literal
 
-from wayfinder.reports.groups import group_of
+from wayfinder.journeys.model import Fairness
+from wayfinder.reports.groups import AGE_BAND, group_of
 from wayfinder.reports.inputs import ReportInputs
 from wayfinder.reports.people import Person, journey_people
 from wayfinder.reports.stats import difference, wilson
@@ -102,7 +103,7 @@ class FairnessReport:
     attributes: list[str]
     protected: list[str]
     journeys: list[JourneyFairness]
-    erased_people_excluded: int
+    erased_people_excluded: int | None  # None: fewer than k (or none)
 
 
 def shown_count(n: int, k: int) -> int | None:
@@ -192,13 +193,24 @@ def _mean(values: list[float]) -> float:
     return statistics.fmean(values)
 
 
+def compared_attributes(fairness: Fairness) -> list[str]:
+    """The configured attributes, then every protected one not among them (SPEC §9); a protected birth
+    date is compared as the age band, never by the date itself."""
+    out: list[str] = []
+    for name in [*fairness.attributes, *fairness.protected]:
+        name = AGE_BAND if name == fairness.birth_date_field else name
+        if name not in out:
+            out.append(name)
+    return out
+
+
 def journey_fairness(inputs: ReportInputs, journey_id: str) -> JourneyFairness:
     fairness = inputs.fairness
     people = journey_people(inputs, journey_id)
     k, on = fairness.k, inputs.as_of
     breakdowns: list[Breakdown] = []
     values: list[ValueBreakdown] = []
-    for attribute in fairness.attributes:
+    for attribute in compared_attributes(fairness):
         grouped = {pid: (p, group_of(inputs.profiles.get(pid), attribute, fairness, on)) for pid, p in people.items()}
         breakdowns += [breakdown(m, attribute, grouped, k) for m in METRICS]
         hours = {pid: (h, g) for pid, (p, g) in grouped.items() if p.reached and (h := p.hours_to_first) is not None}
@@ -217,5 +229,6 @@ def fairness_report(inputs: ReportInputs) -> FairnessReport:
     """The whole report, for every journey that is defined or has records."""
     ids = sorted(set(inputs.journeys) | {m.journey_id for m in inputs.messages} | {t.journey_id for t in inputs.tasks})
     return FairnessReport(k=inputs.fairness.k, as_of=inputs.as_of.isoformat(),
-                          attributes=list(inputs.fairness.attributes), protected=list(inputs.fairness.protected),
-                          journeys=[journey_fairness(inputs, j) for j in ids], erased_people_excluded=inputs.erased)
+                          attributes=compared_attributes(inputs.fairness), protected=list(inputs.fairness.protected),
+                          journeys=[journey_fairness(inputs, j) for j in ids],
+                          erased_people_excluded=shown_count(inputs.erased, inputs.fairness.k))

@@ -93,9 +93,8 @@ def print_fairness(report: FairnessReport, feedback: list[ResourceFeedback], out
           "not shown.", file=out)
     print("  ! below four fifths of the best group, and the difference is meaningful (95% interval); "
           "? below four fifths, but it may be chance", file=out)
-    if report.erased_people_excluded:
-        print(f"  people who asked to be forgotten are left out: {_count(report.erased_people_excluded, k)}",
-              file=out)
+    print(f"  people who asked to be forgotten are left out (their number: "
+          f"{_count(report.erased_people_excluded, k)})", file=out)
     found = findings(report)
     print(f"\nFindings ({len(found)}):", file=out)
     for line in found or ["none"]:
@@ -103,6 +102,9 @@ def print_fairness(report: FairnessReport, feedback: list[ResourceFeedback], out
     for j in report.journeys:
         print(f"\njourney {j.journey_id}: audience {_count(j.audience, k)}, enrolled {_count(j.enrolled, k)}, "
               f"held out {_count(j.held_out, k)}", file=out)
+        if all(b.overall is None for b in j.breakdowns):
+            print(f"  fewer than {k} people: not broken down", file=out)
+            continue
         for attribute in report.attributes:
             _attribute_table(j, attribute, k, out)
     print_feedback(feedback, out)

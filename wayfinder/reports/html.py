@@ -39,7 +39,7 @@ def _pct(rate: float) -> str:
 
 def _rate_chart(title: str, breakdowns: list[Breakdown]) -> str:
     """Rates by group with their 95% intervals; the dashed line is four fifths of the best group's rate."""
-    shown = [b for b in breakdowns if b.cells]
+    shown = [b for b in breakdowns if len(b.cells) >= 2]  # one group alone compares with nothing
     if not shown:
         return ""
     height = 0.5 + 0.35 * max(len(b.cells) for b in shown)
@@ -80,6 +80,8 @@ def _journey_section(j: JourneyFairness, attributes: list[str], k: int) -> str:
 
     parts = [f"<h2>Journey {escape(j.journey_id)}</h2><p>audience {count(j.audience)}, enrolled "
              f"{count(j.enrolled)}, held out {count(j.held_out)}</p>"]
+    if all(b.overall is None for b in j.breakdowns):
+        return parts[0] + f'<p class="note">Fewer than {k} people: not broken down.</p>'
     for attribute in attributes:
         mine = [b for b in j.breakdowns if b.attribute == attribute]
         if all(b.overall is None for b in mine):

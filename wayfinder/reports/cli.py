@@ -12,7 +12,6 @@ from wayfinder.journeys.loader import Sources, load
 from wayfinder.journeys.model import Fairness
 from wayfinder.reports.fairness import fairness_report
 from wayfinder.reports.feedback import feedback_rollup
-from wayfinder.reports.html import fairness_html, impact_html
 from wayfinder.reports.impact import impact_report
 from wayfinder.reports.inputs import InputError, ReportInputs, assemble
 from wayfinder.reports.text import print_fairness, print_impact, to_json
@@ -97,6 +96,8 @@ def cmd_fairness(args: argparse.Namespace) -> int:
     else:
         print_fairness(report, feedback, sys.stdout)
     if args.html is not None:
+        from wayfinder.reports.html import fairness_html  # matplotlib loads only when a chart is drawn
+
         args.html.write_text(fairness_html(report, feedback), encoding="utf-8")
         print(f"wrote {args.html}", file=sys.stderr)
     return 0
@@ -112,6 +113,8 @@ def cmd_impact(args: argparse.Namespace) -> int:
     else:
         print_impact(report, sys.stdout)
     if args.html is not None:
+        from wayfinder.reports.html import impact_html
+
         args.html.write_text(impact_html(report), encoding="utf-8")
         print(f"wrote {args.html}", file=sys.stderr)
     return 0

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.fairness_world import EVERYONE, NAMES
 from tests.fairness_world import write as write_world
@@ -38,10 +38,11 @@ def _report(tmp_path: Path, kind: str) -> Path:
     return html
 
 
-def _charts_rendered(page: object) -> list[dict[str, float]]:
-    return page.eval_on_selector_all(  # type: ignore[attr-defined, no-any-return]
+def _charts_rendered(page: Page) -> list[dict[str, float]]:
+    charts: list[dict[str, float]] = page.eval_on_selector_all(
         "img.chart", "els => els.map(e => ({w: e.naturalWidth, h: e.naturalHeight, done: e.complete ? 1 : 0,"
                      " shown: e.getBoundingClientRect().width}))")
+    return charts
 
 
 @pytest.mark.parametrize("kind", ["fairness", "impact"])

@@ -19,6 +19,7 @@ from wayfinder.cli.report import print_summary, write_results
 from wayfinder.journeys import Problem
 from wayfinder.journeys.events import CloudEvent, iso
 from wayfinder.journeys.loader import Definitions, Sources, load
+from wayfinder.reports import cli as reports_cli
 from wayfinder.streams import cli as streams_cli
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
 from wayfinder.vocabulary import parse_instant
@@ -251,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     delivery_cli.register(sub)
     sending_cli.register(sub)
+    reports_cli.register(sub)
     return parser
 
 

@@ -253,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     from wayfinder.connectors import cli as delivery_cli
 
     delivery_cli.register(sub)
+
+    from wayfinder.hris import cli as hris_cli
+
+    hris_cli.register(sub)
     return parser
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from wayfinder.hris.mapping import STATUS_FIELDS
 from wayfinder.hris.records import Record
 from wayfinder.journeys.events import iso
 
@@ -42,6 +43,11 @@ class Context:
     as_of: date
     previous_as_of: date
     absent: str = "ignore"
+    stamp: str = ""  # what tells apart the same change made twice; the export's date by default
+
+    @property
+    def when(self) -> str:
+        return self.stamp or self.as_of.isoformat()
 
 
 @dataclass(frozen=True)
@@ -97,8 +103,13 @@ def dependent_added(entry: list[Any]) -> Change:
 
 
 def upserted(fields: dict[str, Any], ctx: Context | None) -> Change:
-    day = () if ctx is None else (ctx.as_of.isoformat(),)
+    day = () if ctx is None else (ctx.when,)
     return Change(UPSERTED, fields, (*day, sorted(fields.items())))
+
+
+def dated(kind: str, data: dict[str, Any], ctx: Context) -> Change:
+    """A change without a date of its own, told apart by the export's date (or the webhook's time)."""
+    return Change(kind, data, (ctx.when, sorted(data.items())))
 
 
 def correction(source: str, employee: str, original: Change, action: str, reason: str,
@@ -115,8 +126,6 @@ def correction(source: str, employee: str, original: Change, action: str, reason
 # -- comparing two records -----------------------------------------------------------------------
 def profile(rec: Record) -> dict[str, Any]:
     """Everything of a record that belongs in the profile: known fields and attributes, not the import's own."""
-    from wayfinder.hris.mapping import STATUS_FIELDS
-
     return {k: v for k, v in rec.items() if k not in STATUS_FIELDS}
 
 
@@ -133,20 +142,20 @@ def _job_change(prev: Record, cur: Record) -> str:
     return "promotion" if after > before else "demotion" if after < before else "transfer"
 
 
-def _moves(prev: Record, cur: Record) -> list[Change]:
+def _moves(prev: Record, cur: Record, ctx: Context) -> list[Change]:
     moves: list[Change] = []
     if _set(prev, cur, "manager_id"):
-        moves.append(Change(MANAGER_CHANGED, {"old_manager_id": prev["manager_id"],
-                                              "new_manager_id": cur["manager_id"]}))
+        moves.append(dated(MANAGER_CHANGED, {"old_manager_id": prev["manager_id"],
+                                             "new_manager_id": cur["manager_id"]}, ctx))
     if _set(prev, cur, "role") or _set(prev, cur, "department"):
-        moves.append(Change(JOB_CHANGED, {
+        moves.append(dated(JOB_CHANGED, {
             "change": _job_change(prev, cur), "old_role": prev.get("role"), "new_role": cur.get("role"),
-            "old_department": prev.get("department"), "new_department": cur.get("department")}))
+            "old_department": prev.get("department"), "new_department": cur.get("department")}, ctx))
     if _set(prev, cur, "location"):
         data = {"old_location": prev["location"], "new_location": cur["location"], "new_country": cur.get("country")}
         if cur.get("timezone") is not None:
             data["new_timezone"] = cur["timezone"]
-        moves.append(Change(RELOCATED, data))
+        moves.append(dated(RELOCATED, data, ctx))
     return moves
 
 
@@ -221,7 +230,7 @@ def compare(prev: Record | None, cur: Record | None, ctx: Context, employee: str
     if cur["status"] in ("terminated", "rescinded"):
         return out
     out.extend(_start_date(prev, cur, ctx, employee))
-    out.extend(_moves(prev, cur))
+    out.extend(_moves(prev, cur, ctx))
     out.extend(_dependents(prev, cur, ctx.source, employee))
     return out
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from wayfinder.journeys.profile import KNOWN_FIELDS, Timezone
 
@@ -50,6 +50,17 @@ def _field_name(name: str) -> str:
     raise ValueError(msg)
 
 
+def _format(fmt: str) -> str:
+    if "%" not in fmt:
+        msg = f"{fmt!r} is not a strptime format (e.g. %Y-%m-%d or %m/%d/%Y)"
+        raise ValueError(msg)
+    return fmt
+
+
+FieldName = Annotated[str, AfterValidator(_field_name)]
+DateFormat = Annotated[str, AfterValidator(_format)]
+
+
 class Mapping(BaseModel):
     """How one HR system's export (or webhook) becomes Wayfinder's events."""
 
@@ -61,28 +72,12 @@ class Mapping(BaseModel):
     format: Literal["auto", "csv", "jsonl"] = "auto"
     delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
     id_column: Columns
-    columns: dict[str, Columns] = Field(default_factory=dict)
-    values: dict[str, dict[str, str | None]] = Field(default_factory=dict)
-    dates: dict[str, Annotated[list[str], Field(min_length=1)]] = Field(default_factory=dict)
+    columns: dict[FieldName, Columns] = Field(default_factory=dict)
+    values: dict[FieldName, dict[str, str | None]] = Field(default_factory=dict)
+    dates: dict[FieldName, Annotated[list[DateFormat], Field(min_length=1)]] = Field(default_factory=dict)
     timezone: Timezone = "UTC"
     list_separator: Annotated[str, Field(min_length=1)] = ";"
     absent: Literal["ignore", "terminated"] = "ignore"
-
-    @field_validator("columns", "values", "dates")
-    @classmethod
-    def _known_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for name in value:
-            _field_name(name)
-        return value
-
-    @field_validator("dates")
-    @classmethod
-    def _formats(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for fmt in (f for formats in value.values() for f in formats):
-            if "%" not in fmt:
-                msg = f"{fmt!r} is not a strptime format (e.g. %Y-%m-%d or %m/%d/%Y)"
-                raise ValueError(msg)
-        return value
 
     def columns_for(self, field: str) -> tuple[str, ...]:
         value = self.columns.get(field)
@@ -133,7 +128,7 @@ def _position(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int, 
     return best.line + 1, best.column + 1
 
 
-_UNION_PARTS = ("function-", "str", "list")
+_UNION_PARTS = ("function-", "str", "list", "[key]")
 
 
 def load_mapping(path: Path) -> Mapping:

@@ -191,7 +191,8 @@ def test_corrections_name_the_events_an_earlier_import_wrote(tmp_path: Path) -> 
     assert ("W1016", "hris.employee.hired") in announced
     _, day2, _ = run(tmp_path, WD_MAP, WD_2, WD_1, name="day2")
     corrections = {e["subject"]: e["data"] for e in day2 if e["type"] == "hris.correction"}
-    assert corrections["W1016"]["original"] == {"source": "hris/workday", "id": announced["W1016", "hris.employee.hired"]}
+    hired = announced["W1016", "hris.employee.hired"]
+    assert corrections["W1016"]["original"] == {"source": "hris/workday", "id": hired}
     assert corrections["W1017"]["original"]["id"] == announced["W1017", "hris.employee.hired"]
     assert corrections["W1015"]["original"]["id"] == announced["W1015", "hris.dependent.added"]
 

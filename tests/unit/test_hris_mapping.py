@@ -43,8 +43,9 @@ def test_a_good_mapping_reads_rows(write_files: WriteFiles) -> None:
 
 def test_unknown_field_names_line_column_and_a_guess(write_files: WriteFiles) -> None:
     folder = write_files({"m.yaml": GOOD.replace("  country: Country", "  manger_id: Manager")})
-    with pytest.raises(MappingError, match=r"m\.yaml:6:3: columns.manger_id: Value error, .*'manger_id' is not a profile field.*"
-                                           r"attributes\.manger_id.*did you mean 'manager_id'\?"):
+    with pytest.raises(MappingError, match=r"m\.yaml:6:3: columns.manger_id: Value error, "
+                                           r".*'manger_id' is not a profile field.*attributes\.manger_id"
+                                           r".*did you mean 'manager_id'\?"):
         load_mapping(folder / "m.yaml")
 
 
@@ -59,7 +60,8 @@ def test_missing_and_misspelled_keys(write_files: WriteFiles) -> None:
 
 def test_bad_date_format_and_bad_yaml(write_files: WriteFiles, tmp_path: Path) -> None:
     folder = write_files({"m.yaml": GOOD.replace('"%d.%m.%Y"', '"dd.mm.yyyy"'), "bad.yaml": "kind: [Mapping\n"})
-    with pytest.raises(MappingError, match=r"m\.yaml:13:\d+: dates.start_date.0: .*'dd\.mm\.yyyy' is not a strptime format"):
+    with pytest.raises(MappingError,
+                       match=r"m\.yaml:13:\d+: dates.start_date.0: .*'dd\.mm\.yyyy' is not a strptime format"):
         load_mapping(folder / "m.yaml")
     with pytest.raises(MappingError, match=r"bad\.yaml:2:1: not valid YAML"):
         load_mapping(folder / "bad.yaml")

@@ -68,7 +68,7 @@ def cmd_intake(args: argparse.Namespace) -> int:
         print(e, file=sys.stderr)
         return 1
     config = IntakeConfig.from_env(mappings)
-    sink = FileSink(args.out) if args.out else kafka_sink(settings_from(args))
+    sink = FileSink(args.out) if args.out else kafka_sink(settings_from(args), config.settings.kafka_timeout_seconds)
     app = create_app(config, sink, clock=lambda: datetime.now(UTC))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

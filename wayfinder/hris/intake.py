@@ -50,6 +50,7 @@ class IntakeSettings(BaseSettings):
     replay_cache_size: int = Field(100_000, ge=1, description="event ids remembered to drop replays")
     retry_after_seconds: int = Field(30, ge=1, description="what a 503 tells the sender to wait")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="larger requests are refused (413)")
+    kafka_timeout_seconds: float = Field(10.0, gt=0, description="how long to wait for Kafka before a 503")
 
     def secret(self, system: str) -> SecretStr | None:
         return self.bamboohr_secret if system == "bamboohr" else self.personio_secret
@@ -110,8 +111,8 @@ class ReplayCache:
             self._ids.popitem(last=False)
 
 
-def kafka_sink(settings: WorkerSettings) -> KafkaSink:
-    return KafkaSink(settings.bootstrap_servers, settings.topic("hris.events"))
+def kafka_sink(settings: WorkerSettings, timeout_seconds: float = 10.0) -> KafkaSink:
+    return KafkaSink(settings.bootstrap_servers, settings.topic("hris.events"), timeout_seconds=timeout_seconds)
 
 
 def _error(status: int, reason: str, retry_after: int | None = None) -> JSONResponse:

@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
+# Given, so that the producer is built without reaching the broker: a constructor that cannot bootstrap
+# raises and leaks its sockets; with a version it is built at once and sends wait (max_block_ms) instead.
+API_VERSION = (2, 6)
 
 
 class SinkUnavailable(RuntimeError):
@@ -68,7 +71,7 @@ class KafkaSink:
                 try:
                     self._producer = KafkaProducer(
                         bootstrap_servers=self.servers, acks="all", retries=3, linger_ms=2, max_block_ms=ms,
-                        request_timeout_ms=ms, delivery_timeout_ms=ms * 2, bootstrap_timeout_ms=ms)
+                        request_timeout_ms=ms, delivery_timeout_ms=ms * 2, api_version=API_VERSION)
                 except KafkaError as e:
                     msg = f"Kafka is not reachable ({type(e).__name__})"
                     raise SinkUnavailable(msg) from e

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, get_args
 
@@ -124,6 +125,9 @@ def header_problem(path: Path, mapping: Mapping) -> str | None:
 
 # -- cells to a record --------------------------------------------------------------------------
 def _text(value: Any) -> str | None:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
     if value is None:
         return None
     text = (json.dumps(value) if isinstance(value, dict | list) else str(value)).strip()
@@ -139,19 +143,21 @@ def _cell(cells: dict[str, Any], columns: tuple[str, ...]) -> tuple[str, str | N
     return (columns[0] if columns else ""), None
 
 
-def _mapped(mapping: Mapping, field: str, value: str) -> str | None:
-    table = mapping.values.get(field)
-    if field == "status":
-        table = {**_DEFAULT_STATUS, **(table or {})}
-    if not table:
-        return value
-    if value in table:
-        return table[value]
-    folded = {k.casefold(): v for k, v in table.items()}
-    return folded.get(value.casefold(), value)
+def _first(cells: dict[str, Any], columns: tuple[str, ...]) -> tuple[str, str | None]:
+    """:func:`_cell` with the common case (CSV: every cell a string) inline: it runs for every cell."""
+    for column in columns:
+        value = cells.get(column)
+        if value is None:
+            continue
+        text = value.strip() if value.__class__ is str else _text(value)
+        if text:
+            return column, text
+    return "", None
 
 
+@lru_cache(maxsize=65536)
 def parse_date(text: str, formats: tuple[str, ...]) -> date | None:
+    """The date ``text`` is in the first of ``formats`` that reads it (exports repeat dates: cached)."""
     for fmt in formats:
         try:
             return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date, no time of day
@@ -160,48 +166,116 @@ def parse_date(text: str, formats: tuple[str, ...]) -> date | None:
     return None
 
 
-def _date(mapping: Mapping, field: str, column: str, text: str) -> str:
-    formats = mapping.date_formats(field)
-    parsed = parse_date(text, formats)
-    if parsed is None:
-        msg = f"column {column} ({field}): matches none of the date formats {', '.join(formats)}; add one under dates"
-        raise RowError(msg)
-    return parsed.isoformat()
+@dataclass(frozen=True)
+class _Plan:
+    """How one mapped field is read, worked out once per mapping."""
 
+    field: str
+    name: str
+    columns: tuple[str, ...]
+    kind: str  # text, date, list, dependents, status, leave_type
+    table: dict[str, str | None] | None
+    folded: dict[str, str | None] | None
+    formats: tuple[str, ...]
 
-def _dependents(mapping: Mapping, column: str, text: str) -> list[list[str | None]]:
-    """``child:2026-03-01[:adoption]`` entries, separated by the list separator."""
-    found: list[list[str | None]] = []
-    for entry in (e.strip() for e in text.split(mapping.list_separator)):
-        if not entry:
-            continue
-        parts = [p.strip() for p in entry.split(":", 2)]
-        if len(parts) < 2 or not parts[0]:
-            msg = f"column {column} (dependents): an entry is not relationship:date[:reason]"
+    def mapped(self, value: str) -> str | None:
+        if self.table is None or self.folded is None:
+            return value
+        if value in self.table:
+            return self.table[value]
+        return self.folded.get(value.casefold(), value)
+
+    def date(self, column: str, text: str) -> str:
+        parsed = parse_date(text, self.formats)
+        if parsed is None:
+            msg = (f"column {column} ({self.field}): matches none of the date formats {', '.join(self.formats)}; "
+                   "add one under dates")
             raise RowError(msg)
-        relationship = parts[0].casefold()
-        when = _date(mapping, "dependents", column, parts[1])
-        reason = parts[2].casefold() if len(parts) > 2 and parts[2] else _DEFAULT_REASON.get(relationship)
-        found.append([relationship, when, reason])
-    return sorted(found, key=lambda d: (d[0] or "", d[1] or ""))
+        return parsed.isoformat()
 
 
-def _value(mapping: Mapping, field: str, column: str, text: str) -> Any:
-    value = _mapped(mapping, field, text)
-    if value is None:
-        return None
-    if field == "dependents":
-        return _dependents(mapping, column, value)
+def _kind(mapping: Mapping, field: str) -> str:
+    if field in ("dependents", "status", "leave_type"):
+        return field
     if mapping.is_date(field):
-        return _date(mapping, field, column, value)
-    if field in LIST_FIELDS:
-        return [v.strip() for v in value.split(mapping.list_separator) if v.strip()]
-    if field == "status" and value not in STATUSES:
-        msg = f"column {column} (status): a value that values.status does not map to one of {', '.join(STATUSES)}"
-        raise RowError(msg)
-    if field == "leave_type" and value not in LEAVE_TYPES:
-        return "other"
-    return value
+        return "date"
+    return "list" if field in LIST_FIELDS else "text"
+
+
+def _plan(mapping: Mapping, field: str) -> _Plan:
+    table = mapping.values.get(field)
+    if field == "status":
+        table = {**_DEFAULT_STATUS, **(table or {})}
+    folded = {k.casefold(): v for k, v in table.items()} if table else None
+    return _Plan(field, field.removeprefix("attributes."), mapping.columns_for(field), _kind(mapping, field),
+                 table or None, folded, mapping.date_formats(field))
+
+
+class RowReader:
+    """Reads rows of one mapping's exports into records (the mapping worked out once, not per row)."""
+
+    def __init__(self, mapping: Mapping) -> None:
+        self.mapping = mapping
+        self.ids = mapping.id_columns
+        self.plans = [_plan(mapping, f) for f in mapping.columns]
+        self.separator = mapping.list_separator
+
+    def _dependents(self, plan: _Plan, column: str, text: str) -> list[list[str | None]]:
+        """``child:2026-03-01[:adoption]`` entries, separated by the list separator."""
+        found: list[list[str | None]] = []
+        for entry in (e.strip() for e in text.split(self.separator)):
+            if not entry:
+                continue
+            parts = [p.strip() for p in entry.split(":", 2)]
+            if len(parts) < 2 or not parts[0]:
+                msg = f"column {column} (dependents): an entry is not relationship:date[:reason]"
+                raise RowError(msg)
+            relationship = parts[0].casefold()
+            when = plan.date(column, parts[1])
+            reason = parts[2].casefold() if len(parts) > 2 and parts[2] else _DEFAULT_REASON.get(relationship)
+            found.append([relationship, when, reason])
+        return sorted(found, key=lambda d: (d[0] or "", d[1] or ""))
+
+    def _value(self, plan: _Plan, column: str, text: str) -> Any:
+        value = plan.mapped(text)
+        if value is None or plan.kind == "text":
+            return value
+        if plan.kind == "date":
+            return plan.date(column, value)
+        if plan.kind == "list":
+            return [v.strip() for v in value.split(self.separator) if v.strip()]
+        if plan.kind == "dependents":
+            return self._dependents(plan, column, value)
+        if plan.kind == "status" and value not in STATUSES:
+            msg = (f"column {column} (status): a value that values.status does not map to one of "
+                   f"{', '.join(STATUSES)}")
+            raise RowError(msg)
+        if plan.kind == "leave_type" and value not in LEAVE_TYPES:
+            return "other"
+        return value
+
+    def read(self, cells: dict[str, Any]) -> tuple[str, Record]:
+        """The employee id and the record of one row; raises :class:`RowError` (with the id, if read)."""
+        _, employee = _cell(cells, self.ids)
+        if employee is None:
+            msg = f"no employee id (column {' or '.join(self.ids)} is blank or missing)"
+            raise RowError(msg)
+        record: Record = {}
+        used: dict[str, str] = {}
+        try:
+            for plan in self.plans:
+                column, text = _first(cells, plan.columns)
+                if text is None:
+                    continue
+                value = self._value(plan, column, text)
+                if value is not None:
+                    record[plan.name] = value
+                    used[plan.name] = column
+            _check_profile(record, used)
+        except RowError as e:
+            raise RowError(e.reason, employee) from None
+        record.setdefault("status", "active")
+        return employee, record
 
 
 def _check_profile(record: Record, columns: dict[str, str]) -> None:
@@ -215,26 +289,6 @@ def _check_profile(record: Record, columns: dict[str, str]) -> None:
         raise RowError(msg) from e
 
 
-def to_record(mapping: Mapping, cells: dict[str, Any]) -> tuple[str | None, Record]:
-    """The employee id and the record of one row; raises :class:`RowError` (the id, if read, is on it)."""
-    _, employee = _cell(cells, mapping.id_columns)
-    if employee is None:
-        msg = f"no employee id (column {' or '.join(mapping.id_columns)} is blank or missing)"
-        raise RowError(msg)
-    record: Record = {}
-    used: dict[str, str] = {}
-    try:
-        for field in mapping.columns:
-            column, text = _cell(cells, mapping.columns_for(field))
-            if text is None:
-                continue
-            value = _value(mapping, field, column, text)
-            if value is not None:
-                name = field.removeprefix("attributes.")
-                record[name] = value
-                used[name] = column
-        _check_profile(record, used)
-    except RowError as e:
-        raise RowError(e.reason, employee) from None
-    record.setdefault("status", "active")
-    return employee, record
+def to_record(mapping: Mapping, cells: dict[str, Any]) -> tuple[str, Record]:
+    """One row read with ``mapping`` (for many rows, build a :class:`RowReader` once)."""
+    return RowReader(mapping).read(cells)

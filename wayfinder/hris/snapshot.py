@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from wayfinder.hris.diff import Change, Context, baseline, compare, to_event
 from wayfinder.hris.mapping import Mapping
-from wayfinder.hris.records import Record, RowError, header_problem, read_rows, to_record
+from wayfinder.hris.records import Record, RowError, RowReader, header_problem, read_rows
 
 BATCH = 5000
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
@@ -112,17 +112,17 @@ def _stage(sides: _Sides, side: int, path: Path) -> int:
     """Read one export into the staging table; returns the rows read."""
     sides.progress.start(f"reading {path.name}"[:22], path.stat().st_size)
     batch: list[tuple[int, str, int, str | None]] = []
+    reader = RowReader(sides.mapping)
     count = 0
     for row in read_rows(path, sides.mapping, sides.progress.add):
         count += 1
         try:
             if row.cells is None:
                 raise RowError(row.problem or "unreadable")
-            employee, record = to_record(sides.mapping, row.cells)
-            assert employee is not None  # noqa: S101 - to_record raises when there is none
+            employee, record = reader.read(row.cells)
             if "as_of" in record:
                 sides.as_of_seen.setdefault(side, record.pop("as_of"))
-            batch.append((side, employee, row.number, json.dumps(record, sort_keys=True)))
+            batch.append((side, employee, row.number, json.dumps(record, separators=(",", ":"))))
         except RowError as e:
             sides.dead_letter(path.name, row.number, e.reason, e.employee)
             if e.employee is not None:

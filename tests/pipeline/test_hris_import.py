@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 
 from tests.support import TESTS, read_jsonl
 from wayfinder.cli import main
+from wayfinder.hris import Paths, load_mapping, run_import
 from wayfinder.hris.diff import event_id
 from wayfinder.journeys.events import decode_event
 from wayfinder.streams.publish import route
@@ -258,3 +260,20 @@ def test_an_export_without_the_id_column_is_refused(tmp_path: Path, capsys: pyte
     code, _, _ = run(tmp_path, WD_MAP, BH_2, WD_1)
     assert code == 1
     assert "none of the id columns Employee_ID is in the header; fix id_column" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    mapping = load_mapping(WD_MAP)
+    paths = Paths(current=WD_2, out=tmp_path / "e.jsonl", dead_letters=tmp_path / "d.jsonl", previous=WD_1)
+    terminal, pipe = _Terminal(), io.StringIO()
+    run_import(mapping, paths, progress=terminal)
+    run_import(mapping, paths, progress=pipe)
+    shown = terminal.getvalue()
+    assert f"reading {WD_1.name}"[:22] in shown and "comparing" in shown
+    assert "[##############################] 100%" in shown
+    assert pipe.getvalue() == ""

@@ -253,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     delivery_cli.register(sub)
     sending_cli.register(sub)
     reports_cli.register(sub)
+
+    from wayfinder.hris import cli as hris_cli
+
+    hris_cli.register(sub)
     return parser
 
 

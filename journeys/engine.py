@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from wayfinder.journeys import decisions
+from wayfinder.journeys import corrections, decisions
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys.definitions import Definitions
 from wayfinder.journeys.effects import (
@@ -29,7 +29,7 @@ from wayfinder.journeys.effects import (
     ReviewTimer,
 )
 from wayfinder.journeys.events import ERASURE, CloudEvent
-from wayfinder.journeys.model import Journey, WaitForStep
+from wayfinder.journeys.model import Journey, WaitForStep, WaitStep
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import stable_id
 from wayfinder.journeys.state import EmployeeState, Enrollment
@@ -97,6 +97,8 @@ class Engine:
             return Outcome(state, self._review(state, event, at, directory))
         if event.type == EventType.PREFERENCES_CHANGED:
             return Outcome(state, decisions.preferences_changed(state, event, at))
+        if event.type == EventType.CORRECTION:
+            return Outcome(state, self._correct(state, event, at, directory))
         state.update_profile(event.type, event.data, event.time, stale=stale)
         run = self._run(state, at, directory)
         view = event_view(event)
@@ -116,6 +118,28 @@ class Engine:
         rid = message.recipient_id if message is not None else None
         recipient = state.profile if rid in (None, state.employee_id) else directory(rid or "")
         return decisions.review_decided(state, event, at, recipient)
+
+    def _correct(self, state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory) -> list[Effect]:
+        """A correction: a rescinded trigger ends what it started (what waits to go is suppressed, reason
+        ``rescinded``); an amended one changes the kept trigger, and a pending ``wait`` is worked out again."""
+        run = self._run(state, at, directory)
+        matches = corrections.started_by(state, event.data.get("original"))
+        if not matches:
+            run.effects.append(Diagnostic("correction_unmatched", None, None, "no active enrollment was started "
+                                          "by the corrected event"))
+        for e in matches:
+            if event.data.get("action") == "rescind":
+                del state.enrollments[e.journey_id]
+                run.effects.append(Lifecycle("exited", e.journey_id))
+                run.effects.extend(self._cancel(state, e.journey_id, "rescinded", at))
+                continue
+            e.trigger = corrections.amended_trigger(e.trigger, event.data.get("changes"))
+            journey = self.defs.journeys.get((e.journey_id, e.version))
+            if journey is not None and e.waiting == "timer" and isinstance(journey.steps[e.step], WaitStep):
+                e.waiting, e.wake_at = "no", None
+                e.token += 1  # the old timer is stale now
+                self._advance(run, journey, e, e.trigger)
+        return run.effects
 
     def _stale(self, event: CloudEvent, now: datetime) -> bool:
         """Older than ``max_event_age`` when it comes: a backfill, or a replay whose key is forgotten. It

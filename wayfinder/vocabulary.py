@@ -58,6 +58,7 @@ class EventType(StrEnum):
     MESSAGE_FEEDBACK = "engagement.message.feedback"
     WELLBEING_SIGNAL = "wellbeing.signal"
     ERASURE_REQUESTED = "privacy.erasure.requested"
+    CORRECTION = "hris.correction"
     REVIEW_DECIDED = "wayfinder.review.decided"
     PREFERENCES_CHANGED = "wayfinder.preferences.changed"
 

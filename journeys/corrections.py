@@ -1,0 +1,30 @@
+"""Corrections from HR systems (``hris.correction``, an extension to SPEC §2): an earlier event, named by its
+``source`` and ``id``, did not happen (``rescind``) or happened with other values (``amend``). Pure helpers
+for the engine: which enrollments the original started, and the amended trigger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wayfinder.journeys.state import EmployeeState, Enrollment
+
+__all__ = ["amended_trigger", "started_by"]
+
+
+def started_by(state: EmployeeState, original: Any) -> list[Enrollment]:
+    """The active enrollments whose trigger was the original event."""
+    if not isinstance(original, dict):
+        return []
+    source, oid = original.get("source"), original.get("id")
+    return [e for e in state.enrollments.values() if e.trigger.get("source") == source and e.trigger.get("id") == oid]
+
+
+def amended_trigger(trigger: dict[str, Any], changes: Any) -> dict[str, Any]:
+    """The kept trigger with the corrected fields of its data (``changes``: ``{field: {old, new}}``)."""
+    if not isinstance(changes, dict):
+        return trigger
+    data = dict(trigger.get("data") or {})
+    for field, change in changes.items():
+        if isinstance(change, dict) and "new" in change:
+            data[str(field)] = change["new"]
+    return {**trigger, "data": data}

@@ -1,0 +1,56 @@
+"""Corrections from HR systems (hris.correction): a rescinded hire ends what it started, an amended start date
+moves the wait that reads it, a correction of nothing known changes nothing."""
+
+from __future__ import annotations
+
+from tests.pipeline.test_runner_rules import ev, person, runner_for
+from tests.support import WriteFiles, at
+from wayfinder.journeys.events import CloudEvent
+from wayfinder.streams.embedded import EmbeddedRunner
+
+ONBOARDING = """id: start
+version: 1
+trigger: {event: hris.employee.hired}
+steps:
+  - id: hello
+    send: {channel: email, subject: "Welcome", body: "Glad you are coming."}
+  - id: until-start
+    wait: {until: trigger.data.start_date, at: "09:00"}
+  - id: first-day
+    send: {channel: email, subject: "Today", body: "See you soon."}
+"""
+HIRE = ev("h1", "hris.employee.hired", "2026-03-02T09:00:00Z", start_date="2026-03-09")
+
+
+def correction(eid: str, time: str, action: str, reason: str, changes: object = None) -> CloudEvent:
+    return ev(eid, "hris.correction", time, "E1", original={"source": "test", "id": "h1"},
+              original_type="hris.employee.hired", action=action, reason=reason, changes=changes)
+
+
+def run(write_files: WriteFiles, *events: CloudEvent) -> EmbeddedRunner:
+    runner = runner_for(write_files, {"start": ONBOARDING})
+    runner.run([person("E1"), HIRE, *events], at("2026-04-30T00:00:00Z"))
+    return runner
+
+
+def test_an_amended_start_date_moves_the_wait_that_reads_it(write_files: WriteFiles) -> None:
+    runner = run(write_files, correction("c1", "2026-03-04T09:00:00Z", "amend", reason="start_date_corrected",
+                                         changes={"start_date": {"old": "2026-03-09", "new": "2026-03-23"}}))
+    first_day = next(m for m in runner.messages.values() if m.step_id == "first-day")
+    assert (first_day.status, first_day.scheduled_for) == ("sent", at("2026-03-23T08:00:00Z"))  # 09:00 Berlin
+    assert [m.step_id for m in runner.messages.values()].count("first-day") == 1  # the old timer did nothing
+
+
+def test_a_rescinded_hire_ends_the_journey_it_started(write_files: WriteFiles) -> None:
+    runner = run(write_files, correction("c1", "2026-03-04T09:00:00Z", "rescind", reason="hire_rescinded"))
+    assert [m.step_id for m in runner.messages.values()] == ["hello"]  # sent before the correction; nothing after
+    assert runner.stats.lifecycle[("start", "exited")] == 1
+    assert "start" not in runner.states["E1"].enrollments
+
+
+def test_a_correction_of_an_unknown_event_changes_nothing_and_is_counted(write_files: WriteFiles) -> None:
+    unknown = ev("c1", "hris.correction", "2026-03-04T09:00:00Z", original={"source": "test", "id": "nope"},
+                 action="rescind")
+    runner = run(write_files, unknown)
+    assert sorted(m.step_id for m in runner.messages.values()) == ["first-day", "hello"]
+    assert runner.stats.diagnostics["correction_unmatched"] == 1

@@ -16,9 +16,11 @@ from wayfinder.catalog.model import CatalogDoc, ResourceDoc, ResourceSpec, Topic
 from wayfinder.expressions import ExpressionError
 from wayfinder.journeys._problems import DefinitionError, Problem
 from wayfinder.journeys._yaml import Document, Loc, load_documents
+from wayfinder.journeys.checks import check_definitions
 from wayfinder.journeys.model import (
     BranchStep,
     EndStep,
+    EventTypeDoc,
     Journey,
     Policy,
     RoadmapStep,
@@ -32,7 +34,7 @@ from wayfinder.journeys.templates import MessageTemplate, check_source
 
 KINDS: dict[str, type[BaseModel]] = {
     "Journey": Journey, "Template": TemplateDoc, "Catalog": CatalogDoc, "Topic": TopicDoc,
-    "Resource": ResourceDoc, "Policy": Policy,
+    "Resource": ResourceDoc, "Policy": Policy, "EventType": EventTypeDoc,
 }
 
 
@@ -107,6 +109,7 @@ class _Loader:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.parsed: list[_Parsed] = []
+        self.broken: list[Document] = []  # documents that did not parse: still cross-checked
         self.files = 0
 
     # -- reading -------------------------------------------------------------------------
@@ -149,6 +152,7 @@ class _Loader:
             parsed = model.model_validate(data)
         except ValidationError as e:
             self._pydantic_problems(doc, e, model)
+            self.broken.append(doc)
             return
         tid = _template_id(file, template_root) if isinstance(parsed, TemplateDoc) else None
         self.parsed.append(_Parsed(doc, parsed, tid))
@@ -243,6 +247,8 @@ def load(sources: Sources) -> tuple[Definitions, list[Problem]]:
     defs = Definitions(files=loader.files)
     problems = list(loader.problems)
     _build(loader.parsed, defs, problems)
+    problems += check_definitions([(p.doc, p.model, p.template_id) for p in loader.parsed], loader.broken,
+                                  defs.templates, defs.catalog.topics)
     return defs, sorted(set(problems))
 
 

@@ -282,3 +282,19 @@ class TemplateDoc(Frozen):
     html: str | None = None
     locales: dict[Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")], LocaleOverride] = Field(
         default_factory=dict)
+
+
+class EventField(Frozen):
+    required: Annotated[bool, Field(description="false: expressions must guard it with has(...), templates "
+                                    "with |default(...)")] = True
+    description: str | None = None
+
+
+class EventTypeDoc(Frozen):
+    """A custom event type: its id and the fields of its ``data``, so journeys using it can be checked."""
+
+    api_version: Annotated[Literal["wayfinder/v1"], Field(alias="apiVersion")]
+    kind: Literal["EventType"]
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]*(?:\.[a-z0-9_\-]+)+$", examples=["lms.course.completed"])]
+    description: str | None = None
+    data: dict[Identifier, EventField] = Field(default_factory=dict)

@@ -8,6 +8,7 @@ output stops at :data:`MAX_OUTPUT_CHARS`.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import html as _html
 import re
@@ -20,7 +21,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from jinja2 import Template, TemplateSyntaxError, Undefined, meta, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.runtime import Context
@@ -252,8 +253,20 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+class _Strict(StrictUndefined):
+    """A missing value fails the render when it is printed, iterated, compared or computed with, so a message
+    never says "You moved from  to London". It may still be tested (``{% if x %}``, ``x or y``), and
+    ``|default(...)`` replaces it."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:  # type: ignore[override]  # StrictUndefined raises; this one tests false
+        return False
+
+
 def _environment(*, autoescape: bool) -> _Sandbox:
-    env = _Sandbox(autoescape=autoescape, keep_trailing_newline=False, trim_blocks=False, finalize=_finalize)
+    env = _Sandbox(autoescape=autoescape, keep_trailing_newline=False, trim_blocks=False, finalize=_finalize,
+                   undefined=_Strict)
     for name in ("lipsum", "cycler", "joiner", "namespace"):
         env.globals.pop(name, None)
     env.filters = {name: _guard_filter(name, f) for name, f in env.filters.items()}
@@ -293,7 +306,9 @@ def _unknown_variables(tree: nodes.Template, env: _Sandbox) -> Iterator[SourcePr
     known = ", ".join(sorted(TEMPLATE_VARIABLES))
     for name in sorted(unknown):
         line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == name and n.ctx == "load"), 1)
-        yield SourceProblem(line, f"unknown variable {name!r} (templates see: {known})")
+        close = difflib.get_close_matches(name, sorted(TEMPLATE_VARIABLES), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        yield SourceProblem(line, f"unknown variable {name!r}{hint} (templates see: {known})")
 
 
 def _failure(e: BaseException) -> str:

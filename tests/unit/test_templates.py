@@ -338,13 +338,19 @@ def test_loader_builds_a_good_template(write_files: WriteFiles) -> None:
     assert template.render(context("Jonas"), "de-AT", footer=FOOTER).subject == "Herzlichen Glückwunsch, Jonas!"
 
 
-def test_missing_optional_fields_render_empty() -> None:
-    template = MessageTemplate("t", "Hi {{ recipient.preferred_name }}", "Team: {{ employee.attributes.team }}.",
-                               "<p>{{ trigger.data.nothing }}</p>")
+def test_a_missing_value_fails_the_render_instead_of_printing_nothing() -> None:
+    template = MessageTemplate("t", "Hi", "You moved from {{ trigger.data.old_city }} to London.")
+    with pytest.raises(RenderError, match=r"^template t: UndefinedError while rendering$"):
+        template.render(context(), None, footer=FOOTER)
+
+
+def test_a_missing_value_may_be_tested_or_given_a_default() -> None:
+    template = MessageTemplate("t", "Hi {{ recipient.preferred_name or 'there' }}",
+                               "Team: {{ employee.attributes.team | default('none') }}."
+                               "{% if trigger.data.nothing %} never{% endif %}")
     rendered = template.render(context(), None, footer=FOOTER)
-    assert rendered.subject == "Hi"
-    assert rendered.text.startswith("Team: .\n")
-    assert rendered.html.startswith("<p></p>")
+    assert rendered.subject == "Hi there"
+    assert rendered.text.startswith("Team: none.\n")
 
 
 def test_printing_data_structures_is_allowed() -> None:

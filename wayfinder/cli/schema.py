@@ -8,11 +8,11 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from wayfinder.catalog.model import CatalogDoc, ResourceDoc, TopicDoc
-from wayfinder.journeys.model import Journey, Policy, TemplateDoc
+from wayfinder.journeys.model import EventTypeDoc, Journey, Policy, TemplateDoc
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "journey": Journey, "template": TemplateDoc, "catalog": CatalogDoc, "resource": ResourceDoc,
-    "topic": TopicDoc, "policy": Policy,
+    "topic": TopicDoc, "policy": Policy, "event-type": EventTypeDoc,
 }
 
 

@@ -38,8 +38,13 @@ def _reentry(value: str) -> str:
     return value
 
 
-Duration = Annotated[str, AfterValidator(_duration), Field(examples=["3d", "12w", "-14d"])]
-TimeOfDay = Annotated[str, AfterValidator(_time_of_day), Field(examples=["09:00"])]
+# The patterns are for editors (JSON Schema); the validators give the error messages.
+DURATION_PATTERN = r"^-?(?:[0-9]+[smhdw])+$"
+TIME_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+Duration = Annotated[str, AfterValidator(_duration), Field(examples=["3d", "12w", "-14d"],
+                                                            json_schema_extra={"pattern": DURATION_PATTERN})]
+TimeOfDay = Annotated[str, AfterValidator(_time_of_day), Field(examples=["09:00"],
+                                                               json_schema_extra={"pattern": TIME_PATTERN})]
 Identifier = Annotated[str, Field(pattern=_ID)]
 Channel = Literal["email", "intranet"]
 Recipient = Literal["employee", "manager", "hr_partner"]
@@ -219,7 +224,8 @@ class Journey(Frozen):
                                              "in one sentence (Jinja2); a default is made from the trigger")] = None
     trigger: Trigger
     audience: Expr | None = None
-    reentry: Annotated[str, AfterValidator(_reentry)] = "never"
+    reentry: Annotated[str, AfterValidator(_reentry), Field(
+        json_schema_extra={"pattern": r"^(?:never|always|-?(?:[0-9]+[smhdw])+)$"})] = "never"
     exit_on: list[ExitOn] = Field(default_factory=list)
     steps: Annotated[list[Step], Field(min_length=1)]
 

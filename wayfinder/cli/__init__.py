@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from wayfinder import examples_dir
+from wayfinder import __version__, examples_dir
+from wayfinder.cli.paths import PathProblem, check_new_folder, check_out_folder, with_bundled
+from wayfinder.cli.preview import why_nothing
 from wayfinder.cli.report import print_summary, write_results
 from wayfinder.journeys._problems import Problem
 from wayfinder.journeys.events import CloudEvent, iso
@@ -73,6 +75,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.paths or any(flags):
         sources = Sources(paths=[*args.paths, *(p for p in flags[:2] if p)],
                           templates=[args.templates] if args.templates else [], policy=args.policy)
+        added = with_bundled(sources)
+        if added:
+            print(f"no {' or '.join(added)} among the paths: using the bundled ones in {examples_dir()}",
+                  file=sys.stderr)
     else:
         print(f"validating the bundled examples in {examples_dir()}", file=sys.stderr)
         sources = _sources(args)
@@ -99,6 +105,11 @@ def _simulate(defs: Definitions, events_path: Path, until: datetime | None, out:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    try:
+        check_out_folder(args.out)
+    except PathProblem as e:
+        print(f"wayfinder simulate: {e}", file=sys.stderr)
+        return 2
     defs = _load(args)
     if defs is None:
         return 1
@@ -112,6 +123,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     ex = examples_dir()
+    try:
+        check_out_folder(args.out)
+    except PathProblem as e:
+        print(f"wayfinder demo: {e}", file=sys.stderr)
+        return 2
     ns = argparse.Namespace(journeys=None, catalog=None, templates=None, policy=None)
     defs = _load(ns)
     if defs is None:
@@ -134,7 +150,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _preview_events(args: argparse.Namespace, journey_trigger: str) -> tuple[list[CloudEvent], str]:
     if isinstance(args.employee, Path):
-        profile = json.loads(args.employee.read_text(encoding="utf-8"))
+        try:
+            profile = json.loads(args.employee.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            msg = f"{args.employee}: not a JSON profile ({type(e).__name__}); give an employee id or a JSON file"
+            raise SystemExit(msg) from e
+        if not isinstance(profile, dict):
+            msg = f"{args.employee}: a JSON profile is an object with the fields of SPEC section 3"
+            raise SystemExit(msg)
         employee_id = str(profile.get("id") or "preview")
         at = args.at or datetime.now(UTC)
         events = [CloudEvent(specversion="1.0", id="preview-profile", source="wayfinder/preview",
@@ -182,7 +205,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
     for t in tasks:
         print(f"== task {t.step_id} for {t.assignee} {t.assignee_id or '-'}: {t.title}\n{t.note}\n")
     if not mine and not tasks:
-        print("nothing: the trigger, audience or eligibility did not match this employee")
+        print("nothing, because:")
+        for reason in why_nothing(journey, defs, events, employee_id):
+            print(f"  - {reason}")
     return 0
 
 
@@ -202,6 +227,11 @@ def cmd_examples(args: argparse.Namespace) -> int:
     if args.copy is None:
         print(examples_dir())
         return 0
+    try:
+        check_new_folder(args.copy)
+    except PathProblem as e:
+        print(f"wayfinder examples: {e}", file=sys.stderr)
+        return 1
     shutil.copytree(examples_dir(), args.copy, ignore=shutil.ignore_patterns("__pycache__"))
     print(f"copied the bundled examples to {args.copy}")
     return 0
@@ -211,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wayfinder", description="Employee journeys: validate, simulate, "
                                      "preview and run them.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the engine counts")
+    parser.add_argument("--version", action="version", version=f"wayfinder {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check journeys, templates, catalog and policy (file:line:column)")
@@ -253,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wayfinder.connectors import cli as delivery_cli
 
     delivery_cli.register(sub)
+    for command in sub.choices.values():  # -v after the command too: wayfinder simulate ... -v
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help="log what the engine counts")
     return parser
 
 

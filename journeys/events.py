@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, NoReturn
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-from wayfinder.journeys.profile import ProfileUpdate
+from wayfinder.journeys.profile import ProfileUpdate, Timezone
 
 
 class CloudEvent(BaseModel):
@@ -83,6 +83,7 @@ class Relocated(_Data):
     old_location: str | None = None
     new_location: str
     new_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
+    new_timezone: Timezone | None = None
 
 
 class Terminated(_Data):

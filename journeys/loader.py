@@ -11,6 +11,7 @@ from typing import Any
 import networkx as nx
 from pydantic import BaseModel, ValidationError
 
+from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.catalog.graph import CatalogGraph
 from wayfinder.catalog.model import CatalogDoc, ResourceDoc, ResourceSpec, TopicDoc, TopicSpec
 from wayfinder.expressions import ExpressionError
@@ -249,6 +250,8 @@ def load(sources: Sources) -> tuple[Definitions, list[Problem]]:
     _build(loader.parsed, defs, problems)
     problems += check_definitions([(p.doc, p.model, p.template_id) for p in loader.parsed], loader.broken,
                                   defs.templates, defs.catalog.topics)
+    defs.catalog.calendar = WorkCalendar(defs.policy.working_days.weekend,
+                                         public_holidays=defs.policy.working_days.public_holidays)
     return defs, sorted(set(problems))
 
 

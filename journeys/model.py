@@ -13,6 +13,7 @@ from wayfinder.expressions import Expr
 from wayfinder.journeys._durations import parse_duration
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+_LOCALE = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"
 STEP_KINDS = ("send", "wait", "wait_for", "branch", "roadmap", "task", "end")
 
 
@@ -215,6 +216,9 @@ class Journey(Frozen):
     kind: Literal["Journey"]
     id: Identifier
     name: Annotated[str, Field(min_length=1)]
+    names: Annotated[dict[Annotated[str, Field(pattern=_LOCALE)], Annotated[str, Field(min_length=1)]], Field(
+        description="The name in other languages, by locale (de-DE or de); the explanation quotes it")] = Field(
+        default_factory=dict)
     owner: Annotated[str, Field(min_length=1)]
     version: Annotated[int, Field(ge=1)] = 1
     status: Literal["active", "paused", "draft"] = "active"
@@ -228,6 +232,18 @@ class Journey(Frozen):
         json_schema_extra={"pattern": r"^(?:never|always|-?(?:[0-9]+[smhdw])+)$"})] = "never"
     exit_on: list[ExitOn] = Field(default_factory=list)
     steps: Annotated[list[Step], Field(min_length=1)]
+
+    def localized_name(self, locale: str | None) -> str:
+        """The name for a reader of ``locale``: its own, else its language's, else ``name``."""
+        if locale:
+            wanted = locale.replace("_", "-").lower()
+            by_key = {k.lower(): v for k, v in self.names.items()}
+            language = wanted.split("-")[0]
+            found = by_key.get(wanted) or by_key.get(language) or next(
+                (v for k, v in sorted(by_key.items()) if k.split("-")[0] == language), None)
+            if found:
+                return found
+        return self.name
 
     @cached_property
     def step_index(self) -> dict[str, int]:
@@ -254,6 +270,21 @@ class QuietHoursPolicy(Frozen):
     weekends: bool = False
 
 
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+def _saturday_and_sunday() -> list[Weekday]:
+    return ["saturday", "sunday"]
+
+
+class WorkingDays(Frozen):
+    """Which days roadmap items may fall on."""
+
+    weekend: Annotated[list[Weekday], Field(description="days off every week")] = Field(
+        default_factory=_saturday_and_sunday)
+    public_holidays: Annotated[bool, Field(description="skip the public holidays of the employee's country")] = True
+
+
 DEFAULT_PREFERENCES_URL = "https://intranet.example.com/wayfinder/preferences"
 
 
@@ -266,6 +297,7 @@ class Policy(Frozen):
     quiet_hours: QuietHoursPolicy | None = None
     sensitive_topics: list[Identifier] = Field(default_factory=list)
     max_event_age: Duration = "7d"
+    working_days: WorkingDays = Field(default_factory=WorkingDays)
     preferences_url: Annotated[str, Field(description="Where employees see and change their preferences; "
                                           "every message links here")] = DEFAULT_PREFERENCES_URL
 

@@ -107,10 +107,11 @@ def merge(shapes: list[Shape]) -> Shape:
 
 
 RESOURCE = Shape("a catalog resource", _all((
-    "id", "type", "title", "url", "topics", "group", "locale", "day", "requires", "related", "departments",
+    "id", "type", "title", "titles", "url", "topics", "group", "locale", "day", "requires", "related", "departments",
     "locations", "roles",
 )))
-ROADMAP_ITEM = Shape("a roadmap item", _all(("id", "title", "url", "type", "day", "date", "requires")))
+ROADMAP_ITEM = Shape("a roadmap item", _all(("id", "title", "titles", "url", "type", "day", "date",
+                                                                     "requires")))
 
 
 def template_context(event: Shape | None, trigger: Shape | None) -> dict[str, Field]:

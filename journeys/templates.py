@@ -27,6 +27,8 @@ from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from wayfinder.journeys.i18n import FILTERS, gettext, reading, reading_locale, timezone_of
+
 TEMPLATE_VARIABLES = frozenset({
     "employee", "recipient", "event", "trigger", "resources", "roadmap", "explanation", "preferences_url",
 })
@@ -269,6 +271,7 @@ def _environment(*, autoescape: bool) -> _Sandbox:
                    undefined=_Strict)
     for name in ("lipsum", "cycler", "joiner", "namespace"):
         env.globals.pop(name, None)
+    env.filters.update(FILTERS)
     env.filters = {name: _guard_filter(name, f) for name, f in env.filters.items()}
     return env
 
@@ -423,14 +426,16 @@ class MessageTemplate:
 
     def render_text(self, context: Mapping[str, Any]) -> str:
         """Only the text part, default locale, no footer: task titles and notes, explanations."""
-        with self._rendering():
+        with self._rendering(), reading(None, timezone_of(context)):
             return self._run(self._default.text, context, MAX_OUTPUT_CHARS).strip()
 
     def render(self, context: Mapping[str, Any], locale: str | None, *, footer: tuple[str, str]) -> Rendered:
         """Render subject, text and HTML; ``footer`` is (explanation, preferences_url), added to both parts."""
         chosen = self.pick_locale(locale)
         part = self._locales[chosen] if chosen is not None else self._default
-        with self._rendering():
+        language = reading_locale(locale, chosen)
+        context = _in_language(context, language)
+        with self._rendering(), reading(language, timezone_of(context)):
             subject = " ".join(self._run(part.subject, context, MAX_OUTPUT_CHARS).split())
             text = self._run(part.text, context, MAX_OUTPUT_CHARS).rstrip()
             html_body = (self._run(part.html, context, MAX_OUTPUT_CHARS - len(text)) if part.html is not None
@@ -438,13 +443,39 @@ class MessageTemplate:
         if len(text) + len(html_body) > MAX_OUTPUT_CHARS:
             self._too_long()
         explanation, preferences_url = footer
-        text = f"{text}\n\n-- \n{explanation}\nTo change or stop these messages: {preferences_url}\n"
+        localized = getattr(explanation, "localized", None)  # an Explanation says itself in any language
+        if callable(localized):
+            explanation = str(localized(language))
+        change = gettext(language, "To change or stop these messages: {url}", url=preferences_url)
+        text = f"{text}\n\n-- \n{explanation}\n{change}\n"
         html_body = (
             f"{html_body}\n<hr>\n<p class=\"wayfinder-explanation\">{_html.escape(explanation)}</p>\n"
             f"<p class=\"wayfinder-preferences\"><a href=\"{_html.escape(preferences_url, quote=True)}\">"
-            "Change or stop these messages</a></p>\n"
+            f"{_html.escape(gettext(language, 'Change or stop these messages'))}</a></p>\n"
         )
         return Rendered(subject, text, html_body)
+
+
+def _title_in(item: Mapping[str, Any], locale: str) -> Mapping[str, Any]:
+    titles = item.get("titles")
+    if not isinstance(titles, Mapping) or not titles:
+        return item
+    wanted = _norm(locale)
+    by_locale = {_norm(str(k)): v for k, v in titles.items()}
+    language = wanted.split("-")[0]
+    title = by_locale.get(wanted) or by_locale.get(language) or next(
+        (v for k, v in sorted(by_locale.items()) if k.split("-")[0] == language), None)
+    return {**item, "title": title} if isinstance(title, str) else item
+
+
+def _in_language(context: Mapping[str, Any], locale: str) -> Mapping[str, Any]:
+    """Resources and roadmap items titled in the message's language where the catalog has a translation."""
+    out = dict(context)
+    for key in ("resources", "roadmap"):
+        items = context.get(key)
+        if isinstance(items, list):
+            out[key] = [_title_in(i, locale) if isinstance(i, Mapping) else i for i in items]
+    return out
 
 
 def _norm(locale: str) -> str:

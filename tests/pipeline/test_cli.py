@@ -105,7 +105,7 @@ def test_preview_renders_for_a_profile_file(write_files: WriteFiles, capsys: pyt
     out = capsys.readouterr().out
     assert "Subject: Welcome back soon, Anna" in out
     assert "Back from medical leave" in out
-    assert "You received this because your medical leave ended on 2026-05-04" in out
+    assert "You received this because your medical leave ended on May 4, 2026" in out
 
 
 def test_schema_accepts_the_bundled_documents(tmp_path: Path) -> None:

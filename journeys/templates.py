@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import html as _html
 import re
 import string
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -27,6 +26,7 @@ from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from wayfinder.journeys import layout
 from wayfinder.journeys.i18n import FILTERS, gettext, reading, reading_locale, timezone_of
 
 TEMPLATE_VARIABLES = frozenset({
@@ -437,9 +437,10 @@ class MessageTemplate:
         context = _in_language(context, language)
         with self._rendering(), reading(language, timezone_of(context)):
             subject = " ".join(self._run(part.subject, context, MAX_OUTPUT_CHARS).split())
-            text = self._run(part.text, context, MAX_OUTPUT_CHARS).rstrip()
+            source = layout.blocks(self._run(part.text, context, MAX_OUTPUT_CHARS))
+            text = layout.plain(source)  # text and HTML from the same source
             html_body = (self._run(part.html, context, MAX_OUTPUT_CHARS - len(text)) if part.html is not None
-                         else _text_to_html(text))
+                         else layout.html_fragment(source))
         if len(text) + len(html_body) > MAX_OUTPUT_CHARS:
             self._too_long()
         explanation, preferences_url = footer
@@ -448,12 +449,10 @@ class MessageTemplate:
             explanation = str(localized(language))
         change = gettext(language, "To change or stop these messages: {url}", url=preferences_url)
         text = f"{text}\n\n-- \n{explanation}\n{change}\n"
-        html_body = (
-            f"{html_body}\n<hr>\n<p class=\"wayfinder-explanation\">{_html.escape(explanation)}</p>\n"
-            f"<p class=\"wayfinder-preferences\"><a href=\"{_html.escape(preferences_url, quote=True)}\">"
-            f"{_html.escape(gettext(language, 'Change or stop these messages'))}</a></p>\n"
-        )
-        return Rendered(subject, text, html_body)
+        html_doc = layout.document(html_body, title=subject, lang=language, explanation=explanation,
+                                   preferences_url=preferences_url,
+                                   change=gettext(language, "Change or stop these messages"))
+        return Rendered(subject, text, html_doc)
 
 
 def _title_in(item: Mapping[str, Any], locale: str) -> Mapping[str, Any]:
@@ -480,8 +479,3 @@ def _in_language(context: Mapping[str, Any], locale: str) -> Mapping[str, Any]:
 
 def _norm(locale: str) -> str:
     return locale.replace("_", "-").lower()
-
-
-def _text_to_html(text: str) -> str:
-    paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    return "\n".join("<p>" + _html.escape(p).replace("\n", "<br>\n") + "</p>" for p in paragraphs)

@@ -118,3 +118,39 @@ def test_preview_says_every_step_was_skipped(write_files: WriteFiles, capsys: py
     assert capsys.readouterr().out.endswith(
         "nothing, because:\n  - the trigger and audience matched, but every step was skipped (a send or task "
         "`when`) or ended first\n")
+
+
+def test_simulate_outbox_writes_emails_a_mail_team_would_accept(write_files: WriteFiles) -> None:
+    from email import message_from_bytes
+    from email.policy import default
+
+    root = write_files({"journeys/j.yaml": AUDIENCE.replace('employee.employment_type == "intern"', "'true'")})
+    events = [
+        {"specversion": "1.0", "id": "1", "source": "t", "type": "hris.employee.upserted",
+         "time": "2026-01-01T00:00:00Z", "subject": "E1", "data": {"given_name": "Zoë", "email": "zoe@example.com",
+                                                                    "timezone": "Europe/Paris", "locale": "fr-FR"}},
+        {"specversion": "1.0", "id": "2", "source": "t", "type": "hris.leave.ended", "time": "2026-03-02T10:00:00Z",
+         "subject": "E1", "data": {"leave_type": "parental", "return_date": "2026-03-02"}},
+    ]
+    (root / "events.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n", encoding="utf-8")
+    assert main(["simulate", "--events", str(root / "events.jsonl"), "--journeys", str(root / "journeys"),
+                 "--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates"), "--policy",
+                 str(WORLD.parent / "empty-policy.yaml"), "--out", str(root / "out"), "--outbox"]) == 0
+    [eml] = sorted((root / "out" / "outbox" / "email").glob("*.eml"))
+    email = message_from_bytes(eml.read_bytes(), policy=default)
+    assert email.get_content_type() == "multipart/alternative"
+    text = email.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = email.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert html.startswith("<!DOCTYPE html>") and '<html lang="en">' in html
+    assert '<li style="margin:0 0 8px 0"><a href="https://intranet.example.com/return" ' in html
+    assert ("A few things that help when coming back:\n\n- Coming back from leave: "
+            "https://intranet.example.com/return\n\n-- \n") in text
+
+
+def test_preview_shows_local_times_and_writes_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", "onboarding", "--employee", "E1083", "--html", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "== welcome: email to employee E1083, sent, 2026-01-12 08:00 Europe/Paris (2026-01-12T07:00:00Z)" in out
+    pages = sorted(tmp_path.glob("welcome-*.html"))
+    assert len(pages) == 1 and pages[0].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert f"HTML: {pages[0].absolute().as_uri()}" in out

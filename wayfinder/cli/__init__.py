@@ -15,7 +15,7 @@ from typing import Any
 
 from wayfinder import __version__, examples_dir
 from wayfinder.cli.paths import PathProblem, check_new_folder, check_out_folder, with_bundled
-from wayfinder.cli.preview import why_nothing
+from wayfinder.cli.preview import local_time, timezones, why_nothing
 from wayfinder.cli.report import print_summary, write_results
 from wayfinder.journeys._problems import Problem
 from wayfinder.journeys.events import CloudEvent, iso
@@ -116,9 +116,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if not args.events.is_file():
         print(f"{args.events}: no such events file", file=sys.stderr)
         return 1
-    _simulate(defs, args.events, args.until, args.out, include_drafts=args.include_drafts,
-              title=f"simulate {args.events.name}")
+    runner = _simulate(defs, args.events, args.until, args.out, include_drafts=args.include_drafts,
+                       title=f"simulate {args.events.name}")
+    if args.outbox:
+        _write_outbox(runner, args.out / "outbox")
     return 0
+
+
+def _write_outbox(runner: EmbeddedRunner, folder: Path) -> None:
+    from wayfinder.connectors.outbox import write_outbox
+
+    counts = write_outbox(runner.messages.values(), folder)
+    print(f"  outbox: {counts['email']} emails in {folder / 'email'} (open the .eml files), "
+          f"{counts['intranet']} intranet posts in {folder / 'intranet'}")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -140,11 +150,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                        title=f"Wayfinder demo: {len(defs.journeys)} journeys, "
                              f"{len(defs.catalog.resources)} resources, events up to {iso(last)[:10]}, "
                              f"clock run on to {iso(until)[:10]}")
-    from wayfinder.connectors.outbox import write_outbox
-
-    counts = write_outbox(runner.messages.values(), args.out / "outbox")
-    print(f"  outbox: {counts['email']} emails in {args.out / 'outbox' / 'email'} (open the .eml files), "
-          f"{counts['intranet']} intranet posts in {args.out / 'outbox' / 'intranet'}")
+    _write_outbox(runner, args.out / "outbox")
     return 0
 
 
@@ -196,14 +202,25 @@ def cmd_preview(args: argparse.Namespace) -> int:
     tasks = [t for t in runner.tasks.values() if t.employee_id == employee_id]
     print(f"preview of journey {journey.id} v{journey.version} ({journey.status}) for employee {employee_id}: "
           f"{len(mine)} message(s), {len(tasks)} task(s)\n")
+    zones = timezones(events)
     for m in mine:
+        when = local_time(m.scheduled_for, zones.get(m.recipient_id or employee_id))
         print(f"== {m.step_id}: {m.channel} to {m.recipient_role} {m.recipient_id or '-'}, {m.status}"
-              f"{' (' + m.reason + ')' if m.reason else ''}, {iso(m.scheduled_for)}")
+              f"{' (' + m.reason + ')' if m.reason else ''}, {when} ({iso(m.scheduled_for)})")
         if m.subject is not None:
             print(f"Subject: {m.subject}\n\n{m.text}")
+        if args.html is not None and m.html:
+            args.html.mkdir(parents=True, exist_ok=True)
+            page = args.html / f"{m.step_id}-{m.message_id}.html"
+            page.write_text(m.html, encoding="utf-8")
+            print(f"HTML: {page.absolute().as_uri()}")
         print()
     for t in tasks:
         print(f"== task {t.step_id} for {t.assignee} {t.assignee_id or '-'}: {t.title}\n{t.note}\n")
+    if any(m.reason == "render_error" for m in mine) and any(
+            e.source == "wayfinder/preview" and not e.data for e in events):
+        print("note: preview made the trigger event up with no data, so the templates miss its fields; "
+              "give them with --data '{...}'")
     if not mine and not tasks:
         print("nothing, because:")
         for reason in why_nothing(journey, defs, events, employee_id):
@@ -256,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", type=_parse_time, help="fire timers up to this time [default: the last event's]")
     p.add_argument("--out", type=Path, required=True, help="folder for messages.jsonl, tasks.jsonl, ...")
     p.add_argument("--include-drafts", action="store_true", help="let draft journeys enroll too")
+    p.add_argument("--outbox", action="store_true", help="also write DIR/outbox: emails as .eml files, intranet "
+                   "posts as JSON, as they would go out")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("preview", help="what one employee would get from a journey, rendered")
@@ -264,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--events", type=Path, help="events file [default: the bundled events]")
     p.add_argument("--at", type=_parse_time, help="when the trigger happens, if the events have none")
     p.add_argument("--data", help="the trigger event's data, as JSON, if the events have none")
+    p.add_argument("--html", type=Path, metavar="DIR", help="also write each message's HTML part to DIR, to open "
+                   "in a browser")
     _definition_args(p)
     p.set_defaults(func=cmd_preview)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wayfinder.journeys.engine import event_view
 from wayfinder.journeys.events import CloudEvent, iso
@@ -63,3 +65,22 @@ def why_nothing(journey: Journey, defs: Definitions, events: Sequence[CloudEvent
         return ["the trigger and audience matched, but every step was skipped (a send or task `when`) "
                 "or ended first"]
     return reasons
+
+
+def timezones(events: Sequence[CloudEvent]) -> dict[str, str]:
+    """Each person's timezone as the events leave it (to show times as the recipient reads them)."""
+    profiles: dict[str, Profile] = {}
+    for event in sorted(events, key=lambda e: e.time):
+        profile = profiles.setdefault(event.subject, Profile(id=event.subject))
+        apply_event(profile, event.type, event.data)
+    return {pid: p.timezone for pid, p in profiles.items()}
+
+
+def local_time(when: datetime, zone_name: str | None) -> str:
+    """``2026-03-02 10:00 Europe/Berlin`` (UTC when the zone is unknown)."""
+    name = zone_name or "UTC"
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        name, zone = "UTC", ZoneInfo("UTC")
+    return f"{when.astimezone(zone):%Y-%m-%d %H:%M} {name}"

@@ -23,6 +23,7 @@ from wayfinder.journeys.model import (
     EndStep,
     EventTypeDoc,
     Journey,
+    JourneyTestDoc,
     Policy,
     RoadmapStep,
     SendStep,
@@ -35,7 +36,7 @@ from wayfinder.journeys.templates import MessageTemplate, check_source
 
 KINDS: dict[str, type[BaseModel]] = {
     "Journey": Journey, "Template": TemplateDoc, "Catalog": CatalogDoc, "Topic": TopicDoc,
-    "Resource": ResourceDoc, "Policy": Policy, "EventType": EventTypeDoc,
+    "Resource": ResourceDoc, "Policy": Policy, "EventType": EventTypeDoc, "JourneyTest": JourneyTestDoc,
 }
 
 
@@ -49,6 +50,7 @@ class Definitions:
     catalog: CatalogGraph = field(default_factory=CatalogGraph)
     policy: Policy = field(default_factory=Policy)
     files: int = 0
+    tests: list[tuple[str, int, JourneyTestDoc]] = field(default_factory=list)  # (file, line, test)
 
     def current(self) -> dict[str, Journey]:
         """The newest version of each journey."""
@@ -231,9 +233,11 @@ def _expression_offset(doc: Document, loc: Loc, column: int) -> int:
 def _label(doc: Document, model: type[BaseModel] | BaseModel) -> str:
     kind = model.__name__ if isinstance(model, type) else type(model).__name__
     name = {"TemplateDoc": "template", "CatalogDoc": "catalog", "TopicDoc": "topic", "ResourceDoc": "resource",
-            "Journey": "journey", "Policy": "policy"}.get(kind, kind.lower())
+            "Journey": "journey", "Policy": "policy", "EventTypeDoc": "event type",
+            "JourneyTestDoc": "journey test"}.get(kind, kind.lower())
     ident = doc.data.get("id") if isinstance(doc.data, dict) else None
-    return f"{name} {ident}" if isinstance(ident, str) and name in ("journey", "topic", "resource") else name
+    named = ("journey", "topic", "resource", "event type", "journey test")
+    return f"{name} {ident}" if isinstance(ident, str) and name in named else name
 
 
 def load(sources: Sources) -> tuple[Definitions, list[Problem]]:
@@ -250,6 +254,7 @@ def load(sources: Sources) -> tuple[Definitions, list[Problem]]:
     _build(loader.parsed, defs, problems)
     problems += check_definitions([(p.doc, p.model, p.template_id) for p in loader.parsed], loader.broken,
                                   defs.templates, defs.catalog.topics)
+    defs.tests = [(p.doc.file, p.doc.start.line, p.model) for p in loader.parsed if isinstance(p.model, JourneyTestDoc)]
     defs.catalog.calendar = WorkCalendar(defs.policy.working_days.weekend,
                                          public_holidays=defs.policy.working_days.public_holidays)
     return defs, sorted(set(problems))

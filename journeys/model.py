@@ -336,3 +336,62 @@ class EventTypeDoc(Frozen):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]*(?:\.[a-z0-9_\-]+)+$", examples=["lms.course.completed"])]
     description: str | None = None
     data: dict[Identifier, EventField] = Field(default_factory=dict)
+
+
+class TestEvent(Frozen):
+    """An event of a journey test: a CloudEvent with ``specversion``, ``id`` and ``source`` filled in."""
+
+    type: Annotated[str, Field(min_length=1)]
+    time: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$",
+                               examples=["2026-03-02T09:15:00Z"])]
+    subject: Annotated[str, Field(min_length=1)]
+    data: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = None
+    source: str = "wayfinder/test"
+
+
+class ExpectedMessage(Frozen):
+    """What one message must be; fields left out are not compared."""
+
+    journey: str | None = None
+    step: str | None = None
+    recipient: str | None = None
+    role: Recipient | None = None
+    channel: Channel | None = None
+    status: Literal["sent", "pending_approval", "approved", "rejected", "suppressed", "deferred", "failed"] | None = (
+        None)
+    reason: str | None = None
+    at: Annotated[str | None, Field(description="scheduled_for, an RFC 3339 time (compared as an instant)")] = None
+    resources: list[str] | None = None
+    locale: str | None = None
+    subject: Annotated[str | None, Field(description="the subject must contain this text")] = None
+
+
+class ExpectedTask(Frozen):
+    journey: str | None = None
+    step: str | None = None
+    assignee: Literal["hr_partner", "manager"] | None = None
+    assignee_id: str | None = None
+    at: Annotated[str | None, Field(description="created_at, an RFC 3339 time")] = None
+
+
+class Expectations(Frozen):
+    messages: list[ExpectedMessage] = Field(default_factory=list)
+    tasks: list[ExpectedTask] = Field(default_factory=list)
+    exact: Annotated[bool, Field(description="no messages or tasks besides those listed")] = True
+
+
+class JourneyTestDoc(Frozen):
+    """A journey test kept in git beside the journeys: given these events, expect these messages and tasks."""
+
+    __test__ = False  # not a pytest test class
+
+    api_version: Annotated[Literal["wayfinder/v1"], Field(alias="apiVersion")]
+    kind: Literal["JourneyTest"]
+    id: Identifier
+    description: str | None = None
+    journeys: Annotated[list[Identifier] | None, Field(description="only these journeys run [default: all]")] = None
+    include_drafts: bool = False
+    until: Annotated[str | None, Field(description="fire timers up to this time [default: the last event's]")] = None
+    events: Annotated[list[TestEvent], Field(min_length=1)]
+    expect: Expectations

@@ -20,6 +20,7 @@ from wayfinder.cli.report import print_summary, write_results
 from wayfinder.journeys._problems import Problem
 from wayfinder.journeys.events import CloudEvent, iso
 from wayfinder.journeys.loader import Definitions, Sources, load
+from wayfinder.journeys.records import Message, Task
 from wayfinder.streams import cli as streams_cli
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
 
@@ -228,6 +229,42 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate_for_tests(defs: Definitions, events: list[CloudEvent], until: datetime | None,
+                        include_drafts: bool) -> tuple[list[Message], list[Task]]:
+    runner = EmbeddedRunner(defs, include_drafts=include_drafts)
+    runner.run(events, until)
+    return list(runner.messages.values()), list(runner.tasks.values())
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from wayfinder.journeytests import run_test
+
+    root: Path = args.folder or examples_dir()
+    optional = [p for p in (root / "journeys", root / "catalog") if p.exists()]
+    sources = Sources(paths=[*optional, root / "tests"],
+                      templates=[root / "templates"] if (root / "templates").exists() else [],
+                      policy=root / "policy.yaml" if (root / "policy.yaml").exists() else None)
+    with_bundled(sources)
+    defs, problems = load(sources)
+    if not _report_problems(problems):
+        return 1
+    chosen = [(f, line, t) for f, line, t in defs.tests if not args.k or args.k in t.id]
+    if not chosen:
+        print(f"no journey tests (kind: JourneyTest) in {root / 'tests'}", file=sys.stderr)
+        return 1
+    failed = 0
+    for file, line, test in chosen:
+        outcome = run_test(defs, test, f"{file}:{line}", _simulate_for_tests)
+        print(f"{'PASS' if outcome.passed else 'FAIL'} {test.id} ({outcome.where})")
+        if outcome.error is not None:
+            print(f"  {outcome.error}")
+        for diff_line in outcome.diff:
+            print(f"  {diff_line}")
+        failed += not outcome.passed
+    print(f"{len(chosen) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from wayfinder.cli.schema import write_schemas
 
@@ -291,6 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the bundled examples end to end on the embedded engine (no Kafka)")
     p.add_argument("--out", type=Path, default=Path("wayfinder-demo"), help="[default: ./wayfinder-demo]")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("test", help="run the journey tests (kind: JourneyTest) in FOLDER/tests against FOLDER's "
+                       "journeys, catalog, templates and policy")
+    p.add_argument("folder", nargs="?", type=Path, help="a definitions folder like the one `examples --copy` "
+                   "makes [default: the bundled examples]")
+    p.add_argument("-k", metavar="TEXT", help="only the tests whose id contains TEXT")
+    p.set_defaults(func=cmd_test)
 
     p = sub.add_parser("schema", help="write JSON Schemas so editors complete and check the YAML")
     p.add_argument("--out", type=Path, default=Path("schemas"), help="[default: ./schemas]")

@@ -40,7 +40,7 @@ from wayfinder.journeys.model import (
 from wayfinder.journeys.schemas import Field, Shape
 from wayfinder.journeys.templates import TEXT_ENV
 
-__all__ = ["Placed", "check_definitions"]
+__all__ = ["Placed", "check_definitions", "journey_positions"]
 
 Placed = tuple[Document, BaseModel, str | None]  # a parsed document, its model, its template id
 
@@ -551,4 +551,19 @@ def _raw_step(doc: Document, label: str, i: int, step: dict[str, Any], ids: set[
         saved, world.problems = world.problems, out
         world.known_type(doc, ("steps", i, "wait_for", "event"), wait_for["event"], f"{where}: wait_for.event")
         world.problems = saved
+    return out
+
+
+def journey_positions(placed: Sequence[Placed]) -> dict[tuple[str, str], str]:
+    """``file:line:column`` of each journey (step id ``""``) and each of its steps, to point run-time counts at
+    the source."""
+    out: dict[tuple[str, str], str] = {}
+    for doc, model, _ in placed:
+        if not isinstance(model, Journey):
+            continue
+        mark = doc.mark(("id",))
+        out.setdefault((model.id, ""), f"{doc.file}:{mark.line}:{mark.column}")
+        for i, step in enumerate(model.steps):
+            mark = doc.mark(("steps", i, "id"))
+            out.setdefault((model.id, step.id), f"{doc.file}:{mark.line}:{mark.column}")
     return out

@@ -17,7 +17,7 @@ from wayfinder.catalog.model import CatalogDoc, ResourceDoc, ResourceSpec, Topic
 from wayfinder.expressions import ExpressionError
 from wayfinder.journeys._problems import DefinitionError, Problem
 from wayfinder.journeys._yaml import Document, Loc, load_documents
-from wayfinder.journeys.checks import check_definitions
+from wayfinder.journeys.checks import check_definitions, journey_positions
 from wayfinder.journeys.model import (
     BranchStep,
     EndStep,
@@ -51,6 +51,7 @@ class Definitions:
     policy: Policy = field(default_factory=Policy)
     files: int = 0
     tests: list[tuple[str, int, JourneyTestDoc]] = field(default_factory=list)  # (file, line, test)
+    positions: dict[tuple[str, str], str] = field(default_factory=dict)  # (journey, step or "") -> file:line:col
 
     def current(self) -> dict[str, Journey]:
         """The newest version of each journey."""
@@ -254,6 +255,7 @@ def load(sources: Sources) -> tuple[Definitions, list[Problem]]:
     _build(loader.parsed, defs, problems)
     problems += check_definitions([(p.doc, p.model, p.template_id) for p in loader.parsed], loader.broken,
                                   defs.templates, defs.catalog.topics)
+    defs.positions = journey_positions([(p.doc, p.model, p.template_id) for p in loader.parsed])
     defs.tests = [(p.doc.file, p.doc.start.line, p.model) for p in loader.parsed if isinstance(p.model, JourneyTestDoc)]
     defs.catalog.calendar = WorkCalendar(defs.policy.working_days.weekend,
                                          public_holidays=defs.policy.working_days.public_holidays)

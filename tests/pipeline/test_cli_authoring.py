@@ -154,3 +154,37 @@ def test_preview_shows_local_times_and_writes_html(tmp_path: Path, capsys: pytes
     pages = sorted(tmp_path.glob("welcome-*.html"))
     assert len(pages) == 1 and pages[0].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert f"HTML: {pages[0].absolute().as_uri()}" in out
+
+
+def test_a_journey_that_enrolled_nobody_is_listed_with_a_warning(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_files({"journeys/j.yaml": AUDIENCE})
+    (root / "events.jsonl").write_text(json.dumps(
+        {"specversion": "1.0", "id": "1", "source": "t", "type": "hris.leave.ended", "time": "2026-03-02T10:00:00Z",
+         "subject": "E1", "data": {"leave_type": "parental", "return_date": "2026-03-02"}}) + "\n", encoding="utf-8")
+    assert main(["simulate", "--events", str(root / "events.jsonl"), "--journeys", str(root / "journeys"),
+                 "--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates"), "--policy",
+                 str(WORLD.parent / "empty-policy.yaml"), "--out", str(root / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "  interns-only         0     0" in out
+    assert (f"  warning: journey interns-only enrolled nobody ({root / 'journeys' / 'j.yaml'}:3:5): check its "
+            "trigger event type, trigger.when and audience against the events\n") in out
+
+
+def test_counted_problems_point_at_the_journey_file(write_files: WriteFiles) -> None:
+    import io
+    from collections import Counter
+
+    from wayfinder.cli.report import print_summary
+    from wayfinder.journeys.loader import Sources, load
+    from wayfinder.streams.embedded import EmbeddedRunner
+
+    root = write_files({"journeys/j.yaml": AUDIENCE})
+    defs, _ = load(Sources(paths=[root / "journeys", WORLD / "catalog"], templates=[WORLD / "templates"]))
+    runner = EmbeddedRunner(defs)
+    runner.stats.diagnostics["expression_failed"] = 3
+    runner.stats.diagnostic_sites = Counter({("expression_failed", "interns-only", "hello"): 3})  # type: ignore[attr-defined]
+    stream = io.StringIO()
+    print_summary(runner, stream, title="t", defs=defs)
+    assert f"  {root / 'journeys' / 'j.yaml'}:9:9: journey interns-only step hello: expression_failed 3\n" in (
+        stream.getvalue())

@@ -100,7 +100,7 @@ def _simulate(defs: Definitions, events_path: Path, until: datetime | None, out:
     runner.run(read.events, until)
     elapsed = time.perf_counter() - started
     write_results(runner, out)
-    print_summary(runner, sys.stdout, title=f"{title} ({elapsed:.2f}s)")
+    print_summary(runner, sys.stdout, title=f"{title} ({elapsed:.2f}s)", defs=defs, include_drafts=include_drafts)
     print(f"\n  wrote {out / 'messages.jsonl'}, tasks.jsonl, dead_letters.jsonl, audit.jsonl")
     return runner
 

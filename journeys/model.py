@@ -263,6 +263,10 @@ class FrequencyCap(Frozen):
     max: Annotated[int, Field(ge=1)]
     per: Duration
 
+    @property
+    def window(self) -> timedelta:
+        return parse_duration(self.per)
+
 
 class QuietHoursPolicy(Frozen):
     start: TimeOfDay

@@ -61,3 +61,20 @@ def test_a_malformed_journey_test_is_a_validation_error(tmp_path: Path, capsys: 
     assert main(["test", str(copy)]) == 1
     assert ("new-parent.yaml:20:8: journey test new-parent-birth-in-germany: expect.messages[0]: unknown field "
             "'jorney' (did you mean 'journey'?)") in capsys.readouterr().err
+
+
+def test_plan_of_a_changed_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    copy = tmp_path / "mine"
+    assert main(["examples", "--copy", str(copy)]) == 0
+    policy = copy / "policy.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8").replace("max: 3, per: 7d", "max: 2, per: 7d"),
+                      encoding="utf-8")
+    journey = copy / "journeys" / "new-parent.yaml"
+    journey.write_text(journey.read_text(encoding="utf-8").replace("version: 3", "version: 4"), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["plan", str(copy)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"plan: {copy} against the bundled examples, over 995 events of events.jsonl"
+    assert out[1] == "  ~ journey new-parent: changed (v3 -> v4); enrolls 9 -> 9"
+    assert out[2].startswith("  messages: 171 -> 171; busiest week per recipient 3 -> 2; ")
+    assert out[4].startswith("  recipients the frequency cap holds back: 0 -> 14; new: E1082, ")

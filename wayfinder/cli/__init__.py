@@ -240,12 +240,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     from wayfinder.journeytests import run_test
 
     root: Path = args.folder or examples_dir()
-    optional = [p for p in (root / "journeys", root / "catalog") if p.exists()]
-    sources = Sources(paths=[*optional, root / "tests"],
-                      templates=[root / "templates"] if (root / "templates").exists() else [],
-                      policy=root / "policy.yaml" if (root / "policy.yaml").exists() else None)
-    with_bundled(sources)
-    defs, problems = load(sources)
+    defs, problems = _definitions_of(root, root / "tests")
     if not _report_problems(problems):
         return 1
     chosen = [(f, line, t) for f, line, t in defs.tests if not args.k or args.k in t.id]
@@ -263,6 +258,50 @@ def cmd_test(args: argparse.Namespace) -> int:
         failed += not outcome.passed
     print(f"{len(chosen) - failed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def _definitions_of(root: Path, *more: Path) -> tuple[Definitions, list[Problem]]:
+    """A folder laid out like the examples: journeys/, catalog/, templates/, policy.yaml (bundled where missing)."""
+    sources = Sources(paths=[*(p for p in (root / "journeys", root / "catalog") if p.exists()), *more],
+                      templates=[root / "templates"] if (root / "templates").exists() else [],
+                      policy=root / "policy.yaml" if (root / "policy.yaml").exists() else None)
+    with_bundled(sources)
+    return load(sources)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from wayfinder.plan import Run, compare, over_cap, render
+
+    planned_defs, problems = _definitions_of(args.folder)
+    if not _report_problems(problems):
+        return 1
+    current_defs, current_problems = _definitions_of(args.current or examples_dir())
+    if any(p.severity == "error" for p in current_problems):
+        print(f"the current definitions in {args.current} do not validate; run wayfinder validate on them",
+              file=sys.stderr)
+        return 1
+    events_path = args.events or examples_dir() / "events.jsonl"
+    events = read_event_file(events_path).events
+    until = args.until or (max(e.time for e in events) + timedelta(days=90) if events else None)
+    runs = []
+    for defs in (current_defs, planned_defs):
+        runner = EmbeddedRunner(defs)
+        runner.run(events, until)
+        enrolled = {jid: row["enrolled"] for jid, row in runner.summary().items()}
+        run = Run(defs.current(), enrolled, list(runner.messages.values()), list(runner.tasks.values()))
+        cap = defs.policy.frequency_cap
+        if cap is not None:  # who the cap holds back: the same run without it
+            uncapped = Definitions(journeys=defs.journeys, templates=defs.templates, inline=defs.inline,
+                                   catalog=defs.catalog, policy=defs.policy.model_copy(update={"frequency_cap": None}))
+            free = EmbeddedRunner(uncapped)
+            free.run(events, until)
+            run.over_cap = over_cap(free.messages.values(), cap.max, cap.window)
+        runs.append(run)
+    unreachable = [p.message for p in problems if "can never be reached" in p.message]
+    plan = compare(runs[0], runs[1], unreachable)
+    print(render(plan, f"plan: {args.folder} against {args.current or 'the bundled examples'}, over "
+                       f"{len(events)} events of {events_path.name}"), end="")
+    return 0
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -335,6 +374,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "makes [default: the bundled examples]")
     p.add_argument("-k", metavar="TEXT", help="only the tests whose id contains TEXT")
     p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("plan", help="what FOLDER's journeys would change against the current ones, over a history "
+                       "of events (enrollments, messages per recipient per week, overlaps, the cap, idle steps)")
+    p.add_argument("folder", type=Path, help="the planned definitions, laid out like `examples --copy` makes them")
+    p.add_argument("--current", type=Path, metavar="DIR", help="the current definitions [default: the bundled "
+                   "examples]")
+    p.add_argument("--events", type=Path, help="the history of events [default: the bundled events]")
+    p.add_argument("--until", type=_parse_time, help="fire timers up to this time [default: 90 days after the "
+                   "last event]")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("schema", help="write JSON Schemas so editors complete and check the YAML")
     p.add_argument("--out", type=Path, default=Path("schemas"), help="[default: ./schemas]")

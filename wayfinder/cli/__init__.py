@@ -15,7 +15,7 @@ from typing import Any
 
 from wayfinder import __version__, examples_dir
 from wayfinder.cli.paths import PathProblem, check_new_folder, check_out_folder, with_bundled
-from wayfinder.cli.preview import local_time, timezones, why_nothing
+from wayfinder.cli.preview import Timezones, local_time, why_nothing
 from wayfinder.cli.report import print_summary, write_results
 from wayfinder.journeys._problems import Problem
 from wayfinder.journeys.events import CloudEvent, iso
@@ -83,11 +83,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         print(f"validating the bundled examples in {examples_dir()}", file=sys.stderr)
         sources = _sources(args)
+        sources.paths.append(examples_dir() / "tests")
     defs, problems = load(sources)
     if not _report_problems(problems):
         return 1
     print(f"ok: {defs.files} files, {len(defs.journeys)} journeys, {len(defs.templates)} templates, "
-          f"{len(defs.catalog.resources)} resources, {len(defs.catalog.topics)} topics")
+          f"{len(defs.catalog.resources)} resources, {len(defs.catalog.topics)} topics"
+          + (f", {len(defs.tests)} journey tests" if defs.tests else ""))
     return 0
 
 
@@ -203,9 +205,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
     tasks = [t for t in runner.tasks.values() if t.employee_id == employee_id]
     print(f"preview of journey {journey.id} v{journey.version} ({journey.status}) for employee {employee_id}: "
           f"{len(mine)} message(s), {len(tasks)} task(s)\n")
-    zones = timezones(events)
+    zones = Timezones(events)
     for m in mine:
-        when = local_time(m.scheduled_for, zones.get(m.recipient_id or employee_id))
+        when = local_time(m.scheduled_for, zones.at(m.recipient_id or employee_id, m.scheduled_for))
         print(f"== {m.step_id}: {m.channel} to {m.recipient_role} {m.recipient_id or '-'}, {m.status}"
               f"{' (' + m.reason + ')' if m.reason else ''}, {when} ({iso(m.scheduled_for)})")
         if m.subject is not None:

@@ -67,13 +67,26 @@ def why_nothing(journey: Journey, defs: Definitions, events: Sequence[CloudEvent
     return reasons
 
 
-def timezones(events: Sequence[CloudEvent]) -> dict[str, str]:
-    """Each person's timezone as the events leave it (to show times as the recipient reads them)."""
-    profiles: dict[str, Profile] = {}
-    for event in sorted(events, key=lambda e: e.time):
-        profile = profiles.setdefault(event.subject, Profile(id=event.subject))
-        apply_event(profile, event.type, event.data)
-    return {pid: p.timezone for pid, p in profiles.items()}
+class Timezones:
+    """Each person's timezone at any time, as the events set it (to show times as the recipient read them)."""
+
+    def __init__(self, events: Sequence[CloudEvent]) -> None:
+        profiles: dict[str, Profile] = {}
+        self._changes: dict[str, list[tuple[datetime, str]]] = {}
+        for event in sorted(events, key=lambda e: e.time):
+            profile = profiles.setdefault(event.subject, Profile(id=event.subject))
+            apply_event(profile, event.type, event.data)
+            changes = self._changes.setdefault(event.subject, [])
+            if not changes or changes[-1][1] != profile.timezone:
+                changes.append((event.time, profile.timezone))
+
+    def at(self, person: str, when: datetime) -> str | None:
+        zone = None
+        for since, name in self._changes.get(person, []):
+            if since > when:
+                break
+            zone = name
+        return zone
 
 
 def local_time(when: datetime, zone_name: str | None) -> str:

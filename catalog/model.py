@@ -4,26 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from wayfinder.expressions import CatalogExpr
+from wayfinder.vocabulary import Frozen, Identifier
 
-_ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
-Identifier = Annotated[str, Field(pattern=_ID)]
 ResourceType = Literal["policy", "benefit", "network", "learning", "person", "document", "task", "tool"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
-class TopicSpec(_Frozen):
+class TopicSpec(Frozen):
     id: Identifier
     parent: Identifier | None = None
     title: str | None = None
 
 
-class ResourceSpec(_Frozen):
+class ResourceSpec(Frozen):
     id: Identifier
     type: ResourceType
     title: Annotated[str, Field(min_length=1)]
@@ -44,7 +41,7 @@ class ResourceSpec(_Frozen):
     roles: list[str] = Field(default_factory=list, description="ranking: closer to these roles")
 
 
-class CatalogDoc(_Frozen):
+class CatalogDoc(Frozen):
     api_version: Annotated[Literal["wayfinder/v1"], Field(alias="apiVersion")]
     kind: Literal["Catalog"]
     topics: list[TopicSpec] = Field(default_factory=list)

@@ -12,9 +12,10 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from wayfinder.journeys.records import Message
+from wayfinder.vocabulary import Channel
 
 if TYPE_CHECKING:
     import httpx
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from wayfinder.connectors.addresses import Resolver
     from wayfinder.connectors.settings import DeliverySettings
 
-Channel = Literal["email", "intranet"]
 
 
 @dataclass(frozen=True)

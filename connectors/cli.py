@@ -29,6 +29,8 @@ from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.connectors.receipts import JsonlSink, MessageFile
 from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
 from wayfinder.connectors.settings import DeliverySettings
+from wayfinder.connectors.switch import ControlFile, KafkaControl
+from wayfinder.vocabulary import Topic
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class _Paths:
     receipts: Path
     dead_letters: Path
     ledger: Path
+    control: Path
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -59,6 +62,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--concurrency", type=int, help="messages in flight at once [default: WAYFINDER_CONCURRENCY, 8]")
     p.add_argument("--retry-failed", action="store_true", help="try again the messages that failed in earlier runs")
     p.add_argument("--metrics-file", type=Path, help="write the delivery metrics here (Prometheus text format)")
+    p.add_argument("--control", type=Path, help="the stop switch's log (wayfinder sending pause/resume) "
+                   "[default: control.jsonl beside the messages; with --kafka the control topic]")
     p.set_defaults(func=cmd_deliver)
 
 
@@ -83,7 +88,8 @@ def _paths(args: argparse.Namespace, settings: DeliverySettings) -> _Paths:
     folder = messages.parent
     return _Paths(messages=messages, receipts=args.receipts or folder / "receipts.jsonl",
                   dead_letters=args.dead_letters or folder / "delivery_dead_letters.jsonl",
-                  ledger=settings.ledger_path or folder / "delivery_ledger.sqlite3")
+                  ledger=settings.ledger_path or folder / "delivery_ledger.sqlite3",
+                  control=args.control or folder / "control.jsonl")
 
 
 @contextmanager
@@ -118,11 +124,13 @@ async def deliver_file(settings: DeliverySettings, paths: _Paths, *, retry_faile
     ledger = SqliteLedger(paths.ledger)
     receipts, dead_letters = JsonlSink(paths.receipts), JsonlSink(paths.dead_letters)
     source = MessageFile(paths.messages, received_at=utc_now())
+    control = ControlFile(paths.control)
     try:
         async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
             connectors = build_connectors(settings, ConnectorDeps(http=http))
             runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
-                                    settings=settings, metrics=DeliveryMetrics(registry), retry_failed=retry_failed)
+                                    settings=settings, metrics=DeliveryMetrics(registry), retry_failed=retry_failed,
+                                    switch=control.current, hold="skip")
             try:
                 with _stop_on_signals(runner):
                     summary = await runner.run(source)
@@ -163,6 +171,11 @@ def _print_rows(summary: DeliverySummary, out: TextIO) -> None:
     ]
     for label, count, extra in rows:
         print(f"  {label:<30}{count:>7}{extra}", file=out)
+    if s.held_by_switch:
+        print(f"  {s.held_by_switch} message(s) held by the stop switch (wayfinder sending resume): the next run "
+              "sends them, in order", file=out)
+    if s.dropped_by_switch:
+        print(f"  {s.dropped_by_switch} message(s) dropped: an operator resumed sending with --drop-held", file=out)
     if s.left_for_next_run:
         print(f"  {s.left_for_next_run} message(s) were waiting to retry when the run was stopped; the next run "
               "sends them", file=out)
@@ -245,17 +258,18 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
     ledger = SqliteLedger(ledger_path)
     producer = AIOKafkaProducer(bootstrap_servers=worker.bootstrap_servers, acks="all", linger_ms=5)
     await producer.start()
-    receipts = KafkaSink(producer, worker.topic("delivery.receipts"))
-    dead_letters = KafkaSink(producer, worker.topic("dead-letters"))
+    receipts = KafkaSink(producer, worker.topic(Topic.DELIVERY_RECEIPTS))
+    dead_letters = KafkaSink(producer, worker.topic(Topic.DEAD_LETTERS))
     try:
-        async with KafkaMessages(worker.bootstrap_servers, worker.topic("outbound.messages"),
+        async with KafkaMessages(worker.bootstrap_servers, worker.topic(Topic.OUTBOUND_MESSAGES),
                                  f"{worker.app_id}-delivery", idle_seconds=idle) as source, \
+                KafkaControl(worker.bootstrap_servers, worker.topic(Topic.CONTROL)) as control, \
                 httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
             connectors = build_connectors(settings, ConnectorDeps(http=http))
             try:
                 runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
                                         settings=settings, metrics=DeliveryMetrics(registry),
-                                        retry_failed=retry_failed)
+                                        retry_failed=retry_failed, switch=control.current, hold="wait")
                 summary = await runner.run(source)
             finally:
                 await asyncio.gather(*(c.close() for c in connectors.values()))

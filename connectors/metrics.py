@@ -44,5 +44,13 @@ class DeliveryMetrics:
                              "Circuit breaker per connector: 0 closed, 1 open, 2 half-open", ["connector"],
                              registry=registry)
 
+        self.sending_paused = Gauge("wayfinder_sending_paused",
+                                    "1 while the stop switch holds sending (scope: a journey id, or * for all)",
+                                    ["scope"], registry=registry)
+
+    def switch_changed(self, state: dict[str, bool]) -> None:
+        for scope, paused in state.items():
+            self.sending_paused.labels(scope).set(1 if paused else 0)
+
     def breaker_changed(self, connector: str, state: BreakerState) -> None:
         self.breaker.labels(connector).set(_BREAKER[state])

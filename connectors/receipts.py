@@ -26,7 +26,7 @@ class Receipt(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     message_id: str
-    status: Literal["delivered", "failed"]
+    status: Literal["delivered", "failed", "dropped"]
     attempts: int
     latency_seconds: float
     connector: str

@@ -16,18 +16,20 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
-from wayfinder.connectors.base import Channel, Connector, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
+from wayfinder.connectors.base import Connector, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
 from wayfinder.connectors.ledger import LedgerEntry, SendLedger
 from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.connectors.receipts import Receipt, Sink
 from wayfinder.connectors.reliability import Backoff, CircuitBreaker, Clock, TokenBucket
 from wayfinder.connectors.settings import DeliverySettings, RetryPolicy
+from wayfinder.connectors.switch import Switch, Verdict
 from wayfinder.journeys.records import DeadLetter, Message
+from wayfinder.vocabulary import Channel
 
 log = logging.getLogger(__name__)
 DELIVERABLE = frozenset({"sent", "approved"})
@@ -44,6 +46,8 @@ class DeliverySummary:
     skipped_no_connector: Counter[str] = field(default_factory=Counter)
     resent_in_doubt: int = 0
     left_for_next_run: int = 0
+    held_by_switch: int = 0
+    dropped_by_switch: int = 0
     attempts: int = 0
     stopped: bool = False
 
@@ -72,7 +76,10 @@ class DeliveryRunner:
     def __init__(self, connectors: Mapping[Channel, Connector], *, ledger: SendLedger, receipts: Sink[Receipt],
                  dead_letters: Sink[DeadLetter], settings: DeliverySettings, metrics: DeliveryMetrics | None = None,
                  clock: Clock | None = None, rand: Callable[[], float] = random.random,
-                 retry_failed: bool = False) -> None:
+                 retry_failed: bool = False, switch: Callable[[], Awaitable[Switch]] | None = None,
+                 hold: Literal["skip", "wait"] = "skip", switch_poll_seconds: float = 2.0) -> None:
+        """``switch`` returns the stop switch as it is now (read again on each call); while it holds a message,
+        ``hold="skip"`` leaves it for the next run (a file), ``"wait"`` stops reading until it is resumed."""
         self.settings = settings
         self.ledger = ledger
         self.receipts = receipts
@@ -86,6 +93,9 @@ class DeliveryRunner:
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: Counter[str] = Counter()
         self._stop = asyncio.Event()
+        self._switch = switch
+        self._hold = hold
+        self._switch_poll = switch_poll_seconds
 
     def stop(self) -> None:
         """Read no more messages; sends under way finish; messages waiting to retry are left for the next run
@@ -119,12 +129,41 @@ class DeliveryRunner:
 
         async with asyncio.TaskGroup() as group:
             async for message in messages:
+                verdict = await self._admit(message)
+                if verdict != "go":
+                    await self._not_now(message, verdict)
+                    continue
                 await slots.acquire()
                 if self.stopping:
                     slots.release()
                     break
                 group.create_task(one(message))
         return self.summary
+
+    async def _admit(self, message: Message) -> Verdict:
+        """What the stop switch says of a message that would be delivered; waits while it holds, if told to."""
+        if self._switch is None or message.status not in DELIVERABLE:
+            return "go"
+        while True:
+            switch = await self._switch()
+            if self.metrics:
+                self.metrics.switch_changed(switch.state())
+            verdict = switch.verdict(message)
+            if verdict != "hold" or self._hold == "skip" or self.stopping:
+                return verdict
+            await self._pause(self._switch_poll)
+
+    async def _not_now(self, message: Message, verdict: Verdict) -> None:
+        if verdict == "hold":
+            self.summary.held_by_switch += 1
+            self._count_skip("held_by_switch")
+            return
+        self.summary.dropped_by_switch += 1
+        self._count_skip("dropped_by_switch")
+        await self.receipts.write(Receipt(message_id=message.message_id, status="dropped", attempts=0,
+                                          latency_seconds=0.0, connector="-", reason="dropped_by_operator",
+                                          detail="an operator resumed sending and dropped what the pause held",
+                                          at=self.clock.now()))
 
     async def deliver(self, message: Message) -> Receipt | None:
         """Deliver one message; the receipt, or None when it was skipped."""

@@ -23,7 +23,15 @@ class MailboxTimer:
     message_id: str
 
 
-Timer = EnrollmentTimer | MailboxTimer
+@dataclass(frozen=True)
+class ReviewTimer:
+    """The review window of a message waiting for a person ends (SPEC §11): escalate if still undecided."""
+
+    employee_id: str
+    message_id: str
+
+
+Timer = EnrollmentTimer | MailboxTimer | ReviewTimer
 
 
 @dataclass(frozen=True)
@@ -43,8 +51,10 @@ class Decide:
 
 @dataclass(frozen=True)
 class Dispatch:
-    """A message ready to go: the recipient's mailbox applies the frequency cap and quiet hours."""
+    """A message ready to go: the mailbox ``mailbox`` (the recipient's id, decided by the core) applies the
+    frequency cap and quiet hours."""
 
+    mailbox: str
     message: Message
     timezone: str
     quiet_hours: tuple[time, time] | None
@@ -68,12 +78,46 @@ class CancelPending:
 
 
 @dataclass(frozen=True)
+class ForgetMailbox:
+    """The recipient was erased: drop their mailbox (after the ``CancelPending`` that empties it)."""
+
+    mailbox: str
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """The recipient changed what they get (SPEC §11): the mailbox checks these again when a held message
+    goes, and holds everything until ``paused_until``."""
+
+    mailbox: str
+    opt_out_channels: tuple[str, ...]
+    opt_out_topics: tuple[str, ...]
+    paused_until: datetime | None
+    at: datetime
+
+
+MailboxInput = Dispatch | CancelPending | ForgetMailbox | Preferences
+"""What reaches a recipient's mailbox (each is addressed to one mailbox; a cancel to several)."""
+
+
+@dataclass(frozen=True)
 class Erase:
     """Forget this employee everywhere; leave an audit record with no personal data."""
 
     employee_id: str
     at: datetime
     enrollments: int
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """An input the core will not act on (a decision about a message that is not pending, a self-review):
+    the runner writes it to the dead letters with ``reason``."""
+
+    reason: str
+    raw: str
+    source: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -92,4 +136,5 @@ class Diagnostic:
     detail: str
 
 
-Effect = Schedule | Decide | Dispatch | OpenTask | CancelPending | Erase | Lifecycle | Diagnostic
+Effect = (Schedule | Decide | Dispatch | OpenTask | CancelPending | ForgetMailbox | Preferences | Erase | Refuse
+          | Lifecycle | Diagnostic)

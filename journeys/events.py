@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal, NoReturn
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-from wayfinder.journeys.profile import ProfileUpdate, Timezone
+from wayfinder.journeys.profile import Locale, ProfileUpdate, QuietHours, Timezone
+from wayfinder.vocabulary import EventType, iso
+
+__all__ = ["ERASURE", "SENSITIVE_EVENT_TYPES", "CloudEvent", "DecodeError", "decode_event", "iso"]
 
 
 class CloudEvent(BaseModel):
@@ -111,6 +114,34 @@ class ErasureRequested(_Data):
     pass
 
 
+class ReviewEdits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: Annotated[str, Field(min_length=1)] | None = None
+    text: Annotated[str, Field(min_length=1)] | None = None
+    html: Annotated[str, Field(min_length=1)] | None = None
+
+
+class ReviewDecided(_Data):
+    """SPEC §11: a reviewer approves (optionally with edits) or rejects a message waiting for a person."""
+
+    message_id: Annotated[str, Field(min_length=1)]
+    decision: Literal["approve", "reject"]
+    reviewer_id: Annotated[str, Field(min_length=1)]
+    reason: str | None = None
+    edits: ReviewEdits | None = None
+
+
+class PreferencesChanged(_Data):
+    """SPEC §11: each field present replaces that preference."""
+
+    opt_out_channels: list[Literal["email", "intranet"]] | None = None
+    opt_out_topics: list[Annotated[str, Field(min_length=1)]] | None = None
+    quiet_hours: QuietHours | None = None
+    locale: Locale | None = None
+    paused_until: AwareDatetime | None = None
+
+
 DATA_MODELS: dict[str, type[BaseModel]] = {
     "hris.employee.upserted": ProfileUpdate,
     "hris.employee.hired": Hired,
@@ -128,10 +159,12 @@ DATA_MODELS: dict[str, type[BaseModel]] = {
     "engagement.message.feedback": Engagement,
     "wellbeing.signal": WellbeingSignal,
     "privacy.erasure.requested": ErasureRequested,
+    "wayfinder.review.decided": ReviewDecided,
+    "wayfinder.preferences.changed": PreferencesChanged,
 }
 
-ERASURE = "privacy.erasure.requested"
-SENSITIVE_EVENT_TYPES = frozenset({"wellbeing.signal"})
+ERASURE = EventType.ERASURE_REQUESTED.value
+SENSITIVE_EVENT_TYPES = frozenset({EventType.WELLBEING_SIGNAL.value})
 
 
 class DecodeError(ValueError):
@@ -191,10 +224,6 @@ def decode_event(raw: bytes | str, *, max_bytes: int = 1_000_000) -> CloudEvent:
     return event
 
 
-def iso(dt: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z``, as every output writes times."""
-    text = dt.astimezone(UTC).isoformat()
-    return text.replace("+00:00", "Z")
 
 
 

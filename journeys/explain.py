@@ -9,7 +9,7 @@ from wayfinder.journeys.i18n import Reader, gettext
 from wayfinder.journeys.templates import RenderError
 
 if TYPE_CHECKING:
-    from wayfinder.journeys.loader import Definitions
+    from wayfinder.journeys.definitions import Definitions
     from wayfinder.journeys.model import Journey
 
 
@@ -129,14 +129,12 @@ def explain(journey: Journey, trigger: Mapping[str, Any], role: str, employee: M
             defs: Definitions, scope: Mapping[str, Any]) -> str:
     """The journey's own explanation if it has one, else one made from the trigger and the recipient's role.
 
-    The sentence is in the employee's language when the message is for the employee (else English), and
-    says itself in the message's language in the footer (:meth:`Explanation.localized`)."""
+    The sentence is English (the record's, for reviewers and audits) and says itself in the message's
+    language in the footer (:meth:`Explanation.localized`)."""
     own = defs.inline.get((journey.id, journey.version, "", "explanation"))
     if own is not None:
         try:
             return own.render_text({**scope, "employee": employee})
         except RenderError:
             pass
-    locale = employee.get("locale") if role == "employee" else None
-    return Explanation(lambda loc: _sentence(journey, trigger, role, employee, loc),
-                       locale if isinstance(locale, str) else None)
+    return Explanation(lambda loc: _sentence(journey, trigger, role, employee, loc), None)

@@ -18,6 +18,7 @@ from wayfinder.expressions import ExpressionError
 from wayfinder.journeys._problems import DefinitionError, Problem
 from wayfinder.journeys._yaml import Document, Loc, load_documents
 from wayfinder.journeys.checks import check_definitions, journey_positions
+from wayfinder.journeys.definitions import Definitions as Definitions  # re-exported: the old home of the name
 from wayfinder.journeys.model import (
     BranchStep,
     EndStep,
@@ -38,27 +39,6 @@ KINDS: dict[str, type[BaseModel]] = {
     "Journey": Journey, "Template": TemplateDoc, "Catalog": CatalogDoc, "Topic": TopicDoc,
     "Resource": ResourceDoc, "Policy": Policy, "EventType": EventTypeDoc, "JourneyTest": JourneyTestDoc,
 }
-
-
-@dataclass
-class Definitions:
-    """Everything the engine needs, validated and compiled."""
-
-    journeys: dict[tuple[str, int], Journey] = field(default_factory=dict)
-    templates: dict[str, MessageTemplate] = field(default_factory=dict)
-    inline: dict[tuple[str, int, str, str], MessageTemplate] = field(default_factory=dict)
-    catalog: CatalogGraph = field(default_factory=CatalogGraph)
-    policy: Policy = field(default_factory=Policy)
-    files: int = 0
-    tests: list[tuple[str, int, JourneyTestDoc]] = field(default_factory=list)  # (file, line, test)
-    positions: dict[tuple[str, str], str] = field(default_factory=dict)  # (journey, step or "") -> file:line:col
-
-    def current(self) -> dict[str, Journey]:
-        """The newest version of each journey."""
-        out: dict[str, Journey] = {}
-        for (jid, _version), j in sorted(self.journeys.items()):
-            out[jid] = j
-        return out
 
 
 @dataclass

@@ -7,13 +7,24 @@ Messages keep their order per recipient.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._time import next_allowed, zone
-from wayfinder.journeys.effects import Decide, Dispatch, Effect, MailboxTimer, Schedule
+from wayfinder.journeys.effects import (
+    Decide,
+    Dispatch,
+    Effect,
+    ForgetMailbox,
+    MailboxInput,
+    MailboxTimer,
+    Preferences,
+    Schedule,
+)
 from wayfinder.journeys.model import Policy, to_time
+from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import MailboxState, Slot
 
 _MAX_ROUNDS = 10_000
@@ -21,7 +32,9 @@ _MAX_ROUNDS = 10_000
 
 @dataclass
 class MailboxOutcome:
-    state: MailboxState
+    """The state to keep (None: forget this mailbox) and the effects."""
+
+    state: MailboxState | None
     effects: list[Effect] = field(default_factory=list)
 
 
@@ -39,44 +52,107 @@ class Mailbox:
         and why it is later than ``now``: quiet_hours, frequency_cap, or queued behind a deferred message."""
         tz = zone(timezone)
         window = own_window or self.window
-        waiting = [s.at for s in state.slots if s.message_id in state.pending]
-        t = max([now, *waiting])
+        # Held messages are queued in order, so the last one held is the latest (see MailboxState).
+        last = next(reversed(state.pending.values())).scheduled_for if state.pending else now
+        t = max(now, last)
         reason = "queued" if t > now else None
+        if state.paused_until is not None and state.paused_until > t:
+            t, reason = state.paused_until, "paused"
         for _ in range(_MAX_ROUNDS):
             allowed = next_allowed(t, tz, window, self.weekends)
             if allowed != t:
                 t, reason = allowed, reason or "quiet_hours"
             if self.cap is None:
                 return t, reason
-            in_window = sorted(s.at for s in state.slots if t - self.per < s.at <= t)
-            if len(in_window) < self.cap.max:
+            # Slots are in time order: the ones in (t - per, t] by bisection, not by a scan.
+            hi = bisect_right(state.slots, t, key=_at)
+            if hi - bisect_right(state.slots, t - self.per, key=_at) < self.cap.max:
                 return t, reason
-            t, reason = in_window[len(in_window) - self.cap.max] + self.per, "frequency_cap"
+            t, reason = state.slots[hi - self.cap.max].at + self.per, "frequency_cap"
         return t, reason  # pragma: no cover - a cap always frees a slot within max rounds
+
+    def on_input(self, state: MailboxState | None, item: MailboxInput, now: datetime) -> MailboxOutcome:
+        """One input for the mailbox ``item`` is addressed to (a cancel: for ``state``'s recipient)."""
+        if isinstance(item, ForgetMailbox):
+            return MailboxOutcome(None)
+        if isinstance(item, Dispatch):
+            return self.dispatch(state or MailboxState(recipient_id=item.mailbox), item, now)
+        if isinstance(item, Preferences):
+            return self.prefer(state or MailboxState(recipient_id=item.mailbox), item, now)
+        if state is None:
+            return MailboxOutcome(None)  # nothing waits in a mailbox that does not exist
+        return self.cancel(state, item.employee_id, item.journey_id, item.reason, now)
 
     def dispatch(self, state: MailboxState, d: Dispatch, now: datetime) -> MailboxOutcome:
         now = now.astimezone(UTC)  # cap arithmetic on instants, never on a local wall clock
-        if any(s.message_id == d.message.message_id for s in state.slots):
+        if self._placed(state, d.message, now):
             return MailboxOutcome(state)  # a replay of a message already placed
         at, reason = self.slot(state, now, d.timezone, d.quiet_hours)
         self._forget_old(state, now)
         state.slots.append(Slot(at=at, message_id=d.message.message_id))
         if at <= now:
-            return MailboxOutcome(state, [Decide(d.message.with_status("sent", at=at))])
+            return MailboxOutcome(state, [Decide(_gone(d.message, at))])
         deferred = d.message.with_status("deferred", reason=reason, at=at)
         state.pending[deferred.message_id] = deferred
         return MailboxOutcome(state, [Decide(deferred),
                                       Schedule(at, MailboxTimer(state.recipient_id, deferred.message_id))])
 
-    def _forget_old(self, state: MailboxState, now: datetime) -> None:
-        horizon = now - self.per
-        state.slots = [s for s in state.slots if s.at > horizon or s.message_id in state.pending]
+    @staticmethod
+    def _placed(state: MailboxState, message: Message, now: datetime) -> bool:
+        """Whether this message already has a slot: held here, or sent since it was made (a slot is never
+        earlier than the message, and one that went is never later than now)."""
+        if message.message_id in state.pending:
+            return True
+        lo = bisect_left(state.slots, message.created_at, key=_at)
+        hi = bisect_right(state.slots, now, key=_at)
+        return any(s.message_id == message.message_id for s in state.slots[lo:hi])
 
-    def on_timer(self, state: MailboxState, timer: MailboxTimer, now: datetime) -> MailboxOutcome:
-        message = state.pending.pop(timer.message_id, None)
-        if message is None:
-            return MailboxOutcome(state)
-        return MailboxOutcome(state, [Decide(message.with_status("sent", at=message.scheduled_for))])
+    def _forget_old(self, state: MailboxState, now: datetime) -> None:
+        """Drop the slots that no cap window can reach again (a held message keeps its slot)."""
+        old = bisect_right(state.slots, now - self.per, key=_at)
+        if old:
+            state.slots[:old] = [s for s in state.slots[:old] if s.message_id in state.pending]
+
+    def on_timer(self, state: MailboxState | None, timer: MailboxTimer, now: datetime) -> MailboxOutcome:
+        """A deferred message's time came (a timer of a forgotten mailbox or a cancelled message does nothing)."""
+        if state is None:
+            return MailboxOutcome(None)
+        message = state.pending.get(timer.message_id)
+        if message is None or message.scheduled_for > now:
+            return MailboxOutcome(state)  # cancelled, or held later since (a newer timer waits)
+        del state.pending[timer.message_id]
+        refusal = self._refusal(state, message)
+        if refusal is not None:
+            state.slots = [s for s in state.slots if s.message_id != message.message_id]
+            return MailboxOutcome(state, [Decide(message.with_status("suppressed", reason=refusal, at=now))])
+        return MailboxOutcome(state, [Decide(_gone(message, message.scheduled_for))])
+
+    @staticmethod
+    def _refusal(state: MailboxState, message: Message) -> str | None:
+        """Opt-outs are checked again when a held message goes: the recipient may have changed their mind."""
+        if message.channel in state.opt_out_channels:
+            return "opted_out_channel"
+        if message.topics and set(message.topics) <= set(state.opt_out_topics):
+            return "opted_out_topic"
+        return None
+
+    def prefer(self, state: MailboxState, p: Preferences, now: datetime) -> MailboxOutcome:
+        """New preferences; a pause holds every waiting message due before its end until then, in order."""
+        state.opt_out_channels = list(p.opt_out_channels)
+        state.opt_out_topics = list(p.opt_out_topics)
+        state.paused_until = p.paused_until
+        effects: list[Effect] = []
+        until = p.paused_until
+        if until is None or until <= now:
+            return MailboxOutcome(state, effects)
+        for mid, message in sorted(state.pending.items(), key=lambda kv: kv[1].scheduled_for):
+            if message.scheduled_for >= until:
+                continue
+            held = message.with_status("deferred", reason="paused", at=until)
+            state.pending[mid] = held
+            state.slots = [s.model_copy(update={"at": until}) if s.message_id == mid else s for s in state.slots]
+            effects += [Decide(held), Schedule(until, MailboxTimer(state.recipient_id, mid))]
+        return MailboxOutcome(state, effects)
 
     def cancel(self, state: MailboxState, employee_id: str | None, journey_id: str | None, reason: str,
                now: datetime) -> MailboxOutcome:
@@ -93,3 +169,12 @@ class Mailbox:
                 "suppressed", reason=reason, at=now)
             effects.append(Decide(out))
         return MailboxOutcome(state, effects)
+
+
+def _at(slot: Slot) -> datetime:
+    return slot.at
+
+
+def _gone(message: Message, at: datetime) -> Message:
+    """The message goes out: ``approved`` when a person approved it (SPEC §11), else ``sent``."""
+    return message.with_status("approved" if message.reviewer_id is not None else "sent", at=at)

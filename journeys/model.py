@@ -7,12 +7,12 @@ from datetime import time, timedelta
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from wayfinder.expressions import Expr
 from wayfinder.journeys._durations import parse_duration
+from wayfinder.vocabulary import Channel, Frozen, Identifier, RecipientRole
 
-_ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 _LOCALE = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"
 STEP_KINDS = ("send", "wait", "wait_for", "branch", "roadmap", "task", "end")
 
@@ -46,18 +46,12 @@ Duration = Annotated[str, AfterValidator(_duration), Field(examples=["3d", "12w"
                                                             json_schema_extra={"pattern": DURATION_PATTERN})]
 TimeOfDay = Annotated[str, AfterValidator(_time_of_day), Field(examples=["09:00"],
                                                                json_schema_extra={"pattern": TIME_PATTERN})]
-Identifier = Annotated[str, Field(pattern=_ID)]
-Channel = Literal["email", "intranet"]
-Recipient = Literal["employee", "manager", "hr_partner"]
+Recipient = RecipientRole
 
 
 def to_time(value: str) -> time:
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
 class ResourceRequest(Frozen):
@@ -301,6 +295,10 @@ class Policy(Frozen):
     quiet_hours: QuietHoursPolicy | None = None
     sensitive_topics: list[Identifier] = Field(default_factory=list)
     max_event_age: Duration = "7d"
+    review_window: Annotated[Duration, Field(description="A message waiting for a person is escalated when "
+                                             "nobody decides on it within this time (SPEC §11)")] = "5d"
+    review_escalation: Annotated[str | None, Field(description="Who gets the escalation task: a person id or "
+                                                   "group; default the employee's HR partner")] = None
     working_days: WorkingDays = Field(default_factory=WorkingDays)
     preferences_url: Annotated[str, Field(description="Where employees see and change their preferences; "
                                           "every message links here")] = DEFAULT_PREFERENCES_URL
@@ -374,7 +372,7 @@ class ExpectedMessage(Frozen):
 class ExpectedTask(Frozen):
     journey: str | None = None
     step: str | None = None
-    assignee: Literal["hr_partner", "manager"] | None = None
+    assignee: Annotated[str | None, Field(examples=["hr_partner", "manager", "review_escalation"])] = None
     assignee_id: str | None = None
     at: Annotated[str | None, Field(description="created_at, an RFC 3339 time")] = None
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
-from wayfinder.journeys.events import iso
+from wayfinder.vocabulary import Channel, RecipientRole, iso
 
 Instant = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
 Status = Literal["sent", "pending_approval", "approved", "rejected", "suppressed", "deferred", "failed"]
@@ -28,11 +28,11 @@ class Message(BaseModel):
     message_id: str
     employee_id: str
     recipient_id: str | None
-    recipient_role: Literal["employee", "manager", "hr_partner"] = "employee"
+    recipient_role: RecipientRole = "employee"
     journey_id: str
     journey_version: int
     step_id: str
-    channel: Literal["email", "intranet"]
+    channel: Channel
     status: Status
     reason: str | None = None
     scheduled_for: Instant
@@ -47,6 +47,9 @@ class Message(BaseModel):
     locale: str | None = None
     recipient_email: str | None = None
     recipient_name: str | None = None
+    reviewer_id: str | None = None
+    reviewed_at: Instant | None = None
+    original: dict[str, str | None] | None = None  # what a reviewer's edits replaced (SPEC §11), for the audit
 
     def with_status(self, status: Status, *, reason: str | None = None, at: datetime | None = None) -> Message:
         update: dict[str, Any] = {"status": status, "reason": reason}
@@ -58,7 +61,7 @@ class Message(BaseModel):
         """The record that stays after erasure: ids and outcome only, no content."""
         return self.model_copy(update={
             "status": "suppressed", "reason": reason, "scheduled_for": at, "subject": None, "text": None,
-            "html": None, "explanation": None, "recipient_email": None, "recipient_name": None,
+            "html": None, "explanation": None, "recipient_email": None, "recipient_name": None, "original": None,
         })
 
 
@@ -69,7 +72,7 @@ class Task(BaseModel):
 
     task_id: str
     employee_id: str
-    assignee: Literal["hr_partner", "manager"]
+    assignee: Literal["hr_partner", "manager", "review_escalation"]
     assignee_id: str | None
     journey_id: str
     journey_version: int

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.profile import Profile, apply_event
 from wayfinder.journeys.records import Message
 
 
@@ -28,7 +28,24 @@ class Enrollment(BaseModel):
     visits: dict[str, int] = Field(default_factory=dict)
 
 
+UNKNOWN_TIME = datetime.min.replace(tzinfo=UTC)
+"""The time of a seen event key read from a state written before keys had times (``seen`` as a list)."""
+
+_PROFILE_PARTS = ("fields", "preferences", "attributes")
+
+
 class EmployeeState(BaseModel):
+    """What the core keeps for one employee.
+
+    ``seen`` holds the key (source and id) of each event applied, with the event's time, so that a
+    replay is told apart from a new event; keys older than the policy's ``max_event_age`` before the
+    clock are forgotten whenever an event touches the state (see ``remember``). An event that old is
+    stale anyway: it enrolls no one, ends and resumes nothing, and changes only the profile fields that no
+    newer event has set (``profile_times`` keeps, for each ``fields.*``, ``preferences.*`` and
+    ``attributes.*`` key, the time of the newest event that set it). So a replay of a forgotten event
+    changes nothing.
+    """
+
     model_config = ConfigDict(extra="forbid")
 
     employee_id: str
@@ -37,13 +54,57 @@ class EmployeeState(BaseModel):
     last_entry: dict[str, datetime] = Field(default_factory=dict)
     delivered: set[str] = Field(default_factory=set)
     feedback: dict[str, float] = Field(default_factory=dict)
-    seen: set[str] = Field(default_factory=set)
+    seen: dict[str, datetime] = Field(default_factory=dict)
+    profile_times: dict[str, datetime] = Field(default_factory=dict)
     mailboxes: set[str] = Field(default_factory=set)
     awaiting_approval: dict[str, Message] = Field(default_factory=dict)
+
+    @field_validator("seen", mode="before")
+    @classmethod
+    def _seen_without_times(cls, value: Any) -> Any:
+        """A state written before keys had times keeps its keys; their time is set at the next event."""
+        if isinstance(value, list | set | tuple):
+            return dict.fromkeys(value, UNKNOWN_TIME)
+        return value
 
     @classmethod
     def new(cls, employee_id: str) -> EmployeeState:
         return cls(employee_id=employee_id, profile=Profile(id=employee_id))
+
+    def remember(self, key: str, event_time: datetime, now: datetime, max_age: timedelta) -> None:
+        """Note an event as seen and forget the keys of events older than ``max_age`` before ``now``.
+
+        A key of unknown time (from an old state) counts as seen ``now``, so it is kept ``max_age`` more.
+        With a clock that does not go back, a replay of a forgotten event is itself older than
+        ``max_age`` when it comes, so the stale rules hold it.
+        """
+        self.seen[key] = event_time.astimezone(UTC)
+        horizon = now - max_age
+        self.seen = {k: (now.astimezone(UTC) if t == UNKNOWN_TIME else t) for k, t in self.seen.items()
+                     if t == UNKNOWN_TIME or t >= horizon}
+
+    def update_profile(self, event_type: str, data: dict[str, Any], event_time: datetime, *,
+                       stale: bool = False) -> None:
+        """Apply an event to the profile, except where a newer event (by event time) set the same key:
+        that key keeps its newer value. Events of equal time apply in the order they come, except a
+        ``stale`` one (it may be a replay): it does not overwrite a key set at its own time either."""
+        profile = self.profile
+        before = {part: dict(getattr(profile, part)) for part in _PROFILE_PARTS}
+        apply_event(profile, event_type, data)
+        at = event_time.astimezone(UTC)
+        for part in _PROFILE_PARTS:
+            old, new = before[part], getattr(profile, part)
+            for key in sorted(old.keys() | new.keys()):
+                if key in old and key in new and old[key] == new[key]:
+                    continue
+                name = f"{part}.{key}"
+                newer = self.profile_times.get(name)
+                if newer is None or newer < at or (newer == at and not stale):
+                    self.profile_times[name] = at
+                elif key in old:
+                    new[key] = old[key]
+                else:
+                    del new[key]
 
 
 class Slot(BaseModel):
@@ -54,10 +115,17 @@ class Slot(BaseModel):
 
 
 class MailboxState(BaseModel):
-    """What one recipient has been sent and what waits for them (frequency cap, quiet hours)."""
+    """What one recipient has been sent and what waits for them (frequency cap, quiet hours).
+
+    Two orders hold, and the mailbox relies on them to work without scanning: ``slots`` are in time order
+    (each new slot is at or after every slot before it), and ``pending`` is in the order the messages were
+    held, which is also the order of their times."""
 
     model_config = ConfigDict(extra="forbid")
 
     recipient_id: str
     slots: list[Slot] = Field(default_factory=list)
     pending: dict[str, Message] = Field(default_factory=dict)
+    opt_out_channels: list[str] = Field(default_factory=list)
+    opt_out_topics: list[str] = Field(default_factory=list)
+    paused_until: datetime | None = None

@@ -444,15 +444,29 @@ class MessageTemplate:
         if len(text) + len(html_body) > MAX_OUTPUT_CHARS:
             self._too_long()
         explanation, preferences_url = footer
-        localized = getattr(explanation, "localized", None)  # an Explanation says itself in any language
-        if callable(localized):
-            explanation = str(localized(language))
-        change = gettext(language, "To change or stop these messages: {url}", url=preferences_url)
-        text = f"{text}\n\n-- \n{explanation}\n{change}\n"
-        html_doc = layout.document(html_body, title=subject, lang=language, explanation=explanation,
-                                   preferences_url=preferences_url,
-                                   change=gettext(language, "Change or stop these messages"))
-        return Rendered(subject, text, html_doc)
+        return Rendered(subject, *with_footer(text, html_body, explanation, preferences_url, locale=language,
+                                              title=subject))
+
+
+def with_footer(text: str, html_body: str, explanation: str, preferences_url: str, *, locale: str | None = None,
+                title: str = "") -> tuple[str, str]:
+    """The text part and the HTML document, both ending with the explanation and the preferences link, in the
+    language of ``locale`` (English without it). An :class:`~wayfinder.journeys.explain.Explanation` says
+    itself in that language."""
+    localized = getattr(explanation, "localized", None)
+    if callable(localized):
+        explanation = str(localized(locale))
+    change = gettext(locale, "To change or stop these messages: {url}", url=preferences_url)
+    html_doc = layout.document(html_body, title=title, lang=locale or "en", explanation=explanation,
+                               preferences_url=preferences_url,
+                               change=gettext(locale, "Change or stop these messages"))
+    return f"{text}\n\n-- \n{explanation}\n{change}\n", html_doc
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as the body of an HTML part: paragraphs and lists (escaped), for a message given only as
+    text (a reviewer's edits)."""
+    return layout.html_fragment(layout.blocks(text))
 
 
 def _title_in(item: Mapping[str, Any], locale: str) -> Mapping[str, Any]:

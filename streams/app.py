@@ -27,6 +27,7 @@ from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
 from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.profile import Profile
 from wayfinder.streams.clock import StreamClock, wall_clock
+from wayfinder.streams.faust_adapter import CommittedOffsets, FaustTable, check_on_start
 from wayfinder.streams.metrics import StreamMetrics
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.stage import (
@@ -39,6 +40,7 @@ from wayfinder.streams.stage import (
 )
 from wayfinder.streams.topics import INPUTS
 from wayfinder.streams.wire import Record, encode_tick
+from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
 
@@ -47,45 +49,6 @@ def load_definitions(settings: WorkerSettings) -> Definitions:
     root = settings.definitions or examples_dir()
     return load_or_raise(Sources(paths=[root / "journeys", root / "catalog"], templates=[root / "templates"],
                                  policy=root / "policy.yaml" if (root / "policy.yaml").exists() else None))
-
-
-class FaustTable:
-    """A Faust table seen through the small ``Table`` protocol the stages use (str keys, bytes values).
-
-    Writes go to the table's store at once and their changelog records are collected, then
-    produced by the agent on the raw producer, in order, before the unit's output records. This
-    skips Faust's per-key changelog path (a buffered publish per write, several times slower);
-    Faust still restores the table from the same changelog topic.
-    """
-
-    def __init__(self, table: Any) -> None:
-        self._t = table
-        self.pending: list[tuple[bytes, bytes | None]] = []
-
-    @property
-    def changelog_topic(self) -> str:
-        return str(self._t.changelog_topic.get_topic_name())
-
-    def get(self, key: str) -> bytes | None:
-        value = self._t.data.get(key.encode("utf-8"))
-        return value if isinstance(value, bytes) else None
-
-    def set(self, key: str, value: bytes | None) -> None:
-        k = key.encode("utf-8")
-        store = self._t.data
-        if value is None:
-            if k in store:
-                del store[k]
-        else:
-            store[k] = value
-        self.pending.append((k, value))
-
-    def keys(self) -> Any:
-        return (k.decode("utf-8") for k in list(self._t.data.keys()))
-
-    def drain(self) -> list[tuple[bytes, bytes | None]]:
-        out, self.pending = self.pending, []
-        return out
 
 
 @dataclass
@@ -119,25 +82,30 @@ class _Builder:
             store="memory://" if settings.store == "memory" else "rocksdb://",
             datadir=str(settings.data_dir), web_enabled=False, autodiscover=False,
             topic_partitions=settings.partitions, topic_replication_factor=settings.replication,
-            consumer_auto_offset_reset="earliest", producer_linger=0.05, producer_compression_type="lz4",
-            broker_commit_every=5000,
-            broker_commit_interval=1.0, stream_buffer_maxsize=8192,
+            consumer_auto_offset_reset="earliest", producer_linger=settings.producer_linger,
+            producer_compression_type=settings.compression, broker_commit_every=settings.broker_commit_every,
+            broker_commit_interval=settings.broker_commit_interval,
+            stream_buffer_maxsize=settings.stream_buffer_maxsize,
+            broker_session_timeout=settings.broker_session_timeout,
+            broker_heartbeat_interval=settings.broker_heartbeat_interval,
         )
+        check_on_start(self.app)
+        self._committed = CommittedOffsets(self.app)
         self.directory: dict[str, Profile] = {}
         self.tables = {"employees": self._table("employees"), "mailboxes": self._table("mailboxes")}
         self.employees = EmployeeStage(
             self.tables["employees"], self.clock, self.metrics, self._committed, Engine(defs),
-            ticks_topic=settings.topic("employee-ticks"), max_event_bytes=settings.max_event_bytes,
+            ticks_topic=settings.topic(Topic.EMPLOYEE_TICKS), max_event_bytes=settings.max_event_bytes,
             directory=self.directory)
         self.mailboxes = MailboxStage(self.tables["mailboxes"], self.clock, self.metrics, self._committed,
-                                      Mailbox(defs.policy), ticks_topic=settings.topic("mailbox-ticks"))
+                                      Mailbox(defs.policy), ticks_topic=settings.topic(Topic.MAILBOX_TICKS))
         self._last_tick: dict[tuple[str, int], float] = {}
 
     def build(self) -> WayfinderApp:
         app, s = self.app, self.settings
-        app.agent(self._topic(*(s.topic(n) for n in (*INPUTS, "employee-ticks"))), name="employees")(
+        app.agent(self._topic(*(s.topic(n) for n in (*INPUTS, Topic.EMPLOYEE_TICKS))), name="employees")(
             self._agent(self.employees, self.employees.handle))
-        app.agent(self._topic(s.topic("mailbox"), s.topic("mailbox-ticks")), name="mailboxes")(
+        app.agent(self._topic(s.topic(Topic.MAILBOX), s.topic(Topic.MAILBOX_TICKS)), name="mailboxes")(
             self._agent(self.mailboxes, self.mailboxes.handle))
         app.timer(s.timer_tick_seconds)(self._tick)
         app.timer(5.0)(self._measure_lag)
@@ -154,11 +122,6 @@ class _Builder:
     def _table(self, name: str) -> FaustTable:
         return FaustTable(self.app.Table(name, default=None, partitions=self.settings.partitions, key_type=bytes,
                                          value_type=bytes))
-
-    def _committed(self, topic: str, partition: int) -> int | None:
-        offsets = getattr(self.app.consumer, "_committed_offset", {})
-        value = offsets.get(TP(topic, partition))
-        return value if isinstance(value, int) else None
 
     async def _produce(self, records: list[Record]) -> None:
         send = self.app.producer.send
@@ -232,7 +195,7 @@ class _Builder:
 
 async def _follow_directory(settings: WorkerSettings, directory: dict[str, Profile]) -> None:
     """Keep every recipient's contact details from the compacted directory topic (a hand-made global table)."""
-    topic = settings.topic("directory")
+    topic = settings.topic(Topic.DIRECTORY)
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
                                 group_id=None, auto_offset_reset="earliest")
     await consumer.start()

@@ -28,7 +28,7 @@ def _env_help(*names: str) -> str:
             continue
         flag = _FLAGS.get(name, "")
         default = info.default if info.default is not None else "unset"
-        lines.append(f"  WAYFINDER_{name.upper():<22} {flag:<16} {info.description or ''} [default: {default}]")
+        lines.append(f"  WAYFINDER_{name.upper():<25} {flag:<16} {info.description or ''} [default: {default}]")
     return "\n".join(lines)
 
 
@@ -42,7 +42,8 @@ def settings_from(args: argparse.Namespace) -> WorkerSettings:
     try:
         return WorkerSettings(**given)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" if err["loc"] else err["msg"]
+                             for err in e.errors())
         msg = f"wayfinder: bad settings: {problems}"
         raise SystemExit(msg) from e
 
@@ -50,13 +51,15 @@ def settings_from(args: argparse.Namespace) -> WorkerSettings:
 def cmd_worker(args: argparse.Namespace) -> int:
     import faust
 
-    from wayfinder.journeys._problems import DefinitionError
+    from wayfinder.journeys import DefinitionError
     from wayfinder.streams.app import create_app
+    from wayfinder.streams.partitions import PartitionMismatch, check_worker_topics
 
     settings = settings_from(args)
     try:
         wapp = create_app(settings)
-    except DefinitionError as e:
+        check_worker_topics(settings)
+    except (DefinitionError, PartitionMismatch) as e:
         print(e, file=sys.stderr)
         return 1
     worker = faust.Worker(wapp.faust, loglevel=settings.log_level, quiet=True)

@@ -11,30 +11,28 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from wayfinder.journeys.effects import (
-    CancelPending,
-    Decide,
     Diagnostic,
-    Dispatch,
     Effect,
     EnrollmentTimer,
-    Erase,
     Lifecycle,
-    OpenTask,
-    Schedule,
+    MailboxInput,
+    Refuse,
+    ReviewTimer,
     Timer,
 )
 from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
 from wayfinder.journeys.loader import Definitions
-from wayfinder.journeys.mailbox import Mailbox
+from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
+from wayfinder.streams.interpreter import carry_out
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +76,6 @@ def read_events(lines: Iterable[str | bytes], source: str = "events") -> ReadEve
     for (number, reason, text), when in zip(dead, last_time, strict=True):
         at = when or first
         if at is None:
-            from datetime import UTC
-
             at = datetime(1970, 1, 1, tzinfo=UTC)
         letters.append(DeadLetter(reason=reason, raw=text, received_at=at, source=source, line=number))
     return ReadEvents(events, letters)
@@ -97,16 +93,21 @@ class EmbeddedRunner:
         self.approvals: dict[str, Message] = {}
         self.tasks: dict[str, Task] = {}
         self.dead_letters: list[DeadLetter] = []
-        self.audit: list[dict[str, Any]] = []
+        self.audit_records: list[dict[str, Any]] = []
         self.stats = Stats()
         self.clock: datetime | None = None
         self._timers: list[tuple[datetime, int, Timer]] = []
         self._seq = 0
+        self._now = datetime.min.replace(tzinfo=UTC)
 
     # -- the clock --------------------------------------------------------------------------
     @property
     def pending_timers(self) -> int:
         return len(self._timers)
+
+    def timers(self) -> list[tuple[datetime, Timer]]:
+        """The timers still pending, in due order."""
+        return [(due, timer) for due, _, timer in sorted(self._timers, key=lambda t: (t[0], t[1]))]
 
     def advance_to(self, until: datetime) -> None:
         """Fire every timer due at or before ``until``, in due order (ties in the order they were set)."""
@@ -122,7 +123,7 @@ class EmbeddedRunner:
         now = max(self.clock or event.time, event.time)
         outcome = self.engine.on_event(self.states.get(event.subject), event, now, self._directory)
         self._keep(event.subject, outcome.state)
-        self._apply(outcome.effects, now)
+        self._carry_out(outcome.effects, now, event.subject)
 
     def run(self, events: Iterable[CloudEvent], until: datetime | None = None) -> None:
         ordered = sorted(enumerate(events), key=lambda p: (p[1].time, p[0]))
@@ -144,65 +145,61 @@ class EmbeddedRunner:
             self.states[employee_id] = state
 
     def _fire(self, timer: Timer, due: datetime) -> None:
-        if isinstance(timer, EnrollmentTimer):
-            outcome = self.engine.on_timer(self.states.get(timer.employee_id), timer, due, self._directory)
-            self._keep(timer.employee_id, outcome.state)
-            self._apply(outcome.effects, due)
+        if isinstance(timer, EnrollmentTimer | ReviewTimer):
+            employee_id = timer.employee_id
+            outcome = self.engine.on_timer(self.states.get(employee_id), timer, due, self._directory)
+            self._keep(employee_id, outcome.state)
+            self._carry_out(outcome.effects, due, employee_id)
         else:
-            box = self.mailboxes.get(timer.recipient_id)
-            if box is not None:
-                self._apply(self.mailbox.on_timer(box, timer, due).effects, due)
+            self._mailbox_outcome(timer.recipient_id,
+                                  self.mailbox.on_timer(self.mailboxes.get(timer.recipient_id), timer, due), due)
 
-    def _apply(self, effects: list[Effect], now: datetime) -> None:
-        for effect in effects:
-            if isinstance(effect, Schedule):
-                heapq.heappush(self._timers, (effect.due, self._seq, effect.timer))
-                self._seq += 1
-            elif isinstance(effect, Decide):
-                self._record(effect.message)
-            elif isinstance(effect, Dispatch):
-                rid = effect.message.recipient_id or effect.message.employee_id
-                box = self.mailboxes.setdefault(rid, MailboxState(recipient_id=rid))
-                self._apply(self.mailbox.dispatch(box, effect, now).effects, now)
-            elif isinstance(effect, OpenTask):
-                self.tasks.setdefault(effect.task.task_id, effect.task)
-            elif isinstance(effect, CancelPending):
-                self._cancel(effect, now)
-            elif isinstance(effect, Erase):
-                self._erase(effect)
-            elif isinstance(effect, Lifecycle):
-                self._count(effect)
-            elif isinstance(effect, Diagnostic):
-                self.stats.diagnostics[effect.kind] += 1
-                log.info("%s journey=%s step=%s: %s", effect.kind, effect.journey_id, effect.step_id, effect.detail)
+    def _carry_out(self, effects: list[Effect], now: datetime, subject: str) -> None:
+        self._now = now
+        carry_out(effects, self, subject)
 
-    def _record(self, message: Message) -> None:
+    def _mailbox_outcome(self, mailbox: str, out: MailboxOutcome, now: datetime) -> None:
+        if out.state is None:
+            self.mailboxes.pop(mailbox, None)
+        else:
+            self.mailboxes[mailbox] = out.state
+        self._carry_out(out.effects, now, mailbox)
+
+    # -- the port (streams.interpreter) ---------------------------------------------------------
+    def schedule(self, due: datetime, timer: Timer) -> None:
+        heapq.heappush(self._timers, (due, self._seq, timer))
+        self._seq += 1
+
+    def record(self, message: Message) -> None:
         self.messages[message.message_id] = message
         if message.status == "pending_approval":
             self.approvals[message.message_id] = message
         else:
             self.approvals.pop(message.message_id, None)
 
-    def _count(self, effect: Lifecycle) -> None:
-        if effect.kind == "duplicate":
+    def to_mailbox(self, mailbox: str, item: MailboxInput) -> None:
+        now = self._now
+        self._mailbox_outcome(mailbox, self.mailbox.on_input(self.mailboxes.get(mailbox), item, now), now)
+
+    def open_task(self, task: Task) -> None:
+        self.tasks.setdefault(task.task_id, task)
+
+    def audit(self, entry: dict[str, Any]) -> None:
+        self.audit_records.append(entry)
+
+    def refuse(self, effect: Refuse) -> None:
+        self.dead_letters.append(DeadLetter(reason=effect.reason, raw=effect.raw, received_at=effect.at,
+                                            source=effect.source))
+
+    def observe(self, effect: Lifecycle | Diagnostic) -> None:
+        if isinstance(effect, Diagnostic):
+            self.stats.diagnostics[effect.kind] += 1
+        elif effect.kind == "duplicate":
             self.stats.duplicates += 1
         elif effect.kind == "stale":
             self.stats.stale += 1
         else:
             self.stats.lifecycle[(effect.journey_id or "", effect.kind)] += 1
-
-    def _cancel(self, effect: CancelPending, now: datetime) -> None:
-        for rid in effect.recipients:
-            box = self.mailboxes.get(rid)
-            if box is not None and box.pending:
-                self._apply(self.mailbox.cancel(box, effect.employee_id, effect.journey_id, effect.reason,
-                                                effect.at).effects, now)
-
-    def _erase(self, effect: Erase) -> None:
-        self.states.pop(effect.employee_id, None)
-        self.mailboxes.pop(effect.employee_id, None)
-        self.audit.append({"action": "privacy.erasure", "employee_id": effect.employee_id, "at": effect.at,
-                           "enrollments_removed": effect.enrollments})
 
     # -- results ----------------------------------------------------------------------------
     def summary(self) -> dict[str, dict[str, Any]]:

@@ -14,11 +14,13 @@ from typing import Any, TextIO
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.topics import INPUTS
 from wayfinder.streams.wire import encode_tick
+from wayfinder.vocabulary import Topic, is_decision, is_engagement
 
 
 class PublishError(RuntimeError):
-    """Kafka did not accept every event."""
+    """Kafka did not accept every event, or the workers did not catch up before a tick."""
 
 
 @dataclass
@@ -33,13 +35,22 @@ def route(line: bytes) -> tuple[str, bytes | None]:
     try:
         obj: Any = json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return "hris.events", None
+        return Topic.HRIS_EVENTS, None
     if not isinstance(obj, dict):
-        return "hris.events", None
+        return Topic.HRIS_EVENTS, None
     subject = obj.get("subject")
     key = subject.encode("utf-8") if isinstance(subject, str) and subject else None
     kind = obj.get("type")
-    return ("engagement.events" if isinstance(kind, str) and kind.startswith("engagement.") else "hris.events"), key
+    return _topic_of(kind if isinstance(kind, str) else ""), key
+
+
+def _topic_of(event_type: str) -> str:
+    """Engagement events and decisions by people (SPEC §11) have topics of their own; the rest are HRIS events."""
+    if is_engagement(event_type):
+        return Topic.ENGAGEMENT_EVENTS
+    if is_decision(event_type):
+        return Topic.DECISIONS
+    return Topic.HRIS_EVENTS
 
 
 def _progress(stream: TextIO) -> Callable[[int, int], None]:
@@ -56,7 +67,7 @@ def _progress(stream: TextIO) -> Callable[[int, int], None]:
 
 def wait_caught_up(settings: WorkerSettings, *, timeout: float = 300.0, poll: float = 0.5) -> bool:
     """Wait until the workers' group has consumed everything on the inputs and the mailbox topic."""
-    names = [settings.topic(n) for n in ("hris.events", "engagement.events", "mailbox")]
+    names = [settings.topic(n) for n in (*INPUTS, Topic.MAILBOX)]
     admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
     try:
@@ -77,12 +88,21 @@ def wait_caught_up(settings: WorkerSettings, *, timeout: float = 300.0, poll: fl
         admin.close()
 
 
+def _producer(settings: WorkerSettings) -> KafkaProducer:
+    return KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5, retries=10,
+                         batch_size=256 * 1024, max_request_size=4 * 1024 * 1024)
+
+
 def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = None,
-            progress: TextIO | None = sys.stderr) -> Published:
+            progress: TextIO | None = sys.stderr, wait: Callable[[WorkerSettings], bool] | None = None,
+            connect: Callable[[WorkerSettings], KafkaProducer] | None = None) -> Published:
+    """Produce the events of ``path``; with ``tick``, wait for the workers (``wait``, by default
+    ``wait_caught_up``) and then advance the stream clock. Workers that do not catch up in time are an
+    error (``PublishError``) and no tick is sent: a tick ahead of unprocessed events would fire timers
+    before the events that should come first."""
     lines = [line for line in path.read_bytes().splitlines() if line.strip()]
     show = _progress(progress) if progress is not None else None
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5, retries=10,
-                             batch_size=256 * 1024, max_request_size=4 * 1024 * 1024)
+    producer = (connect or _producer)(settings)
     result = Published()
     futures = []
     try:
@@ -100,8 +120,11 @@ def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = Non
             msg = f"{len(failed)} of {len(futures)} events were not accepted by Kafka: {failed[0].exception}"
             raise PublishError(msg)
         if tick is not None:
-            if not wait_caught_up(settings):
-                print("wayfinder publish: the workers did not catch up in time; ticking anyway", file=sys.stderr)
+            if not (wait or wait_caught_up)(settings):
+                msg = (f"the events are published, but the workers (group {settings.app_id}) did not catch up "
+                       "in time, so the stream clock was not advanced: check that the workers run, then tick "
+                       "again with an empty file (`wayfinder publish EMPTY_FILE --tick TIME`)")
+                raise PublishError(msg)
             send_ticks(producer, settings, tick)
             producer.flush()
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +31,34 @@ class WorkerSettings(BaseSettings):
     timer_tick_seconds: float = Field(0.5, gt=0, description="how often due timers are looked for")
     max_event_bytes: int = Field(1_000_000, ge=1024, description="larger events are dead-lettered")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    # Faust tuning (the names are Faust's settings; durations in seconds)
+    producer_linger: float = Field(0.05, ge=0, description="seconds the producer waits to fill a batch")
+    producer_compression: Literal["lz4", "zstd", "gzip", "snappy", "none"] = Field(
+        "lz4", description="compression of produced batches (outputs and changelogs)")
+    broker_commit_every: int = Field(5000, ge=1, description="commit offsets after this many inputs")
+    broker_commit_interval: float = Field(1.0, gt=0, description="commit offsets at least this often (seconds); "
+                                          "write-ahead entries are deleted once their input is committed")
+    stream_buffer_maxsize: int = Field(8192, ge=1, description="inputs buffered per partition before the "
+                                       "consumer pauses it")
+    broker_session_timeout: float = Field(60.0, gt=0, description="seconds without heartbeat before the group "
+                                          "drops a worker and rebalances (within the broker's group.min/"
+                                          "max.session.timeout.ms)")
+    broker_heartbeat_interval: float = Field(3.0, gt=0, description="seconds between heartbeats (at most a "
+                                             "third of the session timeout)")
+
+    @model_validator(mode="after")
+    def _heartbeat_within_session(self) -> WorkerSettings:
+        if self.broker_heartbeat_interval * 3 > self.broker_session_timeout:
+            msg = (f"WAYFINDER_BROKER_HEARTBEAT_INTERVAL ({self.broker_heartbeat_interval}s) must be at most a third "
+                   f"of WAYFINDER_BROKER_SESSION_TIMEOUT ({self.broker_session_timeout}s): lower the one or raise "
+                   "the other")
+            raise ValueError(msg)
+        return self
+
+    @property
+    def compression(self) -> str | None:
+        """The producer compression as Faust takes it (``None`` for none)."""
+        return None if self.producer_compression == "none" else self.producer_compression
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

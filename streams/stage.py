@@ -3,74 +3,59 @@
 * ``EmployeeStage`` is keyed by employee: events and enrollment timers go to the journey core.
 * ``MailboxStage`` is keyed by recipient: dispatched messages and deferral timers go to the mailbox.
 
-Each input is handled as a unit of work: the table writes and the records to produce. When a
-unit produces records or more than one write, it is first written to the table as a write-ahead entry (``w:<topic>:
-<partition>:<offset>``) in the same changelog partition as the state it changes, so a restart
-that replays the input finds it and produces the same records again instead of losing them
-(the state says the input was seen, so the core alone would not repeat them). Entries are
-deleted once the input's offset is committed. Processing is at-least-once; message ids are
-deterministic, so delivery drops repeats.
+Each input is handled as a unit of work (``streams.unit``): the table writes and the records to
+produce, written ahead as one entry when there is more than one thing to keep together. Processing
+is at-least-once; message ids are deterministic, so delivery drops repeats.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import zlib
-from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from wayfinder.journeys.effects import (
-    CancelPending,
-    Decide,
     Diagnostic,
-    Dispatch,
     Effect,
-    EnrollmentTimer,
-    Erase,
     Lifecycle,
+    MailboxInput,
     MailboxTimer,
-    OpenTask,
+    Refuse,
     Schedule,
+    Timer,
 )
 from wayfinder.journeys.engine import Engine
-from wayfinder.journeys.events import DecodeError, decode_event, iso
-from wayfinder.journeys.mailbox import Mailbox
+from wayfinder.journeys.events import DecodeError, decode_event
+from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import Profile
-from wayfinder.journeys.records import DeadLetter
+from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams.clock import StreamClock
+from wayfinder.streams.interpreter import carry_out
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
 from wayfinder.streams.timers import TimerIndex
+from wayfinder.streams.unit import Table, Work, WriteAheadLog, entry_key, finish_interrupted, replay
 from wayfinder.streams.wire import (
     Record,
-    decode_dispatch,
+    decode_mailbox_input,
     decode_timer,
     dumps,
-    encode_dispatch,
+    encode_mailbox_input,
     encode_timer,
     parse_time,
     timer_key,
     timer_owner,
 )
+from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 CONTACT_FIELDS = ("given_name", "preferred_name", "family_name", "email", "locale", "timezone")
-
-
-class Table(Protocol):
-    """What a stage needs of a table (a Faust table in the worker)."""
-
-    def get(self, key: str) -> bytes | None: ...
-    def set(self, key: str, value: bytes | None) -> None: ...
-    def keys(self) -> Iterator[str]: ...
 
 
 @dataclass
@@ -81,30 +66,6 @@ class Incoming:
     key: bytes | None
     value: bytes | None
     timestamp: float | None  # Kafka message time, seconds
-
-
-def digest(value: bytes | None) -> str:
-    return "-" if value is None else hashlib.blake2b(value, digest_size=8).hexdigest()
-
-
-@dataclass
-class Work:
-    writes: dict[str, bytes | None] = field(default_factory=dict)
-    records: list[Record] = field(default_factory=list)
-    before: dict[str, str] = field(default_factory=dict)  # digest of each written key's value before the unit
-
-    def encode(self) -> bytes:
-        """Compressed: an entry repeats the unit's state and records, which compress well."""
-        return zlib.compress(dumps({"writes": {k: None if v is None else v.decode("utf-8")
-                                               for k, v in self.writes.items()},
-                                    "before": self.before,
-                                    "records": [r.to_json() for r in self.records]}), 1)
-
-    @classmethod
-    def decode(cls, raw: bytes) -> Work:
-        d = json.loads(zlib.decompress(raw))
-        return cls({k: None if v is None else v.encode("utf-8") for k, v in d["writes"].items()},
-                   [Record.from_json(r) for r in d["records"]], d.get("before", {}))
 
 
 class Stage:
@@ -119,16 +80,15 @@ class Stage:
         self.clock = clock
         self.metrics = metrics
         self.timers = TimerIndex()
-        self._committed = committed
+        self.wal = WriteAheadLog(table, committed)
         self._cache: dict[str, tuple[int, Any]] = {}
-        self._wal: dict[tuple[str, int], deque[tuple[int, str]]] = {}
 
     # -- partitions ---------------------------------------------------------------------------
     def ensure_loaded(self, partition: int) -> None:
         """On assignment: finish the units a crash interrupted, then index the partition's timers."""
         if self.timers.loaded(partition):
             return
-        finished = self._finish_interrupted(partition)
+        finished = finish_interrupted(self.table, partition)
         prefix = f"t:{partition}:"
         items = []
         for key in self.table.keys():
@@ -141,37 +101,10 @@ class Stage:
         log.info("%s: partition %d loaded with %d pending timers (%d interrupted writes finished)", self.name,
                  partition, count, finished)
 
-    def _finish_interrupted(self, partition: int) -> int:
-        """Apply the writes of write-ahead entries that did not all reach the table, before any input runs.
-
-        Offsets are committed per topic, so after a crash an input of one topic may be processed before an
-        earlier input of another topic is replayed; the earlier unit's writes must be in place first. A write
-        is applied where its key still holds what it held before the unit; applying one unit can make the next
-        one's apply, so this repeats until nothing changes (entries already applied change nothing).
-        """
-        marker = f":{partition}:"
-        entries = [Work.decode(raw) for key in self.table.keys()
-                   if key.startswith("w:") and marker in key and (raw := self.table.get(key)) is not None]
-        done: set[tuple[int, str]] = set()  # each write at most once, so the loop always ends
-        progress = True
-        while progress:
-            progress = False
-            for n, work in enumerate(entries):
-                for key, value in work.writes.items():
-                    if (n, key) in done:
-                        continue
-                    current = self.table.get(key)
-                    if current != value and digest(current) == work.before.get(key):
-                        self.table.set(key, value)
-                        done.add((n, key))
-                        progress = True
-        return len(done)
-
     def revoke(self, partition: int) -> None:
         self.timers.drop(partition)
         self._cache = {k: v for k, v in self._cache.items() if v[0] != partition}
-        for key in [k for k in self._wal if k[1] == partition]:
-            del self._wal[key]
+        self.wal.forget(partition)
 
     # -- reading and writing -------------------------------------------------------------------
     def read(self, work: Work, key: str) -> bytes | None:
@@ -222,32 +155,22 @@ class Stage:
     def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
         """Handle one input as a unit of work; returns the records to produce (in order)."""
         self.ensure_loaded(msg.partition)
-        wal_key = f"w:{msg.topic}:{msg.partition}:{msg.offset}"
-        previous = self.table.get(wal_key)
-        if previous is not None:
-            work = Work.decode(previous)
+        replayed = replay(self.table, entry_key(msg.topic, msg.partition, msg.offset))
+        if replayed is not None:
             self._cache.clear()
-            # Inputs of the other topics may have been committed after this unit and changed the same
-            # keys: a write is applied again only where the key still holds what it held before the unit.
-            writes = {k: v for k, v in work.writes.items() if digest(self.table.get(k)) == work.before.get(k)}
-            self._write(writes)
-            self._index_timers(msg.partition, writes)
-            log.info("%s: replayed %d records and %d of %d writes of %s", self.name, len(work.records),
-                     len(writes), len(work.writes), wal_key)
-            return work.records
+            self._index_timers(msg.partition, replayed.applied)
+            log.info("%s: replayed %d records and %d of %d writes of %s", self.name, len(replayed.records),
+                     len(replayed.applied), replayed.planned, replayed.key)
+            return replayed.records
         work = Work()
         try:
             handle(work, msg)
         except Exception:
             self._cache.clear()  # the core may have changed a cached state in place before it failed
             raise
-        if work.records or len(work.writes) > 1:
-            # Several writes (a state and its timer) or any records: one entry makes them all-or-nothing.
-            work.before = {k: digest(self.table.get(k)) for k in work.writes}
-            self.table.set(wal_key, work.encode())
-            self._wal.setdefault((msg.topic, msg.partition), deque()).append((msg.offset, wal_key))
+        self.wal.write(msg.topic, msg.partition, msg.offset, work)
         self._write(work.writes)
-        self._prune(msg.topic, msg.partition)
+        self.wal.prune(msg.topic, msg.partition)
         return work.records
 
     def _index_timers(self, partition: int, writes: dict[str, bytes | None]) -> None:
@@ -265,13 +188,10 @@ class Stage:
         for key, value in writes.items():
             self.table.set(key, value)
 
-    def _prune(self, topic: str, partition: int) -> None:
-        entries = self._wal.get((topic, partition))
-        committed = self._committed(topic, partition)
-        if not entries or committed is None:
-            return
-        while entries and entries[0][0] < committed:
-            self.table.set(entries.popleft()[1], None)
+    def prune(self) -> None:
+        """Delete the write-ahead entries of every input whose offset is committed (each input does this for
+        its own topic and partition; this is for the end of a run)."""
+        self.wal.prune_all()
 
 
 class EmployeeStage(Stage):
@@ -309,7 +229,7 @@ class EmployeeStage(Stage):
         outcome_kind = "duplicate" if any(isinstance(e, Lifecycle) and e.kind == "duplicate"
                                           for e in outcome.effects) else "processed"
         self.metrics.events.labels(event_type_label(event.type), outcome_kind).inc()
-        self._apply(work, msg.partition, event.subject, state, outcome.state, outcome.effects)
+        self._apply(work, msg.partition, event.subject, state, outcome.state, outcome.effects, now)
         if msg.timestamp is not None and work.records:
             self.metrics.latency.observe(max(0.0, self.clock.wall().timestamp() - msg.timestamp))
 
@@ -326,14 +246,15 @@ class EmployeeStage(Stage):
 
     def _fire(self, work: Work, partition: int, now: datetime, owner: str | None = None) -> None:
         for timer, due in self.due_timers(work, partition, now, owner):
-            if not isinstance(timer, EnrollmentTimer):
+            if isinstance(timer, MailboxTimer):
                 continue
             state = self._load(work, timer.employee_id)
-            outcome = self.engine.on_timer(state, timer, self.clock.at_least(due, partition), self._lookup)
-            self._apply(work, partition, timer.employee_id, state, outcome.state, outcome.effects)
+            at = self.clock.at_least(due, partition)
+            outcome = self.engine.on_timer(state, timer, at, self._lookup)
+            self._apply(work, partition, timer.employee_id, state, outcome.state, outcome.effects, at)
 
     def _apply(self, work: Work, partition: int, employee_id: str, before: EmployeeState | None,
-               after: EmployeeState | None, effects: list[Effect]) -> None:
+               after: EmployeeState | None, effects: list[Effect], now: datetime) -> None:
         key = f"s:{employee_id}"
         contact_before = _contact(before)
         if after is None:
@@ -347,45 +268,53 @@ class EmployeeStage(Stage):
         if contact_after != contact_before:
             if after is not None:
                 self.directory[employee_id] = after.profile
-            work.records.append(Record("directory", employee_id, dumps(contact_after) if contact_after else None))
-        for effect in effects:
-            self._effect(work, partition, employee_id, effect)
+            work.records.append(Record(Topic.DIRECTORY, employee_id, dumps(contact_after) if contact_after else None))
+        carry_out(effects, StagePort(self, work, partition, now), employee_id)
 
-    def _effect(self, work: Work, partition: int, employee_id: str, effect: Effect) -> None:
-        m = self.metrics
-        if isinstance(effect, Schedule):
-            self.schedule(work, partition, effect)
-        elif isinstance(effect, Decide):
-            msg = effect.message
-            value = msg.model_dump_json().encode("utf-8")
-            work.records.append(Record("outbound.messages", employee_id, value))
-            if msg.status == "pending_approval":
-                work.records.append(Record("approvals", employee_id, value))
-                m.approvals.labels(msg.journey_id).inc()
-            m.decisions.labels(msg.channel, msg.status).inc()
-        elif isinstance(effect, Dispatch):
-            rid = effect.message.recipient_id or employee_id
-            work.records.append(Record("mailbox", rid, encode_dispatch(effect)))
-        elif isinstance(effect, OpenTask):
-            work.records.append(Record("tasks", employee_id, effect.task.model_dump_json().encode("utf-8")))
-            m.tasks.labels(effect.task.journey_id).inc()
-        elif isinstance(effect, CancelPending):
-            body = dumps({"kind": "cancel", "employee_id": effect.employee_id, "journey_id": effect.journey_id,
-                          "reason": effect.reason, "at": effect.at})
-            work.records.extend(Record("mailbox", rid, body) for rid in effect.recipients)
-        elif isinstance(effect, Erase):
-            work.records.append(Record("audit", employee_id, dumps({
-                "action": "privacy.erasure", "employee_id": employee_id, "at": iso(effect.at),
-                "enrollments_removed": effect.enrollments})))
-        elif isinstance(effect, Lifecycle):
-            if effect.journey_id is not None:
-                m.enrollments.labels(effect.journey_id, effect.kind).inc()
-            elif effect.kind == "stale":
-                m.events.labels("other", "stale").inc()
-        elif isinstance(effect, Diagnostic):
+
+@dataclass
+class StagePort:
+    """The interpreter's port for one unit of work of a stage: timers into the table, the rest as records."""
+
+    stage: Stage
+    work: Work
+    partition: int
+    now: datetime
+
+    def schedule(self, due: datetime, timer: Timer) -> None:
+        self.stage.schedule(self.work, self.partition, Schedule(due, timer))
+
+    def record(self, message: Message) -> None:
+        value = message.model_dump_json().encode("utf-8")
+        self.work.records.append(Record(Topic.OUTBOUND_MESSAGES, message.employee_id, value))
+        if message.status == "pending_approval":
+            self.work.records.append(Record(Topic.APPROVALS, message.employee_id, value))
+            self.stage.metrics.approvals.labels(message.journey_id).inc()
+        self.stage.metrics.decisions.labels(message.channel, message.status).inc()
+
+    def to_mailbox(self, mailbox: str, item: MailboxInput) -> None:
+        self.work.records.append(Record(Topic.MAILBOX, mailbox, encode_mailbox_input(item, self.now)))
+
+    def open_task(self, task: Task) -> None:
+        self.work.records.append(Record(Topic.TASKS, task.employee_id, task.model_dump_json().encode("utf-8")))
+        self.stage.metrics.tasks.labels(task.journey_id).inc()
+
+    def audit(self, entry: dict[str, Any]) -> None:
+        self.work.records.append(Record(Topic.AUDIT, str(entry["employee_id"]), dumps(entry)))
+
+    def refuse(self, effect: Refuse) -> None:
+        letter = DeadLetter(reason=effect.reason, raw=effect.raw, received_at=effect.at, source=effect.source)
+        self.work.records.append(Record(Topic.DEAD_LETTERS, None, dumps(letter.model_dump(mode="json"))))
+        self.stage.metrics.dead_letters.labels(effect.reason).inc()
+
+    def observe(self, effect: Lifecycle | Diagnostic) -> None:
+        m = self.stage.metrics
+        if isinstance(effect, Diagnostic):
             m.expression_failures.labels(effect.journey_id or "", effect.kind).inc()
-            log.info("%s employee=%s journey=%s step=%s: %s", effect.kind, employee_id, effect.journey_id,
-                     effect.step_id, effect.detail)
+        elif effect.journey_id is not None:
+            m.enrollments.labels(effect.journey_id, effect.kind).inc()
+        elif effect.kind == "stale":
+            m.events.labels("other", "stale").inc()
 
 
 def dead_letter_record(msg: Incoming, reason: str, at: datetime) -> Record:
@@ -393,7 +322,7 @@ def dead_letter_record(msg: Incoming, reason: str, at: datetime) -> Record:
     raw = (msg.value or b"").decode("utf-8", errors="replace")
     letter = DeadLetter(reason=reason, raw=raw, received_at=at, source=msg.topic, line=None)
     value = letter.model_dump(mode="json") | {"partition": msg.partition, "offset": msg.offset}
-    return Record("dead-letters", msg.key.decode("utf-8", "replace") if msg.key else None, dumps(value))
+    return Record(Topic.DEAD_LETTERS, msg.key.decode("utf-8", "replace") if msg.key else None, dumps(value))
 
 
 def _contact(state: EmployeeState | None) -> dict[str, Any] | None:
@@ -430,43 +359,27 @@ class MailboxStage(Stage):
             self._fire(work, p, self.clock.now(p))
             return
         rid = (msg.key or b"").decode("utf-8")
-        if env["kind"] == "dispatch":
-            dispatch = decode_dispatch(env)
-            now = self.clock.at_least(dispatch.message.created_at, p)
-            self._fire(work, p, now, rid)
-            box = self._load(work, rid)
-            out = self.mailbox.dispatch(box, dispatch, now)
-        else:
-            now = self.clock.at_least(parse_time(env["at"]), p)
-            self._fire(work, p, now, rid)
-            box = self._load(work, rid)
-            out = self.mailbox.cancel(box, env["employee_id"], env["journey_id"], env["reason"], now)
-        self._save(work, p, out.state)
-        self._effects(work, p, out.effects)
+        item, at = decode_mailbox_input(env)
+        now = self.clock.at_least(at, p)
+        self._fire(work, p, now, rid)
+        self._keep(work, p, rid, self.mailbox.on_input(self._load(work, rid), item, now), now)
 
-    def _load(self, work: Work, rid: str) -> MailboxState:
-        return self.load_model(work, f"s:{rid}", MailboxState) or MailboxState(recipient_id=rid)
+    def _load(self, work: Work, rid: str) -> MailboxState | None:
+        return self.load_model(work, f"s:{rid}", MailboxState)
 
-    def _save(self, work: Work, partition: int, state: MailboxState) -> None:
-        key = f"s:{state.recipient_id}"
-        work.writes[key] = state.model_dump_json().encode("utf-8")
-        self.remember(partition, key, state)
+    def _keep(self, work: Work, partition: int, rid: str, out: MailboxOutcome, now: datetime) -> None:
+        key = f"s:{rid}"
+        if out.state is not None:
+            work.writes[key] = out.state.model_dump_json().encode("utf-8")
+        elif self.read(work, key) is not None:
+            work.writes[key] = None  # a forgotten mailbox: a tombstone in the table and its changelog
+        self.remember(partition, key, out.state)
+        carry_out(out.effects, StagePort(self, work, partition, now), rid)
 
     def _fire(self, work: Work, partition: int, now: datetime, owner: str | None = None) -> None:
         for timer, due in self.due_timers(work, partition, now, owner):
             if not isinstance(timer, MailboxTimer):
                 continue
-            box = self._load(work, timer.recipient_id)
-            out = self.mailbox.on_timer(box, timer, self.clock.at_least(due, partition))
-            self._save(work, partition, out.state)
-            self._effects(work, partition, out.effects)
-
-    def _effects(self, work: Work, partition: int, effects: list[Effect]) -> None:
-        for effect in effects:
-            if isinstance(effect, Schedule):
-                self.schedule(work, partition, effect)
-            elif isinstance(effect, Decide):
-                msg = effect.message
-                work.records.append(Record("outbound.messages", msg.employee_id,
-                                           msg.model_dump_json().encode("utf-8")))
-                self.metrics.decisions.labels(msg.channel, msg.status).inc()
+            at = self.clock.at_least(due, partition)
+            self._keep(work, partition, timer.recipient_id,
+                       self.mailbox.on_timer(self._load(work, timer.recipient_id), timer, at), at)

@@ -9,10 +9,10 @@ from kafka.errors import TopicAlreadyExistsError
 
 from wayfinder.streams.settings import WorkerSettings
 
-INPUTS = ("hris.events", "engagement.events")
+INPUTS = ("hris.events", "engagement.events", "decisions")
 OUTPUTS = ("outbound.messages", "delivery.receipts", "approvals", "tasks", "dead-letters", "audit")
 # Keyed like the inputs (employee) or by recipient; timers and the directory are internal.
-INTERNAL = ("employee-ticks", "mailbox", "mailbox-ticks", "directory")
+INTERNAL = ("employee-ticks", "mailbox", "mailbox-ticks", "directory", "control")
 COMPACTED = ("directory",)
 
 

@@ -7,9 +7,20 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, time
 from typing import Any
 
-from wayfinder.journeys.effects import Dispatch, EnrollmentTimer, MailboxTimer, Timer
+from wayfinder.journeys.effects import (
+    CancelPending,
+    Dispatch,
+    EnrollmentTimer,
+    ForgetMailbox,
+    MailboxInput,
+    MailboxTimer,
+    Preferences,
+    ReviewTimer,
+    Timer,
+)
 from wayfinder.journeys.events import iso
 from wayfinder.journeys.records import Message
+from wayfinder.vocabulary import parse_instant
 
 
 @dataclass(frozen=True)
@@ -42,43 +53,68 @@ def _default(value: Any) -> Any:
     raise TypeError(msg)
 
 
-def parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+parse_time = parse_instant
 
 
 # -- timers -------------------------------------------------------------------------------------
+_TIMER_KINDS: dict[str, type[EnrollmentTimer] | type[MailboxTimer] | type[ReviewTimer]] = {
+    "enrollment": EnrollmentTimer, "mailbox": MailboxTimer, "review": ReviewTimer}
+
+
 def timer_key(timer: Timer) -> str:
     if isinstance(timer, EnrollmentTimer):
         return f"t:{timer.employee_id}\x1f{timer.journey_id}\x1f{timer.enrollment_id}\x1f{timer.token}"
+    if isinstance(timer, ReviewTimer):
+        return f"t:{timer.employee_id}\x1freview\x1f{timer.message_id}"
     return f"t:{timer.recipient_id}\x1f{timer.message_id}"
 
 
 def encode_timer(timer: Timer, due: datetime) -> bytes:
-    kind = "enrollment" if isinstance(timer, EnrollmentTimer) else "mailbox"
+    kind = next(k for k, cls in _TIMER_KINDS.items() if isinstance(timer, cls))
     return dumps({"due": due, "kind": kind, "timer": asdict(timer)})
 
 
 def timer_owner(timer: Timer) -> str:
-    return timer.employee_id if isinstance(timer, EnrollmentTimer) else timer.recipient_id
+    return timer.recipient_id if isinstance(timer, MailboxTimer) else timer.employee_id
 
 
 def decode_timer(raw: bytes) -> tuple[Timer, datetime]:
     d = json.loads(raw)
-    timer: Timer = EnrollmentTimer(**d["timer"]) if d["kind"] == "enrollment" else MailboxTimer(**d["timer"])
+    timer: Timer = _TIMER_KINDS[d["kind"]](**d["timer"])
     return timer, parse_time(d["due"])
 
 
 # -- mailbox envelopes --------------------------------------------------------------------------
-def encode_dispatch(d: Dispatch) -> bytes:
-    quiet = [d.quiet_hours[0].strftime("%H:%M"), d.quiet_hours[1].strftime("%H:%M")] if d.quiet_hours else None
-    return dumps({"kind": "dispatch", "message": d.message.model_dump(mode="json"), "timezone": d.timezone,
-                  "quiet": quiet})
+def encode_mailbox_input(item: MailboxInput, at: datetime) -> bytes:
+    """An input for a recipient's mailbox, as the mailbox stage reads it; ``at``: when it was decided."""
+    if isinstance(item, Dispatch):
+        quiet = [item.quiet_hours[0].strftime("%H:%M"), item.quiet_hours[1].strftime("%H:%M")] \
+            if item.quiet_hours else None
+        return dumps({"kind": "dispatch", "mailbox": item.mailbox, "message": item.message.model_dump(mode="json"),
+                      "timezone": item.timezone, "quiet": quiet, "at": at})
+    if isinstance(item, CancelPending):
+        return dumps({"kind": "cancel", "employee_id": item.employee_id, "journey_id": item.journey_id,
+                      "reason": item.reason, "recipients": list(item.recipients), "at": item.at})
+    if isinstance(item, Preferences):
+        return dumps({"kind": "preferences", "mailbox": item.mailbox, "opt_out_channels": item.opt_out_channels,
+                      "opt_out_topics": item.opt_out_topics, "paused_until": item.paused_until, "at": item.at})
+    return dumps({"kind": "forget", "mailbox": item.mailbox, "at": at})
 
 
-def decode_dispatch(d: dict[str, Any]) -> Dispatch:
-    quiet = d.get("quiet")
-    window = (time.fromisoformat(quiet[0]), time.fromisoformat(quiet[1])) if quiet else None
-    return Dispatch(Message.model_validate(d["message"]), d["timezone"], window)
+def decode_mailbox_input(d: dict[str, Any]) -> tuple[MailboxInput, datetime]:
+    """The input and the time it was decided at, from an envelope ``encode_mailbox_input`` wrote."""
+    at = parse_time(d["at"])
+    if d["kind"] == "dispatch":
+        quiet = d.get("quiet")
+        window = (time.fromisoformat(quiet[0]), time.fromisoformat(quiet[1])) if quiet else None
+        return Dispatch(d["mailbox"], Message.model_validate(d["message"]), d["timezone"], window), at
+    if d["kind"] == "cancel":
+        return CancelPending(d["employee_id"], d["journey_id"], d["reason"], tuple(d["recipients"]), at), at
+    if d["kind"] == "preferences":
+        until = d.get("paused_until")
+        return Preferences(d["mailbox"], tuple(d["opt_out_channels"]), tuple(d["opt_out_topics"]),
+                           parse_time(until) if until else None, at), at
+    return ForgetMailbox(d["mailbox"]), at
 
 
 def encode_tick(at: datetime | None) -> bytes:

@@ -116,9 +116,9 @@ class RecordingRunner(EmbeddedRunner):
         super().__init__(defs)
         self.log: list[Message] = []
 
-    def _record(self, message: Message) -> None:
+    def record(self, message: Message) -> None:
         self.log.append(message)
-        super()._record(message)
+        super().record(message)
 
 
 EMPLOYEES = ("E1", "E2", "E3")
@@ -368,7 +368,7 @@ class Recipient:
         self.fire_until(now)
         m = Message(message_id=mid, employee_id="E1", recipient_id="R1", journey_id="j", journey_version=1,
                     step_id="s", channel="email", status="deferred", scheduled_for=now, created_at=now)
-        out = self.mailbox.dispatch(self.state, Dispatch(m, self.timezone, self.own), now)
+        out = self.mailbox.dispatch(self.state, Dispatch("R1", m, self.timezone, self.own), now)
         for effect in out.effects:
             if isinstance(effect, Schedule):
                 assert isinstance(effect.timer, MailboxTimer)

@@ -282,7 +282,7 @@ def test_erasure_forgets_everything_pending(write_files: WriteFiles) -> None:
     erased = [m for m in runner.messages.values() if m.reason == "erased"]
     assert erased and all(m.subject is None and m.text is None for m in erased)
     assert not [m for m in runner.messages.values() if m.scheduled_for > at("2026-05-05T09:00:00Z")]
-    assert runner.audit[0]["action"] == "privacy.erasure"
+    assert runner.audit_records[0]["action"] == "privacy.erasure"
     assert "later" not in {m.step_id for m in runner.messages.values()}
     assert runner.pending_timers == 0
 

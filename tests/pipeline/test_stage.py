@@ -3,84 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections import deque
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
-
+from tests.pipeline.stages import UNTIL, DictTable, Pipeline
 from wayfinder import examples_dir
-from wayfinder.journeys.engine import Engine
-from wayfinder.journeys.mailbox import Mailbox
-from wayfinder.streams.app import load_definitions
-from wayfinder.streams.clock import StreamClock
-from wayfinder.streams.metrics import StreamMetrics
-from wayfinder.streams.settings import WorkerSettings
-from wayfinder.streams.stage import EmployeeStage, Incoming, MailboxStage
-from wayfinder.streams.wire import Record, encode_tick
-
-UNTIL = datetime(2027, 3, 1, tzinfo=UTC)
-
-
-class DictTable(dict[str, bytes]):
-    def get(self, key: str) -> bytes | None:  # type: ignore[override]
-        return dict.get(self, key)
-
-    def set(self, key: str, value: bytes | None) -> None:
-        if value is None:
-            self.pop(key, None)
-        else:
-            self[key] = value
-
-    def keys(self) -> Iterator[str]:  # type: ignore[override]
-        return iter(list(dict.keys(self)))
-
-
-class Pipeline:
-    """Both stages wired as the worker wires them, with one partition each."""
-
-    def __init__(self, employees: DictTable | None = None, mailboxes: DictTable | None = None) -> None:
-        settings = WorkerSettings(store="memory", clock="event")
-        defs = load_definitions(settings)
-        metrics = StreamMetrics(CollectorRegistry())
-        clock = StreamClock("event")
-        self.employees = EmployeeStage(employees if employees is not None else DictTable(), clock, metrics,
-                                       lambda t, p: None, Engine(defs), ticks_topic="ticks",
-                                       max_event_bytes=1_000_000, directory={})
-        self.mailboxes = MailboxStage(mailboxes if mailboxes is not None else DictTable(), clock, metrics,
-                                      lambda t, p: None, Mailbox(defs.policy), ticks_topic="mticks")
-        self.out: dict[str, str] = {}
-        self.records: list[Record] = []
-        self.queue: deque[Record] = deque()
-        self.offset = 0
-
-    def feed(self, stage: EmployeeStage | MailboxStage, topic: str, key: bytes | None, value: bytes,
-             offset: int | None = None) -> list[Record]:
-        if offset is None:
-            self.offset += 1
-            offset = self.offset
-        records = stage.process(Incoming(topic, 0, offset, key, value, None), stage.handle)
-        for r in records:
-            self.records.append(r)
-            if r.topic == "outbound.messages" and r.value is not None:
-                m = json.loads(r.value)
-                self.out[m["message_id"]] = m["status"]
-            elif r.topic == "mailbox":
-                self.queue.append(r)
-        return records
-
-    def drain(self) -> None:
-        while self.queue:
-            r = self.queue.popleft()
-            assert r.key is not None and r.value is not None
-            self.feed(self.mailboxes, "mailbox", r.key.encode(), r.value)
-
-    def tick(self, at: datetime) -> None:
-        for _ in range(3):
-            self.feed(self.employees, "ticks", None, encode_tick(at))
-            self.drain()
-            self.feed(self.mailboxes, "mticks", None, encode_tick(at))
 
 
 def simulated(tmp_path: Path) -> dict[str, str]:

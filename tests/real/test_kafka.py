@@ -25,7 +25,7 @@ from tests.support import at
 from wayfinder import examples_dir
 from wayfinder.streams.topics import create_topics
 
-pytestmark = pytest.mark.kafka
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]  # above the waits below, on a loaded machine too
 UNTIL = "2027-03-01T00:00:00Z"
 EVENTS = examples_dir() / "events.jsonl"
 T = TypeVar("T")

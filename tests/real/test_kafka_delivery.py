@@ -15,7 +15,7 @@ from tests.real.test_kafka import EVENTS, UNTIL, eventually, statuses
 from tests.servers import MailServer
 from tests.support import at
 
-pytestmark = pytest.mark.kafka
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]  # above the waits below, on a loaded machine too
 
 
 @pytest.fixture

@@ -57,8 +57,8 @@ class Box:
 
     def send(self, mid: str, now: datetime, **kw: str) -> Message:
         """Dispatch one message and return the one decision about it."""
-        out = self.mailbox.dispatch(self.state, Dispatch(message(mid, now, recipient=self.recipient, **kw),
-                                                         self.timezone, self.own), now)
+        m = message(mid, now, recipient=self.recipient, **kw)
+        out = self.mailbox.dispatch(self.state, Dispatch(self.recipient, m, self.timezone, self.own), now)
         got = decisions(out)
         assert [m.message_id for m in got] == [mid]
         self._keep_timers(out)
@@ -94,7 +94,7 @@ def test_sent_at_once_when_allowed() -> None:
     mailbox = Mailbox(POLICY)
     state = MailboxState(recipient_id="E1")
     now = berlin("2026-03-03T10:00")  # Tuesday morning
-    out = mailbox.dispatch(state, Dispatch(message("m-1", now), "Europe/Berlin", None), now)
+    out = mailbox.dispatch(state, Dispatch("E1", message("m-1", now), "Europe/Berlin", None), now)
     assert schedules(out) == []
     [sent] = decisions(out)
     assert sent.message_id == "m-1"
@@ -119,12 +119,12 @@ def test_a_replayed_message_is_not_placed_twice() -> None:
     mailbox = Mailbox(POLICY)
     state = MailboxState(recipient_id="E1")
     night = berlin("2026-03-03T21:00")
-    first = mailbox.dispatch(state, Dispatch(message("m-1", night), "Europe/Berlin", None), night)
+    first = mailbox.dispatch(state, Dispatch("E1", message("m-1", night), "Europe/Berlin", None), night)
     assert len(decisions(first)) == 1
-    again = mailbox.dispatch(state, Dispatch(message("m-1", night), "Europe/Berlin", None), night)
+    again = mailbox.dispatch(state, Dispatch("E1", message("m-1", night), "Europe/Berlin", None), night)
     assert again.effects == []
     morning = berlin("2026-03-04T10:00")
-    later = mailbox.dispatch(state, Dispatch(message("m-1", morning), "Europe/Berlin", None), morning)
+    later = mailbox.dispatch(state, Dispatch("E1", message("m-1", morning), "Europe/Berlin", None), morning)
     assert later.effects == []
     assert list(state.pending) == ["m-1"]
     assert [s.message_id for s in state.slots] == ["m-1"]
@@ -145,7 +145,7 @@ def test_quiet_hours_defer_to_the_next_allowed_time(now: str, expected: str) -> 
     mailbox = Mailbox(POLICY)
     state = MailboxState(recipient_id="E1")
     t = berlin(now)
-    out = mailbox.dispatch(state, Dispatch(message("m-1", t), "Europe/Berlin", None), t)
+    out = mailbox.dispatch(state, Dispatch("E1", message("m-1", t), "Europe/Berlin", None), t)
     [deferred] = decisions(out)
     assert deferred.status == "deferred"
     assert deferred.reason == "quiet_hours"
@@ -330,7 +330,7 @@ def test_on_timer_sends_the_deferred_message_at_its_slot_with_the_same_id() -> N
     mailbox = Mailbox(POLICY)
     state = MailboxState(recipient_id="E1")
     night = berlin("2026-03-03T21:00")
-    out = mailbox.dispatch(state, Dispatch(message("m-1", night), "Europe/Berlin", None), night)
+    out = mailbox.dispatch(state, Dispatch("E1", message("m-1", night), "Europe/Berlin", None), night)
     [schedule] = schedules(out)
     assert isinstance(schedule.timer, MailboxTimer)
     fired = mailbox.on_timer(state, schedule.timer, schedule.due)

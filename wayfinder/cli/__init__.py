@@ -14,15 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from wayfinder import __version__, examples_dir
+from wayfinder.cli import sending as sending_cli
 from wayfinder.cli.paths import PathProblem, check_new_folder, check_out_folder, with_bundled
 from wayfinder.cli.preview import Timezones, local_time, why_nothing
 from wayfinder.cli.report import print_summary, write_results
-from wayfinder.journeys._problems import Problem
+from wayfinder.journeys import Problem
 from wayfinder.journeys.events import CloudEvent, iso
 from wayfinder.journeys.loader import Definitions, Sources, load
 from wayfinder.journeys.records import Message, Task
 from wayfinder.streams import cli as streams_cli
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
+from wayfinder.vocabulary import parse_instant
 
 log = logging.getLogger("wayfinder")
 DEMO_TAIL = timedelta(days=120)
@@ -30,14 +32,9 @@ DEMO_TAIL = timedelta(days=120)
 
 def _parse_time(value: str) -> datetime:
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_instant(value)
     except ValueError as e:
-        msg = f"{value!r} is not an RFC 3339 time (e.g. 2026-12-31T00:00:00Z)"
-        raise argparse.ArgumentTypeError(msg) from e
-    if parsed.tzinfo is None:
-        msg = f"{value!r} has no offset: add Z or +01:00"
-        raise argparse.ArgumentTypeError(msg)
-    return parsed
+        raise argparse.ArgumentTypeError(str(e)) from e
 
 
 def _definition_args(p: argparse.ArgumentParser) -> None:
@@ -400,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     from wayfinder.connectors import cli as delivery_cli
 
     delivery_cli.register(sub)
+    sending_cli.register(sub)
     for command in sub.choices.values():  # -v after the command too: wayfinder simulate ... -v
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                              help="log what the engine counts")

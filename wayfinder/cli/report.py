@@ -38,7 +38,7 @@ def write_results(runner: EmbeddedRunner, out: Path) -> None:
     write_jsonl(out / "messages.jsonl", runner.messages.values())
     write_jsonl(out / "tasks.jsonl", runner.tasks.values())
     write_jsonl(out / "dead_letters.jsonl", runner.dead_letters)
-    write_jsonl(out / "audit.jsonl", runner.audit)
+    write_jsonl(out / "audit.jsonl", runner.audit_records)
 
 
 def print_summary(runner: EmbeddedRunner, stream: TextIO, *, title: str, defs: Definitions | None = None,

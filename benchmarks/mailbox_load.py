@@ -1,0 +1,88 @@
+"""A busy recipient: what one more message costs when the mailbox already holds thousands.
+
+    .venv/bin/python -m benchmarks.mailbox_load                  # 10,000 held messages
+    .venv/bin/python -m benchmarks.mailbox_load --held 50000
+
+With the bundled policy's cap (3 a week) one recipient is sent messages until 10,000 wait behind the cap;
+then, side by side in one run, the time of a dispatch, of a timer firing (a held message going out) and
+of a cancel to that busy mailbox against the same to a mailbox that holds nothing. The ratio is the
+figure: the mailbox's work per message should not grow with what it holds (issue 10: within 1.5x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import UTC, datetime, timedelta
+
+from wayfinder import examples_dir
+from wayfinder.journeys.effects import Dispatch, MailboxTimer
+from wayfinder.journeys.loader import Sources, load_or_raise
+from wayfinder.journeys.mailbox import Mailbox
+from wayfinder.journeys.records import Message
+from wayfinder.journeys.state import MailboxState
+
+START = datetime(2026, 1, 5, 9, tzinfo=UTC)
+
+
+def message(n: int, at: datetime, recipient: str) -> Message:
+    return Message(message_id=f"m-{recipient}-{n:08d}", employee_id=f"E{n % 500}", recipient_id=recipient,
+                   journey_id="new-manager", journey_version=1, step_id="heads-up", channel="email",
+                   status="deferred", scheduled_for=at, created_at=at, subject="A new report",
+                   text="Someone joins your team." * 20, resources=["manager-guide"])
+
+
+def per_dispatch(mailbox: Mailbox, state: MailboxState, start: datetime, rounds: int, tag: str) -> float:
+    """Seconds per dispatch of ``rounds`` new messages (each into a copy of the state, so all see the same)."""
+    elapsed = 0.0
+    for n in range(rounds):
+        box = state.model_copy(deep=False, update={"slots": list(state.slots), "pending": dict(state.pending)})
+        d = Dispatch(state.recipient_id, message(10_000_000 + n, start, state.recipient_id + tag),
+                     "Europe/Berlin", None)
+        t0 = time.perf_counter()
+        mailbox.dispatch(box, d, start)
+        elapsed += time.perf_counter() - t0
+    return elapsed / rounds
+
+
+def per_fire(mailbox: Mailbox, state: MailboxState, rounds: int) -> float:
+    """Seconds per held message going out (its timer firing), for the first ``rounds`` held."""
+    box = state.model_copy(deep=False, update={"slots": list(state.slots), "pending": dict(state.pending)})
+    due = list(box.pending.values())[:rounds]
+    t0 = time.perf_counter()
+    for m in due:
+        mailbox.on_timer(box, MailboxTimer(box.recipient_id, m.message_id), m.scheduled_for)
+    return (time.perf_counter() - t0) / max(1, len(due))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--held", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=2_000)
+    args = parser.parse_args()
+    ex = examples_dir()
+    policy = load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                                   policy=ex / "policy.yaml")).policy
+    mailbox = Mailbox(policy)
+    busy = MailboxState(recipient_id="M-busy")
+    t0 = time.perf_counter()
+    n = 0
+    while len(busy.pending) < args.held:
+        at = START + timedelta(minutes=n)
+        mailbox.dispatch(busy, Dispatch("M-busy", message(n, at, "M-busy"), "Europe/Berlin", None), at)
+        n += 1
+    fill = time.perf_counter() - t0
+    now = START + timedelta(minutes=n)
+    empty = MailboxState(recipient_id="M-quiet")
+    quiet_d = per_dispatch(mailbox, empty, now, args.rounds, "")
+    busy_d = per_dispatch(mailbox, busy, now, args.rounds, "")
+    last = next(reversed(busy.pending.values())).scheduled_for
+    print(f"one recipient holding {len(busy.pending):,} messages (held until {last:%Y-%m-%d}); filled in "
+          f"{fill:.1f}s ({fill / n * 1e6:.0f} µs a message on average)")
+    print(f"dispatch to an empty mailbox:   {quiet_d * 1e6:8.1f} µs")
+    print(f"dispatch to the busy mailbox:   {busy_d * 1e6:8.1f} µs   ratio {busy_d / quiet_d:.2f}x")
+    print(f"a held message going out (busy): {per_fire(mailbox, busy, args.rounds) * 1e6:7.1f} µs")
+
+
+if __name__ == "__main__":
+    main()

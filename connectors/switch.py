@@ -1,0 +1,165 @@
+"""The stop switch (issue 8; EU AI Act Art. 14 style human oversight): an operator pauses one journey or all
+sending, and resumes, sending what was held in order or dropping it.
+
+The switch is a log of records (a JSON-lines file next to the messages, or the ``control`` topic on Kafka),
+so every pause and resume is kept with who, when and why. Delivery reads the log before each message;
+decisions go on being made (state stays right), only sending stops. A message is *held* while its journey
+(or everything) is paused; when a resume says ``drop_held``, every message that went out (by its decision,
+``scheduled_for``) during that pause is dropped instead of sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from wayfinder.journeys.records import Instant, Message
+
+__all__ = ["ControlFile", "ControlRecord", "Switch", "Verdict"]
+
+Verdict = Literal["go", "hold", "drop"]
+ALL = "*"
+
+
+class ControlRecord(BaseModel):
+    """One pause or resume. ``journey_id`` None: all sending."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Literal["pause", "resume"]
+    journey_id: str | None = None
+    operator_id: str = Field(min_length=1)
+    reason: str | None = None
+    drop_held: bool = False
+    at: Instant
+
+
+@dataclass
+class _Pause:
+    since: datetime
+    until: datetime | None = None
+    drop: bool = False
+
+
+@dataclass
+class Switch:
+    """The switch's state, rebuilt from its records in order."""
+
+    pauses: dict[str, list[_Pause]] = field(default_factory=dict)
+    records: int = 0
+
+    def apply(self, record: ControlRecord) -> None:
+        scope = record.journey_id or ALL
+        history = self.pauses.setdefault(scope, [])
+        self.records += 1
+        open_pause = history[-1] if history and history[-1].until is None else None
+        if record.action == "pause":
+            if open_pause is None:
+                history.append(_Pause(since=record.at))
+        elif open_pause is not None:
+            open_pause.until, open_pause.drop = record.at, record.drop_held
+
+    def paused(self, journey_id: str | None = None) -> bool:
+        scopes = (ALL,) if journey_id is None else (ALL, journey_id)
+        return any(h and h[-1].until is None for s in scopes if (h := self.pauses.get(s)))
+
+    def verdict(self, message: Message) -> Verdict:
+        """Hold while the message's journey or everything is paused; drop what a dropping resume let go."""
+        if self.paused(message.journey_id):
+            return "hold"
+        for scope in (ALL, message.journey_id):
+            for p in self.pauses.get(scope, ()):
+                if p.drop and p.until is not None and p.since <= message.scheduled_for < p.until:
+                    return "drop"
+        return "go"
+
+    def state(self) -> dict[str, bool]:
+        """Paused or not, per scope (``*`` is all sending): for metrics and status pages."""
+        return {scope: bool(h and h[-1].until is None) for scope, h in sorted(self.pauses.items())}
+
+
+def parse_records(lines: Iterable[bytes | str]) -> list[ControlRecord]:
+    """Records from JSON lines; a line that is not a record is an error naming its number (the log is
+    written by Wayfinder's own commands, so a bad line means it was edited by hand)."""
+    out = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(ControlRecord.model_validate(json.loads(line)))
+        except (ValueError, ValidationError) as e:
+            msg = f"control log line {number}: not a pause or resume record ({type(e).__name__})"
+            raise ValueError(msg) from e
+    return out
+
+
+class ControlFile:
+    """The switch kept in a JSON-lines file; read again whenever it changed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._size = -1
+        self.switch = Switch()
+
+    async def current(self) -> Switch:
+        return self.refresh()
+
+    def refresh(self) -> Switch:
+        size = self.path.stat().st_size if self.path.exists() else 0
+        if size != self._size:
+            switch = Switch()
+            if size:
+                with self.path.open("rb") as f:
+                    for record in parse_records(f):
+                        switch.apply(record)
+            self.switch, self._size = switch, size
+        return self.switch
+
+    def append(self, record: ControlRecord) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(record.model_dump_json() + "\n")
+
+
+class KafkaControl:
+    """The switch kept on the ``control`` topic, followed from its start; new records are read at most every
+    ``poll_seconds``, so a pause reaches a running ``deliver --kafka`` within that time."""
+
+    def __init__(self, bootstrap: str, topic: str, *, poll_seconds: float = 2.0) -> None:
+        from aiokafka import AIOKafkaConsumer
+
+        self.switch = Switch()
+        self._poll = poll_seconds
+        self._last = float("-inf")
+        self._consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+                                          enable_auto_commit=False, auto_offset_reset="earliest")
+
+    async def __aenter__(self) -> KafkaControl:
+        await self._consumer.start()
+        await self._read(timeout_ms=2000)  # what was decided before this process started
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    async def current(self) -> Switch:
+        import time
+
+        if time.monotonic() - self._last >= self._poll:
+            await self._read(timeout_ms=0)
+        return self.switch
+
+    async def _read(self, timeout_ms: int) -> None:
+        import time
+
+        batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=10_000)
+        for records in batches.values():
+            for record in parse_records(r.value for r in records if r.value is not None):
+                self.switch.apply(record)
+        self._last = time.monotonic()

@@ -1,0 +1,117 @@
+"""Decisions by people (SPEC §11): a reviewer approves, edits or rejects a message that waits for a person;
+an employee changes what they get; a review nobody makes in time is escalated. Pure functions over the
+employee's state, called by the engine; like every input they are deterministic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from wayfinder.journeys._durations import parse_duration
+from wayfinder.journeys._time import parse_window
+from wayfinder.journeys.effects import (
+    Decide,
+    Dispatch,
+    Effect,
+    OpenTask,
+    Preferences,
+    Refuse,
+    ReviewTimer,
+    Schedule,
+)
+from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.model import Policy
+from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.records import Message, Task, stable_id
+from wayfinder.journeys.state import EmployeeState
+from wayfinder.journeys.templates import text_to_html, with_footer
+from wayfinder.vocabulary import parse_instant
+
+__all__ = ["escalate", "hold_for_review", "preferences_changed", "review_decided"]
+
+EDITABLE = ("subject", "text", "html")
+
+
+def hold_for_review(state: EmployeeState, message: Message, now: datetime, policy: Policy) -> list[Effect]:
+    """Keep a sensitive message for a person and set the review window's timer."""
+    held = message.with_status("pending_approval", reason="sensitive")
+    state.awaiting_approval[held.message_id] = held
+    due = now + parse_duration(policy.review_window)
+    return [Decide(held), Schedule(due, ReviewTimer(state.employee_id, held.message_id))]
+
+
+def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
+                   recipient: Profile | None) -> list[Effect]:
+    """Approve (the message goes through the recipient's mailbox from now) or reject; refuse a decision on a
+    message that is not pending, or by the person the message is about or for."""
+    data = event.data
+    held = state.awaiting_approval.get(str(data["message_id"]))
+    if held is None:
+        return [Refuse("not_pending", event.model_dump_json(), event.source, now)]
+    reviewer = str(data["reviewer_id"])
+    if reviewer in (held.employee_id, held.recipient_id):
+        return [Refuse("self_review", event.model_dump_json(), event.source, now)]
+    del state.awaiting_approval[held.message_id]
+    decided = held.model_copy(update={"reviewer_id": reviewer, "reviewed_at": now})
+    if data["decision"] == "reject":
+        reason = data.get("reason") or "rejected_by_reviewer"
+        return [Decide(decided.with_status("rejected", reason=str(reason), at=now))]
+    edits = data.get("edits") or {}
+    if any(edits.get(k) for k in EDITABLE):
+        decided = _edited(decided, edits)
+    mailbox = held.recipient_id or held.employee_id
+    state.mailboxes.add(mailbox)
+    timezone = recipient.timezone if recipient is not None else state.profile.timezone
+    quiet = recipient.quiet_hours if recipient is not None else None
+    return [Dispatch(mailbox, decided.with_status("deferred", at=now), timezone,
+                     parse_window(quiet) if quiet else None)]
+
+
+def _edited(message: Message, edits: dict[str, Any]) -> Message:
+    """The reviewer's parts, with the explanation and the preferences link still at the end."""
+    original = {k: getattr(message, k) for k in EDITABLE}
+    update: dict[str, Any] = {"original": original}
+    if edits.get("subject"):
+        update["subject"] = str(edits["subject"])
+    if edits.get("text") or edits.get("html"):
+        text = str(edits.get("text") or _strip_footer(message.text or ""))
+        html = str(edits["html"]) if edits.get("html") else text_to_html(text)
+        update["text"], update["html"] = with_footer(text, html, message.explanation or "",
+                                                     message.preferences_url or "")
+    return message.model_copy(update=update)
+
+
+def _strip_footer(text: str) -> str:
+    return text.split("\n\n-- \n", 1)[0]
+
+
+def preferences_changed(state: EmployeeState, event: CloudEvent, now: datetime) -> list[Effect]:
+    """Each preference the event carries replaces the old one; the person's mailbox learns them at once."""
+    data = event.data
+    prefs = state.profile.preferences
+    for key in ("opt_out_channels", "opt_out_topics", "quiet_hours", "paused_until"):
+        if key in data:
+            prefs[key] = data[key]
+    if data.get("locale"):
+        state.profile.fields["locale"] = data["locale"]
+    until = prefs.get("paused_until")
+    return [Preferences(state.employee_id, tuple(state.profile.opt_out_channels),
+                        tuple(state.profile.opt_out_topics),
+                        parse_instant(until) if isinstance(until, str) else None, now)]
+
+
+def escalate(state: EmployeeState, timer: ReviewTimer, now: datetime, policy: Policy) -> list[Effect]:
+    """Nobody decided within the review window: the message stays undelivered and a person gets a task."""
+    held = state.awaiting_approval.get(timer.message_id)
+    if held is None:
+        return []
+    hr_partner = state.profile.get("hr_partner_id")
+    assignee = policy.review_escalation or (hr_partner if isinstance(hr_partner, str) else None)
+    task = Task(task_id=stable_id("t", held.message_id, "review_escalation"), employee_id=state.employee_id,
+                assignee="review_escalation", assignee_id=assignee, journey_id=held.journey_id,
+                journey_version=held.journey_version, step_id=held.step_id,
+                title="A message has waited too long for review",
+                note=f"Message {held.message_id} ({held.journey_id}, step {held.step_id}) has had no decision "
+                     f"for {policy.review_window}. It will not be sent unless someone approves it.",
+                created_at=now)
+    return [OpenTask(task)]

@@ -1,0 +1,81 @@
+"""What every step kind shares: the run context of one core call, expressions tested with diagnostics,
+recipients, message ids, timers and the end of an enrollment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from wayfinder.journeys.definitions import Definitions
+from wayfinder.journeys.effects import Diagnostic, Effect, EnrollmentTimer, Lifecycle, Schedule
+from wayfinder.journeys.model import Journey
+from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.records import stable_id
+from wayfinder.journeys.state import EmployeeState, Enrollment
+
+Directory = Callable[[str], Profile | None]
+"""Looks up another person's profile (a manager, an HR partner) by id; None when unknown."""
+
+Next = int | Literal["stop", "end"]
+"""What a step says comes next: the index of the next step, ``"stop"`` (the enrollment now waits, or the step
+ended it itself) or ``"end"`` (the enrollment is complete)."""
+
+
+@dataclass
+class Run:
+    """What one call of the core works with: the state it changes, the time, and the effects so far."""
+
+    defs: Definitions
+    state: EmployeeState
+    now: datetime
+    directory: Directory
+    employee: dict[str, Any]
+    effects: list[Effect]
+
+
+def scope(run: Run, extra: dict[str, Any]) -> dict[str, Any]:
+    """What an expression sees: the employee, the time, and ``extra`` (event, trigger)."""
+    return {"employee": run.employee, "now": run.now, **extra}
+
+
+def test(run: Run, expr: Any, journey: Journey, step_id: str | None, extra: dict[str, Any]) -> bool:
+    """A condition; one that fails at run time counts as false and leaves a diagnostic."""
+    ok, error = expr.test(scope(run, extra))
+    if error is not None:
+        run.effects.append(Diagnostic("expression_failed", journey.id, step_id, error))
+    return bool(ok)
+
+
+def recipient(run: Run, role: str) -> tuple[str | None, Profile | None]:
+    """The id and (when known) the profile of the person with ``role`` for this employee."""
+    profile = run.state.profile
+    if role == "employee":
+        return profile.id, profile
+    rid = profile.get("manager_id" if role == "manager" else "hr_partner_id")
+    if not isinstance(rid, str) or not rid:
+        return None, None
+    return rid, run.directory(rid)
+
+
+def message_id(run: Run, journey: Journey, e: Enrollment, step_id: str) -> str:
+    """Deterministic from (employee, journey, version, enrollment, step) and the visit after the first."""
+    visit = e.visits.get(step_id, 1)
+    parts: list[object] = [run.state.employee_id, journey.id, journey.version, e.enrollment_id, step_id]
+    if visit > 1:
+        parts.append(visit)
+    return stable_id("m", *parts)
+
+
+def schedule(run: Run, e: Enrollment, due: datetime) -> None:
+    """Wake this enrollment at ``due``; the token tells a current timer from a stale one."""
+    e.wake_at = due
+    run.effects.append(Schedule(due, EnrollmentTimer(run.state.employee_id, e.journey_id,
+                                                     e.enrollment_id, e.token)))
+
+
+def finish(run: Run, journey: Journey, kind: Literal["completed", "exited"]) -> None:
+    """End the enrollment in ``journey``."""
+    run.state.enrollments.pop(journey.id, None)
+    run.effects.append(Lifecycle(kind, journey.id))

@@ -1,0 +1,107 @@
+"""How a message is made, shared by ``send`` and ``roadmap``: the recipient's opt-outs, the catalog
+selection, rendering with the explanation, and where it goes (the recipient's mailbox, or a human first
+when it is sensitive)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from wayfinder.catalog.graph import Selection
+from wayfinder.journeys._time import parse_window
+from wayfinder.journeys.decisions import hold_for_review
+from wayfinder.journeys.effects import Decide, Diagnostic, Dispatch
+from wayfinder.journeys.events import SENSITIVE_EVENT_TYPES
+from wayfinder.journeys.explain import explain
+from wayfinder.journeys.model import Journey, RoadmapStep, SendStep
+from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.records import Message
+from wayfinder.journeys.state import Enrollment
+from wayfinder.journeys.steps.context import Run, message_id, recipient
+from wayfinder.journeys.templates import MessageTemplate, RenderError
+
+Select = Callable[[], Selection]
+"""The catalog items for this message (asked only once the recipient may receive it)."""
+Template = Callable[[], MessageTemplate]
+
+
+def deliver(run: Run, journey: Journey, e: Enrollment, step: SendStep | RoadmapStep, scope: dict[str, Any],
+            channel: str, role: str, select: Select, template: Template) -> None:
+    """Decide one message from ``step`` on ``channel`` to the person with ``role``."""
+    recipient_id, person = recipient(run, role)
+    base = Message(
+        message_id=message_id(run, journey, e, step.id), employee_id=run.state.employee_id,
+        recipient_id=recipient_id, recipient_role=role, journey_id=journey.id, journey_version=journey.version,
+        step_id=step.id, channel=channel, status="suppressed", scheduled_for=run.now, created_at=run.now,
+        preferences_url=run.defs.policy.preferences_url,
+    )
+    if recipient_id is None:
+        run.effects.append(Decide(base.with_status("suppressed", reason="no_recipient")))
+        return
+    if person is not None and channel in person.opt_out_channels:
+        run.effects.append(Decide(base.with_status("suppressed", reason="opted_out_channel")))
+        return
+    selection = select()
+    if selection.all_opted_out:
+        run.effects.append(Decide(base.with_status("suppressed", reason="opted_out_topic")))
+        return
+    for err in selection.errors:
+        run.effects.append(Diagnostic("expression_failed", journey.id, step.id, err))
+    message = _render(run, journey, e, step.id, scope, base, person, selection, template)
+    if message is not None:
+        _route(run, journey, e, message, person)
+
+
+def _render(run: Run, journey: Journey, e: Enrollment, step_id: str, scope: dict[str, Any], base: Message,
+            person: Profile | None, selection: Selection, template: Template) -> Message | None:
+    """The message with its text; None (and a failed decision) when the template does not render."""
+    catalog = run.defs.catalog
+    policy = run.defs.policy
+    resources = [catalog.view(r.id) for r in selection.resources]
+    topics = sorted({t for r in selection.resources for t in r.topics})
+    recipient_view = person.view() if person is not None else {"id": base.recipient_id}
+    explanation = explain(journey, e.trigger, base.recipient_role, run.employee, run.defs, scope)
+    context = {
+        **scope, "employee": run.employee, "recipient": recipient_view, "resources": resources,
+        "roadmap": [item.view() for item in selection.roadmap], "explanation": explanation,
+        "preferences_url": policy.preferences_url,
+    }
+    locale = person.locale if person is not None else run.state.profile.locale
+    try:
+        rendered = template().render(context, locale, footer=(explanation, policy.preferences_url))
+    except RenderError as err:
+        run.effects.append(Diagnostic("render_failed", journey.id, step_id, str(err)))
+        run.effects.append(Decide(base.with_status("failed", reason="render_error")))
+        return None
+    name = None
+    if person is not None:
+        name = " ".join(str(x) for x in (person.get("preferred_name") or person.get("given_name"),
+                                         person.get("family_name")) if x) or None
+    return base.model_copy(update={
+        "subject": rendered.subject, "text": rendered.text, "html": rendered.html,
+        "resources": [r.id for r in selection.resources], "topics": topics, "explanation": explanation,
+        "locale": locale, "recipient_email": person.get("email") if person is not None else None,
+        "recipient_name": name,
+    })
+
+
+def _route(run: Run, journey: Journey, e: Enrollment, message: Message, person: Profile | None) -> None:
+    """A sensitive message waits for a human; any other goes to its recipient's mailbox."""
+    run.state.delivered.update(message.resources)
+    if _sensitive(run, journey, e, message.topics):
+        run.effects.extend(hold_for_review(run.state, message, run.now, run.defs.policy))
+        return
+    mailbox = message.recipient_id or run.state.employee_id
+    run.state.mailboxes.add(mailbox)
+    tz = person.timezone if person is not None else run.state.profile.timezone
+    own_quiet = person.quiet_hours if person is not None else None
+    run.effects.append(Dispatch(mailbox, message.with_status("deferred"), tz,
+                                parse_window(own_quiet) if own_quiet else None))
+
+
+def _sensitive(run: Run, journey: Journey, e: Enrollment, topics: list[str]) -> bool:
+    if journey.sensitivity == "sensitive" or e.trigger.get("type") in SENSITIVE_EVENT_TYPES:
+        return True
+    catalog = run.defs.catalog
+    sensitive = frozenset(run.defs.policy.sensitive_topics)
+    return any(catalog.lineage(t) & sensitive for t in topics)

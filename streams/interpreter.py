@@ -1,0 +1,80 @@
+"""The one interpreter of the core's effects. Each runner implements the small ``Port``; no runner holds a
+journey or mailbox rule, and none decides where a message goes (the core does, in the effect)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, Protocol, assert_never
+
+from wayfinder.journeys.effects import (
+    CancelPending,
+    Decide,
+    Diagnostic,
+    Dispatch,
+    Effect,
+    Erase,
+    ForgetMailbox,
+    Lifecycle,
+    MailboxInput,
+    OpenTask,
+    Preferences,
+    Refuse,
+    Schedule,
+    Timer,
+)
+from wayfinder.journeys.events import iso
+from wayfinder.journeys.records import Message, Task
+
+__all__ = ["Port", "audit_record", "carry_out"]
+
+log = logging.getLogger(__name__)
+
+
+class Port(Protocol):
+    """What a runner does with effects: keep a timer, record a decision, pass an input to a mailbox, open a
+    task, write an audit record, and count what happened."""
+
+    def schedule(self, due: datetime, timer: Timer) -> None: ...
+    def record(self, message: Message) -> None: ...
+    def to_mailbox(self, mailbox: str, item: MailboxInput) -> None: ...
+    def open_task(self, task: Task) -> None: ...
+    def audit(self, entry: dict[str, Any]) -> None: ...
+    def refuse(self, effect: Refuse) -> None: ...
+    def observe(self, effect: Lifecycle | Diagnostic) -> None: ...
+
+
+def audit_record(effect: Erase) -> dict[str, Any]:
+    """The audit record of an erasure: ids and counts, no personal data."""
+    return {"action": "privacy.erasure", "employee_id": effect.employee_id, "at": iso(effect.at),
+            "enrollments_removed": effect.enrollments}
+
+
+def carry_out(effects: list[Effect], port: Port, subject: str) -> None:
+    """Apply ``effects`` in order through ``port``; ``subject`` (an opaque id) is only for the log."""
+    for effect in effects:
+        match effect:
+            case Schedule(due=due, timer=timer):
+                port.schedule(due, timer)
+            case Decide(message=message):
+                port.record(message)
+            case Dispatch(mailbox=mailbox) | ForgetMailbox(mailbox=mailbox) | Preferences(mailbox=mailbox):
+                port.to_mailbox(mailbox, effect)
+            case CancelPending(recipients=recipients):
+                for mailbox in recipients:
+                    port.to_mailbox(mailbox, effect)
+            case OpenTask(task=task):
+                port.open_task(task)
+            case Erase():
+                port.audit(audit_record(effect))
+            case Refuse():
+                port.refuse(effect)
+            case Diagnostic(kind=kind, journey_id=journey_id, step_id=step_id):
+                # The detail may quote an input value: never at INFO, where workers log in production.
+                log.info("%s subject=%s journey=%s step=%s", kind, subject, journey_id, step_id)
+                log.debug("%s detail: %s", kind, effect.detail)
+                port.observe(effect)
+            case Lifecycle():
+                port.observe(effect)
+            case _:
+                assert_never(effect)

@@ -1,0 +1,58 @@
+"""The worker's start-up check that its partition setting matches the topics it reads (kafka-python admin)."""
+
+from __future__ import annotations
+
+import logging
+
+from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError
+
+from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.topics import INPUTS
+from wayfinder.vocabulary import Topic
+
+log = logging.getLogger(__name__)
+
+# The topics a worker consumes: its agents need them with the partition count the tables are built for.
+CONSUMED = (*INPUTS, Topic.EMPLOYEE_TICKS, Topic.MAILBOX, Topic.MAILBOX_TICKS)
+
+
+class PartitionMismatch(RuntimeError):
+    """An existing topic the worker reads has another partition count than the worker's setting."""
+
+
+def partition_counts(settings: WorkerSettings, names: tuple[str, ...] = CONSUMED) -> dict[str, int]:
+    """The partition count of each of ``names`` (short names) that exists on the broker, by full name."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="wayfinder-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [settings.topic(n) for n in names if settings.topic(n) in existing]
+        if not wanted:
+            return {}
+        return {d["name"]: len(d["partitions"]) for d in admin.describe_topics(wanted) if not d["error_code"]}
+    finally:
+        admin.close()
+
+
+def check_partitions(settings: WorkerSettings, counts: dict[str, int]) -> None:
+    """Refuse a worker whose partition setting disagrees with a topic it reads (tables and timers are laid
+    out per partition: a different count would put a person's state where their events never arrive)."""
+    wrong = [f"{name} has {counts[name]}" for n in CONSUMED
+             if (name := settings.topic(n)) in counts and counts[name] != settings.partitions]
+    if wrong:
+        msg = (f"WAYFINDER_PARTITIONS (--partitions) is {settings.partitions} but topic {'; topic '.join(wrong)} "
+               "partitions: set WAYFINDER_PARTITIONS to the partition count of the existing topics (a worker "
+               "cannot change the partition count of topics that already hold data)")
+        raise PartitionMismatch(msg)
+
+
+def check_worker_topics(settings: WorkerSettings) -> None:
+    """At worker start-up: ``check_partitions`` against the broker; an unreachable broker is left to Faust,
+    which waits for it (and the check is skipped, with a warning)."""
+    try:
+        counts = partition_counts(settings)
+    except KafkaError as e:
+        log.warning("could not read the partition counts of the input topics (%s); starting without the check",
+                    type(e).__name__)
+        return
+    check_partitions(settings, counts)

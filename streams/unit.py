@@ -1,0 +1,171 @@
+"""The worker's unit of work and its write-ahead log, independent of Faust and of the journey core.
+
+A unit of work is what one input does: the table writes and the records to produce. When a unit
+produces records or more than one write, it is first written to the table as a write-ahead entry
+(``w:<topic>:<partition>:<offset>``) in the same changelog partition as the state it changes, so a
+restart that replays the input finds it and produces the same records again instead of losing them
+(the state says the input was seen, so the core alone would not repeat them). Entries are deleted
+once the input's offset is committed.
+
+An entry keeps, for each key it writes, a digest of the value the key held before the unit. A write
+is applied again (on replay or after a crash) only where the key still holds that value: inputs of
+other topics, committed after this unit, may have changed the same keys since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from wayfinder.streams.wire import Record, dumps
+
+ENTRY_PREFIX = "w:"
+
+
+class Table(Protocol):
+    """What a stage needs of a table (a Faust table in the worker)."""
+
+    def get(self, key: str) -> bytes | None: ...
+    def set(self, key: str, value: bytes | None) -> None: ...
+    def keys(self) -> Iterator[str]: ...
+
+
+def digest(value: bytes | None) -> str:
+    """A short fingerprint of a table value; ``-`` for a missing key."""
+    return "-" if value is None else hashlib.blake2b(value, digest_size=8).hexdigest()
+
+
+def entry_key(topic: str, partition: int, offset: int) -> str:
+    """The table key of the write-ahead entry of one input."""
+    return f"{ENTRY_PREFIX}{topic}:{partition}:{offset}"
+
+
+@dataclass
+class Work:
+    """One input's unit of work: table writes (``None`` deletes) and the records to produce, in order."""
+
+    writes: dict[str, bytes | None] = field(default_factory=dict)
+    records: list[Record] = field(default_factory=list)
+    before: dict[str, str] = field(default_factory=dict)  # digest of each written key's value before the unit
+
+    def encode(self) -> bytes:
+        """Compressed: an entry repeats the unit's state and records, which compress well."""
+        return zlib.compress(dumps({"writes": {k: None if v is None else v.decode("utf-8")
+                                               for k, v in self.writes.items()},
+                                    "before": self.before,
+                                    "records": [r.to_json() for r in self.records]}), 1)
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Work:
+        d = json.loads(zlib.decompress(raw))
+        return cls({k: None if v is None else v.encode("utf-8") for k, v in d["writes"].items()},
+                   [Record.from_json(r) for r in d["records"]], d.get("before", {}))
+
+    def needs_entry(self) -> bool:
+        """Several writes (a state and its timer) or any records: one entry makes them all-or-nothing."""
+        return bool(self.records) or len(self.writes) > 1
+
+    def still_applicable(self, table: Table) -> dict[str, bytes | None]:
+        """The writes whose key still holds what it held before the unit."""
+        return {k: v for k, v in self.writes.items() if digest(table.get(k)) == self.before.get(k)}
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """A unit found again in the table: its records, and the writes applied again."""
+
+    key: str
+    records: list[Record]
+    applied: dict[str, bytes | None]
+    planned: int
+
+
+def replay(table: Table, key: str) -> Replayed | None:
+    """Find the entry under ``key``; if there is one, apply its writes that still hold and return its records."""
+    raw = table.get(key)
+    if raw is None:
+        return None
+    work = Work.decode(raw)
+    applied = work.still_applicable(table)
+    for k, v in applied.items():
+        table.set(k, v)
+    return Replayed(key, work.records, applied, len(work.writes))
+
+
+def finish_interrupted(table: Table, partition: int) -> int:
+    """Apply the writes of the partition's entries that did not all reach the table; returns how many.
+
+    Offsets are committed per topic, so after a crash an input of one topic may be processed before an
+    earlier input of another topic is replayed; the earlier unit's writes must be in place first. A write
+    is applied where its key still holds what it held before the unit and does not yet hold the new value;
+    applying one unit can make the next one's apply, so this repeats until nothing changes. Each write is
+    applied at most once, so the loop always ends.
+    """
+    marker = f":{partition}:"
+    entries = [Work.decode(raw) for key in table.keys()
+               if key.startswith(ENTRY_PREFIX) and marker in key and (raw := table.get(key)) is not None]
+    done: set[tuple[int, str]] = set()
+    progress = True
+    while progress:
+        progress = False
+        for n, work in enumerate(entries):
+            for key, value in work.writes.items():
+                if (n, key) in done:
+                    continue
+                current = table.get(key)
+                if current != value and digest(current) == work.before.get(key):
+                    table.set(key, value)
+                    done.add((n, key))
+                    progress = True
+    return len(done)
+
+
+class WriteAheadLog:
+    """The entries one stage wrote in this process, per input topic and partition, oldest first.
+
+    ``committed(topic, partition)`` is the consumer group's committed offset (the next input to read),
+    or ``None`` when not known; entries of inputs below it are deleted.
+    """
+
+    def __init__(self, table: Table, committed: Callable[[str, int], int | None]) -> None:
+        self.table = table
+        self._committed = committed
+        self._entries: dict[tuple[str, int], deque[tuple[int, str]]] = {}
+
+    def write(self, topic: str, partition: int, offset: int, work: Work) -> bool:
+        """Write the unit's entry if it needs one (before its writes reach the table); True if written."""
+        if not work.needs_entry():
+            return False
+        key = entry_key(topic, partition, offset)
+        work.before = {k: digest(self.table.get(k)) for k in work.writes}
+        self.table.set(key, work.encode())
+        self._entries.setdefault((topic, partition), deque()).append((offset, key))
+        return True
+
+    def prune(self, topic: str, partition: int) -> int:
+        """Delete the entries of the inputs of ``topic``/``partition`` whose offset is committed."""
+        entries = self._entries.get((topic, partition))
+        committed = self._committed(topic, partition)
+        pruned = 0
+        if not entries or committed is None:
+            return pruned
+        while entries and entries[0][0] < committed:
+            self.table.set(entries.popleft()[1], None)
+            pruned += 1
+        return pruned
+
+    def prune_all(self) -> int:
+        return sum(self.prune(topic, partition) for topic, partition in list(self._entries))
+
+    def forget(self, partition: int) -> None:
+        """A revoked partition: its entries are no longer this process's to delete."""
+        for key in [k for k in self._entries if k[1] == partition]:
+            del self._entries[key]
+
+    def __len__(self) -> int:
+        return sum(len(entries) for entries in self._entries.values())

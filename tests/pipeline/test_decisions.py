@@ -1,0 +1,195 @@
+"""Decisions by people (SPEC §11) through the embedded runner: review, preferences, escalation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from tests.pipeline.stages import DictTable, Pipeline
+from tests.pipeline.test_runner_rules import ev, person, runner_for
+from tests.support import WriteFiles, at
+from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.records import Message
+from wayfinder.streams.embedded import EmbeddedRunner
+
+SENSITIVE = """id: care
+version: 1
+sensitivity: sensitive
+trigger: {event: hris.leave.started}
+exit_on:
+  - {event: hris.employee.terminated}
+steps:
+  - id: hello
+    send: {channel: email, subject: "We are here for you", body: "Take the time you need."}
+  - id: rest
+    wait: {for: 30d}
+"""
+POLICY = 'quiet_hours: {start: "20:00", end: "08:00", weekends: false}\nreview_window: 2d\n'
+LEAVE_AT = "2026-05-04T09:00:00Z"  # a Monday; 11:00 in Berlin
+
+
+def decide(eid: str, time: str, message_id: str, decision: str = "approve", reviewer: str = "H1",
+           subject: str = "E1", **data: object) -> CloudEvent:
+    return ev(eid, "wayfinder.review.decided", time, subject, message_id=message_id, decision=decision,
+              reviewer_id=reviewer, **data)
+
+
+Run = Callable[..., tuple[EmbeddedRunner, Message]]
+
+
+@pytest.fixture
+def run(write_files: WriteFiles) -> Run:
+    """The care journey for E1 (manager M1, HR partner H1), then the given decisions; returns the runner and
+    the held message as it ended."""
+
+    def go(*later: Callable[[str], CloudEvent], until: str = "2026-05-20T00:00:00Z") -> tuple[EmbeddedRunner,
+                                                                                          Message]:
+        runner = runner_for(write_files, {"care": SENSITIVE}, POLICY)
+        runner.run([person("E1"), ev("l1", "hris.leave.started", LEAVE_AT, leave_type="bereavement",
+                                     start_date="2026-05-04")], at(LEAVE_AT))
+        (held,) = runner.messages.values()
+        assert held.status == "pending_approval"
+        events = [make(held.message_id) for make in later]
+        runner.run(events, at(until))
+        return runner, runner.messages[held.message_id]
+
+    return go
+
+
+def test_an_approved_message_goes_through_the_mailbox_from_the_decision_and_keeps_the_reviewer(run: Run) -> None:
+    runner, message = run(lambda mid: decide("d1", "2026-05-05T19:30:00Z", mid))  # 21:30 in Berlin: quiet
+    assert message.status == "approved"
+    assert message.reviewer_id == "H1" and message.reviewed_at == at("2026-05-05T19:30:00Z")
+    assert message.scheduled_for == at("2026-05-06T06:00:00Z")  # 08:00 Berlin, the end of the quiet hours
+    assert message.text is not None and "Take the time you need." in message.text
+    assert runner.dead_letters == []
+
+
+def test_edits_replace_what_is_sent_but_the_explanation_and_link_stay(run: Run) -> None:
+    _, message = run(lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid,
+                                        edits={"subject": "Thinking of you", "text": "We are sorry."}))
+    assert message.status == "approved"
+    assert message.subject == "Thinking of you"
+    assert message.text is not None and message.text.startswith("We are sorry.\n\n-- \n")
+    assert message.explanation is not None and message.explanation in message.text
+    assert message.html is not None and "We are sorry." in message.html and "wayfinder-preferences" in message.html
+    assert message.original is not None and message.original["subject"] == "We are here for you"
+
+
+def test_a_rejected_message_is_never_delivered(run: Run) -> None:
+    runner, message = run(lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid, "reject"))
+    assert (message.status, message.reason, message.reviewer_id) == ("rejected", "rejected_by_reviewer", "H1")
+    assert not [t for t in runner.tasks.values() if t.assignee == "review_escalation"]  # decided in time
+    _, with_reason = run(lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid, "reject", reason="tone"))
+    assert with_reason.reason == "tone"
+
+
+@pytest.mark.parametrize("reviewer", ["E1"])  # the employee the message is about, and here its recipient too
+def test_nobody_decides_on_a_message_about_themselves(run: Run, reviewer: str) -> None:
+    runner, message = run(lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid, reviewer=reviewer))
+    assert message.status == "pending_approval"
+    assert [d.reason for d in runner.dead_letters] == ["self_review"]
+
+
+def test_a_decision_on_a_message_that_is_not_pending_is_a_dead_letter(run: Run) -> None:
+    runner, message = run(lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid),
+                          lambda mid: decide("d2", "2026-05-05T10:00:00Z", mid, "reject"),
+                          lambda mid: decide("d3", "2026-05-05T11:00:00Z", "m-unknown"))
+    assert message.status == "approved"
+    assert [d.reason for d in runner.dead_letters] == ["not_pending", "not_pending"]
+    assert all(json.loads(d.raw)["type"] == "wayfinder.review.decided" for d in runner.dead_letters)
+
+
+def test_the_same_decision_twice_has_the_effect_of_once(run: Run) -> None:
+    runner, message = run(lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid),
+                          lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid))
+    assert message.status == "approved"
+    assert runner.dead_letters == [] and runner.stats.duplicates == 1
+
+
+def test_decisions_after_an_exit_or_an_erasure_find_nothing_pending(run: Run) -> None:
+    runner, message = run(lambda mid: ev("t1", "hris.employee.terminated", "2026-05-05T08:00:00Z",
+                                         date="2026-05-05", reason="resignation"),
+                          lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid))
+    assert (message.status, message.reason) == ("suppressed", "exited")
+    assert [d.reason for d in runner.dead_letters] == ["not_pending"]
+    runner, message = run(lambda mid: ev("x1", "privacy.erasure.requested", "2026-05-05T08:00:00Z"),
+                          lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid))
+    assert (message.status, message.reason, message.text) == ("suppressed", "erased", None)
+    assert [d.reason for d in runner.dead_letters] == ["not_pending"]
+
+
+def test_a_message_nobody_decides_on_is_escalated_and_never_sent(run: Run) -> None:
+    runner, message = run()
+    assert message.status == "pending_approval"
+    (task,) = [t for t in runner.tasks.values() if t.assignee == "review_escalation"]
+    assert task.assignee_id == "H1"  # no review_escalation in the policy: the HR partner
+    assert task.created_at == at("2026-05-06T09:00:00Z")  # the review window (2d) after the message
+    assert message.message_id in task.note
+
+
+def test_an_opt_out_of_a_topic_suppresses_the_next_message_on_it(write_files: WriteFiles) -> None:
+    journey = """id: parent
+version: 1
+trigger: {event: hris.dependent.added}
+reentry: always
+steps:
+  - id: welcome
+    send: {channel: email, template: new-parent/welcome, resources: {topics: [parental-leave], limit: 3}}
+"""
+    runner = runner_for(write_files, {"parent": journey})
+    runner.run([
+        person("E1"),
+        ev("b1", "hris.dependent.added", "2026-05-04T09:00:00Z", relationship="child", reason="birth",
+           date="2026-05-03"),
+        ev("p1", "wayfinder.preferences.changed", "2026-05-05T09:00:00Z", opt_out_topics=["parental-leave"]),
+        ev("b2", "hris.dependent.added", "2026-06-04T09:00:00Z", relationship="child", reason="adoption",
+           date="2026-06-03"),
+    ], at("2026-07-01T00:00:00Z"))
+    first, second = sorted(runner.messages.values(), key=lambda m: m.created_at)
+    assert first.status == "sent"
+    assert (second.status, second.reason) == ("suppressed", "opted_out_topic")
+
+
+def test_a_pause_holds_messages_until_it_ends(write_files: WriteFiles) -> None:
+    journey = """id: leave
+version: 1
+trigger: {event: hris.leave.started}
+steps:
+  - id: hello
+    send: {channel: email, subject: "Hi", body: "Hello."}
+"""
+    runner = runner_for(write_files, {"leave": journey})
+    runner.run([
+        person("E1"),
+        ev("p1", "wayfinder.preferences.changed", "2026-05-01T09:00:00Z", paused_until="2026-05-10T07:00:00Z"),
+        ev("l1", "hris.leave.started", "2026-05-04T09:00:00Z", leave_type="other", start_date="2026-05-04"),
+    ], at("2026-06-01T00:00:00Z"))
+    (message,) = runner.messages.values()
+    assert (message.status, message.scheduled_for) == ("sent", at("2026-05-10T07:00:00Z"))
+    assert runner.states["E1"].profile.preferences["paused_until"] == "2026-05-10T07:00:00Z"
+
+
+def test_the_stages_decide_decisions_as_simulate_does(run: Run) -> None:
+    """The same decisions through the worker's stages (dicts for tables) give the same records and tables."""
+    runner, message = run(lambda mid: decide("d1", "2026-05-05T19:30:00Z", mid))
+    defs = runner.engine.defs
+    p = Pipeline(defs=defs)
+    events = [person("E1"), ev("l1", "hris.leave.started", LEAVE_AT, leave_type="bereavement",
+                               start_date="2026-05-04"), decide("d1", "2026-05-05T19:30:00Z", message.message_id)]
+    for event in events:
+        p.tick(event.time)
+        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
+        p.drain()
+    p.tick(at("2026-05-20T00:00:00Z"))
+    latest = {}
+    for r in p.records:
+        if r.topic == "outbound.messages" and r.value is not None:
+            latest[json.loads(r.value)["message_id"]] = json.loads(r.value)
+    expected = {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+    assert {mid: {k: v for k, v in m.items() if v != expected[mid].get(k)} for mid, m in latest.items()} == {
+        mid: {} for mid in expected}
+    assert isinstance(p.mailboxes.table, DictTable)
+    assert p.mailboxes.table["s:E1"] == runner.mailboxes["E1"].model_dump_json().encode()

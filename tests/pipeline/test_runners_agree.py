@@ -1,0 +1,124 @@
+"""The embedded runner and the worker's stages leave the same state behind, key for key, for the bundled
+events (an erasure among them): the effects are carried out by one interpreter, so they cannot drift."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.pipeline.stages import UNTIL, DictTable, Pipeline
+from wayfinder import examples_dir
+from wayfinder.journeys.events import DecodeError, decode_event, iso
+from wayfinder.journeys.state import EmployeeState, MailboxState
+from wayfinder.streams.app import load_definitions
+from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
+from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.wire import decode_timer, timer_key
+
+ERASED = "E1026"  # the bundled events' erasure request
+
+
+def _embedded() -> EmbeddedRunner:
+    runner = EmbeddedRunner(load_definitions(WorkerSettings(store="memory", clock="event")))
+    runner.run(read_event_file(examples_dir() / "events.jsonl").events, UNTIL)
+    return runner
+
+
+def _staged() -> Pipeline:
+    """Events in simulate's order (time, ties in file order); before each, a tick at its time fires every
+    timer due by then, as ``simulate`` does, and the mailbox topic is drained at once (no mailbox lag)."""
+    p = Pipeline(committed=lambda topic, partition: 1 << 62)  # everything processed is committed
+    timed = []
+    for n, line in enumerate((examples_dir() / "events.jsonl").read_bytes().splitlines()):
+        try:
+            timed.append((decode_event(line).time, n, line))
+        except DecodeError:
+            continue  # a dead letter: the stage dead-letters it too, with no effect on state
+    for at, _, line in sorted(timed):
+        p.tick(at)
+        p.feed(p.employees, "hris", None, line)
+        p.drain()
+    p.tick(UNTIL)
+    p.employees.prune()
+    p.mailboxes.prune()
+    return p
+
+
+def _table(table: DictTable, model: type[EmployeeState] | type[MailboxState]) -> dict[str, Any]:
+    return {key[2:]: model.model_validate_json(value) for key, value in table.items() if key.startswith("s:")}
+
+
+def _timers(*tables: DictTable) -> list[tuple[str, str]]:
+    out = []
+    for table in tables:
+        for key, value in table.items():
+            if key.startswith("t:"):
+                timer, due = decode_timer(value)
+                out.append((iso(due), timer_key(timer)))
+    return sorted(out)
+
+
+def _latest(records: list[Any], topic: str) -> dict[str, Any]:
+    latest: dict[str, Any] = {}
+    for r in records:
+        if r.topic == topic and r.value is not None:
+            d = json.loads(r.value)
+            latest[d.get("message_id") or d.get("task_id") or json.dumps(d, sort_keys=True)] = d
+    return latest
+
+
+@pytest.fixture(scope="module")
+def both() -> tuple[EmbeddedRunner, Pipeline]:
+    return _embedded(), _staged()
+
+
+def test_both_runners_leave_the_same_keys_and_values_in_every_table(both: tuple[EmbeddedRunner, Pipeline]) -> None:
+    runner, p = both
+    assert isinstance(p.employees.table, DictTable) and isinstance(p.mailboxes.table, DictTable)
+    leftovers = [k for t in (p.employees.table, p.mailboxes.table) for k in t if not k.startswith(("s:", "t:"))]
+    assert leftovers == []  # write-ahead entries are gone once their inputs are committed
+    assert _table(p.employees.table, EmployeeState) == runner.states
+    assert _table(p.mailboxes.table, MailboxState) == runner.mailboxes
+    assert _timers(p.employees.table, p.mailboxes.table) == sorted(
+        (iso(due), timer_key(timer)) for due, timer in runner.timers())
+
+
+def test_both_runners_produce_the_same_records(both: tuple[EmbeddedRunner, Pipeline]) -> None:
+    runner, p = both
+    as_json = {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+    assert _latest(p.records, "outbound.messages") == as_json
+    assert _latest(p.records, "tasks") == {tid: json.loads(t.model_dump_json()) for tid, t in runner.tasks.items()}
+    audit = [json.loads(r.value) for r in p.records if r.topic == "audit" and r.value is not None]
+    assert audit == runner.audit_records
+
+
+def test_after_the_erasure_no_state_holds_the_erased_person(both: tuple[EmbeddedRunner, Pipeline]) -> None:
+    runner, p = both
+    assert ERASED not in runner.states and ERASED not in runner.mailboxes
+    assert isinstance(p.employees.table, DictTable) and isinstance(p.mailboxes.table, DictTable)
+    assert f"s:{ERASED}" not in p.employees.table and f"s:{ERASED}" not in p.mailboxes.table
+    # the directory (compacted) ends with a tombstone for the person
+    directory = [r for r in p.records if r.topic == "directory" and r.key == ERASED]
+    assert directory and directory[-1].value is None
+    # the mailbox stage wrote a tombstone for the mailbox it held: its changelog forgets it too
+    forgets = [r for r in p.records if r.topic == "mailbox" and r.key == ERASED and b'"forget"' in (r.value or b"")]
+    assert len(forgets) == 1
+
+
+def test_after_the_erasure_nothing_kept_holds_the_persons_name_or_email(both: tuple[EmbeddedRunner, Pipeline]
+                                                                       ) -> None:
+    runner, p = both
+    upsert = next(e for e in read_event_file(examples_dir() / "events.jsonl").events
+                  if e.subject == ERASED and e.type == "hris.employee.upserted")
+    personal = [str(upsert.data[f]).encode() for f in ("given_name", "family_name", "email")]
+    assert isinstance(p.employees.table, DictTable) and isinstance(p.mailboxes.table, DictTable)
+    kept = [*p.employees.table.values(), *p.mailboxes.table.values()]
+    latest_by_key = {(r.topic, r.key): r.value for r in p.records if r.topic == "directory"}  # compacted
+    kept.extend(v for v in latest_by_key.values() if v is not None)
+    kept.extend(json.dumps(m).encode() for m in _latest(p.records, "outbound.messages").values())
+    kept.extend(json.dumps(t).encode() for t in _latest(p.records, "tasks").values())
+    kept.extend(m.model_dump_json().encode() for m in runner.messages.values())
+    leaks = [value[:60] for value in kept for word in personal if word in value]
+    assert leaks == []

@@ -1,0 +1,74 @@
+"""The worker's Faust tuning: settings from WAYFINDER_* variables, shown by ``--help``, passed to Faust."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from pydantic import ValidationError
+
+from wayfinder.cli import main
+from wayfinder.streams.app import create_app
+from wayfinder.streams.settings import WorkerSettings
+
+TUNING = {  # setting: the value the worker used before it was a setting
+    "producer_linger": 0.05, "producer_compression": "lz4", "broker_commit_every": 5000,
+    "broker_commit_interval": 1.0, "stream_buffer_maxsize": 8192, "broker_session_timeout": 60.0,
+    "broker_heartbeat_interval": 3.0,
+}
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """Faust binds its app to the current event loop: give it one that is closed afterwards."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def test_the_tuning_defaults_are_the_values_the_worker_used_before() -> None:
+    settings = WorkerSettings()
+    assert {name: getattr(settings, name) for name in TUNING} == TUNING
+
+
+def test_the_tuning_comes_from_the_environment_and_is_listed_in_the_help(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WAYFINDER_BROKER_COMMIT_EVERY", "250")
+    monkeypatch.setenv("WAYFINDER_PRODUCER_COMPRESSION", "none")
+    settings = WorkerSettings()
+    assert settings.broker_commit_every == 250
+    assert settings.compression is None
+    with pytest.raises(SystemExit) as done:
+        main(["worker", "--help"])
+    assert done.value.code == 0
+    shown = capsys.readouterr().out
+    for name in TUNING:
+        assert f"WAYFINDER_{name.upper()} " in shown
+
+
+def test_a_heartbeat_slower_than_a_third_of_the_session_timeout_is_refused_naming_both(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match=r"WAYFINDER_BROKER_HEARTBEAT_INTERVAL \(5.0s\) must be at most a "
+                       r"third of WAYFINDER_BROKER_SESSION_TIMEOUT \(12.0s\)"):
+        WorkerSettings(broker_heartbeat_interval=5.0, broker_session_timeout=12.0)
+    with pytest.raises(ValidationError, match="producer_compression"):
+        WorkerSettings(producer_compression="brotli")
+    monkeypatch.setenv("WAYFINDER_BROKER_HEARTBEAT_INTERVAL", "30")
+    with pytest.raises(SystemExit, match=r"^wayfinder: bad settings: Value error, WAYFINDER_BROKER_HEARTBEAT_INTERVAL "
+                       r"\(30.0s\)"):
+        main(["worker", "--broker", "kafka://127.0.0.1:9"])
+
+
+def test_the_worker_app_gets_the_tuning(loop: asyncio.AbstractEventLoop) -> None:
+    settings = WorkerSettings(store="memory", metrics_port=None, producer_linger=0.2, producer_compression="zstd",
+                              broker_commit_every=123, broker_commit_interval=2.5, stream_buffer_maxsize=99,
+                              broker_session_timeout=45.0, broker_heartbeat_interval=4.0)
+    conf = create_app(settings).faust.conf
+    assert (conf.producer_linger, conf.producer_compression_type, conf.broker_commit_every,
+            conf.broker_commit_interval, conf.stream_buffer_maxsize, conf.broker_session_timeout,
+            conf.broker_heartbeat_interval) == (0.2, "zstd", 123, 2.5, 99, 45.0, 4.0)

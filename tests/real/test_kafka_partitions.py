@@ -1,0 +1,85 @@
+"""The worker on a real broker: it refuses a WAYFINDER_PARTITIONS that disagrees with the topics it reads, and
+it deletes write-ahead entries once their inputs are committed (the committed offsets the adapter reads)."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world
+from wayfinder import examples_dir
+from wayfinder.streams.partitions import CONSUMED, PartitionMismatch, check_worker_topics, partition_counts
+from wayfinder.streams.publish import wait_caught_up
+from wayfinder.streams.settings import WorkerSettings
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture
+def world(kafka_broker: str, tmp_path: Path) -> Iterator[KafkaWorld]:
+    yield from kafka_world(kafka_broker, tmp_path, partitions=2)
+
+
+def test_the_partition_counts_of_the_topics_a_worker_reads_are_read_from_the_broker(world: KafkaWorld) -> None:
+    counts = partition_counts(world.settings)
+    assert counts == {world.settings.topic(n): 2 for n in CONSUMED}
+    check_worker_topics(world.settings)  # agrees: no error
+    fresh = WorkerSettings(broker=world.settings.broker, topic_prefix=f"t{uuid.uuid4().hex[:10]}.", partitions=5)
+    assert partition_counts(fresh) == {}
+    check_worker_topics(fresh)  # nothing exists yet: nothing to disagree with
+
+
+def test_a_different_partition_setting_is_refused_naming_the_setting_and_the_topics(world: KafkaWorld) -> None:
+    other = world.settings.model_copy(update={"partitions": 3})
+    with pytest.raises(PartitionMismatch, match=rf"WAYFINDER_PARTITIONS \(--partitions\) is 3 but topic "
+                       rf"{world.prefix}hris\.events has 2; topic {world.prefix}engagement\.events has 2; .*"
+                       r"set WAYFINDER_PARTITIONS to the partition count of the existing topics"):
+        check_worker_topics(other)
+
+
+def test_the_worker_command_exits_before_starting_faust_on_a_mismatch(world: KafkaWorld) -> None:
+    env = world.env() | {"WAYFINDER_PARTITIONS": "3"}
+    done = subprocess.run([WAYFINDER, "worker"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert f"WAYFINDER_PARTITIONS (--partitions) is 3 but topic {world.prefix}hris.events has 2" in done.stderr
+    assert "[^Worker]" not in done.stdout + done.stderr  # Faust never started
+    world.start_worker()  # the matching setting starts (and passes the start-up check of Faust's internals)
+
+
+def test_a_running_worker_deletes_the_write_ahead_entries_of_committed_inputs(world: KafkaWorld,
+                                                                              tmp_path: Path) -> None:
+    """The committed offsets the adapter reads from Faust's consumer are there, and are used, at run time."""
+    lines = (examples_dir() / "events.jsonl").read_bytes().splitlines(keepends=True)
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_bytes(b"".join(lines[: len(lines) // 2]))
+    second.write_bytes(b"".join(lines[len(lines) // 2:]))
+    world.start_worker()
+    world.publish_file(first)
+    assert wait_caught_up(world.settings, timeout=180), "the worker did not catch up"
+    world.publish_file(second)  # inputs on the same partitions delete the entries of committed ones
+    assert wait_caught_up(world.settings, timeout=180), "the worker did not catch up"
+    topic = world.settings.topic("hris.events")
+    admin = KafkaAdminClient(bootstrap_servers=world.broker)
+    try:
+        offsets = admin.list_group_offsets({world.app_id: None})[world.app_id]
+    finally:
+        admin.close()
+    committed = {tp.partition: o.offset for tp, o in offsets.items() if tp.topic == topic}
+    changelog = KafkaConsumer(bootstrap_servers=world.broker, enable_auto_commit=False, consumer_timeout_ms=3000,
+                              auto_offset_reset="earliest")
+    try:
+        name = f"{world.app_id}-employees-changelog"
+        tps = [TopicPartition(name, p) for p in sorted(changelog.partitions_for_topic(name) or ())]
+        changelog.assign(tps)
+        deleted = [r.key.decode() for r in changelog if r.key and r.key.startswith(b"w:") and r.value is None]
+    finally:
+        changelog.close()
+    ours = [key.split(":") for key in deleted if key.startswith(f"w:{topic}:")]
+    assert len(ours) > 10, "no write-ahead entry of a committed input was deleted"
+    for _, _, partition, offset in ours:
+        assert int(offset) < committed[int(partition)]

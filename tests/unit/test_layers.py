@@ -1,0 +1,152 @@
+"""Dependencies point one way: expressions <- catalog <- journeys <- streams / connectors <- applications <- cli.
+
+Read from the source (every import statement, also the ones inside functions), so a lazy import cannot
+hide an upward dependency. A module named ``cli`` belongs to the CLI layer whatever its package.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT
+
+PACKAGE = ROOT / "wayfinder"
+
+# Lower number = lower layer. Packages on one level are peers and must not import each other.
+LAYERS: dict[str, int] = {
+    "wayfinder": 0,  # the root package: version and the examples folder, imports nothing of its own
+    "wayfinder.vocabulary": 0,
+    "wayfinder.expressions": 1,
+    "wayfinder.catalog": 2,
+    "wayfinder.journeys": 3,
+    "wayfinder.streams": 4,
+    "wayfinder.connectors": 4,
+    "wayfinder.reports": 5,
+    "wayfinder.hris": 5,
+    "wayfinder.web": 5,
+    "wayfinder.journeytests": 5,
+    "wayfinder.plan": 5,
+    "wayfinder.cli": 6,
+}
+
+
+def _files() -> list[Path]:
+    """Every module of the package, through the linked package folders (``rglob`` does not follow links)."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(PACKAGE, followlinks=True):
+        dirs[:] = [d for d in dirs if d not in ("__pycache__", "examples")]
+        found.extend(Path(folder) / f for f in files if f.endswith(".py"))
+    return sorted(found)
+
+
+def _modules() -> Iterator[tuple[str, Path]]:
+    for path in _files():
+        parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        yield ".".join(["wayfinder", *parts]), path
+
+
+def _unit(module: str) -> str:
+    """The layered unit a module belongs to: the longest prefix in LAYERS (``cli`` modules: the CLI)."""
+    if module.split(".")[-1] == "cli":
+        return "wayfinder.cli"
+    parts = module.split(".")
+    for n in range(len(parts), 0, -1):
+        name = ".".join(parts[:n])
+        if name in LAYERS:
+            return name
+    msg = f"{module} is in no layer: add its package to LAYERS in {__file__}"
+    raise AssertionError(msg)
+
+
+def _imports(path: Path, module: str) -> Iterator[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base]) if base else ".".join(anchor)
+            yield node.lineno, base
+            for alias in node.names:  # `from wayfinder import journeys` imports a package too
+                yield node.lineno, f"{base}.{alias.name}"
+
+
+def _wayfinder_imports() -> Iterator[tuple[str, Path, int, str]]:
+    for module, path in _modules():
+        for line, target in _imports(path, module):
+            if target == "wayfinder" or target.startswith("wayfinder."):
+                yield module, path, line, target
+
+
+def _known(target: str) -> str | None:
+    """The module or package ``target`` names, or None when it names a thing inside a module."""
+    parts = target.split(".")
+    for n in range(len(parts), 0, -1):
+        rel = Path(*parts[1:n]) if n > 1 else Path()
+        if (PACKAGE / rel).with_suffix(".py").is_file() or (PACKAGE / rel / "__init__.py").is_file():
+            return ".".join(parts[:n])
+    return None
+
+
+def test_every_package_is_read() -> None:
+    units = {_unit(module) for module, _ in _modules()}
+    assert {"wayfinder.expressions", "wayfinder.catalog", "wayfinder.journeys", "wayfinder.streams",
+            "wayfinder.connectors", "wayfinder.cli"} <= units
+
+
+def test_every_import_points_down_or_within_its_own_package() -> None:
+    wrong = []
+    for module, path, line, target in _wayfinder_imports():
+        named = _known(target)
+        if named is None:
+            continue
+        source, dest = _unit(module), _unit(named)
+        if source == dest or named == "wayfinder":
+            continue
+        if LAYERS[dest] >= LAYERS[source]:
+            wrong.append(f"{path.relative_to(ROOT)}:{line}: {source} imports {named} ({dest} is not below it)")
+    assert wrong == []
+
+
+def test_no_private_module_is_imported_from_another_package() -> None:
+    wrong = []
+    for module, path, line, target in _wayfinder_imports():
+        named = _known(target)
+        if named is None:
+            continue
+        private = [p for p in named.split(".") if p.startswith("_")]
+        if private and _unit(module) != _unit(named):
+            wrong.append(f"{path.relative_to(ROOT)}:{line}: {module} imports the private {named}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("package", ["wayfinder.journeys", "wayfinder.catalog", "wayfinder.streams",
+                                     "wayfinder.connectors"])
+def test_each_package_has_a_public_surface(package: str) -> None:
+    import importlib
+
+    mod = importlib.import_module(package)
+    names = getattr(mod, "__all__", None)
+    assert names, f"{package} has no __all__"
+    assert all(hasattr(mod, n) for n in names)
+
+
+def test_the_layer_check_sees_an_upward_import(tmp_path: Path) -> None:
+    """The checker itself: an import of the CLI from the core is reported (so the check can fail)."""
+    path = tmp_path / "engine.py"
+    path.write_text("from wayfinder.cli import main\n", encoding="utf-8")
+    (_line, target), = list(_imports(path, "wayfinder.journeys.engine"))[:1]
+    named = _known(target)
+    assert named == "wayfinder.cli"
+    assert LAYERS[_unit(named)] > LAYERS[_unit("wayfinder.journeys.engine")]

@@ -1,0 +1,181 @@
+"""The worker's unit of work and write-ahead log (streams/unit.py), on a dict standing in for a table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wayfinder.streams.unit import (
+    Work,
+    WriteAheadLog,
+    digest,
+    entry_key,
+    finish_interrupted,
+    replay,
+)
+from wayfinder.streams.wire import Record
+
+
+class Table(dict[str, bytes]):
+    """The three calls a stage makes, on a dict; ``log`` lists the writes in order."""
+
+    def __init__(self, items: dict[str, bytes] | None = None) -> None:
+        super().__init__(items or {})
+        self.log: list[tuple[str, bytes | None]] = []
+
+    def get(self, key: str) -> bytes | None:  # type: ignore[override]
+        return dict.get(self, key)
+
+    def set(self, key: str, value: bytes | None) -> None:
+        self.log.append((key, value))
+        if value is None:
+            self.pop(key, None)
+        else:
+            self[key] = value
+
+    def keys(self) -> Iterator[str]:  # type: ignore[override]
+        return iter(list(dict.keys(self)))
+
+
+def unit(writes: dict[str, bytes | None], records: list[Record] | None = None) -> Work:
+    return Work(dict(writes), list(records or []))
+
+
+def written(table: Table, work: Work, topic: str = "hris", partition: int = 0, offset: int = 0) -> str:
+    """Write ``work``'s entry as the stage does (entry first, then the writes); returns the entry key."""
+    WriteAheadLog(table, lambda t, p: None).write(topic, partition, offset, work)
+    return entry_key(topic, partition, offset)
+
+
+values = st.one_of(st.none(), st.text(max_size=40).map(lambda s: s.encode("utf-8")))
+records = st.builds(Record, st.sampled_from(["outbound.messages", "mailbox", "audit"]),
+                    st.one_of(st.none(), st.text(max_size=12)), values,
+                    st.one_of(st.none(), st.integers(0, 11)))
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=20), values, max_size=6), st.lists(records, max_size=5),
+       st.dictionaries(st.text(min_size=1, max_size=20), st.text(max_size=16), max_size=6))
+def test_an_entry_decodes_to_the_unit_it_encodes(writes: dict[str, bytes | None], recs: list[Record],
+                                                 before: dict[str, str]) -> None:
+    work = Work(writes, recs, before)
+    assert Work.decode(work.encode()) == work
+
+
+def test_a_digest_tells_a_missing_key_from_an_empty_value() -> None:
+    assert digest(None) == "-"
+    assert digest(b"") != digest(None)
+    assert digest(b"a") != digest(b"b")
+    assert digest(b"a") == digest(b"a")
+
+
+def test_only_a_unit_with_records_or_several_writes_is_written_ahead() -> None:
+    table = Table({"s:e1": b"old"})
+    wal = WriteAheadLog(table, lambda t, p: None)
+    assert not wal.write("hris", 0, 1, unit({"s:e1": b"new"}))
+    assert wal.write("hris", 0, 2, unit({"s:e1": b"new", "t:0:x": b"timer"}))
+    assert wal.write("hris", 0, 3, unit({}, [Record("audit", "e1", b"{}")]))
+    assert sorted(k for k in table if k.startswith("w:")) == ["w:hris:0:2", "w:hris:0:3"]
+    entry = Work.decode(table["w:hris:0:2"])
+    assert entry.before == {"s:e1": digest(b"old"), "t:0:x": "-"}
+    assert len(wal) == 2
+
+
+def test_a_replay_returns_the_same_records_and_applies_only_writes_that_still_hold() -> None:
+    table = Table({"s:e1": b"v1", "s:e2": b"w1"})
+    recs = [Record("outbound.messages", "e1", b'{"id":"m1"}'), Record("mailbox", "r1", b"{}", 3)]
+    key = written(table, unit({"s:e1": b"v2", "s:e2": b"w2", "t:0:a": b"timer"}, recs), offset=7)
+    # The crash: the entry reached the table, its writes did not; since then another topic's input,
+    # committed after it, changed s:e2.
+    table["s:e2"] = b"w9"
+    table.log.clear()
+    replayed = replay(table, key)
+    assert replayed is not None
+    assert replayed.records == recs
+    assert replayed.applied == {"s:e1": b"v2", "t:0:a": b"timer"}
+    assert replayed.planned == 3
+    assert table["s:e1"] == b"v2"
+    assert table["t:0:a"] == b"timer"
+    assert table["s:e2"] == b"w9"  # not taken back to what the unit wrote
+    assert ("s:e2", b"w2") not in table.log
+
+
+def test_a_replay_of_an_input_without_an_entry_finds_nothing() -> None:
+    table = Table({"s:e1": b"v1"})
+    assert replay(table, entry_key("hris", 0, 1)) is None
+    assert table.log == []
+
+
+def test_a_replay_applies_a_deletion_where_the_key_still_holds_its_old_value() -> None:
+    table = Table({"s:e1": b"v1", "t:0:a": b"timer"})
+    key = written(table, unit({"s:e1": None, "t:0:a": None}, [Record("audit", "e1", b"{}")]))
+    table["t:0:a"] = b"rescheduled"
+    replayed = replay(table, key)
+    assert replayed is not None
+    assert replayed.applied == {"s:e1": None}
+    assert "s:e1" not in table
+    assert table["t:0:a"] == b"rescheduled"
+
+
+def test_interrupted_entries_are_finished_in_order_until_nothing_changes() -> None:
+    table = Table({"s:e1": b"v0"})
+    # Two units of the same key, from two topics: the second was written ahead against the first one's
+    # state, so it applies only once the first is in place, whatever order the table lists them in.
+    second = unit({"s:e1": b"v2", "t:0:b": b"timer-b"}, [Record("audit", "e1", b"2")])
+    first = unit({"s:e1": b"v1", "t:0:a": b"timer-a"}, [Record("audit", "e1", b"1")])
+    first.before = {"s:e1": digest(b"v0"), "t:0:a": "-"}
+    second.before = {"s:e1": digest(b"v1"), "t:0:b": "-"}
+    table[entry_key("engagement", 0, 5)] = second.encode()  # listed first
+    table[entry_key("hris", 0, 4)] = first.encode()
+    assert finish_interrupted(table, 0) == 4
+    assert table["s:e1"] == b"v2"
+    assert table["t:0:a"] == b"timer-a"
+    assert table["t:0:b"] == b"timer-b"
+    table.log.clear()
+    assert finish_interrupted(table, 0) == 0  # finished entries change nothing
+    assert table.log == []
+
+
+def test_finishing_leaves_other_partitions_and_overtaken_keys_alone() -> None:
+    table = Table({"s:e1": b"v0", "s:e3": b"x0"})
+    other = unit({"s:e3": b"x1", "t:1:c": b"timer"})
+    other.before = {"s:e3": digest(b"x0"), "t:1:c": "-"}
+    table[entry_key("hris", 1, 0)] = other.encode()
+    stale = unit({"s:e1": b"v1", "t:0:a": b"timer"})
+    stale.before = {"s:e1": digest(b"older"), "t:0:a": "-"}
+    table[entry_key("hris", 0, 0)] = stale.encode()
+    assert finish_interrupted(table, 0) == 1
+    assert table["s:e1"] == b"v0"  # the unit's state was overtaken: kept
+    assert table["t:0:a"] == b"timer"
+    assert table["s:e3"] == b"x0"  # partition 1 is not this call's
+
+
+def test_pruning_deletes_only_the_entries_of_committed_inputs() -> None:
+    table = Table()
+    committed = {("hris", 0): 3, ("engagement", 0): None}
+    wal = WriteAheadLog(table, lambda topic, partition: committed.get((topic, partition)))
+    for offset in range(5):
+        wal.write("hris", 0, offset, unit({}, [Record("audit", "e", b"{}")]))
+        wal.write("engagement", 0, offset, unit({}, [Record("audit", "e", b"{}")]))
+    wal.write("hris", 1, 0, unit({}, [Record("audit", "e", b"{}")]))
+    assert wal.prune("hris", 0) == 3  # offsets 0, 1, 2: the group reads 3 next
+    assert wal.prune("engagement", 0) == 0  # nothing known to be committed
+    entries = sorted(k for k in table if k.startswith("w:"))
+    assert entries == sorted([*(entry_key("engagement", 0, o) for o in range(5)),
+                              entry_key("hris", 0, 3), entry_key("hris", 0, 4), entry_key("hris", 1, 0)])
+    committed[("hris", 0)] = 5
+    committed[("engagement", 0)] = 1
+    assert wal.prune_all() == 3
+    assert sorted(k for k in table if k.startswith("w:")) == sorted(
+        [*(entry_key("engagement", 0, o) for o in range(1, 5)), entry_key("hris", 1, 0)])
+
+
+def test_a_revoked_partition_entries_are_left_for_its_new_owner() -> None:
+    table = Table()
+    wal = WriteAheadLog(table, lambda topic, partition: 100)
+    wal.write("hris", 0, 1, unit({}, [Record("audit", "e", b"{}")]))
+    wal.write("hris", 1, 1, unit({}, [Record("audit", "e", b"{}")]))
+    wal.forget(0)
+    assert wal.prune_all() == 1
+    assert sorted(k for k in table if k.startswith("w:")) == [entry_key("hris", 0, 1)]

@@ -1,0 +1,41 @@
+"""The shared vocabulary: one definition of each word, and the places that list them agree with it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from wayfinder.streams.topics import COMPACTED, INPUTS, INTERNAL, OUTPUTS
+from wayfinder.vocabulary import Topic, is_engagement, iso, parse_instant
+
+
+def test_times_are_read_with_an_offset_and_written_in_utc() -> None:
+    assert parse_instant("2026-03-02T10:15:00+01:00") == datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
+    assert iso(datetime(2026, 3, 2, 10, 15, tzinfo=timezone(timedelta(hours=1)))) == "2026-03-02T09:15:00Z"
+    with pytest.raises(ValueError, match=r"'2026-03-02T09:15' has no offset: add Z or \+01:00"):
+        parse_instant("2026-03-02T09:15")
+    with pytest.raises(ValueError, match=r"'yesterday' is not an RFC 3339 time"):
+        parse_instant("yesterday")
+
+
+def test_every_topic_the_worker_creates_is_a_known_topic() -> None:
+    assert {Topic(n) for n in (*INPUTS, *OUTPUTS, *INTERNAL, *COMPACTED)} <= set(Topic)
+
+
+def test_engagement_events_are_told_apart_by_their_type() -> None:
+    assert is_engagement("engagement.message.clicked")
+    assert not is_engagement("hris.employee.hired")
+
+
+def test_publish_routes_each_event_to_its_topic_by_type() -> None:
+    from wayfinder.streams.publish import route
+
+    def routed(event_type: str) -> str:
+        return route(f'{{"type": "{event_type}", "subject": "E1"}}'.encode())[0]
+
+    assert routed("hris.employee.hired") == "hris.events"
+    assert routed("engagement.message.clicked") == "engagement.events"
+    assert routed("wayfinder.review.decided") == "decisions"
+    assert routed("wayfinder.preferences.changed") == "decisions"
+    assert route(b"not json") == ("hris.events", None)

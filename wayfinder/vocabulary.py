@@ -1,0 +1,115 @@
+"""The words every layer shares, defined once: identifiers, channels, recipient roles, event types, topics,
+and how times are read and written. The lowest layer: it imports nothing of Wayfinder's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "CHANNELS",
+    "ID_PATTERN",
+    "Channel",
+    "EventType",
+    "Frozen",
+    "Identifier",
+    "RecipientRole",
+    "Topic",
+    "is_decision",
+    "is_engagement",
+    "iso",
+    "parse_instant",
+]
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
+"""Ids users write (journeys, steps, topics, resources): a letter or digit, then letters, digits, ``_.-``."""
+
+Channel = Literal["email", "intranet"]
+CHANNELS: tuple[str, ...] = get_args(Channel)
+RecipientRole = Literal["employee", "manager", "hr_partner"]
+
+
+class Frozen(BaseModel):
+    """A document users write: immutable, and a field it does not know is an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class EventType(StrEnum):
+    """The event types the engine understands out of the box (SPEC §2, §11); journeys may use others."""
+
+    UPSERTED = "hris.employee.upserted"
+    HIRED = "hris.employee.hired"
+    STARTED = "hris.employee.started"
+    DEPENDENT_ADDED = "hris.dependent.added"
+    LEAVE_STARTED = "hris.leave.started"
+    LEAVE_ENDED = "hris.leave.ended"
+    JOB_CHANGED = "hris.job.changed"
+    MANAGER_CHANGED = "hris.manager.changed"
+    RELOCATED = "hris.employee.relocated"
+    TERMINATED = "hris.employee.terminated"
+    TASK_COMPLETED = "onboarding.task.completed"
+    MESSAGE_OPENED = "engagement.message.opened"
+    MESSAGE_CLICKED = "engagement.message.clicked"
+    MESSAGE_FEEDBACK = "engagement.message.feedback"
+    WELLBEING_SIGNAL = "wellbeing.signal"
+    ERASURE_REQUESTED = "privacy.erasure.requested"
+    REVIEW_DECIDED = "wayfinder.review.decided"
+    PREFERENCES_CHANGED = "wayfinder.preferences.changed"
+
+
+ENGAGEMENT_PREFIX = "engagement."
+
+
+DECISION_PREFIX = "wayfinder."
+
+
+def is_decision(event_type: str) -> bool:
+    """Decisions by people (reviews, preferences, tasks; SPEC §11) travel on the decisions topic."""
+    return event_type.startswith(DECISION_PREFIX)
+
+
+def is_engagement(event_type: str) -> bool:
+    """Engagement events (opened, clicked, feedback) travel on their own topic and never fire timers early."""
+    return event_type.startswith(ENGAGEMENT_PREFIX)
+
+
+class Topic(StrEnum):
+    """Kafka topics by their short names (SPEC §8); the configured prefix is added by the settings."""
+
+    HRIS_EVENTS = "hris.events"
+    ENGAGEMENT_EVENTS = "engagement.events"
+    DECISIONS = "decisions"
+    OUTBOUND_MESSAGES = "outbound.messages"
+    DELIVERY_RECEIPTS = "delivery.receipts"
+    APPROVALS = "approvals"
+    TASKS = "tasks"
+    DEAD_LETTERS = "dead-letters"
+    AUDIT = "audit"
+    EMPLOYEE_TICKS = "employee-ticks"
+    MAILBOX = "mailbox"
+    MAILBOX_TICKS = "mailbox-ticks"
+    DIRECTORY = "directory"
+    CONTROL = "control"
+
+
+def iso(dt: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, as every output writes times."""
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_instant(text: str) -> datetime:
+    """An RFC 3339 time with an offset (``Z`` or ``+01:00``); a time without one is an error, never local."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as e:
+        msg = f"{text!r} is not an RFC 3339 time (e.g. 2026-12-31T00:00:00Z)"
+        raise ValueError(msg) from e
+    if parsed.tzinfo is None:
+        msg = f"{text!r} has no offset: add Z or +01:00"
+        raise ValueError(msg)
+    return parsed

@@ -30,6 +30,7 @@ from wayfinder.journeys._yaml import Document, Loc
 from wayfinder.journeys.model import (
     BranchStep,
     EventTypeDoc,
+    Fairness,
     Journey,
     SendStep,
     TaskStep,
@@ -98,7 +99,7 @@ def _walk_chain(root: Field, chain: Sequence[str], guarded: Any, *, hint: str) -
             return None  # a value with no declared fields (a string, a list): nothing more to check
         field = shape.fields.get(name)
         if field is None and not shape.open:
-            extra = "; fields HR adds go under employee.attributes" if shape is schemas.PROFILE else ""
+            extra = "; fields HR adds go under employee.attributes" if shape.name == schemas.PROFILE.name else ""
             return _Finding(i, f"unknown field {name!r} in {shape.name}"
                                f"{_suggest(name, sorted(shape.fields))}{extra}")
         field = field or Field(required=False)
@@ -326,6 +327,7 @@ class _World:
     events: dict[str, Shape]
     templates: dict[str, tuple[Document, TemplateDoc]]
     problems: list[Problem]
+    profile: Shape = schemas.PROFILE
 
     def event_shape(self, event_type: str) -> Shape | None:
         """None for a type that is not known (reported once, as an unknown type): its fields are not checked."""
@@ -360,7 +362,7 @@ def _journey_scopes(world: _World, j: Journey) -> tuple[Field, Field]:
 
 def _check_journey(world: _World, doc: Document, j: Journey) -> None:
     label = f"journey {j.id}"
-    profile = Field(shape=schemas.PROFILE)
+    profile = Field(shape=world.profile)
     trigger, step_event = _journey_scopes(world, j)
     at_trigger = {"employee": profile, "event": trigger, "trigger": trigger}
     world.known_type(doc, ("trigger", "event"), j.trigger.event, f"{label}: trigger.event")
@@ -444,7 +446,7 @@ def _template_use(world: _World, template_id: str, scope: Mapping[str, Field], u
 
 
 def _check_catalog(world: _World, doc: Document, model: BaseModel) -> None:
-    scope = {"employee": Field(shape=schemas.PROFILE), "resource": Field(shape=schemas.RESOURCE)}
+    scope = {"employee": Field(shape=world.profile), "resource": Field(shape=schemas.RESOURCE)}
     items: list[tuple[Loc, Any]]
     if isinstance(model, CatalogDoc):
         items = [(("resources", i), r) for i, r in enumerate(model.resources)]
@@ -476,7 +478,8 @@ def check_definitions(placed: Sequence[Placed], broken: Sequence[Document], temp
     problems: list[Problem] = []
     known = _Known(frozenset(templates), frozenset(topics))
     sources = {tid: (doc, m) for doc, m, tid in placed if isinstance(m, TemplateDoc) and tid is not None}
-    world = _World(_event_types(placed, problems), sources, problems)
+    protected = [name for _, m, _ in placed if isinstance(m, Fairness) for name in m.protected]
+    world = _World(_event_types(placed, problems), sources, problems, schemas.profile_with_protected(protected))
     for doc, model, _ in placed:
         if isinstance(model, Journey):
             _check_journey(world, doc, model)

@@ -23,6 +23,7 @@ from wayfinder.journeys.model import (
     BranchStep,
     EndStep,
     EventTypeDoc,
+    Fairness,
     Journey,
     JourneyTestDoc,
     Policy,
@@ -33,11 +34,13 @@ from wayfinder.journeys.model import (
     WaitForStep,
     WaitStep,
 )
+from wayfinder.journeys.protected import journey_expressions, protected_problems
 from wayfinder.journeys.templates import MessageTemplate, check_source
 
 KINDS: dict[str, type[BaseModel]] = {
     "Journey": Journey, "Template": TemplateDoc, "Catalog": CatalogDoc, "Topic": TopicDoc,
-    "Resource": ResourceDoc, "Policy": Policy, "EventType": EventTypeDoc, "JourneyTest": JourneyTestDoc,
+    "Resource": ResourceDoc, "Policy": Policy, "Fairness": Fairness, "EventType": EventTypeDoc,
+    "JourneyTest": JourneyTestDoc,
 }
 
 
@@ -214,7 +217,7 @@ def _expression_offset(doc: Document, loc: Loc, column: int) -> int:
 def _label(doc: Document, model: type[BaseModel] | BaseModel) -> str:
     kind = model.__name__ if isinstance(model, type) else type(model).__name__
     name = {"TemplateDoc": "template", "CatalogDoc": "catalog", "TopicDoc": "topic", "ResourceDoc": "resource",
-            "Journey": "journey", "Policy": "policy", "EventTypeDoc": "event type",
+            "Journey": "journey", "Policy": "policy", "Fairness": "fairness", "EventTypeDoc": "event type",
             "JourneyTestDoc": "journey test"}.get(kind, kind.lower())
     ident = doc.data.get("id") if isinstance(doc.data, dict) else None
     named = ("journey", "topic", "resource", "event type", "journey test")
@@ -266,6 +269,28 @@ def _build(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) ->
     for p in parsed:
         if isinstance(p.model, Journey):
             _check_journey(p.doc, p.model, defs, problems)
+    _check_protected_attributes(parsed, defs, problems)
+
+
+def _check_protected_attributes(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) -> None:
+    """Attributes the Fairness document protects are read by no journey condition or catalog eligibility."""
+    found = [p for p in parsed if isinstance(p.model, Fairness)]
+    for extra in found[1:]:
+        problems.append(extra.doc.problem(("kind",), "only one Fairness document is allowed"))
+    if not found or not isinstance(found[0].model, Fairness):
+        return
+    defs.fairness = found[0].model
+    protected = defs.fairness.protected
+    for p in parsed:
+        if isinstance(p.model, Journey):
+            problems += protected_problems(p.doc, f"journey {p.model.id}", journey_expressions(p.model), protected,
+                                           _expression_offset)
+    _, resources = _collect_catalog(parsed)
+    for r, doc, loc in resources:
+        if r.eligibility is not None:
+            problems += protected_problems(doc, f"resource {r.id}", iter([((*loc, "eligibility"), r.eligibility.source,
+                                                                         "eligibility")]), protected,
+                                           _expression_offset)
 
 
 _Placed = tuple[Any, Document, Loc]

@@ -201,6 +201,36 @@ class ExitOn(Frozen):
     when: Expr | None = None
 
 
+_HOLDOUT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+MAX_HOLDOUT_PERCENT = 50
+
+
+def holdout_percent(value: str) -> float:
+    """``5%`` -> 5.0; a share above 0% and at most 50% (the rest must still be reached)."""
+    m = _HOLDOUT.fullmatch(value.strip())
+    percent = float(m.group(1)) if m else -1.0
+    if not 0 < percent <= MAX_HOLDOUT_PERCENT:
+        msg = f"holdout is a percentage above 0% and at most {MAX_HOLDOUT_PERCENT}%, such as 5%, not {value!r}"
+        raise ValueError(msg)
+    return percent
+
+
+def _holdout(value: str) -> str:
+    holdout_percent(value)
+    return value
+
+
+class Outcome(Frozen):
+    """An event that tells whether a journey helped (``wayfinder report impact``); ``*`` matches any part."""
+
+    event: Annotated[str, Field(min_length=1, examples=["onboarding.task.completed", "engagement.*"])]
+    within: Duration = "30d"
+
+    @property
+    def window(self) -> timedelta:
+        return parse_duration(self.within)
+
+
 class Journey(Frozen):
     """A journey as HR operations write it."""
 
@@ -226,6 +256,22 @@ class Journey(Frozen):
         json_schema_extra={"pattern": r"^(?:never|always|-?(?:[0-9]+[smhdw])+)$"})] = "never"
     exit_on: list[ExitOn] = Field(default_factory=list)
     steps: Annotated[list[Step], Field(min_length=1)]
+    holdout: Annotated[str | None, AfterValidator(_holdout),
+                       Field(description="A control group: this share of the audience enrolls but gets no "
+                                         "message (suppressed, reason holdout)", examples=["5%"])] = None
+    outcomes: list[Outcome] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _no_holdout_when_sensitive(self) -> Journey:
+        if self.holdout is not None and self.sensitivity == "sensitive":
+            msg = "a sensitive journey cannot have a holdout: nobody in a sensitive moment is left without help"
+            raise ValueError(msg)
+        return self
+
+    @cached_property
+    def holdout_share(self) -> float:
+        """The held-out share, 0.0 when the journey has no holdout."""
+        return 0.0 if self.holdout is None else holdout_percent(self.holdout) / 100
 
     def localized_name(self, locale: str | None) -> str:
         """The name for a reader of ``locale``: its own, else its language's, else ``name``."""
@@ -302,6 +348,45 @@ class Policy(Frozen):
     working_days: WorkingDays = Field(default_factory=WorkingDays)
     preferences_url: Annotated[str, Field(description="Where employees see and change their preferences; "
                                           "every message links here")] = DEFAULT_PREFERENCES_URL
+
+
+IDENTIFYING_FIELDS = ("id", "given_name", "preferred_name", "family_name", "email", "manager_id", "hr_partner_id")
+
+
+def _reportable(value: str) -> str:
+    if value in IDENTIFYING_FIELDS:
+        msg = f"{value!r} identifies a person; a fairness report groups people by attributes such as department"
+        raise ValueError(msg)
+    return value
+
+
+ProfileAttribute = Annotated[str, AfterValidator(_reportable),
+                             Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", examples=["department", "gender"])]
+
+
+class FeedbackThresholds(Frozen):
+    min_offered: Annotated[int, Field(ge=1)] = 10
+    min_ratings: Annotated[int, Field(ge=1)] = 3
+    poor_below: Annotated[float, Field(ge=-1, le=1)] = 0.0
+
+
+class Fairness(Frozen):
+    """Who the fairness report compares, and which attributes may never steer a journey."""
+
+    api_version: Annotated[Literal["wayfinder/v1"], Field(alias="apiVersion")] = "wayfinder/v1"
+    kind: Literal["Fairness"] = "Fairness"
+    attributes: list[ProfileAttribute] = Field(
+        default_factory=lambda: ["department", "location", "country", "employment_type", "work_mode"],
+        description="profile fields (or unknown fields kept as attributes) to break the report down by")
+    protected: list[ProfileAttribute] = Field(
+        default_factory=list, description="attributes for aggregate reporting only: no journey expression or "
+                                          "catalog eligibility may read them")
+    k: Annotated[int, Field(ge=2, description="cells with fewer people are not shown")] = 10
+    birth_date_field: ProfileAttribute = "birth_date"
+    age_bands: Annotated[list[Annotated[int, Field(ge=1, le=120)]], Field(
+        description="ages where a band starts; `age_band` as an attribute uses them")] = Field(
+        default_factory=lambda: [25, 35, 45, 55])
+    feedback: FeedbackThresholds = Field(default_factory=FeedbackThresholds)
 
 
 class LocaleOverride(Frozen):

@@ -37,15 +37,24 @@ def _all(names: Iterable[str], *, required: bool = True) -> dict[str, Field]:
     return {n: Field(required) for n in names}
 
 
+def _profile(reported_elsewhere: Iterable[str] = ()) -> Shape:
+    attributes = Shape("employee.attributes", _all(reported_elsewhere), open=True)
+    return Shape("the employee profile", {
+        **_all(KNOWN_FIELDS), "preferences": Field(shape=PREFERENCES), "attributes": Field(shape=attributes),
+    })
+
+
 PREFERENCES = Shape("the profile's preferences", {
     **_all(("opt_out_channels", "opt_out_topics")),
     **_all(("quiet_hours", "locale", "paused_until"), required=False),
 })
-PROFILE = Shape("the employee profile", {
-    **_all(KNOWN_FIELDS),
-    "preferences": Field(shape=PREFERENCES),
-    "attributes": Field(shape=Shape("employee.attributes", open=True)),
-})
+PROFILE = _profile()
+
+
+def profile_with_protected(protected: Iterable[str]) -> Shape:
+    """The profile, where reading a protected attribute is reported by the protected-attribute check only
+    (not also as a field that may be absent)."""
+    return _profile(protected) if protected else PROFILE
 
 # SPEC §2: the data fields of each event type the engine understands; optional ones are marked so.
 _SPEC_DATA: dict[str, tuple[str, ...]] = {

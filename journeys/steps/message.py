@@ -13,6 +13,7 @@ from wayfinder.journeys.decisions import hold_for_review
 from wayfinder.journeys.effects import Decide, Diagnostic, Dispatch
 from wayfinder.journeys.events import SENSITIVE_EVENT_TYPES
 from wayfinder.journeys.explain import explain
+from wayfinder.journeys.holdout import in_holdout
 from wayfinder.journeys.model import Journey, RoadmapStep, SendStep
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import Message
@@ -35,6 +36,9 @@ def deliver(run: Run, journey: Journey, e: Enrollment, step: SendStep | RoadmapS
         step_id=step.id, channel=channel, status="suppressed", scheduled_for=run.now, created_at=run.now,
         preferences_url=run.defs.policy.preferences_url,
     )
+    if in_holdout(run.state.employee_id, journey.id, journey.holdout_share):
+        run.effects.append(Decide(base.with_status("suppressed", reason="holdout")))  # the control group
+        return
     if recipient_id is None:
         run.effects.append(Decide(base.with_status("suppressed", reason="no_recipient")))
         return

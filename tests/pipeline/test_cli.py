@@ -111,7 +111,7 @@ def test_preview_renders_for_a_profile_file(write_files: WriteFiles, capsys: pyt
 def test_schema_accepts_the_bundled_documents(tmp_path: Path) -> None:
     assert main(["schema", "--out", str(tmp_path)]) == 0
     kinds = {"Journey": "journey", "Template": "template", "Catalog": "catalog", "Policy": "policy",
-             "JourneyTest": "journey-test"}
+             "JourneyTest": "journey-test", "Fairness": "fairness"}
     checked = 0
     for path in sorted(examples_dir().rglob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):

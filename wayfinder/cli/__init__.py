@@ -22,6 +22,7 @@ from wayfinder.journeys import Problem
 from wayfinder.journeys.events import CloudEvent, iso
 from wayfinder.journeys.loader import Definitions, Sources, load
 from wayfinder.journeys.records import Message, Task
+from wayfinder.reports import cli as reports_cli
 from wayfinder.streams import cli as streams_cli
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
 from wayfinder.vocabulary import parse_instant
@@ -398,6 +399,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     delivery_cli.register(sub)
     sending_cli.register(sub)
+    reports_cli.register(sub)
+
+    from wayfinder.hris import cli as hris_cli
+
+    hris_cli.register(sub)
     for command in sub.choices.values():  # -v after the command too: wayfinder simulate ... -v
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                              help="log what the engine counts")

@@ -1,0 +1,119 @@
+"""Protected attributes never steer a journey: find the expressions that read one.
+
+An organisation lists protected attributes (gender, age, ...) in its ``kind: Fairness``
+document. They are kept for aggregate reporting only, so ``validate`` rejects a journey
+condition or a catalog eligibility rule that reads one: ``employee.NAME``,
+``employee.attributes.NAME``, ``employee["NAME"]``, ``employee.attributes["NAME"]`` (``has(...)``
+included), and any use of ``employee`` or ``employee.attributes`` as a whole value (which could
+read every field, protected ones too).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from wayfinder.journeys._problems import Problem
+from wayfinder.journeys._yaml import Document, Loc
+from wayfinder.journeys.model import BranchStep, Journey, SendStep, TaskStep, WaitForStep, WaitStep
+
+_STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_EMPLOYEE = re.compile(r"(?<![\w.])employee\b")
+_MEMBER = re.compile(r"\s*\.\s*(\w+)")
+_INDEX = re.compile(r"\s*\[\s*('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\s*\]")
+
+REASON = "protected attributes are kept for aggregate reporting only and must never steer a journey"
+
+
+@dataclass(frozen=True)
+class ProtectedRead:
+    column: int  # 1-based within the expression
+    attribute: str
+    how: str  # what the expression does, e.g. "reads employee.attributes.gender"
+
+
+def _blank_strings(source: str) -> str:
+    """The source with string literals blanked (same length), so names inside strings are not code."""
+    return _STRING.sub(lambda m: m.group(0)[0] + " " * (len(m.group(0)) - 2) + m.group(0)[-1], source)
+
+
+def _member(source: str, code: str, pos: int) -> tuple[str | None, int]:
+    """The field named right after ``pos`` (``.name`` or ``["name"]``) and where it ends; None when none."""
+    m = _MEMBER.match(code, pos)
+    if m is not None:
+        return m.group(1), m.end()
+    m = _INDEX.match(code, pos)
+    if m is not None:
+        return source[m.start(1) + 1:m.end(1) - 1], m.end()
+    return None, pos
+
+
+def protected_reads(source: str, protected: Sequence[str]) -> list[ProtectedRead]:
+    """Every place where the expression reads a protected attribute of the employee."""
+    if not protected:
+        return []
+    code = _blank_strings(source)
+    found: list[ProtectedRead] = []
+    for m in _EMPLOYEE.finditer(code):
+        column = m.start() + 1
+        name, end = _member(source, code, m.end())
+        if name is None:
+            found.append(ProtectedRead(column, protected[0], "uses the whole employee profile"))
+            continue
+        if name != "attributes":
+            if name in protected:
+                found.append(ProtectedRead(column, name, f"reads employee.{name}"))
+            continue
+        inner, _ = _member(source, code, end)
+        if inner is None:
+            found.append(ProtectedRead(column, protected[0], "uses employee.attributes as a whole"))
+        elif inner in protected:
+            found.append(ProtectedRead(column, inner, f"reads employee.attributes.{inner}"))
+    return found
+
+
+Placed = tuple[Loc, str, str]  # where in the document, the expression, what to call it
+
+
+def journey_expressions(j: Journey) -> Iterator[Placed]:
+    """Every expression of a journey that decides who gets what, or when, with where it is written."""
+    if j.audience is not None:
+        yield ("audience",), j.audience.source, "audience"
+    if j.trigger.when is not None:
+        yield ("trigger", "when"), j.trigger.when.source, "trigger.when"
+    for i, exit_on in enumerate(j.exit_on):
+        if exit_on.when is not None:
+            yield ("exit_on", i, "when"), exit_on.when.source, f"exit_on[{i}].when"
+    for i, step in enumerate(j.steps):
+        for loc, text in _step_expressions(step):
+            yield ("steps", i, *loc), text, f"step {step.id}: {'.'.join(str(p) for p in loc)}"
+
+
+def _step_expressions(step: Any) -> Iterator[tuple[Loc, str]]:
+    if isinstance(step, SendStep) and step.send.when is not None:
+        yield ("send", "when"), step.send.when.source
+    elif isinstance(step, TaskStep) and step.task.when is not None:
+        yield ("task", "when"), step.task.when.source
+    elif isinstance(step, WaitForStep) and step.wait_for.when is not None:
+        yield ("wait_for", "when"), step.wait_for.when.source
+    elif isinstance(step, BranchStep):
+        yield ("branch", "if"), step.branch.if_.source
+    elif isinstance(step, WaitStep) and step.wait.until is not None:
+        yield ("wait", "until"), step.wait.until.source
+
+
+Offset = Callable[[Document, Loc, int], int]
+
+
+def protected_problems(doc: Document, label: str, expressions: Iterator[Placed],
+                       protected: Sequence[str], offset: Offset) -> list[Problem]:
+    """One problem per protected read, at the attribute's line and column."""
+    out: list[Problem] = []
+    for loc, source, where in expressions:
+        for read in protected_reads(source, protected):
+            message = (f"{label}: {where} {read.how}, and {read.attribute!r} is protected (Fairness `protected`); "
+                       f"{REASON}: remove it from the expression")
+            out.append(doc.problem(loc, message, column_offset=offset(doc, loc, read.column)))
+    return out

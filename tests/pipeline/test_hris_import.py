@@ -1,0 +1,279 @@
+"""``wayfinder import snapshot`` on real-looking Workday- and BambooHR-style exports, events checked exactly."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import TESTS, read_jsonl
+from wayfinder.cli import main
+from wayfinder.hris import Paths, load_mapping, run_import
+from wayfinder.hris.diff import event_id
+from wayfinder.journeys.events import decode_event
+from wayfinder.streams.publish import route
+
+DATA = TESTS / "data" / "hris"
+WD_MAP, BH_MAP = DATA / "workday-mapping.yaml", DATA / "bamboohr-mapping.yaml"
+WD_1, WD_2 = DATA / "workday-2026-03-01.csv", DATA / "workday-2026-03-02.csv"
+BH_1, BH_2 = DATA / "bamboohr-20260301.csv", DATA / "bamboohr-20260302.csv"
+
+
+def run(tmp_path: Path, mapping: Path, current: Path, previous: Path | None = None, *extra: str,
+        name: str = "events") -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+    out = tmp_path / f"{name}.jsonl"
+    argv = ["import", "snapshot", "--current", str(current), "--mapping", str(mapping), "--out", str(out), *extra]
+    if previous is not None:
+        argv += ["--previous", str(previous)]
+    code = main(argv)
+    dead = tmp_path / f"{name}.dead_letters.jsonl"
+    return code, (read_jsonl(out) if out.exists() else []), (read_jsonl(dead) if dead.exists() else [])
+
+
+def brief(events: list[dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(e["subject"], e["type"], e["data"]) for e in events]
+
+
+def hired_profile(**fields: Any) -> dict[str, Any]:
+    return fields
+
+
+WORKDAY_EXPECTED = [
+    ("W1002", "hris.employee.upserted", {"manager_id": "W1054"}),
+    ("W1002", "hris.manager.changed", {"old_manager_id": "W1050", "new_manager_id": "W1054"}),
+    ("W1003", "hris.employee.upserted", {"job_level": "4", "role": "Senior Software Engineer"}),
+    ("W1003", "hris.job.changed", {"change": "promotion", "old_role": "Software Engineer",
+                                   "new_role": "Senior Software Engineer", "old_department": "Engineering",
+                                   "new_department": "Engineering"}),
+    ("W1004", "hris.employee.upserted", {"country": "PT", "location": "Lisbon Office", "timezone": "Europe/Lisbon"}),
+    ("W1004", "hris.employee.relocated", {"old_location": "Berlin Office", "new_location": "Lisbon Office",
+                                          "new_country": "PT", "new_timezone": "Europe/Lisbon"}),
+    ("W1005", "hris.leave.started", {"leave_type": "parental", "start_date": "2026-03-02",
+                                     "expected_return_date": "2026-09-01"}),
+    ("W1006", "hris.leave.ended", {"leave_type": "medical", "return_date": "2026-03-02"}),
+    ("W1007", "hris.employee.terminated", {"date": "2026-02-28", "reason": "resignation"}),
+    ("W1008", "hris.employee.upserted", {
+        "cost_center": "CC-700", "country": "DE", "department": "Marketing", "email": "hana.hoffmann@example.com",
+        "employment_type": "employee", "family_name": "Hoffmann", "given_name": "Hana", "job_level": "3",
+        "location": "Berlin Office", "manager_id": "W1054", "role": "Marketing Manager", "start_date": "2026-03-16",
+        "timezone": "Europe/Berlin"}),
+    ("W1008", "hris.employee.hired", {"start_date": "2026-03-16", "role": "Marketing Manager",
+                                      "department": "Marketing", "location": "Berlin Office", "manager_id": "W1054"}),
+    ("W1009", "hris.employee.upserted", {
+        "cost_center": "CC-300", "country": "DE", "department": "Engineering", "email": "ivo.ilic@example.com",
+        "employment_type": "intern", "family_name": "Ilic", "given_name": "Ivo", "job_level": "1",
+        "location": "Berlin Office", "manager_id": "W1051", "role": "Intern", "start_date": "2026-03-02",
+        "timezone": "Europe/Berlin"}),
+    ("W1009", "hris.employee.hired", {"start_date": "2026-03-02", "role": "Intern", "department": "Engineering",
+                                      "location": "Berlin Office", "manager_id": "W1051"}),
+    ("W1009", "hris.employee.started", {"date": "2026-03-02"}),
+    ("W1010", "hris.employee.started", {"date": "2026-03-02"}),
+    # rehired: terminated in the previous export, active with a new hire date now
+    ("W1011", "hris.employee.upserted", {"start_date": "2026-03-02"}),
+    ("W1011", "hris.employee.hired", {"start_date": "2026-03-02", "role": "QA Engineer", "department": "Engineering",
+                                      "location": "Berlin Office", "manager_id": "W1051"}),
+    ("W1011", "hris.employee.started", {"date": "2026-03-02"}),
+    # W1012: the manager cell is blank today: no event. W1013: a duplicate row, no change.
+    ("W1014", "hris.dependent.added", {"relationship": "child", "reason": "birth", "date": "2026-02-27"}),
+    ("W1015", "hris.correction", {
+        "original": {"source": "hris/workday",
+                     "id": event_id("hris/workday", "W1015", "hris.dependent.added", ["child", "2026-02-20"])},
+        "original_type": "hris.dependent.added", "action": "amend", "reason": "dependent_corrected",
+        "changes": {"date": {"old": "2026-02-20", "new": "2026-02-21"}}}),
+    ("W1016", "hris.correction", {
+        "original": {"source": "hris/workday", "id": event_id("hris/workday", "W1016", "hris.employee.hired",
+                                                              ["2026-03-20"])},
+        "original_type": "hris.employee.hired", "action": "rescind", "reason": "hire_rescinded"}),
+    ("W1017", "hris.employee.upserted", {"start_date": "2026-03-23"}),
+    ("W1017", "hris.correction", {
+        "original": {"source": "hris/workday", "id": event_id("hris/workday", "W1017", "hris.employee.hired",
+                                                              ["2026-03-09"])},
+        "original_type": "hris.employee.hired", "action": "amend", "reason": "start_date_corrected",
+        "changes": {"start_date": {"old": "2026-03-09", "new": "2026-03-23"}}}),
+    # W1018: today's row has an impossible hire date: dead letter, no event
+    ("W1019", "hris.correction", {
+        "original": {"source": "hris/workday", "id": event_id("hris/workday", "W1019", "hris.employee.terminated",
+                                                              ["2026-02-27"])},
+        "original_type": "hris.employee.terminated", "action": "rescind", "reason": "termination_rescinded"}),
+]
+
+
+def test_workday_export_events_exactly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, events, dead = run(tmp_path, WD_MAP, WD_2, WD_1)
+    assert code == 0
+    assert brief(events) == WORKDAY_EXPECTED
+    # midnight of the file name's date in the mapping's timezone (Europe/Berlin), written in UTC
+    assert {(e["source"], e["time"], e["specversion"]) for e in events} == {("hris/workday", "2026-03-01T23:00:00Z",
+                                                                            "1.0")}
+    assert len({e["id"] for e in events}) == len(events)
+    for e in events:  # every event is a valid CloudEvent whose data the engine accepts
+        decode_event(json.dumps(e))
+    assert dead == [
+        {"file": WD_2.name, "row": 19, "employee_id": "W1018",
+         "reason": "column Hire_Date (start_date): matches none of the date formats %Y-%m-%d, %m/%d/%Y; "
+                   "add one under dates"},
+        {"file": WD_2.name, "row": 20, "employee_id": None,
+         "reason": "no employee id (column Employee_ID is blank or missing)"},
+    ]
+    out = capsys.readouterr().out
+    assert "compared 17 previous and 20 current rows (19 employees)" in out
+    assert "        7  hris.employee.upserted" in out
+    assert "        4  hris.correction" in out
+    assert "        1  duplicate rows ignored" in out
+
+
+def test_bamboohr_export_events_exactly(tmp_path: Path) -> None:
+    code, events, dead = run(tmp_path, BH_MAP, BH_2, BH_1)
+    assert code == 0
+    assert brief(events) == [
+        # rehired: the old employment's row is still in the export; the latest hire date wins
+        ("102", "hris.employee.upserted", {"role": "Support Team Lead", "start_date": "2026-03-02"}),
+        ("102", "hris.employee.hired", {"start_date": "2026-03-02", "role": "Support Team Lead",
+                                        "department": "Customer Success", "location": "Denver, CO",
+                                        "manager_id": "101"}),
+        ("102", "hris.employee.started", {"date": "2026-03-02"}),
+        # the manager was blank yesterday: the profile learns it, but nobody "changed manager"
+        ("103", "hris.employee.upserted", {"manager_id": "141"}),
+        ("104", "hris.employee.upserted", {"employment_type": "employee"}),
+        ("105", "hris.employee.terminated", {"date": "2026-03-01", "reason": None}),
+        ("107", "hris.employee.upserted", {
+            "country": "CA", "department": "Sales", "email": "gil.garcia@example.com", "employment_type": "employee",
+            "family_name": "Garcia", "given_name": "Gil", "location": "Toronto, ON", "manager_id": "141",
+            "role": "Solutions Architect", "start_date": "2026-04-01"}),
+        ("107", "hris.employee.hired", {"start_date": "2026-04-01", "role": "Solutions Architect",
+                                        "department": "Sales", "location": "Toronto, ON", "manager_id": "141"}),
+    ]
+    assert {e["time"] for e in events} == {"2026-03-02T00:00:00Z"}
+    assert dead == [
+        {"file": BH_2.name, "row": 10, "employee_id": "108",
+         "reason": "column Employment Status (employment_type): Input should be 'employee', 'contractor' or 'intern'"},
+        {"file": BH_1.name, "row": 8, "employee_id": "106",
+         "reason": "another row (7) has the same employee id and start date with other values; that row was used"},
+    ]
+
+
+def test_dead_letters_carry_no_personal_values(tmp_path: Path) -> None:
+    _, _, dead = run(tmp_path, WD_MAP, WD_2, WD_1)
+    text = json.dumps(dead)
+    for value in ("2022-13-45", "Ray", "Rossi", "someone@example.com", "Unknown"):
+        assert value not in text
+
+
+def test_a_rerun_writes_the_same_ids(tmp_path: Path) -> None:
+    _, first, _ = run(tmp_path, WD_MAP, WD_2, WD_1, name="first")
+    _, second, _ = run(tmp_path, WD_MAP, WD_2, WD_1, name="second")
+    assert first == second
+    assert (tmp_path / "first.jsonl").read_bytes() == (tmp_path / "second.jsonl").read_bytes()
+
+
+def _without(source: Path, target: Path, drop: set[str], blank_dependents: set[str]) -> Path:
+    lines = source.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    kept = [lines[0]]
+    for line in lines[1:]:
+        cells = line.split(",")
+        if cells[0] in drop:
+            continue
+        if cells[0] in blank_dependents:
+            cells[header.index("Dependents")] = ""
+        kept.append(",".join(cells))
+    target.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return target
+
+
+def test_corrections_name_the_events_an_earlier_import_wrote(tmp_path: Path) -> None:
+    """Day 1 announces hires and a birth; day 2's export contradicts them; the corrections name those events."""
+    day0 = _without(WD_1, tmp_path / "workday-2026-02-28.csv", {"W1016", "W1017"}, {"W1015"})
+    code, day1, _ = run(tmp_path, WD_MAP, WD_1, day0, name="day1")
+    assert code == 0
+    announced = {(e["subject"], e["type"]): e["id"] for e in day1}
+    assert ("W1016", "hris.employee.hired") in announced
+    _, day2, _ = run(tmp_path, WD_MAP, WD_2, WD_1, name="day2")
+    corrections = {e["subject"]: e["data"] for e in day2 if e["type"] == "hris.correction"}
+    hired = announced["W1016", "hris.employee.hired"]
+    assert corrections["W1016"]["original"] == {"source": "hris/workday", "id": hired}
+    assert corrections["W1017"]["original"]["id"] == announced["W1017", "hris.employee.hired"]
+    assert corrections["W1015"]["original"]["id"] == announced["W1015", "hris.dependent.added"]
+
+
+def test_without_a_previous_export_only_profiles_load(tmp_path: Path) -> None:
+    code, events, dead = run(tmp_path, WD_MAP, WD_1)
+    assert code == 0
+    assert {e["type"] for e in events} == {"hris.employee.upserted"}
+    # every readable employee except the two terminated ones
+    assert sorted(e["subject"] for e in events) == sorted(
+        f"W10{n:02d}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 12, 13, 14, 15, 16, 17, 18))
+    assert dead == []
+
+
+def test_publish_routes_every_imported_event_to_hris_events_by_employee(tmp_path: Path) -> None:
+    run(tmp_path, WD_MAP, WD_2, WD_1)
+    for line in (tmp_path / "events.jsonl").read_bytes().splitlines():
+        topic, key = route(line)
+        assert (topic, key) == ("hris.events", json.loads(line)["subject"].encode())
+
+
+def test_json_lines_exports_and_absent_employees_terminated(tmp_path: Path) -> None:
+    mapping = tmp_path / "personio.yaml"
+    mapping.write_text(
+        "apiVersion: wayfinder/v1\nkind: Mapping\nsource: hris/personio\nid_column: id\nabsent: terminated\n"
+        "columns: {status: status, start_date: hire_date, department: department.name, as_of: exported_on}\n"
+        "values: {status: {onboarding: pending, inactive: terminated}}\n", encoding="utf-8")
+    prev, cur = tmp_path / "before.jsonl", tmp_path / "after.jsonl"
+    prev.write_text("\n".join(json.dumps(r) for r in [
+        {"id": 7, "status": "active", "hire_date": "2020-01-01", "department.name": "Ops", "exported_on": "2026-03-01"},
+        {"id": 8, "status": "active", "hire_date": "2021-01-01", "department.name": "Ops", "exported_on": "2026-03-01"},
+    ]) + "\n", encoding="utf-8")
+    cur.write_text("\n".join([
+        json.dumps({"id": 7, "status": "active", "hire_date": "2020-01-01", "department.name": "IT",
+                    "exported_on": "2026-03-02"}),
+        "[1, 2]", "{broken",
+    ]) + "\n", encoding="utf-8")
+    code, events, dead = run(tmp_path, mapping, cur, prev)
+    assert code == 0
+    assert brief(events) == [
+        ("7", "hris.employee.upserted", {"department": "IT"}),
+        ("7", "hris.job.changed", {"change": "transfer", "old_role": None, "new_role": None,
+                                   "old_department": "Ops", "new_department": "IT"}),
+        ("8", "hris.employee.terminated", {"date": "2026-03-02", "reason": "absent_from_export"}),
+    ]
+    assert events[0]["time"] == "2026-03-02T00:00:00Z"
+    assert [(d["row"], d["reason"]) for d in dead] == [(2, "not a JSON object (a list)"),
+                                                       (3, "not a JSON object (invalid JSON)")]
+
+
+def test_an_export_without_a_date_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    undated = tmp_path / "workday.csv"
+    undated.write_bytes(WD_2.read_bytes())
+    code, _, _ = run(tmp_path, WD_MAP, undated, WD_1)
+    assert code == 1
+    assert "no export date: give --as-of" in capsys.readouterr().err
+    code, events, _ = run(tmp_path, WD_MAP, undated, WD_1, "--as-of", "2026-03-02T06:00:00+01:00")
+    assert code == 0
+    assert {e["time"] for e in events} == {"2026-03-02T05:00:00Z"}
+
+
+def test_an_export_without_the_id_column_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = run(tmp_path, WD_MAP, BH_2, WD_1)
+    assert code == 1
+    assert "none of the id columns Employee_ID is in the header; fix id_column" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    mapping = load_mapping(WD_MAP)
+    paths = Paths(current=WD_2, out=tmp_path / "e.jsonl", dead_letters=tmp_path / "d.jsonl", previous=WD_1)
+    terminal, pipe = _Terminal(), io.StringIO()
+    run_import(mapping, paths, progress=terminal)
+    run_import(mapping, paths, progress=pipe)
+    shown = terminal.getvalue()
+    assert f"reading {WD_1.name}"[:22] in shown and "comparing" in shown
+    assert "[##############################] 100%" in shown
+    assert pipe.getvalue() == ""

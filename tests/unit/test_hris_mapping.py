@@ -1,0 +1,83 @@
+"""Mapping files: errors that say where (file:line:column) and what to do; rows read into records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import WriteFiles
+from wayfinder.hris import __all__ as public
+from wayfinder.hris.mapping import MappingError, load_mapping
+from wayfinder.hris.records import RowError, to_record
+
+GOOD = """
+apiVersion: wayfinder/v1
+kind: Mapping
+source: hris/test
+id_column: ID
+columns:
+  country: Country
+  start_date: [Start, Hire Date]
+  status: Status
+  skills: Skills
+values:
+  country: {Norway: NO}
+dates:
+  start_date: ["%d.%m.%Y", "%Y-%m-%d"]
+"""
+
+
+def test_public_surface() -> None:
+    assert "load_mapping" in public and "run_import" in public and "CORRECTION" in public
+
+
+def test_a_good_mapping_reads_rows(write_files: WriteFiles) -> None:
+    mapping = load_mapping(write_files({"m.yaml": GOOD}) / "m.yaml")
+    employee, record = to_record(mapping, {"ID": " E1 ", "Country": "Norway", "Start": "", "Hire Date": "01.03.2026",
+                                           "Status": "ON LEAVE", "Skills": "sql; python;"})
+    assert employee == "E1"
+    # NO stays a country code (not a YAML boolean); the renamed column is found; two date formats
+    assert record == {"country": "NO", "start_date": "2026-03-01", "status": "leave", "skills": ["sql", "python"]}
+
+
+def test_unknown_field_names_line_column_and_a_guess(write_files: WriteFiles) -> None:
+    folder = write_files({"m.yaml": GOOD.replace("  country: Country", "  manger_id: Manager")})
+    with pytest.raises(MappingError, match=r"m\.yaml:6:3: columns.manger_id: Value error, "
+                                           r".*'manger_id' is not a profile field.*attributes\.manger_id"
+                                           r".*did you mean 'manager_id'\?"):
+        load_mapping(folder / "m.yaml")
+
+
+def test_missing_and_misspelled_keys(write_files: WriteFiles) -> None:
+    folder = write_files({"m.yaml": "apiVersion: wayfinder/v1\nkind: Mapping\nsource: x\ncolums: {}\n"})
+    with pytest.raises(MappingError) as caught:
+        load_mapping(folder / "m.yaml")
+    text = str(caught.value)
+    assert "m.yaml:1:1: id_column: Field required" in text
+    assert "m.yaml:4:1: colums: Extra inputs are not permitted" in text
+
+
+def test_bad_date_format_and_bad_yaml(write_files: WriteFiles, tmp_path: Path) -> None:
+    folder = write_files({"m.yaml": GOOD.replace('"%d.%m.%Y"', '"dd.mm.yyyy"'), "bad.yaml": "kind: [Mapping\n"})
+    with pytest.raises(MappingError,
+                       match=r"m\.yaml:13:\d+: dates.start_date.0: .*'dd\.mm\.yyyy' is not a strptime format"):
+        load_mapping(folder / "m.yaml")
+    with pytest.raises(MappingError, match=r"bad\.yaml:2:1: not valid YAML"):
+        load_mapping(folder / "bad.yaml")
+    with pytest.raises(MappingError, match="cannot read the mapping file"):
+        load_mapping(tmp_path / "missing.yaml")
+
+
+def test_row_errors_name_the_column_never_the_value(write_files: WriteFiles) -> None:
+    mapping = load_mapping(write_files({"m.yaml": GOOD}) / "m.yaml")
+    with pytest.raises(RowError, match=r"^column Start \(start_date\): matches none of the date formats") as caught:
+        to_record(mapping, {"ID": "E2", "Start": "31/02/2026"})
+    assert caught.value.employee == "E2" and "31/02" not in str(caught.value)
+    with pytest.raises(RowError, match=r"column Status \(status\): a value that values.status does not map"):
+        to_record(mapping, {"ID": "E2", "Status": "Sabbatical Leave"})
+    with pytest.raises(RowError, match=r"column Country \(country\): String should match pattern"):
+        to_record(mapping, {"ID": "E2", "Country": "Deutschland"})
+    with pytest.raises(RowError, match="no employee id") as no_id:
+        to_record(mapping, {"ID": "  "})
+    assert no_id.value.employee is None

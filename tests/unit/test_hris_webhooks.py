@@ -1,0 +1,154 @@
+"""Webhook signatures, payloads and their events; the rate limiter and the replay cache; diff invariants."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.support import TESTS
+from wayfinder.hris.diff import Context, compare, event_id, to_event
+from wayfinder.hris.intake import RateLimiter, ReplayCache
+from wayfinder.hris.mapping import load_mapping
+from wayfinder.hris.webhooks import (
+    WebhookError,
+    item_changes,
+    parse_bamboohr,
+    parse_personio,
+    sign_bamboohr,
+    sign_personio,
+    verify,
+)
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+STAMP = str(int(NOW.timestamp()))
+TOLERANCE = timedelta(minutes=5)
+BAMBOO = load_mapping(TESTS / "data" / "hris" / "bamboohr-mapping.yaml")
+PERSONIO = load_mapping(TESTS / "data" / "hris" / "personio-webhook-mapping.yaml")
+
+
+def test_bamboohr_signature_is_hmac_of_body_then_timestamp() -> None:
+    body = b'{"employees": []}'
+    good = {"x-bamboohr-timestamp": STAMP, "x-bamboohr-signature": sign_bamboohr("k", body, STAMP)}
+    verify("bamboohr", good, body, "k", NOW, TOLERANCE)
+    for headers, message in [
+        ({**good, "x-bamboohr-signature": sign_bamboohr("other", body, STAMP)}, "does not match"),
+        ({**good, "x-bamboohr-timestamp": str(int(STAMP) + 1)}, "does not match"),
+        ({"x-bamboohr-timestamp": "yesterday", "x-bamboohr-signature": "x"}, "not a Unix time"),
+        ({k: v for k, v in good.items() if k != "x-bamboohr-signature"}, "does not match"),
+    ]:
+        with pytest.raises(WebhookError, match=message) as caught:
+            verify("bamboohr", headers, body, "k", NOW, TOLERANCE)
+        assert caught.value.status == 401
+    with pytest.raises(WebhookError, match="stale or replayed"):
+        verify("bamboohr", good, body, "k", NOW + timedelta(minutes=6), TOLERANCE)
+
+
+def test_personio_signature_covers_timestamp_and_body() -> None:
+    body = b'{"data": {}}'
+    headers = {"x-personio-timestamp": STAMP, "x-personio-signature": sign_personio("k", body, STAMP)}
+    assert headers["x-personio-signature"].startswith("v1=")
+    verify("personio", headers, body, "k", NOW, TOLERANCE)
+    with pytest.raises(WebhookError, match="X-Personio-Signature does not match"):
+        verify("personio", headers, body + b" ", "k", NOW, TOLERANCE)
+
+
+def test_payloads_that_cannot_be_read_are_400_without_values() -> None:
+    for body, message in [(b"[", "not JSON"), (b"{}", "employees list"),
+                          (b'{"employees": [{"action": "Updated", "fields": {}}]}', r"employees\[0\]: no employee id"),
+                          (b'{"employees": [{"id": "1", "action": "Merged", "fields": {}}]}', "unknown action")]:
+        with pytest.raises(WebhookError, match=message) as caught:
+            parse_bamboohr(body)
+        assert caught.value.status == 400
+    with pytest.raises(WebhookError, match="data object"):
+        parse_personio(b'{"type": "employee.created"}')
+
+
+def _events(mapping: Any, item: Any) -> list[tuple[str, dict[str, Any]]]:
+    _, changes = item_changes(mapping, item, NOW)
+    return [(c.type, c.data) for c in changes]
+
+
+def test_updates_name_only_what_changed() -> None:
+    body = json.dumps({"employees": [{"id": "9", "action": "Updated", "timestamp": "2026-03-02T08:00:00Z",
+                                      "fields": {"Job Title": "Lead", "Location": "Denver, CO", "Status": "Active"},
+                                      "changedFields": ["Job Title"]}]}).encode()
+    [item] = parse_bamboohr(body)
+    assert _events(BAMBOO, item) == [
+        ("hris.employee.upserted", {"role": "Lead"}),
+        ("hris.job.changed", {"change": "transfer", "old_role": None, "new_role": "Lead", "old_department": None,
+                              "new_department": None})]
+
+
+def test_personio_deleted_before_start_rescinds_the_hire_and_unknown_changes_upsert() -> None:
+    deleted = json.dumps({"type": "employee.deleted", "created_at": "2026-03-02T08:00:00Z",
+                          "data": {"employee_id": 5, "attributes": {"hire_date": "2026-04-01"}}}).encode()
+    [item] = parse_personio(deleted)
+    original = event_id("hris/personio", "5", "hris.employee.hired", ["2026-04-01"])
+    assert _events(PERSONIO, item) == [("hris.correction", {
+        "original": {"source": "hris/personio", "id": original}, "original_type": "hris.employee.hired",
+        "action": "rescind", "reason": "hire_rescinded"})]
+    updated = json.dumps({"type": "employee.updated", "data": {"employee_id": 5,
+                                                                "attributes": {"position": "Chef", "status": "leave"}}})
+    [item] = parse_personio(updated.encode())
+    assert item.at is None
+    types = [t for t, _ in _events(PERSONIO, item)]
+    assert types == ["hris.employee.upserted", "hris.leave.started"]
+
+
+def test_rate_limiter_refills_per_sender() -> None:
+    clock = [0.0]
+    limiter = RateLimiter(rate=2.0, burst=2, clock=lambda: clock[0])
+    assert [limiter.take("a") for _ in range(3)] == [0.0, 0.0, 0.5]
+    assert limiter.take("b") == 0.0
+    clock[0] = 0.5
+    assert limiter.take("a") == 0.0
+    assert limiter.take("a") == pytest.approx(0.5)
+
+
+def test_replay_cache_forgets_the_oldest() -> None:
+    cache = ReplayCache(2)
+    cache.add(["a", "b"])
+    cache.add(["c"])
+    assert "a" not in cache and "b" in cache and "c" in cache
+
+
+RECORDS = st.fixed_dictionaries({
+    "status": st.sampled_from(["active", "pending", "leave", "terminated", "rescinded"]),
+}, optional={
+    "start_date": st.sampled_from(["2025-01-01", "2026-03-02", "2026-04-01"]),
+    "manager_id": st.sampled_from(["M1", "M2"]),
+    "role": st.sampled_from(["Engineer", "Lead"]),
+    "location": st.sampled_from(["Berlin", "Lisbon"]),
+    "termination_date": st.sampled_from(["2026-03-01", "2026-03-02"]),
+    "dependents": st.sampled_from([[["child", "2026-02-01", "birth"]], [["child", "2026-02-03", "birth"]]]),
+})
+CTX = Context("hris/test", datetime(2026, 3, 2, tzinfo=UTC), date(2026, 3, 2), date(2026, 3, 1))
+
+
+@given(RECORDS)
+def test_an_unchanged_employee_has_no_events_but_a_start_that_came(record: dict[str, Any]) -> None:
+    came = record["status"] in ("active", "leave") and record.get("start_date") == "2026-03-02"
+    expected = [("hris.employee.started", {"date": "2026-03-02"})] if came else []
+    assert [(c.type, c.data) for c in compare(record, dict(record), CTX, "E1")] == expected
+
+
+@given(RECORDS, RECORDS)
+def test_ids_are_stable_and_unique_within_a_run(prev: dict[str, Any], cur: dict[str, Any]) -> None:
+    first = [to_event(CTX.source, CTX.time, "E1", c) for c in compare(prev, cur, CTX, "E1")]
+    again = [to_event(CTX.source, CTX.time, "E1", c) for c in compare(dict(prev), dict(cur), CTX, "E1")]
+    assert first == again
+    assert len({e["id"] for e in first}) == len(first)
+
+
+def test_the_same_change_on_another_day_is_another_event() -> None:
+    prev, cur = {"status": "active", "manager_id": "M1"}, {"status": "active", "manager_id": "M2"}
+    later = Context("hris/test", CTX.time + timedelta(days=30), date(2026, 4, 1), date(2026, 3, 31))
+    [_, moved] = compare(prev, cur, CTX, "E1")
+    [_, again] = compare(prev, cur, later, "E1")
+    assert moved.type == "hris.manager.changed"
+    assert to_event("s", CTX.time, "E1", moved)["id"] != to_event("s", later.time, "E1", again)["id"]

@@ -1,0 +1,145 @@
+"""Protected attributes never steer a journey; holdout and outcomes on the journey model. Wording pinned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import WORLD, WriteFiles
+from wayfinder.journeys.loader import Sources, load
+from wayfinder.journeys.protected import protected_reads
+
+HEAD = """apiVersion: wayfinder/v1
+kind: Journey
+id: j
+name: J
+owner: hr@example.com
+"""
+FAIRNESS = """apiVersion: wayfinder/v1
+kind: Fairness
+protected: [gender, birth_date]
+"""
+STEPS = """steps:
+  - id: s
+    end: {}
+"""
+TAIL = ("and 'gender' is protected (Fairness `protected`); protected attributes are kept for aggregate reporting "
+        "only and must never steer a journey: remove it from the expression")
+
+
+@pytest.fixture(autouse=True)
+def _in_the_definitions_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def problems_of(root: Path, *extra: Path) -> list[str]:
+    _, problems = load(Sources(paths=[root / "journeys", WORLD / "catalog", *extra], templates=[WORLD / "templates"]))
+    return [str(p) for p in problems if p.severity == "error"]
+
+
+def test_audience_reading_a_protected_attribute_is_rejected_at_its_column(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + "trigger: {event: hris.employee.hired}\n"
+                        "audience: employee.country == \"DE\" && employee.attributes.gender == \"f\"\n" + STEPS,
+                        "fairness.yaml": FAIRNESS})
+    assert problems_of(root, root / "fairness.yaml") == [
+        f"journeys/j.yaml:7:39: journey j: audience reads employee.attributes.gender, {TAIL}"]
+
+
+def test_without_a_fairness_document_nothing_is_protected(write_files: WriteFiles) -> None:
+    # an attribute may be absent, so the expression guards it with has() (journeys/checks.py)
+    root = write_files({"journeys/j.yaml": HEAD + "trigger: {event: hris.employee.hired}\n"
+                        "audience: 'has(employee.attributes.gender) && employee.attributes.gender == \"f\"'\n"
+                        + STEPS})
+    assert problems_of(root) == []
+
+
+def test_trigger_when_branch_if_and_send_when_are_checked(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + """trigger:
+  event: hris.employee.hired
+  when: 'has(employee.attributes.gender)'
+steps:
+  - id: pick
+    branch: {if: 'employee.attributes["gender"] == "f"', then: done}
+  - id: hello
+    send: {channel: email, subject: Hi, body: Hello, when: employee.attributes.birth_date > "1990"}
+  - id: done
+    end: {}
+""", "fairness.yaml": FAIRNESS})
+    assert problems_of(root, root / "fairness.yaml") == [
+        f"journeys/j.yaml:8:14: journey j: trigger.when reads employee.attributes.gender, {TAIL}",
+        f"journeys/j.yaml:11:19: journey j: step pick: branch.if reads employee.attributes.gender, {TAIL}",
+        "journeys/j.yaml:13:60: journey j: step hello: send.when reads employee.attributes.birth_date, and "
+        "'birth_date' is protected (Fairness `protected`); protected attributes are kept for aggregate reporting "
+        "only and must never steer a journey: remove it from the expression",
+    ]
+
+
+def test_catalog_eligibility_reading_a_protected_field_is_rejected(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + "trigger: {event: hris.employee.hired}\n" + STEPS,
+                        "catalog/extra.yaml": """apiVersion: wayfinder/v1
+kind: Resource
+id: womens-network
+type: network
+title: Network
+topics: [family]
+eligibility: employee.attributes.gender == "f"
+""", "fairness.yaml": FAIRNESS})
+    assert problems_of(root, root / "catalog", root / "fairness.yaml") == [
+        f"catalog/extra.yaml:7:14: resource womens-network: eligibility reads employee.attributes.gender, {TAIL}"]
+
+
+def test_reads_are_found_in_every_form_and_not_inside_strings() -> None:
+    def reads(source: str) -> list[tuple[int, str, str]]:
+        return [(r.column, r.attribute, r.how) for r in protected_reads(source, ["gender", "country"])]
+
+    assert reads('employee.department == "gender"') == []
+    assert reads('"employee.attributes.gender" == "x"') == []
+    assert reads("employee.country == 'DE'") == [(1, "country", "reads employee.country")]
+    assert reads("employee . attributes . gender") == [(1, "gender", "reads employee.attributes.gender")]
+    assert reads("employee['country'] == 'DE'") == [(1, "country", "reads employee.country")]
+    assert reads('"f" in employee.attributes') == [(8, "gender", "uses employee.attributes as a whole")]
+    assert reads("size(employee) > 0") == [(6, "gender", "uses the whole employee profile")]
+    assert reads("employee.attributes.team == 'x'") == []
+    assert protected_reads("employee.attributes.gender", []) == []
+
+
+def test_a_second_fairness_document_is_an_error(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + "trigger: {event: hris.employee.hired}\n" + STEPS,
+                        "f/a.yaml": FAIRNESS, "f/b.yaml": FAIRNESS})
+    assert problems_of(root, root / "f") == ["f/b.yaml:2:7: only one Fairness document is allowed"]
+
+
+def test_fairness_refuses_attributes_that_identify_a_person(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + "trigger: {event: hris.employee.hired}\n" + STEPS,
+                        "fairness.yaml": FAIRNESS + "attributes: [department, email]\n"})
+    assert problems_of(root, root / "fairness.yaml") == [
+        "fairness.yaml:4:26: fairness: attributes[1]: 'email' identifies a person; a fairness report groups people "
+        "by attributes such as department"]
+
+
+def test_holdout_is_a_percentage_and_sensitive_journeys_have_none(write_files: WriteFiles) -> None:
+    root = write_files({
+        "journeys/a.yaml": HEAD + "holdout: 60%\ntrigger: {event: hris.employee.hired}\n" + STEPS,
+        "journeys/b.yaml": HEAD.replace("id: j", "id: k") + "sensitivity: sensitive\nholdout: 5%\n"
+                           "trigger: {event: hris.employee.hired}\n" + STEPS,
+        "journeys/c.yaml": HEAD.replace("id: j", "id: c") + "holdout: 5\ntrigger: {event: hris.employee.hired}\n"
+                           + STEPS,
+    })
+    assert problems_of(root) == [
+        "journeys/a.yaml:6:10: journey j: holdout: holdout is a percentage above 0% and at most 50%, such as 5%, "
+        "not '60%'",
+        "journeys/b.yaml:1:1: journey k: a sensitive journey cannot have a holdout: nobody in a sensitive moment is "
+        "left without help",
+        "journeys/c.yaml:6:10: journey c: holdout: Input should be a valid string",
+    ]
+
+
+def test_holdout_share_and_outcomes_parse(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + "holdout: 2.5%\noutcomes:\n  - {event: 'engagement.*', within: 14d}\n"
+                        "  - {event: hris.employee.terminated}\ntrigger: {event: hris.employee.hired}\n" + STEPS})
+    defs, problems = load(Sources(paths=[root / "journeys", WORLD / "catalog"], templates=[WORLD / "templates"]))
+    assert [p for p in problems if p.severity == "error"] == []
+    j = defs.current()["j"]
+    assert j.holdout_share == pytest.approx(0.025)
+    assert [(o.event, o.window.days) for o in j.outcomes] == [("engagement.*", 14), ("hris.employee.terminated", 30)]

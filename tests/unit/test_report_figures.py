@@ -1,0 +1,195 @@
+"""Report figures against numbers worked out by hand on the small world in tests/fairness_world.py."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from tests import fairness_world as world
+from tests.support import WriteFiles
+from wayfinder.journeys.events import decode_event
+from wayfinder.journeys.loader import Sources, load_or_raise
+from wayfinder.journeys.model import Fairness
+from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.records import Message
+from wayfinder.reports import ReportInputs, fairness_report, feedback_rollup, impact_report
+from wayfinder.reports.fairness import (
+    METRICS,
+    Breakdown,
+    Cell,
+    FairnessReport,
+    breakdown,
+    compared_attributes,
+    finding,
+    hidden,
+)
+from wayfinder.reports.groups import age, age_band, group_of
+from wayfinder.reports.inputs import replay
+from wayfinder.reports.people import Person
+from wayfinder.reports.stats import difference, wilson
+
+
+@pytest.fixture
+def inputs(write_files: WriteFiles) -> ReportInputs:
+    root = write_files({f"defs/{rel}": text for rel, text in world.JOURNEYS.items()})
+    defs = load_or_raise(Sources(paths=[root / "defs"]))
+    assert defs.fairness is not None
+    events = [decode_event(json.dumps(e)) for e in world.events()]
+    done = replay(sorted(events, key=lambda e: e.time), defs.current())
+    return ReportInputs(journeys=defs.current(), fairness=defs.fairness, events=events, profiles=done.profiles,
+                        triggered=done.triggered, messages=[Message.model_validate(m) for m in world.messages()])
+
+
+def _get(report: FairnessReport, journey: str, metric: str, attribute: str) -> Breakdown:
+    j = next(j for j in report.journeys if j.journey_id == journey)
+    return next(b for b in j.breakdowns if b.metric == metric and b.attribute == attribute)
+
+
+def _cells(b: Breakdown) -> dict[str, tuple[int, int, str | None]]:
+    return {c.group: (c.count, c.n, c.finding) for c in b.cells}
+
+
+# -- the statistics, against published values ----------------------------------------------------------
+def test_wilson_interval_matches_hand_computed_values() -> None:
+    # 18 of 20: centre (0.9 + 1.96²/40) / (1 + 1.96²/20) = 0.8356, half-width 0.1366
+    ci = wilson(18, 20)
+    assert (round(ci.low, 3), round(ci.high, 3)) == (0.699, 0.972)
+    assert (round(wilson(0, 10).low, 4), round(wilson(0, 10).high, 4)) == (0.0, 0.2775)
+    assert wilson(0, 0).low == 0 and wilson(0, 0).high == 1
+
+
+def test_newcombe_difference_matches_newcombe_1998() -> None:
+    # Newcombe (1998), Statistics in Medicine 17:873, table II: 56/70 - 48/80, method 10: 0.0524 to 0.3339
+    d = difference(56, 70, 48, 80)
+    assert (round(d.value, 4), round(d.low, 4), round(d.high, 4)) == (0.2, 0.0524, 0.3339)
+    assert d.significant
+
+
+# -- the four-fifths rule and k at their boundaries ---------------------------------------------------
+def test_four_fifths_exactly_is_not_flagged_and_just_below_is() -> None:
+    assert finding(80, 100, 100, 100) == (0.8, "ok")
+    assert finding(4, 10, 5, 10) == (0.8, "ok")  # 0.4 / 0.5 in floating point is 0.8000000000000002
+    assert finding(8, 20, 10, 20) == (0.8, "ok")
+    ratio, verdict = finding(79, 100, 100, 100)
+    assert verdict == "flag" and ratio == pytest.approx(0.79)
+
+
+def test_below_four_fifths_in_small_groups_is_only_watched() -> None:
+    # 3/10 against 4/10: ratio 0.75, but the 95% interval of the difference includes zero
+    assert finding(3, 10, 4, 10) == (0.75, "watch")
+    assert finding(0, 10, 0, 10) == (None, "ok")
+
+
+def test_k_people_are_shown_and_one_fewer_are_not() -> None:
+    assert hidden({"a": 10, "b": 10}, 10) == set()
+    assert hidden({"a": 10, "b": 9, "c": 4}, 10) == {"b", "c"}
+    # one hidden group alone could be worked out from the total: the next smallest goes too
+    assert hidden({"a": 30, "b": 12, "c": 9}, 10) == {"b", "c"}
+    # two hidden groups of 1 and 2 people are still 3 together: hide until they hold k
+    assert hidden({"a": 30, "b": 12, "c": 2, "d": 1}, 10) == {"b", "c", "d"}
+    assert hidden({"employee": 18, "intern": 1, "contractor": 1}, 10) == {"employee", "intern", "contractor"}
+
+
+def test_a_breakdown_hides_small_groups_without_naming_them() -> None:
+    people = {f"p{i}": (Person(in_audience=True, enrolled=i % 2 == 0), "big") for i in range(20)}
+    people |= {f"q{i}": (Person(in_audience=True, enrolled=True), "rare-a") for i in range(9)}
+    people |= {f"r{i}": (Person(in_audience=True, enrolled=True), "rare-b") for i in range(3)}
+    b = breakdown(METRICS[0], "team", people, 10)
+    assert [c.group for c in b.cells] == ["big"] and b.hidden_groups == 2
+    assert b.overall == Cell("all", 32, 22, 22 / 32, wilson(22, 32).low, wilson(22, 32).high)
+    tiny = breakdown(METRICS[0], "team", dict(list(people.items())[:9]), 10)
+    assert tiny.overall is None and tiny.cells == []
+
+
+# -- the fixture, by hand ---------------------------------------------------------------------------
+def test_enrollment_by_department_flags_eng(inputs: ReportInputs) -> None:
+    b = _get(fairness_report(inputs), "welcome", "enrollment", "department")
+    # Sales 18/20 = 0.90 is best; Eng 11/20 = 0.55 (G19 is held out, but enrolled): ratio 0.611, Newcombe low 0.072
+    assert _cells(b) == {"Eng": (11, 20, "flag"), "Sales": (18, 20, "best")}
+    assert b.hidden_groups == 2  # Ops (6) and Legal (4)
+    assert b.overall is not None and (b.overall.count, b.overall.n) == (39, 50)
+    eng = next(c for c in b.cells if c.group == "Eng")
+    assert eng.impact_ratio == pytest.approx(0.55 / 0.9)
+
+
+def test_enrollment_by_gender_counts_unknown_as_a_group(inputs: ReportInputs) -> None:
+    b = _get(fairness_report(inputs), "welcome", "enrollment", "gender")
+    # f: S01-S09 + G01, G02 = 11/20; m: S11-S19 + G11-G19 = 18/20; unknown (Ops, Legal): 10/10, exactly k
+    assert _cells(b) == {"f": (11, 20, "flag"), "m": (18, 20, "ok"), "unknown": (10, 10, "best")}
+
+
+def test_delivery_suppression_review_and_rejection(inputs: ReportInputs) -> None:
+    report = fairness_report(inputs)
+    # reached = enrolled and not held out: Sales 18, Eng 10, Ops 6, Legal 4 = 38
+    delivery = _get(report, "welcome", "delivery", "department")
+    assert _cells(delivery) == {"Eng": (10, 10, "best"), "Sales": (16, 18, "ok")}
+    assert delivery.overall is not None and (delivery.overall.count, delivery.overall.n) == (34, 38)
+    suppression = _get(report, "welcome", "suppression", "department")
+    assert _cells(suppression) == {"Eng": (0, 10, "best"), "Sales": (2, 18, "ok")}
+    review = _get(report, "welcome", "review", "gender")
+    assert _cells(review) == {"f": (0, 11, None), "m": (0, 17, None), "unknown": (2, 10, None)}
+    rejection = _get(report, "welcome", "rejection", "department")
+    assert rejection.overall is None  # 2 people had a message under review: fewer than k
+
+
+def test_time_to_first_message_and_resources(inputs: ReportInputs) -> None:
+    j = next(j for j in fairness_report(inputs).journeys if j.journey_id == "welcome")
+    hours = next(v for v in j.values if v.measure == "hours_to_first_message" and v.attribute == "department")
+    # delivered: Sales 16 at +1h, Eng 10 at +25h, Ops 5 and Legal 3 at +1h: median of 24 ones and 10 25s is 1;
+    # Ops and Legal hold 8 together (< k), so Eng, the next smallest, is hidden with them
+    assert {c.group: (c.n, c.value) for c in hours.cells} == {"Sales": (16, 1.0)}
+    assert hours.hidden_groups == 3
+    assert hours.overall is not None and (hours.overall.n, hours.overall.value) == (34, 1.0)
+    by_gender = next(v for v in j.values if v.measure == "hours_to_first_message" and v.attribute == "gender")
+    # unknown has 8 (< k), so f (10, the next smallest) is hidden too; m: 8 at 1h and 8 at 25h
+    assert {c.group: (c.n, c.value) for c in by_gender.cells} == {"m": (16, 13.0)}
+    offered = next(v for v in j.values if v.measure == "resources_offered" and v.attribute == "department")
+    # Sales: 16 people got r-a and r-b, 2 got nothing: 32/18
+    assert {c.group: round(c.value, 3) for c in offered.cells} == {"Eng": 1.0, "Sales": round(32 / 18, 3)}
+    assert (j.audience, j.enrolled, j.held_out) == (50, 39, None)
+
+
+def test_feedback_lists_a_resource_offered_often_and_rated_poorly(inputs: ReportInputs) -> None:
+    rows = {f.resource_id: f for f in feedback_rollup(inputs)}
+    assert (rows["r-b"].offered_people, rows["r-b"].ratings, rows["r-b"].mean_rating) == (16, 4, -0.75)
+    assert rows["r-b"].poorly_rated and not rows["r-a"].poorly_rated
+    assert (rows["r-a"].offered_people, rows["r-a"].clicks, rows["r-a"].negative) == (34, 5, 0)
+
+
+def test_impact_compares_reached_with_control(inputs: ReportInputs) -> None:
+    report = impact_report(inputs)
+    [j] = report.journeys
+    [o] = j.outcomes
+    assert (j.journey_id, j.holdout) == ("checkin", "30%")
+    # reached: S07-S17 and G07-G16 complete within 30d: 21/28; S18 completes on day 31; control: 3/12
+    assert o.reached is not None and (o.reached.count, o.reached.n) == (21, 28)
+    assert o.control is not None and (o.control.count, o.control.n) == (3, 12)
+    assert o.difference == pytest.approx(0.5)
+    assert o.low is not None and o.high is not None and round(o.low, 3) == 0.163 and round(o.high, 3) == 0.703
+    assert o.significant and o.window_open == 0
+
+
+def test_impact_with_a_small_control_group_is_not_compared(inputs: ReportInputs) -> None:
+    small = ReportInputs(journeys=inputs.journeys, fairness=Fairness(k=13), events=inputs.events,
+                         profiles=inputs.profiles, triggered=inputs.triggered, messages=inputs.messages)
+    [o] = impact_report(small).journeys[0].outcomes
+    assert o.control is None and o.difference is None and o.note == "not compared: fewer than 13 people in the " \
+                                                                      "control group"
+
+
+def test_protected_attributes_are_always_compared_and_a_birth_date_as_its_band() -> None:
+    fairness = Fairness(attributes=["department", "gender"], protected=["gender", "birth_date", "disability"])
+    assert compared_attributes(fairness) == ["department", "gender", "age_band", "disability"]
+
+
+def test_age_bands_from_a_birth_date() -> None:
+    assert age(date(1990, 6, 15), date(2026, 6, 14)) == 35
+    assert age(date(1990, 6, 15), date(2026, 6, 15)) == 36
+    bands = [25, 35, 45]
+    assert [age_band(a, bands) for a in (24, 25, 34, 35, 44, 45, 80)] == \
+        ["<25", "25-34", "25-34", "35-44", "35-44", "45+", "45+"]
+    profile = Profile(id="x", attributes={"birth_date": "1990-06-15"})
+    assert group_of(profile, "age_band", Fairness(age_bands=bands), date(2026, 1, 1)) == "35-44"
+    assert group_of(Profile(id="y"), "age_band", Fairness(), date(2026, 1, 1)) == "unknown"

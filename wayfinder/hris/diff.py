@@ -1,0 +1,267 @@
+"""What happened to one employee between two exports: the events that explain the difference.
+
+Pure functions over records (:mod:`wayfinder.hris.records`). Event ids are a hash of the source, the
+employee, the type and what identifies the change, so a re-run produces the same ids. Facts that have a
+date of their own (a hire, a start, a termination, a leave, a dependent) are identified by it; changes
+that have none (an upsert, a new manager, job or location) also by the export's date, so the same change
+made again months later is a new event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from wayfinder.hris.mapping import STATUS_FIELDS
+from wayfinder.hris.records import Record
+from wayfinder.journeys.events import iso
+
+UPSERTED = "hris.employee.upserted"
+HIRED = "hris.employee.hired"
+STARTED = "hris.employee.started"
+TERMINATED = "hris.employee.terminated"
+MANAGER_CHANGED = "hris.manager.changed"
+JOB_CHANGED = "hris.job.changed"
+RELOCATED = "hris.employee.relocated"
+LEAVE_STARTED = "hris.leave.started"
+LEAVE_ENDED = "hris.leave.ended"
+DEPENDENT_ADDED = "hris.dependent.added"
+CORRECTION = "hris.correction"
+WORKING = ("active", "pending", "leave")
+
+
+@dataclass(frozen=True)
+class Context:
+    """One import run: the source, the exports' dates and the event time."""
+
+    source: str
+    time: datetime
+    as_of: date
+    previous_as_of: date
+    absent: str = "ignore"
+    stamp: str = ""  # what tells apart the same change made twice; the export's date by default
+
+    @property
+    def when(self) -> str:
+        return self.stamp or self.as_of.isoformat()
+
+
+@dataclass(frozen=True)
+class Change:
+    type: str
+    data: dict[str, Any]
+    identity: tuple[Any, ...] = field(default=())
+
+
+def event_id(source: str, employee: str, kind: str, identity: Iterable[Any]) -> str:
+    text = json.dumps([source, employee, kind, list(identity)], sort_keys=True, separators=(",", ":"))
+    return "hris-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def to_event(source: str, time: datetime, employee: str, change: Change) -> dict[str, Any]:
+    return {"specversion": "1.0", "id": event_id(source, employee, change.type, change.identity),
+            "source": source, "type": change.type, "time": iso(time), "subject": employee, "data": change.data}
+
+
+# -- the events' own shapes, with what identifies them -------------------------------------------
+def hired(rec: Record) -> Change:
+    data = {"start_date": rec["start_date"]} | {k: rec.get(k) for k in ("role", "department", "location",
+                                                                        "manager_id")}
+    return Change(HIRED, data, (rec["start_date"],))
+
+
+def started(rec: Record) -> Change:
+    return Change(STARTED, {"date": rec["start_date"]}, (rec["start_date"],))
+
+
+def terminated(rec: Record, ctx: Context) -> Change:
+    when = rec.get("termination_date") or ctx.as_of.isoformat()
+    return Change(TERMINATED, {"date": when, "reason": rec.get("termination_reason")}, (when,))
+
+
+def leave_started(rec: Record, ctx: Context) -> Change:
+    kind = rec.get("leave_type") or "other"
+    start = rec.get("leave_start_date") or ctx.as_of.isoformat()
+    data = {"leave_type": kind, "start_date": start, "expected_return_date": rec.get("leave_expected_return_date")}
+    return Change(LEAVE_STARTED, data, (kind, start))
+
+
+def leave_ended(prev: Record, cur: Record, ctx: Context) -> Change:
+    kind = prev.get("leave_type") or "other"
+    back = cur.get("leave_return_date") or ctx.as_of.isoformat()
+    return Change(LEAVE_ENDED, {"leave_type": kind, "return_date": back}, (kind, back))
+
+
+def dependent_added(entry: list[Any]) -> Change:
+    relationship, when, reason = entry
+    return Change(DEPENDENT_ADDED, {"relationship": relationship, "reason": reason, "date": when},
+                  (relationship, when))
+
+
+def upserted(fields: dict[str, Any], ctx: Context | None) -> Change:
+    day = () if ctx is None else (ctx.when,)
+    return Change(UPSERTED, fields, (*day, sorted(fields.items())))
+
+
+def dated(kind: str, data: dict[str, Any], ctx: Context) -> Change:
+    """A change without a date of its own, told apart by the export's date (or the webhook's time)."""
+    return Change(kind, data, (ctx.when, sorted(data.items())))
+
+
+def correction(source: str, employee: str, original: Change, action: str, reason: str,
+               changes: dict[str, dict[str, Any]] | None = None) -> Change:
+    """``hris.correction``: the original event (by source and id) is rescinded or amended."""
+    original_id = event_id(source, employee, original.type, original.identity)
+    data: dict[str, Any] = {"original": {"source": source, "id": original_id}, "original_type": original.type,
+                            "action": action, "reason": reason}
+    if changes:
+        data["changes"] = changes
+    return Change(CORRECTION, data, (original_id, action, sorted((changes or {}).items())))
+
+
+# -- comparing two records -----------------------------------------------------------------------
+def profile(rec: Record) -> dict[str, Any]:
+    """Everything of a record that belongs in the profile: known fields and attributes, not the import's own."""
+    return {k: v for k, v in rec.items() if k not in STATUS_FIELDS}
+
+
+def _set(prev: Record, cur: Record, name: str) -> bool:
+    """Both exports have a value and they differ (a blank cell is not a change)."""
+    return prev.get(name) is not None and cur.get(name) is not None and prev[name] != cur[name]
+
+
+def _job_change(prev: Record, cur: Record) -> str:
+    try:
+        before, after = float(prev["job_level"]), float(cur["job_level"])
+    except (KeyError, TypeError, ValueError):
+        return "transfer"
+    return "promotion" if after > before else "demotion" if after < before else "transfer"
+
+
+def _moves(prev: Record, cur: Record, ctx: Context) -> list[Change]:
+    moves: list[Change] = []
+    if _set(prev, cur, "manager_id"):
+        moves.append(dated(MANAGER_CHANGED, {"old_manager_id": prev["manager_id"],
+                                             "new_manager_id": cur["manager_id"]}, ctx))
+    if _set(prev, cur, "role") or _set(prev, cur, "department"):
+        moves.append(dated(JOB_CHANGED, {
+            "change": _job_change(prev, cur), "old_role": prev.get("role"), "new_role": cur.get("role"),
+            "old_department": prev.get("department"), "new_department": cur.get("department")}, ctx))
+    if _set(prev, cur, "location"):
+        data = {"old_location": prev["location"], "new_location": cur["location"], "new_country": cur.get("country")}
+        if cur.get("timezone") is not None:
+            data["new_timezone"] = cur["timezone"]
+        moves.append(dated(RELOCATED, data, ctx))
+    return moves
+
+
+def _due(rec: Record, day: date) -> bool:
+    return rec.get("start_date") is not None and rec["start_date"] <= day.isoformat()
+
+
+def _dependents(prev: Record, cur: Record, source: str, employee: str) -> list[Change]:
+    before = {tuple(d) for d in prev.get("dependents") or []}
+    after = {tuple(d) for d in cur.get("dependents") or []}
+    gone = sorted(before - after)
+    out: list[Change] = []
+    for entry in sorted(after - before):
+        twin = next((g for g in gone if g[0] == entry[0]), None)
+        if twin is None:
+            out.append(dependent_added(list(entry)))
+            continue
+        gone.remove(twin)
+        out.append(correction(source, employee, dependent_added(list(twin)), "amend", "dependent_corrected",
+                              {"date": {"old": twin[1], "new": entry[1]}}))
+    return out
+
+
+def _status_changes(prev: Record, cur: Record, ctx: Context, employee: str) -> list[Change]:
+    was, now = prev["status"], cur["status"]
+    if was == now:
+        if now == "terminated" and _set(prev, cur, "termination_date"):
+            return [correction(ctx.source, employee, terminated(prev, ctx), "amend", "termination_date_corrected",
+                               {"date": {"old": prev["termination_date"], "new": cur["termination_date"]}})]
+        return []
+    if now == "rescinded" and prev.get("start_date"):
+        return [correction(ctx.source, employee, hired(prev), "rescind", "hire_rescinded")]
+    if was == "terminated" and now in WORKING:
+        return [correction(ctx.source, employee, terminated(prev, ctx), "rescind", "termination_rescinded")]
+    out: list[Change] = []
+    if was == "leave":
+        out.append(leave_ended(prev, cur, ctx))
+    if now == "leave":
+        out.append(leave_started(cur, ctx))
+    if now == "terminated":
+        out.append(terminated(cur, ctx))
+    return out
+
+
+def _start_date(prev: Record, cur: Record, ctx: Context, employee: str) -> list[Change]:
+    out: list[Change] = []
+    if _set(prev, cur, "start_date"):
+        out.append(correction(ctx.source, employee, hired(prev), "amend", "start_date_corrected",
+                              {"start_date": {"old": prev["start_date"], "new": cur["start_date"]}}))
+    was_due = _due(prev, ctx.previous_as_of) and prev["status"] != "pending"
+    if cur["status"] in ("active", "leave") and _due(cur, ctx.as_of) and not was_due:
+        out.append(started(cur))
+    return out
+
+
+def _rehired(prev: Record, cur: Record) -> bool:
+    return (prev["status"] == "terminated" and cur["status"] in WORKING and cur.get("start_date") is not None
+            and cur.get("start_date") != prev.get("start_date"))
+
+
+def compare(prev: Record | None, cur: Record | None, ctx: Context, employee: str) -> list[Change]:
+    """The changes that explain ``prev`` (previous export) becoming ``cur`` (current export)."""
+    if cur is None:
+        return [] if prev is None else _gone(prev, ctx, employee)
+    if prev is None:
+        return arrived(cur, ctx)
+    changed = {k: v for k, v in profile(cur).items() if v is not None and prev.get(k) != v}
+    out = [upserted(changed, ctx)] if changed else []
+    if _rehired(prev, cur):
+        return [*out, *arrived(cur, ctx, upsert=False)]
+    out.extend(_status_changes(prev, cur, ctx, employee))
+    if cur["status"] in ("terminated", "rescinded"):
+        return out
+    out.extend(_start_date(prev, cur, ctx, employee))
+    out.extend(_moves(prev, cur, ctx))
+    out.extend(_dependents(prev, cur, ctx.source, employee))
+    return out
+
+
+def arrived(cur: Record, ctx: Context, *, upsert: bool = True) -> list[Change]:
+    """An employee the previous export did not have: hired (and started, when the start date has come)."""
+    if cur["status"] not in WORKING:
+        return []
+    out = [upserted(profile(cur), ctx)] if upsert else []
+    if cur.get("start_date") is None:
+        return out
+    out.append(hired(cur))
+    if cur["status"] != "pending" and _due(cur, ctx.as_of):
+        out.append(started(cur))
+    if cur["status"] == "leave":
+        out.append(leave_started(cur, ctx))
+    return out
+
+
+def _gone(prev: Record, ctx: Context, employee: str) -> list[Change]:
+    """An employee missing from the current export: a hire rescinded before the start, or (if asked) left."""
+    if prev["status"] not in WORKING:
+        return []
+    if prev.get("start_date") and (prev["status"] == "pending" or not _due(prev, ctx.previous_as_of)):
+        return [correction(ctx.source, employee, hired(prev), "rescind", "hire_rescinded")]
+    if ctx.absent == "terminated":
+        gone = dict(prev, termination_date=ctx.as_of.isoformat(), termination_reason="absent_from_export")
+        return [terminated(gone, ctx)]
+    return []
+
+
+def baseline(cur: Record) -> list[Change]:
+    """The first import (no previous export): the profile only, so nobody is welcomed as a new hire."""
+    return [upserted(profile(cur), None)] if cur["status"] in WORKING else []

@@ -1,0 +1,183 @@
+"""``wayfinder intake``: an ASGI app (Starlette) that receives HR system webhooks and produces events.
+
+POST /webhooks/bamboohr and /webhooks/personio. A request is answered 2xx only after the sink (Kafka or
+a file) has stored every event it stands for; when it cannot, 503 with Retry-After so the sender tries
+again. Event ids are deterministic and a bounded cache remembers the ids already stored, so a replayed
+delivery produces nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from wayfinder.hris.diff import to_event
+from wayfinder.hris.mapping import Mapping
+from wayfinder.hris.records import RowError
+from wayfinder.hris.sinks import KafkaSink, Sink, SinkUnavailable
+from wayfinder.hris.webhooks import SYSTEMS, WebhookError, item_changes, parse, verify
+from wayfinder.streams.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+
+
+class IntakeSettings(BaseSettings):
+    """The intake's settings, from ``WAYFINDER_INTAKE_*``; secrets never print."""
+
+    model_config = SettingsConfigDict(env_prefix="WAYFINDER_INTAKE_", frozen=True, extra="forbid")
+
+    bamboohr_secret: SecretStr | None = Field(None, description="BambooHR webhook private key")
+    personio_secret: SecretStr | None = Field(None, description="Personio webhook signing secret")
+    tolerance_seconds: int = Field(300, ge=1, description="older (or future) signed timestamps are refused")
+    rate_per_second: float = Field(20.0, gt=0, description="requests a second per sender address")
+    burst: int = Field(40, ge=1, description="requests a sender may make at once")
+    replay_cache_size: int = Field(100_000, ge=1, description="event ids remembered to drop replays")
+    retry_after_seconds: int = Field(30, ge=1, description="what a 503 tells the sender to wait")
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="larger requests are refused (413)")
+    kafka_timeout_seconds: float = Field(10.0, gt=0, description="how long to wait for Kafka before a 503")
+
+    def secret(self, system: str) -> SecretStr | None:
+        return self.bamboohr_secret if system == "bamboohr" else self.personio_secret
+
+
+@dataclass(frozen=True)
+class IntakeConfig:
+    mappings: dict[str, Mapping]
+    settings: IntakeSettings
+
+    @classmethod
+    def from_env(cls, mappings: dict[str, Mapping]) -> IntakeConfig:
+        settings = IntakeSettings()
+        missing = [s for s in mappings if settings.secret(s) is None]
+        if missing:
+            msg = f"set WAYFINDER_INTAKE_{missing[0].upper()}_SECRET: webhooks from {missing[0]} are signed with it"
+            raise SystemExit(msg)
+        return cls(mappings, settings)
+
+
+class RateLimiter:
+    """A token bucket per sender address (at most ``max_keys`` remembered)."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic,
+                 max_keys: int = 10_000) -> None:
+        self.rate, self.burst, self.clock, self.max_keys = rate, burst, clock, max_keys
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """0 when the request may go on, else the seconds until it may."""
+        with self._lock:
+            now = self.clock()
+            tokens, last = self._buckets.pop(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            wait = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+            self._buckets[key] = (tokens - 1 if wait == 0 else tokens, now)
+            while len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+            return wait
+
+
+class ReplayCache:
+    """The ids of events already stored, the oldest forgotten first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids
+
+    def add(self, ids: list[str]) -> None:
+        for event_id in ids:
+            self._ids[event_id] = None
+            self._ids.move_to_end(event_id)
+        while len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+
+
+def kafka_sink(settings: WorkerSettings, timeout_seconds: float = 10.0) -> KafkaSink:
+    return KafkaSink(settings.bootstrap_servers, settings.topic("hris.events"), timeout_seconds=timeout_seconds)
+
+
+def _error(status: int, reason: str, retry_after: int | None = None) -> JSONResponse:
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return JSONResponse({"error": reason}, status_code=status, headers=headers)
+
+
+def create_app(config: IntakeConfig, sink: Sink, *, clock: Callable[[], datetime],
+               monotonic: Callable[[], float] = time.monotonic) -> Starlette:
+    """The intake app; ``clock`` (aware) checks signature timestamps and stamps events without a time."""
+    settings = config.settings
+    limiter = RateLimiter(settings.rate_per_second, settings.burst, monotonic)
+    seen = ReplayCache(settings.replay_cache_size)
+    tolerance = timedelta(seconds=settings.tolerance_seconds)
+
+    def events_of(system: str, body: bytes) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        mapping = config.mappings[system]
+        events: list[dict[str, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        for i, item in enumerate(parse(system, body)):
+            try:
+                when, changes = item_changes(mapping, item, clock())
+            except RowError as e:
+                rejected.append({"item": i, "employee_id": e.employee, "reason": e.reason})
+                continue
+            events.extend(to_event(mapping.source, when, item.employee, c) for c in changes)
+        return events, rejected
+
+    async def receive(request: Request) -> JSONResponse:
+        system = request.path_params["system"]
+        secret = settings.secret(system)
+        if system not in config.mappings or system not in SYSTEMS or secret is None:
+            return _error(404, f"no webhook {system!r} here; configured: {', '.join(sorted(config.mappings))}")
+        wait = limiter.take(request.client.host if request.client else "unknown")
+        if wait > 0:
+            return _error(429, "too many requests", math.ceil(wait))
+        body = await request.body()
+        if len(body) > settings.max_body_bytes:
+            return _error(413, f"the body is larger than {settings.max_body_bytes} bytes")
+        try:
+            verify(system, request.headers, body, secret.get_secret_value(), clock(), tolerance)
+            events, rejected = events_of(system, body)
+        except WebhookError as e:
+            log.info("refused a %s webhook: %s", system, e.reason)
+            return _error(e.status, e.reason)
+        fresh = list({e["id"]: e for e in events if e["id"] not in seen}.values())
+        if fresh:
+            try:
+                await run_in_threadpool(sink.produce, fresh)
+            except SinkUnavailable as e:
+                return _error(503, str(e), settings.retry_after_seconds)
+            seen.add([e["id"] for e in fresh])
+        for r in rejected:
+            log.warning("a %s webhook item for employee %s was not mapped: %s", system, r["employee_id"], r["reason"])
+        return JSONResponse({"accepted": len(fresh), "duplicates": len(events) - len(fresh), "rejected": rejected})
+
+    async def health(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "webhooks": sorted(config.mappings)})
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await run_in_threadpool(sink.close)
+
+    return Starlette(routes=[Route("/webhooks/{system}", receive, methods=["POST"]),
+                             Route("/healthz", health, methods=["GET"])], lifespan=lifespan)

@@ -1,0 +1,294 @@
+"""Rows of an export read into records: the mapped fields of one employee, or a reason the row cannot be read.
+
+A record is a plain dict of JSON values (dates as ISO strings), so it can be staged on disk as it is.
+Reasons name the row, the column and the field, never the value: exports carry personal data.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, get_args
+
+from pydantic import ValidationError
+
+from wayfinder.hris.mapping import LIST_FIELDS, PROFILE_FIELDS, STATUSES, Mapping
+from wayfinder.journeys.events import LeaveType
+from wayfinder.journeys.profile import ProfileUpdate
+
+Record = dict[str, Any]
+LEAVE_TYPES = frozenset(get_args(LeaveType))
+_DEFAULT_STATUS = {s: s for s in STATUSES} | {"on leave": "leave", "inactive": "terminated"}
+_DEFAULT_REASON = {"child": "birth", "spouse": "marriage"}
+
+
+class RowError(ValueError):
+    """Why a row cannot be read; names columns and fields, never values. ``employee`` is the id when it was read."""
+
+    def __init__(self, reason: str, employee: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.employee = employee
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data row: its number as a spreadsheet shows it (the header is row 1), its cells, or why it failed."""
+
+    number: int
+    cells: dict[str, Any] | None
+    problem: str | None = None
+
+
+# -- reading files ------------------------------------------------------------------------------
+def _lines(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[str]:
+    with path.open("rb") as f:
+        first = True
+        for raw in f:
+            if on_bytes is not None:
+                on_bytes(len(raw))
+            text = raw.decode("utf-8", errors="replace")
+            if first:
+                text, first = text.removeprefix("\ufeff"), False
+            yield text
+
+
+def _csv_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | None) -> Iterator[Row]:
+    reader = csv.reader(_lines(path, on_bytes), delimiter=mapping.delimiter)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        return
+    number = 1
+    while True:
+        number += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            yield Row(number, None, f"not readable as CSV ({e})")
+            continue
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            yield Row(number, None, f"the row has {len(cells)} cells, the header has {len(header)}")
+            continue
+        yield Row(number, dict(zip(header, cells, strict=True)))
+
+
+def _jsonl_rows(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[Row]:
+    for number, line in enumerate(_lines(path, on_bytes), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            yield Row(number, None, "not a JSON object (invalid JSON)")
+            continue
+        if not isinstance(obj, dict):
+            yield Row(number, None, f"not a JSON object (a {type(obj).__name__})")
+            continue
+        yield Row(number, obj)
+
+
+def export_format(path: Path, mapping: Mapping) -> str:
+    if mapping.format != "auto":
+        return mapping.format
+    return "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv"
+
+
+def read_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | None = None) -> Iterator[Row]:
+    """Every data row of an export, in file order, as cells by column name."""
+    if export_format(path, mapping) == "jsonl":
+        return _jsonl_rows(path, on_bytes)
+    return _csv_rows(path, mapping, on_bytes)
+
+
+def header_problem(path: Path, mapping: Mapping) -> str | None:
+    """Why a CSV export cannot be imported at all (its id column is missing), or None."""
+    if export_format(path, mapping) != "csv":
+        return None
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        header = next(csv.reader(f, delimiter=mapping.delimiter), [])
+    names = {h.strip() for h in header}
+    if not names & set(mapping.id_columns):
+        return (f"{path}: none of the id columns {', '.join(mapping.id_columns)} is in the header; "
+                "fix id_column in the mapping")
+    return None
+
+
+# -- cells to a record --------------------------------------------------------------------------
+def _text(value: Any) -> str | None:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if value is None:
+        return None
+    text = (json.dumps(value) if isinstance(value, dict | list) else str(value)).strip()
+    return text or None
+
+
+def _cell(cells: dict[str, Any], columns: tuple[str, ...]) -> tuple[str, str | None]:
+    """The first column present with a value, and that value; blank cells count as absent."""
+    for column in columns:
+        text = _text(cells.get(column))
+        if text is not None:
+            return column, text
+    return (columns[0] if columns else ""), None
+
+
+def _first(cells: dict[str, Any], columns: tuple[str, ...]) -> tuple[str, str | None]:
+    """:func:`_cell` with the common case (CSV: every cell a string) inline: it runs for every cell."""
+    for column in columns:
+        value = cells.get(column)
+        if value is None:
+            continue
+        text = value.strip() if value.__class__ is str else _text(value)
+        if text:
+            return column, text
+    return "", None
+
+
+@lru_cache(maxsize=65536)
+def parse_date(text: str, formats: tuple[str, ...]) -> date | None:
+    """The date ``text`` is in the first of ``formats`` that reads it (exports repeat dates: cached)."""
+    for fmt in formats:
+        try:
+            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date, no time of day
+        except ValueError:
+            continue
+    return None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one mapped field is read, worked out once per mapping."""
+
+    field: str
+    name: str
+    columns: tuple[str, ...]
+    kind: str  # text, date, list, dependents, status, leave_type
+    table: dict[str, str | None] | None
+    folded: dict[str, str | None] | None
+    formats: tuple[str, ...]
+
+    def mapped(self, value: str) -> str | None:
+        if self.table is None or self.folded is None:
+            return value
+        if value in self.table:
+            return self.table[value]
+        return self.folded.get(value.casefold(), value)
+
+    def date(self, column: str, text: str) -> str:
+        parsed = parse_date(text, self.formats)
+        if parsed is None:
+            msg = (f"column {column} ({self.field}): matches none of the date formats {', '.join(self.formats)}; "
+                   "add one under dates")
+            raise RowError(msg)
+        return parsed.isoformat()
+
+
+def _kind(mapping: Mapping, field: str) -> str:
+    if field in ("dependents", "status", "leave_type"):
+        return field
+    if mapping.is_date(field):
+        return "date"
+    return "list" if field in LIST_FIELDS else "text"
+
+
+def _plan(mapping: Mapping, field: str) -> _Plan:
+    table = mapping.values.get(field)
+    if field == "status":
+        table = {**_DEFAULT_STATUS, **(table or {})}
+    folded = {k.casefold(): v for k, v in table.items()} if table else None
+    return _Plan(field, field.removeprefix("attributes."), mapping.columns_for(field), _kind(mapping, field),
+                 table or None, folded, mapping.date_formats(field))
+
+
+class RowReader:
+    """Reads rows of one mapping's exports into records (the mapping worked out once, not per row)."""
+
+    def __init__(self, mapping: Mapping) -> None:
+        self.mapping = mapping
+        self.ids = mapping.id_columns
+        self.plans = [_plan(mapping, f) for f in mapping.columns]
+        self.separator = mapping.list_separator
+
+    def _dependents(self, plan: _Plan, column: str, text: str) -> list[list[str | None]]:
+        """``child:2026-03-01[:adoption]`` entries, separated by the list separator."""
+        found: list[list[str | None]] = []
+        for entry in (e.strip() for e in text.split(self.separator)):
+            if not entry:
+                continue
+            parts = [p.strip() for p in entry.split(":", 2)]
+            if len(parts) < 2 or not parts[0]:
+                msg = f"column {column} (dependents): an entry is not relationship:date[:reason]"
+                raise RowError(msg)
+            relationship = parts[0].casefold()
+            when = plan.date(column, parts[1])
+            reason = parts[2].casefold() if len(parts) > 2 and parts[2] else _DEFAULT_REASON.get(relationship)
+            found.append([relationship, when, reason])
+        return sorted(found, key=lambda d: (d[0] or "", d[1] or ""))
+
+    def _value(self, plan: _Plan, column: str, text: str) -> Any:
+        value = plan.mapped(text)
+        if value is None or plan.kind == "text":
+            return value
+        if plan.kind == "date":
+            return plan.date(column, value)
+        if plan.kind == "list":
+            return [v.strip() for v in value.split(self.separator) if v.strip()]
+        if plan.kind == "dependents":
+            return self._dependents(plan, column, value)
+        if plan.kind == "status" and value not in STATUSES:
+            msg = (f"column {column} (status): a value that values.status does not map to one of "
+                   f"{', '.join(STATUSES)}")
+            raise RowError(msg)
+        if plan.kind == "leave_type" and value not in LEAVE_TYPES:
+            return "other"
+        return value
+
+    def read(self, cells: dict[str, Any]) -> tuple[str, Record]:
+        """The employee id and the record of one row; raises :class:`RowError` (with the id, if read)."""
+        _, employee = _cell(cells, self.ids)
+        if employee is None:
+            msg = f"no employee id (column {' or '.join(self.ids)} is blank or missing)"
+            raise RowError(msg)
+        record: Record = {}
+        used: dict[str, str] = {}
+        try:
+            for plan in self.plans:
+                column, text = _first(cells, plan.columns)
+                if text is None:
+                    continue
+                value = self._value(plan, column, text)
+                if value is not None:
+                    record[plan.name] = value
+                    used[plan.name] = column
+            _check_profile(record, used)
+        except RowError as e:
+            raise RowError(e.reason, employee) from None
+        record.setdefault("status", "active")
+        return employee, record
+
+
+def _check_profile(record: Record, columns: dict[str, str]) -> None:
+    profile = {k: v for k, v in record.items() if k in PROFILE_FIELDS}
+    try:
+        ProfileUpdate.model_validate(profile)
+    except ValidationError as e:
+        err = e.errors(include_url=False, include_input=False)[0]
+        field = str(err["loc"][0])
+        msg = f"column {columns.get(field, '?')} ({field}): {err['msg']}"
+        raise RowError(msg) from e
+
+
+def to_record(mapping: Mapping, cells: dict[str, Any]) -> tuple[str, Record]:
+    """One row read with ``mapping`` (for many rows, build a :class:`RowReader` once)."""
+    return RowReader(mapping).read(cells)

@@ -1,0 +1,273 @@
+"""``wayfinder import snapshot``: two exports in, the events that explain the difference out.
+
+Both exports are streamed into one SQLite file on disk (a temporary folder), indexed by employee id,
+and read back in id order side by side (a merge join), so memory stays flat whatever the export's size.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import sqlite3
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from wayfinder.hris.diff import Change, Context, baseline, compare, to_event
+from wayfinder.hris.mapping import Mapping
+from wayfinder.hris.records import Record, RowError, RowReader, header_problem, read_rows
+
+BATCH = 5000
+_DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+
+
+class SnapshotError(RuntimeError):
+    """The import cannot run at all (a missing file, no id column, no export date)."""
+
+
+@dataclass
+class Summary:
+    """What an import read and what it found."""
+
+    previous_rows: int = 0
+    current_rows: int = 0
+    employees: int = 0
+    events: Counter[str] = field(default_factory=Counter)
+    dead_letters: int = 0
+    duplicates: int = 0
+    superseded: int = 0
+    absent: int = 0
+    unreadable: int = 0
+    as_of: datetime | None = None
+
+    def lines(self) -> list[str]:
+        out = [f"compared {self.previous_rows:,} previous and {self.current_rows:,} current rows "
+               f"({self.employees:,} employees), as of {self.as_of.isoformat() if self.as_of else '?'}"]
+        for kind, n in sorted(self.events.items()):
+            out.append(f"  {n:>9,}  {kind}")
+        if not self.events:
+            out.append("  no changes")
+        notes = [(self.dead_letters, "rows could not be read (dead letters)"),
+                 (self.duplicates, "duplicate rows ignored"),
+                 (self.superseded, "rows of an earlier employment ignored (rehires)"),
+                 (self.unreadable, "employees whose row could not be read in one export (no events for them)"),
+                 (self.absent, "employees missing from the current export (absent: ignore)")]
+        out.extend(f"  {n:>9,}  {text}" for n, text in notes if n)
+        return out
+
+
+class _Progress:
+    """A one-line progress bar on a terminal; silent elsewhere."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream if stream is not None and stream.isatty() else None
+        self.label, self.done, self.total, self.shown = "", 0, 1, 0.0
+
+    def start(self, label: str, total: int) -> None:
+        self.label, self.done, self.total, self.shown = label, 0, max(total, 1), 0.0
+        self.draw(force=True)
+
+    def add(self, n: int) -> None:
+        self.done += n
+        self.draw()
+
+    def draw(self, *, force: bool = False) -> None:
+        if self.stream is None or (not force and time.monotonic() - self.shown < 0.2):
+            return
+        self.shown = time.monotonic()
+        part = min(self.done / self.total, 1.0)
+        bar = "#" * int(30 * part)
+        self.stream.write(f"\r  {self.label:<22} [{bar:<30}] {part:4.0%}")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.stream is not None:
+            self.done = self.total
+            self.draw(force=True)
+            self.stream.write("\n")
+
+
+@dataclass
+class _Sides:
+    mapping: Mapping
+    db: sqlite3.Connection
+    dead: TextIO
+    summary: Summary
+    progress: _Progress
+    as_of_seen: dict[int, str] = field(default_factory=dict)
+
+    def dead_letter(self, file: str, row: int, reason: str, employee: str | None) -> None:
+        self.dead.write(json.dumps({"file": file, "row": row, "employee_id": employee, "reason": reason}) + "\n")
+        self.summary.dead_letters += 1
+
+
+def _stage(sides: _Sides, side: int, path: Path) -> int:
+    """Read one export into the staging table; returns the rows read."""
+    sides.progress.start(f"reading {path.name}"[:22], path.stat().st_size)
+    batch: list[tuple[int, str, int, str | None]] = []
+    reader = RowReader(sides.mapping)
+    count = 0
+    for row in read_rows(path, sides.mapping, sides.progress.add):
+        count += 1
+        try:
+            if row.cells is None:
+                raise RowError(row.problem or "unreadable")
+            employee, record = reader.read(row.cells)
+            if "as_of" in record:
+                sides.as_of_seen.setdefault(side, record.pop("as_of"))
+            batch.append((side, employee, row.number, json.dumps(record, separators=(",", ":"))))
+        except RowError as e:
+            sides.dead_letter(path.name, row.number, e.reason, e.employee)
+            if e.employee is not None:
+                batch.append((side, e.employee, row.number, None))
+        if len(batch) >= BATCH:
+            sides.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?)", batch)
+            batch.clear()
+    sides.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?)", batch)
+    sides.progress.finish()
+    return count
+
+
+def _grouped(db: sqlite3.Connection, side: int) -> Iterator[tuple[str, list[tuple[int, str | None]]]]:
+    cursor = db.execute("SELECT emp, row, rec FROM rows WHERE side = ? ORDER BY emp, row", (side,))
+    for employee, rows in itertools.groupby(cursor, key=lambda r: r[0]):
+        yield employee, [(r[1], r[2]) for r in rows]
+
+
+UNREADABLE: Record = {"status": "unreadable"}
+
+
+def _pick(sides: _Sides, file: str, employee: str, rows: list[tuple[int, str | None]]) -> Record:
+    """One record per employee: the latest employment (rehires), the first of identical or clashing rows."""
+    readable = [(n, text) for n, text in rows if text is not None]
+    if not readable:
+        return UNREADABLE
+    records = [(n, text, json.loads(text)) for n, text in readable]
+    latest = max((r.get("start_date") or "") for _, _, r in records)
+    chosen = next(item for item in records if (item[2].get("start_date") or "") == latest)
+    for n, text, rec in records:
+        if n == chosen[0]:
+            continue
+        if text == chosen[1]:
+            sides.summary.duplicates += 1
+        elif (rec.get("start_date") or "") < latest:
+            sides.summary.superseded += 1
+        else:
+            sides.dead_letter(file, n, f"another row ({chosen[0]}) has the same employee id and start date "
+                                       "with other values; that row was used", employee)
+    return chosen[2]  # type: ignore[no-any-return]
+
+
+def _merged(sides: _Sides, names: tuple[str, str]) -> Iterator[tuple[str, Record | None, Record | None]]:
+    """Employees in id order with their previous and current record (None where an export lacks them)."""
+    prev_it, cur_it = _grouped(sides.db, 0), _grouped(sides.db, 1)
+    prev, cur = next(prev_it, None), next(cur_it, None)
+    while prev is not None or cur is not None:
+        if cur is None or (prev is not None and prev[0] < cur[0]):
+            assert prev is not None  # noqa: S101
+            yield prev[0], _pick(sides, names[0], *prev), None
+            prev = next(prev_it, None)
+        elif prev is None or cur[0] < prev[0]:
+            yield cur[0], None, _pick(sides, names[1], *cur)
+            cur = next(cur_it, None)
+        else:
+            yield cur[0], _pick(sides, names[0], *prev), _pick(sides, names[1], *cur)
+            prev, cur = next(prev_it, None), next(cur_it, None)
+
+
+def _export_date(path: Path, given: datetime | None, seen: str | None, zone: ZoneInfo) -> datetime | None:
+    if given is not None:
+        return given
+    text = seen
+    if text is None and (m := _DATE_IN_NAME.search(path.name)):
+        text = "-".join(m.groups())
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return datetime(day.year, day.month, day.day, tzinfo=zone)
+
+
+def _changes(ctx: Context, employee: str, prev: Record | None, cur: Record | None, *,
+             has_previous: bool, summary: Summary) -> list[Change]:
+    if prev is UNREADABLE or cur is UNREADABLE:
+        summary.unreadable += 1
+        return []
+    if not has_previous:
+        return baseline(cur) if cur is not None else []
+    changes = compare(prev, cur, ctx, employee)
+    if cur is None and not changes and prev is not None and prev["status"] in ("active", "leave"):
+        summary.absent += 1
+    return changes
+
+
+@dataclass(frozen=True)
+class Paths:
+    current: Path
+    out: Path
+    dead_letters: Path
+    previous: Path | None = None
+    work_dir: Path | None = None
+
+
+def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
+               previous_as_of: datetime | None = None, progress: TextIO | None = None) -> Summary:
+    """Compare the exports and write the events and dead letters; raises :class:`SnapshotError` when it cannot."""
+    for path in (paths.previous, paths.current):
+        if path is not None and not path.is_file():
+            msg = f"{path}: no such export file"
+            raise SnapshotError(msg)
+        if path is not None and (problem := header_problem(path, mapping)):
+            raise SnapshotError(problem)
+    summary = Summary()
+    zone = ZoneInfo(mapping.timezone)
+    with tempfile.TemporaryDirectory(prefix="wayfinder-import-", dir=paths.work_dir) as tmp, \
+            paths.dead_letters.open("w", encoding="utf-8") as dead:
+        db = sqlite3.connect(Path(tmp) / "stage.sqlite3")
+        try:
+            for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE", "cache_size = -65536"):
+                db.execute(f"PRAGMA {pragma}")
+            db.execute("CREATE TABLE rows (side INTEGER, emp TEXT, row INTEGER, rec TEXT)")
+            sides = _Sides(mapping, db, dead, summary, _Progress(progress))
+            if paths.previous is not None:
+                summary.previous_rows = _stage(sides, 0, paths.previous)
+            summary.current_rows = _stage(sides, 1, paths.current)
+            db.execute("CREATE INDEX by_emp ON rows (side, emp, row)")
+            when = _export_date(paths.current, as_of, sides.as_of_seen.get(1), zone)
+            if when is None:
+                msg = (f"{paths.current}: no export date: give --as-of, map an as_of column, "
+                       "or put the date in the file name (employees-2026-03-02.csv)")
+                raise SnapshotError(msg)
+            before = (_export_date(paths.previous, previous_as_of, sides.as_of_seen.get(0), zone)
+                      if paths.previous is not None else None) or when - timedelta(days=1)
+            ctx = Context(mapping.source, when, when.date(), before.date(), mapping.absent)
+            summary.as_of = when
+            _write(sides, ctx, paths, summary)
+        finally:
+            db.close()
+    return summary
+
+
+def _write(sides: _Sides, ctx: Context, paths: Paths, summary: Summary) -> None:
+    names = (paths.previous.name if paths.previous else "", paths.current.name)
+    total = summary.previous_rows + summary.current_rows
+    sides.progress.start("comparing", total)
+    with paths.out.open("w", encoding="utf-8") as out:
+        for employee, prev, cur in _merged(sides, names):
+            summary.employees += 1
+            sides.progress.add((prev is not None) + (cur is not None))
+            for change in _changes(ctx, employee, prev, cur, has_previous=paths.previous is not None,
+                                   summary=summary):
+                event: dict[str, Any] = to_event(ctx.source, ctx.time, employee, change)
+                out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
+                summary.events[change.type] += 1
+    sides.progress.finish()

@@ -1,0 +1,220 @@
+"""BambooHR and Personio webhooks: signatures checked, payloads read into items, items mapped to changes.
+
+What we assumed of each format is written down in the README (section "Connecting HR systems").
+Errors name headers and fields, never values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping as Headers
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from wayfinder.hris.diff import (
+    JOB_CHANGED,
+    MANAGER_CHANGED,
+    RELOCATED,
+    Change,
+    Context,
+    arrived,
+    correction,
+    dated,
+    hired,
+    leave_started,
+    profile,
+    terminated,
+    upserted,
+)
+from wayfinder.hris.mapping import Mapping
+from wayfinder.hris.records import Record, to_record
+
+Action = Literal["created", "updated", "deleted"]
+SYSTEMS = ("bamboohr", "personio")
+
+
+class WebhookError(ValueError):
+    """A request we refuse: ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Item:
+    """One employee change in a webhook: the fields by the sender's names, and which of them changed."""
+
+    employee: str
+    action: Action
+    fields: dict[str, Any]
+    changed: tuple[str, ...]
+    at: datetime | None
+
+
+# -- signatures ---------------------------------------------------------------------------------
+def _fresh(stamp: str | None, header: str, now: datetime, tolerance: timedelta) -> None:
+    if not stamp:
+        msg = f"missing {header} header"
+        raise WebhookError(401, msg)
+    try:
+        sent = datetime.fromtimestamp(int(stamp), tz=UTC)
+    except (ValueError, OverflowError) as e:
+        msg = f"{header} is not a Unix time in seconds"
+        raise WebhookError(401, msg) from e
+    if abs(now - sent) > tolerance:
+        msg = f"{header} is more than {int(tolerance.total_seconds())}s away from our clock (stale or replayed)"
+        raise WebhookError(401, msg)
+
+
+def _matches(expected: str, given: str | None, header: str) -> None:
+    if not given or not hmac.compare_digest(expected.encode(), given.strip().encode()):
+        msg = f"{header} does not match the body signed with the configured secret"
+        raise WebhookError(401, msg)
+
+
+def sign_bamboohr(secret: str, body: bytes, stamp: str) -> str:
+    """BambooHR: hex SHA-256 HMAC of the raw body followed by the timestamp."""
+    return hmac.new(secret.encode(), body + stamp.encode(), hashlib.sha256).hexdigest()
+
+
+def sign_personio(secret: str, body: bytes, stamp: str) -> str:
+    """Personio (as we assumed it): ``v1=`` and the hex SHA-256 HMAC of ``timestamp.body``."""
+    return "v1=" + hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def verify(system: str, headers: Headers[str, str], body: bytes, secret: str, now: datetime,
+           tolerance: timedelta) -> None:
+    """Raise :class:`WebhookError` (401) unless the request is signed with ``secret`` and recent."""
+    if system == "bamboohr":
+        stamp = headers.get("x-bamboohr-timestamp")
+        _fresh(stamp, "X-BambooHR-Timestamp", now, tolerance)
+        _matches(sign_bamboohr(secret, body, stamp or ""), headers.get("x-bamboohr-signature"),
+                 "X-BambooHR-Signature")
+    else:
+        stamp = headers.get("x-personio-timestamp")
+        _fresh(stamp, "X-Personio-Timestamp", now, tolerance)
+        _matches(sign_personio(secret, body, stamp or ""), headers.get("x-personio-signature"),
+                 "X-Personio-Signature")
+
+
+# -- payloads -----------------------------------------------------------------------------------
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError as e:
+        raise WebhookError(400, "the body is not JSON") from e
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _action(value: Any) -> Action:
+    text = str(value or "").casefold().rsplit(".", 1)[-1]
+    if text in ("created", "updated", "deleted"):
+        return text  # type: ignore[return-value]
+    msg = "unknown action (expected Created, Updated or Deleted)"
+    raise WebhookError(400, msg)
+
+
+def _item(employee: Any, action: Any, fields: Any, changed: Any, at: Any, where: str) -> Item:
+    if employee is None or str(employee).strip() == "":
+        msg = f"{where}: no employee id"
+        raise WebhookError(400, msg)
+    if not isinstance(fields, dict):
+        msg = f"{where}: fields is not an object"
+        raise WebhookError(400, msg)
+    names = tuple(str(c) for c in changed) if isinstance(changed, list) else ()
+    return Item(str(employee).strip(), _action(action), fields, names, _time(at))
+
+
+def parse_bamboohr(body: bytes) -> list[Item]:
+    """``{"employees": [{"id", "action", "timestamp", "fields": {...}, "changedFields": [...]}]}``."""
+    obj = _json(body)
+    employees = obj.get("employees") if isinstance(obj, dict) else None
+    if not isinstance(employees, list):
+        raise WebhookError(400, "expected an object with an employees list")
+    return [_item(e.get("id"), e.get("action"), e.get("fields", {}), e.get("changedFields"), e.get("timestamp"),
+                  f"employees[{i}]") if isinstance(e, dict) else _item(None, None, None, None, None, f"employees[{i}]")
+            for i, e in enumerate(employees)]
+
+
+def parse_personio(body: bytes) -> list[Item]:
+    """``{"id", "type": "employee.updated", "created_at",
+    "data": {"employee_id", "attributes", "changed_attributes"}}``."""
+    obj = _json(body)
+    data = obj.get("data") if isinstance(obj, dict) else None
+    if not isinstance(obj, dict) or not isinstance(data, dict):
+        raise WebhookError(400, "expected an object with a data object")
+    return [_item(data.get("employee_id"), obj.get("type"), data.get("attributes", {}),
+                  data.get("changed_attributes"), obj.get("created_at"), "data")]
+
+
+def parse(system: str, body: bytes) -> list[Item]:
+    return parse_bamboohr(body) if system == "bamboohr" else parse_personio(body)
+
+
+# -- items to changes ---------------------------------------------------------------------------
+def _changed_fields(mapping: Mapping, item: Item, record: Record) -> Record:
+    if not item.changed:
+        return record
+    columns = set(item.changed)
+    fields = {f.removeprefix("attributes.") for f in mapping.columns if set(mapping.columns_for(f)) & columns}
+    return {k: v for k, v in record.items() if k in fields}
+
+
+def _updated(record: Record, changed: Record, ctx: Context, employee: str) -> list[Change]:
+    out: list[Change] = []
+    fields = profile(changed)
+    if fields:
+        out.append(upserted(fields, ctx))
+    if changed.get("manager_id") is not None:
+        out.append(dated(MANAGER_CHANGED, {"old_manager_id": None, "new_manager_id": changed["manager_id"]}, ctx))
+    if changed.get("role") is not None or changed.get("department") is not None:
+        out.append(dated(JOB_CHANGED, {"change": "transfer", "old_role": None, "new_role": record.get("role"),
+                                       "old_department": None, "new_department": record.get("department")}, ctx))
+    if changed.get("location") is not None:
+        data = {"old_location": None, "new_location": record["location"], "new_country": record.get("country")}
+        if record.get("timezone") is not None:
+            data["new_timezone"] = record["timezone"]
+        out.append(dated(RELOCATED, data, ctx))
+    status = changed.get("status")
+    if status == "leave":
+        out.append(leave_started(record, ctx))
+    elif status == "terminated":
+        out.append(terminated(record, ctx))
+    elif status == "rescinded" and record.get("start_date"):
+        out.append(correction(ctx.source, employee, hired(record), "rescind", "hire_rescinded"))
+    return out
+
+
+def item_changes(mapping: Mapping, item: Item, received: datetime) -> tuple[datetime, list[Change]]:
+    """The event time and the changes one webhook item stands for; raises ``RowError`` when unreadable."""
+    cells = {**item.fields, mapping.id_columns[0]: item.employee}
+    _, record = to_record(mapping, cells)
+    when = item.at or received
+    stamp = item.at.isoformat() if item.at else hashlib.sha256(
+        json.dumps([item.action, item.fields], sort_keys=True, default=str).encode()).hexdigest()[:16]
+    day: date = when.date()
+    ctx = Context(mapping.source, when, day, day - timedelta(days=1), stamp=stamp)
+    if item.action == "created":
+        return when, arrived(record, ctx)
+    if item.action == "deleted":
+        gone = [correction(ctx.source, item.employee, hired(record), "rescind", "hire_rescinded")]
+        return when, gone if record.get("start_date") else []
+    if not item.changed:  # the sender did not say what changed: the whole profile, and what the status says
+        whole = profile(record)
+        return when, [upserted(whole, ctx)] * bool(whole) + _updated(record, {"status": record["status"]}, ctx,
+                                                                      item.employee)
+    return when, _updated(record, _changed_fields(mapping, item, record), ctx, item.employee)

@@ -1,0 +1,234 @@
+"""The fairness report: per journey and attribute, who was enrolled, reached, held for review, ...
+
+Rates count people. A group with fewer than ``k`` people is never shown (nor its name); the next
+smallest groups are hidden with it until the hidden ones are at least two and hold at least ``k``
+people together, so that no hidden figure can be worked out from the total. The four-fifths rule
+compares each shown group's favourable rate with the best shown group's, and flags a group only
+when the difference is statistically meaningful (see :func:`finding`).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import Literal
+
+from wayfinder.journeys.model import Fairness
+from wayfinder.reports.groups import AGE_BAND, group_of
+from wayfinder.reports.inputs import ReportInputs
+from wayfinder.reports.people import Person, journey_people
+from wayfinder.reports.stats import difference, wilson
+
+FOUR_FIFTHS = Fraction(4, 5)
+Finding = Literal["best", "flag", "watch", "ok"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    population: Callable[[Person], bool]
+    success: Callable[[Person], bool]
+    favourable: bool | None  # True: higher is better; False: lower is better; None: not judged
+    meaning: str
+
+
+METRICS = (
+    Metric("enrollment", lambda p: p.in_audience, lambda p: p.enrolled, True,
+           "enrolled, of those who had the journey's trigger event"),
+    Metric("delivery", lambda p: p.reached, lambda p: p.delivered, True,
+           "got at least one message (sent or approved), of those enrolled and not held out"),
+    Metric("suppression", lambda p: p.reached, lambda p: p.suppressed, False,
+           "had at least one message suppressed (not for the holdout), of those enrolled and not held out"),
+    Metric("review", lambda p: p.reached, lambda p: p.reviewed, None,
+           "had at least one message sent to a person for review, of those enrolled and not held out"),
+    Metric("rejection", lambda p: p.reviewed, lambda p: p.rejected, False,
+           "had at least one message rejected by a reviewer, of those with a message under review"),
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    group: str
+    n: int
+    count: int
+    rate: float
+    low: float
+    high: float
+    impact_ratio: float | None = None  # favourable rate over the best group's
+    finding: Finding | None = None
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    metric: str
+    attribute: str
+    overall: Cell | None  # None: fewer than k people in all
+    cells: list[Cell]
+    hidden_groups: int
+
+
+@dataclass(frozen=True)
+class ValueCell:
+    group: str
+    n: int
+    value: float
+
+
+@dataclass(frozen=True)
+class ValueBreakdown:
+    measure: str  # hours_to_first_message (median) | resources_offered (mean)
+    attribute: str
+    overall: ValueCell | None
+    cells: list[ValueCell]
+    hidden_groups: int
+
+
+@dataclass(frozen=True)
+class JourneyFairness:
+    journey_id: str
+    audience: int | None  # None when fewer than k
+    enrolled: int | None
+    held_out: int | None
+    breakdowns: list[Breakdown]
+    values: list[ValueBreakdown]
+
+
+@dataclass(frozen=True)
+class FairnessReport:
+    k: int
+    as_of: str
+    attributes: list[str]
+    protected: list[str]
+    journeys: list[JourneyFairness]
+    erased_people_excluded: int | None  # None: fewer than k (or none)
+
+
+def shown_count(n: int, k: int) -> int | None:
+    return n if n >= k else None
+
+
+def hidden(sizes: dict[str, int], k: int) -> set[str]:
+    """Groups not to show: those under k, and then the next smallest ones until the hidden groups are at
+    least two and hold at least k people together, so no hidden figure can be worked out from the total."""
+    out = {g for g, n in sizes.items() if n < k}
+    rest = sorted((n, g) for g, n in sizes.items() if g not in out)
+    while out and rest and (len(out) < 2 or sum(sizes[g] for g in out) < k):
+        out.add(rest.pop(0)[1])
+    return out
+
+
+def finding(fav: int, n: int, best_fav: int, best_n: int) -> tuple[float | None, Finding]:
+    """The four-fifths rule with uncertainty, for one group against the best group.
+
+    ``ratio`` = the group's favourable rate / the best group's. ``flag`` when ratio < 0.8 and the
+    95% Newcombe interval of (best rate - group rate) lies above zero; ``watch`` when ratio < 0.8
+    but that interval includes zero (the difference may be chance); ``ok`` otherwise.
+    """
+    if best_fav == 0:
+        return None, "ok"
+    ratio = Fraction(fav * best_n, n * best_fav)  # exact, so a ratio of exactly 4/5 is never flagged
+    if ratio >= FOUR_FIFTHS:
+        return float(ratio), "ok"
+    return float(ratio), "flag" if difference(best_fav, best_n, fav, n).low > 0 else "watch"
+
+
+def _cell(group: str, n: int, count: int) -> Cell:
+    ci = wilson(count, n)
+    return Cell(group, n, count, count / n, ci.low, ci.high)
+
+
+def _judge(cells: list[Cell], favourable: bool) -> list[Cell]:
+    def fav(c: Cell) -> int:
+        return c.count if favourable else c.n - c.count
+
+    if len(cells) < 2:
+        return cells
+    best = max(cells, key=lambda c: (fav(c) / c.n, c.n, c.group))
+    out = []
+    for c in cells:
+        if c is best:
+            out.append(replace(c, impact_ratio=1.0, finding="best"))
+            continue
+        ratio, verdict = finding(fav(c), c.n, fav(best), best.n)
+        out.append(replace(c, impact_ratio=ratio, finding=verdict))
+    return out
+
+
+def breakdown(metric: Metric, attribute: str, people: dict[str, tuple[Person, str]], k: int) -> Breakdown:
+    """One metric split by one attribute; ``people`` maps an id to (outcome, group)."""
+    n: dict[str, int] = defaultdict(int)
+    x: dict[str, int] = defaultdict(int)
+    for person, group in people.values():
+        if metric.population(person):
+            n[group] += 1
+            x[group] += metric.success(person)
+    total_n, total_x = sum(n.values()), sum(x.values())
+    if total_n < k:
+        return Breakdown(metric.name, attribute, None, [], len(n))
+    hide = hidden(dict(n), k)
+    cells = [_cell(g, n[g], x[g]) for g in sorted(n) if g not in hide]
+    if metric.favourable is not None:
+        cells = _judge(cells, metric.favourable)
+    return Breakdown(metric.name, attribute, _cell("all", total_n, total_x), cells, len(hide))
+
+
+def value_breakdown(measure: str, attribute: str, values: dict[str, tuple[float, str]], k: int,
+                    summary: Callable[[list[float]], float]) -> ValueBreakdown:
+    groups: dict[str, list[float]] = defaultdict(list)
+    for value, group in values.values():
+        groups[group].append(value)
+    everything = [v for vs in groups.values() for v in vs]
+    if len(everything) < k:
+        return ValueBreakdown(measure, attribute, None, [], len(groups))
+    hide = hidden({g: len(vs) for g, vs in groups.items()}, k)
+    cells = [ValueCell(g, len(vs), summary(vs)) for g, vs in sorted(groups.items()) if g not in hide]
+    return ValueBreakdown(measure, attribute, ValueCell("all", len(everything), summary(everything)), cells,
+                          len(hide))
+
+
+def _mean(values: list[float]) -> float:
+    return statistics.fmean(values)
+
+
+def compared_attributes(fairness: Fairness) -> list[str]:
+    """The configured attributes, then every protected one not among them (SPEC §9); a protected birth
+    date is compared as the age band, never by the date itself."""
+    out: list[str] = []
+    for name in [*fairness.attributes, *fairness.protected]:
+        name = AGE_BAND if name == fairness.birth_date_field else name
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def journey_fairness(inputs: ReportInputs, journey_id: str) -> JourneyFairness:
+    fairness = inputs.fairness
+    people = journey_people(inputs, journey_id)
+    k, on = fairness.k, inputs.as_of
+    breakdowns: list[Breakdown] = []
+    values: list[ValueBreakdown] = []
+    for attribute in compared_attributes(fairness):
+        grouped = {pid: (p, group_of(inputs.profiles.get(pid), attribute, fairness, on)) for pid, p in people.items()}
+        breakdowns += [breakdown(m, attribute, grouped, k) for m in METRICS]
+        hours = {pid: (h, g) for pid, (p, g) in grouped.items() if p.reached and (h := p.hours_to_first) is not None}
+        offered = {pid: (float(len(p.resources)), g) for pid, (p, g) in grouped.items() if p.reached}
+        values.append(value_breakdown("hours_to_first_message", attribute, hours, k, statistics.median))
+        values.append(value_breakdown("resources_offered", attribute, offered, k, _mean))
+    return JourneyFairness(
+        journey_id,
+        audience=shown_count(sum(p.in_audience for p in people.values()), k),
+        enrolled=shown_count(sum(p.enrolled for p in people.values()), k),
+        held_out=shown_count(sum(p.held_out for p in people.values()), k),
+        breakdowns=breakdowns, values=values)
+
+
+def fairness_report(inputs: ReportInputs) -> FairnessReport:
+    """The whole report, for every journey that is defined or has records."""
+    ids = sorted(set(inputs.journeys) | {m.journey_id for m in inputs.messages} | {t.journey_id for t in inputs.tasks})
+    return FairnessReport(k=inputs.fairness.k, as_of=inputs.as_of.isoformat(),
+                          attributes=compared_attributes(inputs.fairness), protected=list(inputs.fairness.protected),
+                          journeys=[journey_fairness(inputs, j) for j in ids],
+                          erased_people_excluded=shown_count(inputs.erased, inputs.fairness.k))

@@ -1,0 +1,184 @@
+"""What a report reads: the decisions (messages, tasks), the events, and profiles rebuilt from the events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from wayfinder.journeys.engine import event_view
+from wayfinder.journeys.events import ERASURE, CloudEvent, DecodeError, decode_event
+from wayfinder.journeys.model import Fairness, Journey
+from wayfinder.journeys.profile import Profile, apply_event
+from wayfinder.journeys.records import Message, Task
+
+
+class InputError(ValueError):
+    """An input the report cannot read; the text names the file and row, never a value."""
+
+
+@dataclass
+class ReportInputs:
+    """Everything a report is computed from. Profiles of erased employees are gone, as are their records."""
+
+    journeys: dict[str, Journey]
+    fairness: Fairness
+    messages: list[Message] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    events: list[CloudEvent] = field(default_factory=list)
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    triggered: dict[str, dict[str, list[datetime]]] = field(default_factory=dict)
+    erased: int = 0
+    skipped_events: int = 0
+
+    @property
+    def as_of(self) -> date:
+        """The report's date: the day of the last event (ages are computed on it)."""
+        last = max((e.time for e in self.events), default=None)
+        return last.date() if last is not None else date(1970, 1, 1)
+
+    @property
+    def last_event(self) -> datetime | None:
+        return max((e.time for e in self.events), default=None)
+
+
+Rows = Iterable[tuple[int, dict[str, Any]]]
+
+
+def _rows(path: Path) -> Rows:
+    if not path.is_file():
+        return
+    with path.open(encoding="utf-8") as f:
+        yield from json_rows(f, str(path))
+
+
+def json_rows(lines: Iterable[str | bytes], where: str) -> Rows:
+    """Each JSON object with its 1-based row number; anything else is an error that names the row."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as e:
+            msg = f"{where}: row {number} is not JSON; regenerate it with wayfinder simulate"
+            raise InputError(msg) from e
+        if not isinstance(row, dict):
+            msg = f"{where}: row {number} is not a JSON object"
+            raise InputError(msg)
+        yield number, row
+
+
+def read_messages(rows: Rows, where: str) -> list[Message]:
+    """Message records as simulate or the workers wrote them (the latest record per ``message_id`` wins)."""
+    latest: dict[str, Message] = {}
+    for number, row in rows:
+        try:
+            message = Message.model_validate(row)
+        except ValidationError as e:
+            fields = ", ".join(".".join(str(p) for p in err["loc"]) for err in e.errors()[:3])
+            msg = f"{where}: row {number} is not a message record (fields: {fields})"
+            raise InputError(msg) from e
+        latest[message.message_id] = message
+    return list(latest.values())
+
+
+def read_tasks(rows: Rows, where: str) -> list[Task]:
+    out: list[Task] = []
+    for number, row in rows:
+        try:
+            out.append(Task.model_validate(row))
+        except ValidationError as e:
+            msg = f"{where}: row {number} is not a task record"
+            raise InputError(msg) from e
+    return out
+
+
+def read_events(lines: Iterable[str | bytes]) -> tuple[list[CloudEvent], int]:
+    """Decodable events in time order (ties in file order), and how many lines could not be used."""
+    events: list[tuple[datetime, int, CloudEvent]] = []
+    skipped = 0
+    for number, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            event = decode_event(line)
+        except DecodeError:
+            skipped += 1
+            continue
+        events.append((event.time, number, event))
+    events.sort(key=lambda t: (t[0], t[1]))
+    return [e for _, _, e in events], skipped
+
+
+Triggered = dict[str, dict[str, list[datetime]]]  # journey id -> person -> times of matching trigger events
+
+
+@dataclass
+class Replay:
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    erased: set[str] = field(default_factory=set)
+    triggered: Triggered = field(default_factory=dict)
+
+
+def replay(events: Iterable[CloudEvent], journeys: dict[str, Journey] | None = None) -> Replay:
+    """Replay the profile updates (SPEC §3) as the engine does, and note who had each journey's trigger.
+
+    A trigger counts when its event type matches and its ``when`` holds for the event and the profile
+    as it was then (the journey's ``audience`` is not applied: it is one of the decisions audited).
+    Erasure forgets the person.
+    """
+    out = Replay()
+    by_type: dict[str, list[Journey]] = {}
+    for j in (journeys or {}).values():
+        by_type.setdefault(j.trigger.event, []).append(j)
+    for event in events:
+        if event.type == ERASURE:
+            out.profiles.pop(event.subject, None)
+            out.erased.add(event.subject)
+            for people in out.triggered.values():
+                people.pop(event.subject, None)
+            continue
+        out.erased.discard(event.subject)
+        profile = out.profiles.setdefault(event.subject, Profile(id=event.subject))
+        apply_event(profile, event.type, event.data)
+        for j in by_type.get(event.type, []):
+            if j.trigger.when is not None:
+                view = event_view(event)
+                scope = {"event": view, "trigger": view, "employee": profile.view(), "now": view["time"]}
+                if not j.trigger.when.test(scope)[0]:
+                    continue
+            out.triggered.setdefault(j.id, {}).setdefault(event.subject, []).append(event.time)
+    return out
+
+
+def build(journeys: dict[str, Journey], fairness: Fairness, messages: list[Message], tasks: list[Task],
+          events: list[CloudEvent], skipped: int = 0) -> ReportInputs:
+    """Replay the events (in time order) and leave out everyone who asked to be erased."""
+    done = replay(events, journeys)
+    forgotten = done.erased
+    return ReportInputs(journeys=journeys, fairness=fairness,
+                        messages=[m for m in messages if m.employee_id not in forgotten],
+                        tasks=[t for t in tasks if t.employee_id not in forgotten],
+                        events=[e for e in events if e.subject not in forgotten], profiles=done.profiles,
+                        triggered=done.triggered, erased=len(forgotten), skipped_events=skipped)
+
+
+def assemble(results: Path, events_file: Path, journeys: dict[str, Journey], fairness: Fairness) -> ReportInputs:
+    """Read a results folder (messages.jsonl, tasks.jsonl) and the events they were made from."""
+    messages_file = results / "messages.jsonl"
+    if not messages_file.is_file():
+        msg = f"{results}: no messages.jsonl; point --results at the --out folder of wayfinder simulate or demo"
+        raise InputError(msg)
+    if not events_file.is_file():
+        msg = f"{events_file}: no such events file"
+        raise InputError(msg)
+    with events_file.open(encoding="utf-8") as f:
+        events, skipped = read_events(f)
+    messages = read_messages(_rows(messages_file), str(messages_file))
+    tasks = read_tasks(_rows(results / "tasks.jsonl"), str(results / "tasks.jsonl"))
+    return build(journeys, fairness, messages, tasks, events, skipped)

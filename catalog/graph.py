@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 import networkx as nx
 
+from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.catalog.model import ResourceSpec, TopicSpec
 
 
@@ -22,10 +23,11 @@ class RoadmapItem:
     day: int
     date: date
     requires: tuple[str, ...]
+    titles: tuple[tuple[str, str], ...] = ()
 
     def view(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "url": self.url, "type": self.type, "day": self.day,
-                "date": self.date.isoformat(), "requires": list(self.requires)}
+                "date": self.date.isoformat(), "requires": list(self.requires), "titles": dict(self.titles)}
 
 
 @dataclass
@@ -45,7 +47,9 @@ def _node(kind: str, name: str) -> str:
 class CatalogGraph:
     """Topics, resources and the people, roles, departments and locations they relate to."""
 
-    def __init__(self, topics: Iterable[TopicSpec] = (), resources: Iterable[ResourceSpec] = ()) -> None:
+    def __init__(self, topics: Iterable[TopicSpec] = (), resources: Iterable[ResourceSpec] = (),
+                 calendar: WorkCalendar | None = None) -> None:
+        self.calendar = calendar or WorkCalendar()  # roadmap items fall on working days
         self.topics: dict[str, TopicSpec] = {t.id: t for t in topics}
         self.resources: dict[str, ResourceSpec] = {r.id: r for r in resources}
         self.graph: nx.DiGraph[str] = nx.DiGraph()
@@ -194,6 +198,7 @@ class CatalogGraph:
                 delivered: Iterable[str] = (), opt_out_topics: Iterable[str] = ()) -> Selection:
         """Dated items in ``requires`` order: every item comes after what it requires, and not before its date."""
         selection = Selection()
+        country = employee.get("country")
         picked = {r.id: r for r, _ in self._pick(topics, employee, delivered, opt_out_topics, selection)}
         order: nx.DiGraph[str] = nx.DiGraph()
         order.add_nodes_from(picked)
@@ -211,15 +216,18 @@ class CatalogGraph:
         for rid in ordered:
             r = picked[rid]
             day = effective[rid]
-            selection.roadmap.append(RoadmapItem(rid, r.title, r.url, r.type, day, start + timedelta(days=day - 1),
-                                                 tuple(q for q in r.requires if q in picked)))
+            when = self.calendar.working_day(start, day, country if isinstance(country, str) else None)
+            selection.roadmap.append(RoadmapItem(rid, r.title, r.url, r.type, day, when,
+                                                 tuple(q for q in r.requires if q in picked),
+                                                 tuple(sorted(r.titles.items()))))
         selection.resources = [picked[rid] for rid in ordered]
         return selection
 
 
 def _resource_view(r: ResourceSpec) -> dict[str, Any]:
     return {
-        "id": r.id, "type": r.type, "title": r.title, "url": r.url, "topics": list(r.topics), "group": r.group,
+        "id": r.id, "type": r.type, "title": r.title, "titles": dict(r.titles), "url": r.url,
+        "topics": list(r.topics), "group": r.group,
         "locale": r.locale, "day": r.day, "requires": list(r.requires), "related": list(r.related),
         "departments": list(r.departments), "locations": list(r.locations), "roles": list(r.roles),
     }

@@ -24,6 +24,9 @@ class ResourceSpec(Frozen):
     id: Identifier
     type: ResourceType
     title: Annotated[str, Field(min_length=1)]
+    titles: Annotated[dict[Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")], str], Field(
+        description="The title in other languages, by locale or language (de, fr-FR): a message in that "
+        "language shows it")] = Field(default_factory=dict)
     url: str | None = None
     description: str | None = None
     topics: Annotated[list[Identifier], Field(min_length=1)]

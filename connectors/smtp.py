@@ -90,7 +90,8 @@ def classify_smtp_error(exc: Exception, where: str) -> DeliveryError:
         return _response_error(exc)
     if isinstance(exc, aiosmtplib.SMTPException):  # the relay lacks what the settings ask for (AUTH, STARTTLS)
         return PermanentDeliveryError("smtp_not_supported", f"{exc.message.rstrip('.')}; check WAYFINDER_SMTP_URL "
-                                      "(smtps:// or ?starttls=true for TLS; credentials only where AUTH is offered)")
+                                      "(smtps:// or ?starttls=true for TLS, ?starttls=false for a local test relay "
+                                      "without TLS; credentials only where AUTH is offered)")
     return RetryableDeliveryError("smtp_error", f"unexpected {type(exc).__name__} from the SMTP client")
 
 

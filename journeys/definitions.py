@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from wayfinder.catalog.graph import CatalogGraph
-from wayfinder.journeys.model import Fairness, Journey, Policy
+from wayfinder.journeys.model import Fairness, Journey, JourneyTestDoc, Policy
 from wayfinder.journeys.templates import MessageTemplate
 
 
@@ -21,6 +21,8 @@ class Definitions:
     policy: Policy = field(default_factory=Policy)
     fairness: Fairness | None = None
     files: int = 0
+    tests: list[tuple[str, int, JourneyTestDoc]] = field(default_factory=list)  # (file, line, test): wayfinder test
+    positions: dict[tuple[str, str], str] = field(default_factory=dict)  # (journey, step or "") -> file:line:col
 
     def current(self) -> dict[str, Journey]:
         """The newest version of each journey."""

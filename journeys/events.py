@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, NoReturn
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-from wayfinder.journeys.profile import Locale, ProfileUpdate, QuietHours
+from wayfinder.journeys.profile import Locale, ProfileUpdate, QuietHours, Timezone
 from wayfinder.vocabulary import EventType, iso
 
 __all__ = ["ERASURE", "SENSITIVE_EVENT_TYPES", "CloudEvent", "DecodeError", "decode_event", "iso"]
@@ -86,6 +86,7 @@ class Relocated(_Data):
     old_location: str | None = None
     new_location: str
     new_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
+    new_timezone: Timezone | None = None
 
 
 class Terminated(_Data):

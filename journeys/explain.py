@@ -1,64 +1,140 @@
-"""Why a message was sent, in one sentence the recipient can read (SPEC §6, §9)."""
+"""Why a message was sent, in one sentence the recipient can read, in their language (SPEC §6, §9)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from wayfinder.journeys.i18n import Reader, gettext
 from wayfinder.journeys.templates import RenderError
 
 if TYPE_CHECKING:
     from wayfinder.journeys.definitions import Definitions
     from wayfinder.journeys.model import Journey
 
-Phrase = Callable[[Mapping[str, Any]], str]
+
+# What happened, said to the employee ("your ...") and about them ("their ..."); English is the message id.
+_SIMPLE: dict[str, tuple[str, str, str | None]] = {  # type -> (you, they, data field holding the date)
+    "hris.employee.hired": ("you are joining us{on}", "they are joining us{on}", "start_date"),
+    "hris.employee.started": ("you started with us{on}", "they started with us{on}", "date"),
+    "hris.manager.changed": ("your manager changed", "their manager changed", None),
+    "onboarding.task.completed": ("you completed an onboarding task", "they completed an onboarding task", None),
+}
+_DEPENDENT = {
+    "child": ("a new child was added to your family record{on}", "a new child was added to their family record{on}"),
+    "spouse": ("a spouse was added to your family record{on}", "a spouse was added to their family record{on}"),
+    "": ("a new dependent was added to your family record{on}",
+         "a new dependent was added to their family record{on}"),
+}
+_LEAVE_WORDS = {"parental": "parental", "medical": "medical", "bereavement": "bereavement",
+                "sabbatical": "sabbatical", "other": "other"}
+_CHANGE_WORDS = {"promotion": "promotion", "transfer": "transfer", "demotion": "demotion"}
+
+Phrase = Callable[[Mapping[str, Any], bool, str | None], str]
 
 
-def _on(d: Mapping[str, Any], key: str) -> str:
-    value = d.get(key)
-    return f" on {value}" if value else ""
+def _on(d: Mapping[str, Any], key: str | None, locale: str | None) -> str:
+    """" on 3 March 2026" in the reader's language, for the ``{on}`` of a phrase (empty without a date)."""
+    value = d.get(key) if key else None
+    if not value:
+        return ""
+    return gettext(locale, " on {date}", date=Reader(locale, None).date(value))
 
 
-# What happened, said of the employee ("your ...").
+def _dependent(d: Mapping[str, Any], you: bool, locale: str | None) -> str:
+    forms = _DEPENDENT.get(str(d.get("relationship") or ""), _DEPENDENT[""])
+    return gettext(locale, forms[0 if you else 1], on=_on(d, "date", locale))
+
+
+def _leave(started: bool) -> Phrase:
+    def phrase(d: Mapping[str, Any], you: bool, locale: str | None) -> str:
+        kind = _LEAVE_WORDS.get(str(d.get("leave_type")), "other")
+        if started:
+            text = "your {leave} leave started{on}" if you else "their {leave} leave started{on}"
+        else:
+            text = "your {leave} leave ended{on}" if you else "their {leave} leave ended{on}"
+        field = "start_date" if started else "return_date"
+        return gettext(locale, text, leave=gettext(locale, kind), on=_on(d, field, locale))
+    return phrase
+
+
+def _job(d: Mapping[str, Any], you: bool, locale: str | None) -> str:
+    change = gettext(locale, _CHANGE_WORDS.get(str(d.get("change")), "transfer"))
+    if d.get("new_role"):
+        text = "your job changed ({change} to {role})" if you else "their job changed ({change} to {role})"
+        return gettext(locale, text, change=change, role=d["new_role"])
+    return gettext(locale, "your job changed ({change})" if you else "their job changed ({change})", change=change)
+
+
+def _relocated(d: Mapping[str, Any], you: bool, locale: str | None) -> str:
+    if d.get("new_location"):
+        text = "your work location changed to {location}" if you else "their work location changed to {location}"
+        return gettext(locale, text, location=d["new_location"])
+    return gettext(locale, "your work location changed" if you else "their work location changed")
+
+
 _PHRASES: dict[str, Phrase] = {
-    "hris.dependent.added": lambda d: f"a new {d.get('relationship') or 'dependent'} was added to your "
-                                      f"family record{_on(d, 'date')}",
-    "hris.employee.hired": lambda d: f"you are joining us{_on(d, 'start_date')}",
-    "hris.employee.started": lambda d: f"you started with us{_on(d, 'date')}",
-    "hris.leave.started": lambda d: f"your {d.get('leave_type') or ''} leave started{_on(d, 'start_date')}",
-    "hris.leave.ended": lambda d: f"your {d.get('leave_type') or ''} leave ended{_on(d, 'return_date')}",
-    "hris.job.changed": lambda d: f"your job changed ({d.get('change') or 'change'}"
-                                  + (f" to {d['new_role']}" if d.get("new_role") else "") + ")",
-    "hris.manager.changed": lambda d: "your manager changed",
-    "hris.employee.relocated": lambda d: "your work location changed"
-                                         + (f" to {d['new_location']}" if d.get("new_location") else ""),
-    "onboarding.task.completed": lambda d: "you completed an onboarding task",
+    "hris.dependent.added": _dependent,
+    "hris.leave.started": _leave(started=True),
+    "hris.leave.ended": _leave(started=False),
+    "hris.job.changed": _job,
+    "hris.employee.relocated": _relocated,
 }
 
 
-def _phrase(trigger: Mapping[str, Any]) -> str:
+def _phrase(trigger: Mapping[str, Any], you: bool, locale: str | None) -> str:
     data = trigger.get("data") or {}
-    phrase = _PHRASES.get(str(trigger.get("type")))
+    kind = str(trigger.get("type"))
+    simple = _SIMPLE.get(kind)
+    if simple is not None:
+        said = simple[0] if you else simple[1]
+        return gettext(locale, said, on=_on(data, simple[2], locale)) if "{on}" in said else gettext(locale, said)
+    phrase = _PHRASES.get(kind)
     if phrase is not None:
-        return " ".join(phrase(data).split())
-    return f"of a change in your employee record ({trigger.get('type')})"
+        return " ".join(phrase(data, you, locale).split())
+    text = "of a change in your employee record ({type})" if you else "of a change in their employee record ({type})"
+    return gettext(locale, text, type=kind)
+
+
+class Explanation(str):
+    """The explanation in one language, able to say itself in another (the footer is in the message's)."""
+
+    __slots__ = ("_say",)
+    _say: Callable[[str | None], str]
+
+    def __new__(cls, say: Callable[[str | None], str], locale: str | None) -> Explanation:
+        self = super().__new__(cls, say(locale))
+        self._say = say
+        return self
+
+    def localized(self, locale: str | None) -> str:
+        return self._say(locale)
+
+
+def _sentence(journey: Journey, trigger: Mapping[str, Any], role: str, employee: Mapping[str, Any],
+              locale: str | None) -> str:
+    name = journey.localized_name(locale)
+    if role == "employee":
+        return gettext(locale, "You received this because {because}. It is part of \u201c{journey}\u201d.",
+                       because=_phrase(trigger, True, locale), journey=name)
+    person = employee.get("preferred_name") or employee.get("given_name") or gettext(locale, "a colleague")
+    text = ("You received this because you are their manager and, for {person}, {because}. "
+            "It is part of \u201c{journey}\u201d.") if role == "manager" else (
+            "You received this because you are their HR partner and, for {person}, {because}. "
+            "It is part of \u201c{journey}\u201d.")
+    return gettext(locale, text, person=person, because=_phrase(trigger, False, locale), journey=name)
 
 
 def explain(journey: Journey, trigger: Mapping[str, Any], role: str, employee: Mapping[str, Any],
             defs: Definitions, scope: Mapping[str, Any]) -> str:
-    """The journey's own explanation if it has one, else one made from the trigger and the recipient's role."""
+    """The journey's own explanation if it has one, else one made from the trigger and the recipient's role.
+
+    The sentence is English (the record's, for reviewers and audits) and says itself in the message's
+    language in the footer (:meth:`Explanation.localized`)."""
     own = defs.inline.get((journey.id, journey.version, "", "explanation"))
     if own is not None:
         try:
             return own.render_text({**scope, "employee": employee})
         except RenderError:
             pass
-    phrase = _phrase(trigger)
-    if role == "employee":
-        because = phrase
-    else:
-        who = "their manager" if role == "manager" else "their HR partner"
-        person = employee.get("preferred_name") or employee.get("given_name") or "a colleague"
-        because = f"you are {who} and, for {person}, " + phrase.replace("your ", "their ").replace(
-            "you are joining", "they are joining").replace("you started", "they started")
-    return f"You received this because {because}. It is part of \u201c{journey.name}\u201d."
+    return Explanation(lambda loc: _sentence(journey, trigger, role, employee, loc), None)

@@ -11,17 +11,21 @@ from typing import Any
 import networkx as nx
 from pydantic import BaseModel, ValidationError
 
+from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.catalog.graph import CatalogGraph
 from wayfinder.catalog.model import CatalogDoc, ResourceDoc, ResourceSpec, TopicDoc, TopicSpec
 from wayfinder.expressions import ExpressionError
 from wayfinder.journeys._problems import DefinitionError, Problem
 from wayfinder.journeys._yaml import Document, Loc, load_documents
+from wayfinder.journeys.checks import check_definitions, journey_positions
 from wayfinder.journeys.definitions import Definitions as Definitions  # re-exported: the old home of the name
 from wayfinder.journeys.model import (
     BranchStep,
     EndStep,
+    EventTypeDoc,
     Fairness,
     Journey,
+    JourneyTestDoc,
     Policy,
     RoadmapStep,
     SendStep,
@@ -35,7 +39,8 @@ from wayfinder.journeys.templates import MessageTemplate, check_source
 
 KINDS: dict[str, type[BaseModel]] = {
     "Journey": Journey, "Template": TemplateDoc, "Catalog": CatalogDoc, "Topic": TopicDoc,
-    "Resource": ResourceDoc, "Policy": Policy, "Fairness": Fairness,
+    "Resource": ResourceDoc, "Policy": Policy, "Fairness": Fairness, "EventType": EventTypeDoc,
+    "JourneyTest": JourneyTestDoc,
 }
 
 
@@ -91,6 +96,7 @@ class _Loader:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.parsed: list[_Parsed] = []
+        self.broken: list[Document] = []  # documents that did not parse: still cross-checked
         self.files = 0
 
     # -- reading -------------------------------------------------------------------------
@@ -133,6 +139,7 @@ class _Loader:
             parsed = model.model_validate(data)
         except ValidationError as e:
             self._pydantic_problems(doc, e, model)
+            self.broken.append(doc)
             return
         tid = _template_id(file, template_root) if isinstance(parsed, TemplateDoc) else None
         self.parsed.append(_Parsed(doc, parsed, tid))
@@ -210,9 +217,11 @@ def _expression_offset(doc: Document, loc: Loc, column: int) -> int:
 def _label(doc: Document, model: type[BaseModel] | BaseModel) -> str:
     kind = model.__name__ if isinstance(model, type) else type(model).__name__
     name = {"TemplateDoc": "template", "CatalogDoc": "catalog", "TopicDoc": "topic", "ResourceDoc": "resource",
-            "Journey": "journey", "Policy": "policy", "Fairness": "fairness"}.get(kind, kind.lower())
+            "Journey": "journey", "Policy": "policy", "Fairness": "fairness", "EventTypeDoc": "event type",
+            "JourneyTestDoc": "journey test"}.get(kind, kind.lower())
     ident = doc.data.get("id") if isinstance(doc.data, dict) else None
-    return f"{name} {ident}" if isinstance(ident, str) and name in ("journey", "topic", "resource") else name
+    named = ("journey", "topic", "resource", "event type", "journey test")
+    return f"{name} {ident}" if isinstance(ident, str) and name in named else name
 
 
 def load(sources: Sources) -> tuple[Definitions, list[Problem]]:
@@ -227,6 +236,12 @@ def load(sources: Sources) -> tuple[Definitions, list[Problem]]:
     defs = Definitions(files=loader.files)
     problems = list(loader.problems)
     _build(loader.parsed, defs, problems)
+    problems += check_definitions([(p.doc, p.model, p.template_id) for p in loader.parsed], loader.broken,
+                                  defs.templates, defs.catalog.topics)
+    defs.positions = journey_positions([(p.doc, p.model, p.template_id) for p in loader.parsed])
+    defs.tests = [(p.doc.file, p.doc.start.line, p.model) for p in loader.parsed if isinstance(p.model, JourneyTestDoc)]
+    defs.catalog.calendar = WorkCalendar(defs.policy.working_days.weekend,
+                                         public_holidays=defs.policy.working_days.public_holidays)
     return defs, sorted(set(problems))
 
 

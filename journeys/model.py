@@ -13,6 +13,7 @@ from wayfinder.expressions import Expr
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.vocabulary import Channel, Frozen, Identifier, RecipientRole
 
+_LOCALE = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"
 STEP_KINDS = ("send", "wait", "wait_for", "branch", "roadmap", "task", "end")
 
 
@@ -38,8 +39,13 @@ def _reentry(value: str) -> str:
     return value
 
 
-Duration = Annotated[str, AfterValidator(_duration), Field(examples=["3d", "12w", "-14d"])]
-TimeOfDay = Annotated[str, AfterValidator(_time_of_day), Field(examples=["09:00"])]
+# The patterns are for editors (JSON Schema); the validators give the error messages.
+DURATION_PATTERN = r"^-?(?:[0-9]+[smhdw])+$"
+TIME_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+Duration = Annotated[str, AfterValidator(_duration), Field(examples=["3d", "12w", "-14d"],
+                                                            json_schema_extra={"pattern": DURATION_PATTERN})]
+TimeOfDay = Annotated[str, AfterValidator(_time_of_day), Field(examples=["09:00"],
+                                                               json_schema_extra={"pattern": TIME_PATTERN})]
 Recipient = RecipientRole
 
 
@@ -234,6 +240,9 @@ class Journey(Frozen):
     kind: Literal["Journey"]
     id: Identifier
     name: Annotated[str, Field(min_length=1)]
+    names: Annotated[dict[Annotated[str, Field(pattern=_LOCALE)], Annotated[str, Field(min_length=1)]], Field(
+        description="The name in other languages, by locale (de-DE or de); the explanation quotes it")] = Field(
+        default_factory=dict)
     owner: Annotated[str, Field(min_length=1)]
     version: Annotated[int, Field(ge=1)] = 1
     status: Literal["active", "paused", "draft"] = "active"
@@ -243,7 +252,8 @@ class Journey(Frozen):
                                              "in one sentence (Jinja2); a default is made from the trigger")] = None
     trigger: Trigger
     audience: Expr | None = None
-    reentry: Annotated[str, AfterValidator(_reentry)] = "never"
+    reentry: Annotated[str, AfterValidator(_reentry), Field(
+        json_schema_extra={"pattern": r"^(?:never|always|-?(?:[0-9]+[smhdw])+)$"})] = "never"
     exit_on: list[ExitOn] = Field(default_factory=list)
     steps: Annotated[list[Step], Field(min_length=1)]
     holdout: Annotated[str | None, AfterValidator(_holdout),
@@ -263,6 +273,18 @@ class Journey(Frozen):
         """The held-out share, 0.0 when the journey has no holdout."""
         return 0.0 if self.holdout is None else holdout_percent(self.holdout) / 100
 
+    def localized_name(self, locale: str | None) -> str:
+        """The name for a reader of ``locale``: its own, else its language's, else ``name``."""
+        if locale:
+            wanted = locale.replace("_", "-").lower()
+            by_key = {k.lower(): v for k, v in self.names.items()}
+            language = wanted.split("-")[0]
+            found = by_key.get(wanted) or by_key.get(language) or next(
+                (v for k, v in sorted(by_key.items()) if k.split("-")[0] == language), None)
+            if found:
+                return found
+        return self.name
+
     @cached_property
     def step_index(self) -> dict[str, int]:
         return {s.id: i for i, s in enumerate(self.steps)}
@@ -281,11 +303,30 @@ class FrequencyCap(Frozen):
     max: Annotated[int, Field(ge=1)]
     per: Duration
 
+    @property
+    def window(self) -> timedelta:
+        return parse_duration(self.per)
+
 
 class QuietHoursPolicy(Frozen):
     start: TimeOfDay
     end: TimeOfDay
     weekends: bool = False
+
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+def _saturday_and_sunday() -> list[Weekday]:
+    return ["saturday", "sunday"]
+
+
+class WorkingDays(Frozen):
+    """Which days roadmap items may fall on."""
+
+    weekend: Annotated[list[Weekday], Field(description="days off every week")] = Field(
+        default_factory=_saturday_and_sunday)
+    public_holidays: Annotated[bool, Field(description="skip the public holidays of the employee's country")] = True
 
 
 DEFAULT_PREFERENCES_URL = "https://intranet.example.com/wayfinder/preferences"
@@ -304,6 +345,7 @@ class Policy(Frozen):
                                              "nobody decides on it within this time (SPEC §11)")] = "5d"
     review_escalation: Annotated[str | None, Field(description="Who gets the escalation task: a person id or "
                                                    "group; default the employee's HR partner")] = None
+    working_days: WorkingDays = Field(default_factory=WorkingDays)
     preferences_url: Annotated[str, Field(description="Where employees see and change their preferences; "
                                           "every message links here")] = DEFAULT_PREFERENCES_URL
 
@@ -365,3 +407,78 @@ class TemplateDoc(Frozen):
     html: str | None = None
     locales: dict[Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")], LocaleOverride] = Field(
         default_factory=dict)
+
+
+class EventField(Frozen):
+    required: Annotated[bool, Field(description="false: expressions must guard it with has(...), templates "
+                                    "with |default(...)")] = True
+    description: str | None = None
+
+
+class EventTypeDoc(Frozen):
+    """A custom event type: its id and the fields of its ``data``, so journeys using it can be checked."""
+
+    api_version: Annotated[Literal["wayfinder/v1"], Field(alias="apiVersion")]
+    kind: Literal["EventType"]
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]*(?:\.[a-z0-9_\-]+)+$", examples=["lms.course.completed"])]
+    description: str | None = None
+    data: dict[Identifier, EventField] = Field(default_factory=dict)
+
+
+class TestEvent(Frozen):
+    """An event of a journey test: a CloudEvent with ``specversion``, ``id`` and ``source`` filled in."""
+
+    type: Annotated[str, Field(min_length=1)]
+    time: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$",
+                               examples=["2026-03-02T09:15:00Z"])]
+    subject: Annotated[str, Field(min_length=1)]
+    data: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = None
+    source: str = "wayfinder/test"
+
+
+class ExpectedMessage(Frozen):
+    """What one message must be; fields left out are not compared."""
+
+    journey: str | None = None
+    step: str | None = None
+    recipient: str | None = None
+    role: Recipient | None = None
+    channel: Channel | None = None
+    status: Literal["sent", "pending_approval", "approved", "rejected", "suppressed", "deferred", "failed"] | None = (
+        None)
+    reason: str | None = None
+    at: Annotated[str | None, Field(description="scheduled_for, an RFC 3339 time (compared as an instant)")] = None
+    resources: list[str] | None = None
+    locale: str | None = None
+    subject: Annotated[str | None, Field(description="the subject must contain this text")] = None
+
+
+class ExpectedTask(Frozen):
+    journey: str | None = None
+    step: str | None = None
+    assignee: Annotated[str | None, Field(examples=["hr_partner", "manager", "review_escalation"])] = None
+    assignee_id: str | None = None
+    at: Annotated[str | None, Field(description="created_at, an RFC 3339 time")] = None
+
+
+class Expectations(Frozen):
+    messages: list[ExpectedMessage] = Field(default_factory=list)
+    tasks: list[ExpectedTask] = Field(default_factory=list)
+    exact: Annotated[bool, Field(description="no messages or tasks besides those listed")] = True
+
+
+class JourneyTestDoc(Frozen):
+    """A journey test kept in git beside the journeys: given these events, expect these messages and tasks."""
+
+    __test__ = False  # not a pytest test class
+
+    api_version: Annotated[Literal["wayfinder/v1"], Field(alias="apiVersion")]
+    kind: Literal["JourneyTest"]
+    id: Identifier
+    description: str | None = None
+    journeys: Annotated[list[Identifier] | None, Field(description="only these journeys run [default: all]")] = None
+    include_drafts: bool = False
+    until: Annotated[str | None, Field(description="fire timers up to this time [default: the last event's]")] = None
+    events: Annotated[list[TestEvent], Field(min_length=1)]
+    expect: Expectations

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from datetime import date
+from datetime import UTC, date, datetime
+from importlib import resources
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -157,3 +159,48 @@ def apply_event(profile: Profile, event_type: str, data: dict[str, Any]) -> None
         value = data.get(source)
         if value is not None:
             profile.fields[target] = value
+    if event_type == "hris.employee.relocated":
+        zone_name = _valid_zone(data.get("new_timezone")) or country_zone(data.get("new_country"))
+        if zone_name is not None:
+            profile.fields["timezone"] = zone_name
+
+
+def _valid_zone(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        _timezone(value)
+    except ValueError:
+        return None
+    return value
+
+
+# Zones whose clocks agree at every one of these instants count as one (Europe/Busingen is Germany's time).
+_PROBES = tuple(datetime(year, month, 15, 12, tzinfo=UTC) for year in range(2024, 2031) for month in (1, 4, 7, 10))
+
+
+@functools.lru_cache(maxsize=1)
+def _zones_by_country() -> dict[str, list[str]]:
+    """IANA's zone.tab: the zones of each country, the most populous area first."""
+    out: dict[str, list[str]] = {}
+    try:
+        text = resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, OSError):
+        return out
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            country, _coordinates, zone_name, *_ = line.split("\t")
+            out.setdefault(country, []).append(zone_name)
+    return out
+
+
+@functools.lru_cache(maxsize=512)
+def country_zone(country: Any) -> str | None:
+    """The country's only timezone; None when it has several that tell different times (keep the old one)."""
+    if not isinstance(country, str):
+        return None
+    zones = _zones_by_country().get(country.upper(), [])
+    if not zones:
+        return None
+    clocks = {tuple(probe.astimezone(ZoneInfo(z)).utcoffset() for probe in _PROBES) for z in zones}
+    return zones[0] if len(clocks) == 1 else None

@@ -8,8 +8,8 @@ output stops at :data:`MAX_OUTPUT_CHARS`.
 
 from __future__ import annotations
 
+import difflib
 import functools
-import html as _html
 import re
 import string
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -20,11 +20,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from jinja2 import Template, TemplateSyntaxError, Undefined, meta, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from wayfinder.journeys import layout
+from wayfinder.journeys.i18n import FILTERS, gettext, reading, reading_locale, timezone_of
 
 TEMPLATE_VARIABLES = frozenset({
     "employee", "recipient", "event", "trigger", "resources", "roadmap", "explanation", "preferences_url",
@@ -252,10 +255,23 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+class _Strict(StrictUndefined):
+    """A missing value fails the render when it is printed, iterated, compared or computed with, so a message
+    never says "You moved from  to London". It may still be tested (``{% if x %}``, ``x or y``), and
+    ``|default(...)`` replaces it."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:  # type: ignore[override]  # StrictUndefined raises; this one tests false
+        return False
+
+
 def _environment(*, autoescape: bool) -> _Sandbox:
-    env = _Sandbox(autoescape=autoescape, keep_trailing_newline=False, trim_blocks=False, finalize=_finalize)
+    env = _Sandbox(autoescape=autoescape, keep_trailing_newline=False, trim_blocks=False, finalize=_finalize,
+                   undefined=_Strict)
     for name in ("lipsum", "cycler", "joiner", "namespace"):
         env.globals.pop(name, None)
+    env.filters.update(FILTERS)
     env.filters = {name: _guard_filter(name, f) for name, f in env.filters.items()}
     return env
 
@@ -293,7 +309,9 @@ def _unknown_variables(tree: nodes.Template, env: _Sandbox) -> Iterator[SourcePr
     known = ", ".join(sorted(TEMPLATE_VARIABLES))
     for name in sorted(unknown):
         line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == name and n.ctx == "load"), 1)
-        yield SourceProblem(line, f"unknown variable {name!r} (templates see: {known})")
+        close = difflib.get_close_matches(name, sorted(TEMPLATE_VARIABLES), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        yield SourceProblem(line, f"unknown variable {name!r}{hint} (templates see: {known})")
 
 
 def _failure(e: BaseException) -> str:
@@ -408,43 +426,70 @@ class MessageTemplate:
 
     def render_text(self, context: Mapping[str, Any]) -> str:
         """Only the text part, default locale, no footer: task titles and notes, explanations."""
-        with self._rendering():
+        with self._rendering(), reading(None, timezone_of(context)):
             return self._run(self._default.text, context, MAX_OUTPUT_CHARS).strip()
 
     def render(self, context: Mapping[str, Any], locale: str | None, *, footer: tuple[str, str]) -> Rendered:
         """Render subject, text and HTML; ``footer`` is (explanation, preferences_url), added to both parts."""
         chosen = self.pick_locale(locale)
         part = self._locales[chosen] if chosen is not None else self._default
-        with self._rendering():
+        language = reading_locale(locale, chosen)
+        context = _in_language(context, language)
+        with self._rendering(), reading(language, timezone_of(context)):
             subject = " ".join(self._run(part.subject, context, MAX_OUTPUT_CHARS).split())
-            text = self._run(part.text, context, MAX_OUTPUT_CHARS).rstrip()
+            source = layout.blocks(self._run(part.text, context, MAX_OUTPUT_CHARS))
+            text = layout.plain(source)  # text and HTML from the same source
             html_body = (self._run(part.html, context, MAX_OUTPUT_CHARS - len(text)) if part.html is not None
-                         else _text_to_html(text))
+                         else layout.html_fragment(source))
         if len(text) + len(html_body) > MAX_OUTPUT_CHARS:
             self._too_long()
-        return Rendered(subject, *with_footer(text, html_body, *footer))
+        explanation, preferences_url = footer
+        return Rendered(subject, *with_footer(text, html_body, explanation, preferences_url, locale=language,
+                                              title=subject))
 
 
-def with_footer(text: str, html_body: str, explanation: str, preferences_url: str) -> tuple[str, str]:
-    """The text and HTML parts with the explanation and the preferences link every message ends with."""
-    text = f"{text}\n\n-- \n{explanation}\nTo change or stop these messages: {preferences_url}\n"
-    html_body = (
-        f"{html_body}\n<hr>\n<p class=\"wayfinder-explanation\">{_html.escape(explanation)}</p>\n"
-        f"<p class=\"wayfinder-preferences\"><a href=\"{_html.escape(preferences_url, quote=True)}\">"
-        "Change or stop these messages</a></p>\n"
-    )
-    return text, html_body
+def with_footer(text: str, html_body: str, explanation: str, preferences_url: str, *, locale: str | None = None,
+                title: str = "") -> tuple[str, str]:
+    """The text part and the HTML document, both ending with the explanation and the preferences link, in the
+    language of ``locale`` (English without it). An :class:`~wayfinder.journeys.explain.Explanation` says
+    itself in that language."""
+    localized = getattr(explanation, "localized", None)
+    if callable(localized):
+        explanation = str(localized(locale))
+    change = gettext(locale, "To change or stop these messages: {url}", url=preferences_url)
+    html_doc = layout.document(html_body, title=title, lang=locale or "en", explanation=explanation,
+                               preferences_url=preferences_url,
+                               change=gettext(locale, "Change or stop these messages"))
+    return f"{text}\n\n-- \n{explanation}\n{change}\n", html_doc
 
 
 def text_to_html(text: str) -> str:
-    """Paragraphs of plain text as HTML (escaped), for a message given only as text."""
-    return _text_to_html(text)
+    """Plain text as the body of an HTML part: paragraphs and lists (escaped), for a message given only as
+    text (a reviewer's edits)."""
+    return layout.html_fragment(layout.blocks(text))
+
+
+def _title_in(item: Mapping[str, Any], locale: str) -> Mapping[str, Any]:
+    titles = item.get("titles")
+    if not isinstance(titles, Mapping) or not titles:
+        return item
+    wanted = _norm(locale)
+    by_locale = {_norm(str(k)): v for k, v in titles.items()}
+    language = wanted.split("-")[0]
+    title = by_locale.get(wanted) or by_locale.get(language) or next(
+        (v for k, v in sorted(by_locale.items()) if k.split("-")[0] == language), None)
+    return {**item, "title": title} if isinstance(title, str) else item
+
+
+def _in_language(context: Mapping[str, Any], locale: str) -> Mapping[str, Any]:
+    """Resources and roadmap items titled in the message's language where the catalog has a translation."""
+    out = dict(context)
+    for key in ("resources", "roadmap"):
+        items = context.get(key)
+        if isinstance(items, list):
+            out[key] = [_title_in(i, locale) if isinstance(i, Mapping) else i for i in items]
+    return out
 
 
 def _norm(locale: str) -> str:
     return locale.replace("_", "-").lower()
-
-
-def _text_to_html(text: str) -> str:
-    paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    return "\n".join("<p>" + _html.escape(p).replace("\n", "<br>\n") + "</p>" for p in paragraphs)

@@ -20,9 +20,12 @@ _FLAGS = {
 }
 
 
-def _env_help() -> str:
+def _env_help(*names: str) -> str:
+    """The settings a command reads (all of them when none are named)."""
     lines = ["settings (a flag wins over its environment variable):"]
     for name, info in WorkerSettings.model_fields.items():
+        if names and name not in names:
+            continue
         flag = _FLAGS.get(name, "")
         default = info.default if info.default is not None else "unset"
         lines.append(f"  WAYFINDER_{name.upper():<25} {flag:<16} {info.description or ''} [default: {default}]")
@@ -111,17 +114,19 @@ def register(sub: Any) -> None:
     _settings_args(p, *_FLAGS)
     p.set_defaults(func=cmd_worker)
 
+    publish_settings = ("broker", "topic_prefix", "app_id")
     p = sub.add_parser("publish", help="produce a file of events to Kafka, keyed by subject",
-                       epilog=_env_help(), formatter_class=fmt)
+                       epilog=_env_help(*publish_settings), formatter_class=fmt)
     p.add_argument("file", type=Path, help="CloudEvents, one JSON object per line")
     p.add_argument("--tick", metavar="TIME", help="then advance the stream clock to TIME (workers with --clock "
                    "event): timers due by then fire")
-    _settings_args(p, "broker", "topic_prefix", "app_id")
+    _settings_args(p, *publish_settings)
     p.set_defaults(func=cmd_publish)
 
-    p = sub.add_parser("topics", help="create Wayfinder's topics (idempotent)", epilog=_env_help(),
+    topics_settings = ("broker", "topic_prefix", "partitions", "replication")
+    p = sub.add_parser("topics", help="create Wayfinder's topics (idempotent)", epilog=_env_help(*topics_settings),
                        formatter_class=fmt)
     p.add_argument("action", choices=["create"])
-    _settings_args(p, "broker", "topic_prefix", "partitions", "replication")
+    _settings_args(p, *topics_settings)
     p.set_defaults(func=cmd_topics)
     logging.getLogger("kafka").setLevel(logging.WARNING)

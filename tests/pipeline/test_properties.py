@@ -296,8 +296,13 @@ def test_a_roadmap_always_respects_requires(case: RoadmapCase) -> None:
         assert offered(item.id)
         assert item.day == effective[item.id]
         assert (r.day or 1) <= item.day <= case.horizon
-        assert item.date == case.start + timedelta(days=item.day - 1)
+        # day N is the Nth working day (weekends and the country's public holidays skipped)
+        assert graph.calendar.is_working_day(item.date, case.employee.get("country"))
         assert item.date >= case.start
+        assert item.date - case.start >= timedelta(days=item.day - 1)
+    for a in items:
+        for b in items:
+            assert (a.day < b.day) == (a.date < b.date)
         assert set(item.requires) == {q for q in r.requires if offered(q)}
         for req in r.requires:
             if offered(req):

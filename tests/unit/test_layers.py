@@ -29,6 +29,8 @@ LAYERS: dict[str, int] = {
     "wayfinder.reports": 5,
     "wayfinder.hris": 5,
     "wayfinder.web": 5,
+    "wayfinder.journeytests": 5,
+    "wayfinder.plan": 5,
     "wayfinder.cli": 6,
 }
 

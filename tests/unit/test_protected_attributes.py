@@ -47,8 +47,10 @@ def test_audience_reading_a_protected_attribute_is_rejected_at_its_column(write_
 
 
 def test_without_a_fairness_document_nothing_is_protected(write_files: WriteFiles) -> None:
+    # an attribute may be absent, so the expression guards it with has() (journeys/checks.py)
     root = write_files({"journeys/j.yaml": HEAD + "trigger: {event: hris.employee.hired}\n"
-                        "audience: employee.attributes.gender == \"f\"\n" + STEPS})
+                        "audience: 'has(employee.attributes.gender) && employee.attributes.gender == \"f\"'\n"
+                        + STEPS})
     assert problems_of(root) == []
 
 

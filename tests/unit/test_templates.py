@@ -132,15 +132,33 @@ def test_html_part_escapes_the_recipient_name_and_text_keeps_it() -> None:
 def test_html_made_from_text_escapes_too() -> None:
     template = MessageTemplate("t", "Hi", "Hi {{ recipient.given_name }}")
     rendered = template.render(context(NASTY), None, footer=FOOTER)
-    assert "<p>Hi &lt;b&gt;Zoë &amp; Co&lt;/b&gt;</p>" in rendered.html
+    assert '<p style="margin:0 0 16px 0">Hi &lt;b&gt;Zoë &amp; Co&lt;/b&gt;</p>' in rendered.html
     assert NASTY not in rendered.html
     assert NASTY in rendered.text
 
 
-def test_html_made_from_text_keeps_paragraphs_and_lines() -> None:
-    template = MessageTemplate("t", "Hi", "Hello {{ recipient.given_name }},\n\nfirst line\nsecond line\n")
-    html = template.render(context(), None, footer=FOOTER).html
-    assert html.startswith("<p>Hello Anna,</p>\n<p>first line<br>\nsecond line</p>")
+def test_text_and_html_come_from_the_same_source_and_paragraphs_reflow() -> None:
+    template = MessageTemplate("t", "Hi", "Hello {{ recipient.given_name }},\n\nfirst line\nsecond line\\\n"
+                                          "kept break\n- Guide: https://intranet/g\n- plain item\nAfter.\n")
+    rendered = template.render(context(), None, footer=FOOTER)
+    assert rendered.text.startswith("Hello Anna,\n\nfirst line second line\nkept break\n\n- Guide: "
+                                    "https://intranet/g\n- plain item\n\nAfter.\n\n-- \n")
+    body = rendered.html.split('<div style="max-width:600px;margin:0 auto;padding:24px;background:#ffffff">\n')[1]
+    assert body.startswith(
+        '<p style="margin:0 0 16px 0">Hello Anna,</p>\n'
+        '<p style="margin:0 0 16px 0">first line second line<br>kept break</p>\n'
+        '<ul style="margin:0 0 16px 0;padding:0 0 0 24px"><li style="margin:0 0 8px 0"><a href="https://intranet/g" '
+        'style="color:#0b57d0;text-decoration:underline">Guide</a></li><li style="margin:0 0 8px 0">plain item</li>'
+        '</ul>\n<p style="margin:0 0 16px 0">After.</p>\n<hr ')
+
+
+def test_the_html_part_is_a_whole_document_in_the_readers_language() -> None:
+    template = MessageTemplate("t", "Hallo <&>", "Hallo.", locales={"de": {"subject": "Hallo <&>", "text": "Hallo."}})
+    html = template.render(context(), "de-DE", footer=FOOTER).html
+    assert html.startswith('<!DOCTYPE html>\n<html lang="de-DE">\n<head>\n<meta charset="utf-8">\n')
+    assert "<title>Hallo &lt;&amp;&gt;</title>" in html
+    assert html.endswith("</div>\n</body>\n</html>\n")
+    assert 'class="wayfinder-preferences"' in html and ">Diese Nachrichten ändern oder abbestellen</a>" in html
 
 
 def test_explicit_markup_in_html_template_is_kept() -> None:
@@ -338,13 +356,19 @@ def test_loader_builds_a_good_template(write_files: WriteFiles) -> None:
     assert template.render(context("Jonas"), "de-AT", footer=FOOTER).subject == "Herzlichen Glückwunsch, Jonas!"
 
 
-def test_missing_optional_fields_render_empty() -> None:
-    template = MessageTemplate("t", "Hi {{ recipient.preferred_name }}", "Team: {{ employee.attributes.team }}.",
-                               "<p>{{ trigger.data.nothing }}</p>")
+def test_a_missing_value_fails_the_render_instead_of_printing_nothing() -> None:
+    template = MessageTemplate("t", "Hi", "You moved from {{ trigger.data.old_city }} to London.")
+    with pytest.raises(RenderError, match=r"^template t: UndefinedError while rendering$"):
+        template.render(context(), None, footer=FOOTER)
+
+
+def test_a_missing_value_may_be_tested_or_given_a_default() -> None:
+    template = MessageTemplate("t", "Hi {{ recipient.preferred_name or 'there' }}",
+                               "Team: {{ employee.attributes.team | default('none') }}."
+                               "{% if trigger.data.nothing %} never{% endif %}")
     rendered = template.render(context(), None, footer=FOOTER)
-    assert rendered.subject == "Hi"
-    assert rendered.text.startswith("Team: .\n")
-    assert rendered.html.startswith("<p></p>")
+    assert rendered.subject == "Hi there"
+    assert rendered.text.startswith("Team: none.\n")
 
 
 def test_printing_data_structures_is_allowed() -> None:

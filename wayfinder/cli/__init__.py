@@ -13,12 +13,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from wayfinder import examples_dir
+from wayfinder import __version__, examples_dir
 from wayfinder.cli import sending as sending_cli
+from wayfinder.cli.paths import PathProblem, check_new_folder, check_out_folder, with_bundled
+from wayfinder.cli.preview import Timezones, local_time, why_nothing
 from wayfinder.cli.report import print_summary, write_results
 from wayfinder.journeys import Problem
 from wayfinder.journeys.events import CloudEvent, iso
 from wayfinder.journeys.loader import Definitions, Sources, load
+from wayfinder.journeys.records import Message, Task
 from wayfinder.reports import cli as reports_cli
 from wayfinder.streams import cli as streams_cli
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
@@ -71,14 +74,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.paths or any(flags):
         sources = Sources(paths=[*args.paths, *(p for p in flags[:2] if p)],
                           templates=[args.templates] if args.templates else [], policy=args.policy)
+        added = with_bundled(sources)
+        if added:
+            print(f"no {' or '.join(added)} among the paths: using the bundled ones in {examples_dir()}",
+                  file=sys.stderr)
     else:
         print(f"validating the bundled examples in {examples_dir()}", file=sys.stderr)
         sources = _sources(args)
+        sources.paths.append(examples_dir() / "tests")
     defs, problems = load(sources)
     if not _report_problems(problems):
         return 1
     print(f"ok: {defs.files} files, {len(defs.journeys)} journeys, {len(defs.templates)} templates, "
-          f"{len(defs.catalog.resources)} resources, {len(defs.catalog.topics)} topics")
+          f"{len(defs.catalog.resources)} resources, {len(defs.catalog.topics)} topics"
+          + (f", {len(defs.tests)} journey tests" if defs.tests else ""))
     return 0
 
 
@@ -91,25 +100,45 @@ def _simulate(defs: Definitions, events_path: Path, until: datetime | None, out:
     runner.run(read.events, until)
     elapsed = time.perf_counter() - started
     write_results(runner, out)
-    print_summary(runner, sys.stdout, title=f"{title} ({elapsed:.2f}s)")
+    print_summary(runner, sys.stdout, title=f"{title} ({elapsed:.2f}s)", defs=defs, include_drafts=include_drafts)
     print(f"\n  wrote {out / 'messages.jsonl'}, tasks.jsonl, dead_letters.jsonl, audit.jsonl")
     return runner
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    try:
+        check_out_folder(args.out)
+    except PathProblem as e:
+        print(f"wayfinder simulate: {e}", file=sys.stderr)
+        return 2
     defs = _load(args)
     if defs is None:
         return 1
     if not args.events.is_file():
         print(f"{args.events}: no such events file", file=sys.stderr)
         return 1
-    _simulate(defs, args.events, args.until, args.out, include_drafts=args.include_drafts,
-              title=f"simulate {args.events.name}")
+    runner = _simulate(defs, args.events, args.until, args.out, include_drafts=args.include_drafts,
+                       title=f"simulate {args.events.name}")
+    if args.outbox:
+        _write_outbox(runner, args.out / "outbox")
     return 0
+
+
+def _write_outbox(runner: EmbeddedRunner, folder: Path) -> None:
+    from wayfinder.connectors.outbox import write_outbox
+
+    counts = write_outbox(runner.messages.values(), folder)
+    print(f"  outbox: {counts['email']} emails in {folder / 'email'} (open the .eml files), "
+          f"{counts['intranet']} intranet posts in {folder / 'intranet'}")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     ex = examples_dir()
+    try:
+        check_out_folder(args.out)
+    except PathProblem as e:
+        print(f"wayfinder demo: {e}", file=sys.stderr)
+        return 2
     ns = argparse.Namespace(journeys=None, catalog=None, templates=None, policy=None)
     defs = _load(ns)
     if defs is None:
@@ -122,17 +151,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
                        title=f"Wayfinder demo: {len(defs.journeys)} journeys, "
                              f"{len(defs.catalog.resources)} resources, events up to {iso(last)[:10]}, "
                              f"clock run on to {iso(until)[:10]}")
-    from wayfinder.connectors.outbox import write_outbox
-
-    counts = write_outbox(runner.messages.values(), args.out / "outbox")
-    print(f"  outbox: {counts['email']} emails in {args.out / 'outbox' / 'email'} (open the .eml files), "
-          f"{counts['intranet']} intranet posts in {args.out / 'outbox' / 'intranet'}")
+    _write_outbox(runner, args.out / "outbox")
     return 0
 
 
 def _preview_events(args: argparse.Namespace, journey_trigger: str) -> tuple[list[CloudEvent], str]:
     if isinstance(args.employee, Path):
-        profile = json.loads(args.employee.read_text(encoding="utf-8"))
+        try:
+            profile = json.loads(args.employee.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            msg = f"{args.employee}: not a JSON profile ({type(e).__name__}); give an employee id or a JSON file"
+            raise SystemExit(msg) from e
+        if not isinstance(profile, dict):
+            msg = f"{args.employee}: a JSON profile is an object with the fields of SPEC section 3"
+            raise SystemExit(msg)
         employee_id = str(profile.get("id") or "preview")
         at = args.at or datetime.now(UTC)
         events = [CloudEvent(specversion="1.0", id="preview-profile", source="wayfinder/preview",
@@ -171,16 +203,104 @@ def cmd_preview(args: argparse.Namespace) -> int:
     tasks = [t for t in runner.tasks.values() if t.employee_id == employee_id]
     print(f"preview of journey {journey.id} v{journey.version} ({journey.status}) for employee {employee_id}: "
           f"{len(mine)} message(s), {len(tasks)} task(s)\n")
+    zones = Timezones(events)
     for m in mine:
+        when = local_time(m.scheduled_for, zones.at(m.recipient_id or employee_id, m.scheduled_for))
         print(f"== {m.step_id}: {m.channel} to {m.recipient_role} {m.recipient_id or '-'}, {m.status}"
-              f"{' (' + m.reason + ')' if m.reason else ''}, {iso(m.scheduled_for)}")
+              f"{' (' + m.reason + ')' if m.reason else ''}, {when} ({iso(m.scheduled_for)})")
         if m.subject is not None:
             print(f"Subject: {m.subject}\n\n{m.text}")
+        if args.html is not None and m.html:
+            args.html.mkdir(parents=True, exist_ok=True)
+            page = args.html / f"{m.step_id}-{m.message_id}.html"
+            page.write_text(m.html, encoding="utf-8")
+            print(f"HTML: {page.absolute().as_uri()}")
         print()
     for t in tasks:
         print(f"== task {t.step_id} for {t.assignee} {t.assignee_id or '-'}: {t.title}\n{t.note}\n")
+    if any(m.reason == "render_error" for m in mine) and any(
+            e.source == "wayfinder/preview" and not e.data for e in events):
+        print("note: preview made the trigger event up with no data, so the templates miss its fields; "
+              "give them with --data '{...}'")
     if not mine and not tasks:
-        print("nothing: the trigger, audience or eligibility did not match this employee")
+        print("nothing, because:")
+        for reason in why_nothing(journey, defs, events, employee_id):
+            print(f"  - {reason}")
+    return 0
+
+
+def _simulate_for_tests(defs: Definitions, events: list[CloudEvent], until: datetime | None,
+                        include_drafts: bool) -> tuple[list[Message], list[Task]]:
+    runner = EmbeddedRunner(defs, include_drafts=include_drafts)
+    runner.run(events, until)
+    return list(runner.messages.values()), list(runner.tasks.values())
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from wayfinder.journeytests import run_test
+
+    root: Path = args.folder or examples_dir()
+    defs, problems = _definitions_of(root, root / "tests")
+    if not _report_problems(problems):
+        return 1
+    chosen = [(f, line, t) for f, line, t in defs.tests if not args.k or args.k in t.id]
+    if not chosen:
+        print(f"no journey tests (kind: JourneyTest) in {root / 'tests'}", file=sys.stderr)
+        return 1
+    failed = 0
+    for file, line, test in chosen:
+        outcome = run_test(defs, test, f"{file}:{line}", _simulate_for_tests)
+        print(f"{'PASS' if outcome.passed else 'FAIL'} {test.id} ({outcome.where})")
+        if outcome.error is not None:
+            print(f"  {outcome.error}")
+        for diff_line in outcome.diff:
+            print(f"  {diff_line}")
+        failed += not outcome.passed
+    print(f"{len(chosen) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def _definitions_of(root: Path, *more: Path) -> tuple[Definitions, list[Problem]]:
+    """A folder laid out like the examples: journeys/, catalog/, templates/, policy.yaml (bundled where missing)."""
+    sources = Sources(paths=[*(p for p in (root / "journeys", root / "catalog") if p.exists()), *more],
+                      templates=[root / "templates"] if (root / "templates").exists() else [],
+                      policy=root / "policy.yaml" if (root / "policy.yaml").exists() else None)
+    with_bundled(sources)
+    return load(sources)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from wayfinder.plan import Run, compare, over_cap, render
+
+    planned_defs, problems = _definitions_of(args.folder)
+    if not _report_problems(problems):
+        return 1
+    current_defs, current_problems = _definitions_of(args.current or examples_dir())
+    if any(p.severity == "error" for p in current_problems):
+        print(f"the current definitions in {args.current} do not validate; run wayfinder validate on them",
+              file=sys.stderr)
+        return 1
+    events_path = args.events or examples_dir() / "events.jsonl"
+    events = read_event_file(events_path).events
+    until = args.until or (max(e.time for e in events) + timedelta(days=90) if events else None)
+    runs = []
+    for defs in (current_defs, planned_defs):
+        runner = EmbeddedRunner(defs)
+        runner.run(events, until)
+        enrolled = {jid: row["enrolled"] for jid, row in runner.summary().items()}
+        run = Run(defs.current(), enrolled, list(runner.messages.values()), list(runner.tasks.values()))
+        cap = defs.policy.frequency_cap
+        if cap is not None:  # who the cap holds back: the same run without it
+            uncapped = Definitions(journeys=defs.journeys, templates=defs.templates, inline=defs.inline,
+                                   catalog=defs.catalog, policy=defs.policy.model_copy(update={"frequency_cap": None}))
+            free = EmbeddedRunner(uncapped)
+            free.run(events, until)
+            run.over_cap = over_cap(free.messages.values(), cap.max, cap.window)
+        runs.append(run)
+    unreachable = [p.message for p in problems if "can never be reached" in p.message]
+    plan = compare(runs[0], runs[1], unreachable)
+    print(render(plan, f"plan: {args.folder} against {args.current or 'the bundled examples'}, over "
+                       f"{len(events)} events of {events_path.name}"), end="")
     return 0
 
 
@@ -200,6 +320,11 @@ def cmd_examples(args: argparse.Namespace) -> int:
     if args.copy is None:
         print(examples_dir())
         return 0
+    try:
+        check_new_folder(args.copy)
+    except PathProblem as e:
+        print(f"wayfinder examples: {e}", file=sys.stderr)
+        return 1
     shutil.copytree(examples_dir(), args.copy, ignore=shutil.ignore_patterns("__pycache__"))
     print(f"copied the bundled examples to {args.copy}")
     return 0
@@ -209,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wayfinder", description="Employee journeys: validate, simulate, "
                                      "preview and run them.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the engine counts")
+    parser.add_argument("--version", action="version", version=f"wayfinder {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check journeys, templates, catalog and policy (file:line:column)")
@@ -223,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", type=_parse_time, help="fire timers up to this time [default: the last event's]")
     p.add_argument("--out", type=Path, required=True, help="folder for messages.jsonl, tasks.jsonl, ...")
     p.add_argument("--include-drafts", action="store_true", help="let draft journeys enroll too")
+    p.add_argument("--outbox", action="store_true", help="also write DIR/outbox: emails as .eml files, intranet "
+                   "posts as JSON, as they would go out")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("preview", help="what one employee would get from a journey, rendered")
@@ -231,12 +359,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--events", type=Path, help="events file [default: the bundled events]")
     p.add_argument("--at", type=_parse_time, help="when the trigger happens, if the events have none")
     p.add_argument("--data", help="the trigger event's data, as JSON, if the events have none")
+    p.add_argument("--html", type=Path, metavar="DIR", help="also write each message's HTML part to DIR, to open "
+                   "in a browser")
     _definition_args(p)
     p.set_defaults(func=cmd_preview)
 
     p = sub.add_parser("demo", help="the bundled examples end to end on the embedded engine (no Kafka)")
     p.add_argument("--out", type=Path, default=Path("wayfinder-demo"), help="[default: ./wayfinder-demo]")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("test", help="run the journey tests (kind: JourneyTest) in FOLDER/tests against FOLDER's "
+                       "journeys, catalog, templates and policy")
+    p.add_argument("folder", nargs="?", type=Path, help="a definitions folder like the one `examples --copy` "
+                   "makes [default: the bundled examples]")
+    p.add_argument("-k", metavar="TEXT", help="only the tests whose id contains TEXT")
+    p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("plan", help="what FOLDER's journeys would change against the current ones, over a history "
+                       "of events (enrollments, messages per recipient per week, overlaps, the cap, idle steps)")
+    p.add_argument("folder", type=Path, help="the planned definitions, laid out like `examples --copy` makes them")
+    p.add_argument("--current", type=Path, metavar="DIR", help="the current definitions [default: the bundled "
+                   "examples]")
+    p.add_argument("--events", type=Path, help="the history of events [default: the bundled events]")
+    p.add_argument("--until", type=_parse_time, help="fire timers up to this time [default: 90 days after the "
+                   "last event]")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("schema", help="write JSON Schemas so editors complete and check the YAML")
     p.add_argument("--out", type=Path, default=Path("schemas"), help="[default: ./schemas]")
@@ -257,6 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wayfinder.hris import cli as hris_cli
 
     hris_cli.register(sub)
+    for command in sub.choices.values():  # -v after the command too: wayfinder simulate ... -v
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help="log what the engine counts")
     return parser
 
 

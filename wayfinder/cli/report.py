@@ -10,6 +10,7 @@ from typing import Any, TextIO
 from pydantic import BaseModel
 
 from wayfinder.journeys.events import iso
+from wayfinder.journeys.loader import Definitions
 from wayfinder.streams.embedded import EmbeddedRunner
 
 
@@ -40,12 +41,14 @@ def write_results(runner: EmbeddedRunner, out: Path) -> None:
     write_jsonl(out / "audit.jsonl", runner.audit_records)
 
 
-def print_summary(runner: EmbeddedRunner, stream: TextIO, *, title: str) -> None:
+def print_summary(runner: EmbeddedRunner, stream: TextIO, *, title: str, defs: Definitions | None = None,
+                  include_drafts: bool = False) -> None:
     s = runner.stats
     stream.write(f"{title}\n")
     stream.write(f"  events: {s.events} processed, {len(runner.dead_letters)} dead letters, "
                  f"{s.duplicates} duplicates ignored, {s.stale} too old to enroll\n\n")
     rows = runner.summary()
+    idle = _enrolled_nobody(defs, rows, include_drafts=include_drafts)
     header = ("journey", "enrolled", "sent", "deferred", "approval", "tasks", "done", "exited", "suppressed")
     table = [header]
     for jid, r in rows.items():
@@ -56,8 +59,43 @@ def print_summary(runner: EmbeddedRunner, stream: TextIO, *, title: str) -> None
     for row in table:
         cells = [row[0].ljust(widths[0])] + [row[i].rjust(widths[i]) for i in range(1, len(header) - 1)]
         stream.write("  " + "  ".join(cells) + "  " + row[-1] + "\n")
+    for jid in idle:
+        where = defs.positions.get((jid, "")) if defs is not None else None
+        stream.write(f"\n  warning: journey {jid} enrolled nobody" + (f" ({where})" if where else "")
+                     + ": check its trigger event type, trigger.when and audience against the events")
+    if idle:
+        stream.write("\n")
     if s.diagnostics:
         stream.write("\n  counted problems: " + ", ".join(f"{k} {v}" for k, v in sorted(s.diagnostics.items()))
                      + " (see the log with -v)\n")
+        _diagnostic_sites(runner, defs, stream)
     if runner.approvals:
         stream.write(f"\n  {len(runner.approvals)} sensitive message(s) wait for a person to review them.\n")
+
+
+def _enrolled_nobody(defs: Definitions | None, rows: dict[str, dict[str, Any]], *, include_drafts: bool) -> list[str]:
+    """Active journeys (drafts too with --include-drafts) that nobody entered; they are added to the table
+    with zeros and named in a warning, instead of vanishing from the summary."""
+    if defs is None:
+        return []
+    idle = []
+    for jid, journey in sorted(defs.current().items()):
+        runs = journey.status == "active" or (include_drafts and journey.status == "draft")
+        if runs and not rows.get(jid, {}).get("enrolled"):
+            idle.append(jid)
+            rows.setdefault(jid, {"enrolled": 0, "completed": 0, "exited": 0, "sent": 0, "deferred": 0,
+                                  "pending_approval": 0, "failed": 0, "suppressed": {}, "tasks": 0})
+    return idle
+
+
+def _diagnostic_sites(runner: EmbeddedRunner, defs: Definitions | None, stream: TextIO) -> None:
+    """Counted problems per journey and step with the position in the journey file, when the runner counts
+    them per site (``Stats.diagnostic_sites``: (kind, journey id, step id) -> count)."""
+    sites = getattr(runner.stats, "diagnostic_sites", None)
+    if not sites:
+        return
+    for (kind, jid, step), n in sorted(sites.items(), key=lambda kv: (str(kv[0][1]), str(kv[0][2]), kv[0][0])):
+        where = defs.positions.get((jid or "", step or "")) if defs is not None else None
+        label = f"journey {jid}" + (f" step {step}" if step else "")
+        stream.write(f"  {where + ': ' if where else ''}{label}: {kind} {n}\n")
+

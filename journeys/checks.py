@@ -1,0 +1,572 @@
+"""Static checks of expressions and templates against the data they will see (SPEC §2-§5).
+
+Run after the documents parse: every field an expression or template reads must exist for the values it
+reads it from (the profile, the data of the event types a journey can see, a catalog resource, the template
+context), and a field that may be absent must be guarded. Event types named by a journey must be built in
+or declared (``kind: EventType``). Journeys whose documents did not parse are still cross-checked from their
+raw YAML, so one run reports every problem of a file.
+
+The CEL library gives no syntax tree, so expressions are read with a small tokenizer that finds the
+member-access chains rooted at ``employee``, ``event``, ``trigger`` and ``resource`` (``a.b.c`` and
+``a["b"]``), and the ``has(...)`` guards. Templates are read from Jinja's own syntax tree.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import nodes
+from pydantic import BaseModel
+
+from wayfinder.catalog.model import CatalogDoc, ResourceDoc
+from wayfinder.journeys import schemas
+from wayfinder.journeys._problems import Problem
+from wayfinder.journeys._yaml import Document, Loc
+from wayfinder.journeys.model import (
+    BranchStep,
+    EventTypeDoc,
+    Fairness,
+    Journey,
+    SendStep,
+    TaskStep,
+    TemplateDoc,
+    WaitForStep,
+    WaitStep,
+)
+from wayfinder.journeys.schemas import Field, Shape
+from wayfinder.journeys.templates import TEXT_ENV
+
+__all__ = ["Placed", "check_definitions", "journey_positions"]
+
+Placed = tuple[Document, BaseModel, str | None]  # a parsed document, its model, its template id
+
+
+# -- positions -------------------------------------------------------------------------------------
+def _file_lines(file: str) -> tuple[str, ...]:
+    try:
+        return tuple(Path(file).read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        return ()
+
+
+def _column_in_file(doc: Document, line: int, needle: str, fallback: int) -> int:
+    lines = _file_lines(doc.file)
+    if 0 < line <= len(lines):
+        found = lines[line - 1].find(needle)
+        if found >= 0:
+            return found + 1
+    return fallback
+
+
+def _at(doc: Document, loc: Loc, source: str, offset: int, needle: str) -> tuple[int, int]:
+    """File line and column of ``offset`` within the scalar at ``loc`` whose text is ``source``."""
+    mark = doc.mark(loc)
+    style = doc.styles.get(loc)
+    if style in ("|", ">"):
+        line = mark.line + 1 + source.count("\n", 0, offset)
+        return line, _column_in_file(doc, line, needle, 1)
+    if "\n" in source[:offset]:
+        line = mark.line + source.count("\n", 0, offset)
+        return line, _column_in_file(doc, line, needle, mark.column)
+    return mark.line, mark.column + offset + (1 if style in ("'", '"') else 0)
+
+
+def _suggest(name: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# -- the rule for one member access -------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Finding:
+    member: int  # index in the chain of the member at fault
+    message: str
+
+
+def _walk_chain(root: Field, chain: Sequence[str], guarded: Any, *, hint: str) -> _Finding | None:
+    """Follow ``chain`` (the names after the root) through the shapes; the first problem met, if any.
+
+    ``guarded(i)`` says whether the member at ``i`` is guarded against being absent."""
+    current: Field | None = root
+    for i, name in enumerate(chain):
+        shape = current.shape if current is not None else None
+        if shape is None:
+            return None  # a value with no declared fields (a string, a list): nothing more to check
+        field = shape.fields.get(name)
+        if field is None and not shape.open:
+            extra = "; fields HR adds go under employee.attributes" if shape.name == schemas.PROFILE.name else ""
+            return _Finding(i, f"unknown field {name!r} in {shape.name}"
+                               f"{_suggest(name, sorted(shape.fields))}{extra}")
+        field = field or Field(required=False)
+        if not field.required and not guarded(i):
+            return _Finding(i, f"{name!r} may be absent from {shape.name}: {hint}")
+        current = field
+    return None
+
+
+# -- CEL ----------------------------------------------------------------------------------------------
+_TOKEN = re.compile(
+    r"""(?P<str>[rRbB]{0,2}(?:'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"))"""
+    r"|(?P<id>[A-Za-z_]\w*)|(?P<num>\d[\w.]*)|(?P<ws>\s+)|(?P<op>.)",
+    re.S,
+)
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    text: str
+    start: int
+
+
+def _tokens(source: str) -> list[_Token]:
+    out = []
+    for m in _TOKEN.finditer(source):
+        kind = m.lastgroup or "op"
+        if kind != "ws":
+            out.append(_Token(kind, m.group(), m.start()))
+    return out
+
+
+def _literal(token: _Token) -> str | None:
+    text = token.text.lstrip("rRbB")
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" and "\\" not in text:
+        return text[1:-1].strip("'\"") if text[:3] in ("'''", '"""') else text[1:-1]
+    return None
+
+
+@dataclass(frozen=True)
+class Chain:
+    root: str
+    names: tuple[str, ...]
+    offsets: tuple[int, ...]  # where each name starts in the source
+    in_has: bool
+
+
+def chains(source: str, roots: frozenset[str]) -> list[Chain]:
+    """The member-access chains of a CEL expression that start at one of ``roots``."""
+    toks = _tokens(source)
+    found: list[Chain] = []
+    for i, tok in enumerate(toks):
+        if tok.kind != "id" or tok.text not in roots:
+            continue
+        if i > 0 and toks[i - 1].text == ".":
+            continue
+        if i + 1 < len(toks) and toks[i + 1].text == "(":
+            continue
+        names: list[str] = []
+        offsets: list[int] = []
+        j = i + 1
+        while j + 1 < len(toks):
+            if toks[j].text == "." and toks[j + 1].kind == "id":
+                if j + 2 < len(toks) and toks[j + 2].text == "(":
+                    break  # a method or macro: exists(), size(), ...
+                names.append(toks[j + 1].text)
+                offsets.append(toks[j + 1].start)
+                j += 2
+            elif (toks[j].text == "[" and j + 2 < len(toks) and toks[j + 1].kind == "str"
+                  and toks[j + 2].text == "]" and _literal(toks[j + 1]) is not None):
+                names.append(_literal(toks[j + 1]) or "")
+                offsets.append(toks[j + 1].start)
+                j += 3
+            else:
+                break
+        in_has = (i >= 2 and toks[i - 1].text == "(" and toks[i - 2].text == "has"
+                  and j < len(toks) and toks[j].text == ")")
+        found.append(Chain(tok.text, tuple(names), tuple(offsets), in_has))
+    return found
+
+
+def check_expression(source: str, scope: Mapping[str, Field]) -> list[tuple[int, str, str]]:
+    """Problems of one expression: (offset in the source, the member's name, message)."""
+    found = chains(source, frozenset(scope))
+    guards = {(c.root, *c.names) for c in found if c.in_has}
+    out = []
+    for c in found:
+        def guarded(i: int, c: Chain = c) -> bool:
+            return (c.root, *c.names[:i + 1]) in guards
+
+        path = ".".join((c.root, *c.names))
+        finding = _walk_chain(scope[c.root], c.names, guarded, hint=f"guard it with has({path})")
+        if finding is not None:
+            name = c.names[finding.member]
+            where = ".".join((c.root, *c.names[:finding.member + 1]))
+            out.append((c.offsets[finding.member], name, f"{where}: {finding.message}"))
+    return out
+
+
+# -- templates -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TemplateFinding:
+    line: int  # within the source
+    needle: str  # text to find the column by
+    message: str
+
+
+class _TemplateWalker:
+    def __init__(self, context: Mapping[str, Field]) -> None:
+        self.context = context
+        self.found: list[TemplateFinding] = []
+        self.narrowed: frozenset[str] = frozenset()  # paths an enclosing {% if %} tested
+
+    def chain(self, node: nodes.Node) -> tuple[str, list[str], list[nodes.Expr]] | None:
+        """``root.a['b'].c`` as (root, [a, b, c]); other index expressions are returned to visit."""
+        names: list[str] = []
+        others: list[nodes.Expr] = []
+        while isinstance(node, nodes.Getattr | nodes.Getitem):
+            if isinstance(node, nodes.Getattr):
+                names.append(node.attr)
+            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                names.append(node.arg.value)
+            else:
+                others.append(node.arg)
+                names.clear()
+            node = node.node
+        if not isinstance(node, nodes.Name):
+            return None
+        return node.name, names[::-1], others
+
+    def access(self, node: nodes.Getattr | nodes.Getitem, guarded: bool, binds: Mapping[str, Field]) -> None:
+        parsed = self.chain(node)
+        if parsed is None:
+            self.generic(node, guarded, binds)
+            return
+        root, names, others = parsed
+        for other in others:
+            self.visit(other, False, binds)
+        start = binds.get(root) or self.context.get(root)
+        if start is None or not names:
+            return
+        path = ".".join((root, *names))
+
+        def safe(i: int) -> bool:
+            return guarded or ".".join((root, *names[:i + 1])) in self.narrowed
+
+        finding = _walk_chain(start, names, safe, hint=f"give it a default: {{{{ {path} | default('') }}}}")
+        if finding is not None:
+            name = names[finding.member]
+            where = ".".join((root, *names[:finding.member + 1]))
+            self.found.append(TemplateFinding(node.lineno, name, f"{where}: {finding.message}"))
+
+    def visit(self, node: nodes.Node, guarded: bool, binds: Mapping[str, Field]) -> None:
+        if isinstance(node, nodes.Getattr | nodes.Getitem):
+            self.access(node, guarded, binds)
+        elif isinstance(node, nodes.Filter) and node.name in ("default", "d"):
+            if node.node is not None:
+                self.visit(node.node, True, binds)
+            for arg in node.args:
+                self.visit(arg, guarded, binds)
+        elif isinstance(node, nodes.Test) and node.name in ("defined", "undefined", "none"):
+            self.visit(node.node, True, binds)
+        elif isinstance(node, nodes.If | nodes.CondExpr):
+            self.visit(node.test, True, binds)
+            outer = self.narrowed
+            self.narrowed = outer | self.tested(node.test)
+            for child in node.iter_child_nodes(exclude=("test",)):
+                self.visit(child, guarded, binds)
+            self.narrowed = outer
+        elif isinstance(node, nodes.Or | nodes.And | nodes.Not):
+            self.generic(node, True if isinstance(node, nodes.Or) else guarded, binds)
+        elif isinstance(node, nodes.For):
+            self.loop(node, guarded, binds)
+        else:
+            self.generic(node, guarded, binds)
+
+    def tested(self, test: nodes.Node) -> frozenset[str]:
+        """The paths a test makes safe in its body: ``{% if a.b %}`` or ``{% if a.b and c %}``."""
+        found = set()
+        for access in (test, *test.find_all((nodes.Getattr, nodes.Getitem))):
+            parsed = self.chain(access)
+            if parsed is not None and parsed[1]:
+                found.add(".".join((parsed[0], *parsed[1])))
+        return frozenset(found)
+
+    def loop(self, node: nodes.For, guarded: bool, binds: Mapping[str, Field]) -> None:
+        self.visit(node.iter, guarded, binds)
+        item: Field | None = None
+        if isinstance(node.iter, nodes.Name):
+            source = binds.get(node.iter.name) or self.context.get(node.iter.name)
+            if source is not None and source.items is not None:
+                item = Field(shape=source.items)
+        inner = dict(binds)
+        if isinstance(node.target, nodes.Name) and item is not None:
+            inner[node.target.name] = item
+        for child in (*node.body, *node.else_):
+            self.visit(child, guarded, inner)
+        if node.test is not None:
+            self.visit(node.test, True, inner)
+
+    def generic(self, node: nodes.Node, guarded: bool, binds: Mapping[str, Field]) -> None:
+        if isinstance(node, nodes.Or):
+            self.visit(node.left, True, binds)
+            self.visit(node.right, guarded, binds)
+            return
+        for child in node.iter_child_nodes():
+            self.visit(child, guarded, binds)
+
+
+def check_template_source(source: str, context: Mapping[str, Field]) -> list[TemplateFinding]:
+    """Fields a template reads that its context does not have, or reads unguarded though they may be absent."""
+    try:
+        tree = TEXT_ENV.parse(source)
+    except Exception:  # syntax errors are reported by check_source
+        return []
+    walker = _TemplateWalker(context)
+    walker.visit(tree, False, {})
+    return walker.found
+
+
+# -- putting it together -------------------------------------------------------------------------------
+@dataclass
+class _World:
+    events: dict[str, Shape]
+    templates: dict[str, tuple[Document, TemplateDoc]]
+    problems: list[Problem]
+    profile: Shape = schemas.PROFILE
+
+    def event_shape(self, event_type: str) -> Shape | None:
+        """None for a type that is not known (reported once, as an unknown type): its fields are not checked."""
+        return self.events.get(event_type)
+
+    def known_type(self, doc: Document, loc: Loc, event_type: str, label: str) -> None:
+        if event_type in self.events:
+            return
+        hint = _suggest(event_type, sorted(self.events))
+        self.problems.append(doc.problem(loc, f"{label}: unknown event type {event_type!r}{hint}; a custom "
+                                              "type needs a kind: EventType document that declares its data"))
+
+
+def _expr(world: _World, doc: Document, loc: Loc, source: str | None, scope: Mapping[str, Field],
+          label: str) -> None:
+    if source is None:
+        return
+    for offset, name, message in check_expression(source, scope):
+        line, column = _at(doc, loc, source, offset, name)
+        world.problems.append(Problem(doc.file, line, column, f"{label}: {message}"))
+
+
+def _journey_scopes(world: _World, j: Journey) -> tuple[Field, Field]:
+    """``trigger`` and the ``event`` a step may see: the trigger, or the event a ``wait_for`` waited for."""
+    trigger = Field(shape=schemas.envelope(world.event_shape(j.trigger.event), "the trigger"))
+    seen = [j.trigger.event] + [s.wait_for.event for s in j.steps if isinstance(s, WaitForStep)]
+    shapes = [world.event_shape(t) for t in dict.fromkeys(seen)]
+    known = [s for s in shapes if s is not None]
+    event = Field(shape=schemas.envelope(schemas.merge(known) if len(known) == len(shapes) else None))
+    return trigger, event
+
+
+def _check_journey(world: _World, doc: Document, j: Journey) -> None:
+    label = f"journey {j.id}"
+    profile = Field(shape=world.profile)
+    trigger, step_event = _journey_scopes(world, j)
+    at_trigger = {"employee": profile, "event": trigger, "trigger": trigger}
+    world.known_type(doc, ("trigger", "event"), j.trigger.event, f"{label}: trigger.event")
+    _expr(world, doc, ("trigger", "when"), _src(j.trigger.when), at_trigger, f"{label}: trigger.when")
+    _expr(world, doc, ("audience",), _src(j.audience), at_trigger, f"{label}: audience")
+    for i, rule in enumerate(j.exit_on):
+        world.known_type(doc, ("exit_on", i, "event"), rule.event, f"{label}: exit_on[{i}].event")
+        own = Field(shape=schemas.envelope(world.event_shape(rule.event)))
+        _expr(world, doc, ("exit_on", i, "when"), _src(rule.when), {**at_trigger, "event": own},
+              f"{label}: exit_on[{i}].when")
+    in_steps = {"employee": profile, "event": step_event, "trigger": trigger}
+    for i, step in enumerate(j.steps):
+        _check_step(world, doc, j, i, step, in_steps)
+
+
+def _src(expr: Any) -> str | None:
+    return expr.source if expr is not None else None
+
+
+def _check_step(world: _World, doc: Document, j: Journey, i: int, step: Any, scope: dict[str, Field]) -> None:
+    label = f"journey {j.id}: step {step.id}"
+    base: Loc = ("steps", i)
+    if isinstance(step, SendStep):
+        _expr(world, doc, (*base, "send", "when"), _src(step.send.when), scope, f"{label}: send.when")
+        if step.send.template is not None:
+            _template_use(world, step.send.template, scope, f"journey {j.id}, step {step.id}")
+    elif isinstance(step, TaskStep):
+        _expr(world, doc, (*base, "task", "when"), _src(step.task.when), scope, f"{label}: task.when")
+        for name in ("title", "note"):
+            _inline_template(world, doc, (*base, "task", name), getattr(step.task, name), scope, label)
+    elif isinstance(step, BranchStep):
+        _expr(world, doc, (*base, "branch", "if"), step.branch.if_.source, scope, f"{label}: branch.if")
+    elif isinstance(step, WaitStep):
+        _expr(world, doc, (*base, "wait", "until"), _src(step.wait.until), scope, f"{label}: wait.until")
+    elif isinstance(step, WaitForStep):
+        world.known_type(doc, (*base, "wait_for", "event"), step.wait_for.event, f"{label}: wait_for.event")
+        own = Field(shape=schemas.envelope(world.event_shape(step.wait_for.event)))
+        _expr(world, doc, (*base, "wait_for", "when"), _src(step.wait_for.when), {**scope, "event": own},
+              f"{label}: wait_for.when")
+    roadmap = getattr(step, "roadmap", None)
+    if roadmap is not None:
+        _template_use(world, roadmap.template, scope, f"journey {j.id}, step {step.id}")
+
+
+def _template_context(scope: Mapping[str, Field]) -> dict[str, Field]:
+    return schemas.template_context(scope["event"].shape, scope["trigger"].shape)
+
+
+def _inline_template(world: _World, doc: Document, loc: Loc, source: str | None, scope: Mapping[str, Field],
+                     label: str) -> None:
+    if not source:
+        return
+    for f in check_template_source(source, _template_context(scope)):
+        line, column = _template_at(doc, loc, source, f)
+        world.problems.append(Problem(doc.file, line, column, f"{label}: {f.message}"))
+
+
+def _template_at(doc: Document, loc: Loc, source: str, f: TemplateFinding) -> tuple[int, int]:
+    lines = source.splitlines() or [""]
+    text = lines[min(f.line, len(lines)) - 1]
+    offset = sum(len(x) + 1 for x in lines[:f.line - 1]) + max(text.find(f.needle), 0)
+    return _at(doc, loc, source, offset, f.needle)
+
+
+def _template_use(world: _World, template_id: str, scope: Mapping[str, Field], used_by: str) -> None:
+    found = world.templates.get(template_id)
+    if found is None:
+        return  # an unknown template is reported by the loader
+    doc, t = found
+    context = _template_context(scope)
+    parts: list[tuple[Loc, str | None]] = [((n,), getattr(t, n)) for n in ("subject", "text", "html")]
+    for locale, override in t.locales.items():
+        parts += [(("locales", locale, n), getattr(override, n)) for n in ("subject", "text", "html")]
+    for loc, source in parts:
+        if not source:
+            continue
+        for f in check_template_source(source, context):
+            line, column = _template_at(doc, loc, source, f)
+            world.problems.append(Problem(doc.file, line, column,
+                                          f"template {template_id}: {f.message} (as used by {used_by})"))
+
+
+def _check_catalog(world: _World, doc: Document, model: BaseModel) -> None:
+    scope = {"employee": Field(shape=world.profile), "resource": Field(shape=schemas.RESOURCE)}
+    items: list[tuple[Loc, Any]]
+    if isinstance(model, CatalogDoc):
+        items = [(("resources", i), r) for i, r in enumerate(model.resources)]
+    elif isinstance(model, ResourceDoc):
+        items = [((), model)]
+    else:
+        return
+    for loc, r in items:
+        _expr(world, doc, (*loc, "eligibility"), _src(r.eligibility), scope, f"resource {r.id}: eligibility")
+
+
+def _event_types(placed: Sequence[Placed], problems: list[Problem]) -> dict[str, Shape]:
+    events = dict(schemas.BUILT_IN_EVENTS)
+    for doc, model, _ in placed:
+        if not isinstance(model, EventTypeDoc):
+            continue
+        if model.id in events:
+            what = "a built-in event type" if model.id in schemas.BUILT_IN_EVENTS else "declared twice"
+            problems.append(doc.problem(("id",), f"event type {model.id!r} is {what}"))
+            continue
+        events[model.id] = schemas.custom_event(model.id, {n: f.required for n, f in model.data.items()})
+    return events
+
+
+def check_definitions(placed: Sequence[Placed], broken: Sequence[Document], templates: Collection[str],
+                      topics: Collection[str]) -> list[Problem]:
+    """Every field, event type and template variable problem in the parsed documents, and the
+    cross-references of journeys that did not parse (against the known ``templates`` and ``topics``)."""
+    problems: list[Problem] = []
+    known = _Known(frozenset(templates), frozenset(topics))
+    sources = {tid: (doc, m) for doc, m, tid in placed if isinstance(m, TemplateDoc) and tid is not None}
+    protected = [name for _, m, _ in placed if isinstance(m, Fairness) for name in m.protected]
+    world = _World(_event_types(placed, problems), sources, problems, schemas.profile_with_protected(protected))
+    for doc, model, _ in placed:
+        if isinstance(model, Journey):
+            _check_journey(world, doc, model)
+        else:
+            _check_catalog(world, doc, model)
+    for doc in broken:
+        problems.extend(_raw_references(doc, world, known))
+    return problems
+
+
+# -- journeys that did not parse: their cross-references all the same ---------------------------------------
+@dataclass(frozen=True)
+class _Known:
+    templates: frozenset[str]
+    topics: frozenset[str]
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _raw_references(doc: Document, world: _World, known: _Known) -> list[Problem]:
+    data = doc.data
+    if not isinstance(data, dict) or data.get("kind") != "Journey":
+        return []
+    label = f"journey {data.get('id')}"
+    out: list[Problem] = []
+    steps = _list(data.get("steps"))
+    ids = {s.get("id") for s in steps if isinstance(s, dict) and isinstance(s.get("id"), str)}
+    saved, world.problems = world.problems, out
+    trigger = data.get("trigger")
+    if isinstance(trigger, dict) and isinstance(trigger.get("event"), str):
+        world.known_type(doc, ("trigger", "event"), trigger["event"], f"{label}: trigger.event")
+    for i, rule in enumerate(_list(data.get("exit_on"))):
+        if isinstance(rule, dict) and isinstance(rule.get("event"), str):
+            world.known_type(doc, ("exit_on", i, "event"), rule["event"], f"{label}: exit_on[{i}].event")
+    world.problems = saved
+    for i, step in enumerate(steps):
+        if isinstance(step, dict):
+            out.extend(_raw_step(doc, label, i, step, ids, known, world))
+    return out
+
+
+def _raw_step(doc: Document, label: str, i: int, step: dict[str, Any], ids: set[Any], known: _Known,
+              world: _World) -> list[Problem]:
+    out: list[Problem] = []
+    where = f"{label}: step {step.get('id')}"
+    targets = [("branch", "then"), ("branch", "else"), ("wait_for", "on_timeout")]
+    for action, key in targets:
+        body = step.get(action)
+        target = body.get(key) if isinstance(body, dict) else None
+        if isinstance(target, str) and target not in ids:
+            out.append(doc.problem(("steps", i, action, key), f"{where}: jump to unknown step {target!r}"
+                                   + _suggest(target, sorted(str(x) for x in ids))))
+    for action in ("send", "roadmap"):
+        body = step.get(action)
+        if not isinstance(body, dict):
+            continue
+        tid = body.get("template")
+        if isinstance(tid, str) and known.templates and tid not in known.templates:
+            out.append(doc.problem(("steps", i, action, "template"), f"{where}: unknown template {tid!r}"
+                                   + _suggest(tid, sorted(known.templates))))
+        topics = body.get("topics") if action == "roadmap" else (body.get("resources") or {}).get("topics")
+        for n, topic in enumerate(_list(topics)):
+            if isinstance(topic, str) and known.topics and topic not in known.topics:
+                loc: Loc = ("steps", i, action, "topics", n) if action == "roadmap" else (
+                    "steps", i, action, "resources", "topics", n)
+                out.append(doc.problem(loc, f"{where}: unknown topic {topic!r}"
+                                       + _suggest(topic, sorted(known.topics))))
+    wait_for = step.get("wait_for")
+    if isinstance(wait_for, dict) and isinstance(wait_for.get("event"), str):
+        saved, world.problems = world.problems, out
+        world.known_type(doc, ("steps", i, "wait_for", "event"), wait_for["event"], f"{where}: wait_for.event")
+        world.problems = saved
+    return out
+
+
+def journey_positions(placed: Sequence[Placed]) -> dict[tuple[str, str], str]:
+    """``file:line:column`` of each journey (step id ``""``) and each of its steps, to point run-time counts at
+    the source."""
+    out: dict[tuple[str, str], str] = {}
+    for doc, model, _ in placed:
+        if not isinstance(model, Journey):
+            continue
+        mark = doc.mark(("id",))
+        out.setdefault((model.id, ""), f"{doc.file}:{mark.line}:{mark.column}")
+        for i, step in enumerate(model.steps):
+            mark = doc.mark(("steps", i, "id"))
+            out.setdefault((model.id, step.id), f"{doc.file}:{mark.line}:{mark.column}")
+    return out

@@ -1,0 +1,203 @@
+"""The recipient's language: gettext catalogs for the words Wayfinder adds to every message (the explanation,
+the footer, the preferences link), and Babel's formatting of dates, times and numbers.
+
+The catalogs are the ``.po`` files under ``journeys/locale/<language>/LC_MESSAGES/wayfinder.po``, read with
+Babel's ``pofile`` reader when first needed (no compile step, so an editable install and a wheel behave
+alike). A locale without a catalog gets the English text; formatting still follows the locale.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Mapping
+from contextvars import ContextVar
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError, dates, numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+__all__ = ["FILTERS", "LOCALE_DIR", "Reader", "gettext", "languages", "reader", "reading", "reading_locale",
+           "timezone_of"]
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN = "wayfinder"
+DEFAULT_LOCALE = "en"
+
+
+def _language(locale: str | None) -> str:
+    return (locale or DEFAULT_LOCALE).replace("_", "-").split("-")[0].lower()
+
+
+def languages() -> list[str]:
+    """The languages that have a catalog."""
+    return sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+
+
+@functools.lru_cache(maxsize=32)
+def _translations(language: str) -> NullTranslations:
+    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not path.is_file():
+        return NullTranslations()
+    with path.open("rb") as f:
+        catalog = read_po(f, locale=language, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+def gettext(locale: str | None, message: str, **values: Any) -> str:
+    """``message`` in the language of ``locale`` (English when there is no catalog), with ``values`` filled in."""
+    text = _translations(_language(locale)).gettext(message)
+    return text.format(**values) if values else text
+
+
+# -- formatting ---------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=64)
+def _babel_locale(locale: str | None) -> Locale:
+    for candidate in ((locale or "").replace("-", "_"), _language(locale)):
+        try:
+            return Locale.parse(candidate)
+        except (UnknownLocaleError, ValueError):
+            continue
+    return Locale.parse(DEFAULT_LOCALE)
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+class Reader:
+    """How one recipient reads dates, times and numbers: their locale and timezone."""
+
+    __slots__ = ("locale", "zone")
+
+    def __init__(self, locale: str | None, timezone: str | None) -> None:
+        self.locale = _babel_locale(locale)
+        self.zone = _zone(timezone)
+
+    def date(self, value: Any, format: str = "long") -> str:
+        day = _as_date(value, self.zone)
+        return dates.format_date(day, format, locale=self.locale) if day is not None else str(value)
+
+    def datetime(self, value: Any, format: str = "medium") -> str:
+        instant = _as_datetime(value)
+        if instant is None:
+            return self.date(value)
+        return dates.format_datetime(instant, format, tzinfo=self.zone, locale=self.locale)
+
+    def time(self, value: Any, format: str = "short") -> str:
+        instant = _as_datetime(value)
+        if instant is not None:
+            return dates.format_time(instant, format, tzinfo=self.zone, locale=self.locale)
+        if isinstance(value, str):
+            try:
+                return dates.format_time(time.fromisoformat(value), format, locale=self.locale)
+            except ValueError:
+                return value
+        return str(value)
+
+    def number(self, value: Any) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return numbers.format_decimal(value, locale=self.locale)
+        return str(value)
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and "T" in value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo is not None else None
+    return None
+
+
+def _as_date(value: Any, zone: ZoneInfo) -> date | None:
+    instant = _as_datetime(value)
+    if instant is not None:
+        return instant.astimezone(zone).date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+_reader: ContextVar[Reader] = ContextVar("wayfinder_reader")
+
+
+def reader() -> Reader:
+    """The reader of the message being rendered (English and UTC outside a render)."""
+    found = _reader.get(None)
+    return found if found is not None else Reader(None, None)
+
+
+class reading:
+    """Render for this reader: the template filters below format for them."""
+
+    def __init__(self, locale: str | None, timezone: str | None) -> None:
+        self.reader = Reader(locale, timezone)
+        self.token: Any = None
+
+    def __enter__(self) -> Reader:
+        self.token = _reader.set(self.reader)
+        return self.reader
+
+    def __exit__(self, *exc: object) -> None:
+        _reader.reset(self.token)
+
+
+def timezone_of(context: Mapping[str, Any]) -> str | None:
+    """The timezone a message is read in: the recipient's, else the employee's."""
+    for who in ("recipient", "employee"):
+        person = context.get(who)
+        if isinstance(person, Mapping) and isinstance(person.get("timezone"), str):
+            return str(person["timezone"])
+    return None
+
+
+def reading_locale(recipient: str | None, text_locale: str | None) -> str:
+    """The locale to format and add Wayfinder's words in, for text written in ``text_locale`` (None: the
+    template's default text, English): the recipient's own when it is of the text's language (``en-GB`` dates
+    for British readers), else the text's, so a message never mixes two languages."""
+    text_language = _language(text_locale)
+    if recipient and _language(recipient) == text_language:
+        return recipient
+    return text_locale or DEFAULT_LOCALE
+
+
+def _format_date(value: Any, format: str = "long") -> str:
+    return reader().date(value, format)
+
+
+def _format_datetime(value: Any, format: str = "medium") -> str:
+    return reader().datetime(value, format)
+
+
+def _format_time(value: Any, format: str = "short") -> str:
+    return reader().time(value, format)
+
+
+def _format_number(value: Any) -> str:
+    return reader().number(value)
+
+
+# Template filters: {{ trigger.data.start_date | format_date }}, {{ event.time | format_datetime('short') }}
+FILTERS: dict[str, Any] = {"format_date": _format_date, "format_datetime": _format_datetime,
+                           "format_time": _format_time, "format_number": _format_number}

@@ -1,0 +1,131 @@
+"""One source, two parts: the rendered text of a template read as paragraphs and lists, written as a plain
+text part that reflows and as an HTML document a mail team would accept (inline CSS, real lists, links).
+
+The text is read like a small Markdown: blocks are separated by blank lines; lines starting with ``- `` or
+``* `` are list items; other lines of a block are one paragraph, joined with spaces (the line breaks of the
+template source are not the reader's), unless a line ends with a backslash, which keeps the break. An
+``http(s)`` URL becomes a link; a list item ``Title: URL`` or ``Title - URL`` links the title.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+_ITEM = re.compile(r"^\s*[-*]\s+(.*)$")
+_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+_TITLED = re.compile(r"^(?P<title>.+?)\s*(?::|\s-)\s*(?P<url>https?://[^\s<>\"']+)\s*$")
+
+FONT = "font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
+BODY = f"margin:0;padding:0;background:#f4f5f7;color:#1f2328;{FONT};font-size:16px;line-height:1.5"
+CARD = "max-width:600px;margin:0 auto;padding:24px;background:#ffffff"
+P = "margin:0 0 16px 0"
+UL = "margin:0 0 16px 0;padding:0 0 0 24px"
+LI = "margin:0 0 8px 0"
+A = "color:#0b57d0;text-decoration:underline"
+HR = "border:none;border-top:1px solid #d0d7de;margin:24px 0 16px 0"
+SMALL = "margin:0 0 8px 0;font-size:13px;color:#57606a"
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str  # "p" or "ul"
+    lines: tuple[str, ...]  # a paragraph's lines (joined when written), or a list's items
+
+
+def blocks(text: str) -> list[Block]:
+    """The paragraphs and lists of a rendered text."""
+    out: list[Block] = []
+    for chunk in re.split(r"\n[ \t]*\n", text.strip("\n")):
+        kind, lines = "", list[str]()
+        for raw in chunk.splitlines():
+            line = raw.strip()
+            if not line:
+                continue
+            item = _ITEM.match(line)
+            now = "ul" if item else "p"
+            if now != kind and lines:
+                out.append(Block(kind, tuple(lines)))
+                lines = []
+            kind = now
+            lines.append(item.group(1).strip() if item else line)
+        if lines:
+            out.append(Block(kind, tuple(lines)))
+    return out
+
+
+def _joined(lines: tuple[str, ...]) -> list[str]:
+    """A paragraph's lines joined into the lines the reader sees (a trailing backslash keeps a break)."""
+    out: list[str] = []
+    current: list[str] = []
+    for line in lines:
+        if line.endswith("\\"):
+            current.append(line[:-1].rstrip())
+            out.append(" ".join(current))
+            current = []
+        else:
+            current.append(line)
+    if current:
+        out.append(" ".join(current))
+    return out
+
+
+def plain(parts: list[Block]) -> str:
+    """The text part: one line per paragraph (mail clients wrap it), ``- `` per list item."""
+    written = []
+    for b in parts:
+        if b.kind == "ul":
+            written.append("\n".join(f"- {item}" for item in b.lines))
+        else:
+            written.append("\n".join(_joined(b.lines)))
+    return "\n\n".join(written)
+
+
+def _link(url: str, text: str | None = None) -> str:
+    href = html.escape(url, quote=True)
+    return f'<a href="{href}" style="{A}">{html.escape(text if text is not None else url)}</a>'
+
+
+def _inline(text: str) -> str:
+    """Escaped text with its URLs as links."""
+    out, last = [], 0
+    for m in _URL.finditer(text):
+        out.append(html.escape(text[last:m.start()]))
+        out.append(_link(m.group()))
+        last = m.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+def _item(text: str) -> str:
+    titled = _TITLED.match(text)
+    if titled and not _URL.search(titled["title"]):
+        return _link(titled["url"], titled["title"])
+    return _inline(text)
+
+
+def html_fragment(parts: list[Block]) -> str:
+    """The body of the HTML part: paragraphs and lists with inline styles."""
+    written = []
+    for b in parts:
+        if b.kind == "ul":
+            items = "".join(f'<li style="{LI}">{_item(i)}</li>' for i in b.lines)
+            written.append(f'<ul style="{UL}">{items}</ul>')
+        else:
+            written.append(f'<p style="{P}">' + "<br>".join(_inline(line) for line in _joined(b.lines)) + "</p>")
+    return "\n".join(written)
+
+
+def document(body: str, *, title: str, lang: str, explanation: str, preferences_url: str, change: str) -> str:
+    """A whole HTML document: the body in a 600px card, then the explanation and the preferences link."""
+    return (
+        f'<!DOCTYPE html>\n<html lang="{html.escape(lang, quote=True)}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n</head>\n"
+        f'<body style="{BODY}">\n<div style="{CARD}">\n{body}\n'
+        f'<hr style="{HR}">\n'
+        f'<p class="wayfinder-explanation" style="{SMALL}">{html.escape(explanation)}</p>\n'
+        f'<p class="wayfinder-preferences" style="{SMALL}">{_link(preferences_url, change)}</p>\n'
+        "</div>\n</body>\n</html>\n"
+    )

@@ -1,0 +1,190 @@
+"""The smaller things a new author met on the command line (issue 9, item 8)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.support import WORLD, WriteFiles
+from wayfinder import __version__, examples_dir
+from wayfinder.cli import build_parser, main
+
+
+def test_validate_a_folder_of_journeys_uses_the_bundled_catalog_and_templates(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copytree(examples_dir() / "journeys", tmp_path / "journeys")
+    assert main(["validate", str(tmp_path / "journeys")]) == 0
+    captured = capsys.readouterr()
+    assert "unknown" not in captured.err
+    assert "no templates or catalog among the paths: using the bundled ones in" in captured.err
+    assert "9 journeys, 21 templates" in captured.out
+
+
+def test_verbose_goes_before_or_after_the_command() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["validate", "-v"]).verbose is True
+    assert parser.parse_args(["-v", "validate"]).verbose is True
+    assert parser.parse_args(["validate"]).verbose is False
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"wayfinder {__version__}\n"
+
+
+def test_examples_copy_into_an_existing_folder_is_refused(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["examples", "--copy", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (f"wayfinder examples: {tmp_path} already exists; give a new folder name "
+                                       "(nothing was copied)\n")
+
+
+def test_simulate_out_onto_a_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out.txt"
+    out.write_text("keep me", encoding="utf-8")
+    assert main(["simulate", "--events", str(examples_dir() / "events.jsonl"), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"wayfinder simulate: --out {out} is a file; give a folder (it is made if "
+                                       "missing, and files in it are replaced)\n")
+    assert out.read_text(encoding="utf-8") == "keep me"
+
+
+def test_publish_help_lists_only_its_own_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["publish", "--help"])
+    out = capsys.readouterr().out
+    assert "WAYFINDER_BROKER" in out and "WAYFINDER_TOPIC_PREFIX" in out and "WAYFINDER_APP_ID" in out
+    assert "WAYFINDER_PARTITIONS" not in out and "WAYFINDER_STORE" not in out and "WAYFINDER_METRICS_PORT" not in out
+
+
+def test_schemas_have_patterns_for_durations_and_times(tmp_path: Path) -> None:
+    assert main(["schema", "--out", str(tmp_path)]) == 0
+    policy = json.loads((tmp_path / "policy.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate({"max_event_age": "7d", "quiet_hours": {"start": "20:00", "end": "08:00"}}, policy)
+    with pytest.raises(jsonschema.ValidationError, match="does not match"):
+        jsonschema.validate({"max_event_age": "7 days"}, policy)
+    with pytest.raises(jsonschema.ValidationError, match="does not match"):
+        jsonschema.validate({"quiet_hours": {"start": "8pm", "end": "08:00"}}, policy)
+
+
+AUDIENCE = """apiVersion: wayfinder/v1
+kind: Journey
+id: interns-only
+name: Interns
+owner: hr@example.com
+trigger: {event: hris.leave.ended, when: 'event.data.leave_type == "parental"'}
+audience: employee.employment_type == "intern"
+steps:
+  - id: hello
+    send: {channel: email, template: new-parent/return, resources: {topics: [return-to-work]}}
+"""
+
+
+def preview(root: Path, data: str) -> int:
+    profile = root / "p.json"
+    profile.write_text(json.dumps({"id": "P1", "given_name": "Anna", "employment_type": "employee"}),
+                       encoding="utf-8")
+    return main(["preview", "interns-only", "--employee", str(profile), "--at", "2026-05-04T08:00:00Z",
+                 "--data", data, "--journeys", str(root / "journeys"), "--catalog", str(WORLD / "catalog"),
+                 "--templates", str(WORLD / "templates"), "--policy", str(WORLD.parent / "empty-policy.yaml")])
+
+
+def test_preview_says_the_audience_did_not_match(write_files: WriteFiles,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_files({"journeys/j.yaml": AUDIENCE})
+    assert preview(root, '{"leave_type": "parental", "return_date": "2026-05-04"}') == 0
+    assert capsys.readouterr().out.endswith(
+        "nothing, because:\n  - hris.leave.ended at 2026-05-04T08:00:00Z: the audience is false for this employee\n")
+
+
+def test_preview_says_the_trigger_did_not_match(write_files: WriteFiles,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_files({"journeys/j.yaml": AUDIENCE})
+    assert preview(root, '{"leave_type": "medical", "return_date": "2026-05-04"}') == 0
+    assert capsys.readouterr().out.endswith(
+        "nothing, because:\n  - hris.leave.ended at 2026-05-04T08:00:00Z: the trigger condition (trigger.when) is "
+        "false for this employee\n")
+
+
+def test_preview_says_every_step_was_skipped(write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_files({"journeys/j.yaml": AUDIENCE.replace('employee.employment_type == "intern"', "'true'").replace(
+        "send: {", "send: {when: 'false', ")})
+    assert preview(root, '{"leave_type": "parental", "return_date": "2026-05-04"}') == 0
+    assert capsys.readouterr().out.endswith(
+        "nothing, because:\n  - the trigger and audience matched, but every step was skipped (a send or task "
+        "`when`) or ended first\n")
+
+
+def test_simulate_outbox_writes_emails_a_mail_team_would_accept(write_files: WriteFiles) -> None:
+    from email import message_from_bytes
+    from email.policy import default
+
+    root = write_files({"journeys/j.yaml": AUDIENCE.replace('employee.employment_type == "intern"', "'true'")})
+    events = [
+        {"specversion": "1.0", "id": "1", "source": "t", "type": "hris.employee.upserted",
+         "time": "2026-01-01T00:00:00Z", "subject": "E1", "data": {"given_name": "Zoë", "email": "zoe@example.com",
+                                                                    "timezone": "Europe/Paris", "locale": "fr-FR"}},
+        {"specversion": "1.0", "id": "2", "source": "t", "type": "hris.leave.ended", "time": "2026-03-02T10:00:00Z",
+         "subject": "E1", "data": {"leave_type": "parental", "return_date": "2026-03-02"}},
+    ]
+    (root / "events.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n", encoding="utf-8")
+    assert main(["simulate", "--events", str(root / "events.jsonl"), "--journeys", str(root / "journeys"),
+                 "--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates"), "--policy",
+                 str(WORLD.parent / "empty-policy.yaml"), "--out", str(root / "out"), "--outbox"]) == 0
+    [eml] = sorted((root / "out" / "outbox" / "email").glob("*.eml"))
+    email = message_from_bytes(eml.read_bytes(), policy=default)
+    assert email.get_content_type() == "multipart/alternative"
+    text = email.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = email.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert html.startswith("<!DOCTYPE html>") and '<html lang="en">' in html
+    assert '<li style="margin:0 0 8px 0"><a href="https://intranet.example.com/return" ' in html
+    assert ("A few things that help when coming back:\n\n- Coming back from leave: "
+            "https://intranet.example.com/return\n\n-- \n") in text
+
+
+def test_preview_shows_local_times_and_writes_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", "onboarding", "--employee", "E1083", "--html", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "== welcome: email to employee E1083, sent, 2026-01-12 08:00 Europe/Paris (2026-01-12T07:00:00Z)" in out
+    pages = sorted(tmp_path.glob("welcome-*.html"))
+    assert len(pages) == 1 and pages[0].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert f"HTML: {pages[0].absolute().as_uri()}" in out
+
+
+def test_a_journey_that_enrolled_nobody_is_listed_with_a_warning(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_files({"journeys/j.yaml": AUDIENCE})
+    (root / "events.jsonl").write_text(json.dumps(
+        {"specversion": "1.0", "id": "1", "source": "t", "type": "hris.leave.ended", "time": "2026-03-02T10:00:00Z",
+         "subject": "E1", "data": {"leave_type": "parental", "return_date": "2026-03-02"}}) + "\n", encoding="utf-8")
+    assert main(["simulate", "--events", str(root / "events.jsonl"), "--journeys", str(root / "journeys"),
+                 "--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates"), "--policy",
+                 str(WORLD.parent / "empty-policy.yaml"), "--out", str(root / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "  interns-only         0     0" in out
+    assert (f"  warning: journey interns-only enrolled nobody ({root / 'journeys' / 'j.yaml'}:3:5): check its "
+            "trigger event type, trigger.when and audience against the events\n") in out
+
+
+def test_counted_problems_point_at_the_journey_file(write_files: WriteFiles) -> None:
+    import io
+    from collections import Counter
+
+    from wayfinder.cli.report import print_summary
+    from wayfinder.journeys.loader import Sources, load
+    from wayfinder.streams.embedded import EmbeddedRunner
+
+    root = write_files({"journeys/j.yaml": AUDIENCE})
+    defs, _ = load(Sources(paths=[root / "journeys", WORLD / "catalog"], templates=[WORLD / "templates"]))
+    runner = EmbeddedRunner(defs)
+    runner.stats.diagnostics["expression_failed"] = 3
+    runner.stats.diagnostic_sites = Counter({("expression_failed", "interns-only", "hello"): 3})  # type: ignore[attr-defined]
+    stream = io.StringIO()
+    print_summary(runner, stream, title="t", defs=defs)
+    assert f"  {root / 'journeys' / 'j.yaml'}:9:9: journey interns-only step hello: expression_failed 3\n" in (
+        stream.getvalue())

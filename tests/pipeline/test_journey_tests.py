@@ -1,0 +1,80 @@
+"""``wayfinder test``: the bundled examples ship with journey tests that pass; a broken copy fails with a diff."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wayfinder.cli import main
+
+
+def test_the_bundled_journey_tests_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test"]) == 0
+    out = capsys.readouterr().out
+    assert "PASS new-parent-birth-in-germany (" in out
+    assert out.endswith("5 passed, 0 failed\n")
+
+
+def test_a_broken_copy_fails_with_a_readable_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    copy = tmp_path / "mine"
+    assert main(["examples", "--copy", str(copy)]) == 0
+    journey = copy / "journeys" / "new-parent.yaml"
+    journey.write_text(journey.read_text(encoding="utf-8").replace("offset: 8w", "offset: 6w"), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["test", str(copy), "-k", "new-parent"]) == 1
+    out = capsys.readouterr().out
+    assert out == (
+        f"FAIL new-parent-birth-in-germany ({copy / 'tests' / 'new-parent.yaml'}:2)\n"
+        "  --- expected\n"
+        "  +++ actual\n"
+        "  @@ -1,2 +1,2 @@\n"
+        "   message at=2026-03-02T09:15:00Z journey=new-parent step=welcome status=sent locale=de-DE\n"
+        "  -message at=2026-04-27T06:00:00Z journey=new-parent step=planning-ahead channel=intranet status=sent\n"
+        "  +message at=2026-04-13T06:00:00Z journey=new-parent step=planning-ahead channel=intranet status=sent "
+        "locale=de-DE\n"
+        f"PASS new-parent-contractor-gets-nothing ({copy / 'tests' / 'new-parent.yaml'}:24)\n"
+        "1 passed, 1 failed\n")
+
+
+def test_an_unexpected_message_fails_an_exact_test(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    copy = tmp_path / "mine"
+    assert main(["examples", "--copy", str(copy)]) == 0
+    test = copy / "tests" / "new-parent.yaml"
+    test.write_text(test.read_text(encoding="utf-8").replace("employment_type: contractor",
+                                                            "employment_type: employee"), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["test", str(copy), "-k", "contractor"]) == 1
+    out = capsys.readouterr().out
+    assert "  +message at=2026-03-02T09:15:00Z journey=new-parent step=welcome\n" in out
+    assert out.endswith("0 passed, 1 failed\n")
+
+
+def test_a_malformed_journey_test_is_a_validation_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    copy = tmp_path / "mine"
+    assert main(["examples", "--copy", str(copy)]) == 0
+    test = copy / "tests" / "new-parent.yaml"
+    test.write_text(test.read_text(encoding="utf-8").replace("    - {journey: new-parent, step: welcome,",
+                                                            "    - {jorney: new-parent, step: welcome,"),
+                    encoding="utf-8")
+    capsys.readouterr()
+    assert main(["test", str(copy)]) == 1
+    assert ("new-parent.yaml:20:8: journey test new-parent-birth-in-germany: expect.messages[0]: unknown field "
+            "'jorney' (did you mean 'journey'?)") in capsys.readouterr().err
+
+
+def test_plan_of_a_changed_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    copy = tmp_path / "mine"
+    assert main(["examples", "--copy", str(copy)]) == 0
+    policy = copy / "policy.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8").replace("max: 3, per: 7d", "max: 2, per: 7d"),
+                      encoding="utf-8")
+    journey = copy / "journeys" / "new-parent.yaml"
+    journey.write_text(journey.read_text(encoding="utf-8").replace("version: 3", "version: 4"), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["plan", str(copy)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"plan: {copy} against the bundled examples, over 995 events of events.jsonl"
+    assert out[1] == "  ~ journey new-parent: changed (v3 -> v4); enrolls 9 -> 9"
+    assert out[2].startswith("  messages: 171 -> 171; busiest week per recipient 3 -> 2; ")
+    assert out[4].startswith("  recipients the frequency cap holds back: 0 -> 14; new: E1082, ")

@@ -1,0 +1,231 @@
+"""Expressions and templates checked against the data they will see: one test per mistake a new author made
+that used to pass ``validate`` and fail silently at run time (issue 9), each with its message pinned."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.support import WORLD, WriteFiles
+from wayfinder.journeys import schemas
+from wayfinder.journeys.checks import chains
+from wayfinder.journeys.events import DATA_MODELS
+from wayfinder.journeys.loader import Sources, load
+
+
+@pytest.fixture(autouse=True)
+def _in_the_definitions_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def journey(trigger: str, steps: str, extra: str = "") -> str:
+    return f"""apiVersion: wayfinder/v1
+kind: Journey
+id: j
+name: J
+owner: hr@example.com
+trigger:
+{trigger}
+{extra}steps:
+{steps}"""
+
+
+def errors(root: Path, *more: Path) -> list[str]:
+    _, problems = load(Sources(paths=[root / "journeys", WORLD / "catalog", *more],
+                               templates=[root / "templates"] if (root / "templates").exists() else
+                               [WORLD / "templates"]))
+    return [str(p) for p in problems if p.severity == "error"]
+
+
+def test_a_typo_in_a_profile_field_in_the_audience(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": journey("  event: hris.leave.started", "  - id: s\n    end: {}\n",
+                                                   'audience: employee.employmenttype != "contractor"\n')})
+    assert errors(root) == [
+        "journeys/j.yaml:8:20: journey j: audience: employee.employmenttype: unknown field 'employmenttype' in "
+        "the employee profile (did you mean 'employment_type'?); fields HR adds go under employee.attributes"]
+
+
+def test_a_typo_in_an_event_field_in_the_trigger(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": journey(
+        '  event: hris.leave.started\n  when: event.data.leavetype == "parental"', "  - id: s\n    end: {}\n")})
+    assert errors(root) == [
+        "journeys/j.yaml:8:20: journey j: trigger.when: event.data.leavetype: unknown field 'leavetype' in the "
+        "data of hris.leave.started (did you mean 'leave_type'?)"]
+
+
+def test_a_typo_in_an_event_field_in_a_send_condition(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": journey("  event: hris.dependent.added", """  - id: s
+    send:
+      channel: email
+      template: new-parent/welcome
+      when: trigger.data.relationshp == "child"
+""")})
+    assert errors(root) == [
+        "journeys/j.yaml:13:26: journey j: step s: send.when: trigger.data.relationshp: unknown field "
+        "'relationshp' in the data of hris.dependent.added (did you mean 'relationship'?)"]
+
+
+RELOCATED_TEMPLATE = """apiVersion: wayfinder/v1
+kind: Template
+subject: "Welcome to {{ trigger.data.new_location }}"
+text: |
+  Hi {{ recipient.preferred_name or recipient.given_name }},
+
+  You moved from {{ trigger.data.old_city }} to {{ trigger.data.new_location }}.
+"""
+
+
+def test_a_template_variable_the_trigger_does_not_have(write_files: WriteFiles) -> None:
+    root = write_files({
+        "journeys/j.yaml": journey("  event: hris.employee.relocated",
+                                   "  - id: s\n    send: {channel: email, template: relocation/welcome}\n"),
+        "templates/relocation/welcome.yaml": RELOCATED_TEMPLATE})
+    assert errors(root) == [
+        "templates/relocation/welcome.yaml:7:34: template relocation/welcome: trigger.data.old_city: unknown field "
+        "'old_city' in the data of hris.employee.relocated (did you mean 'old_location'?) (as used by journey j, "
+        "step s)"]
+
+
+def test_an_unknown_template_variable_gets_a_suggestion(write_files: WriteFiles) -> None:
+    root = write_files({
+        "journeys/j.yaml": journey("  event: hris.employee.relocated",
+                                   "  - id: s\n    send: {channel: email, template: relocation/welcome}\n"),
+        "templates/relocation/welcome.yaml": RELOCATED_TEMPLATE.replace("trigger.data.old_city", "triger.x")})
+    assert errors(root) == [
+        "journeys/j.yaml:10:38: journey j: step s: unknown template 'relocation/welcome'",  # it did not load
+        "templates/relocation/welcome.yaml:7:1: template relocation/welcome: unknown variable 'triger' "
+        "(did you mean 'trigger'?) (templates see: employee, event, explanation, preferences_url, recipient, "
+        "resources, roadmap, trigger)"]
+
+
+@pytest.mark.parametrize(("where", "line", "column", "label", "typo", "right"), [
+    ("trigger", 7, 10, "trigger.event", "hris.employee.relocate", "hris.employee.relocated"),
+    ("exit_on", 9, 12, "exit_on[0].event", "hris.employee.terminate", "hris.employee.terminated"),
+    ("wait_for", 12, 23, "step w: wait_for.event", "onboarding.task.complete", "onboarding.task.completed"),
+])
+def test_a_typo_in_an_event_type(write_files: WriteFiles, where: str, line: int, column: int, label: str,
+                                 typo: str, right: str) -> None:
+    names = {"trigger": "hris.employee.relocated", "exit_on": "hris.employee.terminated",
+             "wait_for": "onboarding.task.completed", where: typo}
+    root = write_files({"journeys/j.yaml": journey(
+        f"  event: {names['trigger']}",
+        f"  - id: w\n    wait_for: {{event: {names['wait_for']}, timeout: 3d}}\n",
+        f"exit_on:\n  - event: {names['exit_on']}\n")})
+    assert errors(root) == [
+        f"journeys/j.yaml:{line}:{column}: journey j: {label}: unknown event type {typo!r} (did you mean "
+        f"{right!r}?); a custom type needs a kind: EventType document that declares its data"]
+
+
+def test_a_missing_step_target_is_reported_when_the_file_has_another_error(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": journey("  event: hris.leave.started", """  - id: first
+    branch: {if: 'employee.country == "DE"', then: misssing}
+  - id: second
+    send: {channel: email, templat: new-parent/welcome}
+""")})
+    assert errors(root) == [
+        "journeys/j.yaml:10:52: journey j: step first: jump to unknown step 'misssing'",
+        "journeys/j.yaml:12:28: journey j: steps[1].send: unknown field 'templat' (did you mean 'template'?)",
+    ]
+
+
+def test_a_field_that_may_be_absent_must_be_guarded(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": journey(
+        '  event: hris.employee.relocated\n  when: event.data.new_timezone != ""',
+        "  - id: s\n    end: {}\n", 'audience: employee.attributes.team == "x"\n')})
+    assert errors(root) == [
+        "journeys/j.yaml:8:20: journey j: trigger.when: event.data.new_timezone: 'new_timezone' may be absent from "
+        "the data of hris.employee.relocated: guard it with has(event.data.new_timezone)",
+        "journeys/j.yaml:9:31: journey j: audience: employee.attributes.team: 'team' may be absent from "
+        "employee.attributes: guard it with has(employee.attributes.team)"]
+
+
+def test_guards_and_defaults_make_an_absent_field_safe(write_files: WriteFiles) -> None:
+    root = write_files({
+        "journeys/j.yaml": journey(
+            '  event: hris.employee.relocated\n'
+            '  when: has(event.data.new_timezone) && event.data["new_timezone"] != ""',
+            "  - id: s\n    send: {channel: email, template: relocation/welcome}\n",
+            'audience: \'!has(employee.attributes.team) || employee.attributes.team == "x"\'\n'),
+        "templates/relocation/welcome.yaml": RELOCATED_TEMPLATE.replace(
+            "{{ trigger.data.old_city }}", "{{ trigger.data.old_location }}{{ trigger.data.new_timezone | d('') }}"
+            "{% if trigger.data.new_timezone %}{{ trigger.data.new_timezone }}{% endif %}")})
+    assert errors(root) == []
+
+
+def test_unguarded_absent_field_in_a_template(write_files: WriteFiles) -> None:
+    root = write_files({
+        "journeys/j.yaml": journey("  event: hris.employee.relocated",
+                                   "  - id: s\n    send: {channel: email, template: relocation/welcome}\n"),
+        "templates/relocation/welcome.yaml": RELOCATED_TEMPLATE.replace("trigger.data.old_city",
+                                                                        "employee.attributes.team")})
+    assert errors(root) == [
+        "templates/relocation/welcome.yaml:7:41: template relocation/welcome: employee.attributes.team: 'team' may "
+        "be absent from employee.attributes: give it a default: {{ employee.attributes.team | default('') }} "
+        "(as used by journey j, step s)"]
+
+
+EVENT_TYPE = """apiVersion: wayfinder/v1
+kind: EventType
+id: lms.course.completed
+data:
+  course_id: {}
+  score: {required: false}
+"""
+
+
+def test_a_custom_event_type_is_declared_with_its_fields(write_files: WriteFiles) -> None:
+    root = write_files({
+        "journeys/j.yaml": journey('  event: lms.course.completed\n  when: event.data.course == "x"',
+                                   "  - id: s\n    end: {}\n"),
+        "events/lms.yaml": EVENT_TYPE})
+    assert errors(root, root / "events") == [
+        "journeys/j.yaml:8:20: journey j: trigger.when: event.data.course: unknown field 'course' in the data of "
+        "lms.course.completed (did you mean 'course_id'?)"]
+
+
+def test_a_custom_event_type_may_not_redefine_a_built_in_one(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": journey("  event: hris.leave.started", "  - id: s\n    end: {}\n"),
+                        "events/x.yaml": EVENT_TYPE.replace("lms.course.completed", "hris.leave.started")})
+    assert errors(root, root / "events") == [
+        "events/x.yaml:3:5: event type 'hris.leave.started' is a built-in event type"]
+
+
+def test_catalog_eligibility_is_checked_against_the_profile(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": journey("  event: hris.leave.started", "  - id: s\n    end: {}\n"),
+                        "catalog/extra.yaml": """apiVersion: wayfinder/v1
+kind: Resource
+id: extra
+type: tool
+title: Extra
+topics: [onboarding]
+eligibility: employee.contry == "DE" && resource.titel != ""
+"""})
+    assert errors(root, root / "catalog") == [
+        "catalog/extra.yaml:7:23: resource extra: eligibility: employee.contry: unknown field 'contry' in the "
+        "employee profile (did you mean 'country'?); fields HR adds go under employee.attributes",
+        "catalog/extra.yaml:7:50: resource extra: eligibility: resource.titel: unknown field 'titel' in a catalog "
+        "resource (did you mean 'title'?)"]
+
+
+def test_the_field_table_covers_every_field_the_decoder_knows() -> None:
+    for event_type, model in DATA_MODELS.items():
+        shape = schemas.BUILT_IN_EVENTS[event_type]
+        assert set(model.model_fields) <= set(shape.fields), event_type
+
+
+def test_chains_skip_strings_methods_and_macros() -> None:
+    found = chains('employee.interests.exists(i, i == "employee.x") && has(event.data.y) && size(trigger.data)',
+                   frozenset({"employee", "event", "trigger"}))
+    assert [(c.root, c.names, c.in_has) for c in found] == [
+        ("employee", ("interests",), False), ("event", ("data", "y"), True), ("trigger", ("data",), False)]
+
+
+def test_the_bundled_examples_pass_every_check() -> None:
+    from wayfinder import examples_dir
+
+    ex = examples_dir()
+    _, problems = load(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"]))
+    assert [str(p) for p in problems if p.severity == "error"] == []
+    assert not re.search("may be absent", " ".join(str(p) for p in problems))

@@ -1,0 +1,172 @@
+"""The words Wayfinder adds to messages, in the recipient's language; dates and numbers the way they read
+them; roadmap days on working days."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import UTC, date, datetime
+from itertools import product
+from typing import Any
+
+import pytest
+from babel.messages.pofile import read_po
+
+from wayfinder.catalog.calendar import WorkCalendar
+from wayfinder.journeys.explain import explain
+from wayfinder.journeys.i18n import LOCALE_DIR, Reader, gettext, languages, reading, reading_locale
+from wayfinder.journeys.loader import Definitions
+from wayfinder.journeys.model import Journey
+from wayfinder.journeys.templates import MessageTemplate
+
+ENGLISH = re.compile(r"\b(the|your|you|and|with|this|their|they|of|to|for|received|because|on)\b", re.I)
+
+JOURNEY = Journey.model_validate({
+    "apiVersion": "wayfinder/v1", "kind": "Journey", "id": "j", "name": "Welcome", "owner": "hr@example.com",
+    "names": {"de": "Willkommen", "fr-FR": "Bienvenue"}, "trigger": {"event": "hris.employee.hired"},
+    "steps": [{"id": "s", "end": {}}]})
+
+TRIGGERS: list[dict[str, Any]] = [
+    {"type": "hris.employee.hired", "data": {"start_date": "2026-03-02"}},
+    {"type": "hris.employee.started", "data": {"date": "2026-03-02"}},
+    {"type": "hris.manager.changed", "data": {}},
+    {"type": "onboarding.task.completed", "data": {"task_id": "t"}},
+    *({"type": "hris.dependent.added", "data": {"relationship": r, "date": "2026-03-01"}}
+      for r in ("child", "spouse", "parent")),
+    *({"type": t, "data": {"leave_type": k, "start_date": "2026-03-02", "return_date": "2026-05-04"}}
+      for t, k in product(("hris.leave.started", "hris.leave.ended"),
+                          ("parental", "medical", "bereavement", "sabbatical", "other"))),
+    *({"type": "hris.job.changed", "data": {"change": c, "new_role": role}}
+      for c, role in product(("promotion", "transfer", "demotion"), ("Lead", None))),
+    {"type": "hris.employee.relocated", "data": {"new_location": "Lyon"}},
+    {"type": "hris.employee.relocated", "data": {}},
+    {"type": "lms.course.completed", "data": {}},
+]
+
+
+def say(trigger: dict[str, Any], role: str, locale: str | None) -> str:
+    employee = {"given_name": "Anna", "locale": locale}
+    text = explain(JOURNEY, trigger, role, employee, Definitions(), {})
+    return str(text.localized(locale))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("locale", ["de-DE", "fr-FR", "de", "fr-CA"])
+@pytest.mark.parametrize("role", ["employee", "manager", "hr_partner"])
+def test_every_explanation_is_in_the_readers_language(locale: str, role: str) -> None:
+    for trigger in TRIGGERS:
+        text = say(trigger, role, locale)
+        assert not ENGLISH.search(text), text
+        assert not re.search(r"\d{4}-\d{2}-\d{2}", text), text
+
+
+def test_explanations_pinned() -> None:
+    hired = TRIGGERS[0]
+    assert say(hired, "employee", "de-DE") == (
+        "Du erhältst diese Nachricht, weil dein erster Arbeitstag am 2. März 2026 bevorsteht. "
+        "Sie ist Teil von \u201eWillkommen\u201c.")
+    assert say(hired, "manager", "fr-FR") == (
+        "Vous recevez ce message en tant que manager de Anna, car cette personne nous rejoint le 2 mars 2026. "
+        "Il fait partie de \u00ab\u00a0Bienvenue\u00a0\u00bb.")
+    assert say(hired, "employee", "en-GB") == (
+        "You received this because you are joining us on 2 March 2026. It is part of \u201cWelcome\u201d.")
+    assert say(hired, "employee", None) == (
+        "You received this because you are joining us on March 2, 2026. It is part of \u201cWelcome\u201d.")
+
+
+def test_an_explanation_is_recorded_in_english_and_says_itself_in_the_message_language() -> None:
+    text = explain(JOURNEY, TRIGGERS[0], "manager", {"given_name": "Anna", "locale": "de-DE"}, Definitions(), {})
+    assert text.startswith("You received this because you are their manager and, for Anna, they are joining")
+    template = MessageTemplate("t", "Hallo", "Hallo.", locales={"de": {"subject": "Hallo", "text": "Hallo."}})
+    rendered = template.render({}, "de-AT", footer=(text, "https://example.com/p"))
+    assert rendered.text == ("Hallo.\n\n-- \nDu erhältst diese Nachricht als Führungskraft von Anna, weil der erste "
+                             "Arbeitstag am 2. März 2026 bevorsteht. Sie ist Teil von \u201eWillkommen\u201c.\n"
+                             "Diese Nachrichten ändern oder abbestellen: https://example.com/p\n")
+    assert ">Diese Nachrichten ändern oder abbestellen</a>" in rendered.html
+
+
+def test_a_reader_whose_language_has_no_template_text_gets_english_throughout() -> None:
+    template = MessageTemplate("t", "Hi", "Starts {{ trigger.data.start_date | format_date }}.",
+                               locales={"de": {"subject": "Hallo", "text": "Beginn {{ trigger.data.start_date | "
+                                                                            "format_date }}."}})
+    context = {"trigger": {"data": {"start_date": "2026-03-02"}}}
+    assert template.render(context, "es-ES", footer=("Why.", "u")).text.startswith("Starts March 2, 2026.\n")
+    assert template.render(context, "de-CH", footer=("Why.", "u")).text.startswith("Beginn 2. März 2026.\n")
+    assert reading_locale("en-GB", None) == "en-GB"
+    assert reading_locale("es-ES", None) == "en"
+    assert reading_locale("de-CH", "de") == "de-CH"
+
+
+def test_resource_titles_in_the_message_language() -> None:
+    template = MessageTemplate("t", "s", "{% for r in resources %}{{ r.title }};{% endfor %}",
+                               locales={"fr": {"text": "{% for r in resources %}{{ r.title }};{% endfor %}"}})
+    context = {"resources": [{"title": "Meet your team", "titles": {"fr": "Rencontrez votre équipe"}},
+                             {"title": "CRM", "titles": {}}]}
+    assert template.render(context, "fr-FR", footer=("x", "u")).text.startswith("Rencontrez votre équipe;CRM;")
+    assert template.render(context, "en", footer=("x", "u")).text.startswith("Meet your team;CRM;")
+
+
+def test_dates_times_and_numbers_in_the_readers_locale_and_timezone() -> None:
+    template = MessageTemplate(
+        "t", "s", "{{ event.time | format_datetime('short') }} / {{ event.time | format_time }} / "
+                  "{{ trigger.data.date | format_date('medium') }} / {{ 1234.5 | format_number }}")
+    context = {"event": {"time": datetime(2026, 3, 2, 8, 30, tzinfo=UTC)}, "trigger": {"data": {"date": "2026-03-01"}},
+               "recipient": {"timezone": "America/New_York"}}
+    assert template.render(context, "en-US", footer=("x", "u")).text.startswith(
+        "3/2/26, 3:30\u202fAM / 3:30\u202fAM / Mar 1, 2026 / 1,234.5")
+    context["recipient"] = {"timezone": "Europe/Berlin"}
+    with reading("de-DE", "Europe/Berlin") as reader:
+        assert reader.datetime(datetime(2026, 3, 2, 8, 30, tzinfo=UTC), "short") == "02.03.26, 09:30"
+        assert reader.number(1234.5) == "1.234,5"
+    assert Reader("fr-FR", None).date(date(2026, 1, 26)) == "26 janvier 2026"
+    assert Reader("xx-YY", None).date("not a date") == "not a date"
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_every_catalog_translates_every_message_with_the_same_placeholders() -> None:
+    assert languages() == ["de", "fr"]
+    catalogs = {}
+    for language in languages():
+        with (LOCALE_DIR / language / "LC_MESSAGES" / "wayfinder.po").open("rb") as f:
+            catalogs[language] = {m.id: m.string for m in read_po(f) if m.id}
+    ids = set(catalogs["de"])
+    assert len(ids) > 40
+    for language, catalog in catalogs.items():
+        assert set(catalog) == ids, language
+        for msgid, msgstr in catalog.items():
+            assert msgstr, (language, msgid)
+            assert _placeholders(str(msgid)) == _placeholders(str(msgstr)), (language, msgid)
+    assert gettext("de-DE", "Change or stop these messages") == "Diese Nachrichten ändern oder abbestellen"
+    assert gettext("pt-BR", "Change or stop these messages") == "Change or stop these messages"
+
+
+def test_working_days_skip_weekends_and_public_holidays() -> None:
+    calendar = WorkCalendar()
+    # 2026-12-24 is a Thursday; Christmas Day and Boxing Day are holidays in Germany and the UK, not in the US
+    assert calendar.working_day(date(2026, 12, 24), 2, "DE") == date(2026, 12, 28)
+    assert calendar.working_day(date(2026, 12, 24), 2, "US") == date(2026, 12, 28)  # 25th off, then a weekend
+    assert calendar.working_day(date(2026, 12, 24), 3, "US") == date(2026, 12, 29)
+    assert calendar.working_day(date(2026, 12, 24), 3, "DE") == date(2026, 12, 29)
+    assert calendar.working_day(date(2026, 5, 23), 1, "FR") == date(2026, 5, 26)  # Sat, Sun, Whit Monday
+    assert calendar.working_day(date(2026, 5, 23), 1, "ZZ") == date(2026, 5, 25)  # unknown country: weekends only
+
+
+def test_the_weekend_is_the_policys() -> None:
+    friday_saturday = WorkCalendar(("friday", "saturday"), public_holidays=False)
+    assert friday_saturday.working_day(date(2026, 3, 5), 2, "AE") == date(2026, 3, 8)  # Thu -> Sun
+    every_day = WorkCalendar((), public_holidays=False)
+    assert every_day.working_day(date(2026, 3, 5), 3, "DE") == date(2026, 3, 7)
+
+
+def test_the_policy_sets_the_roadmap_calendar(tmp_path: Any) -> None:
+    from wayfinder.journeys.loader import Sources, load
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("apiVersion: wayfinder/v1\nkind: Policy\nworking_days: {weekend: [friday, saturday], "
+                      "public_holidays: false}\n", encoding="utf-8")
+    defs, problems = load(Sources(policy=policy))
+    assert problems == []
+    assert defs.catalog.calendar.weekend == {4, 5}
+    assert defs.catalog.calendar.public_holidays is False

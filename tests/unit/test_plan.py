@@ -1,0 +1,59 @@
+"""``wayfinder plan``'s comparison of two runs, on records made by hand."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.support import at
+from wayfinder.journeys.model import Journey
+from wayfinder.journeys.records import Message
+from wayfinder.plan import Run, compare, over_cap
+
+
+def journey(jid: str, version: int = 1, offset: str = "1d") -> Journey:
+    return Journey.model_validate({
+        "apiVersion": "wayfinder/v1", "kind": "Journey", "id": jid, "name": jid, "owner": "hr@example.com",
+        "version": version, "trigger": {"event": "hris.employee.hired"},
+        "steps": [{"id": "hello", "send": {"channel": "email", "subject": "Hi", "body": "Hi"}},
+                  {"id": "later", "wait": {"for": offset}},
+                  {"id": "again", "send": {"channel": "email", "subject": "Hi", "body": "Hi"}}]})
+
+
+def message(jid: str, step: str, recipient: str, when: str, status: str = "sent") -> Message:
+    return Message.model_validate({
+        "message_id": f"m-{jid}-{step}-{recipient}-{when}", "employee_id": recipient, "recipient_id": recipient,
+        "journey_id": jid, "journey_version": 1, "step_id": step, "channel": "email", "status": status,
+        "scheduled_for": at(when), "created_at": at(when)})
+
+
+def test_over_cap_finds_who_would_get_more_than_the_cap_in_a_window() -> None:
+    messages = [message("a", "hello", "E1", "2026-03-02T09:00"), message("a", "again", "E1", "2026-03-04T09:00"),
+                message("b", "hello", "E1", "2026-03-08T08:59"),  # three within 7 days for E1
+                message("a", "hello", "E2", "2026-03-02T09:00"), message("a", "again", "E2", "2026-03-09T09:00"),
+                message("b", "hello", "E2", "2026-03-16T09:00", status="suppressed")]
+    assert over_cap(messages, 2, timedelta(days=7)) == {"E1"}
+    assert over_cap(messages, 3, timedelta(days=7)) == set()
+
+
+def test_compare_reports_changes_weeks_overlaps_the_cap_and_idle_steps() -> None:
+    current = Run({"a": journey("a")}, {"a": 2}, [message("a", "hello", "E1", "2026-03-02T09:00"),
+                                                  message("a", "again", "E1", "2026-03-03T09:00")], [])
+    planned = Run({"a": journey("a", 2, "10d"), "b": journey("b")}, {"a": 2, "b": 1},
+                  [message("a", "hello", "E1", "2026-03-02T09:00"), message("b", "hello", "E1", "2026-03-03T09:00"),
+                   message("b", "again", "E1", "2026-03-04T09:00")], [], over_cap={"E1"})
+    plan = compare(current, planned, ["journey a: step x can never be reached"])
+    assert plan.changes == 2
+    assert plan.lines == [
+        "  ~ journey a: changed (v1 -> v2); enrolls 2 -> 2",
+        "  + journey b: new; enrolls 0 -> 1",
+        "  messages: 2 -> 3; busiest week per recipient 2 -> 3; 1 recipient(s) get more in some week: E1",
+        "  overlaps (one recipient, one week, several journeys): 0 -> 1; new: 1",
+        "  recipients the frequency cap holds back: 0 -> 1; new: E1",
+        "  ! journey a: step x can never be reached",
+        "  ! 1 step(s) produced nothing over these events: a/again",
+    ]
+
+
+def test_no_change_says_so() -> None:
+    run = Run({"a": journey("a")}, {"a": 1}, [message("a", "hello", "E1", "2026-03-02T09:00")], [])
+    assert compare(run, run).lines[0] == "  no journey changes"

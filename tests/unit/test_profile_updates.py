@@ -1,0 +1,105 @@
+"""SPEC §3: events update the profile before journeys see them; every rule, one test each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from wayfinder.journeys.events import DecodeError, decode_event
+from wayfinder.journeys.profile import Profile, apply_event, country_zone
+
+
+def profile(**fields: Any) -> Profile:
+    p = Profile(id="E1")
+    p.merge(fields)
+    return p
+
+
+def test_hired_sets_start_date_role_department_location_and_manager() -> None:
+    p = profile(role="Intern", timezone="Europe/Paris")
+    apply_event(p, "hris.employee.hired", {"start_date": "2026-03-02", "role": "Engineer", "department": "R&D",
+                                           "location": "Lyon", "manager_id": "M1", "salary": 1})
+    assert p.fields == {"role": "Engineer", "timezone": "Europe/Paris", "start_date": "2026-03-02",
+                        "department": "R&D", "location": "Lyon", "manager_id": "M1"}
+
+
+def test_hired_without_a_field_keeps_what_the_profile_has() -> None:
+    p = profile(role="Engineer")
+    apply_event(p, "hris.employee.hired", {"start_date": "2026-03-02"})
+    assert p.fields == {"role": "Engineer", "start_date": "2026-03-02"}
+
+
+def test_job_changed_sets_role_and_department_from_the_new_ones() -> None:
+    p = profile(role="Engineer", department="R&D")
+    apply_event(p, "hris.job.changed", {"change": "promotion", "old_role": "Engineer", "new_role": "Lead",
+                                        "old_department": "R&D", "new_department": "Platform"})
+    assert (p.get("role"), p.get("department")) == ("Lead", "Platform")
+
+
+def test_manager_changed_sets_the_manager() -> None:
+    p = profile(manager_id="M1")
+    apply_event(p, "hris.manager.changed", {"old_manager_id": "M1", "new_manager_id": "M2"})
+    assert p.get("manager_id") == "M2"
+
+
+def test_relocated_takes_the_timezone_it_carries() -> None:
+    p = profile(location="Bengaluru", country="IN", timezone="Asia/Kolkata")
+    apply_event(p, "hris.employee.relocated", {"old_location": "Bengaluru", "new_location": "New York",
+                                               "new_country": "US", "new_timezone": "America/New_York"})
+    assert (p.get("location"), p.get("country"), p.get("timezone")) == ("New York", "US", "America/New_York")
+
+
+def test_relocated_without_a_timezone_takes_the_new_countrys_only_zone() -> None:
+    p = profile(location="New York", country="US", timezone="America/New_York")
+    apply_event(p, "hris.employee.relocated", {"old_location": "New York", "new_location": "Berlin",
+                                               "new_country": "DE"})
+    assert (p.get("location"), p.get("country"), p.get("timezone")) == ("Berlin", "DE", "Europe/Berlin")
+
+
+def test_relocated_to_a_country_of_several_zones_keeps_the_old_zone() -> None:
+    p = profile(location="Bengaluru", country="IN", timezone="Asia/Kolkata")
+    apply_event(p, "hris.employee.relocated", {"old_location": "Bengaluru", "new_location": "New York",
+                                               "new_country": "US"})
+    assert (p.get("country"), p.get("timezone")) == ("US", "Asia/Kolkata")
+
+
+@pytest.mark.parametrize(("country", "zone"), [
+    ("GB", "Europe/London"), ("IN", "Asia/Kolkata"), ("DE", "Europe/Berlin"), ("FR", "Europe/Paris"),
+    ("US", None), ("ES", None), ("AU", None), ("ZZ", None), (None, None),
+])
+def test_a_countrys_only_zone(country: str | None, zone: str | None) -> None:
+    assert country_zone(country) == zone
+
+
+def test_an_upsert_merges_what_it_carries() -> None:
+    p = profile(given_name="Anna", timezone="Europe/Berlin", preferences={"opt_out_topics": ["x"]})
+    apply_event(p, "hris.employee.upserted", {"timezone": "Europe/Paris", "pronouns": "she/her",
+                                              "preferences": {"quiet_hours": "20:00-08:00"}})
+    assert p.fields == {"given_name": "Anna", "timezone": "Europe/Paris"}
+    assert p.attributes == {"pronouns": "she/her"}
+    assert p.preferences == {"opt_out_topics": ["x"], "quiet_hours": "20:00-08:00"}
+
+
+def test_an_upsert_says_which_zone_after_a_move_to_a_country_of_several() -> None:
+    p = profile(timezone="Asia/Kolkata")
+    apply_event(p, "hris.employee.relocated", {"new_location": "Austin", "new_country": "US"})
+    apply_event(p, "hris.employee.upserted", {"timezone": "America/Chicago"})
+    assert p.get("timezone") == "America/Chicago"
+
+
+def test_other_events_leave_the_profile_alone() -> None:
+    p = profile(role="Engineer", timezone="Europe/Berlin")
+    for event_type, data in (("hris.leave.started", {"leave_type": "parental", "start_date": "2026-03-02",
+                                                      "role": "x"}),
+                             ("hris.dependent.added", {"relationship": "child", "date": "2026-03-01"})):
+        apply_event(p, event_type, data)
+    assert p.fields == {"role": "Engineer", "timezone": "Europe/Berlin"}
+
+
+def test_a_relocation_with_a_timezone_that_is_not_iana_is_a_dead_letter() -> None:
+    raw = ('{"specversion": "1.0", "id": "1", "source": "t", "type": "hris.employee.relocated", '
+           '"time": "2026-03-02T09:00:00Z", "subject": "E1", '
+           '"data": {"new_location": "Paris", "new_timezone": "Paris time"}}')
+    with pytest.raises(DecodeError, match=r"^invalid_data: hris.employee.relocated: data.new_timezone: "):
+        decode_event(raw)

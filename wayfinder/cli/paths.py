@@ -1,0 +1,61 @@
+"""Where the command line reads and writes: clear errors instead of tracebacks, and the bundled catalog and
+templates for a folder that holds only journeys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from wayfinder import examples_dir
+from wayfinder.journeys.loader import Sources
+
+CATALOG_KINDS = frozenset({"Catalog", "Topic", "Resource"})
+
+
+class PathProblem(Exception):
+    """A path the command cannot use; the message says what to do instead."""
+
+
+def check_new_folder(path: Path) -> None:
+    if path.exists():
+        msg = f"{path} already exists; give a new folder name (nothing was copied)"
+        raise PathProblem(msg)
+
+
+def check_out_folder(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        msg = f"--out {path} is a file; give a folder (it is made if missing, and files in it are replaced)"
+        raise PathProblem(msg)
+
+
+def _kinds(path: Path) -> set[str]:
+    files = sorted(path.rglob("*")) if path.is_dir() else [path]
+    found: set[str] = set()
+    for file in files:
+        if file.suffix not in (".yaml", ".yml") or not file.is_file():
+            continue
+        try:
+            for doc in yaml.safe_load_all(file.read_text(encoding="utf-8")):
+                if isinstance(doc, dict) and isinstance(doc.get("kind"), str):
+                    found.add(doc["kind"])
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue  # the loader reports it with a position
+    return found
+
+
+def with_bundled(sources: Sources) -> list[str]:
+    """Add the bundled catalog and templates when the sources have none of their own, so a copied journey
+    checks against what it will run with; returns what was added (for a note on stderr)."""
+    kinds: set[str] = set()
+    for path in sources.paths:
+        kinds |= _kinds(path)
+    added = []
+    ex = examples_dir()
+    if not sources.templates and "Template" not in kinds:
+        sources.templates.append(ex / "templates")
+        added.append("templates")
+    if not kinds & CATALOG_KINDS:
+        sources.paths.append(ex / "catalog")
+        added.append("catalog")
+    return added

@@ -1,0 +1,99 @@
+"""Why ``wayfinder preview`` produced nothing: which of trigger, audience or eligibility did not match."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from wayfinder.journeys.engine import event_view
+from wayfinder.journeys.events import CloudEvent, iso
+from wayfinder.journeys.loader import Definitions
+from wayfinder.journeys.model import Journey, RoadmapStep, SendStep
+from wayfinder.journeys.profile import Profile, apply_event
+
+
+def _condition(name: str, result: tuple[bool, str | None]) -> str | None:
+    ok, error = result
+    if error is not None:
+        return f"the {name} could not be evaluated ({error}), which counts as false"
+    return None if ok else f"the {name} is false for this employee"
+
+
+def _eligibility(journey: Journey, defs: Definitions, employee: dict[str, object]) -> list[str]:
+    out = []
+    for step in journey.steps:
+        topics: Sequence[str] = ()
+        if isinstance(step, SendStep) and step.send.resources is not None:
+            topics = step.send.resources.topics
+        elif isinstance(step, RoadmapStep):
+            topics = step.roadmap.topics
+        if topics and not defs.catalog.select(topics, employee, limit=50).resources:
+            out.append(f"step {step.id}: no resource about {', '.join(topics)} is eligible for this employee "
+                       "(catalog eligibility)")
+    return out
+
+
+def why_nothing(journey: Journey, defs: Definitions, events: Sequence[CloudEvent], employee_id: str) -> list[str]:
+    """Reasons, in the order the engine meets them, that the journey gave this employee nothing."""
+    if journey.status == "paused":
+        return [f"journey {journey.id} is paused: it enrolls no one"]
+    profile = Profile(id=employee_id)
+    reasons: list[str] = []
+    matched = False
+    for event in sorted((e for e in events if e.subject == employee_id), key=lambda e: e.time):
+        apply_event(profile, event.type, event.data)
+        if event.type != journey.trigger.event:
+            continue
+        view = event_view(event)
+        scope = {"employee": profile.view(), "event": view, "trigger": view, "now": event.time}
+        why = [r for r in (
+            _condition("trigger condition (trigger.when)", journey.trigger.when.test(scope))
+            if journey.trigger.when is not None else None,
+            _condition("audience", journey.audience.test(scope)) if journey.audience is not None else None,
+        ) if r is not None]
+        if why:  # the engine stops at the first that does not match
+            made_up = " (preview made this event up: give its data with --data '{...}')" if (
+                event.source == "wayfinder/preview" and not event.data) else ""
+            reasons = [f"{event.type} at {iso(event.time)}: {why[0]}{made_up}"]
+        else:
+            matched = True
+            reasons = _eligibility(journey, defs, profile.view())
+    if not matched and not reasons:
+        return [f"no {journey.trigger.event} event for this employee"]
+    if matched and not reasons:
+        return ["the trigger and audience matched, but every step was skipped (a send or task `when`) "
+                "or ended first"]
+    return reasons
+
+
+class Timezones:
+    """Each person's timezone at any time, as the events set it (to show times as the recipient read them)."""
+
+    def __init__(self, events: Sequence[CloudEvent]) -> None:
+        profiles: dict[str, Profile] = {}
+        self._changes: dict[str, list[tuple[datetime, str]]] = {}
+        for event in sorted(events, key=lambda e: e.time):
+            profile = profiles.setdefault(event.subject, Profile(id=event.subject))
+            apply_event(profile, event.type, event.data)
+            changes = self._changes.setdefault(event.subject, [])
+            if not changes or changes[-1][1] != profile.timezone:
+                changes.append((event.time, profile.timezone))
+
+    def at(self, person: str, when: datetime) -> str | None:
+        zone = None
+        for since, name in self._changes.get(person, []):
+            if since > when:
+                break
+            zone = name
+        return zone
+
+
+def local_time(when: datetime, zone_name: str | None) -> str:
+    """``2026-03-02 10:00 Europe/Berlin`` (UTC when the zone is unknown)."""
+    name = zone_name or "UTC"
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        name, zone = "UTC", ZoneInfo("UTC")
+    return f"{when.astimezone(zone):%Y-%m-%d %H:%M} {name}"

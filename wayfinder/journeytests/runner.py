@@ -1,0 +1,128 @@
+"""Run one journey test on the embedded engine and compare what it decided with what the test expects."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from wayfinder.journeys.events import CloudEvent, iso
+from wayfinder.journeys.loader import Definitions
+from wayfinder.journeys.model import ExpectedMessage, ExpectedTask, JourneyTestDoc
+from wayfinder.journeys.records import Message, Task
+
+R = TypeVar("R", Message, Task)
+
+
+@dataclass
+class TestOutcome:
+    """One test's result: a readable diff (expected ``-``, actual ``+``) when it failed."""
+
+    __test__ = False  # not a pytest test class
+
+    test_id: str
+    where: str
+    diff: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.diff and self.error is None
+
+
+def _instant(text: str) -> datetime:
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        msg = f"{text!r} has no offset: add Z or +01:00"
+        raise ValueError(msg)
+    return parsed
+
+
+def _events(test: JourneyTestDoc) -> list[CloudEvent]:
+    return [CloudEvent(specversion="1.0", id=e.id or f"{test.id}-{n}", source=e.source, type=e.type,
+                       time=_instant(e.time), subject=e.subject, data=e.data) for n, e in enumerate(test.events, 1)]
+
+
+# How an expectation's fields read an actual record, in the order a line shows them.
+_MESSAGE_FIELDS: dict[str, Callable[[Message], object]] = {
+    "at": lambda m: iso(m.scheduled_for), "journey": lambda m: m.journey_id, "step": lambda m: m.step_id,
+    "recipient": lambda m: m.recipient_id, "role": lambda m: m.recipient_role, "channel": lambda m: m.channel,
+    "status": lambda m: m.status, "reason": lambda m: m.reason, "resources": lambda m: m.resources,
+    "locale": lambda m: m.locale, "subject": lambda m: m.subject,
+}
+_TASK_FIELDS: dict[str, Callable[[Task], object]] = {
+    "at": lambda t: iso(t.created_at), "journey": lambda t: t.journey_id, "step": lambda t: t.step_id,
+    "assignee": lambda t: t.assignee, "assignee_id": lambda t: t.assignee_id,
+}
+
+
+def _expected_value(name: str, value: object) -> object:
+    return iso(_instant(value)) if name == "at" and isinstance(value, str) else value
+
+
+def _line(kind: str, values: dict[str, object]) -> str:
+    return f"{kind} " + " ".join(f"{k}={v}" for k, v in values.items())
+
+
+def _matches(name: str, expected: object, actual: object) -> bool:
+    if name == "subject":
+        return isinstance(actual, str) and isinstance(expected, str) and expected in actual
+    return expected == actual
+
+
+def _compare(kind: str, expected: Sequence[BaseModel], actual: Sequence[R],
+             fields: dict[str, Callable[[R], object]], exact: bool) -> list[str]:
+    """Expected and actual records as lines over the fields the test names; a unified diff when they differ.
+
+    Each expectation takes the first record it matches. Records no expectation took are shown as actual
+    lines (and fail an ``exact`` test); an expectation nothing matched shows as an expected line."""
+    used = [f for f in fields if any(getattr(e, f) is not None for e in expected)] or ["at", "journey", "step"]
+    want = [{f: _expected_value(f, getattr(e, f)) for f in used if getattr(e, f) is not None} for e in expected]
+    left = list(actual)
+    found = []
+    for w in want:
+        hit = next((a for a in left if all(_matches(f, v, fields[f](a)) for f, v in w.items())), None)
+        if hit is not None:
+            left.remove(hit)
+            found.append(w)
+    if len(found) == len(want) and (not exact or not left):
+        return []
+    expected_lines = sorted(_line(kind, w) for w in want)
+    actual_lines = sorted([_line(kind, w) for w in found] + [_line(kind, {f: fields[f](a) for f in used})
+                                                              for a in left])
+    return list(difflib.unified_diff(expected_lines, actual_lines, "expected", "actual", lineterm="", n=2))
+
+
+# Runs events on an engine: (definitions, events, until, include drafts) -> (messages, tasks). The CLI gives
+# the embedded runner; this package does not import the stream shells.
+Simulate = Callable[[Definitions, list[CloudEvent], datetime | None, bool], tuple[list[Message], list[Task]]]
+
+
+def run_test(defs: Definitions, test: JourneyTestDoc, where: str, simulate: Simulate) -> TestOutcome:
+    """Run the test's events (only its journeys, when it names them) and compare."""
+    outcome = TestOutcome(test.id, where)
+    journeys = {k: j for k, j in defs.journeys.items() if test.journeys is None or k[0] in test.journeys}
+    missing = sorted(set(test.journeys or ()) - {k[0] for k in journeys})
+    if missing:
+        outcome.error = f"unknown journey {missing[0]!r}"
+        return outcome
+    try:
+        events = _events(test)
+        until = _instant(test.until) if test.until else None
+    except ValueError as e:
+        outcome.error = str(e)
+        return outcome
+    only = Definitions(journeys=journeys, templates=defs.templates, inline=defs.inline, catalog=defs.catalog,
+                       policy=defs.policy)
+    produced, opened = simulate(only, events, until, test.include_drafts)
+    messages = sorted(produced, key=lambda m: (m.scheduled_for, m.message_id))
+    tasks = sorted(opened, key=lambda t: (t.created_at, t.task_id))
+    expected_messages: list[ExpectedMessage] = list(test.expect.messages)
+    expected_tasks: list[ExpectedTask] = list(test.expect.tasks)
+    outcome.diff = (_compare("message", expected_messages, messages, _MESSAGE_FIELDS, test.expect.exact)
+                    + _compare("task", expected_tasks, tasks, _TASK_FIELDS, test.expect.exact))
+    return outcome

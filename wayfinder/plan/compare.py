@@ -1,0 +1,142 @@
+"""Compare two runs of the same events: the current journeys and the planned ones."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from wayfinder.journeys.model import Journey, RoadmapStep, SendStep, TaskStep
+from wayfinder.journeys.records import Message, Task
+
+OUT = ("sent", "approved", "deferred", "pending_approval")  # messages that go (or wait to go) to a person
+
+
+@dataclass
+class Run:
+    """What one set of journeys did with the events."""
+
+    journeys: dict[str, Journey]
+    enrolled: dict[str, int]
+    messages: list[Message]
+    tasks: list[Task]
+    over_cap: set[str] = field(default_factory=set)  # recipients the frequency cap holds back (over_cap())
+
+    def weekly(self) -> Counter[tuple[str, str]]:
+        """Messages per (recipient, ISO week)."""
+        out: Counter[tuple[str, str]] = Counter()
+        for m in self.messages:
+            if m.status in OUT and m.recipient_id:
+                year, week, _ = m.scheduled_for.isocalendar()
+                out[(m.recipient_id, f"{year}-W{week:02d}")] += 1
+        return out
+
+    def overlaps(self) -> set[tuple[str, str]]:
+        """(recipient, week) that get messages from more than one journey."""
+        seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for m in self.messages:
+            if m.status in OUT and m.recipient_id:
+                year, week, _ = m.scheduled_for.isocalendar()
+                seen[(m.recipient_id, f"{year}-W{week:02d}")].add(m.journey_id)
+        return {k for k, journeys in seen.items() if len(journeys) > 1}
+
+    def producing_steps(self) -> set[tuple[str, str]]:
+        return {(m.journey_id, m.step_id) for m in self.messages} | {(t.journey_id, t.step_id) for t in self.tasks}
+
+
+@dataclass
+class Plan:
+    lines: list[str] = field(default_factory=list)
+    changes: int = 0
+
+
+def _journey_changes(current: Run, planned: Run, plan: Plan) -> None:
+    for jid in sorted(set(current.journeys) | set(planned.journeys)):
+        before, after = current.journeys.get(jid), planned.journeys.get(jid)
+        if before is None:
+            mark, what = "+", "new"
+        elif after is None:
+            mark, what = "-", "removed"
+        elif before.model_dump() != after.model_dump():
+            mark, what = "~", f"changed (v{before.version} -> v{after.version})"
+        else:
+            continue
+        plan.changes += 1
+        was, now = current.enrolled.get(jid, 0), planned.enrolled.get(jid, 0)
+        plan.lines.append(f"  {mark} journey {jid}: {what}; enrolls {was} -> {now}")
+
+
+def _busiest(weekly: Counter[tuple[str, str]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for (recipient, _week), n in weekly.items():
+        out[recipient] = max(out.get(recipient, 0), n)
+    return out
+
+
+def _weekly(current: Run, planned: Run, plan: Plan) -> None:
+    before, after = current.weekly(), planned.weekly()
+    was, now = _busiest(before), _busiest(after)
+    more = sorted(r for r in now if now[r] > was.get(r, 0))
+    plan.lines.append(f"  messages: {sum(before.values())} -> {sum(after.values())}; busiest week per "
+                      f"recipient {max(before.values(), default=0)} -> {max(after.values(), default=0)}; "
+                      f"{len(more)} recipient(s) get more in some week" + (f": {', '.join(more[:10])}" if more
+                                                                            else ""))
+
+
+def _steps(planned: Run, unreachable: Iterable[str], plan: Plan) -> None:
+    produced = planned.producing_steps()
+    idle = []
+    for jid, journey in sorted(planned.journeys.items()):
+        if journey.status != "active":
+            continue
+        for step in journey.steps:
+            if isinstance(step, SendStep | RoadmapStep | TaskStep) and (jid, step.id) not in produced:
+                idle.append(f"{jid}/{step.id}")
+    for line in unreachable:
+        plan.lines.append(f"  ! {line}")
+    if idle:
+        plan.lines.append(f"  ! {len(idle)} step(s) produced nothing over these events: {', '.join(idle[:12])}")
+
+
+def over_cap(messages: Iterable[Message], cap: int, per: timedelta) -> set[str]:
+    """Recipients who, with no cap, would get more than ``cap`` messages within some ``per``: the cap defers
+    some of theirs. Give it the messages of a run without the cap."""
+    times: dict[str, list[datetime]] = defaultdict(list)
+    for m in messages:
+        if m.status in OUT and m.recipient_id:
+            times[m.recipient_id].append(m.scheduled_for)
+    out = set()
+    for recipient, when in times.items():
+        when.sort()
+        start = 0
+        for end in range(len(when)):
+            while when[end] - when[start] >= per:
+                start += 1
+            if end - start + 1 > cap:
+                out.add(recipient)
+                break
+    return out
+
+
+def compare(current: Run, planned: Run, unreachable: Iterable[str] = ()) -> Plan:
+    """The plan: journeys added, removed or changed (and who they enroll), messages per recipient per week,
+    overlaps, the frequency cap, and steps that are never reached."""
+    plan = Plan()
+    _journey_changes(current, planned, plan)
+    if not plan.changes:
+        plan.lines.append("  no journey changes")
+    _weekly(current, planned, plan)
+    before_o, after_o = current.overlaps(), planned.overlaps()
+    plan.lines.append(f"  overlaps (one recipient, one week, several journeys): {len(before_o)} -> {len(after_o)}"
+                      + (f"; new: {len(after_o - before_o)}" if after_o - before_o else ""))
+    before_c, after_c = current.over_cap, planned.over_cap
+    new_c = sorted(after_c - before_c)
+    plan.lines.append(f"  recipients the frequency cap holds back: {len(before_c)} -> {len(after_c)}"
+                      + (f"; new: {', '.join(new_c[:10])}" if new_c else ""))
+    _steps(planned, unreachable, plan)
+    return plan
+
+
+def render(plan: Plan, title: str) -> str:
+    return "\n".join([title, *plan.lines]) + "\n"

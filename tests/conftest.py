@@ -9,8 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.support import ROOT, TESTS, WriteFiles
+
+# No per-example deadline: on a loaded machine a slow example is not a failure (pytest-timeout still bounds
+# every test).
+settings.register_profile("wayfinder", deadline=None)
+settings.load_profile("wayfinder")
 
 TIERS = ("unit", "pipeline", "real")
 

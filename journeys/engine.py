@@ -91,8 +91,12 @@ class Engine:
             effects.append(ForgetMailbox(state.employee_id))
             effects.append(Erase(state.employee_id, at, len(state.enrollments)))
             return Outcome(None, effects)
-        stale = self._stale(event, now)
-        state.remember(key, event.time, now, self.max_event_age)
+        # The state's own clock, not only the caller's: a replay after a crash comes with its old event time (the
+        # worker's event clock), and must be judged against how far this person's state has already moved.
+        clock = max(now, state.clock) if state.clock is not None else now
+        state.clock = clock
+        stale = self._stale(event, clock)
+        state.remember(key, event.time, clock, self.max_event_age)
         if event.type == EventType.REVIEW_DECIDED:
             return Outcome(state, self._review(state, event, at, directory))
         if event.type == EventType.PREFERENCES_CHANGED:

@@ -55,6 +55,7 @@ class EmployeeState(BaseModel):
     delivered: set[str] = Field(default_factory=set)
     feedback: dict[str, float] = Field(default_factory=dict)
     seen: dict[str, datetime] = Field(default_factory=dict)
+    clock: datetime | None = None  # the latest time this state was processed at: replays never move it back
     profile_times: dict[str, datetime] = Field(default_factory=dict)
     mailboxes: set[str] = Field(default_factory=set)
     awaiting_approval: dict[str, Message] = Field(default_factory=dict)

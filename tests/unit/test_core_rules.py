@@ -446,3 +446,18 @@ def test_a_late_termination_still_ends_what_began_before_it(engine: Engine) -> N
     out = feed(engine, state, late, now=at("2026-03-20T09:00:00Z"))
     assert Lifecycle("exited", "welcome") in out.effects
     assert "welcome" not in kept(out).enrollments
+
+
+def test_a_replay_with_its_old_event_time_after_the_key_was_forgotten_changes_nothing(engine: Engine) -> None:
+    """After a crash the worker's event clock replays an input at its own (old) time; the state has moved on
+    by more than max_event_age since, so the key is forgotten: the state's own clock still marks it stale."""
+    hire = ev("h1", "hris.employee.hired", "2026-03-02T09:00:00Z", start_date="2026-03-02")
+    leave = ev("x1", "hris.employee.terminated", "2026-03-03T09:00:00Z")
+    rehire = ev("h2", "hris.employee.hired", "2026-04-20T09:00:00Z", start_date="2026-04-21")
+    state = kept(feed(engine, None, person(), hire, leave, rehire))  # each at its own time, as in event mode
+    assert "test\x1fh1" not in state.seen and state.clock == at("2026-04-20T09:00:00Z")
+    before = state.model_dump()
+    out = feed(engine, state, hire)  # the replay comes with now == its own event time
+    assert out.effects == [Lifecycle("stale", None)]
+    after = kept(out).model_dump()
+    assert (after["enrollments"], after["profile"]) == (before["enrollments"], before["profile"])

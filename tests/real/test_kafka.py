@@ -153,7 +153,7 @@ def test_kill_9_during_20000_events_loses_nothing(world: KafkaWorld, tmp_path: P
     world.tick(at(UNTIL), timeout=600)
     got = eventually(lambda: statuses(world), lambda s: set(expected) <= set(s), timeout=120)
     missing = set(expected) - set(got)
-    assert not missing, f"{len(missing)} expected messages never reached outbound.messages"
+    assert not missing, f"{len(missing)} expected messages never reached outbound.messages: {_which(tmp_path, missing)}"
     assert set(got) == set(expected)
     _, records = world.messages()
     pairs = Counter((json.loads(v or b"{}")["message_id"], json.loads(v or b"{}")["status"])
@@ -163,3 +163,12 @@ def test_kill_9_during_20000_events_loses_nothing(world: KafkaWorld, tmp_path: P
           f"{records} records, {repeats} repeats of the same (message_id, status)")
     mismatched = {mid for mid in expected if got[mid] != expected[mid]}
     assert not mismatched, f"{len(mismatched)} messages ended in another status than in simulate"
+
+
+def _which(folder: Path, ids: set[str]) -> str:
+    """What the missing messages were in simulate (journey, step, status, recipient role), to find the cause."""
+    rows = [json.loads(line) for line in (folder / "sim" / "messages.jsonl").read_text(encoding="utf-8").splitlines()]
+    kinds = Counter((m["journey_id"], m["step_id"], m["status"], m["recipient_role"]) for m in rows
+                    if m["message_id"] in ids)
+    sample = sorted((m["employee_id"], m["step_id"], m["created_at"]) for m in rows if m["message_id"] in ids)[:5]
+    return f"{dict(kinds)}; e.g. {sample}"

@@ -253,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     from wayfinder.connectors import cli as delivery_cli
 
     delivery_cli.register(sub)
+
+    from wayfinder.web import cli as web_cli
+
+    web_cli.register(sub, demo_tail=DEMO_TAIL, parse_time=_parse_time)
     return parser
 
 

@@ -144,15 +144,13 @@ async def task_act(request: Request) -> Response:
     view = next((v for v in store.task_views() if v.task.task_id == request.path_params["task_id"]), None)
     if view is None or not may_see_task(staff, view.task, store.profiles.get(view.task.employee_id)):
         raise HTTPException(404, "No such task in your inbox.")
-    action = request.path_params["action"]
-    if action not in ("claim", "complete", "note"):
-        raise HTTPException(404, "Tasks can be claimed, completed or given a note.")
+    action = form.get("action")
+    if action not in ("claim", "complete"):
+        raise HTTPException(400, "A task can be claimed or completed (each with an optional note).")
     note = str(form.get("note") or "").strip()[:2000] or None
     if view.completed_by:
         raise HTTPException(409, "This task is already completed.")
     kind: Literal["claimed", "completed"] = "completed" if action == "complete" else "claimed"
-    if action == "note" and note is None:
-        raise HTTPException(400, "Write a note first.")
     if action == "claim" and view.claimed_by is not None:
         raise HTTPException(409, "This task is already claimed.")
     w.backend.record(ev.task_event(kind, employee_id=view.task.employee_id, task_id=view.task.task_id,
@@ -198,7 +196,7 @@ ROUTES = [
     Route("/review/{message_id}/html", review_html),
     Route("/review/{message_id}/decide", review_decide, methods=["POST"]),
     Route("/tasks", task_inbox),
-    Route("/tasks/{task_id}/{action:str}", task_act, methods=["POST"]),
+    Route("/tasks/{task_id}", task_act, methods=["POST"]),
     Route("/overview", overview),
     Route("/overview/switch", switch, methods=["POST"]),
 ]

@@ -348,3 +348,29 @@ def test_metrics_count_pending_reviews_and_decisions(served: Served) -> None:
 def test_the_development_sign_in_refuses_any_address_but_loopback(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--dev-login", "--host", "0.0.0.0"]) == 2  # noqa: S104 - the point of the test
     assert "only binds to 127.0.0.1" in capsys.readouterr().err
+
+
+@pytest.mark.xfail(strict=True, reason="needs core decisions (SPEC §11)")
+def test_after_opting_out_of_its_topics_the_next_message_is_suppressed(served: Served, small_events: Path,
+                                                                      tmp_path: Path) -> None:
+    token = _link(served, "E1052")
+    page = served.client.get(f"/preferences?t={token}")
+    topics = ("parental-leave", "childcare", "parent-network")
+    form = {"csrf": _csrf(page.text), "channel_email": "on", "channel_intranet": "on"} | {
+        f"topic_{t}": "on" for t in topics}
+    served.client.post(f"/preferences?t={token}", data=form)
+    changed = decode_event(json.dumps(served.decisions()[-1]))
+    birth = {"specversion": "1.0", "id": "test-birth-1", "source": "hris/test", "type": "hris.dependent.added",
+             "time": (changed.time + timedelta(hours=2)).isoformat(), "subject": "E1052",
+             "data": {"relationship": "child", "reason": "birth", "date": changed.time.date().isoformat()}}
+    with small_events.open("a", encoding="utf-8") as f:  # the module's file: restored below
+        f.write(json.dumps(birth) + "\n")
+    try:
+        served.backend.reload()
+        welcome = [m for m in served.backend.store.messages.values()
+                   if m.employee_id == "E1052" and m.journey_id == "new-parent" and m.step_id == "welcome"]
+        assert [(m.status, m.reason) for m in welcome] == [("suppressed", "opted_out_topic")]
+    finally:
+        lines = small_events.read_text(encoding="utf-8").splitlines()
+        small_events.write_text("\n".join(line for line in lines if "test-birth-1" not in line) + "\n",
+                                encoding="utf-8")

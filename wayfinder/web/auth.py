@@ -75,6 +75,7 @@ async def oidc_start(request: Request) -> Response:
 
 
 async def auth_callback(request: Request) -> Response:
+    import httpx2
     from authlib.integrations.starlette_client import OAuthError
 
     w = web(request)
@@ -85,6 +86,9 @@ async def auth_callback(request: Request) -> Response:
     except OAuthError as e:
         log.warning("sign-in failed: %s", e.error)
         raise HTTPException(401, "Sign-in failed; try again.") from e
+    except httpx2.HTTPError as e:
+        log.warning("sign-in failed: the identity provider answered %s", type(e).__name__)
+        raise HTTPException(502, "The identity provider did not answer properly; try again later.") from e
     claims = token.get("userinfo") or {}
     groups = claims.get(w.settings.groups_claim) or []
     roles = roles_from_groups([str(g) for g in groups] if isinstance(groups, list) else [], w.settings.role_groups)

@@ -54,7 +54,7 @@ class EmbeddedBackend:
         self.lifecycle: dict[str, dict[str, int]] = {}
         self.trigger_events: list[CloudEvent] = []
         self.base_until: datetime | None = None
-        self._load()
+        self.reload()
 
     @property
     def decisions_path(self) -> Path:
@@ -75,7 +75,8 @@ class EmbeddedBackend:
             raise ValueError(msg)
         return read.events
 
-    def _load(self) -> None:
+    def reload(self) -> None:
+        """Read the events and decisions again and run the engine over them; write its results."""
         read = read_event_file(self.world.events)
         self.trigger_events = read.events
         last = max((e.time for e in read.events), default=None)
@@ -103,7 +104,7 @@ class EmbeddedBackend:
                 f.write(to_line(event) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
-            self._load()
+            self.reload()
             return True
 
 

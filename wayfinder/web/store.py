@@ -99,15 +99,16 @@ class Store:
 
     # -- the operations overview ------------------------------------------------------------
     def overview(self, lifecycle: dict[str, dict[str, int]], journeys: Iterable[str]) -> dict[str, dict[str, int]]:
-        """Per journey: enrolled, sent, deferred, waiting for review, rejected, exited."""
+        """Per journey: enrolled, sent, deferred, waiting for review, approved (not yet sent), rejected, exited."""
         rows: dict[str, dict[str, int]] = {}
         for jid in sorted(set(journeys) | set(lifecycle)):
             rows[jid] = {"enrolled": lifecycle.get(jid, {}).get("enrolled", 0), "sent": 0, "deferred": 0,
-                         "waiting": 0, "rejected": 0, "exited": lifecycle.get(jid, {}).get("exited", 0)}
+                         "waiting": 0, "approved": 0, "rejected": 0,
+                         "exited": lifecycle.get(jid, {}).get("exited", 0)}
         decided = self.decided()
         for m in self.messages.values():
             row = rows.setdefault(m.journey_id, {"enrolled": 0, "sent": 0, "deferred": 0, "waiting": 0,
-                                                 "rejected": 0, "exited": 0})
+                                                 "approved": 0, "rejected": 0, "exited": 0})
             decision = decided.get(m.message_id)
             if m.status in ("sent", "approved"):
                 row["sent"] += 1
@@ -118,4 +119,6 @@ class Store:
                 row["rejected"] += 1
             elif m.status == "pending_approval" and decision is None:
                 row["waiting"] += 1
+            elif m.status == "pending_approval":
+                row["approved"] += 1  # approved here; the engine has not taken it up yet
         return rows

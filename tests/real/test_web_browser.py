@@ -135,23 +135,37 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
     made = browser.new_context(viewport=SIZES["desktop"])
+    # only this machine: the provider's pages link a stylesheet on a CDN, which is never fetched
+    made.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]|localhost[:/]).*"), lambda route: route.abort())
     yield made
     made.close()
 
 
 def shoot(page: Page, name: str) -> None:
-    """A screenshot of the page at desktop and phone widths."""
+    """Screenshots of the page at desktop width and (opened again in another tab) at phone width.
+
+    The page under test is never resized: a resize reflows it, and a click right after can land
+    where the button was.
+    """
     SCREENS.mkdir(parents=True, exist_ok=True)
-    for size, viewport in SIZES.items():
-        page.set_viewport_size(viewport)
-        page.screenshot(path=str(SCREENS / f"{name}-{size}.png"), full_page=True)
-    page.set_viewport_size(SIZES["desktop"])
+    page.screenshot(path=str(SCREENS / f"{name}-desktop.png"), full_page=True)
+    phone = page.context.new_page()
+    try:
+        phone.set_viewport_size(SIZES["phone"])
+        phone.goto(page.url)
+        phone.screenshot(path=str(SCREENS / f"{name}-phone.png"), full_page=True)
+    finally:
+        phone.close()
 
 
 def submit(page: Page, selector: str, url: str | re.Pattern[str]) -> None:
     """Click and wait for the navigation it starts (through any redirects) to land on ``url``."""
-    with page.expect_navigation(url=url):
-        page.click(selector)
+    page.wait_for_load_state("networkidle")
+    with page.expect_navigation(timeout=60_000):
+        page.focus(selector)  # as a keyboard user would: no pointer aimed at where the page scrolled
+        page.keyboard.press("Enter")
+    landed = re.fullmatch(url, page.url) if isinstance(url, re.Pattern) else page.url == url
+    assert landed, f"{selector} led to {page.url}: {page.inner_text('body')[:300]}"
 
 
 def sign_in(page: Page, site: Site, who: str) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -61,7 +62,8 @@ async def preferences(request: Request) -> Response:
     if not changes:
         return _page(request, w, claims, token, saved="Nothing changed.")
     _count_opt_outs(w, current, changes)
-    w.backend.record(ev.preferences_changed(employee_id=claims.recipient_id, changes=changes, at=w.backend.now()))
+    event = ev.preferences_changed(employee_id=claims.recipient_id, changes=changes, at=w.backend.now())
+    await run_in_threadpool(w.backend.record, event)
     return _page(request, w, claims, token, saved="Saved. Your choices apply to the next messages.")
 
 
@@ -112,8 +114,8 @@ async def unsubscribe(request: Request) -> Response:
     if "email" not in current["opt_out_channels"]:
         changes = {"opt_out_channels": sorted({*current["opt_out_channels"], "email"})}
         _count_opt_outs(w, current, changes)
-        w.backend.record(ev.preferences_changed(employee_id=claims.recipient_id, changes=changes,
-                                                at=w.backend.now()))
+        event = ev.preferences_changed(employee_id=claims.recipient_id, changes=changes, at=w.backend.now())
+        await run_in_threadpool(w.backend.record, event)
     if "text/html" in request.headers.get("accept", ""):
         return w.render(request, "unsubscribe.html", token=token, csrf=_csrf(w, token), done=True)
     return PlainTextResponse("You will get no more email from Wayfinder.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -113,7 +114,7 @@ async def review_decide(request: Request) -> Response:
     at = w.backend.now(not_before=message.created_at)
     event = ev.review_decided(employee_id=message.employee_id, message_id=message.message_id, decision=decision,
                               reviewer_id=staff.person_id, at=at, reason=reason, edits=edits or None)
-    if w.backend.record(event):
+    if await run_in_threadpool(w.backend.record, event):
         outcome = "reject" if decision == "reject" else "approve_edited" if edits else "approve"
         w.metrics.decisions.labels(outcome).inc()
         w.metrics.time_to_decision.observe(max(0.0, (at - message.created_at).total_seconds()))
@@ -153,8 +154,9 @@ async def task_act(request: Request) -> Response:
     kind: Literal["claimed", "completed"] = "completed" if action == "complete" else "claimed"
     if action == "claim" and view.claimed_by is not None:
         raise HTTPException(409, "This task is already claimed.")
-    w.backend.record(ev.task_event(kind, employee_id=view.task.employee_id, task_id=view.task.task_id,
-                                   actor_id=staff.person_id, at=w.backend.now(), note=note))
+    event = ev.task_event(kind, employee_id=view.task.employee_id, task_id=view.task.task_id,
+                          actor_id=staff.person_id, at=w.backend.now(), note=note)
+    await run_in_threadpool(w.backend.record, event)
     return RedirectResponse("/tasks", status_code=303)
 
 
@@ -185,7 +187,7 @@ async def switch(request: Request) -> Response:
     event: CloudEvent = ev.sending_switched(paused=paused, journey_id=None if target == ev.ALL_JOURNEYS else target,
                                             actor_id=staff.person_id, at=w.backend.now(), reason=reason)
     if (target in w.backend.store.paused()) != paused:
-        w.backend.record(event)
+        await run_in_threadpool(w.backend.record, event)
     w.metrics.paused.labels(target).set(1 if paused else 0)
     return RedirectResponse("/overview", status_code=303)
 

@@ -172,6 +172,8 @@ def sign_in(page: Page, site: Site, who: str) -> None:
     page.goto(f"{site.url}/login")
     shoot(page, "login")
     submit(page, "text=Sign in with your company account", re.compile(re.escape(site.issuer) + ".*"))
+    assert "code_challenge_method=S256" in page.url  # authorization code with PKCE
+    assert "code_challenge=" in page.url
     with page.expect_navigation(url=f"{site.url}/review"):
         page.click(f"button[value='{who}']")
 

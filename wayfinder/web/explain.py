@@ -9,7 +9,7 @@ from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.model import Journey
 from wayfinder.journeys.records import Message
 
-_FIELD = re.compile(r"\bemployee\.(?:attributes\.)?([A-Za-z_][A-Za-z0-9_]*)")
+_FIELD = re.compile(r"(?<![\w.])employee\.(?:attributes\.)?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def trigger_of(events: Iterable[CloudEvent], message: Message, journey: Journey | None) -> CloudEvent | None:

@@ -17,6 +17,7 @@ from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from email.utils import format_datetime
 
+from wayfinder.connectors.links import RecipientLinks
 from wayfinder.journeys.records import Message
 
 # C0 controls except TAB, DEL, NEL, and the Unicode line and paragraph separators.
@@ -113,27 +114,32 @@ def _verified(email: EmailMessage, raw: bytes) -> bytes:
 
 
 def build_email(message: Message, *, sender: Address, domain: str = "wayfinder.example.com",
-                date: datetime | None = None) -> EmailMessage:
+                date: datetime | None = None, links: RecipientLinks | None = None) -> EmailMessage:
     """The email for a message, checked (see ``_compose``)."""
-    email = _compose(message, sender=sender, domain=domain, date=date)
+    email = _compose(message, sender=sender, domain=domain, date=date, links=links)
     _verified(email, bytes(email))
     return email
 
 
 def smtp_bytes(message: Message, *, sender: Address, domain: str = "wayfinder.example.com",
-               date: datetime | None = None) -> tuple[EmailMessage, bytes]:
+               date: datetime | None = None, links: RecipientLinks | None = None) -> tuple[EmailMessage, bytes]:
     """The email and its bytes as they go over SMTP (CRLF line ends), checked, serialized only once."""
-    email = _compose(message, sender=sender, domain=domain, date=date)
+    email = _compose(message, sender=sender, domain=domain, date=date, links=links)
     return email, _verified(email, email.as_bytes(policy=_SMTP_POLICY))
 
 
-def _compose(message: Message, *, sender: Address, domain: str, date: datetime | None) -> EmailMessage:
+def _compose(message: Message, *, sender: Address, domain: str, date: datetime | None,
+             links: RecipientLinks | None = None) -> EmailMessage:
     """An email for the message: ``multipart/alternative`` (text, then HTML) when there is HTML.
 
     ``Message-ID`` is ``<message_id@domain>`` so a resent message keeps its id; ``date`` (aware)
     defaults to the time the message is scheduled for. Unsubscribe headers follow RFC 2369 and
-    RFC 8058. Raises ``HeaderInjectionError`` (a ``ValueError``) naming the field, never its value.
+    RFC 8058; with ``links`` the preferences link and ``List-Unsubscribe`` carry the recipient's
+    signed token. Raises ``HeaderInjectionError`` (a ``ValueError``) naming the field, never its value.
     """
+    unsubscribe = None
+    if links is not None:
+        message, unsubscribe = links.personalize(message, date or message.scheduled_for)
     if message.recipient_email is None:
         msg = "the message has no recipient address"
         raise ValueError(msg)
@@ -144,7 +150,7 @@ def _compose(message: Message, *, sender: Address, domain: str, date: datetime |
     email["Date"] = format_datetime(date or message.scheduled_for)
     email["Message-ID"] = f"<{_checked_id('message_id', message.message_id)}@{_ascii_domain(domain)}>"
     if message.preferences_url:
-        _unsubscribe(email, message.preferences_url)
+        _unsubscribe(email, unsubscribe or message.preferences_url)
     email["Auto-Submitted"] = "auto-generated"
     email["X-Wayfinder-Journey"] = _checked_id("journey_id", message.journey_id)
     email.set_content(message.text or "", subtype="plain", cte="quoted-printable")

@@ -45,8 +45,8 @@ class DeliveryMetrics:
                              registry=registry)
 
         self.sending_paused = Gauge("wayfinder_sending_paused",
-                                    "1 while the stop switch holds sending (scope: a journey id, or * for all)",
-                                    ["scope"], registry=registry)
+                                    "1 while the stop switch holds sending (a journey id, or all)",
+                                    ["journey"], registry=registry)
 
     def switch_changed(self, state: dict[str, bool]) -> None:
         for scope, paused in state.items():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -25,6 +26,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from wayfinder.connectors.addresses import address_refusal
 from wayfinder.connectors.email import parse_mailbox
+from wayfinder.connectors.links import RecipientLinks
 
 _NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 _TRUE = {"true", "1", "yes", "on"}
@@ -203,6 +205,9 @@ class DeliverySettings(BaseSettings):
     circuit_breaker: CircuitBreakerPolicy = CircuitBreakerPolicy()
     rate_limit: RateLimit = RateLimit()
     ledger_path: Path | None = Field(default=None, description="SQLite send ledger [next to the messages file]")
+    token_secret: SecretStr | None = Field(default=None, description="signs the per-recipient token in every "
+                                           "preferences and unsubscribe link; the same secret as wayfinder serve's")
+    token_ttl_days: int = Field(default=90, ge=1, le=3650, description="how long a link in an email keeps working")
     in_doubt: Literal["resend", "hold"] = Field(default="resend", description="a message whose last attempt "
                                                 "was cut off by a crash: send again, or fail it for a person")
 
@@ -230,6 +235,12 @@ class DeliverySettings(BaseSettings):
             msg = "refusing to send the SMTP password without TLS: use smtps:// or remove ?starttls=false"
             raise ValueError(msg)
         return self
+
+    def recipient_links(self) -> RecipientLinks | None:
+        """The link signer when ``WAYFINDER_TOKEN_SECRET`` is set (links then carry the recipient's token)."""
+        if self.token_secret is None:
+            return None
+        return RecipientLinks(self.token_secret, ttl=timedelta(days=self.token_ttl_days))
 
     def intranet_route(self) -> tuple[str, Destination] | None:
         """The (name, destination) that intranet messages go to, if any."""

@@ -29,6 +29,7 @@ from wayfinder.connectors.base import (
     utc_now,
 )
 from wayfinder.connectors.email import parse_mailbox, smtp_bytes
+from wayfinder.connectors.links import RecipientLinks
 from wayfinder.connectors.settings import DeliverySettings, SmtpServer
 from wayfinder.journeys.records import Message
 
@@ -101,7 +102,8 @@ class SmtpConnector:
     def __init__(self, server: SmtpServer, *, sender: Address, message_id_domain: str | None = None,
                  name: str = "smtp", timeout: float = 30.0, pool_size: int = 8,
                  tls_context: ssl.SSLContext | None = None, now: Callable[[], datetime] = utc_now,
-                 max_messages_per_connection: int = 100, helo_name: str | None = None) -> None:
+                 max_messages_per_connection: int = 100, helo_name: str | None = None,
+                 links: RecipientLinks | None = None) -> None:
         self.name = name
         self.server = server
         self.sender = sender
@@ -110,6 +112,7 @@ class SmtpConnector:
         self.tls_context = tls_context
         self.max_messages_per_connection = max_messages_per_connection
         self.helo_name = helo_name
+        self.links = links
         self._now = now
         self._slots = asyncio.Semaphore(pool_size)
         self._idle: list[tuple[aiosmtplib.SMTP, int]] = []
@@ -121,7 +124,8 @@ class SmtpConnector:
                                            "(the recipient's profile has none)")
             raise error
         try:
-            return smtp_bytes(message, sender=self.sender, domain=self.message_id_domain, date=self._now())
+            return smtp_bytes(message, sender=self.sender, domain=self.message_id_domain, date=self._now(),
+                              links=self.links)
         except ValueError as e:
             error = PermanentDeliveryError("invalid_message", str(e))
             raise error from e
@@ -211,7 +215,7 @@ def smtp_from_settings(settings: DeliverySettings, name: str, deps: ConnectorDep
     return SmtpConnector(settings.smtp_url, sender=parse_mailbox(settings.sender), name=name,
                          message_id_domain=settings.message_id_domain, timeout=settings.smtp_timeout_seconds,
                          pool_size=settings.concurrency, tls_context=context, now=deps.now,
-                         helo_name=settings.smtp_helo_name)
+                         helo_name=settings.smtp_helo_name, links=settings.recipient_links())
 
 
 register_connector("smtp", smtp_from_settings)

@@ -24,7 +24,7 @@ from wayfinder.journeys.records import Instant, Message
 __all__ = ["ControlFile", "ControlRecord", "Switch", "Verdict"]
 
 Verdict = Literal["go", "hold", "drop"]
-ALL = "*"
+ALL = "all"
 
 
 class ControlRecord(BaseModel):
@@ -80,7 +80,7 @@ class Switch:
         return "go"
 
     def state(self) -> dict[str, bool]:
-        """Paused or not, per scope (``*`` is all sending): for metrics and status pages."""
+        """Paused or not, per journey (``all`` is all sending): for metrics and status pages."""
         return {scope: bool(h and h[-1].until is None) for scope, h in sorted(self.pauses.items())}
 
 

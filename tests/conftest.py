@@ -22,14 +22,20 @@ TIERS = ("unit", "pipeline", "real")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each test carries the marker of its folder's tier: ``-m unit`` runs the fast core tests only."""
+    """Each test carries the marker of its folder's tier: ``-m unit`` runs the fast core tests only. The tiers
+    run in order, fastest first (unit, pipeline, real), each in file order."""
+    items.sort(key=lambda item: TIERS.index(_tier(item)) if _tier(item) in TIERS else len(TIERS))
     for item in items:
-        parts = Path(str(item.path)).relative_to(TESTS).parts
-        tier = parts[0] if len(parts) > 1 else ""
+        tier = _tier(item)
         if tier not in TIERS:
             msg = f"{item.nodeid}: tests live in tests/unit, tests/pipeline or tests/real"
             raise pytest.UsageError(msg)
         item.add_marker(getattr(pytest.mark, tier))
+
+
+def _tier(item: pytest.Item) -> str:
+    parts = Path(str(item.path)).relative_to(TESTS).parts
+    return parts[0] if len(parts) > 1 else ""
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def test_pausing_all_sending_holds_every_journey_until_resumed() -> None:
     assert paused.verdict(make_message(1, journey_id="onboarding")) == "hold"
     resumed = switch(record("pause", "2026-05-01T09:00"), record("resume", "2026-05-02T09:00"))
     assert resumed.verdict(make_message(1, journey_id="onboarding")) == "go"
-    assert resumed.state() == {"*": False}
+    assert resumed.state() == {"all": False}
 
 
 def test_a_dropping_resume_drops_exactly_what_went_during_the_pause() -> None:

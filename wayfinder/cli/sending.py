@@ -60,7 +60,7 @@ def _status(args: argparse.Namespace) -> int:
         print("sending: on")
     for scope, paused in state.items():
         if paused:
-            print(f"paused: {'all sending' if scope == '*' else 'journey ' + scope}")
+            print(f"paused: {'all sending' if scope == 'all' else 'journey ' + scope}")
     return 0
 
 
@@ -72,7 +72,7 @@ def _produce(record: ControlRecord) -> None:
     settings = WorkerSettings()
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
     try:
-        key = (record.journey_id or "*").encode("utf-8")
+        key = (record.journey_id or "all").encode("utf-8")
         producer.send(settings.topic(Topic.CONTROL), key=key, value=record.model_dump_json().encode("utf-8")).get(30)
     finally:
         producer.close()

@@ -1,0 +1,377 @@
+"""``wayfinder serve`` in process (Starlette's TestClient over the embedded backend).
+
+Access control, CSRF, link tokens, decisions written as valid events, tasks, the stop switch,
+the headers and cookies, and the metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+from starlette.testclient import TestClient
+
+from tests.support import at, read_jsonl
+from wayfinder import examples_dir
+from wayfinder.cli import main
+from wayfinder.cli.report import write_results
+from wayfinder.connectors.links import RecipientLinks
+from wayfinder.connectors.switch import ControlFile
+from wayfinder.journeys.events import decode_event
+from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
+from wayfinder.web import EmbeddedBackend, WebSettings, World, create_app
+from wayfinder.web import events as ev
+
+TOKEN_SECRET = SecretStr("token-secret-for-the-tests")
+# people of the bundled world: E1032 (bereavement, HR partner E1006, manager E1009), E1052 (medical
+# return, HR partner E1003), E1038 (bereavement, HR partner E1004)
+PEOPLE = ("E1032", "E1052", "E1038", "E1029", "E1080")
+STAFF_PAGES = ("/review", "/tasks", "/overview", "/review/m-84620ac08dd5fb43eaf6965c",
+               "/review/m-84620ac08dd5fb43eaf6965c/html")
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.value = now
+
+    def __call__(self) -> datetime:
+        return self.value
+
+
+@dataclass
+class Served:
+    client: TestClient
+    backend: EmbeddedBackend
+    registry: CollectorRegistry
+    clock: Clock
+    out: Path
+
+    def decisions(self) -> list[dict[str, object]]:
+        path = self.out / "decisions.jsonl"
+        return read_jsonl(path) if path.is_file() else []
+
+
+@pytest.fixture(scope="module")
+def defs() -> Definitions:
+    ex = examples_dir()
+    return load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                                 policy=ex / "policy.yaml"))
+
+
+@pytest.fixture(scope="module")
+def small_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled events of a few people (and every profile), so each run of the engine is quick."""
+    path = tmp_path_factory.mktemp("events") / "events.jsonl"
+    lines = [line for line in (examples_dir() / "events.jsonl").read_text(encoding="utf-8").splitlines()
+             if '"hris.employee.upserted"' in line or json.loads(line)["subject"] in PEOPLE]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def served(tmp_path: Path, defs: Definitions, small_events: Path) -> Iterator[Served]:
+    clock = Clock(at("2026-12-01T10:00"))
+    backend = EmbeddedBackend(tmp_path, World(defs=defs, events=small_events), write=write_results, now=clock)
+    registry = CollectorRegistry()
+    settings = WebSettings(token_secret=TOKEN_SECRET, session_secret=SecretStr("session-secret-for-the-tests"),
+                           cookie_secure=True)
+    app = create_app(settings, backend, registry=registry, now=clock, dev_login=True)
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        yield Served(client, backend, registry, clock, tmp_path)
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "the page has no CSRF field"
+    return found[1]
+
+
+def sign_in(s: Served, person: str, *roles: str) -> str:
+    s.client.cookies.clear()
+    page = s.client.get("/login")
+    form = {"csrf": _csrf(page.text), "person_id": person} | {f"role_{r}": "on" for r in roles}
+    assert s.client.post("/login", data=form).status_code == 303
+    return _csrf(s.client.get("/review" if {"reviewer", "hr_partner"} & set(roles) else "/tasks").text)
+
+
+def _pending_of(s: Served, employee: str) -> str:
+    return next(m.message_id for m in s.backend.store.pending() if m.employee_id == employee)
+
+
+def _link(s: Served, person: str, message_id: str | None = None, at_: datetime | None = None) -> str:
+    return RecipientLinks(TOKEN_SECRET).sign(person, message_id, at_ or s.clock())
+
+
+# -- access -------------------------------------------------------------------------------------
+def test_no_staff_page_opens_without_sign_in(served: Served) -> None:
+    for path in STAFF_PAGES:
+        response = served.client.get(path)
+        assert (response.status_code, response.headers["location"]) == (303, "/login"), path
+    decide = served.client.post("/review/m-84620ac08dd5fb43eaf6965c/decide", data={"action": "approve"})
+    assert decide.status_code == 303
+    assert served.client.get("/preferences").status_code == 403
+    assert served.decisions() == []
+
+
+def test_an_hr_partner_sees_only_their_own_employees(served: Served) -> None:
+    csrf = sign_in(served, "E1006", "hr_partner")
+    queue = served.client.get("/review").text
+    mine, theirs = _pending_of(served, "E1032"), _pending_of(served, "E1052")
+    assert mine in queue
+    assert theirs not in queue
+    assert served.client.get(f"/review/{theirs}").status_code == 404
+    assert served.client.get(f"/review/{theirs}/html").status_code == 404
+    refused = served.client.post(f"/review/{theirs}/decide", data={"csrf": csrf, "action": "approve"})
+    assert refused.status_code == 404
+    tasks = served.client.get("/tasks").text
+    assert "E1032" in tasks
+    assert "E1052" not in tasks
+    assert served.decisions() == []
+
+
+def test_a_manager_sees_only_the_tasks_assigned_to_them(served: Served) -> None:
+    sign_in(served, "E1009", "manager")
+    mine = [t for t in served.backend.store.tasks.values() if t.assignee_id == "E1009"]
+    page = served.client.get("/tasks").text
+    assert mine
+    assert all(t.task_id in page for t in mine)
+    assert page.count('data-task="') == len(mine)
+    assert served.client.get("/review").status_code == 403
+
+
+def test_a_reviewer_cannot_decide_on_a_message_about_themselves(served: Served) -> None:
+    csrf = sign_in(served, "E1032", "reviewer")
+    message = _pending_of(served, "E1032")
+    page = served.client.get(f"/review/{message}").text
+    assert 'id="self-review"' in page
+    assert 'id="approve"' not in page
+    refused = served.client.post(f"/review/{message}/decide", data={"csrf": csrf, "action": "approve"})
+    assert refused.status_code == 403
+    assert served.decisions() == []
+
+
+# -- CSRF ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("csrf", [None, "forged"])
+def test_a_form_without_the_right_csrf_token_is_refused(served: Served, csrf: str | None) -> None:
+    sign_in(served, "E1003", "reviewer", "operator")
+    message = _pending_of(served, "E1052")
+    form = {"action": "approve"} | ({"csrf": csrf} if csrf else {})
+    assert served.client.post(f"/review/{message}/decide", data=form).status_code == 403
+    assert served.client.post("/overview/switch", data={"action": "pause"} | form).status_code == 403
+    token = _link(served, "E1052")
+    assert served.client.post(f"/preferences?t={token}", data=form).status_code == 403
+    assert served.decisions() == []
+
+
+# -- decisions ----------------------------------------------------------------------------------
+def test_an_approval_is_written_once_as_a_valid_review_event(served: Served) -> None:
+    csrf = sign_in(served, "E1003", "reviewer")
+    message = served.backend.store.messages[_pending_of(served, "E1052")]
+    form = {"csrf": csrf, "action": "approve", "subject": "A kinder subject", "text": message.text or "",
+            "html": message.html or ""}
+    assert served.client.post(f"/review/{message.message_id}/decide", data=form).status_code == 303
+    again = served.client.post(f"/review/{message.message_id}/decide", data=form)
+    assert again.status_code == 409
+    [line] = served.decisions()
+    event = decode_event(json.dumps(line))
+    assert (event.type, event.subject, event.source) == ("wayfinder.review.decided", "E1052", "wayfinder/serve")
+    assert event.data == {"message_id": message.message_id, "decision": "approve", "reviewer_id": "E1003",
+                          "edits": {"subject": "A kinder subject"}}
+    expected = ev.review_decided(employee_id="E1052", message_id=message.message_id, decision="approve",
+                                 reviewer_id="E1003", at=event.time, edits={"subject": "A kinder subject"})
+    assert event.id == expected.id
+    assert event.time >= message.created_at
+    assert message.message_id not in served.client.get("/review").text
+
+
+def test_a_rejection_needs_a_reason_and_keeps_it(served: Served) -> None:
+    csrf = sign_in(served, "E1004", "hr_partner")
+    message = _pending_of(served, "E1038")
+    assert served.client.post(f"/review/{message}/decide", data={"csrf": csrf, "action": "reject"}).status_code == 400
+    rejected = served.client.post(f"/review/{message}/decide",
+                                  data={"csrf": csrf, "action": "reject", "reason": "too soon after the loss"})
+    assert rejected.status_code == 303
+    [line] = served.decisions()
+    assert line["type"] == "wayfinder.review.decided"
+    assert line["data"] == {"message_id": message, "decision": "reject", "reviewer_id": "E1004",
+                            "reason": "too soon after the loss"}
+    rows = served.client.get("/overview")
+    assert rows.status_code == 403  # an HR partner is not an operator
+
+
+def test_the_engine_records_the_decisions_in_messages_jsonl(served: Served) -> None:
+    csrf = sign_in(served, "E1003", "reviewer")
+    approve, reject = _pending_of(served, "E1052"), _pending_of(served, "E1038")
+    served.client.post(f"/review/{approve}/decide", data={"csrf": csrf, "action": "approve"})
+    served.client.post(f"/review/{reject}/decide", data={"csrf": csrf, "action": "reject", "reason": "no"})
+    status = {m["message_id"]: m["status"] for m in read_jsonl(served.out / "messages.jsonl")}
+    assert status[approve] in ("approved", "deferred")
+    assert status[reject] == "rejected"
+
+
+# -- employees' pages ---------------------------------------------------------------------------
+def test_the_preferences_page_opens_with_a_link_and_writes_a_change(served: Served) -> None:
+    token = _link(served, "E1052")
+    page = served.client.get(f"/preferences?t={token}")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    form = {"csrf": _csrf(page.text), "channel_email": "on", "channel_intranet": "on", "topic_medical": "on",
+            "quiet_start": "21:00", "quiet_end": "07:30", "locale": "de-DE", "paused_until": "2027-01-15"}
+    saved = served.client.post(f"/preferences?t={token}", data=form)
+    assert 'id="saved"' in saved.text
+    [line] = served.decisions()
+    event = decode_event(json.dumps(line))
+    assert (event.type, event.subject) == ("wayfinder.preferences.changed", "E1052")
+    assert event.data == {"opt_out_topics": ["medical"], "quiet_hours": "21:00-07:30", "locale": "de-DE",
+                          "paused_until": event.data["paused_until"]}
+    assert datetime.fromisoformat(str(event.data["paused_until"])).tzinfo is not None
+    assert served.backend.store.preferences("E1052")["opt_out_topics"] == ["medical"]
+
+
+@pytest.mark.parametrize("problem", ["expired", "tampered", "missing"])
+def test_a_bad_link_opens_nothing(served: Served, problem: str) -> None:
+    good = _link(served, "E1052", None, served.clock() - timedelta(days=91))
+    token = {"expired": good, "tampered": _link(served, "E1052")[:-3] + "AAA", "missing": ""}[problem]
+    for path in ("/preferences", "/preferences/why", "/preferences/unsubscribe"):
+        response = served.client.get(f"{path}?t={token}")
+        assert response.status_code == 403, path
+        assert "E1052" not in response.text
+    assert served.client.post(f"/preferences/unsubscribe?t={token}",
+                              data={"List-Unsubscribe": "One-Click"}).status_code == 403
+    assert served.decisions() == []
+
+
+def test_a_link_for_one_employee_never_opens_another_employees_message(served: Served) -> None:
+    theirs = _pending_of(served, "E1038")
+    response = served.client.get(f"/preferences/why?t={_link(served, 'E1052', theirs)}")
+    assert response.status_code == 404
+    assert "E1038" not in response.text
+    own = served.client.get(f"/preferences/why?t={_link(served, 'E1038', theirs)}")
+    assert own.status_code == 200
+    assert 'id="explanation"' in own.text
+
+
+def test_one_click_unsubscribe_opts_out_of_email(served: Served) -> None:
+    token = _link(served, "E1029", _pending_of(served, "E1029"))
+    response = served.client.post(f"/preferences/unsubscribe?t={token}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    again = served.client.post(f"/preferences/unsubscribe?t={token}", data={"List-Unsubscribe": "One-Click"})
+    assert again.status_code == 200
+    [line] = served.decisions()
+    assert (line["type"], line["subject"], line["data"]) == (
+        "wayfinder.preferences.changed", "E1029", {"opt_out_channels": ["email"]})
+    assert served.client.post(f"/preferences/unsubscribe?t={token}", data={"x": "y"}).status_code == 400
+    value = served.registry.get_sample_value("wayfinder_opt_outs_total", {"kind": "channel", "name": "email"})
+    assert value == 1.0
+
+
+# -- tasks and the stop switch ------------------------------------------------------------------
+def test_tasks_are_claimed_noted_and_completed_as_events(served: Served) -> None:
+    csrf = sign_in(served, "E1006", "hr_partner")
+    task = next(t for t in served.backend.store.tasks.values() if t.assignee_id == "E1006")
+    for action, note in (("claim", None), ("complete", "called, will follow up")):
+        form = {"csrf": csrf, "action": action} | ({"note": note} if note else {})
+        assert served.client.post(f"/tasks/{task.task_id}", data=form).status_code == 303
+    assert served.client.post(f"/tasks/{task.task_id}", data={"csrf": csrf, "action": "claim"}).status_code == 409
+    lines = served.decisions()
+    assert [(e["type"], e["data"]) for e in lines] == [
+        ("wayfinder.task.claimed", {"task_id": task.task_id, "actor_id": "E1006"}),
+        ("wayfinder.task.completed", {"task_id": task.task_id, "actor_id": "E1006", "note": "called, will follow up"}),
+    ]
+    page = served.client.get("/tasks").text
+    assert "called, will follow up" in page
+    assert all(e["subject"] == task.employee_id for e in lines)
+
+
+def test_the_stop_switch_is_audited_and_shown(served: Served) -> None:
+    csrf = sign_in(served, "E1003", "operator")
+    assert served.client.post("/overview/switch", data={"csrf": csrf, "action": "pause", "journey": "all",
+                                                        "reason": "wrong template"}).status_code == 303
+    page = served.client.get("/overview").text
+    assert "All sending is paused" in page
+    assert ControlFile(served.out / "control.jsonl").refresh().paused("any-journey")  # what deliver reads
+    assert served.registry.get_sample_value("wayfinder_sending_paused", {"journey": "all"}) == 1.0
+    served.client.post("/overview/switch", data={"csrf": csrf, "action": "resume", "journey": "all"})
+    assert [(e["type"], e["subject"]) for e in served.decisions()] == [
+        ("wayfinder.sending.paused", "all"), ("wayfinder.sending.resumed", "all")]
+    assert served.decisions()[0]["data"] == {"journey_id": None, "actor_id": "E1003", "reason": "wrong template"}
+    assert served.registry.get_sample_value("wayfinder_sending_paused", {"journey": "all"}) == 0.0
+    assert not ControlFile(served.out / "control.jsonl").refresh().paused("any-journey")
+    sign_in(served, "E1006", "hr_partner")
+    assert served.client.post("/overview/switch", data={"csrf": csrf, "action": "pause"}).status_code == 403
+
+
+def test_the_overview_counts_per_journey(served: Served) -> None:
+    sign_in(served, "E1003", "reviewer")
+    page = served.client.get("/overview").text
+    waiting = sum(1 for m in served.backend.store.pending() if m.journey_id == "bereavement")
+    row = re.search(r'data-journey="bereavement">(.*?)</tr>', page, re.S)
+    assert row
+    cells = re.findall(r"<td>(\d+)</td>", row[1])
+    assert int(cells[3]) == waiting > 0
+
+
+# -- headers, cookies, metrics, CLI --------------------------------------------------------------
+def test_pages_carry_a_csp_and_the_session_cookie_is_locked_down(served: Served) -> None:
+    page = served.client.get("/login")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    cookie = page.headers["set-cookie"].lower()
+    assert all(flag in cookie for flag in ("httponly", "secure", "samesite=lax"))
+    sign_in(served, "E1003", "reviewer")
+    html = served.client.get(f"/review/{_pending_of(served, 'E1052')}/html")
+    assert html.headers["content-security-policy"].startswith("sandbox;")
+    detail = served.client.get(f"/review/{_pending_of(served, 'E1052')}").text
+    assert 'sandbox=""' in detail
+
+
+def test_metrics_count_pending_reviews_and_decisions(served: Served) -> None:
+    pending = len(served.backend.store.pending())
+    assert served.registry.get_sample_value("wayfinder_reviews_pending") == pending
+    assert (served.registry.get_sample_value("wayfinder_review_oldest_pending_age_seconds") or 0) > 0
+    csrf = sign_in(served, "E1003", "reviewer")
+    served.client.post(f"/review/{_pending_of(served, 'E1052')}/decide",
+                       data={"csrf": csrf, "action": "reject", "reason": "not now"})
+    assert served.registry.get_sample_value("wayfinder_reviews_pending") == pending - 1
+    assert served.registry.get_sample_value("wayfinder_review_decisions_total", {"outcome": "reject"}) == 1.0
+    assert served.registry.get_sample_value("wayfinder_review_time_to_decision_seconds_count") == 1.0
+    text = served.client.get("/metrics").text
+    assert "wayfinder_reviews_pending" in text
+    assert "E1052" not in text
+
+
+def test_the_development_sign_in_refuses_any_address_but_loopback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--dev-login", "--host", "0.0.0.0"]) == 2  # noqa: S104 - the point of the test
+    assert "only binds to 127.0.0.1" in capsys.readouterr().err
+
+
+def test_after_opting_out_of_its_topics_the_next_message_is_suppressed(served: Served, small_events: Path,
+                                                                      tmp_path: Path) -> None:
+    token = _link(served, "E1052")
+    page = served.client.get(f"/preferences?t={token}")
+    topics = ("parental-leave", "childcare", "parent-network")
+    form = {"csrf": _csrf(page.text), "channel_email": "on", "channel_intranet": "on"} | {
+        f"topic_{t}": "on" for t in topics}
+    served.client.post(f"/preferences?t={token}", data=form)
+    changed = decode_event(json.dumps(served.decisions()[-1]))
+    birth = {"specversion": "1.0", "id": "test-birth-1", "source": "hris/test", "type": "hris.dependent.added",
+             "time": (changed.time + timedelta(hours=2)).isoformat(), "subject": "E1052",
+             "data": {"relationship": "child", "reason": "birth", "date": changed.time.date().isoformat()}}
+    with small_events.open("a", encoding="utf-8") as f:  # the module's file: restored below
+        f.write(json.dumps(birth) + "\n")
+    try:
+        served.backend.reload()
+        welcome = [m for m in served.backend.store.messages.values()
+                   if m.employee_id == "E1052" and m.journey_id == "new-parent" and m.step_id == "welcome"]
+        assert [(m.status, m.reason) for m in welcome] == [("suppressed", "opted_out_topic")]
+    finally:
+        lines = small_events.read_text(encoding="utf-8").splitlines()
+        small_events.write_text("\n".join(line for line in lines if "test-birth-1" not in line) + "\n",
+                                encoding="utf-8")

@@ -1,0 +1,63 @@
+"""Who may see and do what. Roles come from the identity provider's groups (mapped in settings).
+
+- ``reviewer``: the HR group; sees every pending review and every task.
+- ``hr_partner``: sees the reviews and tasks of the employees whose ``hr_partner_id`` they are.
+- ``manager``: sees the tasks assigned to them.
+- ``operator``: sees the operations overview and works the stop switch.
+Nobody decides on a message about themselves (as the employee or as the recipient).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.records import Message, Task
+from wayfinder.web.settings import ROLES, Role
+
+
+@dataclass(frozen=True)
+class Staff:
+    person_id: str
+    roles: frozenset[Role]
+
+    def has(self, *roles: Role) -> bool:
+        return bool(self.roles & set(roles))
+
+    def to_session(self) -> dict[str, Any]:
+        return {"id": self.person_id, "roles": sorted(self.roles)}
+
+    @classmethod
+    def from_session(cls, data: Any) -> Staff | None:
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            return None
+        return cls(person_id=data["id"], roles=frozenset(r for r in data.get("roles", []) if r in ROLES))
+
+
+def roles_from_groups(groups: Iterable[str], mapping: Mapping[Role, list[str]]) -> frozenset[Role]:
+    have = set(groups)
+    return frozenset(role for role, wanted in mapping.items() if have & set(wanted))
+
+
+def _partner_of(profile: Profile | None, staff: Staff) -> bool:
+    return profile is not None and profile.get("hr_partner_id") == staff.person_id
+
+
+def may_see_message(staff: Staff, message: Message, profile: Profile | None) -> bool:
+    if staff.has("reviewer"):
+        return True
+    return staff.has("hr_partner") and _partner_of(profile, staff)
+
+
+def is_about_self(staff: Staff, message: Message) -> bool:
+    return staff.person_id in (message.employee_id, message.recipient_id)
+
+
+def may_see_task(staff: Staff, task: Task, profile: Profile | None) -> bool:
+    if staff.has("reviewer"):
+        return True
+    if task.assignee_id == staff.person_id and staff.has("hr_partner", "manager"):
+        return True
+    return staff.has("hr_partner") and _partner_of(profile, staff)

@@ -1,0 +1,81 @@
+"""``create_app``: the Starlette application of ``wayfinder serve`` (no module-level app)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from wayfinder.connectors.links import RecipientLinks
+from wayfinder.journeys.events import iso
+from wayfinder.web import auth, employee, staff
+from wayfinder.web.backend import EmbeddedBackend
+from wayfinder.web.context import Web, web
+from wayfinder.web.metrics import WebMetrics
+from wayfinder.web.security import SecurityHeaders
+from wayfinder.web.settings import WebSettings
+
+HERE = Path(__file__).parent
+
+
+def _jinja() -> Environment:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined)
+    env.filters["iso"] = lambda value: iso(value) if isinstance(value, datetime) else value
+    return env
+
+
+async def _metrics(request: Request) -> Response:
+    registry: CollectorRegistry = request.app.state.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    detail = exc.detail if isinstance(exc, HTTPException) else "Something went wrong."
+    return web(request).render(request, "error.html", status=status, detail=detail, code=status)
+
+
+def create_app(settings: WebSettings, backend: EmbeddedBackend, *, registry: CollectorRegistry,
+               now: Callable[[], datetime], dev_login: bool = False) -> Starlette:
+    """The web application over ``backend``; metrics go to ``registry``; ``now`` is the clock."""
+    def pending() -> float:
+        return float(len(backend.store.pending()))
+
+    def oldest() -> float:
+        waiting = backend.store.pending()
+        return max(0.0, (backend.now() - waiting[0].created_at).total_seconds()) if waiting else 0.0
+
+    metrics = WebMetrics(registry, pending=pending, oldest_age=oldest)
+    for target in backend.store.paused():
+        metrics.paused.labels(target).set(1)
+    state = Web(settings=settings, backend=backend,
+                links=RecipientLinks(settings.token_secret, ttl=_days(settings.token_ttl_days)), metrics=metrics,
+                jinja=_jinja(), now=now, dev_login=dev_login, oauth=auth.make_oauth(settings))
+    routes = [*auth.ROUTES, *staff.ROUTES, *employee.ROUTES, Route("/metrics", _metrics),
+              Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static")]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(SessionMiddleware, secret_key=settings.session_secret.get_secret_value(),
+                   session_cookie="wayfinder_session", max_age=settings.session_max_age_seconds, same_site="lax",
+                   https_only=settings.cookie_secure),
+    ]
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={HTTPException: _error, 500: _error})
+    app.state.web = state
+    app.state.registry = registry
+    return app
+
+
+def _days(n: int) -> timedelta:
+    return timedelta(days=n)

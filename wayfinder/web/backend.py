@@ -1,0 +1,114 @@
+"""The embedded backend: ``wayfinder serve --out DIR`` on the output folder of ``demo`` or ``simulate``.
+
+Decisions are appended to ``DIR/decisions.jsonl``; then the embedded engine runs again over the
+original events plus every decision, and its results are written back to ``DIR`` (the same files
+``simulate`` writes), so the pages and ``wayfinder deliver --messages DIR`` see the new state.
+
+The embedded world has its own clock (the events' virtual time). A decision is stamped at the
+later of the wall clock, the end of the simulated run, and the creation of the message decided
+on, so that the engine always sees it after the message it is about; the run then goes on for
+``settle`` past the last decision, so an approved message can leave quiet hours.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.loader import Definitions
+from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
+from wayfinder.web.events import to_line
+from wayfinder.web.store import Store
+
+DECISIONS_FILE = "decisions.jsonl"
+Writer = Callable[[EmbeddedRunner, Path], None]
+
+
+@dataclass(frozen=True)
+class World:
+    """Where the embedded engine's inputs are: definitions, the events file, how far the clock ran."""
+
+    defs: Definitions
+    events: Path
+    until: datetime | None = None
+    settle: timedelta = timedelta(days=1)
+
+
+class EmbeddedBackend:
+    """Holds the latest run; ``record`` appends a decision and runs the engine again."""
+
+    def __init__(self, out: Path, world: World, *, write: Writer, now: Callable[[], datetime]) -> None:
+        self.out = out
+        self.world = world
+        self._write = write
+        self._now = now
+        self._lock = threading.Lock()
+        self.store = Store()
+        self.lifecycle: dict[str, dict[str, int]] = {}
+        self.trigger_events: list[CloudEvent] = []
+        self.base_until: datetime | None = None
+        self.reload()
+
+    @property
+    def decisions_path(self) -> Path:
+        return self.out / DECISIONS_FILE
+
+    def now(self, *, not_before: datetime | None = None) -> datetime:
+        """The embedded world's time for a new decision (see the module's doc)."""
+        candidates = [self._now()] + [t for t in (self.base_until, not_before) if t is not None]
+        return max(candidates)
+
+    def _read_decisions(self) -> list[CloudEvent]:
+        if not self.decisions_path.is_file():
+            return []
+        read = read_event_file(self.decisions_path)
+        if read.dead_letters:
+            first = read.dead_letters[0]
+            msg = f"{self.decisions_path}:{first.line}: not a decision event ({first.reason}); fix or remove the line"
+            raise ValueError(msg)
+        return read.events
+
+    def reload(self) -> None:
+        """Read the events and decisions again and run the engine over them; write its results."""
+        read = read_event_file(self.world.events)
+        self.trigger_events = read.events
+        last = max((e.time for e in read.events), default=None)
+        self.base_until = self.world.until or last
+        decisions = self._read_decisions()
+        runner = EmbeddedRunner(self.world.defs)
+        runner.dead_letters.extend(read.dead_letters)
+        ends = [t for t in (self.base_until, *(d.time + self.world.settle for d in decisions)) if t is not None]
+        runner.run([*read.events, *decisions], max(ends) if ends else None)
+        self._write(runner, self.out)
+        counts: dict[str, Counter[str]] = {}
+        for (jid, kind), n in runner.stats.lifecycle.items():
+            counts.setdefault(jid, Counter())[kind] += n
+        self.lifecycle = {jid: dict(c) for jid, c in counts.items()}
+        self.store = Store(messages=dict(runner.messages), tasks=dict(runner.tasks),
+                           profiles={pid: s.profile for pid, s in runner.states.items()},
+                           decisions=decisions)
+
+    def record(self, event: CloudEvent) -> bool:
+        """Append a decision and run the engine again; False when the same event was already recorded."""
+        with self._lock:
+            if any(d.id == event.id and d.source == event.source for d in self.store.decisions):
+                return False
+            with self.decisions_path.open("a", encoding="utf-8") as f:
+                f.write(to_line(event) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            self.reload()
+            return True
+
+
+def read_decisions(path: Path) -> list[dict[str, object]]:
+    """The decision events of a ``decisions.jsonl``, as JSON objects (for tools and tests)."""
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]

@@ -1,0 +1,109 @@
+"""``wayfinder serve``: the web application over the output folder of ``demo`` or ``simulate``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+
+from wayfinder import examples_dir
+from wayfinder.journeys.loader import Sources, load
+
+LOOPBACK = "127.0.0.1"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], *, demo_tail: timedelta,
+             parse_time: Any) -> None:
+    p = sub.add_parser("serve", help="the web application: review queue, tasks, preferences, operations",
+                       description="Serve the review queue, the task inbox, employees' preferences pages and the "
+                       "operations overview over the output folder of `wayfinder demo` or `simulate`. Settings "
+                       "come from WAYFINDER_* environment variables (WAYFINDER_TOKEN_SECRET, "
+                       "WAYFINDER_SESSION_SECRET, WAYFINDER_OIDC_ISSUER, ...).")
+    p.add_argument("--out", type=Path, default=Path("wayfinder-demo"), help="the folder demo or simulate wrote "
+                   "[default: ./wayfinder-demo]")
+    p.add_argument("--events", type=Path, help="the events file that folder was made from [default: the bundled "
+                   "events, as wayfinder demo]")
+    p.add_argument("--journeys", type=Path, help="as for simulate [default: bundled]")
+    p.add_argument("--catalog", type=Path, help="as for simulate [default: bundled]")
+    p.add_argument("--templates", type=Path, help="as for simulate [default: bundled]")
+    p.add_argument("--policy", type=Path, help="as for simulate [default: bundled]")
+    p.add_argument("--until", type=parse_time, help="how far that run's clock went [default: as demo with the "
+                   "bundled events, else the last event's time]")
+    p.add_argument("--host", default=LOOPBACK, help="[default: 127.0.0.1]")
+    p.add_argument("--port", type=int, default=8080, help="[default: 8080]")
+    p.add_argument("--dev-login", action="store_true", help="DEVELOPMENT ONLY: sign in as anyone with any role, "
+                   "without an identity provider; refuses unless --host is 127.0.0.1")
+    p.set_defaults(func=cmd_serve, demo_tail=demo_tail)
+
+
+def settings_for(dev_login: bool) -> Any:
+    """WebSettings from the environment; the development sign-in fills in throwaway secrets."""
+    from wayfinder.web.settings import WebSettings
+
+    if not dev_login:
+        return WebSettings()
+    defaults: dict[str, Any] = {"cookie_secure": False}
+    for name in ("token_secret", "session_secret"):
+        defaults[name] = SecretStr(secrets.token_urlsafe(32))
+    given = {k: v for k, v in defaults.items() if f"WAYFINDER_{k.upper()}" not in os.environ}
+    return WebSettings(**given)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if args.dev_login and args.host != LOOPBACK:
+        print(f"refusing to start: --dev-login lets anyone sign in as anyone, so it only binds to {LOOPBACK} "
+              f"(not {args.host})", file=sys.stderr)
+        return 2
+    try:
+        settings = settings_for(args.dev_login)
+    except ValidationError as e:
+        for error in e.errors(include_input=False, include_url=False):
+            name = f"WAYFINDER_{str(error['loc'][0]).upper()}" if error["loc"] else "WAYFINDER_*"
+            print(f"configuration error: {name}: {error['msg']}", file=sys.stderr)
+        return 2
+    app = build(args, settings)
+    if app is None:
+        return 1
+    import uvicorn
+
+    if args.dev_login:
+        print("DEVELOPMENT SIGN-IN is on: anyone who can reach this port can sign in as anyone.", file=sys.stderr)
+    print(f"wayfinder serve: http://{args.host}:{args.port}/ over {args.out}", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
+    return 0
+
+
+def build(args: argparse.Namespace, settings: Any) -> Any:
+    from prometheus_client import CollectorRegistry
+
+    from wayfinder.cli.report import write_results
+    from wayfinder.web.app import create_app
+    from wayfinder.web.backend import EmbeddedBackend, World
+
+    ex = examples_dir()
+    sources = Sources(paths=[args.journeys or ex / "journeys", args.catalog or ex / "catalog"],
+                      templates=[args.templates or ex / "templates"], policy=args.policy or ex / "policy.yaml")
+    defs, problems = load(sources)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if any(p.severity == "error" for p in problems):
+        return None
+    events = args.events or ex / "events.jsonl"
+    if not events.is_file():
+        print(f"{events}: no such events file", file=sys.stderr)
+        return None
+    until = args.until
+    if until is None and args.events is None:
+        from wayfinder.streams.embedded import read_event_file
+
+        until = max(e.time for e in read_event_file(events).events) + args.demo_tail
+    backend = EmbeddedBackend(args.out, World(defs=defs, events=events, until=until), write=write_results,
+                              now=lambda: datetime.now(UTC))
+    return create_app(settings, backend, registry=CollectorRegistry(), now=lambda: datetime.now(UTC),
+                      dev_login=args.dev_login)

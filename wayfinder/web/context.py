@@ -1,0 +1,55 @@
+"""What every page handler needs, built once by ``create_app`` and kept on ``app.state.web``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from wayfinder.connectors.links import RecipientLinks
+from wayfinder.web.access import Staff
+from wayfinder.web.backend import EmbeddedBackend
+from wayfinder.web.metrics import WebMetrics
+from wayfinder.web.security import session_csrf
+from wayfinder.web.settings import Role, WebSettings
+
+
+@dataclass
+class Web:
+    settings: WebSettings
+    backend: EmbeddedBackend
+    links: RecipientLinks
+    metrics: WebMetrics
+    jinja: Environment
+    now: Callable[[], datetime]
+    dev_login: bool
+    oauth: Any = None
+
+    def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        staff = Staff.from_session(request.session.get("staff")) if "session" in request.scope else None
+        if staff is not None:
+            context.setdefault("csrf", session_csrf(request))
+        html = self.jinja.get_template(name).render(staff=staff, dev_login=self.dev_login, **context)
+        return HTMLResponse(html, status_code=status)
+
+
+def web(request: Request) -> Web:
+    value: Web = request.app.state.web
+    return value
+
+
+def signed_in(request: Request, *roles: Role) -> Staff | Response:
+    """The signed-in staff member with one of ``roles``, or the response to send instead."""
+    staff = Staff.from_session(request.session.get("staff"))
+    if staff is None:
+        return RedirectResponse("/login", status_code=303)
+    if roles and not staff.has(*roles):
+        raise HTTPException(403, "Your role does not give access to this page.")
+    session_csrf(request)
+    return staff

@@ -1,0 +1,142 @@
+"""Pages for employees, reached by the signed link in every message (no sign-in)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from wayfinder.connectors.links import LinkClaims, LinkError
+from wayfinder.journeys.events import iso
+from wayfinder.web import events as ev
+from wayfinder.web.context import Web, web
+from wayfinder.web.explain import fields_used, trigger_of
+from wayfinder.web.security import check_csrf, link_csrf
+
+CHANNELS = ("email", "intranet")
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+_LOCALE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+
+
+def _claims(request: Request) -> tuple[Web, LinkClaims, str]:
+    w = web(request)
+    token = request.query_params.get("t", "")
+    try:
+        return w, w.links.verify(token, w.now()), token
+    except LinkError as e:
+        raise HTTPException(403, str(e)) from e
+
+
+def _csrf(w: Web, token: str) -> str:
+    return link_csrf(w.settings.session_secret.get_secret_value(), token)
+
+
+def _topics(w: Web) -> list[str]:
+    return sorted(w.backend.world.defs.catalog.topics)
+
+
+def _page(request: Request, w: Web, claims: LinkClaims, token: str, *, saved: str | None = None,
+          status: int = 200) -> Response:
+    prefs = w.backend.store.preferences(claims.recipient_id)
+    return w.render(request, "preferences.html", status=status, prefs=prefs, channels=CHANNELS, topics=_topics(w),
+                    token=token, csrf=_csrf(w, token), saved=saved, why=claims.message_id is not None)
+
+
+async def preferences(request: Request) -> Response:
+    w, claims, token = _claims(request)
+    if request.method == "GET":
+        return _page(request, w, claims, token)
+    form = await request.form()
+    check_csrf(_csrf(w, token), form)
+    current = w.backend.store.preferences(claims.recipient_id)
+    profile = w.backend.store.profiles.get(claims.recipient_id)
+    wanted = _read_form(form, _topics(w), ZoneInfo(profile.timezone if profile else "UTC"))
+    changes = {k: v for k, v in wanted.items() if v != current.get(k)}
+    if not changes:
+        return _page(request, w, claims, token, saved="Nothing changed.")
+    _count_opt_outs(w, current, changes)
+    event = ev.preferences_changed(employee_id=claims.recipient_id, changes=changes, at=w.backend.now())
+    await run_in_threadpool(w.backend.record, event)
+    return _page(request, w, claims, token, saved="Saved. Your choices apply to the next messages.")
+
+
+def _read_form(form: Any, topics: list[str], zone: ZoneInfo) -> dict[str, Any]:
+    channels = [c for c in CHANNELS if form.get(f"channel_{c}") != "on"]
+    out: dict[str, Any] = {"opt_out_channels": channels,
+                           "opt_out_topics": [t for t in topics if form.get(f"topic_{t}") == "on"]}
+    start, end = str(form.get("quiet_start") or ""), str(form.get("quiet_end") or "")
+    if start or end:
+        if not (_HHMM.fullmatch(start) and _HHMM.fullmatch(end)):
+            raise HTTPException(400, "Quiet hours need a start and an end as HH:MM (for example 20:00 and 08:00).")
+        out["quiet_hours"] = f"{start}-{end}"
+    else:
+        out["quiet_hours"] = None
+    locale = str(form.get("locale") or "").strip()
+    if locale and not _LOCALE.fullmatch(locale):
+        raise HTTPException(400, "Language must look like en, de-DE or pt-BR.")
+    out["locale"] = locale or None
+    pause = str(form.get("paused_until") or "").strip()
+    if pause:
+        try:
+            day = datetime.strptime(pause, "%Y-%m-%d").date()  # noqa: DTZ007 - made aware on the next line
+        except ValueError as e:
+            raise HTTPException(400, "Pause until must be a date (YYYY-MM-DD).") from e
+        out["paused_until"] = iso(datetime.combine(day, time(0), tzinfo=zone))
+    else:
+        out["paused_until"] = None
+    return out
+
+
+def _count_opt_outs(w: Web, current: dict[str, Any], changes: dict[str, Any]) -> None:
+    for name, kind in (("opt_out_channels", "channel"), ("opt_out_topics", "topic")):
+        for value in set(changes.get(name) or []) - set(current.get(name) or []):
+            w.metrics.opt_outs.labels(kind, value).inc()
+
+
+async def unsubscribe(request: Request) -> Response:
+    """RFC 8058: a POST with ``List-Unsubscribe=One-Click`` stops email; GET shows a page with a button."""
+    w, claims, token = _claims(request)
+    if request.method == "GET":
+        return w.render(request, "unsubscribe.html", token=token, csrf=_csrf(w, token), done=False)
+    form = await request.form()
+    if form.get("List-Unsubscribe") != "One-Click":
+        raise HTTPException(400, "A one-click unsubscribe sends List-Unsubscribe=One-Click (RFC 8058).")
+    if form.get("csrf") is not None:  # from our own page; a mail client's POST has no csrf field
+        check_csrf(_csrf(w, token), form)
+    current = w.backend.store.preferences(claims.recipient_id)
+    if "email" not in current["opt_out_channels"]:
+        changes = {"opt_out_channels": sorted({*current["opt_out_channels"], "email"})}
+        _count_opt_outs(w, current, changes)
+        event = ev.preferences_changed(employee_id=claims.recipient_id, changes=changes, at=w.backend.now())
+        await run_in_threadpool(w.backend.record, event)
+    if "text/html" in request.headers.get("accept", ""):
+        return w.render(request, "unsubscribe.html", token=token, csrf=_csrf(w, token), done=True)
+    return PlainTextResponse("You will get no more email from Wayfinder.")
+
+
+async def why(request: Request) -> Response:
+    w, claims, token = _claims(request)
+    store = w.backend.store
+    message = store.messages.get(claims.message_id or "")
+    if message is None or (message.recipient_id or message.employee_id) != claims.recipient_id:
+        raise HTTPException(404, "This link does not name a message of yours.")
+    defs = w.backend.world.defs
+    journey = defs.current().get(message.journey_id)
+    rules = [repr(r.eligibility) for rid in message.resources if (r := defs.catalog.resources.get(rid))]
+    return w.render(request, "why.html", m=message, journey=journey, fields=fields_used(journey, rules),
+                    trigger=trigger_of(w.backend.trigger_events, message, journey), token=token,
+                    topics=message.topics)
+
+
+ROUTES = [
+    Route("/preferences", preferences, methods=["GET", "POST"]),
+    Route("/preferences/unsubscribe", unsubscribe, methods=["GET", "POST"]),
+    Route("/preferences/why", why),
+]

@@ -1,0 +1,68 @@
+"""The events people's actions become (SPEC §11, and the extensions documented in the README).
+
+Every id is deterministic: a review decision's from what was decided (so a double submit is one
+decision), the others' also from the (injected) time of the action.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from wayfinder.journeys.events import CloudEvent, iso
+from wayfinder.journeys.records import stable_id
+
+SOURCE = "wayfinder/serve"
+REVIEW_DECIDED = "wayfinder.review.decided"
+PREFERENCES_CHANGED = "wayfinder.preferences.changed"
+TASK_CLAIMED = "wayfinder.task.claimed"
+TASK_COMPLETED = "wayfinder.task.completed"
+SENDING_PAUSED = "wayfinder.sending.paused"
+SENDING_RESUMED = "wayfinder.sending.resumed"
+ALL_JOURNEYS = "all"
+
+
+def _event(type_: str, subject: str, data: dict[str, Any], at: datetime, *, timed: bool) -> CloudEvent:
+    parts: list[object] = [type_, subject, json.dumps(data, sort_keys=True)]
+    if timed:
+        parts.append(iso(at))
+    return CloudEvent(specversion="1.0", id=stable_id("wd", *parts), source=SOURCE, type=type_, time=at,
+                      subject=subject, data=data)
+
+
+def review_decided(*, employee_id: str, message_id: str, decision: Literal["approve", "reject"], reviewer_id: str,
+                   at: datetime, reason: str | None = None, edits: dict[str, str] | None = None) -> CloudEvent:
+    data: dict[str, Any] = {"message_id": message_id, "decision": decision, "reviewer_id": reviewer_id}
+    if reason:
+        data["reason"] = reason
+    if edits:
+        data["edits"] = edits
+    return _event(REVIEW_DECIDED, employee_id, data, at, timed=False)
+
+
+def preferences_changed(*, employee_id: str, changes: dict[str, Any], at: datetime) -> CloudEvent:
+    """``changes`` holds only SPEC §11 fields, each replacing that preference."""
+    return _event(PREFERENCES_CHANGED, employee_id, changes, at, timed=True)
+
+
+def task_event(kind: Literal["claimed", "completed"], *, employee_id: str, task_id: str, actor_id: str,
+               at: datetime, note: str | None = None) -> CloudEvent:
+    data: dict[str, Any] = {"task_id": task_id, "actor_id": actor_id}
+    if note:
+        data["note"] = note
+    type_ = TASK_CLAIMED if kind == "claimed" else TASK_COMPLETED
+    return _event(type_, employee_id, data, at, timed=True)
+
+
+def sending_switched(*, paused: bool, journey_id: str | None, actor_id: str, at: datetime,
+                     reason: str | None = None) -> CloudEvent:
+    """Pause or resume sending for one journey or (``journey_id=None``) for all; subject is the journey or 'all'."""
+    data: dict[str, Any] = {"journey_id": journey_id, "actor_id": actor_id}
+    if reason:
+        data["reason"] = reason
+    return _event(SENDING_PAUSED if paused else SENDING_RESUMED, journey_id or ALL_JOURNEYS, data, at, timed=True)
+
+
+def to_line(event: CloudEvent) -> str:
+    return json.dumps(event.model_dump(mode="json") | {"time": iso(event.time)}, ensure_ascii=False)

@@ -1,0 +1,209 @@
+"""Pages for staff: the review queue, the task inbox, the operations overview and the stop switch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from wayfinder.connectors.switch import ControlFile, ControlRecord
+from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.records import Message
+from wayfinder.web import events as ev
+from wayfinder.web.access import Staff, is_about_self, may_see_message, may_see_task
+from wayfinder.web.context import Web, signed_in, web
+from wayfinder.web.explain import trigger_of
+from wayfinder.web.security import EMAIL_CSP, check_csrf, session_csrf
+
+AGES = {"": None, "1d": timedelta(days=1), "3d": timedelta(days=3), "5d": timedelta(days=5)}
+_REASON_MAX = 500
+
+
+def _visible_pending(w: Web, staff: Staff) -> list[Message]:
+    store = w.backend.store
+    return [m for m in store.pending() if may_see_message(staff, m, store.profiles.get(m.employee_id))]
+
+
+async def review_queue(request: Request) -> Response:
+    staff = signed_in(request, "reviewer", "hr_partner")
+    if isinstance(staff, Response):
+        return staff
+    w = web(request)
+    visible = _visible_pending(w, staff)
+    journey = request.query_params.get("journey", "")
+    age = request.query_params.get("age", "")
+    now = w.backend.now()
+    shown = [m for m in visible if (not journey or m.journey_id == journey)
+             and (AGES.get(age) is None or now - m.created_at >= (AGES[age] or timedelta()))]
+    counts: dict[str, int] = {}
+    for m in visible:
+        counts[m.journey_id] = counts.get(m.journey_id, 0) + 1
+    return w.render(request, "review_queue.html", messages=shown, counts=counts, total=len(visible),
+                    journey=journey, age=age, ages=list(AGES), now=now, csrf=session_csrf(request),
+                    about_self={m.message_id for m in shown if is_about_self(staff, m)})
+
+
+def _message_for(request: Request, staff: Staff) -> Message:
+    w = web(request)
+    store = w.backend.store
+    message = store.messages.get(request.path_params["message_id"])
+    if message is None or not may_see_message(staff, message, store.profiles.get(message.employee_id)):
+        raise HTTPException(404, "No such message in your review queue.")
+    return message
+
+
+async def review_detail(request: Request) -> Response:
+    staff = signed_in(request, "reviewer", "hr_partner")
+    if isinstance(staff, Response):
+        return staff
+    w = web(request)
+    message = _message_for(request, staff)
+    journey = w.backend.world.defs.current().get(message.journey_id)
+    decision = w.backend.store.decided().get(message.message_id)
+    resources = [w.backend.world.defs.catalog.resources.get(r) for r in message.resources]
+    return w.render(request, "review_detail.html", m=message, journey=journey, decision=decision,
+                    resources=[r for r in resources if r is not None], csrf=session_csrf(request),
+                    about_self=is_about_self(staff, message),
+                    trigger=trigger_of(w.backend.trigger_events, message, journey))
+
+
+async def review_html(request: Request) -> Response:
+    staff = signed_in(request, "reviewer", "hr_partner")
+    if isinstance(staff, Response):
+        return staff
+    message = _message_for(request, staff)
+    return Response(message.html or "", media_type="text/html",
+                    headers={"Content-Security-Policy": EMAIL_CSP, "X-Frame-Options": "SAMEORIGIN"})
+
+
+def _edits(form: Any, message: Message) -> dict[str, str]:
+    edits: dict[str, str] = {}
+    for name in ("subject", "text", "html"):
+        value = form.get(name)
+        if isinstance(value, str):
+            value = value.replace("\r\n", "\n")
+            if value != (getattr(message, name) or ""):
+                edits[name] = value
+    return edits
+
+
+async def review_decide(request: Request) -> Response:
+    staff = signed_in(request, "reviewer", "hr_partner")
+    if isinstance(staff, Response):
+        return staff
+    w = web(request)
+    form = await request.form()
+    check_csrf(session_csrf(request), form)
+    message = _message_for(request, staff)
+    if is_about_self(staff, message):
+        raise HTTPException(403, "You cannot decide on a message about yourself; another reviewer must.")
+    if message.status != "pending_approval" or message.message_id in w.backend.store.decided():
+        raise HTTPException(409, "This message is not waiting for a decision any more.")
+    action = form.get("action")
+    if action not in ("approve", "reject"):
+        raise HTTPException(400, "Choose approve or reject.")
+    decision: Literal["approve", "reject"] = "approve" if action == "approve" else "reject"
+    reason = str(form.get("reason") or "").strip()[:_REASON_MAX] or None
+    if decision == "reject" and reason is None:
+        raise HTTPException(400, "Give a reason when you reject a message.")
+    edits = _edits(form, message) if decision == "approve" else {}
+    at = w.backend.now(not_before=message.created_at)
+    event = ev.review_decided(employee_id=message.employee_id, message_id=message.message_id, decision=decision,
+                              reviewer_id=staff.person_id, at=at, reason=reason, edits=edits or None)
+    if await run_in_threadpool(w.backend.record, event):
+        outcome = "reject" if decision == "reject" else "approve_edited" if edits else "approve"
+        w.metrics.decisions.labels(outcome).inc()
+        w.metrics.time_to_decision.observe(max(0.0, (at - message.created_at).total_seconds()))
+    return RedirectResponse("/review?decided=1", status_code=303)
+
+
+# -- tasks -----------------------------------------------------------------------------------
+async def task_inbox(request: Request) -> Response:
+    staff = signed_in(request, "reviewer", "hr_partner", "manager")
+    if isinstance(staff, Response):
+        return staff
+    w = web(request)
+    store = w.backend.store
+    views = [v for v in store.task_views() if may_see_task(staff, v.task, store.profiles.get(v.task.employee_id))]
+    state = request.query_params.get("state", "")
+    shown = [v for v in views if not state or v.state == state]
+    return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, csrf=session_csrf(request))
+
+
+async def task_act(request: Request) -> Response:
+    staff = signed_in(request, "reviewer", "hr_partner", "manager")
+    if isinstance(staff, Response):
+        return staff
+    w = web(request)
+    form = await request.form()
+    check_csrf(session_csrf(request), form)
+    store = w.backend.store
+    view = next((v for v in store.task_views() if v.task.task_id == request.path_params["task_id"]), None)
+    if view is None or not may_see_task(staff, view.task, store.profiles.get(view.task.employee_id)):
+        raise HTTPException(404, "No such task in your inbox.")
+    action = form.get("action")
+    if action not in ("claim", "complete"):
+        raise HTTPException(400, "A task can be claimed or completed (each with an optional note).")
+    note = str(form.get("note") or "").strip()[:2000] or None
+    if view.completed_by:
+        raise HTTPException(409, "This task is already completed.")
+    kind: Literal["claimed", "completed"] = "completed" if action == "complete" else "claimed"
+    if action == "claim" and view.claimed_by is not None:
+        raise HTTPException(409, "This task is already claimed.")
+    event = ev.task_event(kind, employee_id=view.task.employee_id, task_id=view.task.task_id,
+                          actor_id=staff.person_id, at=w.backend.now(), note=note)
+    await run_in_threadpool(w.backend.record, event)
+    return RedirectResponse("/tasks", status_code=303)
+
+
+# -- operations ------------------------------------------------------------------------------
+async def overview(request: Request) -> Response:
+    staff = signed_in(request, "operator", "reviewer")
+    if isinstance(staff, Response):
+        return staff
+    w = web(request)
+    store = w.backend.store
+    rows = store.overview(w.backend.lifecycle, w.backend.world.defs.current())
+    return w.render(request, "overview.html", rows=rows, paused=store.paused(), csrf=session_csrf(request),
+                    may_switch=staff.has("operator"))
+
+
+async def switch(request: Request) -> Response:
+    staff = signed_in(request, "operator")
+    if isinstance(staff, Response):
+        return staff
+    w = web(request)
+    form = await request.form()
+    check_csrf(session_csrf(request), form)
+    target = str(form.get("journey") or ev.ALL_JOURNEYS)
+    if target != ev.ALL_JOURNEYS and target not in w.backend.world.defs.current():
+        raise HTTPException(400, "Unknown journey.")
+    paused = form.get("action") == "pause"
+    reason = str(form.get("reason") or "").strip()[:_REASON_MAX] or None
+    event: CloudEvent = ev.sending_switched(paused=paused, journey_id=None if target == ev.ALL_JOURNEYS else target,
+                                            actor_id=staff.person_id, at=w.backend.now(), reason=reason)
+    if (target in w.backend.store.paused()) != paused:
+        await run_in_threadpool(w.backend.record, event)
+        # ... and the switch that `wayfinder deliver --messages DIR` reads beside the messages
+        ControlFile(w.backend.out / "control.jsonl").append(ControlRecord(
+            action="pause" if paused else "resume", journey_id=None if target == ev.ALL_JOURNEYS else target,
+            operator_id=staff.person_id, reason=reason, at=event.time))
+    w.metrics.paused.labels(target).set(1 if paused else 0)
+    return RedirectResponse("/overview", status_code=303)
+
+
+ROUTES = [
+    Route("/review", review_queue),
+    Route("/review/{message_id}", review_detail),
+    Route("/review/{message_id}/html", review_html),
+    Route("/review/{message_id}/decide", review_decide, methods=["POST"]),
+    Route("/tasks", task_inbox),
+    Route("/tasks/{task_id}", task_act, methods=["POST"]),
+    Route("/overview", overview),
+    Route("/overview/switch", switch, methods=["POST"]),
+]

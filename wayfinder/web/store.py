@@ -1,0 +1,124 @@
+"""What the pages show, folded from the engine's outputs and the decisions people made.
+
+Pure: no I/O. A backend feeds it messages, tasks, profiles and the decision events; it answers
+"what is pending", "what has been decided", the tasks with their claims and notes, each person's
+current preferences and the stop switch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.records import Message, Task
+from wayfinder.web import events as ev
+
+PREFERENCE_FIELDS = ("opt_out_channels", "opt_out_topics", "quiet_hours", "locale", "paused_until")
+
+
+@dataclass
+class TaskView:
+    task: Task
+    claimed_by: str | None = None
+    completed_by: str | None = None
+    completed_at: datetime | None = None
+    notes: list[tuple[str, datetime, str]] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        return "completed" if self.completed_by else "claimed" if self.claimed_by else "open"
+
+
+@dataclass
+class Store:
+    messages: dict[str, Message] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    decisions: list[CloudEvent] = field(default_factory=list)
+
+    # -- reviews ----------------------------------------------------------------------------
+    def decided(self) -> dict[str, CloudEvent]:
+        """message id -> the first review decision recorded for it (later ones are refused by the core)."""
+        out: dict[str, CloudEvent] = {}
+        for e in self.decisions:
+            if e.type == ev.REVIEW_DECIDED:
+                out.setdefault(str(e.data.get("message_id")), e)
+        return out
+
+    def pending(self) -> list[Message]:
+        """Messages waiting for a person: pending in the engine's output and not decided here yet."""
+        decided = self.decided()
+        waiting = [m for m in self.messages.values() if m.status == "pending_approval" and m.message_id not in decided]
+        return sorted(waiting, key=lambda m: (m.created_at, m.message_id))
+
+    # -- tasks ------------------------------------------------------------------------------
+    def task_views(self) -> list[TaskView]:
+        views = {tid: TaskView(task) for tid, task in self.tasks.items()}
+        for e in self.decisions:
+            view = views.get(str(e.data.get("task_id"))) if e.type in (ev.TASK_CLAIMED, ev.TASK_COMPLETED) else None
+            if view is None:
+                continue
+            actor = str(e.data.get("actor_id"))
+            if e.data.get("note"):
+                view.notes.append((actor, e.time, str(e.data["note"])))
+            if e.type == ev.TASK_CLAIMED and view.claimed_by is None:
+                view.claimed_by = actor
+            elif e.type == ev.TASK_COMPLETED and view.completed_by is None:
+                view.completed_by, view.completed_at = actor, e.time
+        return sorted(views.values(), key=lambda v: (v.task.created_at, v.task.task_id))
+
+    # -- preferences ------------------------------------------------------------------------
+    def preferences(self, person_id: str) -> dict[str, Any]:
+        """The person's preferences: their profile's, then every change they made, in order."""
+        profile = self.profiles.get(person_id)
+        prefs: dict[str, Any] = {"opt_out_channels": [], "opt_out_topics": [], "quiet_hours": None,
+                                 "locale": profile.locale if profile else None, "paused_until": None}
+        if profile is not None:
+            for name in ("opt_out_channels", "opt_out_topics", "quiet_hours"):
+                if profile.preferences.get(name) is not None:
+                    prefs[name] = profile.preferences[name]
+        for e in self.decisions:
+            if e.type == ev.PREFERENCES_CHANGED and e.subject == person_id:
+                prefs.update({k: v for k, v in e.data.items() if k in PREFERENCE_FIELDS})
+        return prefs
+
+    # -- the stop switch --------------------------------------------------------------------
+    def paused(self) -> dict[str, CloudEvent]:
+        """journey id (or ``all``) -> the pause event in force."""
+        state: dict[str, CloudEvent] = {}
+        for e in self.decisions:
+            if e.type == ev.SENDING_PAUSED:
+                state[e.subject] = e
+            elif e.type == ev.SENDING_RESUMED:
+                state.pop(e.subject, None)
+        return state
+
+    # -- the operations overview ------------------------------------------------------------
+    def overview(self, lifecycle: dict[str, dict[str, int]], journeys: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Per journey: enrolled, sent, deferred, waiting for review, approved (not yet sent), rejected, exited."""
+        rows: dict[str, dict[str, int]] = {}
+        for jid in sorted(set(journeys) | set(lifecycle)):
+            rows[jid] = {"enrolled": lifecycle.get(jid, {}).get("enrolled", 0), "sent": 0, "deferred": 0,
+                         "waiting": 0, "approved": 0, "rejected": 0,
+                         "exited": lifecycle.get(jid, {}).get("exited", 0)}
+        decided = self.decided()
+        for m in self.messages.values():
+            row = rows.setdefault(m.journey_id, {"enrolled": 0, "sent": 0, "deferred": 0, "waiting": 0,
+                                                 "approved": 0, "rejected": 0, "exited": 0})
+            decision = decided.get(m.message_id)
+            if m.status in ("sent", "approved"):
+                row["sent"] += 1
+            elif m.status == "deferred":
+                row["deferred"] += 1
+            elif m.status == "rejected" or (m.status == "pending_approval" and decision is not None
+                                             and decision.data.get("decision") == "reject"):
+                row["rejected"] += 1
+            elif m.status == "pending_approval" and decision is None:
+                row["waiting"] += 1
+            elif m.status == "pending_approval":
+                row["approved"] += 1  # approved here; the engine has not taken it up yet
+        return rows

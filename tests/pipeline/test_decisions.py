@@ -193,3 +193,29 @@ def test_the_stages_decide_decisions_as_simulate_does(run: Run) -> None:
         mid: {} for mid in expected}
     assert isinstance(p.mailboxes.table, DictTable)
     assert p.mailboxes.table["s:E1"] == runner.mailboxes["E1"].model_dump_json().encode()
+
+
+def test_a_completed_task_satisfies_a_wait_for(write_files: WriteFiles) -> None:
+    journey = """id: reach-out
+version: 1
+trigger: {event: hris.leave.started}
+steps:
+  - id: call
+    task: {assignee: hr_partner, title: "Call", note: "Reach out this week."}
+  - id: after-the-call
+    wait_for: {event: wayfinder.task.completed, when: 'event.data.step_id == "call"', timeout: 14d,
+               on_timeout: nobody-called}
+  - id: follow-up
+    send: {channel: email, subject: "Glad we talked", body: "Here if you need us."}
+  - id: done
+    end: {}
+  - id: nobody-called
+    send: {channel: email, subject: "We are here", body: "Here if you need us."}
+"""
+    runner = runner_for(write_files, {"reach": journey})
+    runner.run([person("E1"), ev("l1", "hris.leave.started", "2026-05-04T09:00:00Z", leave_type="other",
+                                 start_date="2026-05-04")], at("2026-05-04T09:00:00Z"))
+    (task,) = runner.tasks.values()
+    runner.run([ev("t1", "wayfinder.task.completed", "2026-05-06T15:00:00Z", task_id=task.task_id, actor_id="H1",
+                   journey_id="reach-out", step_id="call")], at("2026-06-01T00:00:00Z"))
+    assert [m.step_id for m in runner.messages.values()] == ["follow-up"]

@@ -281,10 +281,9 @@ def test_tasks_are_claimed_noted_and_completed_as_events(served: Served) -> None
         assert served.client.post(f"/tasks/{task.task_id}", data=form).status_code == 303
     assert served.client.post(f"/tasks/{task.task_id}", data={"csrf": csrf, "action": "claim"}).status_code == 409
     lines = served.decisions()
+    own = {"task_id": task.task_id, "actor_id": "E1006", "journey_id": task.journey_id, "step_id": task.step_id}
     assert [(e["type"], e["data"]) for e in lines] == [
-        ("wayfinder.task.claimed", {"task_id": task.task_id, "actor_id": "E1006"}),
-        ("wayfinder.task.completed", {"task_id": task.task_id, "actor_id": "E1006", "note": "called, will follow up"}),
-    ]
+        ("wayfinder.task.claimed", own), ("wayfinder.task.completed", own | {"note": "called, will follow up"})]
     page = served.client.get("/tasks").text
     assert "called, will follow up" in page
     assert all(e["subject"] == task.employee_id for e in lines)

@@ -47,8 +47,11 @@ def preferences_changed(*, employee_id: str, changes: dict[str, Any], at: dateti
 
 
 def task_event(kind: Literal["claimed", "completed"], *, employee_id: str, task_id: str, actor_id: str,
-               at: datetime, note: str | None = None) -> CloudEvent:
-    data: dict[str, Any] = {"task_id": task_id, "actor_id": actor_id}
+               at: datetime, note: str | None = None, journey_id: str | None = None,
+               step_id: str | None = None) -> CloudEvent:
+    """A task claimed or completed; ``journey_id`` and ``step_id`` (the task's) let a journey's ``wait_for``
+    pick its own task: ``when: event.data.step_id == "call"``."""
+    data: dict[str, Any] = {"task_id": task_id, "actor_id": actor_id, "journey_id": journey_id, "step_id": step_id}
     if note:
         data["note"] = note
     type_ = TASK_CLAIMED if kind == "claimed" else TASK_COMPLETED

@@ -156,6 +156,7 @@ async def task_act(request: Request) -> Response:
     if action == "claim" and view.claimed_by is not None:
         raise HTTPException(409, "This task is already claimed.")
     event = ev.task_event(kind, employee_id=view.task.employee_id, task_id=view.task.task_id,
+                          journey_id=view.task.journey_id, step_id=view.task.step_id,
                           actor_id=staff.person_id, at=w.backend.now(), note=note)
     await run_in_threadpool(w.backend.record, event)
     return RedirectResponse("/tasks", status_code=303)

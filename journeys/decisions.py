@@ -77,7 +77,8 @@ def _edited(message: Message, edits: dict[str, Any]) -> Message:
         text = str(edits.get("text") or _strip_footer(message.text or ""))
         html = str(edits["html"]) if edits.get("html") else text_to_html(text)
         update["text"], update["html"] = with_footer(text, html, message.explanation or "",
-                                                     message.preferences_url or "")
+                                                     message.preferences_url or "", locale=message.locale,
+                                                     title=str(update.get("subject", message.subject) or ""))
     return message.model_copy(update=update)
 
 

@@ -44,6 +44,7 @@ class Stats:
     stale: int = 0
     lifecycle: Counter[tuple[str, str]] = field(default_factory=Counter)
     diagnostics: Counter[str] = field(default_factory=Counter)
+    diagnostic_sites: Counter[tuple[str, str | None, str | None]] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ class EmbeddedRunner:
     def observe(self, effect: Lifecycle | Diagnostic) -> None:
         if isinstance(effect, Diagnostic):
             self.stats.diagnostics[effect.kind] += 1
+            self.stats.diagnostic_sites[(effect.kind, effect.journey_id, effect.step_id)] += 1
         elif effect.kind == "duplicate":
             self.stats.duplicates += 1
         elif effect.kind == "stale":

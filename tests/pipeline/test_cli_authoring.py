@@ -183,7 +183,7 @@ def test_counted_problems_point_at_the_journey_file(write_files: WriteFiles) -> 
     defs, _ = load(Sources(paths=[root / "journeys", WORLD / "catalog"], templates=[WORLD / "templates"]))
     runner = EmbeddedRunner(defs)
     runner.stats.diagnostics["expression_failed"] = 3
-    runner.stats.diagnostic_sites = Counter({("expression_failed", "interns-only", "hello"): 3})  # type: ignore[attr-defined]
+    runner.stats.diagnostic_sites = Counter({("expression_failed", "interns-only", "hello"): 3})
     stream = io.StringIO()
     print_summary(runner, stream, title="t", defs=defs)
     assert f"  {root / 'journeys' / 'j.yaml'}:9:9: journey interns-only step hello: expression_failed 3\n" in (

@@ -91,7 +91,7 @@ def _enrolled_nobody(defs: Definitions | None, rows: dict[str, dict[str, Any]], 
 def _diagnostic_sites(runner: EmbeddedRunner, defs: Definitions | None, stream: TextIO) -> None:
     """Counted problems per journey and step with the position in the journey file, when the runner counts
     them per site (``Stats.diagnostic_sites``: (kind, journey id, step id) -> count)."""
-    sites = getattr(runner.stats, "diagnostic_sites", None)
+    sites = runner.stats.diagnostic_sites
     if not sites:
         return
     for (kind, jid, step), n in sorted(sites.items(), key=lambda kv: (str(kv[0][1]), str(kv[0][2]), kv[0][0])):

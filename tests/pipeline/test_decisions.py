@@ -73,8 +73,10 @@ def test_edits_replace_what_is_sent_but_the_explanation_and_link_stay(run: Run) 
     assert message.status == "approved"
     assert message.subject == "Thinking of you"
     assert message.text is not None and message.text.startswith("We are sorry.\n\n-- \n")
-    assert message.explanation is not None and message.explanation in message.text
-    assert message.html is not None and "We are sorry." in message.html and "wayfinder-preferences" in message.html
+    # the footer in the reader's language (E1 reads German): the explanation and the preferences link
+    assert "Trauerfall" in message.text and "Diese Nachrichten ändern oder abbestellen:" in message.text
+    assert message.html is not None and "We are sorry." in message.html
+    assert message.preferences_url is not None and message.preferences_url in message.html
     assert message.original is not None and message.original["subject"] == "We are here for you"
 
 

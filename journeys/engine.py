@@ -36,7 +36,7 @@ from wayfinder.journeys.state import EmployeeState, Enrollment
 from wayfinder.journeys.steps import Directory, Run, run_step
 from wayfinder.journeys.steps.context import finish, test
 from wayfinder.journeys.steps.wait_for import after_timeout, resumed_by
-from wayfinder.vocabulary import EventType
+from wayfinder.vocabulary import EventType, is_decision, is_engagement
 
 __all__ = ["MAX_STEPS_PER_RUN", "Directory", "Engine", "Outcome", "event_view"]
 
@@ -92,9 +92,12 @@ class Engine:
             effects.append(Erase(state.employee_id, at, len(state.enrollments)))
             return Outcome(None, effects)
         # The state's own clock, not only the caller's: a replay after a crash comes with its old event time (the
-        # worker's event clock), and must be judged against how far this person's state has already moved.
+        # worker's event clock), and must be judged against how far this person's state has already moved. Only
+        # HRIS events move it: engagement events and decisions come on topics of their own, at their own pace,
+        # and may run ahead of the HRIS events still to come for this person.
         clock = max(now, state.clock) if state.clock is not None else now
-        state.clock = clock
+        if not (is_engagement(event.type) or is_decision(event.type)):
+            state.clock = clock
         stale = self._stale(event, clock)
         state.remember(key, event.time, clock, self.max_event_age)
         if event.type == EventType.REVIEW_DECIDED:

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,6 +24,7 @@ from benchmarks.core_throughput import replicate
 from tests.real.kafka_world import KafkaWorld, kafka_world, simulate_messages
 from tests.support import at
 from wayfinder import examples_dir
+from wayfinder.streams.embedded import read_event_file
 from wayfinder.streams.topics import create_topics
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]  # above the waits below, on a loaded machine too
@@ -54,7 +56,7 @@ def test_topics_are_created_up_front_and_creating_again_is_safe(world: KafkaWorl
     created, present = create_topics(world.settings)
     assert created == []
     assert world.settings.topic("outbound.messages") in present
-    assert len(present) == 12
+    assert len(present) == 14  # inputs (with decisions), outputs, internal (with control)
 
 
 @pytest.fixture
@@ -88,6 +90,33 @@ def test_worker_decides_what_simulate_decides(world: KafkaWorld, tmp_path: Path)
     assert 'wayfinder_dead_letters_total{reason="invalid_json"} 1.0' in metrics
     assert 'wayfinder_events_consumed_total{outcome="duplicate",type="hris.dependent.added"} 1.0' in metrics
     assert "wayfinder_event_to_decision_seconds_count" in metrics
+
+
+def test_decisions_by_people_on_kafka_are_decided_as_simulate_decides(world: KafkaWorld, tmp_path: Path) -> None:
+    """SPEC §11 on the real broker: reviews published (to the decisions topic) after the events they are about,
+    one approved and one rejected; the worker ends where `simulate` over the events and decisions ends."""
+    before, _ = simulate_messages(EVENTS, UNTIL, tmp_path / "before")
+    rows = [json.loads(line) for line in (tmp_path / "before" / "messages.jsonl").read_text().splitlines()]
+    pending = sorted((m for m in rows if m["status"] == "pending_approval"), key=lambda m: m["message_id"])[:2]
+    assert len(pending) == 2 and all(before[m["message_id"]] == "pending_approval" for m in pending)
+    decided_at = max(e.time for e in read_event_file(EVENTS).events) + timedelta(days=1)
+    decisions = tmp_path / "decisions.jsonl"
+    decisions.write_text("".join(json.dumps({
+        "specversion": "1.0", "id": f"review-{n}", "source": "test/review", "type": "wayfinder.review.decided",
+        "time": decided_at.isoformat(), "subject": m["employee_id"],
+        "data": {"message_id": m["message_id"], "decision": decision, "reviewer_id": "HR-REVIEWER"}}) + "\n"
+        for n, (m, decision) in enumerate(zip(pending, ("approve", "reject"), strict=True))), encoding="utf-8")
+    both = tmp_path / "both.jsonl"
+    both.write_text(EVENTS.read_text(encoding="utf-8") + decisions.read_text(encoding="utf-8"), encoding="utf-8")
+    expected, _ = simulate_messages(both, UNTIL, tmp_path / "sim")
+    assert [expected[m["message_id"]] for m in pending] == ["approved", "rejected"]
+    world.start_worker()
+    world.publish_file(EVENTS)
+    world.tick(decided_at - timedelta(seconds=1))
+    assert world.publish_file(decisions) == 2
+    world.tick(at(UNTIL))
+    got = eventually(lambda: statuses(world), lambda s: s == expected)
+    assert got == expected
 
 
 @pytest.fixture

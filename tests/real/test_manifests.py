@@ -11,11 +11,16 @@ import pytest
 import yaml
 
 from tests.support import ROOT
+from wayfinder.connectors.settings import DeliverySettings
+from wayfinder.streams.settings import WorkerSettings
+from wayfinder.web.settings import WebSettings
 
 K8S = ROOT / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.33.0"
 # Files kept beside the kustomization but not applied by it.
 TEMPLATES = {"secret.example.yaml"}
+# Set in the manifests ahead of the worker reading it (the metrics server binds 127.0.0.1 until then).
+NOT_READ_YET = {"WAYFINDER_METRICS_HOST"}
 
 
 @pytest.fixture(autouse=True)
@@ -185,3 +190,29 @@ def test_the_compose_file_runs_a_worker_deliver_and_serve() -> None:
     assert services["worker"]["environment"]["WAYFINDER_DATA_DIR"] in {
         volume.split(":")[1] for volume in services["worker"]["volumes"]}
     assert services["deliver"]["environment"]["WAYFINDER_SMTP_URL"].startswith("smtp://mailpit:")
+
+
+def known_settings() -> set[str]:
+    fields = {*WorkerSettings.model_fields, *DeliverySettings.model_fields, *WebSettings.model_fields}
+    return {f"WAYFINDER_{name.upper()}" for name in fields}
+
+
+def wayfinder_variables() -> dict[str, str]:
+    """Every WAYFINDER_* variable the manifests and the compose file set, with where."""
+    found: dict[str, str] = {}
+    for name, doc in documents(*kustomization()["resources"], *TEMPLATES):
+        for key in {**doc.get("data", {}), **doc.get("stringData", {})}:
+            found[key] = name
+        for c in doc.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
+            found.update({e["name"]: name for e in c.get("env", [])})
+    for service in compose_services().values():
+        found.update({key: "compose.yaml" for key in service.get("environment", {})})
+    return {key: where for key, where in found.items() if key.startswith("WAYFINDER_")}
+
+
+def test_every_setting_named_is_one_wayfinder_reads() -> None:
+    variables = wayfinder_variables()
+    unknown = {key: where for key, where in variables.items() if key not in known_settings() | NOT_READ_YET}
+    assert not unknown, f"settings no Wayfinder process reads (typos?): {unknown}"
+    assert {"WAYFINDER_BROKER", "WAYFINDER_PARTITIONS", "WAYFINDER_DATA_DIR", "WAYFINDER_TOKEN_SECRET"} <= set(
+        variables)

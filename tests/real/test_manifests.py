@@ -1,0 +1,218 @@
+"""The Kubernetes manifests in deploy/k8s: valid against a pinned Kubernetes version's schemas, offline."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.support import ROOT
+from wayfinder.connectors.settings import DeliverySettings
+from wayfinder.streams.settings import WorkerSettings
+from wayfinder.web.settings import WebSettings
+
+K8S = ROOT / "deploy" / "k8s"
+KUBERNETES_VERSION = "1.33.0"
+# Files kept beside the kustomization but not applied by it.
+TEMPLATES = {"secret.example.yaml"}
+# Set in the manifests ahead of the worker reading it (the metrics server binds 127.0.0.1 until then).
+NOT_READ_YET = {"WAYFINDER_METRICS_HOST"}
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validation must use the schemas shipped in the package: any connection attempt fails the test."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        msg = f"network use during manifest validation: {args!r}"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+def kustomization() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
+    return doc
+
+
+def documents(*names: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name in names:
+        for doc in yaml.safe_load_all((K8S / name).read_text(encoding="utf-8")):
+            if doc is not None:
+                yield name, doc
+
+
+def applied() -> list[tuple[str, dict[str, Any]]]:
+    return list(documents(*kustomization()["resources"]))
+
+
+def by_kind(kind: str) -> list[dict[str, Any]]:
+    return [doc for _, doc in applied() if doc["kind"] == kind]
+
+
+def one(kind: str, name: str) -> dict[str, Any]:
+    [doc] = [doc for doc in by_kind(kind) if doc["metadata"]["name"] == name]
+    return doc
+
+
+def test_the_kustomization_lists_every_manifest() -> None:
+    files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"} - TEMPLATES
+    assert set(kustomization()["resources"]) == files
+    assert "hris-import-cronjob.yaml" in files
+
+
+@pytest.mark.parametrize("name", sorted({p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}))
+def test_every_manifest_is_valid_for_the_pinned_kubernetes(name: str) -> None:
+    docs = list(documents(name))
+    assert docs, f"{name} has no documents"
+    for _, doc in docs:
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            pytest.fail(f"deploy/k8s/{name}: {doc['kind']} {doc['metadata']['name']}: {e.message} at {list(e.path)}")
+
+
+def test_the_validator_rejects_a_broken_manifest() -> None:
+    worker = one("StatefulSet", "wayfinder-worker")
+    broken = {**worker, "spec": {**worker["spec"], "replicas": "three", "podManagementPolicy": "Parallel"}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+    unknown = {**worker, "spec": {**worker["spec"], "replica": 3}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(unknown, KUBERNETES_VERSION, strict=True)
+
+
+def container(doc: dict[str, Any]) -> dict[str, Any]:
+    [c] = doc["spec"]["template"]["spec"]["containers"]
+    assert isinstance(c, dict)
+    return c
+
+
+def test_the_workers_are_a_statefulset_with_a_rocksdb_volume_each() -> None:
+    worker = one("StatefulSet", "wayfinder-worker")
+    c = container(worker)
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    [claim] = worker["spec"]["volumeClaimTemplates"]
+    assert c["args"] == ["wayfinder", "worker"]
+    assert env["WAYFINDER_DATA_DIR"] == "/data"
+    assert {"name": claim["metadata"]["name"], "mountPath": "/data"} in c["volumeMounts"]
+    headless = one("Service", worker["spec"]["serviceName"])
+    assert headless["spec"]["clusterIP"] == "None"
+    partitions = int(one("ConfigMap", "wayfinder-settings")["data"]["WAYFINDER_PARTITIONS"])
+    assert 1 <= worker["spec"]["replicas"] <= partitions
+
+
+def test_every_long_running_container_has_requests_and_a_memory_limit() -> None:
+    for kind in ("StatefulSet", "Deployment"):
+        for doc in by_kind(kind):
+            resources = container(doc)["resources"]
+            assert {"cpu", "memory"} <= set(resources["requests"]), doc["metadata"]["name"]
+            assert "memory" in resources["limits"], doc["metadata"]["name"]
+
+
+def test_probes_and_the_disruption_budget() -> None:
+    worker = container(one("StatefulSet", "wayfinder-worker"))
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert "127.0.0.1:9108/metrics" in " ".join(worker[probe]["exec"]["command"])
+    serve = container(one("Deployment", "wayfinder-serve"))
+    assert serve["livenessProbe"]["httpGet"]["path"] == "/metrics"
+    [pdb] = by_kind("PodDisruptionBudget")
+    assert pdb["spec"]["selector"]["matchLabels"] == one("StatefulSet", "wayfinder-worker")["spec"]["selector"][
+        "matchLabels"]
+
+
+def test_deliver_and_serve_run_as_the_commands_say() -> None:
+    deliver = one("Deployment", "wayfinder-deliver")
+    assert container(deliver)["args"][:3] == ["wayfinder", "deliver", "--kafka"]
+    assert deliver["spec"]["replicas"] == 1 and deliver["spec"]["strategy"]["type"] == "Recreate"
+    serve = one("Deployment", "wayfinder-serve")
+    assert container(serve)["args"][:2] == ["wayfinder", "serve"]
+    assert one("Service", "wayfinder-serve")["spec"]["selector"] == serve["spec"]["selector"]["matchLabels"]
+
+
+def test_no_credentials_in_what_is_applied() -> None:
+    assert not by_kind("Secret"), "secrets are made from the secret store, never applied from the repository"
+    for _, doc in documents("configmap.yaml"):
+        for key in doc["data"]:
+            assert not any(word in key for word in ("SECRET", "PASSWORD", "SMTP_URL", "DESTINATIONS")), key
+    [(_, template)] = documents("secret.example.yaml")
+    assert template["kind"] == "Secret"
+
+
+def test_every_selector_matches_its_pod_template() -> None:
+    for kind in ("StatefulSet", "Deployment"):
+        for doc in by_kind(kind):
+            labels = doc["spec"]["template"]["metadata"]["labels"]
+            assert doc["spec"]["selector"]["matchLabels"].items() <= labels.items(), doc["metadata"]["name"]
+
+
+def test_the_manifests_name_only_files_that_exist() -> None:
+    assert (K8S / "secret.example.yaml").is_file()
+    for name in kustomization()["resources"]:
+        assert (K8S / name).is_file(), name
+
+
+# deploy/compose.yaml: Docker is not available here, so the file is checked as YAML only (the services and
+# what they run), never started.
+COMPOSE = ROOT / "deploy" / "compose.yaml"
+
+
+def compose_services() -> dict[str, Any]:
+    services: dict[str, Any] = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+    return services
+
+
+def test_the_compose_file_runs_kafka_in_kraft_mode() -> None:
+    kafka = compose_services()["kafka"]
+    assert kafka["image"].startswith("apache/kafka:")
+    assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert "CONTROLLER" in kafka["environment"]["KAFKA_CONTROLLER_LISTENER_NAMES"]
+    assert "healthcheck" in kafka
+
+
+def test_the_compose_file_runs_a_worker_deliver_and_serve() -> None:
+    services = compose_services()
+    commands = {name: service.get("command") for name, service in services.items()}
+    assert commands["topics"] == ["wayfinder", "topics", "create"]
+    assert commands["worker"] == ["wayfinder", "worker"]
+    assert commands["deliver"][:3] == ["wayfinder", "deliver", "--kafka"]
+    assert "wayfinder serve" in commands["serve"][-1]
+    for name in ("worker", "deliver", "topics"):
+        assert services[name]["environment"]["WAYFINDER_BROKER"] == "kafka://kafka:9092", name
+        assert "build" in services[name], name
+    assert services["worker"]["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    assert services["worker"]["environment"]["WAYFINDER_DATA_DIR"] in {
+        volume.split(":")[1] for volume in services["worker"]["volumes"]}
+    assert services["deliver"]["environment"]["WAYFINDER_SMTP_URL"].startswith("smtp://mailpit:")
+
+
+def known_settings() -> set[str]:
+    fields = {*WorkerSettings.model_fields, *DeliverySettings.model_fields, *WebSettings.model_fields}
+    return {f"WAYFINDER_{name.upper()}" for name in fields}
+
+
+def wayfinder_variables() -> dict[str, str]:
+    """Every WAYFINDER_* variable the manifests and the compose file set, with where."""
+    found: dict[str, str] = {}
+    for name, doc in documents(*kustomization()["resources"], *TEMPLATES):
+        for key in {**doc.get("data", {}), **doc.get("stringData", {})}:
+            found[key] = name
+        for c in doc.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
+            found.update({e["name"]: name for e in c.get("env", [])})
+    for service in compose_services().values():
+        found.update({key: "compose.yaml" for key in service.get("environment", {})})
+    return {key: where for key, where in found.items() if key.startswith("WAYFINDER_")}
+
+
+def test_every_setting_named_is_one_wayfinder_reads() -> None:
+    variables = wayfinder_variables()
+    unknown = {key: where for key, where in variables.items() if key not in known_settings() | NOT_READ_YET}
+    assert not unknown, f"settings no Wayfinder process reads (typos?): {unknown}"
+    assert {"WAYFINDER_BROKER", "WAYFINDER_PARTITIONS", "WAYFINDER_DATA_DIR", "WAYFINDER_TOKEN_SECRET"} <= set(
+        variables)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from prometheus_client import CollectorRegistry, write_to_textfile
+from prometheus_client import CollectorRegistry, start_http_server, write_to_textfile
 from pydantic import ValidationError
 
 from wayfinder.connectors.base import ConnectorDeps, build_connectors, utc_now
@@ -62,6 +62,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--concurrency", type=int, help="messages in flight at once [default: WAYFINDER_CONCURRENCY, 8]")
     p.add_argument("--retry-failed", action="store_true", help="try again the messages that failed in earlier runs")
     p.add_argument("--metrics-file", type=Path, help="write the delivery metrics here (Prometheus text format)")
+    p.add_argument("--metrics-port", type=int, help="with --kafka: serve the delivery metrics on this port while "
+                   "running (address: WAYFINDER_METRICS_HOST, default 127.0.0.1)")
     p.add_argument("--control", type=Path, help="the stop switch's log (wayfinder sending pause/resume) "
                    "[default: control.jsonl beside the messages; with --kafka the control topic]")
     p.set_defaults(func=cmd_deliver)
@@ -229,6 +231,8 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
     worker = WorkerSettings()
     ledger = settings.ledger_path or Path("delivery_ledger.sqlite3")
     registry = CollectorRegistry()
+    if args.metrics_port is not None:
+        start_http_server(args.metrics_port, addr=worker.metrics_host, registry=registry)
     started = time.perf_counter()
     try:
         summary, read, rejected = asyncio.run(deliver_kafka(settings, worker, ledger, idle=args.idle,

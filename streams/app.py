@@ -189,7 +189,8 @@ class _Builder:
         await _follow_directory(self.settings, self.directory)
 
     async def _serve_metrics(self) -> None:
-        server, _ = start_http_server(self.settings.metrics_port or 0, addr="127.0.0.1", registry=self.registry)
+        server, _ = start_http_server(self.settings.metrics_port or 0, addr=self.settings.metrics_host,
+                                      registry=self.registry)
         log.warning("metrics on http://127.0.0.1:%d/metrics", server.server_port)
 
 

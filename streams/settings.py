@@ -26,6 +26,8 @@ class WorkerSettings(BaseSettings):
                                      "[default: the bundled examples]")
     clock: Literal["wall", "event"] = Field("wall", description="wall: the real clock; event: per-partition "
                                             "stream time, advanced by events and `publish --tick` (tests, replays)")
+    metrics_host: str = Field("127.0.0.1", description="address the metrics server binds (0.0.0.0 in a pod, so "
+                              "Prometheus can scrape it)")
     metrics_port: int | None = Field(9108, description="serve Prometheus metrics on this port (0: any free port, "
                                      "unset: no server)")
     timer_tick_seconds: float = Field(0.5, gt=0, description="how often due timers are looked for")

@@ -33,8 +33,12 @@ DEFAULT_MAX_BYTES = 4_000_000
 
 try:  # libyaml's parser when PyYAML has it: parsing a large file is many times faster
     from yaml._yaml import CParser as _Parser
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml.parser import Parser as _Parser  # type: ignore[assignment]
+except ImportError:  # pragma: no cover - PyYAML built without libyaml: the same, slower
+    class _Parser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
 
 
 def _plain(mark: Any) -> yaml.Mark:

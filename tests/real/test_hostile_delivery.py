@@ -68,7 +68,7 @@ def test_a_second_deliver_on_the_same_ledger_refuses_to_start(gated: MailServer,
         took = time.perf_counter() - started
     finally:
         handler.gate.set()
-    _, first_err = first.communicate(timeout=LIMIT_S)
+        _, first_err = first.communicate(timeout=LIMIT_S)
 
     assert second.returncode == 2
     assert took < LIMIT_S

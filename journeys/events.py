@@ -200,12 +200,15 @@ def _finite_float(text: str) -> float:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise DecodeError(code="invalid_json", detail=f"the key {key!r} appears twice in one object")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise DecodeError(code="invalid_json", detail=f"the key {key!r} appears twice in one object")
     return out
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys)
 
 
 def _parse_json(raw: bytes | str, max_bytes: int) -> Any:
@@ -221,8 +224,7 @@ def _parse_json(raw: bytes | str, max_bytes: int) -> Any:
     except UnicodeDecodeError as e:
         raise DecodeError(code="invalid_json", detail=f"invalid UTF-8 at byte {e.start}") from e
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
-                          object_pairs_hook=_unique_keys)
+        return _DECODER.decode(text)
     except DecodeError:
         raise
     except RecursionError as e:
@@ -238,6 +240,11 @@ systems use for "no date") would overflow a wait or a timer, so such an event is
 
 _DATE_TEXT = re.compile(r"(\d{4})-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?")
 _OUT_OF_RANGE = f"a date outside {EARLIEST.isoformat()}..{LATEST.isoformat()}, which Wayfinder cannot schedule"
+
+
+def _suspect(text: str) -> bool:
+    """Cheap first look: only text that is not ASCII or starts like a year needs the full check."""
+    return not text.isascii() or (len(text) >= 10 and text.lstrip()[:4].isdigit())
 
 
 def _text_problem(text: str, path: str) -> DecodeError | None:
@@ -259,24 +266,25 @@ def _check_values(obj: Any) -> None:
     stack: list[tuple[Any, str]] = [(obj, "")]
     while stack:
         value, path = stack.pop()
+        problem = None
         if isinstance(value, dict):
             for key, child in value.items():
-                where = f"{path}.{key}" if path else str(key)
-                problem = _text_problem(key, path)
-                if problem is not None:
-                    raise problem
-                stack.append((child, where))
+                if not key.isascii():
+                    problem = problem or _text_problem(key, path)
+                if isinstance(child, dict | list) or (isinstance(child, str) and _suspect(child)):
+                    stack.append((child, f"{path}.{key}" if path else key))
         elif isinstance(value, list):
-            stack.extend((child, f"{path}[{i}]") for i, child in enumerate(value))
+            stack.extend((child, f"{path}[{i}]") for i, child in enumerate(value)
+                         if isinstance(child, dict | list) or (isinstance(child, str) and _suspect(child)))
         elif isinstance(value, str):
             problem = _text_problem(value, path)
-            if problem is not None:
-                raise problem
+        if problem is not None:
+            raise problem
 
 
 def _check_dates(model: BaseModel, prefix: str) -> None:
     """Typed date fields may be given as numbers (a Unix time): check what they became."""
-    for name, value in model:
+    for name, value in vars(model).items():  # declared fields only: extra fields stay as they came
         day = value.date() if isinstance(value, datetime) else value
         if isinstance(day, date) and not EARLIEST <= day <= LATEST:
             raise DecodeError(code="date_out_of_range", detail=f"{prefix}{name}: {_OUT_OF_RANGE}")

@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry, start_http_server, write_to_tex
 from pydantic import ValidationError
 
 from wayfinder.connectors.base import ConnectorDeps, build_connectors, utc_now
-from wayfinder.connectors.ledger import SqliteLedger
+from wayfinder.connectors.ledger import LedgerBusy, SqliteLedger
 from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.connectors.receipts import JsonlSink, MessageFile
 from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
@@ -206,6 +206,9 @@ def cmd_deliver(args: argparse.Namespace) -> int:
     try:
         summary, source = asyncio.run(deliver_file(settings, paths, retry_failed=args.retry_failed,
                                                    registry=registry))
+    except LedgerBusy as e:
+        print(f"wayfinder deliver: {e}", file=sys.stderr)
+        return 2
     except (ValueError, LookupError) as e:
         print(f"configuration error: {e}", file=sys.stderr)
         return 2
@@ -237,6 +240,9 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
     try:
         summary, read, rejected = asyncio.run(deliver_kafka(settings, worker, ledger, idle=args.idle,
                                                             retry_failed=args.retry_failed, registry=registry))
+    except LedgerBusy as e:
+        print(f"wayfinder deliver: {e}", file=sys.stderr)
+        return 2
     except (ValueError, LookupError) as e:
         print(f"configuration error: {e}", file=sys.stderr)
         return 2

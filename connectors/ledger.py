@@ -27,18 +27,21 @@ client cannot close it (SMTP has no idempotency key), so it is kept as small as 
   email (many mail stores collapse it) and the same ``webhook-id`` for webhooks (Standard
   Webhooks receivers deduplicate on it).
 
-The ledger is a local SQLite file in WAL mode, one process at a time. ``SendLedger`` is the
+The ledger is a local SQLite file in WAL mode, one process at a time: an OS lock on a file beside it
+(``<ledger>.lock``) makes a second process refuse to start rather than send every message again. ``SendLedger`` is the
 interface a shared store (say, a compacted Kafka topic or a database) would implement for workers.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import IO, Literal, Protocol
 
 from wayfinder.connectors.base import utc_now
 from wayfinder.journeys.events import iso
@@ -80,13 +83,44 @@ class SendLedger(Protocol):
     def close(self) -> None: ...
 
 
+class LedgerBusy(ValueError):
+    """Another process has the ledger: two senders on one ledger would send messages twice."""
+
+
+def lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def _lock(path: Path) -> IO[str]:
+    """Hold an exclusive OS lock beside the ledger for as long as the returned file is open."""
+    file = lock_path(path).open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        file.seek(0)
+        holder = file.read().strip()
+        file.close()
+        who = f" (process {holder})" if holder.isdigit() else ""
+        msg = (f"the send ledger {path} is in use by another process{who}; wait for it to finish or stop it, "
+               "or give this one its own ledger (WAYFINDER_LEDGER_PATH): two senders on one ledger send "
+               "messages twice")
+        raise LedgerBusy(msg) from e
+    file.seek(0)
+    file.truncate()
+    file.write(str(os.getpid()))
+    file.flush()
+    return file
+
+
 class SqliteLedger:
-    """The ledger in a SQLite file (WAL, ``synchronous=FULL``: a committed row survives a crash)."""
+    """The ledger in a SQLite file (WAL, ``synchronous=FULL``: a committed row survives a crash), one process
+    at a time (:class:`LedgerBusy` when another holds it)."""
 
     def __init__(self, path: Path, *, now: Callable[[], datetime] = utc_now) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._now = now
+        self._lock = _lock(path)
         self._db = sqlite3.connect(path, isolation_level=None)
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -95,6 +129,7 @@ class SqliteLedger:
             self._db.execute(_SCHEMA)
         except sqlite3.DatabaseError as e:
             self._db.close()
+            self._lock.close()
             msg = f"{path} is not a Wayfinder send ledger (SQLite said: {e}); point WAYFINDER_LEDGER_PATH elsewhere"
             raise ValueError(msg) from e
 
@@ -144,3 +179,4 @@ class SqliteLedger:
 
     def close(self) -> None:
         self._db.close()
+        self._lock.close()  # closing the file releases the lock

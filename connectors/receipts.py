@@ -72,17 +72,25 @@ class MessageFile:
     read: int = 0
 
     async def __aiter__(self) -> AsyncIterator[Message]:
-        with self.path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
+        with self.path.open("rb") as lines:
+            for number, raw in enumerate(lines, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    self._reject(f"not UTF-8 text (at byte {e.start} of the line)", raw.decode("utf-8", "replace"),
+                                 number)
+                    continue
                 if not line.strip():
                     continue
                 try:
                     message = Message.model_validate_json(line)
                 except ValidationError as e:
                     fields = ", ".join(sorted({".".join(str(p) for p in err["loc"]) or "(line)" for err in e.errors()}))
-                    self.rejected.append(DeadLetter(reason=f"not a message record: {fields}", raw=line.rstrip("\n"),
-                                                    received_at=self.received_at, source=str(self.path),
-                                                    line=number))
+                    self._reject(f"not a message record: {fields}", line, number)
                     continue
                 self.read += 1
                 yield message
+
+    def _reject(self, reason: str, line: str, number: int) -> None:
+        self.rejected.append(DeadLetter(reason=reason, raw=line.rstrip("\r\n"), received_at=self.received_at,
+                                        source=str(self.path), line=number))

@@ -8,6 +8,7 @@ are booleans, so the country code ``NO`` stays a string.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,100 @@ from wayfinder.journeys._problems import Problem
 Loc = tuple[str | int, ...]
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2-like implicit types."""
+MAX_DEPTH = 100
+"""How deeply collections may nest in a definitions file."""
+
+MAX_ALIAS_NODES = 10_000
+"""How many nodes aliases (``*name``) may add to a document in all: a few anchors are fine, a
+"billion laughs" document (aliases of aliases that expand to gigabytes) is refused."""
+
+MAX_BYTES_SETTING = "WAYFINDER_MAX_DEFINITION_BYTES"
+DEFAULT_MAX_BYTES = 4_000_000
+
+try:  # libyaml's parser when PyYAML has it: parsing a large file is many times faster
+    from yaml._yaml import CParser as _Parser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml: the same, slower
+    class _Parser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+
+
+def _plain(mark: Any) -> yaml.Mark:
+    """libyaml's marks as PyYAML's own (the error handler reads line and column only)."""
+    return yaml.Mark(str(mark.name), int(mark.index), int(mark.line), int(mark.column), "", 0)
+
+
+class _Refused(yaml.composer.ComposerError):
+    """A document Wayfinder will not expand: too deep or too many aliases."""
+
+
+class _Bounded(yaml.composer.Composer):
+    """A composer that counts what aliases add and how deep collections go, and stops early."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._depth = 0
+        self._expanded = 0
+        self._sizes: dict[int, tuple[yaml.Node, int]] = {}  # the node is kept so its id stays its own
+        self._open: set[str] = set()
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[attr-defined]  # from the parser class beside it
+        if isinstance(event, yaml.AliasEvent):
+            self._count_alias(event)
+            return super().compose_node(parent, index)
+        if self._depth >= MAX_DEPTH:
+            raise _Refused(None, None, f"collections nest more than {MAX_DEPTH} levels deep",
+                                              _plain(event.start_mark))
+        anchor = getattr(event, "anchor", None)
+        self._depth += 1
+        if anchor is not None:
+            self._open.add(anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            self._open.discard(anchor)
+
+    def _count_alias(self, event: yaml.AliasEvent) -> None:
+        name = event.anchor
+        if name in self._open:
+            raise _Refused(None, None, f"alias *{name} refers to the node that holds it",
+                                              _plain(event.start_mark))
+        node = self.anchors.get(name)
+        if node is None:
+            return  # the composer reports the unknown anchor itself
+        self._expanded += self._size(node)
+        if self._expanded > MAX_ALIAS_NODES:
+            raise _Refused(
+                None, None, f"alias *{name} expands the document past {MAX_ALIAS_NODES} nodes; "
+                "aliases of aliases can grow without bound, so write the values out instead", _plain(event.start_mark))
+
+    def _size(self, node: yaml.Node) -> int:
+        """How many nodes ``node`` stands for once every alias in it is expanded (each node counted once)."""
+        known = self._sizes.get(id(node))
+        if known is not None:
+            return known[1]
+        if isinstance(node, yaml.SequenceNode):
+            size = 1 + sum(self._size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size = 1 + sum(self._size(k) + self._size(v) for k, v in node.value)
+        else:
+            size = 1
+        self._sizes[id(node)] = (node, size)
+        return size
+
+
+class _Loader(_Bounded, _Parser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+    """SafeLoader with YAML 1.2-like implicit types, libyaml's parser and bounded aliases and nesting."""
+
+    def __init__(self, stream: str) -> None:
+        _Parser.__init__(self, stream)
+        _Bounded.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -95,7 +188,7 @@ class _Builder:
             return self._mapping(node, loc)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*loc, i)) for i, child in enumerate(node.value)]
-        self.doc.styles[loc] = node.style if isinstance(node, yaml.ScalarNode) else None
+        self.doc.styles[loc] = (node.style or None) if isinstance(node, yaml.ScalarNode) else None  # libyaml: ''
         return self.loader.construct_object(node, deep=True)
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
@@ -119,13 +212,44 @@ class _Builder:
         return out
 
 
-def load_documents(path: Path, display: str) -> tuple[list[Document], list[Problem]]:
-    """Every document of a YAML file with positions, and the problems met while reading it."""
-    problems: list[Problem] = []
+def max_bytes() -> int:
+    """The largest definitions file Wayfinder reads (``WAYFINDER_MAX_DEFINITION_BYTES``, bytes)."""
+    raw = os.environ.get(MAX_BYTES_SETTING, "").strip()
+    if not raw:
+        return DEFAULT_MAX_BYTES
     try:
-        text = path.read_text(encoding="utf-8")
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        msg = f"{MAX_BYTES_SETTING} must be a positive number of bytes"
+        raise ValueError(msg)
+    return value
+
+
+def _read(path: Path, display: str, limit: int | None) -> str | Problem:
+    try:
+        limit = max_bytes() if limit is None else limit
+    except ValueError as e:
+        return Problem(display, 1, 1, str(e))
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            return Problem(display, 1, 1, f"the file is {size} bytes, over the limit of {limit}; split it into "
+                           f"smaller files or raise {MAX_BYTES_SETTING}")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        return [], [Problem(display, 1, 1, f"cannot read file: {e}")]
+        return Problem(display, 1, 1, f"cannot read file: {e}")
+
+
+def load_documents(path: Path, display: str, *, limit: int | None = None) -> tuple[list[Document], list[Problem]]:
+    """Every document of a YAML file with positions, and the problems met while reading it.
+
+    Files over ``limit`` bytes (default: the ``WAYFINDER_MAX_DEFINITION_BYTES`` setting) are refused."""
+    problems: list[Problem] = []
+    text = _read(path, display, limit)
+    if isinstance(text, Problem):
+        return [], [text]
     docs: list[Document] = []
     loader = _Loader(text)
     try:
@@ -140,7 +264,7 @@ def load_documents(path: Path, display: str) -> tuple[list[Document], list[Probl
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = e.problem or str(e)
-        problems.append(Problem(display, line, col, f"YAML syntax error: {what}"))
+        problems.append(Problem(display, line, col, what if isinstance(e, _Refused) else f"YAML syntax error: {what}"))
     except yaml.YAMLError as e:
         problems.append(Problem(display, 1, 1, f"YAML error: {e}"))
     finally:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+import math
+import re
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, NoReturn
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError
@@ -11,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, Val
 from wayfinder.journeys.profile import Locale, ProfileUpdate, QuietHours, Timezone
 from wayfinder.vocabulary import EventType, iso
 
-__all__ = ["ERASURE", "SENSITIVE_EVENT_TYPES", "CloudEvent", "DecodeError", "decode_event", "iso"]
+__all__ = ["EARLIEST", "ERASURE", "LATEST", "SENSITIVE_EVENT_TYPES", "CloudEvent", "DecodeError", "decode_event", "iso"]
 
 
 class CloudEvent(BaseModel):
@@ -187,7 +189,26 @@ def _describe(e: ValidationError, prefix: str = "") -> str:
 
 def _reject_constant(name: str) -> NoReturn:
     msg = f"{name} is not a JSON value"
-    raise ValueError(msg)
+    raise DecodeError(code="invalid_json", detail=msg)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise DecodeError(code="invalid_json", detail="a number is too large to be a float (such as 1e999)")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise DecodeError(code="invalid_json", detail=f"the key {key!r} appears twice in one object")
+    return out
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys)
 
 
 def _parse_json(raw: bytes | str, max_bytes: int) -> Any:
@@ -199,11 +220,74 @@ def _parse_json(raw: bytes | str, max_bytes: int) -> Any:
     if len(raw) > max_bytes:
         raise DecodeError(code="too_large", detail=f"event is {len(raw)} bytes, the limit is {max_bytes}")
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        text = raw.decode("utf-8")  # strict: one invalid byte, even inside a string, refuses the event
+    except UnicodeDecodeError as e:
+        raise DecodeError(code="invalid_json", detail=f"invalid UTF-8 at byte {e.start}") from e
+    try:
+        return _DECODER.decode(text)
+    except DecodeError:
+        raise
     except RecursionError as e:
         raise DecodeError(code="invalid_json", detail="nested too deeply") from e
-    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError and refused constants
+    except ValueError as e:  # JSONDecodeError and integers too long to convert
         raise DecodeError(code="invalid_json", detail=str(e)) from e
+
+
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+"""Dates and times Wayfinder schedules: a date outside (``0001-01-01``, ``9999-12-31``, placeholders HR
+systems use for "no date") would overflow a wait or a timer, so such an event is a dead letter."""
+
+_DATE_TEXT = re.compile(r"(\d{4})-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?")
+_OUT_OF_RANGE = f"a date outside {EARLIEST.isoformat()}..{LATEST.isoformat()}, which Wayfinder cannot schedule"
+
+
+def _suspect(text: str) -> bool:
+    """Cheap first look: only text that is not ASCII or starts like a year needs the full check."""
+    return not text.isascii() or (len(text) >= 10 and text.lstrip()[:4].isdigit())
+
+
+def _text_problem(text: str, path: str) -> DecodeError | None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return DecodeError(code="invalid_json", detail=f"{path or '(key)'}: a lone surrogate (\\udXXX) is "
+                               "not Unicode text")
+        return None
+    m = _DATE_TEXT.fullmatch(text.strip())
+    if m is not None and not EARLIEST.year <= int(m.group(1)) <= LATEST.year:
+        return DecodeError(code="date_out_of_range", detail=f"{path}: {_OUT_OF_RANGE}")
+    return None
+
+
+def _check_values(obj: Any) -> None:
+    """Refuse text that is not Unicode and dates that cannot be scheduled, anywhere in the event."""
+    stack: list[tuple[Any, str]] = [(obj, "")]
+    while stack:
+        value, path = stack.pop()
+        problem = None
+        if isinstance(value, dict):
+            for key, child in value.items():
+                if not key.isascii():
+                    problem = problem or _text_problem(key, path)
+                if isinstance(child, dict | list) or (isinstance(child, str) and _suspect(child)):
+                    stack.append((child, f"{path}.{key}" if path else key))
+        elif isinstance(value, list):
+            stack.extend((child, f"{path}[{i}]") for i, child in enumerate(value)
+                         if isinstance(child, dict | list) or (isinstance(child, str) and _suspect(child)))
+        elif isinstance(value, str):
+            problem = _text_problem(value, path)
+        if problem is not None:
+            raise problem
+
+
+def _check_dates(model: BaseModel, prefix: str) -> None:
+    """Typed date fields may be given as numbers (a Unix time): check what they became."""
+    for name, value in vars(model).items():  # declared fields only: extra fields stay as they came
+        day = value.date() if isinstance(value, datetime) else value
+        if isinstance(day, date) and not EARLIEST <= day <= LATEST:
+            raise DecodeError(code="date_out_of_range", detail=f"{prefix}{name}: {_OUT_OF_RANGE}")
 
 
 def decode_event(raw: bytes | str, *, max_bytes: int = 1_000_000) -> CloudEvent:
@@ -211,19 +295,17 @@ def decode_event(raw: bytes | str, *, max_bytes: int = 1_000_000) -> CloudEvent:
     obj = _parse_json(raw, max_bytes)
     if not isinstance(obj, dict):
         raise DecodeError(code="invalid_cloudevent", detail=f"expected a JSON object, got {type(obj).__name__}")
+    _check_values(obj)
     try:
         event = CloudEvent.model_validate(obj)
     except ValidationError as e:
         raise DecodeError(code="invalid_cloudevent", detail=_describe(e)) from e
+    _check_dates(event, "")
     model = DATA_MODELS.get(event.type)
     if model is not None:
         try:
-            model.model_validate(event.data)
+            data = model.model_validate(event.data)
         except ValidationError as e:
             raise DecodeError(code="invalid_data", detail=f"{event.type}: " + _describe(e, "data.")) from e
+        _check_dates(data, "data.")
     return event
-
-
-
-
-

@@ -64,8 +64,8 @@ def read_events(lines: Iterable[str | bytes], source: str = "events") -> ReadEve
         text = text.rstrip("\r\n")
         if not text.strip():
             continue
-        try:
-            event = decode_event(text)
+        try:  # the bytes themselves when there are bytes: an invalid UTF-8 byte is a dead letter, not U+FFFD
+            event = decode_event(raw.rstrip(b"\r\n") if isinstance(raw, bytes) else text)
         except DecodeError as e:
             dead.append((number, str(e), text))
             last_time.append(current)

@@ -19,7 +19,7 @@ from wayfinder.cli.paths import PathProblem, check_new_folder, check_out_folder,
 from wayfinder.cli.preview import Timezones, local_time, why_nothing
 from wayfinder.cli.report import print_summary, write_results
 from wayfinder.journeys import Problem
-from wayfinder.journeys.events import CloudEvent, iso
+from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions, Sources, load
 from wayfinder.journeys.records import Message, Task
 from wayfinder.reports import cli as reports_cli
@@ -179,13 +179,44 @@ def _preview_events(args: argparse.Namespace, journey_trigger: str) -> tuple[lis
             raise SystemExit(msg)
     if not any(e.subject == employee_id and e.type == journey_trigger for e in events):
         at = args.at or max((e.time for e in events), default=datetime.now(UTC)) + timedelta(seconds=1)
-        events.append(CloudEvent(specversion="1.0", id="preview-trigger", source="wayfinder/preview",
-                                 type=journey_trigger, time=at, subject=employee_id,
-                                 data=json.loads(args.data) if args.data else {}))
+        events.append(_preview_trigger(args.data, journey_trigger, at, employee_id))
     return events, employee_id
 
 
+class _BadData(ValueError):
+    """``preview --data`` that cannot be a trigger event's data; the message is one line."""
+
+
+def _check_data(text: str | None) -> None:
+    if not text:
+        return
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        msg = f"--data is not JSON ({e}); give an object, e.g. --data '{{\"leave_type\": \"parental\"}}'"
+        raise _BadData(msg) from e
+    if not isinstance(data, dict):
+        msg = f"--data must be a JSON object ({{...}}), not {type(data).__name__}"
+        raise _BadData(msg)
+
+
+def _preview_trigger(data: str | None, event_type: str, at: datetime, employee_id: str) -> CloudEvent:
+    """The trigger event preview makes up, decoded like any event (so --data meets the same rules)."""
+    head = json.dumps({"specversion": "1.0", "id": "preview-trigger", "source": "wayfinder/preview",
+                       "type": event_type, "time": iso(at), "subject": employee_id})
+    try:
+        return decode_event(head[:-1] + ', "data": ' + (data or "{}") + "}")
+    except DecodeError as e:
+        msg = f"--data cannot be the data of a {event_type} event: {e}"
+        raise _BadData(msg) from e
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
+    try:
+        _check_data(args.data)
+    except _BadData as e:
+        print(f"wayfinder preview: {e}", file=sys.stderr)
+        return 2
     defs = _load(args)
     if defs is None:
         return 1
@@ -195,7 +226,11 @@ def cmd_preview(args: argparse.Namespace) -> int:
         return 1
     only = Definitions(journeys={(journey.id, journey.version): journey}, templates=defs.templates,
                        inline=defs.inline, catalog=defs.catalog, policy=defs.policy)
-    events, employee_id = _preview_events(args, journey.trigger.event)
+    try:
+        events, employee_id = _preview_events(args, journey.trigger.event)
+    except _BadData as e:
+        print(f"wayfinder preview: {e}", file=sys.stderr)
+        return 2
     runner = EmbeddedRunner(only, include_drafts=True)
     last = max(e.time for e in events)
     runner.run(events, last + timedelta(days=400))

@@ -1,0 +1,83 @@
+"""Hostile event lines (issue 11): ``simulate`` dead-letters them, keeps every other event and writes its files."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import ROOT, read_jsonl
+from wayfinder.cli import main
+
+EXAMPLES = ROOT / "wayfinder" / "examples" / "events.jsonl"
+LIMIT_S = 60.0  # generous for the machine under load; the bundled examples run in a few seconds
+
+
+def event(n: int, etype: str, data: dict[str, Any], time_: str = "2026-01-10T09:00:00Z") -> dict[str, Any]:
+    return {"specversion": "1.0", "id": f"hostile-{n}", "source": "tests/hostile", "type": etype, "time": time_,
+            "subject": "E1027", "data": data}
+
+
+HOSTILE = {
+    # a "no date" placeholder in a date the engine schedules from
+    "hostile-1": json.dumps(event(1, "hris.employee.hired", {"start_date": "0001-01-01", "manager_id": "E1012"})),
+    # the bereavement journey waits until expected_return_date
+    "hostile-2": json.dumps(event(2, "hris.leave.started", {"leave_type": "bereavement", "start_date": "2026-01-09",
+                                                             "expected_return_date": "9999-12-30"})),
+    # an event time at the edge of the datetime range
+    "hostile-3": json.dumps(event(3, "hris.leave.ended", {"leave_type": "parental", "return_date": "2026-01-12"},
+                                  time_="9999-12-31T23:59:59Z")),
+    # an attribute of no known type that a journey could read as a date
+    "hostile-4": json.dumps(event(4, "hris.employee.upserted", {"contract_end": "9999-12-31"})),
+    # a date given as a Unix time (2286-11-21)
+    "hostile-5": json.dumps(event(5, "hris.employee.started", {"date": 10_000_022_400})),
+    "hostile-6": json.dumps(event(6, "hris.employee.upserted", {"job_level": "E1"})).replace(
+        '"job_level": "E1"', '"job_level": "E1", "job_level": "E9"'),
+    "hostile-7": json.dumps(event(7, "hris.employee.upserted", {"score": 1})).replace('"score": 1', '"score": 1e999'),
+    "hostile-8": json.dumps(event(8, "hris.employee.upserted", {"score": 1})).replace('"score": 1', '"score": NaN'),
+}
+REASONS = {
+    "hostile-1": "date_out_of_range: data.start_date:",
+    "hostile-2": "date_out_of_range: data.expected_return_date:",
+    "hostile-3": "date_out_of_range: time:",
+    "hostile-4": "date_out_of_range: data.contract_end:",
+    "hostile-5": "date_out_of_range: data.date:",
+    "hostile-6": "invalid_json: the key 'job_level' appears twice in one object",
+    "hostile-7": "invalid_json: a number is too large to be a float",
+    "hostile-8": "invalid_json: NaN is not a JSON value",
+}
+
+
+def run(tmp_path: Path, lines: list[str]) -> tuple[int, float]:
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    started = time.perf_counter()
+    code = main(["simulate", "--events", str(events), "--out", str(tmp_path / "out")])
+    return code, time.perf_counter() - started
+
+
+def test_simulate_dead_letters_hostile_lines_and_runs_the_rest(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    good = EXAMPLES.read_text(encoding="utf-8").splitlines()[:200]
+    lines = good[:100] + list(HOSTILE.values()) + good[100:]
+    code, took = run(tmp_path, lines)
+    assert code == 0
+    assert took < LIMIT_S
+    out = tmp_path / "out"
+    dead = read_jsonl(out / "dead_letters.jsonl")
+    by_line = {int(d["line"]): str(d["reason"]) for d in dead}
+    for n, key in enumerate(HOSTILE, start=101):
+        assert by_line[n].startswith(REASONS[key]), (key, by_line.get(n))
+    assert len(dead) == len(HOSTILE)
+    for name in ("messages.jsonl", "tasks.jsonl", "audit.jsonl"):
+        assert (out / name).is_file()
+    # the same run without the hostile lines gives the same messages: the other events were all processed
+    again = tmp_path / "again"
+    again.mkdir()
+    assert run(again, good)[0] == 0
+    assert read_jsonl(out / "messages.jsonl") == read_jsonl(again / "out" / "messages.jsonl")
+    assert read_jsonl(out / "messages.jsonl")
+    capsys.readouterr()

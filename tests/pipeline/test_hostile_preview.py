@@ -1,0 +1,50 @@
+"""``wayfinder preview --data`` that is not usable data (issue 11): one line on stderr, exit 2, no traceback."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from wayfinder.cli import main
+
+LIMIT_S = 30.0  # generous: loading the bundled definitions on a busy machine
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    ("{oops", "wayfinder preview: --data is not JSON (Expecting property name enclosed in double quotes: line 1 "
+              "column 2 (char 1)); give an object, e.g. --data '{\"leave_type\": \"parental\"}'"),
+    ("[1]", "wayfinder preview: --data must be a JSON object ({...}), not list"),
+    ('{"relationship": "child", "date": "0001-01-01"}',
+     "wayfinder preview: --data cannot be the data of a hris.dependent.added event: date_out_of_range: data.date: "
+     "a date outside 1900-01-01..2199-12-31, which Wayfinder cannot schedule"),
+    ('{"relationship": "child", "date": "2026-03-01", "date": "2026-03-02"}',
+     "wayfinder preview: --data cannot be the data of a hris.dependent.added event: invalid_json: the key 'date' "
+     "appears twice in one object"),
+    ('{"relationship": "child", "date": "2026-03-01", "weight": 1e999}',
+     "wayfinder preview: --data cannot be the data of a hris.dependent.added event: invalid_json: a number is too "
+     "large to be a float (such as 1e999)"),
+])
+def test_bad_data_is_one_line_and_exit_2(data: str, expected: str, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    profile = tmp_path / "p.json"
+    profile.write_text(json.dumps({"id": "P1", "timezone": "Europe/Berlin"}), encoding="utf-8")
+    started = time.perf_counter()
+    code = main(["preview", "new-parent", "--employee", str(profile), "--at", "2026-05-04T08:00:00Z",
+                 "--data", data])
+    assert time.perf_counter() - started < LIMIT_S
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.splitlines() == [expected]
+    assert captured.out == ""
+
+
+def test_good_data_still_previews(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = tmp_path / "p.json"
+    profile.write_text(json.dumps({"id": "P1", "timezone": "Europe/Berlin"}), encoding="utf-8")
+    code = main(["preview", "new-parent", "--employee", str(profile), "--at", "2026-05-04T08:00:00Z",
+                 "--data", '{"relationship": "child", "date": "2026-05-01"}'])
+    assert code == 0
+    assert "preview of journey new-parent" in capsys.readouterr().out

@@ -1,0 +1,87 @@
+"""Hostile values in events (issue 11): refused at decoding with a code and a reason, quickly."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from wayfinder.journeys.events import DecodeError, decode_event
+
+LIMIT_S = 5.0
+
+
+def raw(data: dict[str, Any], *, etype: str = "hris.employee.upserted", when: str = "2026-03-02T09:00:00Z") -> str:
+    return json.dumps({"specversion": "1.0", "id": "e-1", "source": "tests", "type": etype, "time": when,
+                       "subject": "E1", "data": data})
+
+
+def refused(text: str | bytes) -> DecodeError:
+    started = time.perf_counter()
+    with pytest.raises(DecodeError) as info:
+        decode_event(text)
+    assert time.perf_counter() - started < LIMIT_S
+    return info.value
+
+
+@pytest.mark.parametrize(("etype", "data", "field"), [
+    ("hris.employee.hired", {"start_date": "0001-01-01"}, "data.start_date"),
+    ("hris.employee.hired", {"start_date": "9999-12-30"}, "data.start_date"),
+    ("hris.leave.started", {"leave_type": "medical", "start_date": "2026-01-01", "expected_return_date": "9999-12-30"},
+     "data.expected_return_date"),
+    ("hris.employee.upserted", {"start_date": "1899-12-31"}, "data.start_date"),
+    ("hris.employee.upserted", {"custom": {"ends": ["2026-01-01", "2200-01-01T00:00:00Z"]}}, "data.custom.ends[1]"),
+    ("wayfinder.preferences.changed", {"paused_until": "9999-12-31T23:59:59+00:00"}, "data.paused_until"),
+    ("hris.employee.started", {"date": 10_000_022_400}, "data.date"),  # a Unix time in 2286
+])
+def test_dates_the_engine_cannot_schedule_are_refused(etype: str, data: dict[str, Any], field: str) -> None:
+    error = refused(raw(data, etype=etype))
+    assert error.code == "date_out_of_range"
+    assert error.detail == f"{field}: a date outside 1900-01-01..2199-12-31, which Wayfinder cannot schedule"
+    assert "9999" not in str(error) and "0001" not in str(error)  # the value is not repeated
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00", "1899-12-31T23:59:59Z"])
+def test_event_times_at_the_edge_of_the_range_are_refused(when: str) -> None:
+    error = refused(raw({}, when=when))
+    assert (error.code, error.detail.split(":")[0]) == ("date_out_of_range", "time")
+
+
+@pytest.mark.parametrize("value", ["1900-01-01", "2199-12-31", "2199-12-31T23:59:59+14:00", "0001 ok", "1-1-1",
+                                   "call 0001-01-01", "12345-01-01"])
+def test_dates_in_range_and_other_text_pass(value: str) -> None:
+    assert decode_event(raw({"until": value})).data == {"until": value}
+
+
+def test_invalid_utf8_inside_a_string_is_refused_not_replaced() -> None:
+    line = raw({"given_name": "X"}).encode("utf-8").replace(b'"X"', b'"\xff\xfe"')
+    error = refused(line)
+    assert error.code == "invalid_json"
+    assert error.detail.startswith("invalid UTF-8 at byte ")
+
+
+def test_an_escaped_lone_surrogate_is_refused() -> None:
+    error = refused(raw({"given_name": "X"}).replace('"X"', '"\\udc80"'))
+    assert error.detail == "data.given_name: a lone surrogate (\\udXXX) is not Unicode text"
+
+
+def test_duplicate_keys_are_refused_at_any_depth() -> None:
+    top = raw({}).replace('"subject": "E1"', '"subject": "E1", "subject": "E2"')
+    inner = raw({"a": 1}).replace('"a": 1', '"a": 1, "a": 2')
+    assert refused(top).detail == "the key 'subject' appears twice in one object"
+    assert refused(inner).detail == "the key 'a' appears twice in one object"
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "NaN", "Infinity", "-Infinity"])
+def test_numbers_that_are_not_finite_are_refused(number: str) -> None:
+    error = refused(raw({"score": 1}).replace('"score": 1', f'"score": {number}'))
+    assert error.code == "invalid_json"
+
+
+def test_a_large_event_of_many_dates_decodes_in_bounded_time() -> None:
+    data = {f"d{i}": "2026-01-01" for i in range(20_000)} | {"text": "x" * 500_000}
+    started = time.perf_counter()
+    assert decode_event(raw(data)).data["d0"] == "2026-01-01"
+    assert time.perf_counter() - started < LIMIT_S

@@ -1,0 +1,133 @@
+"""Hostile definitions files (issue 11): bounded alias expansion, bounded nesting, a size limit, linear load."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+import pytest
+
+from wayfinder.journeys._yaml import MAX_BYTES_SETTING, load_documents
+from wayfinder.journeys.loader import Sources, load
+
+LIMIT_S = 5.0  # generous: each of these finishes in milliseconds
+
+GOOD = """apiVersion: wayfinder/v1
+kind: Journey
+id: good
+name: Good
+owner: hr@example.com
+trigger:
+  event: hris.employee.hired
+steps:
+  - id: wait
+    wait: {for: 1d}
+"""
+
+
+def laughs(levels: int = 9) -> str:
+    """The classic "billion laughs": each level is nine aliases of the one before (9**9 strings)."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    names = "abcdefghijklmnop"[:levels]
+    for prev, cur in itertools.pairwise(names):
+        lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def big_journey(size: int) -> str:
+    head = GOOD.replace("id: good", "id: big").split("steps:\n")[0] + "steps:\n"
+    parts, n, total = [head], 0, len(head)
+    while total < size:
+        step = (f"  - id: task-{n}\n    task:\n      assignee: manager\n      title: Prepare item {n}\n"
+                f"      note: >-\n        Please prepare item {n} so that it is ready on the first day.\n"
+                f"  - id: wait-{n}\n    wait: {{for: 1d}}\n")
+        parts.append(step)
+        total += len(step)
+        n += 1
+    return "".join(parts)
+
+
+def load_folder(root: Path) -> tuple[set[str], list[str]]:
+    defs, problems = load(Sources(paths=[root]))
+    return {j for j, _ in defs.journeys}, [str(p).removeprefix(str(root) + "/") for p in problems]
+
+
+@pytest.fixture(autouse=True)
+def _here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(MAX_BYTES_SETTING, raising=False)
+
+
+def timed_load(root: Path) -> tuple[set[str], list[str], float]:
+    started = time.perf_counter()
+    journeys, problems = load_folder(root)
+    return journeys, problems, time.perf_counter() - started
+
+
+def test_billion_laughs_fails_fast_naming_the_alias_and_the_good_file_still_loads(tmp_path: Path) -> None:
+    doc = laughs()
+    assert len(doc.encode()) < 450
+    (tmp_path / "laughs.yaml").write_text(doc, encoding="utf-8")
+    (tmp_path / "good.yaml").write_text(GOOD, encoding="utf-8")
+    journeys, problems, took = timed_load(tmp_path)
+    assert took < LIMIT_S
+    assert problems == ["laughs.yaml:5:8: alias *d expands the document past 10000 nodes; aliases of aliases can "
+                        "grow without bound, so write the values out instead"]
+    assert journeys == {"good"}
+
+
+def test_a_few_aliases_still_work(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("x: &x [1, 2]\ny: *x\nz: {k: &k v}\nw: *k\n", encoding="utf-8")
+    docs, problems = load_documents(tmp_path / "a.yaml", "a.yaml")
+    assert problems == []
+    assert docs[0].data == {"x": [1, 2], "y": [1, 2], "z": {"k": "v"}, "w": "v"}
+
+
+def test_an_alias_inside_its_own_anchor_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text("a: &x [1, *x]\n", encoding="utf-8")
+    _, problems = load_documents(tmp_path / "r.yaml", "r.yaml")
+    assert [str(p) for p in problems] == ["r.yaml:1:11: alias *x refers to the node that holds it"]
+
+
+@pytest.mark.parametrize("text", ["[" * 500 + "]" * 500, "{a: " * 500 + "1" + "}" * 500,
+                                  "".join(f"{'  ' * i}k:\n" for i in range(500)) + "  " * 500 + "v\n"])
+def test_deep_nesting_is_a_clear_error_not_a_recursion_error(tmp_path: Path, text: str) -> None:
+    (tmp_path / "deep.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "good.yaml").write_text(GOOD, encoding="utf-8")
+    journeys, problems, took = timed_load(tmp_path)
+    assert took < LIMIT_S
+    assert len(problems) == 1
+    assert problems[0].startswith("deep.yaml:")
+    assert problems[0].endswith(": collections nest more than 100 levels deep")
+    assert journeys == {"good"}
+
+
+def test_a_file_over_the_size_limit_is_refused_naming_the_setting(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MAX_BYTES_SETTING, "1000")
+    (tmp_path / "huge.yaml").write_text(GOOD + "#" * 2000 + "\n", encoding="utf-8")
+    (tmp_path / "good.yaml").write_text(GOOD, encoding="utf-8")
+    journeys, problems, _ = timed_load(tmp_path)
+    size = (tmp_path / "huge.yaml").stat().st_size
+    assert problems == [f"huge.yaml:1:1: the file is {size} bytes, over the limit of 1000; split it into smaller "
+                        f"files or raise {MAX_BYTES_SETTING}"]
+    assert journeys == {"good"}
+
+
+def test_a_bad_size_setting_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MAX_BYTES_SETTING, "lots")
+    (tmp_path / "good.yaml").write_text(GOOD, encoding="utf-8")
+    _, problems = load_documents(tmp_path / "good.yaml", "good.yaml")
+    assert [str(p) for p in problems] == [f"good.yaml:1:1: {MAX_BYTES_SETTING} must be a positive number of bytes"]
+
+
+def test_a_one_megabyte_journey_parses_quickly(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(big_journey(1_000_000), encoding="utf-8")
+    started = time.perf_counter()
+    docs, problems = load_documents(path, "big.yaml")
+    took = time.perf_counter() - started
+    assert problems == []
+    assert len(docs[0].data["steps"]) > 5000
+    assert took < LIMIT_S

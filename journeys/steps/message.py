@@ -15,7 +15,7 @@ from wayfinder.journeys.events import SENSITIVE_EVENT_TYPES
 from wayfinder.journeys.explain import explain
 from wayfinder.journeys.holdout import in_holdout
 from wayfinder.journeys.model import Journey, RoadmapStep, SendStep
-from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.profile import KNOWN_FIELDS, Profile
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import Enrollment
 from wayfinder.journeys.steps.context import Run, message_id, recipient
@@ -63,7 +63,7 @@ def _render(run: Run, journey: Journey, e: Enrollment, step_id: str, scope: dict
     policy = run.defs.policy
     resources = [catalog.view(r.id) for r in selection.resources]
     topics = sorted({t for r in selection.resources for t in r.topics})
-    recipient_view = person.view() if person is not None else {"id": base.recipient_id}
+    recipient_view = person.view() if person is not None else _unknown_recipient(base.recipient_id)
     explanation = explain(journey, e.trigger, base.recipient_role, run.employee, run.defs, scope)
     context = {
         **scope, "employee": run.employee, "recipient": recipient_view, "resources": resources,
@@ -109,3 +109,12 @@ def _sensitive(run: Run, journey: Journey, e: Enrollment, topics: list[str]) -> 
     catalog = run.defs.catalog
     sensitive = frozenset(run.defs.policy.sensitive_topics)
     return any(catalog.lineage(t) & sensitive for t in topics)
+
+
+def _unknown_recipient(recipient_id: str | None) -> dict[str, Any]:
+    """A recipient whose profile is not known here yet (in a worker, the directory from another partition may
+    lag): the fields a profile always has are present and empty, so the message renders as it did before
+    strict templates, instead of failing; ``simulate``, whose directory is whole, renders the real ones."""
+    view = Profile(id=recipient_id or "").view()
+    view.update({name: "" for name in KNOWN_FIELDS if name not in view})
+    return view

@@ -352,3 +352,20 @@ def test_a_recipient_the_engine_does_not_know_yet_still_gets_a_rendered_message(
     manager = by_step(runner)["manager"]
     assert (manager.status, manager.recipient_id, manager.recipient_email) == ("sent", "M1", None)
     assert manager.subject == "Hi there"  # templates render with strict undefined: a name needs a default
+
+
+def test_a_message_to_a_manager_whose_profile_is_not_known_yet_still_renders(write_files: WriteFiles) -> None:
+    """In a worker the manager's profile may not have reached this partition's directory yet: the message is
+    made with the profile's fields empty, as before strict templates, and its status is what simulate says."""
+    journey = """id: heads-up
+version: 1
+trigger: {event: hris.leave.started}
+steps:
+  - id: tell-manager
+    send: {channel: email, to: manager, subject: "Hi {{ recipient.given_name }}", body: "A leave starts."}
+"""
+    runner = runner_for(write_files, {"heads-up": journey})
+    runner.run([person("E1"), ev("l1", "hris.leave.started", "2026-05-04T09:00:00Z", leave_type="other",
+                                 start_date="2026-05-04")], at("2026-05-10T00:00:00Z"))
+    (message,) = runner.messages.values()
+    assert (message.recipient_id, message.status, message.subject) == ("M1", "sent", "Hi")

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from jinja2 import Undefined
+
 from wayfinder.catalog.graph import Selection
 from wayfinder.journeys._time import parse_window
 from wayfinder.journeys.decisions import hold_for_review
@@ -63,7 +65,7 @@ def _render(run: Run, journey: Journey, e: Enrollment, step_id: str, scope: dict
     policy = run.defs.policy
     resources = [catalog.view(r.id) for r in selection.resources]
     topics = sorted({t for r in selection.resources for t in r.topics})
-    recipient_view = person.view() if person is not None else _unknown_recipient(base.recipient_id)
+    recipient_view = _recipient_view(person, base.recipient_id)
     explanation = explain(journey, e.trigger, base.recipient_role, run.employee, run.defs, scope)
     context = {
         **scope, "employee": run.employee, "recipient": recipient_view, "resources": resources,
@@ -111,10 +113,13 @@ def _sensitive(run: Run, journey: Journey, e: Enrollment, topics: list[str]) -> 
     return any(catalog.lineage(t) & sensitive for t in topics)
 
 
-def _unknown_recipient(recipient_id: str | None) -> dict[str, Any]:
-    """A recipient whose profile is not known here yet (in a worker, the directory from another partition may
-    lag): the fields a profile always has are present and empty, so the message renders as it did before
-    strict templates, instead of failing; ``simulate``, whose directory is whole, renders the real ones."""
-    view = Profile(id=recipient_id or "").view()
-    view.update({name: "" for name in KNOWN_FIELDS if name not in view})
+def _recipient_view(person: Profile | None, recipient_id: str | None) -> dict[str, Any]:
+    """The recipient as templates see it: the fields a profile always has are there, empty when not known
+    here yet (printed as nothing; a template's ``default`` applies). In a worker another partition's recipient
+    comes from the directory, which may lag (no profile, or one that has no name yet): the message then
+    renders as it did before strict templates instead of failing; ``simulate``, whose directory is whole,
+    renders the real values."""
+    view = (person or Profile(id=recipient_id or "")).view()
+    # Lenient, not strict: it prints as nothing and is false, and ``|default(...)`` still applies to it.
+    view.update({name: Undefined(name=f"recipient.{name}") for name in KNOWN_FIELDS if name not in view})
     return view

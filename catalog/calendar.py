@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterable
 from datetime import date, timedelta
 
 import holidays
 
+log = logging.getLogger(__name__)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -16,7 +18,8 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 def _public_holidays(country: str) -> holidays.HolidayBase | None:
     try:
         return holidays.country_holidays(country)
-    except NotImplementedError:  # a country the library does not know: weekends only
+    except NotImplementedError:  # a country the library does not know: weekends only, and say so once
+        log.warning("no public holidays known for country %s: roadmap days skip weekends only", country)
         return None
 
 

@@ -170,3 +170,14 @@ def test_the_policy_sets_the_roadmap_calendar(tmp_path: Any) -> None:
     assert problems == []
     assert defs.catalog.calendar.weekend == {4, 5}
     assert defs.catalog.calendar.public_holidays is False
+
+
+def test_a_country_without_known_holidays_is_said_once_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    from wayfinder.catalog.calendar import WorkCalendar
+
+    calendar = WorkCalendar()
+    with caplog.at_level("WARNING", logger="wayfinder.catalog.calendar"):
+        calendar.is_working_day(date(2026, 5, 21), "QQ")
+        calendar.is_working_day(date(2026, 5, 22), "QQ")
+    assert [r.getMessage() for r in caplog.records] == [
+        "no public holidays known for country QQ: roadmap days skip weekends only"]

@@ -4,10 +4,36 @@ compiled. Kept apart from the loader so that the core does not depend on how def
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import NamedTuple
 
 from wayfinder.catalog.graph import CatalogGraph
 from wayfinder.journeys.model import Fairness, Journey, JourneyTestDoc, Policy
 from wayfinder.journeys.templates import MessageTemplate
+
+
+class Part(StrEnum):
+    """Which text of a journey an inline template is: a send's message, a task's title or note, the
+    journey's own explanation."""
+
+    MESSAGE = "message"
+    TITLE = "title"
+    NOTE = "note"
+    EXPLANATION = "explanation"
+
+
+class InlineKey(NamedTuple):
+    """Where an inline template was written: the journey version, the step (``""`` for the journey itself)
+    and which of its texts."""
+
+    journey: str
+    version: int
+    step: str
+    part: Part
+
+    @classmethod
+    def of(cls, journey: Journey, step: str, part: Part) -> InlineKey:
+        return cls(journey.id, journey.version, step, part)
 
 
 @dataclass
@@ -16,13 +42,21 @@ class Definitions:
 
     journeys: dict[tuple[str, int], Journey] = field(default_factory=dict)
     templates: dict[str, MessageTemplate] = field(default_factory=dict)
-    inline: dict[tuple[str, int, str, str], MessageTemplate] = field(default_factory=dict)
+    inline: dict[InlineKey, MessageTemplate] = field(default_factory=dict)
     catalog: CatalogGraph = field(default_factory=CatalogGraph)
     policy: Policy = field(default_factory=Policy)
     fairness: Fairness | None = None
     files: int = 0
     tests: list[tuple[str, int, JourneyTestDoc]] = field(default_factory=list)  # (file, line, test): wayfinder test
     positions: dict[tuple[str, str], str] = field(default_factory=dict)  # (journey, step or "") -> file:line:col
+
+    def inline_template(self, journey: Journey, step: str, part: Part) -> MessageTemplate:
+        """The compiled inline text of a step; the loader admits a journey only when all of them compiled."""
+        return self.inline[InlineKey.of(journey, step, part)]
+
+    def explanation_template(self, journey: Journey) -> MessageTemplate | None:
+        """The journey's own explanation, if it wrote one."""
+        return self.inline.get(InlineKey.of(journey, "", Part.EXPLANATION))
 
     def current(self) -> dict[str, Journey]:
         """The newest version of each journey."""

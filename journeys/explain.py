@@ -131,7 +131,7 @@ def explain(journey: Journey, trigger: Mapping[str, Any], role: str, employee: M
 
     The sentence is English (the record's, for reviewers and audits) and says itself in the message's
     language in the footer (:meth:`Explanation.localized`)."""
-    own = defs.inline.get((journey.id, journey.version, "", "explanation"))
+    own = defs.explanation_template(journey)
     if own is not None:
         try:
             return own.render_text({**scope, "employee": employee})

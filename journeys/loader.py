@@ -19,6 +19,7 @@ from wayfinder.journeys._problems import DefinitionError, Problem
 from wayfinder.journeys._yaml import Document, Loc, load_documents
 from wayfinder.journeys.checks import check_definitions, journey_positions
 from wayfinder.journeys.definitions import Definitions as Definitions  # re-exported: the old home of the name
+from wayfinder.journeys.definitions import InlineKey, Part
 from wayfinder.journeys.model import (
     BranchStep,
     EndStep,
@@ -420,15 +421,14 @@ def _check_journey(doc: Document, j: Journey, defs: Definitions, problems: list[
         _StepChecker(doc, j, i, ids, defs, problems).check(step)
     _check_flow(doc, j, ids, problems)
     if j.explanation is not None:
-        _inline(doc, j, ("explanation",), j.explanation, "explanation", defs, problems)
+        _inline(doc, j, ("explanation",), j.explanation, defs, problems)
     if sum(1 for p in problems if p.severity == "error") == errors_before:
         defs.journeys[key] = j
 
 
-def _inline(doc: Document, j: Journey, loc: Loc, source: str, name: str, defs: Definitions,
-            problems: list[Problem]) -> None:
-    if _source_problems(doc, loc, source, f"journey {j.id}: {name}", problems):
-        defs.inline[(j.id, j.version, "", name)] = MessageTemplate(f"{j.id}/{name}", source, source)
+def _inline(doc: Document, j: Journey, loc: Loc, source: str, defs: Definitions, problems: list[Problem]) -> None:
+    if _source_problems(doc, loc, source, f"journey {j.id}: explanation", problems):
+        defs.inline[InlineKey.of(j, "", Part.EXPLANATION)] = MessageTemplate(f"{j.id}/explanation", source, source)
 
 
 class _StepChecker:
@@ -473,16 +473,16 @@ class _StepChecker:
             if step.send.subject is not None and step.send.body is not None:
                 ok = self.source(("send", "subject"), step.send.subject)
                 if self.source(("send", "body"), step.send.body) and ok:
-                    defs.inline[(j.id, j.version, step.id, "message")] = MessageTemplate(
+                    defs.inline[InlineKey.of(j, step.id, Part.MESSAGE)] = MessageTemplate(
                         f"{j.id}/{step.id}", step.send.subject, step.send.body)
         elif isinstance(step, RoadmapStep):
             self.template(("roadmap", "template"), step.roadmap.template)
             self.topics(("roadmap", "topics"), step.roadmap.topics)
         elif isinstance(step, TaskStep):
-            for name in ("title", "note"):
-                text = getattr(step.task, name)
-                if self.source(("task", name), text):
-                    defs.inline[(j.id, j.version, step.id, name)] = MessageTemplate(f"{j.id}/{step.id}", text, text)
+            for part in (Part.TITLE, Part.NOTE):
+                text = getattr(step.task, part.value)
+                if self.source(("task", part.value), text):
+                    defs.inline[InlineKey.of(j, step.id, part)] = MessageTemplate(f"{j.id}/{step.id}", text, text)
 
 
 def successors(j: Journey, i: int) -> list[int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from wayfinder.catalog.graph import Selection
+from wayfinder.journeys.definitions import Part
 from wayfinder.journeys.model import Journey, SendStep
 from wayfinder.journeys.state import Enrollment
 from wayfinder.journeys.steps.context import Next, Run, test
@@ -34,4 +35,4 @@ def _select(run: Run, step: SendStep) -> Selection:
 def _template(run: Run, journey: Journey, step: SendStep) -> MessageTemplate:
     if step.send.template is not None:
         return run.defs.templates[step.send.template]
-    return run.defs.inline[(journey.id, journey.version, step.id, "message")]
+    return run.defs.inline_template(journey, step.id, Part.MESSAGE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wayfinder.journeys.definitions import Part
 from wayfinder.journeys.effects import Diagnostic, OpenTask
 from wayfinder.journeys.model import Journey, TaskStep
 from wayfinder.journeys.records import Task, stable_id
@@ -25,13 +26,13 @@ def _open(run: Run, journey: Journey, e: Enrollment, step: TaskStep, scope: dict
     context = {**scope, "employee": run.employee, "recipient": {}, "resources": [], "roadmap": [],
                "explanation": "", "preferences_url": run.defs.policy.preferences_url}
     texts = []
-    for name in ("title", "note"):
-        template = run.defs.inline[(journey.id, journey.version, step.id, name)]
+    for part in (Part.TITLE, Part.NOTE):
+        template = run.defs.inline_template(journey, step.id, part)
         try:
             texts.append(template.render_text(context))
         except RenderError as err:
             run.effects.append(Diagnostic("render_failed", journey.id, step.id, str(err)))
-            texts.append(getattr(action, name))
+            texts.append(getattr(action, part.value))
     task_id = stable_id("t", run.state.employee_id, journey.id, journey.version, e.enrollment_id, step.id,
                         e.visits.get(step.id, 1))
     run.effects.append(OpenTask(Task(

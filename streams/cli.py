@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from wayfinder.streams.settings import WorkerSettings
+from wayfinder.vocabulary import parse_instant
 
 _FLAGS = {
     "broker": "--broker", "app_id": "--app-id", "topic_prefix": "--topic-prefix", "partitions": "--partitions",
@@ -100,11 +101,11 @@ def cmd_topics(args: argparse.Namespace) -> int:
 
 
 def _time(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        msg = f"{value!r} has no offset"
-        raise SystemExit(msg)
-    return parsed
+    try:
+        return parse_instant(value)
+    except ValueError as e:
+        msg = f"--tick: {e}"
+        raise SystemExit(msg) from e
 
 
 def register(sub: Any) -> None:

@@ -34,3 +34,30 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Every JSON object in a JSON-lines file (blank lines skipped)."""
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+# The public contract case's new-parent journey (bundled templates), for tests that write their own world.
+NEW_PARENT = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: new-parent
+name: Welcome to parenthood
+owner: benefits@example.com
+version: 1
+trigger:
+  event: hris.dependent.added
+  when: event.data.relationship == "child"
+audience: employee.employment_type != "contractor"
+exit_on:
+  - event: hris.employee.terminated
+steps:
+  - id: welcome
+    send:
+      channel: email
+      template: new-parent/welcome
+      resources: {topics: [parental-leave, childcare, parent-network], limit: 5}
+  - id: before-return
+    wait: {until: trigger.data.date, offset: 12w, at: "09:00"}
+  - id: return-checkin
+    send: {channel: intranet, template: new-parent/return, resources: {topics: [return-to-work], limit: 3}}
+"""

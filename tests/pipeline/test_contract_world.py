@@ -4,34 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support import WriteFiles, at, world_defs
+from tests.support import NEW_PARENT, WriteFiles, at, world_defs
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.streams.embedded import EmbeddedRunner
-
-NEW_PARENT = """
-apiVersion: wayfinder/v1
-kind: Journey
-id: new-parent
-name: Welcome to parenthood
-owner: benefits@example.com
-version: 1
-trigger:
-  event: hris.dependent.added
-  when: event.data.relationship == "child"
-audience: employee.employment_type != "contractor"
-exit_on:
-  - event: hris.employee.terminated
-steps:
-  - id: welcome
-    send:
-      channel: email
-      template: new-parent/welcome
-      resources: {topics: [parental-leave, childcare, parent-network], limit: 5}
-  - id: before-return
-    wait: {until: trigger.data.date, offset: 12w, at: "09:00"}
-  - id: return-checkin
-    send: {channel: intranet, template: new-parent/return, resources: {topics: [return-to-work], limit: 3}}
-"""
 
 
 def event(eid: str, etype: str, time: str, subject: str, **data: object) -> CloudEvent:

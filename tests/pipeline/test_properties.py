@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support import world_defs
+from tests.support import NEW_PARENT, world_defs
 from wayfinder.catalog.graph import CatalogGraph
 from wayfinder.catalog.model import ResourceSpec, TopicSpec
 from wayfinder.journeys._durations import parse_duration
@@ -40,30 +40,6 @@ DST_DAYS = tuple(datetime(2026, m, d, tzinfo=UTC) for m, d in
 
 # -- a. replay determinism ------------------------------------------------------------------------
 
-NEW_PARENT = """
-apiVersion: wayfinder/v1
-kind: Journey
-id: new-parent
-name: Welcome to parenthood
-owner: benefits@example.com
-version: 1
-trigger:
-  event: hris.dependent.added
-  when: event.data.relationship == "child"
-audience: employee.employment_type != "contractor"
-exit_on:
-  - event: hris.employee.terminated
-steps:
-  - id: welcome
-    send:
-      channel: email
-      template: new-parent/welcome
-      resources: {topics: [parental-leave, childcare, parent-network], limit: 5}
-  - id: before-return
-    wait: {until: trigger.data.date, offset: 12w, at: "09:00"}
-  - id: return-checkin
-    send: {channel: intranet, template: new-parent/return, resources: {topics: [return-to-work], limit: 3}}
-"""
 
 BACK_FROM_LEAVE = """
 apiVersion: wayfinder/v1

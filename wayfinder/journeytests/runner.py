@@ -14,6 +14,7 @@ from wayfinder.journeys.events import CloudEvent, iso
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.model import ExpectedMessage, ExpectedTask, JourneyTestDoc
 from wayfinder.journeys.records import Message, Task
+from wayfinder.vocabulary import parse_instant
 
 R = TypeVar("R", Message, Task)
 
@@ -34,17 +35,10 @@ class TestOutcome:
         return not self.diff and self.error is None
 
 
-def _instant(text: str) -> datetime:
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        msg = f"{text!r} has no offset: add Z or +01:00"
-        raise ValueError(msg)
-    return parsed
-
-
 def _events(test: JourneyTestDoc) -> list[CloudEvent]:
     return [CloudEvent(specversion="1.0", id=e.id or f"{test.id}-{n}", source=e.source, type=e.type,
-                       time=_instant(e.time), subject=e.subject, data=e.data) for n, e in enumerate(test.events, 1)]
+                       time=parse_instant(e.time), subject=e.subject, data=e.data)
+            for n, e in enumerate(test.events, 1)]
 
 
 # How an expectation's fields read an actual record, in the order a line shows them.
@@ -61,7 +55,7 @@ _TASK_FIELDS: dict[str, Callable[[Task], object]] = {
 
 
 def _expected_value(name: str, value: object) -> object:
-    return iso(_instant(value)) if name == "at" and isinstance(value, str) else value
+    return iso(parse_instant(value)) if name == "at" and isinstance(value, str) else value
 
 
 def _line(kind: str, values: dict[str, object]) -> str:
@@ -112,7 +106,7 @@ def run_test(defs: Definitions, test: JourneyTestDoc, where: str, simulate: Simu
         return outcome
     try:
         events = _events(test)
-        until = _instant(test.until) if test.until else None
+        until = parse_instant(test.until) if test.until else None
     except ValueError as e:
         outcome.error = str(e)
         return outcome

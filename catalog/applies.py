@@ -67,7 +67,8 @@ def _reasons(catalog: CatalogGraph, r: ResourceSpec, employee: Mapping[str, Any]
         out.append(("everyone", ""))
     else:
         out.append(("eligibility", r.eligibility.source))
-    out.extend(catalog.close_to(r, employee))
+    read = {name for name, _ in _reads(r, employee)}
+    out.extend((kind, value) for kind, value in catalog.close_to(r, employee) if kind not in read)  # said once
     own = (r.locale or "").replace("_", "-").lower()
     locale = str(employee.get("locale") or "").replace("_", "-").lower()
     if r.group is not None and own and locale and own.split("-")[0] == locale.split("-")[0]:

@@ -58,7 +58,7 @@ def _page(request: Request, w: Web, claims: LinkClaims, token: str, *, saved: st
     prefs = w.backend.store.preferences(claims.recipient_id)
     locale, words = _reader(w, claims.recipient_id)
     catalog = w.backend.world.defs.catalog
-    topics = [(t, catalog.topics[t].title_for(locale)) for t in _topics(w)]
+    topics = sorted(((t, catalog.topics[t].title_for(locale)) for t in _topics(w)), key=lambda p: p[1].casefold())
     return w.render(request, "preferences.html", status=status, prefs=prefs, channels=CHANNELS, topics=topics,
                     token=token, csrf=_csrf(w, token), saved=saved, why=claims.message_id is not None, **words)
 

@@ -221,3 +221,20 @@ def test_the_worker_stages_agree_with_simulate_on_a_leave(write_files: WriteFile
     assert statuses == [("cheer", "E1", "sent", None), ("payroll", "E1", "sent", None),
                         ("tell-manager", "M1", "sent", None), ("timely", "E1", "suppressed", "on_leave")]
     assert boxes["M1"].leave is not None and not boxes["M1"].on_leave
+
+
+def test_an_approved_message_follows_the_rule_of_its_journey(write_files: WriteFiles) -> None:
+    """A reviewer approves during the leave: the support message about the leave goes, a sensitive message of
+    another journey waits for the return."""
+    sensitive_support = SUPPORT.replace("steps:", "sensitivity: sensitive\nsteps:")
+    sensitive_cheer = CHEER.replace("steps:", "sensitivity: sensitive\nsteps:")
+    events = [person("E1"), leave(), promoted()]
+    first = run(write_files, [sensitive_support, sensitive_cheer], events, "2026-03-03T12:00:00Z")
+    waiting = {m.journey_id: m.message_id for m in first.messages.values() if m.status == "pending_approval"}
+    assert set(waiting) == {"support", "cheer"}
+    decisions = [ev(f"r-{j}", "wayfinder.review.decided", "2026-03-04T10:00:00Z", message_id=mid,
+                    decision="approve", reviewer_id="H1") for j, mid in waiting.items()]
+    runner = run(write_files, [sensitive_support, sensitive_cheer], [*events, *decisions], "2026-03-05T00:00:00Z")
+    support, cheer = one(runner, "support"), one(runner, "cheer")
+    assert (support.status, support.scheduled_for) == ("approved", at("2026-03-04T10:00:00Z"))
+    assert (cheer.status, cheer.reason, cheer.scheduled_for) == ("deferred", "on_leave", at("2026-03-08T23:00:00Z"))

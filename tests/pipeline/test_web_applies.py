@@ -20,6 +20,7 @@ from wayfinder.cli import main
 from wayfinder.cli.report import write_results
 from wayfinder.connectors.links import RecipientLinks
 from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
+from wayfinder.journeys.records import Message
 from wayfinder.web import EmbeddedBackend, WebSettings, World, create_app
 
 TOKEN_SECRET = SecretStr("token-secret-for-the-tests")
@@ -120,3 +121,17 @@ def test_the_command_line_refuses_an_unknown_employee(capsys: pytest.CaptureFixt
     profile.write_text(json.dumps({"id": "X1", "country": "DE", "work_mode": "remote", "locale": "fr-FR"}))
     assert main(["resources", "--employee", str(profile)]) == 0
     assert "Aide informatique (it-help)" in capsys.readouterr().out
+
+
+def test_the_why_page_names_topics_by_their_titles(client: tuple[TestClient, EmbeddedBackend]) -> None:
+    c, backend = client
+    message = Message(message_id="m-why", employee_id=GERMAN, recipient_id=GERMAN, journey_id="onboarding",
+                      journey_version=1, step_id="s", channel="email", status="sent", scheduled_for=NOW,
+                      created_at=NOW, topics=["it-help", "new-joiner"], explanation="Because.")
+    backend.store.messages[message.message_id] = message
+    try:
+        page = c.get(f"/preferences/why?t={RecipientLinks(TOKEN_SECRET).sign(GERMAN, message.message_id, NOW)}")
+    finally:
+        del backend.store.messages[message.message_id]
+    assert page.status_code == 200
+    assert "<dt>Themen</dt><dd>IT-Hilfe, Erste Schritte</dd>" in page.text

@@ -156,11 +156,13 @@ async def why(request: Request) -> Response:
     if message is None or (message.recipient_id or message.employee_id) != claims.recipient_id:
         raise HTTPException(404, "This link does not name a message of yours.")
     defs = w.backend.world.defs
+    locale, words = _reader(w, claims.recipient_id)
     journey = defs.current().get(message.journey_id)
     rules = [repr(r.eligibility) for rid in message.resources if (r := defs.catalog.resources.get(rid))]
     return w.render(request, "why.html", m=message, journey=journey, fields=fields_used(journey, rules),
                     trigger=trigger_of(w.backend.trigger_events, message, journey), token=token,
-                    topics=message.topics, **_reader(w, claims.recipient_id)[1])
+                    topics=[defs.catalog.topics[t].title_for(locale) if t in defs.catalog.topics else t
+                            for t in message.topics], **words)
 
 
 ROUTES = [

@@ -169,12 +169,17 @@ class CatalogGraph:
         picked.extend((r, rank) for _, r, rank in best_in_group.values())
         return picked
 
-    def _score(self, r: ResourceSpec, rank: int, employee: Mapping[str, Any], feedback: Mapping[str, float]) -> float:
-        score = 10.0 - rank
-        for kind, field_name in (("department", "department"), ("location", "location"), ("role", "role")):
-            value = employee.get(field_name)
+    def close_to(self, r: ResourceSpec, employee: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """The parts of the employee's profile (department, location, role) this resource is linked to."""
+        out = []
+        for kind in ("department", "location", "role"):
+            value = employee.get(kind)
             if isinstance(value, str) and self.graph.has_edge(_node("resource", r.id), _node(kind, value.casefold())):
-                score += 1.0
+                out.append((kind, value))
+        return out
+
+    def _score(self, r: ResourceSpec, rank: int, employee: Mapping[str, Any], feedback: Mapping[str, float]) -> float:
+        score = 10.0 - rank + len(self.close_to(r, employee))
         own = (r.locale or "").lower()
         if own and own == str(employee.get("locale") or "").replace("_", "-").lower():
             score += 0.5

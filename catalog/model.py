@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -14,10 +15,28 @@ ResourceType = Literal["policy", "benefit", "network", "learning", "person", "do
 
 
 
+def localized(titles: Mapping[str, str], locale: str | None) -> str | None:
+    """The text for a reader of ``locale`` from texts by locale or language: the locale's own (de-AT), else its
+    language's (de), else another locale of that language (de-DE); None when there is none."""
+    if not locale or not titles:
+        return None
+    wanted = locale.replace("_", "-").lower()
+    by_key = {k.replace("_", "-").lower(): v for k, v in titles.items()}
+    language = wanted.split("-")[0]
+    return by_key.get(wanted) or by_key.get(language) or next(
+        (v for k, v in sorted(by_key.items()) if k.split("-")[0] == language), None)
+
+
 class TopicSpec(Frozen):
     id: Identifier
     parent: Identifier | None = None
     title: str | None = None
+    titles: Annotated[dict[Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")], str], Field(
+        description="The title in other languages, by locale or language (de, fr-FR)")] = Field(default_factory=dict)
+
+    def title_for(self, locale: str | None) -> str:
+        """The title for a reader of ``locale`` (see ``localized``), else ``title``, else the id."""
+        return localized(self.titles, locale) or self.title or self.id
 
 
 class ResourceSpec(Frozen):

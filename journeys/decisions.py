@@ -13,6 +13,7 @@ from wayfinder.journeys.effects import (
     Decide,
     Dispatch,
     Effect,
+    LeaveRule,
     OpenTask,
     Preferences,
     Refuse,
@@ -41,7 +42,7 @@ def hold_for_review(state: EmployeeState, message: Message, now: datetime, polic
 
 
 def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
-                   recipient: Profile | None) -> list[Effect]:
+                   recipient: Profile | None, on_leave: LeaveRule = "defer") -> list[Effect]:
     """Approve (the message goes through the recipient's mailbox from now) or reject; refuse a decision on a
     message that is not pending, or by the person the message is about or for."""
     data = event.data
@@ -64,7 +65,7 @@ def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
     timezone = recipient.timezone if recipient is not None else state.profile.timezone
     quiet = recipient.quiet_hours if recipient is not None else None
     return [Dispatch(mailbox, decided.with_status("deferred", at=now), timezone,
-                     parse_window(quiet) if quiet else None)]
+                     parse_window(quiet) if quiet else None, on_leave)]
 
 
 def _edited(message: Message, edits: dict[str, Any]) -> Message:

@@ -49,6 +49,10 @@ class Decide:
     message: Message
 
 
+LeaveRule = Literal["defer", "suppress", "send"]
+"""What a message does while its recipient is on a sensitive leave (``journeys/leave.py``)."""
+
+
 @dataclass(frozen=True)
 class Dispatch:
     """A message ready to go: the mailbox ``mailbox`` (the recipient's id, decided by the core) applies the
@@ -58,6 +62,7 @@ class Dispatch:
     message: Message
     timezone: str
     quiet_hours: tuple[time, time] | None
+    on_leave: LeaveRule = "defer"  # while the recipient is on a sensitive leave: wait, suppress, or still go
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,21 @@ class Preferences:
     at: datetime
 
 
-MailboxInput = Dispatch | CancelPending | ForgetMailbox | Preferences
+@dataclass(frozen=True)
+class LeaveChanged:
+    """The recipient's sensitive leave (Policy.leave_pause) began, or its end became known or moved: from
+    ``start`` until ``end`` (None: not known yet) the mailbox holds what may not go during it. ``timezone`` and
+    ``quiet_hours`` are the recipient's, for the messages released when it ends."""
+
+    mailbox: str
+    start: datetime
+    end: datetime | None
+    timezone: str
+    quiet_hours: str | None
+    at: datetime
+
+
+MailboxInput = Dispatch | CancelPending | ForgetMailbox | Preferences | LeaveChanged
 """What reaches a recipient's mailbox (each is addressed to one mailbox; a cancel to several)."""
 
 
@@ -136,5 +155,5 @@ class Diagnostic:
     detail: str
 
 
-Effect = (Schedule | Decide | Dispatch | OpenTask | CancelPending | ForgetMailbox | Preferences | Erase | Refuse
-          | Lifecycle | Diagnostic)
+Effect = (Schedule | Decide | Dispatch | OpenTask | CancelPending | ForgetMailbox | Preferences | LeaveChanged
+          | Erase | Refuse | Lifecycle | Diagnostic)

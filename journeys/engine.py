@@ -29,6 +29,7 @@ from wayfinder.journeys.effects import (
     ReviewTimer,
 )
 from wayfinder.journeys.events import ERASURE, CloudEvent
+from wayfinder.journeys.leave import note_leave, rule_for
 from wayfinder.journeys.model import Journey, WaitForStep, WaitStep
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import stable_id
@@ -101,13 +102,14 @@ class Engine:
         stale = self._stale(event, clock)
         state.remember(key, event.time, clock, self.max_event_age)
         if event.type == EventType.REVIEW_DECIDED:
-            return Outcome(state, self._review(state, event, at, directory))
+            return Outcome(state, self._review(state, event, at, directory, self.defs))
         if event.type == EventType.PREFERENCES_CHANGED:
             return Outcome(state, decisions.preferences_changed(state, event, at))
         if event.type == EventType.CORRECTION:
             return Outcome(state, self._correct(state, event, at, directory))
         state.update_profile(event.type, event.data, event.time, stale=stale)
         run = self._run(state, at, directory)
+        run.effects.extend(note_leave(state, event.type, event.data, self.policy, at, stale=stale))
         view = event_view(event)
         # A stale exit still ends what began before it happened: sending less is the safe side of a late event
         # (what began after it, say after a rehire, is not ended by a replay of the old termination).
@@ -119,12 +121,16 @@ class Engine:
         return Outcome(state, run.effects)
 
     @staticmethod
-    def _review(state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory) -> list[Effect]:
-        """A reviewer's decision (SPEC §11), with the recipient's profile for the mailbox (quiet hours)."""
+    def _review(state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory,
+                defs: Definitions) -> list[Effect]:
+        """A reviewer's decision (SPEC §11), with the recipient's profile for the mailbox (quiet hours) and what
+        the message does while the recipient is on leave."""
         message = state.awaiting_approval.get(str(event.data.get("message_id")))
         rid = message.recipient_id if message is not None else None
         recipient = state.profile if rid in (None, state.employee_id) else directory(rid or "")
-        return decisions.review_decided(state, event, at, recipient)
+        journey = defs.journeys.get((message.journey_id, message.journey_version)) if message is not None else None
+        rule = rule_for(journey, message.recipient_role if message is not None else "employee")
+        return decisions.review_decided(state, event, at, recipient, rule)
 
     def _correct(self, state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory) -> list[Effect]:
         """A correction: a rescinded trigger ends what it started (what waits to go is suppressed, reason

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
 from wayfinder.journeys._durations import parse_duration
-from wayfinder.journeys._time import next_allowed, zone
+from wayfinder.journeys._time import next_allowed, parse_window, zone
 from wayfinder.journeys.effects import (
     Decide,
     Dispatch,
     Effect,
     ForgetMailbox,
+    LeaveChanged,
     MailboxInput,
     MailboxTimer,
     Preferences,
@@ -25,7 +26,7 @@ from wayfinder.journeys.effects import (
 )
 from wayfinder.journeys.model import Policy, to_time
 from wayfinder.journeys.records import Message
-from wayfinder.journeys.state import MailboxState, Slot
+from wayfinder.journeys.state import LeavePeriod, MailboxState, Slot
 
 _MAX_ROUNDS = 10_000
 
@@ -79,6 +80,8 @@ class Mailbox:
             return self.dispatch(state or MailboxState(recipient_id=item.mailbox), item, now)
         if isinstance(item, Preferences):
             return self.prefer(state or MailboxState(recipient_id=item.mailbox), item, now)
+        if isinstance(item, LeaveChanged):
+            return self.leave_changed(state or MailboxState(recipient_id=item.mailbox), item, now)
         if state is None:
             return MailboxOutcome(None)  # nothing waits in a mailbox that does not exist
         return self.cancel(state, item.employee_id, item.journey_id, item.reason, now)
@@ -88,12 +91,16 @@ class Mailbox:
         if self._placed(state, d.message, now):
             return MailboxOutcome(state)  # a replay of a message already placed
         at, reason = self.slot(state, now, d.timezone, d.quiet_hours)
+        if d.on_leave != "send" and state.leave is not None and state.leave.covers(at):
+            return MailboxOutcome(state, _hold_on_leave(state, d.message, d.on_leave, at, now))
         self._forget_old(state, now)
         state.slots.append(Slot(at=at, message_id=d.message.message_id))
         if at <= now:
             return MailboxOutcome(state, [Decide(_gone(d.message, at))])
         deferred = d.message.with_status("deferred", reason=reason, at=at)
         state.pending[deferred.message_id] = deferred
+        if d.on_leave != "defer":
+            state.leave_rules[deferred.message_id] = d.on_leave
         return MailboxOutcome(state, [Decide(deferred),
                                       Schedule(at, MailboxTimer(state.recipient_id, deferred.message_id))])
 
@@ -101,7 +108,7 @@ class Mailbox:
     def _placed(state: MailboxState, message: Message, now: datetime) -> bool:
         """Whether this message already has a slot: held here, or sent since it was made (a slot is never
         earlier than the message, and one that went is never later than now)."""
-        if message.message_id in state.pending:
+        if message.message_id in state.pending or message.message_id in state.on_leave:
             return True
         lo = bisect_left(state.slots, message.created_at, key=_at)
         hi = bisect_right(state.slots, now, key=_at)
@@ -117,15 +124,56 @@ class Mailbox:
         """A deferred message's time came (a timer of a forgotten mailbox or a cancelled message does nothing)."""
         if state is None:
             return MailboxOutcome(None)
+        if timer.message_id in state.on_leave:
+            return MailboxOutcome(state, self._release(state, now))
         message = state.pending.get(timer.message_id)
         if message is None or message.scheduled_for > now:
             return MailboxOutcome(state)  # cancelled, or held later since (a newer timer waits)
         del state.pending[timer.message_id]
+        rule = state.leave_rules.pop(message.message_id, "defer")
         refusal = self._refusal(state, message)
+        if refusal is None and rule != "send" and state.leave is not None and state.leave.covers(
+                message.scheduled_for):
+            refusal = "on_leave"  # a sensitive leave began while it waited here
         if refusal is not None:
             state.slots = [s for s in state.slots if s.message_id != message.message_id]
+            if refusal == "on_leave":
+                return MailboxOutcome(state, _hold_on_leave(state, message, rule, message.scheduled_for, now))
             return MailboxOutcome(state, [Decide(message.with_status("suppressed", reason=refusal, at=now))])
         return MailboxOutcome(state, [Decide(_gone(message, message.scheduled_for))])
+
+    def leave_changed(self, state: MailboxState, item: LeaveChanged, now: datetime) -> MailboxOutcome:
+        """The recipient's sensitive leave began or its end moved: what it holds waits for the new end, or goes
+        now when the leave is over."""
+        state.leave = LeavePeriod(leave_type="", start=item.start, end=item.end, timezone=item.timezone,
+                                  quiet_hours=item.quiet_hours)
+        if not state.leave.covers(now.astimezone(UTC)) and item.start <= now:
+            return MailboxOutcome(state, self._release(state, now))
+        effects: list[Effect] = []
+        end = item.end
+        for mid, held in list(state.on_leave.items()):
+            if end is not None and held.scheduled_for != end:
+                state.on_leave[mid] = held.with_status("deferred", reason="on_leave", at=end)
+                effects += [Decide(state.on_leave[mid]), Schedule(end, MailboxTimer(state.recipient_id, mid))]
+        return MailboxOutcome(state, effects)
+
+    def _release(self, state: MailboxState, now: datetime) -> list[Effect]:
+        """The leave is over (a timer of a leave that goes on does nothing): everything held for it goes through
+        the mailbox from now, in the order it was held, opt-outs checked again."""
+        leave = state.leave
+        now = now.astimezone(UTC)
+        if leave is None or leave.covers(now):
+            return []
+        quiet = parse_window(leave.quiet_hours) if leave.quiet_hours else None
+        effects: list[Effect] = []
+        held, state.on_leave = state.on_leave, {}
+        for message in held.values():
+            refusal = self._refusal(state, message)
+            if refusal is not None:
+                effects.append(Decide(message.with_status("suppressed", reason=refusal, at=now)))
+                continue
+            effects += self.dispatch(state, Dispatch(state.recipient_id, message, leave.timezone, quiet), now).effects
+        return effects
 
     @staticmethod
     def _refusal(state: MailboxState, message: Message) -> str | None:
@@ -158,17 +206,32 @@ class Mailbox:
                now: datetime) -> MailboxOutcome:
         """Suppress what waits here about ``employee_id`` (anyone when None), from one journey or all."""
         effects: list[Effect] = []
-        for mid, message in list(state.pending.items()):
+        for mid, message in [*state.pending.items(), *state.on_leave.items()]:
             if employee_id is not None and message.employee_id != employee_id:
                 continue
             if journey_id is not None and message.journey_id != journey_id:
                 continue
-            del state.pending[mid]
+            state.pending.pop(mid, None)
+            state.on_leave.pop(mid, None)
+            state.leave_rules.pop(mid, None)
             state.slots = [s for s in state.slots if s.message_id != mid]
             out = message.redacted(reason, now) if reason == "erased" else message.with_status(
                 "suppressed", reason=reason, at=now)
             effects.append(Decide(out))
         return MailboxOutcome(state, effects)
+
+
+def _hold_on_leave(state: MailboxState, message: Message, rule: str, due: datetime, now: datetime) -> list[Effect]:
+    """A message due during the recipient's sensitive leave: suppressed, or held (reason ``on_leave``) until the
+    leave ends; while its end is not known, ``scheduled_for`` stays the time it was due."""
+    if rule == "suppress":
+        return [Decide(message.with_status("suppressed", reason="on_leave", at=now))]
+    end = state.leave.end if state.leave is not None else None
+    held = message.with_status("deferred", reason="on_leave", at=end or due)
+    state.on_leave[held.message_id] = held
+    if end is None:
+        return [Decide(held)]
+    return [Decide(held), Schedule(end, MailboxTimer(state.recipient_id, held.message_id))]
 
 
 def _at(slot: Slot) -> datetime:

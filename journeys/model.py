@@ -7,10 +7,20 @@ from datetime import time, timedelta
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from wayfinder.expressions import Expr
 from wayfinder.journeys._durations import parse_duration
+from wayfinder.journeys.events import LeaveType
 from wayfinder.vocabulary import Channel, Frozen, Identifier, RecipientRole
 
 _LOCALE = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"
@@ -260,6 +270,19 @@ class Journey(Frozen):
                        Field(description="A control group: this share of the audience enrolls but gets no "
                                          "message (suppressed, reason holdout)", examples=["5%"])] = None
     outcomes: list[Outcome] = Field(default_factory=list)
+    essential: Annotated[bool, Field(description="Its messages still go while the recipient is on a sensitive "
+                                     "leave (Policy.leave_pause)")] = False
+    on_leave: Annotated[Literal["defer", "suppress"], Field(
+        description="What happens to a message due while the recipient is on a sensitive leave: defer it to "
+                    "the end of the leave, or suppress it when it would no longer make sense then")] = "defer"
+
+    @field_validator("on_leave")
+    @classmethod
+    def _essential_is_never_suppressed(cls, value: str, info: ValidationInfo) -> str:
+        if value == "suppress" and info.data.get("essential"):
+            msg = "an essential journey's messages go during a leave; remove on_leave or essential"
+            raise ValueError(msg)
+        return value
 
     @model_validator(mode="after")
     def _no_holdout_when_sensitive(self) -> Journey:
@@ -332,6 +355,18 @@ class WorkingDays(Frozen):
 DEFAULT_PREFERENCES_URL = "https://intranet.example.com/wayfinder/preferences"
 
 
+def _bereavement_and_medical() -> list[LeaveType]:
+    return ["bereavement", "medical"]
+
+
+class LeavePause(Frozen):
+    """While the recipient is on one of these leaves, other journeys' messages wait for its end (or are
+    suppressed, per journey ``on_leave``); essential journeys and the journey about the leave still go."""
+
+    leave_types: Annotated[list[LeaveType], Field(min_length=1, description="the sensitive leave types")] = Field(
+        default_factory=_bereavement_and_medical)
+
+
 class Policy(Frozen):
     """The global policy. An empty policy has no cap and no quiet hours."""
 
@@ -348,6 +383,8 @@ class Policy(Frozen):
     working_days: WorkingDays = Field(default_factory=WorkingDays)
     preferences_url: Annotated[str, Field(description="Where employees see and change their preferences; "
                                           "every message links here")] = DEFAULT_PREFERENCES_URL
+    leave_pause: Annotated[LeavePause | None, Field(
+        description="Pause non-essential messages to a person on a sensitive leave until it ends")] = None
 
 
 IDENTIFYING_FIELDS = ("id", "given_name", "preferred_name", "family_name", "email", "manager_id", "hr_partner_id")

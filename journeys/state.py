@@ -34,6 +34,22 @@ UNKNOWN_TIME = datetime.min.replace(tzinfo=UTC)
 _PROFILE_PARTS = ("fields", "preferences", "attributes")
 
 
+class LeavePeriod(BaseModel):
+    """A sensitive leave (Policy.leave_pause): from local midnight of its start date until local midnight of the
+    return date (``hris.leave.ended``, else the expected one; None while neither is known)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    leave_type: str
+    start: datetime
+    end: datetime | None = None
+    timezone: str = "UTC"
+    quiet_hours: str | None = None
+
+    def covers(self, at: datetime) -> bool:
+        return self.start <= at and (self.end is None or at < self.end)
+
+
 class EmployeeState(BaseModel):
     """What the core keeps for one employee.
 
@@ -59,6 +75,7 @@ class EmployeeState(BaseModel):
     profile_times: dict[str, datetime] = Field(default_factory=dict)
     mailboxes: set[str] = Field(default_factory=set)
     awaiting_approval: dict[str, Message] = Field(default_factory=dict)
+    leave: LeavePeriod | None = None  # the current or latest sensitive leave (journeys/leave.py)
 
     @field_validator("seen", mode="before")
     @classmethod
@@ -130,3 +147,6 @@ class MailboxState(BaseModel):
     opt_out_channels: list[str] = Field(default_factory=list)
     opt_out_topics: list[str] = Field(default_factory=list)
     paused_until: datetime | None = None
+    leave: LeavePeriod | None = None  # the recipient's sensitive leave, as ``LeaveChanged`` said
+    on_leave: dict[str, Message] = Field(default_factory=dict)  # held until the leave ends, in the order held
+    leave_rules: dict[str, Literal["send", "suppress"]] = Field(default_factory=dict)  # of held messages not "defer"

@@ -15,6 +15,7 @@ from wayfinder.journeys.effects import (
     Effect,
     Erase,
     ForgetMailbox,
+    LeaveChanged,
     Lifecycle,
     MailboxInput,
     OpenTask,
@@ -58,7 +59,8 @@ def carry_out(effects: list[Effect], port: Port, subject: str) -> None:
                 port.schedule(due, timer)
             case Decide(message=message):
                 port.record(message)
-            case Dispatch(mailbox=mailbox) | ForgetMailbox(mailbox=mailbox) | Preferences(mailbox=mailbox):
+            case (Dispatch(mailbox=mailbox) | ForgetMailbox(mailbox=mailbox) | Preferences(mailbox=mailbox)
+                  | LeaveChanged(mailbox=mailbox)):
                 port.to_mailbox(mailbox, effect)
             case CancelPending(recipients=recipients):
                 for mailbox in recipients:

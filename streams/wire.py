@@ -12,6 +12,7 @@ from wayfinder.journeys.effects import (
     Dispatch,
     EnrollmentTimer,
     ForgetMailbox,
+    LeaveChanged,
     MailboxInput,
     MailboxTimer,
     Preferences,
@@ -91,13 +92,16 @@ def encode_mailbox_input(item: MailboxInput, at: datetime) -> bytes:
         quiet = [item.quiet_hours[0].strftime("%H:%M"), item.quiet_hours[1].strftime("%H:%M")] \
             if item.quiet_hours else None
         return dumps({"kind": "dispatch", "mailbox": item.mailbox, "message": item.message.model_dump(mode="json"),
-                      "timezone": item.timezone, "quiet": quiet, "at": at})
+                      "timezone": item.timezone, "quiet": quiet, "on_leave": item.on_leave, "at": at})
     if isinstance(item, CancelPending):
         return dumps({"kind": "cancel", "employee_id": item.employee_id, "journey_id": item.journey_id,
                       "reason": item.reason, "recipients": list(item.recipients), "at": item.at})
     if isinstance(item, Preferences):
         return dumps({"kind": "preferences", "mailbox": item.mailbox, "opt_out_channels": item.opt_out_channels,
                       "opt_out_topics": item.opt_out_topics, "paused_until": item.paused_until, "at": item.at})
+    if isinstance(item, LeaveChanged):
+        return dumps({"kind": "leave", "mailbox": item.mailbox, "start": item.start, "end": item.end,
+                      "timezone": item.timezone, "quiet_hours": item.quiet_hours, "at": item.at})
     return dumps({"kind": "forget", "mailbox": item.mailbox, "at": at})
 
 
@@ -107,13 +111,18 @@ def decode_mailbox_input(d: dict[str, Any]) -> tuple[MailboxInput, datetime]:
     if d["kind"] == "dispatch":
         quiet = d.get("quiet")
         window = (time.fromisoformat(quiet[0]), time.fromisoformat(quiet[1])) if quiet else None
-        return Dispatch(d["mailbox"], Message.model_validate(d["message"]), d["timezone"], window), at
+        return Dispatch(d["mailbox"], Message.model_validate(d["message"]), d["timezone"], window,
+                        d.get("on_leave", "defer")), at
     if d["kind"] == "cancel":
         return CancelPending(d["employee_id"], d["journey_id"], d["reason"], tuple(d["recipients"]), at), at
     if d["kind"] == "preferences":
         until = d.get("paused_until")
         return Preferences(d["mailbox"], tuple(d["opt_out_channels"]), tuple(d["opt_out_topics"]),
                            parse_time(until) if until else None, at), at
+    if d["kind"] == "leave":
+        end = d.get("end")
+        return LeaveChanged(d["mailbox"], parse_time(d["start"]), parse_time(end) if end else None, d["timezone"],
+                            d.get("quiet_hours"), at), at
     return ForgetMailbox(d["mailbox"]), at
 
 

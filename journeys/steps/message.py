@@ -16,6 +16,7 @@ from wayfinder.journeys.effects import Decide, Diagnostic, Dispatch
 from wayfinder.journeys.events import SENSITIVE_EVENT_TYPES
 from wayfinder.journeys.explain import explain
 from wayfinder.journeys.holdout import in_holdout
+from wayfinder.journeys.leave import rule_for
 from wayfinder.journeys.model import Journey, RoadmapStep, SendStep
 from wayfinder.journeys.profile import KNOWN_FIELDS, Profile
 from wayfinder.journeys.records import Message
@@ -102,7 +103,8 @@ def _route(run: Run, journey: Journey, e: Enrollment, message: Message, person: 
     tz = person.timezone if person is not None else run.state.profile.timezone
     own_quiet = person.quiet_hours if person is not None else None
     run.effects.append(Dispatch(mailbox, message.with_status("deferred"), tz,
-                                parse_window(own_quiet) if own_quiet else None))
+                                parse_window(own_quiet) if own_quiet else None,
+                                rule_for(journey, message.recipient_role)))
 
 
 def _sensitive(run: Run, journey: Journey, e: Enrollment, topics: list[str]) -> bool:

@@ -243,7 +243,7 @@ def test_an_employee_opts_out_of_a_topic_from_the_link_in_an_email(context: Brow
     changed = [e for e in site.decisions() if e["type"] == "wayfinder.preferences.changed"
                and e["subject"] == claims.recipient_id]
     assert changed[-1]["data"]["opt_out_topics"] == ["childcare"]
-    submit(page, "text=Why did I get this message?", re.compile(".*/preferences/why\\?t=.*"))
+    submit(page, "#why", re.compile(".*/preferences/why\\?t=.*"))  # the link's words are in the reader's language
     assert page.inner_text("#explanation")
     shoot(page, "why")
     page.goto(link.replace("/preferences?", "/preferences/unsubscribe?"))
@@ -284,11 +284,35 @@ def test_csrf_and_bad_links_are_refused(context: BrowserContext, site: Site) -> 
     assert len(site.decisions()) == before
 
 
+def test_what_applies_is_reached_from_the_preferences_page_in_the_readers_language(context: BrowserContext,
+                                                                                  site: Site) -> None:
+    """A German reader (E1029, de-DE) follows "Was gilt für mich?" from their preferences page; an English reader
+    from an email's link sees topic titles, not ids."""
+    email = next(e for e in _delivered(site) if "new-parent" in str(e["X-Wayfinder-Journey"]))
+    page = context.new_page()
+    page.goto(_preferences_link(email))
+    titles = {"en": "IT help", "de": "IT-Hilfe", "fr": "Aide informatique"}
+    assert page.inner_text("label:has(#topic_it-help)").strip() == titles[str(page.get_attribute("html", "lang"))]
+    token = RecipientLinks(SecretStr(TOKEN_SECRET)).sign("E1029", None, datetime.now(UTC))
+    page.goto(f"{site.url}/preferences?t={token}")
+    assert page.get_attribute("html", "lang") == "de"
+    assert page.inner_text("legend >> nth=1") == "Themen, die du nicht möchtest"
+    submit(page, "#applies", re.compile(".*/preferences/resources\\?t=.*"))
+    assert page.inner_text("h1") == "Was gilt für mich?"
+    it_help = page.locator("#topic-it-help")
+    assert it_help.locator("h2").inner_text() == "IT-Hilfe"
+    assert it_help.locator("li[id^=resource-] >> nth=0").is_visible()
+    reasons = page.inner_text("main")
+    assert "Für alle" in reasons and "dein Land: DE" in reasons
+    shoot(page, "applies")
+    submit(page, "text=Zurück zu deinen Einstellungen", re.compile(".*/preferences\\?t=.*"))
+
+
 def test_screens_are_written(site: Site) -> None:
     """Runs last in this file: every page was shot at both widths by the tests above."""
     names = {p.name for p in SCREENS.glob("*.png")} if SCREENS.is_dir() else set()
     for page in ("login", "review-queue", "review-detail", "overview", "tasks", "preferences", "why",
-                 "unsubscribe", "link-refused", "error-403"):
+                 "unsubscribe", "link-refused", "error-403", "applies"):
         for size in SIZES:
             assert f"{page}-{size}.png" in names
 

@@ -399,6 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
     _definition_args(p)
     p.set_defaults(func=cmd_preview)
 
+    from wayfinder.cli import resources as resources_cli
+
+    resources_cli.register(sub, _definition_args, _load)
+
     p = sub.add_parser("demo", help="the bundled examples end to end on the embedded engine (no Kafka)")
     p.add_argument("--out", type=Path, default=Path("wayfinder-demo"), help="[default: ./wayfinder-demo]")
     p.set_defaults(func=cmd_demo)

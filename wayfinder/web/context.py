@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from wayfinder.connectors.links import RecipientLinks
 from wayfinder.web.access import Staff
 from wayfinder.web.backend import EmbeddedBackend
+from wayfinder.web.i18n import translator
 from wayfinder.web.metrics import WebMetrics
 from wayfinder.web.security import session_csrf
 from wayfinder.web.settings import Role, WebSettings
@@ -35,6 +36,8 @@ class Web:
         staff = Staff.from_session(request.session.get("staff")) if "session" in request.scope else None
         if staff is not None:
             context.setdefault("csrf", session_csrf(request))
+        context.setdefault("lang", "en")  # employee pages pass their reader's language (wayfinder/web/i18n.py)
+        context.setdefault("_", translator("en"))
         html = self.jinja.get_template(name).render(staff=staff, dev_login=self.dev_login, **context)
         return HTMLResponse(html, status_code=status)
 

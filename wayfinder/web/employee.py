@@ -13,11 +13,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from wayfinder.catalog.applies import resource_title, what_applies
 from wayfinder.connectors.links import LinkClaims, LinkError
 from wayfinder.journeys.events import iso
+from wayfinder.journeys.profile import Profile
 from wayfinder.web import events as ev
 from wayfinder.web.context import Web, web
 from wayfinder.web.explain import fields_used, trigger_of
+from wayfinder.web.i18n import language_of, translator
 from wayfinder.web.security import check_csrf, link_csrf
 
 CHANNELS = ("email", "intranet")
@@ -42,11 +45,34 @@ def _topics(w: Web) -> list[str]:
     return sorted(w.backend.world.defs.catalog.topics)
 
 
+def _reader(w: Web, recipient_id: str) -> tuple[str | None, dict[str, Any]]:
+    """The reader's locale, and the language and gettext the pages they see are rendered with."""
+    profile = w.backend.store.profiles.get(recipient_id)
+    locale = profile.locale if profile is not None else None
+    lang = language_of(locale)
+    return locale, {"lang": lang, "_": translator(lang)}
+
+
 def _page(request: Request, w: Web, claims: LinkClaims, token: str, *, saved: str | None = None,
           status: int = 200) -> Response:
     prefs = w.backend.store.preferences(claims.recipient_id)
-    return w.render(request, "preferences.html", status=status, prefs=prefs, channels=CHANNELS, topics=_topics(w),
-                    token=token, csrf=_csrf(w, token), saved=saved, why=claims.message_id is not None)
+    locale, words = _reader(w, claims.recipient_id)
+    catalog = w.backend.world.defs.catalog
+    topics = sorted(((t, catalog.topics[t].title_for(locale)) for t in _topics(w)), key=lambda p: p[1].casefold())
+    return w.render(request, "preferences.html", status=status, prefs=prefs, channels=CHANNELS, topics=topics,
+                    token=token, csrf=_csrf(w, token), saved=saved, why=claims.message_id is not None, **words)
+
+
+async def applies(request: Request) -> Response:
+    """What applies to me?: every resource the catalog offers this person, by topic, with why."""
+    w, claims, token = _claims(request)
+    profile = w.backend.store.profiles.get(claims.recipient_id) or Profile(id=claims.recipient_id)
+    catalog = w.backend.world.defs.catalog
+    offers, _ = what_applies(catalog, profile.view(), opt_out_topics=profile.opt_out_topics)
+    locale, words = _reader(w, claims.recipient_id)
+    return w.render(request, "applies.html", offers=offers, token=token,
+                    titles={o.topic: catalog.topics[o.topic].title_for(locale) for o in offers},
+                    resource_title=lambda r: resource_title(r, locale), **words)
 
 
 async def preferences(request: Request) -> Response:
@@ -104,7 +130,8 @@ async def unsubscribe(request: Request) -> Response:
     """RFC 8058: a POST with ``List-Unsubscribe=One-Click`` stops email; GET shows a page with a button."""
     w, claims, token = _claims(request)
     if request.method == "GET":
-        return w.render(request, "unsubscribe.html", token=token, csrf=_csrf(w, token), done=False)
+        return w.render(request, "unsubscribe.html", token=token, csrf=_csrf(w, token), done=False,
+                        **_reader(w, claims.recipient_id)[1])
     form = await request.form()
     if form.get("List-Unsubscribe") != "One-Click":
         raise HTTPException(400, "A one-click unsubscribe sends List-Unsubscribe=One-Click (RFC 8058).")
@@ -117,7 +144,8 @@ async def unsubscribe(request: Request) -> Response:
         event = ev.preferences_changed(employee_id=claims.recipient_id, changes=changes, at=w.backend.now())
         await run_in_threadpool(w.backend.record, event)
     if "text/html" in request.headers.get("accept", ""):
-        return w.render(request, "unsubscribe.html", token=token, csrf=_csrf(w, token), done=True)
+        return w.render(request, "unsubscribe.html", token=token, csrf=_csrf(w, token), done=True,
+                        **_reader(w, claims.recipient_id)[1])
     return PlainTextResponse("You will get no more email from Wayfinder.")
 
 
@@ -128,15 +156,18 @@ async def why(request: Request) -> Response:
     if message is None or (message.recipient_id or message.employee_id) != claims.recipient_id:
         raise HTTPException(404, "This link does not name a message of yours.")
     defs = w.backend.world.defs
+    locale, words = _reader(w, claims.recipient_id)
     journey = defs.current().get(message.journey_id)
     rules = [repr(r.eligibility) for rid in message.resources if (r := defs.catalog.resources.get(rid))]
     return w.render(request, "why.html", m=message, journey=journey, fields=fields_used(journey, rules),
                     trigger=trigger_of(w.backend.trigger_events, message, journey), token=token,
-                    topics=message.topics)
+                    topics=[defs.catalog.topics[t].title_for(locale) if t in defs.catalog.topics else t
+                            for t in message.topics], **words)
 
 
 ROUTES = [
     Route("/preferences", preferences, methods=["GET", "POST"]),
     Route("/preferences/unsubscribe", unsubscribe, methods=["GET", "POST"]),
     Route("/preferences/why", why),
+    Route("/preferences/resources", applies),
 ]

@@ -1,0 +1,60 @@
+"""Context: while a person is on a sensitive leave (``Policy.leave_pause``), other journeys' messages to them wait
+for the leave to end, or are suppressed when the journey says they would no longer make sense then.
+
+The employee's state learns the leave from HRIS events (``note_leave``) and tells the person's own mailbox
+(``LeaveChanged``); each message carries what it does during a leave (``rule_for``), and the mailbox applies it
+(``journeys/mailbox.py``). Essential journeys, and a journey started by the person's own ``hris.leave.started``
+(the one about the leave), still go.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from wayfinder.journeys._time import to_instant, zone
+from wayfinder.journeys.effects import Effect, LeaveChanged, LeaveRule
+from wayfinder.journeys.model import Journey, Policy
+from wayfinder.journeys.state import EmployeeState, LeavePeriod
+from wayfinder.vocabulary import EventType
+
+__all__ = ["note_leave", "rule_for"]
+
+
+def rule_for(journey: Journey | None, recipient_role: str) -> LeaveRule:
+    """What a message of ``journey`` to the person with ``recipient_role`` does while that person is on leave."""
+    if journey is None:
+        return "defer"
+    if journey.essential:
+        return "send"
+    if recipient_role == "employee" and journey.trigger.event == EventType.LEAVE_STARTED:
+        return "send"  # the journey about the leave itself (bereavement support, say)
+    return journey.on_leave
+
+
+def note_leave(state: EmployeeState, event_type: str, data: dict[str, Any], policy: Policy, now: datetime, *,
+               stale: bool) -> list[Effect]:
+    """Keep the period of a sensitive leave from ``hris.leave.started`` / ``.ended`` and tell the person's mailbox.
+
+    A start of another type leaves a sensitive leave as it is; an end applies to the current leave of its type
+    only. A stale start (a backfill) is ignored: an old leave must not hold today's messages; a stale end still
+    applies (ending a hold is the safe side of a late event)."""
+    pause = policy.leave_pause
+    if pause is None or event_type not in (EventType.LEAVE_STARTED, EventType.LEAVE_ENDED):
+        return []
+    kind = data.get("leave_type")
+    tz_name = state.profile.timezone
+    tz = zone(tz_name)
+    if event_type == EventType.LEAVE_STARTED:
+        if stale or kind not in pause.leave_types:
+            return []
+        expected = data.get("expected_return_date")
+        state.leave = LeavePeriod(leave_type=str(kind), start=to_instant(data["start_date"], tz),
+                                  end=to_instant(expected, tz) if expected else None)
+    else:
+        if state.leave is None or state.leave.leave_type != kind:
+            return []
+        state.leave = state.leave.model_copy(update={"end": to_instant(data["return_date"], tz)})
+    leave = state.leave
+    state.mailboxes.add(state.employee_id)
+    return [LeaveChanged(state.employee_id, leave.start, leave.end, tz_name, state.profile.quiet_hours, now)]

@@ -436,6 +436,10 @@ def build_parser() -> argparse.ArgumentParser:
     sending_cli.register(sub)
     reports_cli.register(sub)
 
+    from wayfinder.feedback import cli as feedback_cli
+
+    feedback_cli.register(sub)
+
     from wayfinder.hris import cli as hris_cli
 
     hris_cli.register(sub)

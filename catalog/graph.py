@@ -232,7 +232,7 @@ class CatalogGraph:
             parts.append((f"{r.format.replace('_', '-')} suits your learning style", FORMAT_BONUS))
         demotion = self.feedback.points(r.id)
         if demotion:
-            parts.append(("rated poorly by colleagues", demotion))
+            parts.append(("colleagues rated it poorly or rarely clicked it", demotion))
         return parts
 
     def why(self, resource_id: str, topics: Sequence[str], employee: Mapping[str, Any],
@@ -244,10 +244,21 @@ class CatalogGraph:
         rank = self._candidates(topics).get(resource_id, 0) if topics else 0
         parts = self.score_parts(r, rank, employee, feedback or {})
         out = [f"{reason} {points:+.2f}" for reason, points in parts]
+        out.append(f"score {self._score(r, rank, employee, feedback or {}):.2f}")
         standing = self.feedback.standing(resource_id)
         if standing is not None:
             out.append(f"colleagues' feedback: {standing.describe()}")
         return out
+
+    def variant_note(self, resource_id: str, employee: Mapping[str, Any]) -> str | None:
+        """For a resource with alternatives (a ``group``): why this one of them."""
+        r = self.resources.get(resource_id)
+        if r is None or r.group is None:
+            return None
+        liked = preferred_format(employee)
+        why = (f"{r.format.replace('_', '-')} suits your learning style" if liked is not None and r.format == liked
+               else "the first that fits your eligibility and language")
+        return f"one of the alternatives in group {r.group}: {why}"
 
     def select(self, topics: Sequence[str], employee: Mapping[str, Any], *, limit: int = 5,
                delivered: Iterable[str] = (), opt_out_topics: Iterable[str] = (),

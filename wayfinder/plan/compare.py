@@ -91,7 +91,8 @@ def _steps(planned: Run, unreachable: Iterable[str], plan: Plan) -> None:
         if journey.status != "active":
             continue
         for step in journey.steps:
-            if isinstance(step, SendStep | RoadmapStep | TaskStep | LearningPathStep) and (jid, step.id) not in produced:
+            speaks = isinstance(step, SendStep | RoadmapStep | TaskStep | LearningPathStep)
+            if speaks and (jid, step.id) not in produced:
                 idle.append(f"{jid}/{step.id}")
     for line in unreachable:
         plan.lines.append(f"  ! {line}")

@@ -77,25 +77,40 @@ class _Problem:
         self.requires = {r.id: frozenset(skill_key(s) for s in r.requires_skills) for r in resources}
         self.have = have
         self.need = need
+        # the same as bit sets, for the exact search's many candidate sets
+        self._bit = {s: 1 << i for i, s in enumerate(sorted({*have, *need, *(x for r in resources for x in (
+            *map(skill_key, r.teaches), *map(skill_key, r.requires_skills)))}))}
+        self.teach_bits = {rid: self._bits(t) for rid, t in self.teaches.items()}
+        self.require_bits = {rid: self._bits(t) for rid, t in self.requires.items()}
+        self.have_bits = self._bits(have)
+        self.need_bits = self._bits(need)
+
+    def _bits(self, skills: Iterable[str]) -> int:
+        return sum(self._bit[s] for s in set(skills))
 
     def schedule(self, chosen: Iterable[str]) -> list[str] | None:
         """The chosen resources in an order where every required skill comes first; None if there is none, or
         if they do not teach every needed skill."""
-        known = set(self.have)
+        known = self.have_bits
         left = sorted(chosen, key=self.rank.__getitem__)
         out: list[str] = []
         while left:
-            ready = next((rid for rid in left if self.requires[rid] <= known), None)
+            ready = next((rid for rid in left if self.require_bits[rid] & ~known == 0), None)
             if ready is None:
                 return None
             out.append(ready)
-            known |= self.teaches[ready]
+            known |= self.teach_bits[ready]
             left.remove(ready)
-        return out if self.need <= known else None
+        return out if self.need_bits & ~known == 0 else None
 
     def exact(self, candidates: list[str]) -> list[str] | None:
         for size in range(1, len(candidates) + 1):
             for chosen in combinations(candidates, size):
+                taught = self.have_bits
+                for rid in chosen:
+                    taught |= self.teach_bits[rid]
+                if self.need_bits & ~taught:  # cannot cover: no need to order them
+                    continue
                 order = self.schedule(chosen)
                 if order is not None:
                     return order

@@ -13,7 +13,7 @@ def test_the_bundled_journey_tests_pass(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["test"]) == 0
     out = capsys.readouterr().out
     assert "PASS new-parent-birth-in-germany (" in out
-    assert out.endswith("5 passed, 0 failed\n")
+    assert out.endswith("6 passed, 0 failed\n")
 
 
 def test_a_broken_copy_fails_with_a_readable_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -175,3 +175,22 @@ def test_without_a_role_the_path_leads_to_the_aspiration_and_the_horizon_cuts_it
     _check_path(m.resources, {"delegation"}, covers=False)  # cut at the horizon: in order, not complete
     assert "first-90-days-manager" not in m.resources  # it teaches only delegation, which E1 has
     assert runner.stats.diagnostics["learning_path_no_target"] == 1  # E2: not a role of the catalog
+
+
+def test_the_bundled_journey_test_catches_a_lost_video_variant(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    copy = tmp_path / "mine"
+    assert main(["examples", "--copy", str(copy)]) == 0
+    learning = copy / "catalog" / "learning.yaml"
+    text = learning.read_text(encoding="utf-8")
+    assert text.count("    format: video\n    teaches: [structured-interviewing]\n") == 1
+    learning.write_text(text.replace("    format: video\n    teaches: [structured-interviewing]\n",
+                                     "    teaches: [structured-interviewing]\n"), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["test", str(copy), "-k", "first-time-manager"]) == 1
+    out = capsys.readouterr().out
+    assert ("-message at=2026-03-09T09:00:00Z journey=first-time-manager step=path status=sent resources="
+            "['hiring-training-video', 'coaching-for-managers', 'performance-reviews-guide']") in out
+    assert "+message at=2026-03-09T09:00:00Z journey=first-time-manager step=path status=sent resources=" \
+           "['coaching-for-managers', 'hiring-training', 'performance-reviews-guide']" in out
+    assert out.endswith("0 passed, 1 failed\n")

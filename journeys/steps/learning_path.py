@@ -27,7 +27,7 @@ def run_learning_path(run: Run, journey: Journey, e: Enrollment, step: LearningP
     if role is None:
         return e.step + 1
     selection = _select(run, journey, step, role)
-    if selection.path is None or not selection.path.resources:  # nothing to learn here: no message
+    if not selection.resources:  # nothing to learn here, or nothing due within the horizon: no message
         return e.step + 1
     deliver(run, journey, e, step, scope, action.channel, action.to,
             lambda: selection, lambda: run.defs.templates[action.template])

@@ -194,3 +194,20 @@ def test_the_bundled_journey_test_catches_a_lost_video_variant(tmp_path: Path,
     assert "+message at=2026-03-09T09:00:00Z journey=first-time-manager step=path status=sent resources=" \
            "['coaching-for-managers', 'hiring-training', 'performance-reviews-guide']" in out
     assert out.endswith("0 passed, 1 failed\n")
+
+
+def test_a_pace_longer_than_the_horizon_sends_nothing(tmp_path: Path) -> None:
+    (tmp_path / "journeys").mkdir()
+    (tmp_path / "journeys" / "growth.yaml").write_text(ASPIRING.replace("pace: 1w, horizon: 21d",
+                                                                        "pace: 4w, horizon: 21d"), encoding="utf-8")
+    ex = examples_dir()
+    defs = load_or_raise(Sources(paths=[tmp_path / "journeys", ex / "catalog"], templates=[ex / "templates"]))
+    from wayfinder.journeys.events import decode_event
+
+    line = json.dumps({"specversion": "1.0", "id": "a-1", "source": "test", "subject": "E1",
+                       "type": "hris.employee.upserted", "time": "2026-03-02T09:00:00Z",
+                       "data": {"email": "a@example.com", "aspiration": "first-line-manager"}})
+    runner = EmbeddedRunner(defs)
+    runner.run([decode_event(line)], at("2026-04-01T00:00:00Z"))
+    assert runner.messages == {}
+    assert runner.stats.diagnostics["learning_path_no_target"] == 0

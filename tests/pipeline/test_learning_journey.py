@@ -211,3 +211,17 @@ def test_a_pace_longer_than_the_horizon_sends_nothing(tmp_path: Path) -> None:
     runner.run([decode_event(line)], at("2026-04-01T00:00:00Z"))
     assert runner.messages == {}
     assert runner.stats.diagnostics["learning_path_no_target"] == 0
+
+
+def test_preview_says_why_a_learning_path_sent_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = tmp_path / "p.json"
+    profile.write_text(json.dumps({"id": "P1", "email": "p@example.com", "job_level": "M1", "skills": [
+        "One-on-ones", "Giving feedback", "Delegation", "Coaching", "Structured interviewing",
+        "Performance reviews"]}), encoding="utf-8")
+    data = json.dumps({"change": "promotion", "old_role": "a", "new_role": "b", "old_department": "x",
+                       "new_department": "y"})
+    assert main(["preview", "first-time-manager", "--employee", str(profile), "--data", data,
+                 "--at", "2026-03-02T09:00:00Z"]) == 0
+    out = capsys.readouterr().out
+    assert "0 message(s)" in out
+    assert "  - step path: the profile already has every skill role first-line-manager needs" in out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wayfinder.catalog.model import skill_key
@@ -33,7 +33,26 @@ def _eligibility(journey: Journey, defs: Definitions, employee: dict[str, object
         if topics and not defs.catalog.select(topics, employee, limit=50).resources:
             out.append(f"step {step.id}: no resource about {', '.join(topics)} is eligible for this employee "
                        "(catalog eligibility)")
+        if isinstance(step, LearningPathStep):
+            out.extend(_no_path(step, defs, employee))
     return out
+
+
+def _no_path(step: LearningPathStep, defs: Definitions, employee: dict[str, object]) -> list[str]:
+    """Why a learning path step had nothing to send."""
+    attributes = employee.get("attributes")
+    aspiration = attributes.get("aspiration") if isinstance(attributes, dict) else None
+    name = step.learning_path.role or (aspiration if isinstance(aspiration, str) else None)
+    role = defs.catalog.role_for(name) if name else None
+    if role is None:
+        return [f"step {step.id}: no target role (the step names none and the employee's aspiration is "
+                "missing or not a role of the catalog)"]
+    plan = defs.catalog.learning_path(role, employee, start=date(2000, 1, 3), horizon_days=1, pace_days=1).path
+    if plan is not None and not plan.missing:
+        return [f"step {step.id}: the profile already has every skill role {role.id} needs"]
+    if plan is not None and not plan.resources:
+        return [f"step {step.id}: no resource this employee may get teaches {', '.join(plan.unreachable)}"]
+    return [f"step {step.id}: the first item of the path falls after the horizon ({step.learning_path.horizon})"]
 
 
 def why_nothing(journey: Journey, defs: Definitions, events: Sequence[CloudEvent], employee_id: str) -> list[str]:

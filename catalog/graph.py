@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
 import networkx as nx
 
 from wayfinder.catalog.calendar import WorkCalendar
-from wayfinder.catalog.model import ResourceSpec, TopicSpec
+from wayfinder.catalog.feedback import CatalogFeedback
+from wayfinder.catalog.model import STYLE_FORMATS, ResourceSpec, RoleSpec, TopicSpec, skill_key
+from wayfinder.catalog.paths import PathPlan, plan_path
 
 
 @dataclass(frozen=True)
@@ -24,10 +26,13 @@ class RoadmapItem:
     date: date
     requires: tuple[str, ...]
     titles: tuple[tuple[str, str], ...] = ()
+    teaches: tuple[str, ...] = ()
+    format: str | None = None
 
     def view(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "url": self.url, "type": self.type, "day": self.day,
-                "date": self.date.isoformat(), "requires": list(self.requires), "titles": dict(self.titles)}
+                "date": self.date.isoformat(), "requires": list(self.requires), "titles": dict(self.titles),
+                "teaches": list(self.teaches), "format": self.format}
 
 
 @dataclass
@@ -38,36 +43,44 @@ class Selection:
     roadmap: list[RoadmapItem] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     all_opted_out: bool = False
+    path: PathPlan | None = None  # a learning path: what it covers and what it cannot
+
+
+FORMAT_BONUS = 0.5
+"""Ranking points for a resource whose ``format`` suits the employee's ``learning_style``."""
 
 
 def _node(kind: str, name: str) -> str:
     return f"{kind}:{name}"
 
 
+def preferred_format(employee: Mapping[str, Any]) -> str | None:
+    """The resource format that suits the employee's ``learning_style`` (None when they have none)."""
+    style = employee.get("learning_style")
+    return STYLE_FORMATS.get(style) if isinstance(style, str) else None
+
+
 class CatalogGraph:
     """Topics, resources and the people, roles, departments and locations they relate to."""
 
     def __init__(self, topics: Iterable[TopicSpec] = (), resources: Iterable[ResourceSpec] = (),
-                 calendar: WorkCalendar | None = None) -> None:
+                 calendar: WorkCalendar | None = None, roles: Iterable[RoleSpec] = (),
+                 feedback: CatalogFeedback | None = None) -> None:
         self.calendar = calendar or WorkCalendar()  # roadmap items fall on working days
         self.topics: dict[str, TopicSpec] = {t.id: t for t in topics}
         self.resources: dict[str, ResourceSpec] = {r.id: r for r in resources}
+        self.roles: dict[str, RoleSpec] = {r.id: r for r in roles}
+        self.feedback = feedback or CatalogFeedback()  # everyone's ratings and clicks
         self.graph: nx.DiGraph[str] = nx.DiGraph()
         for spec in self.topics.values():
             self.graph.add_node(_node("topic", spec.id), kind="topic")
             if spec.parent:
                 self.graph.add_edge(_node("topic", spec.id), _node("topic", spec.parent), rel="parent")
         for r in self.resources.values():
-            self.graph.add_node(_node("resource", r.id), kind="resource")
-            for t in r.topics:
-                self.graph.add_edge(_node("resource", r.id), _node("topic", t), rel="about")
-            for other in r.related:
-                self.graph.add_edge(_node("resource", r.id), _node("resource", other), rel="related")
-            for other in r.requires:
-                self.graph.add_edge(_node("resource", r.id), _node("resource", other), rel="requires")
-            for kind, values in (("department", r.departments), ("location", r.locations), ("role", r.roles)):
-                for v in values:
-                    self.graph.add_edge(_node("resource", r.id), _node(kind, v.casefold()), rel="eligible-for")
+            self._add_resource(r)
+        for role in self.roles.values():
+            for skill in role.skills:
+                self.graph.add_edge(_node("catalog-role", role.id), _node("skill", skill), rel="needs")
         self._views = {r.id: _resource_view(r) for r in self.resources.values()}
         self._by_topic: dict[str, list[str]] = {}
         for r in self.resources.values():
@@ -75,6 +88,22 @@ class CatalogGraph:
                 self._by_topic.setdefault(t, []).append(r.id)
         self._subtopics = lru_cache(maxsize=1024)(self._subtopics_uncached)
         self._lineage = lru_cache(maxsize=1024)(self._lineage_uncached)
+
+    def _add_resource(self, r: ResourceSpec) -> None:
+        self.graph.add_node(_node("resource", r.id), kind="resource")
+        for t in r.topics:
+            self.graph.add_edge(_node("resource", r.id), _node("topic", t), rel="about")
+        for other in r.related:
+            self.graph.add_edge(_node("resource", r.id), _node("resource", other), rel="related")
+        for other in r.requires:
+            self.graph.add_edge(_node("resource", r.id), _node("resource", other), rel="requires")
+        for kind, values in (("department", r.departments), ("location", r.locations), ("role", r.roles)):
+            for v in values:
+                self.graph.add_edge(_node("resource", r.id), _node(kind, v.casefold()), rel="eligible-for")
+        for skill in r.teaches:
+            self.graph.add_edge(_node("resource", r.id), _node("skill", skill), rel="teaches")
+        for skill in r.requires_skills:
+            self.graph.add_edge(_node("resource", r.id), _node("skill", skill), rel="requires-skill")
 
     # -- topic hierarchy -------------------------------------------------------------------
     def _subtopics_uncached(self, topic: str) -> frozenset[str]:
@@ -137,16 +166,23 @@ class CatalogGraph:
 
     def _pick(self, topics: Sequence[str], employee: Mapping[str, Any], delivered: Iterable[str],
               opt_out_topics: Iterable[str], selection: Selection) -> list[tuple[ResourceSpec, int]]:
-        delivered_set = set(delivered)
         opted = set(opt_out_topics)
-        delivered_groups = {self.resources[d].group for d in delivered_set if d in self.resources}
         if opted and all(self.lineage(t) & opted for t in topics):
             selection.all_opted_out = True
             return []
-        best_in_group: dict[str, tuple[tuple[int, int, str], ResourceSpec, int]] = {}
+        return self._pick_from(self._candidates(topics), employee, delivered, opted, selection)
+
+    def _pick_from(self, candidates: Mapping[str, int], employee: Mapping[str, Any], delivered: Iterable[str],
+                   opted: set[str], selection: Selection) -> list[tuple[ResourceSpec, int]]:
+        """The candidates this employee may get, one of each group of alternatives: their locale first, then
+        the format of their learning style (extension), then a more specific eligibility, then the id."""
+        delivered_set = set(delivered)
+        delivered_groups = {self.resources[d].group for d in delivered_set if d in self.resources}
+        best_in_group: dict[str, tuple[tuple[int, int, int, str], ResourceSpec, int]] = {}
         picked: list[tuple[ResourceSpec, int]] = []
         locale = str(employee.get("locale") or "").replace("_", "-").lower()
-        for rid, rank in self._candidates(topics).items():
+        liked = preferred_format(employee)
+        for rid, rank in candidates.items():
             r = self.resources[rid]
             if rid in delivered_set or (r.group is not None and r.group in delivered_groups):
                 continue
@@ -160,6 +196,7 @@ class CatalogGraph:
             own = (r.locale or "").lower()
             preference = (
                 0 if own and own == locale else 1 if own and own.split("-")[0] == locale.split("-")[0] else 2,
+                0 if liked is not None and r.format == liked else 1,
                 0 if r.eligibility is not None else 1,
                 rid,
             )
@@ -179,14 +216,55 @@ class CatalogGraph:
         return out
 
     def _score(self, r: ResourceSpec, rank: int, employee: Mapping[str, Any], feedback: Mapping[str, float]) -> float:
-        score = 10.0 - rank + len(self.close_to(r, employee))
+        score = 0.0
+        for _, points in self.score_parts(r, rank, employee, feedback):
+            score += points
+        return score
+
+    def score_parts(self, r: ResourceSpec, rank: int, employee: Mapping[str, Any],
+                    feedback: Mapping[str, float]) -> list[tuple[str, float]]:
+        """Why a resource ranks where it does: (reason, points), summed in this order."""
+        parts: list[tuple[str, float]] = [(f"topic match ({'first' if rank == 0 else f'rank {rank}'})", 10.0 - rank)]
+        parts.extend((f"meant for your {kind}", 1.0) for kind, _ in self.close_to(r, employee))
         own = (r.locale or "").lower()
         if own and own == str(employee.get("locale") or "").replace("_", "-").lower():
-            score += 0.5
-        score += feedback.get(r.id, 0.0)
+            parts.append(("in your language", 0.5))
+        if r.id in feedback:
+            parts.append(("your own clicks and ratings", feedback[r.id]))
         for other in r.related:
-            score += 0.25 * max(0.0, feedback.get(other, 0.0))
-        return score
+            if feedback.get(other, 0.0) > 0:
+                parts.append((f"you liked the related {other}", 0.25 * feedback[other]))
+        if r.format is not None and r.format == preferred_format(employee):
+            parts.append((f"{r.format.replace('_', '-')} suits your learning style", FORMAT_BONUS))
+        demotion = self.feedback.points(r.id)
+        if demotion:
+            parts.append(("colleagues rated it poorly or rarely clicked it", demotion))
+        return parts
+
+    def why(self, resource_id: str, topics: Sequence[str], employee: Mapping[str, Any],
+            feedback: Mapping[str, float] | None = None) -> list[str]:
+        """The ranking of one resource for ``preview``: each reason with its points, and everyone's feedback."""
+        r = self.resources.get(resource_id)
+        if r is None:
+            return []
+        rank = self._candidates(topics).get(resource_id, 0) if topics else 0
+        parts = self.score_parts(r, rank, employee, feedback or {})
+        out = [f"{reason} {points:+.2f}" for reason, points in parts]
+        out.append(f"score {self._score(r, rank, employee, feedback or {}):.2f}")
+        standing = self.feedback.standing(resource_id)
+        if standing is not None:
+            out.append(f"colleagues' feedback: {standing.describe()}")
+        return out
+
+    def variant_note(self, resource_id: str, employee: Mapping[str, Any]) -> str | None:
+        """For a resource with alternatives (a ``group``): why this one of them."""
+        r = self.resources.get(resource_id)
+        if r is None or r.group is None:
+            return None
+        liked = preferred_format(employee)
+        why = (f"{r.format.replace('_', '-')} suits your learning style" if liked is not None and r.format == liked
+               else "the first that fits your eligibility and language")
+        return f"one of the alternatives in group {r.group}: {why}"
 
     def select(self, topics: Sequence[str], employee: Mapping[str, Any], *, limit: int = 5,
                delivered: Iterable[str] = (), opt_out_topics: Iterable[str] = (),
@@ -205,12 +283,13 @@ class CatalogGraph:
         selection = Selection()
         country = employee.get("country")
         picked = {r.id: r for r, _ in self._pick(topics, employee, delivered, opt_out_topics, selection)}
+        chosen_variant = {r.group: r.id for r in picked.values() if r.group is not None}
+        requires = {r.id: self._requires_picked(r, picked, chosen_variant) for r in picked.values()}
         order: nx.DiGraph[str] = nx.DiGraph()
         order.add_nodes_from(picked)
-        for r in picked.values():
-            for req in r.requires:
-                if req in picked:
-                    order.add_edge(req, r.id)
+        for rid, reqs in requires.items():
+            for req in reqs:
+                order.add_edge(req, rid)
         effective: dict[str, int] = {}
         for rid in nx.topological_sort(order):
             own = picked[rid].day or 1
@@ -222,10 +301,65 @@ class CatalogGraph:
             r = picked[rid]
             day = effective[rid]
             when = self.calendar.working_day(start, day, country if isinstance(country, str) else None)
-            selection.roadmap.append(RoadmapItem(rid, r.title, r.url, r.type, day, when,
-                                                 tuple(q for q in r.requires if q in picked),
-                                                 tuple(sorted(r.titles.items()))))
+            selection.roadmap.append(RoadmapItem(rid, r.title, r.url, r.type, day, when, requires[rid],
+                                                 tuple(sorted(r.titles.items())), tuple(r.teaches), r.format))
         selection.resources = [picked[rid] for rid in ordered]
+        return selection
+
+    def _requires_picked(self, r: ResourceSpec, picked: Mapping[str, ResourceSpec],
+                         chosen_variant: Mapping[str, str]) -> tuple[str, ...]:
+        """What ``r`` requires among the picked items; a required item that has alternatives (a ``group``) is
+        satisfied by the variant picked for this employee."""
+        out: list[str] = []
+        for req in r.requires:
+            other = self.resources.get(req)
+            variant = chosen_variant.get(other.group) if other is not None and other.group is not None else None
+            if req in picked:
+                out.append(req)
+            elif variant is not None and variant != r.id:
+                out.append(variant)
+        return tuple(dict.fromkeys(out))
+
+    # -- learning paths (extension) -------------------------------------------------------------
+    def role_for(self, name: str) -> RoleSpec | None:
+        """The catalog role with this id, or whose ``matches`` or ``title`` is ``name`` (any case)."""
+        if name in self.roles:
+            return self.roles[name]
+        wanted = name.strip().casefold()
+        for role in sorted(self.roles.values(), key=lambda r: r.id):
+            if wanted in {m.strip().casefold() for m in (*role.matches, role.title or "")}:
+                return role
+        return None
+
+    def learning_path(self, role: RoleSpec, employee: Mapping[str, Any], *, start: date, horizon_days: int,
+                      pace_days: int, opt_out_topics: Iterable[str] = (),
+                      feedback: Mapping[str, float] | None = None) -> Selection:
+        """The fewest eligible resources that teach the role's skills this employee lacks, prerequisites first,
+        one due every ``pace_days`` from ``start`` (on a working day) while within ``horizon_days``."""
+        selection = Selection()
+        teachers = {rid: 0 for rid, r in self.resources.items() if r.teaches}
+        picked = self._pick_from(teachers, employee, (), set(opt_out_topics), selection)
+        fb = feedback or {}
+        picked.sort(key=lambda p: (-self._score(p[0], 0, employee, fb), p[0].id))
+        skills = employee.get("skills")
+        have = [s for s in skills if isinstance(s, str)] if isinstance(skills, list) else []
+        plan = plan_path([r for r, _ in picked], have, role.skills)
+        selection.path = plan
+        country = employee.get("country")
+        taught_by: dict[str, str] = {}
+        for n, rid in enumerate(plan.resources, start=1):
+            r = self.resources[rid]
+            day = n * pace_days
+            if day > horizon_days:
+                break
+            when = self.calendar.working_day(start + timedelta(days=day), 1, country if isinstance(country, str)
+                                             else None)
+            requires = tuple(dict.fromkeys(taught_by[k] for k in map(skill_key, r.requires_skills) if k in taught_by))
+            selection.roadmap.append(RoadmapItem(rid, r.title, r.url, r.type, day, when, requires,
+                                                 tuple(sorted(r.titles.items())), tuple(r.teaches), r.format))
+            selection.resources.append(r)
+            for k in map(skill_key, r.teaches):
+                taught_by.setdefault(k, rid)
         return selection
 
 
@@ -235,4 +369,5 @@ def _resource_view(r: ResourceSpec) -> dict[str, Any]:
         "topics": list(r.topics), "group": r.group,
         "locale": r.locale, "day": r.day, "requires": list(r.requires), "related": list(r.related),
         "departments": list(r.departments), "locations": list(r.locations), "roles": list(r.roles),
+        "format": r.format, "teaches": list(r.teaches), "requires_skills": list(r.requires_skills),
     }

@@ -402,7 +402,7 @@ def _check_step(world: _World, doc: Document, j: Journey, i: int, step: Any, sco
         own = Field(shape=schemas.envelope(world.event_shape(step.wait_for.event)))
         _expr(world, doc, (*base, "wait_for", "when"), _src(step.wait_for.when), {**scope, "event": own},
               f"{label}: wait_for.when")
-    roadmap = getattr(step, "roadmap", None)
+    roadmap = getattr(step, "roadmap", None) or getattr(step, "learning_path", None)
     if roadmap is not None:
         _template_use(world, roadmap.template, scope, f"journey {j.id}, step {step.id}")
 

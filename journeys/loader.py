@@ -13,13 +13,24 @@ from pydantic import BaseModel, ValidationError
 
 from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.catalog.graph import CatalogGraph
-from wayfinder.catalog.model import CatalogDoc, ResourceDoc, ResourceSpec, TopicDoc, TopicSpec
+from wayfinder.catalog.model import (
+    CatalogDoc,
+    CatalogFeedbackDoc,
+    ResourceCounts,
+    ResourceDoc,
+    ResourceSpec,
+    RoleDoc,
+    RoleSpec,
+    TopicDoc,
+    TopicSpec,
+)
 from wayfinder.expressions import ExpressionError
 from wayfinder.journeys._problems import DefinitionError, Problem
 from wayfinder.journeys._yaml import Document, Loc, load_documents
 from wayfinder.journeys.checks import check_definitions, journey_positions
 from wayfinder.journeys.definitions import Definitions as Definitions  # re-exported: the old home of the name
 from wayfinder.journeys.definitions import InlineKey, Part
+from wayfinder.journeys.learning import catalog_feedback, collect_roles, role_problems
 from wayfinder.journeys.model import (
     BranchStep,
     EndStep,
@@ -27,6 +38,7 @@ from wayfinder.journeys.model import (
     Fairness,
     Journey,
     JourneyTestDoc,
+    LearningPathStep,
     Policy,
     RoadmapStep,
     SendStep,
@@ -41,7 +53,7 @@ from wayfinder.journeys.templates import MessageTemplate, check_source
 KINDS: dict[str, type[BaseModel]] = {
     "Journey": Journey, "Template": TemplateDoc, "Catalog": CatalogDoc, "Topic": TopicDoc,
     "Resource": ResourceDoc, "Policy": Policy, "Fairness": Fairness, "EventType": EventTypeDoc,
-    "JourneyTest": JourneyTestDoc,
+    "JourneyTest": JourneyTestDoc, "Role": RoleDoc, "CatalogFeedback": CatalogFeedbackDoc,
 }
 
 
@@ -179,7 +191,7 @@ def _all_field_names() -> set[str]:
     for obj in vars(jm).values():
         if isinstance(obj, type) and issubclass(obj, BaseModel):
             names |= _field_names(obj)
-    for m in (CatalogDoc, ResourceSpec, TopicSpec):
+    for m in (CatalogDoc, ResourceSpec, TopicSpec, RoleSpec, CatalogFeedbackDoc, ResourceCounts):
         names |= _field_names(m)
     return names
 
@@ -219,9 +231,10 @@ def _label(doc: Document, model: type[BaseModel] | BaseModel) -> str:
     kind = model.__name__ if isinstance(model, type) else type(model).__name__
     name = {"TemplateDoc": "template", "CatalogDoc": "catalog", "TopicDoc": "topic", "ResourceDoc": "resource",
             "Journey": "journey", "Policy": "policy", "Fairness": "fairness", "EventTypeDoc": "event type",
-            "JourneyTestDoc": "journey test"}.get(kind, kind.lower())
+            "JourneyTestDoc": "journey test", "RoleDoc": "role",
+            "CatalogFeedbackDoc": "catalog feedback"}.get(kind, kind.lower())
     ident = doc.data.get("id") if isinstance(doc.data, dict) else None
-    named = ("journey", "topic", "resource", "event type", "journey test")
+    named = ("journey", "topic", "resource", "event type", "journey test", "role")
     return f"{name} {ident}" if isinstance(ident, str) and name in named else name
 
 
@@ -337,8 +350,13 @@ def _build_catalog(parsed: list[_Parsed], defs: Definitions, problems: list[Prob
                 if other not in known:
                     problems.append(doc.problem((*loc, rel, i), f"resource {r.id}: {rel} unknown resource {other!r}"
                                                 + _suggest(other, known)))
-    defs.catalog = CatalogGraph([t for t, _, _ in topics], [r for r, _, _ in resources])
+    placed = [(p.doc, p.model) for p in parsed]
+    roles = collect_roles(placed)
+    _unique(roles, "role", problems)
+    defs.catalog = CatalogGraph([t for t, _, _ in topics], [r for r, _, _ in resources],
+                                roles=[r for r, _, _ in roles], feedback=catalog_feedback(placed, known, problems))
     _catalog_cycles(defs.catalog, topics, resources, problems)
+    problems.extend(role_problems(roles, [r for r, _, _ in resources]))
 
 
 def _catalog_cycles(catalog: CatalogGraph, topics: list[_Placed], resources: list[_Placed],
@@ -478,6 +496,12 @@ class _StepChecker:
         elif isinstance(step, RoadmapStep):
             self.template(("roadmap", "template"), step.roadmap.template)
             self.topics(("roadmap", "topics"), step.roadmap.topics)
+        elif isinstance(step, LearningPathStep):
+            self.template(("learning_path", "template"), step.learning_path.template)
+            role = step.learning_path.role
+            if role is not None and role not in self.defs.catalog.roles:
+                self.add(("learning_path", "role"), f"unknown role {role!r}" + _suggest(role, self.defs.catalog.roles)
+                         + "; roles are declared in the catalog (kind: Role, or roles: in a Catalog)")
         elif isinstance(step, TaskStep):
             for part in (Part.TITLE, Part.NOTE):
                 text = getattr(step.task, part.value)

@@ -24,7 +24,7 @@ from wayfinder.journeys.events import LeaveType
 from wayfinder.vocabulary import Channel, Frozen, Identifier, RecipientRole
 
 _LOCALE = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"
-STEP_KINDS = ("send", "wait", "wait_for", "branch", "roadmap", "task", "end")
+STEP_KINDS = ("send", "wait", "wait_for", "branch", "roadmap", "task", "end", "learning_path")
 
 
 def _duration(value: str) -> str:
@@ -134,6 +134,25 @@ class RoadmapAction(Frozen):
     template: str
 
 
+class LearningPathAction(Frozen):
+    """The fewest catalog resources that teach the skills a role needs and the employee lacks (extension)."""
+
+    role: Annotated[Identifier | None, Field(
+        description="a catalog role id; left out: the employee's `aspiration` (a role id, title or match)")] = None
+    horizon: Duration = "180d"
+    pace: Annotated[Duration, Field(description="one item is due every so long, from the day the step runs")] = "2w"
+    channel: Channel
+    to: Recipient = "employee"
+    template: str
+
+    @model_validator(mode="after")
+    def _pace(self) -> LearningPathAction:
+        if parse_duration(self.pace) < timedelta(days=1) or parse_duration(self.horizon) < timedelta(days=1):
+            msg = "`pace` and `horizon` are at least a day (1d)"
+            raise ValueError(msg)
+        return self
+
+
 class TaskAction(Frozen):
     assignee: Literal["hr_partner", "manager"]
     title: Annotated[str, Field(min_length=1)]
@@ -178,6 +197,10 @@ class EndStep(_Step):
     end: EndAction
 
 
+class LearningPathStep(_Step):
+    learning_path: LearningPathAction
+
+
 def step_kind(value: Any) -> str | None:
     """The discriminator: the one action key a step has."""
     if isinstance(value, dict):
@@ -192,11 +215,13 @@ def step_kind(value: Any) -> str | None:
 Step = Annotated[
     Annotated[SendStep, Tag("send")] | Annotated[WaitStep, Tag("wait")] | Annotated[WaitForStep, Tag("wait_for")]
     | Annotated[BranchStep, Tag("branch")] | Annotated[RoadmapStep, Tag("roadmap")]
-    | Annotated[TaskStep, Tag("task")] | Annotated[EndStep, Tag("end")],
+    | Annotated[TaskStep, Tag("task")] | Annotated[EndStep, Tag("end")]
+    | Annotated[LearningPathStep, Tag("learning_path")],
     Discriminator(
         step_kind,
         custom_error_type="step_kind",
-        custom_error_message="a step needs exactly one action: send, wait, wait_for, branch, roadmap, task or end",
+        custom_error_message="a step needs exactly one action: send, wait, wait_for, branch, roadmap, task, end "
+                             "or learning_path",
     ),
 ]
 

@@ -121,10 +121,10 @@ def merge(shapes: list[Shape]) -> Shape:
 
 RESOURCE = Shape("a catalog resource", _all((
     "id", "type", "title", "titles", "url", "topics", "group", "locale", "day", "requires", "related", "departments",
-    "locations", "roles",
+    "locations", "roles", "format", "teaches", "requires_skills",
 )))
 ROADMAP_ITEM = Shape("a roadmap item", _all(("id", "title", "titles", "url", "type", "day", "date",
-                                                                     "requires")))
+                                                                     "requires", "teaches", "format")))
 
 
 def template_context(event: Shape | None, trigger: Shape | None) -> dict[str, Field]:

@@ -8,6 +8,7 @@ from wayfinder.journeys.model import (
     BranchStep,
     EndStep,
     Journey,
+    LearningPathStep,
     RoadmapStep,
     SendStep,
     Step,
@@ -19,6 +20,7 @@ from wayfinder.journeys.state import Enrollment
 from wayfinder.journeys.steps.branch import run_branch
 from wayfinder.journeys.steps.context import Directory, Next, Run
 from wayfinder.journeys.steps.end import run_end
+from wayfinder.journeys.steps.learning_path import run_learning_path
 from wayfinder.journeys.steps.roadmap import run_roadmap
 from wayfinder.journeys.steps.send import run_send
 from wayfinder.journeys.steps.task import run_task
@@ -45,5 +47,7 @@ def run_step(run: Run, journey: Journey, e: Enrollment, step: Step, scope: dict[
             return run_branch(run, journey, e, step, scope)
         case EndStep():
             return run_end(step)
+        case LearningPathStep():
+            return run_learning_path(run, journey, e, step, scope)
         case _:
             assert_never(step)

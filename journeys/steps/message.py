@@ -17,7 +17,7 @@ from wayfinder.journeys.events import SENSITIVE_EVENT_TYPES
 from wayfinder.journeys.explain import explain
 from wayfinder.journeys.holdout import in_holdout
 from wayfinder.journeys.leave import rule_for
-from wayfinder.journeys.model import Journey, RoadmapStep, SendStep
+from wayfinder.journeys.model import Journey, LearningPathStep, RoadmapStep, SendStep
 from wayfinder.journeys.profile import KNOWN_FIELDS, Profile
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import Enrollment
@@ -29,8 +29,8 @@ Select = Callable[[], Selection]
 Template = Callable[[], MessageTemplate]
 
 
-def deliver(run: Run, journey: Journey, e: Enrollment, step: SendStep | RoadmapStep, scope: dict[str, Any],
-            channel: str, role: str, select: Select, template: Template) -> None:
+def deliver(run: Run, journey: Journey, e: Enrollment, step: SendStep | RoadmapStep | LearningPathStep,
+            scope: dict[str, Any], channel: str, role: str, select: Select, template: Template) -> None:
     """Decide one message from ``step`` on ``channel`` to the person with ``role``."""
     recipient_id, person = recipient(run, role)
     base = Message(

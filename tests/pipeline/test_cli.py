@@ -111,7 +111,7 @@ def test_preview_renders_for_a_profile_file(write_files: WriteFiles, capsys: pyt
 def test_schema_accepts_the_bundled_documents(tmp_path: Path) -> None:
     assert main(["schema", "--out", str(tmp_path)]) == 0
     kinds = {"Journey": "journey", "Template": "template", "Catalog": "catalog", "Policy": "policy",
-             "JourneyTest": "journey-test", "Fairness": "fairness"}
+             "JourneyTest": "journey-test", "Fairness": "fairness", "CatalogFeedback": "catalog-feedback"}
     checked = 0
     for path in sorted(examples_dir().rglob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
@@ -128,4 +128,4 @@ def test_schema_accepts_the_bundled_documents(tmp_path: Path) -> None:
 def test_examples_copy_validates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["examples", "--copy", str(tmp_path / "mine")]) == 0
     assert main(["validate", str(tmp_path / "mine")]) == 0
-    assert "9 journeys" in capsys.readouterr().out
+    assert "10 journeys" in capsys.readouterr().out

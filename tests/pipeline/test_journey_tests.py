@@ -13,7 +13,7 @@ def test_the_bundled_journey_tests_pass(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["test"]) == 0
     out = capsys.readouterr().out
     assert "PASS new-parent-birth-in-germany (" in out
-    assert out.endswith("6 passed, 0 failed\n")
+    assert out.endswith("7 passed, 0 failed\n")
 
 
 def test_a_broken_copy_fails_with_a_readable_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -76,5 +76,5 @@ def test_plan_of_a_changed_copy(tmp_path: Path, capsys: pytest.CaptureFixture[st
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"plan: {copy} against the bundled examples, over 995 events of events.jsonl"
     assert out[1] == "  ~ journey new-parent: changed (v3 -> v4); enrolls 9 -> 9"
-    assert out[2].startswith("  messages: 171 -> 171; busiest week per recipient 3 -> 2; ")
-    assert out[4].startswith("  recipients the frequency cap holds back: 0 -> 14; new: E1082, ")
+    assert out[2].startswith("  messages: 173 -> 173; busiest week per recipient 3 -> 2; ")
+    assert out[4].startswith("  recipients the frequency cap holds back: 0 -> 15; new: E1030, E1082, ")

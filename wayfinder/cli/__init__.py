@@ -16,7 +16,7 @@ from typing import Any
 from wayfinder import __version__, examples_dir
 from wayfinder.cli import sending as sending_cli
 from wayfinder.cli.paths import PathProblem, check_new_folder, check_out_folder, with_bundled
-from wayfinder.cli.preview import Timezones, local_time, why_nothing
+from wayfinder.cli.preview import Timezones, local_time, why_nothing, why_resources
 from wayfinder.cli.report import print_summary, write_results
 from wayfinder.journeys import Problem
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, iso
@@ -245,6 +245,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
               f"{' (' + m.reason + ')' if m.reason else ''}, {when} ({iso(m.scheduled_for)})")
         if m.subject is not None:
             print(f"Subject: {m.subject}\n\n{m.text}")
+        for line in why_resources(journey, defs, m.step_id, m.resources, runner.states.get(employee_id)):
+            print(line)
         if args.html is not None and m.html:
             args.html.mkdir(parents=True, exist_ok=True)
             page = args.html / f"{m.step_id}-{m.message_id}.html"
@@ -439,6 +441,10 @@ def build_parser() -> argparse.ArgumentParser:
     delivery_cli.register(sub)
     sending_cli.register(sub)
     reports_cli.register(sub)
+
+    from wayfinder.feedback import cli as feedback_cli
+
+    feedback_cli.register(sub)
 
     from wayfinder.hris import cli as hris_cli
 

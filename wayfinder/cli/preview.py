@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from wayfinder.catalog.model import skill_key
 from wayfinder.journeys.engine import event_view
 from wayfinder.journeys.events import CloudEvent, iso
 from wayfinder.journeys.loader import Definitions
-from wayfinder.journeys.model import Journey, RoadmapStep, SendStep
+from wayfinder.journeys.model import Journey, LearningPathStep, RoadmapStep, SendStep
 from wayfinder.journeys.profile import Profile, apply_event
+from wayfinder.journeys.state import EmployeeState
 
 
 def _condition(name: str, result: tuple[bool, str | None]) -> str | None:
@@ -31,7 +33,26 @@ def _eligibility(journey: Journey, defs: Definitions, employee: dict[str, object
         if topics and not defs.catalog.select(topics, employee, limit=50).resources:
             out.append(f"step {step.id}: no resource about {', '.join(topics)} is eligible for this employee "
                        "(catalog eligibility)")
+        if isinstance(step, LearningPathStep):
+            out.extend(_no_path(step, defs, employee))
     return out
+
+
+def _no_path(step: LearningPathStep, defs: Definitions, employee: dict[str, object]) -> list[str]:
+    """Why a learning path step had nothing to send."""
+    attributes = employee.get("attributes")
+    aspiration = attributes.get("aspiration") if isinstance(attributes, dict) else None
+    name = step.learning_path.role or (aspiration if isinstance(aspiration, str) else None)
+    role = defs.catalog.role_for(name) if name else None
+    if role is None:
+        return [f"step {step.id}: no target role (the step names none and the employee's aspiration is "
+                "missing or not a role of the catalog)"]
+    plan = defs.catalog.learning_path(role, employee, start=date(2000, 1, 3), horizon_days=1, pace_days=1).path
+    if plan is not None and not plan.missing:
+        return [f"step {step.id}: the profile already has every skill role {role.id} needs"]
+    if plan is not None and not plan.resources:
+        return [f"step {step.id}: no resource this employee may get teaches {', '.join(plan.unreachable)}"]
+    return [f"step {step.id}: the first item of the path falls after the horizon ({step.learning_path.horizon})"]
 
 
 def why_nothing(journey: Journey, defs: Definitions, events: Sequence[CloudEvent], employee_id: str) -> list[str]:
@@ -97,3 +118,49 @@ def local_time(when: datetime, zone_name: str | None) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         name, zone = "UTC", ZoneInfo("UTC")
     return f"{when.astimezone(zone):%Y-%m-%d %H:%M} {name}"
+
+
+def _step_topics(journey: Journey, step_id: str) -> Sequence[str]:
+    step = journey.steps[journey.step_index[step_id]] if step_id in journey.step_index else None
+    if isinstance(step, SendStep) and step.send.resources is not None:
+        return step.send.resources.topics
+    if isinstance(step, RoadmapStep):
+        return step.roadmap.topics
+    return ()
+
+
+def _teaches_line(journey: Journey, defs: Definitions, step_id: str, resource_id: str,
+                  employee: dict[str, object]) -> str | None:
+    """For a learning path item: the skills it teaches that the person lacks."""
+    step = journey.steps[journey.step_index[step_id]] if step_id in journey.step_index else None
+    resource = defs.catalog.resources.get(resource_id)
+    if not isinstance(step, LearningPathStep) or resource is None:
+        return None
+    skills = employee.get("skills")
+    have = {skill_key(s) for s in skills if isinstance(s, str)} if isinstance(skills, list) else set()
+    new = [s for s in resource.teaches if skill_key(s) not in have]
+    needs = [s for s in resource.requires_skills]
+    return (f"teaches {', '.join(new) or 'nothing new'} (the fewest resources that cover the role's missing skills)"
+            + (f"; comes after what teaches {', '.join(needs)}" if needs else ""))
+
+
+def why_resources(journey: Journey, defs: Definitions, step_id: str, resources: Sequence[str],
+                  state: EmployeeState | None) -> list[str]:
+    """Why each resource of a message was chosen, as ``preview`` prints it: the ranking's reasons with their
+    points (topic, department, location, role, language, learning style, this person's engagement) and what
+    every employee's feedback says about it."""
+    if not resources:
+        return []
+    employee = state.profile.view() if state is not None else {}
+    feedback = state.feedback if state is not None else {}
+    topics = _step_topics(journey, step_id)
+    step = journey.steps[journey.step_index[step_id]] if step_id in journey.step_index else None
+    out = ["Why these resources:"]
+    for rid in resources:
+        if isinstance(step, RoadmapStep):  # every eligible item is on it, in requires order: no ranking
+            reasons = [f"an item about {', '.join(topics)} you may get, in requires order"]
+        else:
+            reasons = defs.catalog.why(rid, topics, employee, feedback)
+        extra = [_teaches_line(journey, defs, step_id, rid, employee), defs.catalog.variant_note(rid, employee)]
+        out.append(f"  - {rid}: " + "; ".join([*(x for x in extra if x), *reasons]))
+    return out

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from wayfinder.catalog.model import CatalogDoc, ResourceDoc, TopicDoc
+from wayfinder.catalog.model import CatalogDoc, CatalogFeedbackDoc, ResourceDoc, RoleDoc, TopicDoc
 from wayfinder.journeys.model import EventTypeDoc, Fairness, Journey, JourneyTestDoc, Policy, TemplateDoc
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "journey": Journey, "template": TemplateDoc, "catalog": CatalogDoc, "resource": ResourceDoc,
     "topic": TopicDoc, "policy": Policy, "fairness": Fairness, "event-type": EventTypeDoc,
-    "journey-test": JourneyTestDoc,
+    "journey-test": JourneyTestDoc, "role": RoleDoc, "catalog-feedback": CatalogFeedbackDoc,
 }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from wayfinder.journeys.model import Journey, RoadmapStep, SendStep, TaskStep
+from wayfinder.journeys.model import Journey, LearningPathStep, RoadmapStep, SendStep, TaskStep
 from wayfinder.journeys.records import Message, Task
 
 OUT = ("sent", "approved", "deferred", "pending_approval")  # messages that go (or wait to go) to a person
@@ -91,7 +91,8 @@ def _steps(planned: Run, unreachable: Iterable[str], plan: Plan) -> None:
         if journey.status != "active":
             continue
         for step in journey.steps:
-            if isinstance(step, SendStep | RoadmapStep | TaskStep) and (jid, step.id) not in produced:
+            speaks = isinstance(step, SendStep | RoadmapStep | TaskStep | LearningPathStep)
+            if speaks and (jid, step.id) not in produced:
                 idle.append(f"{jid}/{step.id}")
     for line in unreachable:
         plan.lines.append(f"  ! {line}")

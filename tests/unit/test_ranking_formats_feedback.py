@@ -1,0 +1,191 @@
+"""Ranking with learning styles (resource ``format``, variants in a ``group``) and with everyone's feedback
+(``CatalogFeedback``: minimum counts, smoothing toward the catalog's average, demotion only)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.support import at
+from wayfinder.catalog import CatalogFeedback, CatalogFeedbackDoc, CatalogGraph, ResourceSpec, TopicSpec
+from wayfinder.catalog.calendar import CALENDAR_DAYS
+from wayfinder.catalog.feedback import CLICK_WEIGHT, RATING_WEIGHT
+from wayfinder.feedback import aggregate
+from wayfinder.journeys.events import CloudEvent
+
+TOPICS = [TopicSpec(id="learning"), TopicSpec(id="onboarding")]
+
+
+def res(rid: str, **extra: Any) -> ResourceSpec:
+    return ResourceSpec.model_validate({"id": rid, "type": "learning", "title": rid, "topics": ["learning"], **extra})
+
+
+def feedback(rows: list[dict[str, Any]], **extra: Any) -> CatalogFeedback:
+    return CatalogFeedback(CatalogFeedbackDoc.model_validate(
+        {"apiVersion": "wayfinder/v1", "kind": "CatalogFeedback", "as_of": "2026-11-01T00:00:00Z", "resources": rows,
+         **extra}))
+
+
+def picked(graph: CatalogGraph, employee: dict[str, Any], limit: int = 5) -> list[str]:
+    return [r.id for r in graph.select(["learning"], employee, limit=limit).resources]
+
+
+# -- learning style ------------------------------------------------------------------------------------
+VARIANTS = [res("intro-reading", group="intro", format="reading"), res("intro-video", group="intro", format="video"),
+            res("intro-lab", group="intro", format="hands_on")]
+
+
+def test_among_alternatives_the_format_of_the_learning_style_is_picked() -> None:
+    graph = CatalogGraph(TOPICS, VARIANTS)
+    assert picked(graph, {"learning_style": "visual"}) == ["intro-video"]
+    assert picked(graph, {"learning_style": "hands_on"}) == ["intro-lab"]
+    assert picked(graph, {"learning_style": "reading"}) == ["intro-reading"]
+    assert picked(graph, {"learning_style": "social"}) == ["intro-lab"]  # no cohort variant: the first by id
+    assert picked(graph, {}) == ["intro-lab"]
+
+
+def test_the_locale_still_comes_before_the_format() -> None:
+    graph = CatalogGraph(TOPICS, [res("intro-de", group="intro", format="reading", locale="de-DE"),
+                                  res("intro-video", group="intro", format="video", locale="en-GB")])
+    assert picked(graph, {"learning_style": "visual", "locale": "de-DE"}) == ["intro-de"]
+    assert picked(graph, {"learning_style": "visual", "locale": "en-GB"}) == ["intro-video"]
+
+
+def test_a_format_that_suits_the_learning_style_ranks_higher() -> None:
+    graph = CatalogGraph(TOPICS, [res("a-talk", format="cohort"), res("b-video", format="video"),
+                                  res("c-guide", format="reading")])
+    assert picked(graph, {"learning_style": "visual"}) == ["b-video", "a-talk", "c-guide"]
+    assert picked(graph, {"learning_style": "social"}) == ["a-talk", "b-video", "c-guide"]
+    assert picked(graph, {"learning_style": "reading"}, limit=1) == ["c-guide"]
+    assert "video suits your learning style +0.50" in graph.why("b-video", ["learning"], {"learning_style": "visual"})
+
+
+def test_a_roadmap_takes_the_variant_in_the_preferred_format_and_what_requires_it_follows_it() -> None:
+    items = [res("accounts", topics=["onboarding"], day=1),
+             res("security", topics=["onboarding"], group="security", format="reading", day=2, requires=["accounts"]),
+             res("security-video", topics=["onboarding"], group="security", format="video", day=2,
+                 requires=["accounts"]),
+             res("privacy", topics=["onboarding"], day=2, requires=["security"])]
+    graph = CatalogGraph(TOPICS, items, calendar=CALENDAR_DAYS)
+    visual = graph.roadmap(["onboarding"], {"learning_style": "visual"}, start=date(2026, 3, 2), horizon_days=30)
+    assert [i.id for i in visual.roadmap] == ["accounts", "security-video", "privacy"]
+    assert visual.roadmap[2].requires == ("security-video",)
+    reader = graph.roadmap(["onboarding"], {"learning_style": "reading"}, start=date(2026, 3, 2), horizon_days=30)
+    assert [i.id for i in reader.roadmap] == ["accounts", "security", "privacy"]
+    assert reader.roadmap[2].requires == ("security",)
+
+
+# -- everyone's feedback ---------------------------------------------------------------------------------
+def test_a_poorly_rated_resource_is_demoted_for_everyone_and_preview_says_why() -> None:
+    rows = [{"id": "a-poor", "ratings": 20, "rating_sum": -12}, {"id": "b-fine", "ratings": 20, "rating_sum": 14}]
+    graph = CatalogGraph(TOPICS, [res("a-poor"), res("b-fine")], feedback=feedback(rows))
+    assert picked(CatalogGraph(TOPICS, [res("a-poor"), res("b-fine")]), {}) == ["a-poor", "b-fine"]
+    assert picked(graph, {}) == ["b-fine", "a-poor"]
+    assert picked(graph, {"learning_style": "visual", "department": "x"}) == ["b-fine", "a-poor"]
+    why = graph.why("a-poor", ["learning"], {})
+    assert any(line.startswith("colleagues rated it poorly or rarely clicked it -") for line in why), why
+    assert any("20 ratings, smoothed mean -0.38 against the catalog's +0.05" in line for line in why), why
+
+
+def test_fewer_ratings_than_the_minimum_do_not_count() -> None:
+    few = feedback([{"id": "a", "ratings": 4, "rating_sum": -4}, {"id": "b", "ratings": 30, "rating_sum": 30}])
+    assert few.points("a") == 0.0
+    assert few.standing("a") is not None and few.standing("a").smoothed_rating is None  # type: ignore[union-attr]
+    enough = feedback([{"id": "a", "ratings": 5, "rating_sum": -5}, {"id": "b", "ratings": 30, "rating_sum": 30}])
+    assert enough.points("a") < 0
+
+
+def test_smoothing_pulls_a_few_ratings_toward_the_catalogs_average() -> None:
+    rows = [{"id": "few", "ratings": 5, "rating_sum": -5}, {"id": "many", "ratings": 50, "rating_sum": -50},
+            {"id": "rest", "ratings": 45, "rating_sum": 45}]
+    fb = feedback(rows)  # catalog mean: (-5 - 50 + 45) / 100 = -0.1
+    few, many = fb.standing("few"), fb.standing("many")
+    assert few is not None and many is not None
+    assert few.smoothed_rating == (10 * -0.1 - 5) / 15
+    assert few.points > many.points  # five bad ratings cost less than fifty
+
+
+def test_rarely_clicked_resources_are_demoted_by_their_smoothed_click_rate() -> None:
+    fb = feedback([{"id": "ignored", "opens": 40, "clicks": 2}, {"id": "liked", "opens": 60, "clicks": 48}])
+    prior = 50 / 100
+    smoothed = (10 * prior + 2) / 50
+    assert fb.points("ignored") == round(-CLICK_WEIGHT * (prior - smoothed) / prior, 6)
+    assert fb.points("liked") == 0.0  # demotion only
+    assert feedback([{"id": "x", "opens": 19, "clicks": 0}, {"id": "y", "opens": 50, "clicks": 40}]).points("x") == 0.0
+
+
+counts = st.fixed_dictionaries({"ratings": st.integers(0, 60), "opens": st.integers(0, 80),
+                                "clicks": st.integers(0, 80), "share": st.floats(-1, 1)})
+
+
+def _row(rid: str, c: dict[str, Any]) -> dict[str, Any]:
+    return {"id": rid, "ratings": c["ratings"], "rating_sum": round(c["ratings"] * c["share"]),
+            "opens": c["opens"], "clicks": c["clicks"]}
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(counts, min_size=1, max_size=6), data=st.data())
+def test_feedback_only_demotes_within_its_bound_needs_its_minimum_and_ignores_row_order(
+        rows: list[dict[str, Any]], data: st.DataObject) -> None:
+    docs = [_row(f"r{i}", c) for i, c in enumerate(rows)]
+    fb = feedback(docs)
+    shuffled = feedback(data.draw(st.permutations(docs)))
+    for d in docs:
+        points = fb.points(d["id"])
+        assert -(2 * RATING_WEIGHT + CLICK_WEIGHT) <= points <= 0.0
+        assert shuffled.points(d["id"]) == points
+        if d["ratings"] < 5 and d["opens"] < 20:
+            assert points == 0.0
+        standing = fb.standing(d["id"])
+        assert standing is not None
+        if standing.smoothed_rating is not None:  # between the resource's own mean and the catalog's
+            own = d["rating_sum"] / d["ratings"]
+            low, high = sorted((own, fb.prior_rating))
+            assert low - 1e-9 <= standing.smoothed_rating <= high + 1e-9
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(counts, min_size=2, max_size=5), style=st.sampled_from(["visual", "reading", None]))
+def test_ranking_with_feedback_is_deterministic_a_demoted_twin_comes_later_and_preview_shows_the_order(
+        rows: list[dict[str, Any]], style: str | None) -> None:
+    docs = [_row(f"r{i}", c) for i, c in enumerate(rows)]
+    docs.append({"id": "a-twin", "ratings": 30, "rating_sum": -30, "opens": 0, "clicks": 0})  # first by id
+    resources = [res(d["id"], format="video" if i % 2 else "reading") for i, d in enumerate(docs)]
+    resources.append(res("b-twin", format=resources[-1].format))
+    graph = CatalogGraph(TOPICS, resources, feedback=feedback(docs))
+    employee = {"learning_style": style} if style else {}
+    first = picked(graph, employee, limit=10)
+    if graph.feedback.points("a-twin") < 0:
+        assert first.index("b-twin") < first.index("a-twin")
+    assert first == picked(CatalogGraph(TOPICS, list(reversed(resources)), feedback=feedback(docs)), employee, 10)
+    scores = {rid: float(next(x for x in graph.why(rid, ["learning"], employee) if x.startswith("score "))[6:])
+              for rid in first}
+    assert [scores[r] for r in first] == sorted(scores.values(), reverse=True)
+
+
+# -- the aggregate -----------------------------------------------------------------------------------------
+def ev(n: int, kind: str, subject: str, rid: str, time: str, **data: Any) -> CloudEvent:
+    return CloudEvent(specversion="1.0", id=f"e{n}", source="engagement/test", type=kind, time=at(time),
+                      subject=subject, data={"message_id": "m-1", "resource_id": rid, **data})
+
+
+def test_the_aggregate_counts_each_person_once_keeps_their_latest_rating_and_forgets_the_erased() -> None:
+    events = [
+        ev(1, "engagement.message.feedback", "E1", "guide", "2026-03-01T10:00", rating=1),
+        ev(2, "engagement.message.feedback", "E1", "guide", "2026-03-02T10:00", rating=-1),  # changed their mind
+        ev(2, "engagement.message.feedback", "E1", "guide", "2026-03-02T10:00", rating=-1),  # the same event again
+        ev(3, "engagement.message.feedback", "E2", "guide", "2026-03-02T11:00", rating=-1),
+        ev(4, "engagement.message.opened", "E2", "guide", "2026-03-02T11:00"),
+        ev(5, "engagement.message.opened", "E2", "guide", "2026-03-03T11:00"),
+        ev(6, "engagement.message.clicked", "E3", "guide", "2026-03-03T11:00"),
+        ev(7, "engagement.message.feedback", "E3", "guide", "2026-03-03T12:00", rating=1),
+        CloudEvent(specversion="1.0", id="x", source="hris/test", type="privacy.erasure.requested",
+                   time=at("2026-03-04T00:00"), subject="E3"),
+        ev(8, "engagement.message.feedback", "E4", "guide", "2026-04-01T00:00", rating=-1),  # after --until
+    ]
+    assert aggregate(events, at("2026-03-31T00:00")) == {"guide": {"ratings": 2, "rating_sum": -2, "opens": 1,
+                                                                   "clicks": 0}}
+    assert aggregate(events)["guide"]["ratings"] == 3

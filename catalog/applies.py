@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wayfinder.catalog.graph import CatalogGraph, Selection
-from wayfinder.catalog.model import ResourceSpec, localized
+from wayfinder.catalog.model import ResourceSpec
+from wayfinder.vocabulary import localized
 
 __all__ = ["Applies", "TopicOffer", "resource_title", "what_applies"]
 

@@ -4,13 +4,12 @@ aggregated feedback of every employee (extensions)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
 from wayfinder.expressions import CatalogExpr
-from wayfinder.vocabulary import Frozen, Identifier
+from wayfinder.vocabulary import Frozen, Identifier, localized
 
 ResourceType = Literal["policy", "benefit", "network", "learning", "person", "document", "task", "tool"]
 ResourceFormat = Literal["video", "reading", "hands_on", "cohort"]
@@ -22,18 +21,6 @@ STYLE_FORMATS: dict[str, ResourceFormat] = {"visual": "video", "reading": "readi
 def skill_key(name: str) -> str:
     """How skills are compared: ``Public speaking``, ``public_speaking`` and ``public-speaking`` are one skill."""
     return re.sub(r"[\s_]+", "-", name.strip()).casefold()
-
-
-def localized(titles: Mapping[str, str], locale: str | None) -> str | None:
-    """The text for a reader of ``locale`` from texts by locale or language: the locale's own (de-AT), else its
-    language's (de), else another locale of that language (de-DE); None when there is none."""
-    if not locale or not titles:
-        return None
-    wanted = locale.replace("_", "-").lower()
-    by_key = {k.replace("_", "-").lower(): v for k, v in titles.items()}
-    language = wanted.split("-")[0]
-    return by_key.get(wanted) or by_key.get(language) or next(
-        (v for k, v in sorted(by_key.items()) if k.split("-")[0] == language), None)
 
 
 def _skill(value: str) -> str:

@@ -21,7 +21,7 @@ from pydantic import (
 from wayfinder.expressions import Expr
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys.events import LeaveType
-from wayfinder.vocabulary import Channel, Frozen, Identifier, RecipientRole
+from wayfinder.vocabulary import Channel, Frozen, Identifier, RecipientRole, localized
 
 _LOCALE = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"
 STEP_KINDS = ("send", "wait", "wait_for", "branch", "roadmap", "task", "end", "learning_path")
@@ -323,15 +323,7 @@ class Journey(Frozen):
 
     def localized_name(self, locale: str | None) -> str:
         """The name for a reader of ``locale``: its own, else its language's, else ``name``."""
-        if locale:
-            wanted = locale.replace("_", "-").lower()
-            by_key = {k.lower(): v for k, v in self.names.items()}
-            language = wanted.split("-")[0]
-            found = by_key.get(wanted) or by_key.get(language) or next(
-                (v for k, v in sorted(by_key.items()) if k.split("-")[0] == language), None)
-            if found:
-                return found
-        return self.name
+        return localized(self.names, locale) or self.name
 
     @cached_property
     def step_index(self) -> dict[str, int]:

@@ -28,6 +28,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from wayfinder.journeys import layout
 from wayfinder.journeys.i18n import FILTERS, gettext, reading, reading_locale, timezone_of
+from wayfinder.vocabulary import localized
 
 TEMPLATE_VARIABLES = frozenset({
     "employee", "recipient", "event", "trigger", "resources", "roadmap", "explanation", "preferences_url",
@@ -473,11 +474,7 @@ def _title_in(item: Mapping[str, Any], locale: str) -> Mapping[str, Any]:
     titles = item.get("titles")
     if not isinstance(titles, Mapping) or not titles:
         return item
-    wanted = _norm(locale)
-    by_locale = {_norm(str(k)): v for k, v in titles.items()}
-    language = wanted.split("-")[0]
-    title = by_locale.get(wanted) or by_locale.get(language) or next(
-        (v for k, v in sorted(by_locale.items()) if k.split("-")[0] == language), None)
+    title = localized(titles, locale)
     return {**item, "title": title} if isinstance(title, str) else item
 
 

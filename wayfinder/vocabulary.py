@@ -3,6 +3,7 @@ and how times are read and written. The lowest layer: it imports nothing of Wayf
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, get_args
@@ -114,3 +115,15 @@ def parse_instant(text: str) -> datetime:
         msg = f"{text!r} has no offset: add Z or +01:00"
         raise ValueError(msg)
     return parsed
+
+
+def localized(texts: Mapping[str, str], locale: str | None) -> str | None:
+    """The text for a reader of ``locale`` from texts by locale or language: the locale's own (de-AT), else its
+    language's (de), else another locale of that language (de-DE, the first by key); None when there is none."""
+    if not locale or not texts:
+        return None
+    wanted = locale.replace("_", "-").lower()
+    by_key = {str(k).replace("_", "-").lower(): v for k, v in texts.items()}
+    language = wanted.split("-")[0]
+    return by_key.get(wanted) or by_key.get(language) or next(
+        (v for k, v in sorted(by_key.items()) if k.split("-")[0] == language), None)

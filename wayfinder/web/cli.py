@@ -105,5 +105,9 @@ def build(args: argparse.Namespace, settings: Any) -> Any:
         until = max(e.time for e in read_event_file(events).events) + args.demo_tail
     backend = EmbeddedBackend(args.out, World(defs=defs, events=events, until=until), write=write_results,
                               now=lambda: datetime.now(UTC))
-    return create_app(settings, backend, registry=CollectorRegistry(), now=lambda: datetime.now(UTC),
+    from wayfinder.telemetry import add_standard_collectors
+
+    registry = CollectorRegistry()
+    add_standard_collectors(registry, "serve")
+    return create_app(settings, backend, registry=registry, now=lambda: datetime.now(UTC),
                       dev_login=args.dev_login)

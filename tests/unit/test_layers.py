@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "wayfinder.web": 5,
     "wayfinder.journeytests": 5,
     "wayfinder.plan": 5,
+    "wayfinder.ops": 5,
     "wayfinder.cli": 6,
 }
 

@@ -445,6 +445,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wayfinder.web import cli as web_cli
 
     web_cli.register(sub, demo_tail=DEMO_TAIL, parse_time=_parse_time)
+    from wayfinder.ops import cli as ops_cli
+
+    ops_cli.register(sub)
     for command in sub.choices.values():  # -v after the command too: wayfinder simulate ... -v
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                              help="log what the engine counts")

@@ -160,7 +160,8 @@ class _Builder:
                     records = stage.process(msg, handle)
                 except Exception as e:  # never lose an input silently: dead-letter it and go on
                     log.exception("%s: processing failed at %s[%d]@%d", stage.name, m.topic, m.partition,
-                                  m.offset)
+                                  m.offset, extra={"stage": stage.name, "topic": m.topic, "partition": m.partition,
+                                                   "offset": m.offset})
                     self.metrics.processing_errors.labels(stage.name).inc()
                     reason = f"processing_error: {type(e).__name__} in {msg.topic}"
                     records = [dead_letter_record(msg, reason, self.clock.wall())]

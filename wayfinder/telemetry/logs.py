@@ -42,7 +42,7 @@ class JsonFormatter(logging.Formatter):
             line["exc_type"] = record.exc_info[0].__name__
             line["stack"] = [f"{f.filename}:{f.lineno} in {f.name}"
                              for f in traceback.extract_tb(record.exc_info[2])]
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return json.dumps(line, default=str)  # ASCII: no character a line splitter breaks on
 
 
 def _formatter(fmt: LogFormat) -> logging.Formatter:

@@ -141,7 +141,8 @@ class _Builder:
     def _agent(self, stage: Stage, handle: Callable[[Any, Incoming], None]) -> Callable[[Any], Any]:
         table = self.tables[stage.name]
         send = self.app.producer.send
-        self.metrics.agent_crashes.labels(stage.name)  # 0 from the start: rate() and alerts see the first crash
+        self.metrics.agent_crashes.labels(stage.name)  # 0 from the start: rate() and alerts see the first one
+        self.metrics.processing_errors.labels(stage.name)
 
         async def agent(stream: Any) -> None:
             self.metrics.agent_starts.labels(stage.name).inc()

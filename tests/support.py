@@ -34,3 +34,29 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Every JSON object in a JSON-lines file (blank lines skipped)."""
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def personal_values() -> set[str]:
+    """Every name and email address of the bundled people: what must never reach a log line or a label."""
+    from wayfinder import examples_dir
+
+    found: set[str] = set()
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and ("name" in key or "email" in key) and len(value) >= 3:
+            found.add(value)
+
+    for line in (examples_dir() / "events.jsonl").read_bytes().split(b"\n"):  # not splitlines: U+2028 in text
+        try:
+            event = json.loads(line)
+        except ValueError:  # the bundled events hold a few broken lines on purpose (dead letters)
+            continue
+        if isinstance(event, dict):
+            walk(event.get("data", {}))
+    return found

@@ -12,12 +12,12 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
+from tests.support import personal_values
 from wayfinder import examples_dir
 from wayfinder.journeys.loader import Sources, load_or_raise
 from wayfinder.telemetry import Verdict, serve
@@ -41,30 +41,6 @@ steps:
   - id: hello
     task: {assignee: hr_partner, title: Never, note: Never}
 """
-
-
-def personal_values() -> set[str]:
-    """Every name and email address of the bundled people (what must never reach a log line)."""
-    found: set[str] = set()
-
-    def walk(value: Any, key: str = "") -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(v, k)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, key)
-        elif isinstance(value, str) and ("name" in key or "email" in key) and len(value) >= 3:
-            found.add(value)
-
-    for line in (examples_dir() / "events.jsonl").read_bytes().split(b"\n"):  # not splitlines: U+2028 in text
-        try:
-            event = json.loads(line)
-        except ValueError:  # the bundled events hold a few broken lines on purpose (dead letters)
-            continue
-        if isinstance(event, dict):
-            walk(event.get("data", {}))
-    return found
 
 
 def test_json_logs_of_a_simulation_are_one_object_a_line_with_ids_and_no_names_or_emails(tmp_path: Path) -> None:

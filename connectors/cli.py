@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 import time
@@ -31,6 +32,8 @@ from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
 from wayfinder.connectors.settings import DeliverySettings
 from wayfinder.connectors.switch import ControlFile, KafkaControl
 from wayfinder.vocabulary import Topic
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -259,8 +262,7 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
 
         add_standard_collectors(registry, "deliver")
         server = serve(registry, host=worker.metrics_host, port=args.metrics_port, ready=health.ready)
-        print(f"metrics on http://127.0.0.1:{server.port}/metrics (health: /healthz, /readyz)", file=sys.stderr,
-              flush=True)
+        log.warning("metrics on http://127.0.0.1:%d/metrics (health: /healthz, /readyz)", server.port)
     started = time.perf_counter()
     try:
         summary, read, rejected = asyncio.run(deliver_kafka(settings, worker, ledger, idle=args.idle,

@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    logging.getLogger("kafka").setLevel(logging.ERROR)  # kafka-python cannot decode Faust's group metadata
+    # kafka-python logs every refused connection and cannot decode Faust's group metadata: the report says it all.
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
     settings = settings_from(args)
     endpoints = [("worker", u) for u in args.worker] + [("deliver", u) for u in args.deliver] + [
         ("serve", u) for u in args.serve]

@@ -117,7 +117,8 @@ def read_kafka(settings: WorkerSettings, now: datetime) -> KafkaView:
     from kafka import KafkaAdminClient, KafkaConsumer
 
     servers = settings.bootstrap_servers
-    admin = KafkaAdminClient(bootstrap_servers=servers, client_id="wayfinder-status", request_timeout_ms=10_000)
+    admin = KafkaAdminClient(bootstrap_servers=servers, client_id="wayfinder-status", request_timeout_ms=10_000,
+                             bootstrap_timeout_ms=10_000)
     consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False, group_id=None,
                              request_timeout_ms=10_000, consumer_timeout_ms=2000)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 import time
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from prometheus_client import CollectorRegistry, start_http_server, write_to_textfile
+from prometheus_client import CollectorRegistry, write_to_textfile
 from pydantic import ValidationError
 
 from wayfinder.connectors.base import ConnectorDeps, build_connectors, utc_now
@@ -31,6 +32,27 @@ from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
 from wayfinder.connectors.settings import DeliverySettings
 from wayfinder.connectors.switch import ControlFile, KafkaControl
 from wayfinder.vocabulary import Topic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DeliverHealth:
+    """What ``deliver --kafka``'s ``/readyz`` says: ready once it consumes outbound.messages, unless a connector's
+    circuit breaker is open (its server keeps refusing)."""
+
+    registry: CollectorRegistry
+    consuming: bool = False
+
+    def ready(self) -> Any:
+        from wayfinder.telemetry import Verdict
+
+        reasons = [] if self.consuming else ["not consuming outbound.messages yet (connecting to Kafka)"]
+        for family in self.registry.collect():
+            if family.name == "wayfinder_delivery_circuit_state":
+                reasons += [f"the circuit to connector {s.labels['connector']} is open"
+                            for s in family.samples if s.value == 1]
+        return Verdict.of(reasons)
 
 
 @dataclass(frozen=True)
@@ -234,12 +256,18 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
     worker = WorkerSettings()
     ledger = settings.ledger_path or Path("delivery_ledger.sqlite3")
     registry = CollectorRegistry()
+    health = DeliverHealth(registry)
     if args.metrics_port is not None:
-        start_http_server(args.metrics_port, addr=worker.metrics_host, registry=registry)
+        from wayfinder.telemetry import add_standard_collectors, serve
+
+        add_standard_collectors(registry, "deliver")
+        server = serve(registry, host=worker.metrics_host, port=args.metrics_port, ready=health.ready)
+        log.warning("metrics on http://127.0.0.1:%d/metrics (health: /healthz, /readyz)", server.port)
     started = time.perf_counter()
     try:
         summary, read, rejected = asyncio.run(deliver_kafka(settings, worker, ledger, idle=args.idle,
-                                                            retry_failed=args.retry_failed, registry=registry))
+                                                            retry_failed=args.retry_failed, registry=registry,
+                                                            health=health))
     except LedgerBusy as e:
         print(f"wayfinder deliver: {e}", file=sys.stderr)
         return 2
@@ -258,7 +286,8 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
 
 
 async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Path, *, idle: float,
-                        retry_failed: bool, registry: CollectorRegistry) -> tuple[DeliverySummary, int, int]:
+                        retry_failed: bool, registry: CollectorRegistry,
+                        health: DeliverHealth | None = None) -> tuple[DeliverySummary, int, int]:
     """Deliver what is on outbound.messages until the topic is idle; receipts and failures go back to Kafka."""
     import httpx
     from aiokafka import AIOKafkaProducer
@@ -275,6 +304,8 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
                                  f"{worker.app_id}-delivery", idle_seconds=idle) as source, \
                 KafkaControl(worker.bootstrap_servers, worker.topic(Topic.CONTROL)) as control, \
                 httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
+            if health is not None:
+                health.consuming = True
             connectors = build_connectors(settings, ConnectorDeps(http=http))
             try:
                 runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,

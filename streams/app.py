@@ -19,7 +19,7 @@ from typing import Any
 import faust
 from aiokafka import AIOKafkaConsumer
 from faust.types import TP
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 
 from wayfinder import examples_dir
 from wayfinder.journeys.engine import Engine
@@ -28,6 +28,7 @@ from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.profile import Profile
 from wayfinder.streams.clock import StreamClock, wall_clock
 from wayfinder.streams.faust_adapter import CommittedOffsets, FaustTable, check_on_start
+from wayfinder.streams.health import LagProbe, WorkerHealth
 from wayfinder.streams.metrics import StreamMetrics
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.stage import (
@@ -40,6 +41,7 @@ from wayfinder.streams.stage import (
 )
 from wayfinder.streams.topics import INPUTS
 from wayfinder.streams.wire import Record, encode_tick
+from wayfinder.telemetry import HealthServer, add_standard_collectors, serve
 from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,8 @@ class WayfinderApp:
     employees: EmployeeStage
     mailboxes: MailboxStage
     directory: dict[str, Profile]
+    health: WorkerHealth
+    registry: CollectorRegistry
 
 
 def create_app(settings: WorkerSettings, *, registry: CollectorRegistry | None = None,
@@ -76,6 +80,9 @@ class _Builder:
         self.settings = settings
         self.registry = registry
         self.metrics = StreamMetrics(registry)
+        add_standard_collectors(registry, "worker")
+        self.health = WorkerHealth(settings, self.metrics)
+        self._lag = LagProbe(settings)
         self.clock = StreamClock(settings.clock, wall)
         self.app = faust.App(
             settings.app_id, broker=settings.broker,
@@ -108,12 +115,14 @@ class _Builder:
         app.agent(self._topic(s.topic(Topic.MAILBOX), s.topic(Topic.MAILBOX_TICKS)), name="mailboxes")(
             self._agent(self.mailboxes, self.mailboxes.handle))
         app.timer(s.timer_tick_seconds)(self._tick)
-        app.timer(5.0)(self._measure_lag)
+        app.timer(s.lag_interval_seconds)(self._measure_lag)
+        app.timer(1.0)(self._beat)
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]  # mode stubs are narrower
+        app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
+        app.on_rebalance_complete.connect(self._on_rebalance_complete)  # type: ignore[arg-type]
         app.task(self._read_directory)
-        if s.metrics_port is not None:
-            app.task(self._serve_metrics)
-        return WayfinderApp(app, s, self.metrics, self.employees, self.mailboxes, self.directory)
+        return WayfinderApp(app, s, self.metrics, self.employees, self.mailboxes, self.directory, self.health,
+                            self.registry)
 
     def _topic(self, *names: str) -> Any:
         return self.app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
@@ -132,8 +141,18 @@ class _Builder:
     def _agent(self, stage: Stage, handle: Callable[[Any, Incoming], None]) -> Callable[[Any], Any]:
         table = self.tables[stage.name]
         send = self.app.producer.send
+        self.metrics.agent_crashes.labels(stage.name)  # 0 from the start: rate() and alerts see the first one
+        self.metrics.processing_errors.labels(stage.name)
 
         async def agent(stream: Any) -> None:
+            self.metrics.agent_starts.labels(stage.name).inc()
+            try:
+                await consume(stream)
+            except Exception as e:  # counted, then Faust's supervisor restarts the agent
+                self._crashed(stage.name, e)
+                raise
+
+        async def consume(stream: Any) -> None:
             changelog = table.changelog_topic
             async for event in stream.events():
                 m = event.message
@@ -142,7 +161,8 @@ class _Builder:
                     records = stage.process(msg, handle)
                 except Exception as e:  # never lose an input silently: dead-letter it and go on
                     log.exception("%s: processing failed at %s[%d]@%d", stage.name, m.topic, m.partition,
-                                  m.offset)
+                                  m.offset, extra={"stage": stage.name, "topic": m.topic, "partition": m.partition,
+                                                   "offset": m.offset})
                     self.metrics.processing_errors.labels(stage.name).inc()
                     reason = f"processing_error: {type(e).__name__} in {msg.topic}"
                     records = [dead_letter_record(msg, reason, self.clock.wall())]
@@ -170,14 +190,34 @@ class _Builder:
             self.metrics.pending_timers.labels(stage.name).set(len(stage.timers))
 
     async def _measure_lag(self) -> None:
-        consumer = self.app.consumer
-        for tp in consumer.assignment():
-            position = await consumer.position(tp)
-            if position is not None:
-                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, consumer.highwater(tp) - position))
+        """The lag of the assigned agent partitions, from the broker (``streams.health``); a broker that does
+        not answer leaves the last values and makes /readyz fail once they are stale."""
+        try:
+            lag = await self._lag.measure(self.health.assigned)
+        except Exception as e:  # the broker is away: say so once per failure, keep the worker running
+            self.metrics.lag_failures.inc()
+            log.warning("lag not measured: %s", type(e).__name__)
+            await self._lag.close()
+            return
+        self.health.measured_lag(lag)
+
+    async def _beat(self) -> None:
+        self.health.beat = time.monotonic()
+
+    def _crashed(self, name: str, exc: BaseException) -> None:
+        log.error("agent %s crashed (%s); Faust restarts it", name, type(exc).__name__, extra={"agent": name})
+        self.health.crashed(name)
+
+    async def _on_assigned(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+        assigned: set[TP] = args[0] if args else kwargs.get("assigned", set())
+        self.health.on_assigned({(tp.topic, tp.partition) for tp in assigned})
+
+    async def _on_rebalance_complete(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+        self.health.joined, self.health.rebalancing = True, False
 
     async def _on_revoked(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         revoked: set[TP] = args[0] if args else kwargs.get("revoked", set())
+        self.health.rebalancing = True
         for tp in revoked:
             with contextlib.suppress(KeyError):
                 self.metrics.lag.remove(tp.topic, str(tp.partition))
@@ -188,10 +228,18 @@ class _Builder:
     async def _read_directory(self) -> None:
         await _follow_directory(self.settings, self.directory)
 
-    async def _serve_metrics(self) -> None:
-        server, _ = start_http_server(self.settings.metrics_port or 0, addr=self.settings.metrics_host,
-                                      registry=self.registry)
-        log.warning("metrics on http://127.0.0.1:%d/metrics", server.server_port)
+
+
+def serve_health(wapp: WayfinderApp) -> HealthServer | None:
+    """Start ``/metrics``, ``/healthz`` and ``/readyz`` (before Faust starts, so they answer from start-up on);
+    ``None`` when the metrics port is unset."""
+    s = wapp.settings
+    if s.metrics_port is None:
+        return None
+    server = serve(wapp.registry, host=s.metrics_host, port=s.metrics_port, alive=wapp.health.alive,
+                   ready=wapp.health.ready)
+    log.warning("metrics on http://127.0.0.1:%d/metrics (health: /healthz, /readyz)", server.port)
+    return server
 
 
 async def _follow_directory(settings: WorkerSettings, directory: dict[str, Profile]) -> None:

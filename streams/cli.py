@@ -18,6 +18,7 @@ _FLAGS = {
     "broker": "--broker", "app_id": "--app-id", "topic_prefix": "--topic-prefix", "partitions": "--partitions",
     "replication": "--replication", "store": "--store", "data_dir": "--data-dir", "definitions": "--definitions",
     "clock": "--clock", "metrics_port": "--metrics-port", "log_level": "--log-level",
+    "log_format": "--log-format",
 }
 
 
@@ -53,17 +54,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import faust
 
     from wayfinder.journeys import DefinitionError
-    from wayfinder.streams.app import create_app
+    from wayfinder.streams.app import create_app, serve_health
     from wayfinder.streams.partitions import PartitionMismatch, check_worker_topics
+    from wayfinder.telemetry import configure_logging, logging_config
 
     settings = settings_from(args)
+    configure_logging(settings.log_level, settings.log_format)  # until Faust takes over with the same format
     try:
         wapp = create_app(settings)
+        serve_health(wapp)  # from start-up on: the topics check below can wait ~30 s for the broker
         check_worker_topics(settings)
     except (DefinitionError, PartitionMismatch) as e:
         print(e, file=sys.stderr)
         return 1
-    worker = faust.Worker(wapp.faust, loglevel=settings.log_level, quiet=True)
+    worker = faust.Worker(wapp.faust, loglevel=settings.log_level, quiet=True,
+                          logging_config=logging_config(settings.log_level, settings.log_format))
+    if settings.log_format == "json":
+        worker.spinner = None  # its terminal escapes would break the one-object-a-line stream
     worker.execute_from_commandline()
     return 0
 

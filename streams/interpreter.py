@@ -73,7 +73,8 @@ def carry_out(effects: list[Effect], port: Port, subject: str) -> None:
                 port.refuse(effect)
             case Diagnostic(kind=kind, journey_id=journey_id, step_id=step_id):
                 # The detail may quote an input value: never at INFO, where workers log in production.
-                log.info("%s subject=%s journey=%s step=%s", kind, subject, journey_id, step_id)
+                log.info("%s subject=%s journey=%s step=%s", kind, subject, journey_id, step_id,
+                         extra={"employee_id": subject, "journey": journey_id, "step": step_id})
                 log.debug("%s detail: %s", kind, effect.detail)
                 port.observe(effect)
             case Lifecycle():

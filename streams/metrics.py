@@ -37,8 +37,21 @@ class StreamMetrics:
                                  buckets=_LATENCY_BUCKETS, registry=registry)
         self.pending_timers = Gauge("wayfinder_pending_timers", "Timers waiting in this worker", ["stage"],
                                     registry=registry)
-        self.lag = Gauge("wayfinder_consumer_lag_messages", "Messages not yet consumed", ["topic", "partition"],
+        self.lag = Gauge("wayfinder_consumer_lag_messages", "Messages not yet processed: the log end offset minus "
+                         "the group's committed offset, per assigned input partition", ["topic", "partition"],
                          registry=registry)
         self.processing_errors = Counter("wayfinder_processing_errors_total",
                                          "Inputs whose processing raised; they go to the dead-letter topic",
                                          ["stage"], registry=registry)
+        self.agent_crashes = Counter("wayfinder_agent_crashes_total", "Agents that raised and were restarted by "
+                                     "Faust's supervisor", ["agent"], registry=registry)
+        self.agent_starts = Counter("wayfinder_agent_starts_total", "Agent starts (more than one per agent: "
+                                    "restarts after crashes)", ["agent"], registry=registry)
+        self.rebalances = Counter("wayfinder_rebalances_total", "Partition assignments this worker received",
+                                  registry=registry)
+        self.assigned = Gauge("wayfinder_assigned_partitions", "Partitions of each input topic assigned to this "
+                              "worker", ["topic"], registry=registry)
+        self.ready = Gauge("wayfinder_worker_ready", "1 while /readyz answers ok (joined, caught up, no crash "
+                           "loop)", registry=registry)
+        self.lag_failures = Counter("wayfinder_lag_measurement_failures_total", "Lag measurements the broker did "
+                                    "not answer (the lag gauge keeps its last value)", registry=registry)

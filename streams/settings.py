@@ -33,6 +33,11 @@ class WorkerSettings(BaseSettings):
     timer_tick_seconds: float = Field(0.5, gt=0, description="how often due timers are looked for")
     max_event_bytes: int = Field(1_000_000, ge=1024, description="larger events are dead-lettered")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line with stable "
+                                                "keys (Faust's own lines too)")
+    ready_max_lag: int = Field(1000, ge=0, description="/readyz fails while the assigned partitions are more "
+                               "than this many messages behind")
+    lag_interval_seconds: float = Field(5.0, gt=0, description="how often the lag is asked of the broker")
     # Faust tuning (the names are Faust's settings; durations in seconds)
     producer_linger: float = Field(0.05, ge=0, description="seconds the producer waits to fill a batch")
     producer_compression: Literal["lz4", "zstd", "gzip", "snappy", "none"] = Field(

@@ -61,3 +61,29 @@ steps:
   - id: return-checkin
     send: {channel: intranet, template: new-parent/return, resources: {topics: [return-to-work], limit: 3}}
 """
+
+
+def personal_values() -> set[str]:
+    """Every name and email address of the bundled people: what must never reach a log line or a label."""
+    from wayfinder import examples_dir
+
+    found: set[str] = set()
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and ("name" in key or "email" in key) and len(value) >= 3:
+            found.add(value)
+
+    for line in (examples_dir() / "events.jsonl").read_bytes().split(b"\n"):  # not splitlines: U+2028 in text
+        try:
+            event = json.loads(line)
+        except ValueError:  # the bundled events hold a few broken lines on purpose (dead letters)
+            continue
+        if isinstance(event, dict):
+            walk(event.get("data", {}))
+    return found

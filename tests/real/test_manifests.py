@@ -19,8 +19,8 @@ K8S = ROOT / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.33.0"
 # Files kept beside the kustomization but not applied by it.
 TEMPLATES = {"secret.example.yaml"}
-# Set in the manifests ahead of the worker reading it (the metrics server binds 127.0.0.1 until then).
-NOT_READ_YET = {"WAYFINDER_METRICS_HOST"}
+# Set in the manifests ahead of a process reading it.
+NOT_READ_YET: set[str] = set()
 
 
 @pytest.fixture(autouse=True)
@@ -117,11 +117,21 @@ def test_every_long_running_container_has_requests_and_a_memory_limit() -> None:
 
 
 def test_probes_and_the_disruption_budget() -> None:
+    paths = {"startupProbe": "/healthz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"}
+    for name, kind in (("wayfinder-worker", "StatefulSet"), ("wayfinder-deliver", "Deployment"),
+                       ("wayfinder-serve", "Deployment")):
+        c = container(one(kind, name))
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        for probe, path in paths.items():
+            if probe in c:
+                assert c[probe]["httpGet"]["path"] == path, (name, probe)
+                assert c[probe]["httpGet"]["port"] in ports, (name, probe)
+        assert {"livenessProbe", "readinessProbe"} <= set(c), name
     worker = container(one("StatefulSet", "wayfinder-worker"))
-    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-        assert "127.0.0.1:9108/metrics" in " ".join(worker[probe]["exec"]["command"])
-    serve = container(one("Deployment", "wayfinder-serve"))
-    assert serve["livenessProbe"]["httpGet"]["path"] == "/metrics"
+    assert worker["ports"][0]["containerPort"] == int(next(e["value"] for e in worker["env"]
+                                                           if e["name"] == "WAYFINDER_METRICS_PORT"))
+    deliver = container(one("Deployment", "wayfinder-deliver"))
+    assert str(deliver["ports"][0]["containerPort"]) == deliver["args"][deliver["args"].index("--metrics-port") + 1]
     [pdb] = by_kind("PodDisruptionBudget")
     assert pdb["spec"]["selector"]["matchLabels"] == one("StatefulSet", "wayfinder-worker")["spec"]["selector"][
         "matchLabels"]

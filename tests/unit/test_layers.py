@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "wayfinder": 0,  # the root package: version and the examples folder, imports nothing of its own
     "wayfinder.vocabulary": 0,
     "wayfinder.expressions": 1,
+    "wayfinder.telemetry": 1,  # health endpoints, JSON logs, process collectors: stdlib and prometheus only
     "wayfinder.catalog": 2,
     "wayfinder.journeys": 3,
     "wayfinder.streams": 4,
@@ -32,6 +33,7 @@ LAYERS: dict[str, int] = {
     "wayfinder.journeytests": 5,
     "wayfinder.plan": 5,
     "wayfinder.feedback": 5,
+    "wayfinder.ops": 5,
     "wayfinder.cli": 6,
 }
 

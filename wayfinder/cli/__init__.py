@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -25,6 +26,7 @@ from wayfinder.journeys.records import Message, Task
 from wayfinder.reports import cli as reports_cli
 from wayfinder.streams import cli as streams_cli
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
+from wayfinder.telemetry import LOG_FORMATS, configure_logging
 from wayfinder.vocabulary import parse_instant
 
 log = logging.getLogger("wayfinder")
@@ -453,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wayfinder.web import cli as web_cli
 
     web_cli.register(sub, demo_tail=DEMO_TAIL, parse_time=_parse_time)
+    from wayfinder.ops import cli as ops_cli
+
+    ops_cli.register(sub)
     for command in sub.choices.values():  # -v after the command too: wayfinder simulate ... -v
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                              help="log what the engine counts")
@@ -461,8 +466,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    fmt = os.environ.get("WAYFINDER_LOG_FORMAT", "text")
+    if fmt not in LOG_FORMATS:
+        print(f"WAYFINDER_LOG_FORMAT: {fmt!r} is not one of {', '.join(LOG_FORMATS)}", file=sys.stderr)
+        return 2
+    configure_logging(logging.INFO if args.verbose else logging.WARNING, "json" if fmt == "json" else "text")
     if getattr(args, "employee", None) is not None and Path(args.employee).is_file():
         args.employee = Path(args.employee)
     result: Any = args.func(args)

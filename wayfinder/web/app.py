@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -40,6 +41,18 @@ async def _metrics(request: Request) -> Response:
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
+async def _healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "reasons": []})
+
+
+async def _readyz(request: Request) -> Response:
+    """Ready when the run's folder is there and writable (decisions are appended to it)."""
+    out = request.app.state.web.backend.out
+    reasons = [] if out.is_dir() and os.access(out, os.W_OK) else ["the output folder is missing or read-only"]
+    return JSONResponse({"status": "fail" if reasons else "ok", "reasons": reasons}, status_code=503 if reasons
+                        else 200)
+
+
 async def _error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     detail = exc.detail if isinstance(exc, HTTPException) else "Something went wrong."
@@ -63,6 +76,7 @@ def create_app(settings: WebSettings, backend: EmbeddedBackend, *, registry: Col
                 links=RecipientLinks(settings.token_secret, ttl=_days(settings.token_ttl_days)), metrics=metrics,
                 jinja=_jinja(), now=now, dev_login=dev_login, oauth=auth.make_oauth(settings))
     routes = [*auth.ROUTES, *staff.ROUTES, *employee.ROUTES, Route("/metrics", _metrics),
+              Route("/healthz", _healthz), Route("/readyz", _readyz),
               Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static")]
     middleware = [
         Middleware(SecurityHeaders),

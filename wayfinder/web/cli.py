@@ -75,7 +75,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.dev_login:
         print("DEVELOPMENT SIGN-IN is on: anyone who can reach this port can sign in as anyone.", file=sys.stderr)
     print(f"wayfinder serve: http://{args.host}:{args.port}/ over {args.out}", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
+    # With JSON logs uvicorn configures no handlers of its own: its lines go through the root logger's JSON.
+    from uvicorn.config import LOGGING_CONFIG
+
+    json_logs = os.environ.get("WAYFINDER_LOG_FORMAT") == "json"
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning",
+                log_config=None if json_logs else LOGGING_CONFIG)
     return 0
 
 
@@ -105,5 +110,9 @@ def build(args: argparse.Namespace, settings: Any) -> Any:
         until = max(e.time for e in read_event_file(events).events) + args.demo_tail
     backend = EmbeddedBackend(args.out, World(defs=defs, events=events, until=until), write=write_results,
                               now=lambda: datetime.now(UTC))
-    return create_app(settings, backend, registry=CollectorRegistry(), now=lambda: datetime.now(UTC),
+    from wayfinder.telemetry import add_standard_collectors
+
+    registry = CollectorRegistry()
+    add_standard_collectors(registry, "serve")
+    return create_app(settings, backend, registry=registry, now=lambda: datetime.now(UTC),
                       dev_login=args.dev_login)

@@ -1,0 +1,159 @@
+"""The worker's health: consumer lag from the group's committed offsets, and what ``/healthz`` and ``/readyz``
+answer (``wayfinder.telemetry`` serves them).
+
+Lag is asked of the broker, not of the worker's fetcher: the group's committed offset of each input partition
+against the partition's log end offset. A fetcher that runs ahead of a crashing agent, a stall, or a consumer
+cut off from the broker therefore cannot make the lag look smaller than it is. Only the topics the agents read
+count (the inputs, the mailbox and the two tick topics); Faust's changelogs and internal topics do not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from wayfinder.streams.metrics import StreamMetrics
+from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.topics import INPUTS
+from wayfinder.telemetry import Verdict
+from wayfinder.vocabulary import Topic
+
+log = logging.getLogger(__name__)
+
+AGENT_TOPICS = (*INPUTS, Topic.EMPLOYEE_TICKS, Topic.MAILBOX, Topic.MAILBOX_TICKS)
+# The event loop beats once a second; a loop silent for this long is stuck, and the worker is not alive.
+STUCK_AFTER_SECONDS = 60.0
+# Agent crashes in the last window that make the worker not ready (a crash loop).
+CRASH_WINDOW_SECONDS = 300.0
+
+
+def partition_lag(ends: Mapping[Any, int], committed: Mapping[Any, int | None],
+                  starts: Mapping[Any, int]) -> dict[Any, int]:
+    """Messages not yet processed per partition: log end offset minus the committed offset. A partition the
+    group never committed is read from its start (``auto_offset_reset=earliest``), so all of it is lag."""
+    lag = {}
+    for tp, end in ends.items():
+        done = committed.get(tp)
+        lag[tp] = max(0, end - (done if done is not None else starts.get(tp, 0)))
+    return lag
+
+
+@dataclass
+class WorkerHealth:
+    """What the worker knows of itself, updated by the app's signals and timers; read by the probes (from the
+    health server's thread: plain reads of numbers and sets)."""
+
+    settings: WorkerSettings
+    metrics: StreamMetrics
+    clock: Callable[[], float] = time.monotonic
+    started: float = field(default_factory=time.monotonic)
+    beat: float | None = None
+    joined: bool = False
+    rebalancing: bool = False
+    assigned: frozenset[tuple[str, int]] = frozenset()
+    lag: dict[tuple[str, int], int] = field(default_factory=dict)
+    measured: float | None = None
+    crashes: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.metrics.ready.set_function(lambda: 1.0 if self.ready().ok else 0.0)
+
+    def alive(self) -> Verdict:
+        """Alive unless the event loop stopped beating (before the first beat: starting, so alive)."""
+        if self.beat is not None and self.clock() - self.beat > STUCK_AFTER_SECONDS:
+            return Verdict.of([f"the event loop has not run for {self.clock() - self.beat:.0f}s"])
+        return Verdict(True)
+
+    def ready(self) -> Verdict:
+        reasons = [] if self.joined else ["waiting to join the consumer group (no assignment yet)"]
+        if self.rebalancing:
+            reasons.append("rebalancing or restoring tables")
+        reasons += self._lag_reasons()
+        recent = [t for t in self.crashes if self.clock() - t < CRASH_WINDOW_SECONDS]
+        if len(recent) >= 3:
+            reasons.append(f"{len(recent)} agent crashes in the last {CRASH_WINDOW_SECONDS:.0f}s")
+        return Verdict.of(reasons)
+
+    def _lag_reasons(self) -> list[str]:
+        if not self.joined or not self.assigned:
+            return []
+        stale_after = 3 * self.settings.lag_interval_seconds + 10
+        if self.measured is None or self.clock() - self.measured > stale_after:
+            return [f"lag not measured for over {stale_after:.0f}s: the broker does not answer"]
+        behind = sum(n for tp, n in self.lag.items() if tp in self.assigned)
+        if behind > self.settings.ready_max_lag:
+            return [f"{behind} messages behind on the assigned partitions (WAYFINDER_READY_MAX_LAG "
+                    f"{self.settings.ready_max_lag})"]
+        return []
+
+    def crashed(self, agent: str) -> None:
+        now = self.clock()
+        self.crashes = [t for t in self.crashes if now - t < CRASH_WINDOW_SECONDS] + [now]
+        self.metrics.agent_crashes.labels(agent).inc()
+
+    def on_assigned(self, assigned: set[tuple[str, int]]) -> None:
+        """After a rebalance: the agents' partitions only (Faust also assigns its changelogs)."""
+        names = {self.settings.topic(t) for t in AGENT_TOPICS}
+        mine = frozenset(tp for tp in assigned if tp[0] in names)
+        for tp in self.assigned - mine:
+            with contextlib.suppress(KeyError):
+                self.metrics.lag.remove(tp[0], str(tp[1]))
+        self.assigned = mine
+        self.metrics.rebalances.inc()
+        for topic in names:
+            self.metrics.assigned.labels(topic).set(sum(1 for t, _ in mine if t == topic))
+
+    def measured_lag(self, lag: Mapping[tuple[str, int], int]) -> None:
+        self.lag = dict(lag)
+        self.measured = self.clock()
+        for (topic, partition), n in lag.items():
+            self.metrics.lag.labels(topic, str(partition)).set(n)
+
+
+class LagProbe:
+    """Asks the broker for the group's committed offsets and the log end offsets (own connections, on the
+    worker's event loop)."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self._settings = settings
+        self._admin: Any = None
+        self._consumer: Any = None
+
+    async def measure(self, assigned: frozenset[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        from aiokafka import TopicPartition
+
+        if not assigned:
+            return {}
+        admin, consumer = await self._clients()
+        tps = [TopicPartition(t, p) for t, p in sorted(assigned)]
+        committed = await admin.list_consumer_group_offsets(self._settings.app_id, partitions=tps)
+        ends = await consumer.end_offsets(tps)
+        starts = await consumer.beginning_offsets(tps)
+        done = {tp: (c.offset if c is not None and c.offset >= 0 else None) for tp, c in committed.items()}
+        lag = partition_lag(ends, done, starts)
+        return {(tp.topic, tp.partition): n for tp, n in lag.items()}
+
+    async def _clients(self) -> tuple[Any, Any]:
+        from aiokafka import AIOKafkaConsumer
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        if self._admin is None:
+            servers = self._settings.bootstrap_servers
+            admin = AIOKafkaAdminClient(bootstrap_servers=servers, client_id=f"{self._settings.app_id}-lag",
+                                        request_timeout_ms=10_000)
+            await admin.start()
+            consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False,
+                                        request_timeout_ms=10_000)
+            await consumer.start()
+            self._admin, self._consumer = admin, consumer
+        return self._admin, self._consumer
+
+    async def close(self) -> None:
+        if self._admin is not None:
+            await self._admin.close()
+            await self._consumer.stop()
+            self._admin = self._consumer = None

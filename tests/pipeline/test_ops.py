@@ -1,0 +1,135 @@
+"""Operations in process: JSON logs of a real run carry no personal data, the health server answers its three
+paths, and ``wayfinder serve`` has /healthz and /readyz."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Counter
+from pydantic import SecretStr
+from starlette.testclient import TestClient
+
+from tests.support import personal_values
+from wayfinder import examples_dir
+from wayfinder.journeys.loader import Sources, load_or_raise
+from wayfinder.telemetry import Verdict, serve
+
+WAYFINDER = str(Path(sys.executable).with_name("wayfinder"))
+STABLE_KEYS = ["time", "level", "logger", "message"]
+# A journey whose trigger condition fails at run time for every upsert: the engine logs a diagnostic per
+# person at INFO, which is what a worker logs in production.
+FAILING_JOURNEY = """\
+apiVersion: wayfinder/v1
+kind: Journey
+id: ops-log-check
+name: Log check
+owner: ops@example.com
+version: 1
+status: active
+trigger:
+  event: hris.employee.upserted
+  when: int(employee.id) > 0
+steps:
+  - id: hello
+    task: {assignee: hr_partner, title: Never, note: Never}
+"""
+
+
+def test_json_logs_of_a_simulation_are_one_object_a_line_with_ids_and_no_names_or_emails(tmp_path: Path) -> None:
+    journeys = tmp_path / "journeys"
+    shutil.copytree(examples_dir() / "journeys", journeys)
+    (journeys / "zz-ops-log-check.yaml").write_text(FAILING_JOURNEY, encoding="utf-8")
+    env = dict(os.environ, WAYFINDER_LOG_FORMAT="json")
+    run = subprocess.run([WAYFINDER, "simulate", "--events", str(examples_dir() / "events.jsonl"), "--journeys",
+                          str(journeys), "--out", str(tmp_path / "out"), "-v"], env=env, capture_output=True,
+                         text=True, check=False, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stderr.splitlines()
+    assert len(lines) >= 100, "the run logged too little to check"
+    bad = [line for line in lines if not (line.startswith("{") and line.endswith("}"))]
+    assert not bad, bad[:3]
+    parsed = [json.loads(line) for line in lines]
+    assert all(list(p)[:4] == STABLE_KEYS for p in parsed)
+    diagnostics = [p for p in parsed if p["message"].startswith("expression_failed")]
+    assert diagnostics and all(p["journey"] == "ops-log-check" and p["employee_id"].startswith("E")
+                               for p in diagnostics)
+    people = personal_values()
+    assert len(people) >= 100, "the bundled events should hold names and emails to look for"
+    leaked = sorted(v for v in people if v in run.stderr)
+    assert not leaked, f"personal data in the logs: {leaked[:5]}"
+
+
+def test_a_bad_log_format_is_refused_naming_the_variable() -> None:
+    env = dict(os.environ, WAYFINDER_LOG_FORMAT="yaml")
+    run = subprocess.run([WAYFINDER, "validate"], env=env, capture_output=True, text=True, check=False, timeout=120)
+    assert run.returncode == 2
+    assert "WAYFINDER_LOG_FORMAT: 'yaml' is not one of text, json" in run.stderr
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:  # noqa: S310 - a local test server
+            return int(r.status), bytes(r.read())
+    except urllib.error.HTTPError as e:
+        return int(e.code), bytes(e.read())
+
+
+def test_the_health_server_answers_metrics_health_and_readiness_and_nothing_else() -> None:
+    registry = CollectorRegistry()
+    Counter("wayfinder_probe_total", "a test counter", registry=registry).inc()
+    state = {"ready": Verdict.of(["waiting to join the consumer group (no assignment yet)"])}
+    server = serve(registry, host="127.0.0.1", port=0, ready=lambda: state["ready"])
+    try:
+        base = f"http://127.0.0.1:{server.port}"
+        status, body = get(f"{base}/metrics")
+        assert status == 200 and b"wayfinder_probe_total 1.0" in body
+        assert get(f"{base}/healthz") == (200, b'{"status": "ok", "reasons": []}')
+        status, body = get(f"{base}/readyz")
+        assert status == 503 and json.loads(body)["reasons"] == ["waiting to join the consumer group (no "
+                                                                 "assignment yet)"]
+        state["ready"] = Verdict(True)
+        assert get(f"{base}/readyz")[0] == 200
+        assert get(f"{base}/")[0] == 404 and get(f"{base}/ready")[0] == 404, "only the three paths answer"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_serve_has_healthz_and_readyz_without_signing_in(tmp_path: Path) -> None:
+    from wayfinder.cli.report import write_results
+    from wayfinder.web.app import create_app
+    from wayfinder.web.backend import EmbeddedBackend, World
+    from wayfinder.web.settings import WebSettings
+
+    ex = examples_dir()
+    defs = load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                                 policy=ex / "policy.yaml"))
+    events = tmp_path / "events.jsonl"
+    events.write_text("", encoding="utf-8")
+    out = tmp_path / "run"
+    out.mkdir()
+    backend = EmbeddedBackend(out, World(defs=defs, events=events), write=write_results,
+                              now=lambda: datetime(2026, 12, 1, tzinfo=UTC))
+    settings = WebSettings(token_secret=SecretStr("t" * 32), session_secret=SecretStr("s" * 32), cookie_secure=True)
+    app = create_app(settings, backend, registry=CollectorRegistry(), now=lambda: datetime(2026, 12, 1, tzinfo=UTC))
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        assert client.get("/healthz").json() == {"status": "ok", "reasons": []}
+        assert client.get("/readyz").status_code == 200
+        out.chmod(0o500)
+        try:
+            ready = client.get("/readyz")
+        finally:
+            out.chmod(0o700)
+        if os.geteuid() != 0:  # root may write anywhere: the check cannot fail for root
+            assert ready.status_code == 503
+        shutil.rmtree(out)
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["reasons"] == ["the output folder is missing or read-only"]

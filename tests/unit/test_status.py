@@ -1,0 +1,63 @@
+"""``wayfinder status``'s verdict and report from what it read (no Kafka, no servers)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from wayfinder.ops.status import Bounds, Endpoint, KafkaView, StatusReport, _reason, _samples, judge, render
+from wayfinder.streams.settings import WorkerSettings
+
+SETTINGS = WorkerSettings(store="memory", metrics_port=None, topic_prefix="w.", app_id="grp")
+
+
+def view(**kwargs: object) -> KafkaView:
+    v = KafkaView(members=2, group_state="Stable", lag={("w.hris.events", 0): 3, ("w.hris.events", 1): 4})
+    for k, value in kwargs.items():
+        setattr(v, k, value)
+    return v
+
+
+def test_a_healthy_installation_has_no_problems_and_paused_sending_is_not_one() -> None:
+    points = [Endpoint("worker", "http://w0:9108", ready=True)]
+    assert judge(view(paused={"all": True}), points, SETTINGS, Bounds()) == []
+
+
+def test_each_problem_is_named() -> None:
+    points = [Endpoint("worker", "http://w0:9108", ready=False, reasons=["rebalancing or restoring tables"]),
+              Endpoint("deliver", "http://d:9109", ready=False)]
+    problems = judge(view(members=0, group_state="Empty", lag={("w.hris.events", 0): 1500},
+                          dead_letters=Counter({"invalid_json": 11})), points, SETTINGS, Bounds())
+    assert problems == [
+        "worker http://w0:9108 is not ready: rebalancing or restoring tables",
+        "deliver http://d:9109 is not ready: no reason given",
+        "no worker is in the consumer group grp (state Empty)",
+        "w.hris.events is 1500 messages behind (bound 1000)",
+        "11 dead letters in the last hour (bound 10)",
+    ]
+
+
+def test_the_report_shows_lag_per_partition_dead_letters_by_reason_and_the_switch() -> None:
+    report = StatusReport(view(dead_letters=Counter({"invalid_json": 2, "smtp_connection": 5}),
+                               paused={"all": False, "new-parent": True}),
+                          [Endpoint("worker", "http://w0:9108", ready=True,
+                                    samples={"wayfinder_pending_timers{employees}": 12.0})], [])
+    text = render(report, SETTINGS)
+    assert text.splitlines()[0] == "wayfinder status: healthy"
+    assert "  hris.events: 7 (p0 3, p1 4)" in text
+    assert "dead letters in the last hour: 7 (smtp_connection 5, invalid_json 2)" in text
+    assert "sending: paused for new-parent" in text
+    assert "worker http://w0:9108: ready\n  wayfinder_pending_timers{employees} 12" in text
+
+
+def test_reason_codes_are_the_part_before_the_colon_and_never_the_detail() -> None:
+    assert _reason(b'{"reason": "processing_error: KeyError in w.hris.events", "raw": "..."}') == "processing_error"
+    assert _reason(b"not json") == "unreadable"
+    assert _reason(b'{"raw": "x"}') == "unknown"
+
+
+def test_only_the_wanted_samples_are_read_and_summed_by_their_label() -> None:
+    text = ('wayfinder_pending_timers{stage="employees"} 3\nwayfinder_pending_timers{stage="mailboxes"} 1\n'
+            'wayfinder_assigned_partitions{topic="a"} 2\nwayfinder_assigned_partitions{topic="b"} 4\n'
+            'wayfinder_events_consumed_total{type="x",outcome="processed"} 9\n')
+    assert _samples(text) == {"wayfinder_pending_timers{employees}": 3.0, "wayfinder_pending_timers{mailboxes}": 1.0,
+                              "wayfinder_assigned_partitions": 6.0}

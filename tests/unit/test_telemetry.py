@@ -1,0 +1,168 @@
+"""Health verdicts, lag arithmetic, JSON log lines and the dashboard's queries, without servers or Kafka."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from tests.support import ROOT
+from wayfinder.connectors.metrics import DeliveryMetrics
+from wayfinder.streams.health import WorkerHealth, partition_lag
+from wayfinder.streams.metrics import StreamMetrics
+from wayfinder.streams.settings import WorkerSettings
+from wayfinder.telemetry import JsonFormatter, add_standard_collectors
+from wayfinder.web.metrics import WebMetrics
+
+DASHBOARD = ROOT / "deploy" / "grafana" / "wayfinder.json"
+RULES = ROOT / "deploy" / "prometheus" / "alerts.yaml"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def health(**settings: Any) -> tuple[WorkerHealth, FakeClock]:
+    clock = FakeClock()
+    s = WorkerSettings(store="memory", metrics_port=None, topic_prefix="p.", **settings)
+    return WorkerHealth(s, StreamMetrics(CollectorRegistry()), clock=clock), clock
+
+
+def test_lag_is_the_log_end_minus_the_committed_offset_and_all_of_a_partition_never_committed() -> None:
+    ends = {"a": 120, "b": 50, "c": 10}
+    assert partition_lag(ends, {"a": 100, "b": 50, "c": None}, {"c": 4}) == {"a": 20, "b": 0, "c": 6}
+    assert partition_lag({"a": 5}, {"a": 9}, {}) == {"a": 0}
+
+
+def test_a_worker_is_not_ready_until_it_joined_and_then_while_it_is_behind() -> None:
+    h, clock = health(ready_max_lag=10)
+    assert h.ready().reasons == ("waiting to join the consumer group (no assignment yet)",)
+    h.on_assigned({("p.hris.events", 0), ("p.hris.events", 1), ("wayfinder-employees-changelog", 0)})
+    h.joined = True
+    assert h.assigned == {("p.hris.events", 0), ("p.hris.events", 1)}, "changelogs are not the worker's inputs"
+    assert not h.ready().ok and "lag not measured" in h.ready().reasons[0]
+    h.measured_lag({("p.hris.events", 0): 7, ("p.hris.events", 1): 4})
+    assert h.ready().reasons == ("11 messages behind on the assigned partitions (WAYFINDER_READY_MAX_LAG 10)",)
+    h.measured_lag({("p.hris.events", 0): 7, ("p.hris.events", 1): 3})
+    assert h.ready().ok
+    clock.t += 3 * 5.0 + 11
+    assert "the broker does not answer" in h.ready().reasons[0], "a stale measurement is not trusted"
+
+
+def test_a_crash_loop_makes_the_worker_not_ready_and_is_counted() -> None:
+    h, clock = health()
+    h.joined = True
+    for _ in range(3):
+        h.crashed("employees")
+        clock.t += 10
+    assert h.ready().reasons == ("3 agent crashes in the last 300s",)
+    assert h.metrics.registry.get_sample_value("wayfinder_agent_crashes_total", {"agent": "employees"}) == 3
+    assert h.metrics.registry.get_sample_value("wayfinder_worker_ready") == 0
+    clock.t += 300
+    assert h.ready().ok and h.metrics.registry.get_sample_value("wayfinder_worker_ready") == 1
+
+
+def test_alive_until_the_event_loop_stops_beating() -> None:
+    h, clock = health()
+    assert h.alive().ok, "starting: alive before the first beat"
+    h.beat = clock.t
+    clock.t += 59
+    assert h.alive().ok
+    clock.t += 2
+    assert h.alive().reasons == ("the event loop has not run for 61s",)
+
+
+def json_line(record_extra: dict[str, Any], exc: BaseException | None = None) -> dict[str, Any]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("wayfinder.test.json")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    if exc is None:
+        logger.warning("processed %s", "input", extra=record_extra)
+    else:
+        try:
+            raise exc
+        except type(exc):
+            logger.exception("failed", extra=record_extra)
+    [line] = stream.getvalue().splitlines()
+    parsed: dict[str, Any] = json.loads(line)
+    return parsed
+
+
+def test_a_json_line_has_the_stable_keys_and_only_the_known_ids() -> None:
+    line = json_line({"event_id": "ev-1", "partition": 3, "offset": 17, "email": "someone@example.com"})
+    assert list(line)[:4] == ["time", "level", "logger", "message"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"])
+    assert line["level"] == "warning" and line["message"] == "processed input"
+    assert (line["event_id"], line["partition"], line["offset"]) == ("ev-1", 3, 17)
+    assert "email" not in line and "someone@example.com" not in json.dumps(line)
+
+
+def test_an_exception_is_logged_by_type_and_frames_never_by_its_text() -> None:
+    line = json_line({}, ValueError("Ada Lovelace <ada@example.com> is not a valid manager"))
+    assert line["exc_type"] == "ValueError"
+    assert any("test_telemetry.py" in frame for frame in line["stack"])
+    assert "Ada" not in json.dumps(line) and "example.com" not in json.dumps(line)
+
+
+def exported() -> set[str]:
+    """Every series name the processes export, with the names of histogram and counter samples."""
+    registries = [CollectorRegistry() for _ in range(3)]
+    StreamMetrics(registries[0])
+    DeliveryMetrics(registries[1])
+    WebMetrics(registries[2], pending=lambda: 0.0, oldest_age=lambda: 0.0)
+    for registry, role in zip(registries, ("worker", "deliver", "serve"), strict=True):
+        add_standard_collectors(registry, role)
+    names: set[str] = set()
+    for registry in registries:
+        for family in registry.collect():
+            names.add(family.name)
+            if family.type == "counter":
+                names.add(f"{family.name}_total")
+            if family.type == "histogram":
+                names |= {f"{family.name}_{suffix}" for suffix in ("bucket", "sum", "count")}
+    return names
+
+
+def dashboard_exprs() -> list[str]:
+    doc = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    return [t["expr"] for p in doc["panels"] for t in p.get("targets", [])]
+
+
+def recorded() -> set[str]:
+    import yaml
+
+    doc = yaml.safe_load(RULES.read_text(encoding="utf-8"))
+    return {r["record"] for g in doc["groups"] for r in g["rules"] if "record" in r}
+
+
+def names_in(exprs: list[str]) -> set[str]:
+    return {name for e in exprs for name in re.findall(r"\b(?:wayfinder_[a-z_]+|process_[a-z_]+|up)\b|"
+                                                        r"\bwayfinder:[a-z_:0-9]+", e)}
+
+
+def missing(exprs: list[str]) -> set[str]:
+    return names_in(exprs) - exported() - recorded() - {"up"}
+
+
+def test_the_dashboard_loads_and_reads_only_metrics_that_exist() -> None:
+    exprs = dashboard_exprs()
+    assert len(exprs) >= 20
+    assert not missing(exprs), f"the dashboard reads metrics no process exports: {sorted(missing(exprs))}"
+    assert {"wayfinder_consumer_lag_messages", "wayfinder_agent_crashes_total", "wayfinder_delivery_failures_total",
+            "process_start_time_seconds", "wayfinder:consumer_lag_messages:sum_by_topic"} <= names_in(exprs)
+
+
+def test_the_dashboard_check_sees_a_misspelt_metric() -> None:
+    assert missing(["sum(rate(wayfinder_agent_crash_total[5m]))", "wayfinder:lag:nope"]) == {
+        "wayfinder_agent_crash_total", "wayfinder:lag:nope"}

@@ -1,0 +1,10 @@
+"""What every long-running Wayfinder process shows its operators: health endpoints beside the metrics, the
+standard process collectors and build info, and JSON log lines. Imports nothing else of Wayfinder, so the
+worker, the deliverer and the web application all use it."""
+
+from wayfinder.telemetry.collectors import add_standard_collectors
+from wayfinder.telemetry.health import Check, HealthServer, Verdict, serve
+from wayfinder.telemetry.logs import LOG_FORMATS, JsonFormatter, configure_logging, logging_config
+
+__all__ = ["LOG_FORMATS", "Check", "HealthServer", "JsonFormatter", "Verdict", "add_standard_collectors",
+           "configure_logging", "logging_config", "serve"]

@@ -111,8 +111,9 @@ class Engine:
         run = self._run(state, at, directory)
         run.effects.extend(note_leave(state, event.type, event.data, self.policy, at, stale=stale))
         view = event_view(event)
-        # A stale exit still ends what began before it happened: sending less is the safe side of a late event
-        # (what began after it, say after a rehire, is not ended by a replay of the old termination).
+        # A stale exit still ends what began strictly before it happened: sending less is the safe side of a late
+        # event. What began at or after it (a rehire; a hire at the same instant, which may have come after) is not
+        # ended by a replay of the old exit.
         self._exits(run, event, view, stale=stale)
         if not stale:
             self._note_engagement(state, event)
@@ -204,7 +205,7 @@ class Engine:
     def _exits(self, run: Run, event: CloudEvent, view: dict[str, Any], *, stale: bool) -> None:
         for jid, e in list(run.state.enrollments.items()):
             journey = self.defs.journeys.get((jid, e.version))
-            if journey is None or (stale and e.started_at > event.time):
+            if journey is None or (stale and e.started_at >= event.time):
                 continue
             for rule in journey.exit_on:
                 if rule.event != event.type:

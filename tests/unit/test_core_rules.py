@@ -436,6 +436,19 @@ def test_a_replay_at_any_age_sends_nothing_and_changes_no_journey_or_profile(
                                      "feedback"}) == before
 
 
+def test_a_replayed_exit_leaves_an_enrollment_begun_at_the_same_instant(engine: Engine) -> None:
+    """Found by Hypothesis: a termination and a hire at one instant, the termination first; its replay, stale
+    by then, must not end the enrollment the hire began (it may have begun after the exit)."""
+    leave = ev("x1", "hris.employee.terminated", "2026-03-02T19:00:00Z")
+    hire = ev("h1", "hris.employee.hired", "2026-03-02T19:00:00Z", start_date="2026-03-02")
+    later = person("p2", "2026-03-20T10:00:00Z")
+    state = kept(feed(engine, None, person(), leave, hire, later))
+    assert "welcome" in state.enrollments
+    out = feed(engine, state, leave, now=at("2026-03-21T20:00:00Z"))
+    assert Lifecycle("exited", "welcome") not in out.effects
+    assert "welcome" in kept(out).enrollments
+
+
 def test_a_late_termination_still_ends_what_began_before_it(engine: Engine) -> None:
     """A stale exit (it arrives after max_event_age) ends the enrollments that started before it happened:
     sending less is the safe side of a late event."""

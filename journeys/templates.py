@@ -169,8 +169,14 @@ def _replaced(s: Any, old: Any, new: Any, count: Any = -1) -> None:
 
 def _joined(sep: Any, items: Any) -> Any:
     """The items as a list (a generator is walked once), when joining them with ``sep`` stays in bounds."""
-    listed = items if isinstance(items, list | tuple) else list(items)
-    _check_bound(_weight(listed) + len(str(sep)) * len(listed))
+    if isinstance(items, list | tuple):
+        _check_bound(_weight(items) + len(str(sep)) * len(items))
+        return items
+    listed, size = [], 0
+    for item in items:  # walked one at a time, so a generator of long strings stops at the bound
+        listed.append(item)
+        size += _weight(item) + len(str(sep))
+        _check_bound(size)
     return listed
 
 

@@ -61,7 +61,7 @@ def _cost(paths: list[tuple[str, ...]], n: int) -> int:
     for path in paths:
         product = 1
         for kind in path:
-            product *= max(n, n ** 3 // 100) if kind in ("map", "filter") else n
+            product *= max(n, n ** 3 // 10) if kind in ("map", "filter") else n
             if product > COST_BUDGET:
                 return product
         total += product

@@ -23,6 +23,7 @@ from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions, Sources, load
 from wayfinder.journeys.records import Message, Task
 from wayfinder.reports import cli as reports_cli
+from wayfinder.safety import configure_logging
 from wayfinder.streams import cli as streams_cli
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
 from wayfinder.vocabulary import parse_instant
@@ -451,8 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(bool(args.verbose))
     if getattr(args, "employee", None) is not None and Path(args.employee).is_file():
         args.employee = Path(args.employee)
     result: Any = args.func(args)

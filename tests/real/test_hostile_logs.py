@@ -1,0 +1,135 @@
+"""Logs and outputs carry no personal data (issue 11): the demo, simulate and deliver (to a real SMTP server) at
+DEBUG log no bundled person's name, email or free-text event value; after the demo's erasure no file it wrote
+keeps the erased person's name or email; a CR/LF in an id never starts a forged log line."""
+
+from __future__ import annotations
+
+import email
+import io
+import json
+import logging
+import re
+import shutil
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline.test_budget_runs import BOMB
+from tests.servers import MailServer
+from tests.support import ROOT
+from wayfinder.cli import main
+from wayfinder.safety import OneLineFormatter
+
+EXAMPLES = ROOT / "wayfinder" / "examples"
+PERSONAL_FIELDS = ("given_name", "family_name", "preferred_name", "email", "evidence")
+ERASED = "E1026"  # the bundled events end with an erasure request for this person
+
+
+def personal_values(subject: str | None = None) -> set[str]:
+    """Names, emails and free-text values of the bundled events (of one person when ``subject`` is given)."""
+    found: set[str] = set()
+    for line in (EXAMPLES / "events.jsonl").read_text(encoding="utf-8").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # the bundled file holds a few broken lines on purpose
+        if subject is not None and event.get("subject") != subject:
+            continue
+        data = event.get("data") if isinstance(event, dict) else None
+        for key in PERSONAL_FIELDS:
+            value = data.get(key) if isinstance(data, dict) else None
+            if isinstance(value, str) and len(value) >= 2:
+                found.add(value)
+    return found
+
+
+def leaks(text: str, values: set[str]) -> list[str]:
+    return sorted(v for v in values if re.search(rf"(?<!\w){re.escape(v)}(?!\w)", text))
+
+
+@pytest.fixture
+def debug_logs(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> pytest.LogCaptureFixture:
+    monkeypatch.setenv("WAYFINDER_LOG_LEVEL", "DEBUG")
+    caplog.set_level(logging.DEBUG)
+    return caplog
+
+
+def all_text(folder: Path) -> str:
+    """Every file under ``folder`` as text, emails also with their headers and parts decoded."""
+    parts: list[str] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        raw = path.read_bytes()
+        parts.append(raw.decode("utf-8", errors="replace"))
+        if path.suffix == ".eml":
+            mail = email.message_from_bytes(raw, policy=policy.default)
+            parts.extend(f"{k}: {v}" for k, v in mail.items())
+            parts.extend(str(p.get_content()) for p in mail.walk() if not p.is_multipart())
+    return "\n".join(parts)
+
+
+def test_the_bundled_people_are_found_by_the_search() -> None:
+    """The searches below would find a leak: the erased person has a name and an email to look for."""
+    erased = personal_values(ERASED)
+    assert any("@" in v for v in erased) and len(erased) >= 3
+    assert leaks("Dear Emre,", erased) == ["Emre"]
+
+
+def test_the_demo_at_debug_logs_no_personal_data_and_keeps_nothing_of_the_erased(
+        tmp_path: Path, debug_logs: pytest.LogCaptureFixture) -> None:
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    assert leaks(debug_logs.text, personal_values()) == []
+    written = all_text(out)
+    assert "emre.demir@example.com" not in written.lower()
+    assert leaks(written, personal_values(ERASED)) == []
+    # The demo did write personal data of the others: the search looks at the right files.
+    assert leaks(written, personal_values() - personal_values(ERASED))
+
+
+def test_simulate_with_failing_steps_at_debug_logs_no_personal_data(
+        tmp_path: Path, debug_logs: pytest.LogCaptureFixture) -> None:
+    folder = tmp_path / "defs"
+    for part in ("journeys", "catalog", "templates"):
+        shutil.copytree(EXAMPLES / part, folder / part)
+    # Conditions and templates that fail on the person's own data: their errors must not quote it.
+    (folder / "journeys" / "bomb.yaml").write_text(BOMB.replace(
+        '"[1, 2, 3].exists(x, x == 2)"', "int(employee.given_name) > 1 || employee.attributes[employee.email] == 1"),
+        encoding="utf-8")
+    code = main(["simulate", "--events", str(EXAMPLES / "events.jsonl"), "--journeys", str(folder / "journeys"),
+                 "--catalog", str(folder / "catalog"), "--templates", str(folder / "templates"),
+                 "--policy", str(EXAMPLES / "policy.yaml"), "--out", str(tmp_path / "out"), "-v"])
+    assert code == 0
+    assert "expression_failed" in debug_logs.text and "render_failed" in debug_logs.text
+    assert leaks(debug_logs.text, personal_values()) == []
+    assert leaks(all_text(tmp_path / "out" / "dead_letters.jsonl"), personal_values(ERASED)) == []
+
+
+def test_deliver_to_a_real_smtp_server_at_debug_logs_no_personal_data(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, debug_logs: pytest.LogCaptureFixture) -> None:
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    debug_logs.clear()
+    with MailServer() as server:
+        monkeypatch.setenv("WAYFINDER_SMTP_URL", server.url)
+        monkeypatch.setenv("WAYFINDER_SENDER", "People Team <people@example.com>")
+        main(["deliver", "--messages", str(out), "-v"])
+        received = len(server.handler.received)
+    assert received > 50
+    ours = "\n".join(r.getMessage() for r in debug_logs.records if not r.name.startswith("mail.log"))
+    assert leaks(ours, personal_values()) == []
+
+
+def test_a_line_break_in_an_id_never_starts_a_log_line() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("wayfinder.tests.injection")
+    logger.addHandler(handler)
+    try:
+        logger.warning("message %s failed", "m-1\r\nCRITICAL wayfinder: all messages deleted\x1b[2J")
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert lines == ["WARNING wayfinder.tests.injection: message m-1\\r\\nCRITICAL wayfinder: all messages deleted"
+                     "\\x1b[2J failed"]

@@ -128,8 +128,9 @@ def main() -> None:
                 "".join(t.generate(ctx))
 
     exprs = expressions()
-    contexts = [{"employee": ctx.get("employee"), "event": ctx.get("event"), "trigger": ctx.get("trigger"),
-                 "resource": {}, "now": None} for _, ctx in renders[:200]]
+    contexts: list[dict[str, Any]] = [
+        {"employee": ctx.get("employee"), "event": ctx.get("event"), "trigger": ctx.get("trigger"), "resource": {},
+         "now": None} for _, ctx in renders[:200]]
 
     def evaluate(check: bool) -> Callable[[], None]:
         """Without the check, the expressions' comprehensions are hidden, so the cost check returns at once."""

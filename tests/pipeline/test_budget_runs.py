@@ -74,3 +74,23 @@ def test_exploding_steps_fail_alone_and_the_run_goes_on(tmp_path: Path) -> None:
     # Every other journey decided exactly what it decided without the bomb.
     assert sorted((m["message_id"], m["status"]) for m in after if m["journey_id"] != "bomb") == sorted(
         (m["message_id"], m["status"]) for m in before)
+
+
+def test_a_50_megabyte_line_is_a_short_dead_letter_and_the_rest_is_simulated(tmp_path: Path) -> None:
+    import resource
+
+    lines = (EXAMPLES / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    huge = '{"specversion": "1.0", "id": "huge", "data": {"x": "' + "A" * 50_000_000 + '"}}'
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join([*lines[:10], huge, *lines[10:]]) + "\n", encoding="utf-8")
+    del huge
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert main(["simulate", "--events", str(events), "--out", str(tmp_path / "out")]) == 0
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    letters = read_jsonl(tmp_path / "out" / "dead_letters.jsonl")
+    [letter] = [d for d in letters if d["line"] == 11]
+    assert letter["reason"].startswith("too_large")
+    assert len(letter["raw"]) < 70_000 and letter["raw"].endswith("[cut: 50000055 characters in all]")
+    assert (tmp_path / "out" / "dead_letters.jsonl").stat().st_size < 1_000_000
+    assert len(read_jsonl(tmp_path / "out" / "messages.jsonl")) > 100
+    assert grown_mb < 600  # the line is read once (with its decoding); no copy per store

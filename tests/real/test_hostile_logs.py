@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.pipeline import test_web as web
 from tests.pipeline.test_budget_runs import BOMB
+from tests.pipeline.test_web import Served, _link, _pending_of, sign_in
 from tests.servers import MailServer
 from tests.support import ROOT
 from wayfinder.cli import main
@@ -24,6 +26,8 @@ from wayfinder.safety import OneLineFormatter
 EXAMPLES = ROOT / "wayfinder" / "examples"
 PERSONAL_FIELDS = ("given_name", "family_name", "preferred_name", "email", "evidence")
 ERASED = "E1026"  # the bundled events end with an erasure request for this person
+# The served app of the web tests (its fixtures, found by pytest under these names).
+defs, small_events, served = web.defs, web.small_events, web.served
 
 
 def personal_values(subject: str | None = None) -> set[str]:
@@ -133,3 +137,22 @@ def test_a_line_break_in_an_id_never_starts_a_log_line() -> None:
     lines = stream.getvalue().splitlines()
     assert lines == ["WARNING wayfinder.tests.injection: message m-1\\r\\nCRITICAL wayfinder: all messages deleted"
                      "\\x1b[2J failed"]
+
+
+def test_serve_at_debug_logs_no_personal_data(served: Served, debug_logs: pytest.LogCaptureFixture) -> None:
+    """Reviewing, deciding, the employee's preference pages: the pages show names, the logs never do."""
+    csrf = sign_in(served, "E1003", "reviewer")
+    message = served.backend.store.messages[_pending_of(served, "E1052")]
+    pages = [served.client.get(p) for p in ("/review", f"/review/{message.message_id}",
+                                             f"/review/{message.message_id}/html", "/tasks", "/overview")]
+    assert all(p.status_code == 200 for p in pages)
+    shown = "\n".join(p.text for p in pages)
+    form = {"csrf": csrf, "action": "approve", "subject": "A kinder subject", "text": message.text or "",
+            "html": message.html or ""}
+    assert served.client.post(f"/review/{message.message_id}/decide", data=form).status_code == 303
+    token = _link(served, "E1052", message.message_id)
+    for path in ("/preferences", "/preferences/why"):
+        assert served.client.get(f"{path}?t={token}").status_code == 200
+    assert leaks(shown, personal_values())  # the pages do show names: the search would see them in a log
+    assert debug_logs.records  # the app logged at DEBUG
+    assert leaks(debug_logs.text, personal_values()) == []

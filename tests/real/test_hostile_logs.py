@@ -156,3 +156,28 @@ def test_serve_at_debug_logs_no_personal_data(served: Served, debug_logs: pytest
     assert leaks(shown, personal_values())  # the pages do show names: the search would see them in a log
     assert debug_logs.records  # the app logged at DEBUG
     assert leaks(debug_logs.text, personal_values()) == []
+
+
+def test_dead_letters_of_an_erased_person_keep_no_personal_data(tmp_path: Path) -> None:
+    name, address = "Emre Demir", "emre.demir@example.com"
+    broken = {"specversion": "1.0", "id": "bad-1", "source": "hris/workday", "type": "hris.employee.upserted",
+              "time": "2026-03-01T09:00:00Z", "subject": ERASED,
+              "data": {"given_name": "Emre", "email": address, "start_date": "0001-01-01"}}
+    refused = {**broken, "id": "bad-2", "type": "wayfinder.review.decided",
+               "data": {"message_id": "m-" + "0" * 24, "decision": "reject", "reviewer_id": "E1003",
+                        "reason": f"{name} {address}"}}
+    later = {**broken, "id": "bad-3", "time": "2026-12-20T09:00:00Z", "data": {"start_date": "0001-01-01"}}
+    other = {**broken, "id": "bad-4", "subject": "E1027", "data": {"start_date": "0001-01-01"}}
+    events = tmp_path / "events.jsonl"
+    lines = (EXAMPLES / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    events.write_text("\n".join([*lines, *(json.dumps(e) for e in (broken, refused, later, other)),
+                                 json.dumps(broken)[:170]]) + "\n", encoding="utf-8")
+    assert main(["simulate", "--events", str(events), "--out", str(tmp_path / "out")]) == 0
+    letters = [json.loads(line) for line in (tmp_path / "out" / "dead_letters.jsonl").read_text().splitlines()]
+    text = all_text(tmp_path / "out")
+    assert address not in text and leaks(text, personal_values(ERASED)) == []
+    stubs = [d for d in letters if d["raw"].startswith("[redacted")]
+    assert sorted(d["reason"].split(":")[0] for d in stubs) == ["date_out_of_range", "invalid_json",
+                                                                 "not_pending"]  # the whole and the cut line
+    # After the erasure, or about someone else: kept as it came.
+    assert any('"id": "bad-3"' in d["raw"] for d in letters) and any('"id": "bad-4"' in d["raw"] for d in letters)

@@ -1,5 +1,7 @@
-"""Safety at the command line's edge: logs that stay one line per record and carry no forged lines."""
+"""Safety at the command line's edge: logs that stay one line per record and carry no forged lines, and outputs
+that keep nothing of an erased person."""
 
+from wayfinder.safety.erasure import REDACTED, redact_dead_letters
 from wayfinder.safety.logs import OneLineFormatter, configure_logging, escape_controls
 
-__all__ = ["OneLineFormatter", "configure_logging", "escape_controls"]
+__all__ = ["REDACTED", "OneLineFormatter", "configure_logging", "escape_controls", "redact_dead_letters"]

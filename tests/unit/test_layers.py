@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "wayfinder.web": 5,
     "wayfinder.journeytests": 5,
     "wayfinder.plan": 5,
+    "wayfinder.safety": 5,
     "wayfinder.cli": 6,
 }
 

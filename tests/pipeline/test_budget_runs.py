@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from collections import Counter
 from pathlib import Path
+
+import pytest
 
 from tests.support import ROOT, read_jsonl
 from wayfinder.cli import main
@@ -54,14 +57,19 @@ def simulate(folder: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
-def test_exploding_steps_fail_alone_and_the_run_goes_on(tmp_path: Path) -> None:
+def test_exploding_steps_fail_alone_and_the_run_goes_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "defs"
     for part in ("journeys", "catalog", "templates"):
         shutil.copytree(EXAMPLES / part, folder / part)
     shutil.copy(EXAMPLES / "policy.yaml", folder / "policy.yaml")
     simulate(folder, tmp_path / "before")
     (folder / "journeys" / "bomb.yaml").write_text(BOMB, encoding="utf-8")
+    capsys.readouterr()
     took = simulate(folder, tmp_path / "after")
+    summary = capsys.readouterr().out
+    # Counted, with the position of the step in its file.
+    assert re.search(r"bomb\.yaml:11:9: journey bomb step explode: render_failed \d+", summary), summary
+    assert re.search(r"bomb\.yaml:18:9: journey bomb step loop: render_failed \d+", summary), summary
 
     assert took < LIMIT_S
     before = read_jsonl(tmp_path / "before" / "messages.jsonl")

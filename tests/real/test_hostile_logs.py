@@ -21,7 +21,7 @@ from tests.pipeline.test_web import Served, _link, _pending_of, sign_in
 from tests.servers import MailServer
 from tests.support import ROOT
 from wayfinder.cli import main
-from wayfinder.safety import OneLineFormatter
+from wayfinder.safety import OneLineFormatter, configure_logging
 
 EXAMPLES = ROOT / "wayfinder" / "examples"
 PERSONAL_FIELDS = ("given_name", "family_name", "preferred_name", "email", "evidence")
@@ -181,3 +181,19 @@ def test_dead_letters_of_an_erased_person_keep_no_personal_data(tmp_path: Path) 
                                                                  "not_pending"]  # the whole and the cut line
     # After the erasure, or about someone else: kept as it came.
     assert any('"id": "bad-3"' in d["raw"] for d in letters) and any('"id": "bad-4"' in d["raw"] for d in letters)
+
+
+def test_after_the_cli_set_up_logging_any_handler_writes_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A framework's own handler (Faust's worker installs one) gets the escaped message too."""
+    monkeypatch.setattr(logging, "_logRecordFactory", logging.getLogRecordFactory())  # restored after the test
+    configure_logging(False)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("faust.tests.injection")
+    logger.addHandler(handler)
+    try:
+        logger.warning("event %s refused", "e-1\nERROR forged")
+    finally:
+        logger.removeHandler(handler)
+    assert stream.getvalue().splitlines() == ["event e-1\\nERROR forged refused"]

@@ -24,9 +24,31 @@ class OneLineFormatter(logging.Formatter):
         return super().formatMessage(record)
 
 
+def _one_line_records() -> None:
+    """Every record made from now on, by any logger, carries its message already escaped, so handlers that a
+    framework installs later (Faust's worker sets up its own) write one line too."""
+    make = logging.getLogRecordFactory()
+    if getattr(make, "one_line", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit: left to the handler to report
+            return record
+        if _CONTROLS.search(message):
+            record.msg, record.args = escape_controls(message), ()
+        return record
+
+    factory.one_line = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
 def configure_logging(verbose: bool) -> None:
     """The root handler for the command line: WARNING, INFO with ``-v``, or the level in ``WAYFINDER_LOG_LEVEL``
-    (``DEBUG``, ``INFO``, ...)."""
+    (``DEBUG``, ``INFO``, ...); records are one line whichever handler writes them."""
+    _one_line_records()
     level: int | str = logging.INFO if verbose else logging.WARNING
     wanted = os.environ.get(LEVEL_SETTING, "").strip().upper()
     if wanted in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

@@ -17,6 +17,9 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: not global, not "private" to Python
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated IPv4-compatible (::127.0.0.1)
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # IPv4-translated (SIIT: ::ffff:0:127.0.0.1)
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")  # local-use NAT64 (RFC 8215): any IPv4 address inside
 
 
 class ResolutionError(OSError):
@@ -30,7 +33,7 @@ def _embedded(address: IPAddress) -> IPAddress:
             return address.ipv4_mapped
         if address.sixtofour is not None:
             return address.sixtofour
-        if address in _NAT64:
+        if address in _NAT64 or address in _TRANSLATED or (address in _COMPATIBLE and int(address) > 1):
             return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 
@@ -43,11 +46,24 @@ def address_refusal(address: IPAddress, *, allow_private: bool = False) -> str |
     for name, hit in checks:
         if hit:
             return name
-    if address.is_global:
+    if address.is_global and address not in _LOCAL_NAT64:
         return None
     if allow_private and (address.is_private or address in _SHARED):
         return None
     return "private or reserved"
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """The address a host written as an address means, in every form a resolver accepts (``::127.0.0.1``,
+    ``127.1``, ``0x7f000001``, ``2130706433``, ``0177.0.0.1``); None for a name."""
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
 async def system_resolver(host: str, port: int) -> list[str]:

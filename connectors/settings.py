@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from wayfinder.connectors.addresses import address_refusal
+from wayfinder.connectors.addresses import address_refusal, literal_address
 from wayfinder.connectors.email import parse_mailbox
 from wayfinder.connectors.links import RecipientLinks
 
@@ -48,7 +48,13 @@ class SmtpServer(_Frozen):
 
     @classmethod
     def from_url(cls, url: str) -> SmtpServer:
-        parts = urlsplit(url)
+        """Errors never quote the URL or any part of it: a password with a special character may have been
+        split into the host, the port or the query."""
+        try:
+            parts = urlsplit(url)
+        except ValueError as e:
+            msg = f"the SMTP URL cannot be read (brackets are only for an IPv6 host){_ENCODE_HINT}"
+            raise ValueError(msg) from e
         if parts.scheme not in ("smtp", "smtps"):
             msg = "the SMTP URL must start with smtp:// (STARTTLS) or smtps:// (implicit TLS)"
             raise ValueError(msg)
@@ -59,7 +65,7 @@ class SmtpServer(_Frozen):
         try:
             port = parts.port or {"implicit": 465, "starttls": 587, "none": 25}[tls]
         except ValueError as e:
-            msg = "the SMTP URL's port is not a number from 1 to 65535"
+            msg = f"the SMTP URL's port is not a number from 1 to 65535{_ENCODE_HINT}"
             raise ValueError(msg) from e
         user = SecretStr(unquote(parts.username)) if parts.username else None
         password = SecretStr(unquote(parts.password)) if parts.password else None
@@ -71,11 +77,15 @@ class SmtpServer(_Frozen):
         return f"{scheme}://{auth}{self.host}:{self.port} (TLS: {self.tls})"
 
 
+_ENCODE_HINT = ("; in a user name or password, write ? as %3F, # as %23, / as %2F, @ as %40, : as %3A and % as "
+                "%25")
+
+
 def _starttls(query: str) -> Literal["starttls", "none"]:
     params = dict(parse_qsl(query, keep_blank_values=True))
     unknown = sorted(set(params) - {"starttls"})
     if unknown:
-        msg = f"unknown SMTP URL parameter(s) {', '.join(unknown)}; the only one is starttls=true|false"
+        msg = f"the SMTP URL has unknown parameters; the only one is starttls=true|false{_ENCODE_HINT}"
         raise ValueError(msg)
     value = params.get("starttls", "true").lower()
     if value in _TRUE:
@@ -162,9 +172,8 @@ class Destination(_Frozen):
 
 
 def _check_literal_address(host: str, *, allow_private: bool) -> None:
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
+    address = literal_address(host)
+    if address is None:
         return  # a name: checked when it resolves, at every send
     refusal = address_refusal(address, allow_private=allow_private)
     if refusal:

@@ -1,6 +1,7 @@
 """The journey language and the pure core: events, profiles, definitions, the engine and the mailbox."""
 
 from wayfinder.journeys._problems import DefinitionError, Problem
+from wayfinder.journeys._yaml import Document, load_documents
 from wayfinder.journeys.definitions import Definitions
 from wayfinder.journeys.effects import Effect, MailboxInput, Timer
 from wayfinder.journeys.engine import Engine, Outcome
@@ -17,6 +18,7 @@ __all__ = [
     "DecodeError",
     "DefinitionError",
     "Definitions",
+    "Document",
     "Effect",
     "EmployeeState",
     "Engine",
@@ -34,5 +36,6 @@ __all__ = [
     "decode_event",
     "iso",
     "load",
+    "load_documents",
     "load_or_raise",
 ]

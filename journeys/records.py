@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
 
 from wayfinder.vocabulary import Channel, RecipientRole, iso
 
@@ -82,13 +82,25 @@ class Task(BaseModel):
     created_at: Instant
 
 
+MAX_DEAD_LETTER_RAW = 65_536
+
+
+def _bounded_raw(raw: str) -> str:
+    """The first :data:`MAX_DEAD_LETTER_RAW` characters of a raw input, and how long it was: a 50 MB line does not
+    become a 50 MB dead letter (and a second copy in every store it goes to)."""
+    if len(raw) <= MAX_DEAD_LETTER_RAW:
+        return raw
+    return f"{raw[:MAX_DEAD_LETTER_RAW]}… [cut: {len(raw)} characters in all]"
+
+
 class DeadLetter(BaseModel):
-    """An input that could not be used, with why, and the original bytes (as text)."""
+    """An input that could not be used, with why, and the original bytes (as text; at most
+    :data:`MAX_DEAD_LETTER_RAW` characters of them)."""
 
     model_config = ConfigDict(extra="forbid")
 
     reason: str
-    raw: str
+    raw: Annotated[str, AfterValidator(_bounded_raw)]
     received_at: Instant
     source: str | None = None
     line: int | None = None

@@ -1,9 +1,11 @@
 """Message templates: Jinja2 in an immutable sandbox (HR authors are trusted with content, not code).
 
 Besides the object graph, the sandbox guards the worker's memory and CPU: operators, calls and filters that
-would build huge values are refused before they run, every render has a budget of :data:`STEP_BUDGET` steps
-(blocks entered, loop items tested, calls made, items of large inputs walked by calls and filters), and
-output stops at :data:`MAX_OUTPUT_CHARS`.
+would build huge values are refused before they run, every value a render builds (strings, lists, the output of
+a macro or a ``{% set %}`` block) is at most :data:`MAX_VALUE_CHARS` characters in all, every render has a budget
+of :data:`STEP_BUDGET` steps (blocks entered, loop items tested, calls made, items of large inputs walked by
+calls and filters) and of :data:`RENDER_SECONDS` seconds of wall-clock time, and output stops at
+:data:`MAX_OUTPUT_CHARS`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import difflib
 import functools
 import re
 import string
+import time
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -36,6 +40,11 @@ TEMPLATE_VARIABLES = frozenset({
 MAX_OUTPUT_CHARS = 100_000
 MAX_EXPONENT = 256
 STEP_BUDGET = 1_000_000
+# Ten times the output: room for values a template builds and then shortens, never gigabytes.
+MAX_VALUE_CHARS = 1_000_000
+# A render takes milliseconds; this only stops a template that loops or explodes.
+RENDER_SECONDS = 2.0
+_CLOCK_EVERY = 256  # steps between two looks at the clock
 # Far more than Python prints (4300 digits), far less than what takes a worker seconds to compute.
 _MAX_INT_BITS = 1 << 15
 # Errors a render can meet besides SecurityError; their text may quote data, so only the type is reported.
@@ -55,10 +64,12 @@ def _refuse(message: str) -> NoReturn:
 
 # -- the step budget ------------------------------------------------------------------------------
 class _Budget:
-    __slots__ = ("left",)
+    __slots__ = ("clock_at", "deadline", "left")
 
-    def __init__(self, left: int) -> None:
+    def __init__(self, left: int, seconds: float = 0.0) -> None:
         self.left = left
+        self.deadline = time.monotonic() + seconds
+        self.clock_at = left - _CLOCK_EVERY
 
 
 _budget: ContextVar[_Budget] = ContextVar("template_budget")
@@ -67,12 +78,122 @@ _SPENT = _Budget(0)
 
 
 def _tick(cost: int = 1) -> bool:
-    """Spend ``cost`` steps of the current render's budget."""
+    """Spend ``cost`` steps of the current render's budget; every :data:`_CLOCK_EVERY` steps, look at the clock."""
     budget = _budget.get(_SPENT)
     if budget.left < cost:
         _refuse(f"the template needs more than {STEP_BUDGET} steps")
     budget.left -= cost
+    if budget.left < budget.clock_at:
+        budget.clock_at = budget.left - _CLOCK_EVERY
+        if time.monotonic() > budget.deadline:
+            _refuse(f"the template ran for more than {RENDER_SECONDS:g} seconds")
     return True
+
+
+# -- the size of what a render builds ---------------------------------------------------------------------
+_CONTAINERS = (str, list, tuple, dict)
+
+
+def _weight(value: Any, limit: int = MAX_VALUE_CHARS) -> int:
+    """Characters and items in ``value`` (strings inside lists and mappings included), counted only until
+    ``limit`` is passed: a list holding the same long string many times weighs what its text would."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()] if len(value) <= limit else value
+    elif not isinstance(value, list | tuple):
+        return 1
+    total = len(value)
+    if total > limit:
+        return total
+    kinds = set(map(type, value))  # at C speed: most lists hold only numbers, or only strings
+    if not any(issubclass(k, _CONTAINERS) for k in kinds):
+        return total
+    if all(issubclass(k, str) for k in kinds):
+        return total + sum(map(len, value))
+    for item in value:
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, list | tuple | dict):
+            total += _weight(item, limit - total)
+        if total > limit:
+            break
+    return total
+
+
+def _is_code(value: Any) -> bool:
+    return callable(value) or isinstance(value, type | types.ModuleType)
+
+
+def _no_code(value: Any, depth: int = 0) -> Any:
+    """``value`` when it holds no function, method, class or module: turned into text, their repr leaks
+    internals (``{{ employee.get|string }}``)."""
+    if _is_code(value):
+        _refuse("templates may turn text, numbers, dates and lists or mappings of them into text, nothing else")
+    if isinstance(value, list | tuple | dict) and depth < 20:
+        for item in (value.values() if isinstance(value, dict) else value):
+            if not isinstance(item, str | int | float):
+                _no_code(item, depth + 1)
+    return value
+
+
+def _too_big() -> NoReturn:
+    _refuse(f"the template builds a value of more than {MAX_VALUE_CHARS} characters")
+
+
+def _check_built(value: Any) -> Any:
+    """``value`` if it is within :data:`MAX_VALUE_CHARS`, else the render stops."""
+    if isinstance(value, _SIZED) and not isinstance(value, range) and _weight(value) > MAX_VALUE_CHARS:
+        _too_big()
+    return value
+
+
+def _check_bound(size: int) -> None:
+    if size > MAX_VALUE_CHARS:
+        _too_big()
+
+
+def _concat(pieces: Iterable[str]) -> str:
+    """Joins the output of a macro, a ``{% set %}`` block or a filter block, refusing a result too big."""
+    if isinstance(pieces, list):
+        _check_bound(sum(map(len, pieces)))
+    return "".join(pieces)
+
+
+def _replaced(s: Any, old: Any, new: Any, count: Any = -1) -> None:
+    if isinstance(s, str) and isinstance(old, str) and isinstance(new, str) and len(new) > len(old):
+        found = s.count(old) if old else len(s) + 1
+        if isinstance(count, int) and count >= 0:
+            found = min(found, count)
+        _check_bound(len(s) + found * (len(new) - len(old)))
+
+
+def _joined(sep: Any, items: Any) -> Any:
+    """The items as a list (a generator is walked once), when joining them with ``sep`` stays in bounds."""
+    if isinstance(items, list | tuple):
+        _check_bound(_weight(items) + len(str(sep)) * len(items))
+        return items
+    listed, size = [], 0
+    for item in items:  # walked one at a time, so a generator of long strings stops at the bound
+        listed.append(item)
+        size += _weight(item) + len(str(sep))
+        _check_bound(size)
+    return listed
+
+
+def _tabs_expanded(s: Any, tabsize: Any = 8) -> None:
+    if isinstance(s, str) and isinstance(tabsize, int):
+        _check_bound(len(s) + s.count("\t") * tabsize)
+
+
+def _indented(s: Any, width: Any = 4) -> None:
+    if isinstance(s, str):
+        _check_bound(len(s) + (s.count("\n") + 1) * (len(width) if isinstance(width, str) else int(width)))
+
+
+def _wrapped(s: Any, width: Any = 79, break_long_words: Any = True, wrapstring: Any = None) -> None:
+    if isinstance(s, str) and isinstance(wrapstring, str) and isinstance(width, int):
+        _check_bound(len(s) + (len(s) // max(width, 1) + 1) * len(wrapstring))
 
 
 _SIZED = (str, list, tuple, dict, range)
@@ -92,6 +213,15 @@ class _CountingCodeGenerator(CodeGenerator):
         self.writeline("environment.tick()")
         super().blockvisit(body, frame)
 
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        """``a ~ b``: no code turned into text, and a result within bounds."""
+        for i, operand in enumerate(node.nodes):
+            node.nodes[i] = nodes.Call(nodes.EnvironmentAttribute("no_code"), [operand], [], None, None,
+                                       lineno=operand.lineno)
+        self.write("environment.sized(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
     def visit_For(self, node: nodes.For, frame: Frame) -> None:
         if node.test is not None:
             tick = nodes.Call(nodes.EnvironmentAttribute("tick"), [], [], None, None, lineno=node.lineno)
@@ -106,34 +236,64 @@ def _check_wide(numbers: Iterable[str | None]) -> None:
             _refuse(f"format widths above {MAX_OUTPUT_CHARS} (or given as *) are not allowed in templates")
 
 
-def _printf_widths(fmt: str) -> None:
+def _check_widths(widths: int, fmt: str) -> None:
+    if widths > MAX_OUTPUT_CHARS:
+        _refuse(f"format widths adding up to more than {MAX_OUTPUT_CHARS} are not allowed in templates")
+    _check_bound(len(fmt) + widths)
+
+
+def _printf_fields(fmt: str) -> int:
+    widths = fields = 0
     for field in _PRINTF_FIELD.finditer(fmt):
         _check_wide(field.groups())
+        widths += sum(int(n) for n in field.groups() if n and n.isdigit())
+        fields += 1
+    _check_widths(widths, fmt)
+    return fields
 
 
-def _str_format_widths(fmt: str) -> None:
-    for _, _, spec, _ in string.Formatter().parse(fmt):
+def _str_format_fields(fmt: str) -> int:
+    widths = fields = 0
+    for _, name, spec, _ in string.Formatter().parse(fmt):
         if spec and "{" in spec:
             _refuse("nested replacement fields in a format spec are not allowed in templates")
         if spec:
-            _check_wide(re.findall(r"\d+", spec))
+            numbers = re.findall(r"\d+", spec)
+            _check_wide(numbers)
+            widths += sum(int(n) for n in numbers)
+        fields += name is not None
+    _check_widths(widths, fmt)
+    return fields
 
 
-_FORMAT_CHECKS = {"%": _printf_widths, "{}": _str_format_widths}
+_FORMAT_CHECKS = {"%": _printf_fields, "{}": _str_format_fields}
 
 
 @functools.lru_cache(maxsize=512)
-def _check_short_format(fmt: str, style: str) -> None:
-    _FORMAT_CHECKS[style](fmt)
+def _short_format_fields(fmt: str, style: str) -> int:
+    return _FORMAT_CHECKS[style](fmt)
 
 
-def _check_format(fmt: str, style: str) -> None:
-    """Widths in a ``%`` (style ``"%"``) or ``str.format`` (``"{}"``) format string; short ones (nearly always
-    template text) are remembered once they pass."""
-    if len(fmt) <= 200:
-        _check_short_format(fmt, style)
+def _check_format(fmt: str, style: str) -> int:
+    """Widths in a ``%`` (style ``"%"``) or ``str.format`` (``"{}"``) format string, which may add up to at most
+    :data:`MAX_OUTPUT_CHARS`; the number of fields. Short ones (nearly always template text) are remembered once
+    they pass."""
+    return _short_format_fields(fmt, style) if len(fmt) <= 200 else _FORMAT_CHECKS[style](fmt)
+
+
+def _check_formatted(fmt: str, fields: int, args: Any) -> None:
+    """The fields of a format string, each printing the largest of the arguments, stay within bounds."""
+    if isinstance(args, dict):
+        values: Iterable[Any] = args.values()
+    elif isinstance(args, tuple | list):
+        values = args
     else:
-        _FORMAT_CHECKS[style](fmt)
+        values = (args,)
+    for v in values:
+        _no_code(v)
+    largest = max((_weight(v) for v in values), default=0)
+    if largest > _FREE_SIZE:
+        _check_bound(len(fmt) + fields * largest)
 
 
 def _check_power(base: Any, exponent: Any) -> None:
@@ -149,8 +309,15 @@ def _check_product(left: Any, right: Any) -> None:
             _refuse("the number would be too large")
         return
     for seq, times in ((left, right), (right, left)):
-        if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_OUTPUT_CHARS:
-            _refuse(f"repeating to more than {MAX_OUTPUT_CHARS} items is not allowed in templates")
+        if isinstance(seq, str | list | tuple) and isinstance(times, int):
+            if len(seq) * times > MAX_OUTPUT_CHARS:
+                _refuse(f"repeating to more than {MAX_OUTPUT_CHARS} items is not allowed in templates")
+            _check_bound(_weight(seq) * times)
+
+
+def _check_sum(left: Any, right: Any) -> None:
+    if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+        _check_bound(_weight(left) + _weight(right))
 
 
 def _check_arguments(args: Iterable[Any], kwargs: Mapping[str, Any]) -> None:
@@ -168,23 +335,63 @@ def _is_str_format(obj: Any) -> bool:
         getattr(method, "__self__", None), str)
 
 
+def _sum_of_numbers(value: Any, attribute: Any = None, start: Any = 0) -> Any:
+    if not isinstance(start, int | float | Decimal):
+        _refuse("sum adds numbers in templates (a start value that is not a number is not allowed)")
+    return value
+
+
+def _replace_filter(value: Any, old: Any, new: Any, count: Any = None) -> Any:
+    _replaced(value, old, new, -1 if count is None else count)
+    return value
+
+
+def _join_filter(value: Any, d: Any = "", attribute: Any = None) -> Any:
+    return _joined(d, value)
+
+
+def _indent_filter(value: Any, width: Any = 4, first: Any = False, blank: Any = False) -> Any:
+    _indented(value, width)
+    return value
+
+
+def _wordwrap_filter(value: Any, width: Any = 79, break_long_words: Any = True, wrapstring: Any = None,
+                     break_on_hyphens: Any = True) -> Any:
+    _wrapped(value, width, break_long_words, wrapstring)
+    return value
+
+
+# Filters whose result can be much bigger than their input: the bound is checked before they run. Each takes
+# the filter's arguments and returns the value to filter (a generator to join is walked once, here).
+_GROWING_FILTERS: dict[str, Callable[..., Any]] = {
+    "replace": _replace_filter, "join": _join_filter, "indent": _indent_filter, "wordwrap": _wordwrap_filter,
+    "sum": _sum_of_numbers,
+}
+
+
 def _guard_filter(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse big size arguments; a filter walks its input, and an input above :data:`_FREE_SIZE` items costs
-    a step per item (smaller ones are part of the step that called the filter)."""
+    """Refuse big size arguments and results over :data:`MAX_VALUE_CHARS`; a filter walks its input, and an
+    input above :data:`_FREE_SIZE` items costs a step per item (smaller ones are part of the step that called
+    the filter)."""
     if name == "format":
         return _guard_format(f)
     if name in _CONSTANT_TIME_FILTERS:
         return f
     at = 1 if hasattr(f, "jinja_pass_arg") else 0  # where the filtered value is among the arguments
+    before = _GROWING_FILTERS.get(name)
 
     @functools.wraps(f)  # keeps jinja_pass_arg
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if kwargs or len(args) > at + 1:
             _check_arguments(args[at + 1:], kwargs)
-        value = args[at]
+        value = _no_code(args[at])
         if isinstance(value, _SIZED) and len(value) > _FREE_SIZE:
             _tick(len(value))
-        return f(*args, **kwargs)
+        if isinstance(value, list | tuple | dict) and _weight(value) > MAX_VALUE_CHARS:
+            _too_big()
+        if before is not None:
+            args = (*args[:at], before(value, *args[at + 1:], **kwargs), *args[at + 1:])
+        return _check_built(f(*args, **kwargs))
 
     return guarded
 
@@ -194,8 +401,9 @@ def _guard_format(f: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(f)
     def guarded(value: Any, *args: Any, **kwargs: Any) -> Any:
-        text = str(value)
-        _check_format(text, "%")
+        text = str(_no_code(value))
+        fields = _check_format(text, "%")
+        _check_formatted(text, fields, kwargs or args)
         if len(text) > _FREE_SIZE:
             _tick(len(text))
         return f(value, *args, **kwargs)
@@ -203,12 +411,32 @@ def _guard_format(f: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
+def _check_method(obj: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Before a ``str`` method that can grow its string runs: its result stays within bounds. The arguments to
+    call it with (a generator to join is walked once, here)."""
+    target = getattr(obj, "__self__", None)
+    if not isinstance(target, str):
+        return args
+    name = getattr(obj, "__name__", None)
+    if name == "replace":
+        _replaced(target, *args, **kwargs)
+    elif name == "join" and args:
+        args = (_joined(target, args[0]), *args[1:])
+    elif name == "expandtabs":
+        _tabs_expanded(target, *args, **kwargs)
+    return args
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """Any attempt to reach an unsafe attribute fails at once, instead of rendering as empty; operators, calls
     and ``str.format`` are checked for sizes, and every call costs a step."""
 
     code_generator_class = _CountingCodeGenerator
-    intercepted_binops = frozenset({"*", "**", "%"})  # also keeps them from being folded at build time
+    # Also keeps them from being folded at build time.
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+    concat = staticmethod(_concat)  # the generated code joins macro and block output with this
+    sized = staticmethod(_check_built)
+    no_code = staticmethod(_no_code)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> NoReturn:
         # A private name may be computed from data, so it is not quoted; the others are known method names.
@@ -222,15 +450,21 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             _check_power(left, right)
         elif operator == "*":
             _check_product(left, right)
+        elif operator == "+":
+            _check_sum(left, right)
         elif isinstance(left, str):
-            _check_format(left, "%")
+            _check_formatted(left, _check_format(left, "%"), right)
         return super().call_binop(context, operator, left, right)
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-        if not _is_str_format(obj):
+        if _is_str_format(obj):
+            fmt = obj.__wrapped__.__self__
+            _check_formatted(fmt, _check_format(fmt, "{}"), kwargs or args)
+        else:
             _check_arguments(args, kwargs)
+            args = _check_method(obj, args, kwargs)
         _tick(1 + _size(getattr(obj, "__self__", None)))
-        return super().call(context, obj, *args, **kwargs)
+        return _check_built(super().call(context, obj, *args, **kwargs))
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         wrapped = super().wrap_str_format(value)
@@ -398,11 +632,14 @@ class MessageTemplate:
     @contextmanager
     def _rendering(self) -> Iterator[None]:
         """A fresh step budget; every failure becomes a :class:`RenderError` that quotes no data."""
-        token = _budget.set(_Budget(STEP_BUDGET))
+        token = _budget.set(_Budget(STEP_BUDGET, RENDER_SECONDS))
         try:
             yield
         except SecurityError as e:
             msg = f"template {self.id}: {e}"
+            raise RenderError(msg) from e
+        except RecursionError as e:
+            msg = f"template {self.id}: macros call each other too deeply"
             raise RenderError(msg) from e
         except _RENDER_FAILURES as e:
             msg = f"template {self.id}: {type(e).__name__} while rendering"

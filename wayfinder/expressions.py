@@ -29,6 +29,69 @@ class ExpressionError(ValueError):
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _CACHE_SIZE = 4096
 
+MAX_EXPRESSION_CHARS = 10_000
+MAX_NESTING = 3
+# What one evaluation may cost, in the units of :func:`_cost` (about a microsecond each on a laptop).
+COST_BUDGET = 1_000_000
+_COMPREHENSION = re.compile(r"\b(map|filter|all|exists_one|exists)\s*\(")
+
+
+def _comprehensions(code: str) -> list[tuple[str, ...]]:
+    """For each comprehension macro in ``code`` (strings blanked out), the macros it sits in and itself, outermost
+    first: ``l.all(a, a.exists(b, true))`` gives ``[("all",), ("all", "exists")]``."""
+    opens = {m.end() - 1: m.group(1) for m in _COMPREHENSION.finditer(code)}
+    stack: list[str | None] = []
+    paths: list[tuple[str, ...]] = []
+    for i, ch in enumerate(code):
+        if ch == "(":
+            stack.append(opens.get(i))
+            if opens.get(i) is not None:
+                paths.append(tuple(k for k in stack if k is not None))
+        elif ch == ")" and stack:
+            stack.pop()
+    return paths
+
+
+def _cost(paths: list[tuple[str, ...]], n: int) -> int:
+    """An upper estimate of an evaluation's work when no list or map it can walk has more than ``n`` items: a
+    test (``all``, ``exists``) visits each item, a ``map`` or ``filter`` also copies what it has built so far at
+    each item (and an item may itself be a list), in the CEL library we use."""
+    n = max(n, 1)
+    total = 0
+    for path in paths:
+        product = 1
+        for kind in path:
+            product *= max(n, n ** 3 // 10) if kind in ("map", "filter") else n
+            if product > COST_BUDGET:
+                return product
+        total += product
+    return total
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _scrub(message: str, source: str) -> str:
+    """The library's error with every quoted part that is not in the expression itself replaced by ``'…'``:
+    such a part may be a value from the data (a name, a note)."""
+    return _QUOTED.sub(lambda m: m.group(0) if m.group(0)[1:-1] in source else "'…'", message)
+
+
+def _largest(value: Any, depth: int = 0) -> int:
+    """The most items in any list or map inside ``value``."""
+    if isinstance(value, Mapping):
+        items: Any = value.values()
+    elif isinstance(value, list | tuple):
+        items = value
+    else:
+        return 0
+    most = len(value)
+    if depth < 32:
+        for item in items:
+            if isinstance(item, Mapping | list | tuple):
+                most = max(most, _largest(item, depth + 1))
+    return most
+
 
 def _plan(source: str, names: frozenset[str]) -> dict[str, frozenset[str] | None]:
     """Which fields of each variable an expression reads (None: the whole value).
@@ -56,10 +119,15 @@ def _plan(source: str, names: frozenset[str]) -> dict[str, frozenset[str] | None
 class Expr:
     """A compiled CEL expression. Evaluation failures are returned, never raised."""
 
-    __slots__ = ("_cache", "_cacheable", "_plan", "_program", "source")
+    __slots__ = ("_cache", "_cacheable", "_comprehensions", "_literal", "_plan", "_program", "source")
 
     def __init__(self, source: str, allowed: frozenset[str] = JOURNEY_VARIABLES) -> None:
         self.source = source
+        if len(source) > MAX_EXPRESSION_CHARS:
+            msg = (f"the expression is {len(source)} characters long, over the limit of {MAX_EXPRESSION_CHARS}; "
+                   "split the condition into steps")
+            raise ExpressionError(msg, 1)
+        self._budget_checks(source)
         try:
             self._program = cel.compile(source)
         except ValueError as e:
@@ -76,8 +144,36 @@ class Expr:
         self._cacheable = "now" not in self._plan
         self._cache: dict[str, tuple[Any, str | None]] = {}
 
+    def _budget_checks(self, source: str) -> None:
+        """Comprehensions nest at most :data:`MAX_NESTING` deep, and over the lists written in the expression
+        itself stay within :data:`COST_BUDGET`."""
+        code = _STRING.sub('""', source)
+        self._comprehensions = _comprehensions(code)
+        deepest = max(self._comprehensions, key=len, default=())
+        if len(deepest) > MAX_NESTING:
+            column = [m.start() for m in _COMPREHENSION.finditer(code)][len(deepest) - 1] + 1
+            msg = (f"comprehensions (map, filter, all, exists, exists_one) nest {len(deepest)} deep here, "
+                   f"at most {MAX_NESTING} are allowed (column {column} of the expression)")
+            raise ExpressionError(msg, column)
+        # Every item of a list written here is followed by a comma (or the closing bracket).
+        self._literal = code.count(",") + 1 if self._comprehensions else 0
+        if _cost(self._comprehensions, self._literal) > COST_BUDGET:
+            msg = f"the expression could do more than {COST_BUDGET} steps of work; use fewer nested comprehensions"
+            raise ExpressionError(msg, 1)
+
+    def over_budget(self, reduced: Mapping[str, Any]) -> str | None:
+        """Why evaluating over ``reduced`` would cost more than :data:`COST_BUDGET` (None: it would not)."""
+        if not self._comprehensions:
+            return None
+        n = max(self._literal, _largest(reduced))
+        if _cost(self._comprehensions, n) <= COST_BUDGET:
+            return None
+        return (f"BudgetExceeded: the expression's comprehensions over lists of up to {n} items would do more "
+                f"than {COST_BUDGET} steps of work; not evaluated")
+
     def evaluate(self, context: Mapping[str, Any]) -> tuple[Any, str | None]:
-        """The value, or ``(None, reason)`` when evaluation fails (a missing field, a type mismatch)."""
+        """The value, or ``(None, reason)`` when evaluation fails (a missing field, a type mismatch, a cost over
+        the budget)."""
         reduced: dict[str, Any] = {}
         for name, fields in self._plan.items():
             if name not in context:
@@ -91,10 +187,13 @@ class Expr:
             hit = self._cache.get(key)
             if hit is not None:
                 return hit
+        refused = self.over_budget(reduced)
         try:
-            result: tuple[Any, str | None] = (self._program.execute(reduced), None)
+            result: tuple[Any, str | None] = (
+                (None, refused) if refused is not None else (self._program.execute(reduced), None))
         except Exception as e:  # CEL raises KeyError, TypeError, ValueError, RuntimeError
-            result = (None, f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
+            first = str(e).splitlines()[0][:200] if str(e) else ""
+            result = (None, f"{type(e).__name__}: {_scrub(first, self.source)}")
         if key:
             if len(self._cache) >= _CACHE_SIZE:
                 self._cache.clear()

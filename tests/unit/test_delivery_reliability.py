@@ -181,7 +181,7 @@ def test_smtp_credentials_are_percent_decoded_and_never_printed() -> None:
 
 @pytest.mark.parametrize(("fields", "message"), [
     ({"smtp_url": "http://smtp.example.com"}, "must start with smtp://"),
-    ({"smtp_url": "smtp://smtp.example.com?tls=yes"}, "unknown SMTP URL parameter"),
+    ({"smtp_url": "smtp://smtp.example.com?tls=yes"}, "the SMTP URL has unknown parameters"),
     ({"smtp_url": "smtp://u:secretpw@smtp.example.com?starttls=false"}, "without TLS"),
     ({"sender": "not an address"}, "not a mailbox|not a plain email address"),
     ({"destinations": {"a": {"url": "https://a.example.com", "kind": "slack"},

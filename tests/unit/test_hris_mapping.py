@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,20 @@ def test_row_errors_name_the_column_never_the_value(write_files: WriteFiles) -> 
     with pytest.raises(RowError, match="no employee id") as no_id:
         to_record(mapping, {"ID": "  "})
     assert no_id.value.employee is None
+
+
+def test_a_mapping_file_has_the_journey_loaders_budgets(write_files: WriteFiles,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+    folder = write_files({"laughs.yaml": "kind: Mapping\n" + laughs, "deep.yaml": "kind: " + "[" * 500 + "]" * 500,
+                          "big.yaml": GOOD + "#" * 3000 + "\n"})
+    started = time.perf_counter()
+    with pytest.raises(MappingError, match=r"laughs\.yaml:\d+:\d+: alias \*\w expands the document past"):
+        load_mapping(folder / "laughs.yaml")
+    with pytest.raises(MappingError, match=r"deep\.yaml:1:\d+: collections nest more than 100 levels deep"):
+        load_mapping(folder / "deep.yaml")
+    assert time.perf_counter() - started < 5.0
+    monkeypatch.setenv("WAYFINDER_MAX_DEFINITION_BYTES", "2000")
+    with pytest.raises(MappingError, match=r"big\.yaml:1:1: the file is \d+ bytes, over the limit of 2000"):
+        load_mapping(folder / "big.yaml")

@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "wayfinder.plan": 5,
     "wayfinder.feedback": 5,
     "wayfinder.ops": 5,
+    "wayfinder.safety": 5,
     "wayfinder.cli": 6,
 }
 

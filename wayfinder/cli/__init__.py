@@ -24,9 +24,10 @@ from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions, Sources, load
 from wayfinder.journeys.records import Message, Task
 from wayfinder.reports import cli as reports_cli
+from wayfinder.safety import configure_logging
 from wayfinder.streams import cli as streams_cli
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
-from wayfinder.telemetry import LOG_FORMATS, configure_logging
+from wayfinder.telemetry import LOG_FORMATS
 from wayfinder.vocabulary import parse_instant
 
 log = logging.getLogger("wayfinder")
@@ -470,7 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if fmt not in LOG_FORMATS:
         print(f"WAYFINDER_LOG_FORMAT: {fmt!r} is not one of {', '.join(LOG_FORMATS)}", file=sys.stderr)
         return 2
-    configure_logging(logging.INFO if args.verbose else logging.WARNING, "json" if fmt == "json" else "text")
+    configure_logging(bool(args.verbose), "json" if fmt == "json" else "text")
     if getattr(args, "employee", None) is not None and Path(args.employee).is_file():
         args.employee = Path(args.employee)
     result: Any = args.func(args)

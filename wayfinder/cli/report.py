@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from wayfinder.journeys.events import iso
 from wayfinder.journeys.loader import Definitions
+from wayfinder.safety import redact_dead_letters
 from wayfinder.streams.embedded import EmbeddedRunner
 
 
@@ -37,7 +38,7 @@ def write_results(runner: EmbeddedRunner, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / "messages.jsonl", runner.messages.values())
     write_jsonl(out / "tasks.jsonl", runner.tasks.values())
-    write_jsonl(out / "dead_letters.jsonl", runner.dead_letters)
+    write_jsonl(out / "dead_letters.jsonl", redact_dead_letters(runner.dead_letters, runner.audit_records))
     write_jsonl(out / "audit.jsonl", runner.audit_records)
 
 

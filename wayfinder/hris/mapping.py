@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from wayfinder.journeys import Document, load_documents
 from wayfinder.journeys.profile import KNOWN_FIELDS, Timezone
 
 # Fields the import reads to tell what happened; they are not profile fields and never go into an upsert.
@@ -95,67 +94,48 @@ class Mapping(BaseModel):
 
 
 # -- loading with positions ---------------------------------------------------------------------
-class _Loader(yaml.SafeLoader):
-    """Only true/false are booleans and dates stay strings, so the country code NO stays "NO"."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-
-
-def _position(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int, int]:
-    """Line and column (1-based) of the deepest node of ``loc`` that the document has."""
-    if node is None:
-        return 1, 1
-    best = node.start_mark
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == part:
-                    child, best = value, key.start_mark
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-            best = child.start_mark
-        if child is None:
-            break
-        node = child
-    return best.line + 1, best.column + 1
-
-
 _UNION_PARTS = ("function-", "str", "list", "[key]")
 
 
+def _key_mark(doc: Document, loc: tuple[int | str, ...]) -> tuple[int, int]:
+    """Where the deepest part of ``loc`` that the document has is written: a mapping's key, a list's item."""
+    best = doc.start
+    path: tuple[int | str, ...] = ()
+    for part in loc:
+        candidate = (*path, part)
+        if candidate not in doc.marks:
+            break
+        path = candidate
+        best = doc.key_marks.get(candidate, doc.marks[candidate])
+    return best.line, best.column
+
+
 def load_mapping(path: Path) -> Mapping:
-    """Read and check a mapping file, or raise :class:`MappingError` naming file:line:column and the field."""
+    """Read and check a mapping file, or raise :class:`MappingError` naming file:line:column and the field.
+
+    It is read like a journey file, with the same budgets: aliases, nesting and the file's size are bounded
+    (``WAYFINDER_MAX_DEFINITION_BYTES``)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        path.stat()
     except OSError as e:
         msg = f"{path}: cannot read the mapping file ({e.strerror})"
         raise MappingError(msg) from e
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-        msg = f"{where}: not valid YAML: {getattr(e, 'problem', None) or e}"
-        raise MappingError(msg) from e
-    if not isinstance(data, dict):
+    docs, problems = load_documents(path, str(path))
+    if problems:
+        lines = [f"{p.file}:{p.line}:{p.column}: " + p.message.replace("YAML syntax error: ", "not valid YAML: ", 1)
+                 for p in problems]
+        raise MappingError("\n".join(lines))
+    if len(docs) != 1 or not isinstance(docs[0].data, dict):
         msg = f"{path}:1:1: a mapping file is one YAML mapping with kind: Mapping"
         raise MappingError(msg)
+    doc = docs[0]
     try:
-        return Mapping.model_validate(data)
+        return Mapping.model_validate(doc.data)
     except ValidationError as e:
         lines = []
         for err in e.errors(include_url=False, include_input=False):
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(_UNION_PARTS)))
-            line, column = _position(node, loc)
+            line, column = _key_mark(doc, loc)
             name = ".".join(str(p) for p in loc) or "document"
             lines.append(f"{path}:{line}:{column}: {name}: {err['msg']}")
         raise MappingError("\n".join(lines)) from e

@@ -4,7 +4,17 @@ worker, the deliverer and the web application all use it."""
 
 from wayfinder.telemetry.collectors import add_standard_collectors
 from wayfinder.telemetry.health import Check, HealthServer, Verdict, serve
-from wayfinder.telemetry.logs import LOG_FORMATS, JsonFormatter, configure_logging, logging_config
+from wayfinder.telemetry.logs import (
+    LOG_FORMATS,
+    TEXT_FORMAT,
+    JsonFormatter,
+    LogFormat,
+    configure_logging,
+    escape_controls,
+    logging_config,
+    one_line_records,
+)
 
-__all__ = ["LOG_FORMATS", "Check", "HealthServer", "JsonFormatter", "Verdict", "add_standard_collectors",
-           "configure_logging", "logging_config", "serve"]
+__all__ = ["LOG_FORMATS", "TEXT_FORMAT", "Check", "HealthServer", "JsonFormatter", "LogFormat", "Verdict",
+           "add_standard_collectors", "configure_logging", "escape_controls", "logging_config", "one_line_records",
+           "serve"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import traceback
 from datetime import UTC, datetime
@@ -23,6 +24,36 @@ TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
 # careless ``extra={"email": ...}`` never reaches the log.
 ID_KEYS = ("event_id", "message_id", "employee_id", "journey", "step", "topic", "partition", "offset", "stage",
            "agent", "connector", "reason")
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u0085\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character but the tab written as ``\\n``, ``\\r`` or ``\\xNN``."""
+    return _CONTROLS.sub(lambda m: repr(m.group(0))[1:-1], text)
+
+
+def one_line_records() -> None:
+    """Every record made from now on, by any logger, carries its message with control characters escaped, so a
+    CR or LF that came in with an id cannot forge a log line (log injection), whichever handler writes it:
+    handlers a framework installs later (Faust's worker sets up its own) write one line too."""
+    make = logging.getLogRecordFactory()
+    if getattr(make, "one_line", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit: left to the handler to report
+            return record
+        if _CONTROLS.search(message):
+            record.msg, record.args = escape_controls(message), ()
+        return record
+
+    factory.one_line = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 class JsonFormatter(logging.Formatter):
@@ -50,11 +81,16 @@ def _formatter(fmt: LogFormat) -> logging.Formatter:
 
 
 def configure_logging(level: int | str, fmt: LogFormat = "text") -> None:
-    """The root logger writes to stderr at ``level`` in ``fmt`` (what every command but the worker uses)."""
+    """The root logger writes to stderr at ``level`` in ``fmt`` (what every command but the worker uses);
+    records are one line whichever handler writes them (:func:`one_line_records`)."""
+    one_line_records()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_formatter(fmt))
+    handler.wayfinder = True  # type: ignore[attr-defined]
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Ours replaces ours (main() may run again in one process); a handler someone else put there (a test's
+    # capture, an embedding application's) stays.
+    root.handlers[:] = [h for h in root.handlers if not getattr(h, "wayfinder", False)] + [handler]
     root.setLevel(level)
 
 

@@ -1,0 +1,225 @@
+"""Budgets for author-supplied code (issue 11): a template or an expression that loops or explodes stops with a
+clear error, quickly and within a small memory, and never quotes the data it was given."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from typing import Any
+
+import pytest
+
+from tests.support import ROOT
+from wayfinder.expressions import COST_BUDGET, MAX_EXPRESSION_CHARS, MAX_NESTING, Expr, ExpressionError
+from wayfinder.journeys.templates import MAX_VALUE_CHARS, MessageTemplate, RenderError, check_source
+
+CHILD_MEMORY = 1 << 30  # the whole child process, Python and the libraries included
+CHILD_SECONDS = 30  # generous for a loaded machine; each case must also report its own time under LIMIT_S
+LIMIT_S = 5.0
+PERSON = "Zelda Quixote"  # a name that must never appear in an error
+
+BIG = "{% set s = 'x' * 100000 %}"
+TEMPLATE_BOMBS: dict[str, str] = {
+    "replace multiplies a string": "{{ ('a' * 30000).replace('a', 'b' * 100000) }}",
+    "replace filter multiplies a string": "{{ ('a' * 30000)|replace('a', 'b' * 100000) }}",
+    "format width repeated": "{{ ('{0:>99999}' * 10000).format('a') }}",
+    "printf width repeated": "{{ ('%99999s' * 10000)|format(*(['a'] * 10000)) }}",
+    "printf operator fields times a long argument": BIG + "{{ ('%(a)s' * 20000) % {'a': s} }}",
+    "format fields times a long argument": BIG + "{{ ('{0}' * 30000).format(s) }}",
+    "macro doubles a string with ~": "{% macro d(s, n) %}{% if n %}{{ d(s ~ s, n - 1) }}{% else %}{{ s|length }}"
+                                     "{% endif %}{% endmacro %}{{ d('ab', 30) }}",
+    "macro doubles a string with +": "{% macro d(s, n) %}{% if n %}{{ d(s + s, n - 1) }}{% else %}{{ s|length }}"
+                                     "{% endif %}{% endmacro %}{{ d('ab', 30) }}",
+    "macro doubles a list": "{% macro d(s, n) %}{% if n %}{{ d(s + s, n - 1) }}{% else %}{{ s|length }}"
+                            "{% endif %}{% endmacro %}{{ d([1, 2], 40) }}",
+    "set doubles a string": "{% set s = 'abcd' %}" + "{% set s = s ~ s %}" * 40 + "{{ s|length }}",
+    "macro output of a huge loop": BIG + "{% macro m() %}{% for i in range(100000) %}{{ s }}{% endfor %}"
+                                         "{% endmacro %}{{ m()|length }}",
+    "set block of a huge loop": BIG + "{% set b %}{% for i in range(100000) %}{{ s }}{% endfor %}{% endset %}"
+                                      "{{ b|length }}",
+    "filter block of a huge loop": BIG + "{% filter upper %}{% for i in range(100000) %}{{ s }}{% endfor %}"
+                                         "{% endfilter %}",
+    "macro tree doubling its output": BIG + "{% macro t(n) %}{% if n %}{{ t(n - 1) }}{{ t(n - 1) }}{% else %}"
+                                            "{{ s }}{% endif %}{% endmacro %}{{ t(25)|length }}",
+    "join of the same long string": BIG + "{{ ([s] * 100000)|join|length }}",
+    "join method of a generator": BIG + "{{ ''.join(range(100000)|map('string')|map('replace', '', s))|length }}",
+    "string of a list of long strings": BIG + "{{ ([s] * 50000)|string|length }}",
+    "expandtabs": "{{ ('\\t' * 100000).expandtabs(100000)|length }}",
+    "indent by a long string": BIG + "{{ ('\\n' * 100000)|indent(s)|length }}",
+    "wordwrap with a long wrap string": BIG + "{{ ('a ' * 50000)|wordwrap(1, true, s)|length }}",
+    "sum of lists": "{{ ([[1] * 1000] * 1000)|sum(start=[])|length }}",
+    "huge range nested loops": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+    "nested loops of large in tests": "{% set l = range(100000)|list %}{% for i in range(1000) %}"
+                                      "{% for j in range(1000) %}{% if -1 in l %}{% endif %}{% endfor %}"
+                                      "{% endfor %}",
+    "deep recursion through a macro": "{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}",
+    "mutual recursion through macros": "{% macro a(n) %}{{ b(n) }}{% endmacro %}{% macro b(n) %}{{ a(n) }}"
+                                       "{% endmacro %}{{ a(0) }}",
+    "caller doubling": "{% macro twice() %}{{ caller() }}{{ caller() }}{% endmacro %}" + BIG
+                       + "{% call twice() %}{% call twice() %}" * 12 + "{{ s }}" + "{% endcall %}" * 24,
+}
+
+_CHILD = textwrap.dedent("""
+    import resource, sys, time
+    resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
+    from wayfinder.journeys.templates import MessageTemplate, RenderError, check_source
+    source = sys.argv[1]
+    if check_source(source):
+        print("STATIC", check_source(source)[0].message)
+        raise SystemExit(0)
+    ctx = {{"employee": {{"given_name": {secret!r}}}, "recipient": {{"given_name": {secret!r}}}, "resources": []}}
+    started = time.perf_counter()
+    try:
+        MessageTemplate("bomb/t", "subject", source).render(ctx, None, footer=("why", "https://p"))
+    except RenderError as e:
+        print("RENDER_ERROR", round(time.perf_counter() - started, 3), e)
+    except BaseException as e:
+        print("OTHER", type(e).__name__)
+    else:
+        print("OUTPUT")
+""")
+
+
+def run_child(script: str, *args: str) -> str:
+    try:
+        done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
+                              timeout=CHILD_SECONDS, check=False, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running after {CHILD_SECONDS} s")
+    return done.stdout.strip() or done.stderr[-500:]
+
+
+@pytest.mark.parametrize("source", TEMPLATE_BOMBS.values(), ids=TEMPLATE_BOMBS.keys())
+def test_a_template_bomb_stops_on_its_budget(source: str) -> None:
+    outcome = run_child(_CHILD.format(limit=CHILD_MEMORY, secret=PERSON), source)
+    assert outcome.startswith("RENDER_ERROR"), outcome
+    _, seconds, message = outcome.split(" ", 2)
+    assert float(seconds) < LIMIT_S, outcome
+    # A budget (or refusal) names itself; running out of memory is not a budget.
+    assert "MemoryError" not in message
+    assert message.startswith("template bomb/t: ")
+    assert PERSON not in message
+
+
+def test_every_bomb_passes_validation() -> None:
+    """They are all things `validate` cannot see: the budget at render time is what stops them."""
+    assert [name for name, source in TEMPLATE_BOMBS.items() if check_source(source)] == []
+
+
+@pytest.mark.parametrize(("source", "reason"), [
+    ("{{ ('a' * 30000).replace('a', 'b' * 100000) }}", f"builds a value of more than {MAX_VALUE_CHARS} characters"),
+    ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "more than"),
+    ("{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}", "macros call each other too deeply"),
+])
+def test_the_error_says_which_budget(source: str, reason: str) -> None:
+    with pytest.raises(RenderError, match=reason):
+        MessageTemplate("bomb/t", "s", source).render_text({"employee": {"given_name": PERSON}})
+
+
+def test_a_render_past_its_time_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("wayfinder.journeys.templates.RENDER_SECONDS", 0.2)
+    source = "{% set l = range(100000)|list %}{% for i in range(1000) %}{% if -1 in l %}{% endif %}{% endfor %}"
+    started = time.perf_counter()
+    with pytest.raises(RenderError, match=r"ran for more than 0.2 seconds"):
+        MessageTemplate("slow/t", "s", source).render_text({})
+    assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize("source", [
+    "{{ employee.get|string }}", "{{ employee.get ~ '' }}", "{{ '%s' % employee.get }}",
+    "{{ '{}'.format(employee.get) }}", "{{ [employee.get]|string }}", "{{ employee.items|e }}",
+    "{{ {'a': employee.keys}|tojson }}",
+])
+def test_code_is_never_turned_into_text(source: str) -> None:
+    with pytest.raises(RenderError, match="templates may turn text, numbers, dates"):
+        MessageTemplate("leak/t", "s", source).render_text({"employee": {"given_name": PERSON}})
+
+
+def test_ordinary_templates_still_render() -> None:
+    source = ("Hello {{ employee.given_name }}! {{ 'x' * 3 }} {{ [1, 2] + [3] }} {{ 'a' ~ 'b' }} "
+              "{{ '%s-%s' % ('a', 'b') }} {{ '{0:>4}'.format('z') }} {{ ['a', 'b']|join(', ') }} "
+              "{{ 'a\tb'.expandtabs(2) }} {{ 'a b'.replace(' ', '_') }} {{ [1, 2]|sum }} "
+              "{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(1) }} {{ employee|string }}")
+    out = MessageTemplate("ok/t", "s", source).render_text({"employee": {"given_name": "Ann"}})
+    assert out == ("Hello Ann! xxx [1, 2, 3] ab a-b    z a, b a b a_b 3 <1> {'given_name': 'Ann'}")
+
+
+# -- CEL -----------------------------------------------------------------------------------------------
+L10 = "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"
+
+
+def nested_map(levels: int, over: str = L10) -> str:
+    inner = "1"
+    for i in range(levels):
+        inner = f"{over}.map(v{i}, {inner})"
+    return f"{inner}.size() > 0"
+
+
+@pytest.mark.parametrize(("source", "match"), [
+    (nested_map(7), f"nest 7 deep here, at most {MAX_NESTING} are allowed"),
+    (nested_map(4), f"nest 4 deep here, at most {MAX_NESTING}"),
+    (nested_map(3, "[" + ", ".join(["1"] * 200) + "]"), f"more than {COST_BUDGET} steps of work"),
+    ("1" + " + 1" * 5000, f"over the limit of {MAX_EXPRESSION_CHARS}"),
+])
+def test_an_expression_bomb_is_a_validation_error(source: str, match: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(ExpressionError, match=match):
+        Expr(source)
+    assert time.perf_counter() - started < LIMIT_S
+
+
+def data_with(n: int) -> dict[str, Any]:
+    return {"employee": {"given_name": PERSON, "attributes": {"tags": list(range(n))}}}
+
+
+@pytest.mark.parametrize("source", [
+    "employee.attributes.tags.map(a, employee.attributes.tags).size() > 0",
+    "employee.attributes.tags.all(a, employee.attributes.tags.map(b, b).size() > 0)",
+    "employee.attributes.tags.exists(a, employee.attributes.tags.exists(b, "
+    "employee.attributes.tags.exists(c, a + b + c == -1)))",
+    "employee.attributes.tags.filter(a, a >= 0).size() > 0",
+])
+def test_an_expression_over_big_data_is_refused_before_it_runs(source: str) -> None:
+    expr = Expr(source)  # passes validation: nothing in it is big
+    started = time.perf_counter()
+    ok, error = expr.test(data_with(3000))
+    assert time.perf_counter() - started < LIMIT_S
+    assert ok is False
+    assert error is not None and error.startswith("BudgetExceeded: ")
+    assert PERSON not in error
+
+
+def test_the_same_expression_over_small_data_runs() -> None:
+    expr = Expr("employee.attributes.tags.exists(a, employee.attributes.tags.exists(b, a + b == 3))")
+    assert expr.test(data_with(10)) == (True, None)
+
+
+def test_library_errors_never_quote_data() -> None:
+    expr = Expr("employee.attributes.tags[employee.given_name] == 1")
+    _, error = expr.evaluate({"employee": {"given_name": PERSON, "attributes": {"tags": {}}}})
+    assert error is not None and PERSON not in error
+
+
+_CEL_CHILD = textwrap.dedent("""
+    import resource, sys, time
+    resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
+    from wayfinder.expressions import Expr
+    expr = Expr(sys.argv[1])
+    data = {{"employee": {{"attributes": {{"tags": list(range(int(sys.argv[2])))}}}}}}
+    started = time.perf_counter()
+    ok, error = expr.test(data)
+    print(round(time.perf_counter() - started, 3), ok, error)
+""")
+
+
+@pytest.mark.parametrize("size", [50, 100, 200, 300, 1000, 5000])
+def test_the_cost_estimate_keeps_real_evaluations_short(size: int) -> None:
+    """The largest list each comprehension shape is still evaluated over runs within the limit and memory."""
+    for source in ("employee.attributes.tags.map(a, employee.attributes.tags).size() > 0",
+                   "employee.attributes.tags.exists(a, employee.attributes.tags.exists(b, a + b < 0))",
+                   "employee.attributes.tags.map(a, a * 2).size() > 0"):
+        out = run_child(_CEL_CHILD.format(limit=CHILD_MEMORY), source, str(size))
+        seconds = float(out.split()[0])
+        assert seconds < LIMIT_S, (source, size, out)

@@ -1,0 +1,49 @@
+"""Smaller hostile inputs (issue 11): a password with special characters never shows in an error, and every
+spelling of a local address is refused as a webhook destination."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from pydantic import ValidationError
+
+from wayfinder.connectors.addresses import address_refusal, literal_address
+from wayfinder.connectors.settings import DeliverySettings
+
+SPECIAL = "pa?Zx9#q/w"
+
+
+@pytest.mark.parametrize("url", [
+    f"smtp://user:{SPECIAL}@smtp.example.com:587",
+    "smtp://user:p[Zx9q@smtp.example.com",
+    "smtp://user:Zx9q@w0rd@smtp.example.com:5o87",
+    "smtp://user:Zx9?q=1@smtp.example.com",
+])
+def test_a_password_with_special_characters_is_never_in_the_error(url: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        DeliverySettings(smtp_url=url)
+    text = str(caught.value)
+    assert "Zx9" not in text and "user:" not in text
+    assert "%3F" in text  # says how to write it
+
+
+@pytest.mark.parametrize("host", [
+    "[::127.0.0.1]", "[::ffff:127.0.0.1]", "[::ffff:0:127.0.0.1]", "[64:ff9b::7f00:1]", "[64:ff9b:1::7f00:1]",
+    "[2002:7f00:1::]", "[::a9fe:a9fe]", "[::1]", "[::]", "0x7f000001", "2130706433", "127.1", "0177.0.0.1",
+    "169.254.169.254", "[fe80::1]", "10.1.2.3",
+])
+def test_every_spelling_of_a_local_address_is_refused(host: str) -> None:
+    with pytest.raises(ValidationError, match="the destination URL points at a"):
+        DeliverySettings(destinations={"a": {"kind": "slack", "url": f"https://{host}/hook"}})
+
+
+@pytest.mark.parametrize("host", ["hooks.example.com", "[2606:4700::1111]", "1.1.1.1"])
+def test_public_hosts_pass(host: str) -> None:
+    DeliverySettings(destinations={"a": {"kind": "slack", "url": f"https://{host}/hook"}})
+
+
+def test_resolved_addresses_are_checked_the_same_way() -> None:
+    assert address_refusal(ipaddress.ip_address("::127.0.0.1")) == "loopback"
+    assert literal_address("127.1") == ipaddress.ip_address("127.0.0.1")
+    assert literal_address("hooks.example.com") is None

@@ -1,0 +1,69 @@
+"""Erasure in the files ``simulate``, ``demo`` and ``serve`` write: a dead letter of a person erased later in
+the run keeps its reason, time and position, and its raw input becomes a stub."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from wayfinder.journeys import DeadLetter
+from wayfinder.vocabulary import parse_instant
+
+REDACTED = "[redacted: the person this input was about was erased]"
+_SUBJECT = re.compile(r'"subject"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+_TIME = re.compile(r'"time"\s*:\s*"([^"]*)"')
+
+
+def _field(raw: str, name: str, pattern: re.Pattern[str]) -> str | None:
+    """A string field of the event: from the JSON when it parses, else from the first ``"name": "..."`` in the
+    text (a line cut short, a broken event)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        value = data.get(name)
+        return value if isinstance(value, str) else None
+    found = pattern.search(raw)
+    return found.group(1) if found else None
+
+
+def _before(letter: DeadLetter, erased_at: datetime) -> bool:
+    """Whether the input came before the erasure: by the event's own time when it has one (a line of a file is
+    said to be received at the time of the good line before it in the file, which need not be in time order),
+    else by when it was received."""
+    time = _field(letter.raw, "time", _TIME)
+    try:
+        return (parse_instant(time) if time is not None else letter.received_at) <= erased_at
+    except ValueError:
+        return letter.received_at <= erased_at
+
+
+def erasures(audit: Iterable[Mapping[str, Any]]) -> dict[str, datetime]:
+    """The latest erasure of each erased employee id in an audit trail."""
+    erased: dict[str, datetime] = {}
+    for entry in audit:
+        if entry.get("action") == "privacy.erasure" and isinstance(entry.get("employee_id"), str):
+            at = parse_instant(str(entry["at"]))
+            erased[entry["employee_id"]] = max(at, erased.get(entry["employee_id"], at))
+    return erased
+
+
+def redact_dead_letters(letters: list[DeadLetter], audit: Iterable[Mapping[str, Any]]) -> list[DeadLetter]:
+    """``letters`` with the raw input of every one about an erased person that came before the erasure as a stub
+    (what arrives after an erasure is new data, not covered by it)."""
+    erased = erasures(audit)
+    if not erased:
+        return letters
+    out = []
+    for letter in letters:
+        subject = _field(letter.raw, "subject", _SUBJECT)
+        if subject is not None and subject in erased and _before(letter, erased[subject]):
+            letter = letter.model_copy(update={"raw": REDACTED})
+        out.append(letter)
+    return out

@@ -297,7 +297,8 @@ class StagePort:
 
     def open_task(self, task: Task) -> None:
         self.work.records.append(Record(Topic.TASKS, task.employee_id, task.model_dump_json().encode("utf-8")))
-        self.stage.metrics.tasks.labels(task.journey_id).inc()
+        if task.status == "open":
+            self.stage.metrics.tasks.labels(task.journey_id).inc()
 
     def audit(self, entry: dict[str, Any]) -> None:
         self.work.records.append(Record(Topic.AUDIT, str(entry["employee_id"]), dumps(entry)))

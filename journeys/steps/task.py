@@ -7,7 +7,7 @@ from typing import Any
 from wayfinder.journeys.effects import Diagnostic, OpenTask
 from wayfinder.journeys.model import Journey, TaskStep
 from wayfinder.journeys.records import Task, stable_id
-from wayfinder.journeys.state import Enrollment
+from wayfinder.journeys.state import Enrollment, OpenTaskRef
 from wayfinder.journeys.steps.context import Next, Run, recipient, test
 from wayfinder.journeys.templates import RenderError
 
@@ -34,7 +34,9 @@ def _open(run: Run, journey: Journey, e: Enrollment, step: TaskStep, scope: dict
             texts.append(getattr(action, name))
     task_id = stable_id("t", run.state.employee_id, journey.id, journey.version, e.enrollment_id, step.id,
                         e.visits.get(step.id, 1))
-    run.effects.append(OpenTask(Task(
-        task_id=task_id, employee_id=run.state.employee_id, assignee=action.assignee, assignee_id=assignee_id,
-        journey_id=journey.id, journey_version=journey.version, step_id=step.id, title=texts[0],
-        note=texts[1], created_at=run.now)))
+    task = Task(task_id=task_id, employee_id=run.state.employee_id, assignee=action.assignee,
+                assignee_id=assignee_id, journey_id=journey.id, journey_version=journey.version, step_id=step.id,
+                title=texts[0], note=texts[1], created_at=run.now)
+    run.effects.append(OpenTask(task))
+    run.state.open_tasks[task_id] = OpenTaskRef(trigger_source=e.trigger.get("source"),
+                                                trigger_id=e.trigger.get("id"), task=task)

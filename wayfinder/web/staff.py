@@ -152,6 +152,8 @@ async def task_act(request: Request) -> Response:
     note = str(form.get("note") or "").strip()[:2000] or None
     if view.completed_by:
         raise HTTPException(409, "This task is already completed.")
+    if view.state == "cancelled":
+        raise HTTPException(409, "This task was cancelled: the event that started it was corrected.")
     kind: Literal["claimed", "completed"] = "completed" if action == "complete" else "claimed"
     if action == "claim" and view.claimed_by is not None:
         raise HTTPException(409, "This task is already claimed.")

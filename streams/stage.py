@@ -55,7 +55,7 @@ from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
-CONTACT_FIELDS = ("given_name", "preferred_name", "family_name", "email", "locale", "timezone")
+CONTACT_FIELDS = ("given_name", "preferred_name", "family_name", "email", "locale", "timezone", "hr_partner_id")
 
 
 @dataclass

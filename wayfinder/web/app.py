@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from wayfinder.connectors.links import RecipientLinks
 from wayfinder.journeys.events import iso
 from wayfinder.web import auth, employee, staff
-from wayfinder.web.backend import EmbeddedBackend
+from wayfinder.web.backend import Backend
 from wayfinder.web.context import Web, web
 from wayfinder.web.metrics import WebMetrics
 from wayfinder.web.security import SecurityHeaders
@@ -46,7 +46,7 @@ async def _error(request: Request, exc: Exception) -> Response:
     return web(request).render(request, "error.html", status=status, detail=detail, code=status)
 
 
-def create_app(settings: WebSettings, backend: EmbeddedBackend, *, registry: CollectorRegistry,
+def create_app(settings: WebSettings, backend: Backend, *, registry: CollectorRegistry,
                now: Callable[[], datetime], dev_login: bool = False) -> Starlette:
     """The web application over ``backend``; metrics go to ``registry``; ``now`` is the clock."""
     def pending() -> float:

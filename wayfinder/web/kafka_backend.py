@@ -104,7 +104,9 @@ class KafkaBackend:
 
     def control(self, record: ControlRecord) -> None:
         """The stop switch for ``deliver --kafka``: a record on the control topic."""
-        future = self._producer.send(self.settings.topic(Topic.CONTROL), value=record.model_dump_json().encode())
+        key = (record.journey_id or "all").encode("utf-8")  # as `wayfinder sending`: one scope, one partition, in order
+        future = self._producer.send(self.settings.topic(Topic.CONTROL), key=key,
+                                     value=record.model_dump_json().encode("utf-8"))
         future.get(timeout=self._ack_timeout)
 
     # -- following the topics ----------------------------------------------------------------

@@ -21,7 +21,7 @@ def run_task(run: Run, journey: Journey, e: Enrollment, step: TaskStep, scope: d
 
 def _open(run: Run, journey: Journey, e: Enrollment, step: TaskStep, scope: dict[str, Any]) -> None:
     action = step.task
-    assignee_id, _ = recipient(run, action.assignee)
+    assignee_id, _ = recipient(run, action.assignee, profile_needed=False)
     context = {**scope, "employee": run.employee, "recipient": {}, "resources": [], "roadmap": [],
                "explanation": "", "preferences_url": run.defs.policy.preferences_url}
     texts = []

@@ -228,6 +228,9 @@ class EmployeeStage(Stage):
             self.timers.drop(msg.partition)  # the timers this unit took from the index are still in the table
             self.ensure_loaded(msg.partition)
             self.held_again = retry is not None
+            if retry is None:
+                log.info("%s: an input of %s[%d]@%d waits for a recipient the directory does not know yet",
+                         self.name, msg.topic, msg.partition, msg.offset)
             again = retry or Retry(msg.topic, msg.key, msg.value, msg.timestamp, wall, head=True)
             return [self.holds.hold(msg.partition, Retry(again.topic, again.key, again.value, again.timestamp,
                                                          again.first_held, head=True))]

@@ -33,7 +33,7 @@ def _person(pid: str, time_: str, **fields: object) -> str:
 @pytest.fixture
 def world(kafka_broker: str, tmp_path: Path) -> Iterator[KafkaWorld]:
     yield from kafka_world(kafka_broker, tmp_path, partitions=2,
-                           extra_env={"WAYFINDER_RECIPIENT_WAIT_SECONDS": "8"})
+                           extra_env={"WAYFINDER_RECIPIENT_WAIT_SECONDS": "5"})
 
 
 def test_a_message_waits_for_its_manager_to_be_known_and_ends_as_simulate_says(world: KafkaWorld,
@@ -62,7 +62,7 @@ def test_a_message_waits_for_its_manager_to_be_known_and_ends_as_simulate_says(w
         time.sleep(0.5)
     assert "waits for a recipient" in worker.text()
     world.publish_file(tmp_path / "later.jsonl")
-    time.sleep(10)  # past the wait: M7's message is decided (no_recipient) before the clock moves on
+    time.sleep(6)  # past the wait: M7's message is decided (no_recipient) before the clock moves on
     world.tick(at(UNTIL))
     got = eventually(lambda: statuses(world), lambda s: s == expected)
     assert got == expected

@@ -67,7 +67,7 @@ def test_paused_delivery_sends_nothing_and_a_resume_sends_what_was_held_in_order
     deliver = subprocess.Popen([WAYFINDER, "deliver", "--kafka", "--idle", "3"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(8)  # longer than --idle: a paused deliver waits for the switch instead of ending
+        time.sleep(5)  # longer than --idle: a paused deliver waits for the switch instead of ending
         assert mail.handler.received == []
         assert deliver.poll() is None
         resumed = time.monotonic()
@@ -94,7 +94,7 @@ def test_a_resume_that_drops_what_was_held_sends_none_of_it(world: KafkaWorld, m
     deliver = subprocess.Popen([WAYFINDER, "deliver", "--kafka", "--idle", "3"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(6)
+        time.sleep(4)
         assert mail.handler.received == []  # the first held message holds the ones behind it (order kept)
         _sending(env, "resume", "--journey", "new-parent", "--drop-held")
         out, err = deliver.communicate(timeout=90)

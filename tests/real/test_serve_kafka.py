@@ -65,6 +65,7 @@ def test_an_approval_in_serve_reaches_the_worker_and_the_message_is_dispatched(w
 
     backend = KafkaBackend(world.settings, World(defs=load_definitions(world.settings)), now=lambda: decided_at)
     assert backend.start(timeout=60), "serve did not read the topics to their end"
+    assert backend.ready_reasons() == []
     try:
         pending = eventually(lambda: [m for m in backend.store.pending() if m.employee_id == EMPLOYEE], bool)
         assert pending, "the worker's pending review did not reach serve"

@@ -72,6 +72,14 @@ class KafkaBackend:
         self._thread.start()
         return self._caught_up.wait(timeout)
 
+    def ready_reasons(self) -> list[str]:
+        """Why the pages are not ready (for a readiness probe): empty once the topics were read to their end
+        and the thread still follows them."""
+        reasons = [] if self._caught_up.is_set() else ["the Kafka topics are not read to their end yet"]
+        if not self._thread.is_alive():
+            reasons.append("serve stopped following the Kafka topics (see its log)")
+        return reasons
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)

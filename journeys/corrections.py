@@ -4,11 +4,13 @@ for the engine: which enrollments the original started, and the amended trigger.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from wayfinder.journeys.records import Task
 from wayfinder.journeys.state import EmployeeState, Enrollment
 
-__all__ = ["amended_trigger", "started_by"]
+__all__ = ["amended_trigger", "close_tasks", "started_by"]
 
 
 def started_by(state: EmployeeState, original: Any) -> list[Enrollment]:
@@ -28,3 +30,18 @@ def amended_trigger(trigger: dict[str, Any], changes: Any) -> dict[str, Any]:
         if isinstance(change, dict) and "new" in change:
             data[str(field)] = change["new"]
     return {**trigger, "data": data}
+
+
+def close_tasks(state: EmployeeState, original: Any, reason: str, at: datetime) -> list[Task]:
+    """The open tasks the original event's journeys opened (active or already ended), now ``cancelled`` with
+    ``reason``; they are no longer kept as open."""
+    if not isinstance(original, dict):
+        return []
+    source, oid = original.get("source"), original.get("id")
+    ids = [tid for tid, ref in state.open_tasks.items() if ref.trigger_source == source and ref.trigger_id == oid]
+    return [state.open_tasks.pop(tid).task.cancelled(reason, at) for tid in sorted(ids)]
+
+
+def task_done(state: EmployeeState, data: dict[str, Any]) -> None:
+    """A task completed by a person (``wayfinder.task.completed``) is no longer open: a later correction leaves it."""
+    state.open_tasks.pop(str(data.get("task_id")), None)

@@ -26,6 +26,7 @@ from wayfinder.journeys.effects import (
     Erase,
     ForgetMailbox,
     Lifecycle,
+    OpenTask,
     ReviewTimer,
 )
 from wayfinder.journeys.events import ERASURE, CloudEvent
@@ -38,6 +39,8 @@ from wayfinder.journeys.steps import Directory, Run, run_step
 from wayfinder.journeys.steps.context import finish, test
 from wayfinder.journeys.steps.wait_for import after_timeout, resumed_by
 from wayfinder.vocabulary import EventType, is_decision, is_engagement
+
+HUMAN_TASK_COMPLETED = "wayfinder.task.completed"  # an extension: a person completed a journey's task
 
 __all__ = ["MAX_STEPS_PER_RUN", "Directory", "Engine", "Outcome", "event_view"]
 
@@ -107,6 +110,8 @@ class Engine:
             return Outcome(state, decisions.preferences_changed(state, event, at))
         if event.type == EventType.CORRECTION:
             return Outcome(state, self._correct(state, event, at, directory))
+        if event.type == HUMAN_TASK_COMPLETED:
+            corrections.task_done(state, event.data)
         state.update_profile(event.type, event.data, event.time, stale=stale)
         run = self._run(state, at, directory)
         run.effects.extend(note_leave(state, event.type, event.data, self.policy, at, stale=stale))
@@ -138,7 +143,10 @@ class Engine:
         ``rescinded``); an amended one changes the kept trigger, and a pending ``wait`` is worked out again."""
         run = self._run(state, at, directory)
         matches = corrections.started_by(state, event.data.get("original"))
-        if not matches:
+        closed = (corrections.close_tasks(state, event.data.get("original"), "rescinded", at)
+                  if event.data.get("action") == "rescind" else [])
+        run.effects.extend(OpenTask(task) for task in closed)  # the task's latest state: cancelled
+        if not matches and not closed:
             run.effects.append(Diagnostic("correction_unmatched", None, None, "no active enrollment was started "
                                           "by the corrected event"))
         for e in matches:

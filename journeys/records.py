@@ -80,6 +80,14 @@ class Task(BaseModel):
     title: str
     note: str
     created_at: Instant
+    # An extension (SPEC §7 is silent on a task's life): ``cancelled`` when the event that started the journey
+    # was rescinded by a correction (``reason: rescinded``); the latest record of a ``task_id`` is its state.
+    status: Literal["open", "cancelled"] = "open"
+    reason: str | None = None
+    closed_at: Instant | None = None
+
+    def cancelled(self, reason: str, at: datetime) -> Task:
+        return self.model_copy(update={"status": "cancelled", "reason": reason, "closed_at": at})
 
 
 MAX_DEAD_LETTER_RAW = 65_536

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from wayfinder.journeys.profile import Profile, apply_event
-from wayfinder.journeys.records import Message
+from wayfinder.journeys.records import Message, Task
 
 
 class Enrollment(BaseModel):
@@ -26,6 +26,17 @@ class Enrollment(BaseModel):
     wake_at: datetime | None = None
     token: int = 0
     visits: dict[str, int] = Field(default_factory=dict)
+
+
+class OpenTaskRef(BaseModel):
+    """A task a journey opened and nobody completed yet, with the key (``source``, ``id``) of the event that
+    started that journey, so that a correction rescinding the event can close it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trigger_source: str | None
+    trigger_id: str | None
+    task: Task
 
 
 UNKNOWN_TIME = datetime.min.replace(tzinfo=UTC)
@@ -74,6 +85,7 @@ class EmployeeState(BaseModel):
     clock: datetime | None = None  # the latest time this state was processed at: replays never move it back
     profile_times: dict[str, datetime] = Field(default_factory=dict)
     mailboxes: set[str] = Field(default_factory=set)
+    open_tasks: dict[str, OpenTaskRef] = Field(default_factory=dict)
     awaiting_approval: dict[str, Message] = Field(default_factory=dict)
     leave: LeavePeriod | None = None  # the current or latest sensitive leave (journeys/leave.py)
 

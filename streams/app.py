@@ -103,7 +103,7 @@ class _Builder:
         self.employees = EmployeeStage(
             self.tables["employees"], self.clock, self.metrics, self._committed, Engine(defs),
             ticks_topic=settings.topic(Topic.EMPLOYEE_TICKS), max_event_bytes=settings.max_event_bytes,
-            directory=self.directory)
+            directory=self.directory, recipient_wait_seconds=settings.recipient_wait_seconds)
         self.mailboxes = MailboxStage(self.tables["mailboxes"], self.clock, self.metrics, self._committed,
                                       Mailbox(defs.policy), ticks_topic=settings.topic(Topic.MAILBOX_TICKS))
         self._last_tick: dict[tuple[str, int], float] = {}
@@ -169,6 +169,8 @@ class _Builder:
                 for key, value in table.drain():  # state first: a record never leaves before its state
                     await send(changelog, key, value, m.partition, None, None)
                 await self._produce(records)
+                if stage is self.employees and self.employees.held_again:
+                    await asyncio.sleep(0.05)  # an input still waiting for a recipient: do not spin on it
 
         agent.__name__ = f"{stage.name}_agent"
         return agent

@@ -183,7 +183,8 @@ class EmbeddedRunner:
         self._mailbox_outcome(mailbox, self.mailbox.on_input(self.mailboxes.get(mailbox), item, now), now)
 
     def open_task(self, task: Task) -> None:
-        self.tasks.setdefault(task.task_id, task)
+        if task.status != "open" or task.task_id not in self.tasks:  # a replay's open keeps the first; a close wins
+            self.tasks[task.task_id] = task
 
     def audit(self, entry: dict[str, Any]) -> None:
         self.audit_records.append(entry)

@@ -32,6 +32,9 @@ class WorkerSettings(BaseSettings):
                                      "unset: no server)")
     timer_tick_seconds: float = Field(0.5, gt=0, description="how often due timers are looked for")
     max_event_bytes: int = Field(1_000_000, ge=1024, description="larger events are dead-lettered")
+    recipient_wait_seconds: float = Field(30.0, ge=0, description="how long an input waits for the directory to "
+                                          "know a message's recipient (another partition's person) before the "
+                                          "message is suppressed as no_recipient, as simulate decides; 0: at once")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line with stable "
                                                 "keys (Faust's own lines too)")

@@ -38,6 +38,7 @@ from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.interpreter import carry_out
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
+from wayfinder.streams.recipients import Holds, RecipientPending, Retry, decode_retry
 from wayfinder.streams.timers import TimerIndex
 from wayfinder.streams.unit import Table, Work, WriteAheadLog, entry_key, finish_interrupted, replay
 from wayfinder.streams.wire import (
@@ -55,7 +56,7 @@ from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
-CONTACT_FIELDS = ("given_name", "preferred_name", "family_name", "email", "locale", "timezone")
+CONTACT_FIELDS = ("given_name", "preferred_name", "family_name", "email", "locale", "timezone", "hr_partner_id")
 
 
 @dataclass
@@ -199,14 +200,54 @@ class EmployeeStage(Stage):
 
     def __init__(self, table: Table, clock: StreamClock, metrics: StreamMetrics,
                  committed: Callable[[str, int], int | None], engine: Engine, *, ticks_topic: str,
-                 max_event_bytes: int, directory: dict[str, Profile]) -> None:
+                 max_event_bytes: int, directory: dict[str, Profile], recipient_wait_seconds: float = 0.0) -> None:
         super().__init__(table, clock, metrics, committed)
         self.engine = engine
         self.ticks_topic = ticks_topic
         self.max_event_bytes = max_event_bytes
         self.directory = directory
+        self.holds = Holds(recipient_wait_seconds)  # inputs waiting for a recipient (streams.recipients)
+        self.held_again = False  # the last input was a retry that went round again (the app paces those)
+        self._retry: Retry | None = None
+        self._give_up = True
+
+    def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
+        """As ``Stage.process``; an input whose recipient the directory does not know yet goes round again
+        (``streams.recipients``), and so do the inputs of the same employee behind it."""
+        self.held_again = False
+        wall = self.clock.wall().timestamp()
+        retry = decode_retry(msg.value) if msg.topic == self.ticks_topic else None
+        key = retry.key if retry is not None else None if msg.topic == self.ticks_topic else msg.key
+        if self.holds.is_blocked(msg.partition, key) and (retry is None or not retry.head):
+            behind = retry or Retry(msg.topic, msg.key, msg.value, msg.timestamp, wall, head=False)
+            return [self.holds.hold(msg.partition, behind)]
+        self._retry, self._give_up = retry, self.holds.give_up(retry, wall)
+        try:
+            records = super().process(msg, handle)
+        except RecipientPending:
+            self.timers.drop(msg.partition)  # the timers this unit took from the index are still in the table
+            self.ensure_loaded(msg.partition)
+            self.held_again = retry is not None
+            if retry is None:
+                log.info("%s: an input of %s[%d]@%d waits for a recipient the directory does not know yet",
+                         self.name, msg.topic, msg.partition, msg.offset)
+            again = retry or Retry(msg.topic, msg.key, msg.value, msg.timestamp, wall, head=True)
+            return [self.holds.hold(msg.partition, Retry(again.topic, again.key, again.value, again.timestamp,
+                                                         again.first_held, head=True))]
+        finally:
+            self._retry, self._give_up = None, True
+        if retry is not None:
+            self.holds.release(msg.partition, retry.key)
+        return records
+
+    def revoke(self, partition: int) -> None:
+        super().revoke(partition)
+        self.holds.drop(partition)
 
     def handle(self, work: Work, msg: Incoming) -> None:
+        if self._retry is not None:  # an input that waited for a recipient: handled as the original
+            r = self._retry
+            msg = Incoming(r.topic, msg.partition, msg.offset, r.key, r.value, r.timestamp)
         if msg.topic == self.ticks_topic:
             tick = json.loads(msg.value or b"{}")
             if tick.get("at"):
@@ -239,7 +280,10 @@ class EmployeeStage(Stage):
         self.metrics.events.labels("other", "dead_letter").inc()
 
     def _lookup(self, person_id: str) -> Profile | None:
-        return self.directory.get(person_id)
+        found = self.directory.get(person_id)
+        if found is None and not self._give_up:
+            raise RecipientPending(person_id)  # not known here yet: hold the input (streams.recipients)
+        return found
 
     def _load(self, work: Work, employee_id: str) -> EmployeeState | None:
         return self.load_model(work, f"s:{employee_id}", EmployeeState)
@@ -297,7 +341,8 @@ class StagePort:
 
     def open_task(self, task: Task) -> None:
         self.work.records.append(Record(Topic.TASKS, task.employee_id, task.model_dump_json().encode("utf-8")))
-        self.stage.metrics.tasks.labels(task.journey_id).inc()
+        if task.status == "open":
+            self.stage.metrics.tasks.labels(task.journey_id).inc()
 
     def audit(self, entry: dict[str, Any]) -> None:
         self.work.records.append(Record(Topic.AUDIT, str(entry["employee_id"]), dumps(entry)))

@@ -48,15 +48,16 @@ def test(run: Run, expr: Any, journey: Journey, step_id: str | None, extra: dict
     return bool(ok)
 
 
-def recipient(run: Run, role: str) -> tuple[str | None, Profile | None]:
-    """The id and (when known) the profile of the person with ``role`` for this employee."""
+def recipient(run: Run, role: str, *, profile_needed: bool = True) -> tuple[str | None, Profile | None]:
+    """The id and (when known) the profile of the person with ``role`` for this employee; without
+    ``profile_needed`` (a task needs only the id) the directory is not asked."""
     profile = run.state.profile
     if role == "employee":
         return profile.id, profile
     rid = profile.get("manager_id" if role == "manager" else "hr_partner_id")
     if not isinstance(rid, str) or not rid:
         return None, None
-    return rid, run.directory(rid)
+    return rid, run.directory(rid) if profile_needed else None
 
 
 def message_id(run: Run, journey: Journey, e: Enrollment, step_id: str) -> str:

@@ -42,7 +42,7 @@ def deliver(run: Run, journey: Journey, e: Enrollment, step: SendStep | RoadmapS
     if in_holdout(run.state.employee_id, journey.id, journey.holdout_share):
         run.effects.append(Decide(base.with_status("suppressed", reason="holdout")))  # the control group
         return
-    if recipient_id is None:
+    if recipient_id is None or person is None:  # no id on the profile, or nobody known by that id (issue 9)
         run.effects.append(Decide(base.with_status("suppressed", reason="no_recipient")))
         return
     if person is not None and channel in person.opt_out_channels:

@@ -8,7 +8,7 @@ from wayfinder.journeys.definitions import Part
 from wayfinder.journeys.effects import Diagnostic, OpenTask
 from wayfinder.journeys.model import Journey, TaskStep
 from wayfinder.journeys.records import Task, stable_id
-from wayfinder.journeys.state import Enrollment
+from wayfinder.journeys.state import Enrollment, OpenTaskRef
 from wayfinder.journeys.steps.context import Next, Run, recipient, test
 from wayfinder.journeys.templates import RenderError
 
@@ -22,7 +22,7 @@ def run_task(run: Run, journey: Journey, e: Enrollment, step: TaskStep, scope: d
 
 def _open(run: Run, journey: Journey, e: Enrollment, step: TaskStep, scope: dict[str, Any]) -> None:
     action = step.task
-    assignee_id, _ = recipient(run, action.assignee)
+    assignee_id, _ = recipient(run, action.assignee, profile_needed=False)
     context = {**scope, "employee": run.employee, "recipient": {}, "resources": [], "roadmap": [],
                "explanation": "", "preferences_url": run.defs.policy.preferences_url}
     texts = []
@@ -35,7 +35,9 @@ def _open(run: Run, journey: Journey, e: Enrollment, step: TaskStep, scope: dict
             texts.append(getattr(action, part.value))
     task_id = stable_id("t", run.state.employee_id, journey.id, journey.version, e.enrollment_id, step.id,
                         e.visits.get(step.id, 1))
-    run.effects.append(OpenTask(Task(
-        task_id=task_id, employee_id=run.state.employee_id, assignee=action.assignee, assignee_id=assignee_id,
-        journey_id=journey.id, journey_version=journey.version, step_id=step.id, title=texts[0],
-        note=texts[1], created_at=run.now)))
+    task = Task(task_id=task_id, employee_id=run.state.employee_id, assignee=action.assignee,
+                assignee_id=assignee_id, journey_id=journey.id, journey_version=journey.version, step_id=step.id,
+                title=texts[0], note=texts[1], created_at=run.now)
+    run.effects.append(OpenTask(task))
+    run.state.open_tasks[task_id] = OpenTaskRef(trigger_source=e.trigger.get("source"),
+                                                trigger_id=e.trigger.get("id"), task=task)

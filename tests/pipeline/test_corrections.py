@@ -54,3 +54,52 @@ def test_a_correction_of_an_unknown_event_changes_nothing_and_is_counted(write_f
     runner = run(write_files, unknown)
     assert sorted(m.step_id for m in runner.messages.values()) == ["first-day", "hello"]
     assert runner.stats.diagnostics["correction_unmatched"] == 1
+
+
+CARE = """id: care
+version: 1
+trigger: {event: hris.leave.started}
+steps:
+  - id: call
+    task: {assignee: hr_partner, title: "Call", note: "Reach out."}
+"""
+LEAVE = ev("l1", "hris.leave.started", "2026-03-02T09:00:00Z", leave_type="medical", start_date="2026-03-02")
+
+
+def care_run(write_files: WriteFiles, *events: CloudEvent) -> EmbeddedRunner:
+    runner = runner_for(write_files, {"care": CARE})
+    runner.run([person("E1"), LEAVE, *events], at("2026-04-30T00:00:00Z"))
+    return runner
+
+
+def rescind_leave(eid: str, time: str) -> CloudEvent:
+    return ev(eid, "hris.correction", time, "E1", original={"source": "test", "id": "l1"},
+              original_type="hris.leave.started", action="rescind", reason="entered_in_error")
+
+
+def test_a_rescinded_trigger_cancels_the_task_its_journey_opened_even_after_the_journey_ended(
+        write_files: WriteFiles) -> None:
+    runner = care_run(write_files, rescind_leave("c1", "2026-03-05T09:00:00Z"))
+    [task] = runner.tasks.values()
+    assert (task.status, task.reason, task.closed_at) == ("cancelled", "rescinded", at("2026-03-05T09:00:00Z"))
+    assert runner.states["E1"].open_tasks == {}
+    assert runner.stats.diagnostics["correction_unmatched"] == 0
+
+
+def test_a_task_completed_by_a_person_is_left_alone_by_a_later_rescind(write_files: WriteFiles) -> None:
+    done = ev("d1", "wayfinder.task.completed", "2026-03-03T09:00:00Z", "E1", task_id="TASK", actor_id="E9",
+              journey_id="care", step_id="call")
+    first = care_run(write_files)
+    [task_id] = first.tasks
+    done = done.model_copy(update={"data": {**done.data, "task_id": task_id}})
+    runner = care_run(write_files, done, rescind_leave("c1", "2026-03-05T09:00:00Z"))
+    assert runner.tasks[task_id].status == "open"
+    assert runner.stats.diagnostics["correction_unmatched"] == 1
+
+
+def test_an_amendment_closes_no_task(write_files: WriteFiles) -> None:
+    amend = ev("c1", "hris.correction", "2026-03-05T09:00:00Z", "E1", original={"source": "test", "id": "l1"},
+               original_type="hris.leave.started", action="amend", reason="typo",
+               changes={"start_date": {"old": "2026-03-02", "new": "2026-03-03"}})
+    runner = care_run(write_files, amend)
+    assert [t.status for t in runner.tasks.values()] == ["open"]

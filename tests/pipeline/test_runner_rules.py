@@ -165,11 +165,25 @@ def test_manager_missing_is_no_recipient_not_an_error(write_files: WriteFiles) -
 def test_policy_sensitive_topic_holds_the_message(write_files: WriteFiles) -> None:
     runner = runner_for(write_files, {"bereavement": BEREAVEMENT.replace("sensitivity: sensitive", "")},
                         policy="sensitive_topics: [bereavement]\n")
-    runner.run([person("E1"), ev("b1", "hris.leave.started", "2026-04-01T09:00:00Z", leave_type="bereavement",
-                                 start_date="2026-04-01")])
+    runner.run([person("E1"), person("M1"), ev("b1", "hris.leave.started", "2026-04-01T09:00:00Z",
+                                               leave_type="bereavement", start_date="2026-04-01")])
     msgs = by_step(runner)
     assert msgs["condolence"].status == "pending_approval"
     assert msgs["manager"].status == "sent"
+
+
+def test_a_manager_id_nobody_has_a_profile_for_is_no_recipient(write_files: WriteFiles) -> None:
+    """Issue 9: a recipient id the directory does not know (no profile, so no address or locale) is suppressed
+    with reason ``no_recipient``, not recorded as sent; one whose profile comes later is still sent to."""
+    runner = runner_for(write_files, {"bereavement": BEREAVEMENT.replace("sensitivity: sensitive", "")})
+    runner.run([person("E1"), ev("b1", "hris.leave.started", "2026-04-01T09:00:00Z", leave_type="bereavement",
+                                 start_date="2026-04-01"),
+                person("E2", manager_id="M2"), person("M2", time="2026-04-02T00:00:00Z"),
+                ev("b2", "hris.leave.started", "2026-04-03T09:00:00Z", "E2", leave_type="bereavement",
+                   start_date="2026-04-03")])
+    manager = by_step(runner)["manager"]
+    assert (manager.status, manager.reason, manager.recipient_id) == ("suppressed", "no_recipient", "M1")
+    assert by_step(runner, "E2")["manager"].status == "sent"
 
 
 PARENT = """id: parent
@@ -347,16 +361,18 @@ def test_a_recipient_the_engine_does_not_know_yet_still_gets_a_rendered_message(
     runner = runner_for(write_files, {"bereavement": BEREAVEMENT.replace("sensitivity: sensitive", "").replace(
         'subject: "Your report"',
         'subject: "Hi {{ recipient.preferred_name or recipient.given_name | default(\'there\') }}"')})
-    runner.run([person("E1"), ev("b1", "hris.leave.started", "2026-04-01T09:00:00Z", leave_type="bereavement",
-                                 start_date="2026-04-01")])
+    runner.run([person("E1"), ev("m1", "hris.employee.upserted", "2025-12-01T00:00:00Z", "M1", id="M1",
+                                 email="m1@example.com"),
+                ev("b1", "hris.leave.started", "2026-04-01T09:00:00Z", leave_type="bereavement",
+                   start_date="2026-04-01")])
     manager = by_step(runner)["manager"]
-    assert (manager.status, manager.recipient_id, manager.recipient_email) == ("sent", "M1", None)
+    assert (manager.status, manager.recipient_id, manager.recipient_email) == ("sent", "M1", "m1@example.com")
     assert manager.subject == "Hi there"  # templates render with strict undefined: a name needs a default
 
 
 def test_a_message_to_a_manager_whose_profile_is_not_known_yet_still_renders(write_files: WriteFiles) -> None:
-    """In a worker the manager's profile may not have reached this partition's directory yet: the message is
-    made with the profile's fields empty, as before strict templates, and its status is what simulate says."""
+    """A manager's profile that does not have a field yet (an address only): the field prints as nothing. (A
+    manager with no profile at all is ``no_recipient``: in a worker the message waits for the directory.)"""
     journey = """id: heads-up
 version: 1
 trigger: {event: hris.leave.started}
@@ -365,7 +381,9 @@ steps:
     send: {channel: email, to: manager, subject: "Hi {{ recipient.given_name }}", body: "A leave starts."}
 """
     runner = runner_for(write_files, {"heads-up": journey})
-    runner.run([person("E1"), ev("l1", "hris.leave.started", "2026-05-04T09:00:00Z", leave_type="other",
-                                 start_date="2026-05-04")], at("2026-05-10T00:00:00Z"))
+    runner.run([person("E1"), ev("m1", "hris.employee.upserted", "2025-12-01T00:00:00Z", "M1", id="M1",
+                                 email="m1@example.com"),
+                ev("l1", "hris.leave.started", "2026-05-04T09:00:00Z", leave_type="other",
+                   start_date="2026-05-04")], at("2026-05-10T00:00:00Z"))
     (message,) = runner.messages.values()
     assert (message.recipient_id, message.status, message.subject) == ("M1", "sent", "Hi")

@@ -144,3 +144,22 @@ def test_the_intake_command_in_embedded_mode(tmp_path: Path) -> None:
         process.wait(timeout=30)
         assert process.stderr is not None
         process.stderr.close()
+
+
+def test_personio_documented_envelope_over_http(tmp_path: Path) -> None:
+    """The fixture in Personio's documented envelope (event_name, occurred_at, payload), signed as we assume,
+    becomes events; a dataless notification (ids only) is rejected per item and produces nothing."""
+    out = tmp_path / "events.jsonl"
+    body = (Path(__file__).parents[1] / "data" / "hris" / "personio-webhook-person-updated.json").read_bytes()
+    dataless = json.dumps({"company_id": "4711", "event_name": "person.updated",
+                           "occurred_at": "2026-03-02T09:00:00Z", "payload": {"id": "6"}}).encode()
+    with serve(FileSink(out)) as url:
+        r = post(f"{url}/webhooks/personio", body, personio_headers(body))
+        empty = post(f"{url}/webhooks/personio", dataless, personio_headers(dataless))
+    assert r.status_code == 200, r.text
+    assert [(e["subject"], e["type"], e["time"]) for e in read_jsonl(out)] == [
+        ("5", "hris.employee.upserted", "2026-03-02T08:00:00Z"), ("5", "hris.job.changed", "2026-03-02T08:00:00Z"),
+        ("5", "hris.leave.started", "2026-03-02T08:00:00Z")]
+    assert empty.status_code == 200
+    assert empty.json()["accepted"] == 0
+    assert "dataless notification" in empty.json()["rejected"][0]["reason"]

@@ -14,6 +14,7 @@ from tests.support import TESTS
 from wayfinder.hris.diff import Context, compare, event_id, to_event
 from wayfinder.hris.intake import RateLimiter, ReplayCache
 from wayfinder.hris.mapping import load_mapping
+from wayfinder.hris.records import RowError
 from wayfinder.hris.webhooks import (
     WebhookError,
     item_changes,
@@ -152,3 +153,24 @@ def test_the_same_change_on_another_day_is_another_event() -> None:
     [_, again] = compare(prev, cur, later, "E1")
     assert moved.type == "hris.manager.changed"
     assert to_event("s", CTX.time, "E1", moved)["id"] != to_event("s", later.time, "E1", again)["id"]
+
+
+def test_personio_documented_envelope_fixture_maps_the_changed_attributes() -> None:
+    body = (TESTS / "data" / "hris" / "personio-webhook-person-updated.json").read_bytes()
+    [item] = parse_personio(body)
+    assert (item.employee, item.action, item.at) == ("5", "updated", datetime(2026, 3, 2, 8, tzinfo=UTC))
+    assert [t for t, _ in _events(PERSONIO, item)] == ["hris.employee.upserted", "hris.job.changed",
+                                                      "hris.leave.started"]
+
+
+def test_personio_events_we_do_not_map_are_acknowledged_and_dataless_ones_rejected_by_item() -> None:
+    absence = json.dumps({"company_id": "1", "event_name": "document.created", "occurred_at": "2026-03-02T08:00:00Z",
+                          "payload": {"id": "d1"}}).encode()
+    assert parse_personio(absence) == []
+    dataless = json.dumps({"company_id": "1", "event_name": "person.updated", "occurred_at": "2026-03-02T08:00:00Z",
+                           "payload": {"id": "5"}}).encode()
+    [item] = parse_personio(dataless)
+    with pytest.raises(RowError, match="dataless notification"):
+        item_changes(PERSONIO, item, NOW)
+    with pytest.raises(WebhookError, match="payload is not an object"):
+        parse_personio(b'{"event_name": "person.updated", "payload": []}')

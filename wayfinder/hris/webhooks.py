@@ -30,7 +30,7 @@ from wayfinder.hris.diff import (
     upserted,
 )
 from wayfinder.hris.mapping import Mapping
-from wayfinder.hris.records import Record, to_record
+from wayfinder.hris.records import Record, RowError, to_record
 
 Action = Literal["created", "updated", "deleted"]
 SYSTEMS = ("bamboohr", "personio")
@@ -151,14 +151,35 @@ def parse_bamboohr(body: bytes) -> list[Item]:
 
 
 def parse_personio(body: bytes) -> list[Item]:
-    """``{"id", "type": "employee.updated", "created_at",
-    "data": {"employee_id", "attributes", "changed_attributes"}}``."""
+    """Personio's documented envelope (developer.personio.de, API v2 "Webhooks"): ``{"company_id",
+    "event_name": "person.updated", "occurred_at", "payload": {...}, "meta"?}``. What ``payload`` holds per
+    event is assumed (``id`` or ``person_id``, and ``attributes`` / ``changed_attributes`` when the tenant's
+    webhook carries data); the older shape ``{"type", "created_at", "data": {"employee_id", ...}}`` that this
+    intake first assumed is still read."""
     obj = _json(body)
+    if isinstance(obj, dict) and "event_name" in obj:
+        return _personio_envelope(obj)
     data = obj.get("data") if isinstance(obj, dict) else None
     if not isinstance(obj, dict) or not isinstance(data, dict):
-        raise WebhookError(400, "expected an object with a data object")
+        raise WebhookError(400, "expected Personio's envelope (event_name, occurred_at, payload) or a data object")
     return [_item(data.get("employee_id"), obj.get("type"), data.get("attributes", {}),
                   data.get("changed_attributes"), obj.get("created_at"), "data")]
+
+
+PERSONIO_EVENTS = {"person.created": "created", "person.updated": "updated", "person.deleted": "deleted",
+                   "employment.created": "updated", "employment.updated": "updated"}
+
+
+def _personio_envelope(obj: dict[str, Any]) -> list[Item]:
+    name = str(obj.get("event_name") or "")
+    payload = obj.get("payload")
+    if not isinstance(payload, dict):
+        raise WebhookError(400, "payload is not an object")
+    if name not in PERSONIO_EVENTS:
+        return []  # an event we do not map (documents, absences, ...): acknowledged, nothing produced
+    employee = payload.get("person_id", payload.get("id"))
+    return [_item(employee, PERSONIO_EVENTS[name], payload.get("attributes", {}), payload.get("changed_attributes"),
+                  obj.get("occurred_at"), "payload")]
 
 
 def parse(system: str, body: bytes) -> list[Item]:
@@ -201,6 +222,10 @@ def _updated(record: Record, changed: Record, ctx: Context, employee: str) -> li
 
 def item_changes(mapping: Mapping, item: Item, received: datetime) -> tuple[datetime, list[Change]]:
     """The event time and the changes one webhook item stands for; raises ``RowError`` when unreadable."""
+    if not item.fields and item.action != "deleted":
+        msg = ("the webhook carries no attributes (a dataless notification): fetch the person from the HR "
+               "system's API, or export a snapshot (`wayfinder import snapshot`)")
+        raise RowError(msg, item.employee)
     cells = {**item.fields, mapping.id_columns[0]: item.employee}
     _, record = to_record(mapping, cells)
     when = item.at or received

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from wayfinder.connectors.links import RecipientLinks
 from wayfinder.journeys.events import iso
 from wayfinder.web import auth, employee, staff
-from wayfinder.web.backend import EmbeddedBackend
+from wayfinder.web.backend import Backend
 from wayfinder.web.context import Web, web
 from wayfinder.web.metrics import WebMetrics
 from wayfinder.web.security import SecurityHeaders
@@ -46,9 +45,8 @@ async def _healthz(request: Request) -> Response:
 
 
 async def _readyz(request: Request) -> Response:
-    """Ready when the run's folder is there and writable (decisions are appended to it)."""
-    out = request.app.state.web.backend.out
-    reasons = [] if out.is_dir() and os.access(out, os.W_OK) else ["the output folder is missing or read-only"]
+    """Ready when the backend is: the run's folder writable, or the Kafka topics read to their end."""
+    reasons = request.app.state.web.backend.ready_reasons()
     return JSONResponse({"status": "fail" if reasons else "ok", "reasons": reasons}, status_code=503 if reasons
                         else 200)
 
@@ -59,7 +57,7 @@ async def _error(request: Request, exc: Exception) -> Response:
     return web(request).render(request, "error.html", status=status, detail=detail, code=status)
 
 
-def create_app(settings: WebSettings, backend: EmbeddedBackend, *, registry: CollectorRegistry,
+def create_app(settings: WebSettings, backend: Backend, *, registry: CollectorRegistry,
                now: Callable[[], datetime], dev_login: bool = False) -> Starlette:
     """The web application over ``backend``; metrics go to ``registry``; ``now`` is the clock."""
     def pending() -> float:

@@ -20,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
+from wayfinder.connectors.switch import ControlFile, ControlRecord
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.loader import Definitions
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
@@ -36,9 +38,28 @@ class World:
     """Where the embedded engine's inputs are: definitions, the events file, how far the clock ran."""
 
     defs: Definitions
-    events: Path
+    events: Path | None = None  # None on Kafka: the events are on their topics
     until: datetime | None = None
     settle: timedelta = timedelta(days=1)
+
+
+class Backend(Protocol):
+    """What the pages use: the embedded engine's output folder, or the Kafka topics (``kafka_backend``)."""
+
+    world: World
+    store: Store
+    trigger_events: list[CloudEvent]
+    lifecycle: dict[str, dict[str, int]]
+
+    def now(self, *, not_before: datetime | None = None) -> datetime: ...
+
+    def record(self, event: CloudEvent) -> bool: ...
+
+    def control(self, record: ControlRecord) -> None: ...
+
+    def ready_reasons(self) -> list[str]:
+        """Why the pages are not ready (for ``/readyz``); empty when they are."""
+        ...
 
 
 class EmbeddedBackend:
@@ -55,6 +76,11 @@ class EmbeddedBackend:
         self.trigger_events: list[CloudEvent] = []
         self.base_until: datetime | None = None
         self.reload()
+
+    def ready_reasons(self) -> list[str]:
+        """Ready when the run's folder is there and writable (decisions are appended to it)."""
+        ok = self.out.is_dir() and os.access(self.out, os.W_OK)
+        return [] if ok else ["the output folder is missing or read-only"]
 
     @property
     def decisions_path(self) -> Path:
@@ -77,6 +103,9 @@ class EmbeddedBackend:
 
     def reload(self) -> None:
         """Read the events and decisions again and run the engine over them; write its results."""
+        if self.world.events is None:
+            msg = "the embedded backend needs the events file"
+            raise ValueError(msg)
         read = read_event_file(self.world.events)
         self.trigger_events = read.events
         last = max((e.time for e in read.events), default=None)
@@ -85,7 +114,8 @@ class EmbeddedBackend:
         runner = EmbeddedRunner(self.world.defs)
         runner.dead_letters.extend(read.dead_letters)
         ends = [t for t in (self.base_until, *(d.time + self.world.settle for d in decisions)) if t is not None]
-        runner.run([*read.events, *decisions], max(ends) if ends else None)
+        about_people = [d for d in decisions if not d.type.startswith("wayfinder.sending.")]  # the switch: not for
+        runner.run([*read.events, *about_people], max(ends) if ends else None)  # the engine (no employee)
         self._write(runner, self.out)
         counts: dict[str, Counter[str]] = {}
         for (jid, kind), n in runner.stats.lifecycle.items():
@@ -106,6 +136,11 @@ class EmbeddedBackend:
                 os.fsync(f.fileno())
             self.reload()
             return True
+
+
+    def control(self, record: ControlRecord) -> None:
+        """The stop switch that ``wayfinder deliver --messages DIR`` reads beside the messages."""
+        ControlFile(self.out / "control.jsonl").append(record)
 
 
 def read_decisions(path: Path) -> list[dict[str, object]]:

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from wayfinder import examples_dir
+from wayfinder.journeys import DefinitionError
 from wayfinder.journeys.loader import Sources, load
 
 LOOPBACK = "127.0.0.1"
@@ -35,6 +36,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], *, demo_t
     p.add_argument("--policy", type=Path, help="as for simulate [default: bundled]")
     p.add_argument("--until", type=parse_time, help="how far that run's clock went [default: as demo with the "
                    "bundled events, else the last event's time]")
+    p.add_argument("--kafka", action="store_true", help="work on the Kafka topics instead of a folder: read "
+                   "outbound.messages, tasks, decisions and directory (WAYFINDER_BROKER, WAYFINDER_TOPIC_PREFIX), "
+                   "write decisions to the decisions topic and the stop switch to the control topic; definitions "
+                   "from WAYFINDER_DEFINITIONS as the workers [default: bundled]")
     p.add_argument("--host", default=LOOPBACK, help="[default: 127.0.0.1]")
     p.add_argument("--port", type=int, default=8080, help="[default: 8080]")
     p.add_argument("--dev-login", action="store_true", help="DEVELOPMENT ONLY: sign in as anyone with any role, "
@@ -74,7 +79,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.dev_login:
         print("DEVELOPMENT SIGN-IN is on: anyone who can reach this port can sign in as anyone.", file=sys.stderr)
-    print(f"wayfinder serve: http://{args.host}:{args.port}/ over {args.out}", file=sys.stderr)
+    where = "the Kafka topics" if args.kafka else args.out
+    print(f"wayfinder serve: http://{args.host}:{args.port}/ over {where}", file=sys.stderr)
     # With JSON logs uvicorn configures no handlers of its own: its lines go through the root logger's JSON.
     from uvicorn.config import LOGGING_CONFIG
 
@@ -92,6 +98,8 @@ def build(args: argparse.Namespace, settings: Any) -> Any:
     from wayfinder.web.backend import EmbeddedBackend, World
 
     ex = examples_dir()
+    if args.kafka:
+        return _build_kafka(args, settings)
     sources = Sources(paths=[args.journeys or ex / "journeys", args.catalog or ex / "catalog"],
                       templates=[args.templates or ex / "templates"], policy=args.policy or ex / "policy.yaml")
     defs, problems = load(sources)
@@ -110,6 +118,35 @@ def build(args: argparse.Namespace, settings: Any) -> Any:
         until = max(e.time for e in read_event_file(events).events) + args.demo_tail
     backend = EmbeddedBackend(args.out, World(defs=defs, events=events, until=until), write=write_results,
                               now=lambda: datetime.now(UTC))
+    from wayfinder.telemetry import add_standard_collectors
+
+    registry = CollectorRegistry()
+    add_standard_collectors(registry, "serve")
+    return create_app(settings, backend, registry=registry, now=lambda: datetime.now(UTC),
+                      dev_login=args.dev_login)
+
+
+def _build_kafka(args: argparse.Namespace, settings: Any) -> Any:
+    from prometheus_client import CollectorRegistry
+
+    from wayfinder.streams.app import load_definitions
+    from wayfinder.streams.settings import WorkerSettings
+    from wayfinder.web.app import create_app
+    from wayfinder.web.backend import World
+    from wayfinder.web.kafka_backend import KafkaBackend
+
+    worker = WorkerSettings()
+    try:
+        defs = load_definitions(worker)
+    except DefinitionError as e:
+        print(f"the definitions do not load:\n{e}", file=sys.stderr)
+        return None
+    backend = KafkaBackend(worker, World(defs=defs), now=lambda: datetime.now(UTC))
+    if not backend.start():
+        print(f"wayfinder serve: could not read the topics of {worker.bootstrap_servers} within 60s "
+              "(is WAYFINDER_BROKER right and are the topics created?)", file=sys.stderr)
+        backend.close()
+        return None
     from wayfinder.telemetry import add_standard_collectors
 
     registry = CollectorRegistry()

@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from wayfinder.connectors.links import RecipientLinks
 from wayfinder.web.access import Staff
-from wayfinder.web.backend import EmbeddedBackend
+from wayfinder.web.backend import Backend
 from wayfinder.web.i18n import translator
 from wayfinder.web.metrics import WebMetrics
 from wayfinder.web.security import session_csrf
@@ -24,7 +24,7 @@ from wayfinder.web.settings import Role, WebSettings
 @dataclass
 class Web:
     settings: WebSettings
-    backend: EmbeddedBackend
+    backend: Backend
     links: RecipientLinks
     metrics: WebMetrics
     jinja: Environment

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from wayfinder.connectors.switch import ControlFile, ControlRecord
+from wayfinder.connectors.switch import ControlRecord
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.records import Message
 from wayfinder.web import events as ev
@@ -152,6 +152,8 @@ async def task_act(request: Request) -> Response:
     note = str(form.get("note") or "").strip()[:2000] or None
     if view.completed_by:
         raise HTTPException(409, "This task is already completed.")
+    if view.state == "cancelled":
+        raise HTTPException(409, "This task was cancelled: the event that started it was corrected.")
     kind: Literal["claimed", "completed"] = "completed" if action == "complete" else "claimed"
     if action == "claim" and view.claimed_by is not None:
         raise HTTPException(409, "This task is already claimed.")
@@ -190,10 +192,11 @@ async def switch(request: Request) -> Response:
                                             actor_id=staff.person_id, at=w.backend.now(), reason=reason)
     if (target in w.backend.store.paused()) != paused:
         await run_in_threadpool(w.backend.record, event)
-        # ... and the switch that `wayfinder deliver --messages DIR` reads beside the messages
-        ControlFile(w.backend.out / "control.jsonl").append(ControlRecord(
-            action="pause" if paused else "resume", journey_id=None if target == ev.ALL_JOURNEYS else target,
-            operator_id=staff.person_id, reason=reason, at=event.time))
+        # ... and the switch that `wayfinder deliver` reads (beside the messages, or the control topic)
+        record = ControlRecord(action="pause" if paused else "resume",
+                               journey_id=None if target == ev.ALL_JOURNEYS else target,
+                               operator_id=staff.person_id, reason=reason, at=event.time)
+        await run_in_threadpool(w.backend.control, record)
     w.metrics.paused.labels(target).set(1 if paused else 0)
     return RedirectResponse("/overview", status_code=303)
 

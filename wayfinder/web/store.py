@@ -30,6 +30,8 @@ class TaskView:
 
     @property
     def state(self) -> str:
+        if self.task.status == "cancelled":
+            return "cancelled"  # the event that started its journey was rescinded (hris.correction)
         return "completed" if self.completed_by else "claimed" if self.claimed_by else "open"
 
 

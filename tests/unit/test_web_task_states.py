@@ -1,0 +1,20 @@
+"""A task cancelled by a correction (issue 15) shows as cancelled in the task inbox's store."""
+
+from __future__ import annotations
+
+from tests.support import at
+from wayfinder.journeys.records import Task
+from wayfinder.web.store import Store
+
+
+def _task(tid: str) -> Task:
+    return Task(task_id=tid, employee_id="E1", assignee="hr_partner", assignee_id="H1", journey_id="care",
+                journey_version=1, step_id="call", title="Call", note="Reach out.", created_at=at("2026-03-02T09:00"))
+
+
+def test_a_cancelled_task_is_cancelled_and_an_open_one_open() -> None:
+    cancelled = _task("t-1").cancelled("rescinded", at("2026-03-05T09:00"))
+    store = Store(tasks={"t-1": cancelled, "t-2": _task("t-2")})
+    assert {v.task.task_id: v.state for v in store.task_views()} == {"t-1": "cancelled", "t-2": "open"}
+    assert (cancelled.status, cancelled.reason, cancelled.closed_at) == ("cancelled", "rescinded",
+                                                                          at("2026-03-05T09:00"))

@@ -1,0 +1,180 @@
+"""The Kafka backend: ``wayfinder serve --kafka`` over what the workers put on the broker.
+
+A thread follows ``outbound.messages`` (the latest record of a ``message_id`` is its state; pending reviews are
+the ``pending_approval`` ones), ``tasks`` (the latest record of a ``task_id``), ``decisions`` (what people
+decided, from any ``serve``) and the compacted ``directory`` (profiles: names, locale, preferences and the HR
+partner, for access and the preferences page), each from its beginning, so the local store is rebuilt from
+the topics whenever ``serve`` starts. People's decisions, preference changes, task claims and completions
+are produced to ``decisions`` (keyed by the employee, acknowledged by all replicas before the page answers);
+the stop switch goes to the ``control`` topic that ``wayfinder deliver --kafka`` reads (and that this backend
+follows too, for the overview's paused state), not to ``decisions``: it is not an event about an employee.
+
+The store a page sees is replaced whole after each batch read (never changed under a reader), so pages need
+no lock; a decision this process produced is in its store at once, before the topic brings it back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from wayfinder.connectors.switch import ControlRecord
+from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
+from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.records import Message, Task
+from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.stage import profile_from_contact
+from wayfinder.vocabulary import Topic
+from wayfinder.web import events as ev
+from wayfinder.web.backend import World
+from wayfinder.web.events import to_line
+from wayfinder.web.store import Store
+
+__all__ = ["KafkaBackend"]
+
+log = logging.getLogger(__name__)
+FOLLOWED = (Topic.OUTBOUND_MESSAGES, Topic.TASKS, Topic.DECISIONS, Topic.DIRECTORY, Topic.CONTROL)
+SWITCH_EVENTS = (ev.SENDING_PAUSED, ev.SENDING_RESUMED)
+
+
+class KafkaBackend:
+    """The pages' backend on Kafka: ``store``, ``now``, ``record`` and ``control`` like ``EmbeddedBackend``."""
+
+    def __init__(self, settings: WorkerSettings, world: World, *, now: Callable[[], datetime],
+                 ack_timeout: float = 10.0) -> None:
+        self.settings = settings
+        self.world = world
+        self.trigger_events: list[CloudEvent] = []  # the HRIS events stay on their topic: no trigger is shown
+        self.lifecycle: dict[str, dict[str, int]] = {}  # enrollments are the workers' (their metrics say)
+        self._now = now
+        self._ack_timeout = ack_timeout
+        self._lock = threading.Lock()
+        self._messages: dict[str, Message] = {}
+        self._tasks: dict[str, Task] = {}
+        self._profiles: dict[str, Profile] = {}
+        self._decisions: list[CloudEvent] = []
+        self._decision_keys: set[tuple[str, str]] = set()
+        self.store = Store()
+        self._stop = threading.Event()
+        self._caught_up = threading.Event()
+        self._producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", retries=5)
+        self._thread = threading.Thread(target=self._follow, name="wayfinder-serve-kafka", daemon=True)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self, timeout: float = 60.0) -> bool:
+        """Start following the topics; True once everything on them when starting has been read."""
+        self._thread.start()
+        return self._caught_up.wait(timeout)
+
+    def ready_reasons(self) -> list[str]:
+        """Why the pages are not ready (for a readiness probe): empty once the topics were read to their end
+        and the thread still follows them."""
+        reasons = [] if self._caught_up.is_set() else ["the Kafka topics are not read to their end yet"]
+        if not self._thread.is_alive():
+            reasons.append("serve stopped following the Kafka topics (see its log)")
+        return reasons
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._producer.close(timeout=5)
+
+    # -- what the pages call -----------------------------------------------------------------
+    def now(self, *, not_before: datetime | None = None) -> datetime:
+        """The wall clock; never before ``not_before`` (a decision comes after the message it is about)."""
+        now = self._now()
+        return max(now, not_before) if not_before is not None else now
+
+    def record(self, event: CloudEvent) -> bool:
+        """Produce a decision to the decisions topic and wait for the broker; False when already recorded. The stop
+        switch's events are not for the workers: they are kept from the control topic (``control``)."""
+        with self._lock:
+            if (event.source, event.id) in self._decision_keys:
+                return False
+        if event.type in SWITCH_EVENTS:
+            with self._lock:
+                self._add_decision(event)
+                self._publish()
+            return True
+        future = self._producer.send(self.settings.topic(Topic.DECISIONS), key=event.subject.encode("utf-8"),
+                                     value=to_line(event).encode("utf-8"))
+        future.get(timeout=self._ack_timeout)  # raises when the broker did not take it: the page shows an error
+        with self._lock:
+            self._add_decision(event)
+            self._publish()
+        return True
+
+    def control(self, record: ControlRecord) -> None:
+        """The stop switch for ``deliver --kafka``: a record on the control topic."""
+        key = (record.journey_id or "all").encode("utf-8")  # as `wayfinder sending`: one scope, one partition, in order
+        future = self._producer.send(self.settings.topic(Topic.CONTROL), key=key,
+                                     value=record.model_dump_json().encode("utf-8"))
+        future.get(timeout=self._ack_timeout)
+
+    # -- following the topics ----------------------------------------------------------------
+    def _follow(self) -> None:
+        consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers, enable_auto_commit=False,
+                                 group_id=None)
+        try:
+            names = {self.settings.topic(t): t for t in FOLLOWED}
+            tps = [TopicPartition(name, p) for name in names for p in sorted(consumer.partitions_for_topic(name) or ())]
+            consumer.assign(tps)
+            consumer.seek_to_beginning(*tps)
+            ends = consumer.end_offsets(tps)
+            while not self._stop.is_set():
+                batches = consumer.poll(timeout_ms=500, max_records=5000)
+                if batches:
+                    with self._lock:
+                        for tp, records in batches.items():
+                            for r in records:
+                                self._apply(names[tp.topic], r.key, r.value)
+                        self._publish()
+                if not self._caught_up.is_set() and all(consumer.position(tp) >= ends[tp] for tp in tps):
+                    self._caught_up.set()
+        except Exception:  # the pages keep the last store; the log says why it stopped following
+            log.exception("serve: stopped following the Kafka topics")
+            raise
+        finally:
+            consumer.close()
+
+    def _apply(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+        try:
+            if topic == Topic.OUTBOUND_MESSAGES and value is not None:
+                m = Message.model_validate_json(value)
+                self._messages[m.message_id] = m
+            elif topic == Topic.TASKS and value is not None:
+                t = Task.model_validate_json(value)
+                self._tasks[t.task_id] = t
+            elif topic == Topic.DIRECTORY:
+                person = (key or b"").decode("utf-8")
+                if value is None:
+                    self._profiles.pop(person, None)
+                else:
+                    self._profiles[person] = profile_from_contact(json.loads(value))
+            elif topic == Topic.DECISIONS and value is not None:
+                self._add_decision(decode_event(value))
+            elif topic == Topic.CONTROL and value is not None:
+                r = ControlRecord.model_validate_json(value)
+                self._add_decision(ev.sending_switched(paused=r.action == "pause", journey_id=r.journey_id,
+                                                       actor_id=r.operator_id, at=r.at, reason=r.reason))
+        except (ValueError, DecodeError) as e:  # the workers dead-letter bad inputs; here they are skipped
+            log.warning("serve: skipped a record of %s that could not be read (%s)", topic, type(e).__name__)
+
+    def _add_decision(self, event: CloudEvent) -> None:
+        if (event.source, event.id) not in self._decision_keys:
+            self._decision_keys.add((event.source, event.id))
+            self._decisions.append(event)
+
+    def _publish(self) -> None:
+        self.store = Store(messages=dict(self._messages), tasks=dict(self._tasks), profiles=dict(self._profiles),
+                           decisions=sorted(self._decisions, key=_decision_order))
+
+
+def _decision_order(event: CloudEvent) -> Any:
+    return event.time

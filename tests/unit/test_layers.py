@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "wayfinder.hris": 5,
     "wayfinder.web": 5,
     "wayfinder.journeytests": 5,
+    "wayfinder.scale": 5,
     "wayfinder.plan": 5,
     "wayfinder.cli": 6,
 }

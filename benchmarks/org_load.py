@@ -133,9 +133,12 @@ def build(employees: int, seed: int) -> Org:
     return org
 
 
-def _when(rng: random.Random, days: float = 365) -> datetime:
-    """A working-hours moment in the year (days from its start)."""
-    day = YEAR + timedelta(days=int(rng.random() * days))
+def _when(rng: random.Random, p: Person, days: float = 365) -> datetime:
+    """A working-hours moment in the first ``days`` of the year, after ``p`` started (a hire's life events come
+    after their first day)."""
+    first = max(YEAR, p.start)
+    span = max(0.0, (YEAR + timedelta(days=days) - first).total_seconds() / 86400)
+    day = first.replace(hour=0, minute=0) + timedelta(days=1 + int(rng.random() * span))
     return day + timedelta(hours=rng.randint(7, 18), minutes=rng.randint(0, 59))
 
 
@@ -173,7 +176,7 @@ def hire(org: Org, busy_share: float) -> None:
 
 def _leave(org: Org, p: Person, kind: str) -> None:
     rng = org.rng
-    at = _when(rng, 330)
+    at = _when(rng, p, 330)
     length = {"parental": rng.randint(60, 300), "medical": rng.randint(10, 90), "bereavement": rng.randint(3, 10),
               "sabbatical": rng.randint(30, 120)}[kind]
     back = at + timedelta(days=length)
@@ -185,7 +188,7 @@ def _leave(org: Org, p: Person, kind: str) -> None:
 
 def life_event(org: Org, p: Person, kind: str) -> None:
     rng = org.rng
-    at = _when(rng)
+    at = _when(rng, p)
     if kind == "dependent":
         born = at - timedelta(days=1)
         org.emit(at, "hris.dependent.added", p.id, {"relationship": "child", "reason": rng.choice(

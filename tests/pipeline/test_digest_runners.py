@@ -127,3 +127,43 @@ def test_the_outbox_holds_the_digests_and_not_the_messages_inside_them(both: tup
     gathered = {m.message_id for m in runner.messages.values() if m.digest_id is not None}
     assert digests and digests <= written
     assert not gathered & written
+
+
+def _event(n: int, kind: str, subject: str, time: str, data: dict[str, Any]) -> str:
+    return json.dumps({"specversion": "1.0", "id": f"t-{n}", "source": "test", "type": kind, "time": time,
+                       "subject": subject, "data": data})
+
+
+def test_simulate_an_erasure_takes_the_person_out_of_the_managers_open_digest(tmp_path: Path,
+                                                                             policy_file: Path) -> None:
+    def person(pid: str, given: str, manager: str | None) -> dict[str, Any]:
+        return {"id": pid, "given_name": given, "family_name": "Doe", "email": f"{pid.lower()}@example.com",
+                "manager_id": manager, "timezone": "Europe/Berlin", "locale": "en-GB", "country": "DE",
+                "employment_type": "employee", "work_mode": "remote"}
+
+    lines = [
+        _event(1, "hris.employee.upserted", "M1", "2026-03-02T08:00:00Z", person("M1", "Mona", None)),
+        _event(2, "hris.employee.upserted", "E1", "2026-03-02T09:00:00Z", person("E1", "Quirinus", "M1")),
+        _event(3, "hris.employee.hired", "E1", "2026-03-02T09:01:00Z", {
+            "start_date": "2026-03-16", "role": "Analyst", "department": "Finance", "location": "Berlin",
+            "manager_id": "M1"}),
+        _event(4, "hris.employee.upserted", "E2", "2026-03-02T10:00:00Z", person("E2", "Philippa", "M1")),
+        _event(5, "hris.employee.hired", "E2", "2026-03-02T10:01:00Z", {
+            "start_date": "2026-03-16", "role": "Analyst", "department": "Finance", "location": "Berlin",
+            "manager_id": "M1"}),
+        _event(6, "privacy.erasure.requested", "E1", "2026-03-02T12:00:00Z", {}),
+    ]
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["simulate", "--events", str(events), "--policy", str(policy_file),
+                 "--until", "2026-03-12T00:00:00Z", "--out", str(out)]) == 0
+    rows = {(r["employee_id"], r["step_id"]): r for r in read_jsonl(out / "messages.jsonl")}
+    erased = rows[("E1", "manager-heads-up")]
+    assert (erased["status"], erased["reason"], erased["subject"], erased["text"]) == (
+        "suppressed", "erased", None, None)
+    kept = rows[("E2", "manager-heads-up")]
+    digest = next(r for r in rows.values() if r["journey_id"] == "digest")
+    assert kept["status"] == "sent" and kept["digest_id"] == digest["message_id"]
+    assert digest["scheduled_for"] == "2026-03-03T09:00:00Z"  # the next Tuesday, 10:00 in Berlin
+    assert "Philippa" in digest["text"] and "Quirinus" not in digest["text"]

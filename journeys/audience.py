@@ -31,6 +31,7 @@ _EQ = re.compile(rf"^{_PATH}\s*==\s*({_LIT})$")
 _EQ_REVERSED = re.compile(rf"^({_LIT})\s*==\s*{_PATH}$")
 _IN = re.compile(rf"^{_PATH}\s+in\s+\[\s*({_LIT}(?:\s*,\s*{_LIT})*)\s*,?\s*\]$")
 _LIT_ITEM = re.compile(_LIT)
+_MAX_PARENS = 8
 _MAX_KEYS = 256  # an audience listing more value combinations than this is tested, not indexed
 
 Path = tuple[str, str]  # (where: employee | employee.attributes | event.data | trigger.data, field)
@@ -78,7 +79,9 @@ def conjuncts(source: str) -> tuple[dict[Path, frozenset[Key]], bool]:
     found: dict[Path, frozenset[Key]] = {}
     whole = True
     for part in parts:
-        while part.startswith("(") and part.endswith(")") and _split_and(part[1:-1]) == [part[1:-1].strip()]:
+        for _ in range(_MAX_PARENS):  # a few levels: deeper nesting is tested, not indexed
+            if not (part.startswith("(") and part.endswith(")") and _split_and(part[1:-1]) == [part[1:-1].strip()]):
+                break
             part = part[1:-1].strip()
         m = _EQ.match(part)
         path: Path

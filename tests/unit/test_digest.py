@@ -179,3 +179,17 @@ def test_validation_names_an_unknown_digest_template_and_journey_by_file_line_co
     text = sorted(str(p) for p in problems if p.severity == "error")
     assert any(":4:37:" in t and "unknown template 'digest/nope'" in t for t in text), text
     assert any(":7:16:" in t and "unknown journey 'onboardin'; did you mean 'onboarding'?" in t for t in text), text
+
+
+def test_validation_names_a_day_on_a_daily_digest_and_an_unknown_period_by_position(write_files: WriteFiles
+                                                                                    ) -> None:
+    root = write_files({"policy.yaml": (
+        "apiVersion: wayfinder/v1\nkind: Policy\ndigests:\n"
+        "  manager: {every: daily, day: monday}\n  hr_partner: {every: hourly}\n")})
+    ex = examples_dir()
+    _, problems = load(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                               policy=root / "policy.yaml"))
+    text = [str(p) for p in problems if p.severity == "error"]
+    assert any(t.endswith("policy.yaml:4:12: policy: digests.manager: 'day' is for a weekly digest; a daily one "
+                          "goes every day at 'at'") for t in text), text
+    assert any(":5:23:" in t and "digests.hr_partner.every" in t for t in text), text

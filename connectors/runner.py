@@ -171,6 +171,10 @@ class DeliveryRunner:
             self.summary.skipped_by_status[message.status] += 1
             self._count_skip(f"status_{message.status}")
             return None
+        if message.digest_id is not None and message.digest_id != message.message_id:
+            self.summary.skipped_by_status["in_digest"] += 1  # it goes inside its digest (README "Digests")
+            self._count_skip("in_digest")
+            return None
         route = self._routes.get(message.channel)
         if route is None:
             self.summary.skipped_no_connector[message.channel] += 1

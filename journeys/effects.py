@@ -31,7 +31,15 @@ class ReviewTimer:
     message_id: str
 
 
-Timer = EnrollmentTimer | MailboxTimer | ReviewTimer
+@dataclass(frozen=True)
+class DigestTimer:
+    """A recipient's digest closes: it is rendered and goes."""
+
+    recipient_id: str
+    digest_id: str
+
+
+Timer = EnrollmentTimer | MailboxTimer | ReviewTimer | DigestTimer
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,23 @@ class LeaveChanged:
     at: datetime
 
 
+
+@dataclass(frozen=True)
+class Gather:
+    """A message for a role recipient whose policy gathers it into a digest (README "Digests"): the recipient's
+    digest box keeps it until the digest closes."""
+
+    mailbox: str
+    message: Message
+    timezone: str
+    quiet_hours: tuple[time, time] | None
+
+
+DigestInput = Gather | CancelPending | ForgetMailbox | Preferences
+"""What reaches a recipient's digest box: gathered messages, and the cancels, erasure and preferences that the
+mailbox gets too."""
+
+
 MailboxInput = Dispatch | CancelPending | ForgetMailbox | Preferences | LeaveChanged
 """What reaches a recipient's mailbox (each is addressed to one mailbox; a cancel to several)."""
 
@@ -155,5 +180,5 @@ class Diagnostic:
     detail: str
 
 
-Effect = (Schedule | Decide | Dispatch | OpenTask | CancelPending | ForgetMailbox | Preferences | LeaveChanged
-          | Erase | Refuse | Lifecycle | Diagnostic)
+Effect = (Schedule | Decide | Dispatch | Gather | OpenTask | CancelPending | ForgetMailbox | Preferences
+          | LeaveChanged | Erase | Refuse | Lifecycle | Diagnostic)

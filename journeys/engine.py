@@ -16,6 +16,7 @@ from typing import Any
 
 from wayfinder.journeys import corrections, decisions
 from wayfinder.journeys._durations import parse_duration
+from wayfinder.journeys.audience import AudienceIndex
 from wayfinder.journeys.definitions import Definitions
 from wayfinder.journeys.effects import (
     CancelPending,
@@ -74,6 +75,7 @@ class Engine:
         for j in defs.current().values():
             if j.status in enrolling:
                 self.by_trigger.setdefault(j.trigger.event, []).append(j)
+        self.audiences = AudienceIndex(self.by_trigger)
 
     # -- entry points -----------------------------------------------------------------------
     def on_event(self, state: EmployeeState | None, event: CloudEvent, now: datetime,
@@ -256,14 +258,13 @@ class Engine:
         return effects
 
     def _triggers(self, run: Run, event: CloudEvent, view: dict[str, Any], *, stale: bool) -> None:
-        journeys = self.by_trigger.get(event.type)
-        if not journeys:
+        if not self.by_trigger.get(event.type):
             return
         if stale:
             run.effects.append(Lifecycle("stale", None))
             return
         state = run.state
-        for journey in journeys:
+        for journey in self.audiences.candidates(event.type, run.employee, view):
             if journey.id in state.enrollments or not self._may_reenter(state, journey, run.now):
                 continue
             scope = {"event": view, "trigger": view}

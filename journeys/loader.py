@@ -48,7 +48,7 @@ from wayfinder.journeys.model import (
     WaitStep,
 )
 from wayfinder.journeys.protected import journey_expressions, protected_problems
-from wayfinder.journeys.templates import MessageTemplate, check_source
+from wayfinder.journeys.templates import DIGEST_VARIABLES, MessageTemplate, check_source
 
 KINDS: dict[str, type[BaseModel]] = {
     "Journey": Journey, "Template": TemplateDoc, "Catalog": CatalogDoc, "Topic": TopicDoc,
@@ -283,7 +283,26 @@ def _build(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) ->
     for p in parsed:
         if isinstance(p.model, Journey):
             _check_journey(p.doc, p.model, defs, problems)
+    if policies and isinstance(policies[0].model, Policy):
+        _check_digests(policies[0].doc, policies[0].model, parsed, defs, problems)
     _check_protected_attributes(parsed, defs, problems)
+
+
+def _check_digests(doc: Document, policy: Policy, parsed: list[_Parsed], defs: Definitions,
+                   problems: list[Problem]) -> None:
+    """A digest's template is loaded and its journeys exist (README "Digests")."""
+    journeys = {p.model.id for p in parsed if isinstance(p.model, Journey)}
+    for role, rule in policy.digests.items():
+        if defs.templates and rule.template not in defs.templates:
+            hint = " (the bundled one is digest/summary)" if rule.template != "digest/summary" else \
+                " (copy the bundled templates/digest/summary.yaml into your templates folder)"
+            problems.append(doc.problem(("digests", role, "template"),
+                                        f"unknown template {rule.template!r}{hint}"))
+        for i, jid in enumerate(rule.journeys or []):
+            if journeys and jid not in journeys:
+                near = difflib.get_close_matches(jid, sorted(journeys), n=1)
+                problems.append(doc.problem(("digests", role, "journeys", i), f"unknown journey {jid!r}"
+                                            + (f"; did you mean {near[0]!r}?" if near else "")))
 
 
 def _check_protected_attributes(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) -> None:
@@ -382,8 +401,8 @@ def _suggest(name: str, known: Iterable[str]) -> str:
 
 
 def _source_problems(doc: Document, loc: Loc, source: str, label: str, problems: list[Problem], *,
-                     html: bool = False) -> bool:
-    found = check_source(source, html=html)
+                     html: bool = False, digest: bool = False) -> bool:
+    found = check_source(source, html=html, extra=DIGEST_VARIABLES if digest else frozenset())
     mark = doc.mark(loc)
     block = doc.styles.get(loc) in ("|", ">")
     for sp in found:
@@ -406,16 +425,17 @@ def _build_templates(parsed: list[_Parsed], defs: Definitions, problems: list[Pr
             problems.append(p.doc.problem((), f"{label} is defined twice"))
             continue
         ok = True
+        digest = p.template_id.startswith("digest/")  # a digest's template sees the gathered items (README)
         for name in ("subject", "text", "html"):
             source = getattr(t, name)
             if source is not None:
-                ok &= _source_problems(p.doc, (name,), source, label, problems, html=name == "html")
+                ok &= _source_problems(p.doc, (name,), source, label, problems, html=name == "html", digest=digest)
         for locale, override in t.locales.items():
             for name in ("subject", "text", "html"):
                 source = getattr(override, name)
                 if source is not None:
                     ok &= _source_problems(p.doc, ("locales", locale, name), source, f"{label} ({locale})",
-                                           problems, html=name == "html")
+                                           problems, html=name == "html", digest=digest)
         if ok:
             defs.templates[p.template_id] = MessageTemplate(
                 p.template_id, t.subject, t.text, t.html,

@@ -384,6 +384,26 @@ class LeavePause(Frozen):
         default_factory=_bereavement_and_medical)
 
 
+class DigestRule(Frozen):
+    """Messages to one recipient role gathered into one message a day or a week (an extension; see README)."""
+
+    every: Annotated[Literal["daily", "weekly"], Field(description="how often a digest closes and goes")]
+    at: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                             description="local time of day (the recipient's timezone) a digest goes")] = "09:00"
+    day: Annotated[Weekday | None, Field(description="weekly only: the day a digest goes [monday]")] = None
+    journeys: Annotated[list[Identifier] | None, Field(
+        description="only messages of these journeys are gathered [every journey]")] = None
+    channel: Annotated[Channel, Field(description="the channel gathered and the digest's own")] = "email"
+    template: Annotated[str, Field(description="the digest's template id")] = "digest/summary"
+
+    @model_validator(mode="after")
+    def _day_only_weekly(self) -> DigestRule:
+        if self.day is not None and self.every != "weekly":
+            msg = "'day' is for a weekly digest; a daily one goes every day at 'at'"
+            raise ValueError(msg)
+        return self
+
+
 class Policy(Frozen):
     """The global policy. An empty policy has no cap and no quiet hours."""
 
@@ -402,6 +422,9 @@ class Policy(Frozen):
                                           "every message links here")] = DEFAULT_PREFERENCES_URL
     leave_pause: Annotated[LeavePause | None, Field(
         description="Pause non-essential messages to a person on a sensitive leave until it ends")] = None
+    digests: Annotated[dict[Literal["manager", "hr_partner"], DigestRule], Field(
+        description="per recipient role: gather their messages into one daily or weekly digest")] = Field(
+        default_factory=dict)
 
 
 IDENTIFYING_FIELDS = ("id", "given_name", "preferred_name", "family_name", "email", "manager_id", "hr_partner_id")

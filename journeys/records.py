@@ -50,6 +50,7 @@ class Message(BaseModel):
     reviewer_id: str | None = None
     reviewed_at: Instant | None = None
     original: dict[str, str | None] | None = None  # what a reviewer's edits replaced (SPEC §11), for the audit
+    digest_id: str | None = None  # gathered into this digest: it goes inside that message, never on its own
 
     def with_status(self, status: Status, *, reason: str | None = None, at: datetime | None = None) -> Message:
         update: dict[str, Any] = {"status": status, "reason": reason}

@@ -37,6 +37,9 @@ from wayfinder.vocabulary import localized
 TEMPLATE_VARIABLES = frozenset({
     "employee", "recipient", "event", "trigger", "resources", "roadmap", "explanation", "preferences_url",
 })
+DIGEST_VARIABLES = frozenset({"items", "count", "every"})
+"""What a digest's template (an id under ``digest/``) sees besides ``recipient``, ``explanation`` and
+``preferences_url`` (README "Digests")."""
 MAX_OUTPUT_CHARS = 100_000
 MAX_EXPONENT = 256
 STEP_BUDGET = 1_000_000
@@ -539,9 +542,9 @@ def _private_access(tree: nodes.Template) -> Iterator[SourceProblem]:
             yield SourceProblem(access.lineno, f"access to {name!r} is not allowed in templates")
 
 
-def _unknown_variables(tree: nodes.Template, env: _Sandbox) -> Iterator[SourceProblem]:
-    unknown = meta.find_undeclared_variables(tree) - TEMPLATE_VARIABLES - set(env.globals)
-    known = ", ".join(sorted(TEMPLATE_VARIABLES))
+def _unknown_variables(tree: nodes.Template, env: _Sandbox, extra: frozenset[str]) -> Iterator[SourceProblem]:
+    unknown = meta.find_undeclared_variables(tree) - TEMPLATE_VARIABLES - extra - set(env.globals)
+    known = ", ".join(sorted(TEMPLATE_VARIABLES | extra))
     for name in sorted(unknown):
         line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == name and n.ctx == "load"), 1)
         close = difflib.get_close_matches(name, sorted(TEMPLATE_VARIABLES), n=1)
@@ -553,7 +556,7 @@ def _failure(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
 
 
-def check_source(source: str, *, html: bool = False) -> list[SourceProblem]:
+def check_source(source: str, *, html: bool = False, extra: frozenset[str] = frozenset()) -> list[SourceProblem]:
     """Static checks: syntax, no private attributes, no includes, only known variables; then that it builds."""
     env = HTML_ENV if html else TEXT_ENV
     try:
@@ -565,7 +568,7 @@ def check_source(source: str, *, html: bool = False) -> list[SourceProblem]:
     problems = [*_private_access(tree)]
     for stmt in tree.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
         problems.append(SourceProblem(stmt.lineno, "include, extends and import are not available in templates"))
-    problems.extend(_unknown_variables(tree, env))
+    problems.extend(_unknown_variables(tree, env, extra))
     if not problems:
         try:
             _template(source, html)

@@ -22,6 +22,7 @@ from faust.types import TP
 from prometheus_client import CollectorRegistry
 
 from wayfinder import examples_dir
+from wayfinder.journeys.digest import Digests
 from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
 from wayfinder.journeys.mailbox import Mailbox
@@ -105,7 +106,8 @@ class _Builder:
             ticks_topic=settings.topic(Topic.EMPLOYEE_TICKS), max_event_bytes=settings.max_event_bytes,
             directory=self.directory, recipient_wait_seconds=settings.recipient_wait_seconds)
         self.mailboxes = MailboxStage(self.tables["mailboxes"], self.clock, self.metrics, self._committed,
-                                      Mailbox(defs.policy), ticks_topic=settings.topic(Topic.MAILBOX_TICKS))
+                                      Mailbox(defs.policy), ticks_topic=settings.topic(Topic.MAILBOX_TICKS),
+                                      digests=Digests(defs.policy, defs.templates))
         self._last_tick: dict[tuple[str, int], float] = {}
 
     def build(self) -> WayfinderApp:

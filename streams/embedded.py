@@ -15,8 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wayfinder.journeys.digest import DigestOutcome, Digests, DigestState
 from wayfinder.journeys.effects import (
     Diagnostic,
+    DigestInput,
+    DigestTimer,
     Effect,
     EnrollmentTimer,
     Lifecycle,
@@ -90,6 +93,8 @@ class EmbeddedRunner:
         self.mailbox = Mailbox(defs.policy)
         self.states: dict[str, EmployeeState] = {}
         self.mailboxes: dict[str, MailboxState] = {}
+        self.digest_core = Digests(defs.policy, defs.templates)
+        self.digest_boxes: dict[str, DigestState] = {}
         self.messages: dict[str, Message] = {}
         self.approvals: dict[str, Message] = {}
         self.tasks: dict[str, Task] = {}
@@ -151,6 +156,9 @@ class EmbeddedRunner:
             outcome = self.engine.on_timer(self.states.get(employee_id), timer, due, self._directory)
             self._keep(employee_id, outcome.state)
             self._carry_out(outcome.effects, due, employee_id)
+        elif isinstance(timer, DigestTimer):
+            rid = timer.recipient_id
+            self._digest_outcome(rid, self.digest_core.on_timer(self.digest_boxes.get(rid), timer, due), due)
         else:
             self._mailbox_outcome(timer.recipient_id,
                                   self.mailbox.on_timer(self.mailboxes.get(timer.recipient_id), timer, due), due)
@@ -166,7 +174,22 @@ class EmbeddedRunner:
             self.mailboxes[mailbox] = out.state
         self._carry_out(out.effects, now, mailbox)
 
+    def _digest_outcome(self, mailbox: str, out: DigestOutcome, now: datetime) -> None:
+        if out.state is None:
+            self.digest_boxes.pop(mailbox, None)
+        else:
+            self.digest_boxes[mailbox] = out.state
+        self._carry_out(out.effects, now, mailbox)
+
     # -- the port (streams.interpreter) ---------------------------------------------------------
+    @property
+    def digests(self) -> bool:
+        return self.digest_core.enabled
+
+    def to_digest(self, mailbox: str, item: DigestInput) -> None:
+        now = self._now
+        self._digest_outcome(mailbox, self.digest_core.on_input(self.digest_boxes.get(mailbox), item, now), now)
+
     def schedule(self, due: datetime, timer: Timer) -> None:
         heapq.heappush(self._timers, (due, self._seq, timer))
         self._seq += 1

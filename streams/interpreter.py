@@ -11,10 +11,12 @@ from wayfinder.journeys.effects import (
     CancelPending,
     Decide,
     Diagnostic,
+    DigestInput,
     Dispatch,
     Effect,
     Erase,
     ForgetMailbox,
+    Gather,
     LeaveChanged,
     Lifecycle,
     MailboxInput,
@@ -39,6 +41,10 @@ class Port(Protocol):
     def schedule(self, due: datetime, timer: Timer) -> None: ...
     def record(self, message: Message) -> None: ...
     def to_mailbox(self, mailbox: str, item: MailboxInput) -> None: ...
+    def to_digest(self, mailbox: str, item: DigestInput) -> None: ...
+    @property
+    def digests(self) -> bool:
+        """Whether the policy has digests: cancels, erasure and preferences then reach digest boxes too."""
     def open_task(self, task: Task) -> None: ...
     def audit(self, entry: dict[str, Any]) -> None: ...
     def refuse(self, effect: Refuse) -> None: ...
@@ -51,6 +57,21 @@ def audit_record(effect: Erase) -> dict[str, Any]:
             "enrollments_removed": effect.enrollments}
 
 
+def _to_recipients(effect: Dispatch | Gather | ForgetMailbox | Preferences | CancelPending, port: Port) -> None:
+    """A mailbox's input to the mailbox, a gathered message to the digest box; a cancel, an erasure and new
+    preferences to both when the policy has digests."""
+    if isinstance(effect, Gather):
+        port.to_digest(effect.mailbox, effect)
+        return
+    if isinstance(effect, Dispatch):
+        port.to_mailbox(effect.mailbox, effect)
+        return
+    for mailbox in effect.recipients if isinstance(effect, CancelPending) else (effect.mailbox,):
+        port.to_mailbox(mailbox, effect)
+        if port.digests:
+            port.to_digest(mailbox, effect)
+
+
 def carry_out(effects: list[Effect], port: Port, subject: str) -> None:
     """Apply ``effects`` in order through ``port``; ``subject`` (an opaque id) is only for the log."""
     for effect in effects:
@@ -59,12 +80,10 @@ def carry_out(effects: list[Effect], port: Port, subject: str) -> None:
                 port.schedule(due, timer)
             case Decide(message=message):
                 port.record(message)
-            case (Dispatch(mailbox=mailbox) | ForgetMailbox(mailbox=mailbox) | Preferences(mailbox=mailbox)
-                  | LeaveChanged(mailbox=mailbox)):
+            case LeaveChanged(mailbox=mailbox):
                 port.to_mailbox(mailbox, effect)
-            case CancelPending(recipients=recipients):
-                for mailbox in recipients:
-                    port.to_mailbox(mailbox, effect)
+            case Dispatch() | Gather() | ForgetMailbox() | Preferences() | CancelPending():
+                _to_recipients(effect, port)
             case OpenTask(task=task):
                 port.open_task(task)
             case Erase():

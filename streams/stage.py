@@ -19,8 +19,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from wayfinder.journeys.digest import DigestOutcome, Digests, DigestState
 from wayfinder.journeys.effects import (
     Diagnostic,
+    DigestInput,
+    DigestTimer,
     Effect,
     Lifecycle,
     MailboxInput,
@@ -43,9 +46,11 @@ from wayfinder.streams.timers import TimerIndex
 from wayfinder.streams.unit import Table, Work, WriteAheadLog, entry_key, finish_interrupted, replay
 from wayfinder.streams.wire import (
     Record,
+    decode_digest_input,
     decode_mailbox_input,
     decode_timer,
     dumps,
+    encode_digest_input,
     encode_mailbox_input,
     encode_timer,
     parse_time,
@@ -74,6 +79,7 @@ class Stage:
 
     name = "stage"
     ticks_topic = ""
+    digests_enabled = False  # the policy has digests: cancels, erasure and preferences go to digest boxes too
 
     def __init__(self, table: Table, clock: StreamClock, metrics: StreamMetrics,
                  committed: Callable[[str, int], int | None]) -> None:
@@ -203,6 +209,7 @@ class EmployeeStage(Stage):
                  max_event_bytes: int, directory: dict[str, Profile], recipient_wait_seconds: float = 0.0) -> None:
         super().__init__(table, clock, metrics, committed)
         self.engine = engine
+        self.digests_enabled = bool(engine.policy.digests)
         self.ticks_topic = ticks_topic
         self.max_event_bytes = max_event_bytes
         self.directory = directory
@@ -290,7 +297,7 @@ class EmployeeStage(Stage):
 
     def _fire(self, work: Work, partition: int, now: datetime, owner: str | None = None) -> None:
         for timer, due in self.due_timers(work, partition, now, owner):
-            if isinstance(timer, MailboxTimer):
+            if isinstance(timer, MailboxTimer | DigestTimer):
                 continue
             state = self._load(work, timer.employee_id)
             at = self.clock.at_least(due, partition)
@@ -338,6 +345,13 @@ class StagePort:
 
     def to_mailbox(self, mailbox: str, item: MailboxInput) -> None:
         self.work.records.append(Record(Topic.MAILBOX, mailbox, encode_mailbox_input(item, self.now)))
+
+    @property
+    def digests(self) -> bool:
+        return self.stage.digests_enabled
+
+    def to_digest(self, mailbox: str, item: DigestInput) -> None:
+        self.work.records.append(Record(Topic.MAILBOX, mailbox, encode_digest_input(item, self.now)))
 
     def open_task(self, task: Task) -> None:
         self.work.records.append(Record(Topic.TASKS, task.employee_id, task.model_dump_json().encode("utf-8")))
@@ -390,10 +404,12 @@ class MailboxStage(Stage):
     name = "mailboxes"
 
     def __init__(self, table: Table, clock: StreamClock, metrics: StreamMetrics,
-                 committed: Callable[[str, int], int | None], mailbox: Mailbox, *, ticks_topic: str) -> None:
+                 committed: Callable[[str, int], int | None], mailbox: Mailbox, *, ticks_topic: str,
+                 digests: Digests | None = None) -> None:
         super().__init__(table, clock, metrics, committed)
         self.mailbox = mailbox
         self.ticks_topic = ticks_topic
+        self.digests = digests
 
     def handle(self, work: Work, msg: Incoming) -> None:
         env = json.loads(msg.value or b"{}")
@@ -404,6 +420,9 @@ class MailboxStage(Stage):
             self._fire(work, p, self.clock.now(p))
             return
         rid = (msg.key or b"").decode("utf-8")
+        if env.get("box") == "digest":
+            self._digest_input(work, p, rid, env)
+            return
         item, at = decode_mailbox_input(env)
         now = self.clock.at_least(at, p)
         self._fire(work, p, now, rid)
@@ -421,8 +440,36 @@ class MailboxStage(Stage):
         self.remember(partition, key, out.state)
         carry_out(out.effects, StagePort(self, work, partition, now), rid)
 
+    # -- digest boxes (README "Digests"): state under ``g:<recipient>``, beside the mailbox ----------------
+    def _digest_input(self, work: Work, partition: int, rid: str, env: dict[str, Any]) -> None:
+        if self.digests is None:
+            msg = "a digest input reached a mailbox stage built without digests (pass digests=Digests(...))"
+            raise RuntimeError(msg)
+        item, at = decode_digest_input(env)
+        now = self.clock.at_least(at, partition)
+        self._fire(work, partition, now, rid)
+        self._keep_digest(work, partition, rid, self.digests.on_input(self._load_digest(work, rid), item, now), now)
+
+    def _load_digest(self, work: Work, rid: str) -> DigestState | None:
+        return self.load_model(work, f"g:{rid}", DigestState)
+
+    def _keep_digest(self, work: Work, partition: int, rid: str, out: DigestOutcome, now: datetime) -> None:
+        key = f"g:{rid}"
+        if out.state is not None:
+            work.writes[key] = out.state.model_dump_json().encode("utf-8")
+        elif self.read(work, key) is not None:
+            work.writes[key] = None
+        self.remember(partition, key, out.state)
+        carry_out(out.effects, StagePort(self, work, partition, now), rid)
+
     def _fire(self, work: Work, partition: int, now: datetime, owner: str | None = None) -> None:
         for timer, due in self.due_timers(work, partition, now, owner):
+            if isinstance(timer, DigestTimer) and self.digests is not None:
+                at = self.clock.at_least(due, partition)
+                rid = timer.recipient_id
+                self._keep_digest(work, partition, rid,
+                                  self.digests.on_timer(self._load_digest(work, rid), timer, at), at)
+                continue
             if not isinstance(timer, MailboxTimer):
                 continue
             at = self.clock.at_least(due, partition)

@@ -9,9 +9,12 @@ from typing import Any
 
 from wayfinder.journeys.effects import (
     CancelPending,
+    DigestInput,
+    DigestTimer,
     Dispatch,
     EnrollmentTimer,
     ForgetMailbox,
+    Gather,
     LeaveChanged,
     MailboxInput,
     MailboxTimer,
@@ -58,8 +61,8 @@ parse_time = parse_instant
 
 
 # -- timers -------------------------------------------------------------------------------------
-_TIMER_KINDS: dict[str, type[EnrollmentTimer] | type[MailboxTimer] | type[ReviewTimer]] = {
-    "enrollment": EnrollmentTimer, "mailbox": MailboxTimer, "review": ReviewTimer}
+_TIMER_KINDS: dict[str, type[EnrollmentTimer] | type[MailboxTimer] | type[ReviewTimer] | type[DigestTimer]] = {
+    "enrollment": EnrollmentTimer, "mailbox": MailboxTimer, "review": ReviewTimer, "digest": DigestTimer}
 
 
 def timer_key(timer: Timer) -> str:
@@ -67,6 +70,8 @@ def timer_key(timer: Timer) -> str:
         return f"t:{timer.employee_id}\x1f{timer.journey_id}\x1f{timer.enrollment_id}\x1f{timer.token}"
     if isinstance(timer, ReviewTimer):
         return f"t:{timer.employee_id}\x1freview\x1f{timer.message_id}"
+    if isinstance(timer, DigestTimer):
+        return f"t:{timer.recipient_id}\x1fdigest\x1f{timer.digest_id}"
     return f"t:{timer.recipient_id}\x1f{timer.message_id}"
 
 
@@ -76,7 +81,7 @@ def encode_timer(timer: Timer, due: datetime) -> bytes:
 
 
 def timer_owner(timer: Timer) -> str:
-    return timer.recipient_id if isinstance(timer, MailboxTimer) else timer.employee_id
+    return timer.recipient_id if isinstance(timer, MailboxTimer | DigestTimer) else timer.employee_id
 
 
 def decode_timer(raw: bytes) -> tuple[Timer, datetime]:
@@ -128,3 +133,26 @@ def decode_mailbox_input(d: dict[str, Any]) -> tuple[MailboxInput, datetime]:
 
 def encode_tick(at: datetime | None) -> bytes:
     return dumps({"kind": "tick", "at": at})
+
+
+# -- digest envelopes (README "Digests"): on the mailbox topic, told apart by ``box`` ---------------------
+def encode_digest_input(item: DigestInput, at: datetime) -> bytes:
+    """An input for a recipient's digest box, as the mailbox stage reads it."""
+    if isinstance(item, Gather):
+        quiet = [item.quiet_hours[0].strftime("%H:%M"), item.quiet_hours[1].strftime("%H:%M")] \
+            if item.quiet_hours else None
+        return dumps({"box": "digest", "kind": "gather", "mailbox": item.mailbox, "timezone": item.timezone,
+                      "message": item.message.model_dump(mode="json"), "quiet": quiet, "at": at})
+    return dumps({"box": "digest", **json.loads(encode_mailbox_input(item, at))})
+
+
+def decode_digest_input(d: dict[str, Any]) -> tuple[DigestInput, datetime]:
+    if d["kind"] == "gather":
+        quiet = d.get("quiet")
+        window = (time.fromisoformat(quiet[0]), time.fromisoformat(quiet[1])) if quiet else None
+        return Gather(d["mailbox"], Message.model_validate(d["message"]), d["timezone"], window), parse_time(d["at"])
+    item, at = decode_mailbox_input(d)
+    if isinstance(item, Dispatch | LeaveChanged):
+        msg = f"a {d['kind']} envelope marked for the digest box"
+        raise ValueError(msg)
+    return item, at

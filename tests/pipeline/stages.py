@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry
 
+from wayfinder.journeys.digest import Digests
 from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.mailbox import Mailbox
@@ -51,7 +52,8 @@ class Pipeline:
                                        committed, Engine(defs), ticks_topic="ticks",
                                        max_event_bytes=1_000_000, directory={})
         self.mailboxes = MailboxStage(mailboxes if mailboxes is not None else DictTable(), clock, metrics,
-                                      committed, Mailbox(defs.policy), ticks_topic="mticks")
+                                      committed, Mailbox(defs.policy), ticks_topic="mticks",
+                                      digests=Digests(defs.policy, defs.templates))
         self.out: dict[str, str] = {}
         self.records: list[Record] = []
         self.queue: deque[Record] = deque()

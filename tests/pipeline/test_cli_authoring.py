@@ -21,7 +21,7 @@ def test_validate_a_folder_of_journeys_uses_the_bundled_catalog_and_templates(
     captured = capsys.readouterr()
     assert "unknown" not in captured.err
     assert "no templates or catalog among the paths: using the bundled ones in" in captured.err
-    assert "10 journeys, 22 templates" in captured.out
+    assert "10 journeys, 23 templates" in captured.out
 
 
 def test_verbose_goes_before_or_after_the_command() -> None:

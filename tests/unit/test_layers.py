@@ -31,10 +31,11 @@ LAYERS: dict[str, int] = {
     "wayfinder.hris": 5,
     "wayfinder.web": 5,
     "wayfinder.journeytests": 5,
+    "wayfinder.scale": 5,
     "wayfinder.plan": 5,
     "wayfinder.feedback": 5,
     "wayfinder.ops": 5,
-    "wayfinder.safety": 5,
+    "wayfinder.safety": 4,  # log escaping and erasure in outputs: journeys and telemetry only
     "wayfinder.cli": 6,
 }
 

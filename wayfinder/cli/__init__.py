@@ -18,13 +18,15 @@ from wayfinder import __version__, examples_dir
 from wayfinder.cli import sending as sending_cli
 from wayfinder.cli.paths import PathProblem, check_new_folder, check_out_folder, with_bundled
 from wayfinder.cli.preview import Timezones, local_time, why_nothing, why_resources
-from wayfinder.cli.report import print_summary, write_results
+from wayfinder.cli.report import print_summary
 from wayfinder.journeys import Problem
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions, Sources, load
 from wayfinder.journeys.records import Message, Task
 from wayfinder.reports import cli as reports_cli
 from wayfinder.safety import configure_logging
+from wayfinder.scale import simulate_streaming
+from wayfinder.scale.simulate import read_messages
 from wayfinder.streams import cli as streams_cli
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
 from wayfinder.telemetry import LOG_FORMATS
@@ -96,13 +98,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _simulate(defs: Definitions, events_path: Path, until: datetime | None, out: Path, *,
               include_drafts: bool, title: str) -> EmbeddedRunner:
-    read = read_event_file(events_path)
-    runner = EmbeddedRunner(defs, include_drafts=include_drafts)
-    runner.dead_letters.extend(read.dead_letters)
     started = time.perf_counter()
-    runner.run(read.events, until)
+    runner = simulate_streaming(defs, events_path, until, out, include_drafts=include_drafts)
     elapsed = time.perf_counter() - started
-    write_results(runner, out)
     print_summary(runner, sys.stdout, title=f"{title} ({elapsed:.2f}s)", defs=defs, include_drafts=include_drafts)
     print(f"\n  wrote {out / 'messages.jsonl'}, tasks.jsonl, dead_letters.jsonl, audit.jsonl")
     return runner
@@ -130,7 +128,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def _write_outbox(runner: EmbeddedRunner, folder: Path) -> None:
     from wayfinder.connectors.outbox import write_outbox
 
-    counts = write_outbox(runner.messages.values(), folder)
+    counts = write_outbox(read_messages(folder.parent), folder)
     print(f"  outbox: {counts['email']} emails in {folder / 'email'} (open the .eml files), "
           f"{counts['intranet']} intranet posts in {folder / 'intranet'}")
 

@@ -1,0 +1,259 @@
+"""Digests for role recipients: messages to a manager or HR partner gathered into one message a day or a week.
+
+A recipient's digest box is beside their mailbox (its own state, its own timers). The policy's ``digests``
+say, per recipient role, which journeys' messages are gathered and when a digest closes. A gathered message is
+recorded ``deferred`` (reason ``digest``, ``scheduled_for`` the closing time, ``digest_id`` set); when the
+digest closes it is rendered from its template as one message and recorded ``sent``, and every message in it is
+recorded ``sent`` at that time with the same ``digest_id`` (delivery sends the digest, not them). The rules
+are in the README ("Digests").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from wayfinder.journeys._time import local_at, next_allowed, zone
+from wayfinder.journeys.effects import (
+    CancelPending,
+    Decide,
+    DigestInput,
+    DigestTimer,
+    Effect,
+    ForgetMailbox,
+    Gather,
+    Preferences,
+    Schedule,
+)
+from wayfinder.journeys.i18n import gettext
+from wayfinder.journeys.model import DigestRule, Policy, to_time
+from wayfinder.journeys.records import Message, stable_id
+from wayfinder.journeys.templates import MessageTemplate, RenderError
+
+__all__ = ["DigestOutcome", "DigestState", "Digests", "OpenDigest", "digest_rule"]
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_SEARCH_DAYS = 15  # a closing day outside quiet hours is always found within two weeks
+
+
+class OpenDigest(BaseModel):
+    """One digest still gathering: what it holds, in the order it came."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    digest_id: str
+    role: str
+    closes_at: datetime
+    items: list[Message] = Field(default_factory=list)
+
+
+class DigestState(BaseModel):
+    """A recipient's digest box: open digests by id, and the recipient's opt-outs and pause (SPEC §11)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    recipient_id: str
+    open: dict[str, OpenDigest] = Field(default_factory=dict)
+    opt_out_channels: list[str] = Field(default_factory=list)
+    opt_out_topics: list[str] = Field(default_factory=list)
+    paused_until: datetime | None = None
+
+
+@dataclass
+class DigestOutcome:
+    """The state to keep (None: nothing open and nothing to remember) and the effects."""
+
+    state: DigestState | None
+    effects: list[Effect] = field(default_factory=list)
+
+
+def digest_rule(policy: Policy, role: str, journey_id: str, channel: str) -> DigestRule | None:
+    """The rule that gathers a message to ``role`` from ``journey_id`` on ``channel``, if any."""
+    if role == "employee" or not policy.digests:
+        return None
+    rule: DigestRule | None = policy.digests.get(role)  # type: ignore[call-overload]
+    if rule is None or rule.channel != channel:
+        return None
+    if rule.journeys is not None and journey_id not in rule.journeys:
+        return None
+    return rule
+
+
+class Digests:
+    """The digest core: pure, like the mailbox (state in, state and effects out)."""
+
+    def __init__(self, policy: Policy, templates: Mapping[str, MessageTemplate]) -> None:
+        self.policy = policy
+        self.templates = templates
+        q = policy.quiet_hours
+        self.window: tuple[time, time] | None = (to_time(q.start), to_time(q.end)) if q else None
+        self.weekends = bool(q and q.weekends)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.policy.digests)
+
+    # -- when a digest closes -------------------------------------------------------------------
+    def closes_at(self, rule: DigestRule, now: datetime, timezone: str, own_window: tuple[time, time] | None
+                  ) -> datetime:
+        """The first closing time after ``now``: the rule's local time on a day it goes (weekly: its day), on
+        the first such day whose time is outside the recipient's quiet hours (and weekends when quiet)."""
+        tz = zone(timezone)
+        window = own_window or self.window
+        at = to_time(rule.at)
+        local = now.astimezone(tz)
+        weekday = _WEEKDAYS.index(rule.day or "monday") if rule.every == "weekly" else None
+        for offset in range(_SEARCH_DAYS * (7 if weekday is not None else 1)):
+            day = local.date() + timedelta(days=offset)
+            if weekday is not None and day.weekday() != weekday:
+                continue
+            candidate = local_at(day, at, tz).astimezone(UTC)
+            if candidate > now and next_allowed(candidate, tz, window, self.weekends) == candidate:
+                return candidate
+        # Every candidate is quiet (the time of day is inside the quiet window): the window's end then.
+        first = local_at(local.date() + timedelta(days=1), at, tz)
+        return next_allowed(first.astimezone(UTC), tz, window, self.weekends)
+
+    # -- inputs ---------------------------------------------------------------------------------
+    def on_input(self, state: DigestState | None, item: DigestInput, now: datetime) -> DigestOutcome:
+        if isinstance(item, ForgetMailbox):
+            return DigestOutcome(None)
+        if isinstance(item, Gather):
+            return self.gather(state or DigestState(recipient_id=item.mailbox), item, now)
+        if isinstance(item, Preferences):
+            return self.prefer(state or DigestState(recipient_id=item.mailbox), item)
+        if state is None:
+            return DigestOutcome(None)
+        return self.cancel(state, item, now)
+
+    def gather(self, state: DigestState, g: Gather, now: datetime) -> DigestOutcome:
+        now = now.astimezone(UTC)
+        message = g.message
+        role = message.recipient_role
+        rule = digest_rule(self.policy, role, message.journey_id, message.channel)
+        if rule is None:  # the policy changed between the decision and here: gather with the role's usual time
+            rule = DigestRule(every="daily")
+        if any(message.message_id == m.message_id for d in state.open.values() for m in d.items):
+            return DigestOutcome(state)  # a replay of a message already gathered
+        closes = self.closes_at(rule, now, g.timezone, g.quiet_hours)
+        digest_id = stable_id("d", state.recipient_id, role, closes.isoformat())
+        effects: list[Effect] = []
+        box = state.open.get(digest_id)
+        if box is None:
+            box = state.open[digest_id] = OpenDigest(digest_id=digest_id, role=role, closes_at=closes)
+            effects.append(Schedule(closes, DigestTimer(state.recipient_id, digest_id)))
+        held = message.model_copy(update={"status": "deferred", "reason": "digest", "scheduled_for": box.closes_at,
+                                          "digest_id": digest_id})
+        box.items.append(held)
+        effects.insert(0, Decide(held))
+        return DigestOutcome(state, effects)
+
+    @staticmethod
+    def prefer(state: DigestState, p: Preferences) -> DigestOutcome:
+        state.opt_out_channels = list(p.opt_out_channels)
+        state.opt_out_topics = list(p.opt_out_topics)
+        state.paused_until = p.paused_until
+        return DigestOutcome(state)
+
+    @staticmethod
+    def cancel(state: DigestState, c: CancelPending, now: datetime) -> DigestOutcome:
+        """Take out what is about ``c.employee_id`` (anyone when None), from one journey or all. An open digest
+        left empty goes nowhere (its timer finds nothing)."""
+        effects: list[Effect] = []
+        for box in state.open.values():
+            keep: list[Message] = []
+            for m in box.items:
+                if (c.employee_id is None or m.employee_id == c.employee_id) and (
+                        c.journey_id is None or m.journey_id == c.journey_id):
+                    out = m.redacted(c.reason, now) if c.reason == "erased" else m.with_status(
+                        "suppressed", reason=c.reason, at=now)
+                    effects.append(Decide(out))
+                else:
+                    keep.append(m)
+            box.items = keep
+        state.open = {k: b for k, b in state.open.items() if b.items}
+        return DigestOutcome(state, effects)
+
+    # -- closing --------------------------------------------------------------------------------
+    def on_timer(self, state: DigestState | None, timer: DigestTimer, now: datetime) -> DigestOutcome:
+        """The digest closes: its messages (opt-outs checked again) go as one message, rendered now."""
+        if state is None or timer.digest_id not in state.open:
+            return DigestOutcome(state)
+        box = state.open[timer.digest_id]
+        if state.paused_until is not None and state.paused_until > now:
+            box.closes_at = state.paused_until  # held to the end of the pause, gathering nothing new
+            return DigestOutcome(state, [Schedule(state.paused_until, timer)])
+        del state.open[timer.digest_id]
+        effects: list[Effect] = []
+        going: list[Message] = []
+        for m in box.items:
+            refusal = _refusal(state, m)
+            if refusal is None:
+                going.append(m)
+            else:
+                effects.append(Decide(m.with_status("suppressed", reason=refusal, at=now)))
+        if going:
+            effects += self._close(state.recipient_id, box, going, now)
+        return DigestOutcome(state if state.open or state.paused_until or state.opt_out_channels
+                             or state.opt_out_topics else None, effects)
+
+    def _close(self, recipient_id: str, box: OpenDigest, items: list[Message], now: datetime) -> list[Effect]:
+        last = items[-1]
+        rule: DigestRule | None = self.policy.digests.get(box.role)  # type: ignore[call-overload]
+        every = rule.every if rule is not None else "daily"
+        digest = Message(
+            message_id=box.digest_id, employee_id=recipient_id, recipient_id=recipient_id,
+            recipient_role=last.recipient_role, journey_id="digest", journey_version=1, step_id=every,
+            channel=last.channel, status="sent", scheduled_for=now, created_at=now,
+            preferences_url=self.policy.preferences_url, locale=last.locale, recipient_email=last.recipient_email,
+            recipient_name=last.recipient_name, resources=sorted({r for m in items for r in m.resources}),
+            topics=sorted({t for m in items for t in m.topics}))
+        template = self.templates.get(rule.template if rule is not None else "digest/summary")
+        explanation = gettext(last.locale, _EXPLAIN[(box.role, every)])
+        try:
+            if template is None:
+                msg = f"template {rule.template if rule else 'digest/summary'} is not loaded"
+                raise RenderError(msg)
+            rendered = template.render(_context(digest, items, every, explanation), last.locale,
+                                       footer=(explanation, self.policy.preferences_url))
+        except RenderError:
+            failed = digest.with_status("failed", reason="render_error")
+            return [Decide(failed), *(Decide(m.with_status("failed", reason="render_error", at=now)) for m in items)]
+        sent = digest.model_copy(update={"subject": rendered.subject, "text": rendered.text, "html": rendered.html,
+                                         "explanation": explanation})
+        return [Decide(sent), *(Decide(m.with_status("sent", at=now)) for m in items)]
+
+
+_EXPLAIN = {
+    ("manager", "daily"): "You received this digest because messages to you as a manager are gathered into one "
+                          "message a day.",
+    ("manager", "weekly"): "You received this digest because messages to you as a manager are gathered into one "
+                           "message a week.",
+    ("hr_partner", "daily"): "You received this digest because messages to you as an HR partner are gathered into "
+                             "one message a day.",
+    ("hr_partner", "weekly"): "You received this digest because messages to you as an HR partner are gathered "
+                              "into one message a week.",
+}
+
+
+def _context(digest: Message, items: list[Message], every: str, explanation: str) -> dict[str, Any]:
+    return {
+        "recipient": {"id": digest.recipient_id, "name": digest.recipient_name or ""},
+        "items": [{"subject": m.subject or "", "text": m.text or "", "employee_id": m.employee_id,
+                   "journey_id": m.journey_id, "step_id": m.step_id, "created_at": m.created_at,
+                   "explanation": m.explanation or ""} for m in items],
+        "count": len(items), "every": every, "explanation": explanation,
+        "preferences_url": digest.preferences_url,
+    }
+
+
+def _refusal(state: DigestState, message: Message) -> str | None:
+    if message.channel in state.opt_out_channels:
+        return "opted_out_channel"
+    if message.topics and set(message.topics) <= set(state.opt_out_topics):
+        return "opted_out_topic"
+    return None

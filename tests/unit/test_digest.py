@@ -1,0 +1,195 @@
+"""Digests for role recipients (README "Digests"): when a digest closes, its id, rendering, cancels, pauses,
+opt-outs, and the policy's validation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from tests.support import WriteFiles, at
+from wayfinder import examples_dir
+from wayfinder.journeys.digest import Digests, DigestState, digest_rule
+from wayfinder.journeys.effects import (
+    CancelPending,
+    Decide,
+    DigestTimer,
+    ForgetMailbox,
+    Gather,
+    Preferences,
+    Schedule,
+)
+from wayfinder.journeys.loader import Definitions, Sources, load, load_or_raise
+from wayfinder.journeys.model import DigestRule, Policy
+from wayfinder.journeys.records import Message
+
+BERLIN = "Europe/Berlin"
+
+
+def _defs(policy: Policy) -> Definitions:
+    ex = examples_dir()
+    defs = load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                                 policy=ex / "policy.yaml"))
+    defs.policy = policy
+    return defs
+
+
+POLICY = Policy.model_validate({
+    "quiet_hours": {"start": "20:00", "end": "08:00", "weekends": True},
+    "digests": {"manager": {"every": "daily", "at": "09:00"},
+                "hr_partner": {"every": "weekly", "day": "wednesday", "journeys": ["onboarding"]}},
+})
+
+
+@pytest.fixture(scope="module")
+def core() -> Digests:
+    defs = _defs(POLICY)
+    return Digests(defs.policy, defs.templates)
+
+
+def _msg(n: int, when: datetime, *, employee: str = "E1", journey: str = "onboarding", role: str = "manager",
+         locale: str | None = "en-GB", topics: list[str] | None = None) -> Message:
+    return Message(message_id=f"m-{n}", employee_id=employee, recipient_id="M1", recipient_role=role,
+                   journey_id=journey, journey_version=1, step_id="s", channel="email", status="deferred",
+                   scheduled_for=when, created_at=when, subject=f"About {employee} ({n})", text=f"Body {n}",
+                   locale=locale, recipient_name="Mo", topics=topics or [])
+
+
+def _gather(core: Digests, state: DigestState | None, n: int, when: datetime, **kw: Any) -> DigestState:
+    out = core.on_input(state, Gather("M1", _msg(n, when, **kw), BERLIN, None), when)
+    assert out.state is not None
+    return out.state
+
+
+def test_which_messages_are_gathered_by_role_journey_and_channel() -> None:
+    assert digest_rule(POLICY, "manager", "new-parent", "email") is not None
+    assert digest_rule(POLICY, "manager", "new-parent", "intranet") is None  # the rule's channel only
+    assert digest_rule(POLICY, "employee", "new-parent", "email") is None  # never an employee's own messages
+    assert digest_rule(POLICY, "hr_partner", "onboarding", "email") is not None
+    assert digest_rule(POLICY, "hr_partner", "new-parent", "email") is None  # not among its journeys
+    assert digest_rule(Policy(), "manager", "onboarding", "email") is None
+
+
+def test_a_daily_digest_closes_at_the_next_local_time_outside_quiet_hours(core: Digests) -> None:
+    rule = POLICY.digests["manager"]
+    # Tuesday 10:00 in Berlin (09:00 UTC): the next 09:00 Berlin is Wednesday.
+    assert core.closes_at(rule, at("2026-03-03T09:00"), BERLIN, None) == at("2026-03-04T08:00")
+    # Tuesday 07:30 Berlin: 09:00 the same day.
+    assert core.closes_at(rule, at("2026-03-03T06:30"), BERLIN, None) == at("2026-03-03T08:00")
+    # Friday afternoon: weekends are quiet, so Monday.
+    assert core.closes_at(rule, at("2026-03-06T14:00"), BERLIN, None) == at("2026-03-09T08:00")
+    weekly = POLICY.digests["hr_partner"]
+    assert core.closes_at(weekly, at("2026-03-04T09:00"), BERLIN, None) == at("2026-03-11T08:00")
+
+
+def test_messages_of_one_day_share_one_digest_whose_id_is_deterministic(core: Digests) -> None:
+    state = _gather(core, None, 1, at("2026-03-03T09:00"))
+    state = _gather(core, state, 2, at("2026-03-03T15:00"), employee="E2")
+    state = _gather(core, state, 3, at("2026-03-04T09:00"))  # after Wednesday's close: Thursday's digest
+    assert [len(d.items) for d in state.open.values()] == [2, 1]
+    again = _gather(core, None, 1, at("2026-03-03T10:00"))
+    assert list(again.open) == list(state.open)[:1]  # same recipient, role and closing time: same id
+    assert all(i.digest_id == d and i.reason == "digest" and i.status == "deferred"
+               for d, box in state.open.items() for i in box.items)
+
+
+def test_a_replayed_gather_is_not_gathered_twice(core: Digests) -> None:
+    state = _gather(core, None, 1, at("2026-03-03T09:00"))
+    out = core.on_input(state, Gather("M1", _msg(1, at("2026-03-03T09:00")), BERLIN, None), at("2026-03-03T09:05"))
+    assert out.effects == [] and len(next(iter(state.open.values())).items) == 1
+
+
+def test_the_digest_closes_as_one_rendered_message_and_its_items_go_in_it(core: Digests) -> None:
+    state = _gather(core, None, 1, at("2026-03-03T09:00"))
+    state = _gather(core, state, 2, at("2026-03-03T11:00"), employee="E2")
+    digest_id, box = next(iter(state.open.items()))
+    out = core.on_timer(state, DigestTimer("M1", digest_id), box.closes_at)
+    decided = [e.message for e in out.effects if isinstance(e, Decide)]
+    digest, *items = decided
+    assert digest.message_id == digest_id and digest.status == "sent" and digest.journey_id == "digest"
+    assert digest.subject == "2 updates about your people"
+    assert digest.text is not None and "About E1 (1)" in digest.text and "Body 2" in digest.text
+    assert "gathered into one message a day" in digest.text  # the explanation, as on every message
+    assert [(m.status, m.digest_id, m.scheduled_for) for m in items] == [("sent", digest_id, box.closes_at)] * 2
+    assert out.state is None  # nothing left open, nothing to remember
+
+
+def test_the_digest_is_in_the_recipients_language(core: Digests) -> None:
+    state = _gather(core, None, 1, at("2026-03-03T09:00"), locale="de-DE")
+    digest_id, box = next(iter(state.open.items()))
+    digest = core.on_timer(state, DigestTimer("M1", digest_id), box.closes_at).effects[0]
+    assert isinstance(digest, Decide) and digest.message.subject == "1 Neuigkeit zu deinen Leuten"
+    assert digest.message.text is not None and "Zusammenfassung" in digest.message.text
+
+
+def test_an_erasure_takes_the_person_out_of_an_open_digest_and_an_empty_digest_goes_nowhere(core: Digests) -> None:
+    state = _gather(core, None, 1, at("2026-03-03T09:00"), employee="E1")
+    state = _gather(core, state, 2, at("2026-03-03T10:00"), employee="E2")
+    out = core.on_input(state, CancelPending("E1", None, "erased", ("M1",), at("2026-03-03T12:00")),
+                        at("2026-03-03T12:00"))
+    (gone,) = [e.message for e in out.effects if isinstance(e, Decide)]
+    assert (gone.message_id, gone.status, gone.reason, gone.subject, gone.text) == (
+        "m-1", "suppressed", "erased", None, None)
+    assert out.state is not None
+    digest_id, box = next(iter(out.state.open.items()))
+    assert [m.employee_id for m in box.items] == ["E2"]
+    out = core.on_input(out.state, CancelPending("E2", "onboarding", "exited", ("M1",), at("2026-03-03T13:00")),
+                        at("2026-03-03T13:00"))
+    assert out.state is not None and out.state.open == {}
+    closed = core.on_timer(out.state, DigestTimer("M1", digest_id), box.closes_at)
+    assert closed.effects == []  # its timer finds nothing: no empty digest
+
+
+def test_an_erased_recipient_forgets_the_box(core: Digests) -> None:
+    state = _gather(core, None, 1, at("2026-03-03T09:00"))
+    assert core.on_input(state, ForgetMailbox("M1"), at("2026-03-03T10:00")).state is None
+
+
+def test_a_pause_holds_the_digest_to_its_end_and_opt_outs_are_checked_when_it_goes(core: Digests) -> None:
+    state = _gather(core, None, 1, at("2026-03-03T09:00"), topics=["buddy"])
+    state = _gather(core, state, 2, at("2026-03-03T10:00"))
+    until = at("2026-03-10T08:00")
+    state = core.on_input(state, Preferences("M1", (), ("buddy",), until, at("2026-03-03T11:00")),
+                          at("2026-03-03T11:00")).state or state
+    digest_id, box = next(iter(state.open.items()))
+    held = core.on_timer(state, DigestTimer("M1", digest_id), box.closes_at)
+    assert held.effects == [Schedule(until, DigestTimer("M1", digest_id))]
+    out = core.on_timer(held.state, DigestTimer("M1", digest_id), until)
+    decided = {e.message.message_id: e.message for e in out.effects if isinstance(e, Decide)}
+    assert decided["m-1"].reason == "opted_out_topic"
+    assert decided[digest_id].scheduled_for == until and decided["m-2"].status == "sent"
+
+
+def test_a_weekly_rule_only_takes_a_day() -> None:
+    with pytest.raises(ValueError, match="'day' is for a weekly digest"):
+        DigestRule.model_validate({"every": "daily", "day": "monday"})
+    assert DigestRule(every="weekly").at == "09:00"
+
+
+def test_validation_names_an_unknown_digest_template_and_journey_by_file_line_column(write_files: WriteFiles
+                                                                                   ) -> None:
+    root = write_files({"policy.yaml": (
+        "apiVersion: wayfinder/v1\nkind: Policy\ndigests:\n"
+        "  manager: {every: daily, template: digest/nope}\n"
+        "  hr_partner:\n    every: weekly\n    journeys: [onboardin]\n")})
+    ex = examples_dir()
+    _, problems = load(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                               policy=root / "policy.yaml"))
+    text = sorted(str(p) for p in problems if p.severity == "error")
+    assert any(":4:37:" in t and "unknown template 'digest/nope'" in t for t in text), text
+    assert any(":7:16:" in t and "unknown journey 'onboardin'; did you mean 'onboarding'?" in t for t in text), text
+
+
+def test_validation_names_a_day_on_a_daily_digest_and_an_unknown_period_by_position(write_files: WriteFiles
+                                                                                    ) -> None:
+    root = write_files({"policy.yaml": (
+        "apiVersion: wayfinder/v1\nkind: Policy\ndigests:\n"
+        "  manager: {every: daily, day: monday}\n  hr_partner: {every: hourly}\n")})
+    ex = examples_dir()
+    _, problems = load(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                               policy=root / "policy.yaml"))
+    text = [str(p) for p in problems if p.severity == "error"]
+    assert any(t.endswith("policy.yaml:4:12: policy: digests.manager: 'day' is for a weekly digest; a daily one "
+                          "goes every day at 'at'") for t in text), text
+    assert any(":5:23:" in t and "digests.hr_partner.every" in t for t in text), text

@@ -1,0 +1,167 @@
+"""``simulate`` with memory bounded by the people, not by the messages.
+
+A decision whose status cannot change any more (``sent``, ``approved``, ``rejected``, ``suppressed``,
+``failed``) is written to ``messages.jsonl`` at once; only the messages still held (``deferred``,
+``pending_approval``) stay in memory, and are written at the end with their latest state. So each
+``message_id`` appears once, as SPEC §6 asks. Tasks, dead letters and audit records are written as they
+come. Events are read line by line while they are in time order; a file that is not falls back to reading
+it whole and sorting it (the result is the same).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import BaseModel
+
+from wayfinder.journeys.events import DecodeError, decode_event, iso
+from wayfinder.journeys.loader import Definitions
+from wayfinder.journeys.records import DeadLetter, Message, Task
+from wayfinder.safety import redact_dead_letters
+from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
+
+__all__ = ["OutOfOrder", "StreamingRunner", "simulate_streaming"]
+
+FINAL = frozenset({"sent", "approved", "rejected", "suppressed", "failed"})
+
+
+class OutOfOrder(Exception):
+    """The events file is not in time order: read it whole instead."""
+
+
+def _line(record: BaseModel | dict[str, Any]) -> str:
+    data = record.model_dump(mode="json") if isinstance(record, BaseModel) else record
+    return json.dumps(data, ensure_ascii=False, default=lambda v: iso(v) if isinstance(v, datetime) else str(v)) + "\n"
+
+
+class StreamingRunner(EmbeddedRunner):
+    """The embedded runner, writing what is decided to ``out`` as it goes."""
+
+    def __init__(self, defs: Definitions, out: Path, *, include_drafts: bool = False) -> None:
+        super().__init__(defs, include_drafts=include_drafts)
+        out.mkdir(parents=True, exist_ok=True)
+        self.out = out
+        self._files: dict[str, IO[str]] = {name: (out / f"{name}.jsonl").open("w", encoding="utf-8")
+                                           for name in ("messages", "tasks")}
+        self._task_ids: set[str] = set()
+        self.written: Counter[tuple[str, str, str | None]] = Counter()  # (journey, status, reason) written
+        self.tasks_written: Counter[str] = Counter()
+
+    # -- the port: write what is final, keep what is held ----------------------------------------------
+    def record(self, message: Message) -> None:
+        if message.status in FINAL:
+            self.messages.pop(message.message_id, None)
+            self.approvals.pop(message.message_id, None)
+            self._files["messages"].write(_line(message))
+            self.written[(message.journey_id, message.status, message.reason)] += 1
+            return
+        super().record(message)
+
+    def open_task(self, task: Task) -> None:
+        if task.task_id not in self._task_ids:
+            self._task_ids.add(task.task_id)
+            self._files["tasks"].write(_line(task))
+            self.tasks_written[task.journey_id] += 1
+
+    def dead_letter(self, letter: DeadLetter) -> None:
+        self.dead_letters.append(letter)  # kept: bad lines are few, and the summary counts them
+
+    def close(self) -> None:
+        """Write the messages still held, with their latest state, and close the files."""
+        for message in self.messages.values():
+            self._files["messages"].write(_line(message))
+        for f in self._files.values():
+            f.close()
+        letters = redact_dead_letters(self.dead_letters, self.audit_records)  # nothing kept of an erased person
+        for name, rows in (("dead_letters", letters), ("audit", self.audit_records)):
+            with (self.out / f"{name}.jsonl").open("w", encoding="utf-8") as f:
+                f.writelines(_line(r) for r in rows)
+
+    # -- the summary from what was written and what is held -------------------------------------------
+    def summary(self) -> dict[str, dict[str, Any]]:
+        rows = super().summary()  # lifecycle counts, the held messages
+        for (jid, status, reason), n in self.written.items():
+            row = rows.setdefault(jid, _row())
+            if status == "suppressed":
+                row["suppressed"][reason or "unknown"] += n
+            elif status in row:
+                row[status] += n
+        for jid, n in self.tasks_written.items():
+            rows.setdefault(jid, _row())["tasks"] += n
+        return dict(sorted(rows.items()))
+
+
+def _row() -> dict[str, Any]:
+    return {"enrolled": 0, "completed": 0, "exited": 0, "sent": 0, "deferred": 0, "pending_approval": 0,
+            "failed": 0, "suppressed": Counter(), "tasks": 0}
+
+
+def _stream(path: Path, runner: StreamingRunner) -> datetime | None:
+    """Feed the events in file order; raise :class:`OutOfOrder` at the first one earlier than the one before.
+    Bad lines are dead letters at the time of the last good event before them (the first good one's, for
+    bad lines before any)."""
+    last: datetime | None = None
+    early: list[tuple[int, str, str]] = []
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if not text.strip():
+                continue
+            try:
+                event = decode_event(raw.rstrip(b"\r\n"))
+            except DecodeError as e:
+                if last is None:
+                    early.append((number, str(e), text))
+                else:
+                    runner.dead_letter(DeadLetter(reason=str(e), raw=text, received_at=last, source=path.name,
+                                                  line=number))
+                continue
+            if last is not None and event.time < last:
+                raise OutOfOrder
+            if last is None:
+                for n, reason, t in early:
+                    runner.dead_letter(DeadLetter(reason=reason, raw=t, received_at=event.time, source=path.name,
+                                                  line=n))
+            last = event.time
+            runner.feed(event)
+    for n, reason, t in early:  # a file with no good event at all
+        runner.dead_letter(DeadLetter(reason=reason, raw=t, received_at=datetime(1970, 1, 1, tzinfo=UTC),
+                                      source=path.name, line=n))
+    return last
+
+
+def simulate_streaming(defs: Definitions, events: Path, until: datetime | None, out: Path, *,
+                       include_drafts: bool = False) -> StreamingRunner:
+    """Run ``events`` through a :class:`StreamingRunner` writing to ``out``; the runner (closed) for the
+    summary."""
+    runner = StreamingRunner(defs, out, include_drafts=include_drafts)
+    try:
+        last = _stream(events, runner)
+    except OutOfOrder:
+        runner.close()  # what it wrote is written again from the start
+        runner = StreamingRunner(defs, out, include_drafts=include_drafts)
+        read = read_event_file(events)
+        for letter in read.dead_letters:
+            runner.dead_letter(letter)
+        ordered = sorted(enumerate(read.events), key=lambda p: (p[1].time, p[0]))
+        for _, event in ordered:
+            runner.feed(event)
+        last = ordered[-1][1].time if ordered else None
+    end = until or last
+    if end is not None:
+        runner.advance_to(end)
+    runner.close()
+    return runner
+
+
+def read_messages(out: Path) -> Iterator[Message]:
+    """The messages a streaming run wrote, read back one by one (for the outbox)."""
+    with (out / "messages.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield Message.model_validate_json(line)

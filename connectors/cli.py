@@ -15,11 +15,11 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from prometheus_client import CollectorRegistry, write_to_textfile
 from pydantic import ValidationError
@@ -208,6 +208,29 @@ def _print_rows(summary: DeliverySummary, out: TextIO) -> None:
               "(a recipient may see them twice)", file=out)
 
 
+_T = TypeVar("_T")
+
+
+def _nowhere(settings: DeliverySettings) -> bool:
+    """True (and said on stderr) when no connector is configured."""
+    if settings.smtp_url is None and not settings.destinations:
+        print("nothing to deliver to: set WAYFINDER_SMTP_URL and WAYFINDER_SENDER for email, "
+              "and/or WAYFINDER_DESTINATIONS for the intranet", file=sys.stderr)
+        return True
+    return False
+
+
+def _run(work: Coroutine[Any, Any, _T]) -> _T | int:
+    """Run a delivery; a busy ledger or a configuration error is said on stderr and comes back as exit code 2."""
+    try:
+        return asyncio.run(work)
+    except LedgerBusy as e:
+        print(f"wayfinder deliver: {e}", file=sys.stderr)
+    except (ValueError, LookupError) as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+    return 2
+
+
 def cmd_deliver(args: argparse.Namespace) -> int:
     settings = load_settings({"concurrency": args.concurrency, "ledger_path": args.ledger}, sys.stderr)
     if settings is None:
@@ -219,25 +242,19 @@ def cmd_deliver(args: argparse.Namespace) -> int:
         print(f"{paths.messages}: no such messages file (wayfinder simulate --out DIR writes DIR/messages.jsonl)",
               file=sys.stderr)
         return 2
-    if settings.smtp_url is None and not settings.destinations:
-        print("nothing to deliver to: set WAYFINDER_SMTP_URL and WAYFINDER_SENDER for email, "
-              "and/or WAYFINDER_DESTINATIONS for the intranet", file=sys.stderr)
+    if _nowhere(settings):
         return 2
     registry = CollectorRegistry()
     started = time.perf_counter()
     try:
-        summary, source = asyncio.run(deliver_file(settings, paths, retry_failed=args.retry_failed,
-                                                   registry=registry))
-    except LedgerBusy as e:
-        print(f"wayfinder deliver: {e}", file=sys.stderr)
-        return 2
-    except (ValueError, LookupError) as e:
-        print(f"configuration error: {e}", file=sys.stderr)
-        return 2
+        ran = _run(deliver_file(settings, paths, retry_failed=args.retry_failed, registry=registry))
     except asyncio.CancelledError:
         print("abandoned: the messages that were being sent are in doubt; the next run sends them again "
               "(WAYFINDER_IN_DOUBT=hold fails them for a person instead)", file=sys.stderr)
         return 130
+    if isinstance(ran, int):
+        return ran
+    summary, source = ran
     print_summary(summary, source, paths, time.perf_counter() - started, sys.stdout)
     if args.metrics_file:
         write_to_textfile(str(args.metrics_file), registry)
@@ -249,9 +266,7 @@ def cmd_deliver(args: argparse.Namespace) -> int:
 def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
     from wayfinder.streams.settings import WorkerSettings
 
-    if settings.smtp_url is None and not settings.destinations:
-        print("nothing to deliver to: set WAYFINDER_SMTP_URL and WAYFINDER_SENDER for email, "
-              "and/or WAYFINDER_DESTINATIONS for the intranet", file=sys.stderr)
+    if _nowhere(settings):
         return 2
     worker = WorkerSettings()
     ledger = settings.ledger_path or Path("delivery_ledger.sqlite3")
@@ -264,16 +279,11 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
         server = serve(registry, host=worker.metrics_host, port=args.metrics_port, ready=health.ready)
         log.warning("metrics on http://127.0.0.1:%d/metrics (health: /healthz, /readyz)", server.port)
     started = time.perf_counter()
-    try:
-        summary, read, rejected = asyncio.run(deliver_kafka(settings, worker, ledger, idle=args.idle,
-                                                            retry_failed=args.retry_failed, registry=registry,
-                                                            health=health))
-    except LedgerBusy as e:
-        print(f"wayfinder deliver: {e}", file=sys.stderr)
-        return 2
-    except (ValueError, LookupError) as e:
-        print(f"configuration error: {e}", file=sys.stderr)
-        return 2
+    ran = _run(deliver_kafka(settings, worker, ledger, idle=args.idle, retry_failed=args.retry_failed,
+                             registry=registry, health=health))
+    if isinstance(ran, int):
+        return ran
+    summary, read, rejected = ran
     print(f"deliver {worker.topic('outbound.messages')}: {read} records read, {summary.attempts} attempts, "
           f"{time.perf_counter() - started:.2f}s")
     _print_rows(summary, sys.stdout)

@@ -39,17 +39,23 @@ def languages() -> list[str]:
     return sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
 
 
-@functools.lru_cache(maxsize=32)
-def _translations(language: str) -> NullTranslations:
-    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+@functools.lru_cache(maxsize=64)
+def po_translations(locale_dir: Path, domain: str, language: str) -> NullTranslations:
+    """The ``.po`` catalog ``locale_dir/<language>/LC_MESSAGES/<domain>.po``, compiled in memory (no ``.mo``
+    files to build or ship); no catalog translates nothing."""
+    path = locale_dir / language / "LC_MESSAGES" / f"{domain}.po"
     if not path.is_file():
         return NullTranslations()
     with path.open("rb") as f:
-        catalog = read_po(f, locale=language, domain=DOMAIN)
+        catalog = read_po(f, locale=language, domain=domain)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
-    return Translations(buffer, domain=DOMAIN)
+    return Translations(buffer, domain=domain)
+
+
+def _translations(language: str) -> NullTranslations:
+    return po_translations(LOCALE_DIR, DOMAIN, language)
 
 
 def gettext(locale: str | None, message: str, **values: Any) -> str:

@@ -7,14 +7,12 @@ pages stay in English.
 
 from __future__ import annotations
 
-import functools
-import io
 from collections.abc import Callable
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
+
+from wayfinder.journeys.i18n import po_translations
 
 __all__ = ["LOCALE_DIR", "Gettext", "language_of", "translator"]
 
@@ -29,17 +27,8 @@ def language_of(locale: str | None) -> str:
     return language if (LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po").is_file() else "en"
 
 
-@functools.lru_cache(maxsize=8)
 def _translations(language: str) -> NullTranslations:
-    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if not path.is_file():
-        return NullTranslations()
-    with path.open("rb") as f:
-        catalog = read_po(f, locale=language, domain=DOMAIN)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(buffer, domain=DOMAIN)
+    return po_translations(LOCALE_DIR, DOMAIN, language)
 
 
 def translator(language: str) -> Gettext:

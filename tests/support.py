@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -87,3 +87,19 @@ def personal_values() -> set[str]:
         if isinstance(event, dict):
             walk(event.get("data", {}))
     return found
+
+
+class DictTable(dict[str, bytes]):
+    """A state table on a dict: the three calls a stage makes (``get``, ``set`` with None deleting, ``keys``)."""
+
+    def get(self, key: str) -> bytes | None:  # type: ignore[override]
+        return dict.get(self, key)
+
+    def set(self, key: str, value: bytes | None) -> None:
+        if value is None:
+            self.pop(key, None)
+        else:
+            self[key] = value
+
+    def keys(self) -> Iterator[str]:  # type: ignore[override]
+        return iter(list(dict.keys(self)))

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry
 
+from tests.support import DictTable as DictTable  # re-exported: the pipeline tests take it from here
+from wayfinder import examples_dir
 from wayfinder.journeys.digest import Digests
 from wayfinder.journeys.engine import Engine
+from wayfinder.journeys.events import DecodeError, decode_event
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.streams.app import load_definitions
@@ -22,20 +25,6 @@ from wayfinder.streams.stage import EmployeeStage, Incoming, MailboxStage
 from wayfinder.streams.wire import Record, encode_tick
 
 UNTIL = datetime(2027, 3, 1, tzinfo=UTC)
-
-
-class DictTable(dict[str, bytes]):
-    def get(self, key: str) -> bytes | None:  # type: ignore[override]
-        return dict.get(self, key)
-
-    def set(self, key: str, value: bytes | None) -> None:
-        if value is None:
-            self.pop(key, None)
-        else:
-            self[key] = value
-
-    def keys(self) -> Iterator[str]:  # type: ignore[override]
-        return iter(list(dict.keys(self)))
 
 
 class Pipeline:
@@ -85,3 +74,24 @@ class Pipeline:
             self.feed(self.employees, "ticks", None, encode_tick(at))
             self.drain()
             self.feed(self.mailboxes, "mticks", None, encode_tick(at))
+
+
+def bundled_through_stages(defs: Definitions | None = None) -> Pipeline:
+    """The bundled events through both stages in simulate's order (time, ties in file order); before each, a tick
+    at its time fires every timer due by then, as ``simulate`` does, and the mailbox topic is drained at once (no
+    mailbox lag). Lines that do not decode are dead letters, with no effect on state."""
+    p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=defs)  # everything processed is committed
+    timed = []
+    for n, line in enumerate((examples_dir() / "events.jsonl").read_bytes().splitlines()):
+        try:
+            timed.append((decode_event(line).time, n, line))
+        except DecodeError:
+            continue
+    for at, _, line in sorted(timed):
+        p.tick(at)
+        p.feed(p.employees, "hris", None, line)
+        p.drain()
+    p.tick(UNTIL)
+    p.employees.prune()
+    p.mailboxes.prune()
+    return p

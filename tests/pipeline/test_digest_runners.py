@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from tests.pipeline.stages import UNTIL, DictTable, Pipeline
+from tests.pipeline.stages import UNTIL, DictTable, Pipeline, bundled_through_stages
 from tests.support import read_jsonl
 from wayfinder import examples_dir
 from wayfinder.cli import main
 from wayfinder.journeys.digest import DigestState
-from wayfinder.journeys.events import DecodeError, decode_event, iso
+from wayfinder.journeys.events import iso
 from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
 from wayfinder.streams.wire import decode_timer, timer_key
@@ -44,30 +44,12 @@ def _defs(policy: Path) -> Definitions:
                                  policy=policy))
 
 
-def _staged(defs: Definitions) -> Pipeline:
-    p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=defs)
-    timed = []
-    for n, line in enumerate((examples_dir() / "events.jsonl").read_bytes().splitlines()):
-        try:
-            timed.append((decode_event(line).time, n, line))
-        except DecodeError:
-            continue
-    for at, _, line in sorted(timed):
-        p.tick(at)
-        p.feed(p.employees, "hris", None, line)
-        p.drain()
-    p.tick(UNTIL)
-    p.employees.prune()
-    p.mailboxes.prune()
-    return p
-
-
 @pytest.fixture(scope="module")
 def both(policy_file: Path) -> tuple[EmbeddedRunner, Pipeline]:
     defs = _defs(policy_file)
     runner = EmbeddedRunner(defs)
     runner.run(read_event_file(examples_dir() / "events.jsonl").events, UNTIL)
-    return runner, _staged(defs)
+    return runner, bundled_through_stages(defs)
 
 
 def _latest(records: list[Any], topic: str) -> dict[str, Any]:

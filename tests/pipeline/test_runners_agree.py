@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.pipeline.stages import UNTIL, DictTable, Pipeline
+from tests.pipeline.stages import UNTIL, DictTable, Pipeline, bundled_through_stages
 from wayfinder import examples_dir
-from wayfinder.journeys.events import DecodeError, decode_event, iso
+from wayfinder.journeys.events import iso
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams.app import load_definitions
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
@@ -24,26 +24,6 @@ def _embedded() -> EmbeddedRunner:
     runner = EmbeddedRunner(load_definitions(WorkerSettings(store="memory", clock="event")))
     runner.run(read_event_file(examples_dir() / "events.jsonl").events, UNTIL)
     return runner
-
-
-def _staged() -> Pipeline:
-    """Events in simulate's order (time, ties in file order); before each, a tick at its time fires every
-    timer due by then, as ``simulate`` does, and the mailbox topic is drained at once (no mailbox lag)."""
-    p = Pipeline(committed=lambda topic, partition: 1 << 62)  # everything processed is committed
-    timed = []
-    for n, line in enumerate((examples_dir() / "events.jsonl").read_bytes().splitlines()):
-        try:
-            timed.append((decode_event(line).time, n, line))
-        except DecodeError:
-            continue  # a dead letter: the stage dead-letters it too, with no effect on state
-    for at, _, line in sorted(timed):
-        p.tick(at)
-        p.feed(p.employees, "hris", None, line)
-        p.drain()
-    p.tick(UNTIL)
-    p.employees.prune()
-    p.mailboxes.prune()
-    return p
 
 
 def _table(table: DictTable, model: type[EmployeeState] | type[MailboxState]) -> dict[str, Any]:
@@ -71,7 +51,7 @@ def _latest(records: list[Any], topic: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def both() -> tuple[EmbeddedRunner, Pipeline]:
-    return _embedded(), _staged()
+    return _embedded(), bundled_through_stages()
 
 
 def test_both_runners_leave_the_same_keys_and_values_in_every_table(both: tuple[EmbeddedRunner, Pipeline]) -> None:

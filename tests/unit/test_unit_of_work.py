@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support import DictTable
 from wayfinder.streams.unit import (
     Work,
     WriteAheadLog,
@@ -18,25 +17,16 @@ from wayfinder.streams.unit import (
 from wayfinder.streams.wire import Record
 
 
-class Table(dict[str, bytes]):
-    """The three calls a stage makes, on a dict; ``log`` lists the writes in order."""
+class Table(DictTable):
+    """A dict table whose ``log`` lists the writes in order."""
 
     def __init__(self, items: dict[str, bytes] | None = None) -> None:
         super().__init__(items or {})
         self.log: list[tuple[str, bytes | None]] = []
 
-    def get(self, key: str) -> bytes | None:  # type: ignore[override]
-        return dict.get(self, key)
-
     def set(self, key: str, value: bytes | None) -> None:
         self.log.append((key, value))
-        if value is None:
-            self.pop(key, None)
-        else:
-            self[key] = value
-
-    def keys(self) -> Iterator[str]:  # type: ignore[override]
-        return iter(list(dict.keys(self)))
+        super().set(key, value)
 
 
 def unit(writes: dict[str, bytes | None], records: list[Record] | None = None) -> Work:

@@ -55,6 +55,7 @@ from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
+MAX_FIRES_PER_WAKE = 10_000  # timers fired for one input or tick; a bound, so one input never runs unbounded
 CONTACT_FIELDS = ("given_name", "preferred_name", "family_name", "email", "locale", "timezone")
 
 
@@ -138,18 +139,23 @@ class Stage:
 
     def due_timers(self, work: Work, partition: int, now: datetime, owner: str | None = None
                    ) -> Iterator[tuple[Any, datetime]]:
-        """Due timers in due order. With the event clock only the owner's own timers fire before its
-        input (as in ``simulate``); the rest wait for a tick that moves the partition's clock."""
-        if self.clock.mode == "event" and owner is not None:
-            keys = self.timers.pop_due(partition, now, owner)
-        else:
-            keys = self.timers.pop_due(partition, now)
-        for key, _ in keys:
+        """Due timers in due order, to a fixed point: a timer that firing sets and that is due by ``now`` fires
+        too, before the input that follows (as in ``simulate``). With the event clock only the owner's own timers
+        fire before its input; the rest wait for a tick that moves the partition's clock. At most
+        ``MAX_FIRES_PER_WAKE`` fire per input; the rest wait for the next wake-up (the worker ticks again)."""
+        only = owner if self.clock.mode == "event" else None
+        for _ in range(MAX_FIRES_PER_WAKE):
+            found = self.timers.pop_next(partition, now, only)
+            if found is None:
+                return
+            key = found[0]
             raw = self.read(work, key)
             if raw is None:
                 continue
             work.writes[key] = None
             yield decode_timer(raw)
+        log.warning("%s: more than %d timers due at once on partition %d; the rest fire on the next tick",
+                    self.name, MAX_FIRES_PER_WAKE, partition)
 
     # -- one input -------------------------------------------------------------------------------
     def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:

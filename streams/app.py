@@ -99,6 +99,8 @@ class _Builder:
             directory=self.directory)
         self.mailboxes = MailboxStage(self.tables["mailboxes"], self.clock, self.metrics, self._committed,
                                       Mailbox(defs.policy), ticks_topic=settings.topic(Topic.MAILBOX_TICKS))
+        for stage in (self.employees, self.mailboxes):
+            stage.max_record_bytes = settings.max_record_bytes
         self._last_tick: dict[tuple[str, int], float] = {}
 
     def build(self) -> WayfinderApp:

@@ -32,6 +32,9 @@ class WorkerSettings(BaseSettings):
                                      "unset: no server)")
     timer_tick_seconds: float = Field(0.5, gt=0, description="how often due timers are looked for")
     max_event_bytes: int = Field(1_000_000, ge=1024, description="larger events are dead-lettered")
+    max_record_bytes: int = Field(900_000, ge=1024, description="an input whose state, output record or write-"
+                                  "ahead entry would be larger is dead-lettered (keep it below the broker's "
+                                  "message.max.bytes, 1 MiB by default)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     # Faust tuning (the names are Faust's settings; durations in seconds)
     producer_linger: float = Field(0.05, ge=0, description="seconds the producer waits to fill a batch")

@@ -35,11 +35,20 @@ from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
+from wayfinder.streams import held
 from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.interpreter import carry_out
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
 from wayfinder.streams.timers import TimerIndex
-from wayfinder.streams.unit import Table, Work, WriteAheadLog, entry_key, finish_interrupted, replay
+from wayfinder.streams.unit import (
+    EntryTooLarge,
+    Table,
+    Work,
+    WriteAheadLog,
+    entry_key,
+    finish_interrupted,
+    replay,
+)
 from wayfinder.streams.wire import (
     Record,
     decode_mailbox_input,
@@ -74,6 +83,7 @@ class Stage:
 
     name = "stage"
     ticks_topic = ""
+    max_record_bytes = 900_000  # below Kafka's default 1 MiB message limit; the worker sets its own setting
 
     def __init__(self, table: Table, clock: StreamClock, metrics: StreamMetrics,
                  committed: Callable[[str, int], int | None]) -> None:
@@ -172,12 +182,46 @@ class Stage:
         try:
             handle(work, msg)
         except Exception:
-            self._cache.clear()  # the core may have changed a cached state in place before it failed
+            self._undo(msg.partition)
             raise
-        self.wal.write(msg.topic, msg.partition, msg.offset, work)
+        too_large = self._too_large(work)
+        if too_large is None:
+            try:
+                self.wal.write(msg.topic, msg.partition, msg.offset, work, limit=self.max_record_bytes)
+            except EntryTooLarge:
+                too_large = "entry"
+        if too_large is not None:
+            self._undo(msg.partition)
+            return self._refuse_too_large(msg, too_large)
         self._write(work.writes)
         self.wal.prune(msg.topic, msg.partition)
         return work.records
+
+    def _undo(self, partition: int) -> None:
+        """A unit that is not kept: the core may have changed a cached state in place, and the timer index
+        already holds the unit's timers (and lacks those it fired), so both are read again from the table."""
+        self._cache.clear()
+        self.timers.drop(partition)
+        self.ensure_loaded(partition)
+
+    def _too_large(self, work: Work) -> str | None:
+        """What in the unit Kafka would refuse (a changelog or output record above ``max_record_bytes``)."""
+        limit = self.max_record_bytes
+        if any(v is not None and len(k) + len(v) > limit for k, v in work.writes.items()):
+            return "state"
+        if any(r.value is not None and len(r.value) > limit for r in work.records):
+            return "record"
+        return None
+
+    def _refuse_too_large(self, msg: Incoming, what: str) -> list[Record]:
+        """Kafka would refuse a write of this unit: the input becomes a dead letter (with a metric) instead of a
+        write that fails again on every restart; the state stays as it was before the input."""
+        log.error("%s: the %s written for %s[%d]@%d would exceed %d bytes; input dead-lettered", self.name, what,
+                  msg.topic, msg.partition, msg.offset, self.max_record_bytes)
+        self.metrics.dead_letters.labels(f"{what}_too_large").inc()
+        self.metrics.processing_errors.labels(self.name).inc()
+        reason = f"{what}_too_large: the {what} this input leads to would exceed {self.max_record_bytes} bytes"
+        return [dead_letter_record(msg, reason, self.clock.wall())]
 
     def _index_timers(self, partition: int, writes: dict[str, bytes | None]) -> None:
         """A replayed unit may hold timers the table did not have when the partition was loaded."""
@@ -371,14 +415,24 @@ class MailboxStage(Stage):
         self._keep(work, p, rid, self.mailbox.on_input(self._load(work, rid), item, now), now)
 
     def _load(self, work: Work, rid: str) -> MailboxState | None:
-        return self.load_model(work, f"s:{rid}", MailboxState)
+        key = f"s:{rid}"
+        if key not in work.writes:
+            hit = self.cached(key)
+            if isinstance(hit, MailboxState):
+                return hit
+        raw = self.read(work, key)
+        return held.join(raw, lambda k: self.read(work, k)) if raw is not None else None
+
+    def stored(self, rid: str) -> MailboxState | None:
+        """The recipient's mailbox as the table holds it (its record joined with its held messages)."""
+        raw = self.table.get(f"s:{rid}")
+        return held.join(raw, self.table.get) if raw is not None else None
 
     def _keep(self, work: Work, partition: int, rid: str, out: MailboxOutcome, now: datetime) -> None:
         key = f"s:{rid}"
-        if out.state is not None:
-            work.writes[key] = out.state.model_dump_json().encode("utf-8")
-        elif self.read(work, key) is not None:
-            work.writes[key] = None  # a forgotten mailbox: a tombstone in the table and its changelog
+        raw = self.read(work, key)
+        if out.state is not None or raw is not None:  # a forgotten mailbox: tombstones in the table and changelog
+            work.writes.update(held.split(out.state, held.held_ids(raw), lambda k: self.read(work, k), rid))
         self.remember(partition, key, out.state)
         carry_out(out.effects, StagePort(self, work, partition, now), rid)
 

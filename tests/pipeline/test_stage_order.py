@@ -1,14 +1,18 @@
-"""The stages decide in simulate's order: timers fire to a fixed point before the next input of their key."""
+"""The stages in simulate's order (timers to a fixed point before their key's next input) and within Kafka's
+record size (held messages one key each; a write Kafka would refuse is a dead letter)."""
 
 from __future__ import annotations
 
 import json
 
-from tests.pipeline.stages import Pipeline
+from tests.pipeline.stages import UNTIL, DictTable, Pipeline
 from tests.support import WriteFiles, at, world_defs
+from wayfinder import examples_dir
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.loader import Definitions
+from wayfinder.journeys.state import MailboxState
 from wayfinder.streams.embedded import EmbeddedRunner
+from wayfinder.streams.held import StoredMailbox
 
 CHAIN = """apiVersion: wayfinder/v1
 kind: Journey
@@ -67,3 +71,48 @@ def test_chained_timers_fire_before_the_next_event_of_their_key_as_in_simulate(w
             m = json.loads(r.value)
             got[m["message_id"]] = (m["step_id"], m["status"], at(m["scheduled_for"]))
     assert got == expected
+
+
+def test_held_messages_are_kept_one_key_each_not_inside_the_recipients_record() -> None:
+    p = Pipeline()
+    for line in (examples_dir() / "events.jsonl").read_bytes().splitlines():
+        p.feed(p.employees, "hris", None, line)
+        p.drain()  # no tick: what quiet hours and the cap hold stays held
+    table = p.mailboxes.table
+    assert isinstance(table, DictTable)
+    held_keys = [k for k in table if k.startswith("m:")]
+    assert held_keys
+    for key, value in table.items():
+        if key.startswith("s:"):
+            record = StoredMailbox.model_validate_json(value)
+            assert record.state.pending == {}
+            assert all(f"m:{record.state.recipient_id}\x1f{mid}" in table for mid in record.held)
+    recipients = {k[2:].split("\x1f")[0] for k in held_keys}
+    assert all(len((p.mailboxes.stored(r) or MailboxState(recipient_id=r)).pending) >= 1 for r in recipients)
+
+
+def test_a_write_kafka_would_refuse_is_a_dead_letter_with_a_metric_and_the_stream_goes_on() -> None:
+    p = Pipeline()
+    p.mailboxes.max_record_bytes = 300  # every mailbox state and message record is larger than this
+    lines = (examples_dir() / "events.jsonl").read_bytes().splitlines()
+    for line in lines:
+        p.feed(p.employees, "hris", None, line)
+    refused = sum(b'"kind":"dispatch"' in (r.value or b"") for r in p.queue)  # a dispatch always writes state
+    assert refused > 0
+    p.drain()
+    letters = [json.loads(r.value) for r in p.records if r.topic == "dead-letters" and r.value is not None
+               and b"_too_large" in r.value]
+    assert len(letters) == refused
+    assert {letter["reason"].split(":")[0] for letter in letters} <= {"state_too_large", "record_too_large",
+                                                                      "entry_too_large"}
+    assert not [k for k in p.mailboxes.table.keys() if not k.startswith("w:")]  # nothing of a refused unit kept
+    assert len(p.mailboxes.timers) == 0
+    registry = p.mailboxes.metrics.registry
+    counted = sum(registry.get_sample_value("wayfinder_dead_letters_total", {"reason": reason}) or 0.0
+                  for reason in ("state_too_large", "record_too_large", "entry_too_large"))
+    assert counted == refused
+    p.mailboxes.max_record_bytes = 900_000  # a later input of the same partition is processed as usual
+    p.feed(p.employees, "hris", None, lines[-1])
+    before = len(p.records)
+    p.tick(UNTIL)
+    assert any(r.topic == "outbound.messages" for r in p.records[before:])

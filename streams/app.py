@@ -101,6 +101,7 @@ class _Builder:
                                       Mailbox(defs.policy), ticks_topic=settings.topic(Topic.MAILBOX_TICKS))
         for stage in (self.employees, self.mailboxes):
             stage.max_record_bytes = settings.max_record_bytes
+        self.employees.partitions, self.employees.topic_prefix = settings.partitions, settings.topic_prefix
         self._last_tick: dict[tuple[str, int], float] = {}
 
     def build(self) -> WayfinderApp:

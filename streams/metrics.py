@@ -39,6 +39,9 @@ class StreamMetrics:
                                     registry=registry)
         self.lag = Gauge("wayfinder_consumer_lag_messages", "Messages not yet consumed", ["topic", "partition"],
                          registry=registry)
+        self.repartitioned = Counter("wayfinder_inputs_repartitioned_total",
+                                     "Inputs that arrived on another partition than their key's and were forwarded "
+                                     "there (a producer with another partitioner)", ["topic"], registry=registry)
         self.processing_errors = Counter("wayfinder_processing_errors_total",
                                          "Inputs whose processing raised; they go to the dead-letter topic",
                                          ["stage"], registry=registry)

@@ -39,6 +39,7 @@ from wayfinder.streams import held
 from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.interpreter import carry_out
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
+from wayfinder.streams.routing import partition_of, routable_key
 from wayfinder.streams.timers import TimerIndex
 from wayfinder.streams.unit import (
     EntryTooLarge,
@@ -246,6 +247,8 @@ class Stage:
 
 class EmployeeStage(Stage):
     name = "employees"
+    partitions: int | None = None  # set by the worker: inputs on the wrong partition for their key are forwarded
+    topic_prefix = ""
 
     def __init__(self, table: Table, clock: StreamClock, metrics: StreamMetrics,
                  committed: Callable[[str, int], int | None], engine: Engine, *, ticks_topic: str,
@@ -262,6 +265,8 @@ class EmployeeStage(Stage):
             if tick.get("at"):
                 self.clock.observe(msg.partition, parse_time(tick["at"]))
             self._fire(work, msg.partition, self.clock.now(msg.partition))
+            return
+        if self.forward_misrouted(work, msg):
             return
         raw = msg.value or b""
         try:
@@ -282,6 +287,20 @@ class EmployeeStage(Stage):
         self._apply(work, msg.partition, event.subject, state, outcome.state, outcome.effects, now)
         if msg.timestamp is not None and work.records:
             self.metrics.latency.observe(max(0.0, self.clock.wall().timestamp() - msg.timestamp))
+
+    def forward_misrouted(self, work: Work, msg: Incoming) -> bool:
+        """An input on another partition than the worker's partitioner gives its key (a producer that hashes
+        keys differently) is forwarded, unchanged, to the partition of its key (``streams.routing``)."""
+        key = routable_key(msg.key)
+        if self.partitions is None or key is None:
+            return False
+        right = partition_of(msg.key or b"", self.partitions)
+        if right == msg.partition:
+            return False
+        short = msg.topic.removeprefix(self.topic_prefix)
+        work.records.append(Record(short, key, msg.value, right))
+        self.metrics.repartitioned.labels(short).inc()
+        return True
 
     def dead_letter(self, work: Work, msg: Incoming, reason: str, code: str) -> None:
         work.records.append(dead_letter_record(msg, reason, self.clock.wall()))

@@ -58,11 +58,11 @@ class Pipeline:
         self.offset = 0
 
     def feed(self, stage: EmployeeStage | MailboxStage, topic: str, key: bytes | None, value: bytes,
-             offset: int | None = None) -> list[Record]:
+             offset: int | None = None, partition: int = 0) -> list[Record]:
         if offset is None:
             self.offset += 1
             offset = self.offset
-        records = stage.process(Incoming(topic, 0, offset, key, value, None), stage.handle)
+        records = stage.process(Incoming(topic, partition, offset, key, value, None), stage.handle)
         for r in records:
             self.records.append(r)
             if r.topic == "outbound.messages" and r.value is not None:

@@ -4,8 +4,12 @@ record size (held messages one key each; a write Kafka would refuse is a dead le
 from __future__ import annotations
 
 import json
+import zlib
+from collections import deque
+from pathlib import Path
 
 from tests.pipeline.stages import UNTIL, DictTable, Pipeline
+from tests.pipeline.test_stage import simulated
 from tests.support import WriteFiles, at, world_defs
 from wayfinder import examples_dir
 from wayfinder.journeys.events import CloudEvent
@@ -13,6 +17,9 @@ from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.state import MailboxState
 from wayfinder.streams.embedded import EmbeddedRunner
 from wayfinder.streams.held import StoredMailbox
+from wayfinder.streams.publish import route
+from wayfinder.streams.routing import partition_of
+from wayfinder.streams.wire import encode_tick
 
 CHAIN = """apiVersion: wayfinder/v1
 kind: Journey
@@ -116,3 +123,37 @@ def test_a_write_kafka_would_refuse_is_a_dead_letter_with_a_metric_and_the_strea
     before = len(p.records)
     p.tick(UNTIL)
     assert any(r.topic == "outbound.messages" for r in p.records[before:])
+
+
+def _librdkafka_partition(key: bytes | None, partitions: int) -> int:
+    """Where librdkafka's default partitioner (consistent_random: CRC32 of the key) puts a keyed record."""
+    return zlib.crc32(key) % partitions if key else 0
+
+
+def test_inputs_from_a_producer_with_another_partitioner_are_forwarded_to_their_keys_partition(
+        tmp_path: Path) -> None:
+    expected = simulated(tmp_path)
+    p = Pipeline()
+    p.employees.partitions = 4
+    lines = (examples_dir() / "events.jsonl").read_bytes().splitlines()
+    inbox = deque((_librdkafka_partition(route(line)[1], 4), route(line)[1], line) for line in lines)
+    forwarded = 0
+    while inbox:
+        partition, key, value = inbox.popleft()
+        for r in p.feed(p.employees, "hris", key, value, partition=partition):
+            if r.topic == "hris":
+                assert r.key is not None and r.value is not None and r.partition is not None
+                assert r.partition == partition_of(r.key.encode(), 4) != partition
+                inbox.appendleft((r.partition, r.key.encode(), r.value))  # the hop comes before later events
+                forwarded += 1
+        p.drain()
+    assert forwarded > 0
+    timers = [k.split(":", 2)[1:] for k in p.employees.table.keys() if k.startswith("t:")]
+    assert timers
+    assert all(int(part) == partition_of(rest.split("\x1f")[0].encode(), 4) for part, rest in timers)
+    for _ in range(3):
+        for partition in range(4):
+            p.feed(p.employees, "ticks", None, encode_tick(UNTIL), partition=partition)
+        p.drain()
+        p.feed(p.mailboxes, "mticks", None, encode_tick(UNTIL))
+    assert p.out == expected

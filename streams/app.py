@@ -102,6 +102,7 @@ class _Builder:
         for stage in (self.employees, self.mailboxes):
             stage.max_record_bytes = settings.max_record_bytes
         self.employees.partitions, self.employees.topic_prefix = settings.partitions, settings.topic_prefix
+        self.mailboxes.sources = settings.partitions
         self._last_tick: dict[tuple[str, int], float] = {}
 
     def build(self) -> WayfinderApp:
@@ -165,7 +166,8 @@ class _Builder:
                     continue
                 p = tp.partition
                 due = stage.timers.next_due(p)
-                wanted = not stage.timers.loaded(p) or (due is not None and due <= self.clock.now(p).timestamp())
+                wanted = not stage.timers.loaded(p) or (due is not None and due <= self.clock.now(p).timestamp()) \
+                    or stage.ready(p)
                 key = (stage.ticks_topic, p)
                 if wanted and self._last_tick.get(key, 0.0) < time.monotonic() - 1.0:
                     self._last_tick[key] = time.monotonic()

@@ -35,10 +35,11 @@ from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
-from wayfinder.streams import held
+from wayfinder.streams import held, ordering
 from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.interpreter import carry_out
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
+from wayfinder.streams.ordering import encode_watermark
 from wayfinder.streams.routing import partition_of, routable_key
 from wayfinder.streams.timers import TimerIndex
 from wayfinder.streams.unit import (
@@ -84,6 +85,7 @@ class Stage:
 
     name = "stage"
     ticks_topic = ""
+    origin = ""  # the input being processed (partition, topic, offset): orders ties of mailbox inputs
     max_record_bytes = 900_000  # below Kafka's default 1 MiB message limit; the worker sets its own setting
 
     def __init__(self, table: Table, clock: StreamClock, metrics: StreamMetrics,
@@ -172,6 +174,7 @@ class Stage:
     def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
         """Handle one input as a unit of work; returns the records to produce (in order)."""
         self.ensure_loaded(msg.partition)
+        self.origin = f"{msg.partition:04d}:{msg.topic}:{msg.offset:012d}"
         replayed = replay(self.table, entry_key(msg.topic, msg.partition, msg.offset))
         if replayed is not None:
             self._cache.clear()
@@ -179,21 +182,24 @@ class Stage:
             log.info("%s: replayed %d records and %d of %d writes of %s", self.name, len(replayed.records),
                      len(replayed.applied), replayed.planned, replayed.key)
             return replayed.records
-        work = Work()
-        try:
-            handle(work, msg)
-        except Exception:
-            self._undo(msg.partition)
-            raise
-        too_large = self._too_large(work)
-        if too_large is None:
+        while True:
+            work = Work()
             try:
-                self.wal.write(msg.topic, msg.partition, msg.offset, work, limit=self.max_record_bytes)
-            except EntryTooLarge:
-                too_large = "entry"
-        if too_large is not None:
+                handle(work, msg)
+            except Exception:
+                self._undo(msg.partition)
+                raise
+            too_large = self._too_large(work)
+            if too_large is None:
+                try:
+                    self.wal.write(msg.topic, msg.partition, msg.offset, work, limit=self.max_record_bytes)
+                except EntryTooLarge:
+                    too_large = "entry"
+            if too_large is None:
+                break
             self._undo(msg.partition)
-            return self._refuse_too_large(msg, too_large)
+            if not self.smaller():
+                return self._refuse_too_large(msg, too_large)
         self._write(work.writes)
         self.wal.prune(msg.topic, msg.partition)
         return work.records
@@ -205,12 +211,20 @@ class Stage:
         self.timers.drop(partition)
         self.ensure_loaded(partition)
 
+    def ready(self, partition: int) -> bool:
+        """Whether the partition has work that only a wake-up (a tick) starts, besides due timers."""
+        return False
+
+    def smaller(self) -> bool:
+        """After a unit too large for Kafka: whether handling the same input again would do less (then it is)."""
+        return False
+
     def _too_large(self, work: Work) -> str | None:
         """What in the unit Kafka would refuse (a changelog or output record above ``max_record_bytes``)."""
         limit = self.max_record_bytes
         if any(v is not None and len(k) + len(v) > limit for k, v in work.writes.items()):
             return "state"
-        if any(r.value is not None and len(r.value) > limit for r in work.records):
+        if any(r.value is not None and len(r.value) > limit and r.topic != Topic.DEAD_LETTERS for r in work.records):
             return "record"
         return None
 
@@ -265,6 +279,7 @@ class EmployeeStage(Stage):
             if tick.get("at"):
                 self.clock.observe(msg.partition, parse_time(tick["at"]))
             self._fire(work, msg.partition, self.clock.now(msg.partition))
+            self._watermark(work, msg.partition)
             return
         if self.forward_misrouted(work, msg):
             return
@@ -287,6 +302,16 @@ class EmployeeStage(Stage):
         self._apply(work, msg.partition, event.subject, state, outcome.state, outcome.effects, now)
         if msg.timestamp is not None and work.records:
             self.metrics.latency.observe(max(0.0, self.clock.wall().timestamp() - msg.timestamp))
+
+    def _watermark(self, work: Work, partition: int) -> None:
+        """Event clock: once every timer due by the partition's clock has fired, tell every mailbox partition
+        that this partition will decide nothing earlier (``streams.ordering``)."""
+        now = self.clock.now(partition)
+        due = self.timers.next_due(partition)
+        if self.clock.mode != "event" or (due is not None and due <= now.timestamp()):
+            return
+        mark = encode_watermark(partition, now)
+        work.records.extend(Record(Topic.MAILBOX, None, mark, q) for q in range(self.partitions or 1))
 
     def forward_misrouted(self, work: Work, msg: Incoming) -> bool:
         """An input on another partition than the worker's partitioner gives its key (a producer that hashes
@@ -362,7 +387,8 @@ class StagePort:
         self.stage.metrics.decisions.labels(message.channel, message.status).inc()
 
     def to_mailbox(self, mailbox: str, item: MailboxInput) -> None:
-        self.work.records.append(Record(Topic.MAILBOX, mailbox, encode_mailbox_input(item, self.now)))
+        origin = f"{self.stage.origin}:{sum(r.topic == Topic.MAILBOX for r in self.work.records):05d}"
+        self.work.records.append(Record(Topic.MAILBOX, mailbox, encode_mailbox_input(item, self.now, origin)))
 
     def open_task(self, task: Task) -> None:
         self.work.records.append(Record(Topic.TASKS, task.employee_id, task.model_dump_json().encode("utf-8")))
@@ -394,6 +420,10 @@ def dead_letter_record(msg: Incoming, reason: str, at: datetime) -> Record:
     return Record(Topic.DEAD_LETTERS, msg.key.decode("utf-8", "replace") if msg.key else None, dumps(value))
 
 
+def _bytes(records: list[Record]) -> int:
+    return sum(len(r.value) for r in records if r.value is not None)
+
+
 def _contact(state: EmployeeState | None) -> dict[str, Any] | None:
     if state is None:
         return None
@@ -413,25 +443,135 @@ def profile_from_contact(data: dict[str, Any]) -> Profile:
 class MailboxStage(Stage):
     name = "mailboxes"
 
+    sources = 1  # employee partitions feeding the mailbox topic (their watermarks order it on the event clock)
+    release_per_wake = 200  # waiting inputs acted on per input or tick; the worker ticks again while more are ready
+
     def __init__(self, table: Table, clock: StreamClock, metrics: StreamMetrics,
                  committed: Callable[[str, int], int | None], mailbox: Mailbox, *, ticks_topic: str) -> None:
         super().__init__(table, clock, metrics, committed)
         self.mailbox = mailbox
         self.ticks_topic = ticks_topic
+        self.waiting = ordering.Waiting()
+        self._limit: int | None = None  # fewer inputs per unit after a unit too large for Kafka
+        self._released = 0
+
+    def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
+        try:
+            return super().process(msg, handle)
+        finally:
+            self._limit = None
+
+    def smaller(self) -> bool:
+        """A unit that acted on several waiting inputs is tried again with one; one that acted on one, with none
+        (that input becomes a dead letter on its own)."""
+        if self._released == 0 or self._limit == 0:
+            return False
+        self._limit = 1 if self._released > 1 else 0
+        return True
 
     def handle(self, work: Work, msg: Incoming) -> None:
         env = json.loads(msg.value or b"{}")
         p = msg.partition
+        if self.clock.mode == "event":
+            self._in_event_order(work, msg, env)
+            return
         if msg.topic == self.ticks_topic or env.get("kind") == "tick":
             if env.get("at"):
                 self.clock.observe(p, parse_time(env["at"]))
             self._fire(work, p, self.clock.now(p))
             return
-        rid = (msg.key or b"").decode("utf-8")
+        env["rid"] = (msg.key or b"").decode("utf-8")
+        self._act(work, p, env)
+
+    def _act(self, work: Work, p: int, env: dict[str, Any]) -> None:
+        """One input for the mailbox of ``env["rid"]`` (the record's key), at its decision time."""
         item, at = decode_mailbox_input(env)
+        rid = str(env["rid"])
         now = self.clock.at_least(at, p)
         self._fire(work, p, now, rid)
         self._keep(work, p, rid, self.mailbox.on_input(self._load(work, rid), item, now), now)
+
+    # -- the event clock: inputs in the order of their decisions (streams.ordering) ---------------------
+    def _in_event_order(self, work: Work, msg: Incoming, env: dict[str, Any]) -> None:
+        p = msg.partition
+        kind = env.get("kind")
+        if kind == "watermark":
+            key = ordering.watermark_key(p)
+            merged = ordering.merge_watermark(self.read(work, key), int(env["source"]), parse_time(env["at"]))
+            if merged is not None:
+                work.writes[key] = merged
+        elif msg.topic != self.ticks_topic and kind != "tick":
+            env["rid"] = (msg.key or b"").decode("utf-8")
+            origin = str(env.get("o") or f"9999:{msg.topic}:{msg.offset:012d}")
+            key = ordering.buffer_key(p, parse_time(env["at"]), origin)
+            work.writes[key] = dumps(env)
+            self.waiting.add(p, key)
+        self._release(work, p)
+
+    def _release(self, work: Work, p: int) -> None:
+        """Act on the waiting inputs at or before the lowest watermark, in order; then fire what is due by it."""
+        self._released = 0
+        mark = ordering.lowest_watermark(self.read(work, ordering.watermark_key(p)), self.sources)
+        if mark is None:
+            return
+        until = ordering.micros(mark)
+        limit = self.release_per_wake if self._limit is None else self._limit
+        while (key := self.waiting.first(p)) is not None and ordering.waiting_since(key) <= until:
+            if self._released >= max(limit, 1) or _bytes(work.records) > self.max_record_bytes:
+                return  # the rest on the next wake-up (the worker ticks while inputs are ready)
+            self.waiting.pop(p)
+            raw = self.read(work, key)
+            if raw is None:
+                continue
+            work.writes[key] = None
+            self._released += 1
+            if limit == 0:
+                self._refuse_waiting(work, p, raw)
+                return
+            self._act(work, p, json.loads(raw))
+        self.clock.observe(p, mark)
+        self._fire(work, p, mark)
+
+    def _refuse_waiting(self, work: Work, p: int, raw: bytes) -> None:
+        """A waiting input whose own unit would be too large for Kafka: a dead letter (its start), with a metric."""
+        env = json.loads(raw)
+        shown = dumps({k: env.get(k) for k in ("kind", "rid", "at", "o")})
+        work.records.append(dead_letter_record(Incoming(Topic.MAILBOX, p, -1, None, shown, None),
+                                               "state_too_large: acting on this mailbox input would write more "
+                                               f"than {self.max_record_bytes} bytes", self.clock.wall()))
+        self.metrics.dead_letters.labels("state_too_large").inc()
+
+    def ready(self, partition: int) -> bool:
+        """Whether waiting inputs could be acted on now (the worker then sends this partition a tick)."""
+        key = self.waiting.first(partition)
+        if key is None or not self.waiting_loaded(partition):
+            return False
+        mark = ordering.lowest_watermark(self.table.get(ordering.watermark_key(partition)), self.sources)
+        return mark is not None and ordering.waiting_since(key) <= ordering.micros(mark)
+
+    def waiting_loaded(self, partition: int) -> bool:
+        return self.timers.loaded(partition)
+
+    def ensure_loaded(self, partition: int) -> None:
+        if self.timers.loaded(partition):
+            return
+        super().ensure_loaded(partition)
+        prefix = f"{ordering.BUFFER_PREFIX}{partition}:"
+        count = self.waiting.load(partition, (k for k in self.table.keys() if k.startswith(prefix)))
+        if count:
+            log.info("%s: partition %d has %d inputs waiting for their turn", self.name, partition, count)
+
+    def revoke(self, partition: int) -> None:
+        super().revoke(partition)
+        self.waiting.drop(partition)
+
+    def _index_timers(self, partition: int, writes: dict[str, bytes | None]) -> None:
+        super()._index_timers(partition, writes)
+        for key, value in writes.items():
+            if key.startswith(ordering.BUFFER_PREFIX):
+                self.waiting.discard(partition, key)
+                if value is not None:
+                    self.waiting.add(partition, key)
 
     def _load(self, work: Work, rid: str) -> MailboxState | None:
         key = f"s:{rid}"

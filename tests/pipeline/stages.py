@@ -74,9 +74,9 @@ class Pipeline:
 
     def drain(self) -> None:
         while self.queue:
-            r = self.queue.popleft()
-            assert r.key is not None and r.value is not None
-            self.feed(self.mailboxes, "mailbox", r.key.encode(), r.value)
+            r = self.queue.popleft()  # a watermark has no key
+            assert r.value is not None
+            self.feed(self.mailboxes, "mailbox", r.key.encode() if r.key is not None else None, r.value)
 
     def tick(self, at: datetime) -> None:
         for _ in range(3):

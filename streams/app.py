@@ -88,6 +88,7 @@ class _Builder:
             stream_buffer_maxsize=settings.stream_buffer_maxsize,
             broker_session_timeout=settings.broker_session_timeout,
             broker_heartbeat_interval=settings.broker_heartbeat_interval,
+            consumer_group_instance_id=settings.group_instance_id,
         )
         check_on_start(self.app)
         self._committed = CommittedOffsets(self.app)

@@ -95,10 +95,11 @@ class KafkaWorld:
         env.update(self.extra_env)
         return env
 
-    def start_worker(self) -> Worker:
+    def start_worker(self, **env: str) -> Worker:
+        """A worker subprocess; ``env``: variables of its own (``WAYFINDER_GROUP_INSTANCE_ID``)."""
         log = self.folder / f"worker-{len(self.workers)}.log"
         out = log.open("wb")
-        process = subprocess.Popen([WAYFINDER, "worker"], env=self.env(), stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([WAYFINDER, "worker"], env=self.env() | env, stdout=out, stderr=subprocess.STDOUT)
         out.close()
         worker = Worker(process, log)
         self.workers.append(worker)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
+from kafka.errors import KafkaError
 
 from benchmarks.core_throughput import replicate
 from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world
@@ -128,7 +129,10 @@ class Progress:
         last: dict[int, int] = {}
         try:
             while not self._stop.is_set():
-                offsets = admin.list_group_offsets({self.world.app_id: None}).get(self.world.app_id, {})
+                try:
+                    offsets = admin.list_group_offsets({self.world.app_id: None}).get(self.world.app_id, {})
+                except KafkaError:
+                    offsets = {}
                 now = time.monotonic()
                 for tp, meta in offsets.items():
                     if tp.topic == topic and meta.offset != last.get(tp.partition):

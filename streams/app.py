@@ -179,8 +179,9 @@ class _Builder:
         consumer = self.app.consumer
         for tp in consumer.assignment():
             position = await consumer.position(tp)
-            if position is not None:
-                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, consumer.highwater(tp) - position))
+            highwater = consumer.highwater(tp)
+            if position is not None and highwater is not None:  # None until the first fetch of a new assignment
+                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
 
     async def _on_revoked(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         revoked: set[TP] = args[0] if args else kwargs.get("revoked", set())

@@ -104,6 +104,7 @@ class _Builder:
             stage.max_record_bytes = settings.max_record_bytes
         self.employees.partitions, self.employees.topic_prefix = settings.partitions, settings.topic_prefix
         self.mailboxes.sources = settings.partitions
+        self.mailboxes.directory = self.directory
         self._last_tick: dict[tuple[str, int], float] = {}
 
     def build(self) -> WayfinderApp:

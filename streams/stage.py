@@ -14,13 +14,14 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from wayfinder.journeys.effects import (
     Diagnostic,
+    Dispatch,
     Effect,
     Lifecycle,
     MailboxInput,
@@ -388,7 +389,13 @@ class StagePort:
 
     def to_mailbox(self, mailbox: str, item: MailboxInput) -> None:
         origin = f"{self.stage.origin}:{sum(r.topic == Topic.MAILBOX for r in self.work.records):05d}"
-        self.work.records.append(Record(Topic.MAILBOX, mailbox, encode_mailbox_input(item, self.now, origin)))
+        # A recipient this partition does not know yet (their profile is on another partition, on its way
+        # through the directory topic): their mailbox takes their time zone and quiet hours when it acts.
+        unknown = isinstance(item, Dispatch) and mailbox not in getattr(self.stage, "directory", {mailbox: None})
+        value = encode_mailbox_input(item, self.now, origin)
+        if unknown:
+            value = value[:-1] + b',"unknown_recipient":true}'
+        self.work.records.append(Record(Topic.MAILBOX, mailbox, value))
 
     def open_task(self, task: Task) -> None:
         self.work.records.append(Record(Topic.TASKS, task.employee_id, task.model_dump_json().encode("utf-8")))
@@ -420,6 +427,17 @@ def dead_letter_record(msg: Incoming, reason: str, at: datetime) -> Record:
     return Record(Topic.DEAD_LETTERS, msg.key.decode("utf-8", "replace") if msg.key else None, dumps(value))
 
 
+def _as_known(item: Dispatch, person: Profile) -> Dispatch:
+    """A dispatch decided before its recipient was known on the deciding partition, with the recipient's own time
+    zone and quiet hours (as the deciding partition would have used them had it known the recipient)."""
+    quiet = person.quiet_hours
+    window = None
+    if quiet:
+        start, end = quiet.split("-")
+        window = (time.fromisoformat(start), time.fromisoformat(end))
+    return Dispatch(item.mailbox, item.message, person.timezone, window)
+
+
 def _bytes(records: list[Record]) -> int:
     return sum(len(r.value) for r in records if r.value is not None)
 
@@ -443,6 +461,7 @@ def profile_from_contact(data: dict[str, Any]) -> Profile:
 class MailboxStage(Stage):
     name = "mailboxes"
 
+    directory: dict[str, Profile] = {}  # noqa: RUF012 - the worker's shared directory, set by the worker
     sources = 1  # employee partitions feeding the mailbox topic (their watermarks order it on the event clock)
     release_per_wake = 200  # waiting inputs acted on per input or tick; the worker ticks again while more are ready
 
@@ -487,6 +506,8 @@ class MailboxStage(Stage):
         """One input for the mailbox of ``env["rid"]`` (the record's key), at its decision time."""
         item, at = decode_mailbox_input(env)
         rid = str(env["rid"])
+        if env.get("unknown_recipient") and isinstance(item, Dispatch) and rid in self.directory:
+            item = _as_known(item, self.directory[rid])
         now = self.clock.at_least(at, p)
         self._fire(work, p, now, rid)
         self._keep(work, p, rid, self.mailbox.on_input(self._load(work, rid), item, now), now)

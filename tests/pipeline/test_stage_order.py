@@ -12,14 +12,18 @@ from tests.pipeline.stages import UNTIL, DictTable, Pipeline
 from tests.pipeline.test_stage import simulated
 from tests.support import WriteFiles, at, world_defs
 from wayfinder import examples_dir
+from wayfinder.journeys.effects import Dispatch
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
 from wayfinder.journeys.loader import Definitions
+from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import MailboxState
 from wayfinder.streams.embedded import EmbeddedRunner
 from wayfinder.streams.held import StoredMailbox
+from wayfinder.streams.ordering import encode_watermark
 from wayfinder.streams.publish import route
 from wayfinder.streams.routing import partition_of
-from wayfinder.streams.wire import encode_tick
+from wayfinder.streams.wire import encode_mailbox_input, encode_tick
 
 CHAIN = """apiVersion: wayfinder/v1
 kind: Journey
@@ -201,3 +205,27 @@ def _decodes(line: bytes) -> bool:
     except DecodeError:
         return False
     return True
+
+
+def _dispatch(mid: str, unknown: bool) -> bytes:
+    message = Message(message_id=mid, employee_id="E1", recipient_id="M1", recipient_role="manager",
+                      journey_id="j", journey_version=1, step_id="s", channel="email", status="deferred",
+                      scheduled_for=at("2026-03-02T12:00:00Z"), created_at=at("2026-03-02T12:00:00Z"))
+    raw = encode_mailbox_input(Dispatch("M1", message, "UTC", None), at("2026-03-02T12:00:00Z"), f"0000:x:{mid}")
+    return raw[:-1] + b',"unknown_recipient":true}' if unknown else raw
+
+
+def test_a_recipient_unknown_where_the_message_was_decided_gets_their_own_time_zone_and_quiet_hours() -> None:
+    p = Pipeline()
+    p.mailboxes.directory = {"M1": Profile(id="M1", fields={"timezone": "Asia/Tokyo"},
+                                           preferences={"quiet_hours": "20:00-08:00"})}
+    p.feed(p.mailboxes, "mailbox", None, encode_watermark(0, at("2026-03-03T00:00:00Z")))
+    p.feed(p.mailboxes, "mailbox", b"M1", _dispatch("m-known", unknown=False))  # decided knowing M1 (UTC here)
+    p.feed(p.mailboxes, "mailbox", b"M1", _dispatch("m-unknown", unknown=True))
+    latest = {}
+    for r in p.records:
+        if r.topic == "outbound.messages" and r.value is not None:
+            m = json.loads(r.value)
+            latest[m["message_id"]] = (m["status"], m["scheduled_for"])
+    assert latest["m-known"] == ("sent", "2026-03-02T12:00:00Z")
+    assert latest["m-unknown"] == ("sent", "2026-03-02T23:00:00Z")  # 08:00 in Tokyo, after M1's quiet hours

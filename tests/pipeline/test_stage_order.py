@@ -8,6 +8,7 @@ import zlib
 from collections import deque
 from pathlib import Path
 
+from benchmarks.core_throughput import replicate
 from tests.pipeline.stages import UNTIL, DictTable, Pipeline
 from tests.pipeline.test_stage import simulated
 from tests.support import WriteFiles, at, world_defs
@@ -18,11 +19,13 @@ from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import MailboxState
-from wayfinder.streams.embedded import EmbeddedRunner
+from wayfinder.streams.app import load_definitions
+from wayfinder.streams.embedded import EmbeddedRunner, read_events
 from wayfinder.streams.held import StoredMailbox
 from wayfinder.streams.ordering import encode_watermark
 from wayfinder.streams.publish import route
 from wayfinder.streams.routing import partition_of
+from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.wire import encode_mailbox_input, encode_tick
 
 CHAIN = """apiVersion: wayfinder/v1
@@ -229,3 +232,34 @@ def test_a_recipient_unknown_where_the_message_was_decided_gets_their_own_time_z
             latest[m["message_id"]] = (m["status"], m["scheduled_for"])
     assert latest["m-known"] == ("sent", "2026-03-02T12:00:00Z")
     assert latest["m-unknown"] == ("sent", "2026-03-02T23:00:00Z")  # 08:00 in Tokyo, after M1's quiet hours
+
+
+def test_an_organisation_of_4000_events_from_a_librdkafka_producer_over_four_partitions_is_simulate() -> None:
+    """The in-process twin of tests/real/test_kafka_order.py: kcat's partitioning, the hop, four partitions."""
+    lines = replicate((examples_dir() / "events.jsonl").read_text(encoding="utf-8").splitlines(), 4_000)
+    runner = EmbeddedRunner(load_definitions(WorkerSettings(store="memory", clock="event")))
+    runner.run(read_events(lines).events, UNTIL)
+    expected = {m.message_id: (m.status, m.scheduled_for, m.recipient_id) for m in runner.messages.values()}
+    p = Pipeline()
+    p.employees.partitions = p.mailboxes.sources = 4
+    inbox = deque((_librdkafka_partition(route(line.encode())[1], 4), route(line.encode())[1], line.encode())
+                  for line in lines)
+    while inbox:
+        partition, key, value = inbox.popleft()
+        for r in p.feed(p.employees, "hris", key, value, partition=partition):
+            if r.topic == "hris" and r.key is not None and r.value is not None and r.partition is not None:
+                inbox.appendleft((r.partition, r.key.encode(), r.value))
+        p.drain()
+    for _ in range(3):
+        for partition in range(4):
+            p.feed(p.employees, "ticks", None, encode_tick(UNTIL), partition=partition)
+        p.drain()
+        while p.mailboxes.ready(0):
+            p.feed(p.mailboxes, "mticks", None, encode_tick(None))
+    got = {}
+    for r in p.records:
+        if r.topic == "outbound.messages" and r.value is not None:
+            m = json.loads(r.value)
+            got[m["message_id"]] = (m["status"], at(m["scheduled_for"]), m["recipient_id"])
+    assert len(expected) > 600
+    assert got == expected

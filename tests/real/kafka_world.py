@@ -19,7 +19,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from wayfinder.streams.publish import publish, send_ticks, wait_caught_up
+from wayfinder.streams.publish import publish, route, send_ticks, wait_caught_up
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.topics import create_topics
 
@@ -116,8 +116,8 @@ class KafkaWorld:
     def publish_lines(self, lines: list[bytes], topic: str = "hris.events") -> None:
         producer = KafkaProducer(bootstrap_servers=self.broker)
         try:
-            for line in lines:
-                producer.send(self.settings.topic(topic), value=line)
+            for line in lines:  # keyed by subject as `wayfinder publish` keys them (unkeyed: a random partition)
+                producer.send(self.settings.topic(topic), key=route(line)[1], value=line)
             producer.flush()
         finally:
             producer.close()

@@ -96,6 +96,7 @@ class _Builder:
             stream_buffer_maxsize=settings.stream_buffer_maxsize,
             broker_session_timeout=settings.broker_session_timeout,
             broker_heartbeat_interval=settings.broker_heartbeat_interval,
+            consumer_group_instance_id=settings.group_instance_id,
         )
         check_on_start(self.app)
         self._committed = CommittedOffsets(self.app)
@@ -108,6 +109,11 @@ class _Builder:
         self.mailboxes = MailboxStage(self.tables["mailboxes"], self.clock, self.metrics, self._committed,
                                       Mailbox(defs.policy), ticks_topic=settings.topic(Topic.MAILBOX_TICKS),
                                       digests=Digests(defs.policy, defs.templates))
+        for stage in (self.employees, self.mailboxes):
+            stage.max_record_bytes = settings.max_record_bytes
+        self.employees.partitions, self.employees.topic_prefix = settings.partitions, settings.topic_prefix
+        self.mailboxes.sources = settings.partitions
+        self.mailboxes.directory = self.directory
         self._last_tick: dict[tuple[str, int], float] = {}
 
     def build(self) -> WayfinderApp:
@@ -186,7 +192,8 @@ class _Builder:
                     continue
                 p = tp.partition
                 due = stage.timers.next_due(p)
-                wanted = not stage.timers.loaded(p) or (due is not None and due <= self.clock.now(p).timestamp())
+                wanted = not stage.timers.loaded(p) or (due is not None and due <= self.clock.now(p).timestamp()) \
+                    or stage.ready(p)
                 key = (stage.ticks_topic, p)
                 if wanted and self._last_tick.get(key, 0.0) < time.monotonic() - 1.0:
                     self._last_tick[key] = time.monotonic()

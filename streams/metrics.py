@@ -40,6 +40,9 @@ class StreamMetrics:
         self.lag = Gauge("wayfinder_consumer_lag_messages", "Messages not yet processed: the log end offset minus "
                          "the group's committed offset, per assigned input partition", ["topic", "partition"],
                          registry=registry)
+        self.repartitioned = Counter("wayfinder_inputs_repartitioned_total",
+                                     "Inputs that arrived on another partition than their key's and were forwarded "
+                                     "there (a producer with another partitioner)", ["topic"], registry=registry)
         self.processing_errors = Counter("wayfinder_processing_errors_total",
                                          "Inputs whose processing raised; they go to the dead-letter topic",
                                          ["stage"], registry=registry)

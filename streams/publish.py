@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.topics import INPUTS
@@ -75,8 +76,15 @@ def wait_caught_up(settings: WorkerSettings, *, timeout: float = 300.0, poll: fl
         deadline = time.monotonic() + timeout
         settled = 0
         while time.monotonic() < deadline:
-            ends = consumer.end_offsets(tps)
-            done = admin.list_group_offsets({settings.app_id: None}).get(settings.app_id, {})
+            try:
+                ends = consumer.end_offsets(tps)
+                done = admin.list_group_offsets({settings.app_id: None}).get(settings.app_id, {})
+            except KafkaError as e:  # a broker that just came back is still loading its groups: ask again
+                if not e.retriable:
+                    raise
+                settled = 0
+                time.sleep(poll)
+                continue
             behind = sum(max(0, ends[tp] - (done[tp].offset if tp in done else 0)) for tp in tps)
             settled = settled + 1 if behind == 0 else 0
             if settled >= 3:

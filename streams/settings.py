@@ -35,6 +35,9 @@ class WorkerSettings(BaseSettings):
     recipient_wait_seconds: float = Field(30.0, ge=0, description="how long an input waits for the directory to "
                                           "know a message's recipient (another partition's person) before the "
                                           "message is suppressed as no_recipient, as simulate decides; 0: at once")
+    max_record_bytes: int = Field(900_000, ge=1024, description="an input whose state, output record or write-"
+                                  "ahead entry would be larger is dead-lettered (keep it below the broker's "
+                                  "message.max.bytes, 1 MiB by default)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line with stable "
                                                 "keys (Faust's own lines too)")
@@ -50,11 +53,14 @@ class WorkerSettings(BaseSettings):
                                           "write-ahead entries are deleted once their input is committed")
     stream_buffer_maxsize: int = Field(8192, ge=1, description="inputs buffered per partition before the "
                                        "consumer pauses it")
-    broker_session_timeout: float = Field(60.0, gt=0, description="seconds without heartbeat before the group "
+    broker_session_timeout: float = Field(15.0, gt=0, description="seconds without heartbeat before the group "
                                           "drops a worker and rebalances (within the broker's group.min/"
-                                          "max.session.timeout.ms)")
-    broker_heartbeat_interval: float = Field(3.0, gt=0, description="seconds between heartbeats (at most a "
+                                          "max.session.timeout.ms): how long a killed worker's partitions wait")
+    broker_heartbeat_interval: float = Field(1.0, gt=0, description="seconds between heartbeats (at most a "
                                              "third of the session timeout)")
+    group_instance_id: str | None = Field(None, description="static group membership: a name unique and stable "
+                                          "per worker (the pod name of a StatefulSet); a worker restarted under "
+                                          "the same name gets its partitions back without a rebalance")
 
     @model_validator(mode="after")
     def _heartbeat_within_session(self) -> WorkerSettings:

@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -24,6 +24,7 @@ from wayfinder.journeys.effects import (
     Diagnostic,
     DigestInput,
     DigestTimer,
+    Dispatch,
     Effect,
     Lifecycle,
     MailboxInput,
@@ -38,12 +39,23 @@ from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
+from wayfinder.streams import held, ordering
 from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.interpreter import carry_out
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
+from wayfinder.streams.ordering import encode_watermark
 from wayfinder.streams.recipients import Holds, RecipientPending, Retry, decode_retry
+from wayfinder.streams.routing import partition_of, routable_key
 from wayfinder.streams.timers import TimerIndex
-from wayfinder.streams.unit import Table, Work, WriteAheadLog, entry_key, finish_interrupted, replay
+from wayfinder.streams.unit import (
+    EntryTooLarge,
+    Table,
+    Work,
+    WriteAheadLog,
+    entry_key,
+    finish_interrupted,
+    replay,
+)
 from wayfinder.streams.wire import (
     Record,
     decode_digest_input,
@@ -61,6 +73,7 @@ from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
+MAX_FIRES_PER_WAKE = 10_000  # timers fired for one input or tick; a bound, so one input never runs unbounded
 CONTACT_FIELDS = ("given_name", "preferred_name", "family_name", "email", "locale", "timezone", "hr_partner_id")
 
 
@@ -80,6 +93,8 @@ class Stage:
     name = "stage"
     ticks_topic = ""
     digests_enabled = False  # the policy has digests: cancels, erasure and preferences go to digest boxes too
+    origin = ""  # the input being processed (partition, topic, offset): orders ties of mailbox inputs
+    max_record_bytes = 900_000  # below Kafka's default 1 MiB message limit; the worker sets its own setting
 
     def __init__(self, table: Table, clock: StreamClock, metrics: StreamMetrics,
                  committed: Callable[[str, int], int | None]) -> None:
@@ -145,23 +160,29 @@ class Stage:
 
     def due_timers(self, work: Work, partition: int, now: datetime, owner: str | None = None
                    ) -> Iterator[tuple[Any, datetime]]:
-        """Due timers in due order. With the event clock only the owner's own timers fire before its
-        input (as in ``simulate``); the rest wait for a tick that moves the partition's clock."""
-        if self.clock.mode == "event" and owner is not None:
-            keys = self.timers.pop_due(partition, now, owner)
-        else:
-            keys = self.timers.pop_due(partition, now)
-        for key, _ in keys:
+        """Due timers in due order, to a fixed point: a timer that firing sets and that is due by ``now`` fires
+        too, before the input that follows (as in ``simulate``). With the event clock only the owner's own timers
+        fire before its input; the rest wait for a tick that moves the partition's clock. At most
+        ``MAX_FIRES_PER_WAKE`` fire per input; the rest wait for the next wake-up (the worker ticks again)."""
+        only = owner if self.clock.mode == "event" else None
+        for _ in range(MAX_FIRES_PER_WAKE):
+            found = self.timers.pop_next(partition, now, only)
+            if found is None:
+                return
+            key = found[0]
             raw = self.read(work, key)
             if raw is None:
                 continue
             work.writes[key] = None
             yield decode_timer(raw)
+        log.warning("%s: more than %d timers due at once on partition %d; the rest fire on the next tick",
+                    self.name, MAX_FIRES_PER_WAKE, partition)
 
     # -- one input -------------------------------------------------------------------------------
     def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
         """Handle one input as a unit of work; returns the records to produce (in order)."""
         self.ensure_loaded(msg.partition)
+        self.origin = f"{msg.partition:04d}:{msg.topic}:{msg.offset:012d}"
         replayed = replay(self.table, entry_key(msg.topic, msg.partition, msg.offset))
         if replayed is not None:
             self._cache.clear()
@@ -169,16 +190,61 @@ class Stage:
             log.info("%s: replayed %d records and %d of %d writes of %s", self.name, len(replayed.records),
                      len(replayed.applied), replayed.planned, replayed.key)
             return replayed.records
-        work = Work()
-        try:
-            handle(work, msg)
-        except Exception:
-            self._cache.clear()  # the core may have changed a cached state in place before it failed
-            raise
-        self.wal.write(msg.topic, msg.partition, msg.offset, work)
+        while True:
+            work = Work()
+            try:
+                handle(work, msg)
+            except Exception:
+                self._undo(msg.partition)
+                raise
+            too_large = self._too_large(work)
+            if too_large is None:
+                try:
+                    self.wal.write(msg.topic, msg.partition, msg.offset, work, limit=self.max_record_bytes)
+                except EntryTooLarge:
+                    too_large = "entry"
+            if too_large is None:
+                break
+            self._undo(msg.partition)
+            if not self.smaller():
+                return self._refuse_too_large(msg, too_large)
         self._write(work.writes)
         self.wal.prune(msg.topic, msg.partition)
         return work.records
+
+    def _undo(self, partition: int) -> None:
+        """A unit that is not kept: the core may have changed a cached state in place, and the timer index
+        already holds the unit's timers (and lacks those it fired), so both are read again from the table."""
+        self._cache.clear()
+        self.timers.drop(partition)
+        self.ensure_loaded(partition)
+
+    def ready(self, partition: int) -> bool:
+        """Whether the partition has work that only a wake-up (a tick) starts, besides due timers."""
+        return False
+
+    def smaller(self) -> bool:
+        """After a unit too large for Kafka: whether handling the same input again would do less (then it is)."""
+        return False
+
+    def _too_large(self, work: Work) -> str | None:
+        """What in the unit Kafka would refuse (a changelog or output record above ``max_record_bytes``)."""
+        limit = self.max_record_bytes
+        if any(v is not None and len(k) + len(v) > limit for k, v in work.writes.items()):
+            return "state"
+        if any(r.value is not None and len(r.value) > limit and r.topic != Topic.DEAD_LETTERS for r in work.records):
+            return "record"
+        return None
+
+    def _refuse_too_large(self, msg: Incoming, what: str) -> list[Record]:
+        """Kafka would refuse a write of this unit: the input becomes a dead letter (with a metric) instead of a
+        write that fails again on every restart; the state stays as it was before the input."""
+        log.error("%s: the %s written for %s[%d]@%d would exceed %d bytes; input dead-lettered", self.name, what,
+                  msg.topic, msg.partition, msg.offset, self.max_record_bytes)
+        self.metrics.dead_letters.labels(f"{what}_too_large").inc()
+        self.metrics.processing_errors.labels(self.name).inc()
+        reason = f"{what}_too_large: the {what} this input leads to would exceed {self.max_record_bytes} bytes"
+        return [dead_letter_record(msg, reason, self.clock.wall())]
 
     def _index_timers(self, partition: int, writes: dict[str, bytes | None]) -> None:
         """A replayed unit may hold timers the table did not have when the partition was loaded."""
@@ -203,6 +269,8 @@ class Stage:
 
 class EmployeeStage(Stage):
     name = "employees"
+    partitions: int | None = None  # set by the worker: inputs on the wrong partition for their key are forwarded
+    topic_prefix = ""
 
     def __init__(self, table: Table, clock: StreamClock, metrics: StreamMetrics,
                  committed: Callable[[str, int], int | None], engine: Engine, *, ticks_topic: str,
@@ -260,6 +328,9 @@ class EmployeeStage(Stage):
             if tick.get("at"):
                 self.clock.observe(msg.partition, parse_time(tick["at"]))
             self._fire(work, msg.partition, self.clock.now(msg.partition))
+            self._watermark(work, msg.partition)
+            return
+        if self.forward_misrouted(work, msg):
             return
         raw = msg.value or b""
         try:
@@ -280,6 +351,30 @@ class EmployeeStage(Stage):
         self._apply(work, msg.partition, event.subject, state, outcome.state, outcome.effects, now)
         if msg.timestamp is not None and work.records:
             self.metrics.latency.observe(max(0.0, self.clock.wall().timestamp() - msg.timestamp))
+
+    def _watermark(self, work: Work, partition: int) -> None:
+        """Event clock: once every timer due by the partition's clock has fired, tell every mailbox partition
+        that this partition will decide nothing earlier (``streams.ordering``)."""
+        now = self.clock.now(partition)
+        due = self.timers.next_due(partition)
+        if self.clock.mode != "event" or (due is not None and due <= now.timestamp()):
+            return
+        mark = encode_watermark(partition, now)
+        work.records.extend(Record(Topic.MAILBOX, None, mark, q) for q in range(self.partitions or 1))
+
+    def forward_misrouted(self, work: Work, msg: Incoming) -> bool:
+        """An input on another partition than the worker's partitioner gives its key (a producer that hashes
+        keys differently) is forwarded, unchanged, to the partition of its key (``streams.routing``)."""
+        key = routable_key(msg.key)
+        if self.partitions is None or key is None:
+            return False
+        right = partition_of(msg.key or b"", self.partitions)
+        if right == msg.partition:
+            return False
+        short = msg.topic.removeprefix(self.topic_prefix)
+        work.records.append(Record(short, key, msg.value, right))
+        self.metrics.repartitioned.labels(short).inc()
+        return True
 
     def dead_letter(self, work: Work, msg: Incoming, reason: str, code: str) -> None:
         work.records.append(dead_letter_record(msg, reason, self.clock.wall()))
@@ -344,7 +439,14 @@ class StagePort:
         self.stage.metrics.decisions.labels(message.channel, message.status).inc()
 
     def to_mailbox(self, mailbox: str, item: MailboxInput) -> None:
-        self.work.records.append(Record(Topic.MAILBOX, mailbox, encode_mailbox_input(item, self.now)))
+        origin = f"{self.stage.origin}:{sum(r.topic == Topic.MAILBOX for r in self.work.records):05d}"
+        # A recipient this partition does not know yet (their profile is on another partition, on its way
+        # through the directory topic): their mailbox takes their time zone and quiet hours when it acts.
+        unknown = isinstance(item, Dispatch) and mailbox not in getattr(self.stage, "directory", {mailbox: None})
+        value = encode_mailbox_input(item, self.now, origin)
+        if unknown:
+            value = value[:-1] + b',"unknown_recipient":true}'
+        self.work.records.append(Record(Topic.MAILBOX, mailbox, value))
 
     @property
     def digests(self) -> bool:
@@ -384,6 +486,21 @@ def dead_letter_record(msg: Incoming, reason: str, at: datetime) -> Record:
     return Record(Topic.DEAD_LETTERS, msg.key.decode("utf-8", "replace") if msg.key else None, dumps(value))
 
 
+def _as_known(item: Dispatch, person: Profile) -> Dispatch:
+    """A dispatch decided before its recipient was known on the deciding partition, with the recipient's own time
+    zone and quiet hours (as the deciding partition would have used them had it known the recipient)."""
+    quiet = person.quiet_hours
+    window = None
+    if quiet:
+        start, end = quiet.split("-")
+        window = (time.fromisoformat(start), time.fromisoformat(end))
+    return Dispatch(item.mailbox, item.message, person.timezone, window)
+
+
+def _bytes(records: list[Record]) -> int:
+    return sum(len(r.value) for r in records if r.value is not None)
+
+
 def _contact(state: EmployeeState | None) -> dict[str, Any] | None:
     if state is None:
         return None
@@ -403,6 +520,10 @@ def profile_from_contact(data: dict[str, Any]) -> Profile:
 class MailboxStage(Stage):
     name = "mailboxes"
 
+    directory: dict[str, Profile] = {}  # noqa: RUF012 - the worker's shared directory, set by the worker
+    sources = 1  # employee partitions feeding the mailbox topic (their watermarks order it on the event clock)
+    release_per_wake = 200  # waiting inputs acted on per input or tick; the worker ticks again while more are ready
+
     def __init__(self, table: Table, clock: StreamClock, metrics: StreamMetrics,
                  committed: Callable[[str, int], int | None], mailbox: Mailbox, *, ticks_topic: str,
                  digests: Digests | None = None) -> None:
@@ -410,33 +531,153 @@ class MailboxStage(Stage):
         self.mailbox = mailbox
         self.ticks_topic = ticks_topic
         self.digests = digests
+        self.waiting = ordering.Waiting()
+        self._limit: int | None = None  # fewer inputs per unit after a unit too large for Kafka
+        self._released = 0
+
+    def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
+        try:
+            return super().process(msg, handle)
+        finally:
+            self._limit = None
+
+    def smaller(self) -> bool:
+        """A unit that acted on several waiting inputs is tried again with one; one that acted on one, with none
+        (that input becomes a dead letter on its own)."""
+        if self._released == 0 or self._limit == 0:
+            return False
+        self._limit = 1 if self._released > 1 else 0
+        return True
 
     def handle(self, work: Work, msg: Incoming) -> None:
         env = json.loads(msg.value or b"{}")
         p = msg.partition
+        if self.clock.mode == "event":
+            self._in_event_order(work, msg, env)
+            return
         if msg.topic == self.ticks_topic or env.get("kind") == "tick":
             if env.get("at"):
                 self.clock.observe(p, parse_time(env["at"]))
             self._fire(work, p, self.clock.now(p))
             return
-        rid = (msg.key or b"").decode("utf-8")
+        env["rid"] = (msg.key or b"").decode("utf-8")
+        self._act(work, p, env)
+
+    def _act(self, work: Work, p: int, env: dict[str, Any]) -> None:
+        """One input for the mailbox of ``env["rid"]`` (the record's key), at its decision time; a digest input
+        goes to the recipient's digest box instead."""
         if env.get("box") == "digest":
-            self._digest_input(work, p, rid, env)
+            self._digest_input(work, p, str(env["rid"]), env)
             return
         item, at = decode_mailbox_input(env)
+        rid = str(env["rid"])
+        if env.get("unknown_recipient") and isinstance(item, Dispatch) and rid in self.directory:
+            item = _as_known(item, self.directory[rid])
         now = self.clock.at_least(at, p)
         self._fire(work, p, now, rid)
         self._keep(work, p, rid, self.mailbox.on_input(self._load(work, rid), item, now), now)
 
+    # -- the event clock: inputs in the order of their decisions (streams.ordering) ---------------------
+    def _in_event_order(self, work: Work, msg: Incoming, env: dict[str, Any]) -> None:
+        p = msg.partition
+        kind = env.get("kind")
+        if kind == "watermark":
+            key = ordering.watermark_key(p)
+            merged = ordering.merge_watermark(self.read(work, key), int(env["source"]), parse_time(env["at"]))
+            if merged is not None:
+                work.writes[key] = merged
+        elif msg.topic != self.ticks_topic and kind != "tick":
+            env["rid"] = (msg.key or b"").decode("utf-8")
+            origin = str(env.get("o") or f"9999:{msg.topic}:{msg.offset:012d}")
+            key = ordering.buffer_key(p, parse_time(env["at"]), origin)
+            work.writes[key] = dumps(env)
+            self.waiting.add(p, key)
+        self._release(work, p)
+
+    def _release(self, work: Work, p: int) -> None:
+        """Act on the waiting inputs at or before the lowest watermark, in order; then fire what is due by it."""
+        self._released = 0
+        mark = ordering.lowest_watermark(self.read(work, ordering.watermark_key(p)), self.sources)
+        if mark is None:
+            return
+        until = ordering.micros(mark)
+        limit = self.release_per_wake if self._limit is None else self._limit
+        while (key := self.waiting.first(p)) is not None and ordering.waiting_since(key) <= until:
+            if self._released >= max(limit, 1) or _bytes(work.records) > self.max_record_bytes:
+                return  # the rest on the next wake-up (the worker ticks while inputs are ready)
+            self.waiting.pop(p)
+            raw = self.read(work, key)
+            if raw is None:
+                continue
+            work.writes[key] = None
+            self._released += 1
+            if limit == 0:
+                self._refuse_waiting(work, p, raw)
+                return
+            self._act(work, p, json.loads(raw))
+        self.clock.observe(p, mark)
+        self._fire(work, p, mark)
+
+    def _refuse_waiting(self, work: Work, p: int, raw: bytes) -> None:
+        """A waiting input whose own unit would be too large for Kafka: a dead letter (its start), with a metric."""
+        env = json.loads(raw)
+        shown = dumps({k: env.get(k) for k in ("kind", "rid", "at", "o")})
+        work.records.append(dead_letter_record(Incoming(Topic.MAILBOX, p, -1, None, shown, None),
+                                               "state_too_large: acting on this mailbox input would write more "
+                                               f"than {self.max_record_bytes} bytes", self.clock.wall()))
+        self.metrics.dead_letters.labels("state_too_large").inc()
+
+    def ready(self, partition: int) -> bool:
+        """Whether waiting inputs could be acted on now (the worker then sends this partition a tick)."""
+        key = self.waiting.first(partition)
+        if key is None or not self.waiting_loaded(partition):
+            return False
+        mark = ordering.lowest_watermark(self.table.get(ordering.watermark_key(partition)), self.sources)
+        return mark is not None and ordering.waiting_since(key) <= ordering.micros(mark)
+
+    def waiting_loaded(self, partition: int) -> bool:
+        return self.timers.loaded(partition)
+
+    def ensure_loaded(self, partition: int) -> None:
+        if self.timers.loaded(partition):
+            return
+        super().ensure_loaded(partition)
+        prefix = f"{ordering.BUFFER_PREFIX}{partition}:"
+        count = self.waiting.load(partition, (k for k in self.table.keys() if k.startswith(prefix)))
+        if count:
+            log.info("%s: partition %d has %d inputs waiting for their turn", self.name, partition, count)
+
+    def revoke(self, partition: int) -> None:
+        super().revoke(partition)
+        self.waiting.drop(partition)
+
+    def _index_timers(self, partition: int, writes: dict[str, bytes | None]) -> None:
+        super()._index_timers(partition, writes)
+        for key, value in writes.items():
+            if key.startswith(ordering.BUFFER_PREFIX):
+                self.waiting.discard(partition, key)
+                if value is not None:
+                    self.waiting.add(partition, key)
+
     def _load(self, work: Work, rid: str) -> MailboxState | None:
-        return self.load_model(work, f"s:{rid}", MailboxState)
+        key = f"s:{rid}"
+        if key not in work.writes:
+            hit = self.cached(key)
+            if isinstance(hit, MailboxState):
+                return hit
+        raw = self.read(work, key)
+        return held.join(raw, lambda k: self.read(work, k)) if raw is not None else None
+
+    def stored(self, rid: str) -> MailboxState | None:
+        """The recipient's mailbox as the table holds it (its record joined with its held messages)."""
+        raw = self.table.get(f"s:{rid}")
+        return held.join(raw, self.table.get) if raw is not None else None
 
     def _keep(self, work: Work, partition: int, rid: str, out: MailboxOutcome, now: datetime) -> None:
         key = f"s:{rid}"
-        if out.state is not None:
-            work.writes[key] = out.state.model_dump_json().encode("utf-8")
-        elif self.read(work, key) is not None:
-            work.writes[key] = None  # a forgotten mailbox: a tombstone in the table and its changelog
+        raw = self.read(work, key)
+        if out.state is not None or raw is not None:  # a forgotten mailbox: tombstones in the table and changelog
+            work.writes.update(held.split(out.state, held.held_ids(raw), lambda k: self.read(work, k), rid))
         self.remember(partition, key, out.state)
         carry_out(out.effects, StagePort(self, work, partition, now), rid)
 

@@ -9,6 +9,7 @@ has since been replaced is harmless, because the core checks each timer's token.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -19,9 +20,11 @@ def _epoch(due: datetime) -> float:
 
 class TimerIndex:
     def __init__(self) -> None:
-        self._heaps: dict[int, list[tuple[float, str]]] = {}
-        self._owners: dict[str, list[tuple[float, str]]] = {}
+        # (due, sequence, key): ties fire in the order the timers were set, as in ``simulate``
+        self._heaps: dict[int, list[tuple[float, int, str]]] = {}
+        self._owners: dict[str, list[tuple[float, int, str]]] = {}
         self._due: dict[str, float] = {}
+        self._seq = itertools.count()
 
     def __len__(self) -> int:
         return len(self._due)
@@ -36,29 +39,31 @@ class TimerIndex:
         for key, owner, due in items:
             t = _epoch(due)
             self._due[key] = t
-            heap.append((t, key))
-            heapq.heappush(self._owners.setdefault(owner, []), (t, key))
+            n = next(self._seq)
+            heap.append((t, n, key))
+            heapq.heappush(self._owners.setdefault(owner, []), (t, n, key))
             count += 1
         heapq.heapify(heap)
         return count
 
     def drop(self, partition: int) -> None:
-        for _, key in self._heaps.pop(partition, []):
+        for _, _, key in self._heaps.pop(partition, []):
             self._due.pop(key, None)
-        self._owners = {o: h for o, h in self._owners.items() if any(self._due.get(k) == t for t, k in h)}
+        self._owners = {o: h for o, h in self._owners.items() if any(self._due.get(k) == t for t, _, k in h)}
 
     def add(self, partition: int, key: str, owner: str, due: datetime) -> None:
         t = _epoch(due)
         self._due[key] = t
-        heapq.heappush(self._heaps.setdefault(partition, []), (t, key))
-        heapq.heappush(self._owners.setdefault(owner, []), (t, key))
+        n = next(self._seq)
+        heapq.heappush(self._heaps.setdefault(partition, []), (t, n, key))
+        heapq.heappush(self._owners.setdefault(owner, []), (t, n, key))
 
     def discard(self, key: str) -> None:
         self._due.pop(key, None)
 
     def next_due(self, partition: int) -> float | None:
         heap = self._heaps.get(partition)
-        while heap and self._due.get(heap[0][1]) != heap[0][0]:
+        while heap and self._due.get(heap[0][2]) != heap[0][0]:
             heapq.heappop(heap)
         return heap[0][0] if heap else None
 
@@ -68,11 +73,23 @@ class TimerIndex:
         heap = self._heaps.get(partition) if owner is None else self._owners.get(owner)
         out: list[tuple[str, datetime]] = []
         while heap and heap[0][0] <= limit:
-            t, key = heapq.heappop(heap)
+            t, _, key = heapq.heappop(heap)
             if self._due.get(key) == t:
                 del self._due[key]
                 out.append((key, datetime.fromtimestamp(t, UTC)))
         return out
+
+    def pop_next(self, partition: int, now: datetime, owner: str | None = None) -> tuple[str, datetime] | None:
+        """The earliest key due at or before ``now`` (of one owner, or the whole partition), removed; None when
+        nothing is due. Called again after each timer fires, it also finds the timers that firing set."""
+        limit = _epoch(now)
+        heap = self._heaps.get(partition) if owner is None else self._owners.get(owner)
+        while heap and heap[0][0] <= limit:
+            t, _, key = heapq.heappop(heap)
+            if self._due.get(key) == t:
+                del self._due[key]
+                return key, datetime.fromtimestamp(t, UTC)
+        return None
 
     def partitions(self) -> list[int]:
         return sorted(self._heaps)

@@ -125,6 +125,10 @@ def finish_interrupted(table: Table, partition: int) -> int:
     return len(done)
 
 
+class EntryTooLarge(ValueError):
+    """A unit's write-ahead entry would be larger than Kafka accepts for one record."""
+
+
 class WriteAheadLog:
     """The entries one stage wrote in this process, per input topic and partition, oldest first.
 
@@ -137,13 +141,18 @@ class WriteAheadLog:
         self._committed = committed
         self._entries: dict[tuple[str, int], deque[tuple[int, str]]] = {}
 
-    def write(self, topic: str, partition: int, offset: int, work: Work) -> bool:
-        """Write the unit's entry if it needs one (before its writes reach the table); True if written."""
+    def write(self, topic: str, partition: int, offset: int, work: Work, *, limit: int | None = None) -> bool:
+        """Write the unit's entry if it needs one (before its writes reach the table); True if written.
+        Raises ``EntryTooLarge`` (writing nothing) when the entry would be larger than ``limit`` bytes."""
         if not work.needs_entry():
             return False
         key = entry_key(topic, partition, offset)
         work.before = {k: digest(self.table.get(k)) for k in work.writes}
-        self.table.set(key, work.encode())
+        entry = work.encode()
+        if limit is not None and len(entry) + len(key) > limit:
+            msg = f"the write-ahead entry {key} would be {len(entry)} bytes, above {limit}"
+            raise EntryTooLarge(msg)
+        self.table.set(key, entry)
         self._entries.setdefault((topic, partition), deque()).append((offset, key))
         return True
 

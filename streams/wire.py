@@ -91,8 +91,14 @@ def decode_timer(raw: bytes) -> tuple[Timer, datetime]:
 
 
 # -- mailbox envelopes --------------------------------------------------------------------------
-def encode_mailbox_input(item: MailboxInput, at: datetime) -> bytes:
-    """An input for a recipient's mailbox, as the mailbox stage reads it; ``at``: when it was decided."""
+def encode_mailbox_input(item: MailboxInput, at: datetime, origin: str | None = None) -> bytes:
+    """An input for a recipient's mailbox, as the mailbox stage reads it; ``at``: when it was decided;
+    ``origin``: where (the input and place that decided it; orders ties on the event clock)."""
+    raw = _encode_mailbox_input(item, at)
+    return raw[:-1] + b',"o":' + dumps(origin) + b"}" if origin is not None else raw
+
+
+def _encode_mailbox_input(item: MailboxInput, at: datetime) -> bytes:
     if isinstance(item, Dispatch):
         quiet = [item.quiet_hours[0].strftime("%H:%M"), item.quiet_hours[1].strftime("%H:%M")] \
             if item.quiet_hours else None

@@ -49,11 +49,11 @@ class Pipeline:
         self.offset = 0
 
     def feed(self, stage: EmployeeStage | MailboxStage, topic: str, key: bytes | None, value: bytes,
-             offset: int | None = None) -> list[Record]:
+             offset: int | None = None, partition: int = 0) -> list[Record]:
         if offset is None:
             self.offset += 1
             offset = self.offset
-        records = stage.process(Incoming(topic, 0, offset, key, value, None), stage.handle)
+        records = stage.process(Incoming(topic, partition, offset, key, value, None), stage.handle)
         for r in records:
             self.records.append(r)
             if r.topic == "outbound.messages" and r.value is not None:
@@ -65,9 +65,9 @@ class Pipeline:
 
     def drain(self) -> None:
         while self.queue:
-            r = self.queue.popleft()
-            assert r.key is not None and r.value is not None
-            self.feed(self.mailboxes, "mailbox", r.key.encode(), r.value)
+            r = self.queue.popleft()  # a watermark has no key
+            assert r.value is not None
+            self.feed(self.mailboxes, "mailbox", r.key.encode() if r.key is not None else None, r.value)
 
     def tick(self, at: datetime) -> None:
         for _ in range(3):

@@ -194,7 +194,7 @@ def test_the_stages_decide_decisions_as_simulate_does(run: Run) -> None:
     assert {mid: {k: v for k, v in m.items() if v != expected[mid].get(k)} for mid, m in latest.items()} == {
         mid: {} for mid in expected}
     assert isinstance(p.mailboxes.table, DictTable)
-    assert p.mailboxes.table["s:E1"] == runner.mailboxes["E1"].model_dump_json().encode()
+    assert p.mailboxes.stored("E1") == runner.mailboxes["E1"]
 
 
 def test_a_completed_task_satisfies_a_wait_for(write_files: WriteFiles) -> None:

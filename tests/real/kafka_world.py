@@ -19,7 +19,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from wayfinder.streams.publish import publish, send_ticks, wait_caught_up
+from wayfinder.streams.publish import publish, route, send_ticks, wait_caught_up
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.topics import create_topics
 
@@ -95,10 +95,11 @@ class KafkaWorld:
         env.update(self.extra_env)
         return env
 
-    def start_worker(self) -> Worker:
+    def start_worker(self, **env: str) -> Worker:
+        """A worker subprocess; ``env``: variables of its own (``WAYFINDER_GROUP_INSTANCE_ID``)."""
         log = self.folder / f"worker-{len(self.workers)}.log"
         out = log.open("wb")
-        process = subprocess.Popen([WAYFINDER, "worker"], env=self.env(), stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([WAYFINDER, "worker"], env=self.env() | env, stdout=out, stderr=subprocess.STDOUT)
         out.close()
         worker = Worker(process, log)
         self.workers.append(worker)
@@ -115,8 +116,8 @@ class KafkaWorld:
     def publish_lines(self, lines: list[bytes], topic: str = "hris.events") -> None:
         producer = KafkaProducer(bootstrap_servers=self.broker)
         try:
-            for line in lines:
-                producer.send(self.settings.topic(topic), value=line)
+            for line in lines:  # keyed by subject as `wayfinder publish` keys them (unkeyed: a random partition)
+                producer.send(self.settings.topic(topic), key=route(line)[1], value=line)
             producer.flush()
         finally:
             producer.close()

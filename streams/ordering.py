@@ -1,0 +1,106 @@
+"""Mailbox inputs in event order on the event clock, whichever employee partition decided them.
+
+A recipient's mailbox hears from every employee partition, and the mailbox topic interleaves them in
+the order the partitions happened to be processed, not in the order of the decisions. ``simulate``
+runs one clock for everyone. So with the event clock the mailbox stage does not act on an input when
+it arrives: it keeps it under a key that sorts by the decision's time (``b:<partition>:<time>:<origin>``)
+and acts on inputs in that order once every employee partition has passed their time.
+
+How far a partition has got is its watermark: after a tick has moved an employee partition's clock
+to T and every timer due by T has fired there, the employee stage sends a watermark record (source
+partition, T) to every mailbox partition, behind the inputs it produced (one producer, so in order).
+The mailbox partition keeps the latest watermark of each source (``W:<partition>``) and releases what
+is at or before the lowest of them. Ties (the same time) go in the order of the origin: source
+partition, topic, offset of the input that decided them, place within its unit.
+
+With the wall clock none of this applies: an input is acted on when it arrives, at the later of its
+decision time and the wall clock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from wayfinder.streams.wire import dumps, parse_time
+
+BUFFER_PREFIX = "b:"
+WATERMARK_PREFIX = "W:"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(at: datetime) -> int:
+    return max(0, (at - _EPOCH) // timedelta(microseconds=1))
+
+
+def buffer_key(partition: int, at: datetime, origin: str) -> str:
+    """The key a waiting input is kept under; keys of one partition sort in the order they are acted on."""
+    return f"{BUFFER_PREFIX}{partition}:{micros(at):017d}:{origin}"
+
+
+def waiting_since(key: str) -> int:
+    """The decision time (microseconds since 1970) of a waiting input's key."""
+    return int(key.split(":", 3)[2])
+
+
+def watermark_key(partition: int) -> str:
+    return f"{WATERMARK_PREFIX}{partition}"
+
+
+def encode_watermark(source: int, at: datetime) -> bytes:
+    return dumps({"kind": "watermark", "source": source, "at": at})
+
+
+def merge_watermark(raw: bytes | None, source: int, at: datetime) -> bytes | None:
+    """The stored watermarks with ``source`` moved to ``at``; None when that changes nothing."""
+    marks: dict[str, str] = json.loads(raw) if raw is not None else {}
+    known = marks.get(str(source))
+    if known is not None and parse_time(known) >= at:
+        return None
+    marks[str(source)] = dumps(at).decode("utf-8").strip('"')
+    return dumps(dict(sorted(marks.items())))
+
+
+def lowest_watermark(raw: bytes | None, sources: int) -> datetime | None:
+    """How far every source has got, or None while a source has not said yet."""
+    marks: dict[str, str] = json.loads(raw) if raw is not None else {}
+    if any(str(s) not in marks for s in range(sources)):
+        return None
+    return min(parse_time(marks[str(s)]) for s in range(sources))
+
+
+class Waiting:
+    """The keys of the waiting inputs, per partition, earliest first (an in-memory index of the table)."""
+
+    def __init__(self) -> None:
+        self._heaps: dict[int, list[str]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(h) for h in self._heaps.values())
+
+    def load(self, partition: int, keys: Iterable[str]) -> int:
+        heap = list(keys)
+        heapq.heapify(heap)
+        self._heaps[partition] = heap
+        return len(heap)
+
+    def drop(self, partition: int) -> None:
+        self._heaps.pop(partition, None)
+
+    def add(self, partition: int, key: str) -> None:
+        heapq.heappush(self._heaps.setdefault(partition, []), key)
+
+    def discard(self, partition: int, key: str) -> None:
+        heap = self._heaps.get(partition, [])
+        if key in heap:
+            heap.remove(key)
+            heapq.heapify(heap)
+
+    def first(self, partition: int) -> str | None:
+        heap = self._heaps.get(partition)
+        return heap[0] if heap else None
+
+    def pop(self, partition: int) -> str:
+        return heapq.heappop(self._heaps[partition])

@@ -1,0 +1,231 @@
+"""Issue 12 on the real broker: the event clock decides what simulate decides whoever produced the events
+(kcat, librdkafka's partitioner, beside `wayfinder publish`), with two workers and the broker stopped for
+20 s mid-stream; and a killed worker's partitions move in seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.errors import KafkaError
+
+from benchmarks.core_throughput import replicate
+from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world
+from tests.real.test_kafka import EVENTS, UNTIL, eventually
+from tests.support import ROOT, at
+from wayfinder.streams.publish import route, wait_caught_up
+
+pytestmark = [pytest.mark.kafka]
+# 4,000 events (two replicas of the bundled organisation and a half): enough for managers hearing from
+# several partitions and chained timers, small enough for about 2-3 minutes on a loaded 2-core machine.
+EVENT_COUNT = 4_000
+KAFKA = ROOT / "deploy" / "local" / "kafka"
+
+
+@pytest.fixture
+def world(kafka_broker: str, tmp_path: Path) -> Iterator[KafkaWorld]:
+    yield from kafka_world(kafka_broker, tmp_path)
+
+
+def _simulated(events: Path, out: Path) -> dict[str, tuple[Any, ...]]:
+    subprocess.run([WAYFINDER, "simulate", "--events",
+                    str(events), "--until", UNTIL, "--out", str(out)], check=True, capture_output=True)
+    rows = [json.loads(line) for line in (out / "messages.jsonl").read_text(encoding="utf-8").splitlines()]
+    return {m["message_id"]: _decision(m) for m in rows}
+
+
+def _decision(m: dict[str, Any]) -> tuple[Any, ...]:
+    """What must agree: status, time and recipient (the text may render with fewer directory fields)."""
+    return m["status"], at(m["scheduled_for"]), m["recipient_id"], m.get("reason")
+
+
+def _kcat(world: KafkaWorld, lines: list[str]) -> int:
+    """Produce keyed event lines with kcat (librdkafka's default partitioner, not Java's murmur2), in file order
+    across topics (one kcat per run of lines of one topic): the topics are consumed side by side, as from
+    `wayfinder publish`."""
+    runs: list[tuple[str, list[str]]] = []
+    for line in lines:
+        topic, key = route(line.encode("utf-8"))
+        assert key is not None and "\t" not in line
+        if not runs or runs[-1][0] != topic:
+            runs.append((topic, []))
+        runs[-1][1].append(f"{key.decode()}\t{line}")
+    for topic, rows in runs:
+        subprocess.run(["kcat", "-P", "-b", world.broker, "-t", world.settings.topic(topic), "-K", "\t"],
+                       input="\n".join(rows) + "\n", text=True, check=True, timeout=120)
+    return sum(len(rows) for _, rows in runs)
+
+
+def _broker(command: str) -> None:
+    env = dict(os.environ, WAYFINDER_KAFKA_START_TIMEOUT="300")  # a loaded machine starts the JVM slowly
+    done = subprocess.run([str(KAFKA), command], capture_output=True, text=True, timeout=400, check=False, env=env)
+    assert done.returncode == 0, f"kafka {command} failed:\n{done.stdout}\n{done.stderr}"
+
+
+def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: bool) -> None:
+    """A backfill with kcat, then the live feed with `wayfinder publish`, two workers, the event clock; with
+    ``stop_broker`` the broker goes away for about 20 s (more while the JVM starts) during the live feed."""
+    lines = replicate(EVENTS.read_text(encoding="utf-8").splitlines(), EVENT_COUNT)
+    everything = tmp_path / "events.jsonl"
+    everything.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected = _simulated(everything, tmp_path / "sim")
+    backfill, live = lines[: EVENT_COUNT // 2], lines[EVENT_COUNT // 2:]
+    later = tmp_path / "live.jsonl"
+    later.write_text("\n".join(live) + "\n", encoding="utf-8")
+    world.start_worker()
+    world.start_worker()
+    assert _kcat(world, backfill) == len(backfill)  # a backfill with kcat ...
+    assert wait_caught_up(world.settings, timeout=600), "the workers did not catch up with the backfill"
+    assert world.publish_file(later) == len(live)  # ... then the live feed with wayfinder publish
+    if stop_broker:
+        time.sleep(3.0)  # the workers are busy with the live feed when the broker goes away
+        stopped = time.monotonic()
+        _broker("down")
+        time.sleep(max(0.0, 20.0 - (time.monotonic() - stopped)))
+        _broker("up")
+        print(f"\nbroker away for {time.monotonic() - stopped:.0f} s")
+    world.tick(at(UNTIL), timeout=600)
+
+    def latest() -> dict[str, tuple[Any, ...]]:
+        return {mid: _decision(m) for mid, m in world.messages()[0].items()}
+
+    got = eventually(latest, lambda g: g == expected, timeout=240)
+    wrong = {mid: (got.get(mid), want) for mid, want in expected.items() if got.get(mid) != want}
+    extra = set(got) - set(expected)
+    assert not wrong and not extra, f"{len(wrong)} differ from simulate, {len(extra)} extra: {list(wrong.items())[:5]}"
+    repartitioned = sum(float(v) for w in world.workers if w.process.poll() is None
+                        for v in _samples(w.scrape(), "wayfinder_inputs_repartitioned_total"))
+    assert repartitioned > 0  # kcat put events on other partitions than their keys'; the workers moved them
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.xfail(reason="issue 12, open: on 2026-11-29 5 of 704 messages (to managers, in the last, partial replica) "
+                   "went out an hour later than in simulate (08:00Z, i.e. 08:00 UTC instead of 08:00 Paris): a "
+                   "recipient's time zone as seen across partitions; every other id, status, time and recipient "
+                   "agreed, none missing", strict=False)
+def test_kcat_and_publish_with_two_workers_decide_what_simulate_decides(world: KafkaWorld, tmp_path: Path) -> None:
+    _run(world, tmp_path, stop_broker=False)
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.xfail(reason="issue 12, open: with the broker away for ~45 s (stop plus a slow JVM start) 171 of 704 "
+                   "messages were missing on 2026-11-29, in a run where kcat produced topic by topic (engagement "
+                   "events ahead of HRIS ones); not run again since kcat produces in file order", strict=False)
+def test_the_same_with_the_broker_stopped_mid_stream(world: KafkaWorld, tmp_path: Path) -> None:
+    _run(world, tmp_path, stop_broker=True)
+
+
+def _samples(metrics: str, name: str) -> list[str]:
+    return [line.rsplit(" ", 1)[1] for line in metrics.splitlines() if line.startswith(name + "{")]
+
+
+class Progress:
+    """The group's committed offset of every input partition, polled; when each last moved."""
+
+    def __init__(self, world: KafkaWorld) -> None:
+        self.world = world
+        self.moved: dict[int, list[float]] = {p: [] for p in range(world.partitions)}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> Progress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _poll(self) -> None:
+        admin = KafkaAdminClient(bootstrap_servers=self.world.broker)
+        topic = self.world.settings.topic("hris.events")
+        last: dict[int, int] = {}
+        try:
+            while not self._stop.is_set():
+                try:
+                    offsets = admin.list_group_offsets({self.world.app_id: None}).get(self.world.app_id, {})
+                except KafkaError:
+                    offsets = {}
+                now = time.monotonic()
+                for tp, meta in offsets.items():
+                    if tp.topic == topic and meta.offset != last.get(tp.partition):
+                        last[tp.partition] = meta.offset
+                        self.moved[tp.partition].append(now)
+                time.sleep(0.25)
+        finally:
+            admin.close()
+
+    def first_after(self, t0: float, partitions: set[int], timeout: float) -> float:
+        """Seconds from ``t0`` until every one of ``partitions`` has moved again."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            times = [next((t for t in self.moved[p] if t > t0), None) for p in partitions]
+            if all(t is not None for t in times):
+                return max(t for t in times if t is not None) - t0
+            time.sleep(0.25)
+        return float("inf")
+
+
+def _feed(world: KafkaWorld, stop: threading.Event) -> None:
+    """A steady stream of keyed events (every partition gets some each second)."""
+    lines = replicate(EVENTS.read_text(encoding="utf-8").splitlines(), 20_000)
+    producer = KafkaProducer(bootstrap_servers=world.broker, linger_ms=5)
+    try:
+        for line in lines:
+            if stop.is_set():
+                break
+            topic, key = route(line.encode())
+            producer.send(world.settings.topic(topic), key=key, value=line.encode())
+            time.sleep(0.01)
+        producer.flush()
+    finally:
+        producer.close()
+
+
+@pytest.mark.timeout(600)
+def test_a_killed_worker_stops_the_group_for_seconds_not_a_minute(world: KafkaWorld) -> None:
+    first = world.start_worker(WAYFINDER_GROUP_INSTANCE_ID="worker-a")
+    second = world.start_worker(WAYFINDER_GROUP_INSTANCE_ID="worker-b")
+    topic = world.settings.topic("hris.events")
+    stop = threading.Event()
+    feeder = threading.Thread(target=_feed, args=(world, stop), daemon=True)
+    feeder.start()
+    everything = set(range(world.partitions))
+    try:
+        with Progress(world) as progress:
+            mine = eventually(lambda: _owned(first.scrape(), topic), lambda s: bool(s) and s != everything, 120)
+            assert progress.first_after(time.monotonic(), everything, 120) < 120  # all flowing before the kill
+            # 1. kill -9 and restart at once under the same instance id (a pod restarted by Kubernetes)
+            t0 = time.monotonic()
+            second.kill()
+            world.start_worker(WAYFINDER_GROUP_INSTANCE_ID="worker-b")
+            survivor = progress.first_after(t0, mine, 120)
+            restarted = progress.first_after(t0, everything, 180)
+            # 2. kill -9 with no restart: the survivor takes every partition once the session times out
+            time.sleep(5.0)
+            t1 = time.monotonic()
+            world.workers[-1].kill()
+            alone_survivor = progress.first_after(t1, mine, 120)
+            alone_all = progress.first_after(t1, everything, 180)
+    finally:
+        stop.set()
+        feeder.join(timeout=60)
+    print(f"\nfailover: restarted under the same id: survivor processing again after {survivor:.1f} s, all "
+          f"partitions after {restarted:.1f} s; not restarted: survivor {alone_survivor:.1f} s, all partitions "
+          f"{alone_all:.1f} s")
+    assert survivor < 15.0 and alone_survivor < 15.0
+    assert restarted < 120.0 and alone_all < 60.0
+
+
+def _owned(metrics: str, topic: str) -> set[int]:
+    pattern = rf'wayfinder_consumer_lag_messages\{{partition="(\d+)",topic="{re.escape(topic)}"\}}'
+    return {int(p) for p in re.findall(pattern, metrics)}

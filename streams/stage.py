@@ -385,6 +385,12 @@ class EmployeeStage(Stage):
         found = self.directory.get(person_id)
         if found is None and not self._give_up:
             raise RecipientPending(person_id)  # not known here yet: hold the input (streams.recipients)
+        if found is None and self.holds.wait_seconds <= 0:
+            # No hold (the default): a person this partition does not know yet is most likely another partition's,
+            # on their way through the directory topic. The message is decided for their id; their mailbox takes
+            # their time zone and quiet hours from the directory when it acts (``_as_known``). Only ``simulate``,
+            # which knows everyone, can say ``no_recipient`` for certain (README "no_recipient").
+            return Profile(id=person_id)
         return found
 
     def _load(self, work: Work, employee_id: str) -> EmployeeState | None:

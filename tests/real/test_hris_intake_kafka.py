@@ -62,7 +62,9 @@ def read_topic(settings: WorkerSettings, idle_ms: int = 3000) -> list[tuple[byte
 
 
 def kafka(settings: WorkerSettings, servers: list[str] | None = None) -> KafkaSink:
-    return KafkaSink(servers or settings.bootstrap_servers, settings.topic("hris.events"), timeout_seconds=3)
+    # Generous: the first send to a topic just created on a broker just started waits for its partitions' leaders
+    # (a 3 s bound answered 503 once in a fresh-clone CI run where this was the session's first Kafka test).
+    return KafkaSink(servers or settings.bootstrap_servers, settings.topic("hris.events"), timeout_seconds=20)
 
 
 def closed_port() -> int:

@@ -24,6 +24,15 @@ def world_defs(journeys: Path | None = None, policy: Path | None = None) -> Defi
     return load_or_raise(Sources(paths=paths, templates=[WORLD / "templates"], policy=policy))
 
 
+def bundled_defs() -> Definitions:
+    """The bundled journeys, catalog, templates and policy, as ``wayfinder demo`` loads them."""
+    from wayfinder import examples_dir
+
+    ex = examples_dir()
+    return load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                                 policy=ex / "policy.yaml"))
+
+
 def at(text: str) -> datetime:
     """An aware time from ``2026-03-02T09:15`` (UTC) or a full RFC 3339 string."""
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))

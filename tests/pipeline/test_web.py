@@ -18,14 +18,14 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from tests.support import at, read_jsonl
+from tests.support import at, bundled_defs, read_jsonl
 from wayfinder import examples_dir
 from wayfinder.cli import main
 from wayfinder.cli.report import write_results
 from wayfinder.connectors.links import RecipientLinks
 from wayfinder.connectors.switch import ControlFile
 from wayfinder.journeys.events import decode_event
-from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
+from wayfinder.journeys.loader import Definitions
 from wayfinder.web import EmbeddedBackend, WebSettings, World, create_app
 from wayfinder.web import events as ev
 
@@ -60,9 +60,7 @@ class Served:
 
 @pytest.fixture(scope="module")
 def defs() -> Definitions:
-    ex = examples_dir()
-    return load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
-                                 policy=ex / "policy.yaml"))
+    return bundled_defs()
 
 
 @pytest.fixture(scope="module")

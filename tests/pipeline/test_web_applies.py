@@ -13,13 +13,13 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from tests.support import at
+from tests.support import at, bundled_defs
 from wayfinder import examples_dir
 from wayfinder.catalog.applies import what_applies
 from wayfinder.cli import main
 from wayfinder.cli.report import write_results
 from wayfinder.connectors.links import RecipientLinks
-from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
+from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.records import Message
 from wayfinder.web import EmbeddedBackend, WebSettings, World, create_app
 
@@ -30,9 +30,7 @@ GERMAN, ENGLISH = "E1029", "E1052"  # de-DE and en-GB readers of the bundled wor
 
 @pytest.fixture(scope="module")
 def defs() -> Definitions:
-    ex = examples_dir()
-    return load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
-                                 policy=ex / "policy.yaml"))
+    return bundled_defs()
 
 
 @pytest.fixture(scope="module")

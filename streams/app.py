@@ -98,7 +98,8 @@ class _Builder:
             broker_heartbeat_interval=settings.broker_heartbeat_interval,
             consumer_group_instance_id=settings.group_instance_id,
         )
-        check_on_start(self.app)
+        agent_topics = {settings.topic(n) for n in (*INPUTS, Topic.EMPLOYEE_TICKS, Topic.MAILBOX, Topic.MAILBOX_TICKS)}
+        check_on_start(self.app, agent_topics.__contains__)
         self._committed = CommittedOffsets(self.app)
         self.directory: dict[str, Profile] = {}
         self.tables = {"employees": self._table("employees"), "mailboxes": self._table("mailboxes")}

@@ -6,14 +6,22 @@
   consumer's private ``_committed_offset`` mapping (Faust keeps it up to date on every commit and
   on every assignment); the stages delete write-ahead entries below it.
 
-Both are private to Faust and may change in any release. ``tests/unit/test_faust_adapter.py``
+* ``read_unread_from_the_start``: a partition of an input that no one has committed an offset for is read
+  from its first record after every seek to the committed offsets. Faust seeks back to the committed
+  offsets when a rebalance drops records it had fetched (``Consumer.getmany`` while the flow is
+  stopped), and aiokafka's ``seek_to_committed`` does not move a partition without a committed offset
+  (or one at 0): records that arrived on a new partition during a rebalance were fetched, dropped and
+  never read again. Seeking such a partition to its beginning is what ``auto_offset_reset=earliest``
+  means; a record read twice is deduplicated by its event id and the write-ahead log.
+
+All of these are private to Faust and may change in any release. ``tests/unit/test_faust_adapter.py``
 checks them against the installed Faust, and ``CommittedOffsets.check`` refuses to start a worker
 whose consumer lacks the mapping (without it, write-ahead entries would never be deleted).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from faust.types import TP
@@ -89,12 +97,29 @@ class CommittedOffsets:
         return value if isinstance(value, int) else None
 
 
-def check_on_start(app: Any) -> None:
-    """Make ``app`` run ``CommittedOffsets.check`` when it starts, before it connects or reads anything."""
+def read_unread_from_the_start(consumer: Any, is_input: Callable[[str], bool]) -> None:
+    """Wrap ``consumer.seek_to_committed`` (the Faust consumer's, which ``perform_seek`` calls) so that input
+    partitions without a committed offset are sought to their beginning (see the module doc)."""
+    seek_to_committed = consumer.seek_to_committed
+
+    async def seek_to_committed_or_beginning() -> Mapping[TP, int | None]:
+        committed: Mapping[TP, int | None] = await seek_to_committed()
+        unread = [tp for tp, offset in committed.items() if (offset is None or offset <= 0) and is_input(tp.topic)]
+        if unread:  # offset 0 of a log whose start has been deleted resets to its earliest record
+            await consumer.seek_wait(dict.fromkeys(unread, 0))
+        return committed
+
+    consumer.seek_to_committed = seek_to_committed_or_beginning
+
+
+def check_on_start(app: Any, is_input: Callable[[str], bool] = lambda topic: False) -> None:
+    """Make ``app`` run ``CommittedOffsets.check`` when it starts, before it connects or reads anything, and
+    read the unread input partitions (``is_input``) from their start (``read_unread_from_the_start``)."""
     started = app.on_start
 
     async def on_start() -> None:
         await started()
         CommittedOffsets(app).check()
+        read_unread_from_the_start(app.consumer, is_input)
 
     app.on_start = on_start

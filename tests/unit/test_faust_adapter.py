@@ -23,6 +23,7 @@ from wayfinder.streams.faust_adapter import (
     FaustInternalsChanged,
     FaustTable,
     check_on_start,
+    read_unread_from_the_start,
 )
 
 FIX = ("faust-streaming changed: update wayfinder/streams/faust_adapter.py to where this release keeps it, "
@@ -104,9 +105,12 @@ def test_the_check_runs_when_the_app_starts_not_at_the_first_commit() -> None:
     with pytest.raises(FaustInternalsChanged, match="Changed has no _committed_offset mapping"):
         asyncio.run(app.on_start())
     assert started == ["faust"]  # Faust's own start ran first
-    app.consumer = type("Current", (), {COMMITTED_ATTRIBUTE: {}})()
+    app.consumer = _SeekingConsumer({TP("in", 0): None})
+    setattr(app.consumer, COMMITTED_ATTRIBUTE, {})
     asyncio.run(app.on_start())
     assert started == ["faust", "faust"]
+    asyncio.run(app.consumer.seek_to_committed())
+    assert app.consumer.sought == []  # no input topics named: nothing is sought
 
 
 def test_a_table_exposes_the_store_and_changelog_the_adapter_uses(app: Any) -> None:
@@ -129,3 +133,34 @@ def test_a_table_exposes_the_store_and_changelog_the_adapter_uses(app: Any) -> N
     assert b"s:e1" not in data
     assert adapter.drain() == [(b"s:e1", b"state"), (b"t:0:x", b"timer"), (b"s:e1", None), (b"s:gone", None)]
     assert adapter.drain() == []
+
+
+class _SeekingConsumer:
+    """Records the seeks the wrapper asks for; ``committed`` is what aiokafka's seek_to_committed answered."""
+
+    def __init__(self, committed: dict[TP, int | None]) -> None:
+        self.committed = committed
+        self.sought: list[dict[TP, int]] = []
+
+    async def seek_to_committed(self) -> dict[TP, int | None]:
+        return self.committed
+
+    async def seek_wait(self, partitions: dict[TP, int]) -> None:
+        self.sought.append(dict(partitions))
+
+
+def test_input_partitions_without_a_committed_offset_are_read_from_their_start() -> None:
+    committed: dict[TP, int | None] = {TP("in", 0): None, TP("in", 1): 0, TP("in", 2): 7,
+                                       TP("app-table-changelog", 0): None}
+    consumer = _SeekingConsumer(committed)
+    read_unread_from_the_start(consumer, lambda topic: topic == "in")
+    assert asyncio.run(consumer.seek_to_committed()) == committed
+    assert consumer.sought == [{TP("in", 0): 0, TP("in", 1): 0}]
+
+
+def test_faust_seeks_to_committed_offsets_through_the_consumer_method_the_adapter_wraps(app: Any) -> None:
+    perform_seek = inspect.unwrap(BaseConsumer.perform_seek)
+    assert "seek_to_committed" in perform_seek.__code__.co_names, (
+        f"faust.transport.consumer.Consumer.perform_seek no longer calls seek_to_committed: {FIX}")
+    assert callable(getattr(app.transport.Consumer, "seek_wait", None)), (
+        f"the aiokafka driver's consumer has no seek_wait: {FIX}")

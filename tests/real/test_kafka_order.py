@@ -212,6 +212,7 @@ def test_a_killed_worker_stops_the_group_for_seconds_not_a_minute(world: KafkaWo
             mine = eventually(lambda: _owned(first.scrape(), topic), lambda s: bool(s) and s != everything, 120)
             assert progress.first_after(time.monotonic(), everything, 120) < 120  # all flowing before the kill
             # 1. kill -9 and restart at once under the same instance id (a pod restarted by Kubernetes)
+            _wait_stable(world, members=2)
             t0 = time.monotonic()
             second.kill()
             world.start_worker(WAYFINDER_GROUP_INSTANCE_ID="worker-b")
@@ -219,6 +220,7 @@ def test_a_killed_worker_stops_the_group_for_seconds_not_a_minute(world: KafkaWo
             restarted = progress.first_after(t0, everything, 180)
             # 2. kill -9 with no restart: the survivor takes every partition once the session times out
             time.sleep(5.0)
+            _wait_stable(world, members=2)  # a kill in the middle of a rebalance waits for the session timeout
             t1 = time.monotonic()
             world.workers[-1].kill()
             alone_survivor = progress.first_after(t1, mine, 120)
@@ -231,6 +233,19 @@ def test_a_killed_worker_stops_the_group_for_seconds_not_a_minute(world: KafkaWo
           f"{alone_all:.1f} s")
     assert survivor < 15.0 and alone_survivor < 15.0
     assert restarted < 120.0 and alone_all < 60.0
+
+
+def _wait_stable(world: KafkaWorld, members: int, timeout: float = 120.0) -> None:
+    """Wait until the group has ``members`` members and no rebalance in progress (the broker's own view)."""
+    admin = KafkaAdminClient(bootstrap_servers=world.broker)
+    try:
+        def group() -> dict[str, Any]:
+            described: dict[str, dict[str, Any]] = admin.describe_groups([world.app_id])
+            return described[world.app_id]
+        found = eventually(group, lambda g: g["group_state"] == "Stable" and len(g["members"]) == members, timeout)
+    finally:
+        admin.close()
+    assert found["group_state"] == "Stable" and len(found["members"]) == members, found["group_state"]
 
 
 def _owned(metrics: str, topic: str) -> set[int]:

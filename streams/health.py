@@ -108,9 +108,11 @@ class WorkerHealth:
             self.metrics.assigned.labels(topic).set(sum(1 for t, _ in mine if t == topic))
 
     def measured_lag(self, lag: Mapping[tuple[str, int], int]) -> None:
-        self.lag = dict(lag)
+        """A measurement of the partitions assigned when it began: those revoked meanwhile are not shown (their
+        gauges went with the rebalance and must not come back)."""
+        self.lag = {tp: n for tp, n in lag.items() if tp in self.assigned}
         self.measured = self.clock()
-        for (topic, partition), n in lag.items():
+        for (topic, partition), n in self.lag.items():
             self.metrics.lag.labels(topic, str(partition)).set(n)
 
 

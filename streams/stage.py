@@ -164,7 +164,7 @@ class Stage:
         too, before the input that follows (as in ``simulate``). With the event clock only the owner's own timers
         fire before its input; the rest wait for a tick that moves the partition's clock. At most
         ``MAX_FIRES_PER_WAKE`` fire per input; the rest wait for the next wake-up (the worker ticks again)."""
-        only = owner if self.clock.mode == "event" else None
+        only = owner if self.clock.mode == "event" or self.owners_only(partition) else None
         for _ in range(MAX_FIRES_PER_WAKE):
             found = self.timers.pop_next(partition, now, only)
             if found is None:
@@ -218,6 +218,10 @@ class Stage:
         self._cache.clear()
         self.timers.drop(partition)
         self.ensure_loaded(partition)
+
+    def owners_only(self, partition: int) -> bool:
+        """Whether an input fires only its own key's timers (the event clock does that always)."""
+        return False
 
     def ready(self, partition: int) -> bool:
         """Whether the partition has work that only a wake-up (a tick) starts, besides due timers."""
@@ -293,31 +297,44 @@ class EmployeeStage(Stage):
         wall = self.clock.wall().timestamp()
         retry = decode_retry(msg.value) if msg.topic == self.ticks_topic else None
         key = retry.key if retry is not None else None if msg.topic == self.ticks_topic else msg.key
-        if self.holds.is_blocked(msg.partition, key) and (retry is None or not retry.head):
-            behind = retry or Retry(msg.topic, msg.key, msg.value, msg.timestamp, wall, head=False)
-            return [self.holds.hold(msg.partition, behind)]
+        if self.holds.is_blocked(msg.partition, key):
+            if retry is None:  # a new input of an employee whose earlier inputs wait: behind them
+                return [self.holds.behind(msg.partition, Retry(msg.topic, msg.key, msg.value, msg.timestamp, wall,
+                                                               head=False))]
+            if not self.holds.in_turn(msg.partition, retry):  # came round before its turn
+                return [self.holds.again(msg.partition, retry)]
+        tick = msg.topic == self.ticks_topic and (retry is None or retry.topic == self.ticks_topic)
+        if tick and self.holds.any_blocked(msg.partition) and (retry is None or not retry.head):
+            if self.clock.mode == "wall":
+                return []  # the partition's time waits for the held input; the worker ticks again
+            self.held_again = retry is not None
+            return [self.holds.again(msg.partition, retry or Retry(msg.topic, None, msg.value, msg.timestamp, wall,
+                                                                   head=False))]
         self._retry, self._give_up = retry, self.holds.give_up(retry, wall)
         try:
             records = super().process(msg, handle)
         except RecipientPending:
             self.timers.drop(msg.partition)  # the timers this unit took from the index are still in the table
             self.ensure_loaded(msg.partition)
-            self.held_again = retry is not None
-            if retry is None:
-                log.info("%s: an input of %s[%d]@%d waits for a recipient the directory does not know yet",
-                         self.name, msg.topic, msg.partition, msg.offset)
-            again = retry or Retry(msg.topic, msg.key, msg.value, msg.timestamp, wall, head=True)
-            return [self.holds.hold(msg.partition, Retry(again.topic, again.key, again.value, again.timestamp,
-                                                         again.first_held, head=True))]
+            self.held_again = retry is not None  # the app paces a head that still waits
+            if retry is not None:
+                return [self.holds.again(msg.partition, retry, head=True)]
+            log.info("%s: an input of %s[%d]@%d waits for a recipient the directory does not know yet",
+                     self.name, msg.topic, msg.partition, msg.offset)
+            return [self.holds.first(msg.partition, Retry(msg.topic, msg.key, msg.value, msg.timestamp, wall,
+                                                          head=True))]
         finally:
             self._retry, self._give_up = None, True
         if retry is not None:
-            self.holds.release(msg.partition, retry.key)
+            self.holds.done(msg.partition, retry)
         return records
 
     def revoke(self, partition: int) -> None:
         super().revoke(partition)
         self.holds.drop(partition)
+
+    def owners_only(self, partition: int) -> bool:
+        return self.holds.any_blocked(partition)  # an input waits for a recipient here (streams.recipients)
 
     def handle(self, work: Work, msg: Incoming) -> None:
         if self._retry is not None:  # an input that waited for a recipient: handled as the original

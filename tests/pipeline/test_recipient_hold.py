@@ -96,3 +96,57 @@ def test_past_the_wait_the_message_is_no_recipient_as_simulate_decides(write_fil
     decided = feed.again(held)
     assert _manager_status(decided) == ("suppressed", "no_recipient")
     assert not any(r.topic == "employee-ticks" for r in decided)
+
+
+def _tick(at_: str | None) -> bytes:
+    return json.dumps({"kind": "tick", "at": at_}).encode()
+
+
+def test_while_an_input_waits_the_partitions_time_waits_behind_it(write_files: WriteFiles) -> None:
+    wall, directory = Wall(), dict[str, Profile]()
+    feed = Feed(_stage(write_files, wall, directory))
+    feed.event(person("E1"))
+    [held] = feed.event(LEAVE)
+    [tick] = feed.raw("ticks", None, _tick("2027-01-01T00:00:00Z"))  # would fire E1's timers past the held input
+    assert json.loads(tick.value or b"")["topic"] == "ticks"
+    assert feed.stage.clock.now(0) < at("2026-04-01T09:00:00Z")  # the clock did not move
+    [tick] = feed.again(tick)  # round again before the held input is decided: it waits again
+    directory["M1"] = Profile(id="M1", fields={"email": "m1@example.com", "given_name": "Mo"})
+    assert not any(r.topic == "employee-ticks" for r in feed.again(held))
+    assert not any(r.topic == "employee-ticks" for r in feed.again(tick))  # now it is a tick like any other
+    assert feed.stage.clock.now(0) == at("2027-01-01T00:00:00Z")
+
+
+def test_on_the_wall_clock_a_tick_during_a_hold_is_dropped_and_inputs_fire_only_their_own_timers(
+        write_files: WriteFiles) -> None:
+    wall = Wall()
+    wall.value = at("2026-04-01T09:00:05Z")  # the leave is news, not a replay of the past
+    stage = _stage(write_files, wall, {})
+    stage.clock = StreamClock("wall", wall)
+    feed = Feed(stage)
+    feed.event(person("E1"))
+    feed.event(LEAVE)
+    assert stage.owners_only(0)
+    assert feed.raw("ticks", None, _tick(None)) == []
+    assert not stage.owners_only(1)
+
+
+def test_an_employees_waiting_inputs_are_decided_in_the_order_they_came_whatever_order_they_come_round(
+        write_files: WriteFiles) -> None:
+    wall, directory = Wall(), dict[str, Profile]()
+    feed = Feed(_stage(write_files, wall, directory))
+    feed.event(person("E1"))
+    [held] = feed.event(LEAVE)
+    [first] = feed.event(ev("u1", "hris.employee.upserted", "2026-04-02T09:00:00Z", given_name="Eve"))
+    [second] = feed.event(ev("u2", "hris.employee.upserted", "2026-04-03T09:00:00Z", given_name="Ava"))
+    assert [json.loads(r.value or b"")["seq"] for r in (held, first, second)] == [0, 1, 2]
+    directory["M1"] = Profile(id="M1", fields={"email": "m1@example.com", "given_name": "Mo"})
+    [second] = feed.again(second)  # before its turn (and before the held input): round again, same place
+    [first] = feed.again(first)
+    feed.again(held)
+    assert feed.again(second)[0].topic == "employee-ticks"  # still before its turn: the first is not decided
+    assert not any(r.topic == "employee-ticks" for r in feed.again(first))
+    assert not any(r.topic == "employee-ticks" for r in feed.again(second))
+    state = json.loads(feed.stage.table.get("s:E1") or b"{}")
+    assert state["profile"]["fields"]["given_name"] == "Ava"  # the later upsert decided last
+    assert not feed.stage.holds.any_blocked(0)

@@ -157,8 +157,8 @@ def test_two_workers_split_the_partitions_and_agree_with_one(world: KafkaWorld, 
     assert got == expected
     topic = world.settings.topic("hris.events")
     split = eventually(lambda: (_partitions(first.scrape(), topic), _partitions(second.scrape(), topic)),
-                       lambda s: bool(s[0]) and bool(s[1]) and s[0] | s[1] == set(range(world.partitions)),
-                       timeout=30)
+                       lambda s: bool(s[0]) and bool(s[1]) and s[0] | s[1] == set(range(world.partitions))
+                       and not s[0] & s[1], timeout=30)
     assert split[0] and split[1] and not split[0] & split[1]
     assert split[0] | split[1] == set(range(world.partitions))
 

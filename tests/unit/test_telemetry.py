@@ -166,3 +166,14 @@ def test_the_dashboard_loads_and_reads_only_metrics_that_exist() -> None:
 def test_the_dashboard_check_sees_a_misspelt_metric() -> None:
     assert missing(["sum(rate(wayfinder_agent_crash_total[5m]))", "wayfinder:lag:nope"]) == {
         "wayfinder_agent_crash_total", "wayfinder:lag:nope"}
+
+
+def test_a_lag_measurement_that_ends_after_a_rebalance_shows_only_the_partitions_still_assigned() -> None:
+    h, _ = health()
+    h.on_assigned({("p.hris.events", 0), ("p.hris.events", 1)})
+    began_with = h.assigned
+    h.on_assigned({("p.hris.events", 1)})  # the rebalance came while the broker was being asked
+    h.measured_lag(dict.fromkeys(began_with, 5))
+    sample = h.metrics.registry.get_sample_value
+    assert sample("wayfinder_consumer_lag_messages", {"topic": "p.hris.events", "partition": "0"}) is None
+    assert sample("wayfinder_consumer_lag_messages", {"topic": "p.hris.events", "partition": "1"}) == 5

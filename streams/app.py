@@ -27,10 +27,10 @@ from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
 from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.profile import Profile
-from wayfinder.streams.clock import StreamClock, wall_clock
+from wayfinder.streams.clock import EPOCH, StreamClock, wall_clock
 from wayfinder.streams.faust_adapter import CommittedOffsets, FaustTable, check_on_start
 from wayfinder.streams.health import LagProbe, WorkerHealth
-from wayfinder.streams.metrics import StreamMetrics, measure_state
+from wayfinder.streams.metrics import PendingReviews, StreamMetrics, measure_state
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.stage import (
     EmployeeStage,
@@ -211,10 +211,20 @@ class _Builder:
 
     async def _measure_state(self) -> None:
         """Bytes and largest entry of each table (``streams.metrics.measure_state``)."""
+        reviews = PendingReviews()
         for name, table in self.tables.items():
-            total, largest = await measure_state(table.keys, table.get)
+            total, largest = await measure_state(table.keys, table.get, reviews.see if name == "employees" else None)
             self.metrics.state_bytes.labels(name).set(total)
             self.metrics.state_largest.labels(name).set(largest)
+        self.metrics.reviews_pending.set(reviews.count)
+        self.metrics.review_oldest.set(reviews.age(self._latest()))
+
+    def _latest(self) -> datetime:
+        """The worker's time: the wall clock, or with the event clock the latest of its partitions' times."""
+        if self.clock.mode == "wall":
+            return self.clock.wall()
+        times = [self.clock.now(p) for t, p in self.health.assigned if t == self.employees.ticks_topic]
+        return max(times, default=EPOCH)
 
     async def _measure_lag(self) -> None:
         """The lag of the assigned agent partitions, from the broker (``streams.health``); a broker that does

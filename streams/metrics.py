@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -77,6 +80,10 @@ class StreamMetrics:
                                     buckets=_PROCESSING_BUCKETS, registry=registry)
         self.state_bytes = Gauge("wayfinder_state_bytes", "Bytes of keys and values in a table's partitions on this "
                                  "worker (measured every lag interval)", ["table"], registry=registry)
+        self.reviews_pending = Gauge("wayfinder_reviews_pending", "Messages waiting for a person's decision "
+                                     "(worker: held in the employee states of its partitions)", registry=registry)
+        self.review_oldest = Gauge("wayfinder_review_oldest_pending_age_seconds", "Age of the oldest message "
+                                   "waiting for a decision (0 when none waits)", registry=registry)
         self.state_largest = Gauge("wayfinder_state_largest_key_bytes", "Bytes of the table's largest entry (key "
                                    "and value) on this worker", ["table"], registry=registry)
 
@@ -85,10 +92,31 @@ class StreamMetrics:
         self.timer_lateness.labels(stage).observe(max(0.0, lateness))
 
 
-async def measure_state(keys: Callable[[], Iterable[str]], get: Callable[[str], bytes | None]) -> tuple[int, int]:
+@dataclass
+class PendingReviews:
+    """The messages held for review (``awaiting_approval``) in the employee states a scan passes, and the creation
+    time of the oldest. Only a state with a held message is decoded (most states hold none)."""
+
+    count: int = 0
+    oldest: datetime | None = None
+
+    def see(self, key: str, value: bytes) -> None:
+        if not key.startswith("s:") or b'"awaiting_approval":{}' in value:
+            return
+        for held in (json.loads(value).get("awaiting_approval") or {}).values():
+            created = datetime.fromisoformat(str(held["created_at"]))
+            self.count += 1
+            self.oldest = created if self.oldest is None else min(self.oldest, created)
+
+    def age(self, now: datetime) -> float:
+        return 0.0 if self.oldest is None else max(0.0, (now - self.oldest).total_seconds())
+
+
+async def measure_state(keys: Callable[[], Iterable[str]], get: Callable[[str], bytes | None],
+                        see: Callable[[str, bytes], None] | None = None) -> tuple[int, int]:
     """(total bytes, largest entry) of a table's keys and values: every entry's key and value lengths summed, in
     chunks of ``STATE_CHUNK`` entries with a yield to the event loop between them (the agents run meanwhile; an
-    entry deleted before its turn counts 0). A scan of the store's keys, no decoding of values."""
+    entry deleted before its turn counts 0). A scan of the store's keys; ``see`` is shown every entry."""
     total = largest = 0
     for n, key in enumerate(list(keys())):
         if n and n % STATE_CHUNK == 0:
@@ -97,6 +125,8 @@ async def measure_state(keys: Callable[[], Iterable[str]], get: Callable[[str], 
         if value is None:
             continue
         size = len(key.encode("utf-8")) + len(value)
+        if see is not None:
+            see(key, value)
         total += size
         largest = max(largest, size)
     return total, largest

@@ -8,12 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client import CollectorRegistry
 
-from tests.pipeline.stages import bundled_through_stages
+from tests.pipeline.stages import Pipeline, bundled_through_stages
 from tests.support import DictTable
+from wayfinder import examples_dir
 from wayfinder.journeys.effects import MailboxTimer, Schedule
+from wayfinder.journeys.records import Message
+from wayfinder.journeys.state import EmployeeState
 from wayfinder.streams import metrics as stream_metrics
 from wayfinder.streams.clock import StreamClock
-from wayfinder.streams.metrics import StreamMetrics, measure_state
+from wayfinder.streams.metrics import PendingReviews, StreamMetrics, measure_state
 from wayfinder.streams.stage import Stage
 from wayfinder.streams.unit import Work
 
@@ -84,3 +87,25 @@ def test_an_entry_deleted_during_the_measurement_counts_nothing() -> None:
         return table.get(key)
 
     assert asyncio.run(measure_state(table.keys, get)) == (5, 5)
+
+
+def test_pending_reviews_are_counted_from_the_employee_states() -> None:
+    table = DictTable()
+    p = Pipeline(table)
+    p.feed(p.employees, "hris", None, (examples_dir() / "events.jsonl").read_bytes().splitlines()[0])
+    held = [(k, EmployeeState.model_validate_json(v)) for k, v in table.items() if k.startswith("s:")]
+    assert held, "the first bundled event makes a state"
+    key, state = held[0]
+    when = [datetime(2026, 3, 1, 9, tzinfo=UTC), datetime(2026, 2, 27, 17, tzinfo=UTC)]
+    for n, created in enumerate(when):
+        message = Message(message_id=f"m-{n}", employee_id=state.employee_id, recipient_id=state.employee_id,
+                          journey_id="j", journey_version=1, step_id="s", channel="email", status="pending_approval",
+                          scheduled_for=created, created_at=created)
+        state.awaiting_approval[message.message_id] = message
+    table[key] = state.model_dump_json().encode("utf-8")
+    table["s:other"] = EmployeeState(employee_id="other", profile=state.profile).model_dump_json().encode("utf-8")
+    reviews = PendingReviews()
+    asyncio.run(measure_state(table.keys, table.get, reviews.see))
+    assert reviews.count == 2 and reviews.oldest == when[1]
+    assert reviews.age(datetime(2026, 3, 1, 17, tzinfo=UTC)) == 2 * 86400
+    assert PendingReviews().age(when[0]) == 0

@@ -93,4 +93,9 @@ def test_a_stalled_worker_makes_the_lag_grow_and_the_lag_alerts_hold(world: Kafk
     dead = eventually(lambda: prometheus.value('sum(wayfinder_dead_letters_total{reason="invalid_json"})'),
                       lambda v: v == 2 * BAD_LINES, 30, "every bad line dead-lettered once the topic is back")
     assert dead == 2 * BAD_LINES
+    processed = 'sum(wayfinder_processing_seconds_count{stage="employees", input="hris.events"})'
+    eventually(lambda: prometheus.value(processed), lambda v: v == 2 * BAD_LINES, 30, "each input timed once")
+    clocks = prometheus.query("wayfinder_stream_time_seconds")
+    assert sorted((r["metric"]["stage"], r["metric"]["partition"]) for r in clocks) == sorted(
+        (stage, str(p)) for stage in ("employees", "mailboxes") for p in range(world.partitions))
     print(f"\nstall scenario: {time.monotonic() - started:.0f}s")

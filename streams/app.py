@@ -27,10 +27,10 @@ from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
 from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.profile import Profile
-from wayfinder.streams.clock import StreamClock, wall_clock
+from wayfinder.streams.clock import EPOCH, StreamClock, wall_clock
 from wayfinder.streams.faust_adapter import CommittedOffsets, FaustTable, check_on_start
 from wayfinder.streams.health import LagProbe, WorkerHealth
-from wayfinder.streams.metrics import StreamMetrics
+from wayfinder.streams.metrics import PendingReviews, StreamMetrics, measure_state
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.stage import (
     EmployeeStage,
@@ -46,6 +46,7 @@ from wayfinder.telemetry import HealthServer, add_standard_collectors, serve
 from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
+STATE_INTERVAL_SECONDS = 15.0  # tables are measured at the lag interval, but not more often than this
 
 
 def load_definitions(settings: WorkerSettings) -> Definitions:
@@ -125,6 +126,7 @@ class _Builder:
             self._agent(self.mailboxes, self.mailboxes.handle))
         app.timer(s.timer_tick_seconds)(self._tick)
         app.timer(s.lag_interval_seconds)(self._measure_lag)
+        app.timer(max(s.lag_interval_seconds, STATE_INTERVAL_SECONDS))(self._measure_state)
         app.timer(1.0)(self._beat)
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]  # mode stubs are narrower
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
@@ -166,6 +168,7 @@ class _Builder:
             async for event in stream.events():
                 m = event.message
                 msg = Incoming(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)
+                started = time.perf_counter()
                 try:
                     records = stage.process(msg, handle)
                 except Exception as e:  # never lose an input silently: dead-letter it and go on
@@ -175,6 +178,7 @@ class _Builder:
                     self.metrics.processing_errors.labels(stage.name).inc()
                     reason = f"processing_error: {type(e).__name__} in {msg.topic}"
                     records = [dead_letter_record(msg, reason, self.clock.wall())]
+                self._processed(stage.name, m.topic, time.perf_counter() - started)
                 for key, value in table.drain():  # state first: a record never leaves before its state
                     await send(changelog, key, value, m.partition, None, None)
                 await self._produce(records)
@@ -199,7 +203,28 @@ class _Builder:
                 if wanted and self._last_tick.get(key, 0.0) < time.monotonic() - 1.0:
                     self._last_tick[key] = time.monotonic()
                     await self.app.producer.send(stage.ticks_topic, None, encode_tick(None), p, None, None)
+                self.metrics.stream_time.labels(stage.name, str(p)).set(self.clock.now(p).timestamp())
             self.metrics.pending_timers.labels(stage.name).set(len(stage.timers))
+
+    def _processed(self, stage: str, topic: str, seconds: float) -> None:
+        self.metrics.processing.labels(stage, topic.removeprefix(self.settings.topic_prefix)).observe(seconds)
+
+    async def _measure_state(self) -> None:
+        """Bytes and largest entry of each table (``streams.metrics.measure_state``)."""
+        reviews = PendingReviews()
+        for name, table in self.tables.items():
+            total, largest = await measure_state(table.keys, table.get, reviews.see if name == "employees" else None)
+            self.metrics.state_bytes.labels(name).set(total)
+            self.metrics.state_largest.labels(name).set(largest)
+        self.metrics.reviews_pending.set(reviews.count)
+        self.metrics.review_oldest.set(reviews.age(self._latest()))
+
+    def _latest(self) -> datetime:
+        """The worker's time: the wall clock, or with the event clock the latest of its partitions' times."""
+        if self.clock.mode == "wall":
+            return self.clock.wall()
+        times = [self.clock.now(p) for t, p in self.health.assigned if t == self.employees.ticks_topic]
+        return max(times, default=EPOCH)
 
     async def _measure_lag(self) -> None:
         """The lag of the assigned agent partitions, from the broker (``streams.health``); a broker that does
@@ -236,6 +261,8 @@ class _Builder:
             for stage in (self.employees, self.mailboxes):
                 if tp.topic == stage.ticks_topic:
                     stage.revoke(tp.partition)
+                    with contextlib.suppress(KeyError):
+                        self.metrics.stream_time.remove(stage.name, str(tp.partition))
 
     async def _read_directory(self) -> None:
         await _follow_directory(self.settings, self.directory)

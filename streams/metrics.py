@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from wayfinder.journeys.events import DATA_MODELS
 
+_PROCESSING_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_LATENESS_BUCKETS = (1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 86400.0, 7 * 86400.0)
+STATE_CHUNK = 2000  # table entries measured between two yields to the event loop
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
@@ -58,3 +67,66 @@ class StreamMetrics:
                            "loop)", registry=registry)
         self.lag_failures = Counter("wayfinder_lag_measurement_failures_total", "Lag measurements the broker did "
                                     "not answer (the lag gauge keeps its last value)", registry=registry)
+        self.stream_time = Gauge("wayfinder_stream_time_seconds", "The partition's clock as a Unix time: the wall "
+                                 "clock, or with the event clock the time the partition's inputs and ticks reached",
+                                 ["stage", "partition"], registry=registry)
+        self.timers_fired = Counter("wayfinder_timers_fired_total", "Timers fired", ["stage"], registry=registry)
+        self.timer_lateness = Histogram("wayfinder_timer_lateness_seconds", "How late a timer fired: the wall time "
+                                        "of firing minus its due time (event clock: the partition's time at firing "
+                                        "minus its due time)", ["stage"], buckets=_LATENESS_BUCKETS,
+                                        registry=registry)
+        self.processing = Histogram("wayfinder_processing_seconds", "Time to process one input (its unit of work, "
+                                    "without queueing or producing), by stage and input topic", ["stage", "input"],
+                                    buckets=_PROCESSING_BUCKETS, registry=registry)
+        self.state_bytes = Gauge("wayfinder_state_bytes", "Bytes of keys and values in a table's partitions on this "
+                                 "worker (measured every lag interval)", ["table"], registry=registry)
+        self.reviews_pending = Gauge("wayfinder_reviews_pending", "Messages waiting for a person's decision "
+                                     "(worker: held in the employee states of its partitions)", registry=registry)
+        self.review_oldest = Gauge("wayfinder_review_oldest_pending_age_seconds", "Age of the oldest message "
+                                   "waiting for a decision (0 when none waits)", registry=registry)
+        self.state_largest = Gauge("wayfinder_state_largest_key_bytes", "Bytes of the table's largest entry (key "
+                                   "and value) on this worker", ["table"], registry=registry)
+
+    def timer_fired(self, stage: str, lateness: float) -> None:
+        self.timers_fired.labels(stage).inc()
+        self.timer_lateness.labels(stage).observe(max(0.0, lateness))
+
+
+@dataclass
+class PendingReviews:
+    """The messages held for review (``awaiting_approval``) in the employee states a scan passes, and the creation
+    time of the oldest. Only a state with a held message is decoded (most states hold none)."""
+
+    count: int = 0
+    oldest: datetime | None = None
+
+    def see(self, key: str, value: bytes) -> None:
+        if not key.startswith("s:") or b'"awaiting_approval":{}' in value:
+            return
+        for held in (json.loads(value).get("awaiting_approval") or {}).values():
+            created = datetime.fromisoformat(str(held["created_at"]))
+            self.count += 1
+            self.oldest = created if self.oldest is None else min(self.oldest, created)
+
+    def age(self, now: datetime) -> float:
+        return 0.0 if self.oldest is None else max(0.0, (now - self.oldest).total_seconds())
+
+
+async def measure_state(keys: Callable[[], Iterable[str]], get: Callable[[str], bytes | None],
+                        see: Callable[[str, bytes], None] | None = None) -> tuple[int, int]:
+    """(total bytes, largest entry) of a table's keys and values: every entry's key and value lengths summed, in
+    chunks of ``STATE_CHUNK`` entries with a yield to the event loop between them (the agents run meanwhile; an
+    entry deleted before its turn counts 0). A scan of the store's keys; ``see`` is shown every entry."""
+    total = largest = 0
+    for n, key in enumerate(list(keys())):
+        if n and n % STATE_CHUNK == 0:
+            await asyncio.sleep(0)
+        value = get(key)
+        if value is None:
+            continue
+        size = len(key.encode("utf-8")) + len(value)
+        if see is not None:
+            see(key, value)
+        total += size
+        largest = max(largest, size)
+    return total, largest

@@ -174,9 +174,17 @@ class Stage:
             if raw is None:
                 continue
             work.writes[key] = None
-            yield decode_timer(raw)
+            timer, due = decode_timer(raw)
+            self._count_fired(now, due)
+            yield timer, due
         log.warning("%s: more than %d timers due at once on partition %d; the rest fire on the next tick",
                     self.name, MAX_FIRES_PER_WAKE, partition)
+
+    def _count_fired(self, now: datetime, due: datetime) -> None:
+        """Timers fired and their lateness: wall time minus due, or with the event clock ``now`` (the partition's
+        time the timer fires at) minus due."""
+        at = now if self.clock.mode == "event" else self.clock.wall()
+        self.metrics.timer_fired(self.name, (at - due).total_seconds())
 
     # -- one input -------------------------------------------------------------------------------
     def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:

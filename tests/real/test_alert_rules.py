@@ -93,6 +93,8 @@ def exported_names() -> set[str]:
     for registry in registries:
         for family in registry.collect():
             names.add(f"{family.name}_total" if family.type == "counter" else family.name)
+            if family.type == "histogram":
+                names.update(f"{family.name}_{suffix}" for suffix in ("bucket", "count", "sum"))
     return names
 
 

@@ -1,0 +1,111 @@
+"""The worker's own metrics of timers, state size and stream time, measured on the stages (issue 13)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from tests.pipeline.stages import Pipeline, bundled_through_stages
+from tests.support import DictTable
+from wayfinder import examples_dir
+from wayfinder.journeys.effects import MailboxTimer, Schedule
+from wayfinder.journeys.records import Message
+from wayfinder.journeys.state import EmployeeState
+from wayfinder.streams import metrics as stream_metrics
+from wayfinder.streams.clock import StreamClock
+from wayfinder.streams.metrics import PendingReviews, StreamMetrics, measure_state
+from wayfinder.streams.stage import Stage
+from wayfinder.streams.unit import Work
+
+DUE = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+
+
+def _stage(clock: StreamClock) -> tuple[Stage, CollectorRegistry]:
+    registry = CollectorRegistry()
+    stage = Stage(DictTable(), clock, StreamMetrics(registry), lambda topic, partition: None)
+    stage.name = "mailboxes"
+    stage.ensure_loaded(0)
+    for n, minutes in enumerate((0, 30)):
+        work = Work()
+        stage.schedule(work, 0, Schedule(DUE + timedelta(minutes=minutes), MailboxTimer("r-1", f"m-{n}")))
+        for key, value in work.writes.items():
+            stage.table.set(key, value)
+    return stage, registry
+
+
+def _lateness(registry: CollectorRegistry, le: str) -> float:
+    value = registry.get_sample_value("wayfinder_timer_lateness_seconds_bucket", {"stage": "mailboxes", "le": le})
+    assert value is not None
+    return value
+
+
+def test_on_the_event_clock_lateness_is_the_partition_time_at_firing_minus_due() -> None:
+    stage, registry = _stage(StreamClock("event"))
+    fired = list(stage.due_timers(Work(), 0, DUE + timedelta(hours=1)))
+    assert [t.message_id for t, _ in fired] == ["m-0", "m-1"]
+    assert registry.get_sample_value("wayfinder_timers_fired_total", {"stage": "mailboxes"}) == 2
+    assert registry.get_sample_value("wayfinder_timer_lateness_seconds_sum", {"stage": "mailboxes"}) == 3600 + 1800
+    assert _lateness(registry, "900.0") == 0 and _lateness(registry, "3600.0") == 2
+
+
+def test_on_the_wall_clock_lateness_is_the_wall_time_at_firing_minus_due() -> None:
+    wall = DUE + timedelta(seconds=90)
+    stage, registry = _stage(StreamClock("wall", lambda: wall))
+    fired = list(stage.due_timers(Work(), 0, wall))
+    assert len(fired) == 1  # the second is due in 30 minutes
+    assert registry.get_sample_value("wayfinder_timer_lateness_seconds_sum", {"stage": "mailboxes"}) == 90
+    assert _lateness(registry, "60.0") == 0 and _lateness(registry, "300.0") == 1
+
+
+def test_timers_the_bundled_journeys_set_are_counted_as_they_fire() -> None:
+    p = bundled_through_stages()
+    registry = p.employees.metrics.registry
+    for stage in ("employees", "mailboxes"):
+        fired = registry.get_sample_value("wayfinder_timers_fired_total", {"stage": stage})
+        assert fired is not None and fired > 0, stage
+        assert registry.get_sample_value("wayfinder_timer_lateness_seconds_count", {"stage": stage}) == fired
+
+
+def test_state_size_sums_keys_and_values_and_finds_the_largest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stream_metrics, "STATE_CHUNK", 3)  # several chunks, with yields between them
+    table = DictTable({f"s:{n}": b"x" * n for n in range(10)})
+    table["s:é"] = b"abc"  # keys count in UTF-8 bytes
+    total, largest = asyncio.run(measure_state(table.keys, table.get))
+    assert total == sum(len(f"s:{n}") + n for n in range(10)) + 4 + 3
+    assert largest == 3 + 9
+    assert asyncio.run(measure_state(DictTable().keys, DictTable().get)) == (0, 0)
+
+
+def test_an_entry_deleted_during_the_measurement_counts_nothing() -> None:
+    table = DictTable({"a": b"1234", "b": b"56"})
+
+    def get(key: str) -> bytes | None:
+        table.pop("b", None)  # an agent deletes it while the measurement yields
+        return table.get(key)
+
+    assert asyncio.run(measure_state(table.keys, get)) == (5, 5)
+
+
+def test_pending_reviews_are_counted_from_the_employee_states() -> None:
+    table = DictTable()
+    p = Pipeline(table)
+    p.feed(p.employees, "hris", None, (examples_dir() / "events.jsonl").read_bytes().splitlines()[0])
+    held = [(k, EmployeeState.model_validate_json(v)) for k, v in table.items() if k.startswith("s:")]
+    assert held, "the first bundled event makes a state"
+    key, state = held[0]
+    when = [datetime(2026, 3, 1, 9, tzinfo=UTC), datetime(2026, 2, 27, 17, tzinfo=UTC)]
+    for n, created in enumerate(when):
+        message = Message(message_id=f"m-{n}", employee_id=state.employee_id, recipient_id=state.employee_id,
+                          journey_id="j", journey_version=1, step_id="s", channel="email", status="pending_approval",
+                          scheduled_for=created, created_at=created)
+        state.awaiting_approval[message.message_id] = message
+    table[key] = state.model_dump_json().encode("utf-8")
+    table["s:other"] = EmployeeState(employee_id="other", profile=state.profile).model_dump_json().encode("utf-8")
+    reviews = PendingReviews()
+    asyncio.run(measure_state(table.keys, table.get, reviews.see))
+    assert reviews.count == 2 and reviews.oldest == when[1]
+    assert reviews.age(datetime(2026, 3, 1, 17, tzinfo=UTC)) == 2 * 86400
+    assert PendingReviews().age(when[0]) == 0

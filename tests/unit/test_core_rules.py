@@ -260,7 +260,7 @@ def test_erasure_redacts_what_awaits_approval_cancels_forgets_and_drops_the_stat
     [held] = state.awaiting_approval.values()
     when = at("2026-03-29T09:00:00Z")
     out = feed(engine, state, ev("z1", ERASURE, "2026-03-29T09:00:00Z"))
-    assert out.state is None
+    assert out.state == EmployeeState.erased_record("E1", when)  # the erased-id record: id and time only
     decide, *rest = out.effects
     assert isinstance(decide, Decide)
     redacted = decide.message

@@ -121,9 +121,10 @@ def test_a_hire_after_the_erasure_re_creates_the_person_and_old_events_stay_refu
         runner.run(_events(old), UNTIL)  # after the rehire, though older: ``run`` would put it first
         state, reasons = runner.states[PERSON], [d.reason for d in runner.dead_letters]
     else:
-        p = Pipeline()
+        table = DictTable()
+        p = Pipeline(table)
         _through(p, *lines)
-        state = EmployeeState.model_validate_json(p.employees.table[f"s:{PERSON}"])
+        state = EmployeeState.model_validate_json(table[f"s:{PERSON}"])
         reasons = [d["reason"] for d in _letters(p)]
     assert not state.forgotten and state.erased_at == decode_event(ERASURE).time
     assert state.profile.fields.get("role") == "Engineer" and "given_name" not in state.profile.fields

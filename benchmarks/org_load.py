@@ -243,7 +243,12 @@ def generate(employees: int, seed: int, busy_share: float = 0.1) -> Iterator[str
             for _ in range(int(whole) + (rng.random() < part)):
                 life_event(org, p, kind)
     org.events.sort(key=lambda t: (t[0], t[1]))
-    for _, _, event in org.events:
+    erased: dict[str, datetime] = {}
+    for at, _, event in org.events:
+        if event["subject"] in erased and at > erased[event["subject"]]:
+            continue  # nothing comes for a person after their erasure (Wayfinder would refuse it: erased_subject)
+        if event["type"] == "privacy.erasure.requested":
+            erased[event["subject"]] = at
         yield json.dumps(event, separators=(",", ":"))
 
 

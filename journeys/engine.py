@@ -1,7 +1,7 @@
 """The journey core: (state, event or timer, time) -> (new state, effects). No I/O, no clock of its own.
 
-The core takes ownership of the state it is given and returns the state to keep (or None when
-the employee is to be forgotten). Given the same definitions, state, input and time it always
+The core takes ownership of the state it is given and returns the state to keep (after an erasure, only
+the erased-id record, ``EmployeeState.erased_record``). Given the same definitions, state, input and time it always
 returns the same result, which is what makes replays, Kafka restarts and tests agree.
 
 This module holds the entry points, what an event does before and around the steps (exits, waits it
@@ -28,13 +28,14 @@ from wayfinder.journeys.effects import (
     ForgetMailbox,
     Lifecycle,
     OpenTask,
+    Refuse,
     ReviewTimer,
 )
 from wayfinder.journeys.events import ERASURE, CloudEvent
 from wayfinder.journeys.leave import note_leave, rule_for
 from wayfinder.journeys.model import Journey, WaitForStep, WaitStep
 from wayfinder.journeys.profile import Profile
-from wayfinder.journeys.records import stable_id
+from wayfinder.journeys.records import ERASED_INPUT, stable_id
 from wayfinder.journeys.state import EmployeeState, Enrollment
 from wayfinder.journeys.steps import Directory, Run, run_step
 from wayfinder.journeys.steps.context import finish, test
@@ -63,6 +64,17 @@ def _no_directory(_: str) -> Profile | None:
     return None
 
 
+def _refused_as_erased(state: EmployeeState, event: CloudEvent) -> bool:
+    """An event of an erased employee (README "Erasure"): one from up to the erasure (by event time: a replay, a
+    late copy) is refused for good; a later one is refused while only the erased-id record is kept, except a hire
+    (``hris.employee.hired``), which re-creates the person."""
+    if state.erased_at is None:
+        return False
+    if event.time <= state.erased_at:
+        return True
+    return state.forgotten and event.type != EventType.HIRED
+
+
 class Engine:
     """Journeys over definitions that do not change while it runs."""
 
@@ -83,7 +95,8 @@ class Engine:
         """Apply one event for its subject. ``now`` is the clock; steps run at the later of it and the event.
 
         An event whose key is still kept (for ``max_event_age``) is only counted as a duplicate; an erasure
-        forgets the subject whatever its age; an event older than ``max_event_age`` is stale (``_stale``).
+        forgets the subject whatever its age, and the subject's events are then refused (``_refused_as_erased``);
+        an event older than ``max_event_age`` is stale (``_stale``).
         """
         at = max(now, event.time).astimezone(UTC)
         state = state or EmployeeState.new(event.subject)
@@ -96,7 +109,14 @@ class Engine:
             effects.append(CancelPending(None, None, "erased", (state.employee_id,), at))
             effects.append(ForgetMailbox(state.employee_id))
             effects.append(Erase(state.employee_id, at, len(state.enrollments)))
-            return Outcome(None, effects)
+            erased_at = max(event.time, state.erased_at) if state.erased_at is not None else event.time
+            return Outcome(EmployeeState.erased_record(state.employee_id, erased_at), effects)
+        if _refused_as_erased(state, event):  # a decision finds nothing pending (SPEC §11), the rest is refused
+            reason = "not_pending" if event.type == EventType.REVIEW_DECIDED else "erased_subject"
+            return Outcome(state, [Refuse(reason, ERASED_INPUT, event.source, at)])
+        if state.forgotten:  # a hire after the erasure: a new person under the old id; the record stays
+            state = EmployeeState(employee_id=state.employee_id, profile=Profile(id=state.employee_id),
+                                  erased_at=state.erased_at)
         # The state's own clock, not only the caller's: a replay after a crash comes with its old event time (the
         # worker's event clock), and must be judged against how far this person's state has already moved. Only
         # HRIS events move it: engagement events and decisions come on topics of their own, at their own pace,

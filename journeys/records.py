@@ -102,6 +102,10 @@ def _bounded_raw(raw: str) -> str:
     return f"{raw[:MAX_DEAD_LETTER_RAW]}… [cut: {len(raw)} characters in all]"
 
 
+ERASED_INPUT = "[redacted: the person this input was about was erased]"
+"""The ``raw`` of a dead letter about an erased person: the reason, time and position stay, the input does not."""
+
+
 class DeadLetter(BaseModel):
     """An input that could not be used, with why, and the original bytes (as text; at most
     :data:`MAX_DEAD_LETTER_RAW` characters of them)."""

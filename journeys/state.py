@@ -88,6 +88,10 @@ class EmployeeState(BaseModel):
     open_tasks: dict[str, OpenTaskRef] = Field(default_factory=dict)
     awaiting_approval: dict[str, Message] = Field(default_factory=dict)
     leave: LeavePeriod | None = None  # the current or latest sensitive leave (journeys/leave.py)
+    # The erased-id record (SPEC §9): the time of the latest erasure of this id, whose events up to it are refused;
+    # ``forgotten``: this state is that record alone (no person), until a hire after the erasure re-creates them.
+    erased_at: datetime | None = None
+    forgotten: bool = False
 
     @field_validator("seen", mode="before")
     @classmethod
@@ -100,6 +104,12 @@ class EmployeeState(BaseModel):
     @classmethod
     def new(cls, employee_id: str) -> EmployeeState:
         return cls(employee_id=employee_id, profile=Profile(id=employee_id))
+
+    @classmethod
+    def erased_record(cls, employee_id: str, at: datetime) -> EmployeeState:
+        """What is kept of an erased employee: their opaque id and the time of the erasure, nothing else."""
+        return cls(employee_id=employee_id, profile=Profile(id=employee_id), erased_at=at.astimezone(UTC),
+                   forgotten=True)
 
     def remember(self, key: str, event_time: datetime, now: datetime, max_age: timedelta) -> None:
         """Note an event as seen and forget the keys of events older than ``max_age`` before ``now``.

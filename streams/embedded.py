@@ -22,6 +22,7 @@ from wayfinder.journeys.effects import (
     DigestTimer,
     Effect,
     EnrollmentTimer,
+    ForgetMailbox,
     Lifecycle,
     MailboxInput,
     Refuse,
@@ -36,6 +37,7 @@ from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams.interpreter import carry_out
+from wayfinder.streams.wire import timer_owner
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,7 @@ class EmbeddedRunner:
         self.engine = Engine(defs, include_drafts=include_drafts)
         self.mailbox = Mailbox(defs.policy)
         self.states: dict[str, EmployeeState] = {}
+        self.erased: dict[str, EmployeeState] = {}  # the erased-id records (``EmployeeState.erased_record``)
         self.mailboxes: dict[str, MailboxState] = {}
         self.digest_core = Digests(defs.policy, defs.templates)
         self.digest_boxes: dict[str, DigestState] = {}
@@ -104,21 +107,31 @@ class EmbeddedRunner:
         self.clock: datetime | None = None
         self._timers: list[tuple[datetime, int, Timer]] = []
         self._seq = 0
+        self._owned: dict[str, set[int]] = {}  # the pending timers of each owner (employee, recipient), by sequence
+        self._cancelled: set[int] = set()  # timers of an erased owner, still in the heap: they do not fire
         self._now = datetime.min.replace(tzinfo=UTC)
 
     # -- the clock --------------------------------------------------------------------------
     @property
     def pending_timers(self) -> int:
-        return len(self._timers)
+        return len(self._timers) - len(self._cancelled)
 
     def timers(self) -> list[tuple[datetime, Timer]]:
         """The timers still pending, in due order."""
-        return [(due, timer) for due, _, timer in sorted(self._timers, key=lambda t: (t[0], t[1]))]
+        return [(due, timer) for due, seq, timer in sorted(self._timers, key=lambda t: (t[0], t[1]))
+                if seq not in self._cancelled]
 
     def advance_to(self, until: datetime) -> None:
         """Fire every timer due at or before ``until``, in due order (ties in the order they were set)."""
         while self._timers and self._timers[0][0] <= until:
-            due, _, timer = heapq.heappop(self._timers)
+            due, seq, timer = heapq.heappop(self._timers)
+            if seq in self._cancelled:
+                self._cancelled.discard(seq)
+                continue
+            owned = self._owned.get(timer_owner(timer), set())
+            owned.discard(seq)
+            if not owned:
+                self._owned.pop(timer_owner(timer), None)
             self.clock = max(self.clock or due, due)
             self._fire(timer, due)
         self.clock = max(self.clock or until, until)
@@ -127,7 +140,7 @@ class EmbeddedRunner:
         self.advance_to(event.time)
         self.stats.events += 1
         now = max(self.clock or event.time, event.time)
-        outcome = self.engine.on_event(self.states.get(event.subject), event, now, self._directory)
+        outcome = self.engine.on_event(self._state(event.subject), event, now, self._directory)
         self._keep(event.subject, outcome.state)
         self._carry_out(outcome.effects, now, event.subject)
 
@@ -144,16 +157,28 @@ class EmbeddedRunner:
         state = self.states.get(person_id)
         return state.profile if state is not None else None
 
+    def _state(self, employee_id: str) -> EmployeeState | None:
+        return self.states.get(employee_id) or self.erased.get(employee_id)
+
     def _keep(self, employee_id: str, state: EmployeeState | None) -> None:
-        if state is None:
+        if state is not None and state.forgotten:  # erased: the record only, and none of the person's timers
+            self.states.pop(employee_id, None)
+            self.erased[employee_id] = state
+            self._forget_timers(employee_id)
+        elif state is None:
             self.states.pop(employee_id, None)
         else:
+            self.erased.pop(employee_id, None)
             self.states[employee_id] = state
+
+    def _forget_timers(self, owner: str) -> None:
+        """Cancel every pending timer of ``owner`` (as the worker deletes their keys: README "Erasure")."""
+        self._cancelled.update(self._owned.pop(owner, set()))
 
     def _fire(self, timer: Timer, due: datetime) -> None:
         if isinstance(timer, EnrollmentTimer | ReviewTimer):
             employee_id = timer.employee_id
-            outcome = self.engine.on_timer(self.states.get(employee_id), timer, due, self._directory)
+            outcome = self.engine.on_timer(self._state(employee_id), timer, due, self._directory)
             self._keep(employee_id, outcome.state)
             self._carry_out(outcome.effects, due, employee_id)
         elif isinstance(timer, DigestTimer):
@@ -189,9 +214,12 @@ class EmbeddedRunner:
     def to_digest(self, mailbox: str, item: DigestInput) -> None:
         now = self._now
         self._digest_outcome(mailbox, self.digest_core.on_input(self.digest_boxes.get(mailbox), item, now), now)
+        if isinstance(item, ForgetMailbox):
+            self._forget_timers(mailbox)
 
     def schedule(self, due: datetime, timer: Timer) -> None:
         heapq.heappush(self._timers, (due, self._seq, timer))
+        self._owned.setdefault(timer_owner(timer), set()).add(self._seq)
         self._seq += 1
 
     def record(self, message: Message) -> None:
@@ -204,6 +232,8 @@ class EmbeddedRunner:
     def to_mailbox(self, mailbox: str, item: MailboxInput) -> None:
         now = self._now
         self._mailbox_outcome(mailbox, self.mailbox.on_input(self.mailboxes.get(mailbox), item, now), now)
+        if isinstance(item, ForgetMailbox):  # the recipient was erased
+            self._forget_timers(mailbox)
 
     def open_task(self, task: Task) -> None:
         if task.status != "open" or task.task_id not in self.tasks:  # a replay's open keeps the first; a close wins

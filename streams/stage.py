@@ -26,6 +26,7 @@ from wayfinder.journeys.effects import (
     DigestTimer,
     Dispatch,
     Effect,
+    ForgetMailbox,
     Lifecycle,
     MailboxInput,
     MailboxTimer,
@@ -157,6 +158,13 @@ class Stage:
         key = f"t:{partition}:{timer_key(effect.timer)[2:]}"
         work.writes[key] = encode_timer(effect.timer, effect.due)
         self.timers.add(partition, key, timer_owner(effect.timer), effect.due)
+
+    def forget_timers(self, work: Work, partition: int, owner: str) -> None:
+        """Delete ``owner``'s pending timers: an erased person's keys become tombstones (README "Erasure")."""
+        for key in self.timers.owned(owner):
+            if key.startswith(f"t:{partition}:"):
+                work.writes[key] = None
+                self.timers.discard(key)
 
     def due_timers(self, work: Work, partition: int, now: datetime, owner: str | None = None
                    ) -> Iterator[tuple[Any, datetime]]:
@@ -441,6 +449,9 @@ class EmployeeStage(Stage):
         else:
             work.writes[key] = after.model_dump_json().encode("utf-8")
             self.remember(partition, key, after)
+        if after is not None and after.forgotten:  # erased: the record stays under ``s:<id>``, nothing else
+            self.directory.pop(employee_id, None)
+            self.forget_timers(work, partition, employee_id)
         contact_after = _contact(after)
         if contact_after != contact_before:
             if after is not None:
@@ -533,7 +544,7 @@ def _bytes(records: list[Record]) -> int:
 
 
 def _contact(state: EmployeeState | None) -> dict[str, Any] | None:
-    if state is None:
+    if state is None or state.forgotten:
         return None
     p = state.profile
     contact: dict[str, Any] = {"id": p.id, **{f: p.fields[f] for f in CONTACT_FIELDS if f in p.fields}}
@@ -607,6 +618,8 @@ class MailboxStage(Stage):
         now = self.clock.at_least(at, p)
         self._fire(work, p, now, rid)
         self._keep(work, p, rid, self.mailbox.on_input(self._load(work, rid), item, now), now)
+        if isinstance(item, ForgetMailbox):  # the recipient was erased: their timers' keys become tombstones
+            self.forget_timers(work, p, rid)
 
     # -- the event clock: inputs in the order of their decisions (streams.ordering) ---------------------
     def _in_event_order(self, work: Work, msg: Incoming, env: dict[str, Any]) -> None:
@@ -721,6 +734,8 @@ class MailboxStage(Stage):
         now = self.clock.at_least(at, partition)
         self._fire(work, partition, now, rid)
         self._keep_digest(work, partition, rid, self.digests.on_input(self._load_digest(work, rid), item, now), now)
+        if isinstance(item, ForgetMailbox):
+            self.forget_timers(work, partition, rid)
 
     def _load_digest(self, work: Work, rid: str) -> DigestState | None:
         return self.load_model(work, f"g:{rid}", DigestState)

@@ -61,6 +61,10 @@ class TimerIndex:
     def discard(self, key: str) -> None:
         self._due.pop(key, None)
 
+    def owned(self, owner: str) -> list[str]:
+        """The keys of ``owner``'s pending timers (those not fired, replaced or discarded)."""
+        return [key for t, _, key in self._owners.get(owner, []) if self._due.get(key) == t]
+
     def next_due(self, partition: int) -> float | None:
         heap = self._heaps.get(partition)
         while heap and self._due.get(heap[0][2]) != heap[0][0]:

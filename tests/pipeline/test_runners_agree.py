@@ -60,7 +60,7 @@ def test_both_runners_leave_the_same_keys_and_values_in_every_table(both: tuple[
     kept = ("s:", "t:", "m:", "W:")  # states, timers, held messages, watermarks
     leftovers = [k for t in (p.employees.table, p.mailboxes.table) for k in t if not k.startswith(kept)]
     assert leftovers == []  # write-ahead entries are gone once their inputs are committed
-    assert _table(p.employees.table, EmployeeState) == runner.states
+    assert _table(p.employees.table, EmployeeState) == runner.states | runner.erased  # erased-id records too
     assert {k[2:]: p.mailboxes.stored(k[2:]) for k in p.mailboxes.table if k.startswith("s:")} == runner.mailboxes
     assert _timers(p.employees.table, p.mailboxes.table) == sorted(
         (iso(due), timer_key(timer)) for due, timer in runner.timers())
@@ -79,7 +79,13 @@ def test_after_the_erasure_no_state_holds_the_erased_person(both: tuple[Embedded
     runner, p = both
     assert ERASED not in runner.states and ERASED not in runner.mailboxes
     assert isinstance(p.employees.table, DictTable) and isinstance(p.mailboxes.table, DictTable)
-    assert f"s:{ERASED}" not in p.employees.table and f"s:{ERASED}" not in p.mailboxes.table
+    # only the erased-id record stays, under the person's state key: their opaque id and the erasure time
+    record = EmployeeState.model_validate_json(p.employees.table[f"s:{ERASED}"])
+    assert record == runner.erased[ERASED] == EmployeeState.erased_record(ERASED, record.erased_at or UNTIL)
+    assert f"s:{ERASED}" not in p.mailboxes.table
+    # no other key of either table is the person's (timers, held messages, digest boxes)
+    theirs = [k for t in (p.employees.table, p.mailboxes.table) for k in t if ERASED in k and k != f"s:{ERASED}"]
+    assert theirs == []
     # the directory (compacted) ends with a tombstone for the person
     directory = [r for r in p.records if r.topic == "directory" and r.key == ERASED]
     assert directory and directory[-1].value is None

@@ -21,13 +21,14 @@ from wayfinder.journeys.effects import (
     ForgetMailbox,
     Lifecycle,
     OpenTask,
+    Refuse,
     ReviewTimer,
     Schedule,
 )
 from wayfinder.journeys.engine import Engine, Outcome
 from wayfinder.journeys.events import ERASURE, CloudEvent
 from wayfinder.journeys.profile import Profile
-from wayfinder.journeys.records import stable_id
+from wayfinder.journeys.records import ERASED_INPUT, stable_id
 from wayfinder.journeys.state import UNKNOWN_TIME, EmployeeState
 
 HEAD = "apiVersion: wayfinder/v1\nkind: Journey\nowner: hr@example.com\n"
@@ -260,7 +261,7 @@ def test_erasure_redacts_what_awaits_approval_cancels_forgets_and_drops_the_stat
     [held] = state.awaiting_approval.values()
     when = at("2026-03-29T09:00:00Z")
     out = feed(engine, state, ev("z1", ERASURE, "2026-03-29T09:00:00Z"))
-    assert out.state is None
+    assert out.state == EmployeeState.erased_record("E1", when)  # the erased-id record: id and time only
     decide, *rest = out.effects
     assert isinstance(decide, Decide)
     redacted = decide.message
@@ -271,6 +272,30 @@ def test_erasure_redacts_what_awaits_approval_cancels_forgets_and_drops_the_stat
                     CancelPending(None, None, "erased", ("E1",), when),
                     ForgetMailbox("E1"),
                     Erase("E1", when, 1)]
+
+
+def test_after_an_erasure_the_record_refuses_the_persons_events_until_a_later_hire(engine: Engine) -> None:
+    erased_at = at("2026-03-29T09:00:00Z")
+    record = kept(feed(engine, kept(hired(engine)), ev("z1", ERASURE, "2026-03-29T09:00:00Z")))
+    refused = Refuse("erased_subject", ERASED_INPUT, "test", erased_at)
+    for event in (person(), ev("h1", "hris.employee.hired", HIRED_AT, start_date="2026-03-30"),  # replays
+                  person("p2", "2026-04-01T00:00:00Z"), ev("o1", "engagement.message.opened", "2026-04-01T00:00:00Z",
+                                                          message_id="m-1", resource_id="r")):
+        out = engine.on_event(record, event, erased_at)
+        assert out.state == record and out.effects == [refused if event.time <= erased_at else
+                                                       Refuse("erased_subject", ERASED_INPUT, "test", event.time)]
+    decision = ev("d1", "wayfinder.review.decided", "2026-04-02T00:00:00Z", message_id="m-1", decision="approve",
+                  reviewer_id="R1")
+    assert [e.reason for e in engine.on_event(record, decision, decision.time).effects
+            if isinstance(e, Refuse)] == ["not_pending"]  # SPEC §11: nothing is pending for an erased person
+    upsert = engine.on_event(record, person("p3", "2026-05-01T00:00:00Z"), at("2026-05-01T00:00:00Z"))
+    assert upsert.state == record and [type(e) for e in upsert.effects] == [Refuse]  # an upsert re-creates no one
+    rehired = kept(engine.on_event(record, ev("h2", "hris.employee.hired", "2026-05-04T09:00:00Z",
+                                              start_date="2026-05-11"), at("2026-05-04T09:00:00Z")))
+    assert not rehired.forgotten and rehired.erased_at == erased_at
+    assert rehired.profile.fields == {"start_date": "2026-05-11"}  # a new start: nothing of the erased person
+    late = engine.on_event(rehired, person("p4", "2026-03-28T00:00:00Z"), at("2026-05-05T00:00:00Z"))
+    assert [type(e).__name__ for e in late.effects] == ["Refuse"]  # still from before the erasure
 
 
 # -- duplicates and stale events --------------------------------------------------------------------------------

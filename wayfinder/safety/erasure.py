@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from wayfinder.journeys import DeadLetter
+from wayfinder.journeys.records import ERASED_INPUT
 from wayfinder.vocabulary import parse_instant
 
-REDACTED = "[redacted: the person this input was about was erased]"
+REDACTED = ERASED_INPUT  # the same stub as the core's refusals of an erased person's events (reason erased_subject)
 _SUBJECT = re.compile(r'"subject"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 

@@ -1,0 +1,131 @@
+"""After an erasure, the erased-id record refuses the person's events in both runners (README "Erasure"): a
+replay of their old events, or a newer one, is a dead letter (``erased_subject``, raw input redacted) with no
+profile and no message; a hire after the erasure re-creates the person; the record survives a restart."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.pipeline.stages import UNTIL, DictTable, Pipeline
+from wayfinder.journeys.events import CloudEvent, decode_event
+from wayfinder.journeys.records import ERASED_INPUT
+from wayfinder.journeys.state import EmployeeState
+from wayfinder.streams.app import load_definitions
+from wayfinder.streams.embedded import EmbeddedRunner
+from wayfinder.streams.settings import WorkerSettings
+
+PERSON = "E9"
+NAME, EMAIL = "Ottoline", "ottoline.q@example.com"
+
+
+def _event(eid: str, kind: str, time: str, subject: str = PERSON, **data: Any) -> bytes:
+    return json.dumps({"specversion": "1.0", "id": eid, "source": "hris/test", "type": kind, "time": time,
+                       "subject": subject, "data": data}).encode()
+
+
+MANAGER = _event("m1", "hris.employee.upserted", "2026-01-01T09:00:00Z", "E1", id="E1", given_name="Mara",
+                 email="mara@example.com", timezone="Europe/Berlin", country="DE")
+UPSERT = _event("p1", "hris.employee.upserted", "2026-01-02T09:00:00Z", id=PERSON, given_name=NAME, email=EMAIL,
+                timezone="Europe/Berlin", country="DE", manager_id="E1", employment_type="employee")
+HIRED = _event("h1", "hris.employee.hired", "2026-01-03T09:00:00Z", start_date="2026-02-02", role="Engineer",
+               department="Engineering", location="Berlin", manager_id="E1")
+ERASURE = _event("x1", "privacy.erasure.requested", "2026-01-10T09:00:00Z")
+BEFORE = [MANAGER, UPSERT, HIRED]
+# what comes after the erasure: the old events replayed as they were, an old one with a new id, newer ones
+REPLAYS = [UPSERT, HIRED, _event("p2", "hris.employee.upserted", "2026-01-05T09:00:00Z", given_name=NAME),
+           _event("p3", "hris.employee.upserted", "2026-01-20T09:00:00Z", email=EMAIL),
+           _event("o1", "engagement.message.opened", "2026-01-21T09:00:00Z", message_id="m-1", resource_id="r")]
+REHIRE = _event("h2", "hris.employee.hired", "2026-03-02T09:00:00Z", start_date="2026-03-16", role="Engineer",
+                department="Engineering", location="Berlin", manager_id="E1")
+
+
+def _events(*lines: bytes) -> list[CloudEvent]:
+    return [decode_event(line) for line in lines]
+
+
+def _runner() -> EmbeddedRunner:
+    return EmbeddedRunner(load_definitions(WorkerSettings(store="memory", clock="event")))
+
+
+def _through(p: Pipeline, *lines: bytes) -> None:
+    for line in lines:
+        event = decode_event(line)
+        p.tick(event.time)
+        p.feed(p.employees, "hris", event.subject.encode(), line)
+        p.drain()
+
+
+def _letters(p: Pipeline) -> list[dict[str, Any]]:
+    return [json.loads(r.value) for r in p.records if r.topic == "dead-letters" and r.value is not None]
+
+
+def _messages_about(p: Pipeline) -> list[dict[str, Any]]:
+    return [json.loads(r.value) for r in p.records if r.topic == "outbound.messages" and r.value is not None
+            and json.loads(r.value)["employee_id"] == PERSON]
+
+
+def _owners(runner: EmbeddedRunner) -> set[str | None]:
+    return {getattr(t, "employee_id", None) or getattr(t, "recipient_id", None) for _, t in runner.timers()}
+
+
+def test_the_embedded_runner_refuses_every_event_of_an_erased_person_and_keeps_only_the_record() -> None:
+    runner = _runner()
+    runner.run(_events(*BEFORE))
+    assert PERSON in _owners(runner)  # the hire's journey waits
+    runner.run(_events(ERASURE))
+    assert PERSON not in _owners(runner)
+    about = {mid for mid, m in runner.messages.items() if m.employee_id == PERSON}
+    runner.run(_events(*REPLAYS), UNTIL)
+    assert [d.reason for d in runner.dead_letters] == ["erased_subject"] * len(REPLAYS)
+    assert {d.raw for d in runner.dead_letters} == {ERASED_INPUT}
+    assert PERSON not in runner.states
+    assert runner.erased[PERSON] == EmployeeState.erased_record(PERSON, decode_event(ERASURE).time)
+    assert {mid for mid, m in runner.messages.items() if m.employee_id == PERSON} == about  # nothing new
+
+
+def test_the_same_erasure_in_the_worker_stages_refuses_replays_after_a_restart_with_tombstones() -> None:
+    employees, mailboxes = DictTable(), DictTable()
+    p = Pipeline(employees, mailboxes)
+    _through(p, *BEFORE)
+    assert any(k.startswith("t:") and PERSON in k for k in employees)  # the hire's journey waits
+    _through(p, ERASURE)
+    assert EmployeeState.model_validate_json(employees[f"s:{PERSON}"]) == EmployeeState.erased_record(
+        PERSON, decode_event(ERASURE).time)
+    assert [k for t in (employees, mailboxes) for k in t if PERSON in k] == [f"s:{PERSON}"]
+    deleted = {r.key for r in p.records if r.topic == "directory" and r.value is None}
+    assert PERSON in deleted
+    sent_before = len(_messages_about(p))
+    restarted = Pipeline(employees, mailboxes)  # a worker restart: the tables come back from their changelogs
+    restarted.offset = p.offset  # the input topic goes on where it was
+    _through(restarted, *REPLAYS)
+    restarted.tick(UNTIL)
+    letters = _letters(restarted)
+    assert [d["reason"] for d in letters] == ["erased_subject"] * len(REPLAYS)
+    assert {d["raw"] for d in letters} == {ERASED_INPUT}
+    assert _messages_about(restarted) == [] and len(_messages_about(p)) == sent_before
+    assert not [r for r in restarted.records if r.topic == "directory" and r.key == PERSON and r.value]
+    kept = b"".join(v for t in (employees, mailboxes) for v in t.values())
+    assert NAME.encode() not in kept and EMAIL.encode() not in kept
+
+
+@pytest.mark.parametrize("runner_kind", ["embedded", "stages"])
+def test_a_hire_after_the_erasure_re_creates_the_person_and_old_events_stay_refused(runner_kind: str) -> None:
+    old = _event("p4", "hris.employee.upserted", "2026-01-08T09:00:00Z", given_name=NAME)
+    lines = [*BEFORE, ERASURE, REHIRE, old]
+    if runner_kind == "embedded":
+        runner = _runner()
+        runner.run(_events(*lines[:-1]))
+        runner.run(_events(old), UNTIL)  # after the rehire, though older: ``run`` would put it first
+        state, reasons = runner.states[PERSON], [d.reason for d in runner.dead_letters]
+    else:
+        table = DictTable()
+        p = Pipeline(table)
+        _through(p, *lines)
+        state = EmployeeState.model_validate_json(table[f"s:{PERSON}"])
+        reasons = [d["reason"] for d in _letters(p)]
+    assert not state.forgotten and state.erased_at == decode_event(ERASURE).time
+    assert state.profile.fields.get("role") == "Engineer" and "given_name" not in state.profile.fields
+    assert reasons == ["erased_subject"]

@@ -10,6 +10,10 @@ go behind it, so one person's inputs keep their order. Past ``recipient_wait_sec
 first hold the input is decided with the directory as it is, so an unknown recipient is ``no_recipient``, as
 in ``simulate``. Other employees' inputs are not held up.
 
+Each employee's held inputs form a line kept in the stage's table (``h:<partition>:<employee>``, written in
+the unit of work that produces the retries), so after a crash or a rebalance the line is known again and
+copies of retries that a replay produced are dropped once their place has passed.
+
 While an input waits on a partition, the partition's time waits with it: timers fire only for the employee
 whose own input is processed, and a tick goes round behind the held input (event clock: its time and the
 watermark it sends must not pass the held input's) or, on the wall clock, is dropped (the worker ticks again
@@ -21,13 +25,14 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from wayfinder.streams.wire import Record
 from wayfinder.vocabulary import Topic
 
-__all__ = ["RETRY_KIND", "Holds", "RecipientPending", "Retry", "decode_retry"]
+__all__ = ["LINE_PREFIX", "RETRY_KIND", "Holds", "Line", "RecipientPending", "Retry", "decode_retry", "line_key"]
 
 RETRY_KIND = "recipient_retry"
 
@@ -65,7 +70,7 @@ def decode_retry(raw: bytes | None) -> Retry | None:
     value = obj.get("value")
     return Retry(topic=str(obj["topic"]), key=str(obj["key"]).encode("utf-8") if obj.get("key") is not None else None,
                  value=base64.b64decode(value) if value is not None else None, timestamp=obj.get("timestamp"),
-                 first_held=float(obj["first_held"]), head=bool(obj.get("head")), seq=int(obj.get("seq", 0)))
+                 first_held=float(obj["first_held"]), head=bool(obj.get("head")), seq=int(obj.get("seq", -1)))
 
 
 def retry_record(retry: Retry, partition: int) -> Record:
@@ -76,29 +81,54 @@ def retry_record(retry: Retry, partition: int) -> Record:
     return Record(Topic.EMPLOYEE_TICKS, key, json.dumps(value).encode("utf-8"), partition=partition)
 
 
+LINE_PREFIX = "h:"
+
+
 @dataclass
 class Line:
-    """One employee's held inputs: the next place to give, and whose turn it is."""
+    """One employee's held inputs: the next place to give, and whose turn it is (kept in the stage's table under
+    ``h:<partition>:<employee>``, so a restart knows it too)."""
 
     next_seq: int = 1
     turn: int = 0
 
+    def encode(self) -> bytes:
+        return json.dumps({"next": self.next_seq, "turn": self.turn}).encode("utf-8")
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Line:
+        d = json.loads(raw)
+        return cls(int(d["next"]), int(d["turn"]))
+
+
+def line_key(partition: int, employee: str) -> str:
+    return f"{LINE_PREFIX}{partition}:{employee}"
+
 
 @dataclass
 class Holds:
-    """Which employees (per partition) have inputs waiting, in what order; in memory, so after a restart the
-    retries, still on their topic, are decided as they come round (README "no_recipient": weak spots).
+    """Which employees (per partition) have inputs waiting, and in what order.
 
     The retries of one employee go round on the ticks topic, and the employee's new inputs arrive on their own
     topics between them, so the order they come round in is not the order they came in: each has its place
-    (``seq``), and one that comes round before its turn goes round again."""
+    (``seq``); one that comes round before its turn goes round again, one whose place has passed (a copy a
+    restart made) is dropped. The lines live in the stage's table, written in the same unit of work as the
+    retry records (the stage passes ``(key, value)`` writes along); this object is their in-memory view."""
 
     wait_seconds: float
     blocked: dict[tuple[int, str], Line] = field(default_factory=dict)
+    loaded: set[int] = field(default_factory=set)
 
     @staticmethod
     def _id(key: bytes) -> str:
         return key.decode("utf-8", "replace")
+
+    def load(self, partition: int, items: Iterable[tuple[str, bytes]]) -> None:
+        """The lines of a newly assigned partition, from the table's ``h:<partition>:`` keys."""
+        prefix = f"{LINE_PREFIX}{partition}:"
+        for key, raw in items:
+            self.blocked[(partition, key.removeprefix(prefix))] = Line.decode(raw)
+        self.loaded.add(partition)
 
     def is_blocked(self, partition: int, key: bytes | None) -> bool:
         return key is not None and (partition, self._id(key)) in self.blocked
@@ -106,41 +136,61 @@ class Holds:
     def any_blocked(self, partition: int) -> bool:
         return any(p == partition for p, _ in self.blocked)
 
-    def in_turn(self, partition: int, retry: Retry) -> bool:
+    def place(self, partition: int, retry: Retry) -> str:
+        """``turn``: decide it now; ``early``: round again; ``passed``: already decided (drop it)."""
         line = self.blocked.get((partition, self._id(retry.key))) if retry.key is not None else None
-        return line is None or retry.seq == line.turn
+        if retry.seq < 0:
+            return "turn"  # a retry written before places existed: decided as it comes
+        if line is None:
+            return "passed" if retry.key is not None else "turn"
+        return "turn" if retry.seq == line.turn else "early" if retry.seq > line.turn else "passed"
 
     def give_up(self, retry: Retry | None, wall: float) -> bool:
         """Decide with the directory as it is: waiting is off, or this input has waited long enough."""
         return self.wait_seconds <= 0 or (retry is not None and wall - retry.first_held >= self.wait_seconds)
 
-    def first(self, partition: int, retry: Retry) -> Record:
-        """An input that waits for its recipient, of an employee with nothing waiting yet: first in its line."""
-        if retry.key is not None:
-            self.blocked[(partition, self._id(retry.key))] = Line()
-        return retry_record(replace(retry, head=True, seq=0), partition)
+    def first(self, partition: int, retry: Retry) -> tuple[Record, tuple[str, bytes | None] | None]:
+        """An input that waits for its recipient, of an employee with nothing waiting yet: first in its line.
+        Returns the retry record and the line's write (None for an input without a key)."""
+        record = retry_record(replace(retry, head=True, seq=0), partition)
+        if retry.key is None:
+            return record, None
+        return record, (line_key(partition, self._id(retry.key)), Line().encode())
 
-    def behind(self, partition: int, retry: Retry) -> Record:
+    def behind(self, partition: int, retry: Retry) -> tuple[Record, tuple[str, bytes | None]]:
         """A new input of an employee whose earlier inputs wait: last in the line."""
-        line = self.blocked[(partition, self._id(retry.key or b""))]
-        seq, line.next_seq = line.next_seq, line.next_seq + 1
-        return retry_record(replace(retry, head=False, seq=seq), partition)
+        employee = self._id(retry.key or b"")
+        line = self.blocked[(partition, employee)]
+        after = Line(line.next_seq + 1, line.turn)
+        return (retry_record(replace(retry, head=False, seq=line.next_seq), partition),
+                (line_key(partition, employee), after.encode()))
 
     def again(self, partition: int, retry: Retry, *, head: bool = False) -> Record:
         """Round again, keeping its place in the line."""
         return retry_record(replace(retry, head=head or retry.head), partition)
 
-    def done(self, partition: int, retry: Retry) -> None:
-        """A retry was decided: the next in its line has its turn; an empty line is gone."""
-        if retry.key is None:
-            return
-        key = (partition, self._id(retry.key))
-        line = self.blocked.get(key)
+    def done(self, partition: int, retry: Retry) -> tuple[str, bytes | None] | None:
+        """The line's write once ``retry`` is decided: the next in line has its turn; an empty line is deleted."""
+        if retry.key is None or retry.seq < 0:
+            return None
+        employee = self._id(retry.key)
+        line = self.blocked.get((partition, employee))
         if line is None:
+            return None
+        after = Line(line.next_seq, retry.seq + 1)
+        return line_key(partition, employee), None if after.turn >= after.next_seq else after.encode()
+
+    def apply(self, write: tuple[str, bytes | None] | None) -> None:
+        """Make the in-memory view what a committed line write says."""
+        if write is None:
             return
-        line.turn = retry.seq + 1
-        if line.turn >= line.next_seq:
-            del self.blocked[key]
+        key, value = write
+        partition, employee = key.removeprefix(LINE_PREFIX).split(":", 1)
+        if value is None:
+            self.blocked.pop((int(partition), employee), None)
+        else:
+            self.blocked[(int(partition), employee)] = Line.decode(value)
 
     def drop(self, partition: int) -> None:
         self.blocked = {k: v for k, v in self.blocked.items() if k[0] != partition}
+        self.loaded.discard(partition)

@@ -45,7 +45,7 @@ from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.interpreter import carry_out
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
 from wayfinder.streams.ordering import encode_watermark
-from wayfinder.streams.recipients import Holds, RecipientPending, Retry, decode_retry
+from wayfinder.streams.recipients import Holds, RecipientPending, Retry, decode_retry, line_key
 from wayfinder.streams.routing import partition_of, routable_key
 from wayfinder.streams.timers import TimerIndex
 from wayfinder.streams.unit import (
@@ -199,13 +199,9 @@ class Stage:
         """Handle one input as a unit of work; returns the records to produce (in order)."""
         self.ensure_loaded(msg.partition)
         self.origin = f"{msg.partition:04d}:{msg.topic}:{msg.offset:012d}"
-        replayed = replay(self.table, entry_key(msg.topic, msg.partition, msg.offset))
+        replayed = self._replayed(msg)
         if replayed is not None:
-            self._cache.clear()
-            self._index_timers(msg.partition, replayed.applied)
-            log.info("%s: replayed %d records and %d of %d writes of %s", self.name, len(replayed.records),
-                     len(replayed.applied), replayed.planned, replayed.key)
-            return replayed.records
+            return replayed
         while True:
             work = Work()
             try:
@@ -224,6 +220,31 @@ class Stage:
             self._undo(msg.partition)
             if not self.smaller():
                 return self._refuse_too_large(msg, too_large)
+        self._write(work.writes)
+        self.wal.prune(msg.topic, msg.partition)
+        return work.records
+
+    def _replayed(self, msg: Incoming) -> list[Record] | None:
+        """The records of the input's unit if a crash interrupted it (its write-ahead entry is still there)."""
+        replayed = replay(self.table, entry_key(msg.topic, msg.partition, msg.offset))
+        if replayed is None:
+            return None
+        self._cache.clear()
+        self._index_timers(msg.partition, replayed.applied)
+        log.info("%s: replayed %d records and %d of %d writes of %s", self.name, len(replayed.records),
+                 len(replayed.applied), replayed.planned, replayed.key)
+        return replayed.records
+
+    def commit(self, msg: Incoming, work: Work) -> list[Record]:
+        """Keep a unit decided without ``handle`` (its writes and records all or nothing, as ``process`` does)."""
+        too_large = self._too_large(work)
+        if too_large is None:
+            try:
+                self.wal.write(msg.topic, msg.partition, msg.offset, work, limit=self.max_record_bytes)
+            except EntryTooLarge:
+                too_large = "entry"
+        if too_large is not None:
+            return self._refuse_too_large(msg, too_large)
         self._write(work.writes)
         self.wal.prune(msg.topic, msg.partition)
         return work.records
@@ -310,22 +331,17 @@ class EmployeeStage(Stage):
         """As ``Stage.process``; an input whose recipient the directory does not know yet goes round again
         (``streams.recipients``), and so do the inputs of the same employee behind it."""
         self.held_again = False
+        self.ensure_loaded(msg.partition)
+        replayed = self._replayed(msg)
+        if replayed is not None:
+            self.holds.drop(msg.partition)  # the replayed writes may include lines: read them again
+            self.ensure_loaded(msg.partition)
+            return replayed
         wall = self.clock.wall().timestamp()
         retry = decode_retry(msg.value) if msg.topic == self.ticks_topic else None
-        key = retry.key if retry is not None else None if msg.topic == self.ticks_topic else msg.key
-        if self.holds.is_blocked(msg.partition, key):
-            if retry is None:  # a new input of an employee whose earlier inputs wait: behind them
-                return [self.holds.behind(msg.partition, Retry(msg.topic, msg.key, msg.value, msg.timestamp, wall,
-                                                               head=False))]
-            if not self.holds.in_turn(msg.partition, retry):  # came round before its turn
-                return [self.holds.again(msg.partition, retry)]
-        tick = msg.topic == self.ticks_topic and (retry is None or retry.topic == self.ticks_topic)
-        if tick and self.holds.any_blocked(msg.partition) and (retry is None or not retry.head):
-            if self.clock.mode == "wall":
-                return []  # the partition's time waits for the held input; the worker ticks again
-            self.held_again = retry is not None
-            return [self.holds.again(msg.partition, retry or Retry(msg.topic, None, msg.value, msg.timestamp, wall,
-                                                                   head=False))]
+        held = self._held(msg, retry, wall)
+        if held is not None:
+            return held
         self._retry, self._give_up = retry, self.holds.give_up(retry, wall)
         try:
             records = super().process(msg, handle)
@@ -334,16 +350,56 @@ class EmployeeStage(Stage):
             self.ensure_loaded(msg.partition)
             self.held_again = retry is not None  # the app paces a head that still waits
             if retry is not None:
-                return [self.holds.again(msg.partition, retry, head=True)]
+                return self.commit(msg, Work(records=[self.holds.again(msg.partition, retry, head=True)]))
             log.info("%s: an input of %s[%d]@%d waits for a recipient the directory does not know yet",
                      self.name, msg.topic, msg.partition, msg.offset)
-            return [self.holds.first(msg.partition, Retry(msg.topic, msg.key, msg.value, msg.timestamp, wall,
-                                                          head=True))]
+            record, line = self.holds.first(msg.partition, Retry(msg.topic, msg.key, msg.value, msg.timestamp,
+                                                                  wall, head=True))
+            return self._hold(msg, record, line)
         finally:
             self._retry, self._give_up = None, True
         if retry is not None:
-            self.holds.done(msg.partition, retry)
+            self.holds.apply(self.holds.done(msg.partition, retry))  # written by ``handle`` in the unit
         return records
+
+    def _held(self, msg: Incoming, retry: Retry | None, wall: float) -> list[Record] | None:
+        """What an input does instead of being decided: wait behind the employee's waiting inputs, go round
+        again before its turn, be dropped once its place has passed, or (a tick) wait for the partition's
+        waiting inputs; None: decide it now."""
+        p = msg.partition
+        key = retry.key if retry is not None else None if msg.topic == self.ticks_topic else msg.key
+        if retry is None and self.holds.is_blocked(p, key):  # a new input behind the employee's waiting ones
+            record, line = self.holds.behind(p, Retry(msg.topic, msg.key, msg.value, msg.timestamp, wall, head=False))
+            return self._hold(msg, record, line)
+        if retry is not None and retry.key is not None:
+            place = self.holds.place(p, retry)
+            if place == "passed":
+                return []  # a copy of a retry already decided (a replay after a crash made it)
+            if place == "early":
+                return self.commit(msg, Work(records=[self.holds.again(p, retry)]))
+        tick = msg.topic == self.ticks_topic and (retry is None or retry.topic == self.ticks_topic)
+        if tick and self.holds.any_blocked(p) and (retry is None or not retry.head):
+            if self.clock.mode == "wall":
+                return []  # the partition's time waits for the held input; the worker ticks again
+            self.held_again = retry is not None
+            again = retry or Retry(msg.topic, None, msg.value, msg.timestamp, wall, head=False)
+            return self.commit(msg, Work(records=[self.holds.again(p, again)]))
+        return None
+
+    def _hold(self, msg: Incoming, record: Record, line: tuple[str, bytes | None] | None) -> list[Record]:
+        work = Work(records=[record])
+        if line is not None:
+            work.writes[line[0]] = line[1]
+        records = self.commit(msg, work)
+        self.holds.apply(line)
+        return records
+
+    def ensure_loaded(self, partition: int) -> None:
+        super().ensure_loaded(partition)
+        if partition not in self.holds.loaded:
+            prefix = line_key(partition, "")
+            self.holds.load(partition, [(k, raw) for k in self.table.keys()
+                                        if k.startswith(prefix) and (raw := self.table.get(k)) is not None])
 
     def revoke(self, partition: int) -> None:
         super().revoke(partition)
@@ -355,6 +411,9 @@ class EmployeeStage(Stage):
     def handle(self, work: Work, msg: Incoming) -> None:
         if self._retry is not None:  # an input that waited for a recipient: handled as the original
             r = self._retry
+            line = self.holds.done(msg.partition, r)  # decided: the next in its line has its turn
+            if line is not None:
+                work.writes[line[0]] = line[1]
             msg = Incoming(r.topic, msg.partition, msg.offset, r.key, r.value, r.timestamp)
         if msg.topic == self.ticks_topic:
             tick = json.loads(msg.value or b"{}")

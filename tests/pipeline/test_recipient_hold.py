@@ -150,3 +150,25 @@ def test_an_employees_waiting_inputs_are_decided_in_the_order_they_came_whatever
     state = json.loads(feed.stage.table.get("s:E1") or b"{}")
     assert state["profile"]["fields"]["given_name"] == "Ava"  # the later upsert decided last
     assert not feed.stage.holds.any_blocked(0)
+
+
+def test_a_restarted_stage_knows_the_lines_from_its_table_and_drops_a_copy_whose_place_has_passed(
+        write_files: WriteFiles) -> None:
+    wall, directory = Wall(), dict[str, Profile]()
+    before = _stage(write_files, wall, directory)
+    feed = Feed(before)
+    feed.event(person("E1"))
+    [held] = feed.event(LEAVE)
+    [behind] = feed.event(ev("u1", "hris.employee.upserted", "2026-04-02T09:00:00Z", given_name="Eve"))
+    assert before.table.get("h:0:E1") is not None  # the line is state, not memory only
+    after = EmployeeStage(before.table, StreamClock("event", wall), StreamMetrics(CollectorRegistry()),
+                          lambda topic, partition: None, before.engine, ticks_topic="ticks", max_event_bytes=1_000_000,
+                          directory=directory, recipient_wait_seconds=30)
+    feed.stage = after  # the worker restarted: nothing in memory
+    directory["M1"] = Profile(id="M1", fields={"email": "m1@example.com", "given_name": "Mo"})
+    [behind] = feed.again(behind)  # before its turn, as before the restart
+    assert not any(r.topic == "employee-ticks" for r in feed.again(held))
+    assert feed.again(held) == []  # a copy of the decided retry (a replay made it): dropped
+    assert not any(r.topic == "employee-ticks" for r in feed.again(behind))
+    assert after.table.get("h:0:E1") is None and not after.holds.any_blocked(0)
+    assert json.loads(after.table.get("s:E1") or b"{}")["profile"]["fields"]["given_name"] == "Eve"

@@ -16,7 +16,7 @@ from typing import Any
 
 from wayfinder import __version__, examples_dir
 from wayfinder.cli import sending as sending_cli
-from wayfinder.cli.paths import PathProblem, check_new_folder, check_out_folder, with_bundled
+from wayfinder.cli.paths import PathProblem, check_new_folder, check_out_folder, read_profile_file, with_bundled
 from wayfinder.cli.preview import Timezones, local_time, why_nothing, why_resources
 from wayfinder.cli.report import print_summary
 from wayfinder.journeys import Problem
@@ -158,14 +158,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _preview_events(args: argparse.Namespace, journey_trigger: str) -> tuple[list[CloudEvent], str]:
     if isinstance(args.employee, Path):
-        try:
-            profile = json.loads(args.employee.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            msg = f"{args.employee}: not a JSON profile ({type(e).__name__}); give an employee id or a JSON file"
-            raise SystemExit(msg) from e
-        if not isinstance(profile, dict):
-            msg = f"{args.employee}: a JSON profile is an object with the fields of SPEC section 3"
-            raise SystemExit(msg)
+        profile = read_profile_file(args.employee)
         employee_id = str(profile.get("id") or "preview")
         at = args.at or datetime.now(UTC)
         events = [CloudEvent(specversion="1.0", id="preview-profile", source="wayfinder/preview",

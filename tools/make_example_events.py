@@ -151,55 +151,10 @@ TEAMS: tuple[Team, ...] = (
 )
 TEAM_BY_KEY = {team.key: team for team in TEAMS}
 
-# Fictional names, per country of the office (given, family, preferred or "").
+# Fictional names, per country of the office (given, family, preferred or ""), in a data file beside this one.
 NAMES: dict[str, list[tuple[str, str, str]]] = {
-    "DE": [
-        ("Jürgen", "Weiß", ""), ("Anja", "Krüger", ""), ("Mehmet", "Yılmaz", ""), ("Sophie", "Müller", ""),
-        ("Lukas", "Becker", ""), ("Katarzyna", "Nowak", "Kasia"), ("Felix", "Schäfer", ""),
-        ("Hannah", "Köhler", ""), ("Jonas", "Hoffmann", ""), ("Leonie", "Braun", ""),
-        ("Tobias", "Wagner", "Tobi"), ("Emre", "Demir", ""), ("Marie", "Schulz", ""),
-        ("Niklas", "Fischer", ""), ("Ayşe", "Kaya", ""), ("Maximilian", "Zimmermann", "Max"),
-        ("Ольга", "Петрова", "Olga"), ("結衣", "田中", "Yui"), ("Greta", "Lange", ""),
-        ("Paul", "Neumann", ""), ("Clara", "Richter", ""), ("Søren", "Lindqvist", ""),
-        ("Annika", "Vogel", ""),
-    ],
-    "US": [
-        ("Zoë", "Martinez", ""), ("Marcus", "Johnson", ""), ("Emily", "Chen", ""),
-        ("DeShawn", "Williams", ""), ("Olivia", "Brown", "Liv"), ("Santiago", "Ramírez", "Santi"),
-        ("Aaliyah", "Jackson", ""), ("Ethan", "Miller", ""), ("민준", "김", "Minjun"),
-        ("Grace", "O'Connor", ""), ("Noah", "Davis", ""), ("Isabella", "Rossi", "Bella"),
-        ("Jamal", "Thompson", ""), ("Hannah", "Goldberg", ""), ("Tyler", "Nguyen", ""),
-        ("Mia", "Robinson", ""), ("Connor", "Walsh", ""), ("Sofía", "Hernández", ""),
-        ("Liam", "Patel", ""), ("Ava", "Wilson", ""), ("Darius", "Moore", ""), ("Chloe", "Park", ""),
-        ("Benjamin", "Lee", "Ben"), ("Maya", "Singh", ""),
-    ],
-    "FR": [
-        ("Chloé", "Lefèvre", ""), ("François", "Dubois", ""), ("Amélie", "Laurent", ""),
-        ("Mathieu", "Girard", ""), ("Inès", "Benali", ""), ("Théo", "Moreau", ""),
-        ("Camille", "Rousseau", ""), ("Léa", "Fontaine", ""), ("Karim", "Haddad", ""),
-        ("Élodie", "Mercier", ""), ("Hugo", "Lambert", ""), ("Manon", "Garnier", ""),
-        ("Julien", "Faure", ""), ("Océane", "Blanc", ""), ("Yasmine", "Cherif", ""),
-        ("Antoine", "Chevalier", ""), ("Renée", "Marchand", ""), ("Noé", "Perrin", ""),
-        ("Baptiste", "Roux", ""), ("Maëlle", "Le Gall", ""), ("Thi Lan", "Nguyễn", "Lan"),
-        ("Grégoire", "Vasseur", "Greg"),
-    ],
-    "IN": [
-        ("Priya", "Sharma", ""), ("Arjun", "Reddy", ""), ("Lakshmi", "Iyer", ""), ("Rohan", "Mehta", ""),
-        ("Ananya", "Gupta", ""), ("Vikram", "Nair", "Vik"), ("Sneha", "Kulkarni", ""),
-        ("Aditya", "Rao", ""), ("Kavya", "Menon", ""), ("Rahul", "Verma", ""), ("Divya", "Pillai", ""),
-        ("Siddharth", "Joshi", "Sid"), ("Meera", "Krishnan", ""), ("Harpreet", "Kaur", ""),
-        ("Farhan", "Sheikh", ""), ("Neha", "Deshpande", ""), ("Karthik", "Subramanian", ""),
-        ("Ishita", "Bose", ""), ("Anil", "Kumar", ""), ("Pooja", "Patil", ""), ("Aarav", "Malhotra", ""),
-        ("Tanvi", "Shetty", ""), ("Zubin", "Irani", ""), ("Revathi", "Sundaram", ""),
-    ],
-    "GB": [
-        ("Siobhán", "Murphy", ""), ("Oliver", "Hughes", "Ollie"), ("Amara", "Okafor", ""),
-        ("Harry", "Evans", ""), ("Aoife", "Byrne", ""), ("James", "Whitaker", ""),
-        ("Priyanka", "Shah", ""), ("Thomas", "Clarke", "Tom"), ("Ellie", "Morgan", ""),
-        ("Kwame", "Mensah", ""), ("Charlotte", "Price", ""), ("芳", "王", "Fang"), ("Rhys", "Jenkins", ""),
-        ("Freya", "Campbell", ""), ("Dáithí", "O'Sullivan", ""), ("Zainab", "Hussain", ""),
-        ("Callum", "Fraser", ""),
-    ],
+    country: [(given, family, preferred) for given, family, preferred in people]
+    for country, people in json.loads(Path(__file__).with_name("example_names.json").read_text("utf-8")).items()
 }
 # People whose names are not written in Latin script tell us their preferred ASCII email.
 EMAIL_LOCAL = {

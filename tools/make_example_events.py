@@ -960,15 +960,20 @@ class Company:
         day = weekday_on_or_after(first + timedelta(days=self.rng.randrange(span)))
         return day if day <= LAST_DAY else None
 
+    def someone_on_a_day(self, people: list[Profile]) -> tuple[Profile, date]:
+        """A random person and a random weekday they are with the company (drawn again until one fits)."""
+        while True:
+            person = self.rng.choice(people)
+            day = self.random_day(person)
+            if day is not None:
+                return person, day
+
     def engagement(self, count: int) -> None:
         readable = [i for i in self.catalog if i.day is None and not SENSITIVE_TOPICS.intersection(i.topics)]
         people = sorted(self.people.values(), key=lambda p: str(p["id"]))
         made = 0
         while made < count:
-            person = self.rng.choice(people)
-            day = self.random_day(person)
-            if day is None:
-                continue
+            person, day = self.someone_on_a_day(people)
             if self.rng.random() < 0.1:  # some people read the intranet at the weekend
                 day = min(day + timedelta(days=5 - day.weekday()), LAST_DAY)
             at = self.work_time(day, person)
@@ -1011,10 +1016,7 @@ class Company:
         people = sorted(self.people.values(), key=lambda p: str(p["id"]))
         made = 0
         while made < count:
-            person = self.rng.choice(people)
-            day = self.random_day(person)
-            if day is None:
-                continue
+            person, day = self.someone_on_a_day(people)
             nightly = self.rng.random() < 0.4
             at = (
                 datetime.combine(day, time(1, self.rng.randrange(60)), tzinfo=UTC)

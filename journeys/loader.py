@@ -13,17 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.catalog.graph import CatalogGraph
-from wayfinder.catalog.model import (
-    CatalogDoc,
-    CatalogFeedbackDoc,
-    ResourceCounts,
-    ResourceDoc,
-    ResourceSpec,
-    RoleDoc,
-    RoleSpec,
-    TopicDoc,
-    TopicSpec,
-)
+from wayfinder.catalog.model import CatalogDoc, CatalogFeedbackDoc, ResourceDoc, RoleDoc, TopicDoc
 from wayfinder.expressions import ExpressionError
 from wayfinder.journeys._problems import DefinitionError, Problem
 from wayfinder.journeys._yaml import Document, Loc, load_documents
@@ -185,14 +175,14 @@ class _Loader:
 
 
 def _all_field_names() -> set[str]:
+    """Every field of the journey and catalog documents (what a misspelt key may have meant)."""
+    from wayfinder.catalog import model as cm
     from wayfinder.journeys import model as jm
 
     names: set[str] = set()
-    for obj in vars(jm).values():
+    for obj in [*vars(jm).values(), *vars(cm).values()]:
         if isinstance(obj, type) and issubclass(obj, BaseModel):
             names |= _field_names(obj)
-    for m in (CatalogDoc, ResourceSpec, TopicSpec, RoleSpec, CatalogFeedbackDoc, ResourceCounts):
-        names |= _field_names(m)
     return names
 
 

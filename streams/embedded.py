@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from wayfinder.journeys.digest import DigestOutcome, Digests, DigestState
 from wayfinder.journeys.effects import (
@@ -193,17 +193,11 @@ class EmbeddedRunner:
         carry_out(effects, self, subject)
 
     def _mailbox_outcome(self, mailbox: str, out: MailboxOutcome, now: datetime) -> None:
-        if out.state is None:
-            self.mailboxes.pop(mailbox, None)
-        else:
-            self.mailboxes[mailbox] = out.state
+        _store(self.mailboxes, mailbox, out.state)
         self._carry_out(out.effects, now, mailbox)
 
     def _digest_outcome(self, mailbox: str, out: DigestOutcome, now: datetime) -> None:
-        if out.state is None:
-            self.digest_boxes.pop(mailbox, None)
-        else:
-            self.digest_boxes[mailbox] = out.state
+        _store(self.digest_boxes, mailbox, out.state)
         self._carry_out(out.effects, now, mailbox)
 
     # -- the port (streams.interpreter) ---------------------------------------------------------
@@ -275,6 +269,17 @@ class EmbeddedRunner:
         for t in self.tasks.values():
             out[t.journey_id]["tasks"] += 1
         return dict(sorted(out.items()))
+
+
+_S = TypeVar("_S")
+
+
+def _store(table: dict[str, _S], key: str, state: _S | None) -> None:
+    """Store a core's new state under ``key``; ``None`` (the core forgot it) removes the entry."""
+    if state is None:
+        table.pop(key, None)
+    else:
+        table[key] = state
 
 
 def read_event_file(path: Path) -> ReadEvents:

@@ -151,55 +151,10 @@ TEAMS: tuple[Team, ...] = (
 )
 TEAM_BY_KEY = {team.key: team for team in TEAMS}
 
-# Fictional names, per country of the office (given, family, preferred or "").
+# Fictional names, per country of the office (given, family, preferred or ""), in a data file beside this one.
 NAMES: dict[str, list[tuple[str, str, str]]] = {
-    "DE": [
-        ("Jürgen", "Weiß", ""), ("Anja", "Krüger", ""), ("Mehmet", "Yılmaz", ""), ("Sophie", "Müller", ""),
-        ("Lukas", "Becker", ""), ("Katarzyna", "Nowak", "Kasia"), ("Felix", "Schäfer", ""),
-        ("Hannah", "Köhler", ""), ("Jonas", "Hoffmann", ""), ("Leonie", "Braun", ""),
-        ("Tobias", "Wagner", "Tobi"), ("Emre", "Demir", ""), ("Marie", "Schulz", ""),
-        ("Niklas", "Fischer", ""), ("Ayşe", "Kaya", ""), ("Maximilian", "Zimmermann", "Max"),
-        ("Ольга", "Петрова", "Olga"), ("結衣", "田中", "Yui"), ("Greta", "Lange", ""),
-        ("Paul", "Neumann", ""), ("Clara", "Richter", ""), ("Søren", "Lindqvist", ""),
-        ("Annika", "Vogel", ""),
-    ],
-    "US": [
-        ("Zoë", "Martinez", ""), ("Marcus", "Johnson", ""), ("Emily", "Chen", ""),
-        ("DeShawn", "Williams", ""), ("Olivia", "Brown", "Liv"), ("Santiago", "Ramírez", "Santi"),
-        ("Aaliyah", "Jackson", ""), ("Ethan", "Miller", ""), ("민준", "김", "Minjun"),
-        ("Grace", "O'Connor", ""), ("Noah", "Davis", ""), ("Isabella", "Rossi", "Bella"),
-        ("Jamal", "Thompson", ""), ("Hannah", "Goldberg", ""), ("Tyler", "Nguyen", ""),
-        ("Mia", "Robinson", ""), ("Connor", "Walsh", ""), ("Sofía", "Hernández", ""),
-        ("Liam", "Patel", ""), ("Ava", "Wilson", ""), ("Darius", "Moore", ""), ("Chloe", "Park", ""),
-        ("Benjamin", "Lee", "Ben"), ("Maya", "Singh", ""),
-    ],
-    "FR": [
-        ("Chloé", "Lefèvre", ""), ("François", "Dubois", ""), ("Amélie", "Laurent", ""),
-        ("Mathieu", "Girard", ""), ("Inès", "Benali", ""), ("Théo", "Moreau", ""),
-        ("Camille", "Rousseau", ""), ("Léa", "Fontaine", ""), ("Karim", "Haddad", ""),
-        ("Élodie", "Mercier", ""), ("Hugo", "Lambert", ""), ("Manon", "Garnier", ""),
-        ("Julien", "Faure", ""), ("Océane", "Blanc", ""), ("Yasmine", "Cherif", ""),
-        ("Antoine", "Chevalier", ""), ("Renée", "Marchand", ""), ("Noé", "Perrin", ""),
-        ("Baptiste", "Roux", ""), ("Maëlle", "Le Gall", ""), ("Thi Lan", "Nguyễn", "Lan"),
-        ("Grégoire", "Vasseur", "Greg"),
-    ],
-    "IN": [
-        ("Priya", "Sharma", ""), ("Arjun", "Reddy", ""), ("Lakshmi", "Iyer", ""), ("Rohan", "Mehta", ""),
-        ("Ananya", "Gupta", ""), ("Vikram", "Nair", "Vik"), ("Sneha", "Kulkarni", ""),
-        ("Aditya", "Rao", ""), ("Kavya", "Menon", ""), ("Rahul", "Verma", ""), ("Divya", "Pillai", ""),
-        ("Siddharth", "Joshi", "Sid"), ("Meera", "Krishnan", ""), ("Harpreet", "Kaur", ""),
-        ("Farhan", "Sheikh", ""), ("Neha", "Deshpande", ""), ("Karthik", "Subramanian", ""),
-        ("Ishita", "Bose", ""), ("Anil", "Kumar", ""), ("Pooja", "Patil", ""), ("Aarav", "Malhotra", ""),
-        ("Tanvi", "Shetty", ""), ("Zubin", "Irani", ""), ("Revathi", "Sundaram", ""),
-    ],
-    "GB": [
-        ("Siobhán", "Murphy", ""), ("Oliver", "Hughes", "Ollie"), ("Amara", "Okafor", ""),
-        ("Harry", "Evans", ""), ("Aoife", "Byrne", ""), ("James", "Whitaker", ""),
-        ("Priyanka", "Shah", ""), ("Thomas", "Clarke", "Tom"), ("Ellie", "Morgan", ""),
-        ("Kwame", "Mensah", ""), ("Charlotte", "Price", ""), ("芳", "王", "Fang"), ("Rhys", "Jenkins", ""),
-        ("Freya", "Campbell", ""), ("Dáithí", "O'Sullivan", ""), ("Zainab", "Hussain", ""),
-        ("Callum", "Fraser", ""),
-    ],
+    country: [(given, family, preferred) for given, family, preferred in people]
+    for country, people in json.loads(Path(__file__).with_name("example_names.json").read_text("utf-8")).items()
 }
 # People whose names are not written in Latin script tell us their preferred ASCII email.
 EMAIL_LOCAL = {
@@ -1005,15 +960,20 @@ class Company:
         day = weekday_on_or_after(first + timedelta(days=self.rng.randrange(span)))
         return day if day <= LAST_DAY else None
 
+    def someone_on_a_day(self, people: list[Profile]) -> tuple[Profile, date]:
+        """A random person and a random weekday they are with the company (drawn again until one fits)."""
+        while True:
+            person = self.rng.choice(people)
+            day = self.random_day(person)
+            if day is not None:
+                return person, day
+
     def engagement(self, count: int) -> None:
         readable = [i for i in self.catalog if i.day is None and not SENSITIVE_TOPICS.intersection(i.topics)]
         people = sorted(self.people.values(), key=lambda p: str(p["id"]))
         made = 0
         while made < count:
-            person = self.rng.choice(people)
-            day = self.random_day(person)
-            if day is None:
-                continue
+            person, day = self.someone_on_a_day(people)
             if self.rng.random() < 0.1:  # some people read the intranet at the weekend
                 day = min(day + timedelta(days=5 - day.weekday()), LAST_DAY)
             at = self.work_time(day, person)
@@ -1056,10 +1016,7 @@ class Company:
         people = sorted(self.people.values(), key=lambda p: str(p["id"]))
         made = 0
         while made < count:
-            person = self.rng.choice(people)
-            day = self.random_day(person)
-            if day is None:
-                continue
+            person, day = self.someone_on_a_day(people)
             nightly = self.rng.random() < 0.4
             at = (
                 datetime.combine(day, time(1, self.rng.randrange(60)), tzinfo=UTC)

@@ -9,14 +9,14 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from wayfinder import __version__, examples_dir
 from wayfinder.cli import sending as sending_cli
-from wayfinder.cli.paths import PathProblem, check_new_folder, check_out_folder, with_bundled
+from wayfinder.cli.paths import PathProblem, check_new_folder, check_out_folder, read_profile_file, with_bundled
 from wayfinder.cli.preview import Timezones, local_time, why_nothing, why_resources
 from wayfinder.cli.report import print_summary
 from wayfinder.journeys import Problem
@@ -73,6 +73,18 @@ def _load(args: argparse.Namespace) -> Definitions | None:
     return defs if _report_problems(problems) else None
 
 
+def _checked_load(command: str, check: Callable[[], None], args: argparse.Namespace) -> Definitions | int:
+    """Check the command's own arguments first (a problem: its message and exit code 2), then load the
+    definitions (problems: exit code 1); the definitions, or the exit code."""
+    try:
+        check()
+    except (PathProblem, _BadData) as e:
+        print(f"wayfinder {command}: {e}", file=sys.stderr)
+        return 2
+    defs = _load(args)
+    return 1 if defs is None else defs
+
+
 # -- commands -------------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
     flags = [args.journeys, args.catalog, args.templates, args.policy]
@@ -107,14 +119,9 @@ def _simulate(defs: Definitions, events_path: Path, until: datetime | None, out:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    try:
-        check_out_folder(args.out)
-    except PathProblem as e:
-        print(f"wayfinder simulate: {e}", file=sys.stderr)
-        return 2
-    defs = _load(args)
-    if defs is None:
-        return 1
+    defs = _checked_load("simulate", lambda: check_out_folder(args.out), args)
+    if isinstance(defs, int):
+        return defs
     if not args.events.is_file():
         print(f"{args.events}: no such events file", file=sys.stderr)
         return 1
@@ -135,15 +142,10 @@ def _write_outbox(runner: EmbeddedRunner, folder: Path) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     ex = examples_dir()
-    try:
-        check_out_folder(args.out)
-    except PathProblem as e:
-        print(f"wayfinder demo: {e}", file=sys.stderr)
-        return 2
-    ns = argparse.Namespace(journeys=None, catalog=None, templates=None, policy=None)
-    defs = _load(ns)
-    if defs is None:
-        return 1
+    bundled = argparse.Namespace(journeys=None, catalog=None, templates=None, policy=None)
+    defs = _checked_load("demo", lambda: check_out_folder(args.out), bundled)
+    if isinstance(defs, int):
+        return defs
     events = ex / "events.jsonl"
     read = read_event_file(events)
     last = max(e.time for e in read.events)
@@ -158,14 +160,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _preview_events(args: argparse.Namespace, journey_trigger: str) -> tuple[list[CloudEvent], str]:
     if isinstance(args.employee, Path):
-        try:
-            profile = json.loads(args.employee.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            msg = f"{args.employee}: not a JSON profile ({type(e).__name__}); give an employee id or a JSON file"
-            raise SystemExit(msg) from e
-        if not isinstance(profile, dict):
-            msg = f"{args.employee}: a JSON profile is an object with the fields of SPEC section 3"
-            raise SystemExit(msg)
+        profile = read_profile_file(args.employee)
         employee_id = str(profile.get("id") or "preview")
         at = args.at or datetime.now(UTC)
         events = [CloudEvent(specversion="1.0", id="preview-profile", source="wayfinder/preview",
@@ -213,14 +208,9 @@ def _preview_trigger(data: str | None, event_type: str, at: datetime, employee_i
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    try:
-        _check_data(args.data)
-    except _BadData as e:
-        print(f"wayfinder preview: {e}", file=sys.stderr)
-        return 2
-    defs = _load(args)
-    if defs is None:
-        return 1
+    defs = _checked_load("preview", lambda: _check_data(args.data), args)
+    if isinstance(defs, int):
+        return defs
     journey = defs.current().get(args.journey)
     if journey is None:
         print(f"unknown journey {args.journey!r}; known: {', '.join(sorted(defs.current()))}", file=sys.stderr)

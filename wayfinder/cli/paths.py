@@ -3,7 +3,9 @@ templates for a folder that holds only journeys."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -59,3 +61,16 @@ def with_bundled(sources: Sources) -> list[str]:
         sources.paths.append(ex / "catalog")
         added.append("catalog")
     return added
+
+
+def read_profile_file(path: Path) -> dict[str, Any]:
+    """A JSON profile given instead of an employee id (``preview``, ``resources``); exits with what to give."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        msg = f"{path}: not a JSON profile ({type(e).__name__}); give an employee id or a JSON file"
+        raise SystemExit(msg) from e
+    if not isinstance(data, dict):
+        msg = f"{path}: a JSON profile is an object with the fields of SPEC section 3"
+        raise SystemExit(msg)
+    return data

@@ -12,6 +12,7 @@ from typing import Any
 from wayfinder import examples_dir
 from wayfinder.catalog.applies import Applies, TopicOffer, resource_title, what_applies
 from wayfinder.catalog.graph import CatalogGraph
+from wayfinder.cli.paths import read_profile_file
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.profile import Profile
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
@@ -37,14 +38,7 @@ def state_of(employee: str | Path, events_file: Path | None, defs: Definitions) 
     """The profile (from a JSON file, or from the employee's events as the engine builds it: preferences changed
     and engagement included) and their own engagement with resources."""
     if isinstance(employee, Path):
-        try:
-            data = json.loads(employee.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            msg = f"{employee}: not a JSON profile ({type(e).__name__}); give an employee id or a JSON file"
-            raise SystemExit(msg) from e
-        if not isinstance(data, dict):
-            msg = f"{employee}: a JSON profile is an object with the fields of SPEC section 3"
-            raise SystemExit(msg)
+        data = read_profile_file(employee)
         profile = Profile(id=str(data.get("id") or "profile"))
         profile.merge(data)
         return profile, {}

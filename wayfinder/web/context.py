@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,3 +57,22 @@ def signed_in(request: Request, *roles: Role) -> Staff | Response:
         raise HTTPException(403, "Your role does not give access to this page.")
     session_csrf(request)
     return staff
+
+
+StaffHandler = Callable[[Request, Staff], Awaitable[Response]]
+"""A staff page's handler: the request and the signed-in staff member."""
+
+
+def staff_page(*roles: Role) -> Callable[[StaffHandler], Callable[[Request], Awaitable[Response]]]:
+    """Make ``handler`` a page for signed-in staff with one of ``roles`` (``signed_in`` decides who gets in);
+    the handler runs only for them and is told who they are."""
+
+    def wrap(handler: StaffHandler) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(handler)
+        async def page(request: Request) -> Response:
+            staff = signed_in(request, *roles)
+            return staff if isinstance(staff, Response) else await handler(request, staff)
+
+        return page
+
+    return wrap

@@ -16,7 +16,7 @@ from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.records import Message
 from wayfinder.web import events as ev
 from wayfinder.web.access import Staff, is_about_self, may_see_message, may_see_task
-from wayfinder.web.context import Web, signed_in, web
+from wayfinder.web.context import Web, staff_page, web
 from wayfinder.web.explain import trigger_of
 from wayfinder.web.security import EMAIL_CSP, check_csrf, session_csrf
 
@@ -29,10 +29,8 @@ def _visible_pending(w: Web, staff: Staff) -> list[Message]:
     return [m for m in store.pending() if may_see_message(staff, m, store.profiles.get(m.employee_id))]
 
 
-async def review_queue(request: Request) -> Response:
-    staff = signed_in(request, "reviewer", "hr_partner")
-    if isinstance(staff, Response):
-        return staff
+@staff_page("reviewer", "hr_partner")
+async def review_queue(request: Request, staff: Staff) -> Response:
     w = web(request)
     visible = _visible_pending(w, staff)
     journey = request.query_params.get("journey", "")
@@ -57,10 +55,8 @@ def _message_for(request: Request, staff: Staff) -> Message:
     return message
 
 
-async def review_detail(request: Request) -> Response:
-    staff = signed_in(request, "reviewer", "hr_partner")
-    if isinstance(staff, Response):
-        return staff
+@staff_page("reviewer", "hr_partner")
+async def review_detail(request: Request, staff: Staff) -> Response:
     w = web(request)
     message = _message_for(request, staff)
     journey = w.backend.world.defs.current().get(message.journey_id)
@@ -72,10 +68,8 @@ async def review_detail(request: Request) -> Response:
                     trigger=trigger_of(w.backend.trigger_events, message, journey))
 
 
-async def review_html(request: Request) -> Response:
-    staff = signed_in(request, "reviewer", "hr_partner")
-    if isinstance(staff, Response):
-        return staff
+@staff_page("reviewer", "hr_partner")
+async def review_html(request: Request, staff: Staff) -> Response:
     message = _message_for(request, staff)
     return Response(message.html or "", media_type="text/html",
                     headers={"Content-Security-Policy": EMAIL_CSP, "X-Frame-Options": "SAMEORIGIN"})
@@ -92,10 +86,8 @@ def _edits(form: Any, message: Message) -> dict[str, str]:
     return edits
 
 
-async def review_decide(request: Request) -> Response:
-    staff = signed_in(request, "reviewer", "hr_partner")
-    if isinstance(staff, Response):
-        return staff
+@staff_page("reviewer", "hr_partner")
+async def review_decide(request: Request, staff: Staff) -> Response:
     w = web(request)
     form = await request.form()
     check_csrf(session_csrf(request), form)
@@ -123,10 +115,8 @@ async def review_decide(request: Request) -> Response:
 
 
 # -- tasks -----------------------------------------------------------------------------------
-async def task_inbox(request: Request) -> Response:
-    staff = signed_in(request, "reviewer", "hr_partner", "manager")
-    if isinstance(staff, Response):
-        return staff
+@staff_page("reviewer", "hr_partner", "manager")
+async def task_inbox(request: Request, staff: Staff) -> Response:
     w = web(request)
     store = w.backend.store
     views = [v for v in store.task_views() if may_see_task(staff, v.task, store.profiles.get(v.task.employee_id))]
@@ -135,10 +125,8 @@ async def task_inbox(request: Request) -> Response:
     return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, csrf=session_csrf(request))
 
 
-async def task_act(request: Request) -> Response:
-    staff = signed_in(request, "reviewer", "hr_partner", "manager")
-    if isinstance(staff, Response):
-        return staff
+@staff_page("reviewer", "hr_partner", "manager")
+async def task_act(request: Request, staff: Staff) -> Response:
     w = web(request)
     form = await request.form()
     check_csrf(session_csrf(request), form)
@@ -165,10 +153,8 @@ async def task_act(request: Request) -> Response:
 
 
 # -- operations ------------------------------------------------------------------------------
-async def overview(request: Request) -> Response:
-    staff = signed_in(request, "operator", "reviewer")
-    if isinstance(staff, Response):
-        return staff
+@staff_page("operator", "reviewer")
+async def overview(request: Request, staff: Staff) -> Response:
     w = web(request)
     store = w.backend.store
     rows = store.overview(w.backend.lifecycle, w.backend.world.defs.current())
@@ -176,10 +162,8 @@ async def overview(request: Request) -> Response:
                     may_switch=staff.has("operator"))
 
 
-async def switch(request: Request) -> Response:
-    staff = signed_in(request, "operator")
-    if isinstance(staff, Response):
-        return staff
+@staff_page("operator")
+async def switch(request: Request, staff: Staff) -> Response:
     w = web(request)
     form = await request.form()
     check_csrf(session_csrf(request), form)

@@ -114,10 +114,12 @@ def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: bool) -> None:
 
 @KNOWN_FAILING
 @pytest.mark.timeout(900)
-@pytest.mark.xfail(reason="issue 12, open: on 2026-11-29 5 of 704 messages (to managers, in the last, partial replica) "
-                   "went out an hour later than in simulate (08:00Z, i.e. 08:00 UTC instead of 08:00 Paris): a "
-                   "recipient's time zone as seen across partitions; every other id, status, time and recipient "
-                   "agreed, none missing", strict=False)
+@pytest.mark.xfail(reason="issue 12, open: with the recipient hold on (stop 19), 3 of 704 messages to managers in the "
+                   "last, partial replica went out at 08:00Z instead of simulate's 07:00-07:26Z (or the evening "
+                   "before): the manager was in the directory but, it seems, not yet with the time zone simulate "
+                   "knew at that event time (the directory is the latest profile, not the profile as of the "
+                   "decision's time); every other id, status, time and recipient agreed, none missing",
+                   strict=False)
 def test_kcat_and_publish_with_two_workers_decide_what_simulate_decides(world: KafkaWorld, tmp_path: Path) -> None:
     _run(world, tmp_path, stop_broker=False)
 

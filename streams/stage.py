@@ -438,7 +438,8 @@ class EmployeeStage(Stage):
         state = self._load(work, event.subject)
         outcome = self.engine.on_event(state, event, now, self._lookup)
         outcome_kind = "duplicate" if any(isinstance(e, Lifecycle) and e.kind == "duplicate"
-                                          for e in outcome.effects) else "processed"
+                                          for e in outcome.effects) else \
+            "dead_letter" if any(isinstance(e, Refuse) for e in outcome.effects) else "processed"
         self.metrics.events.labels(event_type_label(event.type), outcome_kind).inc()
         self._apply(work, msg.partition, event.subject, state, outcome.state, outcome.effects, now)
         if msg.timestamp is not None and work.records:

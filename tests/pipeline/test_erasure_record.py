@@ -104,6 +104,9 @@ def test_the_same_erasure_in_the_worker_stages_refuses_replays_after_a_restart_w
     restarted.tick(UNTIL)
     letters = _letters(restarted)
     assert [d["reason"] for d in letters] == ["erased_subject"] * len(REPLAYS)
+    counted = [s for m in restarted.employees.metrics.events.collect() for s in m.samples]
+    refused = sum(s.value for s in counted if s.name.endswith("_total") and s.labels["outcome"] == "dead_letter")
+    assert refused == len(REPLAYS)  # counted as dead letters, not as processed
     assert {d["raw"] for d in letters} == {ERASED_INPUT}
     assert _messages_about(restarted) == [] and len(_messages_about(p)) == sent_before
     assert not [r for r in restarted.records if r.topic == "directory" and r.key == PERSON and r.value]

@@ -98,6 +98,8 @@ class _Builder:
             broker_session_timeout=settings.broker_session_timeout,
             broker_heartbeat_interval=settings.broker_heartbeat_interval,
             consumer_group_instance_id=settings.group_instance_id,
+            # a topic that was missing at the group's first assignment is picked up within this (5 min default)
+            consumer_metadata_max_age_ms=30_000,
         )
         agent_topics = {settings.topic(n) for n in (*INPUTS, Topic.EMPLOYEE_TICKS, Topic.MAILBOX, Topic.MAILBOX_TICKS)}
         check_on_start(self.app, agent_topics.__contains__)

@@ -8,7 +8,7 @@ from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from wayfinder.streams.settings import WorkerSettings
-from wayfinder.streams.topics import INPUTS
+from wayfinder.streams.topics import INPUTS, create_topics
 from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,10 @@ def check_partitions(settings: WorkerSettings, counts: dict[str, int]) -> None:
 
 
 def check_worker_topics(settings: WorkerSettings) -> None:
-    """At worker start-up: ``check_partitions`` against the broker; an unreachable broker is left to Faust,
-    which waits for it (and the check is skipped, with a warning)."""
+    """At worker start-up: ``check_partitions`` against the broker, then create the topics that are missing
+    and wait until every one is ready (``topics.create_topics``), so that the group's first assignment covers
+    them all. An unreachable broker is left to Faust, which waits for it (the check is skipped, with a
+    warning)."""
     try:
         counts = partition_counts(settings)
     except KafkaError as e:
@@ -56,3 +58,11 @@ def check_worker_topics(settings: WorkerSettings) -> None:
                     type(e).__name__)
         return
     check_partitions(settings, counts)
+    try:
+        created, _ = create_topics(settings)
+    except KafkaError as e:
+        log.warning("could not create or see every topic (%s); Faust picks up late topics at its next "
+                    "metadata refresh", type(e).__name__)
+        return
+    if created:
+        log.warning("created %d missing topics (%d partitions each)", len(created), settings.partitions)

@@ -29,8 +29,16 @@ def topic_specs(settings: WorkerSettings) -> list[TopicSpec]:
             for n in (*INPUTS, *OUTPUTS, *INTERNAL)]
 
 
+# How long to wait for every topic to be usable: a KRaft broker answers CreateTopics before its metadata
+# cache has the topic, and a consumer that joins its group in between is assigned none of its partitions
+# (Faust ignores a missing topic and only asks again at the next metadata refresh).
+READY_TIMEOUT_MS = 60_000
+
+
 def create_topics(settings: WorkerSettings) -> tuple[list[str], list[str]]:
-    """Create what is missing; returns (created, already there). Safe to run again."""
+    """Create what is missing and wait until every topic has a leader for each partition; returns (created,
+    already there). Safe to run again; ``kafka.errors.KafkaTimeoutError`` if a topic is still not ready after
+    ``READY_TIMEOUT_MS``."""
     admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="wayfinder-admin")
     try:
         existing = set(admin.list_topics())
@@ -46,6 +54,7 @@ def create_topics(settings: WorkerSettings) -> tuple[list[str], list[str]]:
                 created.append(spec.name)
             except TopicAlreadyExistsError:
                 present.append(spec.name)
+        admin.wait_for_topics([spec.name for spec in topic_specs(settings)], timeout_ms=READY_TIMEOUT_MS)
         return created, present
     finally:
         admin.close()

@@ -31,7 +31,8 @@ def test_the_partition_counts_of_the_topics_a_worker_reads_are_read_from_the_bro
     check_worker_topics(world.settings)  # agrees: no error
     fresh = WorkerSettings(broker=world.settings.broker, topic_prefix=f"t{uuid.uuid4().hex[:10]}.", partitions=5)
     assert partition_counts(fresh) == {}
-    check_worker_topics(fresh)  # nothing exists yet: nothing to disagree with
+    check_worker_topics(fresh)  # nothing exists yet: nothing to disagree with, and the worker creates them
+    assert partition_counts(fresh) == {fresh.topic(n): 5 for n in CONSUMED}
 
 
 def test_a_different_partition_setting_is_refused_naming_the_setting_and_the_topics(world: KafkaWorld) -> None:

@@ -105,13 +105,20 @@ class Stage:
         self.timers = TimerIndex()
         self.wal = WriteAheadLog(table, committed)
         self._cache: dict[str, tuple[int, Any]] = {}
+        self._finished: set[int] = set()  # partitions whose interrupted units were finished on assignment
 
     # -- partitions ---------------------------------------------------------------------------
     def ensure_loaded(self, partition: int) -> None:
-        """On assignment: finish the units a crash interrupted, then index the partition's timers."""
+        """On assignment: finish the units a crash interrupted, then index the partition's timers. After an
+        undone unit (``_undo``) only the index is built again: mid-run nothing is interrupted, and finishing
+        again would re-apply entries not yet pruned over keys later units changed back (a fired timer would
+        come back, a state would go back in time)."""
         if self.timers.loaded(partition):
             return
-        finished = finish_interrupted(self.table, partition)
+        finished = 0
+        if partition not in self._finished:
+            finished = finish_interrupted(self.table, partition, self.wal.committed)
+            self._finished.add(partition)
         prefix = f"t:{partition}:"
         items = []
         for key in self.table.keys():
@@ -126,6 +133,7 @@ class Stage:
 
     def revoke(self, partition: int) -> None:
         self.timers.drop(partition)
+        self._finished.discard(partition)
         self._cache = {k: v for k, v in self._cache.items() if v[0] != partition}
         self.wal.forget(partition)
 
@@ -209,12 +217,7 @@ class Stage:
             except Exception:
                 self._undo(msg.partition)
                 raise
-            too_large = self._too_large(work)
-            if too_large is None:
-                try:
-                    self.wal.write(msg.topic, msg.partition, msg.offset, work, limit=self.max_record_bytes)
-                except EntryTooLarge:
-                    too_large = "entry"
+            too_large = self._logged(msg, work)
             if too_large is None:
                 break
             self._undo(msg.partition)
@@ -237,17 +240,23 @@ class Stage:
 
     def commit(self, msg: Incoming, work: Work) -> list[Record]:
         """Keep a unit decided without ``handle`` (its writes and records all or nothing, as ``process`` does)."""
-        too_large = self._too_large(work)
-        if too_large is None:
-            try:
-                self.wal.write(msg.topic, msg.partition, msg.offset, work, limit=self.max_record_bytes)
-            except EntryTooLarge:
-                too_large = "entry"
+        too_large = self._logged(msg, work)
         if too_large is not None:
             return self._refuse_too_large(msg, too_large)
         self._write(work.writes)
         self.wal.prune(msg.topic, msg.partition)
         return work.records
+
+    def _logged(self, msg: Incoming, work: Work) -> str | None:
+        """Write the unit's write-ahead entry; what Kafka would refuse instead (``_too_large``, or the entry)."""
+        too_large = self._too_large(work)
+        if too_large is not None:
+            return too_large
+        try:
+            self.wal.write(msg.topic, msg.partition, msg.offset, work, limit=self.max_record_bytes)
+        except EntryTooLarge:
+            return "entry"
+        return None
 
     def _undo(self, partition: int) -> None:
         """A unit that is not kept: the core may have changed a cached state in place, and the timer index

@@ -97,7 +97,14 @@ def replay(table: Table, key: str) -> Replayed | None:
     return Replayed(key, work.records, applied, len(work.writes))
 
 
-def finish_interrupted(table: Table, partition: int) -> int:
+def entry_input(key: str) -> tuple[str, int, int]:
+    """The input (topic, partition, offset) of a write-ahead entry's key."""
+    topic, partition, offset = key[len(ENTRY_PREFIX):].rsplit(":", 2)
+    return topic, int(partition), int(offset)
+
+
+def finish_interrupted(table: Table, partition: int,
+                       committed: Callable[[str, int], int | None] = lambda topic, partition: None) -> int:
     """Apply the writes of the partition's entries that did not all reach the table; returns how many.
 
     Offsets are committed per topic, so after a crash an input of one topic may be processed before an
@@ -105,10 +112,21 @@ def finish_interrupted(table: Table, partition: int) -> int:
     is applied where its key still holds what it held before the unit and does not yet hold the new value;
     applying one unit can make the next one's apply, so this repeats until nothing changes. Each write is
     applied at most once, so the loop always ends.
+
+    Entries of inputs whose offset is committed (below ``committed(topic, partition)``) are complete (an
+    offset is committed after what its unit wrote was flushed) and not yet pruned: they are left alone, as a
+    key a later unit set back to its old value (a timer fired since) would look unapplied.
     """
-    marker = f":{partition}:"
-    entries = [Work.decode(raw) for key in table.keys()
-               if key.startswith(ENTRY_PREFIX) and marker in key and (raw := table.get(key)) is not None]
+    entries = []
+    for key in list(table.keys()):
+        if not key.startswith(ENTRY_PREFIX):
+            continue
+        topic, p, offset = entry_input(key)
+        done_below = committed(topic, p) if p == partition else None
+        if p != partition or (done_below is not None and offset < done_below):
+            continue
+        if (raw := table.get(key)) is not None:
+            entries.append(Work.decode(raw))
     done: set[tuple[int, str]] = set()
     progress = True
     while progress:
@@ -138,7 +156,7 @@ class WriteAheadLog:
 
     def __init__(self, table: Table, committed: Callable[[str, int], int | None]) -> None:
         self.table = table
-        self._committed = committed
+        self.committed = committed
         self._entries: dict[tuple[str, int], deque[tuple[int, str]]] = {}
 
     def write(self, topic: str, partition: int, offset: int, work: Work, *, limit: int | None = None) -> bool:
@@ -159,7 +177,7 @@ class WriteAheadLog:
     def prune(self, topic: str, partition: int) -> int:
         """Delete the entries of the inputs of ``topic``/``partition`` whose offset is committed."""
         entries = self._entries.get((topic, partition))
-        committed = self._committed(topic, partition)
+        committed = self.committed(topic, partition)
         pruned = 0
         if not entries or committed is None:
             return pruned

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.pipeline.stages import UNTIL, DictTable, Pipeline
 from wayfinder import examples_dir
+from wayfinder.streams.stage import Incoming
+from wayfinder.streams.unit import Work
 
 
 def simulated(tmp_path: Path) -> dict[str, str]:
@@ -108,3 +112,32 @@ def test_a_unit_interrupted_by_a_crash_is_finished_before_inputs_of_other_topics
     assert any("click-1" in key for key in state["seen"])  # and so did the click
     again.tick(UNTIL)
     assert any(r.topic == "outbound.messages" and b"first-day-roadmap" in (r.value or b"") for r in again.records)
+
+
+def test_an_undone_unit_never_brings_back_what_a_pruned_unit_changed_since() -> None:
+    """An input whose handling fails is undone: the stage reads its timers again from the table. Mid-run the
+    table is what this process wrote; re-applying write-ahead entries not yet pruned (a hire's timers) over
+    keys a later, already pruned unit changed back (a tick that fired them) would bring fired timers back."""
+    lines = (examples_dir() / "events.jsonl").read_bytes().splitlines()
+    hired = _first_hire(lines)
+    p = Pipeline(committed=lambda topic, partition: 1 << 62 if topic in ("ticks", "mticks") else None)
+    for i, line in enumerate(lines[: hired + 1]):
+        p.feed(p.employees, "hris", None, line, offset=i)
+    table = p.employees.table
+    assert isinstance(table, DictTable)
+    scheduled = {k for k, v in table.items() if k.startswith("t:") and v is not None}
+    assert scheduled and f"w:hris:0:{hired}" in table  # the hire set timers; its entry is not pruned
+    p.tick(UNTIL)  # fires them: the ticks' entries are pruned at once (their offsets are committed)
+    fired = {k for k in scheduled if table.get(k) is None}
+    assert fired
+    assert not any(k.startswith("w:ticks:") for k in table)
+    kept = dict(table)
+    pending = len(p.employees.timers)
+
+    def boom(work: Work, msg: Incoming) -> None:
+        raise RuntimeError(msg.topic)
+
+    with pytest.raises(RuntimeError):
+        p.employees.process(Incoming("hris", 0, hired + 1, None, lines[hired + 1], None), boom)
+    assert dict(table) == kept  # no fired timer came back
+    assert len(p.employees.timers) == pending

@@ -10,6 +10,7 @@ from wayfinder.streams.unit import (
     Work,
     WriteAheadLog,
     digest,
+    entry_input,
     entry_key,
     finish_interrupted,
     replay,
@@ -169,3 +170,20 @@ def test_a_revoked_partition_entries_are_left_for_its_new_owner() -> None:
     wal.forget(0)
     assert wal.prune_all() == 1
     assert sorted(k for k in table if k.startswith("w:")) == [entry_key("hris", 0, 1)]
+
+
+def test_finishing_leaves_the_entries_of_committed_inputs_alone() -> None:
+    """A hire's entry is not yet pruned though its offset is committed; a tick (pruned) fired its timer since.
+    The timer's key holds its old value again (none), but the hire's unit is complete: nothing comes back."""
+    table = Table({"s:e1": b"v1"})
+    hire = unit({"s:e1": b"v1", "t:0:a": b"timer"}, [Record("audit", "e1", b"1")])
+    hire.before = {"s:e1": digest(b"v0"), "t:0:a": "-"}
+    table[entry_key("hris", 0, 4)] = hire.encode()
+    assert finish_interrupted(table, 0, lambda topic, partition: 5 if topic == "hris" else None) == 0
+    assert "t:0:a" not in table
+    assert finish_interrupted(table, 0, lambda topic, partition: 4) == 1  # offset 4 not committed: finished
+    assert table["t:0:a"] == b"timer"
+
+
+def test_the_input_of_an_entry_is_read_from_its_key() -> None:
+    assert entry_input(entry_key("t1.hris.events", 3, 42)) == ("t1.hris.events", 3, 42)

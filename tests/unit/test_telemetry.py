@@ -8,6 +8,7 @@ import logging
 import re
 from typing import Any
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from tests.support import ROOT
@@ -15,7 +16,7 @@ from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.streams.health import WorkerHealth, partition_lag
 from wayfinder.streams.metrics import StreamMetrics
 from wayfinder.streams.settings import WorkerSettings
-from wayfinder.telemetry import JsonFormatter, add_standard_collectors
+from wayfinder.telemetry import JsonFormatter, add_standard_collectors, one_line_records
 from wayfinder.web.metrics import WebMetrics
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "wayfinder.json"
@@ -114,6 +115,30 @@ def test_an_exception_is_logged_by_type_and_frames_never_by_its_text() -> None:
     assert any("test_telemetry.py" in frame for frame in line["stack"])
     assert "Ada" not in json.dumps(line) and "example.com" not in json.dumps(line)
 
+
+
+def test_raw_record_bytes_are_logged_by_size_and_record_keys_as_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What aiokafka's producer logs at DEBUG for every record it sends, from any logger, in any handler."""
+    monkeypatch.setattr(logging, "_logRecordFactory", logging.getLogRecordFactory())  # restored after the test
+    one_line_records()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("aiokafka.tests.payload")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    value = b'{"given_name":"Ada","email":"ada@example.com"}'
+    try:
+        logger.debug("Sending (key=%s value=%s) to %s", b"s:E1001", value, "t.directory")
+        logger.debug("%(key)r %(value)r", {"key": b"b:1:0176:t.hris.events:41", "value": bytearray(b"ada@x.org")})
+        logger.debug("Sending (key=%s value=%s)", b"ada@example.com", b"Ada Lovelace")  # an address is no id
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+    assert stream.getvalue().splitlines() == [
+        f"Sending (key=b's:E1001' value=<{len(value)} bytes>) to t.directory",
+        "b'b:1:0176:t.hris.events:41' <9 bytes>",
+        "Sending (key=<15 bytes> value=<12 bytes>)"]
 
 def exported() -> set[str]:
     """Every series name the processes export, with the names of histogram and counter samples."""

@@ -14,6 +14,7 @@ import logging
 import re
 import sys
 import traceback
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -34,16 +35,54 @@ def escape_controls(text: str) -> str:
     return _CONTROLS.sub(lambda m: repr(m.group(0))[1:-1], text)
 
 
+_ID_BYTES = re.compile(rb"[A-Za-z0-9][A-Za-z0-9:._-]{0,199}")
+
+
+class Withheld:
+    """What a log line shows instead of raw bytes that are not an id: their size only."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __repr__(self) -> str:
+        return f"<{self.size} bytes>"
+
+    __str__ = __repr__
+
+
+def withhold_bytes(args: tuple[object, ...] | Mapping[str, object]) -> tuple[object, ...] | Mapping[str, object]:
+    """A record's arguments with every ``bytes`` value that is not an id (a record key such as ``s:E1001``: ASCII
+    letters, digits and ``:._-``) replaced by its size. Kafka clients log the records they send at DEBUG (aiokafka's
+    producer: ``Sending (key=%s value=%s)``), and a record's value is an event, a profile or a message: names and
+    addresses. ``args`` as it came when nothing had to be withheld."""
+    values = args if isinstance(args, tuple) else tuple(args.values())
+    if not any(isinstance(a, bytes | bytearray | memoryview) for a in values):
+        return args
+    if isinstance(args, tuple):
+        return tuple(_shown(a) for a in args)
+    return {k: _shown(v) for k, v in args.items()}
+
+
+def _shown(value: object) -> object:
+    if not isinstance(value, bytes | bytearray | memoryview):
+        return value
+    raw = bytes(value)
+    return raw if _ID_BYTES.fullmatch(raw) else Withheld(len(raw))
+
+
 def one_line_records() -> None:
     """Every record made from now on, by any logger, carries its message with control characters escaped, so a
-    CR or LF that came in with an id cannot forge a log line (log injection), whichever handler writes it:
-    handlers a framework installs later (Faust's worker sets up its own) write one line too."""
+    CR or LF that came in with an id cannot forge a log line (log injection), and raw bytes that are not an id
+    shown by their size only (:func:`withhold_bytes`), whichever handler writes it: handlers a framework installs
+    later (Faust's worker sets up its own) get the same."""
     make = logging.getLogRecordFactory()
     if getattr(make, "one_line", False):
         return
 
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
         record = make(*args, **kwargs)
+        if record.args:
+            record.args = withhold_bytes(record.args)
         try:
             message = record.getMessage()
         except (TypeError, ValueError):  # arguments that do not fit: left to the handler to report

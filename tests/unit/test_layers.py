@@ -21,6 +21,7 @@ PACKAGE = ROOT / "wayfinder"
 LAYERS: dict[str, int] = {
     "wayfinder": 0,  # the root package: version and the examples folder, imports nothing of its own
     "wayfinder.vocabulary": 0,
+    "wayfinder.jsonrows": 0,  # JSON objects and JSON lines read from text: stdlib only
     "wayfinder.expressions": 1,
     "wayfinder.telemetry": 1,  # health endpoints, JSON logs, process collectors: stdlib and prometheus only
     "wayfinder.catalog": 2,

@@ -28,12 +28,19 @@ _DEFAULT_STATUS = {s: s for s in STATUSES} | {"on leave": "leave", "inactive": "
 _DEFAULT_REASON = {"child": "birth", "spouse": "marriage"}
 
 
-class RowError(ValueError):
-    """Why a row cannot be read; names columns and fields, never values. ``employee`` is the id when it was read."""
+class Refusal(ValueError):
+    """Why an HRIS input is refused: ``reason`` names columns and fields, never values (inputs carry personal data)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RowError(Refusal):
+    """Why a row cannot be read. ``employee`` is the id when it was read."""
 
     def __init__(self, reason: str, employee: str | None = None) -> None:
         super().__init__(reason)
-        self.reason = reason
         self.employee = employee
 
 

@@ -1,7 +1,7 @@
 """Delivery throughput from one process, and how long delivery takes to recover after an outage.
 
-    .venv/bin/python benchmarks/delivery_throughput.py                  # 2,000 messages per run
-    .venv/bin/python benchmarks/delivery_throughput.py --messages 500   # quicker
+    .venv/bin/python -m benchmarks.delivery_throughput                  # 2,000 messages per run
+    .venv/bin/python -m benchmarks.delivery_throughput --messages 500   # quicker
 
 Part 1a delivers the same number of messages through the delivery runner (ledger, rate limit,
 breaker, receipts, dead letters, metrics: everything ``wayfinder deliver`` does) to a local SMTP
@@ -36,11 +36,11 @@ from typing import Any
 
 import httpx
 from aiohttp import web
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServerProtocol
 from aiosmtpd.smtp import Envelope, Session
 from prometheus_client import CollectorRegistry
 
+from tests.servers import EphemeralController
 from wayfinder.connectors.base import ConnectorDeps, build_connectors
 from wayfinder.connectors.ledger import LedgerEntry, SqliteLedger
 from wayfinder.connectors.metrics import DeliveryMetrics
@@ -84,21 +84,14 @@ class Counting:
         return "250 OK"
 
 
-class _Controller(Controller):
-    def _trigger_server(self) -> None:
-        if self.port == 0 and isinstance(self.server, asyncio.base_events.Server):
-            self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()  # type: ignore[no-untyped-call]
-
-
 class SmtpServer:
     def __init__(self) -> None:
         self.handler = Counting()
         self.port = 0
-        self._controller: _Controller | None = None
+        self._controller: EphemeralController | None = None
 
     def start(self) -> None:
-        self._controller = _Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self._controller = EphemeralController(self.handler, hostname="127.0.0.1", port=self.port)
         self._controller.start()
         self.port = self._controller.port
 

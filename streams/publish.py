@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
+from wayfinder.jsonrows import NotAnObject, json_object
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.topics import INPUTS
 from wayfinder.streams.wire import encode_tick
@@ -34,10 +34,8 @@ class Published:
 def route(line: bytes) -> tuple[str, bytes | None]:
     """The topic (short name) and key of one raw event line; lines that are not events go unkeyed to hris."""
     try:
-        obj: Any = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return Topic.HRIS_EVENTS, None
-    if not isinstance(obj, dict):
+        obj = json_object(line)
+    except NotAnObject:
         return Topic.HRIS_EVENTS, None
     subject = obj.get("subject")
     key = subject.encode("utf-8") if isinstance(subject, str) and subject else None

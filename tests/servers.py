@@ -139,8 +139,9 @@ def _authenticate(server: SMTPServerProtocol, session: Session, envelope: Envelo
     return AuthResult(success=ok, handled=False)
 
 
-class _EphemeralController(Controller):
-    """aiosmtpd's controller on port 0: learn the port the OS gave before the readiness check."""
+class EphemeralController(Controller):
+    """aiosmtpd's controller on port 0: learn the port the OS gave before the readiness check (the delivery
+    benchmark's SMTP server uses it too)."""
 
     def _trigger_server(self) -> None:
         if self.port == 0 and isinstance(self.server, asyncio.base_events.Server):
@@ -155,9 +156,9 @@ class MailServer:
         self.tls = tls
         self.handler = handler or MailHandler()
         self.port = 0
-        self._controller: _EphemeralController | None = None
+        self._controller: EphemeralController | None = None
 
-    def _make(self) -> _EphemeralController:
+    def _make(self) -> EphemeralController:
         kwargs: dict[str, Any] = {}
         if self.tls == "starttls":
             kwargs = {"tls_context": server_tls_context(), "require_starttls": True, "auth_required": True,
@@ -165,7 +166,7 @@ class MailServer:
         elif self.tls == "implicit":
             # the whole connection is TLS; aiosmtpd only counts STARTTLS as TLS for AUTH
             kwargs = {"ssl_context": server_tls_context(), "authenticator": _authenticate, "auth_require_tls": False}
-        return _EphemeralController(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
+        return EphemeralController(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
 
     def start(self) -> MailServer:
         self._controller = self._make()

@@ -459,73 +459,27 @@ class Company:
             return "IC4"
         return self.rng.choice(["IC2", "IC3", "IC3"])
 
+    def hire(self, city: str, *, department: str, role: str, level: str, manager_id: str | None, start: date,
+             mode: str = "hybrid", kind: str = "employee") -> Profile:
+        """A new person from ``city``'s country, based in ``city``, on the payroll from ``start``."""
+        person = self.new_person(PLACES[city].country)
+        return self.add(self.fill_profile(person, department=department, role=role, level=level, city=city,
+                                          mode=mode, manager_id=manager_id, kind=kind, start=start))
+
     def build_org(self) -> None:
         """The 80 people on the payroll on 2025-12-01."""
-        ceo = self.new_person("GB")
-        self.add(
-            self.fill_profile(
-                ceo,
-                department="Executive",
-                role="Chief Executive Officer",
-                level="E1",
-                city="London",
-                mode="hybrid",
-                manager_id=None,
-                kind="employee",
-                start=date(2014, 3, 3),
-            )
-        )
-        cpo = self.new_person("DE")
-        self.add(
-            self.fill_profile(
-                cpo,
-                department="People",
-                role="Chief People Officer",
-                level="M3",
-                city="Berlin",
-                mode="hybrid",
-                manager_id=ceo["id"],
-                kind="employee",
-                start=date(2016, 9, 1),
-            )
-        )
+        ceo = self.hire("London", department="Executive", role="Chief Executive Officer", level="E1",
+                        manager_id=None, start=date(2014, 3, 3))
+        cpo = self.hire("Berlin", department="People", role="Chief People Officer", level="M3",
+                        manager_id=ceo["id"], start=date(2016, 9, 1))
         self.manager_of_team["people"] = cpo["id"]
-        for country, city in (
-            ("DE", "Berlin"),
-            ("US", "New York"),
-            ("FR", "Paris"),
-            ("IN", "Bengaluru"),
-            ("GB", "London"),
-        ):
-            partner = self.new_person(country)
-            self.add(
-                self.fill_profile(
-                    partner,
-                    department="People",
-                    role="HR Business Partner",
-                    level="IC4",
-                    city=city,
-                    mode="hybrid",
-                    manager_id=cpo["id"],
-                    kind="employee",
-                    start=self.tenure_start(2017, 2022),
-                )
-            )
+        for city in ("Berlin", "New York", "Paris", "Bengaluru", "London"):  # one HR partner per country
+            self.hire(city, department="People", role="HR Business Partner", level="IC4", manager_id=cpo["id"],
+                      start=self.tenure_start(2017, 2022))
         for team in TEAMS:
-            manager = self.new_person(PLACES[team.office].country)
-            self.add(
-                self.fill_profile(
-                    manager,
-                    department=team.department,
-                    role=team.manager_role,
-                    level=self.rng.choice(["M1", "M2", "M2"]),
-                    city=team.office,
-                    mode="hybrid",
-                    manager_id=ceo["id"],
-                    kind="employee",
-                    start=self.tenure_start(2015, 2022),
-                )
-            )
+            manager = self.hire(team.office, department=team.department, role=team.manager_role,
+                                level=self.rng.choice(["M1", "M2", "M2"]), manager_id=ceo["id"],
+                                start=self.tenure_start(2015, 2022))
             self.manager_of_team[team.key] = manager["id"]
         # Head of People and CEO have the DE partner; the DE partner has the UK one.
         self.people[ceo["id"]]["hr_partner_id"] = HR_PARTNER["DE"]
@@ -534,20 +488,8 @@ class Company:
             for index in range(team.size):
                 self.add(self.team_member(team, index))
         for role, city in zip(PEOPLE_ROLES, ("Berlin", "Bengaluru"), strict=True):
-            person = self.new_person(PLACES[city].country)
-            self.add(
-                self.fill_profile(
-                    person,
-                    department="People",
-                    role=role,
-                    level="IC3",
-                    city=city,
-                    mode="hybrid",
-                    manager_id=cpo["id"],
-                    kind="employee",
-                    start=self.tenure_start(2019, 2025),
-                )
-            )
+            self.hire(city, department="People", role=role, level="IC3", manager_id=cpo["id"],
+                      start=self.tenure_start(2019, 2025))
 
     def team_member(self, team: Team, index: int) -> Profile:
         rng = self.rng
@@ -624,20 +566,8 @@ class Company:
             start = monday_on_or_after(offer + timedelta(days=19 + self.rng.randint(0, 6)))
             team = TEAM_BY_KEY.get(team_key)
             department = team.department if team else "People"
-            person = self.new_person(PLACES[city].country)
-            person = self.add(
-                self.fill_profile(
-                    person,
-                    department=department,
-                    role=role,
-                    level=self.level_for(role, kind),
-                    city=city,
-                    mode=mode,
-                    manager_id=self.manager_of_team[team_key],
-                    kind=kind,
-                    start=start,
-                )
-            )
+            person = self.hire(city, department=department, role=role, level=self.level_for(role, kind),
+                               manager_id=self.manager_of_team[team_key], start=start, mode=mode, kind=kind)
             self.storyline.add(person["id"])
             at = self.work_time(offer, person).replace(second=0)
             self.emit(at, HRIS, "hris.employee.upserted", person["id"], dict(person))

@@ -9,6 +9,18 @@ import pytest
 from wayfinder.cli import main
 
 
+def _edited_copy(tmp_path: Path, *edits: tuple[str, str, str]) -> Path:
+    """The bundled examples copied below ``tmp_path``, each (file, old, new) replacement made (it must match)."""
+    copy = tmp_path / "mine"
+    assert main(["examples", "--copy", str(copy)]) == 0
+    for name, old, new in edits:
+        path = copy / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new), encoding="utf-8")
+    return copy
+
+
 def test_the_bundled_journey_tests_pass(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["test"]) == 0
     out = capsys.readouterr().out
@@ -17,10 +29,7 @@ def test_the_bundled_journey_tests_pass(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_a_broken_copy_fails_with_a_readable_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    copy = tmp_path / "mine"
-    assert main(["examples", "--copy", str(copy)]) == 0
-    journey = copy / "journeys" / "new-parent.yaml"
-    journey.write_text(journey.read_text(encoding="utf-8").replace("offset: 8w", "offset: 6w"), encoding="utf-8")
+    copy = _edited_copy(tmp_path, ("journeys/new-parent.yaml", "offset: 8w", "offset: 6w"))
     capsys.readouterr()
     assert main(["test", str(copy), "-k", "new-parent"]) == 1
     out = capsys.readouterr().out
@@ -38,11 +47,7 @@ def test_a_broken_copy_fails_with_a_readable_diff(tmp_path: Path, capsys: pytest
 
 
 def test_an_unexpected_message_fails_an_exact_test(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    copy = tmp_path / "mine"
-    assert main(["examples", "--copy", str(copy)]) == 0
-    test = copy / "tests" / "new-parent.yaml"
-    test.write_text(test.read_text(encoding="utf-8").replace("employment_type: contractor",
-                                                            "employment_type: employee"), encoding="utf-8")
+    copy = _edited_copy(tmp_path, ("tests/new-parent.yaml", "employment_type: contractor", "employment_type: employee"))
     capsys.readouterr()
     assert main(["test", str(copy), "-k", "contractor"]) == 1
     out = capsys.readouterr().out
@@ -51,12 +56,8 @@ def test_an_unexpected_message_fails_an_exact_test(tmp_path: Path, capsys: pytes
 
 
 def test_a_malformed_journey_test_is_a_validation_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    copy = tmp_path / "mine"
-    assert main(["examples", "--copy", str(copy)]) == 0
-    test = copy / "tests" / "new-parent.yaml"
-    test.write_text(test.read_text(encoding="utf-8").replace("    - {journey: new-parent, step: welcome,",
-                                                            "    - {jorney: new-parent, step: welcome,"),
-                    encoding="utf-8")
+    copy = _edited_copy(tmp_path, ("tests/new-parent.yaml", "    - {journey: new-parent, step: welcome,",
+                                   "    - {jorney: new-parent, step: welcome,"))
     capsys.readouterr()
     assert main(["test", str(copy)]) == 1
     assert ("new-parent.yaml:20:8: journey test new-parent-birth-in-germany: expect.messages[0]: unknown field "
@@ -64,13 +65,8 @@ def test_a_malformed_journey_test_is_a_validation_error(tmp_path: Path, capsys: 
 
 
 def test_plan_of_a_changed_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    copy = tmp_path / "mine"
-    assert main(["examples", "--copy", str(copy)]) == 0
-    policy = copy / "policy.yaml"
-    policy.write_text(policy.read_text(encoding="utf-8").replace("max: 3, per: 7d", "max: 2, per: 7d"),
-                      encoding="utf-8")
-    journey = copy / "journeys" / "new-parent.yaml"
-    journey.write_text(journey.read_text(encoding="utf-8").replace("version: 3", "version: 4"), encoding="utf-8")
+    copy = _edited_copy(tmp_path, ("policy.yaml", "max: 3, per: 7d", "max: 2, per: 7d"),
+                        ("journeys/new-parent.yaml", "version: 3", "version: 4"))
     capsys.readouterr()
     assert main(["plan", str(copy)]) == 0
     out = capsys.readouterr().out.splitlines()

@@ -39,14 +39,20 @@ def _first_hire(lines: list[bytes]) -> int:
     return next(i for i, line in enumerate(lines) if b'"hris.employee.hired"' in line)
 
 
+def _fed(p: Pipeline, lines: list[bytes]) -> DictTable:
+    """The employee table of ``p`` after the HRIS ``lines`` at offsets 0, 1, ..."""
+    for i, line in enumerate(lines):
+        p.feed(p.employees, "hris", None, line, offset=i)
+    table = p.employees.table
+    assert isinstance(table, DictTable)
+    return table
+
+
 def test_a_replayed_input_produces_its_records_again_and_restores_its_timers() -> None:
     lines = (examples_dir() / "events.jsonl").read_bytes().splitlines()
     hired = _first_hire(lines)
     first = Pipeline()
-    for i, line in enumerate(lines[:hired]):
-        first.feed(first.employees, "hris", None, line, offset=i)
-    table = first.employees.table
-    assert isinstance(table, DictTable)
+    table = _fed(first, lines[:hired])
     snapshot = DictTable(table)
     before = first.feed(first.employees, "hris", None, lines[hired], offset=hired)
     wal_key = f"w:hris:0:{hired}"
@@ -73,14 +79,11 @@ def test_a_replay_never_undoes_what_an_input_of_another_topic_did_since() -> Non
     hired = _first_hire(lines)
     subject = json.loads(lines[hired])["subject"]
     p = Pipeline()
-    for i, line in enumerate(lines[: hired + 1]):
-        p.feed(p.employees, "hris", None, line, offset=i)
+    table = _fed(p, lines[: hired + 1])
     clicked = {"specversion": "1.0", "id": "click-1", "source": "t", "type": "engagement.message.clicked",
                "time": json.loads(lines[hired])["time"], "subject": subject,
                "data": {"resource_id": "it-accounts"}}
     p.feed(p.employees, "engagement", None, json.dumps(clicked).encode(), offset=0)
-    table = p.employees.table
-    assert isinstance(table, DictTable)
     state_after_click = table[f"s:{subject}"]
     assert b"click-1" in state_after_click
     p.feed(p.employees, "hris", None, lines[hired], offset=hired)  # the HRIS input comes again
@@ -94,10 +97,7 @@ def test_a_unit_interrupted_by_a_crash_is_finished_before_inputs_of_other_topics
     hired = _first_hire(lines)
     subject = json.loads(lines[hired])["subject"]
     first = Pipeline()
-    for i, line in enumerate(lines[:hired]):
-        first.feed(first.employees, "hris", None, line, offset=i)
-    table = first.employees.table
-    assert isinstance(table, DictTable)
+    table = _fed(first, lines[:hired])
     snapshot = DictTable(table)
     first.feed(first.employees, "hris", None, lines[hired], offset=hired)
     crashed = DictTable(snapshot)
@@ -121,10 +121,7 @@ def test_an_undone_unit_never_brings_back_what_a_pruned_unit_changed_since() -> 
     lines = (examples_dir() / "events.jsonl").read_bytes().splitlines()
     hired = _first_hire(lines)
     p = Pipeline(committed=lambda topic, partition: 1 << 62 if topic in ("ticks", "mticks") else None)
-    for i, line in enumerate(lines[: hired + 1]):
-        p.feed(p.employees, "hris", None, line, offset=i)
-    table = p.employees.table
-    assert isinstance(table, DictTable)
+    table = _fed(p, lines[: hired + 1])
     scheduled = {k for k, v in table.items() if k.startswith("t:") and v is not None}
     assert scheduled and f"w:hris:0:{hired}" in table  # the hire set timers; its entry is not pruned
     p.tick(UNTIL)  # fires them: the ticks' entries are pruned at once (their offsets are committed)

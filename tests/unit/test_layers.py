@@ -21,6 +21,7 @@ PACKAGE = ROOT / "wayfinder"
 LAYERS: dict[str, int] = {
     "wayfinder": 0,  # the root package: version and the examples folder, imports nothing of its own
     "wayfinder.vocabulary": 0,
+    "wayfinder.jsonrows": 0,  # JSON objects and JSON lines read from text: stdlib only
     "wayfinder.expressions": 1,
     "wayfinder.telemetry": 1,  # health endpoints, JSON logs, process collectors: stdlib and prometheus only
     "wayfinder.catalog": 2,
@@ -88,10 +89,12 @@ def _imports(path: Path, module: str) -> Iterator[tuple[int, str]]:
 
 
 def _wayfinder_imports() -> Iterator[tuple[str, Path, int, str]]:
+    """Each import of a module or package of ours (not of a name inside a module): importer, file, line, imported."""
     for module, path in _modules():
         for line, target in _imports(path, module):
-            if target == "wayfinder" or target.startswith("wayfinder."):
-                yield module, path, line, target
+            named = _known(target) if target == "wayfinder" or target.startswith("wayfinder.") else None
+            if named is not None:
+                yield module, path, line, named
 
 
 def _known(target: str) -> str | None:
@@ -112,10 +115,7 @@ def test_every_package_is_read() -> None:
 
 def test_every_import_points_down_or_within_its_own_package() -> None:
     wrong = []
-    for module, path, line, target in _wayfinder_imports():
-        named = _known(target)
-        if named is None:
-            continue
+    for module, path, line, named in _wayfinder_imports():
         source, dest = _unit(module), _unit(named)
         if source == dest or named == "wayfinder":
             continue
@@ -126,10 +126,7 @@ def test_every_import_points_down_or_within_its_own_package() -> None:
 
 def test_no_private_module_is_imported_from_another_package() -> None:
     wrong = []
-    for module, path, line, target in _wayfinder_imports():
-        named = _known(target)
-        if named is None:
-            continue
+    for module, path, line, named in _wayfinder_imports():
         private = [p for p in named.split(".") if p.startswith("_")]
         if private and _unit(module) != _unit(named):
             wrong.append(f"{path.relative_to(ROOT)}:{line}: {module} imports the private {named}")

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support import WriteFiles
 from wayfinder.journeys.loader import Sources, load
-from wayfinder.journeys.templates import MessageTemplate, RenderError, check_source
+from wayfinder.journeys.templates import MessageTemplate, Rendered, RenderError, check_source
 
 EXPLANATION = "You received this because a new child was added to your family record on 2026-03-01."
 PREFERENCES = "https://intranet.example.com/wayfinder/preferences?employee=E1001&view=all"
@@ -84,11 +84,15 @@ def test_language_fallback_de_at_uses_de_de() -> None:
     assert "Congratulations" not in rendered.html
 
 
+def _assert_the_default_body(rendered: Rendered, name: str) -> None:
+    assert rendered.text.startswith("Congratulations on the new addition to your family.")
+    assert f"<p>Congratulations on the new addition to your family, {name}.</p>" in rendered.html
+
+
 def test_unknown_locale_renders_the_default() -> None:
     rendered = welcome().render(context("Jonas"), "en-GB", footer=FOOTER)
     assert rendered.subject == "Congratulations, Jonas!"
-    assert rendered.text.startswith("Congratulations on the new addition to your family.")
-    assert "<p>Congratulations on the new addition to your family, Jonas.</p>" in rendered.html
+    _assert_the_default_body(rendered, "Jonas")
 
 
 def test_no_locale_renders_the_default() -> None:
@@ -98,8 +102,7 @@ def test_no_locale_renders_the_default() -> None:
 def test_override_of_subject_only_keeps_default_text_and_html() -> None:
     rendered = welcome().render(context("Chloé"), "fr-FR", footer=FOOTER)
     assert rendered.subject == "Félicitations, Chloé !"
-    assert rendered.text.startswith("Congratulations on the new addition to your family.")
-    assert "<p>Congratulations on the new addition to your family, Chloé.</p>" in rendered.html
+    _assert_the_default_body(rendered, "Chloé")
 
 
 def test_override_with_its_own_html() -> None:

@@ -23,6 +23,7 @@ from wayfinder.journeys import Problem
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions, Sources, load
 from wayfinder.journeys.records import Message, Task
+from wayfinder.jsonrows import NotAnObject, json_object
 from wayfinder.reports import cli as reports_cli
 from wayfinder.safety import configure_logging
 from wayfinder.scale import simulate_streaming
@@ -187,13 +188,11 @@ def _check_data(text: str | None) -> None:
     if not text:
         return
     try:
-        data = json.loads(text)
-    except ValueError as e:
-        msg = f"--data is not JSON ({e}); give an object, e.g. --data '{{\"leave_type\": \"parental\"}}'"
+        json_object(text)
+    except NotAnObject as e:
+        msg = (f"--data is not JSON ({e}); give an object, e.g. --data '{{\"leave_type\": \"parental\"}}'"
+               if e.found is None else f"--data must be a JSON object ({{...}}), not {e.found}")
         raise _BadData(msg) from e
-    if not isinstance(data, dict):
-        msg = f"--data must be a JSON object ({{...}}), not {type(data).__name__}"
-        raise _BadData(msg)
 
 
 def _preview_trigger(data: str | None, event_type: str, at: datetime, employee_id: str) -> CloudEvent:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from wayfinder.hris.mapping import LIST_FIELDS, PROFILE_FIELDS, STATUSES, Mapping
 from wayfinder.journeys.events import LeaveType
 from wayfinder.journeys.profile import ProfileUpdate
+from wayfinder.jsonrows import NotAnObject, json_lines
 
 Record = dict[str, Any]
 LEAVE_TYPES = frozenset(get_args(LeaveType))
@@ -27,12 +28,19 @@ _DEFAULT_STATUS = {s: s for s in STATUSES} | {"on leave": "leave", "inactive": "
 _DEFAULT_REASON = {"child": "birth", "spouse": "marriage"}
 
 
-class RowError(ValueError):
-    """Why a row cannot be read; names columns and fields, never values. ``employee`` is the id when it was read."""
+class Refusal(ValueError):
+    """Why an HRIS input is refused: ``reason`` names columns and fields, never values (inputs carry personal data)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RowError(Refusal):
+    """Why a row cannot be read. ``employee`` is the id when it was read."""
 
     def __init__(self, reason: str, employee: str | None = None) -> None:
         super().__init__(reason)
-        self.reason = reason
         self.employee = employee
 
 
@@ -83,18 +91,12 @@ def _csv_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | No
 
 
 def _jsonl_rows(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[Row]:
-    for number, line in enumerate(_lines(path, on_bytes), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            yield Row(number, None, "not a JSON object (invalid JSON)")
-            continue
-        if not isinstance(obj, dict):
-            yield Row(number, None, f"not a JSON object (a {type(obj).__name__})")
-            continue
-        yield Row(number, obj)
+    for number, obj in json_lines(_lines(path, on_bytes)):
+        if isinstance(obj, NotAnObject):
+            found = "invalid JSON" if obj.found is None else f"a {obj.found}"
+            yield Row(number, None, f"not a JSON object ({found})")
+        else:
+            yield Row(number, obj)
 
 
 def export_format(path: Path, mapping: Mapping) -> str:

@@ -30,19 +30,18 @@ from wayfinder.hris.diff import (
     upserted,
 )
 from wayfinder.hris.mapping import Mapping
-from wayfinder.hris.records import Record, RowError, to_record
+from wayfinder.hris.records import Record, Refusal, RowError, to_record
 
 Action = Literal["created", "updated", "deleted"]
 SYSTEMS = ("bamboohr", "personio")
 
 
-class WebhookError(ValueError):
+class WebhookError(Refusal):
     """A request we refuse: ``status`` is the HTTP status to answer."""
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
-        self.reason = reason
 
 
 @dataclass(frozen=True)

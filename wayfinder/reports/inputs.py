@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,6 +15,7 @@ from wayfinder.journeys.events import ERASURE, CloudEvent, DecodeError, decode_e
 from wayfinder.journeys.model import Fairness, Journey
 from wayfinder.journeys.profile import Profile, apply_event
 from wayfinder.journeys.records import Message, Task
+from wayfinder.jsonrows import NotAnObject, json_lines
 
 
 class InputError(ValueError):
@@ -59,17 +59,11 @@ def _rows(path: Path) -> Rows:
 
 def json_rows(lines: Iterable[str | bytes], where: str) -> Rows:
     """Each JSON object with its 1-based row number; anything else is an error that names the row."""
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as e:
-            msg = f"{where}: row {number} is not JSON; regenerate it with wayfinder simulate"
-            raise InputError(msg) from e
-        if not isinstance(row, dict):
-            msg = f"{where}: row {number} is not a JSON object"
-            raise InputError(msg)
+    for number, row in json_lines(lines):
+        if isinstance(row, NotAnObject):
+            what = "JSON; regenerate it with wayfinder simulate" if row.found is None else "a JSON object"
+            msg = f"{where}: row {number} is not {what}"
+            raise InputError(msg) from row
         yield number, row
 
 

@@ -445,12 +445,13 @@ class EmployeeStage(Stage):
             # ahead of the HRIS events of the same person: they must not fire that person's timers.
             self._fire(work, msg.partition, now, event.subject)
         state = self._load(work, event.subject)
+        contact = _contact(state)  # before the core runs: it updates the profile in place
         outcome = self.engine.on_event(state, event, now, self._lookup)
         outcome_kind = "duplicate" if any(isinstance(e, Lifecycle) and e.kind == "duplicate"
                                           for e in outcome.effects) else \
             "dead_letter" if any(isinstance(e, Refuse) for e in outcome.effects) else "processed"
         self.metrics.events.labels(event_type_label(event.type), outcome_kind).inc()
-        self._apply(work, msg.partition, event.subject, state, outcome.state, outcome.effects, now)
+        self._apply(work, msg.partition, event.subject, contact, outcome.state, outcome.effects, now)
         if msg.timestamp is not None and work.records:
             self.metrics.latency.observe(max(0.0, self.clock.wall().timestamp() - msg.timestamp))
 
@@ -503,14 +504,16 @@ class EmployeeStage(Stage):
             if isinstance(timer, MailboxTimer | DigestTimer):
                 continue
             state = self._load(work, timer.employee_id)
+            contact = _contact(state)
             at = self.clock.at_least(due, partition)
             outcome = self.engine.on_timer(state, timer, at, self._lookup)
-            self._apply(work, partition, timer.employee_id, state, outcome.state, outcome.effects, at)
+            self._apply(work, partition, timer.employee_id, contact, outcome.state, outcome.effects, at)
 
-    def _apply(self, work: Work, partition: int, employee_id: str, before: EmployeeState | None,
+    def _apply(self, work: Work, partition: int, employee_id: str, contact_before: dict[str, Any] | None,
                after: EmployeeState | None, effects: list[Effect], now: datetime) -> None:
+        """Keep the state the core left; ``contact_before``: the person's contact details (``_contact``) taken
+        before the core ran, as it changes the state it is given in place. A change goes to the directory."""
         key = f"s:{employee_id}"
-        contact_before = _contact(before)
         if after is None:
             work.writes[key] = None
             self.remember(partition, key, None)

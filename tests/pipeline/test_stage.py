@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from tests.pipeline.stages import UNTIL, DictTable, Pipeline
 from wayfinder import examples_dir
 from wayfinder.streams.stage import Incoming
 from wayfinder.streams.unit import Work
+from wayfinder.streams.wire import Record
 
 
 def simulated(tmp_path: Path) -> dict[str, str]:
@@ -138,3 +140,33 @@ def test_an_undone_unit_never_brings_back_what_a_pruned_unit_changed_since() -> 
         p.employees.process(Incoming("hris", 0, hired + 1, None, lines[hired + 1], None), boom)
     assert dict(table) == kept  # no fired timer came back
     assert len(p.employees.timers) == pending
+
+
+def _event(n: int, kind: str, time: str, data: Mapping[str, object]) -> bytes:
+    return json.dumps({"specversion": "1.0", "id": f"ev-{n}", "source": "t", "type": kind, "time": time,
+                       "subject": "E7", "data": data}).encode()
+
+
+def test_every_change_of_a_persons_contact_details_reaches_the_directory() -> None:
+    """The core updates the state it is given in place: the contact details are compared with what they were
+    before it ran. Seen on Kafka: an engagement event came before the person's first upsert (another topic),
+    the directory kept the id alone, and a manager's message went out in UTC with no name."""
+    p = Pipeline()
+
+    def directory(records: list[Record]) -> list[dict[str, object] | None]:
+        return [json.loads(r.value) if r.value else None for r in records if r.topic == "directory"]
+
+    opened = p.feed(p.employees, "engagement", None, _event(1, "engagement.message.opened", "2026-01-05T09:00:00Z",
+                                                          {"message_id": "m-1", "resource_id": "it-accounts"}))
+    assert directory(opened) == [{"id": "E7"}]
+    person = {"id": "E7", "given_name": "Ada", "email": "e7@example.com", "locale": "fr-FR",
+              "timezone": "Europe/Paris"}
+    upserted = p.feed(p.employees, "hris", None, _event(2, "hris.employee.upserted", "2026-01-04T09:00:00Z", person))
+    assert directory(upserted) == [person]
+    moved = p.feed(p.employees, "hris", None, _event(3, "hris.employee.upserted", "2026-02-01T09:00:00Z",
+                                                     {**person, "timezone": "America/New_York"}))
+    assert directory(moved) == [{**person, "timezone": "America/New_York"}]
+    again = p.feed(p.employees, "hris", None, _event(4, "hris.employee.upserted", "2026-02-02T09:00:00Z",
+                                                     {**person, "timezone": "America/New_York"}))
+    assert directory(again) == []  # nothing changed: nothing sent
+    assert p.employees.directory["E7"].timezone == "America/New_York"

@@ -67,6 +67,9 @@ class StreamMetrics:
                            "loop)", registry=registry)
         self.lag_failures = Counter("wayfinder_lag_measurement_failures_total", "Lag measurements the broker did "
                                     "not answer (the lag gauge keeps its last value)", registry=registry)
+        self.lag_age = Gauge("wayfinder_consumer_lag_age_seconds", "Seconds since the lag was last measured (since "
+                             "start-up before the first): above a few lag intervals the broker does not answer and "
+                             "wayfinder_consumer_lag_messages holds its last measured values", registry=registry)
         self.stream_time = Gauge("wayfinder_stream_time_seconds", "The partition's clock as a Unix time: the wall "
                                  "clock, or with the event clock the time the partition's inputs and ticks reached",
                                  ["stage", "partition"], registry=registry)

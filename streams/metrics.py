@@ -55,8 +55,9 @@ class StreamMetrics:
         self.processing_errors = Counter("wayfinder_processing_errors_total",
                                          "Inputs whose processing raised; they go to the dead-letter topic",
                                          ["stage"], registry=registry)
-        self.agent_crashes = Counter("wayfinder_agent_crashes_total", "Agents that raised and were restarted by "
-                                     "Faust's supervisor", ["agent"], registry=registry)
+        self.agent_crashes = Counter("wayfinder_agent_crashes_total", "Agent crashes: an agent raised out of its "
+                                     "loop (Faust's supervisor restarts it) or could not send an input's state or "
+                                     "records (it tries again)", ["agent"], registry=registry)
         self.agent_starts = Counter("wayfinder_agent_starts_total", "Agent starts (more than one per agent: "
                                     "restarts after crashes)", ["agent"], registry=registry)
         self.rebalances = Counter("wayfinder_rebalances_total", "Partition assignments this worker received",

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +49,8 @@ from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
 STATE_INTERVAL_SECONDS = 15.0  # tables are measured at the lag interval, but not more often than this
+EMIT_RETRY_MAX_SECONDS = 30.0  # longest wait between two tries to send an input's state and records
+TEST_CRASH_SETTING = "WAYFINDER_TEST_CRASH_MARKER"
 
 
 def load_definitions(settings: WorkerSettings) -> Definitions:
@@ -119,6 +123,7 @@ class _Builder:
         self.mailboxes.sources = settings.partitions
         self.mailboxes.directory = self.directory
         self._last_tick: dict[tuple[str, int], float] = {}
+        self._fault = crash_marker()
 
     def build(self) -> WayfinderApp:
         app, s = self.app, self.settings
@@ -151,9 +156,29 @@ class _Builder:
             await send(self.settings.topic(r.topic), r.key.encode("utf-8") if r.key is not None else None,
                        r.value, r.partition, None, None)
 
+    async def _emit(self, name: str, changelog: str, m: Any, writes: list[tuple[bytes, bytes | None]],
+                    records: list[Record]) -> None:
+        """Send an input's state (first: a record never leaves before its state) and records, until Kafka takes
+        them. A failure here (the producer, the broker) counts as a crash of the agent and is tried again after a
+        back-off, in the agent's loop: raised to Faust, the input would be acked and committed unprocessed (the
+        lag would read 0 and its records would never leave). So the input stays uncommitted and the lag shows it
+        while the agent crash-loops on it; the state's writes are sent again with it (the same values)."""
+        send = self.app.producer.send
+        for attempt in itertools.count():
+            try:
+                for key, value in writes:
+                    await send(changelog, key, value, m.partition, None, None)
+                if self._fault is not None and self._fault in (m.value or b""):
+                    raise InjectedFault(TEST_CRASH_SETTING)  # test only: never set outside that test
+                await self._produce(records)
+                return
+            except Exception as e:  # any failure to send is retried, never dropped
+                delay = min(EMIT_RETRY_MAX_SECONDS, 2.0**attempt)
+                self._crashed(name, e, f"{m.topic}[{m.partition}]@{m.offset} is sent again in {delay:.0f}s")
+                await asyncio.sleep(delay)
+
     def _agent(self, stage: Stage, handle: Callable[[Any, Incoming], None]) -> Callable[[Any], Any]:
         table = self.tables[stage.name]
-        send = self.app.producer.send
         self.metrics.agent_crashes.labels(stage.name)  # 0 from the start: rate() and alerts see the first one
         self.metrics.processing_errors.labels(stage.name)
 
@@ -181,9 +206,7 @@ class _Builder:
                     reason = f"processing_error: {type(e).__name__} in {msg.topic}"
                     records = [dead_letter_record(msg, reason, self.clock.wall())]
                 self._processed(stage.name, m.topic, time.perf_counter() - started)
-                for key, value in table.drain():  # state first: a record never leaves before its state
-                    await send(changelog, key, value, m.partition, None, None)
-                await self._produce(records)
+                await self._emit(stage.name, changelog, m, list(table.drain()), records)
                 if stage is self.employees and self.employees.held_again:
                     await asyncio.sleep(0.05)  # an input still waiting for a recipient: do not spin on it
 
@@ -243,8 +266,8 @@ class _Builder:
     async def _beat(self) -> None:
         self.health.beat = time.monotonic()
 
-    def _crashed(self, name: str, exc: BaseException) -> None:
-        log.error("agent %s crashed (%s); Faust restarts it", name, type(exc).__name__, extra={"agent": name})
+    def _crashed(self, name: str, exc: BaseException, then: str = "Faust restarts it") -> None:
+        log.error("agent %s crashed (%s); %s", name, type(exc).__name__, then, extra={"agent": name})
         self.health.crashed(name)
 
     async def _on_assigned(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
@@ -269,6 +292,18 @@ class _Builder:
     async def _read_directory(self) -> None:
         await _follow_directory(self.settings, self.directory)
 
+
+
+class InjectedFault(RuntimeError):
+    """Raised by the test-only fault switch (``WAYFINDER_TEST_CRASH_MARKER``)."""
+
+
+def crash_marker() -> bytes | None:
+    """TEST ONLY (tests/real/test_crash_loop_live.py): with ``WAYFINDER_TEST_CRASH_MARKER`` set, every try to send
+    the records of an input whose raw bytes contain the marker fails, after its state was sent, as a failing
+    producer would: the agent crash-loops on that input. Unset, as everywhere but that test, nothing changes."""
+    marker = os.environ.get(TEST_CRASH_SETTING)
+    return marker.encode("utf-8") if marker else None
 
 
 def serve_health(wapp: WayfinderApp) -> HealthServer | None:

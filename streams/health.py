@@ -61,6 +61,11 @@ class WorkerHealth:
 
     def __post_init__(self) -> None:
         self.metrics.ready.set_function(lambda: 1.0 if self.ready().ok else 0.0)
+        self.metrics.lag_age.set_function(self.lag_age)
+
+    def lag_age(self) -> float:
+        """Seconds since the lag was last measured (since start-up before the first measurement)."""
+        return max(0.0, self.clock() - (self.measured if self.measured is not None else self.started))
 
     def alive(self) -> Verdict:
         """Alive unless the event loop stopped beating (before the first beat: starting, so alive)."""
@@ -82,7 +87,9 @@ class WorkerHealth:
         if not self.joined or not self.assigned:
             return []
         stale_after = 3 * self.settings.lag_interval_seconds + 10
-        if self.measured is None or self.clock() - self.measured > stale_after:
+        if self.measured is None:
+            return ["lag not measured yet"]
+        if self.clock() - self.measured > stale_after:
             return [f"lag not measured for over {stale_after:.0f}s: the broker does not answer"]
         behind = sum(n for tp, n in self.lag.items() if tp in self.assigned)
         if behind > self.settings.ready_max_lag:

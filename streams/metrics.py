@@ -55,8 +55,9 @@ class StreamMetrics:
         self.processing_errors = Counter("wayfinder_processing_errors_total",
                                          "Inputs whose processing raised; they go to the dead-letter topic",
                                          ["stage"], registry=registry)
-        self.agent_crashes = Counter("wayfinder_agent_crashes_total", "Agents that raised and were restarted by "
-                                     "Faust's supervisor", ["agent"], registry=registry)
+        self.agent_crashes = Counter("wayfinder_agent_crashes_total", "Agent crashes: an agent raised out of its "
+                                     "loop (Faust's supervisor restarts it) or could not send an input's state or "
+                                     "records (it tries again)", ["agent"], registry=registry)
         self.agent_starts = Counter("wayfinder_agent_starts_total", "Agent starts (more than one per agent: "
                                     "restarts after crashes)", ["agent"], registry=registry)
         self.rebalances = Counter("wayfinder_rebalances_total", "Partition assignments this worker received",
@@ -67,6 +68,9 @@ class StreamMetrics:
                            "loop)", registry=registry)
         self.lag_failures = Counter("wayfinder_lag_measurement_failures_total", "Lag measurements the broker did "
                                     "not answer (the lag gauge keeps its last value)", registry=registry)
+        self.lag_age = Gauge("wayfinder_consumer_lag_age_seconds", "Seconds since the lag was last measured (since "
+                             "start-up before the first): above a few lag intervals the broker does not answer and "
+                             "wayfinder_consumer_lag_messages holds its last measured values", registry=registry)
         self.stream_time = Gauge("wayfinder_stream_time_seconds", "The partition's clock as a Unix time: the wall "
                                  "clock, or with the event clock the time the partition's inputs and ticks reached",
                                  ["stage", "partition"], registry=registry)

@@ -49,13 +49,28 @@ def test_a_worker_is_not_ready_until_it_joined_and_then_while_it_is_behind() -> 
     h.on_assigned({("p.hris.events", 0), ("p.hris.events", 1), ("wayfinder-employees-changelog", 0)})
     h.joined = True
     assert h.assigned == {("p.hris.events", 0), ("p.hris.events", 1)}, "changelogs are not the worker's inputs"
-    assert not h.ready().ok and "lag not measured" in h.ready().reasons[0]
+    assert h.ready().reasons == ("lag not measured yet",)
     h.measured_lag({("p.hris.events", 0): 7, ("p.hris.events", 1): 4})
     assert h.ready().reasons == ("11 messages behind on the assigned partitions (WAYFINDER_READY_MAX_LAG 10)",)
     h.measured_lag({("p.hris.events", 0): 7, ("p.hris.events", 1): 3})
     assert h.ready().ok
     clock.t += 3 * 5.0 + 11
     assert "the broker does not answer" in h.ready().reasons[0], "a stale measurement is not trusted"
+
+
+def test_the_lag_age_says_how_old_the_lag_gauge_is_when_the_broker_stops_answering() -> None:
+    h, clock = health()
+    h.started = clock.t
+    clock.t += 4
+    age = "wayfinder_consumer_lag_age_seconds"
+    assert h.metrics.registry.get_sample_value(age) == 4, "before the first measurement: since start-up"
+    h.on_assigned({("p.hris.events", 0)})
+    h.measured_lag({("p.hris.events", 0): 12})
+    assert h.metrics.registry.get_sample_value(age) == 0
+    clock.t += 90  # the broker is away: no measurement since; the gauge keeps the last value
+    assert h.metrics.registry.get_sample_value(age) == 90
+    labels = {"topic": "p.hris.events", "partition": "0"}
+    assert h.metrics.registry.get_sample_value("wayfinder_consumer_lag_messages", labels) == 12
 
 
 def test_a_crash_loop_makes_the_worker_not_ready_and_is_counted() -> None:

@@ -73,6 +73,22 @@ def test_worker_with_rocksdb_tables_decides_what_simulate_decides(rocksdb_world:
     assert list((tmp_path / "data-0").rglob("*.db"))
 
 
+def _engagement_before_erasure(events: Path) -> int:
+    """How many engagement events of the people erased in ``events`` are dated before their erasure."""
+    rows = [json.loads(line) for line in events.read_text(encoding="utf-8").splitlines() if _is_json(line)]
+    erased = {e["subject"]: e["time"] for e in rows if e.get("type") == "privacy.erasure.requested"}
+    return sum(1 for e in rows if e.get("subject") in erased and str(e.get("type", "")).startswith("engagement.")
+               and at(e["time"]) <= at(erased[e["subject"]]))
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
 def test_worker_decides_what_simulate_decides(world: KafkaWorld, tmp_path: Path) -> None:
     expected, expected_tasks = simulate_messages(EVENTS, UNTIL, tmp_path / "sim")
     worker = world.start_worker()
@@ -82,8 +98,15 @@ def test_worker_decides_what_simulate_decides(world: KafkaWorld, tmp_path: Path)
     assert got == expected
     tasks = {json.loads(v or b"{}")["task_id"] for _, v in world.read("tasks")}
     assert tasks == expected_tasks
-    reasons = sorted(json.loads(v or b"{}")["reason"].split(":")[0] for _, v in world.read("dead-letters"))
+    letters = [json.loads(v or b"{}") for _, v in world.read("dead-letters")]
+    reasons = sorted(d["reason"].split(":")[0] for d in letters if d["reason"] != "erased_subject")
     assert reasons == ["invalid_cloudevent", "invalid_data", "invalid_json"]
+    # The erased person's engagement events (their own topic, consumed at its own pace) that the worker reads
+    # after the erasure are refused, though dated before it; simulate, reading in time order, takes them first
+    # (README "The erased-id record"). Seen once in 4 runs of the Kafka tier on a loaded machine.
+    late = [d for d in letters if d["reason"] == "erased_subject"]
+    assert len(late) <= _engagement_before_erasure(EVENTS)
+    assert all(d["source"] == "engagement/intranet" and d["raw"].startswith("[redacted") for d in late)
     metrics = worker.scrape()
     assert re.search(r'wayfinder_events_consumed_total\{outcome="processed",type="hris.dependent.added"\} [1-9]',
                      metrics)

@@ -26,13 +26,9 @@ from wayfinder.streams.publish import route, wait_caught_up
 
 pytestmark = [pytest.mark.kafka]
 
-# Issue 12's "done when" runs are known to fail today (reasons on each) and take 3-5 minutes each on this machine:
-# CI would spend ten minutes confirming a known failure, so they run on request only.
-KNOWN_FAILING = pytest.mark.skipif(os.environ.get("WAYFINDER_KAFKA_ORDER") != "1",
-                                   reason="issue 12 open, known failing: run with WAYFINDER_KAFKA_ORDER=1")
-# 4,000 events (two replicas of the bundled organisation and a half): enough for managers hearing from
-# several partitions and chained timers, small enough for about 2-3 minutes on a loaded 2-core machine.
-EVENT_COUNT = 4_000
+# Two replicas of the bundled organisation and a half by default (managers hearing from several partitions, chained
+# timers): about a minute a run; WAYFINDER_ORDER_EVENTS=20000 for issue 12's organisation-sized run.
+EVENT_COUNT = int(os.environ.get("WAYFINDER_ORDER_EVENTS", "4000"))
 KAFKA = ROOT / "deploy" / "local" / "kafka"
 
 
@@ -76,9 +72,10 @@ def _broker(command: str) -> None:
     assert done.returncode == 0, f"kafka {command} failed:\n{done.stdout}\n{done.stderr}"
 
 
-def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: bool) -> None:
+def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: bool = False, kill: bool = False) -> None:
     """A backfill with kcat, then the live feed with `wayfinder publish`, two workers, the event clock; with
-    ``stop_broker`` the broker goes away for about 20 s (more while the JVM starts) during the live feed."""
+    ``stop_broker`` the broker goes away for about 20 s (more while the JVM starts) during the live feed; with
+    ``kill`` one worker is killed (SIGKILL) during the live feed and a new one started."""
     lines = replicate(EVENTS.read_text(encoding="utf-8").splitlines(), EVENT_COUNT)
     everything = tmp_path / "events.jsonl"
     everything.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -91,6 +88,11 @@ def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: bool) -> None:
     assert _kcat(world, backfill) == len(backfill)  # a backfill with kcat ...
     assert wait_caught_up(world.settings, timeout=600), "the workers did not catch up with the backfill"
     assert world.publish_file(later) == len(live)  # ... then the live feed with wayfinder publish
+    if kill:
+        time.sleep(1.0)  # the workers are busy with the live feed
+        world.workers[1].kill()
+        world.start_worker()
+        print(f"\nkilled a worker; {len(world.workers)} started in all")
     if stop_broker:
         time.sleep(3.0)  # the workers are busy with the live feed when the broker goes away
         stopped = time.monotonic()
@@ -112,23 +114,17 @@ def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: bool) -> None:
     assert repartitioned > 0  # kcat put events on other partitions than their keys'; the workers moved them
 
 
-@KNOWN_FAILING
 @pytest.mark.timeout(900)
-@pytest.mark.xfail(reason="issue 12, open: with the recipient hold on (stop 19), 3 of 704 messages to managers in the "
-                   "last, partial replica went out at 08:00Z instead of simulate's 07:00-07:26Z (or the evening "
-                   "before): the manager was in the directory but, it seems, not yet with the time zone simulate "
-                   "knew at that event time (the directory is the latest profile, not the profile as of the "
-                   "decision's time); every other id, status, time and recipient agreed, none missing",
-                   strict=False)
 def test_kcat_and_publish_with_two_workers_decide_what_simulate_decides(world: KafkaWorld, tmp_path: Path) -> None:
-    _run(world, tmp_path, stop_broker=False)
+    _run(world, tmp_path)
 
 
-@KNOWN_FAILING
 @pytest.mark.timeout(900)
-@pytest.mark.xfail(reason="issue 12, open: with the broker away for ~45 s (stop plus a slow JVM start) 171 of 704 "
-                   "messages were missing on 2026-11-29, in a run where kcat produced topic by topic (engagement "
-                   "events ahead of HRIS ones); not run again since kcat produces in file order", strict=False)
+def test_the_same_with_a_worker_killed_mid_stream(world: KafkaWorld, tmp_path: Path) -> None:
+    _run(world, tmp_path, kill=True)
+
+
+@pytest.mark.timeout(900)
 def test_the_same_with_the_broker_stopped_mid_stream(world: KafkaWorld, tmp_path: Path) -> None:
     _run(world, tmp_path, stop_broker=True)
 

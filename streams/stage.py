@@ -486,8 +486,10 @@ class EmployeeStage(Stage):
 
     def _lookup(self, person_id: str) -> Profile | None:
         found = self.directory.get(person_id)
-        if found is None and not self._give_up:
-            raise RecipientPending(person_id)  # not known here yet: hold the input (streams.recipients)
+        if (found is None or not found.fields) and not self._give_up:
+            # Not known here yet, or known by the id alone (their first input was an engagement event, their
+            # profile is on its way): hold the input (streams.recipients); past the wait, decide with what is known.
+            raise RecipientPending(person_id)
         if found is None and self.holds.wait_seconds <= 0:
             # No hold (the default): a person this partition does not know yet is most likely another partition's,
             # on their way through the directory topic. The message is decided for their id; their mailbox takes

@@ -87,6 +87,32 @@ def test_a_message_waits_for_the_directory_to_know_its_recipient_with_the_employ
     assert feed.stage.table.get("s:E1") is not None
 
 
+def test_a_recipient_known_by_the_id_alone_is_waited_for_like_an_unknown_one(write_files: WriteFiles) -> None:
+    """Seen on Kafka: the manager's engagement event came before their first upsert (topics are read side by
+    side), so the directory had their id with no time zone, locale or name, and the heads-up went out in UTC."""
+    wall, directory = Wall(), {"M1": Profile(id="M1")}
+    feed = Feed(_stage(write_files, wall, directory))
+    feed.event(person("E1"))
+    [held] = feed.event(LEAVE)
+    assert json.loads(held.value or b"")["head"] is True
+    directory["M1"] = Profile(id="M1", fields={"email": "m1@example.com", "timezone": "Europe/Paris"})
+    decided = feed.again(held)
+    assert "M1" in [r.key for r in decided if r.topic == "mailbox"]
+    mailbox = [json.loads(r.value or b"") for r in decided if r.topic == "mailbox"]
+    assert "Europe/Paris" in json.dumps(mailbox)
+
+
+def test_past_the_wait_a_recipient_known_by_the_id_alone_gets_the_message_as_in_simulate(
+        write_files: WriteFiles) -> None:
+    wall = Wall()
+    feed = Feed(_stage(write_files, wall, {"M1": Profile(id="M1")}))
+    feed.event(person("E1"))
+    [held] = feed.event(LEAVE)
+    wall.value += timedelta(seconds=31)
+    decided = feed.again(held)
+    assert "M1" in [r.key for r in decided if r.topic == "mailbox"]  # a person simulate knows too: not suppressed
+
+
 def test_past_the_wait_the_message_is_no_recipient_as_simulate_decides(write_files: WriteFiles) -> None:
     wall = Wall()
     feed = Feed(_stage(write_files, wall, {}))

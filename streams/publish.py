@@ -77,8 +77,9 @@ def wait_caught_up(settings: WorkerSettings, *, timeout: float = 300.0, poll: fl
             try:
                 ends = consumer.end_offsets(tps)
                 done = admin.list_group_offsets({settings.app_id: None}).get(settings.app_id, {})
-            except KafkaError as e:  # a broker that just came back is still loading its groups: ask again
-                if not e.retriable:
+            except (KafkaError, KeyError) as e:  # a broker that just came back is still loading its groups: ask
+                # again (kafka-python's end_offsets raises KeyError for a partition whose leader it lost meanwhile)
+                if isinstance(e, KafkaError) and not e.retriable:
                     raise
                 settled = 0
                 time.sleep(poll)

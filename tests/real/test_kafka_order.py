@@ -124,6 +124,9 @@ def test_the_same_with_a_worker_killed_mid_stream(world: KafkaWorld, tmp_path: P
     _run(world, tmp_path, kill=True)
 
 
+@pytest.mark.skipif(os.environ.get("WAYFINDER_KAFKA_BROKER_STOP") != "1",
+                    reason="stops and restarts the session's shared broker (71 s away in one CI run, and the tests "
+                    "after it failed): run with WAYFINDER_KAFKA_BROKER_STOP=1 until it has a broker of its own")
 @pytest.mark.timeout(900)
 def test_the_same_with_the_broker_stopped_mid_stream(world: KafkaWorld, tmp_path: Path) -> None:
     _run(world, tmp_path, stop_broker=True)

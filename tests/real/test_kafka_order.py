@@ -34,7 +34,8 @@ KAFKA = ROOT / "deploy" / "local" / "kafka"
 
 @pytest.fixture
 def world(kafka_broker: str, tmp_path: Path) -> Iterator[KafkaWorld]:
-    yield from kafka_world(kafka_broker, tmp_path)
+    # The recipient hold on (off by default, README "no_recipient"): the event clock equals simulate with it.
+    yield from kafka_world(kafka_broker, tmp_path, extra_env={"WAYFINDER_RECIPIENT_WAIT_SECONDS": "30"})
 
 
 def _simulated(events: Path, out: Path) -> dict[str, tuple[Any, ...]]:

@@ -4,7 +4,6 @@ Faust app is built but not started; its producer is a stand-in that fails as a b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -12,22 +11,13 @@ from typing import Any, cast
 import pytest
 from prometheus_client import CollectorRegistry
 
+from tests.pipeline import test_worker_tuning
 from wayfinder.streams.app import _Builder, crash_marker, load_definitions
 from wayfinder.streams.clock import wall_clock
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.wire import Record
 
-
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """Faust binds its app to the current event loop: give it one that is closed afterwards."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        yield loop
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+loop = test_worker_tuning.loop  # Faust binds its app to the current event loop (a fixture, found by name)
 
 
 class FlakyProducer:

@@ -59,8 +59,11 @@ def kafka_broker() -> Iterator[str]:
     port = os.environ.get("WAYFINDER_KAFKA_PORT", "9092")
     already = subprocess.run([str(script), "status"], capture_output=True, check=False).returncode == 0
     if not already:
+        # Every session starts from empty storage: the tests' topics are named per test, and a
+        # state dir kept across runs grows until the broker spends minutes loading old partitions.
+        subprocess.run([str(script), "down", "--purge"], capture_output=True, timeout=120, check=False)
         started = subprocess.run([str(script), "up"], capture_output=True, text=True, timeout=900, check=False)
         assert started.returncode == 0, f"could not start Kafka:\n{started.stdout}\n{started.stderr}"
     yield f"127.0.0.1:{port}"
     if not already and os.environ.get("WAYFINDER_KEEP_KAFKA") != "1":
-        subprocess.run([str(script), "down"], capture_output=True, timeout=120, check=False)
+        subprocess.run([str(script), "down", "--purge"], capture_output=True, timeout=120, check=False)

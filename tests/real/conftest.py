@@ -1,4 +1,5 @@
-"""The real browser for the page tests: Debian's chromium driven by Playwright (its own download is never used).
+"""The real browser for the page tests (Debian's chromium driven by Playwright, its own download never used), and a
+broker of one test only.
 
 Module scope on purpose: Playwright's sync API keeps an event loop running in the test thread while a browser
 is open, and tests after it that call ``asyncio.run`` (delivery, the CLI) would fail; each browser module
@@ -8,12 +9,15 @@ opens it once and closes it when done.
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
+
+from tests.real.own_broker import SCRIPT, OwnBroker
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -35,3 +39,14 @@ def browser() -> Iterator[Browser]:
         launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[OwnBroker]:
+    """A broker of the test only (tests that stop and start one never touch the session's)."""
+    own = OwnBroker(tmp_path)
+    print(f"\nown broker up in {own.run('up'):.0f}s")
+    try:
+        yield own
+    finally:
+        subprocess.run([str(SCRIPT), "down", "--purge"], env=own.env, capture_output=True, timeout=120, check=False)

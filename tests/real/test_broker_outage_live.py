@@ -14,8 +14,6 @@ Shortened for the test (the rest of each rule is the shipped text): WayfinderBro
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -28,44 +26,22 @@ import pytest
 
 from tests.real.fast_alerts import alert_states, alerts_named, fast_prometheus
 from tests.real.kafka_world import KafkaWorld, kafka_world, simulate_messages
+from tests.real.own_broker import OwnBroker
 from tests.real.test_kafka import UNTIL, statuses
 from tests.real.test_prometheus_live import EVENTS, Prometheus, _topic_of, eventually
-from tests.support import ROOT, at
+from tests.support import at
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 
-SCRIPT = ROOT / "deploy" / "local" / "kafka"
 COMMIT_INTERVAL = 45  # seconds: the first commit comes well after the broker stopped
 OUTAGE = 30  # seconds the broker stays down
 UNREACHABLE = {"WayfinderBrokerUnreachable": "5s"}  # shipped: 3m
 UNREACHABLE_EXPR = {"WayfinderBrokerUnreachable": ("> 120", "> 10")}  # shipped: 120 s of lag age
 
 
-class OwnBroker:
-    """A broker of this test only, started and stopped with the project's script."""
-
-    def __init__(self, folder: Path) -> None:
-        port = int(os.environ.get("WAYFINDER_KAFKA_PORT", "9092")) + 100
-        self.address = f"127.0.0.1:{port}"
-        self.env = os.environ | {"WAYFINDER_KAFKA_PORT": str(port), "WAYFINDER_KAFKA_CONTROLLER_PORT": str(port + 1000),
-                                 "WAYFINDER_KAFKA_STATE": str(folder / "kafka-state")}
-
-    def run(self, command: str) -> float:
-        started = time.monotonic()
-        done = subprocess.run([str(SCRIPT), command], env=self.env, capture_output=True, text=True, timeout=180,
-                              check=False)
-        assert done.returncode == 0, f"kafka {command}:\n{done.stdout}\n{done.stderr}"
-        return time.monotonic() - started
-
-
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[OwnBroker]:
-    own = OwnBroker(tmp_path)
-    print(f"\nown broker up in {own.run('up'):.0f}s")
-    try:
-        yield own
-    finally:
-        subprocess.run([str(SCRIPT), "down"], env=own.env, capture_output=True, timeout=120, check=False)
+def broker(own_broker: OwnBroker) -> OwnBroker:
+    return own_broker
 
 
 @pytest.fixture

@@ -20,8 +20,9 @@ from kafka.errors import KafkaError
 
 from benchmarks.core_throughput import replicate
 from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world
+from tests.real.own_broker import OwnBroker
 from tests.real.test_kafka import EVENTS, UNTIL, eventually
-from tests.support import ROOT, at
+from tests.support import at
 from wayfinder.streams.publish import route, wait_caught_up
 
 pytestmark = [pytest.mark.kafka]
@@ -29,13 +30,21 @@ pytestmark = [pytest.mark.kafka]
 # Two replicas of the bundled organisation and a half by default (managers hearing from several partitions, chained
 # timers): about a minute a run; WAYFINDER_ORDER_EVENTS=20000 for issue 12's organisation-sized run.
 EVENT_COUNT = int(os.environ.get("WAYFINDER_ORDER_EVENTS", "4000"))
-KAFKA = ROOT / "deploy" / "local" / "kafka"
+
+
+# The recipient hold on (off by default, README "no_recipient"): the event clock equals simulate with it.
+HOLD = {"WAYFINDER_RECIPIENT_WAIT_SECONDS": "30"}
 
 
 @pytest.fixture
 def world(kafka_broker: str, tmp_path: Path) -> Iterator[KafkaWorld]:
-    # The recipient hold on (off by default, README "no_recipient"): the event clock equals simulate with it.
-    yield from kafka_world(kafka_broker, tmp_path, extra_env={"WAYFINDER_RECIPIENT_WAIT_SECONDS": "30"})
+    yield from kafka_world(kafka_broker, tmp_path, extra_env=HOLD)
+
+
+@pytest.fixture
+def own_world(own_broker: OwnBroker, tmp_path: Path) -> Iterator[KafkaWorld]:
+    """On a broker of this test only: the test stops it, and the session's broker stays up for the others."""
+    yield from kafka_world(own_broker.address, tmp_path, extra_env=HOLD)
 
 
 def _simulated(events: Path, out: Path) -> dict[str, tuple[Any, ...]]:
@@ -67,13 +76,7 @@ def _kcat(world: KafkaWorld, lines: list[str]) -> int:
     return sum(len(rows) for _, rows in runs)
 
 
-def _broker(command: str) -> None:
-    env = dict(os.environ, WAYFINDER_KAFKA_START_TIMEOUT="300")  # a loaded machine starts the JVM slowly
-    done = subprocess.run([str(KAFKA), command], capture_output=True, text=True, timeout=400, check=False, env=env)
-    assert done.returncode == 0, f"kafka {command} failed:\n{done.stdout}\n{done.stderr}"
-
-
-def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: bool = False, kill: bool = False) -> None:
+def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: OwnBroker | None = None, kill: bool = False) -> None:
     """A backfill with kcat, then the live feed with `wayfinder publish`, two workers, the event clock; with
     ``stop_broker`` the broker goes away for about 20 s (more while the JVM starts) during the live feed; with
     ``kill`` one worker is killed (SIGKILL) during the live feed and a new one started."""
@@ -97,9 +100,9 @@ def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: bool = False, kill: 
     if stop_broker:
         time.sleep(3.0)  # the workers are busy with the live feed when the broker goes away
         stopped = time.monotonic()
-        _broker("down")
+        stop_broker.run("down")
         time.sleep(max(0.0, 20.0 - (time.monotonic() - stopped)))
-        _broker("up")
+        stop_broker.run("up")
         print(f"\nbroker away for {time.monotonic() - stopped:.0f} s")
     world.tick(at(UNTIL), timeout=600)
 
@@ -125,12 +128,10 @@ def test_the_same_with_a_worker_killed_mid_stream(world: KafkaWorld, tmp_path: P
     _run(world, tmp_path, kill=True)
 
 
-@pytest.mark.skipif(os.environ.get("WAYFINDER_KAFKA_BROKER_STOP") != "1",
-                    reason="stops and restarts the session's shared broker (71 s away in one CI run, and the tests "
-                    "after it failed): run with WAYFINDER_KAFKA_BROKER_STOP=1 until it has a broker of its own")
 @pytest.mark.timeout(900)
-def test_the_same_with_the_broker_stopped_mid_stream(world: KafkaWorld, tmp_path: Path) -> None:
-    _run(world, tmp_path, stop_broker=True)
+def test_the_same_with_the_broker_stopped_mid_stream(own_broker: OwnBroker, own_world: KafkaWorld,
+                                                     tmp_path: Path) -> None:
+    _run(own_world, tmp_path, stop_broker=own_broker)
 
 
 def _samples(metrics: str, name: str) -> list[str]:

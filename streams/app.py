@@ -265,6 +265,7 @@ class _Builder:
 
     async def _beat(self) -> None:
         self.health.beat = time.monotonic()
+        self.metrics.holds.set(len(self.employees.holds.blocked))
 
     def _crashed(self, name: str, exc: BaseException, then: str = "Faust restarts it") -> None:
         log.error("agent %s crashed (%s); %s", name, type(exc).__name__, then, extra={"agent": name})

@@ -49,6 +49,10 @@ class StreamMetrics:
         self.lag = Gauge("wayfinder_consumer_lag_messages", "Messages not yet processed: the log end offset minus "
                          "the group's committed offset, per assigned input partition", ["topic", "partition"],
                          registry=registry)
+        self.holds = Gauge("wayfinder_recipient_holds", "Employees whose inputs wait for a recipient the directory "
+                           "does not know yet (README \"no_recipient\")", registry=registry)
+        self.holds_stale = Counter("wayfinder_recipient_holds_stale_total", "Lines of waiting inputs that stopped "
+                                   "moving (a retry lost): they no longer hold their partition", registry=registry)
         self.repartitioned = Counter("wayfinder_inputs_repartitioned_total",
                                      "Inputs that arrived on another partition than their key's and were forwarded "
                                      "there (a producer with another partitioner)", ["topic"], registry=registry)

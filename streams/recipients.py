@@ -35,6 +35,7 @@ from wayfinder.vocabulary import Topic
 __all__ = ["LINE_PREFIX", "RETRY_KIND", "Holds", "Line", "RecipientPending", "Retry", "decode_retry", "line_key"]
 
 RETRY_KIND = "recipient_retry"
+STALE_SLACK_SECONDS = 60.0
 
 
 class RecipientPending(Exception):
@@ -86,19 +87,21 @@ LINE_PREFIX = "h:"
 
 @dataclass
 class Line:
-    """One employee's held inputs: the next place to give, and whose turn it is (kept in the stage's table under
-    ``h:<partition>:<employee>``, so a restart knows it too)."""
+    """One employee's held inputs: the next place to give, whose turn it is, and when the line last moved (wall
+    seconds: created, or a turn decided); kept in the stage's table under ``h:<partition>:<employee>``, so a
+    restart knows it too."""
 
     next_seq: int = 1
     turn: int = 0
+    since: float = 0.0
 
     def encode(self) -> bytes:
-        return json.dumps({"next": self.next_seq, "turn": self.turn}).encode("utf-8")
+        return json.dumps({"next": self.next_seq, "turn": self.turn, "since": self.since}).encode("utf-8")
 
     @classmethod
     def decode(cls, raw: bytes) -> Line:
         d = json.loads(raw)
-        return cls(int(d["next"]), int(d["turn"]))
+        return cls(int(d["next"]), int(d["turn"]), float(d.get("since", 0.0)))
 
 
 def line_key(partition: int, employee: str) -> str:
@@ -133,16 +136,20 @@ class Holds:
     def is_blocked(self, partition: int, key: bytes | None) -> bool:
         return key is not None and (partition, self._id(key)) in self.blocked
 
-    def any_blocked(self, partition: int) -> bool:
-        return any(p == partition for p, _ in self.blocked)
+    def any_blocked(self, partition: int, wall: float | None = None) -> bool:
+        """Whether an input waits on the partition (with ``wall``: in a line that is not stale)."""
+        return any(p == partition and (wall is None or not self.stale(line, wall))
+                   for (p, _), line in self.blocked.items())
 
-    def place(self, partition: int, retry: Retry) -> str:
+    def place(self, partition: int, retry: Retry, wall: float) -> str:
         """``turn``: decide it now; ``early``: round again; ``passed``: already decided (drop it)."""
         line = self.blocked.get((partition, self._id(retry.key))) if retry.key is not None else None
         if retry.seq < 0:
             return "turn"  # a retry written before places existed: decided as it comes
         if line is None:
             return "passed" if retry.key is not None else "turn"
+        if retry.seq > line.turn and self.stale(line, wall):
+            return "turn"  # the turn's retry is lost: the next that comes round goes on
         return "turn" if retry.seq == line.turn else "early" if retry.seq > line.turn else "passed"
 
     def give_up(self, retry: Retry | None, wall: float) -> bool:
@@ -155,13 +162,13 @@ class Holds:
         record = retry_record(replace(retry, head=True, seq=0), partition)
         if retry.key is None:
             return record, None
-        return record, (line_key(partition, self._id(retry.key)), Line().encode())
+        return record, (line_key(partition, self._id(retry.key)), Line(since=retry.first_held).encode())
 
     def behind(self, partition: int, retry: Retry) -> tuple[Record, tuple[str, bytes | None]]:
         """A new input of an employee whose earlier inputs wait: last in the line."""
         employee = self._id(retry.key or b"")
         line = self.blocked[(partition, employee)]
-        after = Line(line.next_seq + 1, line.turn)
+        after = Line(line.next_seq + 1, line.turn, line.since)
         return (retry_record(replace(retry, head=False, seq=line.next_seq), partition),
                 (line_key(partition, employee), after.encode()))
 
@@ -169,16 +176,29 @@ class Holds:
         """Round again, keeping its place in the line."""
         return retry_record(replace(retry, head=head or retry.head), partition)
 
-    def done(self, partition: int, retry: Retry) -> tuple[str, bytes | None] | None:
-        """The line's write once ``retry`` is decided: the next in line has its turn; an empty line is deleted."""
+    def done(self, partition: int, retry: Retry, wall: float) -> tuple[str, bytes | None] | None:
+        """The line's write once ``retry`` is decided at ``wall``: the next in line has its turn; an empty line is
+        deleted."""
         if retry.key is None or retry.seq < 0:
             return None
         employee = self._id(retry.key)
         line = self.blocked.get((partition, employee))
         if line is None:
             return None
-        after = Line(line.next_seq, retry.seq + 1)
+        after = Line(line.next_seq, retry.seq + 1, wall)
         return line_key(partition, employee), None if after.turn >= after.next_seq else after.encode()
+
+    def stale(self, line: Line, wall: float) -> bool:
+        """Whether a line has not moved for far longer than any input waits (twice the wait, and a minute more). A
+        line moves at least once per wait, as its head is decided by then at the latest, so a stale line has lost
+        the retry whose turn it is (a bug, or a record Kafka lost): kept as it is, it would hold the employee's
+        inputs and the partition's time for good. So a stale line holds neither: its retries are decided as they
+        come (in the order they come), ticks pass it, and it ends with the employee's next decided input."""
+        return bool(line.since) and wall - line.since > 2 * self.wait_seconds + STALE_SLACK_SECONDS
+
+    def stale_lines(self, partition: int, wall: float) -> list[str]:
+        return [line_key(p, employee) for (p, employee), line in self.blocked.items()
+                if p == partition and self.stale(line, wall)]
 
     def apply(self, write: tuple[str, bytes | None] | None) -> None:
         """Make the in-memory view what a committed line write says."""

@@ -45,7 +45,7 @@ from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.interpreter import carry_out
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
 from wayfinder.streams.ordering import encode_watermark
-from wayfinder.streams.recipients import Holds, RecipientPending, Retry, decode_retry, line_key
+from wayfinder.streams.recipients import LINE_PREFIX, Holds, RecipientPending, Retry, decode_retry, line_key
 from wayfinder.streams.routing import partition_of, routable_key
 from wayfinder.streams.timers import TimerIndex
 from wayfinder.streams.unit import (
@@ -335,6 +335,10 @@ class EmployeeStage(Stage):
         self.held_again = False  # the last input was a retry that went round again (the app paces those)
         self._retry: Retry | None = None
         self._give_up = True
+        self._wall = 0.0  # the wall time (seconds) the input being decided came at
+        self._line_done: tuple[str, bytes | None] | None = None  # its line's write, once decided
+        self._stale_seen: set[str] = set()  # stale lines already logged and counted
+        self._waiting_logged: dict[int, list[str]] = {}  # the lines each partition's time was last said to wait for
 
     def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
         """As ``Stage.process``; an input whose recipient the directory does not know yet goes round again
@@ -351,7 +355,8 @@ class EmployeeStage(Stage):
         held = self._held(msg, retry, wall)
         if held is not None:
             return held
-        self._retry, self._give_up = retry, self.holds.give_up(retry, wall)
+        self._retry, self._give_up, self._wall = retry, self.holds.give_up(retry, wall), wall
+        self._line_done = None
         try:
             records = super().process(msg, handle)
         except RecipientPending:
@@ -366,9 +371,8 @@ class EmployeeStage(Stage):
                                                                   wall, head=True))
             return self._hold(msg, record, line)
         finally:
-            self._retry, self._give_up = None, True
-        if retry is not None:
-            self.holds.apply(self.holds.done(msg.partition, retry))  # written by ``handle`` in the unit
+            self._retry, self._give_up, self._wall = None, True, 0.0
+        self.holds.apply(self._line_done)  # written by ``handle`` in the unit
         return records
 
     def _held(self, msg: Incoming, retry: Retry | None, wall: float) -> list[Record] | None:
@@ -381,19 +385,42 @@ class EmployeeStage(Stage):
             record, line = self.holds.behind(p, Retry(msg.topic, msg.key, msg.value, msg.timestamp, wall, head=False))
             return self._hold(msg, record, line)
         if retry is not None and retry.key is not None:
-            place = self.holds.place(p, retry)
+            place = self.holds.place(p, retry, wall)
             if place == "passed":
                 return []  # a copy of a retry already decided (a replay after a crash made it)
             if place == "early":
                 return self.commit(msg, Work(records=[self.holds.again(p, retry)]))
         tick = msg.topic == self.ticks_topic and (retry is None or retry.topic == self.ticks_topic)
-        if tick and self.holds.any_blocked(p) and (retry is None or not retry.head):
+        if tick:
+            self._count_stale(p, wall)
+        if tick and self.holds.any_blocked(p, wall) and (retry is None or not retry.head):
             if self.clock.mode == "wall":
                 return []  # the partition's time waits for the held input; the worker ticks again
             self.held_again = retry is not None
+            self._log_waiting(p, wall)
             again = retry or Retry(msg.topic, None, msg.value, msg.timestamp, wall, head=False)
             return self.commit(msg, Work(records=[self.holds.again(p, again)]))
         return None
+
+    def _log_waiting(self, partition: int, wall: float) -> None:
+        """Say which lines a partition's time waits behind, each time that set changes."""
+        keys = sorted(line_key(p, e) for (p, e), line in self.holds.blocked.items()
+                      if p == partition and not self.holds.stale(line, wall))
+        if self._waiting_logged.get(partition) != keys:
+            self._waiting_logged[partition] = keys
+            log.info("%s: partition %d's time waits behind %d line(s) of waiting inputs: %s", self.name, partition,
+                     len(keys), " ".join(keys[:10]))
+
+    def _count_stale(self, partition: int, wall: float) -> None:
+        """Log and count each line that went stale (``Holds.stale``): an input's retry was lost."""
+        for key in self.holds.stale_lines(partition, wall):
+            if key not in self._stale_seen:
+                self._stale_seen.add(key)
+                self.metrics.holds_stale.inc()
+                log.warning("%s: the line %s has not moved for %.0f s: its retry was lost; it no longer holds the "
+                            "partition's time", self.name, key, wall - self.holds.blocked[_line_id(key)].since)
+        if len(self._stale_seen) > len(self.holds.blocked):  # forget the lines that have ended since
+            self._stale_seen = {k for k in self._stale_seen if _line_id(k) in self.holds.blocked}
 
     def _hold(self, msg: Incoming, record: Record, line: tuple[str, bytes | None] | None) -> list[Record]:
         work = Work(records=[record])
@@ -415,12 +442,13 @@ class EmployeeStage(Stage):
         self.holds.drop(partition)
 
     def owners_only(self, partition: int) -> bool:
-        return self.holds.any_blocked(partition)  # an input waits for a recipient here (streams.recipients)
+        # an input waits for a recipient here (streams.recipients)
+        return self.holds.any_blocked(partition, self.clock.wall().timestamp())
 
     def handle(self, work: Work, msg: Incoming) -> None:
         if self._retry is not None:  # an input that waited for a recipient: handled as the original
             r = self._retry
-            line = self.holds.done(msg.partition, r)  # decided: the next in its line has its turn
+            line = self._line_done = self.holds.done(msg.partition, r, self._wall)  # the next in line has its turn
             if line is not None:
                 work.writes[line[0]] = line[1]
             msg = Incoming(r.topic, msg.partition, msg.offset, r.key, r.value, r.timestamp)
@@ -616,6 +644,11 @@ def _as_known(item: Dispatch, person: Profile) -> Dispatch:
 def _bytes(records: list[Record]) -> int:
     return sum(len(r.value) for r in records if r.value is not None)
 
+
+
+def _line_id(key: str) -> tuple[int, str]:
+    partition, employee = key.removeprefix(LINE_PREFIX).split(":", 1)
+    return int(partition), employee
 
 def _contact(state: EmployeeState | None) -> dict[str, Any] | None:
     if state is None or state.forgotten:

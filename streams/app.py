@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
@@ -109,6 +109,7 @@ class _Builder:
         check_on_start(self.app, agent_topics.__contains__)
         self._committed = CommittedOffsets(self.app)
         self.directory: dict[str, Profile] = {}
+        self.directory_read = asyncio.Event()  # set once the directory topic is read to where it ended at start
         self.tables = {"employees": self._table("employees"), "mailboxes": self._table("mailboxes")}
         self.employees = EmployeeStage(
             self.tables["employees"], self.clock, self.metrics, self._committed, Engine(defs),
@@ -192,6 +193,9 @@ class _Builder:
 
         async def consume(stream: Any) -> None:
             changelog = table.changelog_topic
+            # Decide nothing before the directory is read to where it ended at start: a restarted worker knows
+            # every recipient it knew before (else it holds inputs, or decides them without a time zone).
+            await self.directory_read.wait()
             async for event in stream.events():
                 m = event.message
                 msg = Incoming(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)
@@ -291,8 +295,11 @@ class _Builder:
                         self.metrics.stream_time.remove(stage.name, str(tp.partition))
 
     async def _read_directory(self) -> None:
-        await _follow_directory(self.settings, self.directory)
+        await follow_directory(self.settings, self.directory, self.directory_read)
 
+
+
+DIRECTORY_WAIT_SECONDS = 60.0
 
 
 class InjectedFault(RuntimeError):
@@ -319,15 +326,27 @@ def serve_health(wapp: WayfinderApp) -> HealthServer | None:
     return server
 
 
-async def _follow_directory(settings: WorkerSettings, directory: dict[str, Profile]) -> None:
-    """Keep every recipient's contact details from the compacted directory topic (a hand-made global table)."""
-    topic = settings.topic(Topic.DIRECTORY)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
-                                group_id=None, auto_offset_reset="earliest")
+async def follow_directory(settings: WorkerSettings, directory: dict[str, Profile], read: asyncio.Event) -> None:
+    """Keep every recipient's contact details from the compacted directory topic (a hand-made global table);
+    ``read`` is set once the topic is read to the end offsets it had when its partitions were assigned (after a
+    minute without them, a broker that does not answer, the agents stop waiting)."""
+    consumer = AIOKafkaConsumer(settings.topic(Topic.DIRECTORY), bootstrap_servers=settings.bootstrap_servers,
+                                enable_auto_commit=False, group_id=None, auto_offset_reset="earliest")
     await consumer.start()
+    started = time.monotonic()
+    ends: dict[TopicPartition, int] | None = None
     try:
         while True:
-            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            if ends is None and consumer.assignment():
+                ends = await consumer.end_offsets(list(consumer.assignment()))
+            if not read.is_set() and (ends is not None and all([await consumer.position(tp) >= end
+                                                                 for tp, end in ends.items()])):
+                read.set()
+                log.info("directory read: %d people in %.1f s", len(directory), time.monotonic() - started)
+            elif not read.is_set() and ends is None and time.monotonic() - started > DIRECTORY_WAIT_SECONDS:
+                read.set()
+                log.warning("the directory topic is not assigned yet: deciding without waiting for it")
+            batches = await consumer.getmany(timeout_ms=200 if not read.is_set() else 1000, max_records=5000)
             for records in batches.values():
                 for r in records:
                     key = r.key.decode("utf-8") if r.key else ""
@@ -337,4 +356,5 @@ async def _follow_directory(settings: WorkerSettings, directory: dict[str, Profi
                         directory[key] = profile_from_contact(json.loads(r.value))
             await asyncio.sleep(0)
     finally:
+        read.set()  # never leave the agents waiting on a reader that stopped
         await consumer.stop()

@@ -4,16 +4,22 @@ manager never comes is ``no_recipient`` after WAYFINDER_RECIPIENT_WAIT_SECONDS, 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kafka import KafkaProducer
 
 from tests.real.kafka_world import KafkaWorld, kafka_world, simulate_messages
 from tests.real.test_kafka import eventually, statuses
 from tests.support import at
+from wayfinder.journeys.profile import Profile
+from wayfinder.streams.app import follow_directory
+from wayfinder.vocabulary import Topic
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
 UNTIL = "2026-05-10T00:00:00Z"
@@ -66,3 +72,33 @@ def test_a_message_waits_for_its_manager_to_be_known_and_ends_as_simulate_says(w
     world.tick(at(UNTIL))
     got = eventually(lambda: statuses(world), lambda s: s == expected)
     assert got == expected
+
+
+def test_the_directory_is_read_to_its_end_before_the_worker_decides_anything(world: KafkaWorld) -> None:
+    """A restarted worker knows every recipient it knew before from the first input on: the agents wait until
+    the directory topic is read to the end offsets it had when the worker started."""
+    people = 30_000
+    producer = KafkaProducer(bootstrap_servers=world.broker, linger_ms=50)
+    try:
+        for n in range(people):
+            contact = {"id": f"P{n}", "email": f"p{n}@example.com", "timezone": "Europe/Berlin"}
+            producer.send(world.settings.topic(Topic.DIRECTORY), key=f"P{n}".encode(),
+                          value=json.dumps(contact).encode())
+        producer.send(world.settings.topic(Topic.DIRECTORY), key=b"P0", value=None)  # a tombstone, read last
+        producer.flush()
+    finally:
+        producer.close()
+
+    async def read() -> tuple[int, bool]:
+        directory: dict[str, Profile] = {}
+        done = asyncio.Event()
+        follower = asyncio.create_task(follow_directory(world.settings, directory, done))
+        try:
+            await asyncio.wait_for(done.wait(), timeout=120)
+            return len(directory), "P0" in directory
+        finally:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
+
+    assert asyncio.run(read()) == (people - 1, False)  # everything, as it ended, when the wait ends

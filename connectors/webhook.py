@@ -28,16 +28,9 @@ from typing import Any
 
 import httpx
 
+from wayfinder.connectors import base
 from wayfinder.connectors.addresses import ResolutionError, Resolver, address_refusal, system_resolver
-from wayfinder.connectors.base import (
-    Accepted,
-    ConnectorDeps,
-    DeliveryError,
-    PermanentDeliveryError,
-    RetryableDeliveryError,
-    register_connector,
-    utc_now,
-)
+from wayfinder.connectors.base import Accepted, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
 from wayfinder.connectors.payloads import slack_payload, teams_payload, webhook_payload
 from wayfinder.connectors.settings import DeliverySettings, Destination
 from wayfinder.journeys.records import Message
@@ -92,7 +85,7 @@ class WebhookConnector:
     """One allowlisted destination; ``kind`` picks the payload (webhook, teams or slack)."""
 
     def __init__(self, name: str, destination: Destination, client: httpx.AsyncClient, *,
-                 resolver: Resolver = system_resolver, now: Callable[[], datetime] = utc_now) -> None:
+                 resolver: Resolver = system_resolver, now: Callable[[], datetime] = base.utc_now) -> None:
         self.name = name
         self.destination = destination
         self._client = client
@@ -204,7 +197,7 @@ class WebhookConnector:
         """The HTTP client belongs to whoever made it; nothing to let go of here."""
 
 
-def webhook_from_settings(settings: DeliverySettings, name: str, deps: ConnectorDeps) -> WebhookConnector:
+def webhook_from_settings(settings: DeliverySettings, name: str, deps: base.ConnectorDeps) -> WebhookConnector:
     if deps.http is None:
         msg = "intranet delivery needs an HTTP client (ConnectorDeps.http)"
         raise ValueError(msg)
@@ -213,4 +206,4 @@ def webhook_from_settings(settings: DeliverySettings, name: str, deps: Connector
 
 
 for _kind in ("webhook", "teams", "slack"):
-    register_connector(_kind, webhook_from_settings)
+    base.register_connector(_kind, webhook_from_settings)

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from wayfinder.journeys._time import local_at, next_allowed, zone
+from wayfinder.journeys.boxes import cancels, keep_choices, refusal, withdrawn
 from wayfinder.journeys.effects import (
     CancelPending,
     Decide,
@@ -154,9 +155,7 @@ class Digests:
 
     @staticmethod
     def prefer(state: DigestState, p: Preferences) -> DigestOutcome:
-        state.opt_out_channels = list(p.opt_out_channels)
-        state.opt_out_topics = list(p.opt_out_topics)
-        state.paused_until = p.paused_until
+        keep_choices(state, p)
         return DigestOutcome(state)
 
     @staticmethod
@@ -167,11 +166,8 @@ class Digests:
         for box in state.open.values():
             keep: list[Message] = []
             for m in box.items:
-                if (c.employee_id is None or m.employee_id == c.employee_id) and (
-                        c.journey_id is None or m.journey_id == c.journey_id):
-                    out = m.redacted(c.reason, now) if c.reason == "erased" else m.with_status(
-                        "suppressed", reason=c.reason, at=now)
-                    effects.append(Decide(out))
+                if cancels(m, c.employee_id, c.journey_id):
+                    effects.append(Decide(withdrawn(m, c.reason, now)))
                 else:
                     keep.append(m)
             box.items = keep
@@ -191,11 +187,11 @@ class Digests:
         effects: list[Effect] = []
         going: list[Message] = []
         for m in box.items:
-            refusal = _refusal(state, m)
-            if refusal is None:
+            refused = refusal(state, m)
+            if refused is None:
                 going.append(m)
             else:
-                effects.append(Decide(m.with_status("suppressed", reason=refusal, at=now)))
+                effects.append(Decide(m.with_status("suppressed", reason=refused, at=now)))
         if going:
             effects += self._close(state.recipient_id, box, going, now)
         return DigestOutcome(state if state.open or state.paused_until or state.opt_out_channels
@@ -249,11 +245,3 @@ def _context(digest: Message, items: list[Message], every: str, explanation: str
         "count": len(items), "every": every, "explanation": explanation,
         "preferences_url": digest.preferences_url,
     }
-
-
-def _refusal(state: DigestState, message: Message) -> str | None:
-    if message.channel in state.opt_out_channels:
-        return "opted_out_channel"
-    if message.topics and set(message.topics) <= set(state.opt_out_topics):
-        return "opted_out_topic"
-    return None

@@ -62,14 +62,20 @@ LeaveRule = Literal["defer", "suppress", "send"]
 
 
 @dataclass(frozen=True)
-class Dispatch:
-    """A message ready to go: the mailbox ``mailbox`` (the recipient's id, decided by the core) applies the
-    frequency cap and quiet hours."""
+class MessageForBox:
+    """A message for the box ``mailbox`` of its recipient (the recipient's id, decided by the core), with the
+    recipient's time zone and quiet hours: a ``Dispatch`` or a ``Gather``."""
 
     mailbox: str
     message: Message
     timezone: str
     quiet_hours: tuple[time, time] | None
+
+
+@dataclass(frozen=True)
+class Dispatch(MessageForBox):
+    """A message ready to go: the mailbox applies the frequency cap and quiet hours."""
+
     on_leave: LeaveRule = "defer"  # while the recipient is on a sensitive leave: wait, suppress, or still go
 
 
@@ -125,14 +131,9 @@ class LeaveChanged:
 
 
 @dataclass(frozen=True)
-class Gather:
+class Gather(MessageForBox):
     """A message for a role recipient whose policy gathers it into a digest (README "Digests"): the recipient's
     digest box keeps it until the digest closes."""
-
-    mailbox: str
-    message: Message
-    timezone: str
-    quiet_hours: tuple[time, time] | None
 
 
 DigestInput = Gather | CancelPending | ForgetMailbox | Preferences

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._time import next_allowed, parse_window, zone
+from wayfinder.journeys.boxes import cancels, keep_choices, refusal, withdrawn
 from wayfinder.journeys.effects import (
     Decide,
     Dispatch,
@@ -131,15 +132,15 @@ class Mailbox:
             return MailboxOutcome(state)  # cancelled, or held later since (a newer timer waits)
         del state.pending[timer.message_id]
         rule = state.leave_rules.pop(message.message_id, "defer")
-        refusal = self._refusal(state, message)
-        if refusal is None and rule != "send" and state.leave is not None and state.leave.covers(
+        refused = refusal(state, message)
+        if refused is None and rule != "send" and state.leave is not None and state.leave.covers(
                 message.scheduled_for):
-            refusal = "on_leave"  # a sensitive leave began while it waited here
-        if refusal is not None:
+            refused = "on_leave"  # a sensitive leave began while it waited here
+        if refused is not None:
             state.slots = [s for s in state.slots if s.message_id != message.message_id]
-            if refusal == "on_leave":
+            if refused == "on_leave":
                 return MailboxOutcome(state, _hold_on_leave(state, message, rule, message.scheduled_for, now))
-            return MailboxOutcome(state, [Decide(message.with_status("suppressed", reason=refusal, at=now))])
+            return MailboxOutcome(state, [Decide(message.with_status("suppressed", reason=refused, at=now))])
         return MailboxOutcome(state, [Decide(_gone(message, message.scheduled_for))])
 
     def leave_changed(self, state: MailboxState, item: LeaveChanged, now: datetime) -> MailboxOutcome:
@@ -168,27 +169,16 @@ class Mailbox:
         effects: list[Effect] = []
         held, state.on_leave = state.on_leave, {}
         for message in held.values():
-            refusal = self._refusal(state, message)
-            if refusal is not None:
-                effects.append(Decide(message.with_status("suppressed", reason=refusal, at=now)))
+            refused = refusal(state, message)
+            if refused is not None:
+                effects.append(Decide(message.with_status("suppressed", reason=refused, at=now)))
                 continue
             effects += self.dispatch(state, Dispatch(state.recipient_id, message, leave.timezone, quiet), now).effects
         return effects
 
-    @staticmethod
-    def _refusal(state: MailboxState, message: Message) -> str | None:
-        """Opt-outs are checked again when a held message goes: the recipient may have changed their mind."""
-        if message.channel in state.opt_out_channels:
-            return "opted_out_channel"
-        if message.topics and set(message.topics) <= set(state.opt_out_topics):
-            return "opted_out_topic"
-        return None
-
     def prefer(self, state: MailboxState, p: Preferences, now: datetime) -> MailboxOutcome:
         """New preferences; a pause holds every waiting message due before its end until then, in order."""
-        state.opt_out_channels = list(p.opt_out_channels)
-        state.opt_out_topics = list(p.opt_out_topics)
-        state.paused_until = p.paused_until
+        keep_choices(state, p)
         effects: list[Effect] = []
         until = p.paused_until
         if until is None or until <= now:
@@ -207,17 +197,13 @@ class Mailbox:
         """Suppress what waits here about ``employee_id`` (anyone when None), from one journey or all."""
         effects: list[Effect] = []
         for mid, message in [*state.pending.items(), *state.on_leave.items()]:
-            if employee_id is not None and message.employee_id != employee_id:
-                continue
-            if journey_id is not None and message.journey_id != journey_id:
+            if not cancels(message, employee_id, journey_id):
                 continue
             state.pending.pop(mid, None)
             state.on_leave.pop(mid, None)
             state.leave_rules.pop(mid, None)
             state.slots = [s for s in state.slots if s.message_id != mid]
-            out = message.redacted(reason, now) if reason == "erased" else message.with_status(
-                "suppressed", reason=reason, at=now)
-            effects.append(Decide(out))
+            effects.append(Decide(withdrawn(message, reason, now)))
         return MailboxOutcome(state, effects)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import time, timedelta
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -24,7 +24,16 @@ from wayfinder.journeys.events import LeaveType
 from wayfinder.vocabulary import Channel, Frozen, Identifier, RecipientRole, localized
 
 _LOCALE = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"
+_M = TypeVar("_M")
 STEP_KINDS = ("send", "wait", "wait_for", "branch", "roadmap", "task", "end", "learning_path")
+
+
+def _unless(model: _M, *refusals: tuple[bool, str]) -> _M:
+    """``model`` when no refusal holds; otherwise a ValueError with the first one's message (model validators)."""
+    for refused, msg in refusals:
+        if refused:
+            raise ValueError(msg)
+    return model
 
 
 def _duration(value: str) -> str:
@@ -80,13 +89,11 @@ class SendAction(Frozen):
 
     @model_validator(mode="after")
     def _content(self) -> SendAction:
-        if self.template is None and (self.subject is None or self.body is None):
-            msg = "a send needs a template, or an inline subject and body"
-            raise ValueError(msg)
-        if self.template is not None and (self.subject is not None or self.body is not None):
-            msg = "a send has either a template or an inline subject and body, not both"
-            raise ValueError(msg)
-        return self
+        inline = (self.subject, self.body)
+        return _unless(self, (self.template is None and None in inline,
+                              "a send needs a template, or an inline subject and body"),
+                       (self.template is not None and inline != (None, None),
+                        "a send has either a template or an inline subject and body, not both"))
 
 
 class WaitAction(Frozen):
@@ -97,13 +104,10 @@ class WaitAction(Frozen):
 
     @model_validator(mode="after")
     def _one_form(self) -> WaitAction:
-        if (self.for_ is None) == (self.until is None):
-            msg = "a wait has either `for: <duration>` or `until: <expression>`"
-            raise ValueError(msg)
-        if self.for_ is not None and (self.offset is not None or self.at is not None):
-            msg = "`offset` and `at` go with `until`, not with `for`"
-            raise ValueError(msg)
-        return self
+        return _unless(self, ((self.for_ is None) == (self.until is None),
+                              "a wait has either `for: <duration>` or `until: <expression>`"),
+                       (self.for_ is not None and (self.offset, self.at) != (None, None),
+                        "`offset` and `at` go with `until`, not with `for`"))
 
 
 class WaitForAction(Frozen):
@@ -114,10 +118,7 @@ class WaitForAction(Frozen):
 
     @model_validator(mode="after")
     def _timeout(self) -> WaitForAction:
-        if self.on_timeout is not None and self.timeout is None:
-            msg = "`on_timeout` needs a `timeout`"
-            raise ValueError(msg)
-        return self
+        return _unless(self, (self.on_timeout is not None and self.timeout is None, "`on_timeout` needs a `timeout`"))
 
 
 class BranchAction(Frozen):
@@ -147,10 +148,8 @@ class LearningPathAction(Frozen):
 
     @model_validator(mode="after")
     def _pace(self) -> LearningPathAction:
-        if parse_duration(self.pace) < timedelta(days=1) or parse_duration(self.horizon) < timedelta(days=1):
-            msg = "`pace` and `horizon` are at least a day (1d)"
-            raise ValueError(msg)
-        return self
+        shortest = min(parse_duration(self.pace), parse_duration(self.horizon))
+        return _unless(self, (shortest < timedelta(days=1), "`pace` and `horizon` are at least a day (1d)"))
 
 
 class TaskAction(Frozen):
@@ -311,10 +310,9 @@ class Journey(Frozen):
 
     @model_validator(mode="after")
     def _no_holdout_when_sensitive(self) -> Journey:
-        if self.holdout is not None and self.sensitivity == "sensitive":
-            msg = "a sensitive journey cannot have a holdout: nobody in a sensitive moment is left without help"
-            raise ValueError(msg)
-        return self
+        return _unless(self, (self.holdout is not None and self.sensitivity == "sensitive",
+                              "a sensitive journey cannot have a holdout: nobody in a sensitive moment is left "
+                              "without help"))
 
     @cached_property
     def holdout_share(self) -> float:
@@ -398,10 +396,8 @@ class DigestRule(Frozen):
 
     @model_validator(mode="after")
     def _day_only_weekly(self) -> DigestRule:
-        if self.day is not None and self.every != "weekly":
-            msg = "'day' is for a weekly digest; a daily one goes every day at 'at'"
-            raise ValueError(msg)
-        return self
+        return _unless(self, (self.day is not None and self.every != "weekly",
+                              "'day' is for a weekly digest; a daily one goes every day at 'at'"))
 
 
 class Policy(Frozen):

@@ -45,13 +45,6 @@ class Preferences(BaseModel):
     quiet_hours: QuietHours | None = None
 
 
-KNOWN_FIELDS = (
-    "id", "given_name", "preferred_name", "family_name", "email", "manager_id", "hr_partner_id",
-    "department", "role", "job_level", "location", "country", "timezone", "locale", "employment_type",
-    "work_mode", "start_date", "learning_style", "interests", "skills",
-)
-
-
 class ProfileUpdate(BaseModel):
     """The ``data`` of ``hris.employee.upserted``: any part of a profile; unknown fields are kept."""
 
@@ -78,6 +71,10 @@ class ProfileUpdate(BaseModel):
     interests: list[str] | None = None
     skills: list[str] | None = None
     preferences: Preferences | None = None
+
+
+KNOWN_FIELDS: tuple[str, ...] = tuple(name for name in ProfileUpdate.model_fields if name != "preferences")
+"""The profile's fields (``preferences`` is kept apart; anything else an upsert brings is an attribute)."""
 
 
 class Profile(BaseModel):

@@ -1,4 +1,4 @@
-"""Real servers for the delivery tests, on 127.0.0.1 and ephemeral ports.
+"""Real servers for the delivery tests, on 127.0.0.1 and ephemeral ports, and a uvicorn server in a thread.
 
 ``MailServer`` is aiosmtpd in its own thread (optionally STARTTLS or implicit TLS, with AUTH);
 ``HookServer`` is an aiohttp server in the test's event loop that verifies Standard Webhooks
@@ -12,9 +12,13 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import ssl
 import threading
+import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -24,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import uvicorn
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServerProtocol
@@ -273,6 +278,24 @@ class HookServer:
         self._release.set()
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+@contextmanager
+def uvicorn_in_thread(server: uvicorn.Server, what: str, *, sockets: list[socket.socket] | None = None,
+                      start_timeout: float = 30, stop_timeout: float = 30) -> Iterator[None]:
+    """``server`` running in a daemon thread (on ``sockets`` if given) from when it has started until the block
+    ends; ``what`` names it in the failure if it does not start."""
+    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout
+    while not server.started:
+        assert time.monotonic() < deadline, f"{what} did not start"
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=stop_timeout)
 
 
 # -- the servers themselves are checked, so a passing delivery test means something -------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,11 +40,39 @@ def at(text: str) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+class DecisionsIn:
+    """A mixin for a served world whose decisions (``decisions.jsonl``) are written into the folder ``out``."""
+
+    out: Path
+
+    def decisions(self) -> list[dict[str, Any]]:
+        path = self.out / "decisions.jsonl"
+        return read_jsonl(path) if path.is_file() else []
+
+
+def free_port() -> int:
+    """A local TCP port free now (the socket that found it is closed: nothing listens there until a test does)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Every JSON object in a JSON-lines file (blank lines skipped)."""
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
+
+# The steps of a keyed wait for the laptop task, with a week's timeout that jumps to ``nudge`` (each journey that
+# uses them defines its own ``nudge`` after them), in the rule-by-rule tests of the core and of the runner.
+LAPTOP_WAIT = """  - id: laptop
+    wait_for: {event: onboarding.task.completed, when: 'event.data.task_id == "laptop"', timeout: 7d,
+               on_timeout: nudge}
+  - id: thanks
+    send: {channel: intranet, subject: "Thanks", body: "Laptop done."}
+  - id: done
+    end: {}
+"""
 
 # The public contract case's new-parent journey (bundled templates), for tests that write their own world.
 NEW_PARENT = """

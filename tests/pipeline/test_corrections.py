@@ -9,7 +9,6 @@ from wayfinder.journeys.events import CloudEvent
 from wayfinder.streams.embedded import EmbeddedRunner
 
 ONBOARDING = """id: start
-version: 1
 trigger: {event: hris.employee.hired}
 steps:
   - id: hello
@@ -57,7 +56,6 @@ def test_a_correction_of_an_unknown_event_changes_nothing_and_is_counted(write_f
 
 
 CARE = """id: care
-version: 1
 trigger: {event: hris.leave.started}
 steps:
   - id: call

@@ -15,7 +15,6 @@ from wayfinder.journeys.records import Message
 from wayfinder.streams.embedded import EmbeddedRunner
 
 SENSITIVE = """id: care
-version: 1
 sensitivity: sensitive
 trigger: {event: hris.leave.started}
 exit_on:
@@ -134,7 +133,6 @@ def test_a_message_nobody_decides_on_is_escalated_and_never_sent(run: Run) -> No
 
 def test_an_opt_out_of_a_topic_suppresses_the_next_message_on_it(write_files: WriteFiles) -> None:
     journey = """id: parent
-version: 1
 trigger: {event: hris.dependent.added}
 reentry: always
 steps:
@@ -157,7 +155,6 @@ steps:
 
 def test_a_pause_holds_messages_until_it_ends(write_files: WriteFiles) -> None:
     journey = """id: leave
-version: 1
 trigger: {event: hris.leave.started}
 steps:
   - id: hello
@@ -199,7 +196,6 @@ def test_the_stages_decide_decisions_as_simulate_does(run: Run) -> None:
 
 def test_a_completed_task_satisfies_a_wait_for(write_files: WriteFiles) -> None:
     journey = """id: reach-out
-version: 1
 trigger: {event: hris.leave.started}
 steps:
   - id: call

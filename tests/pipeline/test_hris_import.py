@@ -37,6 +37,17 @@ def brief(events: list[dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]
     return [(e["subject"], e["type"], e["data"]) for e in events]
 
 
+def correction(employee: str, original_type: str, key: list[str], action: str, reason: str,
+               **changes: dict[str, str]) -> tuple[str, str, dict[str, Any]]:
+    """The hris.correction expected of the Workday event (``original_type``, ``key``) of ``employee``."""
+    data: dict[str, Any] = {
+        "original": {"source": "hris/workday", "id": event_id("hris/workday", employee, original_type, key)},
+        "original_type": original_type, "action": action, "reason": reason}
+    if changes:
+        data["changes"] = changes
+    return employee, "hris.correction", data
+
+
 def hired_profile(**fields: Any) -> dict[str, Any]:
     return fields
 
@@ -78,26 +89,14 @@ WORKDAY_EXPECTED = [
     ("W1011", "hris.employee.started", {"date": "2026-03-02"}),
     # W1012: the manager cell is blank today: no event. W1013: a duplicate row, no change.
     ("W1014", "hris.dependent.added", {"relationship": "child", "reason": "birth", "date": "2026-02-27"}),
-    ("W1015", "hris.correction", {
-        "original": {"source": "hris/workday",
-                     "id": event_id("hris/workday", "W1015", "hris.dependent.added", ["child", "2026-02-20"])},
-        "original_type": "hris.dependent.added", "action": "amend", "reason": "dependent_corrected",
-        "changes": {"date": {"old": "2026-02-20", "new": "2026-02-21"}}}),
-    ("W1016", "hris.correction", {
-        "original": {"source": "hris/workday", "id": event_id("hris/workday", "W1016", "hris.employee.hired",
-                                                              ["2026-03-20"])},
-        "original_type": "hris.employee.hired", "action": "rescind", "reason": "hire_rescinded"}),
+    correction("W1015", "hris.dependent.added", ["child", "2026-02-20"], "amend", "dependent_corrected",
+               date={"old": "2026-02-20", "new": "2026-02-21"}),
+    correction("W1016", "hris.employee.hired", ["2026-03-20"], "rescind", "hire_rescinded"),
     ("W1017", "hris.employee.upserted", {"start_date": "2026-03-23"}),
-    ("W1017", "hris.correction", {
-        "original": {"source": "hris/workday", "id": event_id("hris/workday", "W1017", "hris.employee.hired",
-                                                              ["2026-03-09"])},
-        "original_type": "hris.employee.hired", "action": "amend", "reason": "start_date_corrected",
-        "changes": {"start_date": {"old": "2026-03-09", "new": "2026-03-23"}}}),
+    correction("W1017", "hris.employee.hired", ["2026-03-09"], "amend", "start_date_corrected",
+               start_date={"old": "2026-03-09", "new": "2026-03-23"}),
     # W1018: today's row has an impossible hire date: dead letter, no event
-    ("W1019", "hris.correction", {
-        "original": {"source": "hris/workday", "id": event_id("hris/workday", "W1019", "hris.employee.terminated",
-                                                              ["2026-02-27"])},
-        "original_type": "hris.employee.terminated", "action": "rescind", "reason": "termination_rescinded"}),
+    correction("W1019", "hris.employee.terminated", ["2026-02-27"], "rescind", "termination_rescinded"),
 ]
 
 

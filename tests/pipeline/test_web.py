@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from tests.support import at, bundled_defs, read_jsonl
+from tests.support import DecisionsIn, at, bundled_defs, read_jsonl
 from wayfinder import examples_dir
 from wayfinder.cli import main
 from wayfinder.cli.report import write_results
@@ -46,16 +46,12 @@ class Clock:
 
 
 @dataclass
-class Served:
+class Served(DecisionsIn):
     client: TestClient
     backend: EmbeddedBackend
     registry: CollectorRegistry
     clock: Clock
     out: Path
-
-    def decisions(self) -> list[dict[str, object]]:
-        path = self.out / "decisions.jsonl"
-        return read_jsonl(path) if path.is_file() else []
 
 
 @pytest.fixture(scope="module")

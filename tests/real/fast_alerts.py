@@ -10,17 +10,15 @@ shortened, and by how much, is written next to each use.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-import pytest
 import yaml
 
-from tests.real.test_prometheus_live import RULES, Prometheus, _ready, eventually, free_port
+from tests.real.kafka_world import KafkaWorld, Worker
+from tests.real.test_prometheus_live import RULES, Prometheus, eventually, running_prometheus
 
 
 def shortened_rules(fors: Mapping[str, str], exprs: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
@@ -47,31 +45,26 @@ def shortened_rules(fors: Mapping[str, str], exprs: Mapping[str, tuple[str, str]
 def fast_prometheus(folder: Path, fors: Mapping[str, str],
                     exprs: Mapping[str, tuple[str, str]] | None = None) -> Iterator[Prometheus]:
     """Prometheus scraping every second the targets a test names (job ``wayfinder-worker``, ``file_sd``)."""
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail("prometheus is missing: apt-get install prometheus (./scripts/test does when run as root)")
-    (folder / "rules.yaml").write_text(yaml.safe_dump(shortened_rules(fors, exprs or {})), encoding="utf-8")
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "1s"},
-        "rule_files": ["rules.yaml"],
-        "scrape_configs": [{"job_name": "wayfinder-worker", "file_sd_configs": [
-            {"files": [str(folder / "wayfinder-worker.json")], "refresh_interval": "1s"}]}],
-    }
-    (folder / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    port = free_port()
-    prom = Prometheus(f"http://127.0.0.1:{port}", folder)
-    prom.targets("wayfinder-worker", [])
-    log = (folder / "prometheus.log").open("wb")
-    process = subprocess.Popen([binary, f"--config.file={folder / 'prometheus.yml'}",
-                                f"--storage.tsdb.path={folder / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-                               cwd=folder, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    try:
-        eventually(lambda: _ready(prom.url), bool, 60, "prometheus ready")
+    with running_prometheus(folder, shortened_rules(fors, exprs or {}), ("wayfinder-worker",)) as prom:
         yield prom
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+
+
+class WatchedWorker(NamedTuple):
+    worker: Worker
+    url: str  # its HTTP base (``/readyz``, ``/healthz``, ``/metrics``)
+    address: str  # host:port, the ``instance`` label of its series
+    lag: str  # the query of its input lag (hris.events)
+
+
+def watched_worker(world: KafkaWorld, prometheus: Prometheus) -> WatchedWorker:
+    """A worker of ``world`` started and scraped by ``prometheus``, once a scrape has read its (idle) lag as 0."""
+    worker = world.start_worker()
+    url = worker.metrics_url().removesuffix("/metrics")
+    address = url.removeprefix("http://")
+    prometheus.targets("wayfinder-worker", [address])
+    lag = f'sum(wayfinder_consumer_lag_messages{{topic="{world.settings.topic("hris.events")}"}})'
+    eventually(lambda: prometheus.value(lag), lambda v: v == 0, 60, "the idle worker scraped with lag 0")
+    return WatchedWorker(worker, url, address, lag)
 
 
 def alert_states(prom: Prometheus) -> dict[str, set[str]]:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 from pydantic import SecretStr
 
+from tests.servers import uvicorn_in_thread
 from tests.support import TESTS
 from wayfinder.hris.intake import IntakeConfig, IntakeSettings, create_app
 from wayfinder.hris.mapping import load_mapping
@@ -41,18 +45,35 @@ def serve(sink: Sink, **settings: Any) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the intake did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with uvicorn_in_thread(server, "the intake", sockets=[sock], start_timeout=20):
+            yield f"http://127.0.0.1:{port}"
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         sock.close()
+
+
+@contextmanager
+def intake_process(port: int, *args: str, **env: str) -> Iterator[str]:
+    """``wayfinder intake`` as its own process with the BambooHR mapping and secret on ``port`` (more arguments
+    and environment as given); yields its base URL once ``/healthz`` answers."""
+    wayfinder = str(Path(sys.executable).with_name("wayfinder"))
+    process = subprocess.Popen([wayfinder, "intake", "--mapping", f"bamboohr={MAPPINGS['bamboohr']}",
+                                "--port", str(port), *args],
+                               env=dict(os.environ, WAYFINDER_INTAKE_BAMBOOHR_SECRET=SECRETS["bamboohr"], **env))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, "wayfinder intake did not start"
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def bamboohr_body(*employees: dict[str, Any]) -> bytes:
@@ -83,3 +104,8 @@ NEW_MANAGER = {"id": "101", "action": "Updated", "timestamp": "2026-03-02T10:00:
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
     return httpx.post(url, content=body, headers=headers, timeout=60)
+
+
+def post_bamboohr(url: str, body: bytes, **signing: Any) -> httpx.Response:
+    """``body`` to the intake at ``url`` as BambooHR sends it, signed (``secret``, ``at``: as ``bamboohr_headers``)."""
+    return post(f"{url}/webhooks/bamboohr", body, bamboohr_headers(body, **signing))

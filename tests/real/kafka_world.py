@@ -66,6 +66,20 @@ class Worker:
                 self.kill()
 
 
+def read_topic(servers: str | list[str], name: str, idle_ms: int = 3000) -> list[tuple[bytes | None, bytes | None]]:
+    """Every record (key, value) of the topic ``name``, from the beginning of each partition, until none came for
+    ``idle_ms``."""
+    consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False, consumer_timeout_ms=idle_ms,
+                             auto_offset_reset="earliest")
+    try:
+        tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        return [(r.key, r.value) for r in consumer]
+    finally:
+        consumer.close()
+
+
 @dataclass
 class KafkaWorld:
     broker: str
@@ -134,16 +148,8 @@ class KafkaWorld:
         assert wait_caught_up(self.settings, timeout=timeout), "the workers did not catch up after the tick"
 
     def read(self, topic: str, idle_ms: int = 3000) -> list[tuple[bytes | None, bytes | None]]:
-        consumer = KafkaConsumer(bootstrap_servers=self.broker, enable_auto_commit=False,
-                                 consumer_timeout_ms=idle_ms, auto_offset_reset="earliest")
-        try:
-            name = self.settings.topic(topic)
-            tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
-            consumer.assign(tps)
-            consumer.seek_to_beginning(*tps)
-            return [(r.key, r.value) for r in consumer]
-        finally:
-            consumer.close()
+        """Every record of this world's ``topic`` (a short name)."""
+        return read_topic(self.broker, self.settings.topic(topic), idle_ms)
 
     def messages(self) -> tuple[dict[str, dict[str, Any]], int]:
         """The latest record of each message id on outbound.messages, and how many records there were."""

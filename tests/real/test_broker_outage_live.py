@@ -13,22 +13,18 @@ Shortened for the test (the rest of each rule is the shipped text): WayfinderBro
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.real.fast_alerts import alert_states, alerts_named, fast_prometheus
+from tests.real.fast_alerts import alert_states, alerts_named, fast_prometheus, watched_worker
 from tests.real.kafka_world import KafkaWorld, kafka_world, simulate_messages
 from tests.real.own_broker import OwnBroker
 from tests.real.test_kafka import UNTIL, statuses
-from tests.real.test_prometheus_live import EVENTS, Prometheus, _topic_of, eventually
+from tests.real.test_prometheus_live import EVENTS, Prometheus, _topic_of, eventually, http_json
 from tests.support import at
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
@@ -57,25 +53,11 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
         yield p
 
 
-def get(url: str) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:  # noqa: S310 - local
-            return int(r.status), json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return int(e.code), json.loads(e.read())
-
-
 def test_the_lag_holds_through_a_broker_outage_and_the_worker_recovers_by_itself(
         broker: OwnBroker, world: KafkaWorld, prometheus: Prometheus, tmp_path: Path) -> None:
     started = time.monotonic()
     oracle = ThreadPoolExecutor(1).submit(simulate_messages, EVENTS, UNTIL, tmp_path / "sim")  # meanwhile
-    worker = world.start_worker()
-    url = worker.metrics_url().removesuffix("/metrics")
-    address = url.removeprefix("http://")
-    prometheus.targets("wayfinder-worker", [address])
-    topic = world.settings.topic("hris.events")
-    lag = f'sum(wayfinder_consumer_lag_messages{{topic="{topic}"}})'
-    eventually(lambda: prometheus.value(lag), lambda v: v == 0, 60, "the idle worker scraped with lag 0")
+    worker, url, address, lag = watched_worker(world, prometheus)
 
     world.publish_file(EVENTS)
     published = sum(1 for line in EVENTS.read_bytes().split(b"\n") if line.strip() and _topic_of(line) == "hris.events")
@@ -85,10 +67,10 @@ def test_the_lag_holds_through_a_broker_outage_and_the_worker_recovers_by_itself
 
     stop_took = broker.run("down")
     down_at = time.monotonic()
-    reasons = eventually(lambda: get(f"{url}/readyz"), lambda r: r[0] == 503 and any(
+    reasons = eventually(lambda: http_json(f"{url}/readyz"), lambda r: r[0] == 503 and any(
         "the broker does not answer" in x for x in r[1]["reasons"]), 60, "not ready: broker away")[1]["reasons"]
     not_ready_after = time.monotonic() - down_at
-    assert get(f"{url}/healthz")[0] == 200, "alive: only the broker is away"
+    assert http_json(f"{url}/healthz")[0] == 200, "alive: only the broker is away"
     firing = eventually(lambda: alerts_named(prometheus, "WayfinderBrokerUnreachable"),
                         lambda a: any(x["state"] == "firing" for x in a), 60, "WayfinderBrokerUnreachable firing")
     firing_after = time.monotonic() - down_at
@@ -114,7 +96,7 @@ def test_the_lag_holds_through_a_broker_outage_and_the_worker_recovers_by_itself
     up_at = time.monotonic()
     eventually(lambda: prometheus.value(lag), lambda v: v == 0, COMMIT_INTERVAL + 60, "lag 0 after the outage")
     zero_after = time.monotonic() - up_at
-    eventually(lambda: get(f"{url}/readyz")[0], lambda s: s == 200, 60, "ready again")
+    eventually(lambda: http_json(f"{url}/readyz")[0], lambda s: s == 200, 60, "ready again")
     eventually(lambda: alert_states(prometheus), lambda s: "WayfinderBrokerUnreachable" not in s, 30,
                "WayfinderBrokerUnreachable resolved")
     assert worker.process.poll() is None, "the same worker went on: no restart needed"

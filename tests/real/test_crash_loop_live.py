@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.real.fast_alerts import alert_states, alerts_named, fast_prometheus
+from tests.real.fast_alerts import alert_states, alerts_named, fast_prometheus, watched_worker
 from tests.real.kafka_world import KafkaWorld, kafka_world
-from tests.real.test_prometheus_live import Prometheus, eventually
+from tests.real.test_prometheus_live import Prometheus, eventually, http_json
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
 
@@ -48,25 +45,11 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
         yield p
 
 
-def get(url: str) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:  # noqa: S310 - local
-            return int(r.status), json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return int(e.code), json.loads(e.read())
-
-
 def test_a_crash_looping_agent_keeps_its_input_counted_and_fires_the_crash_loop_alert(
         world: KafkaWorld, prometheus: Prometheus) -> None:
     started = time.monotonic()
-    worker = world.start_worker()
-    url = worker.metrics_url().removesuffix("/metrics")
-    address = url.removeprefix("http://")
-    prometheus.targets("wayfinder-worker", [address])
-    topic = world.settings.topic("hris.events")
-    lag = f'sum(wayfinder_consumer_lag_messages{{topic="{topic}"}})'
+    worker, url, address, lag = watched_worker(world, prometheus)
     crashes = 'sum(wayfinder_agent_crashes_total{agent="employees"})'
-    eventually(lambda: prometheus.value(lag), lambda v: v == 0, 60, "the idle worker scraped with lag 0")
     assert prometheus.value(crashes) == 0
 
     bad = [f'{{"not json": "{MARKER}"'.encode()]
@@ -77,9 +60,9 @@ def test_a_crash_looping_agent_keeps_its_input_counted_and_fires_the_crash_loop_
     eventually(lambda: prometheus.value(lag), lambda v: v == BEHIND + 1, 30, f"lag {BEHIND + 1}")
     loop_started = time.monotonic()
 
-    status, body = eventually(lambda: get(f"{url}/readyz"), lambda r: r[0] == 503 and any(
+    status, body = eventually(lambda: http_json(f"{url}/readyz"), lambda r: r[0] == 503 and any(
         "agent crashes in the last 300s" in reason for reason in r[1]["reasons"]), 30, "not ready: crash loop")
-    assert get(f"{url}/healthz")[0] == 200, "alive: the event loop runs, only the agent fails"
+    assert http_json(f"{url}/healthz")[0] == 200, "alive: the event loop runs, only the agent fails"
     firing = eventually(lambda: alerts_named(prometheus, "WayfinderAgentCrashLoop"),
                         lambda a: any(x["state"] == "firing" for x in a), 60, "WayfinderAgentCrashLoop firing")
     loop_seconds = time.monotonic() - loop_started

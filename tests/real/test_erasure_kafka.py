@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from tests.real.kafka_world import KafkaWorld, kafka_world
+from tests.real.kafka_world import KafkaWorld, kafka_world, read_topic
 from tests.support import at
 from wayfinder.journeys.records import ERASED_INPUT
 from wayfinder.journeys.state import EmployeeState
@@ -57,18 +57,6 @@ def _compacted_topics(world: KafkaWorld) -> list[str]:
         admin.close()
 
 
-def _records(world: KafkaWorld, topic: str) -> list[tuple[bytes | None, bytes | None]]:
-    consumer = KafkaConsumer(bootstrap_servers=world.broker, enable_auto_commit=False, consumer_timeout_ms=3000,
-                             auto_offset_reset="earliest")
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        return [(r.key, r.value) for r in consumer]
-    finally:
-        consumer.close()
-
-
 def _theirs(key: bytes | None) -> bool:
     return key is not None and PERSON.encode() in key.split(b"\x1f")[0].split(b":")
 
@@ -94,7 +82,7 @@ def test_after_an_erasure_no_compacted_topic_keeps_a_value_for_the_person(world:
     for topic in topics:
         latest: dict[bytes, bytes | None] = {}
         every: dict[bytes | None, bytes | None] = {}
-        for key, value in _records(world, topic):
+        for key, value in read_topic(world.broker, topic):
             every[key] = value
             if _theirs(key):
                 assert key is not None

@@ -124,17 +124,23 @@ def test_deliver_to_a_real_smtp_server_at_debug_logs_no_personal_data(
     assert leaks(ours, personal_values()) == []
 
 
-def test_a_line_break_in_an_id_never_starts_a_log_line() -> None:
+def lines_logged(logger_name: str, formatter: logging.Formatter, msg: str, *args: object) -> list[str]:
+    """The lines one warning (``msg`` with ``args``) on ``logger_name`` writes through a handler with ``formatter``."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
-    logger = logging.getLogger("wayfinder.tests.injection")
+    handler.setFormatter(formatter)
+    logger = logging.getLogger(logger_name)
     logger.addHandler(handler)
     try:
-        logger.warning("message %s failed", "m-1\r\nCRITICAL wayfinder: all messages deleted\x1b[2J")
+        logger.warning(msg, *args)
     finally:
         logger.removeHandler(handler)
-    lines = stream.getvalue().splitlines()
+    return stream.getvalue().splitlines()
+
+
+def test_a_line_break_in_an_id_never_starts_a_log_line() -> None:
+    lines = lines_logged("wayfinder.tests.injection", OneLineFormatter("%(levelname)s %(name)s: %(message)s"),
+                         "message %s failed", "m-1\r\nCRITICAL wayfinder: all messages deleted\x1b[2J")
     assert lines == ["WARNING wayfinder.tests.injection: message m-1\\r\\nCRITICAL wayfinder: all messages deleted"
                      "\\x1b[2J failed"]
 
@@ -187,13 +193,6 @@ def test_after_the_cli_set_up_logging_any_handler_writes_one_line(monkeypatch: p
     """A framework's own handler (Faust's worker installs one) gets the escaped message too."""
     monkeypatch.setattr(logging, "_logRecordFactory", logging.getLogRecordFactory())  # restored after the test
     configure_logging(False)
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("faust.tests.injection")
-    logger.addHandler(handler)
-    try:
-        logger.warning("event %s refused", "e-1\nERROR forged")
-    finally:
-        logger.removeHandler(handler)
-    assert stream.getvalue().splitlines() == ["event e-1\\nERROR forged refused"]
+    lines = lines_logged("faust.tests.injection", logging.Formatter("%(message)s"), "event %s refused",
+                         "e-1\nERROR forged")
+    assert lines == ["event e-1\\nERROR forged refused"]

@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
 from tests.real.hris_intake_server import (
-    MAPPINGS,
     NEW_HIRE,
     NEW_MANAGER,
     SECRETS,
     bamboohr_body,
     bamboohr_headers,
+    intake_process,
     personio_headers,
     post,
+    post_bamboohr,
     serve,
 )
-from tests.support import read_jsonl
+from tests.support import free_port, read_jsonl
 from wayfinder.hris.sinks import FileSink
 from wayfinder.journeys.events import decode_event
 
@@ -31,7 +28,7 @@ from wayfinder.journeys.events import decode_event
 def test_signed_bamboohr_webhook_becomes_events(tmp_path: Path) -> None:
     out = tmp_path / "events.jsonl"
     with serve(FileSink(out)) as url:
-        r = post(f"{url}/webhooks/bamboohr", body := bamboohr_body(NEW_HIRE, NEW_MANAGER), bamboohr_headers(body))
+        r = post_bamboohr(url, bamboohr_body(NEW_HIRE, NEW_MANAGER))
     assert r.status_code == 200, r.text
     assert r.json() == {"accepted": 4, "duplicates": 0, "rejected": []}
     events = read_jsonl(out)
@@ -55,8 +52,8 @@ def test_bad_signatures_and_stale_timestamps_are_refused(tmp_path: Path) -> None
     out = tmp_path / "events.jsonl"
     body = bamboohr_body(NEW_HIRE)
     with serve(FileSink(out)) as url:
-        wrong = post(f"{url}/webhooks/bamboohr", body, bamboohr_headers(body, secret=SECRETS["wrong"]))
-        stale = post(f"{url}/webhooks/bamboohr", body, bamboohr_headers(body, at=time.time() - 3600))
+        wrong = post_bamboohr(url, body, secret=SECRETS["wrong"])
+        stale = post_bamboohr(url, body, at=time.time() - 3600)
         bare = post(f"{url}/webhooks/bamboohr", body, {"content-type": "application/json"})
         tampered_headers = bamboohr_headers(body)
         tampered = post(f"{url}/webhooks/bamboohr", body.replace(b"Analyst", b"Director"), tampered_headers)
@@ -71,8 +68,8 @@ def test_a_replayed_delivery_produces_nothing_twice(tmp_path: Path) -> None:
     out = tmp_path / "events.jsonl"
     body = bamboohr_body(NEW_HIRE)
     with serve(FileSink(out)) as url:
-        first = post(f"{url}/webhooks/bamboohr", body, bamboohr_headers(body))
-        again = post(f"{url}/webhooks/bamboohr", body, bamboohr_headers(body, at=time.time() + 1))
+        first = post_bamboohr(url, body)
+        again = post_bamboohr(url, body, at=time.time() + 1)
     assert first.json()["accepted"] == 2
     assert again.status_code == 200
     assert again.json() == {"accepted": 0, "duplicates": 2, "rejected": []}
@@ -104,46 +101,23 @@ def test_rate_limit_unknown_system_and_bad_json(tmp_path: Path) -> None:
     body = b"{not json"
     with serve(FileSink(tmp_path / "events.jsonl"), burst=2, rate_per_second=0.05) as url:
         unknown = post(f"{url}/webhooks/workday", body, {})
-        statuses = [post(f"{url}/webhooks/bamboohr", body, bamboohr_headers(body)) for _ in range(3)]
+        statuses = [post_bamboohr(url, body) for _ in range(3)]
     assert unknown.status_code == 404
     assert [r.status_code for r in statuses] == [400, 400, 429]  # a burst of 2, then 1 every 20 s
     assert statuses[0].json() == {"error": "the body is not JSON"}
     assert 1 <= int(statuses[2].headers["retry-after"]) <= 20
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_the_intake_command_in_embedded_mode(tmp_path: Path) -> None:
-    out, port = tmp_path / "events.jsonl", _free_port()
-    env = dict(os.environ, WAYFINDER_INTAKE_BAMBOOHR_SECRET=SECRETS["bamboohr"])
-    wayfinder = str(Path(sys.executable).with_name("wayfinder"))
-    process = subprocess.Popen([wayfinder, "intake", "--mapping", f"bamboohr={MAPPINGS['bamboohr']}", "--port",
-                                str(port), "--out", str(out)], env=env, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None and time.monotonic() < deadline, "wayfinder intake did not start"
-                time.sleep(0.2)
+    out, port = tmp_path / "events.jsonl", free_port()
+    with intake_process(port, "--out", str(out)) as url:
+        health = httpx.get(f"{url}/healthz", timeout=2)
         assert health.json() == {"status": "ok", "webhooks": ["bamboohr"]}
         body = bamboohr_body(NEW_MANAGER)
-        r = post(f"http://127.0.0.1:{port}/webhooks/bamboohr", body, bamboohr_headers(body))
-        assert r.status_code == 200
+        assert post_bamboohr(url, body).status_code == 200
         assert [e["type"] for e in read_jsonl(out)] == ["hris.employee.upserted", "hris.manager.changed"]
-        personio = post(f"http://127.0.0.1:{port}/webhooks/personio", body, personio_headers(body))
+        personio = post(f"{url}/webhooks/personio", body, personio_headers(body))
         assert personio.status_code == 404
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        assert process.stderr is not None
-        process.stderr.close()
 
 
 def test_personio_documented_envelope_over_http(tmp_path: Path) -> None:

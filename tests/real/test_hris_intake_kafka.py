@@ -3,33 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from tests.real.hris_intake_server import (
-    MAPPINGS,
     NEW_HIRE,
     NEW_MANAGER,
     SECRETS,
     bamboohr_body,
-    bamboohr_headers,
-    post,
+    intake_process,
+    post_bamboohr,
     serve,
 )
-from tests.support import TESTS
+from tests.real.kafka_world import read_topic
+from tests.support import TESTS, free_port
 from wayfinder.cli import main
 from wayfinder.hris.sinks import KafkaSink
 from wayfinder.streams.publish import publish
@@ -50,15 +42,9 @@ def settings(kafka_broker: str) -> WorkerSettings:
     return WorkerSettings(broker=f"kafka://{kafka_broker}", topic_prefix=prefix)
 
 
-def read_topic(settings: WorkerSettings, idle_ms: int = 3000) -> list[tuple[bytes, dict[str, Any]]]:
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
-                             consumer_timeout_ms=idle_ms, auto_offset_reset="earliest")
-    try:
-        name = settings.topic("hris.events")
-        consumer.assign([TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())])
-        return [(m.key, json.loads(m.value)) for m in consumer]
-    finally:
-        consumer.close()
+def read_events(settings: WorkerSettings, idle_ms: int = 3000) -> list[tuple[bytes | None, dict[str, Any]]]:
+    records = read_topic(settings.bootstrap_servers, settings.topic("hris.events"), idle_ms)
+    return [(key, json.loads(value or b"null")) for key, value in records]
 
 
 def kafka(settings: WorkerSettings, servers: list[str] | None = None) -> KafkaSink:
@@ -67,65 +53,36 @@ def kafka(settings: WorkerSettings, servers: list[str] | None = None) -> KafkaSi
     return KafkaSink(servers or settings.bootstrap_servers, settings.topic("hris.events"), timeout_seconds=20)
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # closed when the block ends: nothing listens there
-
-
 def test_valid_invalid_and_replayed_deliveries(settings: WorkerSettings) -> None:
     body = bamboohr_body(NEW_HIRE, NEW_MANAGER)
     with serve(kafka(settings)) as url:
-        invalid = post(f"{url}/webhooks/bamboohr", body, bamboohr_headers(body, secret=SECRETS["wrong"]))
-        valid = post(f"{url}/webhooks/bamboohr", body, bamboohr_headers(body))
-        replayed = post(f"{url}/webhooks/bamboohr", body, bamboohr_headers(body, at=time.time() + 2))
+        invalid = post_bamboohr(url, body, secret=SECRETS["wrong"])
+        valid = post_bamboohr(url, body)
+        replayed = post_bamboohr(url, body, at=time.time() + 2)
     assert invalid.status_code == 401
     assert valid.status_code == 200 and valid.json()["accepted"] == 4
     assert replayed.status_code == 200 and replayed.json() == {"accepted": 0, "duplicates": 4, "rejected": []}
-    records = read_topic(settings)
+    records = read_events(settings)
     assert sorted((key, e["type"]) for key, e in records) == [
         (b"101", "hris.employee.upserted"), (b"101", "hris.manager.changed"),
         (b"201", "hris.employee.hired"), (b"201", "hris.employee.upserted")]
     assert all(key == e["subject"].encode() for key, e in records)
 
 
-@contextmanager
-def intake_process(broker: str, port: int) -> Iterator[str]:
-    """``wayfinder intake`` as its own process (kafka-python leaks the sockets of failed connects: not here)."""
-    env = dict(os.environ, WAYFINDER_INTAKE_BAMBOOHR_SECRET=SECRETS["bamboohr"], WAYFINDER_BROKER=broker,
-               WAYFINDER_INTAKE_KAFKA_TIMEOUT_SECONDS="2", WAYFINDER_INTAKE_RETRY_AFTER_SECONDS="7")
-    wayfinder = str(Path(sys.executable).with_name("wayfinder"))
-    process = subprocess.Popen([wayfinder, "intake", "--mapping", f"bamboohr={MAPPINGS['bamboohr']}",
-                                "--port", str(port)], env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None and time.monotonic() < deadline, "wayfinder intake did not start"
-                time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def test_broker_down_answers_503_and_the_retry_loses_nothing(settings: WorkerSettings) -> None:
     body = bamboohr_body(NEW_HIRE)
-    with intake_process(f"kafka://127.0.0.1:{closed_port()}", closed_port()) as url:
-        refused = post(f"{url}/webhooks/bamboohr", body, bamboohr_headers(body))
-        again = post(f"{url}/webhooks/bamboohr", body, bamboohr_headers(body))
+    with intake_process(free_port(), WAYFINDER_BROKER=f"kafka://127.0.0.1:{free_port()}",
+                        WAYFINDER_INTAKE_KAFKA_TIMEOUT_SECONDS="2", WAYFINDER_INTAKE_RETRY_AFTER_SECONDS="7") as url:
+        refused = post_bamboohr(url, body)
+        again = post_bamboohr(url, body)
     assert refused.status_code == 503 and again.status_code == 503  # not remembered as done
     assert refused.headers["retry-after"] == "7"
     assert "Kafka" in refused.json()["error"]
-    assert read_topic(settings, idle_ms=1500) == []
+    assert read_events(settings, idle_ms=1500) == []
     with serve(kafka(settings)) as url:  # the sender retries once the broker is reachable
-        retried = post(f"{url}/webhooks/bamboohr", body, bamboohr_headers(body))
+        retried = post_bamboohr(url, body)
     assert retried.status_code == 200 and retried.json()["accepted"] == 2
-    assert sorted(e["type"] for _, e in read_topic(settings)) == ["hris.employee.hired", "hris.employee.upserted"]
+    assert sorted(e["type"] for _, e in read_events(settings)) == ["hris.employee.hired", "hris.employee.upserted"]
 
 
 def test_publish_takes_the_import_output_as_it_is(settings: WorkerSettings, tmp_path: Path) -> None:
@@ -137,5 +94,5 @@ def test_publish_takes_the_import_output_as_it_is(settings: WorkerSettings, tmp_
     lines = out.read_bytes().splitlines()
     result = publish(settings, out, progress=None)
     assert (result.sent, result.unkeyed, result.by_topic) == (len(lines), 0, {"hris.events": len(lines)})
-    records = read_topic(settings)
+    records = read_events(settings)
     assert sorted(e["id"] for _, e in records) == sorted(json.loads(line)["id"] for line in lines)

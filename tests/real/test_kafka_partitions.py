@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient
 
-from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world
+from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world, read_topic
 from wayfinder import examples_dir
 from wayfinder.streams.partitions import CONSUMED, PartitionMismatch, check_worker_topics, partition_counts
 from wayfinder.streams.publish import wait_caught_up
@@ -71,15 +71,8 @@ def test_a_running_worker_deletes_the_write_ahead_entries_of_committed_inputs(wo
     finally:
         admin.close()
     committed = {tp.partition: o.offset for tp, o in offsets.items() if tp.topic == topic}
-    changelog = KafkaConsumer(bootstrap_servers=world.broker, enable_auto_commit=False, consumer_timeout_ms=3000,
-                              auto_offset_reset="earliest")
-    try:
-        name = f"{world.app_id}-employees-changelog"
-        tps = [TopicPartition(name, p) for p in sorted(changelog.partitions_for_topic(name) or ())]
-        changelog.assign(tps)
-        deleted = [r.key.decode() for r in changelog if r.key and r.key.startswith(b"w:") and r.value is None]
-    finally:
-        changelog.close()
+    changelog = read_topic(world.broker, f"{world.app_id}-employees-changelog")
+    deleted = [key.decode() for key, value in changelog if key and key.startswith(b"w:") and value is None]
     ours = [key.split(":") for key in deleted if key.startswith(f"w:{topic}:")]
     assert len(ours) > 10, "no write-ahead entry of a committed input was deleted"
     for _, _, partition, offset in ours:

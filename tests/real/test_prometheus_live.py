@@ -14,12 +14,13 @@ import json
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,7 +30,7 @@ import yaml
 
 from tests.real.kafka_world import WAYFINDER, KafkaWorld, Worker, kafka_world
 from tests.real.test_kafka import UNTIL
-from tests.support import ROOT, at, personal_values
+from tests.support import ROOT, at, free_port, personal_values
 from wayfinder import examples_dir
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(400)]
@@ -49,12 +50,6 @@ def eventually(probe: Callable[[], T], done: Callable[[T], bool], timeout: float
         time.sleep(0.5)
         value = probe()
     return value
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -89,17 +84,14 @@ class Prometheus:
         return {r["metric"]["alertname"] for r in self.query(expr)}
 
 
-@pytest.fixture(scope="module")
-def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+@contextmanager
+def running_prometheus(folder: Path, rules: dict[str, Any], jobs: tuple[str, ...]) -> Iterator[Prometheus]:
+    """Prometheus evaluating ``rules`` and scraping every second the targets a test names for each of ``jobs``
+    (``file_sd``: none at first), stopped at the end."""
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.fail("prometheus is missing: apt-get install prometheus (./scripts/test does when run as root)")
-    folder = tmp_path_factory.mktemp("prometheus")
-    rules = yaml.safe_load(RULES.read_text(encoding="utf-8"))
-    for group in rules["groups"]:
-        group["interval"] = "1s"
     (folder / "rules.yaml").write_text(yaml.safe_dump(rules), encoding="utf-8")
-    jobs = ("wayfinder-worker", "wayfinder-deliver", "wayfinder-serve")
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "1s"},
         "rule_files": ["rules.yaml"],
@@ -108,20 +100,30 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
     }
     (folder / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
     port = free_port()
+    prom = Prometheus(f"http://127.0.0.1:{port}", folder)
+    for job in jobs:
+        prom.targets(job, [])
     log = (folder / "prometheus.log").open("wb")
     process = subprocess.Popen([binary, f"--config.file={folder / 'prometheus.yml'}",
                                 f"--storage.tsdb.path={folder / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
                                cwd=folder, stdout=log, stderr=subprocess.STDOUT)
     log.close()
-    prom = Prometheus(f"http://127.0.0.1:{port}", folder)
-    for job in jobs:
-        prom.targets(job, [])
     try:
         eventually(lambda: _ready(prom.url), bool, 60, "prometheus ready")
         yield prom
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    rules = yaml.safe_load(RULES.read_text(encoding="utf-8"))
+    for group in rules["groups"]:
+        group["interval"] = "1s"
+    jobs = ("wayfinder-worker", "wayfinder-deliver", "wayfinder-serve")
+    with running_prometheus(tmp_path_factory.mktemp("prometheus"), rules, jobs) as prom:
+        yield prom
 
 
 def _ready(url: str) -> bool:
@@ -271,14 +273,13 @@ def test_the_health_endpoints_answer_from_every_process(live: Live) -> None:
     for role, url in live.urls.items():
         with urllib.request.urlopen(f"{url}/healthz", timeout=10) as r:  # noqa: S310 - local
             assert json.loads(r.read())["status"] == "ok", role
-    eventually(lambda: _get(f"{live.urls['deliver']}/readyz"),
+    eventually(lambda: http_json(f"{live.urls['deliver']}/readyz"),
                lambda r: r[0] == 503 and "the circuit to connector smtp is open" in r[1]["reasons"], 30,
                "deliver not ready while its circuit is open")
 
 
-def _get(url: str) -> tuple[int, dict[str, Any]]:
-    import urllib.error
-
+def http_json(url: str) -> tuple[int, dict[str, Any]]:
+    """The status and JSON body of a GET, error statuses included (``/readyz`` answers 503 with reasons)."""
     try:
         with urllib.request.urlopen(url, timeout=10) as r:  # noqa: S310 - local
             return int(r.status), json.loads(r.read())
@@ -288,7 +289,7 @@ def _get(url: str) -> tuple[int, dict[str, Any]]:
 
 @pytest.mark.usefixtures("decided")
 def test_status_says_what_is_wrong_and_exits_1(live: Live) -> None:
-    eventually(lambda: _get(f"{live.urls['worker']}/readyz")[0], lambda s: s == 200, COMMIT_INTERVAL + 60,
+    eventually(lambda: http_json(f"{live.urls['worker']}/readyz")[0], lambda s: s == 200, COMMIT_INTERVAL + 60,
                "worker ready")
     args = ["status", "--worker", live.urls["worker"], "--deliver", live.urls["deliver"], "--serve", live.urls["serve"]]
     run = subprocess.run([WAYFINDER, *args], env=live.world.env(), capture_output=True, text=True, timeout=120,

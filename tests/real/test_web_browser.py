@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,8 +24,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from tests.servers import MailServer
-from tests.support import ROOT, read_jsonl
+from tests.servers import MailServer, uvicorn_in_thread
+from tests.support import ROOT, DecisionsIn, free_port
 from wayfinder import examples_dir
 from wayfinder.cli import main as wayfinder_main
 from wayfinder.cli.report import write_results
@@ -49,23 +46,13 @@ STAFF = [User(sub="reviewer@example.com", claims={"groups": ["hr-ops"], "employe
 ROLE_GROUPS: dict[str, list[str]] = {"reviewer": ["hr-ops"], "operator": ["hr-ops"], "hr_partner": ["hrbp"]}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
-class Site:
+class Site(DecisionsIn):
     url: str
     out: Path
     backend: EmbeddedBackend
     mail: MailServer
     issuer: str
-
-    def decisions(self) -> list[dict[str, Any]]:
-        path = self.out / "decisions.jsonl"
-        return read_jsonl(path) if path.is_file() else []
 
     def deliver(self) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "WAYFINDER_SMTP_URL": self.mail.url, "WAYFINDER_SENDER": "People <people@example.com>",
@@ -77,7 +64,7 @@ class Site:
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """Simulate the bundled world with links to this server, then serve it, signing in at a real provider."""
-    port = _free_port()
+    port = free_port()
     folder = tmp_path_factory.mktemp("site")
     ex = examples_dir()
     policy = folder / "policy.yaml"
@@ -99,17 +86,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         app = create_app(settings, backend, registry=CollectorRegistry(), now=lambda: datetime.now(UTC))
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                                access_log=False, lifespan="off"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "wayfinder serve did not start"
-            time.sleep(0.05)
-        try:
+        with uvicorn_in_thread(server, "wayfinder serve", stop_timeout=10):
             yield Site(f"http://127.0.0.1:{port}", out, backend, mail, issuer)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
 
 
 @pytest.fixture

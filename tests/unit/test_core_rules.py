@@ -10,21 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support import at, world_defs
-from wayfinder.journeys.effects import (
-    CancelPending,
-    Decide,
-    Dispatch,
-    Effect,
-    EnrollmentTimer,
-    Erase,
-    ForgetMailbox,
-    Lifecycle,
-    OpenTask,
-    Refuse,
-    ReviewTimer,
-    Schedule,
-)
+from tests.support import LAPTOP_WAIT, at, world_defs
+from wayfinder.journeys import effects as fx
 from wayfinder.journeys.engine import Engine, Outcome
 from wayfinder.journeys.events import ERASURE, CloudEvent
 from wayfinder.journeys.profile import Profile
@@ -45,14 +32,7 @@ steps:
     send: {channel: email, template: onboarding/welcome}
   - id: pause
     wait: {for: 3d}
-  - id: laptop
-    wait_for: {event: onboarding.task.completed, when: 'event.data.task_id == "laptop"', timeout: 7d,
-               on_timeout: nudge}
-  - id: thanks
-    send: {channel: intranet, subject: "Thanks", body: "Laptop done."}
-  - id: done
-    end: {}
-  - id: nudge
+""" + LAPTOP_WAIT + """  - id: nudge
     task: {assignee: manager, title: "Help {{ employee.given_name }} with the laptop", note: "A week on."}
 """
 
@@ -123,9 +103,9 @@ def kept(out: Outcome) -> EmployeeState:
     return out.state
 
 
-def timer_of(effects: list[Effect]) -> tuple[datetime, EnrollmentTimer]:
-    [schedule] = [e for e in effects if isinstance(e, Schedule)]
-    assert isinstance(schedule.timer, EnrollmentTimer)
+def timer_of(effects: list[fx.Effect]) -> tuple[datetime, fx.EnrollmentTimer]:
+    [schedule] = [e for e in effects if isinstance(e, fx.Schedule)]
+    assert isinstance(schedule.timer, fx.EnrollmentTimer)
     return schedule.due, schedule.timer
 
 
@@ -135,15 +115,15 @@ def timer_of(effects: list[Effect]) -> tuple[datetime, EnrollmentTimer]:
 def test_trigger_enrolls_and_the_first_send_names_the_recipients_mailbox(engine: Engine) -> None:
     out = hired(engine)
     enrolled, dispatch, schedule = out.effects
-    assert enrolled == Lifecycle("enrolled", "welcome")
-    assert isinstance(dispatch, Dispatch)
+    assert enrolled == fx.Lifecycle("enrolled", "welcome")
+    assert isinstance(dispatch, fx.Dispatch)
     assert (dispatch.mailbox, dispatch.timezone, dispatch.quiet_hours) == ("E1", "Europe/Berlin", None)
     message = dispatch.message
     assert (message.step_id, message.status, message.channel, message.recipient_id) == (
         "hello", "deferred", "email", "E1")
     assert message.subject == "Welcome to the team, Ada"
     assert message.message_id == stable_id("m", "E1", "welcome", 1, ENROLLMENT, "hello")
-    assert isinstance(schedule, Schedule)
+    assert isinstance(schedule, fx.Schedule)
     state = kept(out)
     assert state.enrollments["welcome"].enrollment_id == ENROLLMENT
     assert state.mailboxes == {"E1"}
@@ -161,8 +141,8 @@ def test_audience_false_enrolls_no_one(engine: Engine) -> None:
 def test_exit_on_ends_the_enrollment_and_cancels_what_waits_in_mailboxes(engine: Engine) -> None:
     state = kept(hired(engine))
     out = feed(engine, state, ev("x1", "hris.employee.terminated", "2026-03-28T12:00:00Z"))
-    assert out.effects == [Lifecycle("exited", "welcome"),
-                           CancelPending("E1", "welcome", "exited", ("E1",), at("2026-03-28T12:00:00Z"))]
+    assert out.effects == [fx.Lifecycle("exited", "welcome"),
+                           fx.CancelPending("E1", "welcome", "exited", ("E1",), at("2026-03-28T12:00:00Z"))]
     assert kept(out).enrollments == {}
 
 
@@ -174,12 +154,13 @@ def test_wait_schedules_in_local_time_and_its_timer_moves_on(engine: Engine) -> 
     due, timer = timer_of(out.effects)
     # 10:00 in Berlin on Friday, three calendar days later is 10:00 CEST: 08:00Z.
     assert due == at("2026-03-30T08:00:00Z")
-    assert timer == EnrollmentTimer("E1", "welcome", ENROLLMENT, 1)
+    assert timer == fx.EnrollmentTimer("E1", "welcome", ENROLLMENT, 1)
     state = kept(out)
     assert (state.enrollments["welcome"].waiting, state.enrollments["welcome"].wake_at) == ("timer", due)
     after = engine.on_timer(state, timer, due, manager)
     # Now at laptop: waiting for the event, with a timeout a week later.
-    assert after.effects == [Schedule(at("2026-04-06T08:00:00Z"), EnrollmentTimer("E1", "welcome", ENROLLMENT, 2))]
+    laptop_timer = fx.EnrollmentTimer("E1", "welcome", ENROLLMENT, 2)
+    assert after.effects == [fx.Schedule(at("2026-04-06T08:00:00Z"), laptop_timer)]
     assert kept(after).enrollments["welcome"].waiting == "event"
 
 
@@ -207,21 +188,21 @@ def test_wait_for_is_resumed_by_the_matching_event_only(engine: Engine) -> None:
     done = feed(engine, kept(other), ev("t1", "onboarding.task.completed", "2026-04-01T09:00:00Z",
                                         task_id="laptop"))
     dispatch, completed = done.effects
-    assert isinstance(dispatch, Dispatch)
+    assert isinstance(dispatch, fx.Dispatch)
     assert (dispatch.message.step_id, dispatch.message.channel) == ("thanks", "intranet")
-    assert completed == Lifecycle("completed", "welcome")
+    assert completed == fx.Lifecycle("completed", "welcome")
     assert kept(done).enrollments == {}
 
 
 def test_wait_for_timeout_goes_to_on_timeout_and_opens_a_task_for_the_manager(engine: Engine) -> None:
     state = waiting_for_laptop(engine)
-    timer = EnrollmentTimer("E1", "welcome", ENROLLMENT, 2)
+    timer = fx.EnrollmentTimer("E1", "welcome", ENROLLMENT, 2)
     out = engine.on_timer(state, timer, at("2026-04-06T08:00:00Z"), manager)
     task, completed = out.effects
-    assert isinstance(task, OpenTask)
+    assert isinstance(task, fx.OpenTask)
     assert (task.task.step_id, task.task.assignee, task.task.assignee_id) == ("nudge", "manager", "M1")
     assert (task.task.title, task.task.note) == ("Help Ada with the laptop", "A week on.")
-    assert completed == Lifecycle("completed", "welcome")
+    assert completed == fx.Lifecycle("completed", "welcome")
 
 
 # -- branch, sensitive messages, erasure ----------------------------------------------------------------------
@@ -231,10 +212,10 @@ def test_branch_else_goes_on_with_the_next_step(engine: Engine) -> None:
     out = feed(engine, None, person(), ev("l1", "hris.leave.started", "2026-04-01T09:00:00Z",
                                           leave_type="parental"))
     enrolled, held, review, completed = out.effects
-    assert (enrolled, completed) == (Lifecycle("enrolled", "leave"), Lifecycle("completed", "leave"))
-    assert isinstance(held, Decide)
+    assert (enrolled, completed) == (fx.Lifecycle("enrolled", "leave"), fx.Lifecycle("completed", "leave"))
+    assert isinstance(held, fx.Decide)
     # nobody decides within the review window (default 5d): the message is escalated (SPEC §11)
-    assert review == Schedule(at("2026-04-06T09:00:00Z"), ReviewTimer("E1", held.message.message_id))
+    assert review == fx.Schedule(at("2026-04-06T09:00:00Z"), fx.ReviewTimer("E1", held.message.message_id))
     assert (held.message.step_id, held.message.status, held.message.reason) == ("care", "pending_approval",
                                                                                 "sensitive")
 
@@ -243,11 +224,11 @@ def test_branch_then_jumps_and_a_task_goes_to_the_hr_partner(engine: Engine) -> 
     out = feed(engine, None, person(), ev("l1", "hris.leave.started", "2026-04-01T09:00:00Z",
                                           leave_type="bereavement"))
     enrolled, held, review, task, completed = out.effects
-    assert (enrolled, completed) == (Lifecycle("enrolled", "leave"), Lifecycle("completed", "leave"))
-    assert isinstance(held, Decide) and held.message.step_id == "condolence"
+    assert (enrolled, completed) == (fx.Lifecycle("enrolled", "leave"), fx.Lifecycle("completed", "leave"))
+    assert isinstance(held, fx.Decide) and held.message.step_id == "condolence"
     assert held.message.resources == ["bereavement-leave"]
-    assert isinstance(review, Schedule) and isinstance(review.timer, ReviewTimer)
-    assert isinstance(task, OpenTask)
+    assert isinstance(review, fx.Schedule) and isinstance(review.timer, fx.ReviewTimer)
+    assert isinstance(task, fx.OpenTask)
     assert (task.task.step_id, task.task.assignee, task.task.assignee_id) == ("partner", "hr_partner", "H1")
     # What waits for a human is kept whole: an approval sends it as it was rendered (SPEC §11).
     [kept_held] = kept(out).awaiting_approval.values()
@@ -263,33 +244,33 @@ def test_erasure_redacts_what_awaits_approval_cancels_forgets_and_drops_the_stat
     out = feed(engine, state, ev("z1", ERASURE, "2026-03-29T09:00:00Z"))
     assert out.state == EmployeeState.erased_record("E1", when)  # the erased-id record: id and time only
     decide, *rest = out.effects
-    assert isinstance(decide, Decide)
+    assert isinstance(decide, fx.Decide)
     redacted = decide.message
     assert (redacted.message_id, redacted.status, redacted.reason, redacted.scheduled_for) == (
         held.message_id, "suppressed", "erased", when)
     assert (redacted.subject, redacted.explanation, redacted.recipient_email) == (None, None, None)
-    assert rest == [CancelPending("E1", None, "erased", ("E1",), when),
-                    CancelPending(None, None, "erased", ("E1",), when),
-                    ForgetMailbox("E1"),
-                    Erase("E1", when, 1)]
+    assert rest == [fx.CancelPending("E1", None, "erased", ("E1",), when),
+                    fx.CancelPending(None, None, "erased", ("E1",), when),
+                    fx.ForgetMailbox("E1"),
+                    fx.Erase("E1", when, 1)]
 
 
 def test_after_an_erasure_the_record_refuses_the_persons_events_until_a_later_hire(engine: Engine) -> None:
     erased_at = at("2026-03-29T09:00:00Z")
     record = kept(feed(engine, kept(hired(engine)), ev("z1", ERASURE, "2026-03-29T09:00:00Z")))
-    refused = Refuse("erased_subject", ERASED_INPUT, "test", erased_at)
+    refused = fx.Refuse("erased_subject", ERASED_INPUT, "test", erased_at)
     for event in (person(), ev("h1", "hris.employee.hired", HIRED_AT, start_date="2026-03-30"),  # replays
                   person("p2", "2026-04-01T00:00:00Z"), ev("o1", "engagement.message.opened", "2026-04-01T00:00:00Z",
                                                           message_id="m-1", resource_id="r")):
         out = engine.on_event(record, event, erased_at)
         assert out.state == record and out.effects == [refused if event.time <= erased_at else
-                                                       Refuse("erased_subject", ERASED_INPUT, "test", event.time)]
+                                                       fx.Refuse("erased_subject", ERASED_INPUT, "test", event.time)]
     decision = ev("d1", "wayfinder.review.decided", "2026-04-02T00:00:00Z", message_id="m-1", decision="approve",
                   reviewer_id="R1")
     assert [e.reason for e in engine.on_event(record, decision, decision.time).effects
-            if isinstance(e, Refuse)] == ["not_pending"]  # SPEC §11: nothing is pending for an erased person
+            if isinstance(e, fx.Refuse)] == ["not_pending"]  # SPEC §11: nothing is pending for an erased person
     upsert = engine.on_event(record, person("p3", "2026-05-01T00:00:00Z"), at("2026-05-01T00:00:00Z"))
-    assert upsert.state == record and [type(e) for e in upsert.effects] == [Refuse]  # an upsert re-creates no one
+    assert upsert.state == record and [type(e) for e in upsert.effects] == [fx.Refuse]  # an upsert re-creates no one
     rehired = kept(engine.on_event(record, ev("h2", "hris.employee.hired", "2026-05-04T09:00:00Z",
                                               start_date="2026-05-11"), at("2026-05-04T09:00:00Z")))
     assert not rehired.forgotten and rehired.erased_at == erased_at
@@ -306,7 +287,7 @@ def test_a_duplicate_event_is_only_counted(engine: Engine) -> None:
     before = state.model_dump()
     out = feed(engine, state, ev("h1", "hris.employee.hired", HIRED_AT, start_date="2026-03-30"),
                now=at("2026-03-27T10:00:00Z"))
-    assert out.effects == [Lifecycle("duplicate", None)]
+    assert out.effects == [fx.Lifecycle("duplicate", None)]
     assert kept(out).model_dump() == before
 
 
@@ -314,7 +295,7 @@ def test_a_stale_trigger_updates_the_profile_and_enrolls_no_one(engine: Engine) 
     out = feed(engine, kept(feed(engine, None, person())),
                ev("h1", "hris.employee.hired", "2026-03-01T09:00:00Z", start_date="2026-03-02", role="Engineer"),
                now=at("2026-03-20T09:00:00Z"))
-    assert out.effects == [Lifecycle("stale", None)]
+    assert out.effects == [fx.Lifecycle("stale", None)]
     state = kept(out)
     assert state.enrollments == {}
     assert state.profile.get("role") == "Engineer"
@@ -345,7 +326,7 @@ def test_a_replay_of_a_forgotten_event_changes_nothing(engine: Engine) -> None:
     replay_at = at("2026-03-22T09:00:00Z")
     # The old profile update does not revert the newer values; the old hire enrolls no one (it is stale).
     assert feed(engine, state, first, now=replay_at).effects == []
-    assert feed(engine, state, hire, now=replay_at).effects == [Lifecycle("stale", None)]
+    assert feed(engine, state, hire, now=replay_at).effects == [fx.Lifecycle("stale", None)]
     # The old termination ends nothing that began after it (the enrollment of the rehire).
     out = feed(engine, state, leave, now=replay_at)
     assert out.effects == []
@@ -393,7 +374,7 @@ def test_a_state_written_with_seen_as_a_list_still_loads_and_its_keys_expire(eng
     del legacy["profile_times"]
     loaded = EmployeeState.model_validate(legacy)
     assert loaded.seen == {"test\x1fp1": UNKNOWN_TIME, "test\x1fold": UNKNOWN_TIME}
-    assert feed(engine, loaded, person(), now=at("2026-04-01T00:00:00Z")).effects == [Lifecycle("duplicate", None)]
+    assert feed(engine, loaded, person(), now=at("2026-04-01T00:00:00Z")).effects == [fx.Lifecycle("duplicate", None)]
     # The next event gives the old keys its clock time; they go max_event_age later.
     touched = kept(feed(engine, loaded, person("p3", "2026-04-01T00:00:00Z")))
     assert touched.seen["test\x1fold"] == at("2026-04-01T00:00:00Z")
@@ -455,7 +436,7 @@ def test_a_replay_at_any_age_sends_nothing_and_changes_no_journey_or_profile(
     now = events[-1].time + late
     for i in again:
         out = engine.on_event(state, events[i], now, manager)
-        assert [e for e in out.effects if e not in (Lifecycle("duplicate", None), Lifecycle("stale", None))] == []
+        assert [e for e in out.effects if e not in (fx.Lifecycle("duplicate", None), fx.Lifecycle("stale", None))] == []
         state = kept(out)
     assert state.model_dump(include={"profile", "enrollments", "awaiting_approval", "mailboxes",
                                      "feedback"}) == before
@@ -470,7 +451,7 @@ def test_a_replayed_exit_leaves_an_enrollment_begun_at_the_same_instant(engine: 
     state = kept(feed(engine, None, person(), leave, hire, later))
     assert "welcome" in state.enrollments
     out = feed(engine, state, leave, now=at("2026-03-21T20:00:00Z"))
-    assert Lifecycle("exited", "welcome") not in out.effects
+    assert fx.Lifecycle("exited", "welcome") not in out.effects
     assert "welcome" in kept(out).enrollments
 
 
@@ -482,7 +463,7 @@ def test_a_late_termination_still_ends_what_began_before_it(engine: Engine) -> N
     assert "welcome" in state.enrollments
     late = ev("x1", "hris.employee.terminated", "2026-03-03T09:00:00Z")
     out = feed(engine, state, late, now=at("2026-03-20T09:00:00Z"))
-    assert Lifecycle("exited", "welcome") in out.effects
+    assert fx.Lifecycle("exited", "welcome") in out.effects
     assert "welcome" not in kept(out).enrollments
 
 
@@ -496,6 +477,6 @@ def test_a_replay_with_its_old_event_time_after_the_key_was_forgotten_changes_no
     assert "test\x1fh1" not in state.seen and state.clock == at("2026-04-20T09:00:00Z")
     before = state.model_dump()
     out = feed(engine, state, hire)  # the replay comes with now == its own event time
-    assert out.effects == [Lifecycle("stale", None)]
+    assert out.effects == [fx.Lifecycle("stale", None)]
     after = kept(out).model_dump()
     assert (after["enrollments"], after["profile"]) == (before["enrollments"], before["profile"])

@@ -1,0 +1,202 @@
+"""Issue 10's worker figures, in one run on one broker with the same events: the Wayfinder worker against a
+Faust agent that does nothing, one worker against two, and event-to-decision latency at a fixed rate.
+
+    deploy/local/kafka up
+    .venv/bin/python -m benchmarks.worker_scale                     # 20,000 events of an organisation's year
+    .venv/bin/python -m benchmarks.worker_scale --profile prof/     # also: cProfile of a worker, per stage
+
+The events are the first ``--events`` of ``benchmarks.org_load`` for a tenth as many employees (seed 7): an
+organisation's year, so hires, leaves, timers and engagement in a realistic mix. The workers run with the
+event clock (as the Kafka order tests do) and 4 partitions, each a real ``wayfinder worker`` subprocess.
+
+1. Worker against the do-nothing agent: the events are published first; the agent (``benchmarks.faust_noop``)
+   reads the two input topics from the start, timed from its first event to the last; then one worker reads the
+   same topics, timed from Faust's "Ready" to its group having caught up on the inputs and the mailbox topic
+   (``kafka_throughput``'s method) and then, after a tick to the last event's time, on the tick topics and the
+   mailbox again: every decision up to the last event made (on the event clock the mailbox acts on an input
+   once every partition has passed its time).
+2. One worker against two: each on topics of its own, the workers started and settled first, then the same
+   events published at full speed; timed from the first send to the same end as in 1. The machine has 2
+   cores, shared by the workers, the broker and the publisher: two workers cannot get a core each.
+3. Latency: a wall-clock worker with profiles loaded; births published at ``--rate`` per second for
+   ``--seconds``; for each, the time from its send to the first decision record about that employee on
+   ``outbound.messages`` (the record's time as the worker produced it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+from benchmarks.kafka_throughput import (
+    WAYFINDER,
+    latency,
+    noop_rate,
+    settings,
+    start_worker,
+)
+from benchmarks.org_load import generate
+from wayfinder.streams.publish import publish, send_ticks, wait_caught_up
+from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.topics import INPUTS, create_topics
+from wayfinder.vocabulary import Topic, parse_instant
+
+QUIET_TAIL = 0.75  # wait_caught_up's three quiet polls of 0.25 s
+
+
+def org_events(count: int, path: Path) -> Path:
+    """The first ``count`` events of an organisation's year (about 11 per employee, so a tenth as many people)."""
+    lines = []
+    for line in generate(max(count // 10, 50), 7):
+        lines.append(line)
+        if len(lines) == count:
+            break
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def last_time(events: Path) -> str:
+    return str(json.loads(events.read_text(encoding="utf-8").splitlines()[-1])["time"])
+
+
+def tick_and_settle(s: WorkerSettings, at: str) -> None:
+    """Move every partition's clock to ``at`` (the last event's time: the mailbox acts on what waits for its turn,
+    due timers fire), then wait until the group has read the inputs, the mailbox and both tick topics."""
+    producer = KafkaProducer(bootstrap_servers=s.bootstrap_servers)
+    send_ticks(producer, s, parse_instant(at))
+    producer.flush()
+    producer.close()
+    names = [s.topic(n) for n in (*INPUTS, Topic.MAILBOX, Topic.EMPLOYEE_TICKS, Topic.MAILBOX_TICKS)]
+    admin = KafkaAdminClient(bootstrap_servers=s.bootstrap_servers)
+    consumer = KafkaConsumer(bootstrap_servers=s.bootstrap_servers, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(t, p) for t in names for p in sorted(consumer.partitions_for_topic(t) or ())]
+        settled, deadline = 0, time.monotonic() + 3600
+        while settled < 3 and time.monotonic() < deadline:
+            ends = consumer.end_offsets(tps)
+            done = admin.list_group_offsets({s.app_id: None}).get(s.app_id, {})
+            behind = sum(max(0, ends[tp] - (done[tp].offset if tp in done else 0)) for tp in tps)
+            settled = settled + 1 if behind == 0 else 0
+            time.sleep(0.25)
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def decided(s: WorkerSettings, events: Path, count: int, started: float) -> float:
+    """Events/s from ``started`` until every input is read and, after a tick to the last event's time, every
+    decision up to then is made (the mailbox acts on inputs waiting for their turn on the event clock)."""
+    if not wait_caught_up(s, timeout=3600, poll=0.25):
+        msg = "the workers did not catch up"
+        raise RuntimeError(msg)
+    tick_and_settle(s, last_time(events))
+    return count / (time.perf_counter() - started - 2 * QUIET_TAIL)
+
+
+def worker_rate(s: WorkerSettings, events: Path, count: int, folder: Path, command: list[str] | None = None) -> float:
+    """One worker started on inputs already published (part 1), timed from Faust's Ready."""
+    process = start_worker(s, folder / f"worker-{s.app_id}.log", command)
+    try:
+        return decided(s, events, count, time.perf_counter())
+    finally:
+        stop([process])
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=120)
+
+
+def live_rate(broker: str, workers: int, events: Path, count: int, folder: Path) -> float:
+    """Events/s of ``workers`` workers that are running before the events arrive (part 2)."""
+    s = settings(broker, uuid.uuid4().hex[:8], "event")
+    create_topics(s)
+    processes = [start_worker(s, folder / f"live{workers}-{n}.log") for n in range(workers)]
+    try:
+        settle(s, processes, folder, workers)
+        started = time.perf_counter()
+        publish(s, events, progress=None)
+        return decided(s, events, count, started)
+    finally:
+        stop(processes)
+
+
+def settle(s: WorkerSettings, processes: list[subprocess.Popen[bytes]], folder: Path, workers: int) -> None:
+    """Wait until every worker has had its partitions assigned after the last one joined, and nothing is left."""
+    deadline = time.monotonic() + 180
+    logs = [folder / f"live{workers}-{n}.log" for n in range(workers)]
+    while time.monotonic() < deadline:
+        texts = [log.read_text(errors="replace") for log in logs]
+        if all(text.count("partition") > 0 for text in texts) and all(p.poll() is None for p in processes):
+            break
+        time.sleep(0.5)
+    time.sleep(5.0)  # the group's last rebalance (the second worker joining) is over well within this
+    wait_caught_up(s, timeout=120, poll=0.25)
+
+
+def profiled_rate(broker: str, count: int, events: Path, folder: Path, out: Path) -> float:
+    """Part 1's worker again, under cProfile (``out/worker.prof``): where a worker's time goes."""
+    s = settings(broker, uuid.uuid4().hex[:8], "event")
+    create_topics(s)
+    publish(s, events, progress=None)
+    out.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "cProfile", "-o", str(out / "worker.prof"), WAYFINDER, "worker"]
+    return worker_rate(s, events, count, folder, command)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--broker", default=f"127.0.0.1:{os.environ.get('WAYFINDER_KAFKA_PORT', '9092')}")
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--rate", type=int, default=200, help="births per second for the latency part [200]")
+    parser.add_argument("--seconds", type=int, default=30, help="how long births are sent at that rate [30]")
+    parser.add_argument("--profile", type=Path, help="also run one worker under cProfile, its stats into this folder")
+    args = parser.parse_args()
+    print(f"$ {' '.join([Path(sys.executable).name, '-m', 'benchmarks.worker_scale', *sys.argv[1:]])}")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cores")
+    folder = Path(tempfile.mkdtemp(prefix="wayfinder-worker-scale-"))
+    events = org_events(args.events, folder / "org.jsonl")
+    count = len(events.read_text(encoding="utf-8").splitlines())
+
+    s = settings(args.broker, uuid.uuid4().hex[:8], "event")
+    create_topics(s)
+    publish(s, events, progress=None)
+    topics = [s.topic("hris.events"), s.topic("engagement.events")]
+    noop = noop_rate(args.broker, topics, count)
+    worker = worker_rate(s, events, count, folder)
+    one = live_rate(args.broker, 1, events, count, folder)
+    two = live_rate(args.broker, 2, events, count, folder)
+    lat = latency(args.broker, args.rate, args.seconds, folder)
+
+    print(f"{count:,} events (benchmarks.org_load, seed 7), 4 partitions, event clock:")
+    print(f"  Faust agent, does nothing   {noop:>8,.0f} events/s")
+    print(f"  Wayfinder worker, one       {worker:>8,.0f} events/s  ({worker / noop:.2f}x the do-nothing agent; "
+          "target >= 1.0x)")
+    print(f"  one worker, events arriving {one:>8,.0f} events/s")
+    print(f"  two workers, same           {two:>8,.0f} events/s  ({two / one:.2f}x one; target >= 1.7x; "
+          f"{os.cpu_count()} cores for both, the broker and the publisher)")
+    if lat:
+        p50 = statistics.median(lat)
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+        print(f"  event-to-decision at {args.rate} births/s for {args.seconds} s, wall clock ({len(lat):,} decisions): "
+              f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (target p99 <= 100 ms)")
+    if args.profile is not None:
+        rate = profiled_rate(args.broker, count, events, folder, args.profile)
+        print(f"  under cProfile: {rate:,.0f} events/s; stats in {args.profile / 'worker.prof'}")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,9 @@ Faust agent that does nothing, one worker against two, and event-to-decision lat
     .venv/bin/python -m benchmarks.worker_scale                     # 20,000 events of an organisation's year
     .venv/bin/python -m benchmarks.worker_scale --profile prof/     # also: cProfile of a worker, per stage
 
+0. The stages alone: the same events through the worker's two stages in this process, without Kafka (tables on
+   dicts): what the journey core and the stages cost, and how many records a worker sends per event.
+
 The events are the first ``--events`` of ``benchmarks.org_load`` for a tenth as many employees (seed 7): an
 organisation's year, so hires, leaves, timers and engagement in a realistic mix. The workers run with the
 event clock (as the Kafka order tests do) and 4 partitions, each a real ``wayfinder worker`` subprocess.
@@ -34,9 +37,12 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from prometheus_client import CollectorRegistry
 
 from benchmarks.kafka_throughput import (
     WAYFINDER,
@@ -46,12 +52,77 @@ from benchmarks.kafka_throughput import (
     start_worker,
 )
 from benchmarks.org_load import generate
-from wayfinder.streams.publish import publish, send_ticks, wait_caught_up
+from wayfinder.journeys.digest import Digests
+from wayfinder.journeys.engine import Engine
+from wayfinder.journeys.mailbox import Mailbox
+from wayfinder.streams.app import load_definitions
+from wayfinder.streams.clock import StreamClock
+from wayfinder.streams.metrics import StreamMetrics
+from wayfinder.streams.publish import publish, route, send_ticks, wait_caught_up
 from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.stage import EmployeeStage, Incoming, MailboxStage
 from wayfinder.streams.topics import INPUTS, create_topics
+from wayfinder.streams.unit import ENTRY_PREFIX
+from wayfinder.streams.wire import Record
 from wayfinder.vocabulary import Topic, parse_instant
 
 QUIET_TAIL = 0.75  # wait_caught_up's three quiet polls of 0.25 s
+
+
+class CountingTable(dict[str, bytes]):
+    """A dict standing in for a worker table; counts the changelog records the worker would send (one a ``set``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = self.entries = 0
+
+    def get(self, key: str) -> bytes | None:  # type: ignore[override]
+        return dict.get(self, key)
+
+    def set(self, key: str, value: bytes | None) -> None:
+        self.writes += 1
+        self.entries += key.startswith(ENTRY_PREFIX)
+        if value is None:
+            self.pop(key, None)
+        else:
+            self[key] = value
+
+    def keys(self) -> Iterator[str]:  # type: ignore[override]
+        return iter(list(dict.keys(self)))
+
+
+def stages_alone(events: Path) -> str:
+    """Part 0: the worker's two stages in this process, without Kafka (tables on dicts, the mailbox topic a queue,
+    the event clock, everything committed at once): the CPU the stages and the journey core take per input, and the
+    records a worker would send for them."""
+    defs = load_definitions(WorkerSettings(store="memory", clock="event"))
+    metrics, clock = StreamMetrics(CollectorRegistry()), StreamClock("event")
+    tables = CountingTable(), CountingTable()
+    employees = EmployeeStage(tables[0], clock, metrics, lambda t, p: 1 << 62, Engine(defs), ticks_topic="ticks",
+                              max_event_bytes=1_000_000, directory={})
+    mailboxes = MailboxStage(tables[1], clock, metrics, lambda t, p: 1 << 62, Mailbox(defs.policy),
+                             ticks_topic="mticks", digests=Digests(defs.policy, defs.templates))
+    queue: deque[Record] = deque()
+    inputs, records = 0, 0
+    started = time.process_time()
+    for offset, line in enumerate(events.read_bytes().splitlines()):
+        topic, key = route(line)
+        queue.extend(employees.process(Incoming(topic, 0, offset, key, line, None), employees.handle))
+        while queue:
+            r = queue.popleft()
+            records += 1
+            if r.topic == Topic.MAILBOX:  # the mailbox topic: an input of the mailbox stage
+                inputs += 1
+                queue.extend(mailboxes.process(Incoming(Topic.MAILBOX, 0, inputs, r.key.encode() if r.key else None,
+                                                        r.value, None), mailboxes.handle))
+    cpu = time.process_time() - started
+    count = offset + 1
+    changelog = tables[0].writes + tables[1].writes
+    entries = tables[0].entries + tables[1].entries
+    return (f"{count / cpu:,.0f} events/s of CPU ({cpu * 1000 / count:.2f} ms per event); per event "
+            f"{(changelog + records) / count:.2f} records to send: {changelog / count:.2f} to changelogs "
+            f"({entries / count:.2f} write-ahead entries and their deletions), {records / count:.2f} others "
+            f"(outputs, directory, mailbox; {inputs / count:.2f} mailbox inputs)")
 
 
 def org_events(count: int, path: Path) -> Path:
@@ -184,6 +255,7 @@ def main() -> None:
     events = org_events(args.events, folder / "org.jsonl")
     count = len(events.read_text(encoding="utf-8").splitlines())
 
+    alone = stages_alone(events)
     s = settings(args.broker, uuid.uuid4().hex[:8], "event")
     create_topics(s)
     publish(s, events, progress=None)
@@ -195,6 +267,7 @@ def main() -> None:
     lats = {rate: latency(args.broker, rate, args.seconds, folder) for rate in map(int, args.rates.split(","))}
 
     print(f"{count:,} events (benchmarks.org_load, seed 7), 4 partitions, event clock:")
+    print(f"  the stages alone, no Kafka: {alone}")
     print(f"  Faust agent, does nothing   {noop:>8,.0f} events/s")
     print(f"  Wayfinder worker, one       {worker:>8,.0f} events/s  ({worker / noop:.2f}x the do-nothing agent; "
           f"target >= 1.0x); {cpu:.2f} ms of CPU per event")

@@ -48,8 +48,7 @@ def worker_env(s: WorkerSettings) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"WAYFINDER_BROKER": s.broker, "WAYFINDER_TOPIC_PREFIX": s.topic_prefix, "WAYFINDER_APP_ID": s.app_id,
                 "WAYFINDER_PARTITIONS": str(s.partitions), "WAYFINDER_STORE": "memory", "WAYFINDER_CLOCK": s.clock,
-                "WAYFINDER_LOG_LEVEL": "INFO"})
-    env.pop("WAYFINDER_METRICS_PORT", None)
+                "WAYFINDER_LOG_LEVEL": "INFO", "WAYFINDER_METRICS_PORT": "0"})  # any free port: workers side by side
     return env
 
 
@@ -81,9 +80,11 @@ def noop_rate(broker: str, topics: list[str], count: int) -> float:
     return count / float(found.group(2))
 
 
-def start_worker(s: WorkerSettings, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(s: WorkerSettings, log: Path, command: list[str] | None = None) -> subprocess.Popen[bytes]:
+    """A ``wayfinder worker`` subprocess (or ``command``, e.g. the worker under cProfile), once Faust says Ready."""
     with log.open("wb") as out:
-        process = subprocess.Popen([WAYFINDER, "worker"], env=worker_env(s), stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command or [WAYFINDER, "worker"], env=worker_env(s), stdout=out,
+                                   stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while "[^Worker]: Ready" not in log.read_text(errors="replace"):
         if time.monotonic() > deadline or process.poll() is not None:

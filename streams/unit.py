@@ -25,6 +25,7 @@ from typing import Protocol
 from wayfinder.streams.wire import Record, dumps
 
 ENTRY_PREFIX = "w:"
+ENTRY_FORMAT = b"W1"  # the first bytes of an entry with framed values; zlib output (earlier entries) starts 0x78
 
 
 class Table(Protocol):
@@ -54,14 +55,30 @@ class Work:
     before: dict[str, str] = field(default_factory=dict)  # digest of each written key's value before the unit
 
     def encode(self) -> bytes:
-        """Compressed: an entry repeats the unit's state and records, which compress well."""
-        return zlib.compress(dumps({"writes": {k: None if v is None else v.decode("utf-8")
-                                               for k, v in self.writes.items()},
-                                    "before": self.before,
-                                    "records": [r.to_json() for r in self.records]}), 1)
+        """Compressed (an entry repeats the unit's state and records, which compress well). The values are framed as
+        they are, after a small JSON header with each one's length: no JSON string escaping of the JSON states and
+        records (``ENTRY_FORMAT``). ``decode`` also reads the entries of earlier releases (zlib-compressed JSON)."""
+        blobs: list[bytes] = []
+        header = {"w": [[k, _framed(v, blobs)] for k, v in self.writes.items()], "b": self.before,
+                  "r": [[r.topic, r.key, _framed(r.value, blobs), r.partition] for r in self.records]}
+        head = dumps(header)
+        return ENTRY_FORMAT + zlib.compress(b"".join([len(head).to_bytes(4, "big"), head, *blobs]), 1)
 
     @classmethod
     def decode(cls, raw: bytes) -> Work:
+        if not raw.startswith(ENTRY_FORMAT):
+            return cls._decode_json(raw)
+        body = zlib.decompress(raw[len(ENTRY_FORMAT):])
+        end = 4 + int.from_bytes(body[:4], "big")
+        header = json.loads(body[4:end])
+        cut = _Cutter(body, end)
+        writes = {k: cut.next(n) for k, n in header["w"]}
+        records = [Record(t, k, cut.next(n), p) for t, k, n, p in header["r"]]
+        return cls(writes, records, header["b"])
+
+    @classmethod
+    def _decode_json(cls, raw: bytes) -> Work:
+        """An entry as releases before ``ENTRY_FORMAT`` wrote it (still in a changelog after an upgrade)."""
         d = json.loads(zlib.decompress(raw))
         return cls({k: None if v is None else v.encode("utf-8") for k, v in d["writes"].items()},
                    [Record.from_json(r) for r in d["records"]], d.get("before", {}))
@@ -73,6 +90,28 @@ class Work:
     def still_applicable(self, table: Table) -> dict[str, bytes | None]:
         """The writes whose key still holds what it held before the unit."""
         return {k: v for k, v in self.writes.items() if digest(table.get(k)) == self.before.get(k)}
+
+
+def _framed(value: bytes | None, blobs: list[bytes]) -> int:
+    """Add ``value`` to the entry's body; its length in the header (-1: ``None``)."""
+    if value is None:
+        return -1
+    blobs.append(value)
+    return len(value)
+
+
+class _Cutter:
+    """Reads the framed values of an entry's body, in order."""
+
+    def __init__(self, body: bytes, at: int) -> None:
+        self.body = body
+        self.at = at
+
+    def next(self, length: int) -> bytes | None:
+        if length < 0:
+            return None
+        start, self.at = self.at, self.at + length
+        return self.body[start:self.at]
 
 
 @dataclass(frozen=True)

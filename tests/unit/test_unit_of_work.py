@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import zlib
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support import DictTable
 from wayfinder.streams.unit import (
+    ENTRY_FORMAT,
     Work,
     WriteAheadLog,
     digest,
@@ -15,7 +18,7 @@ from wayfinder.streams.unit import (
     finish_interrupted,
     replay,
 )
-from wayfinder.streams.wire import Record
+from wayfinder.streams.wire import Record, dumps
 
 
 class Table(DictTable):
@@ -40,7 +43,7 @@ def written(table: Table, work: Work, topic: str = "hris", partition: int = 0, o
     return entry_key(topic, partition, offset)
 
 
-values = st.one_of(st.none(), st.text(max_size=40).map(lambda s: s.encode("utf-8")))
+values = st.one_of(st.none(), st.text(max_size=40).map(lambda s: s.encode("utf-8")), st.binary(max_size=40))
 records = st.builds(Record, st.sampled_from(["outbound.messages", "mailbox", "audit"]),
                     st.one_of(st.none(), st.text(max_size=12)), values,
                     st.one_of(st.none(), st.integers(0, 11)))
@@ -51,6 +54,18 @@ records = st.builds(Record, st.sampled_from(["outbound.messages", "mailbox", "au
 def test_an_entry_decodes_to_the_unit_it_encodes(writes: dict[str, bytes | None], recs: list[Record],
                                                  before: dict[str, str]) -> None:
     work = Work(writes, recs, before)
+    assert Work.decode(work.encode()) == work
+
+
+def test_an_entry_of_an_earlier_release_still_decodes() -> None:
+    """Entries were zlib-compressed JSON before ``ENTRY_FORMAT``: a worker upgraded with some in its changelog
+    replays and finishes them."""
+    work = Work({"s:e1": '{"a":"é"}'.encode(), "t:0:x": None}, [Record("mailbox", "e2", b'{"m":1}', 3),
+                                                                  Record("directory", "e1", None)], {"s:e1": "-"})
+    old = zlib.compress(dumps({"writes": {"s:e1": '{"a":"é"}', "t:0:x": None}, "before": {"s:e1": "-"},
+                               "records": [r.to_json() for r in work.records]}), 1)
+    assert Work.decode(old) == work
+    assert work.encode().startswith(ENTRY_FORMAT)
     assert Work.decode(work.encode()) == work
 
 

@@ -1,0 +1,290 @@
+"""Issue 10's worker figures, in one run on one broker with the same events: the Wayfinder worker against a
+Faust agent that does nothing, one worker against two, and event-to-decision latency at a fixed rate.
+
+    deploy/local/kafka up
+    .venv/bin/python -m benchmarks.worker_scale                     # 20,000 events of an organisation's year
+    .venv/bin/python -m benchmarks.worker_scale --profile prof/     # also: cProfile of a worker, per stage
+
+0. The stages alone: the same events through the worker's two stages in this process, without Kafka (tables on
+   dicts): what the journey core and the stages cost, and how many records a worker sends per event.
+
+The events are the first ``--events`` of ``benchmarks.org_load`` for a tenth as many employees (seed 7): an
+organisation's year, so hires, leaves, timers and engagement in a realistic mix. The workers run with the
+event clock (as the Kafka order tests do) and 4 partitions, each a real ``wayfinder worker`` subprocess.
+
+1. Worker against the do-nothing agent: the events are published first; the agent (``benchmarks.faust_noop``)
+   reads the two input topics from the start, timed from its first event to the last; then one worker reads the
+   same topics, timed from Faust's "Ready" to its group having caught up on the inputs and the mailbox topic
+   (``kafka_throughput``'s method) and then, after a tick to the last event's time, on the tick topics and the
+   mailbox again: every decision up to the last event made (on the event clock the mailbox acts on an input
+   once every partition has passed its time).
+2. One worker against two: each on topics of its own, the workers started and settled first, then the same
+   events published at full speed; timed from the first send to the same end as in 1. The machine has 2
+   cores, shared by the workers, the broker and the publisher: two workers cannot get a core each.
+3. Latency: a wall-clock worker with profiles loaded; births published at each of ``--rates`` per second for
+   ``--seconds``; for each, the time from its send to the first decision record about that employee on
+   ``outbound.messages`` (the record's time as the worker produced it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from prometheus_client import CollectorRegistry
+
+from benchmarks.kafka_throughput import (
+    WAYFINDER,
+    latency,
+    noop_rate,
+    settings,
+    start_worker,
+)
+from benchmarks.org_load import generate
+from wayfinder.journeys.digest import Digests
+from wayfinder.journeys.engine import Engine
+from wayfinder.journeys.mailbox import Mailbox
+from wayfinder.streams.app import load_definitions
+from wayfinder.streams.clock import StreamClock
+from wayfinder.streams.metrics import StreamMetrics
+from wayfinder.streams.publish import publish, route, send_ticks, wait_caught_up
+from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.stage import EmployeeStage, Incoming, MailboxStage
+from wayfinder.streams.topics import INPUTS, create_topics
+from wayfinder.streams.unit import ENTRY_PREFIX
+from wayfinder.streams.wire import Record
+from wayfinder.vocabulary import Topic, parse_instant
+
+QUIET_TAIL = 0.75  # wait_caught_up's three quiet polls of 0.25 s
+
+
+class CountingTable(dict[str, bytes]):
+    """A dict standing in for a worker table; counts the changelog records the worker would send (one a ``set``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = self.entries = 0
+
+    def get(self, key: str) -> bytes | None:  # type: ignore[override]
+        return dict.get(self, key)
+
+    def set(self, key: str, value: bytes | None) -> None:
+        self.writes += 1
+        self.entries += key.startswith(ENTRY_PREFIX)
+        if value is None:
+            self.pop(key, None)
+        else:
+            self[key] = value
+
+    def keys(self) -> Iterator[str]:  # type: ignore[override]
+        return iter(list(dict.keys(self)))
+
+
+def stages_alone(events: Path) -> str:
+    """Part 0: the worker's two stages in this process, without Kafka (tables on dicts, the mailbox topic a queue,
+    the event clock, everything committed at once): the CPU the stages and the journey core take per input, and the
+    records a worker would send for them."""
+    defs = load_definitions(WorkerSettings(store="memory", clock="event"))
+    metrics, clock = StreamMetrics(CollectorRegistry()), StreamClock("event")
+    tables = CountingTable(), CountingTable()
+    employees = EmployeeStage(tables[0], clock, metrics, lambda t, p: 1 << 62, Engine(defs), ticks_topic="ticks",
+                              max_event_bytes=1_000_000, directory={})
+    mailboxes = MailboxStage(tables[1], clock, metrics, lambda t, p: 1 << 62, Mailbox(defs.policy),
+                             ticks_topic="mticks", digests=Digests(defs.policy, defs.templates))
+    queue: deque[Record] = deque()
+    inputs, records = 0, 0
+    started = time.process_time()
+    for offset, line in enumerate(events.read_bytes().splitlines()):
+        topic, key = route(line)
+        queue.extend(employees.process(Incoming(topic, 0, offset, key, line, None), employees.handle))
+        while queue:
+            r = queue.popleft()
+            records += 1
+            if r.topic == Topic.MAILBOX:  # the mailbox topic: an input of the mailbox stage
+                inputs += 1
+                queue.extend(mailboxes.process(Incoming(Topic.MAILBOX, 0, inputs, r.key.encode() if r.key else None,
+                                                        r.value, None), mailboxes.handle))
+    cpu = time.process_time() - started
+    count = offset + 1
+    changelog = tables[0].writes + tables[1].writes
+    entries = tables[0].entries + tables[1].entries
+    return (f"{count / cpu:,.0f} events/s of CPU ({cpu * 1000 / count:.2f} ms per event); per event "
+            f"{(changelog + records) / count:.2f} records to send: {changelog / count:.2f} to changelogs "
+            f"({entries / count:.2f} write-ahead entries and their deletions), {records / count:.2f} others "
+            f"(outputs, directory, mailbox; {inputs / count:.2f} mailbox inputs)")
+
+
+def org_events(count: int, path: Path) -> Path:
+    """The first ``count`` events of an organisation's year (about 11 per employee, so a tenth as many people)."""
+    lines = []
+    for line in generate(max(count // 10, 50), 7):
+        lines.append(line)
+        if len(lines) == count:
+            break
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def last_time(events: Path) -> str:
+    return str(json.loads(events.read_text(encoding="utf-8").splitlines()[-1])["time"])
+
+
+def tick_and_settle(s: WorkerSettings, at: str) -> None:
+    """Move every partition's clock to ``at`` (the last event's time: the mailbox acts on what waits for its turn,
+    due timers fire), then wait until the group has read the inputs, the mailbox and both tick topics."""
+    producer = KafkaProducer(bootstrap_servers=s.bootstrap_servers)
+    send_ticks(producer, s, parse_instant(at))
+    producer.flush()
+    producer.close()
+    names = [s.topic(n) for n in (*INPUTS, Topic.MAILBOX, Topic.EMPLOYEE_TICKS, Topic.MAILBOX_TICKS)]
+    admin = KafkaAdminClient(bootstrap_servers=s.bootstrap_servers)
+    consumer = KafkaConsumer(bootstrap_servers=s.bootstrap_servers, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(t, p) for t in names for p in sorted(consumer.partitions_for_topic(t) or ())]
+        settled, deadline = 0, time.monotonic() + 3600
+        while settled < 3 and time.monotonic() < deadline:
+            ends = consumer.end_offsets(tps)
+            done = admin.list_group_offsets({s.app_id: None}).get(s.app_id, {})
+            behind = sum(max(0, ends[tp] - (done[tp].offset if tp in done else 0)) for tp in tps)
+            settled = settled + 1 if behind == 0 else 0
+            time.sleep(0.25)
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def decided(s: WorkerSettings, events: Path, count: int, started: float) -> float:
+    """Events/s from ``started`` until every input is read and, after a tick to the last event's time, every
+    decision up to then is made (the mailbox acts on inputs waiting for their turn on the event clock)."""
+    if not wait_caught_up(s, timeout=3600, poll=0.25):
+        msg = "the workers did not catch up"
+        raise RuntimeError(msg)
+    tick_and_settle(s, last_time(events))
+    return count / (time.perf_counter() - started - 2 * QUIET_TAIL)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a running process (Linux ``/proc``; 0 elsewhere)."""
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        return 0.0
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_rate(s: WorkerSettings, events: Path, count: int, folder: Path,
+                command: list[str] | None = None) -> tuple[float, float]:
+    """One worker started on inputs already published (part 1), timed from Faust's Ready: events/s, and the
+    worker's CPU milliseconds per event meanwhile."""
+    process = start_worker(s, folder / f"worker-{s.app_id}.log", command)
+    try:
+        cpu = cpu_seconds(process.pid)
+        rate = decided(s, events, count, time.perf_counter())
+        return rate, (cpu_seconds(process.pid) - cpu) * 1000 / count
+    finally:
+        stop([process])
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=120)
+
+
+def live_rate(broker: str, workers: int, events: Path, count: int, folder: Path) -> float:
+    """Events/s of ``workers`` workers that are running before the events arrive (part 2)."""
+    s = settings(broker, uuid.uuid4().hex[:8], "event")
+    create_topics(s)
+    processes = [start_worker(s, folder / f"live{workers}-{n}.log") for n in range(workers)]
+    try:
+        settle(s, processes, folder, workers)
+        started = time.perf_counter()
+        publish(s, events, progress=None)
+        return decided(s, events, count, started)
+    finally:
+        stop(processes)
+
+
+def settle(s: WorkerSettings, processes: list[subprocess.Popen[bytes]], folder: Path, workers: int) -> None:
+    """Wait until every worker has had its partitions assigned after the last one joined, and nothing is left."""
+    deadline = time.monotonic() + 180
+    logs = [folder / f"live{workers}-{n}.log" for n in range(workers)]
+    while time.monotonic() < deadline:
+        texts = [log.read_text(errors="replace") for log in logs]
+        if all(text.count("partition") > 0 for text in texts) and all(p.poll() is None for p in processes):
+            break
+        time.sleep(0.5)
+    time.sleep(5.0)  # the group's last rebalance (the second worker joining) is over well within this
+    wait_caught_up(s, timeout=120, poll=0.25)
+
+
+def profiled_rate(broker: str, count: int, events: Path, folder: Path, out: Path) -> float:
+    """Part 1's worker again, under cProfile (``out/worker.prof``): where a worker's time goes."""
+    s = settings(broker, uuid.uuid4().hex[:8], "event")
+    create_topics(s)
+    publish(s, events, progress=None)
+    out.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "cProfile", "-o", str(out / "worker.prof"), WAYFINDER, "worker"]
+    return worker_rate(s, events, count, folder, command)[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--broker", default=f"127.0.0.1:{os.environ.get('WAYFINDER_KAFKA_PORT', '9092')}")
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--rates", default="200,50", help="births per second for the latency part, one run each "
+                        "[200,50]")
+    parser.add_argument("--seconds", type=int, default=30, help="how long births are sent at that rate [30]")
+    parser.add_argument("--profile", type=Path, help="also run one worker under cProfile, its stats into this folder")
+    args = parser.parse_args()
+    print(f"$ {' '.join([Path(sys.executable).name, '-m', 'benchmarks.worker_scale', *sys.argv[1:]])}")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cores")
+    folder = Path(tempfile.mkdtemp(prefix="wayfinder-worker-scale-"))
+    events = org_events(args.events, folder / "org.jsonl")
+    count = len(events.read_text(encoding="utf-8").splitlines())
+
+    alone = stages_alone(events)
+    s = settings(args.broker, uuid.uuid4().hex[:8], "event")
+    create_topics(s)
+    publish(s, events, progress=None)
+    topics = [s.topic("hris.events"), s.topic("engagement.events")]
+    noop = noop_rate(args.broker, topics, count)
+    worker, cpu = worker_rate(s, events, count, folder)
+    one = live_rate(args.broker, 1, events, count, folder)
+    two = live_rate(args.broker, 2, events, count, folder)
+    lats = {rate: latency(args.broker, rate, args.seconds, folder) for rate in map(int, args.rates.split(","))}
+
+    print(f"{count:,} events (benchmarks.org_load, seed 7), 4 partitions, event clock:")
+    print(f"  the stages alone, no Kafka: {alone}")
+    print(f"  Faust agent, does nothing   {noop:>8,.0f} events/s")
+    print(f"  Wayfinder worker, one       {worker:>8,.0f} events/s  ({worker / noop:.2f}x the do-nothing agent; "
+          f"target >= 1.0x); {cpu:.2f} ms of CPU per event")
+    print(f"  one worker, events arriving {one:>8,.0f} events/s")
+    print(f"  two workers, same           {two:>8,.0f} events/s  ({two / one:.2f}x one; target >= 1.7x; "
+          f"{os.cpu_count()} cores for both, the broker and the publisher)")
+    for rate, lat in lats.items():
+        if lat:
+            p50 = statistics.median(lat)
+            p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+            print(f"  event-to-decision at {rate} births/s for {args.seconds} s, wall clock ({len(lat):,} decisions): "
+                  f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (target at 200/s: p99 <= 100 ms)")
+    if args.profile is not None:
+        profiled = profiled_rate(args.broker, count, events, folder, args.profile)
+        print(f"  under cProfile: {profiled:,.0f} events/s; stats in {args.profile / 'worker.prof'}")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

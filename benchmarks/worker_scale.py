@@ -38,7 +38,6 @@ import tempfile
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator
 from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -62,33 +61,24 @@ from wayfinder.streams.publish import publish, route, send_ticks, wait_caught_up
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.stage import EmployeeStage, Incoming, MailboxStage
 from wayfinder.streams.topics import INPUTS, create_topics
-from wayfinder.streams.unit import ENTRY_PREFIX
+from wayfinder.streams.unit import ENTRY_PREFIX, DictTable
 from wayfinder.streams.wire import Record
 from wayfinder.vocabulary import Topic, parse_instant
 
 QUIET_TAIL = 0.75  # wait_caught_up's three quiet polls of 0.25 s
 
 
-class CountingTable(dict[str, bytes]):
+class CountingTable(DictTable):
     """A dict standing in for a worker table; counts the changelog records the worker would send (one a ``set``)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.writes = self.entries = 0
 
-    def get(self, key: str) -> bytes | None:  # type: ignore[override]
-        return dict.get(self, key)
-
     def set(self, key: str, value: bytes | None) -> None:
         self.writes += 1
         self.entries += key.startswith(ENTRY_PREFIX)
-        if value is None:
-            self.pop(key, None)
-        else:
-            self[key] = value
-
-    def keys(self) -> Iterator[str]:  # type: ignore[override]
-        return iter(list(dict.keys(self)))
+        super().set(key, value)
 
 
 def stages_alone(events: Path) -> str:

@@ -46,6 +46,23 @@ def entry_key(topic: str, partition: int, offset: int) -> str:
     return f"{ENTRY_PREFIX}{topic}:{partition}:{offset}"
 
 
+class DictTable(dict[str, bytes]):
+    """A table on a dict: the three calls a stage makes (``get``, ``set`` with None deleting, ``keys``). For the
+    pipeline tests and the benchmarks, which run the stages without Kafka."""
+
+    def get(self, key: str) -> bytes | None:  # type: ignore[override]
+        return dict.get(self, key)
+
+    def set(self, key: str, value: bytes | None) -> None:
+        if value is None:
+            self.pop(key, None)
+        else:
+            self[key] = value
+
+    def keys(self) -> Iterator[str]:  # type: ignore[override]
+        return iter(list(dict.keys(self)))
+
+
 @dataclass
 class Work:
     """One input's unit of work: table writes (``None`` deletes) and the records to produce, in order."""

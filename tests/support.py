@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
+from wayfinder.streams import unit
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -127,17 +128,4 @@ def personal_values() -> set[str]:
     return found
 
 
-class DictTable(dict[str, bytes]):
-    """A state table on a dict: the three calls a stage makes (``get``, ``set`` with None deleting, ``keys``)."""
-
-    def get(self, key: str) -> bytes | None:  # type: ignore[override]
-        return dict.get(self, key)
-
-    def set(self, key: str, value: bytes | None) -> None:
-        if value is None:
-            self.pop(key, None)
-        else:
-            self[key] = value
-
-    def keys(self) -> Iterator[str]:  # type: ignore[override]
-        return iter(list(dict.keys(self)))
+DictTable = unit.DictTable  # the stages' table on a dict (tests/pipeline)

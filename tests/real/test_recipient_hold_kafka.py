@@ -74,9 +74,9 @@ def test_a_message_waits_for_its_manager_to_be_known_and_ends_as_simulate_says(w
     assert got == expected
 
 
-def test_the_directory_is_read_to_its_end_before_the_worker_decides_anything(world: KafkaWorld) -> None:
-    """A restarted worker knows every recipient it knew before from the first input on: the agents wait until
-    the directory topic is read to the end offsets it had when the worker started."""
+def test_the_directory_reader_says_when_it_has_read_the_topic_to_its_end(world: KafkaWorld) -> None:
+    """The directory reader says when it has read the topic to the end offsets it had at start (a worker logs
+    it): by then it holds every person, as the topic ended, tombstones applied."""
     people = 30_000
     producer = KafkaProducer(bootstrap_servers=world.broker, linger_ms=50)
     try:

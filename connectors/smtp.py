@@ -19,8 +19,15 @@ from email.message import EmailMessage
 import aiosmtplib
 from aiosmtplib.protocol import SMTPProtocol
 
-from wayfinder.connectors import base
-from wayfinder.connectors.base import Accepted, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
+from wayfinder.connectors.base import (
+    Accepted,
+    ConnectorDeps,
+    DeliveryError,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+    register_connector,
+    utc_now,
+)
 from wayfinder.connectors.email import parse_mailbox, smtp_bytes
 from wayfinder.connectors.links import RecipientLinks
 from wayfinder.connectors.settings import DeliverySettings, SmtpServer
@@ -94,7 +101,7 @@ class SmtpConnector:
 
     def __init__(self, server: SmtpServer, *, sender: Address, message_id_domain: str | None = None,
                  name: str = "smtp", timeout: float = 30.0, pool_size: int = 8,
-                 tls_context: ssl.SSLContext | None = None, now: Callable[[], datetime] = base.utc_now,
+                 tls_context: ssl.SSLContext | None = None, now: Callable[[], datetime] = utc_now,
                  max_messages_per_connection: int = 100, helo_name: str | None = None,
                  links: RecipientLinks | None = None) -> None:
         self.name = name
@@ -197,7 +204,7 @@ async def _close(client: aiosmtplib.SMTP, protocol: SMTPProtocol | None = None, 
         await asyncio.sleep(0.005)
 
 
-def smtp_from_settings(settings: DeliverySettings, name: str, deps: base.ConnectorDeps) -> SmtpConnector:
+def smtp_from_settings(settings: DeliverySettings, name: str, deps: ConnectorDeps) -> SmtpConnector:
     if settings.smtp_url is None:
         msg = "email delivery needs WAYFINDER_SMTP_URL, e.g. smtp://user:pass@smtp.example.com:587"
         raise ValueError(msg)
@@ -211,4 +218,4 @@ def smtp_from_settings(settings: DeliverySettings, name: str, deps: base.Connect
                          helo_name=settings.smtp_helo_name, links=settings.recipient_links())
 
 
-base.register_connector("smtp", smtp_from_settings)
+register_connector("smtp", smtp_from_settings)

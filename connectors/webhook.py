@@ -28,9 +28,16 @@ from typing import Any
 
 import httpx
 
-from wayfinder.connectors import base
 from wayfinder.connectors.addresses import ResolutionError, Resolver, address_refusal, system_resolver
-from wayfinder.connectors.base import Accepted, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
+from wayfinder.connectors.base import (
+    Accepted,
+    ConnectorDeps,
+    DeliveryError,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+    register_connector,
+    utc_now,
+)
 from wayfinder.connectors.payloads import slack_payload, teams_payload, webhook_payload
 from wayfinder.connectors.settings import DeliverySettings, Destination
 from wayfinder.journeys.records import Message
@@ -85,7 +92,7 @@ class WebhookConnector:
     """One allowlisted destination; ``kind`` picks the payload (webhook, teams or slack)."""
 
     def __init__(self, name: str, destination: Destination, client: httpx.AsyncClient, *,
-                 resolver: Resolver = system_resolver, now: Callable[[], datetime] = base.utc_now) -> None:
+                 resolver: Resolver = system_resolver, now: Callable[[], datetime] = utc_now) -> None:
         self.name = name
         self.destination = destination
         self._client = client
@@ -197,7 +204,7 @@ class WebhookConnector:
         """The HTTP client belongs to whoever made it; nothing to let go of here."""
 
 
-def webhook_from_settings(settings: DeliverySettings, name: str, deps: base.ConnectorDeps) -> WebhookConnector:
+def webhook_from_settings(settings: DeliverySettings, name: str, deps: ConnectorDeps) -> WebhookConnector:
     if deps.http is None:
         msg = "intranet delivery needs an HTTP client (ConnectorDeps.http)"
         raise ValueError(msg)
@@ -206,4 +213,4 @@ def webhook_from_settings(settings: DeliverySettings, name: str, deps: base.Conn
 
 
 for _kind in ("webhook", "teams", "slack"):
-    base.register_connector(_kind, webhook_from_settings)
+    register_connector(_kind, webhook_from_settings)

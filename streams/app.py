@@ -109,11 +109,6 @@ class _Builder:
         check_on_start(self.app, agent_topics.__contains__)
         self._committed = CommittedOffsets(self.app)
         self.directory: dict[str, Profile] = {}
-        # Set once the directory topic is read to where it ended at start (logged). The agents do not wait for it:
-        # an agent that waited, before or inside its loop, lost inputs after a restart (Faust dropped what it had
-        # fetched for the stream meanwhile: kill -9 runs missed 33 and 56 inputs, and one order test never caught
-        # up because a dropped, never acked offset held its partition's commits).
-        self.directory_read = asyncio.Event()
         self.tables = {"employees": self._table("employees"), "mailboxes": self._table("mailboxes")}
         self.employees = EmployeeStage(
             self.tables["employees"], self.clock, self.metrics, self._committed, Engine(defs),
@@ -296,11 +291,10 @@ class _Builder:
                         self.metrics.stream_time.remove(stage.name, str(tp.partition))
 
     async def _read_directory(self) -> None:
-        await follow_directory(self.settings, self.directory, self.directory_read)
+        # The agents do not wait for the directory: an agent that waited (before or inside its loop) lost inputs
+        # after a restart, Faust dropping what it had fetched for the stream meanwhile (README "no_recipient").
+        await follow_directory(self.settings, self.directory)
 
-
-
-DIRECTORY_WAIT_SECONDS = 60.0
 
 
 class InjectedFault(RuntimeError):
@@ -327,27 +321,28 @@ def serve_health(wapp: WayfinderApp) -> HealthServer | None:
     return server
 
 
-async def follow_directory(settings: WorkerSettings, directory: dict[str, Profile], read: asyncio.Event) -> None:
-    """Keep every recipient's contact details from the compacted directory topic (a hand-made global table);
-    ``read`` is set once the topic is read to the end offsets it had when its partitions were assigned (after a
-    minute without them, a broker that does not answer, the agents stop waiting)."""
+async def follow_directory(settings: WorkerSettings, directory: dict[str, Profile],
+                           read: asyncio.Event | None = None) -> None:
+    """Keep every recipient's contact details from the compacted directory topic (a hand-made global table). Once
+    the topic is read to the end offsets it had when its partitions were assigned, this is logged and ``read`` (if
+    given) is set."""
     consumer = AIOKafkaConsumer(settings.topic(Topic.DIRECTORY), bootstrap_servers=settings.bootstrap_servers,
                                 enable_auto_commit=False, group_id=None, auto_offset_reset="earliest")
     await consumer.start()
     started = time.monotonic()
     ends: dict[TopicPartition, int] | None = None
+    caught_up = False
     try:
         while True:
             if ends is None and consumer.assignment():
                 ends = await consumer.end_offsets(list(consumer.assignment()))
-            if not read.is_set() and (ends is not None and all([await consumer.position(tp) >= end
-                                                                 for tp, end in ends.items()])):
-                read.set()
+            if not caught_up and ends is not None and all([await consumer.position(tp) >= end
+                                                           for tp, end in ends.items()]):
+                caught_up = True
                 log.info("directory read: %d people in %.1f s", len(directory), time.monotonic() - started)
-            elif not read.is_set() and ends is None and time.monotonic() - started > DIRECTORY_WAIT_SECONDS:
-                read.set()
-                log.warning("the directory topic is not assigned yet: deciding without waiting for it")
-            batches = await consumer.getmany(timeout_ms=200 if not read.is_set() else 1000, max_records=5000)
+                if read is not None:
+                    read.set()
+            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
             for records in batches.values():
                 for r in records:
                     key = r.key.decode("utf-8") if r.key else ""
@@ -357,5 +352,4 @@ async def follow_directory(settings: WorkerSettings, directory: dict[str, Profil
                         directory[key] = profile_from_contact(json.loads(r.value))
             await asyncio.sleep(0)
     finally:
-        read.set()  # never leave the agents waiting on a reader that stopped
         await consumer.stop()

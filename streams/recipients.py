@@ -32,7 +32,8 @@ from typing import Any
 from wayfinder.streams.wire import Record
 from wayfinder.vocabulary import Topic
 
-__all__ = ["LINE_PREFIX", "RETRY_KIND", "Holds", "Line", "RecipientPending", "Retry", "decode_retry", "line_key"]
+__all__ = ["LINE_PREFIX", "RETRY_KIND", "Holds", "Line", "RecipientPending", "Retry", "decode_retry", "line_id",
+           "line_key"]
 
 RETRY_KIND = "recipient_retry"
 STALE_SLACK_SECONDS = 60.0
@@ -108,6 +109,12 @@ def line_key(partition: int, employee: str) -> str:
     return f"{LINE_PREFIX}{partition}:{employee}"
 
 
+def line_id(key: str) -> tuple[int, str]:
+    """The partition and employee of a line's table key (``line_key`` read back)."""
+    partition, employee = key.removeprefix(LINE_PREFIX).split(":", 1)
+    return int(partition), employee
+
+
 @dataclass
 class Holds:
     """Which employees (per partition) have inputs waiting, and in what order.
@@ -126,11 +133,13 @@ class Holds:
     def _id(key: bytes) -> str:
         return key.decode("utf-8", "replace")
 
-    def load(self, partition: int, items: Iterable[tuple[str, bytes]]) -> None:
-        """The lines of a newly assigned partition, from the table's ``h:<partition>:`` keys."""
+    def load(self, partition: int, items: Iterable[tuple[str, bytes]], wall: float) -> None:
+        """The lines of a newly assigned partition, from the table's ``h:<partition>:`` keys, at ``wall``. A line
+        written before lines kept the time they last moved counts from now, so it can still go stale."""
         prefix = f"{LINE_PREFIX}{partition}:"
         for key, raw in items:
-            self.blocked[(partition, key.removeprefix(prefix))] = Line.decode(raw)
+            line = Line.decode(raw)
+            self.blocked[(partition, key.removeprefix(prefix))] = line if line.since else replace(line, since=wall)
         self.loaded.add(partition)
 
     def is_blocked(self, partition: int, key: bytes | None) -> bool:
@@ -196,20 +205,20 @@ class Holds:
         come (in the order they come), ticks pass it, and it ends with the employee's next decided input."""
         return bool(line.since) and wall - line.since > 2 * self.wait_seconds + STALE_SLACK_SECONDS
 
-    def stale_lines(self, partition: int, wall: float) -> list[str]:
-        return [line_key(p, employee) for (p, employee), line in self.blocked.items()
-                if p == partition and self.stale(line, wall)]
+    def lines(self, partition: int, wall: float, *, stale: bool) -> list[str]:
+        """The keys of the partition's lines that are stale (or, ``stale=False``, that still hold it), sorted."""
+        return sorted(line_key(p, employee) for (p, employee), line in self.blocked.items()
+                      if p == partition and self.stale(line, wall) == stale)
 
     def apply(self, write: tuple[str, bytes | None] | None) -> None:
         """Make the in-memory view what a committed line write says."""
         if write is None:
             return
         key, value = write
-        partition, employee = key.removeprefix(LINE_PREFIX).split(":", 1)
         if value is None:
-            self.blocked.pop((int(partition), employee), None)
+            self.blocked.pop(line_id(key), None)
         else:
-            self.blocked[(int(partition), employee)] = Line.decode(value)
+            self.blocked[line_id(key)] = Line.decode(value)
 
     def drop(self, partition: int) -> None:
         self.blocked = {k: v for k, v in self.blocked.items() if k[0] != partition}

@@ -45,7 +45,7 @@ from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.interpreter import carry_out
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
 from wayfinder.streams.ordering import encode_watermark
-from wayfinder.streams.recipients import LINE_PREFIX, Holds, RecipientPending, Retry, decode_retry, line_key
+from wayfinder.streams.recipients import Holds, RecipientPending, Retry, decode_retry, line_id, line_key
 from wayfinder.streams.routing import partition_of, routable_key
 from wayfinder.streams.timers import TimerIndex
 from wayfinder.streams.unit import (
@@ -404,8 +404,7 @@ class EmployeeStage(Stage):
 
     def _log_waiting(self, partition: int, wall: float) -> None:
         """Say which lines a partition's time waits behind, each time that set changes."""
-        keys = sorted(line_key(p, e) for (p, e), line in self.holds.blocked.items()
-                      if p == partition and not self.holds.stale(line, wall))
+        keys = self.holds.lines(partition, wall, stale=False)
         if self._waiting_logged.get(partition) != keys:
             self._waiting_logged[partition] = keys
             log.info("%s: partition %d's time waits behind %d line(s) of waiting inputs: %s", self.name, partition,
@@ -413,14 +412,14 @@ class EmployeeStage(Stage):
 
     def _count_stale(self, partition: int, wall: float) -> None:
         """Log and count each line that went stale (``Holds.stale``): an input's retry was lost."""
-        for key in self.holds.stale_lines(partition, wall):
+        for key in self.holds.lines(partition, wall, stale=True):
             if key not in self._stale_seen:
                 self._stale_seen.add(key)
                 self.metrics.holds_stale.inc()
                 log.warning("%s: the line %s has not moved for %.0f s: its retry was lost; it no longer holds the "
-                            "partition's time", self.name, key, wall - self.holds.blocked[_line_id(key)].since)
+                            "partition's time", self.name, key, wall - self.holds.blocked[line_id(key)].since)
         if len(self._stale_seen) > len(self.holds.blocked):  # forget the lines that have ended since
-            self._stale_seen = {k for k in self._stale_seen if _line_id(k) in self.holds.blocked}
+            self._stale_seen = {k for k in self._stale_seen if line_id(k) in self.holds.blocked}
 
     def _hold(self, msg: Incoming, record: Record, line: tuple[str, bytes | None] | None) -> list[Record]:
         work = Work(records=[record])
@@ -435,7 +434,8 @@ class EmployeeStage(Stage):
         if partition not in self.holds.loaded:
             prefix = line_key(partition, "")
             self.holds.load(partition, [(k, raw) for k in self.table.keys()
-                                        if k.startswith(prefix) and (raw := self.table.get(k)) is not None])
+                                        if k.startswith(prefix) and (raw := self.table.get(k)) is not None],
+                            self.clock.wall().timestamp())
 
     def revoke(self, partition: int) -> None:
         super().revoke(partition)
@@ -644,11 +644,6 @@ def _as_known(item: Dispatch, person: Profile) -> Dispatch:
 def _bytes(records: list[Record]) -> int:
     return sum(len(r.value) for r in records if r.value is not None)
 
-
-
-def _line_id(key: str) -> tuple[int, str]:
-    partition, employee = key.removeprefix(LINE_PREFIX).split(":", 1)
-    return int(partition), employee
 
 def _contact(state: EmployeeState | None) -> dict[str, Any] | None:
     if state is None or state.forgotten:

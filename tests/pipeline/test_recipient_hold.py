@@ -17,6 +17,7 @@ from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.profile import Profile
 from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.metrics import StreamMetrics
+from wayfinder.streams.recipients import Holds
 from wayfinder.streams.stage import EmployeeStage, Incoming
 from wayfinder.streams.wire import Record
 
@@ -178,6 +179,15 @@ def test_a_line_whose_retry_was_lost_stops_holding_the_partition_and_the_employe
     assert stage.metrics.holds_stale._value.get() == 1
     assert not any(r.topic == "employee-ticks" for r in feed.again(behind))  # decided as it comes
     assert stage.table.get("h:0:E1") is None and not stage.holds.blocked
+
+
+def test_a_line_written_before_lines_kept_their_time_counts_from_when_it_is_loaded() -> None:
+    """Lines in a table from before ``since`` existed would otherwise never go stale (and hold for good)."""
+    holds = Holds(30)
+    holds.load(0, [("h:0:E1", json.dumps({"next": 1, "turn": 0}).encode())], wall=1000.0)
+    assert holds.lines(0, 1000.0 + 120, stale=False) == ["h:0:E1"]
+    assert holds.lines(0, 1000.0 + 121, stale=True) == ["h:0:E1"]
+    assert not holds.any_blocked(0, 1000.0 + 121)
 
 
 def test_an_employees_waiting_inputs_are_decided_in_the_order_they_came_whatever_order_they_come_round(

@@ -40,7 +40,7 @@ from wayfinder.journeys.state import EmployeeState, Enrollment
 from wayfinder.journeys.steps import Directory, Run, run_step
 from wayfinder.journeys.steps.context import finish, test
 from wayfinder.journeys.steps.wait_for import after_timeout, resumed_by
-from wayfinder.vocabulary import EventType, is_decision, is_engagement
+from wayfinder.vocabulary import EventType, Topic, input_topic
 
 HUMAN_TASK_COMPLETED = "wayfinder.task.completed"  # an extension: a person completed a journey's task
 
@@ -122,7 +122,7 @@ class Engine:
         # HRIS events move it: engagement events and decisions come on topics of their own, at their own pace,
         # and may run ahead of the HRIS events still to come for this person.
         clock = max(now, state.clock) if state.clock is not None else now
-        if not (is_engagement(event.type) or is_decision(event.type)):
+        if input_topic(event.type) is Topic.HRIS_EVENTS:
             state.clock = clock
         stale = self._stale(event, clock)
         state.remember(key, event.time, clock, self.max_event_age)

@@ -17,7 +17,7 @@ from wayfinder.jsonrows import NotAnObject, json_object
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.topics import INPUTS
 from wayfinder.streams.wire import encode_tick
-from wayfinder.vocabulary import Topic, is_decision, is_engagement
+from wayfinder.vocabulary import Topic, input_topic
 
 
 class PublishError(RuntimeError):
@@ -40,16 +40,7 @@ def route(line: bytes) -> tuple[str, bytes | None]:
     subject = obj.get("subject")
     key = subject.encode("utf-8") if isinstance(subject, str) and subject else None
     kind = obj.get("type")
-    return _topic_of(kind if isinstance(kind, str) else ""), key
-
-
-def _topic_of(event_type: str) -> str:
-    """Engagement events and decisions by people (SPEC §11) have topics of their own; the rest are HRIS events."""
-    if is_engagement(event_type):
-        return Topic.ENGAGEMENT_EVENTS
-    if is_decision(event_type):
-        return Topic.DECISIONS
-    return Topic.HRIS_EVENTS
+    return input_topic(kind if isinstance(kind, str) else ""), key
 
 
 def _progress(stream: TextIO) -> Callable[[int, int], None]:

@@ -19,8 +19,7 @@ __all__ = [
     "Identifier",
     "RecipientRole",
     "Topic",
-    "is_decision",
-    "is_engagement",
+    "input_topic",
     "iso",
     "parse_instant",
 ]
@@ -64,22 +63,6 @@ class EventType(StrEnum):
     PREFERENCES_CHANGED = "wayfinder.preferences.changed"
 
 
-ENGAGEMENT_PREFIX = "engagement."
-
-
-DECISION_PREFIX = "wayfinder."
-
-
-def is_decision(event_type: str) -> bool:
-    """Decisions by people (reviews, preferences, tasks; SPEC §11) travel on the decisions topic."""
-    return event_type.startswith(DECISION_PREFIX)
-
-
-def is_engagement(event_type: str) -> bool:
-    """Engagement events (opened, clicked, feedback) travel on their own topic and never fire timers early."""
-    return event_type.startswith(ENGAGEMENT_PREFIX)
-
-
 class Topic(StrEnum):
     """Kafka topics by their short names (SPEC §8); the configured prefix is added by the settings."""
 
@@ -97,6 +80,17 @@ class Topic(StrEnum):
     MAILBOX_TICKS = "mailbox-ticks"
     DIRECTORY = "directory"
     CONTROL = "control"
+
+
+def input_topic(event_type: str) -> Topic:
+    """The topic an event travels on by its type: engagement events (opened, clicked, feedback; they never fire
+    timers early) and decisions by people (reviews, preferences, tasks; SPEC §11) have their own; the rest are
+    HRIS events."""
+    if event_type.startswith("engagement."):
+        return Topic.ENGAGEMENT_EVENTS
+    if event_type.startswith("wayfinder."):
+        return Topic.DECISIONS
+    return Topic.HRIS_EVENTS
 
 
 def iso(dt: datetime) -> str:

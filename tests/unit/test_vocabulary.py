@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from wayfinder.streams.topics import COMPACTED, INPUTS, INTERNAL, OUTPUTS
-from wayfinder.vocabulary import Topic, is_engagement, iso, parse_instant
+from wayfinder.vocabulary import Topic, input_topic, iso, parse_instant
 
 
 def test_times_are_read_with_an_offset_and_written_in_utc() -> None:
@@ -24,8 +24,8 @@ def test_every_topic_the_worker_creates_is_a_known_topic() -> None:
 
 
 def test_engagement_events_are_told_apart_by_their_type() -> None:
-    assert is_engagement("engagement.message.clicked")
-    assert not is_engagement("hris.employee.hired")
+    assert input_topic("engagement.message.clicked") is Topic.ENGAGEMENT_EVENTS
+    assert input_topic("hris.employee.hired") is Topic.HRIS_EVENTS
 
 
 def test_publish_routes_each_event_to_its_topic_by_type() -> None:

@@ -123,13 +123,12 @@ class Digests:
     def on_input(self, state: DigestState | None, item: DigestInput, now: datetime) -> DigestOutcome:
         if isinstance(item, ForgetMailbox):
             return DigestOutcome(None)
+        if isinstance(item, CancelPending):
+            return DigestOutcome(None) if state is None else self.cancel(state, item, now)
+        box = state or DigestState(recipient_id=item.mailbox)
         if isinstance(item, Gather):
-            return self.gather(state or DigestState(recipient_id=item.mailbox), item, now)
-        if isinstance(item, Preferences):
-            return self.prefer(state or DigestState(recipient_id=item.mailbox), item)
-        if state is None:
-            return DigestOutcome(None)
-        return self.cancel(state, item, now)
+            return self.gather(box, item, now)
+        return self.prefer(box, item)
 
     def gather(self, state: DigestState, g: Gather, now: datetime) -> DigestOutcome:
         now = now.astimezone(UTC)

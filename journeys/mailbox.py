@@ -15,6 +15,7 @@ from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._time import next_allowed, parse_window, zone
 from wayfinder.journeys.boxes import cancels, keep_choices, refusal, withdrawn
 from wayfinder.journeys.effects import (
+    CancelPending,
     Decide,
     Dispatch,
     Effect,
@@ -77,15 +78,16 @@ class Mailbox:
         """One input for the mailbox ``item`` is addressed to (a cancel: for ``state``'s recipient)."""
         if isinstance(item, ForgetMailbox):
             return MailboxOutcome(None)
+        if isinstance(item, CancelPending):
+            if state is None:
+                return MailboxOutcome(None)  # nothing waits in a mailbox that does not exist
+            return self.cancel(state, item.employee_id, item.journey_id, item.reason, now)
+        box = state or MailboxState(recipient_id=item.mailbox)
         if isinstance(item, Dispatch):
-            return self.dispatch(state or MailboxState(recipient_id=item.mailbox), item, now)
+            return self.dispatch(box, item, now)
         if isinstance(item, Preferences):
-            return self.prefer(state or MailboxState(recipient_id=item.mailbox), item, now)
-        if isinstance(item, LeaveChanged):
-            return self.leave_changed(state or MailboxState(recipient_id=item.mailbox), item, now)
-        if state is None:
-            return MailboxOutcome(None)  # nothing waits in a mailbox that does not exist
-        return self.cancel(state, item.employee_id, item.journey_id, item.reason, now)
+            return self.prefer(box, item, now)
+        return self.leave_changed(box, item, now)
 
     def dispatch(self, state: MailboxState, d: Dispatch, now: datetime) -> MailboxOutcome:
         now = now.astimezone(UTC)  # cap arithmetic on instants, never on a local wall clock

@@ -2,7 +2,7 @@
 
 A connector delivers one message on one channel (``send``) and lets go of its connections
 (``close``). Connectors are picked by name from settings through a registry, the way faust picks
-a transport: built-in names map to the module that registers them, imported only when used, and a
+a transport: built-in names map to their factory (``module:function``), imported only when used, and a
 plugin can ``register_connector`` its own.
 """
 
@@ -11,9 +11,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from wayfinder.clock import utc_now
 from wayfinder.journeys.records import Message
 from wayfinder.vocabulary import Channel
 
@@ -75,10 +76,6 @@ class Connector(Protocol):
     async def close(self) -> None: ...
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
 class ConnectorDeps:
     """What connectors get from the process that runs them (so tests can hand in their own)."""
@@ -93,10 +90,10 @@ ConnectorFactory = Callable[["DeliverySettings", str, ConnectorDeps], Connector]
 
 _FACTORIES: dict[str, ConnectorFactory] = {}
 _BUILTIN: dict[str, str] = {
-    "smtp": "wayfinder.connectors.smtp",
-    "webhook": "wayfinder.connectors.webhook",
-    "teams": "wayfinder.connectors.webhook",
-    "slack": "wayfinder.connectors.webhook",
+    "smtp": "wayfinder.connectors.smtp:smtp_from_settings",
+    "webhook": "wayfinder.connectors.webhook:webhook_from_settings",
+    "teams": "wayfinder.connectors.webhook:webhook_from_settings",
+    "slack": "wayfinder.connectors.webhook:webhook_from_settings",
 }
 
 
@@ -107,7 +104,8 @@ def register_connector(kind: str, factory: ConnectorFactory) -> None:
 
 def connector_factory(kind: str) -> ConnectorFactory:
     if kind not in _FACTORIES and kind in _BUILTIN:
-        importlib.import_module(_BUILTIN[kind])
+        module, _, factory = _BUILTIN[kind].partition(":")
+        _FACTORIES[kind] = getattr(importlib.import_module(module), factory)
     try:
         return _FACTORIES[kind]
     except KeyError:

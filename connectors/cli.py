@@ -24,7 +24,8 @@ from typing import Any, TextIO, TypeVar
 from prometheus_client import CollectorRegistry, write_to_textfile
 from pydantic import ValidationError
 
-from wayfinder.connectors.base import ConnectorDeps, build_connectors, utc_now
+from wayfinder.clock import utc_now
+from wayfinder.connectors.base import ConnectorDeps, build_connectors
 from wayfinder.connectors.ledger import LedgerBusy, SqliteLedger
 from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.connectors.receipts import JsonlSink, MessageFile

@@ -43,7 +43,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Literal, Protocol
 
-from wayfinder.connectors.base import utc_now
+from wayfinder.clock import utc_now
 from wayfinder.journeys.events import iso
 
 LedgerState = Literal["sending", "retrying", "accepted", "failed"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from wayfinder.connectors.base import utc_now
+from wayfinder.clock import utc_now
 
 BreakerState = Literal["closed", "open", "half_open"]
 

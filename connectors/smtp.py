@@ -19,14 +19,13 @@ from email.message import EmailMessage
 import aiosmtplib
 from aiosmtplib.protocol import SMTPProtocol
 
+from wayfinder.clock import utc_now
 from wayfinder.connectors.base import (
     Accepted,
     ConnectorDeps,
     DeliveryError,
     PermanentDeliveryError,
     RetryableDeliveryError,
-    register_connector,
-    utc_now,
 )
 from wayfinder.connectors.email import parse_mailbox, smtp_bytes
 from wayfinder.connectors.links import RecipientLinks
@@ -217,5 +216,3 @@ def smtp_from_settings(settings: DeliverySettings, name: str, deps: ConnectorDep
                          pool_size=settings.concurrency, tls_context=context, now=deps.now,
                          helo_name=settings.smtp_helo_name, links=settings.recipient_links())
 
-
-register_connector("smtp", smtp_from_settings)

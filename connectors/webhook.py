@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from wayfinder.clock import utc_now
 from wayfinder.connectors.addresses import ResolutionError, Resolver, address_refusal, system_resolver
 from wayfinder.connectors.base import (
     Accepted,
@@ -35,8 +36,6 @@ from wayfinder.connectors.base import (
     DeliveryError,
     PermanentDeliveryError,
     RetryableDeliveryError,
-    register_connector,
-    utc_now,
 )
 from wayfinder.connectors.payloads import slack_payload, teams_payload, webhook_payload
 from wayfinder.connectors.settings import DeliverySettings, Destination
@@ -211,6 +210,3 @@ def webhook_from_settings(settings: DeliverySettings, name: str, deps: Connector
     return WebhookConnector(name, settings.destinations[name], deps.http,
                             resolver=deps.resolver or system_resolver, now=deps.now)
 
-
-for _kind in ("webhook", "teams", "slack"):
-    register_connector(_kind, webhook_from_settings)

@@ -24,12 +24,13 @@ from faust.types import TP
 from prometheus_client import CollectorRegistry
 
 from wayfinder import examples_dir
+from wayfinder.clock import utc_now
 from wayfinder.journeys.digest import Digests
 from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
 from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.profile import Profile
-from wayfinder.streams.clock import EPOCH, StreamClock, wall_clock
+from wayfinder.streams.clock import EPOCH, StreamClock
 from wayfinder.streams.faust_adapter import CommittedOffsets, FaustTable, check_on_start
 from wayfinder.streams.health import LagProbe, WorkerHealth
 from wayfinder.streams.metrics import PendingReviews, StreamMetrics, measure_state
@@ -74,7 +75,7 @@ class WayfinderApp:
 
 
 def create_app(settings: WorkerSettings, *, registry: CollectorRegistry | None = None,
-               wall: Callable[[], datetime] = wall_clock, definitions: Definitions | None = None) -> WayfinderApp:
+               wall: Callable[[], datetime] = utc_now, definitions: Definitions | None = None) -> WayfinderApp:
     """A fresh Faust app with its agents, timers and tables; nothing is shared between two apps."""
     return _Builder(settings, registry if registry is not None else CollectorRegistry(), wall,
                     definitions or load_definitions(settings)).build()

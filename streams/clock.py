@@ -6,11 +6,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
+from wayfinder.clock import utc_now
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 class StreamClock:
@@ -18,7 +16,7 @@ class StreamClock:
     time, after its key's timers due by then, as ``simulate`` does; the partition's clock moves only
     with ticks (``wayfinder publish --tick``), which fire everything else due by then."""
 
-    def __init__(self, mode: Literal["wall", "event"], wall: Callable[[], datetime] = wall_clock) -> None:
+    def __init__(self, mode: Literal["wall", "event"], wall: Callable[[], datetime] = utc_now) -> None:
         self.mode = mode
         self._wall = wall
         self._stream: dict[int, datetime] = {}

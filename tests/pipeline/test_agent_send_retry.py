@@ -12,8 +12,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from tests.pipeline import test_worker_tuning
+from wayfinder.clock import utc_now
 from wayfinder.streams.app import _Builder, crash_marker, load_definitions
-from wayfinder.streams.clock import wall_clock
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.wire import Record
 
@@ -38,7 +38,7 @@ class FlakyProducer:
 def test_records_that_cannot_be_sent_are_sent_again_and_each_failure_is_a_crash(
         loop: asyncio.AbstractEventLoop, tmp_path: Path) -> None:
     settings = WorkerSettings(store="memory", metrics_port=None, data_dir=tmp_path)
-    builder = _Builder(settings, CollectorRegistry(), wall_clock, load_definitions(settings))
+    builder = _Builder(settings, CollectorRegistry(), utc_now, load_definitions(settings))
     producer = FlakyProducer(failures=1)
     builder.app._producer = cast(Any, producer)  # the app is never started; its producer is the stand-in
     m = SimpleNamespace(topic="wayfinder.hris.events", partition=2, offset=7, value=b"{}")

@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "wayfinder": 0,  # the root package: version and the examples folder, imports nothing of its own
     "wayfinder.vocabulary": 0,
     "wayfinder.jsonrows": 0,  # JSON objects and JSON lines read from text: stdlib only
+    "wayfinder.clock": 0,  # the wall clock, for the shells: stdlib only
     "wayfinder.expressions": 1,
     "wayfinder.telemetry": 1,  # health endpoints, JSON logs, process collectors: stdlib and prometheus only
     "wayfinder.catalog": 2,

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -26,74 +27,66 @@ def event_type_label(event_type: str | None) -> str:
 class StreamMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
-        self.events = Counter("wayfinder_events_consumed_total", "Events consumed, by type and outcome",
-                              ["type", "outcome"], registry=registry)
-        self.dead_letters = Counter("wayfinder_dead_letters_total", "Inputs sent to the dead-letter topic",
-                                    ["reason"], registry=registry)
-        self.decisions = Counter("wayfinder_message_decisions_total", "Message decisions, by channel and status",
-                                 ["channel", "status"], registry=registry)
-        self.enrollments = Counter("wayfinder_journey_enrollments_total",
-                                   "Journey enrollments, exits and completions", ["journey", "kind"],
-                                   registry=registry)
-        self.tasks = Counter("wayfinder_tasks_total", "Tasks opened for a person", ["journey"], registry=registry)
-        self.approvals = Counter("wayfinder_approvals_requested_total", "Messages held for a person to review",
-                                 ["journey"], registry=registry)
-        self.expression_failures = Counter("wayfinder_expression_failures_total",
-                                           "Expressions that failed at run time (counted as false)",
-                                           ["journey", "kind"], registry=registry)
-        self.latency = Histogram("wayfinder_event_to_decision_seconds",
-                                 "From an event's arrival on Kafka to the decisions it caused",
-                                 buckets=_LATENCY_BUCKETS, registry=registry)
-        self.pending_timers = Gauge("wayfinder_pending_timers", "Timers waiting in this worker", ["stage"],
-                                    registry=registry)
-        self.lag = Gauge("wayfinder_consumer_lag_messages", "Messages not yet processed: the log end offset minus "
-                         "the group's committed offset, per assigned input partition", ["topic", "partition"],
-                         registry=registry)
-        self.holds = Gauge("wayfinder_recipient_holds", "Employees whose inputs wait for a recipient the directory "
-                           "does not know yet (README \"no_recipient\")", registry=registry)
-        self.holds_stale = Counter("wayfinder_recipient_holds_stale_total", "Lines of waiting inputs that stopped "
-                                   "moving (a retry lost): they no longer hold their partition", registry=registry)
-        self.repartitioned = Counter("wayfinder_inputs_repartitioned_total",
-                                     "Inputs that arrived on another partition than their key's and were forwarded "
-                                     "there (a producer with another partitioner)", ["topic"], registry=registry)
-        self.processing_errors = Counter("wayfinder_processing_errors_total",
-                                         "Inputs whose processing raised; they go to the dead-letter topic",
-                                         ["stage"], registry=registry)
-        self.agent_crashes = Counter("wayfinder_agent_crashes_total", "Agent crashes: an agent raised out of its "
-                                     "loop (Faust's supervisor restarts it) or could not send an input's state or "
-                                     "records (it tries again)", ["agent"], registry=registry)
-        self.agent_starts = Counter("wayfinder_agent_starts_total", "Agent starts (more than one per agent: "
-                                    "restarts after crashes)", ["agent"], registry=registry)
-        self.rebalances = Counter("wayfinder_rebalances_total", "Partition assignments this worker received",
-                                  registry=registry)
-        self.assigned = Gauge("wayfinder_assigned_partitions", "Partitions of each input topic assigned to this "
-                              "worker", ["topic"], registry=registry)
-        self.ready = Gauge("wayfinder_worker_ready", "1 while /readyz answers ok (joined, caught up, no crash "
-                           "loop)", registry=registry)
-        self.lag_failures = Counter("wayfinder_lag_measurement_failures_total", "Lag measurements the broker did "
-                                    "not answer (the lag gauge keeps its last value)", registry=registry)
-        self.lag_age = Gauge("wayfinder_consumer_lag_age_seconds", "Seconds since the lag was last measured (since "
+        counter, gauge = partial(Counter, registry=registry), partial(Gauge, registry=registry)
+        histogram = partial(Histogram, registry=registry)
+        self.events = counter("wayfinder_events_consumed_total", "Events consumed, by type and outcome",
+                              ["type", "outcome"])
+        self.dead_letters = counter("wayfinder_dead_letters_total", "Inputs sent to the dead-letter topic", ["reason"])
+        self.decisions = counter("wayfinder_message_decisions_total", "Message decisions, by channel and status",
+                                 ["channel", "status"])
+        self.enrollments = counter("wayfinder_journey_enrollments_total", "Journey enrollments, exits and completions",
+                                   ["journey", "kind"])
+        self.tasks = counter("wayfinder_tasks_total", "Tasks opened for a person", ["journey"])
+        self.approvals = counter("wayfinder_approvals_requested_total", "Messages held for a person to review",
+                                 ["journey"])
+        self.expression_failures = counter("wayfinder_expression_failures_total", "Expressions that failed at run "
+                                           "time (counted as false)", ["journey", "kind"])
+        self.latency = histogram("wayfinder_event_to_decision_seconds", "From an event's arrival on Kafka to the "
+                                 "decisions it caused", buckets=_LATENCY_BUCKETS)
+        self.pending_timers = gauge("wayfinder_pending_timers", "Timers waiting in this worker", ["stage"])
+        self.lag = gauge("wayfinder_consumer_lag_messages", "Messages not yet processed: the log end offset minus the "
+                         "group's committed offset, per assigned input partition", ["topic", "partition"])
+        self.holds = gauge("wayfinder_recipient_holds", "Employees whose inputs wait for a recipient the directory "
+                           "does not know yet (README \"no_recipient\")")
+        self.holds_stale = counter("wayfinder_recipient_holds_stale_total", "Lines of waiting inputs that stopped "
+                                   "moving (a retry lost): they no longer hold their partition")
+        self.repartitioned = counter("wayfinder_inputs_repartitioned_total", "Inputs that arrived on another "
+                                     "partition than their key's and were forwarded there (a producer with another "
+                                     "partitioner)", ["topic"])
+        self.processing_errors = counter("wayfinder_processing_errors_total", "Inputs whose processing raised; they "
+                                         "go to the dead-letter topic", ["stage"])
+        self.agent_crashes = counter("wayfinder_agent_crashes_total", "Agent crashes: an agent raised out of its loop "
+                                     "(Faust's supervisor restarts it) or could not send an input's state or records "
+                                     "(it tries again)", ["agent"])
+        self.agent_starts = counter("wayfinder_agent_starts_total", "Agent starts (more than one per agent: restarts "
+                                    "after crashes)", ["agent"])
+        self.rebalances = counter("wayfinder_rebalances_total", "Partition assignments this worker received")
+        self.assigned = gauge("wayfinder_assigned_partitions", "Partitions of each input topic assigned to this worker",
+                              ["topic"])
+        self.ready = gauge("wayfinder_worker_ready", "1 while /readyz answers ok (joined, caught up, no crash loop)")
+        self.lag_failures = counter("wayfinder_lag_measurement_failures_total", "Lag measurements the broker did not "
+                                    "answer (the lag gauge keeps its last value)")
+        self.lag_age = gauge("wayfinder_consumer_lag_age_seconds", "Seconds since the lag was last measured (since "
                              "start-up before the first): above a few lag intervals the broker does not answer and "
-                             "wayfinder_consumer_lag_messages holds its last measured values", registry=registry)
-        self.stream_time = Gauge("wayfinder_stream_time_seconds", "The partition's clock as a Unix time: the wall "
+                             "wayfinder_consumer_lag_messages holds its last measured values")
+        self.stream_time = gauge("wayfinder_stream_time_seconds", "The partition's clock as a Unix time: the wall "
                                  "clock, or with the event clock the time the partition's inputs and ticks reached",
-                                 ["stage", "partition"], registry=registry)
-        self.timers_fired = Counter("wayfinder_timers_fired_total", "Timers fired", ["stage"], registry=registry)
-        self.timer_lateness = Histogram("wayfinder_timer_lateness_seconds", "How late a timer fired: the wall time "
-                                        "of firing minus its due time (event clock: the partition's time at firing "
-                                        "minus its due time)", ["stage"], buckets=_LATENESS_BUCKETS,
-                                        registry=registry)
-        self.processing = Histogram("wayfinder_processing_seconds", "Time to process one input (its unit of work, "
+                                 ["stage", "partition"])
+        self.timers_fired = counter("wayfinder_timers_fired_total", "Timers fired", ["stage"])
+        self.timer_lateness = histogram("wayfinder_timer_lateness_seconds", "How late a timer fired: the wall time of "
+                                        "firing minus its due time (event clock: the partition's time at firing minus "
+                                        "its due time)", ["stage"], buckets=_LATENESS_BUCKETS)
+        self.processing = histogram("wayfinder_processing_seconds", "Time to process one input (its unit of work, "
                                     "without queueing or producing), by stage and input topic", ["stage", "input"],
-                                    buckets=_PROCESSING_BUCKETS, registry=registry)
-        self.state_bytes = Gauge("wayfinder_state_bytes", "Bytes of keys and values in a table's partitions on this "
-                                 "worker (measured every lag interval)", ["table"], registry=registry)
-        self.reviews_pending = Gauge("wayfinder_reviews_pending", "Messages waiting for a person's decision "
-                                     "(worker: held in the employee states of its partitions)", registry=registry)
-        self.review_oldest = Gauge("wayfinder_review_oldest_pending_age_seconds", "Age of the oldest message "
-                                   "waiting for a decision (0 when none waits)", registry=registry)
-        self.state_largest = Gauge("wayfinder_state_largest_key_bytes", "Bytes of the table's largest entry (key "
-                                   "and value) on this worker", ["table"], registry=registry)
+                                    buckets=_PROCESSING_BUCKETS)
+        self.state_bytes = gauge("wayfinder_state_bytes", "Bytes of keys and values in a table's partitions on this "
+                                 "worker (measured every lag interval)", ["table"])
+        self.reviews_pending = gauge("wayfinder_reviews_pending", "Messages waiting for a person's decision (worker: "
+                                     "held in the employee states of its partitions)")
+        self.review_oldest = gauge("wayfinder_review_oldest_pending_age_seconds", "Age of the oldest message waiting "
+                                   "for a decision (0 when none waits)")
+        self.state_largest = gauge("wayfinder_state_largest_key_bytes", "Bytes of the table's largest entry (key and "
+                                   "value) on this worker", ["table"])
 
     def timer_fired(self, stage: str, lateness: float) -> None:
         self.timers_fired.labels(stage).inc()

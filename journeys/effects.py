@@ -10,32 +10,42 @@ from wayfinder.journeys.records import Message, Task
 
 
 @dataclass(frozen=True)
-class EnrollmentTimer:
+class EmployeeTimer:
+    """A timer of an employee's journeys (the employee stage runs it)."""
+
     employee_id: str
+
+
+@dataclass(frozen=True)
+class RecipientTimer:
+    """A timer of a recipient's mailbox or digest box (the mailbox stage runs it)."""
+
+    recipient_id: str
+
+
+@dataclass(frozen=True)
+class EnrollmentTimer(EmployeeTimer):
     journey_id: str
     enrollment_id: str
     token: int
 
 
 @dataclass(frozen=True)
-class MailboxTimer:
-    recipient_id: str
+class MailboxTimer(RecipientTimer):
     message_id: str
 
 
 @dataclass(frozen=True)
-class ReviewTimer:
+class ReviewTimer(EmployeeTimer):
     """The review window of a message waiting for a person ends (SPEC §11): escalate if still undecided."""
 
-    employee_id: str
     message_id: str
 
 
 @dataclass(frozen=True)
-class DigestTimer:
+class DigestTimer(RecipientTimer):
     """A recipient's digest closes: it is rendered and goes."""
 
-    recipient_id: str
     digest_id: str
 
 

@@ -19,6 +19,7 @@ from wayfinder.journeys.effects import (
     MailboxInput,
     MailboxTimer,
     Preferences,
+    RecipientTimer,
     ReviewTimer,
     Timer,
 )
@@ -81,7 +82,7 @@ def encode_timer(timer: Timer, due: datetime) -> bytes:
 
 
 def timer_owner(timer: Timer) -> str:
-    return timer.recipient_id if isinstance(timer, MailboxTimer | DigestTimer) else timer.employee_id
+    return timer.recipient_id if isinstance(timer, RecipientTimer) else timer.employee_id
 
 
 def decode_timer(raw: bytes) -> tuple[Timer, datetime]:

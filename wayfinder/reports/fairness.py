@@ -50,9 +50,15 @@ METRICS = (
 
 
 @dataclass(frozen=True)
-class Cell:
+class GroupCell:
+    """A breakdown's figures for one group (``all``: everyone): its name, and how many people it holds."""
+
     group: str
     n: int
+
+
+@dataclass(frozen=True)
+class Cell(GroupCell):
     count: int
     rate: float
     low: float
@@ -71,9 +77,7 @@ class Breakdown:
 
 
 @dataclass(frozen=True)
-class ValueCell:
-    group: str
-    n: int
+class ValueCell(GroupCell):
     value: float
 
 

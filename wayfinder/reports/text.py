@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
-from wayfinder.reports.fairness import Cell, FairnessReport, JourneyFairness, ValueBreakdown
+from wayfinder.reports.fairness import Cell, FairnessReport, GroupCell, JourneyFairness, ValueBreakdown
 from wayfinder.reports.feedback import ResourceFeedback
 from wayfinder.reports.impact import Arm, ImpactReport
 
 MARK = {"flag": " !", "watch": " ?"}
+_C = TypeVar("_C", bound=GroupCell)
 
 
 def to_json(**parts: Any) -> str:
@@ -32,6 +33,11 @@ def _pct(rate: float) -> str:
 
 def _count(value: int | None, k: int) -> str:
     return str(value) if value is not None else f"<{k}"
+
+
+def _of(group: str, overall: _C | None, cells: list[_C]) -> _C | None:
+    """The cell of ``group`` in a breakdown (``all``: the overall one); None where the group is not shown."""
+    return overall if group == "all" else next((c for c in cells if c.group == group), None)
 
 
 def _cell(cell: Cell | None) -> str:
@@ -69,7 +75,7 @@ def _attribute_table(j: JourneyFairness, attribute: str, k: int, out: TextIO) ->
     rows = [["group", *(b.metric for b in mine), *(_measure_label(v) for v in values)]]
     for g in groups:
         row = [g]
-        row += [_cell(b.overall if g == "all" else next((c for c in b.cells if c.group == g), None)) for b in mine]
+        row += [_cell(_of(g, b.overall, b.cells)) for b in mine]
         row += [_value(v, g) for v in values]
         rows.append(row)
     hidden = max(b.hidden_groups for b in mine if b.overall is not None)
@@ -83,7 +89,7 @@ def _measure_label(v: ValueBreakdown) -> str:
 
 
 def _value(v: ValueBreakdown, group: str) -> str:
-    cell = v.overall if group == "all" else next((c for c in v.cells if c.group == group), None)
+    cell = _of(group, v.overall, v.cells)
     return "-" if cell is None else f"{cell.value:.1f}"
 
 

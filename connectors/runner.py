@@ -37,6 +37,10 @@ DELIVERABLE = frozenset({"sent", "approved"})
 
 @dataclass
 class DeliverySummary:
+    """What a run did, in the order ``wayfinder deliver`` prints it: the attempts, what became of the messages, the
+    notes on messages held, dropped, left or sent again; and whether the run was stopped."""
+
+    attempts: int = 0
     delivered: int = 0
     delivered_by_channel: Counter[str] = field(default_factory=Counter)
     failed: Counter[str] = field(default_factory=Counter)
@@ -44,11 +48,10 @@ class DeliverySummary:
     skipped_already_failed: int = 0
     skipped_by_status: Counter[str] = field(default_factory=Counter)
     skipped_no_connector: Counter[str] = field(default_factory=Counter)
-    resent_in_doubt: int = 0
-    left_for_next_run: int = 0
     held_by_switch: int = 0
     dropped_by_switch: int = 0
-    attempts: int = 0
+    left_for_next_run: int = 0
+    resent_in_doubt: int = 0
     stopped: bool = False
 
     @property

@@ -36,6 +36,10 @@ class WorkerSettings(BaseSettings):
                                           "know a message's recipient (another partition's person) before the "
                                           "message is suppressed as no_recipient, as simulate decides; 0 (the "
                                           "default, see README 'no_recipient'): no wait")
+    recipient_max_wait_seconds: float = Field(600.0, gt=0, description="the longest an input waits for a "
+                                              "recipient: past the wait it is decided once the whole group has "
+                                              "caught up past the wait's end (README 'no_recipient'), and at the "
+                                              "latest after this")
     max_record_bytes: int = Field(900_000, ge=1024, description="an input whose state, output record or write-"
                                   "ahead entry would be larger is dead-lettered (keep it below the broker's "
                                   "message.max.bytes, 1 MiB by default)")

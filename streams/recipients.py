@@ -6,9 +6,10 @@ partition through the compacted ``directory`` topic a moment later, so "not know
 known here yet". The employee stage then does not decide: the input goes back, whole, to the end of its
 partition of ``employee-ticks`` (a *retry*, carrying the original topic, key, bytes and when it was first
 held), and is processed again when it comes round. Inputs of the same employee that come while one is held
-go behind it, so one person's inputs keep their order. Past ``recipient_wait_seconds`` (wall clock) from the
-first hold the input is decided with the directory as it is, so an unknown recipient is ``no_recipient``, as
-in ``simulate``. Other employees' inputs are not held up.
+go behind it, so one person's inputs keep their order. Once it has waited ``recipient_wait_seconds`` (wall
+clock) and the group has caught up past the wait's end (``streams.progress``), or at the latest after
+``recipient_max_wait_seconds``, the input is decided with the directory as it is, so an unknown recipient is
+``no_recipient``, as in ``simulate``. Other employees' inputs are not held up.
 
 Each employee's held inputs form a line kept in the stage's table (``h:<partition>:<employee>``, written in
 the unit of work that produces the retries), so after a crash or a rebalance the line is known again and

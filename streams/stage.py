@@ -515,7 +515,7 @@ class EmployeeStage(Stage):
             # profile is on its way): hold the input (streams.recipients); past the wait, decide with what is known.
             raise RecipientPending(person_id)
         if found is None and self.holds.wait_seconds <= 0:
-            # No hold (the default): a person this partition does not know yet is most likely another partition's,
+            # No hold (a wait of 0): a person this partition does not know yet is most likely another partition's,
             # on their way through the directory topic. The message is decided for their id; their mailbox takes
             # their time zone and quiet hours from the directory when it acts (``_as_known``). Only ``simulate``,
             # which knows everyone, can say ``no_recipient`` for certain (README "no_recipient").

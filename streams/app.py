@@ -34,6 +34,7 @@ from wayfinder.streams.clock import EPOCH, StreamClock
 from wayfinder.streams.faust_adapter import CommittedOffsets, FaustTable, check_on_start
 from wayfinder.streams.health import LagProbe, WorkerHealth
 from wayfinder.streams.metrics import PendingReviews, StreamMetrics, measure_state
+from wayfinder.streams.progress import CatchUp
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.stage import (
     EmployeeStage,
@@ -50,6 +51,7 @@ from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
 STATE_INTERVAL_SECONDS = 15.0  # tables are measured at the lag interval, but not more often than this
+PROGRESS_INTERVAL_SECONDS = 2.0  # how often the group's progress is read while an input waits for a recipient
 EMIT_RETRY_MAX_SECONDS = 30.0  # longest wait between two tries to send an input's state and records
 TEST_CRASH_SETTING = "WAYFINDER_TEST_CRASH_MARKER"
 
@@ -123,6 +125,11 @@ class _Builder:
         self.employees.partitions, self.employees.topic_prefix = settings.partitions, settings.topic_prefix
         self.mailboxes.sources = settings.partitions
         self.mailboxes.directory = self.directory
+        self.employees.holds.max_wait_seconds = settings.recipient_max_wait_seconds
+        self._catch_up = CatchUp()
+        self._directory_read: dict[int, int] = {}  # how far the directory reader has read, by partition
+        if settings.recipient_wait_seconds > 0:
+            self.employees.holds.caught_up = 0.0  # measured (streams.progress): waits end by the group's progress
         self._last_tick: dict[tuple[str, int], float] = {}
         self._fault = crash_marker()
 
@@ -136,6 +143,8 @@ class _Builder:
         app.timer(s.lag_interval_seconds)(self._measure_lag)
         app.timer(max(s.lag_interval_seconds, STATE_INTERVAL_SECONDS))(self._measure_state)
         app.timer(1.0)(self._beat)
+        if s.recipient_wait_seconds > 0:
+            app.timer(PROGRESS_INTERVAL_SECONDS)(self._measure_progress)
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]  # mode stubs are narrower
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
         app.on_rebalance_complete.connect(self._on_rebalance_complete)  # type: ignore[arg-type]
@@ -207,9 +216,10 @@ class _Builder:
                     reason = f"processing_error: {type(e).__name__} in {msg.topic}"
                     records = [dead_letter_record(msg, reason, self.clock.wall())]
                 self._processed(stage.name, m.topic, time.perf_counter() - started)
+                # No pause here for a retry that goes round again: its way through Kafka (the producer's linger)
+                # paces it, and an agent that awaits in its loop after a restart lost fetched inputs (README
+                # "no_recipient").
                 await self._emit(stage.name, changelog, m, list(table.drain()), records)
-                if stage is self.employees and self.employees.held_again:
-                    await asyncio.sleep(0.05)  # an input still waiting for a recipient: do not spin on it
 
         agent.__name__ = f"{stage.name}_agent"
         return agent
@@ -264,6 +274,20 @@ class _Builder:
             return
         self.health.measured_lag(lag)
 
+    async def _measure_progress(self) -> None:
+        """While an input waits for a recipient: how far the group has got (``streams.progress``)."""
+        holds = self.employees.holds
+        if not holds.blocked:
+            return
+        try:
+            ends, done, directory_ends = await self._lag.progress()
+        except Exception as e:  # the broker is away: waits go on (the longest wait still ends them)
+            log.warning("progress not measured: %s", type(e).__name__)
+            await self._lag.close()
+            return
+        holds.caught_up = self._catch_up.observe(self.clock.wall().timestamp(), ends, done, directory_ends,
+                                                 self._directory_read)
+
     async def _beat(self) -> None:
         self.health.beat = time.monotonic()
         self.metrics.holds.set(len(self.employees.holds.blocked))
@@ -294,7 +318,7 @@ class _Builder:
     async def _read_directory(self) -> None:
         # The agents do not wait for the directory: an agent that waited (before or inside its loop) lost inputs
         # after a restart, Faust dropping what it had fetched for the stream meanwhile (README "no_recipient").
-        await follow_directory(self.settings, self.directory)
+        await follow_directory(self.settings, self.directory, positions=self._directory_read)
 
 
 
@@ -323,10 +347,10 @@ def serve_health(wapp: WayfinderApp) -> HealthServer | None:
 
 
 async def follow_directory(settings: WorkerSettings, directory: dict[str, Profile],
-                           read: asyncio.Event | None = None) -> None:
+                           read: asyncio.Event | None = None, positions: dict[int, int] | None = None) -> None:
     """Keep every recipient's contact details from the compacted directory topic (a hand-made global table). Once
     the topic is read to the end offsets it had when its partitions were assigned, this is logged and ``read`` (if
-    given) is set."""
+    given) is set. ``positions`` (if given) says how far it has read each partition (the next offset)."""
     consumer = AIOKafkaConsumer(settings.topic(Topic.DIRECTORY), bootstrap_servers=settings.bootstrap_servers,
                                 enable_auto_commit=False, group_id=None, auto_offset_reset="earliest")
     await consumer.start()
@@ -351,6 +375,9 @@ async def follow_directory(settings: WorkerSettings, directory: dict[str, Profil
                         directory.pop(key, None)
                     else:
                         directory[key] = profile_from_contact(json.loads(r.value))
+            if positions is not None:
+                for tp in consumer.assignment():
+                    positions[tp.partition] = await consumer.position(tp)
             await asyncio.sleep(0)
     finally:
         await consumer.stop()

@@ -146,6 +146,24 @@ class LagProbe:
         lag = partition_lag(ends, done, starts)
         return {(tp.topic, tp.partition): n for tp, n in lag.items()}
 
+    async def progress(self) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int], dict[int, int]]:
+        """For ``streams.progress``: the log end offsets of every partition of the input topics, how far the group
+        has processed each (its committed offset, or the partition's first offset if it never committed), and
+        the end offsets of the directory topic by partition."""
+        from aiokafka import TopicPartition
+
+        admin, consumer = await self._clients()
+        s = self._settings
+        tps = [TopicPartition(s.topic(t), p) for t in INPUTS for p in range(s.partitions)]
+        directory = [TopicPartition(s.topic(Topic.DIRECTORY), p) for p in range(s.partitions)]
+        committed = await admin.list_consumer_group_offsets(s.app_id, partitions=tps)
+        ends = await consumer.end_offsets([*tps, *directory])
+        starts = await consumer.beginning_offsets(tps)
+        done = {(tp.topic, tp.partition): (c.offset if c is not None and c.offset >= 0 else starts[tp])
+                for tp, c in committed.items()}
+        return ({(tp.topic, tp.partition): ends[tp] for tp in tps}, done,
+                {tp.partition: ends[tp] for tp in directory})
+
     async def _clients(self) -> tuple[Any, Any]:
         from aiokafka import AIOKafkaConsumer
         from aiokafka.admin import AIOKafkaAdminClient

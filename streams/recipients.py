@@ -6,9 +6,10 @@ partition through the compacted ``directory`` topic a moment later, so "not know
 known here yet". The employee stage then does not decide: the input goes back, whole, to the end of its
 partition of ``employee-ticks`` (a *retry*, carrying the original topic, key, bytes and when it was first
 held), and is processed again when it comes round. Inputs of the same employee that come while one is held
-go behind it, so one person's inputs keep their order. Past ``recipient_wait_seconds`` (wall clock) from the
-first hold the input is decided with the directory as it is, so an unknown recipient is ``no_recipient``, as
-in ``simulate``. Other employees' inputs are not held up.
+go behind it, so one person's inputs keep their order. Once it has waited ``recipient_wait_seconds`` (wall
+clock) and the group has caught up past the wait's end (``streams.progress``), or at the latest after
+``recipient_max_wait_seconds``, the input is decided with the directory as it is, so an unknown recipient is
+``no_recipient``, as in ``simulate``. Other employees' inputs are not held up.
 
 Each employee's held inputs form a line kept in the stage's table (``h:<partition>:<employee>``, written in
 the unit of work that produces the retries), so after a crash or a rebalance the line is known again and
@@ -95,6 +96,7 @@ class Line:
     next_seq: int = 1
     turn: int = 0
     since: float = 0.0
+    seen: float = field(default=0.0, compare=False)  # in memory only: when the retry whose turn it is last came round
 
     def encode(self) -> bytes:
         return json.dumps({"next": self.next_seq, "turn": self.turn, "since": self.since}).encode("utf-8")
@@ -126,6 +128,8 @@ class Holds:
     retry records (the stage passes ``(key, value)`` writes along); this object is their in-memory view."""
 
     wait_seconds: float
+    max_wait_seconds: float = float("inf")  # the most an input waits whatever the progress (the worker's setting)
+    caught_up: float | None = None  # ``streams.progress``: wall seconds; None: not measured, the clock alone decides
     blocked: dict[tuple[int, str], Line] = field(default_factory=dict)
     loaded: set[int] = field(default_factory=set)
 
@@ -139,7 +143,7 @@ class Holds:
         prefix = f"{LINE_PREFIX}{partition}:"
         for key, raw in items:
             line = Line.decode(raw)
-            self.blocked[(partition, key.removeprefix(prefix))] = line if line.since else replace(line, since=wall)
+            self.blocked[(partition, key.removeprefix(prefix))] = replace(line, since=line.since or wall, seen=wall)
         self.loaded.add(partition)
 
     def is_blocked(self, partition: int, key: bytes | None) -> bool:
@@ -155,6 +159,8 @@ class Holds:
         line = self.blocked.get((partition, self._id(retry.key))) if retry.key is not None else None
         if retry.seq < 0:
             return "turn"  # a retry written before places existed: decided as it comes
+        if line is not None and retry.seq == line.turn:
+            line.seen = wall  # the retry whose turn it is still comes round
         if line is None:
             return "passed" if retry.key is not None else "turn"
         if retry.seq > line.turn and self.stale(line, wall):
@@ -162,8 +168,19 @@ class Holds:
         return "turn" if retry.seq == line.turn else "early" if retry.seq > line.turn else "passed"
 
     def give_up(self, retry: Retry | None, wall: float) -> bool:
-        """Decide with the directory as it is: waiting is off, or this input has waited long enough."""
-        return self.wait_seconds <= 0 or (retry is not None and wall - retry.first_held >= self.wait_seconds)
+        """Decide with the directory as it is: waiting is off, or this input has waited long enough. Long enough:
+        the wait has passed and (where progress is measured) the group has caught up past the wait's end, so a
+        recipient published within the wait is known by now (``streams.progress``); or the longest wait passed."""
+        if self.wait_seconds <= 0:
+            return True
+        if retry is None:
+            return False
+        waited = wall - retry.first_held
+        if waited < self.wait_seconds:
+            return False
+        if self.caught_up is None or waited >= max(self.max_wait_seconds, self.wait_seconds):
+            return True
+        return self.caught_up >= retry.first_held + self.wait_seconds
 
     def first(self, partition: int, retry: Retry) -> tuple[Record, tuple[str, bytes | None] | None]:
         """An input that waits for its recipient, of an employee with nothing waiting yet: first in its line.
@@ -198,12 +215,14 @@ class Holds:
         return line_key(partition, employee), None if after.turn >= after.next_seq else after.encode()
 
     def stale(self, line: Line, wall: float) -> bool:
-        """Whether a line has not moved for far longer than any input waits (twice the wait, and a minute more). A
-        line moves at least once per wait, as its head is decided by then at the latest, so a stale line has lost
-        the retry whose turn it is (a bug, or a record Kafka lost): kept as it is, it would hold the employee's
-        inputs and the partition's time for good. So a stale line holds neither: its retries are decided as they
-        come (in the order they come), ticks pass it, and it ends with the employee's next decided input."""
-        return bool(line.since) and wall - line.since > 2 * self.wait_seconds + STALE_SLACK_SECONDS
+        """Whether no retry of a line has come round for far longer than a round takes (twice the wait, and a
+        minute more), nor has the line moved. A waiting retry goes round again and again until it is decided, so a
+        stale line has lost the retry whose turn it is (a bug, or a record Kafka lost): kept as it is, it would hold
+        the employee's inputs and the partition's time for good. So a stale line holds neither: its retries are
+        decided as they come (in the order they come), ticks pass it, and it ends with the employee's next decided
+        input."""
+        last = max(line.since, line.seen)
+        return bool(last) and wall - last > 2 * self.wait_seconds + STALE_SLACK_SECONDS
 
     def lines(self, partition: int, wall: float, *, stale: bool) -> list[str]:
         """The keys of the partition's lines that are stale (or, ``stale=False``, that still hold it), sorted."""
@@ -218,7 +237,8 @@ class Holds:
         if value is None:
             self.blocked.pop(line_id(key), None)
         else:
-            self.blocked[line_id(key)] = Line.decode(value)
+            before = self.blocked.get(line_id(key))
+            self.blocked[line_id(key)] = replace(Line.decode(value), seen=before.seen if before is not None else 0.0)
 
     def drop(self, partition: int) -> None:
         self.blocked = {k: v for k, v in self.blocked.items() if k[0] != partition}

@@ -32,10 +32,15 @@ class WorkerSettings(BaseSettings):
                                      "unset: no server)")
     timer_tick_seconds: float = Field(0.5, gt=0, description="how often due timers are looked for")
     max_event_bytes: int = Field(1_000_000, ge=1024, description="larger events are dead-lettered")
-    recipient_wait_seconds: float = Field(0.0, ge=0, description="how long an input waits for the directory to "
-                                          "know a message's recipient (another partition's person) before the "
-                                          "message is suppressed as no_recipient, as simulate decides; 0 (the "
-                                          "default, see README 'no_recipient'): no wait")
+    recipient_wait_seconds: float = Field(30.0, ge=0, description="how long an input waits at least for the "
+                                          "directory to know a message's recipient (another partition's person): "
+                                          "how late a recipient's profile may be published; then until the group "
+                                          "has caught up past the wait's end, and a recipient still unknown is "
+                                          "no_recipient, as simulate decides (README 'no_recipient'); 0: no wait")
+    recipient_max_wait_seconds: float = Field(600.0, gt=0, description="the longest an input waits for a "
+                                              "recipient: past the wait it is decided once the whole group has "
+                                              "caught up past the wait's end (README 'no_recipient'), and at the "
+                                              "latest after this")
     max_record_bytes: int = Field(900_000, ge=1024, description="an input whose state, output record or write-"
                                   "ahead entry would be larger is dead-lettered (keep it below the broker's "
                                   "message.max.bytes, 1 MiB by default)")

@@ -332,7 +332,6 @@ class EmployeeStage(Stage):
         self.max_event_bytes = max_event_bytes
         self.directory = directory
         self.holds = Holds(recipient_wait_seconds)  # inputs waiting for a recipient (streams.recipients)
-        self.held_again = False  # the last input was a retry that went round again (the app paces those)
         self._retry: Retry | None = None
         self._give_up = True
         self._wall = 0.0  # the wall time (seconds) the input being decided came at
@@ -343,7 +342,6 @@ class EmployeeStage(Stage):
     def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
         """As ``Stage.process``; an input whose recipient the directory does not know yet goes round again
         (``streams.recipients``), and so do the inputs of the same employee behind it."""
-        self.held_again = False
         self.ensure_loaded(msg.partition)
         replayed = self._replayed(msg)
         if replayed is not None:
@@ -362,7 +360,6 @@ class EmployeeStage(Stage):
         except RecipientPending:
             self.timers.drop(msg.partition)  # the timers this unit took from the index are still in the table
             self.ensure_loaded(msg.partition)
-            self.held_again = retry is not None  # the app paces a head that still waits
             if retry is not None:
                 return self.commit(msg, Work(records=[self.holds.again(msg.partition, retry, head=True)]))
             log.info("%s: an input of %s[%d]@%d waits for a recipient the directory does not know yet",
@@ -396,7 +393,6 @@ class EmployeeStage(Stage):
         if tick and self.holds.any_blocked(p, wall) and (retry is None or not retry.head):
             if self.clock.mode == "wall":
                 return []  # the partition's time waits for the held input; the worker ticks again
-            self.held_again = retry is not None
             self._log_waiting(p, wall)
             again = retry or Retry(msg.topic, None, msg.value, msg.timestamp, wall, head=False)
             return self.commit(msg, Work(records=[self.holds.again(p, again)]))
@@ -519,7 +515,7 @@ class EmployeeStage(Stage):
             # profile is on its way): hold the input (streams.recipients); past the wait, decide with what is known.
             raise RecipientPending(person_id)
         if found is None and self.holds.wait_seconds <= 0:
-            # No hold (the default): a person this partition does not know yet is most likely another partition's,
+            # No hold (a wait of 0): a person this partition does not know yet is most likely another partition's,
             # on their way through the directory topic. The message is decided for their id; their mailbox takes
             # their time zone and quiet hours from the directory when it acts (``_as_known``). Only ``simulate``,
             # which knows everyone, can say ``no_recipient`` for certain (README "no_recipient").

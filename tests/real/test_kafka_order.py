@@ -32,19 +32,15 @@ pytestmark = [pytest.mark.kafka]
 EVENT_COUNT = int(os.environ.get("WAYFINDER_ORDER_EVENTS", "4000"))
 
 
-# The recipient hold on (off by default, README "no_recipient"): the event clock equals simulate with it.
-HOLD = {"WAYFINDER_RECIPIENT_WAIT_SECONDS": "30"}
-
-
 @pytest.fixture
 def world(kafka_broker: str, tmp_path: Path) -> Iterator[KafkaWorld]:
-    yield from kafka_world(kafka_broker, tmp_path, extra_env=HOLD)
+    yield from kafka_world(kafka_broker, tmp_path)
 
 
 @pytest.fixture
 def own_world(own_broker: OwnBroker, tmp_path: Path) -> Iterator[KafkaWorld]:
     """On a broker of this test only: the test stops it, and the session's broker stays up for the others."""
-    yield from kafka_world(own_broker.address, tmp_path, extra_env=HOLD)
+    yield from kafka_world(own_broker.address, tmp_path)
 
 
 def _simulated(events: Path, out: Path) -> dict[str, tuple[Any, ...]]:

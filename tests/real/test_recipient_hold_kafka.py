@@ -19,6 +19,7 @@ from tests.real.test_kafka import eventually, statuses
 from tests.support import at
 from wayfinder.journeys.profile import Profile
 from wayfinder.streams.app import follow_directory
+from wayfinder.streams.routing import partition_of
 from wayfinder.vocabulary import Topic
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
@@ -72,6 +73,45 @@ def test_a_message_waits_for_its_manager_to_be_known_and_ends_as_simulate_says(w
     world.tick(at(UNTIL))
     got = eventually(lambda: statuses(world), lambda s: s == expected)
     assert got == expected
+
+
+def _other_partition(of: str, partitions: int) -> str:
+    return next(f"X{n}" for n in range(100) if partition_of(f"X{n}".encode(), partitions)
+                != partition_of(of.encode(), partitions))
+
+
+@pytest.fixture
+def short_wait_world(kafka_broker: str, tmp_path: Path) -> Iterator[KafkaWorld]:
+    yield from kafka_world(kafka_broker, tmp_path, partitions=2,
+                           extra_env={"WAYFINDER_RECIPIENT_WAIT_SECONDS": "2"})
+
+
+def test_a_wait_ends_by_the_groups_progress_so_a_manager_behind_a_backlog_is_still_known(
+        short_wait_world: KafkaWorld, tmp_path: Path) -> None:
+    """The manager's first event sits behind thousands of others on their partition, so the worker knows them
+    long after the wait (2 s) has passed; by the clock alone the message would be ``no_recipient`` while
+    ``simulate`` sends it. The wait ends once the group has processed what was published by the wait's end."""
+    employee, fillers = _other_partition("M9", 2), 6000
+    lines = [_person(employee, "2026-05-01T08:00:00Z", manager_id="M8", family_name="Ray", role="Analyst"),
+             _event("mc", "hris.manager.changed", "2026-05-04T10:00:00Z", employee, old_manager_id="M8",
+                    new_manager_id="M9")]
+    on_m9 = (f"F{n}" for n in range(10 * fillers) if partition_of(f"F{n}".encode(), 2) == partition_of(b"M9", 2))
+    lines += [_person(f, "2026-05-01T07:00:00Z") for f, _ in zip(on_m9, range(fillers), strict=False)]
+    lines.append(_person("M9", "2026-05-02T08:00:00Z"))  # last on its partition, behind the fillers
+    (tmp_path / "all.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected, _ = simulate_messages(tmp_path / "all.jsonl", UNTIL, tmp_path / "sim")
+    sim = [json.loads(line) for line in (tmp_path / "sim" / "messages.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(m["recipient_id"], m["status"]) for m in sim if m["step_id"] == "for-manager"] == [("M9", "sent")]
+
+    world = short_wait_world
+    world.publish_file(tmp_path / "all.jsonl")  # all of it before the worker starts: a backlog
+    worker = world.start_worker()
+    world.tick(at(UNTIL))
+    got = eventually(lambda: statuses(world), lambda s: s == expected)
+    assert "waits for a recipient" in worker.text()  # the input did wait (the backlog was real)
+    assert got == expected
+    [to_manager] = [m for m in world.messages()[0].values() if m["step_id"] == "for-manager"]
+    assert to_manager["recipient_email"] == "m9@example.com"  # rendered and addressed with what simulate knew
 
 
 def test_the_directory_reader_says_when_it_has_read_the_topic_to_its_end(world: KafkaWorld) -> None:

@@ -1,0 +1,65 @@
+"""How far the whole group has got: the latest wall time by which everything then on the input topics has been
+processed by the employee stages and read back from the directory (issue 9, ``no_recipient`` in the worker).
+
+An input whose message goes to a person this worker's directory does not know waits (``streams.recipients``).
+Waiting a fixed time by the clock cannot tell a recipient who is late from one who does not exist: a worker with
+a backlog (after a restart, say) processes the recipient's own first event on another partition minutes after
+the input that needs it. So the wait ends by progress, not by the clock alone. Every few seconds, while an input
+waits, the worker reads from the broker:
+
+1. the log end offsets of every partition of the input topics (a *mark*, taken at wall time ``at``);
+2. the group's committed offsets of those partitions: once they reach a mark's ends, every input that was on the
+   topics at ``at`` has been processed, and the directory records it produced were sent; then the end offsets
+   of the ``directory`` topic are taken for that mark;
+3. how far this worker's directory reader has read: once that reaches the mark's directory ends, the directory
+   here knows every person whose event was on the topics at ``at``.
+
+The latest such ``at`` is *caught up*. An input that has waited its ``recipient_wait_seconds`` is decided once
+caught up is past the time it started waiting plus that wait: a recipient published up to the wait after the
+input would be known by then. A person still unknown then does not exist, and the message is ``no_recipient``, as
+``simulate`` decides. The employee-ticks topic is not an input here: the waiting inputs go round on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["CatchUp", "Mark"]
+
+MAX_MARKS = 64  # marks not yet reached; older ones are dropped first (a newer mark implies them)
+
+Partition = tuple[str, int]
+
+
+@dataclass
+class Mark:
+    """The input ends at ``at`` (wall seconds), and the directory's ends once the inputs were processed to them."""
+
+    at: float
+    ends: dict[Partition, int]
+    directory: dict[int, int] | None = None
+
+
+@dataclass
+class CatchUp:
+    """The marks on their way and the latest mark reached (``caught_up``, wall seconds; 0: none yet)."""
+
+    marks: list[Mark] = field(default_factory=list)
+    caught_up: float = 0.0
+
+    def observe(self, at: float, ends: Mapping[Partition, int], done: Mapping[Partition, int],
+                directory_ends: Mapping[int, int], directory_read: Mapping[int, int]) -> float:
+        """One reading at ``at``: the input ends, how far the group has processed each input partition (its
+        committed offset, or the partition's first offset if it never committed), the directory's ends and how
+        far this worker has read it. Returns ``caught_up``."""
+        for mark in self.marks:
+            if mark.directory is None and all(done.get(tp, 0) >= end for tp, end in mark.ends.items()):
+                mark.directory = dict(directory_ends)
+        reached = [m.at for m in self.marks if m.directory is not None
+                   and all(directory_read.get(p, 0) >= end for p, end in m.directory.items())]
+        if reached:
+            self.caught_up = max(self.caught_up, *reached)
+        self.marks = [m for m in self.marks if m.at > self.caught_up][-(MAX_MARKS - 1):]
+        self.marks.append(Mark(at, dict(ends)))
+        return self.caught_up

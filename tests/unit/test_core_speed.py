@@ -3,13 +3,45 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from babel import dates
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wayfinder.catalog.calendar import WorkCalendar
+from wayfinder.journeys import events
 from wayfinder.journeys.i18n import Reader
+
+# Text that reaches every branch of the value checks: dates in and out of range, near-dates, non-ASCII text and
+# lone surrogates.
+_TEXT = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["2026-01-05", " 9999-12-31 ", "0001-01-01T00:00:00Z", "1899-12-31", "2199-12-31T23:59+14:00",
+                     "2026-13-99", "1234567890", "Zoë", "\udc80", "ok"]),
+)
+_JSON: Any = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), _TEXT),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_TEXT, inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400)
+@given(st.dictionaries(_TEXT, _JSON, max_size=5))
+def test_the_quick_look_at_values_passes_only_what_the_full_check_passes(obj: dict[str, Any]) -> None:
+    try:
+        events._check_values(obj)
+    except events.DecodeError:
+        assert not events._plainly_clean(obj)
+    # An object the quick look passes, the full check passes too (else the check above failed).
+
+
+def test_the_quick_look_sends_hostile_values_to_the_full_check() -> None:
+    assert events._plainly_clean({"a": ["2026-01-05", {"b": 1}], "c": None})
+    assert not events._plainly_clean({"a": [{"b": "9999-12-31"}]})
+    assert not events._plainly_clean({"a": "Zoë"})  # not ASCII: the full check looks at it
+    assert not events._plainly_clean({"Zoë": 1})
 
 
 @settings(max_examples=200)

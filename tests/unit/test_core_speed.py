@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import networkx as nx
 from babel import dates
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support import bundled_defs
+from wayfinder.catalog import graph
 from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.journeys import events
 from wayfinder.journeys.i18n import Reader
@@ -69,3 +72,49 @@ def test_a_kept_date_is_what_babel_writes(day: date, locale: str | None, fmt: st
     reader = Reader(locale, "UTC")
     assert reader.date(day.isoformat(), fmt) == dates.format_date(day, fmt, locale=reader.locale)
     assert reader.date(day, fmt) == reader.date(day.isoformat(), fmt)  # the second time from what is kept
+
+
+@st.composite
+def _requirements(draw: st.DrawFn) -> tuple[dict[str, int], dict[str, tuple[str, ...]]]:
+    """Items with days and what each requires; some draws go round in a cycle."""
+    ids = draw(st.lists(st.sampled_from([f"r{i}" for i in range(12)]), min_size=1, max_size=10, unique=True))
+    days = {rid: draw(st.integers(1, 40)) for rid in ids}
+    requires = {rid: tuple(dict.fromkeys(draw(st.lists(st.sampled_from(ids), max_size=3)))) for rid in ids}
+    if draw(st.booleans()):  # mostly a DAG: an item requires only items listed before it
+        requires = {rid: tuple(r for r in reqs if ids.index(r) < ids.index(rid)) for rid, reqs in requires.items()}
+    return days, requires
+
+
+@settings(max_examples=300)
+@given(_requirements(), st.integers(0, 45))
+def test_the_roadmap_order_is_networkx_order(case: tuple[dict[str, int], dict[str, tuple[str, ...]]],
+                                             horizon: int) -> None:
+    days, requires = case
+    ours = graph.dated_order(days, requires, horizon)
+    try:
+        theirs = graph.dated_order_nx(days, requires, horizon)
+    except nx.NetworkXUnfeasible:  # a cycle: ours gives way to networkx, which says so
+        assert ours is None
+        return
+    assert ours == theirs
+
+
+_CATALOG = bundled_defs().catalog
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(sorted(_CATALOG.resources)), st.integers(0, 6),
+       st.fixed_dictionaries({}, optional={
+           "locale": st.sampled_from(["en-GB", "de_DE", "fr", "EN-us"]),
+           "department": st.sampled_from(["Engineering", "engineering", "Sales"]),
+           "location": st.sampled_from(["London", "Berlin", "Paris"]),
+           "role": st.sampled_from(["Engineering specialist", "Manager"]),
+           "learning_style": st.sampled_from(["visual", "reading", "hands_on", "listening"])}),
+       st.dictionaries(st.sampled_from(sorted(_CATALOG.resources)), st.floats(-2, 2, allow_nan=False), max_size=4))
+def test_a_score_is_the_sum_of_its_reasons(rid: str, rank: int, employee: dict[str, Any],
+                                           feedback: dict[str, float]) -> None:
+    r = _CATALOG.resources[rid]
+    total = 0.0
+    for _, points in _CATALOG.score_parts(r, rank, employee, feedback):
+        total += points
+    assert _CATALOG._score(r, rank, employee, feedback) == total

@@ -14,7 +14,9 @@ from tests.support import bundled_defs
 from wayfinder.catalog import graph
 from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.journeys import events
+from wayfinder.journeys.events import DATA_MODELS
 from wayfinder.journeys.i18n import Reader
+from wayfinder.journeys.profile import Profile, apply_event, changes_profile
 
 # Text that reaches every branch of the value checks: dates in and out of range, near-dates, non-ASCII text and
 # lone surrogates.
@@ -118,3 +120,21 @@ def test_a_score_is_the_sum_of_its_reasons(rid: str, rank: int, employee: dict[s
     for _, points in _CATALOG.score_parts(r, rank, employee, feedback):
         total += points
     assert _CATALOG._score(r, rank, employee, feedback) == total
+
+
+_PROFILE_KEYS = ["id", "given_name", "department", "country", "new_role", "new_department", "new_manager_id",
+                 "new_location", "new_country", "new_timezone", "start_date", "role", "location", "manager_id",
+                 "preferences", "locale", "anything"]
+
+
+@settings(max_examples=300)
+@given(st.sampled_from([*DATA_MODELS, "hris.unknown.type", "custom.event"]),
+       st.dictionaries(st.sampled_from(_PROFILE_KEYS),
+                       st.one_of(st.none(), st.sampled_from(["X", "DE", "Europe/Berlin", "2026-01-05"]),
+                                 st.just({"quiet_hours": "22:00-07:00"})), max_size=6))
+def test_an_event_that_changes_no_profile_is_told_by_its_type(event_type: str, data: dict[str, Any]) -> None:
+    profile = Profile(id="E1", fields={"department": "Sales", "country": "GB"}, attributes={"team": "A"})
+    before = profile.model_dump()
+    apply_event(profile, event_type, data)
+    if not changes_profile(event_type):
+        assert profile.model_dump() == before

@@ -60,8 +60,14 @@ def _translations(language: str) -> NullTranslations:
 
 def gettext(locale: str | None, message: str, **values: Any) -> str:
     """``message`` in the language of ``locale`` (English when there is no catalog), with ``values`` filled in."""
-    text = _translations(_language(locale)).gettext(message)
+    text = _translated(_language(locale), message)
     return text.format(**values) if values else text
+
+
+@functools.lru_cache(maxsize=4_096)
+def _translated(language: str, message: str) -> str:
+    """A message id in ``language``, kept: the catalogs do not change once read."""
+    return _translations(language).gettext(message)
 
 
 # -- formatting ---------------------------------------------------------------------------------------

@@ -9,11 +9,13 @@ template source are not the reader's), unless a line ends with a backslash, whic
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass
 
 _ITEM = re.compile(r"^\s*[-*]\s+(.*)$")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
 _TITLED = re.compile(r"^(?P<title>.+?)\s*(?::|\s-)\s*(?P<url>https?://[^\s<>\"']+)\s*$")
 
@@ -37,7 +39,7 @@ class Block:
 def blocks(text: str) -> list[Block]:
     """The paragraphs and lists of a rendered text."""
     out: list[Block] = []
-    for chunk in re.split(r"\n[ \t]*\n", text.strip("\n")):
+    for chunk in _BLANK_LINE.split(text.strip("\n")):
         kind, lines = "", list[str]()
         for raw in chunk.splitlines():
             line = raw.strip()
@@ -98,7 +100,9 @@ def _inline(text: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=4_096)
 def _item(text: str) -> str:
+    """A list item in HTML, kept: the same resource and roadmap lines come in many messages."""
     titled = _TITLED.match(text)
     if titled and not _URL.search(titled["title"]):
         return _link(titled["url"], titled["title"])

@@ -23,7 +23,7 @@ def _public_holidays(country: str) -> holidays.HolidayBase | None:
         return None
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=16_384)
 def _holiday(country: str, day: date) -> bool:
     """Whether ``day`` is a public holiday in ``country`` (upper case). The library fills a year's holidays
     when first asked about it and the answer for a day does not depend on which years were filled before,

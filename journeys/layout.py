@@ -9,7 +9,6 @@ template source are not the reader's), unless a line ends with a backslash, whic
 
 from __future__ import annotations
 
-import functools
 import html
 import re
 from dataclasses import dataclass
@@ -100,9 +99,7 @@ def _inline(text: str) -> str:
     return "".join(out)
 
 
-@functools.lru_cache(maxsize=4_096)
 def _item(text: str) -> str:
-    """A list item in HTML, kept: the same resource and roadmap lines come in many messages."""
     titled = _TITLED.match(text)
     if titled and not _URL.search(titled["title"]):
         return _link(titled["url"], titled["title"])

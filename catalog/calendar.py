@@ -23,6 +23,36 @@ def _public_holidays(country: str) -> holidays.HolidayBase | None:
         return None
 
 
+@functools.lru_cache(maxsize=16_384)
+def _holiday(country: str, day: date) -> bool:
+    """Whether ``day`` is a public holiday in ``country`` (upper case). The library fills a year's holidays
+    when first asked about it and the answer for a day does not depend on which years were filled before,
+    so the answer can be kept."""
+    found = _public_holidays(country)
+    return found is not None and day in found
+
+
+@functools.lru_cache(maxsize=16_384)
+def _working_day(weekend: frozenset[int], public_holidays: bool, start: date, n: int, country: str | None) -> date:
+    """``WorkCalendar.working_day``, kept per calendar, start, day and country: a roadmap asks for each of its
+    items from the same start, and people hired on one day share their roadmap's days."""
+    def working(day: date) -> bool:
+        if day.weekday() in weekend:
+            return False
+        return not public_holidays or not country or not _holiday(country.upper(), day)
+
+    if len(weekend) >= len(WEEKDAYS):
+        return start + timedelta(days=n - 1)
+    day = start
+    while not working(day):
+        day += timedelta(days=1)
+    for _ in range(n - 1):
+        day += timedelta(days=1)
+        while not working(day):
+            day += timedelta(days=1)
+    return day
+
+
 class WorkCalendar:
     """Which days are working days, per country."""
 
@@ -35,21 +65,11 @@ class WorkCalendar:
             return False
         if not self.public_holidays or not country:
             return True
-        found = _public_holidays(country.upper())
-        return found is None or day not in found
+        return not _holiday(country.upper(), day)
 
     def working_day(self, start: date, n: int, country: str | None) -> date:
         """Day ``n`` of work from ``start`` (day 1 is ``start``, or the first working day after it)."""
-        if len(self.weekend) >= len(WEEKDAYS):
-            return start + timedelta(days=n - 1)
-        day = start
-        while not self.is_working_day(day, country):
-            day += timedelta(days=1)
-        for _ in range(n - 1):
-            day += timedelta(days=1)
-            while not self.is_working_day(day, country):
-                day += timedelta(days=1)
-        return day
+        return _working_day(self.weekend, self.public_holidays, start, n, country)
 
 
 CALENDAR_DAYS = WorkCalendar(weekend=(), public_holidays=False)

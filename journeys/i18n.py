@@ -60,8 +60,14 @@ def _translations(language: str) -> NullTranslations:
 
 def gettext(locale: str | None, message: str, **values: Any) -> str:
     """``message`` in the language of ``locale`` (English when there is no catalog), with ``values`` filled in."""
-    text = _translations(_language(locale)).gettext(message)
+    text = _translated(_language(locale), message)
     return text.format(**values) if values else text
+
+
+@functools.lru_cache(maxsize=4_096)
+def _translated(language: str, message: str) -> str:
+    """A message id in ``language``, kept: the catalogs do not change once read."""
+    return _translations(language).gettext(message)
 
 
 # -- formatting ---------------------------------------------------------------------------------------
@@ -94,7 +100,11 @@ class Reader:
 
     def date(self, value: Any, format: str = "long") -> str:
         day = _as_date(value, self.zone)
-        return dates.format_date(day, format, locale=self.locale) if day is not None else str(value)
+        if day is None:
+            return str(value)
+        if isinstance(format, str):
+            return _date_text(day, format, self.locale)
+        return dates.format_date(day, format, locale=self.locale)
 
     def datetime(self, value: Any, format: str = "medium") -> str:
         instant = _as_datetime(value)
@@ -117,6 +127,13 @@ class Reader:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return numbers.format_decimal(value, locale=self.locale)
         return str(value)
+
+
+@functools.lru_cache(maxsize=8_192)
+def _date_text(day: date, format: str, locale: Locale) -> str:
+    """A day as Babel writes it, kept: Babel looks the pattern up and formats it anew on every call, and a
+    run writes the same few days (a start date, a roadmap's days) in the same few locales many times."""
+    return dates.format_date(day, format, locale=locale)
 
 
 def _as_datetime(value: Any) -> datetime | None:

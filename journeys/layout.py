@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 _ITEM = re.compile(r"^\s*[-*]\s+(.*)$")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
 _TITLED = re.compile(r"^(?P<title>.+?)\s*(?::|\s-)\s*(?P<url>https?://[^\s<>\"']+)\s*$")
 
@@ -37,7 +38,7 @@ class Block:
 def blocks(text: str) -> list[Block]:
     """The paragraphs and lists of a rendered text."""
     out: list[Block] = []
-    for chunk in re.split(r"\n[ \t]*\n", text.strip("\n")):
+    for chunk in _BLANK_LINE.split(text.strip("\n")):
         kind, lines = "", list[str]()
         for raw in chunk.splitlines():
             line = raw.strip()

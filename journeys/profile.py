@@ -147,6 +147,11 @@ _UPDATES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+def changes_profile(event_type: str) -> bool:
+    """Whether :func:`apply_event` may change a profile for an event of this type (the others leave it as it is)."""
+    return event_type == "hris.employee.upserted" or event_type in _UPDATES
+
+
 def apply_event(profile: Profile, event_type: str, data: dict[str, Any]) -> None:
     """Update the profile from an event of a type the engine understands."""
     if event_type == "hris.employee.upserted":

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from wayfinder.journeys.profile import Profile, apply_event
+from wayfinder.journeys.profile import Profile, apply_event, changes_profile
 from wayfinder.journeys.records import Message, Task
 
 
@@ -128,6 +128,8 @@ class EmployeeState(BaseModel):
         """Apply an event to the profile, except where a newer event (by event time) set the same key:
         that key keeps its newer value. Events of equal time apply in the order they come, except a
         ``stale`` one (it may be a replay): it does not overwrite a key set at its own time either."""
+        if not changes_profile(event_type):
+            return  # nothing to apply: no key is set, so none to keep or time
         profile = self.profile
         before = {part: dict(getattr(profile, part)) for part in _PROFILE_PARTS}
         apply_event(profile, event_type, data)

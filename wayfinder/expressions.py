@@ -140,7 +140,9 @@ class Expr:
             known = ", ".join(sorted(allowed))
             msg = f"unknown variable {unknown[0]!r} in expression (known here: {known})"
             raise ExpressionError(msg, source.find(unknown[0]) + 1)
-        self._plan = _plan(source, allowed)
+        # The fields each variable is read for, in name order (as the cache key lists them).
+        self._plan = {name: tuple(sorted(fields)) if fields is not None else None
+                      for name, fields in _plan(source, allowed).items()}
         self._cacheable = "now" not in self._plan
         self._cache: dict[str, tuple[Any, str | None]] = {}
 
@@ -179,8 +181,8 @@ class Expr:
             if name not in context:
                 continue
             value = context[name]
-            if fields is not None and isinstance(value, Mapping):
-                value = {f: value[f] for f in sorted(fields) if f in value}
+            if fields is not None and (type(value) is dict or isinstance(value, Mapping)):  # dict: no ABC check
+                value = {f: value[f] for f in fields if f in value}
             reduced[name] = value
         key = repr(reduced) if self._cacheable else ""
         if key:

@@ -32,7 +32,7 @@ from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.profile import Profile
 from wayfinder.streams.clock import EPOCH, StreamClock
 from wayfinder.streams.faust_adapter import CommittedOffsets, FaustTable, check_on_start
-from wayfinder.streams.health import LagProbe, WorkerHealth
+from wayfinder.streams.health import LagProbe, OffsetWatch, WorkerHealth
 from wayfinder.streams.metrics import PendingReviews, StreamMetrics, measure_state
 from wayfinder.streams.progress import CatchUp
 from wayfinder.streams.settings import WorkerSettings
@@ -127,6 +127,7 @@ class _Builder:
         self.mailboxes.directory = self.directory
         self.employees.holds.max_wait_seconds = settings.recipient_max_wait_seconds
         self._catch_up = CatchUp()
+        self._offsets = OffsetWatch()  # inputs Faust fetched and never delivered
         self._directory_read: dict[int, int] = {}  # how far the directory reader has read, by partition
         if settings.recipient_wait_seconds > 0:
             self.employees.holds.caught_up = 0.0  # measured (streams.progress): waits end by the group's progress
@@ -191,6 +192,7 @@ class _Builder:
         table = self.tables[stage.name]
         self.metrics.agent_crashes.labels(stage.name)  # 0 from the start: rate() and alerts see the first one
         self.metrics.processing_errors.labels(stage.name)
+        self.metrics.skipped.labels(stage.name)
 
         async def agent(stream: Any) -> None:
             self.metrics.agent_starts.labels(stage.name).inc()
@@ -204,6 +206,7 @@ class _Builder:
             changelog = table.changelog_topic
             async for event in stream.events():
                 m = event.message
+                self._watch(stage.name, m.topic, m.partition, m.offset)
                 msg = Incoming(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)
                 started = time.perf_counter()
                 try:
@@ -223,6 +226,14 @@ class _Builder:
 
         agent.__name__ = f"{stage.name}_agent"
         return agent
+
+    def _watch(self, stage: str, topic: str, partition: int, offset: int) -> None:
+        """Count and log offsets of an input partition that Faust never delivered (``streams.health.OffsetWatch``)."""
+        skipped = self._offsets.see(topic, partition, offset)
+        if skipped:
+            self.metrics.skipped.labels(stage).inc(skipped)
+            log.error("%s: %d offset(s) of %s[%d] before %d were never delivered to the agent: lost inputs", stage,
+                      skipped, topic, partition, offset)
 
     async def _tick(self) -> None:
         """Ask a partition's agent to fire its due timers (or to load them after an assignment)."""
@@ -306,6 +317,7 @@ class _Builder:
     async def _on_revoked(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         revoked: set[TP] = args[0] if args else kwargs.get("revoked", set())
         self.health.rebalancing = True
+        self._offsets.forget({(tp.topic, tp.partition) for tp in revoked})
         for tp in revoked:
             with contextlib.suppress(KeyError):
                 self.metrics.lag.remove(tp.topic, str(tp.partition))

@@ -123,6 +123,30 @@ class WorkerHealth:
             self.metrics.lag.labels(topic, str(partition)).set(n)
 
 
+@dataclass
+class OffsetWatch:
+    """The next offset each agent partition should deliver, to notice inputs the consumer skipped.
+
+    Faust hands an agent each partition's records in offset order, and Wayfinder's topics are written by producers
+    without transactions, so the offsets of one partition come one after the other. A jump forward means records
+    were fetched and never delivered, and a later commit would pass them: lost inputs. They are counted and logged
+    (not processed: the stream has already gone past them). A jump back is a seek to the committed offset after a
+    rebalance or a restart (a replay), and starts the count again; a revoked partition is forgotten, as its next
+    owner may move it on. A producer with transactions would show each commit marker as a skip of one."""
+
+    next: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def see(self, topic: str, partition: int, offset: int) -> int:
+        """How many offsets were skipped before ``offset`` (0 for the first record seen of the partition)."""
+        expected = self.next.get((topic, partition))
+        self.next[(topic, partition)] = offset + 1
+        return offset - expected if expected is not None and offset > expected else 0
+
+    def forget(self, tps: set[tuple[str, int]]) -> None:
+        for tp in tps:
+            self.next.pop(tp, None)
+
+
 class LagProbe:
     """Asks the broker for the group's committed offsets and the log end offsets (own connections, on the
     worker's event loop)."""

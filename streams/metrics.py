@@ -50,6 +50,8 @@ class StreamMetrics:
                            "does not know yet (README \"no_recipient\")")
         self.holds_stale = counter("wayfinder_recipient_holds_stale_total", "Lines of waiting inputs that stopped "
                                    "moving (a retry lost): they no longer hold their partition")
+        self.skipped = counter("wayfinder_input_offsets_skipped_total", "Offsets of an agent's input partition that "
+                               "the consumer never delivered (lost inputs; README \"Offsets skipped\")", ["stage"])
         self.repartitioned = counter("wayfinder_inputs_repartitioned_total", "Inputs that arrived on another "
                                      "partition than their key's and were forwarded there (a producer with another "
                                      "partitioner)", ["topic"])

@@ -330,7 +330,8 @@ class _Builder:
     async def _read_directory(self) -> None:
         # The agents do not wait for the directory: an agent that waited (before or inside its loop) lost inputs
         # after a restart, Faust dropping what it had fetched for the stream meanwhile (README "no_recipient").
-        await follow_directory(self.settings, self.directory, positions=self._directory_read)
+        positions = self._directory_read if self.settings.recipient_wait_seconds > 0 else None  # for the waits
+        await follow_directory(self.settings, self.directory, positions=positions)
 
 
 

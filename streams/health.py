@@ -157,36 +157,36 @@ class LagProbe:
         self._consumer: Any = None
 
     async def measure(self, assigned: frozenset[tuple[str, int]]) -> dict[tuple[str, int], int]:
-        from aiokafka import TopicPartition
-
         if not assigned:
             return {}
-        admin, consumer = await self._clients()
-        tps = [TopicPartition(t, p) for t, p in sorted(assigned)]
-        committed = await admin.list_consumer_group_offsets(self._settings.app_id, partitions=tps)
-        ends = await consumer.end_offsets(tps)
-        starts = await consumer.beginning_offsets(tps)
-        done = {tp: (c.offset if c is not None and c.offset >= 0 else None) for tp, c in committed.items()}
-        lag = partition_lag(ends, done, starts)
-        return {(tp.topic, tp.partition): n for tp, n in lag.items()}
+        ends, done = await self._offsets(sorted(assigned))
+        return {tp: max(0, end - done[tp]) for tp, end in ends.items()}
 
     async def progress(self) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int], dict[int, int]]:
         """For ``streams.progress``: the log end offsets of every partition of the input topics, how far the group
-        has processed each (its committed offset, or the partition's first offset if it never committed), and
-        the end offsets of the directory topic by partition."""
+        has processed each, and the end offsets of the directory topic by partition."""
+        s = self._settings
+        directory = s.topic(Topic.DIRECTORY)
+        tps = [(s.topic(t), p) for t in INPUTS for p in range(s.partitions)]
+        ends, done = await self._offsets([*tps, *((directory, p) for p in range(s.partitions))])
+        return ({tp: ends[tp] for tp in tps}, {tp: done[tp] for tp in tps},
+                {p: end for (t, p), end in ends.items() if t == directory})
+
+    async def _offsets(self, partitions: list[tuple[str, int]]) -> tuple[dict[tuple[str, int], int],
+                                                                           dict[tuple[str, int], int]]:
+        """The log end offset of each partition, and how far the group has processed it: its committed offset, or
+        the partition's first offset if it never committed (``partition_lag``)."""
         from aiokafka import TopicPartition
 
         admin, consumer = await self._clients()
-        s = self._settings
-        tps = [TopicPartition(s.topic(t), p) for t in INPUTS for p in range(s.partitions)]
-        directory = [TopicPartition(s.topic(Topic.DIRECTORY), p) for p in range(s.partitions)]
-        committed = await admin.list_consumer_group_offsets(s.app_id, partitions=tps)
-        ends = await consumer.end_offsets([*tps, *directory])
+        tps = [TopicPartition(t, p) for t, p in partitions]
+        committed = await admin.list_consumer_group_offsets(self._settings.app_id, partitions=tps)
+        ends = await consumer.end_offsets(tps)
         starts = await consumer.beginning_offsets(tps)
-        done = {(tp.topic, tp.partition): (c.offset if c is not None and c.offset >= 0 else starts[tp])
-                for tp, c in committed.items()}
-        return ({(tp.topic, tp.partition): ends[tp] for tp in tps}, done,
-                {tp.partition: ends[tp] for tp in directory})
+        offsets = {tp: (c.offset if c is not None and c.offset >= 0 else None) for tp, c in committed.items()}
+        lag = partition_lag(ends, offsets, starts)
+        return ({(tp.topic, tp.partition): end for tp, end in ends.items()},
+                {(tp.topic, tp.partition): end - lag[tp] for tp, end in ends.items()})
 
     async def _clients(self) -> tuple[Any, Any]:
         from aiokafka import AIOKafkaConsumer

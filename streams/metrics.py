@@ -50,8 +50,6 @@ class StreamMetrics:
                            "does not know yet (README \"no_recipient\")")
         self.holds_stale = counter("wayfinder_recipient_holds_stale_total", "Lines of waiting inputs that stopped "
                                    "moving (a retry lost): they no longer hold their partition")
-        self.skipped = counter("wayfinder_input_offsets_skipped_total", "Offsets of an agent's input partition that "
-                               "the consumer never delivered (lost inputs; README \"Offsets skipped\")", ["stage"])
         self.repartitioned = counter("wayfinder_inputs_repartitioned_total", "Inputs that arrived on another "
                                      "partition than their key's and were forwarded there (a producer with another "
                                      "partitioner)", ["topic"])
@@ -60,6 +58,8 @@ class StreamMetrics:
         self.agent_crashes = counter("wayfinder_agent_crashes_total", "Agent crashes: an agent raised out of its loop "
                                      "(Faust's supervisor restarts it) or could not send an input's state or records "
                                      "(it tries again)", ["agent"])
+        self.skipped = counter("wayfinder_input_offsets_skipped_total", "Offsets of an agent's input partition that "
+                               "the consumer never delivered (lost inputs; README \"Offsets skipped\")", ["stage"])
         self.agent_starts = counter("wayfinder_agent_starts_total", "Agent starts (more than one per agent: restarts "
                                     "after crashes)", ["agent"])
         self.rebalances = counter("wayfinder_rebalances_total", "Partition assignments this worker received")

@@ -230,6 +230,29 @@ def profiled_rate(broker: str, count: int, events: Path, folder: Path, out: Path
     return worker_rate(s, events, count, folder, command)[0]
 
 
+def report_latency(rate: int, seconds: int, lat: list[float], linger: str = "") -> None:
+    if lat:
+        p50 = statistics.median(lat)
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+        print(f"  event-to-decision at {rate} births/s for {seconds} s, wall clock{linger} ({len(lat):,} decisions): "
+              f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (target at 200/s: p99 <= 100 ms)", flush=True)
+
+
+def latency_only(args: argparse.Namespace) -> None:
+    """Part 3 alone, for each producer linger in turn (rates inner, lingers outer, so runs alternate)."""
+    print(f"$ {' '.join([Path(sys.executable).name, '-m', 'benchmarks.worker_scale', *sys.argv[1:]])}")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cores")
+    folder = Path(tempfile.mkdtemp(prefix="wayfinder-worker-latency-"))
+    lingers = [x for x in args.lingers.split(",") if x] or [os.environ.get("WAYFINDER_PRODUCER_LINGER", "")]
+    for rate in map(int, args.rates.split(",")):
+        for linger in lingers:
+            if linger:
+                os.environ["WAYFINDER_PRODUCER_LINGER"] = linger
+            report_latency(rate, args.seconds, latency(args.broker, rate, args.seconds, folder),
+                           f", producer linger {linger} s" if linger else "")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--broker", default=f"127.0.0.1:{os.environ.get('WAYFINDER_KAFKA_PORT', '9092')}")
@@ -238,7 +261,13 @@ def main() -> None:
                         "[200,50]")
     parser.add_argument("--seconds", type=int, default=30, help="how long births are sent at that rate [30]")
     parser.add_argument("--profile", type=Path, help="also run one worker under cProfile, its stats into this folder")
+    parser.add_argument("--latency-only", action="store_true", help="only the latency part (3)")
+    parser.add_argument("--lingers", default="", help="producer lingers in seconds for the latency part, one run of "
+                        "every rate each, side by side (WAYFINDER_PRODUCER_LINGER) [the worker's default]")
     args = parser.parse_args()
+    if args.latency_only:
+        latency_only(args)
+        return
     print(f"$ {' '.join([Path(sys.executable).name, '-m', 'benchmarks.worker_scale', *sys.argv[1:]])}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cores")
     folder = Path(tempfile.mkdtemp(prefix="wayfinder-worker-scale-"))
@@ -265,11 +294,7 @@ def main() -> None:
     print(f"  two workers, same           {two:>8,.0f} events/s  ({two / one:.2f}x one; target >= 1.7x; "
           f"{os.cpu_count()} cores for both, the broker and the publisher)")
     for rate, lat in lats.items():
-        if lat:
-            p50 = statistics.median(lat)
-            p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-            print(f"  event-to-decision at {rate} births/s for {args.seconds} s, wall clock ({len(lat):,} decisions): "
-                  f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (target at 200/s: p99 <= 100 ms)")
+        report_latency(rate, args.seconds, lat)
     if args.profile is not None:
         profiled = profiled_rate(args.broker, count, events, folder, args.profile)
         print(f"  under cProfile: {profiled:,.0f} events/s; stats in {args.profile / 'worker.prof'}")

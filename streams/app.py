@@ -31,7 +31,7 @@ from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
 from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.profile import Profile
 from wayfinder.streams.clock import EPOCH, StreamClock
-from wayfinder.streams.faust_adapter import CommittedOffsets, FaustTable, check_on_start
+from wayfinder.streams.faust_adapter import CommittedOffsets, FaustTable, Rereader, check_on_start
 from wayfinder.streams.health import LagProbe, OffsetWatch, WorkerHealth
 from wayfinder.streams.metrics import PendingReviews, StreamMetrics, measure_state
 from wayfinder.streams.progress import CatchUp
@@ -54,6 +54,7 @@ STATE_INTERVAL_SECONDS = 15.0  # tables are measured at the lag interval, but no
 PROGRESS_INTERVAL_SECONDS = 2.0  # how often the group's progress is read while an input waits for a recipient
 EMIT_RETRY_MAX_SECONDS = 30.0  # longest wait between two tries to send an input's state and records
 TEST_CRASH_SETTING = "WAYFINDER_TEST_CRASH_MARKER"
+TEST_DROP_SETTING = "WAYFINDER_TEST_DROP_ONCE"
 
 
 def load_definitions(settings: WorkerSettings) -> Definitions:
@@ -127,7 +128,9 @@ class _Builder:
         self.mailboxes.directory = self.directory
         self.employees.holds.max_wait_seconds = settings.recipient_max_wait_seconds
         self._catch_up = CatchUp()
-        self._offsets = OffsetWatch()  # inputs Faust fetched and never delivered
+        self._offsets = OffsetWatch()  # inputs Faust fetched and never delivered are read again
+        self._reread = Rereader(self.app)
+        self._drop = drop_once()
         self._directory_read: dict[int, int] = {}  # how far the directory reader has read, by partition
         if settings.recipient_wait_seconds > 0:
             self.employees.holds.caught_up = 0.0  # measured (streams.progress): waits end by the group's progress
@@ -193,6 +196,7 @@ class _Builder:
         self.metrics.agent_crashes.labels(stage.name)  # 0 from the start: rate() and alerts see the first one
         self.metrics.processing_errors.labels(stage.name)
         self.metrics.skipped.labels(stage.name)
+        self.metrics.reread.labels(stage.name)
 
         async def agent(stream: Any) -> None:
             self.metrics.agent_starts.labels(stage.name).inc()
@@ -206,7 +210,11 @@ class _Builder:
             changelog = table.changelog_topic
             async for event in stream.events():
                 m = event.message
-                self._watch(stage.name, m.topic, m.partition, m.offset)
+                if self._drop is not None and self._drop.drops(m.topic, m.partition, m.offset):
+                    self._reread.pass_by(m)  # test only (WAYFINDER_TEST_DROP_ONCE): as a record Faust dropped
+                    continue
+                if not await self._watch(stage.name, m):
+                    continue
                 msg = Incoming(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)
                 started = time.perf_counter()
                 try:
@@ -227,13 +235,37 @@ class _Builder:
         agent.__name__ = f"{stage.name}_agent"
         return agent
 
-    def _watch(self, stage: str, topic: str, partition: int, offset: int) -> None:
-        """Count and log offsets of an input partition that Faust never delivered (``streams.health.OffsetWatch``)."""
-        skipped = self._offsets.see(topic, partition, offset)
-        if skipped:
-            self.metrics.skipped.labels(stage).inc(skipped)
-            log.error("%s: %d offset(s) of %s[%d] before %d were never delivered to the agent: lost inputs", stage,
-                      skipped, topic, partition, offset)
+    async def _watch(self, stage: str, m: Any) -> bool:
+        """Whether to process the record: one behind offsets the consumer skipped is passed by, and the partition
+        read again from the first missing offset (``streams.health.OffsetWatch``, ``Rereader``)."""
+        rereading = self._offsets.rereading(m.topic, m.partition)
+        seen = self._offsets.see(m.topic, m.partition, m.offset, time.monotonic())
+        if seen.lost:
+            self._lost(stage, m, seen.lost)
+        if seen.reread_from is not None:
+            self.metrics.reread.labels(stage).inc()
+            log.warning("%s: %d offset(s) of %s[%d] before %d were never delivered to the agent: reading the "
+                        "partition again from %d", stage, m.offset - seen.reread_from, m.topic, m.partition, m.offset,
+                        seen.reread_from)
+            try:
+                await self._reread.seek(m.topic, m.partition, seen.reread_from)
+            except Exception as e:  # e.g. revoked meanwhile: the gap is given up, and this record processed
+                self._offsets.forget({(m.topic, m.partition)})
+                self._offsets.see(m.topic, m.partition, m.offset, time.monotonic())
+                self._reread.done(m.topic, m.partition)
+                self._lost(stage, m, m.offset - seen.reread_from, f" ({type(e).__name__})")
+                return True
+        if not seen.process:
+            self._reread.pass_by(m)
+            return False
+        if rereading:
+            self._reread.done(m.topic, m.partition)
+        return True
+
+    def _lost(self, stage: str, m: Any, count: int, why: str = "") -> None:
+        self.metrics.skipped.labels(stage).inc(count)
+        log.error("%s: %d offset(s) of %s[%d] before %d were never delivered to the agent and could not be read "
+                  "again%s: lost inputs", stage, count, m.topic, m.partition, m.offset, why)
 
     async def _tick(self) -> None:
         """Ask a partition's agent to fire its due timers (or to load them after an assignment)."""
@@ -318,6 +350,7 @@ class _Builder:
         revoked: set[TP] = args[0] if args else kwargs.get("revoked", set())
         self.health.rebalancing = True
         self._offsets.forget({(tp.topic, tp.partition) for tp in revoked})
+        self._reread.forget({(tp.topic, tp.partition) for tp in revoked})
         for tp in revoked:
             with contextlib.suppress(KeyError):
                 self.metrics.lag.remove(tp.topic, str(tp.partition))
@@ -345,6 +378,33 @@ def crash_marker() -> bytes | None:
     producer would: the agent crash-loops on that input. Unset, as everywhere but that test, nothing changes."""
     marker = os.environ.get(TEST_CRASH_SETTING)
     return marker.encode("utf-8") if marker else None
+
+
+@dataclass
+class DropOnce:
+    """TEST ONLY (tests/real/test_offsets_reread_kafka.py): ``WAYFINDER_TEST_DROP_ONCE=TOPIC:PARTITION:OFFSET`` makes
+    the agent let that record go, unprocessed and unacknowledged, the first time it is delivered: what Faust does
+    to a record it fetched during a rebalance (README "Offsets skipped"). Unset, as everywhere but that test,
+    nothing changes."""
+
+    topic: str
+    partition: int
+    offset: int
+    done: bool = False
+
+    def drops(self, topic: str, partition: int, offset: int) -> bool:
+        if self.done or (topic, partition, offset) != (self.topic, self.partition, self.offset):
+            return False
+        self.done = True
+        return True
+
+
+def drop_once() -> DropOnce | None:
+    value = os.environ.get(TEST_DROP_SETTING)
+    if not value:
+        return None
+    topic, partition, offset = value.rsplit(":", 2)
+    return DropOnce(topic, int(partition), int(offset))
 
 
 def serve_health(wapp: WayfinderApp) -> HealthServer | None:

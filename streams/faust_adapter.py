@@ -13,6 +13,12 @@
   (or one at 0): records that arrived on a new partition during a rebalance were fetched, dropped and
   never read again. Seeking such a partition to its beginning is what ``auto_offset_reset=earliest``
   means; a record read twice is deduplicated by its event id and the write-ahead log.
+* ``Rereader``: when an agent finds a partition's offsets jumping forward (records Faust fetched and never handed
+  over, README "Offsets skipped"), it seeks the partition back to the first missing offset, passes by the records
+  queued behind the gap without acknowledging them (``Message.acked`` set, so Faust neither counts them acked
+  nor commits past them), and while it waits Faust's read mark for the partition (``Consumer._read_offset``,
+  which makes the fetch loop drop records below it as already read) answers "none", so the records read again
+  are not dropped by a mark that records fetched before the seek moved on.
 
 All of these are private to Faust and may change in any release. ``tests/unit/test_faust_adapter.py``
 checks them against the installed Faust, and ``CommittedOffsets.check`` refuses to start a worker
@@ -21,12 +27,15 @@ whose consumer lacks the mapping (without it, write-ahead entries would never be
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, MutableSet
 from typing import Any
 
 from faust.types import TP
 
 COMMITTED_ATTRIBUTE = "_committed_offset"
+READ_MARKS_ATTRIBUTE = "_read_offset"
+UNACKED_ATTRIBUTE = "_unacked_messages"
 
 
 class FaustInternalsChanged(RuntimeError):
@@ -112,14 +121,81 @@ def read_unread_from_the_start(consumer: Any, is_input: Callable[[str], bool]) -
     consumer.seek_to_committed = seek_to_committed_or_beginning
 
 
+class ReadMarks(defaultdict[TP, "int | None"]):
+    """Faust's read marks (``Consumer._read_offset``, a ``defaultdict`` of ``None``), except that a partition being
+    read again has none, so the fetch loop drops none of its records (see the module doc)."""
+
+    def __init__(self, marks: Mapping[TP, int | None]) -> None:
+        super().__init__(lambda: None, marks)
+        self.rereading: set[TP] = set()
+
+    def __getitem__(self, tp: TP) -> int | None:
+        return None if tp in self.rereading else super().__getitem__(tp)
+
+
+class Rereader:
+    """Reads a partition of an agent's input again from an offset the consumer skipped (see the module doc)."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def install(self) -> None:
+        """Put ``ReadMarks`` in place of the consumer's read marks; before the fetch loop starts (it binds them)."""
+        consumer = self._app.consumer
+        marks = getattr(consumer, READ_MARKS_ATTRIBUTE, None)
+        if not isinstance(marks, MutableMapping) or not isinstance(getattr(consumer, UNACKED_ATTRIBUTE, None),
+                                                                   MutableSet):
+            cls = type(consumer)
+            msg = (f"{cls.__module__}.{cls.__qualname__} has no {READ_MARKS_ATTRIBUTE} mapping or no "
+                   f"{UNACKED_ATTRIBUTE} set: this faust-streaming release is not supported by the worker's "
+                   "re-reading of skipped offsets; pin faust-streaming to a release that "
+                   "tests/unit/test_faust_adapter.py passes with, or change wayfinder/streams/faust_adapter.py "
+                   "(Rereader)")
+            raise FaustInternalsChanged(msg)
+        if not isinstance(marks, ReadMarks):
+            setattr(consumer, READ_MARKS_ATTRIBUTE, ReadMarks(marks))
+
+    def _marks(self) -> ReadMarks | None:
+        marks = getattr(self._app.consumer, READ_MARKS_ATTRIBUTE, None)
+        return marks if isinstance(marks, ReadMarks) else None
+
+    async def seek(self, topic: str, partition: int, offset: int) -> None:
+        """Read ``topic[partition]`` again from ``offset``."""
+        tp = TP(topic, partition)
+        marks = self._marks()
+        if marks is not None:
+            marks.rereading.add(tp)
+        await self._app.consumer.seek(tp, offset)
+
+    def done(self, topic: str, partition: int) -> None:
+        """The missing offset came (or was given up): the partition's read mark starts again from nothing."""
+        tp = TP(topic, partition)
+        marks = self._marks()
+        if marks is not None and tp in marks.rereading:
+            marks.rereading.discard(tp)
+            marks.pop(tp, None)
+
+    def forget(self, tps: set[tuple[str, int]]) -> None:
+        marks = self._marks()
+        if marks is not None:
+            marks.rereading.difference_update(TP(t, p) for t, p in tps)
+
+    def pass_by(self, message: Any) -> None:
+        """Let a delivered record go without processing it and without Faust counting it acknowledged."""
+        message.acked = True
+        getattr(self._app.consumer, UNACKED_ATTRIBUTE).discard(message)
+
+
 def check_on_start(app: Any, is_input: Callable[[str], bool] = lambda topic: False) -> None:
     """Make ``app`` run ``CommittedOffsets.check`` when it starts, before it connects or reads anything, and
-    read the unread input partitions (``is_input``) from their start (``read_unread_from_the_start``)."""
+    read the unread input partitions (``is_input``) from their start (``read_unread_from_the_start``), and put the
+    read marks ``Rereader`` needs in place."""
     started = app.on_start
 
     async def on_start() -> None:
         await started()
         CommittedOffsets(app).check()
+        Rereader(app).install()
         read_unread_from_the_start(app.consumer, is_input)
 
     app.on_start = on_start

@@ -123,28 +123,84 @@ class WorkerHealth:
             self.metrics.lag.labels(topic, str(partition)).set(n)
 
 
+# How long a partition's agent passes by the records behind a gap, waiting for the consumer to read the missing
+# ones again, before it gives them up as lost and goes on.
+REREAD_LIMIT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What an agent does with a record of an input partition (``OffsetWatch.see``).
+
+    ``process``: hand it to the stage. Otherwise the record lies behind a gap and is passed by, neither processed
+    nor acknowledged, and read again in order once the missing offsets come back. ``reread_from``: seek the
+    partition back to this offset (the first missing one). ``lost``: offsets given up as lost, counted and
+    logged."""
+
+    process: bool
+    reread_from: int | None = None
+    lost: int = 0
+
+
+PROCESS = Seen(True)
+PASS_BY = Seen(False)
+
+
+@dataclass
+class _Gap:
+    missing: int  # the first offset never delivered
+    passed: int  # the highest offset passed by since
+    since: float
+
+
 @dataclass
 class OffsetWatch:
-    """The next offset each agent partition should deliver, to notice inputs the consumer skipped.
+    """The next offset each agent partition should deliver, so that no input is processed past one the consumer
+    skipped.
 
     Faust hands an agent each partition's records in offset order, and Wayfinder's topics are written by producers
     without transactions, so the offsets of one partition come one after the other. A jump forward means records
-    were fetched and never delivered, and a later commit would pass them: lost inputs. They are counted and logged
-    (not processed: the stream has already gone past them). A jump back is a seek to the committed offset after a
+    were fetched and never delivered (README "Offsets skipped"): the record that shows the gap and those behind it
+    are passed by, the partition is read again from the first missing offset, and processing goes on when that
+    offset comes. The gap is given up (counted as lost) only when the partition's records come round again without
+    it, which is what a gap that can never fill looks like (a deleted segment; a transaction marker, were a producer
+    ever to use transactions), or after ``limit`` seconds. A jump back is a seek to the committed offset after a
     rebalance or a restart (a replay), and starts the count again; a revoked partition is forgotten, as its next
-    owner may move it on. A producer with transactions would show each commit marker as a skip of one."""
+    owner may move it on."""
 
+    limit: float = REREAD_LIMIT_SECONDS
     next: dict[tuple[str, int], int] = field(default_factory=dict)
+    gaps: dict[tuple[str, int], _Gap] = field(default_factory=dict)
 
-    def see(self, topic: str, partition: int, offset: int) -> int:
-        """How many offsets were skipped before ``offset`` (0 for the first record seen of the partition)."""
-        expected = self.next.get((topic, partition))
-        self.next[(topic, partition)] = offset + 1
-        return offset - expected if expected is not None and offset > expected else 0
+    def see(self, topic: str, partition: int, offset: int, now: float) -> Seen:
+        tp = (topic, partition)
+        gap = self.gaps.get(tp)
+        if gap is not None:
+            return self._behind(tp, gap, offset, now)
+        expected = self.next.get(tp)
+        if expected is not None and offset > expected:
+            self.gaps[tp] = _Gap(expected, offset, now)
+            return Seen(False, reread_from=expected)
+        self.next[tp] = offset + 1
+        return PROCESS
+
+    def _behind(self, tp: tuple[str, int], gap: _Gap, offset: int, now: float) -> Seen:
+        if offset > gap.passed and now - gap.since < self.limit:
+            gap.passed = offset  # fetched before the partition was read again: it comes again after the gap
+            return PASS_BY
+        del self.gaps[tp]
+        self.next[tp] = offset + 1
+        # ``offset <= missing``: the missing record itself, or a replay from further back. Otherwise the partition
+        # came round again (or the wait ran out) without the missing offsets: they are lost.
+        return PROCESS if offset <= gap.missing else Seen(True, lost=offset - gap.missing)
+
+    def rereading(self, topic: str, partition: int) -> bool:
+        return (topic, partition) in self.gaps
 
     def forget(self, tps: set[tuple[str, int]]) -> None:
         for tp in tps:
             self.next.pop(tp, None)
+            self.gaps.pop(tp, None)
 
 
 class LagProbe:

@@ -59,7 +59,11 @@ class StreamMetrics:
                                      "(Faust's supervisor restarts it) or could not send an input's state or records "
                                      "(it tries again)", ["agent"])
         self.skipped = counter("wayfinder_input_offsets_skipped_total", "Offsets of an agent's input partition that "
-                               "the consumer never delivered (lost inputs; README \"Offsets skipped\")", ["stage"])
+                               "the consumer never delivered and that could not be read again (lost inputs; README "
+                               "\"Offsets skipped\")", ["stage"])
+        self.reread = counter("wayfinder_input_gaps_reread_total", "Times an agent found offsets of an input partition "
+                              "the consumer skipped and read the partition again from the first one (README \"Offsets "
+                              "skipped\")", ["stage"])
         self.agent_starts = counter("wayfinder_agent_starts_total", "Agent starts (more than one per agent: restarts "
                                     "after crashes)", ["agent"])
         self.rebalances = counter("wayfinder_rebalances_total", "Partition assignments this worker received")

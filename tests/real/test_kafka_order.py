@@ -85,10 +85,8 @@ def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: OwnBroker | None = N
     later.write_text("\n".join(live) + "\n", encoding="utf-8")
     world.start_worker()
     world.start_worker()
-    # The group settles before the backfill: a rebalance while records flow can lose some on a partition no one
-    # has committed yet (Faust; README "Offsets skipped", where the worker counts and alerts them). The kill and
-    # the broker stop below still rebalance mid-stream.
-    _settled(world)
+    # No wait for the group to settle: the backfill flows while the first worker gives partitions to the second, the
+    # rebalance in which Faust once dropped a fetched record (README "Offsets skipped": the agent reads it again).
     assert _kcat(world, backfill) == len(backfill)  # a backfill with kcat ...
     assert wait_caught_up(world.settings, timeout=600), "the workers did not catch up with the backfill"
     assert world.publish_file(later) == len(live)  # ... then the live feed with wayfinder publish
@@ -116,15 +114,6 @@ def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: OwnBroker | None = N
     repartitioned = sum(float(v) for w in world.workers if w.process.poll() is None
                         for v in _samples(w.scrape(), "wayfinder_inputs_repartitioned_total"))
     assert repartitioned > 0  # kcat put events on other partitions than their keys'; the workers moved them
-
-
-def _settled(world: KafkaWorld, timeout: float = 120.0) -> None:
-    """Wait until the first worker has taken its share again after the second joined (Faust logs "Worker ready"
-    after each assignment it has recovered from)."""
-    deadline = time.monotonic() + timeout
-    while world.workers[0].text().count("Recovery]: Worker ready") < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert world.workers[0].text().count("Recovery]: Worker ready") >= 2, "the group did not settle"
 
 
 # No variant without a fault: both below produce with kcat and `wayfinder publish` and run two workers, so a plain

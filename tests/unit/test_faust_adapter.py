@@ -16,12 +16,16 @@ import faust
 import pytest
 from faust.transport.consumer import Consumer as BaseConsumer
 from faust.types import TP
+from faust.types.tuples import ConsumerMessage
 
 from wayfinder.streams.faust_adapter import (
     COMMITTED_ATTRIBUTE,
+    READ_MARKS_ATTRIBUTE,
     CommittedOffsets,
     FaustInternalsChanged,
     FaustTable,
+    ReadMarks,
+    Rereader,
     check_on_start,
     read_unread_from_the_start,
 )
@@ -107,7 +111,10 @@ def test_the_check_runs_when_the_app_starts_not_at_the_first_commit() -> None:
     assert started == ["faust"]  # Faust's own start ran first
     app.consumer = _SeekingConsumer({TP("in", 0): None})
     setattr(app.consumer, COMMITTED_ATTRIBUTE, {})
+    setattr(app.consumer, READ_MARKS_ATTRIBUTE, {})
+    app.consumer._unacked_messages = set()
     asyncio.run(app.on_start())
+    assert isinstance(getattr(app.consumer, READ_MARKS_ATTRIBUTE), ReadMarks)  # in place before anything is read
     assert started == ["faust", "faust"]
     asyncio.run(app.consumer.seek_to_committed())
     assert app.consumer.sought == []  # no input topics named: nothing is sought
@@ -164,3 +171,68 @@ def test_faust_seeks_to_committed_offsets_through_the_consumer_method_the_adapte
         f"faust.transport.consumer.Consumer.perform_seek no longer calls seek_to_committed: {FIX}")
     assert callable(getattr(app.transport.Consumer, "seek_wait", None)), (
         f"the aiokafka driver's consumer has no seek_wait: {FIX}")
+
+
+def test_the_fetch_loop_drops_records_below_faust_read_marks_which_the_rereader_replaces(app: Any) -> None:
+    drain = inspect.unwrap(BaseConsumer._drain_messages)
+    assert READ_MARKS_ATTRIBUTE in drain.__code__.co_names, (
+        f"faust.transport.consumer.Consumer._drain_messages no longer reads {READ_MARKS_ATTRIBUTE}: {FIX}")
+    consumer = app.consumer
+    consumer._read_offset[TP("in", 0)] = 7
+    Rereader(app).install()
+    marks = consumer._read_offset
+    assert isinstance(marks, ReadMarks)
+    assert marks[TP("in", 0)] == 7  # what Faust had is kept
+    assert marks[TP("in", 1)] is None  # and a partition never read has no mark, as in Faust's defaultdict
+    Rereader(app).install()
+    assert consumer._read_offset is marks  # installed once
+
+
+def test_a_partition_read_again_has_no_read_mark_until_the_missing_offset_came() -> None:
+    consumer = _RereadConsumer()
+    consumer._read_offset = ReadMarks({TP("in", 0): 40, TP("in", 1): 3})
+    reread = Rereader(_App(consumer))
+    asyncio.run(reread.seek("in", 0, 12))
+    assert consumer.sought == [(TP("in", 0), 12)]
+    consumer._read_offset[TP("in", 0)] = 55  # records fetched before the seek move Faust's mark on ...
+    assert consumer._read_offset[TP("in", 0)] is None  # ... but it drops nothing read again
+    assert consumer._read_offset[TP("in", 1)] == 3
+    reread.done("in", 0)
+    assert consumer._read_offset[TP("in", 0)] is None  # starts again from the records read again
+    consumer._read_offset[TP("in", 0)] = 13
+    assert consumer._read_offset[TP("in", 0)] == 13
+    asyncio.run(reread.seek("in", 1, 2))
+    reread.forget({("in", 1)})  # revoked while read again
+    assert consumer._read_offset[TP("in", 1)] == 3
+
+
+def test_a_record_passed_by_is_never_acknowledged_so_faust_does_not_commit_past_it(app: Any) -> None:
+    consumer = app.consumer
+    message = ConsumerMessage("in", 0, 5, 0.0, 0, [], b"k", b"v", None, 1, 1, tp=TP("in", 0))
+    consumer._unacked_messages.add(message)
+    Rereader(app).pass_by(message)
+    assert message not in consumer._unacked_messages
+    assert message.ack(consumer) is False  # the stream's ack does nothing ...
+    assert 5 not in consumer._acked_index[TP("in", 0)]  # ... and Faust never counts offset 5 done
+
+
+def test_the_rereader_refuses_a_consumer_without_the_internals_it_needs() -> None:
+    consumer = _RereadConsumer()
+    del consumer._unacked_messages
+    with pytest.raises(FaustInternalsChanged, match="_unacked_messages"):
+        Rereader(_App(consumer)).install()
+
+
+class _RereadConsumer:
+    def __init__(self) -> None:
+        self._read_offset: MutableMapping[TP, int | None] = {}
+        self._unacked_messages: set[Any] = set()
+        self.sought: list[tuple[TP, int]] = []
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        self.sought.append((tp, offset))
+
+
+class _App:
+    def __init__(self, consumer: Any) -> None:
+        self.consumer = consumer

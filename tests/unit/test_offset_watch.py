@@ -1,30 +1,75 @@
-"""``streams.health.OffsetWatch``: offsets of an agent's partition that the consumer never delivered are counted;
-a replay (a seek back) and a partition that changed owner are not."""
+"""``streams.health.OffsetWatch``: an agent processes each input partition's offsets one after the other. Offsets the
+consumer never delivered are read again (the records behind them passed by until they come), and counted as lost
+only when they cannot come; a replay (a seek back) and a partition that changed owner are not gaps."""
 
 from __future__ import annotations
 
-from wayfinder.streams.health import OffsetWatch
+from wayfinder.streams.health import PASS_BY, PROCESS, OffsetWatch, Seen
 
 
-def test_a_jump_forward_is_counted_as_skipped_offsets() -> None:
+def _run(w: OffsetWatch, offsets: list[int], now: float = 0.0) -> list[Seen]:
+    return [w.see("t", 0, o, now) for o in offsets]
+
+
+def test_offsets_one_after_the_other_are_processed() -> None:
     w = OffsetWatch()
-    assert [w.see("t", 0, o) for o in (5, 6, 7)] == [0, 0, 0]  # the first one seen starts the count
-    assert w.see("t", 0, 10) == 2  # 8 and 9 never came
-    assert w.see("t", 0, 11) == 0
-    assert w.see("t", 1, 40) == 0  # partitions are counted apart
+    assert _run(w, [5, 6, 7]) == [PROCESS] * 3  # the first one seen starts the count
+    assert w.see("t", 1, 40, 0.0) == PROCESS  # partitions are watched apart
+    assert not w.rereading("t", 0)
+
+
+def test_a_jump_forward_reads_the_partition_again_from_the_first_missing_offset() -> None:
+    w = OffsetWatch()
+    _run(w, [5, 6, 7])
+    assert w.see("t", 0, 10, 0.0) == Seen(False, reread_from=8)  # 8 and 9 never came: read again from 8
+    assert w.rereading("t", 0)
+    assert _run(w, [11, 12]) == [PASS_BY, PASS_BY]  # queued behind the gap: they come again after it
+    assert w.see("t", 1, 3, 0.0) == PROCESS  # another partition goes on meanwhile
+    assert _run(w, [8, 9, 10, 11, 12, 13]) == [PROCESS] * 6  # read again, in order
+    assert not w.rereading("t", 0)
+
+
+def test_a_gap_that_never_fills_is_given_up_when_the_partition_comes_round_again_without_it() -> None:
+    w = OffsetWatch()
+    _run(w, [5, 6, 7])
+    assert w.see("t", 0, 10, 0.0) == Seen(False, reread_from=8)
+    assert w.see("t", 0, 11, 0.0) == PASS_BY
+    # read again from 8, the first record that comes is 10 (8 and 9 are gone from the log): lost, and no loop
+    assert w.see("t", 0, 10, 1.0) == Seen(True, lost=2)
+    assert _run(w, [11, 12]) == [PROCESS, PROCESS]
+    assert not w.rereading("t", 0)
+
+
+def test_a_wait_for_the_missing_offsets_ends_after_the_limit() -> None:
+    w = OffsetWatch(limit=60.0)
+    _run(w, [0, 1])
+    assert w.see("t", 0, 3, 0.0) == Seen(False, reread_from=2)
+    assert w.see("t", 0, 4, 59.0) == PASS_BY
+    assert w.see("t", 0, 5, 60.0) == Seen(True, lost=3)  # 2, and 3 and 4 passed by: given up
+
+
+def test_a_seek_back_while_reading_again_is_a_replay() -> None:
+    w = OffsetWatch()
+    _run(w, [10, 11])
+    assert w.see("t", 0, 14, 0.0) == Seen(False, reread_from=12)
+    assert w.see("t", 0, 9, 0.0) == PROCESS  # the group's committed offset, after a rebalance
+    assert _run(w, [10, 11, 12]) == [PROCESS] * 3
+    assert not w.rereading("t", 0)
 
 
 def test_a_seek_back_is_a_replay_and_starts_the_count_again() -> None:
     w = OffsetWatch()
-    for o in range(10, 20):
-        w.see("t", 0, o)
-    assert w.see("t", 0, 12) == 0  # back to the committed offset after a rebalance
-    assert w.see("t", 0, 13) == 0
-    assert w.see("t", 0, 15) == 1
+    _run(w, list(range(10, 20)))
+    assert _run(w, [12, 13]) == [PROCESS, PROCESS]  # back to the committed offset after a rebalance
+    assert w.see("t", 0, 15, 0.0) == Seen(False, reread_from=14)
 
 
-def test_a_revoked_partition_is_forgotten_so_its_next_owners_progress_is_no_skip() -> None:
+def test_a_revoked_partition_is_forgotten_so_its_next_owners_progress_is_no_gap() -> None:
     w = OffsetWatch()
-    w.see("t", 0, 100)
-    w.forget({("t", 0)})
-    assert w.see("t", 0, 200) == 0  # another worker processed 101-199 meanwhile
+    w.see("t", 0, 100, 0.0)
+    w.see("t", 1, 7, 0.0)
+    w.see("t", 1, 9, 0.0)  # a gap on partition 1, being read again
+    w.forget({("t", 0), ("t", 1)})
+    assert w.see("t", 0, 200, 0.0) == PROCESS  # another worker processed 101-199 meanwhile
+    assert not w.rereading("t", 1)
+    assert w.see("t", 1, 30, 0.0) == PROCESS

@@ -42,6 +42,14 @@ class FaustInternalsChanged(RuntimeError):
     """The installed faust-streaming no longer has what the worker relies on."""
 
 
+def _changed(consumer: Any, lacks: str, needed_by: str, where: str) -> FaustInternalsChanged:
+    cls = type(consumer)
+    return FaustInternalsChanged(
+        f"{cls.__module__}.{cls.__qualname__} has {lacks}: this faust-streaming release is not supported by the "
+        f"worker's {needed_by}; pin faust-streaming to a release that tests/unit/test_faust_adapter.py passes "
+        f"with, or change wayfinder/streams/faust_adapter.py ({where}")
+
+
 class FaustTable:
     """A Faust table seen through the small ``Table`` protocol the stages use (str keys, bytes values).
 
@@ -92,13 +100,9 @@ class CommittedOffsets:
         consumer = self._app.consumer
         offsets = getattr(consumer, COMMITTED_ATTRIBUTE, None)
         if not isinstance(offsets, MutableMapping):
-            cls = type(consumer)
-            msg = (f"{cls.__module__}.{cls.__qualname__} has no {COMMITTED_ATTRIBUTE} mapping (found "
-                   f"{type(offsets).__name__}): this faust-streaming release is not supported by the worker's "
-                   "write-ahead log; pin faust-streaming to a release that tests/unit/test_faust_adapter.py "
-                   "passes with, or change wayfinder/streams/faust_adapter.py (CommittedOffsets) to read "
-                   "the committed offsets where this release keeps them")
-            raise FaustInternalsChanged(msg)
+            raise _changed(consumer, f"no {COMMITTED_ATTRIBUTE} mapping (found {type(offsets).__name__})",
+                           "write-ahead log", "CommittedOffsets) to read the committed offsets where this release "
+                           "keeps them")
 
     def __call__(self, topic: str, partition: int) -> int | None:
         offsets = getattr(self._app.consumer, COMMITTED_ATTRIBUTE, {})
@@ -145,13 +149,8 @@ class Rereader:
         marks = getattr(consumer, READ_MARKS_ATTRIBUTE, None)
         if not isinstance(marks, MutableMapping) or not isinstance(getattr(consumer, UNACKED_ATTRIBUTE, None),
                                                                    MutableSet):
-            cls = type(consumer)
-            msg = (f"{cls.__module__}.{cls.__qualname__} has no {READ_MARKS_ATTRIBUTE} mapping or no "
-                   f"{UNACKED_ATTRIBUTE} set: this faust-streaming release is not supported by the worker's "
-                   "re-reading of skipped offsets; pin faust-streaming to a release that "
-                   "tests/unit/test_faust_adapter.py passes with, or change wayfinder/streams/faust_adapter.py "
-                   "(Rereader)")
-            raise FaustInternalsChanged(msg)
+            raise _changed(consumer, f"no {READ_MARKS_ATTRIBUTE} mapping or no {UNACKED_ATTRIBUTE} set",
+                           "re-reading of skipped offsets", "Rereader)")
         if not isinstance(marks, ReadMarks):
             setattr(consumer, READ_MARKS_ATTRIBUTE, ReadMarks(marks))
 

@@ -33,7 +33,7 @@ from wayfinder.journeys.profile import Profile
 from wayfinder.streams.clock import EPOCH, StreamClock
 from wayfinder.streams.faust_adapter import CommittedOffsets, FaustTable, Rereader, check_on_start
 from wayfinder.streams.health import LagProbe, OffsetWatch, WorkerHealth
-from wayfinder.streams.metrics import PendingReviews, StreamMetrics, measure_state
+from wayfinder.streams.metrics import PendingReviews, ScanPace, StreamMetrics, measure_state
 from wayfinder.streams.progress import CatchUp
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.stage import (
@@ -135,6 +135,7 @@ class _Builder:
         if settings.recipient_wait_seconds > 0:
             self.employees.holds.caught_up = 0.0  # measured (streams.progress): waits end by the group's progress
         self._last_tick: dict[tuple[str, int], float] = {}
+        self._state_pace = ScanPace()
         self._fault = crash_marker()
 
     def build(self) -> WayfinderApp:
@@ -289,14 +290,18 @@ class _Builder:
         self.metrics.processing.labels(stage, topic.removeprefix(self.settings.topic_prefix)).observe(seconds)
 
     async def _measure_state(self) -> None:
-        """Bytes and largest entry of each table (``streams.metrics.measure_state``)."""
+        """Bytes and largest entry of each table (``streams.metrics.measure_state``), paced (``ScanPace``)."""
+        if not self._state_pace.due(time.monotonic()):
+            return
         reviews = PendingReviews()
         for name, table in self.tables.items():
-            total, largest = await measure_state(table.keys, table.get, reviews.see if name == "employees" else None)
+            total, largest = await measure_state(table.keys, table.get, reviews.see if name == "employees" else None,
+                                                 self._state_pace)
             self.metrics.state_bytes.labels(name).set(total)
             self.metrics.state_largest.labels(name).set(largest)
         self.metrics.reviews_pending.set(reviews.count)
         self.metrics.review_oldest.set(reviews.age(self._latest()))
+        self._state_pace.done(time.monotonic())
 
     def _latest(self) -> datetime:
         """The worker's time: the wall clock, or with the event clock the latest of its partitions' times."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from wayfinder.journeys.events import DATA_MODELS
 _PROCESSING_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _LATENESS_BUCKETS = (1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 86400.0, 7 * 86400.0)
 STATE_CHUNK = 2000  # table entries measured between two yields to the event loop
+STATE_SCAN_SHARE = 0.01  # the most of a worker's time the measuring of its tables may take
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
@@ -119,15 +121,38 @@ class PendingReviews:
         return 0.0 if self.oldest is None else max(0.0, (now - self.oldest).total_seconds())
 
 
+@dataclass
+class ScanPace:
+    """How often the tables are measured: the scans may take at most ``share`` of the worker's time. After scans
+    whose own work (not what the agents do between their chunks) took ``busy`` seconds, the next is due no sooner
+    than ``busy / share`` seconds later: every 15 s for a small table, less often as it grows."""
+
+    share: float = STATE_SCAN_SHARE
+    busy: float = 0.0
+    next_due: float = 0.0
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_due
+
+    def done(self, now: float) -> None:
+        self.next_due, self.busy = now + self.busy / self.share, 0.0
+
+
 async def measure_state(keys: Callable[[], Iterable[str]], get: Callable[[str], bytes | None],
-                        see: Callable[[str, bytes], None] | None = None) -> tuple[int, int]:
+                        see: Callable[[str, bytes], None] | None = None,
+                        pace: ScanPace | None = None) -> tuple[int, int]:
     """(total bytes, largest entry) of a table's keys and values: every entry's key and value lengths summed, in
     chunks of ``STATE_CHUNK`` entries with a yield to the event loop between them (the agents run meanwhile; an
-    entry deleted before its turn counts 0). A scan of the store's keys; ``see`` is shown every entry."""
+    entry deleted before its turn counts 0). A scan of the store's keys; ``see`` is shown every entry; the time the
+    scan itself takes is added to ``pace``."""
     total = largest = 0
+    started = time.perf_counter()
     for n, key in enumerate(list(keys())):
         if n and n % STATE_CHUNK == 0:
+            if pace is not None:
+                pace.busy += time.perf_counter() - started
             await asyncio.sleep(0)
+            started = time.perf_counter()
         value = get(key)
         if value is None:
             continue
@@ -136,4 +161,6 @@ async def measure_state(keys: Callable[[], Iterable[str]], get: Callable[[str], 
             see(key, value)
         total += size
         largest = max(largest, size)
+    if pace is not None:
+        pace.busy += time.perf_counter() - started
     return total, largest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import EmployeeState
 from wayfinder.streams import metrics as stream_metrics
 from wayfinder.streams.clock import StreamClock
-from wayfinder.streams.metrics import PendingReviews, StreamMetrics, measure_state
+from wayfinder.streams.metrics import PendingReviews, ScanPace, StreamMetrics, measure_state
 from wayfinder.streams.stage import Stage
 from wayfinder.streams.unit import Work
 
@@ -109,3 +110,43 @@ def test_pending_reviews_are_counted_from_the_employee_states() -> None:
     assert reviews.count == 2 and reviews.oldest == when[1]
     assert reviews.age(datetime(2026, 3, 1, 17, tzinfo=UTC)) == 2 * 86400
     assert PendingReviews().age(when[0]) == 0
+
+
+def test_the_tables_are_measured_less_often_as_a_scan_takes_longer() -> None:
+    pace = ScanPace(share=0.01)
+    assert pace.due(0.0)
+    pace.busy = 0.36  # 200,000 entries of 2 KB on the memory store
+    pace.done(100.0)
+    assert not pace.due(135.9)
+    assert pace.due(136.0)  # a scan takes at most 1% of the worker's time
+    assert pace.busy == 0.0
+
+
+def test_a_scan_counts_its_own_time_not_the_agents_between_its_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stream_metrics, "STATE_CHUNK", 10)
+    table = DictTable({f"s:{n}": b"x" for n in range(50)})
+
+    def get(key: str) -> bytes | None:
+        time.sleep(0.001)  # the scan's own work: 50 ms in all
+        return table.get(key)
+
+    async def both() -> float:
+        pace = ScanPace()
+        finished = asyncio.Event()
+
+        async def agent() -> None:  # blocks the loop for 50 ms each time the scan yields
+            while not finished.is_set():
+                time.sleep(0.05)
+                await asyncio.sleep(0)
+
+        busy = asyncio.create_task(agent())
+        started = time.perf_counter()
+        await measure_state(table.keys, get, pace=pace)
+        elapsed = time.perf_counter() - started
+        finished.set()
+        await busy
+        assert elapsed >= 0.05 + 4 * 0.05  # the agent ran at each of the four yields
+        return pace.busy
+
+    busy = asyncio.run(both())
+    assert 0.05 <= busy < 0.15

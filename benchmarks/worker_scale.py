@@ -193,18 +193,30 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
         process.wait(timeout=120)
 
 
-def live_rate(broker: str, workers: int, events: Path, count: int, folder: Path) -> float:
-    """Events/s of ``workers`` workers that are running before the events arrive (part 2)."""
+def live_rate(broker: str, workers: int, events: Path, count: int, folder: Path) -> tuple[float, float]:
+    """Events/s of ``workers`` workers that are running before the events arrive (part 2), and the CPU time all of
+    them used per event (ms) meanwhile."""
     s = settings(broker, uuid.uuid4().hex[:8], "event")
     create_topics(s)
     processes = [start_worker(s, folder / f"live{workers}-{n}.log") for n in range(workers)]
     try:
         settle(s, processes, folder, workers)
+        cpu = sum(cpu_seconds(p.pid) for p in processes)
         started = time.perf_counter()
         publish(s, events, progress=None)
-        return decided(s, events, count, started)
+        rate = decided(s, events, count, started)
+        return rate, (sum(cpu_seconds(p.pid) for p in processes) - cpu) * 1000 / count
     finally:
         stop(processes)
+
+
+def scaling(broker: str, events: Path, count: int, folder: Path) -> str:
+    """Part 2's lines: one worker against two, by events/s and by the CPU they used per event."""
+    (one, cpu1), (two, cpu2) = (live_rate(broker, n, events, count, folder) for n in (1, 2))
+    return (f"  one worker, events arriving {one:>8,.0f} events/s; {cpu1:.2f} ms of CPU per event\n"
+            f"  two workers, same           {two:>8,.0f} events/s  ({two / one:.2f}x one; target >= 1.7x; "
+            f"{os.cpu_count()} cores for both, the broker and the publisher); {cpu2:.2f} ms of CPU per event for "
+            f"both ({cpu2 / cpu1:.2f}x one's: with a core each, two workers would do {2 * cpu1 / cpu2:.2f}x one)")
 
 
 def settle(s: WorkerSettings, processes: list[subprocess.Popen[bytes]], folder: Path, workers: int) -> None:
@@ -230,6 +242,11 @@ def profiled_rate(broker: str, count: int, events: Path, folder: Path, out: Path
     return worker_rate(s, events, count, folder, command)[0]
 
 
+def announce() -> None:
+    print(f"$ {' '.join([Path(sys.executable).name, '-m', 'benchmarks.worker_scale', *sys.argv[1:]])}")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cores")
+
+
 def report_latency(rate: int, seconds: int, lat: list[float], linger: str = "") -> None:
     if lat:
         p50 = statistics.median(lat)
@@ -240,8 +257,7 @@ def report_latency(rate: int, seconds: int, lat: list[float], linger: str = "") 
 
 def latency_only(args: argparse.Namespace) -> None:
     """Part 3 alone, for each producer linger in turn (rates inner, lingers outer, so runs alternate)."""
-    print(f"$ {' '.join([Path(sys.executable).name, '-m', 'benchmarks.worker_scale', *sys.argv[1:]])}")
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cores")
+    announce()
     folder = Path(tempfile.mkdtemp(prefix="wayfinder-worker-latency-"))
     lingers = [x for x in args.lingers.split(",") if x] or [os.environ.get("WAYFINDER_PRODUCER_LINGER", "")]
     for rate in map(int, args.rates.split(",")):
@@ -262,14 +278,28 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30, help="how long births are sent at that rate [30]")
     parser.add_argument("--profile", type=Path, help="also run one worker under cProfile, its stats into this folder")
     parser.add_argument("--latency-only", action="store_true", help="only the latency part (3)")
+    parser.add_argument("--scaling-only", action="store_true", help="only one worker against two (2)")
+    parser.add_argument("--standbys", default="", help="with --scaling-only: standby replicas of the tables, one "
+                        "run each (WAYFINDER_TABLE_STANDBY_REPLICAS) [the worker's default]")
     parser.add_argument("--lingers", default="", help="producer lingers in seconds for the latency part, one run of "
                         "every rate each, side by side (WAYFINDER_PRODUCER_LINGER) [the worker's default]")
     args = parser.parse_args()
     if args.latency_only:
         latency_only(args)
         return
-    print(f"$ {' '.join([Path(sys.executable).name, '-m', 'benchmarks.worker_scale', *sys.argv[1:]])}")
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cores")
+    if args.scaling_only:
+        announce()
+        folder = Path(tempfile.mkdtemp(prefix="wayfinder-worker-scaling-"))
+        events = org_events(args.events, folder / "org.jsonl")
+        for standby in [x for x in args.standbys.split(",") if x] or [""]:
+            if standby:
+                os.environ["WAYFINDER_TABLE_STANDBY_REPLICAS"] = standby
+                print(f"  WAYFINDER_TABLE_STANDBY_REPLICAS={standby}:")
+            print(scaling(args.broker, events, len(events.read_text(encoding="utf-8").splitlines()), folder),
+                  flush=True)
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        return
+    announce()
     folder = Path(tempfile.mkdtemp(prefix="wayfinder-worker-scale-"))
     events = org_events(args.events, folder / "org.jsonl")
     count = len(events.read_text(encoding="utf-8").splitlines())
@@ -281,8 +311,7 @@ def main() -> None:
     topics = [s.topic("hris.events"), s.topic("engagement.events")]
     noop = noop_rate(args.broker, topics, count)
     worker, cpu = worker_rate(s, events, count, folder)
-    one = live_rate(args.broker, 1, events, count, folder)
-    two = live_rate(args.broker, 2, events, count, folder)
+    two_workers = scaling(args.broker, events, count, folder)
     lats = {rate: latency(args.broker, rate, args.seconds, folder) for rate in map(int, args.rates.split(","))}
 
     print(f"{count:,} events (benchmarks.org_load, seed 7), 4 partitions, event clock:")
@@ -290,9 +319,7 @@ def main() -> None:
     print(f"  Faust agent, does nothing   {noop:>8,.0f} events/s")
     print(f"  Wayfinder worker, one       {worker:>8,.0f} events/s  ({worker / noop:.2f}x the do-nothing agent; "
           f"target >= 1.0x); {cpu:.2f} ms of CPU per event")
-    print(f"  one worker, events arriving {one:>8,.0f} events/s")
-    print(f"  two workers, same           {two:>8,.0f} events/s  ({two / one:.2f}x one; target >= 1.7x; "
-          f"{os.cpu_count()} cores for both, the broker and the publisher)")
+    print(two_workers)
     for rate, lat in lats.items():
         report_latency(rate, args.seconds, lat)
     if args.profile is not None:

@@ -102,6 +102,7 @@ class _Builder:
             consumer_auto_offset_reset="earliest", producer_linger=settings.producer_linger,
             producer_compression_type=settings.compression, broker_commit_every=settings.broker_commit_every,
             broker_commit_interval=settings.broker_commit_interval,
+            table_standby_replicas=settings.table_standby_replicas,
             stream_buffer_maxsize=settings.stream_buffer_maxsize,
             broker_session_timeout=settings.broker_session_timeout,
             broker_heartbeat_interval=settings.broker_heartbeat_interval,

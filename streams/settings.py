@@ -55,6 +55,9 @@ class WorkerSettings(BaseSettings):
     producer_compression: Literal["lz4", "zstd", "gzip", "snappy", "none"] = Field(
         "lz4", description="compression of produced batches (outputs and changelogs)")
     broker_commit_every: int = Field(5000, ge=1, description="commit offsets after this many inputs")
+    table_standby_replicas: int = Field(0, ge=0, description="standby copies of each table partition kept by "
+                                        "other workers (they read its changelog): a failover takes over without "
+                                        "restoring it, at the cost of CPU on every worker; 0: none")
     broker_commit_interval: float = Field(1.0, gt=0, description="commit offsets at least this often (seconds); "
                                           "write-ahead entries are deleted once their input is committed")
     stream_buffer_maxsize: int = Field(8192, ge=1, description="inputs buffered per partition before the "

@@ -13,10 +13,11 @@ from wayfinder.streams.app import create_app
 from wayfinder.streams.settings import WorkerSettings
 
 TUNING = {  # setting: its default (the values the worker used before, but a session of 15 s, not Faust's 60 s,
-    # and a heartbeat every second: a killed worker's partitions move in seconds; README "Kafka order")
+    # and a heartbeat every second: a killed worker's partitions move in seconds; README "Kafka order"; and no
+    # standby copies of the tables, not Faust's one: README "Standby replicas")
     "producer_linger": 0.05, "producer_compression": "lz4", "broker_commit_every": 5000,
     "broker_commit_interval": 1.0, "stream_buffer_maxsize": 8192, "broker_session_timeout": 15.0,
-    "broker_heartbeat_interval": 1.0,
+    "broker_heartbeat_interval": 1.0, "table_standby_replicas": 0,
 }
 
 
@@ -69,9 +70,10 @@ def test_the_worker_app_gets_the_tuning(loop: asyncio.AbstractEventLoop) -> None
     settings = WorkerSettings(store="memory", metrics_port=None, producer_linger=0.2, producer_compression="zstd",
                               broker_commit_every=123, broker_commit_interval=2.5, stream_buffer_maxsize=99,
                               broker_session_timeout=45.0, broker_heartbeat_interval=4.0,
-                              group_instance_id="worker-0")
+                              group_instance_id="worker-0", table_standby_replicas=2)
     conf = create_app(settings).faust.conf
     assert conf.consumer_group_instance_id == "worker-0"
+    assert conf.table_standby_replicas == 2
     assert (conf.producer_linger, conf.producer_compression_type, conf.broker_commit_every,
             conf.broker_commit_interval, conf.stream_buffer_maxsize, conf.broker_session_timeout,
             conf.broker_heartbeat_interval) == (0.2, "zstd", 123, 2.5, 99, 45.0, 4.0)

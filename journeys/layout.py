@@ -44,7 +44,7 @@ def blocks(text: str) -> list[Block]:
             line = raw.strip()
             if not line:
                 continue
-            item = _ITEM.match(line)
+            item = _ITEM.match(line) if line[0] in "-*" else None  # stripped: an item starts with its mark
             now = "ul" if item else "p"
             if now != kind and lines:
                 out.append(Block(kind, tuple(lines)))

@@ -320,8 +320,20 @@ class Journey(Frozen):
         return 0.0 if self.holdout is None else holdout_percent(self.holdout) / 100
 
     def localized_name(self, locale: str | None) -> str:
-        """The name for a reader of ``locale``: its own, else its language's, else ``name``."""
-        return localized(self.names, locale) or self.name
+        """The name for a reader of ``locale``: its own, else its language's, else ``name`` (kept per locale:
+        a definition does not change)."""
+        kept = self.names_by_locale
+        name = kept.get(locale)
+        if name is None:
+            if len(kept) >= 256:  # locales come from profiles: a bound, whatever they hold
+                kept.clear()
+            name = kept[locale] = localized(self.names, locale) or self.name
+        return name
+
+    @cached_property
+    def names_by_locale(self) -> dict[str | None, str]:
+        """The names :meth:`localized_name` gave, by locale."""
+        return {}
 
     @cached_property
     def step_index(self) -> dict[str, int]:

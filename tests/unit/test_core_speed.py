@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import networkx as nx
@@ -23,8 +23,11 @@ from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.journeys import events, layout, templates
 from wayfinder.journeys.events import DATA_MODELS
 from wayfinder.journeys.i18n import Reader
+from wayfinder.journeys.model import Journey
 from wayfinder.journeys.profile import Profile, apply_event, changes_profile
-from wayfinder.vocabulary import localized
+from wayfinder.journeys.records import Message
+from wayfinder.scale import simulate
+from wayfinder.vocabulary import iso, localized
 
 # Text that reaches every branch of the value checks: dates in and out of range, near-dates, non-ASCII text and
 # lone surrogates.
@@ -303,3 +306,41 @@ def test_the_look_at_the_bytes_sends_escapes_and_far_years_to_the_look_at_values
     assert not events._plainly_clean_bytes(b'{"a":"\\t1899-12-31"}')  # an escape: the values are looked at
     assert not events._plainly_clean_bytes('{"a":"Zoë"}'.encode())
     assert not events._plainly_clean_bytes('{"a":"1"}')  # text, not bytes
+
+
+def _line_the_long_way(data: dict[Any, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, default=lambda v: iso(v) if isinstance(v, datetime) else str(v)) + "\n"
+
+
+_LONG = st.text(min_size=190, max_size=260).map(lambda t: t + '"\\\n\t\x00\x1f\x7f\u2028é\U0001F600</p>')
+_VALUES = st.one_of(_LONG, st.text(max_size=8), st.none(), st.integers(), st.floats(allow_nan=False),
+                    st.lists(st.text(max_size=3), max_size=3), st.datetimes(timezones=st.just(UTC)),
+                    st.dictionaries(st.text(max_size=3), st.one_of(_LONG, st.integers()), max_size=2))
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.one_of(st.text(max_size=6), st.integers()), _VALUES, max_size=8))
+def test_a_line_is_what_json_dumps_writes(data: dict[Any, Any]) -> None:
+    assert simulate._line(data) == _line_the_long_way(data)
+
+
+def test_a_message_line_is_what_json_dumps_writes() -> None:
+    at = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
+    message = Message(message_id="m-1", employee_id="E1", recipient_id="E1", journey_id="j", journey_version=1,
+                      step_id="s", channel="email", status="sent", scheduled_for=at, created_at=at, subject="Hi",
+                      text="Zoë\n" * 80, html='<p style="x">Zoë &amp; \\ </p>' * 20, resources=["a", "b"])
+    assert simulate._line(message) == _line_the_long_way(message.model_dump(mode="json"))
+    assert simulate._text("\udc80" * 300) == json.dumps("\udc80" * 300, ensure_ascii=False)  # not Unicode: as before
+
+
+@settings(max_examples=200)
+@given(st.dictionaries(st.sampled_from(["de", "de-DE", "fr-FR", "en-GB", "ja"]), st.text(min_size=1, max_size=4),
+                       max_size=3),
+       st.lists(st.sampled_from(["de", "de-AT", "fr", "en", "en-GB", "zz", None]), min_size=1, max_size=6))
+def test_a_kept_journey_name_is_the_one_looked_up(names: dict[str, str], locales: list[str | None]) -> None:
+    journey = Journey.model_validate({
+        "apiVersion": "wayfinder/v1", "kind": "Journey", "id": "j", "name": "Plain", "names": names,
+        "owner": "o@example.com", "trigger": {"event": "hris.employee.hired"},
+        "steps": [{"id": "s", "end": {}}]})
+    for locale in locales:
+        assert journey.localized_name(locale) == (localized(names, locale) or "Plain")

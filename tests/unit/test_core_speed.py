@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import UTC, date, datetime
@@ -344,3 +345,23 @@ def test_a_kept_journey_name_is_the_one_looked_up(names: dict[str, str], locales
         "steps": [{"id": "s", "end": {}}]})
     for locale in locales:
         assert journey.localized_name(locale) == (localized(names, locale) or "Plain")
+
+
+_LINE_PARTS = st.sampled_from(["http", "https://", "://", "x.org", " ", ":", " - ", "a", "<", "&", '"', ".", ")",
+                               "Zoë", "\u2003"])
+
+
+@settings(max_examples=400)
+@given(st.lists(_LINE_PARTS, max_size=12).map("".join))
+def test_a_line_without_http_is_escaped_as_the_link_finder_escapes_it(text: str) -> None:
+    out, last = [], 0
+    for m in layout._URL.finditer(text):  # the long way: every URL a link
+        out.append(html.escape(text[last:m.start()]))
+        out.append(layout._link(m.group()))
+        last = m.end()
+    out.append(html.escape(text[last:]))
+    assert layout._inline(text) == "".join(out)
+    titled = layout._TITLED.match(text.strip())
+    long_way = (layout._link(titled["url"], titled["title"]) if titled and not layout._URL.search(titled["title"])
+                else layout._inline(text.strip()))
+    assert layout._item(text.strip()) == long_way

@@ -144,12 +144,12 @@ def _stream(path: Path, runner: StreamingRunner) -> datetime | None:
     early: list[tuple[int, str, str]] = []
     with path.open("rb") as f:
         for number, raw in enumerate(f, start=1):
-            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            if not text.strip():
+            if raw[:1] != b"{" and not raw.decode("utf-8", errors="replace").strip():  # "{": not blank
                 continue
             try:
                 event = decode_event(raw.rstrip(b"\r\n"))
             except DecodeError as e:
+                text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
                 if last is None:
                     early.append((number, str(e), text))
                 else:

@@ -365,3 +365,16 @@ def test_a_line_without_http_is_escaped_as_the_link_finder_escapes_it(text: str)
     long_way = (layout._link(titled["url"], titled["title"]) if titled and not layout._URL.search(titled["title"])
                 else layout._inline(text.strip()))
     assert layout._item(text.strip()) == long_way
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(sorted(_CATALOG.resources)), st.fixed_dictionaries({}, optional={
+    kind: st.one_of(st.sampled_from(["Engineering", "engineering", "Sales", "London", "Berlin", "berlin", "Paris",
+                                     "Manager", "Engineering specialist", "Nowhere", "ß"]), st.integers())
+    for kind in ("department", "location", "role")}))
+def test_a_resource_is_close_to_what_the_graph_links_it_to(rid: str, employee: dict[str, Any]) -> None:
+    r = _CATALOG.resources[rid]
+    long_way = [(kind, employee[kind]) for kind in ("department", "location", "role")
+                if isinstance(employee.get(kind), str)
+                and _CATALOG.graph.has_edge(f"resource:{rid}", f"{kind}:{employee[kind].casefold()}")]
+    assert _CATALOG.close_to(r, employee) == long_way

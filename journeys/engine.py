@@ -217,7 +217,7 @@ class Engine:
         return Outcome(state, run.effects)
 
     def _run(self, state: EmployeeState, now: datetime, directory: Directory) -> Run:
-        return Run(self.defs, state, now, directory, state.profile.view(), [])
+        return Run(self.defs, state, now, directory, None, [])
 
     # -- event handling ---------------------------------------------------------------------
     @staticmethod

@@ -27,6 +27,8 @@ from wayfinder.journeys.i18n import Reader
 from wayfinder.journeys.model import Journey
 from wayfinder.journeys.profile import Profile, apply_event, changes_profile
 from wayfinder.journeys.records import Message
+from wayfinder.journeys.state import EmployeeState
+from wayfinder.journeys.steps.context import Run
 from wayfinder.scale import simulate
 from wayfinder.vocabulary import iso, localized
 
@@ -378,3 +380,13 @@ def test_a_resource_is_close_to_what_the_graph_links_it_to(rid: str, employee: d
                 if isinstance(employee.get(kind), str)
                 and _CATALOG.graph.has_edge(f"resource:{rid}", f"{kind}:{employee[kind].casefold()}")]
     assert _CATALOG.close_to(r, employee) == long_way
+
+
+def test_a_runs_employee_is_the_profile_view_made_once() -> None:
+    state = EmployeeState.new("E1")
+    state.update_profile("hris.employee.upserted", {"given_name": "Ada", "country": "GB", "team": "A"},
+                         datetime(2026, 1, 5, tzinfo=UTC))
+    run = Run(bundled_defs(), state, datetime(2026, 1, 5, tzinfo=UTC), lambda _: None, None, [])
+    first = run.employee
+    assert first == state.profile.view()
+    assert run.employee is first  # one view per run, as when it was made up front

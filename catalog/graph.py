@@ -158,6 +158,7 @@ class CatalogGraph:
         # resource has an edge to. The graph does not change once built (as the topic caches below assume).
         self._linked = {r.id: {kind: frozenset(_linked(self.graph, r.id, kind)) for kind in _PROFILE_LINKS}
                         for r in self.resources.values()}
+        self._group_of = {r.id: r.group for r in self.resources.values() if r.group is not None}
         self._subtopics = lru_cache(maxsize=1024)(self._subtopics_uncached)
         self._lineage = lru_cache(maxsize=1024)(self._lineage_uncached)
 
@@ -249,7 +250,8 @@ class CatalogGraph:
         """The candidates this employee may get, one of each group of alternatives: their locale first, then
         the format of their learning style (extension), then a more specific eligibility, then the id."""
         delivered_set = set(delivered)
-        delivered_groups = {self.resources[d].group for d in delivered_set if d in self.resources}
+        group_of = self._group_of
+        delivered_groups = {group_of[d] for d in delivered_set if d in group_of}
         best_in_group: dict[str, tuple[tuple[int, int, int, str], ResourceSpec, int]] = {}
         picked: list[tuple[ResourceSpec, int]] = []
         locale = str(employee.get("locale") or "").replace("_", "-").lower()

@@ -390,3 +390,18 @@ def test_a_runs_employee_is_the_profile_view_made_once() -> None:
     first = run.employee
     assert first == state.profile.view()
     assert run.employee is first  # one view per run, as when it was made up front
+
+
+@settings(max_examples=200)
+@given(st.sets(st.one_of(st.sampled_from(sorted(_CATALOG.resources)), st.sampled_from(["gone", "x"]))),
+       st.fixed_dictionaries({}, optional={"locale": st.sampled_from(["de-DE", "en-IN", "fr"]),
+                                           "country": st.sampled_from(["DE", "IN", "FR", "GB"]),
+                                           "work_mode": st.sampled_from(["remote", "onsite"])}))
+def test_a_delivered_alternative_rules_out_its_group_as_before(delivered: set[str], employee: dict[str, Any]) -> None:
+    groups = {_CATALOG.resources[d].group for d in delivered if d in _CATALOG.resources} - {None}
+    picked = _CATALOG._pick_from(_CATALOG._candidates(sorted(_CATALOG.topics)), employee, delivered, set(),
+                                 graph.Selection())
+    assert not {r.id for r, _ in picked} & delivered
+    assert not {r.group for r, _ in picked if r.group is not None} & groups
+    every_group = {r.group for r in _CATALOG.resources.values() if r.group is not None}
+    assert {r.group for r, _ in picked if r.group is not None} <= every_group - groups

@@ -332,22 +332,6 @@ def _date_fields(model: type[BaseModel]) -> tuple[str, ...]:
     return tuple(name for name, f in model.model_fields.items() if _may_hold_date(f.annotation))
 
 
-# In the bytes of an event that is ASCII and has no backslash (no escapes: every text is as written between two
-# quotes, and a text can start with spaces but no other white space, which JSON refuses raw), each text that
-# starts with four digits, after its spaces, shows as a quote, spaces and the digits; the second pattern finds
-# those whose digits are a year in 1900..2199.
-_FOUR_DIGITS = re.compile(rb'" *[0-9]{4}')
-_IN_RANGE = re.compile(rb'" *(?:19|20|21)[0-9]{2}')
-
-
-def _plainly_clean_bytes(raw: bytes | str) -> bool:
-    """True when :func:`_plainly_clean` would be true of the object ``raw`` holds (once parsed), told from the
-    bytes: ASCII, no escapes, and every text starting with four digits starts with a year in range. False
-    says nothing: the object is then looked at."""
-    return (isinstance(raw, bytes) and raw.isascii() and b"\\" not in raw
-            and len(_FOUR_DIGITS.findall(raw)) == len(_IN_RANGE.findall(raw)))
-
-
 def _check_dates(model: BaseModel, prefix: str) -> None:
     """Typed date fields may be given as numbers (a Unix time): check what they became."""
     values = vars(model)  # declared fields only: extra fields stay as they came
@@ -365,7 +349,7 @@ def decode_event(raw: bytes | str, *, max_bytes: int = 1_000_000) -> CloudEvent:
     obj = _parse_json(raw, max_bytes)
     if not isinstance(obj, dict):
         raise DecodeError(code="invalid_cloudevent", detail=f"expected a JSON object, got {type(obj).__name__}")
-    if not _plainly_clean_bytes(raw) and not _plainly_clean(obj):
+    if not _plainly_clean(obj):
         _check_values(obj)
     try:
         event = CloudEvent.model_validate(obj)

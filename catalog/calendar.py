@@ -32,25 +32,29 @@ def _holiday(country: str, day: date) -> bool:
     return found is not None and day in found
 
 
-@functools.lru_cache(maxsize=16_384)
-def _working_day(weekend: frozenset[int], public_holidays: bool, start: date, n: int, country: str | None) -> date:
-    """``WorkCalendar.working_day``, kept per calendar, start, day and country: a roadmap asks for each of its
-    items from the same start, and people hired on one day share their roadmap's days."""
-    def working(day: date) -> bool:
-        if day.weekday() in weekend:
-            return False
-        return not public_holidays or not country or not _holiday(country.upper(), day)
+@functools.lru_cache(maxsize=1024)
+def _working_days(weekend: frozenset[int], public_holidays: bool, start: date, country: str | None) -> list[date]:
+    """The working days from ``start`` on, in order, as far as they were asked for (``_working_day`` extends
+    the list): one walk over the calendar per calendar, start and country, shared by every item of every roadmap
+    from that start."""
+    return []
 
+
+def _working_day(weekend: frozenset[int], public_holidays: bool, start: date, n: int, country: str | None) -> date:
+    """``WorkCalendar.working_day``: the ``n``-th working day on or after ``start`` (the first for ``n`` below
+    1, unless every day is a weekend day)."""
     if len(weekend) >= len(WEEKDAYS):
         return start + timedelta(days=n - 1)
-    day = start
-    while not working(day):
-        day += timedelta(days=1)
-    for _ in range(n - 1):
-        day += timedelta(days=1)
-        while not working(day):
+    n = max(n, 1)
+    days = _working_days(weekend, public_holidays, start, country)
+    if len(days) < n:
+        holidays_of = country.upper() if public_holidays and country else None
+        day = days[-1] + timedelta(days=1) if days else start
+        while len(days) < n:
+            if day.weekday() not in weekend and (holidays_of is None or not _holiday(holidays_of, day)):
+                days.append(day)
             day += timedelta(days=1)
-    return day
+    return days[n - 1]
 
 
 class WorkCalendar:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -111,6 +111,17 @@ def dated_order_nx(days: Mapping[str, int], requires: Mapping[str, tuple[str, ..
     return effective, ordered
 
 
+_PROFILE_LINKS = ("department", "location", "role")
+
+
+def _linked(graph: nx.DiGraph[str], resource_id: str, kind: str) -> Iterator[str]:
+    """The names of the ``kind`` nodes the resource has an edge to."""
+    node = _node("resource", resource_id)
+    if node in graph:
+        prefix = _node(kind, "")
+        yield from (n[len(prefix):] for n in graph.successors(node) if n.startswith(prefix))
+
+
 def preferred_format(employee: Mapping[str, Any]) -> str | None:
     """The resource format that suits the employee's ``learning_style`` (None when they have none)."""
     style = employee.get("learning_style")
@@ -143,6 +154,11 @@ class CatalogGraph:
         for r in self.resources.values():
             for t in r.topics:
                 self._by_topic.setdefault(t, []).append(r.id)
+        # What close_to asks the graph, kept per resource: the departments, locations and roles (case-folded) a
+        # resource has an edge to. The graph does not change once built (as the topic caches below assume).
+        self._linked = {r.id: {kind: frozenset(_linked(self.graph, r.id, kind)) for kind in _PROFILE_LINKS}
+                        for r in self.resources.values()}
+        self._group_of = {r.id: r.group for r in self.resources.values() if r.group is not None}
         self._subtopics = lru_cache(maxsize=1024)(self._subtopics_uncached)
         self._lineage = lru_cache(maxsize=1024)(self._lineage_uncached)
 
@@ -234,7 +250,8 @@ class CatalogGraph:
         """The candidates this employee may get, one of each group of alternatives: their locale first, then
         the format of their learning style (extension), then a more specific eligibility, then the id."""
         delivered_set = set(delivered)
-        delivered_groups = {self.resources[d].group for d in delivered_set if d in self.resources}
+        group_of = self._group_of
+        delivered_groups = {group_of[d] for d in delivered_set if d in group_of}
         best_in_group: dict[str, tuple[tuple[int, int, int, str], ResourceSpec, int]] = {}
         picked: list[tuple[ResourceSpec, int]] = []
         locale = str(employee.get("locale") or "").replace("_", "-").lower()
@@ -265,10 +282,13 @@ class CatalogGraph:
 
     def close_to(self, r: ResourceSpec, employee: Mapping[str, Any]) -> list[tuple[str, str]]:
         """The parts of the employee's profile (department, location, role) this resource is linked to."""
+        linked = self._linked.get(r.id)
+        if linked is None:  # not one of this catalog's resources: ask the graph
+            linked = {kind: frozenset(_linked(self.graph, r.id, kind)) for kind in _PROFILE_LINKS}
         out = []
-        for kind in ("department", "location", "role"):
+        for kind in _PROFILE_LINKS:
             value = employee.get(kind)
-            if isinstance(value, str) and self.graph.has_edge(_node("resource", r.id), _node(kind, value.casefold())):
+            if isinstance(value, str) and value.casefold() in linked[kind]:
                 out.append((kind, value))
         return out
 

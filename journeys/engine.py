@@ -47,6 +47,7 @@ HUMAN_TASK_COMPLETED = "wayfinder.task.completed"  # an extension: a person comp
 __all__ = ["MAX_STEPS_PER_RUN", "Directory", "Engine", "Outcome", "event_view"]
 
 MAX_STEPS_PER_RUN = 200
+_ENGAGEMENT_BONUS = {"engagement.message.opened": 0.1, "engagement.message.clicked": 0.5}
 
 
 @dataclass
@@ -216,7 +217,7 @@ class Engine:
         return Outcome(state, run.effects)
 
     def _run(self, state: EmployeeState, now: datetime, directory: Directory) -> Run:
-        return Run(self.defs, state, now, directory, state.profile.view(), [])
+        return Run(self.defs, state, now, directory, None, [])
 
     # -- event handling ---------------------------------------------------------------------
     @staticmethod
@@ -226,7 +227,7 @@ class Engine:
         rid = event.data.get("resource_id")
         if not isinstance(rid, str):
             return
-        bonus = {"engagement.message.opened": 0.1, "engagement.message.clicked": 0.5}.get(event.type, 0.0)
+        bonus = _ENGAGEMENT_BONUS.get(event.type, 0.0)
         rating = event.data.get("rating")
         if isinstance(rating, int):
             bonus += float(rating)

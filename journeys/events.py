@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, NoReturn
+from types import UnionType
+from typing import Annotated, Any, Literal, NoReturn, Union, get_args, get_origin
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from pydantic.fields import FieldInfo
 
 from wayfinder.journeys.profile import Locale, ProfileUpdate, QuietHours, Timezone
 from wayfinder.vocabulary import EventType, iso
@@ -309,9 +312,31 @@ def _plainly_clean(obj: dict[str, Any]) -> bool:
     return True
 
 
+def _may_hold_date(annotation: Any) -> bool:
+    """Whether a field of this type can hold a date or datetime once validated; True when not sure."""
+    if annotation is None:
+        return False
+    if isinstance(annotation, type):
+        return not issubclass(annotation, BaseModel | str | int | float | list | dict | type(None))
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:  # a validator might turn a value into anything
+        return not all(isinstance(m, FieldInfo) for m in annotation.__metadata__) or _may_hold_date(args[0])
+    if origin in (Union, UnionType):
+        return any(_may_hold_date(a) for a in args)
+    return origin not in (Literal, list, dict)
+
+
+@functools.cache
+def _date_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The declared fields of ``model`` that may hold a date: the only ones :func:`_check_dates` need look at."""
+    return tuple(name for name, f in model.model_fields.items() if _may_hold_date(f.annotation))
+
+
 def _check_dates(model: BaseModel, prefix: str) -> None:
     """Typed date fields may be given as numbers (a Unix time): check what they became."""
-    for name, value in vars(model).items():  # declared fields only: extra fields stay as they came
+    values = vars(model)  # declared fields only: extra fields stay as they came
+    for name in _date_fields(type(model)):
+        value = values[name]
         if not isinstance(value, date):  # a datetime is a date too
             continue
         day = value.date() if isinstance(value, datetime) else value

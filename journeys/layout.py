@@ -44,7 +44,7 @@ def blocks(text: str) -> list[Block]:
             line = raw.strip()
             if not line:
                 continue
-            item = _ITEM.match(line)
+            item = _ITEM.match(line) if line[0] in "-*" else None  # stripped: an item starts with its mark
             now = "ul" if item else "p"
             if now != kind and lines:
                 out.append(Block(kind, tuple(lines)))
@@ -90,6 +90,8 @@ def _link(url: str, text: str | None = None) -> str:
 
 def _inline(text: str) -> str:
     """Escaped text with its URLs as links."""
+    if "http" not in text:  # no URL can start anywhere in it
+        return html.escape(text)
     out, last = [], 0
     for m in _URL.finditer(text):
         out.append(html.escape(text[last:m.start()]))
@@ -101,7 +103,7 @@ def _inline(text: str) -> str:
 
 def _item(text: str) -> str:
     titled = _TITLED.match(text)
-    if titled and not _URL.search(titled["title"]):
+    if titled and ("http" not in titled["title"] or not _URL.search(titled["title"])):
         return _link(titled["url"], titled["title"])
     return _inline(text)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import time, timedelta
 from functools import cached_property
@@ -265,6 +266,12 @@ class Outcome(Frozen):
         return parse_duration(self.within)
 
 
+@functools.lru_cache(maxsize=4096)
+def _localized_name(names: tuple[tuple[str, str], ...], name: str, locale: str | None) -> str:
+    """A journey's name for a reader of ``locale``, kept per names (a definition's text) and locale."""
+    return localized(dict(names), locale) or name
+
+
 class Journey(Frozen):
     """A journey as HR operations write it."""
 
@@ -321,7 +328,7 @@ class Journey(Frozen):
 
     def localized_name(self, locale: str | None) -> str:
         """The name for a reader of ``locale``: its own, else its language's, else ``name``."""
-        return localized(self.names, locale) or self.name
+        return _localized_name(tuple(self.names.items()), self.name, locale)
 
     @cached_property
     def step_index(self) -> dict[str, int]:

@@ -448,6 +448,17 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     tick = staticmethod(_tick)
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``mapping.key`` on a plain dict (what templates read: profiles, events, resources) without the
+        failed attribute lookup Jinja tries first; any other object, and a name a dict has as an attribute
+        (``items``, ``get``), the sandbox's way."""
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
             _check_power(left, right)
@@ -474,6 +485,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         if wrapped is not None:
             _check_format(value.__self__, "{}")
         return wrapped
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
 def _is_data(value: Any) -> bool:
@@ -521,8 +535,12 @@ _BUILD_FAILURES = (TemplateError, ValueError, ArithmeticError, MemoryError, Recu
 
 @functools.lru_cache(maxsize=1024)
 def _template(source: str, html: bool) -> Template:
-    """Compiled once: validation and every template (and locale) using the same source share it."""
-    return (HTML_ENV if html else TEXT_ENV).from_string(source)
+    """Compiled once: validation and every template (and locale) using the same source share it. Its globals
+    are the environment's (set once, at import) as a plain dict: Jinja copies them into every render's
+    context, and copying its default ``ChainMap`` runs in Python, key by key."""
+    template = (HTML_ENV if html else TEXT_ENV).from_string(source)
+    template.globals = dict(template.globals)
+    return template
 
 
 # -- static checks ------------------------------------------------------------------------------------
@@ -710,11 +728,21 @@ def text_to_html(text: str) -> str:
     return layout.html_fragment(layout.blocks(text))
 
 
+@functools.lru_cache(maxsize=4096)
+def _title_of(titles: tuple[tuple[Any, Any], ...], locale: str) -> Any:
+    """A catalog item's title in ``locale``, kept per titles (catalog text) and locale."""
+    return localized(dict(titles), locale)
+
+
 def _title_in(item: Mapping[str, Any], locale: str) -> Mapping[str, Any]:
     titles = item.get("titles")
     if not isinstance(titles, Mapping) or not titles:
         return item
-    title = localized(titles, locale)
+    pairs = tuple(titles.items())
+    if all(type(k) is str and type(v) is str for k, v in pairs):
+        title = _title_of(pairs, locale)
+    else:  # not a catalog's texts: the long way
+        title = localized(titles, locale)
     return {**item, "title": title} if isinstance(title, str) else item
 
 

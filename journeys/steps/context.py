@@ -31,8 +31,16 @@ class Run:
     state: EmployeeState
     now: datetime
     directory: Directory
-    employee: dict[str, Any]
+    view: dict[str, Any] | None  # the employee as expressions see it; None: made when first read
     effects: list[Effect]
+
+    @property
+    def employee(self) -> dict[str, Any]:
+        """The employee's profile as expressions and templates see it. Made when first read, as most events
+        (engagement, tasks) test nothing: the profile changes only before a run starts."""
+        if self.view is None:
+            self.view = self.state.profile.view()
+        return self.view
 
 
 def scope(run: Run, extra: dict[str, Any]) -> dict[str, Any]:

@@ -62,3 +62,16 @@ def test_a_file_out_of_time_order_is_sorted_and_gives_the_same(defs: Definitions
     _same(defs, events, tmp_path / "out")
     assert [d["reason"].split(":")[0] for d in read_jsonl(tmp_path / "out" / "dead_letters.jsonl")] == [
         "invalid_json"]
+
+
+def test_blank_lines_are_skipped_and_bad_ones_dead_lettered_as_read_whole(defs: Definitions, tmp_path: Path) -> None:
+    lines = list(generate(20, seed=3))
+    odd = ["", "   ", "\u2003\t", "\x1c", "{bad", " {\"a\": 1}", "x", "\r", "\xa0{"]
+    mixed = [*lines[:5], *odd, *lines[5:]]
+    events = tmp_path / "mixed.jsonl"
+    events.write_text("\n".join(mixed) + "\n", encoding="utf-8")
+    simulate_streaming(defs, events, UNTIL, tmp_path / "out")
+    written = [(d["line"], d["raw"]) for d in read_jsonl(tmp_path / "out" / "dead_letters.jsonl")]
+    read = read_event_file(events)  # the whole file read at once: the same lines are blank, the same are bad
+    assert written == [(d.line, d.raw) for d in read.dead_letters]
+    assert [n for n, _ in written] == [10, 11, 12, 14]

@@ -33,6 +33,7 @@ from wayfinder.journeys.effects import (
 from wayfinder.journeys.i18n import gettext
 from wayfinder.journeys.model import DigestRule, Policy, to_time
 from wayfinder.journeys.records import Message, stable_id
+from wayfinder.journeys.state import StoredState
 from wayfinder.journeys.templates import MessageTemplate, RenderError
 
 __all__ = ["DigestOutcome", "DigestState", "Digests", "OpenDigest", "digest_rule"]
@@ -52,7 +53,7 @@ class OpenDigest(BaseModel):
     items: list[Message] = Field(default_factory=list)
 
 
-class DigestState(BaseModel):
+class DigestState(StoredState):
     """A recipient's digest box: open digests by id, and the recipient's opt-outs and pause (SPEC §11)."""
 
     model_config = ConfigDict(extra="forbid")

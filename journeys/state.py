@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+)
 
 from wayfinder.journeys.profile import Profile, apply_event, changes_profile
 from wayfinder.journeys.records import Message, Task
@@ -61,7 +70,66 @@ class LeavePeriod(BaseModel):
         return self.start <= at and (self.end is None or at < self.end)
 
 
-class EmployeeState(BaseModel):
+class StoredState(BaseModel):
+    """A state kept at rest: an employee's, a recipient's mailbox, a digest box. This is the one place where their
+    stored form is made (README "State at rest"): their JSON leaves out every field that holds its default, and
+    reading it back gives the default again, so a state written in full (by releases before) reads as it did.
+    Python dumps (``model_dump()``) stay whole; only JSON (``model_dump_json()``, ``mode="json"``) is compact."""
+
+    @model_serializer(mode="wrap", when_used="json")
+    def _at_rest(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        return self.compact(data) if isinstance(data, dict) else data
+
+    def compact(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The JSON-ready ``data`` of this state without the fields that hold their default."""
+        for name, field in type(self).model_fields.items():
+            if name in data and not field.is_required() and getattr(self, name) == field.get_default(
+                    call_default_factory=True):
+                del data[name]
+        return data
+
+
+ALL_KEYS = "*"
+"""In a stored ``profile_times``: the time of every key of the profile not named beside it."""
+
+
+def profile_names(profile: Profile) -> list[str]:
+    """The names ``profile_times`` gives the profile's keys (``fields.email``, ``preferences.quiet_hours``)."""
+    return [f"{part}.{key}" for part in _PROFILE_PARTS for key in getattr(profile, part)]
+
+
+def times_at_rest(times: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """``profile_times`` as stored: under ``*`` the time most of the profile's keys have, then only the names whose
+    time is not that one: a key of the profile with another time, or with none (null), and a key no longer in the
+    profile. ``times_from_rest`` reads it back exactly; a profile with no timed key keeps its times as they are."""
+    common = Counter(times[n] for n in names if n in times).most_common(1)
+    if not common:
+        return times
+    at = common[0][0]
+    current = set(names)
+    out: dict[str, Any] = {ALL_KEYS: at}
+    out.update((n, None) for n in names if n not in times)
+    out.update((n, t) for n, t in times.items() if t != at or n not in current)
+    return out
+
+
+def times_from_rest(stored: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """The whole ``profile_times`` of a stored one (``times_at_rest``); a whole one (no ``*``) as it is."""
+    if ALL_KEYS not in stored:
+        return stored
+    times = {n: stored[ALL_KEYS] for n in names}
+    for name, at in stored.items():
+        if name == ALL_KEYS:
+            continue
+        if at is None:
+            times.pop(name, None)
+        else:
+            times[name] = at
+    return times
+
+
+class EmployeeState(StoredState):
     """What the core keeps for one employee.
 
     ``seen`` holds the key (source and id) of each event applied, with the event's time, so that a
@@ -100,6 +168,30 @@ class EmployeeState(BaseModel):
         if isinstance(value, list | set | tuple):
             return dict.fromkeys(value, UNKNOWN_TIME)
         return value
+
+    @field_validator("profile_times", mode="before")
+    @classmethod
+    def _times_at_rest(cls, value: Any, info: ValidationInfo) -> Any:
+        """A stored ``profile_times`` (``times_at_rest``) is read against the profile read before it."""
+        if not isinstance(value, dict) or ALL_KEYS not in value:
+            return value
+        profile = info.data.get("profile")
+        if not isinstance(profile, Profile):
+            msg = f'profile_times with "{ALL_KEYS}" needs the valid profile it was stored with'
+            raise ValueError(msg)
+        return times_from_rest(value, profile_names(profile))
+
+    def compact(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Also: the profile without its empty parts, ``profile_times`` as ``times_at_rest`` stores it."""
+        data = super().compact(data)
+        profile = data.get("profile")
+        if isinstance(profile, dict):
+            for part in _PROFILE_PARTS:
+                if profile.get(part) == {}:
+                    del profile[part]
+        if "profile_times" in data and isinstance(profile, dict):  # read back against the profile beside it
+            data["profile_times"] = times_at_rest(data["profile_times"], profile_names(self.profile))
+        return data
 
     @classmethod
     def new(cls, employee_id: str) -> EmployeeState:
@@ -156,7 +248,7 @@ class Slot(BaseModel):
     message_id: str
 
 
-class MailboxState(BaseModel):
+class MailboxState(StoredState):
     """What one recipient has been sent and what waits for them (frequency cap, quiet hours).
 
     Two orders hold, and the mailbox relies on them to work without scanning: ``slots`` are in time order

@@ -1,8 +1,11 @@
-"""Per-employee and per-recipient state. Plain pydantic models, so any store can keep them as JSON."""
+"""Per-employee and per-recipient state. Plain pydantic models, so any store can keep them as JSON.
+
+Their JSON is the state at rest, which the worker keeps in its tables (README "State at rest"): a field that holds
+its default is left out (``unset``) and ``profile_times`` names only the keys whose time is not the common one
+(``times_at_rest``). A state written in full, as releases before stored it, reads as it always did."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -12,8 +15,8 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationInfo,
+    field_serializer,
     field_validator,
-    model_serializer,
 )
 
 from wayfinder.journeys.profile import Profile, apply_event, changes_profile
@@ -70,24 +73,11 @@ class LeavePeriod(BaseModel):
         return self.start <= at and (self.end is None or at < self.end)
 
 
-class StoredState(BaseModel):
-    """A state kept at rest: an employee's, a recipient's mailbox, a digest box. This is the one place where their
-    stored form is made (README "State at rest"): their JSON leaves out every field that holds its default, and
-    reading it back gives the default again, so a state written in full (by releases before) reads as it did.
-    Python dumps (``model_dump()``) stay whole; only JSON (``model_dump_json()``, ``mode="json"``) is compact."""
-
-    @model_serializer(mode="wrap", when_used="json")
-    def _at_rest(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = handler(self)
-        return self.compact(data) if isinstance(data, dict) else data
-
-    def compact(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The JSON-ready ``data`` of this state without the fields that hold their default."""
-        for name, field in type(self).model_fields.items():
-            if name in data and not field.is_required() and getattr(self, name) == field.get_default(
-                    call_default_factory=True):
-                del data[name]
-        return data
+def unset(value: Any) -> bool:
+    """Whether a field of a stored state holds its default, and so is left out of the state at rest (README "State
+    at rest"; ``exclude_if``): every such field's default is empty, None or False, and no other value of its type is
+    falsy. Reading a state back gives the default again, so a state written in full (before) reads as it did."""
+    return not value
 
 
 ALL_KEYS = "*"
@@ -99,18 +89,27 @@ def profile_names(profile: Profile) -> list[str]:
     return [f"{part}.{key}" for part in _PROFILE_PARTS for key in getattr(profile, part)]
 
 
-def times_at_rest(times: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    """``profile_times`` as stored: under ``*`` the time most of the profile's keys have, then only the names whose
-    time is not that one: a key of the profile with another time, or with none (null), and a key no longer in the
-    profile. ``times_from_rest`` reads it back exactly; a profile with no timed key keeps its times as they are."""
-    common = Counter(times[n] for n in names if n in times).most_common(1)
-    if not common:
-        return times
-    at = common[0][0]
+def times_at_rest(times: dict[str, str], names: list[str]) -> dict[str, str | None]:
+    """``profile_times`` as stored (its times as JSON writes them): under ``*`` the time most of the profile's keys
+    have, then only the names whose time is not that one: a key of the profile with another time, or with none
+    (null), and a key no longer in the profile. ``times_from_rest`` reads it back exactly; a profile with no timed
+    key keeps its times as they are."""
+    counts: dict[str, int] = {}
+    for name in names:
+        t = times.get(name)
+        if t is not None:
+            counts[t] = counts.get(t, 0) + 1
+    if not counts:
+        return dict(times)
+    at = max(counts, key=counts.__getitem__)  # the first of the most common: the same state, the same form
     current = set(names)
-    out: dict[str, Any] = {ALL_KEYS: at}
-    out.update((n, None) for n in names if n not in times)
-    out.update((n, t) for n, t in times.items() if t != at or n not in current)
+    out: dict[str, str | None] = {ALL_KEYS: at}
+    for name in names:
+        if name not in times:
+            out[name] = None
+    for name, t in times.items():
+        if t != at or name not in current:
+            out[name] = t
     return out
 
 
@@ -129,7 +128,7 @@ def times_from_rest(stored: dict[str, Any], names: list[str]) -> dict[str, Any]:
     return times
 
 
-class EmployeeState(StoredState):
+class EmployeeState(BaseModel):
     """What the core keeps for one employee.
 
     ``seen`` holds the key (source and id) of each event applied, with the event's time, so that a
@@ -145,21 +144,23 @@ class EmployeeState(StoredState):
 
     employee_id: str
     profile: Profile
-    enrollments: dict[str, Enrollment] = Field(default_factory=dict)
-    last_entry: dict[str, datetime] = Field(default_factory=dict)
-    delivered: set[str] = Field(default_factory=set)
-    feedback: dict[str, float] = Field(default_factory=dict)
-    seen: dict[str, datetime] = Field(default_factory=dict)
-    clock: datetime | None = None  # the latest time this state was processed at: replays never move it back
-    profile_times: dict[str, datetime] = Field(default_factory=dict)
-    mailboxes: set[str] = Field(default_factory=set)
-    open_tasks: dict[str, OpenTaskRef] = Field(default_factory=dict)
-    awaiting_approval: dict[str, Message] = Field(default_factory=dict)
-    leave: LeavePeriod | None = None  # the current or latest sensitive leave (journeys/leave.py)
+    enrollments: dict[str, Enrollment] = Field(default_factory=dict, exclude_if=unset)
+    last_entry: dict[str, datetime] = Field(default_factory=dict, exclude_if=unset)
+    delivered: set[str] = Field(default_factory=set, exclude_if=unset)
+    feedback: dict[str, float] = Field(default_factory=dict, exclude_if=unset)
+    seen: dict[str, datetime] = Field(default_factory=dict, exclude_if=unset)
+    # the latest time this state was processed at: replays never move it back
+    clock: datetime | None = Field(None, exclude_if=unset)
+    profile_times: dict[str, datetime] = Field(default_factory=dict, exclude_if=unset)
+    mailboxes: set[str] = Field(default_factory=set, exclude_if=unset)
+    open_tasks: dict[str, OpenTaskRef] = Field(default_factory=dict, exclude_if=unset)
+    awaiting_approval: dict[str, Message] = Field(default_factory=dict, exclude_if=unset)
+    # the current or latest sensitive leave (journeys/leave.py)
+    leave: LeavePeriod | None = Field(None, exclude_if=unset)
     # The erased-id record (SPEC §9): the time of the latest erasure of this id, whose events up to it are refused;
     # ``forgotten``: this state is that record alone (no person), until a hire after the erasure re-creates them.
-    erased_at: datetime | None = None
-    forgotten: bool = False
+    erased_at: datetime | None = Field(None, exclude_if=unset)
+    forgotten: bool = Field(False, exclude_if=unset)
 
     @field_validator("seen", mode="before")
     @classmethod
@@ -181,17 +182,9 @@ class EmployeeState(StoredState):
             raise ValueError(msg)
         return times_from_rest(value, profile_names(profile))
 
-    def compact(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Also: the profile without its empty parts, ``profile_times`` as ``times_at_rest`` stores it."""
-        data = super().compact(data)
-        profile = data.get("profile")
-        if isinstance(profile, dict):
-            for part in _PROFILE_PARTS:
-                if profile.get(part) == {}:
-                    del profile[part]
-        if "profile_times" in data and isinstance(profile, dict):  # read back against the profile beside it
-            data["profile_times"] = times_at_rest(data["profile_times"], profile_names(self.profile))
-        return data
+    @field_serializer("profile_times", mode="wrap", when_used="json")
+    def _times_to_rest(self, times: dict[str, datetime], handler: SerializerFunctionWrapHandler) -> Any:
+        return times_at_rest(handler(times), profile_names(self.profile))
 
     @classmethod
     def new(cls, employee_id: str) -> EmployeeState:
@@ -248,7 +241,7 @@ class Slot(BaseModel):
     message_id: str
 
 
-class MailboxState(StoredState):
+class MailboxState(BaseModel):
     """What one recipient has been sent and what waits for them (frequency cap, quiet hours).
 
     Two orders hold, and the mailbox relies on them to work without scanning: ``slots`` are in time order
@@ -258,11 +251,13 @@ class MailboxState(StoredState):
     model_config = ConfigDict(extra="forbid")
 
     recipient_id: str
-    slots: list[Slot] = Field(default_factory=list)
-    pending: dict[str, Message] = Field(default_factory=dict)
-    opt_out_channels: list[str] = Field(default_factory=list)
-    opt_out_topics: list[str] = Field(default_factory=list)
-    paused_until: datetime | None = None
-    leave: LeavePeriod | None = None  # the recipient's sensitive leave, as ``LeaveChanged`` said
-    on_leave: dict[str, Message] = Field(default_factory=dict)  # held until the leave ends, in the order held
-    leave_rules: dict[str, Literal["send", "suppress"]] = Field(default_factory=dict)  # of held messages not "defer"
+    slots: list[Slot] = Field(default_factory=list, exclude_if=unset)
+    pending: dict[str, Message] = Field(default_factory=dict, exclude_if=unset)
+    opt_out_channels: list[str] = Field(default_factory=list, exclude_if=unset)
+    opt_out_topics: list[str] = Field(default_factory=list, exclude_if=unset)
+    paused_until: datetime | None = Field(None, exclude_if=unset)
+    # the recipient's sensitive leave, as ``LeaveChanged`` said
+    leave: LeavePeriod | None = Field(None, exclude_if=unset)
+    # held until the leave ends, in the order held; the rules of those held messages that are not "defer"
+    on_leave: dict[str, Message] = Field(default_factory=dict, exclude_if=unset)
+    leave_rules: dict[str, Literal["send", "suppress"]] = Field(default_factory=dict, exclude_if=unset)

@@ -6,18 +6,11 @@ its default is left out (``unset``) and ``profile_times`` names only the keys wh
 
 from __future__ import annotations
 
+import operator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SerializerFunctionWrapHandler,
-    ValidationInfo,
-    field_serializer,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_serializer, field_validator
 
 from wayfinder.journeys.profile import Profile, apply_event, changes_profile
 from wayfinder.journeys.records import Message, Task
@@ -73,11 +66,11 @@ class LeavePeriod(BaseModel):
         return self.start <= at and (self.end is None or at < self.end)
 
 
-def unset(value: Any) -> bool:
-    """Whether a field of a stored state holds its default, and so is left out of the state at rest (README "State
-    at rest"; ``exclude_if``): every such field's default is empty, None or False, and no other value of its type is
-    falsy. Reading a state back gives the default again, so a state written in full (before) reads as it did."""
-    return not value
+unset = operator.not_
+"""Whether a field of a stored state holds its default, and so is left out of the state at rest (README "State at
+rest"; ``exclude_if``): every such field's default is empty, None or False, and no other value of its type is
+falsy. Reading a state back gives the default again, so a state written in full (before) reads as it did. (``not``
+itself: called for every field of every state written, a Python function would cost more than the rest.)"""
 
 
 ALL_KEYS = "*"
@@ -89,35 +82,47 @@ def profile_names(profile: Profile) -> list[str]:
     return [f"{part}.{key}" for part in _PROFILE_PARTS for key in getattr(profile, part)]
 
 
-def times_at_rest(times: dict[str, str], names: list[str]) -> dict[str, str | None]:
-    """``profile_times`` as stored (its times as JSON writes them): under ``*`` the time most of the profile's keys
-    have, then only the names whose time is not that one: a key of the profile with another time, or with none
-    (null), and a key no longer in the profile. ``times_from_rest`` reads it back exactly; a profile with no timed
-    key keeps its times as they are."""
-    counts: dict[str, int] = {}
-    for name in names:
-        t = times.get(name)
-        if t is not None:
-            counts[t] = counts.get(t, 0) + 1
-    if not counts:
+def times_at_rest(times: dict[str, datetime], names: list[str]) -> dict[str, datetime | None]:
+    """``profile_times`` as stored: under ``*`` the time most of the profile's keys have (a majority vote: one pass,
+    as this runs at every write of a state), then only the names whose time is not that one: a key of the profile
+    with another time, or with none (null), and a key no longer in the profile. ``times_from_rest`` reads it back
+    exactly; a time the same instant as ``*`` in another UTC offset is named, so that it is written as it was. A
+    profile with no timed key keeps its times as they are."""
+    at: datetime | None = None
+    votes = 0
+    for t in map(times.get, names):
+        if t is None:
+            continue
+        if votes == 0:
+            at, votes = t, 1
+        elif t is at or (t == at and (t.tzinfo is at.tzinfo or t.utcoffset() == at.utcoffset())):
+            votes += 1
+        else:
+            votes -= 1
+    if at is None:
         return dict(times)
-    at = max(counts, key=counts.__getitem__)  # the first of the most common: the same state, the same form
-    current = set(names)
-    out: dict[str, str | None] = {ALL_KEYS: at}
-    for name in names:
-        if name not in times:
+    out: dict[str, datetime | None] = {ALL_KEYS: at}
+    timed = 0
+    for name, t in zip(names, map(times.get, names), strict=True):
+        if t is None:
             out[name] = None
-    for name, t in times.items():
-        if t != at or name not in current:
+            continue
+        timed += 1
+        if not (t is at or (t == at and (t.tzinfo is at.tzinfo or t.utcoffset() == at.utcoffset()))):
             out[name] = t
+    if len(times) > timed:  # some timed keys are no longer in the profile: name them too
+        current = set(names)
+        out.update((name, t) for name, t in times.items() if name not in current)
     return out
 
 
 def times_from_rest(stored: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    """The whole ``profile_times`` of a stored one (``times_at_rest``); a whole one (no ``*``) as it is."""
+    """The whole ``profile_times`` of a stored one (``times_at_rest``); a whole one (no ``*``) as it is. The keys under
+    ``*`` share one time object, which makes the next ``times_at_rest`` of the state cheaper."""
     if ALL_KEYS not in stored:
         return stored
-    times = {n: stored[ALL_KEYS] for n in names}
+    common = _INSTANT.validate_python(stored[ALL_KEYS])
+    times: dict[str, Any] = dict.fromkeys(names, common)
     for name, at in stored.items():
         if name == ALL_KEYS:
             continue
@@ -126,6 +131,9 @@ def times_from_rest(stored: dict[str, Any], names: list[str]) -> dict[str, Any]:
         else:
             times[name] = at
     return times
+
+
+_INSTANT = TypeAdapter(datetime)
 
 
 class EmployeeState(BaseModel):
@@ -182,9 +190,9 @@ class EmployeeState(BaseModel):
             raise ValueError(msg)
         return times_from_rest(value, profile_names(profile))
 
-    @field_serializer("profile_times", mode="wrap", when_used="json")
-    def _times_to_rest(self, times: dict[str, datetime], handler: SerializerFunctionWrapHandler) -> Any:
-        return times_at_rest(handler(times), profile_names(self.profile))
+    @field_serializer("profile_times", when_used="json")
+    def _times_to_rest(self, times: dict[str, datetime]) -> dict[str, datetime | None]:
+        return times_at_rest(times, profile_names(self.profile))
 
     @classmethod
     def new(cls, employee_id: str) -> EmployeeState:

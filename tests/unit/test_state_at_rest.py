@@ -106,7 +106,7 @@ def test_profile_times_name_only_the_keys_whose_time_is_not_the_common_one() -> 
 
 def test_times_at_rest_keep_times_as_they_are_when_no_key_of_the_profile_has_one() -> None:
     assert times_at_rest({}, ["fields.a"]) == {}
-    assert times_at_rest({"fields.gone": "t"}, []) == {"fields.gone": "t"}
+    assert times_at_rest({"fields.gone": T0}, []) == {"fields.gone": T0}
 
 
 def test_stored_times_need_the_profile_they_were_stored_with() -> None:

@@ -113,6 +113,9 @@ def test_stored_times_need_the_profile_they_were_stored_with() -> None:
     with pytest.raises(ValidationError, match="needs the valid profile"):
         EmployeeState.model_validate_json('{"employee_id":"E1","profile":{"fields":{}},'
                                           '"profile_times":{"*":"2026-03-02T09:30:00Z"}}')
+    with pytest.raises(ValidationError, match=r"profile_times\n  Input should be a valid datetime"):
+        EmployeeState.model_validate_json('{"employee_id":"E1","profile":{"id":"E1","fields":{"a":1}},'
+                                          '"profile_times":{"*":null}}')
 
 
 def test_only_states_with_a_held_review_are_decoded_by_the_review_count() -> None:

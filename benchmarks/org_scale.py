@@ -13,6 +13,8 @@
    events run);
 4. state at rest per person (as the worker stores it), and peak memory per employee: the largest resident
    set of a separate simulate process of the year, against one of a quarter of the people.
+
+``--breakdown`` runs the year alone and says which parts of the state at rest make up its bytes, per person.
 Times are this process's CPU time (``time.process_time``), so that other work on a shared machine does not
 count; parts 2 and 3 feed their runners in turns of 200 events for the same reason.
 """
@@ -21,12 +23,15 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+
+from pydantic_core import to_json
 
 from benchmarks.core_throughput import bundled
 from benchmarks.org_load import DEPARTMENTS, PLACES, build, generate
@@ -116,9 +121,60 @@ def peak_rss(events: Path) -> float:
 
 
 def at_rest(runner: EmbeddedRunner) -> int:
-    """The bytes of every state kept at the end (employees, mailboxes, digest boxes), as the worker stores them."""
+    """The bytes of every state kept at the end (employees, mailboxes, digest boxes), as the worker stores them
+    (JSON in UTF-8)."""
     kept = [*runner.states.values(), *runner.mailboxes.values(), *runner.digest_boxes.values()]
-    return sum(len(s.model_dump_json()) for s in kept)
+    return sum(len(s.model_dump_json().encode("utf-8")) for s in kept)
+
+
+_INNER = {"profile", "enrollments", "open_tasks", "awaiting_approval", "pending", "on_leave", "open"}
+"""Parts broken down one level further: the profile's own, and the fields of the records these maps hold."""
+
+
+def _parts(text: str, kind: str, into: dict[str, int]) -> None:
+    """Add the bytes of each top-level key of one stored state (``"key":value`` and its comma; the braces are
+    ``kind.{}``) to ``into``, and one level below for the parts in ``_INNER``."""
+    data = json.loads(text)
+    into[f"{kind}.{{}}"] = into.get(f"{kind}.{{}}", 0) + len(text.encode("utf-8")) - sum(
+        len(to_json({k: v})) - 1 for k, v in data.items())
+    for key, value in data.items():
+        name = f"{kind}.{key}"
+        into[name] = into.get(name, 0) + len(to_json({key: value})) - 1
+        if key in _INNER and isinstance(value, dict):
+            inner = value if key == "profile" else {}
+            if key != "profile":
+                for record in value.values():
+                    for k, v in (record.items() if isinstance(record, dict) else ()):
+                        inner[k] = [*inner.get(k, []), v]
+            for k, v in inner.items():
+                sub = f"{name}.{k}" if key == "profile" else f"{name}.*.{k}"
+                size = len(to_json({k: v})) - 1 if key == "profile" else sum(len(to_json({k: x})) - 1 for x in v)
+                into[sub] = into.get(sub, 0) + size
+
+
+def breakdown(runner: EmbeddedRunner) -> list[tuple[str, float]]:
+    """Bytes per person kept at the end (as ``at_rest`` counts them), by part, largest first: ``employee.seen`` is
+    the ``"seen":{...},`` of every employee state; ``employee.profile.fields`` is within ``employee.profile``."""
+    parts: dict[str, int] = {}
+    for kind, states in (("employee", runner.states.values()), ("mailbox", runner.mailboxes.values()),
+                         ("digest", runner.digest_boxes.values())):
+        for state in states:
+            _parts(state.model_dump_json(), kind, parts)
+    people = len(runner.states)
+    return sorted(((name, size / people) for name, size in parts.items()), key=lambda p: -p[1])
+
+
+def print_breakdown(employees: int, seed: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        events = Path(tmp) / "org.jsonl"
+        events.write_text("\n".join(generate(employees, seed)) + "\n", encoding="utf-8")
+        _, whole = timed(bundled(), events, Path(tmp) / "out")
+    people = len(whole.states)
+    print(f"state at rest: {at_rest(whole) / people:,.0f} bytes per person kept ({people:,} people, "
+          f"{len(whole.mailboxes):,} mailboxes, {len(whole.digest_boxes):,} digest boxes), by part:")
+    for name, size in breakdown(whole):
+        if size >= 0.05:
+            print(f"  {name:<48} {size:8,.1f}")
 
 
 def main() -> None:
@@ -126,7 +182,11 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--sample", type=int, default=20_000, help="events for parts 2 and 3")
+    parser.add_argument("--breakdown", action="store_true", help="only the state at rest, by part")
     args = parser.parse_args()
+    if args.breakdown:
+        print_breakdown(args.employees, args.seed)
+        return
     defs = bundled()
     with tempfile.TemporaryDirectory() as tmp:
         events = Path(tmp) / "org.jsonl"

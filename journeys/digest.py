@@ -33,6 +33,7 @@ from wayfinder.journeys.effects import (
 from wayfinder.journeys.i18n import gettext
 from wayfinder.journeys.model import DigestRule, Policy, to_time
 from wayfinder.journeys.records import Message, stable_id
+from wayfinder.journeys.state import unset
 from wayfinder.journeys.templates import MessageTemplate, RenderError
 
 __all__ = ["DigestOutcome", "DigestState", "Digests", "OpenDigest", "digest_rule"]
@@ -58,10 +59,10 @@ class DigestState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     recipient_id: str
-    open: dict[str, OpenDigest] = Field(default_factory=dict)
-    opt_out_channels: list[str] = Field(default_factory=list)
-    opt_out_topics: list[str] = Field(default_factory=list)
-    paused_until: datetime | None = None
+    open: dict[str, OpenDigest] = Field(default_factory=dict, exclude_if=unset)
+    opt_out_channels: list[str] = Field(default_factory=list, exclude_if=unset)
+    opt_out_topics: list[str] = Field(default_factory=list, exclude_if=unset)
+    paused_until: datetime | None = Field(None, exclude_if=unset)
 
 
 @dataclass

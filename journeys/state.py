@@ -1,11 +1,16 @@
-"""Per-employee and per-recipient state. Plain pydantic models, so any store can keep them as JSON."""
+"""Per-employee and per-recipient state. Plain pydantic models, so any store can keep them as JSON.
+
+Their JSON is the state at rest, which the worker keeps in its tables (README "State at rest"): a field that holds
+its default is left out (``unset``) and ``profile_times`` names only the keys whose time is not the common one
+(``times_at_rest``). A state written in full, as releases before stored it, reads as it always did."""
 
 from __future__ import annotations
 
+import operator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_serializer, field_validator
 
 from wayfinder.journeys.profile import Profile, apply_event, changes_profile
 from wayfinder.journeys.records import Message, Task
@@ -61,6 +66,76 @@ class LeavePeriod(BaseModel):
         return self.start <= at and (self.end is None or at < self.end)
 
 
+unset = operator.not_
+"""Whether a field of a stored state holds its default, and so is left out of the state at rest (README "State at
+rest"; ``exclude_if``): every such field's default is empty, None or False, and no other value of its type is
+falsy. Reading a state back gives the default again, so a state written in full (before) reads as it did. (``not``
+itself: called for every field of every state written, a Python function would cost more than the rest.)"""
+
+
+ALL_KEYS = "*"
+"""In a stored ``profile_times``: the time of every key of the profile not named beside it."""
+
+
+def profile_names(profile: Profile) -> list[str]:
+    """The names ``profile_times`` gives the profile's keys (``fields.email``, ``preferences.quiet_hours``)."""
+    return [f"{part}.{key}" for part in _PROFILE_PARTS for key in getattr(profile, part)]
+
+
+def times_at_rest(times: dict[str, datetime], names: list[str]) -> dict[str, datetime | None]:
+    """``profile_times`` as stored: under ``*`` the time most of the profile's keys have (a majority vote: one pass,
+    as this runs at every write of a state), then only the names whose time is not that one: a key of the profile
+    with another time, or with none (null), and a key no longer in the profile. ``times_from_rest`` reads it back
+    exactly; a time the same instant as ``*`` in another UTC offset is named, so that it is written as it was. A
+    profile with no timed key keeps its times as they are."""
+    at: datetime | None = None
+    votes = 0
+    for t in map(times.get, names):
+        if t is None:
+            continue
+        if votes == 0:
+            at, votes = t, 1
+        elif t is at or (t == at and (t.tzinfo is at.tzinfo or t.utcoffset() == at.utcoffset())):
+            votes += 1
+        else:
+            votes -= 1
+    if at is None:
+        return dict(times)
+    out: dict[str, datetime | None] = {ALL_KEYS: at}
+    timed = 0
+    for name, t in zip(names, map(times.get, names), strict=True):
+        if t is None:
+            out[name] = None
+            continue
+        timed += 1
+        if not (t is at or (t == at and (t.tzinfo is at.tzinfo or t.utcoffset() == at.utcoffset()))):
+            out[name] = t
+    if len(times) > timed:  # some timed keys are no longer in the profile: name them too
+        current = set(names)
+        out.update((name, t) for name, t in times.items() if name not in current)
+    return out
+
+
+def times_from_rest(stored: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """The whole ``profile_times`` of a stored one (``times_at_rest``); a whole one (no ``*``) as it is. The keys under
+    ``*`` share one time object, which makes the next ``times_at_rest`` of the state cheaper."""
+    if ALL_KEYS not in stored:
+        return stored
+    common = _INSTANT.validate_python(stored[ALL_KEYS])
+    times: dict[str, Any] = dict.fromkeys(names, common)
+    for name, at in stored.items():
+        if name == ALL_KEYS:
+            continue
+        if at is None:
+            times.pop(name, None)
+        else:
+            times[name] = at
+    return times
+
+
+_INSTANT = TypeAdapter(datetime)
+
+
 class EmployeeState(BaseModel):
     """What the core keeps for one employee.
 
@@ -77,21 +152,23 @@ class EmployeeState(BaseModel):
 
     employee_id: str
     profile: Profile
-    enrollments: dict[str, Enrollment] = Field(default_factory=dict)
-    last_entry: dict[str, datetime] = Field(default_factory=dict)
-    delivered: set[str] = Field(default_factory=set)
-    feedback: dict[str, float] = Field(default_factory=dict)
-    seen: dict[str, datetime] = Field(default_factory=dict)
-    clock: datetime | None = None  # the latest time this state was processed at: replays never move it back
-    profile_times: dict[str, datetime] = Field(default_factory=dict)
-    mailboxes: set[str] = Field(default_factory=set)
-    open_tasks: dict[str, OpenTaskRef] = Field(default_factory=dict)
-    awaiting_approval: dict[str, Message] = Field(default_factory=dict)
-    leave: LeavePeriod | None = None  # the current or latest sensitive leave (journeys/leave.py)
+    enrollments: dict[str, Enrollment] = Field(default_factory=dict, exclude_if=unset)
+    last_entry: dict[str, datetime] = Field(default_factory=dict, exclude_if=unset)
+    delivered: set[str] = Field(default_factory=set, exclude_if=unset)
+    feedback: dict[str, float] = Field(default_factory=dict, exclude_if=unset)
+    seen: dict[str, datetime] = Field(default_factory=dict, exclude_if=unset)
+    # the latest time this state was processed at: replays never move it back
+    clock: datetime | None = Field(None, exclude_if=unset)
+    profile_times: dict[str, datetime] = Field(default_factory=dict, exclude_if=unset)
+    mailboxes: set[str] = Field(default_factory=set, exclude_if=unset)
+    open_tasks: dict[str, OpenTaskRef] = Field(default_factory=dict, exclude_if=unset)
+    awaiting_approval: dict[str, Message] = Field(default_factory=dict, exclude_if=unset)
+    # the current or latest sensitive leave (journeys/leave.py)
+    leave: LeavePeriod | None = Field(None, exclude_if=unset)
     # The erased-id record (SPEC §9): the time of the latest erasure of this id, whose events up to it are refused;
     # ``forgotten``: this state is that record alone (no person), until a hire after the erasure re-creates them.
-    erased_at: datetime | None = None
-    forgotten: bool = False
+    erased_at: datetime | None = Field(None, exclude_if=unset)
+    forgotten: bool = Field(False, exclude_if=unset)
 
     @field_validator("seen", mode="before")
     @classmethod
@@ -100,6 +177,22 @@ class EmployeeState(BaseModel):
         if isinstance(value, list | set | tuple):
             return dict.fromkeys(value, UNKNOWN_TIME)
         return value
+
+    @field_validator("profile_times", mode="before")
+    @classmethod
+    def _times_at_rest(cls, value: Any, info: ValidationInfo) -> Any:
+        """A stored ``profile_times`` (``times_at_rest``) is read against the profile read before it."""
+        if not isinstance(value, dict) or ALL_KEYS not in value:
+            return value
+        profile = info.data.get("profile")
+        if not isinstance(profile, Profile):
+            msg = f'profile_times with "{ALL_KEYS}" needs the valid profile it was stored with'
+            raise ValueError(msg)
+        return times_from_rest(value, profile_names(profile))
+
+    @field_serializer("profile_times", when_used="json")
+    def _times_to_rest(self, times: dict[str, datetime]) -> dict[str, datetime | None]:
+        return times_at_rest(times, profile_names(self.profile))
 
     @classmethod
     def new(cls, employee_id: str) -> EmployeeState:
@@ -166,11 +259,13 @@ class MailboxState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     recipient_id: str
-    slots: list[Slot] = Field(default_factory=list)
-    pending: dict[str, Message] = Field(default_factory=dict)
-    opt_out_channels: list[str] = Field(default_factory=list)
-    opt_out_topics: list[str] = Field(default_factory=list)
-    paused_until: datetime | None = None
-    leave: LeavePeriod | None = None  # the recipient's sensitive leave, as ``LeaveChanged`` said
-    on_leave: dict[str, Message] = Field(default_factory=dict)  # held until the leave ends, in the order held
-    leave_rules: dict[str, Literal["send", "suppress"]] = Field(default_factory=dict)  # of held messages not "defer"
+    slots: list[Slot] = Field(default_factory=list, exclude_if=unset)
+    pending: dict[str, Message] = Field(default_factory=dict, exclude_if=unset)
+    opt_out_channels: list[str] = Field(default_factory=list, exclude_if=unset)
+    opt_out_topics: list[str] = Field(default_factory=list, exclude_if=unset)
+    paused_until: datetime | None = Field(None, exclude_if=unset)
+    # the recipient's sensitive leave, as ``LeaveChanged`` said
+    leave: LeavePeriod | None = Field(None, exclude_if=unset)
+    # held until the leave ends, in the order held; the rules of those held messages that are not "defer"
+    on_leave: dict[str, Message] = Field(default_factory=dict, exclude_if=unset)
+    leave_rules: dict[str, Literal["send", "suppress"]] = Field(default_factory=dict, exclude_if=unset)

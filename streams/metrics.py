@@ -104,13 +104,14 @@ class StreamMetrics:
 @dataclass
 class PendingReviews:
     """The messages held for review (``awaiting_approval``) in the employee states a scan passes, and the creation
-    time of the oldest. Only a state with a held message is decoded (most states hold none)."""
+    time of the oldest. Only a state with a held message is decoded (most states hold none): a stored state leaves
+    out an empty ``awaiting_approval`` (README "State at rest"), and one written in full has ``{}`` there."""
 
     count: int = 0
     oldest: datetime | None = None
 
     def see(self, key: str, value: bytes) -> None:
-        if not key.startswith("s:") or b'"awaiting_approval":{}' in value:
+        if not key.startswith("s:") or b'"awaiting_approval":{"' not in value:
             return
         for held in (json.loads(value).get("awaiting_approval") or {}).values():
             created = datetime.fromisoformat(str(held["created_at"]))

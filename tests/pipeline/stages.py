@@ -76,18 +76,23 @@ class Pipeline:
             self.feed(self.mailboxes, "mticks", None, encode_tick(at))
 
 
-def bundled_through_stages(defs: Definitions | None = None) -> Pipeline:
-    """The bundled events through both stages in simulate's order (time, ties in file order); before each, a tick
-    at its time fires every timer due by then, as ``simulate`` does, and the mailbox topic is drained at once (no
-    mailbox lag). Lines that do not decode are dead letters, with no effect on state."""
-    p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=defs)  # everything processed is committed
+def bundled_in_order() -> list[tuple[datetime, bytes]]:
+    """The bundled events that decode, with their times, in simulate's order (time, ties in file order)."""
     timed = []
     for n, line in enumerate((examples_dir() / "events.jsonl").read_bytes().splitlines()):
         try:
             timed.append((decode_event(line).time, n, line))
         except DecodeError:
             continue
-    for at, _, line in sorted(timed):
+    return [(at, line) for at, _, line in sorted(timed)]
+
+
+def bundled_through_stages(defs: Definitions | None = None) -> Pipeline:
+    """The bundled events through both stages in simulate's order (time, ties in file order); before each, a tick
+    at its time fires every timer due by then, as ``simulate`` does, and the mailbox topic is drained at once (no
+    mailbox lag). Lines that do not decode are dead letters, with no effect on state."""
+    p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=defs)  # everything processed is committed
+    for at, line in bundled_in_order():
         p.tick(at)
         p.feed(p.employees, "hris", None, line)
         p.drain()

@@ -9,23 +9,11 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import to_json
 
-from tests.pipeline.stages import UNTIL, DictTable, Pipeline
-from wayfinder import examples_dir
+from tests.pipeline.stages import UNTIL, DictTable, Pipeline, bundled_in_order
 from wayfinder.journeys.digest import DigestState
-from wayfinder.journeys.events import DecodeError, decode_event
 from wayfinder.journeys.state import EmployeeState
 from wayfinder.streams.held import StoredMailbox
 from wayfinder.streams.unit import Table
-
-
-def _events() -> list[tuple[datetime, bytes]]:
-    timed = []
-    for n, line in enumerate((examples_dir() / "events.jsonl").read_bytes().splitlines()):
-        try:
-            timed.append((decode_event(line).time, n, line))
-        except DecodeError:
-            continue
-    return [(at, line) for at, _, line in sorted(timed)]
 
 
 def _feed(p: Pipeline, events: list[tuple[datetime, bytes]]) -> None:
@@ -61,7 +49,7 @@ def in_full(table: DictTable, models: dict[str, Any]) -> int:
 def restarted(old_tables: bool) -> tuple[list[tuple[str, str | None, bytes | None]], Pipeline, int]:
     """The bundled events, half of them before a restart (new stages on the same tables) and half after; the
     records, the pipeline after the restart, and how many employee states were rewritten in full."""
-    events = _events()
+    events = bundled_in_order()
     half = len(events) // 2
     everything = lambda topic, partition: 1 << 62  # noqa: E731 (everything processed is committed)
     first = Pipeline(committed=everything)

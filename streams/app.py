@@ -263,10 +263,9 @@ class _Builder:
             try:
                 await self._reread.seek(m.topic, m.partition, seen.reread_from)
             except Exception as e:  # e.g. revoked meanwhile: the gap is given up, and this record processed
-                self._offsets.forget({(m.topic, m.partition)})
-                self._offsets.see(m.topic, m.partition, m.offset, time.monotonic())
+                lost = self._offsets.give_up(m.topic, m.partition, m.offset)
                 self._reread.done(m.topic, m.partition)
-                self._lost(stage, m, m.offset - seen.reread_from, f" ({type(e).__name__})")
+                self._lost(stage, m, lost, f" ({type(e).__name__})")
                 return True
         if not seen.process:
             self._reread.pass_by(m)

@@ -232,6 +232,14 @@ class OffsetWatch:
         # came round again (or the wait ran out) without the missing offsets: they are lost.
         return PROCESS if offset <= gap.missing else Seen(True, lost=offset - gap.missing)
 
+    def give_up(self, topic: str, partition: int, offset: int) -> int:
+        """The partition could not be read again (e.g. revoked meanwhile): its gap is given up and the record at
+        ``offset`` processed after all; how many offsets are lost."""
+        tp = (topic, partition)
+        gap = self.gaps.pop(tp, None)
+        self.next[tp] = offset + 1
+        return offset - gap.missing if gap is not None else 0
+
     def rereading(self, topic: str, partition: int) -> bool:
         return (topic, partition) in self.gaps
 

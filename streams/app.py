@@ -163,7 +163,9 @@ class _Builder:
             await started()
             if os.environ.get(TEST_STALL_SETTING):
                 stall_restore_once(app)
-            app.add_future(self._watch_restore(Restore(app)))
+            restore = Restore(app)
+            restore.check()  # a Faust release without what the watch reads is refused at start (FaustInternalsChanged)
+            app.add_future(self._watch_restore(restore))
 
         app.on_start = on_start  # type: ignore[method-assign]
         return WayfinderApp(app, s, self.metrics, self.employees, self.mailboxes, self.directory, self.health,
@@ -378,7 +380,6 @@ class _Builder:
 
     async def _watch_restore(self, restore: Restore) -> None:
         """Start again a table restore that receives nothing (``faust_adapter.Restore``, ``health.RestoreWatch``)."""
-        restore.check()
         watch = self.health.restore
         while True:
             await asyncio.sleep(RESTORE_CHECK_SECONDS)

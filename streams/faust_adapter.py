@@ -28,6 +28,15 @@
   for a table restore, the restore waits for records it will never get (a CI run stalled so). ``FetchWanted`` hands
   aiokafka, in place of the set, a view that is never empty and holds a partition only while Faust's flow runs and
   the partition is active: records nobody wants stay in aiokafka's buffer until a seek replaces them or Faust asks.
+* ``Restore``: Faust restores the table partitions a worker is given from their changelogs before the agents run,
+  and waits for the last changelog record without a limit. A CI run once saw a restore receive nothing for two
+  minutes, its changelog partitions fetched and yet no record delivered, while the other worker restored at once
+  (the cause, found since: see ``FetchWanted``; this stays as a safety net). ``Restore`` tells when the restore
+  last moved and starts it again as a rebalance would: the changelog partitions are sought again to what was
+  restored, which also resets Faust's read marks and aiokafka's fetch positions and buffers for them
+  (``streams.health.RestoreWatch`` decides when). Faust's fetch loop is left running: stopping it during a restore
+  crashes the app (Faust's ``Fetcher`` treats a cancel while rebalancing as a crash to be restarted by a supervisor
+  it does not have).
 
 All of these are private to Faust and may change in any release. ``tests/unit/test_faust_adapter.py``
 checks them against the installed Faust, and ``CommittedOffsets.check`` refuses to start a worker
@@ -47,6 +56,9 @@ READ_MARKS_ATTRIBUTE = "_read_offset"
 UNACKED_ATTRIBUTE = "_unacked_messages"
 ACTIVE_ATTRIBUTE = "_active_partitions"
 GETMANY_ATTRIBUTE = "_getmany"
+# What ``Restore`` reads of Faust's ``Recovery`` service (``app.tables.recovery``) and calls on the app.
+RECOVERY_ATTRIBUTES = ("in_recovery", "need_recovery", "active_tps", "active_offsets", "active_highwaters",
+                       "_recovery_started_at", "_active_events_received_at", "signal_recovery_start")
 
 
 class FaustInternalsChanged(RuntimeError):
@@ -235,6 +247,48 @@ class FetchWanted:
 
         getmany_wanted.wants_now = True  # type: ignore[attr-defined]
         setattr(consumer, GETMANY_ATTRIBUTE, getmany_wanted)
+
+
+class Restore:
+    """Faust's restore of the worker's table partitions from their changelogs, seen from outside (module doc)."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def check(self) -> None:
+        """Raise if Faust's recovery service lacks what ``moved`` and ``restart`` use."""
+        recovery = self._app.tables.recovery
+        missing = [a for a in RECOVERY_ATTRIBUTES if not hasattr(recovery, a)]
+        if missing:
+            raise _changed(recovery, f"no {', '.join(missing)}", "watch over table restores", "Restore)")
+
+    def moved(self) -> float | None:
+        """While changelog records are still to be restored: when (``time.monotonic``) the restore started or
+        last received one of them; otherwise ``None``."""
+        r = self._app.tables.recovery
+        if not r.in_recovery or not r.need_recovery():
+            return None
+        received = r._active_events_received_at
+        return float(max([r._recovery_started_at or 0.0, *(received.get(tp, 0.0) for tp in r.active_tps)]))
+
+    def waiting(self) -> str:
+        """What the restore waits for, and where the consumer stands on it (changelog names and offsets only), for
+        the log: what a stall's cause may be read from."""
+        r = self._app.tables.recovery
+        consumer = self._app.consumer
+        active = getattr(consumer, "_active_partitions", None) or set()
+        marks = getattr(consumer, READ_MARKS_ATTRIBUTE, {})
+        parts = []
+        for tp in sorted(r.active_tps):
+            if r.active_highwaters[tp] > r.active_offsets[tp]:
+                parts.append(f"{tp.topic}[{tp.partition}] restored to {r.active_offsets[tp]} of "
+                             f"{r.active_highwaters[tp]} (fetching: {tp in active}, read mark: {marks.get(tp)})")
+        return "; ".join(parts) or "nothing"
+
+    def restart(self) -> None:
+        """Start the restore again as a rebalance would (Faust's recovery loop takes the signal): the changelog
+        partitions are sought again to what was restored."""
+        self._app.tables.recovery.signal_recovery_start.set()
 
 
 def check_on_start(app: Any, is_input: Callable[[str], bool] = lambda topic: False) -> None:

@@ -42,6 +42,40 @@ def partition_lag(ends: Mapping[Any, int], committed: Mapping[Any, int | None],
     return lag
 
 
+# A table restore that stopped moving is started again at most this many times in a row; after that the worker
+# says it is not alive, so that its orchestrator restarts it (README "Stalled restores").
+RESTORE_RESTARTS = 3
+
+
+@dataclass
+class RestoreWatch:
+    """When a table restore that receives no changelog record is started again (``faust_adapter.Restore``), and
+    when the worker gives up on it. ``stall_seconds`` 0: never."""
+
+    stall_seconds: float
+    restarts_allowed: int = RESTORE_RESTARTS
+    restarts: int = 0  # in the current restore
+    restarted: float = 0.0  # when last started again (a restart takes a moment to show in ``moved``)
+    stuck: float | None = None  # seconds without a record, once the restarts are used up
+
+    def check(self, moved: float | None, now: float) -> bool:
+        """``moved``: when the restore started or last received a record (``None``: no restore is waiting for
+        one). True: start it again now."""
+        if moved is None:
+            self.restarts, self.restarted, self.stuck = 0, 0.0, None
+            return False
+        still = now - max(moved, self.restarted)
+        if self.stall_seconds <= 0 or still < self.stall_seconds:
+            self.stuck = None
+            return False
+        if self.restarts < self.restarts_allowed:
+            self.restarts += 1
+            self.restarted = now
+            return True
+        self.stuck = still
+        return False
+
+
 @dataclass
 class WorkerHealth:
     """What the worker knows of itself, updated by the app's signals and timers; read by the probes (from the
@@ -58,6 +92,7 @@ class WorkerHealth:
     lag: dict[tuple[str, int], int] = field(default_factory=dict)
     measured: float | None = None
     crashes: list[float] = field(default_factory=list)
+    restore: RestoreWatch = field(default_factory=lambda: RestoreWatch(0.0))
 
     def __post_init__(self) -> None:
         self.metrics.ready.set_function(lambda: 1.0 if self.ready().ok else 0.0)
@@ -71,6 +106,9 @@ class WorkerHealth:
         """Alive unless the event loop stopped beating (before the first beat: starting, so alive)."""
         if self.beat is not None and self.clock() - self.beat > STUCK_AFTER_SECONDS:
             return Verdict.of([f"the event loop has not run for {self.clock() - self.beat:.0f}s"])
+        if self.restore.stuck is not None:
+            return Verdict.of([f"a table restore has received nothing for {self.restore.stuck:.0f}s, started again "
+                               f"{self.restore.restarts} times"])
         return Verdict(True)
 
     def ready(self) -> Verdict:
@@ -193,6 +231,14 @@ class OffsetWatch:
         # ``offset <= missing``: the missing record itself, or a replay from further back. Otherwise the partition
         # came round again (or the wait ran out) without the missing offsets: they are lost.
         return PROCESS if offset <= gap.missing else Seen(True, lost=offset - gap.missing)
+
+    def give_up(self, topic: str, partition: int, offset: int) -> int:
+        """The partition could not be read again (e.g. revoked meanwhile): its gap is given up and the record at
+        ``offset`` processed after all; how many offsets are lost."""
+        tp = (topic, partition)
+        gap = self.gaps.pop(tp, None)
+        self.next[tp] = offset + 1
+        return offset - gap.missing if gap is not None else 0
 
     def rereading(self, topic: str, partition: int) -> bool:
         return (topic, partition) in self.gaps

@@ -66,6 +66,9 @@ class StreamMetrics:
         self.reread = counter("wayfinder_input_gaps_reread_total", "Times an agent found offsets of an input partition "
                               "the consumer skipped and read the partition again from the first one (README \"Offsets "
                               "skipped\")", ["stage"])
+        self.restore_restarts = counter("wayfinder_table_restores_restarted_total", "Table restores from the "
+                                        "changelogs that received nothing for WAYFINDER_RESTORE_STALL_SECONDS and were "
+                                        "started again (README \"Stalled restores\")")
         self.agent_starts = counter("wayfinder_agent_starts_total", "Agent starts (more than one per agent: restarts "
                                     "after crashes)", ["agent"])
         self.rebalances = counter("wayfinder_rebalances_total", "Partition assignments this worker received")

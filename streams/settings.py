@@ -55,6 +55,8 @@ class WorkerSettings(BaseSettings):
     producer_compression: Literal["lz4", "zstd", "gzip", "snappy", "none"] = Field(
         "lz4", description="compression of produced batches (outputs and changelogs)")
     broker_commit_every: int = Field(5000, ge=1, description="commit offsets after this many inputs")
+    restore_stall_seconds: float = Field(30.0, ge=0, description="a table restore that receives no changelog "
+                                         "record for this long is started again (0: never)")
     table_standby_replicas: int = Field(0, ge=0, description="standby copies of each table partition kept by "
                                         "other workers (they read its changelog): a failover takes over without "
                                         "restoring it, at the cost of CPU on every worker; 0: none")

@@ -208,7 +208,8 @@ def test_a_killed_worker_stops_the_group_for_seconds_not_a_minute(world: KafkaWo
     try:
         with Progress(world) as progress:
             mine = eventually(lambda: _owned(first.scrape(), topic), lambda s: bool(s) and s != everything, 120)
-            assert progress.first_after(time.monotonic(), everything, 120) < 120  # all flowing before the kill
+            flowing = progress.first_after(time.monotonic(), everything, 120)
+            assert flowing < 120, f"not all partitions flowing before the kill:\n{_warnings(world)}"
             # 1. kill -9 and restart at once under the same instance id (a pod restarted by Kubernetes)
             _wait_stable(world, members=2)
             t0 = time.monotonic()
@@ -229,8 +230,17 @@ def test_a_killed_worker_stops_the_group_for_seconds_not_a_minute(world: KafkaWo
     print(f"\nfailover: restarted under the same id: survivor processing again after {survivor:.1f} s, all "
           f"partitions after {restarted:.1f} s; not restarted: survivor {alone_survivor:.1f} s, all partitions "
           f"{alone_all:.1f} s")
-    assert survivor < 15.0 and alone_survivor < 15.0
-    assert restarted < 120.0 and alone_all < 60.0
+    assert survivor < 15.0 and alone_survivor < 15.0, _warnings(world)
+    assert restarted < 120.0 and alone_all < 60.0, _warnings(world)
+
+
+def _warnings(world: KafkaWorld, last: int = 20) -> str:
+    """The workers' last warnings and errors, for a failure's message."""
+    lines = []
+    for n, w in enumerate(world.workers):
+        found = [line for line in w.text().splitlines() if "[WARNING]" in line or "[ERROR]" in line]
+        lines += [f"worker {n}: {line[:300]}" for line in found[-last:]]
+    return "\n".join(lines) or "(no warnings)"
 
 
 def _wait_stable(world: KafkaWorld, members: int, timeout: float = 120.0) -> None:

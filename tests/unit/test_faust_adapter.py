@@ -28,6 +28,7 @@ from wayfinder.streams.faust_adapter import (
     FetchWanted,
     ReadMarks,
     Rereader,
+    Restore,
     check_on_start,
     read_unread_from_the_start,
 )
@@ -226,6 +227,50 @@ def test_the_rereader_refuses_a_consumer_without_the_internals_it_needs() -> Non
     del consumer._unacked_messages
     with pytest.raises(FaustInternalsChanged, match="_unacked_messages"):
         Rereader(_App(consumer)).install()
+
+
+def test_a_restore_is_watched_through_faust_recovery_service(app: Any) -> None:
+    restore = Restore(app)
+    restore.check()  # every attribute the watch reads is there in this release
+    recovery = app.tables.recovery
+    assert restore.moved() is None, "no restore in progress"
+    changelog, other = TP("app-t-changelog", 0), TP("app-t-changelog", 1)
+    recovery.active_tps.update({changelog, other})
+    recovery.active_highwaters.update({changelog: 9, other: 4})
+    recovery.active_offsets.update({changelog: 2, other: 4})
+    recovery._set_recovery_started()
+    started = recovery._recovery_started_at
+    assert restore.moved() == started
+    recovery._active_events_received_at[changelog] = started + 5
+    assert restore.moved() == started + 5
+    assert restore.waiting() == "app-t-changelog[0] restored to 2 of 9 (fetching: False, read mark: None)"
+    assert not recovery.signal_recovery_start.is_set()
+    restore.restart()
+    assert recovery.signal_recovery_start.is_set(), "Faust's recovery loop starts again on this signal"
+    recovery.active_offsets[changelog] = 9
+    assert restore.moved() is None, "nothing left to restore"
+
+
+def test_faust_recovery_loop_seeks_the_changelogs_again_when_signalled() -> None:
+    from faust.tables.recovery import Recovery
+
+    loop = inspect.unwrap(Recovery._restart_recovery.fun).__code__.co_names  # a mode ServiceTask
+    assert "signal_recovery_start" in loop and "_seek_offsets" in loop, (
+        f"faust.tables.recovery.Recovery._restart_recovery no longer restarts on its signal: {FIX}")
+
+
+def test_the_restore_watch_refuses_a_recovery_service_without_what_it_reads() -> None:
+    class _Recovery:
+        in_recovery = False
+
+    class _Tables:
+        recovery = _Recovery()
+
+    class _AppWithTables:
+        tables = _Tables()
+
+    with pytest.raises(FaustInternalsChanged, match="need_recovery"):
+        Restore(_AppWithTables()).check()
 
 
 class _RereadConsumer:

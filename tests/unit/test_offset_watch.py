@@ -73,3 +73,14 @@ def test_a_revoked_partition_is_forgotten_so_its_next_owners_progress_is_no_gap(
     assert w.see("t", 0, 200, 0.0) == PROCESS  # another worker processed 101-199 meanwhile
     assert not w.rereading("t", 1)
     assert w.see("t", 1, 30, 0.0) == PROCESS
+
+
+def test_a_partition_that_cannot_be_read_again_gives_its_gap_up_and_goes_on_from_the_record_that_came() -> None:
+    w = OffsetWatch()
+    _run(w, [5, 6, 7])
+    assert w.see("t", 0, 10, 0.0) == Seen(False, reread_from=8)
+    assert w.give_up("t", 0, 10) == 2  # the seek back failed: 8 and 9 are lost, 10 is processed after all
+    assert not w.rereading("t", 0)
+    assert _run(w, [11, 12]) == [PROCESS, PROCESS]
+    assert w.give_up("t", 1, 4) == 0  # no gap there: nothing lost
+    assert w.see("t", 1, 5, 0.0) == PROCESS

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from tests.support import ROOT
 from wayfinder.connectors.metrics import DeliveryMetrics
-from wayfinder.streams.health import WorkerHealth, partition_lag
+from wayfinder.streams.health import RestoreWatch, WorkerHealth, partition_lag
 from wayfinder.streams.metrics import StreamMetrics
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.telemetry import JsonFormatter, add_standard_collectors, one_line_records
@@ -94,6 +94,33 @@ def test_alive_until_the_event_loop_stops_beating() -> None:
     assert h.alive().ok
     clock.t += 2
     assert h.alive().reasons == ("the event loop has not run for 61s",)
+
+
+def test_a_restore_that_receives_nothing_is_started_again_then_the_worker_is_not_alive() -> None:
+    watch = RestoreWatch(30.0, restarts_allowed=2)
+    assert not watch.check(None, 100.0), "no restore waiting"
+    assert not watch.check(100.0, 129.0), "moved 29 s ago: waiting"
+    assert watch.check(100.0, 130.0) and watch.restarts == 1
+    assert not watch.check(100.0, 132.0), "started again 2 s ago, and the restore does not show it yet"
+    assert not watch.check(131.0, 140.0), "the restart moved it"
+    assert watch.check(131.0, 161.0) and watch.restarts == 2
+    assert not watch.check(162.0, 200.0) and watch.stuck == 38.0, "the restarts are used up: stuck"
+    assert not watch.check(None, 201.0)
+    assert watch.restarts == 0 and not watch.stuck, "the restore finished: the next one starts afresh"
+    never = RestoreWatch(0.0)
+    assert not never.check(0.0, 10_000.0) and never.stuck is None, "0: never restarted, never stuck"
+
+
+def test_not_alive_once_a_stalled_restore_was_started_again_too_often() -> None:
+    h, clock = health()
+    h.restore = RestoreWatch(30.0, restarts_allowed=1)
+    assert h.restore.check(clock.t - 30, clock.t)
+    assert h.alive().ok, "started again: still alive"
+    clock.t += 31
+    assert not h.restore.check(clock.t - 40, clock.t)
+    assert h.alive().reasons == ("a table restore has received nothing for 31s, started again 1 times",)
+    h.restore.check(None, clock.t)
+    assert h.alive().ok
 
 
 def json_line(record_extra: dict[str, Any], exc: BaseException | None = None) -> dict[str, Any]:

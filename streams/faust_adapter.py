@@ -19,15 +19,24 @@
   nor commits past them), and while it waits Faust's read mark for the partition (``Consumer._read_offset``,
   which makes the fetch loop drop records below it as already read) answers "none", so the records read again
   are not dropped by a mark that records fetched before the seek moved on.
-
+* ``FetchWanted``: Faust's fetch loop asks aiokafka for the records of its active partitions by passing the set it
+  keeps (``Consumer._active_partitions``) itself, and a call waits up to a second. aiokafka reads that set when
+  records arrive, not when asked, and reads an empty set as "every partition". A rebalance empties the set (every
+  partition paused) while such a call waits, so the call hands out whatever arrives next, table changelogs included,
+  moving aiokafka's position past them; Faust throws the records away (its flow is stopped) and seeks only what has a
+  committed offset back, which a changelog never has. When that happens after Faust sought a changelog partition
+  for a table restore, the restore waits for records it will never get (a CI run stalled so). ``FetchWanted`` hands
+  aiokafka, in place of the set, a view that is never empty and holds a partition only while Faust's flow runs and
+  the partition is active: records nobody wants stay in aiokafka's buffer until a seek replaces them or Faust asks.
 * ``Restore``: Faust restores the table partitions a worker is given from their changelogs before the agents run,
   and waits for the last changelog record without a limit. A CI run once saw a restore receive nothing for two
   minutes, its changelog partitions fetched and yet no record delivered, while the other worker restored at once
-  (cause not found). ``Restore`` tells when the restore last moved and starts it again as a rebalance would: the
-  changelog partitions are sought again to what was restored, which also resets Faust's read marks and aiokafka's
-  fetch positions and buffers for them (``streams.health.RestoreWatch`` decides when). Faust's fetch loop is
-  left running: stopping it during a restore crashes the app (Faust's ``Fetcher`` treats a cancel while
-  rebalancing as a crash to be restarted by a supervisor it does not have).
+  (the cause, found since: see ``FetchWanted``; this stays as a safety net). ``Restore`` tells when the restore
+  last moved and starts it again as a rebalance would: the changelog partitions are sought again to what was
+  restored, which also resets Faust's read marks and aiokafka's fetch positions and buffers for them
+  (``streams.health.RestoreWatch`` decides when). Faust's fetch loop is left running: stopping it during a restore
+  crashes the app (Faust's ``Fetcher`` treats a cancel while rebalancing as a crash to be restarted by a supervisor
+  it does not have).
 
 All of these are private to Faust and may change in any release. ``tests/unit/test_faust_adapter.py``
 checks them against the installed Faust, and ``CommittedOffsets.check`` refuses to start a worker
@@ -45,6 +54,8 @@ from faust.types import TP
 COMMITTED_ATTRIBUTE = "_committed_offset"
 READ_MARKS_ATTRIBUTE = "_read_offset"
 UNACKED_ATTRIBUTE = "_unacked_messages"
+ACTIVE_ATTRIBUTE = "_active_partitions"
+GETMANY_ATTRIBUTE = "_getmany"
 # What ``Restore`` reads of Faust's ``Recovery`` service (``app.tables.recovery``) and calls on the app.
 RECOVERY_ATTRIBUTES = ("in_recovery", "need_recovery", "active_tps", "active_offsets", "active_highwaters",
                        "_recovery_started_at", "_active_events_received_at", "signal_recovery_start")
@@ -197,6 +208,47 @@ class Rereader:
         getattr(self._app.consumer, UNACKED_ATTRIBUTE).discard(message)
 
 
+class WantedNow:
+    """The partitions Faust wants records of, read at the moment aiokafka hands records out (see the module doc):
+    never empty to aiokafka's ``if partitions`` test, and holding none while Faust's flow is stopped."""
+
+    def __init__(self, consumer: Any) -> None:
+        self._consumer = consumer
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __contains__(self, tp: object) -> bool:
+        consumer = self._consumer
+        active = getattr(consumer, ACTIVE_ATTRIBUTE, None)
+        return bool(consumer.flow_active) and active is not None and tp in active
+
+
+class FetchWanted:
+    """Makes the fetch loop's calls to aiokafka take only the records Faust wants when they arrive (module doc)."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def install(self) -> None:
+        """Wrap the consumer's ``_getmany`` (the call ``Consumer._wait_next_records`` makes); before the fetch loop
+        starts. Installed once."""
+        consumer = self._app.consumer
+        getmany = getattr(consumer, GETMANY_ATTRIBUTE, None)
+        if not callable(getmany) or not hasattr(consumer, "flow_active") or not hasattr(consumer, ACTIVE_ATTRIBUTE):
+            raise _changed(consumer, f"no {GETMANY_ATTRIBUTE}, flow_active or {ACTIVE_ATTRIBUTE}",
+                           "fetching of wanted partitions only", "FetchWanted)")
+        if getattr(getmany, "wants_now", False):
+            return
+        wanted = WantedNow(consumer)
+
+        async def getmany_wanted(active_partitions: Any, timeout: float) -> Any:
+            return await getmany(active_partitions=None if active_partitions is None else wanted, timeout=timeout)
+
+        getmany_wanted.wants_now = True  # type: ignore[attr-defined]
+        setattr(consumer, GETMANY_ATTRIBUTE, getmany_wanted)
+
+
 class Restore:
     """Faust's restore of the worker's table partitions from their changelogs, seen from outside (module doc)."""
 
@@ -241,14 +293,15 @@ class Restore:
 
 def check_on_start(app: Any, is_input: Callable[[str], bool] = lambda topic: False) -> None:
     """Make ``app`` run ``CommittedOffsets.check`` when it starts, before it connects or reads anything, and
-    read the unread input partitions (``is_input``) from their start (``read_unread_from_the_start``), and put the
-    read marks ``Rereader`` needs in place."""
+    read the unread input partitions (``is_input``) from their start (``read_unread_from_the_start``), put the
+    read marks ``Rereader`` needs in place, and make the fetch loop take only wanted records (``FetchWanted``)."""
     started = app.on_start
 
     async def on_start() -> None:
         await started()
         CommittedOffsets(app).check()
         Rereader(app).install()
+        FetchWanted(app).install()
         read_unread_from_the_start(app.consumer, is_input)
 
     app.on_start = on_start

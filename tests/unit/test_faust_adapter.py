@@ -14,6 +14,7 @@ from typing import Any
 
 import faust
 import pytest
+from aiokafka.consumer.fetcher import Fetcher, FetchResult
 from faust.transport.consumer import Consumer as BaseConsumer
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
@@ -24,6 +25,7 @@ from wayfinder.streams.faust_adapter import (
     CommittedOffsets,
     FaustInternalsChanged,
     FaustTable,
+    FetchWanted,
     ReadMarks,
     Rereader,
     Restore,
@@ -114,8 +116,11 @@ def test_the_check_runs_when_the_app_starts_not_at_the_first_commit() -> None:
     setattr(app.consumer, COMMITTED_ATTRIBUTE, {})
     setattr(app.consumer, READ_MARKS_ATTRIBUTE, {})
     app.consumer._unacked_messages = set()
+    app.consumer.flow_active, app.consumer._active_partitions = True, set()
+    app.consumer._getmany = _FetchingConsumer()._getmany
     asyncio.run(app.on_start())
     assert isinstance(getattr(app.consumer, READ_MARKS_ATTRIBUTE), ReadMarks)  # in place before anything is read
+    assert app.consumer._getmany.wants_now  # so is the fetch of wanted partitions only
     assert started == ["faust", "faust"]
     asyncio.run(app.consumer.seek_to_committed())
     assert app.consumer.sought == []  # no input topics named: nothing is sought
@@ -281,3 +286,132 @@ class _RereadConsumer:
 class _App:
     def __init__(self, consumer: Any) -> None:
         self.consumer = consumer
+
+
+CHANGELOG, INPUT = TP("app-employees-changelog", 2), TP("in", 2)
+
+
+def test_a_fetch_waiting_through_a_rebalance_leaves_the_records_no_one_wants_in_aiokafka() -> None:
+    """The stalled restore (module doc of faust_adapter, ``FetchWanted``): the fetch loop's call waits in aiokafka
+    while a rebalance pauses every partition; the records that then arrive (a changelog a restore has just sought to
+    its start) must stay in aiokafka's buffer, not be handed to a fetch loop that throws them away."""
+    consumer = _FetchingConsumer()
+    consumer._active_partitions = {INPUT}
+    FetchWanted(_App(consumer)).install()
+    asyncio.run(consumer._getmany(active_partitions=consumer._active_partitions, timeout=1.0))
+    asked = consumer.asked[-1]  # what aiokafka's Fetcher.fetched_records is given by the waiting call
+    consumer.flow_active = False  # the rebalance: Faust stops its flow and pauses every partition
+    consumer._active_partitions.clear()
+    fetcher = _BufferedFetcher({CHANGELOG: [0, 1, 2, 3], INPUT: [7]})
+    assert asyncio.run(Fetcher.fetched_records(fetcher, asked)) == {}
+    assert fetcher.positions() == {CHANGELOG: 0, INPUT: 7}  # nothing consumed: a seek or a later call gets them
+    consumer.flow_active = True  # the restore resumes the flow for the changelog partition only
+    consumer._active_partitions.add(CHANGELOG)
+    assert asyncio.run(Fetcher.fetched_records(fetcher, asked)) == {CHANGELOG: [0, 1, 2, 3]}
+    assert fetcher.positions() == {CHANGELOG: 4, INPUT: 7}
+
+
+def test_aiokafka_reads_an_empty_partition_set_as_every_partition_which_is_why_faust_needs_the_view() -> None:
+    fetcher = _BufferedFetcher({CHANGELOG: [0, 1], INPUT: [7]})
+    drained = asyncio.run(Fetcher.fetched_records(fetcher, set()))
+    assert drained == {CHANGELOG: [0, 1], INPUT: [7]}, "aiokafka changed how it reads the partitions asked for: " + FIX
+
+
+def test_the_fetch_of_wanted_partitions_is_installed_once_and_refuses_a_consumer_without_its_internals() -> None:
+    consumer = _FetchingConsumer()
+    FetchWanted(_App(consumer)).install()
+    installed = consumer._getmany
+    FetchWanted(_App(consumer)).install()
+    assert consumer._getmany is installed
+    asyncio.run(consumer._getmany(active_partitions=None, timeout=1.0))
+    assert consumer.asked[-1] is None  # a client-only app asks for every partition, as in Faust
+    with pytest.raises(FaustInternalsChanged, match="_active_partitions"):
+        FetchWanted(_App(_FetchingConsumer.without_active())).install()
+
+
+def test_faust_passes_its_active_partitions_to_the_getmany_the_adapter_wraps(app: Any) -> None:
+    wait = inspect.unwrap(BaseConsumer._wait_next_records)
+    assert "_getmany" in wait.__code__.co_names and "_get_active_partitions" in wait.__code__.co_names, (
+        f"faust.transport.consumer.Consumer._wait_next_records no longer hands _getmany its active partitions: {FIX}")
+    assert callable(app.consumer._getmany)
+    assert isinstance(app.consumer._active_partitions, (set, type(None)))
+
+
+class _FetchingConsumer:
+    """What ``FetchWanted`` reads of Faust's consumer; ``asked``: what each ``_getmany`` call passed on to aiokafka."""
+
+    def __init__(self) -> None:
+        self.flow_active = True
+        self._active_partitions: set[TP] = set()
+        self.asked: list[Any] = []
+
+    async def _getmany(self, active_partitions: Any, timeout: float) -> dict[TP, list[Any]]:
+        self.asked.append(active_partitions)
+        return {}
+
+    @classmethod
+    def without_active(cls) -> Any:
+        consumer = cls()
+        del consumer._active_partitions
+        return consumer
+
+
+class _State:
+    paused = False
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+
+    def consumed_to(self, offset: int) -> None:
+        self.position = offset
+
+
+class _Assignment:
+    active = True
+
+    def __init__(self) -> None:
+        self.states: dict[TP, _State] = {}
+
+    def state_value(self, tp: TP) -> _State:
+        return self.states[tp]
+
+
+class _PartitionRecords:
+    """aiokafka's buffered records of one partition, reduced to their offsets."""
+
+    def __init__(self, offsets: list[int]) -> None:
+        self.offsets = offsets
+        self.next_fetch_offset = offsets[0]
+
+    def __iter__(self) -> Iterator[int]:
+        for offset in self.offsets:
+            self.next_fetch_offset = offset + 1
+            yield offset
+
+
+class _Subscriptions:
+    reassignment_in_progress = False
+
+    def is_assigned(self, tp: TP) -> bool:
+        return True
+
+
+class _BufferedFetcher:
+    """What aiokafka's ``Fetcher.fetched_records`` reads: records fetched for each partition, not yet handed out."""
+
+    def __init__(self, buffered: dict[TP, list[int]]) -> None:
+        self.assignment = _Assignment()
+        self._records: dict[TP, FetchResult] = {}
+        for tp, offsets in buffered.items():
+            self.assignment.states[tp] = _State(offsets[0])
+            records = _PartitionRecords(offsets)
+            self._records[tp] = FetchResult(tp, assignment=self.assignment, partition_records=records, backoff=0)
+        self._subscriptions = _Subscriptions()
+        self._closed = False
+        self._wait_consume_future = None
+
+    def _notify(self, future: Any) -> None:
+        pass
+
+    def positions(self) -> dict[TP, int]:
+        return {tp: state.position for tp, state in self.assignment.states.items()}

@@ -134,6 +134,7 @@ class _Builder:
         self._offsets = OffsetWatch()  # inputs Faust fetched and never delivered are read again
         self._reread = Rereader(self.app)
         self._drop = drop_once()
+        self._restore = Restore(self.app)
         self._directory_read: dict[int, int] = {}  # how far the directory reader has read, by partition
         if settings.recipient_wait_seconds > 0:
             self.employees.holds.caught_up = 0.0  # measured (streams.progress): waits end by the group's progress
@@ -163,9 +164,8 @@ class _Builder:
             await started()
             if os.environ.get(TEST_STALL_SETTING):
                 stall_restore_once(app)
-            restore = Restore(app)
-            restore.check()  # a Faust release without what the watch reads is refused at start (FaustInternalsChanged)
-            app.add_future(self._watch_restore(restore))
+            self._restore.check()  # a Faust release without what the watch reads is refused at start-up
+            app.add_future(self._watch_restore(self._restore))
 
         app.on_start = on_start  # type: ignore[method-assign]
         return WayfinderApp(app, s, self.metrics, self.employees, self.mailboxes, self.directory, self.health,
@@ -362,7 +362,9 @@ class _Builder:
         self.health.on_assigned({(tp.topic, tp.partition) for tp in assigned})
 
     async def _on_rebalance_complete(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
-        self.health.joined, self.health.rebalancing = True, False
+        # Faust also says "complete" for a restore interrupted to start again (by a rebalance or the restore watch):
+        # still rebalancing while changelog records are to be restored.
+        self.health.joined, self.health.rebalancing = True, self._restore.moved() is not None
 
     async def _on_revoked(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         revoked: set[TP] = args[0] if args else kwargs.get("revoked", set())

@@ -32,7 +32,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from benchmarks.core_throughput import replicate
 from wayfinder import examples_dir
-from wayfinder.streams.publish import publish, wait_caught_up
+from wayfinder.streams.publish import publish, route, wait_caught_up
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.topics import create_topics
 
@@ -107,13 +107,29 @@ def worker_rate(s: WorkerSettings, count: int, folder: Path) -> float:
         process.wait(timeout=60)
 
 
-def latency(broker: str, rate: int, seconds: int, folder: Path) -> list[float]:
-    """Event-to-decision latency in a wall-clock worker: births at a fixed rate, for known employees."""
+def latency(broker: str, rate: int, seconds: int, folder: Path, background: list[bytes] | None = None,
+            every: int = 1) -> list[float]:
+    """Event-to-decision latency in a wall-clock worker: births at a fixed rate, for known employees. With
+    ``background`` (event lines), ``rate`` counts every event sent: one in ``every`` is a birth, the others are those
+    lines in order, each stamped with the time it is sent (its leading profiles are loaded before, as the births'
+    are); only the births are measured."""
     s = settings(broker, uuid.uuid4().hex[:8], "wall")
     create_topics(s)
-    count = rate * seconds
+    sends = rate * seconds
+    count = sends if background is None else len(range(0, sends, every))
     now = datetime.now(UTC)
     producer = KafkaProducer(bootstrap_servers=broker, linger_ms=1, acks=1)
+    rest: list[bytes] = []
+    if background is not None:
+        profiles = next((i for i, line in enumerate(background)
+                         if json.loads(line)["type"] != "hris.employee.upserted"), len(background))
+        for line in background[:profiles]:
+            topic, key = route(line)
+            producer.send(s.topic(topic), key=key, value=line)
+        rest = background[profiles:]
+        if len(rest) < sends - count:
+            msg = f"{len(rest)} background events for {sends - count} sends: give more"
+            raise ValueError(msg)
     for i in range(count):
         profile = {"specversion": "1.0", "id": f"p{i}", "source": "bench", "type": "hris.employee.upserted",
                    "time": now.isoformat(), "subject": f"L{i}", "data": {
@@ -126,12 +142,21 @@ def latency(broker: str, rate: int, seconds: int, folder: Path) -> list[float]:
         wait_caught_up(s, timeout=600)
         sent: dict[str, float] = {}
         t0 = time.perf_counter()
-        for i in range(count):
-            due = t0 + i / rate
+        others = iter(rest)
+        for n in range(sends):
+            due = t0 + n / rate
             pause = due - time.perf_counter()
             if pause > 0:
                 time.sleep(pause)
             t = datetime.now(UTC)
+            if background is not None and n % every:
+                line = next(others)
+                event = json.loads(line)
+                event["time"] = t.isoformat()
+                topic, key = route(line)
+                producer.send(s.topic(topic), key=key, value=json.dumps(event).encode())
+                continue
+            i = n if background is None else n // every
             birth = {"specversion": "1.0", "id": f"b{i}", "source": "bench", "type": "hris.dependent.added",
                      "time": t.isoformat(), "subject": f"L{i}", "data": {"relationship": "child", "reason": "birth",
                                                                         "date": t.date().isoformat()}}

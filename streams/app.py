@@ -161,11 +161,11 @@ class _Builder:
         started = app.on_start
 
         async def on_start() -> None:  # app.timer and app.task start only once the first restore is done
-            await started()
+            await started()  # check_on_start's checks first (Restore's among them)
             if os.environ.get(TEST_STALL_SETTING):
                 stall_restore_once(app)
-            self._restore.check()  # a Faust release without what the watch reads is refused at start-up
-            app.add_future(self._watch_restore(self._restore))
+            if s.restore_stall_seconds > 0:
+                app.add_future(self._watch_restore(self._restore))
 
         app.on_start = on_start  # type: ignore[method-assign]
         return WayfinderApp(app, s, self.metrics, self.employees, self.mailboxes, self.directory, self.health,

@@ -276,7 +276,7 @@ class Restore:
         the log: what a stall's cause may be read from."""
         r = self._app.tables.recovery
         consumer = self._app.consumer
-        active = getattr(consumer, "_active_partitions", None) or set()
+        active = getattr(consumer, ACTIVE_ATTRIBUTE, None) or set()
         marks = getattr(consumer, READ_MARKS_ATTRIBUTE, {})
         parts = []
         for tp in sorted(r.active_tps):
@@ -294,7 +294,8 @@ class Restore:
 def check_on_start(app: Any, is_input: Callable[[str], bool] = lambda topic: False) -> None:
     """Make ``app`` run ``CommittedOffsets.check`` when it starts, before it connects or reads anything, and
     read the unread input partitions (``is_input``) from their start (``read_unread_from_the_start``), put the
-    read marks ``Rereader`` needs in place, and make the fetch loop take only wanted records (``FetchWanted``)."""
+    read marks ``Rereader`` needs in place, make the fetch loop take only wanted records (``FetchWanted``), and
+    check that the recovery service has what ``Restore`` reads."""
     started = app.on_start
 
     async def on_start() -> None:
@@ -302,6 +303,7 @@ def check_on_start(app: Any, is_input: Callable[[str], bool] = lambda topic: Fal
         CommittedOffsets(app).check()
         Rereader(app).install()
         FetchWanted(app).install()
+        Restore(app).check()
         read_unread_from_the_start(app.consumer, is_input)
 
     app.on_start = on_start

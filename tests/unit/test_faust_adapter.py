@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Iterator, MutableMapping
+from types import SimpleNamespace
 from typing import Any
 
 import faust
@@ -22,6 +23,7 @@ from faust.types.tuples import ConsumerMessage
 from wayfinder.streams.faust_adapter import (
     COMMITTED_ATTRIBUTE,
     READ_MARKS_ATTRIBUTE,
+    RECOVERY_ATTRIBUTES,
     CommittedOffsets,
     FaustInternalsChanged,
     FaustTable,
@@ -103,6 +105,7 @@ def test_the_check_runs_when_the_app_starts_not_at_the_first_commit() -> None:
 
     class StubApp:
         consumer: Any = Changed()
+        tables: Any = SimpleNamespace(recovery=SimpleNamespace())
 
         async def on_start(self) -> None:
             started.append("faust")
@@ -118,10 +121,14 @@ def test_the_check_runs_when_the_app_starts_not_at_the_first_commit() -> None:
     app.consumer._unacked_messages = set()
     app.consumer.flow_active, app.consumer._active_partitions = True, set()
     app.consumer._getmany = _FetchingConsumer()._getmany
+    with pytest.raises(FaustInternalsChanged, match="no in_recovery, need_recovery"):
+        asyncio.run(app.on_start())  # a recovery service without what the restore watch reads: refused at start
+    app.tables.recovery = SimpleNamespace(**dict.fromkeys(RECOVERY_ATTRIBUTES))
+    app.consumer._read_offset = {}
     asyncio.run(app.on_start())
     assert isinstance(getattr(app.consumer, READ_MARKS_ATTRIBUTE), ReadMarks)  # in place before anything is read
     assert app.consumer._getmany.wants_now  # so is the fetch of wanted partitions only
-    assert started == ["faust", "faust"]
+    assert started == ["faust", "faust", "faust"]
     asyncio.run(app.consumer.seek_to_committed())
     assert app.consumer.sought == []  # no input topics named: nothing is sought
 

@@ -34,7 +34,7 @@ from benchmarks.core_throughput import replicate
 from wayfinder import examples_dir
 from wayfinder.streams.publish import publish, route, wait_caught_up
 from wayfinder.streams.settings import WorkerSettings
-from wayfinder.streams.topics import create_topics
+from wayfinder.streams.topics import INPUTS, create_topics
 
 WAYFINDER = str(Path(sys.executable).with_name("wayfinder"))
 
@@ -108,7 +108,7 @@ def worker_rate(s: WorkerSettings, count: int, folder: Path) -> float:
 
 
 def latency(broker: str, rate: int, seconds: int, folder: Path, background: list[bytes] | None = None,
-            every: int = 1) -> list[float]:
+            every: int = 1, record: Path | None = None, settled: list[float] | None = None) -> list[float]:
     """Event-to-decision latency in a wall-clock worker: births at a fixed rate, for known employees. With
     ``background`` (event lines), ``rate`` counts every event sent: one in ``every`` is a birth, the others are those
     lines in order, each stamped with the time it is sent (its leading profiles are loaded before, as the births'
@@ -137,11 +137,13 @@ def latency(broker: str, rate: int, seconds: int, folder: Path, background: list
                        "employment_type": "employee"}}
         producer.send(s.topic("hris.events"), key=f"L{i}".encode(), value=json.dumps(profile).encode())
     producer.flush()
+    for topic in INPUTS:  # the producer's metadata now, not on its first send of the timed part
+        producer.partitions_for(s.topic(topic))
     process = start_worker(s, folder / "latency-worker.log")
     try:
         wait_caught_up(s, timeout=600)
         sent: dict[str, float] = {}
-        t0 = time.perf_counter()
+        t0, t0_wall = time.perf_counter(), time.time()
         others = iter(rest)
         for n in range(sends):
             due = t0 + n / rate
@@ -178,6 +180,11 @@ def latency(broker: str, rate: int, seconds: int, folder: Path, background: list
         m = json.loads(r.value)
         first.setdefault(m["employee_id"], r.timestamp / 1000)
     consumer.close()
+    if settled is not None:  # the births sent after the run's first second (the worker's first inputs behind them)
+        settled.extend(sorted(first[k] - sent[k] for k in sent if k in first and sent[k] - t0_wall >= 1.0))
+    if record is not None:  # each birth's send (seconds from the first) and its latency, in the order sent
+        record.write_text("".join(f"{k} {sent[k] - t0_wall:.3f} {first[k] - sent[k]:.3f}\n"
+                                  for k in sent if k in first), encoding="utf-8")
     return sorted(first[k] - sent[k] for k in sent if k in first)
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -12,6 +13,12 @@ import holidays
 
 log = logging.getLogger(__name__)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def load_public_holidays() -> None:
+    """Import the library's countries now: the first question about any country imports all of them (about 0.2 s
+    here), which a worker would otherwise pay in the middle of its first roadmap (README "Warm at start-up")."""
+    importlib.import_module("holidays.countries")
 
 
 @functools.lru_cache(maxsize=256)

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
+from wayfinder.catalog.calendar import load_public_holidays
 from wayfinder.catalog.graph import CatalogGraph
+from wayfinder.journeys.i18n import DEFAULT_LOCALE, languages, load_locales
 from wayfinder.journeys.model import Fairness, Journey, JourneyTestDoc, Policy
 from wayfinder.journeys.templates import MessageTemplate
 
@@ -53,6 +55,16 @@ class Definitions:
     def inline_template(self, journey: Journey, step: str, part: Part) -> MessageTemplate:
         """The compiled inline text of a step; the loader admits a journey only when all of them compiled."""
         return self.inline[InlineKey.of(journey, step, part)]
+
+    def warm(self) -> None:
+        """Load now what the first events would otherwise load in the middle of a stream: the public-holiday
+        countries and, for the default locale, the catalogs' languages and every locale a template writes in, Babel's
+        data and the message catalog. A worker calls it before it reads (README "Warm at start-up")."""
+        load_public_holidays()
+        locales = {DEFAULT_LOCALE, *languages()}
+        for template in (*self.templates.values(), *self.inline.values()):
+            locales.update(template.locales)
+        load_locales(sorted(locales))
 
     def explanation_template(self, journey: Journey) -> MessageTemplate | None:
         """The journey's own explanation, if it wrote one."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -127,6 +127,14 @@ class Reader:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return numbers.format_decimal(value, locale=self.locale)
         return str(value)
+
+
+def load_locales(locales: Iterable[str | None]) -> None:
+    """Read Babel's data and the message catalog for each of ``locales`` now, not on the first message written in
+    it (tens of milliseconds each; README "Warm at start-up")."""
+    for locale in locales:
+        Reader(locale, None).datetime(datetime(2000, 1, 1, tzinfo=UTC))
+        _translations(_language(locale))
 
 
 @functools.lru_cache(maxsize=8_192)

@@ -31,7 +31,14 @@ from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
 from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.profile import Profile
 from wayfinder.streams.clock import EPOCH, StreamClock
-from wayfinder.streams.faust_adapter import CommittedOffsets, FaustTable, Rereader, Restore, check_on_start
+from wayfinder.streams.faust_adapter import (
+    CommittedOffsets,
+    FaustTable,
+    Rereader,
+    Restore,
+    bound_fetch_wait,
+    check_on_start,
+)
 from wayfinder.streams.health import LagProbe, OffsetWatch, RestoreWatch, WorkerHealth
 from wayfinder.streams.metrics import PendingReviews, ScanPace, StreamMetrics, measure_state
 from wayfinder.streams.progress import CatchUp
@@ -82,8 +89,9 @@ class WayfinderApp:
 def create_app(settings: WorkerSettings, *, registry: CollectorRegistry | None = None,
                wall: Callable[[], datetime] = utc_now, definitions: Definitions | None = None) -> WayfinderApp:
     """A fresh Faust app with its agents, timers and tables; nothing is shared between two apps."""
-    return _Builder(settings, registry if registry is not None else CollectorRegistry(), wall,
-                    definitions or load_definitions(settings)).build()
+    definitions = definitions or load_definitions(settings)
+    definitions.warm()  # before the first input, not in the middle of it (README "Warm at start-up")
+    return _Builder(settings, registry if registry is not None else CollectorRegistry(), wall, definitions).build()
 
 
 class _Builder:
@@ -132,6 +140,7 @@ class _Builder:
         self.employees.holds.max_wait_seconds = settings.recipient_max_wait_seconds
         self._catch_up = CatchUp()
         self._offsets = OffsetWatch()  # inputs Faust fetched and never delivered are read again
+        self._fetch_wait_warned = False  # said once: aiokafka's fetcher not found (bound_fetch_wait)
         self._reread = Rereader(self.app)
         self._drop = drop_once()
         self._restore = Restore(self.app)
@@ -360,6 +369,10 @@ class _Builder:
     async def _on_assigned(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         assigned: set[TP] = args[0] if args else kwargs.get("assigned", set())
         self.health.on_assigned({(tp.topic, tp.partition) for tp in assigned})
+        if not bound_fetch_wait(self.app) and not self._fetch_wait_warned:
+            self._fetch_wait_warned = True
+            log.warning("aiokafka's fetcher is not where the worker looks for it: a fetch may wait 1.5 s for quiet "
+                        "partitions while busy ones wait behind it (README \"Warm at start-up\")")
 
     async def _on_rebalance_complete(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         # Faust also says "complete" for a restore interrupted to start again (by a rebalance or the restore watch):

@@ -22,6 +22,9 @@ from faust.types.tuples import ConsumerMessage
 
 from wayfinder.streams.faust_adapter import (
     COMMITTED_ATTRIBUTE,
+    FETCH_MAX_WAIT_MS,
+    FETCH_WAIT_ATTRIBUTE,
+    FETCHER_PATH,
     READ_MARKS_ATTRIBUTE,
     RECOVERY_ATTRIBUTES,
     CommittedOffsets,
@@ -31,6 +34,7 @@ from wayfinder.streams.faust_adapter import (
     ReadMarks,
     Rereader,
     Restore,
+    bound_fetch_wait,
     check_on_start,
     read_unread_from_the_start,
 )
@@ -422,3 +426,29 @@ class _BufferedFetcher:
 
     def positions(self) -> dict[TP, int]:
         return {tp: state.position for tp, state in self.assignment.states.items()}
+
+
+def test_the_fetch_wait_is_bounded_on_aiokafkas_fetcher_behind_faust_consumer() -> None:
+    fetcher = SimpleNamespace(**{FETCH_WAIT_ATTRIBUTE: 1500})
+    consumer = SimpleNamespace(_thread=SimpleNamespace(_consumer=SimpleNamespace(_fetcher=fetcher)))
+    assert bound_fetch_wait(_App(consumer)) is True
+    assert getattr(fetcher, FETCH_WAIT_ATTRIBUTE) == FETCH_MAX_WAIT_MS == 100
+    not_started = SimpleNamespace(_thread=SimpleNamespace(_consumer=None))  # before Faust's consumer thread starts
+    assert bound_fetch_wait(_App(not_started)) is False
+
+
+def test_faust_builds_the_consumer_the_fetch_wait_is_set_on_and_aiokafka_reads_the_wait_per_fetch(app: Any) -> None:
+    """Faust's consumer keeps its thread, the thread aiokafka's consumer (once started), that consumer its Fetcher
+    (``start``), and the Fetcher reads the wait each time it builds a fetch request: setting it at an assignment
+    bounds every later fetch."""
+    from aiokafka import AIOKafkaConsumer
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    thread_attribute, consumer_attribute, fetcher_attribute = FETCHER_PATH
+    thread = getattr(app.consumer, thread_attribute)
+    assert isinstance(thread, AIOKafkaConsumerThread), FIX
+    assert hasattr(thread, consumer_attribute), FIX
+    assert fetcher_attribute in AIOKafkaConsumer.start.__code__.co_names, FIX
+    assert FETCH_WAIT_ATTRIBUTE in Fetcher._get_actions_per_node.__code__.co_names, FIX
+    faust_wait = inspect.getsource(AIOKafkaConsumerThread._create_worker_consumer)
+    assert "fetch_max_wait_ms=1500" in faust_wait, "Faust's fetch wait changed: is bound_fetch_wait still needed?"

@@ -7,8 +7,9 @@ product: it wraps the loop's selector to see when the loop waits and when it wor
 How: the selector's ``select`` marks the loop idle while it waits and stamps the time it returns; a thread looks
 every 5 ms, and while the loop has worked longer than the threshold it samples the main thread's innermost frames.
 When the loop next waits, the stretch, its length and its most common frames are written as one JSON line. The
-collector is timed through ``gc.callbacks``. ``WAYFINDER_PAUSES_NO_FREEZE=1`` makes ``gc.freeze`` do nothing (to
-compare a worker with and without it).
+collector is timed through ``gc.callbacks``. ``WAYFINDER_PAUSES_NO_FREEZE=1`` makes ``gc.freeze`` do nothing, and
+``WAYFINDER_PAUSES_FETCH_WAIT_MS`` / ``WAYFINDER_PAUSES_PREFETCH_BACKOFF`` replace the fetch wait and prefetch hold the
+worker sets on aiokafka (``shorten_fetch_waits``), to compare workers with other values.
 """
 
 from __future__ import annotations
@@ -30,27 +31,14 @@ THRESHOLD = float(os.environ.get("WAYFINDER_PAUSES_MS", "50")) / 1000
 if os.environ.get("WAYFINDER_PAUSES_NO_FREEZE") == "1":
     gc.freeze = lambda: None
 WAIT = os.environ.get("WAYFINDER_PAUSES_FETCH_WAIT_MS", "")
-if WAIT:  # the consumer's fetch_max_wait_ms instead of Faust's
-    import aiokafka
+HOLD = os.environ.get("WAYFINDER_PAUSES_PREFETCH_BACKOFF", "")
+if WAIT or HOLD:  # the worker's fetch wait (ms) and prefetch hold (s) instead of its own (shorten_fetch_waits)
+    from wayfinder.streams import faust_adapter
 
-    _init = aiokafka.AIOKafkaConsumer.__init__
-
-    def _consumer(self: aiokafka.AIOKafkaConsumer, *topics: str, **kwargs: Any) -> None:
-        if "fetch_max_wait_ms" in kwargs:
-            kwargs["fetch_max_wait_ms"] = int(WAIT)
-        _init(self, *topics, **kwargs)
-
-    aiokafka.AIOKafkaConsumer.__init__ = _consumer
-if os.environ.get("WAYFINDER_PAUSES_PREFETCH_BACKOFF"):  # aiokafka's prefetch backoff instead of its 0.1 s
-    from aiokafka.consumer import fetcher as _f
-
-    _fetcher_init = _f.Fetcher.__init__
-
-    def _fetcher_with(self: Any, *args: Any, **kwargs: Any) -> None:
-        _fetcher_init(self, *args, **kwargs)
-        self._prefetch_backoff = float(os.environ["WAYFINDER_PAUSES_PREFETCH_BACKOFF"])
-
-    _f.Fetcher.__init__ = _fetcher_with
+    if WAIT:
+        faust_adapter.FETCH_MAX_WAIT_MS = int(WAIT)
+    if HOLD:
+        faust_adapter.PREFETCH_HOLD_SECONDS = float(HOLD)
 if OUT:
     _lock = threading.Lock()
     _state: dict[str, Any] = {"since": 0.0, "turn": 0, "idle": True}  # the loop's work since it last waited

@@ -25,6 +25,8 @@ from wayfinder.streams.faust_adapter import (
     FETCH_MAX_WAIT_MS,
     FETCH_WAIT_ATTRIBUTE,
     FETCHER_PATH,
+    HOLD_ATTRIBUTE,
+    PREFETCH_HOLD_SECONDS,
     READ_MARKS_ATTRIBUTE,
     RECOVERY_ATTRIBUTES,
     CommittedOffsets,
@@ -34,9 +36,9 @@ from wayfinder.streams.faust_adapter import (
     ReadMarks,
     Rereader,
     Restore,
-    bound_fetch_wait,
     check_on_start,
     read_unread_from_the_start,
+    shorten_fetch_waits,
 )
 
 FIX = ("faust-streaming changed: update wayfinder/streams/faust_adapter.py to where this release keeps it, "
@@ -428,16 +430,24 @@ class _BufferedFetcher:
         return {tp: state.position for tp, state in self.assignment.states.items()}
 
 
-def test_the_fetch_wait_is_bounded_on_aiokafkas_fetcher_behind_faust_consumer() -> None:
-    fetcher = SimpleNamespace(**{FETCH_WAIT_ATTRIBUTE: 1500})
+def test_the_fetch_waits_are_shortened_on_aiokafkas_fetcher_behind_faust_consumer() -> None:
+    fetcher = SimpleNamespace(**{FETCH_WAIT_ATTRIBUTE: 1500, HOLD_ATTRIBUTE: 0.1})
     consumer = SimpleNamespace(_thread=SimpleNamespace(_consumer=SimpleNamespace(_fetcher=fetcher)))
-    assert bound_fetch_wait(_App(consumer)) is True
+    assert shorten_fetch_waits(_App(consumer)) is True
     assert getattr(fetcher, FETCH_WAIT_ATTRIBUTE) == FETCH_MAX_WAIT_MS == 100
+    assert getattr(fetcher, HOLD_ATTRIBUTE) == PREFETCH_HOLD_SECONDS == 0.01
     not_started = SimpleNamespace(_thread=SimpleNamespace(_consumer=None))  # before Faust's consumer thread starts
-    assert bound_fetch_wait(_App(not_started)) is False
+    assert shorten_fetch_waits(_App(not_started)) is False
 
 
-def test_faust_builds_the_consumer_the_fetch_wait_is_set_on_and_aiokafka_reads_the_wait_per_fetch(app: Any) -> None:
+def test_a_partition_holding_records_holds_the_next_fetch_back_only_as_long_as_the_prefetch_hold() -> None:
+    """aiokafka's own ``FetchResult.calculate_backoff``: what the hold is, measured from when the records came."""
+    fresh = FetchResult(CHANGELOG, assignment=None, partition_records=None, backoff=PREFETCH_HOLD_SECONDS)
+    assert 0 < fresh.calculate_backoff() <= PREFETCH_HOLD_SECONDS
+    assert HOLD_ATTRIBUTE in Fetcher._proc_fetch_request.__code__.co_names, FIX  # each result takes the hold then
+
+
+def test_faust_builds_the_consumer_the_waits_are_set_on_and_aiokafka_reads_them_per_fetch(app: Any) -> None:
     """Faust's consumer keeps its thread, the thread aiokafka's consumer (once started), that consumer its Fetcher
     (``start``), and the Fetcher reads the wait each time it builds a fetch request: setting it at an assignment
     bounds every later fetch."""
@@ -451,4 +461,4 @@ def test_faust_builds_the_consumer_the_fetch_wait_is_set_on_and_aiokafka_reads_t
     assert fetcher_attribute in AIOKafkaConsumer.start.__code__.co_names, FIX
     assert FETCH_WAIT_ATTRIBUTE in Fetcher._get_actions_per_node.__code__.co_names, FIX
     faust_wait = inspect.getsource(AIOKafkaConsumerThread._create_worker_consumer)
-    assert "fetch_max_wait_ms=1500" in faust_wait, "Faust's fetch wait changed: is bound_fetch_wait still needed?"
+    assert "fetch_max_wait_ms=1500" in faust_wait, "Faust's fetch wait changed: are shorter fetch waits still needed?"

@@ -268,20 +268,32 @@ class CatalogItem:
 
 
 def load_catalog(folder: Path) -> list[CatalogItem]:
-    items: list[CatalogItem] = []
+    """The catalog's resources (``kind: Catalog`` documents: a ``CatalogFeedback`` lists resources too); of the
+    variants of one item (the same ``group``) only the first by id, the one a roadmap gets when nothing about the
+    person picks another."""
+    resources: list[dict[str, Any]] = []
     for path in sorted(folder.glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            for res in (doc or {}).get("resources") or []:
-                rule = res.get("eligibility")
-                items.append(
-                    CatalogItem(
-                        id=str(res["id"]),
-                        topics=tuple(res.get("topics") or ()),
-                        eligibility=cel.compile(str(rule)) if rule else None,
-                        day=int(res["day"]) if "day" in res else None,
-                        requires=tuple(res.get("requires") or ()),
-                    )
-                )
+            if (doc or {}).get("kind") == "Catalog":
+                resources.extend(doc.get("resources") or [])
+    first: dict[str, str] = {}
+    for res in resources:
+        if (group := res.get("group")) is not None:
+            first[str(group)] = min(first.get(str(group), str(res["id"])), str(res["id"]))
+    items: list[CatalogItem] = []
+    for res in resources:
+        if res.get("group") is not None and first[str(res["group"])] != str(res["id"]):
+            continue
+        rule = res.get("eligibility")
+        items.append(
+            CatalogItem(
+                id=str(res["id"]),
+                topics=tuple(res.get("topics") or ()),
+                eligibility=cel.compile(str(rule)) if rule else None,
+                day=int(res["day"]) if "day" in res else None,
+                requires=tuple(res.get("requires") or ()),
+            )
+        )
     return items
 
 

@@ -37,7 +37,6 @@ from wayfinder.streams.faust_adapter import (
     Rereader,
     Restore,
     check_on_start,
-    shorten_fetch_waits,
 )
 from wayfinder.streams.health import LagProbe, OffsetWatch, RestoreWatch, WorkerHealth
 from wayfinder.streams.metrics import PendingReviews, ScanPace, StreamMetrics, measure_state
@@ -140,7 +139,6 @@ class _Builder:
         self.employees.holds.max_wait_seconds = settings.recipient_max_wait_seconds
         self._catch_up = CatchUp()
         self._offsets = OffsetWatch()  # inputs Faust fetched and never delivered are read again
-        self._fetch_waits_warned = False  # said once: aiokafka's fetcher not found (shorten_fetch_waits)
         self._reread = Rereader(self.app)
         self._drop = drop_once()
         self._restore = Restore(self.app)
@@ -369,10 +367,6 @@ class _Builder:
     async def _on_assigned(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         assigned: set[TP] = args[0] if args else kwargs.get("assigned", set())
         self.health.on_assigned({(tp.topic, tp.partition) for tp in assigned})
-        if not shorten_fetch_waits(self.app) and not self._fetch_waits_warned:
-            self._fetch_waits_warned = True
-            log.warning("aiokafka's fetcher is not where the worker looks for it: its fetches keep Faust's waits "
-                        "(README \"Warm at start-up\")")
 
     async def _on_rebalance_complete(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         # Faust also says "complete" for a restore interrupted to start again (by a rebalance or the restore watch):

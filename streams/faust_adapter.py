@@ -38,8 +38,10 @@
   crashes the app (Faust's ``Fetcher`` treats a cancel while rebalancing as a crash to be restarted by a supervisor
   it does not have).
 
-* ``shorten_fetch_waits``: two waits in aiokafka's fetching, set on its ``Fetcher`` on each assignment (aiokafka's
-  consumer exists once Faust's consumer thread has started); README "Warm at start-up" has the measurements.
+* ``shorten_fetch_waits`` (**not called by the worker**: the first CI run with it on failed the kill -9 test, cause
+  not found; the latency benchmark's diagnostic calls it on each assignment): two waits in aiokafka's fetching, set
+  on its ``Fetcher`` (aiokafka's consumer exists once Faust's consumer thread has started); README "Warm at
+  start-up" has the measurements.
   Faust builds the consumer with ``fetch_max_wait_ms=1500`` (not a setting), and aiokafka sends one fetch at a time
   to a broker: a fetch built while the busy partitions still hold records not yet taken asks only for the quiet
   ones (a tick topic, a changelog nobody reads), and the broker keeps it up to that wait for data that does not

@@ -32,13 +32,21 @@ if os.environ.get("WAYFINDER_PAUSES_NO_FREEZE") == "1":
     gc.freeze = lambda: None
 WAIT = os.environ.get("WAYFINDER_PAUSES_FETCH_WAIT_MS", "")
 HOLD = os.environ.get("WAYFINDER_PAUSES_PREFETCH_BACKOFF", "")
-if WAIT or HOLD:  # the worker's fetch wait (ms) and prefetch hold (s) instead of its own (shorten_fetch_waits)
+if WAIT or HOLD:  # shorten_fetch_waits on each assignment (the worker does not call it), with these values
+    from wayfinder.streams import app as _app
     from wayfinder.streams import faust_adapter
 
     if WAIT:
         faust_adapter.FETCH_MAX_WAIT_MS = int(WAIT)
     if HOLD:
         faust_adapter.PREFETCH_HOLD_SECONDS = float(HOLD)
+    _assigned = _app._Builder._on_assigned
+
+    async def _on_assigned(self: Any, sender: Any, *args: Any, **kwargs: Any) -> None:
+        await _assigned(self, sender, *args, **kwargs)
+        faust_adapter.shorten_fetch_waits(self.app)
+
+    _app._Builder._on_assigned = _on_assigned  # type: ignore[method-assign]
 if OUT:
     _lock = threading.Lock()
     _state: dict[str, Any] = {"since": 0.0, "turn": 0, "idle": True}  # the loop's work since it last waited

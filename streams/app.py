@@ -31,13 +31,7 @@ from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
 from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.profile import Profile
 from wayfinder.streams.clock import EPOCH, StreamClock
-from wayfinder.streams.faust_adapter import (
-    CommittedOffsets,
-    FaustTable,
-    Rereader,
-    Restore,
-    check_on_start,
-)
+from wayfinder.streams.faust_adapter import CommittedOffsets, FaustTable, Rereader, Restore, check_on_start
 from wayfinder.streams.health import LagProbe, OffsetWatch, RestoreWatch, WorkerHealth
 from wayfinder.streams.metrics import PendingReviews, ScanPace, StreamMetrics, measure_state
 from wayfinder.streams.progress import CatchUp

@@ -38,23 +38,6 @@
   crashes the app (Faust's ``Fetcher`` treats a cancel while rebalancing as a crash to be restarted by a supervisor
   it does not have).
 
-* ``shorten_fetch_waits`` (**not called by the worker**: the first CI run with it on failed the kill -9 test, cause
-  not found; the latency benchmark's diagnostic calls it on each assignment): two waits in aiokafka's fetching, set
-  on its ``Fetcher`` (aiokafka's consumer exists once Faust's consumer thread has started); README "Warm at
-  start-up" has the measurements.
-  Faust builds the consumer with ``fetch_max_wait_ms=1500`` (not a setting), and aiokafka sends one fetch at a time
-  to a broker: a fetch built while the busy partitions still hold records not yet taken asks only for the quiet
-  ones (a tick topic, a changelog nobody reads), and the broker keeps it up to that wait for data that does not
-  come; the busy partitions are fetched again only when it returns. A latency benchmark caught a worker in that
-  rhythm for a whole run, each input waiting 1.5 to 3 s. Now ``FETCH_MAX_WAIT_MS`` (100 ms).
-  And aiokafka holds a broker's next fetch back up to 0.1 s while any partition it fetched has records not yet
-  taken (its prefetch backoff). Faust pauses partitions in its own books only: aiokafka goes on fetching a table's
-  changelog partitions after the restore and Faust never takes those records, so after each assignment each
-  changelog partition's first new records (the worker's own state writes, fetched back) held every input back
-  0.1 s. Now ``PREFETCH_HOLD_SECONDS`` (10 ms): long enough for Faust to take what is buffered before the next
-  fetch is built (at 0, fetches were built without the busy partitions, the rhythm above), short enough that the
-  changelogs' holds cost little. Records nobody takes stay in aiokafka's buffer until a seek, as before.
-
 All of these are private to Faust and may change in any release. ``tests/unit/test_faust_adapter.py``
 checks them against the installed Faust, and ``CommittedOffsets.check`` refuses to start a worker
 whose consumer lacks the mapping (without it, write-ahead entries would never be deleted).
@@ -72,12 +55,6 @@ COMMITTED_ATTRIBUTE = "_committed_offset"
 READ_MARKS_ATTRIBUTE = "_read_offset"
 UNACKED_ATTRIBUTE = "_unacked_messages"
 ACTIVE_ATTRIBUTE = "_active_partitions"
-# Faust's consumer -> its thread -> aiokafka's consumer -> aiokafka's Fetcher, and the two waits on it.
-FETCHER_PATH = ("_thread", "_consumer", "_fetcher")
-FETCH_WAIT_ATTRIBUTE = "_fetch_max_wait_ms"
-FETCH_MAX_WAIT_MS = 100
-HOLD_ATTRIBUTE = "_prefetch_backoff"
-PREFETCH_HOLD_SECONDS = 0.01
 GETMANY_ATTRIBUTE = "_getmany"
 # What ``Restore`` reads of Faust's ``Recovery`` service (``app.tables.recovery``) and calls on the app.
 RECOVERY_ATTRIBUTES = ("in_recovery", "need_recovery", "active_tps", "active_offsets", "active_highwaters",
@@ -270,20 +247,6 @@ class FetchWanted:
 
         getmany_wanted.wants_now = True  # type: ignore[attr-defined]
         setattr(consumer, GETMANY_ATTRIBUTE, getmany_wanted)
-
-
-def shorten_fetch_waits(app: Any) -> bool:
-    """Set aiokafka's fetch wait and prefetch hold for the app's consumer (module doc); ``False`` when the consumer is
-    not built as this module expects (nothing changed: the worker fetches as Faust would)."""
-    fetcher = app.consumer
-    for attribute in FETCHER_PATH:
-        fetcher = getattr(fetcher, attribute, None)
-    if (fetcher is None or not isinstance(getattr(fetcher, FETCH_WAIT_ATTRIBUTE, None), int)
-            or not isinstance(getattr(fetcher, HOLD_ATTRIBUTE, None), int | float)):
-        return False
-    setattr(fetcher, FETCH_WAIT_ATTRIBUTE, FETCH_MAX_WAIT_MS)
-    setattr(fetcher, HOLD_ATTRIBUTE, PREFETCH_HOLD_SECONDS)
-    return True
 
 
 class Restore:

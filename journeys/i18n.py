@@ -54,8 +54,14 @@ def po_translations(locale_dir: Path, domain: str, language: str) -> NullTransla
     return Translations(buffer, domain=domain)
 
 
+@functools.cache
+def _catalogs() -> frozenset[str]:
+    return frozenset(languages())
+
+
 def _translations(language: str) -> NullTranslations:
-    return po_translations(LOCALE_DIR, DOMAIN, language)
+    """The catalog of ``language``; none (English) for a language without one, never a path built from it."""
+    return po_translations(LOCALE_DIR, DOMAIN, language) if language in _catalogs() else NullTranslations()
 
 
 def gettext(locale: str | None, message: str, **values: Any) -> str:

@@ -59,3 +59,18 @@ def test_without_warm_the_first_roadmap_and_dates_load_them_mid_stream() -> None
     assert seen["warmed"] == seen["before"]
     assert len(seen["after"]["modules"]) > len(seen["before"]["modules"]) + 50
     assert "de" in seen["after"]["locales"] and "de" not in seen["before"]["locales"]
+
+
+def test_a_locale_without_a_catalog_gets_english_and_no_path_is_built_from_it() -> None:
+    """``warm`` and every message read a catalog per language: a language with none (however long, whatever its
+    characters; the loaders' patterns keep these out, this is the layer below) is English, not a file looked for."""
+    from wayfinder.journeys.definitions import Definitions
+    from wayfinder.journeys.i18n import gettext
+    from wayfinder.journeys.templates import MessageTemplate
+
+    message = "You received this because {because}. It is part of “{journey}”."
+    for locale in ("x" * 300, "../../etc", "zz-ZZ"):
+        assert gettext(locale, message, because="b", journey="j") == "You received this because b. It is part of “j”."
+    assert gettext("de-DE", message, because="b", journey="j").startswith("Du erhältst diese Nachricht")
+    odd = MessageTemplate("t", "s", "x", locales={"x" * 300: {"text": "y"}, "zz-ZZ": {"text": "z"}})
+    Definitions(templates={"t": odd}).warm()  # raised OSError (file name too long) before

@@ -109,10 +109,9 @@ class Stage:
 
     # -- partitions ---------------------------------------------------------------------------
     def ensure_loaded(self, partition: int) -> None:
-        """On assignment: finish the units a crash interrupted, then index the partition's timers. After an
-        undone unit (``_undo``) only the index is built again: mid-run nothing is interrupted, and finishing
-        again would re-apply entries not yet pruned over keys later units changed back (a fired timer would
-        come back, a state would go back in time)."""
+        """On assignment: finish the units a crash interrupted, then index the partition's timers (once per
+        assignment: finishing again would re-apply entries not yet pruned over keys later units changed back, a
+        fired timer would come back, a state would go back in time)."""
         if self.timers.loaded(partition):
             return
         finished = 0
@@ -212,6 +211,7 @@ class Stage:
             return replayed
         while True:
             work = Work()
+            self.timers.begin()
             try:
                 handle(work, msg)
             except Exception:
@@ -223,6 +223,7 @@ class Stage:
             self._undo(msg.partition)
             if not self.smaller():
                 return self._refuse_too_large(msg, too_large)
+        self.timers.commit()
         self._write(work.writes)
         self.wal.prune(msg.topic, msg.partition)
         return work.records
@@ -259,11 +260,12 @@ class Stage:
         return None
 
     def _undo(self, partition: int) -> None:
-        """A unit that is not kept: the core may have changed a cached state in place, and the timer index
-        already holds the unit's timers (and lacks those it fired), so both are read again from the table."""
+        """A unit that is not kept: the core may have changed a cached state in place, so the cache is emptied;
+        the timer index already holds the unit's timers and lacks those it fired, so it takes its changes back
+        (``TimerIndex.rollback``; no scan of the table: an input that waits for a recipient is undone each time
+        it comes round)."""
         self._cache.clear()
-        self.timers.drop(partition)
-        self.ensure_loaded(partition)
+        self.timers.rollback()
 
     def owners_only(self, partition: int) -> bool:
         """Whether an input fires only its own key's timers (the event clock does that always)."""
@@ -357,9 +359,7 @@ class EmployeeStage(Stage):
         self._line_done = None
         try:
             records = super().process(msg, handle)
-        except RecipientPending:
-            self.timers.drop(msg.partition)  # the timers this unit took from the index are still in the table
-            self.ensure_loaded(msg.partition)
+        except RecipientPending:  # the unit is undone (``Stage._undo``)
             if retry is not None:
                 return self.commit(msg, Work(records=[self.holds.again(msg.partition, retry, head=True)]))
             log.info("%s: an input of %s[%d]@%d waits for a recipient the directory does not know yet",
@@ -784,10 +784,17 @@ class MailboxStage(Stage):
         if self.timers.loaded(partition):
             return
         super().ensure_loaded(partition)
-        prefix = f"{ordering.BUFFER_PREFIX}{partition}:"
-        count = self.waiting.load(partition, (k for k in self.table.keys() if k.startswith(prefix)))
+        count = self._load_waiting(partition)
         if count:
             log.info("%s: partition %d has %d inputs waiting for their turn", self.name, partition, count)
+
+    def _load_waiting(self, partition: int) -> int:
+        prefix = f"{ordering.BUFFER_PREFIX}{partition}:"
+        return self.waiting.load(partition, (k for k in self.table.keys() if k.startswith(prefix)))
+
+    def _undo(self, partition: int) -> None:
+        super()._undo(partition)
+        self._load_waiting(partition)  # the unit may have added or taken waiting inputs (rare: a unit that raised)
 
     def revoke(self, partition: int) -> None:
         super().revoke(partition)

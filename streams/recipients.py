@@ -60,6 +60,7 @@ class Retry:
     first_held: float
     head: bool  # held for its own recipient (else: behind another input of the same employee)
     seq: int = 0
+    line: str = ""  # the line it has its place in (``Line.origin``); "": written before lines had one, or a tick
 
 
 def decode_retry(raw: bytes | None) -> Retry | None:
@@ -73,7 +74,8 @@ def decode_retry(raw: bytes | None) -> Retry | None:
     value = obj.get("value")
     return Retry(topic=str(obj["topic"]), key=str(obj["key"]).encode("utf-8") if obj.get("key") is not None else None,
                  value=base64.b64decode(value) if value is not None else None, timestamp=obj.get("timestamp"),
-                 first_held=float(obj["first_held"]), head=bool(obj.get("head")), seq=int(obj.get("seq", -1)))
+                 first_held=float(obj["first_held"]), head=bool(obj.get("head")), seq=int(obj.get("seq", -1)),
+                 line=str(obj.get("line") or ""))
 
 
 def retry_record(retry: Retry, partition: int) -> Record:
@@ -81,6 +83,8 @@ def retry_record(retry: Retry, partition: int) -> Record:
     value = {"kind": RETRY_KIND, "topic": retry.topic, "key": key, "timestamp": retry.timestamp,
              "value": base64.b64encode(retry.value).decode("ascii") if retry.value is not None else None,
              "first_held": retry.first_held, "head": retry.head, "seq": retry.seq}
+    if retry.line:
+        value["line"] = retry.line
     return Record(Topic.EMPLOYEE_TICKS, key, json.dumps(value).encode("utf-8"), partition=partition)
 
 
@@ -89,22 +93,28 @@ LINE_PREFIX = "h:"
 
 @dataclass
 class Line:
-    """One employee's held inputs: the next place to give, whose turn it is, and when the line last moved (wall
-    seconds: created, or a turn decided); kept in the stage's table under ``h:<partition>:<employee>``, so a
-    restart knows it too."""
+    """One employee's held inputs: the next place to give, whose turn it is, when the line last moved (wall
+    seconds: created, or a turn decided) and which input started it (``origin``, ``topic:partition:offset``);
+    kept in the stage's table under ``h:<partition>:<employee>``, so a restart knows it too. Places start at 0 in
+    every line of an employee, so a retry names its line: a copy a replay made of an ended line's retry is then
+    not taken for a later line's input at the same place (``Holds.place``)."""
 
     next_seq: int = 1
     turn: int = 0
     since: float = 0.0
+    origin: str = ""  # "": written before lines had one (no copy is told apart from them)
     seen: float = field(default=0.0, compare=False)  # in memory only: when the retry whose turn it is last came round
 
     def encode(self) -> bytes:
-        return json.dumps({"next": self.next_seq, "turn": self.turn, "since": self.since}).encode("utf-8")
+        d: dict[str, Any] = {"next": self.next_seq, "turn": self.turn, "since": self.since}
+        if self.origin:
+            d["line"] = self.origin
+        return json.dumps(d).encode("utf-8")
 
     @classmethod
     def decode(cls, raw: bytes) -> Line:
         d = json.loads(raw)
-        return cls(int(d["next"]), int(d["turn"]), float(d.get("since", 0.0)))
+        return cls(int(d["next"]), int(d["turn"]), float(d.get("since", 0.0)), str(d.get("line") or ""))
 
 
 def line_key(partition: int, employee: str) -> str:
@@ -159,10 +169,12 @@ class Holds:
         line = self.blocked.get((partition, self._id(retry.key))) if retry.key is not None else None
         if retry.seq < 0:
             return "turn"  # a retry written before places existed: decided as it comes
-        if line is not None and retry.seq == line.turn:
-            line.seen = wall  # the retry whose turn it is still comes round
         if line is None:
             return "passed" if retry.key is not None else "turn"
+        if retry.line and line.origin and retry.line != line.origin:
+            return "passed"  # a copy of a retry of the employee's earlier line, which has ended: all of it decided
+        if retry.seq == line.turn:
+            line.seen = wall  # the retry whose turn it is still comes round
         if retry.seq > line.turn and self.stale(line, wall):
             return "turn"  # the turn's retry is lost: the next that comes round goes on
         return "turn" if retry.seq == line.turn else "early" if retry.seq > line.turn else "passed"
@@ -182,20 +194,21 @@ class Holds:
             return True
         return self.caught_up >= retry.first_held + self.wait_seconds
 
-    def first(self, partition: int, retry: Retry) -> tuple[Record, tuple[str, bytes | None] | None]:
-        """An input that waits for its recipient, of an employee with nothing waiting yet: first in its line.
-        Returns the retry record and the line's write (None for an input without a key)."""
-        record = retry_record(replace(retry, head=True, seq=0), partition)
+    def first(self, partition: int, retry: Retry, origin: str) -> tuple[Record, tuple[str, bytes | None] | None]:
+        """An input that waits for its recipient, of an employee with nothing waiting yet: first in a new line,
+        named by the input (``origin``). Returns the retry record and the line's write (None for an input without
+        a key)."""
         if retry.key is None:
-            return record, None
-        return record, (line_key(partition, self._id(retry.key)), Line(since=retry.first_held).encode())
+            return retry_record(replace(retry, head=True, seq=0), partition), None
+        record = retry_record(replace(retry, head=True, seq=0, line=origin), partition)
+        return record, (line_key(partition, self._id(retry.key)), Line(since=retry.first_held, origin=origin).encode())
 
     def behind(self, partition: int, retry: Retry) -> tuple[Record, tuple[str, bytes | None]]:
         """A new input of an employee whose earlier inputs wait: last in the line."""
         employee = self._id(retry.key or b"")
         line = self.blocked[(partition, employee)]
-        after = Line(line.next_seq + 1, line.turn, line.since)
-        return (retry_record(replace(retry, head=False, seq=line.next_seq), partition),
+        after = Line(line.next_seq + 1, line.turn, line.since, line.origin)
+        return (retry_record(replace(retry, head=False, seq=line.next_seq, line=line.origin), partition),
                 (line_key(partition, employee), after.encode()))
 
     def again(self, partition: int, retry: Retry, *, head: bool = False) -> Record:
@@ -211,7 +224,7 @@ class Holds:
         line = self.blocked.get((partition, employee))
         if line is None:
             return None
-        after = Line(line.next_seq, retry.seq + 1, wall)
+        after = Line(line.next_seq, retry.seq + 1, wall, line.origin)
         return line_key(partition, employee), None if after.turn >= after.next_seq else after.encode()
 
     def stale(self, line: Line, wall: float) -> bool:

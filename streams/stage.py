@@ -365,7 +365,8 @@ class EmployeeStage(Stage):
             log.info("%s: an input of %s[%d]@%d waits for a recipient the directory does not know yet",
                      self.name, msg.topic, msg.partition, msg.offset)
             record, line = self.holds.first(msg.partition, Retry(msg.topic, msg.key, msg.value, msg.timestamp,
-                                                                  wall, head=True))
+                                                                  wall, head=True),
+                                            origin=f"{msg.topic}:{msg.partition}:{msg.offset}")
             return self._hold(msg, record, line)
         finally:
             self._retry, self._give_up, self._wall = None, True, 0.0

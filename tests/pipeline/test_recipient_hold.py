@@ -5,6 +5,7 @@ it; past the wait it is decided as simulate decides (``no_recipient``). The stag
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry
@@ -17,7 +18,7 @@ from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.profile import Profile
 from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.metrics import StreamMetrics
-from wayfinder.streams.recipients import Holds
+from wayfinder.streams.recipients import Holds, Retry, decode_retry
 from wayfinder.streams.stage import EmployeeStage, Incoming
 from wayfinder.streams.wire import Record
 
@@ -282,3 +283,52 @@ def test_the_longest_wait_ends_a_wait_whatever_the_progress(write_files: WriteFi
     assert not stage.holds.lines(0, wall.value.timestamp(), stale=True)  # its retry comes round: not stale
     wall.value += timedelta(seconds=1)
     assert _manager_status(feed.again(held)) == ("suppressed", "no_recipient")
+
+
+def test_a_copy_of_a_retry_from_an_ended_line_is_dropped_not_decided_in_a_new_lines_place(
+        write_files: WriteFiles) -> None:
+    """Places restart at 0 with each new line of an employee, so a copy of a retry a replay made for an ended
+    line (its place long passed) could come round while a later line has reached the same place: taken for that
+    line's input, it would be decided a second time (an old state back) and the input whose place it was dropped
+    as passed. A retry names its line (the input that started it), so the copy is dropped instead."""
+    wall, directory = Wall(), dict[str, Profile]()
+    root = write_files({"journeys/bereavement.yaml": HEAD + JOURNEY + "reentry: always\n"})
+    feed = Feed(EmployeeStage(DictTable(), StreamClock("event", wall), StreamMetrics(CollectorRegistry()),
+                              lambda topic, partition: None, Engine(world_defs(root / "journeys")),
+                              ticks_topic="ticks", max_event_bytes=1_000_000, directory=directory,
+                              recipient_wait_seconds=30))
+    feed.event(person("E1"))
+    [held] = feed.event(LEAVE)
+    [behind] = feed.event(ev("u1", "hris.employee.upserted", "2026-04-02T09:00:00Z", given_name="Eve"))
+    copy = behind  # a replay after a crash sent the same retry again
+    directory["M1"] = Profile(id="M1", fields={"email": "m1@example.com", "given_name": "Mo"})
+    assert not any(r.topic == "employee-ticks" for r in feed.again(held))
+    assert not any(r.topic == "employee-ticks" for r in feed.again(behind))
+    assert not feed.stage.holds.any_blocked(0)  # the first line has ended
+    del directory["M1"]  # the manager is not known here again (say, a new line of E1 for another recipient)
+    [held2] = feed.event(ev("b2", "hris.leave.started", "2026-09-01T09:00:00Z", leave_type="bereavement",
+                            start_date="2026-09-01"))
+    [behind2] = feed.event(ev("u2", "hris.employee.upserted", "2026-09-02T09:00:00Z", given_name="Zed"))
+    assert [json.loads(r.value or b"")["seq"] for r in (held2, behind2)] == [0, 1]  # the same places again
+    directory["M1"] = Profile(id="M1", fields={"email": "m1@example.com", "given_name": "Mo"})
+    assert not any(r.topic == "employee-ticks" for r in feed.again(held2))
+    assert feed.again(copy) == []  # the first line's copy at the second line's place: dropped
+    assert feed.stage.holds.any_blocked(0)  # the second line still waits for its own input at that place
+    assert not any(r.topic == "employee-ticks" for r in feed.again(behind2))  # decided, not dropped as passed
+    state = json.loads(feed.stage.table.get("s:E1") or b"{}")
+    assert state["profile"]["fields"]["given_name"] == "Zed"
+    assert not feed.stage.holds.any_blocked(0)
+
+
+def test_lines_and_retries_written_before_lines_were_named_keep_their_places() -> None:
+    """A line or retry from before ``line`` existed (a worker upgraded mid-wait) is placed by its seq alone."""
+    holds = Holds(30)
+    holds.load(0, [("h:0:E1", json.dumps({"next": 2, "turn": 0, "since": 1000.0}).encode())], wall=1000.0)
+    old = Retry("hris.events", b"E1", b"{}", None, 1000.0, head=True, seq=0)
+    named = replace(old, line="hris.events:0:7")
+    assert holds.place(0, old, 1001.0) == "turn" and holds.place(0, named, 1001.0) == "turn"
+    record, line = holds.first(1, old, origin="hris.events:1:9")
+    assert line is not None and json.loads(line[1] or b"")["line"] == "hris.events:1:9"
+    assert decode_retry(record.value) == replace(old, line="hris.events:1:9")
+    assert decode_retry(json.dumps({k: v for k, v in json.loads(record.value or b"").items() if k != "line"}
+                                   ).encode()) == old

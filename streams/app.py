@@ -41,7 +41,7 @@ from wayfinder.streams.stage import (
     Incoming,
     MailboxStage,
     Stage,
-    dead_letter_record,
+    failure_letter,
     profile_from_contact,
 )
 from wayfinder.streams.topics import INPUTS
@@ -240,8 +240,12 @@ class _Builder:
                                   m.offset, extra={"stage": stage.name, "topic": m.topic, "partition": m.partition,
                                                    "offset": m.offset})
                     self.metrics.processing_errors.labels(stage.name).inc()
-                    reason = f"processing_error: {type(e).__name__} in {msg.topic}"
-                    records = [dead_letter_record(msg, reason, self.clock.wall())]
+                    try:
+                        records = stage.failed(msg, e)
+                    except Exception:  # the dead letter alone, whatever else failed
+                        log.exception("%s: dead-lettering %s[%d]@%d failed", stage.name, m.topic, m.partition,
+                                      m.offset)
+                        records = [failure_letter(msg, e, self.clock.wall())]
                 self._processed(stage.name, m.topic, time.perf_counter() - started)
                 # No pause here for a retry that goes round again: its way through Kafka (the producer's linger)
                 # paces it, and an agent that awaits in its loop after a restart lost fetched inputs (README

@@ -227,6 +227,16 @@ class Holds:
         after = Line(line.next_seq, retry.seq + 1, wall, line.origin)
         return line_key(partition, employee), None if after.turn >= after.next_seq else after.encode()
 
+    def turn_ended(self, partition: int, retry: Retry, wall: float) -> tuple[str, bytes | None] | None:
+        """The line's write once ``retry`` ended without a decision (dead-lettered) in what was its turn, as
+        ``done``; None if it was not its line's turn (``place``)."""
+        line = self.blocked.get((partition, self._id(retry.key))) if retry.key is not None else None
+        if line is None or retry.seq < 0 or (retry.line and line.origin and retry.line != line.origin):
+            return None
+        if retry.seq == line.turn or (retry.seq > line.turn and self.stale(line, wall)):
+            return self.done(partition, retry, wall)
+        return None
+
     def stale(self, line: Line, wall: float) -> bool:
         """Whether no retry of a line has come round for far longer than a round takes (twice the wait, and a
         minute more), nor has the line moved. A waiting retry goes round again and again until it is decided, so a

@@ -224,9 +224,7 @@ class Stage:
             if not self.smaller():
                 return self._refuse_too_large(msg, too_large)
         self.timers.commit()
-        self._write(work.writes)
-        self.wal.prune(msg.topic, msg.partition)
-        return work.records
+        return self._kept(msg, work)
 
     def _replayed(self, msg: Incoming) -> list[Record] | None:
         """The records of the input's unit if a crash interrupted it (its write-ahead entry is still there)."""
@@ -244,9 +242,19 @@ class Stage:
         too_large = self._logged(msg, work)
         if too_large is not None:
             return self._refuse_too_large(msg, too_large)
+        return self._kept(msg, work)
+
+    def _kept(self, msg: Incoming, work: Work) -> list[Record]:
+        """A unit whose write-ahead entry is written: its writes go to the table, and entries of committed inputs
+        go; its records are what to send."""
         self._write(work.writes)
         self.wal.prune(msg.topic, msg.partition)
         return work.records
+
+    def failed(self, msg: Incoming, error: BaseException) -> list[Record]:
+        """An input whose processing raised (``process`` undid its unit): its dead letter; the state stays as it was
+        before the input."""
+        return [failure_letter(msg, error, self.clock.wall())]
 
     def _logged(self, msg: Incoming, work: Work) -> str | None:
         """Write the unit's write-ahead entry; what Kafka would refuse instead (``_too_large``, or the entry)."""
@@ -352,11 +360,11 @@ class EmployeeStage(Stage):
             return replayed
         wall = self.clock.wall().timestamp()
         retry = decode_retry(msg.value) if msg.topic == self.ticks_topic else None
+        self._line_done = None
         held = self._held(msg, retry, wall)
         if held is not None:
             return held
         self._retry, self._give_up, self._wall = retry, self.holds.give_up(retry, wall), wall
-        self._line_done = None
         try:
             records = super().process(msg, handle)
         except RecipientPending:  # the unit is undone (``Stage._undo``)
@@ -370,8 +378,44 @@ class EmployeeStage(Stage):
             return self._hold(msg, record, line)
         finally:
             self._retry, self._give_up, self._wall = None, True, 0.0
-        self.holds.apply(self._line_done)  # written by ``handle`` in the unit
+        line, self._line_done = self._line_done, None
+        self.holds.apply(line)  # written by ``handle`` in the unit
         return records
+
+    def failed(self, msg: Incoming, error: BaseException) -> list[Record]:
+        """As ``Stage.failed``; a waiting input whose turn it was is dead-lettered as the input it was (its topic,
+        key and bytes), and its line moves on in the same unit, so the employee's next input is decided when it
+        comes round instead of its line waiting until it goes stale."""
+        try:
+            retry = decode_retry(msg.value) if msg.topic == self.ticks_topic else None
+        except Exception:  # the record itself is what failed: dead-lettered as it is
+            retry = None
+        if retry is None:
+            return super().failed(msg, error)
+        records = super().failed(Incoming(retry.topic, msg.partition, msg.offset, retry.key, retry.value,
+                                          retry.timestamp), error)
+        return self._with_line(msg, records, self.holds.turn_ended(msg.partition, retry, self.clock.wall().timestamp()))
+
+    def _refuse_too_large(self, msg: Incoming, what: str) -> list[Record]:
+        """As ``Stage._refuse_too_large``; a waiting input decided in its turn still moves its line on (the write
+        ``handle`` made for it), in the dead letter's unit, so the table and the in-memory line agree."""
+        records = super()._refuse_too_large(msg, what)
+        line, self._line_done = self._line_done, None
+        return self._with_line(msg, records, line)
+
+    def _with_line(self, msg: Incoming, records: list[Record], line: tuple[str, bytes | None] | None
+                   ) -> list[Record]:
+        """``records`` kept as a unit with a line's write (then applied to the in-memory lines); with no write, or
+        if not even that unit fits, the records alone (the line stays as it is and goes stale if its turn never
+        comes round)."""
+        if line is None:
+            return records
+        work = Work(records=records, writes=dict([line]))
+        if self._logged(msg, work) is not None:
+            return records
+        kept = self._kept(msg, work)
+        self.holds.apply(line)
+        return kept
 
     def _held(self, msg: Incoming, retry: Retry | None, wall: float) -> list[Record] | None:
         """What an input does instead of being decided: wait behind the employee's waiting inputs, go round
@@ -617,6 +661,11 @@ class StagePort:
             m.enrollments.labels(effect.journey_id, effect.kind).inc()
         elif effect.kind == "stale":
             m.events.labels("other", "stale").inc()
+
+
+def failure_letter(msg: Incoming, error: BaseException, at: datetime) -> Record:
+    """The dead letter of an input whose processing raised (the error's type only: its text may hold data)."""
+    return dead_letter_record(msg, f"processing_error: {type(error).__name__} in {msg.topic}", at)
 
 
 def dead_letter_record(msg: Incoming, reason: str, at: datetime) -> Record:

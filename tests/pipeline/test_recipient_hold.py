@@ -332,3 +332,59 @@ def test_lines_and_retries_written_before_lines_were_named_keep_their_places() -
     assert decode_retry(record.value) == replace(old, line="hris.events:1:9")
     assert decode_retry(json.dumps({k: v for k, v in json.loads(record.value or b"").items() if k != "line"}
                                    ).encode()) == old
+
+
+def test_a_waiting_input_that_fails_in_its_turn_is_dead_lettered_as_itself_and_its_line_moves_on(
+        write_files: WriteFiles) -> None:
+    """An input whose processing raises in its turn becomes a dead letter (the agent's ``stage.failed``); were its
+    line left at that turn, the employee's next input would go round until the line went stale (two minutes and
+    more, the partition's time held all that while)."""
+    wall, directory = Wall(), dict[str, Profile]()
+    stage = _stage(write_files, wall, directory)
+    feed = Feed(stage)
+    feed.event(person("E1"))
+    [held] = feed.event(LEAVE)
+    [behind] = feed.event(ev("u1", "hris.employee.upserted", "2026-04-02T09:00:00Z", given_name="Eve"))
+    directory["M1"] = Profile(id="M1", fields={"email": "m1@example.com", "given_name": "Mo"})
+
+    def boom(work: object, msg: Incoming) -> None:
+        raise RuntimeError
+
+    feed.offset += 1
+    msg = Incoming("ticks", 0, feed.offset, None, held.value, None)
+    try:
+        stage.process(msg, boom)
+    except RuntimeError as e:  # what the agent does (streams.app)
+        [letter] = stage.failed(msg, e)
+    assert letter.topic == "dead-letters"
+    body = json.loads(letter.value or b"")
+    assert body["source"] == "hris.events" and json.loads(body["raw"])["id"] == "b1"  # the input, not its retry
+    assert body["reason"] == "processing_error: RuntimeError in hris.events"
+    assert json.loads(stage.table.get("h:0:E1") or b"")["turn"] == 1  # the line moved on in the same unit
+    assert not any(r.topic == "employee-ticks" for r in feed.again(behind))  # its turn: decided
+    assert stage.table.get("h:0:E1") is None and not stage.holds.blocked
+    assert json.loads(stage.table.get("s:E1") or b"{}")["profile"]["fields"]["given_name"] == "Eve"
+
+
+def test_a_waiting_input_too_large_in_its_turn_moves_its_line_on_in_the_table_as_in_memory(
+        write_files: WriteFiles) -> None:
+    """A decision too large for Kafka is dead-lettered instead; the line's move ``handle`` made goes with the dead
+    letter, so a restart does not find the line back at a turn whose retry is gone (and wait until it is stale)."""
+    wall, directory = Wall(), dict[str, Profile]()
+    stage = _stage(write_files, wall, directory)
+    feed = Feed(stage)
+    feed.event(person("E1"))
+    [held] = feed.event(LEAVE)
+    [behind] = feed.event(ev("u1", "hris.employee.upserted", "2026-04-02T09:00:00Z", given_name="Eve"))
+    directory["M1"] = Profile(id="M1", fields={"email": "m1@example.com", "given_name": "Mo"})
+    stage.max_record_bytes = 900  # the leave's state (~940 bytes) will not fit; its dead letter's entry does
+    [letter] = feed.again(held)
+    assert letter.topic == "dead-letters" and json.loads(letter.value or b"")["reason"].startswith("state_too_large")
+    assert json.loads(stage.table.get("h:0:E1") or b"")["turn"] == 1
+    assert stage.holds.blocked[(0, "E1")].turn == 1
+    restarted = EmployeeStage(stage.table, StreamClock("event", wall), StreamMetrics(CollectorRegistry()),
+                              lambda topic, partition: None, stage.engine, ticks_topic="ticks",
+                              max_event_bytes=1_000_000, directory=directory, recipient_wait_seconds=30)
+    feed.stage = restarted
+    assert not any(r.topic == "employee-ticks" for r in feed.again(behind))  # its turn after the restart too
+    assert restarted.table.get("h:0:E1") is None and not restarted.holds.blocked

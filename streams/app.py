@@ -52,6 +52,7 @@ from wayfinder.vocabulary import Topic
 log = logging.getLogger(__name__)
 STATE_INTERVAL_SECONDS = 15.0  # tables are measured at the lag interval, but not more often than this
 PROGRESS_INTERVAL_SECONDS = 2.0  # how often the group's progress is read while an input waits for a recipient
+PROGRESS_SLOW_SECONDS = 30.0  # a progress mark older than this (and than the wait) is said in the log, this often
 EMIT_RETRY_MAX_SECONDS = 30.0  # longest wait between two tries to send an input's state and records
 TEST_CRASH_SETTING = "WAYFINDER_TEST_CRASH_MARKER"
 TEST_DROP_SETTING = "WAYFINDER_TEST_DROP_ONCE"
@@ -132,6 +133,7 @@ class _Builder:
         self.mailboxes.directory = self.directory
         self.employees.holds.max_wait_seconds = settings.recipient_max_wait_seconds
         self._catch_up = CatchUp()
+        self._progress_said = 0.0  # when a slow progress was last said (wall seconds)
         self._offsets = OffsetWatch()  # inputs Faust fetched and never delivered are read again
         self._reread = Rereader(self.app)
         self._drop = drop_once()
@@ -351,8 +353,13 @@ class _Builder:
             log.warning("progress not measured: %s", type(e).__name__)
             await self._lag.close()
             return
-        holds.caught_up = self._catch_up.observe(self.clock.wall().timestamp(), ends, done, directory_ends,
-                                                 self._directory_read)
+        wall = self.clock.wall().timestamp()
+        holds.caught_up = self._catch_up.observe(wall, ends, done, directory_ends, self._directory_read)
+        age = wall - self._catch_up.marks[0].at  # the oldest mark not reached yet
+        if age > max(holds.wait_seconds, PROGRESS_SLOW_SECONDS) and wall - self._progress_said >= PROGRESS_SLOW_SECONDS:
+            self._progress_said = wall  # said at most every PROGRESS_SLOW_SECONDS
+            log.warning("waits for recipients end by the group's progress, and its oldest mark not reached is %.0f s "
+                        "old; it waits for: %s", age, "; ".join(self._catch_up.waiting_for()[:8]) or "the next reading")
 
     async def _beat(self) -> None:
         self.health.beat = time.monotonic()

@@ -47,6 +47,7 @@ class CatchUp:
 
     marks: list[Mark] = field(default_factory=list)
     caught_up: float = 0.0
+    _last: tuple[dict[Partition, int], dict[int, int]] = field(default_factory=lambda: ({}, {}), repr=False)
 
     def observe(self, at: float, ends: Mapping[Partition, int], done: Mapping[Partition, int],
                 directory_ends: Mapping[int, int], directory_read: Mapping[int, int]) -> float:
@@ -62,4 +63,18 @@ class CatchUp:
             self.caught_up = max(self.caught_up, *reached)
         self.marks = [m for m in self.marks if m.at > self.caught_up][-(MAX_MARKS - 1):]
         self.marks.append(Mark(at, dict(ends)))
+        self._last = (dict(done), dict(directory_read))
         return self.caught_up
+
+    def waiting_for(self) -> list[str]:
+        """What the oldest mark not reached waits for, as of the last reading: the input partitions not yet
+        processed to its ends, else the directory partitions this worker has not read to its directory ends (topic
+        names and offsets only). Said in the log while a wait runs long, so a wait that does not end shows why."""
+        if not self.marks:
+            return []
+        mark, (done, read) = self.marks[0], self._last
+        if mark.directory is None:
+            return [f"{t}[{p}] processed to {done.get((t, p), 0)} of {end}" for (t, p), end in sorted(mark.ends.items())
+                    if done.get((t, p), 0) < end]
+        return [f"directory[{p}] read to {read.get(p, 0)} of {end}" for p, end in sorted(mark.directory.items())
+                if read.get(p, 0) < end]

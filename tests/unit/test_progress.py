@@ -35,3 +35,15 @@ def test_progress_never_goes_back_and_the_marks_on_their_way_are_bounded() -> No
     assert [m.at for m in c.marks] == [300.0]
     assert c.observe(301.0, {A: 10}, {A: 5}, {0: 0}, {0: 0}) == 199.0  # a reading that went back changes nothing
     assert c.observe(302.0, {A: 10}, {A: 10}, {0: 0}, {0: 0}) == 301.0
+
+
+def test_what_the_oldest_mark_waits_for_is_the_inputs_then_the_directory() -> None:
+    c = CatchUp()
+    assert c.waiting_for() == []
+    c.observe(100.0, {A: 10, B: 5}, {A: 3, B: 5}, {0: 7}, {0: 7})
+    assert c.waiting_for() == ["wayfinder.hris.events[0] processed to 3 of 10"]
+    c.observe(102.0, {A: 12, B: 5}, {A: 10, B: 5}, {0: 9, 1: 4}, {0: 8, 1: 4})  # mark 100's directory ends: 9, 4
+    assert c.waiting_for() == ["directory[0] read to 8 of 9"]
+    c.observe(104.0, {A: 12, B: 5}, {A: 12, B: 5}, {0: 9, 1: 4}, {0: 9, 1: 4})  # marks 100 and 102 reached
+    assert c.caught_up == 102.0
+    assert c.waiting_for() == []  # mark 104: its inputs are processed; its directory ends come with the next reading

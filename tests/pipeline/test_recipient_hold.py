@@ -334,18 +334,25 @@ def test_lines_and_retries_written_before_lines_were_named_keep_their_places() -
                                    ).encode()) == old
 
 
+def _held_with_one_behind(feed: Feed, directory: dict[str, Profile]) -> tuple[Record, Record]:
+    """E1's leave waits for its manager, with an upsert behind it; then the manager becomes known. The two
+    retries."""
+    feed.event(person("E1"))
+    [held] = feed.event(LEAVE)
+    [behind] = feed.event(ev("u1", "hris.employee.upserted", "2026-04-02T09:00:00Z", given_name="Eve"))
+    directory["M1"] = Profile(id="M1", fields={"email": "m1@example.com", "given_name": "Mo"})
+    return held, behind
+
+
 def test_a_waiting_input_that_fails_in_its_turn_is_dead_lettered_as_itself_and_its_line_moves_on(
         write_files: WriteFiles) -> None:
     """An input whose processing raises in its turn becomes a dead letter (the agent's ``stage.failed``); were its
     line left at that turn, the employee's next input would go round until the line went stale (two minutes and
     more, the partition's time held all that while)."""
     wall, directory = Wall(), dict[str, Profile]()
-    stage = _stage(write_files, wall, directory)
-    feed = Feed(stage)
-    feed.event(person("E1"))
-    [held] = feed.event(LEAVE)
-    [behind] = feed.event(ev("u1", "hris.employee.upserted", "2026-04-02T09:00:00Z", given_name="Eve"))
-    directory["M1"] = Profile(id="M1", fields={"email": "m1@example.com", "given_name": "Mo"})
+    feed = Feed(_stage(write_files, wall, directory))
+    stage = feed.stage
+    held, behind = _held_with_one_behind(feed, directory)
 
     def boom(work: object, msg: Incoming) -> None:
         raise RuntimeError
@@ -371,12 +378,9 @@ def test_a_waiting_input_too_large_in_its_turn_moves_its_line_on_in_the_table_as
     """A decision too large for Kafka is dead-lettered instead; the line's move ``handle`` made goes with the dead
     letter, so a restart does not find the line back at a turn whose retry is gone (and wait until it is stale)."""
     wall, directory = Wall(), dict[str, Profile]()
-    stage = _stage(write_files, wall, directory)
-    feed = Feed(stage)
-    feed.event(person("E1"))
-    [held] = feed.event(LEAVE)
-    [behind] = feed.event(ev("u1", "hris.employee.upserted", "2026-04-02T09:00:00Z", given_name="Eve"))
-    directory["M1"] = Profile(id="M1", fields={"email": "m1@example.com", "given_name": "Mo"})
+    feed = Feed(_stage(write_files, wall, directory))
+    stage = feed.stage
+    held, behind = _held_with_one_behind(feed, directory)
     stage.max_record_bytes = 900  # the leave's state (~940 bytes) will not fit; its dead letter's entry does
     [letter] = feed.again(held)
     assert letter.topic == "dead-letters" and json.loads(letter.value or b"")["reason"].startswith("state_too_large")

@@ -171,10 +171,15 @@ class Holds:
             return "turn"  # a retry written before places existed: decided as it comes
         if line is None:
             return "passed" if retry.key is not None else "turn"
+        where = self._where(line, retry, wall)
+        if where == "turn" and retry.seq == line.turn:
+            line.seen = wall  # the retry whose turn it is still comes round
+        return where
+
+    def _where(self, line: Line, retry: Retry, wall: float) -> str:
+        """``place`` for a retry of an employee who has a line."""
         if retry.line and line.origin and retry.line != line.origin:
             return "passed"  # a copy of a retry of the employee's earlier line, which has ended: all of it decided
-        if retry.seq == line.turn:
-            line.seen = wall  # the retry whose turn it is still comes round
         if retry.seq > line.turn and self.stale(line, wall):
             return "turn"  # the turn's retry is lost: the next that comes round goes on
         return "turn" if retry.seq == line.turn else "early" if retry.seq > line.turn else "passed"
@@ -231,11 +236,9 @@ class Holds:
         """The line's write once ``retry`` ended without a decision (dead-lettered) in what was its turn, as
         ``done``; None if it was not its line's turn (``place``)."""
         line = self.blocked.get((partition, self._id(retry.key))) if retry.key is not None else None
-        if line is None or retry.seq < 0 or (retry.line and line.origin and retry.line != line.origin):
+        if line is None or retry.seq < 0 or self._where(line, retry, wall) != "turn":
             return None
-        if retry.seq == line.turn or (retry.seq > line.turn and self.stale(line, wall)):
-            return self.done(partition, retry, wall)
-        return None
+        return self.done(partition, retry, wall)
 
     def stale(self, line: Line, wall: float) -> bool:
         """Whether no retry of a line has come round for far longer than a round takes (twice the wait, and a

@@ -57,6 +57,8 @@ EMIT_RETRY_MAX_SECONDS = 30.0  # longest wait between two tries to send an input
 TEST_CRASH_SETTING = "WAYFINDER_TEST_CRASH_MARKER"
 TEST_DROP_SETTING = "WAYFINDER_TEST_DROP_ONCE"
 TEST_STALL_SETTING = "WAYFINDER_TEST_STALL_RESTORE_ONCE"
+COMMITTED_ATTEMPTS = 3  # asks for the committed offsets before a partition's first input, a second apart
+COMMITTED_TIMEOUT_SECONDS = 10.0
 RESTORE_CHECK_SECONDS = 2.0  # how often the worker looks at a table restore in progress
 
 
@@ -116,6 +118,7 @@ class _Builder:
         )
         agent_topics = {settings.topic(n) for n in (*INPUTS, Topic.EMPLOYEE_TICKS, Topic.MAILBOX, Topic.MAILBOX_TICKS)}
         check_on_start(self.app, agent_topics.__contains__)
+        self._agent_topics = sorted(agent_topics)
         self._committed = CommittedOffsets(self.app)
         self.directory: dict[str, Profile] = {}
         self.tables = {"employees": self._table("employees"), "mailboxes": self._table("mailboxes")}
@@ -234,6 +237,8 @@ class _Builder:
                 if not await self._watch(stage.name, m):
                     continue
                 msg = Incoming(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)
+                if stage.needs_loading(m.partition) and not self._committed.knows(m.topic, m.partition):
+                    await self._learn_committed({m.partition}, attempts=COMMITTED_ATTEMPTS)
                 started = time.perf_counter()
                 try:
                     records = stage.process(msg, handle)
@@ -372,6 +377,28 @@ class _Builder:
     async def _on_assigned(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         assigned: set[TP] = args[0] if args else kwargs.get("assigned", set())
         self.health.on_assigned({(tp.topic, tp.partition) for tp in assigned})
+        await self._learn_committed({tp.partition for tp in assigned if tp.topic in self._agent_topics})
+
+    async def _learn_committed(self, partitions: set[int], attempts: int = 1) -> None:
+        """The group's committed offsets of the agents' topics on ``partitions``, from the broker, for the stages'
+        write-ahead entries (``CommittedOffsets``): asked when partitions are assigned, and again before a
+        partition's first input if that did not answer. A broker that does not answer is logged; the partition is
+        then loaded with what Faust knows."""
+        if not partitions:
+            return
+        tps = [(t, p) for t in self._agent_topics for p in sorted(partitions)]
+        for attempt in range(attempts):
+            try:
+                self._committed.learn(await asyncio.wait_for(self._lag.committed(tps), COMMITTED_TIMEOUT_SECONDS))
+                return
+            except Exception as e:  # the broker, a timeout: said, and the partition loads with what Faust knows
+                log.warning("the group's committed offsets of partitions %s could not be read (%s)%s",
+                            sorted(partitions), type(e).__name__,
+                            "" if attempt + 1 < attempts else ": interrupted units are judged by what Faust knows")
+                with contextlib.suppress(Exception):
+                    await self._lag.close()
+                if attempt + 1 < attempts:
+                    await asyncio.sleep(1.0)
 
     async def _on_rebalance_complete(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         # Faust also says "complete" for a restore interrupted to start again (by a rebalance or the restore watch):
@@ -382,6 +409,7 @@ class _Builder:
         revoked: set[TP] = args[0] if args else kwargs.get("revoked", set())
         self.health.rebalancing = True
         self._offsets.forget({(tp.topic, tp.partition) for tp in revoked})
+        self._committed.forget((tp.topic, tp.partition) for tp in revoked)
         self._reread.forget({(tp.topic, tp.partition) for tp in revoked})
         for tp in revoked:
             with contextlib.suppress(KeyError):

@@ -46,7 +46,7 @@ whose consumer lacks the mapping (without it, write-ahead entries would never be
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, MutableSet
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, MutableSet
 from typing import Any
 
 from faust.types import TP
@@ -113,10 +113,30 @@ class FaustTable:
 
 
 class CommittedOffsets:
-    """``committed(topic, partition)``: the next offset the group will read, or ``None`` when not known."""
+    """``committed(topic, partition)``: the next offset the group will read, or ``None`` when not known.
+
+    Faust fills its mapping when it seeks a new assignment to the committed offsets, but it resumes the partitions
+    before that seek and awaits it, so the first records of a partition can reach an agent while the mapping is
+    still empty (seen after a kill -9: a worker judged every write-ahead entry of the partition interrupted and
+    brought ended lines back). So the worker asks the broker (``learn``) before a partition's first input, and what
+    it learned answers where Faust's mapping has nothing."""
 
     def __init__(self, app: Any) -> None:
         self._app = app
+        self._learned: dict[tuple[str, int], int | None] = {}
+
+    def learn(self, offsets: Mapping[tuple[str, int], int | None]) -> None:
+        """The group's committed offsets as the broker gave them (``None``: none committed)."""
+        self._learned.update(offsets)
+
+    def knows(self, topic: str, partition: int) -> bool:
+        """Whether the broker's answer for the partition was learned (since its assignment)."""
+        return (topic, partition) in self._learned
+
+    def forget(self, tps: Iterable[tuple[str, int]]) -> None:
+        """Revoked partitions: another worker may commit past what was learned."""
+        for tp in tps:
+            self._learned.pop(tp, None)
 
     def check(self) -> None:
         """Raise at start-up if the app's consumer has no committed-offset mapping (see the module doc)."""
@@ -130,7 +150,7 @@ class CommittedOffsets:
     def __call__(self, topic: str, partition: int) -> int | None:
         offsets = getattr(self._app.consumer, COMMITTED_ATTRIBUTE, {})
         value = offsets.get(TP(topic, partition))
-        return value if isinstance(value, int) else None
+        return value if isinstance(value, int) else self._learned.get((topic, partition))
 
 
 def read_unread_from_the_start(consumer: Any, is_input: Callable[[str], bool]) -> None:

@@ -9,6 +9,7 @@ count (the inputs, the mailbox and the two tick topics); Faust's changelogs and 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -257,6 +258,7 @@ class LagProbe:
         self._settings = settings
         self._admin: Any = None
         self._consumer: Any = None
+        self._starting = asyncio.Lock()  # the worker's timers and its assignments ask at the same time
 
     async def measure(self, assigned: frozenset[tuple[str, int]]) -> dict[tuple[str, int], int]:
         if not assigned:
@@ -274,36 +276,49 @@ class LagProbe:
         return ({tp: ends[tp] for tp in tps}, {tp: done[tp] for tp in tps},
                 {p: end for (t, p), end in ends.items() if t == directory})
 
+    async def committed(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int | None]:
+        """The group's committed offset of each partition (``None``: none committed)."""
+        from aiokafka import TopicPartition
+
+        admin, _ = await self._clients()
+        tps = [TopicPartition(t, p) for t, p in partitions]
+        got = await admin.list_consumer_group_offsets(self._settings.app_id, partitions=tps)
+        return {(tp.topic, tp.partition): (c.offset if c is not None and c.offset >= 0 else None)
+                for tp, c in got.items()}
+
     async def _offsets(self, partitions: list[tuple[str, int]]) -> tuple[dict[tuple[str, int], int],
                                                                            dict[tuple[str, int], int]]:
         """The log end offset of each partition, and how far the group has processed it: its committed offset, or
         the partition's first offset if it never committed (``partition_lag``)."""
         from aiokafka import TopicPartition
 
-        admin, consumer = await self._clients()
+        committed = await self.committed(partitions)
+        _, consumer = await self._clients()
         tps = [TopicPartition(t, p) for t, p in partitions]
-        committed = await admin.list_consumer_group_offsets(self._settings.app_id, partitions=tps)
         ends = await consumer.end_offsets(tps)
         starts = await consumer.beginning_offsets(tps)
-        offsets = {tp: (c.offset if c is not None and c.offset >= 0 else None) for tp, c in committed.items()}
-        lag = partition_lag(ends, offsets, starts)
+        lag = partition_lag(ends, {tp: committed.get((tp.topic, tp.partition)) for tp in tps}, starts)
         return ({(tp.topic, tp.partition): end for tp, end in ends.items()},
                 {(tp.topic, tp.partition): end - lag[tp] for tp, end in ends.items()})
 
     async def _clients(self) -> tuple[Any, Any]:
+        async with self._starting:
+            if self._admin is None:
+                self._admin, self._consumer = await self._start()
+        return self._admin, self._consumer
+
+    async def _start(self) -> tuple[Any, Any]:
         from aiokafka import AIOKafkaConsumer
         from aiokafka.admin import AIOKafkaAdminClient
 
-        if self._admin is None:
-            servers = self._settings.bootstrap_servers
-            admin = AIOKafkaAdminClient(bootstrap_servers=servers, client_id=f"{self._settings.app_id}-lag",
-                                        request_timeout_ms=10_000)
-            await admin.start()
-            consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False,
-                                        request_timeout_ms=10_000)
-            await consumer.start()
-            self._admin, self._consumer = admin, consumer
-        return self._admin, self._consumer
+        servers = self._settings.bootstrap_servers
+        admin = AIOKafkaAdminClient(bootstrap_servers=servers, client_id=f"{self._settings.app_id}-lag",
+                                    request_timeout_ms=10_000)
+        await admin.start()
+        consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False,
+                                    request_timeout_ms=10_000)
+        await consumer.start()
+        return admin, consumer
 
     async def close(self) -> None:
         if self._admin is not None:

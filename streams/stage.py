@@ -50,9 +50,11 @@ from wayfinder.streams.routing import partition_of, routable_key
 from wayfinder.streams.timers import TimerIndex
 from wayfinder.streams.unit import (
     EntryTooLarge,
+    Finished,
     Table,
     Work,
     WriteAheadLog,
+    entry_input,
     entry_key,
     finish_interrupted,
     replay,
@@ -116,8 +118,11 @@ class Stage:
             return
         finished = 0
         if partition not in self._finished:
-            finished = finish_interrupted(self.table, partition, self.wal.committed)
+            done = finish_interrupted(self.table, partition, self.wal.committed)
+            finished = len(done.writes)
             self._finished.add(partition)
+            if done.writes:
+                self._log_finished(partition, done)
         prefix = f"t:{partition}:"
         items = []
         for key in self.table.keys():
@@ -129,6 +134,21 @@ class Stage:
         count = self.timers.load(partition, items)
         log.info("%s: partition %d loaded with %d pending timers (%d interrupted writes finished)", self.name,
                  partition, count, finished)
+
+    def needs_loading(self, partition: int) -> bool:
+        """Whether the next input of ``partition`` loads it (``ensure_loaded``): the worker first learns the group's
+        committed offsets (``finish_interrupted`` judges entries by them)."""
+        return not self.timers.loaded(partition)
+
+    def _log_finished(self, partition: int, done: Finished) -> None:
+        """Which interrupted units were finished, and the committed offsets they were judged by (topic names,
+        offsets and table keys: opaque ids)."""
+        units = done.units()
+        topics = sorted({entry_input(e)[0] for e in units})
+        committed = " ".join(f"{t}={self.wal.committed(t, partition)}" for t in topics)
+        shown = "; ".join(f"{e}: {' '.join(keys)}" for e, keys in list(units.items())[:10])
+        log.info("%s: partition %d: finished %d interrupted unit(s) (committed: %s; %d complete entries deleted): %s",
+                 self.name, partition, len(units), committed, done.pruned, shown)
 
     def revoke(self, partition: int) -> None:
         self.timers.drop(partition)

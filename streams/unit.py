@@ -159,9 +159,25 @@ def entry_input(key: str) -> tuple[str, int, int]:
     return topic, int(partition), int(offset)
 
 
+@dataclass(frozen=True)
+class Finished:
+    """What ``finish_interrupted`` did: the writes it applied (entry key, key written) and the entries it deleted."""
+
+    writes: list[tuple[str, str]]
+    pruned: int
+
+    def units(self) -> dict[str, list[str]]:
+        """The keys written, by entry."""
+        by_entry: dict[str, list[str]] = {}
+        for entry, key in self.writes:
+            by_entry.setdefault(entry, []).append(key)
+        return by_entry
+
+
 def finish_interrupted(table: Table, partition: int,
-                       committed: Callable[[str, int], int | None] = lambda topic, partition: None) -> int:
-    """Apply the writes of the partition's entries that did not all reach the table; returns how many.
+                       committed: Callable[[str, int], int | None] = lambda topic, partition: None) -> Finished:
+    """Apply the writes of the partition's entries that did not all reach the table, and delete the entries of
+    committed inputs.
 
     Offsets are committed per topic, so after a crash an input of one topic may be processed before an
     earlier input of another topic is replayed; the earlier unit's writes must be in place first. A write
@@ -170,33 +186,40 @@ def finish_interrupted(table: Table, partition: int,
     applied at most once, so the loop always ends.
 
     Entries of inputs whose offset is committed (below ``committed(topic, partition)``) are complete (an
-    offset is committed after what its unit wrote was flushed) and not yet pruned: they are left alone, as a
-    key a later unit set back to its old value (a timer fired since) would look unapplied.
+    offset is committed after what its unit wrote was flushed): they are deleted, not applied, as a key a later
+    unit set back to its old value looks unapplied (a timer fired since would come back, a line that ended would
+    hold its employee again). Only the process that wrote an entry prunes it as it goes (``WriteAheadLog``); the
+    entries of a process that died are pruned here, by the partition's next owner. So ``committed`` must know the
+    group's offsets when this runs: with ``None`` every entry counts as interrupted.
     """
-    entries = []
+    entries: list[tuple[str, Work]] = []
+    pruned = 0
     for key in list(table.keys()):
         if not key.startswith(ENTRY_PREFIX):
             continue
         topic, p, offset = entry_input(key)
-        done_below = committed(topic, p) if p == partition else None
-        if p != partition or (done_below is not None and offset < done_below):
+        if p != partition:
             continue
-        if (raw := table.get(key)) is not None:
-            entries.append(Work.decode(raw))
-    done: set[tuple[int, str]] = set()
+        done_below = committed(topic, p)
+        if done_below is not None and offset < done_below:
+            table.set(key, None)
+            pruned += 1
+        elif (raw := table.get(key)) is not None:
+            entries.append((key, Work.decode(raw)))
+    done: dict[tuple[int, str], str] = {}
     progress = True
     while progress:
         progress = False
-        for n, work in enumerate(entries):
+        for n, (entry, work) in enumerate(entries):
             for key, value in work.writes.items():
                 if (n, key) in done:
                     continue
                 current = table.get(key)
                 if current != value and digest(current) == work.before.get(key):
                     table.set(key, value)
-                    done.add((n, key))
+                    done[(n, key)] = entry
                     progress = True
-    return len(done)
+    return Finished([(entry, key) for (_, key), entry in done.items()], pruned)
 
 
 class EntryTooLarge(ValueError):

@@ -217,6 +217,9 @@ def test_kill_9_during_20000_events_loses_nothing(world: KafkaWorld, tmp_path: P
           f"{records} records, {repeats} repeats of the same (message_id, status)")
     mismatched = {mid for mid in expected if got[mid] != expected[mid]}
     assert not mismatched, f"{len(mismatched)} messages ended in another status than in simulate"
+    stale = [line for log in sorted(tmp_path.glob("worker-*.log"))
+             for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if "has not moved for" in line]
+    assert not stale, f"lines of waiting inputs went stale (a retry lost, or a line that had ended back): {stale[:3]}"
 
 
 def _which(folder: Path, ids: set[str]) -> str:

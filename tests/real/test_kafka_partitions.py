@@ -3,7 +3,9 @@ it deletes write-ahead entries once their inputs are committed (the committed of
 
 from __future__ import annotations
 
+import re
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,3 +79,34 @@ def test_a_running_worker_deletes_the_write_ahead_entries_of_committed_inputs(wo
     assert len(ours) > 10, "no write-ahead entry of a committed input was deleted"
     for _, _, partition, offset in ours:
         assert int(offset) < committed[int(partition)]
+
+
+def _entries(world: KafkaWorld) -> dict[str, bool]:
+    """Each write-ahead entry in the employees changelog: whether it is still there (its last record not a delete)."""
+    last: dict[str, bool] = {}
+    for key, value in read_topic(world.broker, f"{world.app_id}-employees-changelog"):
+        if key is not None and key.startswith(b"w:"):
+            last[key.decode()] = value is not None
+    return last
+
+
+def test_a_worker_deletes_the_entries_a_killed_worker_left_of_committed_inputs(world: KafkaWorld) -> None:
+    """A worker deletes its own entries as their inputs are committed; those of its last inputs are left when it is
+    killed. The partition's next owner deletes them when it loads the partition, by the group's committed offsets
+    (known from the broker before its first input), instead of taking them for interrupted units and applying them
+    again over later changes."""
+    world.start_worker()
+    world.publish_file(examples_dir() / "events.jsonl")
+    assert wait_caught_up(world.settings, timeout=180), "the worker did not catch up"
+    world.workers[-1].kill()
+    hris = f"w:{world.settings.topic('hris.events')}:"  # caught up: all committed (ticks may not be)
+    left = [key for key, there in _entries(world).items() if there and key.startswith(hris)]
+    assert left, "the killed worker left no entry of a committed input"
+    second = world.start_worker()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and len(re.findall(r"employees: partition \d+ loaded", second.text())) < 2:
+        time.sleep(0.5)
+    after = _entries(world)
+    assert [key for key in left if after[key]] == []
+    finished = [line for line in second.text().splitlines() if "interrupted unit(s)" in line]
+    assert not [line for line in finished if hris in line], "an entry of a committed input was applied again"

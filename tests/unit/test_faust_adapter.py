@@ -87,6 +87,23 @@ def test_a_consumer_holds_the_next_offset_to_read_per_topic_partition(app: Any) 
     assert committed("t.hris.events", 3) is None
 
 
+def test_offsets_learned_from_the_broker_answer_until_faust_knows_its_own(app: Any) -> None:
+    """Faust resumes a new assignment before its seek fills the mapping: what the broker said answers meanwhile."""
+    offsets = getattr(app.consumer, COMMITTED_ATTRIBUTE)
+    committed = CommittedOffsets(app)
+    assert not committed.knows("t.hris.events", 2)
+    committed.learn({("t.hris.events", 2): 30, ("t.employee-ticks", 2): None})
+    assert committed.knows("t.hris.events", 2) and committed.knows("t.employee-ticks", 2)
+    assert committed("t.hris.events", 2) == 30
+    assert committed("t.employee-ticks", 2) is None  # the group never committed it
+    offsets[TP("t.hris.events", 2)] = 41  # Faust's own, after its seek or a commit
+    assert committed("t.hris.events", 2) == 41
+    del offsets[TP("t.hris.events", 2)]
+    committed.forget([("t.hris.events", 2)])  # revoked: another worker may commit past it
+    assert not committed.knows("t.hris.events", 2)
+    assert committed("t.hris.events", 2) is None
+
+
 def test_a_consumer_without_the_mapping_is_refused_with_what_to_change() -> None:
     class Changed:
         pass

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from tests.support import DictTable
 from wayfinder.streams.unit import (
     ENTRY_FORMAT,
+    Finished,
     Work,
     WriteAheadLog,
     digest,
@@ -134,12 +135,12 @@ def test_interrupted_entries_are_finished_in_order_until_nothing_changes() -> No
     second.before = {"s:e1": digest(b"v1"), "t:0:b": "-"}
     table[entry_key("engagement", 0, 5)] = second.encode()  # listed first
     table[entry_key("hris", 0, 4)] = first.encode()
-    assert finish_interrupted(table, 0) == 4
+    assert len(finish_interrupted(table, 0).writes) == 4
     assert table["s:e1"] == b"v2"
     assert table["t:0:a"] == b"timer-a"
     assert table["t:0:b"] == b"timer-b"
     table.log.clear()
-    assert finish_interrupted(table, 0) == 0  # finished entries change nothing
+    assert finish_interrupted(table, 0).writes == []  # finished entries change nothing
     assert table.log == []
 
 
@@ -151,7 +152,7 @@ def test_finishing_leaves_other_partitions_and_overtaken_keys_alone() -> None:
     stale = unit({"s:e1": b"v1", "t:0:a": b"timer"})
     stale.before = {"s:e1": digest(b"older"), "t:0:a": "-"}
     table[entry_key("hris", 0, 0)] = stale.encode()
-    assert finish_interrupted(table, 0) == 1
+    assert finish_interrupted(table, 0).writes == [(entry_key("hris", 0, 0), "t:0:a")]
     assert table["s:e1"] == b"v0"  # the unit's state was overtaken: kept
     assert table["t:0:a"] == b"timer"
     assert table["s:e3"] == b"x0"  # partition 1 is not this call's
@@ -194,10 +195,33 @@ def test_finishing_leaves_the_entries_of_committed_inputs_alone() -> None:
     hire = unit({"s:e1": b"v1", "t:0:a": b"timer"}, [Record("audit", "e1", b"1")])
     hire.before = {"s:e1": digest(b"v0"), "t:0:a": "-"}
     table[entry_key("hris", 0, 4)] = hire.encode()
-    assert finish_interrupted(table, 0, lambda topic, partition: 5 if topic == "hris" else None) == 0
-    assert "t:0:a" not in table
-    assert finish_interrupted(table, 0, lambda topic, partition: 4) == 1  # offset 4 not committed: finished
+    assert finish_interrupted(table, 0, lambda topic, partition: 4).writes == [  # offset 4 not committed: finished
+        (entry_key("hris", 0, 4), "t:0:a")]
     assert table["t:0:a"] == b"timer"
+    del table["t:0:a"]  # the tick again
+    done = finish_interrupted(table, 0, lambda topic, partition: 5 if topic == "hris" else None)
+    assert done == Finished([], 1)  # the entry is complete, and deleted
+    assert "t:0:a" not in table
+    assert entry_key("hris", 0, 4) not in table
+
+
+def test_a_line_that_ended_does_not_come_back_when_its_first_input_is_committed() -> None:
+    """An employee's first waiting input (``hris`` 7) started a line, a retry (a tick, committed since) ended it. The
+    next owner of the partition deletes the first input's entry: with the line back, the employee's inputs would
+    wait behind a turn whose retry is long gone (seen after kill -9 when the committed offsets were not yet known)."""
+    table = Table({"s:e1": b"v1"})
+    wal = WriteAheadLog(table, lambda topic, partition: None)
+    wal.write("hris", 3, 7, unit({"h:3:e1": b"line", "s:e1": b"v1"}, [Record("ticks", "e1", b"retry")]))
+    table["h:3:e1"], table["s:e1"] = b"line", b"v1"
+    wal.write("ticks", 3, 0, unit({"h:3:e1": None, "s:e1": b"v2"}, [Record("audit", "e1", b"decided")]))
+    del table["h:3:e1"]
+    table["s:e1"] = b"v2"
+    committed = {("hris", 3): 8, ("ticks", 3): 1}
+    done = finish_interrupted(table, 3, lambda topic, partition: committed.get((topic, partition)))
+    assert done == Finished([], 2)
+    assert "h:3:e1" not in table
+    assert not any(k.startswith("w:") for k in table)
+    assert table["s:e1"] == b"v2"
 
 
 def test_the_input_of_an_entry_is_read_from_its_key() -> None:

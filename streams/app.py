@@ -31,7 +31,14 @@ from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
 from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.profile import Profile
 from wayfinder.streams.clock import EPOCH, StreamClock
-from wayfinder.streams.faust_adapter import CommittedOffsets, FaustTable, Rereader, Restore, check_on_start
+from wayfinder.streams.faust_adapter import (
+    CommittedOffsets,
+    FaustTable,
+    Rereader,
+    Restore,
+    check_on_start,
+    shorten_fetch_waits,
+)
 from wayfinder.streams.health import LagProbe, OffsetWatch, RestoreWatch, WorkerHealth
 from wayfinder.streams.metrics import PendingReviews, ScanPace, StreamMetrics, measure_state
 from wayfinder.streams.progress import CatchUp
@@ -377,6 +384,11 @@ class _Builder:
     async def _on_assigned(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         assigned: set[TP] = args[0] if args else kwargs.get("assigned", set())
         self.health.on_assigned({(tp.topic, tp.partition) for tp in assigned})
+        wait, hold = self.settings.fetch_max_wait_ms, self.settings.prefetch_backoff
+        if shorten_fetch_waits(self.app, wait, hold):
+            log.info("fetch waits set: %d ms at the broker, prefetch hold %.3f s", wait, hold)
+        else:
+            log.warning("the consumer's fetch waits could not be set: Faust's and aiokafka's own stay")
         await self._learn_committed({tp.partition for tp in assigned if tp.topic in self._agent_topics})
 
     async def _learn_committed(self, partitions: set[int], attempts: int = 1) -> None:

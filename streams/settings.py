@@ -54,6 +54,10 @@ class WorkerSettings(BaseSettings):
     producer_linger: float = Field(0.05, ge=0, description="seconds the producer waits to fill a batch")
     producer_compression: Literal["lz4", "zstd", "gzip", "snappy", "none"] = Field(
         "lz4", description="compression of produced batches (outputs and changelogs)")
+    fetch_max_wait_ms: int = Field(100, ge=0, description="how long a fetch waits at the broker for records (Faust "
+                                   "fixes 1500): a fetch of quiet partitions makes the busy ones wait this long")
+    prefetch_backoff: float = Field(0.01, ge=0, description="seconds aiokafka holds the next fetch back while "
+                                    "fetched records wait to be taken (aiokafka: 0.1)")
     broker_commit_every: int = Field(5000, ge=1, description="commit offsets after this many inputs")
     restore_stall_seconds: float = Field(30.0, ge=0, description="a table restore that receives no changelog "
                                          "record for this long is started again (0: never)")

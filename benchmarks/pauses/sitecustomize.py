@@ -9,10 +9,8 @@ every 5 ms, and while the loop has worked longer than the threshold it samples t
 When the loop next waits, the stretch, its length and its most common frames are written as one JSON line. The
 collector is timed through ``gc.callbacks``. ``WAYFINDER_PAUSES_NO_FREEZE=1`` makes ``gc.freeze`` do nothing.
 
-``WAYFINDER_PAUSES_FETCH_WAIT_MS`` / ``WAYFINDER_PAUSES_PREFETCH_BACKOFF`` make the worker call ``shorten_fetch_waits``
-on each assignment: aiokafka's fetch wait (Faust hard-codes 1,500 ms) and prefetch hold (aiokafka's 0.1 s) on its
-``Fetcher``. Both cut the latency tail (README "Warm at start-up"), but a CI run with them in the worker failed the
-kill -9 test for a reason not found, so the worker does not set them; this is where they can be tried.
+The worker's fetch waits are its own settings since 2026-12-01 (``WAYFINDER_FETCH_MAX_WAIT_MS``,
+``WAYFINDER_PREFETCH_BACKOFF``; README "Warm at start-up"): set them in the worker's environment to try others.
 """
 
 from __future__ import annotations
@@ -33,43 +31,6 @@ OUT = os.environ.get("WAYFINDER_PAUSES_OUT", "")
 THRESHOLD = float(os.environ.get("WAYFINDER_PAUSES_MS", "50")) / 1000
 if os.environ.get("WAYFINDER_PAUSES_NO_FREEZE") == "1":
     gc.freeze = lambda: None
-# Faust's consumer -> its thread -> aiokafka's consumer -> aiokafka's Fetcher, and the two waits on it.
-FETCHER_PATH = ("_thread", "_consumer", "_fetcher")
-FETCH_WAIT_ATTRIBUTE = "_fetch_max_wait_ms"
-HOLD_ATTRIBUTE = "_prefetch_backoff"
-
-
-def shorten_fetch_waits(app: Any, wait_ms: int = 100, hold_seconds: float = 0.01) -> bool:
-    """Set aiokafka's fetch wait and prefetch hold for the app's consumer; ``False`` when the consumer is not built as
-    this expects (nothing changed)."""
-    fetcher = app.consumer
-    for attribute in FETCHER_PATH:
-        fetcher = getattr(fetcher, attribute, None)
-    if (fetcher is None or not isinstance(getattr(fetcher, FETCH_WAIT_ATTRIBUTE, None), int)
-            or not isinstance(getattr(fetcher, HOLD_ATTRIBUTE, None), int | float)):
-        return False
-    setattr(fetcher, FETCH_WAIT_ATTRIBUTE, wait_ms)
-    setattr(fetcher, HOLD_ATTRIBUTE, hold_seconds)
-    return True
-
-
-WAIT = os.environ.get("WAYFINDER_PAUSES_FETCH_WAIT_MS", "")
-HOLD = os.environ.get("WAYFINDER_PAUSES_PREFETCH_BACKOFF", "")
-if WAIT or HOLD:  # shorten_fetch_waits on each assignment, with these values (the other as its default)
-    from wayfinder.streams import app as _app
-
-    _assigned = _app._Builder._on_assigned
-    _values: dict[str, Any] = {}
-    if WAIT:
-        _values["wait_ms"] = int(WAIT)
-    if HOLD:
-        _values["hold_seconds"] = float(HOLD)
-
-    async def _on_assigned(self: Any, sender: Any, *args: Any, **kwargs: Any) -> None:
-        await _assigned(self, sender, *args, **kwargs)
-        shorten_fetch_waits(self.app, **_values)
-
-    _app._Builder._on_assigned = _on_assigned  # type: ignore[method-assign]
 if OUT:
     _lock = threading.Lock()
     _state: dict[str, Any] = {"since": 0.0, "turn": 0, "idle": True}  # the loop's work since it last waited

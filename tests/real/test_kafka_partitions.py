@@ -110,3 +110,4 @@ def test_a_worker_deletes_the_entries_a_killed_worker_left_of_committed_inputs(w
     assert [key for key in left if after[key]] == []
     finished = [line for line in second.text().splitlines() if "interrupted unit(s)" in line]
     assert not [line for line in finished if hris in line], "an entry of a committed input was applied again"
+    assert "fetch waits set: 100 ms at the broker, prefetch hold 0.010 s" in second.text()  # the defaults

@@ -8,10 +8,8 @@ broker is needed.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import inspect
 from collections.abc import Iterator, MutableMapping
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,6 +22,9 @@ from faust.types.tuples import ConsumerMessage
 
 from wayfinder.streams.faust_adapter import (
     COMMITTED_ATTRIBUTE,
+    FETCH_WAIT_ATTRIBUTE,
+    FETCHER_PATH,
+    HOLD_ATTRIBUTE,
     READ_MARKS_ATTRIBUTE,
     RECOVERY_ATTRIBUTES,
     CommittedOffsets,
@@ -35,6 +36,7 @@ from wayfinder.streams.faust_adapter import (
     Restore,
     check_on_start,
     read_unread_from_the_start,
+    shorten_fetch_waits,
 )
 
 FIX = ("faust-streaming changed: update wayfinder/streams/faust_adapter.py to where this release keeps it, "
@@ -443,36 +445,21 @@ class _BufferedFetcher:
         return {tp: state.position for tp, state in self.assignment.states.items()}
 
 
-def _diagnostic() -> Any:
-    """The latency benchmark's diagnostic as a module (with none of its variables set it only defines things)."""
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "pauses" / "sitecustomize.py"
-    spec = importlib.util.spec_from_file_location("pauses_diagnostic", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-# The shorter fetch waits the latency benchmark's diagnostic can set in a worker (benchmarks/pauses/sitecustomize.py,
-# README "Warm at start-up"; the worker itself does not set them): checked here beside the rest of Faust's internals.
-PAUSES = _diagnostic()
-
-
 def test_the_fetch_waits_are_shortened_on_aiokafkas_fetcher_behind_faust_consumer() -> None:
-    fetcher = SimpleNamespace(**{PAUSES.FETCH_WAIT_ATTRIBUTE: 1500, PAUSES.HOLD_ATTRIBUTE: 0.1})
+    fetcher = SimpleNamespace(**{FETCH_WAIT_ATTRIBUTE: 1500, HOLD_ATTRIBUTE: 0.1})
     consumer = SimpleNamespace(_thread=SimpleNamespace(_consumer=SimpleNamespace(_fetcher=fetcher)))
-    assert PAUSES.shorten_fetch_waits(_App(consumer)) is True
-    assert getattr(fetcher, PAUSES.FETCH_WAIT_ATTRIBUTE) == 100
-    assert getattr(fetcher, PAUSES.HOLD_ATTRIBUTE) == 0.01
+    assert shorten_fetch_waits(_App(consumer), 100, 0.01) is True
+    assert getattr(fetcher, FETCH_WAIT_ATTRIBUTE) == 100
+    assert getattr(fetcher, HOLD_ATTRIBUTE) == 0.01
     not_started = SimpleNamespace(_thread=SimpleNamespace(_consumer=None))  # before Faust's consumer thread starts
-    assert PAUSES.shorten_fetch_waits(_App(not_started)) is False
+    assert shorten_fetch_waits(_App(not_started)) is False
 
 
 def test_a_partition_holding_records_holds_the_next_fetch_back_only_as_long_as_the_prefetch_hold() -> None:
     """aiokafka's own ``FetchResult.calculate_backoff``: what the hold is, measured from when the records came."""
     fresh = FetchResult(CHANGELOG, assignment=None, partition_records=None, backoff=0.01)
     assert 0 < fresh.calculate_backoff() <= 0.01
-    assert PAUSES.HOLD_ATTRIBUTE in Fetcher._proc_fetch_request.__code__.co_names, FIX  # each result takes it
+    assert HOLD_ATTRIBUTE in Fetcher._proc_fetch_request.__code__.co_names, FIX  # each result takes it
 
 
 def test_faust_builds_the_consumer_the_waits_are_set_on_and_aiokafka_reads_them_per_fetch(app: Any) -> None:
@@ -482,11 +469,11 @@ def test_faust_builds_the_consumer_the_waits_are_set_on_and_aiokafka_reads_them_
     from aiokafka import AIOKafkaConsumer
     from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
-    thread_attribute, consumer_attribute, fetcher_attribute = PAUSES.FETCHER_PATH
+    thread_attribute, consumer_attribute, fetcher_attribute = FETCHER_PATH
     thread = getattr(app.consumer, thread_attribute)
     assert isinstance(thread, AIOKafkaConsumerThread), FIX
     assert hasattr(thread, consumer_attribute), FIX
     assert fetcher_attribute in AIOKafkaConsumer.start.__code__.co_names, FIX
-    assert PAUSES.FETCH_WAIT_ATTRIBUTE in Fetcher._get_actions_per_node.__code__.co_names, FIX
+    assert FETCH_WAIT_ATTRIBUTE in Fetcher._get_actions_per_node.__code__.co_names, FIX
     faust_wait = inspect.getsource(AIOKafkaConsumerThread._create_worker_consumer)
     assert "fetch_max_wait_ms=1500" in faust_wait, "Faust's fetch wait changed: are shorter fetch waits still needed?"

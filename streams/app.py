@@ -32,6 +32,7 @@ from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.profile import Profile
 from wayfinder.streams.clock import EPOCH, StreamClock
 from wayfinder.streams.faust_adapter import (
+    COMMITTED_ATTRIBUTE,
     CommittedOffsets,
     FaustTable,
     Rereader,
@@ -64,6 +65,8 @@ EMIT_RETRY_MAX_SECONDS = 30.0  # longest wait between two tries to send an input
 TEST_CRASH_SETTING = "WAYFINDER_TEST_CRASH_MARKER"
 TEST_DROP_SETTING = "WAYFINDER_TEST_DROP_ONCE"
 TEST_STALL_SETTING = "WAYFINDER_TEST_STALL_RESTORE_ONCE"
+TEST_LATE_COMMITTED_SETTING = "WAYFINDER_TEST_LATE_COMMITTED"
+LATE_COMMITTED_SECONDS = 5.0
 COMMITTED_ATTEMPTS = 3  # asks for the committed offsets before a partition's first input, a second apart
 COMMITTED_TIMEOUT_SECONDS = 10.0
 RESTORE_CHECK_SECONDS = 2.0  # how often the worker looks at a table restore in progress
@@ -177,6 +180,8 @@ class _Builder:
             await started()  # check_on_start's checks first (Restore's among them)
             if os.environ.get(TEST_STALL_SETTING):
                 stall_restore_once(app)
+            if os.environ.get(TEST_LATE_COMMITTED_SETTING):
+                committed_late(app)
             if s.restore_stall_seconds > 0:
                 app.add_future(self._watch_restore(self._restore))
 
@@ -505,6 +510,31 @@ def stall_restore_once(app: Any) -> None:
             await consumer.seek_wait({tp: recovery.active_highwaters[tp] + 1 for tp in tps})
 
     recovery._seek_offsets = seek_then_lose_the_place
+
+
+def committed_late(app: Any) -> None:
+    """TEST ONLY (tests/real/test_kafka_partitions.py): with ``WAYFINDER_TEST_LATE_COMMITTED`` set, Faust's
+    committed-offset mapping is emptied right after each seek to the committed offsets and filled again
+    ``LATE_COMMITTED_SECONDS`` later (what Faust committed meanwhile kept), so a partition's first inputs come while
+    Faust does not know its offsets, as when they reach the agent before Faust's seek is done (``CommittedOffsets``).
+    Unset, as everywhere but that test, nothing changes."""
+    consumer = app.consumer
+    perform_seek = consumer.perform_seek
+
+    async def refill(offsets: Any, saved: dict[Any, Any]) -> None:
+        await asyncio.sleep(LATE_COMMITTED_SECONDS)
+        for tp, offset in saved.items():
+            if offsets.get(tp) is None:
+                offsets[tp] = offset
+
+    async def perform_seek_then_forget() -> None:
+        await perform_seek()
+        offsets = getattr(consumer, COMMITTED_ATTRIBUTE)
+        saved = dict(offsets)
+        offsets.clear()
+        app.add_future(refill(offsets, saved))
+
+    consumer.perform_seek = perform_seek_then_forget
 
 
 def drop_once() -> DropOnce | None:

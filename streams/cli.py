@@ -72,11 +72,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
                           logging_config=logging_config(settings.log_level, settings.log_format))
     if settings.log_format == "json":
         worker.spinner = None  # its terminal escapes would break the one-object-a-line stream
-    # What start-up loaded lives as long as the process: the collector stops walking it (README "Warm at start-up").
-    gc.collect()
-    gc.freeze()
+    settle_collector()
     worker.execute_from_commandline()
     return 0
+
+
+# Python runs a full collection after this many collections of the middle generation (its default: 10).
+FULL_COLLECTION_AFTER = 100
+
+
+def settle_collector() -> None:
+    """Before the worker runs (README "Warm at start-up"): what start-up loaded lives as long as the process, so the
+    collector stops walking it (``gc.freeze``); and full collections, each a pause of 70-80 ms that walks everything
+    the worker keeps (the latency tail at 200 births/s), come ten times less often."""
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTION_AFTER)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:

@@ -74,3 +74,23 @@ def test_a_locale_without_a_catalog_gets_english_and_no_path_is_built_from_it() 
     assert gettext("de-DE", message, because="b", journey="j").startswith("Du erhältst diese Nachricht")
     odd = MessageTemplate("t", "s", "x", locales={"x" * 300: {"text": "y"}, "zz-ZZ": {"text": "z"}})
     Definitions(templates={"t": odd}).warm()  # raised OSError (file name too long) before
+
+
+COLLECTOR = """
+import gc, json
+from wayfinder.streams.cli import FULL_COLLECTION_AFTER, settle_collector
+before = gc.get_threshold()
+objects = [[i] for i in range(1000)]  # start-up's objects, living as long as the process
+settle_collector()
+print(json.dumps({"before": before, "after": gc.get_threshold(), "frozen": gc.get_freeze_count(),
+                  "full_after": FULL_COLLECTION_AFTER}))
+"""
+
+
+def test_the_worker_freezes_what_start_up_loaded_and_runs_full_collections_less_often() -> None:
+    done = subprocess.run([sys.executable, "-c", COLLECTOR], capture_output=True, text=True, check=True)
+    got = json.loads(done.stdout)
+    young, middle, full = got["before"]
+    assert got["after"] == [young, middle, got["full_after"]]
+    assert got["full_after"] >= 10 * full  # Python's default is 10: ten times fewer pauses of a full collection
+    assert got["frozen"] >= 1000

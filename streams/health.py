@@ -314,14 +314,28 @@ class LagProbe:
         servers = self._settings.bootstrap_servers
         admin = AIOKafkaAdminClient(bootstrap_servers=servers, client_id=f"{self._settings.app_id}-lag",
                                     request_timeout_ms=10_000)
-        await admin.start()
         consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False,
                                     request_timeout_ms=10_000)
-        await consumer.start()
+        try:
+            await admin.start()
+            await consumer.start()
+        except BaseException:  # neither is kept: what did start is closed, not left open until the process ends
+            with contextlib.suppress(Exception):  # the failure to start is the one to raise
+                await _stop(admin, consumer)
+            raise
         return admin, consumer
 
     async def close(self) -> None:
-        if self._admin is not None:
-            await self._admin.close()
-            await self._consumer.stop()
-            self._admin = self._consumer = None
+        """Drop the clients (after a failure: the next reading starts new ones). They are let go before they are
+        closed, so a reading that starts meanwhile gets new clients rather than ones being closed."""
+        admin, consumer, self._admin, self._consumer = self._admin, self._consumer, None, None
+        if admin is not None:
+            await _stop(admin, consumer)
+
+
+async def _stop(admin: Any, consumer: Any) -> None:
+    """Close both clients, the consumer even if the admin's close fails (a client never started closes at once)."""
+    try:
+        await admin.close()
+    finally:
+        await consumer.stop()

@@ -72,10 +72,14 @@ def lowest_watermark(raw: bytes | None, sources: int) -> datetime | None:
 
 
 class Waiting:
-    """The keys of the waiting inputs, per partition, earliest first (an in-memory index of the table)."""
+    """The keys of the waiting inputs, per partition, earliest first (an in-memory index of the table).
+
+    Like ``streams.timers.TimerIndex``, what one unit of work changes can be taken back (``begin``, ``rollback``):
+    a unit that is not kept leaves the index as it found it, without a scan of the table."""
 
     def __init__(self) -> None:
         self._heaps: dict[int, list[str]] = {}
+        self._journal: list[tuple[bool, int, str]] | None = None  # (added?, partition, key) since ``begin``
 
     def __len__(self) -> int:
         return sum(len(h) for h in self._heaps.values())
@@ -91,6 +95,8 @@ class Waiting:
 
     def add(self, partition: int, key: str) -> None:
         heapq.heappush(self._heaps.setdefault(partition, []), key)
+        if self._journal is not None:
+            self._journal.append((True, partition, key))
 
     def discard(self, partition: int, key: str) -> None:
         heap = self._heaps.get(partition, [])
@@ -103,4 +109,25 @@ class Waiting:
         return heap[0] if heap else None
 
     def pop(self, partition: int) -> str:
-        return heapq.heappop(self._heaps[partition])
+        key = heapq.heappop(self._heaps[partition])
+        if self._journal is not None:
+            self._journal.append((False, partition, key))
+        return key
+
+    def begin(self) -> None:
+        """A unit of work starts: its adds and pops can be taken back until it ends."""
+        self._journal = []
+
+    def commit(self) -> None:
+        self._journal = None
+
+    def rollback(self) -> None:
+        """Undo the unit's adds and pops, latest first (a partition dropped meanwhile stays dropped)."""
+        journal, self._journal = self._journal or [], None
+        for added, partition, key in reversed(journal):
+            if partition not in self._heaps:
+                continue
+            if added:
+                self.discard(partition, key)
+            else:
+                heapq.heappush(self._heaps[partition], key)

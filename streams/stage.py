@@ -231,7 +231,7 @@ class Stage:
             return replayed
         while True:
             work = Work()
-            self.timers.begin()
+            self._begin()
             try:
                 handle(work, msg)
             except Exception:
@@ -243,7 +243,7 @@ class Stage:
             self._undo(msg.partition)
             if not self.smaller():
                 return self._refuse_too_large(msg, too_large)
-        self.timers.commit()
+        self._commit()
         return self._kept(msg, work)
 
     def _replayed(self, msg: Incoming) -> list[Record] | None:
@@ -286,6 +286,13 @@ class Stage:
         except EntryTooLarge:
             return "entry"
         return None
+
+    def _begin(self) -> None:
+        """A unit starts: the in-memory indexes of the table journal what it changes (``_undo`` takes it back)."""
+        self.timers.begin()
+
+    def _commit(self) -> None:
+        self.timers.commit()
 
     def _undo(self, partition: int) -> None:
         """A unit that is not kept: the core may have changed a cached state in place, so the cache is emptied;
@@ -862,9 +869,17 @@ class MailboxStage(Stage):
         prefix = f"{ordering.BUFFER_PREFIX}{partition}:"
         return self.waiting.load(partition, (k for k in self.table.keys() if k.startswith(prefix)))
 
+    def _begin(self) -> None:
+        super()._begin()
+        self.waiting.begin()
+
+    def _commit(self) -> None:
+        super()._commit()
+        self.waiting.commit()
+
     def _undo(self, partition: int) -> None:
         super()._undo(partition)
-        self._load_waiting(partition)  # the unit may have added or taken waiting inputs (rare: a unit that raised)
+        self.waiting.rollback()  # the waiting inputs the unit added or took, as they were: no scan of the table
 
     def revoke(self, partition: int) -> None:
         super().revoke(partition)

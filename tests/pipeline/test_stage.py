@@ -211,3 +211,39 @@ def test_every_change_of_a_persons_contact_details_reaches_the_directory() -> No
                                                      {**person, "timezone": "America/New_York"}))
     assert directory(again) == []  # nothing changed: nothing sent
     assert p.employees.directory["E7"].timezone == "America/New_York"
+
+
+def test_an_undone_mailbox_unit_takes_back_the_waiting_inputs_it_acted_on_without_scanning_the_table() -> None:
+    """On the event clock the mailbox keeps inputs waiting for their turn (``streams.ordering``). A unit that acted
+    on some of them and was then undone (it raised, or was too large for Kafka) puts them back in the index from its
+    journal, not from a scan of the partition's table; the same inputs then decide what they would have."""
+    lines = (examples_dir() / "events.jsonl").read_bytes().splitlines()[:300]
+    undone, plain = Pipeline(mailboxes=_CountedTable()), Pipeline()
+    for p in (undone, plain):
+        _fed(p, lines)
+        p.drain()  # the mailbox inputs wait: no partition has said how far its time has got
+        p.feed(p.employees, "ticks", None, encode_tick(UNTIL))
+    table = undone.mailboxes.table
+    assert isinstance(table, _CountedTable)
+    waiting, scans = len(undone.mailboxes.waiting), table.scans
+    first = undone.mailboxes.waiting.first(0)
+    assert waiting > 10
+    mark = next(r for r in undone.queue if json.loads(r.value or b"{}").get("kind") == "watermark")
+    acted: list[int] = []
+
+    def act_then_fail(work: Work, msg: Incoming) -> None:
+        undone.mailboxes.handle(work, msg)
+        acted.append(waiting - len(undone.mailboxes.waiting))
+        raise RuntimeError(msg.topic)
+
+    with pytest.raises(RuntimeError):
+        undone.mailboxes.process(Incoming("mailbox", 0, 10_000, None, mark.value, None), act_then_fail)
+    assert acted and acted[0] > 10  # the watermark let waiting inputs have their turn before the unit failed
+    assert len(undone.mailboxes.waiting) == waiting
+    assert undone.mailboxes.waiting.first(0) == first
+    assert table.scans == scans
+    for p in (undone, plain):
+        p.drain()
+        p.tick(UNTIL)
+    assert undone.out == plain.out
+    assert len(undone.out) > 10

@@ -137,6 +137,12 @@ class Profile(BaseModel):
         return out
 
 
+
+class DetailsToCome(Profile):
+    """A person a worker decides for by id alone, before its directory knows them (no recipient wait): their
+    mailbox fills in their details when it acts, so the decision does not judge their address."""
+
+
 # Which event fields update which profile fields, before journeys see the event (SPEC §3).
 _UPDATES: dict[str, tuple[tuple[str, str], ...]] = {
     "hris.employee.hired": (("start_date", "start_date"), ("role", "role"), ("department", "department"),

@@ -37,7 +37,7 @@ from wayfinder.journeys.effects import (
 from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.events import DecodeError, decode_event
 from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
-from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.profile import DetailsToCome, Profile
 from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams import held, ordering
@@ -591,7 +591,7 @@ class EmployeeStage(Stage):
             # on their way through the directory topic. The message is decided for their id; their mailbox takes
             # their time zone and quiet hours from the directory when it acts (``_as_known``). Only ``simulate``,
             # which knows everyone, can say ``no_recipient`` for certain (README "no_recipient").
-            return Profile(id=person_id)
+            return DetailsToCome(id=person_id)
         return found
 
     def _load(self, work: Work, employee_id: str) -> EmployeeState | None:

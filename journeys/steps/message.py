@@ -19,7 +19,7 @@ from wayfinder.journeys.explain import explain
 from wayfinder.journeys.holdout import in_holdout
 from wayfinder.journeys.leave import rule_for
 from wayfinder.journeys.model import Journey, LearningPathStep, RoadmapStep, SendStep
-from wayfinder.journeys.profile import KNOWN_FIELDS, Profile
+from wayfinder.journeys.profile import KNOWN_FIELDS, DetailsToCome, Profile
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import Enrollment
 from wayfinder.journeys.steps.context import Run, message_id, recipient
@@ -46,7 +46,11 @@ def deliver(run: Run, journey: Journey, e: Enrollment, step: SendStep | RoadmapS
     if recipient_id is None or person is None:  # no id on the profile, or nobody known by that id (issue 9)
         run.effects.append(Decide(base.with_status("suppressed", reason="no_recipient")))
         return
-    if person is not None and channel in person.opt_out_channels:
+    if channel == "email" and not person.get("email") and not isinstance(person, DetailsToCome):
+        # a profile with no address (a person known by id alone, or one whose upserts never gave an email)
+        run.effects.append(Decide(base.with_status("suppressed", reason="no_recipient")))
+        return
+    if channel in person.opt_out_channels:
         run.effects.append(Decide(base.with_status("suppressed", reason="opted_out_channel")))
         return
     selection = select()

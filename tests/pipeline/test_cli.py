@@ -129,3 +129,20 @@ def test_examples_copy_validates(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["examples", "--copy", str(tmp_path / "mine")]) == 0
     assert main(["validate", str(tmp_path / "mine")]) == 0
     assert "10 journeys" in capsys.readouterr().out
+
+
+def test_a_reader_that_goes_away_stops_the_command_quietly() -> None:
+    """``wayfinder preview ... | head -2``: the rest of the output has nowhere to go; no traceback on stderr. The
+    reading end is closed before the command writes anything, so its first write meets the closed pipe."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "import sys; from wayfinder.cli import main; sys.exit(main())"]
+    process = subprocess.Popen([*command, "preview", "promotion", "--employee", "E1030"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # as head does after its lines
+    err = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=60) == 141
+    assert b"Traceback" not in err, err.decode(errors="replace")

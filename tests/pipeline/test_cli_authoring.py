@@ -188,3 +188,68 @@ def test_counted_problems_point_at_the_journey_file(write_files: WriteFiles) -> 
     print_summary(runner, stream, title="t", defs=defs)
     assert f"  {root / 'journeys' / 'j.yaml'}:9:9: journey interns-only step hello: expression_failed 3\n" in (
         stream.getvalue())
+
+
+def test_preview_of_a_bundled_employee_without_the_trigger_makes_one_up_and_says_so(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """SPEC §7 ``preview JOURNEY --employee ID``, as the README shows it: the employee of the bundled events has no
+    ``hris.dependent.added`` event, so preview makes up one its trigger condition accepts (not an error about a
+    ``--data`` never given)."""
+    assert main(["preview", "new-parent", "--employee", "E1042"]) == 0
+    out = capsys.readouterr().out
+    assert "note: E1042 has no hris.dependent.added event, so preview made one up at " in out
+    assert '"relationship": "child", "reason": "birth"' in out
+    assert "== welcome: email to employee E1042, sent" in out
+    assert "You received this because a new child was added to your family record" in out
+
+
+@pytest.mark.parametrize(("journey", "shown"), [
+    ("new-parent", "== welcome: email to employee P9, sent"),
+    ("parental-return", "== welcome-back: email to employee P9, sent"),  # leave_type parental: the second candidate
+    ("medical-return", "== task "),
+    ("relocation", ": email to employee P9, sent"),
+    ("new-manager", "== for-employee: intranet to employee P9, sent"),
+])
+def test_preview_for_a_profile_file_alone_shows_what_each_journey_sends(
+        journey: str, shown: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A profile file and nothing else (no ``--data``, no email): the made-up trigger is one the journey's condition
+    accepts, and the email is shown to a stand-in address, with notes saying both."""
+    profile = tmp_path / "p9.json"
+    profile.write_text(json.dumps({"id": "P9", "given_name": "Mia", "country": "DE", "locale": "de-DE",
+                                   "timezone": "Europe/Berlin", "employment_type": "employee",
+                                   "location": "Berlin", "manager_id": "M7"}), encoding="utf-8")
+    assert main(["preview", journey, "--employee", str(profile), "--at", "2026-05-04T08:00:00Z"]) == 0
+    out = capsys.readouterr().out
+    assert "note: p9.json has no email; emails are shown as if it were preview@example.invalid" in out
+    assert "so preview made one up at 2026-05-04T08:00:00Z" in out
+    assert shown in out
+
+
+def test_preview_says_what_a_custom_trigger_needs_without_blaming_data(write_files: WriteFiles,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_files({"journeys/j.yaml": """apiVersion: wayfinder/v1
+kind: Journey
+id: course
+name: Course done
+owner: hr@example.com
+trigger: {event: lms.course.completed}
+steps:
+  - id: hi
+    send: {channel: intranet, subject: "Well done", body: "Course {{ trigger.data.course_id }}"}
+""", "journeys/lms.yaml": """apiVersion: wayfinder/v1
+kind: EventType
+id: lms.course.completed
+data:
+  course_id: {}
+"""})
+    profile = root / "p.json"
+    profile.write_text(json.dumps({"id": "P1"}), encoding="utf-8")
+    args = ["preview", "course", "--employee", str(profile), "--at", "2026-05-04T08:00:00Z", "--journeys",
+            str(root / "journeys"), "--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates"),
+            "--policy", str(WORLD.parent / "empty-policy.yaml")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "made one up at 2026-05-04T08:00:00Z with data {}" in out
+    assert "note: preview made the trigger event up with no data" in out  # the render failed for want of it
+    assert main([*args, "--data", '{"course_id": "c-7"}']) == 0
+    assert "Course c-7" in capsys.readouterr().out

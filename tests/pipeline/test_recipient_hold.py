@@ -104,15 +104,34 @@ def test_a_recipient_known_by_the_id_alone_is_waited_for_like_an_unknown_one(wri
     assert "Europe/Paris" in json.dumps(mailbox)
 
 
-def test_past_the_wait_a_recipient_known_by_the_id_alone_gets_the_message_as_in_simulate(
+def test_past_the_wait_a_recipient_known_by_the_id_alone_is_decided_as_in_simulate(
         write_files: WriteFiles) -> None:
+    """Simulate knows such a person too (an engagement event made them), with no address: an email to them is
+    ``no_recipient`` there, so here too; no longer held."""
     wall = Wall()
     feed = Feed(_stage(write_files, wall, {"M1": Profile(id="M1")}))
     feed.event(person("E1"))
     [held] = feed.event(LEAVE)
     wall.value += timedelta(seconds=31)
     decided = feed.again(held)
-    assert "M1" in [r.key for r in decided if r.topic == "mailbox"]  # a person simulate knows too: not suppressed
+    assert _manager_status(decided) == ("suppressed", "no_recipient")
+    assert not any(r.topic == "employee-ticks" for r in decided)
+
+
+def test_with_no_wait_a_person_not_known_yet_is_decided_for_their_id_and_their_mailbox_fills_in_the_address(
+        write_files: WriteFiles) -> None:
+    """A recipient wait of 0 decides at once: a person the directory does not know yet is most likely on their way
+    (README "no_recipient"), so the message goes to their mailbox rather than being ``no_recipient`` for want of
+    an address the mailbox will have."""
+    root = write_files({"journeys/bereavement.yaml": HEAD + JOURNEY})
+    stage = EmployeeStage(DictTable(), StreamClock("event", Wall()), StreamMetrics(CollectorRegistry()),
+                          lambda topic, partition: None, Engine(world_defs(root / "journeys")), ticks_topic="ticks",
+                          max_event_bytes=1_000_000, directory={}, recipient_wait_seconds=0)
+    feed = Feed(stage)
+    feed.event(person("E1"))
+    decided = feed.event(LEAVE)
+    assert "M1" in [r.key for r in decided if r.topic == "mailbox"]
+    assert _manager_status(decided) != ("suppressed", "no_recipient")
 
 
 def test_past_the_wait_the_message_is_no_recipient_as_simulate_decides(write_files: WriteFiles) -> None:

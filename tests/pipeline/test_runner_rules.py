@@ -155,6 +155,34 @@ def test_manager_missing_is_no_recipient_not_an_error(write_files: WriteFiles) -
     assert (manager.status, manager.reason, manager.recipient_id) == ("suppressed", "no_recipient", None)
 
 
+def test_an_email_to_a_person_without_an_address_is_no_recipient_and_an_intranet_post_still_goes(
+        write_files: WriteFiles) -> None:
+    """Issue 9: a message to a recipient without a profile *or address* is suppressed, never ``sent`` to nobody. An
+    employee known only by events (no upsert) or whose upserts gave no email has no address for email; the
+    intranet reaches them by id."""
+    journey = """id: ping
+trigger: {event: onboarding.task.completed}
+reentry: always
+steps:
+  - id: mail
+    send: {channel: email, subject: "Hi", body: "Mail"}
+  - id: post
+    send: {channel: intranet, subject: "Hi", body: "Post"}
+  - id: manager
+    send: {channel: email, to: manager, subject: "Hi", body: "About your report"}
+"""
+    runner = runner_for(write_files, {"ping": journey})
+    runner.run([person("E1", email=None), person("M1", email=None, manager_id=None),
+                ev("t1", "onboarding.task.completed", "2026-04-01T09:00:00Z", task_id="x"),
+                ev("t2", "onboarding.task.completed", "2026-04-01T09:00:00Z", subject="E2", task_id="x")])
+    for employee in ("E1", "E2"):
+        msgs = by_step(runner, employee)
+        assert (msgs["mail"].status, msgs["mail"].reason) == ("suppressed", "no_recipient"), employee
+        assert msgs["mail"].text is None  # nothing rendered for nobody
+        assert msgs["post"].status == "sent", employee
+    assert (by_step(runner)["manager"].status, by_step(runner)["manager"].reason) == ("suppressed", "no_recipient")
+
+
 def test_policy_sensitive_topic_holds_the_message(write_files: WriteFiles) -> None:
     runner = runner_for(write_files, {"bereavement": BEREAVEMENT.replace("sensitivity: sensitive", "")},
                         policy="sensitive_topics: [bereavement]\n")

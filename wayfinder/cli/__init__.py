@@ -16,12 +16,15 @@ from typing import Any
 
 from wayfinder import __version__, examples_dir
 from wayfinder.cli import sending as sending_cli
+from wayfinder.cli.made_up import candidates
 from wayfinder.cli.paths import PathProblem, check_new_folder, check_out_folder, read_profile_file, with_bundled
 from wayfinder.cli.preview import Timezones, local_time, why_nothing, why_resources
 from wayfinder.cli.report import print_summary
 from wayfinder.journeys import Problem
+from wayfinder.journeys.engine import event_view
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions, Sources, load
+from wayfinder.journeys.model import Journey
 from wayfinder.journeys.records import Message, Task
 from wayfinder.jsonrows import NotAnObject, json_object
 from wayfinder.reports import cli as reports_cli
@@ -34,6 +37,7 @@ from wayfinder.telemetry import LOG_FORMATS
 from wayfinder.vocabulary import parse_instant
 
 log = logging.getLogger("wayfinder")
+STAND_IN_EMAIL = "preview@example.invalid"  # preview of a profile file without an email
 DEMO_TAIL = timedelta(days=120)
 
 
@@ -159,10 +163,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _preview_events(args: argparse.Namespace, journey_trigger: str) -> tuple[list[CloudEvent], str]:
+def _preview_events(args: argparse.Namespace, journey: Journey) -> tuple[list[CloudEvent], str]:
+    journey_trigger = journey.trigger.event
     if isinstance(args.employee, Path):
         profile = read_profile_file(args.employee)
         employee_id = str(profile.get("id") or "preview")
+        if not profile.get("email"):  # an email to nobody is no_recipient: shown to a stand-in address instead
+            profile = {**profile, "email": STAND_IN_EMAIL}
         at = args.at or datetime.now(UTC)
         events = [CloudEvent(specversion="1.0", id="preview-profile", source="wayfinder/preview",
                              type="hris.employee.upserted", time=at - timedelta(seconds=1), subject=employee_id,
@@ -176,8 +183,30 @@ def _preview_events(args: argparse.Namespace, journey_trigger: str) -> tuple[lis
             raise SystemExit(msg)
     if not any(e.subject == employee_id and e.type == journey_trigger for e in events):
         at = args.at or max((e.time for e in events), default=datetime.now(UTC)) + timedelta(seconds=1)
-        events.append(_preview_trigger(args.data, journey_trigger, at, employee_id))
+        events.append(_preview_trigger(args.data, journey, at, employee_id, _profile_of(events, employee_id)))
     return events, employee_id
+
+
+def _made_up_notes(args: argparse.Namespace, events: list[CloudEvent], employee_id: str) -> list[str]:
+    """What preview made up, said before what it shows."""
+    notes = []
+    if isinstance(args.employee, Path) and any(e.data.get("email") == STAND_IN_EMAIL for e in events):
+        notes.append(f"{args.employee.name} has no email; emails are shown as if it were {STAND_IN_EMAIL} "
+                     "(a real message to nobody's address is suppressed, no_recipient)")
+    made = next((e for e in events if e.id == "preview-trigger"), None)
+    if made is not None and not args.data:
+        notes.append(f"{employee_id} has no {made.type} event, so preview made one up at {iso(made.time)} with data "
+                     f"{json.dumps(made.data, ensure_ascii=False)}; give your own with --data '{{...}}'")
+    return notes
+
+
+def _profile_of(events: list[CloudEvent], employee_id: str) -> dict[str, Any]:
+    """What the employee's upserts and hire say of them (for the data of a made-up trigger)."""
+    profile: dict[str, Any] = {}
+    for e in sorted((e for e in events if e.subject == employee_id), key=lambda e: e.time):
+        if e.type in ("hris.employee.upserted", "hris.employee.hired"):
+            profile.update(e.data)
+    return profile
 
 
 class _BadData(ValueError):
@@ -195,14 +224,33 @@ def _check_data(text: str | None) -> None:
         raise _BadData(msg) from e
 
 
-def _preview_trigger(data: str | None, event_type: str, at: datetime, employee_id: str) -> CloudEvent:
-    """The trigger event preview makes up, decoded like any event (so --data meets the same rules)."""
+def _preview_trigger(data: str | None, journey: Journey, at: datetime, employee_id: str,
+                     profile: dict[str, Any]) -> CloudEvent:
+    """The trigger event preview makes up, decoded like any event (so --data meets the same rules). Without --data,
+    the first made-up data (``cli.made_up``) that the journey's trigger condition accepts, else the first."""
+    event_type = journey.trigger.event
+    if data:
+        return _decoded(event_type, at, employee_id, data, given=True)
+    made = [_decoded(event_type, at, employee_id, json.dumps(c), given=False)
+            for c in candidates(event_type, at.date(), profile)]
+    when = journey.trigger.when
+    if when is not None:
+        for event in made:
+            view = event_view(event)
+            if when.test({"event": view, "trigger": view, "now": at, "employee": {"id": employee_id, **profile}})[0]:
+                return event
+    return made[0]
+
+
+def _decoded(event_type: str, at: datetime, employee_id: str, data: str, *, given: bool) -> CloudEvent:
     head = json.dumps({"specversion": "1.0", "id": "preview-trigger", "source": "wayfinder/preview",
                        "type": event_type, "time": iso(at), "subject": employee_id})
     try:
-        return decode_event(head[:-1] + ', "data": ' + (data or "{}") + "}")
+        return decode_event(head[:-1] + ', "data": ' + data + "}")
     except DecodeError as e:
-        msg = f"--data cannot be the data of a {event_type} event: {e}"
+        msg = (f"--data cannot be the data of a {event_type} event: {e}" if given else
+               f"the employee has no {event_type} event and preview cannot make one up ({e}); give its data with "
+               "--data '{...}'")
         raise _BadData(msg) from e
 
 
@@ -217,7 +265,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     only = Definitions(journeys={(journey.id, journey.version): journey}, templates=defs.templates,
                        inline=defs.inline, catalog=defs.catalog, policy=defs.policy)
     try:
-        events, employee_id = _preview_events(args, journey.trigger.event)
+        events, employee_id = _preview_events(args, journey)
     except _BadData as e:
         print(f"wayfinder preview: {e}", file=sys.stderr)
         return 2
@@ -228,6 +276,11 @@ def cmd_preview(args: argparse.Namespace) -> int:
     tasks = [t for t in runner.tasks.values() if t.employee_id == employee_id]
     print(f"preview of journey {journey.id} v{journey.version} ({journey.status}) for employee {employee_id}: "
           f"{len(mine)} message(s), {len(tasks)} task(s)\n")
+    notes = _made_up_notes(args, events, employee_id)
+    for note in notes:
+        print(f"note: {note}")
+    if notes:
+        print()
     zones = Timezones(events)
     for m in mine:
         when = local_time(m.scheduled_for, zones.at(m.recipient_id or employee_id, m.scheduled_for))
@@ -461,7 +514,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(bool(args.verbose), "json" if fmt == "json" else "text")
     if getattr(args, "employee", None) is not None and Path(args.employee).is_file():
         args.employee = Path(args.employee)
-    result: Any = args.func(args)
+    try:
+        result: Any = args.func(args)
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as other command-line tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit would fail on the closed pipe again
+        return 141  # 128 + SIGPIPE, what a shell reports for a pipe closed under a writer
     return int(result)
 
 

@@ -3,6 +3,7 @@ journey or mailbox rule, and none decides where a message goes (the core does, i
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Any, Protocol, assert_never
@@ -29,7 +30,7 @@ from wayfinder.journeys.effects import (
 from wayfinder.journeys.events import iso
 from wayfinder.journeys.records import Message, Task
 
-__all__ = ["Port", "audit_record", "carry_out"]
+__all__ = ["Port", "audit_record", "carry_out", "gave_up"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,18 @@ def audit_record(effect: Erase) -> dict[str, Any]:
             "enrollments_removed": effect.enrollments}
 
 
+GAVE_UP_FIELDS = ("message_id", "employee_id", "recipient_id", "recipient_role", "journey_id", "journey_version",
+                  "step_id", "channel", "status", "reason")
+
+
+def gave_up(message: Message) -> Refuse:
+    """The dead letter of a message the engine gave up on (its template did not render): what identifies it, never
+    its text, which may be about a person."""
+    record = message.model_dump(mode="json", include=set(GAVE_UP_FIELDS))
+    raw = json.dumps({k: record[k] for k in GAVE_UP_FIELDS}, ensure_ascii=False)
+    return Refuse(message.reason or "failed", raw, "wayfinder", message.scheduled_for)
+
+
 def _to_recipients(effect: Dispatch | Gather | ForgetMailbox | Preferences | CancelPending, port: Port) -> None:
     """A mailbox's input to the mailbox, a gathered message to the digest box; a cancel, an erasure and new
     preferences to both when the policy has digests."""
@@ -80,6 +93,8 @@ def carry_out(effects: list[Effect], port: Port, subject: str) -> None:
                 port.schedule(due, timer)
             case Decide(message=message):
                 port.record(message)
+                if message.status == "failed":  # SPEC §6: a failed message is in the dead letters too
+                    port.refuse(gave_up(message))
             case LeaveChanged(mailbox=mailbox):
                 port.to_mailbox(mailbox, effect)
             case Dispatch() | Gather() | ForgetMailbox() | Preferences() | CancelPending():

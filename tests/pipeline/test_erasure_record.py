@@ -28,7 +28,8 @@ def _event(eid: str, kind: str, time: str, subject: str = PERSON, **data: Any) -
 
 MANAGER = _event("m1", "hris.employee.upserted", "2026-01-01T09:00:00Z", "E1", id="E1", given_name="Mara",
                  email="mara@example.com", timezone="Europe/Berlin", country="DE")
-UPSERT = _event("p1", "hris.employee.upserted", "2026-01-02T09:00:00Z", id=PERSON, given_name=NAME, email=EMAIL,
+UPSERT = _event("p1", "hris.employee.upserted", "2026-01-02T09:00:00Z", id=PERSON, given_name=NAME, family_name="Q",
+                email=EMAIL,
                 timezone="Europe/Berlin", country="DE", manager_id="E1", employment_type="employee")
 HIRED = _event("h1", "hris.employee.hired", "2026-01-03T09:00:00Z", start_date="2026-02-02", role="Engineer",
                department="Engineering", location="Berlin", manager_id="E1")

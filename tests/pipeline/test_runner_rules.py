@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from tests.support import LAPTOP_WAIT, WriteFiles, at, world_defs
@@ -408,3 +409,42 @@ steps:
                    start_date="2026-05-04")], at("2026-05-10T00:00:00Z"))
     (message,) = runner.messages.values()
     assert (message.recipient_id, message.status, message.subject) == ("M1", "sent", "Hi")
+
+
+def test_a_message_that_does_not_render_is_failed_and_in_the_dead_letters_in_both_runners(
+        write_files: WriteFiles) -> None:
+    """SPEC §6: ``failed`` (... in the dead-letter topic). The letter names the message (ids, journey, step, reason),
+    never its text; the input that led to it is processed, not a dead letter itself."""
+    from tests.pipeline.stages import Pipeline
+
+    journey = """id: ping
+trigger: {event: onboarding.task.completed}
+steps:
+  - id: broken
+    send: {channel: intranet, subject: "Hi", body: "{{ 1 // 0 }}"}
+  - id: fine
+    send: {channel: intranet, subject: "Hi", body: "Still here"}
+"""
+    root = write_files({"journeys/ping.yaml": HEAD + journey})
+    defs = world_defs(root / "journeys")
+    runner = EmbeddedRunner(defs)
+    events = [person("E1"), ev("t1", "onboarding.task.completed", "2026-04-01T09:00:00Z", task_id="x")]
+    runner.run(events)
+    msgs = by_step(runner)
+    assert (msgs["broken"].status, msgs["broken"].reason) == ("failed", "render_error")
+    assert msgs["fine"].status == "sent"
+    [letter] = runner.dead_letters
+    assert (letter.reason, letter.source) == ("render_error", "wayfinder")
+    assert letter.received_at == at("2026-04-01T09:00:00Z")
+    assert json.loads(letter.raw) == {
+        "message_id": msgs["broken"].message_id, "employee_id": "E1", "recipient_id": "E1",
+        "recipient_role": "employee", "journey_id": "ping", "journey_version": 1, "step_id": "broken",
+        "channel": "intranet", "status": "failed", "reason": "render_error"}
+
+    p = Pipeline(defs=defs)
+    for e in events:
+        p.feed(p.employees, "hris", e.subject.encode(), json.dumps(e.model_dump(mode="json")).encode())
+    letters = [json.loads(r.value or b"") for r in p.records if r.topic == "dead-letters"]
+    assert [(d["reason"], json.loads(d["raw"])["message_id"]) for d in letters] == [
+        ("render_error", msgs["broken"].message_id)]
+    assert p.employees.metrics.dead_letters.labels("render_error")._value.get() == 1

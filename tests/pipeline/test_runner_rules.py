@@ -448,3 +448,22 @@ steps:
     assert [(d["reason"], json.loads(d["raw"])["message_id"]) for d in letters] == [
         ("render_error", msgs["broken"].message_id)]
     assert p.employees.metrics.dead_letters.labels("render_error")._value.get() == 1
+
+
+def test_only_an_email_carries_the_recipients_address_and_name(write_files: WriteFiles) -> None:
+    """SPEC §3, data minimisation: an intranet post reaches its reader by id, and nothing reads their address or
+    name; an email needs both for its To: line."""
+    journey = """id: ping
+trigger: {event: onboarding.task.completed}
+steps:
+  - id: post
+    send: {channel: intranet, subject: "Hi", body: "Post"}
+  - id: mail
+    send: {channel: email, subject: "Hi", body: "Mail"}
+"""
+    runner = runner_for(write_files, {"ping": journey})
+    runner.run([person("E1", family_name="Quist"),
+                ev("t1", "onboarding.task.completed", "2026-04-01T09:00:00Z", task_id="x")])
+    msgs = by_step(runner)
+    assert (msgs["post"].status, msgs["post"].recipient_email, msgs["post"].recipient_name) == ("sent", None, None)
+    assert (msgs["mail"].recipient_email, msgs["mail"].recipient_name) == ("e1@example.com", "E1 Quist")

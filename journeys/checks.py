@@ -459,15 +459,27 @@ def _check_catalog(world: _World, doc: Document, model: BaseModel) -> None:
 
 
 def _event_types(placed: Sequence[Placed], problems: list[Problem]) -> dict[str, Shape]:
+    """The data shape of every event type: the built-in ones (SPEC §2), each maybe with fields an organisation's
+    events carry beyond SPEC's (SPEC: "fields beyond these are kept"), declared in an ``EventType`` document of the
+    same id, and the custom types."""
     events = dict(schemas.BUILT_IN_EVENTS)
+    declared: set[str] = set()
     for doc, model, _ in placed:
         if not isinstance(model, EventTypeDoc):
             continue
-        if model.id in events:
-            what = "a built-in event type" if model.id in schemas.BUILT_IN_EVENTS else "declared twice"
-            problems.append(doc.problem(("id",), f"event type {model.id!r} is {what}"))
+        if model.id in declared:
+            problems.append(doc.problem(("id",), f"event type {model.id!r} is declared twice"))
             continue
-        events[model.id] = schemas.custom_event(model.id, {n: f.required for n, f in model.data.items()})
+        declared.add(model.id)
+        fields = {n: f.required for n, f in model.data.items()}
+        built_in = schemas.BUILT_IN_EVENTS.get(model.id)
+        if built_in is None:
+            events[model.id] = schemas.custom_event(model.id, fields)
+            continue
+        for name in fields.keys() & built_in.fields.keys():
+            problems.append(doc.problem(("data", name), f"{name!r} is already a field of the built-in event type "
+                                        f"{model.id!r}: declare only the fields beyond SPEC's"))
+        events[model.id] = schemas.extended(built_in, {n: r for n, r in fields.items() if n not in built_in.fields})
     return events
 
 

@@ -100,6 +100,11 @@ def custom_event(event_type: str, fields: Mapping[str, bool]) -> Shape:
     return Shape(f"the data of {event_type}", {n: Field(req) for n, req in fields.items()})
 
 
+def extended(built_in: Shape, fields: Mapping[str, bool]) -> Shape:
+    """A built-in type's data with the fields an organisation's events carry beyond SPEC's (name -> required)."""
+    return Shape(built_in.name, {**built_in.fields, **{n: Field(req) for n, req in fields.items()}}, built_in.open)
+
+
 def envelope(data: Shape | None, name: str = "the event") -> Shape:
     """A CloudEvent as expressions see it (``event`` and ``trigger``); ``data`` None: not checked."""
     return Shape(name, {**_all(("id", "source", "type", "time", "subject")), "data": Field(shape=data)})

@@ -185,11 +185,29 @@ def test_a_custom_event_type_is_declared_with_its_fields(write_files: WriteFiles
         "lms.course.completed (did you mean 'course_id'?)"]
 
 
-def test_a_custom_event_type_may_not_redefine_a_built_in_one(write_files: WriteFiles) -> None:
+def test_a_built_in_event_type_is_extended_with_the_fields_an_organisations_events_carry(
+        write_files: WriteFiles) -> None:
+    """SPEC §2: fields beyond SPEC's are kept; declared, a journey may read them (guarded when optional)."""
+    root = write_files({
+        "journeys/j.yaml": journey('  event: hris.dependent.added\n  when: has(event.data.twins) && event.data.twins',
+                                   "  - id: s\n    end: {}\n"),
+        "events/x.yaml": EVENT_TYPE.replace("lms.course.completed", "hris.dependent.added").replace(
+            "  course_id: {}\n  score: {required: false}\n", "  twins: {required: false}\n")})
+    assert errors(root) == [
+        f"journeys/j.yaml:8:{column}: journey j: trigger.when: event.data.twins: unknown field 'twins' in the data of "
+        "hris.dependent.added" for column in (24, 45)]  # without the declaration
+    assert errors(root, root / "events") == []
+
+
+def test_an_extension_of_a_built_in_type_declares_only_fields_beyond_specs(write_files: WriteFiles) -> None:
     root = write_files({"journeys/j.yaml": journey("  event: hris.leave.started", "  - id: s\n    end: {}\n"),
-                        "events/x.yaml": EVENT_TYPE.replace("lms.course.completed", "hris.leave.started")})
+                        "events/x.yaml": EVENT_TYPE.replace("lms.course.completed", "hris.leave.started").replace(
+                            "course_id", "leave_type"),
+                        "events/y.yaml": EVENT_TYPE.replace("lms.course.completed", "hris.leave.started")})
     assert errors(root, root / "events") == [
-        "events/x.yaml:3:5: event type 'hris.leave.started' is a built-in event type"]
+        "events/x.yaml:5:15: 'leave_type' is already a field of the built-in event type 'hris.leave.started': declare "
+        "only the fields beyond SPEC's",
+        "events/y.yaml:3:5: event type 'hris.leave.started' is declared twice"]
 
 
 def test_catalog_eligibility_is_checked_against_the_profile(write_files: WriteFiles) -> None:

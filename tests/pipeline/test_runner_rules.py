@@ -467,3 +467,20 @@ steps:
     msgs = by_step(runner)
     assert (msgs["post"].status, msgs["post"].recipient_email, msgs["post"].recipient_name) == ("sent", None, None)
     assert (msgs["mail"].recipient_email, msgs["mail"].recipient_name) == ("e1@example.com", "E1 Quist")
+
+
+def test_the_bundled_messages_about_a_person_without_a_family_name_still_go() -> None:
+    """Many people have one name. The bundled templates that name the employee to their manager give the family
+    name a default, so the manager's heads-up is not a failed message for want of it."""
+    from wayfinder.streams.app import load_definitions
+    from wayfinder.streams.settings import WorkerSettings
+
+    runner = EmbeddedRunner(load_definitions(WorkerSettings(store="memory", clock="event")))
+    runner.run([person("M1", manager_id=None, family_name="Ray"), person("E1", role="Engineer"),
+                ev("h1", "hris.employee.hired", "2026-04-01T09:00:00Z", start_date="2026-04-20", role="Engineer",
+                   department="Engineering", location="Berlin", manager_id="M1"),
+                ev("mc", "hris.manager.changed", "2026-06-01T09:00:00Z", old_manager_id="M2", new_manager_id="M1")])
+    msgs = by_step(runner)
+    for step in ("manager-heads-up", "for-manager"):
+        assert msgs[step].status != "failed", step
+        assert msgs[step].subject is not None and msgs[step].subject.startswith("E1 "), step

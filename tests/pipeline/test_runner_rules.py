@@ -483,4 +483,4 @@ def test_the_bundled_messages_about_a_person_without_a_family_name_still_go() ->
     msgs = by_step(runner)
     for step in ("manager-heads-up", "for-manager"):
         assert msgs[step].status != "failed", step
-        assert msgs[step].subject is not None and msgs[step].subject.startswith("E1 "), step
+        assert (msgs[step].subject or "").startswith("E1 "), step

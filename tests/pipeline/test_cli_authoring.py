@@ -253,3 +253,14 @@ data:
     assert "note: preview made the trigger event up with no data" in out  # the render failed for want of it
     assert main([*args, "--data", '{"course_id": "c-7"}']) == 0
     assert "Course c-7" in capsys.readouterr().out
+
+
+def test_preview_without_at_makes_the_trigger_up_now_in_whole_seconds(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    profile = tmp_path / "p.json"
+    profile.write_text(json.dumps({"id": "P1", "given_name": "Anna", "email": "anna@example.com",
+                                   "employment_type": "employee"}), encoding="utf-8")
+    assert main(["preview", "new-parent", "--employee", str(profile)]) == 0
+    assert re.search(r"so preview made one up at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ with data", capsys.readouterr().out)

@@ -170,7 +170,7 @@ def _preview_events(args: argparse.Namespace, journey: Journey) -> tuple[list[Cl
         employee_id = str(profile.get("id") or "preview")
         if not profile.get("email"):  # an email to nobody is no_recipient: shown to a stand-in address instead
             profile = {**profile, "email": STAND_IN_EMAIL}
-        at = args.at or datetime.now(UTC)
+        at = args.at or datetime.now(UTC).replace(microsecond=0)
         events = [CloudEvent(specversion="1.0", id="preview-profile", source="wayfinder/preview",
                              type="hris.employee.upserted", time=at - timedelta(seconds=1), subject=employee_id,
                              data=profile)]
@@ -182,7 +182,8 @@ def _preview_events(args: argparse.Namespace, journey: Journey) -> tuple[list[Cl
             msg = f"no events for employee {employee_id} in the events file"
             raise SystemExit(msg)
     if not any(e.subject == employee_id and e.type == journey_trigger for e in events):
-        at = args.at or max((e.time for e in events), default=datetime.now(UTC)) + timedelta(seconds=1)
+        latest = max((e.time for e in events), default=datetime.now(UTC).replace(microsecond=0))
+        at = args.at or latest + timedelta(seconds=1)
         events.append(_preview_trigger(args.data, journey, at, employee_id, _profile_of(events, employee_id)))
     return events, employee_id
 

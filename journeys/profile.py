@@ -137,7 +137,6 @@ class Profile(BaseModel):
         return out
 
 
-
 class DetailsToCome(Profile):
     """A person a worker decides for by id alone, before its directory knows them (no recipient wait): their
     mailbox fills in their details when it acts, so the decision does not judge their address."""

@@ -25,6 +25,7 @@ from wayfinder.journeys.engine import event_view
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions, Sources, load
 from wayfinder.journeys.model import Journey
+from wayfinder.journeys.profile import Profile, apply_event
 from wayfinder.journeys.records import Message, Task
 from wayfinder.jsonrows import NotAnObject, json_object
 from wayfinder.reports import cli as reports_cli
@@ -202,12 +203,11 @@ def _made_up_notes(args: argparse.Namespace, events: list[CloudEvent], employee_
 
 
 def _profile_of(events: list[CloudEvent], employee_id: str) -> dict[str, Any]:
-    """What the employee's upserts and hire say of them (for the data of a made-up trigger)."""
-    profile: dict[str, Any] = {}
+    """The employee's profile as the engine builds it from their events (for the data of a made-up trigger)."""
+    profile = Profile(id=employee_id)
     for e in sorted((e for e in events if e.subject == employee_id), key=lambda e: e.time):
-        if e.type in ("hris.employee.upserted", "hris.employee.hired"):
-            profile.update(e.data)
-    return profile
+        apply_event(profile, e.type, e.data)
+    return profile.view()
 
 
 class _BadData(ValueError):
@@ -238,7 +238,7 @@ def _preview_trigger(data: str | None, journey: Journey, at: datetime, employee_
     if when is not None:
         for event in made:
             view = event_view(event)
-            if when.test({"event": view, "trigger": view, "now": at, "employee": {"id": employee_id, **profile}})[0]:
+            if when.test({"event": view, "trigger": view, "now": at, "employee": profile})[0]:
                 return event
     return made[0]
 

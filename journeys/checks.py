@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,7 @@ def _suggest(name: str, known: Sequence[str]) -> str:
 class _Finding:
     member: int  # index in the chain of the member at fault
     message: str
+    absent: bool = False  # the field exists but may be absent (not an unknown one)
 
 
 def _walk_chain(root: Field, chain: Sequence[str], guarded: Any, *, hint: str) -> _Finding | None:
@@ -104,7 +105,7 @@ def _walk_chain(root: Field, chain: Sequence[str], guarded: Any, *, hint: str) -
                                f"{_suggest(name, sorted(shape.fields))}{extra}")
         field = field or Field(required=False)
         if not field.required and not guarded(i):
-            return _Finding(i, f"{name!r} may be absent from {shape.name}: {hint}")
+            return _Finding(i, f"{name!r} may be absent from {shape.name}: {hint}", absent=True)
         current = field
     return None
 
@@ -182,8 +183,9 @@ def chains(source: str, roots: frozenset[str]) -> list[Chain]:
     return found
 
 
-def check_expression(source: str, scope: Mapping[str, Field]) -> list[tuple[int, str, str]]:
-    """Problems of one expression: (offset in the source, the member's name, message)."""
+def check_expression(source: str, scope: Mapping[str, Field]) -> list[tuple[int, str, str, bool]]:
+    """Problems of one expression: (offset in the source, the member's name, message, whether the member is a
+    field that may be absent rather than an unknown one)."""
     found = chains(source, frozenset(scope))
     guards = {(c.root, *c.names) for c in found if c.in_has}
     out = []
@@ -196,7 +198,7 @@ def check_expression(source: str, scope: Mapping[str, Field]) -> list[tuple[int,
         if finding is not None:
             name = c.names[finding.member]
             where = ".".join((c.root, *c.names[:finding.member + 1]))
-            out.append((c.offsets[finding.member], name, f"{where}: {finding.message}"))
+            out.append((c.offsets[finding.member], name, f"{where}: {finding.message}", finding.absent))
     return out
 
 
@@ -321,6 +323,9 @@ def check_template_source(source: str, context: Mapping[str, Field]) -> list[Tem
     return walker.found
 
 
+_COUNTS_AS_FALSE = "a run counts the expression as false where the field is absent (SPEC §4)"
+
+
 # -- putting it together -------------------------------------------------------------------------------
 @dataclass
 class _World:
@@ -337,17 +342,19 @@ class _World:
         if event_type in self.events:
             return
         hint = _suggest(event_type, sorted(self.events))
-        self.problems.append(doc.problem(loc, f"{label}: unknown event type {event_type!r}{hint}; a custom "
-                                              "type needs a kind: EventType document that declares its data"))
+        problem = doc.problem(loc, f"{label}: unknown event type {event_type!r}{hint}; a custom type needs a "
+                                   "kind: EventType document that declares its data")
+        self.problems.append(replace(problem, runs_anyway="the journey runs on events of that type as they come"))
 
 
 def _expr(world: _World, doc: Document, loc: Loc, source: str | None, scope: Mapping[str, Field],
           label: str) -> None:
     if source is None:
         return
-    for offset, name, message in check_expression(source, scope):
+    for offset, name, message, absent in check_expression(source, scope):
         line, column = _at(doc, loc, source, offset, name)
-        world.problems.append(Problem(doc.file, line, column, f"{label}: {message}"))
+        world.problems.append(Problem(doc.file, line, column, f"{label}: {message}",
+                                      runs_anyway=_COUNTS_AS_FALSE if absent else None))
 
 
 def _journey_scopes(world: _World, j: Journey) -> tuple[Field, Field]:

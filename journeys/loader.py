@@ -15,7 +15,7 @@ from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.catalog.graph import CatalogGraph
 from wayfinder.catalog.model import CatalogDoc, CatalogFeedbackDoc, ResourceDoc, RoleDoc, TopicDoc
 from wayfinder.expressions import ExpressionError
-from wayfinder.journeys._problems import DefinitionError, Problem
+from wayfinder.journeys._problems import DefinitionError, Problem, for_runs
 from wayfinder.journeys._yaml import Document, Loc, load_documents
 from wayfinder.journeys.checks import check_definitions, journey_positions
 from wayfinder.journeys.definitions import Definitions as Definitions  # re-exported: the old home of the name
@@ -249,8 +249,15 @@ def load(sources: Sources) -> tuple[Definitions, list[Problem]]:
     return defs, sorted(set(problems))
 
 
-def load_or_raise(sources: Sources) -> Definitions:
+def load_for_runs(sources: Sources) -> tuple[Definitions, list[Problem]]:
+    """:func:`load` for a command that runs the definitions: errors SPEC gives a run-time meaning to are warnings
+    (:func:`for_runs`); ``validate`` keeps them errors."""
     defs, problems = load(sources)
+    return defs, for_runs(problems)
+
+
+def load_or_raise(sources: Sources) -> Definitions:
+    defs, problems = load_for_runs(sources)
     if any(p.severity == "error" for p in problems):
         raise DefinitionError(problems)
     return defs

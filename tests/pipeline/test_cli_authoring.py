@@ -264,3 +264,52 @@ def test_preview_without_at_makes_the_trigger_up_now_in_whole_seconds(tmp_path: 
                                    "employment_type": "employee"}), encoding="utf-8")
     assert main(["preview", "new-parent", "--employee", str(profile)]) == 0
     assert re.search(r"so preview made one up at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ with data", capsys.readouterr().out)
+
+
+def test_a_run_warns_of_what_validate_refuses_but_spec_gives_a_meaning(write_files: WriteFiles,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """An undeclared trigger type (SPEC §2: journeys may trigger on any type) and an unguarded attribute (SPEC §4:
+    counts as false where absent) fail ``validate`` and run in ``simulate``; an unknown field stops both."""
+    journey = """apiVersion: wayfinder/v1
+kind: Journey
+id: union
+name: Union welcome
+owner: hr@example.com
+trigger: {event: test.union.joined}
+audience: employee.attributes.union_member == true
+steps:
+  - id: hi
+    send: {channel: intranet, subject: "Welcome", body: "Hello {{ employee.given_name }}"}
+"""
+    root = write_files({"journeys/j.yaml": journey})
+    events = root / "events.jsonl"
+    upsert = {"specversion": "1.0", "source": "hr", "type": "hris.employee.upserted", "time": "2026-03-01T10:00:00Z"}
+    joined = {"specversion": "1.0", "source": "hr", "type": "test.union.joined", "time": "2026-03-02T10:00:00Z",
+              "data": {}}
+    lines = [{**upsert, "id": "u1", "subject": "E1", "data": {"id": "E1", "given_name": "Ann", "union_member": True}},
+             {**upsert, "id": "u2", "subject": "E2", "data": {"id": "E2", "given_name": "Bo"}},
+             {**joined, "id": "j1", "subject": "E1"}, {**joined, "id": "j2", "subject": "E2"}]
+    events.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    world = ["--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates")]
+
+    assert main(["validate", str(root / "journeys"), *world]) == 1
+    err = capsys.readouterr().err
+    assert "j.yaml:6:18: journey union: trigger.event: unknown event type 'test.union.joined'" in err
+    assert "j.yaml:7:31: journey union: audience: employee.attributes.union_member: 'union_member' may be absent" in err
+    assert "2 error(s)" in err
+
+    out = root / "out"
+    assert main(["simulate", "--events", str(events), "--journeys", str(root / "journeys"), *world,
+                 "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("warning: journey union") == 2
+    assert "(validate counts this as an error; the journey runs on events of that type as they come)" in err
+    assert "error(s)" not in err
+    sent = [json.loads(line) for line in (out / "messages.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(m["employee_id"], m["status"]) for m in sent] == [("E1", "sent")]  # E2's audience counted as false
+
+    (root / "journeys/j.yaml").write_text(journey.replace("attributes.union_member", "union_member"),
+                                          encoding="utf-8")
+    assert main(["simulate", "--events", str(events), "--journeys", str(root / "journeys"), *world,
+                 "--out", str(root / "out2")]) == 1
+    assert "unknown field 'union_member' in the employee profile" in capsys.readouterr().err

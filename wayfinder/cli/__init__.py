@@ -23,7 +23,7 @@ from wayfinder.cli.report import print_summary
 from wayfinder.journeys import Problem
 from wayfinder.journeys.engine import event_view
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, iso
-from wayfinder.journeys.loader import Definitions, Sources, load
+from wayfinder.journeys.loader import Definitions, Sources, load, load_for_runs
 from wayfinder.journeys.model import Journey
 from wayfinder.journeys.profile import Profile, apply_event
 from wayfinder.journeys.records import Message, Task
@@ -75,7 +75,7 @@ def _report_problems(problems: Sequence[Problem]) -> bool:
 
 
 def _load(args: argparse.Namespace) -> Definitions | None:
-    defs, problems = load(_sources(args))
+    defs, problems = load_for_runs(_sources(args))
     return defs if _report_problems(problems) else None
 
 
@@ -347,7 +347,7 @@ def _definitions_of(root: Path, *more: Path) -> tuple[Definitions, list[Problem]
                       templates=[root / "templates"] if (root / "templates").exists() else [],
                       policy=root / "policy.yaml" if (root / "policy.yaml").exists() else None)
     with_bundled(sources)
-    return load(sources)
+    return load_for_runs(sources)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

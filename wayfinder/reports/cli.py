@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from wayfinder import examples_dir
-from wayfinder.journeys.loader import Sources, load
+from wayfinder.journeys.loader import Sources, load_for_runs
 from wayfinder.journeys.model import Fairness
 from wayfinder.reports.fairness import fairness_report
 from wayfinder.reports.feedback import feedback_rollup
@@ -54,7 +54,7 @@ def _fairness(path: Path | None, found: Fairness | None) -> Fairness | None:
     if path is None and found is not None:
         return found
     file = path or examples_dir() / FAIRNESS_FILE
-    defs, problems = load(Sources(paths=[file]))
+    defs, problems = load_for_runs(Sources(paths=[file]))
     for p in problems:
         print(p, file=sys.stderr)
     if any(p.severity == "error" for p in problems):
@@ -64,7 +64,7 @@ def _fairness(path: Path | None, found: Fairness | None) -> Fairness | None:
 
 def _inputs(args: argparse.Namespace) -> ReportInputs | None:
     ex = examples_dir()
-    defs, problems = load(Sources(paths=[args.journeys or ex / "journeys", args.catalog or ex / "catalog"],
+    defs, problems = load_for_runs(Sources(paths=[args.journeys or ex / "journeys", args.catalog or ex / "catalog"],
                                   templates=[args.templates or ex / "templates"],
                                   policy=args.policy))
     for p in problems:

@@ -14,7 +14,7 @@ from pydantic import SecretStr, ValidationError
 
 from wayfinder import examples_dir
 from wayfinder.journeys import DefinitionError
-from wayfinder.journeys.loader import Sources, load
+from wayfinder.journeys.loader import Sources, load_for_runs
 
 LOOPBACK = "127.0.0.1"
 
@@ -102,7 +102,7 @@ def build(args: argparse.Namespace, settings: Any) -> Any:
         return _build_kafka(args, settings)
     sources = Sources(paths=[args.journeys or ex / "journeys", args.catalog or ex / "catalog"],
                       templates=[args.templates or ex / "templates"], policy=args.policy or ex / "policy.yaml")
-    defs, problems = load(sources)
+    defs, problems = load_for_runs(sources)
     for problem in problems:
         print(problem, file=sys.stderr)
     if any(p.severity == "error" for p in problems):

@@ -52,6 +52,9 @@ class Stats:
     diagnostic_sites: Counter[tuple[str, str | None, str | None]] = field(default_factory=Counter)
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 @dataclass(frozen=True)
 class ReadEvents:
     events: list[CloudEvent]
@@ -65,6 +68,8 @@ def read_events(lines: Iterable[str | bytes], source: str = "events") -> ReadEve
     last_time: list[datetime | None] = []
     current: datetime | None = None
     for number, raw in enumerate(lines, start=1):
+        if number == 1:  # a byte order mark, as some editors on Windows write, is not part of the first event
+            raw = raw.removeprefix(UTF8_BOM) if isinstance(raw, bytes) else raw.removeprefix("\ufeff")
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         text = text.rstrip("\r\n")
         if not text.strip():

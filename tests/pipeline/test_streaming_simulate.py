@@ -75,3 +75,34 @@ def test_blank_lines_are_skipped_and_bad_ones_dead_lettered_as_read_whole(defs: 
     read = read_event_file(events)  # the whole file read at once: the same lines are blank, the same are bad
     assert written == [(d.line, d.raw) for d in read.dead_letters]
     assert [n for n, _ in written] == [10, 11, 12, 14]
+
+
+@pytest.mark.parametrize("order", ["in order", "out of order"])
+def test_bad_lines_before_the_first_good_event_are_each_one_dead_letter(defs: Definitions, tmp_path: Path,
+                                                                        order: str) -> None:
+    lines = list(generate(20, seed=3))
+    if order == "out of order":
+        lines[3], lines[-3] = lines[-3], lines[3]
+    events = tmp_path / "bad-first.jsonl"
+    events.write_text("\n".join(["garbage line", '{"specversion": 1.0}', *lines]) + "\n", encoding="utf-8")
+    simulate_streaming(defs, events, UNTIL, tmp_path / "out")
+    letters = read_jsonl(tmp_path / "out" / "dead_letters.jsonl")
+    assert [(d["line"], d["reason"].split(":")[0]) for d in letters] == [(1, "invalid_json"),
+                                                                        (2, "invalid_cloudevent")]
+    first = min(json.loads(line)["time"] for line in lines)
+    assert {parse_instant(d["received_at"]) for d in letters} == {parse_instant(first)}
+
+
+@pytest.mark.parametrize("order", ["in order", "out of order"])
+def test_a_byte_order_mark_before_the_first_event_is_not_part_of_it(defs: Definitions, tmp_path: Path,
+                                                                    order: str) -> None:
+    lines = list(generate(20, seed=3))
+    if order == "out of order":
+        lines[3], lines[-3] = lines[-3], lines[3]
+    with_bom, without = tmp_path / "bom.jsonl", tmp_path / "plain.jsonl"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + ("\n".join(lines) + "\n").encode("utf-8"))
+    without.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    simulate_streaming(defs, with_bom, UNTIL, tmp_path / "a")
+    simulate_streaming(defs, without, UNTIL, tmp_path / "b")
+    assert read_jsonl(tmp_path / "a" / "dead_letters.jsonl") == []
+    assert read_jsonl(tmp_path / "a" / "messages.jsonl") == read_jsonl(tmp_path / "b" / "messages.jsonl")

@@ -25,7 +25,7 @@ from wayfinder.journeys.events import DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.safety import redact_dead_letters
-from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
+from wayfinder.streams.embedded import UTF8_BOM, EmbeddedRunner, read_event_file
 
 __all__ = ["OutOfOrder", "StreamingRunner", "simulate_streaming"]
 
@@ -144,6 +144,8 @@ def _stream(path: Path, runner: StreamingRunner) -> datetime | None:
     early: list[tuple[int, str, str]] = []
     with path.open("rb") as f:
         for number, raw in enumerate(f, start=1):
+            if number == 1:
+                raw = raw.removeprefix(UTF8_BOM)
             if raw[:1] != b"{" and not raw.decode("utf-8", errors="replace").strip():  # "{": not blank
                 continue
             try:
@@ -162,6 +164,7 @@ def _stream(path: Path, runner: StreamingRunner) -> datetime | None:
                 for n, reason, t in early:
                     runner.dead_letter(DeadLetter(reason=reason, raw=t, received_at=event.time, source=path.name,
                                                   line=n))
+                early.clear()
             last = event.time
             runner.feed(event)
     for n, reason, t in early:  # a file with no good event at all

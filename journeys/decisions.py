@@ -4,6 +4,7 @@ employee's state, called by the engine; like every input they are deterministic.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,10 @@ from wayfinder.journeys.state import EmployeeState
 from wayfinder.journeys.templates import text_to_html, with_footer
 from wayfinder.vocabulary import parse_instant
 
-__all__ = ["escalate", "hold_for_review", "preferences_changed", "review_decided"]
+__all__ = ["choices", "escalate", "hold_for_review", "kept_choices", "preferences_changed", "review_decided"]
+
+Subtopics = Callable[[str], frozenset[str]]
+"""A topic and every topic below it (``CatalogGraph.subtopics``)."""
 
 EDITABLE = ("subject", "text", "html")
 
@@ -87,7 +91,7 @@ def _strip_footer(text: str) -> str:
     return text.split("\n\n-- \n", 1)[0]
 
 
-def preferences_changed(state: EmployeeState, event: CloudEvent, now: datetime) -> list[Effect]:
+def preferences_changed(state: EmployeeState, event: CloudEvent, now: datetime, subtopics: Subtopics) -> list[Effect]:
     """Each preference the event carries replaces the old one; the person's mailbox learns them at once."""
     data = event.data
     prefs = state.profile.preferences
@@ -96,10 +100,24 @@ def preferences_changed(state: EmployeeState, event: CloudEvent, now: datetime) 
             prefs[key] = data[key]
     if data.get("locale"):
         state.profile.fields["locale"] = data["locale"]
-    until = prefs.get("paused_until")
-    return [Preferences(state.employee_id, tuple(state.profile.opt_out_channels),
-                        tuple(state.profile.opt_out_topics),
-                        parse_instant(until) if isinstance(until, str) else None, now)]
+    return [choices(state, now, subtopics)]
+
+
+def kept_choices(state: EmployeeState) -> tuple[Any, ...]:
+    """The choices a mailbox keeps (opt-outs, pause), to tell whether an upsert changed them."""
+    prefs = state.profile.preferences
+    return prefs.get("opt_out_channels"), prefs.get("opt_out_topics"), prefs.get("paused_until")
+
+
+def choices(state: EmployeeState, now: datetime, subtopics: Subtopics) -> Preferences:
+    """What the person chose, for their mailbox and digest box, which check it again when a held message goes: an
+    opted-out topic stands for the topics below it too (SPEC §5), as when a message is made."""
+    until = state.profile.preferences.get("paused_until")
+    quiet = state.profile.quiet_hours
+    topics = sorted({t for topic in state.profile.opt_out_topics for t in subtopics(topic)})
+    return Preferences(state.employee_id, tuple(state.profile.opt_out_channels), tuple(topics),
+                       parse_instant(until) if isinstance(until, str) else None, now,
+                       state.profile.timezone, parse_window(quiet) if quiet else None)
 
 
 def escalate(state: EmployeeState, timer: ReviewTimer, now: datetime, policy: Policy) -> list[Effect]:

@@ -120,9 +120,11 @@ class Preferences:
 
     mailbox: str
     opt_out_channels: tuple[str, ...]
-    opt_out_topics: tuple[str, ...]
+    opt_out_topics: tuple[str, ...]  # with every topic below one opted out (the catalog's hierarchy)
     paused_until: datetime | None
     at: datetime
+    timezone: str | None = None  # the recipient's, for placing again what a shortened pause held
+    quiet_hours: tuple[time, time] | None = None  # the recipient's own quiet hours, if any
 
 
 @dataclass(frozen=True)

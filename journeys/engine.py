@@ -83,11 +83,18 @@ class Engine:
         self.defs = defs
         self.policy = defs.policy
         self.max_event_age = parse_duration(defs.policy.max_event_age)
-        enrolling = ("active", "draft") if include_drafts else ("active",)
+        # The newest version of each journey that is not a draft (any, with drafts) says whether it enrolls: a
+        # draft of the next version leaves the active one running; a paused newest version pauses the journey.
+        newest: dict[str, Journey] = {}
+        for (jid, _version), j in sorted(defs.journeys.items()):
+            if include_drafts or j.status != "draft":
+                newest[jid] = j
         self.by_trigger: dict[str, list[Journey]] = {}
-        for j in defs.current().values():
-            if j.status in enrolling:
+        for j in newest.values():
+            if j.status in ("active", "draft"):
                 self.by_trigger.setdefault(j.trigger.event, []).append(j)
+        # What ends a journey's held messages once its enrollment is over (completed): its newest version's exits.
+        self.finished_exits: dict[str, Journey] = {jid: j for jid, j in newest.items() if j.exit_on}
         self.audiences = AudienceIndex(self.by_trigger)
 
     # -- entry points -----------------------------------------------------------------------
@@ -130,13 +137,17 @@ class Engine:
         if event.type == EventType.REVIEW_DECIDED:
             return Outcome(state, self._review(state, event, at, directory, self.defs))
         if event.type == EventType.PREFERENCES_CHANGED:
-            return Outcome(state, decisions.preferences_changed(state, event, at))
+            return Outcome(state, decisions.preferences_changed(state, event, at, self.defs.catalog.subtopics))
         if event.type == EventType.CORRECTION:
             return Outcome(state, self._correct(state, event, at, directory))
         if event.type == HUMAN_TASK_COMPLETED:
             corrections.task_done(state, event.data)
+        chose = event.type == EventType.UPSERTED and isinstance(event.data.get("preferences"), dict)
+        before = decisions.kept_choices(state) if chose else None
         state.update_profile(event.type, event.data, event.time, stale=stale)
         run = self._run(state, at, directory)
+        if chose and decisions.kept_choices(state) != before:  # the mailbox learns what an upsert changed
+            run.effects.append(decisions.choices(state, at, self.defs.catalog.subtopics))
         run.effects.extend(note_leave(state, event.type, event.data, self.policy, at, stale=stale))
         view = event_view(event)
         # A stale exit still ends what began strictly before it happened: sending less is the safe side of a late
@@ -234,7 +245,8 @@ class Engine:
         state.feedback[rid] = state.feedback.get(rid, 0.0) + bonus
 
     def _exits(self, run: Run, event: CloudEvent, view: dict[str, Any], *, stale: bool) -> None:
-        for jid, e in list(run.state.enrollments.items()):
+        active = list(run.state.enrollments.items())
+        for jid, e in active:
             journey = self.defs.journeys.get((jid, e.version))
             if journey is None or (stale and e.started_at >= event.time):
                 continue
@@ -248,6 +260,28 @@ class Engine:
                 run.effects.append(Lifecycle("exited", jid))
                 run.effects.extend(self._cancel(run.state, jid, "exited", run.now))
                 break
+        self._exits_after_the_end(run, event, view, {jid for jid, _ in active}, stale=stale)
+
+    def _exits_after_the_end(self, run: Run, event: CloudEvent, view: dict[str, Any], active: set[str], *,
+                             stale: bool) -> None:
+        """An exit also stops what a finished enrollment left waiting (for a reviewer, for quiet hours or the cap):
+        the journey is over for this person, so are its messages. Its trigger is not kept, so an exit's ``when``
+        sees an empty ``trigger``. A stale exit (a backfill, a replay whose key is forgotten) leaves them: what it
+        was to stop, it stopped when it first came."""
+        if stale:
+            return
+        state = run.state
+        for jid in state.last_entry:
+            journey = self.finished_exits.get(jid)
+            if journey is None or jid in active:
+                continue
+            if not state.mailboxes and not any(m.journey_id == jid for m in state.awaiting_approval.values()):
+                continue
+            for rule in journey.exit_on:
+                if rule.event == event.type and (rule.when is None or test(run, rule.when, journey, None,
+                                                                           {"event": view, "trigger": {}})):
+                    run.effects.extend(self._cancel(state, jid, "exited", run.now))
+                    break
 
     def _resume_waiting(self, run: Run, event: CloudEvent, view: dict[str, Any]) -> None:
         for jid, e in list(run.state.enrollments.items()):

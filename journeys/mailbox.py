@@ -59,8 +59,8 @@ class Mailbox:
         last = next(reversed(state.pending.values())).scheduled_for if state.pending else now
         t = max(now, last)
         reason = "queued" if t > now else None
-        if state.paused_until is not None and state.paused_until > t:
-            t, reason = state.paused_until, "paused"
+        if state.paused_until is not None and state.paused_until > now and state.paused_until >= t:
+            t, reason = state.paused_until, "paused"  # also behind another message the pause holds
         for _ in range(_MAX_ROUNDS):
             allowed = next_allowed(t, tz, window, self.weekends)
             if allowed != t:
@@ -93,6 +93,9 @@ class Mailbox:
         now = now.astimezone(UTC)  # cap arithmetic on instants, never on a local wall clock
         if self._placed(state, d.message, now):
             return MailboxOutcome(state)  # a replay of a message already placed
+        refused = refusal(state, d.message)  # choices made since it was made (while it waited for a reviewer)
+        if refused is not None:
+            return MailboxOutcome(state, [Decide(d.message.with_status("suppressed", reason=refused, at=now))])
         at, reason = self.slot(state, now, d.timezone, d.quiet_hours)
         if d.on_leave != "send" and state.leave is not None and state.leave.covers(at):
             return MailboxOutcome(state, _hold_on_leave(state, d.message, d.on_leave, at, now))
@@ -179,12 +182,14 @@ class Mailbox:
         return effects
 
     def prefer(self, state: MailboxState, p: Preferences, now: datetime) -> MailboxOutcome:
-        """New preferences; a pause holds every waiting message due before its end until then, in order."""
+        """New preferences; a pause holds every waiting message due before its end until then, in order; a pause
+        shortened or lifted lets what it held go sooner."""
+        now = now.astimezone(UTC)
         keep_choices(state, p)
         effects: list[Effect] = []
         until = p.paused_until
         if until is None or until <= now:
-            return MailboxOutcome(state, effects)
+            return MailboxOutcome(state, self._place_again(state, p, now))
         for mid, message in sorted(state.pending.items(), key=lambda kv: kv[1].scheduled_for):
             if message.scheduled_for >= until:
                 continue
@@ -192,7 +197,45 @@ class Mailbox:
             state.pending[mid] = held
             state.slots = [s.model_copy(update={"at": until}) if s.message_id == mid else s for s in state.slots]
             effects += [Decide(held), Schedule(until, MailboxTimer(state.recipient_id, mid))]
+        if not effects:
+            effects = self._place_again(state, p, now)
         return MailboxOutcome(state, effects)
+
+    def _place_again(self, state: MailboxState, p: Preferences, now: datetime) -> list[Effect]:
+        """A pause that ended sooner than a message it held: everything waiting here takes its place again, in
+        order, from now (the recipient's timezone and quiet hours come with their choices); what may go now
+        goes, opt-outs checked again."""
+        held_for = [m for m in state.pending.values() if m.reason == "paused" and (
+            state.paused_until is None or m.scheduled_for > state.paused_until)]
+        if not held_for or p.timezone is None:
+            return []
+        waiting, state.pending = list(state.pending.values()), {}
+        gone = {m.message_id for m in waiting}
+        state.slots = [s for s in state.slots if s.message_id not in gone]
+        effects: list[Effect] = []
+        for message in waiting:
+            at, reason = self.slot(state, now, p.timezone, p.quiet_hours)
+            refused = refusal(state, message)
+            rule = state.leave_rules.get(message.message_id, "defer")
+            if refused is not None or at <= now:
+                state.leave_rules.pop(message.message_id, None)
+            if refused is not None:
+                effects.append(Decide(message.with_status("suppressed", reason=refused, at=now)))
+                continue
+            if at <= now and rule != "send" and state.leave is not None and state.leave.covers(at):
+                effects += _hold_on_leave(state, message, rule, at, now)
+                continue
+            state.slots.append(Slot(at=at, message_id=message.message_id))
+            if at <= now:
+                effects.append(Decide(_gone(message, at)))
+                continue
+            if at == message.scheduled_for:
+                state.pending[message.message_id] = message
+                continue
+            moved = message.with_status("deferred", reason=reason, at=at)
+            state.pending[moved.message_id] = moved
+            effects += [Decide(moved), Schedule(at, MailboxTimer(state.recipient_id, moved.message_id))]
+        return effects
 
     def cancel(self, state: MailboxState, employee_id: str | None, journey_id: str | None, reason: str,
                now: datetime) -> MailboxOutcome:

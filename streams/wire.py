@@ -109,8 +109,11 @@ def _encode_mailbox_input(item: MailboxInput, at: datetime) -> bytes:
         return dumps({"kind": "cancel", "employee_id": item.employee_id, "journey_id": item.journey_id,
                       "reason": item.reason, "recipients": list(item.recipients), "at": item.at})
     if isinstance(item, Preferences):
+        quiet = [item.quiet_hours[0].strftime("%H:%M"), item.quiet_hours[1].strftime("%H:%M")] \
+            if item.quiet_hours else None
         return dumps({"kind": "preferences", "mailbox": item.mailbox, "opt_out_channels": item.opt_out_channels,
-                      "opt_out_topics": item.opt_out_topics, "paused_until": item.paused_until, "at": item.at})
+                      "opt_out_topics": item.opt_out_topics, "paused_until": item.paused_until, "at": item.at,
+                      "timezone": item.timezone, "quiet": quiet})
     if isinstance(item, LeaveChanged):
         return dumps({"kind": "leave", "mailbox": item.mailbox, "start": item.start, "end": item.end,
                       "timezone": item.timezone, "quiet_hours": item.quiet_hours, "at": item.at})
@@ -128,9 +131,10 @@ def decode_mailbox_input(d: dict[str, Any]) -> tuple[MailboxInput, datetime]:
     if d["kind"] == "cancel":
         return CancelPending(d["employee_id"], d["journey_id"], d["reason"], tuple(d["recipients"]), at), at
     if d["kind"] == "preferences":
-        until = d.get("paused_until")
+        until, quiet = d.get("paused_until"), d.get("quiet")
         return Preferences(d["mailbox"], tuple(d["opt_out_channels"]), tuple(d["opt_out_topics"]),
-                           parse_time(until) if until else None, at), at
+                           parse_time(until) if until else None, at, d.get("timezone"),
+                           (time.fromisoformat(quiet[0]), time.fromisoformat(quiet[1])) if quiet else None), at
     if d["kind"] == "leave":
         end = d.get("end")
         return LeaveChanged(d["mailbox"], parse_time(d["start"]), parse_time(end) if end else None, d["timezone"],

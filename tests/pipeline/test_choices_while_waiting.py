@@ -1,0 +1,148 @@
+"""What a person chooses, and what ends a journey, while a message waits (SPEC §4, §11): for a reviewer, for quiet
+hours, for a pause. Through the embedded runner, and the worker's stages where the mailbox is involved."""
+
+from __future__ import annotations
+
+import json
+
+from tests.pipeline.stages import Pipeline
+from tests.pipeline.test_decisions import SENSITIVE, decide
+from tests.pipeline.test_runner_rules import ev, person, runner_for
+from tests.support import WriteFiles, at
+from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.records import Message
+from wayfinder.streams.embedded import EmbeddedRunner
+
+QUIET = 'quiet_hours: {start: "20:00", end: "08:00", weekends: false}\n'
+LEAVE_AT = "2026-05-04T09:00:00Z"  # a Monday, 11:00 in Berlin
+EVENING = "2026-05-04T19:00:00Z"  # 21:00 in Berlin: quiet
+HELLO = """id: hello
+trigger: {event: hris.leave.started}
+exit_on:
+  - {event: hris.employee.terminated}
+steps:
+  - id: hi
+    send: {channel: email, subject: "Hi", body: "Hello."}
+"""
+PARENT = """id: parent
+trigger: {event: hris.dependent.added}
+steps:
+  - id: welcome
+    send: {channel: email, template: new-parent/welcome, resources: {topics: [parental-leave], limit: 3}}
+"""
+
+
+def leave(eid: str, time: str) -> CloudEvent:
+    return ev(eid, "hris.leave.started", time, leave_type="other", start_date=time[:10])
+
+
+def prefs(eid: str, time: str, **data: object) -> CloudEvent:
+    return ev(eid, "wayfinder.preferences.changed", time, "E1", **data)
+
+
+def only(runner: EmbeddedRunner) -> Message:
+    (message,) = runner.messages.values()
+    return message
+
+
+def test_an_approval_that_can_go_at_once_checks_the_opt_outs_made_while_it_waited(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"care": SENSITIVE}, QUIET)
+    runner.run([person("E1"), ev("l1", "hris.leave.started", LEAVE_AT, leave_type="bereavement",
+                                 start_date="2026-05-04")], at(LEAVE_AT))
+    mid = only(runner).message_id
+    runner.run([prefs("p1", "2026-05-05T08:00:00Z", opt_out_channels=["email"]),
+                decide("d1", "2026-05-05T09:00:00Z", mid)], at("2026-05-20T00:00:00Z"))
+    message = only(runner)
+    assert (message.status, message.reason) == ("suppressed", "opted_out_channel")
+    assert message.reviewer_id == "H1"  # decided, and still not sent: the employee said no email
+
+
+def test_every_message_a_pause_holds_says_paused(write_files: WriteFiles) -> None:
+    twice = HELLO.replace('body: "Hello."}', 'body: "Hello."}\n  - id: again\n    send: {channel: email, '
+                                             'subject: "Again", body: "Hello again."}')
+    runner = runner_for(write_files, {"hello": twice})
+    runner.run([person("E1"), prefs("p1", "2026-05-01T09:00:00Z", paused_until="2026-05-10T07:00:00Z"),
+                leave("l1", LEAVE_AT)], at(LEAVE_AT))
+    assert {(m.step_id, m.status, m.reason, m.scheduled_for) for m in runner.messages.values()} == {
+        ("hi", "deferred", "paused", at("2026-05-10T07:00:00Z")),
+        ("again", "deferred", "paused", at("2026-05-10T07:00:00Z"))}
+
+
+def test_a_pause_lifted_or_shortened_lets_what_it_held_go_sooner(write_files: WriteFiles) -> None:
+    for change, goes in ((None, "2026-05-05T09:00:00Z"),  # lifted at 11:00 Berlin: at once
+                         ("2026-05-06T06:00:00Z", "2026-05-06T06:00:00Z"),  # shortened to 08:00 Berlin
+                         ("2026-05-05T19:00:00Z", "2026-05-06T06:00:00Z")):  # to 21:00 Berlin: quiet until 08:00
+        runner = runner_for(write_files, {"hello": HELLO}, QUIET)
+        runner.run([person("E1"), prefs("p1", "2026-05-01T09:00:00Z", paused_until="2026-05-10T07:00:00Z"),
+                    leave("l1", LEAVE_AT), prefs("p2", "2026-05-05T09:00:00Z", paused_until=change)],
+                   at("2026-05-20T00:00:00Z"))
+        message = only(runner)
+        assert (message.status, message.scheduled_for) == ("sent", at(goes)), change
+
+
+def test_an_opt_out_of_a_parent_topic_stops_a_held_message_on_a_topic_below_it(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"parent": PARENT}, QUIET)
+    runner.run([person("E1", locale="en-US"),
+                ev("b1", "hris.dependent.added", EVENING, relationship="child", reason="birth", date="2026-05-03"),
+                prefs("p1", "2026-05-04T19:30:00Z", opt_out_topics=["family"])], at("2026-05-20T00:00:00Z"))
+    message = only(runner)
+    assert message.topics and "family" not in message.topics  # held with topics below "family" only
+    assert (message.status, message.reason) == ("suppressed", "opted_out_topic")
+
+
+def test_an_opt_out_an_upsert_carries_stops_a_held_message(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"hello": HELLO}, QUIET)
+    runner.run([person("E1"), leave("l1", EVENING),
+                person("E1", "2026-05-04T19:30:00Z", preferences={"opt_out_channels": ["email"]})],
+               at("2026-05-20T00:00:00Z"))
+    assert (only(runner).status, only(runner).reason) == ("suppressed", "opted_out_channel")
+
+
+def test_an_exit_stops_what_a_finished_journey_left_waiting(write_files: WriteFiles) -> None:
+    quit_ = ev("t1", "hris.employee.terminated", "2026-05-04T20:00:00Z", date="2026-05-04", reason="resignation")
+    runner = runner_for(write_files, {"hello": HELLO}, QUIET)
+    runner.run([person("E1"), leave("l1", EVENING), quit_], at("2026-05-20T00:00:00Z"))
+    assert (only(runner).status, only(runner).reason) == ("suppressed", "exited")  # held for the quiet hours
+    assert runner.stats.lifecycle[("hello", "completed")] == 1 and runner.stats.lifecycle[("hello", "exited")] == 0
+
+    sensitive_only = SENSITIVE.replace("  - id: rest\n    wait: {for: 30d}\n", "")
+    runner = runner_for(write_files, {"hello": sensitive_only}, QUIET)  # in place of the first
+    runner.run([person("E1"), ev("l1", "hris.leave.started", LEAVE_AT, leave_type="bereavement",
+                                 start_date="2026-05-04")], at(LEAVE_AT))
+    mid = only(runner).message_id
+    runner.run([quit_, decide("d1", "2026-05-05T09:00:00Z", mid)], at("2026-05-20T00:00:00Z"))
+    assert (only(runner).status, only(runner).reason) == ("suppressed", "exited")
+    assert [d.reason for d in runner.dead_letters] == ["not_pending"]
+    assert not runner.tasks  # nothing left to escalate
+
+
+def test_a_draft_of_the_next_version_leaves_the_active_one_enrolling(write_files: WriteFiles) -> None:
+    v2 = HELLO.replace("id: hello\n", "id: hello\nversion: 2\nstatus: draft\n")
+    runner = runner_for(write_files, {"hello": HELLO.replace("id: hello\n", "id: hello\nversion: 1\n"),
+                                      "hello-v2": v2})
+    runner.run([person("E1"), leave("l1", LEAVE_AT)], at("2026-05-20T00:00:00Z"))
+    assert (only(runner).journey_version, only(runner).status) == (1, "sent")
+    paused = runner_for(write_files, {"hello": HELLO.replace("id: hello\n", "id: hello\nversion: 1\n"),
+                                      "hello-v2": v2.replace("status: draft", "status: paused")})
+    paused.run([person("E1"), leave("l1", LEAVE_AT)], at("2026-05-20T00:00:00Z"))
+    assert paused.messages == {}  # the newest version paused the journey
+
+
+def test_the_stages_place_a_lifted_pause_as_simulate_does(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"hello": HELLO}, QUIET)
+    events = [person("E1"), prefs("p1", "2026-05-01T09:00:00Z", paused_until="2026-05-10T07:00:00Z"),
+              leave("l1", LEAVE_AT), prefs("p2", "2026-05-05T19:00:00Z", paused_until=None)]
+    runner.run(events, at("2026-05-20T00:00:00Z"))
+    p = Pipeline(defs=runner.engine.defs)
+    for event in events:
+        p.tick(event.time)
+        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
+        p.drain()
+    p.tick(at("2026-05-20T00:00:00Z"))
+    latest = {}
+    for r in p.records:
+        if r.topic == "outbound.messages" and r.value is not None:
+            latest[json.loads(r.value)["message_id"]] = json.loads(r.value)
+    assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+    assert only(runner).scheduled_for == at("2026-05-06T06:00:00Z")
+    assert p.mailboxes.stored("E1") == runner.mailboxes["E1"]

@@ -20,6 +20,7 @@ from wayfinder.reports.fairness import (
     Breakdown,
     Cell,
     FairnessReport,
+    JourneyFairness,
     breakdown,
     compared_attributes,
     finding,
@@ -29,6 +30,7 @@ from wayfinder.reports.groups import age, age_band, group_of
 from wayfinder.reports.inputs import replay
 from wayfinder.reports.people import Person
 from wayfinder.reports.stats import difference, wilson
+from wayfinder.reports.text import findings
 
 
 @pytest.fixture
@@ -181,7 +183,11 @@ def test_impact_with_a_small_control_group_is_not_compared(inputs: ReportInputs)
 
 def test_protected_attributes_are_always_compared_and_a_birth_date_as_its_band() -> None:
     fairness = Fairness(attributes=["department", "gender"], protected=["gender", "birth_date", "disability"])
-    assert compared_attributes(fairness) == ["department", "gender", "age_band", "disability"]
+    assert compared_attributes(fairness) == ["department", "gender", "location", "age_band", "disability"]
+
+
+def test_department_and_location_are_compared_whatever_is_configured() -> None:
+    assert compared_attributes(Fairness(attributes=["work_mode"])) == ["work_mode", "department", "location"]
 
 
 def test_age_bands_from_a_birth_date() -> None:
@@ -193,3 +199,18 @@ def test_age_bands_from_a_birth_date() -> None:
     profile = Profile(id="x", attributes={"birth_date": "1990-06-15"})
     assert group_of(profile, "age_band", Fairness(age_bands=bands), date(2026, 1, 1)) == "35-44"
     assert group_of(Profile(id="y"), "age_band", Fairness(), date(2026, 1, 1)) == "unknown"
+
+
+def test_a_group_below_four_fifths_is_a_finding_even_when_it_may_be_chance() -> None:
+    """SPEC §9: the four-fifths rule flags a disparity for a person to look at; the report says how sure it is."""
+    people = {f"A{i}": (Person(in_audience=True, enrolled=True), "A") for i in range(10)}
+    people |= {f"B{i}": (Person(in_audience=True, enrolled=i < 7), "B") for i in range(10)}
+    (enrollment,) = [m for m in METRICS if m.name == "enrollment"]
+    breakdown_ = breakdown(enrollment, "department", people, k=5)
+    assert [(c.group, c.finding) for c in breakdown_.cells] == [("A", "best"), ("B", "watch")]
+    report = FairnessReport(k=5, as_of="2026-12-01", attributes=["department"], protected=[],
+                            journeys=[JourneyFairness("j", 20, 17, 0, [breakdown_], [])], erased_people_excluded=None)
+    (found,) = findings(report)
+    assert found.startswith("j: enrollment for department = B: 70%")
+    assert found.endswith("impact ratio 0.70 against the best group, below four fifths; the difference may be "
+                          "chance (its 95% interval includes none)")

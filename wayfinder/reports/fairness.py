@@ -3,8 +3,9 @@
 Rates count people. A group with fewer than ``k`` people is never shown (nor its name); the next
 smallest groups are hidden with it until the hidden ones are at least two and hold at least ``k``
 people together, so that no hidden figure can be worked out from the total. The four-fifths rule
-compares each shown group's favourable rate with the best shown group's, and flags a group only
-when the difference is statistically meaningful (see :func:`finding`).
+compares each shown group's favourable rate with the best shown group's; a group below four fifths is a
+finding, ``flag`` when the difference is statistically meaningful and ``watch`` when it may be chance (see
+:func:`finding`).
 """
 
 from __future__ import annotations
@@ -197,11 +198,15 @@ def _mean(values: list[float]) -> float:
     return statistics.fmean(values)
 
 
+ALWAYS_COMPARED = ("department", "location")
+"""SPEC §9: the report compares across department and location whatever else HR configures."""
+
+
 def compared_attributes(fairness: Fairness) -> list[str]:
-    """The configured attributes, then every protected one not among them (SPEC §9); a protected birth
-    date is compared as the age band, never by the date itself."""
+    """The configured attributes, department and location if not among them, then every protected one (SPEC §9);
+    a protected birth date is compared as the age band, never by the date itself."""
     out: list[str] = []
-    for name in [*fairness.attributes, *fairness.protected]:
+    for name in [*fairness.attributes, *ALWAYS_COMPARED, *fairness.protected]:
         name = AGE_BAND if name == fairness.birth_date_field else name
         if name not in out:
             out.append(name)

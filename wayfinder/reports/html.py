@@ -136,9 +136,9 @@ def _page(title: str, body: Iterable[str]) -> str:
 def fairness_html(report: FairnessReport, feedback: list[ResourceFeedback]) -> str:
     found = findings(report)
     intro = (f'<p class="note">As of {escape(report.as_of)}. Rates count people, with 95% Wilson intervals. '
-             f"Groups with fewer than {report.k} people are not shown, nor named. A group is flagged when its "
-             "favourable rate is below four fifths of the best group's and the 95% Newcombe interval of the "
-             "difference leaves out zero. In the charts, whiskers are the 95% intervals, the dashed line is four "
+             f"Groups with fewer than {report.k} people are not shown, nor named. A group whose favourable rate is "
+             "below four fifths of the best group's is a finding, red when the 95% Newcombe interval of the "
+             "difference leaves out zero, yellow when it may be chance. In the charts, whiskers are the 95% intervals, the dashed line is four "
              "fifths of the best rate, red bars are flagged and yellow ones below four fifths but possibly "
              "chance. Protected "
              f"attributes (reporting only): {escape(', '.join(report.protected) or 'none')}.</p>")

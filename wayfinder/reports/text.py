@@ -47,15 +47,18 @@ def _cell(cell: Cell | None) -> str:
 
 
 def findings(report: FairnessReport) -> list[str]:
-    """Every flagged group, in words, with the figures behind the flag."""
+    """Every group below four fifths of the best (SPEC §9: the four-fifths rule flags it for a person to look
+    at), in words, with the figures behind it and whether the difference could be chance."""
     out = []
     for j in report.journeys:
         for b in j.breakdowns:
             for c in b.cells:
-                if c.finding == "flag" and c.impact_ratio is not None:
+                if c.finding in ("flag", "watch") and c.impact_ratio is not None:
+                    sure = ("the difference is meaningful (95% interval)" if c.finding == "flag" else
+                            "the difference may be chance (its 95% interval includes none)")
                     out.append(f"{j.journey_id}: {b.metric} for {b.attribute} = {c.group}: {_pct(c.rate)} "
                                f"(95% CI {_pct(c.low)}-{_pct(c.high)}, n={c.n}), impact ratio {c.impact_ratio:.2f} "
-                               "against the best group")
+                               f"against the best group, below four fifths; {sure}")
     return out
 
 

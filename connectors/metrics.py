@@ -11,6 +11,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from wayfinder.connectors.reliability import BreakerState
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
+_EVENT_TO_DELIVERY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0,
+                              12 * 3600.0, 86400.0, 3 * 86400.0, 7 * 86400.0)
 _BREAKER = {"closed": 0, "open": 1, "half_open": 2}
 
 
@@ -35,6 +37,11 @@ class DeliveryMetrics:
         self.latency = Histogram("wayfinder_delivery_latency_seconds",
                                  "From picking a message up to its final outcome, retries and waits included",
                                  ["connector"], buckets=_LATENCY_BUCKETS, registry=registry)
+        self.event_to_delivery = Histogram(
+            "wayfinder_event_to_delivery_seconds",
+            "From the decision on the message's event (or timer), its created_at, to its delivery: the pipeline, and "
+            "any deferral for quiet hours, the cap, a pause or a review", ["connector"],
+            buckets=_EVENT_TO_DELIVERY_BUCKETS, registry=registry)
         self.attempt_duration = Histogram("wayfinder_delivery_attempt_duration_seconds",
                                           "One attempt's round trip to the server", ["connector"],
                                           buckets=_LATENCY_BUCKETS, registry=registry)

@@ -355,6 +355,9 @@ class DeliveryRunner:
         if self.metrics:
             self.metrics.messages.labels(connector, receipt.status).inc()
             self.metrics.latency.labels(connector).observe(latency)
+            if error is None:
+                waited = (receipt.at - message.created_at).total_seconds()
+                self.metrics.event_to_delivery.labels(connector).observe(max(0.0, waited))
             if error:
                 self.metrics.dead_letters.labels(connector, error.reason).inc()
         await self.receipts.write(receipt)

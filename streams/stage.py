@@ -543,9 +543,10 @@ class EmployeeStage(Stage):
         state = self._load(work, event.subject)
         contact = _contact(state)  # before the core runs: it updates the profile in place
         outcome = self.engine.on_event(state, event, now, self._lookup)
-        outcome_kind = "duplicate" if any(isinstance(e, Lifecycle) and e.kind == "duplicate"
-                                          for e in outcome.effects) else \
-            "dead_letter" if any(isinstance(e, Refuse) for e in outcome.effects) else "processed"
+        lifecycle = {e.kind for e in outcome.effects if isinstance(e, Lifecycle) and e.journey_id is None}
+        outcome_kind = "duplicate" if "duplicate" in lifecycle else \
+            "dead_letter" if any(isinstance(e, Refuse) for e in outcome.effects) else \
+            "stale" if "stale" in lifecycle else "processed"  # each event counted once, with its type
         self.metrics.events.labels(event_type_label(event.type), outcome_kind).inc()
         self._apply(work, msg.partition, event.subject, contact, outcome.state, outcome.effects, now)
         if msg.timestamp is not None and work.records:
@@ -686,8 +687,6 @@ class StagePort:
             m.expression_failures.labels(effect.journey_id or "", effect.kind).inc()
         elif effect.journey_id is not None:
             m.enrollments.labels(effect.journey_id, effect.kind).inc()
-        elif effect.kind == "stale":
-            m.events.labels("other", "stale").inc()
 
 
 def failure_letter(msg: Incoming, error: BaseException, at: datetime) -> Record:

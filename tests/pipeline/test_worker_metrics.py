@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -150,3 +151,20 @@ def test_a_scan_counts_its_own_time_not_the_agents_between_its_chunks(monkeypatc
 
     busy = asyncio.run(both())
     assert 0.05 <= busy < 0.15
+
+
+def test_a_stale_event_is_counted_once_with_its_type() -> None:
+    """A trigger event older than max_event_age (SPEC §4: counted as stale) is one event consumed, not two."""
+    p = Pipeline()
+    birth = {"specversion": "1.0", "id": "b-old", "source": "hris/test", "type": "hris.dependent.added",
+             "time": "2026-01-05T09:00:00Z", "subject": "E1",
+             "data": {"relationship": "child", "reason": "birth", "date": "2026-01-04"}}
+    upsert = {**birth, "id": "u-1", "type": "hris.employee.upserted", "time": "2026-03-01T09:00:00Z",
+              "data": {"id": "E1", "employment_type": "employee"}}
+    p.feed(p.employees, "hris", None, json.dumps(upsert).encode())  # E1's clock: eight weeks after the birth
+    p.feed(p.employees, "hris", None, json.dumps(birth).encode())
+    registry = p.employees.metrics.registry
+    samples = {(s.labels["type"], s.labels["outcome"]): s.value
+               for metric in registry.collect() if metric.name == "wayfinder_events_consumed"
+               for s in metric.samples if s.name.endswith("_total") and s.value}
+    assert samples == {("hris.employee.upserted", "processed"): 1.0, ("hris.dependent.added", "stale"): 1.0}

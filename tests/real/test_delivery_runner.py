@@ -143,6 +143,12 @@ def test_only_sent_and_approved_messages_go_out_each_on_its_channel(mail: MailSe
     assert receipt["latency_seconds"] >= 0 and receipt["at"].endswith("Z")
     assert outcome.metric("wayfinder_delivery_attempts_total", connector="smtp", outcome="accepted") == 2
     assert outcome.metric("wayfinder_delivery_skipped_total", reason="status_pending_approval") == 1
+    # event to delivery (SPEC §10): one observation per message delivered, from its created_at
+    assert outcome.metric("wayfinder_event_to_delivery_seconds_count", connector="smtp") == 2
+    assert outcome.metric("wayfinder_event_to_delivery_seconds_count", connector="portal") == 1
+    waited = (datetime.fromisoformat(receipt["at"]) - NOW).total_seconds()
+    assert outcome.metric("wayfinder_event_to_delivery_seconds_sum", connector="portal") == pytest.approx(waited,
+                                                                                                        abs=1e-3)
 
 
 def test_a_channel_without_a_connector_is_skipped_and_left_for_a_later_run(mail: MailServer, tmp_path: Path) -> None:

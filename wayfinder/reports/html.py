@@ -138,9 +138,9 @@ def fairness_html(report: FairnessReport, feedback: list[ResourceFeedback]) -> s
     intro = (f'<p class="note">As of {escape(report.as_of)}. Rates count people, with 95% Wilson intervals. '
              f"Groups with fewer than {report.k} people are not shown, nor named. A group whose favourable rate is "
              "below four fifths of the best group's is a finding, red when the 95% Newcombe interval of the "
-             "difference leaves out zero, yellow when it may be chance. In the charts, whiskers are the 95% intervals, the dashed line is four "
-             "fifths of the best rate, red bars are flagged and yellow ones below four fifths but possibly "
-             "chance. Protected "
+             "difference leaves out zero, yellow when it may be chance. In the charts, whiskers are the 95% "
+             "intervals, the dashed line is four fifths of the best rate, and bars are coloured as the findings. "
+             "Protected "
              f"attributes (reporting only): {escape(', '.join(report.protected) or 'none')}.</p>")
     listed = "".join(f"<li>{escape(f)}</li>" for f in found) or "<li>none</li>"
     body = [intro, f"<h2>Findings ({len(found)})</h2><ul>{listed}</ul>"]

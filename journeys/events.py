@@ -10,13 +10,28 @@ from datetime import date, datetime
 from types import UnionType
 from typing import Annotated, Any, Literal, NoReturn, Union, get_args, get_origin
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError
 from pydantic.fields import FieldInfo
 
 from wayfinder.journeys.profile import Locale, ProfileUpdate, QuietHours, Timezone
 from wayfinder.vocabulary import EventType, iso
 
 __all__ = ["EARLIEST", "ERASURE", "LATEST", "SENSITIVE_EVENT_TYPES", "CloudEvent", "DecodeError", "decode_event", "iso"]
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(value: Any) -> Any:
+    """SPEC §2: ``time`` is RFC 3339 with an offset, as text: not a number, not without seconds or the offset's
+    colon (which a lenient parser would take)."""
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        msg = "not an RFC 3339 time with seconds and an offset (such as 2026-03-02T09:15:00Z)"
+        raise ValueError(msg)
+    if not isinstance(value, str | datetime):
+        msg = "an RFC 3339 time is text (such as \"2026-03-02T09:15:00Z\"), not a number"
+        raise ValueError(msg)
+    return value
 
 
 class CloudEvent(BaseModel):
@@ -28,7 +43,7 @@ class CloudEvent(BaseModel):
     id: Annotated[str, Field(min_length=1)]
     source: Annotated[str, Field(min_length=1)]
     type: Annotated[str, Field(min_length=1)]
-    time: AwareDatetime
+    time: Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
     subject: Annotated[str, Field(min_length=1)]
     data: dict[str, Any] = Field(default_factory=dict)
 
@@ -56,7 +71,7 @@ class Started(_Data):
 
 class DependentAdded(_Data):
     relationship: str
-    reason: str | None = None
+    reason: Literal["birth", "adoption", "foster", "marriage"] | None = None
     date: date
 
 

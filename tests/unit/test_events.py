@@ -457,3 +457,23 @@ def test_profile_defaults() -> None:
     assert p.quiet_hours is None
     assert p.opt_out_channels == []
     assert p.opt_out_topics == []
+
+
+@pytest.mark.parametrize("time", [1772445900, "1772446000", "2026-03-02T10:04:00+0100", "2026-03-02T10:03Z",
+                                  "2026-03-02T10:03:00", "2026-03-02"])
+def test_time_is_rfc_3339_text_with_seconds_and_an_offset(time: object) -> None:
+    """SPEC §2: ``time`` is RFC 3339 with an offset; what a lenient parser would take is a dead letter."""
+    error = decode_error(raw(time=time))
+    assert error.code == "invalid_cloudevent" and "time" in str(error)
+
+
+@pytest.mark.parametrize("time", ["2026-03-02T09:15:00.123456Z", "2026-03-02t09:15:00z", "2026-03-02 10:15:00+01:00"])
+def test_rfc_3339_times_in_their_other_spellings_are_events(time: str) -> None:
+    assert decode_event(raw(time=time)).time.astimezone(UTC).replace(microsecond=0) == datetime(2026, 3, 2, 9, 15,
+                                                                                               tzinfo=UTC)
+
+
+def test_a_dependent_added_reason_is_one_of_specs() -> None:
+    for reason in ("birth", "adoption", "foster", "marriage"):
+        assert decode_event(raw(data={**EXAMPLE["data"], "reason": reason})).data["reason"] == reason
+    assert decode_error(raw(data={**EXAMPLE["data"], "reason": "stork"})).code == "invalid_data"

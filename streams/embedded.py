@@ -259,10 +259,7 @@ class EmbeddedRunner:
     # -- results ----------------------------------------------------------------------------
     def summary(self) -> dict[str, dict[str, Any]]:
         """Per journey: enrolled, completed, exited, messages by status, suppressed by reason, tasks."""
-        out: dict[str, dict[str, Any]] = defaultdict(lambda: {
-            "enrolled": 0, "completed": 0, "exited": 0, "sent": 0, "deferred": 0, "pending_approval": 0,
-            "failed": 0, "suppressed": Counter(), "tasks": 0,
-        })
+        out: dict[str, dict[str, Any]] = defaultdict(summary_row)
         for (jid, kind), n in self.stats.lifecycle.items():
             out[jid][kind] += n
         for m in self.messages.values():
@@ -274,6 +271,12 @@ class EmbeddedRunner:
         for t in self.tasks.values():
             out[t.journey_id]["tasks"] += 1
         return dict(sorted(out.items()))
+
+
+def summary_row() -> dict[str, Any]:
+    """One journey's line of the summary: lifecycle counts, messages by status, suppressions by reason, tasks."""
+    return {"enrolled": 0, "completed": 0, "exited": 0, "sent": 0, "approved": 0, "deferred": 0,
+            "pending_approval": 0, "rejected": 0, "failed": 0, "suppressed": Counter(), "tasks": 0}
 
 
 _S = TypeVar("_S")

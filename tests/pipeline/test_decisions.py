@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 
@@ -10,6 +11,7 @@ import pytest
 from tests.pipeline.stages import DictTable, Pipeline
 from tests.pipeline.test_runner_rules import ev, person, runner_for
 from tests.support import WriteFiles, at
+from wayfinder.cli.report import print_summary
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.records import Message
 from wayfinder.streams.embedded import EmbeddedRunner
@@ -217,3 +219,12 @@ steps:
     runner.run([ev("t1", "wayfinder.task.completed", "2026-05-06T15:00:00Z", task_id=task.task_id, actor_id="H1",
                    journey_id="reach-out", step_id="call")], at("2026-06-01T00:00:00Z"))
     assert [m.step_id for m in runner.messages.values()] == ["follow-up"]
+
+
+def test_the_summary_counts_approved_and_rejected_messages(run: Run) -> None:
+    for decision, column in (("approve", "approved"), ("reject", "rejected")):
+        runner, _ = run(lambda mid, d=decision: decide("d1", "2026-05-05T09:00:00Z", mid, d))
+        out = io.StringIO()
+        print_summary(runner, out, title="t")
+        header, row = [line.split() for line in out.getvalue().splitlines()[3:5]]
+        assert dict(zip(header, row, strict=False))[column] == "1", out.getvalue()

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from wayfinder.journeys.events import iso
 from wayfinder.journeys.loader import Definitions
 from wayfinder.safety import redact_dead_letters
-from wayfinder.streams.embedded import EmbeddedRunner
+from wayfinder.streams.embedded import EmbeddedRunner, summary_row
 
 
 def write_jsonl(path: Path, records: Iterable[BaseModel | dict[str, Any]]) -> int:
@@ -50,12 +50,14 @@ def print_summary(runner: EmbeddedRunner, stream: TextIO, *, title: str, defs: D
                  f"{s.duplicates} duplicates ignored, {s.stale} too old to enroll\n\n")
     rows = runner.summary()
     idle = _enrolled_nobody(defs, rows, include_drafts=include_drafts)
-    header = ("journey", "enrolled", "sent", "deferred", "approval", "tasks", "done", "exited", "suppressed")
-    table = [header]
+    header = ("journey", "enrolled", "sent", "deferred", "approval", "approved", "rejected", "failed", "tasks",
+              "done", "exited", "suppressed")
+    table: list[tuple[str, ...]] = [header]
     for jid, r in rows.items():
         suppressed = ", ".join(f"{k} {v}" for k, v in sorted(r["suppressed"].items())) or "-"
-        table.append((jid, str(r["enrolled"]), str(r["sent"]), str(r["deferred"]), str(r["pending_approval"]),
-                      str(r["tasks"]), str(r["completed"]), str(r["exited"]), suppressed))
+        counts = ("enrolled", "sent", "deferred", "pending_approval", "approved", "rejected", "failed", "tasks",
+                  "completed", "exited")
+        table.append((jid, *(str(r[k]) for k in counts), suppressed))
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
     for row in table:
         cells = [row[0].ljust(widths[0])] + [row[i].rjust(widths[i]) for i in range(1, len(header) - 1)]
@@ -84,8 +86,7 @@ def _enrolled_nobody(defs: Definitions | None, rows: dict[str, dict[str, Any]], 
         runs = journey.status == "active" or (include_drafts and journey.status == "draft")
         if runs and not rows.get(jid, {}).get("enrolled"):
             idle.append(jid)
-            rows.setdefault(jid, {"enrolled": 0, "completed": 0, "exited": 0, "sent": 0, "deferred": 0,
-                                  "pending_approval": 0, "failed": 0, "suppressed": {}, "tasks": 0})
+            rows.setdefault(jid, summary_row())
     return idle
 
 

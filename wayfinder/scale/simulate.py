@@ -25,7 +25,7 @@ from wayfinder.journeys.events import DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.safety import redact_dead_letters
-from wayfinder.streams.embedded import UTF8_BOM, EmbeddedRunner, read_event_file
+from wayfinder.streams.embedded import UTF8_BOM, EmbeddedRunner, read_event_file, summary_row
 
 __all__ = ["OutOfOrder", "StreamingRunner", "simulate_streaming"]
 
@@ -121,19 +121,14 @@ class StreamingRunner(EmbeddedRunner):
     def summary(self) -> dict[str, dict[str, Any]]:
         rows = super().summary()  # lifecycle counts, the held messages
         for (jid, status, reason), n in self.written.items():
-            row = rows.setdefault(jid, _row())
+            row = rows.setdefault(jid, summary_row())
             if status == "suppressed":
                 row["suppressed"][reason or "unknown"] += n
             elif status in row:
                 row[status] += n
         for jid, n in self.tasks_written.items():
-            rows.setdefault(jid, _row())["tasks"] += n
+            rows.setdefault(jid, summary_row())["tasks"] += n
         return dict(sorted(rows.items()))
-
-
-def _row() -> dict[str, Any]:
-    return {"enrolled": 0, "completed": 0, "exited": 0, "sent": 0, "deferred": 0, "pending_approval": 0,
-            "failed": 0, "suppressed": Counter(), "tasks": 0}
 
 
 def _stream(path: Path, runner: StreamingRunner) -> datetime | None:

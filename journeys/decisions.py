@@ -46,7 +46,8 @@ def hold_for_review(state: EmployeeState, message: Message, now: datetime, polic
 
 
 def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
-                   recipient: Profile | None, on_leave: LeaveRule = "defer") -> list[Effect]:
+                   recipient: Profile | None, on_leave: LeaveRule = "defer", policy: Policy | None = None
+                   ) -> list[Effect]:
     """Approve (the message goes through the recipient's mailbox from now) or reject; refuse a decision on a
     message that is not pending, or by the person the message is about or for."""
     data = event.data
@@ -58,9 +59,13 @@ def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
         return [Refuse("self_review", event.model_dump_json(), event.source, now)]
     del state.awaiting_approval[held.message_id]
     decided = held.model_copy(update={"reviewer_id": reviewer, "reviewed_at": now})
+    # A decision after the review window closes the escalation task it opened: nothing is left for that person.
+    closed = [] if policy is None else [OpenTask(t.cancelled("decided", now)) for t in _escalated(state, held, now,
+                                                                                                  policy)]
     if data["decision"] == "reject":
         reason = data.get("reason") or "rejected_by_reviewer"
-        return [Decide(decided.with_status("rejected", reason=str(reason), at=now))]
+        state.delivered.difference_update(held.resources)  # never delivered: they may be offered again (SPEC §5)
+        return [Decide(decided.with_status("rejected", reason=str(reason), at=now)), *closed]
     edits = data.get("edits") or {}
     if any(edits.get(k) for k in EDITABLE):
         decided = _edited(decided, edits)
@@ -69,7 +74,7 @@ def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
     timezone = recipient.timezone if recipient is not None else state.profile.timezone
     quiet = recipient.quiet_hours if recipient is not None else None
     return [Dispatch(mailbox, decided.with_status("deferred", at=now), timezone,
-                     parse_window(quiet) if quiet else None, on_leave)]
+                     parse_window(quiet) if quiet else None, on_leave), *closed]
 
 
 def _edited(message: Message, edits: dict[str, Any]) -> Message:
@@ -125,13 +130,22 @@ def escalate(state: EmployeeState, timer: ReviewTimer, now: datetime, policy: Po
     held = state.awaiting_approval.get(timer.message_id)
     if held is None:
         return []
+    return [OpenTask(_escalation(state, held, now, policy))]
+
+
+def _escalation(state: EmployeeState, held: Message, at: datetime, policy: Policy) -> Task:
     hr_partner = state.profile.get("hr_partner_id")
     assignee = policy.review_escalation or (hr_partner if isinstance(hr_partner, str) else None)
-    task = Task(task_id=stable_id("t", held.message_id, "review_escalation"), employee_id=state.employee_id,
+    return Task(task_id=stable_id("t", held.message_id, "review_escalation"), employee_id=state.employee_id,
                 assignee="review_escalation", assignee_id=assignee, journey_id=held.journey_id,
                 journey_version=held.journey_version, step_id=held.step_id,
                 title="A message has waited too long for review",
                 note=f"Message {held.message_id} ({held.journey_id}, step {held.step_id}) has had no decision "
                      f"for {policy.review_window}. It will not be sent unless someone approves it.",
-                created_at=now)
-    return [OpenTask(task)]
+                created_at=at)
+
+
+def _escalated(state: EmployeeState, held: Message, now: datetime, policy: Policy) -> list[Task]:
+    """The escalation task of ``held``, if its review window had ended before ``now`` (its timer fired)."""
+    due = held.created_at + parse_duration(policy.review_window)
+    return [_escalation(state, held, due, policy)] if due <= now else []

@@ -116,6 +116,8 @@ class Engine:
             # Nothing waiting to go to the erased person goes either, whoever it was about.
             effects.append(CancelPending(None, None, "erased", (state.employee_id,), at))
             effects.append(ForgetMailbox(state.employee_id))
+            # The tasks about them that are still open: closed, with nothing of them left in the title or note.
+            effects.extend(OpenTask(ref.task.erased(at)) for _, ref in sorted(state.open_tasks.items()))
             effects.append(Erase(state.employee_id, at, len(state.enrollments)))
             erased_at = max(event.time, state.erased_at) if state.erased_at is not None else event.time
             return Outcome(EmployeeState.erased_record(state.employee_id, erased_at), effects)
@@ -170,7 +172,7 @@ class Engine:
         recipient = state.profile if rid in (None, state.employee_id) else directory(rid or "")
         journey = defs.journeys.get((message.journey_id, message.journey_version)) if message is not None else None
         rule = rule_for(journey, message.recipient_role if message is not None else "employee")
-        return decisions.review_decided(state, event, at, recipient, rule)
+        return decisions.review_decided(state, event, at, recipient, rule, defs.policy)
 
     def _correct(self, state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory) -> list[Effect]:
         """A correction: a rescinded trigger ends what it started (what waits to go is suppressed, reason
@@ -305,6 +307,7 @@ class Engine:
         for mid, held in list(state.awaiting_approval.items()):
             if journey_id is None or held.journey_id == journey_id:
                 del state.awaiting_approval[mid]
+                state.delivered.difference_update(held.resources)  # never delivered (SPEC §5)
                 out = held.redacted(reason, now) if reason == "erased" else held.with_status(
                     "suppressed", reason=reason, at=now)
                 effects.append(Decide(out))

@@ -90,6 +90,12 @@ class Task(BaseModel):
     def cancelled(self, reason: str, at: datetime) -> Task:
         return self.model_copy(update={"status": "cancelled", "reason": reason, "closed_at": at})
 
+    def erased(self, at: datetime) -> Task:
+        """The record that stays after the employee's erasure: cancelled, with ids only (a title or note may have
+        been rendered from their profile)."""
+        return self.model_copy(update={"status": "cancelled", "reason": "erased", "closed_at": at,
+                                       "title": "(erased)", "note": ""})
+
 
 MAX_DEAD_LETTER_RAW = 65_536
 

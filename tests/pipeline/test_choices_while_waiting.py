@@ -4,13 +4,15 @@ hours, for a pause. Through the embedded runner, and the worker's stages where t
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.pipeline.stages import Pipeline
 from tests.pipeline.test_decisions import SENSITIVE, decide
 from tests.pipeline.test_runner_rules import ev, person, runner_for
-from tests.support import WriteFiles, at
+from tests.support import WriteFiles, at, read_jsonl
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.records import Message
+from wayfinder.scale import simulate_streaming
 from wayfinder.streams.embedded import EmbeddedRunner
 
 QUIET = 'quiet_hours: {start: "20:00", end: "08:00", weekends: false}\n'
@@ -146,3 +148,56 @@ def test_the_stages_place_a_lifted_pause_as_simulate_does(write_files: WriteFile
     assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
     assert only(runner).scheduled_for == at("2026-05-06T06:00:00Z")
     assert p.mailboxes.stored("E1") == runner.mailboxes["E1"]
+
+
+def test_the_resources_of_a_rejected_message_may_be_offered_again(write_files: WriteFiles) -> None:
+    """SPEC §5 leaves out resources already delivered; a rejected message delivered none (SPEC §11)."""
+    sensitive_parent = PARENT.replace("id: parent\n", "id: parent\nsensitivity: sensitive\nreentry: always\n")
+    runner = runner_for(write_files, {"parent": sensitive_parent})
+    runner.run([person("E1", locale="en-US"),
+                ev("b1", "hris.dependent.added", LEAVE_AT, relationship="child", reason="birth", date="2026-05-03")],
+               at(LEAVE_AT))
+    first = only(runner)
+    assert first.status == "pending_approval" and first.resources
+    runner.run([decide("d1", "2026-05-05T09:00:00Z", first.message_id, "reject"),
+                ev("b2", "hris.dependent.added", "2026-06-04T09:00:00Z", relationship="child", reason="adoption",
+                   date="2026-06-03")], at("2026-06-05T00:00:00Z"))
+    second = next(m for m in runner.messages.values() if m.message_id != first.message_id)
+    assert runner.messages[first.message_id].status == "rejected"
+    assert set(first.resources) <= set(second.resources)
+
+
+NAMED_TASK = """id: care
+trigger: {event: hris.leave.started}
+steps:
+  - id: call
+    task: {assignee: hr_partner, title: "Call {{ employee.given_name }}", note: "About {{ employee.family_name }}"}
+"""
+
+
+def test_an_erasure_closes_the_open_tasks_about_the_person_and_keeps_nothing_of_them(write_files: WriteFiles,
+                                                                                     tmp_path: Path) -> None:
+    events = [person("E1", given_name="Zelda", family_name="Quixote"), leave("l1", LEAVE_AT),
+              ev("x1", "privacy.erasure.requested", "2026-05-05T09:00:00Z")]
+    runner = runner_for(write_files, {"care": NAMED_TASK})
+    runner.run(events, at("2026-05-20T00:00:00Z"))
+    (task,) = runner.tasks.values()
+    assert (task.status, task.reason, task.closed_at) == ("cancelled", "erased", at("2026-05-05T09:00:00Z"))
+    assert "Zelda" not in task.model_dump_json() and "Quixote" not in task.model_dump_json()
+    # simulate writes the task's latest state, not the first one it saw
+    file = tmp_path / "events.jsonl"
+    file.write_text("".join(e.model_dump_json() + "\n" for e in events), encoding="utf-8")
+    simulate_streaming(runner.engine.defs, file, at("2026-05-20T00:00:00Z"), tmp_path / "out")
+    (written,) = read_jsonl(tmp_path / "out" / "tasks.jsonl")
+    assert (written["status"], written["title"]) == ("cancelled", "(erased)")
+
+
+def test_a_decision_after_the_review_window_closes_the_escalation_task(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"care": SENSITIVE}, "review_window: 2d\n")
+    runner.run([person("E1"), ev("l1", "hris.leave.started", LEAVE_AT, leave_type="bereavement",
+                                 start_date="2026-05-04")], at("2026-05-07T00:00:00Z"))
+    (task,) = runner.tasks.values()
+    assert (task.assignee, task.status) == ("review_escalation", "open")
+    runner.run([decide("d1", "2026-05-07T09:00:00Z", only(runner).message_id, "reject")], at("2026-05-08T00:00:00Z"))
+    (task,) = runner.tasks.values()
+    assert (task.status, task.reason, task.closed_at) == ("cancelled", "decided", at("2026-05-07T09:00:00Z"))

@@ -240,6 +240,7 @@ def test_erasure_redacts_what_awaits_approval_cancels_forgets_and_drops_the_stat
     state = kept(feed(engine, state, ev("l1", "hris.leave.started", "2026-03-28T09:00:00Z",
                                         leave_type="bereavement")))
     [held] = state.awaiting_approval.values()
+    [task] = [ref.task for ref in state.open_tasks.values()]  # the HR partner's call, still open
     when = at("2026-03-29T09:00:00Z")
     out = feed(engine, state, ev("z1", ERASURE, "2026-03-29T09:00:00Z"))
     assert out.state == EmployeeState.erased_record("E1", when)  # the erased-id record: id and time only
@@ -252,6 +253,8 @@ def test_erasure_redacts_what_awaits_approval_cancels_forgets_and_drops_the_stat
     assert rest == [fx.CancelPending("E1", None, "erased", ("E1",), when),
                     fx.CancelPending(None, None, "erased", ("E1",), when),
                     fx.ForgetMailbox("E1"),
+                    fx.OpenTask(task.model_copy(update={"status": "cancelled", "reason": "erased", "closed_at": when,
+                                                        "title": "(erased)", "note": ""})),
                     fx.Erase("E1", when, 1)]
 
 

@@ -23,7 +23,7 @@ from pydantic_core import to_json
 
 from wayfinder.journeys.events import DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions
-from wayfinder.journeys.records import DeadLetter, Message, Task
+from wayfinder.journeys.records import DeadLetter, Message
 from wayfinder.safety import redact_dead_letters
 from wayfinder.streams.embedded import UTF8_BOM, EmbeddedRunner, read_event_file, summary_row
 
@@ -81,11 +81,10 @@ class StreamingRunner(EmbeddedRunner):
         super().__init__(defs, include_drafts=include_drafts)
         out.mkdir(parents=True, exist_ok=True)
         self.out = out
-        self._files: dict[str, IO[str]] = {name: (out / f"{name}.jsonl").open("w", encoding="utf-8")
-                                           for name in ("messages", "tasks")}
-        self._task_ids: set[str] = set()
+        # Tasks are few (a person's moments) and change (cancelled by a correction or an erasure): they are held,
+        # as the embedded runner holds them, and written at the end with their latest state.
+        self._files: dict[str, IO[str]] = {"messages": (out / "messages.jsonl").open("w", encoding="utf-8")}
         self.written: Counter[tuple[str, str, str | None]] = Counter()  # (journey, status, reason) written
-        self.tasks_written: Counter[str] = Counter()
 
     # -- the port: write what is final, keep what is held ----------------------------------------------
     def record(self, message: Message) -> None:
@@ -97,12 +96,6 @@ class StreamingRunner(EmbeddedRunner):
             return
         super().record(message)
 
-    def open_task(self, task: Task) -> None:
-        if task.task_id not in self._task_ids:
-            self._task_ids.add(task.task_id)
-            self._files["tasks"].write(_line(task))
-            self.tasks_written[task.journey_id] += 1
-
     def dead_letter(self, letter: DeadLetter) -> None:
         self.dead_letters.append(letter)  # kept: bad lines are few, and the summary counts them
 
@@ -113,7 +106,9 @@ class StreamingRunner(EmbeddedRunner):
         for f in self._files.values():
             f.close()
         letters = redact_dead_letters(self.dead_letters, self.audit_records)  # nothing kept of an erased person
-        for name, rows in (("dead_letters", letters), ("audit", self.audit_records)):
+        rows: list[Any]
+        for name, rows in (("tasks", list(self.tasks.values())), ("dead_letters", letters),
+                           ("audit", self.audit_records)):
             with (self.out / f"{name}.jsonl").open("w", encoding="utf-8") as f:
                 f.writelines(_line(r) for r in rows)
 
@@ -126,8 +121,6 @@ class StreamingRunner(EmbeddedRunner):
                 row["suppressed"][reason or "unknown"] += n
             elif status in row:
                 row[status] += n
-        for jid, n in self.tasks_written.items():
-            rows.setdefault(jid, summary_row())["tasks"] += n
         return dict(sorted(rows.items()))
 
 

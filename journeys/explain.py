@@ -41,35 +41,36 @@ def _on(d: Mapping[str, Any], key: str | None, locale: str | None) -> str:
     return gettext(locale, " on {date}", date=Reader(locale, None).date(value))
 
 
+# Said to someone else (a manager, an HR partner), a phrase names what kind of moment it was and when, never its
+# details: not the kind of leave (a medical one is health data), the relationship of a dependent, the new role
+# or the new location (SPEC §3: only what a journey, template or catalog rule reads may leave the engine).
 def _dependent(d: Mapping[str, Any], you: bool, locale: str | None) -> str:
-    forms = _DEPENDENT.get(str(d.get("relationship") or ""), _DEPENDENT[""])
+    forms = _DEPENDENT.get(str(d.get("relationship") or ""), _DEPENDENT[""]) if you else _DEPENDENT[""]
     return gettext(locale, forms[0 if you else 1], on=_on(d, "date", locale))
 
 
 def _leave(started: bool) -> Phrase:
     def phrase(d: Mapping[str, Any], you: bool, locale: str | None) -> str:
         kind = _LEAVE_WORDS.get(str(d.get("leave_type")), "other")
-        if started:
-            text = "your {leave} leave started{on}" if you else "their {leave} leave started{on}"
-        else:
-            text = "your {leave} leave ended{on}" if you else "their {leave} leave ended{on}"
         field = "start_date" if started else "return_date"
+        if not you:
+            text = "their leave started{on}" if started else "their leave ended{on}"
+            return gettext(locale, text, on=_on(d, field, locale))
+        text = "your {leave} leave started{on}" if started else "your {leave} leave ended{on}"
         return gettext(locale, text, leave=gettext(locale, kind), on=_on(d, field, locale))
     return phrase
 
 
 def _job(d: Mapping[str, Any], you: bool, locale: str | None) -> str:
     change = gettext(locale, _CHANGE_WORDS.get(str(d.get("change")), "transfer"))
-    if d.get("new_role"):
-        text = "your job changed ({change} to {role})" if you else "their job changed ({change} to {role})"
-        return gettext(locale, text, change=change, role=d["new_role"])
+    if d.get("new_role") and you:
+        return gettext(locale, "your job changed ({change} to {role})", change=change, role=d["new_role"])
     return gettext(locale, "your job changed ({change})" if you else "their job changed ({change})", change=change)
 
 
 def _relocated(d: Mapping[str, Any], you: bool, locale: str | None) -> str:
-    if d.get("new_location"):
-        text = "your work location changed to {location}" if you else "their work location changed to {location}"
-        return gettext(locale, text, location=d["new_location"])
+    if d.get("new_location") and you:
+        return gettext(locale, "your work location changed to {location}", location=d["new_location"])
     return gettext(locale, "your work location changed" if you else "their work location changed")
 
 

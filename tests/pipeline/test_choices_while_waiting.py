@@ -201,3 +201,26 @@ def test_a_decision_after_the_review_window_closes_the_escalation_task(write_fil
     runner.run([decide("d1", "2026-05-07T09:00:00Z", only(runner).message_id, "reject")], at("2026-05-08T00:00:00Z"))
     (task,) = runner.tasks.values()
     assert (task.status, task.reason, task.closed_at) == ("cancelled", "decided", at("2026-05-07T09:00:00Z"))
+
+
+def test_a_managers_explanation_says_what_kind_of_moment_and_when_never_its_details(write_files: WriteFiles) -> None:
+    """SPEC §3: only what a journey, template or catalog rule reads leaves the engine; this template reads
+    nothing about the leave, so the manager is not told it was medical."""
+    checkin = """id: back
+trigger: {event: hris.leave.ended}
+steps:
+  - id: manager
+    send: {channel: email, to: manager, subject: "Check in", body: "Please check in with your team this week."}
+  - id: employee
+    send: {channel: email, subject: "Welcome back", body: "Good to have you back."}
+"""
+    runner = runner_for(write_files, {"back": checkin})
+    runner.run([person("E1", locale="en-US"), person("M1", locale="en-US", manager_id=None),
+                ev("e1", "hris.leave.ended", LEAVE_AT, leave_type="medical", return_date="2026-05-04")],
+               at("2026-05-20T00:00:00Z"))
+    to_manager = next(m for m in runner.messages.values() if m.step_id == "manager")
+    to_employee = next(m for m in runner.messages.values() if m.step_id == "employee")
+    assert to_manager.explanation is not None and to_manager.text is not None
+    assert "their leave ended on May 4, 2026" in to_manager.explanation
+    assert "medical" not in to_manager.explanation and "medical" not in to_manager.text
+    assert to_employee.explanation is not None and "your medical leave ended" in to_employee.explanation

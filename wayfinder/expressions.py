@@ -18,6 +18,15 @@ _CEL_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")
 _MACRO_BINDING = r"\b(?:all|exists|exists_one|map|filter)\(\s*{name}\s*,"
 
 
+CEL_FUNCTIONS = frozenset({
+    "size", "contains", "startsWith", "endsWith", "matches", "int", "uint", "double", "string", "bytes", "type", "dyn",
+    "duration", "timestamp", "getFullYear", "getMonth", "getDate", "getDayOfMonth", "getDayOfWeek", "getDayOfYear",
+    "getHours", "getMinutes", "getSeconds", "getMilliseconds",
+})
+"""The functions the CEL library evaluates (macros aside): a call to any other compiles but always fails, so it is a
+validation error, as a CEL type checker would report it."""
+
+
 class ExpressionError(ValueError):
     """An expression that does not compile; ``column`` is 1-based within the expression."""
 
@@ -132,6 +141,12 @@ class Expr:
             self._program = cel.compile(source)
         except ValueError as e:
             raise _compile_error(str(e)) from e
+        calls = [name for name in self._program.functions() if name[:1].isalpha() and name not in CEL_FUNCTIONS]
+        if calls:
+            msg = (f"unknown function {calls[0]!r} (CEL's here: {', '.join(sorted(CEL_FUNCTIONS))}; and the macros "
+                   "has, all, exists, exists_one, map, filter)")
+            found = re.search(rf"\b{re.escape(calls[0])}\s*\(", _STRING.sub(lambda m: " " * len(m.group(0)), source))
+            raise ExpressionError(msg, found.start() + 1 if found else 1)
         unknown = [
             name for name in self._program.variables()
             if name not in allowed and not re.search(_MACRO_BINDING.format(name=re.escape(name)), source)

@@ -223,3 +223,13 @@ def test_the_cost_estimate_keeps_real_evaluations_short(size: int) -> None:
         out = run_child(_CEL_CHILD.format(limit=CHILD_MEMORY), source, str(size))
         seconds = float(out.split()[0])
         assert seconds < LIMIT_S, (source, size, out)
+
+
+def test_a_call_to_a_function_cel_does_not_have_is_an_error_where_it_is_called() -> None:
+    """It compiles and would fail at every evaluation: a type checker's error, as cel-go gives it."""
+    with pytest.raises(ExpressionError) as info:
+        Expr('"nosuchfn(" == "" || nosuchfn(employee.country)')
+    assert "unknown function 'nosuchfn'" in str(info.value) and info.value.column == 22
+    for fine in ('employee.country.startsWith("D") && size(employee.skills) > 0', 'string(1) == "1"',
+                 'now.getDayOfWeek() > 0 && employee.role.matches("^E")', "[1].exists(x, x > 0)"):
+        Expr(fine)

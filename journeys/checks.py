@@ -396,6 +396,8 @@ def _check_step(world: _World, doc: Document, j: Journey, i: int, step: Any, sco
         _expr(world, doc, (*base, "send", "when"), _src(step.send.when), scope, f"{label}: send.when")
         if step.send.template is not None:
             _template_use(world, step.send.template, scope, f"journey {j.id}, step {step.id}")
+        for name in ("subject", "body"):  # inline: checked as a template file is
+            _inline_template(world, doc, (*base, "send", name), getattr(step.send, name), scope, label)
     elif isinstance(step, TaskStep):
         _expr(world, doc, (*base, "task", "when"), _src(step.task.when), scope, f"{label}: task.when")
         for name in ("title", "note"):

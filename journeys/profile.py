@@ -114,19 +114,21 @@ class Profile(BaseModel):
         return value if isinstance(value, str) else None
 
     def merge(self, data: dict[str, Any]) -> None:
-        """Merge an upsert: known fields set, ``preferences`` merged, anything else kept as an attribute."""
+        """Merge an upsert: known fields set, ``preferences`` merged, anything else kept as an attribute (an
+        ``attributes`` object is merged into them: ``employee.attributes.x`` is what it names). A ``null`` takes a
+        field or an attribute away, so ``has()`` is false for it again."""
         for key, value in data.items():
             if key == "id":
                 continue
             if key == "preferences" and isinstance(value, dict):
                 self.preferences.update(value)
             elif key in KNOWN_FIELDS:
-                if value is None:
-                    self.fields.pop(key, None)
-                else:
-                    self.fields[key] = value
+                _set(self.fields, key, value)
+            elif key == "attributes" and isinstance(value, dict):
+                for name, item in value.items():
+                    _set(self.attributes, str(name), item)
             else:
-                self.attributes[key] = value
+                _set(self.attributes, key, value)
 
     def view(self) -> dict[str, Any]:
         """The profile as expressions and templates see it."""
@@ -211,3 +213,10 @@ def country_zone(country: Any) -> str | None:
         return None
     clocks = {tuple(probe.astimezone(ZoneInfo(z)).utcoffset() for probe in _PROBES) for z in zones}
     return zones[0] if len(clocks) == 1 else None
+
+
+def _set(part: dict[str, Any], key: str, value: Any) -> None:
+    if value is None:
+        part.pop(key, None)
+    else:
+        part[key] = value

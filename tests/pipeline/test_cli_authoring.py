@@ -313,3 +313,22 @@ steps:
     assert main(["simulate", "--events", str(events), "--journeys", str(root / "journeys"), *world,
                  "--out", str(root / "out2")]) == 1
     assert "unknown field 'union_member' in the employee profile" in capsys.readouterr().err
+
+
+def test_an_inline_subject_and_body_are_checked_as_a_template_file_is(write_files: WriteFiles,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_files({"journeys/j.yaml": """apiVersion: wayfinder/v1
+kind: Journey
+id: inline
+name: Inline
+owner: hr@example.com
+trigger: {event: hris.dependent.added}
+steps:
+  - id: hi
+    send: {channel: email, subject: "Hi {{ employee.nosuch }}", body: "Hello {{ recipient.given_nme }}"}
+"""})
+    assert main(["validate", str(root / "journeys"), "--catalog", str(WORLD / "catalog"), "--templates",
+                 str(WORLD / "templates")]) == 1
+    err = capsys.readouterr().err
+    assert "j.yaml:9:53: journey inline: step hi: employee.nosuch: unknown field 'nosuch'" in err
+    assert "j.yaml:9:91: journey inline: step hi: recipient.given_nme: unknown field 'given_nme'" in err

@@ -477,3 +477,11 @@ def test_a_dependent_added_reason_is_one_of_specs() -> None:
     for reason in ("birth", "adoption", "foster", "marriage"):
         assert decode_event(raw(data={**EXAMPLE["data"], "reason": reason})).data["reason"] == reason
     assert decode_error(raw(data={**EXAMPLE["data"], "reason": "stork"})).code == "invalid_data"
+
+
+def test_an_upsert_may_name_attributes_in_an_object_and_null_takes_one_away() -> None:
+    profile = Profile(id="E1")
+    profile.merge({"attributes": {"cost_center": "CC3"}, "shoe_size": 42, "role": "Engineer"})
+    assert profile.view()["attributes"] == {"cost_center": "CC3", "shoe_size": 42}
+    profile.merge({"cost_center": None, "attributes": {"shoe_size": None}, "role": None})
+    assert profile.view()["attributes"] == {} and "role" not in profile.fields

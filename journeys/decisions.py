@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from html import escape
 from typing import Any
 
 from wayfinder.journeys._durations import parse_duration
@@ -83,6 +84,9 @@ def _edited(message: Message, edits: dict[str, Any]) -> Message:
     update: dict[str, Any] = {"original": original}
     if edits.get("subject"):
         update["subject"] = str(edits["subject"])
+        if message.html and not (edits.get("text") or edits.get("html")):  # the HTML document's title is the subject
+            old, new = (f"<title>{escape(str(t or ''))}</title>" for t in (message.subject, update["subject"]))
+            update["html"] = message.html.replace(old, new, 1)
     if edits.get("text") or edits.get("html"):
         text = str(edits.get("text") or _strip_footer(message.text or ""))
         html = str(edits["html"]) if edits.get("html") else text_to_html(text)

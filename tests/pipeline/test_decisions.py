@@ -228,3 +228,10 @@ def test_the_summary_counts_approved_and_rejected_messages(run: Run) -> None:
         print_summary(runner, out, title="t")
         header, row = [line.split() for line in out.getvalue().splitlines()[3:5]]
         assert dict(zip(header, row, strict=False))[column] == "1", out.getvalue()
+
+
+def test_an_edited_subject_is_also_the_title_of_the_html_part(run: Run) -> None:
+    _, message = run(lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid,
+                                        edits={"subject": "Thinking of you & yours"}))
+    assert message.html is not None and "<title>Thinking of you &amp; yours</title>" in message.html
+    assert "We are here for you" not in message.html and "Take the time you need." in message.html

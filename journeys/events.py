@@ -359,6 +359,20 @@ def _check_dates(model: BaseModel, prefix: str) -> None:
             raise DecodeError(code="date_out_of_range", detail=f"{prefix}{name}: {_OUT_OF_RANGE}")
 
 
+def stated_time(text: str) -> datetime | None:
+    """The ``time`` a line that is not a usable event still states, when it is an RFC 3339 time with an offset:
+    ``simulate`` runs its clock to the last event's time, and such a line is an event in the file."""
+    try:
+        obj = json.loads(text)
+        value = obj.get("time") if isinstance(obj, dict) else None
+        if isinstance(value, str) and _RFC3339.fullmatch(value):
+            when = datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
+            return when if when.tzinfo is not None else None
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
 def decode_event(raw: bytes | str, *, max_bytes: int = 1_000_000) -> CloudEvent:
     """Parse and validate one event, or raise :class:`DecodeError` with a reason fit for a dead letter."""
     obj = _parse_json(raw, max_bytes)

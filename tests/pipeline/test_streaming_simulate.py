@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,21 @@ def test_a_byte_order_mark_before_the_first_event_is_not_part_of_it(defs: Defini
     simulate_streaming(defs, without, UNTIL, tmp_path / "b")
     assert read_jsonl(tmp_path / "a" / "dead_letters.jsonl") == []
     assert read_jsonl(tmp_path / "a" / "messages.jsonl") == read_jsonl(tmp_path / "b" / "messages.jsonl")
+
+
+@pytest.mark.parametrize("order", ["in order", "out of order"])
+def test_the_clock_runs_to_a_last_line_that_is_a_dead_letter_but_states_its_time(defs: Definitions, tmp_path: Path,
+                                                                                 order: str) -> None:
+    """SPEC §7: without --until, timers due by the last event's time fire; a last event with bad data is one."""
+    lines = list(generate(20, seed=3))
+    if order == "out of order":
+        lines[3], lines[-3] = lines[-3], lines[3]
+    last = max(parse_instant(json.loads(line)["time"]) for line in lines)
+    later = (last + timedelta(days=400)).isoformat().replace("+00:00", "Z")
+    bad = json.dumps({"specversion": "1.0", "id": "bad-1", "source": "hris/test", "type": "hris.leave.started",
+                      "time": later, "subject": "E0000001", "data": {"leave_type": "moon"}})
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join([*lines, bad]) + "\n", encoding="utf-8")
+    runner = simulate_streaming(defs, events, None, tmp_path / "out")
+    assert [d["reason"].split(":")[0] for d in read_jsonl(tmp_path / "out" / "dead_letters.jsonl")] == ["invalid_data"]
+    assert runner.clock == parse_instant(later)

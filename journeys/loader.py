@@ -113,9 +113,23 @@ class _Loader:
             display = _display(file)
             docs, problems = load_documents(file, display)
             self.problems.extend(problems)
+            self._one_journey_per_file(docs)
             for doc in docs:
                 self._classify(doc, file, explicit=explicit or file == path, template_root=template_root,
                                expect=expect)
+
+    def _one_journey_per_file(self, docs: list[Document]) -> None:
+        """SPEC §4: a journey is one YAML document per file; another document beside it is an error (each is
+        still read, so its own problems are reported too)."""
+        present = [d for d in docs if d.data is not None]
+        if len(present) < 2:
+            return
+        for doc in present:
+            if isinstance(doc.data, dict) and doc.data.get("kind") == "Journey":
+                first = present[0] if present[0] is not doc else present[1]
+                self.problems.append(doc.problem(("kind",), f"a journey is one YAML document per file (SPEC §4); "
+                                                 f"this file holds {len(present)}: move journey {doc.data.get('id')!r} "
+                                                 f"or the document at line {first.start.line} to a file of its own"))
 
     def _classify(self, doc: Document, file: Path, *, explicit: bool, template_root: Path | None,
                   expect: str | None) -> None:

@@ -332,3 +332,22 @@ steps:
     err = capsys.readouterr().err
     assert "j.yaml:9:53: journey inline: step hi: employee.nosuch: unknown field 'nosuch'" in err
     assert "j.yaml:9:91: journey inline: step hi: recipient.given_nme: unknown field 'given_nme'" in err
+
+
+def test_a_journey_is_one_yaml_document_per_file(write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    one = """apiVersion: wayfinder/v1
+kind: Journey
+id: {id}
+name: One
+owner: hr@example.com
+trigger: {{event: hris.dependent.added}}
+steps:
+  - id: hi
+    send: {{channel: intranet, subject: "Hi", body: "Hello"}}
+"""
+    root = write_files({"journeys/two.yaml": one.format(id="first") + "---\n" + one.format(id="second")})
+    assert main(["validate", str(root / "journeys"), "--catalog", str(WORLD / "catalog"), "--templates",
+                 str(WORLD / "templates")]) == 1
+    err = capsys.readouterr().err
+    assert "two.yaml:2:7: a journey is one YAML document per file (SPEC §4); this file holds 2" in err
+    assert "two.yaml:12:7: a journey is one YAML document per file (SPEC §4)" in err

@@ -125,8 +125,9 @@ class StreamingRunner(EmbeddedRunner):
 
 
 def _last_stated(letters: list[DeadLetter], last: datetime | None) -> datetime | None:
-    """The time to run the clock to by default: the last event's, a dead-lettered line's own time included."""
-    times = [t for t in (stated_time(d.raw) for d in letters) if t is not None]
+    """The time to run the clock to by default: the last event's, counting an event whose envelope was valid but
+    whose data was not (``invalid_data``: its time was checked as a good event's is)."""
+    times = [t for t in (stated_time(d.raw) for d in letters if d.reason.startswith("invalid_data")) if t is not None]
     return max([*times, *([last] if last is not None else [])], default=None)
 
 

@@ -247,8 +247,9 @@ class CatalogGraph:
 
     def _pick_from(self, candidates: Mapping[str, int], employee: Mapping[str, Any], delivered: Iterable[str],
                    opted: set[str], selection: Selection) -> list[tuple[ResourceSpec, int]]:
-        """The candidates this employee may get, one of each group of alternatives: their locale first, then
-        the format of their learning style (extension), then a more specific eligibility, then the id."""
+        """The candidates this employee may get, one of each group of alternatives: their locale first (then their
+        language), then the format of their learning style (extension), then a more specific eligibility, then one
+        with no locale of its own before one in another language, then the id."""
         delivered_set = set(delivered)
         group_of = self._group_of
         delivered_groups = {group_of[d] for d in delivered_set if d in group_of}
@@ -272,6 +273,7 @@ class CatalogGraph:
                 0 if own and own == locale else 1 if own and own.split("-")[0] == locale.split("-")[0] else 2,
                 0 if liked is not None and r.format == liked else 1,
                 0 if r.eligibility is not None else 1,
+                0 if not own else 1,  # then one with no language of its own before one in another language
                 rid,
             )
             current = best_in_group.get(r.group)

@@ -54,6 +54,14 @@ def test_the_locale_still_comes_before_the_format() -> None:
     assert picked(graph, {"learning_style": "visual", "locale": "en-GB"}) == ["intro-video"]
 
 
+def test_an_alternative_in_no_language_of_its_own_comes_before_one_in_another_language() -> None:
+    graph = CatalogGraph(TOPICS, [res("a-policy-de", group="policy", locale="de-DE"),
+                                  res("b-policy", group="policy")])
+    assert picked(graph, {"locale": "en-US"}) == ["b-policy"]  # not the German one for an English reader
+    assert picked(graph, {}) == ["b-policy"]
+    assert picked(graph, {"locale": "de-AT"}) == ["a-policy-de"]  # their language still comes first
+
+
 def test_a_format_that_suits_the_learning_style_ranks_higher() -> None:
     graph = CatalogGraph(TOPICS, [res("a-talk", format="cohort"), res("b-video", format="video"),
                                   res("c-guide", format="reading")])

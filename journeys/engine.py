@@ -322,18 +322,22 @@ class Engine:
             run.effects.append(Lifecycle("stale", None))
             return
         state = run.state
+        entered_by = stable_id("e", event.source, event.id)
         for journey in self.audiences.candidates(event.type, run.employee, view):
             if journey.id in state.enrollments or not self._may_reenter(state, journey, run.now):
                 continue
+            if state.entered_by.get(journey.id) == entered_by:
+                continue  # this very event entered it before: the same (source, id) has the effect of once
             scope = {"event": view, "trigger": view}
             if journey.trigger.when is not None and not test(run, journey.trigger.when, journey, None, scope):
                 continue
             if journey.audience is not None and not test(run, journey.audience, journey, None, scope):
                 continue
             e = Enrollment(journey_id=journey.id, version=journey.version, started_at=run.now,
-                           enrollment_id=stable_id("e", event.source, event.id), trigger=view)
+                           enrollment_id=entered_by, trigger=view)
             state.enrollments[journey.id] = e
             state.last_entry[journey.id] = run.now
+            state.entered_by[journey.id] = entered_by
             run.effects.append(Lifecycle("enrolled", journey.id))
             self._advance(run, journey, e, view)
 

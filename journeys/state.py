@@ -154,6 +154,9 @@ class EmployeeState(BaseModel):
     profile: Profile
     enrollments: dict[str, Enrollment] = Field(default_factory=dict, exclude_if=unset)
     last_entry: dict[str, datetime] = Field(default_factory=dict, exclude_if=unset)
+    # the enrollment id of the last entry into each journey: the same event, come again after its key was
+    # forgotten (a late copy with a newer time), does not enter the journey a second time (SPEC §2)
+    entered_by: dict[str, str] = Field(default_factory=dict, exclude_if=unset)
     delivered: set[str] = Field(default_factory=set, exclude_if=unset)
     feedback: dict[str, float] = Field(default_factory=dict, exclude_if=unset)
     seen: dict[str, datetime] = Field(default_factory=dict, exclude_if=unset)

@@ -224,3 +224,14 @@ steps:
     assert "their leave ended on May 4, 2026" in to_manager.explanation
     assert "medical" not in to_manager.explanation and "medical" not in to_manager.text
     assert to_employee.explanation is not None and "your medical leave ended" in to_employee.explanation
+
+
+def test_a_late_copy_of_an_event_with_a_newer_time_does_not_enter_the_journey_again(write_files: WriteFiles) -> None:
+    """SPEC §2: the same (source, id) twice has the effect of once, also after its key was let go
+    (max_event_age) and a copy comes back with a newer time; each message_id once (SPEC §6)."""
+    again = HELLO.replace("id: hello\n", "id: hello\nreentry: always\n")
+    runner = runner_for(write_files, {"hello": again})
+    first, copy = leave("dup1", LEAVE_AT), leave("dup1", "2026-07-10T09:00:00Z")
+    runner.run([person("E1"), first, person("E1", "2026-06-15T00:00:00Z"),  # lets the first key go
+                copy, leave("other", "2026-08-03T09:00:00Z")], at("2026-09-01T00:00:00Z"))
+    assert sorted(m.created_at for m in runner.messages.values()) == [at(LEAVE_AT), at("2026-08-03T09:00:00Z")]

@@ -265,6 +265,11 @@ def load_documents(path: Path, display: str, *, limit: int | None = None) -> tup
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = e.problem or str(e)
         problems.append(Problem(display, line, col, what if isinstance(e, _Refused) else f"YAML syntax error: {what}"))
+        context = e.context_mark
+        if not isinstance(e, _Refused) and context is not None and mark is not None and context.line != mark.line:
+            # Where what went wrong began (an unclosed quote or bracket is found at the end of the file).
+            problems.append(Problem(display, context.line + 1, context.column + 1,
+                                    f"YAML syntax error: {e.context or 'this'} (see line {line}: {what})"))
     except yaml.YAMLError as e:
         problems.append(Problem(display, 1, 1, f"YAML error: {e}"))
     finally:

@@ -99,6 +99,12 @@ def _walk_chain(root: Field, chain: Sequence[str], guarded: Any, *, hint: str) -
         if shape is None:
             return None  # a value with no declared fields (a string, a list): nothing more to check
         field = shape.fields.get(name)
+        if field is None and shape.kept:  # beyond SPEC's fields of a built-in event: kept, so it may be there
+            if guarded(i):
+                return None  # has() tests for it: what it holds is not known, so nothing more to check
+            return _Finding(i, f"unknown field {name!r} in {shape.name}{_suggest(name, sorted(shape.fields))}; "
+                               "SPEC keeps fields beyond its own, so it may be there: guard it with has(), or declare "
+                               "it in a kind: EventType document", absent=True)
         if field is None and not shape.open:
             extra = "; fields HR adds go under employee.attributes" if shape.name == schemas.PROFILE.name else ""
             return _Finding(i, f"unknown field {name!r} in {shape.name}"
@@ -385,6 +391,15 @@ def _check_journey(world: _World, doc: Document, j: Journey) -> None:
         _check_step(world, doc, j, i, step, in_steps)
 
 
+def _when_at(doc: Document, base: Loc, action: str) -> Loc:
+    """Where a step's ``when`` is written: in the action, or beside it (``model._when_beside``)."""
+    steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
+    step = steps[base[-1]] if isinstance(steps, list) and isinstance(base[-1], int) and base[-1] < len(steps) else None
+    inner = step.get(action) if isinstance(step, dict) else None
+    beside = isinstance(step, dict) and "when" in step and not (isinstance(inner, dict) and "when" in inner)
+    return (*base, "when") if beside else (*base, action, "when")
+
+
 def _src(expr: Any) -> str | None:
     return expr.source if expr is not None else None
 
@@ -393,13 +408,13 @@ def _check_step(world: _World, doc: Document, j: Journey, i: int, step: Any, sco
     label = f"journey {j.id}: step {step.id}"
     base: Loc = ("steps", i)
     if isinstance(step, SendStep):
-        _expr(world, doc, (*base, "send", "when"), _src(step.send.when), scope, f"{label}: send.when")
+        _expr(world, doc, _when_at(doc, base, "send"), _src(step.send.when), scope, f"{label}: send.when")
         if step.send.template is not None:
             _template_use(world, step.send.template, scope, f"journey {j.id}, step {step.id}")
         for name in ("subject", "body"):  # inline: checked as a template file is
             _inline_template(world, doc, (*base, "send", name), getattr(step.send, name), scope, label)
     elif isinstance(step, TaskStep):
-        _expr(world, doc, (*base, "task", "when"), _src(step.task.when), scope, f"{label}: task.when")
+        _expr(world, doc, _when_at(doc, base, "task"), _src(step.task.when), scope, f"{label}: task.when")
         for name in ("title", "note"):
             _inline_template(world, doc, (*base, "task", name), getattr(step.task, name), scope, label)
     elif isinstance(step, BranchStep):

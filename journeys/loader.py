@@ -22,6 +22,7 @@ from wayfinder.journeys.definitions import Definitions as Definitions  # re-expo
 from wayfinder.journeys.definitions import InlineKey, Part
 from wayfinder.journeys.learning import catalog_feedback, collect_roles, role_problems
 from wayfinder.journeys.model import (
+    STEP_KINDS,
     BranchStep,
     EndStep,
     EventTypeDoc,
@@ -161,6 +162,9 @@ class _Loader:
         tid = _template_id(file, template_root) if isinstance(parsed, TemplateDoc) else None
         self.parsed.append(_Parsed(doc, parsed, tid))
 
+    def _step_keys(self, doc: Document, loc: Loc, label: str) -> None:
+        self.problems.extend(_step_key_problems(doc, _real_loc(doc, loc), label))
+
     def _pydantic_problems(self, doc: Document, e: ValidationError, model: type[BaseModel]) -> None:
         label = _label(doc, model)
         for err in e.errors(include_url=False):
@@ -181,11 +185,45 @@ class _Loader:
             if err["type"] == "missing":
                 msg = f"missing required field {loc[-1]!r}"
                 path = _loc_text(doc, loc[:-1])
+            if err["type"] == "step_kind":
+                self._step_keys(doc, loc, label)
             error = (err.get("ctx") or {}).get("error")
             if isinstance(error, ExpressionError) and error.column:
                 offset = _expression_offset(doc, loc, error.column)
             where = f"{path}: " if path else ""
             self.problems.append(doc.problem(loc, f"{label}: {where}{msg}", column_offset=offset))
+
+
+_STEP_KEYS = ("id", "description", "when")
+
+
+def _step_key_problems(doc: Document, loc: Loc, label: str) -> list[Problem]:
+    """For a step with no action or more than one: the keys at fault, each where it is written (a misspelt action,
+    ``sned:``, named with what it may have meant; every action after the first)."""
+    step = doc.data
+    for part in loc:
+        step = step.get(part) if isinstance(step, dict) else step[part] if isinstance(step, list) and isinstance(
+            part, int) and part < len(step) else None
+    if not isinstance(step, dict):
+        return []
+    actions = [k for k in step if k in STEP_KINDS]
+    out = []
+    if len(actions) > 1:
+        for key in actions[1:]:
+            mark = doc.key_marks.get((*loc, key))
+            if mark is not None:
+                out.append(Problem(doc.file, mark.line, mark.column, f"{label}: {_loc_text(doc, loc)}: a second "
+                                   f"action {key!r} beside {actions[0]!r}; a step has exactly one"))
+    elif not actions:
+        for key in step:
+            if key in _STEP_KEYS or not isinstance(key, str):
+                continue
+            mark = doc.key_marks.get((*loc, key))
+            close = difflib.get_close_matches(key, list(STEP_KINDS), n=1)
+            if mark is not None:
+                out.append(Problem(doc.file, mark.line, mark.column, f"{label}: {_loc_text(doc, loc)}: unknown key "
+                                   f"{key!r}" + (f" (did you mean the action {close[0]!r}?)" if close else "")))
+    return out
 
 
 def _all_field_names() -> set[str]:
@@ -575,6 +613,13 @@ def _check_flow(doc: Document, j: Journey, ids: dict[str, int], problems: list[P
         names = " -> ".join(j.steps[u].id for u, _ in cycle) + f" -> {j.steps[cycle[0][0]].id}"
         problems.append(doc.problem(("steps", first, "id"), f"journey {j.id}: steps {names} form a cycle "
                                     "with no wait or wait_for, so it would loop at once for ever"))
+        for u, v in cycle:  # and at the jump that closes it, where the author would look
+            step = j.steps[u]
+            if v <= u and isinstance(step, BranchStep):
+                key = "then" if ids.get(step.branch.then) == v else "else"
+                problems.append(doc.problem(("steps", u, "branch", key), f"journey {j.id}: step {step.id} jumps "
+                                            f"back to {j.steps[v].id}, closing a cycle ({names}) with no wait or "
+                                            "wait_for"))
     reachable = nx.descendants(g, 0) | {0}
     for i in range(n):
         if i not in reachable:

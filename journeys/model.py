@@ -42,28 +42,47 @@ def _duration(value: str) -> str:
     return value
 
 
-def _time_of_day(value: str) -> str:
-    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-        msg = 'a time of day looks like "09:00" (24-hour, quoted)'
+def _not_negative(value: str) -> str:
+    if parse_duration(value) < timedelta(0):
+        msg = f"a duration here is not negative ({value}); only a wait's offset may be"
         raise ValueError(msg)
     return value
+
+
+def _positive(value: str) -> str:
+    if parse_duration(value) <= timedelta(0):
+        msg = f"a duration here is more than nothing ({value}), such as 7d"
+        raise ValueError(msg)
+    return value
+
+
+def _time_of_day(value: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d(:00)?", value):
+        msg = 'a time of day looks like "09:00" (24-hour, quoted)'
+        raise ValueError(msg)
+    return value[:5]
 
 
 def _reentry(value: str) -> str:
     if value not in ("never", "always"):
         try:
-            parse_duration(value)
+            negative = parse_duration(value) < timedelta(0)
         except ValueError as e:
             msg = f"reentry is never, always or a duration such as 300d, not {value!r}"
             raise ValueError(msg) from e
+        if negative:
+            msg = f"reentry is never, always or a duration such as 300d, not a negative one ({value})"
+            raise ValueError(msg)
     return value
 
 
 # The patterns are for editors (JSON Schema); the validators give the error messages.
 DURATION_PATTERN = r"^-?(?:[0-9]+[smhdw])+$"
-TIME_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+TIME_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::00)?$"
 Duration = Annotated[str, AfterValidator(_duration), Field(examples=["3d", "12w", "-14d"],
                                                             json_schema_extra={"pattern": DURATION_PATTERN})]
+NotNegative = Annotated[Duration, AfterValidator(_not_negative)]
+Positive = Annotated[Duration, AfterValidator(_positive)]
 TimeOfDay = Annotated[str, AfterValidator(_time_of_day), Field(examples=["09:00"],
                                                                json_schema_extra={"pattern": TIME_PATTERN})]
 Recipient = RecipientRole
@@ -98,7 +117,7 @@ class SendAction(Frozen):
 
 
 class WaitAction(Frozen):
-    for_: Annotated[Duration | None, Field(alias="for")] = None
+    for_: Annotated[NotNegative | None, Field(alias="for")] = None
     until: Expr | None = None
     offset: Duration | None = None
     at: TimeOfDay | None = None
@@ -114,7 +133,7 @@ class WaitAction(Frozen):
 class WaitForAction(Frozen):
     event: Annotated[str, Field(min_length=1)]
     when: Expr | None = None
-    timeout: Duration | None = None
+    timeout: Positive | None = None
     on_timeout: Identifier | None = None
 
     @model_validator(mode="after")
@@ -130,7 +149,7 @@ class BranchAction(Frozen):
 
 class RoadmapAction(Frozen):
     topics: Annotated[list[Identifier], Field(min_length=1)]
-    horizon: Duration = "90d"
+    horizon: Positive = "90d"
     channel: Channel
     to: Recipient = "employee"
     template: str
@@ -141,7 +160,7 @@ class LearningPathAction(Frozen):
 
     role: Annotated[Identifier | None, Field(
         description="a catalog role id; left out: the employee's `aspiration` (a role id, title or match)")] = None
-    horizon: Duration = "180d"
+    horizon: Positive = "180d"
     pace: Annotated[Duration, Field(description="one item is due every so long, from the day the step runs")] = "2w"
     channel: Channel
     to: Recipient = "employee"
@@ -169,8 +188,23 @@ class _Step(Frozen):
     description: str | None = None
 
 
+def _when_beside(data: Any, action: str) -> Any:
+    """SPEC §4 gives a ``send`` an optional ``when``; written beside the action (``- id: a`` / ``when: ...`` /
+    ``send: ...``) it is taken as the action's own, as authors write it either way."""
+    inner = data.get(action) if isinstance(data, dict) else None
+    if isinstance(inner, dict) and "when" in data and "when" not in inner:
+        rest = {k: v for k, v in data.items() if k != "when"}
+        return {**rest, action: {**inner, "when": data["when"]}}
+    return data
+
+
 class SendStep(_Step):
     send: SendAction
+
+    @model_validator(mode="before")
+    @classmethod
+    def _when(cls, data: Any) -> Any:
+        return _when_beside(data, "send")
 
 
 class WaitStep(_Step):
@@ -191,6 +225,11 @@ class RoadmapStep(_Step):
 
 class TaskStep(_Step):
     task: TaskAction
+
+    @model_validator(mode="before")
+    @classmethod
+    def _when(cls, data: Any) -> Any:
+        return _when_beside(data, "task")
 
 
 class EndStep(_Step):
@@ -280,11 +319,20 @@ class Journey(Frozen):
     api_version: Annotated[Literal["wayfinder/v1"], Field(alias="apiVersion")]
     kind: Literal["Journey"]
     id: Identifier
-    name: Annotated[str, Field(min_length=1)]
+    name: Annotated[str, Field(min_length=1, description="The name people read; the id when not given")]
     names: Annotated[dict[Annotated[str, Field(pattern=_LOCALE)], Annotated[str, Field(min_length=1)]], Field(
         description="The name in other languages, by locale (de-DE or de); the explanation quotes it")] = Field(
         default_factory=dict)
-    owner: Annotated[str, Field(min_length=1)]
+    owner: Annotated[str | None, Field(min_length=1, description="Who to ask about it (SPEC's example has one; "
+                                       "not required)")] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named(cls, data: Any) -> Any:
+        """A journey without a ``name`` is called by its id (SPEC's example names one; it does not require it)."""
+        if isinstance(data, dict) and "name" not in data and isinstance(data.get("id"), str):
+            return {**data, "name": data["id"]}
+        return data
     version: Annotated[int, Field(ge=1)] = 1
     status: Literal["active", "paused", "draft"] = "active"
     sensitivity: Literal["standard", "sensitive"] = "standard"
@@ -346,7 +394,7 @@ class Journey(Frozen):
 
 class FrequencyCap(Frozen):
     max: Annotated[int, Field(ge=1)]
-    per: Duration
+    per: Positive
 
     @property
     def window(self) -> timedelta:
@@ -415,8 +463,8 @@ class Policy(Frozen):
     frequency_cap: FrequencyCap | None = None
     quiet_hours: QuietHoursPolicy | None = None
     sensitive_topics: list[Identifier] = Field(default_factory=list)
-    max_event_age: Duration = "7d"
-    review_window: Annotated[Duration, Field(description="A message waiting for a person is escalated when "
+    max_event_age: Positive = "7d"
+    review_window: Annotated[Positive, Field(description="A message waiting for a person is escalated when "
                                              "nobody decides on it within this time (SPEC §11)")] = "5d"
     review_escalation: Annotated[str | None, Field(description="Who gets the escalation task: a person id or "
                                                    "group; default the employee's HR partner")] = None

@@ -31,6 +31,9 @@ class Shape:
     name: str
     fields: Mapping[str, Field] = field(default_factory=dict)
     open: bool = False
+    # Names beyond ``fields`` may be there (SPEC §2, a built-in event's data: "fields beyond these are kept"): one
+    # is read as a field that may be absent, and an unguarded read names the fields it might have meant.
+    kept: bool = False
 
 
 def _all(names: Iterable[str], *, required: bool = True) -> dict[str, Field]:
@@ -84,7 +87,8 @@ _SPEC_DATA: dict[str, tuple[str, ...]] = {
 
 
 def _data_shape(event_type: str, names: Iterable[str]) -> Shape:
-    return Shape(f"the data of {event_type}", {n.rstrip("?"): Field(not n.endswith("?")) for n in names})
+    return Shape(f"the data of {event_type}", {n.rstrip("?"): Field(not n.endswith("?")) for n in names},
+                 kept=True)
 
 
 BUILT_IN_EVENTS: dict[str, Shape] = {t: _data_shape(t, names) for t, names in _SPEC_DATA.items()}
@@ -92,6 +96,7 @@ BUILT_IN_EVENTS: dict[str, Shape] = {t: _data_shape(t, names) for t, names in _S
 BUILT_IN_EVENTS["hris.employee.upserted"] = Shape(
     "the data of hris.employee.upserted",
     {**_all(KNOWN_FIELDS, required=False), "preferences": Field(False, PREFERENCES)},
+    kept=True,
 )
 
 
@@ -102,7 +107,8 @@ def custom_event(event_type: str, fields: Mapping[str, bool]) -> Shape:
 
 def extended(built_in: Shape, fields: Mapping[str, bool]) -> Shape:
     """A built-in type's data with the fields an organisation's events carry beyond SPEC's (name -> required)."""
-    return Shape(built_in.name, {**built_in.fields, **{n: Field(req) for n, req in fields.items()}}, built_in.open)
+    return Shape(built_in.name, {**built_in.fields, **{n: Field(req) for n, req in fields.items()}}, built_in.open,
+                 built_in.kept)
 
 
 def envelope(data: Shape | None, name: str = "the event") -> Shape:
@@ -121,7 +127,8 @@ def merge(shapes: list[Shape]) -> Shape:
         inner = [f.shape for f in have if f.shape is not None]
         out[n] = Field(len(have) == len(shapes) and all(f.required for f in have),
                        merge(inner) if inner else None)
-    return Shape(" or ".join(dict.fromkeys(s.name for s in shapes)), out, any(s.open for s in shapes))
+    return Shape(" or ".join(dict.fromkeys(s.name for s in shapes)), out, any(s.open for s in shapes),
+                 any(s.kept for s in shapes))
 
 
 RESOURCE = Shape("a catalog resource", _all((

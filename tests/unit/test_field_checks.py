@@ -47,12 +47,16 @@ def test_a_typo_in_a_profile_field_in_the_audience(write_files: WriteFiles) -> N
         "the employee profile (did you mean 'employment_type'?); fields HR adds go under employee.attributes"]
 
 
+KEPT = ("; SPEC keeps fields beyond its own, so it may be there: guard it with has(), or declare it in a kind: "
+        "EventType document")
+
+
 def test_a_typo_in_an_event_field_in_the_trigger(write_files: WriteFiles) -> None:
     root = write_files({"journeys/j.yaml": journey(
         '  event: hris.leave.started\n  when: event.data.leavetype == "parental"', "  - id: s\n    end: {}\n")})
     assert errors(root) == [
         "journeys/j.yaml:8:20: journey j: trigger.when: event.data.leavetype: unknown field 'leavetype' in the "
-        "data of hris.leave.started (did you mean 'leave_type'?)"]
+        "data of hris.leave.started (did you mean 'leave_type'?)" + KEPT]
 
 
 def test_a_typo_in_an_event_field_in_a_send_condition(write_files: WriteFiles) -> None:
@@ -64,7 +68,7 @@ def test_a_typo_in_an_event_field_in_a_send_condition(write_files: WriteFiles) -
 """)})
     assert errors(root) == [
         "journeys/j.yaml:13:26: journey j: step s: send.when: trigger.data.relationshp: unknown field "
-        "'relationshp' in the data of hris.dependent.added (did you mean 'relationship'?)"]
+        "'relationshp' in the data of hris.dependent.added (did you mean 'relationship'?)" + KEPT]
 
 
 RELOCATED_TEMPLATE = """apiVersion: wayfinder/v1
@@ -84,8 +88,8 @@ def test_a_template_variable_the_trigger_does_not_have(write_files: WriteFiles) 
         "templates/relocation/welcome.yaml": RELOCATED_TEMPLATE})
     assert errors(root) == [
         "templates/relocation/welcome.yaml:7:34: template relocation/welcome: trigger.data.old_city: unknown field "
-        "'old_city' in the data of hris.employee.relocated (did you mean 'old_location'?) (as used by journey j, "
-        "step s)"]
+        "'old_city' in the data of hris.employee.relocated (did you mean 'old_location'?)" + KEPT + " (as used by "
+        "journey j, step s)"]
 
 
 def test_an_unknown_template_variable_gets_a_suggestion(write_files: WriteFiles) -> None:
@@ -193,10 +197,16 @@ def test_a_built_in_event_type_is_extended_with_the_fields_an_organisations_even
                                    "  - id: s\n    end: {}\n"),
         "events/x.yaml": EVENT_TYPE.replace("lms.course.completed", "hris.dependent.added").replace(
             "  course_id: {}\n  score: {required: false}\n", "  twins: {required: false}\n")})
+    assert errors(root) == []  # guarded with has(): a field beyond SPEC's is kept, so it may be there
+    unguarded = root / "journeys/j.yaml"
+    unguarded.write_text(unguarded.read_text(encoding="utf-8").replace("has(event.data.twins) && ", ""),
+                         encoding="utf-8")
     assert errors(root) == [
-        f"journeys/j.yaml:8:{column}: journey j: trigger.when: event.data.twins: unknown field 'twins' in the data of "
-        "hris.dependent.added" for column in (24, 45)]  # without the declaration
-    assert errors(root, root / "events") == []
+        "journeys/j.yaml:8:20: journey j: trigger.when: event.data.twins: unknown field 'twins' in the data of "
+        "hris.dependent.added" + KEPT]  # unguarded and not declared
+    assert errors(root, root / "events") == ["journeys/j.yaml:8:20: journey j: trigger.when: event.data.twins: "
+                                             "'twins' may be absent from the data of hris.dependent.added: guard it "
+                                             "with has(event.data.twins)"]
 
 
 def test_an_extension_of_a_built_in_type_declares_only_fields_beyond_specs(write_files: WriteFiles) -> None:

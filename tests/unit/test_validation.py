@@ -125,8 +125,10 @@ def test_cycle_without_wait_is_an_error_but_with_wait_is_fine(write_files: Write
     branch: {if: 'true', then: a}
 """})
     lines = problems_of(root)
-    assert only(lines, "cycle") == ("journeys/loop.yaml:9:9: journey j: steps a -> b -> a form a cycle with no wait "
-                                    "or wait_for, so it would loop at once for ever")
+    assert only(lines, "form a cycle") == ("journeys/loop.yaml:9:9: journey j: steps a -> b -> a form a cycle with no "
+                                           "wait or wait_for, so it would loop at once for ever")
+    assert only(lines, "closing a cycle") == ("journeys/loop.yaml:12:32: journey j: step b jumps back to a, closing a "
+                                              "cycle (a -> b -> a) with no wait or wait_for")  # the jump that does it
     assert not [line for line in lines if "ok.yaml" in line and "warning" not in line]
 
 
@@ -149,7 +151,10 @@ def test_unknown_topic_duplicate_step_and_unreachable_warning(write_files: Write
 def test_yaml_syntax_error_and_duplicate_key(write_files: WriteFiles) -> None:
     root = write_files({"journeys/broken.yaml": "id: [unclosed\n", "journeys/dup.yaml": HEAD + "name: again\n"})
     lines = problems_of(root)
-    assert only(lines, "broken.yaml").startswith("journeys/broken.yaml:2:1: YAML syntax error: ")
+    broken = [line for line in lines if "broken.yaml" in line]
+    assert broken == ["journeys/broken.yaml:1:5: YAML syntax error: while parsing a flow sequence (see line 2: did "
+                      "not find expected ',' or ']')",  # where the bracket was opened
+                      "journeys/broken.yaml:2:1: YAML syntax error: did not find expected ',' or ']'"]
     assert only(lines, "duplicate key") == "journeys/dup.yaml:8:1: duplicate key 'name'"
 
 
@@ -224,3 +229,58 @@ def test_policy_validation(write_files: WriteFiles) -> None:
     lines = [str(p).removeprefix(str(root) + "/") for p in problems]
     assert only(lines, "greater than or equal").startswith("policy.yaml:3:22: policy: frequency_cap.max:")
     assert only(lines, "time of day").startswith("policy.yaml:4:36: policy: quiet_hours.end:")
+
+
+def test_a_step_key_that_is_no_action_is_named_where_it_is_written(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + """steps:
+  - id: a
+    sned: {channel: email, template: new-parent/welcome}
+  - id: b
+    send: {channel: email, template: new-parent/welcome}
+    wait: {for: 1d}
+"""})
+    lines = problems_of(root)
+    assert only(lines, "sned") == ("journeys/j.yaml:10:5: journey j: steps[0]: unknown key 'sned' (did you mean the "
+                                   "action 'send'?)")
+    assert only(lines, "second action") == ("journeys/j.yaml:13:5: journey j: steps[1]: a second action 'wait' "
+                                            "beside 'send'; a step has exactly one")
+
+
+def test_a_when_beside_the_send_is_the_sends_and_a_journey_needs_no_name_or_owner(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": """apiVersion: wayfinder/v1
+kind: Journey
+id: bare
+trigger:
+  event: hris.leave.started
+steps:
+  - id: a
+    when: event.data.leave_typ == "parental"
+    send: {channel: email, template: new-parent/welcome}
+"""})
+    assert problems_of(root) == [
+        "journeys/j.yaml:8:22: journey bare: step a: send.when: event.data.leave_typ: unknown field 'leave_typ' in "
+        "the data of hris.leave.started (did you mean 'leave_type'?); SPEC keeps fields beyond its own, so it may be "
+        "there: guard it with has(), or declare it in a kind: EventType document"]
+    fixed = root / "journeys/j.yaml"
+    fixed.write_text(fixed.read_text(encoding="utf-8").replace("leave_typ ", "leave_type "), encoding="utf-8")
+    defs = load_or_raise(Sources(paths=[root / "journeys", WORLD / "catalog"], templates=[WORLD / "templates"]))
+    (journey,) = defs.journeys.values()
+    assert (journey.name, journey.owner) == ("bare", None)
+    assert journey.steps[0].send.when is not None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("step", "column"), [("wait: {for: -3d}", 17), ("wait_for: {event: hris.leave.ended, "
+                                                                          "timeout: 0d}", 50)])
+def test_a_wait_is_not_negative_and_a_timeout_is_more_than_nothing(write_files: WriteFiles, step: str,
+                                                                   column: int) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + f"steps:\n  - id: a\n    {step}\n"})
+    (line,) = [p for p in problems_of(root) if "duration here" in p]
+    assert line.startswith(f"journeys/j.yaml:10:{column}: ")
+
+
+def test_a_time_of_day_may_have_zero_seconds(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + """steps:
+  - id: a
+    wait: {until: trigger.data.start_date, at: "09:00:00"}
+"""})
+    assert problems_of(root) == []

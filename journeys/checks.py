@@ -556,7 +556,56 @@ def _raw_references(doc: Document, world: _World, known: _Known) -> list[Problem
     for i, step in enumerate(steps):
         if isinstance(step, dict):
             out.extend(_raw_step(doc, label, i, step, ids, known, world))
+    out.extend(_raw_flow(doc, label, steps))
     return out
+
+
+def _raw_flow(doc: Document, label: str, steps: list[Any]) -> list[Problem]:
+    """A step id used twice, and a cycle of steps with no wait, from the raw YAML of a journey that did not parse
+    (the parsed path reports them for one that did: ``loader._check_journey``)."""
+    out: list[Problem] = []
+    index: dict[str, int] = {}
+    for i, step in enumerate(steps):
+        sid = step.get("id") if isinstance(step, dict) else None
+        if isinstance(sid, str):
+            if sid in index:
+                out.append(doc.problem(("steps", i, "id"), f"{label}: step id {sid!r} is used twice"))
+            index.setdefault(sid, i)
+    jumps: dict[int, list[tuple[int, Loc]]] = {}
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict) or "wait" in step or "wait_for" in step or "end" in step:
+            continue  # a wait breaks a cycle; an end has no next step
+        nxt: list[tuple[int, Loc]] = []
+        branch = step.get("branch")
+        if isinstance(branch, dict):
+            for key in ("then", "else"):
+                if isinstance(branch.get(key), str) and branch[key] in index:
+                    nxt.append((index[branch[key]], ("steps", i, "branch", key)))
+            if not isinstance(branch.get("else"), str):
+                nxt.append((i + 1, ()))
+        else:
+            nxt.append((i + 1, ()))
+        jumps[i] = [(t, loc) for t, loc in nxt if t < len(steps)]
+    for i, targets in jumps.items():
+        for t, loc in targets:
+            if t <= i and loc and _reaches(jumps, t, i):
+                ids = [str(steps[k].get("id")) for k in range(t, i + 1)]
+                out.append(doc.problem(loc, f"{label}: step {ids[-1]} jumps back to {ids[0]}, closing a cycle with "
+                                            "no wait or wait_for, so it would loop at once for ever"))
+    return out
+
+
+def _reaches(jumps: Mapping[int, list[tuple[int, Loc]]], start: int, goal: int) -> bool:
+    seen, todo = {start}, [start]
+    while todo:
+        here = todo.pop()
+        if here == goal:
+            return True
+        for t, _ in jumps.get(here, []):
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+    return False
 
 
 def _raw_step(doc: Document, label: str, i: int, step: dict[str, Any], ids: set[Any], known: _Known,

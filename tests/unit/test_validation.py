@@ -284,3 +284,20 @@ def test_a_time_of_day_may_have_zero_seconds(write_files: WriteFiles) -> None:
     wait: {until: trigger.data.start_date, at: "09:00:00"}
 """})
     assert problems_of(root) == []
+
+
+def test_a_journey_that_does_not_parse_still_has_its_duplicate_ids_and_cycles_reported(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD.replace("  event: hris.leave.started\n",
+                                                        "  event: hris.leave.started\n  when: event.data ==\n")
+                        + """steps:
+  - id: a
+    send: {channel: email, template: new-parent/welcome}
+  - id: a
+    send: {channel: email, template: new-parent/welcome}
+  - id: b
+    branch: {if: 'true', then: a}
+"""})
+    lines = problems_of(root)
+    assert any(line.startswith("journeys/j.yaml:8:") and "invalid expression" in line for line in lines)
+    assert only(lines, "used twice") == "journeys/j.yaml:12:9: journey j: step id 'a' is used twice"
+    assert only(lines, "closing a cycle").startswith("journeys/j.yaml:15:32: journey j: step b jumps back to a")

@@ -235,6 +235,14 @@ class TaskStep(_Step):
 class EndStep(_Step):
     end: EndAction
 
+    @model_validator(mode="before")
+    @classmethod
+    def _bare(cls, data: Any) -> Any:
+        """``end:`` with nothing after it is ``end: {}`` (YAML reads it as null)."""
+        if isinstance(data, dict) and "end" in data and data["end"] is None:
+            return {**data, "end": {}}
+        return data
+
 
 class LearningPathStep(_Step):
     learning_path: LearningPathAction

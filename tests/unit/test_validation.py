@@ -301,3 +301,8 @@ def test_a_journey_that_does_not_parse_still_has_its_duplicate_ids_and_cycles_re
     assert any(line.startswith("journeys/j.yaml:8:") and "invalid expression" in line for line in lines)
     assert only(lines, "used twice") == "journeys/j.yaml:12:9: journey j: step id 'a' is used twice"
     assert only(lines, "closing a cycle").startswith("journeys/j.yaml:15:32: journey j: step b jumps back to a")
+
+
+def test_a_bare_end_is_an_end(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + "steps:\n  - id: a\n    end:\n"})
+    assert problems_of(root) == []

@@ -38,6 +38,11 @@ class StreamMetrics:
                                  ["channel", "status"])
         self.enrollments = counter("wayfinder_journey_enrollments_total", "Journey enrollments, exits and completions",
                                    ["journey", "kind"])
+        # The same, one counter each (SPEC §10 names them apart; a sum over the one above mixes kinds)
+        self.entered = counter("wayfinder_journey_entries_total", "Employees who entered a journey", ["journey"])
+        self.exits = counter("wayfinder_journey_exits_total", "Enrollments an exit_on event ended", ["journey"])
+        self.completions = counter("wayfinder_journey_completions_total", "Enrollments that ran to their end",
+                                   ["journey"])
         self.tasks = counter("wayfinder_tasks_total", "Tasks opened for a person", ["journey"])
         self.approvals = counter("wayfinder_approvals_requested_total", "Messages held for a person to review",
                                  ["journey"])

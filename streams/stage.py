@@ -687,6 +687,9 @@ class StagePort:
             m.expression_failures.labels(effect.journey_id or "", effect.kind).inc()
         elif effect.journey_id is not None:
             m.enrollments.labels(effect.journey_id, effect.kind).inc()
+            alone = {"enrolled": m.entered, "exited": m.exits, "completed": m.completions}.get(effect.kind)
+            if alone is not None:
+                alone.labels(effect.journey_id).inc()
 
 
 def failure_letter(msg: Incoming, error: BaseException, at: datetime) -> Record:

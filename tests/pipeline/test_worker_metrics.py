@@ -168,3 +168,17 @@ def test_a_stale_event_is_counted_once_with_its_type() -> None:
                for metric in registry.collect() if metric.name == "wayfinder_events_consumed"
                for s in metric.samples if s.name.endswith("_total") and s.value}
     assert samples == {("hris.employee.upserted", "processed"): 1.0, ("hris.dependent.added", "stale"): 1.0}
+
+
+def test_entries_exits_and_completions_are_counted_apart_as_well() -> None:
+    p = bundled_through_stages()
+    registry = p.employees.metrics.registry
+
+    def by_journey(name: str, **labels: str) -> dict[str, float]:
+        return {s.labels["journey"]: s.value for metric in registry.collect() for s in metric.samples
+                if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()) and s.value}
+
+    for alone, kind in (("wayfinder_journey_entries_total", "enrolled"), ("wayfinder_journey_exits_total", "exited"),
+                        ("wayfinder_journey_completions_total", "completed")):
+        assert by_journey(alone) == by_journey("wayfinder_journey_enrollments_total", kind=kind)
+    assert by_journey("wayfinder_journey_exits_total") and by_journey("wayfinder_journey_completions_total")

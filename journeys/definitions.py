@@ -76,3 +76,12 @@ class Definitions:
         for (jid, _version), j in sorted(self.journeys.items()):
             out[jid] = j
         return out
+
+    def in_force(self, *, include_drafts: bool = False) -> dict[str, Journey]:
+        """The version of each journey that says whether it enrolls: the newest that is not a draft (any, with
+        drafts). A draft of the next version leaves the active one running; a paused newest version pauses it."""
+        out: dict[str, Journey] = {}
+        for (jid, _version), j in sorted(self.journeys.items()):
+            if include_drafts or j.status != "draft":
+                out[jid] = j
+        return out

@@ -83,12 +83,7 @@ class Engine:
         self.defs = defs
         self.policy = defs.policy
         self.max_event_age = parse_duration(defs.policy.max_event_age)
-        # The newest version of each journey that is not a draft (any, with drafts) says whether it enrolls: a
-        # draft of the next version leaves the active one running; a paused newest version pauses the journey.
-        newest: dict[str, Journey] = {}
-        for (jid, _version), j in sorted(defs.journeys.items()):
-            if include_drafts or j.status != "draft":
-                newest[jid] = j
+        newest = defs.in_force(include_drafts=include_drafts)
         self.by_trigger: dict[str, list[Journey]] = {}
         for j in newest.values():
             if j.status in ("active", "draft"):

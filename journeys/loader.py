@@ -329,8 +329,16 @@ def _build(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) ->
             if defs.catalog.topics and topic not in defs.catalog.topics:
                 problems.append(policies[0].doc.problem(("sensitive_topics", i), f"unknown topic {topic!r}",
                                                         severity="warning"))
+    first: dict[tuple[str, int], Document] = {}
     for p in parsed:
         if isinstance(p.model, Journey):
+            key = (p.model.id, p.model.version)
+            if key in first:  # the second definition of a version: say where the first is
+                other = first[key].mark(("id",))
+                problems.append(p.doc.problem(("id",), f"journey {key[0]} version {key[1]} is defined twice (also "
+                                              f"at {first[key].file}:{other.line}:{other.column})"))
+                continue
+            first[key] = p.doc
             _check_journey(p.doc, p.model, defs, problems)
     if policies and isinstance(policies[0].model, Policy):
         _check_digests(policies[0].doc, policies[0].model, parsed, defs, problems)
@@ -495,9 +503,6 @@ def _build_templates(parsed: list[_Parsed], defs: Definitions, problems: list[Pr
 def _check_journey(doc: Document, j: Journey, defs: Definitions, problems: list[Problem]) -> None:
     label = f"journey {j.id}"
     key = (j.id, j.version)
-    if key in defs.journeys:
-        problems.append(doc.problem(("id",), f"{label} version {j.version} is defined twice"))
-        return
     errors_before = sum(1 for p in problems if p.severity == "error")
     ids: dict[str, int] = {}
     for i, step in enumerate(j.steps):

@@ -306,3 +306,10 @@ def test_a_journey_that_does_not_parse_still_has_its_duplicate_ids_and_cycles_re
 def test_a_bare_end_is_an_end(write_files: WriteFiles) -> None:
     root = write_files({"journeys/j.yaml": HEAD + "steps:\n  - id: a\n    end:\n"})
     assert problems_of(root) == []
+
+
+def test_a_journey_version_defined_twice_says_where_the_first_is(write_files: WriteFiles) -> None:
+    body = "steps:\n  - id: a\n    end: {}\n"
+    root = write_files({"journeys/a.yaml": HEAD + body, "journeys/b.yaml": HEAD + body})
+    assert only(problems_of(root), "defined twice") == ("journeys/b.yaml:3:5: journey j version 1 is defined twice "
+                                                        "(also at journeys/a.yaml:3:5)")

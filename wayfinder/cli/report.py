@@ -82,7 +82,7 @@ def _enrolled_nobody(defs: Definitions | None, rows: dict[str, dict[str, Any]], 
     if defs is None:
         return []
     idle = []
-    for jid, journey in sorted(defs.current().items()):
+    for jid, journey in sorted(defs.in_force(include_drafts=include_drafts).items()):
         runs = journey.status == "active" or (include_drafts and journey.status == "draft")
         if runs and not rows.get(jid, {}).get("enrolled"):
             idle.append(jid)

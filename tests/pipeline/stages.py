@@ -7,6 +7,7 @@ import json
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
@@ -14,7 +15,7 @@ from tests.support import DictTable as DictTable  # re-exported: the pipeline te
 from wayfinder import examples_dir
 from wayfinder.journeys.digest import Digests
 from wayfinder.journeys.engine import Engine
-from wayfinder.journeys.events import DecodeError, decode_event
+from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.streams.app import load_definitions
@@ -100,3 +101,20 @@ def bundled_through_stages(defs: Definitions | None = None) -> Pipeline:
     p.employees.prune()
     p.mailboxes.prune()
     return p
+
+
+def events_through_stages(defs: Definitions, events: list[CloudEvent], until: datetime) -> tuple[Pipeline,
+                                                                                                dict[str, Any]]:
+    """``events`` through both stages as ``simulate`` feeds them (a tick at each event's time first), then a tick at
+    ``until``; the pipeline and the latest record of each message on ``outbound.messages``."""
+    p = Pipeline(defs=defs)
+    for event in events:
+        p.tick(event.time)
+        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
+        p.drain()
+    p.tick(until)
+    latest: dict[str, Any] = {}
+    for r in p.records:
+        if r.topic == "outbound.messages" and r.value is not None:
+            latest[json.loads(r.value)["message_id"]] = json.loads(r.value)
+    return p, latest

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.pipeline.stages import Pipeline
+from tests.pipeline.stages import events_through_stages
 from tests.pipeline.test_decisions import SENSITIVE, decide
 from tests.pipeline.test_runner_rules import ev, person, runner_for
 from tests.support import WriteFiles, at, read_jsonl
@@ -135,16 +135,7 @@ def test_the_stages_place_a_lifted_pause_as_simulate_does(write_files: WriteFile
     events = [person("E1"), prefs("p1", "2026-05-01T09:00:00Z", paused_until="2026-05-10T07:00:00Z"),
               leave("l1", LEAVE_AT), prefs("p2", "2026-05-05T19:00:00Z", paused_until=None)]
     runner.run(events, at("2026-05-20T00:00:00Z"))
-    p = Pipeline(defs=runner.engine.defs)
-    for event in events:
-        p.tick(event.time)
-        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
-        p.drain()
-    p.tick(at("2026-05-20T00:00:00Z"))
-    latest = {}
-    for r in p.records:
-        if r.topic == "outbound.messages" and r.value is not None:
-            latest[json.loads(r.value)["message_id"]] = json.loads(r.value)
+    p, latest = events_through_stages(runner.engine.defs, events, at("2026-05-20T00:00:00Z"))
     assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
     assert only(runner).scheduled_for == at("2026-05-06T06:00:00Z")
     assert p.mailboxes.stored("E1") == runner.mailboxes["E1"]

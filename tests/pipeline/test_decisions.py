@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.pipeline.stages import DictTable, Pipeline
+from tests.pipeline.stages import DictTable, events_through_stages
 from tests.pipeline.test_runner_rules import ev, person, runner_for
 from tests.support import WriteFiles, at
 from wayfinder.cli.report import print_summary
@@ -176,19 +176,9 @@ steps:
 def test_the_stages_decide_decisions_as_simulate_does(run: Run) -> None:
     """The same decisions through the worker's stages (dicts for tables) give the same records and tables."""
     runner, message = run(lambda mid: decide("d1", "2026-05-05T19:30:00Z", mid))
-    defs = runner.engine.defs
-    p = Pipeline(defs=defs)
     events = [person("E1"), ev("l1", "hris.leave.started", LEAVE_AT, leave_type="bereavement",
                                start_date="2026-05-04"), decide("d1", "2026-05-05T19:30:00Z", message.message_id)]
-    for event in events:
-        p.tick(event.time)
-        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
-        p.drain()
-    p.tick(at("2026-05-20T00:00:00Z"))
-    latest = {}
-    for r in p.records:
-        if r.topic == "outbound.messages" and r.value is not None:
-            latest[json.loads(r.value)["message_id"]] = json.loads(r.value)
+    p, latest = events_through_stages(runner.engine.defs, events, at("2026-05-20T00:00:00Z"))
     expected = {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
     assert {mid: {k: v for k, v in m.items() if v != expected[mid].get(k)} for mid, m in latest.items()} == {
         mid: {} for mid in expected}

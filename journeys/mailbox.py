@@ -21,6 +21,7 @@ from wayfinder.journeys.effects import (
     Effect,
     ForgetMailbox,
     LeaveChanged,
+    LeaveRule,
     MailboxInput,
     MailboxTimer,
     Preferences,
@@ -202,9 +203,9 @@ class Mailbox:
         return MailboxOutcome(state, effects)
 
     def _place_again(self, state: MailboxState, p: Preferences, now: datetime) -> list[Effect]:
-        """A pause that ended sooner than a message it held: everything waiting here takes its place again, in
-        order, from now (the recipient's timezone and quiet hours come with their choices); what may go now
-        goes, opt-outs checked again."""
+        """A pause that ended sooner than a message it held: everything waiting here is dispatched again, in order,
+        from now (the recipient's timezone and quiet hours come with their choices), as ``_release`` does after a
+        leave. A message whose time and reason come out as before keeps its record and its timer."""
         held_for = [m for m in state.pending.values() if m.reason == "paused" and (
             state.paused_until is None or m.scheduled_for > state.paused_until)]
         if not held_for or p.timezone is None:
@@ -214,27 +215,10 @@ class Mailbox:
         state.slots = [s for s in state.slots if s.message_id not in gone]
         effects: list[Effect] = []
         for message in waiting:
-            at, reason = self.slot(state, now, p.timezone, p.quiet_hours)
-            refused = refusal(state, message)
-            rule = state.leave_rules.get(message.message_id, "defer")
-            if refused is not None or at <= now:
-                state.leave_rules.pop(message.message_id, None)
-            if refused is not None:
-                effects.append(Decide(message.with_status("suppressed", reason=refused, at=now)))
-                continue
-            if at <= now and rule != "send" and state.leave is not None and state.leave.covers(at):
-                effects += _hold_on_leave(state, message, rule, at, now)
-                continue
-            state.slots.append(Slot(at=at, message_id=message.message_id))
-            if at <= now:
-                effects.append(Decide(_gone(message, at)))
-                continue
-            if at == message.scheduled_for:
-                state.pending[message.message_id] = message
-                continue
-            moved = message.with_status("deferred", reason=reason, at=at)
-            state.pending[moved.message_id] = moved
-            effects += [Decide(moved), Schedule(at, MailboxTimer(state.recipient_id, moved.message_id))]
+            rule: LeaveRule = state.leave_rules.pop(message.message_id, "defer")
+            placed = self.dispatch(state, Dispatch(state.recipient_id, message, p.timezone, p.quiet_hours, rule), now)
+            if state.pending.get(message.message_id) != message:
+                effects += placed.effects
         return effects
 
     def cancel(self, state: MailboxState, employee_id: str | None, journey_id: str | None, reason: str,

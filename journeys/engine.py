@@ -90,6 +90,7 @@ class Engine:
                 self.by_trigger.setdefault(j.trigger.event, []).append(j)
         # What ends a journey's held messages once its enrollment is over (completed): its newest version's exits.
         self.finished_exits: dict[str, Journey] = {jid: j for jid, j in newest.items() if j.exit_on}
+        self._exit_types = frozenset(rule.event for j in self.finished_exits.values() for rule in j.exit_on)
         self.audiences = AudienceIndex(self.by_trigger)
 
     # -- entry points -----------------------------------------------------------------------
@@ -265,7 +266,7 @@ class Engine:
         the journey is over for this person, so are its messages. Its trigger is not kept, so an exit's ``when``
         sees an empty ``trigger``. A stale exit (a backfill, a replay whose key is forgotten) leaves them: what it
         was to stop, it stopped when it first came."""
-        if stale:
+        if stale or event.type not in self._exit_types:  # most events end nothing (engagement: most of all)
             return
         state = run.state
         for jid in state.last_entry:

@@ -165,6 +165,26 @@ class Document:
                 best = self.marks[candidate]
         return best
 
+    def without(self, key: str, dropped: set[int]) -> Document:
+        """This document with the entries ``dropped`` of its top-level list ``key`` left out, every position
+        moved with its entry: what is left can be checked and reported where it is written."""
+        entries = self.data[key]
+        kept = [i for i in range(len(entries)) if i not in dropped]
+        new_index = {old: new for new, old in enumerate(kept)}
+
+        def moved(table: dict[Loc, Any]) -> dict[Loc, Any]:
+            out: dict[Loc, Any] = {}
+            for loc, value in table.items():
+                if len(loc) >= 2 and loc[0] == key and isinstance(loc[1], int):
+                    if loc[1] not in new_index:
+                        continue
+                    loc = (key, new_index[loc[1]], *loc[2:])
+                out[loc] = value
+            return out
+
+        data = {**self.data, key: [entries[i] for i in kept]}
+        return Document(self.file, data, self.start, moved(self.marks), moved(self.key_marks), moved(self.styles))
+
     def problem(self, loc: Loc, message: str, *, severity: str = "error", column_offset: int = 0) -> Problem:
         m = self.mark(loc)
         if severity == "warning":

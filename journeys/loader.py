@@ -62,6 +62,7 @@ class _Parsed:
     doc: Document
     model: BaseModel
     template_id: str | None = None
+    broken_ids: frozenset[str] = frozenset()  # entries of a catalog left out for their own errors
 
 
 def _display(path: Path) -> str:
@@ -157,7 +158,11 @@ class _Loader:
             parsed = model.model_validate(data)
         except ValidationError as e:
             self._pydantic_problems(doc, e, model)
-            self.broken.append(doc)
+            salvaged = _salvage_catalog(doc, e) if model is CatalogDoc else None
+            if salvaged is not None:
+                self.parsed.append(salvaged)
+            else:
+                self.broken.append(doc)
             return
         tid = _template_id(file, template_root) if isinstance(parsed, TemplateDoc) else None
         self.parsed.append(_Parsed(doc, parsed, tid))
@@ -192,6 +197,30 @@ class _Loader:
                 offset = _expression_offset(doc, loc, error.column)
             where = f"{path}: " if path else ""
             self.problems.append(doc.problem(loc, f"{label}: {where}{msg}", column_offset=offset))
+
+
+def _salvage_catalog(doc: Document, e: ValidationError) -> _Parsed | None:
+    """A catalog whose errors all sit in entries of its lists, without those entries: the rest is still
+    cross-checked (unknown topics, requires cycles), and an entry that is only broken is not reported unknown."""
+    dropped: dict[str, set[int]] = {}
+    for err in e.errors(include_url=False):
+        loc = err["loc"]
+        if len(loc) < 2 or loc[0] not in ("topics", "resources", "roles") or not isinstance(loc[1], int):
+            return None
+        dropped.setdefault(str(loc[0]), set()).add(loc[1])
+    broken_ids: set[str] = set()
+    for key, indices in dropped.items():
+        entries = doc.data.get(key)
+        if not isinstance(entries, list):
+            return None
+        broken_ids.update(entries[i]["id"] for i in indices
+                          if isinstance(entries[i], dict) and isinstance(entries[i].get("id"), str))
+        doc = doc.without(key, indices)
+    try:
+        model = CatalogDoc.model_validate(doc.data)
+    except ValidationError:
+        return None
+    return _Parsed(doc, model, None, frozenset(broken_ids))
 
 
 _STEP_KEYS = ("id", "description", "when")
@@ -413,24 +442,26 @@ def _build_catalog(parsed: list[_Parsed], defs: Definitions, problems: list[Prob
     topics, resources = _collect_catalog(parsed)
     known_topics = _unique(topics, "topic", problems)
     known = _unique(resources, "resource", problems)
+    broken = frozenset().union(*(p.broken_ids for p in parsed))  # declared, with errors of their own
     for t, doc, loc in topics:
-        if t.parent is not None and t.parent not in known_topics:
+        if t.parent is not None and t.parent not in known_topics and t.parent not in broken:
             problems.append(doc.problem((*loc, "parent"), f"topic {t.id}: unknown parent topic {t.parent!r}"))
     for r, doc, loc in resources:
         for i, t in enumerate(r.topics):
-            if t not in known_topics:
+            if t not in known_topics and t not in broken:
                 problems.append(doc.problem((*loc, "topics", i), f"resource {r.id}: unknown topic {t!r}"
                                             + _suggest(t, known_topics)))
         for rel in ("requires", "related"):
             for i, other in enumerate(getattr(r, rel)):
-                if other not in known:
+                if other not in known and other not in broken:
                     problems.append(doc.problem((*loc, rel, i), f"resource {r.id}: {rel} unknown resource {other!r}"
                                                 + _suggest(other, known)))
     placed = [(p.doc, p.model) for p in parsed]
     roles = collect_roles(placed)
     _unique(roles, "role", problems)
+    feedback = catalog_feedback(placed, [*known, *broken], problems)
     defs.catalog = CatalogGraph([t for t, _, _ in topics], [r for r, _, _ in resources],
-                                roles=[r for r, _, _ in roles], feedback=catalog_feedback(placed, known, problems))
+                                roles=[r for r, _, _ in roles], feedback=feedback)
     _catalog_cycles(defs.catalog, topics, resources, problems)
     problems.extend(role_problems(roles, [r for r, _, _ in resources]))
 

@@ -178,6 +178,35 @@ def test_catalog_requires_cycle_and_unknown_references(write_files: WriteFiles) 
     assert only(lines, "zzz").startswith("catalog/c.yaml:9:67: resource c: requires unknown resource 'zzz'")
 
 
+def test_a_broken_catalog_entry_hides_neither_the_other_entries_checks_nor_is_it_called_unknown(
+        write_files: WriteFiles) -> None:
+    root = write_files({"catalog/c.yaml": """
+        apiVersion: wayfinder/v1
+        kind: Catalog
+        topics:
+          - {id: onboarding}
+          - {id: 7}
+        resources:
+          - {id: a, type: taskz, title: A, topics: [onboarding]}
+          - {id: b, type: task, title: B, topics: [onbording], related: [a]}
+          - {id: c, type: task, title: C, topics: [onboarding], requires: [d]}
+          - {id: d, type: task, title: D, topics: [onboarding], requires: [c]}
+    """})
+    _, problems = load(Sources(paths=[root / "catalog"]))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    assert only(lines, "resources\\[0\\].type").startswith("catalog/c.yaml:7:19: catalog: resources[0].type: Input "
+                                                          "should be")
+    assert only(lines, "topics\\[1\\].id") == ("catalog/c.yaml:5:10: catalog: topics[1].id: Input should be a valid "
+                                              "string")
+    # The entries after the broken ones are checked where they are written.
+    assert only(lines, "onbording") == ("catalog/c.yaml:8:44: resource b: unknown topic 'onbording' (did you mean "
+                                        "'onboarding'?)")
+    assert only(lines, "cycle") == "catalog/c.yaml:9:67: requires form a cycle: c -> d -> c"
+    # ``a`` is declared, with its own error: b's link to it is not an unknown resource as well.
+    assert not [line for line in lines if "unknown resource" in line]
+    assert len(lines) == 4, lines
+
+
 def test_template_errors_map_to_file_lines(write_files: WriteFiles) -> None:
     root = write_files({"templates/t/bad.yaml": """
         apiVersion: wayfinder/v1

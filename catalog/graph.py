@@ -224,7 +224,9 @@ class CatalogGraph:
         """Resource id -> rank of the best requested topic it is about (0 is the first asked for)."""
         found: dict[str, int] = {}
         for rank, topic in enumerate(topics):
-            for sub in self.subtopics(topic):
+            # The topic itself first, then its subtopics in order: a resource on both is directly about it,
+            # whatever order a set of names iterates in (it differs between processes).
+            for sub in (topic, *sorted(self.subtopics(topic) - {topic})):
                 for rid in self._by_topic.get(sub, ()):
                     found.setdefault(rid, rank * 2 + (0 if sub == topic else 1))
         return found

@@ -197,3 +197,16 @@ def test_the_aggregate_counts_each_person_once_keeps_their_latest_rating_and_for
     assert aggregate(events, at("2026-03-31T00:00")) == {"guide": {"ratings": 2, "rating_sum": -2, "opens": 1,
                                                                    "clicks": 0}}
     assert aggregate(events)["guide"]["ratings"] == 3
+
+
+def test_a_resource_on_a_topic_and_its_subtopics_is_directly_about_the_topic_in_every_process() -> None:
+    """The rank does not depend on the order a set of topic names happens to iterate in (it differs between
+    processes): simulate and every worker pick the same resources."""
+    subs = [f"sub-{n}" for n in range(12)]
+    topics = [TopicSpec(id="family"), *(TopicSpec(id=s, parent="family") for s in subs)]
+    on_both = res("z-both", topics=[*subs, "family"])
+    only_direct = res("a-direct", topics=["family"])
+    graph = CatalogGraph(topics, [on_both, only_direct])
+    assert graph._candidates(["family"]) == {"a-direct": 0, "z-both": 0}
+    assert [r.id for r in graph.select(["family"], {}, limit=1).resources] == ["a-direct"]
+    assert [r.id for r in graph.select(["sub-3", "family"], {}, limit=2).resources] == ["z-both", "a-direct"]

@@ -45,6 +45,7 @@ class Selection:
     errors: list[str] = field(default_factory=list)
     all_opted_out: bool = False
     path: PathPlan | None = None  # a learning path: what it covers and what it cannot
+    requires_cycle: bool = False  # a roadmap's alternatives closed a loop: ordered by the requires as written
 
 
 FORMAT_BONUS = 0.5
@@ -59,7 +60,7 @@ def dated_order(days: Mapping[str, int], requires: Mapping[str, tuple[str, ...]]
                 ) -> tuple[dict[str, int], list[str]] | None:
     """A roadmap's order: each item's effective day (its own, or the latest of what it requires), and the items
     within ``horizon_days`` in ``requires`` order, earliest effective day first, then by id. None when the
-    requirements go round in a cycle (``dated_order_nx`` then says so as networkx does). The same answer as
+    requirements go round in a cycle (``roadmap`` then orders by less). The same answer as
     ``dated_order_nx``, without building two graphs per roadmap."""
     waiting = {rid: len(reqs) for rid, reqs in requires.items()}
     needed_by: dict[str, list[str]] = {rid: [] for rid in days}
@@ -209,12 +210,31 @@ class CatalogGraph:
 
     def requires_cycle(self) -> list[str] | None:
         """A ``requires`` cycle, as resource ids, if there is one."""
-        sub: nx.DiGraph[str] = nx.DiGraph((u, v) for u, v, d in self.graph.edges(data=True) if d["rel"] == "requires")
+        edges = [(u.split(":", 1)[1], v.split(":", 1)[1]) for u, v, d in self.graph.edges(data=True)
+                 if d["rel"] == "requires"]
         try:
-            cycle = nx.find_cycle(sub)
+            return [u for u, _ in nx.find_cycle(nx.DiGraph(edges))]
+        except nx.NetworkXNoCycle:
+            pass
+        # Alternatives stand in for each other: what requires one of a group is given the one picked for the
+        # employee (``_requires_picked``), so a group is one node, and a loop through it loops for someone.
+        members: dict[str, list[str]] = {}
+        for rid in sorted(self.resources):
+            group = self.resources[rid].group
+            if group is not None:
+                members.setdefault(group, []).append(rid)
+
+        def node(rid: str) -> str:
+            group = self.resources[rid].group if rid in self.resources else None
+            return rid if group is None else f"{' or '.join(members[group])} (alternatives in group {group})"
+
+        grouped: nx.DiGraph[str] = nx.DiGraph((node(u), node(v)) for u, v in edges if node(u) != node(v))
+        try:
+            cycle = [u for u, _ in nx.find_cycle(grouped)]
         except nx.NetworkXNoCycle:
             return None
-        return [u.split(":", 1)[1] for u, _ in cycle]
+        first = next((i for i, n in enumerate(cycle) if n in self.resources), 0)
+        return cycle[first:] + cycle[:first]
 
     def view(self, resource_id: str) -> dict[str, Any]:
         return self._views[resource_id]
@@ -382,7 +402,15 @@ class CatalogGraph:
         chosen_variant = {r.group: r.id for r in picked.values() if r.group is not None}
         requires = {r.id: self._requires_picked(r, picked, chosen_variant) for r in picked.values()}
         days = {rid: r.day or 1 for rid, r in picked.items()}
-        effective, ordered = dated_order(days, requires, horizon_days) or dated_order_nx(days, requires, horizon_days)
+        found = dated_order(days, requires, horizon_days)
+        if found is None:  # alternatives closed a loop (``validate`` says so): what each requires as written
+            selection.requires_cycle = True
+            requires = {r.id: tuple(q for q in dict.fromkeys(r.requires) if q in picked) for r in picked.values()}
+            found = dated_order(days, requires, horizon_days)
+        if found is None:  # not even those are in order (a catalog that was not validated): by day and id
+            requires = {rid: () for rid in picked}
+            found = dated_order(days, requires, horizon_days)
+        effective, ordered = found or ({}, [])  # with nothing required, nothing goes round: never empty
         for rid in ordered:
             r = picked[rid]
             day = effective[rid]

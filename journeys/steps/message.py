@@ -59,6 +59,9 @@ def deliver(run: Run, journey: Journey, e: Enrollment, step: SendStep | RoadmapS
         return
     for err in selection.errors:
         run.effects.append(Diagnostic("expression_failed", journey.id, step.id, err))
+    if selection.requires_cycle:
+        run.effects.append(Diagnostic("roadmap_requires_cycle", journey.id, step.id, "the requires of the "
+                                      "alternatives picked form a cycle; ordered by the requires as written"))
     message = _render(run, journey, e, step.id, scope, base, person, selection, template)
     if message is not None:
         _route(run, journey, e, message, person)

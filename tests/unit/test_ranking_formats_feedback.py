@@ -86,6 +86,27 @@ def test_a_roadmap_takes_the_variant_in_the_preferred_format_and_what_requires_i
     assert reader.roadmap[2].requires == ("security",)
 
 
+def test_alternatives_that_close_a_requires_loop_are_a_cycle_and_a_roadmap_over_them_still_comes_out() -> None:
+    """v2 requires x, and x requires v1, which the employee gets as v2 (its alternative): a loop for a visual
+    learner. ``validate`` reports it; a graph built without validation still orders the roadmap, by the requires
+    as written, and says so."""
+    items = [res("v1", topics=["onboarding"], group="g", format="reading"),
+             res("v2", topics=["onboarding"], group="g", format="video", requires=["x"]),
+             res("x", topics=["onboarding"], requires=["v1"])]
+    graph = CatalogGraph(TOPICS, items, calendar=CALENDAR_DAYS)
+    assert graph.requires_cycle() == ["x", "v1 or v2 (alternatives in group g)"]
+    visual = graph.roadmap(["onboarding"], {"learning_style": "visual"}, start=date(2026, 3, 2), horizon_days=30)
+    assert visual.requires_cycle
+    assert [i.id for i in visual.roadmap] == ["x", "v2"]  # x's requires as written: v1, not picked
+    reader = graph.roadmap(["onboarding"], {"learning_style": "reading"}, start=date(2026, 3, 2), horizon_days=30)
+    assert not reader.requires_cycle
+    assert [i.id for i in reader.roadmap] == ["v1", "x"]
+    # Alternatives that require one another within their group are not a loop: one is picked.
+    same_group = CatalogGraph(TOPICS, [res("v1", topics=["onboarding"], group="g"),
+                                       res("v2", topics=["onboarding"], group="g", requires=["v1"])])
+    assert same_group.requires_cycle() is None
+
+
 # -- everyone's feedback ---------------------------------------------------------------------------------
 def test_a_poorly_rated_resource_is_demoted_for_everyone_and_preview_says_why() -> None:
     rows = [{"id": "a-poor", "ratings": 20, "rating_sum": -12}, {"id": "b-fine", "ratings": 20, "rating_sum": 14}]

@@ -178,6 +178,21 @@ def test_catalog_requires_cycle_and_unknown_references(write_files: WriteFiles) 
     assert only(lines, "zzz").startswith("catalog/c.yaml:9:67: resource c: requires unknown resource 'zzz'")
 
 
+def test_a_requires_loop_through_alternatives_is_a_cycle(write_files: WriteFiles) -> None:
+    root = write_files({"catalog/c.yaml": """
+        apiVersion: wayfinder/v1
+        kind: Catalog
+        topics: [{id: onboarding}]
+        resources:
+          - {id: v1, type: task, title: V1, topics: [onboarding], group: g, format: reading}
+          - {id: v2, type: task, title: V2, topics: [onboarding], group: g, format: video, requires: [x]}
+          - {id: x, type: task, title: X, topics: [onboarding], requires: [v1]}
+    """})
+    _, problems = load(Sources(paths=[root / "catalog"]))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    assert lines == ["catalog/c.yaml:7:67: requires form a cycle: x -> v1 or v2 (alternatives in group g) -> x"]
+
+
 def test_a_broken_catalog_entry_hides_neither_the_other_entries_checks_nor_is_it_called_unknown(
         write_files: WriteFiles) -> None:
     root = write_files({"catalog/c.yaml": """

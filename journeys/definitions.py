@@ -51,6 +51,9 @@ class Definitions:
     files: int = 0
     tests: list[tuple[str, int, JourneyTestDoc]] = field(default_factory=list)  # (file, line, test): wayfinder test
     positions: dict[tuple[str, str], str] = field(default_factory=dict)  # (journey, step or "") -> file:line:col
+    # Templates written with errors of their own (validate reports them there): a journey that names one is not
+    # also told it is unknown.
+    broken_templates: set[str] = field(default_factory=set)
 
     def inline_template(self, journey: Journey, step: str, part: Part) -> MessageTemplate:
         """The compiled inline text of a step; the loader admits a journey only when all of them compiled."""

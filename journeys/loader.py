@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,7 @@ class _Loader:
         self.problems: list[Problem] = []
         self.parsed: list[_Parsed] = []
         self.broken: list[Document] = []  # documents that did not parse: still cross-checked
+        self.broken_templates: set[str] = set()  # the ids of templates among them
         self.files = 0
 
     # -- reading -------------------------------------------------------------------------
@@ -158,6 +159,8 @@ class _Loader:
             parsed = model.model_validate(data)
         except ValidationError as e:
             self._pydantic_problems(doc, e, model)
+            if model is TemplateDoc:
+                self.broken_templates.add(_template_id(file, template_root))
             salvaged = _salvage_catalog(doc, e) if model is CatalogDoc else None
             if salvaged is not None:
                 self.parsed.append(salvaged)
@@ -318,11 +321,11 @@ def load(sources: Sources) -> tuple[Definitions, list[Problem]]:
         loader.read(t, explicit=True, template_root=t, expect="Template")
     if sources.policy is not None:
         loader.read(sources.policy, explicit=True, expect="Policy")
-    defs = Definitions(files=loader.files)
+    defs = Definitions(files=loader.files, broken_templates=loader.broken_templates)
     problems = list(loader.problems)
     _build(loader.parsed, defs, problems)
     problems += check_definitions([(p.doc, p.model, p.template_id) for p in loader.parsed], loader.broken,
-                                  defs.templates, defs.catalog.topics)
+                                  {*defs.templates, *defs.broken_templates}, defs.catalog.topics)
     defs.positions = journey_positions([(p.doc, p.model, p.template_id) for p in loader.parsed])
     defs.tests = [(p.doc.file, p.doc.start.line, p.model) for p in loader.parsed if isinstance(p.model, JourneyTestDoc)]
     defs.catalog.calendar = WorkCalendar(defs.policy.working_days.weekend,
@@ -356,8 +359,12 @@ def _build(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) ->
         defs.policy = policy
         for i, topic in enumerate(policy.sensitive_topics):
             if defs.catalog.topics and topic not in defs.catalog.topics:
-                problems.append(policies[0].doc.problem(("sensitive_topics", i), f"unknown topic {topic!r}",
-                                                        severity="warning"))
+                # A typo would let messages on that topic go without review: an error for validate. A run goes
+                # on (SPEC's own example names topics a catalog may not have): no resource has it to hold.
+                problem = policies[0].doc.problem(("sensitive_topics", i), f"unknown topic {topic!r}"
+                                                  + _suggest(topic, defs.catalog.topics))
+                problems.append(replace(problem, runs_anyway="no resource has that topic, so it holds no message "
+                                        "for review"))
     first: dict[tuple[str, int], Document] = {}
     for p in parsed:
         if isinstance(p.model, Journey):
@@ -379,7 +386,7 @@ def _check_digests(doc: Document, policy: Policy, parsed: list[_Parsed], defs: D
     """A digest's template is loaded and its journeys exist (README "Digests")."""
     journeys = {p.model.id for p in parsed if isinstance(p.model, Journey)}
     for role, rule in policy.digests.items():
-        if defs.templates and rule.template not in defs.templates:
+        if defs.templates and rule.template not in defs.templates and rule.template not in defs.broken_templates:
             hint = " (the bundled one is digest/summary)" if rule.template != "digest/summary" else \
                 " (copy the bundled templates/digest/summary.yaml into your templates folder)"
             problems.append(doc.problem(("digests", role, "template"),
@@ -524,7 +531,9 @@ def _build_templates(parsed: list[_Parsed], defs: Definitions, problems: list[Pr
                 if source is not None:
                     ok &= _source_problems(p.doc, ("locales", locale, name), source, f"{label} ({locale})",
                                            problems, html=name == "html", digest=digest)
-        if ok:
+        if not ok:
+            defs.broken_templates.add(p.template_id)
+        else:
             defs.templates[p.template_id] = MessageTemplate(
                 p.template_id, t.subject, t.text, t.html,
                 {k: v.model_dump() for k, v in t.locales.items()},
@@ -568,7 +577,7 @@ class _StepChecker:
             self.add(loc, f"jump to unknown step {target!r}" + _suggest(target, self.ids))
 
     def template(self, loc: Loc, tid: str | None) -> None:
-        if tid is not None and tid not in self.defs.templates:
+        if tid is not None and tid not in self.defs.templates and tid not in self.defs.broken_templates:
             self.add(loc, f"unknown template {tid!r}" + _suggest(tid, self.defs.templates))
 
     def topics(self, loc: Loc, names: Sequence[str]) -> None:

@@ -560,6 +560,17 @@ def _private_access(tree: nodes.Template) -> Iterator[SourceProblem]:
             yield SourceProblem(access.lineno, f"access to {name!r} is not allowed in templates")
 
 
+def _unknown_filters_and_tests(tree: nodes.Template, env: _Sandbox) -> Iterator[SourceProblem]:
+    """A filter or test the sandbox does not have: Jinja refuses an unknown filter only when it compiles, and
+    an unknown test inside an ``if`` only when the message renders."""
+    for kind, node_type, known in (("filter", nodes.Filter, env.filters), ("test", nodes.Test, env.tests)):
+        for node in tree.find_all(node_type):
+            if node.name not in known:
+                close = difflib.get_close_matches(node.name, sorted(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                yield SourceProblem(node.lineno, f"unknown {kind} {node.name!r}{hint}")
+
+
 def _unknown_variables(tree: nodes.Template, env: _Sandbox, extra: frozenset[str]) -> Iterator[SourceProblem]:
     unknown = meta.find_undeclared_variables(tree) - TEMPLATE_VARIABLES - extra - set(env.globals)
     known = ", ".join(sorted(TEMPLATE_VARIABLES | extra))
@@ -586,7 +597,10 @@ def check_source(source: str, *, html: bool = False, extra: frozenset[str] = fro
     problems = [*_private_access(tree)]
     for stmt in tree.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
         problems.append(SourceProblem(stmt.lineno, "include, extends and import are not available in templates"))
-    problems.extend(_unknown_variables(tree, env, extra))
+    names = list(_unknown_filters_and_tests(tree, env))
+    problems.extend(names)
+    if not names:  # finding the variables compiles the template, which an unknown filter stops
+        problems.extend(_unknown_variables(tree, env, extra))
     if not problems:
         try:
             _template(source, html)

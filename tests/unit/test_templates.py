@@ -288,6 +288,17 @@ def test_each_unknown_variable_is_reported_once_at_its_first_line() -> None:
         (2, "unknown variable 'foo'"), (3, "unknown variable 'bar'")]
 
 
+def test_an_unknown_filter_or_test_is_a_problem_at_its_line_not_a_crash() -> None:
+    problems = check_source("Hi\n{{ trigger.data.date | format_dat }}\n{% if employee is shouting %}x{% endif %}")
+    assert [(p.line, p.message) for p in problems] == [
+        (2, "unknown filter 'format_dat' (did you mean 'format_date'?)"),
+        (3, "unknown test 'shouting' (did you mean 'string'?)")]
+    assert check_source("{{ employee.given_name | upper }}{% if resources is defined %}x{% endif %}") == []
+    # A filter block is a filter too.
+    assert [p.message for p in check_source("{% filter shout %}x{% endfilter %}")] == [
+        "unknown filter 'shout' (did you mean 'sort'?)"]
+
+
 def test_loop_variable_outside_its_loop_is_unknown() -> None:
     problems = check_source("{% for r in resources %}\n- one more\n{% endfor %}\n{{ r.url }}")
     assert [(p.line, "unknown variable 'r'" in p.message) for p in problems] == [(4, True)]

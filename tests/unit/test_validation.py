@@ -178,6 +178,38 @@ def test_catalog_requires_cycle_and_unknown_references(write_files: WriteFiles) 
     assert only(lines, "zzz").startswith("catalog/c.yaml:9:67: resource c: requires unknown resource 'zzz'")
 
 
+def test_a_template_with_errors_of_its_own_is_not_also_unknown_to_the_journey_that_names_it(
+        write_files: WriteFiles) -> None:
+    root = write_files({
+        "templates/x/extra.yaml": "apiVersion: wayfinder/v1\nkind: Template\nsubject: Hi\ntext: Hello\ntxt: x\n",
+        "templates/x/vars.yaml": "apiVersion: wayfinder/v1\nkind: Template\nsubject: Hi\ntext: '{{ employe.id }}'\n",
+        "journeys/j.yaml": HEAD + """steps:
+  - id: a
+    send: {channel: email, template: x/extra}
+  - id: b
+    send: {channel: email, template: x/vars}
+  - id: c
+    send: {channel: email, template: x/nowhere}
+"""})
+    _, problems = load(Sources(paths=[root / "journeys", WORLD / "catalog"], templates=[root / "templates"]))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems if p.severity == "error"]
+    assert only(lines, "extra.yaml") == ("templates/x/extra.yaml:5:1: template: unknown field 'txt' "
+                                         "(did you mean 'text'?)")
+    assert only(lines, "vars.yaml").startswith("templates/x/vars.yaml:4:7: template x/vars: unknown variable 'employe'")
+    assert only(lines, "unknown template") == "journeys/j.yaml:14:38: journey j: step c: unknown template 'x/nowhere'"
+    assert len(lines) == 3, lines
+
+
+def test_a_misspelt_sensitive_topic_is_an_error_for_validate_and_a_warning_for_a_run(write_files: WriteFiles) -> None:
+    root = write_files({"policy.yaml": "apiVersion: wayfinder/v1\nkind: Policy\nsensitive_topics: [bereavment]\n"})
+    sources = Sources(paths=[WORLD / "catalog"], policy=root / "policy.yaml")
+    _, problems = load(sources)
+    assert [str(p).removeprefix(str(root) + "/") for p in problems] == [
+        "policy.yaml:3:20: unknown topic 'bereavment' (did you mean 'bereavement'?)"]
+    defs = load_or_raise(sources)  # a run goes on, told why
+    assert defs.policy.sensitive_topics == ["bereavment"]
+
+
 def test_a_requires_loop_through_alternatives_is_a_cycle(write_files: WriteFiles) -> None:
     root = write_files({"catalog/c.yaml": """
         apiVersion: wayfinder/v1

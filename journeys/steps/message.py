@@ -30,6 +30,15 @@ Select = Callable[[], Selection]
 Template = Callable[[], MessageTemplate]
 
 
+def _an_address(value: object) -> bool:
+    """Text that may be an email address: one '@' with something on each side and no spaces. The email
+    connector still parses it strictly when it sends (``parse_address``); this only tells "no address"."""
+    if not isinstance(value, str) or value.count("@") != 1:
+        return False
+    local, domain = value.split("@")
+    return bool(local) and bool(domain) and not any(c.isspace() for c in value)
+
+
 def deliver(run: Run, journey: Journey, e: Enrollment, step: SendStep | RoadmapStep | LearningPathStep,
             scope: dict[str, Any], channel: str, role: str, select: Select, template: Template) -> None:
     """Decide one message from ``step`` on ``channel`` to the person with ``role``."""
@@ -46,8 +55,9 @@ def deliver(run: Run, journey: Journey, e: Enrollment, step: SendStep | RoadmapS
     if recipient_id is None or person is None:  # no id on the profile, or nobody known by that id (issue 9)
         run.effects.append(Decide(base.with_status("suppressed", reason="no_recipient")))
         return
-    if channel == "email" and not person.get("email") and not isinstance(person, DetailsToCome):
-        # a profile with no address (a person known by id alone, or one whose upserts never gave an email)
+    if channel == "email" and not _an_address(person.get("email")) and not isinstance(person, DetailsToCome):
+        # a profile with no address (a person known by id alone, or one whose upserts never gave an email), or
+        # with text that is no address at all (blank, no '@'): nothing could deliver it
         run.effects.append(Decide(base.with_status("suppressed", reason="no_recipient")))
         return
     if channel in person.opt_out_channels:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from tests.support import LAPTOP_WAIT, WriteFiles, at, world_defs
 from wayfinder.journeys.effects import Diagnostic, Lifecycle
 from wayfinder.journeys.engine import Engine
@@ -182,6 +184,21 @@ steps:
         assert msgs["mail"].text is None  # nothing rendered for nobody
         assert msgs["post"].status == "sent", employee
     assert (by_step(runner)["manager"].status, by_step(runner)["manager"].reason) == ("suppressed", "no_recipient")
+
+
+@pytest.mark.parametrize("email", ["", "   ", "not an email", "a@", "@example.com", "a b@example.com"])
+def test_text_that_is_no_address_is_no_address(write_files: WriteFiles, email: str) -> None:
+    """A blank or plainly wrong ``email`` on the profile is no address: ``no_recipient``, not ``sent``."""
+    journey = """id: ping
+trigger: {event: onboarding.task.completed}
+steps:
+  - id: mail
+    send: {channel: email, subject: "Hi", body: "Mail"}
+"""
+    runner = runner_for(write_files, {"ping": journey})
+    runner.run([person("E1", email=email), ev("t1", "onboarding.task.completed", "2026-04-01T09:00:00Z", task_id="x")])
+    assert (by_step(runner, "E1")["mail"].status, by_step(runner, "E1")["mail"].reason) == ("suppressed",
+                                                                                           "no_recipient")
 
 
 def test_policy_sensitive_topic_holds_the_message(write_files: WriteFiles) -> None:

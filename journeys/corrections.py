@@ -42,6 +42,11 @@ def close_tasks(state: EmployeeState, original: Any, reason: str, at: datetime) 
     return [state.open_tasks.pop(tid).task.cancelled(reason, at) for tid in sorted(ids)]
 
 
-def task_done(state: EmployeeState, data: dict[str, Any]) -> None:
-    """A task completed by a person (``wayfinder.task.completed``) is no longer open: a later correction leaves it."""
-    state.open_tasks.pop(str(data.get("task_id")), None)
+def task_done(state: EmployeeState, data: dict[str, Any], at: datetime) -> Task | None:
+    """A task completed by a person (``wayfinder.task.completed``) is no longer open: a later correction leaves it.
+    Its latest record, ``completed``; None when it was not open (done already, cancelled, or not this person's)."""
+    ref = state.open_tasks.pop(str(data.get("task_id")), None)
+    if ref is None:
+        return None
+    actor = data.get("actor_id")
+    return ref.task.completed(actor if isinstance(actor, str) else None, at)

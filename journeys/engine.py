@@ -138,12 +138,13 @@ class Engine:
             return Outcome(state, decisions.preferences_changed(state, event, at, self.defs.catalog.subtopics))
         if event.type == EventType.CORRECTION:
             return Outcome(state, self._correct(state, event, at, directory))
-        if event.type == HUMAN_TASK_COMPLETED:
-            corrections.task_done(state, event.data)
+        done = corrections.task_done(state, event.data, at) if event.type == HUMAN_TASK_COMPLETED else None
         chose = event.type == EventType.UPSERTED and isinstance(event.data.get("preferences"), dict)
         before = decisions.kept_choices(state) if chose else None
         state.update_profile(event.type, event.data, event.time, stale=stale)
         run = self._run(state, at, directory)
+        if done is not None:
+            run.effects.append(OpenTask(done))  # the task's latest state: completed
         if chose and decisions.kept_choices(state) != before:  # the mailbox learns what an upsert changed
             run.effects.append(decisions.choices(state, at, self.defs.catalog.subtopics))
         run.effects.extend(note_leave(state, event.type, event.data, self.policy, at, stale=stale))

@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from wayfinder.vocabulary import Channel, RecipientRole, iso
 
@@ -82,10 +82,15 @@ class Task(BaseModel):
     note: str
     created_at: Instant
     # An extension (SPEC §7 is silent on a task's life): ``cancelled`` when the event that started the journey
-    # was rescinded by a correction (``reason: rescinded``); the latest record of a ``task_id`` is its state.
-    status: Literal["open", "cancelled"] = "open"
+    # was rescinded by a correction (``reason: rescinded``), ``completed`` when a person said it is done
+    # (``wayfinder.task.completed``, by ``closed_by``); the latest record of a ``task_id`` is its state.
+    status: Literal["open", "cancelled", "completed"] = "open"
     reason: str | None = None
     closed_at: Instant | None = None
+    closed_by: str | None = Field(default=None, exclude_if=lambda v: v is None)  # only a completed task has one
+
+    def completed(self, actor_id: str | None, at: datetime) -> Task:
+        return self.model_copy(update={"status": "completed", "closed_at": at, "closed_by": actor_id})
 
     def cancelled(self, reason: str, at: datetime) -> Task:
         return self.model_copy(update={"status": "cancelled", "reason": reason, "closed_at": at})

@@ -91,8 +91,15 @@ def test_a_task_completed_by_a_person_is_left_alone_by_a_later_rescind(write_fil
     [task_id] = first.tasks
     done = done.model_copy(update={"data": {**done.data, "task_id": task_id}})
     runner = care_run(write_files, done, rescind_leave("c1", "2026-03-05T09:00:00Z"))
-    assert runner.tasks[task_id].status == "open"
+    # Its latest record says it is done, by whom and when; the rescind leaves it so.
+    task = runner.tasks[task_id]
+    assert (task.status, task.closed_by, task.closed_at) == ("completed", "E9", at("2026-03-03T09:00:00Z"))
     assert runner.stats.diagnostics["correction_unmatched"] == 1
+    # The same completion again, or one for a task that is not open, writes nothing new.
+    again = done.model_copy(update={"id": "d2", "time": at("2026-03-04T09:00:00Z")})
+    other = done.model_copy(update={"id": "d3", "data": {**done.data, "task_id": "nope"}})
+    twice = care_run(write_files, done, again, other)
+    assert twice.tasks[task_id] == task
 
 
 def test_an_amendment_closes_no_task(write_files: WriteFiles) -> None:

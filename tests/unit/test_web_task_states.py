@@ -18,3 +18,11 @@ def test_a_cancelled_task_is_cancelled_and_an_open_one_open() -> None:
     assert {v.task.task_id: v.state for v in store.task_views()} == {"t-1": "cancelled", "t-2": "open"}
     assert (cancelled.status, cancelled.reason, cancelled.closed_at) == ("cancelled", "rescinded",
                                                                           at("2026-03-05T09:00"))
+
+
+def test_a_task_the_engine_recorded_completed_is_completed_in_the_inbox() -> None:
+    """Completed through another writer (a decisions file, another serve): the engine's latest record says so."""
+    done = _task("t-1").completed("H2", at("2026-03-05T09:00"))
+    store = Store(tasks={"t-1": done})
+    assert [v.state for v in store.task_views()] == ["completed"]
+    assert '"closed_by":"H2"' in done.model_dump_json() and "closed_by" not in _task("t-2").model_dump_json()

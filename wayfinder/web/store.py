@@ -32,6 +32,8 @@ class TaskView:
     def state(self) -> str:
         if self.task.status == "cancelled":
             return "cancelled"  # the event that started its journey was rescinded (hris.correction)
+        if self.task.status == "completed":
+            return "completed"  # the engine's record of it: the completion came from another writer
         return "completed" if self.completed_by else "claimed" if self.claimed_by else "open"
 
 

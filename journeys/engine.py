@@ -32,7 +32,7 @@ from wayfinder.journeys.effects import (
     ReviewTimer,
 )
 from wayfinder.journeys.events import ERASURE, CloudEvent
-from wayfinder.journeys.leave import note_leave, rule_for
+from wayfinder.journeys.leave import note_leave, rescind_leave, rule_for
 from wayfinder.journeys.model import Journey, WaitForStep, WaitStep
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import ERASED_INPUT, stable_id
@@ -147,7 +147,8 @@ class Engine:
             run.effects.append(OpenTask(done))  # the task's latest state: completed
         if chose and decisions.kept_choices(state) != before:  # the mailbox learns what an upsert changed
             run.effects.append(decisions.choices(state, at, self.defs.catalog.subtopics))
-        run.effects.extend(note_leave(state, event.type, event.data, self.policy, at, stale=stale))
+        run.effects.extend(note_leave(state, event.type, event.data, self.policy, at, stale=stale,
+                                      key=(event.source, event.id)))
         view = event_view(event)
         # A stale exit still ends what began strictly before it happened: sending less is the safe side of a late
         # event. What began at or after it (a rehire; a hire at the same instant, which may have come after) is not
@@ -179,7 +180,10 @@ class Engine:
         closed = (corrections.close_tasks(state, event.data.get("original"), "rescinded", at)
                   if event.data.get("action") == "rescind" else [])
         run.effects.extend(OpenTask(task) for task in closed)  # the task's latest state: cancelled
-        if not matches and not closed:
+        lifted = (rescind_leave(state, event.data.get("original"), at)
+                  if event.data.get("action") == "rescind" else [])
+        run.effects.extend(lifted)
+        if not matches and not closed and not lifted:
             run.effects.append(Diagnostic("correction_unmatched", None, None, "no active enrollment was started "
                                           "by the corrected event"))
         for e in matches:

@@ -18,7 +18,7 @@ from wayfinder.journeys.model import Journey, Policy
 from wayfinder.journeys.state import EmployeeState, LeavePeriod
 from wayfinder.vocabulary import EventType
 
-__all__ = ["note_leave", "rule_for"]
+__all__ = ["note_leave", "rescind_leave", "rule_for"]
 
 
 def rule_for(journey: Journey | None, recipient_role: str) -> LeaveRule:
@@ -33,7 +33,7 @@ def rule_for(journey: Journey | None, recipient_role: str) -> LeaveRule:
 
 
 def note_leave(state: EmployeeState, event_type: str, data: dict[str, Any], policy: Policy, now: datetime, *,
-               stale: bool) -> list[Effect]:
+               stale: bool, key: tuple[str, str] | None = None) -> list[Effect]:
     """Keep the period of a sensitive leave from ``hris.leave.started`` / ``.ended`` and tell the person's mailbox.
 
     A start of another type leaves a sensitive leave as it is; an end applies to the current leave of its type
@@ -50,7 +50,7 @@ def note_leave(state: EmployeeState, event_type: str, data: dict[str, Any], poli
             return []
         expected = data.get("expected_return_date")
         state.leave = LeavePeriod(leave_type=str(kind), start=to_instant(data["start_date"], tz),
-                                  end=to_instant(expected, tz) if expected else None)
+                                  end=to_instant(expected, tz) if expected else None, started_by=key)
     else:
         if state.leave is None or state.leave.leave_type != kind:
             return []
@@ -58,3 +58,17 @@ def note_leave(state: EmployeeState, event_type: str, data: dict[str, Any], poli
     leave = state.leave
     state.mailboxes.add(state.employee_id)
     return [LeaveChanged(state.employee_id, leave.start, leave.end, tz_name, state.profile.quiet_hours, now)]
+
+
+def rescind_leave(state: EmployeeState, original: Any, now: datetime) -> list[Effect]:
+    """A correction rescinds the ``hris.leave.started`` that began the current sensitive leave: it never happened,
+    so it holds nothing from now on, and what it held goes through the mailbox now (as at a leave's end)."""
+    leave = state.leave
+    if leave is None or leave.started_by is None or not isinstance(original, dict):
+        return []
+    if (original.get("source"), original.get("id")) != leave.started_by:
+        return []
+    state.leave = None
+    state.mailboxes.add(state.employee_id)
+    return [LeaveChanged(state.employee_id, min(leave.start, now), now, state.profile.timezone,
+                         state.profile.quiet_hours, now)]

@@ -61,6 +61,8 @@ class LeavePeriod(BaseModel):
     end: datetime | None = None
     timezone: str = "UTC"
     quiet_hours: str | None = None
+    # the (source, id) of the hris.leave.started that began it: a correction rescinding that event lifts it
+    started_by: tuple[str, str] | None = Field(None, exclude_if=lambda v: v is None)
 
     def covers(self, at: datetime) -> bool:
         return self.start <= at and (self.end is None or at < self.end)

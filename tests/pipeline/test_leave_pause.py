@@ -239,3 +239,41 @@ def test_an_approved_message_follows_the_rule_of_its_journey(write_files: WriteF
     support, cheer = one(runner, "support"), one(runner, "cheer")
     assert (support.status, support.scheduled_for) == ("approved", at("2026-03-04T10:00:00Z"))
     assert (cheer.status, cheer.reason, cheer.scheduled_for) == ("deferred", "on_leave", at("2026-03-08T23:00:00Z"))
+
+
+def rescind(eid: str, original: CloudEvent, time: str) -> CloudEvent:
+    return ev(eid, "hris.correction", time, original.subject, original={"source": original.source, "id": original.id},
+              original_type=original.type, action="rescind", reason="entered_in_error")
+
+
+def test_a_rescinded_leave_never_happened_what_it_held_goes_and_it_holds_nothing_more(
+        write_files: WriteFiles) -> None:
+    """Issue 15: a correction cancels what the rescinded event started. A leave entered in error holds nothing from
+    the correction on, and what it held goes through the mailbox then (quiet hours still apply), in simulate and in
+    the worker's stages alike."""
+    later = CHEER.replace("id: cheer", "id: later").replace("hris.job.changed", "onboarding.task.completed")
+    defs = world_defs(*defs_for(write_files, CHEER, TIMELY, later))
+    started = leave("E1", kind="medical", expected="2026-03-20")
+    events = [person("E1"), started, promoted("E1"), rescind("c1", started, "2026-03-04T12:00:00Z"),
+              ev("t1", "onboarding.task.completed", "2026-03-05T10:00:00Z", "E1", task_id="x")]
+    until = at("2026-03-06T00:00:00Z")
+    runner = EmbeddedRunner(defs)
+    runner.run(events, until)
+    got = sorted((m.journey_id, m.status, m.reason, m.scheduled_for) for m in runner.messages.values())
+    assert got == [
+        ("cheer", "sent", None, at("2026-03-04T12:00:00Z")),  # held, and released by the correction
+        ("later", "sent", None, at("2026-03-05T10:00:00Z")),  # nothing held any more
+        ("timely", "suppressed", "on_leave", at("2026-03-03T10:00:00Z"))]  # decided while the leave stood
+    assert runner.states["E1"].leave is None and runner.stats.diagnostics["correction_unmatched"] == 0
+    p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=defs)
+    for e in events:
+        p.tick(e.time)
+        p.feed(p.employees, "hris", None, e.model_dump_json().encode())
+        p.drain()
+    p.tick(until)
+    staged = {}
+    for r in p.records:
+        if r.topic == "outbound.messages" and r.value is not None:
+            m = json.loads(r.value)
+            staged[m["message_id"]] = m
+    assert staged == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}

@@ -44,6 +44,10 @@ class Context:
     previous_as_of: date
     absent: str = "ignore"
     stamp: str = ""  # what tells apart the same change made twice; the export's date by default
+    # False when an export has rows that could not be read nor told whose they are: anyone may be among them,
+    # so missing from it says nothing (no departure, no rescinded hire, no hire of someone long employed)
+    previous_complete: bool = True
+    current_complete: bool = True
 
     @property
     def when(self) -> str:
@@ -219,9 +223,9 @@ def _rehired(prev: Record, cur: Record) -> bool:
 def compare(prev: Record | None, cur: Record | None, ctx: Context, employee: str) -> list[Change]:
     """The changes that explain ``prev`` (previous export) becoming ``cur`` (current export)."""
     if cur is None:
-        return [] if prev is None else _gone(prev, ctx, employee)
+        return [] if prev is None or not ctx.current_complete else _gone(prev, ctx, employee)
     if prev is None:
-        return arrived(cur, ctx)
+        return arrived(cur, ctx, announce=not unannounced(cur, ctx))
     changed = {k: v for k, v in profile(cur).items() if v is not None and prev.get(k) != v}
     out = [upserted(changed, ctx)] if changed else []
     if _rehired(prev, cur):
@@ -235,12 +239,18 @@ def compare(prev: Record | None, cur: Record | None, ctx: Context, employee: str
     return out
 
 
-def arrived(cur: Record, ctx: Context, *, upsert: bool = True) -> list[Change]:
+def unannounced(cur: Record, ctx: Context) -> bool:
+    """An employee missing from the previous export whose hire is not announced: that export has rows of unknown
+    employees and this one had started by its date, so most likely one of those rows was theirs."""
+    return not ctx.previous_complete and cur["status"] in WORKING and _due(cur, ctx.previous_as_of)
+
+
+def arrived(cur: Record, ctx: Context, *, upsert: bool = True, announce: bool = True) -> list[Change]:
     """An employee the previous export did not have: hired (and started, when the start date has come)."""
     if cur["status"] not in WORKING:
         return []
     out = [upserted(profile(cur), ctx)] if upsert else []
-    if cur.get("start_date") is None:
+    if cur.get("start_date") is None or not announce:
         return out
     out.append(hired(cur))
     if cur["status"] != "pending" and _due(cur, ctx.as_of):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -46,11 +47,15 @@ class RowError(Refusal):
 
 @dataclass(frozen=True)
 class Row:
-    """One data row: its number as a spreadsheet shows it (the header is row 1), its cells, or why it failed."""
+    """One data row: its number as a spreadsheet shows it (the header is row 1), its cells, or why it failed.
+
+    ``guess`` is, for a row that cannot be read, what stands where its id would be: only a guess, since a stray
+    separator or a broken quote may have moved it (the import takes it only where the other export agrees)."""
 
     number: int
     cells: dict[str, Any] | None
     problem: str | None = None
+    guess: str | None = None
 
 
 # -- reading files ------------------------------------------------------------------------------
@@ -72,6 +77,7 @@ def _csv_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | No
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         return
+    places = [header.index(c) for c in mapping.id_columns if c in header]
     number = 1
     while True:
         number += 1
@@ -85,16 +91,36 @@ def _csv_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | No
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(header):
-            yield Row(number, None, f"the row has {len(cells)} cells, the header has {len(header)}")
+            guess = next((t for i in places if i < len(cells) and (t := _text(cells[i]))), None)
+            yield Row(number, None, f"the row has {len(cells)} cells, the header has {len(header)}", guess)
             continue
         yield Row(number, dict(zip(header, cells, strict=True)))
 
 
-def _jsonl_rows(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[Row]:
-    for number, obj in json_lines(_lines(path, on_bytes)):
+def _json_guess(line: str, ids: tuple[str, ...]) -> str | None:
+    """The value of the first ``"id": value`` (a string or a number) in a line that is not valid JSON."""
+    for column in ids:
+        if m := re.search(re.escape(json.dumps(column)) + r'\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?)', line):
+            try:
+                return _text(json.loads(m.group(1)))
+            except ValueError:
+                continue
+    return None
+
+
+def _jsonl_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | None) -> Iterator[Row]:
+    last = [""]
+
+    def kept() -> Iterator[str]:
+        for line in _lines(path, on_bytes):
+            last[0] = line
+            yield line
+
+    for number, obj in json_lines(kept()):
         if isinstance(obj, NotAnObject):
             found = "invalid JSON" if obj.found is None else f"a {obj.found}"
-            yield Row(number, None, f"not a JSON object ({found})")
+            guess = _json_guess(last[0], mapping.id_columns) if obj.found is None else None
+            yield Row(number, None, f"not a JSON object ({found})", guess)
         else:
             yield Row(number, obj)
 
@@ -108,7 +134,7 @@ def export_format(path: Path, mapping: Mapping) -> str:
 def read_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | None = None) -> Iterator[Row]:
     """Every data row of an export, in file order, as cells by column name."""
     if export_format(path, mapping) == "jsonl":
-        return _jsonl_rows(path, on_bytes)
+        return _jsonl_rows(path, mapping, on_bytes)
     return _csv_rows(path, mapping, on_bytes)
 
 

@@ -356,3 +356,39 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     assert f"reading {WD_1.name}"[:22] in shown and "comparing" in shown
     assert "[##############################] 100%" in shown
     assert pipe.getvalue() == ""
+
+
+LEAVE_MAPPING = """apiVersion: wayfinder/v1
+kind: Mapping
+source: hris/test
+id_column: id
+columns: {status: status, start_date: start, leave_type: ltype, leave_start_date: lstart,
+          leave_expected_return_date: lret, dependents: deps}
+values: {status: {Active: active, On Leave: leave}, leave_type: {Parental: parental, Medical: medical}}
+"""
+
+
+def _days(tmp_path: Path, *rows: list[str]) -> list[Path]:
+    """One export a day from 2026-03-01, each with the given rows under the leave mapping's header."""
+    paths = []
+    for n, day in enumerate(rows, start=1):
+        path = tmp_path / f"x-2026-03-{n:02d}.csv"
+        path.write_text("\n".join(["id,status,start,ltype,lstart,lret,deps", *day]) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def test_another_leave_while_on_leave_ends_the_first_and_starts_the_second(tmp_path: Path) -> None:
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(LEAVE_MAPPING, encoding="utf-8")
+    first, second, third = _days(tmp_path, ["E1,On Leave,2020-01-01,Parental,2026-01-05,2026-06-01,"],
+                                 ["E1,On Leave,2020-01-01,Medical,2026-03-02,2026-03-20,"],
+                                 ["E1,On Leave,2020-01-01,Medical,2026-03-01,2026-03-20,"])
+    _, events, _ = run(tmp_path, mapping, second, first)
+    assert brief(events) == [
+        ("E1", "hris.leave.ended", {"leave_type": "parental", "return_date": "2026-03-02"}),
+        ("E1", "hris.leave.started", {"leave_type": "medical", "start_date": "2026-03-02",
+                                      "expected_return_date": "2026-03-20"})]
+    # the same leave's start date corrected to before the previous export: not another leave
+    _, events, _ = run(tmp_path, mapping, third, second)
+    assert events == []

@@ -183,12 +183,20 @@ def _dependents(prev: Record, cur: Record, source: str, employee: str) -> list[C
     return out
 
 
+def _another_leave(prev: Record, cur: Record, ctx: Context) -> bool:
+    """On leave in both exports, but not the same leave: another type, or a start since the previous export."""
+    return _set(prev, cur, "leave_type") or (_set(prev, cur, "leave_start_date")
+                                             and cur["leave_start_date"] > ctx.previous_as_of.isoformat())
+
+
 def _status_changes(prev: Record, cur: Record, ctx: Context, employee: str) -> list[Change]:
     was, now = prev["status"], cur["status"]
     if was == now:
         if now == "terminated" and _set(prev, cur, "termination_date"):
             return [correction(ctx.source, employee, terminated(prev, ctx), "amend", "termination_date_corrected",
                                {"date": {"old": prev["termination_date"], "new": cur["termination_date"]}})]
+        if now == "leave" and _another_leave(prev, cur, ctx):
+            return [leave_ended(prev, cur, ctx), leave_started(cur, ctx)]
         return []
     if now == "rescinded" and prev.get("start_date"):
         return [correction(ctx.source, employee, hired(prev), "rescind", "hire_rescinded")]

@@ -153,11 +153,14 @@ def header_problem(path: Path, mapping: Mapping) -> str | None:
 
 # -- cells to a record --------------------------------------------------------------------------
 def _text(value: Any) -> str | None:
+    """A cell's text; a JSON number that is whole reads as an integer (``1.0`` is ``1``, as a CSV would say)."""
     if isinstance(value, str):
         value = value.strip()
         return value or None
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     text = (json.dumps(value) if isinstance(value, dict | list) else str(value)).strip()
     return text or None
 
@@ -171,13 +174,21 @@ def _cell(cells: dict[str, Any], columns: tuple[str, ...]) -> tuple[str, str | N
     return (columns[0] if columns else ""), None
 
 
-def _first(cells: dict[str, Any], columns: tuple[str, ...]) -> tuple[str, str | None]:
-    """:func:`_cell` with the common case (CSV: every cell a string) inline: it runs for every cell."""
+def _first(cells: dict[str, Any], columns: tuple[str, ...]) -> tuple[str, str | list[str] | None]:
+    """:func:`_cell` with the common case (CSV: every cell a string) inline: it runs for every cell.
+
+    A JSON list stays a list, of its items' texts (blank items dropped): a list field's values, as they are."""
     for column in columns:
         value = cells.get(column)
         if value is None:
             continue
-        text = value.strip() if value.__class__ is str else _text(value)
+        text: str | list[str] | None
+        if value.__class__ is str:
+            text = value.strip()
+        elif isinstance(value, list):
+            text = [t for t in map(_text, value) if t is not None]
+        else:
+            text = _text(value)
         if text:
             return column, text
     return "", None
@@ -248,10 +259,10 @@ class RowReader:
         self.plans = [_plan(mapping, f) for f in mapping.columns]
         self.separator = mapping.list_separator
 
-    def _dependents(self, plan: _Plan, column: str, text: str) -> list[list[str | None]]:
-        """``child:2026-03-01[:adoption]`` entries, separated by the list separator."""
+    def _dependents(self, plan: _Plan, column: str, entries: list[str]) -> list[list[str | None]]:
+        """``child:2026-03-01[:adoption]`` entries (of a cell, split on the list separator, or of a JSON list)."""
         found: list[list[str | None]] = []
-        for entry in (e.strip() for e in text.split(self.separator)):
+        for entry in (e.strip() for e in entries):
             if not entry:
                 continue
             parts = [p.strip() for p in entry.split(":", 2)]
@@ -264,7 +275,18 @@ class RowReader:
             found.append([relationship, when, reason])
         return sorted(found, key=lambda d: (d[0] or "", d[1] or ""))
 
-    def _value(self, plan: _Plan, column: str, text: str) -> Any:
+    def _listed(self, plan: _Plan, column: str, items: list[str]) -> Any:
+        """A JSON list: each item a value of a list field (mapped one by one), or an entry of ``dependents``."""
+        if plan.kind == "list":
+            return [v for v in map(plan.mapped, items) if v is not None]
+        if plan.kind == "dependents":
+            return self._dependents(plan, column, items)
+        msg = f"column {column} ({plan.field}): a list, where one value is expected"
+        raise RowError(msg)
+
+    def _value(self, plan: _Plan, column: str, text: str | list[str]) -> Any:
+        if isinstance(text, list):
+            return self._listed(plan, column, text)
         value = plan.mapped(text)
         if value is None or plan.kind == "text":
             return value
@@ -273,7 +295,7 @@ class RowReader:
         if plan.kind == "list":
             return [v.strip() for v in value.split(self.separator) if v.strip()]
         if plan.kind == "dependents":
-            return self._dependents(plan, column, value)
+            return self._dependents(plan, column, value.split(self.separator))
         if plan.kind == "status" and value not in STATUSES:
             msg = (f"column {column} (status): a value that values.status does not map to one of "
                    f"{', '.join(STATUSES)}")

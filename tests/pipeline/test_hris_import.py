@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -392,3 +393,19 @@ def test_another_leave_while_on_leave_ends_the_first_and_starts_the_second(tmp_p
     # the same leave's start date corrected to before the previous export: not another leave
     _, events, _ = run(tmp_path, mapping, third, second)
     assert events == []
+
+
+def test_a_blank_dependents_cell_never_makes_an_old_child_new(tmp_path: Path) -> None:
+    """Blank for a day, then restored; or filled in for the first time: a 2019 child is no news. A child born
+    weeks before the export, in a cell blank the day before, is (the usual first child)."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(LEAVE_MAPPING, encoding="utf-8")
+    days = _days(tmp_path, ["E1,Active,2020-01-01,,,,child:2019-05-01", "E2,Active,2020-01-01,,,,"],
+                 ["E1,Active,2020-01-01,,,,", "E2,Active,2020-01-01,,,,"],
+                 ["E1,Active,2020-01-01,,,,child:2019-05-01", "E2,Active,2020-01-01,,,,child:2019-05-01"],
+                 ["E1,Active,2020-01-01,,,,child:2019-05-01;child:2026-02-10", "E2,Active,2020-01-01,,,,"],
+                 ["E1,Active,2020-01-01,,,,", "E2,Active,2020-01-01,,,,child:2026-01-05"])
+    found = [brief(run(tmp_path, mapping, cur, prev, name=cur.stem)[1]) for prev, cur in itertools.pairwise(days)]
+    born = ("E1", "hris.dependent.added", {"relationship": "child", "reason": "birth", "date": "2026-02-10"})
+    assert found == [[], [], [born], [("E2", "hris.dependent.added", {"relationship": "child", "reason": "birth",
+                                                                     "date": "2026-01-05"})]]

@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from wayfinder.hris.mapping import STATUS_FIELDS
@@ -32,6 +32,7 @@ LEAVE_ENDED = "hris.leave.ended"
 DEPENDENT_ADDED = "hris.dependent.added"
 CORRECTION = "hris.correction"
 WORKING = ("active", "pending", "leave")
+RECENT_DEPENDENT = timedelta(days=60)  # after a blank dependents cell, how old a "new" entry may be
 
 
 @dataclass(frozen=True)
@@ -167,18 +168,22 @@ def _due(rec: Record, day: date) -> bool:
     return rec.get("start_date") is not None and rec["start_date"] <= day.isoformat()
 
 
-def _dependents(prev: Record, cur: Record, source: str, employee: str) -> list[Change]:
+def _dependents(prev: Record, cur: Record, ctx: Context, employee: str) -> list[Change]:
+    """New entries of the list. A blank cell says nothing: compared with it, only an entry dated in the
+    :data:`RECENT_DEPENDENT` before the export is new (a first child); older ones are a list restored or filled in."""
     before = {tuple(d) for d in prev.get("dependents") or []}
     after = {tuple(d) for d in cur.get("dependents") or []}
+    recent = "" if "dependents" in prev else (ctx.as_of - RECENT_DEPENDENT).isoformat()
     gone = sorted(before - after)
     out: list[Change] = []
     for entry in sorted(after - before):
         twin = next((g for g in gone if g[0] == entry[0]), None)
         if twin is None:
-            out.append(dependent_added(list(entry)))
+            if entry[1] >= recent:
+                out.append(dependent_added(list(entry)))
             continue
         gone.remove(twin)
-        out.append(correction(source, employee, dependent_added(list(twin)), "amend", "dependent_corrected",
+        out.append(correction(ctx.source, employee, dependent_added(list(twin)), "amend", "dependent_corrected",
                               {"date": {"old": twin[1], "new": entry[1]}}))
     return out
 
@@ -243,7 +248,7 @@ def compare(prev: Record | None, cur: Record | None, ctx: Context, employee: str
         return out
     out.extend(_start_date(prev, cur, ctx, employee))
     out.extend(_moves(prev, cur, ctx))
-    out.extend(_dependents(prev, cur, ctx.source, employee))
+    out.extend(_dependents(prev, cur, ctx, employee))
     return out
 
 

@@ -409,3 +409,22 @@ def test_a_blank_dependents_cell_never_makes_an_old_child_new(tmp_path: Path) ->
     born = ("E1", "hris.dependent.added", {"relationship": "child", "reason": "birth", "date": "2026-02-10"})
     assert found == [[], [], [born], [("E2", "hris.dependent.added", {"relationship": "child", "reason": "birth",
                                                                      "date": "2026-01-05"})]]
+
+
+def test_job_levels_in_the_mapping_make_a_move_into_management_a_promotion(tmp_path: Path) -> None:
+    """The bundled first-time-manager journey wants change promotion into M1: IC4 -> M1 is one with the bundled
+    company's level order in the mapping; without it only numeric levels rise or fall."""
+    mapping = tmp_path / "m.yaml"
+    plain = ("apiVersion: wayfinder/v1\nkind: Mapping\nsource: hris/test\nid_column: id\n"
+             "columns: {role: role, job_level: level}\n")
+    mapping.write_text(plain + "job_levels: [IC1, IC2, IC3, IC4, M1, M2, M3]\n", encoding="utf-8")
+    before, after = tmp_path / "l-2026-03-01.csv", tmp_path / "l-2026-03-02.csv"
+    before.write_text("id,role,level\nE1,Senior Engineer,IC4\nE2,Manager,M1\nE3,Engineer,IC2\n", encoding="utf-8")
+    after.write_text("id,role,level\nE1,Engineering Manager,M1\nE2,Staff Engineer,IC4\nE3,Analyst,X9\n",
+                     encoding="utf-8")
+    _, events, _ = run(tmp_path, mapping, after, before)
+    changes = {e["subject"]: e["data"]["change"] for e in events if e["type"] == "hris.job.changed"}
+    assert changes == {"E1": "promotion", "E2": "demotion", "E3": "transfer"}
+    mapping.write_text(plain, encoding="utf-8")
+    _, events, _ = run(tmp_path, mapping, after, before)
+    assert {e["data"]["change"] for e in events if e["type"] == "hris.job.changed"} == {"transfer"}

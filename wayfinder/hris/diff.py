@@ -49,6 +49,7 @@ class Context:
     # so missing from it says nothing (no departure, no rescinded hire, no hire of someone long employed)
     previous_complete: bool = True
     current_complete: bool = True
+    levels: tuple[str, ...] = ()  # the mapping's job_levels, lowest first
 
     @property
     def when(self) -> str:
@@ -139,9 +140,13 @@ def _set(prev: Record, cur: Record, name: str) -> bool:
     return prev.get(name) is not None and cur.get(name) is not None and prev[name] != cur[name]
 
 
-def _job_change(prev: Record, cur: Record) -> str:
+def _job_change(prev: Record, cur: Record, levels: tuple[str, ...]) -> str:
+    """promotion / demotion: the level rises / falls, in the mapping's ``job_levels`` (P4 -> M1) or as a number."""
     try:
-        before, after = float(prev["job_level"]), float(cur["job_level"])
+        if levels:
+            before, after = float(levels.index(prev["job_level"])), float(levels.index(cur["job_level"]))
+        else:
+            before, after = float(prev["job_level"]), float(cur["job_level"])
     except (KeyError, TypeError, ValueError):
         return "transfer"
     return "promotion" if after > before else "demotion" if after < before else "transfer"
@@ -154,7 +159,7 @@ def _moves(prev: Record, cur: Record, ctx: Context) -> list[Change]:
                                              "new_manager_id": cur["manager_id"]}, ctx))
     if _set(prev, cur, "role") or _set(prev, cur, "department"):
         moves.append(dated(JOB_CHANGED, {
-            "change": _job_change(prev, cur), "old_role": prev.get("role"), "new_role": cur.get("role"),
+            "change": _job_change(prev, cur, ctx.levels), "old_role": prev.get("role"), "new_role": cur.get("role"),
             "old_department": prev.get("department"), "new_department": cur.get("department")}, ctx))
     if _set(prev, cur, "location"):
         data = {"old_location": prev["location"], "new_location": cur["location"], "new_country": cur.get("country")}

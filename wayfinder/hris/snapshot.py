@@ -293,7 +293,8 @@ def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
             before = (_export_date(paths.previous, previous_as_of, sides.as_of_seen.get(0), zone)
                       if paths.previous is not None else None) or when - timedelta(days=1)
             ctx = Context(mapping.source, when, when.date(), before.date(), mapping.absent,
-                          previous_complete=not summary.unidentified[0], current_complete=not summary.unidentified[1])
+                          previous_complete=not summary.unidentified[0], current_complete=not summary.unidentified[1],
+                          levels=tuple(mapping.job_levels))
             summary.as_of = when
             _write(sides, ctx, paths, summary)
         finally:

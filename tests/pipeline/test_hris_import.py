@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -215,7 +216,8 @@ def test_publish_routes_every_imported_event_to_hris_events_by_employee(tmp_path
         assert (topic, key) == ("hris.events", json.loads(line)["subject"].encode())
 
 
-def test_json_lines_exports_and_absent_employees_terminated(tmp_path: Path) -> None:
+def test_json_lines_exports_and_absent_employees_terminated(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
     mapping = tmp_path / "personio.yaml"
     mapping.write_text(
         "apiVersion: wayfinder/v1\nkind: Mapping\nsource: hris/personio\nid_column: id\nabsent: terminated\n"
@@ -233,15 +235,94 @@ def test_json_lines_exports_and_absent_employees_terminated(tmp_path: Path) -> N
     ]) + "\n", encoding="utf-8")
     code, events, dead = run(tmp_path, mapping, cur, prev)
     assert code == 0
-    assert brief(events) == [
-        ("7", "hris.employee.upserted", {"department": "IT"}),
-        ("7", "hris.job.changed", {"change": "transfer", "old_role": None, "new_role": None,
-                                   "old_department": "Ops", "new_department": "IT"}),
-        ("8", "hris.employee.terminated", {"date": "2026-03-02", "reason": "absent_from_export"}),
-    ]
+    moved = [("7", "hris.employee.upserted", {"department": "IT"}),
+             ("7", "hris.job.changed", {"change": "transfer", "old_role": None, "new_role": None,
+                                        "old_department": "Ops", "new_department": "IT"})]
+    # either broken line may be 8's row: 8 missing says nothing this run
+    assert brief(events) == moved
     assert events[0]["time"] == "2026-03-02T00:00:00Z"
-    assert [(d["row"], d["reason"]) for d in dead] == [(2, "not a JSON object (a list)"),
-                                                       (3, "not a JSON object (invalid JSON)")]
+    assert [(d["row"], d["employee_id"], d["reason"]) for d in dead] == [
+        (2, None, "not a JSON object (a list)"), (3, None, "not a JSON object (invalid JSON)")]
+    assert ("        1  employees missing from the current export: no conclusion (it has rows of unknown "
+            "employees)") in capsys.readouterr().out
+    cur.write_text(cur.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    code, events, dead = run(tmp_path, mapping, cur, prev)
+    assert brief(events) == [*moved, ("8", "hris.employee.terminated", {"date": "2026-03-02",
+                                                                         "reason": "absent_from_export"})]
+    assert dead == []
+
+
+ABSENT_MAPPING = """apiVersion: wayfinder/v1
+kind: Mapping
+source: hris/test
+id_column: id
+absent: terminated
+columns: {given_name: name, status: status, start_date: start, manager_id: manager}
+values: {status: {Active: active, Pending: pending}}
+"""
+
+
+def test_a_row_that_cannot_be_read_is_no_hire_departure_or_rescinded_hire(tmp_path: Path) -> None:
+    """A row with a cell too many (a trailing comma) or a JSON line with a trailing comma names its employee in
+    the dead letters, and that employee gets no event, in whichever export the row is broken."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(ABSENT_MAPPING, encoding="utf-8")
+    good = ["id,name,status,start,manager", "E1,Ann,Active,2020-01-01,M1", "E2,Bob,Pending,2026-03-10,M1",
+            "E3,Cid,Active,2021-05-05,M1"]
+    bad = [good[0], good[1] + ",extra", 'E2,"Bob, Jr",Pending,2026-03-10,M1,', "E3,Cid,Active,2021-05-05,M2"]
+    (tmp_path / "a-2026-03-01.csv").write_text("\n".join(good) + "\n", encoding="utf-8")
+    (tmp_path / "b-2026-03-02.csv").write_text("\n".join(bad) + "\n", encoding="utf-8")
+    (tmp_path / "c-2026-03-03.csv").write_text("\n".join(good) + "\n", encoding="utf-8")
+    manager_changed = ("E3", "hris.manager.changed", {"old_manager_id": "M1", "new_manager_id": "M2"})
+    for previous, current, expected in [("a-2026-03-01.csv", "b-2026-03-02.csv", manager_changed),
+                                        ("b-2026-03-02.csv", "c-2026-03-03.csv", ("E3", "hris.manager.changed", {
+                                            "old_manager_id": "M2", "new_manager_id": "M1"}))]:
+        code, events, dead = run(tmp_path, mapping, tmp_path / current, tmp_path / previous)
+        assert code == 0
+        assert [e for e in brief(events) if e[1] != "hris.employee.upserted"] == [expected]
+        assert [(d["file"], d["row"], d["employee_id"]) for d in dead] == [("b-2026-03-02.csv", 2, "E1"),
+                                                                          ("b-2026-03-02.csv", 3, "E2")]
+    rows = [{"id": "E1", "status": "Active", "start": "2020-01-01"}, {"id": 2, "status": "Pending",
+                                                                      "start": "2026-03-10"}]
+    (tmp_path / "a-2026-03-01.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (tmp_path / "b-2026-03-02.jsonl").write_text("".join(json.dumps(r)[:-1] + ",}\n" for r in rows),
+                                                 encoding="utf-8")
+    code, events, dead = run(tmp_path, mapping, tmp_path / "b-2026-03-02.jsonl", tmp_path / "a-2026-03-01.jsonl")
+    assert (code, events) == (0, [])
+    assert [(d["row"], d["employee_id"], d["reason"]) for d in dead] == [
+        (1, "E1", "not a JSON object (invalid JSON)"), (2, "2", "not a JSON object (invalid JSON)")]
+
+
+def test_a_row_of_an_unknown_employee_holds_back_what_absence_would_say(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A shifted row whose id cell holds something else is nobody's: no one missing is taken as gone, and no one
+    new who started before the previous export is announced as hired (it may have been their row there)."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(ABSENT_MAPPING, encoding="utf-8")
+    header = "name,status,id,start,manager"
+    good = [header, "Ann,Active,E1,2020-01-01,M1", "Bob,Pending,E2,2026-03-10,M1", "Cid,Active,E3,2021-05-05,M1"]
+    shifted = [header, "Ann,Active,E1,2020-01-01,M1", "Cid, Jr,Active,E3,2021-05-05,M1",
+               "Dee,Active,E4,2026-01-05,M1", "Eve,Active,E5,2026-03-02,M1"]
+    (tmp_path / "a-2026-03-01.csv").write_text("\n".join(good) + "\n", encoding="utf-8")
+    (tmp_path / "b-2026-03-02.csv").write_text("\n".join(shifted) + "\n", encoding="utf-8")
+    code, events, dead = run(tmp_path, mapping, tmp_path / "b-2026-03-02.csv", tmp_path / "a-2026-03-01.csv")
+    assert code == 0
+    # E2 and E3 are missing: neither rescinded nor terminated; E4 and E5 are new: hired, the export is complete
+    assert {(e[0], e[1]) for e in brief(events)} == {
+        ("E4", "hris.employee.upserted"), ("E4", "hris.employee.hired"), ("E4", "hris.employee.started"),
+        ("E5", "hris.employee.upserted"), ("E5", "hris.employee.hired"), ("E5", "hris.employee.started")}
+    assert [(d["row"], d["employee_id"]) for d in dead] == [(3, None)]  # never the value found in the id's place
+    assert "no conclusion (it has rows of unknown employees)" in capsys.readouterr().out
+    (tmp_path / "c-2026-03-03.csv").write_text("\n".join(good) + "\nDee,Active,E4,2026-01-05,M1\n",
+                                               encoding="utf-8")
+    code, events, _ = run(tmp_path, mapping, tmp_path / "c-2026-03-03.csv", tmp_path / "b-2026-03-02.csv")
+    # E4 was in the previous export; E2 and E3 are back, and E2's start has not come: only E3 (since 2021)
+    # could be the row of unknown employee, so it is not announced as hired
+    assert {(e[0], e[1]) for e in brief(events)} == {
+        ("E2", "hris.employee.upserted"), ("E2", "hris.employee.hired"), ("E3", "hris.employee.upserted"),
+        ("E5", "hris.employee.terminated")}
+    assert ("        1  employees new since the previous export, started before it: not announced as hired (it "
+            "has rows of unknown employees)") in capsys.readouterr().out
 
 
 def test_an_export_without_a_date_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -276,3 +357,74 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     assert f"reading {WD_1.name}"[:22] in shown and "comparing" in shown
     assert "[##############################] 100%" in shown
     assert pipe.getvalue() == ""
+
+
+LEAVE_MAPPING = """apiVersion: wayfinder/v1
+kind: Mapping
+source: hris/test
+id_column: id
+columns: {status: status, start_date: start, leave_type: ltype, leave_start_date: lstart,
+          leave_expected_return_date: lret, dependents: deps}
+values: {status: {Active: active, On Leave: leave}, leave_type: {Parental: parental, Medical: medical}}
+"""
+
+
+def _days(tmp_path: Path, *rows: list[str]) -> list[Path]:
+    """One export a day from 2026-03-01, each with the given rows under the leave mapping's header."""
+    paths = []
+    for n, day in enumerate(rows, start=1):
+        path = tmp_path / f"x-2026-03-{n:02d}.csv"
+        path.write_text("\n".join(["id,status,start,ltype,lstart,lret,deps", *day]) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def test_another_leave_while_on_leave_ends_the_first_and_starts_the_second(tmp_path: Path) -> None:
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(LEAVE_MAPPING, encoding="utf-8")
+    first, second, third = _days(tmp_path, ["E1,On Leave,2020-01-01,Parental,2026-01-05,2026-06-01,"],
+                                 ["E1,On Leave,2020-01-01,Medical,2026-03-02,2026-03-20,"],
+                                 ["E1,On Leave,2020-01-01,Medical,2026-03-01,2026-03-20,"])
+    _, events, _ = run(tmp_path, mapping, second, first)
+    assert brief(events) == [
+        ("E1", "hris.leave.ended", {"leave_type": "parental", "return_date": "2026-03-02"}),
+        ("E1", "hris.leave.started", {"leave_type": "medical", "start_date": "2026-03-02",
+                                      "expected_return_date": "2026-03-20"})]
+    # the same leave's start date corrected to before the previous export: not another leave
+    _, events, _ = run(tmp_path, mapping, third, second)
+    assert events == []
+
+
+def test_a_blank_dependents_cell_never_makes_an_old_child_new(tmp_path: Path) -> None:
+    """Blank for a day, then restored; or filled in for the first time: a 2019 child is no news. A child born
+    weeks before the export, in a cell blank the day before, is (the usual first child)."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(LEAVE_MAPPING, encoding="utf-8")
+    days = _days(tmp_path, ["E1,Active,2020-01-01,,,,child:2019-05-01", "E2,Active,2020-01-01,,,,"],
+                 ["E1,Active,2020-01-01,,,,", "E2,Active,2020-01-01,,,,"],
+                 ["E1,Active,2020-01-01,,,,child:2019-05-01", "E2,Active,2020-01-01,,,,child:2019-05-01"],
+                 ["E1,Active,2020-01-01,,,,child:2019-05-01;child:2026-02-10", "E2,Active,2020-01-01,,,,"],
+                 ["E1,Active,2020-01-01,,,,", "E2,Active,2020-01-01,,,,child:2026-01-05"])
+    found = [brief(run(tmp_path, mapping, cur, prev, name=cur.stem)[1]) for prev, cur in itertools.pairwise(days)]
+    born = ("E1", "hris.dependent.added", {"relationship": "child", "reason": "birth", "date": "2026-02-10"})
+    assert found == [[], [], [born], [("E2", "hris.dependent.added", {"relationship": "child", "reason": "birth",
+                                                                     "date": "2026-01-05"})]]
+
+
+def test_job_levels_in_the_mapping_make_a_move_into_management_a_promotion(tmp_path: Path) -> None:
+    """The bundled first-time-manager journey wants change promotion into M1: IC4 -> M1 is one with the bundled
+    company's level order in the mapping; without it only numeric levels rise or fall."""
+    mapping = tmp_path / "m.yaml"
+    plain = ("apiVersion: wayfinder/v1\nkind: Mapping\nsource: hris/test\nid_column: id\n"
+             "columns: {role: role, job_level: level}\n")
+    mapping.write_text(plain + "job_levels: [IC1, IC2, IC3, IC4, M1, M2, M3]\n", encoding="utf-8")
+    before, after = tmp_path / "l-2026-03-01.csv", tmp_path / "l-2026-03-02.csv"
+    before.write_text("id,role,level\nE1,Senior Engineer,IC4\nE2,Manager,M1\nE3,Engineer,IC2\n", encoding="utf-8")
+    after.write_text("id,role,level\nE1,Engineering Manager,M1\nE2,Staff Engineer,IC4\nE3,Analyst,X9\n",
+                     encoding="utf-8")
+    _, events, _ = run(tmp_path, mapping, after, before)
+    changes = {e["subject"]: e["data"]["change"] for e in events if e["type"] == "hris.job.changed"}
+    assert changes == {"E1": "promotion", "E2": "demotion", "E3": "transfer"}
+    mapping.write_text(plain, encoding="utf-8")
+    _, events, _ = run(tmp_path, mapping, after, before)
+    assert {e["data"]["change"] for e in events if e["type"] == "hris.job.changed"} == {"transfer"}

@@ -42,6 +42,20 @@ def test_a_good_mapping_reads_rows(write_files: WriteFiles) -> None:
     assert record == {"country": "NO", "start_date": "2026-03-01", "status": "leave", "skills": ["sql", "python"]}
 
 
+def test_json_values_lists_stay_lists_and_whole_numbers_read_as_integers(write_files: WriteFiles) -> None:
+    """A JSON-lines export's lists are the list fields' values as they are; 1.0 is the level a CSV writes 1."""
+    mapping = load_mapping(write_files({"m.yaml": "apiVersion: wayfinder/v1\nkind: Mapping\nsource: s\n"
+                                        "id_column: ID\ncolumns: {skills: skills, interests: interests, "
+                                        "job_level: level, dependents: deps, role: role}\n"}) / "m.yaml")
+    _, record = to_record(mapping, {"ID": 42, "skills": ["python", " sql ", "", None], "interests": [],
+                                    "level": 1.0, "deps": ["child:2019-05-01", "spouse:2018-01-01"]})
+    assert record == {"skills": ["python", "sql"], "job_level": "1", "status": "active",
+                      "dependents": [["child", "2019-05-01", "birth"], ["spouse", "2018-01-01", "marriage"]]}
+    assert to_record(mapping, {"ID": 42.0, "level": 2.5}) == ("42", {"job_level": "2.5", "status": "active"})
+    with pytest.raises(RowError, match=r"^column role \(role\): a list, where one value is expected$"):
+        to_record(mapping, {"ID": "E1", "role": ["Engineer", "Lead"]})
+
+
 def test_unknown_field_names_line_column_and_a_guess(write_files: WriteFiles) -> None:
     folder = write_files({"m.yaml": GOOD.replace("  country: Country", "  manger_id: Manager")})
     with pytest.raises(MappingError, match=r"m\.yaml:6:3: columns.manger_id: Value error, "

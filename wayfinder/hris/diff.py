@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from wayfinder.hris.mapping import STATUS_FIELDS
@@ -32,6 +32,7 @@ LEAVE_ENDED = "hris.leave.ended"
 DEPENDENT_ADDED = "hris.dependent.added"
 CORRECTION = "hris.correction"
 WORKING = ("active", "pending", "leave")
+RECENT_DEPENDENT = timedelta(days=60)  # after a blank dependents cell, how old a "new" entry may be
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,11 @@ class Context:
     previous_as_of: date
     absent: str = "ignore"
     stamp: str = ""  # what tells apart the same change made twice; the export's date by default
+    # False when an export has rows that could not be read nor told whose they are: anyone may be among them,
+    # so missing from it says nothing (no departure, no rescinded hire, no hire of someone long employed)
+    previous_complete: bool = True
+    current_complete: bool = True
+    levels: tuple[str, ...] = ()  # the mapping's job_levels, lowest first
 
     @property
     def when(self) -> str:
@@ -134,9 +140,13 @@ def _set(prev: Record, cur: Record, name: str) -> bool:
     return prev.get(name) is not None and cur.get(name) is not None and prev[name] != cur[name]
 
 
-def _job_change(prev: Record, cur: Record) -> str:
+def _job_change(prev: Record, cur: Record, levels: tuple[str, ...]) -> str:
+    """promotion / demotion: the level rises / falls, in the mapping's ``job_levels`` (P4 -> M1) or as a number."""
     try:
-        before, after = float(prev["job_level"]), float(cur["job_level"])
+        if levels:
+            before, after = float(levels.index(prev["job_level"])), float(levels.index(cur["job_level"]))
+        else:
+            before, after = float(prev["job_level"]), float(cur["job_level"])
     except (KeyError, TypeError, ValueError):
         return "transfer"
     return "promotion" if after > before else "demotion" if after < before else "transfer"
@@ -149,7 +159,7 @@ def _moves(prev: Record, cur: Record, ctx: Context) -> list[Change]:
                                              "new_manager_id": cur["manager_id"]}, ctx))
     if _set(prev, cur, "role") or _set(prev, cur, "department"):
         moves.append(dated(JOB_CHANGED, {
-            "change": _job_change(prev, cur), "old_role": prev.get("role"), "new_role": cur.get("role"),
+            "change": _job_change(prev, cur, ctx.levels), "old_role": prev.get("role"), "new_role": cur.get("role"),
             "old_department": prev.get("department"), "new_department": cur.get("department")}, ctx))
     if _set(prev, cur, "location"):
         data = {"old_location": prev["location"], "new_location": cur["location"], "new_country": cur.get("country")}
@@ -163,20 +173,30 @@ def _due(rec: Record, day: date) -> bool:
     return rec.get("start_date") is not None and rec["start_date"] <= day.isoformat()
 
 
-def _dependents(prev: Record, cur: Record, source: str, employee: str) -> list[Change]:
+def _dependents(prev: Record, cur: Record, ctx: Context, employee: str) -> list[Change]:
+    """New entries of the list. A blank cell says nothing: compared with it, only an entry dated in the
+    :data:`RECENT_DEPENDENT` before the export is new (a first child); older ones are a list restored or filled in."""
     before = {tuple(d) for d in prev.get("dependents") or []}
     after = {tuple(d) for d in cur.get("dependents") or []}
+    recent = "" if "dependents" in prev else (ctx.as_of - RECENT_DEPENDENT).isoformat()
     gone = sorted(before - after)
     out: list[Change] = []
     for entry in sorted(after - before):
         twin = next((g for g in gone if g[0] == entry[0]), None)
         if twin is None:
-            out.append(dependent_added(list(entry)))
+            if entry[1] >= recent:
+                out.append(dependent_added(list(entry)))
             continue
         gone.remove(twin)
-        out.append(correction(source, employee, dependent_added(list(twin)), "amend", "dependent_corrected",
+        out.append(correction(ctx.source, employee, dependent_added(list(twin)), "amend", "dependent_corrected",
                               {"date": {"old": twin[1], "new": entry[1]}}))
     return out
+
+
+def _another_leave(prev: Record, cur: Record, ctx: Context) -> bool:
+    """On leave in both exports, but not the same leave: another type, or a start since the previous export."""
+    return _set(prev, cur, "leave_type") or (_set(prev, cur, "leave_start_date")
+                                             and cur["leave_start_date"] > ctx.previous_as_of.isoformat())
 
 
 def _status_changes(prev: Record, cur: Record, ctx: Context, employee: str) -> list[Change]:
@@ -185,6 +205,8 @@ def _status_changes(prev: Record, cur: Record, ctx: Context, employee: str) -> l
         if now == "terminated" and _set(prev, cur, "termination_date"):
             return [correction(ctx.source, employee, terminated(prev, ctx), "amend", "termination_date_corrected",
                                {"date": {"old": prev["termination_date"], "new": cur["termination_date"]}})]
+        if now == "leave" and _another_leave(prev, cur, ctx):
+            return [leave_ended(prev, cur, ctx), leave_started(cur, ctx)]
         return []
     if now == "rescinded" and prev.get("start_date"):
         return [correction(ctx.source, employee, hired(prev), "rescind", "hire_rescinded")]
@@ -219,9 +241,9 @@ def _rehired(prev: Record, cur: Record) -> bool:
 def compare(prev: Record | None, cur: Record | None, ctx: Context, employee: str) -> list[Change]:
     """The changes that explain ``prev`` (previous export) becoming ``cur`` (current export)."""
     if cur is None:
-        return [] if prev is None else _gone(prev, ctx, employee)
+        return [] if prev is None or not ctx.current_complete else _gone(prev, ctx, employee)
     if prev is None:
-        return arrived(cur, ctx)
+        return arrived(cur, ctx, announce=not unannounced(cur, ctx))
     changed = {k: v for k, v in profile(cur).items() if v is not None and prev.get(k) != v}
     out = [upserted(changed, ctx)] if changed else []
     if _rehired(prev, cur):
@@ -231,16 +253,22 @@ def compare(prev: Record | None, cur: Record | None, ctx: Context, employee: str
         return out
     out.extend(_start_date(prev, cur, ctx, employee))
     out.extend(_moves(prev, cur, ctx))
-    out.extend(_dependents(prev, cur, ctx.source, employee))
+    out.extend(_dependents(prev, cur, ctx, employee))
     return out
 
 
-def arrived(cur: Record, ctx: Context, *, upsert: bool = True) -> list[Change]:
+def unannounced(cur: Record, ctx: Context) -> bool:
+    """An employee missing from the previous export whose hire is not announced: that export has rows of unknown
+    employees and this one had started by its date, so most likely one of those rows was theirs."""
+    return not ctx.previous_complete and cur["status"] in WORKING and _due(cur, ctx.previous_as_of)
+
+
+def arrived(cur: Record, ctx: Context, *, upsert: bool = True, announce: bool = True) -> list[Change]:
     """An employee the previous export did not have: hired (and started, when the start date has come)."""
     if cur["status"] not in WORKING:
         return []
     out = [upserted(profile(cur), ctx)] if upsert else []
-    if cur.get("start_date") is None:
+    if cur.get("start_date") is None or not announce:
         return out
     out.append(hired(cur))
     if cur["status"] != "pending" and _due(cur, ctx.as_of):

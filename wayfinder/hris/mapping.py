@@ -77,6 +77,8 @@ class Mapping(BaseModel):
     timezone: Timezone = "UTC"
     list_separator: Annotated[str, Field(min_length=1)] = ";"
     absent: Literal["ignore", "terminated"] = "ignore"
+    job_levels: list[str] = Field(default_factory=list, description="job levels, lowest first (as values.job_level "
+                                  "maps them): a move up is a promotion; without it, numeric levels are compared")
 
     def columns_for(self, field: str) -> tuple[str, ...]:
         value = self.columns.get(field)

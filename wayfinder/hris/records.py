@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -46,11 +47,15 @@ class RowError(Refusal):
 
 @dataclass(frozen=True)
 class Row:
-    """One data row: its number as a spreadsheet shows it (the header is row 1), its cells, or why it failed."""
+    """One data row: its number as a spreadsheet shows it (the header is row 1), its cells, or why it failed.
+
+    ``guess`` is, for a row that cannot be read, what stands where its id would be: only a guess, since a stray
+    separator or a broken quote may have moved it (the import takes it only where the other export agrees)."""
 
     number: int
     cells: dict[str, Any] | None
     problem: str | None = None
+    guess: str | None = None
 
 
 # -- reading files ------------------------------------------------------------------------------
@@ -72,6 +77,7 @@ def _csv_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | No
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         return
+    places = [header.index(c) for c in mapping.id_columns if c in header]
     number = 1
     while True:
         number += 1
@@ -85,16 +91,36 @@ def _csv_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | No
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(header):
-            yield Row(number, None, f"the row has {len(cells)} cells, the header has {len(header)}")
+            guess = next((t for i in places if i < len(cells) and (t := _text(cells[i]))), None)
+            yield Row(number, None, f"the row has {len(cells)} cells, the header has {len(header)}", guess)
             continue
         yield Row(number, dict(zip(header, cells, strict=True)))
 
 
-def _jsonl_rows(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[Row]:
-    for number, obj in json_lines(_lines(path, on_bytes)):
+def _json_guess(line: str, ids: tuple[str, ...]) -> str | None:
+    """The value of the first ``"id": value`` (a string or a number) in a line that is not valid JSON."""
+    for column in ids:
+        if m := re.search(re.escape(json.dumps(column)) + r'\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?)', line):
+            try:
+                return _text(json.loads(m.group(1)))
+            except ValueError:
+                continue
+    return None
+
+
+def _jsonl_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | None) -> Iterator[Row]:
+    last = [""]
+
+    def kept() -> Iterator[str]:
+        for line in _lines(path, on_bytes):
+            last[0] = line
+            yield line
+
+    for number, obj in json_lines(kept()):
         if isinstance(obj, NotAnObject):
             found = "invalid JSON" if obj.found is None else f"a {obj.found}"
-            yield Row(number, None, f"not a JSON object ({found})")
+            guess = _json_guess(last[0], mapping.id_columns) if obj.found is None else None
+            yield Row(number, None, f"not a JSON object ({found})", guess)
         else:
             yield Row(number, obj)
 
@@ -108,7 +134,7 @@ def export_format(path: Path, mapping: Mapping) -> str:
 def read_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | None = None) -> Iterator[Row]:
     """Every data row of an export, in file order, as cells by column name."""
     if export_format(path, mapping) == "jsonl":
-        return _jsonl_rows(path, on_bytes)
+        return _jsonl_rows(path, mapping, on_bytes)
     return _csv_rows(path, mapping, on_bytes)
 
 
@@ -127,11 +153,14 @@ def header_problem(path: Path, mapping: Mapping) -> str | None:
 
 # -- cells to a record --------------------------------------------------------------------------
 def _text(value: Any) -> str | None:
+    """A cell's text; a JSON number that is whole reads as an integer (``1.0`` is ``1``, as a CSV would say)."""
     if isinstance(value, str):
         value = value.strip()
         return value or None
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     text = (json.dumps(value) if isinstance(value, dict | list) else str(value)).strip()
     return text or None
 
@@ -145,13 +174,21 @@ def _cell(cells: dict[str, Any], columns: tuple[str, ...]) -> tuple[str, str | N
     return (columns[0] if columns else ""), None
 
 
-def _first(cells: dict[str, Any], columns: tuple[str, ...]) -> tuple[str, str | None]:
-    """:func:`_cell` with the common case (CSV: every cell a string) inline: it runs for every cell."""
+def _first(cells: dict[str, Any], columns: tuple[str, ...]) -> tuple[str, str | list[str] | None]:
+    """:func:`_cell` with the common case (CSV: every cell a string) inline: it runs for every cell.
+
+    A JSON list stays a list, of its items' texts (blank items dropped): a list field's values, as they are."""
     for column in columns:
         value = cells.get(column)
         if value is None:
             continue
-        text = value.strip() if value.__class__ is str else _text(value)
+        text: str | list[str] | None
+        if value.__class__ is str:
+            text = value.strip()
+        elif isinstance(value, list):
+            text = [t for t in map(_text, value) if t is not None]
+        else:
+            text = _text(value)
         if text:
             return column, text
     return "", None
@@ -222,10 +259,10 @@ class RowReader:
         self.plans = [_plan(mapping, f) for f in mapping.columns]
         self.separator = mapping.list_separator
 
-    def _dependents(self, plan: _Plan, column: str, text: str) -> list[list[str | None]]:
-        """``child:2026-03-01[:adoption]`` entries, separated by the list separator."""
+    def _dependents(self, plan: _Plan, column: str, entries: list[str]) -> list[list[str | None]]:
+        """``child:2026-03-01[:adoption]`` entries (of a cell, split on the list separator, or of a JSON list)."""
         found: list[list[str | None]] = []
-        for entry in (e.strip() for e in text.split(self.separator)):
+        for entry in (e.strip() for e in entries):
             if not entry:
                 continue
             parts = [p.strip() for p in entry.split(":", 2)]
@@ -238,7 +275,18 @@ class RowReader:
             found.append([relationship, when, reason])
         return sorted(found, key=lambda d: (d[0] or "", d[1] or ""))
 
-    def _value(self, plan: _Plan, column: str, text: str) -> Any:
+    def _listed(self, plan: _Plan, column: str, items: list[str]) -> Any:
+        """A JSON list: each item a value of a list field (mapped one by one), or an entry of ``dependents``."""
+        if plan.kind == "list":
+            return [v for v in map(plan.mapped, items) if v is not None]
+        if plan.kind == "dependents":
+            return self._dependents(plan, column, items)
+        msg = f"column {column} ({plan.field}): a list, where one value is expected"
+        raise RowError(msg)
+
+    def _value(self, plan: _Plan, column: str, text: str | list[str]) -> Any:
+        if isinstance(text, list):
+            return self._listed(plan, column, text)
         value = plan.mapped(text)
         if value is None or plan.kind == "text":
             return value
@@ -247,7 +295,7 @@ class RowReader:
         if plan.kind == "list":
             return [v.strip() for v in value.split(self.separator) if v.strip()]
         if plan.kind == "dependents":
-            return self._dependents(plan, column, value)
+            return self._dependents(plan, column, value.split(self.separator))
         if plan.kind == "status" and value not in STATUSES:
             msg = (f"column {column} (status): a value that values.status does not map to one of "
                    f"{', '.join(STATUSES)}")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from wayfinder.hris.diff import Change, Context, baseline, compare, to_event
+from wayfinder.hris.diff import WORKING, Change, Context, baseline, compare, to_event, unannounced
 from wayfinder.hris.mapping import Mapping
 from wayfinder.hris.records import Record, RowError, RowReader, header_problem, read_rows
 
@@ -45,6 +45,9 @@ class Summary:
     superseded: int = 0
     absent: int = 0
     unreadable: int = 0
+    unidentified: list[int] = field(default_factory=lambda: [0, 0])
+    held_back: int = 0
+    unannounced: int = 0
     as_of: datetime | None = None
 
     def lines(self) -> list[str]:
@@ -58,7 +61,13 @@ class Summary:
                  (self.duplicates, "duplicate rows ignored"),
                  (self.superseded, "rows of an earlier employment ignored (rehires)"),
                  (self.unreadable, "employees whose row could not be read in one export (no events for them)"),
-                 (self.absent, "employees missing from the current export (absent: ignore)")]
+                 (self.absent, "employees missing from the current export (absent: ignore)"),
+                 (self.unidentified[0], "rows of the previous export could not be read, nor whose they are"),
+                 (self.unidentified[1], "rows of the current export could not be read, nor whose they are"),
+                 (self.held_back, "employees missing from the current export: no conclusion (it has rows of "
+                                  "unknown employees)"),
+                 (self.unannounced, "employees new since the previous export, started before it: not announced "
+                                    "as hired (it has rows of unknown employees)")]
         out.extend(f"  {n:>9,}  {text}" for n, text in notes if n)
         return out
 
@@ -109,34 +118,57 @@ class _Sides:
 
 
 def _stage(sides: _Sides, side: int, path: Path) -> int:
-    """Read one export into the staging table; returns the rows read."""
+    """Read one export into the staging table; returns the rows read.
+
+    A row that cannot be read but names an employee is staged without a record: that employee gets no event.
+    A row read with only a guess of its id (:attr:`Row.guess`) is staged with its problem and settled later."""
     sides.progress.start(f"reading {path.name}"[:22], path.stat().st_size)
-    batch: list[tuple[int, str, int, str | None]] = []
+    batch: list[tuple[int, str, int, str | None, str | None]] = []
     reader = RowReader(sides.mapping)
     count = 0
     for row in read_rows(path, sides.mapping, sides.progress.add):
         count += 1
         try:
             if row.cells is None:
+                if row.guess is not None:
+                    batch.append((side, row.guess, row.number, None, row.problem))
+                    continue
+                sides.summary.unidentified[side] += 1
                 raise RowError(row.problem or "unreadable")
             employee, record = reader.read(row.cells)
             if "as_of" in record:
                 sides.as_of_seen.setdefault(side, record.pop("as_of"))
-            batch.append((side, employee, row.number, json.dumps(record, separators=(",", ":"))))
+            batch.append((side, employee, row.number, json.dumps(record, separators=(",", ":")), None))
         except RowError as e:
             sides.dead_letter(path.name, row.number, e.reason, e.employee)
             if e.employee is not None:
-                batch.append((side, e.employee, row.number, None))
-        if len(batch) >= BATCH:
-            sides.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?)", batch)
-            batch.clear()
-    sides.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?)", batch)
+                batch.append((side, e.employee, row.number, None, None))
+        finally:
+            if len(batch) >= BATCH:
+                sides.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?)", batch)
+                batch.clear()
+    sides.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?)", batch)
     sides.progress.finish()
     return count
 
 
+def _settle_guesses(sides: _Sides, names: tuple[str, str]) -> None:
+    """Take a guessed id only where the other export has that employee and this one has no readable row of
+    them (then it is most likely theirs); else the row is of an unknown employee, and absence means nothing."""
+    guessed = sides.db.execute(
+        "SELECT g.rowid, g.side, g.emp, g.row, g.problem,"
+        " EXISTS (SELECT 1 FROM rows o WHERE o.side = 1 - g.side AND o.emp = g.emp)"
+        " AND NOT EXISTS (SELECT 1 FROM rows s WHERE s.side = g.side AND s.emp = g.emp AND s.rec IS NOT NULL)"
+        " FROM rows g WHERE g.problem IS NOT NULL ORDER BY g.side, g.row").fetchall()
+    for _, side, employee, number, problem, taken in guessed:
+        sides.dead_letter(names[side], number, problem, employee if taken else None)
+        sides.summary.unidentified[side] += not taken
+    sides.db.executemany("UPDATE rows SET emp = NULL WHERE rowid = ?", [(g[0],) for g in guessed if not g[5]])
+
+
 def _grouped(db: sqlite3.Connection, side: int) -> Iterator[tuple[str, list[tuple[int, str | None]]]]:
-    cursor = db.execute("SELECT emp, row, rec FROM rows WHERE side = ? ORDER BY emp, row", (side,))
+    cursor = db.execute("SELECT emp, row, rec FROM rows WHERE side = ? AND emp IS NOT NULL ORDER BY emp, row",
+                        (side,))
     for employee, rows in itertools.groupby(cursor, key=lambda r: r[0]):
         yield employee, [(r[1], r[2]) for r in rows]
 
@@ -205,8 +237,13 @@ def _changes(ctx: Context, employee: str, prev: Record | None, cur: Record | Non
     if not has_previous:
         return baseline(cur) if cur is not None else []
     changes = compare(prev, cur, ctx, employee)
-    if cur is None and not changes and prev is not None and prev["status"] in ("active", "leave"):
-        summary.absent += 1
+    if cur is None and not changes and prev is not None and prev["status"] in WORKING:
+        if not ctx.current_complete:
+            summary.held_back += 1
+        elif prev["status"] in ("active", "leave"):
+            summary.absent += 1
+    if prev is None and cur is not None and unannounced(cur, ctx):
+        summary.unannounced += 1
     return changes
 
 
@@ -217,6 +254,11 @@ class Paths:
     dead_letters: Path
     previous: Path | None = None
     work_dir: Path | None = None
+
+    @property
+    def names(self) -> tuple[str, str]:
+        """The exports' file names, previous and current, as the dead letters name them."""
+        return (self.previous.name if self.previous else "", self.current.name)
 
 
 def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
@@ -236,12 +278,13 @@ def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
         try:
             for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE", "cache_size = -65536"):
                 db.execute(f"PRAGMA {pragma}")
-            db.execute("CREATE TABLE rows (side INTEGER, emp TEXT, row INTEGER, rec TEXT)")
+            db.execute("CREATE TABLE rows (side INTEGER, emp TEXT, row INTEGER, rec TEXT, problem TEXT)")
             sides = _Sides(mapping, db, dead, summary, _Progress(progress))
             if paths.previous is not None:
                 summary.previous_rows = _stage(sides, 0, paths.previous)
             summary.current_rows = _stage(sides, 1, paths.current)
             db.execute("CREATE INDEX by_emp ON rows (side, emp, row)")
+            _settle_guesses(sides, paths.names)
             when = _export_date(paths.current, as_of, sides.as_of_seen.get(1), zone)
             if when is None:
                 msg = (f"{paths.current}: no export date: give --as-of, map an as_of column, "
@@ -249,7 +292,9 @@ def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
                 raise SnapshotError(msg)
             before = (_export_date(paths.previous, previous_as_of, sides.as_of_seen.get(0), zone)
                       if paths.previous is not None else None) or when - timedelta(days=1)
-            ctx = Context(mapping.source, when, when.date(), before.date(), mapping.absent)
+            ctx = Context(mapping.source, when, when.date(), before.date(), mapping.absent,
+                          previous_complete=not summary.unidentified[0], current_complete=not summary.unidentified[1],
+                          levels=tuple(mapping.job_levels))
             summary.as_of = when
             _write(sides, ctx, paths, summary)
         finally:
@@ -258,11 +303,10 @@ def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
 
 
 def _write(sides: _Sides, ctx: Context, paths: Paths, summary: Summary) -> None:
-    names = (paths.previous.name if paths.previous else "", paths.current.name)
     total = summary.previous_rows + summary.current_rows
     sides.progress.start("comparing", total)
     with paths.out.open("w", encoding="utf-8") as out:
-        for employee, prev, cur in _merged(sides, names):
+        for employee, prev, cur in _merged(sides, paths.names):
             summary.employees += 1
             sides.progress.add((prev is not None) + (cur is not None))
             for change in _changes(ctx, employee, prev, cur, has_previous=paths.previous is not None,

@@ -20,12 +20,15 @@ from wayfinder.journeys._yaml import Document, Loc, load_documents
 from wayfinder.journeys.checks import check_definitions, journey_positions
 from wayfinder.journeys.definitions import Definitions as Definitions  # re-exported: the old home of the name
 from wayfinder.journeys.definitions import InlineKey, Part
+from wayfinder.journeys.events import DecodeError, decode_event
 from wayfinder.journeys.learning import catalog_feedback, collect_roles, role_problems
 from wayfinder.journeys.model import (
     STEP_KINDS,
     BranchStep,
     EndStep,
     EventTypeDoc,
+    ExpectedMessage,
+    ExpectedTask,
     Fairness,
     Journey,
     JourneyTestDoc,
@@ -40,6 +43,7 @@ from wayfinder.journeys.model import (
 )
 from wayfinder.journeys.protected import journey_expressions, protected_problems
 from wayfinder.journeys.templates import DIGEST_VARIABLES, MessageTemplate, check_source
+from wayfinder.vocabulary import parse_instant
 
 KINDS: dict[str, type[BaseModel]] = {
     "Journey": Journey, "Template": TemplateDoc, "Catalog": CatalogDoc, "Topic": TopicDoc,
@@ -379,6 +383,7 @@ def _build(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) ->
     if policies and isinstance(policies[0].model, Policy):
         _check_digests(policies[0].doc, policies[0].model, parsed, defs, problems)
     _check_protected_attributes(parsed, defs, problems)
+    _check_journey_tests(parsed, problems)
 
 
 def _check_digests(doc: Document, policy: Policy, parsed: list[_Parsed], defs: Definitions,
@@ -396,6 +401,56 @@ def _check_digests(doc: Document, policy: Policy, parsed: list[_Parsed], defs: D
                 near = difflib.get_close_matches(jid, sorted(journeys), n=1)
                 problems.append(doc.problem(("digests", role, "journeys", i), f"unknown journey {jid!r}"
                                             + (f"; did you mean {near[0]!r}?" if near else "")))
+
+
+def _check_journey_tests(parsed: list[_Parsed], problems: list[Problem]) -> None:
+    """A journey test's references, as ``wayfinder test`` would meet them one at a time: the journeys it names,
+    ``until``, each event as simulate decodes it, and the journeys and steps its expectations name. With no
+    journeys read at all, the test alone is checked."""
+    steps: dict[str, set[str]] = {}
+    for p in parsed:
+        if isinstance(p.model, Journey):
+            steps.setdefault(p.model.id, set()).update(s.id for s in p.model.steps)
+    for p in parsed:
+        if isinstance(p.model, JourneyTestDoc):
+            label = f"journey test {p.model.id}"
+            _test_inputs(p.doc, p.model, label, problems)
+            if steps:
+                _test_references(p.doc, p.model, label, steps, problems)
+
+
+def _test_inputs(doc: Document, test: JourneyTestDoc, label: str, problems: list[Problem]) -> None:
+    if test.until is not None:
+        try:
+            parse_instant(test.until)
+        except ValueError as e:
+            problems.append(doc.problem(("until",), f"{label}: until: {e}"))
+    for n, event in enumerate(test.events):
+        try:
+            decode_event(event.raw(f"{test.id}-{n + 1}"))
+        except DecodeError as e:
+            problems.append(doc.problem(("events", n), f"{label}: event {n + 1} ({event.type}) is one simulate "
+                                        f"refuses: {e.code}: {e.detail}"))
+
+
+def _test_references(doc: Document, test: JourneyTestDoc, label: str, steps: dict[str, set[str]],
+                     problems: list[Problem]) -> None:
+    for i, jid in enumerate(test.journeys or []):
+        if jid not in steps:
+            problems.append(doc.problem(("journeys", i), f"{label}: unknown journey {jid!r}" + _suggest(jid, steps)))
+    in_scope = {s for jid in steps if test.journeys is None or jid in test.journeys for s in steps[jid]}
+    expectations: list[tuple[str, Sequence[ExpectedMessage | ExpectedTask]]] = [
+        ("messages", test.expect.messages), ("tasks", test.expect.tasks)]
+    for kind, expected in expectations:
+        for i, want in enumerate(expected):
+            if want.journey is not None and want.journey not in steps:
+                problems.append(doc.problem(("expect", kind, i, "journey"), f"{label}: unknown journey "
+                                            f"{want.journey!r}" + _suggest(want.journey, steps)))
+                continue
+            known = steps[want.journey] if want.journey is not None else in_scope
+            if want.step is not None and want.step not in known:
+                problems.append(doc.problem(("expect", kind, i, "step"), f"{label}: unknown step {want.step!r}"
+                                            + _suggest(want.step, known)))
 
 
 def _check_protected_attributes(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) -> None:

@@ -7,6 +7,10 @@ from pathlib import Path
 import pytest
 
 from wayfinder.cli import main
+from wayfinder.journeys.definitions import Definitions
+from wayfinder.journeys.model import JourneyTestDoc
+from wayfinder.journeys.records import Message, Task
+from wayfinder.journeytests.runner import run_test
 
 
 def _edited_copy(tmp_path: Path, *edits: tuple[str, str, str]) -> Path:
@@ -74,3 +78,63 @@ def test_plan_of_a_changed_copy(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert out[1] == "  ~ journey new-parent: changed (v3 -> v4); enrolls 9 -> 9"
     assert out[2].startswith("  messages: 173 -> 173; busiest week per recipient 3 -> 2; ")
     assert out[4].startswith("  recipients the frequency cap holds back: 0 -> 15; new: E1030, E1082, ")
+
+
+def test_a_journey_test_is_checked_against_the_journeys_before_it_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``validate`` checks a test's journeys, steps, ``until`` and each event as simulate decodes it, every problem
+    at once and where it is written (``wayfinder test`` met them one at a time, and ran an event simulate refuses)."""
+    copy = _edited_copy(tmp_path)
+    (copy / "tests" / "bad.yaml").write_text("""apiVersion: wayfinder/v1
+kind: JourneyTest
+id: bad-one
+journeys: [new-parnt]
+until: "2026-06-30T00:00:00"
+events:
+  - type: hris.dependent.added
+    time: "2026-03-02T09:15:00Z"
+    subject: T100
+    data: {relationship: child, reason: birth}
+expect:
+  messages:
+    - {journey: new-parent, step: welcom, status: sent}
+  tasks:
+    - {journey: bereavment, step: nope}
+""", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(copy)]) == 1
+    where = f"{copy / 'tests' / 'bad.yaml'}"
+    assert capsys.readouterr().err.splitlines()[:5] == [
+        f"{where}:4:12: journey test bad-one: unknown journey 'new-parnt' (did you mean 'new-parent'?)",
+        f"{where}:5:8: journey test bad-one: until: '2026-06-30T00:00:00' has no offset: add Z or +01:00",
+        f"{where}:7:5: journey test bad-one: event 1 (hris.dependent.added) is one simulate refuses: invalid_data: "
+        "hris.dependent.added: data.date: Field required",
+        f"{where}:13:35: journey test bad-one: unknown step 'welcom' (did you mean 'welcome'?)",
+        f"{where}:15:17: journey test bad-one: unknown journey 'bereavment' (did you mean 'bereavement'?)"]
+    # ``wayfinder test`` does not run an event simulate would refuse: it says why, where it is written.
+    (copy / "tests" / "bad.yaml").write_text((copy / "tests" / "bad.yaml").read_text(encoding="utf-8").replace(
+        "journeys: [new-parnt]", "journeys: [new-parent]").replace('"2026-06-30T00:00:00"', '"2026-06-30T00:00:00Z"')
+        .replace("step: welcom,", "step: welcome,").replace("    - {journey: bereavment, step: nope}\n", "")
+        .replace("  tasks:\n", ""), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["test", str(copy), "-k", "bad-one"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{where}:7:5: journey test bad-one: event 1 (hris.dependent.added) is one simulate refuses: invalid_data: "
+        "hris.dependent.added: data.date: Field required", "1 error(s)"]
+
+
+def test_the_runner_refuses_an_event_simulate_would_refuse() -> None:
+    """Run without ``validate`` first (a program driving ``run_test``): the test errs, saying why, and runs nothing."""
+    test = JourneyTestDoc.model_validate({
+        "apiVersion": "wayfinder/v1", "kind": "JourneyTest", "id": "t",
+        "events": [{"type": "hris.dependent.added", "time": "2026-03-02T09:15:00Z", "subject": "E1",
+                    "data": {"relationship": "child"}}],
+        "expect": {"messages": []}})
+
+    def never(*_: object) -> tuple[list[Message], list[Task]]:
+        msg = "the test ran"
+        raise AssertionError(msg)
+
+    outcome = run_test(Definitions(), test, "t.yaml:1", never)
+    assert outcome.error == ("event 1 (hris.dependent.added) is one simulate refuses: invalid_data: "
+                             "hris.dependent.added: data.date: Field required")

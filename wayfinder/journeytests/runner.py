@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from wayfinder.journeys.events import CloudEvent, iso
+from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.model import ExpectedMessage, ExpectedTask, JourneyTestDoc
 from wayfinder.journeys.records import Message, Task
@@ -36,9 +36,15 @@ class TestOutcome:
 
 
 def _events(test: JourneyTestDoc) -> list[CloudEvent]:
-    return [CloudEvent(specversion="1.0", id=e.id or f"{test.id}-{n}", source=e.source, type=e.type,
-                       time=parse_instant(e.time), subject=e.subject, data=e.data)
-            for n, e in enumerate(test.events, 1)]
+    """The test's events, decoded as ``simulate`` decodes a line: one it would refuse is an error of the test."""
+    out = []
+    for n, e in enumerate(test.events, 1):
+        try:
+            out.append(decode_event(e.raw(f"{test.id}-{n}")))
+        except DecodeError as error:
+            msg = f"event {n} ({e.type}) is one simulate refuses: {error.code}: {error.detail}"
+            raise ValueError(msg) from error
+    return out
 
 
 # How an expectation's fields read an actual record, in the order a line shows them.

@@ -112,6 +112,11 @@ def test_list_unsubscribe_headers() -> None:
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
+def test_a_preferences_url_too_long_for_one_header_line_is_refused() -> None:
+    with pytest.raises(HeaderInjectionError, match="one header line"):
+        build_email(message(preferences_url="https://intranet.example.com/" + "p" * 1000), sender=SENDER)
+
+
 def test_same_message_same_email_ids() -> None:
     a = build_email(message(), sender=SENDER)
     b = build_email(message(), sender=SENDER)

@@ -31,7 +31,7 @@ from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.connectors.receipts import JsonlSink, MessageFile
 from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
 from wayfinder.connectors.settings import DeliverySettings
-from wayfinder.connectors.switch import ControlFile, KafkaControl
+from wayfinder.connectors.switch import CONTROL_FILE, ControlFile, KafkaControl
 from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def _paths(args: argparse.Namespace, settings: DeliverySettings) -> _Paths:
     return _Paths(messages=messages, receipts=args.receipts or folder / "receipts.jsonl",
                   dead_letters=args.dead_letters or folder / "delivery_dead_letters.jsonl",
                   ledger=settings.ledger_path or folder / "delivery_ledger.sqlite3",
-                  control=args.control or folder / "control.jsonl")
+                  control=args.control or folder / CONTROL_FILE)
 
 
 @contextmanager

@@ -21,10 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wayfinder.journeys.records import Instant, Message
 
-__all__ = ["ControlFile", "ControlRecord", "Switch", "Verdict"]
+__all__ = ["CONTROL_FILE", "ControlFile", "ControlRecord", "Switch", "Verdict"]
 
 Verdict = Literal["go", "hold", "drop"]
 ALL = "all"
+CONTROL_FILE = "control.jsonl"  # the log's name beside the messages, where `deliver --messages DIR` reads it
 
 
 class ControlRecord(BaseModel):
@@ -42,9 +43,13 @@ class ControlRecord(BaseModel):
 
 @dataclass
 class _Pause:
-    since: datetime
+    opened: ControlRecord
     until: datetime | None = None
     drop: bool = False
+
+    @property
+    def since(self) -> datetime:
+        return self.opened.at
 
 
 @dataclass
@@ -61,7 +66,7 @@ class Switch:
         open_pause = history[-1] if history and history[-1].until is None else None
         if record.action == "pause":
             if open_pause is None:
-                history.append(_Pause(since=record.at))
+                history.append(_Pause(record))
         elif open_pause is not None:
             open_pause.until, open_pause.drop = record.at, record.drop_held
 
@@ -82,6 +87,10 @@ class Switch:
     def state(self) -> dict[str, bool]:
         """Paused or not, per journey (``all`` is all sending): for metrics and status pages."""
         return {scope: bool(h and h[-1].until is None) for scope, h in sorted(self.pauses.items())}
+
+    def in_force(self) -> dict[str, ControlRecord]:
+        """The pause record in force per journey (``all`` is all sending): who paused, when and why."""
+        return {scope: h[-1].opened for scope, h in sorted(self.pauses.items()) if h and h[-1].until is None}
 
 
 def parse_records(lines: Iterable[bytes | str]) -> list[ControlRecord]:

@@ -337,6 +337,25 @@ def test_the_stop_switch_is_audited_and_shown(served: Served) -> None:
     assert served.client.post("/overview/switch", data={"csrf": csrf, "action": "pause"}).status_code == 403
 
 
+def test_the_overview_and_the_gauge_follow_the_switch_that_wayfinder_sending_sets(
+        served: Served, capsys: pytest.CaptureFixture[str]) -> None:
+    """One source of truth: the control log deliver reads, whoever wrote to it."""
+    sign_in(served, "E1003", "operator")
+    control = ["--control", str(served.out / "control.jsonl"), "--operator", "OP9"]
+    assert main(["sending", "pause", "--journey", "bereavement", "--reason", "tone", *control]) == 0
+    row = re.search(r'data-journey="bereavement">(.*?)</tr>', served.client.get("/overview").text, re.S)
+    assert row and "<td>paused" in row[1]
+    assert served.registry.get_sample_value("wayfinder_sending_paused", {"journey": "bereavement"}) == 1.0
+    assert main(["sending", "pause", *control]) == 0
+    assert "All sending is paused</strong> (by OP9" in served.client.get("/overview").text
+    assert main(["sending", "resume", *control]) == 0
+    assert main(["sending", "resume", "--journey", "bereavement", *control]) == 0
+    assert "Sending is on." in served.client.get("/overview").text
+    assert served.registry.get_sample_value("wayfinder_sending_paused", {"journey": "bereavement"}) == 0.0
+    assert served.registry.get_sample_value("wayfinder_sending_paused", {"journey": "all"}) == 0.0
+    capsys.readouterr()
+
+
 def test_the_overview_counts_per_journey(served: Served) -> None:
     sign_in(served, "E1003", "reviewer")
     page = served.client.get("/overview").text

@@ -174,7 +174,8 @@ async def overview(request: Request, staff: Staff) -> Response:
     w = web(request)
     store = w.backend.store
     rows = store.overview(w.backend.lifecycle, w.backend.world.defs.current())
-    return w.render(request, "overview.html", rows=rows, paused=store.paused(), csrf=session_csrf(request),
+    paused = await run_in_threadpool(store.paused)
+    return w.render(request, "overview.html", rows=rows, paused=paused, csrf=session_csrf(request),
                     may_switch=staff.has("operator"))
 
 
@@ -190,14 +191,13 @@ async def switch(request: Request, staff: Staff) -> Response:
     reason = str(form.get("reason") or "").strip()[:_REASON_MAX] or None
     event: CloudEvent = ev.sending_switched(paused=paused, journey_id=None if target == ev.ALL_JOURNEYS else target,
                                             actor_id=staff.person_id, at=w.backend.now(), reason=reason)
-    if (target in w.backend.store.paused()) != paused:
+    if (target in await run_in_threadpool(w.backend.store.paused)) != paused:
         await run_in_threadpool(w.backend.record, event)
         # ... and the switch that `wayfinder deliver` reads (beside the messages, or the control topic)
         record = ControlRecord(action="pause" if paused else "resume",
                                journey_id=None if target == ev.ALL_JOURNEYS else target,
                                operator_id=staff.person_id, reason=reason, at=event.time)
         await run_in_threadpool(w.backend.control, record)
-    w.metrics.paused.labels(target).set(1 if paused else 0)
     return RedirectResponse("/overview", status_code=303)
 
 

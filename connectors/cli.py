@@ -321,7 +321,8 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
             try:
                 runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
                                         settings=settings, metrics=DeliveryMetrics(registry),
-                                        retry_failed=retry_failed, switch=control.current, hold="wait")
+                                        retry_failed=retry_failed, switch=control.current, hold="wait",
+                                        asked_at=source.asked_at)
                 summary = await runner.run(source)
             finally:
                 await asyncio.gather(*(c.close() for c in connectors.values()))

@@ -4,8 +4,10 @@ sending, and resumes, sending what was held in order or dropping it.
 The switch is a log of records (a JSON-lines file next to the messages, or the ``control`` topic on Kafka),
 so every pause and resume is kept with who, when and why. Delivery reads the log before each message;
 decisions go on being made (state stays right), only sending stops. A message is *held* while its journey
-(or everything) is paused; when a resume says ``drop_held``, every message that went out (by its decision,
-``scheduled_for``) during that pause is dropped instead of sent.
+(or everything) is paused; when a resume says ``drop_held``, every message delivery was asked to send during
+that pause is dropped instead of sent. "Asked" is by the wall clock, as the pauses are: when a ``deliver`` run
+held it (kept in the send ledger), or when it was put on ``outbound.messages`` (the record's timestamp) — never
+the message's ``scheduled_for``, which is the engine's clock (a simulated year, in a folder from ``simulate``).
 """
 
 from __future__ import annotations
@@ -74,15 +76,15 @@ class Switch:
         scopes = (ALL,) if journey_id is None else (ALL, journey_id)
         return any(h and h[-1].until is None for s in scopes if (h := self.pauses.get(s)))
 
-    def verdict(self, message: Message) -> Verdict:
-        """Hold while the message's journey or everything is paused; drop what a dropping resume let go."""
-        if self.paused(message.journey_id):
-            return "hold"
+    def verdict(self, message: Message, asked: Iterable[datetime] = ()) -> Verdict:
+        """Drop a message delivery was ``asked`` to send (those moments) during a pause a dropping resume ended;
+        else hold while its journey or everything is paused."""
+        moments = tuple(asked)
         for scope in (ALL, message.journey_id):
             for p in self.pauses.get(scope, ()):
-                if p.drop and p.until is not None and p.since <= message.scheduled_for < p.until:
+                if p.drop and p.until is not None and any(p.since <= t < p.until for t in moments):
                     return "drop"
-        return "go"
+        return "hold" if self.paused(message.journey_id) else "go"
 
     def state(self) -> dict[str, bool]:
         """Paused or not, per journey (``all`` is all sending): for metrics and status pages."""

@@ -129,6 +129,8 @@ class DeliveryRunner:
     async def run(self, messages: AsyncIterable[Message]) -> DeliverySummary:
         """Deliver everything the source yields; returns the summary once all have finished."""
         slots = asyncio.Semaphore(self.settings.concurrency)
+        if self._switch is not None and self.metrics:  # the switch's state even when no message comes
+            self.metrics.switch_changed((await self._switch()).state())
 
         async def one(message: Message) -> None:
             try:

@@ -395,6 +395,14 @@ def test_metrics_count_pending_reviews_and_decisions(served: Served) -> None:
     assert "E1052" not in text
 
 
+def test_the_switch_gauge_and_the_decision_counters_have_samples_from_the_start(served: Served) -> None:
+    sample = served.registry.get_sample_value
+    assert sample("wayfinder_sending_paused", {"journey": "all"}) == 0.0
+    for outcome in ("approve", "approve_edited", "reject"):
+        assert sample("wayfinder_review_decisions_total", {"outcome": outcome}) == 0.0
+    assert 'wayfinder_sending_paused{journey="all"} 0.0' in served.client.get("/metrics").text
+
+
 def test_the_development_sign_in_refuses_any_address_but_loopback(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--dev-login", "--host", "0.0.0.0"]) == 2  # noqa: S104 - the point of the test
     assert "only binds to 127.0.0.1" in capsys.readouterr().err

@@ -8,11 +8,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from tests.servers import make_message
 from tests.support import at
 from wayfinder.connectors.base import Accepted
 from wayfinder.connectors.ledger import SqliteLedger
+from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.connectors.receipts import JsonlSink
 from wayfinder.connectors.reliability import Clock
 from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
@@ -96,7 +98,8 @@ class _Sent:
         return None
 
 
-def _deliver(folder: Path, messages: list[Message], wall: datetime) -> tuple[list[str], DeliverySummary]:
+def _deliver(folder: Path, messages: list[Message], wall: datetime,
+             registry: CollectorRegistry | None = None) -> tuple[list[str], DeliverySummary]:
     """One `deliver --messages` run at wall-clock time ``wall``, with the ledger and the control log in ``folder``."""
     sent = _Sent()
     ledger = SqliteLedger(folder / "ledger.sqlite3")
@@ -110,7 +113,8 @@ def _deliver(folder: Path, messages: list[Message], wall: datetime) -> tuple[lis
         receipts, dead = JsonlSink(folder / "receipts.jsonl"), JsonlSink(folder / "dead.jsonl")
         runner = DeliveryRunner({"email": sent}, ledger=ledger, receipts=receipts, dead_letters=dead,
                                 settings=DeliverySettings(sender="HR <hr@example.com>"),
-                                clock=Clock(now=lambda: wall), switch=control.current, hold="skip")
+                                clock=Clock(now=lambda: wall), switch=control.current, hold="skip",
+                                metrics=DeliveryMetrics(registry) if registry is not None else None)
         try:
             return await runner.run(messages_in())
         finally:
@@ -142,3 +146,13 @@ def test_a_plain_resume_sends_what_a_run_held(tmp_path: Path) -> None:
     _deliver(tmp_path, held, at("2026-12-01T10:00"))
     control.append(record("resume", "2026-12-01T11:00", "care"))
     assert _deliver(tmp_path, held, at("2026-12-01T12:00"))[0] == [m.message_id for m in held]
+
+
+def test_the_paused_gauge_has_a_sample_from_the_start_and_shows_the_switch_without_messages(tmp_path: Path) -> None:
+    registry = CollectorRegistry()
+    DeliveryMetrics(registry)
+    assert registry.get_sample_value("wayfinder_sending_paused", {"journey": "all"}) == 0.0
+    ControlFile(tmp_path / "control.jsonl").append(record("pause", "2026-12-01T09:00"))
+    registry = CollectorRegistry()
+    _deliver(tmp_path, [], at("2026-12-01T10:00"), registry)
+    assert registry.get_sample_value("wayfinder_sending_paused", {"journey": "all"}) == 1.0

@@ -14,6 +14,9 @@ _DECISION_BUCKETS = (60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 12 * 3600.0, 86400.
                      10 * 86400.0)
 
 
+OUTCOMES = ("approve", "approve_edited", "reject")
+
+
 class _SwitchGauge(Collector):
     """``wayfinder_sending_paused`` read from the stop switch at each scrape, so it says what ``deliver`` does
     whoever set the switch (these pages or ``wayfinder sending``); ``all`` is there from the start."""
@@ -46,6 +49,8 @@ class WebMetrics:
         self.oldest.set_function(oldest_age)
         self.decisions = Counter("wayfinder_review_decisions", "Review decisions by outcome "
                                  "(approve, approve_edited, reject)", ["outcome"], registry=registry)
+        for outcome in OUTCOMES:  # each at 0 from the start, so a rate() sees the first decision
+            self.decisions.labels(outcome)
         self.time_to_decision = Histogram("wayfinder_review_time_to_decision_seconds", "From the message waiting "
                                           "to its decision", buckets=_DECISION_BUCKETS, registry=registry)
         self.opt_outs = Counter("wayfinder_opt_outs", "Opt-outs made by employees, by channel or topic",

@@ -41,7 +41,11 @@ class KafkaMessages:
     async def __aenter__(self) -> KafkaMessages:
         self._consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, group_id=self.group,
                                           enable_auto_commit=False, auto_offset_reset="earliest")
-        await self._consumer.start()
+        try:
+            await self._consumer.start()
+        except BaseException:
+            await self.__aexit__()  # a broker away: nothing left open (the caller may try again)
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -152,8 +152,12 @@ class KafkaControl:
                                           enable_auto_commit=False, auto_offset_reset="earliest")
 
     async def __aenter__(self) -> KafkaControl:
-        await self._consumer.start()
-        await self._read(timeout_ms=2000)  # what was decided before this process started
+        try:
+            await self._consumer.start()
+            await self._read(timeout_ms=2000)  # what was decided before this process started
+        except BaseException:
+            await self._consumer.stop()  # a broker away: nothing left open (the caller may try again)
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:

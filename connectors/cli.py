@@ -15,8 +15,8 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -31,7 +31,7 @@ from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.connectors.receipts import JsonlSink, MessageFile
 from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
 from wayfinder.connectors.settings import DeliverySettings
-from wayfinder.connectors.switch import ControlFile, KafkaControl
+from wayfinder.connectors.switch import CONTROL_FILE, ControlFile, KafkaControl
 from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
@@ -44,11 +44,13 @@ class DeliverHealth:
 
     registry: CollectorRegistry
     consuming: bool = False
+    waiting_for: str | None = None  # the Kafka client that cannot reach the broker yet
 
     def ready(self) -> Any:
         from wayfinder.telemetry import Verdict
 
-        reasons = [] if self.consuming else ["not consuming outbound.messages yet (connecting to Kafka)"]
+        waiting = f"waiting for the Kafka broker ({self.waiting_for})" if self.waiting_for else "connecting to Kafka"
+        reasons = [] if self.consuming else [f"not consuming outbound.messages yet ({waiting})"]
         for family in self.registry.collect():
             if family.name == "wayfinder_delivery_circuit_state":
                 reasons += [f"the circuit to connector {s.labels['connector']} is open"
@@ -114,7 +116,7 @@ def _paths(args: argparse.Namespace, settings: DeliverySettings) -> _Paths:
     return _Paths(messages=messages, receipts=args.receipts or folder / "receipts.jsonl",
                   dead_letters=args.dead_letters or folder / "delivery_dead_letters.jsonl",
                   ledger=settings.ledger_path or folder / "delivery_ledger.sqlite3",
-                  control=args.control or folder / "control.jsonl")
+                  control=args.control or folder / CONTROL_FILE)
 
 
 @contextmanager
@@ -296,41 +298,74 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
     return 1 if summary.failed_total or rejected else 0
 
 
+async def _reaching_kafka(connect: Callable[[], Awaitable[_T]], what: str, health: DeliverHealth | None,
+                         *, first_delay: float = 1.0, max_delay: float = 30.0) -> _T:
+    """``connect()``, tried again with backoff while the broker cannot be reached: the process (and its /healthz)
+    stays up and /readyz says what it waits for, as a worker does, instead of dying at start-up."""
+    from aiokafka.errors import KafkaConnectionError
+
+    delay = first_delay
+    while True:
+        try:
+            connected = await connect()
+        except KafkaConnectionError:
+            if health is not None:
+                health.waiting_for = what
+            log.warning("cannot reach the Kafka broker (%s); trying again in %.0f s", what, delay)
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, max_delay)
+            continue
+        if health is not None:
+            health.waiting_for = None
+        return connected
+
+
 async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Path, *, idle: float,
                         retry_failed: bool, registry: CollectorRegistry,
                         health: DeliverHealth | None = None) -> tuple[DeliverySummary, int, int]:
-    """Deliver what is on outbound.messages until the topic is idle; receipts and failures go back to Kafka."""
+    """Deliver what is on outbound.messages until the topic is idle; receipts and failures go back to Kafka.
+    While the broker cannot be reached at start-up it is tried again (see ``_reaching_kafka``)."""
     import httpx
     from aiokafka import AIOKafkaProducer
 
     from wayfinder.connectors.kafka import KafkaMessages, KafkaSink
 
+    async def producer_started() -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(bootstrap_servers=worker.bootstrap_servers, acks="all", linger_ms=5)
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        return producer
+
     ledger = SqliteLedger(ledger_path)
-    producer = AIOKafkaProducer(bootstrap_servers=worker.bootstrap_servers, acks="all", linger_ms=5)
-    await producer.start()
-    receipts = KafkaSink(producer, worker.topic(Topic.DELIVERY_RECEIPTS))
-    dead_letters = KafkaSink(producer, worker.topic(Topic.DEAD_LETTERS))
-    try:
-        async with KafkaMessages(worker.bootstrap_servers, worker.topic(Topic.OUTBOUND_MESSAGES),
-                                 f"{worker.app_id}-delivery", idle_seconds=idle) as source, \
-                KafkaControl(worker.bootstrap_servers, worker.topic(Topic.CONTROL)) as control, \
-                httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
-            if health is not None:
-                health.consuming = True
-            connectors = build_connectors(settings, ConnectorDeps(http=http))
-            try:
-                runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
-                                        settings=settings, metrics=DeliveryMetrics(registry),
-                                        retry_failed=retry_failed, switch=control.current, hold="wait")
-                summary = await runner.run(source)
-            finally:
-                await asyncio.gather(*(c.close() for c in connectors.values()))
-            for letter in source.rejected:
-                await dead_letters.write(letter)
-            await receipts.close()
-            await dead_letters.close()
-            await source.commit()  # only now: everything read was delivered, failed for good, or skipped
+    async with AsyncExitStack() as stack:
+        stack.callback(ledger.close)
+        producer = await _reaching_kafka(producer_started, "the producer of delivery.receipts", health)
+        stack.push_async_callback(producer.stop)
+        receipts = KafkaSink(producer, worker.topic(Topic.DELIVERY_RECEIPTS))
+        dead_letters = KafkaSink(producer, worker.topic(Topic.DEAD_LETTERS))
+        source = await _reaching_kafka(lambda: stack.enter_async_context(KafkaMessages(
+            worker.bootstrap_servers, worker.topic(Topic.OUTBOUND_MESSAGES), f"{worker.app_id}-delivery",
+            idle_seconds=idle)), "the consumer of outbound.messages", health)
+        control = await _reaching_kafka(lambda: stack.enter_async_context(KafkaControl(
+            worker.bootstrap_servers, worker.topic(Topic.CONTROL))), "the reader of the control topic", health)
+        http = await stack.enter_async_context(httpx.AsyncClient(follow_redirects=False, trust_env=False))
+        if health is not None:
+            health.consuming = True
+        connectors = build_connectors(settings, ConnectorDeps(http=http))
+        try:
+            runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
+                                    settings=settings, metrics=DeliveryMetrics(registry),
+                                    retry_failed=retry_failed, switch=control.current, hold="wait",
+                                    asked_at=source.asked_at)
+            summary = await runner.run(source)
+        finally:
+            await asyncio.gather(*(c.close() for c in connectors.values()))
+        for letter in source.rejected:
+            await dead_letters.write(letter)
+        await receipts.close()
+        await dead_letters.close()
+        await source.commit()  # only now: everything read was delivered, failed for good, or skipped
         return summary, source.read, len(source.rejected)
-    finally:
-        await producer.stop()
-        ledger.close()

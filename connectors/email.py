@@ -14,6 +14,7 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
+from email.policy import EmailPolicy
 from email.policy import default as default_policy
 from email.utils import format_datetime
 
@@ -27,7 +28,31 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _URL = re.compile(r"https?://[^\s<>,\"]+")
-_SMTP_POLICY = default_policy.clone(linesep="\r\n")
+_UNFOLDED = frozenset({"list-unsubscribe"})
+_MAX_LINE = 998  # RFC 5322 2.1.1
+
+
+class _MailPolicy(EmailPolicy):
+    """The default policy, except that ``List-Unsubscribe`` is written on one line, as given.
+
+    Folding a long header without spaces (a signed unsubscribe URL is ~190 characters) makes the
+    email package write it as RFC 2047 encoded words, which RFC 2369 and RFC 8058 do not allow
+    there: mail clients need ``<https://...>`` as it is. ``_unsubscribe`` keeps it under 998.
+    """
+
+    def _for(self, name: str) -> EmailPolicy:
+        return self.clone(max_line_length=_MAX_LINE) if name.lower() in _UNFOLDED else self
+
+    def fold(self, name: str, value: str) -> str:
+        folded: str = EmailPolicy.fold(self._for(name), name, value)
+        return folded
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        return EmailPolicy.fold_binary(self._for(name), name, value)
+
+
+_POLICY = _MailPolicy()
+_SMTP_POLICY = _POLICY.clone(linesep="\r\n")
 
 
 class HeaderInjectionError(ValueError):
@@ -93,14 +118,21 @@ def _checked_id(name: str, value: str) -> str:
     return value
 
 
-def _unsubscribe(email: EmailMessage, url: str) -> None:
-    """RFC 2369 ``List-Unsubscribe``; with an HTTPS link also RFC 8058 one-click ``List-Unsubscribe-Post``."""
+def _unsubscribe(email: EmailMessage, url: str, *, signed: bool) -> None:
+    """RFC 2369 ``List-Unsubscribe``; with a signed HTTPS link also RFC 8058 one-click ``List-Unsubscribe-Post``.
+
+    Without the recipient's token (no ``WAYFINDER_TOKEN_SECRET``) a one-click POST could only be
+    refused, so the header points at the preferences page and one-click is not offered.
+    """
     _header_safe("preferences_url", url)
     if not _URL.fullmatch(url):
         msg = "preferences_url must be an http(s) URL without spaces, quotes, commas or angle brackets"
         raise HeaderInjectionError(msg)
+    if len("List-Unsubscribe: <>") + len(url) > _MAX_LINE:
+        msg = f"preferences_url must fit in one header line ({_MAX_LINE} characters with the header name)"
+        raise HeaderInjectionError(msg)
     email["List-Unsubscribe"] = f"<{url}>"
-    if url.startswith("https://"):
+    if signed and url.startswith("https://"):
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
 
@@ -135,7 +167,8 @@ def _compose(message: Message, *, sender: Address, domain: str, date: datetime |
     ``Message-ID`` is ``<message_id@domain>`` so a resent message keeps its id; ``date`` (aware)
     defaults to the time the message is scheduled for. Unsubscribe headers follow RFC 2369 and
     RFC 8058; with ``links`` the preferences link and ``List-Unsubscribe`` carry the recipient's
-    signed token. Raises ``HeaderInjectionError`` (a ``ValueError``) naming the field, never its value.
+    signed token (and only then is one-click ``List-Unsubscribe-Post`` offered). Raises
+    ``HeaderInjectionError`` (a ``ValueError``) naming the field, never its value.
     """
     unsubscribe = None
     if links is not None:
@@ -143,14 +176,14 @@ def _compose(message: Message, *, sender: Address, domain: str, date: datetime |
     if message.recipient_email is None:
         msg = "the message has no recipient address"
         raise ValueError(msg)
-    email = EmailMessage(policy=default_policy)
+    email = EmailMessage(policy=_POLICY)
     email["From"] = sender
     email["To"] = parse_address(message.recipient_email, message.recipient_name)
     email["Subject"] = _header_safe("subject", message.subject or "")
     email["Date"] = format_datetime(date or message.scheduled_for)
     email["Message-ID"] = f"<{_checked_id('message_id', message.message_id)}@{_ascii_domain(domain)}>"
     if message.preferences_url:
-        _unsubscribe(email, unsubscribe or message.preferences_url)
+        _unsubscribe(email, unsubscribe or message.preferences_url, signed=unsubscribe is not None)
     email["Auto-Submitted"] = "auto-generated"
     email["X-Wayfinder-Journey"] = _checked_id("journey_id", message.journey_id)
     email.set_content(message.text or "", subtype="plain", cte="quoted-printable")

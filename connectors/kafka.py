@@ -35,12 +35,17 @@ class KafkaMessages:
     read: int = 0
     rejected: list[DeadLetter] = field(default_factory=list)
     _consumer: AIOKafkaConsumer | None = None
+    _asked: dict[str, datetime] = field(default_factory=dict)
     _next: dict[TopicPartition, int] = field(default_factory=dict)
 
     async def __aenter__(self) -> KafkaMessages:
         self._consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, group_id=self.group,
                                           enable_auto_commit=False, auto_offset_reset="earliest")
-        await self._consumer.start()
+        try:
+            await self._consumer.start()
+        except BaseException:
+            await self.__aexit__()  # a broker away: nothing left open (the caller may try again)
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -70,7 +75,14 @@ class KafkaMessages:
                     self._next[tp] = r.offset + 1
                     message = self._parse(r.value, tp, r.offset)
                     if message is not None:
+                        if r.timestamp >= 0:
+                            self._asked[message.message_id] = datetime.fromtimestamp(r.timestamp / 1000, UTC)
                         yield message
+
+    def asked_at(self, message: Message) -> datetime | None:
+        """When the worker put the message on the topic (the record's timestamp): when delivery was asked to
+        send it, for the stop switch (once per record read; the runner asks right after it is yielded)."""
+        return self._asked.pop(message.message_id, None)
 
     def _parse(self, value: bytes | None, tp: TopicPartition, offset: int) -> Message | None:
         try:

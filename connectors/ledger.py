@@ -7,6 +7,9 @@ States of a row::
     accepted  the server accepted the message: never send it again
     failed    delivery gave up (the reason is kept); not retried unless asked to
 
+A second table keeps when the stop switch last held a message (``held``), so a resume with ``--drop-held`` drops
+what an earlier run held, whenever the next run comes.
+
 Delivery is at least once. There is exactly one window in which a message can go out twice:
 **between the server accepting it and the ``accepted`` row being written.** Two things can fall
 into it: the process dies there (a crash, a kill -9), or the server's answer never reaches us (the
@@ -45,6 +48,7 @@ from typing import IO, Literal, Protocol
 
 from wayfinder.clock import utc_now
 from wayfinder.journeys.events import iso
+from wayfinder.vocabulary import parse_instant
 
 LedgerState = Literal["sending", "retrying", "accepted", "failed"]
 
@@ -58,6 +62,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
     first_attempt_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     accepted_at TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS held (
+    message_id TEXT PRIMARY KEY,
+    held_at TEXT NOT NULL
 ) WITHOUT ROWID
 """
 
@@ -80,6 +88,8 @@ class SendLedger(Protocol):
     def accepted(self, message_id: str) -> None: ...
     def retrying(self, message_id: str, reason: str) -> None: ...
     def failed(self, message_id: str, reason: str, connector: str) -> None: ...
+    def held(self, message_id: str, at: datetime) -> None: ...
+    def held_at(self, message_id: str) -> datetime | None: ...
     def close(self) -> None: ...
 
 
@@ -126,7 +136,7 @@ class SqliteLedger:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute(_SCHEMA)
+            self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as e:
             self._db.close()
             self._lock.close()
@@ -169,6 +179,15 @@ class SqliteLedger:
             "VALUES (?, 'failed', 0, ?, ?, ?, ?) "
             "ON CONFLICT (message_id) DO UPDATE SET state = 'failed', reason = excluded.reason, "
             "updated_at = excluded.updated_at", (message_id, connector, reason, now, now))
+
+    def held(self, message_id: str, at: datetime) -> None:
+        """The stop switch held the message at ``at`` (the latest hold is kept)."""
+        self._db.execute("INSERT INTO held (message_id, held_at) VALUES (?, ?) "
+                         "ON CONFLICT (message_id) DO UPDATE SET held_at = excluded.held_at", (message_id, iso(at)))
+
+    def held_at(self, message_id: str) -> datetime | None:
+        row = self._db.execute("SELECT held_at FROM held WHERE message_id = ?", (message_id,)).fetchone()
+        return None if row is None else parse_instant(str(row[0]))
 
     def _set(self, message_id: str, state: LedgerState, reason: str) -> None:
         self._db.execute("UPDATE deliveries SET state = ?, reason = ?, updated_at = ? WHERE message_id = ?",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from wayfinder.connectors.reliability import BreakerState
+from wayfinder.connectors.switch import ALL
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 _EVENT_TO_DELIVERY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0,
@@ -54,6 +55,7 @@ class DeliveryMetrics:
         self.sending_paused = Gauge("wayfinder_sending_paused",
                                     "1 while the stop switch holds sending (a journey id, or all)",
                                     ["journey"], registry=registry)
+        self.sending_paused.labels(ALL).set(0)  # a sample from the start, not only once the switch is used
 
     def switch_changed(self, state: dict[str, bool]) -> None:
         for scope, paused in state.items():

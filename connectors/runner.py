@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from wayfinder.connectors.base import Connector, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
@@ -80,9 +81,13 @@ class DeliveryRunner:
                  dead_letters: Sink[DeadLetter], settings: DeliverySettings, metrics: DeliveryMetrics | None = None,
                  clock: Clock | None = None, rand: Callable[[], float] = random.random,
                  retry_failed: bool = False, switch: Callable[[], Awaitable[Switch]] | None = None,
-                 hold: Literal["skip", "wait"] = "skip", switch_poll_seconds: float = 2.0) -> None:
+                 hold: Literal["skip", "wait"] = "skip", switch_poll_seconds: float = 2.0,
+                 asked_at: Callable[[Message], datetime | None] | None = None) -> None:
         """``switch`` returns the stop switch as it is now (read again on each call); while it holds a message,
-        ``hold="skip"`` leaves it for the next run (a file), ``"wait"`` stops reading until it is resumed."""
+        ``hold="skip"`` leaves it for the next run (a file), ``"wait"`` stops reading until it is resumed; each
+        hold is kept in the ledger, so a resume with ``--drop-held`` drops what was held. ``asked_at`` says when
+        the source was asked to send a message (a Kafka record's timestamp), which a dropping resume also
+        judges by."""
         self.settings = settings
         self.ledger = ledger
         self.receipts = receipts
@@ -99,6 +104,7 @@ class DeliveryRunner:
         self._switch = switch
         self._hold = hold
         self._switch_poll = switch_poll_seconds
+        self._asked_at = asked_at
 
     def stop(self) -> None:
         """Read no more messages; sends under way finish; messages waiting to retry are left for the next run
@@ -123,6 +129,8 @@ class DeliveryRunner:
     async def run(self, messages: AsyncIterable[Message]) -> DeliverySummary:
         """Deliver everything the source yields; returns the summary once all have finished."""
         slots = asyncio.Semaphore(self.settings.concurrency)
+        if self._switch is not None and self.metrics:  # the switch's state even when no message comes
+            self.metrics.switch_changed((await self._switch()).state())
 
         async def one(message: Message) -> None:
             try:
@@ -145,13 +153,18 @@ class DeliveryRunner:
 
     async def _admit(self, message: Message) -> Verdict:
         """What the stop switch says of a message that would be delivered; waits while it holds, if told to."""
+        asked = self._asked_at(message) if self._asked_at else None
         if self._switch is None or message.status not in DELIVERABLE:
             return "go"
+        held = self.ledger.held_at(message.message_id)  # the latest hold, by this run or an earlier one
         while True:
             switch = await self._switch()
             if self.metrics:
                 self.metrics.switch_changed(switch.state())
-            verdict = switch.verdict(message)
+            verdict = switch.verdict(message, [t for t in (asked, held) if t is not None])
+            if verdict == "hold":
+                held = self.clock.now()
+                self.ledger.held(message.message_id, held)
             if verdict != "hold" or self._hold == "skip" or self.stopping:
                 return verdict
             await self._pause(self._switch_poll)

@@ -4,8 +4,10 @@ sending, and resumes, sending what was held in order or dropping it.
 The switch is a log of records (a JSON-lines file next to the messages, or the ``control`` topic on Kafka),
 so every pause and resume is kept with who, when and why. Delivery reads the log before each message;
 decisions go on being made (state stays right), only sending stops. A message is *held* while its journey
-(or everything) is paused; when a resume says ``drop_held``, every message that went out (by its decision,
-``scheduled_for``) during that pause is dropped instead of sent.
+(or everything) is paused; when a resume says ``drop_held``, every message delivery was asked to send during
+that pause is dropped instead of sent. "Asked" is by the wall clock, as the pauses are: when a ``deliver`` run
+held it (kept in the send ledger), or when it was put on ``outbound.messages`` (the record's timestamp) — never
+the message's ``scheduled_for``, which is the engine's clock (a simulated year, in a folder from ``simulate``).
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wayfinder.journeys.records import Instant, Message
 
-__all__ = ["ControlFile", "ControlRecord", "Switch", "Verdict"]
+__all__ = ["CONTROL_FILE", "ControlFile", "ControlRecord", "Switch", "Verdict"]
 
 Verdict = Literal["go", "hold", "drop"]
 ALL = "all"
+CONTROL_FILE = "control.jsonl"  # the log's name beside the messages, where `deliver --messages DIR` reads it
 
 
 class ControlRecord(BaseModel):
@@ -42,9 +45,13 @@ class ControlRecord(BaseModel):
 
 @dataclass
 class _Pause:
-    since: datetime
+    opened: ControlRecord
     until: datetime | None = None
     drop: bool = False
+
+    @property
+    def since(self) -> datetime:
+        return self.opened.at
 
 
 @dataclass
@@ -61,7 +68,7 @@ class Switch:
         open_pause = history[-1] if history and history[-1].until is None else None
         if record.action == "pause":
             if open_pause is None:
-                history.append(_Pause(since=record.at))
+                history.append(_Pause(record))
         elif open_pause is not None:
             open_pause.until, open_pause.drop = record.at, record.drop_held
 
@@ -69,19 +76,23 @@ class Switch:
         scopes = (ALL,) if journey_id is None else (ALL, journey_id)
         return any(h and h[-1].until is None for s in scopes if (h := self.pauses.get(s)))
 
-    def verdict(self, message: Message) -> Verdict:
-        """Hold while the message's journey or everything is paused; drop what a dropping resume let go."""
-        if self.paused(message.journey_id):
-            return "hold"
+    def verdict(self, message: Message, asked: Iterable[datetime] = ()) -> Verdict:
+        """Drop a message delivery was ``asked`` to send (those moments) during a pause a dropping resume ended;
+        else hold while its journey or everything is paused."""
+        moments = tuple(asked)
         for scope in (ALL, message.journey_id):
             for p in self.pauses.get(scope, ()):
-                if p.drop and p.until is not None and p.since <= message.scheduled_for < p.until:
+                if p.drop and p.until is not None and any(p.since <= t < p.until for t in moments):
                     return "drop"
-        return "go"
+        return "hold" if self.paused(message.journey_id) else "go"
 
     def state(self) -> dict[str, bool]:
         """Paused or not, per journey (``all`` is all sending): for metrics and status pages."""
         return {scope: bool(h and h[-1].until is None) for scope, h in sorted(self.pauses.items())}
+
+    def in_force(self) -> dict[str, ControlRecord]:
+        """The pause record in force per journey (``all`` is all sending): who paused, when and why."""
+        return {scope: h[-1].opened for scope, h in sorted(self.pauses.items()) if h and h[-1].until is None}
 
 
 def parse_records(lines: Iterable[bytes | str]) -> list[ControlRecord]:
@@ -141,8 +152,12 @@ class KafkaControl:
                                           enable_auto_commit=False, auto_offset_reset="earliest")
 
     async def __aenter__(self) -> KafkaControl:
-        await self._consumer.start()
-        await self._read(timeout_ms=2000)  # what was decided before this process started
+        try:
+            await self._consumer.start()
+            await self._read(timeout_ms=2000)  # what was decided before this process started
+        except BaseException:
+            await self._consumer.stop()  # a broker away: nothing left open (the caller may try again)
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:

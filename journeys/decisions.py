@@ -27,7 +27,7 @@ from wayfinder.journeys.model import Policy
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import Message, Task, stable_id
 from wayfinder.journeys.state import EmployeeState
-from wayfinder.journeys.templates import text_to_html, with_footer
+from wayfinder.journeys.templates import split_footer, text_to_html, with_footer
 from wayfinder.vocabulary import parse_instant
 
 __all__ = ["choices", "escalate", "hold_for_review", "kept_choices", "preferences_changed", "review_decided"]
@@ -88,16 +88,12 @@ def _edited(message: Message, edits: dict[str, Any]) -> Message:
             old, new = (f"<title>{escape(str(t or ''))}</title>" for t in (message.subject, update["subject"]))
             update["html"] = message.html.replace(old, new, 1)
     if edits.get("text") or edits.get("html"):
-        text = str(edits.get("text") or _strip_footer(message.text or ""))
+        text = str(edits.get("text") or split_footer(message.text or "")[0])
         html = str(edits["html"]) if edits.get("html") else text_to_html(text)
         update["text"], update["html"] = with_footer(text, html, message.explanation or "",
                                                      message.preferences_url or "", locale=message.locale,
                                                      title=str(update.get("subject", message.subject) or ""))
     return message.model_copy(update=update)
-
-
-def _strip_footer(text: str) -> str:
-    return text.split("\n\n-- \n", 1)[0]
 
 
 def preferences_changed(state: EmployeeState, event: CloudEvent, now: datetime, subtopics: Subtopics) -> list[Effect]:

@@ -120,15 +120,28 @@ def html_fragment(parts: list[Block]) -> str:
     return "\n".join(written)
 
 
+_DOCTYPE = "<!DOCTYPE html>\n"
+_CARD_OPEN = f'<div style="{CARD}">\n'
+_FOOTER_OPEN = f'\n<hr style="{HR}">\n<p class="wayfinder-explanation"'
+
+
 def document(body: str, *, title: str, lang: str, explanation: str, preferences_url: str, change: str) -> str:
     """A whole HTML document: the body in a 600px card, then the explanation and the preferences link."""
     return (
-        f'<!DOCTYPE html>\n<html lang="{html.escape(lang, quote=True)}">\n<head>\n<meta charset="utf-8">\n'
+        f'{_DOCTYPE}<html lang="{html.escape(lang, quote=True)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n</head>\n"
-        f'<body style="{BODY}">\n<div style="{CARD}">\n{body}\n'
-        f'<hr style="{HR}">\n'
-        f'<p class="wayfinder-explanation" style="{SMALL}">{html.escape(explanation)}</p>\n'
+        f'<body style="{BODY}">\n{_CARD_OPEN}{body}{_FOOTER_OPEN} style="{SMALL}">{html.escape(explanation)}</p>\n'
         f'<p class="wayfinder-preferences" style="{SMALL}">{_link(preferences_url, change)}</p>\n'
         "</div>\n</body>\n</html>\n"
     )
+
+
+def split_document(doc: str) -> tuple[str, str, str]:
+    """``(head, body, tail)`` of a document written by :func:`document`, ``head + body + tail == doc``: the body
+    is what was given to it; HTML that is not such a document is all body, ``("", doc, "")``."""
+    start, end = doc.find(_CARD_OPEN), doc.rfind(_FOOTER_OPEN)
+    if not doc.startswith(_DOCTYPE) or start < 0 or end < start + len(_CARD_OPEN):
+        return "", doc, ""
+    start += len(_CARD_OPEN)
+    return doc[:start], doc[start:end], doc[end:]

@@ -721,6 +721,9 @@ class MessageTemplate:
                                               title=subject))
 
 
+_SIGNATURE = "\n\n-- \n"  # the signature separator (RFC 3676) before the explanation
+
+
 def with_footer(text: str, html_body: str, explanation: str, preferences_url: str, *, locale: str | None = None,
                 title: str = "") -> tuple[str, str]:
     """The text part and the HTML document, both ending with the explanation and the preferences link, in the
@@ -733,7 +736,14 @@ def with_footer(text: str, html_body: str, explanation: str, preferences_url: st
     html_doc = layout.document(html_body, title=title, lang=locale or "en", explanation=explanation,
                                preferences_url=preferences_url,
                                change=gettext(locale, "Change or stop these messages"))
-    return f"{text}\n\n-- \n{explanation}\n{change}\n", html_doc
+    return f"{text}{_SIGNATURE}{explanation}\n{change}\n", html_doc
+
+
+def split_footer(text: str) -> tuple[str, str]:
+    """``(body, footer)`` of a text part written by :func:`with_footer`, ``body + footer == text``: the body is
+    what was given to it (the footer is the last signature block); a text without one is all body."""
+    body, separator, footer = text.rpartition(_SIGNATURE)
+    return (body, separator + footer) if separator else (text, "")
 
 
 def text_to_html(text: str) -> str:

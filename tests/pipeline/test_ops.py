@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
@@ -101,6 +103,52 @@ def test_the_health_server_answers_metrics_health_and_readiness_and_nothing_else
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _unused_ports(count: int) -> list[int]:
+    """Local ports in 18000-18999 that nothing listens on now."""
+    found: list[int] = []
+    for port in range(18000 + os.getpid() % 900, 19000):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) != 0:
+                found.append(port)
+        if len(found) == count:
+            return found
+    msg = "no free local port in 18000-18999"
+    raise AssertionError(msg)
+
+
+def test_deliver_kafka_without_a_broker_keeps_running_healthy_and_says_what_it_waits_for(tmp_path: Path) -> None:
+    broker, metrics = _unused_ports(2)
+    env = os.environ | {"WAYFINDER_BROKER": f"kafka://127.0.0.1:{broker}", "WAYFINDER_SMTP_URL": "smtp://127.0.0.1:1",
+                        "WAYFINDER_SENDER": "HR <hr@example.com>", "WAYFINDER_LEDGER_PATH": str(tmp_path / "l.db")}
+    deliver = subprocess.Popen([WAYFINDER, "deliver", "--kafka", "--metrics-port", str(metrics)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base, answers = f"http://127.0.0.1:{metrics}", None
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and deliver.poll() is None:
+            try:
+                answers = get(f"{base}/healthz"), get(f"{base}/readyz")
+            except OSError:  # not listening yet
+                time.sleep(0.2)
+                continue
+            if b"waiting for the Kafka broker" in answers[1][1]:
+                break
+            time.sleep(0.2)
+        assert deliver.poll() is None, "deliver --kafka died without a broker"
+        assert answers is not None and answers[0] == (200, b'{"status": "ok", "reasons": []}')
+        status, body = answers[1]
+        assert status == 503
+        assert json.loads(body)["reasons"] == ["not consuming outbound.messages yet (waiting for the Kafka broker "
+                                               "(the producer of delivery.receipts))"]
+        time.sleep(2.5)  # a retry or two later, still up
+        assert deliver.poll() is None
+        assert get(f"{base}/healthz")[0] == 200
+    finally:
+        deliver.terminate()
+        _, err = deliver.communicate(timeout=30)
+    assert "Traceback" not in err
 
 
 def test_serve_has_healthz_and_readyz_without_signing_in(tmp_path: Path) -> None:

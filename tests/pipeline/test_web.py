@@ -6,6 +6,7 @@ the headers and cookies, and the metrics.
 
 from __future__ import annotations
 
+import html as html_module
 import json
 import re
 from collections.abc import Iterator
@@ -185,6 +186,41 @@ def test_an_approval_is_written_once_as_a_valid_review_event(served: Served) -> 
     assert message.message_id not in served.client.get("/review").text
 
 
+def _form_fields(page: str) -> dict[str, str]:
+    """The edit form's fields as a browser sends them (one newline right after <textarea> is not content)."""
+    fields = {m[1]: m[2] for m in re.finditer(r'<input name="(\w+)" value="([^"]*)">', page)}
+    fields |= {m[1]: m[2].removeprefix("\n") for m in re.finditer(r'<textarea name="(\w+)"[^>]*>(.*?)</textarea>',
+                                                                     page, re.S)}
+    return {name: html_module.unescape(value) for name, value in fields.items()}
+
+
+@pytest.mark.parametrize("sent_back", ["as offered", "whole"])
+def test_an_edited_approval_sends_one_explanation_and_one_html_document(served: Served, sent_back: str) -> None:
+    """SPEC §11: the edited parts are what is sent, with the explanation and the preferences link appended once."""
+    csrf = sign_in(served, "E1003", "reviewer")
+    message = served.backend.store.messages[_pending_of(served, "E1052")]
+    assert message.text and message.html
+    fields = _form_fields(served.client.get(f"/review/{message.message_id}").text)
+    assert "You received this because" not in fields["text"] + fields["html"]
+    assert "<!DOCTYPE" not in fields["html"]
+    opening = "<p>A kinder opening.</p>\n"
+    edited = {"text": "A kinder opening.\n\n" + fields["text"], "html": opening + fields["html"]}
+    if sent_back == "whole":  # a form that sent the rendered parts back, footer and document included
+        first = message.html.index("<p ")  # the body's first paragraph
+        edited = {"text": "A kinder opening.\n\n" + message.text,
+                  "html": message.html[:first] + opening + message.html[first:]}
+    response = served.client.post(f"/review/{message.message_id}/decide",
+                                  data=fields | edited | {"csrf": csrf, "action": "approve"})
+    assert response.status_code == 303
+    [sent] = [m for m in read_jsonl(served.out / "messages.jsonl") if m["message_id"] == message.message_id
+              and m["status"] in ("approved", "deferred", "sent")][-1:]
+    assert sent["text"].startswith("A kinder opening.")
+    assert sent["html"].count("A kinder opening.") == 1
+    assert sent["text"].count("You received this because") == sent["html"].count("You received this because") == 1
+    assert sent["text"].count("\n-- \n") == sent["html"].count("wayfinder-explanation") == 1
+    assert sent["html"].count("<!DOCTYPE") == 1
+
+
 def test_a_rejection_needs_a_reason_and_keeps_it(served: Served) -> None:
     csrf = sign_in(served, "E1004", "hr_partner")
     message = _pending_of(served, "E1038")
@@ -301,6 +337,25 @@ def test_the_stop_switch_is_audited_and_shown(served: Served) -> None:
     assert served.client.post("/overview/switch", data={"csrf": csrf, "action": "pause"}).status_code == 403
 
 
+def test_the_overview_and_the_gauge_follow_the_switch_that_wayfinder_sending_sets(
+        served: Served, capsys: pytest.CaptureFixture[str]) -> None:
+    """One source of truth: the control log deliver reads, whoever wrote to it."""
+    sign_in(served, "E1003", "operator")
+    control = ["--control", str(served.out / "control.jsonl"), "--operator", "OP9"]
+    assert main(["sending", "pause", "--journey", "bereavement", "--reason", "tone", *control]) == 0
+    row = re.search(r'data-journey="bereavement">(.*?)</tr>', served.client.get("/overview").text, re.S)
+    assert row and "<td>paused" in row[1]
+    assert served.registry.get_sample_value("wayfinder_sending_paused", {"journey": "bereavement"}) == 1.0
+    assert main(["sending", "pause", *control]) == 0
+    assert "All sending is paused</strong> (by OP9" in served.client.get("/overview").text
+    assert main(["sending", "resume", *control]) == 0
+    assert main(["sending", "resume", "--journey", "bereavement", *control]) == 0
+    assert "Sending is on." in served.client.get("/overview").text
+    assert served.registry.get_sample_value("wayfinder_sending_paused", {"journey": "bereavement"}) == 0.0
+    assert served.registry.get_sample_value("wayfinder_sending_paused", {"journey": "all"}) == 0.0
+    capsys.readouterr()
+
+
 def test_the_overview_counts_per_journey(served: Served) -> None:
     sign_in(served, "E1003", "reviewer")
     page = served.client.get("/overview").text
@@ -338,6 +393,14 @@ def test_metrics_count_pending_reviews_and_decisions(served: Served) -> None:
     text = served.client.get("/metrics").text
     assert "wayfinder_reviews_pending" in text
     assert "E1052" not in text
+
+
+def test_the_switch_gauge_and_the_decision_counters_have_samples_from_the_start(served: Served) -> None:
+    sample = served.registry.get_sample_value
+    assert sample("wayfinder_sending_paused", {"journey": "all"}) == 0.0
+    for outcome in ("approve", "approve_edited", "reject"):
+        assert sample("wayfinder_review_decisions_total", {"outcome": outcome}) == 0.0
+    assert 'wayfinder_sending_paused{journey="all"} 0.0' in served.client.get("/metrics").text
 
 
 def test_the_development_sign_in_refuses_any_address_but_loopback(capsys: pytest.CaptureFixture[str]) -> None:

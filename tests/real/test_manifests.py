@@ -142,7 +142,8 @@ def test_deliver_and_serve_run_as_the_commands_say() -> None:
     assert container(deliver)["args"][:3] == ["wayfinder", "deliver", "--kafka"]
     assert deliver["spec"]["replicas"] == 1 and deliver["spec"]["strategy"]["type"] == "Recreate"
     serve = one("Deployment", "wayfinder-serve")
-    assert container(serve)["args"][:2] == ["wayfinder", "serve"]
+    in_pod = ["wayfinder", "serve", "--kafka", "--host", "0.0.0.0", "--port", "8080"]  # noqa: S104 - the pod's address
+    assert container(serve)["args"] == in_pod
     assert one("Service", "wayfinder-serve")["spec"]["selector"] == serve["spec"]["selector"]["matchLabels"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email as email_package
 from datetime import timedelta
 from email.headerregistry import Address
 from urllib.parse import parse_qs, urlsplit
@@ -10,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from tests.support import at
-from wayfinder.connectors.email import build_email
+from wayfinder.connectors.email import build_email, smtp_bytes
 from wayfinder.connectors.links import LinkError, RecipientLinks
 from wayfinder.journeys.records import Message
 
@@ -80,6 +81,17 @@ def test_the_email_links_carry_the_recipients_token() -> None:
     assert f'href="https://people.example.com/preferences?t={token}"' in html.get_content()
 
 
+def test_the_signed_unsubscribe_header_is_one_bracketed_url_not_encoded_words() -> None:
+    """RFC 2369/8058 need ``<https://...>`` as it is; folding the long signed URL used to encode it."""
+    _, raw = smtp_bytes(_message(), sender=Address("People", "people", "example.com"), date=NOW, links=_links())
+    header = email_package.message_from_bytes(raw)["List-Unsubscribe"]  # compat32: the raw header value
+    assert isinstance(header, str)
+    token = _links().sign("E1001", "m-abc", NOW)
+    assert header == f"<https://people.example.com/preferences/unsubscribe?t={token}>"
+    assert f"List-Unsubscribe: {header}\r\n".encode("ascii") in raw
+
+
 def test_without_a_secret_the_links_are_as_the_engine_wrote_them() -> None:
     email = build_email(_message(), sender=Address("People", "people", "example.com"), date=NOW)
     assert str(email["List-Unsubscribe"]) == "<https://people.example.com/preferences>"
+    assert "List-Unsubscribe-Post" not in email

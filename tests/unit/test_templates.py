@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from tests.support import WriteFiles
+from wayfinder.journeys.layout import split_document
 from wayfinder.journeys.loader import Sources, load
-from wayfinder.journeys.templates import MessageTemplate, Rendered, RenderError, check_source
+from wayfinder.journeys.templates import MessageTemplate, Rendered, RenderError, check_source, split_footer, with_footer
 
 EXPLANATION = "You received this because a new child was added to your family record on 2026-03-01."
 PREFERENCES = "https://intranet.example.com/wayfinder/preferences?employee=E1001&view=all"
@@ -388,3 +389,15 @@ def test_a_missing_value_may_be_tested_or_given_a_default() -> None:
 def test_printing_data_structures_is_allowed() -> None:
     template = MessageTemplate("t", "s", "{{ resources|map(attribute='id')|join(', ') }} {{ [1, 2] }} {{ 1.5 }}")
     assert template.render_text(context()) == "parent-network [1, 2] 1.5"
+
+
+def test_the_parts_given_to_with_footer_can_be_taken_back_out() -> None:
+    """What a reviewer edits: the body without the footer and the document (added again on approval)."""
+    body = "Hi.\n\n-- \nThe people team"  # the author's own signature stays in the body
+    text, html = with_footer(body, "<p>Hi.</p>", "You get this because.", "https://p.example.com/", title="T")
+    assert split_footer(text) == (body, "\n\n-- \nYou get this because.\nTo change or stop these messages: "
+                                        "https://p.example.com/\n")
+    head, inner, tail = split_document(html)
+    assert (inner, head + inner + tail) == ("<p>Hi.</p>", html)
+    assert split_footer("no footer") == ("no footer", "")
+    assert split_document("<p>a fragment</p>") == ("", "<p>a fragment</p>", "")

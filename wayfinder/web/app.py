@@ -67,9 +67,7 @@ def create_app(settings: WebSettings, backend: Backend, *, registry: CollectorRe
         waiting = backend.store.pending()
         return max(0.0, (backend.now() - waiting[0].created_at).total_seconds()) if waiting else 0.0
 
-    metrics = WebMetrics(registry, pending=pending, oldest_age=oldest)
-    for target in backend.store.paused():
-        metrics.paused.labels(target).set(1)
+    metrics = WebMetrics(registry, pending=pending, oldest_age=oldest, switch=lambda: backend.switch().state())
     state = Web(settings=settings, backend=backend,
                 links=RecipientLinks(settings.token_secret, ttl=_days(settings.token_ttl_days)), metrics=metrics,
                 jinja=_jinja(), now=now, dev_login=dev_login, oauth=auth.make_oauth(settings))

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from wayfinder.connectors.switch import ControlFile, ControlRecord
+from wayfinder.connectors.switch import CONTROL_FILE, ControlFile, ControlRecord, Switch
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.loader import Definitions
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
@@ -57,6 +57,10 @@ class Backend(Protocol):
 
     def control(self, record: ControlRecord) -> None: ...
 
+    def switch(self) -> Switch:
+        """The stop switch as ``wayfinder deliver`` reads it (whoever set it: these pages or ``wayfinder sending``)."""
+        ...
+
     def ready_reasons(self) -> list[str]:
         """Why the pages are not ready (for ``/readyz``); empty when they are."""
         ...
@@ -75,6 +79,7 @@ class EmbeddedBackend:
         self.lifecycle: dict[str, dict[str, int]] = {}
         self.trigger_events: list[CloudEvent] = []
         self.base_until: datetime | None = None
+        self._control = ControlFile(out / CONTROL_FILE)
         self.reload()
 
     def ready_reasons(self) -> list[str]:
@@ -123,7 +128,7 @@ class EmbeddedBackend:
         self.lifecycle = {jid: dict(c) for jid, c in counts.items()}
         self.store = Store(messages=dict(runner.messages), tasks=dict(runner.tasks),
                            profiles={pid: s.profile for pid, s in runner.states.items()},
-                           decisions=decisions)
+                           decisions=decisions, switch=self.switch)
 
     def record(self, event: CloudEvent) -> bool:
         """Append a decision and run the engine again; False when the same event was already recorded."""
@@ -137,10 +142,13 @@ class EmbeddedBackend:
             self.reload()
             return True
 
-
     def control(self, record: ControlRecord) -> None:
         """The stop switch that ``wayfinder deliver --messages DIR`` reads beside the messages."""
-        ControlFile(self.out / "control.jsonl").append(record)
+        self._control.append(record)
+
+    def switch(self) -> Switch:
+        """The control log beside the messages, read again when it changed (as ``deliver`` reads it)."""
+        return self._control.refresh()
 
 
 def read_decisions(path: Path) -> list[dict[str, object]]:

@@ -7,7 +7,8 @@ partner, for access and the preferences page), each from its beginning, so the l
 the topics whenever ``serve`` starts. People's decisions, preference changes, task claims and completions
 are produced to ``decisions`` (keyed by the employee, acknowledged by all replicas before the page answers);
 the stop switch goes to the ``control`` topic that ``wayfinder deliver --kafka`` reads (and that this backend
-follows too, for the overview's paused state), not to ``decisions``: it is not an event about an employee.
+follows too, folding it with the switch's own rules, for the overview's paused state), not to ``decisions``: it is
+not an event about an employee.
 
 The store a page sees is replaced whole after each batch read (never changed under a reader), so pages need
 no lock; a decision this process produced is in its store at once, before the topic brings it back.
@@ -15,6 +16,7 @@ no lock; a decision this process produced is in its store at once, before the to
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
@@ -24,7 +26,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from wayfinder.connectors.switch import ControlRecord
+from wayfinder.connectors.switch import ControlRecord, Switch
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import Message, Task
@@ -60,6 +62,9 @@ class KafkaBackend:
         self._profiles: dict[str, Profile] = {}
         self._decisions: list[CloudEvent] = []
         self._decision_keys: set[tuple[str, str]] = set()
+        self._switch = Switch()
+        self._switched: set[ControlRecord] = set()  # applied already (a record this process produced comes back)
+        self._switch_view = Switch()
         self.store = Store()
         self._stop = threading.Event()
         self._caught_up = threading.Event()
@@ -116,6 +121,14 @@ class KafkaBackend:
         future = self._producer.send(self.settings.topic(Topic.CONTROL), key=key,
                                      value=record.model_dump_json().encode("utf-8"))
         future.get(timeout=self._ack_timeout)
+        with self._lock:
+            self._switch_to(record)
+            self._publish()
+
+    def switch(self) -> Switch:
+        """The stop switch as ``deliver --kafka`` folds it from the control topic (a copy: never changed under
+        a reader)."""
+        return self._switch_view
 
     # -- following the topics ----------------------------------------------------------------
     def _follow(self) -> None:
@@ -160,11 +173,14 @@ class KafkaBackend:
             elif topic == Topic.DECISIONS and value is not None:
                 self._add_decision(decode_event(value))
             elif topic == Topic.CONTROL and value is not None:
-                r = ControlRecord.model_validate_json(value)
-                self._add_decision(ev.sending_switched(paused=r.action == "pause", journey_id=r.journey_id,
-                                                       actor_id=r.operator_id, at=r.at, reason=r.reason))
+                self._switch_to(ControlRecord.model_validate_json(value))
         except (ValueError, DecodeError) as e:  # the workers dead-letter bad inputs; here they are skipped
             log.warning("serve: skipped a record of %s that could not be read (%s)", topic, type(e).__name__)
+
+    def _switch_to(self, record: ControlRecord) -> None:
+        if record not in self._switched:
+            self._switched.add(record)
+            self._switch.apply(record)
 
     def _add_decision(self, event: CloudEvent) -> None:
         if (event.source, event.id) not in self._decision_keys:
@@ -173,7 +189,8 @@ class KafkaBackend:
 
     def _publish(self) -> None:
         self.store = Store(messages=dict(self._messages), tasks=dict(self._tasks), profiles=dict(self._profiles),
-                           decisions=sorted(self._decisions, key=_decision_order))
+                           decisions=sorted(self._decisions, key=_decision_order), switch=self.switch)
+        self._switch_view = copy.deepcopy(self._switch)
 
 
 def _decision_order(event: CloudEvent) -> Any:

@@ -13,7 +13,9 @@ from starlette.routing import Route
 
 from wayfinder.connectors.switch import ControlRecord
 from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.layout import split_document
 from wayfinder.journeys.records import Message
+from wayfinder.journeys.templates import split_footer
 from wayfinder.web import events as ev
 from wayfinder.web.access import Staff, is_about_self, may_see_message, may_see_task
 from wayfinder.web.context import Web, staff_page, web
@@ -62,7 +64,8 @@ async def review_detail(request: Request, staff: Staff) -> Response:
     journey = w.backend.world.defs.current().get(message.journey_id)
     decision = w.backend.store.decided().get(message.message_id)
     resources = [w.backend.world.defs.catalog.resources.get(r) for r in message.resources]
-    return w.render(request, "review_detail.html", m=message, journey=journey, decision=decision,
+    edit = {name: body for name, (_, body, _) in _editable(message).items()}
+    return w.render(request, "review_detail.html", m=message, edit=edit, journey=journey, decision=decision,
                     resources=[r for r in resources if r is not None], csrf=session_csrf(request),
                     about_self=is_about_self(staff, message),
                     trigger=trigger_of(w.backend.trigger_events, message, journey))
@@ -75,14 +78,27 @@ async def review_html(request: Request, staff: Staff) -> Response:
                     headers={"Content-Security-Policy": EMAIL_CSP, "X-Frame-Options": "SAMEORIGIN"})
 
 
+def _editable(message: Message) -> dict[str, tuple[str, str, str]]:
+    """Each part a reviewer may edit as ``(before, body, after)``: the form offers the body only, since the
+    engine adds the explanation, the preferences link and the HTML document again on approval (SPEC §11)."""
+    text, footer = split_footer(message.text or "")
+    return {"subject": ("", message.subject or "", ""), "text": ("", text, footer),
+            "html": split_document(message.html or "")}
+
+
 def _edits(form: Any, message: Message) -> dict[str, str]:
+    """The parts the reviewer changed; a part sent back whole (footer, document and all) counts by its body."""
     edits: dict[str, str] = {}
-    for name in ("subject", "text", "html"):
+    for name, (before, body, after) in _editable(message).items():
         value = form.get(name)
-        if isinstance(value, str):
-            value = value.replace("\r\n", "\n")
-            if value != (getattr(message, name) or ""):
-                edits[name] = value
+        if not isinstance(value, str):
+            continue
+        value = value.replace("\r\n", "\n")
+        wrapped = len(value) >= len(before) + len(after) and value.startswith(before) and value.endswith(after)
+        if wrapped and (before or after):
+            value = value[len(before):len(value) - len(after)]
+        if value != body:
+            edits[name] = value
     return edits
 
 
@@ -158,7 +174,8 @@ async def overview(request: Request, staff: Staff) -> Response:
     w = web(request)
     store = w.backend.store
     rows = store.overview(w.backend.lifecycle, w.backend.world.defs.current())
-    return w.render(request, "overview.html", rows=rows, paused=store.paused(), csrf=session_csrf(request),
+    paused = await run_in_threadpool(store.paused)
+    return w.render(request, "overview.html", rows=rows, paused=paused, csrf=session_csrf(request),
                     may_switch=staff.has("operator"))
 
 
@@ -174,14 +191,13 @@ async def switch(request: Request, staff: Staff) -> Response:
     reason = str(form.get("reason") or "").strip()[:_REASON_MAX] or None
     event: CloudEvent = ev.sending_switched(paused=paused, journey_id=None if target == ev.ALL_JOURNEYS else target,
                                             actor_id=staff.person_id, at=w.backend.now(), reason=reason)
-    if (target in w.backend.store.paused()) != paused:
+    if (target in await run_in_threadpool(w.backend.store.paused)) != paused:
         await run_in_threadpool(w.backend.record, event)
         # ... and the switch that `wayfinder deliver` reads (beside the messages, or the control topic)
         record = ControlRecord(action="pause" if paused else "resume",
                                journey_id=None if target == ev.ALL_JOURNEYS else target,
                                operator_id=staff.person_id, reason=reason, at=event.time)
         await run_in_threadpool(w.backend.control, record)
-    w.metrics.paused.labels(target).set(1 if paused else 0)
     return RedirectResponse("/overview", status_code=303)
 
 

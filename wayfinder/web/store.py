@@ -2,16 +2,18 @@
 
 Pure: no I/O. A backend feeds it messages, tasks, profiles and the decision events; it answers
 "what is pending", "what has been decided", the tasks with their claims and notes, each person's
-current preferences and the stop switch.
+current preferences and the stop switch (read through ``switch``, the backend's reader of the control log that
+``deliver`` reads).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from wayfinder.connectors.switch import ControlRecord, Switch
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import Message, Task
@@ -43,6 +45,7 @@ class Store:
     tasks: dict[str, Task] = field(default_factory=dict)
     profiles: dict[str, Profile] = field(default_factory=dict)
     decisions: list[CloudEvent] = field(default_factory=list)
+    switch: Callable[[], Switch] = Switch
 
     # -- reviews ----------------------------------------------------------------------------
     def decided(self) -> dict[str, CloudEvent]:
@@ -91,15 +94,9 @@ class Store:
         return prefs
 
     # -- the stop switch --------------------------------------------------------------------
-    def paused(self) -> dict[str, CloudEvent]:
-        """journey id (or ``all``) -> the pause event in force."""
-        state: dict[str, CloudEvent] = {}
-        for e in self.decisions:
-            if e.type == ev.SENDING_PAUSED:
-                state[e.subject] = e
-            elif e.type == ev.SENDING_RESUMED:
-                state.pop(e.subject, None)
-        return state
+    def paused(self) -> dict[str, ControlRecord]:
+        """journey id (or ``all``) -> the pause record in force, as ``deliver`` sees the switch."""
+        return self.switch().in_force()
 
     # -- the operations overview ------------------------------------------------------------
     def overview(self, lifecycle: dict[str, dict[str, int]], journeys: Iterable[str]) -> dict[str, dict[str, int]]:

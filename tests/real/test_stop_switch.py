@@ -50,11 +50,12 @@ def test_a_paused_journey_is_held_and_sent_in_order_after_the_resume(out: Path, 
 
 def test_a_resume_that_drops_what_was_held_sends_none_of_it(out: Path, mail: MailServer,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    # the messages went at NOW (tests.servers): a pause from before to after it holds them all
-    control = out / "control.jsonl"
-    control.write_text('{"action":"pause","journey_id":null,"operator_id":"OP1","at":"2026-03-01T00:00:00Z"}\n'
-                       '{"action":"resume","journey_id":null,"operator_id":"OP1","drop_held":true,'
-                       '"at":"2026-03-03T00:00:00Z"}\n')
+    # Held means: deliver was asked to send it while the switch was paused (by the wall clock), whatever the
+    # message's own scheduled_for (README "Decisions by people").
+    assert sending(out, "pause", "--operator", "OP1") == 0
+    assert main(["deliver", "--messages", str(out)]) == 0
+    assert "3 message(s) held by the stop switch" in capsys.readouterr().out
+    assert sending(out, "resume", "--operator", "OP1", "--drop-held") == 0
     assert main(["deliver", "--messages", str(out)]) == 0
     assert mail.handler.received == []
     assert "3 message(s) dropped" in capsys.readouterr().out

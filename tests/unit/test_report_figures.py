@@ -27,7 +27,7 @@ from wayfinder.reports.fairness import (
     hidden,
 )
 from wayfinder.reports.groups import age, age_band, group_of
-from wayfinder.reports.inputs import replay
+from wayfinder.reports.inputs import build, read_events, replay
 from wayfinder.reports.people import Person
 from wayfinder.reports.stats import difference, wilson
 from wayfinder.reports.text import findings
@@ -158,6 +158,21 @@ def test_feedback_lists_a_resource_offered_often_and_rated_poorly(inputs: Report
     assert (rows["r-b"].offered_people, rows["r-b"].ratings, rows["r-b"].mean_rating) == (16, 4, -0.75)
     assert rows["r-b"].poorly_rated and not rows["r-a"].poorly_rated
     assert (rows["r-a"].offered_people, rows["r-a"].clicks, rows["r-a"].negative) == (34, 5, 0)
+
+
+def test_a_copied_rating_or_click_counts_once(inputs: ReportInputs) -> None:
+    """SPEC §2: the same (source, id) processed twice has the effect of once, for every report (read once)."""
+    def copy(kind: str, data: dict[str, object]) -> str:
+        return json.dumps({"specversion": "1.0", "id": f"{kind}-1", "source": "test/engagement", "type": kind,
+                           "time": "2026-03-05T09:00:00Z", "subject": "S01", "data": data})
+
+    copies = 3 * [copy("engagement.message.feedback", {"resource_id": "r-a", "rating": -1}),
+                  copy("engagement.message.clicked", {"resource_id": "r-a"})]
+    events, skipped = read_events([json.dumps(e) for e in world.events()] + copies)
+    assert skipped == 0 and len(events) == len(world.events()) + 2
+    again = build(inputs.journeys, inputs.fairness, inputs.messages, [], events)
+    rows = {f.resource_id: f for f in feedback_rollup(again)}
+    assert (rows["r-a"].ratings, rows["r-a"].clicks) == (len(world.RATINGS["r-a"]) + 1, world.CLICKS_ON_R_A + 1)
 
 
 def test_impact_compares_reached_with_control(inputs: ReportInputs) -> None:

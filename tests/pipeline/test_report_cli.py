@@ -115,3 +115,20 @@ def test_simulate_holds_out_the_hashed_share_and_impact_compares_them(tmp_path: 
     assert main(["report", "impact", *_args(world, "sim"), "--json"]) == 0
     [outcome] = json.loads(capsys.readouterr().out)["impact"]["journeys"][0]["outcomes"]
     assert outcome["control"]["n"] == len(held) and outcome["reached"]["n"] == 50 - len(held)
+
+
+def test_a_count_the_header_hides_is_in_no_cell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With k = 40, welcome's 39 enrolled of 50 is hidden in the header: no table, page or JSON may show it."""
+    world = write_world(tmp_path)
+    fairness = world / "defs" / "fairness.yaml"
+    fairness.write_text(fairness.read_text(encoding="utf-8").replace("k: 10", "k: 40"), encoding="utf-8")
+    html = tmp_path / "report.html"
+    assert main(["report", "fairness", *_args(world), "--html", str(html)]) == 0
+    text = capsys.readouterr().out
+    assert "journey welcome: audience 50, enrolled <40, held out 1" in text
+    assert "39/50" not in text and "39/50" not in html.read_text(encoding="utf-8")
+    assert main(["report", "fairness", *_args(world), "--json"]) == 0
+    welcome = next(j for j in json.loads(capsys.readouterr().out)["fairness"]["journeys"]
+                   if j["journey_id"] == "welcome")
+    assert welcome["enrolled"] is None
+    assert all(b["overall"] is None and b["cells"] == [] for b in welcome["breakdowns"] if b["metric"] == "enrollment")

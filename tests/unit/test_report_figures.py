@@ -94,6 +94,39 @@ def test_k_people_are_shown_and_one_fewer_are_not() -> None:
     assert hidden({"employee": 18, "intern": 1, "contractor": 1}, 10) == {"employee", "intern", "contractor"}
 
 
+def test_a_count_of_1_to_k_minus_1_is_hidden_as_a_small_group_is() -> None:
+    assert hidden({"a": 20, "b": 20}, 10, {"a": 10, "b": 0}) == set()
+    # a's 9 could be read off the total: b is hidden with it
+    assert hidden({"a": 20, "b": 20}, 10, {"a": 9, "b": 15}) == {"a", "b"}
+    # a and b count 5 each, 10 together: enough
+    assert hidden({"a": 20, "b": 20, "c": 30}, 10, {"a": 5, "b": 5, "c": 12}) == {"a", "b"}
+    assert hidden({"a": 20, "b": 20, "c": 30}, 10, {"a": 1, "b": 1, "c": 12}) == {"a", "b", "c"}
+
+
+def test_a_breakdown_whose_total_count_is_under_k_shows_nothing() -> None:
+    """The journey's header hides 9 enrolled of 10; no cell may show it (nor a group that holds them all)."""
+    people = {f"p{i}": (Person(in_audience=True, enrolled=i < 9), "unknown") for i in range(10)}
+    b = breakdown(METRICS[0], "gender", people, 10)
+    assert b.overall is None and b.cells == []
+    everyone = breakdown(METRICS[0], "gender", people | {"p10": (Person(in_audience=True, enrolled=True), "f")}, 10)
+    assert everyone.overall is not None and everyone.overall.count == 10 and everyone.cells == []
+
+
+def test_every_count_shown_is_zero_or_k_and_none_hidden_can_be_worked_out(inputs: ReportInputs) -> None:
+    report = fairness_report(inputs)
+    for j in report.journeys:
+        for b in j.breakdowns:
+            if b.overall is None:
+                continue
+            assert all(c.n >= 10 and (c.count == 0 or c.count >= 10) for c in [b.overall, *b.cells])
+            rest_n = b.overall.n - sum(c.n for c in b.cells)
+            rest_x = b.overall.count - sum(c.count for c in b.cells)
+            assert b.hidden_groups == 0 or (b.hidden_groups >= 2 and rest_n >= 10
+                                          and (rest_x == 0 or rest_x >= 10))
+        enrollment = [b.overall for b in j.breakdowns if b.metric == "enrollment"]
+        assert all(o is None or (o.n, o.count) == (j.audience, j.enrolled) for o in enrollment)
+
+
 def test_a_breakdown_hides_small_groups_without_naming_them() -> None:
     people = {f"p{i}": (Person(in_audience=True, enrolled=i % 2 == 0), "big") for i in range(20)}
     people |= {f"q{i}": (Person(in_audience=True, enrolled=True), "rare-a") for i in range(9)}
@@ -126,14 +159,14 @@ def test_delivery_suppression_review_and_rejection(inputs: ReportInputs) -> None
     report = fairness_report(inputs)
     # reached = enrolled and not held out: Sales 18, Eng 10, Ops 6, Legal 4 = 38
     delivery = _get(report, "welcome", "delivery", "department")
-    assert _cells(delivery) == {"Eng": (10, 10, "best"), "Sales": (16, 18, "ok")}
+    # Ops (5/6) and Legal (3/4) are under k; together 8 of 10 delivered, a count under k, so Eng (10/10) goes too
+    assert _cells(delivery) == {"Sales": (16, 18, None)}
+    assert delivery.hidden_groups == 3
     assert delivery.overall is not None and (delivery.overall.count, delivery.overall.n) == (34, 38)
-    suppression = _get(report, "welcome", "suppression", "department")
-    assert _cells(suppression) == {"Eng": (0, 10, "best"), "Sales": (2, 18, "ok")}
-    review = _get(report, "welcome", "review", "gender")
-    assert _cells(review) == {"f": (0, 11, None), "m": (0, 17, None), "unknown": (2, 10, None)}
-    rejection = _get(report, "welcome", "rejection", "department")
-    assert rejection.overall is None  # 2 people had a message under review: fewer than k
+    # 2 people suppressed (Sales), 2 reviewed (Ops, Legal) and 1 rejected: counts under k, nothing is shown
+    for metric, attribute in (("suppression", "department"), ("review", "gender"), ("rejection", "department")):
+        b = _get(report, "welcome", metric, attribute)
+        assert b.overall is None and b.cells == []
 
 
 def test_time_to_first_message_and_resources(inputs: ReportInputs) -> None:
@@ -150,7 +183,7 @@ def test_time_to_first_message_and_resources(inputs: ReportInputs) -> None:
     offered = next(v for v in j.values if v.measure == "resources_offered" and v.attribute == "department")
     # Sales: 16 people got r-a and r-b, 2 got nothing: 32/18
     assert {c.group: round(c.value, 3) for c in offered.cells} == {"Eng": 1.0, "Sales": round(32 / 18, 3)}
-    assert (j.audience, j.enrolled, j.held_out) == (50, 39, None)
+    assert (j.audience, j.enrolled, j.held_out) == (50, 39, 1)  # held out as it is: 39 enrolled, 38 reached
 
 
 def test_feedback_lists_a_resource_offered_often_and_rated_poorly(inputs: ReportInputs) -> None:

@@ -11,6 +11,7 @@ from wayfinder.reports.feedback import ResourceFeedback
 from wayfinder.reports.impact import Arm, ImpactReport
 
 MARK = {"flag": " !", "watch": " ?"}
+TOO_FEW = "too few people for a figure of {k}+ people"
 _C = TypeVar("_C", bound=GroupCell)
 
 
@@ -72,7 +73,7 @@ def _attribute_table(j: JourneyFairness, attribute: str, k: int, out: TextIO) ->
     mine = [b for b in j.breakdowns if b.attribute == attribute]
     values = [v for v in j.values if v.attribute == attribute]
     if all(b.overall is None for b in mine):
-        print(f"  by {attribute}: fewer than {k} people", file=out)
+        print(f"  by {attribute}: {TOO_FEW.format(k=k)}", file=out)
         return
     groups = ["all", *sorted({c.group for b in mine for c in b.cells} | {c.group for v in values for c in v.cells})]
     rows = [["group", *(b.metric for b in mine), *(_measure_label(v) for v in values)]]
@@ -98,8 +99,8 @@ def _value(v: ValueBreakdown, group: str) -> str:
 
 def print_fairness(report: FairnessReport, feedback: list[ResourceFeedback], out: TextIO) -> None:
     k = report.k
-    print(f"Fairness report as of {report.as_of}: rates count people; groups with fewer than {k} people are "
-          "not shown.", file=out)
+    print(f"Fairness report as of {report.as_of}: rates count people; no figure counts 1 to {k - 1} people (a "
+          "group or a total that would is not shown).", file=out)
     print("  ! below four fifths of the best group, and the difference is meaningful (95% interval); "
           "? below four fifths, but it may be chance", file=out)
     print(f"  people who asked to be forgotten are left out (their number: "
@@ -110,9 +111,9 @@ def print_fairness(report: FairnessReport, feedback: list[ResourceFeedback], out
         print(f"  {line}", file=out)
     for j in report.journeys:
         print(f"\njourney {j.journey_id}: audience {_count(j.audience, k)}, enrolled {_count(j.enrolled, k)}, "
-              f"held out {_count(j.held_out, k)}", file=out)
+              f"held out {j.held_out}", file=out)
         if all(b.overall is None for b in j.breakdowns):
-            print(f"  fewer than {k} people: not broken down", file=out)
+            print(f"  {TOO_FEW.format(k=k)}: not broken down", file=out)
             continue
         for attribute in report.attributes:
             _attribute_table(j, attribute, k, out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -188,9 +189,26 @@ def test_time_to_first_message_and_resources(inputs: ReportInputs) -> None:
 
 def test_feedback_lists_a_resource_offered_often_and_rated_poorly(inputs: ReportInputs) -> None:
     rows = {f.resource_id: f for f in feedback_rollup(inputs)}
-    assert (rows["r-b"].offered_people, rows["r-b"].ratings, rows["r-b"].mean_rating) == (16, 4, -0.75)
+    assert (rows["r-b"].offered_people, rows["r-b"].ratings, rows["r-b"].mean_rating) == (16, 10, -0.7)
     assert rows["r-b"].poorly_rated and not rows["r-a"].poorly_rated
-    assert (rows["r-a"].offered_people, rows["r-a"].clicks, rows["r-a"].negative) == (34, 5, 0)
+    assert (rows["r-a"].offered_people, rows["r-a"].offered_messages, rows["r-a"].clicks) == (34, 34, 10)
+
+
+def test_feedback_from_fewer_than_k_people_is_not_shown(inputs: ReportInputs) -> None:
+    """r-a has 3 ratings (3 people): neither they nor their mean show; 9 people clicking do not show either."""
+    rows = {f.resource_id: f for f in feedback_rollup(inputs)}
+    assert (rows["r-a"].ratings, rows["r-a"].mean_rating, rows["r-a"].poorly_rated) == (None, None, False)
+    clicks = [e for e in inputs.events if e.type == "engagement.message.clicked"]
+    fewer = replace(inputs, events=[e for e in inputs.events if e is not clicks[0]])
+    assert {f.resource_id: f for f in feedback_rollup(fewer)}["r-a"].clicks is None
+    # 10 clicks of one person are still one person behind them
+    one = replace(inputs, events=[e for e in inputs.events if e not in clicks] +
+                  [c.model_copy(update={"subject": "G11"}) for c in clicks])
+    assert {f.resource_id: f for f in feedback_rollup(one)}["r-a"].clicks is None
+    # offered to fewer than k people: neither the people nor the messages show
+    few = replace(inputs, messages=[m for m in inputs.messages if m.employee_id in world.SALES[:9]])
+    rows = {f.resource_id: f for f in feedback_rollup(few)}
+    assert (rows["r-b"].offered_people, rows["r-b"].offered_messages, rows["r-b"].poorly_rated) == (None, None, False)
 
 
 def test_a_copied_rating_or_click_counts_once(inputs: ReportInputs) -> None:
@@ -199,13 +217,13 @@ def test_a_copied_rating_or_click_counts_once(inputs: ReportInputs) -> None:
         return json.dumps({"specversion": "1.0", "id": f"{kind}-1", "source": "test/engagement", "type": kind,
                            "time": "2026-03-05T09:00:00Z", "subject": "S01", "data": data})
 
-    copies = 3 * [copy("engagement.message.feedback", {"resource_id": "r-a", "rating": -1}),
+    copies = 3 * [copy("engagement.message.feedback", {"resource_id": "r-b", "rating": -1}),
                   copy("engagement.message.clicked", {"resource_id": "r-a"})]
     events, skipped = read_events([json.dumps(e) for e in world.events()] + copies)
     assert skipped == 0 and len(events) == len(world.events()) + 2
     again = build(inputs.journeys, inputs.fairness, inputs.messages, [], events)
     rows = {f.resource_id: f for f in feedback_rollup(again)}
-    assert (rows["r-a"].ratings, rows["r-a"].clicks) == (len(world.RATINGS["r-a"]) + 1, world.CLICKS_ON_R_A + 1)
+    assert (rows["r-b"].ratings, rows["r-a"].clicks) == (len(world.RATINGS["r-b"]) + 1, world.CLICKS_ON_R_A + 1)
 
 
 def test_impact_compares_reached_with_control(inputs: ReportInputs) -> None:

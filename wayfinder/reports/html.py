@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from wayfinder.reports.fairness import FOUR_FIFTHS, Breakdown, FairnessReport, JourneyFairness
 from wayfinder.reports.feedback import ResourceFeedback
 from wayfinder.reports.impact import Arm, ImpactReport, JourneyImpact
-from wayfinder.reports.text import TOO_FEW, findings
+from wayfinder.reports.text import TOO_FEW, findings, hidden_figure
 
 CHARTED = ("enrollment", "delivery")
 COLOURS = {"best": "#2b6cb0", "ok": "#4a90c2", "watch": "#d69e2e", "flag": "#c53030", None: "#4a90c2"}
@@ -98,19 +98,25 @@ def _journey_section(j: JourneyFairness, attributes: list[str], k: int) -> str:
     return "".join(parts)
 
 
-def _feedback_section(feedback: list[ResourceFeedback], limit: int = 20) -> str:
+def _feedback_section(feedback: list[ResourceFeedback], k: int, limit: int = 20) -> str:
     top = feedback[:limit]
     flag = ' class="flag"'
     rows = "".join(
-        f"<tr{flag if f.poorly_rated else ''}><td>{escape(f.resource_id)}</td><td>{f.offered_people}</td>"
-        f"<td>{f.offered_messages}</td><td>{f.clicks}</td><td>{f.ratings}</td>"
+        f"<tr{flag if f.poorly_rated else ''}><td>{escape(f.resource_id)}</td>"
+        f"<td>{escape(hidden_figure(f.offered_people, k))}</td>"
+        f"<td>{'-' if f.offered_messages is None else f.offered_messages}</td>"
+        f"<td>{escape(hidden_figure(f.clicks, k))}</td><td>{escape(hidden_figure(f.ratings, k))}</td>"
         f"<td>{_signed(f.mean_rating)}</td></tr>" for f in top)
     chart = ""
-    if top:
-        fig = Figure(figsize=(8, 0.5 + 0.28 * len(top)))
+    charted = [f for f in top if f.offered_people is not None]  # a bar would show a figure the table hides
+    if charted:
+        fig = Figure(figsize=(8, 0.5 + 0.28 * len(charted)))
         ax = fig.add_subplot(1, 1, 1)
-        ax.barh([f.resource_id for f in top], [f.offered_people for f in top], color="#4a90c2", label="offered")
-        ax.barh([f.resource_id for f in top], [f.clicks for f in top], color="#2f855a", label="clicks", height=0.4)
+        ax.barh([f.resource_id for f in charted], [f.offered_people or 0 for f in charted], color="#4a90c2",
+                label="offered")
+        clicked = [f for f in charted if f.clicks is not None]
+        ax.barh([f.resource_id for f in clicked], [f.clicks or 0 for f in clicked], color="#2f855a", label="clicks",
+                height=0.4)
         ax.invert_yaxis()
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=8)
@@ -147,7 +153,7 @@ def fairness_html(report: FairnessReport, feedback: list[ResourceFeedback]) -> s
     listed = "".join(f"<li>{escape(f)}</li>" for f in found) or "<li>none</li>"
     body = [intro, f"<h2>Findings ({len(found)})</h2><ul>{listed}</ul>"]
     body += [_journey_section(j, report.attributes, report.k) for j in report.journeys]
-    body.append(_feedback_section(feedback))
+    body.append(_feedback_section(feedback, report.k))
     return _page("Wayfinder fairness report", body)
 
 

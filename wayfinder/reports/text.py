@@ -117,10 +117,15 @@ def print_fairness(report: FairnessReport, feedback: list[ResourceFeedback], out
             continue
         for attribute in report.attributes:
             _attribute_table(j, attribute, k, out)
-    print_feedback(feedback, out)
+    print_feedback(feedback, k, out)
 
 
-def print_feedback(feedback: list[ResourceFeedback], out: TextIO, limit: int = 15) -> None:
+def hidden_figure(value: int | None, k: int) -> str:
+    """A feedback figure, or what stands for it when fewer than k people are behind it."""
+    return str(value) if value is not None else f"<{k} people"
+
+
+def print_feedback(feedback: list[ResourceFeedback], k: int, out: TextIO, limit: int = 15) -> None:
     poor = [f for f in feedback if f.poorly_rated]
     print(f"\nResources offered often and rated poorly ({len(poor)}):", file=out)
     for f in poor or []:
@@ -131,7 +136,8 @@ def print_feedback(feedback: list[ResourceFeedback], out: TextIO, limit: int = 1
     print(f"\nFeedback per resource (the {min(limit, len(feedback))} most offered):", file=out)
     rows = [["resource", "offered (people)", "messages", "clicks", "ratings", "mean rating"]]
     for f in feedback[:limit]:
-        rows.append([f.resource_id, str(f.offered_people), str(f.offered_messages), str(f.clicks), str(f.ratings),
+        rows.append([f.resource_id, hidden_figure(f.offered_people, k), "-" if f.offered_messages is None else
+                     str(f.offered_messages), hidden_figure(f.clicks, k), hidden_figure(f.ratings, k),
                      "-" if f.mean_rating is None else f"{f.mean_rating:+.2f}"])
     _table(rows, out, "  ")
 

@@ -226,6 +226,21 @@ def test_a_copied_rating_or_click_counts_once(inputs: ReportInputs) -> None:
     assert (rows["r-b"].ratings, rows["r-a"].clicks) == (len(world.RATINGS["r-b"]) + 1, world.CLICKS_ON_R_A + 1)
 
 
+def test_a_message_to_the_manager_is_not_what_the_employee_received(inputs: ReportInputs) -> None:
+    """A message about G11-G18 to their manager: the journey reached them, but they were not offered its
+    resource, and the manager (one person) is who it was offered to."""
+    to_manager = [m.model_copy(update={"message_id": f"mgr-{m.employee_id}", "recipient_id": "MGR",
+                                       "resources": ["r-b"], "scheduled_for": m.created_at})
+                  for m in inputs.messages if m.journey_id == "welcome" and m.employee_id in world.ENG[10:18]]
+    more = replace(inputs, messages=inputs.messages + to_manager)
+    j = next(j for j in fairness_report(more).journeys if j.journey_id == "welcome")
+    offered = next(v for v in j.values if v.measure == "resources_offered" and v.attribute == "department")
+    assert {c.group: round(c.value, 3) for c in offered.cells} == {"Eng": 1.0, "Sales": round(32 / 18, 3)}
+    hours = next(v for v in j.values if v.measure == "hours_to_first_message" and v.attribute == "department")
+    assert hours.overall is not None and (hours.overall.n, hours.overall.value) == (34, 1.0)
+    assert {f.resource_id: f for f in feedback_rollup(more)}["r-b"].offered_people == 17
+
+
 def test_impact_compares_reached_with_control(inputs: ReportInputs) -> None:
     report = impact_report(inputs)
     [j] = report.journeys

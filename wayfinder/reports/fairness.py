@@ -44,7 +44,8 @@ METRICS = (
     Metric("enrollment", lambda p: p.in_audience, lambda p: p.enrolled, True,
            "enrolled, of those who had the journey's trigger event"),
     Metric("delivery", lambda p: p.reached, lambda p: p.delivered, True,
-           "got at least one message (sent or approved), of those enrolled and not held out"),
+           "had at least one message about them sent or approved (to them, or e.g. their manager), of those "
+           "enrolled and not held out"),
     Metric("suppression", lambda p: p.reached, lambda p: p.suppressed, False,
            "had at least one message suppressed (not for the holdout), of those enrolled and not held out"),
     Metric("review", lambda p: p.reached, lambda p: p.reviewed, None,

@@ -23,7 +23,7 @@ class ResourceFeedback:
     """None where fewer than k people are behind a figure (and for the mean, where no one rated)."""
 
     resource_id: str
-    offered_people: int | None  # distinct people who got it in a delivered message
+    offered_people: int | None  # distinct recipients of a delivered message with it (a manager too)
     offered_messages: int | None  # shown with the people it went to
     clicks: int | None
     ratings: int | None
@@ -42,9 +42,9 @@ def feedback_rollup(inputs: ReportInputs) -> list[ResourceFeedback]:
     people: dict[str, set[str]] = defaultdict(set)
     messages: dict[str, int] = defaultdict(int)
     for m in inputs.messages:
-        if m.status in DELIVERED:
+        if m.status in DELIVERED and m.recipient_id is not None:
             for r in m.resources:
-                people[r].add(m.employee_id)
+                people[r].add(m.recipient_id)
                 messages[r] += 1
     clicks: dict[str, list[str]] = defaultdict(list)  # resource -> who clicked, once per click
     ratings: dict[str, list[tuple[str, int]]] = defaultdict(list)

@@ -6,6 +6,7 @@ import functools
 import json
 import math
 import re
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from types import UnionType
 from typing import Annotated, Any, Literal, NoReturn, Union, get_args, get_origin
@@ -16,7 +17,8 @@ from pydantic.fields import FieldInfo
 from wayfinder.journeys.profile import Locale, ProfileUpdate, QuietHours, Timezone
 from wayfinder.vocabulary import EventType, iso
 
-__all__ = ["EARLIEST", "ERASURE", "LATEST", "SENSITIVE_EVENT_TYPES", "CloudEvent", "DecodeError", "decode_event", "iso"]
+__all__ = ["EARLIEST", "ERASURE", "LATEST", "SENSITIVE_EVENT_TYPES", "CloudEvent", "DecodeError", "decode_event",
+           "distinct", "iso"]
 
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
@@ -51,6 +53,16 @@ class CloudEvent(BaseModel):
     def key(self) -> tuple[str, str]:
         """The idempotency key: the same (source, id) has the effect of once."""
         return (self.source, self.id)
+
+
+def distinct(events: Iterable[CloudEvent]) -> Iterator[CloudEvent]:
+    """Each event the first time its key comes; later copies are left out (SPEC §2: the same (source, id)
+    processed twice has the effect of once). For readers of a whole file or topic, such as the reports."""
+    seen: set[tuple[str, str]] = set()
+    for event in events:
+        if event.key not in seen:
+            seen.add(event.key)
+            yield event
 
 
 class _Data(BaseModel):

@@ -5,7 +5,9 @@ document. They are kept for aggregate reporting only, so ``validate`` rejects a 
 condition or a catalog eligibility rule that reads one: ``employee.NAME``,
 ``employee.attributes.NAME``, ``employee["NAME"]``, ``employee.attributes["NAME"]`` (``has(...)``
 included), and any use of ``employee`` or ``employee.attributes`` as a whole value (which could
-read every field, protected ones too).
+read every field, protected ones too). The same reads of an event's data (``event.data.NAME``,
+``trigger.data.attributes.NAME``, ``event.data`` as a whole, ``event`` as a whole, ...) are rejected too:
+HRIS events carry the profile itself (an upsert's ``data`` is what becomes ``employee``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from wayfinder.journeys._yaml import Document, Loc
 from wayfinder.journeys.model import BranchStep, Journey, SendStep, TaskStep, WaitForStep, WaitStep
 
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
-_EMPLOYEE = re.compile(r"(?<![\w.])employee\b")
+_ROOT = re.compile(r"(?<![\w.])(employee|event|trigger)\b")
 _MEMBER = re.compile(r"\s*\.\s*(\w+)")
 _INDEX = re.compile(r"\s*\[\s*('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\s*\]")
 
@@ -50,27 +52,43 @@ def _member(source: str, code: str, pos: int) -> tuple[str | None, int]:
     return None, pos
 
 
+def _profile_read(source: str, code: str, pos: int, path: str, whole: str,
+                  protected: Sequence[str]) -> tuple[str, str] | None:
+    """What the expression reads of the profile-shaped value ending at ``pos`` (written ``path``), as (attribute,
+    how), when it may be a protected attribute: a protected field, its ``attributes``, or the value as a whole."""
+    name, end = _member(source, code, pos)
+    if name is None:
+        return protected[0], whole
+    if name == "attributes":
+        inner, _ = _member(source, code, end)
+        if inner is None:
+            return protected[0], f"uses {path}.attributes as a whole"
+        name, path = inner, f"{path}.attributes"
+    return (name, f"reads {path}.{name}") if name in protected else None
+
+
+def _read_at(source: str, code: str, root: str, pos: int, protected: Sequence[str]) -> tuple[str, str] | None:
+    if root == "employee":
+        return _profile_read(source, code, pos, root, "uses the whole employee profile", protected)
+    name, end = _member(source, code, pos)  # event or trigger: only its data may hold the profile
+    if name is None:
+        return protected[0], f"uses the whole {root}"
+    if name != "data":
+        return None
+    return _profile_read(source, code, end, f"{root}.data", f"uses {root}.data as a whole", protected)
+
+
 def protected_reads(source: str, protected: Sequence[str]) -> list[ProtectedRead]:
-    """Every place where the expression reads a protected attribute of the employee."""
+    """Every place where the expression reads a protected attribute of the employee, from the profile or from an
+    event's data."""
     if not protected:
         return []
     code = _blank_strings(source)
     found: list[ProtectedRead] = []
-    for m in _EMPLOYEE.finditer(code):
-        column = m.start() + 1
-        name, end = _member(source, code, m.end())
-        if name is None:
-            found.append(ProtectedRead(column, protected[0], "uses the whole employee profile"))
-            continue
-        if name != "attributes":
-            if name in protected:
-                found.append(ProtectedRead(column, name, f"reads employee.{name}"))
-            continue
-        inner, _ = _member(source, code, end)
-        if inner is None:
-            found.append(ProtectedRead(column, protected[0], "uses employee.attributes as a whole"))
-        elif inner in protected:
-            found.append(ProtectedRead(column, inner, f"reads employee.attributes.{inner}"))
+    for m in _ROOT.finditer(code):
+        read = _read_at(source, code, m.group(1), m.end(), protected)
+        if read is not None:
+            found.append(ProtectedRead(m.start() + 1, *read))
     return found
 
 

@@ -38,8 +38,8 @@ WELCOME_STATUS = {"S01": ("suppressed", "opted_out_channel"), "S11": ("suppresse
 CHECKIN_CONTROL = SALES[:6] + ENG[:6]
 COMPLETED_IN_TIME = ["S01", "G01", "G02", *SALES[6:17], *ENG[6:16]]
 COMPLETED_LATE = ["S18"]
-RATINGS = {"r-b": [-1, -1, -1, 0], "r-a": [1, 1, 0]}
-CLICKS_ON_R_A = 5
+RATINGS = {"r-b": [-1, -1, -1, -1, -1, -1, -1, 0, 0, 0], "r-a": [1, 1, 0]}  # r-a: 3 people, fewer than k
+CLICKS_ON_R_A = 10
 
 JOURNEYS = {
     "journeys/welcome.yaml": """

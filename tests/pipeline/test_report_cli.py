@@ -44,17 +44,24 @@ def test_fairness_json_carries_the_hand_computed_figures(tmp_path: Path, capsys:
     assert data["fairness"]["k"] == 10 and data["fairness"]["protected"] == ["gender"]
     poor = [f["resource_id"] for f in data["feedback"] if f["poorly_rated"]]
     assert poor == ["r-b"]
+    r_a = next(f for f in data["feedback"] if f["resource_id"] == "r-a")
+    assert (r_a["clicks"], r_a["ratings"], r_a["mean_rating"]) == (10, None, None)
 
 
 def test_fairness_tables_list_the_findings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     world = write_world(tmp_path)
-    assert main(["report", "fairness", *_args(world)]) == 0
+    html = tmp_path / "report.html"
+    assert main(["report", "fairness", *_args(world), "--html", str(html)]) == 0
     out = capsys.readouterr().out
     _names_no_one(out)
     assert "Findings (3):" in out
     assert ("welcome: enrollment for department = Eng: 55% (95% CI 34%-74%, n=20), impact ratio 0.61 against "
             "the best group") in out
-    assert "r-b: offered to 16 people, mean rating -0.75 from 4 ratings" in out
+    assert "r-b: offered to 16 people, mean rating -0.70 from 10 ratings" in out
+    # r-a: rated by 3 people, fewer than k: its ratings and mean are not shown
+    assert "r-a       34                34        10      <10 people  -" in out
+    assert "<td>r-a</td><td>34</td><td>34</td><td>10</td><td>&lt;10 people</td><td></td>" in \
+        html.read_text(encoding="utf-8")
 
 
 def test_impact_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,3 +122,20 @@ def test_simulate_holds_out_the_hashed_share_and_impact_compares_them(tmp_path: 
     assert main(["report", "impact", *_args(world, "sim"), "--json"]) == 0
     [outcome] = json.loads(capsys.readouterr().out)["impact"]["journeys"][0]["outcomes"]
     assert outcome["control"]["n"] == len(held) and outcome["reached"]["n"] == 50 - len(held)
+
+
+def test_a_count_the_header_hides_is_in_no_cell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With k = 40, welcome's 39 enrolled of 50 is hidden in the header: no table, page or JSON may show it."""
+    world = write_world(tmp_path)
+    fairness = world / "defs" / "fairness.yaml"
+    fairness.write_text(fairness.read_text(encoding="utf-8").replace("k: 10", "k: 40"), encoding="utf-8")
+    html = tmp_path / "report.html"
+    assert main(["report", "fairness", *_args(world), "--html", str(html)]) == 0
+    text = capsys.readouterr().out
+    assert "journey welcome: audience 50, enrolled <40, held out 1" in text
+    assert "39/50" not in text and "39/50" not in html.read_text(encoding="utf-8")
+    assert main(["report", "fairness", *_args(world), "--json"]) == 0
+    welcome = next(j for j in json.loads(capsys.readouterr().out)["fairness"]["journeys"]
+                   if j["journey_id"] == "welcome")
+    assert welcome["enrolled"] is None
+    assert all(b["overall"] is None and b["cells"] == [] for b in welcome["breakdowns"] if b["metric"] == "enrollment")

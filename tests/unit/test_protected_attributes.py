@@ -46,6 +46,16 @@ def test_audience_reading_a_protected_attribute_is_rejected_at_its_column(write_
         f"journeys/j.yaml:7:39: journey j: audience reads employee.attributes.gender, {TAIL}"]
 
 
+def test_reading_a_protected_attribute_from_the_event_data_is_rejected(write_files: WriteFiles) -> None:
+    """An HRIS upsert's data is the profile itself: steering on event.data.gender is steering on the gender."""
+    root = write_files({"journeys/j.yaml": HEAD + "trigger: {event: hris.employee.upserted}\n"
+                        "audience: 'has(event.data.gender) && event.data.gender == \"f\"'\n"
+                        + STEPS, "fairness.yaml": FAIRNESS})
+    assert problems_of(root, root / "fairness.yaml") == [
+        f"journeys/j.yaml:7:16: journey j: audience reads event.data.gender, {TAIL}",
+        f"journeys/j.yaml:7:38: journey j: audience reads event.data.gender, {TAIL}"]
+
+
 def test_without_a_fairness_document_nothing_is_protected(write_files: WriteFiles) -> None:
     # an attribute may be absent, so the expression guards it with has() (journeys/checks.py)
     root = write_files({"journeys/j.yaml": HEAD + "trigger: {event: hris.employee.hired}\n"
@@ -101,6 +111,13 @@ def test_reads_are_found_in_every_form_and_not_inside_strings() -> None:
     assert reads('"f" in employee.attributes') == [(8, "gender", "uses employee.attributes as a whole")]
     assert reads("size(employee) > 0") == [(6, "gender", "uses the whole employee profile")]
     assert reads("employee.attributes.team == 'x'") == []
+    assert reads("event.data.country == 'DE'") == [(1, "country", "reads event.data.country")]
+    assert reads("trigger . data['gender'] == 'f'") == [(1, "gender", "reads trigger.data.gender")]
+    assert reads("size(event.data) > 0") == [(6, "gender", "uses event.data as a whole")]
+    assert reads("size(trigger) > 0") == [(6, "gender", "uses the whole trigger")]
+    assert reads("event.type == 'x' && trigger.data.start_date < now && event.subject != ''") == []
+    assert reads("'f' in event.data.attributes") == [(8, "gender", "uses event.data.attributes as a whole")]
+    assert reads("event.data.attributes['country'] == 'DE'") == [(1, "country", "reads event.data.attributes.country")]
     assert protected_reads("employee.attributes.gender", []) == []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -27,7 +28,7 @@ from wayfinder.reports.fairness import (
     hidden,
 )
 from wayfinder.reports.groups import age, age_band, group_of
-from wayfinder.reports.inputs import replay
+from wayfinder.reports.inputs import build, read_events, replay
 from wayfinder.reports.people import Person
 from wayfinder.reports.stats import difference, wilson
 from wayfinder.reports.text import findings
@@ -94,6 +95,39 @@ def test_k_people_are_shown_and_one_fewer_are_not() -> None:
     assert hidden({"employee": 18, "intern": 1, "contractor": 1}, 10) == {"employee", "intern", "contractor"}
 
 
+def test_a_count_of_1_to_k_minus_1_is_hidden_as_a_small_group_is() -> None:
+    assert hidden({"a": 20, "b": 20}, 10, {"a": 10, "b": 0}) == set()
+    # a's 9 could be read off the total: b is hidden with it
+    assert hidden({"a": 20, "b": 20}, 10, {"a": 9, "b": 15}) == {"a", "b"}
+    # a and b count 5 each, 10 together: enough
+    assert hidden({"a": 20, "b": 20, "c": 30}, 10, {"a": 5, "b": 5, "c": 12}) == {"a", "b"}
+    assert hidden({"a": 20, "b": 20, "c": 30}, 10, {"a": 1, "b": 1, "c": 12}) == {"a", "b", "c"}
+
+
+def test_a_breakdown_whose_total_count_is_under_k_shows_nothing() -> None:
+    """The journey's header hides 9 enrolled of 10; no cell may show it (nor a group that holds them all)."""
+    people = {f"p{i}": (Person(in_audience=True, enrolled=i < 9), "unknown") for i in range(10)}
+    b = breakdown(METRICS[0], "gender", people, 10)
+    assert b.overall is None and b.cells == []
+    everyone = breakdown(METRICS[0], "gender", people | {"p10": (Person(in_audience=True, enrolled=True), "f")}, 10)
+    assert everyone.overall is not None and everyone.overall.count == 10 and everyone.cells == []
+
+
+def test_every_count_shown_is_zero_or_k_and_none_hidden_can_be_worked_out(inputs: ReportInputs) -> None:
+    report = fairness_report(inputs)
+    for j in report.journeys:
+        for b in j.breakdowns:
+            if b.overall is None:
+                continue
+            assert all(c.n >= 10 and (c.count == 0 or c.count >= 10) for c in [b.overall, *b.cells])
+            rest_n = b.overall.n - sum(c.n for c in b.cells)
+            rest_x = b.overall.count - sum(c.count for c in b.cells)
+            assert b.hidden_groups == 0 or (b.hidden_groups >= 2 and rest_n >= 10
+                                          and (rest_x == 0 or rest_x >= 10))
+        enrollment = [b.overall for b in j.breakdowns if b.metric == "enrollment"]
+        assert all(o is None or (o.n, o.count) == (j.audience, j.enrolled) for o in enrollment)
+
+
 def test_a_breakdown_hides_small_groups_without_naming_them() -> None:
     people = {f"p{i}": (Person(in_audience=True, enrolled=i % 2 == 0), "big") for i in range(20)}
     people |= {f"q{i}": (Person(in_audience=True, enrolled=True), "rare-a") for i in range(9)}
@@ -126,14 +160,14 @@ def test_delivery_suppression_review_and_rejection(inputs: ReportInputs) -> None
     report = fairness_report(inputs)
     # reached = enrolled and not held out: Sales 18, Eng 10, Ops 6, Legal 4 = 38
     delivery = _get(report, "welcome", "delivery", "department")
-    assert _cells(delivery) == {"Eng": (10, 10, "best"), "Sales": (16, 18, "ok")}
+    # Ops (5/6) and Legal (3/4) are under k; together 8 of 10 delivered, a count under k, so Eng (10/10) goes too
+    assert _cells(delivery) == {"Sales": (16, 18, None)}
+    assert delivery.hidden_groups == 3
     assert delivery.overall is not None and (delivery.overall.count, delivery.overall.n) == (34, 38)
-    suppression = _get(report, "welcome", "suppression", "department")
-    assert _cells(suppression) == {"Eng": (0, 10, "best"), "Sales": (2, 18, "ok")}
-    review = _get(report, "welcome", "review", "gender")
-    assert _cells(review) == {"f": (0, 11, None), "m": (0, 17, None), "unknown": (2, 10, None)}
-    rejection = _get(report, "welcome", "rejection", "department")
-    assert rejection.overall is None  # 2 people had a message under review: fewer than k
+    # 2 people suppressed (Sales), 2 reviewed (Ops, Legal) and 1 rejected: counts under k, nothing is shown
+    for metric, attribute in (("suppression", "department"), ("review", "gender"), ("rejection", "department")):
+        b = _get(report, "welcome", metric, attribute)
+        assert b.overall is None and b.cells == []
 
 
 def test_time_to_first_message_and_resources(inputs: ReportInputs) -> None:
@@ -150,14 +184,61 @@ def test_time_to_first_message_and_resources(inputs: ReportInputs) -> None:
     offered = next(v for v in j.values if v.measure == "resources_offered" and v.attribute == "department")
     # Sales: 16 people got r-a and r-b, 2 got nothing: 32/18
     assert {c.group: round(c.value, 3) for c in offered.cells} == {"Eng": 1.0, "Sales": round(32 / 18, 3)}
-    assert (j.audience, j.enrolled, j.held_out) == (50, 39, None)
+    assert (j.audience, j.enrolled, j.held_out) == (50, 39, 1)  # held out as it is: 39 enrolled, 38 reached
 
 
 def test_feedback_lists_a_resource_offered_often_and_rated_poorly(inputs: ReportInputs) -> None:
     rows = {f.resource_id: f for f in feedback_rollup(inputs)}
-    assert (rows["r-b"].offered_people, rows["r-b"].ratings, rows["r-b"].mean_rating) == (16, 4, -0.75)
+    assert (rows["r-b"].offered_people, rows["r-b"].ratings, rows["r-b"].mean_rating) == (16, 10, -0.7)
     assert rows["r-b"].poorly_rated and not rows["r-a"].poorly_rated
-    assert (rows["r-a"].offered_people, rows["r-a"].clicks, rows["r-a"].negative) == (34, 5, 0)
+    assert (rows["r-a"].offered_people, rows["r-a"].offered_messages, rows["r-a"].clicks) == (34, 34, 10)
+
+
+def test_feedback_from_fewer_than_k_people_is_not_shown(inputs: ReportInputs) -> None:
+    """r-a has 3 ratings (3 people): neither they nor their mean show; 9 people clicking do not show either."""
+    rows = {f.resource_id: f for f in feedback_rollup(inputs)}
+    assert (rows["r-a"].ratings, rows["r-a"].mean_rating, rows["r-a"].poorly_rated) == (None, None, False)
+    clicks = [e for e in inputs.events if e.type == "engagement.message.clicked"]
+    fewer = replace(inputs, events=[e for e in inputs.events if e is not clicks[0]])
+    assert {f.resource_id: f for f in feedback_rollup(fewer)}["r-a"].clicks is None
+    # 10 clicks of one person are still one person behind them
+    one = replace(inputs, events=[e for e in inputs.events if e not in clicks] +
+                  [c.model_copy(update={"subject": "G11"}) for c in clicks])
+    assert {f.resource_id: f for f in feedback_rollup(one)}["r-a"].clicks is None
+    # offered to fewer than k people: neither the people nor the messages show
+    few = replace(inputs, messages=[m for m in inputs.messages if m.employee_id in world.SALES[:9]])
+    rows = {f.resource_id: f for f in feedback_rollup(few)}
+    assert (rows["r-b"].offered_people, rows["r-b"].offered_messages, rows["r-b"].poorly_rated) == (None, None, False)
+
+
+def test_a_copied_rating_or_click_counts_once(inputs: ReportInputs) -> None:
+    """SPEC §2: the same (source, id) processed twice has the effect of once, for every report (read once)."""
+    def copy(kind: str, data: dict[str, object]) -> str:
+        return json.dumps({"specversion": "1.0", "id": f"{kind}-1", "source": "test/engagement", "type": kind,
+                           "time": "2026-03-05T09:00:00Z", "subject": "S01", "data": data})
+
+    copies = 3 * [copy("engagement.message.feedback", {"resource_id": "r-b", "rating": -1}),
+                  copy("engagement.message.clicked", {"resource_id": "r-a"})]
+    events, skipped = read_events([json.dumps(e) for e in world.events()] + copies)
+    assert skipped == 0 and len(events) == len(world.events()) + 2
+    again = build(inputs.journeys, inputs.fairness, inputs.messages, [], events)
+    rows = {f.resource_id: f for f in feedback_rollup(again)}
+    assert (rows["r-b"].ratings, rows["r-a"].clicks) == (len(world.RATINGS["r-b"]) + 1, world.CLICKS_ON_R_A + 1)
+
+
+def test_a_message_to_the_manager_is_not_what_the_employee_received(inputs: ReportInputs) -> None:
+    """A message about G11-G18 to their manager: the journey reached them, but they were not offered its
+    resource, and the manager (one person) is who it was offered to."""
+    to_manager = [m.model_copy(update={"message_id": f"mgr-{m.employee_id}", "recipient_id": "MGR",
+                                       "resources": ["r-b"], "scheduled_for": m.created_at})
+                  for m in inputs.messages if m.journey_id == "welcome" and m.employee_id in world.ENG[10:18]]
+    more = replace(inputs, messages=inputs.messages + to_manager)
+    j = next(j for j in fairness_report(more).journeys if j.journey_id == "welcome")
+    offered = next(v for v in j.values if v.measure == "resources_offered" and v.attribute == "department")
+    assert {c.group: round(c.value, 3) for c in offered.cells} == {"Eng": 1.0, "Sales": round(32 / 18, 3)}
+    hours = next(v for v in j.values if v.measure == "hours_to_first_message" and v.attribute == "department")
+    assert hours.overall is not None and (hours.overall.n, hours.overall.value) == (34, 1.0)
+    assert {f.resource_id: f for f in feedback_rollup(more)}["r-b"].offered_people == 17
 
 
 def test_impact_compares_reached_with_control(inputs: ReportInputs) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from wayfinder.journeys.events import CloudEvent, iso
+from wayfinder.journeys.events import CloudEvent, distinct, iso
 
 RATING_EVENTS = frozenset({"engagement.message.feedback", "engagement.resource.rated"})
 OPEN_EVENT = "engagement.message.opened"
@@ -36,13 +36,11 @@ def _rating(value: object) -> int | None:
 
 def aggregate(events: Iterable[CloudEvent], until: datetime | None = None) -> dict[str, dict[str, int]]:
     """Resource id -> ``ratings``, ``rating_sum``, ``opens``, ``clicks`` (events taken in time order)."""
-    seen: set[tuple[str, str]] = set()
     erased: set[str] = set()
     per_resource: dict[str, _Counts] = {}
-    for event in sorted(events, key=lambda e: e.time):  # stable: ties keep their order
-        if (until is not None and event.time > until) or (event.source, event.id) in seen:
+    for event in distinct(sorted(events, key=lambda e: e.time)):  # stable: ties keep their order
+        if until is not None and event.time > until:
             continue
-        seen.add((event.source, event.id))
         if event.type == ERASURE_EVENT:
             erased.add(event.subject)
             continue

@@ -1,8 +1,12 @@
 """The fairness report: per journey and attribute, who was enrolled, reached, held for review, ...
 
-Rates count people. A group with fewer than ``k`` people is never shown (nor its name); the next
-smallest groups are hidden with it until the hidden ones are at least two and hold at least ``k``
-people together, so that no hidden figure can be worked out from the total. The four-fifths rule
+Rates count people. Every figure that counts people is 0 or at least ``k``: a group with fewer than
+``k`` people, or with 1 to ``k - 1`` people counted by the metric, is never shown (nor its name); the next
+smallest groups are hidden with it until the hidden ones are at least two and, together, hold at least
+``k`` people and a count of 0 or at least ``k``, so that no hidden figure can be worked out from the total.
+A breakdown whose total would break that rule shows nothing, as the journey's header hides the same figure.
+The number held out is shown as it is: it follows from enrolled and reached (the population of delivery), and
+who is held out is a hash draw that says nothing about a person. The four-fifths rule
 compares each shown group's favourable rate with the best shown group's; a group below four fifths is a
 finding, ``flag`` when the difference is statistically meaningful and ``watch`` when it may be chance (see
 :func:`finding`).
@@ -40,7 +44,8 @@ METRICS = (
     Metric("enrollment", lambda p: p.in_audience, lambda p: p.enrolled, True,
            "enrolled, of those who had the journey's trigger event"),
     Metric("delivery", lambda p: p.reached, lambda p: p.delivered, True,
-           "got at least one message (sent or approved), of those enrolled and not held out"),
+           "had at least one message about them sent or approved (to them, or e.g. their manager), of those "
+           "enrolled and not held out"),
     Metric("suppression", lambda p: p.reached, lambda p: p.suppressed, False,
            "had at least one message suppressed (not for the holdout), of those enrolled and not held out"),
     Metric("review", lambda p: p.reached, lambda p: p.reviewed, None,
@@ -72,7 +77,7 @@ class Cell(GroupCell):
 class Breakdown:
     metric: str
     attribute: str
-    overall: Cell | None  # None: fewer than k people in all
+    overall: Cell | None  # None: fewer than k people in all, or a count of 1 to k - 1
     cells: list[Cell]
     hidden_groups: int
 
@@ -96,7 +101,7 @@ class JourneyFairness:
     journey_id: str
     audience: int | None  # None when fewer than k
     enrolled: int | None
-    held_out: int | None
+    held_out: int  # shown as it is (see the module's note)
     breakdowns: list[Breakdown]
     values: list[ValueBreakdown]
 
@@ -112,15 +117,27 @@ class FairnessReport:
 
 
 def shown_count(n: int, k: int) -> int | None:
-    return n if n >= k else None
+    """A count of people as the report may show it: 0 (it singles no one out) or at least k; else None."""
+    return n if n == 0 or n >= k else None
 
 
-def hidden(sizes: dict[str, int], k: int) -> set[str]:
-    """Groups not to show: those under k, and then the next smallest ones until the hidden groups are at
-    least two and hold at least k people together, so no hidden figure can be worked out from the total."""
-    out = {g for g, n in sizes.items() if n < k}
+def showable(n: int, count: int, k: int) -> bool:
+    """A cell may show: at least k people, and its count is one the report may show."""
+    return n >= k and shown_count(count, k) is not None
+
+
+def hidden(sizes: dict[str, int], k: int, counts: dict[str, int] | None = None) -> set[str]:
+    """Groups not to show: those under k people or with a count (``counts``, none by default) of 1 to k - 1,
+    and then the next smallest ones until the hidden groups are at least two and would be showable together,
+    so no hidden figure can be worked out from the total."""
+    count = counts or {}
+
+    def together(groups: set[str]) -> bool:
+        return showable(sum(sizes[g] for g in groups), sum(count.get(g, 0) for g in groups), k)
+
+    out = {g for g in sizes if not together({g})}
     rest = sorted((n, g) for g, n in sizes.items() if g not in out)
-    while out and rest and (len(out) < 2 or sum(sizes[g] for g in out) < k):
+    while out and rest and (len(out) < 2 or not together(out)):
         out.add(rest.pop(0)[1])
     return out
 
@@ -162,18 +179,26 @@ def _judge(cells: list[Cell], favourable: bool) -> list[Cell]:
     return out
 
 
-def breakdown(metric: Metric, attribute: str, people: dict[str, tuple[Person, str]], k: int) -> Breakdown:
-    """One metric split by one attribute; ``people`` maps an id to (outcome, group)."""
+Tally = tuple[dict[str, int], dict[str, int]]  # people per group, and how many of them the metric counts
+
+
+def tally(metric: Metric, people: dict[str, tuple[Person, str]]) -> Tally:
     n: dict[str, int] = defaultdict(int)
     x: dict[str, int] = defaultdict(int)
     for person, group in people.values():
         if metric.population(person):
             n[group] += 1
             x[group] += metric.success(person)
+    return dict(n), dict(x)
+
+
+def breakdown(metric: Metric, attribute: str, people: dict[str, tuple[Person, str]], k: int) -> Breakdown:
+    """One metric split by one attribute; ``people`` maps an id to (outcome, group)."""
+    n, x = tally(metric, people)
     total_n, total_x = sum(n.values()), sum(x.values())
-    if total_n < k:
+    if not showable(total_n, total_x, k):
         return Breakdown(metric.name, attribute, None, [], len(n))
-    hide = hidden(dict(n), k)
+    hide = hidden(n, k, x)
     cells = [_cell(g, n[g], x[g]) for g in sorted(n) if g not in hide]
     if metric.favourable is not None:
         cells = _judge(cells, metric.favourable)
@@ -230,7 +255,7 @@ def journey_fairness(inputs: ReportInputs, journey_id: str) -> JourneyFairness:
         journey_id,
         audience=shown_count(sum(p.in_audience for p in people.values()), k),
         enrolled=shown_count(sum(p.enrolled for p in people.values()), k),
-        held_out=shown_count(sum(p.held_out for p in people.values()), k),
+        held_out=sum(p.held_out for p in people.values()),
         breakdowns=breakdowns, values=values)
 
 

@@ -2,7 +2,7 @@
 
 Ratings come from ``engagement.message.feedback`` (``rating`` -1, 0 or 1) and, under the name the
 issue uses, ``engagement.resource.rated``; clicks from ``engagement.message.clicked``. An event
-counts for the resource in ``data.resource_id``.
+counts for the resource in ``data.resource_id`` (each (``source``, ``id``) once: see ``read_events``).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from wayfinder.reports.fairness import shown_count
 from wayfinder.reports.inputs import ReportInputs
 from wayfinder.reports.people import DELIVERED
 
@@ -19,13 +20,14 @@ CLICK_EVENT = "engagement.message.clicked"
 
 @dataclass(frozen=True)
 class ResourceFeedback:
+    """None where fewer than k people are behind a figure (and for the mean, where no one rated)."""
+
     resource_id: str
-    offered_people: int  # distinct people who got it in a delivered message
-    offered_messages: int
-    clicks: int
-    ratings: int
+    offered_people: int | None  # distinct recipients of a delivered message with it (a manager too)
+    offered_messages: int | None  # shown with the people it went to
+    clicks: int | None
+    ratings: int | None
     mean_rating: float | None
-    negative: int
     poorly_rated: bool
 
 
@@ -34,31 +36,39 @@ def _rating(value: object) -> int | None:
 
 
 def feedback_rollup(inputs: ReportInputs) -> list[ResourceFeedback]:
-    """Every resource offered or rated, most offered first."""
-    rules = inputs.fairness.feedback
+    """Every resource offered or rated, most offered first. A count (of people, or of the clicks or ratings of
+    people) is shown when it is 0 or at least k people are behind it, as in the rest of the report."""
+    rules, k = inputs.fairness.feedback, inputs.fairness.k
     people: dict[str, set[str]] = defaultdict(set)
     messages: dict[str, int] = defaultdict(int)
     for m in inputs.messages:
-        if m.status in DELIVERED:
+        if m.status in DELIVERED and m.recipient_id is not None:
             for r in m.resources:
-                people[r].add(m.employee_id)
+                people[r].add(m.recipient_id)
                 messages[r] += 1
-    clicks: dict[str, int] = defaultdict(int)
-    ratings: dict[str, list[int]] = defaultdict(list)
+    clicks: dict[str, list[str]] = defaultdict(list)  # resource -> who clicked, once per click
+    ratings: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for e in inputs.events:
         resource = e.data.get("resource_id")
         if not isinstance(resource, str):
             continue
         if e.type == CLICK_EVENT:
-            clicks[resource] += 1
+            clicks[resource].append(e.subject)
         elif e.type in RATING_EVENTS and (rating := _rating(e.data.get("rating"))) is not None:
-            ratings[resource].append(rating)
+            ratings[resource].append((e.subject, rating))
     out = []
     for r in set(people) | set(ratings) | set(clicks):
-        given = ratings.get(r, [])
+        offered = shown_count(len(people[r]), k)
+        rated = _behind(len(ratings[r]), {who for who, _ in ratings[r]}, k)
+        given = [g for _, g in ratings[r]] if rated else []
         mean = sum(given) / len(given) if given else None
-        poor = (len(people[r]) >= rules.min_offered and len(given) >= rules.min_ratings and mean is not None
-                and mean < rules.poor_below)
-        out.append(ResourceFeedback(r, len(people[r]), messages[r], clicks[r], len(given), mean,
-                                    sum(1 for g in given if g < 0), poor))
-    return sorted(out, key=lambda f: (-f.offered_people, -f.offered_messages, f.resource_id))
+        poor = (offered is not None and offered >= rules.min_offered and len(given) >= rules.min_ratings
+                and mean is not None and mean < rules.poor_below)
+        out.append(ResourceFeedback(r, offered, messages[r] if offered is not None else None,
+                                    _behind(len(clicks[r]), set(clicks[r]), k), rated, mean, poor))
+    return sorted(out, key=lambda f: (-len(people[f.resource_id]), -messages[f.resource_id], f.resource_id))
+
+
+def _behind(count: int, who: set[str], k: int) -> int | None:
+    """``count`` when the people behind it may be shown (none, or at least k), else None."""
+    return count if shown_count(len(who), k) is not None else None

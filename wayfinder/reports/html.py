@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from wayfinder.reports.fairness import FOUR_FIFTHS, Breakdown, FairnessReport, JourneyFairness
 from wayfinder.reports.feedback import ResourceFeedback
 from wayfinder.reports.impact import Arm, ImpactReport, JourneyImpact
-from wayfinder.reports.text import findings
+from wayfinder.reports.text import TOO_FEW, findings, hidden_figure
 
 CHARTED = ("enrollment", "delivery")
 COLOURS = {"best": "#2b6cb0", "ok": "#4a90c2", "watch": "#d69e2e", "flag": "#c53030", None: "#4a90c2"}
@@ -79,13 +79,13 @@ def _journey_section(j: JourneyFairness, attributes: list[str], k: int) -> str:
         return str(v) if v is not None else f"fewer than {k}"
 
     parts = [f"<h2>Journey {escape(j.journey_id)}</h2><p>audience {count(j.audience)}, enrolled "
-             f"{count(j.enrolled)}, held out {count(j.held_out)}</p>"]
+             f"{count(j.enrolled)}, held out {j.held_out}</p>"]
     if all(b.overall is None for b in j.breakdowns):
-        return parts[0] + f'<p class="note">Fewer than {k} people: not broken down.</p>'
+        return parts[0] + f'<p class="note">{TOO_FEW.format(k=k).capitalize()}: not broken down.</p>'
     for attribute in attributes:
         mine = [b for b in j.breakdowns if b.attribute == attribute]
         if all(b.overall is None for b in mine):
-            parts.append(f'<p class="note">By {escape(attribute)}: fewer than {k} people.</p>')
+            parts.append(f'<p class="note">By {escape(attribute)}: {TOO_FEW.format(k=k)}.</p>')
             continue
         parts.append(_rate_chart(f"{j.journey_id} by {attribute}", [b for b in mine if b.metric in CHARTED]))
         parts += [_cells_table(b) for b in mine if b.overall is not None]
@@ -98,19 +98,25 @@ def _journey_section(j: JourneyFairness, attributes: list[str], k: int) -> str:
     return "".join(parts)
 
 
-def _feedback_section(feedback: list[ResourceFeedback], limit: int = 20) -> str:
+def _feedback_section(feedback: list[ResourceFeedback], k: int, limit: int = 20) -> str:
     top = feedback[:limit]
     flag = ' class="flag"'
     rows = "".join(
-        f"<tr{flag if f.poorly_rated else ''}><td>{escape(f.resource_id)}</td><td>{f.offered_people}</td>"
-        f"<td>{f.offered_messages}</td><td>{f.clicks}</td><td>{f.ratings}</td>"
+        f"<tr{flag if f.poorly_rated else ''}><td>{escape(f.resource_id)}</td>"
+        f"<td>{escape(hidden_figure(f.offered_people, k))}</td>"
+        f"<td>{'-' if f.offered_messages is None else f.offered_messages}</td>"
+        f"<td>{escape(hidden_figure(f.clicks, k))}</td><td>{escape(hidden_figure(f.ratings, k))}</td>"
         f"<td>{_signed(f.mean_rating)}</td></tr>" for f in top)
     chart = ""
-    if top:
-        fig = Figure(figsize=(8, 0.5 + 0.28 * len(top)))
+    charted = [f for f in top if f.offered_people is not None]  # a bar would show a figure the table hides
+    if charted:
+        fig = Figure(figsize=(8, 0.5 + 0.28 * len(charted)))
         ax = fig.add_subplot(1, 1, 1)
-        ax.barh([f.resource_id for f in top], [f.offered_people for f in top], color="#4a90c2", label="offered")
-        ax.barh([f.resource_id for f in top], [f.clicks for f in top], color="#2f855a", label="clicks", height=0.4)
+        ax.barh([f.resource_id for f in charted], [f.offered_people or 0 for f in charted], color="#4a90c2",
+                label="offered")
+        clicked = [f for f in charted if f.clicks is not None]
+        ax.barh([f.resource_id for f in clicked], [f.clicks or 0 for f in clicked], color="#2f855a", label="clicks",
+                height=0.4)
         ax.invert_yaxis()
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=8)
@@ -136,7 +142,9 @@ def _page(title: str, body: Iterable[str]) -> str:
 def fairness_html(report: FairnessReport, feedback: list[ResourceFeedback]) -> str:
     found = findings(report)
     intro = (f'<p class="note">As of {escape(report.as_of)}. Rates count people, with 95% Wilson intervals. '
-             f"Groups with fewer than {report.k} people are not shown, nor named. A group whose favourable rate is "
+             f"No figure counts 1 to {report.k - 1} people: a group (or a total) that would is not shown, "
+             "nor named, and the next smallest groups are hidden with it so that none can be worked out. "
+             "A group whose favourable rate is "
              "below four fifths of the best group's is a finding, red when the 95% Newcombe interval of the "
              "difference leaves out zero, yellow when it may be chance. In the charts, whiskers are the 95% "
              "intervals, the dashed line is four fifths of the best rate, and bars are coloured as the findings. "
@@ -145,7 +153,7 @@ def fairness_html(report: FairnessReport, feedback: list[ResourceFeedback]) -> s
     listed = "".join(f"<li>{escape(f)}</li>" for f in found) or "<li>none</li>"
     body = [intro, f"<h2>Findings ({len(found)})</h2><ul>{listed}</ul>"]
     body += [_journey_section(j, report.attributes, report.k) for j in report.journeys]
-    body.append(_feedback_section(feedback))
+    body.append(_feedback_section(feedback, report.k))
     return _page("Wayfinder fairness report", body)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from wayfinder.journeys.engine import event_view
-from wayfinder.journeys.events import ERASURE, CloudEvent, DecodeError, decode_event
+from wayfinder.journeys.events import ERASURE, CloudEvent, DecodeError, decode_event, distinct
 from wayfinder.journeys.model import Fairness, Journey
 from wayfinder.journeys.profile import Profile, apply_event
 from wayfinder.journeys.records import Message, Task
@@ -93,7 +93,8 @@ def read_tasks(rows: Rows, where: str) -> list[Task]:
 
 
 def read_events(lines: Iterable[str | bytes]) -> tuple[list[CloudEvent], int]:
-    """Decodable events in time order (ties in file order), and how many lines could not be used."""
+    """Decodable events in time order (ties in file order), each (``source``, ``id``) once (the first in that
+    order: SPEC §2, a copy has no effect), and how many lines could not be used."""
     events: list[tuple[datetime, int, CloudEvent]] = []
     skipped = 0
     for number, line in enumerate(lines):
@@ -106,7 +107,7 @@ def read_events(lines: Iterable[str | bytes]) -> tuple[list[CloudEvent], int]:
             continue
         events.append((event.time, number, event))
     events.sort(key=lambda t: (t[0], t[1]))
-    return [e for _, _, e in events], skipped
+    return list(distinct(e for _, _, e in events)), skipped
 
 
 Triggered = dict[str, dict[str, list[datetime]]]  # journey id -> person -> times of matching trigger events

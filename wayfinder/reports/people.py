@@ -1,5 +1,8 @@
 """Per journey, what happened to each person: the unit every rate counts (people, not messages).
 
+A message counts for the employee it is about (``employee_id``) in the rates (delivery, suppression,
+review: the journey acted for them, whoever it wrote to, such as their manager), and for its recipient
+(``recipient_id``) in what a person received (resources offered, time to the first message they got).
 Ids stay in here: nothing of this module leaves a report except counts.
 """
 
@@ -48,9 +51,10 @@ class Person:
 def _note_message(person: Person, m: Message) -> None:
     if m.status in DELIVERED:
         person.delivered = True
-        person.resources.update(m.resources)
-        if person.first_delivery is None or m.scheduled_for < person.first_delivery:
-            person.first_delivery = m.scheduled_for
+        if m.recipient_id == m.employee_id:  # what the employee received, not what their manager did
+            person.resources.update(m.resources)
+            if person.first_delivery is None or m.scheduled_for < person.first_delivery:
+                person.first_delivery = m.scheduled_for
     if m.status == "suppressed" and m.reason != HOLDOUT:
         person.suppressed = True
     if m.status in REVIEWED:

@@ -11,6 +11,7 @@ from wayfinder.reports.feedback import ResourceFeedback
 from wayfinder.reports.impact import Arm, ImpactReport
 
 MARK = {"flag": " !", "watch": " ?"}
+TOO_FEW = "too few people for a figure of {k}+ people"
 _C = TypeVar("_C", bound=GroupCell)
 
 
@@ -72,7 +73,7 @@ def _attribute_table(j: JourneyFairness, attribute: str, k: int, out: TextIO) ->
     mine = [b for b in j.breakdowns if b.attribute == attribute]
     values = [v for v in j.values if v.attribute == attribute]
     if all(b.overall is None for b in mine):
-        print(f"  by {attribute}: fewer than {k} people", file=out)
+        print(f"  by {attribute}: {TOO_FEW.format(k=k)}", file=out)
         return
     groups = ["all", *sorted({c.group for b in mine for c in b.cells} | {c.group for v in values for c in v.cells})]
     rows = [["group", *(b.metric for b in mine), *(_measure_label(v) for v in values)]]
@@ -98,8 +99,8 @@ def _value(v: ValueBreakdown, group: str) -> str:
 
 def print_fairness(report: FairnessReport, feedback: list[ResourceFeedback], out: TextIO) -> None:
     k = report.k
-    print(f"Fairness report as of {report.as_of}: rates count people; groups with fewer than {k} people are "
-          "not shown.", file=out)
+    print(f"Fairness report as of {report.as_of}: rates count people; no figure counts 1 to {k - 1} people (a "
+          "group or a total that would is not shown).", file=out)
     print("  ! below four fifths of the best group, and the difference is meaningful (95% interval); "
           "? below four fifths, but it may be chance", file=out)
     print(f"  people who asked to be forgotten are left out (their number: "
@@ -110,16 +111,21 @@ def print_fairness(report: FairnessReport, feedback: list[ResourceFeedback], out
         print(f"  {line}", file=out)
     for j in report.journeys:
         print(f"\njourney {j.journey_id}: audience {_count(j.audience, k)}, enrolled {_count(j.enrolled, k)}, "
-              f"held out {_count(j.held_out, k)}", file=out)
+              f"held out {j.held_out}", file=out)
         if all(b.overall is None for b in j.breakdowns):
-            print(f"  fewer than {k} people: not broken down", file=out)
+            print(f"  {TOO_FEW.format(k=k)}: not broken down", file=out)
             continue
         for attribute in report.attributes:
             _attribute_table(j, attribute, k, out)
-    print_feedback(feedback, out)
+    print_feedback(feedback, k, out)
 
 
-def print_feedback(feedback: list[ResourceFeedback], out: TextIO, limit: int = 15) -> None:
+def hidden_figure(value: int | None, k: int) -> str:
+    """A feedback figure, or what stands for it when fewer than k people are behind it."""
+    return str(value) if value is not None else f"<{k} people"
+
+
+def print_feedback(feedback: list[ResourceFeedback], k: int, out: TextIO, limit: int = 15) -> None:
     poor = [f for f in feedback if f.poorly_rated]
     print(f"\nResources offered often and rated poorly ({len(poor)}):", file=out)
     for f in poor or []:
@@ -130,7 +136,8 @@ def print_feedback(feedback: list[ResourceFeedback], out: TextIO, limit: int = 1
     print(f"\nFeedback per resource (the {min(limit, len(feedback))} most offered):", file=out)
     rows = [["resource", "offered (people)", "messages", "clicks", "ratings", "mean rating"]]
     for f in feedback[:limit]:
-        rows.append([f.resource_id, str(f.offered_people), str(f.offered_messages), str(f.clicks), str(f.ratings),
+        rows.append([f.resource_id, hidden_figure(f.offered_people, k), "-" if f.offered_messages is None else
+                     str(f.offered_messages), hidden_figure(f.clicks, k), hidden_figure(f.ratings, k),
                      "-" if f.mean_rating is None else f"{f.mean_rating:+.2f}"])
     _table(rows, out, "  ")
 

@@ -145,3 +145,22 @@ def split_document(doc: str) -> tuple[str, str, str]:
         return "", doc, ""
     start += len(_CARD_OPEN)
     return doc[:start], doc[start:end], doc[end:]
+
+
+_WHOLE = re.compile(r"</?(?:!doctype|html\b|head\b|body\b)", re.IGNORECASE)
+_BODY = re.compile(r"<body\b[^>]*>(.*)</body\s*>", re.IGNORECASE | re.DOTALL)
+_WRAPPER = re.compile(r"<!doctype[^>]*>|</?html\b[^>]*>|<head\b[^>]*>.*?</head\s*>|</?body\b[^>]*>",
+                      re.IGNORECASE | re.DOTALL)
+
+
+def body_of(markup: str) -> str:
+    """What goes in the card of :func:`document`: an HTML part written as a whole document (an author's
+    ``html:``, a reviewer's edit) gives what its body holds, so that an email is one document with one
+    explanation; one of Wayfinder's own documents gives its body without the footer; a fragment is itself."""
+    head, body, _ = split_document(markup)
+    if head:
+        return body
+    if not _WHOLE.search(markup):
+        return markup
+    found = _BODY.search(markup)
+    return _WRAPPER.sub("", found.group(1) if found is not None else markup).strip()

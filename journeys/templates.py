@@ -733,7 +733,7 @@ def with_footer(text: str, html_body: str, explanation: str, preferences_url: st
     if callable(localized):
         explanation = str(localized(locale))
     change = gettext(locale, "To change or stop these messages: {url}", url=preferences_url)
-    html_doc = layout.document(html_body, title=title, lang=locale or "en", explanation=explanation,
+    html_doc = layout.document(layout.body_of(html_body), title=title, lang=locale or "en", explanation=explanation,
                                preferences_url=preferences_url,
                                change=gettext(locale, "Change or stop these messages"))
     return f"{text}{_SIGNATURE}{explanation}\n{change}\n", html_doc

@@ -172,6 +172,23 @@ def test_explicit_markup_in_html_template_is_kept() -> None:
     assert '<ul><li><a href="https://intranet/pn">Parent network</a></li></ul>' in html
 
 
+@pytest.mark.parametrize("written", [
+    "<!DOCTYPE html>\n<html><head><title>x</title><style>p{}</style></head>\n"
+    "<BODY class='a'><h1>Hello</h1></body></html>",
+    "<html><body><h1>Hello</h1></body></html>",
+    "<h1>Hello</h1></body>\n</html>",
+])
+def test_an_html_part_written_as_a_whole_document_gives_only_its_body(written: str) -> None:
+    """One document per email, with one explanation: an author's document is not nested inside Wayfinder's."""
+    html = MessageTemplate("t", "Hi", "Hi", written).render(context(), None, footer=FOOTER).html
+    assert html.count("<html") == 1 and html.count("<body") == 1 and html.count("<head>") == 1
+    assert html.count("<!DOCTYPE") == 1 and "<title>x</title>" not in html and "<style>" not in html
+    assert split_document(html)[1] == "<h1>Hello</h1>"
+    # Wayfinder's own document, sent back whole (a reviewer's edit), gives its body without its footer.
+    again = with_footer("Hi", html, "Because.", "https://p", title="Hi")[1]
+    assert split_document(again)[1] == "<h1>Hello</h1>" and again.count("Because.") == 1
+
+
 def test_resource_title_is_escaped_in_html() -> None:
     resources = [{"id": "r", "title": "Kids & <script>alert(1)</script>", "url": "https://x/\"><script>",
                   "type": "tool"}]

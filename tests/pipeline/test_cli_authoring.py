@@ -54,6 +54,23 @@ def test_simulate_out_onto_a_file_is_refused(tmp_path: Path, capsys: pytest.Capt
     assert out.read_text(encoding="utf-8") == "keep me"
 
 
+@pytest.mark.parametrize(("args", "said"), [
+    (["plan", "{tmp}/nowhere"], "{tmp}/nowhere: no such folder"),
+    (["plan", "{examples}", "--current", "{tmp}/nowhere"], "{tmp}/nowhere: no such folder"),
+    (["plan", "{examples}", "--events", "{tmp}/none.jsonl"], "{tmp}/none.jsonl: no such events file"),
+    (["preview", "new-parent", "--employee", "E1042", "--events", "{tmp}/none.jsonl"],
+     "{tmp}/none.jsonl: no such events file"),
+    (["simulate", "--events", "{tmp}/none.jsonl", "--out", "{tmp}/out"], "{tmp}/none.jsonl: no such events file"),
+])
+def test_a_folder_or_events_file_that_is_not_there_is_one_line(tmp_path: Path, args: list[str], said: str) -> None:
+    """Not a traceback (plan and preview), and not a plan against nothing (``plan`` of a folder that is not there
+    compared every journey as removed, and exited 0)."""
+    values = {"tmp": str(tmp_path), "examples": str(examples_dir())}
+    with pytest.raises(SystemExit) as stopped:
+        main([a.format(**values) for a in args])
+    assert stopped.value.code == said.format(**values)
+
+
 def test_publish_help_lists_only_its_own_settings(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["publish", "--help"])

@@ -17,7 +17,14 @@ from typing import Any
 from wayfinder import __version__, examples_dir
 from wayfinder.cli import sending as sending_cli
 from wayfinder.cli.made_up import candidates
-from wayfinder.cli.paths import PathProblem, check_new_folder, check_out_folder, read_profile_file, with_bundled
+from wayfinder.cli.paths import (
+    PathProblem,
+    check_new_folder,
+    check_out_folder,
+    events_file,
+    read_profile_file,
+    with_bundled,
+)
 from wayfinder.cli.preview import Timezones, local_time, why_nothing, why_resources
 from wayfinder.cli.report import print_summary
 from wayfinder.journeys import Problem
@@ -128,9 +135,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     defs = _checked_load("simulate", lambda: check_out_folder(args.out), args)
     if isinstance(defs, int):
         return defs
-    if not args.events.is_file():
-        print(f"{args.events}: no such events file", file=sys.stderr)
-        return 1
+    events_file(args.events)
     runner = _simulate(defs, args.events, args.until, args.out, include_drafts=args.include_drafts,
                        title=f"simulate {args.events.name}")
     if args.outbox:
@@ -177,7 +182,7 @@ def _preview_events(args: argparse.Namespace, journey: Journey) -> tuple[list[Cl
                              data=profile)]
     else:
         employee_id = str(args.employee)
-        history = read_event_file(args.events or examples_dir() / "events.jsonl").events
+        history = read_event_file(events_file(args.events or examples_dir() / "events.jsonl")).events
         events = [e for e in history if e.subject == employee_id or e.type == "hris.employee.upserted"]
         if not any(e.subject == employee_id for e in events):
             msg = f"no events for employee {employee_id} in the events file"
@@ -343,6 +348,9 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def _definitions_of(root: Path, *more: Path) -> tuple[Definitions, list[Problem]]:
     """A folder laid out like the examples: journeys/, catalog/, templates/, policy.yaml (bundled where missing)."""
+    if not root.is_dir():
+        msg = f"{root}: no such folder"
+        raise SystemExit(msg)
     sources = Sources(paths=[*(p for p in (root / "journeys", root / "catalog") if p.exists()), *more],
                       templates=[root / "templates"] if (root / "templates").exists() else [],
                       policy=root / "policy.yaml" if (root / "policy.yaml").exists() else None)
@@ -361,7 +369,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"the current definitions in {args.current} do not validate; run wayfinder validate on them",
               file=sys.stderr)
         return 1
-    events_path = args.events or examples_dir() / "events.jsonl"
+    events_path = events_file(args.events or examples_dir() / "events.jsonl")
     events = read_event_file(events_path).events
     until = args.until or (max(e.time for e in events) + timedelta(days=90) if events else None)
     runs = []

@@ -19,6 +19,14 @@ class PathProblem(Exception):
     """A path the command cannot use; the message says what to do instead."""
 
 
+def events_file(path: Path) -> Path:
+    """``path`` when it is a file to read events from; else the command stops with one line saying so."""
+    if not path.is_file():
+        msg = f"{path}: no such events file"
+        raise SystemExit(msg)
+    return path
+
+
 def check_new_folder(path: Path) -> None:
     if path.exists():
         msg = f"{path} already exists; give a new folder name (nothing was copied)"

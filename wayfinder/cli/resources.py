@@ -12,6 +12,7 @@ from typing import Any
 from wayfinder import examples_dir
 from wayfinder.catalog.applies import Applies, TopicOffer, resource_title, what_applies
 from wayfinder.catalog.graph import CatalogGraph
+from wayfinder.cli.paths import events_file as checked_events_file
 from wayfinder.cli.paths import read_profile_file
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.profile import Profile
@@ -42,7 +43,7 @@ def state_of(employee: str | Path, events_file: Path | None, defs: Definitions) 
         profile = Profile(id=str(data.get("id") or "profile"))
         profile.merge(data)
         return profile, {}
-    history = read_event_file(events_file or examples_dir() / "events.jsonl").events
+    history = read_event_file(checked_events_file(events_file or examples_dir() / "events.jsonl")).events
     own = [event for event in history if event.subject == employee]
     if not own:
         msg = f"no events for employee {employee} in the events file"

@@ -15,6 +15,7 @@ import functools
 import re
 import string
 import time
+import traceback
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -55,6 +56,12 @@ _RENDER_FAILURES = (TemplateError, TypeError, ValueError, ArithmeticError, Looku
                     MemoryError, RecursionError)
 _PRINTF_FIELD = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?")
 _SCALARS = (str, int, float, date, Decimal, Undefined, type(None))  # bool is an int, datetime a date
+
+
+def _where(e: BaseException) -> str:
+    """The part and line a render failure happened at (noted by ``MessageTemplate._run``), as a prefix."""
+    notes = getattr(e, "__notes__", None)
+    return f"{notes[-1]}: " if notes else ""
 
 
 class RenderError(Exception):
@@ -671,26 +678,33 @@ class MessageTemplate:
         try:
             yield
         except SecurityError as e:
-            msg = f"template {self.id}: {e}"
+            msg = f"template {self.id}: {_where(e)}{e}"
             raise RenderError(msg) from e
         except RecursionError as e:
-            msg = f"template {self.id}: macros call each other too deeply"
+            msg = f"template {self.id}: {_where(e)}macros call each other too deeply"
             raise RenderError(msg) from e
         except _RENDER_FAILURES as e:
-            msg = f"template {self.id}: {type(e).__name__} while rendering"
+            msg = f"template {self.id}: {_where(e)}{type(e).__name__} while rendering"
             raise RenderError(msg) from e
         finally:
             _budget.reset(token)
 
-    def _run(self, template: Template, context: Mapping[str, Any], limit: int) -> str:
-        """Render, stopping as soon as the output passes ``limit`` characters."""
+    def _run(self, template: Template, context: Mapping[str, Any], limit: int, part: str = "text") -> str:
+        """Render, stopping as soon as the output passes ``limit`` characters. A failure says which part and
+        which line of it (``text line 3``), and the kind of error, never a value."""
         chunks: list[str] = []
         size = 0
-        for chunk in template.generate(context):
-            size += len(chunk)
-            if size > limit:
-                self._too_long()
-            chunks.append(chunk)
+        try:
+            for chunk in template.generate(context):
+                size += len(chunk)
+                if size > limit:
+                    self._too_long()
+                chunks.append(chunk)
+        except (SecurityError, *_RENDER_FAILURES) as e:
+            line = next((f.lineno for f in reversed(traceback.extract_tb(e.__traceback__))
+                         if f.filename == "<template>"), None)
+            e.add_note(f"{part} line {line}" if line is not None else part)
+            raise
         return "".join(chunks)
 
     def _too_long(self) -> NoReturn:
@@ -709,10 +723,10 @@ class MessageTemplate:
         language = reading_locale(locale, chosen)
         context = _in_language(context, language)
         with self._rendering(), reading(language, timezone_of(context)):
-            subject = " ".join(self._run(part.subject, context, MAX_OUTPUT_CHARS).split())
+            subject = " ".join(self._run(part.subject, context, MAX_OUTPUT_CHARS, "subject").split())
             source = layout.blocks(self._run(part.text, context, MAX_OUTPUT_CHARS))
             text = layout.plain(source)  # text and HTML from the same source
-            html_body = (self._run(part.html, context, MAX_OUTPUT_CHARS - len(text)) if part.html is not None
+            html_body = (self._run(part.html, context, MAX_OUTPUT_CHARS - len(text), "html") if part.html is not None
                          else layout.html_fragment(source))
         if len(text) + len(html_body) > MAX_OUTPUT_CHARS:
             self._too_long()

@@ -50,6 +50,9 @@ class Stats:
     lifecycle: Counter[tuple[str, str]] = field(default_factory=Counter)
     diagnostics: Counter[str] = field(default_factory=Counter)
     diagnostic_sites: Counter[tuple[str, str | None, str | None]] = field(default_factory=Counter)
+    # The first render failure's detail per site: which template, part and line, and the kind of error (it quotes
+    # no data, unlike an expression's, which stays in the DEBUG log).
+    render_failures: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
 
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -249,6 +252,8 @@ class EmbeddedRunner:
         if isinstance(effect, Diagnostic):
             self.stats.diagnostics[effect.kind] += 1
             self.stats.diagnostic_sites[(effect.kind, effect.journey_id, effect.step_id)] += 1
+            if effect.kind == "render_failed":
+                self.stats.render_failures.setdefault((effect.journey_id, effect.step_id), effect.detail)
         elif effect.kind == "duplicate":
             self.stats.duplicates += 1
         elif effect.kind == "stale":

@@ -71,6 +71,27 @@ def test_a_folder_or_events_file_that_is_not_there_is_one_line(tmp_path: Path, a
     assert stopped.value.code == said.format(**values)
 
 
+def test_a_message_that_fails_to_render_says_where_in_preview_and_in_the_summary(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The template, its part and line, and the kind of error (never a value): an author can find it."""
+    copy = tmp_path / "mine"
+    assert main(["examples", "--copy", str(copy)]) == 0
+    welcome = copy / "templates" / "new-parent" / "welcome.yaml"
+    text = welcome.read_text(encoding="utf-8")
+    welcome.write_text(text.replace("  {% for r in resources %}", "  {{ (resources | length) / 0 }}"
+                                    "\n  {% for r in resources %}", 1), encoding="utf-8")
+    capsys.readouterr()
+    sources = ["--journeys", str(copy / "journeys"), "--templates", str(copy / "templates"),
+               "--catalog", str(copy / "catalog"), "--policy", str(copy / "policy.yaml")]
+    assert main(["preview", "new-parent", "--employee", "E1042", *sources]) == 0
+    out = capsys.readouterr().out
+    assert "why: template new-parent/welcome: text line 6: ZeroDivisionError while rendering\n" in out
+    assert main(["simulate", "--events", str(copy / "events.jsonl"), "--out", str(tmp_path / "out"), *sources]) == 0
+    out = capsys.readouterr().out
+    assert ("journey new-parent step welcome: render_failed 4 (template new-parent/welcome: text line 6: "
+            "ZeroDivisionError while rendering)") in out
+
+
 def test_publish_help_lists_only_its_own_settings(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["publish", "--help"])

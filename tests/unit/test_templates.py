@@ -390,8 +390,18 @@ def test_loader_builds_a_good_template(write_files: WriteFiles) -> None:
 
 def test_a_missing_value_fails_the_render_instead_of_printing_nothing() -> None:
     template = MessageTemplate("t", "Hi", "You moved from {{ trigger.data.old_city }} to London.")
-    with pytest.raises(RenderError, match=r"^template t: UndefinedError while rendering$"):
+    with pytest.raises(RenderError, match=r"^template t: text line 1: UndefinedError while rendering$"):
         template.render(context(), None, footer=FOOTER)
+
+
+@pytest.mark.parametrize(("subject", "text", "html", "where"), [
+    ("Hi {{ 1 / 0 }}", "Hi", None, "subject line 1"),
+    ("Hi", "Hi\n\n{{ 1 / 0 }}", None, "text line 3"),
+    ("Hi", "Hi", "<p>Hi</p>\n<p>{{ 1 / 0 }}</p>", "html line 2"),
+])
+def test_a_render_failure_names_the_part_and_line(subject: str, text: str, html: str | None, where: str) -> None:
+    with pytest.raises(RenderError, match=rf"^template t: {where}: ZeroDivisionError while rendering$"):
+        MessageTemplate("t", subject, text, html).render(context(), None, footer=FOOTER)
 
 
 def test_a_missing_value_may_be_tested_or_given_a_default() -> None:

@@ -9,7 +9,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -260,6 +260,26 @@ def _decoded(event_type: str, at: datetime, employee_id: str, data: str, *, give
         raise _BadData(msg) from e
 
 
+def _print_previewed(m: Message, when: str, runner: EmbeddedRunner, resources: Iterable[str],
+                     html_folder: Path | None) -> None:
+    """One message of a preview: who, status and when; its parts; why it failed to render; why its resources;
+    its HTML page."""
+    print(f"== {m.step_id}: {m.channel} to {m.recipient_role} {m.recipient_id or '-'}, {m.status}"
+          f"{' (' + m.reason + ')' if m.reason else ''}, {when} ({iso(m.scheduled_for)})")
+    if m.subject is not None:
+        print(f"Subject: {m.subject}\n\n{m.text}")
+    if m.reason == "render_error" and (m.journey_id, m.step_id) in runner.stats.render_failures:
+        print(f"why: {runner.stats.render_failures[(m.journey_id, m.step_id)]}")
+    for line in resources:
+        print(line)
+    if html_folder is not None and m.html:
+        html_folder.mkdir(parents=True, exist_ok=True)
+        page = html_folder / f"{m.step_id}-{m.message_id}.html"
+        page.write_text(m.html, encoding="utf-8")
+        print(f"HTML: {page.absolute().as_uri()}")
+    print()
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
     defs = _checked_load("preview", lambda: _check_data(args.data), args)
     if isinstance(defs, int):
@@ -290,18 +310,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     zones = Timezones(events)
     for m in mine:
         when = local_time(m.scheduled_for, zones.at(m.recipient_id or employee_id, m.scheduled_for))
-        print(f"== {m.step_id}: {m.channel} to {m.recipient_role} {m.recipient_id or '-'}, {m.status}"
-              f"{' (' + m.reason + ')' if m.reason else ''}, {when} ({iso(m.scheduled_for)})")
-        if m.subject is not None:
-            print(f"Subject: {m.subject}\n\n{m.text}")
-        for line in why_resources(journey, defs, m.step_id, m.resources, runner.states.get(employee_id)):
-            print(line)
-        if args.html is not None and m.html:
-            args.html.mkdir(parents=True, exist_ok=True)
-            page = args.html / f"{m.step_id}-{m.message_id}.html"
-            page.write_text(m.html, encoding="utf-8")
-            print(f"HTML: {page.absolute().as_uri()}")
-        print()
+        _print_previewed(m, when, runner, why_resources(journey, defs, m.step_id, m.resources,
+                                                         runner.states.get(employee_id)), args.html)
     for t in tasks:
         print(f"== task {t.step_id} for {t.assignee} {t.assignee_id or '-'}: {t.title}\n{t.note}\n")
     if any(m.reason == "render_error" for m in mine) and any(

@@ -99,5 +99,6 @@ def _diagnostic_sites(runner: EmbeddedRunner, defs: Definitions | None, stream: 
     for (kind, jid, step), n in sorted(sites.items(), key=lambda kv: (str(kv[0][1]), str(kv[0][2]), kv[0][0])):
         where = defs.positions.get((jid or "", step or "")) if defs is not None else None
         label = f"journey {jid}" + (f" step {step}" if step else "")
-        stream.write(f"  {where + ': ' if where else ''}{label}: {kind} {n}\n")
+        detail = runner.stats.render_failures.get((jid, step)) if kind == "render_failed" else None
+        stream.write(f"  {where + ': ' if where else ''}{label}: {kind} {n}{f' ({detail})' if detail else ''}\n")
 

@@ -37,6 +37,7 @@ from wayfinder.journeys.model import (
     TemplateDoc,
     WaitForStep,
     WaitStep,
+    successors,
 )
 from wayfinder.journeys.schemas import Field, Shape
 from wayfinder.journeys.templates import TEXT_ENV
@@ -363,20 +364,45 @@ def _expr(world: _World, doc: Document, loc: Loc, source: str | None, scope: Map
                                       runs_anyway=_COUNTS_AS_FALSE if absent else None))
 
 
-def _journey_scopes(world: _World, j: Journey) -> tuple[Field, Field]:
-    """``trigger`` and the ``event`` a step may see: the trigger, or the event a ``wait_for`` waited for."""
-    trigger = Field(shape=schemas.envelope(world.event_shape(j.trigger.event), "the trigger"))
-    seen = [j.trigger.event] + [s.wait_for.event for s in j.steps if isinstance(s, WaitForStep)]
-    shapes = [world.event_shape(t) for t in dict.fromkeys(seen)]
+def events_at_steps(j: Journey) -> list[list[str]]:
+    """The event types ``event`` may be at each step, along the journey's flow: the trigger at first; after a
+    ``wait_for`` the event it waited for, or, after its timeout, the trigger again (a timer resumes a journey with
+    its trigger, as after a ``wait``); a step nothing reaches sees the trigger."""
+    n = len(j.steps)
+    at: list[dict[str, None]] = [{} for _ in range(n)]
+    if n:
+        at[0][j.trigger.event] = None
+    work = [0] if n else []
+    while work:
+        i = work.pop()
+        step = j.steps[i]
+        for k, target in enumerate(successors(j, i)):
+            if target >= n:
+                continue
+            came = at[i]
+            if isinstance(step, WaitStep):
+                came = {j.trigger.event: None}
+            elif isinstance(step, WaitForStep):
+                timed_out_here = k == 0 and step.wait_for.timeout is not None and step.wait_for.on_timeout is None
+                came = {step.wait_for.event: None, **({j.trigger.event: None} if timed_out_here else {})}
+                if k == 1:
+                    came = {j.trigger.event: None}
+            if not came.keys() <= at[target].keys():
+                at[target].update(came)
+                work.append(target)
+    return [list(types) or [j.trigger.event] for types in at]
+
+
+def _event_scope(world: _World, types: list[str]) -> Field:
+    shapes = [world.event_shape(t) for t in types]
     known = [s for s in shapes if s is not None]
-    event = Field(shape=schemas.envelope(schemas.merge(known) if len(known) == len(shapes) else None))
-    return trigger, event
+    return Field(shape=schemas.envelope(schemas.merge(known) if len(known) == len(shapes) else None))
 
 
 def _check_journey(world: _World, doc: Document, j: Journey) -> None:
     label = f"journey {j.id}"
     profile = Field(shape=world.profile)
-    trigger, step_event = _journey_scopes(world, j)
+    trigger = Field(shape=schemas.envelope(world.event_shape(j.trigger.event), "the trigger"))
     at_trigger = {"employee": profile, "event": trigger, "trigger": trigger}
     world.known_type(doc, ("trigger", "event"), j.trigger.event, f"{label}: trigger.event")
     _expr(world, doc, ("trigger", "when"), _src(j.trigger.when), at_trigger, f"{label}: trigger.when")
@@ -386,9 +412,9 @@ def _check_journey(world: _World, doc: Document, j: Journey) -> None:
         own = Field(shape=schemas.envelope(world.event_shape(rule.event)))
         _expr(world, doc, ("exit_on", i, "when"), _src(rule.when), {**at_trigger, "event": own},
               f"{label}: exit_on[{i}].when")
-    in_steps = {"employee": profile, "event": step_event, "trigger": trigger}
-    for i, step in enumerate(j.steps):
-        _check_step(world, doc, j, i, step, in_steps)
+    for i, (step, types) in enumerate(zip(j.steps, events_at_steps(j), strict=True)):
+        _check_step(world, doc, j, i, step, {"employee": profile, "event": _event_scope(world, types),
+                                             "trigger": trigger})
 
 
 def _when_at(doc: Document, base: Loc, action: str) -> Loc:

@@ -25,7 +25,6 @@ from wayfinder.journeys.learning import catalog_feedback, collect_roles, role_pr
 from wayfinder.journeys.model import (
     STEP_KINDS,
     BranchStep,
-    EndStep,
     EventTypeDoc,
     ExpectedMessage,
     ExpectedTask,
@@ -40,6 +39,7 @@ from wayfinder.journeys.model import (
     TemplateDoc,
     WaitForStep,
     WaitStep,
+    successors,
 )
 from wayfinder.journeys.protected import journey_expressions, protected_problems
 from wayfinder.journeys.templates import DIGEST_VARIABLES, MessageTemplate, check_source
@@ -676,21 +676,6 @@ class _StepChecker:
                 text = getattr(step.task, part.value)
                 if self.source(("task", part.value), text):
                     defs.inline[InlineKey.of(j, step.id, part)] = MessageTemplate(f"{j.id}/{step.id}", text, text)
-
-
-def successors(j: Journey, i: int) -> list[int]:
-    """Where a step can go next (an index past the end means the journey completes)."""
-    step = j.steps[i]
-    idx = j.step_index
-    if isinstance(step, EndStep):
-        return []
-    if isinstance(step, BranchStep):
-        out = [idx.get(step.branch.then, len(j.steps))]
-        out.append(idx.get(step.branch.else_, len(j.steps)) if step.branch.else_ else i + 1)
-        return out
-    if isinstance(step, WaitForStep) and step.wait_for.on_timeout is not None:
-        return [i + 1, idx.get(step.wait_for.on_timeout, len(j.steps))]
-    return [i + 1]
 
 
 def _check_flow(doc: Document, j: Journey, ids: dict[str, int], problems: list[Problem]) -> None:

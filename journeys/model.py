@@ -625,3 +625,18 @@ class JourneyTestDoc(Frozen):
     until: Annotated[str | None, Field(description="fire timers up to this time [default: the last event's]")] = None
     events: Annotated[list[TestEvent], Field(min_length=1)]
     expect: Expectations
+
+
+def successors(j: Journey, i: int) -> list[int]:
+    """Where a step can go next (an index past the end means the journey completes)."""
+    step = j.steps[i]
+    idx = j.step_index
+    if isinstance(step, EndStep):
+        return []
+    if isinstance(step, BranchStep):
+        out = [idx.get(step.branch.then, len(j.steps))]
+        out.append(idx.get(step.branch.else_, len(j.steps)) if step.branch.else_ else i + 1)
+        return out
+    if isinstance(step, WaitForStep) and step.wait_for.on_timeout is not None:
+        return [i + 1, idx.get(step.wait_for.on_timeout, len(j.steps))]
+    return [i + 1]

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support import WORLD, WriteFiles
 from wayfinder.journeys import schemas
-from wayfinder.journeys.checks import chains
+from wayfinder.journeys.checks import chains, events_at_steps
 from wayfinder.journeys.events import DATA_MODELS
 from wayfinder.journeys.loader import Sources, load
 
@@ -256,3 +256,31 @@ def test_the_bundled_examples_pass_every_check() -> None:
     _, problems = load(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"]))
     assert [str(p) for p in problems if p.severity == "error"] == []
     assert not re.search("may be absent", " ".join(str(p) for p in problems))
+
+
+def test_each_step_sees_the_events_that_can_reach_it(write_files: WriteFiles) -> None:
+    """Before a wait_for a step sees only the trigger; after it, the event waited for, or the trigger again when
+    it timed out (a timer resumes with the trigger), so a field of only one of them may be absent there."""
+    steps = """  - id: s1
+    send: {channel: intranet, subject: "Born on {{ event.data.date }}", body: b}
+  - id: w
+    wait_for: {event: hris.leave.started, timeout: 30d, on_timeout: late}
+  - id: s2
+    send: {channel: intranet, subject: "Leave {{ event.data.leave_type }}", body: b}
+  - id: e
+    end: {}
+  - id: late
+    send: {channel: intranet, subject: "Still {{ event.data.date }}", body: b}
+  - id: w2
+    wait_for: {event: hris.leave.started, timeout: 30d}
+  - id: s3
+    send: {channel: intranet, subject: "{{ event.data.leave_type }}", body: b}
+"""
+    root = write_files({"journeys/j.yaml": journey("  event: hris.dependent.added", steps)})
+    assert errors(root) == [  # s3: w2 timed out with the trigger, or caught a leave
+        "journeys/j.yaml:22:55: journey j: step s3: event.data.leave_type: 'leave_type' may be absent from the data "
+        "of hris.leave.started or the data of hris.dependent.added: give it a default: {{ event.data.leave_type | "
+        "default('') }}"]
+    assert events_at_steps(load(Sources(paths=[root / "journeys"]))[0].journeys[("j", 1)]) == [
+        ["hris.dependent.added"], ["hris.dependent.added"], ["hris.leave.started"], ["hris.leave.started"],
+        ["hris.dependent.added"], ["hris.dependent.added"], ["hris.leave.started", "hris.dependent.added"]]

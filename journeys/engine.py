@@ -141,8 +141,11 @@ class Engine:
         done = corrections.task_done(state, event.data, at) if event.type == HUMAN_TASK_COMPLETED else None
         chose = event.type == EventType.UPSERTED and isinstance(event.data.get("preferences"), dict)
         before = decisions.kept_choices(state) if chose else None
+        zone = state.profile.timezone
         state.update_profile(event.type, event.data, event.time, stale=stale)
         run = self._run(state, at, directory)
+        if state.profile.timezone != zone:
+            self._moved_zone(run)
         if done is not None:
             run.effects.append(OpenTask(done))  # the task's latest state: completed
         if chose and decisions.kept_choices(state) != before:  # the mailbox learns what an upsert changed
@@ -195,10 +198,27 @@ class Engine:
             e.trigger = corrections.amended_trigger(e.trigger, event.data.get("changes"))
             journey = self.defs.journeys.get((e.journey_id, e.version))
             if journey is not None and e.waiting == "timer" and isinstance(journey.steps[e.step], WaitStep):
-                e.waiting, e.wake_at = "no", None
-                e.token += 1  # the old timer is stale now
-                self._advance(run, journey, e, e.trigger)
+                self._wait_again(run, journey, e)
         return run.effects
+
+    def _wait_again(self, run: Run, journey: Journey, e: Enrollment) -> None:
+        """Work a pending ``wait`` out again (its date changed, or the timezone it is read in): the old timer is
+        stale, and a time already past continues at once."""
+        e.waiting, e.wake_at = "no", None
+        e.token += 1
+        self._advance(run, journey, e, e.trigger)
+
+    def _moved_zone(self, run: Run) -> None:
+        """The person's timezone changed: a pending ``wait: until`` is a local date or time of day (SPEC §4), in the
+        timezone where they are when it comes, so it is worked out again. A ``wait: for`` keeps its instant."""
+        for jid in sorted(run.state.enrollments):
+            e = run.state.enrollments[jid]
+            journey = self.defs.journeys.get((e.journey_id, e.version))
+            if journey is None or e.waiting != "timer" or e.step >= len(journey.steps):
+                continue
+            step = journey.steps[e.step]
+            if isinstance(step, WaitStep) and step.wait.until is not None:
+                self._wait_again(run, journey, e)
 
     def _stale(self, event: CloudEvent, now: datetime) -> bool:
         """Older than ``max_event_age`` when it comes: a backfill, or a replay whose key is forgotten. It

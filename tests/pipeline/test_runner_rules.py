@@ -501,3 +501,34 @@ def test_the_bundled_messages_about_a_person_without_a_family_name_still_go() ->
     for step in ("manager-heads-up", "for-manager"):
         assert msgs[step].status != "failed", step
         assert (msgs[step].subject or "").startswith("E1 "), step
+
+
+def test_a_wait_until_a_local_time_follows_the_person_who_moves_while_it_waits(write_files: WriteFiles) -> None:
+    """SPEC §4: ``at`` is the time of day where the employee is, and a date is midnight there: the time where they
+    are when it comes, not where they were when the wait began. A ``wait: for`` keeps its instant."""
+    journey = """id: back
+trigger: {event: hris.leave.started}
+steps:
+  - id: until
+    wait: {until: trigger.data.expected_return_date, at: "09:00"}
+  - id: hello
+    send: {channel: intranet, subject: "Welcome back", body: "Hi"}
+"""
+    lasting = """id: later
+trigger: {event: hris.leave.started}
+steps:
+  - id: pause
+    wait: {for: 2w}
+  - id: ping
+    send: {channel: intranet, subject: "Two weeks", body: "Hi"}
+"""
+    runner = runner_for(write_files, {"back": journey, "later": lasting})
+    runner.run([person("E1"),
+                ev("l1", "hris.leave.started", "2026-02-02T10:00:00Z", leave_type="sabbatical",
+                   start_date="2026-02-02", expected_return_date="2026-06-01"),
+                ev("r1", "hris.employee.relocated", "2026-02-10T10:00:00Z", old_location="Berlin",
+                   new_location="Tokyo", new_country="JP", new_timezone="Asia/Tokyo")],
+               at("2026-07-01T00:00:00Z"))
+    got = by_step(runner)
+    assert got["hello"].scheduled_for == at("2026-06-01T00:00:00Z")  # 09:00 in Tokyo, not 07:00Z (Berlin)
+    assert got["ping"].scheduled_for == at("2026-02-16T10:00:00Z")  # two weeks from the start, wherever

@@ -118,12 +118,8 @@ def _checked_id(name: str, value: str) -> str:
     return value
 
 
-def _unsubscribe(email: EmailMessage, url: str, *, signed: bool) -> None:
-    """RFC 2369 ``List-Unsubscribe``; with a signed HTTPS link also RFC 8058 one-click ``List-Unsubscribe-Post``.
-
-    Without the recipient's token (no ``WAYFINDER_TOKEN_SECRET``) a one-click POST could only be
-    refused, so the header points at the preferences page and one-click is not offered.
-    """
+def _unsubscribe(email: EmailMessage, url: str) -> None:
+    """RFC 2369 ``List-Unsubscribe``; with an HTTPS link also RFC 8058 one-click ``List-Unsubscribe-Post``."""
     _header_safe("preferences_url", url)
     if not _URL.fullmatch(url):
         msg = "preferences_url must be an http(s) URL without spaces, quotes, commas or angle brackets"
@@ -132,7 +128,7 @@ def _unsubscribe(email: EmailMessage, url: str, *, signed: bool) -> None:
         msg = f"preferences_url must fit in one header line ({_MAX_LINE} characters with the header name)"
         raise HeaderInjectionError(msg)
     email["List-Unsubscribe"] = f"<{url}>"
-    if signed and url.startswith("https://"):
+    if url.startswith("https://"):
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
 
@@ -167,8 +163,7 @@ def _compose(message: Message, *, sender: Address, domain: str, date: datetime |
     ``Message-ID`` is ``<message_id@domain>`` so a resent message keeps its id; ``date`` (aware)
     defaults to the time the message is scheduled for. Unsubscribe headers follow RFC 2369 and
     RFC 8058; with ``links`` the preferences link and ``List-Unsubscribe`` carry the recipient's
-    signed token (and only then is one-click ``List-Unsubscribe-Post`` offered). Raises
-    ``HeaderInjectionError`` (a ``ValueError``) naming the field, never its value.
+    signed token. Raises ``HeaderInjectionError`` (a ``ValueError``) naming the field, never its value.
     """
     unsubscribe = None
     if links is not None:
@@ -183,7 +178,7 @@ def _compose(message: Message, *, sender: Address, domain: str, date: datetime |
     email["Date"] = format_datetime(date or message.scheduled_for)
     email["Message-ID"] = f"<{_checked_id('message_id', message.message_id)}@{_ascii_domain(domain)}>"
     if message.preferences_url:
-        _unsubscribe(email, unsubscribe or message.preferences_url, signed=unsubscribe is not None)
+        _unsubscribe(email, unsubscribe or message.preferences_url)
     email["Auto-Submitted"] = "auto-generated"
     email["X-Wayfinder-Journey"] = _checked_id("journey_id", message.journey_id)
     email.set_content(message.text or "", subtype="plain", cte="quoted-printable")

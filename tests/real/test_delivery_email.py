@@ -23,10 +23,8 @@ from wayfinder.connectors.smtp import smtp_from_settings
 from wayfinder.journeys.records import Message
 
 SENDER = Address("Wayfinder HR", "hr", "example.com")
-# No List-Unsubscribe-Post here: without a per-recipient token (no WAYFINDER_TOKEN_SECRET) one-click cannot
-# tell who asked, so only the preferences page is offered (README "Links").
-EXPECTED_HEADERS = ["From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "Auto-Submitted",
-                    "X-Wayfinder-Journey", "MIME-Version", "Content-Type"]
+EXPECTED_HEADERS = ["From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post",
+                    "Auto-Submitted", "X-Wayfinder-Journey", "MIME-Version", "Content-Type"]
 BREAKS = ["\r", "\n", "\r\n", "\x00", "\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c"]
 ENCODED_BREAKS = ["=?utf-8?q?x=0D=0ABcc:_evil@attacker.example?=",
                   "=?utf-8?b?eA0KQmNjOiBldmlsQGF0dGFja2VyLmV4YW1wbGU=?="]
@@ -82,7 +80,7 @@ def test_headers_carry_a_stable_message_id_unsubscribe_and_the_send_time(mail: M
     email = mail.handler.received[0].email()
     assert email["Message-ID"] == "<m-000000000000000000000002@example.com>"
     assert email["List-Unsubscribe"] == "<https://intranet.example.com/preferences>"
-    assert email["List-Unsubscribe-Post"] is None
+    assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert email["Auto-Submitted"] == "auto-generated"
     assert email["Date"].datetime == NOW
     assert list(email.keys()) == EXPECTED_HEADERS

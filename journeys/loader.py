@@ -186,8 +186,9 @@ class _Loader:
             offset = 0
             if err["type"] == "extra_forbidden":
                 key = loc[-1]
-                close = difflib.get_close_matches(str(key), sorted(_all_field_names()), n=1)
-                msg = f"unknown field {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                close = difflib.get_close_matches(str(key), sorted(_all_field_names() - {key}), n=1)
+                here = " here" if key in _all_field_names() else ""  # a field of another kind of step or document
+                msg = f"unknown field {key!r}{here}" + (f" (did you mean {close[0]!r}?)" if close else "")
                 mark = doc.key_marks.get(_real_loc(doc, loc))
                 if mark is not None:
                     parent = _loc_text(doc, loc[:-1])

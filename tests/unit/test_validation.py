@@ -389,3 +389,12 @@ def test_a_journey_version_defined_twice_says_where_the_first_is(write_files: Wr
     root = write_files({"journeys/a.yaml": HEAD + body, "journeys/b.yaml": HEAD + body})
     assert only(problems_of(root), "defined twice") == ("journeys/b.yaml:3:5: journey j version 1 is defined twice "
                                                         "(also at journeys/a.yaml:3:5)")
+
+
+def test_a_field_of_another_kind_of_step_is_unknown_here_not_a_typo_of_itself(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + """steps:
+  - id: r
+    roadmap: {topics: [onboarding], channel: email, template: onboarding/roadmap, subject: "x"}
+"""})
+    assert only(problems_of(root), "subject") == ("journeys/j.yaml:10:83: journey j: steps[0].roadmap: unknown field "
+                                                  "'subject' here")

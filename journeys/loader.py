@@ -165,9 +165,11 @@ class _Loader:
             self._pydantic_problems(doc, e, model)
             if model is TemplateDoc:
                 self.broken_templates.add(_template_id(file, template_root))
-            salvaged = _salvage_catalog(doc, e) if model is CatalogDoc else None
+            salvaged = _salvage_catalog(doc, e) if model is CatalogDoc else _salvage_fields(doc, e, model)
             if salvaged is not None:
-                self.parsed.append(salvaged)
+                self.parsed.append(salvaged if model is not TemplateDoc else
+                                   _Parsed(salvaged.doc, salvaged.model, _template_id(file, template_root)))
+                self.broken_templates.discard(_template_id(file, template_root))
             else:
                 self.broken.append(doc)
             return
@@ -205,6 +207,24 @@ class _Loader:
                 offset = _expression_offset(doc, loc, error.column)
             where = f"{path}: " if path else ""
             self.problems.append(doc.problem(loc, f"{label}: {where}{msg}", column_offset=offset))
+
+
+def _salvage_fields(doc: Document, e: ValidationError, model: type[BaseModel]) -> _Parsed | None:
+    """A document whose errors all sit in top-level fields it may do without (a misspelt ``status``, an unknown
+    key), checked without them: the problems of its expressions and templates are reported in the same run.
+    Its own errors are reported already and still stop a run."""
+    keys = set()
+    for err in e.errors(include_url=False):
+        if len(err["loc"]) != 1:
+            return None
+        keys.add(err["loc"][0])
+    by_key = {(f.alias or name): f for name, f in model.model_fields.items()}
+    if any(key in by_key and by_key[key].is_required() for key in keys) or not isinstance(doc.data, dict):
+        return None
+    try:
+        return _Parsed(doc, model.model_validate({k: v for k, v in doc.data.items() if k not in keys}))
+    except ValidationError:
+        return None
 
 
 def _salvage_catalog(doc: Document, e: ValidationError) -> _Parsed | None:

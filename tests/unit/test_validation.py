@@ -398,3 +398,25 @@ def test_a_field_of_another_kind_of_step_is_unknown_here_not_a_typo_of_itself(wr
 """})
     assert only(problems_of(root), "subject") == ("journeys/j.yaml:10:83: journey j: steps[0].roadmap: unknown field "
                                                   "'subject' here")
+
+
+def test_a_misspelt_top_level_field_hides_no_other_problem_of_its_document(write_files: WriteFiles) -> None:
+    """Every problem in a file in one run (issue 9): a journey or template whose errors sit only in top-level
+    fields it may do without is still checked without them."""
+    root = write_files({
+        "journeys/j.yaml": HEAD.replace("name: J\n", "name: J\nstatus: activ\n") + """audience: employee.contry == "DE"
+steps:
+  - id: a
+    send: {channel: email, template: x/t}
+""",
+        "templates/x/t.yaml": "apiVersion: wayfinder/v1\nkind: Template\nsubject: Hi {{ employee.givn_name }}\n"
+                              "text: x\ntxt: y\n"})
+    _, problems = load(Sources(paths=[root / "journeys", WORLD / "catalog"], templates=[root / "templates"]))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems if p.severity == "error"]
+    assert only(lines, "status").startswith("journeys/j.yaml:5:9: journey j: status: Input should be")
+    assert only(lines, "contry").startswith("journeys/j.yaml:9:20: journey j: audience: employee.contry: unknown")
+    assert only(lines, "txt") == "templates/x/t.yaml:5:1: template: unknown field 'txt' (did you mean 'text'?)"
+    assert only(lines, "givn_name").startswith("templates/x/t.yaml:3:25: template x/t: employee.givn_name: unknown")
+    assert len(lines) == 4, lines
+    with pytest.raises(DefinitionError):  # its own errors still stop a run
+        load_or_raise(Sources(paths=[root / "journeys", WORLD / "catalog"], templates=[root / "templates"]))

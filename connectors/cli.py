@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import re
 import signal
 import sys
 import time
@@ -23,6 +25,7 @@ from typing import Any, TextIO, TypeVar
 
 from prometheus_client import CollectorRegistry, write_to_textfile
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsError
 
 from wayfinder.clock import utc_now
 from wayfinder.connectors.base import ConnectorDeps, build_connectors
@@ -100,14 +103,35 @@ def _env_name(loc: tuple[int | str, ...]) -> str:
     return f"{head} ({rest})" if rest else head
 
 
-def load_settings(overrides: dict[str, Any], err: TextIO) -> DeliverySettings | None:
+_Settings = TypeVar("_Settings", bound=BaseSettings)
+
+
+def _load(kind: type[_Settings], overrides: dict[str, Any], err: TextIO) -> _Settings | None:
+    """Settings of ``kind`` from the environment and ``overrides``; None, with one line per problem on ``err`` that
+    names the variable, when they are wrong."""
     try:
-        return DeliverySettings(**{k: v for k, v in overrides.items() if v is not None})
+        return kind(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as e:
         for error in e.errors(include_input=False, include_url=False):
             print(f"configuration error: {_env_name(error['loc'])}: {error['msg'].removeprefix('Value error, ')}",
                   file=err)
-        return None
+    except SettingsError as e:
+        print(_unreadable(e), file=err)
+    return None
+
+
+_UNREADABLE = re.compile(r'field "([a-z0-9_]+)"')
+
+
+def _unreadable(e: SettingsError) -> str:
+    """The line for a variable pydantic-settings could not even parse (the JSON of a nested setting): its name and
+    where the JSON broke, never its value (a destination's URL is a secret)."""
+    found = _UNREADABLE.search(str(e))
+    name = _env_name((found.group(1),)) if found else "WAYFINDER_*"
+    cause = e.__cause__
+    where = (f" ({cause.msg} at line {cause.lineno} column {cause.colno})"
+             if isinstance(cause, json.JSONDecodeError) else "")
+    return f"configuration error: {name}: not valid JSON{where}"
 
 
 def _paths(args: argparse.Namespace, settings: DeliverySettings) -> _Paths:
@@ -235,7 +259,7 @@ def _run(work: Coroutine[Any, Any, _T]) -> _T | int:
 
 
 def cmd_deliver(args: argparse.Namespace) -> int:
-    settings = load_settings({"concurrency": args.concurrency, "ledger_path": args.ledger}, sys.stderr)
+    settings = _load(DeliverySettings, {"concurrency": args.concurrency, "ledger_path": args.ledger}, sys.stderr)
     if settings is None:
         return 2
     if args.kafka:
@@ -271,7 +295,9 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
 
     if _nowhere(settings):
         return 2
-    worker = WorkerSettings()
+    worker = _load(WorkerSettings, {}, sys.stderr)
+    if worker is None:
+        return 2
     ledger = settings.ledger_path or Path("delivery_ledger.sqlite3")
     registry = CollectorRegistry()
     health = DeliverHealth(registry)

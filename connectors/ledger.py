@@ -122,16 +122,27 @@ def _lock(path: Path) -> IO[str]:
     return file
 
 
+def _unopenable(path: Path, why: str) -> ValueError:
+    return ValueError(f"cannot open the send ledger {path} ({why}); point WAYFINDER_LEDGER_PATH elsewhere")
+
+
 class SqliteLedger:
     """The ledger in a SQLite file (WAL, ``synchronous=FULL``: a committed row survives a crash), one process
     at a time (:class:`LedgerBusy` when another holds it)."""
 
     def __init__(self, path: Path, *, now: Callable[[], datetime] = utc_now) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._now = now
-        self._lock = _lock(path)
-        self._db = sqlite3.connect(path, isolation_level=None)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = _lock(path)
+        except OSError as e:
+            raise _unopenable(path, e.strerror or type(e).__name__) from e
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None)
+        except sqlite3.Error as e:  # a folder, or a file SQLite may not open
+            self._lock.close()
+            raise _unopenable(path, f"SQLite said: {e}") from e
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")

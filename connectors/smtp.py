@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
+from pathlib import Path
 
 import aiosmtplib
 from aiosmtplib.protocol import SMTPProtocol
@@ -203,6 +204,19 @@ async def _close(client: aiosmtplib.SMTP, protocol: SMTPProtocol | None = None, 
         await asyncio.sleep(0.005)
 
 
+def _trusting(ca_file: Path) -> ssl.SSLContext:
+    """A TLS context that trusts the CAs in ``ca_file``; a file that is missing or holds no PEM certificate is a
+    configuration error (ValueError) naming the variable, before anything is sent."""
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except ssl.SSLError as e:  # before OSError: an SSLError is one
+        msg = f"WAYFINDER_SMTP_CA_FILE: {ca_file} holds no PEM CA certificate ({e.reason or 'unreadable'})"
+        raise ValueError(msg) from e
+    except OSError as e:
+        msg = f"WAYFINDER_SMTP_CA_FILE: cannot read {ca_file} ({e.strerror or type(e).__name__})"
+        raise ValueError(msg) from e
+
+
 def smtp_from_settings(settings: DeliverySettings, name: str, deps: ConnectorDeps) -> SmtpConnector:
     if settings.smtp_url is None:
         msg = "email delivery needs WAYFINDER_SMTP_URL, e.g. smtp://user:pass@smtp.example.com:587"
@@ -210,7 +224,7 @@ def smtp_from_settings(settings: DeliverySettings, name: str, deps: ConnectorDep
     if settings.sender is None:
         msg = "email delivery needs WAYFINDER_SENDER, e.g. 'People Team <people@example.com>'"
         raise ValueError(msg)
-    context = ssl.create_default_context(cafile=settings.smtp_ca_file) if settings.smtp_ca_file else None
+    context = _trusting(settings.smtp_ca_file) if settings.smtp_ca_file else None
     return SmtpConnector(settings.smtp_url, sender=parse_mailbox(settings.sender), name=name,
                          message_id_domain=settings.message_id_domain, timeout=settings.smtp_timeout_seconds,
                          pool_size=settings.concurrency, tls_context=context, now=deps.now,

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from tests.servers import NOW
+from tests.servers import NOW, make_message
+from wayfinder.cli import main
 from wayfinder.connectors import base
 from wayfinder.connectors.base import Accepted, ConnectorDeps, build_connectors, connector_factory, register_connector
 from wayfinder.connectors.ledger import SqliteLedger
@@ -208,6 +209,43 @@ def test_settings_come_from_the_environment_next_to_other_wayfinder_variables(mo
     assert settings.intranet_route() is not None
     with pytest.raises(ValidationError, match="frozen"):
         settings.concurrency = 3  # type: ignore[misc]
+
+
+HOOK_URL = "https://hooks.example.com/T0/B0/s3cr3tpath"
+
+
+@pytest.mark.parametrize(("env", "line"), [
+    ({"WAYFINDER_DESTINATIONS": f'{{"t": {{"kind": "teams", "url": "{HOOK_URL}"}},}}'},
+     "configuration error: WAYFINDER_DESTINATIONS: not valid JSON (Expecting property name enclosed in double "
+     "quotes at line 1 column 78)"),
+    ({"WAYFINDER_RETRY": "{bad"}, "configuration error: WAYFINDER_RETRY: not valid JSON"),
+    ({"WAYFINDER_SMTP_CA_FILE": "{tmp}/nonexistent.pem"},
+     "configuration error: WAYFINDER_SMTP_CA_FILE: cannot read {tmp}/nonexistent.pem (No such file or directory)"),
+    ({"WAYFINDER_SMTP_CA_FILE": "{tmp}/messages.jsonl"},
+     "configuration error: WAYFINDER_SMTP_CA_FILE: {tmp}/messages.jsonl holds no PEM CA certificate"),
+    ({"WAYFINDER_LEDGER_PATH": "/proc/nope/x.sqlite3"}, "configuration error: cannot open the send ledger "
+     "/proc/nope/x.sqlite3 (No such file or directory); point WAYFINDER_LEDGER_PATH elsewhere"),
+    ({"WAYFINDER_LEDGER_PATH": "{tmp}/folder/"}, "configuration error: cannot open the send ledger {tmp}/folder "
+     "(SQLite said: unable to open database file)"),
+    ({"WAYFINDER_PARTITIONS": "many", "--kafka": ""}, "configuration error: WAYFINDER_PARTITIONS: Input should be a "
+     "valid integer"),
+], ids=["json-trailing-comma", "json-broken", "ca-missing", "ca-not-pem", "ledger-no-folder", "ledger-a-folder",
+        "worker-setting"])
+def test_a_wrong_setting_is_one_line_naming_the_variable_and_exit_2(
+        env: dict[str, str], line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "messages.jsonl").write_text(make_message(1).model_dump_json() + "\n")
+    (tmp_path / "folder").mkdir()
+    monkeypatch.setenv("WAYFINDER_SMTP_URL", "smtp://127.0.0.1:9?starttls=false")  # never reached
+    monkeypatch.setenv("WAYFINDER_SENDER", "People Team <people@example.com>")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.replace("{tmp}", str(tmp_path)))
+    source = ["--kafka"] if "--kafka" in env else ["--messages", str(tmp_path)]
+    assert main(["deliver", *source]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(line.replace("{tmp}", str(tmp_path))) and err.count("\n") == 1, err
+    assert "s3cr3t" not in err and "hooks.example.com" not in err
+    assert not (tmp_path / "receipts.jsonl").exists()
 
 
 # -- registry and metrics -----------------------------------------------------------------------------------------

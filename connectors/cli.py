@@ -167,6 +167,16 @@ def _stop_on_signals(runner: DeliveryRunner) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
+def _open_before_sending(sink: JsonlSink, flag: str) -> None:
+    """A receipt that cannot be written after the server accepted is lost for good (the ledger skips the message
+    from then on), so the sinks are opened before the first send and an unwritable one stops the run (exit 2)."""
+    try:
+        sink.open()
+    except OSError as e:
+        msg = f"cannot write {sink.path} ({e.strerror or type(e).__name__}); give another {flag}"
+        raise ValueError(msg) from e
+
+
 async def deliver_file(settings: DeliverySettings, paths: _Paths, *, retry_failed: bool,
                        registry: CollectorRegistry) -> tuple[DeliverySummary, MessageFile]:
     """Deliver one messages file with connectors built from settings; closes everything it opens."""
@@ -179,10 +189,12 @@ async def deliver_file(settings: DeliverySettings, paths: _Paths, *, retry_faile
     try:
         async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
             connectors = build_connectors(settings, ConnectorDeps(http=http))
-            runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
-                                    settings=settings, metrics=DeliveryMetrics(registry), retry_failed=retry_failed,
-                                    switch=control.current, hold="skip")
             try:
+                _open_before_sending(receipts, "--receipts")
+                _open_before_sending(dead_letters, "--dead-letters")
+                runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
+                                        settings=settings, metrics=DeliveryMetrics(registry),
+                                        retry_failed=retry_failed, switch=control.current, hold="skip")
                 with _stop_on_signals(runner):
                     summary = await runner.run(source)
             finally:

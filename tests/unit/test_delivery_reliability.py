@@ -276,3 +276,32 @@ def test_metrics_live_in_the_registry_they_are_given() -> None:
                                                                         "outcome": "accepted"}) == 1.0
     assert second.get_sample_value("wayfinder_delivery_attempts_total", {"connector": "smtp",
                                                                          "outcome": "accepted"}) is None
+
+
+# -- the command: nothing is sent that could not be recorded ---------------------------------------------------
+@pytest.mark.parametrize("flag", ["--receipts", "--dead-letters"])
+def test_a_receipt_that_could_not_be_written_stops_the_run_before_anything_is_sent(
+        flag: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    sent: list[str] = []
+
+    class Recorder(_Pigeon):
+        async def send(self, message: Message) -> Accepted:
+            sent.append(message.message_id)
+            return await super().send(message)
+
+    monkeypatch.setattr(base, "_FACTORIES", dict(base._FACTORIES))
+    register_connector("recorder", lambda settings, name, deps: Recorder())
+    monkeypatch.setenv("WAYFINDER_SMTP_URL", "smtp://127.0.0.1:9?starttls=false")
+    monkeypatch.setenv("WAYFINDER_EMAIL_CONNECTOR", "recorder")
+    (tmp_path / "messages.jsonl").write_text(make_message(1).model_dump_json() + "\n")
+
+    assert main(["deliver", "--messages", str(tmp_path), flag, "/proc/nope/out.jsonl"]) == 2
+    assert capsys.readouterr().err == (f"configuration error: cannot write /proc/nope/out.jsonl (No such file or "
+                                       f"directory); give another {flag}\n")
+    assert sent == []
+    ledger = SqliteLedger(tmp_path / "delivery_ledger.sqlite3")
+    assert ledger.counts() == {}  # nothing accepted that a rerun would skip without its receipt
+    ledger.close()
+    assert main(["deliver", "--messages", str(tmp_path)]) == 0
+    assert sent == [make_message(1).message_id]
+    assert '"status":"delivered"' in (tmp_path / "receipts.jsonl").read_text()

@@ -18,7 +18,9 @@ describes; or an HTTP response times out after the receiver acted) and the attem
 client cannot close it (SMTP has no idempotency key), so it is kept as small as the protocols allow:
 
 * the ``accepted`` row is written immediately after the server's acceptance, before the receipt,
-  the metrics or anything else, in its own committed transaction (``synchronous=FULL``);
+  the metrics or anything else, in its own committed transaction (``synchronous=FULL``); a connector
+  returns as soon as the server accepted (the SMTP connector QUITs a used-up connection afterwards, in the
+  background);
 * every attempt first records ``sending`` (before SMTP ``MAIL FROM``, so before ``DATA``), so a
   crash always leaves evidence: the next run counts such messages as "in doubt" and, by setting
   (``WAYFINDER_IN_DOUBT``), sends them again (``resend``, the default: nothing is lost) or fails

@@ -116,6 +116,7 @@ class SmtpConnector:
         self._now = now
         self._slots = asyncio.Semaphore(pool_size)
         self._idle: list[tuple[aiosmtplib.SMTP, int]] = []
+        self._retiring: set[asyncio.Task[None]] = set()
         self._where = f"{server.host}:{server.port}"
 
     def _email(self, message: Message) -> tuple[EmailMessage, bytes]:
@@ -175,13 +176,21 @@ class SmtpConnector:
             if used + 1 < self.max_messages_per_connection:
                 self._idle.append((client, used + 1))
             else:
-                await _quit(client)
+                self._retire(client)
         queued = _QUEUED.search(reply or "")
         return Accepted(self.name, f"250 queued as {queued.group(1)}" if queued else "250")
 
+    def _retire(self, client: aiosmtplib.SMTP) -> None:
+        """QUIT a used-up connection in the background: awaiting it here would put the QUIT (up to 5 s with a slow
+        relay) between the server's 250 and the ledger's ``accepted`` row, the one window where a kill sends the
+        message twice (see connectors.ledger). ``close`` waits for it."""
+        task = asyncio.create_task(_quit(client))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
     async def close(self) -> None:
         idle, self._idle = self._idle, []
-        await asyncio.gather(*(_quit(client) for client, _ in idle))
+        await asyncio.gather(*(_quit(client) for client, _ in idle), *self._retiring)
 
 
 async def _quit(client: aiosmtplib.SMTP) -> None:

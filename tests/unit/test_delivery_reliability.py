@@ -1,7 +1,9 @@
-"""Backoff, circuit breaker, token bucket (fake clock), the send ledger, settings and the registry."""
+"""Backoff, circuit breaker, token bucket (fake clock), the send ledger, SMTP connection retirement, settings, the
+registry, and `wayfinder deliver` refusing what it could not record."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sqlite3
 from datetime import timedelta
@@ -18,10 +20,12 @@ from tests.servers import NOW, make_message
 from wayfinder.cli import main
 from wayfinder.connectors import base
 from wayfinder.connectors.base import Accepted, ConnectorDeps, build_connectors, connector_factory, register_connector
+from wayfinder.connectors.email import parse_mailbox
 from wayfinder.connectors.ledger import SqliteLedger
 from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.connectors.reliability import Backoff, BreakerState, CircuitBreaker, TokenBucket
-from wayfinder.connectors.settings import DeliverySettings
+from wayfinder.connectors.settings import DeliverySettings, SmtpServer
+from wayfinder.connectors.smtp import SmtpConnector
 from wayfinder.journeys.records import Message
 
 
@@ -157,6 +161,48 @@ def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("not a database, just text that is long enough to not look like sqlite at all\n" * 20)
     with pytest.raises(ValueError, match="is not a Wayfinder send ledger"):
         SqliteLedger(path)
+
+
+# -- SMTP: nothing between the server's 250 and the ledger row ------------------------------------------------------
+class _SlowQuitClient:
+    """Stands in for aiosmtplib.SMTP: accepts every message, and its QUIT hangs until ``answer`` is set."""
+
+    protocol = None
+
+    def __init__(self) -> None:
+        self.is_connected = False
+        self.answer = asyncio.Event()
+        self.quit_answered = False
+
+    async def connect(self) -> None:
+        self.is_connected = True
+
+    async def sendmail(self, sender: str, recipients: list[str], raw: bytes) -> tuple[dict[str, Any], str]:
+        return {}, "2.0.0 Ok: queued as ABC123"
+
+    async def quit(self) -> None:
+        await self.answer.wait()
+        self.quit_answered = True
+
+    def close(self) -> None:
+        self.is_connected = False
+
+
+def test_smtp_returns_the_acceptance_before_quitting_a_used_up_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = _SlowQuitClient()
+    connector = SmtpConnector(SmtpServer.from_url("smtp://127.0.0.1:9?starttls=false"),
+                              sender=parse_mailbox("hr@example.com"), max_messages_per_connection=1)
+    monkeypatch.setattr(connector, "_client", lambda: client)
+
+    async def scenario() -> Accepted:
+        accepted = await asyncio.wait_for(connector.send(make_message(1)), timeout=2)  # QUIT is still unanswered
+        assert not client.quit_answered
+        client.answer.set()
+        await connector.close()  # waits for the connection it retired
+        return accepted
+
+    assert asyncio.run(scenario()) == Accepted("smtp", "250 queued as ABC123")
+    assert client.quit_answered and not client.is_connected
 
 
 # -- settings ----------------------------------------------------------------------------------------------------

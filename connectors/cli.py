@@ -87,7 +87,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "[default: delivery_dead_letters.jsonl beside the messages]")
     p.add_argument("--ledger", type=Path, help="the send ledger (SQLite) [default: WAYFINDER_LEDGER_PATH, else "
                    "delivery_ledger.sqlite3 beside the messages]")
-    p.add_argument("--concurrency", type=int, help="messages in flight at once [default: WAYFINDER_CONCURRENCY, 8]")
+    p.add_argument("--concurrency", type=int, help="messages in flight at once per connector (email, the intranet "
+                   "destination) [default: WAYFINDER_CONCURRENCY, 8]")
     p.add_argument("--retry-failed", action="store_true", help="try again the messages that failed in earlier runs")
     p.add_argument("--metrics-file", type=Path, help="write the delivery metrics here (Prometheus text format)")
     p.add_argument("--metrics-port", type=int, help="with --kafka: serve the delivery metrics on this port while "
@@ -240,8 +241,8 @@ def _print_rows(summary: DeliverySummary, out: TextIO) -> None:
     if s.dropped_by_switch:
         print(f"  {s.dropped_by_switch} message(s) dropped: an operator resumed sending with --drop-held", file=out)
     if s.left_for_next_run:
-        print(f"  {s.left_for_next_run} message(s) were waiting to retry when the run was stopped; the next run "
-              "sends them", file=out)
+        print(f"  {s.left_for_next_run} message(s) were waiting (to retry, or for their connector) when the run was "
+              "stopped; the next run sends them", file=out)
     if s.resent_in_doubt:
         print(f"  {s.resent_in_doubt} message(s) were being sent when an earlier run stopped and were sent again "
               "(a recipient may see them twice)", file=out)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,20 @@ from pydantic import ValidationError
 from tests.servers import NOW, make_message
 from wayfinder.cli import main
 from wayfinder.connectors import base
-from wayfinder.connectors.base import Accepted, ConnectorDeps, build_connectors, connector_factory, register_connector
+from wayfinder.connectors.base import (
+    Accepted,
+    ConnectorDeps,
+    RetryableDeliveryError,
+    build_connectors,
+    connector_factory,
+    register_connector,
+)
 from wayfinder.connectors.email import parse_mailbox
 from wayfinder.connectors.ledger import SqliteLedger
 from wayfinder.connectors.metrics import DeliveryMetrics
+from wayfinder.connectors.receipts import JsonlSink
 from wayfinder.connectors.reliability import Backoff, BreakerState, CircuitBreaker, TokenBucket
+from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
 from wayfinder.connectors.settings import DeliverySettings, SmtpServer
 from wayfinder.connectors.smtp import SmtpConnector
 from wayfinder.journeys.records import Message
@@ -205,6 +215,78 @@ def test_smtp_returns_the_acceptance_before_quitting_a_used_up_connection(monkey
     assert client.quit_answered and not client.is_connected
 
 
+# -- the runner: one connector down does not stall the others -------------------------------------------------------
+class _Down:
+    """An email relay that refuses every connection."""
+
+    name = "smtp"
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    async def send(self, message: Message) -> Accepted:
+        self.tries += 1
+        refused = RetryableDeliveryError("smtp_connection", "could not talk to the SMTP relay")
+        raise refused
+
+    async def close(self) -> None:
+        return None
+
+
+class _Portal:
+    """An intranet destination that works; ``all_in`` is set once ``expected`` messages arrived."""
+
+    name = "portal"
+
+    def __init__(self, expected: int) -> None:
+        self.ids: list[str] = []
+        self.expected = expected
+        self.all_in = asyncio.Event()
+
+    async def send(self, message: Message) -> Accepted:
+        self.ids.append(message.message_id)
+        if len(self.ids) == self.expected:
+            self.all_in.set()
+        return Accepted(self.name, "200")
+
+    async def close(self) -> None:
+        return None
+
+
+def test_messages_waiting_on_an_open_circuit_leave_the_slots_to_other_connectors(tmp_path: Path) -> None:
+    emails = [make_message(n) for n in range(6)]
+    posts = [make_message(n, channel="intranet") for n in range(6, 9)]
+    down, portal = _Down(), _Portal(len(posts))
+    settings = DeliverySettings(concurrency=2, circuit_breaker={"failure_threshold": 1, "reset_timeout_seconds": 60},
+                                retry={"give_up_after_seconds": 600})
+    ledger = SqliteLedger(tmp_path / "ledger.sqlite3")
+
+    async def source() -> AsyncIterator[Message]:
+        for m in [*emails, *posts]:  # the email first: in the past they took every slot
+            yield m
+
+    async def scenario() -> DeliverySummary:
+        receipts, dead = JsonlSink(tmp_path / "receipts.jsonl"), JsonlSink(tmp_path / "dead.jsonl")
+        runner = DeliveryRunner({"email": down, "intranet": portal}, ledger=ledger, receipts=receipts,
+                                dead_letters=dead, settings=settings, rand=lambda: 0.5)
+        running = asyncio.create_task(runner.run(source()))
+        await asyncio.wait_for(portal.all_in.wait(), timeout=5)  # while the email circuit is still open
+        runner.stop()
+        summary = await running
+        await receipts.close()
+        await dead.close()
+        return summary
+
+    try:
+        summary = asyncio.run(scenario())
+    finally:
+        ledger.close()
+    assert portal.ids == [m.message_id for m in posts]
+    # the two emails in email's slots were waiting (to retry, for the circuit); the other four had not started
+    assert (summary.delivered, summary.left_for_next_run, summary.failed_total) == (3, 2, 0)
+    assert down.tries == 1  # the circuit opened at the first refusal
+
+
 # -- settings ----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("url", "host", "port", "tls"), [
     ("smtp://smtp.example.com", "smtp.example.com", 587, "starttls"),
@@ -235,6 +317,9 @@ def test_smtp_credentials_are_percent_decoded_and_never_printed() -> None:
                        "b": {"url": "https://b.example.com", "kind": "slack"}}}, "WAYFINDER_INTRANET_DESTINATION"),
     ({"intranet_destination": "teams"}, "not in destinations"),
     ({"concurrency": 0}, "greater than or equal to 1"),
+    ({"retry": {"give_up_after_seconds": 10}, "circuit_breaker": {"reset_timeout_seconds": 30}},
+     r"WAYFINDER_RETRY__GIVE_UP_AFTER_SECONDS \(10\) is shorter than WAYFINDER_CIRCUIT_BREAKER__RESET_TIMEOUT_SECONDS "
+     r"\(30\): once a connector's circuit opened, every message would fail at once"),
     ({"destinations": {"Bad Name": {"url": "https://a.example.com", "kind": "slack"}}}, "should match pattern"),
 ])
 def test_bad_settings_say_what_is_wrong_without_echoing_secrets(fields: dict[str, Any], message: str) -> None:

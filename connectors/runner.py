@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from wayfinder.connectors.base import Connector, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
+from wayfinder.connectors.base import (
+    Connector,
+    DeliveryError,
+    InvalidMessageError,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+)
 from wayfinder.connectors.ledger import LedgerEntry, SendLedger
 from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.connectors.receipts import Receipt, Sink
@@ -273,8 +279,11 @@ class DeliveryRunner:
                     "circuit_open", f"connector {name} stayed unavailable (circuit breaker open) until the retry "
                     "budget ran out (WAYFINDER_RETRY__GIVE_UP_AFTER_SECONDS)"))
             attempts = self.ledger.begin_attempt(message.message_id, name)
-            self.summary.attempts += 1
             error = await self._attempt(message, route)
+            if isinstance(error, InvalidMessageError):  # refused before anything was sent: no attempt
+                self.ledger.refused(message.message_id, error.reason)
+                return _Outcome(attempts - 1, error)
+            self.summary.attempts += 1
             if error is None:
                 return _Outcome(attempts)
             failures += 1
@@ -349,6 +358,10 @@ class DeliveryRunner:
             breaker.record_failure()
         else:
             breaker.record_neutral()
+        if isinstance(error, InvalidMessageError):
+            if self.metrics:
+                self.metrics.failures.labels(name, error.reason).inc()
+            return error
         self._observe_attempt(name, "retryable_error" if error.retryable else "permanent_error", started,
                               reason=error.reason)
         return error

@@ -25,6 +25,7 @@ from wayfinder.connectors.base import (
     Accepted,
     ConnectorDeps,
     DeliveryError,
+    InvalidMessageError,
     PermanentDeliveryError,
     RetryableDeliveryError,
 )
@@ -121,14 +122,14 @@ class SmtpConnector:
 
     def _email(self, message: Message) -> tuple[EmailMessage, bytes]:
         if not message.recipient_email:
-            error = PermanentDeliveryError("no_recipient_address", "the message has no recipient email address "
+            error = InvalidMessageError("no_recipient_address", "the message has no recipient email address "
                                            "(the recipient's profile has none)")
             raise error
         try:
             return smtp_bytes(message, sender=self.sender, domain=self.message_id_domain, date=self._now(),
                               links=self.links)
         except ValueError as e:
-            error = PermanentDeliveryError("invalid_message", str(e))
+            error = InvalidMessageError("invalid_message", str(e))
             raise error from e
 
     def _client(self) -> aiosmtplib.SMTP:

@@ -4,6 +4,7 @@ registry, and `wayfinder deliver` refusing what it could not record."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import sqlite3
 from collections.abc import AsyncIterator
@@ -285,6 +286,44 @@ def test_messages_waiting_on_an_open_circuit_leave_the_slots_to_other_connectors
     # the two emails in email's slots were waiting (to retry, for the circuit); the other four had not started
     assert (summary.delivered, summary.left_for_next_run, summary.failed_total) == (3, 2, 0)
     assert down.tries == 1  # the circuit opened at the first refusal
+
+
+def test_a_message_refused_before_sending_is_failed_without_counting_an_attempt(tmp_path: Path) -> None:
+    refused = [make_message(1, subject="Hi\r\nBcc: evil@attacker.example"), make_message(2, recipient_email=None)]
+    connector = SmtpConnector(SmtpServer.from_url("smtp://127.0.0.1:9?starttls=false"),  # never reached
+                              sender=parse_mailbox("hr@example.com"))
+    registry = CollectorRegistry()
+    ledger = SqliteLedger(tmp_path / "ledger.sqlite3")
+
+    async def source() -> AsyncIterator[Message]:
+        for m in refused:
+            yield m
+
+    async def scenario() -> DeliverySummary:
+        receipts, dead = JsonlSink(tmp_path / "receipts.jsonl"), JsonlSink(tmp_path / "dead.jsonl")
+        runner = DeliveryRunner({"email": connector}, ledger=ledger, receipts=receipts, dead_letters=dead,
+                                settings=DeliverySettings(), metrics=DeliveryMetrics(registry))
+        summary = await runner.run(source())
+        await receipts.close()
+        await dead.close()
+        return summary
+
+    try:
+        summary = asyncio.run(scenario())
+        rows = [ledger.lookup(m.message_id) for m in refused]
+    finally:
+        ledger.close()
+    assert summary.attempts == 0 and summary.failed == {"invalid_message": 1, "no_recipient_address": 1}
+    assert [(r.state, r.attempts) for r in rows if r] == [("failed", 0), ("failed", 0)]
+    receipts = [json.loads(line) for line in (tmp_path / "receipts.jsonl").read_text().splitlines()]
+    assert [(r["status"], r["attempts"]) for r in receipts] == [("failed", 0), ("failed", 0)]
+    assert registry.get_sample_value("wayfinder_delivery_attempts_total",
+                                     {"connector": "smtp", "outcome": "permanent_error"}) is None
+    assert registry.get_sample_value("wayfinder_delivery_attempt_duration_seconds_count", {"connector": "smtp"}) is None
+    assert registry.get_sample_value("wayfinder_delivery_failures_total",
+                                     {"connector": "smtp", "reason": "invalid_message"}) == 1.0
+    assert registry.get_sample_value("wayfinder_delivery_messages_total",
+                                     {"connector": "smtp", "status": "failed"}) == 2.0
 
 
 # -- settings ----------------------------------------------------------------------------------------------------

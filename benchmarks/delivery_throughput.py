@@ -171,6 +171,9 @@ class MemoryLedger:
     def failed(self, message_id: str, reason: str, connector: str) -> None:
         self._set(message_id, "failed", reason)
 
+    def refused(self, message_id: str, reason: str) -> None:
+        self._set(message_id, "failed", reason)
+
     def held(self, message_id: str, at: datetime) -> None:
         return None  # the benchmark uses no stop switch
 

@@ -50,6 +50,11 @@ class PermanentDeliveryError(DeliveryError):
     """Trying again cannot help (a refused address, a rejected payload, a refused destination)."""
 
 
+class InvalidMessageError(PermanentDeliveryError):
+    """The message itself cannot be sent (a header with a line break, an address that does not parse, none at all):
+    refused before any network call, so it is no delivery attempt (README "Delivery")."""
+
+
 class RetryableDeliveryError(DeliveryError):
     """Trying again may help (4xx SMTP replies, 408/429/5xx, timeouts, lost connections).
 

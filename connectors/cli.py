@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import re
 import signal
 import sys
 import time
@@ -23,6 +25,7 @@ from typing import Any, TextIO, TypeVar
 
 from prometheus_client import CollectorRegistry, write_to_textfile
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsError
 
 from wayfinder.clock import utc_now
 from wayfinder.connectors.base import ConnectorDeps, build_connectors
@@ -84,7 +87,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "[default: delivery_dead_letters.jsonl beside the messages]")
     p.add_argument("--ledger", type=Path, help="the send ledger (SQLite) [default: WAYFINDER_LEDGER_PATH, else "
                    "delivery_ledger.sqlite3 beside the messages]")
-    p.add_argument("--concurrency", type=int, help="messages in flight at once [default: WAYFINDER_CONCURRENCY, 8]")
+    p.add_argument("--concurrency", type=int, help="messages in flight at once per connector (email, the intranet "
+                   "destination) [default: WAYFINDER_CONCURRENCY, 8]")
     p.add_argument("--retry-failed", action="store_true", help="try again the messages that failed in earlier runs")
     p.add_argument("--metrics-file", type=Path, help="write the delivery metrics here (Prometheus text format)")
     p.add_argument("--metrics-port", type=int, help="with --kafka: serve the delivery metrics on this port while "
@@ -100,14 +104,35 @@ def _env_name(loc: tuple[int | str, ...]) -> str:
     return f"{head} ({rest})" if rest else head
 
 
-def load_settings(overrides: dict[str, Any], err: TextIO) -> DeliverySettings | None:
+_Settings = TypeVar("_Settings", bound=BaseSettings)
+
+
+def _load(kind: type[_Settings], overrides: dict[str, Any], err: TextIO) -> _Settings | None:
+    """Settings of ``kind`` from the environment and ``overrides``; None, with one line per problem on ``err`` that
+    names the variable, when they are wrong."""
     try:
-        return DeliverySettings(**{k: v for k, v in overrides.items() if v is not None})
+        return kind(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as e:
         for error in e.errors(include_input=False, include_url=False):
             print(f"configuration error: {_env_name(error['loc'])}: {error['msg'].removeprefix('Value error, ')}",
                   file=err)
-        return None
+    except SettingsError as e:
+        print(_unreadable(e), file=err)
+    return None
+
+
+_UNREADABLE = re.compile(r'field "([a-z0-9_]+)"')
+
+
+def _unreadable(e: SettingsError) -> str:
+    """The line for a variable pydantic-settings could not even parse (the JSON of a nested setting): its name and
+    where the JSON broke, never its value (a destination's URL is a secret)."""
+    found = _UNREADABLE.search(str(e))
+    name = _env_name((found.group(1),)) if found else "WAYFINDER_*"
+    cause = e.__cause__
+    where = (f" ({cause.msg} at line {cause.lineno} column {cause.colno})"
+             if isinstance(cause, json.JSONDecodeError) else "")
+    return f"configuration error: {name}: not valid JSON{where}"
 
 
 def _paths(args: argparse.Namespace, settings: DeliverySettings) -> _Paths:
@@ -143,6 +168,16 @@ def _stop_on_signals(runner: DeliveryRunner) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
+def _open_before_sending(sink: JsonlSink, flag: str) -> None:
+    """A receipt that cannot be written after the server accepted is lost for good (the ledger skips the message
+    from then on), so the sinks are opened before the first send and an unwritable one stops the run (exit 2)."""
+    try:
+        sink.open()
+    except OSError as e:
+        msg = f"cannot write {sink.path} ({e.strerror or type(e).__name__}); give another {flag}"
+        raise ValueError(msg) from e
+
+
 async def deliver_file(settings: DeliverySettings, paths: _Paths, *, retry_failed: bool,
                        registry: CollectorRegistry) -> tuple[DeliverySummary, MessageFile]:
     """Deliver one messages file with connectors built from settings; closes everything it opens."""
@@ -155,10 +190,12 @@ async def deliver_file(settings: DeliverySettings, paths: _Paths, *, retry_faile
     try:
         async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
             connectors = build_connectors(settings, ConnectorDeps(http=http))
-            runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
-                                    settings=settings, metrics=DeliveryMetrics(registry), retry_failed=retry_failed,
-                                    switch=control.current, hold="skip")
             try:
+                _open_before_sending(receipts, "--receipts")
+                _open_before_sending(dead_letters, "--dead-letters")
+                runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
+                                        settings=settings, metrics=DeliveryMetrics(registry),
+                                        retry_failed=retry_failed, switch=control.current, hold="skip")
                 with _stop_on_signals(runner):
                     summary = await runner.run(source)
             finally:
@@ -204,8 +241,8 @@ def _print_rows(summary: DeliverySummary, out: TextIO) -> None:
     if s.dropped_by_switch:
         print(f"  {s.dropped_by_switch} message(s) dropped: an operator resumed sending with --drop-held", file=out)
     if s.left_for_next_run:
-        print(f"  {s.left_for_next_run} message(s) were waiting to retry when the run was stopped; the next run "
-              "sends them", file=out)
+        print(f"  {s.left_for_next_run} message(s) were waiting (to retry, or for their connector) when the run was "
+              "stopped; the next run sends them", file=out)
     if s.resent_in_doubt:
         print(f"  {s.resent_in_doubt} message(s) were being sent when an earlier run stopped and were sent again "
               "(a recipient may see them twice)", file=out)
@@ -235,7 +272,7 @@ def _run(work: Coroutine[Any, Any, _T]) -> _T | int:
 
 
 def cmd_deliver(args: argparse.Namespace) -> int:
-    settings = load_settings({"concurrency": args.concurrency, "ledger_path": args.ledger}, sys.stderr)
+    settings = _load(DeliverySettings, {"concurrency": args.concurrency, "ledger_path": args.ledger}, sys.stderr)
     if settings is None:
         return 2
     if args.kafka:
@@ -271,7 +308,9 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
 
     if _nowhere(settings):
         return 2
-    worker = WorkerSettings()
+    worker = _load(WorkerSettings, {}, sys.stderr)
+    if worker is None:
+        return 2
     ledger = settings.ledger_path or Path("delivery_ledger.sqlite3")
     registry = CollectorRegistry()
     health = DeliverHealth(registry)

@@ -18,7 +18,9 @@ describes; or an HTTP response times out after the receiver acted) and the attem
 client cannot close it (SMTP has no idempotency key), so it is kept as small as the protocols allow:
 
 * the ``accepted`` row is written immediately after the server's acceptance, before the receipt,
-  the metrics or anything else, in its own committed transaction (``synchronous=FULL``);
+  the metrics or anything else, in its own committed transaction (``synchronous=FULL``); a connector
+  returns as soon as the server accepted (the SMTP connector QUITs a used-up connection afterwards, in the
+  background);
 * every attempt first records ``sending`` (before SMTP ``MAIL FROM``, so before ``DATA``), so a
   crash always leaves evidence: the next run counts such messages as "in doubt" and, by setting
   (``WAYFINDER_IN_DOUBT``), sends them again (``resend``, the default: nothing is lost) or fails
@@ -88,6 +90,7 @@ class SendLedger(Protocol):
     def accepted(self, message_id: str) -> None: ...
     def retrying(self, message_id: str, reason: str) -> None: ...
     def failed(self, message_id: str, reason: str, connector: str) -> None: ...
+    def refused(self, message_id: str, reason: str) -> None: ...
     def held(self, message_id: str, at: datetime) -> None: ...
     def held_at(self, message_id: str) -> datetime | None: ...
     def close(self) -> None: ...
@@ -122,16 +125,27 @@ def _lock(path: Path) -> IO[str]:
     return file
 
 
+def _unopenable(path: Path, why: str) -> ValueError:
+    return ValueError(f"cannot open the send ledger {path} ({why}); point WAYFINDER_LEDGER_PATH elsewhere")
+
+
 class SqliteLedger:
     """The ledger in a SQLite file (WAL, ``synchronous=FULL``: a committed row survives a crash), one process
     at a time (:class:`LedgerBusy` when another holds it)."""
 
     def __init__(self, path: Path, *, now: Callable[[], datetime] = utc_now) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._now = now
-        self._lock = _lock(path)
-        self._db = sqlite3.connect(path, isolation_level=None)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = _lock(path)
+        except OSError as e:
+            raise _unopenable(path, e.strerror or type(e).__name__) from e
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None)
+        except sqlite3.Error as e:  # a folder, or a file SQLite may not open
+            self._lock.close()
+            raise _unopenable(path, f"SQLite said: {e}") from e
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
@@ -179,6 +193,12 @@ class SqliteLedger:
             "VALUES (?, 'failed', 0, ?, ?, ?, ?) "
             "ON CONFLICT (message_id) DO UPDATE SET state = 'failed', reason = excluded.reason, "
             "updated_at = excluded.updated_at", (message_id, connector, reason, now, now))
+
+    def refused(self, message_id: str, reason: str) -> None:
+        """The connector refused the message before sending anything (it is invalid): ``failed``, and the attempt
+        just begun is taken back, for it was none."""
+        self._db.execute("UPDATE deliveries SET state = 'failed', reason = ?, attempts = attempts - 1, updated_at = ? "
+                         "WHERE message_id = ?", (reason, self._stamp(), message_id))
 
     def held(self, message_id: str, at: datetime) -> None:
         """The stop switch held the message at ``at`` (the latest hold is kept)."""

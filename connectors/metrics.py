@@ -27,7 +27,8 @@ class DeliveryMetrics:
                                 "Messages that reached a final delivery status (delivered, failed)",
                                 ["connector", "status"], registry=registry)
         self.failures = Counter("wayfinder_delivery_failures_total",
-                                "Failed attempts, by connector and reason code", ["connector", "reason"],
+                                "Failed attempts, and messages refused before any attempt (invalid_message, "
+                                "no_recipient_address), by connector and reason code", ["connector", "reason"],
                                 registry=registry)
         self.dead_letters = Counter("wayfinder_delivery_dead_letters_total",
                                     "Messages that failed for good and went to the dead-letter sink",

@@ -41,19 +41,25 @@ class Sink(Protocol[Record]):
 
 
 class JsonlSink:
-    """Appends one JSON object per line, flushed per record; the file is created on first write."""
+    """Appends one JSON object per line, flushed per record; the file is created by ``open`` or the first write."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.written = 0
         self._file: IO[str] | None = None
 
-    async def write(self, record: BaseModel) -> None:
+    def open(self) -> IO[str]:
+        """Open (and create) the file now: a caller that must not send what it cannot record opens it first, so an
+        unwritable path (OSError) stops it before the first send rather than after a server accepted."""
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("a", encoding="utf-8")
-        self._file.write(record.model_dump_json() + "\n")
-        self._file.flush()
+        return self._file
+
+    async def write(self, record: BaseModel) -> None:
+        file = self.open()
+        file.write(record.model_dump_json() + "\n")
+        file.flush()
         self.written += 1
 
     async def close(self) -> None:

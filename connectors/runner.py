@@ -5,9 +5,12 @@ the channel picks the connector; the ledger skips what was already accepted; the
 connector, the rate limit, the circuit breaker and retries with backoff. A message that fails for
 good gets a ``failed`` receipt and goes to the dead-letter sink with the reason.
 
-Up to ``concurrency`` messages are in flight at once, never two with the same ``message_id``.
-The source is any async iterable (a file now, a Kafka topic later) and it is read no faster than
-messages finish, so a slow destination holds the reader back instead of filling memory.
+Up to ``concurrency`` messages per connector are in flight at once, never two with the same
+``message_id``. Each connector has its own slots, so messages that wait for a connector that is down
+(its open circuit, its rate limit, a backoff) stall that connector only. The source is any async
+iterable (a file now, a Kafka topic later) and it is read at most ``READ_AHEAD`` times ``concurrency``
+messages ahead of those finished, so a slow or failing destination holds the reader back instead of
+filling memory.
 """
 
 from __future__ import annotations
@@ -22,7 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from wayfinder.connectors.base import Connector, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
+from wayfinder.connectors.base import (
+    Connector,
+    DeliveryError,
+    InvalidMessageError,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+)
 from wayfinder.connectors.ledger import LedgerEntry, SendLedger
 from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.connectors.receipts import Receipt, Sink
@@ -34,6 +43,7 @@ from wayfinder.vocabulary import Channel
 
 log = logging.getLogger(__name__)
 DELIVERABLE = frozenset({"sent", "approved"})
+READ_AHEAD = 64  # messages read but not finished, per slot: what may wait for one connector while others send
 
 
 @dataclass
@@ -65,6 +75,7 @@ class _Route:
     connector: Connector
     bucket: TokenBucket
     breaker: CircuitBreaker
+    slots: asyncio.Semaphore  # messages of this connector in flight
 
 
 @dataclass
@@ -124,11 +135,12 @@ class DeliveryRunner:
         return _Route(connector, TokenBucket(limit.per_second, limit.burst, monotonic=self.clock.monotonic),
                       CircuitBreaker(policy.failure_threshold, policy.reset_timeout_seconds,
                                      monotonic=self.clock.monotonic,
-                                     on_change=(lambda s: metrics.breaker_changed(name, s)) if metrics else None))
+                                     on_change=(lambda s: metrics.breaker_changed(name, s)) if metrics else None),
+                      asyncio.Semaphore(self.settings.concurrency))
 
     async def run(self, messages: AsyncIterable[Message]) -> DeliverySummary:
         """Deliver everything the source yields; returns the summary once all have finished."""
-        slots = asyncio.Semaphore(self.settings.concurrency)
+        unfinished = asyncio.Semaphore(self.settings.concurrency * READ_AHEAD)
         if self._switch is not None and self.metrics:  # the switch's state even when no message comes
             self.metrics.switch_changed((await self._switch()).state())
 
@@ -136,7 +148,7 @@ class DeliveryRunner:
             try:
                 await self.deliver(message)
             finally:
-                slots.release()
+                unfinished.release()
 
         async with asyncio.TaskGroup() as group:
             async for message in messages:
@@ -144,9 +156,9 @@ class DeliveryRunner:
                 if verdict != "go":
                     await self._not_now(message, verdict)
                     continue
-                await slots.acquire()
+                await unfinished.acquire()
                 if self.stopping:
-                    slots.release()
+                    unfinished.release()
                     break
                 group.create_task(one(message))
         return self.summary
@@ -196,7 +208,9 @@ class DeliveryRunner:
             self.summary.skipped_no_connector[message.channel] += 1
             self._count_skip("no_connector")
             return None
-        async with self._exclusive(message.message_id):
+        async with route.slots, self._exclusive(message.message_id):
+            if self.stopping:  # read, but stopped before its turn: as if not read, the next run sends it
+                return None
             entry = self.ledger.lookup(message.message_id)
             if entry is not None and entry.state == "accepted":
                 self.summary.skipped_already_delivered += 1
@@ -265,8 +279,11 @@ class DeliveryRunner:
                     "circuit_open", f"connector {name} stayed unavailable (circuit breaker open) until the retry "
                     "budget ran out (WAYFINDER_RETRY__GIVE_UP_AFTER_SECONDS)"))
             attempts = self.ledger.begin_attempt(message.message_id, name)
-            self.summary.attempts += 1
             error = await self._attempt(message, route)
+            if isinstance(error, InvalidMessageError):  # refused before anything was sent: no attempt
+                self.ledger.refused(message.message_id, error.reason)
+                return _Outcome(attempts - 1, error)
+            self.summary.attempts += 1
             if error is None:
                 return _Outcome(attempts)
             failures += 1
@@ -341,6 +358,10 @@ class DeliveryRunner:
             breaker.record_failure()
         else:
             breaker.record_neutral()
+        if isinstance(error, InvalidMessageError):
+            if self.metrics:
+                self.metrics.failures.labels(name, error.reason).inc()
+            return error
         self._observe_attempt(name, "retryable_error" if error.retryable else "permanent_error", started,
                               reason=error.reason)
         return error

@@ -230,6 +230,18 @@ class DeliverySettings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _check_budget(self) -> DeliverySettings:
+        """A message gives up as soon as its connector's circuit stays open past its retry budget, so a budget shorter
+        than the circuit's open time would fail every message at once (``circuit_open``) without a try."""
+        if self.retry.give_up_after_seconds < self.circuit_breaker.reset_timeout_seconds:
+            msg = (f"WAYFINDER_RETRY__GIVE_UP_AFTER_SECONDS ({self.retry.give_up_after_seconds:g}) is shorter than "
+                   f"WAYFINDER_CIRCUIT_BREAKER__RESET_TIMEOUT_SECONDS ({self.circuit_breaker.reset_timeout_seconds:g}"
+                   "): once a connector's circuit opened, every message would fail at once without waiting for it "
+                   "to close; raise the first or lower the second")
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
     def _check_routes(self) -> DeliverySettings:
         if self.intranet_destination is not None and self.intranet_destination not in self.destinations:
             known = ", ".join(sorted(self.destinations)) or "none are configured"

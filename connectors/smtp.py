@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
+from pathlib import Path
 
 import aiosmtplib
 from aiosmtplib.protocol import SMTPProtocol
@@ -24,6 +25,7 @@ from wayfinder.connectors.base import (
     Accepted,
     ConnectorDeps,
     DeliveryError,
+    InvalidMessageError,
     PermanentDeliveryError,
     RetryableDeliveryError,
 )
@@ -115,18 +117,19 @@ class SmtpConnector:
         self._now = now
         self._slots = asyncio.Semaphore(pool_size)
         self._idle: list[tuple[aiosmtplib.SMTP, int]] = []
+        self._retiring: set[asyncio.Task[None]] = set()
         self._where = f"{server.host}:{server.port}"
 
     def _email(self, message: Message) -> tuple[EmailMessage, bytes]:
         if not message.recipient_email:
-            error = PermanentDeliveryError("no_recipient_address", "the message has no recipient email address "
+            error = InvalidMessageError("no_recipient_address", "the message has no recipient email address "
                                            "(the recipient's profile has none)")
             raise error
         try:
             return smtp_bytes(message, sender=self.sender, domain=self.message_id_domain, date=self._now(),
                               links=self.links)
         except ValueError as e:
-            error = PermanentDeliveryError("invalid_message", str(e))
+            error = InvalidMessageError("invalid_message", str(e))
             raise error from e
 
     def _client(self) -> aiosmtplib.SMTP:
@@ -174,13 +177,21 @@ class SmtpConnector:
             if used + 1 < self.max_messages_per_connection:
                 self._idle.append((client, used + 1))
             else:
-                await _quit(client)
+                self._retire(client)
         queued = _QUEUED.search(reply or "")
         return Accepted(self.name, f"250 queued as {queued.group(1)}" if queued else "250")
 
+    def _retire(self, client: aiosmtplib.SMTP) -> None:
+        """QUIT a used-up connection in the background: awaiting it here would put the QUIT (up to 5 s with a slow
+        relay) between the server's 250 and the ledger's ``accepted`` row, the one window where a kill sends the
+        message twice (see connectors.ledger). ``close`` waits for it."""
+        task = asyncio.create_task(_quit(client))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
     async def close(self) -> None:
         idle, self._idle = self._idle, []
-        await asyncio.gather(*(_quit(client) for client, _ in idle))
+        await asyncio.gather(*(_quit(client) for client, _ in idle), *self._retiring)
 
 
 async def _quit(client: aiosmtplib.SMTP) -> None:
@@ -203,6 +214,19 @@ async def _close(client: aiosmtplib.SMTP, protocol: SMTPProtocol | None = None, 
         await asyncio.sleep(0.005)
 
 
+def _trusting(ca_file: Path) -> ssl.SSLContext:
+    """A TLS context that trusts the CAs in ``ca_file``; a file that is missing or holds no PEM certificate is a
+    configuration error (ValueError) naming the variable, before anything is sent."""
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except ssl.SSLError as e:  # before OSError: an SSLError is one
+        msg = f"WAYFINDER_SMTP_CA_FILE: {ca_file} holds no PEM CA certificate ({e.reason or 'unreadable'})"
+        raise ValueError(msg) from e
+    except OSError as e:
+        msg = f"WAYFINDER_SMTP_CA_FILE: cannot read {ca_file} ({e.strerror or type(e).__name__})"
+        raise ValueError(msg) from e
+
+
 def smtp_from_settings(settings: DeliverySettings, name: str, deps: ConnectorDeps) -> SmtpConnector:
     if settings.smtp_url is None:
         msg = "email delivery needs WAYFINDER_SMTP_URL, e.g. smtp://user:pass@smtp.example.com:587"
@@ -210,7 +234,7 @@ def smtp_from_settings(settings: DeliverySettings, name: str, deps: ConnectorDep
     if settings.sender is None:
         msg = "email delivery needs WAYFINDER_SENDER, e.g. 'People Team <people@example.com>'"
         raise ValueError(msg)
-    context = ssl.create_default_context(cafile=settings.smtp_ca_file) if settings.smtp_ca_file else None
+    context = _trusting(settings.smtp_ca_file) if settings.smtp_ca_file else None
     return SmtpConnector(settings.smtp_url, sender=parse_mailbox(settings.sender), name=name,
                          message_id_domain=settings.message_id_domain, timeout=settings.smtp_timeout_seconds,
                          pool_size=settings.concurrency, tls_context=context, now=deps.now,

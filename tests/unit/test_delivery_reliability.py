@@ -1,9 +1,13 @@
-"""Backoff, circuit breaker, token bucket (fake clock), the send ledger, settings and the registry."""
+"""Backoff, circuit breaker, token bucket (fake clock), the send ledger, SMTP connection retirement, settings, the
+registry, and `wayfinder deliver` refusing what it could not record."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import random
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,13 +18,25 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from tests.servers import NOW
+from tests.servers import NOW, make_message
+from wayfinder.cli import main
 from wayfinder.connectors import base
-from wayfinder.connectors.base import Accepted, ConnectorDeps, build_connectors, connector_factory, register_connector
+from wayfinder.connectors.base import (
+    Accepted,
+    ConnectorDeps,
+    RetryableDeliveryError,
+    build_connectors,
+    connector_factory,
+    register_connector,
+)
+from wayfinder.connectors.email import parse_mailbox
 from wayfinder.connectors.ledger import SqliteLedger
 from wayfinder.connectors.metrics import DeliveryMetrics
+from wayfinder.connectors.receipts import JsonlSink
 from wayfinder.connectors.reliability import Backoff, BreakerState, CircuitBreaker, TokenBucket
-from wayfinder.connectors.settings import DeliverySettings
+from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
+from wayfinder.connectors.settings import DeliverySettings, SmtpServer
+from wayfinder.connectors.smtp import SmtpConnector
 from wayfinder.journeys.records import Message
 
 
@@ -158,6 +174,158 @@ def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
         SqliteLedger(path)
 
 
+# -- SMTP: nothing between the server's 250 and the ledger row ------------------------------------------------------
+class _SlowQuitClient:
+    """Stands in for aiosmtplib.SMTP: accepts every message, and its QUIT hangs until ``answer`` is set."""
+
+    protocol = None
+
+    def __init__(self) -> None:
+        self.is_connected = False
+        self.answer = asyncio.Event()
+        self.quit_answered = False
+
+    async def connect(self) -> None:
+        self.is_connected = True
+
+    async def sendmail(self, sender: str, recipients: list[str], raw: bytes) -> tuple[dict[str, Any], str]:
+        return {}, "2.0.0 Ok: queued as ABC123"
+
+    async def quit(self) -> None:
+        await self.answer.wait()
+        self.quit_answered = True
+
+    def close(self) -> None:
+        self.is_connected = False
+
+
+def test_smtp_returns_the_acceptance_before_quitting_a_used_up_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = _SlowQuitClient()
+    connector = SmtpConnector(SmtpServer.from_url("smtp://127.0.0.1:9?starttls=false"),
+                              sender=parse_mailbox("hr@example.com"), max_messages_per_connection=1)
+    monkeypatch.setattr(connector, "_client", lambda: client)
+
+    async def scenario() -> Accepted:
+        accepted = await asyncio.wait_for(connector.send(make_message(1)), timeout=2)  # QUIT is still unanswered
+        assert not client.quit_answered
+        client.answer.set()
+        await connector.close()  # waits for the connection it retired
+        return accepted
+
+    assert asyncio.run(scenario()) == Accepted("smtp", "250 queued as ABC123")
+    assert client.quit_answered and not client.is_connected
+
+
+# -- the runner: one connector down does not stall the others -------------------------------------------------------
+class _Down:
+    """An email relay that refuses every connection."""
+
+    name = "smtp"
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    async def send(self, message: Message) -> Accepted:
+        self.tries += 1
+        refused = RetryableDeliveryError("smtp_connection", "could not talk to the SMTP relay")
+        raise refused
+
+    async def close(self) -> None:
+        return None
+
+
+class _Portal:
+    """An intranet destination that works; ``all_in`` is set once ``expected`` messages arrived."""
+
+    name = "portal"
+
+    def __init__(self, expected: int) -> None:
+        self.ids: list[str] = []
+        self.expected = expected
+        self.all_in = asyncio.Event()
+
+    async def send(self, message: Message) -> Accepted:
+        self.ids.append(message.message_id)
+        if len(self.ids) == self.expected:
+            self.all_in.set()
+        return Accepted(self.name, "200")
+
+    async def close(self) -> None:
+        return None
+
+
+def test_messages_waiting_on_an_open_circuit_leave_the_slots_to_other_connectors(tmp_path: Path) -> None:
+    emails = [make_message(n) for n in range(6)]
+    posts = [make_message(n, channel="intranet") for n in range(6, 9)]
+    down, portal = _Down(), _Portal(len(posts))
+    settings = DeliverySettings(concurrency=2, circuit_breaker={"failure_threshold": 1, "reset_timeout_seconds": 60},
+                                retry={"give_up_after_seconds": 600})
+    ledger = SqliteLedger(tmp_path / "ledger.sqlite3")
+
+    async def source() -> AsyncIterator[Message]:
+        for m in [*emails, *posts]:  # the email first: in the past they took every slot
+            yield m
+
+    async def scenario() -> DeliverySummary:
+        receipts, dead = JsonlSink(tmp_path / "receipts.jsonl"), JsonlSink(tmp_path / "dead.jsonl")
+        runner = DeliveryRunner({"email": down, "intranet": portal}, ledger=ledger, receipts=receipts,
+                                dead_letters=dead, settings=settings, rand=lambda: 0.5)
+        running = asyncio.create_task(runner.run(source()))
+        await asyncio.wait_for(portal.all_in.wait(), timeout=5)  # while the email circuit is still open
+        runner.stop()
+        summary = await running
+        await receipts.close()
+        await dead.close()
+        return summary
+
+    try:
+        summary = asyncio.run(scenario())
+    finally:
+        ledger.close()
+    assert portal.ids == [m.message_id for m in posts]
+    # the two emails in email's slots were waiting (to retry, for the circuit); the other four had not started
+    assert (summary.delivered, summary.left_for_next_run, summary.failed_total) == (3, 2, 0)
+    assert down.tries == 1  # the circuit opened at the first refusal
+
+
+def test_a_message_refused_before_sending_is_failed_without_counting_an_attempt(tmp_path: Path) -> None:
+    refused = [make_message(1, subject="Hi\r\nBcc: evil@attacker.example"), make_message(2, recipient_email=None)]
+    connector = SmtpConnector(SmtpServer.from_url("smtp://127.0.0.1:9?starttls=false"),  # never reached
+                              sender=parse_mailbox("hr@example.com"))
+    registry = CollectorRegistry()
+    ledger = SqliteLedger(tmp_path / "ledger.sqlite3")
+
+    async def source() -> AsyncIterator[Message]:
+        for m in refused:
+            yield m
+
+    async def scenario() -> DeliverySummary:
+        receipts, dead = JsonlSink(tmp_path / "receipts.jsonl"), JsonlSink(tmp_path / "dead.jsonl")
+        runner = DeliveryRunner({"email": connector}, ledger=ledger, receipts=receipts, dead_letters=dead,
+                                settings=DeliverySettings(), metrics=DeliveryMetrics(registry))
+        summary = await runner.run(source())
+        await receipts.close()
+        await dead.close()
+        return summary
+
+    try:
+        summary = asyncio.run(scenario())
+        rows = [ledger.lookup(m.message_id) for m in refused]
+    finally:
+        ledger.close()
+    assert summary.attempts == 0 and summary.failed == {"invalid_message": 1, "no_recipient_address": 1}
+    assert [(r.state, r.attempts) for r in rows if r] == [("failed", 0), ("failed", 0)]
+    receipts = [json.loads(line) for line in (tmp_path / "receipts.jsonl").read_text().splitlines()]
+    assert [(r["status"], r["attempts"]) for r in receipts] == [("failed", 0), ("failed", 0)]
+    assert registry.get_sample_value("wayfinder_delivery_attempts_total",
+                                     {"connector": "smtp", "outcome": "permanent_error"}) is None
+    assert registry.get_sample_value("wayfinder_delivery_attempt_duration_seconds_count", {"connector": "smtp"}) is None
+    assert registry.get_sample_value("wayfinder_delivery_failures_total",
+                                     {"connector": "smtp", "reason": "invalid_message"}) == 1.0
+    assert registry.get_sample_value("wayfinder_delivery_messages_total",
+                                     {"connector": "smtp", "status": "failed"}) == 2.0
+
+
 # -- settings ----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("url", "host", "port", "tls"), [
     ("smtp://smtp.example.com", "smtp.example.com", 587, "starttls"),
@@ -188,6 +356,9 @@ def test_smtp_credentials_are_percent_decoded_and_never_printed() -> None:
                        "b": {"url": "https://b.example.com", "kind": "slack"}}}, "WAYFINDER_INTRANET_DESTINATION"),
     ({"intranet_destination": "teams"}, "not in destinations"),
     ({"concurrency": 0}, "greater than or equal to 1"),
+    ({"retry": {"give_up_after_seconds": 10}, "circuit_breaker": {"reset_timeout_seconds": 30}},
+     r"WAYFINDER_RETRY__GIVE_UP_AFTER_SECONDS \(10\) is shorter than WAYFINDER_CIRCUIT_BREAKER__RESET_TIMEOUT_SECONDS "
+     r"\(30\): once a connector's circuit opened, every message would fail at once"),
     ({"destinations": {"Bad Name": {"url": "https://a.example.com", "kind": "slack"}}}, "should match pattern"),
 ])
 def test_bad_settings_say_what_is_wrong_without_echoing_secrets(fields: dict[str, Any], message: str) -> None:
@@ -208,6 +379,43 @@ def test_settings_come_from_the_environment_next_to_other_wayfinder_variables(mo
     assert settings.intranet_route() is not None
     with pytest.raises(ValidationError, match="frozen"):
         settings.concurrency = 3  # type: ignore[misc]
+
+
+HOOK_URL = "https://hooks.example.com/T0/B0/s3cr3tpath"
+
+
+@pytest.mark.parametrize(("env", "line"), [
+    ({"WAYFINDER_DESTINATIONS": f'{{"t": {{"kind": "teams", "url": "{HOOK_URL}"}},}}'},
+     "configuration error: WAYFINDER_DESTINATIONS: not valid JSON (Expecting property name enclosed in double "
+     "quotes at line 1 column 78)"),
+    ({"WAYFINDER_RETRY": "{bad"}, "configuration error: WAYFINDER_RETRY: not valid JSON"),
+    ({"WAYFINDER_SMTP_CA_FILE": "{tmp}/nonexistent.pem"},
+     "configuration error: WAYFINDER_SMTP_CA_FILE: cannot read {tmp}/nonexistent.pem (No such file or directory)"),
+    ({"WAYFINDER_SMTP_CA_FILE": "{tmp}/messages.jsonl"},
+     "configuration error: WAYFINDER_SMTP_CA_FILE: {tmp}/messages.jsonl holds no PEM CA certificate"),
+    ({"WAYFINDER_LEDGER_PATH": "/proc/nope/x.sqlite3"}, "configuration error: cannot open the send ledger "
+     "/proc/nope/x.sqlite3 (No such file or directory); point WAYFINDER_LEDGER_PATH elsewhere"),
+    ({"WAYFINDER_LEDGER_PATH": "{tmp}/folder/"}, "configuration error: cannot open the send ledger {tmp}/folder "
+     "(SQLite said: unable to open database file)"),
+    ({"WAYFINDER_PARTITIONS": "many", "--kafka": ""}, "configuration error: WAYFINDER_PARTITIONS: Input should be a "
+     "valid integer"),
+], ids=["json-trailing-comma", "json-broken", "ca-missing", "ca-not-pem", "ledger-no-folder", "ledger-a-folder",
+        "worker-setting"])
+def test_a_wrong_setting_is_one_line_naming_the_variable_and_exit_2(
+        env: dict[str, str], line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "messages.jsonl").write_text(make_message(1).model_dump_json() + "\n")
+    (tmp_path / "folder").mkdir()
+    monkeypatch.setenv("WAYFINDER_SMTP_URL", "smtp://127.0.0.1:9?starttls=false")  # never reached
+    monkeypatch.setenv("WAYFINDER_SENDER", "People Team <people@example.com>")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.replace("{tmp}", str(tmp_path)))
+    source = ["--kafka"] if "--kafka" in env else ["--messages", str(tmp_path)]
+    assert main(["deliver", *source]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(line.replace("{tmp}", str(tmp_path))) and err.count("\n") == 1, err
+    assert "s3cr3t" not in err and "hooks.example.com" not in err
+    assert not (tmp_path / "receipts.jsonl").exists()
 
 
 # -- registry and metrics -----------------------------------------------------------------------------------------
@@ -238,3 +446,32 @@ def test_metrics_live_in_the_registry_they_are_given() -> None:
                                                                         "outcome": "accepted"}) == 1.0
     assert second.get_sample_value("wayfinder_delivery_attempts_total", {"connector": "smtp",
                                                                          "outcome": "accepted"}) is None
+
+
+# -- the command: nothing is sent that could not be recorded ---------------------------------------------------
+@pytest.mark.parametrize("flag", ["--receipts", "--dead-letters"])
+def test_a_receipt_that_could_not_be_written_stops_the_run_before_anything_is_sent(
+        flag: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    sent: list[str] = []
+
+    class Recorder(_Pigeon):
+        async def send(self, message: Message) -> Accepted:
+            sent.append(message.message_id)
+            return await super().send(message)
+
+    monkeypatch.setattr(base, "_FACTORIES", dict(base._FACTORIES))
+    register_connector("recorder", lambda settings, name, deps: Recorder())
+    monkeypatch.setenv("WAYFINDER_SMTP_URL", "smtp://127.0.0.1:9?starttls=false")
+    monkeypatch.setenv("WAYFINDER_EMAIL_CONNECTOR", "recorder")
+    (tmp_path / "messages.jsonl").write_text(make_message(1).model_dump_json() + "\n")
+
+    assert main(["deliver", "--messages", str(tmp_path), flag, "/proc/nope/out.jsonl"]) == 2
+    assert capsys.readouterr().err == (f"configuration error: cannot write /proc/nope/out.jsonl (No such file or "
+                                       f"directory); give another {flag}\n")
+    assert sent == []
+    ledger = SqliteLedger(tmp_path / "delivery_ledger.sqlite3")
+    assert ledger.counts() == {}  # nothing accepted that a rerun would skip without its receipt
+    ledger.close()
+    assert main(["deliver", "--messages", str(tmp_path)]) == 0
+    assert sent == [make_message(1).message_id]
+    assert '"status":"delivered"' in (tmp_path / "receipts.jsonl").read_text()

@@ -10,7 +10,6 @@ from html import escape
 from typing import Any
 
 from wayfinder.journeys._durations import parse_duration
-from wayfinder.journeys._time import parse_window
 from wayfinder.journeys.effects import (
     Decide,
     Dispatch,
@@ -73,9 +72,8 @@ def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
     mailbox = held.recipient_id or held.employee_id
     state.mailboxes.add(mailbox)
     timezone = recipient.timezone if recipient is not None else state.profile.timezone
-    quiet = recipient.quiet_hours if recipient is not None else None
-    return [Dispatch(mailbox, decided.with_status("deferred", at=now), timezone,
-                     parse_window(quiet) if quiet else None, on_leave), *closed]
+    quiet = recipient.quiet_window if recipient is not None else None
+    return [Dispatch(mailbox, decided.with_status("deferred", at=now), timezone, quiet, on_leave), *closed]
 
 
 def _edited(message: Message, edits: dict[str, Any]) -> Message:
@@ -118,11 +116,10 @@ def choices(state: EmployeeState, now: datetime, subtopics: Subtopics) -> Prefer
     """What the person chose, for their mailbox and digest box, which check it again when a held message goes: an
     opted-out topic stands for the topics below it too (SPEC §5), as when a message is made."""
     until = state.profile.preferences.get("paused_until")
-    quiet = state.profile.quiet_hours
     topics = sorted({t for topic in state.profile.opt_out_topics for t in subtopics(topic)})
     return Preferences(state.employee_id, tuple(state.profile.opt_out_channels), tuple(topics),
                        parse_instant(until) if isinstance(until, str) else None, now,
-                       state.profile.timezone, parse_window(quiet) if quiet else None)
+                       state.profile.timezone, state.profile.quiet_window)
 
 
 def escalate(state: EmployeeState, timer: ReviewTimer, now: datetime, policy: Policy) -> list[Effect]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from importlib import resources
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from wayfinder.journeys._time import parse_window
 
 _QUIET = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
@@ -112,6 +114,12 @@ class Profile(BaseModel):
     def quiet_hours(self) -> str | None:
         value = self.preferences.get("quiet_hours")
         return value if isinstance(value, str) else None
+
+    @property
+    def quiet_window(self) -> tuple[time, time] | None:
+        """The person's own quiet hours as (start, end) times of day, for their mailbox; None without them."""
+        quiet = self.quiet_hours
+        return parse_window(quiet) if quiet else None
 
     def merge(self, data: dict[str, Any]) -> None:
         """Merge an upsert: known fields set, ``preferences`` merged, anything else kept as an attribute (an

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, time
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -27,6 +27,7 @@ from wayfinder.journeys.effects import (
     Dispatch,
     Effect,
     ForgetMailbox,
+    Gather,
     Lifecycle,
     MailboxInput,
     MailboxTimer,
@@ -653,20 +654,25 @@ class StagePort:
 
     def to_mailbox(self, mailbox: str, item: MailboxInput) -> None:
         origin = f"{self.stage.origin}:{sum(r.topic == Topic.MAILBOX for r in self.work.records):05d}"
-        # A recipient this partition does not know yet (their profile is on another partition, on its way
-        # through the directory topic): their mailbox takes their time zone and quiet hours when it acts.
-        unknown = isinstance(item, Dispatch) and mailbox not in getattr(self.stage, "directory", {mailbox: None})
         value = encode_mailbox_input(item, self.now, origin)
-        if unknown:
+        if isinstance(item, Dispatch) and self._unknown(mailbox):
             value = value[:-1] + b',"unknown_recipient":true}'
         self.work.records.append(Record(Topic.MAILBOX, mailbox, value))
+
+    def _unknown(self, mailbox: str) -> bool:
+        """A recipient this partition does not know yet (their profile is on another partition, on its way
+        through the directory topic): their box takes their time zone and quiet hours when it acts."""
+        return mailbox not in getattr(self.stage, "directory", {mailbox: None})
 
     @property
     def digests(self) -> bool:
         return self.stage.digests_enabled
 
     def to_digest(self, mailbox: str, item: DigestInput) -> None:
-        self.work.records.append(Record(Topic.MAILBOX, mailbox, encode_digest_input(item, self.now)))
+        value = encode_digest_input(item, self.now)
+        if isinstance(item, Gather) and self._unknown(mailbox):
+            value = value[:-1] + b',"unknown_recipient":true}'
+        self.work.records.append(Record(Topic.MAILBOX, mailbox, value))
 
     def open_task(self, task: Task) -> None:
         self.work.records.append(Record(Topic.TASKS, task.employee_id, task.model_dump_json().encode("utf-8")))
@@ -705,15 +711,14 @@ def dead_letter_record(msg: Incoming, reason: str, at: datetime) -> Record:
     return Record(Topic.DEAD_LETTERS, msg.key.decode("utf-8", "replace") if msg.key else None, dumps(value))
 
 
-def _as_known(item: Dispatch, person: Profile) -> Dispatch:
-    """A dispatch decided before its recipient was known on the deciding partition, with the recipient's own time
-    zone and quiet hours (as the deciding partition would have used them had it known the recipient)."""
-    quiet = person.quiet_hours
-    window = None
-    if quiet:
-        start, end = quiet.split("-")
-        window = (time.fromisoformat(start), time.fromisoformat(end))
-    return Dispatch(item.mailbox, item.message, person.timezone, window)
+_Box = TypeVar("_Box", Dispatch, Gather)
+
+
+def _as_known(item: _Box, person: Profile) -> _Box:
+    """A message decided before its recipient was known on the deciding partition, with the recipient's own time
+    zone and quiet hours (as the deciding partition would have used them had it known the recipient); all else
+    (what it does while they are on leave) as the core decided."""
+    return replace(item, timezone=person.timezone, quiet_hours=person.quiet_window)
 
 
 def _bytes(records: list[Record]) -> int:
@@ -923,6 +928,8 @@ class MailboxStage(Stage):
             msg = "a digest input reached a mailbox stage built without digests (pass digests=Digests(...))"
             raise RuntimeError(msg)
         item, at = decode_digest_input(env)
+        if env.get("unknown_recipient") and isinstance(item, Gather) and rid in self.directory:
+            item = _as_known(item, self.directory[rid])
         now = self.clock.at_least(at, partition)
         self._fire(work, partition, now, rid)
         self._keep_digest(work, partition, rid, self.digests.on_input(self._load_digest(work, rid), item, now), now)

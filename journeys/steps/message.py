@@ -10,7 +10,6 @@ from typing import Any
 from jinja2 import Undefined
 
 from wayfinder.catalog.graph import Selection
-from wayfinder.journeys._time import parse_window
 from wayfinder.journeys.decisions import hold_for_review
 from wayfinder.journeys.digest import digest_rule
 from wayfinder.journeys.effects import Decide, Diagnostic, Dispatch, Gather
@@ -123,13 +122,11 @@ def _route(run: Run, journey: Journey, e: Enrollment, message: Message, person: 
     mailbox = message.recipient_id or run.state.employee_id
     run.state.mailboxes.add(mailbox)
     tz = person.timezone if person is not None else run.state.profile.timezone
-    own_quiet = person.quiet_hours if person is not None else None
+    quiet = person.quiet_window if person is not None else None
     if digest_rule(run.defs.policy, message.recipient_role, journey.id, message.channel) is not None:
-        run.effects.append(Gather(mailbox, message.with_status("deferred"), tz,
-                                  parse_window(own_quiet) if own_quiet else None))
+        run.effects.append(Gather(mailbox, message.with_status("deferred"), tz, quiet))
         return
-    run.effects.append(Dispatch(mailbox, message.with_status("deferred"), tz,
-                                parse_window(own_quiet) if own_quiet else None,
+    run.effects.append(Dispatch(mailbox, message.with_status("deferred"), tz, quiet,
                                 rule_for(journey, message.recipient_role)))
 
 

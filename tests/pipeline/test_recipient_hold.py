@@ -10,13 +10,17 @@ from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry
 
-from tests.pipeline.stages import DictTable
+from tests.pipeline.stages import DictTable, Pipeline
 from tests.pipeline.test_runner_rules import BEREAVEMENT, HEAD, ev, person
-from tests.support import WriteFiles, at, world_defs
+from tests.support import WORLD, WriteFiles, at, world_defs
+from wayfinder import examples_dir
+from wayfinder.journeys.definitions import Definitions
 from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.loader import Sources, load_or_raise
 from wayfinder.journeys.profile import Profile
 from wayfinder.streams.clock import StreamClock
+from wayfinder.streams.embedded import EmbeddedRunner
 from wayfinder.streams.metrics import StreamMetrics
 from wayfinder.streams.recipients import Holds, Retry, decode_retry
 from wayfinder.streams.stage import EmployeeStage, Incoming
@@ -411,3 +415,62 @@ def test_a_waiting_input_too_large_in_its_turn_moves_its_line_on_in_the_table_as
     feed.stage = restarted
     assert not any(r.topic == "employee-ticks" for r in feed.again(behind))  # its turn after the restart too
     assert restarted.table.get("h:0:E1") is None and not restarted.holds.blocked
+
+
+MANAGER_NOTE = """id: note
+trigger: {event: hris.manager.changed}
+essential: true
+steps:
+  - id: tell
+    send: {channel: email, to: manager, subject: "A new report", body: "Say hello."}
+"""
+
+
+def _staged_with_a_late_directory(defs: Definitions, events: list[CloudEvent], late: str,
+                                  until: datetime) -> dict[str, tuple[object, ...]]:
+    """The worker's stages with no recipient wait, one directory shared by both (as the worker shares it), and
+    ``late``'s entry missing while the event that writes to them is decided (their profile is on another
+    partition, a moment behind) but there again when their mailbox acts."""
+    p = Pipeline(defs=defs)
+    p.mailboxes.directory = p.employees.directory
+    for e in events:
+        p.tick(e.time)
+        held = p.employees.directory.pop(late) if e.type == "hris.manager.changed" else None
+        p.feed(p.employees, "hris", None, e.model_dump_json().encode())
+        if held is not None:
+            p.employees.directory[late] = held
+        p.drain()
+    p.tick(until)
+    return {m["message_id"]: _when(m) for r in p.records if r.topic == "outbound.messages" and r.value is not None
+            for m in [json.loads(r.value)]}
+
+
+def _when(m: dict[str, object]) -> tuple[object, ...]:
+    """What the mailbox decides (the address and language of a recipient decided unknown come later: README)."""
+    return m["recipient_id"], m["status"], m["reason"], m["scheduled_for"], m.get("digest_id")
+
+
+def test_a_recipient_the_deciding_partition_did_not_know_keeps_what_the_core_decided(write_files: WriteFiles) -> None:
+    """Issue 7: the mailbox takes the late recipient's time zone and quiet hours, and nothing else changes: an
+    essential message still goes during their leave, and a digest closes at their local hour, as in simulate."""
+    summary = (examples_dir() / "templates" / "digest" / "summary.yaml").read_text(encoding="utf-8")
+    root = write_files({"journeys/note.yaml": HEAD + MANAGER_NOTE, "templates/digest/summary.yaml": summary,
+                        "policy.yaml": "apiVersion: wayfinder/v1\nkind: Policy\n"
+                                       "leave_pause: {leave_types: [bereavement]}\n"})
+    events = [person("M1", manager_id="M0", timezone="America/Los_Angeles"), person("E1"),
+              ev("l1", "hris.leave.started", "2026-03-09T08:00:00Z", "M1", leave_type="bereavement",
+                 start_date="2026-03-09", expected_return_date="2026-03-30"),
+              ev("c1", "hris.manager.changed", "2026-03-11T10:00:00Z", old_manager_id="M0", new_manager_id="M1")]
+    until = at("2026-04-05T00:00:00Z")
+    for policy in ("", "digests: {manager: {every: daily, at: \"09:00\"}}\n"):
+        (root / "policy.yaml").write_text("apiVersion: wayfinder/v1\nkind: Policy\n"
+                                          "leave_pause: {leave_types: [bereavement]}\n" + policy, encoding="utf-8")
+        defs = load_or_raise(Sources(paths=[root / "journeys", WORLD / "catalog"], policy=root / "policy.yaml",
+                                     templates=[WORLD / "templates", root / "templates"]))
+        runner = EmbeddedRunner(defs)
+        runner.run(events, until)
+        simulated = {mid: _when(json.loads(m.model_dump_json())) for mid, m in runner.messages.items()}
+        assert _staged_with_a_late_directory(defs, events, "M1", until) == simulated
+        assert {w[1:4] for w in simulated.values() if w[0] == "M1"} == (
+            {("sent", None, "2026-03-11T10:00:00Z")} if not policy else  # essential: it goes during the leave
+            {("sent", None, "2026-03-11T16:00:00Z")})  # the digest at 09:00 in Los Angeles

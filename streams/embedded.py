@@ -30,7 +30,7 @@ from wayfinder.journeys.effects import (
     Timer,
 )
 from wayfinder.journeys.engine import Engine
-from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
+from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, stated_time
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import Profile
@@ -298,3 +298,10 @@ def _store(table: dict[str, _S], key: str, state: _S | None) -> None:
 def read_event_file(path: Path) -> ReadEvents:
     with path.open("rb") as f:
         return read_events(f, source=path.name)
+
+
+def last_stated(letters: Iterable[DeadLetter], last: datetime | None) -> datetime | None:
+    """The time a run over an events file goes to without ``--until``: the last event's, counting an event whose
+    envelope was valid but whose data was not (``invalid_data``: its time was checked as a good event's is)."""
+    times = [t for t in (stated_time(d.raw) for d in letters if d.reason.startswith("invalid_data")) if t is not None]
+    return max([*times, *([last] if last is not None else [])], default=None)

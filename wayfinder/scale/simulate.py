@@ -21,11 +21,11 @@ from typing import IO, Any
 from pydantic import BaseModel
 from pydantic_core import to_json
 
-from wayfinder.journeys.events import DecodeError, decode_event, iso, stated_time
+from wayfinder.journeys.events import DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.records import DeadLetter, Message
 from wayfinder.safety import redact_dead_letters
-from wayfinder.streams.embedded import UTF8_BOM, EmbeddedRunner, read_event_file, summary_row
+from wayfinder.streams.embedded import UTF8_BOM, EmbeddedRunner, last_stated, read_event_file, summary_row
 
 __all__ = ["OutOfOrder", "StreamingRunner", "simulate_streaming"]
 
@@ -124,13 +124,6 @@ class StreamingRunner(EmbeddedRunner):
         return dict(sorted(rows.items()))
 
 
-def _last_stated(letters: list[DeadLetter], last: datetime | None) -> datetime | None:
-    """The time to run the clock to by default: the last event's, counting an event whose envelope was valid but
-    whose data was not (``invalid_data``: its time was checked as a good event's is)."""
-    times = [t for t in (stated_time(d.raw) for d in letters if d.reason.startswith("invalid_data")) if t is not None]
-    return max([*times, *([last] if last is not None else [])], default=None)
-
-
 def _stream(path: Path, runner: StreamingRunner) -> datetime | None:
     """Feed the events in file order; raise :class:`OutOfOrder` at the first one earlier than the one before.
     Bad lines are dead letters at the time of the last good event before them (the first good one's, for
@@ -185,7 +178,7 @@ def simulate_streaming(defs: Definitions, events: Path, until: datetime | None, 
         for _, event in ordered:
             runner.feed(event)
         last = ordered[-1][1].time if ordered else None
-    end = until or _last_stated(runner.dead_letters, last)
+    end = until or last_stated(runner.dead_letters, last)
     if end is not None:
         runner.advance_to(end)
     runner.close()

@@ -25,7 +25,7 @@ from typing import Protocol
 from wayfinder.connectors.switch import CONTROL_FILE, ControlFile, ControlRecord, Switch
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.loader import Definitions
-from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
+from wayfinder.streams.embedded import EmbeddedRunner, last_stated, read_event_file
 from wayfinder.web.events import to_line
 from wayfinder.web.store import Store
 
@@ -114,7 +114,7 @@ class EmbeddedBackend:
         read = read_event_file(self.world.events)
         self.trigger_events = read.events
         last = max((e.time for e in read.events), default=None)
-        self.base_until = self.world.until or last
+        self.base_until = self.world.until or last_stated(read.dead_letters, last)  # as simulate runs
         decisions = self._read_decisions()
         runner = EmbeddedRunner(self.world.defs)
         runner.dead_letters.extend(read.dead_letters)

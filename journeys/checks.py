@@ -418,7 +418,7 @@ def _check_journey(world: _World, doc: Document, j: Journey) -> None:
 
 
 def _when_at(doc: Document, base: Loc, action: str) -> Loc:
-    """Where a step's ``when`` is written: in the action, or beside it (``model._when_beside``)."""
+    """Where a step's ``when`` is written: in the action, or beside it (``model._Step._when_beside``)."""
     steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
     step = steps[base[-1]] if isinstance(steps, list) and isinstance(base[-1], int) and base[-1] < len(steps) else None
     inner = step.get(action) if isinstance(step, dict) else None

@@ -7,7 +7,7 @@ import json
 import re
 from datetime import time, timedelta
 from functools import cached_property
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -188,24 +188,25 @@ class _Step(Frozen):
     id: Identifier
     description: str | None = None
 
+    ACTION_WITH_WHEN: ClassVar[str | None] = None  # the action of a step kind whose action has a ``when``
 
-def _when_beside(data: Any, action: str) -> Any:
-    """SPEC §4 gives a ``send`` an optional ``when``; written beside the action (``- id: a`` / ``when: ...`` /
-    ``send: ...``) it is taken as the action's own, as authors write it either way."""
-    inner = data.get(action) if isinstance(data, dict) else None
-    if isinstance(inner, dict) and "when" in data and "when" not in inner:
-        rest = {k: v for k, v in data.items() if k != "when"}
-        return {**rest, action: {**inner, "when": data["when"]}}
-    return data
+    @model_validator(mode="before")
+    @classmethod
+    def _when_beside(cls, data: Any) -> Any:
+        """SPEC §4 gives a ``send`` an optional ``when``; written beside the action (``- id: a`` / ``when: ...`` /
+        ``send: ...``) it is taken as the action's own, as authors write it either way."""
+        action = cls.ACTION_WITH_WHEN
+        inner = data.get(action) if action is not None and isinstance(data, dict) else None
+        if isinstance(inner, dict) and "when" in data and "when" not in inner:
+            rest = {k: v for k, v in data.items() if k != "when"}
+            return {**rest, action: {**inner, "when": data["when"]}}
+        return data
 
 
 class SendStep(_Step):
     send: SendAction
 
-    @model_validator(mode="before")
-    @classmethod
-    def _when(cls, data: Any) -> Any:
-        return _when_beside(data, "send")
+    ACTION_WITH_WHEN = "send"
 
 
 class WaitStep(_Step):
@@ -227,10 +228,7 @@ class RoadmapStep(_Step):
 class TaskStep(_Step):
     task: TaskAction
 
-    @model_validator(mode="before")
-    @classmethod
-    def _when(cls, data: Any) -> Any:
-        return _when_beside(data, "task")
+    ACTION_WITH_WHEN = "task"
 
 
 class EndStep(_Step):

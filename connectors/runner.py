@@ -38,11 +38,10 @@ from wayfinder.connectors.receipts import Receipt, Sink
 from wayfinder.connectors.reliability import Backoff, CircuitBreaker, Clock, TokenBucket
 from wayfinder.connectors.settings import DeliverySettings, RetryPolicy
 from wayfinder.connectors.switch import Switch, Verdict
-from wayfinder.journeys.records import DeadLetter, Message
+from wayfinder.journeys.records import WENT, DeadLetter, Message
 from wayfinder.vocabulary import Channel
 
 log = logging.getLogger(__name__)
-DELIVERABLE = frozenset({"sent", "approved"})
 READ_AHEAD = 64  # messages read but not finished, per slot: what may wait for one connector while others send
 
 
@@ -166,7 +165,7 @@ class DeliveryRunner:
     async def _admit(self, message: Message) -> Verdict:
         """What the stop switch says of a message that would be delivered; waits while it holds, if told to."""
         asked = self._asked_at(message) if self._asked_at else None
-        if self._switch is None or message.status not in DELIVERABLE:
+        if self._switch is None or message.status not in WENT:
             return "go"
         held = self.ledger.held_at(message.message_id)  # the latest hold, by this run or an earlier one
         while True:
@@ -195,11 +194,11 @@ class DeliveryRunner:
 
     async def deliver(self, message: Message) -> Receipt | None:
         """Deliver one message; the receipt, or None when it was skipped."""
-        if message.status not in DELIVERABLE:
+        if message.status not in WENT:
             self.summary.skipped_by_status[message.status] += 1
             self._count_skip(f"status_{message.status}")
             return None
-        if message.digest_id is not None and message.digest_id != message.message_id:
+        if not message.goes_out:
             self.summary.skipped_by_status["in_digest"] += 1  # it goes inside its digest (README "Digests")
             self._count_skip("in_digest")
             return None

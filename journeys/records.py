@@ -20,6 +20,10 @@ def stable_id(prefix: str, *parts: object) -> str:
     return f"{prefix}-{digest[:24]}"
 
 
+WENT: frozenset[str] = frozenset({"sent", "approved"})
+"""The statuses of a message that went (or goes) to its recipient."""
+
+
 class Message(BaseModel):
     """One message decision. A deferred message that goes out later keeps its ``message_id``."""
 
@@ -51,6 +55,12 @@ class Message(BaseModel):
     reviewed_at: Instant | None = None
     original: dict[str, str | None] | None = None  # what a reviewer's edits replaced (SPEC §11), for the audit
     digest_id: str | None = None  # gathered into this digest: it goes inside that message, never on its own
+
+    @property
+    def goes_out(self) -> bool:
+        """Whether delivery sends this message itself: it went (``sent``, or ``approved`` by a reviewer), and
+        not inside a digest (the digest is the message that goes)."""
+        return self.status in WENT and self.digest_id is None
 
     def with_status(self, status: Status, *, reason: str | None = None, at: datetime | None = None) -> Message:
         update: dict[str, Any] = {"status": status, "reason": reason}

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from wayfinder.journeys.events import CloudEvent
-from wayfinder.journeys.records import Message, Task
+from wayfinder.journeys.records import WENT, Message, Task
 from wayfinder.reports.inputs import ReportInputs
 
-DELIVERED = frozenset({"sent", "approved"})
+DELIVERED = WENT
 REVIEWED = frozenset({"pending_approval", "approved", "rejected"})
 HOLDOUT = "holdout"
 

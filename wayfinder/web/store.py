@@ -16,7 +16,7 @@ from typing import Any
 from wayfinder.connectors.switch import ControlRecord, Switch
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.profile import Profile
-from wayfinder.journeys.records import Message, Task
+from wayfinder.journeys.records import WENT, Message, Task
 from wayfinder.web import events as ev
 
 PREFERENCE_FIELDS = ("opt_out_channels", "opt_out_topics", "quiet_hours", "locale", "paused_until")
@@ -111,7 +111,7 @@ class Store:
             row = rows.setdefault(m.journey_id, {"enrolled": 0, "sent": 0, "deferred": 0, "waiting": 0,
                                                  "approved": 0, "rejected": 0, "exited": 0})
             decision = decided.get(m.message_id)
-            if m.status in ("sent", "approved"):
+            if m.status in WENT:
                 row["sent"] += 1
             elif m.status == "deferred":
                 row["deferred"] += 1

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from wayfinder.cli import main
 from wayfinder.journeys._yaml import MAX_BYTES_SETTING, load_documents
 from wayfinder.journeys.loader import Sources, load
 
@@ -129,3 +130,20 @@ def test_a_one_megabyte_journey_is_within_the_limits(tmp_path: Path) -> None:
     docs, problems = load_documents(path, "big.yaml")
     assert problems == []
     assert len(docs[0].data["steps"]) > 5000
+
+
+def test_validate_of_a_folder_reports_deep_nesting_and_a_file_too_big_without_reading_them_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``validate`` first looks at what kinds a folder holds (to add the bundled catalog and templates): that
+    look is bounded as the loader is (it was a RecursionError traceback, and read a file of any size)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "j").mkdir()
+    (tmp_path / "j" / "deep.yaml").write_text("apiVersion: wayfinder/v1\nkind: Journey\nid: deep\nx: "
+                                              + "[" * 500 + "]" * 500 + "\n", encoding="utf-8")
+    monkeypatch.setenv(MAX_BYTES_SETTING, "100000")
+    (tmp_path / "j" / "huge.yaml").write_text("apiVersion: wayfinder/v1\nkind: Catalog\n" + "#" * 200_000 + "\n",
+                                              encoding="utf-8")
+    assert main(["validate", "j"]) == 1
+    err = capsys.readouterr().err
+    assert "j/deep.yaml:4:103: collections nest more than 100 levels deep" in err
+    assert "j/huge.yaml:1:1: " in err and "Traceback" not in err

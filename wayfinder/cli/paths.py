@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from wayfinder import examples_dir
+from wayfinder.journeys import load_documents
 from wayfinder.journeys.loader import Sources
 
 CATALOG_KINDS = frozenset({"Catalog", "Topic", "Resource"})
@@ -45,12 +44,8 @@ def _kinds(path: Path) -> set[str]:
     for file in files:
         if file.suffix not in (".yaml", ".yml") or not file.is_file():
             continue
-        try:
-            for doc in yaml.safe_load_all(file.read_text(encoding="utf-8")):
-                if isinstance(doc, dict) and isinstance(doc.get("kind"), str):
-                    found.add(doc["kind"])
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue  # the loader reports it with a position
+        docs, _ = load_documents(file, str(file))  # bounded in size and depth; the loader reports what is wrong
+        found.update(d.data["kind"] for d in docs if isinstance(d.data, dict) and isinstance(d.data.get("kind"), str))
     return found
 
 

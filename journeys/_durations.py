@@ -10,6 +10,11 @@ _WHOLE = re.compile(r"-?(?:\d+[smhdw])+")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
+MAX_SECONDS = 100 * 366 * 86_400
+"""The longest duration: a wait, timeout, offset or re-entry beyond a century is a mistake, and would overflow the
+dates Wayfinder schedules."""
+
+
 def parse_duration(text: str) -> timedelta:
     """Parse a duration; raise ``ValueError`` with the accepted form when it is not one."""
     value = text.strip()
@@ -18,6 +23,9 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(msg)
     sign = -1 if value.startswith("-") else 1
     seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(value))
+    if seconds > MAX_SECONDS:
+        msg = f"{text!r} is longer than 100 years, which Wayfinder cannot schedule"
+        raise ValueError(msg)
     return timedelta(seconds=sign * seconds)
 
 

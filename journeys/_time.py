@@ -23,8 +23,30 @@ def local_at(day: date, at: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+"""The years Wayfinder schedules in (as ``events.EARLIEST``/``LATEST``): a time outside is refused as a value, not
+an overflow deep in a timer."""
+
+
+def schedulable(instant: datetime) -> datetime:
+    """``instant`` when it is within the years Wayfinder schedules; else a ``ValueError`` (never its value)."""
+    if not FIRST_YEAR <= instant.year <= LAST_YEAR:
+        msg = f"a time outside the years {FIRST_YEAR}..{LAST_YEAR}, which Wayfinder cannot schedule"
+        raise ValueError(msg)
+    return instant
+
+
 def to_instant(value: Any, tz: ZoneInfo) -> datetime:
-    """A date (midnight local), an RFC 3339 timestamp, or a datetime, as an aware instant."""
+    """A date (midnight local), an RFC 3339 timestamp, or a datetime, as an aware instant within the years
+    Wayfinder schedules (a ``ValueError`` otherwise, as for any value that is not a time)."""
+    try:
+        return schedulable(_to_instant(value, tz))
+    except OverflowError as e:
+        msg = f"a time outside the years {FIRST_YEAR}..{LAST_YEAR}, which Wayfinder cannot schedule"
+        raise ValueError(msg) from e
+
+
+def _to_instant(value: Any, tz: ZoneInfo) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             msg = "a timestamp without an offset"
@@ -47,7 +69,7 @@ def to_instant(value: Any, tz: ZoneInfo) -> datetime:
 
 def shift(instant: datetime, duration: str, tz: ZoneInfo) -> datetime:
     """Add a duration: days and weeks keep the local wall-clock time across DST, hours and less are exact."""
-    delta = parse_duration(duration)
+    delta = parse_duration(duration)  # at most a century: from a time Wayfinder schedules, no overflow
     if not has_calendar_part(duration):
         return instant.astimezone(UTC) + delta
     wall = instant.astimezone(tz).replace(tzinfo=None) + delta

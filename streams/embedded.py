@@ -148,9 +148,21 @@ class EmbeddedRunner:
         self.advance_to(event.time)
         self.stats.events += 1
         now = max(self.clock or event.time, event.time)
-        outcome = self.engine.on_event(self._state(event.subject), event, now, self._directory)
+        try:
+            outcome = self.engine.on_event(self._state(event.subject), event, now, self._directory)
+        except Exception as error:  # a fault in the core loses this event, never the run (as the worker does)
+            self._failed(error, "event")
+            self.dead_letters.append(DeadLetter(reason=f"processing_error: {type(error).__name__} in events",
+                                                raw=event.model_dump_json(), received_at=now, source=event.source))
+            return
         self._keep(event.subject, outcome.state)
         self._carry_out(outcome.effects, now, event.subject)
+
+    def _failed(self, error: Exception, what: str) -> None:
+        """Counted and logged by the error's type only (its text may hold data)."""
+        self.stats.diagnostics["processing_error"] += 1
+        log.error("processing_error: %s while processing a %s; it is dropped and the run goes on",
+                  type(error).__name__, what)
 
     def run(self, events: Iterable[CloudEvent], until: datetime | None = None) -> None:
         ordered = sorted(enumerate(events), key=lambda p: (p[1].time, p[0]))
@@ -184,6 +196,12 @@ class EmbeddedRunner:
         self._cancelled.update(self._owned.pop(owner, set()))
 
     def _fire(self, timer: Timer, due: datetime) -> None:
+        try:
+            self._fire_one(timer, due)
+        except Exception as error:  # a fault in the core loses this timer, never the run
+            self._failed(error, "timer")
+
+    def _fire_one(self, timer: Timer, due: datetime) -> None:
         if isinstance(timer, EnrollmentTimer | ReviewTimer):
             employee_id = timer.employee_id
             outcome = self.engine.on_timer(self._state(employee_id), timer, due, self._directory)

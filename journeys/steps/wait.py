@@ -38,11 +38,11 @@ def _due(run: Run, journey: Journey, step: WaitStep, scope: dict[str, Any]) -> d
         if error is not None:
             raise ValueError(error)
         due = to_instant(value, tz)
+        if w.offset is not None:
+            due = shift(due, w.offset, tz)
     except ValueError as err:
         run.effects.append(Diagnostic("expression_failed", journey.id, step.id, f"wait until: {err}"))
         return None
-    if w.offset is not None:
-        due = shift(due, w.offset, tz)
     if w.at is not None:
         due = set_time_of_day(due, to_time(w.at), tz)
     return due

@@ -420,3 +420,12 @@ steps:
     assert len(lines) == 4, lines
     with pytest.raises(DefinitionError):  # its own errors still stop a run
         load_or_raise(Sources(paths=[root / "journeys", WORLD / "catalog"], templates=[root / "templates"]))
+
+
+@pytest.mark.parametrize(("where", "text"), [("wait: {for: 99999999999999d}", "'99999999999999d'"),
+                                             ("wait_for: {event: hris.leave.ended, timeout: 3000000d}", "'3000000d'")])
+def test_a_duration_beyond_a_century_is_an_error_where_it_is_written(write_files: WriteFiles, where: str,
+                                                                     text: str) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + f"steps:\n  - id: a\n    {where}\n"})
+    line = only(problems_of(root), "century|100 years")
+    assert line.startswith("journeys/j.yaml:10:") and f"{text} is longer than 100 years" in line

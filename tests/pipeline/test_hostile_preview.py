@@ -23,6 +23,9 @@ LIMIT_S = 30.0  # generous: loading the bundled definitions on a busy machine
     ('{"relationship": "child", "date": "2026-03-01", "date": "2026-03-02"}',
      "wayfinder preview: --data cannot be the data of a hris.dependent.added event: invalid_json: the key 'date' "
      "appears twice in one object"),
+    ('{"relationship": "child", "x": ' + "[" * 3000 + "]" * 3000 + "}",
+     "wayfinder preview: --data is not JSON (nested too deeply); give an object, e.g. --data '{\"leave_type\": "
+     "\"parental\"}'"),
     ('{"relationship": "child", "date": "2026-03-01", "weight": 1e999}',
      "wayfinder preview: --data cannot be the data of a hris.dependent.added event: invalid_json: a number is too "
      "large to be a float (such as 1e999)"),
@@ -48,3 +51,18 @@ def test_good_data_still_previews(tmp_path: Path, capsys: pytest.CaptureFixture[
                  "--data", '{"relationship": "child", "date": "2026-05-01"}'])
     assert code == 0
     assert "preview of journey new-parent" in capsys.readouterr().out
+
+
+def test_a_profile_nested_too_deep_or_a_time_out_of_range_is_one_line(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    profile = tmp_path / "p.json"
+    profile.write_text('{"id": "P1", "x": ' + "[" * 3000 + "]" * 3000 + "}", encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        main(["preview", "new-parent", "--employee", str(profile), "--at", "2026-05-04T08:00:00Z"])
+    assert stopped.value.code == f"{profile}: not a JSON profile (RecursionError); give an employee id or a JSON file"
+    with pytest.raises(SystemExit) as stopped:
+        main(["preview", "new-parent", "--employee", "E1042", "--at", "0001-01-01T00:00:00+14:00"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "wayfinder preview: error: argument --at: '0001-01-01T00:00:00+14:00' is outside 1900-01-01..2199-12-31, "
+        "the days Wayfinder schedules")

@@ -29,7 +29,7 @@ from wayfinder.cli.preview import Timezones, local_time, why_nothing, why_resour
 from wayfinder.cli.report import print_summary
 from wayfinder.journeys import Problem
 from wayfinder.journeys.engine import event_view
-from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, iso
+from wayfinder.journeys.events import EARLIEST, LATEST, CloudEvent, DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions, Sources, load, load_for_runs
 from wayfinder.journeys.model import Journey
 from wayfinder.journeys.profile import Profile, apply_event
@@ -50,10 +50,20 @@ DEMO_TAIL = timedelta(days=120)
 
 
 def _parse_time(value: str) -> datetime:
+    """A time given on the command line (``--at``, ``--until``): RFC 3339 with an offset, within the years
+    Wayfinder schedules (as an event's time is)."""
     try:
-        return parse_instant(value)
+        parsed = parse_instant(value)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from e
+    try:
+        in_range = EARLIEST <= parsed.astimezone(UTC).date() <= LATEST
+    except OverflowError:
+        in_range = False
+    if not in_range:
+        msg = f"{value!r} is outside {EARLIEST.isoformat()}..{LATEST.isoformat()}, the days Wayfinder schedules"
+        raise argparse.ArgumentTypeError(msg)
+    return parsed
 
 
 def _definition_args(p: argparse.ArgumentParser) -> None:

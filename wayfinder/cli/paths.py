@@ -70,7 +70,7 @@ def read_profile_file(path: Path) -> dict[str, Any]:
     """A JSON profile given instead of an employee id (``preview``, ``resources``); exits with what to give."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, ValueError, RecursionError) as e:  # not JSON, not UTF-8, a number too long, nested too deep
         msg = f"{path}: not a JSON profile ({type(e).__name__}); give an employee id or a JSON file"
         raise SystemExit(msg) from e
     if not isinstance(data, dict):

@@ -28,6 +28,8 @@ def json_object(text: str | bytes) -> dict[str, Any]:
         value = json.loads(text)
     except ValueError as e:
         raise NotAnObject(None, str(e)) from e
+    except RecursionError as e:  # thousands of nested brackets
+        raise NotAnObject(None, "nested too deeply") from e
     if not isinstance(value, dict):
         found = type(value).__name__
         raise NotAnObject(found, f"a {found}, not a JSON object")

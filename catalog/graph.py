@@ -212,10 +212,9 @@ class CatalogGraph:
         """A ``requires`` cycle, as resource ids, if there is one."""
         edges = [(u.split(":", 1)[1], v.split(":", 1)[1]) for u, v, d in self.graph.edges(data=True)
                  if d["rel"] == "requires"]
-        try:
-            return [u for u, _ in nx.find_cycle(nx.DiGraph(edges))]
-        except nx.NetworkXNoCycle:
-            pass
+        written: nx.DiGraph[str] = nx.DiGraph(edges)
+        if not nx.is_directed_acyclic_graph(written):  # linear; find_cycle alone is slow on a long chain
+            return [u for u, _ in nx.find_cycle(written)]
         # Alternatives stand in for each other: what requires one of a group is given the one picked for the
         # employee (``_requires_picked``), so a group is one node, and a loop through it loops for someone.
         members: dict[str, list[str]] = {}
@@ -229,10 +228,9 @@ class CatalogGraph:
             return rid if group is None else f"{' or '.join(members[group])} (alternatives in group {group})"
 
         grouped: nx.DiGraph[str] = nx.DiGraph((node(u), node(v)) for u, v in edges if node(u) != node(v))
-        try:
-            cycle = [u for u, _ in nx.find_cycle(grouped)]
-        except nx.NetworkXNoCycle:
+        if nx.is_directed_acyclic_graph(grouped):
             return None
+        cycle = [u for u, _ in nx.find_cycle(grouped)]
         first = next((i for i, n in enumerate(cycle) if n in self.resources), 0)
         return cycle[first:] + cycle[:first]
 

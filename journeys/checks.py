@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from wayfinder.journeys.model import (
 from wayfinder.journeys.schemas import Field, Shape
 from wayfinder.journeys.templates import TEXT_ENV
 
-__all__ = ["Placed", "check_definitions", "journey_positions"]
+__all__ = ["Placed", "check_definitions", "events_at_steps", "journey_positions", "suggest"]
 
 Placed = tuple[Document, BaseModel, str | None]  # a parsed document, its model, its template id
 
@@ -77,7 +77,15 @@ def _at(doc: Document, loc: Loc, source: str, offset: int, needle: str) -> tuple
     return mark.line, mark.column + offset + (1 if style in ("'", '"') else 0)
 
 
-def _suggest(name: str, known: Sequence[str]) -> str:
+SUGGEST_UP_TO = 100
+"""A name longer than this gets no "did you mean": no name is that long, and comparing one costs its length squared
+for every known name (a 1 MB id in a hostile file)."""
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the known name closest to ``name``, or nothing."""
+    if len(name) > SUGGEST_UP_TO:
+        return ""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -103,13 +111,13 @@ def _walk_chain(root: Field, chain: Sequence[str], guarded: Any, *, hint: str) -
         if field is None and shape.kept:  # beyond SPEC's fields of a built-in event: kept, so it may be there
             if guarded(i):
                 return None  # has() tests for it: what it holds is not known, so nothing more to check
-            return _Finding(i, f"unknown field {name!r} in {shape.name}{_suggest(name, sorted(shape.fields))}; "
+            return _Finding(i, f"unknown field {name!r} in {shape.name}{suggest(name, sorted(shape.fields))}; "
                                "SPEC keeps fields beyond its own, so it may be there: guard it with has(), or declare "
                                "it in a kind: EventType document", absent=True)
         if field is None and not shape.open:
             extra = "; fields HR adds go under employee.attributes" if shape.name == schemas.PROFILE.name else ""
             return _Finding(i, f"unknown field {name!r} in {shape.name}"
-                               f"{_suggest(name, sorted(shape.fields))}{extra}")
+                               f"{suggest(name, sorted(shape.fields))}{extra}")
         field = field or Field(required=False)
         if not field.required and not guarded(i):
             return _Finding(i, f"{name!r} may be absent from {shape.name}: {hint}", absent=True)
@@ -348,7 +356,7 @@ class _World:
     def known_type(self, doc: Document, loc: Loc, event_type: str, label: str) -> None:
         if event_type in self.events:
             return
-        hint = _suggest(event_type, sorted(self.events))
+        hint = suggest(event_type, sorted(self.events))
         problem = doc.problem(loc, f"{label}: unknown event type {event_type!r}{hint}; a custom type needs a "
                                    "kind: EventType document that declares its data")
         self.problems.append(replace(problem, runs_anyway="the journey runs on events of that type as they come"))
@@ -644,7 +652,7 @@ def _raw_step(doc: Document, label: str, i: int, step: dict[str, Any], ids: set[
         target = body.get(key) if isinstance(body, dict) else None
         if isinstance(target, str) and target not in ids:
             out.append(doc.problem(("steps", i, action, key), f"{where}: jump to unknown step {target!r}"
-                                   + _suggest(target, sorted(str(x) for x in ids))))
+                                   + suggest(target, sorted(str(x) for x in ids))))
     for action in ("send", "roadmap"):
         body = step.get(action)
         if not isinstance(body, dict):
@@ -652,14 +660,14 @@ def _raw_step(doc: Document, label: str, i: int, step: dict[str, Any], ids: set[
         tid = body.get("template")
         if isinstance(tid, str) and known.templates and tid not in known.templates:
             out.append(doc.problem(("steps", i, action, "template"), f"{where}: unknown template {tid!r}"
-                                   + _suggest(tid, sorted(known.templates))))
+                                   + suggest(tid, sorted(known.templates))))
         topics = body.get("topics") if action == "roadmap" else (body.get("resources") or {}).get("topics")
         for n, topic in enumerate(_list(topics)):
             if isinstance(topic, str) and known.topics and topic not in known.topics:
                 loc: Loc = ("steps", i, action, "topics", n) if action == "roadmap" else (
                     "steps", i, action, "resources", "topics", n)
                 out.append(doc.problem(loc, f"{where}: unknown topic {topic!r}"
-                                       + _suggest(topic, sorted(known.topics))))
+                                       + suggest(topic, sorted(known.topics))))
     wait_for = step.get("wait_for")
     if isinstance(wait_for, dict) and isinstance(wait_for.get("event"), str):
         saved, world.problems = world.problems, out

@@ -108,7 +108,7 @@ class Reader:
         day = _as_date(value, self.zone)
         if day is None:
             return str(value)
-        if isinstance(format, str):
+        if isinstance(format, str) and len(format) <= _CACHED_PATTERN:
             return _date_text(day, format, self.locale)
         return dates.format_date(day, format, locale=self.locale)
 
@@ -141,6 +141,11 @@ def load_locales(locales: Iterable[str | None]) -> None:
     for locale in locales:
         Reader(locale, None).datetime(datetime(2000, 1, 1, tzinfo=UTC))
         _translations(_language(locale))
+
+
+_CACHED_PATTERN = 64
+"""Only a short date pattern (``medium``, ``d MMMM y``) is a key of the cache below: a template's own long pattern
+would keep its text alive across renders (thousands of them, megabytes each)."""
 
 
 @functools.lru_cache(maxsize=8_192)

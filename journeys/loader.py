@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from wayfinder.catalog.model import CatalogDoc, CatalogFeedbackDoc, ResourceDoc,
 from wayfinder.expressions import ExpressionError
 from wayfinder.journeys._problems import DefinitionError, Problem, for_runs
 from wayfinder.journeys._yaml import Document, Loc, load_documents
-from wayfinder.journeys.checks import check_definitions, journey_positions
+from wayfinder.journeys.checks import check_definitions, journey_positions, suggest
 from wayfinder.journeys.definitions import Definitions as Definitions  # re-exported: the old home of the name
 from wayfinder.journeys.definitions import InlineKey, Part
 from wayfinder.journeys.events import DecodeError, decode_event
@@ -387,7 +387,7 @@ def _build(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) ->
                 # A typo would let messages on that topic go without review: an error for validate. A run goes
                 # on (SPEC's own example names topics a catalog may not have): no resource has it to hold.
                 problem = policies[0].doc.problem(("sensitive_topics", i), f"unknown topic {topic!r}"
-                                                  + _suggest(topic, defs.catalog.topics))
+                                                  + suggest(topic, defs.catalog.topics))
                 problems.append(replace(problem, runs_anyway="no resource has that topic, so it holds no message "
                                         "for review"))
     first: dict[tuple[str, int], Document] = {}
@@ -458,7 +458,7 @@ def _test_references(doc: Document, test: JourneyTestDoc, label: str, steps: dic
                      problems: list[Problem]) -> None:
     for i, jid in enumerate(test.journeys or []):
         if jid not in steps:
-            problems.append(doc.problem(("journeys", i), f"{label}: unknown journey {jid!r}" + _suggest(jid, steps)))
+            problems.append(doc.problem(("journeys", i), f"{label}: unknown journey {jid!r}" + suggest(jid, steps)))
     in_scope = {s for jid in steps if test.journeys is None or jid in test.journeys for s in steps[jid]}
     expectations: list[tuple[str, Sequence[ExpectedMessage | ExpectedTask]]] = [
         ("messages", test.expect.messages), ("tasks", test.expect.tasks)]
@@ -466,12 +466,12 @@ def _test_references(doc: Document, test: JourneyTestDoc, label: str, steps: dic
         for i, want in enumerate(expected):
             if want.journey is not None and want.journey not in steps:
                 problems.append(doc.problem(("expect", kind, i, "journey"), f"{label}: unknown journey "
-                                            f"{want.journey!r}" + _suggest(want.journey, steps)))
+                                            f"{want.journey!r}" + suggest(want.journey, steps)))
                 continue
             known = steps[want.journey] if want.journey is not None else in_scope
             if want.step is not None and want.step not in known:
                 problems.append(doc.problem(("expect", kind, i, "step"), f"{label}: unknown step {want.step!r}"
-                                            + _suggest(want.step, known)))
+                                            + suggest(want.step, known)))
 
 
 def _check_protected_attributes(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) -> None:
@@ -533,12 +533,12 @@ def _build_catalog(parsed: list[_Parsed], defs: Definitions, problems: list[Prob
         for i, t in enumerate(r.topics):
             if t not in known_topics and t not in broken:
                 problems.append(doc.problem((*loc, "topics", i), f"resource {r.id}: unknown topic {t!r}"
-                                            + _suggest(t, known_topics)))
+                                            + suggest(t, known_topics)))
         for rel in ("requires", "related"):
             for i, other in enumerate(getattr(r, rel)):
                 if other not in known and other not in broken:
                     problems.append(doc.problem((*loc, rel, i), f"resource {r.id}: {rel} unknown resource {other!r}"
-                                                + _suggest(other, known)))
+                                                + suggest(other, known)))
     placed = [(p.doc, p.model) for p in parsed]
     roles = collect_roles(placed)
     _unique(roles, "role", problems)
@@ -552,23 +552,16 @@ def _build_catalog(parsed: list[_Parsed], defs: Definitions, problems: list[Prob
 def _catalog_cycles(catalog: CatalogGraph, topics: list[_Placed], resources: list[_Placed],
                     problems: list[Problem]) -> None:
     topic_graph: nx.DiGraph[str] = nx.DiGraph((t.id, t.parent) for t, _, _ in topics if t.parent)
-    try:
+    if not nx.is_directed_acyclic_graph(topic_graph):  # linear; find_cycle alone is slow on a long chain
         cycle = nx.find_cycle(topic_graph)
         doc, loc = next((d, lc) for t, d, lc in topics if t.id == cycle[0][0])
         problems.append(doc.problem((*loc, "parent"), "topic parents form a cycle: "
                                     + " -> ".join(u for u, _ in cycle) + f" -> {cycle[0][0]}"))
-    except nx.NetworkXNoCycle:
-        pass
     cycle_ids = catalog.requires_cycle()
     if cycle_ids:
         doc, loc = next((d, lc) for r, d, lc in resources if r.id == cycle_ids[0])
         problems.append(doc.problem((*loc, "requires"), "requires form a cycle: "
                                     + " -> ".join(cycle_ids) + f" -> {cycle_ids[0]}"))
-
-
-def _suggest(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _source_problems(doc: Document, loc: Loc, source: str, label: str, problems: list[Problem], *,
@@ -650,16 +643,16 @@ class _StepChecker:
 
     def jump(self, loc: Loc, target: str | None) -> None:
         if target is not None and target not in self.ids:
-            self.add(loc, f"jump to unknown step {target!r}" + _suggest(target, self.ids))
+            self.add(loc, f"jump to unknown step {target!r}" + suggest(target, self.ids))
 
     def template(self, loc: Loc, tid: str | None) -> None:
         if tid is not None and tid not in self.defs.templates and tid not in self.defs.broken_templates:
-            self.add(loc, f"unknown template {tid!r}" + _suggest(tid, self.defs.templates))
+            self.add(loc, f"unknown template {tid!r}" + suggest(tid, self.defs.templates))
 
     def topics(self, loc: Loc, names: Sequence[str]) -> None:
         for n, topic in enumerate(names):
             if topic not in self.defs.catalog.topics:
-                self.add((*loc, n), f"unknown topic {topic!r}" + _suggest(topic, self.defs.catalog.topics))
+                self.add((*loc, n), f"unknown topic {topic!r}" + suggest(topic, self.defs.catalog.topics))
 
     def source(self, loc: Loc, text: str) -> bool:
         return _source_problems(self.doc, ("steps", self.i, *loc), text, self.label, self.problems)
@@ -690,7 +683,7 @@ class _StepChecker:
             self.template(("learning_path", "template"), step.learning_path.template)
             role = step.learning_path.role
             if role is not None and role not in self.defs.catalog.roles:
-                self.add(("learning_path", "role"), f"unknown role {role!r}" + _suggest(role, self.defs.catalog.roles)
+                self.add(("learning_path", "role"), f"unknown role {role!r}" + suggest(role, self.defs.catalog.roles)
                          + "; roles are declared in the catalog (kind: Role, or roles: in a Catalog)")
         elif isinstance(step, TaskStep):
             for part in (Part.TITLE, Part.NOTE):

@@ -13,6 +13,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from wayfinder.catalog.calendar import WorkCalendar
+from wayfinder.journeys import i18n
 from wayfinder.journeys.explain import explain
 from wayfinder.journeys.i18n import LOCALE_DIR, Reader, gettext, languages, reading, reading_locale
 from wayfinder.journeys.loader import Definitions
@@ -191,3 +192,13 @@ def test_a_companys_own_event_type_is_not_called_a_change_to_the_hr_record() -> 
         "Du erhältst diese Nachricht, weil etwas über dich erfasst wurde (lms.course.completed).")
     assert say({"type": "hris.employee.upserted", "data": {}}, "employee", "en").startswith(
         "You received this because of a change in your employee record (hris.employee.upserted).")
+
+
+def test_a_long_date_pattern_from_a_template_is_not_kept_between_renders() -> None:
+    """Only short patterns are cache keys: a template's own megabyte pattern would stay alive render after render."""
+    reader = i18n.Reader("en", None)
+    before = i18n._date_text.cache_info().currsize
+    assert reader.date("2026-03-01", "'" + "y" * 200 + "' d") == "y" * 200 + " 1"
+    assert i18n._date_text.cache_info().currsize == before
+    reader.date("2026-03-01", "d MMMM y")
+    assert i18n._date_text.cache_info().currsize in (before, before + 1)  # kept, unless it already was

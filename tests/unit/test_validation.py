@@ -10,6 +10,7 @@ import pytest
 from tests.support import WORLD, WriteFiles
 from wayfinder.cli import main
 from wayfinder.journeys._problems import DefinitionError
+from wayfinder.journeys.checks import suggest
 from wayfinder.journeys.loader import Sources, load, load_or_raise
 
 HEAD = """apiVersion: wayfinder/v1
@@ -429,3 +430,9 @@ def test_a_duration_beyond_a_century_is_an_error_where_it_is_written(write_files
     root = write_files({"journeys/j.yaml": HEAD + f"steps:\n  - id: a\n    {where}\n"})
     line = only(problems_of(root), "century|100 years")
     assert line.startswith("journeys/j.yaml:10:") and f"{text} is longer than 100 years" in line
+
+
+def test_did_you_mean_is_for_names_of_a_names_length() -> None:
+    """A hostile id a megabyte long gets no suggestion: comparing it costs its length squared per known name."""
+    assert suggest("onbording", ["onboarding", "offboarding"]) == " (did you mean 'onboarding'?)"
+    assert suggest("onbording" * 20, ["onboarding" * 20]) == ""

@@ -77,13 +77,26 @@ def _cost(paths: list[tuple[str, ...]], n: int) -> int:
     return total
 
 
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+# How the library's messages start, up to where a value may follow; a quoted name here is the library's (a function,
+# a type, an operator) or the expression's, never data, since the match is anchored at the start of the message.
+_LIBRARY_OPENING = re.compile(
+    "Function '(?:" + "|".join(sorted(CEL_FUNCTIONS)) + r")' error: |Undefined variable or function: '\w+'|"
+    r"Unexpected type: got '\w+', want '[\w|]+'|Arithmetic overflow in '\w+'")
+# Where a value may start in the rest: a quote (a value's own quotes cannot be paired: O'Brien), a bracket (a
+# value printed by the library) or a number.
+_VALUE_MAY_START = re.compile(r"""['"`({\[]|(?<!\w)\d""")
 
 
-def _scrub(message: str, source: str) -> str:
-    """The library's error with every quoted part that is not in the expression itself replaced by ``'…'``:
-    such a part may be a value from the data (a name, a note)."""
-    return _QUOTED.sub(lambda m: m.group(0) if m.group(0)[1:-1] in source else "'…'", message)
+def _scrub(error: Exception, source: str) -> str:
+    """The library's error with no part of a value from the data (a name, a note): a key the expression does not
+    name reads ``'…'``; any other message is cut with ``…`` where a value may start, after its known opening."""
+    if isinstance(error, KeyError) and error.args:
+        key = str(error.args[0])
+        return f"'{key}'" if re.fullmatch(r"\w+", key) and key in re.findall(r"\w+", source) else "'…'"
+    text = str(error).splitlines()[0][:200] if str(error) else ""
+    opening = _LIBRARY_OPENING.match(text)
+    cut = _VALUE_MAY_START.search(text, opening.end() if opening else 0)
+    return text if cut is None else text[:cut.start()] + "…"
 
 
 def _largest(value: Any, depth: int = 0) -> int:
@@ -209,8 +222,7 @@ class Expr:
             result: tuple[Any, str | None] = (
                 (None, refused) if refused is not None else (self._program.execute(reduced), None))
         except Exception as e:  # CEL raises KeyError, TypeError, ValueError, RuntimeError
-            first = str(e).splitlines()[0][:200] if str(e) else ""
-            result = (None, f"{type(e).__name__}: {_scrub(first, self.source)}")
+            result = (None, f"{type(e).__name__}: {_scrub(e, self.source)}")
         if key:
             if len(self._cache) >= _CACHE_SIZE:
                 self._cache.clear()

@@ -293,6 +293,48 @@ def test_a_row_that_cannot_be_read_is_no_hire_departure_or_rescinded_hire(tmp_pa
         (1, "E1", "not a JSON object (invalid JSON)"), (2, "2", "not a JSON object (invalid JSON)")]
 
 
+def test_a_row_that_is_not_utf8_is_a_dead_letter_and_the_others_are_imported(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One invalid byte in a row: that row is a dead letter (its employee named when the id was read whole; no
+    value), the rest imported; with the byte in the id, it is a row of an unknown employee and absence says nothing.
+    A header that is not UTF-8 stops the import."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(ABSENT_MAPPING, encoding="utf-8")
+    header, e1, e2, e3 = (b"id,name,status,start,manager", b"E1,Ann,Active,2020-01-01,M1",
+                          b"E2,Bob,Pending,2026-03-10,M1", b"E3,Cid,Active,2021-05-05,M1")
+    (tmp_path / "a-2026-03-01.csv").write_bytes(b"\n".join([header, e1, e2, e3]) + b"\n")
+    current = tmp_path / "b-2026-03-02.csv"
+    current.write_bytes(b"\n".join([header, e1.replace(b"Ann", b"An\xffn"), e3.replace(b"M1", b"M2")]) + b"\n")
+    code, events, dead = run(tmp_path, mapping, current, tmp_path / "a-2026-03-01.csv")
+    assert code == 0
+    # E1: no event; E3's new manager goes out, and E2, missing from a complete export, has its hire rescinded
+    assert [(e[0], e[1]) for e in brief(events)] == [
+        ("E2", "hris.correction"), ("E3", "hris.employee.upserted"), ("E3", "hris.manager.changed")]
+    assert dead == [{"file": current.name, "row": 2, "employee_id": "E1",
+                     "reason": "not UTF-8 text (at byte 5 of the line)"}]
+    assert "        1  employees whose row could not be read in one export (no events for them)" in \
+        capsys.readouterr().out
+    current.write_bytes(b"\n".join([header, e1.replace(b"E1", b"E\xff1"), e3.replace(b"M1", b"M2")]) + b"\n")
+    code, events, dead = run(tmp_path, mapping, current, tmp_path / "a-2026-03-01.csv")
+    assert [(e[0], e[1]) for e in brief(events)] == [("E3", "hris.employee.upserted"), ("E3", "hris.manager.changed")]
+    assert [(d["row"], d["employee_id"]) for d in dead] == [(2, None)]
+    assert "no conclusion (it has rows of unknown employees)" in capsys.readouterr().out
+    rows = [b'{"id": "E1", "name": "An\xffn", "status": "Active", "start": "2020-01-01"}',
+            b'{"id": "E3", "name": "Cid", "status": "Active", "start": "2021-05-05", "manager": "M2"}']
+    (tmp_path / "a-2026-03-01.jsonl").write_bytes(b"\n".join(json.dumps(json.loads(r.replace(b"\xff", b"")))
+                                                             .encode() for r in rows) + b"\n")
+    (tmp_path / "b-2026-03-02.jsonl").write_bytes(b"\xef\xbb\xbf" + b"\n".join(rows) + b"\n")
+    code, events, dead = run(tmp_path, mapping, tmp_path / "b-2026-03-02.jsonl", tmp_path / "a-2026-03-01.jsonl")
+    assert (code, events) == (0, [])
+    assert dead == [{"file": "b-2026-03-02.jsonl", "row": 1, "employee_id": "E1",
+                     "reason": "not UTF-8 text (at byte 24 of the line)"}]
+    current.write_bytes(header.replace(b"name", b"n\xe4me") + b"\n" + e3 + b"\n")  # Latin-1: every column in doubt
+    code, _, _ = run(tmp_path, mapping, current, tmp_path / "a-2026-03-01.csv")
+    assert code == 1
+    assert f"{current}: the header row is not UTF-8 text (at byte 4 of the line); save the export as UTF-8" in \
+        capsys.readouterr().err
+
+
 def test_a_row_of_an_unknown_employee_holds_back_what_absence_would_say(tmp_path: Path,
                                                                         capsys: pytest.CaptureFixture[str]) -> None:
     """A shifted row whose id cell holds something else is nobody's: no one missing is taken as gone, and no one

@@ -108,6 +108,37 @@ def test_a_broken_results_row_is_named_by_number(tmp_path: Path, capsys: pytest.
     assert "messages.jsonl: row 80 is not a message record (fields: employee_id, recipient_id, journey_id)" in err
 
 
+def test_an_event_line_that_is_not_utf8_is_left_out_and_counted(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    world = write_world(tmp_path)
+    reports = [["report", "fairness", *_args(world), "--json"], ["report", "impact", *_args(world), "--json"]]
+    before = []
+    for report in reports:
+        assert main(report) == 0
+        before.append(capsys.readouterr().out)
+    # S05 moves to a department whose name holds one invalid byte: read with U+FFFD, the figures would change
+    moved = (b'{"specversion": "1.0", "id": "ev-bad", "source": "test/hris", "type": "hris.employee.upserted", '
+             b'"time": "2026-03-02T10:00:00Z", "subject": "S05", "data": {"id": "S05", "department": "Sal\xffes"}}\n')
+    with (world / "events.jsonl").open("ab") as f:
+        f.write(moved)
+    for report, figures in zip(reports, before, strict=True):
+        assert main(report) == 0
+        out, err = capsys.readouterr()
+        assert out == figures
+        assert err == f"1 line of {world / 'events.jsonl'} could not be read as events; the report leaves it out\n"
+
+
+@pytest.mark.parametrize("line", [b"\xff\xfe\n", b"[" * 3000 + b"\n"], ids=["not UTF-8", "nested too deeply"])
+@pytest.mark.parametrize(("file", "row"), [("messages.jsonl", 80), ("tasks.jsonl", 1)])
+def test_a_results_row_that_cannot_be_read_is_named_by_number(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                              line: bytes, file: str, row: int) -> None:
+    world = write_world(tmp_path)
+    with (world / "results" / file).open("ab") as f:
+        f.write(line)
+    assert main(["report", "fairness", *_args(world)]) == 1
+    assert capsys.readouterr().err.endswith(f"{file}: row {row} is not JSON; regenerate it with wayfinder simulate\n")
+
+
 def test_simulate_holds_out_the_hashed_share_and_impact_compares_them(tmp_path: Path,
                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     world = write_world(tmp_path)

@@ -202,6 +202,21 @@ def test_library_errors_never_quote_data() -> None:
     assert error is not None and PERSON not in error
 
 
+@pytest.mark.parametrize("name", ['Vanta"black', "O'Brien", "employee' secret", 'a"b\'c"d', "sec[ret"])
+@pytest.mark.parametrize(("source", "kept"), [
+    ('duration(employee.family_name) > duration("1s")', "RuntimeError: Function 'duration' error: Parsing Error: "),
+    ('{"a": 1}[employee.family_name] == 1', "KeyError: '…'"),
+    ("employee.family_name.matches(employee.family_name + '[')", "RuntimeError: Function 'matches' error: …"),
+    ("employee.salary * 9223372036854775807 > 0", "OverflowError: Arithmetic overflow in 'mul' on …"),
+    ("employee.missing == 1", "KeyError: 'missing'"),
+], ids=["duration", "map key", "regex", "number", "field the expression names"])
+def test_no_part_of_a_value_with_quotes_is_in_a_library_error(name: str, source: str, kept: str) -> None:
+    _, error = Expr(source).evaluate({"employee": {"family_name": name, "salary": 98765, "missing_not": 1}})
+    assert error is not None and error.startswith(kept)
+    for part in ("Vanta", "black", "Brien", "secret", "b'c", "sec", "98765"):
+        assert part not in error
+
+
 _CEL_CHILD = textwrap.dedent("""
     import resource, sys, time
     resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))

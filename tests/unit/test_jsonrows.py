@@ -21,3 +21,9 @@ def test_lines_keep_their_numbers_past_blank_ones() -> None:
     assert [number for number, _ in rows] == [1, 4, 5]
     assert rows[0][1] == {"a": 1} and rows[2][1] == {"b": 2}
     assert isinstance(rows[1][1], NotAnObject) and rows[1][1].found == "int"
+
+
+def test_nesting_too_deep_for_the_parser_is_not_json() -> None:
+    with pytest.raises(NotAnObject, match=r"^nested too deeply$") as deep:
+        json_object(b"[" * 3000)
+    assert deep.value.found is None

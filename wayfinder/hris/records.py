@@ -50,33 +50,67 @@ class Row:
     """One data row: its number as a spreadsheet shows it (the header is row 1), its cells, or why it failed.
 
     ``guess`` is, for a row that cannot be read, what stands where its id would be: only a guess, since a stray
-    separator or a broken quote may have moved it (the import takes it only where the other export agrees)."""
+    separator or a broken quote may have moved it (the import takes it only where the other export agrees).
+    ``employee`` is, for a row whose cells were read but whose text was not all UTF-8, its id, where that id was
+    read whole: the row is that employee's, like a row with a date in no listed format."""
 
     number: int
     cells: dict[str, Any] | None
     problem: str | None = None
     guess: str | None = None
+    employee: str | None = None
+
+
+def _not_text(number: int, cells: dict[str, Any], problem: str, ids: tuple[str, ...], guess: str | None) -> Row:
+    """A row read whole from text that is not all UTF-8: not imported; whose it is is known unless the invalid byte
+    is in its id (then only ``guess``, what stands there, is)."""
+    _, employee = _cell(cells, ids)
+    if employee is not None and "\ufffd" not in employee:
+        return Row(number, None, problem, employee=employee)
+    return Row(number, None, problem, guess)
 
 
 # -- reading files ------------------------------------------------------------------------------
-def _lines(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[str]:
-    with path.open("rb") as f:
-        first = True
-        for raw in f:
-            if on_bytes is not None:
-                on_bytes(len(raw))
-            text = raw.decode("utf-8", errors="replace")
-            if first:
-                text, first = text.removeprefix("\ufeff"), False
-            yield text
+class _Lines:
+    """The lines of an export as text, noting the lines that are not UTF-8.
+
+    Such a line is still read (an invalid byte as U+FFFD), so the row it belongs to keeps its number and a guess
+    of whose it is, but that row is not imported: its cells would hold a value the export does not."""
+
+    def __init__(self, path: Path, on_bytes: Callable[[int], None] | None) -> None:
+        self.path, self.on_bytes = path, on_bytes
+        self.invalid: int | None = None  # where the first invalid byte is in its line, since :meth:`taken`
+
+    def __iter__(self) -> Iterator[str]:
+        on_bytes = self.on_bytes
+        with self.path.open("rb") as f:
+            first = True
+            for raw in f:
+                if on_bytes is not None:
+                    on_bytes(len(raw))
+                if first:
+                    raw, first = raw.removeprefix(b"\xef\xbb\xbf"), False
+                try:
+                    yield raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    if self.invalid is None:
+                        self.invalid = e.start
+                    yield raw.decode("utf-8", errors="replace")
+
+    def taken(self) -> str | None:
+        """Why the lines read since the last call cannot be imported, if one of them is not UTF-8."""
+        invalid, self.invalid = self.invalid, None
+        return None if invalid is None else f"not UTF-8 text (at byte {invalid} of the line)"
 
 
 def _csv_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | None) -> Iterator[Row]:
-    reader = csv.reader(_lines(path, on_bytes), delimiter=mapping.delimiter)
+    lines = _Lines(path, on_bytes)
+    reader = csv.reader(lines, delimiter=mapping.delimiter)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         return
+    lines.taken()  # a header that is not UTF-8 is refused before (header_problem)
     places = [header.index(c) for c in mapping.id_columns if c in header]
     number = 1
     while True:
@@ -86,15 +120,21 @@ def _csv_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | No
         except StopIteration:
             return
         except csv.Error as e:
+            lines.taken()
             yield Row(number, None, f"not readable as CSV ({e})")
             continue
+        not_text = lines.taken()
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(header):
             guess = next((t for i in places if i < len(cells) and (t := _text(cells[i]))), None)
             yield Row(number, None, f"the row has {len(cells)} cells, the header has {len(header)}", guess)
             continue
-        yield Row(number, dict(zip(header, cells, strict=True)))
+        by_name = dict(zip(header, cells, strict=True))
+        if not_text is not None:
+            yield _not_text(number, by_name, not_text, mapping.id_columns, None)
+            continue
+        yield Row(number, by_name)
 
 
 def _json_guess(line: str, ids: tuple[str, ...]) -> str | None:
@@ -110,14 +150,19 @@ def _json_guess(line: str, ids: tuple[str, ...]) -> str | None:
 
 def _jsonl_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | None) -> Iterator[Row]:
     last = [""]
+    lines = _Lines(path, on_bytes)
 
     def kept() -> Iterator[str]:
-        for line in _lines(path, on_bytes):
+        for line in lines:
             last[0] = line
             yield line
 
     for number, obj in json_lines(kept()):
-        if isinstance(obj, NotAnObject):
+        if (not_text := lines.taken()) is not None:
+            guess = _json_guess(last[0], mapping.id_columns)
+            cells = {} if isinstance(obj, NotAnObject) else obj
+            yield _not_text(number, cells, not_text, mapping.id_columns, guess)
+        elif isinstance(obj, NotAnObject):
             found = "invalid JSON" if obj.found is None else f"a {obj.found}"
             guess = _json_guess(last[0], mapping.id_columns) if obj.found is None else None
             yield Row(number, None, f"not a JSON object ({found})", guess)
@@ -139,11 +184,13 @@ def read_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | No
 
 
 def header_problem(path: Path, mapping: Mapping) -> str | None:
-    """Why a CSV export cannot be imported at all (its id column is missing), or None."""
+    """Why a CSV export cannot be imported at all (its header is not UTF-8 or lacks the id column), or None."""
     if export_format(path, mapping) != "csv":
         return None
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        header = next(csv.reader(f, delimiter=mapping.delimiter), [])
+    lines = _Lines(path, None)
+    header = next(csv.reader(lines, delimiter=mapping.delimiter), [])
+    if (not_text := lines.taken()) is not None:  # a column name it spoils would read as blank in every row
+        return f"{path}: the header row is {not_text}; save the export as UTF-8"
     names = {h.strip() for h in header}
     if not names & set(mapping.id_columns):
         return (f"{path}: none of the id columns {', '.join(mapping.id_columns)} is in the header; "

@@ -130,6 +130,8 @@ def _stage(sides: _Sides, side: int, path: Path) -> int:
         count += 1
         try:
             if row.cells is None:
+                if row.employee is not None:
+                    raise RowError(row.problem or "unreadable", row.employee)
                 if row.guess is not None:
                     batch.append((side, row.guess, row.number, None, row.problem))
                     continue

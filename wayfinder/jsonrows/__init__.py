@@ -23,12 +23,13 @@ class NotAnObject(ValueError):
 
 
 def json_object(text: str | bytes) -> dict[str, Any]:
-    """The JSON object ``text`` holds, or :class:`NotAnObject` (invalid UTF-8 counts as not JSON)."""
+    """The JSON object ``text`` holds, or :class:`NotAnObject` (invalid UTF-8 or nesting too deep for the parser
+    count as not JSON)."""
     try:
         value = json.loads(text)
     except ValueError as e:
         raise NotAnObject(None, str(e)) from e
-    except RecursionError as e:  # thousands of nested brackets
+    except RecursionError as e:  # thousands of nested brackets: not a row anything here wrote
         raise NotAnObject(None, "nested too deeply") from e
     if not isinstance(value, dict):
         found = type(value).__name__

@@ -76,14 +76,23 @@ def _inputs(args: argparse.Namespace) -> ReportInputs | None:
         return None
     try:
         if args.kafka:
-            from wayfinder.reports.kafka import kafka_inputs, topic_reader
+            from wayfinder.reports.kafka import EVENT_TOPICS, kafka_inputs, topic_reader
 
             brokers = [b.strip() for b in args.kafka.split(",") if b.strip()]
-            return kafka_inputs(topic_reader(brokers), args.topic_prefix, defs.current(), fairness)
-        return assemble(args.results, args.events or ex / "events.jsonl", defs.current(), fairness)
+            inputs = kafka_inputs(topic_reader(brokers), args.topic_prefix, defs.current(), fairness)
+            unit, source = "record", ", ".join(args.topic_prefix + t for t in EVENT_TOPICS)
+        else:
+            events_file = args.events or ex / "events.jsonl"
+            inputs = assemble(args.results, events_file, defs.current(), fairness)
+            unit, source = "line", str(events_file)
     except InputError as e:
         print(e, file=sys.stderr)
         return None
+    n = inputs.skipped_events
+    if n:  # each a dead letter in simulate; the report is over the others
+        print(f"{n} {unit}{'s' if n > 1 else ''} of {source} could not be read as events; the report leaves "
+              f"{'them' if n > 1 else 'it'} out", file=sys.stderr)
+    return inputs
 
 
 def cmd_fairness(args: argparse.Namespace) -> int:

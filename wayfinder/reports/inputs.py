@@ -11,11 +11,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from wayfinder.journeys.engine import event_view
-from wayfinder.journeys.events import ERASURE, CloudEvent, DecodeError, decode_event, distinct
+from wayfinder.journeys.events import ERASURE, CloudEvent, distinct
 from wayfinder.journeys.model import Fairness, Journey
 from wayfinder.journeys.profile import Profile, apply_event
 from wayfinder.journeys.records import Message, Task
 from wayfinder.jsonrows import NotAnObject, json_lines
+from wayfinder.streams.embedded import ReadEvents, read_event_file
+from wayfinder.streams.embedded import read_events as decode_lines
 
 
 class InputError(ValueError):
@@ -53,7 +55,7 @@ Rows = Iterable[tuple[int, dict[str, Any]]]
 def _rows(path: Path) -> Rows:
     if not path.is_file():
         return
-    with path.open(encoding="utf-8") as f:
+    with path.open("rb") as f:  # bytes: a line that is not UTF-8 is a row that is not JSON, named by its number
         yield from json_rows(f, str(path))
 
 
@@ -94,20 +96,17 @@ def read_tasks(rows: Rows, where: str) -> list[Task]:
 
 def read_events(lines: Iterable[str | bytes]) -> tuple[list[CloudEvent], int]:
     """Decodable events in time order (ties in file order), each (``source``, ``id``) once (the first in that
-    order: SPEC §2, a copy has no effect), and how many lines could not be used."""
-    events: list[tuple[datetime, int, CloudEvent]] = []
-    skipped = 0
-    for number, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            event = decode_event(line)
-        except DecodeError:
-            skipped += 1
-            continue
-        events.append((event.time, number, event))
-    events.sort(key=lambda t: (t[0], t[1]))
-    return list(distinct(e for _, _, e in events)), skipped
+    order: SPEC §2, a copy has no effect), and how many lines could not be used.
+
+    Lines are decoded as ``simulate`` decodes them (bytes as they are: one invalid byte refuses that event).
+    """
+    return in_time_order(decode_lines(lines))
+
+
+def in_time_order(read: ReadEvents) -> tuple[list[CloudEvent], int]:
+    """``read_events`` for lines already decoded: the events ordered and each once, and the lines left out."""
+    ordered = sorted(read.events, key=lambda e: e.time)  # a stable sort: ties stay in file order
+    return list(distinct(ordered)), len(read.dead_letters)
 
 
 Triggered = dict[str, dict[str, list[datetime]]]  # journey id -> person -> times of matching trigger events
@@ -172,8 +171,7 @@ def assemble(results: Path, events_file: Path, journeys: dict[str, Journey], fai
     if not events_file.is_file():
         msg = f"{events_file}: no such events file"
         raise InputError(msg)
-    with events_file.open(encoding="utf-8") as f:
-        events, skipped = read_events(f)
+    events, skipped = in_time_order(read_event_file(events_file))
     messages = read_messages(_rows(messages_file), str(messages_file))
     tasks = read_tasks(_rows(results / "tasks.jsonl"), str(results / "tasks.jsonl"))
     return build(journeys, fairness, messages, tasks, events, skipped)

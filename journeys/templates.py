@@ -497,20 +497,54 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
-def _is_data(value: Any) -> bool:
-    if isinstance(value, _SCALARS):
-        return True
-    if isinstance(value, list | tuple):
-        return all(_is_data(v) for v in value)
-    if isinstance(value, dict):
-        return all(_is_data(k) and _is_data(v) for k, v in value.items())
-    return False
+_PRINTABLE_ITEMS = MAX_OUTPUT_CHARS // 2
+"""Printing a list writes at least two characters per item: more items than this cannot fit in a message."""
+
+
+def _printed_items(value: Any) -> int | None:
+    """How many scalars printing ``value`` writes, a list held twice counted twice, up to just past
+    ``_PRINTABLE_ITEMS``; None when it holds anything that is not data (a function, a template, a class).
+
+    Linear in the distinct lists and mappings: ``{% set a = [a, a] %}`` thirty times is thirty lists that print as a
+    billion items, refused here before Python writes them out (it was minutes and gigabytes)."""
+    counted: dict[int, int] = {}
+    open_ids: set[int] = set()
+    stack: list[Any] = [value]
+    while stack:
+        node = stack[-1]
+        if isinstance(node, _SCALARS) or id(node) in counted:
+            stack.pop()
+            continue
+        if isinstance(node, list | tuple):
+            children: list[Any] = list(node)
+        elif isinstance(node, dict):
+            children = [*node.keys(), *node.values()]
+        else:
+            return None
+        waiting = [c for c in children if not isinstance(c, _SCALARS) and id(c) not in counted]
+        if waiting and id(node) not in open_ids:
+            open_ids.add(id(node))
+            stack.extend(waiting)
+            continue
+        if any(id(c) in open_ids for c in waiting):
+            return None  # a list that holds itself
+        open_ids.discard(id(node))
+        counted[id(node)] = min(_PRINTABLE_ITEMS + 1, 1 + sum(
+            1 if isinstance(c, _SCALARS) else counted[id(c)] for c in children))
+        stack.pop()
+    return 1 if isinstance(value, _SCALARS) else counted[id(value)]
 
 
 def _finalize(value: Any) -> Any:
-    """What ``{{ }}`` may print: data, never a function, template, class or module (their repr leaks internals)."""
-    if not _is_data(value):
+    """What ``{{ }}`` may print: data, never a function, template, class or module (their repr leaks internals),
+    and no more of it than a message holds."""
+    if isinstance(value, _SCALARS):
+        return value
+    items = _printed_items(value)
+    if items is None:
         _refuse("templates may print text, numbers, dates and lists or mappings of them, nothing else")
+    if items > _PRINTABLE_ITEMS:
+        _refuse(f"a value to print holds more than {_PRINTABLE_ITEMS} items: more than a message holds")
     return value
 
 

@@ -248,3 +248,19 @@ def test_a_call_to_a_function_cel_does_not_have_is_an_error_where_it_is_called()
     for fine in ('employee.country.startsWith("D") && size(employee.skills) > 0', 'string(1) == "1"',
                  'now.getDayOfWeek() > 0 && employee.role.matches("^E")', "[1].exists(x, x > 0)"):
         Expr(fine)
+
+
+def test_a_list_that_would_print_as_a_billion_items_is_refused_before_it_is_written() -> None:
+    """``{% set a = [a, a] %}`` thirty times is thirty lists; printed, a billion items (minutes and gigabytes before
+    the output limit was met). What may be printed is counted over the distinct lists, so the refusal is at once;
+    a small nested list still prints, and a function inside one is still refused."""
+    doubled = "{% set a = [1] %}" + "{% set a = [a, a] %}" * 30
+    started = time.perf_counter()
+    with pytest.raises(RenderError, match=r"^template t: text line 1: a value to print holds more than 50000 items"):
+        MessageTemplate("t", "Hi", doubled + "{{ a }}").render({}, None, footer=("e", "u"))
+    assert time.perf_counter() - started < 5.0  # generous; it takes about a millisecond
+    small = "{% set a = [1] %}" + "{% set a = [a, a] %}" * 2 + "{{ a }}"
+    assert MessageTemplate("t", "Hi", small).render({}, None, footer=("e", "u")).text.startswith(
+        "[[[1], [1]], [[1], [1]]]")
+    with pytest.raises(RenderError, match="templates may print text, numbers, dates and lists"):
+        MessageTemplate("t", "Hi", "{{ [[employee.get]] }}").render({"employee": {}}, None, footer=("e", "u"))

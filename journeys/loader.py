@@ -163,18 +163,17 @@ class _Loader:
             parsed = model.model_validate(data)
         except ValidationError as e:
             self._pydantic_problems(doc, e, model)
-            if model is TemplateDoc:
-                self.broken_templates.add(_template_id(file, template_root))
             salvaged = _salvage_catalog(doc, e) if model is CatalogDoc else _salvage_fields(doc, e, model)
-            if salvaged is not None:
-                self.parsed.append(salvaged if model is not TemplateDoc else
-                                   _Parsed(salvaged.doc, salvaged.model, _template_id(file, template_root)))
-                self.broken_templates.discard(_template_id(file, template_root))
-            else:
+            if salvaged is None:
+                if model is TemplateDoc:
+                    self.broken_templates.add(_template_id(file, template_root))
                 self.broken.append(doc)
-            return
+                return
+            doc, parsed, broken_ids = salvaged.doc, salvaged.model, salvaged.broken_ids  # checked as a good one
+        else:
+            broken_ids = frozenset()
         tid = _template_id(file, template_root) if isinstance(parsed, TemplateDoc) else None
-        self.parsed.append(_Parsed(doc, parsed, tid))
+        self.parsed.append(_Parsed(doc, parsed, tid, broken_ids))
 
     def _step_keys(self, doc: Document, loc: Loc, label: str) -> None:
         self.problems.extend(_step_key_problems(doc, _real_loc(doc, loc), label))

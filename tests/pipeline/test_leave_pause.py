@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.pipeline.stages import DictTable, Pipeline
+from tests.pipeline.stages import DictTable, Pipeline, events_through_stages
 from tests.support import WriteFiles, at, read_jsonl, world_defs
 from wayfinder.cli import main
 from wayfinder.journeys.events import CloudEvent
@@ -265,15 +265,5 @@ def test_a_rescinded_leave_never_happened_what_it_held_goes_and_it_holds_nothing
         ("later", "sent", None, at("2026-03-05T10:00:00Z")),  # nothing held any more
         ("timely", "suppressed", "on_leave", at("2026-03-03T10:00:00Z"))]  # decided while the leave stood
     assert runner.states["E1"].leave is None and runner.stats.diagnostics["correction_unmatched"] == 0
-    p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=defs)
-    for e in events:
-        p.tick(e.time)
-        p.feed(p.employees, "hris", None, e.model_dump_json().encode())
-        p.drain()
-    p.tick(until)
-    staged = {}
-    for r in p.records:
-        if r.topic == "outbound.messages" and r.value is not None:
-            m = json.loads(r.value)
-            staged[m["message_id"]] = m
+    _, staged = events_through_stages(defs, events, until)
     assert staged == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}

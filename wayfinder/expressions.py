@@ -42,6 +42,10 @@ MAX_EXPRESSION_CHARS = 10_000
 MAX_NESTING = 3
 # What one evaluation may cost, in the units of :func:`_cost` (about a microsecond each on a laptop).
 COST_BUDGET = 1_000_000
+# The most one evaluation may build: a value of more bytes (a string, or a list counted at 16 bytes an item) is
+# refused before it is made, and so is its conversion back to Python.
+SIZE_BUDGET = 32_000_000
+BYTES_PER_STEP = 1_000  # copying this many bytes counts as one step (it takes well under a microsecond)
 _COMPREHENSION = re.compile(r"\b(map|filter|all|exists_one|exists)\s*\(")
 
 
@@ -61,10 +65,11 @@ def _comprehensions(code: str) -> list[tuple[str, ...]]:
     return paths
 
 
-def _cost(paths: list[tuple[str, ...]], n: int) -> int:
-    """An upper estimate of an evaluation's work when no list or map it can walk has more than ``n`` items: a
-    test (``all``, ``exists``) visits each item, a ``map`` or ``filter`` also copies what it has built so far at
-    each item (and an item may itself be a list), in the CEL library we use."""
+def _iterations(paths: list[tuple[str, ...]], n: int) -> int:
+    """An upper estimate of how many times comprehension bodies run, and of the copying the comprehensions do,
+    when no list or map they walk has more than ``n`` items: a test (``all``, ``exists``) visits each item, a
+    ``map`` or ``filter`` also copies what it has built so far at each item (and an item may itself be a list),
+    in the CEL library we use."""
     n = max(n, 1)
     total = 0
     for path in paths:
@@ -75,6 +80,24 @@ def _cost(paths: list[tuple[str, ...]], n: int) -> int:
                 return product
         total += product
     return total
+
+
+def _cost(paths: list[tuple[str, ...]], n: int, joins: int = 0, volume: int = 0) -> tuple[int, int]:
+    """An upper estimate of an evaluation's work (in steps) and of the largest value it can build (in bytes),
+    when no list or map it walks has more than ``n`` items and its inputs and literals hold ``volume`` bytes.
+
+    Without ``+`` no value outgrows the inputs but a ``map`` or ``filter``, whose result holds an item per item
+    walked; each of the ``joins`` ``+`` can put two such values together, and copies what it builds (a chain of
+    ``+`` over a big string copies the string again at every step), once per run of the body it sits in.
+    """
+    steps = _iterations(paths, n)
+    if steps > COST_BUDGET:
+        return steps, 0
+    n = max(n, 1)
+    collecting = max((sum(kind in ("map", "filter") for kind in path) for path in paths), default=0)
+    largest = (joins + 1) * n ** collecting * volume
+    runs = n ** max((len(path) for path in paths), default=0)  # of the body a + may sit in
+    return steps + joins * runs * largest // BYTES_PER_STEP, largest
 
 
 # How the library's messages start, up to where a value may follow; a quoted name here is the library's (a function,
@@ -99,20 +122,25 @@ def _scrub(error: Exception, source: str) -> str:
     return text if cut is None else text[:cut.start()] + "…"
 
 
-def _largest(value: Any, depth: int = 0) -> int:
-    """The most items in any list or map inside ``value``."""
+def _measure(value: Any, depth: int = 0) -> tuple[int, int]:
+    """The most items in any list or map inside ``value``, and its size in bytes (a string's characters, four
+    for each one outside ASCII, 16 for anything else and each key and item of a list or map)."""
+    if isinstance(value, str):
+        return 0, len(value) if value.isascii() else 4 * len(value)
+    if isinstance(value, bytes):
+        return 0, len(value)
     if isinstance(value, Mapping):
-        items: Any = value.values()
+        items: Any = [*value.keys(), *value.values()]
     elif isinstance(value, list | tuple):
         items = value
     else:
-        return 0
-    most = len(value)
+        return 0, 16
+    most, size = len(value), 16 + 16 * len(items)
     if depth < 32:
         for item in items:
-            if isinstance(item, Mapping | list | tuple):
-                most = max(most, _largest(item, depth + 1))
-    return most
+            inner, bytes_ = _measure(item, depth + 1)
+            most, size = max(most, inner), size + bytes_
+    return most, size
 
 
 def _plan(source: str, names: frozenset[str]) -> dict[str, frozenset[str] | None]:
@@ -141,7 +169,7 @@ def _plan(source: str, names: frozenset[str]) -> dict[str, frozenset[str] | None
 class Expr:
     """A compiled CEL expression. Evaluation failures are returned, never raised."""
 
-    __slots__ = ("_cache", "_cacheable", "_comprehensions", "_literal", "_plan", "_program", "source")
+    __slots__ = ("_cache", "_cacheable", "_comprehensions", "_joins", "_literal", "_plan", "_program", "source")
 
     def __init__(self, source: str, allowed: frozenset[str] = JOURNEY_VARIABLES) -> None:
         self.source = source
@@ -187,19 +215,29 @@ class Expr:
             raise ExpressionError(msg, column)
         # Every item of a list written here is followed by a comma (or the closing bracket).
         self._literal = code.count(",") + 1 if self._comprehensions else 0
-        if _cost(self._comprehensions, self._literal) > COST_BUDGET:
+        self._joins = code.count("+")
+        if _iterations(self._comprehensions, self._literal) > COST_BUDGET:
             msg = f"the expression could do more than {COST_BUDGET} steps of work; use fewer nested comprehensions"
             raise ExpressionError(msg, 1)
 
     def over_budget(self, reduced: Mapping[str, Any]) -> str | None:
-        """Why evaluating over ``reduced`` would cost more than :data:`COST_BUDGET` (None: it would not)."""
-        if not self._comprehensions:
+        """Why evaluating over ``reduced`` would cost more than :data:`COST_BUDGET` steps or build a value of more
+        than :data:`SIZE_BUDGET` bytes (None: it would not)."""
+        if not self._comprehensions and not self._joins:
             return None
-        n = max(self._literal, _largest(reduced))
-        if _cost(self._comprehensions, n) <= COST_BUDGET:
-            return None
-        return (f"BudgetExceeded: the expression's comprehensions over lists of up to {n} items would do more "
-                f"than {COST_BUDGET} steps of work; not evaluated")
+        most, volume = _measure(reduced)
+        n = max(self._literal, most)
+        steps, largest = _cost(self._comprehensions, n, self._joins, volume + len(self.source))
+        if steps > COST_BUDGET:
+            over = " and ".join(
+                ([f"comprehensions over lists of up to {n} items"] if self._comprehensions else [])
+                + ([f"{self._joins} use{'s' if self._joins != 1 else ''} of +"] if self._joins else []))
+            return (f"BudgetExceeded: the expression's {over} could do more than {COST_BUDGET} steps of work; "
+                    "not evaluated")
+        if largest > SIZE_BUDGET:
+            return (f"BudgetExceeded: the expression could build a value of more than {SIZE_BUDGET} bytes from its "
+                    "inputs; not evaluated")
+        return None
 
     def evaluate(self, context: Mapping[str, Any]) -> tuple[Any, str | None]:
         """The value, or ``(None, reason)`` when evaluation fails (a missing field, a type mismatch, a cost over

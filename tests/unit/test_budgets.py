@@ -240,6 +240,58 @@ def test_the_cost_estimate_keeps_real_evaluations_short(size: int) -> None:
         assert seconds < LIMIT_S, (source, size, out)
 
 
+NOTE_SOURCES = {
+    "a chain of +": " + ".join(["event.data.note"] * 300) + ' == ""',
+    "+ in nested tests": "event.data.l.exists(a, event.data.l.exists(b, event.data.l.exists(c, "
+                         'event.data.note + event.data.note == "")))',
+    "+ in a map": 'event.data.l.map(a, event.data.note + "y").size() > 0',
+    "lists joined in a map": "event.data.l.map(a, event.data.l + event.data.l).size() > 200",
+}
+
+
+@pytest.mark.parametrize("source", NOTE_SOURCES.values(), ids=NOTE_SOURCES.keys())
+def test_an_expression_that_would_copy_big_values_is_refused_before_it_runs(source: str) -> None:
+    """``+`` copies: 300 joins of a 1 MB note copy 45 GB, and a map of joined notes holds 100 MB."""
+    expr = Expr(source)
+    started = time.perf_counter()
+    ok, error = expr.test({"event": {"data": {"note": "x" * 990_000, "l": list(range(100))}}})
+    assert time.perf_counter() - started < LIMIT_S
+    assert ok is False
+    assert error is not None and error.startswith("BudgetExceeded: ")
+
+
+@pytest.mark.parametrize(("source", "data"), [
+    ('event.data.given + " " + event.data.family == "Ada Byron"', {"given": "Ada", "family": "Byron"}),
+    ("event.data.note + event.data.note != event.data.note", {"note": "x" * 990_000}),
+    ("event.data.l.map(a, event.data.l + event.data.l).size() == 100", {"l": list(range(100))}),
+    ("event.data.l.exists(a, event.data.l.exists(b, a + b == 197))", {"l": list(range(100))}),
+], ids=["names", "one join of a big note", "lists joined in a small map", "numbers in nested tests"])
+def test_ordinary_joins_still_run(source: str, data: dict[str, Any]) -> None:
+    assert Expr(source).test({"event": {"data": data}}) == (True, None)
+
+
+_JOIN_CHILD = textwrap.dedent("""
+    import resource, sys, time
+    resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
+    from wayfinder.expressions import Expr
+    for size in (10_000, 100_000, 990_000):
+        for joins in (1, 10, 30, 100, 300):
+            expr = Expr(" + ".join(["event.note"] * (joins + 1)) + " != ''")
+            started = time.perf_counter()
+            ok, error = expr.test({{"event": {{"note": "x" * size}}}})
+            print(size, joins, round(time.perf_counter() - started, 3), ok, (error or "")[:40])
+""")
+
+
+def test_the_joins_allowed_stay_within_time_and_memory() -> None:
+    """Whatever the estimate lets run, over the largest note an event can carry, runs in time and in memory."""
+    lines = run_child(_JOIN_CHILD.format(limit=CHILD_MEMORY)).splitlines()
+    assert len(lines) == 15, lines
+    ran = [line.split() for line in lines if " True " in line]
+    assert ran and all(float(seconds) < LIMIT_S for _, _, seconds, *_ in ran), lines
+    assert any(" False BudgetExceeded" in line for line in lines), lines  # the long chains over big notes
+
+
 def test_a_call_to_a_function_cel_does_not_have_is_an_error_where_it_is_called() -> None:
     """It compiles and would fail at every evaluation: a type checker's error, as cel-go gives it."""
     with pytest.raises(ExpressionError) as info:

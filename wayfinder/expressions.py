@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import cel
@@ -49,20 +50,41 @@ BYTES_PER_STEP = 1_000  # copying this many bytes counts as one step (it takes w
 _COMPREHENSION = re.compile(r"\b(map|filter|all|exists_one|exists)\s*\(")
 
 
-def _comprehensions(code: str) -> list[tuple[str, ...]]:
+def _comprehensions(code: str) -> tuple[list[tuple[str, ...]], list[int]]:
     """For each comprehension macro in ``code`` (strings blanked out), the macros it sits in and itself, outermost
-    first: ``l.all(a, a.exists(b, true))`` gives ``[("all",), ("all", "exists")]``."""
+    first: ``l.all(a, a.exists(b, true))`` gives ``[("all",), ("all", "exists")]``; and for each character, in how
+    many macros' arguments it sits (how deep in their bodies)."""
     opens = {m.end() - 1: m.group(1) for m in _COMPREHENSION.finditer(code)}
     stack: list[str | None] = []
     paths: list[tuple[str, ...]] = []
+    depths: list[int] = []
+    depth = 0
     for i, ch in enumerate(code):
         if ch == "(":
             stack.append(opens.get(i))
             if opens.get(i) is not None:
                 paths.append(tuple(k for k in stack if k is not None))
+                depth += 1
         elif ch == ")" and stack:
-            stack.pop()
-    return paths
+            depth -= stack.pop() is not None
+        depths.append(depth)
+    return paths, depths
+
+
+# An operand of ``+`` that can only be an item of a list, a literal or a part of either: a chain of fields on a
+# macro's variable, a number, a (blanked) string, true, false or null, not called or indexed.
+_OPERAND_BEFORE = re.compile(r'(?<![\w.\])\]])(?:([A-Za-z_]\w*)(?:\s*\.\s*\w+)*|""|\d[\w.]*)\s*$')
+_OPERAND_AFTER = re.compile(r'\s*(?:-\s*)?(?:([A-Za-z_]\w*)(?:\s*\.\s*\w+)*|""|\d[\w.]*)(?!\s*[\w.(\[])')
+_LITERALS = frozenset({"true", "false", "null"})
+
+
+def _small_operands(code: str, at: int, bound: frozenset[str]) -> bool:
+    """Whether both operands of the ``+`` at ``at`` are items of lists walked by macros, or literals."""
+    start = max(0, at - 256)  # a longer operand is taken as any value
+    before, after = _OPERAND_BEFORE.search(code, start, at), _OPERAND_AFTER.match(code, at + 1, at + 257)
+    if before is None or after is None or (before.start() == start > 0) or after.end() == at + 257:
+        return False
+    return all(m.group(1) is None or m.group(1) in bound or m.group(1) in _LITERALS for m in (before, after))
 
 
 def _iterations(paths: list[tuple[str, ...]], n: int) -> int:
@@ -82,22 +104,38 @@ def _iterations(paths: list[tuple[str, ...]], n: int) -> int:
     return total
 
 
-def _cost(paths: list[tuple[str, ...]], n: int, joins: int = 0, volume: int = 0) -> tuple[int, int]:
-    """An upper estimate of an evaluation's work (in steps) and of the largest value it can build (in bytes),
-    when no list or map it walks has more than ``n`` items and its inputs and literals hold ``volume`` bytes.
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What an expression's cost depends on, read from its text once: its comprehensions (outermost first), how
+    deep in their bodies each reference to a variable and each ``+`` sits, and whether every ``+`` joins only
+    items of walked lists or literals."""
 
-    Without ``+`` no value outgrows the inputs but a ``map`` or ``filter``, whose result holds an item per item
-    walked; each of the ``joins`` ``+`` can put two such values together, and copies what it builds (a chain of
-    ``+`` over a big string copies the string again at every step), once per run of the body it sits in.
+    paths: list[tuple[str, ...]]
+    literal_items: int
+    reads: list[int]
+    joins: list[int]
+    joins_items: bool
+
+
+def _cost(shape: _Shape, n: int, volume: int, item: int) -> tuple[int, int]:
+    """An upper estimate of an evaluation's work (in steps) and of the largest value it can build (in bytes),
+    when no list or map it walks has more than ``n`` items, its inputs and literals hold ``volume`` bytes, and no
+    item or literal in them more than ``item``.
+
+    The library copies a variable's value each time a reference to it is evaluated, once per run of the body it
+    sits in (``n`` per level of macros). No value outgrows the inputs but through a ``map`` or ``filter`` (an item
+    per item walked) and ``+``: each ``+`` may put two such values together (items, when it joins only those),
+    copying what it builds once per run of its body: a chain of ``+`` over a big string copies it at every step.
     """
-    steps = _iterations(paths, n)
+    steps = _iterations(shape.paths, n)
     if steps > COST_BUDGET:
         return steps, 0
     n = max(n, 1)
-    collecting = max((sum(kind in ("map", "filter") for kind in path) for path in paths), default=0)
-    largest = (joins + 1) * n ** collecting * volume
-    runs = n ** max((len(path) for path in paths), default=0)  # of the body a + may sit in
-    return steps + joins * runs * largest // BYTES_PER_STEP, largest
+    grown = (len(shape.joins) + 1) * (item if shape.joins_items else volume) if shape.joins else 0
+    collecting = max((sum(kind in ("map", "filter") for kind in path) for path in shape.paths), default=0)
+    largest = n ** collecting * max(grown, volume)
+    copied = sum(n ** depth for depth in shape.reads) * volume + sum(n ** depth for depth in shape.joins) * grown
+    return steps + copied // BYTES_PER_STEP, largest
 
 
 # How the library's messages start, up to where a value may follow; a quoted name here is the library's (a function,
@@ -122,25 +160,29 @@ def _scrub(error: Exception, source: str) -> str:
     return text if cut is None else text[:cut.start()] + "…"
 
 
-def _measure(value: Any, depth: int = 0) -> tuple[int, int]:
-    """The most items in any list or map inside ``value``, and its size in bytes (a string's characters, four
-    for each one outside ASCII, 16 for anything else and each key and item of a list or map)."""
+def _measure(value: Any, depth: int = 0) -> tuple[int, int, int]:
+    """The most items in any list or map inside ``value``; its size in bytes (a string's characters, four for
+    each one outside ASCII, 16 for anything else and each key and item of a list or map); and the size of the
+    largest item a macro can walk (an item of a list, a key of a map)."""
     if isinstance(value, str):
-        return 0, len(value) if value.isascii() else 4 * len(value)
+        return 0, len(value) if value.isascii() else 4 * len(value), 0
     if isinstance(value, bytes):
-        return 0, len(value)
+        return 0, len(value), 0
+    walked: Any
+    others: Any
     if isinstance(value, Mapping):
-        items: Any = [*value.keys(), *value.values()]
+        walked, others = value.keys(), value.values()
     elif isinstance(value, list | tuple):
-        items = value
+        walked, others = value, ()
     else:
-        return 0, 16
-    most, size = len(value), 16 + 16 * len(items)
+        return 0, 16, 0
+    most, size, item = len(value), 16 + 32 * len(value), 0
     if depth < 32:
-        for item in items:
-            inner, bytes_ = _measure(item, depth + 1)
-            most, size = max(most, inner), size + bytes_
-    return most, size
+        for part, is_item in ((walked, True), (others, False)):
+            for inner_value in part:
+                inner, bytes_, inner_item = _measure(inner_value, depth + 1)
+                most, size, item = max(most, inner), size + bytes_, max(item, inner_item, bytes_ if is_item else 0)
+    return most, size, item
 
 
 def _plan(source: str, names: frozenset[str]) -> dict[str, frozenset[str] | None]:
@@ -169,7 +211,7 @@ def _plan(source: str, names: frozenset[str]) -> dict[str, frozenset[str] | None
 class Expr:
     """A compiled CEL expression. Evaluation failures are returned, never raised."""
 
-    __slots__ = ("_cache", "_cacheable", "_comprehensions", "_joins", "_literal", "_plan", "_program", "source")
+    __slots__ = ("_cache", "_cacheable", "_plan", "_program", "_shape", "source")
 
     def __init__(self, source: str, allowed: frozenset[str] = JOURNEY_VARIABLES) -> None:
         self.source = source
@@ -206,32 +248,41 @@ class Expr:
         """Comprehensions nest at most :data:`MAX_NESTING` deep, and over the lists written in the expression
         itself stay within :data:`COST_BUDGET`."""
         code = _STRING.sub('""', source)
-        self._comprehensions = _comprehensions(code)
-        deepest = max(self._comprehensions, key=len, default=())
+        paths, depths = _comprehensions(code)
+        deepest = max(paths, key=len, default=())
         if len(deepest) > MAX_NESTING:
             column = [m.start() for m in _COMPREHENSION.finditer(code)][len(deepest) - 1] + 1
             msg = (f"comprehensions (map, filter, all, exists, exists_one) nest {len(deepest)} deep here, "
                    f"at most {MAX_NESTING} are allowed (column {column} of the expression)")
             raise ExpressionError(msg, column)
-        # Every item of a list written here is followed by a comma (or the closing bracket).
-        self._literal = code.count(",") + 1 if self._comprehensions else 0
-        self._joins = code.count("+")
-        if _iterations(self._comprehensions, self._literal) > COST_BUDGET:
+        bound = frozenset(re.findall(r"\b(?:all|exists_one|exists|map|filter)\(\s*(\w+)\s*,", code))
+        joins = [i for i, ch in enumerate(code) if ch == "+"]
+        self._shape = _Shape(
+            paths=paths,
+            # Every item of a list written here is followed by a comma (or the closing bracket).
+            literal_items=code.count(",") + 1 if paths else 0,
+            reads=[depths[m.start()] for m in re.finditer(r"(?<![\w.])[A-Za-z_]\w*\b", code)
+                   if m.group(0) not in bound | _LITERALS | {"in"} and code[m.end():m.end() + 1] != "("],
+            joins=[depths[i] for i in joins],
+            joins_items=all(_small_operands(code, i, bound) for i in joins))
+        if _iterations(paths, self._shape.literal_items) > COST_BUDGET:
             msg = f"the expression could do more than {COST_BUDGET} steps of work; use fewer nested comprehensions"
             raise ExpressionError(msg, 1)
 
     def over_budget(self, reduced: Mapping[str, Any]) -> str | None:
         """Why evaluating over ``reduced`` would cost more than :data:`COST_BUDGET` steps or build a value of more
         than :data:`SIZE_BUDGET` bytes (None: it would not)."""
-        if not self._comprehensions and not self._joins:
+        shape = self._shape
+        if not shape.paths and not shape.joins:
             return None
-        most, volume = _measure(reduced)
-        n = max(self._literal, most)
-        steps, largest = _cost(self._comprehensions, n, self._joins, volume + len(self.source))
+        most, volume, item = _measure(reduced)
+        n = max(shape.literal_items, most)
+        steps, largest = _cost(shape, n, volume + len(self.source), max(item, len(self.source)))
         if steps > COST_BUDGET:
+            joins = len(shape.joins)
             over = " and ".join(
-                ([f"comprehensions over lists of up to {n} items"] if self._comprehensions else [])
-                + ([f"{self._joins} use{'s' if self._joins != 1 else ''} of +"] if self._joins else []))
+                ([f"comprehensions over lists of up to {n} items"] if shape.paths else [])
+                + ([f"{joins} use{'s' if joins != 1 else ''} of +"] if joins else []))
             return (f"BudgetExceeded: the expression's {over} could do more than {COST_BUDGET} steps of work; "
                     "not evaluated")
         if largest > SIZE_BUDGET:

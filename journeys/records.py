@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from wayfinder.vocabulary import Channel, RecipientRole, iso
 
@@ -129,7 +138,9 @@ ERASED_INPUT = "[redacted: the person this input was about was erased]"
 
 class DeadLetter(BaseModel):
     """An input that could not be used, with why, and the original bytes (as text; at most
-    :data:`MAX_DEAD_LETTER_RAW` characters of them)."""
+    :data:`MAX_DEAD_LETTER_RAW` characters of them). Bytes that are not UTF-8 are also kept as they were, in
+    ``raw_base64`` (the first :data:`MAX_DEAD_LETTER_RAW` of them), a field written only then: ``raw`` shows
+    U+FFFD where such a byte was."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -138,3 +149,23 @@ class DeadLetter(BaseModel):
     received_at: Instant
     source: str | None = None
     line: int | None = None
+    raw_base64: str | None = None
+
+    @classmethod
+    def of(cls, reason: str, raw: bytes | str, received_at: datetime, *, source: str | None = None,
+           line: int | None = None) -> DeadLetter:
+        """The dead letter of an input as it came (bytes, or text already)."""
+        if isinstance(raw, str):
+            return cls(reason=reason, raw=raw, received_at=received_at, source=source, line=line)
+        try:
+            return cls(reason=reason, raw=raw.decode("utf-8"), received_at=received_at, source=source, line=line)
+        except UnicodeDecodeError:
+            return cls(reason=reason, raw=raw.decode("utf-8", "replace"), received_at=received_at, source=source,
+                       line=line, raw_base64=base64.b64encode(raw[:MAX_DEAD_LETTER_RAW]).decode("ascii"))
+
+    @model_serializer(mode="wrap")
+    def _without_empty_bytes(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("raw_base64") is None:
+            data.pop("raw_base64", None)
+        return data

@@ -67,7 +67,7 @@ class ReadEvents:
 def read_events(lines: Iterable[str | bytes], source: str = "events") -> ReadEvents:
     """Decode every line; bad lines become dead letters (their time: the last good event before them)."""
     events: list[CloudEvent] = []
-    dead: list[tuple[int, str, str]] = []
+    dead: list[tuple[int, str, str | bytes]] = []
     last_time: list[datetime | None] = []
     current: datetime | None = None
     for number, raw in enumerate(lines, start=1):
@@ -80,18 +80,18 @@ def read_events(lines: Iterable[str | bytes], source: str = "events") -> ReadEve
         try:  # the bytes themselves when there are bytes: an invalid UTF-8 byte is a dead letter, not U+FFFD
             event = decode_event(raw.rstrip(b"\r\n") if isinstance(raw, bytes) else text)
         except DecodeError as e:
-            dead.append((number, str(e), text))
+            dead.append((number, str(e), raw.rstrip(b"\r\n") if isinstance(raw, bytes) else text))
             last_time.append(current)
             continue
         events.append(event)
         current = event.time
     first = min((e.time for e in events), default=None)
     letters = []
-    for (number, reason, text), when in zip(dead, last_time, strict=True):
+    for (number, reason, line), when in zip(dead, last_time, strict=True):
         at = when or first
         if at is None:
             at = datetime(1970, 1, 1, tzinfo=UTC)
-        letters.append(DeadLetter(reason=reason, raw=text, received_at=at, source=source, line=number))
+        letters.append(DeadLetter.of(reason, line, at, source=source, line=number))
     return ReadEvents(events, letters)
 
 

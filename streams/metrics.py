@@ -58,8 +58,8 @@ class StreamMetrics:
         self.holds_stale = counter("wayfinder_recipient_holds_stale_total", "Lines of waiting inputs that stopped "
                                    "moving (a retry lost): they no longer hold their partition")
         self.repartitioned = counter("wayfinder_inputs_repartitioned_total", "Inputs that arrived on another "
-                                     "partition than their key's and were forwarded there (a producer with another "
-                                     "partitioner)", ["topic"])
+                                     "partition than their subject's, or not keyed by it, and were forwarded there "
+                                     "keyed by it (a producer with another partitioner or key)", ["topic"])
         self.processing_errors = counter("wayfinder_processing_errors_total", "Inputs whose processing raised; they "
                                          "go to the dead-letter topic", ["stage"])
         self.agent_crashes = counter("wayfinder_agent_crashes_total", "Agent crashes: an agent raised out of its loop "

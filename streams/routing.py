@@ -4,8 +4,9 @@ Producers do not agree on where a key goes: Java clients, kafka-python and aioka
 murmur2, librdkafka (kcat, confluent-kafka, most Go, .NET and Node clients) with CRC32 by default. The
 worker's own records (mailbox inputs, changelogs, the forwarded inputs below) all go through its aiokafka
 producer, so murmur2 is the worker's partitioner; an input that arrived on another partition than
-murmur2 gives for its key is forwarded there (one repartition hop) instead of being processed where it is,
-so an employee's state lives in one partition whatever client produced the events.
+murmur2 gives for its subject, or that is not keyed by its subject, is forwarded there keyed by it (one
+repartition hop) instead of being processed where it is, so an employee's state lives in one partition
+whatever client produced the events, however it keyed them.
 """
 
 from __future__ import annotations
@@ -16,13 +17,3 @@ from aiokafka.partitioner import murmur2
 def partition_of(key: bytes, partitions: int) -> int:
     """The partition of ``key`` among ``partitions`` as the worker's producer (and Java's) chooses it."""
     return int(murmur2(key) & 0x7FFFFFFF) % partitions
-
-
-def routable_key(key: bytes | None) -> str | None:
-    """The key as text when it can be forwarded unchanged (UTF-8), else None: such an input stays where it is."""
-    if not key:
-        return None
-    try:
-        return key.decode("utf-8")
-    except UnicodeDecodeError:
-        return None

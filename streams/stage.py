@@ -47,8 +47,9 @@ from wayfinder.streams.interpreter import carry_out
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
 from wayfinder.streams.ordering import encode_watermark
 from wayfinder.streams.recipients import Holds, RecipientPending, Retry, decode_retry, line_id, line_key
-from wayfinder.streams.routing import partition_of, routable_key
+from wayfinder.streams.routing import partition_of
 from wayfinder.streams.timers import TimerIndex
+from wayfinder.streams.topics import INPUTS
 from wayfinder.streams.unit import (
     EntryTooLarge,
     Finished,
@@ -76,6 +77,7 @@ from wayfinder.streams.wire import (
 from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
+_NEVER_TOO_LARGE = frozenset({Topic.DEAD_LETTERS, *INPUTS})
 M = TypeVar("M", bound=BaseModel)
 MAX_FIRES_PER_WAKE = 10_000  # timers fired for one input or tick; a bound, so one input never runs unbounded
 CONTACT_FIELDS = ("given_name", "preferred_name", "family_name", "email", "locale", "timezone", "hr_partner_id")
@@ -320,7 +322,8 @@ class Stage:
         limit = self.max_record_bytes
         if any(v is not None and len(k) + len(v) > limit for k, v in work.writes.items()):
             return "state"
-        if any(r.value is not None and len(r.value) > limit and r.topic != Topic.DEAD_LETTERS for r in work.records):
+        # A dead letter is cut to fit; an input forwarded to its partition is no larger than when it came.
+        if any(r.value is not None and len(r.value) > limit and r.topic not in _NEVER_TOO_LARGE for r in work.records):
             return "record"
         return None
 
@@ -528,13 +531,13 @@ class EmployeeStage(Stage):
             self._fire(work, msg.partition, self.clock.now(msg.partition))
             self._watermark(work, msg.partition)
             return
-        if self.forward_misrouted(work, msg):
-            return
         raw = msg.value or b""
         try:
             event = decode_event(raw, max_bytes=self.max_event_bytes)
         except DecodeError as e:
             self.dead_letter(work, msg, str(e), e.code)
+            return
+        if self.forward_misrouted(work, msg, event.subject):
             return
         now = self.clock.at_least(event.time, msg.partition)
         if self.clock.mode == "wall" or not event.type.startswith("engagement."):
@@ -563,17 +566,19 @@ class EmployeeStage(Stage):
         mark = encode_watermark(partition, now)
         work.records.extend(Record(Topic.MAILBOX, None, mark, q) for q in range(self.partitions or 1))
 
-    def forward_misrouted(self, work: Work, msg: Incoming) -> bool:
-        """An input on another partition than the worker's partitioner gives its key (a producer that hashes
-        keys differently) is forwarded, unchanged, to the partition of its key (``streams.routing``)."""
-        key = routable_key(msg.key)
-        if self.partitions is None or key is None:
+    def forward_misrouted(self, work: Work, msg: Incoming, subject: str) -> bool:
+        """An input not keyed by its subject (no key, or another one: SPEC says the key is the employee id), or on
+        another partition than the worker's partitioner gives its subject (a producer that hashes keys differently),
+        is forwarded, unchanged, keyed by its subject to the subject's partition (``streams.routing``): one
+        employee's state and timers live in one partition, whoever produced the events."""
+        key = subject.encode("utf-8")
+        if self.partitions is None:
             return False
-        right = partition_of(msg.key or b"", self.partitions)
-        if right == msg.partition:
+        right = partition_of(key, self.partitions)
+        if right == msg.partition and msg.key == key:
             return False
         short = msg.topic.removeprefix(self.topic_prefix)
-        work.records.append(Record(short, key, msg.value, right))
+        work.records.append(Record(short, subject, msg.value, right))
         self.metrics.repartitioned.labels(short).inc()
         return True
 
@@ -705,8 +710,7 @@ def failure_letter(msg: Incoming, error: BaseException, at: datetime) -> Record:
 
 def dead_letter_record(msg: Incoming, reason: str, at: datetime) -> Record:
     """An input that cannot be used, for the dead-letter topic: why, the original bytes, and where it was."""
-    raw = (msg.value or b"").decode("utf-8", errors="replace")
-    letter = DeadLetter(reason=reason, raw=raw, received_at=at, source=msg.topic, line=None)
+    letter = DeadLetter.of(reason, msg.value or b"", at, source=msg.topic)
     value = letter.model_dump(mode="json") | {"partition": msg.partition, "offset": msg.offset}
     return Record(Topic.DEAD_LETTERS, msg.key.decode("utf-8", "replace") if msg.key else None, dumps(value))
 

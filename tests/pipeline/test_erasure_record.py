@@ -5,6 +5,7 @@ profile and no message; a hire after the erasure re-creates the person; the reco
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -133,3 +134,16 @@ def test_a_hire_after_the_erasure_re_creates_the_person_and_old_events_stay_refu
     assert not state.forgotten and state.erased_at == decode_event(ERASURE).time
     assert state.profile.fields.get("role") == "Engineer" and "given_name" not in state.profile.fields
     assert reasons == ["erased_subject"]
+
+
+def test_an_erasure_removes_the_bytes_of_a_dead_letter_about_the_person_too() -> None:
+    from wayfinder.journeys.records import ERASED_INPUT, DeadLetter
+    from wayfinder.safety.erasure import redact_dead_letters
+
+    line = b'{"subject": "E7", "time": "2026-03-01T09:00:00Z", "data": {"note": "\xff private"}'
+    letter = DeadLetter.of("invalid_json: ...", line, datetime(2026, 3, 1, 9, tzinfo=UTC), source="events", line=3)
+    assert letter.raw_base64 is not None
+    audit = [{"action": "privacy.erasure", "employee_id": "E7", "at": "2026-04-01T00:00:00Z"}]
+    [redacted] = redact_dead_letters([letter], audit)
+    assert (redacted.raw, redacted.raw_base64) == (ERASED_INPUT, None)
+    assert "raw_base64" not in redacted.model_dump(mode="json")

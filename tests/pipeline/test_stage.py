@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -247,3 +248,25 @@ def test_an_undone_mailbox_unit_takes_back_the_waiting_inputs_it_acted_on_withou
         p.tick(UNTIL)
     assert undone.out == plain.out
     assert len(undone.out) > 10
+
+
+def test_a_dead_letter_keeps_bytes_that_are_not_utf8_as_simulate_does(tmp_path: Path) -> None:
+    """SPEC §2: the dead letter has the original bytes. ``raw`` is text (U+FFFD where a byte was not UTF-8), so
+    those bytes are also in ``raw_base64``, in the worker and in ``simulate`` alike; UTF-8 input has no such field."""
+    from wayfinder.cli import main
+
+    bad = b'{"specversion": "1.0", "id": "\xff\xfe", "bin\x80ary'
+    p = Pipeline()
+    [record] = p.feed(p.employees, "hris", b"E1", bad)
+    letter = json.loads(record.value or b"")
+    assert base64.b64decode(letter["raw_base64"]) == bad
+    assert letter["raw"] == bad.decode("utf-8", "replace")
+    [plain] = p.feed(p.employees, "hris", b"E1", b"not json")
+    assert "raw_base64" not in json.loads(plain.value or b"")
+
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(bad + b"\nnot json\n" + (examples_dir() / "events.jsonl").read_bytes().splitlines()[0] + b"\n")
+    assert main(["simulate", "--events", str(events), "--out", str(tmp_path / "out")]) == 0
+    written = [json.loads(line) for line in (tmp_path / "out" / "dead_letters.jsonl").read_text().splitlines()]
+    assert base64.b64decode(written[0]["raw_base64"]) == bad
+    assert "raw_base64" not in written[1]

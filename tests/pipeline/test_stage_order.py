@@ -8,6 +8,8 @@ import zlib
 from collections import deque
 from pathlib import Path
 
+import pytest
+
 from benchmarks.core_throughput import replicate
 from tests.pipeline.stages import UNTIL, DictTable, Pipeline
 from tests.pipeline.test_stage import simulated
@@ -178,6 +180,43 @@ def test_inputs_from_a_producer_with_another_partitioner_are_forwarded_to_their_
     timers = [k.split(":", 2)[1:] for k in p.employees.table.keys() if k.startswith("t:")]
     assert timers
     assert all(int(part) == partition_of(rest.split("\x1f")[0].encode(), 4) for part, rest in timers)
+    for _ in range(3):
+        for partition in range(4):
+            p.feed(p.employees, "ticks", None, encode_tick(UNTIL), partition=partition)
+        p.drain()
+        p.feed(p.mailboxes, "mticks", None, encode_tick(UNTIL))
+    assert p.out == expected
+
+
+def _event_id(line: bytes) -> bytes | None:
+    try:
+        return str(json.loads(line)["id"]).encode()
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+@pytest.mark.parametrize("keyed", ["unkeyed", "by event id"])
+def test_inputs_not_keyed_by_their_subject_are_forwarded_to_their_subjects_partition(
+        tmp_path: Path, keyed: str) -> None:
+    """SPEC: the key is the employee id. A producer that sends no key (spread over partitions) or another key
+    still gets simulate's decisions: the worker routes by the subject, never by what it was given."""
+    expected = simulated(tmp_path)
+    p = Pipeline()
+    p.employees.partitions = 4
+    lines = (examples_dir() / "events.jsonl").read_bytes().splitlines()
+    key_of = (lambda line: None) if keyed == "unkeyed" else _event_id
+    inbox = deque((n % 4, key_of(line), line) for n, line in enumerate(lines))
+    forwarded = 0
+    while inbox:
+        partition, key, value = inbox.popleft()
+        for r in p.feed(p.employees, "hris", key, value, partition=partition):
+            if r.topic == "hris":
+                assert r.key is not None and r.value == value and r.partition == partition_of(r.key.encode(), 4)
+                assert r.key == decode_event(value).subject
+                inbox.appendleft((r.partition, r.key.encode(), r.value))
+                forwarded += 1
+        p.drain()
+    assert forwarded > len(lines) // 2
     for _ in range(3):
         for partition in range(4):
             p.feed(p.employees, "ticks", None, encode_tick(UNTIL), partition=partition)

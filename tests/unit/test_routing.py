@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kafka.partitioner.default import murmur2
 
-from wayfinder.streams.routing import partition_of, routable_key
+from wayfinder.streams.routing import partition_of
 
 
 def test_partition_of_agrees_with_kafka_python_for_every_key() -> None:
@@ -12,10 +12,3 @@ def test_partition_of_agrees_with_kafka_python_for_every_key() -> None:
         for i in range(500):
             key = f"E{i:05d}".encode()
             assert partition_of(key, n) == (murmur2(key) & 0x7FFFFFFF) % n  # kafka-python's own murmur2
-
-
-def test_only_utf8_keys_are_forwarded() -> None:
-    assert routable_key(b"E00001") == "E00001"
-    assert routable_key(b"\xff\xfe") is None
-    assert routable_key(None) is None
-    assert routable_key(b"") is None

@@ -65,6 +65,6 @@ def redact_dead_letters(letters: list[DeadLetter], audit: Iterable[Mapping[str, 
     for letter in letters:
         subject = _field(letter.raw, "subject", _SUBJECT)
         if subject is not None and subject in erased and _before(letter, erased[subject]):
-            letter = letter.model_copy(update={"raw": REDACTED})
+            letter = letter.model_copy(update={"raw": REDACTED, "raw_base64": None})
         out.append(letter)
     return out

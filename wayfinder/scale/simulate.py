@@ -129,7 +129,7 @@ def _stream(path: Path, runner: StreamingRunner) -> datetime | None:
     Bad lines are dead letters at the time of the last good event before them (the first good one's, for
     bad lines before any)."""
     last: datetime | None = None
-    early: list[tuple[int, str, str]] = []
+    early: list[tuple[int, str, bytes]] = []
     with path.open("rb") as f:
         for number, raw in enumerate(f, start=1):
             if number == 1:
@@ -139,25 +139,22 @@ def _stream(path: Path, runner: StreamingRunner) -> datetime | None:
             try:
                 event = decode_event(raw.rstrip(b"\r\n"))
             except DecodeError as e:
-                text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                line = raw.rstrip(b"\r\n")
                 if last is None:
-                    early.append((number, str(e), text))
+                    early.append((number, str(e), line))
                 else:
-                    runner.dead_letter(DeadLetter(reason=str(e), raw=text, received_at=last, source=path.name,
-                                                  line=number))
+                    runner.dead_letter(DeadLetter.of(str(e), line, last, source=path.name, line=number))
                 continue
             if last is not None and event.time < last:
                 raise OutOfOrder
             if last is None:
                 for n, reason, t in early:
-                    runner.dead_letter(DeadLetter(reason=reason, raw=t, received_at=event.time, source=path.name,
-                                                  line=n))
+                    runner.dead_letter(DeadLetter.of(reason, t, event.time, source=path.name, line=n))
                 early.clear()
             last = event.time
             runner.feed(event)
     for n, reason, t in early:  # a file with no good event at all
-        runner.dead_letter(DeadLetter(reason=reason, raw=t, received_at=datetime(1970, 1, 1, tzinfo=UTC),
-                                      source=path.name, line=n))
+        runner.dead_letter(DeadLetter.of(reason, t, datetime(1970, 1, 1, tzinfo=UTC), source=path.name, line=n))
     return last
 
 

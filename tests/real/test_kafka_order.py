@@ -19,7 +19,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.errors import KafkaError
 
 from benchmarks.core_throughput import replicate
-from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world
+from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world, read_topic
 from tests.real.own_broker import OwnBroker
 from tests.real.test_kafka import EVENTS, UNTIL, eventually
 from tests.support import at
@@ -55,27 +55,30 @@ def _decision(m: dict[str, Any]) -> tuple[Any, ...]:
     return m["status"], at(m["scheduled_for"]), m["recipient_id"], m.get("reason")
 
 
-def _kcat(world: KafkaWorld, lines: list[str]) -> int:
-    """Produce keyed event lines with kcat (librdkafka's default partitioner, not Java's murmur2), in file order
-    across topics (one kcat per run of lines of one topic): the topics are consumed side by side, as from
-    `wayfinder publish`."""
+def _kcat(world: KafkaWorld, lines: list[str], *, unkeyed: bool = False) -> int:
+    """Produce event lines with kcat (librdkafka's default partitioner, not Java's murmur2), in file order across
+    topics (one kcat per run of lines of one topic): the topics are consumed side by side, as from `wayfinder
+    publish`. Keyed by subject; or ``unkeyed``, all on partition 0, as a producer that sets no key."""
     runs: list[tuple[str, list[str]]] = []
     for line in lines:
         topic, key = route(line.encode("utf-8"))
         assert key is not None and "\t" not in line
         if not runs or runs[-1][0] != topic:
             runs.append((topic, []))
-        runs[-1][1].append(f"{key.decode()}\t{line}")
+        runs[-1][1].append(line if unkeyed else f"{key.decode()}\t{line}")
     for topic, rows in runs:
-        subprocess.run(["kcat", "-P", "-b", world.broker, "-t", world.settings.topic(topic), "-K", "\t"],
+        how = ["-p", "0"] if unkeyed else ["-K", "\t"]
+        subprocess.run(["kcat", "-P", "-b", world.broker, "-t", world.settings.topic(topic), *how],
                        input="\n".join(rows) + "\n", text=True, check=True, timeout=120)
     return sum(len(rows) for _, rows in runs)
 
 
-def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: OwnBroker | None = None, kill: bool = False) -> None:
+def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: OwnBroker | None = None, kill: bool = False,
+         unkeyed: bool = False) -> None:
     """A backfill with kcat, then the live feed with `wayfinder publish`, two workers, the event clock; with
     ``stop_broker`` the broker goes away for about 20 s (more while the JVM starts) during the live feed; with
-    ``kill`` one worker is killed (SIGKILL) during the live feed and a new one started."""
+    ``kill`` one worker is killed (SIGKILL) during the live feed and a new one started; with ``unkeyed`` the
+    backfill has no keys (the workers route by subject: the live feed's keyed events meet the same states)."""
     lines = replicate(EVENTS.read_text(encoding="utf-8").splitlines(), EVENT_COUNT)
     everything = tmp_path / "events.jsonl"
     everything.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -87,7 +90,7 @@ def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: OwnBroker | None = N
     world.start_worker()
     # No wait for the group to settle: the backfill flows while the first worker gives partitions to the second, the
     # rebalance in which Faust once dropped a fetched record (README "Offsets skipped": the agent reads it again).
-    assert _kcat(world, backfill) == len(backfill)  # a backfill with kcat ...
+    assert _kcat(world, backfill, unkeyed=unkeyed) == len(backfill)  # a backfill with kcat ...
     assert wait_caught_up(world.settings, timeout=600), "the workers did not catch up with the backfill"
     assert world.publish_file(later) == len(live)  # ... then the live feed with wayfinder publish
     if kill:
@@ -111,16 +114,23 @@ def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: OwnBroker | None = N
     wrong = {mid: (got.get(mid), want) for mid, want in expected.items() if got.get(mid) != want}
     extra = set(got) - set(expected)
     assert not wrong and not extra, f"{len(wrong)} differ from simulate, {len(extra)} extra: {list(wrong.items())[:5]}"
-    repartitioned = sum(float(v) for w in world.workers if w.process.poll() is None
-                        for v in _samples(w.scrape(), "wayfinder_inputs_repartitioned_total"))
-    assert repartitioned > 0  # kcat put events on other partitions than their keys'; the workers moved them
+    if unkeyed:  # every unkeyed input was forwarded, keyed by its subject (the worker that did it may be dead)
+        sent = {line.encode("utf-8") for line in backfill}
+        forwarded = [(key, value) for key, value in read_topic(world.broker, world.settings.topic("hris.events"))
+                     if key is not None and value in sent]
+        assert forwarded and all(key == route(value)[1] for key, value in forwarded)
+    else:
+        repartitioned = sum(float(v) for w in world.workers if w.process.poll() is None
+                            for v in _samples(w.scrape(), "wayfinder_inputs_repartitioned_total"))
+        assert repartitioned > 0  # kcat put events on other partitions than their keys'; the workers moved them
 
 
 # No variant without a fault: both below produce with kcat and `wayfinder publish` and run two workers, so a plain
 # run would only repeat them (about 40 s of CI).
 @pytest.mark.timeout(900)
-def test_kcat_and_publish_with_two_workers_and_one_killed_mid_stream(world: KafkaWorld, tmp_path: Path) -> None:
-    _run(world, tmp_path, kill=True)
+def test_kcat_unkeyed_and_publish_with_two_workers_and_one_killed_mid_stream(world: KafkaWorld,
+                                                                            tmp_path: Path) -> None:
+    _run(world, tmp_path, kill=True, unkeyed=True)
 
 
 @pytest.mark.timeout(900)

@@ -3,8 +3,8 @@
 Besides the object graph, the sandbox guards the worker's memory and CPU: operators, calls and filters that
 would build huge values are refused before they run, every value a render builds (strings, lists, the output of
 a macro or a ``{% set %}`` block) is at most :data:`MAX_VALUE_CHARS` characters in all, every render has a budget
-of :data:`STEP_BUDGET` steps (blocks entered, loop items tested, calls made, items of large inputs walked by
-calls and filters) and of :data:`RENDER_SECONDS` seconds of wall-clock time, and output stops at
+of :data:`STEP_BUDGET` steps (blocks entered, loop items tested, calls made, items of large values walked by
+calls, filters, tests and comparisons) and of :data:`RENDER_SECONDS` seconds of wall-clock time, and output stops at
 :data:`MAX_OUTPUT_CHARS`.
 """
 
@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateError
-from jinja2.runtime import Context
+from jinja2.runtime import Context, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from wayfinder.journeys import layout
@@ -106,7 +106,15 @@ _CONTAINERS = (str, list, tuple, dict)
 
 def _weight(value: Any, limit: int = MAX_VALUE_CHARS) -> int:
     """Characters and items in ``value`` (strings inside lists and mappings included), counted only until
-    ``limit`` is passed: a list holding the same long string many times weighs what its text would."""
+    ``limit`` is passed: a list holding the same long string many times weighs what its text would, and so does a
+    list held twice (``{% set a = [a, a] %}``): turning it into text, comparing or hashing it walks it twice. Each
+    distinct list is weighed once, so that weighing is fast whatever the weight."""
+    return _weigh(value, limit, {})
+
+
+def _weigh(value: Any, limit: int, known: dict[int, int]) -> int:
+    """:func:`_weight`, ``known`` holding the weight of the lists and mappings weighed so far (by id: all of them
+    are held by the value weighed). A weight kept after passing its limit is still past any later, lower limit."""
     if isinstance(value, str):
         return len(value)
     if isinstance(value, dict):
@@ -125,7 +133,10 @@ def _weight(value: Any, limit: int = MAX_VALUE_CHARS) -> int:
         if isinstance(item, str):
             total += len(item)
         elif isinstance(item, list | tuple | dict):
-            total += _weight(item, limit - total)
+            weight = known.get(id(item))
+            if weight is None:
+                weight = known[id(item)] = _weigh(item, limit - total, known)
+            total += weight
         if total > limit:
             break
     return total
@@ -149,6 +160,25 @@ def _no_code(value: Any, depth: int = 0) -> Any:
 
 def _too_big() -> NoReturn:
     _refuse(f"the template builds a value of more than {MAX_VALUE_CHARS} characters")
+
+
+def _walked(value: Any) -> Any:
+    """``value``, about to be walked item by item by one Python operation that the clock cannot interrupt
+    (compared, hashed, sorted, searched, turned into text): a list, mapping or range past :data:`_FREE_SIZE`
+    items costs a step per item, counted by its weight (a list held twice is walked twice), so such operations
+    add up against the step budget and none runs long between two looks at the clock. Strings are free: what
+    Python does with them runs at memory speed."""
+    if isinstance(value, list | tuple | dict):
+        size = _weight(value)
+        if size > MAX_VALUE_CHARS:
+            _too_big()
+    elif isinstance(value, range):
+        size = len(value)
+    else:
+        return value
+    if size > _FREE_SIZE:
+        _tick(size)
+    return value
 
 
 def _check_built(value: Any) -> Any:
@@ -216,8 +246,16 @@ def _size(value: Any) -> int:
     return len(value) if isinstance(value, _SIZED) else 0
 
 
+def _through(name: str, node: nodes.Expr) -> nodes.Expr:
+    """``node``, its value passed through ``environment.<name>`` when the template runs (a constant as it is)."""
+    if isinstance(node, nodes.Const):
+        return node
+    return nodes.Call(nodes.EnvironmentAttribute(name), [node], [], None, None, lineno=node.lineno)
+
+
 class _CountingCodeGenerator(CodeGenerator):
-    """Generated code that spends a step on every block it enters and every item a loop filter tests."""
+    """Generated code that spends a step on every block it enters and every item a loop filter tests, and steps
+    for the size of what a comparison or a mapping's key walks."""
 
     def blockvisit(self, body: Iterable[nodes.Node], frame: Frame) -> None:
         self.writeline("environment.tick()")
@@ -225,12 +263,23 @@ class _CountingCodeGenerator(CodeGenerator):
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         """``a ~ b``: no code turned into text, and a result within bounds."""
-        for i, operand in enumerate(node.nodes):
-            node.nodes[i] = nodes.Call(nodes.EnvironmentAttribute("no_code"), [operand], [], None, None,
-                                       lineno=operand.lineno)
+        node.nodes = [_through("no_code", operand) for operand in node.nodes]
         self.write("environment.sized(")
         super().visit_Concat(node, frame)
         self.write(")")
+
+    def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
+        """``a == b``, ``a < b``, ``a in b``: Python walks both sides (:func:`_walked`)."""
+        node.expr = _through("walked", node.expr)
+        for operand in node.ops:
+            operand.expr = _through("walked", operand.expr)
+        super().visit_Compare(node, frame)
+
+    def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
+        """``{key: value}``: the key is hashed, which walks a tuple."""
+        for item in node.items:
+            item.key = _through("walked", item.key)
+        super().visit_Dict(node, frame)
 
     def visit_For(self, node: nodes.For, frame: Frame) -> None:
         if node.test is not None:
@@ -330,12 +379,16 @@ def _check_sum(left: Any, right: Any) -> None:
         _check_bound(_weight(left) + _weight(right))
 
 
-def _check_arguments(args: Iterable[Any], kwargs: Mapping[str, Any]) -> None:
-    """Integer arguments are sizes, widths or counts often enough that big ones are refused everywhere."""
+def _check_arguments(args: Iterable[Any], kwargs: Mapping[str, Any], *, walked: bool = True) -> None:
+    """Integer arguments are sizes, widths or counts often enough that big ones are refused everywhere. A filter
+    or a method may walk its arguments (``list.index(x)`` compares ``x``, ``d.get(k)`` hashes ``k``), so they cost
+    steps by their size (:func:`_walked`), unless ``walked`` is false (a macro only binds them)."""
     for values in (args, kwargs.values()):
         for arg in values:
             if isinstance(arg, int) and not -MAX_OUTPUT_CHARS <= arg <= MAX_OUTPUT_CHARS:
                 _refuse(f"numbers above {MAX_OUTPUT_CHARS} are not allowed as arguments in templates")
+            if walked:
+                _walked(arg)
 
 
 def _is_str_format(obj: Any) -> bool:
@@ -380,9 +433,9 @@ _GROWING_FILTERS: dict[str, Callable[..., Any]] = {
 
 
 def _guard_filter(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse big size arguments and results over :data:`MAX_VALUE_CHARS`; a filter walks its input, and an
-    input above :data:`_FREE_SIZE` items costs a step per item (smaller ones are part of the step that called
-    the filter)."""
+    """Refuse big size arguments and results over :data:`MAX_VALUE_CHARS`; a filter walks its input and its
+    arguments, and one above :data:`_FREE_SIZE` items (or characters) costs a step per item (smaller ones are part
+    of the step that called the filter)."""
     if name == "format":
         return _guard_format(f)
     if name in _CONSTANT_TIME_FILTERS:
@@ -394,11 +447,9 @@ def _guard_filter(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if kwargs or len(args) > at + 1:
             _check_arguments(args[at + 1:], kwargs)
-        value = _no_code(args[at])
-        if isinstance(value, _SIZED) and len(value) > _FREE_SIZE:
+        value = _no_code(_walked(args[at]))
+        if isinstance(value, str) and len(value) > _FREE_SIZE:
             _tick(len(value))
-        if isinstance(value, list | tuple | dict) and _weight(value) > MAX_VALUE_CHARS:
-            _too_big()
         if before is not None:
             args = (*args[:at], before(value, *args[at + 1:], **kwargs), *args[at + 1:])
         return _check_built(f(*args, **kwargs))
@@ -417,6 +468,18 @@ def _guard_format(f: Callable[..., Any]) -> Callable[..., Any]:
         if len(text) > _FREE_SIZE:
             _tick(len(text))
         return f(value, *args, **kwargs)
+
+    return guarded
+
+
+def _guard_test(f: Any) -> Any:
+    """A test (``x is in y``, ``select('==', y)``) walks its value and arguments: they cost steps by their size."""
+
+    @functools.wraps(f)  # keeps jinja_pass_arg
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        for arg in args:
+            _walked(arg)
+        return f(*args, **kwargs)
 
     return guarded
 
@@ -447,6 +510,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     concat = staticmethod(_concat)  # the generated code joins macro and block output with this
     sized = staticmethod(_check_built)
     no_code = staticmethod(_no_code)
+    walked = staticmethod(_walked)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> NoReturn:
         # A private name may be computed from data, so it is not quoted; the others are known method names.
@@ -466,6 +530,10 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
 
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        """``x[key]``: the key is hashed or compared, which walks a tuple."""
+        return super().getitem(obj, _walked(argument))
+
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
             _check_power(left, right)
@@ -482,7 +550,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             fmt = obj.__wrapped__.__self__
             _check_formatted(fmt, _check_format(fmt, "{}"), kwargs or args)
         else:
-            _check_arguments(args, kwargs)
+            _check_arguments(args, kwargs, walked=not isinstance(obj, Macro))
             args = _check_method(obj, args, kwargs)
         _tick(1 + _size(getattr(obj, "__self__", None)))
         return _check_built(super().call(context, obj, *args, **kwargs))
@@ -566,6 +634,7 @@ def _environment(*, autoescape: bool) -> _Sandbox:
         env.globals.pop(name, None)
     env.filters.update(FILTERS)
     env.filters = {name: _guard_filter(name, f) for name, f in env.filters.items()}
+    env.tests = {name: _guard_test(t) for name, t in env.tests.items()}
     return env
 
 

@@ -21,6 +21,12 @@ LIMIT_S = 5.0
 PERSON = "Zelda Quixote"  # a name that must never appear in an error
 
 BIG = "{% set s = 'x' * 100000 %}"
+# Lists, mappings and tuples held twice, thirty times over: 2^30 items when Python compares, hashes or prints them.
+TWICE = "{% set a = [1] %}" + "{% set a = [a, a] %}" * 30 + "{% set b = [1] %}" + "{% set b = [b, b] %}" * 30
+TWICE_MAPS = ("{% set m = {'k': 1} %}" + "{% set m = {'k': m, 'j': m} %}" * 30
+              + "{% set n = {'k': 1} %}" + "{% set n = {'k': n, 'j': n} %}" * 30)
+TWICE_TUPLES = "{% set t = (1,) %}" + "{% set t = (t, t) %}" * 30
+LONG = "{% set l = [1] %}" + "{% set l = l + l %}" * 19  # 524,288 items, each a step to walk
 TEMPLATE_BOMBS: dict[str, str] = {
     "replace multiplies a string": "{{ ('a' * 30000).replace('a', 'b' * 100000) }}",
     "replace filter multiplies a string": "{{ ('a' * 30000)|replace('a', 'b' * 100000) }}",
@@ -54,6 +60,14 @@ TEMPLATE_BOMBS: dict[str, str] = {
     "nested loops of large in tests": "{% set l = range(100000)|list %}{% for i in range(1000) %}"
                                       "{% for j in range(1000) %}{% if -1 in l %}{% endif %}{% endfor %}"
                                       "{% endfor %}",
+    "comparison of lists held twice": TWICE + "{{ a == b }}",
+    "ordering of lists held twice": TWICE + "{{ a < b }}",
+    "in over lists held twice": TWICE + "{{ b in [a] }}",
+    "sort of lists held twice": TWICE + "{{ [a, b]|sort|length }}",
+    "comparison of mappings held twice": TWICE_MAPS + "{{ m == n }}",
+    "hash of a tuple held twice as a key": TWICE_TUPLES + "{{ {t: 1}|length }}",
+    "hash of a tuple held twice in a lookup": TWICE_TUPLES + "{{ {}.get(t) }}",
+    "test over a long list for every item": LONG + "{{ range(5000)|select('in', l)|list|length }}",
     "deep recursion through a macro": "{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}",
     "mutual recursion through macros": "{% macro a(n) %}{{ b(n) }}{% endmacro %}{% macro b(n) %}{{ a(n) }}"
                                        "{% endmacro %}{{ a(0) }}",
@@ -119,8 +133,10 @@ def test_the_error_says_which_budget(source: str, reason: str) -> None:
 
 
 def test_a_render_past_its_time_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Few steps, each slow: searching a long string (a list would cost a step per item it holds)."""
     monkeypatch.setattr("wayfinder.journeys.templates.RENDER_SECONDS", 0.2)
-    source = "{% set l = range(100000)|list %}{% for i in range(1000) %}{% if -1 in l %}{% endif %}{% endfor %}"
+    source = ("{% set s = 'ab' * 50000 %}{% for i in range(100) %}{% for j in range(1000) %}{% if 'ac' in s %}"
+              "{% endif %}{% endfor %}{% endfor %}")
     started = time.perf_counter()
     with pytest.raises(RenderError, match=r"ran for more than 0.2 seconds"):
         MessageTemplate("slow/t", "s", source).render_text({})

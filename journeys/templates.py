@@ -17,7 +17,7 @@ import string
 import time
 import traceback
 import types
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, Set, ValuesView
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -28,8 +28,9 @@ from typing import Any, NoReturn
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateError
-from jinja2.runtime import Context, Macro
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.runtime import Context, LoopContext, Macro
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from markupsafe import EscapeFormatter, Markup
 
 from wayfinder.journeys import layout
 from wayfinder.journeys.i18n import FILTERS, gettext, reading, reading_locale, timezone_of
@@ -143,18 +144,42 @@ def _weigh(value: Any, limit: int, known: dict[int, int]) -> int:
 
 
 def _is_code(value: Any) -> bool:
-    return callable(value) or isinstance(value, type | types.ModuleType)
+    """A function, method, class or module, or an iterator (a generator is a function running): their text is a
+    repr that leaks internals (``<built-in method get of dict object at 0x...>``)."""
+    return callable(value) or isinstance(value, type | types.ModuleType | Iterator)
 
 
-def _no_code(value: Any, depth: int = 0) -> Any:
-    """``value`` when it holds no function, method, class or module: turned into text, their repr leaks
-    internals (``{{ employee.get|string }}``)."""
-    if _is_code(value):
-        _refuse("templates may turn text, numbers, dates and lists or mappings of them into text, nothing else")
-    if isinstance(value, list | tuple | dict) and depth < 20:
-        for item in (value.values() if isinstance(value, dict) else value):
-            if not isinstance(item, str | int | float):
-                _no_code(item, depth + 1)
+def _no_code(value: Any) -> Any:
+    """``value``, about to be turned into text, when nothing in it is code (:func:`_is_code`): not the value,
+    nor any item, key or value of its lists and mappings however deep. Every route from a value to text goes
+    through here: printing aside (:func:`_finalize`), the value and arguments of a filter, the arguments of a
+    string's method, both sides of ``~``, what ``%`` and ``format`` format and what a ``str.format`` field reads
+    (``'{0.get}'.format(employee)``). Turning a big value into text walks it: it costs steps (:func:`_walked`);
+    each distinct list or mapping is looked at once."""
+    if isinstance(value, _SCALARS):
+        return value
+    _walked(value)
+    seen: set[int] = set()
+    waiting = [value]
+    while waiting:
+        node = waiting.pop()
+        items: Iterable[Any]
+        if isinstance(node, dict):
+            items = [*node.keys(), *node.values()]
+        elif isinstance(node, list | tuple):
+            items = node
+        elif isinstance(node, Set | KeysView | ValuesView | ItemsView):
+            items = list(node)
+        elif _is_code(node):
+            _refuse("templates may turn text, numbers, dates and lists or mappings of them into text, nothing else")
+        else:
+            continue
+        if all(issubclass(kind, _SCALARS) for kind in set(map(type, items))):  # at C speed: the usual case
+            continue
+        for item in items:
+            if not isinstance(item, _SCALARS) and id(item) not in seen:
+                seen.add(id(item))
+                waiting.append(item)
     return value
 
 
@@ -208,17 +233,23 @@ def _replaced(s: Any, old: Any, new: Any, count: Any = -1) -> None:
         _check_bound(len(s) + found * (len(new) - len(old)))
 
 
+def _listed(items: Iterable[Any], extra: int = 0) -> list[Any]:
+    """The items of an iterator (a generator is walked once, one item at a time, so one of long strings stops at
+    the bound), each also adding ``extra`` characters (a join's separator)."""
+    listed, size = [], 0
+    for item in items:
+        listed.append(item)
+        size += _weight(item) + extra
+        _check_bound(size)
+    return listed
+
+
 def _joined(sep: Any, items: Any) -> Any:
     """The items as a list (a generator is walked once), when joining them with ``sep`` stays in bounds."""
     if isinstance(items, list | tuple):
         _check_bound(_weight(items) + len(str(sep)) * len(items))
         return items
-    listed, size = [], 0
-    for item in items:  # walked one at a time, so a generator of long strings stops at the bound
-        listed.append(item)
-        size += _weight(item) + len(str(sep))
-        _check_bound(size)
-    return listed
+    return _listed(items, len(str(sep)))
 
 
 def _tabs_expanded(s: Any, tabsize: Any = 8) -> None:
@@ -379,16 +410,17 @@ def _check_sum(left: Any, right: Any) -> None:
         _check_bound(_weight(left) + _weight(right))
 
 
-def _check_arguments(args: Iterable[Any], kwargs: Mapping[str, Any], *, walked: bool = True) -> None:
-    """Integer arguments are sizes, widths or counts often enough that big ones are refused everywhere. A filter
-    or a method may walk its arguments (``list.index(x)`` compares ``x``, ``d.get(k)`` hashes ``k``), so they cost
-    steps by their size (:func:`_walked`), unless ``walked`` is false (a macro only binds them)."""
+def _check_arguments(args: Iterable[Any], kwargs: Mapping[str, Any],
+                     each: Callable[[Any], Any] | None = None) -> None:
+    """Integer arguments are sizes, widths or counts often enough that big ones are refused everywhere; ``each``
+    is what the callee does with an argument: :func:`_no_code` (a filter or a string's method turns it into text),
+    :func:`_walked` (``list.index(x)`` compares ``x``, ``d.get(k)`` hashes ``k``) or nothing (a macro binds it)."""
     for values in (args, kwargs.values()):
         for arg in values:
             if isinstance(arg, int) and not -MAX_OUTPUT_CHARS <= arg <= MAX_OUTPUT_CHARS:
                 _refuse(f"numbers above {MAX_OUTPUT_CHARS} are not allowed as arguments in templates")
-            if walked:
-                _walked(arg)
+            if each is not None:
+                each(arg)
 
 
 def _is_str_format(obj: Any) -> bool:
@@ -434,8 +466,9 @@ _GROWING_FILTERS: dict[str, Callable[..., Any]] = {
 
 def _guard_filter(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
     """Refuse big size arguments and results over :data:`MAX_VALUE_CHARS`; a filter walks its input and its
-    arguments, and one above :data:`_FREE_SIZE` items (or characters) costs a step per item (smaller ones are part
-    of the step that called the filter)."""
+    arguments, and may turn them into text (:func:`_no_code`); one above :data:`_FREE_SIZE` items (or characters)
+    costs a step per item (smaller ones are part of the step that called the filter). An iterator to filter (the
+    output of ``map``, ``select``, ``reverse``) is listed first: a filter then sees, and prints, its items."""
     if name == "format":
         return _guard_format(f)
     if name in _CONSTANT_TIME_FILTERS:
@@ -446,10 +479,16 @@ def _guard_filter(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(f)  # keeps jinja_pass_arg
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if kwargs or len(args) > at + 1:
-            _check_arguments(args[at + 1:], kwargs)
-        value = _no_code(_walked(args[at]))
-        if isinstance(value, str) and len(value) > _FREE_SIZE:
-            _tick(len(value))
+            _check_arguments(args[at + 1:], kwargs, _no_code)
+        value = args[at]
+        if isinstance(value, str):
+            if len(value) > _FREE_SIZE:
+                _tick(len(value))
+        else:
+            if isinstance(value, Iterator) and not isinstance(value, LoopContext):  # listing moves a loop on
+                value = _listed(value)
+                args = (*args[:at], value, *args[at + 1:])
+            _no_code(value)
         if before is not None:
             args = (*args[:at], before(value, *args[at + 1:], **kwargs), *args[at + 1:])
         return _check_built(f(*args, **kwargs))
@@ -485,10 +524,13 @@ def _guard_test(f: Any) -> Any:
 
 
 def _check_method(obj: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Any, ...]:
-    """Before a ``str`` method that can grow its string runs: its result stays within bounds. The arguments to
-    call it with (a generator to join is walked once, here)."""
+    """Before a call: a macro only binds its arguments; any other callee may walk them (:func:`_walked`); a
+    ``str`` method turns them into text (``Markup``'s escape them: :func:`_no_code`), and one that can grow its
+    string keeps its result within bounds. The arguments to call it with (a generator to join is walked once,
+    here)."""
     target = getattr(obj, "__self__", None)
     if not isinstance(target, str):
+        _check_arguments(args, kwargs, None if isinstance(obj, Macro) else _walked)
         return args
     name = getattr(obj, "__name__", None)
     if name == "replace":
@@ -497,6 +539,7 @@ def _check_method(obj: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) ->
         args = (_joined(target, args[0]), *args[1:])
     elif name == "expandtabs":
         _tabs_expanded(target, *args, **kwargs)
+    _check_arguments(args, kwargs, _no_code)
     return args
 
 
@@ -550,16 +593,41 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             fmt = obj.__wrapped__.__self__
             _check_formatted(fmt, _check_format(fmt, "{}"), kwargs or args)
         else:
-            _check_arguments(args, kwargs, walked=not isinstance(obj, Macro))
             args = _check_method(obj, args, kwargs)
         _tick(1 + _size(getattr(obj, "__self__", None)))
         return _check_built(super().call(context, obj, *args, **kwargs))
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        wrapped = super().wrap_str_format(value)
-        if wrapped is not None:
-            _check_format(value.__self__, "{}")
-        return wrapped
+        """Jinja's sandboxed ``str.format`` and ``format_map``, its widths checked here, formatting with
+        :class:`_Formatter`."""
+        if super().wrap_str_format(value) is None:
+            return None
+        fmt: str = value.__self__
+        _check_format(fmt, "{}")
+        formatter = _EscapeFormatter(self, escape=fmt.escape) if isinstance(fmt, Markup) else _Formatter(self)
+        is_format_map = value.__name__ == "format_map"
+
+        def wrapper(*args: Any, **kwargs: Any) -> str:
+            if not is_format_map:
+                return type(fmt)(formatter.vformat(fmt, args, kwargs))
+            if kwargs or len(args) != 1:
+                msg = "format_map() takes exactly one argument"
+                raise TypeError(msg)
+            return type(fmt)(formatter.vformat(fmt, (), args[0]))
+
+        return functools.update_wrapper(wrapper, value)
+
+
+class _Formatter(SandboxedFormatter):
+    """``str.format`` in a template: what a field reads (``{0}``, ``{0.get}``, ``{0[key]}``) becomes text."""
+
+    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[Any, str]:
+        value, first = super().get_field(field_name, args, kwargs)
+        return _no_code(value), first
+
+
+class _EscapeFormatter(_Formatter, EscapeFormatter):
+    """:class:`_Formatter` for a ``Markup`` format string (it escapes what it formats)."""
 
 
 _DICT_ATTRIBUTES = frozenset(dir(dict))

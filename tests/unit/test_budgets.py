@@ -147,10 +147,27 @@ def test_a_render_past_its_time_stops(monkeypatch: pytest.MonkeyPatch) -> None:
     "{{ employee.get|string }}", "{{ employee.get ~ '' }}", "{{ '%s' % employee.get }}",
     "{{ '{}'.format(employee.get) }}", "{{ [employee.get]|string }}", "{{ employee.items|e }}",
     "{{ {'a': employee.keys}|tojson }}",
+    # what a format field reads, a mapping's key, a filter's argument, deep inside lists, a map over code, the
+    # arguments of a Markup's method (it escapes them into text), an iterator
+    "{{ '{0.get}'.format(employee) }}", "{{ '{e.get}'.format_map({'e': employee}) }}",
+    "{{ {employee.get: 1}|string }}", "{{ 'x'|replace('x', employee.get) }}", "{{ ['a', 'b']|join(employee.get) }}",
+    "{{ 'ab'|truncate(1, end=employee.get) }}", "{{ " + "[" * 25 + "employee.get" + "]" * 25 + "|string }}",
+    "{{ [employee]|map(attribute='get')|join }}", "{{ ('x'|safe).replace('x', employee.get) }}",
+    "{{ {'a': employee.get}.items()|join }}", "{{ 'x' ~ ['a']|map('upper') }}",
 ])
 def test_code_is_never_turned_into_text(source: str) -> None:
     with pytest.raises(RenderError, match="templates may turn text, numbers, dates"):
         MessageTemplate("leak/t", "s", source).render_text({"employee": {"given_name": PERSON}})
+
+
+def test_an_iterator_a_filter_is_given_is_its_items() -> None:
+    """The output of ``map``, ``select`` or ``reverse`` was printed by ``|string`` as its repr (a heap address);
+    a filter now sees the items (listed first), and the chains templates write still work."""
+    source = ("{{ ['a', 'b']|map('upper')|string }} {{ ['a', 'b']|reverse|string }} {{ [1, 0]|select|list }} "
+              "{{ ['a', 'b']|map('upper')|last }} {{ ', '.join(['a', 'b']|map('upper')) }} "
+              "{{ '{0.given_name}'.format(employee) }} {% for i in [1, 2] %}{{ loop.index }}{% endfor %}")
+    out = MessageTemplate("ok/t", "s", source).render_text({"employee": {"given_name": "Ann"}})
+    assert out == "['A', 'B'] ['b', 'a'] [1] B A, B Ann 12"
 
 
 def test_ordinary_templates_still_render() -> None:

@@ -52,6 +52,8 @@ RENDER_SECONDS = 2.0
 _CLOCK_EVERY = 256  # steps between two looks at the clock
 # Far more than Python prints (4300 digits), far less than what takes a worker seconds to compute.
 _MAX_INT_BITS = 1 << 15
+# Patterns people write (``EEEE d MMMM y 'at' HH:mm``) are under 40 characters.
+MAX_PATTERN_CHARS = 100
 # Errors a render can meet besides SecurityError; their text may quote data, so only the type is reported.
 _RENDER_FAILURES = (TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError,
                     MemoryError, RecursionError)
@@ -456,11 +458,21 @@ def _wordwrap_filter(value: Any, width: Any = 79, break_long_words: Any = True, 
     return value
 
 
-# Filters whose result can be much bigger than their input: the bound is checked before they run. Each takes
-# the filter's arguments and returns the value to filter (a generator to join is walked once, here).
-_GROWING_FILTERS: dict[str, Callable[..., Any]] = {
+def _date_pattern(value: Any, format: Any = None) -> Any:  # the filters' own name for the pattern
+    """A date or time pattern of at most :data:`MAX_PATTERN_CHARS` characters: Babel's work grows with it (a
+    second for a few hundred thousand), out of the clock's sight, and Babel keeps the last thousand it read."""
+    if isinstance(format, str) and len(format) > MAX_PATTERN_CHARS:
+        _refuse(f"date and time patterns longer than {MAX_PATTERN_CHARS} characters are not allowed in templates")
+    return value
+
+
+# Filters whose result can be much bigger than their input, or whose work grows with an argument: checked before
+# they run. Each takes the filter's arguments and returns the value to filter (a generator to join is walked
+# once, here).
+_FILTER_CHECKS: dict[str, Callable[..., Any]] = {
     "replace": _replace_filter, "join": _join_filter, "indent": _indent_filter, "wordwrap": _wordwrap_filter,
-    "sum": _sum_of_numbers,
+    "sum": _sum_of_numbers, "format_date": _date_pattern, "format_datetime": _date_pattern,
+    "format_time": _date_pattern,
 }
 
 
@@ -474,7 +486,7 @@ def _guard_filter(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
     if name in _CONSTANT_TIME_FILTERS:
         return f
     at = 1 if hasattr(f, "jinja_pass_arg") else 0  # where the filtered value is among the arguments
-    before = _GROWING_FILTERS.get(name)
+    before = _FILTER_CHECKS.get(name)
 
     @functools.wraps(f)  # keeps jinja_pass_arg
     def guarded(*args: Any, **kwargs: Any) -> Any:

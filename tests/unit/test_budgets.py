@@ -13,7 +13,7 @@ import pytest
 
 from tests.support import ROOT
 from wayfinder.expressions import COST_BUDGET, MAX_EXPRESSION_CHARS, MAX_NESTING, Expr, ExpressionError
-from wayfinder.journeys.templates import MAX_VALUE_CHARS, MessageTemplate, RenderError, check_source
+from wayfinder.journeys.templates import MAX_PATTERN_CHARS, MAX_VALUE_CHARS, MessageTemplate, RenderError, check_source
 
 CHILD_MEMORY = 1 << 30  # the whole child process, Python and the libraries included
 CHILD_SECONDS = 30  # generous for a loaded machine; each case must also report its own time under LIMIT_S
@@ -68,6 +68,9 @@ TEMPLATE_BOMBS: dict[str, str] = {
     "hash of a tuple held twice as a key": TWICE_TUPLES + "{{ {t: 1}|length }}",
     "hash of a tuple held twice in a lookup": TWICE_TUPLES + "{{ {}.get(t) }}",
     "test over a long list for every item": LONG + "{{ range(5000)|select('in', l)|list|length }}",
+    "date pattern of many fields in a loop": "{% set p = 'd ' %}" + "{% set p = p ~ p %}" * 18
+                                             + "{% for i in range(20) %}{{ '2020-01-01'|format_date(p ~ i)|length }}"
+                                               "{% endfor %}",
     "deep recursion through a macro": "{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}",
     "mutual recursion through macros": "{% macro a(n) %}{{ b(n) }}{% endmacro %}{% macro b(n) %}{{ a(n) }}"
                                        "{% endmacro %}{{ a(0) }}",
@@ -130,6 +133,18 @@ def test_every_bomb_passes_validation() -> None:
 def test_the_error_says_which_budget(source: str, reason: str) -> None:
     with pytest.raises(RenderError, match=reason):
         MessageTemplate("bomb/t", "s", source).render_text({"employee": {"given_name": PERSON}})
+
+
+@pytest.mark.parametrize(("call", "field"), [("format_date(p)", "d "), ("format_datetime(format=p)", "d "),
+                                             ("format_time(p)", "H ")])
+def test_a_date_pattern_is_at_most_max_pattern_chars(call: str, field: str) -> None:
+    """Babel's work grows with the pattern and it keeps the patterns it read: a template's are short."""
+    def source(fields: int) -> str:  # two characters a field
+        return "{% set p = '" + field + "' * " + str(fields) + " %}{{ '2020-01-01T10:00:00Z'|" + call + "|length }}"
+
+    assert int(MessageTemplate("ok/t", "s", source(MAX_PATTERN_CHARS // 2)).render_text({})) >= MAX_PATTERN_CHARS
+    with pytest.raises(RenderError, match=f"patterns longer than {MAX_PATTERN_CHARS} characters are not allowed"):
+        MessageTemplate("long/t", "s", source(MAX_PATTERN_CHARS // 2 + 1)).render_text({})
 
 
 def test_a_render_past_its_time_stops(monkeypatch: pytest.MonkeyPatch) -> None:

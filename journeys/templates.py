@@ -3,8 +3,8 @@
 Besides the object graph, the sandbox guards the worker's memory and CPU: operators, calls and filters that
 would build huge values are refused before they run, every value a render builds (strings, lists, the output of
 a macro or a ``{% set %}`` block) is at most :data:`MAX_VALUE_CHARS` characters in all, every render has a budget
-of :data:`STEP_BUDGET` steps (blocks entered, loop items tested, calls made, items of large inputs walked by
-calls and filters) and of :data:`RENDER_SECONDS` seconds of wall-clock time, and output stops at
+of :data:`STEP_BUDGET` steps (blocks entered, loop items tested, calls made, items of large values walked by
+calls, filters, tests and comparisons) and of :data:`RENDER_SECONDS` seconds of wall-clock time, and output stops at
 :data:`MAX_OUTPUT_CHARS`.
 """
 
@@ -17,7 +17,7 @@ import string
 import time
 import traceback
 import types
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, Set, ValuesView
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -28,8 +28,9 @@ from typing import Any, NoReturn
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateError
-from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.runtime import Context, LoopContext, Macro
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from markupsafe import EscapeFormatter, Markup
 
 from wayfinder.journeys import layout
 from wayfinder.journeys.i18n import FILTERS, gettext, reading, reading_locale, timezone_of
@@ -51,6 +52,8 @@ RENDER_SECONDS = 2.0
 _CLOCK_EVERY = 256  # steps between two looks at the clock
 # Far more than Python prints (4300 digits), far less than what takes a worker seconds to compute.
 _MAX_INT_BITS = 1 << 15
+# Patterns people write (``EEEE d MMMM y 'at' HH:mm``) are under 40 characters.
+MAX_PATTERN_CHARS = 100
 # Errors a render can meet besides SecurityError; their text may quote data, so only the type is reported.
 _RENDER_FAILURES = (TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError,
                     MemoryError, RecursionError)
@@ -106,7 +109,15 @@ _CONTAINERS = (str, list, tuple, dict)
 
 def _weight(value: Any, limit: int = MAX_VALUE_CHARS) -> int:
     """Characters and items in ``value`` (strings inside lists and mappings included), counted only until
-    ``limit`` is passed: a list holding the same long string many times weighs what its text would."""
+    ``limit`` is passed: a list holding the same long string many times weighs what its text would, and so does a
+    list held twice (``{% set a = [a, a] %}``): turning it into text, comparing or hashing it walks it twice. Each
+    distinct list is weighed once, so that weighing is fast whatever the weight."""
+    return _weigh(value, limit, {})
+
+
+def _weigh(value: Any, limit: int, known: dict[int, int]) -> int:
+    """:func:`_weight`, ``known`` holding the weight of the lists and mappings weighed so far (by id: all of them
+    are held by the value weighed). A weight kept after passing its limit is still past any later, lower limit."""
     if isinstance(value, str):
         return len(value)
     if isinstance(value, dict):
@@ -125,30 +136,76 @@ def _weight(value: Any, limit: int = MAX_VALUE_CHARS) -> int:
         if isinstance(item, str):
             total += len(item)
         elif isinstance(item, list | tuple | dict):
-            total += _weight(item, limit - total)
+            weight = known.get(id(item))
+            if weight is None:
+                weight = known[id(item)] = _weigh(item, limit - total, known)
+            total += weight
         if total > limit:
             break
     return total
 
 
 def _is_code(value: Any) -> bool:
-    return callable(value) or isinstance(value, type | types.ModuleType)
+    """A function, method, class or module, or an iterator (a generator is a function running): their text is a
+    repr that leaks internals (``<built-in method get of dict object at 0x...>``)."""
+    return callable(value) or isinstance(value, type | types.ModuleType | Iterator)
 
 
-def _no_code(value: Any, depth: int = 0) -> Any:
-    """``value`` when it holds no function, method, class or module: turned into text, their repr leaks
-    internals (``{{ employee.get|string }}``)."""
-    if _is_code(value):
-        _refuse("templates may turn text, numbers, dates and lists or mappings of them into text, nothing else")
-    if isinstance(value, list | tuple | dict) and depth < 20:
-        for item in (value.values() if isinstance(value, dict) else value):
-            if not isinstance(item, str | int | float):
-                _no_code(item, depth + 1)
+def _no_code(value: Any) -> Any:
+    """``value``, about to be turned into text, when nothing in it is code (:func:`_is_code`): not the value,
+    nor any item, key or value of its lists and mappings however deep. Every route from a value to text goes
+    through here: printing aside (:func:`_finalize`), the value and arguments of a filter, the arguments of a
+    string's method, both sides of ``~``, what ``%`` and ``format`` format and what a ``str.format`` field reads
+    (``'{0.get}'.format(employee)``). Turning a big value into text walks it: it costs steps (:func:`_walked`);
+    each distinct list or mapping is looked at once."""
+    if isinstance(value, _SCALARS):
+        return value
+    _walked(value)
+    seen: set[int] = set()
+    waiting = [value]
+    while waiting:
+        node = waiting.pop()
+        items: Iterable[Any]
+        if isinstance(node, dict):
+            items = [*node.keys(), *node.values()]
+        elif isinstance(node, list | tuple):
+            items = node
+        elif isinstance(node, Set | KeysView | ValuesView | ItemsView):
+            items = list(node)
+        elif _is_code(node):
+            _refuse("templates may turn text, numbers, dates and lists or mappings of them into text, nothing else")
+        else:
+            continue
+        if all(issubclass(kind, _SCALARS) for kind in set(map(type, items))):  # at C speed: the usual case
+            continue
+        for item in items:
+            if not isinstance(item, _SCALARS) and id(item) not in seen:
+                seen.add(id(item))
+                waiting.append(item)
     return value
 
 
 def _too_big() -> NoReturn:
     _refuse(f"the template builds a value of more than {MAX_VALUE_CHARS} characters")
+
+
+def _walked(value: Any) -> Any:
+    """``value``, about to be walked item by item by one Python operation that the clock cannot interrupt
+    (compared, hashed, sorted, searched, turned into text): a list, mapping or range past :data:`_FREE_SIZE`
+    items costs a step per item, counted by its weight (a list held twice is walked twice), so such operations
+    add up against the step budget and none runs long between two looks at the clock. Strings are free: what
+    Python does with them runs at memory speed."""
+    if isinstance(value, list | tuple | dict):
+        size = _weight(value)
+        if size > MAX_VALUE_CHARS:
+            _too_big()
+    elif isinstance(value, range):
+        size = len(value)
+    else:
+        return value
+    if size > _FREE_SIZE:
+        _tick(size)
+    return value
 
 
 def _check_built(value: Any) -> Any:
@@ -178,17 +235,23 @@ def _replaced(s: Any, old: Any, new: Any, count: Any = -1) -> None:
         _check_bound(len(s) + found * (len(new) - len(old)))
 
 
+def _listed(items: Iterable[Any], extra: int = 0) -> list[Any]:
+    """The items of an iterator (a generator is walked once, one item at a time, so one of long strings stops at
+    the bound), each also adding ``extra`` characters (a join's separator)."""
+    listed, size = [], 0
+    for item in items:
+        listed.append(item)
+        size += _weight(item) + extra
+        _check_bound(size)
+    return listed
+
+
 def _joined(sep: Any, items: Any) -> Any:
     """The items as a list (a generator is walked once), when joining them with ``sep`` stays in bounds."""
     if isinstance(items, list | tuple):
         _check_bound(_weight(items) + len(str(sep)) * len(items))
         return items
-    listed, size = [], 0
-    for item in items:  # walked one at a time, so a generator of long strings stops at the bound
-        listed.append(item)
-        size += _weight(item) + len(str(sep))
-        _check_bound(size)
-    return listed
+    return _listed(items, len(str(sep)))
 
 
 def _tabs_expanded(s: Any, tabsize: Any = 8) -> None:
@@ -216,8 +279,16 @@ def _size(value: Any) -> int:
     return len(value) if isinstance(value, _SIZED) else 0
 
 
+def _through(name: str, node: nodes.Expr) -> nodes.Expr:
+    """``node``, its value passed through ``environment.<name>`` when the template runs (a constant as it is)."""
+    if isinstance(node, nodes.Const):
+        return node
+    return nodes.Call(nodes.EnvironmentAttribute(name), [node], [], None, None, lineno=node.lineno)
+
+
 class _CountingCodeGenerator(CodeGenerator):
-    """Generated code that spends a step on every block it enters and every item a loop filter tests."""
+    """Generated code that spends a step on every block it enters and every item a loop filter tests, and steps
+    for the size of what a comparison or a mapping's key walks."""
 
     def blockvisit(self, body: Iterable[nodes.Node], frame: Frame) -> None:
         self.writeline("environment.tick()")
@@ -225,12 +296,23 @@ class _CountingCodeGenerator(CodeGenerator):
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         """``a ~ b``: no code turned into text, and a result within bounds."""
-        for i, operand in enumerate(node.nodes):
-            node.nodes[i] = nodes.Call(nodes.EnvironmentAttribute("no_code"), [operand], [], None, None,
-                                       lineno=operand.lineno)
+        node.nodes = [_through("no_code", operand) for operand in node.nodes]
         self.write("environment.sized(")
         super().visit_Concat(node, frame)
         self.write(")")
+
+    def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
+        """``a == b``, ``a < b``, ``a in b``: Python walks both sides (:func:`_walked`)."""
+        node.expr = _through("walked", node.expr)
+        for operand in node.ops:
+            operand.expr = _through("walked", operand.expr)
+        super().visit_Compare(node, frame)
+
+    def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
+        """``{key: value}``: the key is hashed, which walks a tuple."""
+        for item in node.items:
+            item.key = _through("walked", item.key)
+        super().visit_Dict(node, frame)
 
     def visit_For(self, node: nodes.For, frame: Frame) -> None:
         if node.test is not None:
@@ -330,12 +412,17 @@ def _check_sum(left: Any, right: Any) -> None:
         _check_bound(_weight(left) + _weight(right))
 
 
-def _check_arguments(args: Iterable[Any], kwargs: Mapping[str, Any]) -> None:
-    """Integer arguments are sizes, widths or counts often enough that big ones are refused everywhere."""
+def _check_arguments(args: Iterable[Any], kwargs: Mapping[str, Any],
+                     each: Callable[[Any], Any] | None = None) -> None:
+    """Integer arguments are sizes, widths or counts often enough that big ones are refused everywhere; ``each``
+    is what the callee does with an argument: :func:`_no_code` (a filter or a string's method turns it into text),
+    :func:`_walked` (``list.index(x)`` compares ``x``, ``d.get(k)`` hashes ``k``) or nothing (a macro binds it)."""
     for values in (args, kwargs.values()):
         for arg in values:
             if isinstance(arg, int) and not -MAX_OUTPUT_CHARS <= arg <= MAX_OUTPUT_CHARS:
                 _refuse(f"numbers above {MAX_OUTPUT_CHARS} are not allowed as arguments in templates")
+            if each is not None:
+                each(arg)
 
 
 def _is_str_format(obj: Any) -> bool:
@@ -371,34 +458,49 @@ def _wordwrap_filter(value: Any, width: Any = 79, break_long_words: Any = True, 
     return value
 
 
-# Filters whose result can be much bigger than their input: the bound is checked before they run. Each takes
-# the filter's arguments and returns the value to filter (a generator to join is walked once, here).
-_GROWING_FILTERS: dict[str, Callable[..., Any]] = {
+def _date_pattern(value: Any, format: Any = None) -> Any:  # the filters' own name for the pattern
+    """A date or time pattern of at most :data:`MAX_PATTERN_CHARS` characters: Babel's work grows with it (a
+    second for a few hundred thousand), out of the clock's sight, and Babel keeps the last thousand it read."""
+    if isinstance(format, str) and len(format) > MAX_PATTERN_CHARS:
+        _refuse(f"date and time patterns longer than {MAX_PATTERN_CHARS} characters are not allowed in templates")
+    return value
+
+
+# Filters whose result can be much bigger than their input, or whose work grows with an argument: checked before
+# they run. Each takes the filter's arguments and returns the value to filter (a generator to join is walked
+# once, here).
+_FILTER_CHECKS: dict[str, Callable[..., Any]] = {
     "replace": _replace_filter, "join": _join_filter, "indent": _indent_filter, "wordwrap": _wordwrap_filter,
-    "sum": _sum_of_numbers,
+    "sum": _sum_of_numbers, "format_date": _date_pattern, "format_datetime": _date_pattern,
+    "format_time": _date_pattern,
 }
 
 
 def _guard_filter(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse big size arguments and results over :data:`MAX_VALUE_CHARS`; a filter walks its input, and an
-    input above :data:`_FREE_SIZE` items costs a step per item (smaller ones are part of the step that called
-    the filter)."""
+    """Refuse big size arguments and results over :data:`MAX_VALUE_CHARS`; a filter walks its input and its
+    arguments, and may turn them into text (:func:`_no_code`); one above :data:`_FREE_SIZE` items (or characters)
+    costs a step per item (smaller ones are part of the step that called the filter). An iterator to filter (the
+    output of ``map``, ``select``, ``reverse``) is listed first: a filter then sees, and prints, its items."""
     if name == "format":
         return _guard_format(f)
     if name in _CONSTANT_TIME_FILTERS:
         return f
     at = 1 if hasattr(f, "jinja_pass_arg") else 0  # where the filtered value is among the arguments
-    before = _GROWING_FILTERS.get(name)
+    before = _FILTER_CHECKS.get(name)
 
     @functools.wraps(f)  # keeps jinja_pass_arg
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if kwargs or len(args) > at + 1:
-            _check_arguments(args[at + 1:], kwargs)
-        value = _no_code(args[at])
-        if isinstance(value, _SIZED) and len(value) > _FREE_SIZE:
-            _tick(len(value))
-        if isinstance(value, list | tuple | dict) and _weight(value) > MAX_VALUE_CHARS:
-            _too_big()
+            _check_arguments(args[at + 1:], kwargs, _no_code)
+        value = args[at]
+        if isinstance(value, str):
+            if len(value) > _FREE_SIZE:
+                _tick(len(value))
+        else:
+            if isinstance(value, Iterator) and not isinstance(value, LoopContext):  # listing moves a loop on
+                value = _listed(value)
+                args = (*args[:at], value, *args[at + 1:])
+            _no_code(value)
         if before is not None:
             args = (*args[:at], before(value, *args[at + 1:], **kwargs), *args[at + 1:])
         return _check_built(f(*args, **kwargs))
@@ -421,11 +523,26 @@ def _guard_format(f: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
+def _guard_test(f: Any) -> Any:
+    """A test (``x is in y``, ``select('==', y)``) walks its value and arguments: they cost steps by their size."""
+
+    @functools.wraps(f)  # keeps jinja_pass_arg
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        for arg in args:
+            _walked(arg)
+        return f(*args, **kwargs)
+
+    return guarded
+
+
 def _check_method(obj: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Any, ...]:
-    """Before a ``str`` method that can grow its string runs: its result stays within bounds. The arguments to
-    call it with (a generator to join is walked once, here)."""
+    """Before a call: a macro only binds its arguments; any other callee may walk them (:func:`_walked`); a
+    ``str`` method turns them into text (``Markup``'s escape them: :func:`_no_code`), and one that can grow its
+    string keeps its result within bounds. The arguments to call it with (a generator to join is walked once,
+    here)."""
     target = getattr(obj, "__self__", None)
     if not isinstance(target, str):
+        _check_arguments(args, kwargs, None if isinstance(obj, Macro) else _walked)
         return args
     name = getattr(obj, "__name__", None)
     if name == "replace":
@@ -434,6 +551,7 @@ def _check_method(obj: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) ->
         args = (_joined(target, args[0]), *args[1:])
     elif name == "expandtabs":
         _tabs_expanded(target, *args, **kwargs)
+    _check_arguments(args, kwargs, _no_code)
     return args
 
 
@@ -447,6 +565,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     concat = staticmethod(_concat)  # the generated code joins macro and block output with this
     sized = staticmethod(_check_built)
     no_code = staticmethod(_no_code)
+    walked = staticmethod(_walked)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> NoReturn:
         # A private name may be computed from data, so it is not quoted; the others are known method names.
@@ -466,6 +585,10 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
 
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        """``x[key]``: the key is hashed or compared, which walks a tuple."""
+        return super().getitem(obj, _walked(argument))
+
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
             _check_power(left, right)
@@ -482,16 +605,41 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             fmt = obj.__wrapped__.__self__
             _check_formatted(fmt, _check_format(fmt, "{}"), kwargs or args)
         else:
-            _check_arguments(args, kwargs)
             args = _check_method(obj, args, kwargs)
         _tick(1 + _size(getattr(obj, "__self__", None)))
         return _check_built(super().call(context, obj, *args, **kwargs))
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        wrapped = super().wrap_str_format(value)
-        if wrapped is not None:
-            _check_format(value.__self__, "{}")
-        return wrapped
+        """Jinja's sandboxed ``str.format`` and ``format_map``, its widths checked here, formatting with
+        :class:`_Formatter`."""
+        if super().wrap_str_format(value) is None:
+            return None
+        fmt: str = value.__self__
+        _check_format(fmt, "{}")
+        formatter = _EscapeFormatter(self, escape=fmt.escape) if isinstance(fmt, Markup) else _Formatter(self)
+        is_format_map = value.__name__ == "format_map"
+
+        def wrapper(*args: Any, **kwargs: Any) -> str:
+            if not is_format_map:
+                return type(fmt)(formatter.vformat(fmt, args, kwargs))
+            if kwargs or len(args) != 1:
+                msg = "format_map() takes exactly one argument"
+                raise TypeError(msg)
+            return type(fmt)(formatter.vformat(fmt, (), args[0]))
+
+        return functools.update_wrapper(wrapper, value)
+
+
+class _Formatter(SandboxedFormatter):
+    """``str.format`` in a template: what a field reads (``{0}``, ``{0.get}``, ``{0[key]}``) becomes text."""
+
+    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[Any, str]:
+        value, first = super().get_field(field_name, args, kwargs)
+        return _no_code(value), first
+
+
+class _EscapeFormatter(_Formatter, EscapeFormatter):
+    """:class:`_Formatter` for a ``Markup`` format string (it escapes what it formats)."""
 
 
 _DICT_ATTRIBUTES = frozenset(dir(dict))
@@ -566,6 +714,7 @@ def _environment(*, autoescape: bool) -> _Sandbox:
         env.globals.pop(name, None)
     env.filters.update(FILTERS)
     env.filters = {name: _guard_filter(name, f) for name, f in env.filters.items()}
+    env.tests = {name: _guard_test(t) for name, t in env.tests.items()}
     return env
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support import ROOT
 from wayfinder.expressions import COST_BUDGET, MAX_EXPRESSION_CHARS, MAX_NESTING, Expr, ExpressionError
-from wayfinder.journeys.templates import MAX_VALUE_CHARS, MessageTemplate, RenderError, check_source
+from wayfinder.journeys.templates import MAX_PATTERN_CHARS, MAX_VALUE_CHARS, MessageTemplate, RenderError, check_source
 
 CHILD_MEMORY = 1 << 30  # the whole child process, Python and the libraries included
 CHILD_SECONDS = 30  # generous for a loaded machine; each case must also report its own time under LIMIT_S
@@ -21,6 +21,12 @@ LIMIT_S = 5.0
 PERSON = "Zelda Quixote"  # a name that must never appear in an error
 
 BIG = "{% set s = 'x' * 100000 %}"
+# Lists, mappings and tuples held twice, thirty times over: 2^30 items when Python compares, hashes or prints them.
+TWICE = "{% set a = [1] %}" + "{% set a = [a, a] %}" * 30 + "{% set b = [1] %}" + "{% set b = [b, b] %}" * 30
+TWICE_MAPS = ("{% set m = {'k': 1} %}" + "{% set m = {'k': m, 'j': m} %}" * 30
+              + "{% set n = {'k': 1} %}" + "{% set n = {'k': n, 'j': n} %}" * 30)
+TWICE_TUPLES = "{% set t = (1,) %}" + "{% set t = (t, t) %}" * 30
+LONG = "{% set l = [1] %}" + "{% set l = l + l %}" * 19  # 524,288 items, each a step to walk
 TEMPLATE_BOMBS: dict[str, str] = {
     "replace multiplies a string": "{{ ('a' * 30000).replace('a', 'b' * 100000) }}",
     "replace filter multiplies a string": "{{ ('a' * 30000)|replace('a', 'b' * 100000) }}",
@@ -54,6 +60,17 @@ TEMPLATE_BOMBS: dict[str, str] = {
     "nested loops of large in tests": "{% set l = range(100000)|list %}{% for i in range(1000) %}"
                                       "{% for j in range(1000) %}{% if -1 in l %}{% endif %}{% endfor %}"
                                       "{% endfor %}",
+    "comparison of lists held twice": TWICE + "{{ a == b }}",
+    "ordering of lists held twice": TWICE + "{{ a < b }}",
+    "in over lists held twice": TWICE + "{{ b in [a] }}",
+    "sort of lists held twice": TWICE + "{{ [a, b]|sort|length }}",
+    "comparison of mappings held twice": TWICE_MAPS + "{{ m == n }}",
+    "hash of a tuple held twice as a key": TWICE_TUPLES + "{{ {t: 1}|length }}",
+    "hash of a tuple held twice in a lookup": TWICE_TUPLES + "{{ {}.get(t) }}",
+    "test over a long list for every item": LONG + "{{ range(5000)|select('in', l)|list|length }}",
+    "date pattern of many fields in a loop": "{% set p = 'd ' %}" + "{% set p = p ~ p %}" * 18
+                                             + "{% for i in range(20) %}{{ '2020-01-01'|format_date(p ~ i)|length }}"
+                                               "{% endfor %}",
     "deep recursion through a macro": "{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}",
     "mutual recursion through macros": "{% macro a(n) %}{{ b(n) }}{% endmacro %}{% macro b(n) %}{{ a(n) }}"
                                        "{% endmacro %}{{ a(0) }}",
@@ -118,9 +135,23 @@ def test_the_error_says_which_budget(source: str, reason: str) -> None:
         MessageTemplate("bomb/t", "s", source).render_text({"employee": {"given_name": PERSON}})
 
 
+@pytest.mark.parametrize(("call", "field"), [("format_date(p)", "d "), ("format_datetime(format=p)", "d "),
+                                             ("format_time(p)", "H ")])
+def test_a_date_pattern_is_at_most_max_pattern_chars(call: str, field: str) -> None:
+    """Babel's work grows with the pattern and it keeps the patterns it read: a template's are short."""
+    def source(fields: int) -> str:  # two characters a field
+        return "{% set p = '" + field + "' * " + str(fields) + " %}{{ '2020-01-01T10:00:00Z'|" + call + "|length }}"
+
+    assert int(MessageTemplate("ok/t", "s", source(MAX_PATTERN_CHARS // 2)).render_text({})) >= MAX_PATTERN_CHARS
+    with pytest.raises(RenderError, match=f"patterns longer than {MAX_PATTERN_CHARS} characters are not allowed"):
+        MessageTemplate("long/t", "s", source(MAX_PATTERN_CHARS // 2 + 1)).render_text({})
+
+
 def test_a_render_past_its_time_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Few steps, each slow: searching a long string (a list would cost a step per item it holds)."""
     monkeypatch.setattr("wayfinder.journeys.templates.RENDER_SECONDS", 0.2)
-    source = "{% set l = range(100000)|list %}{% for i in range(1000) %}{% if -1 in l %}{% endif %}{% endfor %}"
+    source = ("{% set s = 'ab' * 50000 %}{% for i in range(100) %}{% for j in range(1000) %}{% if 'ac' in s %}"
+              "{% endif %}{% endfor %}{% endfor %}")
     started = time.perf_counter()
     with pytest.raises(RenderError, match=r"ran for more than 0.2 seconds"):
         MessageTemplate("slow/t", "s", source).render_text({})
@@ -131,10 +162,27 @@ def test_a_render_past_its_time_stops(monkeypatch: pytest.MonkeyPatch) -> None:
     "{{ employee.get|string }}", "{{ employee.get ~ '' }}", "{{ '%s' % employee.get }}",
     "{{ '{}'.format(employee.get) }}", "{{ [employee.get]|string }}", "{{ employee.items|e }}",
     "{{ {'a': employee.keys}|tojson }}",
+    # what a format field reads, a mapping's key, a filter's argument, deep inside lists, a map over code, the
+    # arguments of a Markup's method (it escapes them into text), an iterator
+    "{{ '{0.get}'.format(employee) }}", "{{ '{e.get}'.format_map({'e': employee}) }}",
+    "{{ {employee.get: 1}|string }}", "{{ 'x'|replace('x', employee.get) }}", "{{ ['a', 'b']|join(employee.get) }}",
+    "{{ 'ab'|truncate(1, end=employee.get) }}", "{{ " + "[" * 25 + "employee.get" + "]" * 25 + "|string }}",
+    "{{ [employee]|map(attribute='get')|join }}", "{{ ('x'|safe).replace('x', employee.get) }}",
+    "{{ {'a': employee.get}.items()|join }}", "{{ 'x' ~ ['a']|map('upper') }}",
 ])
 def test_code_is_never_turned_into_text(source: str) -> None:
     with pytest.raises(RenderError, match="templates may turn text, numbers, dates"):
         MessageTemplate("leak/t", "s", source).render_text({"employee": {"given_name": PERSON}})
+
+
+def test_an_iterator_a_filter_is_given_is_its_items() -> None:
+    """The output of ``map``, ``select`` or ``reverse`` was printed by ``|string`` as its repr (a heap address);
+    a filter now sees the items (listed first), and the chains templates write still work."""
+    source = ("{{ ['a', 'b']|map('upper')|string }} {{ ['a', 'b']|reverse|string }} {{ [1, 0]|select|list }} "
+              "{{ ['a', 'b']|map('upper')|last }} {{ ', '.join(['a', 'b']|map('upper')) }} "
+              "{{ '{0.given_name}'.format(employee) }} {% for i in [1, 2] %}{{ loop.index }}{% endfor %}")
+    out = MessageTemplate("ok/t", "s", source).render_text({"employee": {"given_name": "Ann"}})
+    assert out == "['A', 'B'] ['b', 'a'] [1] B A, B Ann 12"
 
 
 def test_ordinary_templates_still_render() -> None:

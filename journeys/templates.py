@@ -610,24 +610,23 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return _check_built(super().call(context, obj, *args, **kwargs))
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        """Jinja's sandboxed ``str.format`` and ``format_map``, its widths checked here, formatting with
-        :class:`_Formatter`."""
+        """``str.format`` and ``format_map`` as Jinja's sandbox allows them, their widths checked, formatting with
+        :class:`_Formatter` (what a field reads is checked too)."""
         if super().wrap_str_format(value) is None:
             return None
         fmt: str = value.__self__
         _check_format(fmt, "{}")
         formatter = _EscapeFormatter(self, escape=fmt.escape) if isinstance(fmt, Markup) else _Formatter(self)
-        is_format_map = value.__name__ == "format_map"
+        made = type(fmt)
 
-        def wrapper(*args: Any, **kwargs: Any) -> str:
-            if not is_format_map:
-                return type(fmt)(formatter.vformat(fmt, args, kwargs))
-            if kwargs or len(args) != 1:
-                msg = "format_map() takes exactly one argument"
-                raise TypeError(msg)
-            return type(fmt)(formatter.vformat(fmt, (), args[0]))
+        def format_(*args: Any, **kwargs: Any) -> str:
+            return made(formatter.vformat(fmt, args, kwargs))
 
-        return functools.update_wrapper(wrapper, value)
+        def format_map(mapping: Mapping[str, Any]) -> str:
+            return made(formatter.vformat(fmt, (), mapping))
+
+        # ``__wrapped__`` (the method) tells ``call`` this is a format whose arguments it checks
+        return functools.update_wrapper(format_ if value.__name__ == "format" else format_map, value)
 
 
 class _Formatter(SandboxedFormatter):

@@ -210,20 +210,46 @@ class _Loader:
 
 def _salvage_fields(doc: Document, e: ValidationError, model: type[BaseModel]) -> _Parsed | None:
     """A document whose errors all sit in top-level fields it may do without (a misspelt ``status``, an unknown
-    key), checked without them: the problems of its expressions and templates are reported in the same run.
-    Its own errors are reported already and still stop a run."""
+    key) or, for a journey, inside some of its steps, checked without them (a broken step stands in as a wait that
+    keeps its id, so what leads to it still does): the problems of its expressions and templates are reported in
+    the same run. Its own errors are reported already and still stop a run."""
     keys = set()
+    steps: set[int] = set()
     for err in e.errors(include_url=False):
-        if len(err["loc"]) != 1:
+        loc = err["loc"]
+        if model is Journey and len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
+            steps.add(loc[1])
+        elif len(loc) == 1:
+            keys.add(loc[0])
+        else:
             return None
-        keys.add(err["loc"][0])
     by_key = {(f.alias or name): f for name, f in model.model_fields.items()}
     if any(key in by_key and by_key[key].is_required() for key in keys) or not isinstance(doc.data, dict):
         return None
+    data = {k: v for k, v in doc.data.items() if k not in keys}
+    if steps:
+        stand_ins = _stand_in_steps(data.get("steps"), steps)
+        if stand_ins is None:
+            return None
+        data["steps"] = stand_ins
     try:
-        return _Parsed(doc, model.model_validate({k: v for k, v in doc.data.items() if k not in keys}))
+        return _Parsed(doc, model.model_validate(data))
     except ValidationError:
         return None
+
+
+def _stand_in_steps(steps: Any, broken: set[int]) -> list[Any] | None:
+    """``steps`` with each broken one replaced by a one-second wait of the same id; None when one cannot stand in
+    for it (no usable id, or a ``wait_for``, which changes what ``event`` is in the steps after it)."""
+    if not isinstance(steps, list):
+        return None
+    out = list(steps)
+    for i in broken:
+        step = steps[i] if i < len(steps) else None
+        if not isinstance(step, dict) or not isinstance(step.get("id"), str) or "wait_for" in step:
+            return None
+        out[i] = {"id": step["id"], "wait": {"for": "1s"}}
+    return out
 
 
 def _salvage_catalog(doc: Document, e: ValidationError) -> _Parsed | None:

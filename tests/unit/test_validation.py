@@ -423,6 +423,39 @@ steps:
         load_or_raise(Sources(paths=[root / "journeys", WORLD / "catalog"], templates=[root / "templates"]))
 
 
+def test_a_broken_step_hides_no_typo_elsewhere_in_its_journey(write_files: WriteFiles) -> None:
+    """Issue 9's typos (a profile field in ``audience``, an event field in ``send.when``) are reported beside a
+    broken step of the same journey, not only once it is mended; the steps that go to the broken one still do."""
+    root = write_files({"journeys/j.yaml": HEAD + """audience: employee.employmenttype == "employee"
+steps:
+  - id: pause
+    wait: {for: 3x}
+  - id: hello
+    send: {channel: email, template: new-parent/welcome, when: event.data.leavetype == "parental"}
+  - id: again
+    branch: {if: 'employee.country == "DE"', then: pause}
+"""})
+    lines = problems_of(root)
+    assert only(lines, "3x").startswith("journeys/j.yaml:11:17: journey j: steps[0].wait.for: '3x' is not")
+    assert only(lines, "employmenttype").startswith("journeys/j.yaml:8:20: journey j: audience: employee.")
+    assert only(lines, "leavetype").startswith("journeys/j.yaml:13:75: journey j: step hello: send.when: ")
+    assert not [line for line in lines if "pause" in line and "unknown" in line]  # the branch's target is there
+
+
+def test_a_broken_wait_for_is_not_stood_in_for(write_files: WriteFiles) -> None:
+    """A ``wait_for`` sets what ``event`` is in the steps after it: without it they would be checked against the
+    trigger's event, so such a journey is reported as broken and nothing more."""
+    root = write_files({"journeys/j.yaml": HEAD + """steps:
+  - id: w
+    wait_for: {event: hris.leave.ended, timeout: 3x}
+  - id: hello
+    send: {channel: email, template: new-parent/welcome, when: event.data.return_date == "2026-01-01"}
+"""})
+    lines = problems_of(root)
+    assert only(lines, "3x").startswith("journeys/j.yaml:10:")
+    assert not [line for line in lines if "return_date" in line]
+
+
 @pytest.mark.parametrize(("where", "text"), [("wait: {for: 99999999999999d}", "'99999999999999d'"),
                                              ("wait_for: {event: hris.leave.ended, timeout: 3000000d}", "'3000000d'")])
 def test_a_duration_beyond_a_century_is_an_error_where_it_is_written(write_files: WriteFiles, where: str,

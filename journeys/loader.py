@@ -210,15 +210,23 @@ class _Loader:
 
 def _salvage_fields(doc: Document, e: ValidationError, model: type[BaseModel]) -> _Parsed | None:
     """A document whose errors all sit in top-level fields it may do without (a misspelt ``status``, an unknown
-    key) or, for a journey, inside some of its steps, checked without them (a broken step stands in as a wait that
-    keeps its id, so what leads to it still does): the problems of its expressions and templates are reported in
-    the same run. Its own errors are reported already and still stop a run."""
+    key) or, for a journey, inside some of its steps, its ``exit_on`` entries or its ``trigger.when``, checked
+    without them (a broken step stands in as a wait that keeps its id, so what leads to it still does): the
+    problems of its expressions and templates are reported in the same run. Its own errors are reported already
+    and still stop a run."""
     keys = set()
     steps: set[int] = set()
+    exits: set[int] = set()
+    trigger_when = False
     for err in e.errors(include_url=False):
         loc = err["loc"]
-        if model is Journey and len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
+        journey_part = model is Journey and len(loc) >= 2
+        if journey_part and loc[0] == "steps" and isinstance(loc[1], int):
             steps.add(loc[1])
+        elif journey_part and loc[0] == "exit_on" and isinstance(loc[1], int):
+            exits.add(loc[1])
+        elif journey_part and loc[:2] == ("trigger", "when") and len(loc) == 2:
+            trigger_when = True
         elif len(loc) == 1:
             keys.add(loc[0])
         else:
@@ -232,6 +240,10 @@ def _salvage_fields(doc: Document, e: ValidationError, model: type[BaseModel]) -
         if stand_ins is None:
             return None
         data["steps"] = stand_ins
+    if exits and isinstance(data.get("exit_on"), list):  # an exit that cannot be read: the journey without it
+        data["exit_on"] = [x for i, x in enumerate(data["exit_on"]) if i not in exits]
+    if trigger_when and isinstance(data.get("trigger"), dict):  # the trigger without its condition
+        data["trigger"] = {k: v for k, v in data["trigger"].items() if k != "when"}
     try:
         return _Parsed(doc, model.model_validate(data))
     except ValidationError:

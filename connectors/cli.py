@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -38,6 +39,7 @@ from wayfinder.connectors.switch import CONTROL_FILE, ControlFile, KafkaControl
 from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
+COMMIT_EVERY_SECONDS = 5.0  # deliver --kafka: how often what is settled is committed (``wayfinder status`` reads it)
 
 
 @dataclass
@@ -321,11 +323,18 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
         server = serve(registry, host=worker.metrics_host, port=args.metrics_port, ready=health.ready)
         log.warning("metrics on http://127.0.0.1:%d/metrics (health: /healthz, /readyz)", server.port)
     started = time.perf_counter()
-    ran = _run(deliver_kafka(settings, worker, ledger, idle=args.idle, retry_failed=args.retry_failed,
-                             registry=registry, health=health))
+    try:
+        ran = _run(deliver_kafka(settings, worker, ledger, idle=args.idle, retry_failed=args.retry_failed,
+                                 registry=registry, health=health))
+    except asyncio.CancelledError:
+        print("abandoned: the messages that were being sent are in doubt; the next run reads them again and sends "
+              "them again (WAYFINDER_IN_DOUBT=hold fails them for a person instead)", file=sys.stderr)
+        return 130
     if isinstance(ran, int):
         return ran
     summary, read, rejected = ran
+    if summary.stopped:
+        print("stopped: what was not finished is read again by the next run", file=sys.stderr)
     print(f"deliver {worker.topic('outbound.messages')}: {read} records read, {summary.attempts} attempts, "
           f"{time.perf_counter() - started:.2f}s")
     _print_rows(summary, sys.stdout)
@@ -334,6 +343,8 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
     print(f"\n  receipts: {worker.topic('delivery.receipts')}\n  ledger: {ledger}")
     if args.metrics_file:
         write_to_textfile(str(args.metrics_file), registry)
+    if summary.stopped:
+        return 130
     return 1 if summary.failed_total or rejected else 0
 
 
@@ -394,17 +405,39 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
         if health is not None:
             health.consuming = True
         connectors = build_connectors(settings, ConnectorDeps(http=http))
+
+        async def keep() -> None:
+            """What is settled so far, kept: the rejected records' dead letters written, every receipt and dead
+            letter on the broker, then the offsets committed (``KafkaMessages.commit``: never past a record that
+            is not settled)."""
+            await source.write_rejected(dead_letters)
+            await receipts.flush()
+            await dead_letters.flush()
+            await source.commit()
+
+        async def keep_every(seconds: float) -> None:
+            while True:
+                await asyncio.sleep(seconds)
+                try:
+                    await keep()
+                except Exception as e:  # the broker away: kept at the next turn (or at the end) instead
+                    log.warning("could not commit what deliver has settled (%s); trying again in %.0f s",
+                                type(e).__name__, seconds)
+
         try:
             runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
                                     settings=settings, metrics=DeliveryMetrics(registry),
                                     retry_failed=retry_failed, switch=control.current, hold="wait",
                                     asked_at=source.asked_at)
-            summary = await runner.run(source)
+            keeping = asyncio.create_task(keep_every(COMMIT_EVERY_SECONDS))
+            try:
+                with _stop_on_signals(runner):
+                    summary = await runner.run(source, settled=source.settle)
+            finally:
+                keeping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeping
         finally:
             await asyncio.gather(*(c.close() for c in connectors.values()))
-        for letter in source.rejected:
-            await dead_letters.write(letter)
-        await receipts.close()
-        await dead_letters.close()
-        await source.commit()  # only now: everything read was delivered, failed for good, or skipped
+        await keep()  # a stop leaves what it did not finish uncommitted: the next run reads it again
         return summary, source.read, len(source.rejected)

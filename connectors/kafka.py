@@ -1,31 +1,58 @@
 """Delivery from and to Kafka: messages from ``outbound.messages``, receipts to ``delivery.receipts``,
 failures to ``dead-letters``. The runner is the same one that delivers a ``messages.jsonl`` file.
 
-Offsets are committed only after the runner has finished everything it read, so a crash makes
-it read again rather than skip; the send ledger (keyed by ``message_id``) skips what was already
-accepted, and the worker's repeats of a record (at-least-once) are skipped the same way.
+Offsets are committed as the runner settles what it read (``Settled``): never past a record that is not settled
+(delivered, failed for good, skipped, or a dead letter written), and only once the receipts written so far are
+on the broker, so a crash or a stop makes it read again rather than skip; the send ledger (keyed by
+``message_id``) skips what was already accepted, and the worker's repeats of a record (at-least-once) are skipped
+the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ValidationError
 
 from wayfinder.journeys.records import DeadLetter, Message
+
+log = logging.getLogger(__name__)
+SINK_PATIENCE_SECONDS = 900.0  # how long a receipt not taken by the broker is sent again before giving up
+
+
+@dataclass
+class Settled:
+    """Which offsets of each partition may be committed: up to (not past) the first record read and not settled."""
+
+    read_to: dict[TopicPartition, int] = field(default_factory=dict)  # the offset after the last record read
+    open: dict[TopicPartition, set[int]] = field(default_factory=dict)
+
+    def read(self, tp: TopicPartition, offset: int) -> None:
+        self.read_to[tp] = offset + 1
+        self.open.setdefault(tp, set()).add(offset)
+
+    def settle(self, tp: TopicPartition, offset: int) -> None:
+        self.open.get(tp, set()).discard(offset)
+
+    def committable(self) -> dict[TopicPartition, int]:
+        return {tp: min(self.open[tp]) if self.open.get(tp) else end for tp, end in self.read_to.items()}
 
 
 @dataclass
 class KafkaMessages:
     """The messages on ``topic``, as an async iterable that stops after ``idle_seconds`` without any.
 
-    Use it as an async context manager; call ``commit()`` once the runner has finished (the
-    runner returns only when nothing is in flight), so no offset is committed for a message
-    that was not delivered.
+    Use it as an async context manager. The runner says when a message it was given is settled (``settle``);
+    ``commit()`` commits up to the first record that is not, so no offset is committed for a message that was
+    not delivered (a stop leaves what it did not finish for the next run). Records that are not messages are
+    kept in ``rejected`` and settled once ``write_rejected`` has written them.
     """
 
     bootstrap: list[str]
@@ -36,7 +63,10 @@ class KafkaMessages:
     rejected: list[DeadLetter] = field(default_factory=list)
     _consumer: AIOKafkaConsumer | None = None
     _asked: dict[str, datetime] = field(default_factory=dict)
-    _next: dict[TopicPartition, int] = field(default_factory=dict)
+    _settled: Settled = field(default_factory=Settled)
+    _where: dict[int, tuple[TopicPartition, int]] = field(default_factory=dict)  # by id() of a message given out
+    _unwritten: list[tuple[DeadLetter, TopicPartition, int]] = field(default_factory=list)
+    _committed: dict[TopicPartition, int] = field(default_factory=dict)
 
     async def __aenter__(self) -> KafkaMessages:
         self._consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, group_id=self.group,
@@ -53,9 +83,26 @@ class KafkaMessages:
             await self._consumer.stop()
             self._consumer = None
 
+    def settle(self, message: Message) -> None:
+        """The runner is done with ``message``: delivered, failed for good, or skipped (not stopped before)."""
+        where = self._where.pop(id(message), None)
+        if where is not None:
+            self._settled.settle(*where)
+
+    async def write_rejected(self, sink: KafkaSink) -> None:
+        """Write the dead letters of the records that were not messages, which settles them."""
+        while self._unwritten:
+            letter, tp, offset = self._unwritten[0]
+            await sink.write(letter)
+            del self._unwritten[0]
+            self._settled.settle(tp, offset)
+
     async def commit(self) -> None:
-        if self._consumer is not None and self._next:
-            await self._consumer.commit(dict(self._next))
+        """Commit up to the first record read and not settled, in each partition, if that moved."""
+        offsets = {tp: n for tp, n in self._settled.committable().items() if self._committed.get(tp) != n}
+        if self._consumer is not None and offsets:
+            await self._consumer.commit(offsets)
+            self._committed.update(offsets)
 
     async def __aiter__(self) -> AsyncIterator[Message]:
         consumer = self._consumer
@@ -72,11 +119,12 @@ class KafkaMessages:
             for tp, records in batches.items():
                 for r in records:
                     self.read += 1
-                    self._next[tp] = r.offset + 1
+                    self._settled.read(tp, r.offset)
                     message = self._parse(r.value, tp, r.offset)
                     if message is not None:
                         if r.timestamp >= 0:
                             self._asked[message.message_id] = datetime.fromtimestamp(r.timestamp / 1000, UTC)
+                        self._where[id(message)] = (tp, r.offset)
                         yield message
 
     def asked_at(self, message: Message) -> datetime | None:
@@ -89,29 +137,62 @@ class KafkaMessages:
             return Message.model_validate_json(value or b"")
         except ValidationError as e:
             raw = (value or b"").decode("utf-8", errors="replace")
-            self.rejected.append(DeadLetter(reason=f"invalid_message: {e.error_count()} problem(s)", raw=raw,
-                                            received_at=datetime.now(UTC), source=f"{tp.topic}",
-                                            line=offset))
+            letter = DeadLetter(reason=f"invalid_message: {e.error_count()} problem(s)", raw=raw,
+                                received_at=datetime.now(UTC), source=f"{tp.topic}", line=offset)
+            self.rejected.append(letter)
+            self._unwritten.append((letter, tp, offset))
             return None
 
 
 class KafkaSink:
-    """Writes records as JSON to a topic, keyed by ``message_id`` when the record has one."""
+    """Writes records as JSON to a topic, keyed by ``message_id`` when the record has one. A record the broker did
+    not take (it was away longer than the producer waits) is sent again at ``flush``, for up to
+    :data:`SINK_PATIENCE_SECONDS`: a receipt written after the server accepted the message is never dropped
+    while the process runs (the ledger skips the message from then on)."""
 
     def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
         self._producer = producer
         self.topic = topic
         self.written = 0
-        self._pending: list[asyncio.Future[object]] = []
+        self._pending: list[tuple[bytes | None, bytes, asyncio.Future[object]]] = []
 
     async def write(self, record: BaseModel) -> None:
         key = getattr(record, "message_id", None)
-        future = await self._producer.send(self.topic, record.model_dump_json().encode("utf-8"),
-                                           key=key.encode("utf-8") if isinstance(key, str) else None)
-        self._pending.append(future)
+        value = record.model_dump_json().encode("utf-8")
+        await self._send(key.encode("utf-8") if isinstance(key, str) else None, value)
         self.written += 1
 
+    async def _send(self, key: bytes | None, value: bytes) -> None:
+        future = await self._producer.send(self.topic, value, key=key)
+        self._pending.append((key, value, future))
+
+    async def flush(self) -> None:
+        """Wait until the broker has every record written so far, sending again what it did not take."""
+        gave_up_at = time.monotonic() + SINK_PATIENCE_SECONDS
+        delay = 1.0
+        while self._pending:
+            pending = list(self._pending)  # taken off only once known (a cancelled flush leaves them for the next)
+            results = await asyncio.gather(*(asyncio.shield(future) for _, _, future in pending),
+                                           return_exceptions=True)
+            del self._pending[:len(pending)]
+            failed = [(key, value) for (key, value, _), result in zip(pending, results, strict=True)
+                      if isinstance(result, Exception)]
+            while failed:
+                if time.monotonic() > gave_up_at:
+                    msg = (f"{len(failed)} record(s) for {self.topic} were not taken by the broker in "
+                           f"{SINK_PATIENCE_SECONDS:.0f}s")
+                    raise RuntimeError(msg)
+                log.warning("%d record(s) for %s were not taken by the broker; sending them again in %.0f s",
+                            len(failed), self.topic, delay)
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 30.0)
+                left = []
+                for key, value in failed:
+                    try:
+                        await self._send(key, value)
+                    except KafkaError:  # no metadata yet: the broker is still away
+                        left.append((key, value))
+                failed = left
+
     async def close(self) -> None:
-        if self._pending:
-            await asyncio.gather(*self._pending)
-            self._pending.clear()
+        await self.flush()

@@ -137,15 +137,23 @@ class DeliveryRunner:
                                      on_change=(lambda s: metrics.breaker_changed(name, s)) if metrics else None),
                       asyncio.Semaphore(self.settings.concurrency))
 
-    async def run(self, messages: AsyncIterable[Message]) -> DeliverySummary:
-        """Deliver everything the source yields; returns the summary once all have finished."""
+    async def run(self, messages: AsyncIterable[Message],
+                  settled: Callable[[Message], None] | None = None) -> DeliverySummary:
+        """Deliver everything the source yields; returns the summary once all have finished. ``settled`` hears of
+        each message the runner is done with (delivered, failed for good, skipped), never of one a stop left for
+        the next run."""
         unfinished = asyncio.Semaphore(self.settings.concurrency * READ_AHEAD)
         if self._switch is not None and self.metrics:  # the switch's state even when no message comes
             self.metrics.switch_changed((await self._switch()).state())
 
+        def done(message: Message) -> None:
+            if settled is not None and not self.stopping:  # stopping: it may have been left (``deliver``)
+                settled(message)
+
         async def one(message: Message) -> None:
             try:
                 await self.deliver(message)
+                done(message)
             finally:
                 unfinished.release()
 
@@ -154,6 +162,7 @@ class DeliveryRunner:
                 verdict = await self._admit(message)
                 if verdict != "go":
                     await self._not_now(message, verdict)
+                    done(message)
                     continue
                 await unfinished.acquire()
                 if self.stopping:
@@ -246,7 +255,9 @@ class DeliveryRunner:
             if in_doubt:
                 log.warning("message %s was being sent when an earlier run stopped (in doubt): %s",
                             message.message_id, "holding it for a person" if self.settings.in_doubt == "hold"
-                            else "sending it again")
+                            else "sending it again",
+                            extra={"message_id": message.message_id, "connector": route.connector.name,
+                                   "reason": "in_doubt"})
             if in_doubt and self.settings.in_doubt == "hold":
                 self.ledger.failed(message.message_id, "in_doubt", route.connector.name)
                 outcome = _Outcome(entry.attempts if entry else 0, PermanentDeliveryError(
@@ -293,7 +304,8 @@ class DeliveryRunner:
                     error.reason, f"{error.detail}; gave up: {why_not}")
                 return _Outcome(attempts, final)
             self.ledger.retrying(message.message_id, error.reason)
-            log.info("message %s: %s on %s, retrying in %.2fs", message.message_id, error.reason, name, delay)
+            log.info("message %s: %s on %s, retrying in %.2fs", message.message_id, error.reason, name, delay,
+                     extra={"message_id": message.message_id, "connector": name, "reason": error.reason})
             if not await self._pause(delay):
                 return _Outcome(attempts, stopped=True)
 
@@ -343,7 +355,8 @@ class DeliveryRunner:
         except DeliveryError as e:
             error: DeliveryError = e
         except Exception as e:  # a connector bug must not lose the message: count it and retry
-            log.error("message %s: %s raised %s", message.message_id, name, type(e).__name__)
+            log.error("message %s: %s raised %s", message.message_id, name, type(e).__name__,
+                      extra={"message_id": message.message_id, "connector": name, "reason": "unexpected_error"})
             error = RetryableDeliveryError("unexpected_error", f"connector {name} raised {type(e).__name__}")
         except BaseException:
             breaker.record_neutral()
@@ -384,7 +397,8 @@ class DeliveryRunner:
             self.summary.delivered_by_channel[message.channel] += 1
         else:
             self.summary.failed[error.reason] += 1
-            log.warning("message %s failed for good on %s: %s", message.message_id, connector, error.reason)
+            log.warning("message %s failed for good on %s: %s", message.message_id, connector, error.reason,
+                        extra={"message_id": message.message_id, "connector": connector, "reason": error.reason})
         if self.metrics:
             self.metrics.messages.labels(connector, receipt.status).inc()
             self.metrics.latency.labels(connector).observe(latency)

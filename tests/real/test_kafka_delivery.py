@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import signal
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aiosmtpd.smtp import SMTP as SMTPServerProtocol
+from aiosmtpd.smtp import Envelope, Session
+from kafka import KafkaAdminClient
 
 from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world, simulate_messages
 from tests.real.test_kafka import EVENTS, UNTIL, eventually, statuses
-from tests.servers import MailServer
+from tests.servers import MailHandler, MailServer
 from tests.support import at
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]  # above the waits below, on a loaded machine too
@@ -52,5 +58,72 @@ def test_deliver_from_kafka_sends_each_email_once_and_a_second_run_sends_nothing
         assert len(mail.handler.message_ids()) == len(emails)
         skipped = re.search(r"skipped, already delivered\s+(\d+)", replay.stdout)
         assert skipped is not None and int(skipped.group(1)) == len(emails), replay.stdout
+    receipts = [json.loads(v or b"{}") for _, v in world.read("delivery.receipts")]
+    assert {r["message_id"] for r in receipts if r["status"] == "delivered"} == emails
+
+
+@dataclass
+class SlowHandler(MailHandler):
+    """Takes each message, then answers 250 only after a while, as a relay that queues: a stop in that window
+    leaves sends under way."""
+
+    pause: float = 0.4
+
+    async def handle_DATA(self, server: SMTPServerProtocol, session: Session, envelope: Envelope) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(self.pause)
+        return answer
+
+
+def _committed(world: KafkaWorld, group: str) -> int:
+    """What the group has committed on outbound.messages, summed over its partitions."""
+    admin = KafkaAdminClient(bootstrap_servers=world.broker)
+    try:
+        return sum(o.offset for o in admin.list_consumer_group_offsets(group).values())
+    finally:
+        admin.close()
+
+
+def test_sigterm_lets_sends_under_way_finish_and_what_is_settled_is_committed_as_it_goes(world: KafkaWorld,
+                                                                                       tmp_path: Path) -> None:
+    """Kubernetes stops deliver with SIGTERM: sends under way finish (exit 130), nothing is sent twice by the next
+    run, nothing is lost; and offsets are committed while it runs (``wayfinder status`` reads them), not only
+    when it ends."""
+    world.start_worker()
+    world.publish_file(EVENTS)
+    world.tick(at(UNTIL))
+    expected, _ = simulate_messages(EVENTS, UNTIL, tmp_path / "sim")
+    assert eventually(lambda: statuses(world), lambda s: s == expected) == expected
+    latest, _ = world.messages()
+    emails = {mid for mid, m in latest.items()
+              if m["status"] == "sent" and m["channel"] == "email" and m["recipient_email"]}
+    ledger = tmp_path / "ledger.sqlite3"
+    env = world.env() | {"WAYFINDER_SENDER": "People Team <people@example.com>", "WAYFINDER_LEDGER_PATH": str(ledger),
+                         "WAYFINDER_APP_ID": world.app_id}
+    slow = SlowHandler()
+    with MailServer(handler=slow) as mail:
+        env["WAYFINDER_SMTP_URL"] = mail.url
+        first = subprocess.Popen([WAYFINDER, "deliver", "--kafka", "--idle", "60"], env=env, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            eventually(lambda: len(mail.handler.message_ids()), lambda n: n >= 10, timeout=120)
+            committed = eventually(lambda: _committed(world, f"{world.app_id}-delivery"), lambda n: n > 0,
+                                   timeout=30)
+            assert committed > 0  # while it runs
+            first.send_signal(signal.SIGTERM)
+            _, err = first.communicate(timeout=60)
+        finally:
+            if first.poll() is None:
+                first.kill()
+        assert first.returncode == 130, err[-2000:]
+        assert "stopping: finishing the sends under way" in err
+        sent_before = len(mail.handler.message_ids())
+        assert sent_before < len(emails)  # it stopped before the end
+        slow.pause = 0.0
+        second = deliver(world, mail, ledger)
+        assert "delivered" in second.stdout, second.stderr[-2000:]
+        assert "sent again" not in second.stdout + second.stderr  # nothing was in doubt
+        ids = mail.handler.message_ids()
+        assert len(ids) == len(set(ids)) == len(emails)  # each once: none twice, none lost
     receipts = [json.loads(v or b"{}") for _, v in world.read("delivery.receipts")]
     assert {r["message_id"] for r in receipts if r["status"] == "delivered"} == emails

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import sqlite3
 from collections.abc import AsyncIterator
@@ -261,6 +262,7 @@ def test_messages_waiting_on_an_open_circuit_leave_the_slots_to_other_connectors
     settings = DeliverySettings(concurrency=2, circuit_breaker={"failure_threshold": 1, "reset_timeout_seconds": 60},
                                 retry={"give_up_after_seconds": 600})
     ledger = SqliteLedger(tmp_path / "ledger.sqlite3")
+    settled: list[str] = []
 
     async def source() -> AsyncIterator[Message]:
         for m in [*emails, *posts]:  # the email first: in the past they took every slot
@@ -270,7 +272,7 @@ def test_messages_waiting_on_an_open_circuit_leave_the_slots_to_other_connectors
         receipts, dead = JsonlSink(tmp_path / "receipts.jsonl"), JsonlSink(tmp_path / "dead.jsonl")
         runner = DeliveryRunner({"email": down, "intranet": portal}, ledger=ledger, receipts=receipts,
                                 dead_letters=dead, settings=settings, rand=lambda: 0.5)
-        running = asyncio.create_task(runner.run(source()))
+        running = asyncio.create_task(runner.run(source(), settled=lambda m: settled.append(m.message_id)))
         await asyncio.wait_for(portal.all_in.wait(), timeout=5)  # while the email circuit is still open
         runner.stop()
         summary = await running
@@ -286,9 +288,11 @@ def test_messages_waiting_on_an_open_circuit_leave_the_slots_to_other_connectors
     # the two emails in email's slots were waiting (to retry, for the circuit); the other four had not started
     assert (summary.delivered, summary.left_for_next_run, summary.failed_total) == (3, 2, 0)
     assert down.tries == 1  # the circuit opened at the first refusal
+    assert not set(settled) & {m.message_id for m in emails}  # left for the next run: deliver --kafka rereads them
 
 
-def test_a_message_refused_before_sending_is_failed_without_counting_an_attempt(tmp_path: Path) -> None:
+def test_a_message_refused_before_sending_is_failed_without_counting_an_attempt(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     refused = [make_message(1, subject="Hi\r\nBcc: evil@attacker.example"), make_message(2, recipient_email=None)]
     connector = SmtpConnector(SmtpServer.from_url("smtp://127.0.0.1:9?starttls=false"),  # never reached
                               sender=parse_mailbox("hr@example.com"))
@@ -303,17 +307,23 @@ def test_a_message_refused_before_sending_is_failed_without_counting_an_attempt(
         receipts, dead = JsonlSink(tmp_path / "receipts.jsonl"), JsonlSink(tmp_path / "dead.jsonl")
         runner = DeliveryRunner({"email": connector}, ledger=ledger, receipts=receipts, dead_letters=dead,
                                 settings=DeliverySettings(), metrics=DeliveryMetrics(registry))
-        summary = await runner.run(source())
+        summary = await runner.run(source(), settled=lambda m: settled.append(m.message_id))
         await receipts.close()
         await dead.close()
         return summary
 
+    settled: list[str] = []
     try:
-        summary = asyncio.run(scenario())
+        with caplog.at_level(logging.WARNING, logger="wayfinder.connectors.runner"):
+            summary = asyncio.run(scenario())
         rows = [ledger.lookup(m.message_id) for m in refused]
     finally:
         ledger.close()
     assert summary.attempts == 0 and summary.failed == {"invalid_message": 1, "no_recipient_address": 1}
+    assert sorted(settled) == sorted(m.message_id for m in refused)  # failed for good: settled
+    # the ids are keys of the log record (the JSON log lines carry them), not only words in the text
+    assert sorted((r.message_id, r.connector, r.reason) for r in caplog.records) == sorted(  # type: ignore[attr-defined]
+        [(refused[0].message_id, "smtp", "invalid_message"), (refused[1].message_id, "smtp", "no_recipient_address")])
     assert [(r.state, r.attempts) for r in rows if r] == [("failed", 0), ("failed", 0)]
     receipts = [json.loads(line) for line in (tmp_path / "receipts.jsonl").read_text().splitlines()]
     assert [(r["status"], r["attempts"]) for r in receipts] == [("failed", 0), ("failed", 0)]
@@ -475,3 +485,25 @@ def test_a_receipt_that_could_not_be_written_stops_the_run_before_anything_is_se
     assert main(["deliver", "--messages", str(tmp_path)]) == 0
     assert sent == [make_message(1).message_id]
     assert '"status":"delivered"' in (tmp_path / "receipts.jsonl").read_text()
+
+
+# -- deliver --kafka: what may be committed ----------------------------------------------------------------
+def test_offsets_are_committable_up_to_the_first_record_not_settled() -> None:
+    from aiokafka import TopicPartition
+
+    from wayfinder.connectors.kafka import Settled
+
+    a, b = TopicPartition("t", 0), TopicPartition("t", 1)
+    settled = Settled()
+    for offset in range(5):
+        settled.read(a, offset)
+    settled.read(b, 7)
+    assert settled.committable() == {a: 0, b: 7}
+    for offset in (0, 1, 3):
+        settled.settle(a, offset)
+    assert settled.committable() == {a: 2, b: 7}  # 2 is not settled: a restart reads it (and 3, 4) again
+    settled.settle(a, 2)
+    settled.settle(b, 7)
+    assert settled.committable() == {a: 4, b: 8}
+    settled.settle(a, 4)
+    assert settled.committable() == {a: 5, b: 8}

@@ -16,7 +16,7 @@ from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.streams.health import RestoreWatch, WorkerHealth, partition_lag
 from wayfinder.streams.metrics import StreamMetrics
 from wayfinder.streams.settings import WorkerSettings
-from wayfinder.telemetry import JsonFormatter, add_standard_collectors, one_line_records
+from wayfinder.telemetry import JsonFormatter, QuietRepeats, add_standard_collectors, one_line_records
 from wayfinder.web.metrics import WebMetrics
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "wayfinder.json"
@@ -244,3 +244,23 @@ def test_a_lag_measurement_that_ends_after_a_rebalance_shows_only_the_partitions
     sample = h.metrics.registry.get_sample_value
     assert sample("wayfinder_consumer_lag_messages", {"topic": "p.hris.events", "partition": "0"}) is None
     assert sample("wayfinder_consumer_lag_messages", {"topic": "p.hris.events", "partition": "1"}) == 5
+
+
+def test_a_kafka_clients_repeated_line_is_written_once_per_interval_with_a_count() -> None:
+    """With the broker away aiokafka wrote the same error thousands of times a second (26 MB in 70 s)."""
+    now = [0.0]
+    quiet = QuietRepeats(seconds=10.0, clock=lambda: now[0])
+
+    def record(name: str, msg: str) -> logging.LogRecord:
+        return logging.LogRecord(name, logging.ERROR, __file__, 1, msg, None, None)
+
+    passed = []
+    for i in range(3000):
+        now[0] = i * 0.01  # 30 s of 100 lines a second
+        r = record("aiokafka.client", "Unable connect to node with id %s")
+        if quiet.filter(r):
+            passed.append(r.getMessage() if r.args else str(r.msg))
+    assert len(passed) == 3
+    assert passed[0] == "Unable connect to node with id %s"
+    assert passed[1].endswith("[999 more like this in the last 10 s left out]")
+    assert all(quiet.filter(record("wayfinder.worker", "same line")) for _ in range(5))  # ours pass untouched

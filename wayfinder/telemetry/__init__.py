@@ -9,12 +9,13 @@ from wayfinder.telemetry.logs import (
     TEXT_FORMAT,
     JsonFormatter,
     LogFormat,
+    QuietRepeats,
     configure_logging,
     escape_controls,
     logging_config,
     one_line_records,
 )
 
-__all__ = ["LOG_FORMATS", "TEXT_FORMAT", "Check", "HealthServer", "JsonFormatter", "LogFormat", "Verdict",
-           "add_standard_collectors", "configure_logging", "escape_controls", "logging_config", "one_line_records",
-           "serve"]
+__all__ = ["LOG_FORMATS", "TEXT_FORMAT", "Check", "HealthServer", "JsonFormatter", "LogFormat", "QuietRepeats",
+           "Verdict", "add_standard_collectors", "configure_logging", "escape_controls", "logging_config",
+           "one_line_records", "serve"]

@@ -13,8 +13,9 @@ import json
 import logging
 import re
 import sys
+import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -115,6 +116,36 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)  # ASCII: no character a line splitter breaks on
 
 
+class QuietRepeats(logging.Filter):
+    """The same line of a Kafka client (same logger and message) at most once per ``seconds``, the next one saying
+    how many were left out: with the broker away aiokafka writes "Unable connect to node" thousands of times a
+    second, which buries every other line and fills a disk in minutes. Other loggers pass untouched."""
+
+    def __init__(self, seconds: float = 10.0, prefixes: tuple[str, ...] = ("aiokafka", "kafka"),
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.prefixes = prefixes
+        self._clock = clock
+        self._last: dict[tuple[str, str], tuple[float, int]] = {}  # (logger, message) -> (when let through, left out)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self.prefixes):
+            return True
+        key = (record.name, str(record.msg))
+        now = self._clock()
+        seen = self._last.get(key)
+        if seen is not None and now - seen[0] < self.seconds:
+            self._last[key] = (seen[0], seen[1] + 1)
+            return False
+        if seen is not None and seen[1]:
+            record.msg = f"{record.msg} [{seen[1]} more like this in the last {now - seen[0]:.0f} s left out]"
+        if len(self._last) > 1000:  # messages with their values in them: forget, rather than grow
+            self._last.clear()
+        self._last[key] = (now, 0)
+        return True
+
+
 def _formatter(fmt: LogFormat) -> logging.Formatter:
     return JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
 
@@ -125,6 +156,7 @@ def configure_logging(level: int | str, fmt: LogFormat = "text") -> None:
     one_line_records()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_formatter(fmt))
+    handler.addFilter(QuietRepeats())
     handler.wayfinder = True  # type: ignore[attr-defined]
     root = logging.getLogger()
     # Ours replaces ours (main() may run again in one process); a handler someone else put there (a test's
@@ -142,7 +174,8 @@ def logging_config(level: str, fmt: LogFormat) -> dict[str, Any] | None:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
+        "filters": {"quiet_repeats": {"()": QuietRepeats}},
         "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "json", "level": level,
-                                 "stream": "ext://sys.stderr"}},
+                                 "stream": "ext://sys.stderr", "filters": ["quiet_repeats"]}},
         "root": {"level": level, "handlers": ["default"]},
     }

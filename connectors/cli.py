@@ -429,6 +429,7 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
                                     settings=settings, metrics=DeliveryMetrics(registry),
                                     retry_failed=retry_failed, switch=control.current, hold="wait",
                                     asked_at=source.asked_at)
+            source.stopped = lambda: runner.stopping  # a stop ends the reading too, not only the sending
             keeping = asyncio.create_task(keep_every(COMMIT_EVERY_SECONDS))
             try:
                 with _stop_on_signals(runner):

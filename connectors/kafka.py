@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -67,6 +67,7 @@ class KafkaMessages:
     _where: dict[int, tuple[TopicPartition, int]] = field(default_factory=dict)  # by id() of a message given out
     _unwritten: list[tuple[DeadLetter, TopicPartition, int]] = field(default_factory=list)
     _committed: dict[TopicPartition, int] = field(default_factory=dict)
+    stopped: Callable[[], bool] = lambda: False  # asked between polls: a stopped run reads nothing more
 
     async def __aenter__(self) -> KafkaMessages:
         self._consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, group_id=self.group,
@@ -110,7 +111,7 @@ class KafkaMessages:
             msg = "use KafkaMessages as an async context manager"
             raise RuntimeError(msg)
         idle = 0.0
-        while idle < self.idle_seconds:
+        while idle < self.idle_seconds and not self.stopped():
             batches = await consumer.getmany(timeout_ms=1000, max_records=500)
             if not any(batches.values()):
                 idle += 1.0

@@ -28,7 +28,7 @@ from wayfinder.streams.ordering import encode_watermark
 from wayfinder.streams.publish import route
 from wayfinder.streams.routing import partition_of
 from wayfinder.streams.settings import WorkerSettings
-from wayfinder.streams.wire import encode_mailbox_input, encode_tick
+from wayfinder.streams.wire import Record, encode_mailbox_input, encode_tick
 
 CHAIN = """apiVersion: wayfinder/v1
 kind: Journey
@@ -165,27 +165,40 @@ def test_inputs_from_a_producer_with_another_partitioner_are_forwarded_to_their_
     p = Pipeline()
     p.employees.partitions = 4
     lines = (examples_dir() / "events.jsonl").read_bytes().splitlines()
-    inbox = deque((_librdkafka_partition(route(line)[1], 4), route(line)[1], line) for line in lines)
-    forwarded = 0
+    hops = _fed_with_hops(p, deque((_librdkafka_partition(route(line)[1], 4), route(line)[1], line)
+                                   for line in lines))
+    assert hops
+    for came_on, r in hops:
+        assert r.key is not None and r.value is not None and r.partition is not None
+        assert r.partition == partition_of(r.key.encode(), 4) != came_on
+    timers = [k.split(":", 2)[1:] for k in p.employees.table.keys() if k.startswith("t:")]
+    assert timers
+    assert all(int(part) == partition_of(rest.split("\x1f")[0].encode(), 4) for part, rest in timers)
+    _tick_every_partition(p, 4)
+    assert p.out == expected
+
+
+def _fed_with_hops(p: Pipeline, inbox: deque[tuple[int, bytes | None, bytes]]) -> list[tuple[int, Record]]:
+    """Each (partition, key, value) through the employee stage, an input it forwards fed next (the hop comes
+    before later events); the forwarded records, each with the partition its input came on."""
+    hops = []
     while inbox:
         partition, key, value = inbox.popleft()
         for r in p.feed(p.employees, "hris", key, value, partition=partition):
             if r.topic == "hris":
-                assert r.key is not None and r.value is not None and r.partition is not None
-                assert r.partition == partition_of(r.key.encode(), 4) != partition
-                inbox.appendleft((r.partition, r.key.encode(), r.value))  # the hop comes before later events
-                forwarded += 1
+                hops.append((partition, r))
+                assert r.key is not None and r.value == value and r.partition is not None  # forwarded unchanged
+                inbox.appendleft((r.partition, r.key.encode(), r.value))
         p.drain()
-    assert forwarded > 0
-    timers = [k.split(":", 2)[1:] for k in p.employees.table.keys() if k.startswith("t:")]
-    assert timers
-    assert all(int(part) == partition_of(rest.split("\x1f")[0].encode(), 4) for part, rest in timers)
+    return hops
+
+
+def _tick_every_partition(p: Pipeline, partitions: int) -> None:
     for _ in range(3):
-        for partition in range(4):
+        for partition in range(partitions):
             p.feed(p.employees, "ticks", None, encode_tick(UNTIL), partition=partition)
         p.drain()
         p.feed(p.mailboxes, "mticks", None, encode_tick(UNTIL))
-    assert p.out == expected
 
 
 def _event_id(line: bytes) -> bytes | None:
@@ -205,23 +218,12 @@ def test_inputs_not_keyed_by_their_subject_are_forwarded_to_their_subjects_parti
     p.employees.partitions = 4
     lines = (examples_dir() / "events.jsonl").read_bytes().splitlines()
     key_of = (lambda line: None) if keyed == "unkeyed" else _event_id
-    inbox = deque((n % 4, key_of(line), line) for n, line in enumerate(lines))
-    forwarded = 0
-    while inbox:
-        partition, key, value = inbox.popleft()
-        for r in p.feed(p.employees, "hris", key, value, partition=partition):
-            if r.topic == "hris":
-                assert r.key is not None and r.value == value and r.partition == partition_of(r.key.encode(), 4)
-                assert r.key == decode_event(value).subject
-                inbox.appendleft((r.partition, r.key.encode(), r.value))
-                forwarded += 1
-        p.drain()
-    assert forwarded > len(lines) // 2
-    for _ in range(3):
-        for partition in range(4):
-            p.feed(p.employees, "ticks", None, encode_tick(UNTIL), partition=partition)
-        p.drain()
-        p.feed(p.mailboxes, "mticks", None, encode_tick(UNTIL))
+    hops = _fed_with_hops(p, deque((n % 4, key_of(line), line) for n, line in enumerate(lines)))
+    assert len(hops) > len(lines) // 2
+    for _, r in hops:
+        assert r.key is not None and r.value is not None and r.partition == partition_of(r.key.encode(), 4)
+        assert r.key == decode_event(r.value).subject
+    _tick_every_partition(p, 4)
     assert p.out == expected
 
 

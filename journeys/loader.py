@@ -251,17 +251,39 @@ def _salvage_fields(doc: Document, e: ValidationError, model: type[BaseModel]) -
 
 
 def _stand_in_steps(steps: Any, broken: set[int]) -> list[Any] | None:
-    """``steps`` with each broken one replaced by a one-second wait of the same id; None when one cannot stand in
-    for it (no usable id, or a ``wait_for``, which changes what ``event`` is in the steps after it)."""
+    """``steps`` with each broken one replaced by a stand-in of the same id (:func:`_stand_in`); None when one
+    cannot stand in for it."""
     if not isinstance(steps, list):
         return None
     out = list(steps)
     for i in broken:
-        step = steps[i] if i < len(steps) else None
-        if not isinstance(step, dict) or not isinstance(step.get("id"), str) or "wait_for" in step:
+        stand_in = _stand_in(steps[i]) if i < len(steps) else None
+        if stand_in is None:
             return None
-        out[i] = {"id": step["id"], "wait": {"for": "1s"}}
+        out[i] = stand_in
     return out
+
+
+def _stand_in(step: Any) -> dict[str, Any] | None:
+    """A step that does what a broken one does for the steps around it: a one-second wait with its id, keeping the
+    jumps it makes that can be read (so what it leads to is not reported unreachable). A ``wait_for`` stands in as
+    a wait for the same event, with a timeout if it has one (what ``event`` may be in the steps after it). None
+    without a usable id, or for a ``wait_for`` whose event type cannot be read."""
+    if not isinstance(step, dict) or not isinstance(step.get("id"), str):
+        return None
+    def jumps(action: Any, *keys: str) -> dict[str, str]:
+        return {k: v for k in keys if isinstance(action, dict) and isinstance(v := action.get(k), str)}
+    if "wait_for" in step:
+        action = step["wait_for"]
+        awaited = action.get("event") if isinstance(action, dict) else None
+        if not isinstance(awaited, str) or not awaited:
+            return None
+        timeout = {"timeout": "1s"} if "timeout" in action else {}  # whether the steps after it may see the trigger
+        return {"id": step["id"], "wait_for": {"event": awaited, **timeout, **jumps(action, "on_timeout")}}
+    targets = jumps(step.get("branch"), "then", "else")
+    if "then" in targets:
+        return {"id": step["id"], "branch": {"if": "true", **targets}}
+    return {"id": step["id"], "wait": {"for": "1s"}}
 
 
 def _salvage_catalog(doc: Document, e: ValidationError) -> _Parsed | None:
@@ -385,7 +407,7 @@ def load(sources: Sources) -> tuple[Definitions, list[Problem]]:
         loader.read(sources.policy, explicit=True, expect="Policy")
     defs = Definitions(files=loader.files, broken_templates=loader.broken_templates)
     problems = list(loader.problems)
-    _build(loader.parsed, defs, problems)
+    _build(loader.parsed, loader.broken, defs, problems)
     problems += check_definitions([(p.doc, p.model, p.template_id) for p in loader.parsed], loader.broken,
                                   {*defs.templates, *defs.broken_templates}, defs.catalog.topics)
     defs.positions = journey_positions([(p.doc, p.model, p.template_id) for p in loader.parsed])
@@ -410,7 +432,7 @@ def load_or_raise(sources: Sources) -> Definitions:
 
 
 # -- cross-checks --------------------------------------------------------------------------
-def _build(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) -> None:
+def _build(parsed: list[_Parsed], broken: list[Document], defs: Definitions, problems: list[Problem]) -> None:
     _build_catalog(parsed, defs, problems)
     _build_templates(parsed, defs, problems)
     policies = [p for p in parsed if isinstance(p.model, Policy)]
@@ -439,15 +461,22 @@ def _build(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) ->
             first[key] = p.doc
             _check_journey(p.doc, p.model, defs, problems)
     if policies and isinstance(policies[0].model, Policy):
-        _check_digests(policies[0].doc, policies[0].model, parsed, defs, problems)
+        _check_digests(policies[0].doc, policies[0].model, parsed, _broken_journeys(broken), defs, problems)
     _check_protected_attributes(parsed, defs, problems)
-    _check_journey_tests(parsed, problems)
+    _check_journey_tests(parsed, _broken_journeys(broken), problems)
 
 
-def _check_digests(doc: Document, policy: Policy, parsed: list[_Parsed], defs: Definitions,
+def _broken_journeys(broken: list[Document]) -> set[str]:
+    """The ids of journeys whose own errors kept them from being read: known to what names them (their errors are
+    reported where they are, not again as unknown journeys)."""
+    return {doc.data["id"] for doc in broken
+            if isinstance(doc.data, dict) and doc.data.get("kind") == "Journey" and isinstance(doc.data.get("id"), str)}
+
+
+def _check_digests(doc: Document, policy: Policy, parsed: list[_Parsed], broken: set[str], defs: Definitions,
                    problems: list[Problem]) -> None:
     """A digest's template is loaded and its journeys exist (README "Digests")."""
-    journeys = {p.model.id for p in parsed if isinstance(p.model, Journey)}
+    journeys = {p.model.id for p in parsed if isinstance(p.model, Journey)} | broken
     for role, rule in policy.digests.items():
         if defs.templates and rule.template not in defs.templates and rule.template not in defs.broken_templates:
             hint = " (the bundled one is digest/summary)" if rule.template != "digest/summary" else \
@@ -461,14 +490,16 @@ def _check_digests(doc: Document, policy: Policy, parsed: list[_Parsed], defs: D
                                             + (f"; did you mean {near[0]!r}?" if near else "")))
 
 
-def _check_journey_tests(parsed: list[_Parsed], problems: list[Problem]) -> None:
+def _check_journey_tests(parsed: list[_Parsed], broken: set[str], problems: list[Problem]) -> None:
     """A journey test's references, as ``wayfinder test`` would meet them one at a time: the journeys it names,
     ``until``, each event as simulate decodes it, and the journeys and steps its expectations name. With no
-    journeys read at all, the test alone is checked."""
-    steps: dict[str, set[str]] = {}
+    journeys read at all, the test alone is checked. The steps of a journey in ``broken`` are not known (None):
+    nothing is said about them."""
+    read: dict[str, set[str]] = {}
     for p in parsed:
         if isinstance(p.model, Journey):
-            steps.setdefault(p.model.id, set()).update(s.id for s in p.model.steps)
+            read.setdefault(p.model.id, set()).update(s.id for s in p.model.steps)
+    steps: dict[str, set[str] | None] = {**read, **dict.fromkeys(broken)}
     for p in parsed:
         if isinstance(p.model, JourneyTestDoc):
             label = f"journey test {p.model.id}"
@@ -491,12 +522,13 @@ def _test_inputs(doc: Document, test: JourneyTestDoc, label: str, problems: list
                                         f"refuses: {e.code}: {e.detail}"))
 
 
-def _test_references(doc: Document, test: JourneyTestDoc, label: str, steps: dict[str, set[str]],
+def _test_references(doc: Document, test: JourneyTestDoc, label: str, steps: dict[str, set[str] | None],
                      problems: list[Problem]) -> None:
     for i, jid in enumerate(test.journeys or []):
         if jid not in steps:
             problems.append(doc.problem(("journeys", i), f"{label}: unknown journey {jid!r}" + suggest(jid, steps)))
-    in_scope = {s for jid in steps if test.journeys is None or jid in test.journeys for s in steps[jid]}
+    scope = [steps[jid] for jid in steps if test.journeys is None or jid in test.journeys]
+    in_scope = None if None in scope else {s for known in scope if known is not None for s in known}
     expectations: list[tuple[str, Sequence[ExpectedMessage | ExpectedTask]]] = [
         ("messages", test.expect.messages), ("tasks", test.expect.tasks)]
     for kind, expected in expectations:
@@ -506,7 +538,7 @@ def _test_references(doc: Document, test: JourneyTestDoc, label: str, steps: dic
                                             f"{want.journey!r}" + suggest(want.journey, steps)))
                 continue
             known = steps[want.journey] if want.journey is not None else in_scope
-            if want.step is not None and want.step not in known:
+            if want.step is not None and known is not None and want.step not in known:
                 problems.append(doc.problem(("expect", kind, i, "step"), f"{label}: unknown step {want.step!r}"
                                             + suggest(want.step, known)))
 

@@ -457,18 +457,64 @@ steps:
     assert only(lines, "leavetype").startswith("journeys/j.yaml:13:75: journey j: step hello: send.when: ")
 
 
-def test_a_broken_wait_for_is_not_stood_in_for(write_files: WriteFiles) -> None:
-    """A ``wait_for`` sets what ``event`` is in the steps after it: without it they would be checked against the
-    trigger's event, so such a journey is reported as broken and nothing more."""
+def test_a_broken_wait_for_stands_in_as_a_wait_for_its_event(write_files: WriteFiles) -> None:
+    """A ``wait_for`` sets what ``event`` is in the steps after it: a broken one stands in as a wait for the same
+    event (with a timeout, as it has one), so the steps after it are checked against that event's data, and the
+    step only its ``on_timeout`` leads to is not reported unreachable."""
     root = write_files({"journeys/j.yaml": HEAD + """steps:
   - id: w
-    wait_for: {event: hris.leave.ended, timeout: 3x}
+    wait_for: {event: hris.leave.ended, when: 'event.data.leave_type ==', timeout: 3x, on_timeout: nudge}
   - id: hello
-    send: {channel: email, template: new-parent/welcome, when: event.data.return_date == "2026-01-01"}
+    send: {channel: email, template: new-parent/welcome, when: event.data.retrun_date == "2026-01-01"}
+  - id: done
+    end: {}
+  - id: nudge
+    send: {channel: email, template: new-parent/welcom}
 """})
     lines = problems_of(root)
     assert only(lines, "3x").startswith("journeys/j.yaml:10:")
-    assert not [line for line in lines if "return_date" in line]
+    assert only(lines, "wait_for.when").startswith("journeys/j.yaml:10:")
+    assert only(lines, "retrun_date").startswith("journeys/j.yaml:12:75: journey j: step hello: send.when: ")
+    assert "hris.leave.ended" in only(lines, "retrun_date")
+    assert only(lines, "welcom'").startswith("journeys/j.yaml:16:38: ")
+    assert not [line for line in lines if "reached" in line]
+    assert len(lines) == 4, lines
+
+
+def test_a_wait_for_whose_event_cannot_be_read_leaves_its_journey_unchecked_not_unknown(
+        write_files: WriteFiles) -> None:
+    """Its journey is reported broken and nothing more: a journey test and a digest that name it do not call it
+    unknown, and the test's steps are not checked against a journey that could not be read."""
+    root = write_files({
+        "journeys/j.yaml": HEAD + """steps:
+  - id: w
+    wait_for: {event: "", timeout: 3d}
+  - id: hello
+    send: {channel: email, template: new-parent/welcome, when: event.data.retrun_date == "2026-01-01"}
+""",
+        "journeys/t.yaml": """apiVersion: wayfinder/v1
+kind: JourneyTest
+id: t
+journeys: [j]
+events:
+  - type: hris.leave.started
+    time: "2026-01-05T08:00:00Z"
+    subject: E1
+    data: {leave_type: parental, start_date: "2026-01-05"}
+expect:
+  messages:
+    - {journey: j, step: hello}
+    - {journey: k, step: hello}
+""",
+        "journeys/p.yaml": """apiVersion: wayfinder/v1
+kind: Policy
+digests: {manager: {every: daily, journeys: [j, k]}}
+"""})
+    lines = problems_of(root)
+    assert only(lines, "wait_for.event: String should have").startswith("journeys/j.yaml:10:")
+    assert only(lines, "test t: unknown journey 'k'").startswith("journeys/t.yaml:13:17: ")
+    assert only(lines, "p.yaml.*unknown journey 'k'").startswith("journeys/p.yaml:3:49: ")
+    assert not [line for line in lines if "'j'" in line or "retrun_date" in line or "unknown step" in line]
 
 
 @pytest.mark.parametrize(("where", "text"), [("wait: {for: 99999999999999d}", "'99999999999999d'"),

@@ -18,6 +18,12 @@ class RecipientChoices(Protocol):
     paused_until: datetime | None
 
 
+def nothing_to_keep(p: Preferences) -> bool:
+    """Choices a box that does not exist yet need not be made for: no opt-out and no pause (quiet hours and the
+    timezone only place what a box holds)."""
+    return not (p.opt_out_channels or p.opt_out_topics or p.paused_until)
+
+
 def keep_choices(state: RecipientChoices, p: Preferences) -> None:
     state.opt_out_channels = list(p.opt_out_channels)
     state.opt_out_topics = list(p.opt_out_topics)

@@ -25,14 +25,18 @@ from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.model import Policy
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import Message, Task, stable_id
-from wayfinder.journeys.state import EmployeeState
+from wayfinder.journeys.state import EmployeeState, OpenTaskRef
 from wayfinder.journeys.templates import split_footer, text_to_html, with_footer
 from wayfinder.vocabulary import parse_instant
 
-__all__ = ["choices", "escalate", "hold_for_review", "kept_choices", "preferences_changed", "review_decided"]
+__all__ = ["choices", "close_escalation", "escalate", "hold_for_review", "kept_choices", "preferences_changed",
+           "review_decided"]
 
 Subtopics = Callable[[str], frozenset[str]]
 """A topic and every topic below it (``CatalogGraph.subtopics``)."""
+
+Lookup = Callable[[str], Profile | None]
+"""Another person's profile by id (``steps.Directory``)."""
 
 EDITABLE = ("subject", "text", "html")
 
@@ -46,8 +50,7 @@ def hold_for_review(state: EmployeeState, message: Message, now: datetime, polic
 
 
 def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
-                   recipient: Profile | None, on_leave: LeaveRule = "defer", policy: Policy | None = None
-                   ) -> list[Effect]:
+                   recipient: Profile | None, on_leave: LeaveRule = "defer") -> list[Effect]:
     """Approve (the message goes through the recipient's mailbox from now) or reject; refuse a decision on a
     message that is not pending, or by the person the message is about or for."""
     data = event.data
@@ -60,8 +63,11 @@ def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
     del state.awaiting_approval[held.message_id]
     decided = held.model_copy(update={"reviewer_id": reviewer, "reviewed_at": now})
     # A decision after the review window closes the escalation task it opened: nothing is left for that person.
-    closed = [] if policy is None else [OpenTask(t.cancelled("decided", now)) for t in _escalated(state, held, now,
-                                                                                                  policy)]
+    closed = close_escalation(state, held, "decided", now)
+    if held.recipient_id not in (None, held.employee_id) and recipient is None:
+        # The recipient is gone since it was made (erased): nothing goes, and nothing of them stays in the record.
+        state.delivered.difference_update(held.resources)
+        return [Decide(decided.redacted("no_recipient", now)), *closed]
     if data["decision"] == "reject":
         reason = data.get("reason") or "rejected_by_reviewer"
         state.delivered.difference_update(held.resources)  # never delivered: they may be offered again (SPEC §5)
@@ -101,15 +107,20 @@ def preferences_changed(state: EmployeeState, event: CloudEvent, now: datetime, 
     for key in ("opt_out_channels", "opt_out_topics", "quiet_hours", "paused_until"):
         if key in data:
             prefs[key] = data[key]
-    if data.get("locale"):
-        state.profile.fields["locale"] = data["locale"]
+    if "locale" in data:  # replaces it; null takes it away (the default locale again)
+        if data["locale"]:
+            state.profile.fields["locale"] = data["locale"]
+        else:
+            state.profile.fields.pop("locale", None)
     return [choices(state, now, subtopics)]
 
 
 def kept_choices(state: EmployeeState) -> tuple[Any, ...]:
-    """The choices a mailbox keeps (opt-outs, pause), to tell whether an upsert changed them."""
+    """What a mailbox keeps or places its messages by (opt-outs, pause, quiet hours, timezone), to tell whether an
+    upsert changed it."""
     prefs = state.profile.preferences
-    return prefs.get("opt_out_channels"), prefs.get("opt_out_topics"), prefs.get("paused_until")
+    return (prefs.get("opt_out_channels"), prefs.get("opt_out_topics"), prefs.get("paused_until"),
+            state.profile.quiet_hours, state.profile.timezone)
 
 
 def choices(state: EmployeeState, now: datetime, subtopics: Subtopics) -> Preferences:
@@ -122,27 +133,45 @@ def choices(state: EmployeeState, now: datetime, subtopics: Subtopics) -> Prefer
                        state.profile.timezone, state.profile.quiet_window)
 
 
-def escalate(state: EmployeeState, timer: ReviewTimer, now: datetime, policy: Policy) -> list[Effect]:
-    """Nobody decided within the review window: the message stays undelivered and a person gets a task."""
+def escalate(state: EmployeeState, timer: ReviewTimer, now: datetime, policy: Policy, lookup: Lookup
+             ) -> list[Effect]:
+    """Nobody decided within the review window: the message stays undelivered and a person gets a task, kept open
+    in the state until it is completed, or closed when the message is decided, suppressed or erased."""
     held = state.awaiting_approval.get(timer.message_id)
     if held is None:
         return []
-    return [OpenTask(_escalation(state, held, now, policy))]
-
-
-def _escalation(state: EmployeeState, held: Message, at: datetime, policy: Policy) -> Task:
-    hr_partner = state.profile.get("hr_partner_id")
-    assignee = policy.review_escalation or (hr_partner if isinstance(hr_partner, str) else None)
-    return Task(task_id=stable_id("t", held.message_id, "review_escalation"), employee_id=state.employee_id,
-                assignee="review_escalation", assignee_id=assignee, journey_id=held.journey_id,
+    task = Task(task_id=_escalation_id(held), employee_id=state.employee_id, assignee="review_escalation",
+                assignee_id=_escalation_contact(state, policy, lookup), journey_id=held.journey_id,
                 journey_version=held.journey_version, step_id=held.step_id,
                 title="A message has waited too long for review",
                 note=f"Message {held.message_id} ({held.journey_id}, step {held.step_id}) has had no decision "
                      f"for {policy.review_window}. It will not be sent unless someone approves it.",
-                created_at=at)
+                created_at=now)
+    state.open_tasks[task.task_id] = OpenTaskRef(trigger_source=None, trigger_id=None, task=task)
+    return [OpenTask(task)]
 
 
-def _escalated(state: EmployeeState, held: Message, now: datetime, policy: Policy) -> list[Task]:
-    """The escalation task of ``held``, if its review window had ended before ``now`` (its timer fired)."""
-    due = held.created_at + parse_duration(policy.review_window)
-    return [_escalation(state, held, due, policy)] if due <= now else []
+def _escalation_id(held: Message) -> str:
+    return stable_id("t", held.message_id, "review_escalation")
+
+
+def _escalation_contact(state: EmployeeState, policy: Policy, lookup: Lookup) -> str | None:
+    """``Policy.review_escalation``; without one, the HR partner's lead (their manager), or the HR partner when
+    their lead is not known."""
+    if policy.review_escalation:
+        return policy.review_escalation
+    hr_partner = state.profile.get("hr_partner_id")
+    if not isinstance(hr_partner, str) or not hr_partner:
+        return None
+    partner = lookup(hr_partner)
+    lead = partner.get("manager_id") if partner is not None else None
+    return lead if isinstance(lead, str) and lead and lead != hr_partner else hr_partner
+
+
+def close_escalation(state: EmployeeState, held: Message, reason: str, at: datetime) -> list[Effect]:
+    """The open escalation task of ``held`` (its review window ended), closed: ``decided``, or the reason the
+    message was withdrawn (an erasure leaves ids only). Nothing when it was not escalated or is done."""
+    ref = state.open_tasks.pop(_escalation_id(held), None)
+    if ref is None:
+        return []
+    return [OpenTask(ref.task.erased(at) if reason == "erased" else ref.task.cancelled(reason, at))]

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from wayfinder.journeys._time import local_at, next_allowed, zone
-from wayfinder.journeys.boxes import cancels, keep_choices, refusal, withdrawn
+from wayfinder.journeys.boxes import cancels, keep_choices, nothing_to_keep, refusal, withdrawn
 from wayfinder.journeys.effects import (
     CancelPending,
     Decide,
@@ -126,6 +126,8 @@ class Digests:
             return DigestOutcome(None)
         if isinstance(item, CancelPending):
             return DigestOutcome(None) if state is None else self.cancel(state, item, now)
+        if state is None and isinstance(item, Preferences) and nothing_to_keep(item):
+            return DigestOutcome(None)
         box = state or DigestState(recipient_id=item.mailbox)
         if isinstance(item, Gather):
             return self.gather(box, item, now)

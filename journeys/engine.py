@@ -139,7 +139,10 @@ class Engine:
         if event.type == EventType.CORRECTION:
             return Outcome(state, self._correct(state, event, at, directory))
         done = corrections.task_done(state, event.data, at) if event.type == HUMAN_TASK_COMPLETED else None
-        chose = event.type == EventType.UPSERTED and isinstance(event.data.get("preferences"), dict)
+        # What the person's mailbox keeps or places by may change: their preferences, or their timezone when they
+        # move (a first profile's timezone places nothing: nothing is held for them yet under another).
+        chose = event.type == EventType.UPSERTED and (isinstance(event.data.get("preferences"), dict) or (
+            "timezone" in event.data and "timezone" in state.profile.fields))
         before = decisions.kept_choices(state) if chose else None
         zone = state.profile.timezone
         state.update_profile(event.type, event.data, event.time, stale=stale)
@@ -173,7 +176,7 @@ class Engine:
         recipient = state.profile if rid in (None, state.employee_id) else directory(rid or "")
         journey = defs.journeys.get((message.journey_id, message.journey_version)) if message is not None else None
         rule = rule_for(journey, message.recipient_role if message is not None else "employee")
-        return decisions.review_decided(state, event, at, recipient, rule, defs.policy)
+        return decisions.review_decided(state, event, at, recipient, rule)
 
     def _correct(self, state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory) -> list[Effect]:
         """A correction: a rescinded trigger ends what it started (what waits to go is suppressed, reason
@@ -233,7 +236,7 @@ class Engine:
         if state is None:
             return Outcome(None)
         if isinstance(timer, ReviewTimer):
-            return Outcome(state, decisions.escalate(state, timer, now.astimezone(UTC), self.policy))
+            return Outcome(state, decisions.escalate(state, timer, now.astimezone(UTC), self.policy, directory))
         e = state.enrollments.get(timer.journey_id)
         if e is None or e.enrollment_id != timer.enrollment_id or e.token != timer.token or e.waiting == "no":
             return Outcome(state)
@@ -323,7 +326,8 @@ class Engine:
 
     @staticmethod
     def _cancel(state: EmployeeState, journey_id: str | None, reason: str, now: datetime) -> list[Effect]:
-        """Suppress what waits for approval here, and ask the mailboxes to drop what they hold."""
+        """Suppress what waits for approval here (and close the escalation task of one that waited too long), and
+        ask the mailboxes to drop what they hold."""
         effects: list[Effect] = []
         for mid, held in list(state.awaiting_approval.items()):
             if journey_id is None or held.journey_id == journey_id:
@@ -332,6 +336,7 @@ class Engine:
                 out = held.redacted(reason, now) if reason == "erased" else held.with_status(
                     "suppressed", reason=reason, at=now)
                 effects.append(Decide(out))
+                effects.extend(decisions.close_escalation(state, held, reason, now))
         if state.mailboxes:
             effects.append(CancelPending(state.employee_id, journey_id, reason, tuple(sorted(state.mailboxes)), now))
         return effects

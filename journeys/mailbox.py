@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._time import next_allowed, parse_window, zone
-from wayfinder.journeys.boxes import cancels, keep_choices, refusal, withdrawn
+from wayfinder.journeys.boxes import cancels, keep_choices, nothing_to_keep, refusal, withdrawn
 from wayfinder.journeys.effects import (
     CancelPending,
     Decide,
@@ -83,6 +83,8 @@ class Mailbox:
             if state is None:
                 return MailboxOutcome(None)  # nothing waits in a mailbox that does not exist
             return self.cancel(state, item.employee_id, item.journey_id, item.reason, now)
+        if state is None and isinstance(item, Preferences) and nothing_to_keep(item):
+            return MailboxOutcome(None)
         box = state or MailboxState(recipient_id=item.mailbox)
         if isinstance(item, Dispatch):
             return self.dispatch(box, item, now)
@@ -183,33 +185,14 @@ class Mailbox:
         return effects
 
     def prefer(self, state: MailboxState, p: Preferences, now: datetime) -> MailboxOutcome:
-        """New preferences; a pause holds every waiting message due before its end until then, in order; a pause
-        shortened or lifted lets what it held go sooner."""
+        """New preferences: everything waiting here is placed again, in order, from now, under the new pause, quiet
+        hours and timezone, with the cap (a pause holds what is due before its end until then, or later if quiet
+        hours or the cap say so; one shortened or lifted lets what it held go sooner). A message whose time comes
+        out as before keeps its record and its timer."""
         now = now.astimezone(UTC)
         keep_choices(state, p)
-        effects: list[Effect] = []
-        until = p.paused_until
-        if until is None or until <= now:
-            return MailboxOutcome(state, self._place_again(state, p, now))
-        for mid, message in sorted(state.pending.items(), key=lambda kv: kv[1].scheduled_for):
-            if message.scheduled_for >= until:
-                continue
-            held = message.with_status("deferred", reason="paused", at=until)
-            state.pending[mid] = held
-            state.slots = [s.model_copy(update={"at": until}) if s.message_id == mid else s for s in state.slots]
-            effects += [Decide(held), Schedule(until, MailboxTimer(state.recipient_id, mid))]
-        if not effects:
-            effects = self._place_again(state, p, now)
-        return MailboxOutcome(state, effects)
-
-    def _place_again(self, state: MailboxState, p: Preferences, now: datetime) -> list[Effect]:
-        """A pause that ended sooner than a message it held: everything waiting here is dispatched again, in order,
-        from now (the recipient's timezone and quiet hours come with their choices), as ``_release`` does after a
-        leave. A message whose time and reason come out as before keeps its record and its timer."""
-        held_for = [m for m in state.pending.values() if m.reason == "paused" and (
-            state.paused_until is None or m.scheduled_for > state.paused_until)]
-        if not held_for or p.timezone is None:
-            return []
+        if not state.pending or p.timezone is None:
+            return MailboxOutcome(state)
         waiting, state.pending = list(state.pending.values()), {}
         gone = {m.message_id for m in waiting}
         state.slots = [s for s in state.slots if s.message_id not in gone]
@@ -217,9 +200,12 @@ class Mailbox:
         for message in waiting:
             rule: LeaveRule = state.leave_rules.pop(message.message_id, "defer")
             placed = self.dispatch(state, Dispatch(state.recipient_id, message, p.timezone, p.quiet_hours, rule), now)
-            if state.pending.get(message.message_id) != message:
+            now_held = state.pending.get(message.message_id)
+            if now_held is not None and now_held.scheduled_for == message.scheduled_for:
+                state.pending[message.message_id] = message  # as before: its record and its timer stand
+            else:
                 effects += placed.effects
-        return effects
+        return MailboxOutcome(state, effects)
 
     def cancel(self, state: MailboxState, employee_id: str | None, journey_id: str | None, reason: str,
                now: datetime) -> MailboxOutcome:

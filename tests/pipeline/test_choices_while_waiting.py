@@ -226,3 +226,125 @@ def test_a_late_copy_of_an_event_with_a_newer_time_does_not_enter_the_journey_ag
     runner.run([person("E1"), first, person("E1", "2026-06-15T00:00:00Z"),  # lets the first key go
                 copy, leave("other", "2026-08-03T09:00:00Z")], at("2026-09-01T00:00:00Z"))
     assert sorted(m.created_at for m in runner.messages.values()) == [at(LEAVE_AT), at("2026-08-03T09:00:00Z")]
+
+
+THRICE = HELLO.replace('body: "Hello."}', 'body: "Hello."}\n'
+                       '  - id: again\n    send: {channel: email, subject: "Again", body: "Hello again."}\n'
+                       '  - id: third\n    send: {channel: email, subject: "Third", body: "And again."}')
+ONE_A_WEEK = QUIET + "frequency_cap: {max: 1, per: 7d}\n"
+
+
+def test_a_pause_set_while_messages_wait_keeps_the_quiet_hours_and_the_cap(write_files: WriteFiles) -> None:
+    """A pause moves what it holds to its end through the mailbox's own rules: an end inside quiet hours waits for
+    them to end, and what waits behind the cap stays a cap window apart (SPEC §4)."""
+    runner = runner_for(write_files, {"hello": HELLO}, QUIET)
+    runner.run([person("E1"), leave("l1", EVENING),  # 21:00 in Berlin: held until 08:00
+                prefs("p1", "2026-05-04T20:00:00Z", paused_until="2026-05-05T19:30:00Z")],  # ends 21:30 Berlin
+               at("2026-05-20T00:00:00Z"))
+    assert (only(runner).status, only(runner).scheduled_for) == ("sent", at("2026-05-06T06:00:00Z"))
+
+    events = [person("E1"), leave("l1", LEAVE_AT), prefs("p1", "2026-05-05T09:00:00Z",
+                                                          paused_until="2026-05-12T09:00:00Z")]
+    runner = runner_for(write_files, {"hello": THRICE}, ONE_A_WEEK)
+    runner.run(events[:2], at("2026-05-05T00:00:00Z"))
+    assert sorted(m.scheduled_for for m in runner.messages.values()) == [
+        at(LEAVE_AT), at("2026-05-11T09:00:00Z"), at("2026-05-18T09:00:00Z")]
+    runner.run(events[2:], at("2026-06-01T00:00:00Z"))
+    went = {m.step_id: (m.status, m.scheduled_for) for m in runner.messages.values()}
+    assert went == {"hi": ("sent", at(LEAVE_AT)), "again": ("sent", at("2026-05-12T09:00:00Z")),
+                    "third": ("sent", at("2026-05-19T09:00:00Z"))}  # a week after the one the pause held
+    _, latest = events_through_stages(runner.engine.defs, events, at("2026-06-01T00:00:00Z"))
+    assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+
+
+def test_quiet_hours_changed_while_a_message_waits_place_it_again(write_files: WriteFiles) -> None:
+    for change in (prefs("p1", "2026-05-04T19:30:00Z", quiet_hours="18:00-10:00"),
+                   person("E1", "2026-05-04T19:30:00Z", preferences={"quiet_hours": "18:00-10:00"})):
+        runner = runner_for(write_files, {"hello": HELLO}, QUIET)
+        runner.run([person("E1"), leave("l1", EVENING)], at(EVENING))
+        assert only(runner).scheduled_for == at("2026-05-05T06:00:00Z")  # 08:00 in Berlin
+        runner.run([change], at("2026-05-20T00:00:00Z"))
+        assert (only(runner).status, only(runner).scheduled_for) == ("sent", at("2026-05-05T08:00:00Z")), change.type
+
+
+def test_preferences_that_place_nothing_make_no_mailbox(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"hello": HELLO}, QUIET)
+    runner.run([person("E1"), prefs("p1", "2026-05-04T19:30:00Z", quiet_hours="18:00-10:00"),
+                person("E1", "2026-05-04T19:40:00Z", timezone="Europe/Paris")], at("2026-05-05T00:00:00Z"))
+    assert runner.mailboxes == {} and runner.digest_boxes == {}
+
+
+def test_a_null_locale_takes_the_chosen_locale_away(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"hello": HELLO})
+    runner.run([person("E1"), prefs("p1", "2026-05-01T09:00:00Z", locale="fr-FR")], at("2026-05-01T10:00:00Z"))
+    assert runner.states["E1"].profile.locale == "fr-FR"
+    runner.run([prefs("p2", "2026-05-02T09:00:00Z", locale=None)], at("2026-05-02T10:00:00Z"))
+    assert runner.states["E1"].profile.locale is None
+
+
+def _escalated(write_files: WriteFiles, policy: str = "review_window: 2d\n", *people: CloudEvent) -> EmbeddedRunner:
+    runner = runner_for(write_files, {"care": SENSITIVE}, policy)
+    runner.run([person("E1"), *people, ev("l1", "hris.leave.started", LEAVE_AT, leave_type="bereavement",
+                                          start_date="2026-05-04")], at("2026-05-07T00:00:00Z"))
+    (task,) = runner.tasks.values()
+    assert (task.assignee, task.status) == ("review_escalation", "open")
+    return runner
+
+
+def test_an_exit_or_an_erasure_closes_the_escalation_of_the_message_it_withdraws(write_files: WriteFiles) -> None:
+    runner = _escalated(write_files)
+    runner.run([ev("t1", "hris.employee.terminated", "2026-05-07T09:00:00Z", date="2026-05-07",
+                   reason="resignation")], at("2026-05-08T00:00:00Z"))
+    (task,) = runner.tasks.values()
+    assert (only(runner).status, only(runner).reason) == ("suppressed", "exited")
+    assert (task.status, task.reason, task.closed_at) == ("cancelled", "exited", at("2026-05-07T09:00:00Z"))
+
+    runner = _escalated(write_files)
+    runner.run([ev("x1", "privacy.erasure.requested", "2026-05-07T09:00:00Z")], at("2026-05-08T00:00:00Z"))
+    (task,) = runner.tasks.values()
+    assert (task.status, task.reason, task.title, task.note) == ("cancelled", "erased", "(erased)", "")
+    assert runner.states == {}
+
+
+def test_a_completed_escalation_stays_completed_when_the_message_is_decided(write_files: WriteFiles) -> None:
+    runner = _escalated(write_files)
+    (task,) = runner.tasks.values()
+    runner.run([ev("c1", "wayfinder.task.completed", "2026-05-07T08:00:00Z", task_id=task.task_id, actor_id="G1"),
+                decide("d1", "2026-05-07T09:00:00Z", only(runner).message_id)], at("2026-05-08T00:00:00Z"))
+    (task,) = runner.tasks.values()
+    assert (task.status, only(runner).status) == ("completed", "approved")
+
+
+def test_a_review_nobody_made_goes_to_the_hr_partners_lead_or_the_policys_contact(write_files: WriteFiles) -> None:
+    """Issue 8: "a task for the HR partner's lead or a configured group"."""
+    lead = person("H1", manager_id="L1", hr_partner_id=None)
+    assert next(iter(_escalated(write_files, "review_window: 2d\n", lead).tasks.values())).assignee_id == "L1"
+    assert next(iter(_escalated(write_files).tasks.values())).assignee_id == "H1"  # their lead is not known
+    configured = _escalated(write_files, "review_window: 2d\nreview_escalation: people-leads\n", lead)
+    assert next(iter(configured.tasks.values())).assignee_id == "people-leads"
+
+
+TO_MANAGER = SENSITIVE.replace('send: {channel: email, subject:', 'send: {channel: email, to: manager, subject:')
+
+
+def test_an_approval_for_a_recipient_erased_since_sends_nothing_and_keeps_nothing_of_them(
+        write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"care": TO_MANAGER})
+    runner.run([person("E1"), person("M1", manager_id=None, given_name="Mordecai"),
+                ev("l1", "hris.leave.started", LEAVE_AT, leave_type="bereavement", start_date="2026-05-04")],
+               at(LEAVE_AT))
+    held = only(runner)
+    assert (held.status, held.recipient_id) == ("pending_approval", "M1")
+    runner.run([ev("x1", "privacy.erasure.requested", "2026-05-04T10:00:00Z", "M1"),
+                decide("d1", "2026-05-04T11:00:00Z", held.message_id)], at("2026-05-20T00:00:00Z"))
+    message = only(runner)
+    assert (message.status, message.reason, message.reviewer_id) == ("suppressed", "no_recipient", "H1")
+    assert "m1@example.com" not in message.model_dump_json() and "Mordecai" not in message.model_dump_json()
+
+
+def test_a_move_to_another_timezone_places_what_waits_in_the_new_one(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"hello": HELLO}, QUIET)
+    runner.run([person("E1"), leave("l1", EVENING)], at(EVENING))
+    assert only(runner).scheduled_for == at("2026-05-05T06:00:00Z")  # 08:00 in Berlin
+    runner.run([person("E1", "2026-05-04T19:30:00Z", timezone="Asia/Tokyo")], at("2026-05-20T00:00:00Z"))
+    assert (only(runner).status, only(runner).scheduled_for) == ("sent", at("2026-05-04T23:00:00Z"))  # 08:00 there

@@ -17,8 +17,8 @@ from pydantic.fields import FieldInfo
 from wayfinder.journeys.profile import Locale, ProfileUpdate, QuietHours, Timezone
 from wayfinder.vocabulary import EventType, iso
 
-__all__ = ["EARLIEST", "ERASURE", "LATEST", "SENSITIVE_EVENT_TYPES", "CloudEvent", "DecodeError", "decode_event",
-           "distinct", "iso"]
+__all__ = ["EARLIEST", "ERASURE", "LATEST", "RATING_EVENTS", "SENSITIVE_EVENT_TYPES", "CloudEvent", "DecodeError",
+           "decode_event", "distinct", "iso", "rating_of"]
 
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
@@ -130,10 +130,21 @@ class TaskCompleted(_Data):
     task_id: Annotated[str, Field(min_length=1)]
 
 
+Rating = Annotated[StrictInt, Field(ge=-1, le=1)]
+
+
 class Engagement(_Data):
     message_id: str | None = None
     resource_id: str | None = None
-    rating: Annotated[StrictInt, Field(ge=-1, le=1)] | None = None
+    rating: Rating | None = None
+
+
+class ResourceRated(_Data):
+    """A person rates a resource (-1, 0 or 1), wherever they met it."""
+
+    resource_id: Annotated[str, Field(min_length=1)]
+    rating: Rating
+    message_id: str | None = None
 
 
 class WellbeingSignal(_Data):
@@ -189,6 +200,7 @@ DATA_MODELS: dict[str, type[BaseModel]] = {
     "engagement.message.opened": Engagement,
     "engagement.message.clicked": Engagement,
     "engagement.message.feedback": Engagement,
+    "engagement.resource.rated": ResourceRated,
     "wellbeing.signal": WellbeingSignal,
     "privacy.erasure.requested": ErasureRequested,
     "wayfinder.review.decided": ReviewDecided,
@@ -196,6 +208,17 @@ DATA_MODELS: dict[str, type[BaseModel]] = {
 }
 
 ERASURE = EventType.ERASURE_REQUESTED.value
+RATING_EVENTS = frozenset({EventType.MESSAGE_FEEDBACK.value, EventType.RESOURCE_RATED.value})
+
+
+def rating_of(event: CloudEvent) -> int | None:
+    """The rating an event gives (-1, 0 or 1): only a rating event's; the engine's ranking, the fairness report
+    and ``wayfinder feedback aggregate`` all count by this."""
+    if event.type not in RATING_EVENTS:
+        return None
+    value = event.data.get("rating")
+    return value if isinstance(value, int) and not isinstance(value, bool) and -1 <= value <= 1 else None
+
 SENSITIVE_EVENT_TYPES = frozenset({EventType.WELLBEING_SIGNAL.value})
 
 

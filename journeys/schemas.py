@@ -74,6 +74,7 @@ _SPEC_DATA: dict[str, tuple[str, ...]] = {
     "engagement.message.opened": ("message_id", "resource_id", "rating"),
     "engagement.message.clicked": ("message_id", "resource_id", "rating"),
     "engagement.message.feedback": ("message_id", "resource_id", "rating"),
+    "engagement.resource.rated": ("resource_id", "rating", "message_id?"),
     "wellbeing.signal": ("signal", "score", "evidence"),
     "privacy.erasure.requested": (),
     "wayfinder.review.decided": ("message_id", "decision", "reviewer_id", "reason?", "edits?"),

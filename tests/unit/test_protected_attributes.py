@@ -177,8 +177,8 @@ def test_holdout_is_a_percentage_and_sensitive_journeys_have_none(write_files: W
     assert problems_of(root) == [
         "journeys/a.yaml:6:10: journey j: holdout: holdout is a percentage above 0% and at most 50%, such as 5%, "
         "not '60%'",
-        "journeys/b.yaml:1:1: journey k: a sensitive journey cannot have a holdout: nobody in a sensitive moment is "
-        "left without help",
+        "journeys/b.yaml:7:10: journey k: holdout: a sensitive journey cannot have a holdout: nobody in a sensitive "
+        "moment is left without help",
         "journeys/c.yaml:6:10: journey c: holdout: Input should be a valid string",
     ]
 

@@ -157,6 +157,27 @@ class ErasureRequested(_Data):
     pass
 
 
+class OriginalEvent(_Data):
+    source: Annotated[str, Field(min_length=1)]
+    id: Annotated[str, Field(min_length=1)]
+
+
+class FieldChange(_Data):
+    old: Any = None
+    new: Any
+
+
+class Correction(_Data):
+    """An HR system corrects an earlier event, named by its ``source`` and ``id`` (README: an extension to SPEC
+    §2): it did not happen (``rescind``), or it did with ``changes`` ``{field: {old, new}}`` (``amend``)."""
+
+    original: OriginalEvent
+    action: Literal["rescind", "amend"]
+    original_type: str | None = None
+    reason: str | None = None
+    changes: dict[str, FieldChange] | None = None
+
+
 class ReviewEdits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -203,6 +224,7 @@ DATA_MODELS: dict[str, type[BaseModel]] = {
     "engagement.resource.rated": ResourceRated,
     "wellbeing.signal": WellbeingSignal,
     "privacy.erasure.requested": ErasureRequested,
+    "hris.correction": Correction,
     "wayfinder.review.decided": ReviewDecided,
     "wayfinder.preferences.changed": PreferencesChanged,
 }

@@ -83,7 +83,7 @@ _SPEC_DATA: dict[str, tuple[str, ...]] = {
     # extensions: a person works a task (wayfinder serve), an HR system corrects an earlier event
     "wayfinder.task.claimed": ("task_id", "actor_id", "journey_id", "step_id", "note?"),
     "wayfinder.task.completed": ("task_id", "actor_id", "journey_id", "step_id", "note?"),
-    "hris.correction": ("original", "original_type", "action", "reason", "changes?"),
+    "hris.correction": ("original", "original_type?", "action", "reason?", "changes?"),
 }
 
 

@@ -93,6 +93,10 @@ def test_upserted_unknown_profile_fields_are_kept() -> None:
     ("wellbeing.signal", {"signal": "workload_spike", "score": 0.92, "evidence": "many late nights"}),
     ("wellbeing.signal", {"signal": "workload_spike", "score": 1}),
     ("privacy.erasure.requested", {}),
+    ("hris.correction", {"original": {"source": "hris/x", "id": "hris-1"}, "action": "rescind"}),
+    ("hris.correction", {"original": {"source": "hris/x", "id": "hris-1"}, "original_type": "hris.employee.hired",
+                         "action": "amend", "reason": "start_date_corrected",
+                         "changes": {"start_date": {"old": "2026-03-09", "new": "2026-03-23"}}}),
 ])
 def test_known_types_with_valid_data(etype: str, data: dict[str, Any]) -> None:
     event = decode_event(raw(type=etype, data=data))
@@ -211,6 +215,13 @@ INVALID_DATA: list[tuple[str, dict[str, Any], str]] = [
     ("engagement.resource.rated", {"resource_id": "x5"}, "rating"),
     ("engagement.resource.rated", {"rating": 1}, "resource_id"),
     ("engagement.resource.rated", {"resource_id": "", "rating": 1}, "resource_id"),
+    ("hris.correction", {"original": {"source": "h"}, "action": "obliterate"}, "original.id"),
+    ("hris.correction", {"original": {"source": "h"}, "action": "obliterate"}, "action"),
+    ("hris.correction", {"original": {"source": "", "id": "x"}, "action": "rescind"}, "original.source"),
+    ("hris.correction", {"original": "hris-1", "action": "rescind"}, "original"),
+    ("hris.correction", {"action": "rescind"}, "original"),
+    ("hris.correction", {"original": {"source": "h", "id": "x"}, "action": "amend",
+                         "changes": {"start_date": {"old": "2026-03-09"}}}, "changes.start_date.new"),
 ]
 
 

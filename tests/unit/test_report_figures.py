@@ -329,4 +329,4 @@ def test_a_group_below_four_fifths_is_a_finding_even_when_it_may_be_chance() -> 
     (found,) = findings(report)
     assert found.startswith("j: enrollment for department = B: 70%")
     assert found.endswith("impact ratio 0.70 against the best group, below four fifths; the difference may be "
-                          "chance (its 95% interval includes none)")
+                          "chance (its 95% interval includes zero)")

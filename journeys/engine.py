@@ -31,7 +31,7 @@ from wayfinder.journeys.effects import (
     Refuse,
     ReviewTimer,
 )
-from wayfinder.journeys.events import ERASURE, CloudEvent
+from wayfinder.journeys.events import ERASURE, RATING_EVENTS, CloudEvent, rating_of
 from wayfinder.journeys.leave import note_leave, rescind_leave, rule_for
 from wayfinder.journeys.model import Journey, WaitForStep, WaitStep
 from wayfinder.journeys.profile import Profile
@@ -47,7 +47,8 @@ HUMAN_TASK_COMPLETED = "wayfinder.task.completed"  # an extension: a person comp
 __all__ = ["MAX_STEPS_PER_RUN", "Directory", "Engine", "Outcome", "event_view"]
 
 MAX_STEPS_PER_RUN = 200
-_ENGAGEMENT_BONUS = {"engagement.message.opened": 0.1, "engagement.message.clicked": 0.5}
+_ENGAGEMENT_BONUS = {EventType.MESSAGE_OPENED.value: 0.1, EventType.MESSAGE_CLICKED.value: 0.5}
+_ENGAGEMENT_TYPES = frozenset(_ENGAGEMENT_BONUS) | RATING_EVENTS  # what moves this person's ranking
 
 
 @dataclass
@@ -259,15 +260,15 @@ class Engine:
     # -- event handling ---------------------------------------------------------------------
     @staticmethod
     def _note_engagement(state: EmployeeState, event: CloudEvent) -> None:
-        if not event.type.startswith("engagement."):
+        """An open or a click of a resource, and a rating of one (-1, 0 or 1, by a rating event only, as the
+        fairness report and ``wayfinder feedback aggregate`` count them), move it for this person; no other
+        ``engagement.*`` type does."""
+        if event.type not in _ENGAGEMENT_TYPES:
             return
         rid = event.data.get("resource_id")
         if not isinstance(rid, str):
             return
-        bonus = _ENGAGEMENT_BONUS.get(event.type, 0.0)
-        rating = event.data.get("rating")
-        if isinstance(rating, int):
-            bonus += float(rating)
+        bonus = _ENGAGEMENT_BONUS.get(event.type, 0.0) + (rating_of(event) or 0)
         state.feedback[rid] = state.feedback.get(rid, 0.0) + bonus
 
     def _exits(self, run: Run, event: CloudEvent, view: dict[str, Any], *, stale: bool) -> None:

@@ -17,8 +17,8 @@ from pydantic.fields import FieldInfo
 from wayfinder.journeys.profile import Locale, ProfileUpdate, QuietHours, Timezone
 from wayfinder.vocabulary import EventType, iso
 
-__all__ = ["EARLIEST", "ERASURE", "LATEST", "SENSITIVE_EVENT_TYPES", "CloudEvent", "DecodeError", "decode_event",
-           "distinct", "iso"]
+__all__ = ["EARLIEST", "ERASURE", "LATEST", "RATING_EVENTS", "SENSITIVE_EVENT_TYPES", "CloudEvent", "DecodeError",
+           "decode_event", "distinct", "iso", "rating_of"]
 
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
@@ -130,10 +130,21 @@ class TaskCompleted(_Data):
     task_id: Annotated[str, Field(min_length=1)]
 
 
+Rating = Annotated[StrictInt, Field(ge=-1, le=1)]
+
+
 class Engagement(_Data):
     message_id: str | None = None
     resource_id: str | None = None
-    rating: Annotated[StrictInt, Field(ge=-1, le=1)] | None = None
+    rating: Rating | None = None
+
+
+class ResourceRated(_Data):
+    """A person rates a resource (-1, 0 or 1), wherever they met it."""
+
+    resource_id: Annotated[str, Field(min_length=1)]
+    rating: Rating
+    message_id: str | None = None
 
 
 class WellbeingSignal(_Data):
@@ -144,6 +155,27 @@ class WellbeingSignal(_Data):
 
 class ErasureRequested(_Data):
     pass
+
+
+class OriginalEvent(_Data):
+    source: Annotated[str, Field(min_length=1)]
+    id: Annotated[str, Field(min_length=1)]
+
+
+class FieldChange(_Data):
+    old: Any = None
+    new: Any
+
+
+class Correction(_Data):
+    """An HR system corrects an earlier event, named by its ``source`` and ``id`` (README: an extension to SPEC
+    §2): it did not happen (``rescind``), or it did with ``changes`` ``{field: {old, new}}`` (``amend``)."""
+
+    original: OriginalEvent
+    action: Literal["rescind", "amend"]
+    original_type: str | None = None
+    reason: str | None = None
+    changes: dict[str, FieldChange] | None = None
 
 
 class ReviewEdits(BaseModel):
@@ -189,13 +221,26 @@ DATA_MODELS: dict[str, type[BaseModel]] = {
     "engagement.message.opened": Engagement,
     "engagement.message.clicked": Engagement,
     "engagement.message.feedback": Engagement,
+    "engagement.resource.rated": ResourceRated,
     "wellbeing.signal": WellbeingSignal,
     "privacy.erasure.requested": ErasureRequested,
+    "hris.correction": Correction,
     "wayfinder.review.decided": ReviewDecided,
     "wayfinder.preferences.changed": PreferencesChanged,
 }
 
 ERASURE = EventType.ERASURE_REQUESTED.value
+RATING_EVENTS = frozenset({EventType.MESSAGE_FEEDBACK.value, EventType.RESOURCE_RATED.value})
+
+
+def rating_of(event: CloudEvent) -> int | None:
+    """The rating an event gives (-1, 0 or 1): only a rating event's; the engine's ranking, the fairness report
+    and ``wayfinder feedback aggregate`` all count by this."""
+    if event.type not in RATING_EVENTS:
+        return None
+    value = event.data.get("rating")
+    return value if isinstance(value, int) and not isinstance(value, bool) and -1 <= value <= 1 else None
+
 SENSITIVE_EVENT_TYPES = frozenset({EventType.WELLBEING_SIGNAL.value})
 
 

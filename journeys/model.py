@@ -370,11 +370,14 @@ class Journey(Frozen):
             raise ValueError(msg)
         return value
 
-    @model_validator(mode="after")
-    def _no_holdout_when_sensitive(self) -> Journey:
-        return _unless(self, (self.holdout is not None and self.sensitivity == "sensitive",
-                              "a sensitive journey cannot have a holdout: nobody in a sensitive moment is left "
-                              "without help"))
+    @field_validator("holdout")
+    @classmethod
+    def _no_holdout_when_sensitive(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A field validator (``sensitivity`` comes before), so the problem is placed at ``holdout``."""
+        if value is not None and info.data.get("sensitivity") == "sensitive":
+            msg = "a sensitive journey cannot have a holdout: nobody in a sensitive moment is left without help"
+            raise ValueError(msg)
+        return value
 
     @cached_property
     def holdout_share(self) -> float:

@@ -5,7 +5,9 @@ document. They are kept for aggregate reporting only, so ``validate`` rejects a 
 condition or a catalog eligibility rule that reads one: ``employee.NAME``,
 ``employee.attributes.NAME``, ``employee["NAME"]``, ``employee.attributes["NAME"]`` (``has(...)``
 included), and any use of ``employee`` or ``employee.attributes`` as a whole value (which could
-read every field, protected ones too). The same reads of an event's data (``event.data.NAME``,
+read every field, protected ones too): passed to a function (``size(employee)``), tested with ``in``, or the
+receiver of a method or macro (``employee.attributes.exists(k, k == 'gender')``, ``.all``, ``.filter``, ``.map``,
+``.size()``, ...). The same reads of an event's data (``event.data.NAME``,
 ``trigger.data.attributes.NAME``, ``event.data`` as a whole, ``event`` as a whole, ...) are rejected too:
 HRIS events carry the profile itself (an upsert's ``data`` is what becomes ``employee``).
 """
@@ -25,6 +27,7 @@ _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _ROOT = re.compile(r"(?<![\w.])(employee|event|trigger)\b")
 _MEMBER = re.compile(r"\s*\.\s*(\w+)")
 _INDEX = re.compile(r"\s*\[\s*('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\s*\]")
+_CALL = re.compile(r"\s*\(")
 
 REASON = "protected attributes are kept for aggregate reporting only and must never steer a journey"
 
@@ -42,10 +45,11 @@ def _blank_strings(source: str) -> str:
 
 
 def _member(source: str, code: str, pos: int) -> tuple[str | None, int]:
-    """The field named right after ``pos`` (``.name`` or ``["name"]``) and where it ends; None when none."""
+    """The field named right after ``pos`` (``.name`` or ``["name"]``) and where it ends; None when none, and
+    when ``.name(`` calls a method or macro on the value (CEL has no functions in fields: the whole value is used)."""
     m = _MEMBER.match(code, pos)
     if m is not None:
-        return m.group(1), m.end()
+        return (None, pos) if _CALL.match(code, m.end()) else (m.group(1), m.end())
     m = _INDEX.match(code, pos)
     if m is not None:
         return source[m.start(1) + 1:m.end(1) - 1], m.end()

@@ -74,6 +74,7 @@ _SPEC_DATA: dict[str, tuple[str, ...]] = {
     "engagement.message.opened": ("message_id", "resource_id", "rating"),
     "engagement.message.clicked": ("message_id", "resource_id", "rating"),
     "engagement.message.feedback": ("message_id", "resource_id", "rating"),
+    "engagement.resource.rated": ("resource_id", "rating", "message_id?"),
     "wellbeing.signal": ("signal", "score", "evidence"),
     "privacy.erasure.requested": (),
     "wayfinder.review.decided": ("message_id", "decision", "reviewer_id", "reason?", "edits?"),
@@ -82,7 +83,7 @@ _SPEC_DATA: dict[str, tuple[str, ...]] = {
     # extensions: a person works a task (wayfinder serve), an HR system corrects an earlier event
     "wayfinder.task.claimed": ("task_id", "actor_id", "journey_id", "step_id", "note?"),
     "wayfinder.task.completed": ("task_id", "actor_id", "journey_id", "step_id", "note?"),
-    "hris.correction": ("original", "original_type", "action", "reason", "changes?"),
+    "hris.correction": ("original", "original_type?", "action", "reason?", "changes?"),
 }
 
 

@@ -56,6 +56,7 @@ class EventType(StrEnum):
     MESSAGE_OPENED = "engagement.message.opened"
     MESSAGE_CLICKED = "engagement.message.clicked"
     MESSAGE_FEEDBACK = "engagement.message.feedback"
+    RESOURCE_RATED = "engagement.resource.rated"
     WELLBEING_SIGNAL = "wellbeing.signal"
     ERASURE_REQUESTED = "privacy.erasure.requested"
     CORRECTION = "hris.correction"

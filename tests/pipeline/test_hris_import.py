@@ -384,6 +384,38 @@ def test_an_export_without_the_id_column_is_refused(tmp_path: Path, capsys: pyte
     assert "none of the id columns Employee_ID is in the header; fix id_column" in capsys.readouterr().err
 
 
+def test_an_export_with_a_read_column_twice_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """csv would read the last of two Employee_ID columns, and the guess for a broken row the first: refuse."""
+    lines = WD_2.read_text(encoding="utf-8").splitlines(keepends=True)
+    twice = tmp_path / "workday-2026-03-02.csv"
+    twice.write_text(lines[0].rstrip("\r\n") + ",Employee_ID\n" + "".join(
+        line.rstrip("\r\n") + ",X9\n" for line in lines[1:]), encoding="utf-8")
+    code, events, _ = run(tmp_path, WD_MAP, twice, WD_1)
+    assert (code, events) == (1, [])
+    assert capsys.readouterr().err.strip().endswith(
+        f"{twice}: the column Employee_ID is in the header 2 times, and which one to read cannot be told; keep one "
+        "of them in the export")
+
+
+def test_a_json_cell_that_is_no_value_is_a_dead_letter(tmp_path: Path) -> None:
+    """An object is a dead letter as a list is (it became a JSON text given name), and true is no id."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("apiVersion: wayfinder/v1\nkind: Mapping\nsource: hris/x\nid_column: EmpID\n"
+                       "columns: {given_name: name, email: Email}\n", encoding="utf-8")
+    current = tmp_path / "x-2026-03-02.jsonl"
+    current.write_text("\n".join(json.dumps(r) for r in [
+        {"EmpID": "E1", "name": {"secret": "Ada"}}, {"EmpID": True, "name": "Bo"}, {"EmpID": "E3", "Email": 12},
+        {"EmpID": 4, "name": "Cy"}]) + "\n", encoding="utf-8")
+    code, events, dead = run(tmp_path, mapping, current)
+    assert code == 0
+    assert brief(events) == [("4", "hris.employee.upserted", {"given_name": "Cy"})]
+    assert [(d["row"], d["employee_id"], d["reason"]) for d in dead] == [
+        (1, "E1", "column name (given_name): an object, where one value is expected"),
+        (2, None, "column EmpID (id): true or false, where an id (text or a whole number) is expected"),
+        (3, "E3", "column Email (email): a number, where an address is expected")]
+    assert "secret" not in (tmp_path / "events.dead_letters.jsonl").read_text(encoding="utf-8")
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -483,3 +483,16 @@ def test_a_replay_with_its_old_event_time_after_the_key_was_forgotten_changes_no
     assert out.effects == [fx.Lifecycle("stale", None)]
     after = kept(out).model_dump()
     assert (after["enrollments"], after["profile"]) == (before["enrollments"], before["profile"])
+
+
+def test_only_opens_clicks_and_rating_events_move_a_resource_for_the_person(engine: Engine) -> None:
+    """Ratings count from the rating events only (as the fairness report and ``feedback aggregate`` count them);
+    another ``engagement.*`` type with a ``rating`` moves nothing."""
+    state = kept(feed(engine, None, person(),
+                      ev("o1", "engagement.message.opened", "2026-03-02T09:00:00Z", resource_id="guide", rating=1),
+                      ev("c1", "engagement.message.clicked", "2026-03-02T09:01:00Z", resource_id="guide"),
+                      ev("r1", "engagement.resource.rated", "2026-03-02T09:02:00Z", resource_id="guide", rating=-1),
+                      ev("f1", "engagement.message.feedback", "2026-03-02T09:03:00Z", resource_id="faq", rating=1),
+                      ev("w1", "engagement.whatever", "2026-03-02T09:04:00Z", resource_id="faq", rating=1000),
+                      ev("w2", "engagement.resource.rated", "2026-03-02T09:05:00Z", resource_id="faq", rating=1000)))
+    assert state.feedback == {"guide": pytest.approx(0.1 + 0.5 - 1), "faq": 1.0}

@@ -88,9 +88,15 @@ def test_upserted_unknown_profile_fields_are_kept() -> None:
     ("hris.employee.terminated", {"date": "2026-12-31", "reason": "resignation"}),
     ("onboarding.task.completed", {"task_id": "laptop-setup"}),
     ("engagement.message.feedback", {"message_id": "m-1", "resource_id": "r", "rating": -1}),
+    ("engagement.resource.rated", {"resource_id": "r", "rating": 0}),
+    ("engagement.resource.rated", {"resource_id": "r", "rating": 1, "message_id": "m-1", "comment": "kept"}),
     ("wellbeing.signal", {"signal": "workload_spike", "score": 0.92, "evidence": "many late nights"}),
     ("wellbeing.signal", {"signal": "workload_spike", "score": 1}),
     ("privacy.erasure.requested", {}),
+    ("hris.correction", {"original": {"source": "hris/x", "id": "hris-1"}, "action": "rescind"}),
+    ("hris.correction", {"original": {"source": "hris/x", "id": "hris-1"}, "original_type": "hris.employee.hired",
+                         "action": "amend", "reason": "start_date_corrected",
+                         "changes": {"start_date": {"old": "2026-03-09", "new": "2026-03-23"}}}),
 ])
 def test_known_types_with_valid_data(etype: str, data: dict[str, Any]) -> None:
     event = decode_event(raw(type=etype, data=data))
@@ -204,6 +210,18 @@ INVALID_DATA: list[tuple[str, dict[str, Any], str]] = [
     ("hris.employee.terminated", {"reason": "resignation"}, "date"),
     ("onboarding.task.completed", {"task_id": ""}, "task_id"),
     ("engagement.message.feedback", {"rating": 2}, "rating"),
+    ("engagement.resource.rated", {"resource_id": "x5", "rating": 1000}, "rating"),
+    ("engagement.resource.rated", {"resource_id": "x5", "rating": 0.5}, "rating"),
+    ("engagement.resource.rated", {"resource_id": "x5"}, "rating"),
+    ("engagement.resource.rated", {"rating": 1}, "resource_id"),
+    ("engagement.resource.rated", {"resource_id": "", "rating": 1}, "resource_id"),
+    ("hris.correction", {"original": {"source": "h"}, "action": "obliterate"}, "original.id"),
+    ("hris.correction", {"original": {"source": "h"}, "action": "obliterate"}, "action"),
+    ("hris.correction", {"original": {"source": "", "id": "x"}, "action": "rescind"}, "original.source"),
+    ("hris.correction", {"original": "hris-1", "action": "rescind"}, "original"),
+    ("hris.correction", {"action": "rescind"}, "original"),
+    ("hris.correction", {"original": {"source": "h", "id": "x"}, "action": "amend",
+                         "changes": {"start_date": {"old": "2026-03-09"}}}, "changes.start_date.new"),
 ]
 
 
@@ -220,6 +238,9 @@ def test_invalid_data_names_the_field(etype: str, data: dict[str, Any], field: s
     ("wellbeing.signal", {"signal": "workload_spike", "score": True}, "score"),
     ("engagement.message.feedback", {"rating": True}, "rating"),
     ("engagement.message.feedback", {"rating": "1"}, "rating"),
+    ("engagement.resource.rated", {"resource_id": "x5", "rating": "1"}, "rating"),
+    ("engagement.resource.rated", {"resource_id": "x5", "rating": True}, "rating"),
+    ("engagement.resource.rated", {"resource_id": "x5", "rating": 1.0}, "rating"),
 ])
 def test_numbers_must_be_json_numbers(etype: str, data: dict[str, Any], field: str) -> None:
     """The data is kept as sent, so a score of "0.9" would reach journeys as a string: refuse it."""

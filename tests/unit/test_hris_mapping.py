@@ -56,6 +56,33 @@ def test_json_values_lists_stay_lists_and_whole_numbers_read_as_integers(write_f
         to_record(mapping, {"ID": "E1", "role": ["Engineer", "Lead"]})
 
 
+@pytest.mark.parametrize(("cells", "reason", "employee"), [
+    ({"ID": "E1", "first": {"secret": "x"}}, "column first (given_name): an object, where one value is expected",
+     "E1"),
+    ({"ID": "E1", "skills": ["sql", {"secret": "x"}]},
+     "column skills (skills): an object, where one value is expected", "E1"),
+    ({"ID": "E1", "first": True}, "column first (given_name): true or false, where text is expected", "E1"),
+    ({"ID": "E1", "mail": 12}, "column mail (email): a number, where an address is expected", "E1"),
+    ({"ID": True}, "column ID (id): true or false, where an id (text or a whole number) is expected", None),
+    ({"ID": {"secret": "x"}}, "column ID (id): an object, where an id (text or a whole number) is expected", None),
+    ({"ID": ["E1"]}, "column ID (id): a list, where an id (text or a whole number) is expected", None),
+    ({"ID": 7.5}, "column ID (id): a number that is not whole, where an id (text or a whole number) is expected",
+     None),
+])
+def test_a_json_cell_that_is_no_value_of_its_field_is_refused(write_files: WriteFiles, cells: dict[str, object],
+                                                                reason: str, employee: str | None) -> None:
+    """An object is no value of any field (it read as JSON text); true or false is none outside an attribute (it
+    read as ``True``), a number no address; an id is text or a whole number. The reason names no value."""
+    mapping = load_mapping(write_files({"m.yaml": "apiVersion: wayfinder/v1\nkind: Mapping\nsource: s\n"
+                                        "id_column: ID\ncolumns: {given_name: first, email: mail, skills: skills, "
+                                        "attributes.part_time: pt}\n"}) / "m.yaml")
+    with pytest.raises(RowError) as info:
+        to_record(mapping, cells)
+    assert (info.value.reason, info.value.employee) == (reason, employee)
+    assert to_record(mapping, {"ID": 7, "pt": True, "mail": "a@example.com"}) == (
+        "7", {"email": "a@example.com", "part_time": "true", "status": "active"})
+
+
 def test_unknown_field_names_line_column_and_a_guess(write_files: WriteFiles) -> None:
     folder = write_files({"m.yaml": GOOD.replace("  country: Country", "  manger_id: Manager")})
     with pytest.raises(MappingError, match=r"m\.yaml:6:3: columns.manger_id: Value error, "

@@ -121,6 +121,37 @@ def test_reads_are_found_in_every_form_and_not_inside_strings() -> None:
     assert protected_reads("employee.attributes.gender", []) == []
 
 
+def test_a_method_or_macro_on_the_profile_or_its_attributes_uses_it_as_a_whole() -> None:
+    """``.exists(...)``, ``.size()`` and the like read every key (or value): a whole-value use, at the root's
+    column as ``size(employee.attributes)`` is; a field of that name without a call is only that field."""
+    def reads(source: str) -> list[tuple[int, str, str]]:
+        return [(r.column, r.attribute, r.how) for r in protected_reads(source, ["gender"])]
+
+    whole = "uses employee.attributes as a whole"
+    assert reads("employee.attributes.exists(k, k == 'gender')") == [(1, "gender", whole)]
+    assert reads("employee.attributes.filter(k, k.startsWith('gen')).size() > 0") == [(1, "gender", whole)]
+    assert reads("employee.attributes.all(k, k != 'gender')") == [(1, "gender", whole)]
+    assert reads("x && employee.attributes.size() > 3") == [(6, "gender", whole)]
+    assert reads("employee . attributes . exists_one (k, k == 'gender')") == [(1, "gender", whole)]
+    assert reads("employee.attributes.map(k, k).exists(k, k == 'gender')") == [(1, "gender", whole)]
+    assert reads("employee.exists(k, k == 'attributes')") == [(1, "gender", "uses the whole employee profile")]
+    assert reads("event.data.attributes.exists(k, true)") == [(1, "gender", "uses event.data.attributes as a whole")]
+    assert reads("event.data.size() > 0") == [(1, "gender", "uses event.data as a whole")]
+    assert reads("trigger.exists(k, true)") == [(1, "gender", "uses the whole trigger")]
+    # a field named like a macro is a field; a method on a field that is not protected reads only that field
+    assert reads("employee.attributes.size > 3") == []
+    assert reads("employee.department.startsWith('gen') && employee.attributes.team.size() > 0") == []
+    assert reads("employee.attributes.gender.size() > 0") == [(1, "gender", "reads employee.attributes.gender")]
+
+
+def test_validate_rejects_a_macro_over_the_attributes_at_its_column(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + "trigger: {event: hris.employee.hired}\n"
+                        "audience: employee.country == \"DE\" && employee.attributes.exists(k, k == 'gender')\n"
+                        + STEPS, "fairness.yaml": FAIRNESS})
+    assert problems_of(root, root / "fairness.yaml") == [
+        f"journeys/j.yaml:7:39: journey j: audience uses employee.attributes as a whole, {TAIL}"]
+
+
 def test_a_second_fairness_document_is_an_error(write_files: WriteFiles) -> None:
     root = write_files({"journeys/j.yaml": HEAD + "trigger: {event: hris.employee.hired}\n" + STEPS,
                         "f/a.yaml": FAIRNESS, "f/b.yaml": FAIRNESS})
@@ -146,8 +177,8 @@ def test_holdout_is_a_percentage_and_sensitive_journeys_have_none(write_files: W
     assert problems_of(root) == [
         "journeys/a.yaml:6:10: journey j: holdout: holdout is a percentage above 0% and at most 50%, such as 5%, "
         "not '60%'",
-        "journeys/b.yaml:1:1: journey k: a sensitive journey cannot have a holdout: nobody in a sensitive moment is "
-        "left without help",
+        "journeys/b.yaml:7:10: journey k: holdout: a sensitive journey cannot have a holdout: nobody in a sensitive "
+        "moment is left without help",
         "journeys/c.yaml:6:10: journey c: holdout: Input should be a valid string",
     ]
 

@@ -215,7 +215,7 @@ def test_a_copied_rating_or_click_counts_once(inputs: ReportInputs) -> None:
     """SPEC §2: the same (source, id) processed twice has the effect of once, for every report (read once)."""
     def copy(kind: str, data: dict[str, object]) -> str:
         return json.dumps({"specversion": "1.0", "id": f"{kind}-1", "source": "test/engagement", "type": kind,
-                           "time": "2026-03-05T09:00:00Z", "subject": "S01", "data": data})
+                           "time": "2026-03-05T09:00:00Z", "subject": "S15", "data": data})
 
     copies = 3 * [copy("engagement.message.feedback", {"resource_id": "r-b", "rating": -1}),
                   copy("engagement.message.clicked", {"resource_id": "r-a"})]
@@ -224,6 +224,41 @@ def test_a_copied_rating_or_click_counts_once(inputs: ReportInputs) -> None:
     again = build(inputs.journeys, inputs.fairness, inputs.messages, [], events)
     rows = {f.resource_id: f for f in feedback_rollup(again)}
     assert (rows["r-b"].ratings, rows["r-a"].clicks) == (len(world.RATINGS["r-b"]) + 1, world.CLICKS_ON_R_A + 1)
+
+
+def test_each_person_counts_once_with_their_latest_rating(inputs: ReportInputs) -> None:
+    """One person rating r-a -1 twenty times is one rating; S01 changing their mind on r-b counts as they last
+    rated it (as ``wayfinder feedback aggregate`` counts)."""
+    def rating(n: int, subject: str, resource: str, value: int, day: int) -> str:
+        return json.dumps({"specversion": "1.0", "id": f"again-{n}", "source": "test/engagement",
+                           "type": "engagement.resource.rated", "time": f"2026-03-{day:02d}T09:00:00Z",
+                           "subject": subject, "data": {"resource_id": resource, "rating": value}})
+
+    more = [rating(n, "S15", "r-a", -1, 5) for n in range(20)] + [rating(20, "S01", "r-b", 1, 6)]
+    events, skipped = read_events([json.dumps(e) for e in world.events()] + more)
+    assert skipped == 0
+    rows = {f.resource_id: f for f in feedback_rollup(build(inputs.journeys, inputs.fairness, inputs.messages, [],
+                                                            events))}
+    assert (rows["r-a"].ratings, rows["r-a"].mean_rating) == (None, None)  # 4 people: still fewer than k
+    assert (rows["r-b"].ratings, rows["r-b"].mean_rating, rows["r-b"].poorly_rated) == (10, -0.5, True)
+    # ten people each rating r-a -1 twice: ten ratings, not twenty
+    ten = [rating(100 + n, p, "r-a", -1, 7 + n % 2) for n, p in enumerate(2 * world.ENG[:10])]
+    events, _ = read_events([json.dumps(e) for e in world.events()] + ten)
+    rows = {f.resource_id: f for f in feedback_rollup(build(inputs.journeys, inputs.fairness, inputs.messages, [],
+                                                            events))}
+    assert rows["r-a"].ratings == 13 and rows["r-a"].mean_rating == pytest.approx(-8 / 13)
+
+
+def test_a_rating_outside_minus_one_to_one_is_not_a_rating(inputs: ReportInputs) -> None:
+    """The engine's rule (a dead letter, counted as a line left out): 1000 neither counts nor moves the mean."""
+    bad = json.dumps({"specversion": "1.0", "id": "r-1000", "source": "test/engagement",
+                      "type": "engagement.resource.rated", "time": "2026-03-05T09:00:00Z", "subject": "S15",
+                      "data": {"resource_id": "r-b", "rating": 1000}})
+    events, skipped = read_events([json.dumps(e) for e in world.events()] + [bad])
+    assert skipped == 1
+    rows = {f.resource_id: f for f in feedback_rollup(build(inputs.journeys, inputs.fairness, inputs.messages, [],
+                                                            events))}
+    assert (rows["r-b"].ratings, rows["r-b"].mean_rating) == (10, -0.7)
 
 
 def test_a_message_to_the_manager_is_not_what_the_employee_received(inputs: ReportInputs) -> None:
@@ -294,4 +329,4 @@ def test_a_group_below_four_fifths_is_a_finding_even_when_it_may_be_chance() -> 
     (found,) = findings(report)
     assert found.startswith("j: enrollment for department = B: 70%")
     assert found.endswith("impact ratio 0.70 against the best group, below four fifths; the difference may be "
-                          "chance (its 95% interval includes none)")
+                          "chance (its 95% interval includes zero)")

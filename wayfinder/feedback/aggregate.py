@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from wayfinder.journeys.events import CloudEvent, distinct, iso
+from wayfinder.journeys.events import CloudEvent, distinct, iso, rating_of
 
-RATING_EVENTS = frozenset({"engagement.message.feedback", "engagement.resource.rated"})
 OPEN_EVENT = "engagement.message.opened"
 CLICK_EVENT = "engagement.message.clicked"
 ERASURE_EVENT = "privacy.erasure.requested"
@@ -28,10 +27,6 @@ class _Counts:
     ratings: dict[str, int] = field(default_factory=dict)  # person -> latest rating
     opened: set[str] = field(default_factory=set)
     clicked: set[str] = field(default_factory=set)
-
-
-def _rating(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and -1 <= value <= 1 else None
 
 
 def aggregate(events: Iterable[CloudEvent], until: datetime | None = None) -> dict[str, dict[str, int]]:
@@ -48,8 +43,8 @@ def aggregate(events: Iterable[CloudEvent], until: datetime | None = None) -> di
         if not isinstance(rid, str) or not rid:
             continue
         counts = per_resource.setdefault(rid, _Counts())
-        rating = _rating(event.data.get("rating"))
-        if event.type in RATING_EVENTS and rating is not None:
+        rating = rating_of(event)
+        if rating is not None:
             counts.ratings[event.subject] = rating
         elif event.type == OPEN_EVENT:
             counts.opened.add(event.subject)

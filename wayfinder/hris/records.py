@@ -64,7 +64,10 @@ class Row:
 def _not_text(number: int, cells: dict[str, Any], problem: str, ids: tuple[str, ...], guess: str | None) -> Row:
     """A row read whole from text that is not all UTF-8: not imported; whose it is is known unless the invalid byte
     is in its id (then only ``guess``, what stands there, is)."""
-    _, employee = _cell(cells, ids)
+    try:
+        employee = _employee_id(cells, ids)
+    except RowError:
+        employee = None
     if employee is not None and "\ufffd" not in employee:
         return Row(number, None, problem, employee=employee)
     return Row(number, None, problem, guess)
@@ -191,8 +194,12 @@ def header_problem(path: Path, mapping: Mapping) -> str | None:
     header = next(csv.reader(lines, delimiter=mapping.delimiter), [])
     if (not_text := lines.taken()) is not None:  # a column name it spoils would read as blank in every row
         return f"{path}: the header row is {not_text}; save the export as UTF-8"
-    names = {h.strip() for h in header}
-    if not names & set(mapping.id_columns):
+    names = [h.strip() for h in header]
+    read = {*mapping.id_columns, *(c for f in mapping.columns for c in mapping.columns_for(f))}
+    if twice := sorted({n for n in names if n in read and names.count(n) > 1}):
+        return (f"{path}: the column {twice[0]} is in the header {names.count(twice[0])} times, and which one to "
+                "read cannot be told; keep one of them in the export")
+    if not set(names) & set(mapping.id_columns):
         return (f"{path}: none of the id columns {', '.join(mapping.id_columns)} is in the header; "
                 "fix id_column in the mapping")
     return None
@@ -208,21 +215,55 @@ def _text(value: Any) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = (json.dumps(value) if isinstance(value, dict | list) else str(value)).strip()
+    text = str(value).strip()  # a number: objects, lists and true/false never get here (_scalar, _employee_id)
     return text or None
 
 
-def _cell(cells: dict[str, Any], columns: tuple[str, ...]) -> tuple[str, str | None]:
-    """The first column present with a value, and that value; blank cells count as absent."""
+def _what(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, dict):
+        return "an object"
+    return "a list" if isinstance(value, list) else "a number that is not whole"
+
+
+def _employee_id(cells: dict[str, Any], columns: tuple[str, ...]) -> str | None:
+    """The id in the first id column with a value (blank cells count as absent): text, or a whole JSON number (a
+    JSON export's ``"id": 7`` is ``7``, as a CSV writes it); true or false, an object, a list or a fraction is no
+    id, and the row names nobody."""
     for column in columns:
-        text = _text(cells.get(column))
-        if text is not None:
-            return column, text
-    return (columns[0] if columns else ""), None
+        value = cells.get(column)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if value is None or isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+            if (text := _text(value)) is not None:
+                return text
+            continue
+        msg = f"column {column} (id): {_what(value)}, where an id (text or a whole number) is expected"
+        raise RowError(msg)
+    return None
 
 
-def _first(cells: dict[str, Any], columns: tuple[str, ...]) -> tuple[str, str | list[str] | None]:
-    """:func:`_cell` with the common case (CSV: every cell a string) inline: it runs for every cell.
+def _scalar(field: str, column: str, value: Any) -> str | None:
+    """A JSON cell that is not text: a number reads as a CSV writes it (a whole one as an integer), but is no email
+    address; true or false only in an attribute (as ``true`` / ``false``); an object in no field."""
+    if isinstance(value, bool):
+        if field.startswith("attributes."):
+            return "true" if value else "false"
+        msg = f"column {column} ({field}): true or false, where text is expected"
+        raise RowError(msg)
+    if isinstance(value, dict | list):
+        msg = f"column {column} ({field}): {_what(value)}, where one value is expected"
+        raise RowError(msg)
+    if field == "email":
+        msg = f"column {column} (email): a number, where an address is expected"
+        raise RowError(msg)
+    return _text(value)
+
+
+def _first(cells: dict[str, Any], field: str, columns: tuple[str, ...]) -> tuple[str, str | list[str] | None]:
+    """The first column present with a value, and that value; blank cells count as absent. The common case (CSV:
+    every cell a string) is inline: it runs for every cell.
 
     A JSON list stays a list, of its items' texts (blank items dropped): a list field's values, as they are."""
     for column in columns:
@@ -233,9 +274,10 @@ def _first(cells: dict[str, Any], columns: tuple[str, ...]) -> tuple[str, str | 
         if value.__class__ is str:
             text = value.strip()
         elif isinstance(value, list):
-            text = [t for t in map(_text, value) if t is not None]
+            items = (v.strip() if isinstance(v, str) else _scalar(field, column, v) for v in value if v is not None)
+            text = [t for t in items if t]
         else:
-            text = _text(value)
+            text = _scalar(field, column, value)
         if text:
             return column, text
     return "", None
@@ -353,7 +395,7 @@ class RowReader:
 
     def read(self, cells: dict[str, Any]) -> tuple[str, Record]:
         """The employee id and the record of one row; raises :class:`RowError` (with the id, if read)."""
-        _, employee = _cell(cells, self.ids)
+        employee = _employee_id(cells, self.ids)
         if employee is None:
             msg = f"no employee id (column {' or '.join(self.ids)} is blank or missing)"
             raise RowError(msg)
@@ -361,7 +403,7 @@ class RowReader:
         used: dict[str, str] = {}
         try:
             for plan in self.plans:
-                column, text = _first(cells, plan.columns)
+                column, text = _first(cells, plan.field, plan.columns)
                 if text is None:
                     continue
                 value = self._value(plan, column, text)

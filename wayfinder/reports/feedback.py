@@ -1,8 +1,9 @@
 """Feedback per resource: how often it was offered, clicked and rated, and which are offered often but rated poorly.
 
 Ratings come from ``engagement.message.feedback`` (``rating`` -1, 0 or 1) and, under the name the
-issue uses, ``engagement.resource.rated``; clicks from ``engagement.message.clicked``. An event
-counts for the resource in ``data.resource_id`` (each (``source``, ``id``) once: see ``read_events``).
+issue uses, ``engagement.resource.rated`` (``rating_of``, as the engine counts them), each person's latest rating
+of a resource once; clicks from ``engagement.message.clicked``. An event counts for the resource in
+``data.resource_id`` (each (``source``, ``id``) once: see ``read_events``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from wayfinder.journeys.events import rating_of
 from wayfinder.reports.fairness import shown_count
 from wayfinder.reports.inputs import ReportInputs
 from wayfinder.reports.people import DELIVERED
 
-RATING_EVENTS = frozenset({"engagement.message.feedback", "engagement.resource.rated"})
 CLICK_EVENT = "engagement.message.clicked"
 
 
@@ -31,10 +32,6 @@ class ResourceFeedback:
     poorly_rated: bool
 
 
-def _rating(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and -1 <= value <= 1 else None
-
-
 def feedback_rollup(inputs: ReportInputs) -> list[ResourceFeedback]:
     """Every resource offered or rated, most offered first. A count (of people, or of the clicks or ratings of
     people) is shown when it is 0 or at least k people are behind it, as in the rest of the report."""
@@ -47,20 +44,20 @@ def feedback_rollup(inputs: ReportInputs) -> list[ResourceFeedback]:
                 people[r].add(m.recipient_id)
                 messages[r] += 1
     clicks: dict[str, list[str]] = defaultdict(list)  # resource -> who clicked, once per click
-    ratings: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for e in inputs.events:
+    ratings: dict[str, dict[str, int]] = defaultdict(dict)  # resource -> person -> their latest rating
+    for e in inputs.events:  # in time order
         resource = e.data.get("resource_id")
         if not isinstance(resource, str):
             continue
         if e.type == CLICK_EVENT:
             clicks[resource].append(e.subject)
-        elif e.type in RATING_EVENTS and (rating := _rating(e.data.get("rating"))) is not None:
-            ratings[resource].append((e.subject, rating))
+        elif (rating := rating_of(e)) is not None:
+            ratings[resource][e.subject] = rating
     out = []
     for r in set(people) | set(ratings) | set(clicks):
         offered = shown_count(len(people[r]), k)
-        rated = _behind(len(ratings[r]), {who for who, _ in ratings[r]}, k)
-        given = [g for _, g in ratings[r]] if rated else []
+        rated = _behind(len(ratings[r]), set(ratings[r]), k)
+        given = list(ratings[r].values()) if rated else []
         mean = sum(given) / len(given) if given else None
         poor = (offered is not None and offered >= rules.min_offered and len(given) >= rules.min_ratings
                 and mean is not None and mean < rules.poor_below)

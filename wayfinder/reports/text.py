@@ -56,7 +56,7 @@ def findings(report: FairnessReport) -> list[str]:
             for c in b.cells:
                 if c.finding in ("flag", "watch") and c.impact_ratio is not None:
                     sure = ("the difference is meaningful (95% interval)" if c.finding == "flag" else
-                            "the difference may be chance (its 95% interval includes none)")
+                            "the difference may be chance (its 95% interval includes zero)")
                     out.append(f"{j.journey_id}: {b.metric} for {b.attribute} = {c.group}: {_pct(c.rate)} "
                                f"(95% CI {_pct(c.low)}-{_pct(c.high)}, n={c.n}), impact ratio {c.impact_ratio:.2f} "
                                f"against the best group, below four fifths; {sure}")

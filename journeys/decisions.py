@@ -58,7 +58,7 @@ def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
     if held is None:
         return [Refuse("not_pending", event.model_dump_json(), event.source, now)]
     reviewer = str(data["reviewer_id"])
-    if reviewer in (held.employee_id, held.recipient_id):
+    if reviewer.strip() in (held.employee_id, held.recipient_id):  # " M1" is M1 too
         return [Refuse("self_review", event.model_dump_json(), event.source, now)]
     del state.awaiting_approval[held.message_id]
     decided = held.model_copy(update={"reviewer_id": reviewer, "reviewed_at": now})

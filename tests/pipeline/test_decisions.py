@@ -89,7 +89,7 @@ def test_a_rejected_message_is_never_delivered(run: Run) -> None:
     assert with_reason.reason == "tone"
 
 
-@pytest.mark.parametrize("reviewer", ["E1"])  # the employee the message is about, and here its recipient too
+@pytest.mark.parametrize("reviewer", ["E1", " E1 "])  # the employee the message is about (and its recipient)
 def test_nobody_decides_on_a_message_about_themselves(run: Run, reviewer: str) -> None:
     runner, message = run(lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid, reviewer=reviewer))
     assert message.status == "pending_approval"

@@ -170,3 +170,17 @@ def test_a_count_the_header_hides_is_in_no_cell(tmp_path: Path, capsys: pytest.C
                    if j["journey_id"] == "welcome")
     assert welcome["enrolled"] is None
     assert all(b["overall"] is None and b["cells"] == [] for b in welcome["breakdowns"] if b["metric"] == "enrollment")
+
+
+def test_results_read_with_other_events_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Results of one run read with the events of another (``--events`` left out: the bundled ones) have no
+    profiles for their people, so every group would be ``unknown`` without a word."""
+    world = write_world(tmp_path)
+    args = _args(world)
+    del args[2:4]  # no --events
+    assert main(["report", "fairness", *args, "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "employees in the results have no profile in" in err and "events.jsonl" in err
+    _names_no_one(err)
+    assert main(["report", "fairness", *_args(world), "--json"]) == 0
+    assert "no profile" not in capsys.readouterr().err

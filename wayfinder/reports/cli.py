@@ -92,6 +92,12 @@ def _inputs(args: argparse.Namespace) -> ReportInputs | None:
     if n:  # each a dead letter in simulate; the report is over the others
         print(f"{n} {unit}{'s' if n > 1 else ''} of {source} could not be read as events; the report leaves "
               f"{'them' if n > 1 else 'it'} out", file=sys.stderr)
+    decided = {m.employee_id for m in inputs.messages} | {t.employee_id for t in inputs.tasks}
+    unknown = len(decided - inputs.profiles.keys())
+    if unknown:  # the results of other events (the bundled ones, when --events was left out): their groups are unknown
+        print(f"{unknown} of the {len(decided)} employees in the results have no profile in {source}: are these "
+              f"the events the results were made from (--events)? They are counted in the group 'unknown'",
+              file=sys.stderr)
     return inputs
 
 

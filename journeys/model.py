@@ -519,7 +519,7 @@ class Fairness(Frozen):
     protected: list[ProfileAttribute] = Field(
         default_factory=list, description="attributes for aggregate reporting only: no journey expression or "
                                           "catalog eligibility may read them")
-    k: Annotated[int, Field(ge=2, description="cells with fewer people are not shown")] = 10
+    k: Annotated[int, Field(ge=2, strict=True, description="cells with fewer people are not shown")] = 10
     birth_date_field: ProfileAttribute = "birth_date"
     age_bands: Annotated[list[Annotated[int, Field(ge=1, le=120)]], Field(
         description="ages where a band starts; `age_band` as an attribute uses them")] = Field(

@@ -184,3 +184,18 @@ def test_results_read_with_other_events_say_so(tmp_path: Path, capsys: pytest.Ca
     _names_no_one(err)
     assert main(["report", "fairness", *_args(world), "--json"]) == 0
     assert "no profile" not in capsys.readouterr().err
+
+
+def test_a_fairness_file_that_is_no_fairness_document_says_so(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    world = write_world(tmp_path)
+    args = _args(world)
+    journey = next((world / "defs" / "journeys").glob("*.yaml"))
+    args[args.index("--fairness") + 1] = str(journey)
+    assert main(["report", "fairness", *args, "--json"]) == 1
+    assert capsys.readouterr().err == f"{journey}: no `kind: Fairness` document in it (--fairness names the file " \
+                                      "that says what to compare)\n"
+    (world / "k.yaml").write_text("apiVersion: wayfinder/v1\nkind: Fairness\nk: true\n", encoding="utf-8")
+    args[args.index("--fairness") + 1] = str(world / "k.yaml")
+    assert main(["report", "fairness", *args, "--json"]) == 1
+    assert "k.yaml:3:4: fairness: k: Input should be a valid integer" in capsys.readouterr().err

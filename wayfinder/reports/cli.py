@@ -55,6 +55,10 @@ def _fairness(path: Path | None, found: Fairness | None) -> Fairness | None:
         return found
     file = path or examples_dir() / FAIRNESS_FILE
     defs, problems = load_for_runs(Sources(paths=[file]))
+    if defs.fairness is None and not any(p.severity == "error" and "fairness" in p.message.lower() for p in problems):
+        print(f"{file}: no `kind: Fairness` document in it (--fairness names the file that says what to compare)",
+              file=sys.stderr)
+        return None
     for p in problems:
         print(p, file=sys.stderr)
     if any(p.severity == "error" for p in problems):

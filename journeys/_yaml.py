@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -62,6 +62,9 @@ class _Bounded(yaml.composer.Composer):
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         event = self.peek_event()  # type: ignore[attr-defined]  # from the parser class beside it
+        if type(event) is yaml.ScalarEvent and event.anchor is None and self._depth < MAX_DEPTH:
+            # Most nodes: no anchor, nothing inside, no path resolvers here (the stubs want a dict: it is the anchor)
+            return self.compose_scalar_node(None)  # type: ignore[arg-type]
         if isinstance(event, yaml.AliasEvent):
             self._count_alias(event)
             return super().compose_node(parent, index)
@@ -137,8 +140,9 @@ _Loader.add_implicit_resolver(
 )
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
+    """Where a node starts (a tuple: a large file has hundreds of thousands of them)."""
+
     line: int  # 1-based
     column: int  # 1-based
 
@@ -192,6 +196,9 @@ class Document:
         return Problem(self.file, m.line, m.column + column_offset, message)
 
 
+_STR = "tag:yaml.org,2002:str"
+
+
 def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -209,6 +216,11 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*loc, i)) for i, child in enumerate(node.value)]
         self.doc.styles[loc] = (node.style or None) if isinstance(node, yaml.ScalarNode) else None  # libyaml: ''
+        return self._value(node)
+
+    def _value(self, node: yaml.Node) -> Any:
+        if node.tag == _STR and isinstance(node, yaml.ScalarNode):
+            return node.value  # what the constructor returns for it, without its bookkeeping
         return self.loader.construct_object(node, deep=True)
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
@@ -218,7 +230,7 @@ class _Builder:
                 m = _mark(key_node)
                 self.problems.append(Problem(self.doc.file, m.line, m.column, "merge keys (<<) are not supported"))
                 continue
-            key = self.loader.construct_object(key_node, deep=True)
+            key = self._value(key_node)
             if not isinstance(key, str | int):
                 m = _mark(key_node)
                 self.problems.append(Problem(self.doc.file, m.line, m.column, "a key must be a plain string"))
@@ -262,14 +274,31 @@ def _read(path: Path, display: str, limit: int | None) -> str | Problem:
         return Problem(display, 1, 1, f"cannot read file: {e}")
 
 
+class Read(NamedTuple):
+    """What :func:`read_documents` found in a file."""
+
+    docs: list[Document]
+    problems: list[Problem]
+    whole: bool
+    """False when reading stopped early (the file could not be read, a YAML syntax error, a refused alias or
+    depth): what the rest of the file holds is not known."""
+
+
 def load_documents(path: Path, display: str, *, limit: int | None = None) -> tuple[list[Document], list[Problem]]:
     """Every document of a YAML file with positions, and the problems met while reading it.
 
     Files over ``limit`` bytes (default: the ``WAYFINDER_MAX_DEFINITION_BYTES`` setting) are refused."""
+    read = read_documents(path, display, limit=limit)
+    return read.docs, read.problems
+
+
+def read_documents(path: Path, display: str, *, limit: int | None = None) -> Read:
+    """:func:`load_documents`, and whether the whole file was read."""
     problems: list[Problem] = []
     text = _read(path, display, limit)
     if isinstance(text, Problem):
-        return [], [text]
+        return Read([], [text], whole=False)
+    whole = False
     docs: list[Document] = []
     loader = _Loader(text)
     try:
@@ -280,6 +309,7 @@ def load_documents(path: Path, display: str, *, limit: int | None = None) -> tup
             doc = Document(display, None, _mark(node))
             doc.data = _Builder(loader, doc, problems).build(node, ())
             docs.append(doc)
+        whole = True
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -294,4 +324,4 @@ def load_documents(path: Path, display: str, *, limit: int | None = None) -> tup
         problems.append(Problem(display, 1, 1, f"YAML error: {e}"))
     finally:
         loader.dispose()
-    return docs, problems
+    return Read(docs, problems, whole)

@@ -760,8 +760,25 @@ def _unknown_filters_and_tests(tree: nodes.Template, env: _Sandbox) -> Iterator[
                 yield SourceProblem(node.lineno, f"unknown {kind} {node.name!r}{hint}")
 
 
+def _undeclared(tree: nodes.Template, env: _Sandbox) -> set[str]:
+    """The variables ``tree`` reads from its context. Finding them compiles it, which a filter or test the sandbox
+    does not have stops: those are reported on their own, and stand in here as filters that do nothing, so a
+    misspelt filter hides no unknown variable beside it."""
+    lenient = env.overlay()
+    lenient.filters = {**env.filters, **{n.name: _stand_in for n in tree.find_all(nodes.Filter)
+                                          if n.name not in env.filters}}
+    lenient.tests = {**env.tests, **{n.name: _stand_in for n in tree.find_all(nodes.Test) if n.name not in env.tests}}
+    codegen = meta.TrackingCodeGenerator(lenient)
+    codegen.visit(tree)
+    return codegen.undeclared_identifiers
+
+
+def _stand_in(value: Any, *_args: Any, **_kwargs: Any) -> Any:
+    return value
+
+
 def _unknown_variables(tree: nodes.Template, env: _Sandbox, extra: frozenset[str]) -> Iterator[SourceProblem]:
-    unknown = meta.find_undeclared_variables(tree) - TEMPLATE_VARIABLES - extra - set(env.globals)
+    unknown = _undeclared(tree, env) - TEMPLATE_VARIABLES - extra - set(env.globals)
     known = ", ".join(sorted(TEMPLATE_VARIABLES | extra))
     for name in sorted(unknown):
         line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == name and n.ctx == "load"), 1)
@@ -786,10 +803,8 @@ def check_source(source: str, *, html: bool = False, extra: frozenset[str] = fro
     problems = [*_private_access(tree)]
     for stmt in tree.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
         problems.append(SourceProblem(stmt.lineno, "include, extends and import are not available in templates"))
-    names = list(_unknown_filters_and_tests(tree, env))
-    problems.extend(names)
-    if not names:  # finding the variables compiles the template, which an unknown filter stops
-        problems.extend(_unknown_variables(tree, env, extra))
+    problems.extend(_unknown_filters_and_tests(tree, env))
+    problems.extend(_unknown_variables(tree, env, extra))
     if not problems:
         try:
             _template(source, html)

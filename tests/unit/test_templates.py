@@ -317,6 +317,19 @@ def test_an_unknown_filter_or_test_is_a_problem_at_its_line_not_a_crash() -> Non
         "unknown filter 'shout' (did you mean 'sort'?)"]
 
 
+def test_an_unknown_filter_or_test_hides_no_unknown_variable_beside_it() -> None:
+    problems = check_source("{{ employee.givenname }} {{ foo }}\n{{ employee.given_name | uper }}\n"
+                            "{% if bar is od %}{{ baz | shout(qux) }}{% endif %}")
+    assert [(p.line, p.message.split(" (templates see")[0]) for p in problems] == [
+        (2, "unknown filter 'uper' (did you mean 'upper'?)"),
+        (3, "unknown filter 'shout' (did you mean 'sort'?)"),
+        (3, "unknown test 'od' (did you mean 'odd'?)"),
+        (3, "unknown variable 'bar'"),
+        (3, "unknown variable 'baz'"),
+        (1, "unknown variable 'foo'"),
+        (3, "unknown variable 'qux'")]
+
+
 def test_loop_variable_outside_its_loop_is_unknown() -> None:
     problems = check_source("{% for r in resources %}\n- one more\n{% endfor %}\n{{ r.url }}")
     assert [(p.line, "unknown variable 'r'" in p.message) for p in problems] == [(4, True)]

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.support import WORLD, WriteFiles
+from wayfinder import examples_dir
 from wayfinder.cli import main
-from wayfinder.journeys._problems import DefinitionError
+from wayfinder.journeys._problems import DefinitionError, Problem
 from wayfinder.journeys.checks import suggest
 from wayfinder.journeys.loader import Sources, load, load_or_raise
 
@@ -530,3 +531,98 @@ def test_did_you_mean_is_for_names_of_a_names_length() -> None:
     """A hostile id a megabyte long gets no suggestion: comparing it costs its length squared per known name."""
     assert suggest("onbording", ["onboarding", "offboarding"]) == " (did you mean 'onboarding'?)"
     assert suggest("onbording" * 20, ["onboarding" * 20]) == ""
+
+
+def test_a_catalog_with_an_unknown_top_level_key_still_declares_its_topics(write_files: WriteFiles) -> None:
+    root = write_files({
+        "catalog/c.yaml": """
+            apiVersion: wayfinder/v1
+            kind: Catalog
+            version: 2
+            topics:
+              - {id: family}
+              - {id: kids, parent: family}
+            resources:
+              - {id: r1, type: policy, title: R, topics: [family, kdis]}
+        """,
+        "journeys/j.yaml": HEAD + """steps:
+  - {id: s, send: {channel: email, subject: x, body: y, resources: {topics: [family, kids]}}}
+"""})
+    _, problems = load(Sources(paths=[root / "journeys", root / "catalog"]))
+    assert [str(p) for p in problems] == [
+        "catalog/c.yaml:3:1: catalog: unknown field 'version' here (did you mean 'apiVersion'?)",
+        "catalog/c.yaml:8:55: resource r1: unknown topic 'kdis' (did you mean 'kids'?)"]
+
+
+def test_a_catalog_that_cannot_be_read_is_not_replaced_by_the_bundled_one(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    write_files({
+        "catalog/c.yaml": """
+            apiVersion: wayfinder/v1
+            kind: Catalog
+            topics:
+              - {id: family}
+              - {id: kids, parent: family
+        """,
+        "journeys/j.yaml": HEAD + """steps:
+  - {id: s, send: {channel: email, subject: x, body: y, resources: {topics: [family, kids]}}}
+"""})
+    assert main(["validate", "journeys", "catalog"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"no templates among the paths: using the bundled ones in {examples_dir()}",
+        "catalog/c.yaml could not be read: not using the bundled catalog in its place (what it may declare is not "
+        "reported unknown)",
+        "catalog/c.yaml:5:5: YAML syntax error: while parsing a flow mapping (see line 6: did not find expected ',' "
+        "or '}')",
+        "catalog/c.yaml:6:1: YAML syntax error: did not find expected ',' or '}'",
+        "2 error(s)"]
+
+
+def test_a_catalog_document_that_does_not_parse_still_declares_the_topics_it_lists(write_files: WriteFiles) -> None:
+    root = write_files({
+        "catalog/c.yaml": """
+            apiVersion: wayfinder/v2
+            kind: Catalog
+            topics:
+              - {id: family}
+        """,
+        "journeys/j.yaml": HEAD + """steps:
+  - {id: s, send: {channel: email, subject: x, body: y, resources: {topics: [family, kids]}}}
+"""})
+    _, problems = load(Sources(paths=[root / "journeys", root / "catalog"]))
+    assert [str(p) for p in problems] == [
+        "catalog/c.yaml:1:13: catalog: apiVersion: Input should be 'wayfinder/v1'",
+        "journeys/j.yaml:9:86: journey j: step s: unknown topic 'kids'"]
+
+
+def test_each_file_is_parsed_once_when_validate_looks_for_a_catalog_and_templates(
+        write_files: WriteFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wayfinder.journeys import _yaml
+
+    write_files({"journeys/j.yaml": HEAD + "steps:\n  - {id: s, wait: {for: 1d}}\n"})
+    read: list[str] = []
+    reader = _yaml._read
+
+    def counted(path: Path, display: str, limit: int | None) -> str | Problem:
+        read.append(display)
+        return reader(path, display, limit)
+
+    monkeypatch.setattr(_yaml, "_read", counted)
+    assert main(["validate", "journeys"]) == 0
+    assert read.count("journeys/j.yaml") == 1
+    assert len(read) == len(set(read))
+
+
+def test_a_broken_frequency_cap_or_quiet_hours_hides_no_sensitive_topic_typo(write_files: WriteFiles) -> None:
+    root = write_files({"policy.yaml": """
+        apiVersion: wayfinder/v1
+        kind: Policy
+        frequency_cap: {max: -1, per: 7d}
+        quiet_hours: {start: "25:00", end: "07:00"}
+        sensitive_topics: [bereavment]
+    """})
+    _, problems = load(Sources(paths=[WORLD / "catalog"], policy=root / "policy.yaml"))
+    assert [str(p).removeprefix(str(root) + "/") for p in problems] == [
+        "policy.yaml:3:22: policy: frequency_cap.max: Input should be greater than or equal to 1",
+        'policy.yaml:4:22: policy: quiet_hours.start: a time of day looks like "09:00" (24-hour, quoted)',
+        "policy.yaml:5:20: unknown topic 'bereavment' (did you mean 'bereavement'?)"]

@@ -22,6 +22,7 @@ from wayfinder.cli.paths import (
     check_new_folder,
     check_out_folder,
     events_file,
+    fallback_note,
     read_profile_file,
     with_bundled,
 )
@@ -114,15 +115,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.paths or any(flags):
         sources = Sources(paths=[*args.paths, *(p for p in flags[:2] if p)],
                           templates=[args.templates] if args.templates else [], policy=args.policy)
-        added = with_bundled(sources)
-        if added:
-            print(f"no {' or '.join(added)} among the paths: using the bundled ones in {examples_dir()}",
-                  file=sys.stderr)
+        with_bundled(sources)
     else:
         print(f"validating the bundled examples in {examples_dir()}", file=sys.stderr)
         sources = _sources(args)
         sources.paths.append(examples_dir() / "tests")
     defs, problems = load(sources)
+    note = fallback_note(sources.fallback)
+    if note:
+        print(note, file=sys.stderr)
     if not _report_problems(problems):
         return 1
     print(f"ok: {defs.files} files, {len(defs.journeys)} journeys, {len(defs.templates)} templates, "
@@ -374,8 +375,7 @@ def _definitions_of(root: Path, *more: Path) -> tuple[Definitions, list[Problem]
     sources = Sources(paths=[*(p for p in (root / "journeys", root / "catalog") if p.exists()), *more],
                       templates=[root / "templates"] if (root / "templates").exists() else [],
                       policy=root / "policy.yaml" if (root / "policy.yaml").exists() else None)
-    with_bundled(sources)
-    return load_for_runs(sources)
+    return load_for_runs(with_bundled(sources))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -8,10 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from wayfinder import examples_dir
-from wayfinder.journeys import load_documents
-from wayfinder.journeys.loader import Sources
-
-CATALOG_KINDS = frozenset({"Catalog", "Topic", "Resource"})
+from wayfinder.journeys.loader import Fallback, Sources
 
 
 class PathProblem(Exception):
@@ -38,32 +35,25 @@ def check_out_folder(path: Path) -> None:
         raise PathProblem(msg)
 
 
-def _kinds(path: Path) -> set[str]:
-    files = sorted(path.rglob("*")) if path.is_dir() else [path]
-    found: set[str] = set()
-    for file in files:
-        if file.suffix not in (".yaml", ".yml") or not file.is_file():
-            continue
-        docs, _ = load_documents(file, str(file))  # bounded in size and depth; the loader reports what is wrong
-        found.update(d.data["kind"] for d in docs if isinstance(d.data, dict) and isinstance(d.data.get("kind"), str))
-    return found
+def with_bundled(sources: Sources) -> Sources:
+    """``sources`` that also read the bundled catalog and templates when they hold none of their own, so a copied
+    journey checks against what it will run with (:class:`Fallback`: the loader decides from what it reads, so
+    each file is parsed once)."""
+    sources.fallback = Fallback(examples_dir())
+    return sources
 
 
-def with_bundled(sources: Sources) -> list[str]:
-    """Add the bundled catalog and templates when the sources have none of their own, so a copied journey
-    checks against what it will run with; returns what was added (for a note on stderr)."""
-    kinds: set[str] = set()
-    for path in sources.paths:
-        kinds |= _kinds(path)
-    added = []
-    ex = examples_dir()
-    if not sources.templates and "Template" not in kinds:
-        sources.templates.append(ex / "templates")
-        added.append("templates")
-    if not kinds & CATALOG_KINDS:
-        sources.paths.append(ex / "catalog")
-        added.append("catalog")
-    return added
+def fallback_note(fallback: Fallback | None) -> str | None:
+    """What the loader read from the bundled examples, or held back, in a line for stderr."""
+    if fallback is None:
+        return None
+    lines = []
+    if fallback.added:
+        lines.append(f"no {' or '.join(fallback.added)} among the paths: using the bundled ones in {fallback.folder}")
+    if fallback.held_back:
+        lines.append(f"{', '.join(fallback.unread)} could not be read: not using the bundled "
+                     f"{' or '.join(fallback.held_back)} in its place (what it may declare is not reported unknown)")
+    return "\n".join(lines) or None
 
 
 def read_profile_file(path: Path) -> dict[str, Any]:

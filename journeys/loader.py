@@ -452,7 +452,7 @@ def _label(doc: Document, model: type[BaseModel] | BaseModel) -> str:
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Loading makes many small objects and few cycles: the cyclic collector, run again and again over the
-    growing trees of a large file, took half the time. Paused while loading, and run once after."""
+    growing trees of a large file, took half the time. Paused while loading (what it would free, it frees later)."""
     was = gc.isenabled()
     gc.disable()
     try:

@@ -8,9 +8,11 @@ are booleans, so the country code ``NO`` stays a string.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -157,6 +159,7 @@ class Document:
     marks: dict[Loc, Mark] = field(default_factory=dict)
     key_marks: dict[Loc, Mark] = field(default_factory=dict)
     styles: dict[Loc, str | None] = field(default_factory=dict)
+    text: str = ""  # the whole file's text, to find where a character of a value is written
 
     def mark(self, loc: Loc) -> Mark:
         """The position of the deepest node that ``loc`` reaches (a pydantic ``loc`` may hold union tags)."""
@@ -187,7 +190,40 @@ class Document:
             return out
 
         data = {**self.data, key: [entries[i] for i in kept]}
-        return Document(self.file, data, self.start, moved(self.marks), moved(self.key_marks), moved(self.styles))
+        return Document(self.file, data, self.start, moved(self.marks), moved(self.key_marks), moved(self.styles),
+                        self.text)
+
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        return [0, *(m.end() for m in _LINE_BREAK.finditer(self.text))]
+
+    def value_mark(self, loc: Loc, value: str, offset: int) -> Mark | None:
+        """Where character ``offset`` of ``value``, the text YAML read from the scalar at ``loc``, is written: the
+        scalar is read again as its style writes it (quotes, doubled quotes, escapes, line breaks folded to
+        spaces, indentation); ``len(value)`` is just past its last character. None when the file's text does not
+        hold the value so (a file changed since)."""
+        if offset == len(value) and value:  # just past the end (an expression that stops too soon)
+            last = self.value_mark(loc, value, offset - 1)
+            return Mark(last.line, last.column + 1) if last is not None else None
+        if loc not in self.marks or not 0 <= offset < len(value) or not self.text:
+            return None
+        start = self.marks[loc]
+        if start.line > len(self._line_starts):
+            return None
+        index = self._line_starts[start.line - 1] + start.column - 1
+        style = self.styles.get(loc)
+        if style in ("|", ">"):  # the value begins on the line after the indicator
+            line = bisect.bisect_right(self._line_starts, index)
+            if line >= len(self._line_starts):
+                return None
+            index = self._line_starts[line]
+        elif style in ("'", '"'):
+            index += 1  # the opening quote
+        found = _find_in_source(self.text, index, value, offset, style)
+        if found is None:
+            return None
+        line = bisect.bisect_right(self._line_starts, found)
+        return Mark(line, found - self._line_starts[line - 1] + 1)
 
     def problem(self, loc: Loc, message: str, *, severity: str = "error", column_offset: int = 0) -> Problem:
         m = self.mark(loc)
@@ -197,6 +233,43 @@ class Document:
 
 
 _STR = "tag:yaml.org,2002:str"
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_FOLDED = " \t\r\n\x85\u2028\u2029"  # what a style may drop or fold between the characters of a value
+_ESCAPE_DIGITS = {"x": 2, "u": 4, "U": 8}
+
+
+def _find_in_source(text: str, index: int, value: str, offset: int, style: str | None) -> int | None:
+    """The index in ``text`` where ``value[offset]`` is written, reading from ``index`` (where the value's first
+    character may be): each character of the value is the next one written, past whitespace and line breaks a style
+    folds or drops; in quotes, ``''`` (single) and a backslash escape (double) are one character at their start."""
+    i = 0
+    end = min(len(text), index + 4 * (offset + 1) + 4096)  # a value is never that far from its own text
+    while index < end:
+        ch = text[index]
+        width = 1
+        if style == "'" and ch == "'":
+            if text.startswith("''", index):
+                width = 2
+            else:
+                return None  # the closing quote before the character
+        elif style == '"' and ch == "\\":
+            following = text[index + 1:index + 2]
+            if following in ("\n", "\r"):  # an escaped line break: nothing of it is in the value
+                index += 2
+                continue
+            width = 2 + _ESCAPE_DIGITS.get(following, 0)
+        elif style == '"' and ch == '"':
+            return None
+        elif ch != value[i]:
+            if ch in _FOLDED:
+                index += 1
+                continue
+            return None
+        if i == offset:
+            return index
+        i += 1
+        index += width
+    return None
 
 
 def _mark(node: yaml.Node) -> Mark:
@@ -306,7 +379,7 @@ def read_documents(path: Path, display: str, *, limit: int | None = None) -> Rea
             node = loader.get_node()
             if node is None:  # pragma: no cover - check_node said there is one
                 break
-            doc = Document(display, None, _mark(node))
+            doc = Document(display, None, _mark(node), text=text)
             doc.data = _Builder(loader, doc, problems).build(node, ())
             docs.append(doc)
         whole = True

@@ -65,7 +65,11 @@ def _column_in_file(doc: Document, line: int, needle: str, fallback: int) -> int
 
 
 def _at(doc: Document, loc: Loc, source: str, offset: int, needle: str) -> tuple[int, int]:
-    """File line and column of ``offset`` within the scalar at ``loc`` whose text is ``source``."""
+    """File line and column of ``offset`` within the scalar at ``loc`` whose text is ``source``: where the file
+    writes it (``Document.value_mark``), else worked out from the scalar's start."""
+    found = doc.value_mark(loc, source, offset)
+    if found is not None:
+        return found
     mark = doc.mark(loc)
     style = doc.styles.get(loc)
     if style in ("|", ">"):

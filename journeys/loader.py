@@ -19,7 +19,7 @@ from wayfinder.catalog.graph import CatalogGraph
 from wayfinder.catalog.model import CatalogDoc, CatalogFeedbackDoc, ResourceDoc, RoleDoc, TopicDoc
 from wayfinder.expressions import ExpressionError
 from wayfinder.journeys._problems import DefinitionError, Problem, for_runs
-from wayfinder.journeys._yaml import Document, Loc, max_bytes, read_documents
+from wayfinder.journeys._yaml import Document, Loc, Mark, max_bytes, read_documents
 from wayfinder.journeys.checks import check_definitions, journey_positions, suggest
 from wayfinder.journeys.definitions import Definitions as Definitions  # re-exported: the old home of the name
 from wayfinder.journeys.definitions import InlineKey, Part
@@ -224,7 +224,6 @@ class _Loader:
             loc: Loc = tuple(err["loc"])
             path = _loc_text(doc, loc)
             msg = err["msg"].removeprefix("Value error, ")
-            offset = 0
             if err["type"] == "extra_forbidden":
                 key = loc[-1]
                 close = difflib.get_close_matches(str(key), sorted(_all_field_names() - {key}), n=1)
@@ -242,10 +241,12 @@ class _Loader:
             if err["type"] == "step_kind":
                 self._step_keys(doc, loc, label)
             error = (err.get("ctx") or {}).get("error")
-            if isinstance(error, ExpressionError) and error.column:
-                offset = _expression_offset(doc, loc, error.column)
             where = f"{path}: " if path else ""
-            self.problems.append(doc.problem(loc, f"{label}: {where}{msg}", column_offset=offset))
+            if isinstance(error, ExpressionError) and error.column:
+                at = _expression_mark(doc, loc, error.column)
+                self.problems.append(Problem(doc.file, at.line, at.column, f"{label}: {where}{msg}"))
+                continue
+            self.problems.append(doc.problem(loc, f"{label}: {where}{msg}"))
 
 
 def _salvage_fields(doc: Document, e: ValidationError, model: type[BaseModel]) -> _Parsed | None:
@@ -430,12 +431,20 @@ def _loc_text(doc: Document, loc: Loc) -> str:
     return out
 
 
-def _expression_offset(doc: Document, loc: Loc, column: int) -> int:
+def _expression_mark(doc: Document, loc: Loc, column: int) -> Mark:
+    """Where the expression's ``column`` (1-based, in its text) is written in the file; the scalar's start when
+    that cannot be found."""
     real = _real_loc(doc, loc)
-    style = doc.styles.get(real)
-    if style in (None, "'", '"'):
-        return column - 1 + (1 if style else 0)
-    return 0
+    value: Any = doc.data
+    for part in real:
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            value = value[part]
+        else:
+            value = None
+    found = doc.value_mark(real, value, column - 1) if isinstance(value, str) else None
+    return found or doc.mark(real)
 
 
 def _label(doc: Document, model: type[BaseModel] | BaseModel) -> str:
@@ -683,13 +692,13 @@ def _check_protected_attributes(parsed: list[_Parsed], defs: Definitions, proble
     for p in parsed:
         if isinstance(p.model, Journey):
             problems += protected_problems(p.doc, f"journey {p.model.id}", journey_expressions(p.model), protected,
-                                           _expression_offset)
+                                           _expression_mark)
     _, resources = _collect_catalog(parsed)
     for r, doc, loc in resources:
         if r.eligibility is not None:
             problems += protected_problems(doc, f"resource {r.id}", iter([((*loc, "eligibility"), r.eligibility.source,
                                                                          "eligibility")]), protected,
-                                           _expression_offset)
+                                           _expression_mark)
 
 
 _Placed = tuple[Any, Document, Loc]

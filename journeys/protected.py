@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wayfinder.journeys._problems import Problem
-from wayfinder.journeys._yaml import Document, Loc
+from wayfinder.journeys._yaml import Document, Loc, Mark
 from wayfinder.journeys.model import BranchStep, Journey, SendStep, TaskStep, WaitForStep, WaitStep
 
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
@@ -126,7 +126,8 @@ def _step_expressions(step: Any) -> Iterator[tuple[Loc, str]]:
         yield ("wait", "until"), step.wait.until.source
 
 
-Offset = Callable[[Document, Loc, int], int]
+Offset = Callable[[Document, Loc, int], Mark]
+"""Where a column of the expression at a ``loc`` is written in the file."""
 
 
 def protected_problems(doc: Document, label: str, expressions: Iterator[Placed],
@@ -137,5 +138,6 @@ def protected_problems(doc: Document, label: str, expressions: Iterator[Placed],
         for read in protected_reads(source, protected):
             message = (f"{label}: {where} {read.how}, and {read.attribute!r} is protected (Fairness `protected`); "
                        f"{REASON}: remove it from the expression")
-            out.append(doc.problem(loc, message, column_offset=offset(doc, loc, read.column)))
+            at = offset(doc, loc, read.column)
+            out.append(Problem(doc.file, at.line, at.column, message))
     return out

@@ -626,3 +626,25 @@ def test_a_broken_frequency_cap_or_quiet_hours_hides_no_sensitive_topic_typo(wri
         "policy.yaml:3:22: policy: frequency_cap.max: Input should be greater than or equal to 1",
         'policy.yaml:4:22: policy: quiet_hours.start: a time of day looks like "09:00" (24-hour, quoted)',
         "policy.yaml:5:20: unknown topic 'bereavment' (did you mean 'bereavement'?)"]
+
+
+@pytest.mark.parametrize(("written", "line", "column"), [
+    ('audience: "employee.country == \\"DE\\" && employee.contry == \\"x\\""', 8, 51),  # after two escapes
+    ("audience: 'employee.country != ''x'' && employee.contry == \"DE\"'", 8, 50),  # after a doubled quote
+    ('audience: employee.country == "DE" &&\n  employee.contry == "x"', 9, 12),  # a plain value on two lines
+    ('audience: "employee.country == \\"DE\\" &&\n  employee.contry == \\"x\\""', 9, 12),  # double-quoted, folded
+    ('audience: >-\n  employee.country == "DE" &&\n  employee.contry == "x"', 10, 12),  # a folded block
+    ('audience: |-\n  employee.country == "DE" &&\n    employee.contry == "x"', 10, 14),  # a literal block
+])
+def test_a_field_in_a_quoted_folded_or_multi_line_expression_is_placed_where_it_is_written(
+        write_files: WriteFiles, written: str, line: int, column: int) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + written + "\nsteps:\n  - id: s\n    end: {}\n"})
+    found = only(problems_of(root), "contry")
+    assert found.startswith(f"journeys/j.yaml:{line}:{column}: journey j: audience: employee.contry"), found
+
+
+def test_a_syntax_error_in_an_expression_on_two_lines_is_placed_on_the_second(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + 'audience: employee.country == "DE" &&\n  employee.level >\n'
+                                                  "steps:\n  - id: s\n    end: {}\n"})
+    found = only(problems_of(root), "invalid expression")
+    assert found.startswith("journeys/j.yaml:9:19: journey j: audience: invalid expression"), found

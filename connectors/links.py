@@ -76,7 +76,7 @@ class RecipientLinks:
 
     def verify(self, token: str, now: datetime) -> LinkClaims:
         payload, dot, signature = token.partition(".")
-        if not dot or not payload or not signature:
+        if not dot or not payload or not signature or not token.isascii():  # a token we signed is base64url
             raise LinkError(_MALFORMED)
         if not hmac.compare_digest(self._mac(payload), signature):
             raise LinkError(_TAMPERED)

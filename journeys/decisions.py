@@ -29,8 +29,8 @@ from wayfinder.journeys.state import EmployeeState, OpenTaskRef
 from wayfinder.journeys.templates import split_footer, text_to_html, with_footer
 from wayfinder.vocabulary import parse_instant
 
-__all__ = ["choices", "close_escalation", "escalate", "hold_for_review", "kept_choices", "preferences_changed",
-           "review_decided"]
+__all__ = ["choices", "close_escalation", "escalate", "escalation_task_id", "hold_for_review", "kept_choices",
+           "preferences_changed", "review_decided"]
 
 Subtopics = Callable[[str], frozenset[str]]
 """A topic and every topic below it (``CatalogGraph.subtopics``)."""
@@ -152,7 +152,12 @@ def escalate(state: EmployeeState, timer: ReviewTimer, now: datetime, policy: Po
 
 
 def _escalation_id(held: Message) -> str:
-    return stable_id("t", held.message_id, "review_escalation")
+    return escalation_task_id(held.message_id)
+
+
+def escalation_task_id(message_id: str) -> str:
+    """The id of the task a review nobody made in time opens (``escalate``): one per message."""
+    return stable_id("t", message_id, "review_escalation")
 
 
 def _escalation_contact(state: EmployeeState, policy: Policy, lookup: Lookup) -> str | None:

@@ -4,7 +4,9 @@
 - ``hr_partner``: sees the reviews and tasks of the employees whose ``hr_partner_id`` they are.
 - ``manager``: sees the tasks assigned to them.
 - ``operator``: sees the operations overview and works the stop switch.
-Nobody decides on a message about themselves (as the employee or as the recipient).
+An HR partner or manager assigned the open escalation task of a review nobody made in time (the HR partner's lead,
+or ``Policy.review_escalation``) may see and decide that message. Nobody decides on a message about themselves (as
+the employee or as the recipient).
 """
 
 from __future__ import annotations
@@ -45,8 +47,11 @@ def _partner_of(profile: Profile | None, staff: Staff) -> bool:
     return profile is not None and profile.get("hr_partner_id") == staff.person_id
 
 
-def may_see_message(staff: Staff, message: Message, profile: Profile | None) -> bool:
+def may_see_message(staff: Staff, message: Message, profile: Profile | None, escalated_to: str | None = None) -> bool:
+    """``escalated_to``: the assignee of the message's open escalation task (``Store.escalated_to``)."""
     if staff.has("reviewer"):
+        return True
+    if escalated_to == staff.person_id and staff.has("hr_partner", "manager"):
         return True
     return staff.has("hr_partner") and _partner_of(profile, staff)
 

@@ -22,6 +22,7 @@ from wayfinder.journeys.events import iso
 from wayfinder.web import auth, employee, staff
 from wayfinder.web.backend import Backend
 from wayfinder.web.context import Web, web
+from wayfinder.web.events import Unrecordable
 from wayfinder.web.metrics import WebMetrics
 from wayfinder.web.security import SecurityHeaders
 from wayfinder.web.settings import WebSettings
@@ -52,8 +53,10 @@ async def _readyz(request: Request) -> Response:
 
 
 async def _error(request: Request, exc: Exception) -> Response:
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    detail = exc.detail if isinstance(exc, HTTPException) else "Something went wrong."
+    status = exc.status_code if isinstance(exc, HTTPException) else 400 if isinstance(exc, Unrecordable) else 500
+    detail = (exc.detail if isinstance(exc, HTTPException)
+              else f"This cannot be recorded: Wayfinder's engine would refuse it ({exc.code}). Nothing was saved."
+              if isinstance(exc, Unrecordable) else "Something went wrong.")
     return web(request).render(request, "error.html", status=status, detail=detail, code=status)
 
 
@@ -81,7 +84,7 @@ def create_app(settings: WebSettings, backend: Backend, *, registry: CollectorRe
                    https_only=settings.cookie_secure),
     ]
     app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={HTTPException: _error, 500: _error})
+                    exception_handlers={HTTPException: _error, Unrecordable: _error, 500: _error})
     app.state.web = state
     app.state.registry = registry
     return app

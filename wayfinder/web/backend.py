@@ -8,11 +8,16 @@ The embedded world has its own clock (the events' virtual time). A decision is s
 later of the wall clock, the end of the simulated run, and the creation of the message decided
 on, so that the engine always sees it after the message it is about; the run then goes on for
 ``settle`` past the last decision, so an approved message can leave quiet hours.
+
+``record`` writes only what the engine reads back (``events.recordable``); a line of ``decisions.jsonl`` it cannot
+read (written by hand, or by an older ``serve``) is a dead letter of the run, as any bad input line is, and the
+pages start all the same.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections import Counter
@@ -25,10 +30,15 @@ from typing import Protocol
 from wayfinder.connectors.switch import CONTROL_FILE, ControlFile, ControlRecord, Switch
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.loader import Definitions
+from wayfinder.journeys.records import DeadLetter
 from wayfinder.streams.embedded import EmbeddedRunner, last_stated, read_event_file
-from wayfinder.web.events import to_line
+from wayfinder.web.events import recordable, to_line
 from wayfinder.web.store import Store
 
+log = logging.getLogger(__name__)
+Check = Callable[[Store], None]
+"""Run by ``record`` under its lock, against the store as it is then: raises to refuse the event (e.g. a 409 when
+the message was decided meanwhile), so checking and recording are one step."""
 DECISIONS_FILE = "decisions.jsonl"
 Writer = Callable[[EmbeddedRunner, Path], None]
 
@@ -53,7 +63,7 @@ class Backend(Protocol):
 
     def now(self, *, not_before: datetime | None = None) -> datetime: ...
 
-    def record(self, event: CloudEvent) -> bool: ...
+    def record(self, event: CloudEvent, *, check: Check | None = None) -> bool: ...
 
     def control(self, record: ControlRecord) -> None: ...
 
@@ -96,15 +106,14 @@ class EmbeddedBackend:
         candidates = [self._now()] + [t for t in (self.base_until, not_before) if t is not None]
         return max(candidates)
 
-    def _read_decisions(self) -> list[CloudEvent]:
+    def _read_decisions(self) -> tuple[list[CloudEvent], list[DeadLetter]]:
         if not self.decisions_path.is_file():
-            return []
+            return [], []
         read = read_event_file(self.decisions_path)
-        if read.dead_letters:
-            first = read.dead_letters[0]
-            msg = f"{self.decisions_path}:{first.line}: not a decision event ({first.reason}); fix or remove the line"
-            raise ValueError(msg)
-        return read.events
+        for letter in read.dead_letters:  # the line number and the reason's code only: no personal data
+            log.warning("%s:%s: not a decision event (%s): a dead letter of the run", DECISIONS_FILE, letter.line,
+                        letter.reason.split(":")[0])
+        return read.events, read.dead_letters
 
     def reload(self) -> None:
         """Read the events and decisions again and run the engine over them; write its results."""
@@ -115,9 +124,9 @@ class EmbeddedBackend:
         self.trigger_events = read.events
         last = max((e.time for e in read.events), default=None)
         self.base_until = self.world.until or last_stated(read.dead_letters, last)  # as simulate runs
-        decisions = self._read_decisions()
+        decisions, bad_decisions = self._read_decisions()
         runner = EmbeddedRunner(self.world.defs)
-        runner.dead_letters.extend(read.dead_letters)
+        runner.dead_letters.extend([*read.dead_letters, *bad_decisions])
         ends = [t for t in (self.base_until, *(d.time + self.world.settle for d in decisions)) if t is not None]
         about_people = [d for d in decisions if not d.type.startswith("wayfinder.sending.")]  # the switch: not for
         runner.run([*read.events, *about_people], max(ends) if ends else None)  # the engine (no employee)
@@ -128,11 +137,16 @@ class EmbeddedBackend:
         self.lifecycle = {jid: dict(c) for jid, c in counts.items()}
         self.store = Store(messages=dict(runner.messages), tasks=dict(runner.tasks),
                            profiles={pid: s.profile for pid, s in runner.states.items()},
-                           decisions=decisions, switch=self.switch)
+                           decisions=decisions, switch=self.switch, erased=frozenset(runner.erased))
 
-    def record(self, event: CloudEvent) -> bool:
-        """Append a decision and run the engine again; False when the same event was already recorded."""
+    def record(self, event: CloudEvent, *, check: Check | None = None) -> bool:
+        """Append a decision and run the engine again; False when the same event was already recorded. An event the
+        engine would refuse raises ``events.Unrecordable`` and nothing is written; ``check`` (see ``Check``) runs
+        under the lock first."""
+        recordable(event)
         with self._lock:
+            if check is not None:
+                check(self.store)
             if any(d.id == event.id and d.source == event.source for d in self.store.decisions):
                 return False
             with self.decisions_path.open("a", encoding="utf-8") as f:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from wayfinder.catalog.applies import resource_title, what_applies
 from wayfinder.connectors.links import LinkClaims, LinkError
-from wayfinder.journeys.events import iso
+from wayfinder.journeys.events import EARLIEST, LATEST, iso
 from wayfinder.journeys.profile import Profile
 from wayfinder.web import events as ev
 from wayfinder.web.context import Web, web
@@ -26,15 +26,34 @@ from wayfinder.web.security import check_csrf, link_csrf
 CHANNELS = ("email", "intranet")
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+# the days whose midnight, in any timezone, is an instant the engine schedules (EARLIEST..LATEST in UTC)
+FIRST_PAUSE, LAST_PAUSE = EARLIEST + timedelta(days=1), LATEST
 
 
 def _claims(request: Request) -> tuple[Web, LinkClaims, str]:
     w = web(request)
     token = request.query_params.get("t", "")
     try:
-        return w, w.links.verify(token, w.now()), token
+        claims = w.links.verify(token, w.now())
     except LinkError as e:
         raise HTTPException(403, str(e)) from e
+    if claims.recipient_id in w.backend.store.erased:  # nothing kept about them: nothing to show, nothing taken
+        raise HTTPException(410, "Wayfinder keeps nothing about you any more (your data was erased), so there is "
+                            "nothing to show or change here.")
+    return w, claims, token
+
+
+def _zone(w: Web, person_id: str) -> ZoneInfo:
+    """The person's timezone: a pause's date is midnight there (and shown as that date again)."""
+    profile = w.backend.store.profiles.get(person_id)
+    return ZoneInfo(profile.timezone if profile else "UTC")
+
+
+def _local_day(instant: str | None, zone: ZoneInfo) -> str:
+    """A pause's instant as the date the person picked (its day in their timezone), or ''."""
+    if not instant:
+        return ""
+    return datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(zone).date().isoformat()
 
 
 def _csrf(w: Web, token: str) -> str:
@@ -60,6 +79,7 @@ def _page(request: Request, w: Web, claims: LinkClaims, token: str, *, saved: st
     catalog = w.backend.world.defs.catalog
     topics = sorted(((t, catalog.topics[t].title_for(locale)) for t in _topics(w)), key=lambda p: p[1].casefold())
     return w.render(request, "preferences.html", status=status, prefs=prefs, channels=CHANNELS, topics=topics,
+                    paused_day=_local_day(prefs["paused_until"], _zone(w, claims.recipient_id)),
                     token=token, csrf=_csrf(w, token), saved=saved, why=claims.message_id is not None, **words)
 
 
@@ -81,19 +101,22 @@ async def preferences(request: Request) -> Response:
         return _page(request, w, claims, token)
     form = await request.form()
     check_csrf(_csrf(w, token), form)
-    current = w.backend.store.preferences(claims.recipient_id)
-    profile = w.backend.store.profiles.get(claims.recipient_id)
-    wanted = _read_form(form, _topics(w), ZoneInfo(profile.timezone if profile else "UTC"))
+    store = w.backend.store
+    current = store.preferences(claims.recipient_id)
+    wanted = _read_form(form, _topics(w), _zone(w, claims.recipient_id), current["paused_until"])
     changes = {k: v for k, v in wanted.items() if v != current.get(k)}
     if not changes:
         return _page(request, w, claims, token, saved="Nothing changed.")
     _count_opt_outs(w, current, changes)
-    event = ev.preferences_changed(employee_id=claims.recipient_id, changes=changes, at=w.backend.now())
+    event = ev.preferences_changed(employee_id=claims.recipient_id, changes=changes, at=w.backend.now(),
+                                   after=store.last_about(claims.recipient_id))
     await run_in_threadpool(w.backend.record, event)
     return _page(request, w, claims, token, saved="Saved. Your choices apply to the next messages.")
 
 
-def _read_form(form: Any, topics: list[str], zone: ZoneInfo) -> dict[str, Any]:
+def _read_form(form: Any, topics: list[str], zone: ZoneInfo, paused_until: str | None) -> dict[str, Any]:
+    """The preferences the form asks for; ``paused_until``: the pause in force, kept as it is when the form
+    sends back the date it showed for it (an HRIS pause need not end at midnight)."""
     channels = [c for c in CHANNELS if form.get(f"channel_{c}") != "on"]
     out: dict[str, Any] = {"opt_out_channels": channels,
                            "opt_out_topics": [t for t in topics if form.get(f"topic_{t}") == "on"]}
@@ -114,7 +137,11 @@ def _read_form(form: Any, topics: list[str], zone: ZoneInfo) -> dict[str, Any]:
             day = datetime.strptime(pause, "%Y-%m-%d").date()  # noqa: DTZ007 - made aware on the next line
         except ValueError as e:
             raise HTTPException(400, "Pause until must be a date (YYYY-MM-DD).") from e
-        out["paused_until"] = iso(datetime.combine(day, time(0), tzinfo=zone))
+        if not FIRST_PAUSE <= day <= LAST_PAUSE:  # else an instant the engine refuses, or none at all
+            raise HTTPException(400, f"Pause until must be a date from {FIRST_PAUSE.isoformat()} to "
+                                f"{LAST_PAUSE.isoformat()}.")
+        kept = paused_until is not None and _local_day(paused_until, zone) == day.isoformat()
+        out["paused_until"] = paused_until if kept else iso(datetime.combine(day, time(0), tzinfo=zone))
     else:
         out["paused_until"] = None
     return out
@@ -137,11 +164,13 @@ async def unsubscribe(request: Request) -> Response:
         raise HTTPException(400, "A one-click unsubscribe sends List-Unsubscribe=One-Click (RFC 8058).")
     if form.get("csrf") is not None:  # from our own page; a mail client's POST has no csrf field
         check_csrf(_csrf(w, token), form)
-    current = w.backend.store.preferences(claims.recipient_id)
+    store = w.backend.store
+    current = store.preferences(claims.recipient_id)
     if "email" not in current["opt_out_channels"]:
         changes = {"opt_out_channels": sorted({*current["opt_out_channels"], "email"})}
         _count_opt_outs(w, current, changes)
-        event = ev.preferences_changed(employee_id=claims.recipient_id, changes=changes, at=w.backend.now())
+        event = ev.preferences_changed(employee_id=claims.recipient_id, changes=changes, at=w.backend.now(),
+                                       after=store.last_about(claims.recipient_id))
         await run_in_threadpool(w.backend.record, event)
     if "text/html" in request.headers.get("accept", ""):
         return w.render(request, "unsubscribe.html", token=token, csrf=_csrf(w, token), done=True,

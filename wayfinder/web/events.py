@@ -1,7 +1,12 @@
 """The events people's actions become (SPEC §11, and the extensions documented in the README).
 
 Every id is deterministic: a review decision's from what was decided (so a double submit is one
-decision), the others' also from the (injected) time of the action.
+decision), the others' also from the (injected) time of the action and from the last decision recorded about the
+same subject before it (``after``): two people's actions never share an id, even at one time (the embedded world
+stamps every decision at the end of its run), while the same form sent twice at once is one event.
+
+:func:`recordable` is the check a backend makes before it writes an event: the engine decodes it as it decodes
+every input, and one it would refuse is never written.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from wayfinder.journeys.events import CloudEvent, iso
+from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, iso
 from wayfinder.journeys.records import stable_id
 
 SOURCE = "wayfinder/serve"
@@ -23,10 +28,31 @@ SENDING_RESUMED = "wayfinder.sending.resumed"
 ALL_JOURNEYS = "all"
 
 
-def _event(type_: str, subject: str, data: dict[str, Any], at: datetime, *, timed: bool) -> CloudEvent:
+class Unrecordable(ValueError):
+    """An event the engine would refuse (``code``: its dead letter's reason, e.g. ``date_out_of_range``)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"the engine would refuse this event ({code})")
+        self.code = code
+
+
+def recordable(event: CloudEvent) -> CloudEvent:
+    """``event`` when the engine reads it back as it was written (``decode_event`` on its line); else
+    :class:`Unrecordable`, so a backend never writes what the engine would dead-letter."""
+    try:
+        decode_event(to_line(event))
+    except DecodeError as e:
+        raise Unrecordable(e.code) from None
+    return event
+
+
+def _event(type_: str, subject: str, data: dict[str, Any], at: datetime, *, timed: bool,
+           after: str | None = None) -> CloudEvent:
     parts: list[object] = [type_, subject, json.dumps(data, sort_keys=True)]
     if timed:
         parts.append(iso(at))
+        if after is not None:
+            parts.append(after)
     return CloudEvent(specversion="1.0", id=stable_id("wd", *parts), source=SOURCE, type=type_, time=at,
                       subject=subject, data=data)
 
@@ -41,30 +67,33 @@ def review_decided(*, employee_id: str, message_id: str, decision: Literal["appr
     return _event(REVIEW_DECIDED, employee_id, data, at, timed=False)
 
 
-def preferences_changed(*, employee_id: str, changes: dict[str, Any], at: datetime) -> CloudEvent:
-    """``changes`` holds only SPEC §11 fields, each replacing that preference."""
-    return _event(PREFERENCES_CHANGED, employee_id, changes, at, timed=True)
+def preferences_changed(*, employee_id: str, changes: dict[str, Any], at: datetime,
+                        after: str | None = None) -> CloudEvent:
+    """``changes`` holds only SPEC §11 fields, each replacing that preference; ``after``: the id of the last
+    decision recorded about the person (``Store.last_about``)."""
+    return _event(PREFERENCES_CHANGED, employee_id, changes, at, timed=True, after=after)
 
 
 def task_event(kind: Literal["claimed", "completed"], *, employee_id: str, task_id: str, actor_id: str,
                at: datetime, note: str | None = None, journey_id: str | None = None,
-               step_id: str | None = None) -> CloudEvent:
+               step_id: str | None = None, after: str | None = None) -> CloudEvent:
     """A task claimed or completed; ``journey_id`` and ``step_id`` (the task's) let a journey's ``wait_for``
     pick its own task: ``when: event.data.step_id == "call"``."""
     data: dict[str, Any] = {"task_id": task_id, "actor_id": actor_id, "journey_id": journey_id, "step_id": step_id}
     if note:
         data["note"] = note
     type_ = TASK_CLAIMED if kind == "claimed" else TASK_COMPLETED
-    return _event(type_, employee_id, data, at, timed=True)
+    return _event(type_, employee_id, data, at, timed=True, after=after)
 
 
 def sending_switched(*, paused: bool, journey_id: str | None, actor_id: str, at: datetime,
-                     reason: str | None = None) -> CloudEvent:
+                     reason: str | None = None, after: str | None = None) -> CloudEvent:
     """Pause or resume sending for one journey or (``journey_id=None``) for all; subject is the journey or 'all'."""
     data: dict[str, Any] = {"journey_id": journey_id, "actor_id": actor_id}
     if reason:
         data["reason"] = reason
-    return _event(SENDING_PAUSED if paused else SENDING_RESUMED, journey_id or ALL_JOURNEYS, data, at, timed=True)
+    return _event(SENDING_PAUSED if paused else SENDING_RESUMED, journey_id or ALL_JOURNEYS, data, at, timed=True,
+                  after=after)
 
 
 def to_line(event: CloudEvent) -> str:

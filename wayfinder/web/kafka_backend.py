@@ -34,8 +34,8 @@ from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.stage import profile_from_contact
 from wayfinder.vocabulary import Topic
 from wayfinder.web import events as ev
-from wayfinder.web.backend import World
-from wayfinder.web.events import to_line
+from wayfinder.web.backend import Check, World
+from wayfinder.web.events import recordable, to_line
 from wayfinder.web.store import Store
 
 __all__ = ["KafkaBackend"]
@@ -57,9 +57,11 @@ class KafkaBackend:
         self._now = now
         self._ack_timeout = ack_timeout
         self._lock = threading.Lock()
+        self._recording = threading.Lock()  # one record at a time: its check and its write are one step
         self._messages: dict[str, Message] = {}
         self._tasks: dict[str, Task] = {}
         self._profiles: dict[str, Profile] = {}
+        self._erased: set[str] = set()  # a tombstone on the directory: the person was erased
         self._decisions: list[CloudEvent] = []
         self._decision_keys: set[tuple[str, str]] = set()
         self._switch = Switch()
@@ -96,9 +98,17 @@ class KafkaBackend:
         now = self._now()
         return max(now, not_before) if not_before is not None else now
 
-    def record(self, event: CloudEvent) -> bool:
+    def record(self, event: CloudEvent, *, check: Check | None = None) -> bool:
         """Produce a decision to the decisions topic and wait for the broker; False when already recorded. The stop
-        switch's events are not for the workers: they are kept from the control topic (``control``)."""
+        switch's events are not for the workers: they are kept from the control topic (``control``). An event the
+        workers would refuse raises ``events.Unrecordable``; ``check`` runs first, with no other record between."""
+        recordable(event)
+        with self._recording:
+            if check is not None:
+                check(self.store)
+            return self._record(event)
+
+    def _record(self, event: CloudEvent) -> bool:
         with self._lock:
             if (event.source, event.id) in self._decision_keys:
                 return False
@@ -168,8 +178,10 @@ class KafkaBackend:
                 person = (key or b"").decode("utf-8")
                 if value is None:
                     self._profiles.pop(person, None)
+                    self._erased.add(person)
                 else:
                     self._profiles[person] = profile_from_contact(json.loads(value))
+                    self._erased.discard(person)
             elif topic == Topic.DECISIONS and value is not None:
                 self._add_decision(decode_event(value))
             elif topic == Topic.CONTROL and value is not None:
@@ -189,7 +201,8 @@ class KafkaBackend:
 
     def _publish(self) -> None:
         self.store = Store(messages=dict(self._messages), tasks=dict(self._tasks), profiles=dict(self._profiles),
-                           decisions=sorted(self._decisions, key=_decision_order), switch=self.switch)
+                           decisions=sorted(self._decisions, key=_decision_order), switch=self.switch,
+                           erased=frozenset(self._erased))
         self._switch_view = copy.deepcopy(self._switch)
 
 

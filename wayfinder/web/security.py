@@ -70,6 +70,6 @@ def link_csrf(secret: str, link_token: str) -> str:
 
 def check_csrf(expected: str, form: Any) -> None:
     given = form.get("csrf") if form is not None else None
-    if not isinstance(given, str) or not hmac.compare_digest(given, expected):
+    if not isinstance(given, str) or not given.isascii() or not hmac.compare_digest(given, expected):
         raise HTTPException(403, "This form is out of date or was not sent from this site (CSRF check). "
                             "Reload the page and try again.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -12,23 +14,28 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from wayfinder.connectors.switch import ControlRecord
+from wayfinder.journeys.decisions import escalation_task_id
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.layout import split_document
 from wayfinder.journeys.records import Message
-from wayfinder.journeys.templates import split_footer
+from wayfinder.journeys.templates import MAX_OUTPUT_CHARS, split_footer
 from wayfinder.web import events as ev
 from wayfinder.web.access import Staff, is_about_self, may_see_message, may_see_task
 from wayfinder.web.context import Web, staff_page, web
 from wayfinder.web.explain import trigger_of
 from wayfinder.web.security import EMAIL_CSP, check_csrf, session_csrf
+from wayfinder.web.store import Store
 
 AGES = {"": None, "1d": timedelta(days=1), "3d": timedelta(days=3), "5d": timedelta(days=5)}
 _REASON_MAX = 500
+SUBJECT_MAX = 1_000  # characters of an edited subject (one line)
+EDIT_MAX = MAX_OUTPUT_CHARS  # characters of an edited text or HTML body: what the engine renders at most
 
 
 def _visible_pending(w: Web, staff: Staff) -> list[Message]:
     store = w.backend.store
-    return [m for m in store.pending() if may_see_message(staff, m, store.profiles.get(m.employee_id))]
+    return [m for m in store.pending() if may_see_message(staff, m, store.profiles.get(m.employee_id),
+                                                           store.escalated_to(m.message_id))]
 
 
 @staff_page("reviewer", "hr_partner")
@@ -52,12 +59,13 @@ def _message_for(request: Request, staff: Staff) -> Message:
     w = web(request)
     store = w.backend.store
     message = store.messages.get(request.path_params["message_id"])
-    if message is None or not may_see_message(staff, message, store.profiles.get(message.employee_id)):
+    if message is None or not may_see_message(staff, message, store.profiles.get(message.employee_id),
+                                              store.escalated_to(message.message_id)):
         raise HTTPException(404, "No such message in your review queue.")
     return message
 
 
-@staff_page("reviewer", "hr_partner")
+@staff_page("reviewer", "hr_partner", "manager")  # a manager: the reviews escalated to them
 async def review_detail(request: Request, staff: Staff) -> Response:
     w = web(request)
     message = _message_for(request, staff)
@@ -71,7 +79,7 @@ async def review_detail(request: Request, staff: Staff) -> Response:
                     trigger=trigger_of(w.backend.trigger_events, message, journey))
 
 
-@staff_page("reviewer", "hr_partner")
+@staff_page("reviewer", "hr_partner", "manager")  # a manager: the reviews escalated to them
 async def review_html(request: Request, staff: Staff) -> Response:
     message = _message_for(request, staff)
     return Response(message.html or "", media_type="text/html",
@@ -99,10 +107,28 @@ def _edits(form: Any, message: Message) -> dict[str, str]:
             value = value[len(before):len(value) - len(after)]
         if value != body:
             edits[name] = value
+    if any(value == "" for value in edits.values()):  # SPEC §11: an edit replaces a part, never removes it
+        raise HTTPException(400, "An edited subject, text or HTML cannot be empty.")
+    subject = edits.get("subject")
+    if subject is not None and subject.splitlines() != [subject]:  # any line break (a header is one line)
+        raise HTTPException(400, "The subject must be one line.")
+    if subject is not None and len(subject) > SUBJECT_MAX:
+        raise HTTPException(400, f"The subject can be at most {SUBJECT_MAX:,} characters.")
+    if any(len(edits.get(name) or "") > EDIT_MAX for name in ("text", "html")):
+        raise HTTPException(400, f"An edited text or HTML can be at most {EDIT_MAX:,} characters (the most the "
+                            "engine renders for a message).")
     return edits
 
 
-@staff_page("reviewer", "hr_partner")
+def _undecided(message_id: str) -> Callable[[Store], None]:
+    """The check ``record`` makes under its lock: a message decided meanwhile (by another reviewer) is refused."""
+    def check(store: Store) -> None:
+        if message_id in store.decided():
+            raise HTTPException(409, "This message is not waiting for a decision any more.")
+    return check
+
+
+@staff_page("reviewer", "hr_partner", "manager")  # a manager: the reviews escalated to them
 async def review_decide(request: Request, staff: Staff) -> Response:
     w = web(request)
     form = await request.form()
@@ -123,7 +149,7 @@ async def review_decide(request: Request, staff: Staff) -> Response:
     at = w.backend.now(not_before=message.created_at)
     event = ev.review_decided(employee_id=message.employee_id, message_id=message.message_id, decision=decision,
                               reviewer_id=staff.person_id, at=at, reason=reason, edits=edits or None)
-    if await run_in_threadpool(w.backend.record, event):
+    if await run_in_threadpool(functools.partial(w.backend.record, event, check=_undecided(message.message_id))):
         outcome = "reject" if decision == "reject" else "approve_edited" if edits else "approve"
         w.metrics.decisions.labels(outcome).inc()
         w.metrics.time_to_decision.observe(max(0.0, (at - message.created_at).total_seconds()))
@@ -138,7 +164,9 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
     views = [v for v in store.task_views() if may_see_task(staff, v.task, store.profiles.get(v.task.employee_id))]
     state = request.query_params.get("state", "")
     shown = [v for v in views if not state or v.state == state]
-    return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, csrf=session_csrf(request))
+    escalated = {escalation_task_id(m.message_id): m.message_id for m in store.pending()}  # task -> its message
+    return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, csrf=session_csrf(request),
+                    escalated=escalated)
 
 
 @staff_page("reviewer", "hr_partner", "manager")
@@ -154,18 +182,27 @@ async def task_act(request: Request, staff: Staff) -> Response:
     if action not in ("claim", "complete"):
         raise HTTPException(400, "A task can be claimed or completed (each with an optional note).")
     note = str(form.get("note") or "").strip()[:2000] or None
-    if view.completed_by:
-        raise HTTPException(409, "This task is already completed.")
-    if view.state == "cancelled":
-        raise HTTPException(409, "This task was cancelled: the event that started it was corrected.")
     kind: Literal["claimed", "completed"] = "completed" if action == "complete" else "claimed"
-    if action == "claim" and view.claimed_by is not None:
-        raise HTTPException(409, "This task is already claimed.")
+    _task_open(view.task.task_id, kind)(store)
     event = ev.task_event(kind, employee_id=view.task.employee_id, task_id=view.task.task_id,
                           journey_id=view.task.journey_id, step_id=view.task.step_id,
-                          actor_id=staff.person_id, at=w.backend.now(), note=note)
-    await run_in_threadpool(w.backend.record, event)
+                          actor_id=staff.person_id, at=w.backend.now(), note=note,
+                          after=store.last_about(view.task.employee_id))
+    await run_in_threadpool(functools.partial(w.backend.record, event, check=_task_open(view.task.task_id, kind)))
     return RedirectResponse("/tasks", status_code=303)
+
+
+def _task_open(task_id: str, kind: Literal["claimed", "completed"]) -> Callable[[Store], None]:
+    """The task can still be claimed (or completed): checked on the page, and again under ``record``'s lock."""
+    def check(store: Store) -> None:
+        view = next((v for v in store.task_views() if v.task.task_id == task_id), None)
+        if view is None or view.completed_by:
+            raise HTTPException(409, "This task is already completed.")
+        if view.state == "cancelled":
+            raise HTTPException(409, "This task was cancelled: the event that started it was corrected.")
+        if kind == "claimed" and view.claimed_by is not None:
+            raise HTTPException(409, "This task is already claimed.")
+    return check
 
 
 # -- operations ------------------------------------------------------------------------------
@@ -187,10 +224,16 @@ async def switch(request: Request, staff: Staff) -> Response:
     target = str(form.get("journey") or ev.ALL_JOURNEYS)
     if target != ev.ALL_JOURNEYS and target not in w.backend.world.defs.current():
         raise HTTPException(400, "Unknown journey.")
-    paused = form.get("action") == "pause"
+    action = form.get("action")
+    if action not in ("pause", "resume"):
+        raise HTTPException(400, "Choose pause or resume.")
+    paused = action == "pause"
     reason = str(form.get("reason") or "").strip()[:_REASON_MAX] or None
+    # the wall clock (the app's), as `wayfinder sending` stamps the control log: deliver's --drop-held compares
+    # the pause with when it was asked to send by it, never with the simulated clock of a demo folder
     event: CloudEvent = ev.sending_switched(paused=paused, journey_id=None if target == ev.ALL_JOURNEYS else target,
-                                            actor_id=staff.person_id, at=w.backend.now(), reason=reason)
+                                            actor_id=staff.person_id, at=w.now(), reason=reason,
+                                            after=w.backend.store.last_about(target))
     if (target in await run_in_threadpool(w.backend.store.paused)) != paused:
         await run_in_threadpool(w.backend.record, event)
         # ... and the switch that `wayfinder deliver` reads (beside the messages, or the control topic)

@@ -14,9 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from wayfinder.connectors.switch import ControlRecord, Switch
+from wayfinder.journeys.decisions import escalation_task_id
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import WENT, Message, Task
+from wayfinder.vocabulary import iso, parse_instant
 from wayfinder.web import events as ev
 
 PREFERENCE_FIELDS = ("opt_out_channels", "opt_out_topics", "quiet_hours", "locale", "paused_until")
@@ -46,6 +48,12 @@ class Store:
     profiles: dict[str, Profile] = field(default_factory=dict)
     decisions: list[CloudEvent] = field(default_factory=list)
     switch: Callable[[], Switch] = Switch
+    erased: frozenset[str] = frozenset()  # people erased (privacy.erasure.requested): nothing is kept or taken
+
+    def last_about(self, subject: str) -> str | None:
+        """The id of the last decision recorded about ``subject`` (an employee, or a journey for the switch):
+        a new action's id is made from it (``events._event``), so it never repeats an earlier one's."""
+        return next((e.id for e in reversed(self.decisions) if e.subject == subject), None)
 
     # -- reviews ----------------------------------------------------------------------------
     def decided(self) -> dict[str, CloudEvent]:
@@ -55,6 +63,16 @@ class Store:
             if e.type == ev.REVIEW_DECIDED:
                 out.setdefault(str(e.data.get("message_id")), e)
         return out
+
+    def escalated_to(self, message_id: str) -> str | None:
+        """The assignee of the open escalation task of a review nobody made in time (the HR partner's lead, or
+        ``Policy.review_escalation``), who may decide that message; None when there is none open."""
+        task = self.tasks.get(escalation_task_id(message_id))
+        if task is None or task.assignee != "review_escalation" or task.status != "open":
+            return None
+        if any(e.type == ev.TASK_COMPLETED and e.data.get("task_id") == task.task_id for e in self.decisions):
+            return None
+        return task.assignee_id
 
     def pending(self) -> list[Message]:
         """Messages waiting for a person: pending in the engine's output and not decided here yet."""
@@ -80,7 +98,8 @@ class Store:
 
     # -- preferences ------------------------------------------------------------------------
     def preferences(self, person_id: str) -> dict[str, Any]:
-        """The person's preferences: their profile's, then every change they made, in order."""
+        """The person's preferences: their profile's (HRIS's, a pause included), then every change they made, in
+        order. ``paused_until`` is an RFC 3339 instant in UTC, or None."""
         profile = self.profiles.get(person_id)
         prefs: dict[str, Any] = {"opt_out_channels": [], "opt_out_topics": [], "quiet_hours": None,
                                  "locale": profile.locale if profile else None, "paused_until": None}
@@ -88,6 +107,7 @@ class Store:
             for name in ("opt_out_channels", "opt_out_topics", "quiet_hours"):
                 if profile.preferences.get(name) is not None:
                     prefs[name] = profile.preferences[name]
+            prefs["paused_until"] = _instant(profile.preferences.get("paused_until"))
         for e in self.decisions:
             if e.type == ev.PREFERENCES_CHANGED and e.subject == person_id:
                 prefs.update({k: v for k, v in e.data.items() if k in PREFERENCE_FIELDS})
@@ -123,3 +143,15 @@ class Store:
             elif m.status == "pending_approval":
                 row["approved"] += 1  # approved here; the engine has not taken it up yet
         return rows
+
+
+def _instant(value: Any) -> str | None:
+    """A pause as HRIS sent it (RFC 3339 text, or a datetime) as the pages keep it: UTC with a ``Z``."""
+    if isinstance(value, datetime):
+        when: datetime | None = value
+    else:
+        try:
+            when = parse_instant(value) if isinstance(value, str) else None
+        except ValueError:
+            when = None
+    return iso(when) if when is not None and when.tzinfo is not None else None

@@ -1,0 +1,312 @@
+"""``wayfinder serve``: what people send that the engine could not use, actions repeated, and races.
+
+Nothing the engine would refuse is written (a 400 before ``decisions.jsonl`` changes); a bad line already there is a
+dead letter, not a reason not to start; every action is its own event; two reviewers deciding at once get one
+decision and a 409.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+from starlette.testclient import TestClient
+
+from tests.pipeline import test_web
+from tests.pipeline.test_web import TOKEN_SECRET, Clock, Served, _csrf, _link, _pending_of, sign_in
+from tests.support import at, read_jsonl
+from wayfinder.cli.report import write_results
+from wayfinder.connectors.switch import ControlFile
+from wayfinder.journeys.decisions import escalation_task_id
+from wayfinder.journeys.loader import Definitions
+from wayfinder.web import EmbeddedBackend, WebSettings, World, create_app
+from wayfinder.web import events as ev
+from wayfinder.web.security import link_csrf
+
+defs, served, small_events = test_web.defs, test_web.served, test_web.small_events  # the fixtures
+# the preferences form's choices for someone with none made (both channels on, no topic out, no pause)
+PLAIN = {"channel_email": "on", "channel_intranet": "on"}
+
+
+def _serve(out: Path, defs: Definitions, events: Path) -> Iterator[Served]:
+    clock = Clock(at("2026-12-01T10:00"))
+    backend = EmbeddedBackend(out, World(defs=defs, events=events), write=write_results, now=clock)
+    settings = WebSettings(token_secret=TOKEN_SECRET, session_secret=SecretStr("session-secret-for-the-tests"),
+                           cookie_secure=True)
+    registry = CollectorRegistry()
+    app = create_app(settings, backend, registry=registry, now=clock, dev_login=True)
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        yield Served(client, backend, registry, clock, out)
+
+
+def _with(small_events: Path, tmp_path: Path, *events: dict[str, Any]) -> Path:
+    path = tmp_path / "events.jsonl"
+    path.write_text(small_events.read_text(encoding="utf-8") + "".join(json.dumps(e) + "\n" for e in events),
+                    encoding="utf-8")
+    return path
+
+
+def _post_preferences(s: Served, person: str, form: dict[str, str]) -> Any:
+    """The page's form as a browser sends it, its channels, topics and pause replaced by ``form``'s."""
+    token = _link(s, person)
+    page = s.client.get(f"/preferences?t={token}").text
+    kept = {m[1]: m[2] for m in re.finditer(r'<input (?:type="\w+" )?name="(locale|quiet_start|quiet_end)" '
+                                            r'value="([^"]*)"', page)}
+    return s.client.post(f"/preferences?t={token}", data={"csrf": _csrf(page)} | kept | form)
+
+
+# -- F1: nothing the engine would refuse is written ---------------------------------------------
+@pytest.mark.parametrize("day", ["2200-01-01", "9999-12-31", "0001-01-01", "1900-01-01"])
+def test_a_pause_the_engine_cannot_schedule_is_refused_before_anything_is_written(served: Served, day: str) -> None:
+    response = _post_preferences(served, "E1052", PLAIN | {"paused_until": day})
+    assert response.status_code == 400
+    assert "Pause until must be a date from 1900-01-02 to 2199-12-31." in response.text
+    assert served.decisions() == []
+    ok = _post_preferences(served, "E1052", PLAIN | {"paused_until": "2199-12-31"})
+    assert ok.status_code == 200
+    assert [d["data"] for d in served.decisions()] == [{"paused_until": "2199-12-30T23:00:00Z"}]
+
+
+def test_the_backend_never_writes_an_event_the_engine_would_refuse(served: Served) -> None:
+    event = ev.preferences_changed(employee_id="E1052", changes={"paused_until": "9999-12-31T00:00:00Z"},
+                                   at=served.clock())
+    with pytest.raises(ev.Unrecordable) as refused:
+        served.backend.record(event)
+    assert refused.value.code == "date_out_of_range"
+    assert not (served.out / "decisions.jsonl").exists()
+
+
+def test_a_line_the_engine_cannot_read_in_decisions_jsonl_is_a_dead_letter_not_a_crash(
+        tmp_path: Path, defs: Definitions, small_events: Path) -> None:
+    bad = {"specversion": "1.0", "id": "bad-1", "source": "wayfinder/serve", "type": "wayfinder.preferences.changed",
+           "time": "2026-12-01T10:00:00Z", "subject": "E1052", "data": {"paused_until": "9999-12-31T00:00:00Z"}}
+    good = ev.preferences_changed(employee_id="E1052", changes={"locale": "de-DE"}, at=at("2026-12-01T10:00"))
+    (tmp_path / "decisions.jsonl").write_text(json.dumps(bad) + "\n" + ev.to_line(good) + "\n", encoding="utf-8")
+    for s in _serve(tmp_path, defs, small_events):  # starts: no ValueError
+        assert [d.id for d in s.backend.store.decisions] == [good.id]
+        letters = [d for d in read_jsonl(tmp_path / "dead_letters.jsonl") if d.get("source") == "decisions.jsonl"]
+        assert [(d["line"], d["reason"].split(":")[0]) for d in letters] == [(1, "date_out_of_range")]
+        assert _post_preferences(s, "E1052", PLAIN | {"locale": "en-GB"}).status_code == 200
+        assert s.backend.store.profiles["E1052"].locale == "en-GB"
+
+
+# -- F2: each action is its own event -------------------------------------------------------------
+def test_opting_out_in_and_out_again_at_one_time_is_three_events_in_order(served: Served) -> None:
+    for form in (PLAIN | {"channel_email": "off"}, PLAIN, PLAIN | {"channel_email": "off"}):
+        form = {k: v for k, v in form.items() if v == "on"}
+        assert 'id="saved"' in _post_preferences(served, "E1052", form).text
+    lines = served.decisions()
+    assert [line["data"] for line in lines] == [
+        {"opt_out_channels": ["email"]}, {"opt_out_channels": []}, {"opt_out_channels": ["email"]}]
+    assert len({line["id"] for line in lines}) == 3
+    assert len({line["time"] for line in lines}) == 1  # one time: the file's order decides
+    assert served.backend.store.preferences("E1052")["opt_out_channels"] == ["email"]
+    assert served.backend.store.profiles["E1052"].opt_out_channels == ["email"]  # the engine's view too
+    again = _post_preferences(served, "E1052", {"channel_intranet": "on"})  # the same form once more
+    assert "Nothing changed." in again.text
+    assert len(served.decisions()) == 3
+
+
+def test_the_same_form_sent_twice_at_once_is_one_event(served: Served) -> None:
+    after = served.backend.store.last_about("E1052")
+    first, second = (ev.preferences_changed(employee_id="E1052", changes={"opt_out_channels": ["email"]},
+                                            at=served.clock(), after=after) for _ in range(2))
+    assert served.backend.record(first) is True
+    assert served.backend.record(second) is False
+    assert len(served.decisions()) == 1
+
+
+def test_pausing_resuming_and_pausing_again_is_three_audit_events(served: Served) -> None:
+    csrf = sign_in(served, "E1003", "operator")
+    for action in ("pause", "resume", "pause"):
+        form = {"csrf": csrf, "action": action, "journey": "all"}
+        assert served.client.post("/overview/switch", data=form).status_code == 303
+    assert [d["type"] for d in served.decisions()] == [
+        "wayfinder.sending.paused", "wayfinder.sending.resumed", "wayfinder.sending.paused"]
+    assert ControlFile(served.out / "control.jsonl").refresh().paused("any-journey")
+
+
+# -- F3: the stop switch by the wall clock ----------------------------------------------------------
+def test_a_pause_on_the_overview_is_stamped_with_the_wall_clock(served: Served) -> None:
+    served.clock.value = at("2026-06-01T10:00")  # before the end of the simulated run
+    assert served.backend.now() > served.clock.value
+    csrf = sign_in(served, "E1003", "operator")
+    served.client.post("/overview/switch", data={"csrf": csrf, "action": "pause", "journey": "all"})
+    [record] = read_jsonl(served.out / "control.jsonl")
+    assert (record["action"], record["at"]) == ("pause", "2026-06-01T10:00:00Z")
+    assert served.decisions()[0]["time"] == "2026-06-01T10:00:00Z"
+
+
+def test_the_switch_refuses_an_action_it_does_not_know(served: Served) -> None:
+    csrf = sign_in(served, "E1003", "operator")
+    response = served.client.post("/overview/switch", data={"csrf": csrf, "action": "bogus", "journey": "all"})
+    assert response.status_code == 400
+    assert "Choose pause or resume." in response.text
+    assert served.decisions() == []
+    assert not (served.out / "control.jsonl").exists()
+
+
+# -- F4: a pause is shown as the date the person chose --------------------------------------------
+def test_a_pause_shows_the_date_chosen_in_the_persons_timezone_and_saving_keeps_it(served: Served) -> None:
+    _post_preferences(served, "E1052", PLAIN | {"paused_until": "2027-04-05"})  # E1052: Europe/Berlin
+    assert served.decisions()[0]["data"] == {"paused_until": "2027-04-04T22:00:00Z"}
+    page = served.client.get(f"/preferences?t={_link(served, 'E1052')}").text
+    assert 'name="paused_until" value="2027-04-05"' in page
+    again = _post_preferences(served, "E1052", PLAIN | {"paused_until": "2027-04-05"})
+    assert "Nothing changed." in again.text
+    assert len(served.decisions()) == 1
+
+
+# -- F5: tokens and CSRF values that are not ASCII ------------------------------------------------
+@pytest.mark.parametrize("token", ["%C3%A9.x", "a.%C3%A9"])
+def test_a_link_token_that_is_not_ascii_is_refused_as_malformed(served: Served, token: str) -> None:
+    for path in ("/preferences", "/preferences/why", "/preferences/unsubscribe", "/preferences/resources"):
+        response = served.client.get(f"{path}?t={token}")
+        assert response.status_code == 403, path
+        assert "the link is malformed" in response.text
+    assert served.decisions() == []
+
+
+def test_a_csrf_value_that_is_not_ascii_is_refused(served: Served) -> None:
+    token = _link(served, "E1052")
+    response = served.client.post(f"/preferences?t={token}", data=PLAIN | {"csrf": "é"})
+    assert response.status_code == 403
+    assert "CSRF check" in response.text
+    sign_in(served, "E1003", "reviewer")
+    decide = served.client.post(f"/review/{_pending_of(served, 'E1052')}/decide", data={"csrf": "é",
+                                                                                       "action": "approve"})
+    assert decide.status_code == 403
+    assert served.decisions() == []
+
+
+# -- F6: edits a message can carry ------------------------------------------------------------------
+@pytest.mark.parametrize(("edit", "error"), [
+    ({"subject": "Hello\nBcc: x@example.com"}, "The subject must be one line."),
+    ({"subject": "Hello\r"}, "The subject must be one line."),
+    ({"subject": "x" * 1_001}, "The subject can be at most 1,000 characters."),
+    ({"text": "x" * 100_001}, "An edited text or HTML can be at most 100,000 characters"),
+    ({"html": "<p>" + "x" * 100_000 + "</p>"}, "An edited text or HTML can be at most 100,000 characters"),
+    ({"subject": ""}, "An edited subject, text or HTML cannot be empty."),
+])
+def test_an_edit_a_message_cannot_carry_is_refused(served: Served, edit: dict[str, str], error: str) -> None:
+    csrf = sign_in(served, "E1003", "reviewer")
+    message = _pending_of(served, "E1052")
+    response = served.client.post(f"/review/{message}/decide", data={"csrf": csrf, "action": "approve"} | edit)
+    assert response.status_code == 400
+    assert error in response.text
+    assert served.decisions() == []
+
+
+# -- F7: two reviewers at once ----------------------------------------------------------------------
+def test_two_reviewers_deciding_at_once_get_one_decision_and_a_409(served: Served,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    message = served.backend.store.messages[_pending_of(served, "E1052")]
+    record = served.backend.record
+
+    def the_other_reviewer_first(event: Any, **kwargs: Any) -> bool:
+        """The other reviewer's decision lands after this page checked, before it records."""
+        other = ev.review_decided(employee_id="E1052", message_id=message.message_id, decision="reject",
+                                  reviewer_id="E1004", at=event.time, reason="not now")
+        record(other)
+        return record(event, **kwargs)
+
+    csrf = sign_in(served, "E1003", "reviewer")
+    monkeypatch.setattr(served.backend, "record", the_other_reviewer_first)
+    response = served.client.post(f"/review/{message.message_id}/decide", data={"csrf": csrf, "action": "approve"})
+    assert response.status_code == 409
+    assert "not waiting for a decision any more" in response.text
+    assert [(d["data"]["reviewer_id"], d["data"]["decision"]) for d in served.decisions()] == [("E1004", "reject")]
+    assert not any(d["reason"].startswith("not_pending") for d in read_jsonl(served.out / "dead_letters.jsonl"))
+
+
+def test_two_people_claiming_a_task_at_once_get_one_claim_and_a_409(served: Served,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    task = next(t for t in served.backend.store.tasks.values() if t.assignee_id == "E1006")
+    record = served.backend.record
+
+    def the_other_first(event: Any, **kwargs: Any) -> bool:
+        record(ev.task_event("claimed", employee_id=task.employee_id, task_id=task.task_id, actor_id="E1099",
+                             at=event.time, journey_id=task.journey_id, step_id=task.step_id))
+        return record(event, **kwargs)
+
+    csrf = sign_in(served, "E1006", "hr_partner")
+    monkeypatch.setattr(served.backend, "record", the_other_first)
+    response = served.client.post(f"/tasks/{task.task_id}", data={"csrf": csrf, "action": "claim"})
+    assert response.status_code == 409
+    assert [d["data"]["actor_id"] for d in served.decisions()] == ["E1099"]
+
+
+# -- F8: a pause HRIS set ------------------------------------------------------------------------------
+def test_a_pause_set_through_hris_is_shown_and_can_be_lifted(tmp_path: Path, defs: Definitions,
+                                                             small_events: Path) -> None:
+    upsert = {"specversion": "1.0", "id": "test-hris-pause", "source": "hris/test", "type": "hris.employee.upserted",
+              "time": "2026-11-01T09:00:00Z", "subject": "E1052",
+              "data": {"preferences": {"paused_until": "2027-05-01T08:00:00Z"}}}
+    events = _with(small_events, tmp_path, upsert)
+    for s in _serve(tmp_path / "out", defs, events):
+        assert s.backend.store.preferences("E1052")["paused_until"] == "2027-05-01T08:00:00Z"
+        page = s.client.get(f"/preferences?t={_link(s, 'E1052')}").text
+        assert 'name="paused_until" value="2027-05-01"' in page  # 10:00 in Berlin
+        kept = _post_preferences(s, "E1052", PLAIN | {"paused_until": "2027-05-01"})
+        assert "Nothing changed." in kept.text
+        lifted = _post_preferences(s, "E1052", PLAIN)
+        assert 'id="saved"' in lifted.text
+        assert [d["data"] for d in s.decisions()] == [{"paused_until": None}]
+        assert s.backend.store.profiles["E1052"].preferences["paused_until"] is None  # the engine lifted it
+        assert 'name="paused_until" value=""' in s.client.get(f"/preferences?t={_link(s, 'E1052')}").text
+
+
+# -- F10: an erased person's link ------------------------------------------------------------------------
+def test_an_erased_persons_link_opens_nothing_and_writes_nothing(tmp_path: Path, defs: Definitions,
+                                                                 small_events: Path) -> None:
+    erasure = {"specversion": "1.0", "id": "test-erase", "source": "privacy/test",
+               "type": "privacy.erasure.requested", "time": "2026-11-01T09:00:00Z", "subject": "E1052", "data": {}}
+    events = _with(small_events, tmp_path, erasure)
+    for s in _serve(tmp_path / "out", defs, events):
+        token = _link(s, "E1052")
+        for path in ("/preferences", "/preferences/why", "/preferences/unsubscribe", "/preferences/resources"):
+            response = s.client.get(f"{path}?t={token}")
+            assert response.status_code == 410, path
+            assert "Wayfinder keeps nothing about you any more" in response.text
+        csrf = link_csrf("session-secret-for-the-tests", token)  # the form of a page opened before the erasure
+        form = PLAIN | {"locale": "de-DE", "quiet_start": "21:00", "quiet_end": "07:00", "csrf": csrf}
+        assert s.client.post(f"/preferences?t={token}", data=form).status_code == 410
+        assert s.client.post(f"/preferences/unsubscribe?t={token}",
+                             data={"List-Unsubscribe": "One-Click"}).status_code == 410
+        assert s.decisions() == []
+        assert _post_preferences(s, "E1038", PLAIN | {"locale": "de-DE"}).status_code == 200  # others: as before
+
+
+# -- F9: the escalation's assignee may decide ----------------------------------------------------------
+def test_the_lead_a_review_was_escalated_to_may_decide_it_and_no_other_manager(served: Served) -> None:
+    message = _pending_of(served, "E1052")  # nobody decided in time: the task went to E1006's lead, E1002
+    task = served.backend.store.tasks[escalation_task_id(message)]
+    assert (task.assignee, task.assignee_id, task.status) == ("review_escalation", "E1002", "open")
+    sign_in(served, "E1009", "manager")
+    assert served.client.get(f"/review/{message}").status_code == 404
+    csrf = sign_in(served, "E1002", "manager")
+    assert f'href="/review/{message}"' in served.client.get("/tasks").text
+    assert served.client.get(f"/review/{message}").status_code == 200
+    assert served.client.get("/review").status_code == 403  # the queue stays the reviewers' and HR partners'
+    decided = served.client.post(f"/review/{message}/decide", data={"csrf": csrf, "action": "approve"})
+    assert decided.status_code == 303
+    assert [(d["subject"], d["data"]["reviewer_id"]) for d in served.decisions()] == [("E1052", "E1002")]
+    assert served.backend.store.tasks[task.task_id].status == "cancelled"  # decided: the escalation closed
+    assert served.client.get(f"/review/{message}").status_code == 404
+
+
+def test_a_completed_escalation_gives_no_access_to_the_message(served: Served) -> None:
+    message = _pending_of(served, "E1038")
+    csrf = sign_in(served, "E1002", "manager")
+    task_id = escalation_task_id(message)
+    assert served.client.post(f"/tasks/{task_id}", data={"csrf": csrf, "action": "complete"}).status_code == 303
+    assert served.client.get(f"/review/{message}").status_code == 404
+    refused = served.client.post(f"/review/{message}/decide", data={"csrf": csrf, "action": "approve"})
+    assert refused.status_code == 404
+    assert [d["type"] for d in served.decisions()] == ["wayfinder.task.completed"]

@@ -27,6 +27,7 @@ from wayfinder.catalog.model import CatalogDoc, ResourceDoc
 from wayfinder.journeys import schemas
 from wayfinder.journeys._problems import Problem
 from wayfinder.journeys._yaml import Document, Loc
+from wayfinder.journeys.effects import part
 from wayfinder.journeys.model import (
     BranchStep,
     EventTypeDoc,
@@ -681,14 +682,20 @@ def _raw_step(doc: Document, label: str, i: int, step: dict[str, Any], ids: set[
 
 
 def journey_positions(placed: Sequence[Placed]) -> dict[tuple[str, str], str]:
-    """``file:line:column`` of each journey (step id ``""``) and each of its steps, to point run-time counts at
-    the source."""
+    """``file:line:column`` of each journey (step id ``""``), each of its own conditions (``effects.part``) and each
+    of its steps, to point run-time counts at the source."""
     out: dict[tuple[str, str], str] = {}
     for doc, model, _ in placed:
         if not isinstance(model, Journey):
             continue
         mark = doc.mark(("id",))
         out.setdefault((model.id, ""), f"{doc.file}:{mark.line}:{mark.column}")
+        conditions: list[tuple[str, Loc]] = [("audience", ("audience",)), ("trigger.when", ("trigger", "when"))]
+        conditions += [(f"exit_on[{n}].when", ("exit_on", n, "when")) for n in range(len(model.exit_on))]
+        for name, loc in conditions:
+            if loc in doc.marks:
+                mark = doc.marks[loc]
+                out.setdefault((model.id, part(name)), f"{doc.file}:{mark.line}:{mark.column}")
         for i, step in enumerate(model.steps):
             mark = doc.mark(("steps", i, "id"))
             out.setdefault((model.id, step.id), f"{doc.file}:{mark.line}:{mark.column}")

@@ -193,5 +193,16 @@ class Diagnostic:
     detail: str
 
 
+def part(name: str) -> str:
+    """The ``step_id`` of a diagnostic about one of the journey's own conditions (``audience``, ``trigger.when``,
+    ``exit_on[0].when``): ``#`` and its name, which no step id can be (``vocabulary.ID_PATTERN``)."""
+    return f"#{name}"
+
+
+def part_name(step_id: str | None) -> str | None:
+    """The condition a diagnostic's ``step_id`` names (:func:`part`), or None for a step (or none)."""
+    return step_id[1:] if step_id is not None and step_id.startswith("#") else None
+
+
 Effect = (Schedule | Decide | Dispatch | Gather | OpenTask | CancelPending | ForgetMailbox | Preferences
           | LeaveChanged | Erase | Refuse | Lifecycle | Diagnostic)

@@ -30,6 +30,7 @@ from wayfinder.journeys.effects import (
     OpenTask,
     Refuse,
     ReviewTimer,
+    part,
 )
 from wayfinder.journeys.events import ERASURE, RATING_EVENTS, CloudEvent, rating_of
 from wayfinder.journeys.leave import note_leave, rescind_leave, rule_for
@@ -277,10 +278,10 @@ class Engine:
             journey = self.defs.journeys.get((jid, e.version))
             if journey is None or (stale and e.started_at >= event.time):
                 continue
-            for rule in journey.exit_on:
+            for n, rule in enumerate(journey.exit_on):
                 if rule.event != event.type:
                     continue
-                if rule.when is not None and not test(run, rule.when, journey, None,
+                if rule.when is not None and not test(run, rule.when, journey, part(f"exit_on[{n}].when"),
                                                       {"event": view, "trigger": e.trigger}):
                     continue
                 del run.state.enrollments[jid]
@@ -304,9 +305,9 @@ class Engine:
                 continue
             if not state.mailboxes and not any(m.journey_id == jid for m in state.awaiting_approval.values()):
                 continue
-            for rule in journey.exit_on:
-                if rule.event == event.type and (rule.when is None or test(run, rule.when, journey, None,
-                                                                           {"event": view, "trigger": {}})):
+            for n, rule in enumerate(journey.exit_on):
+                if rule.event == event.type and (rule.when is None or test(
+                        run, rule.when, journey, part(f"exit_on[{n}].when"), {"event": view, "trigger": {}})):
                     run.effects.extend(self._cancel(state, jid, "exited", run.now))
                     break
 
@@ -356,9 +357,10 @@ class Engine:
             if state.entered_by.get(journey.id) == entered_by:
                 continue  # this very event entered it before: the same (source, id) has the effect of once
             scope = {"event": view, "trigger": view}
-            if journey.trigger.when is not None and not test(run, journey.trigger.when, journey, None, scope):
+            if journey.trigger.when is not None and not test(run, journey.trigger.when, journey, part("trigger.when"),
+                                                             scope):
                 continue
-            if journey.audience is not None and not test(run, journey.audience, journey, None, scope):
+            if journey.audience is not None and not test(run, journey.audience, journey, part("audience"), scope):
                 continue
             e = Enrollment(journey_id=journey.id, version=journey.version, started_at=run.now,
                            enrollment_id=entered_by, trigger=view)

@@ -389,3 +389,24 @@ steps:
     err = capsys.readouterr().err
     assert "two.yaml:2:7: a journey is one YAML document per file (SPEC §4); this file holds 2" in err
     assert "two.yaml:12:7: a journey is one YAML document per file (SPEC §4)" in err
+
+
+def test_a_journeys_own_condition_that_fails_at_run_time_is_counted_where_it_is_written(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 9: run-time failures are printed with the journey file's position; an ``audience``, ``trigger.when``
+    or ``exit_on`` condition is placed at itself, not at the journey's id."""
+    failing = (AUDIENCE.replace('audience: employee.employment_type == "intern"',
+                                'audience: int(employee.given_name) > 0')
+               .replace("steps:", "exit_on:\n  - {event: hris.leave.started, when: 'int(event.data.leave_type) > 0'}"
+                                  "\nsteps:"))
+    root = write_files({"journeys/j.yaml": failing})
+    lines = [{"specversion": "1.0", "id": "u", "source": "t", "type": "hris.employee.upserted",
+              "time": "2026-03-01T10:00:00Z", "subject": "E1", "data": {"id": "E1", "given_name": "Ann"}},
+             {"specversion": "1.0", "id": "1", "source": "t", "type": "hris.leave.ended", "time": "2026-03-02T10:00:00Z",
+              "subject": "E1", "data": {"leave_type": "parental", "return_date": "2026-03-02"}}]
+    (root / "events.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    assert main(["simulate", "--events", str(root / "events.jsonl"), "--journeys", str(root / "journeys"),
+                 "--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates"), "--policy",
+                 str(WORLD.parent / "empty-policy.yaml"), "--out", str(root / "out")]) == 0
+    out = capsys.readouterr().out
+    assert f"  {root / 'journeys' / 'j.yaml'}:7:11: journey interns-only audience: expression_failed 1\n" in out

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel
 
+from wayfinder.journeys.effects import part_name
 from wayfinder.journeys.events import iso
 from wayfinder.journeys.loader import Definitions
 from wayfinder.safety import redact_dead_letters
@@ -98,7 +99,8 @@ def _diagnostic_sites(runner: EmbeddedRunner, defs: Definitions | None, stream: 
         return
     for (kind, jid, step), n in sorted(sites.items(), key=lambda kv: (str(kv[0][1]), str(kv[0][2]), kv[0][0])):
         where = defs.positions.get((jid or "", step or "")) if defs is not None else None
-        label = f"journey {jid}" + (f" step {step}" if step else "")
+        condition = part_name(step)
+        label = f"journey {jid}" + (f" {condition}" if condition else f" step {step}" if step else "")
         detail = runner.stats.render_failures.get((jid, step)) if kind == "render_failed" else None
         stream.write(f"  {where + ': ' if where else ''}{label}: {kind} {n}{f' ({detail})' if detail else ''}\n")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import gc
 import re
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.catalog.graph import CatalogGraph
@@ -38,6 +39,7 @@ from wayfinder.journeys.model import (
     Policy,
     RoadmapStep,
     SendStep,
+    Step,
     TaskStep,
     TemplateDoc,
     WaitForStep,
@@ -257,14 +259,14 @@ def _salvage_fields(doc: Document, e: ValidationError, model: type[BaseModel]) -
     templates, a policy's sensitive topics) are reported in the same run. Its own errors are reported already and
     still stop a run."""
     keys = set()
-    steps: set[int] = set()
+    steps: dict[int, list[Loc]] = {}  # broken steps: where in each the errors are
     exits: set[int] = set()
     trigger_when = False
     for err in e.errors(include_url=False):
         loc = err["loc"]
         journey_part = model is Journey and len(loc) >= 2
         if journey_part and loc[0] == "steps" and isinstance(loc[1], int):
-            steps.add(loc[1])
+            steps.setdefault(loc[1], []).append(_real_loc(doc, loc)[2:])
         elif journey_part and loc[0] == "exit_on" and isinstance(loc[1], int):
             exits.add(loc[1])
         elif journey_part and loc[:2] == ("trigger", "when") and len(loc) == 2:
@@ -292,17 +294,53 @@ def _salvage_fields(doc: Document, e: ValidationError, model: type[BaseModel]) -
         return None
 
 
-def _stand_in_steps(steps: Any, broken: set[int]) -> list[Any] | None:
-    """``steps`` with each broken one replaced by a stand-in of the same id (:func:`_stand_in`); None when one
-    cannot stand in for it."""
+def _stand_in_steps(steps: Any, broken: dict[int, list[Loc]]) -> list[Any] | None:
+    """``steps`` with each broken one mended (:func:`_mended`) or replaced by a stand-in of the same id
+    (:func:`_stand_in`); None when neither can be made."""
     if not isinstance(steps, list):
         return None
     out = list(steps)
-    for i in broken:
-        stand_in = _stand_in(steps[i]) if i < len(steps) else None
+    for i, where in broken.items():
+        step = steps[i] if i < len(steps) else None
+        stand_in = _mended(step, where) or _stand_in(step)
         if stand_in is None:
             return None
         out[i] = stand_in
+    return out
+
+
+_STEP: TypeAdapter[Any] = TypeAdapter(Step)
+_NEUTRAL = {"channel": "email", "to": "employee", "assignee": "hr_partner", "for": "1s", "timeout": "1s",
+            "horizon": "90d", "at": "09:00"}
+"""Values a step cannot do without, to stand in for a broken one of them (a ``channel: sms``)."""
+
+
+def _mended(step: Any, where: list[Loc]) -> dict[str, Any] | None:
+    """The step itself with each broken value taken out (or, for one it cannot do without, a neutral value), so
+    the rest of it (its template, topics, conditions) is still checked; None when that does not make a step."""
+    if not isinstance(step, dict):
+        return None
+    out = copy.deepcopy(step)
+    for path in where:
+        container: Any = out
+        for key in path[:-1]:
+            if isinstance(container, dict) and key in container:
+                container = container[key]
+            elif isinstance(container, list) and isinstance(key, int) and 0 <= key < len(container):
+                container = container[key]
+            else:
+                return None
+        leaf = path[-1] if path else None
+        if not isinstance(container, dict) or leaf not in container:
+            return None
+        if leaf in _NEUTRAL:
+            container[leaf] = _NEUTRAL[leaf]
+        else:
+            del container[leaf]
+    try:
+        _STEP.validate_python(out)
+    except ValidationError:
+        return None
     return out
 
 

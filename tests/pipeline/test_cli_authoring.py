@@ -402,8 +402,9 @@ def test_a_journeys_own_condition_that_fails_at_run_time_is_counted_where_it_is_
     root = write_files({"journeys/j.yaml": failing})
     lines = [{"specversion": "1.0", "id": "u", "source": "t", "type": "hris.employee.upserted",
               "time": "2026-03-01T10:00:00Z", "subject": "E1", "data": {"id": "E1", "given_name": "Ann"}},
-             {"specversion": "1.0", "id": "1", "source": "t", "type": "hris.leave.ended", "time": "2026-03-02T10:00:00Z",
-              "subject": "E1", "data": {"leave_type": "parental", "return_date": "2026-03-02"}}]
+             {"specversion": "1.0", "id": "1", "source": "t", "type": "hris.leave.ended",
+              "time": "2026-03-02T10:00:00Z", "subject": "E1",
+              "data": {"leave_type": "parental", "return_date": "2026-03-02"}}]
     (root / "events.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     assert main(["simulate", "--events", str(root / "events.jsonl"), "--journeys", str(root / "journeys"),
                  "--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates"), "--policy",

@@ -648,3 +648,27 @@ def test_a_syntax_error_in_an_expression_on_two_lines_is_placed_on_the_second(wr
                                                   "steps:\n  - id: s\n    end: {}\n"})
     found = only(problems_of(root), "invalid expression")
     assert found.startswith("journeys/j.yaml:9:19: journey j: audience: invalid expression"), found
+
+
+def test_a_broken_value_in_a_step_hides_nothing_else_in_that_step(write_files: WriteFiles) -> None:
+    """Issue 9, every problem in one run: a step with one slip (a channel, a time of day, a horizon, an assignee, a
+    timeout it cannot read) is checked with that value taken out or made neutral, so its template, topics and
+    conditions are checked beside it."""
+    root = write_files({"journeys/j.yaml": HEAD + """steps:
+  - id: s1
+    when: employee.contry == "DE"
+    send: {channel: sms, template: new-parent/welcom, resources: {topics: [parental-leeve]}}
+  - id: s2
+    wait: {until: trigger.data.expected_retrun_date, at: "9am"}
+  - id: s3
+    roadmap: {topics: [onboardng], horizon: 90z, channel: email, template: onboarding/roadmp}
+  - id: s4
+    task: {assignee: boss, title: "Call {{ employee.given_nam }}"}
+"""})
+    lines = problems_of(root)
+    for slip, where in (("channel", "11:21"), ("wait.at", "13:58"), ("horizon", "15:45"), ("assignee", "17:22"),
+                        ("contry", "10:20"), ("new-parent/welcom'", "11:36"), ("parental-leeve", "11:76"),
+                        ("expected_retrun_date", "13:32"), ("onboardng", "15:24"), ("onboarding/roadmp'", "15:76"),
+                        ("given_nam:", "17:53")):
+        assert only(lines, slip).startswith(f"journeys/j.yaml:{where}: journey j: "), (slip, lines)
+    assert len(lines) == 11, lines

@@ -140,3 +140,24 @@ def test_a_mapping_file_has_the_journey_loaders_budgets(write_files: WriteFiles,
     monkeypatch.setenv("WAYFINDER_MAX_DEFINITION_BYTES", "2000")
     with pytest.raises(MappingError, match=r"big\.yaml:1:1: the file is \d+ bytes, over the limit of 2000"):
         load_mapping(folder / "big.yaml")
+
+
+@pytest.mark.parametrize(("values", "found"), [
+    ("  status: {Active: actve}", r"m\.yaml:12:20: values\.status: 'actve' is not one of active, pending, leave"),
+    ("  employment_type: {Regular: freelancer}", r"m\.yaml:12:30: values\.employment_type: 'freelancer': Input "
+                                                  r"should be 'employee', 'contractor' or 'intern'"),
+    ("  leave_type: {Mat: maternal}", r"m\.yaml:12:21: values\.leave_type: 'maternal' is not one of parental"),
+    ("  country: {Germany: Deutschland}", r"m\.yaml:11:22: values\.country: 'Deutschland': String should match"),
+])
+def test_a_value_its_field_cannot_hold_is_an_error_where_it_is_written(write_files: WriteFiles, values: str,
+                                                                       found: str) -> None:
+    """Issue 15: a typo in ``values`` is a mapping error with its position, not a dead letter for every row."""
+    text = GOOD.replace("  country: {Norway: NO}", values) if "country" in values else GOOD.replace(
+        "  country: {Norway: NO}", "  country: {Norway: NO}\n" + values)
+    with pytest.raises(MappingError, match=found):
+        load_mapping(write_files({"m.yaml": text}) / "m.yaml")
+
+
+def test_a_date_format_with_a_directive_strptime_does_not_know_is_an_error(write_files: WriteFiles) -> None:
+    with pytest.raises(MappingError, match=r"m\.yaml:13:\d+: dates\.start_date\.0: .*'%Q' is not a strptime format"):
+        load_mapping(write_files({"m.yaml": GOOD.replace('"%d.%m.%Y"', '"%Q"')}) / "m.yaml")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import difflib
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from wayfinder.journeys import Document, load_documents
-from wayfinder.journeys.profile import KNOWN_FIELDS, Timezone
+from wayfinder.journeys.events import LeaveType
+from wayfinder.journeys.profile import KNOWN_FIELDS, ProfileUpdate, Timezone
 
 # Fields the import reads to tell what happened; they are not profile fields and never go into an upsert.
 STATUS_FIELDS = (
@@ -53,6 +55,12 @@ def _format(fmt: str) -> str:
     if "%" not in fmt:
         msg = f"{fmt!r} is not a strptime format (e.g. %Y-%m-%d or %m/%d/%Y)"
         raise ValueError(msg)
+    try:
+        datetime.strptime("", fmt)  # noqa: DTZ007 - only to find a directive strptime does not know
+    except ValueError as e:
+        if "directive" in str(e):
+            msg = f"{fmt!r} is not a strptime format: {e}"
+            raise ValueError(msg) from None
     return fmt
 
 
@@ -132,7 +140,7 @@ def load_mapping(path: Path) -> Mapping:
         raise MappingError(msg)
     doc = docs[0]
     try:
-        return Mapping.model_validate(doc.data)
+        mapping = Mapping.model_validate(doc.data)
     except ValidationError as e:
         lines = []
         for err in e.errors(include_url=False, include_input=False):
@@ -141,3 +149,35 @@ def load_mapping(path: Path) -> Mapping:
             name = ".".join(str(p) for p in loc) or "document"
             lines.append(f"{path}:{line}:{column}: {name}: {err['msg']}")
         raise MappingError("\n".join(lines)) from e
+    lines = [f"{path}:{line}:{column}: values.{field}: {message}" for field, (line, column), message
+             in _value_problems(mapping, doc)]
+    if lines:
+        raise MappingError("\n".join(lines))
+    return mapping
+
+
+_LEAVE_TYPES = get_args(LeaveType)
+
+
+def _value_problems(mapping: Mapping, doc: Document) -> list[tuple[str, tuple[int, int], str]]:
+    """What ``values`` maps to that its field cannot hold (``Active: actve`` for status, ``Regular: freelancer`` for
+    employment_type): each would make every row a dead letter, or quietly another value, at run time."""
+    out = []
+    for field, table in mapping.values.items():
+        for key, target in table.items():
+            if target is None or field in DATE_FIELDS or field in mapping.dates or field.startswith("attributes."):
+                continue
+            where = doc.marks.get(("values", field, key)) or doc.start
+            message = None
+            if field == "status" and target not in STATUSES:
+                message = f"{target!r} is not one of {', '.join(STATUSES)}"
+            elif field == "leave_type" and target not in _LEAVE_TYPES:
+                message = f"{target!r} is not one of {', '.join(_LEAVE_TYPES)}"
+            elif field in PROFILE_FIELDS:
+                try:
+                    ProfileUpdate.model_validate({field: [target] if field in LIST_FIELDS else target})
+                except ValidationError as e:
+                    message = f"{target!r}: " + e.errors(include_url=False, include_input=False)[0]["msg"]
+            if message is not None:
+                out.append((field, (where.line, where.column), message))
+    return out

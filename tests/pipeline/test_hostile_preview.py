@@ -66,3 +66,16 @@ def test_a_profile_nested_too_deep_or_a_time_out_of_range_is_one_line(tmp_path: 
     assert capsys.readouterr().err.splitlines()[-1] == (
         "wayfinder preview: error: argument --at: '0001-01-01T00:00:00+14:00' is outside 1900-01-01..2199-12-31, "
         "the days Wayfinder schedules")
+
+
+def test_a_profile_the_engine_would_refuse_is_named_by_its_fields_not_previewed(tmp_path: Path) -> None:
+    """In ``simulate`` such an upsert is an ``invalid_data`` dead letter: a preview of it shows what never goes."""
+    profile = tmp_path / "p.json"
+    profile.write_text(json.dumps({"id": "P4", "given_name": "Zebedee", "country": "Germany", "timezone": "Mars/X"}),
+                       encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        main(["preview", "new-parent", "--employee", str(profile), "--at", "2026-05-04T08:00:00Z"])
+    said = str(stopped.value.code)
+    assert said.startswith(f"{profile}: not a profile the engine accepts (country: String should match pattern")
+    assert "timezone: Value error, not an IANA timezone" in said
+    assert "Germany" not in said and "Mars" not in said and "Zebedee" not in said

@@ -7,8 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from wayfinder import examples_dir
 from wayfinder.journeys.loader import Fallback, Sources
+from wayfinder.journeys.profile import ProfileUpdate
 
 
 class PathProblem(Exception):
@@ -66,4 +69,11 @@ def read_profile_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         msg = f"{path}: a JSON profile is an object with the fields of SPEC section 3"
         raise SystemExit(msg)
+    try:  # what an upsert of it would have to be: a profile the engine would refuse previews nothing it could send
+        ProfileUpdate.model_validate(data)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+                             for err in e.errors(include_url=False, include_input=False)[:5])
+        msg = f"{path}: not a profile the engine accepts ({problems})"
+        raise SystemExit(msg) from None
     return data

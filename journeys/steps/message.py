@@ -48,8 +48,10 @@ def deliver(run: Run, journey: Journey, e: Enrollment, step: SendStep | RoadmapS
         step_id=step.id, channel=channel, status="suppressed", scheduled_for=run.now, created_at=run.now,
         preferences_url=run.defs.policy.preferences_url,
     )
-    if in_holdout(run.state.employee_id, journey.id, journey.holdout_share):
-        run.effects.append(Decide(base.with_status("suppressed", reason="holdout")))  # the control group
+    if in_holdout(run.state.employee_id, journey.id, journey.holdout_share) and not _sensitive(
+            run, journey, e, _topics(select()) if run.defs.policy.sensitive_topics else []):
+        # The control group; a message that would wait for a person (a sensitive moment) is never held out.
+        run.effects.append(Decide(base.with_status("suppressed", reason="holdout")))
         return
     if recipient_id is None or person is None:  # no id on the profile, or nobody known by that id (issue 9)
         run.effects.append(Decide(base.with_status("suppressed", reason="no_recipient")))
@@ -82,7 +84,7 @@ def _render(run: Run, journey: Journey, e: Enrollment, step_id: str, scope: dict
     catalog = run.defs.catalog
     policy = run.defs.policy
     resources = [catalog.view(r.id) for r in selection.resources]
-    topics = sorted({t for r in selection.resources for t in r.topics})
+    topics = _topics(selection)
     recipient_view = _recipient_view(person, base.recipient_id)
     explanation = explain(journey, e.trigger, base.recipient_role, run.employee, run.defs, scope)
     context = {
@@ -128,6 +130,10 @@ def _route(run: Run, journey: Journey, e: Enrollment, message: Message, person: 
         return
     run.effects.append(Dispatch(mailbox, message.with_status("deferred"), tz, quiet,
                                 rule_for(journey, message.recipient_role)))
+
+
+def _topics(selection: Selection) -> list[str]:
+    return sorted({t for r in selection.resources for t in r.topics})
 
 
 def _sensitive(run: Run, journey: Journey, e: Enrollment, topics: list[str]) -> bool:

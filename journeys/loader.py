@@ -816,10 +816,22 @@ def _source_problems(doc: Document, loc: Loc, source: str, label: str, problems:
     mark = doc.mark(loc)
     block = doc.styles.get(loc) in ("|", ">")
     for sp in found:
-        line = mark.line + sp.line - (0 if block else 1)
-        column = mark.column if sp.line == 1 and not block else 1
-        problems.append(Problem(doc.file, line, column, f"{label}: {sp.message}"))
+        at = doc.value_mark(loc, source, _name_offset(source, sp.line, sp.name)) if sp.name else None
+        if at is None:  # the start of its line (or of the value)
+            at = Mark(mark.line + sp.line - (0 if block else 1), mark.column if sp.line == 1 and not block else 1)
+        problems.append(Problem(doc.file, at.line, at.column, f"{label}: {sp.message}"))
     return not found
+
+
+def _name_offset(source: str, line: int, name: str) -> int:
+    """Where ``name`` is first written as a whole word on ``line`` (1-based) of a template source; -1 if not."""
+    lines = source.split("\n")
+    if not 0 < line <= len(lines):
+        return -1
+    found = re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", lines[line - 1])
+    if found is None:
+        found = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", lines[line - 1])
+    return -1 if found is None else sum(len(x) + 1 for x in lines[:line - 1]) + found.start()
 
 
 def _build_templates(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) -> None:

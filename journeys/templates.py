@@ -735,10 +735,12 @@ def _template(source: str, html: bool) -> Template:
 # -- static checks ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SourceProblem:
-    """A problem in a template source; ``line`` is 1-based within that source."""
+    """A problem in a template source; ``line`` is 1-based within that source; ``name``, when the problem is about
+    one, the name as written on that line (to find its column)."""
 
     line: int
     message: str
+    name: str | None = None
 
 
 def _private_access(tree: nodes.Template) -> Iterator[SourceProblem]:
@@ -746,7 +748,7 @@ def _private_access(tree: nodes.Template) -> Iterator[SourceProblem]:
         name = access.attr if isinstance(access, nodes.Getattr) else getattr(getattr(access, "arg", None), "value",
                                                                              None)
         if isinstance(name, str) and name.startswith("_"):
-            yield SourceProblem(access.lineno, f"access to {name!r} is not allowed in templates")
+            yield SourceProblem(access.lineno, f"access to {name!r} is not allowed in templates", name)
 
 
 def _unknown_filters_and_tests(tree: nodes.Template, env: _Sandbox) -> Iterator[SourceProblem]:
@@ -757,7 +759,7 @@ def _unknown_filters_and_tests(tree: nodes.Template, env: _Sandbox) -> Iterator[
             if node.name not in known:
                 close = difflib.get_close_matches(node.name, sorted(known), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                yield SourceProblem(node.lineno, f"unknown {kind} {node.name!r}{hint}")
+                yield SourceProblem(node.lineno, f"unknown {kind} {node.name!r}{hint}", node.name)
 
 
 def _undeclared(tree: nodes.Template, env: _Sandbox) -> set[str]:
@@ -784,7 +786,7 @@ def _unknown_variables(tree: nodes.Template, env: _Sandbox, extra: frozenset[str
         line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == name and n.ctx == "load"), 1)
         close = difflib.get_close_matches(name, sorted(TEMPLATE_VARIABLES), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        yield SourceProblem(line, f"unknown variable {name!r}{hint} (templates see: {known})")
+        yield SourceProblem(line, f"unknown variable {name!r}{hint} (templates see: {known})", name)
 
 
 def _failure(e: BaseException) -> str:

@@ -98,7 +98,7 @@ def test_an_unknown_template_variable_gets_a_suggestion(write_files: WriteFiles)
                                    "  - id: s\n    send: {channel: email, template: relocation/welcome}\n"),
         "templates/relocation/welcome.yaml": RELOCATED_TEMPLATE.replace("trigger.data.old_city", "triger.x")})
     assert errors(root) == [  # the journey is not also told the template is unknown: it is, with an error
-        "templates/relocation/welcome.yaml:7:1: template relocation/welcome: unknown variable 'triger' "
+        "templates/relocation/welcome.yaml:7:21: template relocation/welcome: unknown variable 'triger' "
         "(did you mean 'trigger'?) (templates see: employee, event, explanation, preferences_url, recipient, "
         "resources, roadmap, trigger)"]
 

@@ -377,7 +377,7 @@ def test_loader_reports_template_problems_at_file_lines(write_files: WriteFiles,
     text = [str(p) for p in problems]
     subject = [t for t in text if "'recipent'" in t]
     assert subject
-    assert subject[0].startswith("templates/onboarding/hello.yaml:3:10: ")
+    assert subject[0].startswith("templates/onboarding/hello.yaml:3:20: ")  # the name itself, inside the quotes
     assert "template onboarding/hello: unknown variable 'recipent'" in subject[0]
     syntax = [t for t in text if "syntax error" in t]
     assert syntax
@@ -441,3 +441,15 @@ def test_the_parts_given_to_with_footer_can_be_taken_back_out() -> None:
     assert (inner, head + inner + tail) == ("<p>Hi.</p>", html)
     assert split_footer("no footer") == ("no footer", "")
     assert split_document("<p>a fragment</p>") == ("", "<p>a fragment</p>", "")
+
+
+def test_a_name_a_template_does_not_know_is_placed_at_itself_in_a_block(write_files: WriteFiles,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_files({"templates/x/t.yaml": "apiVersion: wayfinder/v1\nkind: Template\nsubject: Hi\ntext: |\n"
+                                              "  Hello {{ employee.given_name }},\n"
+                                              "  here is {{ foo }} and {{ employee.given_name | uper }}.\n"})
+    monkeypatch.chdir(root)
+    _, problems = load(Sources(templates=[root / "templates"]))
+    assert sorted(str(p).split(" (")[0] for p in problems) == [
+        "templates/x/t.yaml:6:14: template x/t: unknown variable 'foo'",
+        "templates/x/t.yaml:6:50: template x/t: unknown filter 'uper'"]

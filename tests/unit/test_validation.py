@@ -197,7 +197,8 @@ def test_a_template_with_errors_of_its_own_is_not_also_unknown_to_the_journey_th
     lines = [str(p).removeprefix(str(root) + "/") for p in problems if p.severity == "error"]
     assert only(lines, "extra.yaml") == ("templates/x/extra.yaml:5:1: template: unknown field 'txt' "
                                          "(did you mean 'text'?)")
-    assert only(lines, "vars.yaml").startswith("templates/x/vars.yaml:4:7: template x/vars: unknown variable 'employe'")
+    assert only(lines, "vars.yaml").startswith("templates/x/vars.yaml:4:11: template x/vars: unknown variable "
+                                               "'employe'")
     assert only(lines, "unknown template") == "journeys/j.yaml:14:38: journey j: step c: unknown template 'x/nowhere'"
     assert len(lines) == 3, lines
 
@@ -269,9 +270,9 @@ def test_template_errors_map_to_file_lines(write_files: WriteFiles) -> None:
     _, problems = load(Sources(templates=[root / "templates"]))
     lines = [str(p).removeprefix(str(root) + "/") for p in problems]
     assert only(lines, "syntax").startswith("templates/t/bad.yaml:3:10: template t/bad: template syntax error")
-    assert only(lines, "__class__") == ("templates/t/bad.yaml:6:1: template t/bad: access to '__class__' is not "
+    assert only(lines, "__class__") == ("templates/t/bad.yaml:6:15: template t/bad: access to '__class__' is not "
                                         "allowed in templates")
-    assert only(lines, "salary").startswith("templates/t/bad.yaml:7:1: template t/bad: unknown variable 'salary'")
+    assert only(lines, "salary").startswith("templates/t/bad.yaml:7:6: template t/bad: unknown variable 'salary'")
 
 
 def test_load_or_raise_carries_every_error(write_files: WriteFiles) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 
 from wayfinder.journeys import corrections, decisions
 from wayfinder.journeys._durations import parse_duration
+from wayfinder.journeys._time import local_at
+from wayfinder.journeys._time import zone as tz_zone
 from wayfinder.journeys.audience import AudienceIndex
 from wayfinder.journeys.definitions import Definitions
 from wayfinder.journeys.effects import (
@@ -35,11 +37,11 @@ from wayfinder.journeys.effects import (
 from wayfinder.journeys.events import ERASURE, RATING_EVENTS, CloudEvent, rating_of
 from wayfinder.journeys.leave import note_leave, rescind_leave, rule_for
 from wayfinder.journeys.model import Journey, WaitForStep, WaitStep
-from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.profile import Profile, changes_profile
 from wayfinder.journeys.records import ERASED_INPUT, stable_id
 from wayfinder.journeys.state import EmployeeState, Enrollment
 from wayfinder.journeys.steps import Directory, Run, run_step
-from wayfinder.journeys.steps.context import finish, test
+from wayfinder.journeys.steps.context import finish, schedule, test
 from wayfinder.journeys.steps.wait_for import after_timeout, resumed_by
 from wayfinder.vocabulary import EventType, Topic, input_topic
 
@@ -141,19 +143,19 @@ class Engine:
         if event.type == EventType.CORRECTION:
             return Outcome(state, self._correct(state, event, at, directory))
         done = corrections.task_done(state, event.data, at) if event.type == HUMAN_TASK_COMPLETED else None
-        # What the person's mailbox keeps or places by may change: their preferences, or their timezone when they
-        # move (a first profile's timezone places nothing: nothing is held for them yet under another).
-        chose = event.type == EventType.UPSERTED and (isinstance(event.data.get("preferences"), dict) or (
-            "timezone" in event.data and "timezone" in state.profile.fields))
-        before = decisions.kept_choices(state) if chose else None
+        # What the person's mailbox keeps or places by may change: their preferences, or their timezone (a move, an
+        # upsert). A first profile's timezone places nothing, unless something is held for them already.
+        before = decisions.kept_choices(state) if changes_profile(event.type) else None
+        had_zone = "timezone" in state.profile.fields or state.employee_id in state.mailboxes
         zone = state.profile.timezone
         state.update_profile(event.type, event.data, event.time, stale=stale)
         run = self._run(state, at, directory)
         if state.profile.timezone != zone:
-            self._moved_zone(run)
+            self._moved_zone(run, zone)
         if done is not None:
             run.effects.append(OpenTask(done))  # the task's latest state: completed
-        if chose and decisions.kept_choices(state) != before:  # the mailbox learns what an upsert changed
+        after = decisions.kept_choices(state) if before is not None else None
+        if after != before and (after is None or before is None or after[:-1] != before[:-1] or had_zone):
             run.effects.append(decisions.choices(state, at, self.defs.catalog.subtopics))
         run.effects.extend(note_leave(state, event.type, event.data, self.policy, at, stale=stale,
                                       key=(event.source, event.id)))
@@ -202,7 +204,8 @@ class Engine:
                 continue
             e.trigger = corrections.amended_trigger(e.trigger, event.data.get("changes"))
             journey = self.defs.journeys.get((e.journey_id, e.version))
-            if journey is not None and e.waiting == "timer" and isinstance(journey.steps[e.step], WaitStep):
+            if (journey is not None and e.waiting == "timer" and isinstance(journey.steps[e.step], WaitStep)
+                    and not _after_wait_for(journey, e.step)):  # else it reads the awaited event, not the trigger
                 self._wait_again(run, journey, e)
         return run.effects
 
@@ -213,17 +216,31 @@ class Engine:
         e.token += 1
         self._advance(run, journey, e, e.trigger)
 
-    def _moved_zone(self, run: Run) -> None:
+    def _moved_zone(self, run: Run, old: str) -> None:
         """The person's timezone changed: a pending ``wait: until`` is a local date or time of day (SPEC §4), in the
-        timezone where they are when it comes, so it is worked out again. A ``wait: for`` keeps its instant."""
+        timezone where they are when it comes, so it is worked out again; one after a ``wait_for`` (which may read
+        the awaited event, not kept) keeps its local date and time of day in the new timezone. A ``wait: for``
+        keeps its instant."""
         for jid in sorted(run.state.enrollments):
             e = run.state.enrollments[jid]
             journey = self.defs.journeys.get((e.journey_id, e.version))
             if journey is None or e.waiting != "timer" or e.step >= len(journey.steps):
                 continue
             step = journey.steps[e.step]
-            if isinstance(step, WaitStep) and step.wait.until is not None:
+            if not isinstance(step, WaitStep) or step.wait.until is None:
+                continue
+            if not _after_wait_for(journey, e.step):
                 self._wait_again(run, journey, e)
+            elif e.wake_at is not None:
+                local = e.wake_at.astimezone(tz_zone(old))
+                due = local_at(local.date(), local.time(), tz_zone(run.state.profile.timezone))
+                e.token += 1
+                if due > run.now:
+                    schedule(run, e, due)
+                else:  # already past where they are now: on at once
+                    e.waiting, e.wake_at = "no", None
+                    e.step += 1
+                    self._advance(run, journey, e, e.trigger)
 
     def _stale(self, event: CloudEvent, now: datetime) -> bool:
         """Older than ``max_event_age`` when it comes: a backfill, or a replay whose key is forgotten. It
@@ -406,3 +423,8 @@ class Engine:
         run.effects.append(Diagnostic("step_budget_exceeded", journey.id, None,
                                       f"more than {MAX_STEPS_PER_RUN} steps without waiting; enrollment ended"))
         finish(run, journey, "exited")
+
+
+def _after_wait_for(journey: Journey, index: int) -> bool:
+    """Whether a ``wait_for`` comes before step ``index``: what ``event`` is there may be the event it waited for."""
+    return any(isinstance(step, WaitForStep) for step in journey.steps[:index])

@@ -348,3 +348,46 @@ def test_a_move_to_another_timezone_places_what_waits_in_the_new_one(write_files
     assert only(runner).scheduled_for == at("2026-05-05T06:00:00Z")  # 08:00 in Berlin
     runner.run([person("E1", "2026-05-04T19:30:00Z", timezone="Asia/Tokyo")], at("2026-05-20T00:00:00Z"))
     assert (only(runner).status, only(runner).scheduled_for) == ("sent", at("2026-05-04T23:00:00Z"))  # 08:00 there
+
+
+def test_a_relocation_places_what_waits_in_the_new_timezone(write_files: WriteFiles) -> None:
+    """SPEC §3: ``relocated`` sets the timezone; what the mailbox holds for quiet hours is placed again in it."""
+    runner = runner_for(write_files, {"hello": HELLO}, QUIET)
+    runner.run([person("E1"), leave("l1", EVENING)], at(EVENING))
+    assert only(runner).scheduled_for == at("2026-05-05T06:00:00Z")  # 08:00 in Berlin
+    runner.run([ev("r1", "hris.employee.relocated", "2026-05-04T19:30:00Z", old_location="Berlin",
+                   new_location="Tokyo", new_country="JP", new_timezone="Asia/Tokyo")], at("2026-05-20T00:00:00Z"))
+    assert (only(runner).status, only(runner).scheduled_for) == ("sent", at("2026-05-04T23:00:00Z"))  # 08:00 there
+
+
+def test_a_first_timezone_places_what_was_held_under_utc(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"hello": HELLO}, QUIET)
+    runner.run([person("E1", timezone=None), leave("l1", "2026-05-04T21:00:00Z")], at("2026-05-04T21:00:00Z"))
+    assert only(runner).scheduled_for == at("2026-05-05T08:00:00Z")  # 08:00 UTC: no timezone yet
+    runner.run([person("E1", "2026-05-04T21:30:00Z", timezone="America/New_York")], at("2026-05-20T00:00:00Z"))
+    assert (only(runner).status, only(runner).scheduled_for) == ("sent", at("2026-05-04T21:30:00Z"))  # 17:30 there
+
+
+BACK = """id: back
+trigger: {event: hris.leave.started}
+steps:
+  - id: until-back
+    wait_for: {event: hris.leave.ended, timeout: 365d}
+  - id: week-after
+    wait: {until: event.data.return_date, offset: 7d, at: "09:00"}
+  - id: hello
+    send: {channel: email, subject: "One week back", body: "How is it going?"}
+"""
+
+
+def test_a_move_during_a_wait_after_a_wait_for_keeps_its_local_date_and_time(write_files: WriteFiles) -> None:
+    """The wait read the awaited event (``event.data.return_date``), which is not kept: a move keeps the local date
+    and time of day it came to, in the new timezone (it was worked out again from the trigger, and failed)."""
+    runner = runner_for(write_files, {"back": BACK})
+    runner.run([person("E1"), leave("l1", "2026-03-02T09:00:00Z"),
+                ev("e1", "hris.leave.ended", "2026-05-29T09:00:00Z", leave_type="other", return_date="2026-06-01"),
+                ev("r1", "hris.employee.relocated", "2026-06-02T10:00:00Z", old_location="Berlin",
+                   new_location="London", new_country="GB", new_timezone="Europe/London")],
+               at("2026-07-01T00:00:00Z"))
+    assert (only(runner).status, only(runner).scheduled_for) == ("sent", at("2026-06-08T08:00:00Z"))  # 09:00 London
+    assert runner.stats.diagnostics["expression_failed"] == 0

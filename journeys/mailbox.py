@@ -108,6 +108,8 @@ class Mailbox:
             return MailboxOutcome(state, [Decide(_gone(d.message, at))])
         deferred = d.message.with_status("deferred", reason=reason, at=at)
         state.pending[deferred.message_id] = deferred
+        state.timezone = d.timezone
+        state.quiet_hours = "-".join(t.isoformat() for t in d.quiet_hours) if d.quiet_hours else None
         if d.on_leave != "defer":
             state.leave_rules[deferred.message_id] = d.on_leave
         return MailboxOutcome(state, [Decide(deferred),
@@ -191,21 +193,29 @@ class Mailbox:
         out as before keeps its record and its timer."""
         now = now.astimezone(UTC)
         keep_choices(state, p)
-        if not state.pending or p.timezone is None:
+        if p.timezone is None:
             return MailboxOutcome(state)
+        return MailboxOutcome(state, self._place_again(state, p.timezone, p.quiet_hours, now))
+
+    def _place_again(self, state: MailboxState, timezone: str, quiet: tuple[time, time] | None,
+                     now: datetime) -> list[Effect]:
+        """Everything waiting here, dispatched again in order from ``now`` (a message whose time comes out as
+        before keeps its record and its timer)."""
+        if not state.pending:
+            return []
         waiting, state.pending = list(state.pending.values()), {}
         gone = {m.message_id for m in waiting}
         state.slots = [s for s in state.slots if s.message_id not in gone]
         effects: list[Effect] = []
         for message in waiting:
             rule: LeaveRule = state.leave_rules.pop(message.message_id, "defer")
-            placed = self.dispatch(state, Dispatch(state.recipient_id, message, p.timezone, p.quiet_hours, rule), now)
+            placed = self.dispatch(state, Dispatch(state.recipient_id, message, timezone, quiet, rule), now)
             now_held = state.pending.get(message.message_id)
             if now_held is not None and now_held.scheduled_for == message.scheduled_for:
                 state.pending[message.message_id] = message  # as before: its record and its timer stand
             else:
                 effects += placed.effects
-        return MailboxOutcome(state, effects)
+        return effects
 
     def cancel(self, state: MailboxState, employee_id: str | None, journey_id: str | None, reason: str,
                now: datetime) -> MailboxOutcome:
@@ -219,6 +229,10 @@ class Mailbox:
             state.leave_rules.pop(mid, None)
             state.slots = [s for s in state.slots if s.message_id != mid]
             effects.append(Decide(withdrawn(message, reason, now)))
+        if effects and state.pending and state.timezone is not None:
+            # What waited behind a withdrawn message may go sooner: it never went, so it takes no place in the cap.
+            quiet = parse_window(state.quiet_hours) if state.quiet_hours else None
+            effects += self._place_again(state, state.timezone, quiet, now.astimezone(UTC))
         return MailboxOutcome(state, effects)
 
 

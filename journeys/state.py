@@ -274,3 +274,7 @@ class MailboxState(BaseModel):
     # held until the leave ends, in the order held; the rules of those held messages that are not "defer"
     on_leave: dict[str, Message] = Field(default_factory=dict, exclude_if=unset)
     leave_rules: dict[str, Literal["send", "suppress"]] = Field(default_factory=dict, exclude_if=unset)
+    # where the recipient was when a message was last held here (their timezone, their own quiet hours as
+    # "HH:MM:SS-HH:MM:SS"): what waits is placed again by them when a message before it is withdrawn
+    timezone: str | None = Field(None, exclude_if=unset)
+    quiet_hours: str | None = Field(None, exclude_if=unset)

@@ -391,3 +391,31 @@ def test_a_move_during_a_wait_after_a_wait_for_keeps_its_local_date_and_time(wri
                at("2026-07-01T00:00:00Z"))
     assert (only(runner).status, only(runner).scheduled_for) == ("sent", at("2026-06-08T08:00:00Z"))  # 09:00 London
     assert runner.stats.diagnostics["expression_failed"] == 0
+
+
+TO_THE_MANAGER = """id: news
+trigger: {event: hris.dependent.added}
+exit_on:
+  - {event: hris.employee.terminated}
+steps:
+  - id: tell
+    send: {channel: email, to: manager, subject: "News in your team", body: "Someone has news."}
+"""
+
+
+def test_a_withdrawn_message_frees_its_place_in_the_cap_for_what_waits_behind_it(write_files: WriteFiles) -> None:
+    """SPEC §4: a capped message waits for the oldest message in the window to leave it; one that never went (its
+    journey exited) is not in the window."""
+    births = [ev(f"b{n}", "hris.dependent.added", f"2026-03-0{n + 1}T10:00:00Z", f"E{n}", relationship="child",
+                 reason="birth", date=f"2026-03-0{n + 1}") for n in (1, 2, 3)]
+    events = [person("M1", manager_id=None), *(person(f"E{n}") for n in (1, 2, 3)), *births,
+              ev("t2", "hris.employee.terminated", "2026-03-05T10:00:00Z", "E2", date="2026-03-05",
+                 reason="resignation")]
+    runner = runner_for(write_files, {"news": TO_THE_MANAGER}, "frequency_cap: {max: 1, per: 7d}\n")
+    runner.run(events, at("2026-06-01T00:00:00Z"))
+    went = {m.employee_id: (m.status, m.reason, m.scheduled_for) for m in runner.messages.values()}
+    assert went == {"E1": ("sent", None, at("2026-03-02T10:00:00Z")),
+                    "E2": ("suppressed", "exited", at("2026-03-05T10:00:00Z")),
+                    "E3": ("sent", None, at("2026-03-09T10:00:00Z"))}  # when E1's leaves the window
+    _, latest = events_through_stages(runner.engine.defs, events, at("2026-06-01T00:00:00Z"))
+    assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}

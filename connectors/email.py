@@ -171,14 +171,17 @@ def _compose(message: Message, *, sender: Address, domain: str, date: datetime |
     if message.recipient_email is None:
         msg = "the message has no recipient address"
         raise ValueError(msg)
+    if not message.preferences_url or not (message.text or "").strip():
+        # SPEC §6: every email has a plain-text part and a preferences link (a record the engine did not write)
+        msg = "the message has no preferences link" if not message.preferences_url else "the message has no text part"
+        raise ValueError(msg)
     email = EmailMessage(policy=_POLICY)
     email["From"] = sender
     email["To"] = parse_address(message.recipient_email, message.recipient_name)
     email["Subject"] = _header_safe("subject", message.subject or "")
     email["Date"] = format_datetime(date or message.scheduled_for)
     email["Message-ID"] = f"<{_checked_id('message_id', message.message_id)}@{_ascii_domain(domain)}>"
-    if message.preferences_url:
-        _unsubscribe(email, unsubscribe or message.preferences_url)
+    _unsubscribe(email, unsubscribe or message.preferences_url)
     email["Auto-Submitted"] = "auto-generated"
     email["X-Wayfinder-Journey"] = _checked_id("journey_id", message.journey_id)
     email.set_content(message.text or "", subtype="plain", cte="quoted-printable")

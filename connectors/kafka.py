@@ -11,16 +11,19 @@ the same way.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ValidationError
 
+from wayfinder.connectors.receipts import record_problems
 from wayfinder.journeys.records import DeadLetter, Message
 
 log = logging.getLogger(__name__)
@@ -94,7 +97,7 @@ class KafkaMessages:
         """Write the dead letters of the records that were not messages, which settles them."""
         while self._unwritten:
             letter, tp, offset = self._unwritten[0]
-            await sink.write(letter)
+            await sink.write_data(letter.model_dump(mode="json") | {"partition": tp.partition, "offset": offset})
             del self._unwritten[0]
             self._settled.settle(tp, offset)
 
@@ -137,9 +140,9 @@ class KafkaMessages:
         try:
             return Message.model_validate_json(value or b"")
         except ValidationError as e:
-            raw = (value or b"").decode("utf-8", errors="replace")
-            letter = DeadLetter(reason=f"invalid_message: {e.error_count()} problem(s)", raw=raw,
-                                received_at=datetime.now(UTC), source=f"{tp.topic}", line=offset)
+            # as the worker's dead letters: why (which fields), the bytes as they came, the topic, partition, offset
+            letter = DeadLetter.of(f"not a message record: {record_problems(e)}", value or b"", datetime.now(UTC),
+                                   source=tp.topic)
             self.rejected.append(letter)
             self._unwritten.append((letter, tp, offset))
             return None
@@ -161,6 +164,11 @@ class KafkaSink:
         key = getattr(record, "message_id", None)
         value = record.model_dump_json().encode("utf-8")
         await self._send(key.encode("utf-8") if isinstance(key, str) else None, value)
+        self.written += 1
+
+    async def write_data(self, data: dict[str, Any]) -> None:
+        """A record given as JSON data (a dead letter with where it was read), with no key."""
+        await self._send(None, json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
         self.written += 1
 
     async def _send(self, key: bytes | None, value: bytes) -> None:

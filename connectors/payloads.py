@@ -54,7 +54,8 @@ def slack_payload(message: Message) -> dict[str, Any]:
         blocks.append({"type": "actions", "elements": [
             {"type": "button", "text": {"type": "plain_text", "text": "Change or stop these messages"},
              "url": message.preferences_url, "action_id": "wayfinder-preferences"}]})
-    return {"text": _clip(subject or (message.text or ""), _SLACK_SECTION_MAX), "blocks": blocks}
+    # The notification's text is read as mrkdwn too: escaped, so "<!channel>" in a subject notifies nobody.
+    return {"text": _slack_escape(_clip(subject or (message.text or ""), _SLACK_SECTION_MAX)), "blocks": blocks}
 
 
 def _paragraphs(text: str) -> list[str]:

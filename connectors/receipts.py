@@ -91,8 +91,7 @@ class MessageFile:
                 try:
                     message = Message.model_validate_json(line)
                 except ValidationError as e:
-                    fields = ", ".join(sorted({".".join(str(p) for p in err["loc"]) or "(line)" for err in e.errors()}))
-                    self._reject(f"not a message record: {fields}", line, number)
+                    self._reject(f"not a message record: {record_problems(e)}", line, number)
                     continue
                 self.read += 1
                 yield message
@@ -100,3 +99,8 @@ class MessageFile:
     def _reject(self, reason: str, line: str, number: int) -> None:
         self.rejected.append(DeadLetter(reason=reason, raw=line.rstrip("\r\n"), received_at=self.received_at,
                                         source=str(self.path), line=number))
+
+
+def record_problems(e: ValidationError) -> str:
+    """The fields of a record that are not as a message record's must be (never their values)."""
+    return ", ".join(sorted({".".join(str(p) for p in err["loc"]) or "(line)" for err in e.errors()}))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.smtp import SMTP as SMTPServerProtocol
 from aiosmtpd.smtp import Envelope, Session
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaProducer
 
 from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world, simulate_messages
 from tests.real.test_kafka import EVENTS, UNTIL, eventually, statuses
@@ -46,6 +46,15 @@ def test_deliver_from_kafka_sends_each_email_once_and_a_second_run_sends_nothing
     latest, _ = world.messages()
     emails = {mid for mid, m in latest.items()
               if m["status"] == "sent" and m["channel"] == "email" and m["recipient_email"]}
+    outbound = world.settings.topic("outbound.messages")
+    producer = KafkaProducer(bootstrap_servers=world.broker)  # two records that are not messages, on partition 0
+    try:
+        producer.send(outbound, value=b"not json", partition=0)
+        producer.send(outbound, value=b'{"message_id": "m-x", "note": "caf\xe9"}', partition=0)  # not UTF-8
+        producer.send(outbound, value=b'{"message_id": "m-y", "status": "sent"}', partition=0)
+        producer.flush()
+    finally:
+        producer.close()
     with MailServer() as mail:
         first = deliver(world, mail, tmp_path / "ledger.sqlite3")
         assert "delivered" in first.stdout, first.stderr[-2000:]
@@ -60,6 +69,14 @@ def test_deliver_from_kafka_sends_each_email_once_and_a_second_run_sends_nothing
         assert skipped is not None and int(skipped.group(1)) == len(emails), replay.stdout
     receipts = [json.loads(v or b"{}") for _, v in world.read("delivery.receipts")]
     assert {r["message_id"] for r in receipts if r["status"] == "delivered"} == emails
+    # as the worker's dead letters: why (the fields), the bytes as they came, the topic, partition and offset
+    letters = [json.loads(v or b"{}") for _, v in world.read("dead-letters")]
+    mine = sorted((d for d in letters if d.get("source") == outbound), key=lambda d: d["offset"])
+    assert [(d["partition"], d["raw"][:8], "raw_base64" in d) for d in mine] == [
+        (0, "not json", False), (0, '{"messag', True), (0, '{"messag', False)]
+    assert [d["reason"] for d in mine[:2]] == ["not a message record: (line)"] * 2
+    assert mine[2]["reason"].startswith("not a message record: channel, ")  # which fields, never their values
+    assert [d["offset"] - mine[0]["offset"] for d in mine] == [0, 1, 2]
 
 
 @dataclass

@@ -33,6 +33,7 @@ from wayfinder.connectors.base import (
 from wayfinder.connectors.email import parse_mailbox
 from wayfinder.connectors.ledger import SqliteLedger
 from wayfinder.connectors.metrics import DeliveryMetrics
+from wayfinder.connectors.payloads import slack_payload
 from wayfinder.connectors.receipts import JsonlSink
 from wayfinder.connectors.reliability import Backoff, BreakerState, CircuitBreaker, TokenBucket
 from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
@@ -507,3 +508,9 @@ def test_offsets_are_committable_up_to_the_first_record_not_settled() -> None:
     assert settled.committable() == {a: 4, b: 8}
     settled.settle(a, 4)
     assert settled.committable() == {a: 5, b: 8}
+
+
+def test_a_slack_notification_text_is_escaped_as_its_blocks_are() -> None:
+    payload = slack_payload(make_message(subject="Hi <!channel> & <@U123>"))
+    assert payload["text"] == "Hi &lt;!channel&gt; &amp; &lt;@U123&gt;"
+    assert payload["blocks"][0]["text"]["type"] == "plain_text"  # the header shows the subject as written

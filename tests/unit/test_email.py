@@ -213,3 +213,13 @@ def test_parse_address_keeps_the_display_name() -> None:
     address = parse_address("anna.schmidt+hr@mail.example.com", "Anna Schmidt")
     assert address.addr_spec == "anna.schmidt+hr@mail.example.com"
     assert address.display_name == "Anna Schmidt"
+
+
+def test_a_message_without_a_preferences_link_or_text_part_is_refused() -> None:
+    """SPEC §6: every email has a plain-text part and an unsubscribe/preferences link; a record without them (not
+    one the engine wrote) is refused, not sent without a way to stop it."""
+    with pytest.raises(ValueError, match="no preferences link"):
+        build_email(message(preferences_url=None), sender=SENDER)
+    with pytest.raises(ValueError, match="no text part"):
+        build_email(message(text=" \n"), sender=SENDER)
+    assert build_email(message(), sender=SENDER)["List-Unsubscribe"]

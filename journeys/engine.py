@@ -160,6 +160,9 @@ class Engine:
         run.effects.extend(note_leave(state, event.type, event.data, self.policy, at, stale=stale,
                                       key=(event.source, event.id)))
         view = event_view(event)
+        if done is not None and not {"journey_id", "step_id"} <= event.data.keys():
+            # a completion that names only its task: the task's journey and step, as the task records them
+            view["data"] = {"journey_id": done.journey_id, "step_id": done.step_id, **event.data}
         # A stale exit still ends what began strictly before it happened: sending less is the safe side of a late
         # event. What began at or after it (a rehire; a hire at the same instant, which may have come after) is not
         # ended by a replay of the old exit.

@@ -35,6 +35,9 @@ __all__ = ["choices", "close_escalation", "escalate", "escalation_task_id", "hol
 Subtopics = Callable[[str], frozenset[str]]
 """A topic and every topic below it (``CatalogGraph.subtopics``)."""
 
+Lookup = Callable[[str], Profile | None]
+"""Another person's profile by id (``steps.Directory``)."""
+
 EDITABLE = ("subject", "text", "html")
 
 
@@ -130,14 +133,15 @@ def choices(state: EmployeeState, now: datetime, subtopics: Subtopics) -> Prefer
                        state.profile.timezone, state.profile.quiet_window)
 
 
-def escalate(state: EmployeeState, timer: ReviewTimer, now: datetime, policy: Policy) -> list[Effect]:
+def escalate(state: EmployeeState, timer: ReviewTimer, now: datetime, policy: Policy, lookup: Lookup
+             ) -> list[Effect]:
     """Nobody decided within the review window: the message stays undelivered and a person gets a task, kept open
     in the state until it is completed, or closed when the message is decided, suppressed or erased."""
     held = state.awaiting_approval.get(timer.message_id)
     if held is None:
         return []
     task = Task(task_id=_escalation_id(held), employee_id=state.employee_id, assignee="review_escalation",
-                assignee_id=_escalation_contact(state, policy), journey_id=held.journey_id,
+                assignee_id=_escalation_contact(state, policy, lookup), journey_id=held.journey_id,
                 journey_version=held.journey_version, step_id=held.step_id,
                 title="A message has waited too long for review",
                 note=f"Message {held.message_id} ({held.journey_id}, step {held.step_id}) has had no decision "
@@ -156,13 +160,17 @@ def escalation_task_id(message_id: str) -> str:
     return stable_id("t", message_id, "review_escalation")
 
 
-def _escalation_contact(state: EmployeeState, policy: Policy) -> str | None:
-    """``Policy.review_escalation``, else the employee's HR partner (a lookup of another person here would hold the
-    worker's partition clock while the directory is behind: a review timer looks nobody up)."""
+def _escalation_contact(state: EmployeeState, policy: Policy, lookup: Lookup) -> str | None:
+    """``Policy.review_escalation``; without one, the HR partner's lead (their manager), or the HR partner when
+    their lead is not known."""
     if policy.review_escalation:
         return policy.review_escalation
     hr_partner = state.profile.get("hr_partner_id")
-    return hr_partner if isinstance(hr_partner, str) and hr_partner else None
+    if not isinstance(hr_partner, str) or not hr_partner:
+        return None
+    partner = lookup(hr_partner)
+    lead = partner.get("manager_id") if partner is not None else None
+    return lead if isinstance(lead, str) and lead and lead != hr_partner else hr_partner
 
 
 def close_escalation(state: EmployeeState, held: Message, reason: str, at: datetime) -> list[Effect]:

@@ -258,7 +258,7 @@ class Engine:
         if state is None:
             return Outcome(None)
         if isinstance(timer, ReviewTimer):
-            return Outcome(state, decisions.escalate(state, timer, now.astimezone(UTC), self.policy))
+            return Outcome(state, decisions.escalate(state, timer, now.astimezone(UTC), self.policy, directory))
         e = state.enrollments.get(timer.journey_id)
         if e is None or e.enrollment_id != timer.enrollment_id or e.token != timer.token or e.waiting == "no":
             return Outcome(state)

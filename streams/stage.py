@@ -80,7 +80,8 @@ log = logging.getLogger(__name__)
 _NEVER_TOO_LARGE = frozenset({Topic.DEAD_LETTERS, *INPUTS})
 M = TypeVar("M", bound=BaseModel)
 MAX_FIRES_PER_WAKE = 10_000  # timers fired for one input or tick; a bound, so one input never runs unbounded
-CONTACT_FIELDS = ("given_name", "preferred_name", "family_name", "email", "locale", "timezone", "hr_partner_id")
+CONTACT_FIELDS = ("given_name", "preferred_name", "family_name", "email", "locale", "timezone", "hr_partner_id",
+                  "manager_id")  # an HR partner's manager: who a review nobody made is escalated to
 
 
 @dataclass

@@ -315,11 +315,12 @@ def test_a_completed_escalation_stays_completed_when_the_message_is_decided(writ
     assert (task.status, only(runner).status) == ("completed", "approved")
 
 
-def test_a_review_nobody_made_goes_to_the_policys_contact_or_the_hr_partner(write_files: WriteFiles) -> None:
-    """SPEC §11: the escalation contact is ``Policy.review_escalation``; without one, the employee's HR partner (a
-    review timer looks nobody else up: README)."""
-    assert next(iter(_escalated(write_files).tasks.values())).assignee_id == "H1"
-    configured = _escalated(write_files, "review_window: 2d\nreview_escalation: people-leads\n")
+def test_a_review_nobody_made_goes_to_the_hr_partners_lead_or_the_policys_contact(write_files: WriteFiles) -> None:
+    """Issue 8: "a task for the HR partner's lead or a configured group"."""
+    lead = person("H1", manager_id="L1", hr_partner_id=None)
+    assert next(iter(_escalated(write_files, "review_window: 2d\n", lead).tasks.values())).assignee_id == "L1"
+    assert next(iter(_escalated(write_files).tasks.values())).assignee_id == "H1"  # their lead is not known
+    configured = _escalated(write_files, "review_window: 2d\nreview_escalation: people-leads\n", lead)
     assert next(iter(configured.tasks.values())).assignee_id == "people-leads"
 
 

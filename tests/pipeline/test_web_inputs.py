@@ -7,7 +7,6 @@ decision and a 409.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -285,23 +284,8 @@ def test_an_erased_persons_link_opens_nothing_and_writes_nothing(tmp_path: Path,
 
 
 # -- F9: the escalation's assignee may decide ----------------------------------------------------------
-@pytest.fixture
-def escalated(tmp_path: Path, defs: Definitions, small_events: Path) -> Iterator[Served]:
-    """``served`` with a policy that escalates to E1002 (a manager, no reviewer)."""
-    named = dataclasses.replace(defs, policy=defs.policy.model_copy(update={"review_escalation": "E1002"}))
-    clock = Clock(at("2026-12-01T10:00"))
-    backend = EmbeddedBackend(tmp_path, World(defs=named, events=small_events), write=write_results, now=clock)
-    registry = CollectorRegistry()
-    settings = WebSettings(token_secret=TOKEN_SECRET, session_secret=SecretStr("session-secret-for-the-tests"),
-                           cookie_secure=True)
-    app = create_app(settings, backend, registry=registry, now=clock, dev_login=True)
-    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
-        yield Served(client, backend, registry, clock, tmp_path)
-
-
-def test_the_person_a_review_was_escalated_to_may_decide_it_and_no_other_manager(escalated: Served) -> None:
-    served = escalated
-    message = _pending_of(served, "E1052")  # nobody decided in time: the task went to the policy's contact, E1002
+def test_the_lead_a_review_was_escalated_to_may_decide_it_and_no_other_manager(served: Served) -> None:
+    message = _pending_of(served, "E1052")  # nobody decided in time: the task went to E1006's lead, E1002
     task = served.backend.store.tasks[escalation_task_id(message)]
     assert (task.assignee, task.assignee_id, task.status) == ("review_escalation", "E1002", "open")
     sign_in(served, "E1009", "manager")
@@ -317,8 +301,7 @@ def test_the_person_a_review_was_escalated_to_may_decide_it_and_no_other_manager
     assert served.client.get(f"/review/{message}").status_code == 404
 
 
-def test_a_completed_escalation_gives_no_access_to_the_message(escalated: Served) -> None:
-    served = escalated
+def test_a_completed_escalation_gives_no_access_to_the_message(served: Served) -> None:
     message = _pending_of(served, "E1038")
     csrf = sign_in(served, "E1002", "manager")
     task_id = escalation_task_id(message)

@@ -246,11 +246,11 @@ class _Builder:
                 if self._drop is not None and self._drop.drops(m.topic, m.partition, m.offset):
                     self._reread.pass_by(m)  # test only (WAYFINDER_TEST_DROP_ONCE): as a record Faust dropped
                     continue
+                if stage.needs_loading(m.partition) and not self._committed.knows(m.topic, m.partition):
+                    await self._learn_committed({m.partition}, attempts=COMMITTED_ATTEMPTS)  # before ``_watch``
                 if not await self._watch(stage.name, m):
                     continue
                 msg = Incoming(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)
-                if stage.needs_loading(m.partition) and not self._committed.knows(m.topic, m.partition):
-                    await self._learn_committed({m.partition}, attempts=COMMITTED_ATTEMPTS)
                 started = time.perf_counter()
                 try:
                     records = stage.process(msg, handle)
@@ -277,6 +277,14 @@ class _Builder:
     async def _watch(self, stage: str, m: Any) -> bool:
         """Whether to process the record: one behind offsets the consumer skipped is passed by, and the partition
         read again from the first missing offset (``streams.health.OffsetWatch``, ``Rereader``)."""
+        if not self._offsets.knows(m.topic, m.partition):
+            # The partition's first record since it was assigned: it must be the one at the group's committed
+            # offset (where Faust seeks), or the records before it were fetched and dropped (README "Offsets
+            # skipped"). Seen after a kill -9: the first waiting input's retry, one offset before the first record
+            # delivered, was never processed, and its employee's inputs were lost.
+            start = self._committed.learned(m.topic, m.partition)
+            if start is not None:
+                self._offsets.expect(m.topic, m.partition, start)
         rereading = self._offsets.rereading(m.topic, m.partition)
         seen = self._offsets.see(m.topic, m.partition, m.offset, time.monotonic())
         if seen.lost:

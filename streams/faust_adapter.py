@@ -133,6 +133,11 @@ class CommittedOffsets:
         """Whether the broker's answer for the partition was learned (since its assignment)."""
         return (topic, partition) in self._learned
 
+    def learned(self, topic: str, partition: int) -> int | None:
+        """The committed offset the broker gave since the partition's assignment (None: not asked, not answered,
+        or nothing committed): where Faust starts reading it."""
+        return self._learned.get((topic, partition))
+
     def forget(self, tps: Iterable[tuple[str, int]]) -> None:
         """Revoked partitions: another worker may commit past what was learned."""
         for tp in tps:

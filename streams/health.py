@@ -211,6 +211,15 @@ class OffsetWatch:
     next: dict[tuple[str, int], int] = field(default_factory=dict)
     gaps: dict[tuple[str, int], _Gap] = field(default_factory=dict)
 
+    def knows(self, topic: str, partition: int) -> bool:
+        """Whether a record of the partition was seen since it was assigned (or a start expected)."""
+        return (topic, partition) in self.next or (topic, partition) in self.gaps
+
+    def expect(self, topic: str, partition: int, offset: int) -> None:
+        """Where the partition's first record must be (the group's committed offset): a first record past it is a
+        jump forward like any other, one before it a replay."""
+        self.next.setdefault((topic, partition), offset)
+
     def see(self, topic: str, partition: int, offset: int, now: float) -> Seen:
         tp = (topic, partition)
         gap = self.gaps.get(tp)

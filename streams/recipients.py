@@ -255,6 +255,15 @@ class Holds:
         return sorted(line_key(p, employee) for (p, employee), line in self.blocked.items()
                       if p == partition and self.stale(line, wall) == stale)
 
+    def describe(self, key: str, wall: float) -> str:
+        """Where a line is, for the log (its key, places and ages only: opaque ids)."""
+        line = self.blocked.get(line_id(key))
+        if line is None:
+            return f"{key} ended"
+        seen = f"{wall - line.seen:.0f} s ago" if line.seen else "not yet"
+        return (f"{key} turn {line.turn} of {line.next_seq}, moved {wall - line.since:.0f} s ago, its turn's retry "
+                f"seen {seen}")
+
     def apply(self, write: tuple[str, bytes | None] | None) -> None:
         """Make the in-memory view what a committed line write says."""
         if write is None:

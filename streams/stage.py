@@ -80,6 +80,7 @@ log = logging.getLogger(__name__)
 _NEVER_TOO_LARGE = frozenset({Topic.DEAD_LETTERS, *INPUTS})
 M = TypeVar("M", bound=BaseModel)
 MAX_FIRES_PER_WAKE = 10_000  # timers fired for one input or tick; a bound, so one input never runs unbounded
+WAITING_SAY_SECONDS = 20.0  # while a partition's time waits behind the same lines, where they are is said this often
 CONTACT_FIELDS = ("given_name", "preferred_name", "family_name", "email", "locale", "timezone", "hr_partner_id",
                   "manager_id")  # an HR partner's manager: who a review nobody made is escalated to
 
@@ -379,7 +380,8 @@ class EmployeeStage(Stage):
         self._wall = 0.0  # the wall time (seconds) the input being decided came at
         self._line_done: tuple[str, bytes | None] | None = None  # its line's write, once decided
         self._stale_seen: set[str] = set()  # stale lines already logged and counted
-        self._waiting_logged: dict[int, list[str]] = {}  # the lines each partition's time was last said to wait for
+        self._waiting_logged: dict[int, tuple[list[str], float]] = {}  # the lines each partition's time was last
+        # said to wait for, and when
 
     def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
         """As ``Stage.process``; an input whose recipient the directory does not know yet goes round again
@@ -476,12 +478,21 @@ class EmployeeStage(Stage):
         return None
 
     def _log_waiting(self, partition: int, wall: float) -> None:
-        """Say which lines a partition's time waits behind, each time that set changes."""
+        """Say which lines a partition's time waits behind, each time that set changes; while it stays the same,
+        every ``WAITING_SAY_SECONDS`` say where each line is (its turn, how long since it moved and since its turn's
+        retry came round, how far the group's progress is), so a wait that does not end shows why."""
         keys = self.holds.lines(partition, wall, stale=False)
-        if self._waiting_logged.get(partition) != keys:
-            self._waiting_logged[partition] = keys
+        said = self._waiting_logged.get(partition)
+        if said is None or said[0] != keys:
+            self._waiting_logged[partition] = (keys, wall)
             log.info("%s: partition %d's time waits behind %d line(s) of waiting inputs: %s", self.name, partition,
                      len(keys), " ".join(keys[:10]))
+        elif wall - said[1] >= WAITING_SAY_SECONDS:
+            self._waiting_logged[partition] = (keys, wall)
+            caught_up = self.holds.caught_up
+            log.info("%s: partition %d's time still waits behind %d line(s) (group caught up %s): %s", self.name,
+                     partition, len(keys), "unmeasured" if caught_up is None else f"{wall - caught_up:.0f} s ago",
+                     "; ".join(self.holds.describe(key, wall) for key in keys[:10]))
 
     def _count_stale(self, partition: int, wall: float) -> None:
         """Log and count each line that went stale (``Holds.stale``): an input's retry was lost."""

@@ -5,9 +5,11 @@ it; past the wait it is decided as simulate decides (``no_recipient``). The stag
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from tests.pipeline.stages import DictTable, Pipeline
@@ -166,6 +168,28 @@ def test_while_an_input_waits_the_partitions_time_waits_behind_it(write_files: W
     assert not any(r.topic == "employee-ticks" for r in feed.again(held))
     assert not any(r.topic == "employee-ticks" for r in feed.again(tick))  # now it is a tick like any other
     assert feed.stage.clock.now(0) == at("2027-01-01T00:00:00Z")
+
+
+def test_while_the_partitions_time_waits_the_log_says_where_each_line_is(write_files: WriteFiles,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """A wait that does not end must show why in the log: the line's turn, how long since it moved and since its
+    turn's retry came round (a lost retry: it never does), how far the group's progress is; opaque ids only."""
+    wall, directory = Wall(), dict[str, Profile]()
+    stage = _stage(write_files, wall, directory)
+    stage.holds.caught_up = wall.value.timestamp() - 3
+    feed = Feed(stage)
+    feed.event(person("E1"))
+    [_lost] = feed.event(LEAVE)  # its retry never comes round
+    caplog.set_level(logging.INFO, logger="wayfinder.streams.stage")
+    [tick] = feed.raw("ticks", None, _tick("2027-01-01T00:00:00Z"))
+    assert "partition 0's time waits behind 1 line(s) of waiting inputs: h:0:E1" in caplog.text
+    assert "still waits" not in caplog.text
+    wall.value += timedelta(seconds=25)
+    feed.again(tick)
+    said = [r.getMessage() for r in caplog.records if "still waits" in r.getMessage()]
+    assert said == ["employees: partition 0's time still waits behind 1 line(s) (group caught up 28 s ago): h:0:E1 "
+                    "turn 0 of 1, moved 25 s ago, its turn's retry seen not yet"]
+    assert "Mo" not in caplog.text and "@example.com" not in caplog.text
 
 
 def test_on_the_wall_clock_a_tick_during_a_hold_is_dropped_and_inputs_fire_only_their_own_timers(

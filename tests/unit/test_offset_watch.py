@@ -84,3 +84,23 @@ def test_a_partition_that_cannot_be_read_again_gives_its_gap_up_and_goes_on_from
     assert _run(w, [11, 12]) == [PROCESS, PROCESS]
     assert w.give_up("t", 1, 4) == 0  # no gap there: nothing lost
     assert w.see("t", 1, 5, 0.0) == PROCESS
+
+
+def test_a_first_record_past_the_committed_offset_reads_the_partition_again_from_it() -> None:
+    w = OffsetWatch()
+    assert not w.knows("t", 0)
+    w.expect("t", 0, 52)  # the group's committed offset, learned on assignment
+    assert w.knows("t", 0)
+    assert w.see("t", 0, 53, 0.0) == Seen(False, reread_from=52)  # 52 was fetched and dropped: read again
+    assert _run(w, [52, 53]) == [PROCESS, PROCESS]
+
+
+def test_a_first_record_at_or_before_the_committed_offset_is_processed() -> None:
+    w = OffsetWatch()
+    w.expect("t", 0, 52)
+    assert w.see("t", 0, 52, 0.0) == PROCESS
+    w.forget({("t", 0)})
+    w.expect("t", 0, 60)
+    assert w.see("t", 0, 58, 0.0) == PROCESS  # a replay from before it
+    w.expect("t", 0, 99)  # only a partition's start is expected: what was seen stays
+    assert w.see("t", 0, 59, 0.0) == PROCESS

@@ -246,7 +246,8 @@ class _Builder:
                 if self._drop is not None and self._drop.drops(m.topic, m.partition, m.offset):
                     self._reread.pass_by(m)  # test only (WAYFINDER_TEST_DROP_ONCE): as a record Faust dropped
                     continue
-                if stage.needs_loading(m.partition) and not self._committed.knows(m.topic, m.partition):
+                first = not self._offsets.knows(m.topic, m.partition)  # since the partition was assigned
+                if (first or stage.needs_loading(m.partition)) and not self._committed.knows(m.topic, m.partition):
                     await self._learn_committed({m.partition}, attempts=COMMITTED_ATTEMPTS)  # before ``_watch``
                 if not await self._watch(stage.name, m):
                     continue
@@ -282,7 +283,7 @@ class _Builder:
             # offset (where Faust seeks), or the records before it were fetched and dropped (README "Offsets
             # skipped"). Seen after a kill -9: the first waiting input's retry, one offset before the first record
             # delivered, was never processed, and its employee's inputs were lost.
-            start = self._committed.learned(m.topic, m.partition)
+            start = self._committed.start(m.topic, m.partition)
             if start is not None:
                 self._offsets.expect(m.topic, m.partition, start)
         rereading = self._offsets.rereading(m.topic, m.partition)
@@ -414,7 +415,9 @@ class _Builder:
         tps = [(t, p) for t in self._agent_topics for p in sorted(partitions)]
         for attempt in range(attempts):
             try:
-                self._committed.learn(await asyncio.wait_for(self._lag.committed(tps), COMMITTED_TIMEOUT_SECONDS))
+                got = await asyncio.wait_for(self._lag.committed(tps), COMMITTED_TIMEOUT_SECONDS)
+                starts = await self._starts([tp for tp, offset in got.items() if offset is None])
+                self._committed.learn(got, starts)  # together: an agent's first record may come meanwhile
                 return
             except Exception as e:  # the broker, a timeout: said, and the partition loads with what Faust knows
                 log.warning("the group's committed offsets of partitions %s could not be read (%s)%s",
@@ -424,6 +427,17 @@ class _Builder:
                     await self._lag.close()
                 if attempt + 1 < attempts:
                     await asyncio.sleep(1.0)
+
+    async def _starts(self, tps: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """Where partitions the group never committed start (their first offset), so that their first record is
+        checked as well (``_watch``); unanswered, their first record is taken as it comes."""
+        if not tps:
+            return {}
+        try:
+            return await asyncio.wait_for(self._lag.beginnings(tps), COMMITTED_TIMEOUT_SECONDS)
+        except Exception as e:  # the broker, a timeout: the first record is not checked
+            log.warning("the first offsets of partitions never committed could not be read (%s)", type(e).__name__)
+            return {}
 
     async def _on_rebalance_complete(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         # Faust also says "complete" for a restore interrupted to start again (by a rebalance or the restore watch):

@@ -124,24 +124,30 @@ class CommittedOffsets:
     def __init__(self, app: Any) -> None:
         self._app = app
         self._learned: dict[tuple[str, int], int | None] = {}
+        self._starts: dict[tuple[str, int], int] = {}  # the first offset of partitions the group never committed
 
-    def learn(self, offsets: Mapping[tuple[str, int], int | None]) -> None:
-        """The group's committed offsets as the broker gave them (``None``: none committed)."""
+    def learn(self, offsets: Mapping[tuple[str, int], int | None],
+              starts: Mapping[tuple[str, int], int] | None = None) -> None:
+        """The group's committed offsets as the broker gave them (``None``: none committed), and the first offsets
+        in the log of those never committed (read from there: ``earliest``)."""
+        self._starts.update(starts or {})
         self._learned.update(offsets)
 
     def knows(self, topic: str, partition: int) -> bool:
         """Whether the broker's answer for the partition was learned (since its assignment)."""
         return (topic, partition) in self._learned
 
-    def learned(self, topic: str, partition: int) -> int | None:
-        """The committed offset the broker gave since the partition's assignment (None: not asked, not answered,
-        or nothing committed): where Faust starts reading it."""
-        return self._learned.get((topic, partition))
+    def start(self, topic: str, partition: int) -> int | None:
+        """Where Faust starts reading the partition since its assignment, as the broker said: the committed offset,
+        else (nothing committed) the partition's first offset; None: not asked, or not answered."""
+        committed = self._learned.get((topic, partition))
+        return committed if committed is not None else self._starts.get((topic, partition))
 
     def forget(self, tps: Iterable[tuple[str, int]]) -> None:
         """Revoked partitions: another worker may commit past what was learned."""
         for tp in tps:
             self._learned.pop(tp, None)
+            self._starts.pop(tp, None)
 
     def check(self) -> None:
         """Raise at start-up if the app's consumer has no committed-offset mapping (see the module doc)."""

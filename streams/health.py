@@ -295,6 +295,14 @@ class LagProbe:
         return {(tp.topic, tp.partition): (c.offset if c is not None and c.offset >= 0 else None)
                 for tp, c in got.items()}
 
+    async def beginnings(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """The first offset in the log of each partition."""
+        from aiokafka import TopicPartition
+
+        _, consumer = await self._clients()
+        starts = await consumer.beginning_offsets([TopicPartition(t, p) for t, p in partitions])
+        return {(tp.topic, tp.partition): offset for tp, offset in starts.items()}
+
     async def _offsets(self, partitions: list[tuple[str, int]]) -> tuple[dict[tuple[str, int], int],
                                                                            dict[tuple[str, int], int]]:
         """The log end offset of each partition, and how far the group has processed it: its committed offset, or

@@ -69,3 +69,18 @@ def test_a_record_skipped_first_after_a_restart_is_read_again(world: KafkaWorld,
     assert got == expected
     assert f"offset(s) of {topic}[0] before {DROPPED + 1} were never delivered to the agent: reading the partition " \
            f"again from {DROPPED}" in second.text()
+
+
+def test_a_first_record_skipped_where_the_group_never_committed_is_read_again(world: KafkaWorld,
+                                                                              tmp_path: Path) -> None:
+    """A partition the group never committed is read from its first offset: a record dropped there is checked
+    against that offset (asked of the broker on assignment)."""
+    expected = _simulated(EVENTS, tmp_path / "sim")
+    topic = world.settings.topic(Topic.HRIS_EVENTS)
+    worker = world.start_worker(**{TEST_DROP_SETTING: f"{topic}:0:0"})  # the very first HRIS record: a hire
+    world.publish_file(EVENTS)
+    world.tick(at(UNTIL))
+    got = eventually(lambda: {mid: _decision(m) for mid, m in world.messages()[0].items()}, lambda g: g == expected)
+    assert got == expected
+    said = f"offset(s) of {topic}[0] before 1 were never delivered to the agent: reading the partition again from 0"
+    assert said in eventually(worker.text, lambda text: said in text, timeout=30)

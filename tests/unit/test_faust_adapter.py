@@ -106,6 +106,21 @@ def test_offsets_learned_from_the_broker_answer_until_faust_knows_its_own(app: A
     assert committed("t.hris.events", 2) is None
 
 
+def test_where_a_partition_starts_is_its_committed_offset_else_its_first_offset(app: Any) -> None:
+    """What an agent's first record of a partition is checked against (README "Offsets skipped"): the broker's
+    answers since the assignment, not Faust's mapping (it may still hold an earlier assignment's offsets)."""
+    committed = CommittedOffsets(app)
+    assert committed.start("t.hris.events", 2) is None  # not asked yet: the first record is taken as it comes
+    committed.learn({("t.hris.events", 2): 30, ("t.employee-ticks", 2): None})
+    getattr(app.consumer, COMMITTED_ATTRIBUTE)[TP("t.hris.events", 2)] = 25
+    assert committed.start("t.hris.events", 2) == 30
+    assert committed.start("t.employee-ticks", 2) is None  # never committed, and its first offset not known
+    committed.learn({("t.employee-ticks", 2): None}, {("t.employee-ticks", 2): 7})
+    assert committed.start("t.employee-ticks", 2) == 7
+    committed.forget([("t.hris.events", 2), ("t.employee-ticks", 2)])
+    assert committed.start("t.hris.events", 2) is None and committed.start("t.employee-ticks", 2) is None
+
+
 def test_a_consumer_without_the_mapping_is_refused_with_what_to_change() -> None:
     class Changed:
         pass

@@ -314,6 +314,13 @@ class CatalogGraph:
                 out.append((kind, value))
         return out
 
+    def _distance(self, r: ResourceSpec, topics: Sequence[str]) -> int:
+        """How many levels below a requested topic the resource's nearest topic is (0: on one): graph proximity,
+        between resources that score the same (a child topic's resource before a grandchild's)."""
+        found = [len(chain) - len(self.lineage(q)) for t in r.topics for chain in (self.lineage(t),)
+                 for q in topics if q in chain]
+        return min(found, default=0)
+
     def _score(self, r: ResourceSpec, rank: int, employee: Mapping[str, Any], feedback: Mapping[str, float]) -> float:
         """The sum of ``score_parts``' points, added in the same order (so the same float), without their
         words."""
@@ -387,7 +394,7 @@ class CatalogGraph:
         selection = Selection()
         picked = self._pick(topics, employee, delivered, opt_out_topics, selection)
         fb = feedback or {}
-        picked.sort(key=lambda p: (-self._score(p[0], p[1], employee, fb), p[0].id))
+        picked.sort(key=lambda p: (-self._score(p[0], p[1], employee, fb), self._distance(p[0], topics), p[0].id))
         selection.resources = [r for r, _ in picked[:limit]]
         return selection
 

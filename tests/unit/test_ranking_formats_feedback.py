@@ -231,3 +231,14 @@ def test_a_resource_on_a_topic_and_its_subtopics_is_directly_about_the_topic_in_
     assert graph._candidates(["family"]) == {"a-direct": 0, "z-both": 0}
     assert [r.id for r in graph.select(["family"], {}, limit=1).resources] == ["a-direct"]
     assert [r.id for r in graph.select(["sub-3", "family"], {}, limit=2).resources] == ["z-both", "a-direct"]
+
+
+def test_between_equal_scores_a_nearer_subtopic_ranks_first() -> None:
+    """SPEC §5 ranks by graph proximity too: a resource one level below the requested topic before one two levels
+    below it, whatever their ids (it went by id)."""
+    chain = [TopicSpec(id="learning"), TopicSpec(id="languages", parent="learning"),
+             TopicSpec(id="a-german", parent="languages")]
+    graph = CatalogGraph(chain, [res("a-deep", topics=["a-german"]), res("z-near", topics=["languages"]),
+                                 res("on-it")])
+    assert picked(graph, {}) == ["on-it", "z-near", "a-deep"]
+    assert picked(graph, {}, limit=2) == ["on-it", "z-near"]

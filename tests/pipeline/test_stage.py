@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.pipeline.stages import UNTIL, DictTable, Pipeline
+from tests.pipeline.test_runner_rules import ev, person
 from wayfinder import examples_dir
 from wayfinder.streams.stage import Incoming
 from wayfinder.streams.unit import Work
@@ -91,6 +92,25 @@ def test_a_replay_never_undoes_what_an_input_of_another_topic_did_since() -> Non
     assert b"click-1" in state_after_click
     p.feed(p.employees, "hris", None, lines[hired], offset=hired)  # the HRIS input comes again
     assert table[f"s:{subject}"] == state_after_click
+
+
+def test_a_replay_sends_the_persons_directory_record_as_the_table_has_them_now() -> None:
+    """An engagement event made a person known by the id alone, then (another topic, committed first) their hire
+    gave their contact; the engagement event comes again after a crash: its replay must not send the id alone to
+    the directory over the contact (their manager's messages would be ``no_recipient``; seen in the kill -9
+    test)."""
+    p = Pipeline()
+    opened = ev("open-0", "engagement.message.opened", "2025-12-01T00:00:00Z", "N1", message_id="m-0",
+                resource_id="it-accounts").model_dump_json().encode()
+    first = p.feed(p.employees, "engagement", None, opened, offset=0)
+    assert [json.loads(r.value or b"") for r in first if r.topic == "directory"] == [{"id": "N1"}]
+    hire = p.feed(p.employees, "hris", None, person("N1", "2025-12-02T00:00:00Z").model_dump_json().encode(),
+                  offset=0)
+    [contact] = [r.value for r in hire if r.topic == "directory"]
+    assert json.loads(contact or b"")["email"] == "n1@example.com"
+    again = p.feed(p.employees, "engagement", None, opened, offset=0)  # its entry is kept: a replay
+    assert [r.value for r in again if r.topic == "directory"] == [contact]
+    assert [r for r in again if r.topic != "directory"] == [r for r in first if r.topic != "directory"]
 
 
 def test_a_unit_interrupted_by_a_crash_is_finished_before_inputs_of_other_topics_run() -> None:

@@ -428,8 +428,7 @@ class EmployeeStage(Stage):
         return [self._directory_now(r) if r.topic == Topic.DIRECTORY and r.key is not None else r for r in records]
 
     def _directory_now(self, record: Record) -> Record:
-        raw = self.table.get(f"s:{record.key}")
-        contact = _contact(EmployeeState.model_validate_json(raw) if raw is not None else None)
+        contact = _contact(self._load(Work(), record.key or ""))
         return replace(record, value=dumps(contact) if contact else None)
 
     def failed(self, msg: Incoming, error: BaseException) -> list[Record]:
@@ -506,8 +505,10 @@ class EmployeeStage(Stage):
         elif wall - said[1] >= WAITING_SAY_SECONDS:
             self._waiting_logged[partition] = (keys, wall)
             caught_up = self.holds.caught_up
+            progress = "unmeasured" if caught_up is None else "not yet" if not caught_up else \
+                f"{wall - caught_up:.0f} s ago"  # 0: measured, no mark reached yet
             log.info("%s: partition %d's time still waits behind %d line(s) (group caught up %s): %s", self.name,
-                     partition, len(keys), "unmeasured" if caught_up is None else f"{wall - caught_up:.0f} s ago",
+                     partition, len(keys), progress,
                      "; ".join(self.holds.describe(key, wall) for key in keys[:10]))
 
     def _count_stale(self, partition: int, wall: float) -> None:

@@ -190,6 +190,10 @@ def test_while_the_partitions_time_waits_the_log_says_where_each_line_is(write_f
     assert said == ["employees: partition 0's time still waits behind 1 line(s) (group caught up 28 s ago): h:0:E1 "
                     "turn 0 of 1, moved 25 s ago, its turn's retry seen not yet"]
     assert "Mo" not in caplog.text and "@example.com" not in caplog.text
+    stage.holds.caught_up = 0.0  # measured, no mark reached yet: not "56 years ago"
+    wall.value += timedelta(seconds=25)
+    feed.again(tick)
+    assert "(group caught up not yet)" in caplog.records[-1].getMessage()
 
 
 def test_on_the_wall_clock_a_tick_during_a_hold_is_dropped_and_inputs_fire_only_their_own_timers(

@@ -14,7 +14,9 @@
 4. state at rest per person (as the worker stores it), and peak memory per employee: the largest resident
    set of a separate simulate process of the year, against one of a quarter of the people.
 
-``--breakdown`` runs the year alone and says which parts of the state at rest make up its bytes, per person.
+``--breakdown`` runs the year alone and says which parts of the state at rest make up its bytes, per person,
+with the run's CPU time and peak memory; ``--events FILE`` runs an ``org_load`` file instead (a million employees'
+year is generated to a file first, so that it is never held in memory).
 Times are this process's CPU time (``time.process_time``), so that other work on a shared machine does not
 count; parts 2 and 3 feed their runners in turns of 200 events for the same reason.
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -164,11 +167,20 @@ def breakdown(runner: EmbeddedRunner) -> list[tuple[str, float]]:
     return sorted(((name, size / people) for name, size in parts.items()), key=lambda p: -p[1])
 
 
-def print_breakdown(employees: int, seed: int) -> None:
+def print_breakdown(employees: int, seed: int, events_file: Path | None = None) -> None:
+    """The state at rest by part after the year of ``employees`` (or after the events of ``events_file``, read
+    as the streaming simulate reads them, so that a year of a million people needs no copy of it in memory)."""
     with tempfile.TemporaryDirectory() as tmp:
-        events = Path(tmp) / "org.jsonl"
-        events.write_text("\n".join(generate(employees, seed)) + "\n", encoding="utf-8")
-        _, whole = timed(bundled(), events, Path(tmp) / "out")
+        events = events_file
+        if events is None:
+            events = Path(tmp) / "org.jsonl"
+            with events.open("w", encoding="utf-8") as f:
+                f.writelines(line + "\n" for line in generate(employees, seed))
+        seconds, whole = timed(bundled(), events, Path(tmp) / "out")
+    count = whole.stats.events
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+    print(f"simulate of {count:,} events in {seconds:,.1f} s of CPU ({count / seconds:,.0f} events/s), "
+          f"this process's peak resident set {peak:,.0f} MB")
     people = len(whole.states)
     print(f"state at rest: {at_rest(whole) / people:,.0f} bytes per person kept ({people:,} people, "
           f"{len(whole.mailboxes):,} mailboxes, {len(whole.digest_boxes):,} digest boxes), by part:")
@@ -183,9 +195,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--sample", type=int, default=20_000, help="events for parts 2 and 3")
     parser.add_argument("--breakdown", action="store_true", help="only the state at rest, by part")
+    parser.add_argument("--events", type=Path, help="with --breakdown: an org_load file to run instead of "
+                        "generating the year (for a million employees: generate it first with org_load)")
     args = parser.parse_args()
     if args.breakdown:
-        print_breakdown(args.employees, args.seed)
+        print_breakdown(args.employees, args.seed, args.events)
         return
     defs = bundled()
     with tempfile.TemporaryDirectory() as tmp:

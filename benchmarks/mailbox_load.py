@@ -55,6 +55,21 @@ def per_fire(mailbox: Mailbox, state: MailboxState, rounds: int) -> float:
     return (time.perf_counter() - t0) / max(1, len(due))
 
 
+def per_cancel(mailbox: Mailbox, state: MailboxState, now: datetime, rounds: int) -> float:
+    """Seconds per cancel of one person's held messages (an exit or a termination of someone the recipient is
+    told about), each into a copy of the state: what waited behind them is placed again."""
+    elapsed = 0.0
+    people = sorted({m.employee_id for m in state.pending.values()})
+    for n in range(rounds):
+        box = state.model_copy(deep=False, update={"slots": list(state.slots), "pending": dict(state.pending),
+                                                   "on_leave": dict(state.on_leave),
+                                                   "leave_rules": dict(state.leave_rules)})
+        t0 = time.perf_counter()
+        mailbox.cancel(box, people[n * 7 % len(people)], None, "exited", now)
+        elapsed += time.perf_counter() - t0
+    return elapsed / max(1, rounds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--held", type=int, default=10_000)
@@ -82,6 +97,15 @@ def main() -> None:
     print(f"dispatch to an empty mailbox:   {quiet_d * 1e6:8.1f} µs")
     print(f"dispatch to the busy mailbox:   {busy_d * 1e6:8.1f} µs   ratio {busy_d / quiet_d:.2f}x")
     print(f"a held message going out (busy): {per_fire(mailbox, busy, args.rounds) * 1e6:7.1f} µs")
+    few = MailboxState(recipient_id="M-few")  # the same people's messages, 50 held
+    for m in list(busy.pending.values())[:50]:
+        mailbox.dispatch(few, Dispatch("M-few", m.model_copy(update={"recipient_id": "M-few"}), "Europe/Berlin", None),
+                         m.created_at)
+    rounds = max(1, args.rounds // 100)
+    few_c, busy_c = per_cancel(mailbox, few, now, rounds), per_cancel(mailbox, busy, now, rounds)
+    print(f"cancel of one person's messages, a mailbox holding {len(few.pending)}: {few_c * 1e6:9.1f} µs")
+    print(f"cancel of one person's messages, the busy mailbox: {busy_c * 1e6:9.1f} µs   ratio {busy_c / few_c:.0f}x "
+          "(what waited behind them is placed again: issue 10's note of 2026-12-02)")
 
 
 if __name__ == "__main__":

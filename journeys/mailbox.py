@@ -221,13 +221,17 @@ class Mailbox:
                now: datetime) -> MailboxOutcome:
         """Suppress what waits here about ``employee_id`` (anyone when None), from one journey or all."""
         effects: list[Effect] = []
-        for mid, message in [*state.pending.items(), *state.on_leave.items()]:
-            if not cancels(message, employee_id, journey_id):
-                continue
+        # One pass over what is held, then one over the slots (a cancel about someone with nothing here is common:
+        # every exit and termination of a person a busy manager is told about comes to the manager's mailbox).
+        taken = [(mid, m) for held in (state.pending, state.on_leave) for mid, m in held.items()
+                 if cancels(m, employee_id, journey_id)]
+        if taken:
+            gone = {mid for mid, _ in taken}
+            state.slots = [s for s in state.slots if s.message_id not in gone]
+        for mid, message in taken:
             state.pending.pop(mid, None)
             state.on_leave.pop(mid, None)
             state.leave_rules.pop(mid, None)
-            state.slots = [s for s in state.slots if s.message_id != mid]
             effects.append(Decide(withdrawn(message, reason, now)))
         if effects and state.pending and state.timezone is not None:
             # What waited behind a withdrawn message may go sooner: it never went, so it takes no place in the cap.

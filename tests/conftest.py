@@ -8,6 +8,7 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
+import authlib.deprecate  # noqa: F401  (see below)
 import pytest
 from hypothesis import settings
 
@@ -18,6 +19,10 @@ from tests.support import ROOT, TESTS, WriteFiles
 settings.register_profile("wayfinder", deadline=None)
 settings.load_profile("wayfinder")
 
+# Authlib (under oidc-provider-mock, the browser tests' provider) puts an "always" filter for its deprecation
+# warnings in front of the warning filters when it is first imported. Imported here, in the conftest pytest loads
+# before it collects, the filter is there first, and pytest's own (pyproject.toml: the authlib.jose warning ignored,
+# every other one an error) go in front of it during collection and tests, as for any other warning.
 TIERS = ("unit", "pipeline", "real")
 
 

@@ -14,16 +14,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import authlib.deprecate  # noqa: F401  (see below)
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.real.own_broker import SCRIPT, OwnBroker
 
-# Authlib (under oidc-provider-mock, the browser tests' provider) puts an "always" filter for its deprecation
-# warnings in front of the warning filters when it is first imported; imported here, before a test module imports
-# it within pytest's filters, those filters (pyproject.toml: the authlib.jose warning ignored, every other one an
-# error) come first and hold for it as for any other warning.
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from itertools import islice
 
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._time import next_allowed, parse_window, zone
@@ -50,15 +51,17 @@ class Mailbox:
         self.window: tuple[time, time] | None = (to_time(q.start), to_time(q.end)) if q else None
         self.weekends = bool(q and q.weekends)
 
-    def slot(self, state: MailboxState, now: datetime, timezone: str, own_window: tuple[time, time] | None
-             ) -> tuple[datetime, str | None]:
-        """The first time at or after ``now`` (and after anything already waiting here) that may be used,
-        and why it is later than ``now``: quiet_hours, frequency_cap, or queued behind a deferred message."""
+    def slot(self, state: MailboxState, now: datetime, timezone: str, own_window: tuple[time, time] | None,
+             after: datetime | None = None) -> tuple[datetime, str | None]:
+        """The first time at or after ``now`` (and after anything already waiting here, or ``after``: the time of the
+        message it is placed behind) that may be used, and why it is later than ``now``: quiet_hours,
+        frequency_cap, or queued behind a deferred message."""
         tz = zone(timezone)
         window = own_window or self.window
         # Held messages are queued in order, so the last one held is the latest (see MailboxState).
-        last = next(reversed(state.pending.values())).scheduled_for if state.pending else now
-        t = max(now, last)
+        if after is None:
+            after = next(reversed(state.pending.values())).scheduled_for if state.pending else now
+        t = max(now, after)
         reason = "queued" if t > now else None
         if state.paused_until is not None and state.paused_until > now and state.paused_until >= t:
             t, reason = state.paused_until, "paused"  # also behind another message the pause holds
@@ -140,18 +143,30 @@ class Mailbox:
         message = state.pending.get(timer.message_id)
         if message is None or message.scheduled_for > now:
             return MailboxOutcome(state)  # cancelled, or held later since (a newer timer waits)
+        if timer.message_id == state.stale_from:
+            # it goes at the latest time it had, at one instant with the message before it (whose timer comes next)
+            queue = list(state.pending)
+            after = queue.index(timer.message_id) + 1
+            state.stale_from = queue[after] if after < len(queue) else None
         del state.pending[timer.message_id]
         rule = state.leave_rules.pop(message.message_id, "defer")
         refused = refusal(state, message)
         if refused is None and rule != "send" and state.leave is not None and state.leave.covers(
                 message.scheduled_for):
             refused = "on_leave"  # a sensitive leave began while it waited here
-        if refused is not None:
+        effects: list[Effect]
+        if refused is None:
+            effects = [Decide(_gone(message, message.scheduled_for))]
+        else:
             state.slots = [s for s in state.slots if s.message_id != message.message_id]
             if refused == "on_leave":
-                return MailboxOutcome(state, _hold_on_leave(state, message, rule, message.scheduled_for, now))
-            return MailboxOutcome(state, [Decide(message.with_status("suppressed", reason=refused, at=now))])
-        return MailboxOutcome(state, [Decide(_gone(message, message.scheduled_for))])
+                effects = _hold_on_leave(state, message, rule, message.scheduled_for, now)
+            else:
+                effects = [Decide(message.with_status("suppressed", reason=refused, at=now))]
+        if state.stale_from is not None and next(iter(state.pending), None) == state.stale_from:
+            # what waited behind withdrawn messages comes up: placed again from when the one before it left
+            effects += self._move_up(state, 0, message.scheduled_for)
+        return MailboxOutcome(state, effects)
 
     def leave_changed(self, state: MailboxState, item: LeaveChanged, now: datetime) -> MailboxOutcome:
         """The recipient's sensitive leave began or its end moved: what it holds waits for the new end, or goes
@@ -201,6 +216,7 @@ class Mailbox:
                      now: datetime) -> list[Effect]:
         """Everything waiting here, dispatched again in order from ``now`` (a message whose time comes out as
         before keeps its record and its timer)."""
+        state.stale_from = None
         if not state.pending:
             return []
         waiting, state.pending = list(state.pending.values()), {}
@@ -219,25 +235,123 @@ class Mailbox:
 
     def cancel(self, state: MailboxState, employee_id: str | None, journey_id: str | None, reason: str,
                now: datetime) -> MailboxOutcome:
-        """Suppress what waits here about ``employee_id`` (anyone when None), from one journey or all."""
-        effects: list[Effect] = []
-        # One pass over what is held, then one over the slots (a cancel about someone with nothing here is common:
-        # every exit and termination of a person a busy manager is told about comes to the manager's mailbox).
+        """Suppress what waits here about ``employee_id`` (anyone when None), from one journey or all; what waited
+        behind a withdrawn message moves up (``_move_up``)."""
+        # One pass over what is held (a cancel about someone with nothing here is common: every exit and
+        # termination of a person a busy manager is told about comes to the manager's mailbox).
         taken = [(mid, m) for held in (state.pending, state.on_leave) for mid, m in held.items()
                  if cancels(m, employee_id, journey_id)]
-        if taken:
-            gone = {mid for mid, _ in taken}
-            state.slots = [s for s in state.slots if s.message_id not in gone]
+        if not taken:
+            return MailboxOutcome(state)
+        gone = {mid for mid, _ in taken}
+        positions = [i for i, mid in enumerate(state.pending) if mid in gone]
+        stale = _position(state, state.stale_from)
+        _drop_slots(state, positions)
+        effects: list[Effect] = []
         for mid, message in taken:
             state.pending.pop(mid, None)
             state.on_leave.pop(mid, None)
             state.leave_rules.pop(mid, None)
             effects.append(Decide(withdrawn(message, reason, now)))
-        if effects and state.pending and state.timezone is not None:
-            # What waited behind a withdrawn message may go sooner: it never went, so it takes no place in the cap.
-            quiet = parse_window(state.quiet_hours) if state.quiet_hours else None
-            effects += self._place_again(state, state.timezone, quiet, now.astimezone(UTC))
+        if not positions:  # only messages held for a leave: nothing waited behind them
+            return MailboxOutcome(state, effects)
+        if not state.pending:
+            state.stale_from = None
+            return MailboxOutcome(state, effects)
+        if stale is not None and positions[0] >= stale:
+            # withdrawn from the stale part, which moves up when its turn comes (it begins where it began)
+            state.stale_from = next(islice(state.pending, stale, None), None)
+            return MailboxOutcome(state, effects)
+        # What waited behind a withdrawn message may go sooner: it never went, so it takes no place in the cap.
+        effects += self._move_up(state, positions[0], now.astimezone(UTC))
         return MailboxOutcome(state, effects)
+
+    # How many held messages behind one that left the queue are placed again at once (README, Mailbox).
+    at_once = 20
+
+    def _move_up(self, state: MailboxState, start: int, now: datetime) -> list[Effect]:
+        """Place again, from ``now`` and in order, the held messages from position ``start`` on (the one before
+        them left the queue, or they were held behind it): the first ``at_once`` of them, and on while one would
+        still go later than the next is held for. The rest keep their records and timers, and the time in them is
+        the latest they will go; ``stale_from`` marks the first of them, placed again when the message before it
+        leaves. A message whose time comes out as before keeps its record and its timer."""
+        if state.timezone is None:  # pragma: no cover - a held message always left its timezone here
+            return []
+        quiet = parse_window(state.quiet_hours) if state.quiet_hours else None
+        behind = _cut_slots(state, start)
+        after = next(islice(state.pending.values(), start - 1, None)).scheduled_for if start else now
+        state.stale_from = None
+        effects: list[Effect] = []
+        left: list[str] = []  # out of the queue; taken out of it after the walk, which walks the queue itself
+        for i, (mid, message) in enumerate(islice(state.pending.items(), start, None)):
+            if i >= self.at_once and now < after <= message.scheduled_for:  # (the one before it is still held)
+                state.slots.extend(behind[i:])
+                state.stale_from = mid
+                break
+            rule = state.leave_rules.get(mid, "defer")
+            refused = refusal(state, message)
+            at, reason = (now, None) if refused is not None else self.slot(state, now, state.timezone, quiet, after)
+            if refused is None and rule != "send" and state.leave is not None and state.leave.covers(at):
+                refused = "on_leave"
+            if refused is not None:
+                left.append(mid)
+                effects += (_hold_on_leave(state, message, rule, at, now) if refused == "on_leave" else
+                            [Decide(message.with_status("suppressed", reason=refused, at=now))])
+                continue
+            state.slots.append(behind[i] if at == behind[i].at else Slot(at=at, message_id=mid))
+            after = at
+            if at <= now:
+                left.append(mid)
+                effects.append(Decide(_gone(message, at)))
+            elif at != message.scheduled_for:
+                moved = message.with_status("deferred", reason=reason, at=at)
+                state.pending[mid] = moved  # the same key: the walk goes on
+                effects += [Decide(moved), Schedule(at, MailboxTimer(state.recipient_id, mid))]
+        for mid in left:
+            del state.pending[mid]
+            state.leave_rules.pop(mid, None)
+        return effects
+
+
+def _position(state: MailboxState, mid: str | None) -> int | None:
+    """Where held message ``mid`` is in the queue (None: not held, or no id)."""
+    if mid is None or mid not in state.pending:
+        return None
+    return list(state.pending).index(mid)
+
+
+def _drop_slots(state: MailboxState, positions: list[int]) -> None:
+    """Take out the slots of the held messages at ``positions`` (in order): the last slots are the held messages'
+    (MailboxState), so by index; by id if that order does not hold (two messages that went at one instant)."""
+    if not positions:
+        return
+    base = len(state.slots) - len(state.pending)
+    ids = list(state.pending)
+    if base >= 0 and all(state.slots[base + i].message_id == ids[i] for i in positions):
+        for i in reversed(positions):
+            del state.slots[base + i]
+        return
+    gone = {ids[i] for i in positions}
+    state.slots = [s for s in state.slots if s.message_id not in gone]
+
+
+def _cut_slots(state: MailboxState, start: int) -> list[Slot]:
+    """Take out the slots of the held messages from position ``start`` on and return them in order: the last slots,
+    as MailboxState says (checked at both ends), else found by id."""
+    base = len(state.slots) - len(state.pending) + start
+    first = next(islice(state.pending, start, None), None)
+    if first is None:
+        return []  # nothing behind
+    if base >= 0 and state.slots[base].message_id == first and state.slots[-1].message_id == next(
+            reversed(state.pending)):
+        behind = state.slots[base:]
+        del state.slots[base:]
+        return behind
+    mids = list(islice(state.pending, start, None))
+    wanted = set(mids)
+    mine = {s.message_id: s for s in state.slots if s.message_id in wanted}
+    state.slots = [s for s in state.slots if s.message_id not in wanted]
+    return [mine.get(mid) or Slot(at=state.pending[mid].scheduled_for, message_id=mid) for mid in mids]
 
 
 def _hold_on_leave(state: MailboxState, message: Message, rule: str, due: datetime, now: datetime) -> list[Effect]:

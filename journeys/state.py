@@ -259,7 +259,8 @@ class MailboxState(BaseModel):
 
     Two orders hold, and the mailbox relies on them to work without scanning: ``slots`` are in time order
     (each new slot is at or after every slot before it), and ``pending`` is in the order the messages were
-    held, which is also the order of their times."""
+    held, which is also the order of their times. So the last ``len(pending)`` slots are the held messages' slots, in
+    the order of ``pending`` (a slot of a message that went is never after a held one)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -278,3 +279,6 @@ class MailboxState(BaseModel):
     # "HH:MM:SS-HH:MM:SS"): what waits is placed again by them when a message before it is withdrawn
     timezone: str | None = Field(None, exclude_if=unset)
     quiet_hours: str | None = Field(None, exclude_if=unset)
+    # the first held message whose time is only the latest it will go (it, and every message held after it, waited
+    # behind a message withdrawn since): placed again when the message before it leaves the queue (README, Mailbox)
+    stale_from: str | None = Field(None, exclude_if=unset)

@@ -49,20 +49,30 @@ def join(raw: bytes, read: Callable[[str], bytes | None]) -> MailboxState:
     return stored.state.model_copy(update={"pending": pending})
 
 
-def split(state: MailboxState | None, before: list[str], read: Callable[[str], bytes | None],
+def split(state: MailboxState | None, before: list[str] | dict[str, Message], read: Callable[[str], bytes | None],
           rid: str) -> dict[str, bytes | None]:
     """The table writes that store ``state`` (None: forget it) over a record that held ``before``:
-    the record, the held messages that are new or changed, and deletes for those no longer held."""
+    the record, the held messages that are new or changed, and deletes for those no longer held.
+
+    ``before`` is either the stored ids (each held message is then written unless the table holds it byte for
+    byte) or the held messages as they were read for this input (the objects themselves): then only those the
+    mailbox replaced are written, without reading or serialising the others (a busy recipient holds thousands,
+    and the mailbox replaces a held message whenever it changes one: it never changes one in place)."""
     writes: dict[str, bytes | None] = {}
     keep = state.pending if state is not None else {}
     for mid in before:
         if mid not in keep:
             writes[held_key(rid, mid)] = None
-    for mid, message in keep.items():
-        key = held_key(rid, mid)
-        value = message.model_dump_json().encode("utf-8")
-        if read(key) != value:
-            writes[key] = value
+    if isinstance(before, dict):
+        for mid, message in keep.items():
+            if before.get(mid) is not message:
+                writes[held_key(rid, mid)] = message.model_dump_json().encode("utf-8")
+    else:
+        for mid, message in keep.items():
+            key = held_key(rid, mid)
+            value = message.model_dump_json().encode("utf-8")
+            if read(key) != value:
+                writes[key] = value
     if state is None:
         writes[f"s:{rid}"] = None
     else:

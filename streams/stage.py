@@ -789,6 +789,7 @@ class MailboxStage(Stage):
         self.ticks_topic = ticks_topic
         self.digests = digests
         self.waiting = ordering.Waiting()
+        self._held_before: dict[str, dict[str, Message]] = {}  # what a mailbox held when read for this input
         self._limit: int | None = None  # fewer inputs per unit after a unit too large for Kafka
         self._released = 0
 
@@ -934,13 +935,19 @@ class MailboxStage(Stage):
                     self.waiting.add(partition, key)
 
     def _load(self, work: Work, rid: str) -> MailboxState | None:
+        """The recipient's mailbox; what it holds is noted, object by object, so that ``_keep`` writes only what
+        the mailbox replaced."""
         key = f"s:{rid}"
+        state: MailboxState | None = None
         if key not in work.writes:
             hit = self.cached(key)
             if isinstance(hit, MailboxState):
-                return hit
-        raw = self.read(work, key)
-        return held.join(raw, lambda k: self.read(work, k)) if raw is not None else None
+                state = hit
+        if state is None:
+            raw = self.read(work, key)
+            state = held.join(raw, lambda k: self.read(work, k)) if raw is not None else None
+        self._held_before[rid] = dict(state.pending) if state is not None else {}
+        return state
 
     def stored(self, rid: str) -> MailboxState | None:
         """The recipient's mailbox as the table holds it (its record joined with its held messages)."""
@@ -950,8 +957,10 @@ class MailboxStage(Stage):
     def _keep(self, work: Work, partition: int, rid: str, out: MailboxOutcome, now: datetime) -> None:
         key = f"s:{rid}"
         raw = self.read(work, key)
+        before = self._held_before.pop(rid, None)
         if out.state is not None or raw is not None:  # a forgotten mailbox: tombstones in the table and changelog
-            work.writes.update(held.split(out.state, held.held_ids(raw), lambda k: self.read(work, k), rid))
+            work.writes.update(held.split(out.state, held.held_ids(raw) if before is None else before,
+                                          lambda k: self.read(work, k), rid))
         self.remember(partition, key, out.state)
         carry_out(out.effects, StagePort(self, work, partition, now), rid)
 

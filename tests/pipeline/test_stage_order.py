@@ -15,7 +15,7 @@ from tests.pipeline.stages import UNTIL, DictTable, Pipeline
 from tests.pipeline.test_stage import simulated
 from tests.support import WriteFiles, at, world_defs
 from wayfinder import examples_dir
-from wayfinder.journeys.effects import Dispatch
+from wayfinder.journeys.effects import CancelPending, Dispatch
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.profile import Profile
@@ -321,3 +321,51 @@ def test_an_organisation_of_4000_events_from_a_librdkafka_producer_over_four_par
             got[m["message_id"]] = (m["status"], at(m["scheduled_for"]), m["recipient_id"])
     assert len(expected) > 600
     assert got == expected
+
+
+class CountingTable(DictTable):
+    """A table that notes the held messages (``m:`` keys) read and written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held_reads: set[str] = set()
+        self.held_writes: set[str] = set()
+
+    def get(self, key: str) -> bytes | None:  # type: ignore[override]
+        if key.startswith("m:"):
+            self.held_reads.add(key.split("\x1f")[1])
+        return super().get(key)
+
+    def set(self, key: str, value: bytes | None) -> None:
+        if key.startswith("m:"):
+            self.held_writes.add(key.split("\x1f")[1])
+        super().set(key, value)
+
+
+def test_an_input_to_a_busy_mailbox_writes_only_the_held_messages_it_changed_and_reads_none() -> None:
+    """A manager with 40 messages behind the cap: each later input writes only the held messages it changed (the
+    new one; the withdrawn ones and the ones that moved up) and reads no other (the write-ahead entry notes what
+    each written key held), and the table then holds the mailbox exactly as the stage has it."""
+    table = CountingTable()
+    p = Pipeline(mailboxes=table)
+    p.mailboxes.mailbox.at_once = 3
+    p.feed(p.mailboxes, "mailbox", None, encode_watermark(0, at("2026-03-02T12:00:00Z")))
+    inputs = [Dispatch("M1", Message(message_id=f"m-{n:02d}", employee_id=f"E{n % 5}", recipient_id="M1",
+                                     recipient_role="manager", journey_id="j", journey_version=1, step_id="s",
+                                     channel="email", status="deferred", subject=f"About E{n % 5}",
+                                     scheduled_for=at("2026-03-02T12:00:00Z"), created_at=at("2026-03-02T12:00:00Z")),
+                       "UTC", None) for n in range(40)]
+    cancel = CancelPending("E1", None, "exited", ("M1",), at("2026-03-02T12:00:00Z"))
+    for n, item in enumerate([*inputs, cancel]):
+        table.held_reads, table.held_writes = set(), set()
+        records = p.feed(p.mailboxes, "mailbox", b"M1", encode_mailbox_input(item, at("2026-03-02T12:00:00Z"),
+                                                                              f"0000:x:{n:02d}"))
+        changed = {json.loads(r.value)["message_id"] for r in records
+                   if r.topic == "outbound.messages" and r.value is not None
+                   and json.loads(r.value)["status"] in ("deferred", "suppressed")}
+        assert table.held_writes == changed
+        assert table.held_reads <= changed
+        assert p.mailboxes.stored("M1") == p.mailboxes.cached("s:M1")
+    # the cap (3 a week) let m-00..m-02 go; E1's held ones are withdrawn; of the three placed again behind the
+    # first of them (m-06, in the second week), m-07 and m-08 keep their week, m-09 moves up into it
+    assert changed == {"m-06", "m-11", "m-16", "m-21", "m-26", "m-31", "m-36", "m-09"}

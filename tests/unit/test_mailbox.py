@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 import heapq
+import random
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from wayfinder.journeys.effects import Decide, Dispatch, MailboxTimer, Schedule
+from wayfinder.journeys.effects import Decide, Dispatch, Effect, MailboxTimer, Schedule
 from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.model import FrequencyCap, Policy, QuietHoursPolicy
 from wayfinder.journeys.records import Message
@@ -75,7 +76,9 @@ class Box:
         sent: list[Message] = []
         while self.timers and self.timers[0][0] <= until:
             due, _, timer = heapq.heappop(self.timers)
-            sent.extend(decisions(self.mailbox.on_timer(self.state, timer, due)))
+            out = self.mailbox.on_timer(self.state, timer, due)
+            self._keep_timers(out)
+            sent.extend(decisions(out))
         return sent
 
 
@@ -428,3 +431,104 @@ def test_a_cancelled_message_frees_its_place_in_the_queue() -> None:
     box.mailbox.cancel(box.state, "E1", "new-parent", "exited", berlin("2026-03-03T12:00"))
     m = box.send("m-3", berlin("2026-03-03T13:00"), journey="onboarding")
     assert (m.status, m.reason, m.scheduled_for) == ("deferred", "frequency_cap", berlin("2026-03-10T10:00"))
+
+
+# -- a long queue behind a withdrawn message (README, Mailbox) --------------------------------------
+
+
+class PlaceEverything(Mailbox):
+    """The rule as it reads, for a reference: after a withdrawal, every held message is placed again from then."""
+
+    def cancel(self, state: MailboxState, employee_id: str | None, journey_id: str | None, reason: str,
+               now: datetime) -> MailboxOutcome:
+        taken = [m for m in state.pending.values() if employee_id in (None, m.employee_id)
+                 and journey_id in (None, m.journey_id)]
+        for m in taken:
+            del state.pending[m.message_id]
+        state.slots = [s for s in state.slots if s.message_id not in {m.message_id for m in taken}]
+        effects: list[Effect] = [Decide(m.with_status("suppressed", reason=reason, at=now)) for m in taken]
+        if state.timezone is None:
+            return MailboxOutcome(state, effects)  # nothing was ever held
+        quiet = (time.fromisoformat(state.quiet_hours[:8]), time.fromisoformat(state.quiet_hours[9:])) \
+            if state.quiet_hours else None
+        return MailboxOutcome(state, effects + self._place_again(state, state.timezone, quiet, now))
+
+
+def check_orders(state: MailboxState) -> None:
+    """The orders the mailbox relies on (MailboxState): slots in time order, the last ones the held messages'."""
+    times = [s.at for s in state.slots]
+    assert times == sorted(times)
+    held = list(state.pending)
+    assert [s.message_id for s in state.slots[len(state.slots) - len(held):]] == held
+    assert [s.at for s in state.slots[len(state.slots) - len(held):]] == [m.scheduled_for for m in
+                                                                          state.pending.values()]
+    assert state.stale_from is None or state.stale_from in state.pending
+
+
+def busy_manager(seed: int, box: Box) -> dict[str, Message]:
+    """A manager told about 30 people over half a year, under a cap of 3 a week, while some of them leave;
+    every timer fired at the end. The latest record of every message."""
+    rng = random.Random(seed)  # noqa: S311 - test data only
+    latest: dict[str, Message] = {}
+
+    def keep(records: list[Message]) -> None:
+        latest.update((m.message_id, m) for m in records)
+
+    now = berlin("2026-01-05T09:00")
+    for n in range(160):
+        now += timedelta(minutes=rng.randrange(30, 1_800))
+        keep(box.fire_until(now))
+        if rng.random() < 0.2:
+            out = box.mailbox.cancel(box.state, f"E{rng.randrange(30)}", None, "exited", now)
+            assert len(decisions(out)) <= 2 * 30 + 2 * box.mailbox.at_once  # at most one journey's worth, moved
+            box._keep_timers(out)
+            keep(decisions(out))
+        else:
+            keep([box.send(f"m-{n}", now, employee=f"E{rng.randrange(30)}")])
+        check_orders(box.state)
+    keep(box.fire_until(now + timedelta(days=3_000)))
+    assert box.state.pending == {}
+    return latest
+
+
+@pytest.mark.parametrize("at_once", [1, 3])
+@pytest.mark.parametrize(("seed", "policy"), [
+    (0, POLICY), (1, POLICY), (2, POLICY), (3, POLICY), (9, POLICY), (12, POLICY),
+    (4, Policy(frequency_cap=FrequencyCap(max=1, per="3d"))),
+    (5, Policy(frequency_cap=FrequencyCap(max=2, per="7d"), quiet_hours=QuietHoursPolicy(start="18:00", end="09:00"))),
+])
+def test_a_long_queue_moves_up_in_parts_and_everything_goes_when_placing_all_of_it_again_would_send_it(
+        seed: int, policy: Policy, at_once: int) -> None:
+    """Behind a withdrawn message only the next few are placed again at once; the rest when their turn comes. Every
+    message still goes at the time placing the whole queue again at every withdrawal gives."""
+    lazy = Box(policy, recipient="M1")
+    lazy.mailbox.at_once = at_once
+    exact = Box(policy, recipient="M1")
+    exact.mailbox = PlaceEverything(policy)
+    got, want = busy_manager(seed, lazy), busy_manager(seed, exact)
+    assert {mid: (m.status, m.reason, m.scheduled_for) for mid, m in got.items()} == \
+        {mid: (m.status, m.reason, m.scheduled_for) for mid, m in want.items()}
+    assert sum(m.status == "sent" for m in got.values()) > 60  # a long queue, and it went
+
+
+def test_behind_a_withdrawal_the_next_ones_get_their_new_time_at_once_and_the_rest_keep_the_latest_they_go() -> None:
+    box = Box(Policy(frequency_cap=FrequencyCap(max=1, per="7d")), recipient="M1")
+    box.mailbox.at_once = 2
+    start = utc("2026-03-02T10:00:00")
+    box.send("m-0", start, employee="E0")
+    held = [box.send(f"m-{n}", start + timedelta(minutes=n), employee=f"E{n}") for n in range(1, 6)]
+    assert [m.scheduled_for for m in held] == [start + timedelta(days=7 * n) for n in range(1, 6)]
+    out = box.mailbox.cancel(box.state, "E1", None, "exited", start + timedelta(hours=1))
+    box._keep_timers(out)
+    assert [(m.message_id, m.status, m.scheduled_for) for m in decisions(out)] == [
+        ("m-1", "suppressed", start + timedelta(hours=1)),
+        ("m-2", "deferred", start + timedelta(days=7)), ("m-3", "deferred", start + timedelta(days=14))]
+    assert box.state.stale_from == "m-4"
+    assert box.state.pending["m-4"].scheduled_for == start + timedelta(days=28)  # the latest it will go
+    went = box.fire_until(start + timedelta(days=60))
+    assert [(m.message_id, m.status, m.scheduled_for) for m in went] == [
+        ("m-2", "sent", start + timedelta(days=7)),
+        ("m-3", "sent", start + timedelta(days=14)),
+        ("m-4", "deferred", start + timedelta(days=21)), ("m-5", "deferred", start + timedelta(days=28)),
+        ("m-4", "sent", start + timedelta(days=21)), ("m-5", "sent", start + timedelta(days=28))]
+    assert box.state.stale_from is None

@@ -350,13 +350,15 @@ def test_an_input_to_a_busy_mailbox_writes_only_the_held_messages_it_changed_and
     p = Pipeline(mailboxes=table)
     p.mailboxes.mailbox.at_once = 3
     p.feed(p.mailboxes, "mailbox", None, encode_watermark(0, at("2026-03-02T12:00:00Z")))
-    inputs = [Dispatch("M1", Message(message_id=f"m-{n:02d}", employee_id=f"E{n % 5}", recipient_id="M1",
-                                     recipient_role="manager", journey_id="j", journey_version=1, step_id="s",
-                                     channel="email", status="deferred", subject=f"About E{n % 5}",
-                                     scheduled_for=at("2026-03-02T12:00:00Z"), created_at=at("2026-03-02T12:00:00Z")),
-                       "UTC", None) for n in range(40)]
-    cancel = CancelPending("E1", None, "exited", ("M1",), at("2026-03-02T12:00:00Z"))
-    for n, item in enumerate([*inputs, cancel]):
+    def about(n: int) -> Message:
+        return Message(message_id=f"m-{n:02d}", employee_id=f"E{n % 5}", recipient_id="M1", recipient_role="manager",
+                       journey_id="j", journey_version=1, step_id="s", channel="email", status="deferred",
+                       subject=f"About E{n % 5}", scheduled_for=at("2026-03-02T12:00:00Z"),
+                       created_at=at("2026-03-02T12:00:00Z"))
+
+    inputs: list[Dispatch | CancelPending] = [Dispatch("M1", about(n), "UTC", None) for n in range(40)]
+    inputs.append(CancelPending("E1", None, "exited", ("M1",), at("2026-03-02T12:00:00Z")))
+    for n, item in enumerate(inputs):
         table.held_reads, table.held_writes = set(), set()
         records = p.feed(p.mailboxes, "mailbox", b"M1", encode_mailbox_input(item, at("2026-03-02T12:00:00Z"),
                                                                               f"0000:x:{n:02d}"))

@@ -179,9 +179,12 @@ def print_breakdown(employees: int, seed: int, events_file: Path | None = None) 
         seconds, whole = timed(bundled(), events, Path(tmp) / "out")
     count = whole.stats.events
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
-    print(f"simulate of {count:,} events in {seconds:,.1f} s of CPU ({count / seconds:,.0f} events/s), "
+    print(f"simulate of {count:,} events in {seconds:,.1f} s of CPU ({count / max(seconds, 1e-9):,.0f} events/s), "
           f"this process's peak resident set {peak:,.0f} MB")
     people = len(whole.states)
+    if not people:
+        print("state at rest: nobody was kept (no events about people)")
+        return
     print(f"state at rest: {at_rest(whole) / people:,.0f} bytes per person kept ({people:,} people, "
           f"{len(whole.mailboxes):,} mailboxes, {len(whole.digest_boxes):,} digest boxes), by part:")
     for name, size in breakdown(whole):

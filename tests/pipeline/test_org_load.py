@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from benchmarks.org_load import generate, main
+from benchmarks.org_scale import print_breakdown
 from tests.support import read_jsonl
 from wayfinder.cli import main as cli_main
 
@@ -50,3 +54,21 @@ def test_simulate_reads_the_file_with_no_dead_letters(tmp_path: Path) -> None:
     statuses = Counter(m["status"] for m in read_jsonl(out / "messages.jsonl"))
     assert statuses["sent"] > 100
     assert read_jsonl(out / "tasks.jsonl")
+
+
+def test_the_breakdown_of_an_events_file_reports_the_rate_and_the_bytes_per_person(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = tmp_path / "org.jsonl"
+    events.write_text("".join(line + "\n" for line in generate(300, seed=5)), encoding="utf-8")
+    print_breakdown(0, 0, events)
+    out = capsys.readouterr().out
+    count = len(events.read_text(encoding="utf-8").splitlines())
+    assert f"simulate of {count:,} events in " in out
+    people = int(re.search(r"bytes per person kept \(([\d,]+) people", out).group(1).replace(",", ""))  # type: ignore[union-attr]
+    assert people >= 300
+    assert "  employee.profile " in out
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    print_breakdown(0, 0, empty)
+    assert "nobody was kept" in capsys.readouterr().out

@@ -789,7 +789,8 @@ class MailboxStage(Stage):
         self.ticks_topic = ticks_topic
         self.digests = digests
         self.waiting = ordering.Waiting()
-        self._held_before: dict[str, dict[str, Message]] = {}  # what a mailbox held when read for this input
+        # what a mailbox held when read for this input, and where its ids are stored
+        self._held_before: dict[str, tuple[dict[str, Message], held.Layout]] = {}
         self._limit: int | None = None  # fewer inputs per unit after a unit too large for Kafka
         self._released = 0
 
@@ -935,18 +936,27 @@ class MailboxStage(Stage):
                     self.waiting.add(partition, key)
 
     def _load(self, work: Work, rid: str) -> MailboxState | None:
-        """The recipient's mailbox; what it holds is noted, object by object, so that ``_keep`` writes only what
-        the mailbox replaced."""
+        """The recipient's mailbox (this unit's own write, else the cache, else the table); what it holds is noted,
+        object by object, with where its ids are stored, so that ``_keep`` writes only what changed."""
         key = f"s:{rid}"
         state: MailboxState | None = None
         if key not in work.writes:
             hit = self.cached(key)
             if isinstance(hit, MailboxState):
                 state = hit
-        if state is None:
+        known = self.cached(f"L:{rid}")  # the layout kept with the state object it describes
+        layout: held.Layout
+        if state is not None and isinstance(known, tuple) and known[0] is state:
+            layout = known[1]
+        else:
             raw = self.read(work, key)
-            state = held.join(raw, lambda k: self.read(work, k)) if raw is not None else None
-        self._held_before[rid] = dict(state.pending) if state is not None else {}
+            if raw is None:
+                state, layout = None, held.Layout()
+            elif state is not None:
+                layout = held.layout_of(raw, lambda k: self.read(work, k))
+            else:
+                state, layout = held.read_mailbox(raw, lambda k: self.read(work, k))
+        self._held_before[rid] = (dict(state.pending) if state is not None else {}, layout)
         return state
 
     def stored(self, rid: str) -> MailboxState | None:
@@ -957,10 +967,10 @@ class MailboxStage(Stage):
     def _keep(self, work: Work, partition: int, rid: str, out: MailboxOutcome, now: datetime) -> None:
         key = f"s:{rid}"
         raw = self.read(work, key)
-        before = self._held_before.pop(rid, None)
+        before, layout = self._held_before.pop(rid)  # (``_load`` ran for this outcome)
         if out.state is not None or raw is not None:  # a forgotten mailbox: tombstones in the table and changelog
-            work.writes.update(held.split(out.state, held.held_ids(raw) if before is None else before,
-                                          lambda k: self.read(work, k), rid))
+            work.writes.update(held.split(out.state, before, layout, rid))
+        self.remember(partition, f"L:{rid}", (out.state, layout) if out.state is not None else None)
         self.remember(partition, key, out.state)
         carry_out(out.effects, StagePort(self, work, partition, now), rid)
 

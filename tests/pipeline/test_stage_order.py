@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections import deque
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,15 +16,16 @@ from tests.pipeline.stages import UNTIL, DictTable, Pipeline
 from tests.pipeline.test_stage import simulated
 from tests.support import WriteFiles, at, world_defs
 from wayfinder import examples_dir
-from wayfinder.journeys.effects import CancelPending, Dispatch
+from wayfinder.journeys.effects import CancelPending, Dispatch, Preferences
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import MailboxState
+from wayfinder.streams import held as held_module
 from wayfinder.streams.app import load_definitions
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file, read_events
-from wayfinder.streams.held import StoredMailbox
+from wayfinder.streams.held import CHUNK, StoredMailbox, chunk_key, held_key
 from wayfinder.streams.ordering import encode_watermark
 from wayfinder.streams.publish import route
 from wayfinder.streams.routing import partition_of
@@ -101,13 +103,17 @@ def test_held_messages_are_kept_one_key_each_not_inside_the_recipients_record() 
         p.tick(at_time)
         p.feed(p.employees, "hris", None, line)
         p.drain()
-        held_keys = [k for k in table.keys() if k.startswith("m:")]
+        held_keys = [k for k in table.keys() if k.startswith("m:") and "\x1f" in k]
         seen += bool(held_keys)
         for key, value in table.items():
             if key.startswith("s:"):
                 record = StoredMailbox.model_validate_json(value)
-                assert record.state.pending == {}
-                assert all(f"m:{record.state.recipient_id}\x1f{mid}" in table for mid in record.held)
+                rid = record.state.recipient_id
+                assert record.state.pending == {} and record.held == []  # the ids are in the chunks
+                ids = [mid for n in record.chunks for mid in json.loads(table[chunk_key(rid, n)])]
+                assert all(len(json.loads(table[chunk_key(rid, n)])) <= CHUNK for n in record.chunks)
+                assert all(held_key(rid, mid) in table for mid in ids)
+                assert ids == list((p.mailboxes.stored(rid) or MailboxState(recipient_id=rid)).pending)
         for key in held_keys:
             rid, mid = key[2:].split("\x1f")
             assert mid in (p.mailboxes.stored(rid) or MailboxState(recipient_id=rid)).pending
@@ -332,12 +338,12 @@ class CountingTable(DictTable):
         self.held_writes: set[str] = set()
 
     def get(self, key: str) -> bytes | None:  # type: ignore[override]
-        if key.startswith("m:"):
+        if key.startswith("m:") and "\x1f" in key:
             self.held_reads.add(key.split("\x1f")[1])
         return super().get(key)
 
     def set(self, key: str, value: bytes | None) -> None:
-        if key.startswith("m:"):
+        if key.startswith("m:") and "\x1f" in key:
             self.held_writes.add(key.split("\x1f")[1])
         super().set(key, value)
 
@@ -371,3 +377,57 @@ def test_an_input_to_a_busy_mailbox_writes_only_the_held_messages_it_changed_and
     # the cap (3 a week) let m-00..m-02 go; E1's held ones are withdrawn; of the three placed again behind the
     # first of them (m-06, in the second week), m-07 and m-08 keep their week, m-09 moves up into it
     assert changed == {"m-06", "m-11", "m-16", "m-21", "m-26", "m-31", "m-36", "m-09"}
+
+
+def test_a_busy_mailbox_keeps_its_order_in_chunks_through_sends_withdrawals_and_a_restart(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held ids in chunks of 4 (500 in the worker): as messages come, go, are withdrawn and are placed again under
+    new preferences, the table holds the mailbox as the stage has it, the recipient's record does not grow with
+    what is held, and a stage started on the same table goes on as the first one would have."""
+    monkeypatch.setattr(held_module, "CHUNK", 4)
+    start = at("2026-03-02T12:00:00Z")
+
+    def about(n: int, when: datetime) -> Message:
+        return Message(message_id=f"m-{n:02d}", employee_id=f"E{n % 6}", recipient_id="M1", recipient_role="manager",
+                       journey_id="j", journey_version=1, step_id="s", channel="email", status="deferred",
+                       subject=f"About E{n % 6}", scheduled_for=when, created_at=when)
+
+    script: list[tuple[datetime, Dispatch | CancelPending | Preferences]] = []
+    for n in range(60):
+        when = start + timedelta(hours=9 * n)
+        script.append((when, Dispatch("M1", about(n, when), "UTC", None)))
+        if n % 9 == 8:
+            script.append((when, CancelPending(f"E{n % 6}", None, "exited", ("M1",), when)))
+        if n == 45:
+            script.append((when, Preferences("M1", (), (), when + timedelta(days=3), when, "UTC", None)))
+
+    def run(p: Pipeline, steps: list[tuple[datetime, Dispatch | CancelPending | Preferences]], first: int) -> None:
+        for n, (when, item) in enumerate(steps, start=first):
+            p.feed(p.mailboxes, "mailbox", None, encode_watermark(0, when))
+            p.feed(p.mailboxes, "mailbox", b"M1", encode_mailbox_input(item, when, f"0000:x:{n:03d}"))
+            state = p.mailboxes.cached("s:M1")
+            assert isinstance(state, MailboxState)
+            assert p.mailboxes.stored("M1") == state
+            assert len(p.mailboxes.table.get("s:M1") or b"") < 2_000 + 100 * len(state.pending) // 4
+            chunks = [json.loads(p.mailboxes.table.get(chunk_key("M1", k)) or b"[]")
+                      for k in StoredMailbox.model_validate_json(p.mailboxes.table.get("s:M1") or b"").chunks]
+            assert [mid for chunk in chunks for mid in chunk] == list(state.pending)
+            assert all(1 <= len(chunk) <= 4 for chunk in chunks)
+
+    whole = Pipeline()
+    run(whole, script, 0)
+    assert len(whole.mailboxes.stored("M1").pending) > 12  # type: ignore[union-attr]  # more than three chunks
+
+    first = Pipeline()
+    run(first, script[:40], 0)
+    table = first.mailboxes.table
+    assert isinstance(table, DictTable)
+    second = Pipeline(mailboxes=DictTable(table))
+    second.offset = first.offset  # the topic goes on where it was
+    run(second, script[40:], 40)
+    assert second.mailboxes.stored("M1") == whole.mailboxes.stored("M1")
+    def latest(p: Pipeline) -> dict[str, bytes]:
+        return {json.loads(r.value)["message_id"]: r.value for r in p.records
+                if r.topic == "outbound.messages" and r.value is not None}
+
+    assert latest(first) | latest(second) == latest(whole)

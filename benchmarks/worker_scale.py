@@ -62,7 +62,7 @@ from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.stage import EmployeeStage, Incoming, MailboxStage
 from wayfinder.streams.topics import INPUTS, create_topics
 from wayfinder.streams.unit import ENTRY_PREFIX, DictTable
-from wayfinder.streams.wire import Record
+from wayfinder.streams.wire import Record, encode_tick
 from wayfinder.vocabulary import Topic, parse_instant
 
 QUIET_TAIL = 0.75  # wait_caught_up's three quiet polls of 0.25 s
@@ -81,6 +81,9 @@ class CountingTable(DictTable):
         super().set(key, value)
 
 
+TICK_EVERY = 1_000  # events between two ticks of the stream clock in ``stages_alone``
+
+
 def stages_alone(events: Path) -> str:
     """Part 0: the worker's two stages in this process, without Kafka (tables on dicts, the mailbox topic a queue,
     the event clock, everything committed at once): the CPU the stages and the journey core take per input, and the
@@ -93,11 +96,10 @@ def stages_alone(events: Path) -> str:
     mailboxes = MailboxStage(tables[1], clock, metrics, lambda t, p: 1 << 62, Mailbox(defs.policy),
                              ticks_topic="mticks", digests=Digests(defs.policy, defs.templates))
     queue: deque[Record] = deque()
-    inputs, records = 0, 0
-    started = time.process_time()
-    for offset, line in enumerate(events.read_bytes().splitlines()):
-        topic, key = route(line)
-        queue.extend(employees.process(Incoming(topic, 0, offset, key, line, None), employees.handle))
+    inputs, records, ticks = 0, 0, 0
+
+    def drain() -> None:
+        nonlocal inputs, records
         while queue:
             r = queue.popleft()
             records += 1
@@ -105,6 +107,33 @@ def stages_alone(events: Path) -> str:
                 inputs += 1
                 queue.extend(mailboxes.process(Incoming(Topic.MAILBOX, 0, inputs, r.key.encode() if r.key else None,
                                                         r.value, None), mailboxes.handle))
+
+    def tick(line: bytes) -> None:
+        """A tick of both stages at the time of ``line`` (as ``wayfinder publish --tick`` sends, here every
+        ``TICK_EVERY`` events): the employee stage fires what is due and its watermark lets the mailbox stage act
+        on the inputs waiting for their turn (the event clock, ``streams.ordering``), a few at a wake-up, ticked
+        again while some are ready, as the worker does (``streams.app``)."""
+        nonlocal ticks
+        ticks += 1
+        at = parse_instant(str(json.loads(line).get("time")))  # the events are in time order: the latest
+        queue.extend(employees.process(Incoming("ticks", 0, ticks, None, encode_tick(at), None), employees.handle))
+        drain()
+        while True:  # the worker ticks a mailbox partition again while inputs are ready there
+            queue.extend(mailboxes.process(Incoming("mticks", 0, ticks, None, encode_tick(at), None),
+                                           mailboxes.handle))
+            drain()
+            if not mailboxes.ready(0):
+                break
+            ticks += 1
+
+    started = time.process_time()
+    for offset, line in enumerate(events.read_bytes().splitlines()):
+        topic, key = route(line)
+        queue.extend(employees.process(Incoming(topic, 0, offset, key, line, None), employees.handle))
+        drain()
+        if offset % TICK_EVERY == TICK_EVERY - 1:
+            tick(line)
+    tick(line)
     cpu = time.process_time() - started
     count = offset + 1
     changelog = tables[0].writes + tables[1].writes

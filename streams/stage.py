@@ -940,15 +940,16 @@ class MailboxStage(Stage):
         object by object, with where its ids are stored, so that ``_keep`` writes only what changed."""
         key = f"s:{rid}"
         state: MailboxState | None = None
-        if key not in work.writes:
-            hit = self.cached(key)
-            if isinstance(hit, MailboxState):
-                state = hit
+        hit = self.cached(key)
         known = self.cached(f"L:{rid}")  # the layout kept with the state object it describes
         layout: held.Layout
-        if state is not None and isinstance(known, tuple) and known[0] is state:
-            layout = known[1]
+        if isinstance(hit, MailboxState) and isinstance(known, tuple) and known[0] is hit:
+            # What ``_keep`` left, this unit's own write included (it remembers what it writes; an undone unit
+            # empties the cache): a wake-up acting on many inputs to one busy mailbox reads it once, not each time.
+            state, layout = hit, known[1]
         else:
+            if key not in work.writes and isinstance(hit, MailboxState):
+                state = hit
             raw = self.read(work, key)
             if raw is None:
                 state, layout = None, held.Layout()

@@ -15,9 +15,8 @@ import argparse
 import time
 from datetime import UTC, datetime, timedelta
 
-from wayfinder import examples_dir
+from benchmarks.core_throughput import bundled
 from wayfinder.journeys.effects import Decide, Dispatch, MailboxTimer
-from wayfinder.journeys.loader import Sources, load_or_raise
 from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import MailboxState
@@ -78,9 +77,7 @@ def main() -> None:
     parser.add_argument("--held", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=2_000)
     args = parser.parse_args()
-    ex = examples_dir()
-    policy = load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
-                                   policy=ex / "policy.yaml")).policy
+    policy = bundled().policy
     mailbox = Mailbox(policy)
     busy = MailboxState(recipient_id="M-busy")
     t0 = time.perf_counter()

@@ -21,9 +21,8 @@ from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry
 
-from wayfinder import examples_dir
+from benchmarks.core_throughput import bundled
 from wayfinder.journeys.effects import Dispatch
-from wayfinder.journeys.loader import Sources, load_or_raise
 from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.records import Message
 from wayfinder.streams.clock import StreamClock
@@ -40,9 +39,7 @@ class Feeder:
     """Inputs to one mailbox stage, one unit of work each, at one decision time."""
 
     def __init__(self) -> None:
-        ex = examples_dir()
-        policy = load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
-                                       policy=ex / "policy.yaml")).policy
+        policy = bundled().policy
         self.table = DictTable()
         self.stage = MailboxStage(self.table, StreamClock("event"), StreamMetrics(CollectorRegistry()),
                                   lambda topic, partition: None, Mailbox(policy), ticks_topic="mticks")

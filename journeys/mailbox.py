@@ -244,9 +244,10 @@ class Mailbox:
         if not taken:
             return MailboxOutcome(state)
         gone = {mid for mid, _ in taken}
-        positions = [i for i, mid in enumerate(state.pending) if mid in gone]
-        stale = _position(state, state.stale_from)
-        _drop_slots(state, positions)
+        ids = list(state.pending)
+        positions = [i for i, mid in enumerate(ids) if mid in gone]
+        stale = ids.index(state.stale_from) if state.stale_from in state.pending else None
+        _drop_slots(state, ids, positions)
         effects: list[Effect] = []
         for mid, message in taken:
             state.pending.pop(mid, None)
@@ -313,20 +314,13 @@ class Mailbox:
         return effects
 
 
-def _position(state: MailboxState, mid: str | None) -> int | None:
-    """Where held message ``mid`` is in the queue (None: not held, or no id)."""
-    if mid is None or mid not in state.pending:
-        return None
-    return list(state.pending).index(mid)
-
-
-def _drop_slots(state: MailboxState, positions: list[int]) -> None:
-    """Take out the slots of the held messages at ``positions`` (in order): the last slots are the held messages'
-    (MailboxState), so by index; by id if that order does not hold (two messages that went at one instant)."""
+def _drop_slots(state: MailboxState, ids: list[str], positions: list[int]) -> None:
+    """Take out the slots of the held messages at ``positions`` of the queue ``ids`` (in order): the last slots are
+    the held messages' (MailboxState), so by index; by id if that order does not hold (two messages that went at one
+    instant)."""
     if not positions:
         return
-    base = len(state.slots) - len(state.pending)
-    ids = list(state.pending)
+    base = len(state.slots) - len(ids)
     if base >= 0 and all(state.slots[base + i].message_id == ids[i] for i in positions):
         for i in reversed(positions):
             del state.slots[base + i]

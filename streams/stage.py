@@ -936,8 +936,9 @@ class MailboxStage(Stage):
                     self.waiting.add(partition, key)
 
     def _load(self, work: Work, rid: str) -> MailboxState | None:
-        """The recipient's mailbox (this unit's own write, else the cache, else the table); what it holds is noted,
-        object by object, with where its ids are stored, so that ``_keep`` writes only what changed."""
+        """The recipient's mailbox: as ``_keep`` last left it in the cache (this unit's writes included), else from
+        this unit's writes or the table; what it holds is noted, object by object, with where its ids are stored,
+        so that ``_keep`` writes only what changed."""
         key = f"s:{rid}"
         state: MailboxState | None = None
         hit = self.cached(key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timezone
 from typing import Any
 
 import networkx as nx
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from jinja2 import Undefined
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from pydantic import BaseModel, ValidationError
+from pydantic import AwareDatetime, BaseModel, TypeAdapter, ValidationError
 
 from tests.support import bundled_defs
 from wayfinder.catalog import graph
@@ -61,6 +61,19 @@ def test_the_quick_look_sends_hostile_values_to_the_full_check() -> None:
     assert not events._plainly_clean({"a": [{"b": "9999-12-31"}]})
     assert not events._plainly_clean({"a": "Zoë"})  # not ASCII: the full check looks at it
     assert not events._plainly_clean({"Zoë": 1})
+
+
+@pytest.mark.parametrize("written", ["2026-03-02T09:15:00Z", "2026-03-02T09:15:00.250+05:30",
+                                     "2026-03-02T09:15:00-08:00", "2026-03-02t09:15:00z", "2026-03-02T09:15:00+00:00"])
+def test_an_events_time_is_the_instant_and_offset_written_in_the_standard_librarys_timezone(written: str) -> None:
+    line = json.dumps({"specversion": "1.0", "id": "e1", "source": "s", "type": "x.y", "subject": "E1",
+                       "time": written})
+    event = events.decode_event(line)
+    as_pydantic = TypeAdapter(AwareDatetime).validate_python(written)
+    assert type(event.time.tzinfo) is timezone  # not pydantic's own type, slow to compare
+    assert event.time == as_pydantic
+    assert event.time.utcoffset() == as_pydantic.utcoffset()
+    assert event.time.isoformat() == as_pydantic.isoformat()
 
 
 @settings(max_examples=200)

@@ -113,6 +113,8 @@ class Stage:
         self.wal = WriteAheadLog(table, committed)
         self._cache: dict[str, tuple[int, Any]] = {}
         self._finished: set[int] = set()  # partitions whose interrupted units were finished on assignment
+        self._woken: list[str] = []  # the timers this unit's wake-up fired (not those fired before an owner's input)
+        self._fire_cap: int | None = None  # timers a wake-up fires, after one too large for Kafka (``smaller``)
 
     # -- partitions ---------------------------------------------------------------------------
     def ensure_loaded(self, partition: int) -> None:
@@ -203,17 +205,25 @@ class Stage:
         """Due timers in due order, to a fixed point: a timer that firing sets and that is due by ``now`` fires
         too, before the input that follows (as in ``simulate``). With the event clock only the owner's own timers
         fire before its input; the rest wait for a tick that moves the partition's clock. At most
-        ``MAX_FIRES_PER_WAKE`` fire per input; the rest wait for the next wake-up (the worker ticks again)."""
+        ``MAX_FIRES_PER_WAKE`` fire per input, and a wake-up (``owner`` None) fires at most ``_fire_cap`` when a
+        wake-up was too large for Kafka; the rest wait for the next wake-up (the worker ticks while timers are due).
+        An owner's timers before its input are never held back: they come before the input, as in ``simulate``."""
         only = owner if self.clock.mode == "event" or self.owners_only(partition) else None
         for _ in range(MAX_FIRES_PER_WAKE):
+            if owner is None and self._fire_cap is not None and len(self._woken) >= self._fire_cap:
+                return
             found = self.timers.pop_next(partition, now, only)
             if found is None:
+                if owner is None:
+                    self._fire_cap = None  # every due timer fired: the next wake-up fires all that are due
                 return
             key = found[0]
             raw = self.read(work, key)
             if raw is None:
                 continue
             work.writes[key] = None
+            if owner is None:
+                self._woken.append(key)
             timer, due = decode_timer(raw)
             self._count_fired(now, due)
             yield timer, due
@@ -234,22 +244,25 @@ class Stage:
         replayed = self._replayed(msg)
         if replayed is not None:
             return replayed
-        while True:
-            work = Work()
-            self._begin()
-            try:
-                handle(work, msg)
-            except Exception:
+        try:
+            while True:
+                work = Work()
+                self._begin()
+                try:
+                    handle(work, msg)
+                except Exception:
+                    self._undo(msg.partition)
+                    raise
+                too_large = self._logged(msg, work)
+                if too_large is None:
+                    break
                 self._undo(msg.partition)
-                raise
-            too_large = self._logged(msg, work)
-            if too_large is None:
-                break
-            self._undo(msg.partition)
-            if not self.smaller():
-                return self._refuse_too_large(msg, too_large)
-        self._commit()
-        return self._kept(msg, work)
+                if not self.smaller():
+                    return self._refuse_too_large(msg, too_large)
+            self._commit()
+            return self._kept(msg, work)
+        finally:
+            self._woken = []  # a unit decided without ``handle`` (``commit``) fired none
 
     def _replayed(self, msg: Incoming) -> list[Record] | None:
         """The records of the input's unit if a crash interrupted it (its write-ahead entry is still there)."""
@@ -295,6 +308,7 @@ class Stage:
     def _begin(self) -> None:
         """A unit starts: the in-memory indexes of the table journal what it changes (``_undo`` takes it back)."""
         self.timers.begin()
+        self._woken = []
 
     def _commit(self) -> None:
         self.timers.commit()
@@ -316,8 +330,17 @@ class Stage:
         return False
 
     def smaller(self) -> bool:
-        """After a unit too large for Kafka: whether handling the same input again would do less (then it is)."""
-        return False
+        """After a unit too large for Kafka: whether handling the same input again would do less (then it is). A
+        wake-up that fired several timers (a hiring burst's first days, all due at 09:00) fires half as many, and
+        so does every wake-up after it until the due timers are done; the worker ticks a partition while it has
+        timers due, so the rest fire a second later, in due order."""
+        if len(self._woken) <= 1:
+            return False
+        self._fire_cap = len(self._woken) // 2
+        log.warning("%s: a wake-up firing %d timers would write more than %d bytes; firing at most %d per wake-up "
+                    "until the due timers are done", self.name, len(self._woken), self.max_record_bytes,
+                    self._fire_cap)
+        return True
 
     def _too_large(self, work: Work) -> str | None:
         """What in the unit Kafka would refuse (a changelog or output record above ``max_record_bytes``)."""
@@ -337,7 +360,18 @@ class Stage:
         self.metrics.dead_letters.labels(f"{what}_too_large").inc()
         self.metrics.processing_errors.labels(self.name).inc()
         reason = f"{what}_too_large: the {what} this input leads to would exceed {self.max_record_bytes} bytes"
-        return [dead_letter_record(msg, reason, self.clock.wall())]
+        if len(self._woken) != 1:
+            return [dead_letter_record(msg, reason, self.clock.wall())]
+        # One timer that no unit can fire: it goes with the dead letter (its key says whose and which), or every
+        # wake-up would try it again.
+        key = self._woken[0]
+        timer = Incoming(msg.topic, msg.partition, msg.offset, key.encode("utf-8"), self.table.get(key), msg.timestamp)
+        work = Work(writes={key: None}, records=[dead_letter_record(timer, f"{reason} (firing this timer; it is "
+                                                                           "dropped)", self.clock.wall())])
+        if self._logged(msg, work) is not None:
+            return work.records
+        self.timers.discard(key)
+        return self._kept(msg, work)
 
     def _index_timers(self, partition: int, writes: dict[str, bytes | None]) -> None:
         """A replayed unit may hold timers the table did not have when the partition was loaded."""
@@ -801,8 +835,11 @@ class MailboxStage(Stage):
             self._limit = None
 
     def smaller(self) -> bool:
-        """A unit that acted on several waiting inputs is tried again with one; one that acted on one, with none
-        (that input becomes a dead letter on its own)."""
+        """A wake-up that fired several timers fires fewer (``Stage.smaller``); a unit that acted on several waiting
+        inputs is tried again with one; one that acted on one, with none (that input becomes a dead letter on its
+        own)."""
+        if super().smaller():
+            return True
         if self._released == 0 or self._limit == 0:
             return False
         self._limit = 1 if self._released > 1 else 0

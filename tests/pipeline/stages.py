@@ -71,10 +71,15 @@ class Pipeline:
             self.feed(self.mailboxes, "mailbox", r.key.encode() if r.key is not None else None, r.value)
 
     def tick(self, at: datetime) -> None:
-        for _ in range(3):
+        """Both stages ticked at ``at``, and again while one has timers due or inputs ready (as the worker ticks a
+        partition), at least three times."""
+        for n in range(1000):
             self.feed(self.employees, "ticks", None, encode_tick(at))
             self.drain()
             self.feed(self.mailboxes, "mticks", None, encode_tick(at))
+            due = (stage.timers.next_due(0) for stage in (self.employees, self.mailboxes))
+            if n >= 2 and all(d is None or d > at.timestamp() for d in due) and not self.mailboxes.ready(0):
+                return
 
 
 def bundled_in_order() -> list[tuple[datetime, bytes]]:
@@ -103,11 +108,13 @@ def bundled_through_stages(defs: Definitions | None = None) -> Pipeline:
     return p
 
 
-def events_through_stages(defs: Definitions, events: list[CloudEvent], until: datetime) -> tuple[Pipeline,
-                                                                                                dict[str, Any]]:
+def events_through_stages(defs: Definitions, events: list[CloudEvent], until: datetime, *,
+                          max_record_bytes: int | None = None) -> tuple[Pipeline, dict[str, Any]]:
     """``events`` through both stages as ``simulate`` feeds them (a tick at each event's time first), then a tick at
     ``until``; the pipeline and the latest record of each message on ``outbound.messages``."""
     p = Pipeline(defs=defs)
+    if max_record_bytes is not None:
+        p.employees.max_record_bytes = p.mailboxes.max_record_bytes = max_record_bytes
     for event in events:
         p.tick(event.time)
         p.feed(p.employees, "hris", None, event.model_dump_json().encode())

@@ -1,0 +1,100 @@
+"""A wake-up whose unit Kafka would refuse (issue 10: a hiring burst's first days, all due at 09:00): its timers fire
+over several wake-ups, as ``simulate`` decides them, and a timer that no unit can fire is a dead letter once, not
+on every tick after."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.pipeline.stages import Pipeline, events_through_stages
+from tests.support import at, bundled_defs
+from wayfinder.journeys.events import CloudEvent, decode_event
+from wayfinder.streams.embedded import EmbeddedRunner
+from wayfinder.streams.wire import encode_tick
+
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+UNTIL = at("2026-03-20T00:00:00Z")
+HIRES = 24
+
+
+def _event(eid: str, etype: str, when: datetime, subject: str, **data: object) -> CloudEvent:
+    return decode_event(json.dumps({"specversion": "1.0", "id": eid, "source": "test/burst", "type": etype,
+                                    "time": when.isoformat(), "subject": subject, "data": data}))
+
+
+def _burst(start: datetime = START, hires: int = HIRES) -> list[CloudEvent]:
+    """A manager and ``hires`` hires who all start on the same Monday: their first-day roadmaps are due together
+    (and, hired on a weekend, their welcomes wait for Monday 08:00 together: the bundled quiet hours)."""
+    events = [_event("p-M1", "hris.employee.upserted", start, "M1", id="M1", given_name="M", email="m1@example.com",
+                     country="DE", timezone="Europe/Berlin", employment_type="employee")]
+    for n in range(hires):
+        pid, when = f"H{n:03d}", start + timedelta(minutes=n + 1)
+        events += [_event(f"p-{pid}", "hris.employee.upserted", when, pid, id=pid, given_name=f"G{n}",
+                          email=f"{pid.lower()}@example.com", country="DE", timezone="Europe/Berlin",
+                          employment_type="employee", work_mode="remote", manager_id="M1"),
+                   _event(f"h-{pid}", "hris.employee.hired", when, pid, start_date="2026-03-16", role="Engineer",
+                          department="Engineering", location="Berlin", manager_id="M1")]
+    # Something on Monday morning, so that a tick comes then: what waited for it goes in one wake-up.
+    events.append(_event("p-M1-again", "hris.employee.upserted", datetime(2026, 3, 2, 10, 0, tzinfo=UTC), "M1",
+                         id="M1", given_name="M", email="m1@example.com"))
+    return events
+
+
+def _letters(p: Pipeline) -> list[dict[str, object]]:
+    return [json.loads(r.value) for r in p.records if r.topic == "dead-letters" and r.value is not None]
+
+
+@pytest.mark.parametrize(("start", "hires", "stages"), [
+    (START, HIRES, {"employees"}),
+    # Hired on a Saturday: 60 welcomes (and the manager's heads-ups) go in Monday's first wake-up of the mailboxes.
+    (datetime(2026, 2, 28, 10, 0, tzinfo=UTC), 60, {"employees", "mailboxes"})])
+def test_a_wake_up_too_large_for_kafka_fires_its_timers_over_several_as_simulate_decides(
+        caplog: pytest.LogCaptureFixture, start: datetime, hires: int, stages: set[str]) -> None:
+    defs = bundled_defs()
+    runner = EmbeddedRunner(defs)
+    runner.run(_burst(start, hires), UNTIL)
+    with caplog.at_level(logging.WARNING, "wayfinder.streams.stage"):
+        # One first-day roadmap and its state fit in 12,000 bytes; 24 of them in one wake-up (compressed) do not.
+        p, latest = events_through_stages(defs, _burst(start, hires), UNTIL, max_record_bytes=12_000)
+    assert _letters(p) == []
+    assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+    assert sum(m["step_id"] == "first-day-roadmap" for m in latest.values()) == hires
+    lowered = {r.getMessage().split(":")[0] for r in caplog.records if "per wake-up" in r.getMessage()}
+    assert lowered == stages  # the cap came into play in those stages
+    assert p.employees._fire_cap is None and p.mailboxes._fire_cap is None  # and went once the timers were done
+
+
+def test_a_timer_no_unit_can_fire_is_one_dead_letter_and_the_ticks_go_on() -> None:
+    p = Pipeline(defs=bundled_defs(), committed=lambda topic, partition: 1 << 62)
+    for event in _burst():
+        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
+        p.drain()
+    due = at("2026-03-16T12:00:00Z")  # the roadmaps (09:00 local) and nothing later
+    timers = {k for k in p.employees.table.keys() if k.startswith("t:")}
+    p.employees.max_record_bytes = 2_000  # no roadmap fits; a dead letter and a timer's deletion do
+    for _ in range(3 * HIRES):
+        p.feed(p.employees, "ticks", None, encode_tick(due))
+    letters = _letters(p)
+    dropped = {r.key for r in p.records if r.topic == "dead-letters"}  # keyed by the dropped timer
+    assert len(letters) == len(dropped) == HIRES  # one per timer, each once
+    assert dropped <= timers
+    assert all(str(letter["reason"]).startswith(("record_too_large:", "entry_too_large:", "state_too_large:"))
+               and str(letter["reason"]).endswith("(firing this timer; it is dropped)") for letter in letters)
+    left = {k for k in p.employees.table.keys() if k.startswith("t:")}
+    assert len(timers - left) == HIRES
+    assert all(decode_due(p, k) > due for k in left)  # only the timers due later stay
+    before = len(p.records)
+    p.feed(p.employees, "ticks", None, encode_tick(due))
+    assert [r for r in p.records[before:] if r.topic == "dead-letters"] == []
+
+
+def decode_due(p: Pipeline, key: str) -> datetime:
+    from wayfinder.streams.wire import decode_timer
+
+    raw = p.employees.table.get(key)
+    assert raw is not None
+    return decode_timer(raw)[1]

@@ -49,7 +49,7 @@ def _letters(p: Pipeline) -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize(("start", "hires", "stages"), [
-    (START, HIRES, {"employees"}),
+    (START, 60, {"employees"}),
     # Hired on a Saturday: 60 welcomes (and the manager's heads-ups) go in Monday's first wake-up of the mailboxes.
     (datetime(2026, 2, 28, 10, 0, tzinfo=UTC), 60, {"employees", "mailboxes"})])
 def test_a_wake_up_too_large_for_kafka_fires_its_timers_over_several_as_simulate_decides(
@@ -58,7 +58,7 @@ def test_a_wake_up_too_large_for_kafka_fires_its_timers_over_several_as_simulate
     runner = EmbeddedRunner(defs)
     runner.run(_burst(start, hires), UNTIL)
     with caplog.at_level(logging.WARNING, "wayfinder.streams.stage"):
-        # One first-day roadmap and its state fit in 12,000 bytes; 24 of them in one wake-up (compressed) do not.
+        # One first-day roadmap and its state fit in 12,000 bytes; 60 of them in one wake-up (compressed) do not.
         p, latest = events_through_stages(defs, _burst(start, hires), UNTIL, max_record_bytes=12_000)
     assert _letters(p) == []
     assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}

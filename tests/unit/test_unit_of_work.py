@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import zlib
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support import DictTable
 from wayfinder.streams.unit import (
     ENTRY_FORMAT,
+    EntryTooLarge,
     Finished,
     Work,
     WriteAheadLog,
@@ -56,6 +58,24 @@ def test_an_entry_decodes_to_the_unit_it_encodes(writes: dict[str, bytes | None]
                                                  before: dict[str, str]) -> None:
     work = Work(writes, recs, before)
     assert Work.decode(work.encode()) == work
+
+
+def test_an_entry_too_large_at_the_fast_level_is_written_at_the_best_one_if_that_fits() -> None:
+    # Messages that repeat one another at a distance zlib's fastest level does not look back over.
+    text = ("".join(f"line {n} of a long message, the same in every copy; " for n in range(400))).encode()
+    work = unit({f"h:M1\x1fm{n}": b'{"n": %d, "text": "%s"}' % (n, text) for n in range(40)},
+                [Record("outbound.messages", f"m{n}", b'{"n": %d, "text": "%s"}' % (n, text)) for n in range(40)])
+    work.before = dict.fromkeys(work.writes, "-")  # as the write finds them: missing
+    fast, best = len(work.encode()), len(work.encode(level=9))
+    assert best < fast
+    limit = (fast + best) // 2 + len(entry_key("mailbox", 0, 7))
+    table = Table()
+    assert WriteAheadLog(table, lambda t, p: None).write("mailbox", 0, 7, work, limit=limit)
+    stored = table.get(entry_key("mailbox", 0, 7))
+    assert stored is not None and len(stored) == best
+    assert Work.decode(stored) == work
+    with pytest.raises(EntryTooLarge):
+        WriteAheadLog(Table(), lambda t, p: None).write("mailbox", 0, 7, work, limit=best - 1)
 
 
 def test_an_entry_of_an_earlier_release_still_decodes() -> None:

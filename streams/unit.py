@@ -25,7 +25,9 @@ from typing import Protocol
 from wayfinder.streams.wire import Record, dumps
 
 ENTRY_PREFIX = "w:"
-ENTRY_FORMAT = b"W1"  # the first bytes of an entry with framed values; zlib output (earlier entries) starts 0x78
+ENTRY_FORMAT = b"W2"  # the first bytes of an entry with framed values; zlib output (earlier entries) starts 0x78
+_FRAMED_FORMATS = (b"W1", ENTRY_FORMAT)  # W1: no record refers to a write (written before 2026-12-02)
+_SAME_AS_WRITE = 64  # a record value at least this long that is some write's value is stored once, as a reference
 
 
 class Table(Protocol):
@@ -74,24 +76,35 @@ class Work:
     def encode(self, level: int = 1) -> bytes:
         """Compressed (an entry repeats the unit's state and records, which compress well) at zlib ``level``. The
         values are framed as they are, after a small JSON header with each one's length: no JSON string escaping of
-        the JSON states and records (``ENTRY_FORMAT``). ``decode`` also reads the entries of earlier releases
-        (zlib-compressed JSON)."""
+        the JSON states and records (``ENTRY_FORMAT``). A record whose value is byte for byte a write's (a held
+        message: its table key and its ``deferred`` record) names that write's key instead of a length, so the
+        value is in the entry once. ``decode`` also reads the entries of earlier releases (``W1``, and
+        zlib-compressed JSON)."""
         blobs: list[bytes] = []
-        header = {"w": [[k, _framed(v, blobs)] for k, v in self.writes.items()], "b": self.before,
-                  "r": [[r.topic, r.key, _framed(r.value, blobs), r.partition] for r in self.records]}
+        written: dict[bytes, str] = {}
+        heads_w: list[list[object]] = []
+        for k, v in self.writes.items():
+            heads_w.append([k, _framed(v, blobs)])
+            if v is not None and len(v) >= _SAME_AS_WRITE:
+                written.setdefault(v, k)
+        heads_r: list[list[object]] = []
+        for r in self.records:
+            same = written.get(r.value) if r.value is not None and len(r.value) >= _SAME_AS_WRITE else None
+            heads_r.append([r.topic, r.key, same if same is not None else _framed(r.value, blobs), r.partition])
+        header = {"w": heads_w, "b": self.before, "r": heads_r}
         head = dumps(header)
         return ENTRY_FORMAT + zlib.compress(b"".join([len(head).to_bytes(4, "big"), head, *blobs]), level)
 
     @classmethod
     def decode(cls, raw: bytes) -> Work:
-        if not raw.startswith(ENTRY_FORMAT):
+        if not raw.startswith(_FRAMED_FORMATS):
             return cls._decode_json(raw)
         body = zlib.decompress(raw[len(ENTRY_FORMAT):])
         end = 4 + int.from_bytes(body[:4], "big")
         header = json.loads(body[4:end])
         cut = _Cutter(body, end)
         writes = {k: cut.next(n) for k, n in header["w"]}
-        records = [Record(t, k, cut.next(n), p) for t, k, n, p in header["r"]]
+        records = [Record(t, k, writes[n] if isinstance(n, str) else cut.next(n), p) for t, k, n, p in header["r"]]
         return cls(writes, records, header["b"])
 
     @classmethod

@@ -78,6 +78,40 @@ def test_an_entry_too_large_at_the_fast_level_is_written_at_the_best_one_if_that
         WriteAheadLog(Table(), lambda t, p: None).write("mailbox", 0, 7, work, limit=best - 1)
 
 
+long_values = st.binary(min_size=60, max_size=200)
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=8), st.one_of(st.none(), long_values), min_size=1, max_size=5),
+       st.lists(st.tuples(st.integers(0, 4), st.one_of(st.none(), long_values), st.booleans()), max_size=6))
+def test_an_entry_whose_records_repeat_its_writes_decodes_to_the_same_unit(
+        writes: dict[str, bytes | None], picks: list[tuple[int, bytes | None, bool]]) -> None:
+    values = list(writes.values())
+    recs = [Record("outbound.messages", f"m{n}", values[i % len(values)] if same else other, None)
+            for n, (i, other, same) in enumerate(picks)]
+    work = Work(writes, recs, {})
+    assert Work.decode(work.encode()) == work
+
+
+def test_a_held_message_written_and_recorded_is_in_the_entry_once() -> None:
+    message = ("a held message, its text and HTML; " * 200).encode()
+    twice = unit({"h:M1\x1fm1": message, "s:M1": b"{}"}, [Record("outbound.messages", "m1", message)])
+    apart = unit({"h:M1\x1fm1": message, "s:M1": b"{}"}, [Record("outbound.messages", "m1", message + b" ")])
+    body = zlib.decompress(twice.encode(level=0)[len(ENTRY_FORMAT):])
+    assert body.count(message) == 1
+    assert zlib.decompress(apart.encode(level=0)[len(ENTRY_FORMAT):]).count(message) == 2  # not the same: kept
+    assert Work.decode(twice.encode()) == twice
+
+
+def test_an_entry_of_the_first_framed_format_still_decodes() -> None:
+    """``W1`` (before 2026-12-02): every value framed by its length, none named by a write's key."""
+    head = dumps({"w": [["s:E1", 3], ["t:0:x", -1]], "b": {"s:E1": "-"},
+                  "r": [["outbound.messages", "m1", 3, None], ["audit", None, -1, 2]]})
+    raw = b"W1" + zlib.compress(len(head).to_bytes(4, "big") + head + b"abc" + b"{1}")
+    assert Work.decode(raw) == Work({"s:E1": b"abc", "t:0:x": None},
+                                    [Record("outbound.messages", "m1", b"{1}"), Record("audit", None, None, 2)],
+                                    {"s:E1": "-"})
+
+
 def test_an_entry_of_an_earlier_release_still_decodes() -> None:
     """Entries were zlib-compressed JSON before ``ENTRY_FORMAT``: a worker upgraded with some in its changelog
     replays and finishes them."""

@@ -342,6 +342,10 @@ class Stage:
                     self._fire_cap)
         return True
 
+    def _only_wakes(self, msg: Incoming) -> bool:
+        """Whether ``msg`` is a tick that does nothing but wake the partition (fire its due timers)."""
+        return msg.topic == self.ticks_topic
+
     def _too_large(self, work: Work) -> str | None:
         """What in the unit Kafka would refuse (a changelog or output record above ``max_record_bytes``)."""
         limit = self.max_record_bytes
@@ -360,10 +364,11 @@ class Stage:
         self.metrics.dead_letters.labels(f"{what}_too_large").inc()
         self.metrics.processing_errors.labels(self.name).inc()
         reason = f"{what}_too_large: the {what} this input leads to would exceed {self.max_record_bytes} bytes"
-        if len(self._woken) != 1:
+        if len(self._woken) != 1 or not self._only_wakes(msg):
             return [dead_letter_record(msg, reason, self.clock.wall())]
-        # One timer that no unit can fire: it goes with the dead letter (its key says whose and which), or every
-        # wake-up would try it again.
+        # A tick that fired one timer, which no unit can fire: the timer goes with the dead letter (its key says
+        # whose and which), or every wake-up would try it again. (Any other input is itself the dead letter, as it
+        # was: dropping the timer in its place would lose the input.)
         key = self._woken[0]
         timer = Incoming(msg.topic, msg.partition, msg.offset, key.encode("utf-8"), self.table.get(key), msg.timestamp)
         work = Work(writes={key: None}, records=[dead_letter_record(timer, f"{reason} (firing this timer; it is "
@@ -478,6 +483,9 @@ class EmployeeStage(Stage):
         records = super().failed(Incoming(retry.topic, msg.partition, msg.offset, retry.key, retry.value,
                                           retry.timestamp), error)
         return self._with_line(msg, records, self.holds.turn_ended(msg.partition, retry, self.clock.wall().timestamp()))
+
+    def _only_wakes(self, msg: Incoming) -> bool:
+        return super()._only_wakes(msg) and self._retry is None  # a retry is an input that waited, handled now
 
     def _refuse_too_large(self, msg: Incoming, what: str) -> list[Record]:
         """As ``Stage._refuse_too_large``; a waiting input decided in its turn still moves its line on (the write

@@ -14,6 +14,7 @@ from tests.pipeline.stages import Pipeline, events_through_stages
 from tests.support import at, bundled_defs
 from wayfinder.journeys.events import CloudEvent, decode_event
 from wayfinder.streams.embedded import EmbeddedRunner
+from wayfinder.streams.ordering import encode_watermark
 from wayfinder.streams.wire import encode_tick
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -98,3 +99,21 @@ def decode_due(p: Pipeline, key: str) -> datetime:
     raw = p.employees.table.get(key)
     assert raw is not None
     return decode_timer(raw)[1]
+
+
+def test_an_input_that_wakes_a_timer_no_unit_can_fire_is_itself_the_dead_letter_and_the_timer_stays() -> None:
+    """Only a tick drops such a timer: an input that fired it on the way (here the mailboxes' watermark, which
+    releases what waited and fires what is due) is refused as itself, so nothing it carried is lost unsaid."""
+    p = Pipeline(defs=bundled_defs(), committed=lambda topic, partition: 1 << 62)
+    for event in _burst(datetime(2026, 2, 28, 10, 0, tzinfo=UTC)):  # hired on a Saturday: welcomes wait for Monday
+        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
+        p.drain()
+    p.tick(at("2026-03-01T12:00:00Z"))  # the mailboxes hold the welcomes, due Monday 07:00 UTC
+    timers = {k for k in p.mailboxes.table.keys() if k.startswith("t:")}
+    assert len(timers) >= HIRES
+    p.mailboxes.max_record_bytes = 2_000  # no welcome can be sent
+    p.feed(p.mailboxes, "mailbox", None, encode_watermark(0, at("2026-03-02T10:00:00Z")))
+    last = json.loads(p.records[-1].value or b"{}")
+    assert p.records[-1].topic == "dead-letters" and last["source"] == "mailbox"
+    assert "firing this timer" not in last["reason"]
+    assert {k for k in p.mailboxes.table.keys() if k.startswith("t:")} == timers  # no timer dropped in its place

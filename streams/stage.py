@@ -115,6 +115,7 @@ class Stage:
         self._finished: set[int] = set()  # partitions whose interrupted units were finished on assignment
         self._woken: list[str] = []  # the timers this unit's wake-up fired (not those fired before an owner's input)
         self._fire_cap: int | None = None  # timers a wake-up fires, after one too large for Kafka (``smaller``)
+        self._others = 0  # timers of other owners this unit's input fired before it (the wall clock)
 
     # -- partitions ---------------------------------------------------------------------------
     def ensure_loaded(self, partition: int) -> None:
@@ -208,9 +209,15 @@ class Stage:
         ``MAX_FIRES_PER_WAKE`` fire per input, and a wake-up (``owner`` None) fires at most ``_fire_cap`` when a
         wake-up was too large for Kafka; the rest wait for the next wake-up (the worker ticks while timers are due).
         An owner's timers before its input are never held back: they come before the input, as in ``simulate``."""
-        only = owner if self.clock.mode == "event" or self.owners_only(partition) else None
+        # While a burst is fired in parts (``_fire_cap``), an input fires only its own timers before it: the
+        # others wait for the wake-ups, which fire them capped (``smaller``).
+        only = owner if (self.clock.mode == "event" or self.owners_only(partition)
+                         or self._fire_cap is not None) else None
         for _ in range(MAX_FIRES_PER_WAKE):
             if owner is None and self._fire_cap is not None and len(self._woken) >= self._fire_cap:
+                following = self.timers.next_due(partition)
+                if following is None or following > now.timestamp():
+                    self._fire_cap = None  # the last of the due timers fired: as below
                 return
             found = self.timers.pop_next(partition, now, only)
             if found is None:
@@ -222,9 +229,11 @@ class Stage:
             if raw is None:
                 continue
             work.writes[key] = None
+            timer, due = decode_timer(raw)
             if owner is None:
                 self._woken.append(key)
-            timer, due = decode_timer(raw)
+            elif only is None and timer_owner(timer) != owner:
+                self._others += 1
             self._count_fired(now, due)
             yield timer, due
         log.warning("%s: more than %d timers due at once on partition %d; the rest fire on the next tick",
@@ -263,6 +272,7 @@ class Stage:
             return self._kept(msg, work)
         finally:
             self._woken = []  # a unit decided without ``handle`` (``commit``) fired none
+            self._others = 0
 
     def _replayed(self, msg: Incoming) -> list[Record] | None:
         """The records of the input's unit if a crash interrupted it (its write-ahead entry is still there)."""
@@ -309,6 +319,7 @@ class Stage:
         """A unit starts: the in-memory indexes of the table journal what it changes (``_undo`` takes it back)."""
         self.timers.begin()
         self._woken = []
+        self._others = 0
 
     def _commit(self) -> None:
         self.timers.commit()
@@ -333,7 +344,15 @@ class Stage:
         """After a unit too large for Kafka: whether handling the same input again would do less (then it is). A
         wake-up that fired several timers (a hiring burst's first days, all due at 09:00) fires half as many, and
         so does every wake-up after it until the due timers are done; the worker ticks a partition while it has
-        timers due, so the rest fire a second later, in due order."""
+        timers due, so the rest fire a second later, in due order. An input that fired other owners' timers before
+        it (the wall clock fires all that are due) is tried again firing only its own, and the wake-ups fire the
+        others, half as many as it did at a time; until they are done, inputs fire only their own."""
+        if self._others > 0:
+            self._fire_cap = max(1, self._others // 2)
+            log.warning("%s: an input firing %d other timers before it would write more than %d bytes; firing at "
+                        "most %d per wake-up, and inputs only their own, until the due timers are done", self.name,
+                        self._others, self.max_record_bytes, self._fire_cap)
+            return True
         if len(self._woken) <= 1:
             return False
         self._fire_cap = len(self._woken) // 2

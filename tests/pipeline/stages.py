@@ -33,11 +33,11 @@ class Pipeline:
 
     def __init__(self, employees: DictTable | None = None, mailboxes: DictTable | None = None, *,
                  committed: Callable[[str, int], int | None] = lambda topic, partition: None,
-                 defs: Definitions | None = None) -> None:
+                 defs: Definitions | None = None, clock: StreamClock | None = None) -> None:
         settings = WorkerSettings(store="memory", clock="event")
         defs = defs or load_definitions(settings)
         metrics = StreamMetrics(CollectorRegistry())
-        clock = StreamClock("event")
+        clock = clock or StreamClock("event")  # the wall clock: the worker's default
         self.employees = EmployeeStage(employees if employees is not None else DictTable(), clock, metrics,
                                        committed, Engine(defs), ticks_topic="ticks",
                                        max_event_bytes=1_000_000, directory={})

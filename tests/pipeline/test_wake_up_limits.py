@@ -13,6 +13,7 @@ import pytest
 from tests.pipeline.stages import Pipeline, events_through_stages
 from tests.support import at, bundled_defs
 from wayfinder.journeys.events import CloudEvent, decode_event
+from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.embedded import EmbeddedRunner
 from wayfinder.streams.ordering import encode_watermark
 from wayfinder.streams.wire import encode_tick
@@ -117,3 +118,72 @@ def test_an_input_that_wakes_a_timer_no_unit_can_fire_is_itself_the_dead_letter_
     assert p.records[-1].topic == "dead-letters" and last["source"] == "mailbox"
     assert "firing this timer" not in last["reason"]
     assert {k for k in p.mailboxes.table.keys() if k.startswith("t:")} == timers  # no timer dropped in its place
+
+
+def test_an_input_on_the_wall_clock_after_a_burst_fires_its_own_timers_and_the_ticks_the_rest() -> None:
+    """With the wall clock an input fires every timer due before it, not only its own. When that is more than
+    Kafka takes (a burst of roadmaps due just before the input), the input is kept, firing only its own timers,
+    and the ticks fire the others in parts: nothing is a dead letter, every roadmap goes."""
+    wall = [START]
+    p = Pipeline(defs=bundled_defs(), committed=lambda topic, partition: 1 << 62,
+                 clock=StreamClock("wall", wall=lambda: wall[0]))
+    events = _burst(hires=60)
+    for event in events[:-1]:
+        wall[0] = event.time
+        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
+        p.drain()
+    due = {k for k in p.employees.table.keys() if k.startswith("t:")}
+    p.employees.max_record_bytes = p.mailboxes.max_record_bytes = 12_000
+    wall[0] = at("2026-03-16T12:00:00Z")  # the roadmaps are due (09:00 local) and have not fired
+    m1 = events[-1].model_copy(update={"time": wall[0]})
+    p.feed(p.employees, "hris", None, m1.model_dump_json().encode())
+    assert _letters(p) == []  # the input was kept: it fired its own timers (none), not the burst
+    assert p.employees.table.get("s:M1") is not None
+    assert p.employees._fire_cap is not None  # the burst waits for the wake-ups
+    assert {k for k in p.employees.table.keys() if k.startswith("t:")} >= due - _owned(p, "M1")
+    p.drain()
+    p.tick(wall[0])
+    assert _letters(p) == []
+    assert p.employees._fire_cap is None
+    roadmaps = {json.loads(r.value)["employee_id"] for r in p.records if r.topic == "outbound.messages"
+                and r.value is not None and json.loads(r.value)["step_id"] == "first-day-roadmap"}
+    assert roadmaps == {f"H{n:03d}" for n in range(60)}
+
+
+def _owned(p: Pipeline, owner: str) -> set[str]:
+    return set(p.employees.timers.owned(owner))
+
+
+def test_a_mailbox_input_on_the_wall_clock_after_a_burst_is_kept_and_the_ticks_send_the_rest() -> None:
+    """The same in the mailboxes: hires on a Saturday, their welcomes held for Monday 08:00 (quiet hours); on
+    Monday a message for the manager comes before any tick: it fires its own mailbox's timers, the ticks the
+    welcomes."""
+    saturday = datetime(2026, 2, 28, 10, 0, tzinfo=UTC)
+    wall = [saturday]
+    p = Pipeline(defs=bundled_defs(), committed=lambda topic, partition: 1 << 62,
+                 clock=StreamClock("wall", wall=lambda: wall[0]))
+    events = _burst(saturday, 60)
+    for event in events[:-1]:
+        wall[0] = event.time
+        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
+        p.drain()
+    held = {k for k in p.mailboxes.table.keys() if k.startswith("t:")}
+    assert len(held) >= 60
+    p.employees.max_record_bytes = p.mailboxes.max_record_bytes = 12_000
+    wall[0] = at("2026-03-02T10:00:00Z")
+    late = [_event("p-N1", "hris.employee.upserted", wall[0], "N1", id="N1", given_name="N", email="n1@example.com",
+                   country="DE", timezone="Europe/Berlin", employment_type="employee", manager_id="M1"),
+            _event("h-N1", "hris.employee.hired", wall[0], "N1", start_date="2026-03-30", role="Engineer",
+                   department="Engineering", location="Berlin", manager_id="M1")]
+    for event in late:
+        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
+    p.drain()  # the mailbox inputs this hire makes come before any tick of the mailboxes
+    assert _letters(p) == []
+    assert p.mailboxes._fire_cap is not None
+    p.tick(wall[0])
+    assert _letters(p) == []
+    assert p.mailboxes._fire_cap is None
+    welcomes = {json.loads(r.value)["employee_id"] for r in p.records if r.topic == "outbound.messages"
+                and r.value is not None and json.loads(r.value)["status"] == "sent"
+                and json.loads(r.value)["step_id"] == "welcome"}
+    assert welcomes == {f"H{n:03d}" for n in range(60)} | {"N1"}

@@ -51,6 +51,7 @@ from wayfinder.streams.routing import partition_of
 from wayfinder.streams.timers import TimerIndex
 from wayfinder.streams.topics import INPUTS
 from wayfinder.streams.unit import (
+    MAX_ENTRY_PARTS,
     EntryTooLarge,
     Finished,
     Table,
@@ -253,6 +254,7 @@ class Stage:
         replayed = self._replayed(msg)
         if replayed is not None:
             return replayed
+        parts = 1
         try:
             while True:
                 work = Work()
@@ -262,11 +264,16 @@ class Stage:
                 except Exception:
                     self._undo(msg.partition)
                     raise
-                too_large = self._logged(msg, work)
+                too_large = self._logged(msg, work, parts)
                 if too_large is None:
                     break
                 self._undo(msg.partition)
-                if not self.smaller():
+                if self.smaller():
+                    continue
+                if too_large == "entry" and parts == 1:
+                    parts = MAX_ENTRY_PARTS  # only the entry is too large for one record: in parts
+                    continue
+                if not self.fewer_inputs():
                     return self._refuse_too_large(msg, too_large)
             self._commit()
             return self._kept(msg, work)
@@ -287,7 +294,7 @@ class Stage:
 
     def commit(self, msg: Incoming, work: Work) -> list[Record]:
         """Keep a unit decided without ``handle`` (its writes and records all or nothing, as ``process`` does)."""
-        too_large = self._logged(msg, work)
+        too_large = self._logged(msg, work, MAX_ENTRY_PARTS)
         if too_large is not None:
             return self._refuse_too_large(msg, too_large)
         return self._kept(msg, work)
@@ -304,13 +311,14 @@ class Stage:
         before the input."""
         return [failure_letter(msg, error, self.clock.wall())]
 
-    def _logged(self, msg: Incoming, work: Work) -> str | None:
-        """Write the unit's write-ahead entry; what Kafka would refuse instead (``_too_large``, or the entry)."""
+    def _logged(self, msg: Incoming, work: Work, parts: int = 1) -> str | None:
+        """Write the unit's write-ahead entry (in up to ``parts`` records); what Kafka would refuse instead
+        (``_too_large``, or the entry)."""
         too_large = self._too_large(work)
         if too_large is not None:
             return too_large
         try:
-            self.wal.write(msg.topic, msg.partition, msg.offset, work, limit=self.max_record_bytes)
+            self.wal.write(msg.topic, msg.partition, msg.offset, work, limit=self.max_record_bytes, parts=parts)
         except EntryTooLarge:
             return "entry"
         return None
@@ -360,6 +368,11 @@ class Stage:
                     "until the due timers are done", self.name, len(self._woken), self.max_record_bytes,
                     self._fire_cap)
         return True
+
+    def fewer_inputs(self) -> bool:
+        """After a unit too large for Kafka even with its entry in parts: whether it acted on several inputs that
+        it can act on fewer of (the mailboxes' waiting inputs)."""
+        return False
 
     def _only_wakes(self, msg: Incoming) -> bool:
         """Whether ``msg`` is a tick that does nothing but wake the partition (fire its due timers)."""
@@ -861,12 +874,9 @@ class MailboxStage(Stage):
         finally:
             self._limit = None
 
-    def smaller(self) -> bool:
-        """A wake-up that fired several timers fires fewer (``Stage.smaller``); a unit that acted on several waiting
-        inputs is tried again with one; one that acted on one, with none (that input becomes a dead letter on its
-        own)."""
-        if super().smaller():
-            return True
+    def fewer_inputs(self) -> bool:
+        """A unit that acted on several waiting inputs is tried again with one; one that acted on one, with none
+        (that input becomes a dead letter on its own)."""
         if self._released == 0 or self._limit == 0:
             return False
         self._limit = 1 if self._released > 1 else 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -24,10 +25,19 @@ from typing import Protocol
 
 from wayfinder.streams.wire import Record, dumps
 
+log = logging.getLogger(__name__)
+
 ENTRY_PREFIX = "w:"
 ENTRY_FORMAT = b"W2"  # the first bytes of an entry with framed values; zlib output (earlier entries) starts 0x78
 _FRAMED_FORMATS = (b"W1", ENTRY_FORMAT)  # W1: no record refers to a write (written before 2026-12-02)
 _SAME_AS_WRITE = 64  # a record value at least this long that is some write's value is stored once, as a reference
+# An entry larger than one record (a unit that cannot be made smaller: a busy mailbox placed again) is stored in
+# parts: every part but the last under ``v:<topic>:<partition>:<offset>:<n>``, written first, and the last under the
+# entry's key, as ``SPLIT_FORMAT``, the number of parts (2 bytes) and its bytes. The entry's key is written last, so
+# where it is, every part is (a partition's changelog keeps the order of writes); it is deleted first.
+PART_PREFIX = "v:"
+SPLIT_FORMAT = b"WS"
+MAX_ENTRY_PARTS = 32
 
 
 class Table(Protocol):
@@ -46,6 +56,40 @@ def digest(value: bytes | None) -> str:
 def entry_key(topic: str, partition: int, offset: int) -> str:
     """The table key of the write-ahead entry of one input."""
     return f"{ENTRY_PREFIX}{topic}:{partition}:{offset}"
+
+
+def part_key(key: str, n: int) -> str:
+    """The table key of part ``n`` (from 0) of the entry ``key`` stored in parts (all but its last part)."""
+    return f"{PART_PREFIX}{key[len(ENTRY_PREFIX):]}:{n}"
+
+
+def parts_of(raw: bytes) -> int:
+    """How many parts the entry whose value under its key is ``raw`` was stored in (1: not in parts)."""
+    return int.from_bytes(raw[2:4], "big") if raw.startswith(SPLIT_FORMAT) else 1
+
+
+def read_entry(table: Table, key: str, raw: bytes) -> bytes:
+    """The whole entry whose value under its key is ``raw``: its parts joined when it was stored in parts."""
+    count = parts_of(raw)
+    if count == 1:
+        return raw
+    pieces = [table.get(part_key(key, n)) for n in range(count - 1)]
+    missing = [n for n, piece in enumerate(pieces) if piece is None]
+    if missing:
+        msg = f"write-ahead entry {key}: part(s) {missing} of {count} missing"
+        raise ValueError(msg)
+    return b"".join([*(p for p in pieces if p is not None), raw[4:]])
+
+
+def delete_entry(table: Table, key: str, count: int | None = None) -> None:
+    """Delete an entry of ``count`` parts (None: read from the entry): its key first (where it is, every part
+    is), then its other parts."""
+    if count is None:
+        raw = table.get(key)
+        count = parts_of(raw) if raw is not None else 1
+    table.set(key, None)
+    for n in range(count - 1):
+        table.set(part_key(key, n), None)
 
 
 class DictTable(dict[str, bytes]):
@@ -160,7 +204,7 @@ def replay(table: Table, key: str) -> Replayed | None:
     raw = table.get(key)
     if raw is None:
         return None
-    work = Work.decode(raw)
+    work = Work.decode(read_entry(table, key, raw))
     applied = work.still_applicable(table)
     for k, v in applied.items():
         table.set(k, v)
@@ -208,7 +252,10 @@ def finish_interrupted(table: Table, partition: int,
     """
     entries: list[tuple[str, Work]] = []
     pruned = 0
+    parts: list[str] = []
     for key in list(table.keys()):
+        if key.startswith(PART_PREFIX):
+            parts.append(key)
         if not key.startswith(ENTRY_PREFIX):
             continue
         topic, p, offset = entry_input(key)
@@ -216,10 +263,14 @@ def finish_interrupted(table: Table, partition: int,
             continue
         done_below = committed(topic, p)
         if done_below is not None and offset < done_below:
-            table.set(key, None)
+            delete_entry(table, key)
             pruned += 1
         elif (raw := table.get(key)) is not None:
-            entries.append((key, Work.decode(raw)))
+            entries.append((key, Work.decode(read_entry(table, key, raw))))
+    for key in parts:  # parts whose entry is not there: written by a unit that a crash cut short, or being deleted
+        entry = ENTRY_PREFIX + key[len(PART_PREFIX):].rsplit(":", 1)[0]
+        if entry_input(entry)[1] == partition and table.get(entry) is None:
+            table.set(key, None)
     done: dict[tuple[int, str], str] = {}
     progress = True
     while progress:
@@ -250,11 +301,13 @@ class WriteAheadLog:
     def __init__(self, table: Table, committed: Callable[[str, int], int | None]) -> None:
         self.table = table
         self.committed = committed
-        self._entries: dict[tuple[str, int], deque[tuple[int, str]]] = {}
+        self._entries: dict[tuple[str, int], deque[tuple[int, str, int]]] = {}  # offset, key, parts
 
-    def write(self, topic: str, partition: int, offset: int, work: Work, *, limit: int | None = None) -> bool:
-        """Write the unit's entry if it needs one (before its writes reach the table); True if written.
-        Raises ``EntryTooLarge`` (writing nothing) when the entry would be larger than ``limit`` bytes."""
+    def write(self, topic: str, partition: int, offset: int, work: Work, *, limit: int | None = None,
+              parts: int = 1) -> bool:
+        """Write the unit's entry if it needs one (before its writes reach the table); True if written. An entry
+        larger than ``limit`` bytes is stored in up to ``parts`` parts (``PART_PREFIX``); raises ``EntryTooLarge``
+        (writing nothing) when it needs more."""
         if not work.needs_entry():
             return False
         key = entry_key(topic, partition, offset)
@@ -264,12 +317,27 @@ class WriteAheadLog:
             # Only a unit this large pays for the best compression (a busy mailbox placed again: about 0.6x the
             # size, 3x the time); any zlib level reads back the same.
             entry = work.encode(level=9)
-        if limit is not None and len(entry) + len(key) > limit:
-            msg = f"the write-ahead entry {key} would be {len(entry)} bytes, above {limit}"
-            raise EntryTooLarge(msg)
-        self.table.set(key, entry)
-        self._entries.setdefault((topic, partition), deque()).append((offset, key))
+        count = 1
+        if limit is None or len(entry) + len(key) <= limit:
+            self.table.set(key, entry)
+        else:
+            count = self._write_parts(key, entry, limit, parts)
+        self._entries.setdefault((topic, partition), deque()).append((offset, key, count))
         return True
+
+    def _write_parts(self, key: str, entry: bytes, limit: int, parts: int) -> int:
+        size = limit - len(part_key(key, parts)) - len(SPLIT_FORMAT) - 2  # every part's key and value fit
+        count = -(-len(entry) // size) if size > 0 else parts + 1
+        if count > parts:
+            msg = f"the write-ahead entry {key} would be {len(entry)} bytes, above {limit}"
+            if parts > 1:
+                msg += f" in each of {parts} parts"
+            raise EntryTooLarge(msg)
+        for n in range(count - 1):
+            self.table.set(part_key(key, n), entry[n * size:(n + 1) * size])
+        self.table.set(key, SPLIT_FORMAT + count.to_bytes(2, "big") + entry[(count - 1) * size:])
+        log.info("write-ahead entry %s (%d bytes) stored in %d parts", key, len(entry), count)
+        return count
 
     def prune(self, topic: str, partition: int) -> int:
         """Delete the entries of the inputs of ``topic``/``partition`` whose offset is committed."""
@@ -279,7 +347,8 @@ class WriteAheadLog:
         if not entries or committed is None:
             return pruned
         while entries and entries[0][0] < committed:
-            self.table.set(entries.popleft()[1], None)
+            _, key, count = entries.popleft()
+            delete_entry(self.table, key, count)
             pruned += 1
         return pruned
 

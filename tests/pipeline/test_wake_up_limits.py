@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.pipeline.stages import Pipeline, events_through_stages
+from tests.pipeline.stages import DictTable, Pipeline, events_through_stages
 from tests.support import at, bundled_defs
 from wayfinder.journeys.events import CloudEvent, decode_event
 from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.embedded import EmbeddedRunner
 from wayfinder.streams.ordering import encode_watermark
+from wayfinder.streams.unit import PART_PREFIX
 from wayfinder.streams.wire import encode_tick
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -187,3 +188,42 @@ def test_a_mailbox_input_on_the_wall_clock_after_a_burst_is_kept_and_the_ticks_s
                 and r.value is not None and json.loads(r.value)["status"] == "sent"
                 and json.loads(r.value)["step_id"] == "welcome"}
     assert welcomes == {f"H{n:03d}" for n in range(60)} | {"N1"}
+
+
+class _Recording(DictTable):
+    """A dict table that keeps the largest number of entry parts it held at once."""
+
+    most_parts = 0
+
+    def set(self, key: str, value: bytes | None) -> None:
+        super().set(key, value)
+        if key.startswith(PART_PREFIX):
+            self.most_parts = max(self.most_parts, sum(k.startswith(PART_PREFIX) for k in self))
+
+
+def test_a_pause_of_a_busy_manager_too_large_for_one_entry_is_kept_in_parts_as_simulate_decides() -> None:
+    """A preference change places everything the mailbox holds again in one unit (its records cannot be split
+    without deciding differently from ``simulate``). When its write-ahead entry is too large for one record, the
+    entry goes in parts; each record of the unit still fits."""
+    defs = bundled_defs()
+    events = _burst(hires=150)[:-1]
+    pause = _event("pause-M1", "wayfinder.preferences.changed", datetime(2026, 3, 3, 9, 0, tzinfo=UTC), "M1",
+                   paused_until="2026-04-20T08:00:00Z")
+    events.append(pause)
+    runner = EmbeddedRunner(defs)
+    runner.run(events, UNTIL)
+    held = [m for m in runner.messages.values() if m.recipient_id == "M1" and m.status == "deferred"]
+    assert len(held) > 100 and all(m.scheduled_for >= at("2026-04-20T08:00:00Z") for m in held)
+    table = _Recording()
+    p = Pipeline(DictTable(), table, defs=defs)
+    p.employees.max_record_bytes = p.mailboxes.max_record_bytes = 12_000
+    for event in events:
+        p.tick(event.time)
+        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
+        p.drain()
+    p.tick(UNTIL)
+    latest = {json.loads(r.value)["message_id"]: json.loads(r.value) for r in p.records
+              if r.topic == "outbound.messages" and r.value is not None}
+    assert _letters(p) == []
+    assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+    assert table.most_parts >= 1  # the pause's entry went in parts (all but its last part under PART_PREFIX)

@@ -61,9 +61,9 @@ def _decided(world: KafkaWorld) -> dict[str, tuple[str, str]]:
 @pytest.fixture
 def world(kafka_broker: str, tmp_path: Path) -> Iterator[KafkaWorld]:
     # One partition: the burst's 720 first-day roadmaps come due in one wake-up, which at this limit is too large
-    # for one write-ahead entry (``Stage.smaller``).
+    # for one write-ahead entry (``Stage.smaller``); so is the pause's placing the held queue again (in parts).
     yield from kafka_world(kafka_broker, tmp_path, partitions=1, store="rocksdb",
-                           extra_env={"WAYFINDER_MAX_RECORD_BYTES": "300000"})
+                           extra_env={"WAYFINDER_MAX_RECORD_BYTES": "60000"})
 
 
 def test_a_queue_of_more_than_a_chunk_ends_as_simulate_says_across_restarts(world: KafkaWorld,
@@ -78,6 +78,9 @@ def test_a_queue_of_more_than_a_chunk_ends_as_simulate_says_across_restarts(worl
     late = day + timedelta(hours=11)
     second += [line for i, n in enumerate(range(HIRES - 40, HIRES)) for line in _hire(n, late + timedelta(minutes=i))]
     third = [_leave(n, day + timedelta(days=2, minutes=n)) for n in (3, 4, 300, 520, 700)]
+    # A pause places the whole queue again in one unit, whose write-ahead entry is too large for one record here.
+    third.append(_event("pause", "wayfinder.preferences.changed", day + timedelta(days=3), MANAGER,
+                        paused_until="2026-04-06T07:00:00Z"))
     phases = [_write(tmp_path / f"phase-{i}.jsonl", lines) for i, lines in enumerate((first, second, third))]
     every = _write(tmp_path / "all.jsonl", first + second + third)
 
@@ -108,3 +111,4 @@ def test_a_queue_of_more_than_a_chunk_ends_as_simulate_says_across_restarts(worl
     assert {mid: (d, expected.get(mid)) for mid, d in got.items() if d != expected.get(mid)} == {}
     assert got == expected
     assert any("firing at most" in w.text() for w in world.workers)  # the burst was fired over several wake-ups
+    assert "parts" in world.workers[-1].text()  # the pause's entry was stored in parts

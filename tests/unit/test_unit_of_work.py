@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from tests.support import DictTable
 from wayfinder.streams.unit import (
     ENTRY_FORMAT,
+    PART_PREFIX,
     EntryTooLarge,
     Finished,
     Work,
@@ -19,6 +20,7 @@ from wayfinder.streams.unit import (
     entry_input,
     entry_key,
     finish_interrupted,
+    part_key,
     replay,
 )
 from wayfinder.streams.wire import Record, dumps
@@ -280,3 +282,69 @@ def test_a_line_that_ended_does_not_come_back_when_its_first_input_is_committed(
 
 def test_the_input_of_an_entry_is_read_from_its_key() -> None:
     assert entry_input(entry_key("t1.hris.events", 3, 42)) == ("t1.hris.events", 3, 42)
+
+
+def _incompressible(n: int, size: int = 3_000) -> Work:
+    """A unit of ``n`` writes and records that compression cannot make small (random-looking bytes)."""
+    import hashlib
+
+    blobs = [b"".join(hashlib.sha256(b"%d:%d" % (i, j)).digest() for j in range(size // 32)) for i in range(n)]
+    return unit({f"h:M1\x1fm{i}": blob for i, blob in enumerate(blobs)},
+                [Record("outbound.messages", f"m{i}", blob + b"!") for i, blob in enumerate(blobs)])
+
+
+def test_an_entry_larger_than_one_record_is_stored_in_parts_each_within_the_limit_and_read_back_whole() -> None:
+    work = _incompressible(20)  # about 120 KB
+    table = Table()
+    wal = WriteAheadLog(table, lambda t, p: None)
+    with pytest.raises(EntryTooLarge):
+        wal.write("mailbox", 0, 7, work, limit=20_000)
+    assert table == {}  # nothing written
+    assert wal.write("mailbox", 0, 7, work, limit=20_000, parts=32)
+    key = entry_key("mailbox", 0, 7)
+    parts = sorted(k for k in table if k.startswith(PART_PREFIX))
+    assert len(parts) >= 5 and all(len(k) + len(table[k]) <= 20_000 for k in [*parts, key])
+    assert [k for k, _ in table.log][-1] == key  # the entry's key last: where it is, every part is
+    replayed = replay(table, key)
+    assert replayed is not None and replayed.records == work.records and replayed.applied == work.writes
+    with pytest.raises(EntryTooLarge, match="in each of 3 parts"):
+        WriteAheadLog(Table(), lambda t, p: None).write("mailbox", 0, 7, work, limit=20_000, parts=3)
+
+
+def test_an_entry_in_parts_is_pruned_whole_its_key_first() -> None:
+    table = Table()
+    committed: dict[str, int | None] = {"mailbox": None}
+    wal = WriteAheadLog(table, lambda t, p: committed[t])
+    wal.write("mailbox", 0, 7, _incompressible(20), limit=20_000, parts=32)
+    table.log.clear()
+    committed["mailbox"] = 8
+    assert wal.prune("mailbox", 0) == 1
+    assert not any(k.startswith(("w:", PART_PREFIX)) for k in table)
+    assert table.log[0] == (entry_key("mailbox", 0, 7), None)
+
+
+def test_finishing_applies_an_interrupted_entry_in_parts_and_deletes_parts_without_their_entry() -> None:
+    work = _incompressible(20)
+    table = Table()
+    WriteAheadLog(table, lambda t, p: None).write("mailbox", 0, 7, work, limit=20_000, parts=32)
+    # A unit cut short after writing some parts and not its entry's key (its input was not committed).
+    WriteAheadLog(table, lambda t, p: None).write("mailbox", 0, 9, _incompressible(30), limit=20_000, parts=32)
+    del table[entry_key("mailbox", 0, 9)]
+    # Another partition's parts are not this call's.
+    table[part_key(entry_key("mailbox", 1, 3), 0)] = b"x"
+    done = finish_interrupted(table, 0)
+    assert {key for _, key in done.writes} == set(work.writes)
+    assert all(table[k] == v for k, v in work.writes.items())
+    assert sorted(k for k in table if k.startswith(PART_PREFIX)) == sorted(
+        [*(k for k in table if k.startswith(PART_PREFIX + "mailbox:0:7:")), part_key(entry_key("mailbox", 1, 3), 0)])
+    assert not any(k.startswith(PART_PREFIX + "mailbox:0:9:") for k in table)
+    assert finish_interrupted(table, 0, lambda t, p: 8).pruned == 1  # committed: the entry and its parts go
+    assert sorted(k for k in table if k.startswith(("w:", PART_PREFIX))) == [part_key(entry_key("mailbox", 1, 3), 0)]
+
+
+def test_an_entry_whose_part_is_missing_is_an_error_that_names_it() -> None:
+    table = Table()
+    WriteAheadLog(table, lambda t, p: None).write("mailbox", 0, 7, _incompressible(20), limit=20_000, parts=32)
+    del table[part_key(entry_key("mailbox", 0, 7), 1)]
+    with pytest.raises(ValueError, match=r"w:mailbox:0:7: part\(s\) \[1\] of"):
+        replay(table, entry_key("mailbox", 0, 7))

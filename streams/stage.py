@@ -117,6 +117,7 @@ class Stage:
         self._woken: list[str] = []  # the timers this unit's wake-up fired (not those fired before an owner's input)
         self._fire_cap: int | None = None  # timers a wake-up fires, after one too large for Kafka (``smaller``)
         self._others = 0  # timers of other owners this unit's input fired before it (the wall clock)
+        self._refused = "state"  # what was too large in the last unit tried (``fewer_inputs``)
 
     # -- partitions ---------------------------------------------------------------------------
     def ensure_loaded(self, partition: int) -> None:
@@ -273,6 +274,7 @@ class Stage:
                 if too_large == "entry" and parts == 1:
                     parts = MAX_ENTRY_PARTS  # only the entry is too large for one record: in parts
                     continue
+                self._refused = too_large  # what a waiting input left out of the retry is refused for
                 if not self.fewer_inputs():
                     return self._refuse_too_large(msg, too_large)
             self._commit()
@@ -954,13 +956,15 @@ class MailboxStage(Stage):
         self._fire(work, p, mark)
 
     def _refuse_waiting(self, work: Work, p: int, raw: bytes) -> None:
-        """A waiting input whose own unit would be too large for Kafka: a dead letter (its start), with a metric."""
+        """A waiting input whose own unit would be too large for Kafka (its state, a record or the entry, as the
+        unit tried with it found): a dead letter (its start), with a metric."""
         env = json.loads(raw)
         shown = dumps({k: env.get(k) for k in ("kind", "rid", "at", "o")})
+        what = self._refused
         work.records.append(dead_letter_record(Incoming(Topic.MAILBOX, p, -1, None, shown, None),
-                                               "state_too_large: acting on this mailbox input would write more "
+                                               f"{what}_too_large: acting on this mailbox input would write more "
                                                f"than {self.max_record_bytes} bytes", self.clock.wall()))
-        self.metrics.dead_letters.labels("state_too_large").inc()
+        self.metrics.dead_letters.labels(f"{what}_too_large").inc()
 
     def ready(self, partition: int) -> bool:
         """Whether waiting inputs could be acted on now (the worker then sends this partition a tick)."""

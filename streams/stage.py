@@ -255,7 +255,6 @@ class Stage:
         replayed = self._replayed(msg)
         if replayed is not None:
             return replayed
-        parts = 1
         try:
             while True:
                 work = Work()
@@ -265,14 +264,15 @@ class Stage:
                 except Exception:
                     self._undo(msg.partition)
                     raise
-                too_large = self._logged(msg, work, parts)
+                too_large = self._logged(msg, work)
+                if too_large == "entry" and not self._can_be_smaller():
+                    # Only the entry is too large for one record, and the unit cannot be smaller: the entry in
+                    # parts (the same unit, not handled again).
+                    too_large = self._logged(msg, work, MAX_ENTRY_PARTS)
                 if too_large is None:
                     break
                 self._undo(msg.partition)
                 if self.smaller():
-                    continue
-                if too_large == "entry" and parts == 1:
-                    parts = MAX_ENTRY_PARTS  # only the entry is too large for one record: in parts
                     continue
                 self._refused = too_large  # what a waiting input left out of the retry is refused for
                 if not self.fewer_inputs():
@@ -357,19 +357,24 @@ class Stage:
         timers due, so the rest fire a second later, in due order. An input that fired other owners' timers before
         it (the wall clock fires all that are due) is tried again firing only its own, and the wake-ups fire the
         others, half as many as it did at a time; until they are done, inputs fire only their own."""
+        if not self._can_be_smaller():
+            return False
         if self._others > 0:
             self._fire_cap = max(1, self._others // 2)
             log.warning("%s: an input firing %d other timers before it would write more than %d bytes; firing at "
                         "most %d per wake-up, and inputs only their own, until the due timers are done", self.name,
                         self._others, self.max_record_bytes, self._fire_cap)
             return True
-        if len(self._woken) <= 1:
-            return False
         self._fire_cap = len(self._woken) // 2
         log.warning("%s: a wake-up firing %d timers would write more than %d bytes; firing at most %d per wake-up "
                     "until the due timers are done", self.name, len(self._woken), self.max_record_bytes,
                     self._fire_cap)
         return True
+
+    def _can_be_smaller(self) -> bool:
+        """Whether ``smaller`` would make the unit just tried do less: it fired other owners' timers before its
+        input, or it was a wake-up that fired more than one."""
+        return self._others > 0 or len(self._woken) > 1
 
     def fewer_inputs(self) -> bool:
         """After a unit too large for Kafka even with its entry in parts: whether it acted on several inputs that

@@ -227,3 +227,34 @@ def test_a_pause_of_a_busy_manager_too_large_for_one_entry_is_kept_in_parts_as_s
     assert _letters(p) == []
     assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
     assert table.most_parts >= 1  # the pause's entry went in parts (all but its last part under PART_PREFIX)
+
+
+def test_a_unit_whose_entry_alone_is_too_large_goes_in_parts_without_being_handled_again() -> None:
+    """Handling an input twice would count it twice (metrics) and, for a busy mailbox, place its queue twice: the
+    unit handled once is kept, its entry in parts."""
+    import hashlib
+
+    from prometheus_client import CollectorRegistry
+
+    from wayfinder.streams.metrics import StreamMetrics
+    from wayfinder.streams.stage import Incoming, Stage
+    from wayfinder.streams.unit import Work
+    from wayfinder.streams.wire import Record
+
+    table = DictTable()
+    stage = Stage(table, StreamClock("event"), StreamMetrics(CollectorRegistry()), lambda t, p: None)
+    stage.max_record_bytes = 5_000
+    calls = []
+
+    def handle(work: Work, msg: Incoming) -> None:
+        calls.append(msg.offset)
+        for i in range(8):  # 8 records of 3 KB that compression cannot shrink: each fits, the entry does not
+            blob = b"".join(hashlib.sha256(b"%d:%d" % (i, j)).digest() for j in range(96))
+            work.writes[f"s:{i}"] = blob
+            work.records.append(Record("outbound.messages", f"m{i}", blob + b"."))
+
+    records = stage.process(Incoming("mailbox", 0, 7, None, b"{}", None), handle)
+    assert calls == [7]
+    assert len(records) == 8 and all(r.topic == "outbound.messages" for r in records)
+    assert sum(k.startswith(PART_PREFIX) for k in table) >= 4
+    assert all(table.get(f"s:{i}") is not None for i in range(8))

@@ -264,11 +264,9 @@ class Stage:
                 except Exception:
                     self._undo(msg.partition)
                     raise
-                too_large = self._logged(msg, work)
-                if too_large == "entry" and not self._can_be_smaller():
-                    # Only the entry is too large for one record, and the unit cannot be smaller: the entry in
-                    # parts (the same unit, not handled again).
-                    too_large = self._logged(msg, work, MAX_ENTRY_PARTS)
+                # A unit that cannot be made smaller may store its entry in parts (the same unit, not handled
+                # again); one that can (``smaller``) is tried smaller first, its entry in one record.
+                too_large = self._logged(msg, work, 1 if self._can_be_smaller() else MAX_ENTRY_PARTS)
                 if too_large is None:
                     break
                 self._undo(msg.partition)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,9 +29,13 @@ TIERS = ("unit", "pipeline", "real")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each test carries the marker of its folder's tier: ``-m unit`` runs the fast core tests only. The tiers
-    run in order, fastest first (unit, pipeline, real), each in file order."""
-    items.sort(key=lambda item: TIERS.index(_tier(item)) if _tier(item) in TIERS else len(TIERS))
+    """Each test carries the marker of its folder's tier: ``-m unit`` runs the fast core tests only. In one process
+    the tiers run in order, fastest first (unit, pipeline, real), each in file order. Under ``pytest -n``
+    (``scripts/test``, files handed out in this order with ``--no-loadscope-reorder``) the real tier goes first: its
+    files take minutes each, and the many short files of the other tiers, last, keep both processes busy to the end
+    instead of one waiting while the other runs a long Kafka file."""
+    order = TIERS[::-1] if os.environ.get("PYTEST_XDIST_WORKER") else TIERS
+    items.sort(key=lambda item: order.index(_tier(item)) if _tier(item) in order else len(order))
     for item in items:
         tier = _tier(item)
         if tier not in TIERS:
@@ -57,18 +63,45 @@ def write_files(tmp_path: Path) -> WriteFiles:
     return write
 
 
+KAFKA_SCRIPT = ROOT / "deploy" / "local" / "kafka"
+
+
+def _kafka_port() -> str:
+    return os.environ.get("WAYFINDER_KAFKA_PORT", "9092")
+
+
+def _started_mark() -> Path:
+    """Where a session notes that it started the broker (shared by the processes of one ``pytest -n`` run)."""
+    return Path(tempfile.gettempdir()) / f"wayfinder-tests-kafka-{_kafka_port()}.started"
+
+
 @pytest.fixture(scope="session")
 def kafka_broker() -> Iterator[str]:
-    """A real single-node Kafka broker, started once per session by the project's own script."""
-    script = ROOT / "deploy" / "local" / "kafka"
-    port = os.environ.get("WAYFINDER_KAFKA_PORT", "9092")
-    already = subprocess.run([str(script), "status"], capture_output=True, check=False).returncode == 0
-    if not already:
-        # Every session starts from empty storage: the tests' topics are named per test, and a
-        # state dir kept across runs grows until the broker spends minutes loading old partitions.
-        subprocess.run([str(script), "down", "--purge"], capture_output=True, timeout=120, check=False)
-        started = subprocess.run([str(script), "up"], capture_output=True, text=True, timeout=900, check=False)
-        assert started.returncode == 0, f"could not start Kafka:\n{started.stdout}\n{started.stderr}"
-    yield f"127.0.0.1:{port}"
-    if not already and os.environ.get("WAYFINDER_KEEP_KAFKA") != "1":
-        subprocess.run([str(script), "down", "--purge"], capture_output=True, timeout=120, check=False)
+    """A real single-node Kafka broker, started once per run by the project's own script.
+
+    With ``pytest -n`` (``scripts/test`` runs two processes) the first process that needs it starts it, under a
+    lock, and the others use it; the run stops it at its very end (``pytest_sessionfinish`` in the controlling
+    process), so no process takes it away from another. A broker that was already running is used and left running.
+    """
+    lock = _started_mark().with_suffix(".lock")
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        up = subprocess.run([str(KAFKA_SCRIPT), "status"], capture_output=True, check=False).returncode == 0
+        if not up:
+            # Every run starts from empty storage: the tests' topics are named per test, and a
+            # state dir kept across runs grows until the broker spends minutes loading old partitions.
+            subprocess.run([str(KAFKA_SCRIPT), "down", "--purge"], capture_output=True, timeout=120, check=False)
+            started = subprocess.run([str(KAFKA_SCRIPT), "up"], capture_output=True, text=True, timeout=900,
+                                     check=False)
+            assert started.returncode == 0, f"could not start Kafka:\n{started.stdout}\n{started.stderr}"
+            _started_mark().write_text("started by the tests\n", encoding="utf-8")
+    yield f"127.0.0.1:{_kafka_port()}"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run's end (in the controlling process under ``pytest -n``): stop the broker if the tests started it."""
+    if hasattr(session.config, "workerinput") or not _started_mark().exists():
+        return
+    _started_mark().unlink()
+    if os.environ.get("WAYFINDER_KEEP_KAFKA") != "1":
+        subprocess.run([str(KAFKA_SCRIPT), "down", "--purge"], capture_output=True, timeout=120, check=False)

@@ -67,15 +67,24 @@ class Worker:
 
 
 def read_topic(servers: str | list[str], name: str, idle_ms: int = 3000) -> list[tuple[bytes | None, bytes | None]]:
-    """Every record (key, value) of the topic ``name``, from the beginning of each partition, until none came for
-    ``idle_ms``."""
-    consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False, consumer_timeout_ms=idle_ms,
-                             auto_offset_reset="earliest")
+    """Every record (key, value) of the topic ``name``, from the beginning of each partition to the end offsets it
+    had when asked (each partition's records in their order), or what came until none came for ``idle_ms``. Reading
+    to the end offsets returns as soon as they are reached: callers poll this every second while a worker works,
+    and waiting out an idle time on each call made every poll seconds long."""
+    consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False, auto_offset_reset="earliest")
     try:
         tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
-        return [(r.key, r.value) for r in consumer]
+        ends: dict[TopicPartition, int] = consumer.end_offsets(tps)
+        records: list[tuple[bytes | None, bytes | None]] = []
+        while any(consumer.position(tp) < end for tp, end in ends.items()):
+            batch = consumer.poll(timeout_ms=idle_ms)
+            if not batch:
+                break
+            for got in batch.values():
+                records.extend((r.key, r.value) for r in got)
+        return records
     finally:
         consumer.close()
 

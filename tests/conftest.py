@@ -71,8 +71,14 @@ def _kafka_port() -> str:
 
 
 def _started_mark() -> Path:
-    """Where a session notes that it started the broker (shared by the processes of one ``pytest -n`` run)."""
+    """Where a session notes which broker it started (shared by the processes of one ``pytest -n`` run)."""
     return Path(tempfile.gettempdir()) / f"wayfinder-tests-kafka-{_kafka_port()}.started"
+
+
+def _broker_status() -> tuple[bool, str]:
+    """Whether the broker is up, and what the script says of it (its pid among it)."""
+    done = subprocess.run([str(KAFKA_SCRIPT), "status"], capture_output=True, text=True, check=False)
+    return done.returncode == 0, (done.stdout + done.stderr).strip()
 
 
 @pytest.fixture(scope="session")
@@ -86,22 +92,24 @@ def kafka_broker() -> Iterator[str]:
     lock = _started_mark().with_suffix(".lock")
     with lock.open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        up = subprocess.run([str(KAFKA_SCRIPT), "status"], capture_output=True, check=False).returncode == 0
-        if not up:
+        if not _broker_status()[0]:
             # Every run starts from empty storage: the tests' topics are named per test, and a
             # state dir kept across runs grows until the broker spends minutes loading old partitions.
             subprocess.run([str(KAFKA_SCRIPT), "down", "--purge"], capture_output=True, timeout=120, check=False)
             started = subprocess.run([str(KAFKA_SCRIPT), "up"], capture_output=True, text=True, timeout=900,
                                      check=False)
             assert started.returncode == 0, f"could not start Kafka:\n{started.stdout}\n{started.stderr}"
-            _started_mark().write_text("started by the tests\n", encoding="utf-8")
+            _started_mark().write_text(_broker_status()[1], encoding="utf-8")
     yield f"127.0.0.1:{_kafka_port()}"
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The run's end (in the controlling process under ``pytest -n``): stop the broker if the tests started it."""
-    if hasattr(session.config, "workerinput") or not _started_mark().exists():
+    """The run's end (in the controlling process under ``pytest -n``): stop the broker the tests started, and only
+    that one (same pid: a mark left by a run that was killed does not stop a broker someone started since)."""
+    mark = _started_mark()
+    if hasattr(session.config, "workerinput") or not mark.exists():
         return
-    _started_mark().unlink()
-    if os.environ.get("WAYFINDER_KEEP_KAFKA") != "1":
+    started = mark.read_text(encoding="utf-8")
+    mark.unlink()
+    if _broker_status() == (True, started) and os.environ.get("WAYFINDER_KEEP_KAFKA") != "1":
         subprocess.run([str(KAFKA_SCRIPT), "down", "--purge"], capture_output=True, timeout=120, check=False)

@@ -21,10 +21,11 @@ stores it in chunks.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain, compress, islice, repeat
 from operator import is_not
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,7 +33,7 @@ from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import MailboxState, Slot
 
 HELD_PREFIX = "m:"
-CHUNK = 500  # held ids per chunk record (about 20 KB)
+CHUNK = 100  # held ids per chunk record (about 4 KB): what a unit that adds one writes
 
 Read = Callable[[str], bytes | None]
 
@@ -51,12 +52,89 @@ class StoredMailbox(BaseModel):
 @dataclass
 class Layout:
     """Where the held ids of one mailbox are stored: each chunk's ids in order, and each id's chunk. ``legacy``: the
-    record keeps them itself (stored before chunks), so the next write stores every chunk."""
+    ids the record keeps itself (stored before chunks), so the next write stores every chunk."""
 
     chunks: dict[int, list[str]] = field(default_factory=dict)
     where: dict[str, int] = field(default_factory=dict)
-    order: list[str] = field(default_factory=list)  # every stored id, in order (the chunks one after the other)
-    legacy: bool = False
+    legacy: list[str] = field(default_factory=list)
+
+    def order(self) -> list[str]:
+        """Every stored id, in order (the chunks one after the other)."""
+        return list(self.legacy) if self.legacy else [mid for ids in self.chunks.values() for mid in ids]
+
+
+class HeldDict(dict[str, Message]):
+    """The held messages of a mailbox the stage keeps in its cache, noting what the mailbox changes in them: for
+    each key changed since :meth:`mark`, the message it held then (None: none), and the keys inserted since, in
+    order (an insertion goes to the end of a dict). With these :func:`split` writes what changed without looking
+    at every held message, so an input to a mailbox holding thousands costs what one to an empty mailbox does.
+
+    Every way of changing a dict notes what it changes (the mailbox uses item assignment, ``del`` and ``pop``)."""
+
+    __slots__ = ("inserted", "marked", "was")
+
+    def __init__(self, items: Mapping[str, Message] | None = None) -> None:
+        super().__init__(items or {})
+        self.mark()
+
+    def mark(self) -> None:
+        """Start noting changes afresh (the mailbox as stored)."""
+        self.was: dict[str, Message | None] = {}
+        self.inserted: dict[str, None] = {}
+        self.marked = len(self)
+
+    def _note(self, key: str) -> None:
+        if key not in self.was:
+            self.was[key] = dict.get(self, key)
+
+    def __setitem__(self, key: str, value: Message) -> None:
+        self._note(key)
+        if not dict.__contains__(self, key):
+            self.inserted.pop(key, None)  # placed again: at the end now
+            self.inserted[key] = None
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._note(key)
+        super().__delitem__(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if dict.__contains__(self, key):
+            self._note(key)
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[str, Message]:
+        if self:
+            self._note(next(reversed(self)))
+        return super().popitem()
+
+    def clear(self) -> None:
+        for key in self:
+            self._note(key)
+        super().clear()
+
+    def setdefault(self, key: str, default: Message) -> Message:
+        if not dict.__contains__(self, key):
+            self[key] = default
+        return self[key]
+
+    def update(self, *args: Any, **kwargs: Message) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def __ior__(self, other: Any) -> HeldDict:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def as_marked(self) -> dict[str, Message]:
+        """The held messages as they were at :meth:`mark` (their order aside)."""
+        before = dict(self)
+        for key, value in self.was.items():
+            if value is None:
+                before.pop(key, None)
+            else:
+                before[key] = value
+        return before
 
 
 def held_key(recipient_id: str, message_id: str) -> str:
@@ -70,15 +148,14 @@ def chunk_key(recipient_id: str, number: int) -> str:
 def _layout(stored: StoredMailbox, read: Read) -> tuple[list[str], Layout]:
     """The held ids in order and where they are stored."""
     if not stored.chunks:
-        return stored.held, Layout(order=list(stored.held), legacy=bool(stored.held))
+        return stored.held, Layout(legacy=list(stored.held))
     rid = stored.state.recipient_id
     chunks: dict[int, list[str]] = {}
     for n in stored.chunks:
         raw = read(chunk_key(rid, n))
         chunks[n] = json.loads(raw) if raw is not None else []
     where = {mid: n for n, ids in chunks.items() for mid in ids}
-    order = [mid for ids in chunks.values() for mid in ids]
-    return order, Layout(chunks, where, list(order))
+    return [mid for ids in chunks.values() for mid in ids], Layout(chunks, where)
 
 
 def read_mailbox(raw: bytes, read: Read) -> tuple[MailboxState, Layout]:
@@ -107,15 +184,48 @@ def layout_of(raw: bytes, read: Read) -> Layout:
     return _layout(StoredMailbox.model_validate_json(raw), read)[1]
 
 
-def split(state: MailboxState | None, before: dict[str, Message], layout: Layout, rid: str
+def split(state: MailboxState | None, marked: HeldDict | None, layout: Layout, rid: str
           ) -> dict[str, bytes | None]:
-    """The table writes that store ``state`` (None: forget it) over the stored mailbox that held ``before`` (the
-    held messages as read for this input: the objects themselves) with ``layout`` (updated to what is written):
-    the record, the held messages the mailbox replaced or added, deletes for those no longer held, and the chunks
-    whose ids changed."""
+    """The table writes that store ``state`` (None: forget it) over the stored mailbox whose held messages were
+    ``marked`` when read for this input (noting the mailbox's changes since; None: nothing was stored) with
+    ``layout`` (updated to what is written): the record, the held messages the mailbox replaced or added, deletes
+    for those no longer held, and the chunks whose ids changed."""
+    keep = state.pending if state is not None else {}
+    if (state is not None and keep is marked and marked is not None and not layout.legacy
+            and marked.marked == len(layout.where)):
+        return _split_noted(state, marked, layout, rid)
+    return _split_compared(state, marked.as_marked() if marked is not None else {}, layout, rid)
+
+
+def _split_noted(state: MailboxState, held: HeldDict, layout: Layout, rid: str) -> dict[str, bytes | None]:
+    """``split`` from what the held messages' dict noted (every stored id was read, and the mailbox changed that
+    dict itself): only the ids the mailbox touched are looked at."""
+    writes: dict[str, bytes | None] = {}
+    came = [mid for mid in held.inserted if dict.__contains__(held, mid)]  # at the end, in this order
+    moved: list[str] = []  # out of their place: gone, or placed again at the end
+    for mid, was in held.was.items():
+        now = dict.get(held, mid)
+        if was is not None and (now is None or mid in held.inserted):
+            moved.append(mid)
+        if now is None:
+            if was is not None:
+                writes[held_key(rid, mid)] = None
+        elif now is not was:
+            writes[held_key(rid, mid)] = now.model_dump_json().encode("utf-8")
+    _update_chunks(layout, moved, came, rid, writes)
+    held.mark()
+    writes[f"s:{rid}"] = _record(state, layout)
+    return writes
+
+
+def _split_compared(state: MailboxState | None, before: Mapping[str, Message], layout: Layout, rid: str
+                    ) -> dict[str, bytes | None]:
+    """``split`` by comparing the held messages with ``before``, the ones stored (a mailbox whose held messages'
+    dict was replaced, or a record from before the chunks)."""
     writes: dict[str, bytes | None] = {}
     keep = state.pending if state is not None else {}
     ids = list(keep)
+    order = layout.order()
     # What came is at the end (a mailbox appends what it holds).
     added: list[str] = []
     for mid in reversed(ids):
@@ -125,16 +235,16 @@ def split(state: MailboxState | None, before: dict[str, Message], layout: Layout
     added.reverse()
     # The common case, checked and then compared side by side without a loop in Python: what left is what went
     # first (messages that went), the rest are in their stored order, and every stored id was read.
-    left = len(layout.order) - (len(ids) - len(added))
-    gone = layout.order[:left] if left >= 0 else []
-    usual = (not layout.legacy and left >= 0 and len(before) == len(layout.order)
-             and not any(mid in keep for mid in gone) and layout.order[left:] + added == ids)
+    left = len(order) - (len(ids) - len(added))
+    gone = order[:left] if left >= 0 else []
+    usual = (not layout.legacy and left >= 0 and len(before) == len(order)
+             and not any(mid in keep for mid in gone) and order[left:] + added == ids)
     if usual:
         # which held messages the mailbox replaced (it never changes one in place): the objects, side by side
         was = chain(islice(before.values(), left, None), repeat(None))
         replaced = list(compress(ids, map(is_not, keep.values(), was)))
     else:
-        gone = [mid for mid in layout.order if mid not in keep]
+        gone = [mid for mid in order if mid not in keep]
         replaced = [mid for mid, message in keep.items() if before.get(mid) is not message]
     for mid in gone:
         writes[held_key(rid, mid)] = None
@@ -146,14 +256,13 @@ def split(state: MailboxState | None, before: dict[str, Message], layout: Layout
         writes[f"s:{rid}"] = None
         layout.chunks.clear()
         layout.where.clear()
-        layout.order = []
+        layout.legacy = []
         return writes
     if not usual:
         gone_set = set(gone)
-        usual = not layout.legacy and [mid for mid in layout.order if mid not in gone_set] + added == ids
+        usual = not layout.legacy and [mid for mid in order if mid not in gone_set] + added == ids
     if usual:
         _update_chunks(layout, gone, added, rid, writes)
-        layout.order = ids
     else:  # a held message placed anew behind the others, or a record from before the chunks: every chunk again
         _rechunk(layout, ids, rid, writes)
     writes[f"s:{rid}"] = _record(state, layout)
@@ -165,8 +274,7 @@ def _rechunk(layout: Layout, ids: list[str], rid: str, writes: dict[str, bytes |
     old = set(layout.chunks)
     layout.chunks = {n: ids[i:i + CHUNK] for n, i in enumerate(range(0, len(ids), CHUNK))}
     layout.where = {mid: n for n, chunk in layout.chunks.items() for mid in chunk}
-    layout.order = ids
-    layout.legacy = False
+    layout.legacy = []
     for n, chunk in layout.chunks.items():
         writes[chunk_key(rid, n)] = json.dumps(chunk).encode("utf-8")
     for n in old - set(layout.chunks):

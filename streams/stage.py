@@ -869,7 +869,7 @@ class MailboxStage(Stage):
         self.digests = digests
         self.waiting = ordering.Waiting()
         # what a mailbox held when read for this input, and where its ids are stored
-        self._held_before: dict[str, tuple[dict[str, Message], held.Layout]] = {}
+        self._held_before: dict[str, tuple[held.HeldDict | None, held.Layout]] = {}
         self._limit: int | None = None  # fewer inputs per unit after a unit too large for Kafka
         self._released = 0
 
@@ -1039,7 +1039,13 @@ class MailboxStage(Stage):
                 layout = held.layout_of(raw, lambda k: self.read(work, k))
             else:
                 state, layout = held.read_mailbox(raw, lambda k: self.read(work, k))
-        self._held_before[rid] = (dict(state.pending) if state is not None else {}, layout)
+        marked: held.HeldDict | None = None
+        if state is not None:
+            if not isinstance(state.pending, held.HeldDict):
+                state.pending = held.HeldDict(state.pending)
+            marked = state.pending
+            marked.mark()
+        self._held_before[rid] = (marked, layout)
         return state
 
     def stored(self, rid: str) -> MailboxState | None:
@@ -1050,9 +1056,9 @@ class MailboxStage(Stage):
     def _keep(self, work: Work, partition: int, rid: str, out: MailboxOutcome, now: datetime) -> None:
         key = f"s:{rid}"
         raw = self.read(work, key)
-        before, layout = self._held_before.pop(rid)  # (``_load`` ran for this outcome)
+        marked, layout = self._held_before.pop(rid)  # (``_load`` ran for this outcome)
         if out.state is not None or raw is not None:  # a forgotten mailbox: tombstones in the table and changelog
-            work.writes.update(held.split(out.state, before, layout, rid))
+            work.writes.update(held.split(out.state, marked, layout, rid))
         self.remember(partition, f"L:{rid}", (out.state, layout) if out.state is not None else None)
         self.remember(partition, key, out.state)
         carry_out(out.effects, StagePort(self, work, partition, now), rid)

@@ -384,7 +384,7 @@ def test_an_input_to_a_busy_mailbox_writes_only_the_held_messages_it_changed_and
 
 def test_a_busy_mailbox_keeps_its_order_in_chunks_through_sends_withdrawals_and_a_restart(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Held ids in chunks of 4 (500 in the worker): as messages come, go, are withdrawn and are placed again under
+    """Held ids in chunks of 4 (100 in the worker): as messages come, go, are withdrawn and are placed again under
     new preferences, the table holds the mailbox as the stage has it, the recipient's record does not grow with
     what is held, and a stage started on the same table goes on as the first one would have."""
     monkeypatch.setattr(held_module, "CHUNK", 4)

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -117,6 +118,7 @@ class Stage:
         self._woken: list[str] = []  # the timers this unit's wake-up fired (not those fired before an owner's input)
         self._fire_cap: int | None = None  # timers a wake-up fires, after one too large for Kafka (``smaller``)
         self._others = 0  # timers of other owners this unit's input fired before it (the wall clock)
+        self._tallies: list[Callable[[], object]] | None = None  # the unit's metrics, counted when it is kept
         self._refused = "state"  # what was too large in the last unit tried (``fewer_inputs``)
 
     # -- partitions ---------------------------------------------------------------------------
@@ -245,7 +247,7 @@ class Stage:
         """Timers fired and their lateness: wall time minus due, or with the event clock ``now`` (the partition's
         time the timer fires at) minus due."""
         at = now if self.clock.mode == "event" else self.clock.wall()
-        self.metrics.timer_fired(self.name, (at - due).total_seconds())
+        self.tally(partial(self.metrics.timer_fired, self.name, (at - due).total_seconds()))
 
     # -- one input -------------------------------------------------------------------------------
     def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
@@ -280,6 +282,7 @@ class Stage:
         finally:
             self._woken = []  # a unit decided without ``handle`` (``commit``) fired none
             self._others = 0
+            self._tallies = None  # (kept or undone by now; should anything else have raised, not counted)
 
     def _replayed(self, msg: Incoming) -> list[Record] | None:
         """The records of the input's unit if a crash interrupted it (its write-ahead entry is still there)."""
@@ -324,13 +327,27 @@ class Stage:
         return None
 
     def _begin(self) -> None:
-        """A unit starts: the in-memory indexes of the table journal what it changes (``_undo`` takes it back)."""
+        """A unit starts: the in-memory indexes of the table journal what it changes (``_undo`` takes it back), and
+        its metrics wait until it is kept (``tally``)."""
         self.timers.begin()
         self._woken = []
         self._others = 0
+        self._tallies = []
 
     def _commit(self) -> None:
         self.timers.commit()
+        tallies, self._tallies = self._tallies or [], None
+        for count in tallies:
+            count()
+
+    def tally(self, count: Callable[[], object]) -> None:
+        """Count a metric of the unit being handled once the unit is kept: a unit that is undone (tried again
+        smaller, refused as too large, raised, or waiting for a recipient and tried again later) counts nothing,
+        so what it decided is counted once, when it is decided for good. Outside a unit: at once."""
+        if self._tallies is None:
+            count()
+        else:
+            self._tallies.append(count)
 
     def _undo(self, partition: int) -> None:
         """A unit that is not kept: the core may have changed a cached state in place, so the cache is emptied;
@@ -339,6 +356,7 @@ class Stage:
         it comes round)."""
         self._cache.clear()
         self.timers.rollback()
+        self._tallies = None
 
     def owners_only(self, partition: int) -> bool:
         """Whether an input fires only its own key's timers (the event clock does that always)."""
@@ -659,10 +677,10 @@ class EmployeeStage(Stage):
         outcome_kind = "duplicate" if "duplicate" in lifecycle else \
             "dead_letter" if any(isinstance(e, Refuse) for e in outcome.effects) else \
             "stale" if "stale" in lifecycle else "processed"  # each event counted once, with its type
-        self.metrics.events.labels(event_type_label(event.type), outcome_kind).inc()
+        self.tally(self.metrics.events.labels(event_type_label(event.type), outcome_kind).inc)
         self._apply(work, msg.partition, event.subject, contact, outcome.state, outcome.effects, now)
         if msg.timestamp is not None and work.records:
-            self.metrics.latency.observe(max(0.0, self.clock.wall().timestamp() - msg.timestamp))
+            self.tally(partial(self.metrics.latency.observe, max(0.0, self.clock.wall().timestamp() - msg.timestamp)))
 
     def _watermark(self, work: Work, partition: int) -> None:
         """Event clock: once every timer due by the partition's clock has fired, tell every mailbox partition
@@ -687,13 +705,13 @@ class EmployeeStage(Stage):
             return False
         short = msg.topic.removeprefix(self.topic_prefix)
         work.records.append(Record(short, subject, msg.value, right))
-        self.metrics.repartitioned.labels(short).inc()
+        self.tally(self.metrics.repartitioned.labels(short).inc)
         return True
 
     def dead_letter(self, work: Work, msg: Incoming, reason: str, code: str) -> None:
         work.records.append(dead_letter_record(msg, reason, self.clock.wall()))
-        self.metrics.dead_letters.labels(code).inc()
-        self.metrics.events.labels("other", "dead_letter").inc()
+        self.tally(self.metrics.dead_letters.labels(code).inc)
+        self.tally(self.metrics.events.labels("other", "dead_letter").inc)
 
     def _lookup(self, person_id: str) -> Profile | None:
         found = self.directory.get(person_id)
@@ -762,8 +780,8 @@ class StagePort:
         self.work.records.append(Record(Topic.OUTBOUND_MESSAGES, message.employee_id, value))
         if message.status == "pending_approval":
             self.work.records.append(Record(Topic.APPROVALS, message.employee_id, value))
-            self.stage.metrics.approvals.labels(message.journey_id).inc()
-        self.stage.metrics.decisions.labels(message.channel, message.status).inc()
+            self.stage.tally(self.stage.metrics.approvals.labels(message.journey_id).inc)
+        self.stage.tally(self.stage.metrics.decisions.labels(message.channel, message.status).inc)
 
     def to_mailbox(self, mailbox: str, item: MailboxInput) -> None:
         origin = f"{self.stage.origin}:{sum(r.topic == Topic.MAILBOX for r in self.work.records):05d}"
@@ -790,7 +808,7 @@ class StagePort:
     def open_task(self, task: Task) -> None:
         self.work.records.append(Record(Topic.TASKS, task.employee_id, task.model_dump_json().encode("utf-8")))
         if task.status == "open":
-            self.stage.metrics.tasks.labels(task.journey_id).inc()
+            self.stage.tally(self.stage.metrics.tasks.labels(task.journey_id).inc)
 
     def audit(self, entry: dict[str, Any]) -> None:
         self.work.records.append(Record(Topic.AUDIT, str(entry["employee_id"]), dumps(entry)))
@@ -798,17 +816,17 @@ class StagePort:
     def refuse(self, effect: Refuse) -> None:
         letter = DeadLetter(reason=effect.reason, raw=effect.raw, received_at=effect.at, source=effect.source)
         self.work.records.append(Record(Topic.DEAD_LETTERS, None, dumps(letter.model_dump(mode="json"))))
-        self.stage.metrics.dead_letters.labels(effect.reason).inc()
+        self.stage.tally(self.stage.metrics.dead_letters.labels(effect.reason).inc)
 
     def observe(self, effect: Lifecycle | Diagnostic) -> None:
-        m = self.stage.metrics
+        m, tally = self.stage.metrics, self.stage.tally
         if isinstance(effect, Diagnostic):
-            m.expression_failures.labels(effect.journey_id or "", effect.kind).inc()
+            tally(m.expression_failures.labels(effect.journey_id or "", effect.kind).inc)
         elif effect.journey_id is not None:
-            m.enrollments.labels(effect.journey_id, effect.kind).inc()
+            tally(m.enrollments.labels(effect.journey_id, effect.kind).inc)
             alone = {"enrolled": m.entered, "exited": m.exits, "completed": m.completions}.get(effect.kind)
             if alone is not None:
-                alone.labels(effect.journey_id).inc()
+                tally(alone.labels(effect.journey_id).inc)
 
 
 def failure_letter(msg: Incoming, error: BaseException, at: datetime) -> Record:
@@ -967,7 +985,7 @@ class MailboxStage(Stage):
         work.records.append(dead_letter_record(Incoming(Topic.MAILBOX, p, -1, None, shown, None),
                                                f"{what}_too_large: acting on this mailbox input would write more "
                                                f"than {self.max_record_bytes} bytes", self.clock.wall()))
-        self.metrics.dead_letters.labels(f"{what}_too_large").inc()
+        self.tally(self.metrics.dead_letters.labels(f"{what}_too_large").inc)
 
     def ready(self, partition: int) -> bool:
         """Whether waiting inputs could be acted on now (the worker then sends this partition a tick)."""

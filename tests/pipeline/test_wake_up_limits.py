@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -69,6 +70,12 @@ def test_a_wake_up_too_large_for_kafka_fires_its_timers_over_several_as_simulate
     lowered = {r.getMessage().split(":")[0] for r in caplog.records if "per wake-up" in r.getMessage()}
     assert lowered == stages  # the cap came into play in those stages
     assert p.employees._fire_cap is None and p.mailboxes._fire_cap is None  # and went once the timers were done
+    # A unit tried again smaller counts nothing: each decision sent is counted once.
+    sent = Counter((m["channel"], m["status"]) for m in (json.loads(r.value) for r in p.records
+                                                         if r.topic == "outbound.messages" and r.value is not None))
+    counted = {(s.labels["channel"], s.labels["status"]): s.value for s in p.employees.metrics.decisions.collect()[0]
+               .samples if s.name.endswith("_total")}
+    assert counted == sent
 
 
 def test_a_timer_no_unit_can_fire_is_one_dead_letter_and_the_ticks_go_on() -> None:

@@ -73,8 +73,8 @@ def test_a_wake_up_too_large_for_kafka_fires_its_timers_over_several_as_simulate
     # A unit tried again smaller counts nothing: each decision sent is counted once.
     sent = Counter((m["channel"], m["status"]) for m in (json.loads(r.value) for r in p.records
                                                          if r.topic == "outbound.messages" and r.value is not None))
-    counted = {(s.labels["channel"], s.labels["status"]): s.value for s in p.employees.metrics.decisions.collect()[0]
-               .samples if s.name.endswith("_total")}
+    (family,) = p.employees.metrics.decisions.collect()
+    counted = {(s.labels["channel"], s.labels["status"]): s.value for s in family.samples if s.name.endswith("_total")}
     assert counted == sent
 
 

@@ -36,7 +36,7 @@ from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
-from wayfinder.streams.interpreter import carry_out
+from wayfinder.streams.interpreter import carry_out, log_diagnostic
 from wayfinder.streams.wire import timer_owner
 
 log = logging.getLogger(__name__)
@@ -266,8 +266,9 @@ class EmbeddedRunner:
         self.dead_letters.append(DeadLetter(reason=effect.reason, raw=effect.raw, received_at=effect.at,
                                             source=effect.source))
 
-    def observe(self, effect: Lifecycle | Diagnostic) -> None:
+    def observe(self, effect: Lifecycle | Diagnostic, subject: str) -> None:
         if isinstance(effect, Diagnostic):
+            log_diagnostic(effect, subject)
             self.stats.diagnostics[effect.kind] += 1
             self.stats.diagnostic_sites[(effect.kind, effect.journey_id, effect.step_id)] += 1
             if effect.kind == "render_failed":

@@ -30,7 +30,7 @@ from wayfinder.journeys.effects import (
 from wayfinder.journeys.events import iso
 from wayfinder.journeys.records import Message, Task
 
-__all__ = ["Port", "audit_record", "carry_out", "gave_up"]
+__all__ = ["Port", "audit_record", "carry_out", "gave_up", "log_diagnostic"]
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,16 @@ class Port(Protocol):
     def open_task(self, task: Task) -> None: ...
     def audit(self, entry: dict[str, Any]) -> None: ...
     def refuse(self, effect: Refuse) -> None: ...
-    def observe(self, effect: Lifecycle | Diagnostic) -> None: ...
+    def observe(self, effect: Lifecycle | Diagnostic, subject: str) -> None:
+        """Count what happened; log a diagnostic (``log_diagnostic``)."""
+
+
+def log_diagnostic(effect: Diagnostic, subject: str) -> None:
+    """A diagnostic's log lines: which journey and step, for whom (an opaque id); its detail only at DEBUG."""
+    # The detail may quote an input value: never at INFO, where workers log in production.
+    log.info("%s subject=%s journey=%s step=%s", effect.kind, subject, effect.journey_id, effect.step_id,
+             extra={"employee_id": subject, "journey": effect.journey_id, "step": effect.step_id})
+    log.debug("%s detail: %s", effect.kind, effect.detail)
 
 
 def audit_record(effect: Erase) -> dict[str, Any]:
@@ -105,13 +114,7 @@ def carry_out(effects: list[Effect], port: Port, subject: str) -> None:
                 port.audit(audit_record(effect))
             case Refuse():
                 port.refuse(effect)
-            case Diagnostic(kind=kind, journey_id=journey_id, step_id=step_id):
-                # The detail may quote an input value: never at INFO, where workers log in production.
-                log.info("%s subject=%s journey=%s step=%s", kind, subject, journey_id, step_id,
-                         extra={"employee_id": subject, "journey": journey_id, "step": step_id})
-                log.debug("%s detail: %s", kind, effect.detail)
-                port.observe(effect)
-            case Lifecycle():
-                port.observe(effect)
+            case Diagnostic() | Lifecycle():
+                port.observe(effect, subject)
             case _:
                 assert_never(effect)

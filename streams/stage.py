@@ -44,7 +44,7 @@ from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams import held, ordering
 from wayfinder.streams.clock import StreamClock
-from wayfinder.streams.interpreter import carry_out
+from wayfinder.streams.interpreter import carry_out, log_diagnostic
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
 from wayfinder.streams.ordering import encode_watermark
 from wayfinder.streams.recipients import Holds, RecipientPending, Retry, decode_retry, line_id, line_key
@@ -818,9 +818,10 @@ class StagePort:
         self.work.records.append(Record(Topic.DEAD_LETTERS, None, dumps(letter.model_dump(mode="json"))))
         self.stage.tally(self.stage.metrics.dead_letters.labels(effect.reason).inc)
 
-    def observe(self, effect: Lifecycle | Diagnostic) -> None:
+    def observe(self, effect: Lifecycle | Diagnostic, subject: str) -> None:
         m, tally = self.stage.metrics, self.stage.tally
         if isinstance(effect, Diagnostic):
+            tally(partial(log_diagnostic, effect, subject))  # logged once, with the unit kept
             tally(m.expression_failures.labels(effect.journey_id or "", effect.kind).inc)
         elif effect.journey_id is not None:
             tally(m.enrollments.labels(effect.journey_id, effect.kind).inc)

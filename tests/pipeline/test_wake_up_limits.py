@@ -13,11 +13,14 @@ import pytest
 
 from tests.pipeline.stages import DictTable, Pipeline, events_through_stages
 from tests.support import at, bundled_defs
+from wayfinder.journeys.effects import Diagnostic, Lifecycle
 from wayfinder.journeys.events import CloudEvent, decode_event
 from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.embedded import EmbeddedRunner
+from wayfinder.streams.interpreter import carry_out
 from wayfinder.streams.ordering import encode_watermark
-from wayfinder.streams.unit import PART_PREFIX
+from wayfinder.streams.stage import StagePort
+from wayfinder.streams.unit import PART_PREFIX, Work
 from wayfinder.streams.wire import encode_tick
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -245,7 +248,6 @@ def test_a_unit_whose_entry_alone_is_too_large_goes_in_parts_without_being_handl
 
     from wayfinder.streams.metrics import StreamMetrics
     from wayfinder.streams.stage import Incoming, Stage
-    from wayfinder.streams.unit import Work
     from wayfinder.streams.wire import Record
 
     table = DictTable()
@@ -265,3 +267,33 @@ def test_a_unit_whose_entry_alone_is_too_large_goes_in_parts_without_being_handl
     assert len(records) == 8 and all(r.topic == "outbound.messages" for r in records)
     assert sum(k.startswith(PART_PREFIX) for k in table) >= 4
     assert all(table.get(f"s:{i}") is not None for i in range(8))
+
+
+def test_a_unit_undone_logs_and_counts_nothing_and_the_unit_kept_once(caplog: pytest.LogCaptureFixture) -> None:
+    """A diagnostic of a unit that is undone (tried again smaller, waiting for a recipient) is neither logged nor
+    counted; the same diagnostic in the unit that is kept, once."""
+    p = Pipeline(defs=bundled_defs())
+    stage = p.employees
+    failed = Diagnostic("expression_failed", "new-parent", "welcome", "KeyError: no such key")
+
+    def unit(keep: bool) -> None:
+        stage._begin()
+        carry_out([failed, Lifecycle("enrolled", "new-parent")], StagePort(stage, Work(), 0, START), "E1")
+        if keep:
+            stage._commit()
+        else:
+            stage._undo(0)
+
+    def counted() -> tuple[float, float]:
+        (failures,) = stage.metrics.expression_failures.collect()
+        (entries,) = stage.metrics.entered.collect()
+        return (sum(s.value for s in failures.samples if s.name.endswith("_total")),
+                sum(s.value for s in entries.samples if s.name.endswith("_total")))
+
+    with caplog.at_level(logging.INFO, "wayfinder.streams.interpreter"):
+        unit(keep=False)
+        assert [r.getMessage() for r in caplog.records] == [] and counted() == (0, 0)
+        unit(keep=True)
+    assert [r.getMessage() for r in caplog.records] == [
+        "expression_failed subject=E1 journey=new-parent step=welcome"]
+    assert counted() == (1, 1)

@@ -71,8 +71,18 @@ def _kafka_port() -> str:
 
 
 def _started_mark() -> Path:
-    """Where a session notes which broker it started (shared by the processes of one ``pytest -n`` run)."""
+    """Where the run that started the broker notes it (what the script said of it: its pid among it)."""
     return Path(tempfile.gettempdir()) / f"wayfinder-tests-kafka-{_kafka_port()}.started"
+
+
+def _users() -> Path:
+    """One file per test run using the broker, named by the run's controlling process id: a run ends, and the
+    broker stops only when no other run still uses it."""
+    return _started_mark().with_suffix(".users")
+
+
+def _run_id() -> str:
+    return os.environ.get("PYTEST_WAYFINDER_RUN", str(os.getpid()))
 
 
 def _broker_status() -> tuple[bool, str]:
@@ -81,17 +91,37 @@ def _broker_status() -> tuple[bool, str]:
     return done.returncode == 0, (done.stdout + done.stderr).strip()
 
 
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's id, for the processes ``pytest -n`` starts after this (they inherit the environment)."""
+    if not hasattr(config, "workerinput"):
+        os.environ["PYTEST_WAYFINDER_RUN"] = str(os.getpid())
+
+
 @pytest.fixture(scope="session")
 def kafka_broker() -> Iterator[str]:
     """A real single-node Kafka broker, started once per run by the project's own script.
 
     With ``pytest -n`` (``scripts/test`` runs two processes) the first process that needs it starts it, under a
-    lock, and the others use it; the run stops it at its very end (``pytest_sessionfinish`` in the controlling
-    process), so no process takes it away from another. A broker that was already running is used and left running.
-    """
+    lock, and the others use it. Each run that uses it notes so (``_users``); at a run's very end
+    (``pytest_sessionfinish`` in the controlling process) the broker a test run started is stopped once no other
+    run on the machine still uses it, so two runs at once (a developer's unit tests during the whole suite, two
+    checkouts) never take it away from each other. A broker that was running before any test run started it is
+    used and left running."""
     lock = _started_mark().with_suffix(".lock")
     with lock.open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
+        _users().mkdir(exist_ok=True)
+        (_users() / _run_id()).touch()
         if not _broker_status()[0]:
             # Every run starts from empty storage: the tests' topics are named per test, and a
             # state dir kept across runs grows until the broker spends minutes loading old partitions.
@@ -104,12 +134,25 @@ def kafka_broker() -> Iterator[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The run's end (in the controlling process under ``pytest -n``): stop the broker the tests started, and only
-    that one (same pid: a mark left by a run that was killed does not stop a broker someone started since)."""
-    mark = _started_mark()
-    if hasattr(session.config, "workerinput") or not mark.exists():
+    """The run's end (in the controlling process under ``pytest -n``): the run no longer uses the broker; when no
+    other run does (a run killed before its end is not counted: its process is gone), the broker a test run
+    started is stopped, and only that one (the same status, pid included: a mark left by a killed run does not stop
+    a broker someone started since)."""
+    if hasattr(session.config, "workerinput"):
         return
-    started = mark.read_text(encoding="utf-8")
-    mark.unlink()
-    if _broker_status() == (True, started) and os.environ.get("WAYFINDER_KEEP_KAFKA") != "1":
-        subprocess.run([str(KAFKA_SCRIPT), "down", "--purge"], capture_output=True, timeout=120, check=False)
+    lock = _started_mark().with_suffix(".lock")
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        users = _users()
+        (users / _run_id()).unlink(missing_ok=True)
+        for other in users.iterdir() if users.exists() else ():
+            if _alive(other.name):
+                return  # another run still uses it: the last one stops it
+            other.unlink(missing_ok=True)
+        mark = _started_mark()
+        if not mark.exists():
+            return
+        started = mark.read_text(encoding="utf-8")
+        mark.unlink()
+        if _broker_status() == (True, started) and os.environ.get("WAYFINDER_KEEP_KAFKA") != "1":
+            subprocess.run([str(KAFKA_SCRIPT), "down", "--purge"], capture_output=True, timeout=120, check=False)

@@ -119,6 +119,7 @@ class Stage:
         self._fire_cap: int | None = None  # timers a wake-up fires, after one too large for Kafka (``smaller``)
         self._others = 0  # timers of other owners this unit's input fired before it (the wall clock)
         self._tallies: list[Callable[[], object]] | None = None  # the unit's metrics, counted when it is kept
+        self._touched: set[str] | None = None  # the cache keys the unit read or wrote (dropped if it is undone)
         self._refused = "state"  # what was too large in the last unit tried (``fewer_inputs``)
 
     # -- partitions ---------------------------------------------------------------------------
@@ -175,6 +176,8 @@ class Stage:
         return self.table.get(key)
 
     def cached(self, key: str) -> Any | None:
+        if self._touched is not None:
+            self._touched.add(key)
         hit = self._cache.get(key)
         return hit[1] if hit is not None else None
 
@@ -188,6 +191,8 @@ class Stage:
         return model.model_validate_json(raw) if raw is not None else None
 
     def remember(self, partition: int, key: str, obj: Any | None) -> None:
+        if self._touched is not None:
+            self._touched.add(key)
         if obj is None:
             self._cache.pop(key, None)
         else:
@@ -283,6 +288,7 @@ class Stage:
             self._woken = []  # a unit decided without ``handle`` (``commit``) fired none
             self._others = 0
             self._tallies = None  # (kept or undone by now; should anything else have raised, not counted)
+            self._touched = None
 
     def _replayed(self, msg: Incoming) -> list[Record] | None:
         """The records of the input's unit if a crash interrupted it (its write-ahead entry is still there)."""
@@ -333,9 +339,11 @@ class Stage:
         self._woken = []
         self._others = 0
         self._tallies = []
+        self._touched = set()
 
     def _commit(self) -> None:
         self.timers.commit()
+        self._touched = None
         tallies, self._tallies = self._tallies or [], None
         for count in tallies:
             count()
@@ -350,11 +358,17 @@ class Stage:
             self._tallies.append(count)
 
     def _undo(self, partition: int) -> None:
-        """A unit that is not kept: the core may have changed a cached state in place, so the cache is emptied;
-        the timer index already holds the unit's timers and lacks those it fired, so it takes its changes back
-        (``TimerIndex.rollback``; no scan of the table: an input that waits for a recipient is undone each time
-        it comes round)."""
-        self._cache.clear()
+        """A unit that is not kept: the core may have changed a cached state in place, so what the unit took from
+        the cache or put in it is dropped (the rest stays: a busy mailbox another unit left is not read again from
+        its thousands of keys); the timer index already holds the unit's timers and lacks those it fired, so it
+        takes its changes back (``TimerIndex.rollback``; no scan of the table: an input that waits for a recipient
+        is undone each time it comes round)."""
+        if self._touched is None:
+            self._cache.clear()  # (not in a unit: nothing says what changed)
+        else:
+            for key in self._touched:
+                self._cache.pop(key, None)
+        self._touched = None
         self.timers.rollback()
         self._tallies = None
 
@@ -1046,7 +1060,8 @@ class MailboxStage(Stage):
         layout: held.Layout
         if isinstance(hit, MailboxState) and isinstance(known, tuple) and known[0] is hit:
             # What ``_keep`` left, this unit's own write included (it remembers what it writes; an undone unit
-            # empties the cache): a wake-up acting on many inputs to one busy mailbox reads it once, not each time.
+            # drops what it took from the cache): a wake-up acting on many inputs to one busy mailbox reads it
+            # once, not each time.
             state, layout = hit, known[1]
         else:
             if key not in work.writes and isinstance(hit, MailboxState):

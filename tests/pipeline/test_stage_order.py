@@ -464,3 +464,30 @@ def test_a_wake_up_acting_on_many_inputs_to_a_busy_mailbox_reads_it_once() -> No
     assert decided == {f"m-{n:02d}" for n in range(20, 30)}
     assert table.held_reads <= decided  # (the write-ahead entry notes what each written key held)
     assert p.mailboxes.stored("M1") == p.mailboxes.cached("s:M1")
+
+
+def test_a_unit_undone_drops_from_the_cache_only_what_it_took_or_put_there() -> None:
+    """The core changes cached states in place, so what an undone unit read from the stage's cache must be read
+    again; the rest stays (before 2026-12-02 evening every undone unit emptied the cache: after an input too
+    large for Kafka, or one waiting for a recipient, a mailbox holding thousands was read again from its keys)."""
+    p = Pipeline()
+    start = at("2026-03-02T12:00:00Z")
+    p.feed(p.mailboxes, "mailbox", None, encode_watermark(0, start))
+    for n, rid in enumerate(("M1", "M2", "M1")):
+        m = Message(message_id=f"m-{n:02d}", employee_id="E1", recipient_id=rid, recipient_role="manager",
+                    journey_id="j", journey_version=1, step_id="s", channel="email", status="deferred",
+                    subject="News", scheduled_for=start, created_at=start)
+        p.feed(p.mailboxes, "mailbox", rid.encode(), encode_mailbox_input(Dispatch(rid, m, "UTC", None), start,
+                                                                          f"0000:x:{n:03d}"))
+    stage = p.mailboxes
+    busy, other = stage.cached("s:M1"), stage.cached("s:M2")
+    assert isinstance(busy, MailboxState) and isinstance(other, MailboxState)
+
+    stage._begin()
+    touched = stage.cached("s:M2")  # the unit takes M2's mailbox (and might change it in place) ...
+    assert touched is other
+    stage.remember(0, "s:M3", MailboxState(recipient_id="M3"))  # ... and leaves a new one
+    stage._undo(0)
+    assert stage.cached("s:M1") is busy  # untouched: kept
+    assert stage.cached("s:M2") is None and stage.cached("s:M3") is None  # read again from the table next time
+    assert stage.stored("M2") == other

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from prometheus_client import CollectorRegistry
 
 from benchmarks.core_throughput import bundled
-from wayfinder.journeys.effects import Dispatch
+from wayfinder.journeys.effects import CancelPending, Dispatch
 from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.records import Message
 from wayfinder.streams.clock import StreamClock
@@ -65,6 +65,17 @@ class Feeder:
         raw = encode_mailbox_input(Dispatch(recipient, message, "UTC", None), AT, f"0000:x:{self.offset:09d}")
         self._input(recipient.encode(), raw)
 
+    def cancel(self, recipient: str, n: int) -> None:
+        """A cancel about someone with nothing held here (an exit of a person the recipient was told about)."""
+        item = CancelPending(f"E-gone-{n}", None, "exited", (recipient,), AT)
+        self._input(recipient.encode(), encode_mailbox_input(item, AT, f"0000:c:{self.offset:09d}"))
+
+    def per_cancel(self, recipient: Callable[[int], str], first: int, rounds: int) -> float:
+        t0 = time.perf_counter()
+        for n in range(first, first + rounds):
+            self.cancel(recipient(n), n)
+        return (time.perf_counter() - t0) / rounds
+
     def per_dispatch(self, recipient: Callable[[int], str], first: int, rounds: int) -> float:
         """Seconds a unit of a dispatch to ``recipient(n)``, for ``rounds`` numbers from ``first``."""
         t0 = time.perf_counter()
@@ -94,12 +105,14 @@ def main() -> None:
     first = args.held + small * (args.few + 3)
     # Alternating, best of each: the machine's noise (other processes, the garbage collector) is larger than the
     # difference measured when the two are close.
-    empty = few = busy = float("inf")
+    empty = few = busy = cancel_few = cancel_busy = float("inf")
     for r in range(args.repeats):
         base = first + 3 * r * args.rounds
         empty = min(empty, f.per_dispatch(lambda n: f"M-{n:07d}", base, args.rounds))
         few = min(few, f.per_dispatch(lambda n: f"M-few-{n % small:04d}", base + args.rounds, args.rounds))
         busy = min(busy, f.per_dispatch(lambda n: "M-busy", base + 2 * args.rounds, args.rounds))
+        cancel_few = min(cancel_few, f.per_cancel(lambda n: f"M-few-{n % small:04d}", base, args.rounds))
+        cancel_busy = min(cancel_busy, f.per_cancel(lambda n: "M-busy", base, args.rounds))
     held = f.stage.stored("M-busy")
     some = f.stage.stored("M-few-0000")
     assert held is not None and some is not None and f.last is not None
@@ -111,7 +124,10 @@ def main() -> None:
     print(f"dispatch to a recipient holding {len(some.pending):,} (deferred): {few * 1e6:8.1f} µs a unit")
     print(f"dispatch to the busy recipient (deferred):    {busy * 1e6:8.1f} µs a unit   ratio {busy / few:.2f}x the "
           f"few, {busy / empty:.2f}x nothing")
-    print(f"the busy recipient's record: {len(record):,} bytes; the last unit wrote {len(f.last.writes)} keys, "
+    print(f"a cancel taking nothing, a few held:    {cancel_few * 1e6:8.1f} µs a unit")
+    print(f"a cancel taking nothing, the busy one:  {cancel_busy * 1e6:8.1f} µs a unit   ratio "
+          f"{cancel_busy / cancel_few:.2f}x")
+    print(f"the busy recipient's record: {len(record):,} bytes; the last unit (a cancel to it) wrote {len(f.last.writes)} keys, "
           f"{written:,} bytes")
 
 

@@ -8,9 +8,11 @@ Messages keep their order per recipient.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from itertools import islice
+from typing import Protocol, runtime_checkable
 
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._time import next_allowed, parse_window, zone
@@ -237,9 +239,10 @@ class Mailbox:
                now: datetime) -> MailboxOutcome:
         """Suppress what waits here about ``employee_id`` (anyone when None), from one journey or all; what waited
         behind a withdrawn message moves up (``_move_up``)."""
-        # One pass over what is held (a cancel about someone with nothing here is common: every exit and
-        # termination of a person a busy manager is told about comes to the manager's mailbox).
-        taken = [(mid, m) for held in (state.pending, state.on_leave) for mid, m in held.items()
+        # One pass over what is held, or over what is about that person where the held messages are indexed so (a
+        # cancel about someone with nothing here is common: every exit and termination of a person a busy manager
+        # is told about comes to the manager's mailbox).
+        taken = [(mid, m) for held in (state.pending, state.on_leave) for mid, m in _about(held, employee_id)
                  if cancels(m, employee_id, journey_id)]
         if not taken:
             return MailboxOutcome(state)
@@ -312,6 +315,22 @@ class Mailbox:
             del state.pending[mid]
             state.leave_rules.pop(mid, None)
         return effects
+
+
+@runtime_checkable
+class AboutIndex(Protocol):
+    """Held messages that can say which of them are about a person (the worker's cached mailboxes,
+    ``streams.held.HeldDict``): their ids, in the order held."""
+
+    def about(self, employee_id: str) -> list[str]: ...
+
+
+def _about(held: dict[str, Message], employee_id: str | None) -> Iterable[tuple[str, Message]]:
+    """The held messages a cancel about ``employee_id`` (anyone when None) may take, in the order held: all of them,
+    or, where the dict keeps an index by person, those about that person (``cancels`` still decides)."""
+    if employee_id is None or not isinstance(held, AboutIndex):
+        return held.items()
+    return [(mid, held[mid]) for mid in held.about(employee_id)]
 
 
 def _drop_slots(state: MailboxState, ids: list[str], positions: list[int]) -> None:

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.support import at
+from tests.support import at, bundled_defs
+from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import MailboxState, Slot
 from wayfinder.streams import held as held_module
@@ -98,6 +99,8 @@ def test_what_split_writes_reads_back_as_the_mailbox_through_any_changes(monkeyp
     for step in range(300):
         state = box.load(from_table=rng.random() < 0.2)
         pending = state.pending
+        if rng.random() < 0.5 and isinstance(pending, HeldDict):
+            pending.about("E1")  # the index made now, and kept through what follows (else made when asked)
         for _ in range(rng.randint(1, 3)):
             kind = rng.random()
             ids = list(pending)
@@ -118,6 +121,9 @@ def test_what_split_writes_reads_back_as_the_mailbox_through_any_changes(monkeyp
             else:  # the mailbox places everything again (new preferences): a new dict
                 state.pending = {mid: m for mid, m in pending.items() if rng.random() < 0.8}
                 pending = state.pending
+        if isinstance(state.pending, HeldDict):  # the index by person, kept through the same changes
+            for who in (f"E{k}" for k in range(8)):
+                assert state.pending.about(who) == [mid for mid, m in state.pending.items() if m.employee_id == who]
         box.keep()
         back, _ = read_mailbox(box.table["s:M1"], box.table.get)
         assert back.pending == dict(state.pending) and list(back.pending) == list(state.pending)
@@ -151,3 +157,34 @@ def test_a_message_held_behind_thousands_writes_only_itself_its_chunk_and_the_re
         box.keep()
         assert box.writes == 3  # its delete, its chunk, the record
     assert compared == []
+
+
+def test_the_index_by_person_follows_every_change_and_a_cancel_finds_what_a_scan_finds() -> None:
+    """``HeldDict.about`` against a scan, through each mutator; and the mailbox's cancel about each person gives the
+    same outcome on an indexed dict as on a plain one."""
+    held = HeldDict({f"m-{n:04d}": message(n, START + timedelta(hours=n)) for n in range(30)})
+    assert held.about("E3") == [f"m-{n:04d}" for n in range(30) if n % 7 == 3]
+    del held["m-0003"]
+    held.pop("m-0010")
+    held["m-0003"] = message(3, START)  # placed again: at the end
+    held["m-0017"] = message(17, START).model_copy(update={"employee_id": "E4"})  # (never done: made again)
+    held.popitem()
+    held.update({"m-0100": message(100, START)})
+    held.setdefault("m-0101", message(101, START))
+    for who in (f"E{k}" for k in range(7)):
+        assert held.about(who) == [mid for mid, m in held.items() if m.employee_id == who]
+    held.clear()
+    assert held.about("E3") == []
+
+    mailbox = Mailbox(bundled_defs().policy)
+    people: list[str | None] = [*(f"E{k}" for k in range(7)), "E-nobody", None]
+    for person in people:
+        outcomes = []
+        for indexed in (False, True):
+            pending = {f"m-{n:04d}": message(n, START + timedelta(hours=n)) for n in range(40)}
+            state = MailboxState(recipient_id="M1", timezone="UTC",
+                                 slots=[Slot(at=m.scheduled_for, message_id=mid) for mid, m in pending.items()])
+            state.pending = HeldDict(pending) if indexed else pending
+            out = mailbox.cancel(state, person, None, "exited", START)
+            outcomes.append((out.effects, list(state.pending), state.slots, state.stale_from))
+        assert outcomes[0] == outcomes[1]

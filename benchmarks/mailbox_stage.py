@@ -127,8 +127,8 @@ def main() -> None:
     print(f"a cancel taking nothing, a few held:    {cancel_few * 1e6:8.1f} µs a unit")
     print(f"a cancel taking nothing, the busy one:  {cancel_busy * 1e6:8.1f} µs a unit   ratio "
           f"{cancel_busy / cancel_few:.2f}x")
-    print(f"the busy recipient's record: {len(record):,} bytes; the last unit (a cancel to it) wrote {len(f.last.writes)} keys, "
-          f"{written:,} bytes")
+    print(f"the busy recipient's record: {len(record):,} bytes; the last unit (a cancel to it) wrote "
+          f"{len(f.last.writes)} keys, {written:,} bytes")
 
 
 if __name__ == "__main__":

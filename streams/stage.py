@@ -318,7 +318,11 @@ class Stage:
     def failed(self, msg: Incoming, error: BaseException) -> list[Record]:
         """An input whose processing raised (``process`` undid its unit): its dead letter; the state stays as it was
         before the input."""
+        self._count_refused(msg)
         return [failure_letter(msg, error, self.clock.wall())]
+
+    def _count_refused(self, msg: Incoming) -> None:
+        """An input dead-lettered after its unit was undone (its own counts went with the unit)."""
 
     def _logged(self, msg: Incoming, work: Work, parts: int = 1) -> str | None:
         """Write the unit's write-ahead entry (in up to ``parts`` records); what Kafka would refuse instead
@@ -432,6 +436,7 @@ class Stage:
                   msg.topic, msg.partition, msg.offset, self.max_record_bytes)
         self.metrics.dead_letters.labels(f"{what}_too_large").inc()
         self.metrics.processing_errors.labels(self.name).inc()
+        self._count_refused(msg)
         reason = f"{what}_too_large: the {what} this input leads to would exceed {self.max_record_bytes} bytes"
         if len(self._woken) != 1 or not self._only_wakes(msg):
             return [dead_letter_record(msg, reason, self.clock.wall())]
@@ -552,6 +557,20 @@ class EmployeeStage(Stage):
         records = super().failed(Incoming(retry.topic, msg.partition, msg.offset, retry.key, retry.value,
                                           retry.timestamp), error)
         return self._with_line(msg, records, self.holds.turn_ended(msg.partition, retry, self.clock.wall().timestamp()))
+
+    def _count_refused(self, msg: Incoming) -> None:
+        """An event dead-lettered after its unit was undone (it raised, or Kafka would refuse its writes) is counted
+        once among the events consumed, as a dead letter under its type: each event is counted once (its unit's
+        ``processed`` went with the unit). A waiting input handled in its turn is the event it carries."""
+        topic, value = (self._retry.topic, self._retry.value) if self._retry is not None else (msg.topic, msg.value)
+        if topic == self.ticks_topic:
+            return  # a tick: no event of its own
+        try:
+            event_type = json.loads(value or b"").get("type")
+        except (ValueError, AttributeError, RecursionError):
+            event_type = None
+        self.metrics.events.labels(event_type_label(event_type if isinstance(event_type, str) else None),
+                                   "dead_letter").inc()
 
     def _only_wakes(self, msg: Incoming) -> bool:
         return super()._only_wakes(msg) and self._retry is None  # a retry is an input that waited, handled now

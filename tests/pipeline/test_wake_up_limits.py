@@ -19,7 +19,7 @@ from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.embedded import EmbeddedRunner
 from wayfinder.streams.interpreter import carry_out
 from wayfinder.streams.ordering import encode_watermark
-from wayfinder.streams.stage import StagePort
+from wayfinder.streams.stage import Incoming, StagePort
 from wayfinder.streams.unit import PART_PREFIX, Work
 from wayfinder.streams.wire import encode_tick
 
@@ -297,3 +297,30 @@ def test_a_unit_undone_logs_and_counts_nothing_and_the_unit_kept_once(caplog: py
     assert [r.getMessage() for r in caplog.records] == [
         "expression_failed subject=E1 journey=new-parent step=welcome"]
     assert counted() == (1, 1)
+
+
+def test_an_event_whose_unit_is_undone_and_dead_lettered_is_counted_once_as_a_dead_letter() -> None:
+    """Its unit's counts go with the unit (``processed`` included); the event is still counted once among the
+    events consumed, as a dead letter under its type, whether it raised or Kafka would refuse what it writes."""
+    p = Pipeline(defs=bundled_defs())
+    stage = p.employees
+    hire, birth = _burst(hires=1)[2], _event("b-1", "hris.dependent.added", START, "H000", relationship="child",
+                                             reason="birth", date="2026-03-01")
+
+    def boom(work: Work, msg: Incoming) -> None:
+        stage.handle(work, msg)  # decided (and counted) ...
+        raise RuntimeError  # ... then undone
+
+    msg = Incoming("hris", 0, 1, b"H000", hire.model_dump_json().encode(), None)
+    try:
+        stage.process(msg, boom)
+    except RuntimeError as e:  # what the agent does (streams.app)
+        [letter] = stage.failed(msg, e)
+    assert letter.topic == "dead-letters"
+    stage.max_record_bytes = 100  # nothing this input writes fits
+    [letter] = stage.process(Incoming("hris", 0, 2, b"H000", birth.model_dump_json().encode(), None), stage.handle)
+    assert json.loads(letter.value or b"{}")["reason"].startswith("state_too_large")
+    (family,) = stage.metrics.events.collect()
+    counted = {(s.labels["type"], s.labels["outcome"]): s.value for s in family.samples
+               if s.name.endswith("_total") and s.value}  # (a series made by the undone unit stays at 0)
+    assert counted == {("hris.employee.hired", "dead_letter"): 1.0, ("hris.dependent.added", "dead_letter"): 1.0}

@@ -303,7 +303,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys)
 
 
-def _parse_json(raw: bytes | str, max_bytes: int) -> Any:
+def _parse_json(raw: bytes | str, max_bytes: int) -> tuple[Any, str]:
+    """The parsed value, and the text it was parsed from."""
     if isinstance(raw, str):
         try:
             raw = raw.encode("utf-8")
@@ -316,7 +317,7 @@ def _parse_json(raw: bytes | str, max_bytes: int) -> Any:
     except UnicodeDecodeError as e:
         raise DecodeError(code="invalid_json", detail=f"invalid UTF-8 at byte {e.start}") from e
     try:
-        return _DECODER.decode(text)
+        return _DECODER.decode(text), text
     except DecodeError:
         raise
     except RecursionError as e:
@@ -340,7 +341,7 @@ def _suspect(text: str) -> bool:
 
 
 def _text_problem(text: str, path: str) -> DecodeError | None:
-    if not text.isascii():
+    if not text.isascii() or "\\" in text:
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
@@ -372,6 +373,19 @@ def _check_values(obj: Any) -> None:
             problem = _text_problem(value, path)
         if problem is not None:
             raise problem
+
+
+# A text that starts (after spaces) with a year outside EARLIEST.year..LATEST.year (1900..2199), as JSON writes it.
+_YEAR_OUT_OF_RANGE = re.compile(r'" *(?:0\d|1[0-8]|2[2-9]|[3-9]\d)\d\d')
+
+
+def _clean_as_written(text: str) -> bool:
+    """:func:`_plainly_clean`'s answer told from the JSON text alone, where that is easy (True: nothing to check;
+    False: look at the values). Text that is ASCII and holds no backslash has no escapes, so every key and text in
+    it is ASCII, and every ``"`` in it opens or closes a string: a text value that starts (after spaces) with four
+    digits shows here as ``"``, spaces, four digits. Keys that look so are looked at too, which only sends the
+    event the long way."""
+    return text.isascii() and "\\" not in text and _YEAR_OUT_OF_RANGE.search(text) is None
 
 
 def _plainly_clean(obj: dict[str, Any]) -> bool:
@@ -449,10 +463,10 @@ def stated_time(text: str) -> datetime | None:
 
 def decode_event(raw: bytes | str, *, max_bytes: int = 1_000_000) -> CloudEvent:
     """Parse and validate one event, or raise :class:`DecodeError` with a reason fit for a dead letter."""
-    obj = _parse_json(raw, max_bytes)
+    obj, text = _parse_json(raw, max_bytes)
     if not isinstance(obj, dict):
         raise DecodeError(code="invalid_cloudevent", detail=f"expected a JSON object, got {type(obj).__name__}")
-    if not _plainly_clean(obj):
+    if not _clean_as_written(text) and not _plainly_clean(obj):
         _check_values(obj)
     try:
         event = CloudEvent.model_validate(obj)

@@ -223,7 +223,7 @@ class Expr:
         try:
             self._program = cel.compile(source)
         except ValueError as e:
-            raise _compile_error(str(e)) from e
+            raise _compile_error(str(e), source) from e
         calls = [name for name in self._program.functions() if name[:1].isalpha() and name not in CEL_FUNCTIONS]
         if calls:
             msg = (f"unknown function {calls[0]!r} (CEL's here: {', '.join(sorted(CEL_FUNCTIONS))}; and the macros "
@@ -364,9 +364,21 @@ class CatalogExpr(Expr):
         return cls(value, CATALOG_VARIABLES)
 
 
-def _compile_error(raw: str) -> ExpressionError:
+def _compile_error(raw: str, source: str) -> ExpressionError:
+    """The parser's complaint, placed by its character in ``source``: the parser says line and column, and an
+    expression written over several lines (a ``|`` block) has them. An end that comes too soon is placed just
+    after the last character written, not on the line break or spaces after it."""
     m = _CEL_POSITION.search(raw)
     if m is None:
         return ExpressionError(f"invalid expression: {raw.splitlines()[0]}")
-    column = int(m.group(2))
-    return ExpressionError(f"invalid expression: {m.group(3)} (column {column} of the expression)", column)
+    line, column = int(m.group(1)), int(m.group(2))
+    lines = source.split("\n")
+    if not 1 <= line <= len(lines):
+        return ExpressionError(f"invalid expression: {m.group(3)}")
+    offset = sum(len(text) + 1 for text in lines[:line - 1]) + max(column, 1) - 1
+    if not source[offset:].strip():
+        offset = len(source.rstrip())
+        line = source.count("\n", 0, offset) + 1
+        column = offset - source.rfind("\n", 0, offset)
+    where = f"line {line}, column {column}" if line > 1 else f"column {column}"
+    return ExpressionError(f"invalid expression: {m.group(3)} ({where} of the expression)", offset + 1)

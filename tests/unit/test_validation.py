@@ -10,6 +10,7 @@ import pytest
 from tests.support import WORLD, WriteFiles
 from wayfinder import examples_dir
 from wayfinder.cli import main
+from wayfinder.expressions import Expr, ExpressionError
 from wayfinder.journeys._problems import DefinitionError, Problem
 from wayfinder.journeys.checks import suggest
 from wayfinder.journeys.loader import Sources, load, load_or_raise
@@ -649,6 +650,34 @@ def test_a_syntax_error_in_an_expression_on_two_lines_is_placed_on_the_second(wr
                                                   "steps:\n  - id: s\n    end: {}\n"})
     found = only(problems_of(root), "invalid expression")
     assert found.startswith("journeys/j.yaml:9:19: journey j: audience: invalid expression"), found
+
+
+@pytest.mark.parametrize(("written", "line", "column"), [
+    # A stray bracket on the third line of a literal block: the parser says line 3; the block keeps its lines.
+    ('audience: |\n  employee.country == "DE" &&\n  employee.department == "x" &&\n  employee.role == "y" )',
+     11, 24),
+    ('audience: |-\n  employee.country == "DE" &&\n      employee.role == "y" )', 10, 28),  # indented more
+    ('audience: >\n  employee.country == "DE" &&\n  employee.department == "x" &&\n  employee.role == "y" )',
+     11, 24),  # a folded block: one line to the parser
+    # An end that comes too soon: just after the last character written, not on the line break after it.
+    ('audience: |\n  employee.country == "DE" &&\n  (employee.department ==', 10, 26),
+    ('audience: |\n  employee.country == "DE" &&\n  employee.role ==\n\n', 10, 19),
+])
+def test_a_syntax_error_in_a_block_is_placed_on_its_line_and_column(write_files: WriteFiles, written: str,
+                                                                    line: int, column: int) -> None:
+    root = write_files({"journeys/j.yaml": HEAD + written + "\nsteps:\n  - id: s\n    end: {}\n"})
+    found = only(problems_of(root), "invalid expression")
+    assert found.startswith(f"journeys/j.yaml:{line}:{column}: journey j: audience: invalid expression"), found
+
+
+def test_a_syntax_error_says_its_line_in_an_expression_of_several() -> None:
+    with pytest.raises(ExpressionError) as caught:
+        Expr('employee.country == "DE" &&\n  employee.role == "y" )')
+    assert str(caught.value).endswith("(line 2, column 24 of the expression)")
+    assert caught.value.column == len('employee.country == "DE" &&\n  employee.role == "y" )')
+    with pytest.raises(ExpressionError) as caught:
+        Expr("employee.level >\n\n")
+    assert str(caught.value).endswith("(column 17 of the expression)")  # after the '>', where it stops too soon
 
 
 def test_a_broken_value_in_a_step_hides_nothing_else_in_that_step(write_files: WriteFiles) -> None:

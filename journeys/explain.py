@@ -132,14 +132,18 @@ def _sentence(journey: Journey, trigger: Mapping[str, Any], role: str, employee:
 
 def explain(journey: Journey, trigger: Mapping[str, Any], role: str, employee: Mapping[str, Any],
             defs: Definitions, scope: Mapping[str, Any]) -> str:
-    """The journey's own explanation if it has one, else one made from the trigger and the recipient's role.
+    """The journey's own explanation if it has one and it says something, else one made from the trigger and the
+    recipient's role: every message says why it was sent (SPEC §6, §9), so an own explanation that fails to
+    render or renders empty (an ``{% if %}`` that holds for other people only) gives way to the sentence.
 
     The sentence is English (the record's, for reviewers and audits) and says itself in the message's
     language in the footer (:meth:`Explanation.localized`)."""
     own = defs.explanation_template(journey)
     if own is not None:
         try:
-            return own.render_text({**scope, "employee": employee})
+            text = own.render_text({**scope, "employee": employee})
         except RenderError:
-            pass
+            text = ""
+        if text.strip():
+            return text
     return Explanation(lambda loc: _sentence(journey, trigger, role, employee, loc), None)

@@ -146,3 +146,20 @@ def test_a_reader_that_goes_away_stops_the_command_quietly() -> None:
     process.stderr.close()
     assert process.wait(timeout=60) == 141
     assert b"Traceback" not in err, err.decode(errors="replace")
+
+
+@pytest.mark.parametrize("own", ["\"{% if employee.country == 'DE' %}Du bekommst das, weil ...{% endif %}\"",
+                                 "\"{{ '' }}\"", "\"{{ employee.attributes.nothing_here }}\""])
+def test_an_own_explanation_that_says_nothing_gives_way_to_the_made_one(write_files: WriteFiles, own: str) -> None:
+    """SPEC §6, §9: every message says why it was sent. An own explanation that renders empty for this person (or
+    fails to render) is not sent empty: the sentence made from the trigger goes instead."""
+    root = write_case(write_files)
+    trigger = "trigger: {event: hris.leave.ended}"
+    journey = JOURNEY.replace(trigger, f"explanation: {own}\n{trigger}")
+    (root / "journeys" / "j.yaml").write_text(journey, encoding="utf-8")
+    assert simulate(root, "--until", "2026-03-10T00:00:00Z") == 0
+    messages = read_jsonl(root / "out" / "messages.jsonl")
+    assert [m["step_id"] for m in messages] == ["hello", "again"]
+    for m in messages:
+        assert str(m["explanation"]).startswith("You received this because your parental leave ended"), m
+        assert f"-- \n{m['explanation']}\n" in str(m["text"])

@@ -34,7 +34,7 @@ from wayfinder.journeys.effects import (
     ReviewTimer,
     part,
 )
-from wayfinder.journeys.events import ERASURE, RATING_EVENTS, CloudEvent, rating_of
+from wayfinder.journeys.events import ERASURE, RATING_EVENTS, SENSITIVE_EVENT_TYPES, CloudEvent, rating_of
 from wayfinder.journeys.leave import note_leave, rescind_leave, rule_for
 from wayfinder.journeys.model import Journey, WaitForStep, WaitStep
 from wayfinder.journeys.profile import Profile, changes_profile
@@ -344,6 +344,8 @@ class Engine:
             e.waiting, e.wake_at = "no", None
             e.token += 1
             e.step += 1
+            if event.type in SENSITIVE_EVENT_TYPES:  # what follows from a wellbeing signal waits for a person
+                e.sensitive = True
             self._advance(run, journey, e, view)
 
     @staticmethod

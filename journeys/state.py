@@ -31,6 +31,9 @@ class Enrollment(BaseModel):
     wake_at: datetime | None = None
     token: int = 0
     visits: dict[str, int] = Field(default_factory=dict)
+    # A sensitive event (SPEC §2: a wellbeing signal is always sensitive) moved it on, at a wait_for: from then on
+    # its messages wait for a person, as when such an event starts a journey.
+    sensitive: bool = Field(False, exclude_if=operator.not_)
 
 
 class OpenTaskRef(BaseModel):

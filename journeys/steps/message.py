@@ -137,7 +137,7 @@ def _topics(selection: Selection) -> list[str]:
 
 
 def _sensitive(run: Run, journey: Journey, e: Enrollment, topics: list[str]) -> bool:
-    if journey.sensitivity == "sensitive" or e.trigger.get("type") in SENSITIVE_EVENT_TYPES:
+    if journey.sensitivity == "sensitive" or e.sensitive or e.trigger.get("type") in SENSITIVE_EVENT_TYPES:
         return True
     catalog = run.defs.catalog
     sensitive = frozenset(run.defs.policy.sensitive_topics)

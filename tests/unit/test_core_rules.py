@@ -235,6 +235,47 @@ def test_branch_then_jumps_and_a_task_goes_to_the_hr_partner(engine: Engine) -> 
     assert kept_held == held.message
 
 
+SIGNALLED = HEAD + """id: signalled
+name: Signalled
+trigger: {event: hris.employee.started}
+steps:
+  - id: listen
+    wait_for: {event: wellbeing.signal, timeout: 30d}
+  - id: now
+    send: {channel: intranet, subject: "Checking in", body: "How are you?"}
+  - id: later
+    wait: {for: 2d}
+  - id: again
+    send: {channel: intranet, to: manager, subject: "A word", body: "Please check in."}
+"""
+
+
+def test_what_follows_a_wellbeing_signal_waits_for_a_person_whatever_started_the_journey(
+        tmp_path: Path) -> None:
+    """SPEC §2: a wellbeing signal is always sensitive; a wait_for it ends makes the rest of the enrollment wait for
+    a reviewer, kept with the state (a timer later), while the same journey without the signal sends."""
+    (tmp_path / "signalled.yaml").write_text(SIGNALLED, encoding="utf-8")
+    engine = Engine(world_defs(tmp_path))
+    started = ev("s1", "hris.employee.started", "2026-04-01T09:00:00Z", date="2026-04-01")
+    signal = ev("w1", "wellbeing.signal", "2026-04-02T09:00:00Z", signal="workload_spike", score=0.9)
+    out = feed(engine, None, person(), started, signal)
+    [held] = [f for f in out.effects if isinstance(f, fx.Decide)]
+    assert (held.message.step_id, held.message.status, held.message.reason) == ("now", "pending_approval",
+                                                                                "sensitive")
+    state = EmployeeState.model_validate_json(kept(out).model_dump_json())  # as the worker keeps it
+    when, timer = timer_of([f for f in out.effects if not isinstance(getattr(f, "timer", None), fx.ReviewTimer)])
+    later = engine.on_timer(state, timer, when, manager)
+    [held] = [f for f in later.effects if isinstance(f, fx.Decide)]
+    assert (held.message.step_id, held.message.recipient_id, held.message.status) == ("again", "M1",
+                                                                                     "pending_approval")
+    # without the signal: the wait times out and the same steps send (nothing is held for a reviewer)
+    quiet = feed(engine, None, person(), started)
+    when, timer = timer_of(quiet.effects)
+    timed_out = engine.on_timer(kept(quiet), timer, when, manager)
+    assert not any(isinstance(f, fx.Decide) for f in timed_out.effects)
+    assert '"sensitive"' not in kept(quiet).model_dump_json()  # left out of the state at rest while false
+
+
 def test_erasure_redacts_what_awaits_approval_cancels_forgets_and_drops_the_state(engine: Engine) -> None:
     state = kept(hired(engine))  # a welcome message is in E1's mailbox, and the enrollment waits
     state = kept(feed(engine, state, ev("l1", "hris.leave.started", "2026-03-28T09:00:00Z",

@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
-from wayfinder.journeys.profile import Locale, ProfileUpdate, QuietHours, Timezone
+from wayfinder.journeys.profile import Country, Locale, ProfileUpdate, QuietHours, Timezone
 from wayfinder.vocabulary import EventType, iso
 
 __all__ = ["EARLIEST", "ERASURE", "LATEST", "RATING_EVENTS", "SENSITIVE_EVENT_TYPES", "CloudEvent", "DecodeError",
@@ -134,7 +134,7 @@ class ManagerChanged(_Data):
 class Relocated(_Data):
     old_location: str | None = None
     new_location: str
-    new_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
+    new_country: Country | None = None
     new_timezone: Timezone | None = None
 
 

@@ -17,12 +17,41 @@ _QUIET = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 
 
-def _timezone(value: str) -> str:
+@functools.cache
+def _tzdata_list(name: str) -> frozenset[str]:
+    """The first column of one of the tzdata package's lists (``zones``: IANA's zone names, links included;
+    ``zoneinfo/iso3166.tab``: ISO 3166-1 alpha-2 codes); empty when the package has no such file."""
     try:
+        text = resources.files("tzdata").joinpath(*name.split("/")).read_text(encoding="utf-8")
+    except (ModuleNotFoundError, OSError):
+        return frozenset()
+    return frozenset(line.split("\t")[0].strip() for line in text.splitlines() if line.strip()
+                     and not line.startswith("#"))
+
+
+# Files a zoneinfo search path may hold that are no zone of IANA's: the host's own zone, the placeholder zone,
+# and the copies with leap seconds ("right/") or under another tree ("posix/"), whose clocks read differently.
+_NOT_ZONES = ("localtime", "Factory", "posixrules")
+
+
+def _timezone(value: str) -> str:
+    zones = _tzdata_list("zones")
+    named = value in zones if zones else not (value in _NOT_ZONES or value.startswith(("posix/", "right/")))
+    try:
+        if not named or value == "Factory":
+            raise ValueError(value)
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as e:
         msg = "not an IANA timezone (e.g. Europe/Berlin)"
         raise ValueError(msg) from e
+    return value
+
+
+def _country(value: str) -> str:
+    codes = _tzdata_list("zoneinfo/iso3166.tab")
+    if codes and value not in codes:
+        msg = "not an ISO 3166-1 alpha-2 country code (e.g. DE, GB)"
+        raise ValueError(msg)
     return value
 
 
@@ -34,7 +63,7 @@ def _quiet(value: str) -> str:
 
 
 Timezone = Annotated[str, AfterValidator(_timezone)]
-Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$"), AfterValidator(_country)]
 Locale = Annotated[str, Field(pattern=_LOCALE.pattern)]
 QuietHours = Annotated[str, AfterValidator(_quiet)]
 

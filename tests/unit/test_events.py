@@ -85,6 +85,9 @@ def test_upserted_unknown_profile_fields_are_kept() -> None:
     ("hris.job.changed", {"change": "promotion", "new_role": "Lead"}),
     ("hris.manager.changed", {"old_manager_id": "E7", "new_manager_id": "E8"}),
     ("hris.employee.relocated", {"old_location": "Berlin", "new_location": "Oslo", "new_country": "NO"}),
+    ("hris.employee.relocated", {"new_location": "London", "new_country": "GB", "new_timezone": "Europe/London"}),
+    ("hris.employee.upserted", {"timezone": "US/Eastern", "country": "US"}),  # an IANA link is a zone name too
+    ("hris.employee.upserted", {"timezone": "UTC"}),
     ("hris.employee.terminated", {"date": "2026-12-31", "reason": "resignation"}),
     ("onboarding.task.completed", {"task_id": "laptop-setup"}),
     ("engagement.message.feedback", {"message_id": "m-1", "resource_id": "r", "rating": -1}),
@@ -195,6 +198,15 @@ INVALID_DATA: list[tuple[str, dict[str, Any], str]] = [
     ("hris.employee.relocated", {"new_location": "Berlin", "new_country": "Germany"}, "new_country"),
     ("hris.employee.relocated", {"new_country": "DE"}, "new_location"),
     ("hris.employee.upserted", {"timezone": "Mars/Base"}, "timezone"),
+    # files a zoneinfo path holds that are no IANA zone: the host's zone, the placeholder, leap-second copies
+    ("hris.employee.upserted", {"timezone": "localtime"}, "timezone"),
+    ("hris.employee.upserted", {"timezone": "Factory"}, "timezone"),
+    ("hris.employee.upserted", {"timezone": "right/Europe/Berlin"}, "timezone"),
+    ("hris.employee.relocated", {"new_location": "Tokyo", "new_timezone": "posix/Asia/Tokyo"}, "new_timezone"),
+    # two capital letters that ISO 3166-1 does not assign
+    ("hris.employee.upserted", {"country": "UK"}, "country"),
+    ("hris.employee.upserted", {"country": "XX"}, "country"),
+    ("hris.employee.relocated", {"new_location": "London", "new_country": "UK"}, "new_country"),
     ("hris.employee.upserted", {"employment_type": "boss"}, "employment_type"),
     ("hris.employee.upserted", {"country": "Deutschland"}, "country"),
     ("hris.employee.upserted", {"locale": "German (Germany)"}, "locale"),

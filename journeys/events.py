@@ -461,6 +461,40 @@ def stated_time(text: str) -> datetime | None:
     return None
 
 
+_EXTENSION_NAME = re.compile(r"[a-z0-9]+")
+_NAMEABLE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+_JSON_MEDIA = re.compile(r"\s*(?:application/json|text/json|[\w.+-]+/[\w.-]+\+json)\s*(?:;.*)?", re.IGNORECASE)
+
+
+def _check_attributes(extra: dict[str, Any]) -> None:
+    """The optional attributes and extensions of CloudEvents 1.0 (the JSON event format): ``data_base64`` is
+    binary data, not the JSON object SPEC §2 asks for; ``datacontenttype``, when given, says JSON; ``dataschema``
+    is a URI; an extension's name is lower-case letters and digits and its value a string, number or boolean."""
+    for name, value in extra.items():
+        if name == "data_base64":
+            msg = "data_base64: binary data; an event's data is a JSON object in 'data' (SPEC §2)"
+        elif name == "datacontenttype":
+            if isinstance(value, str) and _JSON_MEDIA.fullmatch(value):
+                continue
+            msg = "datacontenttype: an event's data is a JSON object, so its content type, if given, is JSON"
+        elif name == "dataschema":
+            if isinstance(value, str) and value:
+                continue
+            msg = "dataschema: a URI, as text"
+        elif not _EXTENSION_NAME.fullmatch(name):
+            shown = repr(name) if _NAMEABLE.fullmatch(name) else "an attribute"
+            msg = f"{shown}: an extension attribute's name is lower-case letters and digits (CloudEvents 1.0)"
+        elif value is None or isinstance(value, str | int | float | bool):
+            continue
+        else:
+            msg = f"{name}: an extension attribute's value is a string, a number or a boolean, not {_kind(value)}"
+        raise DecodeError(code="invalid_cloudevent", detail=msg)
+
+
+def _kind(value: Any) -> str:
+    return "an object" if isinstance(value, dict) else "a list" if isinstance(value, list) else "that"
+
+
 def decode_event(raw: bytes | str, *, max_bytes: int = 1_000_000) -> CloudEvent:
     """Parse and validate one event, or raise :class:`DecodeError` with a reason fit for a dead letter."""
     obj, text = _parse_json(raw, max_bytes)
@@ -472,6 +506,8 @@ def decode_event(raw: bytes | str, *, max_bytes: int = 1_000_000) -> CloudEvent:
         event = CloudEvent.model_validate(obj)
     except ValidationError as e:
         raise DecodeError(code="invalid_cloudevent", detail=_describe(e)) from e
+    if event.model_extra:
+        _check_attributes(event.model_extra)
     _check_dates(event, "")
     model = DATA_MODELS.get(event.type)
     if model is not None:

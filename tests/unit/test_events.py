@@ -54,6 +54,20 @@ def test_valid_event_from_bytes_and_with_offset() -> None:
     assert event.time.tzinfo == timezone(timedelta(hours=1))
 
 
+def test_cloudevents_optional_attributes_and_extensions_of_the_right_shape_are_kept() -> None:
+    event = decode_event(raw(datacontenttype="application/json; charset=utf-8", dataschema="https://x.example/s",
+                             traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", seq=7, ok=True))
+    assert event.model_extra == {"datacontenttype": "application/json; charset=utf-8",
+                                 "dataschema": "https://x.example/s", "seq": 7, "ok": True,
+                                 "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    assert decode_event(raw(datacontenttype="application/cloudevents+json")).type == "hris.dependent.added"
+
+
+def test_a_name_that_is_no_token_is_not_repeated_in_the_reason() -> None:
+    error = decode_error(json.dumps({**json.loads(raw()), "Anna Schmidt": "x"}))
+    assert "Anna" not in str(error) and error.detail.endswith("lower-case letters and digits (CloudEvents 1.0)")
+
+
 def test_data_defaults_to_empty_and_extensions_are_kept() -> None:
     event = decode_event(raw(drop=("data",), type="privacy.erasure.requested", traceparent="00-abc-01"))
     assert event.data == {}
@@ -180,6 +194,15 @@ def test_json_that_is_not_an_object(text: str) -> None:
     (raw(data=["child"]), "data"),
     (raw(data="child"), "data"),
     (raw(id=17), "id"),
+    # CloudEvents 1.0's optional attributes and extensions
+    (raw(data_base64="AAEC"), "data_base64"),
+    (raw(data={}, data_base64="AAEC"), "data_base64"),
+    (raw(datacontenttype="application/xml"), "datacontenttype"),
+    (raw(dataschema=7), "dataschema"),
+    (raw(Tenant="a"), "'Tenant'"),
+    (json.dumps({**json.loads(raw()), "my-ext": "a"}), "'my-ext'"),
+    (raw(tenant={"name": "a"}), "tenant"),
+    (raw(tenant=["a"]), "tenant"),
 ])
 def test_invalid_cloudevent_names_the_field(text: str, field: str) -> None:
     error = decode_error(text)

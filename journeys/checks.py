@@ -228,6 +228,7 @@ class TemplateFinding:
     line: int  # within the source
     needle: str  # text to find the column by
     message: str
+    absent: bool = False  # a field that may be absent (not an unknown one): a run renders where it is there
 
 
 class _TemplateWalker:
@@ -273,7 +274,7 @@ class _TemplateWalker:
         if finding is not None:
             name = names[finding.member]
             where = ".".join((root, *names[:finding.member + 1]))
-            self.found.append(TemplateFinding(node.lineno, name, f"{where}: {finding.message}"))
+            self.found.append(TemplateFinding(node.lineno, name, f"{where}: {finding.message}", finding.absent))
 
     def visit(self, node: nodes.Node, guarded: bool, binds: Mapping[str, Field]) -> None:
         if isinstance(node, nodes.Getattr | nodes.Getitem):
@@ -344,6 +345,7 @@ def check_template_source(source: str, context: Mapping[str, Field]) -> list[Tem
 
 
 _COUNTS_AS_FALSE = "a run counts the expression as false where the field is absent (SPEC §4)"
+_FAILS_THE_MESSAGE = "a run renders it where the field is there, and fails that message (render_error) where not"
 
 
 # -- putting it together -------------------------------------------------------------------------------
@@ -480,7 +482,8 @@ def _inline_template(world: _World, doc: Document, loc: Loc, source: str | None,
         return
     for f in check_template_source(source, _template_context(scope)):
         line, column = _template_at(doc, loc, source, f)
-        world.problems.append(Problem(doc.file, line, column, f"{label}: {f.message}"))
+        world.problems.append(Problem(doc.file, line, column, f"{label}: {f.message}",
+                                      runs_anyway=_FAILS_THE_MESSAGE if f.absent else None))
 
 
 def _template_at(doc: Document, loc: Loc, source: str, f: TemplateFinding) -> tuple[int, int]:
@@ -505,7 +508,8 @@ def _template_use(world: _World, template_id: str, scope: Mapping[str, Field], u
         for f in check_template_source(source, context):
             line, column = _template_at(doc, loc, source, f)
             world.problems.append(Problem(doc.file, line, column,
-                                          f"template {template_id}: {f.message} (as used by {used_by})"))
+                                          f"template {template_id}: {f.message} (as used by {used_by})",
+                                          runs_anyway=_FAILS_THE_MESSAGE if f.absent else None))
 
 
 def _check_catalog(world: _World, doc: Document, model: BaseModel) -> None:

@@ -353,6 +353,42 @@ steps:
     assert "unknown field 'union_member' in the employee profile" in capsys.readouterr().err
 
 
+def test_a_template_reading_a_field_that_may_be_absent_fails_validate_and_runs_with_a_warning(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    """A field beyond SPEC's in an event's data (kept, SPEC §2) printed by a template, guarded elsewhere (the
+    trigger's has()): validate refuses it, as the same read in a condition; a run warns and renders it where it is
+    there, and fails that message where it is not (here: never, the trigger tests it)."""
+    journey = """apiVersion: wayfinder/v1
+kind: Journey
+id: named
+name: Named
+owner: hr@example.com
+trigger: {event: hris.dependent.added, when: has(event.data.child_name)}
+steps:
+  - id: hi
+    send: {channel: intranet, subject: "Congratulations", body: "Welcome, {{ event.data.child_name }}!"}
+"""
+    root = write_files({"journeys/j.yaml": journey})
+    events = root / "events.jsonl"
+    added = {"specversion": "1.0", "source": "hr", "type": "hris.dependent.added", "time": "2026-03-02T10:00:00Z",
+             "subject": "E1"}
+    lines = [{**added, "id": "d1", "data": {"relationship": "child", "date": "2026-03-01", "child_name": "Mia"}},
+             {**added, "id": "d2", "subject": "E2", "data": {"relationship": "child", "date": "2026-03-01"}}]
+    events.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    world = ["--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates")]
+    assert main(["validate", str(root / "journeys"), *world]) == 1
+    assert "j.yaml:9:89: journey named: step hi: event.data.child_name: unknown field 'child_name'" in (
+        capsys.readouterr().err)
+    out = root / "out"
+    assert main(["simulate", "--events", str(events), "--journeys", str(root / "journeys"), *world,
+                 "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: journey named: step hi: event.data.child_name" in err
+    assert "(validate counts this as an error; a run renders it where the field is there" in err
+    sent = [json.loads(line) for line in (out / "messages.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(m["employee_id"], m["status"], "Mia" in str(m["text"])) for m in sent] == [("E1", "sent", True)]
+
+
 def test_an_inline_subject_and_body_are_checked_as_a_template_file_is(write_files: WriteFiles,
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
     root = write_files({"journeys/j.yaml": """apiVersion: wayfinder/v1

@@ -163,3 +163,45 @@ def test_an_own_explanation_that_says_nothing_gives_way_to_the_made_one(write_fi
     for m in messages:
         assert str(m["explanation"]).startswith("You received this because your parental leave ended"), m
         assert f"-- \n{m['explanation']}\n" in str(m["text"])
+
+
+def test_a_deferred_record_says_when_it_will_go_in_a_long_queue_moved_up_in_parts(write_files: WriteFiles) -> None:
+    """SPEC §6: a deferred message's scheduled_for is when it will go. Thirty starters tell one manager under a cap
+    of one a day; the second leaves, and the queue behind moves up (the part further back when its turn comes,
+    README Mailbox). A run stopped a day later writes for each still held the time a run to the end sends it."""
+    root = write_files({"journeys/j.yaml": """apiVersion: wayfinder/v1
+kind: Journey
+id: told
+name: Told
+owner: hr@example.com
+trigger: {event: hris.employee.started}
+exit_on: [{event: hris.employee.terminated}]
+steps:
+  - id: note
+    send: {channel: email, to: manager, subject: "A new starter", body: "Someone on your team started."}
+""", "policy.yaml": "apiVersion: wayfinder/v1\nkind: Policy\nfrequency_cap: {max: 1, per: 1d}\n"})
+    base = {"specversion": "1.0", "source": "hr"}
+    people = [{**base, "id": "um", "type": "hris.employee.upserted", "time": "2026-03-01T00:00:00Z", "subject": "M1",
+               "data": {"given_name": "Mia", "email": "m1@example.com", "timezone": "UTC"}}]
+    for n in range(1, 31):
+        people.append({**base, "id": f"u{n}", "type": "hris.employee.upserted", "time": "2026-03-01T00:00:00Z",
+                       "subject": f"E{n:02}", "data": {"given_name": "X", "timezone": "UTC", "manager_id": "M1"}})
+    started = [{**base, "id": f"s{n}", "type": "hris.employee.started", "time": "2026-03-02T10:00:00Z",
+                "subject": f"E{n:02}", "data": {"date": "2026-03-02"}} for n in range(1, 31)]
+    left = {**base, "id": "t2", "type": "hris.employee.terminated", "time": "2026-03-02T12:00:00Z", "subject": "E02",
+            "data": {"date": "2026-03-02", "reason": "resignation"}}
+    (root / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in [*people, *started, left]),
+                                       encoding="utf-8")
+
+    def run(until: str, out: str) -> dict[str, dict[str, object]]:
+        assert main(["simulate", "--events", str(root / "events.jsonl"), "--journeys", str(root / "journeys"),
+                     "--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates"),
+                     "--policy", str(root / "policy.yaml"), "--until", until, "--out", str(root / out)]) == 0
+        return {str(m["employee_id"]): m for m in read_jsonl(root / out / "messages.jsonl")}
+
+    early, late = run("2026-03-03T12:00:00Z", "early"), run("2026-05-01T00:00:00Z", "late")
+    held = {who: m["scheduled_for"] for who, m in early.items() if m["status"] == "deferred"}
+    assert len(held) == 27  # E01 went, E02 left, E03 went on the 3rd
+    assert held == {who: late[who]["scheduled_for"] for who in held}
+    assert all(late[who]["status"] == "sent" for who in held)
+    assert held["E30"] == "2026-03-30T10:00:00Z"

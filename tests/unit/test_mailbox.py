@@ -532,3 +532,53 @@ def test_behind_a_withdrawal_the_next_ones_get_their_new_time_at_once_and_the_re
         ("m-4", "deferred", start + timedelta(days=21)), ("m-5", "deferred", start + timedelta(days=28)),
         ("m-4", "sent", start + timedelta(days=21)), ("m-5", "sent", start + timedelta(days=28))]
     assert box.state.stale_from is None
+
+
+def test_the_time_a_message_further_back_will_go_is_told_as_things_stand_and_nothing_changes() -> None:
+    box = Box(Policy(frequency_cap=FrequencyCap(max=1, per="7d")), recipient="M1")
+    box.mailbox.at_once = 2
+    start = utc("2026-03-02T10:00:00")
+    box.send("m-0", start, employee="E0")
+    for n in range(1, 6):
+        box.send(f"m-{n}", start + timedelta(minutes=n), employee=f"E{n}")
+    box._keep_timers(box.mailbox.cancel(box.state, "E1", None, "exited", start + timedelta(hours=1)))
+    before = box.state.model_dump_json()
+    told = box.mailbox.as_things_stand(box.state, start + timedelta(hours=2))
+    assert {mid: (m.status, m.reason, m.scheduled_for) for mid, m in told.items()} == {
+        "m-4": ("deferred", "frequency_cap", start + timedelta(days=21)),
+        "m-5": ("deferred", "frequency_cap", start + timedelta(days=28))}
+    assert box.state.model_dump_json() == before  # the state keeps its records and timers
+    assert told["m-4"].subject == box.state.pending["m-4"].subject  # the held record, with its time
+    assert box.mailbox.as_things_stand(Box().state, start) == {}
+
+
+@pytest.mark.parametrize(("seed", "policy"), [
+    (0, POLICY), (3, POLICY), (12, POLICY), (4, Policy(frequency_cap=FrequencyCap(max=1, per="3d"))),
+    (5, Policy(frequency_cap=FrequencyCap(max=2, per="7d"), quiet_hours=QuietHoursPolicy(start="18:00", end="09:00"))),
+])
+def test_at_every_point_each_held_message_is_told_to_go_when_placing_the_whole_queue_again_would_send_it(
+        seed: int, policy: Policy) -> None:
+    """SPEC §6: a deferred record says when it will go. The mailbox that moves a long queue up in parts, read with
+    ``as_things_stand`` for its part further back, tells at every point what the mailbox that places everything
+    again at every withdrawal holds."""
+    lazy, exact = Box(policy, recipient="M1"), Box(policy, recipient="M1")
+    lazy.mailbox.at_once = 2
+    exact.mailbox = PlaceEverything(policy)
+    rng = random.Random(seed)  # noqa: S311 - test data only
+    now = berlin("2026-01-05T09:00")
+    told_back = 0
+    for n in range(120):
+        now += timedelta(minutes=rng.randrange(30, 1_800))
+        who = f"E{rng.randrange(30)}"
+        cancel = rng.random() < 0.2
+        for box in (lazy, exact):
+            box.fire_until(now)
+            if cancel:
+                box._keep_timers(box.mailbox.cancel(box.state, who, None, "exited", now))
+            else:
+                box.send(f"m-{n}", now, employee=who)
+        told = lazy.mailbox.as_things_stand(lazy.state, now)
+        told_back += len(told)
+        seen = {mid: told.get(mid, m).scheduled_for for mid, m in lazy.state.pending.items()}
+        assert seen == {mid: m.scheduled_for for mid, m in exact.state.pending.items()}
+    assert told_back > 50  # the part further back was there, and was told

@@ -99,14 +99,14 @@ def _render(run: Run, journey: Journey, e: Enrollment, step_id: str, scope: dict
         run.effects.append(Diagnostic("render_failed", journey.id, step_id, str(err)))
         run.effects.append(Decide(base.with_status("failed", reason="render_error")))
         return None
-    # Data minimisation (SPEC §3): the address and the name for the email's To: line go with an email only, and the
-    # name with a message gathered into a digest (whose template greets by it); an intranet post is by id.
+    # Data minimisation (SPEC §3: only what a journey, template or catalog rule reads leaves the engine): the address
+    # goes with an email only (its channel delivers to it), and the name a digest's template greets by (preferred or
+    # given) with a message gathered into a digest only; an intranet post is by id, an email's To: is the address.
     emailed = base.channel == "email"
-    named = emailed or digest_rule(policy, base.recipient_role, journey.id, base.channel) is not None
     name = None
-    if person is not None and named:
-        name = " ".join(str(x) for x in (person.get("preferred_name") or person.get("given_name"),
-                                         person.get("family_name")) if x) or None
+    if person is not None and digest_rule(policy, base.recipient_role, journey.id, base.channel) is not None:
+        greeting = person.get("preferred_name") or person.get("given_name")
+        name = str(greeting) if greeting else None
     return base.model_copy(update={
         "subject": rendered.subject, "text": rendered.text, "html": rendered.html,
         "resources": [r.id for r in selection.resources], "topics": topics, "explanation": explanation,

@@ -467,9 +467,9 @@ steps:
     assert p.employees.metrics.dead_letters.labels("render_error")._value.get() == 1
 
 
-def test_only_an_email_carries_the_recipients_address_and_name(write_files: WriteFiles) -> None:
+def test_only_an_email_carries_the_recipients_address_and_nothing_carries_their_name(write_files: WriteFiles) -> None:
     """SPEC §3, data minimisation: an intranet post reaches its reader by id, and nothing reads their address or
-    name; an email needs both for its To: line."""
+    name; an email's channel delivers to the address. No template here reads the name: no message carries it."""
     journey = """id: ping
 trigger: {event: onboarding.task.completed}
 steps:
@@ -483,7 +483,8 @@ steps:
                 ev("t1", "onboarding.task.completed", "2026-04-01T09:00:00Z", task_id="x")])
     msgs = by_step(runner)
     assert (msgs["post"].status, msgs["post"].recipient_email, msgs["post"].recipient_name) == ("sent", None, None)
-    assert (msgs["mail"].recipient_email, msgs["mail"].recipient_name) == ("e1@example.com", "E1 Quist")
+    assert (msgs["mail"].recipient_email, msgs["mail"].recipient_name) == ("e1@example.com", None)
+    assert "Quist" not in msgs["mail"].model_dump_json()
 
 
 def test_the_bundled_messages_about_a_person_without_a_family_name_still_go() -> None:

@@ -245,8 +245,9 @@ class _Loader:
             error = (err.get("ctx") or {}).get("error")
             where = f"{path}: " if path else ""
             if isinstance(error, ExpressionError) and error.column:
-                at = _expression_mark(doc, loc, error.column)
-                self.problems.append(Problem(doc.file, at.line, at.column, f"{label}: {where}{msg}"))
+                for text, column in ((msg, error.column), *error.more):
+                    at = _expression_mark(doc, loc, column)
+                    self.problems.append(Problem(doc.file, at.line, at.column, f"{label}: {where}{text}"))
                 continue
             self.problems.append(doc.problem(loc, f"{label}: {where}{msg}"))
 

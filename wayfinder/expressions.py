@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,11 +30,13 @@ validation error, as a CEL type checker would report it."""
 
 
 class ExpressionError(ValueError):
-    """An expression that does not compile; ``column`` is 1-based within the expression."""
+    """An expression that does not compile; ``column`` is 1-based within the expression. ``more``: further
+    problems of the same expression, each (message, column), found in the same look (several unknown variables)."""
 
-    def __init__(self, message: str, column: int = 0) -> None:
+    def __init__(self, message: str, column: int = 0, more: tuple[tuple[str, int], ...] = ()) -> None:
         super().__init__(message)
         self.column = column
+        self.more = more
 
 
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
@@ -235,9 +238,7 @@ class Expr:
             if name not in allowed and not re.search(_MACRO_BINDING.format(name=re.escape(name)), source)
         ]
         if unknown:
-            known = ", ".join(sorted(allowed))
-            msg = f"unknown variable {unknown[0]!r} in expression (known here: {known})"
-            raise ExpressionError(msg, source.find(unknown[0]) + 1)
+            raise _unknown_variables(source, unknown, allowed)
         # The fields each variable is read for, in name order (as the cache key lists them).
         self._plan = {name: tuple(sorted(fields)) if fields is not None else None
                       for name, fields in _plan(source, allowed).items()}
@@ -362,6 +363,23 @@ class CatalogExpr(Expr):
     @classmethod
     def _from_str(cls, value: str) -> Expr:
         return cls(value, CATALOG_VARIABLES)
+
+
+def _unknown_variables(source: str, unknown: list[str], allowed: frozenset[str]) -> ExpressionError:
+    """One problem per unknown variable, each where it is first used as a variable (not inside a string, not as a
+    member after a dot, not as the start of a longer name), with the closest known name."""
+    code = _STRING.sub(lambda m: " " * len(m.group(0)), source)
+    known = ", ".join(sorted(allowed))
+    found: list[tuple[str, int]] = []
+    for name in dict.fromkeys(unknown):
+        at = re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", code)
+        close = difflib.get_close_matches(name, sorted(allowed), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        found.append((f"unknown variable {name!r} in expression{hint} (known here: {known})",
+                      at.start() + 1 if at else 1))
+    found.sort(key=lambda p: p[1])
+    (message, column), *more = found
+    return ExpressionError(message, column, tuple(more))
 
 
 def _compile_error(raw: str, source: str) -> ExpressionError:

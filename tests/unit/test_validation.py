@@ -76,7 +76,20 @@ steps:
 """})
     assert only(problems_of(root), "unknown variable") == (
         "journeys/j.yaml:8:11: journey j: audience: unknown variable 'emplyee' in expression "
-        "(known here: employee, event, now, trigger)")
+        "(did you mean 'employee'?) (known here: employee, event, now, trigger)")
+
+
+def test_every_unknown_variable_of_an_expression_is_placed_where_it_is_used(write_files: WriteFiles) -> None:
+    """Issue 9: every problem in one run, at its column, with "did you mean". A name that starts a longer known
+    name (employe in employee), one inside a string and one after a dot are not where the variable is."""
+    root = write_files({"journeys/j.yaml": HEAD.replace(
+        "  event: hris.leave.started\n",
+        '  event: hris.leave.started\n  when: employee.country == "employe" && evnt.data.x == 1 && employe.role == '
+        '"x" && event.evnt == 2\n') + "steps:\n  - id: s\n    end: {}\n"})
+    lines = [line for line in problems_of(root) if "unknown variable" in line]
+    assert [line.split(": ", 1)[0] for line in lines] == ["journeys/j.yaml:8:42", "journeys/j.yaml:8:62"]
+    assert "'evnt' in expression (did you mean 'event'?)" in lines[0]
+    assert "'employe' in expression (did you mean 'employee'?)" in lines[1]
 
 
 def test_unknown_field_gets_a_suggestion_at_the_key(write_files: WriteFiles) -> None:

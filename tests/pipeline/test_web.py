@@ -184,6 +184,9 @@ def test_an_approval_is_written_once_as_a_valid_review_event(served: Served) -> 
     assert event.id == expected.id
     assert event.time >= message.created_at
     assert message.message_id not in served.client.get("/review").text
+    page = served.client.get(f"/review/{message.message_id}")  # the back button, a bookmark, a task's link
+    assert page.status_code == 200
+    assert "Decided: approve by E1003." in page.text
 
 
 def _form_fields(page: str) -> dict[str, str]:

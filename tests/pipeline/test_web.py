@@ -340,6 +340,22 @@ def test_the_stop_switch_is_audited_and_shown(served: Served) -> None:
     assert served.client.post("/overview/switch", data={"csrf": csrf, "action": "pause"}).status_code == 403
 
 
+@pytest.mark.parametrize("drop", [True, False])
+def test_resuming_from_the_overview_may_drop_what_the_pause_held(served: Served, drop: bool) -> None:
+    """Issue 8: resuming sends what was held, in order, or lets an operator drop it, from the page as from
+    `wayfinder sending resume --drop-held`; dropping goes with resume only."""
+    csrf = sign_in(served, "E1003", "operator")
+    served.client.post("/overview/switch", data={"csrf": csrf, "action": "pause", "journey": "all"})
+    assert 'name="drop_held"' in served.client.get("/overview").text
+    form = {"csrf": csrf, "action": "resume", "journey": "all"} | ({"drop_held": "on"} if drop else {})
+    assert served.client.post("/overview/switch", data=form).status_code == 303
+    lines = [json.loads(x) for x in (served.out / "control.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["action"], r["drop_held"]) for r in lines] == [("pause", False), ("resume", drop)]
+    refused = served.client.post("/overview/switch", data={"csrf": csrf, "action": "pause", "journey": "all",
+                                                           "drop_held": "on"})
+    assert refused.status_code == 400
+
+
 def test_the_overview_and_the_gauge_follow_the_switch_that_wayfinder_sending_sets(
         served: Served, capsys: pytest.CaptureFixture[str]) -> None:
     """One source of truth: the control log deliver reads, whoever wrote to it."""

@@ -228,6 +228,9 @@ async def switch(request: Request, staff: Staff) -> Response:
     if action not in ("pause", "resume"):
         raise HTTPException(400, "Choose pause or resume.")
     paused = action == "pause"
+    drop_held = form.get("drop_held") in ("on", "true", "1")  # resuming: what the pause held is dropped, not sent
+    if drop_held and paused:
+        raise HTTPException(400, "Dropping what was held goes with resume.")
     reason = str(form.get("reason") or "").strip()[:_REASON_MAX] or None
     # the wall clock (the app's), as `wayfinder sending` stamps the control log: deliver's --drop-held compares
     # the pause with when it was asked to send by it, never with the simulated clock of a demo folder
@@ -239,7 +242,7 @@ async def switch(request: Request, staff: Staff) -> Response:
         # ... and the switch that `wayfinder deliver` reads (beside the messages, or the control topic)
         record = ControlRecord(action="pause" if paused else "resume",
                                journey_id=None if target == ev.ALL_JOURNEYS else target,
-                               operator_id=staff.person_id, reason=reason, at=event.time)
+                               operator_id=staff.person_id, reason=reason, drop_held=drop_held, at=event.time)
         await run_in_threadpool(w.backend.control, record)
     return RedirectResponse("/overview", status_code=303)
 

@@ -690,6 +690,15 @@ def _test_inputs(doc: Document, test: JourneyTestDoc, label: str, problems: list
             parse_instant(test.until)
         except ValueError as e:
             problems.append(doc.problem(("until",), f"{label}: until: {e}"))
+    expected: list[tuple[str, Sequence[ExpectedMessage | ExpectedTask]]] = [
+        ("messages", test.expect.messages), ("tasks", test.expect.tasks)]
+    for kind, wanted in expected:  # an expected time is compared as an instant: it must say one
+        for i, want in enumerate(wanted):
+            if want.at is not None:
+                try:
+                    parse_instant(want.at)
+                except ValueError as e:
+                    problems.append(doc.problem(("expect", kind, i, "at"), f"{label}: expect.{kind}[{i}].at: {e}"))
     for n, event in enumerate(test.events):
         try:
             decode_event(event.raw(f"{test.id}-{n + 1}"))

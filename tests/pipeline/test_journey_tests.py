@@ -80,6 +80,38 @@ def test_plan_of_a_changed_copy(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert out[4].startswith("  recipients the frequency cap holds back: 0 -> 15; new: E1030, E1082, ")
 
 
+def test_an_expected_time_without_an_offset_is_refused_where_it_is_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An expectation's ``at`` is compared as an instant: ``validate`` and ``wayfinder test`` say where one is none
+    (``wayfinder test`` stopped with a traceback)."""
+    copy = _edited_copy(tmp_path)
+    (copy / "tests" / "bad-at.yaml").write_text("""apiVersion: wayfinder/v1
+kind: JourneyTest
+id: bad-at
+journeys: [new-parent]
+events:
+  - type: hris.dependent.added
+    time: "2026-03-02T09:15:00Z"
+    subject: T100
+    data: {relationship: child, reason: birth, date: "2026-03-01"}
+expect:
+  messages:
+    - {journey: new-parent, step: welcome, at: "2026-03-02 09:15"}
+  tasks:
+    - {journey: new-parent, at: tomorrow}
+""", encoding="utf-8")
+    where = f"{copy / 'tests' / 'bad-at.yaml'}"
+    for command in (["validate", str(copy)], ["test", str(copy), "-k", "bad-at"]):
+        capsys.readouterr()
+        assert main(command) == 1
+        err = capsys.readouterr().err.splitlines()
+        assert err[:2] == [
+            f"{where}:12:48: journey test bad-at: expect.messages[0].at: '2026-03-02 09:15' has no offset: add Z or "
+            "+01:00",
+            f"{where}:14:33: journey test bad-at: expect.tasks[0].at: 'tomorrow' is not an RFC 3339 time "
+            "(e.g. 2026-12-31T00:00:00Z)"], err
+
+
 def test_a_journey_test_is_checked_against_the_journeys_before_it_runs(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``validate`` checks a test's journeys, steps, ``until`` and each event as simulate decodes it, every problem

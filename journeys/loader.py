@@ -826,11 +826,24 @@ def _source_problems(doc: Document, loc: Loc, source: str, label: str, problems:
     mark = doc.mark(loc)
     block = doc.styles.get(loc) in ("|", ">")
     for sp in found:
-        at = doc.value_mark(loc, source, _name_offset(source, sp.line, sp.name)) if sp.name else None
+        offset = _name_offset(source, sp.line, sp.name) if sp.name else -1
+        at = doc.value_mark(loc, source, offset if offset >= 0 else _line_offset(source, sp.line))
         if at is None:  # the start of its line (or of the value)
             at = Mark(mark.line + sp.line - (0 if block else 1), mark.column if sp.line == 1 and not block else 1)
         problems.append(Problem(doc.file, at.line, at.column, f"{label}: {sp.message}"))
     return not found
+
+
+def _line_offset(source: str, line: int) -> int:
+    """Where line ``line`` (1-based) of a template source begins to say something: its first character that is not
+    a space; just past the source's last character when nothing is written from there on (Jinja names the line
+    after the end for a block that is never closed)."""
+    lines = source.split("\n")
+    start = sum(len(x) + 1 for x in lines[:line - 1])
+    if line > len(lines) or not source[start:].strip():
+        return len(source.rstrip())
+    text = lines[line - 1]
+    return start + len(text) - len(text.lstrip()) if text.strip() else start
 
 
 def _name_offset(source: str, line: int, name: str) -> int:
@@ -838,6 +851,9 @@ def _name_offset(source: str, line: int, name: str) -> int:
     lines = source.split("\n")
     if not 0 < line <= len(lines):
         return -1
+    if not re.search(r"\w", name):  # a bracket or a sign: not one that is half of a {{ }}, {% %} or {# #}
+        found = re.search(rf"(?<![{{}}%#]){re.escape(name)}(?![{{}}%#])", lines[line - 1])
+        return -1 if found is None else sum(len(x) + 1 for x in lines[:line - 1]) + found.start()
     found = re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", lines[line - 1])
     if found is None:
         found = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", lines[line - 1])

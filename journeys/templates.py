@@ -799,7 +799,8 @@ def check_source(source: str, *, html: bool = False, extra: frozenset[str] = fro
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as e:
-        return [SourceProblem(e.lineno or 1, f"template syntax error: {e.message}")]
+        token = re.match(r"unexpected '(.{1,20}?)'", e.message or "")  # where on its line, when Jinja names it
+        return [SourceProblem(e.lineno or 1, f"template syntax error: {e.message}", token[1] if token else None)]
     except _BUILD_FAILURES as e:
         return [SourceProblem(1, f"template cannot be read: {_failure(e)}")]
     problems = [*_private_access(tree)]

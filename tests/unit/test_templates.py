@@ -381,7 +381,7 @@ def test_loader_reports_template_problems_at_file_lines(write_files: WriteFiles,
     assert "template onboarding/hello: unknown variable 'recipent'" in subject[0]
     syntax = [t for t in text if "syntax error" in t]
     assert syntax
-    assert syntax[0].startswith("templates/onboarding/hello.yaml:8:1: ")
+    assert syntax[0].startswith("templates/onboarding/hello.yaml:8:3: ")  # the unclosed tag, inside the value
     assert "'for'" in syntax[0]
 
 

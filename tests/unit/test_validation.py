@@ -283,10 +283,28 @@ def test_template_errors_map_to_file_lines(write_files: WriteFiles) -> None:
     """})
     _, problems = load(Sources(templates=[root / "templates"]))
     lines = [str(p).removeprefix(str(root) + "/") for p in problems]
-    assert only(lines, "syntax").startswith("templates/t/bad.yaml:3:10: template t/bad: template syntax error")
+    # the lone brace itself (Jinja names the line and the token, not the column)
+    assert only(lines, "syntax").startswith("templates/t/bad.yaml:3:41: template t/bad: template syntax error")
     assert only(lines, "__class__") == ("templates/t/bad.yaml:6:15: template t/bad: access to '__class__' is not "
                                         "allowed in templates")
     assert only(lines, "salary").startswith("templates/t/bad.yaml:7:6: template t/bad: unknown variable 'salary'")
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    # a lone brace on the second line of a block, after a {% %} whose brace is not it
+    ("text: |\n  Things that help:\n  {% for r in resources %}- {{ r.title }: {{ r.url }}\n  {% endfor %}\n",
+     "6:40"),
+    # a block never closed, in a quoted value written with \n escapes: the line Jinja names, inside the value (it
+    # was placed on line 5 of a 4-line file)
+    ('text: "Things that help:\\n{% for r in resources %}- {{ r.title }}\\n"\n', "4:27"),
+    # never closed, in a block: where the line Jinja names begins to say something (it was column 1)
+    ("text: |\n  Things:\n  {% if employee.given_name %}\n  Hello\n", "6:3"),
+])
+def test_a_template_syntax_error_is_placed_inside_the_value(write_files: WriteFiles, text: str, where: str) -> None:
+    root = write_files({"templates/t/bad.yaml": "apiVersion: wayfinder/v1\nkind: Template\nsubject: Hi\n" + text})
+    _, problems = load(Sources(templates=[root / "templates"]))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    assert only(lines, "syntax").startswith(f"templates/t/bad.yaml:{where}: template t/bad: template syntax error")
 
 
 def test_load_or_raise_carries_every_error(write_files: WriteFiles) -> None:

@@ -397,6 +397,27 @@ def test_an_export_with_a_read_column_twice_is_refused(tmp_path: Path, capsys: p
         "of them in the export")
 
 
+def test_a_column_renamed_between_the_exports_is_refused_not_read_as_blank(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A status column renamed in today's export read as blank in every row: everyone active, leaves ended,
+    terminations taken back, without a word. The import stops, naming the column; with both names in the
+    mapping, the same exports say nothing changed."""
+    renamed = tmp_path / "workday-2026-03-02.csv"
+    header, rest = WD_1.read_text(encoding="utf-8").split("\n", 1)
+    renamed.write_text(header.replace("Worker_Status", "Employee_Status") + "\n" + rest, encoding="utf-8")
+    code, events, _ = run(tmp_path, WD_MAP, renamed, WD_1)
+    assert (code, events) == (1, [])
+    assert capsys.readouterr().err.strip().endswith(
+        f"{renamed}: no column Worker_Status (the mapping's column for status), which {WD_1} has; rename it back in "
+        "the export, or add its new name to the mapping (status: [old, new])")
+    both = tmp_path / "mapping.yaml"
+    both.write_text(WD_MAP.read_text(encoding="utf-8").replace(
+        "  status: Worker_Status", "  status: [Worker_Status, Employee_Status]"), encoding="utf-8")
+    code, events, _ = run(tmp_path, both, renamed, WD_1)
+    assert code == 0
+    assert not [e for e in events if e["type"] in ("hris.leave.ended", "hris.correction", "hris.employee.terminated")]
+
+
 def test_a_json_cell_that_is_no_value_is_a_dead_letter(tmp_path: Path) -> None:
     """An object is a dead letter as a list is (it became a JSON text given name), and true is no id."""
     mapping = tmp_path / "m.yaml"

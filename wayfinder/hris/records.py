@@ -186,6 +186,33 @@ def read_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | No
     return _csv_rows(path, mapping, on_bytes)
 
 
+def csv_header(path: Path, mapping: Mapping) -> list[str] | None:
+    """The column names of a CSV export (None for JSON lines, whose rows name their fields each)."""
+    if export_format(path, mapping) != "csv":
+        return None
+    return [h.strip() for h in next(csv.reader(_Lines(path, None), delimiter=mapping.delimiter), [])]
+
+
+def columns_dropped(previous: Path, current: Path, mapping: Mapping) -> str | None:
+    """Why two CSV exports cannot be compared: a field the mapping reads has a column in one header and none in the
+    other (a renamed or dropped column reads as blank in every row, so its values would all seem to change: a
+    status column gone reads as everyone active, ending leaves and taking back terminations). None when each field
+    has its columns in both headers or in neither."""
+    headers = csv_header(previous, mapping), csv_header(current, mapping)
+    if headers[0] is None or headers[1] is None:
+        return None
+    before, now = set(headers[0]), set(headers[1])
+    for field in mapping.columns:
+        columns = mapping.columns_for(field)
+        had, has = bool(before & set(columns)), bool(now & set(columns))
+        if had != has:
+            which, where = (previous, current) if had else (current, previous)
+            named = " or ".join(columns)
+            return (f"{where}: no column {named} (the mapping's column for {field}), which {which} has; "
+                    f"rename it back in the export, or add its new name to the mapping ({field}: [old, new])")
+    return None
+
+
 def header_problem(path: Path, mapping: Mapping) -> str | None:
     """Why a CSV export cannot be imported at all (its header is not UTF-8 or lacks the id column), or None."""
     if export_format(path, mapping) != "csv":

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from wayfinder.hris.diff import WORKING, Change, Context, baseline, compare, to_event, unannounced
 from wayfinder.hris.mapping import Mapping
-from wayfinder.hris.records import Record, RowError, RowReader, header_problem, read_rows
+from wayfinder.hris.records import Record, RowError, RowReader, columns_dropped, header_problem, read_rows
 
 BATCH = 5000
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
@@ -272,6 +272,8 @@ def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
             raise SnapshotError(msg)
         if path is not None and (problem := header_problem(path, mapping)):
             raise SnapshotError(problem)
+    if paths.previous is not None and (problem := columns_dropped(paths.previous, paths.current, mapping)):
+        raise SnapshotError(problem)
     summary = Summary()
     zone = ZoneInfo(mapping.timezone)
     with tempfile.TemporaryDirectory(prefix="wayfinder-import-", dir=paths.work_dir) as tmp, \

@@ -364,7 +364,8 @@ def test_a_row_of_an_unknown_employee_holds_back_what_absence_would_say(tmp_path
         ("E2", "hris.employee.upserted"), ("E2", "hris.employee.hired"), ("E3", "hris.employee.upserted"),
         ("E5", "hris.employee.terminated")}
     assert ("        1  employees new since the previous export, started before it: not announced as hired (it "
-            "has rows of unknown employees)") in capsys.readouterr().out
+            "has rows of unknown employees, or they started more than 60 days before it: back after a missing "
+            "row)") in capsys.readouterr().out
 
 
 def test_an_export_without_a_date_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -416,6 +417,32 @@ def test_a_column_renamed_between_the_exports_is_refused_not_read_as_blank(
     code, events, _ = run(tmp_path, both, renamed, WD_1)
     assert code == 0
     assert not [e for e in events if e["type"] in ("hris.leave.ended", "hris.correction", "hris.employee.terminated")]
+
+
+def test_someone_back_after_a_missing_row_is_not_welcomed_as_a_new_hire(tmp_path: Path) -> None:
+    """A person missing from yesterday's export (absent: ignore) and back today, started in 2020, was announced as
+    hired and started (a welcome, a manager's heads-up, a first-day roadmap six years late). Who started more than
+    60 days before the previous export was in the exports before it: the profile only. A hire entered late (started
+    last week) is still announced."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("""apiVersion: wayfinder/v1
+kind: Mapping
+source: hris/test
+id_column: id
+columns: {given_name: first, status: status, start_date: hire, country: country}
+values:
+  status: {Active: active, Terminated: terminated}
+""", encoding="utf-8")
+    header = "id,first,status,hire,country\n"
+    bo, cy = "A2,Bo,Active,2020-01-06,DE\n", "A3,Cy,Active,2026-02-24,DE\n"
+    yesterday, today = tmp_path / "e-2026-03-03.csv", tmp_path / "e-2026-03-04.csv"
+    yesterday.write_text(header + "M1,Mia,Active,2015-01-05,DE\n", encoding="utf-8")
+    today.write_text(header + "M1,Mia,Active,2015-01-05,DE\n" + bo + cy, encoding="utf-8")
+    code, events, _ = run(tmp_path, mapping, today, yesterday)
+    assert code == 0
+    assert [(e["subject"], e["type"]) for e in events] == [
+        ("A2", "hris.employee.upserted"),
+        ("A3", "hris.employee.upserted"), ("A3", "hris.employee.hired"), ("A3", "hris.employee.started")]
 
 
 def test_a_json_cell_that_is_no_value_is_a_dead_letter(tmp_path: Path) -> None:

@@ -33,6 +33,9 @@ DEPENDENT_ADDED = "hris.dependent.added"
 CORRECTION = "hris.correction"
 WORKING = ("active", "pending", "leave")
 RECENT_DEPENDENT = timedelta(days=60)  # after a blank dependents cell, how old a "new" entry may be
+# how long before the previous export a person new to it may have started and still be a hire (one entered late);
+# who started earlier was in the exports before (a row missing from one export, back): not announced again
+RECENT_HIRE = timedelta(days=60)
 
 
 @dataclass(frozen=True)
@@ -259,8 +262,12 @@ def compare(prev: Record | None, cur: Record | None, ctx: Context, employee: str
 
 def unannounced(cur: Record, ctx: Context) -> bool:
     """An employee missing from the previous export whose hire is not announced: that export has rows of unknown
-    employees and this one had started by its date, so most likely one of those rows was theirs."""
-    return not ctx.previous_complete and cur["status"] in WORKING and _due(cur, ctx.previous_as_of)
+    employees and this one had started by its date, so most likely one of those rows was theirs; or they started
+    more than :data:`RECENT_HIRE` before it, so they were in the exports before it (missing from one, back now)."""
+    if cur["status"] not in WORKING:
+        return False
+    return (not ctx.previous_complete and _due(cur, ctx.previous_as_of)) or _due(
+        cur, ctx.previous_as_of - RECENT_HIRE)
 
 
 def arrived(cur: Record, ctx: Context, *, upsert: bool = True, announce: bool = True) -> list[Change]:

@@ -67,7 +67,8 @@ class Summary:
                  (self.held_back, "employees missing from the current export: no conclusion (it has rows of "
                                   "unknown employees)"),
                  (self.unannounced, "employees new since the previous export, started before it: not announced "
-                                    "as hired (it has rows of unknown employees)")]
+                                    "as hired (it has rows of unknown employees, or they started more than 60 "
+                                    "days before it: back after a missing row)")]
         out.extend(f"  {n:>9,}  {text}" for n, text in notes if n)
         return out
 

@@ -121,6 +121,17 @@ class _Loader(_Bounded, _Parser, yaml.constructor.SafeConstructor, yaml.resolver
         yaml.constructor.SafeConstructor.__init__(self)
         yaml.resolver.Resolver.__init__(self)
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """An integer, or a refusal where it is written: Python reads at most 4,300 digits (a ValueError)."""
+        try:
+            return int(super().construct_yaml_int(node))
+        except ValueError as e:
+            raise _Refused(None, None, f"a number of {len(str(node.value))} characters, longer than Wayfinder "
+                           "reads; write it as text (in quotes) if it is an id", node.start_mark) from e
+
+
+_Loader.yaml_constructors = {**_Loader.yaml_constructors, "tag:yaml.org,2002:int": _Loader.construct_yaml_int}
+
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]

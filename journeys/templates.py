@@ -719,7 +719,9 @@ def _environment(*, autoescape: bool) -> _Sandbox:
 
 TEXT_ENV = _environment(autoescape=False)
 HTML_ENV = _environment(autoescape=True)
-_BUILD_FAILURES = (TemplateError, ValueError, ArithmeticError, MemoryError, RecursionError)
+# SyntaxError: what Jinja generates for a source nested past what Python compiles (too many nested parentheses or
+# blocks, an IndentationError), which Jinja's own parser lets through
+_BUILD_FAILURES = (TemplateError, ValueError, ArithmeticError, MemoryError, RecursionError, SyntaxError)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -790,6 +792,10 @@ def _unknown_variables(tree: nodes.Template, env: _Sandbox, extra: frozenset[str
 
 
 def _failure(e: BaseException) -> str:
+    if isinstance(e, SyntaxError):  # in the Python Jinja makes of the template: its lines are not the template's
+        return f"it nests too deeply for Python ({e.msg})"
+    if isinstance(e, RecursionError):
+        return "it nests too deeply (RecursionError)"
     return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
 
 
@@ -803,11 +809,14 @@ def check_source(source: str, *, html: bool = False, extra: frozenset[str] = fro
         return [SourceProblem(e.lineno or 1, f"template syntax error: {e.message}", token[1] if token else None)]
     except _BUILD_FAILURES as e:
         return [SourceProblem(1, f"template cannot be read: {_failure(e)}")]
-    problems = [*_private_access(tree)]
-    for stmt in tree.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
-        problems.append(SourceProblem(stmt.lineno, "include, extends and import are not available in templates"))
-    problems.extend(_unknown_filters_and_tests(tree, env))
-    problems.extend(_unknown_variables(tree, env, extra))
+    try:  # a tree nested deeper than Python recurses is walked by each of these
+        problems = [*_private_access(tree)]
+        for stmt in tree.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
+            problems.append(SourceProblem(stmt.lineno, "include, extends and import are not available in templates"))
+        problems.extend(_unknown_filters_and_tests(tree, env))
+        problems.extend(_unknown_variables(tree, env, extra))
+    except _BUILD_FAILURES as e:
+        return [SourceProblem(1, f"template cannot be read: {_failure(e)}")]
     if not problems:
         try:
             _template(source, html)

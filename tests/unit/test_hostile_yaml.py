@@ -78,6 +78,19 @@ def test_billion_laughs_fails_fast_naming_the_alias_and_the_good_file_still_load
     assert journeys == {"good"}
 
 
+def test_an_integer_longer_than_python_reads_is_refused_where_it_is_and_the_good_file_still_loads(
+        tmp_path: Path) -> None:
+    (tmp_path / "long.yaml").write_text("apiVersion: wayfinder/v1\nkind: Journey\nversion: " + "9" * 5000 + "\n",
+                                        encoding="utf-8")
+    (tmp_path / "good.yaml").write_text(GOOD, encoding="utf-8")
+    journeys, problems, _ = timed_load(tmp_path)
+    assert problems == ["long.yaml:3:10: a number of 5000 characters, longer than Wayfinder reads; write it as text "
+                        "(in quotes) if it is an id"]
+    assert journeys == {"good"}
+    docs, problems_of = load_documents(tmp_path / "good.yaml", "good.yaml")  # integers Python reads stay integers
+    assert problems_of == [] and isinstance(docs[0].data, dict)
+
+
 def test_a_few_aliases_still_work(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("x: &x [1, 2]\ny: *x\nz: {k: &k v}\nw: *k\n", encoding="utf-8")
     docs, problems = load_documents(tmp_path / "a.yaml", "a.yaml")

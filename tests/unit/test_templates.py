@@ -453,3 +453,17 @@ def test_a_name_a_template_does_not_know_is_placed_at_itself_in_a_block(write_fi
     assert sorted(str(p).split(" (")[0] for p in problems) == [
         "templates/x/t.yaml:6:14: template x/t: unknown variable 'foo'",
         "templates/x/t.yaml:6:50: template x/t: unknown filter 'uper'"]
+
+
+@pytest.mark.parametrize(("source", "says"), [
+    ("{{ " + " + ".join(["1"] * 200) + " }}", "too many nested parentheses"),
+    ("".join(f"{{% for i{n} in [1] %}}" for n in range(21)) + "x" + "{% endfor %}" * 21, "nested blocks"),
+    ("{% if true %}" * 99 + "x" + "{% endif %}" * 99, "indentation"),
+    ("{{ 'a'" + "|upper" * 1000 + " }}", "RecursionError"),
+])
+def test_a_template_nested_past_what_python_compiles_is_a_problem_not_a_crash(source: str, says: str) -> None:
+    """Issue 11: a source Jinja parses but Python cannot compile (or walk) is refused where it is, and the run's
+    other files are still loaded; it was a traceback that lost the whole run."""
+    [problem] = check_source(source)
+    assert problem.message.startswith("template cannot be ") and "nests too deeply" in problem.message
+    assert says in problem.message

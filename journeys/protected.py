@@ -52,8 +52,25 @@ def _member(source: str, code: str, pos: int) -> tuple[str | None, int]:
         return (None, pos) if _CALL.match(code, m.end()) else (m.group(1), m.end())
     m = _INDEX.match(code, pos)
     if m is not None:
-        return source[m.start(1) + 1:m.end(1) - 1], m.end()
+        return _unescaped(source[m.start(1) + 1:m.end(1) - 1]), m.end()
     return None, pos
+
+
+_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)", re.S)
+_SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def _unescaped(text: str) -> str:
+    """A CEL string literal's text as the key it names: ``'\\x67ender'``, ``'\\u0067ender'`` and ``'\\147ender'``
+    are all ``gender``."""
+    def one(m: re.Match[str]) -> str:
+        escape = m.group(0)[1:]
+        if escape[0] in "xuU" and len(escape) > 1:
+            return chr(int(escape[1:], 16))
+        if escape[0] in "01234567" and len(escape) == 3:
+            return chr(int(escape, 8))
+        return _SIMPLE.get(escape, escape)
+    return _ESCAPE.sub(one, text) if "\\" in text else text
 
 
 def _profile_read(source: str, code: str, pos: int, path: str, whole: str,

@@ -121,6 +121,19 @@ def test_reads_are_found_in_every_form_and_not_inside_strings() -> None:
     assert protected_reads("employee.attributes.gender", []) == []
 
 
+def test_a_key_written_with_escapes_is_the_key_it_names() -> None:
+    """CEL reads '\\x67ender', '\\u0067ender' and '\\147ender' as 'gender': the same protected read."""
+    def reads(source: str) -> list[tuple[str, str]]:
+        return [(r.attribute, r.how) for r in protected_reads(source, ["gender"])]
+
+    for key in ("\\x67ender", "\\u0067ender", "\\U00000067ender", "\\147ender", "g\\x65nder"):
+        assert reads(f"employee.attributes['{key}'] == 'f'") == [("gender", "reads employee.attributes.gender")], key
+        assert reads(f'employee["{key}"] == "f"') == [("gender", "reads employee.gender")], key
+        assert reads(f"trigger.data['{key}'] == 'f'") == [("gender", "reads trigger.data.gender")], key
+    assert reads("employee.attributes['te\\x61m'] == 'x'") == []  # 'team'
+    assert reads("employee.attributes['it\\'s'] == 'x'") == []
+
+
 def test_a_method_or_macro_on_the_profile_or_its_attributes_uses_it_as_a_whole() -> None:
     """``.exists(...)``, ``.size()`` and the like read every key (or value): a whole-value use, at the root's
     column as ``size(employee.attributes)`` is; a field of that name without a call is only that field."""

@@ -174,3 +174,36 @@ def test_personio_events_we_do_not_map_are_acknowledged_and_dataless_ones_reject
         item_changes(PERSONIO, item, NOW)
     with pytest.raises(WebhookError, match="payload is not an object"):
         parse_personio(b'{"event_name": "person.updated", "payload": []}')
+
+
+def test_back_to_active_with_a_leave_column_changed_ends_the_leave(tmp_path: Any) -> None:
+    """Issue 15: the intake maps leave started and ended. A webhook names what changed, not what was before, so a
+    status back to active ends a leave when the sender says a leave column changed with it (else it may be a start
+    or a rehire, and ends nothing)."""
+    path = tmp_path / "m.yaml"
+    path.write_text("""apiVersion: wayfinder/v1
+kind: Mapping
+source: hris/bamboohr
+id_column: "Employee #"
+columns: {status: Status, leave_type: Leave Type, leave_return_date: Return Date}
+values:
+  status: {Active: active, On Leave: leave, Inactive: terminated}
+  leave_type: {Medical: medical}
+dates:
+  leave_return_date: ["%Y-%m-%d"]
+""", encoding="utf-8")
+    mapping = load_mapping(path)
+
+    def update(fields: dict[str, str], changed: list[str]) -> list[tuple[str, dict[str, Any]]]:
+        body = json.dumps({"employees": [{"id": "301", "action": "Updated", "timestamp": "2026-03-10T09:00:00Z",
+                                          "fields": fields, "changedFields": changed}]}).encode()
+        [item] = parse_bamboohr(body)
+        return [(t, d) for t, d in _events(mapping, item) if t != "hris.employee.upserted"]
+
+    assert update({"Status": "Active", "Leave Type": "Medical"}, ["Status", "Leave Type"]) == [
+        ("hris.leave.ended", {"leave_type": "medical", "return_date": "2026-03-10"})]
+    assert update({"Status": "Active", "Leave Type": ""}, ["Status", "Leave Type"]) == [
+        ("hris.leave.ended", {"leave_type": "other", "return_date": "2026-03-10"})]
+    assert update({"Status": "Active", "Return Date": "2026-03-09"}, ["Status"]) == [
+        ("hris.leave.ended", {"leave_type": "other", "return_date": "2026-03-09"})]
+    assert update({"Status": "Active"}, ["Status"]) == []

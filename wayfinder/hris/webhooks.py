@@ -24,6 +24,7 @@ from wayfinder.hris.diff import (
     correction,
     dated,
     hired,
+    leave_ended,
     leave_started,
     profile,
     terminated,
@@ -194,7 +195,18 @@ def _changed_fields(mapping: Mapping, item: Item, record: Record) -> Record:
     return {k: v for k, v in record.items() if k in fields}
 
 
-def _updated(record: Record, changed: Record, ctx: Context, employee: str) -> list[Change]:
+_LEAVE_FIELDS = ("leave_type", "leave_start_date", "leave_expected_return_date", "leave_return_date")
+
+
+def _leave_touched(mapping: Mapping, item: Item) -> bool:
+    """Whether the sender says a leave column changed with the update (a webhook names what changed, not what
+    was before: with the status back to active, that is a leave that ended, not a start or a rehire)."""
+    columns = {c for f in _LEAVE_FIELDS for c in mapping.columns_for(f)}
+    return bool(columns & set(item.changed))
+
+
+def _updated(record: Record, changed: Record, ctx: Context, employee: str, *, leave_touched: bool = False
+             ) -> list[Change]:
     out: list[Change] = []
     fields = profile(changed)
     if fields:
@@ -212,6 +224,8 @@ def _updated(record: Record, changed: Record, ctx: Context, employee: str) -> li
     status = changed.get("status")
     if status == "leave":
         out.append(leave_started(record, ctx))
+    elif status == "active" and (leave_touched or record.get("leave_return_date") is not None):
+        out.append(leave_ended(record, record, ctx))  # its kind as the update still says it, else "other"
     elif status == "terminated":
         out.append(terminated(record, ctx))
     elif status == "rescinded" and record.get("start_date"):
@@ -241,4 +255,5 @@ def item_changes(mapping: Mapping, item: Item, received: datetime) -> tuple[date
         whole = profile(record)
         return when, [upserted(whole, ctx)] * bool(whole) + _updated(record, {"status": record["status"]}, ctx,
                                                                       item.employee)
-    return when, _updated(record, _changed_fields(mapping, item, record), ctx, item.employee)
+    return when, _updated(record, _changed_fields(mapping, item, record), ctx, item.employee,
+                          leave_touched=_leave_touched(mapping, item))

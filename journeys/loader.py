@@ -587,6 +587,8 @@ def _unchecked(loader: _Loader) -> _Unchecked:
             entries = data.get("topics", [])
             any_topic |= not isinstance(entries, list)
             topics.update(e["id"] for e in entries if isinstance(e, dict) and isinstance(e.get("id"), str))
+    for p in loader.parsed:  # entries of a catalog left out for errors of their own: declared, not unknown
+        topics.update(p.broken_ids)
     return _Unchecked(frozenset(topics), any_topic, "Template" in unread)
 
 

@@ -271,6 +271,27 @@ def test_a_broken_catalog_entry_hides_neither_the_other_entries_checks_nor_is_it
     assert len(lines) == 4, lines
 
 
+def test_a_journey_naming_a_topic_whose_entry_has_an_error_of_its_own_is_not_told_it_is_unknown(
+        write_files: WriteFiles) -> None:
+    root = write_files({
+        "catalog/c.yaml": """apiVersion: wayfinder/v1
+kind: Catalog
+topics:
+  - {id: family}
+  - {id: childcare, parnt: family}
+resources: []
+""",
+        "journeys/j.yaml": HEAD + """steps:
+  - id: s
+    send: {channel: intranet, subject: Hi, body: Hello, resources: {topics: [childcare, chilcare]}}
+"""})
+    _, problems = load(Sources(paths=[root / "catalog", root / "journeys"]))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    assert only(lines, "parnt").startswith("catalog/c.yaml:5:21: catalog: topics[1]: unknown field 'parnt'")
+    assert [line for line in lines if "unknown topic" in line] == [  # the typo still is
+        "journeys/j.yaml:10:89: journey j: step s: unknown topic 'chilcare'"]
+
+
 def test_template_errors_map_to_file_lines(write_files: WriteFiles) -> None:
     root = write_files({"templates/t/bad.yaml": """
         apiVersion: wayfinder/v1

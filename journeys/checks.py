@@ -355,13 +355,16 @@ class _World:
     templates: dict[str, tuple[Document, TemplateDoc]]
     problems: list[Problem]
     profile: Shape = schemas.PROFILE
+    # declared in an EventType document with errors of its own (reported there): known, its fields not checked
+    declared_broken: frozenset[str] = frozenset()
 
     def event_shape(self, event_type: str) -> Shape | None:
-        """None for a type that is not known (reported once, as an unknown type): its fields are not checked."""
-        return self.events.get(event_type)
+        """None for a type that is not known (reported once, as an unknown type), or declared in a broken document:
+        its fields are not checked."""
+        return None if event_type in self.declared_broken else self.events.get(event_type)
 
     def known_type(self, doc: Document, loc: Loc, event_type: str, label: str) -> None:
-        if event_type in self.events:
+        if event_type in self.events or event_type in self.declared_broken:
             return
         hint = suggest(event_type, sorted(self.events))
         problem = doc.problem(loc, f"{label}: unknown event type {event_type!r}{hint}; a custom type needs a "
@@ -558,7 +561,10 @@ def check_definitions(placed: Sequence[Placed], broken: Sequence[Document], temp
     known = _Known(frozenset(templates), frozenset(topics))
     sources = {tid: (doc, m) for doc, m, tid in placed if isinstance(m, TemplateDoc) and tid is not None}
     protected = [name for _, m, _ in placed if isinstance(m, Fairness) for name in m.protected]
-    world = _World(_event_types(placed, problems), sources, problems, schemas.profile_with_protected(protected))
+    declared_broken = frozenset(str(d.data["id"]) for d in broken if isinstance(d.data, dict)
+                                and d.data.get("kind") == "EventType" and isinstance(d.data.get("id"), str))
+    world = _World(_event_types(placed, problems), sources, problems, schemas.profile_with_protected(protected),
+                   declared_broken)
     for doc, model, _ in placed:
         if isinstance(model, Journey):
             _check_journey(world, doc, model)

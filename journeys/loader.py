@@ -263,10 +263,13 @@ def _salvage_fields(doc: Document, e: ValidationError, model: type[BaseModel]) -
     steps: dict[int, list[Loc]] = {}  # broken steps: where in each the errors are
     exits: set[int] = set()
     trigger_when = False
+    fields: set[str] = set()  # an event type's declared fields with errors of their own
     for err in e.errors(include_url=False):
         loc = err["loc"]
         journey_part = model is Journey and len(loc) >= 2
-        if journey_part and loc[0] == "steps" and isinstance(loc[1], int):
+        if model is EventTypeDoc and len(loc) >= 2 and loc[0] == "data" and isinstance(loc[1], str):
+            fields.add(loc[1])  # declared all the same (as a plain field): journeys reading it are not told otherwise
+        elif journey_part and loc[0] == "steps" and isinstance(loc[1], int):
             steps.setdefault(loc[1], []).append(_real_loc(doc, loc)[2:])
         elif journey_part and loc[0] == "exit_on" and isinstance(loc[1], int):
             exits.add(loc[1])
@@ -279,20 +282,30 @@ def _salvage_fields(doc: Document, e: ValidationError, model: type[BaseModel]) -
     by_key = {(f.alias or name): f for name, f in model.model_fields.items()}
     if any(key in by_key and by_key[key].is_required() for key in keys) or not isinstance(doc.data, dict):
         return None
+    if model is EventTypeDoc and "data" in keys:  # no fields to read: broken, so the type's fields go unchecked
+        return None
     data = {k: v for k, v in doc.data.items() if k not in keys}
     if steps:
         stand_ins = _stand_in_steps(data.get("steps"), steps)
         if stand_ins is None:
             return None
         data["steps"] = stand_ins
-    if exits and isinstance(data.get("exit_on"), list):  # an exit that cannot be read: the journey without it
-        data["exit_on"] = [x for i, x in enumerate(data["exit_on"]) if i not in exits]
-    if trigger_when and isinstance(data.get("trigger"), dict):  # the trigger without its condition
-        data["trigger"] = {k: v for k, v in data["trigger"].items() if k != "when"}
+    _without_broken_parts(data, exits, trigger_when=trigger_when, fields=fields)
     try:
         return _Parsed(doc, model.model_validate(data))
     except ValidationError:
         return None
+
+
+def _without_broken_parts(data: dict[str, Any], exits: set[int], *, trigger_when: bool, fields: set[str]) -> None:
+    """A journey without the exits that cannot be read and the trigger's broken condition; an event type with its
+    broken field declarations as plain fields."""
+    if exits and isinstance(data.get("exit_on"), list):  # an exit that cannot be read: the journey without it
+        data["exit_on"] = [x for i, x in enumerate(data["exit_on"]) if i not in exits]
+    if trigger_when and isinstance(data.get("trigger"), dict):  # the trigger without its condition
+        data["trigger"] = {k: v for k, v in data["trigger"].items() if k != "when"}
+    if fields and isinstance(data.get("data"), dict):
+        data["data"] = {k: ({} if k in fields else v) for k, v in data["data"].items()}
 
 
 def _stand_in_steps(steps: Any, broken: dict[int, list[Loc]]) -> list[Any] | None:

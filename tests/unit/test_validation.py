@@ -292,6 +292,27 @@ resources: []
         "journeys/j.yaml:10:89: journey j: step s: unknown topic 'chilcare'"]
 
 
+@pytest.mark.parametrize(("declared", "error"), [
+    ("  course_id: {}\n  grade: {requird: false}\n", "types/t.yaml:8:11: event type lms.course.completed: "
+                                                     "data.grade: unknown field 'requird'"),
+    ("  - course_id\n", "types/t.yaml:7:3: event type lms.course.completed: data: Input should be a valid "
+                         "dictionary"),
+])
+def test_a_slip_in_an_event_type_does_not_make_its_fields_unknown_to_the_journeys(
+        write_files: WriteFiles, declared: str, error: str) -> None:
+    root = write_files({
+        "types/t.yaml": "apiVersion: wayfinder/v1\nkind: EventType\nid: lms.course.completed\ndescription: x\n"
+                        "# the fields\ndata:\n" + declared,
+        "journeys/j.yaml": HEAD.replace("hris.leave.started", "lms.course.completed") + """steps:
+  - id: s
+    when: event.data.course_id == "c1" && trigger.data.course_id != ""
+    send: {channel: intranet, subject: Hi, body: "{{ event.data.course_id }}"}
+"""})
+    _, problems = load(Sources(paths=[root / "types", root / "journeys"]))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    assert len(lines) == 1 and lines[0].startswith(error), lines
+
+
 def test_template_errors_map_to_file_lines(write_files: WriteFiles) -> None:
     root = write_files({"templates/t/bad.yaml": """
         apiVersion: wayfinder/v1

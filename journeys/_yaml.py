@@ -204,6 +204,16 @@ class Document:
         return Document(self.file, data, self.start, moved(self.marks), moved(self.key_marks), moved(self.styles),
                         self.text)
 
+    def renamed(self, names: dict[str, str]) -> Document:
+        """This document with top-level keys renamed (``txt`` read as the ``text`` it meant), every position with
+        its key: what is under them is reported where it is written."""
+        def moved(table: dict[Loc, Any]) -> dict[Loc, Any]:
+            return {((names.get(str(loc[0]), loc[0]), *loc[1:]) if loc else loc): value for loc, value in table.items()}
+
+        data = {names.get(k, k): v for k, v in self.data.items()}
+        return Document(self.file, data, self.start, moved(self.marks), moved(self.key_marks), moved(self.styles),
+                        self.text)
+
     @cached_property
     def _line_starts(self) -> list[int]:
         return [0, *(m.end() for m in _LINE_BREAK.finditer(self.text))]

@@ -280,8 +280,14 @@ def _salvage_fields(doc: Document, e: ValidationError, model: type[BaseModel]) -
         else:
             return None
     by_key = {(f.alias or name): f for name, f in model.model_fields.items()}
-    if any(key in by_key and by_key[key].is_required() for key in keys) or not isinstance(doc.data, dict):
+    if not isinstance(doc.data, dict):
         return None
+    renamed = _misspelt_required(e, keys, by_key)  # `txt:` for a required `text:`: checked as what it meant
+    keys -= {*renamed, *renamed.values()}
+    if any(key in by_key and by_key[key].is_required() for key in keys):
+        return None
+    if renamed:
+        doc = doc.renamed(renamed)
     if model is EventTypeDoc and "data" in keys:  # no fields to read: broken, so the type's fields go unchecked
         return None
     data = {k: v for k, v in doc.data.items() if k not in keys}
@@ -295,6 +301,21 @@ def _salvage_fields(doc: Document, e: ValidationError, model: type[BaseModel]) -
         return _Parsed(doc, model.model_validate(data))
     except ValidationError:
         return None
+
+
+def _misspelt_required(e: ValidationError, keys: set[str], by_key: dict[str, Any]) -> dict[str, str]:
+    """Unknown top-level keys that are a slip for a required field the document misses (``txt`` for ``text``),
+    each to that field: the rest of the document is checked as if it were written so (both are reported)."""
+    missing = [str(err["loc"][0]) for err in e.errors(include_url=False)
+               if err["type"] == "missing" and len(err["loc"]) == 1]
+    unknown = [str(err["loc"][0]) for err in e.errors(include_url=False)
+               if err["type"] == "extra_forbidden" and len(err["loc"]) == 1]
+    out: dict[str, str] = {}
+    for name in missing:
+        close = difflib.get_close_matches(name, [k for k in unknown if k not in out], n=1)
+        if close and name in by_key and name in keys:
+            out[close[0]] = name
+    return out
 
 
 def _without_broken_parts(data: dict[str, Any], exits: set[int], *, trigger_when: bool, fields: set[str]) -> None:

@@ -313,6 +313,19 @@ def test_a_slip_in_an_event_type_does_not_make_its_fields_unknown_to_the_journey
     assert len(lines) == 1 and lines[0].startswith(error), lines
 
 
+def test_a_misspelt_required_key_hides_nothing_else_in_the_document(write_files: WriteFiles) -> None:
+    """``txt:`` for ``text:``: both slips are reported, and the rest is checked as if it were written right."""
+    root = write_files({"templates/t/x.yaml": 'apiVersion: wayfinder/v1\nkind: Template\n'
+                                              'subject: "Hi {{ recipent.given_name }}"\ntxt: "{{ salary }}"\n'})
+    _, problems = load(Sources(templates=[root / "templates"]))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    assert [line[:60] for line in lines] == [
+        "templates/t/x.yaml:1:1: template: missing required field 'te",
+        "templates/t/x.yaml:3:17: template t/x: unknown variable 'rec",
+        "templates/t/x.yaml:4:1: template: unknown field 'txt' (did y",
+        "templates/t/x.yaml:4:10: template t/x: unknown variable 'sal"], lines
+
+
 def test_template_errors_map_to_file_lines(write_files: WriteFiles) -> None:
     root = write_files({"templates/t/bad.yaml": """
         apiVersion: wayfinder/v1

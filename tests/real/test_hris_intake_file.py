@@ -97,6 +97,19 @@ def test_personio_webhook_and_rejected_items(tmp_path: Path) -> None:
     assert wrong.status_code == 401
 
 
+def test_an_item_that_cannot_be_read_is_rejected_alone_and_the_delivery_goes(tmp_path: Path) -> None:
+    """A delivery with a good item and one with no employee id: 200, the good one's events written, the bad one
+    listed as rejected (it was a 400 for the whole delivery, and the good item was lost)."""
+    out = tmp_path / "events.jsonl"
+    with serve(FileSink(out)) as url:
+        r = post_bamboohr(url, bamboohr_body({"action": "Updated", "fields": {}}, NEW_MANAGER))
+    assert r.status_code == 200, r.text
+    assert r.json()["rejected"] == [{"item": 0, "employee_id": None, "reason": "employees[0]: no employee id"}]
+    assert r.json()["accepted"] == 2
+    assert {(e["subject"], e["type"]) for e in read_jsonl(out)} == {
+        ("101", "hris.employee.upserted"), ("101", "hris.manager.changed")}
+
+
 def test_rate_limit_unknown_system_and_bad_json(tmp_path: Path) -> None:
     body = b"{not json"
     with serve(FileSink(tmp_path / "events.jsonl"), burst=2, rate_per_second=0.05) as url:

@@ -16,6 +16,7 @@ from wayfinder.hris.intake import RateLimiter, ReplayCache
 from wayfinder.hris.mapping import load_mapping
 from wayfinder.hris.records import RowError
 from wayfinder.hris.webhooks import (
+    Item,
     WebhookError,
     item_changes,
     parse_bamboohr,
@@ -59,12 +60,26 @@ def test_personio_signature_covers_timestamp_and_body() -> None:
 
 
 def test_payloads_that_cannot_be_read_are_400_without_values() -> None:
-    for body, message in [(b"[", "not JSON"), (b"{}", "employees list"),
-                          (b'{"employees": [{"action": "Updated", "fields": {}}]}', r"employees\[0\]: no employee id"),
-                          (b'{"employees": [{"id": "1", "action": "Merged", "fields": {}}]}', "unknown action")]:
+    for body, message in [(b"[", "not JSON"), (b"{}", "employees list")]:
         with pytest.raises(WebhookError, match=message) as caught:
             parse_bamboohr(body)
         assert caught.value.status == 400
+
+
+def test_an_item_that_cannot_be_read_is_refused_alone_and_the_others_go() -> None:
+    """One item with no id, or an action we do not know, in a delivery of several: that item is rejected (listed,
+    with its reason), the others are read; the whole delivery was a 400, and the good items were lost with it."""
+    body = json.dumps({"employees": [
+        {"action": "Updated", "fields": {}},
+        {"id": "1", "action": "Merged", "fields": {}},
+        {"id": "2", "action": "Updated", "fields": "x"},
+        {"id": "3", "action": "Updated", "timestamp": "2026-03-02T08:00:00Z", "fields": {"Job Title": "Lead"},
+         "changedFields": ["Job Title"]}]}).encode()
+    first, second, third, good = parse_bamboohr(body)
+    assert isinstance(first, RowError) and (first.reason, first.employee) == ("employees[0]: no employee id", None)
+    assert isinstance(second, RowError) and second.employee == "1" and "unknown action" in second.reason
+    assert isinstance(third, RowError) and third.reason == "employees[2]: fields is not an object"
+    assert isinstance(good, Item) and good.employee == "3"
     with pytest.raises(WebhookError, match="data object"):
         parse_personio(b'{"type": "employee.created"}')
 
@@ -96,7 +111,7 @@ def test_personio_deleted_before_start_rescinds_the_hire_and_unknown_changes_ups
     updated = json.dumps({"type": "employee.updated", "data": {"employee_id": 5,
                                                                 "attributes": {"position": "Chef", "status": "leave"}}})
     [item] = parse_personio(updated.encode())
-    assert item.at is None
+    assert isinstance(item, Item) and item.at is None
     types = [t for t, _ in _events(PERSONIO, item)]
     assert types == ["hris.employee.upserted", "hris.leave.started"]
 
@@ -158,6 +173,7 @@ def test_the_same_change_on_another_day_is_another_event() -> None:
 def test_personio_documented_envelope_fixture_maps_the_changed_attributes() -> None:
     body = (TESTS / "data" / "hris" / "personio-webhook-person-updated.json").read_bytes()
     [item] = parse_personio(body)
+    assert isinstance(item, Item)
     assert (item.employee, item.action, item.at) == ("5", "updated", datetime(2026, 3, 2, 8, tzinfo=UTC))
     assert [t for t, _ in _events(PERSONIO, item)] == ["hris.employee.upserted", "hris.job.changed",
                                                       "hris.leave.started"]
@@ -170,6 +186,7 @@ def test_personio_events_we_do_not_map_are_acknowledged_and_dataless_ones_reject
     dataless = json.dumps({"company_id": "1", "event_name": "person.updated", "occurred_at": "2026-03-02T08:00:00Z",
                            "payload": {"id": "5"}}).encode()
     [item] = parse_personio(dataless)
+    assert isinstance(item, Item)
     with pytest.raises(RowError, match="dataless notification"):
         item_changes(PERSONIO, item, NOW)
     with pytest.raises(WebhookError, match="payload is not an object"):

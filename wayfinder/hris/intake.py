@@ -120,6 +120,24 @@ def _error(status: int, reason: str, retry_after: int | None = None) -> JSONResp
     return JSONResponse({"error": reason}, status_code=status, headers=headers)
 
 
+def _events_of(mapping: Mapping, system: str, body: bytes, received: datetime
+               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The events of one delivery, and its items that were refused (each alone, with why)."""
+    events: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    for i, item in enumerate(parse(system, body)):
+        if isinstance(item, RowError):
+            rejected.append({"item": i, "employee_id": item.employee, "reason": item.reason})
+            continue
+        try:
+            when, changes = item_changes(mapping, item, received)
+        except RowError as e:
+            rejected.append({"item": i, "employee_id": e.employee, "reason": e.reason})
+            continue
+        events.extend(to_event(mapping.source, when, item.employee, c) for c in changes)
+    return events, rejected
+
+
 def create_app(config: IntakeConfig, sink: Sink, *, clock: Callable[[], datetime],
                monotonic: Callable[[], float] = time.monotonic) -> Starlette:
     """The intake app; ``clock`` (aware) checks signature timestamps and stamps events without a time."""
@@ -127,19 +145,6 @@ def create_app(config: IntakeConfig, sink: Sink, *, clock: Callable[[], datetime
     limiter = RateLimiter(settings.rate_per_second, settings.burst, monotonic)
     seen = ReplayCache(settings.replay_cache_size)
     tolerance = timedelta(seconds=settings.tolerance_seconds)
-
-    def events_of(system: str, body: bytes) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        mapping = config.mappings[system]
-        events: list[dict[str, Any]] = []
-        rejected: list[dict[str, Any]] = []
-        for i, item in enumerate(parse(system, body)):
-            try:
-                when, changes = item_changes(mapping, item, clock())
-            except RowError as e:
-                rejected.append({"item": i, "employee_id": e.employee, "reason": e.reason})
-                continue
-            events.extend(to_event(mapping.source, when, item.employee, c) for c in changes)
-        return events, rejected
 
     async def receive(request: Request) -> JSONResponse:
         system = request.path_params["system"]
@@ -154,7 +159,7 @@ def create_app(config: IntakeConfig, sink: Sink, *, clock: Callable[[], datetime
             return _error(413, f"the body is larger than {settings.max_body_bytes} bytes")
         try:
             verify(system, request.headers, body, secret.get_secret_value(), clock(), tolerance)
-            events, rejected = events_of(system, body)
+            events, rejected = _events_of(config.mappings[system], system, body, clock())
         except WebhookError as e:
             log.info("refused a %s webhook: %s", system, e.reason)
             return _error(e.status, e.reason)

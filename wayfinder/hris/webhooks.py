@@ -120,26 +120,30 @@ def _time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _action(value: Any) -> Action:
+def _action(value: Any, where: str, employee: str) -> Action:
     text = str(value or "").casefold().rsplit(".", 1)[-1]
     if text in ("created", "updated", "deleted"):
         return text  # type: ignore[return-value]
-    msg = "unknown action (expected Created, Updated or Deleted)"
-    raise WebhookError(400, msg)
+    msg = f"{where}: unknown action (expected Created, Updated or Deleted)"
+    raise RowError(msg, employee)
 
 
-def _item(employee: Any, action: Any, fields: Any, changed: Any, at: Any, where: str) -> Item:
+def _item(employee: Any, action: Any, fields: Any, changed: Any, at: Any, where: str) -> Item | RowError:
+    """One item of a delivery, or why it cannot be read: an item is refused on its own (listed as rejected), the
+    delivery's other items still go (a retry would fail again, and they would be lost with it)."""
     if employee is None or str(employee).strip() == "":
-        msg = f"{where}: no employee id"
-        raise WebhookError(400, msg)
+        return RowError(f"{where}: no employee id")
+    who = str(employee).strip()
     if not isinstance(fields, dict):
-        msg = f"{where}: fields is not an object"
-        raise WebhookError(400, msg)
+        return RowError(f"{where}: fields is not an object", who)
     names = tuple(str(c) for c in changed) if isinstance(changed, list) else ()
-    return Item(str(employee).strip(), _action(action), fields, names, _time(at))
+    try:
+        return Item(who, _action(action, where, who), fields, names, _time(at))
+    except RowError as e:
+        return e
 
 
-def parse_bamboohr(body: bytes) -> list[Item]:
+def parse_bamboohr(body: bytes) -> list[Item | RowError]:
     """``{"employees": [{"id", "action", "timestamp", "fields": {...}, "changedFields": [...]}]}``."""
     obj = _json(body)
     employees = obj.get("employees") if isinstance(obj, dict) else None
@@ -150,7 +154,7 @@ def parse_bamboohr(body: bytes) -> list[Item]:
             for i, e in enumerate(employees)]
 
 
-def parse_personio(body: bytes) -> list[Item]:
+def parse_personio(body: bytes) -> list[Item | RowError]:
     """Personio's documented envelope (developer.personio.de, API v2 "Webhooks"): ``{"company_id",
     "event_name": "person.updated", "occurred_at", "payload": {...}, "meta"?}``. What ``payload`` holds per
     event is assumed (``id`` or ``person_id``, and ``attributes`` / ``changed_attributes`` when the tenant's
@@ -170,7 +174,7 @@ PERSONIO_EVENTS = {"person.created": "created", "person.updated": "updated", "pe
                    "employment.created": "updated", "employment.updated": "updated"}
 
 
-def _personio_envelope(obj: dict[str, Any]) -> list[Item]:
+def _personio_envelope(obj: dict[str, Any]) -> list[Item | RowError]:
     name = str(obj.get("event_name") or "")
     payload = obj.get("payload")
     if not isinstance(payload, dict):
@@ -182,7 +186,7 @@ def _personio_envelope(obj: dict[str, Any]) -> list[Item]:
                   obj.get("occurred_at"), "payload")]
 
 
-def parse(system: str, body: bytes) -> list[Item]:
+def parse(system: str, body: bytes) -> list[Item | RowError]:
     return parse_bamboohr(body) if system == "bamboohr" else parse_personio(body)
 
 

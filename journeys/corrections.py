@@ -13,12 +13,28 @@ from wayfinder.journeys.state import EmployeeState, Enrollment
 __all__ = ["amended_trigger", "close_tasks", "started_by"]
 
 
-def started_by(state: EmployeeState, original: Any) -> list[Enrollment]:
-    """The active enrollments whose trigger was the original event."""
+def started_by(state: EmployeeState, original: Any, amend: Any = None) -> list[Enrollment]:
+    """The active enrollments whose trigger was the original event. For an amendment (``amend``: the correction's
+    data) that names no such trigger, those whose trigger is of its ``original_type`` from the same source and
+    holds every ``old`` value it changes: a second correction of one field names the event as the HR system saw it
+    after the first (an id made from the corrected value, which no event had), and the kept trigger, amended by
+    the first, holds those values."""
     if not isinstance(original, dict):
         return []
     source, oid = original.get("source"), original.get("id")
-    return [e for e in state.enrollments.values() if e.trigger.get("source") == source and e.trigger.get("id") == oid]
+    found = [e for e in state.enrollments.values() if e.trigger.get("source") == source and e.trigger.get("id") == oid]
+    if found or not isinstance(amend, dict) or not isinstance(amend.get("changes"), dict) or not amend["changes"]:
+        return found
+    kind, changes = amend.get("original_type"), amend["changes"]
+    if not isinstance(kind, str):
+        return []
+
+    def holds(trigger: dict[str, Any]) -> bool:
+        data = trigger.get("data") or {}
+        return all(isinstance(c, dict) and "old" in c and data.get(str(f)) == c["old"] for f, c in changes.items())
+
+    return [e for e in state.enrollments.values() if e.trigger.get("source") == source
+            and e.trigger.get("type") == kind and holds(e.trigger)]
 
 
 def amended_trigger(trigger: dict[str, Any], changes: Any) -> dict[str, Any]:

@@ -189,7 +189,8 @@ class Engine:
         """A correction: a rescinded trigger ends what it started (what waits to go is suppressed, reason
         ``rescinded``); an amended one changes the kept trigger, and a pending ``wait`` is worked out again."""
         run = self._run(state, at, directory)
-        matches = corrections.started_by(state, event.data.get("original"))
+        matches = corrections.started_by(state, event.data.get("original"),
+                                         event.data if event.data.get("action") == "amend" else None)
         closed = (corrections.close_tasks(state, event.data.get("original"), "rescinded", at)
                   if event.data.get("action") == "rescind" else [])
         run.effects.extend(OpenTask(task) for task in closed)  # the task's latest state: cancelled

@@ -40,6 +40,24 @@ def test_an_amended_start_date_moves_the_wait_that_reads_it(write_files: WriteFi
     assert [m.step_id for m in runner.messages.values()].count("first-day") == 1  # the old timer did nothing
 
 
+def test_a_second_amendment_naming_the_event_as_corrected_moves_the_wait_again(write_files: WriteFiles) -> None:
+    """An import names the original by an id made from the value it last exported: after one correction (9 -> 23),
+    the next (23 -> 30) names an event no one published. It still finds the enrollment, by the trigger's type,
+    source and the value it changes; one whose old value is not the trigger's finds nothing."""
+    second = ev("c2", "hris.correction", "2026-03-05T09:00:00Z", "E1", original={"source": "test", "id": "h1-23"},
+                original_type="hris.employee.hired", action="amend", reason="start_date_corrected",
+                changes={"start_date": {"old": "2026-03-23", "new": "2026-03-30"}})
+    stale = ev("c3", "hris.correction", "2026-03-06T09:00:00Z", "E1", original={"source": "test", "id": "h1-x"},
+               original_type="hris.employee.hired", action="amend", reason="start_date_corrected",
+               changes={"start_date": {"old": "2026-03-09", "new": "2026-04-06"}})
+    runner = run(write_files, correction("c1", "2026-03-04T09:00:00Z", "amend", reason="start_date_corrected",
+                                         changes={"start_date": {"old": "2026-03-09", "new": "2026-03-23"}}),
+                 second, stale)
+    first_day = [m for m in runner.messages.values() if m.step_id == "first-day"]
+    assert [(m.status, m.scheduled_for) for m in first_day] == [("sent", at("2026-03-30T07:00:00Z"))]
+    assert runner.stats.diagnostics["correction_unmatched"] == 1  # the stale one: 9 is no longer the start date
+
+
 def test_a_rescinded_hire_ends_the_journey_it_started(write_files: WriteFiles) -> None:
     runner = run(write_files, correction("c1", "2026-03-04T09:00:00Z", "rescind", reason="hire_rescinded"))
     assert [m.step_id for m in runner.messages.values()] == ["hello"]  # sent before the correction; nothing after

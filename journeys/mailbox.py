@@ -273,30 +273,7 @@ class Mailbox:
     # How many held messages behind one that left the queue are placed again at once (README, Mailbox).
     at_once = 20
 
-    def as_things_stand(self, state: MailboxState, now: datetime) -> dict[str, Message]:
-        """The held messages whose record gives only the latest time they will go (the part from ``stale_from``
-        on), as they will go if nothing else changes: moved up whole when the message before them leaves the queue
-        (``now`` when none is before them). For a report at the end of a run (``simulate``'s files, SPEC §6: a
-        deferred record says when it will go); the state is not changed and nothing is scheduled."""
-        if state.stale_from is None or state.stale_from not in state.pending:
-            return {}
-        ids = list(state.pending)
-        start = ids.index(state.stale_from)
-        # what the move changes, copied (the messages themselves are not changed: each change is a new record)
-        copy = state.model_copy(update={"pending": dict(state.pending), "slots": list(state.slots),
-                                        "on_leave": dict(state.on_leave), "leave_rules": dict(state.leave_rules)})
-        leaves = copy.pending[ids[start - 1]].scheduled_for if start else now.astimezone(UTC)
-        effects = self._move_up(copy, start, max(leaves, now.astimezone(UTC)), at_once=len(ids))
-        out: dict[str, Message] = {}
-        for effect in effects:
-            if isinstance(effect, Decide) and effect.message.status in ("deferred", "sent"):
-                held = state.pending[effect.message.message_id]
-                out[held.message_id] = held.with_status("deferred", reason=effect.message.reason or held.reason,
-                                                        at=effect.message.scheduled_for)
-        return out
-
-    def _move_up(self, state: MailboxState, start: int, now: datetime, *, at_once: int | None = None
-                 ) -> list[Effect]:
+    def _move_up(self, state: MailboxState, start: int, now: datetime) -> list[Effect]:
         """Place again, from ``now`` and in order, the held messages from position ``start`` on (the one before
         them left the queue, or they were held behind it): the first ``at_once`` of them, and on while one would
         still go later than the next is held for. The rest keep their records and timers, and the time in them is
@@ -311,7 +288,7 @@ class Mailbox:
         effects: list[Effect] = []
         left: list[str] = []  # out of the queue; taken out of it after the walk, which walks the queue itself
         for i, (mid, message) in enumerate(islice(state.pending.items(), start, None)):
-            if i >= (at_once or self.at_once) and now < after <= message.scheduled_for:  # (the one before: held)
+            if i >= self.at_once and now < after <= message.scheduled_for:  # (the one before it is still held)
                 state.slots.extend(behind[i:])
                 state.stale_from = mid
                 break

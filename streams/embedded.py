@@ -172,18 +172,6 @@ class EmbeddedRunner:
         if end is not None:
             self.advance_to(end)
 
-    def held_as_things_stand(self) -> dict[str, Message]:
-        """The records of held messages whose time is only the latest they will go (behind a long queue that a
-        withdrawal moved up in parts: ``Mailbox.as_things_stand``), with the time they will go if nothing else
-        changes, by message id; for the files written at the end of a run. The run's state is not changed."""
-        out: dict[str, Message] = {}
-        if self.clock is None:
-            return out
-        for box in self.mailboxes.values():
-            if box.stale_from is not None:
-                out.update(self.mailbox.as_things_stand(box, self.clock))
-        return out
-
     # -- internals --------------------------------------------------------------------------
     def _directory(self, person_id: str) -> Profile | None:
         state = self.states.get(person_id)

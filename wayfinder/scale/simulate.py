@@ -100,11 +100,9 @@ class StreamingRunner(EmbeddedRunner):
         self.dead_letters.append(letter)  # kept: bad lines are few, and the summary counts them
 
     def close(self) -> None:
-        """Write the messages still held, with their latest state (a deferred one with the time it will go as
-        things stand, SPEC §6), and close the files."""
-        projected = self.held_as_things_stand()
+        """Write the messages still held, with their latest state, and close the files."""
         for message in self.messages.values():
-            self._files["messages"].write(_line(projected.get(message.message_id, message)))
+            self._files["messages"].write(_line(message))
         for f in self._files.values():
             f.close()
         letters = redact_dead_letters(self.dead_letters, self.audit_records)  # nothing kept of an erased person

@@ -2,9 +2,10 @@
 text part that reflows and as an HTML document a mail team would accept (inline CSS, real lists, links).
 
 The text is read like a small Markdown: blocks are separated by blank lines; lines starting with ``- `` or
-``* `` are list items; other lines of a block are one paragraph, joined with spaces (the line breaks of the
-template source are not the reader's), unless a line ends with a backslash, which keeps the break. An
-``http(s)`` URL becomes a link; a list item ``Title: URL`` or ``Title - URL`` links the title.
+``* `` are list items, lines starting with a number and ``. `` or ``) `` (``1. ``, ``2) ``) numbered ones;
+other lines of a block are one paragraph, joined with spaces (the line breaks of the template source are not
+the reader's), unless a line ends with a backslash, which keeps the break. An ``http(s)`` URL becomes a link;
+a list item ``Title: URL`` or ``Title - URL`` links the title.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 _ITEM = re.compile(r"^\s*[-*]\s+(.*)$")
+_NUMBERED = re.compile(r"^(\d{1,2})[.)]\s+(.*)$")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
 _TITLED = re.compile(r"^(?P<title>.+?)\s*(?::|\s-)\s*(?P<url>https?://[^\s<>\"']+)\s*$")
@@ -31,28 +33,32 @@ SMALL = "margin:0 0 8px 0;font-size:13px;color:#57606a"
 
 @dataclass(frozen=True)
 class Block:
-    kind: str  # "p" or "ul"
+    kind: str  # "p", "ul" or "ol"
     lines: tuple[str, ...]  # a paragraph's lines (joined when written), or a list's items
+    start: int = 1  # a numbered list's first number
 
 
 def blocks(text: str) -> list[Block]:
     """The paragraphs and lists of a rendered text."""
     out: list[Block] = []
     for chunk in _BLANK_LINE.split(text.strip("\n")):
-        kind, lines = "", list[str]()
+        kind, lines, start = "", list[str](), 1
         for raw in chunk.splitlines():
             line = raw.strip()
             if not line:
                 continue
             item = _ITEM.match(line) if line[0] in "-*" else None  # stripped: an item starts with its mark
-            now = "ul" if item else "p"
+            numbered = _NUMBERED.match(line) if item is None and line[0].isdigit() else None
+            now = "ul" if item else "ol" if numbered else "p"
             if now != kind and lines:
-                out.append(Block(kind, tuple(lines)))
+                out.append(Block(kind, tuple(lines), start))
                 lines = []
+            if now == "ol" and not lines and numbered:
+                start = int(numbered.group(1))
             kind = now
-            lines.append(item.group(1).strip() if item else line)
+            lines.append(item.group(1).strip() if item else numbered.group(2).strip() if numbered else line)
         if lines:
-            out.append(Block(kind, tuple(lines)))
+            out.append(Block(kind, tuple(lines), start))
     return out
 
 
@@ -78,6 +84,8 @@ def plain(parts: list[Block]) -> str:
     for b in parts:
         if b.kind == "ul":
             written.append("\n".join(f"- {item}" for item in b.lines))
+        elif b.kind == "ol":
+            written.append("\n".join(f"{b.start + n}. {item}" for n, item in enumerate(b.lines)))
         else:
             written.append("\n".join(_joined(b.lines)))
     return "\n\n".join(written)
@@ -112,9 +120,10 @@ def html_fragment(parts: list[Block]) -> str:
     """The body of the HTML part: paragraphs and lists with inline styles."""
     written = []
     for b in parts:
-        if b.kind == "ul":
+        if b.kind in ("ul", "ol"):
             items = "".join(f'<li style="{LI}">{_item(i)}</li>' for i in b.lines)
-            written.append(f'<ul style="{UL}">{items}</ul>')
+            start = f' start="{b.start}"' if b.kind == "ol" and b.start != 1 else ""
+            written.append(f'<{b.kind}{start} style="{UL}">{items}</{b.kind}>')
         else:
             written.append(f'<p style="{P}">' + "<br>".join(_inline(line) for line in _joined(b.lines)) + "</p>")
     return "\n".join(written)

@@ -467,3 +467,17 @@ def test_a_template_nested_past_what_python_compiles_is_a_problem_not_a_crash(so
     [problem] = check_source(source)
     assert problem.message.startswith("template cannot be ") and "nests too deeply" in problem.message
     assert says in problem.message
+
+
+def test_numbered_lines_are_a_numbered_list_in_both_parts() -> None:
+    """Issue 9: a text part and an HTML document from the same source, with lists. ``1. `` / ``2) `` lines were
+    joined into one paragraph; a number inside a sentence, or one not followed by a space, is no item."""
+    rendered = MessageTemplate("t", "Before you go", (
+        "Before you go:\n1. Tell your manager.\n2. Book your leave: https://x.example/leave\n\n"
+        "3) Then rest.\n\n2026 was a year. 1.5 is a number.")).render(context(), None, footer=FOOTER)
+    body, _ = split_footer(rendered.text)
+    assert body == ("Before you go:\n\n1. Tell your manager.\n2. Book your leave: https://x.example/leave\n\n"
+                    "3. Then rest.\n\n2026 was a year. 1.5 is a number.")
+    assert '<ol style="' in rendered.html and '<ol start="3" style="' in rendered.html
+    assert '<li style="margin:0 0 8px 0"><a href="https://x.example/leave"' in rendered.html
+    assert "<p" in rendered.html.split("2026 was a year")[0].rsplit("\n", 1)[-1]

@@ -17,7 +17,15 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.catalog.graph import CatalogGraph
-from wayfinder.catalog.model import CatalogDoc, CatalogFeedbackDoc, ResourceDoc, RoleDoc, TopicDoc
+from wayfinder.catalog.model import (
+    CatalogDoc,
+    CatalogFeedbackDoc,
+    ResourceDoc,
+    ResourceSpec,
+    RoleDoc,
+    TopicDoc,
+    TopicSpec,
+)
 from wayfinder.expressions import ExpressionError
 from wayfinder.journeys._problems import DefinitionError, Problem, for_runs
 from wayfinder.journeys._yaml import Document, Loc, Mark, max_bytes, read_documents
@@ -411,10 +419,12 @@ def _salvage_catalog(doc: Document, e: ValidationError) -> _Parsed | None:
     cannot be read as one, or a broken ``apiVersion`` or ``kind``, leaves the catalog unread."""
     dropped: dict[str, set[int]] = {}
     keys: set[str] = set()
+    slips: dict[tuple[str, int], set[str]] = {}  # the keys at fault in each broken entry
     for err in e.errors(include_url=False):
         loc = err["loc"]
         if loc and loc[0] in _CATALOG_LISTS and len(loc) >= 2 and isinstance(loc[1], int):
             dropped.setdefault(str(loc[0]), set()).add(loc[1])
+            slips.setdefault((str(loc[0]), loc[1]), set()).add(str(loc[2]) if len(loc) > 2 else "")
         elif loc and isinstance(loc[0], str) and loc[0] not in _CATALOG_LISTS and loc[0] not in _field_names(
                 CatalogDoc):
             keys.add(loc[0])
@@ -423,6 +433,8 @@ def _salvage_catalog(doc: Document, e: ValidationError) -> _Parsed | None:
     if keys and isinstance(doc.data, dict):
         doc = replace(doc, data={k: v for k, v in doc.data.items() if k not in keys})
     broken_ids: set[str] = set()
+    if isinstance(doc.data, dict):  # an entry mended (its slips taken out) is checked as written: not dropped
+        doc = replace(doc, data=_mended_entries(doc.data, slips, dropped))
     for key, indices in dropped.items():
         entries = doc.data.get(key)
         if not isinstance(entries, list):
@@ -435,6 +447,34 @@ def _salvage_catalog(doc: Document, e: ValidationError) -> _Parsed | None:
     except ValidationError:
         return None
     return _Parsed(doc, model, None, frozenset(broken_ids))
+
+
+_ENTRY_SPECS: dict[str, type[BaseModel]] = {"topics": TopicSpec, "resources": ResourceSpec}
+_ENTRY_NEUTRAL = {"type": "document"}  # a value an entry cannot do without, for a broken one of it
+
+
+def _mended_entries(data: dict[str, Any], slips: dict[tuple[str, int], set[str]],
+                    dropped: dict[str, set[int]]) -> dict[str, Any]:
+    """The catalog with each broken topic or resource mended where that makes a valid entry: a key at fault taken
+    out (an unknown ``parnt``, a ``locale`` of the wrong type) or, if the entry cannot do without it, a neutral
+    value (``type: polcy``). A mended entry is checked as written (its topics, eligibility, links), so all of a
+    file's problems show in one run; its own errors are reported already. Mended entries leave ``dropped``."""
+    out = dict(data)
+    for (key, i), names in slips.items():
+        spec, entries = _ENTRY_SPECS.get(key), out.get(key)
+        if spec is None or not isinstance(entries, list) or i >= len(entries) or not isinstance(entries[i], dict):
+            continue
+        if "" in names or "id" in names:
+            continue  # the entry itself, or its id: nothing to name it by
+        entry = {k: v for k, v in entries[i].items() if k not in names}
+        entry.update({k: _ENTRY_NEUTRAL[k] for k in names if k in _ENTRY_NEUTRAL})
+        try:
+            spec.model_validate(entry)
+        except ValidationError:
+            continue
+        out[key] = [*entries[:i], entry, *entries[i + 1:]]
+        dropped[key].discard(i)
+    return out
 
 
 _STEP_KEYS = ("id", "description", "when")

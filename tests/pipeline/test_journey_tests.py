@@ -112,6 +112,33 @@ expect:
             "(e.g. 2026-12-31T00:00:00Z)"], err
 
 
+def test_a_slip_in_an_expectation_hides_none_of_the_tests_other_problems(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 9, every problem in one run: ``status: snt`` in an expectation hid the test's unknown journey, its
+    ``until`` without an offset, an event simulate refuses and the step the same expectation names."""
+    copy = _edited_copy(tmp_path)
+    (copy / "tests" / "slip.yaml").write_text("""apiVersion: wayfinder/v1
+kind: JourneyTest
+id: slip
+journeys: [new-parnt]
+until: "2026-06-30"
+events:
+  - type: hris.dependent.added
+    time: "2026-03-02T09:15:00Z"
+    subject: T100
+    data: {relationship: child, reason: birth}
+expect:
+  messages:
+    - {journey: new-parent, step: welcom, status: snt}
+""", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(copy)]) == 1
+    where = f"{copy / 'tests' / 'slip.yaml'}"
+    found = [line.removeprefix(where) for line in capsys.readouterr().err.splitlines() if line.startswith(where)]
+    assert [line.split(": ")[0] for line in found] == [":4:12", ":5:8", ":7:5", ":13:35", ":13:51"], found
+    assert "unknown step 'welcom'" in found[3] and "expect.messages[0].status" in found[4]
+
+
 def test_a_journey_test_is_checked_against_the_journeys_before_it_runs(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``validate`` checks a test's journeys, steps, ``until`` and each event as simulate decodes it, every problem

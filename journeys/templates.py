@@ -846,6 +846,9 @@ class MessageTemplate:
     def __init__(self, template_id: str, subject: str, text: str, html: str | None = None,
                  locales: Mapping[str, Mapping[str, str | None]] | None = None) -> None:
         self.id = template_id
+        # what it was written as, every locale's: what reads it ("why did I get this?") looks at the words
+        self.sources = tuple(t for t in (subject, text, html, *(v for o in (locales or {}).values()
+                                                                for v in o.values())) if isinstance(t, str))
         self._default = self._compile(subject, text, html)
         self._locales: dict[str, _Part] = {}
         for locale, override in (locales or {}).items():

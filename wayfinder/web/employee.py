@@ -188,7 +188,7 @@ async def why(request: Request) -> Response:
     locale, words = _reader(w, claims.recipient_id)
     journey = defs.current().get(message.journey_id)
     rules = [repr(r.eligibility) for rid in message.resources if (r := defs.catalog.resources.get(rid))]
-    return w.render(request, "why.html", m=message, journey=journey, fields=fields_used(journey, rules),
+    return w.render(request, "why.html", m=message, journey=journey, fields=fields_used(journey, message, defs, rules),
                     trigger=trigger_of(w.backend.trigger_events, message, journey), token=token,
                     topics=[defs.catalog.topics[t].title_for(locale) if t in defs.catalog.topics else t
                             for t in message.topics], **words)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from wayfinder.journeys.definitions import Definitions, Part
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.model import Journey
 from wayfinder.journeys.records import Message
 
 _FIELD = re.compile(r"(?<![\w.])employee\.(?:attributes\.)?([A-Za-z_][A-Za-z0-9_]*)")
+_RECIPIENT = re.compile(r"(?<![\w.])recipient\.(?:attributes\.)?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def trigger_of(events: Iterable[CloudEvent], message: Message, journey: Journey | None) -> CloudEvent | None:
@@ -23,13 +25,25 @@ def trigger_of(events: Iterable[CloudEvent], message: Message, journey: Journey 
     return found
 
 
-def fields_used(journey: Journey | None, rules: Iterable[str] = ()) -> list[str]:
-    """Profile fields named in the journey's conditions and in ``rules`` (the resources' eligibility)."""
+def fields_used(journey: Journey | None, message: Message, defs: Definitions, rules: Iterable[str] = ()) -> list[str]:
+    """The reader's profile fields this message used: for a message to the employee it is about, those the journey's
+    trigger and audience, the message's own step (its ``when``) and its template read of them, and the resources'
+    eligibility (``rules``); for a message to a manager or HR partner, only what its template reads of the
+    recipient (the rest is about the person the message is about, not the reader)."""
     if journey is None:
         return []
-    texts: list[str] = [repr(journey), *rules]
-    names: set[str] = set()
-    for text in texts:
-        names.update(_FIELD.findall(text))
+    step = next((s for s in journey.steps if s.id == message.step_id), None)
+    action = next((getattr(step, k) for k in ("send", "roadmap", "learning_path") if hasattr(step, k)), None)
+    when = getattr(action, "when", None) or getattr(step, "when", None)
+    templates = [t for key, t in defs.inline.items() if (key.journey, key.version, key.step) == (
+        journey.id, journey.version, message.step_id) and key.part == Part.MESSAGE]
+    named = defs.templates.get(getattr(action, "template", None) or "")
+    if named is not None:
+        templates.append(named)
+    written = [source for t in templates for source in t.sources]
+    names = {m for text in written for m in _RECIPIENT.findall(text)}
+    if message.recipient_role == "employee":
+        conditions = [c.source for c in (journey.trigger.when, journey.audience, when) if c is not None]
+        names.update(m for text in (*conditions, *rules, *written) for m in _FIELD.findall(text))
     return sorted(names - {"attributes"})
 

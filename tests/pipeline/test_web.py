@@ -305,6 +305,29 @@ def test_one_click_unsubscribe_opts_out_of_email(served: Served) -> None:
     assert value == 1.0
 
 
+def test_an_unsubscribe_from_a_message_that_went_does_not_take_that_message_back(served: Served) -> None:
+    """The approved message goes when quiet hours end, after the demo world's clock stands still; its reader
+    unsubscribes with its link. The choice is stamped no earlier than the message went: the message stays
+    approved (it was rewritten as suppressed, opted_out_channel, though it had been delivered)."""
+    link = _link(served, "E1052")  # quiet hours for most of the day: the approved message waits for their end
+    page = served.client.get(f"/preferences?t={link}").text
+    served.client.post(f"/preferences?t={link}", data={"csrf": _csrf(page), "channel_email": "on",
+                                                       "channel_intranet": "on", "quiet_start": "00:00",
+                                                       "quiet_end": "23:00"})
+    csrf = sign_in(served, "E1003", "reviewer")
+    mid = _pending_of(served, "E1052")
+    assert served.client.post(f"/review/{mid}/decide", data={"csrf": csrf, "action": "approve"}).status_code == 303
+    went = served.backend.store.messages[mid]
+    decided = served.decisions()[-1]
+    assert went.status == "approved" and went.scheduled_for > datetime.fromisoformat(str(decided["time"]))
+    token = _link(served, went.recipient_id or "E1052", mid)
+    assert served.client.post(f"/preferences/unsubscribe?t={token}",
+                              data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    after = served.backend.store.messages[mid]
+    assert (after.status, after.scheduled_for) == ("approved", went.scheduled_for)
+    assert served.backend.store.preferences(went.recipient_id or "E1052")["opt_out_channels"] == ["email"]
+
+
 # -- tasks and the stop switch ------------------------------------------------------------------
 def test_tasks_are_claimed_noted_and_completed_as_events(served: Served) -> None:
     csrf = sign_in(served, "E1006", "hr_partner")

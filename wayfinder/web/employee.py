@@ -108,7 +108,8 @@ async def preferences(request: Request) -> Response:
     if not changes:
         return _page(request, w, claims, token, saved="Nothing changed.")
     _count_opt_outs(w, current, changes)
-    event = ev.preferences_changed(employee_id=claims.recipient_id, changes=changes, at=w.backend.now(),
+    event = ev.preferences_changed(employee_id=claims.recipient_id, changes=changes,
+                                   at=w.backend.now(not_before=_read_after(w, claims)),
                                    after=store.last_about(claims.recipient_id))
     await run_in_threadpool(w.backend.record, event)
     return _page(request, w, claims, token, saved="Saved. Your choices apply to the next messages.")
@@ -147,6 +148,14 @@ def _read_form(form: Any, topics: list[str], zone: ZoneInfo, paused_until: str |
     return out
 
 
+def _read_after(w: Web, claims: LinkClaims) -> datetime | None:
+    """A choice made from a message's link comes after the message went (its reader had it): never stamped before
+    it, so a world whose clock stands still (``serve`` on a demo folder) does not apply an unsubscribe to the very
+    message it came from, which went out of quiet hours later than the clock's end."""
+    message = w.backend.store.messages.get(claims.message_id or "")
+    return message.scheduled_for if message is not None and message.status in ("sent", "approved") else None
+
+
 def _count_opt_outs(w: Web, current: dict[str, Any], changes: dict[str, Any]) -> None:
     for name, kind in (("opt_out_channels", "channel"), ("opt_out_topics", "topic")):
         for value in set(changes.get(name) or []) - set(current.get(name) or []):
@@ -169,7 +178,8 @@ async def unsubscribe(request: Request) -> Response:
     if "email" not in current["opt_out_channels"]:
         changes = {"opt_out_channels": sorted({*current["opt_out_channels"], "email"})}
         _count_opt_outs(w, current, changes)
-        event = ev.preferences_changed(employee_id=claims.recipient_id, changes=changes, at=w.backend.now(),
+        event = ev.preferences_changed(employee_id=claims.recipient_id, changes=changes,
+                                       at=w.backend.now(not_before=_read_after(w, claims)),
                                        after=store.last_about(claims.recipient_id))
         await run_in_threadpool(w.backend.record, event)
     if "text/html" in request.headers.get("accept", ""):

@@ -36,6 +36,7 @@ from wayfinder.connectors.receipts import JsonlSink, MessageFile
 from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
 from wayfinder.connectors.settings import DeliverySettings
 from wayfinder.connectors.switch import CONTROL_FILE, ControlFile, KafkaControl
+from wayfinder.connectors.webhook import http_client
 from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
@@ -183,14 +184,13 @@ def _open_before_sending(sink: JsonlSink, flag: str) -> None:
 async def deliver_file(settings: DeliverySettings, paths: _Paths, *, retry_failed: bool,
                        registry: CollectorRegistry) -> tuple[DeliverySummary, MessageFile]:
     """Deliver one messages file with connectors built from settings; closes everything it opens."""
-    import httpx  # here, so that `wayfinder --help` does not pay for it
 
     ledger = SqliteLedger(paths.ledger)
     receipts, dead_letters = JsonlSink(paths.receipts), JsonlSink(paths.dead_letters)
     source = MessageFile(paths.messages, received_at=utc_now())
     control = ControlFile(paths.control)
     try:
-        async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
+        async with http_client(settings) as http:
             connectors = build_connectors(settings, ConnectorDeps(http=http))
             try:
                 _open_before_sending(receipts, "--receipts")
@@ -375,7 +375,6 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
                         health: DeliverHealth | None = None) -> tuple[DeliverySummary, int, int]:
     """Deliver what is on outbound.messages until the topic is idle; receipts and failures go back to Kafka.
     While the broker cannot be reached at start-up it is tried again (see ``_reaching_kafka``)."""
-    import httpx
     from aiokafka import AIOKafkaProducer
 
     from wayfinder.connectors.kafka import KafkaMessages, KafkaSink
@@ -401,7 +400,7 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
             idle_seconds=idle)), "the consumer of outbound.messages", health)
         control = await _reaching_kafka(lambda: stack.enter_async_context(KafkaControl(
             worker.bootstrap_servers, worker.topic(Topic.CONTROL))), "the reader of the control topic", health)
-        http = await stack.enter_async_context(httpx.AsyncClient(follow_redirects=False, trust_env=False))
+        http = await stack.enter_async_context(http_client(settings))
         if health is not None:
             health.consuming = True
         connectors = build_connectors(settings, ConnectorDeps(http=http))

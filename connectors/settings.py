@@ -200,6 +200,8 @@ class DeliverySettings(BaseSettings):
                                                               "(STARTTLS) or smtps://user:pass@host (TLS)")
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     smtp_ca_file: Path | None = Field(default=None, description="PEM file of CAs for a relay with a private CA")
+    webhook_ca_file: Path | None = Field(default=None, description="PEM file of CAs for intranet destinations "
+                                         "with a private CA (trusted besides the system's)")
     smtp_helo_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]{1,253}$",
                                        description="name given in EHLO [this host's FQDN]; relays that check it "
                                        "want a real DNS name")

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from pathlib import Path
 
 import aiosmtplib
 from aiosmtplib.protocol import SMTPProtocol
@@ -32,6 +31,7 @@ from wayfinder.connectors.base import (
 from wayfinder.connectors.email import parse_mailbox, smtp_bytes
 from wayfinder.connectors.links import RecipientLinks
 from wayfinder.connectors.settings import DeliverySettings, SmtpServer
+from wayfinder.connectors.tls import caused_by, trusting
 from wayfinder.journeys.records import Message
 
 _ENHANCED = re.compile(r"\s*([245]\.\d{1,3}\.\d{1,3})\b")
@@ -67,20 +67,13 @@ def _response_error(exc: aiosmtplib.SMTPResponseException) -> DeliveryError:
     return RetryableDeliveryError(transient, f"the SMTP relay deferred {what} ({codes})")
 
 
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, kind):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def classify_smtp_error(exc: Exception, where: str) -> DeliveryError:
     """A delivery error for what aiosmtplib (or the network) raised; ``where`` is ``host:port``."""
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
         return _response_error(exc.recipients[0])
-    if _caused_by(exc, ssl.SSLCertVerificationError):
+    if caused_by(exc, ssl.SSLCertVerificationError):
         return PermanentDeliveryError("smtp_tls_failed", f"the TLS certificate of {where} did not verify; for a "
                                       "relay with a private CA set WAYFINDER_SMTP_CA_FILE")
     if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
@@ -214,19 +207,6 @@ async def _close(client: aiosmtplib.SMTP, protocol: SMTPProtocol | None = None, 
         await asyncio.sleep(0.005)
 
 
-def _trusting(ca_file: Path) -> ssl.SSLContext:
-    """A TLS context that trusts the CAs in ``ca_file``; a file that is missing or holds no PEM certificate is a
-    configuration error (ValueError) naming the variable, before anything is sent."""
-    try:
-        return ssl.create_default_context(cafile=ca_file)
-    except ssl.SSLError as e:  # before OSError: an SSLError is one
-        msg = f"WAYFINDER_SMTP_CA_FILE: {ca_file} holds no PEM CA certificate ({e.reason or 'unreadable'})"
-        raise ValueError(msg) from e
-    except OSError as e:
-        msg = f"WAYFINDER_SMTP_CA_FILE: cannot read {ca_file} ({e.strerror or type(e).__name__})"
-        raise ValueError(msg) from e
-
-
 def smtp_from_settings(settings: DeliverySettings, name: str, deps: ConnectorDeps) -> SmtpConnector:
     if settings.smtp_url is None:
         msg = "email delivery needs WAYFINDER_SMTP_URL, e.g. smtp://user:pass@smtp.example.com:587"
@@ -234,7 +214,7 @@ def smtp_from_settings(settings: DeliverySettings, name: str, deps: ConnectorDep
     if settings.sender is None:
         msg = "email delivery needs WAYFINDER_SENDER, e.g. 'People Team <people@example.com>'"
         raise ValueError(msg)
-    context = _trusting(settings.smtp_ca_file) if settings.smtp_ca_file else None
+    context = trusting(settings.smtp_ca_file, "WAYFINDER_SMTP_CA_FILE") if settings.smtp_ca_file else None
     return SmtpConnector(settings.smtp_url, sender=parse_mailbox(settings.sender), name=name,
                          message_id_domain=settings.message_id_domain, timeout=settings.smtp_timeout_seconds,
                          pool_size=settings.concurrency, tls_context=context, now=deps.now,

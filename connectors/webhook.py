@@ -21,9 +21,11 @@ import hmac
 import ipaddress
 import json
 import re
+import ssl
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -39,6 +41,7 @@ from wayfinder.connectors.base import (
 )
 from wayfinder.connectors.payloads import slack_payload, teams_payload, webhook_payload
 from wayfinder.connectors.settings import DeliverySettings, Destination
+from wayfinder.connectors.tls import caused_by, trusting
 from wayfinder.journeys.records import Message
 
 _USER_AGENT = "wayfinder-delivery/0.1"
@@ -162,6 +165,11 @@ class WebhookConnector:
                                            f"{timeout:g}s")
             raise error from e
         except httpx.TransportError as e:
+            if caused_by(e, ssl.SSLCertVerificationError):  # configuration, not the network: waiting fixes nothing
+                refused = PermanentDeliveryError("http_tls_failed", f"the TLS certificate of destination {self.name} "
+                                                 "did not verify; for an intranet host with a private CA set "
+                                                 "WAYFINDER_WEBHOOK_CA_FILE")
+                raise refused from e
             error = RetryableDeliveryError("http_connection", f"could not reach destination {self.name} "
                                            f"({type(e).__name__})")
             raise error from e
@@ -210,3 +218,20 @@ def webhook_from_settings(settings: DeliverySettings, name: str, deps: Connector
     return WebhookConnector(name, settings.destinations[name], deps.http,
                             resolver=deps.resolver or system_resolver, now=deps.now)
 
+
+
+def http_client(settings: DeliverySettings) -> httpx.AsyncClient:
+    """The client every intranet destination is called with: no redirects, no proxy or CA taken from the
+    environment, and the organisation's CA trusted besides the system's when ``WAYFINDER_WEBHOOK_CA_FILE`` says."""
+    verify: ssl.SSLContext | bool = True
+    if settings.webhook_ca_file is not None:
+        verify = ssl.create_default_context()
+        verify.load_verify_locations(cafile=trusting_file(settings.webhook_ca_file))
+    return httpx.AsyncClient(follow_redirects=False, trust_env=False, verify=verify)
+
+
+def trusting_file(ca_file: Path) -> Path:
+    """``ca_file`` once it is known to hold a CA certificate (a ValueError naming the setting, before anything is
+    sent, when it does not)."""
+    trusting(ca_file, "WAYFINDER_WEBHOOK_CA_FILE")
+    return ca_file

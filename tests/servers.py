@@ -239,9 +239,10 @@ class Reply:
 class HookServer:
     """An HTTP server on 127.0.0.1 in the running loop. ``replies`` are used in order, then 200s."""
 
-    def __init__(self, secret: str | None = None, now: datetime = NOW) -> None:
+    def __init__(self, secret: str | None = None, now: datetime = NOW, *, tls: bool = False) -> None:
         self.secret = secret
         self.now = now
+        self.tls = tls  # https with the test certificate (a private CA's, as an intranet's)
         self.hits: list[Hit] = []
         self.replies: deque[Reply] = deque()
         self._release = asyncio.Event()
@@ -261,14 +262,14 @@ class HookServer:
         return web.Response(status=reply.status, headers=reply.headers, text=reply.body)
 
     def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
 
     async def __aenter__(self) -> HookServer:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=server_tls_context() if self.tls else None)
         await site.start()
         self.port = self._runner.addresses[0][1]
         return self

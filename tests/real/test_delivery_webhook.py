@@ -9,18 +9,19 @@ import json
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 from pydantic import ValidationError
 
-from tests.servers import NEW_SECRET, NOW, OLD_SECRET, HookServer, Reply, make_message
+from tests.servers import NEW_SECRET, NOW, OLD_SECRET, HookServer, Reply, client_ca_file, make_message
 from wayfinder.connectors.addresses import address_refusal
 from wayfinder.connectors.base import Accepted, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
 from wayfinder.connectors.payloads import slack_payload
 from wayfinder.connectors.settings import DeliverySettings, Destination
-from wayfinder.connectors.webhook import WebhookConnector, parse_retry_after
+from wayfinder.connectors.webhook import WebhookConnector, http_client, parse_retry_after
 
 T = TypeVar("T")
 
@@ -65,6 +66,33 @@ def test_a_signed_webhook_arrives_and_verifies_with_the_receivers_secret() -> No
         assert body["data"]["recipient_id"] == "E1"
 
     run(scenario)
+
+
+def test_an_intranet_host_with_a_private_ca_is_reached_when_its_ca_is_set(tmp_path: Path) -> None:
+    """Issue 4: intranet over https. A host whose certificate a private CA signed: trusted with
+    WAYFINDER_WEBHOOK_CA_FILE; without it, a permanent error that says what to set (it was retried as a connection
+    failure until the give-up); a CA file with no certificate is refused before anything is sent."""
+    async def scenario() -> tuple[Accepted, DeliveryError]:
+        async with HookServer(secret=NEW_SECRET, tls=True) as hook:
+            destination = Destination.model_validate({"url": hook.url(), "local": True, "secrets": [NEW_SECRET]})
+            message = make_message(1, channel="intranet")
+            settings = DeliverySettings(webhook_ca_file=client_ca_file(tmp_path))
+            async with http_client(settings) as client:
+                accepted = await WebhookConnector("portal", destination, client, now=lambda: NOW).send(message)
+            async with http_client(DeliverySettings()) as client:
+                with pytest.raises(DeliveryError) as caught:
+                    await WebhookConnector("portal", destination, client, now=lambda: NOW).send(message)
+            assert len(hook.hits) == 1  # the second never reached it
+            return accepted, caught.value
+
+    accepted, refused = run(scenario)
+    assert accepted == Accepted("portal", "200")
+    assert isinstance(refused, PermanentDeliveryError) and refused.reason == "http_tls_failed"
+    assert "WAYFINDER_WEBHOOK_CA_FILE" in str(refused)
+    empty = tmp_path / "empty.pem"
+    empty.write_text("no certificate here\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"WAYFINDER_WEBHOOK_CA_FILE: .* holds no PEM CA certificate"):
+        http_client(DeliverySettings(webhook_ca_file=empty))
 
 
 @pytest.mark.parametrize("receiver_secret", [OLD_SECRET, NEW_SECRET])

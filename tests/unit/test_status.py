@@ -61,3 +61,19 @@ def test_only_the_wanted_samples_are_read_and_summed_by_their_label() -> None:
             'wayfinder_events_consumed_total{type="x",outcome="processed"} 9\n')
     assert _samples(text) == {"wayfinder_pending_timers{employees}": 3.0, "wayfinder_pending_timers{mailboxes}": 1.0,
                               "wayfinder_assigned_partitions": 6.0}
+
+
+def test_each_partitions_stream_time_is_read_and_shown_as_an_instant() -> None:
+    """Issue 13: per worker and partition, lag, stream time, pending timers. Stream time was never read."""
+    text = ('wayfinder_stream_time_seconds{stage="employees",partition="0"} 1772442900\n'
+            'wayfinder_stream_time_seconds{stage="employees",partition="1"} 1772443000\n'
+            'wayfinder_stream_time_seconds{stage="mailboxes",partition="0"} 0\n')
+    samples = _samples(text)
+    assert samples == {"wayfinder_stream_time_seconds{employees,0}": 1772442900.0,
+                       "wayfinder_stream_time_seconds{employees,1}": 1772443000.0,
+                       "wayfinder_stream_time_seconds{mailboxes,0}": 0.0}
+    report = StatusReport(None, [Endpoint("worker", "http://w0:9108", ready=True, samples=samples)], [])
+    shown = render(report, SETTINGS)
+    assert "  stream time employees p0: 2026-03-02T09:15:00+00:00" in shown
+    assert "  stream time employees p1: 2026-03-02T09:16:40+00:00" in shown
+    assert "wayfinder_stream_time_seconds{mailboxes,0} 0" in shown  # not set yet: shown as it is

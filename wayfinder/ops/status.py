@@ -13,7 +13,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -66,10 +66,14 @@ class StatusReport:
 
 
 # -- endpoints --------------------------------------------------------------------------------------------
-WANTED = {"wayfinder_pending_timers": "stage", "wayfinder_assigned_partitions": None,
-          "wayfinder_agent_crashes_total": None, "wayfinder_reviews_pending": None,
-          "wayfinder_review_oldest_pending_age_seconds": None, "wayfinder_delivery_in_flight_messages": None,
-          "wayfinder_delivery_circuit_state": "connector"}
+WANTED: dict[str, tuple[str, ...]] = {
+    "wayfinder_pending_timers": ("stage",), "wayfinder_assigned_partitions": (),
+    "wayfinder_agent_crashes_total": (), "wayfinder_reviews_pending": (),
+    "wayfinder_review_oldest_pending_age_seconds": (), "wayfinder_delivery_in_flight_messages": (),
+    "wayfinder_delivery_circuit_state": ("connector",),
+    # each partition's clock (issue 13: per worker and partition, stream time), as a Unix time
+    "wayfinder_stream_time_seconds": ("stage", "partition")}
+STREAM_TIME = "wayfinder_stream_time_seconds"
 
 
 def read_endpoint(role: str, base: str, timeout: float = 5.0) -> Endpoint:
@@ -106,9 +110,9 @@ def _samples(text: str) -> dict[str, float]:
         for s in family.samples:
             if s.name not in WANTED:
                 continue
-            label = WANTED[s.name]
-            key = f"{s.name}{{{s.labels.get(label, '')}}}" if label else s.name
-            out[key] = out.get(key, 0.0) + s.value
+            labels = WANTED[s.name]
+            key = f"{s.name}{{{','.join(s.labels.get(x, '') for x in labels)}}}" if labels else s.name
+            out[key] = s.value if s.name == STREAM_TIME else out.get(key, 0.0) + s.value
     return out
 
 
@@ -264,9 +268,17 @@ def render(report: StatusReport, settings: WorkerSettings) -> str:
     for p in report.endpoints:
         lines.append(f"{p.role} {p.url}: {'ready' if p.ready else 'NOT READY'}"
                      + (f" ({'; '.join(p.reasons)})" if p.reasons else ""))
-        lines += [f"  {name} {value:g}" for name, value in sorted(p.samples.items())]
+        lines += [_sample_line(name, value) for name, value in sorted(p.samples.items())]
     lines += [f"problem: {problem}" for problem in report.problems]
     return "\n".join(lines)
+
+
+def _sample_line(name: str, value: float) -> str:
+    """One sample as status prints it; a partition's stream time as the instant it is (UTC)."""
+    if name.startswith(STREAM_TIME + "{") and value > 0:
+        stage, _, partition = name[len(STREAM_TIME) + 1:-1].partition(",")
+        return f"  stream time {stage} p{partition}: {datetime.fromtimestamp(value, UTC).isoformat()}"
+    return f"  {name} {value:g}"
 
 
 def _render_kafka(view: KafkaView, settings: WorkerSettings) -> list[str]:

@@ -126,7 +126,7 @@ def test_probes_and_the_disruption_budget() -> None:
             if probe in c:
                 assert c[probe]["httpGet"]["path"] == path, (name, probe)
                 assert c[probe]["httpGet"]["port"] in ports, (name, probe)
-        assert {"livenessProbe", "readinessProbe"} <= set(c), name
+        assert {"startupProbe", "livenessProbe", "readinessProbe"} <= set(c), name  # deliver had no startup probe
     worker = container(one("StatefulSet", "wayfinder-worker"))
     assert worker["ports"][0]["containerPort"] == int(next(e["value"] for e in worker["env"]
                                                            if e["name"] == "WAYFINDER_METRICS_PORT"))

@@ -573,8 +573,13 @@ def serve_health(wapp: WayfinderApp) -> HealthServer | None:
     s = wapp.settings
     if s.metrics_port is None:
         return None
-    server = serve(wapp.registry, host=s.metrics_host, port=s.metrics_port, alive=wapp.health.alive,
-                   ready=wapp.health.ready)
+    try:
+        server = serve(wapp.registry, host=s.metrics_host, port=s.metrics_port, alive=wapp.health.alive,
+                       ready=wapp.health.ready)
+    except OSError as e:  # a port in use, an address that is not this machine's: say which setting
+        msg = (f"wayfinder: cannot serve metrics on {s.metrics_host}:{s.metrics_port} "
+               f"(WAYFINDER_METRICS_HOST, WAYFINDER_METRICS_PORT): {e.strerror or type(e).__name__}")
+        raise SystemExit(msg) from e
     log.warning("metrics on http://127.0.0.1:%d/metrics (health: /healthz, /readyz)", server.port)
     return server
 

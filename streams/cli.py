@@ -45,10 +45,17 @@ def settings_from(args: argparse.Namespace) -> WorkerSettings:
     try:
         return WorkerSettings(**given)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" if err["loc"] else err["msg"]
+        problems = "; ".join(f"{_setting_name(err['loc'])}: {err['msg']}" if err["loc"] else err["msg"]
                              for err in e.errors())
         msg = f"wayfinder: bad settings: {problems}"
         raise SystemExit(msg) from e
+
+
+def _setting_name(loc: tuple[Any, ...]) -> str:
+    """A setting as the operator wrote it: its environment variable, and its flag where it has one."""
+    name = str(loc[0])
+    flag = _FLAGS.get(name)
+    return f"WAYFINDER_{name.upper()}" + (f" ({flag})" if flag else "")
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,8 +28,8 @@ class WorkerSettings(BaseSettings):
                                             "stream time, advanced by events and `publish --tick` (tests, replays)")
     metrics_host: str = Field("127.0.0.1", description="address the metrics server binds (0.0.0.0 in a pod, so "
                               "Prometheus can scrape it)")
-    metrics_port: int | None = Field(9108, description="serve Prometheus metrics on this port (0: any free port, "
-                                     "unset: no server)")
+    metrics_port: int | None = Field(9108, ge=0, le=65535, description="serve Prometheus metrics on this port (0: "
+                                     "any free port, unset: no server)")
     timer_tick_seconds: float = Field(0.5, gt=0, description="how often due timers are looked for")
     max_event_bytes: int = Field(1_000_000, ge=1024, description="larger events are dead-lettered")
     recipient_wait_seconds: float = Field(30.0, ge=0, description="how long an input waits at least for the "
@@ -44,7 +44,8 @@ class WorkerSettings(BaseSettings):
     max_record_bytes: int = Field(900_000, ge=1024, description="an input whose state, output record or write-"
                                   "ahead entry would be larger is dead-lettered (keep it below the broker's "
                                   "message.max.bytes, 1 MiB by default)")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"],
+                         BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v)] = "WARNING"
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line with stable "
                                                 "keys (Faust's own lines too)")
     ready_max_lag: int = Field(1000, ge=0, description="/readyz fails while the assigned partitions are more "

@@ -77,3 +77,33 @@ def test_the_worker_app_gets_the_tuning(loop: asyncio.AbstractEventLoop) -> None
     assert (conf.producer_linger, conf.producer_compression_type, conf.broker_commit_every,
             conf.broker_commit_interval, conf.stream_buffer_maxsize, conf.broker_session_timeout,
             conf.broker_heartbeat_interval) == (0.2, "zstd", 123, 2.5, 99, 45.0, 4.0)
+
+
+def test_a_bad_setting_is_named_as_the_operator_wrote_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: configuration errors named clearly. The variable (and its flag) is named, not the field; a log
+    level is read in any case, as the other commands read it; a port outside 0..65535 is refused."""
+    monkeypatch.setenv("WAYFINDER_METRICS_PORT", "70000")
+    with pytest.raises(SystemExit, match=r"^wayfinder: bad settings: WAYFINDER_METRICS_PORT \(--metrics-port\): "
+                       r"Input should be less than or equal to 65535"):
+        main(["worker", "--broker", "kafka://127.0.0.1:9"])
+    monkeypatch.setenv("WAYFINDER_PARTITIONS", "abc")
+    with pytest.raises(SystemExit, match=r"WAYFINDER_PARTITIONS \(--partitions\): Input should be a valid integer"):
+        main(["worker", "--broker", "kafka://127.0.0.1:9"])
+    monkeypatch.delenv("WAYFINDER_PARTITIONS")
+    monkeypatch.delenv("WAYFINDER_METRICS_PORT")
+    assert WorkerSettings(log_level="info").log_level == "INFO"
+
+
+def test_a_metrics_port_that_cannot_be_served_names_the_settings() -> None:
+    import socket
+
+    from wayfinder.streams.app import serve_health
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        app = create_app(WorkerSettings(store="memory", metrics_port=port))
+        with pytest.raises(SystemExit, match=rf"cannot serve metrics on 127.0.0.1:{port} \(WAYFINDER_METRICS_HOST, "
+                           r"WAYFINDER_METRICS_PORT\): Address already in use"):
+            serve_health(app)

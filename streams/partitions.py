@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
@@ -46,17 +48,22 @@ def check_partitions(settings: WorkerSettings, counts: dict[str, int]) -> None:
         raise PartitionMismatch(msg)
 
 
-def check_worker_topics(settings: WorkerSettings) -> None:
+def check_worker_topics(settings: WorkerSettings, *, retry_seconds: float = 5.0,
+                        sleep: Callable[[float], None] = time.sleep) -> None:
     """At worker start-up: ``check_partitions`` against the broker, then create the topics that are missing
     and wait until every one is ready (``topics.create_topics``), so that the group's first assignment covers
-    them all. An unreachable broker is left to Faust, which waits for it (the check is skipped, with a
-    warning)."""
-    try:
-        counts = partition_counts(settings)
-    except KafkaError as e:
-        log.warning("could not read the partition counts of the input topics (%s); starting without the check",
-                    type(e).__name__)
-        return
+    them all. A broker that cannot be reached is waited for here, asked again every ``retry_seconds`` after each
+    try's own timeout, with a warning each time: Faust, started without one, gives up after about 30 s and the
+    process exits (a rolling restart of Kafka would put starting workers in a crash loop). The health server is up
+    meanwhile (/healthz alive, /readyz not ready: not joined)."""
+    while True:
+        try:
+            counts = partition_counts(settings)
+            break
+        except KafkaError as e:
+            log.warning("the broker does not answer (%s); waiting for it before joining the group, asking again "
+                        "in %gs", type(e).__name__, retry_seconds)
+            sleep(retry_seconds)
     check_partitions(settings, counts)
     try:
         created, _ = create_topics(settings)

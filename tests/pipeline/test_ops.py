@@ -181,3 +181,25 @@ def test_serve_has_healthz_and_readyz_without_signing_in(tmp_path: Path) -> None
         shutil.rmtree(out)
         ready = client.get("/readyz")
         assert ready.status_code == 503 and ready.json()["reasons"] == ["the output folder is missing or read-only"]
+
+
+def test_serve_on_kafka_names_a_bad_setting_and_an_unreachable_broker_without_a_traceback() -> None:
+    """Issue 13: configuration errors named clearly. ``serve --kafka`` read the worker's settings and built its
+    producer unguarded: a pydantic traceback for WAYFINDER_PARTITIONS=abc, a KafkaTimeoutError one for a broker
+    nobody answers on."""
+    env = {**os.environ, "WAYFINDER_SESSION_SECRET": "s" * 32, "WAYFINDER_TOKEN_SECRET": "t" * 32}
+    wayfinder = str(Path(sys.executable).parent / "wayfinder")
+    bad = subprocess.run([wayfinder, "serve", "--kafka", "--port", "0"], env=env | {"WAYFINDER_PARTITIONS": "abc"},
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode == 1
+    assert "configuration error: WAYFINDER_PARTITIONS: Input should be a valid integer" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    away = subprocess.run([wayfinder, "serve", "--kafka", "--port", "0"],
+                          env=env | {"WAYFINDER_BROKER": f"kafka://127.0.0.1:{port}"}, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert away.returncode == 1
+    assert f"could not reach the broker at ['127.0.0.1:{port}'] (KafkaTimeoutError" in away.stderr
+    assert "Traceback" not in away.stderr

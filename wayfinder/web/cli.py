@@ -127,6 +127,7 @@ def build(args: argparse.Namespace, settings: Any) -> Any:
 
 
 def _build_kafka(args: argparse.Namespace, settings: Any) -> Any:
+    from kafka.errors import KafkaError
     from prometheus_client import CollectorRegistry
 
     from wayfinder.streams.app import load_definitions
@@ -135,13 +136,24 @@ def _build_kafka(args: argparse.Namespace, settings: Any) -> Any:
     from wayfinder.web.backend import World
     from wayfinder.web.kafka_backend import KafkaBackend
 
-    worker = WorkerSettings()
+    try:
+        worker = WorkerSettings()
+    except ValidationError as e:
+        for error in e.errors(include_input=False, include_url=False):
+            name = f"WAYFINDER_{str(error['loc'][0]).upper()}" if error["loc"] else "WAYFINDER_*"
+            print(f"configuration error: {name}: {error['msg']}", file=sys.stderr)
+        return None
     try:
         defs = load_definitions(worker)
     except DefinitionError as e:
         print(f"the definitions do not load:\n{e}", file=sys.stderr)
         return None
-    backend = KafkaBackend(worker, World(defs=defs), now=lambda: datetime.now(UTC))
+    try:
+        backend = KafkaBackend(worker, World(defs=defs), now=lambda: datetime.now(UTC))
+    except KafkaError as e:  # the producer asks the broker at once: an unreachable one is said so, not a traceback
+        print(f"wayfinder serve: could not reach the broker at {worker.bootstrap_servers} ({type(e).__name__}; "
+              "is WAYFINDER_BROKER right?)", file=sys.stderr)
+        return None
     if not backend.start():
         print(f"wayfinder serve: could not read the topics of {worker.bootstrap_servers} within 60s "
               "(is WAYFINDER_BROKER right and are the topics created?)", file=sys.stderr)

@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ValidationError
 
+from wayfinder.clock import utc_now
 from wayfinder.connectors.receipts import record_problems
 from wayfinder.journeys.records import DeadLetter, Message
 
@@ -141,7 +142,7 @@ class KafkaMessages:
             return Message.model_validate_json(value or b"")
         except ValidationError as e:
             # as the worker's dead letters: why (which fields), the bytes as they came, the topic, partition, offset
-            letter = DeadLetter.of(f"not a message record: {record_problems(e)}", value or b"", datetime.now(UTC),
+            letter = DeadLetter.of(f"not a message record: {record_problems(e)}", value or b"", utc_now(),
                                    source=tp.topic)
             self.rejected.append(letter)
             self._unwritten.append((letter, tp, offset))

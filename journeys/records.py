@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,7 +20,8 @@ from pydantic import (
 
 from wayfinder.vocabulary import Channel, RecipientRole, iso
 
-Instant = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
+# Aware only (STYLE): a record whose time has no offset is not a record (deliver compares it with its clock).
+Instant = Annotated[AwareDatetime, PlainSerializer(iso, return_type=str, when_used="json")]
 Status = Literal["sent", "pending_approval", "approved", "rejected", "suppressed", "deferred", "failed"]
 
 

@@ -514,3 +514,13 @@ def test_a_slack_notification_text_is_escaped_as_its_blocks_are() -> None:
     payload = slack_payload(make_message(subject="Hi <!channel> & <@U123>"))
     assert payload["text"] == "Hi &lt;!channel&gt; &amp; &lt;@U123&gt;"
     assert payload["blocks"][0]["text"]["type"] == "plain_text"  # the header shows the subject as written
+
+
+@pytest.mark.parametrize("field", ["created_at", "scheduled_for", "reviewed_at"])
+def test_a_record_whose_time_has_no_offset_is_not_a_message_record(field: str) -> None:
+    # deliver sent such a line and then crashed comparing it with its aware clock, losing the receipt
+    record = json.loads(make_message(1).model_dump_json())
+    record[field] = "2026-01-06T10:00:00"
+    with pytest.raises(ValidationError) as raised:
+        Message.model_validate(record)
+    assert raised.value.errors()[0]["loc"] == (field,)

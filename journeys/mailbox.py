@@ -97,14 +97,19 @@ class Mailbox:
             return self.prefer(box, item, now)
         return self.leave_changed(box, item, now)
 
-    def dispatch(self, state: MailboxState, d: Dispatch, now: datetime) -> MailboxOutcome:
+    def dispatch(self, state: MailboxState, d: Dispatch, now: datetime, *, held: bool = False) -> MailboxOutcome:
+        """Place a message: it goes now, or is held for its time. A message placed again while it waits here
+        (``held``: new preferences) is checked against the opt-outs only if it goes now; one held on is checked
+        when its time comes (SPEC §11), so an opt-out taken back before then loses nothing."""
         now = now.astimezone(UTC)  # cap arithmetic on instants, never on a local wall clock
         if self._placed(state, d.message, now):
             return MailboxOutcome(state)  # a replay of a message already placed
-        refused = refusal(state, d.message)  # choices made since it was made (while it waited for a reviewer)
+        refused = None if held else refusal(state, d.message)  # choices made since it was made (a review)
         if refused is not None:
             return MailboxOutcome(state, [Decide(d.message.with_status("suppressed", reason=refused, at=now))])
         at, reason = self.slot(state, now, d.timezone, d.quiet_hours)
+        if held and at <= now and (refused := refusal(state, d.message)) is not None:
+            return MailboxOutcome(state, [Decide(d.message.with_status("suppressed", reason=refused, at=now))])
         if d.on_leave != "send" and state.leave is not None and state.leave.covers(at):
             return MailboxOutcome(state, _hold_on_leave(state, d.message, d.on_leave, at, now))
         self._forget_old(state, now)
@@ -227,7 +232,7 @@ class Mailbox:
         effects: list[Effect] = []
         for message in waiting:
             rule: LeaveRule = state.leave_rules.pop(message.message_id, "defer")
-            placed = self.dispatch(state, Dispatch(state.recipient_id, message, timezone, quiet, rule), now)
+            placed = self.dispatch(state, Dispatch(state.recipient_id, message, timezone, quiet, rule), now, held=True)
             now_held = state.pending.get(message.message_id)
             if now_held is not None and now_held.scheduled_for == message.scheduled_for:
                 state.pending[message.message_id] = message  # as before: its record and its timer stand
@@ -293,8 +298,9 @@ class Mailbox:
                 state.stale_from = mid
                 break
             rule = state.leave_rules.get(mid, "defer")
-            refused = refusal(state, message)
-            at, reason = (now, None) if refused is not None else self.slot(state, now, state.timezone, quiet, after)
+            at, reason = self.slot(state, now, state.timezone, quiet, after)
+            # the opt-outs are checked when it goes (now, or at its timer), not while it waits
+            refused = refusal(state, message) if at <= now else None
             if refused is None and rule != "send" and state.leave is not None and state.leave.covers(at):
                 refused = "on_leave"
             if refused is not None:

@@ -100,6 +100,32 @@ def test_an_opt_out_an_upsert_carries_stops_a_held_message(write_files: WriteFil
     assert (only(runner).status, only(runner).reason) == ("suppressed", "opted_out_channel")
 
 
+def test_an_opt_out_taken_back_before_a_held_message_goes_loses_nothing(write_files: WriteFiles) -> None:
+    # SPEC §11: opt-outs are checked again when a deferred message goes, not when they change (the message was
+    # suppressed at the opt-out, for good, though the person opted in again before its time)
+    for by in ("decision", "upsert"):
+        out, back = ((prefs("p1", "2026-05-04T20:00:00Z", opt_out_channels=["email"]),
+                      prefs("p2", "2026-05-04T21:00:00Z", opt_out_channels=[])) if by == "decision" else
+                     (person("E1", "2026-05-04T20:00:00Z", preferences={"opt_out_channels": ["email"]}),
+                      person("E1", "2026-05-04T21:00:00Z", preferences={"opt_out_channels": []})))
+        runner = runner_for(write_files, {"hello": HELLO}, QUIET)
+        events = [person("E1"), leave("l1", EVENING), out, back]
+        runner.run(events, at("2026-05-20T00:00:00Z"))
+        message = only(runner)
+        assert (message.status, message.scheduled_for) == ("sent", at("2026-05-05T06:00:00Z")), by
+        _, latest = events_through_stages(runner.engine.defs, events, at("2026-05-20T00:00:00Z"))
+        assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}, by
+
+
+def test_an_opt_out_kept_stops_a_held_message_when_its_time_comes(write_files: WriteFiles) -> None:
+    runner = runner_for(write_files, {"hello": HELLO}, QUIET)
+    runner.run([person("E1"), leave("l1", EVENING), prefs("p1", "2026-05-04T20:00:00Z", opt_out_channels=["email"])],
+               at("2026-05-04T23:00:00Z"))
+    assert (only(runner).status, only(runner).reason) == ("deferred", "quiet_hours")  # it may still be wanted
+    runner.run([], at("2026-05-20T00:00:00Z"))
+    assert (only(runner).status, only(runner).reason) == ("suppressed", "opted_out_channel")
+
+
 def test_an_exit_stops_what_a_finished_journey_left_waiting(write_files: WriteFiles) -> None:
     quit_ = ev("t1", "hris.employee.terminated", "2026-05-04T20:00:00Z", date="2026-05-04", reason="resignation")
     runner = runner_for(write_files, {"hello": HELLO}, QUIET)

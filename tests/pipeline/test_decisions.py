@@ -171,6 +171,16 @@ steps:
     (message,) = runner.messages.values()
     assert (message.status, message.scheduled_for) == ("sent", at("2026-05-10T07:00:00Z"))
     assert runner.states["E1"].profile.preferences["paused_until"] == "2026-05-10T07:00:00Z"
+    # RFC 3339 allows a lower-case t and z: the pause holds as well (it was a processing error, the pause lost)
+    runner = runner_for(write_files, {"leave": journey})
+    runner.run([
+        person("E1"),
+        ev("p1", "wayfinder.preferences.changed", "2026-05-01T09:00:00Z", paused_until="2026-05-10t07:00:00z"),
+        ev("l1", "hris.leave.started", "2026-05-04T09:00:00Z", leave_type="other", start_date="2026-05-04"),
+    ], at("2026-06-01T00:00:00Z"))
+    (message,) = runner.messages.values()
+    assert (message.status, message.scheduled_for) == ("sent", at("2026-05-10T07:00:00Z"))
+    assert not runner.dead_letters
 
 
 def test_the_stages_decide_decisions_as_simulate_does(run: Run) -> None:

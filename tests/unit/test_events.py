@@ -250,6 +250,10 @@ INVALID_DATA: list[tuple[str, dict[str, Any], str]] = [
     ("engagement.resource.rated", {"resource_id": "x5"}, "rating"),
     ("engagement.resource.rated", {"rating": 1}, "resource_id"),
     ("engagement.resource.rated", {"resource_id": "", "rating": 1}, "resource_id"),
+    # paused_until is RFC 3339 text, as an event's time: a Unix time or a date was accepted and then ignored
+    ("wayfinder.preferences.changed", {"paused_until": 1773100800}, "paused_until"),
+    ("wayfinder.preferences.changed", {"paused_until": "2026-03-10"}, "paused_until"),
+    ("hris.employee.upserted", {"preferences": {"paused_until": "2026-03-10"}}, "preferences.paused_until"),
     ("hris.correction", {"original": {"source": "h"}, "action": "obliterate"}, "original.id"),
     ("hris.correction", {"original": {"source": "h"}, "action": "obliterate"}, "action"),
     ("hris.correction", {"original": {"source": "", "id": "x"}, "action": "rescind"}, "original.source"),

@@ -339,6 +339,10 @@ class Engine:
             journey = self.defs.journeys.get((jid, e.version))
             if journey is None:
                 continue
+            if e.wake_at is not None and event.time >= e.wake_at:
+                # its timeout came first (at the same instant too, as timers due by an event fire before it): that
+                # timer moves it on, whenever it is fired (an engagement event may be read before it is)
+                continue
             step = journey.steps[e.step]
             if not isinstance(step, WaitForStep) or not resumed_by(run, journey, e, step, event.type, view):
                 continue

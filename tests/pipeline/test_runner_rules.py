@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.pipeline.stages import Pipeline
 from tests.support import LAPTOP_WAIT, WriteFiles, at, world_defs
 from wayfinder.journeys.effects import Diagnostic, Lifecycle
 from wayfinder.journeys.engine import Engine
@@ -533,3 +534,46 @@ steps:
     got = by_step(runner)
     assert got["hello"].scheduled_for == at("2026-06-01T00:00:00Z")  # 09:00 in Tokyo, not 07:00Z (Berlin)
     assert got["ping"].scheduled_for == at("2026-02-16T10:00:00Z")  # two weeks from the start, wherever
+
+
+CLICK = """id: click
+trigger: {event: hris.employee.hired}
+steps:
+  - id: hello
+    send: {channel: intranet, subject: "Hello", body: "Please open the guide."}
+  - id: wait-click
+    wait_for: {event: engagement.message.clicked, timeout: 2d, on_timeout: nudge}
+  - id: thanks
+    send: {channel: intranet, subject: "Thanks", body: "Thanks for opening it."}
+  - id: done
+    end: {}
+  - id: nudge
+    send: {channel: intranet, subject: "Reminder", body: "You have not opened the guide yet."}
+"""
+
+
+@pytest.mark.parametrize(("clicked", "expected"), [("2026-03-04T08:59:59Z", "thanks"),
+                                                   ("2026-03-04T09:00:00Z", "nudge"),  # the timeout fires first
+                                                   ("2026-03-06T10:00:00Z", "nudge")])
+def test_a_click_after_a_wait_fors_timeout_does_not_resume_it_in_the_worker_either(
+        write_files: WriteFiles, clicked: str, expected: str) -> None:
+    # With the event clock the worker reads an engagement event without firing the person's due timers first (its
+    # own topic may run ahead of their HRIS events): a click after the timeout resumed the wait, and the worker sent
+    # "thanks" where simulate sends the reminder.
+    runner = runner_for(write_files, {"click": CLICK})
+    hired = ev("h1", "hris.employee.hired", "2026-03-02T09:00:00Z", start_date="2026-03-16", role="Analyst",
+               department="Ops", location="London")
+    click = ev("c1", "engagement.message.clicked", clicked)
+    until = at("2026-03-10T00:00:00Z")
+    runner.run([person("E1"), hired, click], until)
+    assert {m.step_id for m in runner.messages.values()} == {"hello", expected}
+    p = Pipeline(defs=runner.engine.defs)
+    for event in (person("E1"), hired):
+        p.tick(event.time)
+        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
+        p.drain()
+    p.feed(p.employees, "engagement", None, click.model_dump_json().encode())  # no tick: published, then read
+    p.drain()
+    p.tick(until)
+    sent = {json.loads(r.value)["step_id"] for r in p.records if r.topic == "outbound.messages" and r.value}
+    assert sent == {"hello", expected}

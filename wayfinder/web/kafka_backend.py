@@ -21,7 +21,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -61,6 +61,7 @@ class KafkaBackend:
         self._messages: dict[str, Message] = {}
         self._tasks: dict[str, Task] = {}
         self._profiles: dict[str, Profile] = {}
+        self._profiles_as_of: dict[str, datetime] = {}
         self._erased: set[str] = set()  # a tombstone on the directory: the person was erased
         self._decisions: list[CloudEvent] = []
         self._decision_keys: set[tuple[str, str]] = set()
@@ -156,7 +157,7 @@ class KafkaBackend:
                     with self._lock:
                         for tp, records in batches.items():
                             for r in records:
-                                self._apply(names[tp.topic], r.key, r.value)
+                                self._apply(names[tp.topic], r.key, r.value, r.timestamp)
                         self._publish()
                 if not self._caught_up.is_set() and all(consumer.position(tp) >= ends[tp] for tp in tps):
                     self._caught_up.set()
@@ -166,7 +167,7 @@ class KafkaBackend:
         finally:
             consumer.close()
 
-    def _apply(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+    def _apply(self, topic: str, key: bytes | None, value: bytes | None, timestamp: int | None = None) -> None:
         try:
             if topic == Topic.OUTBOUND_MESSAGES and value is not None:
                 m = Message.model_validate_json(value)
@@ -178,10 +179,13 @@ class KafkaBackend:
                 person = (key or b"").decode("utf-8")
                 if value is None:
                     self._profiles.pop(person, None)
+                    self._profiles_as_of.pop(person, None)
                     self._erased.add(person)
                 else:
                     self._profiles[person] = profile_from_contact(json.loads(value))
                     self._erased.discard(person)
+                    if timestamp is not None and timestamp >= 0:  # when the worker wrote it: what it had by then
+                        self._profiles_as_of[person] = datetime.fromtimestamp(timestamp / 1000, UTC)
             elif topic == Topic.DECISIONS and value is not None:
                 self._add_decision(decode_event(value))
             elif topic == Topic.CONTROL and value is not None:
@@ -202,7 +206,7 @@ class KafkaBackend:
     def _publish(self) -> None:
         self.store = Store(messages=dict(self._messages), tasks=dict(self._tasks), profiles=dict(self._profiles),
                            decisions=sorted(self._decisions, key=_decision_order), switch=self.switch,
-                           erased=frozenset(self._erased))
+                           erased=frozenset(self._erased), profiles_as_of=dict(self._profiles_as_of))
         self._switch_view = copy.deepcopy(self._switch)
 
 

@@ -49,6 +49,9 @@ class Store:
     decisions: list[CloudEvent] = field(default_factory=list)
     switch: Callable[[], Switch] = Switch
     erased: frozenset[str] = frozenset()  # people erased (privacy.erasure.requested): nothing is kept or taken
+    # How far each profile has come: the decisions up to this time are in it already (None: every decision is,
+    # as after an embedded run; a person not here: none is). A later one is laid over it until the engine has it.
+    profiles_as_of: dict[str, datetime] | None = None
 
     def last_about(self, subject: str) -> str | None:
         """The id of the last decision recorded about ``subject`` (an employee, or a journey for the switch):
@@ -98,8 +101,9 @@ class Store:
 
     # -- preferences ------------------------------------------------------------------------
     def preferences(self, person_id: str) -> dict[str, Any]:
-        """The person's preferences: their profile's (HRIS's, a pause included), then every change they made, in
-        order. ``paused_until`` is an RFC 3339 instant in UTC, or None."""
+        """The person's preferences as the engine has them (their profile: HRIS's and their own changes, the newest
+        of each winning), then the changes they made that the engine has not had yet, in order. ``paused_until`` is
+        an RFC 3339 instant in UTC, or None."""
         profile = self.profiles.get(person_id)
         prefs: dict[str, Any] = {"opt_out_channels": [], "opt_out_topics": [], "quiet_hours": None,
                                  "locale": profile.locale if profile else None, "paused_until": None}
@@ -108,8 +112,11 @@ class Store:
                 if profile.preferences.get(name) is not None:
                     prefs[name] = profile.preferences[name]
             prefs["paused_until"] = _instant(profile.preferences.get("paused_until"))
+        if self.profiles_as_of is None:
+            return prefs  # the profile has every change already (replaying them would undo a newer upsert's)
+        known = self.profiles_as_of.get(person_id)
         for e in self.decisions:
-            if e.type == ev.PREFERENCES_CHANGED and e.subject == person_id:
+            if e.type == ev.PREFERENCES_CHANGED and e.subject == person_id and (known is None or e.time > known):
                 prefs.update({k: v for k, v in e.data.items() if k in PREFERENCE_FIELDS})
         return prefs
 

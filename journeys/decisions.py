@@ -27,10 +27,10 @@ from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import Message, Task, stable_id
 from wayfinder.journeys.state import EmployeeState, OpenTaskRef
 from wayfinder.journeys.templates import split_footer, text_to_html, with_footer
-from wayfinder.vocabulary import parse_instant
+from wayfinder.vocabulary import EventType, Topic, input_topic, parse_instant
 
 __all__ = ["choices", "close_escalation", "escalate", "escalation_task_id", "hold_for_review", "kept_choices",
-           "preferences_changed", "review_decided"]
+           "made_later", "preferences_changed", "review_decided"]
 
 Subtopics = Callable[[str], frozenset[str]]
 """A topic and every topic below it (``CatalogGraph.subtopics``)."""
@@ -47,6 +47,21 @@ def hold_for_review(state: EmployeeState, message: Message, now: datetime, polic
     state.awaiting_approval[held.message_id] = held
     due = now + parse_duration(policy.review_window)
     return [Decide(held), Schedule(due, ReviewTimer(state.employee_id, held.message_id))]
+
+
+def made_later(state: EmployeeState | None, event: CloudEvent) -> bool:
+    """Whether an input from a topic of its own may have come before the HRIS events it follows: an engagement
+    event, or a review decision naming a message this person's state does not hold for review, dated after the
+    last HRIS event the state has seen. Their topics are read at their own pace (a replay on Kafka), so the events
+    that make the message, or the messages whose ranking an engagement event would change, may still be on their
+    way. The worker on the event clock then decides it at its own time, after the person's timers due by then, as
+    ``simulate`` does (decided at once, an approval was ``not_pending``, a click re-ranked earlier messages)."""
+    if event.type == EventType.REVIEW_DECIDED:
+        if state is not None and str(event.data.get("message_id")) in state.awaiting_approval:
+            return False
+    elif input_topic(event.type) is not Topic.ENGAGEMENT_EVENTS:
+        return False
+    return state is None or state.clock is None or event.time > state.clock
 
 
 def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from wayfinder.journeys.decisions import made_later
 from wayfinder.journeys.digest import DigestOutcome, Digests, DigestState
 from wayfinder.journeys.effects import (
     Diagnostic,
@@ -37,7 +38,7 @@ from wayfinder.journeys.effects import (
     Timer,
 )
 from wayfinder.journeys.engine import Engine
-from wayfinder.journeys.events import DecodeError, decode_event
+from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
 from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import DetailsToCome, Profile
 from wayfinder.journeys.records import DeadLetter, Message, Task
@@ -64,6 +65,7 @@ from wayfinder.streams.unit import (
     replay,
 )
 from wayfinder.streams.wire import (
+    ParkedInput,
     Record,
     decode_digest_input,
     decode_mailbox_input,
@@ -204,9 +206,11 @@ class Stage:
         self.timers.add(partition, key, timer_owner(effect.timer), effect.due)
 
     def forget_timers(self, work: Work, partition: int, owner: str) -> None:
-        """Delete ``owner``'s pending timers: an erased person's keys become tombstones (README "Erasure")."""
+        """Delete ``owner``'s pending timers: an erased person's keys become tombstones (README "Erasure"). An input
+        parked for its time is not a timer of theirs to forget: it is decided when its time comes (refused, as an
+        input about an erased person is)."""
         for key in self.timers.owned(owner):
-            if key.startswith(f"t:{partition}:"):
+            if key.startswith(f"t:{partition}:") and "\x1fparked\x1f" not in key:
                 work.writes[key] = None
                 self.timers.discard(key)
 
@@ -699,10 +703,24 @@ class EmployeeStage(Stage):
         if self.forward_misrouted(work, msg, event.subject):
             return
         now = self.clock.at_least(event.time, msg.partition)
+        if self.clock.mode == "event" and event.time > self.clock.now(msg.partition) and made_later(
+                self._load(work, event.subject), event):
+            # A review decision read before the events that make its message, an engagement event before the HRIS
+            # events it follows (their topics are read at their own pace): kept as its subject's timer, decided at
+            # its own time after their timers due by then, as simulate does.
+            parked = ParkedInput(event.subject, msg.topic, raw.decode("utf-8"), msg.timestamp)
+            key = f"t:{msg.partition}:{timer_key(parked)[2:]}"
+            work.writes[key] = encode_timer(parked, event.time)
+            self.timers.add(msg.partition, key, event.subject, event.time)
+            return
         if self.clock.mode == "wall" or not event.type.startswith("engagement."):
             # With the event clock, engagement events (their own topic, consumed at its own pace) may run
             # ahead of the HRIS events of the same person: they must not fire that person's timers.
             self._fire(work, msg.partition, now, event.subject)
+        self._decide(work, msg.partition, event, now, msg.timestamp)
+
+    def _decide(self, work: Work, partition: int, event: CloudEvent, now: datetime, timestamp: float | None) -> None:
+        """The core's decision on one event of ``partition``, at ``now``, and what it leaves kept."""
         state = self._load(work, event.subject)
         contact = _contact(state)  # before the core runs: it updates the profile in place
         outcome = self.engine.on_event(state, event, now, self._lookup)
@@ -711,9 +729,9 @@ class EmployeeStage(Stage):
             "dead_letter" if any(isinstance(e, Refuse) for e in outcome.effects) else \
             "stale" if "stale" in lifecycle else "processed"  # each event counted once, with its type
         self.tally(self.metrics.events.labels(event_type_label(event.type), outcome_kind).inc)
-        self._apply(work, msg.partition, event.subject, contact, outcome.state, outcome.effects, now)
-        if msg.timestamp is not None and work.records:
-            self.tally(partial(self.metrics.latency.observe, max(0.0, self.clock.wall().timestamp() - msg.timestamp)))
+        self._apply(work, partition, event.subject, contact, outcome.state, outcome.effects, now)
+        if timestamp is not None and work.records:
+            self.tally(partial(self.metrics.latency.observe, max(0.0, self.clock.wall().timestamp() - timestamp)))
 
     def _watermark(self, work: Work, partition: int) -> None:
         """Event clock: once every timer due by the partition's clock has fired, tell every mailbox partition
@@ -766,6 +784,10 @@ class EmployeeStage(Stage):
     def _fire(self, work: Work, partition: int, now: datetime, owner: str | None = None) -> None:
         for timer, due in self.due_timers(work, partition, now, owner):
             if isinstance(timer, MailboxTimer | DigestTimer):
+                continue
+            if isinstance(timer, ParkedInput):  # an input kept for its time (``handle``): decided now
+                self._decide(work, partition, decode_event(timer.value.encode("utf-8")),
+                             self.clock.at_least(due, partition), None)
                 continue
             state = self._load(work, timer.employee_id)
             contact = _contact(state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, time
@@ -62,11 +63,30 @@ parse_time = parse_instant
 
 
 # -- timers -------------------------------------------------------------------------------------
-_TIMER_KINDS: dict[str, type[EnrollmentTimer] | type[MailboxTimer] | type[ReviewTimer] | type[DigestTimer]] = {
-    "enrollment": EnrollmentTimer, "mailbox": MailboxTimer, "review": ReviewTimer, "digest": DigestTimer}
+@dataclass(frozen=True)
+class ParkedInput:
+    """An input the employee stage decides later, at its own time, as a timer of its subject (the event clock: a
+    review decision read before the events that make its message, ``decisions.made_later``): its topic and bytes."""
+
+    employee_id: str
+    topic: str
+    value: str  # the input's JSON text (it decoded: UTF-8)
+    timestamp: float | None = None
 
 
-def timer_key(timer: Timer) -> str:
+StageTimer = Timer | ParkedInput
+"""What a stage's timer table holds: the core's timers, and inputs parked for their time."""
+
+_TIMER_KINDS: dict[str, type[EnrollmentTimer] | type[MailboxTimer] | type[ReviewTimer] | type[DigestTimer]
+                   | type[ParkedInput]] = {
+    "enrollment": EnrollmentTimer, "mailbox": MailboxTimer, "review": ReviewTimer, "digest": DigestTimer,
+    "parked": ParkedInput}
+
+
+def timer_key(timer: StageTimer) -> str:
+    if isinstance(timer, ParkedInput):
+        digest = hashlib.sha256(timer.value.encode("utf-8")).hexdigest()[:24]  # the same input parked once
+        return f"t:{timer.employee_id}\x1fparked\x1f{timer.topic}\x1f{digest}"
     if isinstance(timer, EnrollmentTimer):
         return f"t:{timer.employee_id}\x1f{timer.journey_id}\x1f{timer.enrollment_id}\x1f{timer.token}"
     if isinstance(timer, ReviewTimer):
@@ -76,18 +96,18 @@ def timer_key(timer: Timer) -> str:
     return f"t:{timer.recipient_id}\x1f{timer.message_id}"
 
 
-def encode_timer(timer: Timer, due: datetime) -> bytes:
+def encode_timer(timer: StageTimer, due: datetime) -> bytes:
     kind = next(k for k, cls in _TIMER_KINDS.items() if isinstance(timer, cls))
     return dumps({"due": due, "kind": kind, "timer": asdict(timer)})
 
 
-def timer_owner(timer: Timer) -> str:
+def timer_owner(timer: StageTimer) -> str:
     return timer.recipient_id if isinstance(timer, RecipientTimer) else timer.employee_id
 
 
-def decode_timer(raw: bytes) -> tuple[Timer, datetime]:
+def decode_timer(raw: bytes) -> tuple[StageTimer, datetime]:
     d = json.loads(raw)
-    timer: Timer = _TIMER_KINDS[d["kind"]](**d["timer"])
+    timer: StageTimer = _TIMER_KINDS[d["kind"]](**d["timer"])
     return timer, parse_time(d["due"])
 
 

@@ -8,13 +8,14 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.pipeline.stages import DictTable, events_through_stages
+from tests.pipeline.stages import DictTable, Pipeline, events_through_stages
 from tests.pipeline.test_runner_rules import ev, person, runner_for
 from tests.support import WriteFiles, at
 from wayfinder.cli.report import print_summary
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.records import Message
 from wayfinder.streams.embedded import EmbeddedRunner
+from wayfinder.vocabulary import iso
 
 SENSITIVE = """id: care
 sensitivity: sensitive
@@ -194,6 +195,45 @@ def test_the_stages_decide_decisions_as_simulate_does(run: Run) -> None:
         mid: {} for mid in expected}
     assert isinstance(p.mailboxes.table, DictTable)
     assert p.mailboxes.stored("E1") == runner.mailboxes["E1"]
+
+
+LATER = SENSITIVE.replace("""  - id: hello
+    send:""", """  - id: first
+    wait: {for: 1d}
+  - id: hello
+    send:""")
+
+
+@pytest.mark.parametrize("journey", [SENSITIVE, LATER], ids=["made-by-the-event", "made-by-a-timer"])
+def test_a_decision_read_before_the_events_that_make_its_message_is_decided_at_its_own_time(
+        write_files: WriteFiles, journey: str) -> None:
+    # A replay on Kafka: the decisions topic is read at its own pace, here before the HRIS events and with no tick
+    # in between. Decided when read, the approval was not_pending and the message stayed pending; the worker on the
+    # event clock now keeps it for its time, as simulate decides it (issue 12).
+    runner = runner_for(write_files, {"care": journey}, POLICY)
+    hris = [person("E1"), ev("l1", "hris.leave.started", LEAVE_AT, leave_type="bereavement", start_date="2026-05-04")]
+    runner.run(hris, at("2026-05-06T00:00:00Z"))
+    (held,) = runner.messages.values()
+    until = at("2026-05-20T00:00:00Z")
+    decisions = [decide("d1", "2026-05-06T09:30:00Z", held.message_id),
+                 decide("d0", "2026-05-06T09:00:00Z", held.message_id, reviewer="E1")]  # self-review: refused
+    runner.run(decisions, until)
+    assert runner.messages[held.message_id].status == "approved"
+    assert [d.reason for d in runner.dead_letters] == ["self_review"]
+    p = Pipeline(defs=runner.engine.defs)
+    for event in decisions:  # read first: nothing about E1 is known yet
+        p.feed(p.employees, "decisions", None, event.model_dump_json().encode())
+    assert not [r for r in p.records if r.topic == "dead-letters"]
+    for event in hris:
+        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
+        p.drain()
+    p.tick(until)
+    latest = {json.loads(r.value)["message_id"]: json.loads(r.value) for r in p.records
+              if r.topic == "outbound.messages" and r.value}
+    assert {mid: (m["status"], m["scheduled_for"]) for mid, m in latest.items()} == {
+        mid: (m.status, iso(m.scheduled_for)) for mid, m in runner.messages.items()}
+    refused = [json.loads(r.value or b"{}")["reason"] for r in p.records if r.topic == "dead-letters"]
+    assert [r.split(":")[0] for r in refused] == ["self_review"]
 
 
 @pytest.mark.parametrize("names", [{"journey_id": "reach-out", "step_id": "call"}, {}])  # or the task alone

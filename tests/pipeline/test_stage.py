@@ -11,7 +11,9 @@ import pytest
 
 from tests.pipeline.stages import UNTIL, DictTable, Pipeline
 from tests.pipeline.test_runner_rules import ev, person
+from tests.support import at
 from wayfinder import examples_dir
+from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.stage import Incoming
 from wayfinder.streams.unit import Work
 from wayfinder.streams.wire import Record, encode_tick
@@ -98,8 +100,8 @@ def test_a_replay_sends_the_persons_directory_record_as_the_table_has_them_now()
     """An engagement event made a person known by the id alone, then (another topic, committed first) their hire
     gave their contact; the engagement event comes again after a crash: its replay must not send the id alone to
     the directory over the contact (their manager's messages would be ``no_recipient``; seen in the kill -9
-    test)."""
-    p = Pipeline()
+    test). On the wall clock: on the event clock an engagement event before any HRIS event waits for its time."""
+    p = Pipeline(clock=StreamClock("wall", wall=lambda: at("2026-01-01T00:00:00Z")))
     opened = ev("open-0", "engagement.message.opened", "2025-12-01T00:00:00Z", "N1", message_id="m-0",
                 resource_id="it-accounts").model_dump_json().encode()
     first = p.feed(p.employees, "engagement", None, opened, offset=0)
@@ -212,8 +214,9 @@ def _event(n: int, kind: str, time: str, data: Mapping[str, object]) -> bytes:
 def test_every_change_of_a_persons_contact_details_reaches_the_directory() -> None:
     """The core updates the state it is given in place: the contact details are compared with what they were
     before it ran. Seen on Kafka: an engagement event came before the person's first upsert (another topic),
-    the directory kept the id alone, and a manager's message went out in UTC with no name."""
-    p = Pipeline()
+    the directory kept the id alone, and a manager's message went out in UTC with no name. On the wall clock: on the
+    event clock such an engagement event waits for its time."""
+    p = Pipeline(clock=StreamClock("wall", wall=lambda: at("2026-01-05T09:00:00Z")))
 
     def directory(records: list[Record]) -> list[dict[str, object] | None]:
         return [json.loads(r.value) if r.value else None for r in records if r.topic == "directory"]

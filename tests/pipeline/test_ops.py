@@ -15,6 +15,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import SecretStr
 from starlette.testclient import TestClient
@@ -203,3 +204,26 @@ def test_serve_on_kafka_names_a_bad_setting_and_an_unreachable_broker_without_a_
     assert away.returncode == 1
     assert f"could not reach the broker at ['127.0.0.1:{port}'] (KafkaTimeoutError" in away.stderr
     assert "Traceback" not in away.stderr
+
+
+def test_a_kafka_command_whose_broker_does_not_answer_says_so_in_one_line(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """publish, topics create and sending --kafka ended in a 44-line KafkaTimeoutError traceback (found by an audit
+    of the README's platform quick start); every command now says where it looked, in one line, exit 1."""
+    from kafka.errors import KafkaTimeoutError
+
+    from wayfinder.cli import main, sending
+
+    def away(record: object) -> None:
+        msg = "Unable to bootstrap from ['127.0.0.1:19999']"
+        raise KafkaTimeoutError(msg)
+
+    monkeypatch.setattr(sending, "_produce", away)
+    monkeypatch.setenv("WAYFINDER_BROKER", "kafka://127.0.0.1:19999")
+    assert main(["sending", "pause", "--kafka", "--operator", "E1"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == ("wayfinder sending: the Kafka broker at kafka://127.0.0.1:19999 did not answer "
+                           "(KafkaTimeoutError); is WAYFINDER_BROKER right and the broker up?")
+    monkeypatch.setattr(sending, "_produce", lambda record: 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # anything else is a bug, and shows as one
+        main(["sending", "pause", "--kafka", "--operator", "E1"])

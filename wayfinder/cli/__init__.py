@@ -549,6 +549,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit would fail on the closed pipe again
         return 141  # 128 + SIGPIPE, what a shell reports for a pipe closed under a writer
+    except Exception as e:
+        if not type(e).__module__.startswith(("kafka.", "aiokafka.")):
+            raise
+        # A command that talks to Kafka (publish, topics, sending --kafka, ...) and a broker that does not answer:
+        # one line saying where it looked, not a traceback (the error's type only: its text may hold data)
+        broker = os.environ.get("WAYFINDER_BROKER", "kafka://127.0.0.1:9092")
+        print(f"wayfinder {args.command}: the Kafka broker at {broker} did not answer ({type(e).__name__}); is "
+              "WAYFINDER_BROKER right and the broker up?", file=sys.stderr)
+        return 1
     return int(result)
 
 

@@ -71,6 +71,20 @@ def test_a_folder_or_events_file_that_is_not_there_is_one_line(tmp_path: Path, a
     assert stopped.value.code == said.format(**values)
 
 
+@pytest.mark.parametrize("args", [
+    ["simulate", "--events", "{examples}/events.jsonl", "--out", "{tmp}/out", "--catalog", "{tmp}/catalgo"],
+    ["simulate", "--events", "{examples}/events.jsonl", "--out", "{tmp}/out", "--templates", "{tmp}/catalgo"],
+    ["resources", "--employee", "E1029", "--catalog", "{tmp}/catalgo"],
+    ["preview", "new-parent", "--employee", "E1042", "--journeys", "{tmp}/catalgo"],
+])
+def test_a_definitions_folder_that_is_not_there_is_one_line(tmp_path: Path, args: list[str],
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped --catalog buried its one line under 40 "unknown topic" errors of the journeys."""
+    values = {"tmp": str(tmp_path), "examples": str(examples_dir())}
+    assert main([a.format(**values) for a in args]) == 1
+    assert capsys.readouterr().err == f"{tmp_path}/catalgo: no such file or folder\n"
+
+
 def test_a_message_that_fails_to_render_says_where_in_preview_and_in_the_summary(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The template, its part and line, and the kind of error (never a value): an author can find it."""

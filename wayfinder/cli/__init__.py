@@ -93,6 +93,12 @@ def _report_problems(problems: Sequence[Problem]) -> bool:
 
 
 def _load(args: argparse.Namespace) -> Definitions | None:
+    missing = [str(p) for p in (args.journeys, args.catalog, args.templates, args.policy)
+               if p is not None and not p.exists()]
+    if missing:  # one line each, not every journey's "unknown topic" or "unknown template" it would lead to
+        for path in missing:
+            print(f"{path}: no such file or folder", file=sys.stderr)
+        return None
     defs, problems = load_for_runs(_sources(args))
     return defs if _report_problems(problems) else None
 

@@ -494,3 +494,36 @@ def test_serve_runs_the_clock_as_far_as_simulate_does(tmp_path: Path, defs: Defi
     simulated = {m["message_id"]: m["status"] for m in read_jsonl(tmp_path / "sim" / "messages.jsonl")}
     served = {m["message_id"]: m["status"] for m in read_jsonl(tmp_path / "web" / "messages.jsonl")}
     assert served == simulated and len(simulated) >= 4  # the roadmap and the check-in of the weeks after the hire
+
+
+def test_serve_runs_a_folder_again_from_the_inputs_it_was_made_from(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """``serve --out`` of a simulate folder, the flags left out, rewrote it at start from the bundled definitions: a
+    holdout's records became ``sent`` (a later ``deliver`` would have reached the control group). Found by an audit
+    of the README. The folder's run.json now says what it was made from."""
+    from wayfinder.cli import build_parser
+    from wayfinder.web.cli import build, settings_for
+
+    copy = tmp_path / "defs"
+    assert main(["examples", "--copy", str(copy)]) == 0
+    onboarding = copy / "journeys" / "onboarding.yaml"
+    onboarding.write_text(onboarding.read_text(encoding="utf-8").replace("\nsteps:", "\nholdout: 20%\nsteps:", 1),
+                          encoding="utf-8")
+    out = tmp_path / "out"
+    flags = ["--journeys", str(copy / "journeys"), "--catalog", str(copy / "catalog"), "--templates",
+             str(copy / "templates"), "--policy", str(copy / "policy.yaml")]
+    assert main(["simulate", "--events", str(copy / "events.jsonl"), "--out", str(out), *flags]) == 0
+
+    def statuses() -> dict[str, tuple[str, str | None]]:
+        return {m["message_id"]: (m["status"], m["reason"]) for m in read_jsonl(out / "messages.jsonl")}
+
+    made = statuses()
+    assert [reason for _, reason in made.values()].count("holdout") > 5
+    assert build(build_parser().parse_args(["serve", "--out", str(out), "--dev-login"]), settings_for(True))
+    assert statuses() == made
+    capsys.readouterr()
+    other = build_parser().parse_args(["serve", "--out", str(out), "--dev-login", "--catalog",
+                                       str(examples_dir() / "catalog")])
+    assert build(other, settings_for(True)) is None
+    assert "holds the results of a run from other inputs (--catalog; see " in capsys.readouterr().err
+    assert statuses() == made

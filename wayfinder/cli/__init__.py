@@ -28,6 +28,7 @@ from wayfinder.cli.paths import (
 )
 from wayfinder.cli.preview import Timezones, local_time, why_nothing, why_resources
 from wayfinder.cli.report import print_summary
+from wayfinder.cli.runfile import write_run
 from wayfinder.journeys import Problem
 from wayfinder.journeys.engine import event_view
 from wayfinder.journeys.events import EARLIEST, LATEST, CloudEvent, DecodeError, decode_event, iso
@@ -155,6 +156,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     events_file(args.events)
     runner = _simulate(defs, args.events, args.until, args.out, include_drafts=args.include_drafts,
                        title=f"simulate {args.events.name}")
+    write_run(args.out, {"events": args.events, "journeys": args.journeys, "catalog": args.catalog,
+                         "templates": args.templates, "policy": args.policy}, args.until)
     if args.outbox:
         _write_outbox(runner, args.out / "outbox")
     return 0
@@ -182,6 +185,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                        title=f"Wayfinder demo: {len(defs.journeys)} journeys, "
                              f"{len(defs.catalog.resources)} resources, events up to {iso(last)[:10]}, "
                              f"clock run on to {iso(until)[:10]}")
+    write_run(args.out, {}, until)
     _write_outbox(runner, args.out / "outbox")
     return 0
 

@@ -94,12 +94,27 @@ def build(args: argparse.Namespace, settings: Any) -> Any:
     from prometheus_client import CollectorRegistry
 
     from wayfinder.cli.report import write_results
+    from wayfinder.cli.runfile import INPUTS, RUN_FILE, differences, read_run, write_run
     from wayfinder.web.app import create_app
     from wayfinder.web.backend import EmbeddedBackend, World
 
     ex = examples_dir()
     if args.kafka:
         return _build_kafka(args, settings)
+    given = {name: getattr(args, name) for name in (*INPUTS, "until")}
+    recorded = read_run(args.out)
+    if recorded is not None:
+        # the folder says what it was made from: run it again from that, never from other inputs (the bundled
+        # ones where a flag was left out), which would rewrite it at start (a holdout's records lost, say)
+        other = differences(recorded, given)
+        if other:
+            print(f"wayfinder serve: {args.out} holds the results of a run from other inputs ({', '.join(other)}; "
+                  f"see {args.out / RUN_FILE}): give the same ones, or leave them out, or use another --out folder",
+                  file=sys.stderr)
+            return None
+        for name in (*INPUTS, "until"):
+            if given[name] is None:
+                setattr(args, name, recorded[name])
     sources = Sources(paths=[args.journeys or ex / "journeys", args.catalog or ex / "catalog"],
                       templates=[args.templates or ex / "templates"], policy=args.policy or ex / "policy.yaml")
     defs, problems = load_for_runs(sources)
@@ -118,6 +133,8 @@ def build(args: argparse.Namespace, settings: Any) -> Any:
         until = max(e.time for e in read_event_file(events).events) + args.demo_tail
     backend = EmbeddedBackend(args.out, World(defs=defs, events=events, until=until), write=write_results,
                               now=lambda: datetime.now(UTC))
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_run(args.out, {name: getattr(args, name) for name in INPUTS}, args.until)  # what a later serve reads
     from wayfinder.telemetry import add_standard_collectors
 
     registry = CollectorRegistry()

@@ -136,6 +136,14 @@ KNOWN_FIELDS: tuple[str, ...] = tuple(name for name in ProfileUpdate.model_field
 """The profile's fields (``preferences`` is kept apart; anything else an upsert brings is an attribute)."""
 
 
+RECIPIENT_FIELDS: tuple[str, ...] = (
+    "given_name", "preferred_name", "family_name", "email", "locale", "timezone", "hr_partner_id", "manager_id",
+    "department", "role", "job_level", "location", "country", "employment_type", "work_mode", "start_date")
+"""What is known of a person when a message goes to them about someone else (``recipient.*`` for a manager or an
+HR partner), in ``simulate`` and the worker alike: the worker shares these through its directory topic. Their
+preferences come too; their interests, skills, learning style and attributes do not."""
+
+
 class Profile(BaseModel):
     """What the engine knows of one person. Values are kept as they came (JSON types)."""
 
@@ -285,3 +293,9 @@ def _set(part: dict[str, Any], key: str, value: Any) -> None:
         part.pop(key, None)
     else:
         part[key] = value
+
+
+def as_recipient(profile: Profile) -> Profile:
+    """The person as a message to them about someone else sees them (``RECIPIENT_FIELDS``)."""
+    return Profile(id=profile.id, fields={f: profile.fields[f] for f in RECIPIENT_FIELDS if f in profile.fields},
+                   preferences=profile.preferences)

@@ -33,7 +33,7 @@ from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, stated_time
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
-from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.profile import Profile, as_recipient
 from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams.interpreter import carry_out, log_diagnostic
@@ -174,8 +174,9 @@ class EmbeddedRunner:
 
     # -- internals --------------------------------------------------------------------------
     def _directory(self, person_id: str) -> Profile | None:
+        """Another person, as the worker's directory has them (``as_recipient``): the two runners render alike."""
         state = self.states.get(person_id)
-        return state.profile if state is not None else None
+        return as_recipient(state.profile) if state is not None else None
 
     def _state(self, employee_id: str) -> EmployeeState | None:
         return self.states.get(employee_id) or self.erased.get(employee_id)

@@ -40,7 +40,7 @@ from wayfinder.journeys.effects import (
 from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
 from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
-from wayfinder.journeys.profile import DetailsToCome, Profile
+from wayfinder.journeys.profile import RECIPIENT_FIELDS, DetailsToCome, Profile, as_recipient
 from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams import held, ordering
@@ -85,8 +85,7 @@ _NEVER_TOO_LARGE = frozenset({Topic.DEAD_LETTERS, *INPUTS})
 M = TypeVar("M", bound=BaseModel)
 MAX_FIRES_PER_WAKE = 10_000  # timers fired for one input or tick; a bound, so one input never runs unbounded
 WAITING_SAY_SECONDS = 20.0  # while a partition's time waits behind the same lines, where they are is said this often
-CONTACT_FIELDS = ("given_name", "preferred_name", "family_name", "email", "locale", "timezone", "hr_partner_id",
-                  "manager_id")  # an HR partner's manager: who a review nobody made is escalated to
+CONTACT_FIELDS = RECIPIENT_FIELDS  # the directory topic's record of a person (``journeys.profile``)
 
 
 @dataclass
@@ -813,7 +812,7 @@ class EmployeeStage(Stage):
         contact_after = _contact(after)
         if contact_after != contact_before:
             if after is not None:
-                self.directory[employee_id] = after.profile
+                self.directory[employee_id] = as_recipient(after.profile)  # as the directory topic has them
             work.records.append(Record(Topic.DIRECTORY, employee_id, dumps(contact_after) if contact_after else None))
         carry_out(effects, StagePort(self, work, partition, now), employee_id)
 

@@ -577,3 +577,28 @@ def test_a_click_after_a_wait_fors_timeout_does_not_resume_it_in_the_worker_eith
     p.tick(until)
     sent = {json.loads(r.value)["step_id"] for r in p.records if r.topic == "outbound.messages" and r.value}
     assert sent == {"hello", expected}
+
+
+def test_a_managers_message_reads_the_same_recipient_fields_in_simulate_and_the_worker(
+        write_files: WriteFiles) -> None:
+    """The worker's directory kept contact details only, so recipient.role/department/location printed nothing where
+    simulate printed them; both now see RECIPIENT_FIELDS of another person (found by an audit of issue 7)."""
+    from tests.pipeline.stages import events_through_stages
+
+    journey = """id: heads-up
+trigger: {event: hris.employee.hired}
+steps:
+  - id: tell
+    send: {channel: intranet, to: manager, subject: "New", body: "For {{ recipient.role }} in {{ recipient.department
+      }}, {{ recipient.location }} ({{ recipient.interests }})"}
+"""
+    runner = runner_for(write_files, {"heads-up": journey})
+    events = [person("M1", role="Engineering Manager", department="Engineering", location="Berlin",
+                     interests=["chess"]),
+              person("E1"), ev("h1", "hris.employee.hired", "2026-03-02T09:00:00Z", start_date="2026-03-16",
+                               role="Analyst", department="Ops", location="London", manager_id="M1")]
+    runner.run(events, at("2026-03-03T00:00:00Z"))
+    (message,) = runner.messages.values()
+    assert message.text is not None and message.text.startswith("For Engineering Manager in Engineering, Berlin ([])")
+    _, latest = events_through_stages(runner.engine.defs, events, at("2026-03-03T00:00:00Z"))
+    assert [m["text"] for m in latest.values()] == [message.text]

@@ -26,7 +26,7 @@ from wayfinder.journeys.model import Policy
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import Message, Task, stable_id
 from wayfinder.journeys.state import EmployeeState, OpenTaskRef
-from wayfinder.journeys.templates import split_footer, text_to_html, with_footer
+from wayfinder.journeys.templates import split_footer, text_to_html, with_footer_of
 from wayfinder.vocabulary import EventType, Topic, input_topic, parse_instant
 
 __all__ = ["choices", "close_escalation", "escalate", "escalation_task_id", "hold_for_review", "kept_choices",
@@ -109,9 +109,9 @@ def _edited(message: Message, edits: dict[str, Any]) -> Message:
     if edits.get("text") or edits.get("html"):
         text = str(edits.get("text") or split_footer(message.text or "")[0])
         html = str(edits["html"]) if edits.get("html") else text_to_html(text)
-        update["text"], update["html"] = with_footer(text, html, message.explanation or "",
-                                                     message.preferences_url or "", locale=message.locale,
-                                                     title=str(update.get("subject", message.subject) or ""))
+        update["text"], update["html"] = with_footer_of(text, html, message.text or "", message.explanation or "",
+                                                        message.preferences_url or "", locale=message.locale,
+                                                        title=str(update.get("subject", message.subject) or ""))
     return message.model_copy(update=update)
 
 

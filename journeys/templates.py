@@ -965,6 +965,21 @@ def with_footer(text: str, html_body: str, explanation: str, preferences_url: st
     return f"{text}{_SIGNATURE}{explanation}\n{change}\n", html_doc
 
 
+def with_footer_of(text: str, html_body: str, original: str, explanation: str, preferences_url: str, *,
+                   locale: str | None = None, title: str = "") -> tuple[str, str]:
+    """As :func:`with_footer`, the footer said as ``original`` (a text part it wrote) says it: its explanation as
+    written, in its language (a reviewer's edits keep the message's footer; the reader's ``locale`` may not be the
+    language the message was written in, and a footer in two languages is never sent). An ``original`` without
+    such a footer gets the explanation in English."""
+    footer = split_footer(original)[1]
+    for candidate in dict.fromkeys((locale, None)):
+        change = gettext(candidate, "To change or stop these messages: {url}", url=preferences_url)
+        said = footer.removeprefix(_SIGNATURE).removesuffix(f"\n{change}\n")
+        if footer.startswith(_SIGNATURE) and footer.endswith(f"\n{change}\n") and said:
+            return with_footer(text, html_body, said, preferences_url, locale=candidate, title=title)
+    return with_footer(text, html_body, str(explanation), preferences_url, title=title)
+
+
 def split_footer(text: str) -> tuple[str, str]:
     """``(body, footer)`` of a text part written by :func:`with_footer`, ``body + footer == text``: the body is
     what was given to it (the footer is the last signature block); a text without one is all body."""

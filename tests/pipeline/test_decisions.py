@@ -12,8 +12,10 @@ from tests.pipeline.stages import DictTable, Pipeline, events_through_stages
 from tests.pipeline.test_runner_rules import ev, person, runner_for
 from tests.support import WriteFiles, at
 from wayfinder.cli.report import print_summary
+from wayfinder.journeys.decisions import _edited
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.records import Message
+from wayfinder.journeys.templates import split_footer
 from wayfinder.streams.embedded import EmbeddedRunner
 from wayfinder.vocabulary import iso
 
@@ -70,13 +72,19 @@ def test_an_approved_message_goes_through_the_mailbox_from_the_decision_and_keep
 
 
 def test_edits_replace_what_is_sent_but_the_explanation_and_link_stay(run: Run) -> None:
-    _, message = run(lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid,
-                                        edits={"subject": "Thinking of you", "text": "We are sorry."}))
+    edits = {"subject": "Thinking of you", "text": "We are sorry."}
+    _, message = run(lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid, edits=edits))
+    held = message.model_copy(update={k: v for k, v in (message.original or {}).items()} | {"original": None})
     assert message.status == "approved"
     assert message.subject == "Thinking of you"
     assert message.text is not None and message.text.startswith("We are sorry.\n\n-- \n")
-    # the footer in the reader's language (E1 reads German): the explanation and the preferences link
-    assert "Trauerfall" in message.text and "Diese Nachrichten ändern oder abbestellen:" in message.text
+    # the footer as the message had it, in the message's language (its text is English, though E1 reads German: it
+    # was turned German by the edit, a footer unlike the message's and, read back from a table, in two languages)
+    _, footer = split_footer(message.text)
+    assert footer == split_footer(message.original["text"] or "")[1] if message.original else False
+    assert "bereavement leave" in footer and "To change or stop these messages:" in footer
+    assert "Change or stop these messages" in (message.html or "") and "ändern" not in (message.html or "")
+    assert _edited(Message.model_validate_json(held.model_dump_json()), edits) == _edited(held, edits)
     assert message.html is not None and "We are sorry." in message.html
     assert message.preferences_url is not None and message.preferences_url in message.html
     assert message.original is not None and message.original["subject"] == "We are here for you"

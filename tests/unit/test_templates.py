@@ -10,7 +10,15 @@ import pytest
 from tests.support import WriteFiles
 from wayfinder.journeys.layout import split_document
 from wayfinder.journeys.loader import Sources, load
-from wayfinder.journeys.templates import MessageTemplate, Rendered, RenderError, check_source, split_footer, with_footer
+from wayfinder.journeys.templates import (
+    MessageTemplate,
+    Rendered,
+    RenderError,
+    check_source,
+    split_footer,
+    with_footer,
+    with_footer_of,
+)
 
 EXPLANATION = "You received this because a new child was added to your family record on 2026-03-01."
 PREFERENCES = "https://intranet.example.com/wayfinder/preferences?employee=E1001&view=all"
@@ -481,3 +489,17 @@ def test_numbered_lines_are_a_numbered_list_in_both_parts() -> None:
     assert '<ol style="' in rendered.html and '<ol start="3" style="' in rendered.html
     assert '<li style="margin:0 0 8px 0"><a href="https://x.example/leave"' in rendered.html
     assert "<p" in rendered.html.split("2026 was a year")[0].rsplit("\n", 1)[-1]
+
+
+@pytest.mark.parametrize("written_in", ["de-DE", None])
+def test_an_edited_text_keeps_the_footer_the_message_had(written_in: str | None) -> None:
+    """A reviewer's edit of a message to a German reader: its footer stays as it was written, German or English,
+    whatever the explanation object could say (it was said again in the reader's language, mixing two)."""
+    said = "Du erhältst diese Nachricht, weil ..." if written_in else EXPLANATION
+    original, _ = with_footer("Hallo.", "<p>Hallo.</p>", said, PREFERENCES, locale=written_in)
+    text, html = with_footer_of("Edited.", "<p>Edited.</p>", original, EXPLANATION, PREFERENCES, locale="de-DE")
+    assert split_footer(text) == ("Edited.", split_footer(original)[1])
+    assert ('lang="de-DE"' in html) == (written_in is not None)
+    assert ("Diese Nachrichten ändern oder abbestellen" in html) == (written_in is not None)
+    assert with_footer_of("Edited.", "<p>Edited.</p>", "no footer", EXPLANATION, PREFERENCES, locale="de-DE")[0] == (
+        f"Edited.\n\n-- \n{EXPLANATION}\nTo change or stop these messages: {PREFERENCES}\n")

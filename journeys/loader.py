@@ -209,6 +209,9 @@ class _Loader:
             known = ", ".join(KINDS)
             self.problems.append(doc.problem(("kind",), f"unknown kind {kind!r}{hint}; expected one of {known}"))
             return
+        if model is Journey:
+            doc = _when_into_action(doc)
+            data = doc.data
         try:
             parsed = model.model_validate(data)
         except ValidationError as e:
@@ -357,6 +360,39 @@ def _without_broken_parts(data: dict[str, Any], exits: set[int], *, trigger_when
         data["trigger"] = {k: v for k, v in data["trigger"].items() if k != "when"}
     if fields and isinstance(data.get("data"), dict):
         data["data"] = {k: ({} if k in fields else v) for k, v in data["data"].items()}
+
+
+_WHEN_ACTIONS = ("send", "task")  # the step kinds whose action has a ``when`` (``ACTION_WITH_WHEN``)
+
+
+def _when_into_action(doc: Document) -> Document:
+    """A step's ``when`` written beside its ``send``/``task`` moved into the action, where the model reads it, with
+    its place in the file: a problem in it (or in the rest of the step) is reported where it is written, and the
+    step is mended and checked like one written the other way (``_Step._when_beside`` does the same for the model)."""
+    steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
+    if not isinstance(steps, list):
+        return doc
+    moved: list[tuple[int, str]] = []
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict) or "when" not in step:
+            continue
+        action = next((a for a in _WHEN_ACTIONS if isinstance(step.get(a), dict) and "when" not in step[a]), None)
+        if action is not None:
+            moved.append((i, action))
+    if not moved:
+        return doc
+    data = dict(doc.data)
+    data["steps"] = list(steps)
+    marks, key_marks, styles = dict(doc.marks), dict(doc.key_marks), dict(doc.styles)
+    for i, action in moved:
+        step = steps[i]
+        data["steps"][i] = {**{k: v for k, v in step.items() if k != "when"}, action: {**step[action],
+                                                                                    "when": step["when"]}}
+        old, new = ("steps", i, "when"), ("steps", i, action, "when")
+        for table in (marks, key_marks):
+            table.update({(*new, *loc[3:]): mark for loc, mark in list(table.items()) if loc[:3] == old})
+        styles.update({(*new, *loc[3:]): style for loc, style in list(styles.items()) if loc[:3] == old})
+    return replace(doc, data=data, marks=marks, key_marks=key_marks, styles=styles)
 
 
 def _stand_in_steps(steps: Any, broken: dict[int, list[Loc]]) -> list[Any] | None:

@@ -453,6 +453,23 @@ steps:
     assert journey.steps[0].send.when is not None  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("action", ["send: {channel: intranet, subject: 'hi {{ employee.given_name | uper }}', "
+                                    "body: x}",
+                                    "task: {assignee: manager, title: 'hi {{ employee.given_name | uper }}'}"])
+def test_a_when_beside_the_action_that_does_not_compile_is_placed_there_and_hides_nothing(
+        write_files: WriteFiles, action: str) -> None:
+    """Its error was placed at the action's own line, and the step was stood in for, so the template's error in it
+    went unreported (found by an audit of the README)."""
+    root = write_files({"journeys/j.yaml": HEAD + f"""steps:
+  - id: c
+    {action}
+    when: employee.attributes.x.lowerAscii() == "y"
+"""})
+    lines = problems_of(root)
+    assert any(p.startswith("journeys/j.yaml:11:") and "unknown function 'lowerAscii'" in p for p in lines), lines
+    assert any(p.startswith("journeys/j.yaml:10:") and "unknown filter 'uper'" in p for p in lines), lines
+
+
 @pytest.mark.parametrize(("step", "column"), [("wait: {for: -3d}", 17), ("wait_for: {event: hris.leave.ended, "
                                                                           "timeout: 0d}", 50)])
 def test_a_wait_is_not_negative_and_a_timeout_is_more_than_nothing(write_files: WriteFiles, step: str,

@@ -6,7 +6,7 @@ import copy
 import difflib
 import gc
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -66,6 +66,11 @@ KINDS: dict[str, type[BaseModel]] = {
 
 
 CATALOG_KINDS = frozenset({"Catalog", "Topic", "Resource"})
+
+OTHER_KINDS: dict[str, Callable[[Document], list[tuple[int, int, str]]]] = {}
+"""Kinds another part of Wayfinder reads from files that may sit beside the definitions (``Mapping``: ``wayfinder
+import``), each with that part's check (line, column, message), registered by it: ``validate`` reports their
+problems too, and they are no definitions."""
 
 
 @dataclass
@@ -200,6 +205,10 @@ class _Loader:
         model = KINDS.get(kind) if isinstance(kind, str) else None
         if model is not None and isinstance(kind, str):
             self.kinds.add(kind)
+        other = OTHER_KINDS.get(kind) if isinstance(kind, str) and model is None else None
+        if other is not None:
+            self.problems.extend(Problem(doc.file, line, column, message) for line, column, message in other(doc))
+            return
         if model is None:
             api = data.get("apiVersion")
             if not explicit and not (isinstance(api, str) and api.startswith("wayfinder/")) and "kind" not in data:

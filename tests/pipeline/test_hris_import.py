@@ -550,3 +550,20 @@ def test_job_levels_in_the_mapping_make_a_move_into_management_a_promotion(tmp_p
     mapping.write_text(plain, encoding="utf-8")
     _, events, _ = run(tmp_path, mapping, after, before)
     assert {e["data"]["change"] for e in events if e["type"] == "hris.job.changed"} == {"transfer"}
+
+
+def test_validate_checks_a_mapping_file_beside_the_definitions(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder of definitions that also holds its HRIS mapping failed validation with "unknown kind 'Mapping'"
+    (a git+CI setup that validates the whole folder broke); the mapping is now checked as import checks it."""
+    defs = tmp_path / "defs"
+    assert main(["examples", "--copy", str(defs)]) == 0
+    mapping = (DATA / "workday-mapping.yaml").read_text(encoding="utf-8")
+    (defs / "workday-mapping.yaml").write_text(mapping, encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(defs)]) == 0
+    (defs / "workday-mapping.yaml").write_text(mapping.replace("id_column:", "id_colum:"), encoding="utf-8")
+    assert main(["validate", str(defs)]) == 1
+    err = capsys.readouterr().err
+    assert f"{defs / 'workday-mapping.yaml'}:1:1: id_column: Field required" in err
+    assert "unknown kind" not in err

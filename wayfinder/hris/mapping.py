@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from wayfinder.journeys import Document, load_documents
 from wayfinder.journeys.events import LeaveType
+from wayfinder.journeys.loader import OTHER_KINDS
 from wayfinder.journeys.profile import KNOWN_FIELDS, ProfileUpdate, Timezone
 
 # Fields the import reads to tell what happened; they are not profile fields and never go into an upsert.
@@ -139,21 +140,27 @@ def load_mapping(path: Path) -> Mapping:
         msg = f"{path}:1:1: a mapping file is one YAML mapping with kind: Mapping"
         raise MappingError(msg)
     doc = docs[0]
+    found = mapping_problems(doc)
+    if found:
+        raise MappingError("\n".join(f"{path}:{line}:{column}: {message}" for line, column, message in found))
+    return Mapping.model_validate(doc.data)
+
+
+def mapping_problems(doc: Document) -> list[tuple[int, int, str]]:
+    """What is wrong with a ``kind: Mapping`` document, each at the line and column it is written at: ``import``
+    refuses such a file, and ``validate`` reports it beside the definitions (``journeys.loader.OTHER_KINDS``)."""
     try:
         mapping = Mapping.model_validate(doc.data)
     except ValidationError as e:
-        lines = []
+        out = []
         for err in e.errors(include_url=False, include_input=False):
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(_UNION_PARTS)))
             line, column = _key_mark(doc, loc)
             name = ".".join(str(p) for p in loc) or "document"
-            lines.append(f"{path}:{line}:{column}: {name}: {err['msg']}")
-        raise MappingError("\n".join(lines)) from e
-    lines = [f"{path}:{line}:{column}: values.{field}: {message}" for field, (line, column), message
-             in _value_problems(mapping, doc)]
-    if lines:
-        raise MappingError("\n".join(lines))
-    return mapping
+            out.append((line, column, f"{name}: {err['msg']}"))
+        return out
+    return [(line, column, f"values.{field}: {message}") for field, (line, column), message
+            in _value_problems(mapping, doc)]
 
 
 _LEAVE_TYPES = get_args(LeaveType)
@@ -181,3 +188,6 @@ def _value_problems(mapping: Mapping, doc: Document) -> list[tuple[str, tuple[in
             if message is not None:
                 out.append((field, (where.line, where.column), message))
     return out
+
+
+OTHER_KINDS["Mapping"] = mapping_problems  # validate checks a mapping file found beside the definitions

@@ -38,7 +38,7 @@ from wayfinder.journeys.events import ERASURE, RATING_EVENTS, SENSITIVE_EVENT_TY
 from wayfinder.journeys.leave import note_leave, rescind_leave, rule_for
 from wayfinder.journeys.model import Journey, WaitForStep, WaitStep
 from wayfinder.journeys.profile import Profile, changes_profile
-from wayfinder.journeys.records import ERASED_INPUT, stable_id
+from wayfinder.journeys.records import ERASED_INPUT, enrollment_id
 from wayfinder.journeys.state import EmployeeState, Enrollment
 from wayfinder.journeys.steps import Directory, Run, run_step
 from wayfinder.journeys.steps.context import finish, schedule, test
@@ -377,7 +377,7 @@ class Engine:
             run.effects.append(Lifecycle("stale", None))
             return
         state = run.state
-        entered_by = stable_id("e", event.source, event.id)
+        entered_by = enrollment_id(event.source, event.id)
         for journey in self.audiences.candidates(event.type, run.employee, view):
             if journey.id in state.enrollments or not self._may_reenter(state, journey, run.now):
                 continue

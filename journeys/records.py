@@ -31,6 +31,20 @@ def stable_id(prefix: str, *parts: object) -> str:
     return f"{prefix}-{digest[:24]}"
 
 
+def enrollment_id(source: str, event_id: str) -> str:
+    """An enrollment's id: from the (source, id) of the event that started it."""
+    return stable_id("e", source, event_id)
+
+
+def message_key(employee_id: str, journey_id: str, version: int, enrollment: str, step_id: str, visit: int = 1) -> str:
+    """A message's id (SPEC §6): deterministic from (employee, journey, version, enrollment, step), and the visit
+    of the step after its first."""
+    parts: list[object] = [employee_id, journey_id, version, enrollment, step_id]
+    if visit > 1:
+        parts.append(visit)
+    return stable_id("m", *parts)
+
+
 WENT: frozenset[str] = frozenset({"sent", "approved"})
 """The statuses of a message that went (or goes) to its recipient."""
 

@@ -947,7 +947,7 @@ class MessageTemplate:
                                               title=subject))
 
 
-_SIGNATURE = "\n\n-- \n"  # the signature separator (RFC 3676) before the explanation
+SIGNATURE = "\n\n-- \n"  # the signature separator (RFC 3676) before the explanation
 
 
 def with_footer(text: str, html_body: str, explanation: str, preferences_url: str, *, locale: str | None = None,
@@ -962,7 +962,7 @@ def with_footer(text: str, html_body: str, explanation: str, preferences_url: st
     html_doc = layout.document(layout.body_of(html_body), title=title, lang=locale or "en", explanation=explanation,
                                preferences_url=preferences_url,
                                change=gettext(locale, "Change or stop these messages"))
-    return f"{text}{_SIGNATURE}{explanation}\n{change}\n", html_doc
+    return f"{text}{SIGNATURE}{explanation}\n{change}\n", html_doc
 
 
 def with_footer_of(text: str, html_body: str, original: str, explanation: str, preferences_url: str, *,
@@ -974,8 +974,8 @@ def with_footer_of(text: str, html_body: str, original: str, explanation: str, p
     footer = split_footer(original)[1]
     for candidate in dict.fromkeys((locale, None)):
         change = gettext(candidate, "To change or stop these messages: {url}", url=preferences_url)
-        said = footer.removeprefix(_SIGNATURE).removesuffix(f"\n{change}\n")
-        if footer.startswith(_SIGNATURE) and footer.endswith(f"\n{change}\n") and said:
+        said = footer.removeprefix(SIGNATURE).removesuffix(f"\n{change}\n")
+        if footer.startswith(SIGNATURE) and footer.endswith(f"\n{change}\n") and said:
             return with_footer(text, html_body, said, preferences_url, locale=candidate, title=title)
     return with_footer(text, html_body, str(explanation), preferences_url, title=title)
 
@@ -983,7 +983,7 @@ def with_footer_of(text: str, html_body: str, original: str, explanation: str, p
 def split_footer(text: str) -> tuple[str, str]:
     """``(body, footer)`` of a text part written by :func:`with_footer`, ``body + footer == text``: the body is
     what was given to it (the footer is the last signature block); a text without one is all body."""
-    body, separator, footer = text.rpartition(_SIGNATURE)
+    body, separator, footer = text.rpartition(SIGNATURE)
     return (body, separator + footer) if separator else (text, "")
 
 

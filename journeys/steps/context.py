@@ -12,7 +12,7 @@ from wayfinder.journeys.definitions import Definitions
 from wayfinder.journeys.effects import Diagnostic, Effect, EnrollmentTimer, Lifecycle, Schedule
 from wayfinder.journeys.model import Journey
 from wayfinder.journeys.profile import Profile
-from wayfinder.journeys.records import stable_id
+from wayfinder.journeys.records import message_key
 from wayfinder.journeys.state import EmployeeState, Enrollment
 
 Directory = Callable[[str], Profile | None]
@@ -70,11 +70,8 @@ def recipient(run: Run, role: str, *, profile_needed: bool = True) -> tuple[str 
 
 def message_id(run: Run, journey: Journey, e: Enrollment, step_id: str) -> str:
     """Deterministic from (employee, journey, version, enrollment, step) and the visit after the first."""
-    visit = e.visits.get(step_id, 1)
-    parts: list[object] = [run.state.employee_id, journey.id, journey.version, e.enrollment_id, step_id]
-    if visit > 1:
-        parts.append(visit)
-    return stable_id("m", *parts)
+    return message_key(run.state.employee_id, journey.id, journey.version, e.enrollment_id, step_id,
+                       e.visits.get(step_id, 1))
 
 
 def schedule(run: Run, e: Enrollment, due: datetime) -> None:

@@ -42,3 +42,30 @@ def test_a_message_to_a_manager_lists_only_what_it_read_of_the_manager() -> None
     fields = fields_used(DEFS.current()["new-manager"], message("new-manager", "for-manager", "manager"), DEFS,
                          ['Expr("employee.country == \\"DE\\"")'])
     assert fields == ["given_name", "preferred_name"]
+
+
+def test_the_trigger_is_the_event_that_started_the_enrollment_and_the_explanation_is_as_sent() -> None:
+    """The page named the latest event of the trigger type before the message, here a hire sent again that started
+    nothing (re-entry refused), and showed the record's English explanation to a reader sent the German one."""
+    from wayfinder.journeys.events import CloudEvent
+    from wayfinder.streams.embedded import EmbeddedRunner
+    from wayfinder.web.explain import explanation_as_sent, trigger_of
+
+    def ev(eid: str, etype: str, day: str, **data: object) -> CloudEvent:
+        return CloudEvent(specversion="1.0", id=eid, source="hris/test", type=etype,
+                          time=datetime.fromisoformat(f"2026-01-{day}T10:00:00+00:00"), subject="W1", data=data)
+
+    hire = {"start_date": "2026-02-02", "role": "Analyst", "department": "Ops", "location": "Berlin"}
+    events = [ev("u1", "hris.employee.upserted", "05", id="W1", given_name="Wil", email="w@example.com",
+                 timezone="Europe/Berlin", locale="de-DE", country="DE", employment_type="employee"),
+              ev("h1", "hris.employee.hired", "06", **hire), ev("h2", "hris.employee.hired", "20", **hire)]
+    runner = EmbeddedRunner(DEFS)
+    runner.run(events, datetime(2026, 2, 3, tzinfo=UTC))
+    made = [m for m in runner.messages.values() if m.journey_id == "onboarding" and m.recipient_role == "employee"]
+    assert len(made) > 1
+    for m in made:
+        found = trigger_of(events, m, DEFS.journeys[(m.journey_id, m.journey_version)])
+        assert found is not None and found.id == "h1"
+        said = explanation_as_sent(m)
+        assert said is not None and said != m.explanation and said in (m.text or "")  # the German sentence
+    assert explanation_as_sent(message("new-parent", "welcome")) is None  # no text: the record's (none here)

@@ -19,7 +19,7 @@ from wayfinder.journeys.events import EARLIEST, LATEST, iso
 from wayfinder.journeys.profile import Profile
 from wayfinder.web import events as ev
 from wayfinder.web.context import Web, web
-from wayfinder.web.explain import fields_used, trigger_of
+from wayfinder.web.explain import explanation_as_sent, fields_used, trigger_of
 from wayfinder.web.i18n import language_of, translator
 from wayfinder.web.security import check_csrf, link_csrf
 
@@ -196,10 +196,12 @@ async def why(request: Request) -> Response:
         raise HTTPException(404, "This link does not name a message of yours.")
     defs = w.backend.world.defs
     locale, words = _reader(w, claims.recipient_id)
-    journey = defs.current().get(message.journey_id)
+    # the version the message was made by (an enrollment keeps the version it started with)
+    journey = defs.journeys.get((message.journey_id, message.journey_version)) or defs.current().get(message.journey_id)
     rules = [repr(r.eligibility) for rid in message.resources if (r := defs.catalog.resources.get(rid))]
     return w.render(request, "why.html", m=message, journey=journey, fields=fields_used(journey, message, defs, rules),
                     trigger=trigger_of(w.backend.trigger_events, message, journey), token=token,
+                    explanation=explanation_as_sent(message),
                     topics=[defs.catalog.topics[t].title_for(locale) if t in defs.catalog.topics else t
                             for t in message.topics], **words)
 

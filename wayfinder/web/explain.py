@@ -8,21 +8,34 @@ from collections.abc import Iterable
 from wayfinder.journeys.definitions import Definitions, Part
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.model import Journey
-from wayfinder.journeys.records import Message
+from wayfinder.journeys.records import Message, enrollment_id, message_key
+from wayfinder.journeys.templates import SIGNATURE, split_footer
 
 _FIELD = re.compile(r"(?<![\w.])employee\.(?:attributes\.)?([A-Za-z_][A-Za-z0-9_]*)")
+_VISITS = 50  # a step a message was made at more than once (a loop): the visits looked for
 _RECIPIENT = re.compile(r"(?<![\w.])recipient\.(?:attributes\.)?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def trigger_of(events: Iterable[CloudEvent], message: Message, journey: Journey | None) -> CloudEvent | None:
-    """The latest event of the journey's trigger type for this employee at or before the message."""
+    """The event that started the enrollment this message belongs to (the one whose enrollment id its message id
+    is made from; the latest event of the trigger type named one that started nothing, a re-entry refused)."""
     if journey is None:
         return None
-    found = None
     for e in events:
-        if e.subject == message.employee_id and e.type == journey.trigger.event and e.time <= message.created_at:
-            found = e if found is None or e.time >= found.time else found
-    return found
+        if e.subject != message.employee_id or e.type != journey.trigger.event:
+            continue
+        enrollment = enrollment_id(e.source, e.id)
+        if any(message.message_id == message_key(message.employee_id, message.journey_id, message.journey_version,
+                                                 enrollment, message.step_id, visit) for visit in range(1, _VISITS)):
+            return e
+    return None
+
+
+def explanation_as_sent(message: Message) -> str | None:
+    """The explanation as the message's footer says it, in the message's language (the record's is English)."""
+    body = split_footer(message.text or "")[1].removeprefix(SIGNATURE).rstrip("\n")
+    said = body.rsplit("\n", 1)[0] if "\n" in body else ""
+    return said or message.explanation
 
 
 def fields_used(journey: Journey | None, message: Message, defs: Definitions, rules: Iterable[str] = ()) -> list[str]:

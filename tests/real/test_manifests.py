@@ -19,6 +19,8 @@ K8S = ROOT / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.33.0"
 # Files kept beside the kustomization but not applied by it.
 TEMPLATES = {"secret.example.yaml"}
+# Files a kustomization generator reads (a ConfigMap's content), not manifests.
+GENERATED = {"hris-mapping.yaml"}
 # Set in the manifests ahead of a process reading it.
 NOT_READ_YET: set[str] = set()
 
@@ -62,12 +64,12 @@ def one(kind: str, name: str) -> dict[str, Any]:
 
 
 def test_the_kustomization_lists_every_manifest() -> None:
-    files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"} - TEMPLATES
+    files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"} - TEMPLATES - GENERATED
     assert set(kustomization()["resources"]) == files
     assert "hris-import-cronjob.yaml" in files
 
 
-@pytest.mark.parametrize("name", sorted({p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}))
+@pytest.mark.parametrize("name", sorted({p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"} - GENERATED))
 def test_every_manifest_is_valid_for_the_pinned_kubernetes(name: str) -> None:
     docs = list(documents(name))
     assert docs, f"{name} has no documents"
@@ -227,3 +229,41 @@ def test_every_setting_named_is_one_wayfinder_reads() -> None:
     assert not unknown, f"settings no Wayfinder process reads (typos?): {unknown}"
     assert {"WAYFINDER_BROKER", "WAYFINDER_PARTITIONS", "WAYFINDER_DATA_DIR", "WAYFINDER_TOKEN_SECRET"} <= set(
         variables)
+
+
+def _pod_specs() -> Iterator[tuple[str, dict[str, Any]]]:
+    for _, doc in applied():
+        spec = doc.get("spec", {})
+        if doc["kind"] == "CronJob":
+            spec = spec["jobTemplate"]["spec"]
+        if "template" in spec:
+            yield doc["metadata"]["name"], spec["template"]["spec"]
+
+
+def test_every_volume_and_setting_a_pod_takes_is_applied_too() -> None:
+    """The HR import CronJob mounted two claims and a ConfigMap nothing created (its pods stayed Pending) and had a
+    broker of its own instead of the settings ConfigMap (found by an audit of the README)."""
+    claims = {doc["metadata"]["name"] for doc in by_kind("PersistentVolumeClaim")}
+    claims |= {t["metadata"]["name"] for doc in by_kind("StatefulSet") for t in doc["spec"].get("volumeClaimTemplates",
+                                                                                                      [])}
+    config_maps = {doc["metadata"]["name"] for doc in by_kind("ConfigMap")}
+    config_maps |= {g["name"] for g in kustomization().get("configMapGenerator", [])}
+    generated = {item.split("=")[-1] for g in kustomization().get("configMapGenerator", []) for item in g["files"]}
+    assert generated == GENERATED
+    assert all((K8S / name).is_file() for name in generated)
+    secrets = {doc["metadata"]["name"] for _, doc in documents(*TEMPLATES) if doc["kind"] == "Secret"}
+    for name, pod in _pod_specs():
+        for volume in pod.get("volumes", []):
+            if "persistentVolumeClaim" in volume:
+                assert volume["persistentVolumeClaim"]["claimName"] in claims, (name, volume)
+            if "configMap" in volume:
+                assert volume["configMap"]["name"] in config_maps, (name, volume)
+        for container in pod["containers"]:
+            refs = container.get("envFrom", [])
+            assert {"configMapRef": {"name": "wayfinder-settings"}} in refs, name  # one broker setting for all
+            for ref in refs:
+                if "configMapRef" in ref:
+                    assert ref["configMapRef"]["name"] in config_maps, name
+                if "secretRef" in ref:
+                    assert ref["secretRef"]["name"] in secrets, name
+            assert not [e for e in container.get("env", []) if e["name"] == "WAYFINDER_BROKER"], name

@@ -198,6 +198,13 @@ class EmployeeState(BaseModel):
             raise ValueError(msg)
         return times_from_rest(value, profile_names(profile))
 
+    @field_serializer("delivered", "mailboxes", when_used="json")
+    @staticmethod
+    def _sorted(value: set[str]) -> list[str]:
+        """Sets written in order: the same state is the same bytes whatever the process's hash seed (a unit's
+        write-ahead entry tells "not applied yet" from "changed since" by the bytes a key holds)."""
+        return sorted(value)
+
     @field_serializer("profile_times", when_used="json")
     def _times_to_rest(self, times: dict[str, datetime]) -> dict[str, datetime | None]:
         return times_at_rest(times, profile_names(self.profile))

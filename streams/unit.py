@@ -7,9 +7,14 @@ restart that replays the input finds it and produces the same records again inst
 (the state says the input was seen, so the core alone would not repeat them). Entries are deleted
 once the input's offset is committed.
 
-An entry keeps, for each key it writes, a digest of the value the key held before the unit. A write
-is applied again (on replay or after a crash) only where the key still holds that value: inputs of
-other topics, committed after this unit, may have changed the same keys since.
+An entry keeps, for each key it writes, a digest of the value the key held before the unit. A unit's
+writes are applied again (on replay or after a crash) all or none: only when every key it writes still
+holds what it held before the unit or what the unit wrote (a crash cut the unit short), and then only
+those not there yet. A key that holds anything else was changed since by another unit (an input of
+another topic, committed after this one; or a later unit that set a key back to its old value, a timer
+fired, a line that ended): the unit is complete and nothing of it is applied again. Applying only the
+keys that still match would half-apply it: a timer consumed while the state that consumed it is not
+written (the employee waits for good for a timer that is gone).
 """
 
 from __future__ import annotations
@@ -163,8 +168,19 @@ class Work:
         return bool(self.records) or len(self.writes) > 1
 
     def still_applicable(self, table: Table) -> dict[str, bytes | None]:
-        """The writes whose key still holds what it held before the unit."""
-        return {k: v for k, v in self.writes.items() if digest(table.get(k)) == self.before.get(k)}
+        """The writes to apply again, all or none: the writes not in the table yet, when every key the unit writes
+        holds either what it held before the unit or what the unit wrote (the unit was cut short); none when a key
+        holds anything else (another unit changed it since: the unit is complete, and applying the rest would undo
+        or half-apply what came after it)."""
+        pending: dict[str, bytes | None] = {}
+        for k, v in self.writes.items():
+            current = table.get(k)
+            if current == v:
+                continue
+            if digest(current) != self.before.get(k):
+                return {}
+            pending[k] = v
+        return pending
 
 
 def _framed(value: bytes | None, blobs: list[bytes]) -> int:
@@ -238,10 +254,11 @@ def finish_interrupted(table: Table, partition: int,
     committed inputs.
 
     Offsets are committed per topic, so after a crash an input of one topic may be processed before an
-    earlier input of another topic is replayed; the earlier unit's writes must be in place first. A write
-    is applied where its key still holds what it held before the unit and does not yet hold the new value;
-    applying one unit can make the next one's apply, so this repeats until nothing changes. Each write is
-    applied at most once, so the loop always ends.
+    earlier input of another topic is replayed; the earlier unit's writes must be in place first. A unit is
+    applied all or none (``Work.still_applicable``): its missing writes, when every key it writes holds what it
+    held before the unit or what the unit wrote. Applying one unit can make the next one's apply (a unit
+    written ahead against an earlier one's state), so this repeats until nothing changes. Each unit is applied
+    at most once, so the loop always ends.
 
     Entries of inputs whose offset is committed (below ``committed(topic, partition)``) are complete (an
     offset is committed after what its unit wrote was flushed): they are deleted, not applied, as a key a later
@@ -271,20 +288,23 @@ def finish_interrupted(table: Table, partition: int,
         entry = ENTRY_PREFIX + key[len(PART_PREFIX):].rsplit(":", 1)[0]
         if entry_input(entry)[1] == partition and table.get(entry) is None:
             table.set(key, None)
-    done: dict[tuple[int, str], str] = {}
+    done: list[tuple[str, str]] = []
+    applied: set[int] = set()
     progress = True
     while progress:
         progress = False
         for n, (entry, work) in enumerate(entries):
-            for key, value in work.writes.items():
-                if (n, key) in done:
-                    continue
-                current = table.get(key)
-                if current != value and digest(current) == work.before.get(key):
-                    table.set(key, value)
-                    done[(n, key)] = entry
-                    progress = True
-    return Finished([(entry, key) for (_, key), entry in done.items()], pruned)
+            if n in applied:
+                continue
+            pending = work.still_applicable(table)
+            if not pending:
+                continue
+            for key, value in pending.items():
+                table.set(key, value)
+                done.append((entry, key))
+            applied.add(n)
+            progress = True
+    return Finished(done, pruned)
 
 
 class EntryTooLarge(ValueError):

@@ -170,3 +170,18 @@ def test_any_employee_state_reads_back_as_it_was(state: EmployeeState) -> None:
     assert in_full(again) == in_full(state)
     old = EmployeeState.model_validate_json(to_json(in_full(state)))  # as stored in full
     assert old == state and offsets(old) == offsets(state)
+
+
+def test_a_state_is_the_same_bytes_whatever_the_hash_seed() -> None:
+    """A set was written in the process's iteration order: after a restart (another hash seed) the same state was
+    other bytes, and a replayed unit took a key holding it for one another unit had changed (run e5 of a kill -9
+    audit). Both sets are written sorted."""
+    import subprocess
+    import sys
+
+    code = ("from wayfinder.journeys.state import EmployeeState; from wayfinder.journeys.profile import Profile; "
+            "print(EmployeeState(employee_id='e', profile=Profile(id='e'), delivered={f'r{i}' for i in range(40)}, "
+            "mailboxes={f'm{i}' for i in range(40)}).model_dump_json())")
+    outs = {subprocess.run([sys.executable, "-c", code], env={"PYTHONHASHSEED": seed}, capture_output=True,
+                           text=True, check=True).stdout for seed in ("0", "1", "2", "6")}
+    assert len(outs) == 1

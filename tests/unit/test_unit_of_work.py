@@ -145,13 +145,12 @@ def test_only_a_unit_with_records_or_several_writes_is_written_ahead() -> None:
     assert len(wal) == 2
 
 
-def test_a_replay_returns_the_same_records_and_applies_only_writes_that_still_hold() -> None:
+def test_a_replay_returns_the_same_records_and_applies_the_writes_not_there_yet() -> None:
     table = Table({"s:e1": b"v1", "s:e2": b"w1"})
     recs = [Record("outbound.messages", "e1", b'{"id":"m1"}'), Record("mailbox", "r1", b"{}", 3)]
     key = written(table, unit({"s:e1": b"v2", "s:e2": b"w2", "t:0:a": b"timer"}, recs), offset=7)
-    # The crash: the entry reached the table, its writes did not; since then another topic's input,
-    # committed after it, changed s:e2.
-    table["s:e2"] = b"w9"
+    # The crash: the entry and one write reached the table, the others did not.
+    table["s:e2"] = b"w2"
     table.log.clear()
     replayed = replay(table, key)
     assert replayed is not None
@@ -160,8 +159,24 @@ def test_a_replay_returns_the_same_records_and_applies_only_writes_that_still_ho
     assert replayed.planned == 3
     assert table["s:e1"] == b"v2"
     assert table["t:0:a"] == b"timer"
+    assert ("s:e2", b"w2") not in table.log  # there already
+
+
+def test_a_replay_applies_nothing_of_a_unit_another_unit_changed_since() -> None:
+    """A key of the unit holds neither what it held before the unit nor what the unit wrote: another unit (an input
+    of another topic, committed after this one) changed it since, so the unit is complete. Its records come again;
+    none of its writes is applied (the others would undo or half-apply what came after it)."""
+    table = Table({"s:e1": b"v1", "s:e2": b"w1"})
+    recs = [Record("outbound.messages", "e1", b'{"id":"m1"}')]
+    key = written(table, unit({"s:e1": b"v2", "s:e2": b"w2", "t:0:a": b"timer"}, recs), offset=7)
+    table["s:e2"] = b"w9"
+    table.log.clear()
+    replayed = replay(table, key)
+    assert replayed is not None
+    assert replayed.records == recs
+    assert replayed.applied == {}
+    assert table.log == []
     assert table["s:e2"] == b"w9"  # not taken back to what the unit wrote
-    assert ("s:e2", b"w2") not in table.log
 
 
 def test_a_replay_of_an_input_without_an_entry_finds_nothing() -> None:
@@ -173,12 +188,28 @@ def test_a_replay_of_an_input_without_an_entry_finds_nothing() -> None:
 def test_a_replay_applies_a_deletion_where_the_key_still_holds_its_old_value() -> None:
     table = Table({"s:e1": b"v1", "t:0:a": b"timer"})
     key = written(table, unit({"s:e1": None, "t:0:a": None}, [Record("audit", "e1", b"{}")]))
-    table["t:0:a"] = b"rescheduled"
     replayed = replay(table, key)
     assert replayed is not None
-    assert replayed.applied == {"s:e1": None}
+    assert replayed.applied == {"s:e1": None, "t:0:a": None}
     assert "s:e1" not in table
-    assert table["t:0:a"] == b"rescheduled"
+    assert "t:0:a" not in table
+
+
+def test_a_replay_never_fires_a_timer_without_writing_the_state_that_fired_it() -> None:
+    """Run e5 (kill -9, RocksDB): the unit that fired a timer (timer deleted, state moved to the next step, next
+    timer set) found its timer back with the value it had before, its state holding another value, its next timer
+    there. Deleting the timer alone left the state waiting for a timer that no longer existed."""
+    table = Table({"s:e1": b"step 2, waiting for timer 1", "t:0:e1/1": b"timer 1"})
+    fired = unit({"t:0:e1/1": None, "s:e1": b"step 3, waiting for timer 2", "t:0:e1/2": b"timer 2"},
+                 [Record("mailbox", "e1", b"first-day")])
+    key = written(table, fired, offset=318)
+    table["t:0:e1/1"] = b"timer 1"  # restored from the changelog (its deletion never left)
+    table["s:e1"] = b"step 2, waiting for timer 1 (an older copy)"
+    table.log.clear()
+    assert finish_interrupted(table, 0).writes == []
+    replayed = replay(table, key)
+    assert replayed is not None and replayed.applied == {}
+    assert table["t:0:e1/1"] == b"timer 1"  # the state waits for it: it is still there to fire
 
 
 def test_interrupted_entries_are_finished_in_order_until_nothing_changes() -> None:
@@ -208,10 +239,28 @@ def test_finishing_leaves_other_partitions_and_overtaken_keys_alone() -> None:
     stale = unit({"s:e1": b"v1", "t:0:a": b"timer"})
     stale.before = {"s:e1": digest(b"older"), "t:0:a": "-"}
     table[entry_key("hris", 0, 0)] = stale.encode()
-    assert finish_interrupted(table, 0).writes == [(entry_key("hris", 0, 0), "t:0:a")]
+    assert finish_interrupted(table, 0).writes == []
     assert table["s:e1"] == b"v0"  # the unit's state was overtaken: kept
-    assert table["t:0:a"] == b"timer"
+    assert "t:0:a" not in table  # and so is the unit: nothing of it is applied, not its timer alone
     assert table["s:e3"] == b"x0"  # partition 1 is not this call's
+
+
+def test_finishing_never_brings_back_what_a_later_unit_set_back() -> None:
+    """A hire set a timer; a later unit (of another topic, its input committed, its entry pruned) fired it: the
+    timer's key holds its old value (none) again, the state a later one. The hire's entry is not applied: its timer
+    does not come back (its state write alone would not either)."""
+    table = Table({"s:e1": b"v0"})
+    hire = unit({"s:e1": b"v1", "t:0:a": b"timer"}, [Record("audit", "e1", b"1")])
+    key = written(table, hire, offset=4)
+    table["s:e1"], table["t:0:a"] = b"v1", b"timer"
+    table["s:e1"] = b"v2"  # the tick that fired it
+    del table["t:0:a"]
+    table.log.clear()
+    assert finish_interrupted(table, 0).writes == []
+    assert "t:0:a" not in table
+    replayed = replay(table, key)
+    assert replayed is not None and replayed.applied == {}
+    assert table.log == []
 
 
 def test_pruning_deletes_only_the_entries_of_committed_inputs() -> None:

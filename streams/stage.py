@@ -10,6 +10,7 @@ is at-least-once; message ids are deterministic, so delivery drops repeats.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -916,7 +917,9 @@ def _contact(state: EmployeeState | None) -> dict[str, Any] | None:
     p = state.profile
     contact: dict[str, Any] = {"id": p.id, **{f: p.fields[f] for f in CONTACT_FIELDS if f in p.fields}}
     if p.preferences:
-        contact["preferences"] = p.preferences
+        # a copy: the core changes the profile's preferences in place, and this is the "before" it is compared with
+        # (the same dict, a person's later preference changes never reached the directory)
+        contact["preferences"] = copy.deepcopy(p.preferences)
     return contact
 
 

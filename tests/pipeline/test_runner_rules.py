@@ -602,3 +602,30 @@ steps:
     assert message.text is not None and message.text.startswith("For Engineering Manager in Engineering, Berlin ([])")
     _, latest = events_through_stages(runner.engine.defs, events, at("2026-03-03T00:00:00Z"))
     assert [m["text"] for m in latest.values()] == [message.text]
+
+
+def test_a_recipients_second_preference_change_reaches_the_worker_as_simulate_sees_it(
+        write_files: WriteFiles) -> None:
+    """The stage compared the person's contact before the core ran with after, but "before" held the profile's own
+    preferences dict, which the core changes in place: from a person's second change on, the directory never heard
+    of it, and a manager's quiet hours or opt-out were not those simulate used (found by an audit of issue 10)."""
+    from tests.pipeline.stages import events_through_stages
+
+    journey = """id: heads-up
+trigger: {event: hris.employee.hired}
+steps:
+  - id: tell
+    send: {channel: email, to: manager, subject: "New", body: "A new colleague."}
+"""
+    runner = runner_for(write_files, {"heads-up": journey})
+    events = [person("M1", timezone="UTC"), person("E1"),
+              ev("p1", "wayfinder.preferences.changed", "2026-03-01T09:00:00Z", "M1", opt_out_topics=["wellbeing"]),
+              ev("p2", "wayfinder.preferences.changed", "2026-03-01T10:00:00Z", "M1", quiet_hours="08:00-13:00"),
+              ev("h1", "hris.employee.hired", "2026-03-02T09:00:00Z", start_date="2026-03-16", role="Analyst",
+                 department="Ops", location="London", manager_id="M1")]
+    runner.run(events, at("2026-03-03T00:00:00Z"))
+    (message,) = runner.messages.values()
+    assert (message.status, message.scheduled_for) == ("sent", at("2026-03-02T13:00:00Z"))  # after its quiet hours
+    _, latest = events_through_stages(runner.engine.defs, events, at("2026-03-03T00:00:00Z"))
+    assert [(m["status"], m["scheduled_for"]) for m in latest.values()] == [
+        (message.status, "2026-03-02T13:00:00Z")]

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wayfinder.journeys._time import local_at, next_allowed, zone
+from wayfinder.journeys._time import local_at, next_allowed, parse_window, zone
 from wayfinder.journeys.boxes import cancels, keep_choices, nothing_to_keep, refusal, withdrawn
 from wayfinder.journeys.effects import (
     CancelPending,
@@ -51,6 +51,7 @@ class OpenDigest(BaseModel):
     role: str
     closes_at: datetime
     items: list[Message] = Field(default_factory=list)
+    paused: bool = Field(False, exclude_if=unset)  # its time came during a pause: held to the pause's end
 
 
 class DigestState(BaseModel):
@@ -63,6 +64,17 @@ class DigestState(BaseModel):
     opt_out_channels: list[str] = Field(default_factory=list, exclude_if=unset)
     opt_out_topics: list[str] = Field(default_factory=list, exclude_if=unset)
     paused_until: datetime | None = Field(None, exclude_if=unset)
+    # the messages gathered into digests that closed, with when they closed (for ``REPLAY_WINDOW``): a copy of one
+    # that comes again (a replay after a crash) is not gathered into a second digest
+    gone: dict[str, datetime] = Field(default_factory=dict, exclude_if=unset)
+    # where the recipient was at the last gather or change of preferences (their timezone, own quiet hours as
+    # "HH:MM:SS-HH:MM:SS"): a digest a pause held goes at the first allowed time after it
+    timezone: str | None = Field(None, exclude_if=unset)
+    quiet_hours: str | None = Field(None, exclude_if=unset)
+
+
+REPLAY_WINDOW = timedelta(days=8)
+"""How long a digest box remembers the messages of a digest that closed: longer than a weekly digest's week."""
 
 
 @dataclass
@@ -116,9 +128,13 @@ class Digests:
             candidate = local_at(day, at, tz).astimezone(UTC)
             if candidate > now and next_allowed(candidate, tz, window, self.weekends) == candidate:
                 return candidate
-        # Every candidate is quiet (the time of day is inside the quiet window): the window's end then.
-        first = local_at(local.date() + timedelta(days=1), at, tz)
-        return next_allowed(first.astimezone(UTC), tz, window, self.weekends)
+        # Every candidate is quiet (the time of day is inside the quiet window, or a weekly rule's day is a quiet
+        # weekend day): the first next allowed time after the next candidate, so a weekly digest stays weekly.
+        for offset in range(1, 8):
+            day = local.date() + timedelta(days=offset)
+            if weekday is None or day.weekday() == weekday:
+                return next_allowed(local_at(day, at, tz).astimezone(UTC), tz, window, self.weekends)
+        return now  # pragma: no cover - a week always holds the rule's day
 
     # -- inputs ---------------------------------------------------------------------------------
     def on_input(self, state: DigestState | None, item: DigestInput, now: datetime) -> DigestOutcome:
@@ -131,7 +147,24 @@ class Digests:
         box = state or DigestState(recipient_id=item.mailbox)
         if isinstance(item, Gather):
             return self.gather(box, item, now)
-        return self.prefer(box, item)
+        return self.prefer(box, item, now)
+
+    def _after_pause(self, state: DigestState, now: datetime) -> datetime:
+        """When a digest a pause held goes: the first time at or after the pause's end (or now, when the pause is
+        over) outside the recipient's quiet hours and quiet weekends."""
+        start = max(now, state.paused_until) if state.paused_until is not None else now
+        window = parse_window(state.quiet_hours) if state.quiet_hours else None
+        return next_allowed(start.astimezone(UTC), zone(state.timezone or "UTC"), window or self.window,
+                            self.weekends)
+
+    @staticmethod
+    def _hold(state: DigestState, box: OpenDigest, at: datetime, *, paused: bool = True) -> list[Effect]:
+        """Move ``box`` to ``at`` (a pause holds it, or one lifted lets it go sooner): its messages say when they go,
+        and why (``paused``, else ``digest``)."""
+        box.closes_at, box.paused = at, paused
+        items = [m.with_status("deferred", reason="paused" if paused else "digest", at=at) for m in box.items]
+        box.items = items
+        return [*(Decide(m) for m in items), Schedule(at, DigestTimer(state.recipient_id, box.digest_id))]
 
     def gather(self, state: DigestState, g: Gather, now: datetime) -> DigestOutcome:
         now = now.astimezone(UTC)
@@ -140,8 +173,11 @@ class Digests:
         rule = digest_rule(self.policy, role, message.journey_id, message.channel)
         if rule is None:  # the policy changed between the decision and here: gather with the role's usual time
             rule = DigestRule(every="daily")
-        if any(message.message_id == m.message_id for d in state.open.values() for m in d.items):
-            return DigestOutcome(state)  # a replay of a message already gathered
+        if message.message_id in state.gone or any(
+                message.message_id == m.message_id for d in state.open.values() for m in d.items):
+            return DigestOutcome(state)  # a replay of a message already gathered (its digest may have gone)
+        state.timezone = g.timezone
+        state.quiet_hours = "-".join(t.isoformat() for t in g.quiet_hours) if g.quiet_hours else None
         closes = self.closes_at(rule, now, g.timezone, g.quiet_hours)
         digest_id = stable_id("d", state.recipient_id, role, closes.isoformat())
         effects: list[Effect] = []
@@ -155,10 +191,23 @@ class Digests:
         effects.insert(0, Decide(held))
         return DigestOutcome(state, effects)
 
-    @staticmethod
-    def prefer(state: DigestState, p: Preferences) -> DigestOutcome:
+    def prefer(self, state: DigestState, p: Preferences, now: datetime) -> DigestOutcome:
+        """New preferences: kept for the closing; a digest a pause holds goes sooner when the pause is lifted or
+        shortened (at the first allowed time from then), as the mailbox lets what a pause held go."""
         keep_choices(state, p)
-        return DigestOutcome(state)
+        if p.timezone is not None:
+            state.timezone = p.timezone
+            state.quiet_hours = "-".join(t.isoformat() for t in p.quiet_hours) if p.quiet_hours else None
+        now = now.astimezone(UTC)
+        effects: list[Effect] = []
+        for box in state.open.values():
+            if not box.paused:
+                continue
+            at = self._after_pause(state, now)
+            still = state.paused_until is not None and state.paused_until > now
+            if at < box.closes_at:
+                effects += self._hold(state, box, at, paused=still)
+        return DigestOutcome(state, effects)
 
     @staticmethod
     def cancel(state: DigestState, c: CancelPending, now: datetime) -> DigestOutcome:
@@ -182,10 +231,14 @@ class Digests:
         if state is None or timer.digest_id not in state.open:
             return DigestOutcome(state)
         box = state.open[timer.digest_id]
+        if box.closes_at > now:
+            return DigestOutcome(state)  # held later since (a pause): its own timer comes then
         if state.paused_until is not None and state.paused_until > now:
-            box.closes_at = state.paused_until  # held to the end of the pause, gathering nothing new
-            return DigestOutcome(state, [Schedule(state.paused_until, timer)])
+            # held to the end of the pause (the first allowed time after it), gathering nothing new
+            return DigestOutcome(state, self._hold(state, box, self._after_pause(state, now)))
         del state.open[timer.digest_id]
+        state.gone = {mid: at for mid, at in state.gone.items() if at > now - REPLAY_WINDOW}
+        state.gone.update(dict.fromkeys((m.message_id for m in box.items), now))
         effects: list[Effect] = []
         going: list[Message] = []
         for m in box.items:
@@ -197,7 +250,7 @@ class Digests:
         if going:
             effects += self._close(state.recipient_id, box, going, now)
         return DigestOutcome(state if state.open or state.paused_until or state.opt_out_channels
-                             or state.opt_out_topics else None, effects)
+                             or state.opt_out_topics or state.gone else None, effects)
 
     def _close(self, recipient_id: str, box: OpenDigest, items: list[Message], now: datetime) -> list[Effect]:
         last = items[-1]

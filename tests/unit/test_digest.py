@@ -112,7 +112,10 @@ def test_the_digest_closes_as_one_rendered_message_and_its_items_go_in_it(core: 
     assert digest.text is not None and "About E1 (1)" in digest.text and "Body 2" in digest.text
     assert "gathered into one message a day" in digest.text  # the explanation, as on every message
     assert [(m.status, m.digest_id, m.scheduled_for) for m in items] == [("sent", digest_id, box.closes_at)] * 2
-    assert out.state is None  # nothing left open, nothing to remember
+    assert out.state is not None and out.state.open == {}  # nothing left open
+    assert set(out.state.gone) == {"m-1", "m-2"}  # what went, remembered against a replay (REPLAY_WINDOW)
+    again = core.on_input(out.state, Gather("M1", _msg(1, at("2026-03-03T09:00")), BERLIN, None), box.closes_at)
+    assert again.effects == [] and again.state is not None and again.state.open == {}  # not in a second digest
 
 
 def test_the_digest_is_in_the_recipients_language(core: Digests) -> None:
@@ -154,11 +157,45 @@ def test_a_pause_holds_the_digest_to_its_end_and_opt_outs_are_checked_when_it_go
                           at("2026-03-03T11:00")).state or state
     digest_id, box = next(iter(state.open.items()))
     held = core.on_timer(state, DigestTimer("M1", digest_id), box.closes_at)
-    assert held.effects == [Schedule(until, DigestTimer("M1", digest_id))]
+    assert held.effects[-1] == Schedule(until, DigestTimer("M1", digest_id))
+    assert {(e.message.status, e.message.reason, e.message.scheduled_for) for e in held.effects
+            if isinstance(e, Decide)} == {("deferred", "paused", until)}  # each says when it goes, and why
     out = core.on_timer(held.state, DigestTimer("M1", digest_id), until)
     decided = {e.message.message_id: e.message for e in out.effects if isinstance(e, Decide)}
     assert decided["m-1"].reason == "opted_out_topic"
     assert decided[digest_id].scheduled_for == until and decided["m-2"].status == "sent"
+
+
+def test_a_pause_lifted_or_shortened_lets_the_digest_it_held_go_sooner_outside_quiet_hours(core: Digests) -> None:
+    """The digest stayed held to the old end (16 days after a lift), and went at the pause's exact end even at
+    night (found by an audit of issue 10)."""
+    state = _gather(core, None, 1, at("2026-03-03T07:00"))
+    state = core.on_input(state, Preferences("M1", (), (), at("2026-03-20T23:17"), at("2026-03-03T07:30"),
+                                             BERLIN, None), at("2026-03-03T07:30")).state or state
+    digest_id, box = next(iter(state.open.items()))
+    held = core.on_timer(state, DigestTimer("M1", digest_id), box.closes_at)
+    assert held.state is not None
+    assert held.effects[-1] == Schedule(at("2026-03-23T07:00"), DigestTimer("M1", digest_id))  # Monday 08:00 Berlin
+    lifted = core.on_input(held.state, Preferences("M1", (), (), None, at("2026-03-04T12:00"), BERLIN, None),
+                           at("2026-03-04T12:00"))
+    assert lifted.effects[-1] == Schedule(at("2026-03-04T12:00"), DigestTimer("M1", digest_id))
+    assert {(e.message.reason, e.message.scheduled_for) for e in lifted.effects if isinstance(e, Decide)} == {
+        ("digest", at("2026-03-04T12:00"))}
+    assert lifted.state is not None
+    out = core.on_timer(lifted.state, DigestTimer("M1", digest_id), at("2026-03-04T12:00"))
+    assert [e.message.status for e in out.effects if isinstance(e, Decide)] == ["sent", "sent"]
+    late = core.on_timer(out.state, DigestTimer("M1", digest_id), at("2026-03-23T07:00"))  # the old timer
+    assert late.effects == []
+
+
+def test_a_weekly_digest_on_a_quiet_day_stays_weekly() -> None:
+    """{every: weekly, day: saturday} with quiet weekends closed every day (found by an audit of issue 10)."""
+    policy = Policy.model_validate({"quiet_hours": {"start": "20:00", "end": "08:00", "weekends": True},
+                                    "digests": {"manager": {"every": "weekly", "day": "saturday", "at": "09:00"}}})
+    core = Digests(policy, {})
+    rule = policy.digests["manager"]
+    closes = {core.closes_at(rule, at(f"2026-03-0{d}T10:00"), BERLIN, None) for d in range(2, 7)}  # Mon..Fri
+    assert closes == {at("2026-03-09T07:00")}  # one, the Monday after (08:00 Berlin, the end of the quiet weekend)
 
 
 def test_a_weekly_rule_only_takes_a_day() -> None:

@@ -33,7 +33,8 @@ def stored_in_full() -> list[tuple[str, str]]:
     return [(name, raw) for name, raw in (line.split("\t", 1) for line in text.splitlines())]
 
 
-ADDED_SINCE: dict[str, Any] = {"entered_by": {}, "timezone": None, "quiet_hours": None, "stale_from": None}
+ADDED_SINCE: dict[str, Any] = {"entered_by": {}, "timezone": None, "quiet_hours": None, "stale_from": None,
+                               "gone": {}}
 """Fields states have had since those were stored, with the value a state stored before reads them as."""
 
 

@@ -81,11 +81,11 @@ def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
     closed = close_escalation(state, held, "decided", now)
     if held.recipient_id not in (None, held.employee_id) and recipient is None:
         # The recipient is gone since it was made (erased): nothing goes, and nothing of them stays in the record.
-        state.delivered.difference_update(held.resources)
         return [Decide(decided.redacted("no_recipient", now)), *closed]
     if data["decision"] == "reject":
         reason = data.get("reason") or "rejected_by_reviewer"
-        state.delivered.difference_update(held.resources)  # never delivered: they may be offered again (SPEC §5)
+        if held.delivers_to_employee:  # never delivered: they may be offered again (SPEC §5)
+            state.delivered.difference_update(held.resources)
         return [Decide(decided.with_status("rejected", reason=str(reason), at=now)), *closed]
     edits = data.get("edits") or {}
     if any(edits.get(k) for k in EDITABLE):

@@ -361,7 +361,8 @@ class Engine:
         for mid, held in list(state.awaiting_approval.items()):
             if journey_id is None or held.journey_id == journey_id:
                 del state.awaiting_approval[mid]
-                state.delivered.difference_update(held.resources)  # never delivered (SPEC §5)
+                if held.delivers_to_employee:
+                    state.delivered.difference_update(held.resources)  # never delivered (SPEC §5)
                 out = held.redacted(reason, now) if reason == "erased" else held.with_status(
                     "suppressed", reason=reason, at=now)
                 effects.append(Decide(out))

@@ -82,6 +82,12 @@ class Message(BaseModel):
     digest_id: str | None = None  # gathered into this digest: it goes inside that message, never on its own
 
     @property
+    def delivers_to_employee(self) -> bool:
+        """Whether its resources count as delivered to the employee it is about (SPEC §5: "not already delivered to
+        this employee"): a message to them, not one to their manager or HR partner about them."""
+        return self.recipient_role == "employee"
+
+    @property
     def goes_out(self) -> bool:
         """Whether delivery sends this message itself: it went (``sent``, or ``approved`` by a reviewer), and
         not inside a digest (the digest is the message that goes)."""

@@ -117,7 +117,8 @@ def _render(run: Run, journey: Journey, e: Enrollment, step_id: str, scope: dict
 
 def _route(run: Run, journey: Journey, e: Enrollment, message: Message, person: Profile | None) -> None:
     """A sensitive message waits for a human; any other goes to its recipient's mailbox."""
-    run.state.delivered.update(message.resources)
+    if message.delivers_to_employee:  # a manager's resources are not the employee's (they may still get them)
+        run.state.delivered.update(message.resources)
     if _sensitive(run, journey, e, message.topics):
         run.effects.extend(hold_for_review(run.state, message, run.now, run.defs.policy))
         return

@@ -629,3 +629,23 @@ steps:
     _, latest = events_through_stages(runner.engine.defs, events, at("2026-03-03T00:00:00Z"))
     assert [(m["status"], m["scheduled_for"]) for m in latest.values()] == [
         (message.status, "2026-03-02T13:00:00Z")]
+
+
+def test_resources_sent_to_a_manager_are_not_counted_as_delivered_to_the_employee(write_files: WriteFiles) -> None:
+    """SPEC §5: "not already delivered to this employee". The manager's heads-up marked its resources delivered to
+    the employee, so the employee's own welcome left them out (found by an audit of SPEC §5)."""
+    journey = """id: both
+trigger: {event: hris.employee.hired}
+steps:
+  - id: tell
+    send: {channel: intranet, to: manager, subject: "New", body: "x", resources: {topics: [onboarding], limit: 2}}
+  - id: welcome
+    send: {channel: intranet, subject: "Welcome", body: "x", resources: {topics: [onboarding], limit: 2}}
+"""
+    runner = runner_for(write_files, {"both": journey})
+    runner.run([person("M1"), person("E1"), ev("h1", "hris.employee.hired", "2026-03-02T09:00:00Z",
+                                                start_date="2026-03-16", role="Analyst", department="Ops",
+                                                location="Berlin", manager_id="M1")], at("2026-03-03T00:00:00Z"))
+    steps = by_step(runner)
+    assert steps["tell"].resources and steps["welcome"].resources == steps["tell"].resources
+    assert runner.states["E1"].delivered == set(steps["welcome"].resources)

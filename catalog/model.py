@@ -56,7 +56,8 @@ class ResourceSpec(Frozen):
     topics: Annotated[list[Identifier], Field(min_length=1)]
     group: Identifier | None = None
     eligibility: CatalogExpr | None = None
-    locale: str | None = None
+    # BCP 47, as a template's locales and the titles (``de_DE`` or ``german`` matched no reader and passed validate)
+    locale: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")] | None = None
     related: list[Identifier] = Field(default_factory=list)
     day: Annotated[int, Field(ge=1, le=3650)] | None = None
     requires: list[Identifier] = Field(default_factory=list)

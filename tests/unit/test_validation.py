@@ -174,6 +174,24 @@ def test_yaml_syntax_error_and_duplicate_key(write_files: WriteFiles) -> None:
     assert only(lines, "duplicate key") == "journeys/dup.yaml:8:1: duplicate key 'name'"
 
 
+@pytest.mark.parametrize("locale", ["de_DE", "german"])
+def test_a_resources_locale_is_a_language_tag(write_files: WriteFiles, locale: str) -> None:
+    """It matched no reader and passed validate, so a German alternative of a group was never chosen (found by an
+    audit of SPEC §5)."""
+    root = write_files({"catalog/c.yaml": f"""
+        apiVersion: wayfinder/v1
+        kind: Catalog
+        topics: [{{id: onboarding}}]
+        resources:
+          - {{id: a, type: policy, title: A, topics: [onboarding], locale: {locale}}}
+          - {{id: b, type: policy, title: B, topics: [onboarding], locale: de-DE}}
+    """})
+    _, problems = load(Sources(paths=[root / "catalog"]))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    assert only(lines, "locale").startswith("catalog/c.yaml:5:67: ")
+    assert "resources[0].locale" in only(lines, "locale")
+
+
 def test_catalog_requires_cycle_and_unknown_references(write_files: WriteFiles) -> None:
     root = write_files({"catalog/c.yaml": """
         apiVersion: wayfinder/v1

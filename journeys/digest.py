@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,13 +27,14 @@ from wayfinder.journeys.effects import (
     Effect,
     ForgetMailbox,
     Gather,
+    LeaveChanged,
     Preferences,
     Schedule,
 )
 from wayfinder.journeys.i18n import gettext
 from wayfinder.journeys.model import DigestRule, Policy, to_time
 from wayfinder.journeys.records import Message, stable_id
-from wayfinder.journeys.state import unset
+from wayfinder.journeys.state import LeavePeriod, unset
 from wayfinder.journeys.templates import MessageTemplate, RenderError
 
 __all__ = ["DigestOutcome", "DigestState", "Digests", "OpenDigest", "digest_rule"]
@@ -52,6 +53,9 @@ class OpenDigest(BaseModel):
     closes_at: datetime
     items: list[Message] = Field(default_factory=list)
     paused: bool = Field(False, exclude_if=unset)  # its time came during a pause: held to the pause's end
+    on_leave: bool = Field(False, exclude_if=unset)  # its time came during the recipient's leave: held to its end
+    # the messages whose journey says otherwise for the recipient's leave (``send``: essential; ``suppress``)
+    leave_rules: dict[str, Literal["send", "suppress"]] = Field(default_factory=dict, exclude_if=unset)
 
 
 class DigestState(BaseModel):
@@ -71,6 +75,8 @@ class DigestState(BaseModel):
     # "HH:MM:SS-HH:MM:SS"): a digest a pause held goes at the first allowed time after it
     timezone: str | None = Field(None, exclude_if=unset)
     quiet_hours: str | None = Field(None, exclude_if=unset)
+    # the recipient's sensitive leave (Policy.leave_pause), as LeaveChanged said: it holds their digests
+    leave: LeavePeriod | None = Field(None, exclude_if=unset)
 
 
 REPLAY_WINDOW = timedelta(days=8)
@@ -147,7 +153,56 @@ class Digests:
         box = state or DigestState(recipient_id=item.mailbox)
         if isinstance(item, Gather):
             return self.gather(box, item, now)
+        if isinstance(item, LeaveChanged):
+            return self.leave_changed(box, item, now)
         return self.prefer(box, item, now)
+
+    def _on_leave(self, state: DigestState, leave: LeavePeriod, box: OpenDigest, now: datetime) -> list[Effect]:
+        """A digest closing during the recipient's sensitive leave, as the mailbox treats each message: the
+        essential ones (``send``) go now, in this digest; the ``suppress`` ones are suppressed; the rest wait in a
+        digest of their own until the first allowed time after the leave's end (held, ``on_leave``, while the end
+        is not known)."""
+        effects: list[Effect] = []
+        rules = box.leave_rules
+        going = [m for m in box.items if rules.get(m.message_id) == "send"]
+        effects += [Decide(m.with_status("suppressed", reason="on_leave", at=now)) for m in box.items
+                    if rules.get(m.message_id) == "suppress"]
+        waiting = [m for m in box.items if rules.get(m.message_id) not in ("send", "suppress")]
+        del state.open[box.digest_id]
+        if waiting:
+            later = OpenDigest(digest_id=stable_id("d", state.recipient_id, box.role, "leave", box.digest_id),
+                               role=box.role, closes_at=now, on_leave=True,
+                               items=[m.model_copy(update={"digest_id": None}) for m in waiting])
+            state.open[later.digest_id] = later
+            later.items = [m.model_copy(update={"digest_id": later.digest_id}) for m in later.items]
+            if leave.end is None:
+                effects += [Decide(m.with_status("deferred", reason="on_leave", at=now)) for m in later.items]
+            else:
+                effects += self._hold(state, later, self._after_pause(state, leave.end), paused=False,
+                                      reason="on_leave")
+                later.on_leave = True
+        if going:
+            state.gone.update(dict.fromkeys((m.message_id for m in going), now))
+            effects += self._close(state.recipient_id, box, going, now)
+        return effects
+
+    def leave_changed(self, state: DigestState, item: LeaveChanged, now: datetime) -> DigestOutcome:
+        """The recipient's sensitive leave began or its end moved (README "Digests"): a digest whose time comes
+        during it waits for its end; one it held goes at the first allowed time after it ends."""
+        now = now.astimezone(UTC)
+        state.leave = LeavePeriod(leave_type="", start=item.start, end=item.end, timezone=item.timezone,
+                                  quiet_hours=item.quiet_hours)
+        effects: list[Effect] = []
+        for box in state.open.values():
+            if not box.on_leave:
+                continue
+            if not state.leave.covers(now):
+                effects += self._hold(state, box, self._after_pause(state, now), paused=False)
+                box.on_leave = False
+            elif state.leave.end is not None and (at := self._after_pause(state, state.leave.end)) != box.closes_at:
+                effects += self._hold(state, box, at, paused=False, reason="on_leave")
+                box.on_leave = True
+        return DigestOutcome(state, effects)
 
     def _after_pause(self, state: DigestState, now: datetime) -> datetime:
         """When a digest a pause held goes: the first time at or after the pause's end (or now, when the pause is
@@ -158,11 +213,13 @@ class Digests:
                             self.weekends)
 
     @staticmethod
-    def _hold(state: DigestState, box: OpenDigest, at: datetime, *, paused: bool = True) -> list[Effect]:
-        """Move ``box`` to ``at`` (a pause holds it, or one lifted lets it go sooner): its messages say when they go,
-        and why (``paused``, else ``digest``)."""
+    def _hold(state: DigestState, box: OpenDigest, at: datetime, *, paused: bool = True,
+              reason: str | None = None) -> list[Effect]:
+        """Move ``box`` to ``at`` (a pause or a leave holds it, or one lifted lets it go sooner): its messages say
+        when they go, and why (``paused``, ``on_leave``, else ``digest``)."""
         box.closes_at, box.paused = at, paused
-        items = [m.with_status("deferred", reason="paused" if paused else "digest", at=at) for m in box.items]
+        why = reason or ("paused" if paused else "digest")
+        items = [m.with_status("deferred", reason=why, at=at) for m in box.items]
         box.items = items
         return [*(Decide(m) for m in items), Schedule(at, DigestTimer(state.recipient_id, box.digest_id))]
 
@@ -188,6 +245,8 @@ class Digests:
         held = message.model_copy(update={"status": "deferred", "reason": "digest", "scheduled_for": box.closes_at,
                                           "digest_id": digest_id})
         box.items.append(held)
+        if g.on_leave != "defer":
+            box.leave_rules[held.message_id] = g.on_leave
         effects.insert(0, Decide(held))
         return DigestOutcome(state, effects)
 
@@ -236,6 +295,14 @@ class Digests:
         if state.paused_until is not None and state.paused_until > now:
             # held to the end of the pause (the first allowed time after it), gathering nothing new
             return DigestOutcome(state, self._hold(state, box, self._after_pause(state, now)))
+        leave = state.leave
+        if leave is not None and leave.covers(now):
+            if not box.on_leave:
+                return DigestOutcome(state, self._on_leave(state, leave, box, now))
+            if leave.end is None:  # held already: a LeaveChanged says when it may go
+                return DigestOutcome(state)
+            return DigestOutcome(state, self._hold(state, box, self._after_pause(state, leave.end), paused=False,
+                                                   reason="on_leave"))
         del state.open[timer.digest_id]
         state.gone = {mid: at for mid, at in state.gone.items() if at > now - REPLAY_WINDOW}
         state.gone.update(dict.fromkeys((m.message_id for m in box.items), now))
@@ -250,7 +317,7 @@ class Digests:
         if going:
             effects += self._close(state.recipient_id, box, going, now)
         return DigestOutcome(state if state.open or state.paused_until or state.opt_out_channels
-                             or state.opt_out_topics or state.gone else None, effects)
+                             or state.opt_out_topics or state.gone or state.leave else None, effects)
 
     def _close(self, recipient_id: str, box: OpenDigest, items: list[Message], now: datetime) -> list[Effect]:
         last = items[-1]

@@ -147,10 +147,12 @@ class Gather(MessageForBox):
     """A message for a role recipient whose policy gathers it into a digest (README "Digests"): the recipient's
     digest box keeps it until the digest closes."""
 
+    on_leave: LeaveRule = "defer"  # while the recipient is on a sensitive leave: wait, suppress, or still go
 
-DigestInput = Gather | CancelPending | ForgetMailbox | Preferences
-"""What reaches a recipient's digest box: gathered messages, and the cancels, erasure and preferences that the
-mailbox gets too."""
+
+DigestInput = Gather | CancelPending | ForgetMailbox | Preferences | LeaveChanged
+"""What reaches a recipient's digest box: gathered messages, and the cancels, erasure, preferences and sensitive
+leave that the mailbox gets too."""
 
 
 MailboxInput = Dispatch | CancelPending | ForgetMailbox | Preferences | LeaveChanged

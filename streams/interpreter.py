@@ -106,6 +106,8 @@ def carry_out(effects: list[Effect], port: Port, subject: str) -> None:
                     port.refuse(gave_up(message))
             case LeaveChanged(mailbox=mailbox):
                 port.to_mailbox(mailbox, effect)
+                if port.digests:  # a recipient's leave holds their digests too
+                    port.to_digest(mailbox, effect)
             case Dispatch() | Gather() | ForgetMailbox() | Preferences() | CancelPending():
                 _to_recipients(effect, port)
             case OpenTask(task=task):

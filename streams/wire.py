@@ -173,7 +173,8 @@ def encode_digest_input(item: DigestInput, at: datetime) -> bytes:
         quiet = [item.quiet_hours[0].strftime("%H:%M"), item.quiet_hours[1].strftime("%H:%M")] \
             if item.quiet_hours else None
         return dumps({"box": "digest", "kind": "gather", "mailbox": item.mailbox, "timezone": item.timezone,
-                      "message": item.message.model_dump(mode="json"), "quiet": quiet, "at": at})
+                      "message": item.message.model_dump(mode="json"), "quiet": quiet, "at": at,
+                      "on_leave": item.on_leave})
     return dumps({"box": "digest", **json.loads(encode_mailbox_input(item, at))})
 
 
@@ -181,9 +182,10 @@ def decode_digest_input(d: dict[str, Any]) -> tuple[DigestInput, datetime]:
     if d["kind"] == "gather":
         quiet = d.get("quiet")
         window = (time.fromisoformat(quiet[0]), time.fromisoformat(quiet[1])) if quiet else None
-        return Gather(d["mailbox"], Message.model_validate(d["message"]), d["timezone"], window), parse_time(d["at"])
+        return Gather(d["mailbox"], Message.model_validate(d["message"]), d["timezone"], window,
+                      d.get("on_leave", "defer")), parse_time(d["at"])
     item, at = decode_mailbox_input(d)
-    if isinstance(item, Dispatch | LeaveChanged):
+    if isinstance(item, Dispatch):
         msg = f"a {d['kind']} envelope marked for the digest box"
         raise ValueError(msg)
     return item, at

@@ -127,7 +127,8 @@ def _route(run: Run, journey: Journey, e: Enrollment, message: Message, person: 
     tz = person.timezone if person is not None else run.state.profile.timezone
     quiet = person.quiet_window if person is not None else None
     if digest_rule(run.defs.policy, message.recipient_role, journey.id, message.channel) is not None:
-        run.effects.append(Gather(mailbox, message.with_status("deferred"), tz, quiet))
+        run.effects.append(Gather(mailbox, message.with_status("deferred"), tz, quiet,
+                                  rule_for(journey, message.recipient_role)))
         return
     run.effects.append(Dispatch(mailbox, message.with_status("deferred"), tz, quiet,
                                 rule_for(journey, message.recipient_role)))

@@ -17,6 +17,7 @@ from wayfinder.journeys.effects import (
     DigestTimer,
     ForgetMailbox,
     Gather,
+    LeaveChanged,
     Preferences,
     Schedule,
 )
@@ -196,6 +197,47 @@ def test_a_weekly_digest_on_a_quiet_day_stays_weekly() -> None:
     rule = policy.digests["manager"]
     closes = {core.closes_at(rule, at(f"2026-03-0{d}T10:00"), BERLIN, None) for d in range(2, 7)}  # Mon..Fri
     assert closes == {at("2026-03-09T07:00")}  # one, the Monday after (08:00 Berlin, the end of the quiet weekend)
+
+
+def test_a_recipients_sensitive_leave_holds_their_digest_until_they_are_back(core: Digests) -> None:
+    """A manager on bereavement leave got the digest about their reports (the leave reached the mailbox only;
+    found by an audit of issue 10)."""
+    state = core.on_input(None, LeaveChanged("M1", at("2026-03-02T23:00"), None, BERLIN, None, at("2026-03-03T07:00")),
+                          at("2026-03-03T07:00")).state
+    state = _gather(core, state, 1, at("2026-03-03T07:30"))
+    digest_id, box = next(iter(state.open.items()))
+    held = core.on_timer(state, DigestTimer("M1", digest_id), box.closes_at)
+    assert {(e.message.status, e.message.reason) for e in held.effects if isinstance(e, Decide)} == {
+        ("deferred", "on_leave")}
+    assert not [e for e in held.effects if isinstance(e, Schedule)]  # its end is not known yet
+    assert held.state is not None
+    (later,) = held.state.open  # the held messages wait in a digest of their own
+    known = core.on_input(held.state, LeaveChanged("M1", at("2026-03-02T23:00"), at("2026-03-19T23:00"), BERLIN,
+                                                   None, at("2026-03-05T09:00")), at("2026-03-05T09:00"))
+    assert known.effects[-1] == Schedule(at("2026-03-20T07:00"), DigestTimer("M1", later))  # 08:00 Berlin
+    assert known.state is not None
+    back = core.on_input(known.state, LeaveChanged("M1", at("2026-03-02T23:00"), at("2026-03-09T23:00"), BERLIN,
+                                                   None, at("2026-03-10T09:00")), at("2026-03-10T09:00"))
+    assert back.effects[-1] == Schedule(at("2026-03-10T09:00"), DigestTimer("M1", later))  # back: it goes
+    assert back.state is not None
+    out = core.on_timer(back.state, DigestTimer("M1", later), at("2026-03-10T09:00"))
+    assert [e.message.status for e in out.effects if isinstance(e, Decide)] == ["sent", "sent"]
+
+
+def test_an_essential_message_in_a_digest_still_goes_during_the_leave_and_the_rest_waits(core: Digests) -> None:
+    state = core.on_input(None, LeaveChanged("M1", at("2026-03-02T23:00"), at("2026-03-19T23:00"), BERLIN, None,
+                                             at("2026-03-03T07:00")), at("2026-03-03T07:00")).state
+    for n, rule in ((1, "send"), (2, "defer"), (3, "suppress")):
+        out = core.on_input(state, Gather("M1", _msg(n, at("2026-03-03T07:30")), BERLIN, None, rule),  # type: ignore[arg-type]
+                            at("2026-03-03T07:30"))
+        state = out.state
+    assert state is not None
+    digest_id, box = next(iter(state.open.items()))
+    closed = core.on_timer(state, DigestTimer("M1", digest_id), box.closes_at)
+    decided = {e.message.message_id: (e.message.status, e.message.reason) for e in closed.effects
+               if isinstance(e, Decide)}
+    assert decided == {"m-1": ("sent", None), digest_id: ("sent", None), "m-2": ("deferred", "on_leave"),
+                       "m-3": ("suppressed", "on_leave")}
 
 
 def test_a_weekly_rule_only_takes_a_day() -> None:

@@ -22,6 +22,7 @@ from wayfinder.journeys.boxes import cancels, keep_choices, nothing_to_keep, ref
 from wayfinder.journeys.effects import (
     CancelPending,
     Decide,
+    Diagnostic,
     DigestInput,
     DigestTimer,
     Effect,
@@ -338,9 +339,10 @@ class Digests:
                 raise RenderError(msg)
             rendered = template.render(_context(digest, items, every, explanation), last.locale,
                                        footer=(explanation, self.policy.preferences_url))
-        except RenderError:
+        except RenderError as err:  # said in the run's summary and log, as a message's render failure is
             failed = digest.with_status("failed", reason="render_error")
-            return [Decide(failed), *(Decide(m.with_status("failed", reason="render_error", at=now)) for m in items)]
+            return [Diagnostic("render_failed", "digest", every, str(err)), Decide(failed),
+                    *(Decide(m.with_status("failed", reason="render_error", at=now)) for m in items)]
         sent = digest.model_copy(update={"subject": rendered.subject, "text": rendered.text, "html": rendered.html,
                                          "explanation": explanation})
         return [Decide(sent), *(Decide(m.with_status("sent", at=now)) for m in items)]

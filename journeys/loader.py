@@ -802,6 +802,11 @@ def _check_digests(doc: Document, policy: Policy, parsed: list[_Parsed], broken:
                 " (copy the bundled templates/digest/summary.yaml into your templates folder)"
             problems.append(doc.problem(("digests", role, "template"),
                                         f"unknown template {rule.template!r}{hint}"))
+        elif not rule.template.startswith("digest/"):
+            # a message's template (it reads employee, resources, ...) fails for every digest at run time
+            problems.append(doc.problem(("digests", role, "template"),
+                                        f"template {rule.template!r} is not a digest template: a digest's template "
+                                        "is under digest/ and reads items, count, every (README \"Digests\")"))
         for i, jid in enumerate(rule.journeys or []):
             if journeys and jid not in journeys:
                 near = difflib.get_close_matches(jid, sorted(journeys), n=1)

@@ -14,6 +14,7 @@ from wayfinder.journeys.digest import Digests, DigestState, digest_rule
 from wayfinder.journeys.effects import (
     CancelPending,
     Decide,
+    Diagnostic,
     DigestTimer,
     ForgetMailbox,
     Gather,
@@ -258,6 +259,32 @@ def test_validation_names_an_unknown_digest_template_and_journey_by_file_line_co
     text = sorted(str(p) for p in problems if p.severity == "error")
     assert any(":4:37:" in t and "unknown template 'digest/nope'" in t for t in text), text
     assert any(":7:16:" in t and "unknown journey 'onboardin'; did you mean 'onboarding'?" in t for t in text), text
+
+
+def test_a_digest_that_does_not_render_fails_with_its_messages_and_says_why() -> None:
+    """The failure was in the dead letters only: simulate's summary and the log said nothing (found by an audit of
+    issue 10)."""
+    core = Digests(POLICY, {})  # the template is not loaded
+    state = _gather(core, None, 1, at("2026-03-03T09:00"))
+    digest_id, box = next(iter(state.open.items()))
+    out = core.on_timer(state, DigestTimer("M1", digest_id), box.closes_at)
+    (said,) = [e for e in out.effects if isinstance(e, Diagnostic)]
+    assert (said.kind, said.journey_id, said.step_id) == ("render_failed", "digest", "daily")
+    assert "digest/summary" in said.detail
+    assert {(e.message.message_id, e.message.status, e.message.reason) for e in out.effects
+            if isinstance(e, Decide)} == {(digest_id, "failed", "render_error"), ("m-1", "failed", "render_error")}
+
+
+def test_validation_names_a_message_template_given_to_a_digest(write_files: WriteFiles) -> None:
+    """It passed validate, and every digest and message in it then failed to render (found by an audit of
+    issue 10)."""
+    root = write_files({"policy.yaml": ("apiVersion: wayfinder/v1\nkind: Policy\ndigests:\n"
+                                        "  manager: {every: daily, template: onboarding/manager-heads-up}\n")})
+    ex = examples_dir()
+    _, problems = load(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                               policy=root / "policy.yaml"))
+    (line,) = [str(p) for p in problems if p.severity == "error"]
+    assert ":4:37:" in line and "'onboarding/manager-heads-up' is not a digest template" in line
 
 
 def test_validation_names_a_day_on_a_daily_digest_and_an_unknown_period_by_position(write_files: WriteFiles

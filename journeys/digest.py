@@ -255,11 +255,14 @@ class Digests:
         """New preferences: kept for the closing; a digest a pause holds goes sooner when the pause is lifted or
         shortened (at the first allowed time from then), as the mailbox lets what a pause held go."""
         keep_choices(state, p)
-        if p.timezone is not None:
-            state.timezone = p.timezone
-            state.quiet_hours = "-".join(t.isoformat() for t in p.quiet_hours) if p.quiet_hours else None
         now = now.astimezone(UTC)
         effects: list[Effect] = []
+        if p.timezone is not None:
+            quiet = "-".join(t.isoformat() for t in p.quiet_hours) if p.quiet_hours else None
+            moved = (state.timezone, state.quiet_hours) != (p.timezone, quiet) and state.timezone is not None
+            state.timezone, state.quiet_hours = p.timezone, quiet
+            if moved:
+                effects += self._moved(state, p.timezone, p.quiet_hours, now)
         for box in state.open.values():
             if not box.paused:
                 continue
@@ -268,6 +271,31 @@ class Digests:
             if at < box.closes_at:
                 effects += self._hold(state, box, at, paused=still)
         return DigestOutcome(state, effects)
+
+    def _moved(self, state: DigestState, timezone: str, quiet: tuple[time, time] | None, now: datetime
+               ) -> list[Effect]:
+        """The recipient moved timezone or changed their quiet hours: each open digest not held closes at its rule's
+        next time where they are now, under the digest id of that time (merged with one already open for it), as a
+        digest opened there would (an open digest kept its old time: 03:00 in the new place)."""
+        effects: list[Effect] = []
+        for old_id, box in list(state.open.items()):
+            if box.paused or box.on_leave or old_id not in state.open:
+                continue
+            rule = self.policy.digests.get(box.role) or DigestRule(every="daily")  # type: ignore[call-overload]
+            at = self.closes_at(rule, now, timezone, quiet)
+            if at == box.closes_at:
+                continue
+            new_id = stable_id("d", state.recipient_id, box.role, at.isoformat())
+            del state.open[old_id]
+            target = state.open.get(new_id)
+            if target is None:
+                target = state.open[new_id] = OpenDigest(digest_id=new_id, role=box.role, closes_at=at)
+                effects.append(Schedule(at, DigestTimer(state.recipient_id, new_id)))
+            target.leave_rules.update(box.leave_rules)
+            moved = [m.model_copy(update={"digest_id": new_id, "scheduled_for": at}) for m in box.items]
+            target.items.extend(moved)
+            effects += [Decide(m) for m in moved]
+        return effects
 
     @staticmethod
     def cancel(state: DigestState, c: CancelPending, now: datetime) -> DigestOutcome:

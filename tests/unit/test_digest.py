@@ -190,6 +190,28 @@ def test_a_pause_lifted_or_shortened_lets_the_digest_it_held_go_sooner_outside_q
     assert late.effects == []
 
 
+def test_a_recipient_who_moves_gets_the_open_digest_at_the_rules_time_where_they_are_now(core: Digests) -> None:
+    """An open digest kept its Berlin closing time after a move to New York (03:00 there), and a second digest went
+    the same day (found by an audit of issue 10)."""
+    state = _gather(core, None, 1, at("2026-03-02T13:00"))  # closes Tuesday 09:00 Berlin (08:00Z)
+    old_id, _ = next(iter(state.open.items()))
+    moved = core.on_input(state, Preferences("M1", (), (), None, at("2026-03-02T14:00"), "America/New_York", None),
+                          at("2026-03-02T14:00"))
+    assert moved.state is not None
+    (new_id,) = moved.state.open
+    assert new_id != old_id and moved.state.open[new_id].closes_at == at("2026-03-03T14:00")  # 09:00 New York
+    assert Schedule(at("2026-03-03T14:00"), DigestTimer("M1", new_id)) in moved.effects
+    assert {(e.message.digest_id, e.message.scheduled_for) for e in moved.effects if isinstance(e, Decide)} == {
+        (new_id, at("2026-03-03T14:00"))}
+    assert core.on_timer(moved.state, DigestTimer("M1", old_id), at("2026-03-03T08:00")).effects == []
+    later = core.on_input(moved.state, Gather("M1", _msg(2, at("2026-03-02T15:00")), "America/New_York", None),
+                          at("2026-03-02T15:00")).state  # comes after the move: in the same digest
+    assert later is not None and len(later.open[new_id].items) == 2
+    same = core.on_input(later, Preferences("M1", (), (), None, at("2026-03-02T16:00"), "America/New_York", None),
+                         at("2026-03-02T16:00"))
+    assert same.effects == []  # nothing moved: nothing said
+
+
 def test_a_weekly_digest_on_a_quiet_day_stays_weekly() -> None:
     """{every: weekly, day: saturday} with quiet weekends closed every day (found by an audit of issue 10)."""
     policy = Policy.model_validate({"quiet_hours": {"start": "20:00", "end": "08:00", "weekends": True},

@@ -322,8 +322,18 @@ class Digests:
         if box.closes_at > now:
             return DigestOutcome(state)  # held later since (a pause): its own timer comes then
         if state.paused_until is not None and state.paused_until > now:
-            # held to the end of the pause (the first allowed time after it), gathering nothing new
-            return DigestOutcome(state, self._hold(state, box, self._after_pause(state, now)))
+            # held to the end of the pause (the first allowed time after it), gathering nothing new; a digest the
+            # pause holds already for that time takes its messages (one email when the pause ends, not one a day)
+            at = self._after_pause(state, now)
+            into = next((b for b in state.open.values() if b is not box and b.paused and b.closes_at == at
+                         and b.role == box.role), None)
+            if into is None:
+                return DigestOutcome(state, self._hold(state, box, at))
+            del state.open[box.digest_id]
+            into.leave_rules.update(box.leave_rules)
+            moved = [m.model_copy(update={"digest_id": into.digest_id}) for m in box.items]
+            into.items.extend(moved)
+            return DigestOutcome(state, [Decide(m.with_status("deferred", reason="paused", at=at)) for m in moved])
         leave = state.leave
         if leave is not None and leave.covers(now):
             if not box.on_leave:

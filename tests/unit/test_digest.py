@@ -212,6 +212,27 @@ def test_a_recipient_who_moves_gets_the_open_digest_at_the_rules_time_where_they
     assert same.effects == []  # nothing moved: nothing said
 
 
+def test_the_digests_one_pause_held_go_as_one_when_it_ends(core: Digests) -> None:
+    """After a week's pause four digests went at the same instant (found by an audit of issue 10)."""
+    until = at("2026-03-09T09:00")
+    state = core.on_input(None, Preferences("M1", (), (), until, at("2026-03-02T06:00"), BERLIN, None),
+                          at("2026-03-02T06:00")).state
+    ids = []
+    for n, day in enumerate(("02", "03", "04"), 1):
+        state = _gather(core, state, n, at(f"2026-03-{day}T06:30"))
+        digest_id, box = next((k, b) for k, b in state.open.items() if not b.paused)
+        ids.append(digest_id)
+        state = core.on_timer(state, DigestTimer("M1", digest_id), box.closes_at).state
+        assert state is not None
+    assert state is not None
+    (kept,) = state.open.values()  # one digest holds all three
+    assert kept.digest_id == ids[0] and [m.message_id for m in kept.items] == ["m-1", "m-2", "m-3"]
+    assert kept.closes_at == until
+    out = core.on_timer(state, DigestTimer("M1", ids[0]), until)
+    sent = [e.message for e in out.effects if isinstance(e, Decide) and e.message.journey_id == "digest"]
+    assert len(sent) == 1 and sent[0].subject == "3 updates about your people"
+
+
 def test_a_weekly_digest_on_a_quiet_day_stays_weekly() -> None:
     """{every: weekly, day: saturday} with quiet weekends closed every day (found by an audit of issue 10)."""
     policy = Policy.model_validate({"quiet_hours": {"start": "20:00", "end": "08:00", "weekends": True},

@@ -57,3 +57,14 @@ def test_compare_reports_changes_weeks_overlaps_the_cap_and_idle_steps() -> None
 def test_no_change_says_so() -> None:
     run = Run({"a": journey("a")}, {"a": 1}, [message("a", "hello", "E1", "2026-03-02T09:00")], [])
     assert compare(run, run).lines[0] == "  no journey changes"
+
+
+def test_a_digest_counts_as_the_one_email_it_is() -> None:
+    """plan counted a digest and every message in it, and "digest" as a journey (found by an audit of issue 10)."""
+    gathered = [message("a", "hello", "M1", "2026-03-03T08:00").model_copy(update={"digest_id": "d-1"}),
+                message("b", "hello", "M1", "2026-03-03T08:00").model_copy(update={"digest_id": "d-1"})]
+    digest = message("digest", "daily", "M1", "2026-03-03T08:00").model_copy(update={"message_id": "d-1"})
+    run = Run({"a": journey("a"), "b": journey("b")}, {"a": 1, "b": 1}, [*gathered, digest], [])
+    assert run.weekly() == {("M1", "2026-W10"): 1}
+    assert run.overlaps() == {("M1", "2026-W10")}  # two journeys reach M1 that week, in one digest
+    assert over_cap([*gathered, digest], 0, timedelta(days=7)) == set()  # digests are outside the cap

@@ -13,6 +13,11 @@ from wayfinder.journeys.records import Message, Task
 OUT = ("sent", "approved", "deferred", "pending_approval")  # messages that go (or wait to go) to a person
 
 
+def _digest(m: Message) -> bool:
+    """A digest's own record (README "Digests"): one email holding the messages gathered into it."""
+    return m.journey_id == "digest" and m.message_id.startswith("d-")
+
+
 @dataclass
 class Run:
     """What one set of journeys did with the events."""
@@ -24,19 +29,20 @@ class Run:
     over_cap: set[str] = field(default_factory=set)  # recipients the frequency cap holds back (over_cap())
 
     def weekly(self) -> Counter[tuple[str, str]]:
-        """Messages per (recipient, ISO week)."""
+        """Messages per (recipient, ISO week), as the recipient gets them: a digest once, not the messages in it."""
         out: Counter[tuple[str, str]] = Counter()
         for m in self.messages:
-            if m.status in OUT and m.recipient_id:
+            if m.status in OUT and m.recipient_id and m.digest_id is None:
                 year, week, _ = m.scheduled_for.isocalendar()
                 out[(m.recipient_id, f"{year}-W{week:02d}")] += 1
         return out
 
     def overlaps(self) -> set[tuple[str, str]]:
-        """(recipient, week) that get messages from more than one journey."""
+        """(recipient, week) that get messages from more than one journey (a digest is not a journey: the messages
+        in it count, from theirs)."""
         seen: dict[tuple[str, str], set[str]] = defaultdict(set)
         for m in self.messages:
-            if m.status in OUT and m.recipient_id:
+            if m.status in OUT and m.recipient_id and not _digest(m):
                 year, week, _ = m.scheduled_for.isocalendar()
                 seen[(m.recipient_id, f"{year}-W{week:02d}")].add(m.journey_id)
         return {k for k, journeys in seen.items() if len(journeys) > 1}
@@ -104,8 +110,8 @@ def over_cap(messages: Iterable[Message], cap: int, per: timedelta) -> set[str]:
     """Recipients who, with no cap, would get more than ``cap`` messages within some ``per``: the cap defers
     some of theirs. Give it the messages of a run without the cap."""
     times: dict[str, list[datetime]] = defaultdict(list)
-    for m in messages:
-        if m.status in OUT and m.recipient_id:
+    for m in messages:  # digests and what they gather are outside the cap (README "Digests")
+        if m.status in OUT and m.recipient_id and m.digest_id is None and not _digest(m):
             times[m.recipient_id].append(m.scheduled_for)
     out = set()
     for recipient, when in times.items():

@@ -51,15 +51,17 @@ def hold_for_review(state: EmployeeState, message: Message, now: datetime, polic
 
 def made_later(state: EmployeeState | None, event: CloudEvent) -> bool:
     """Whether an input from a topic of its own may have come before the HRIS events it follows: an engagement
-    event, or a review decision naming a message this person's state does not hold for review, dated after the
-    last HRIS event the state has seen. Their topics are read at their own pace (a replay on Kafka), so the events
-    that make the message, or the messages whose ranking an engagement event would change, may still be on their
-    way. The worker on the event clock then decides it at its own time, after the person's timers due by then, as
-    ``simulate`` does (decided at once, an approval was ``not_pending``, a click re-ranked earlier messages)."""
+    event, a preference change, a task claimed or completed, or a review decision naming a message this person's
+    state does not hold for review, dated after the last HRIS event the state has seen. Their topics are read at
+    their own pace (a replay on Kafka), so the events that make the message, or the messages whose ranking an
+    engagement event or whose sending a preference would change, may still be on their way. The worker on the
+    event clock then decides it at its own time, after the person's timers due by then, as ``simulate`` does
+    (decided at once, an approval was ``not_pending``, a click re-ranked earlier messages, an opt-out suppressed a
+    message made before it and a new locale was undone by the upsert before it)."""
     if event.type == EventType.REVIEW_DECIDED:
         if state is not None and str(event.data.get("message_id")) in state.awaiting_approval:
             return False
-    elif input_topic(event.type) is not Topic.ENGAGEMENT_EVENTS:
+    elif input_topic(event.type) not in (Topic.ENGAGEMENT_EVENTS, Topic.DECISIONS):
         return False
     return state is None or state.clock is None or event.time > state.clock
 

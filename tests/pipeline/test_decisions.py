@@ -237,6 +237,48 @@ def test_a_decision_read_before_the_events_that_make_its_message_is_decided_at_i
     assert [r.split(":")[0] for r in refused] == ["self_review"]
 
 
+CHEERS = """id: cheers
+trigger: {event: hris.dependent.added}
+steps:
+  - id: first
+    send: {channel: email, subject: "Congratulations", body: "A first note."}
+  - id: later
+    wait: {for: 3d}
+  - id: second
+    send: {channel: email, subject: "Settling in", body: "A second note."}
+"""
+BIRTH_AT = "2026-05-04T09:00:00Z"
+
+
+@pytest.mark.parametrize("change", [{"opt_out_channels": ["email"]},
+                                    {"paused_until": "2026-05-20T00:00:00Z"},
+                                    {"locale": "en-GB"}], ids=["opt-out", "pause", "locale"])
+def test_a_preference_change_read_before_earlier_hris_events_is_decided_at_its_own_time(
+        write_files: WriteFiles, change: dict[str, object]) -> None:
+    # A replay on Kafka reads the decisions topic at its own pace: here a preference change made the day after the
+    # first message is read before the HRIS events that make it. Decided when read, it held or suppressed a message
+    # made before it (or wrote it in the other language); the event clock keeps it for its time, as simulate does.
+    runner = runner_for(write_files, {"cheers": CHEERS}, POLICY)
+    hris = [person("E1"), ev("b1", "hris.dependent.added", BIRTH_AT, relationship="child", reason="birth",
+                             date="2026-05-03")]
+    prefs = ev("c1", "wayfinder.preferences.changed", "2026-05-05T09:00:00Z", "E1", **change)
+    until = at("2026-05-25T00:00:00Z")
+    runner.run([*hris, prefs], until)
+    first, _ = sorted(runner.messages.values(), key=lambda m: m.created_at)
+    assert (first.status, first.locale) == ("sent", "de-DE")  # made before the change
+    p = Pipeline(defs=runner.engine.defs)
+    p.feed(p.employees, "decisions", None, prefs.model_dump_json().encode())  # read first
+    for event in hris:
+        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
+        p.drain()
+    p.tick(until)
+    latest = {json.loads(r.value)["message_id"]: json.loads(r.value) for r in p.records
+              if r.topic == "outbound.messages" and r.value}
+    fields = ("status", "reason", "scheduled_for", "locale", "subject")
+    assert {mid: tuple(m[f] for f in fields) for mid, m in latest.items()} == {
+        mid: tuple(json.loads(m.model_dump_json())[f] for f in fields) for mid, m in runner.messages.items()}
+
+
 @pytest.mark.parametrize("names", [{"journey_id": "reach-out", "step_id": "call"}, {}])  # or the task alone
 def test_a_completed_task_satisfies_a_wait_for(write_files: WriteFiles, names: dict[str, str]) -> None:
     journey = """id: reach-out

@@ -52,6 +52,13 @@ FORMAT_BONUS = 0.5
 """Ranking points for a resource whose ``format`` suits the employee's ``learning_style``."""
 
 
+def _topic_match(rank: int) -> str:
+    """A candidate's rank (``_candidates``: twice the place of the topic asked for, one more through a topic below
+    it) in words, for ``preview``."""
+    asked = "the first topic asked for" if rank < 2 else f"topic {rank // 2 + 1} asked for"
+    return f"topic match ({asked}{', through a topic below it' if rank % 2 else ''})"
+
+
 def _node(kind: str, name: str) -> str:
     return f"{kind}:{name}"
 
@@ -345,7 +352,7 @@ class CatalogGraph:
     def score_parts(self, r: ResourceSpec, rank: int, employee: Mapping[str, Any],
                     feedback: Mapping[str, float]) -> list[tuple[str, float]]:
         """Why a resource ranks where it does: (reason, points), summed in this order."""
-        parts: list[tuple[str, float]] = [(f"topic match ({'first' if rank == 0 else f'rank {rank}'})", 10.0 - rank)]
+        parts: list[tuple[str, float]] = [(_topic_match(rank), 10.0 - rank)]
         parts.extend((f"meant for your {kind}", 1.0) for kind, _ in self.close_to(r, employee))
         own = (r.locale or "").lower()
         if own and own == str(employee.get("locale") or "").replace("_", "-").lower():

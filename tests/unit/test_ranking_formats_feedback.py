@@ -71,6 +71,15 @@ def test_a_format_that_suits_the_learning_style_ranks_higher() -> None:
     assert "video suits your learning style +0.50" in graph.why("b-video", ["learning"], {"learning_style": "visual"})
 
 
+def test_why_names_the_topic_a_resource_matched_in_words() -> None:
+    graph = CatalogGraph([*TOPICS, TopicSpec(id="videos", parent="learning")],
+                         [res("a-talk"), res("b-clip", topics=["videos"]), res("c-tour", topics=["onboarding"])])
+    asked = ["onboarding", "learning"]
+    assert [graph.why(rid, asked, {})[0] for rid in ("c-tour", "a-talk", "b-clip")] == [
+        "topic match (the first topic asked for) +10.00", "topic match (topic 2 asked for) +8.00",
+        "topic match (topic 2 asked for, through a topic below it) +7.00"]
+
+
 def test_a_roadmap_takes_the_variant_in_the_preferred_format_and_what_requires_it_follows_it() -> None:
     items = [res("accounts", topics=["onboarding"], day=1),
              res("security", topics=["onboarding"], group="security", format="reading", day=2, requires=["accounts"]),

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import itertools
 import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -100,6 +103,43 @@ def create_app(settings: WorkerSettings, *, registry: CollectorRegistry | None =
     return _Builder(settings, registry if registry is not None else CollectorRegistry(), wall, definitions).build()
 
 
+class DataDirInUse(RuntimeError):
+    """Another worker holds this data folder (``start_from_changelogs``)."""
+
+
+def start_from_changelogs(wapp: WayfinderApp) -> IO[bytes] | None:
+    """With RocksDB tables: lock the data folder for this process and drop the tables' local files, so that
+    Faust restores them from their changelogs alone (README "Guarantee"). The worker writes its changelog records
+    on its own producer, so a local store can hold writes that never reached Kafka (killed before they left);
+    restored over such a store, a table mixed the two, and a key only the local store held (a new person's first
+    state, a new timer) outlived the restart: the input that wrote it, read again, was a duplicate and its messages
+    never went. Faust replays the whole changelog at start anyway (it keeps no offset of these writes), so this
+    costs no restore time. The returned lock file is held while the process lives; ``None`` for memory tables."""
+    settings = wapp.settings
+    if settings.store != "rocksdb":
+        return None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = (settings.data_dir / "worker.lock").open("ab")
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as e:
+        lock.close()
+        msg = (f"{settings.data_dir}: another worker uses this data folder (WAYFINDER_DATA_DIR); give each worker "
+               "its own")
+        raise DataDirInUse(msg) from e
+    tables = Path(wapp.faust.conf.tabledir)
+    dropped = [path for name in TABLES for path in sorted(tables.glob(f"{name}-*.db"))]
+    for path in dropped:
+        shutil.rmtree(path)
+    if dropped:
+        log.info("dropped %d local table partition(s) at start: the tables are restored from their changelogs",
+                 len(dropped))
+    return lock
+
+
+TABLES = ("employees", "mailboxes")
+
+
 class _Builder:
     def __init__(self, settings: WorkerSettings, registry: CollectorRegistry, wall: Callable[[], datetime],
                  defs: Definitions) -> None:
@@ -131,7 +171,7 @@ class _Builder:
         self._agent_topics = sorted(agent_topics)
         self._committed = CommittedOffsets(self.app)
         self.directory: dict[str, Profile] = {}
-        self.tables = {"employees": self._table("employees"), "mailboxes": self._table("mailboxes")}
+        self.tables = {name: self._table(name) for name in TABLES}
         self.employees = EmployeeStage(
             self.tables["employees"], self.clock, self.metrics, self._committed, Engine(defs),
             ticks_topic=settings.topic(Topic.EMPLOYEE_TICKS), max_event_bytes=settings.max_event_bytes,

@@ -62,7 +62,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import faust
 
     from wayfinder.journeys import DefinitionError
-    from wayfinder.streams.app import create_app, serve_health
+    from wayfinder.streams.app import DataDirInUse, create_app, serve_health, start_from_changelogs
     from wayfinder.streams.partitions import PartitionMismatch, check_worker_topics
     from wayfinder.telemetry import configure_logging, logging_config
 
@@ -70,9 +70,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_format)  # until Faust takes over with the same format
     try:
         wapp = create_app(settings)
+        lock = start_from_changelogs(wapp)  # noqa: F841  # held (locked) while the worker runs
         serve_health(wapp)  # from start-up on: the topics check below can wait ~30 s for the broker
         check_worker_topics(settings)
-    except (DefinitionError, PartitionMismatch) as e:
+    except (DefinitionError, PartitionMismatch, DataDirInUse) as e:
         print(e, file=sys.stderr)
         return 1
     worker = faust.Worker(wapp.faust, loglevel=settings.log_level, quiet=True,

@@ -21,7 +21,8 @@ class WorkerSettings(BaseSettings):
     replication: int = Field(1, ge=1, description="replication factor of the topics Wayfinder creates")
     store: Literal["memory", "rocksdb"] = Field("rocksdb", description="where tables live: rocksdb (production) "
                                                 "or memory (tests); both are backed by changelog topics")
-    data_dir: Path = Field(Path("wayfinder-data"), description="RocksDB files and worker state")
+    data_dir: Path = Field(Path("wayfinder-data"), description="RocksDB files (dropped at start: restored from the "
+                           "changelogs) and the lock of the one worker that uses it")
     definitions: Path | None = Field(None, description="folder with journeys/, catalog/, templates/, policy.yaml "
                                      "[default: the bundled examples]")
     clock: Literal["wall", "event"] = Field("wall", description="wall: the real clock; event: per-partition "

@@ -19,12 +19,15 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from rocksdict import Options, Rdict
 
 from benchmarks.core_throughput import replicate
 from tests.real.kafka_world import KafkaWorld, kafka_world, simulate_messages
 from tests.support import at
 from wayfinder import examples_dir
-from wayfinder.streams.embedded import read_event_file
+from wayfinder.streams.app import load_definitions
+from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
+from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.topics import create_topics
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]  # above the waits below, on a loaded machine too
@@ -71,6 +74,55 @@ def test_worker_with_rocksdb_tables_decides_what_simulate_decides(rocksdb_world:
     rocksdb_world.tick(at(UNTIL))
     assert eventually(lambda: statuses(rocksdb_world), lambda s: s == expected) == expected
     assert list((tmp_path / "data-0").rglob("*.db"))
+
+
+GHOST = [
+    {"id": "g-1", "type": "hris.employee.upserted", "time": "2026-03-02T09:00:00Z",
+     "data": {"id": "E2", "given_name": "Ada", "email": "ada@example.com", "department": "Engineering",
+              "location": "London", "country": "GB", "timezone": "Europe/London", "locale": "en-GB",
+              "employment_type": "employee", "work_mode": "hybrid", "start_date": "2020-01-06"}},
+    {"id": "g-2", "type": "hris.dependent.added", "time": "2026-03-03T10:00:00Z",
+     "data": {"relationship": "child", "reason": "birth", "date": "2026-03-02"}}]
+
+
+@pytest.fixture
+def one_partition_rocksdb(kafka_broker: str, tmp_path: Path) -> Iterator[KafkaWorld]:
+    (tmp_path / "w").mkdir()
+    yield from kafka_world(kafka_broker, tmp_path / "w", partitions=1, store="rocksdb")
+
+
+def test_a_restart_on_rocksdb_starts_from_the_changelogs_not_from_local_writes_that_never_left(
+        one_partition_rocksdb: KafkaWorld, tmp_path: Path) -> None:
+    """A worker killed after its local RocksDB took a unit's writes and before their changelog records left: its
+    input is read again after the restart. Restored over the local store, the table kept a key only that store
+    held (here a new person's first state, with both events seen), so the events read again were duplicates and
+    the new-parent messages never went. The worker now drops its local tables at start and restores them from the
+    changelogs alone."""
+    lines = [json.dumps({"specversion": "1.0", "source": "test", "subject": "E2", **e}).encode() for e in GHOST]
+    events = tmp_path / "ghost.jsonl"
+    events.write_bytes(b"\n".join(lines) + b"\n")
+    until = "2026-06-01T00:00:00Z"
+    expected, _ = simulate_messages(events, until, tmp_path / "sim")
+    assert sorted(expected.values()) == ["sent", "sent"]
+    runner = EmbeddedRunner(load_definitions(WorkerSettings(store="memory", clock="event")))
+    runner.run(read_event_file(events).events)
+    ghost = runner.states["E2"].model_dump_json().encode()  # what the killed worker's unit wrote locally
+    world, data = one_partition_rocksdb, tmp_path / "kept"
+    world.start_worker(WAYFINDER_DATA_DIR=str(data))
+    world.publish_lines([lines[0].replace(b"E2", b"E1")])  # someone else: the table's files exist
+    world.tick(at("2026-03-02T12:00:00Z"))
+    world.stop()
+    (table,) = data.rglob("employees-0.db")
+    local = Rdict(str(table), Options(raw_mode=True))
+    try:
+        local[b"s:E2"] = ghost
+    finally:
+        local.close()
+    world.start_worker(WAYFINDER_DATA_DIR=str(data))
+    world.publish_lines(lines)  # read again: never committed
+    world.tick(at(until))
+    got = eventually(lambda: statuses(world), lambda s: len(s) >= 2)
+    assert {mid: st for mid, st in got.items() if mid in expected} == expected
 
 
 def _engagement_before_erasure(events: Path) -> int:

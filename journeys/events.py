@@ -23,6 +23,7 @@ from pydantic.fields import FieldInfo
 from wayfinder.journeys.profile import (
     RFC3339,
     Country,
+    DateText,
     Locale,
     ProfileUpdate,
     QuietHours,
@@ -72,7 +73,7 @@ class _Data(BaseModel):
 
 
 class Hired(_Data):
-    start_date: date
+    start_date: DateText
     role: str | None = None
     department: str | None = None
     location: str | None = None
@@ -80,13 +81,13 @@ class Hired(_Data):
 
 
 class Started(_Data):
-    date: date
+    date: DateText
 
 
 class DependentAdded(_Data):
     relationship: str
     reason: Literal["birth", "adoption", "foster", "marriage"] | None = None
-    date: date
+    date: DateText
 
 
 LeaveType = Literal["parental", "medical", "bereavement", "sabbatical", "other"]
@@ -94,13 +95,13 @@ LeaveType = Literal["parental", "medical", "bereavement", "sabbatical", "other"]
 
 class LeaveStarted(_Data):
     leave_type: LeaveType
-    start_date: date
-    expected_return_date: date | None = None
+    start_date: DateText
+    expected_return_date: DateText | None = None
 
 
 class LeaveEnded(_Data):
     leave_type: LeaveType
-    return_date: date
+    return_date: DateText
 
 
 class JobChanged(_Data):
@@ -124,7 +125,7 @@ class Relocated(_Data):
 
 
 class Terminated(_Data):
-    date: date
+    date: DateText
     reason: str | None = None
 
 

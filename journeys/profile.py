@@ -95,6 +95,24 @@ RfcInstant = Annotated[AwareDatetime, BeforeValidator(rfc3339_text), AfterValida
 """An instant as SPEC writes one: RFC 3339 text with seconds and an offset (an event's ``time``, ``paused_until``)."""
 
 
+FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def date_text(value: Any) -> Any:
+    """SPEC's dates are full dates as text (``2026-03-01``): not a number (which pydantic reads as a Unix time) and
+    not a timestamp, with or without an offset. The engine keeps an event's data as written and computes its waits
+    from it, so a date it could not read there was accepted here and then failed the journey."""
+    if (isinstance(value, str) and FULL_DATE.fullmatch(value)) or (isinstance(value, date)
+                                                                  and not isinstance(value, datetime)):
+        return value
+    msg = "a date is text such as \"2026-03-01\" (not a number, not a time)"
+    raise ValueError(msg)
+
+
+DateText = Annotated[date, BeforeValidator(date_text)]
+"""A date as SPEC writes one (``start_date``, a leave's dates, ``date``): text, ``YYYY-MM-DD``."""
+
+
 class Preferences(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -125,7 +143,7 @@ class ProfileUpdate(BaseModel):
     locale: Locale | None = None
     employment_type: Literal["employee", "contractor", "intern"] | None = None
     work_mode: Literal["onsite", "hybrid", "remote"] | None = None
-    start_date: date | None = None
+    start_date: DateText | None = None
     learning_style: Literal["visual", "reading", "hands_on", "social"] | None = None
     interests: list[str] | None = None
     skills: list[str] | None = None

@@ -32,7 +32,7 @@ HOSTILE = {
                                   time_="9999-12-31T23:59:59Z")),
     # an attribute of no known type that a journey could read as a date
     "hostile-4": json.dumps(event(4, "hris.employee.upserted", {"contract_end": "9999-12-31"})),
-    # a date given as a Unix time (2286-11-21)
+    # a date given as a Unix time (2286-11-21): a date is text
     "hostile-5": json.dumps(event(5, "hris.employee.started", {"date": 10_000_022_400})),
     "hostile-6": json.dumps(event(6, "hris.employee.upserted", {"job_level": "E1"})).replace(
         '"job_level": "E1"', '"job_level": "E1", "job_level": "E9"'),
@@ -44,7 +44,7 @@ REASONS = {
     "hostile-2": "date_out_of_range: data.expected_return_date:",
     "hostile-3": "date_out_of_range: time:",
     "hostile-4": "date_out_of_range: data.contract_end:",
-    "hostile-5": "date_out_of_range: data.date:",
+    "hostile-5": "invalid_data: hris.employee.started: data.date: Value error, a date is text",
     "hostile-6": "invalid_json: the key 'job_level' appears twice in one object",
     "hostile-7": "invalid_json: a number is too large to be a float",
     "hostile-8": "invalid_json: NaN is not a JSON value",

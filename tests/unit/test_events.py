@@ -250,6 +250,18 @@ INVALID_DATA: list[tuple[str, dict[str, Any], str]] = [
     ("engagement.resource.rated", {"resource_id": "x5"}, "rating"),
     ("engagement.resource.rated", {"rating": 1}, "resource_id"),
     ("engagement.resource.rated", {"resource_id": "", "rating": 1}, "resource_id"),
+    # a date is text: a Unix time or a timestamp was accepted, kept as written, and then failed the journey's waits
+    # or crashed the leave rule (found by an audit of SPEC §2)
+    ("hris.employee.hired", {"start_date": 1773619200}, "start_date"),
+    ("hris.employee.hired", {"start_date": "2026-03-16T00:00:00"}, "start_date"),
+    ("hris.employee.started", {"date": 10_000_022_400}, "date"),
+    ("hris.dependent.added", {"relationship": "child", "reason": "birth", "date": 1772323200}, "date"),
+    ("hris.leave.started", {"leave_type": "bereavement", "start_date": 1772496000}, "start_date"),
+    ("hris.leave.started", {"leave_type": "medical", "start_date": "2026-03-03",
+                            "expected_return_date": "2026-04-01T00:00:00Z"}, "expected_return_date"),
+    ("hris.leave.ended", {"leave_type": "medical", "return_date": 1773964800}, "return_date"),
+    ("hris.employee.terminated", {"date": "2026-03-01 00:00"}, "date"),
+    ("hris.employee.upserted", {"start_date": 1773619200}, "start_date"),
     # paused_until is RFC 3339 text, as an event's time: a Unix time or a date was accepted and then ignored
     ("wayfinder.preferences.changed", {"paused_until": 1773100800}, "paused_until"),
     ("wayfinder.preferences.changed", {"paused_until": "2026-03-10"}, "paused_until"),

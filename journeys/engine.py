@@ -120,7 +120,9 @@ class Engine:
             effects.extend(OpenTask(ref.task.erased(at)) for _, ref in sorted(state.open_tasks.items()))
             effects.append(Erase(state.employee_id, at, len(state.enrollments)))
             erased_at = max(event.time, state.erased_at) if state.erased_at is not None else event.time
-            return Outcome(EmployeeState.erased_record(state.employee_id, erased_at), effects)
+            record = EmployeeState.erased_record(state.employee_id, erased_at)
+            record.remember(key, event.time, at, self.max_event_age)  # the same request again is a duplicate
+            return Outcome(record, effects)
         if _refused_as_erased(state, event):  # a decision finds nothing pending (SPEC §11), the rest is refused
             reason = "not_pending" if event.type == EventType.REVIEW_DECIDED else "erased_subject"
             return Outcome(state, [Refuse(reason, ERASED_INPUT, event.source, at)])

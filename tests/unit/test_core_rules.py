@@ -284,7 +284,12 @@ def test_erasure_redacts_what_awaits_approval_cancels_forgets_and_drops_the_stat
     [task] = [ref.task for ref in state.open_tasks.values()]  # the HR partner's call, still open
     when = at("2026-03-29T09:00:00Z")
     out = feed(engine, state, ev("z1", ERASURE, "2026-03-29T09:00:00Z"))
-    assert out.state == EmployeeState.erased_record("E1", when)  # the erased-id record: id and time only
+    # the erased-id record: id and time only, and the request's own key (the same request again is a duplicate)
+    assert out.state is not None
+    assert out.state.model_copy(update={"seen": {}}) == EmployeeState.erased_record("E1", when)
+    assert list(out.state.seen) == ["test\x1fz1"]
+    again = feed(engine, out.state, ev("z1", ERASURE, "2026-03-29T09:00:00Z"))
+    assert again.effects == [fx.Lifecycle("duplicate", None)]  # not a second audit record
     decide, *rest = out.effects
     assert isinstance(decide, fx.Decide)
     redacted = decide.message

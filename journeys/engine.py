@@ -69,15 +69,20 @@ def _no_directory(_: str) -> Profile | None:
     return None
 
 
-def _refused_as_erased(state: EmployeeState, event: CloudEvent) -> bool:
+def refused_after_erasure(erased_at: datetime | None, forgotten: bool, event: CloudEvent) -> bool:
     """An event of an erased employee (README "Erasure"): one from up to the erasure (by event time: a replay, a
-    late copy) is refused for good; a later one is refused while only the erased-id record is kept, except a hire
-    (``hris.employee.hired``), which re-creates the person."""
-    if state.erased_at is None:
+    late copy) is refused for good; a later one is refused while only the erased-id record is kept
+    (``forgotten``), except a hire (``hris.employee.hired``), which re-creates the person. The reports replay
+    events by the same rule."""
+    if erased_at is None:
         return False
-    if event.time <= state.erased_at:
+    if event.time <= erased_at:
         return True
-    return state.forgotten and event.type != EventType.HIRED
+    return forgotten and event.type != EventType.HIRED
+
+
+def _refused_as_erased(state: EmployeeState, event: CloudEvent) -> bool:
+    return refused_after_erasure(state.erased_at, state.forgotten, event)
 
 
 class Engine:

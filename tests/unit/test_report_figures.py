@@ -330,3 +330,23 @@ def test_a_group_below_four_fifths_is_a_finding_even_when_it_may_be_chance() -> 
     assert found.startswith("j: enrollment for department = B: 70%")
     assert found.endswith("impact ratio 0.70 against the best group, below four fifths; the difference may be "
                           "chance (its 95% interval includes zero)")
+
+
+def _line(n: int, kind: str, when: str, **data: object) -> str:
+    return json.dumps({"specversion": "1.0", "id": f"r{n}", "source": "test", "type": kind, "time": when,
+                       "subject": "P01", "data": data})
+
+
+def test_an_erased_person_stays_out_of_the_reports_until_a_hire_re_creates_them() -> None:
+    # The engine refuses an erased person's later events except a hire: an engagement event after the erasure
+    # counted them again (under an empty profile, department "unknown"). Found by an audit of SPEC §9.
+    upsert = _line(1, "hris.employee.upserted", "2026-01-01T09:00:00Z", department="Sales")
+    erasure = _line(2, "privacy.erasure.requested", "2026-01-02T09:00:00Z")
+    opened = _line(3, "engagement.message.opened", "2026-01-03T09:00:00Z", message_id="m-1")
+    upsert_later = _line(4, "hris.employee.upserted", "2026-01-04T09:00:00Z", department="Sales")
+    hired = _line(5, "hris.employee.hired", "2026-02-01T09:00:00Z", start_date="2026-02-16", department="Ops")
+    events = [decode_event(line) for line in (upsert, erasure, opened, upsert_later)]
+    done = replay(events)
+    assert done.erased == {"P01"} and done.profiles == {}
+    rehired = replay([*events, decode_event(hired)])
+    assert rehired.erased == set() and rehired.profiles["P01"].fields.get("department") == "Ops"

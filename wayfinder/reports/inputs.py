@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from wayfinder.journeys.engine import event_view
+from wayfinder.journeys.engine import event_view, refused_after_erasure
 from wayfinder.journeys.events import ERASURE, CloudEvent, distinct
 from wayfinder.journeys.model import Fairness, Journey
 from wayfinder.journeys.profile import Profile, apply_event
@@ -130,14 +130,18 @@ def replay(events: Iterable[CloudEvent], journeys: dict[str, Journey] | None = N
     by_type: dict[str, list[Journey]] = {}
     for j in (journeys or {}).values():
         by_type.setdefault(j.trigger.event, []).append(j)
+    erased_at: dict[str, datetime] = {}
     for event in events:
         if event.type == ERASURE:
             out.profiles.pop(event.subject, None)
             out.erased.add(event.subject)
+            erased_at[event.subject] = max(event.time, erased_at.get(event.subject, event.time))
             for people in out.triggered.values():
                 people.pop(event.subject, None)
             continue
-        out.erased.discard(event.subject)
+        if refused_after_erasure(erased_at.get(event.subject), event.subject in out.erased, event):
+            continue  # the engine refused it too: an engagement event after the erasure counts nobody again
+        out.erased.discard(event.subject)  # a hire after the erasure: a new person under the old id
         profile = out.profiles.setdefault(event.subject, Profile(id=event.subject))
         apply_event(profile, event.type, event.data)
         for j in by_type.get(event.type, []):

@@ -364,7 +364,7 @@ class _Builder:
                 p = tp.partition
                 due = stage.timers.next_due(p)
                 wanted = not stage.timers.loaded(p) or (due is not None and due <= self.clock.now(p).timestamp()) \
-                    or stage.ready(p)
+                    or stage.ready(p) or stage.wal.prunable(p, stage.ticks_topic)
                 key = (stage.ticks_topic, p)
                 if wanted and self._last_tick.get(key, 0.0) < time.monotonic() - 1.0:
                     self._last_tick[key] = time.monotonic()

@@ -316,7 +316,7 @@ class Stage:
         """A unit whose write-ahead entry is written: its writes go to the table, and entries of committed inputs
         go; its records are what to send."""
         self._write(work.writes)
-        self.wal.prune(msg.topic, msg.partition)
+        self.wal.prune_partition(msg.partition)
         return work.records
 
     def failed(self, msg: Incoming, error: BaseException) -> list[Record]:

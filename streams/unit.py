@@ -375,6 +375,23 @@ class WriteAheadLog:
     def prune_all(self) -> int:
         return sum(self.prune(topic, partition) for topic, partition in list(self._entries))
 
+    def prune_partition(self, partition: int) -> int:
+        """Delete the entries of every input of ``partition`` (any topic) whose offset is committed."""
+        return sum(self.prune(topic, p) for topic, p in list(self._entries) if p == partition)
+
+    def prunable(self, partition: int, besides: str) -> bool:
+        """Whether an input of ``partition`` on a topic other than ``besides`` (the ticks topic) has an entry
+        still kept though its offset is committed: a quiet partition kept its last inputs' entries, which hold
+        their states (a person's name after their erasure), until its next input (found by an audit of SPEC §9);
+        the worker then ticks the partition, whose unit deletes them."""
+        for (topic, p), entries in self._entries.items():
+            if p != partition or topic == besides or not entries:
+                continue
+            committed = self.committed(topic, p)
+            if committed is not None and entries[0][0] < committed:
+                return True
+        return False
+
     def forget(self, partition: int) -> None:
         """A revoked partition: its entries are no longer this process's to delete."""
         for key in [k for k in self._entries if k[1] == partition]:

@@ -165,6 +165,26 @@ def test_an_undone_unit_never_brings_back_what_a_pruned_unit_changed_since() -> 
     assert len(p.employees.timers) == pending
 
 
+def test_a_quiet_partitions_committed_entries_go_with_the_next_tick() -> None:
+    """An input's write-ahead entry holds what it wrote (a person's state): it was deleted only by the next input
+    on the same topic and partition, so on a quiet partition the last entries stayed, with a person's name even
+    after their erasure (an audit of SPEC §9). The worker now ticks a partition whose entries are committed
+    (``prunable``), and any unit of the partition deletes them, whatever its topic."""
+    lines = (examples_dir() / "events.jsonl").read_bytes().splitlines()
+    hired = _first_hire(lines)
+    committed: dict[str, int] = {}
+    p = Pipeline(committed=lambda topic, partition: committed.get(topic))
+    table = _fed(p, lines[: hired + 1])
+    assert f"w:hris:0:{hired}" in table
+    stage = p.employees
+    assert not stage.wal.prunable(0, stage.ticks_topic)  # not committed yet: kept for a crash
+    committed["hris"] = hired + 1
+    assert stage.wal.prunable(0, stage.ticks_topic)  # what the worker's timer asks before it ticks the partition
+    p.feed(stage, "ticks", None, encode_tick(None), offset=0)
+    assert not any(k.startswith("w:hris:") for k in table)
+    assert not stage.wal.prunable(0, stage.ticks_topic)  # the tick's own entry, if any, asks for no other tick
+
+
 class _CountedTable(DictTable):
     """The dict table, counting the scans of its keys."""
 

@@ -300,6 +300,7 @@ class _Builder:
                                   m.offset, extra={"stage": stage.name, "topic": m.topic, "partition": m.partition,
                                                    "offset": m.offset})
                     self.metrics.processing_errors.labels(stage.name).inc()
+                    self.metrics.dead_letters.labels("processing_error").inc()  # one letter, whichever way below
                     try:
                         records = stage.failed(msg, e)
                     except Exception:  # the dead letter alone, whatever else failed

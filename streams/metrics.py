@@ -21,6 +21,12 @@ STATE_SCAN_SHARE = 0.01  # the most of a worker's time the measuring of its tabl
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
+DEAD_LETTER_REASONS = ("invalid_json", "invalid_cloudevent", "invalid_data", "too_large", "date_out_of_range",
+                       "not_pending", "self_review", "erased_subject", "processing_error", "entry_too_large",
+                       "record_too_large", "state_too_large")
+"""The reasons a worker dead-letters an input for (the codes before a dead letter's ``:``)."""
+
+
 def event_type_label(event_type: str | None) -> str:
     """Known types as themselves; anything else as ``other`` (labels stay bounded)."""
     return event_type if event_type in DATA_MODELS else "other"
@@ -34,6 +40,8 @@ class StreamMetrics:
         self.events = counter("wayfinder_events_consumed_total", "Events consumed, by type and outcome",
                               ["type", "outcome"])
         self.dead_letters = counter("wayfinder_dead_letters_total", "Inputs sent to the dead-letter topic", ["reason"])
+        for reason in DEAD_LETTER_REASONS:  # 0 from the start: increase() and the alert see the first burst
+            self.dead_letters.labels(reason)
         self.decisions = counter("wayfinder_message_decisions_total", "Message decisions, by channel and status",
                                  ["channel", "status"])
         self.enrollments = counter("wayfinder_journey_enrollments_total", "Journey enrollments, exits and completions",

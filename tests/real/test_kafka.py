@@ -174,6 +174,21 @@ def test_worker_decides_what_simulate_decides(world: KafkaWorld, tmp_path: Path)
     assert "wayfinder_event_to_decision_seconds_count" in metrics
 
 
+def test_an_input_whose_processing_raises_is_a_dead_letter_counted_by_reason(world: KafkaWorld) -> None:
+    """A record the mailbox stage cannot use (not what the employee stage writes there) raises in processing: its
+    dead letter was on the topic and in `wayfinder status`, but not in wayfinder_dead_letters_total, which also
+    lacked every reason until its first letter (so the first burst never moved increase(); an audit of SPEC
+    §10)."""
+    worker = world.start_worker()
+    world.publish_lines([b'{"not": "what you expect"}'], topic="mailbox")
+    letters = eventually(lambda: [json.loads(v or b"{}") for _, v in world.read("dead-letters")], bool)
+    assert [d["reason"].split(":")[0] for d in letters] == ["processing_error"]
+    counted = 'wayfinder_dead_letters_total{reason="processing_error"} 1.0'
+    metrics = eventually(worker.scrape, lambda m: counted in m, 30)
+    assert counted in metrics
+    assert 'wayfinder_dead_letters_total{reason="invalid_data"} 0.0' in metrics
+
+
 def test_decisions_by_people_on_kafka_are_decided_as_simulate_decides(world: KafkaWorld, tmp_path: Path) -> None:
     """SPEC §11 on the real broker: reviews published (to the decisions topic) after the events they are about,
     one approved and one rejected; the worker ends where `simulate` over the events and decisions ends."""

@@ -28,8 +28,8 @@ def write_outbox(messages: Iterable[Message], folder: Path, *, sender: Address =
     (folder / "email").mkdir(parents=True, exist_ok=True)
     (folder / "intranet").mkdir(parents=True, exist_ok=True)
     for m in messages:
-        if not m.goes_out:
-            continue  # not gone, or gathered: it goes inside its digest
+        if not m.goes_out or m.content_erased:
+            continue  # not gone, or gathered (it goes inside its digest), or its person was erased since
         if m.channel == "email" and m.recipient_email:
             (folder / "email" / f"{m.message_id}.eml").write_bytes(bytes(build_email(m, sender=sender)))
             counts["email"] += 1

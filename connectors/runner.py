@@ -211,6 +211,10 @@ class DeliveryRunner:
             self.summary.skipped_by_status["in_digest"] += 1  # it goes inside its digest (README "Digests")
             self._count_skip("in_digest")
             return None
+        if message.content_erased:  # a record of a run's file about or to a person erased since: nothing to send
+            self.summary.skipped_by_status["erased"] += 1
+            self._count_skip("erased")
+            return None
         route = self._routes.get(message.channel)
         if route is None:
             self.summary.skipped_no_connector[message.channel] += 1

@@ -93,6 +93,17 @@ class Message(BaseModel):
         not inside a digest (the digest is the message that goes)."""
         return self.status in WENT and self.digest_id is None
 
+    def without_content(self) -> Message:
+        """The record of a message made before its person's erasure, or its recipient's: what happened (ids,
+        status, reason, times, resources), nothing of what it said or whom it was to (``CONTENT``)."""
+        return self.model_copy(update=dict.fromkeys(CONTENT))
+
+    @property
+    def content_erased(self) -> bool:
+        """A record whose content was taken out by an erasure (``redacted``, or a file's record about or to a
+        person erased later in the run: ``wayfinder.safety.erasure``): nothing of it can go out."""
+        return self.text is None and self.html is None and self.subject is None
+
     def with_status(self, status: Status, *, reason: str | None = None, at: datetime | None = None) -> Message:
         update: dict[str, Any] = {"status": status, "reason": reason}
         if at is not None:
@@ -105,6 +116,10 @@ class Message(BaseModel):
             "status": "suppressed", "reason": reason, "scheduled_for": at, "subject": None, "text": None,
             "html": None, "explanation": None, "recipient_email": None, "recipient_name": None, "original": None,
         })
+
+
+CONTENT = ("subject", "text", "html", "explanation", "recipient_email", "recipient_name", "original")
+"""What a message record says of a person (``Message.without_content``)."""
 
 
 class Task(BaseModel):

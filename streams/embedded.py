@@ -38,6 +38,7 @@ from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams.interpreter import carry_out, log_diagnostic
 from wayfinder.streams.wire import timer_owner
+from wayfinder.vocabulary import parse_instant
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +263,11 @@ class EmbeddedRunner:
 
     def audit(self, entry: dict[str, Any]) -> None:
         self.audit_records.append(entry)
+        if entry.get("action") == "privacy.erasure":  # what is kept of messages about or to them: no content
+            person, at = entry["employee_id"], parse_instant(str(entry["at"]))
+            for mid, m in list(self.messages.items()):
+                if person in (m.employee_id, m.recipient_id) and m.created_at <= at and not m.content_erased:
+                    self.messages[mid] = m.without_content()
 
     def refuse(self, effect: Refuse) -> None:
         self.dead_letters.append(DeadLetter(reason=effect.reason, raw=effect.raw, received_at=effect.at,

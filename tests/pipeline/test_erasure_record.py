@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,3 +154,42 @@ def test_an_erasure_removes_the_bytes_of_a_dead_letter_about_the_person_too() ->
     [redacted] = redact_dead_letters([letter], audit)
     assert (redacted.raw, redacted.raw_base64) == (ERASED_INPUT, None)
     assert "raw_base64" not in redacted.model_dump(mode="json")
+
+
+def test_simulate_files_keep_nothing_of_a_person_erased_after_their_messages_were_sent(tmp_path: Path) -> None:
+    """Issue 11 asked for erasure of sent messages' content too: simulate wrote a sent message at once and never
+    again, so the manager's heads-up ("<name> joins your team") and the person's own emails kept their name and
+    address after the erasure, in messages.jsonl and the outbox (an audit of SPEC §9). The records stay (their
+    ids, status and times: what happened), their content goes; other people's lines are untouched."""
+    from wayfinder.cli import main
+
+    boss = _event("b1", "hris.employee.upserted", "2026-01-01T07:00:00Z", "E2", id="E2", given_name="Gregor",
+                  email="gregor@example.com", timezone="Europe/Berlin", country="DE", locale="en-GB",
+                  employment_type="employee", job_level="M1")
+    person = _event("p1", "hris.employee.upserted", "2026-01-01T07:00:00Z", id=PERSON, given_name=NAME,
+                    family_name="Q", email=EMAIL, timezone="Europe/Berlin", country="DE", locale="en-GB",
+                    employment_type="employee", manager_id="E8", role="Engineer", job_level="IC2")
+    moved = _event("c1", "hris.manager.changed", "2026-01-02T10:00:00Z", old_manager_id="E8", new_manager_id="E2")
+    lines = tmp_path / "before.jsonl"
+    lines.write_bytes(b"\n".join([boss, person, moved]) + b"\n")
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"\n".join([boss, person, moved, ERASURE]) + b"\n")
+    before = tmp_path / "before"
+    assert main(["simulate", "--events", str(lines), "--until", decode_event(ERASURE).time.isoformat(), "--out",
+                 str(before)]) == 0
+    sent = [json.loads(line) for line in (before / "messages.jsonl").read_text(encoding="utf-8").splitlines()]
+    about = {m["message_id"] for m in sent if PERSON in (m["employee_id"], m["recipient_id"]) and m["text"]}
+    assert about and any(NAME in (m["text"] or "") for m in sent)  # what the erasure must take away
+    out = tmp_path / "out"
+    assert main(["simulate", "--events", str(events), "--out", str(out), "--outbox"]) == 0
+    written = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert [name for name, data in written.items() if NAME.encode() in data or EMAIL.encode() in data] == []
+    records = {m["message_id"]: m for m in map(json.loads, (out / "messages.jsonl").read_text("utf-8").splitlines())}
+    for mid in about:
+        assert records[mid]["status"] in ("sent", "approved", "suppressed")
+        assert (records[mid]["subject"], records[mid]["text"], records[mid]["recipient_email"]) == (None, None, None)
+    assert not any(mid in name for name in written for mid in about)  # no outbox file of them
+    others = [line for line in (out / "messages.jsonl").read_text("utf-8").splitlines()
+              if json.loads(line)["message_id"] not in about]
+    assert others == [line for line in (before / "messages.jsonl").read_text("utf-8").splitlines()
+                      if json.loads(line)["message_id"] not in about and json.loads(line)["status"] != "deferred"]

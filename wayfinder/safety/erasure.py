@@ -1,5 +1,6 @@
 """Erasure in the files ``simulate``, ``demo`` and ``serve`` write: a dead letter of a person erased later in
-the run keeps its reason, time and position, and its raw input becomes a stub."""
+the run keeps its reason, time and position, and its raw input becomes a stub; a message about or to them keeps
+its ids and outcome, and loses its content."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from wayfinder.journeys import DeadLetter
-from wayfinder.journeys.records import ERASED_INPUT
+from wayfinder.journeys.records import CONTENT, ERASED_INPUT
 from wayfinder.vocabulary import parse_instant
 
 REDACTED = ERASED_INPUT  # the same stub as the core's refusals of an erased person's events (reason erased_subject)
@@ -68,3 +69,26 @@ def redact_dead_letters(letters: list[DeadLetter], audit: Iterable[Mapping[str, 
             letter = letter.model_copy(update={"raw": REDACTED, "raw_base64": None})
         out.append(letter)
     return out
+
+
+_PEOPLE = re.compile(r'^\{"message_id": "(?:[^"\\]|\\.)*", "employee_id": ("(?:[^"\\]|\\.)*"), '
+                     r'"recipient_id": ("(?:[^"\\]|\\.)*"|null)')
+
+
+def redact_message_line(line: str, erased: Mapping[str, datetime]) -> str:
+    """A line of ``messages.jsonl`` as it stays after the erasures ``erased`` (id -> time): a message made up to a
+    person's erasure, about them or to them, keeps its ids, times, status and reason, and its content fields are
+    null as ``Message.without_content`` leaves them (it may have been sent: it stays ``sent``). Lines of other
+    people come back as they were, unparsed."""
+    found = _PEOPLE.match(line)
+    if found is None:
+        return line
+    people = [json.loads(found.group(1)), json.loads(found.group(2))]
+    if not any(isinstance(p, str) and p in erased for p in people):
+        return line
+    record = json.loads(line)
+    made = parse_instant(str(record["created_at"]))
+    if not any(isinstance(p, str) and p in erased and made <= erased[p] for p in people):
+        return line  # made after the erasure (a hire re-created the person): new data
+    record.update(dict.fromkeys(CONTENT))
+    return json.dumps(record, ensure_ascii=False) + "\n"

@@ -25,6 +25,7 @@ from wayfinder.journeys.events import DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.records import DeadLetter, Message
 from wayfinder.safety import redact_dead_letters
+from wayfinder.safety.erasure import erasures, redact_message_line
 from wayfinder.streams.embedded import UTF8_BOM, EmbeddedRunner, last_stated, read_event_file, summary_row
 
 __all__ = ["OutOfOrder", "StreamingRunner", "simulate_streaming"]
@@ -105,6 +106,13 @@ class StreamingRunner(EmbeddedRunner):
             self._files["messages"].write(_line(message))
         for f in self._files.values():
             f.close()
+        erased = erasures(self.audit_records)
+        if erased:  # what was written before someone's erasure keeps nothing of them (README "Erasure")
+            path = self.out / "messages.jsonl"
+            kept = path.with_name("messages.jsonl.erasing")
+            with path.open(encoding="utf-8") as old, kept.open("w", encoding="utf-8") as new:
+                new.writelines(redact_message_line(line, erased) for line in old)
+            kept.replace(path)
         letters = redact_dead_letters(self.dead_letters, self.audit_records)  # nothing kept of an erased person
         rows: list[Any]
         for name, rows in (("tasks", list(self.tasks.values())), ("dead_letters", letters),

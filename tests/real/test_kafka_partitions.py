@@ -96,7 +96,7 @@ def test_a_worker_deletes_the_entries_a_killed_worker_left_of_committed_inputs(w
     (known from the broker before its first input), instead of taking them for interrupted units and applying them
     again over later changes. The second worker loads its partitions before Faust's committed offsets are known
     (the test switch holds them back a few seconds, as the race after a kill -9 did)."""
-    world.start_worker()
+    world.start_worker(WAYFINDER_TEST_KEEP_ENTRIES="1")  # a quiet partition is not ticked to delete them
     world.publish_file(examples_dir() / "events.jsonl")
     assert wait_caught_up(world.settings, timeout=180), "the worker did not catch up"
     world.workers[-1].kill()
@@ -112,3 +112,20 @@ def test_a_worker_deletes_the_entries_a_killed_worker_left_of_committed_inputs(w
     finished = [line for line in second.text().splitlines() if "interrupted unit(s)" in line]
     assert not [line for line in finished if hris in line], "an entry of a committed input was applied again"
     assert "fetch waits set: 100 ms at the broker, prefetch hold 0.010 s" in second.text()  # the defaults
+
+
+def test_a_quiet_partitions_entries_are_deleted_once_their_inputs_are_committed(world: KafkaWorld) -> None:
+    """The last inputs' entries of a partition that reads nothing more hold their states (a person's name after
+    their erasure): the worker ticks such a partition once their offsets are committed, and the tick's unit deletes
+    them (before, they stayed until the partition's next input of the same topic; an audit of SPEC §9)."""
+    worker = world.start_worker()
+    world.publish_file(examples_dir() / "events.jsonl")
+    assert wait_caught_up(world.settings, timeout=180), "the worker did not catch up"
+    hris = f"w:{world.settings.topic('hris.events')}:"
+    deadline = time.monotonic() + 60
+    left = [key for key, there in _entries(world).items() if there and key.startswith(hris)]
+    while left and time.monotonic() < deadline:
+        time.sleep(1.0)
+        left = [key for key, there in _entries(world).items() if there and key.startswith(hris)]
+    assert left == []
+    assert worker.process.poll() is None

@@ -157,6 +157,12 @@ def escalate(state: EmployeeState, timer: ReviewTimer, now: datetime, policy: Po
     held = state.awaiting_approval.get(timer.message_id)
     if held is None:
         return []
+    if held.recipient_id not in (None, held.employee_id) and lookup(held.recipient_id) is None:
+        # Its recipient is gone since it was made (erased): it can never go, so nobody is asked to review it, and
+        # nothing of them stays in the record (as a decision on it would leave it; an audit of SPEC §9 found the
+        # erased manager's name kept and a task opened to review a message to nobody).
+        del state.awaiting_approval[held.message_id]
+        return [Decide(held.redacted("no_recipient", now))]
     task = Task(task_id=_escalation_id(held), employee_id=state.employee_id, assignee="review_escalation",
                 assignee_id=_escalation_contact(state, policy, lookup), journey_id=held.journey_id,
                 journey_version=held.journey_version, step_id=held.step_id,

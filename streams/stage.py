@@ -812,7 +812,7 @@ class EmployeeStage(Stage):
             self.forget_timers(work, partition, employee_id)
         contact_after = _contact(after)
         if contact_after != contact_before:
-            if after is not None:
+            if after is not None and not after.forgotten:  # an erased person is gone from it (a tombstone below)
                 self.directory[employee_id] = as_recipient(after.profile)  # as the directory topic has them
             work.records.append(Record(Topic.DIRECTORY, employee_id, dumps(contact_after) if contact_after else None))
         carry_out(effects, StagePort(self, work, partition, now), employee_id)

@@ -319,3 +319,34 @@ def test_an_edited_subject_is_also_the_title_of_the_html_part(run: Run) -> None:
                                         edits={"subject": "Thinking of you & yours"}))
     assert message.html is not None and "<title>Thinking of you &amp; yours</title>" in message.html
     assert "We are here for you" not in message.html and "Take the time you need." in message.html
+
+
+TO_MANAGER = SENSITIVE.replace("    send: {channel: email,", "    send: {to: manager, channel: email,")
+
+
+def test_a_message_waiting_for_review_to_a_recipient_erased_since_is_withdrawn_at_the_window_end(
+        write_files: WriteFiles) -> None:
+    # Erasing the manager left the message to them, pending review in the employee's state, with their name and
+    # address, and the review window opened a task to review a message to nobody (an audit of SPEC §9). Both
+    # runners now withdraw it then, as a decision on it would: no_recipient, nothing of the manager kept.
+    assert TO_MANAGER != SENSITIVE
+    runner = runner_for(write_files, {"care": TO_MANAGER}, POLICY)
+    manager = person("M1", given_name="Magdalena", email="magdalena@example.com", manager_id="", hr_partner_id="")
+    events = [manager, person("E1"), ev("l1", "hris.leave.started", LEAVE_AT, leave_type="bereavement",
+                                       start_date="2026-05-04"),
+              ev("x1", "privacy.erasure.requested", "2026-05-05T09:00:00Z", "M1")]
+    until = at("2026-05-20T00:00:00Z")
+    runner.run(events, until)
+    (held,) = runner.messages.values()
+    assert (held.recipient_id, held.status, held.reason) == ("M1", "suppressed", "no_recipient")
+    assert held.content_erased and held.recipient_email is None
+    assert not [t for t in runner.tasks.values() if t.assignee == "review_escalation"]
+    # The worker's stage: the erased manager is gone from its directory (the erasure wrote them back into it as
+    # an empty profile, so a lookup found "someone"); with a recipient wait (WAYFINDER_RECIPIENT_WAIT_SECONDS,
+    # 30 s by default) the escalation's lookup then finds nobody and withdraws the message as simulate does.
+    p = Pipeline(defs=runner.engine.defs)
+    for event in events:
+        p.tick(event.time)
+        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
+        p.drain()
+    assert "E1" in p.employees.directory and "M1" not in p.employees.directory

@@ -250,10 +250,11 @@ SENSITIVE_EVENT_TYPES = frozenset({EventType.WELLBEING_SIGNAL.value})
 class DecodeError(ValueError):
     """Why a raw event cannot be used; the text names fields, never their values."""
 
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, event_type: str | None = None) -> None:
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
+        self.event_type = event_type  # when the envelope was read: the type whose data did not validate
 
 
 def _describe(e: ValidationError, prefix: str = "") -> str:
@@ -500,6 +501,7 @@ def decode_event(raw: bytes | str, *, max_bytes: int = 1_000_000) -> CloudEvent:
         try:
             data = model.model_validate(event.data)
         except ValidationError as e:
-            raise DecodeError(code="invalid_data", detail=f"{event.type}: " + _describe(e, "data.")) from e
+            raise DecodeError(code="invalid_data", detail=f"{event.type}: " + _describe(e, "data."),
+                              event_type=event.type) from e
         _check_dates(data, "data.")
     return event

@@ -13,6 +13,7 @@ from functools import partial
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from wayfinder.journeys.events import DATA_MODELS
+from wayfinder.journeys.schemas import BUILT_IN_EVENTS
 
 _PROCESSING_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _LATENESS_BUCKETS = (1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 86400.0, 7 * 86400.0)
@@ -27,9 +28,13 @@ DEAD_LETTER_REASONS = ("invalid_json", "invalid_cloudevent", "invalid_data", "to
 """The reasons a worker dead-letters an input for (the codes before a dead letter's ``:``)."""
 
 
+_LABELLED_TYPES = frozenset(DATA_MODELS) | frozenset(BUILT_IN_EVENTS)  # with the extensions (a task worked)
+
+
 def event_type_label(event_type: str | None) -> str:
-    """Known types as themselves; anything else as ``other`` (labels stay bounded)."""
-    return event_type if event_type in DATA_MODELS else "other"
+    """Known types (SPEC §2, §11 and the README's extensions) as themselves; anything else as ``other`` (labels
+    stay bounded)."""
+    return event_type if event_type in _LABELLED_TYPES else "other"
 
 
 class StreamMetrics:

@@ -698,7 +698,7 @@ class EmployeeStage(Stage):
         try:
             event = decode_event(raw, max_bytes=self.max_event_bytes)
         except DecodeError as e:
-            self.dead_letter(work, msg, str(e), e.code)
+            self.dead_letter(work, msg, str(e), e.code, e.event_type)
             return
         if self.forward_misrouted(work, msg, event.subject):
             return
@@ -759,10 +759,12 @@ class EmployeeStage(Stage):
         self.tally(self.metrics.repartitioned.labels(short).inc)
         return True
 
-    def dead_letter(self, work: Work, msg: Incoming, reason: str, code: str) -> None:
+    def dead_letter(self, work: Work, msg: Incoming, reason: str, code: str, event_type: str | None = None) -> None:
+        """``event_type``: the type of an event whose envelope was read (its data did not validate), counted under
+        it as the events the engine knows are (``other`` when it was not read, or is not one of them)."""
         work.records.append(dead_letter_record(msg, reason, self.clock.wall()))
         self.tally(self.metrics.dead_letters.labels(code).inc)
-        self.tally(self.metrics.events.labels("other", "dead_letter").inc)
+        self.tally(self.metrics.events.labels(event_type_label(event_type), "dead_letter").inc)
 
     def _lookup(self, person_id: str) -> Profile | None:
         found = self.directory.get(person_id)

@@ -313,3 +313,23 @@ def test_a_dead_letter_keeps_bytes_that_are_not_utf8_as_simulate_does(tmp_path: 
     written = [json.loads(line) for line in (tmp_path / "out" / "dead_letters.jsonl").read_text().splitlines()]
     assert base64.b64decode(written[0]["raw_base64"]) == bad
     assert "raw_base64" not in written[1]
+
+
+def test_a_known_type_whose_data_is_invalid_and_a_worked_task_are_counted_under_their_types() -> None:
+    """wayfinder_events_consumed_total filed a dead-lettered hris.leave.started, and the README's own extension
+    wayfinder.task.completed, under type="other": an operator could not tell which type arrives malformed (an audit
+    of SPEC §10). A type nobody knows stays "other" (labels bounded)."""
+    p = Pipeline()
+    bad = json.dumps({"specversion": "1.0", "id": "l1", "source": "t", "type": "hris.leave.started",
+                      "time": "2026-05-04T09:00:00Z", "subject": "E1", "data": {"leave_type": "holiday"}})
+    task = json.dumps({"specversion": "1.0", "id": "k1", "source": "t", "type": "wayfinder.task.completed",
+                       "time": "2026-05-04T09:00:00Z", "subject": "E1",
+                       "data": {"task_id": "t-1", "actor_id": "H1", "journey_id": "j", "step_id": "s"}})
+    odd = bad.replace("hris.leave.started", "acme.thing.happened").replace('"l1"', '"o1"')
+    for n, line in enumerate((bad, task, odd)):
+        p.feed(p.employees, "hris", b"E1", line.encode(), offset=n)
+    counted = {(s.labels["type"], s.labels["outcome"]): s.value
+               for m in p.employees.metrics.events.collect() for s in m.samples if s.name.endswith("_total")}
+    assert counted[("hris.leave.started", "dead_letter")] == 1
+    assert counted[("wayfinder.task.completed", "processed")] == 1
+    assert counted[("other", "processed")] == 1

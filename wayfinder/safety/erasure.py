@@ -71,14 +71,14 @@ def redact_dead_letters(letters: list[DeadLetter], audit: Iterable[Mapping[str, 
     return out
 
 
-_PEOPLE = re.compile(r'^\{"message_id": "(?:[^"\\]|\\.)*", "employee_id": ("(?:[^"\\]|\\.)*"), '
-                     r'"recipient_id": ("(?:[^"\\]|\\.)*"|null)')
+_PEOPLE = re.compile(rb'^\{"message_id": "(?:[^"\\]|\\.)*", "employee_id": ("(?:[^"\\]|\\.)*"), '
+                     rb'"recipient_id": ("(?:[^"\\]|\\.)*"|null)')
 
 
-def redact_message_line(line: str, erased: Mapping[str, datetime]) -> str:
-    """A line of ``messages.jsonl`` as it stays after the erasures ``erased`` (id -> time): a message made up to a
-    person's erasure, about them or to them, keeps its ids, times, status and reason, and its content fields are
-    null as ``Message.without_content`` leaves them (it may have been sent: it stays ``sent``). Lines of other
+def redact_message_line(line: bytes, erased: Mapping[str, datetime]) -> bytes:
+    """A line of ``messages.jsonl`` (UTF-8) as it stays after the erasures ``erased`` (id -> time): a message made up
+    to a person's erasure, about them or to them, keeps its ids, times, status and reason, and its content fields
+    are null as ``Message.without_content`` leaves them (it may have been sent: it stays ``sent``). Lines of other
     people come back as they were, unparsed."""
     found = _PEOPLE.match(line)
     if found is None:
@@ -91,4 +91,4 @@ def redact_message_line(line: str, erased: Mapping[str, datetime]) -> str:
     if not any(isinstance(p, str) and p in erased and made <= erased[p] for p in people):
         return line  # made after the erasure (a hire re-created the person): new data
     record.update(dict.fromkeys(CONTENT))
-    return json.dumps(record, ensure_ascii=False) + "\n"
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")

@@ -110,7 +110,7 @@ class StreamingRunner(EmbeddedRunner):
         if erased:  # what was written before someone's erasure keeps nothing of them (README "Erasure")
             path = self.out / "messages.jsonl"
             kept = path.with_name("messages.jsonl.erasing")
-            with path.open(encoding="utf-8") as old, kept.open("w", encoding="utf-8") as new:
+            with path.open("rb") as old, kept.open("wb") as new:
                 new.writelines(redact_message_line(line, erased) for line in old)
             kept.replace(path)
         letters = redact_dead_letters(self.dead_letters, self.audit_records)  # nothing kept of an erased person

@@ -181,7 +181,7 @@ class Refuse:
 
 @dataclass(frozen=True)
 class Lifecycle:
-    kind: Literal["enrolled", "exited", "completed", "stale", "duplicate"]
+    kind: Literal["enrolled", "exited", "completed", "erased", "stale", "duplicate"]
     journey_id: str | None
 
 

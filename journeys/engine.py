@@ -123,6 +123,7 @@ class Engine:
             effects.append(ForgetMailbox(state.employee_id))
             # The tasks about them that are still open: closed, with nothing of them left in the title or note.
             effects.extend(OpenTask(ref.task.erased(at)) for _, ref in sorted(state.open_tasks.items()))
+            effects.extend(Lifecycle("erased", jid) for jid in sorted(state.enrollments))  # ended by it (counted)
             effects.append(Erase(state.employee_id, at, len(state.enrollments)))
             erased_at = max(event.time, state.erased_at) if state.erased_at is not None else event.time
             record = EmployeeState.erased_record(state.employee_id, erased_at)

@@ -306,7 +306,7 @@ class EmbeddedRunner:
 
 def summary_row() -> dict[str, Any]:
     """One journey's line of the summary: lifecycle counts, messages by status, suppressions by reason, tasks."""
-    return {"enrolled": 0, "completed": 0, "exited": 0, "sent": 0, "approved": 0, "deferred": 0,
+    return {"enrolled": 0, "completed": 0, "exited": 0, "erased": 0, "sent": 0, "approved": 0, "deferred": 0,
             "pending_approval": 0, "rejected": 0, "failed": 0, "suppressed": Counter(), "tasks": 0}
 
 

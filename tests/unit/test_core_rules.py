@@ -301,6 +301,7 @@ def test_erasure_redacts_what_awaits_approval_cancels_forgets_and_drops_the_stat
                     fx.ForgetMailbox("E1"),
                     fx.OpenTask(task.model_copy(update={"status": "cancelled", "reason": "erased", "closed_at": when,
                                                         "title": "(erased)", "note": ""})),
+                    fx.Lifecycle("erased", "welcome"),  # the enrollment it ended, counted
                     fx.Erase("E1", when, 1)]
 
 

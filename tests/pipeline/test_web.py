@@ -527,3 +527,70 @@ def test_serve_runs_a_folder_again_from_the_inputs_it_was_made_from(tmp_path: Pa
     assert build(other, settings_for(True)) is None
     assert "holds the results of a run from other inputs (--catalog; see " in capsys.readouterr().err
     assert statuses() == made
+
+
+def test_the_preferences_page_saves_for_a_profile_whose_locale_an_hr_system_wrote_with_an_underscore(
+        served: Served) -> None:
+    # The engine takes en_GB from an upsert; the page refused it ("Language must look like ..."), so such a person
+    # could save no preference at all (an audit of the web service).
+    token = _link(served, "E1052")
+    page = served.client.get(f"/preferences?t={token}")
+    saved = served.client.post(f"/preferences?t={token}", data={"csrf": _csrf(page.text), "channel_email": "on",
+                                                                "channel_intranet": "on", "locale": "en_GB"})
+    assert 'id="saved"' in saved.text
+    [line] = served.decisions()
+    assert decode_event(json.dumps(line)).data["locale"] == "en_GB"
+
+
+def test_nobody_works_a_task_about_themselves_nor_a_review_escalated_past_them() -> None:
+    from wayfinder.journeys.profile import Profile
+    from wayfinder.journeys.records import Task
+    from wayfinder.web.access import Staff, may_see_task
+
+    def task(employee: str, assignee: str, assignee_id: str) -> Task:
+        return Task.model_validate({"task_id": "t-1", "employee_id": employee, "assignee": assignee,
+                                    "assignee_id": assignee_id, "journey_id": "j", "journey_version": 1,
+                                    "step_id": "s", "title": "Check in", "note": "",
+                                    "created_at": "2026-05-01T09:00:00Z"})
+
+    reviewer, partner = Staff("R1", frozenset({"reviewer"})), Staff("HP1", frozenset({"hr_partner"}))
+    lead = Staff("LEAD1", frozenset({"hr_partner"}))
+    theirs = Profile(id="E1", fields={"hr_partner_id": "HP1"})
+    own = Profile(id="R1", fields={"hr_partner_id": "HP1"})
+    assert not may_see_task(reviewer, task("R1", "hr_partner", "HP1"), own)  # their own wellbeing check-in
+    assert may_see_task(partner, task("R1", "hr_partner", "HP1"), own)
+    escalated = task("E1", "review_escalation", "LEAD1")
+    assert may_see_task(lead, escalated, theirs) and may_see_task(reviewer, escalated, theirs)
+    assert not may_see_task(partner, escalated, theirs)  # the partner whose window it missed
+    assert may_see_task(partner, task("E1", "hr_partner", "HP1"), theirs)
+
+
+def test_an_approval_on_a_friday_evening_goes_on_monday_in_the_folder_workflow(tmp_path: Path,
+                                                                                defs: Definitions) -> None:
+    # The re-run went one day past the decision: an approval that weekend quiet hours deferred to Monday stayed
+    # deferred for good, so deliver skipped it (an audit of the web service). The run now goes on to its time.
+    def line(eid: str, kind: str, time: str, subject: str, **data: object) -> str:
+        return json.dumps({"specversion": "1.0", "id": eid, "source": "hris/test", "type": kind, "time": time,
+                           "subject": subject, "data": data})
+
+    person = {"country": "DE", "timezone": "Europe/Berlin", "locale": "en-GB", "employment_type": "employee",
+              "work_mode": "hybrid", "department": "Sales"}
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join([
+        line("u1", "hris.employee.upserted", "2026-11-01T08:00:00Z", "HP1", id="HP1", given_name="Hanna",
+             email="hanna@example.com", **person),
+        line("u2", "hris.employee.upserted", "2026-11-01T08:00:00Z", "E1", id="E1", given_name="Emil",
+             email="emil@example.com", hr_partner_id="HP1", **person),
+        line("l1", "hris.leave.started", "2026-12-11T18:00:00Z", "E1", leave_type="bereavement",  # a Friday
+             start_date="2026-12-11", expected_return_date="2026-12-30"),
+        line("u3", "hris.employee.upserted", "2026-12-11T20:30:00Z", "HP1", job_level="IC3")]) + "\n")
+    out = tmp_path / "out"
+    assert main(["simulate", "--events", str(events), "--out", str(out)]) == 0
+    backend = EmbeddedBackend(out, World(defs=defs, events=events), write=write_results,
+                              now=Clock(at("2026-12-01T10:00")))
+    held = next(m for m in backend.store.pending() if m.employee_id == "E1")
+    assert backend.record(ev.review_decided(employee_id="E1", message_id=held.message_id, decision="approve",
+                                            reviewer_id="HP1", at=backend.now(not_before=held.created_at)))
+    approved = backend.store.messages[held.message_id]
+    assert (approved.status, approved.reviewer_id) == ("approved", "HP1")
+    assert approved.scheduled_for.weekday() == 0  # Monday, at the end of the quiet hours

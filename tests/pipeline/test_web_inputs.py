@@ -193,6 +193,8 @@ def test_a_csrf_value_that_is_not_ascii_is_refused(served: Served) -> None:
     ({"text": "x" * 100_001}, "An edited text or HTML can be at most 100,000 characters"),
     ({"html": "<p>" + "x" * 100_000 + "</p>"}, "An edited text or HTML can be at most 100,000 characters"),
     ({"subject": ""}, "An edited subject, text or HTML cannot be empty."),
+    ({"text": "   "}, "An edited subject, text or HTML cannot be empty."),  # a condolence approved with no body
+    ({"html": " \n "}, "An edited subject, text or HTML cannot be empty."),
 ])
 def test_an_edit_a_message_cannot_carry_is_refused(served: Served, edit: dict[str, str], error: str) -> None:
     csrf = sign_in(served, "E1003", "reviewer")

@@ -61,8 +61,14 @@ def is_about_self(staff: Staff, message: Message) -> bool:
 
 
 def may_see_task(staff: Staff, task: Task, profile: Profile | None) -> bool:
+    """Nobody sees or works a task about themselves (their own wellbeing check-in: as nobody reviews a message about
+    them); an escalated review is for its assignee (and reviewers), not for the HR partner whose window it missed."""
+    if task.employee_id == staff.person_id:
+        return False
     if staff.has("reviewer"):
         return True
+    if task.assignee == "review_escalation":
+        return task.assignee_id == staff.person_id and staff.has("hr_partner", "manager")
     if task.assignee_id == staff.person_id and staff.has("hr_partner", "manager"):
         return True
     return staff.has("hr_partner") and _partner_of(profile, staff)

@@ -7,7 +7,8 @@ original events plus every decision, and its results are written back to ``DIR``
 The embedded world has its own clock (the events' virtual time). A decision is stamped at the
 later of the wall clock, the end of the simulated run, and the creation of the message decided
 on, so that the engine always sees it after the message it is about; the run then goes on for
-``settle`` past the last decision, so an approved message can leave quiet hours.
+``settle`` past the last decision, so an approved message can leave quiet hours, and on to the time of an approved
+message still deferred then (a weekend's quiet hours, a pause).
 
 ``record`` writes only what the engine reads back (``events.recordable``); a line of ``decisions.jsonl`` it cannot
 read (written by hand, or by an older ``serve``) is a dead letter of the run, as any bad input line is, and the
@@ -40,6 +41,7 @@ Check = Callable[[Store], None]
 """Run by ``record`` under its lock, against the store as it is then: raises to refuse the event (e.g. a 409 when
 the message was decided meanwhile), so checking and recording are one step."""
 DECISIONS_FILE = "decisions.jsonl"
+SETTLE_ROUNDS = 5  # runs on to an approved message's time, at most this many times (a cap may defer it again)
 Writer = Callable[[EmbeddedRunner, Path], None]
 
 
@@ -130,6 +132,12 @@ class EmbeddedBackend:
         ends = [t for t in (self.base_until, *(d.time + self.world.settle for d in decisions)) if t is not None]
         about_people = [d for d in decisions if not d.type.startswith("wayfinder.sending.")]  # the switch: not for
         runner.run([*read.events, *about_people], max(ends) if ends else None)  # the engine (no employee)
+        for _ in range(SETTLE_ROUNDS):  # an approved message deferred past the settle (a weekend's quiet hours, a
+            waiting = [m.scheduled_for for m in runner.messages.values()  # pause) goes at its time, as it would
+                       if m.status == "deferred" and m.reviewer_id is not None]
+            if not waiting:
+                break
+            runner.advance_to(max(waiting))
         self._write(runner, self.out)
         counts: dict[str, Counter[str]] = {}
         for (jid, kind), n in runner.stats.lifecycle.items():

@@ -25,7 +25,7 @@ from wayfinder.web.security import check_csrf, link_csrf
 
 CHANNELS = ("email", "intranet")
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
-_LOCALE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+_LOCALE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")  # as the engine takes it (en_GB from an HR system)
 # the days whose midnight, in any timezone, is an instant the engine schedules (EARLIEST..LATEST in UTC)
 FIRST_PAUSE, LAST_PAUSE = EARLIEST + timedelta(days=1), LATEST
 

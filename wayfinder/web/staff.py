@@ -107,7 +107,7 @@ def _edits(form: Any, message: Message) -> dict[str, str]:
             value = value[len(before):len(value) - len(after)]
         if value != body:
             edits[name] = value
-    if any(value == "" for value in edits.values()):  # SPEC §11: an edit replaces a part, never removes it
+    if any(not value.strip() for value in edits.values()):  # SPEC §11: an edit replaces a part, never removes it
         raise HTTPException(400, "An edited subject, text or HTML cannot be empty.")
     subject = edits.get("subject")
     if subject is not None and subject.splitlines() != [subject]:  # any line break (a header is one line)
@@ -186,7 +186,7 @@ async def task_act(request: Request, staff: Staff) -> Response:
     _task_open(view.task.task_id, kind)(store)
     event = ev.task_event(kind, employee_id=view.task.employee_id, task_id=view.task.task_id,
                           journey_id=view.task.journey_id, step_id=view.task.step_id,
-                          actor_id=staff.person_id, at=w.backend.now(), note=note,
+                          actor_id=staff.person_id, at=w.backend.now(not_before=view.task.created_at), note=note,
                           after=store.last_about(view.task.employee_id))
     await run_in_threadpool(functools.partial(w.backend.record, event, check=_task_open(view.task.task_id, kind)))
     return RedirectResponse("/tasks", status_code=303)

@@ -594,3 +594,15 @@ def test_an_approval_on_a_friday_evening_goes_on_monday_in_the_folder_workflow(t
     approved = backend.store.messages[held.message_id]
     assert (approved.status, approved.reviewer_id) == ("approved", "HP1")
     assert approved.scheduled_for.weekday() == 0  # Monday, at the end of the quiet hours
+
+
+def test_a_task_is_completed_no_earlier_than_it_was_made(served: Served) -> None:
+    # An escalation task the re-run made after the end of the events was completed at that end, before it existed,
+    # so the engine ignored the completion and the task stayed open (an audit of the web service).
+    csrf = sign_in(served, "E1006", "hr_partner")
+    task = next(t for t in served.backend.store.tasks.values() if t.assignee_id == "E1006")
+    later = served.backend.now() + timedelta(days=3)
+    served.backend.store.tasks[task.task_id] = task.model_copy(update={"created_at": later})
+    assert served.client.post(f"/tasks/{task.task_id}", data={"csrf": csrf, "action": "complete"}).status_code == 303
+    [line] = served.decisions()
+    assert datetime.fromisoformat(line["time"]) >= later

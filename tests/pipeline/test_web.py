@@ -606,3 +606,27 @@ def test_a_task_is_completed_no_earlier_than_it_was_made(served: Served) -> None
     assert served.client.post(f"/tasks/{task.task_id}", data={"csrf": csrf, "action": "complete"}).status_code == 303
     [line] = served.decisions()
     assert datetime.fromisoformat(line["time"]) >= later
+
+
+def test_an_escalation_to_a_group_is_seen_and_worked_by_its_members(served: Served,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # SPEC §11: the escalation contact is "a person id or group"; serve compared the task's assignee with the
+    # person id alone, so no member of the group could see it (an audit of the web service).
+    defs = served.backend.world.defs
+    monkeypatch.setattr(defs, "policy", defs.policy.model_copy(update={"review_escalation": "hr-escalations"}))
+    some = next(iter(served.backend.store.tasks.values()))
+    task = some.model_copy(update={"task_id": "t-group", "assignee": "review_escalation",
+                                   "assignee_id": "hr-escalations", "employee_id": "E1052"})
+    served.backend.store.tasks[task.task_id] = task
+
+    def signed_in(person: str, groups: str) -> str:
+        served.client.cookies.clear()
+        page = served.client.get("/login")
+        form = {"csrf": _csrf(page.text), "person_id": person, "role_hr_partner": "on", "groups": groups}
+        assert served.client.post("/login", data=form).status_code == 303
+        return served.client.get("/tasks").text
+
+    assert 'data-task="t-group"' in signed_in("E2001", "staff, hr-escalations")
+    csrf = _csrf(served.client.get("/tasks").text)
+    assert served.client.post("/tasks/t-group", data={"csrf": csrf, "action": "claim"}).status_code == 303
+    assert 'data-task="t-group"' not in signed_in("E2002", "staff, other-group")

@@ -24,18 +24,27 @@ from wayfinder.web.settings import ROLES, Role
 class Staff:
     person_id: str
     roles: frozenset[Role]
+    groups: frozenset[str] = frozenset()  # the escalation group (Policy.review_escalation) when they are in it
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles & set(roles))
 
+    def is_assignee(self, assignee_id: str | None) -> bool:
+        """A task or an escalated review assigned to this person, or to a group they are in (SPEC §11: the
+        escalation contact is "a person id or group")."""
+        return assignee_id is not None and (assignee_id == self.person_id or assignee_id in self.groups)
+
     def to_session(self) -> dict[str, Any]:
-        return {"id": self.person_id, "roles": sorted(self.roles)}
+        return {"id": self.person_id, "roles": sorted(self.roles), "groups": sorted(self.groups)}
 
     @classmethod
     def from_session(cls, data: Any) -> Staff | None:
         if not isinstance(data, dict) or not isinstance(data.get("id"), str):
             return None
-        return cls(person_id=data["id"], roles=frozenset(r for r in data.get("roles", []) if r in ROLES))
+        groups = data.get("groups")
+        return cls(person_id=data["id"], roles=frozenset(r for r in data.get("roles", []) if r in ROLES),
+                   groups=frozenset(g for g in groups if isinstance(g, str)) if isinstance(groups, list)
+                   else frozenset())
 
 
 def roles_from_groups(groups: Iterable[str], mapping: Mapping[Role, list[str]]) -> frozenset[Role]:
@@ -51,7 +60,7 @@ def may_see_message(staff: Staff, message: Message, profile: Profile | None, esc
     """``escalated_to``: the assignee of the message's open escalation task (``Store.escalated_to``)."""
     if staff.has("reviewer"):
         return True
-    if escalated_to == staff.person_id and staff.has("hr_partner", "manager"):
+    if staff.is_assignee(escalated_to) and staff.has("hr_partner", "manager"):
         return True
     return staff.has("hr_partner") and _partner_of(profile, staff)
 
@@ -68,7 +77,7 @@ def may_see_task(staff: Staff, task: Task, profile: Profile | None) -> bool:
     if staff.has("reviewer"):
         return True
     if task.assignee == "review_escalation":
-        return task.assignee_id == staff.person_id and staff.has("hr_partner", "manager")
-    if task.assignee_id == staff.person_id and staff.has("hr_partner", "manager"):
+        return staff.is_assignee(task.assignee_id) and staff.has("hr_partner", "manager")
+    if staff.is_assignee(task.assignee_id) and staff.has("hr_partner", "manager"):
         return True
     return staff.has("hr_partner") and _partner_of(profile, staff)

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from wayfinder.web.access import Staff, roles_from_groups
-from wayfinder.web.context import web
+from wayfinder.web.context import Web, web
 from wayfinder.web.security import check_csrf, session_csrf
 from wayfinder.web.settings import ROLES, WebSettings
 
@@ -55,10 +55,18 @@ async def login(request: Request) -> Response:
         if not re.fullmatch(_PERSON, person):
             raise HTTPException(400, "Give an employee id (letters, digits, '.', '_', '-').")
         roles = frozenset(r for r in ROLES if form.get(f"role_{r}") == "on")
-        _start_session(request, Staff(person_id=person, roles=roles))
+        groups = _escalation_groups(w, str(form.get("groups") or "").split(","))
+        _start_session(request, Staff(person_id=person, roles=roles, groups=groups))
         log.info("development sign-in: person=%s roles=%s", person, ",".join(sorted(roles)))
         return RedirectResponse("/", status_code=303)
     return w.render(request, "login.html", csrf=session_csrf(request), oidc=w.oauth is not None, roles=ROLES)
+
+
+def _escalation_groups(w: Web, groups: list[str]) -> frozenset[str]:
+    """Of the person's groups, the one ``Policy.review_escalation`` names, if they are in it: its members see and
+    work the escalated reviews (the session keeps no other group: a company's list of groups can be long)."""
+    group = w.backend.world.defs.policy.review_escalation
+    return frozenset({group}) if group and group in {g.strip() for g in groups} else frozenset()
 
 
 def _redirect_uri(request: Request) -> str:
@@ -95,7 +103,8 @@ async def auth_callback(request: Request) -> Response:
     person = str(claims.get(w.settings.person_id_claim) or claims.get("sub") or "")
     if not person or not roles:
         raise HTTPException(403, "Your account has no Wayfinder role; ask HR operations to add you to a group.")
-    _start_session(request, Staff(person_id=person, roles=roles))
+    kept = _escalation_groups(w, [str(g) for g in groups] if isinstance(groups, list) else [])
+    _start_session(request, Staff(person_id=person, roles=roles, groups=kept))
     log.info("signed in: person=%s roles=%s", person, ",".join(sorted(roles)))
     return RedirectResponse("/", status_code=303)
 

@@ -198,6 +198,19 @@ def test_the_stages_decide_decisions_as_simulate_does(run: Run) -> None:
     assert p.mailboxes.stored("E1") == runner.mailboxes["E1"]
 
 
+def _feed(p: Pipeline, topic: str, events: list[CloudEvent]) -> None:
+    """``events`` into the employee stage from ``topic``, in order, each one's mailbox records handed on."""
+    for event in events:
+        p.feed(p.employees, topic, None, event.model_dump_json().encode())
+        p.drain()
+
+
+def _outbound(p: Pipeline) -> dict[str, dict[str, object]]:
+    """The latest record of each message the stages sent to outbound.messages."""
+    return {json.loads(r.value)["message_id"]: json.loads(r.value) for r in p.records
+            if r.topic == "outbound.messages" and r.value}
+
+
 LATER = SENSITIVE.replace("""  - id: hello
     send:""", """  - id: first
     wait: {for: 1d}
@@ -222,15 +235,11 @@ def test_a_decision_read_before_the_events_that_make_its_message_is_decided_at_i
     assert runner.messages[held.message_id].status == "approved"
     assert [d.reason for d in runner.dead_letters] == ["self_review"]
     p = Pipeline(defs=runner.engine.defs)
-    for event in decisions:  # read first: nothing about E1 is known yet
-        p.feed(p.employees, "decisions", None, event.model_dump_json().encode())
+    _feed(p, "decisions", decisions)  # read first: nothing about E1 is known yet
     assert not [r for r in p.records if r.topic == "dead-letters"]
-    for event in hris:
-        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
-        p.drain()
+    _feed(p, "hris", hris)
     p.tick(until)
-    latest = {json.loads(r.value)["message_id"]: json.loads(r.value) for r in p.records
-              if r.topic == "outbound.messages" and r.value}
+    latest = _outbound(p)
     assert {mid: (m["status"], m["scheduled_for"]) for mid, m in latest.items()} == {
         mid: (m.status, iso(m.scheduled_for)) for mid, m in runner.messages.items()}
     refused = [json.loads(r.value or b"{}")["reason"] for r in p.records if r.topic == "dead-letters"]
@@ -267,13 +276,10 @@ def test_a_preference_change_read_before_earlier_hris_events_is_decided_at_its_o
     first, _ = sorted(runner.messages.values(), key=lambda m: m.created_at)
     assert (first.status, first.locale) == ("sent", "de-DE")  # made before the change
     p = Pipeline(defs=runner.engine.defs)
-    p.feed(p.employees, "decisions", None, prefs.model_dump_json().encode())  # read first
-    for event in hris:
-        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
-        p.drain()
+    _feed(p, "decisions", [prefs])  # read first
+    _feed(p, "hris", hris)
     p.tick(until)
-    latest = {json.loads(r.value)["message_id"]: json.loads(r.value) for r in p.records
-              if r.topic == "outbound.messages" and r.value}
+    latest = _outbound(p)
     fields = ("status", "reason", "scheduled_for", "locale", "subject")
     assert {mid: tuple(m[f] for f in fields) for mid, m in latest.items()} == {
         mid: tuple(json.loads(m.model_dump_json())[f] for f in fields) for mid, m in runner.messages.items()}

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 from wayfinder.journeys._time import parse_window
 
 _QUIET = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
-_LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")  # a profile's locale: BCP 47, or en_GB as HR writes it
 
 
 @functools.cache
@@ -64,7 +64,7 @@ def _quiet(value: str) -> str:
 
 Timezone = Annotated[str, AfterValidator(_timezone)]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$"), AfterValidator(_country)]
-Locale = Annotated[str, Field(pattern=_LOCALE.pattern)]
+Locale = Annotated[str, Field(pattern=LOCALE.pattern)]
 QuietHours = Annotated[str, AfterValidator(_quiet)]
 
 

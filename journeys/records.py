@@ -112,10 +112,8 @@ class Message(BaseModel):
 
     def redacted(self, reason: str, at: datetime) -> Message:
         """The record that stays after erasure: ids and outcome only, no content."""
-        return self.model_copy(update={
-            "status": "suppressed", "reason": reason, "scheduled_for": at, "subject": None, "text": None,
-            "html": None, "explanation": None, "recipient_email": None, "recipient_name": None, "original": None,
-        })
+        return self.model_copy(update={"status": "suppressed", "reason": reason, "scheduled_for": at,
+                                       **dict.fromkeys(CONTENT)})
 
 
 CONTENT = ("subject", "text", "html", "explanation", "recipient_email", "recipient_name", "original")

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from wayfinder.catalog.applies import resource_title, what_applies
 from wayfinder.connectors.links import LinkClaims, LinkError
 from wayfinder.journeys.events import EARLIEST, LATEST, iso
-from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.profile import LOCALE, Profile
 from wayfinder.web import events as ev
 from wayfinder.web.context import Web, web
 from wayfinder.web.explain import explanation_as_sent, fields_used, trigger_of
@@ -25,7 +25,6 @@ from wayfinder.web.security import check_csrf, link_csrf
 
 CHANNELS = ("email", "intranet")
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
-_LOCALE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")  # as the engine takes it (en_GB from an HR system)
 # the days whose midnight, in any timezone, is an instant the engine schedules (EARLIEST..LATEST in UTC)
 FIRST_PAUSE, LAST_PAUSE = EARLIEST + timedelta(days=1), LATEST
 
@@ -129,7 +128,7 @@ def _read_form(form: Any, topics: list[str], zone: ZoneInfo, paused_until: str |
     else:
         out["quiet_hours"] = None
     locale = str(form.get("locale") or "").strip()
-    if locale and not _LOCALE.fullmatch(locale):
+    if locale and not LOCALE.fullmatch(locale):  # as the engine takes it (en_GB from an HR system)
         raise HTTPException(400, "Language must look like en, de-DE or pt-BR.")
     out["locale"] = locale or None
     pause = str(form.get("paused_until") or "").strip()

@@ -20,6 +20,7 @@ from wayfinder.journeys.effects import (
     Refuse,
     ReviewTimer,
     Schedule,
+    Unschedule,
 )
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.model import Policy
@@ -29,8 +30,8 @@ from wayfinder.journeys.state import EmployeeState, OpenTaskRef
 from wayfinder.journeys.templates import split_footer, text_to_html, with_footer_of
 from wayfinder.vocabulary import EventType, Topic, input_topic, parse_instant
 
-__all__ = ["choices", "close_escalation", "escalate", "escalation_task_id", "hold_for_review", "kept_choices",
-           "made_later", "preferences_changed", "review_decided"]
+__all__ = ["choices", "escalate", "escalation_task_id", "hold_for_review", "kept_choices",
+           "made_later", "preferences_changed", "review_decided", "review_ended"]
 
 Subtopics = Callable[[str], frozenset[str]]
 """A topic and every topic below it (``CatalogGraph.subtopics``)."""
@@ -79,8 +80,8 @@ def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
         return [Refuse("self_review", event.model_dump_json(), event.source, now)]
     del state.awaiting_approval[held.message_id]
     decided = held.model_copy(update={"reviewer_id": reviewer, "reviewed_at": now})
-    # A decision after the review window closes the escalation task it opened: nothing is left for that person.
-    closed = close_escalation(state, held, "decided", now)
+    # The window's timer goes; a decision after the window closes the escalation task it opened.
+    closed = review_ended(state, held, "decided", now)
     if held.recipient_id not in (None, held.employee_id) and recipient is None:
         # The recipient is gone since it was made (erased): nothing goes, and nothing of them stays in the record.
         return [Decide(decided.redacted("no_recipient", now)), *closed]
@@ -196,10 +197,11 @@ def _escalation_contact(state: EmployeeState, policy: Policy, lookup: Lookup) ->
     return lead if isinstance(lead, str) and lead and lead != hr_partner else hr_partner
 
 
-def close_escalation(state: EmployeeState, held: Message, reason: str, at: datetime) -> list[Effect]:
-    """The open escalation task of ``held`` (its review window ended), closed: ``decided``, or the reason the
-    message was withdrawn (an erasure leaves ids only). Nothing when it was not escalated or is done."""
+def review_ended(state: EmployeeState, held: Message, reason: str, at: datetime) -> list[Effect]:
+    """``held`` is no longer waiting for a person (``decided``, or the reason it was withdrawn): the timer of its
+    review window goes while the window is open; once it has ended, the escalation task it opened is closed (an
+    erasure leaves ids only)."""
     ref = state.open_tasks.pop(_escalation_id(held), None)
     if ref is None:
-        return []
+        return [Unschedule(ReviewTimer(state.employee_id, held.message_id))]  # no matter if it fired
     return [OpenTask(ref.task.erased(at) if reason == "erased" else ref.task.cancelled(reason, at))]

@@ -61,6 +61,14 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Unschedule:
+    """Forget a timer that can no longer do anything (a review window whose message was decided or withdrawn), so
+    pending timers count what may still act. A timer already fired or never set is no matter."""
+
+    timer: Timer
+
+
+@dataclass(frozen=True)
 class Decide:
     """A message decision to record (sent, deferred, pending_approval, suppressed, failed)."""
 
@@ -206,5 +214,5 @@ def part_name(step_id: str | None) -> str | None:
     return step_id[1:] if step_id is not None and step_id.startswith("#") else None
 
 
-Effect = (Schedule | Decide | Dispatch | Gather | OpenTask | CancelPending | ForgetMailbox | Preferences
+Effect = (Schedule | Unschedule | Decide | Dispatch | Gather | OpenTask | CancelPending | ForgetMailbox | Preferences
           | LeaveChanged | Erase | Refuse | Lifecycle | Diagnostic)

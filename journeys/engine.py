@@ -363,7 +363,7 @@ class Engine:
 
     @staticmethod
     def _cancel(state: EmployeeState, journey_id: str | None, reason: str, now: datetime) -> list[Effect]:
-        """Suppress what waits for approval here (and close the escalation task of one that waited too long), and
+        """Suppress what waits for approval here (its review window ends: ``decisions.review_ended``), and
         ask the mailboxes to drop what they hold."""
         effects: list[Effect] = []
         for mid, held in list(state.awaiting_approval.items()):
@@ -374,7 +374,7 @@ class Engine:
                 out = held.redacted(reason, now) if reason == "erased" else held.with_status(
                     "suppressed", reason=reason, at=now)
                 effects.append(Decide(out))
-                effects.extend(decisions.close_escalation(state, held, reason, now))
+                effects.extend(decisions.review_ended(state, held, reason, now))
         if state.mailboxes:
             effects.append(CancelPending(state.employee_id, journey_id, reason, tuple(sorted(state.mailboxes)), now))
         return effects

@@ -118,6 +118,7 @@ class EmbeddedRunner:
         self._seq = 0
         self._owned: dict[str, set[int]] = {}  # the pending timers of each owner (employee, recipient), by sequence
         self._cancelled: set[int] = set()  # timers of an erased owner, still in the heap: they do not fire
+        self._keys: dict[Timer, int] = {}  # each pending timer's sequence, to forget it (``unschedule``)
         self._now = datetime.min.replace(tzinfo=UTC)
 
     # -- the clock --------------------------------------------------------------------------
@@ -134,6 +135,8 @@ class EmbeddedRunner:
         """Fire every timer due at or before ``until``, in due order (ties in the order they were set)."""
         while self._timers and self._timers[0][0] <= until:
             due, seq, timer = heapq.heappop(self._timers)
+            if self._keys.get(timer) == seq:
+                del self._keys[timer]
             if seq in self._cancelled:
                 self._cancelled.discard(seq)
                 continue
@@ -242,7 +245,14 @@ class EmbeddedRunner:
     def schedule(self, due: datetime, timer: Timer) -> None:
         heapq.heappush(self._timers, (due, self._seq, timer))
         self._owned.setdefault(timer_owner(timer), set()).add(self._seq)
+        self._keys[timer] = self._seq
         self._seq += 1
+
+    def unschedule(self, timer: Timer) -> None:
+        seq = self._keys.pop(timer, None)
+        if seq is not None:
+            self._cancelled.add(seq)
+            self._owned.get(timer_owner(timer), set()).discard(seq)
 
     def record(self, message: Message) -> None:
         self.messages[message.message_id] = message

@@ -26,6 +26,7 @@ from wayfinder.journeys.effects import (
     Refuse,
     Schedule,
     Timer,
+    Unschedule,
 )
 from wayfinder.journeys.events import iso
 from wayfinder.journeys.records import Message, Task
@@ -40,6 +41,7 @@ class Port(Protocol):
     task, write an audit record, and count what happened."""
 
     def schedule(self, due: datetime, timer: Timer) -> None: ...
+    def unschedule(self, timer: Timer) -> None: ...
     def record(self, message: Message) -> None: ...
     def to_mailbox(self, mailbox: str, item: MailboxInput) -> None: ...
     def to_digest(self, mailbox: str, item: DigestInput) -> None: ...
@@ -100,6 +102,8 @@ def carry_out(effects: list[Effect], port: Port, subject: str) -> None:
         match effect:
             case Schedule(due=due, timer=timer):
                 port.schedule(due, timer)
+            case Unschedule(timer=timer):
+                port.unschedule(timer)
             case Decide(message=message):
                 port.record(message)
                 if message.status == "failed":  # SPEC §6: a failed message is in the dead letters too

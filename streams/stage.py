@@ -205,6 +205,14 @@ class Stage:
         work.writes[key] = encode_timer(effect.timer, effect.due)
         self.timers.add(partition, key, timer_owner(effect.timer), effect.due)
 
+    def unschedule(self, work: Work, partition: int, timer: Timer) -> None:
+        """Delete a pending timer that can no longer act (``Unschedule``); one already fired or never set writes
+        nothing."""
+        key = f"t:{partition}:{timer_key(timer)[2:]}"
+        if key in self.timers:
+            work.writes[key] = None
+            self.timers.discard(key)
+
     def forget_timers(self, work: Work, partition: int, owner: str) -> None:
         """Delete ``owner``'s pending timers: an erased person's keys become tombstones (README "Erasure"). An input
         parked for its time is not a timer of theirs to forget: it is decided when its time comes (refused, as an
@@ -831,6 +839,9 @@ class StagePort:
 
     def schedule(self, due: datetime, timer: Timer) -> None:
         self.stage.schedule(self.work, self.partition, Schedule(due, timer))
+
+    def unschedule(self, timer: Timer) -> None:
+        self.stage.unschedule(self.work, self.partition, timer)
 
     def record(self, message: Message) -> None:
         value = message.model_dump_json().encode("utf-8")

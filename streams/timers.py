@@ -47,6 +47,9 @@ class TimerIndex:
     def __len__(self) -> int:
         return len(self._pending)
 
+    def __contains__(self, key: str) -> bool:
+        return key in self._pending
+
     def _live(self, t: float, n: int, key: str) -> bool:
         found = self._pending.get(key)
         return found is not None and found.due == t and found.seq == n

@@ -13,6 +13,7 @@ from tests.pipeline.test_runner_rules import ev, person, runner_for
 from tests.support import WriteFiles, at
 from wayfinder.cli.report import print_summary
 from wayfinder.journeys.decisions import _edited
+from wayfinder.journeys.effects import ReviewTimer
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.templates import split_footer
@@ -356,3 +357,31 @@ def test_a_message_waiting_for_review_to_a_recipient_erased_since_is_withdrawn_a
         p.feed(p.employees, "hris", None, event.model_dump_json().encode())
         p.drain()
     assert "E1" in p.employees.directory and "M1" not in p.employees.directory
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject", "exit"])
+def test_a_review_that_ends_before_its_window_leaves_no_pending_timer_for_it(write_files: WriteFiles,
+                                                                             decision: str) -> None:
+    # The window's timer used to stay until the window's end, where it did nothing: the pending timers (the
+    # worker's wayfinder_pending_timers) counted a review that was over for up to review_window.
+    runner = runner_for(write_files, {"care": SENSITIVE}, POLICY)
+    hris = [person("E1"), ev("l1", "hris.leave.started", LEAVE_AT, leave_type="bereavement", start_date="2026-05-04")]
+    runner.run(hris, at(LEAVE_AT))
+    (held,) = runner.messages.values()
+    assert [t for _, t in runner.timers() if isinstance(t, ReviewTimer)] == [ReviewTimer("E1", held.message_id)]
+    ended = (ev("x1", "hris.employee.terminated", "2026-05-05T09:00:00Z", date="2026-05-05") if decision == "exit"
+             else decide("d1", "2026-05-05T09:00:00Z", held.message_id, decision))
+    before_window_end = at("2026-05-05T10:00:00Z")
+    runner.run([ended], before_window_end)
+    assert runner.messages[held.message_id].status != "pending_approval"
+    assert [t for _, t in runner.timers() if isinstance(t, ReviewTimer)] == []
+    assert runner.pending_timers == len(runner.timers())
+    p = Pipeline(defs=runner.engine.defs)
+    for event in [*hris, ended]:
+        p.tick(event.time)
+        _feed(p, "hris" if event is not ended or decision == "exit" else "decisions", [event])
+    p.tick(before_window_end)
+    assert p.out[held.message_id] == runner.messages[held.message_id].status
+    keys = [key for key in p.employees.table.keys() if key.startswith("t:")]  # the timers kept in the table
+    assert keys and not [key for key in keys if "\x1freview\x1f" in key]
+    assert len(p.employees.timers) == len(keys)

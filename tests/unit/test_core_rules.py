@@ -296,7 +296,8 @@ def test_erasure_redacts_what_awaits_approval_cancels_forgets_and_drops_the_stat
     assert (redacted.message_id, redacted.status, redacted.reason, redacted.scheduled_for) == (
         held.message_id, "suppressed", "erased", when)
     assert (redacted.subject, redacted.explanation, redacted.recipient_email) == (None, None, None)
-    assert rest == [fx.CancelPending("E1", None, "erased", ("E1",), when),
+    assert rest == [fx.Unschedule(fx.ReviewTimer("E1", held.message_id)),  # its review window's timer
+                    fx.CancelPending("E1", None, "erased", ("E1",), when),
                     fx.CancelPending(None, None, "erased", ("E1",), when),
                     fx.ForgetMailbox("E1"),
                     fx.OpenTask(task.model_copy(update={"status": "cancelled", "reason": "erased", "closed_at": when,

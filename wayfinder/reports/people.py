@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.holdout import in_holdout
 from wayfinder.journeys.records import WENT, Message, Task
 from wayfinder.reports.inputs import ReportInputs
 
@@ -74,7 +75,12 @@ def _start(triggers: list[datetime], first_record: datetime) -> datetime:
 
 
 def journey_people(inputs: ReportInputs, journey_id: str) -> dict[str, Person]:
-    """Everyone in the journey's audience (had its trigger, ``when`` included) or with a record of it."""
+    """Everyone in the journey's audience (had its trigger, ``when`` included) or with a record of it. Held out: a
+    message of theirs was suppressed for the holdout, or the journey's hash (``in_holdout``) puts them in its control
+    group and nothing so far says otherwise (only tasks, or messages that went to a person for review, which the
+    engine never holds out): they stay in the control group (intention to treat)."""
+    journey = inputs.journeys.get(journey_id)
+    share = journey.holdout_share if journey is not None else 0.0
     triggers = inputs.triggered.get(journey_id, {})
     messages: dict[str, list[Message]] = defaultdict(list)
     tasks: dict[str, list[Task]] = defaultdict(list)
@@ -90,7 +96,8 @@ def journey_people(inputs: ReportInputs, journey_id: str) -> dict[str, Person]:
         mine, my_tasks = messages.get(pid, []), tasks.get(pid, [])
         if mine or my_tasks:
             person.enrolled = True
-            person.held_out = bool(mine) and all(m.status == "suppressed" and m.reason == HOLDOUT for m in mine)
+            person.held_out = any(m.status == "suppressed" and m.reason == HOLDOUT for m in mine) or (
+                share > 0 and in_holdout(pid, journey_id, share) and all(m.status in REVIEWED for m in mine))
             person.started = _start(sorted(triggers.get(pid, [])), _first_record(mine, my_tasks))
         for m in mine:
             _note_message(person, m)

@@ -277,7 +277,7 @@ def test_a_message_to_the_manager_is_not_what_the_employee_received(inputs: Repo
 
 
 def test_impact_compares_reached_with_control(inputs: ReportInputs) -> None:
-    report = impact_report(inputs)
+    report = impact_report(replace(inputs, fairness=Fairness(k=3)))  # 3 of the control group complete
     [j] = report.journeys
     [o] = j.outcomes
     assert (j.journey_id, j.holdout) == ("checkin", "30%")
@@ -293,8 +293,19 @@ def test_impact_with_a_small_control_group_is_not_compared(inputs: ReportInputs)
     small = ReportInputs(journeys=inputs.journeys, fairness=Fairness(k=13), events=inputs.events,
                          profiles=inputs.profiles, triggered=inputs.triggered, messages=inputs.messages)
     [o] = impact_report(small).journeys[0].outcomes
-    assert o.control is None and o.difference is None and o.note == "not compared: fewer than 13 people in the " \
-                                                                      "control group"
+    assert o.control is None and o.difference is None
+    assert o.note == "not compared: fewer than 13 people in the control group, or 1 to 12 of them with the outcome"
+
+
+@pytest.mark.parametrize(("k", "shown"), [(3, True), (4, False)])
+def test_impact_hides_a_group_whose_outcome_count_is_1_to_k_minus_1(inputs: ReportInputs, k: int,
+                                                                       shown: bool) -> None:
+    # 3 of the 12 in the control group complete: with k = 4 that count could single them out (the control group
+    # is a published hash draw), as the fairness report never shows a count of 1 to k - 1.
+    report = impact_report(replace(inputs, fairness=Fairness(k=k)))
+    [o] = report.journeys[0].outcomes
+    assert (o.control is not None) is shown and (o.difference is not None) is shown
+    assert o.reached is not None and (o.reached.count, o.reached.n) == (21, 28)
 
 
 def test_protected_attributes_are_always_compared_and_a_birth_date_as_its_band() -> None:

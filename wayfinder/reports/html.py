@@ -179,11 +179,12 @@ def _impact_chart(j: JourneyImpact) -> str:
 
 def impact_html(report: ImpactReport) -> str:
     body = [f'<p class="note">As of {escape(report.as_of)}. Reached: enrolled and not held out; control: held '
-            f"out. Groups with fewer than {report.k} people are not compared.</p>"]
+            f"out. Groups with fewer than {report.k} people, or with 1 to {report.k - 1} of them with the outcome, are "
+            "not compared.</p>"]
     for j in report.journeys:
         rows = "".join(
-            f"<tr><td>{escape(o.event)}</td><td>{escape(o.within)}</td><td>{_arm(o.reached, report.k)}</td>"
-            f"<td>{_arm(o.control, report.k)}</td><td>{_diff(o.difference, o.low, o.high)}</td>"
+            f"<tr><td>{escape(o.event)}</td><td>{escape(o.within)}</td><td>{_arm(o.reached)}</td>"
+            f"<td>{_arm(o.control)}</td><td>{_diff(o.difference, o.low, o.high)}</td>"
             f"<td>{escape(o.note)}</td></tr>" for o in j.outcomes)
         body.append(f"<h2>Journey {escape(j.journey_id)} (holdout {escape(j.holdout or 'none')})</h2>"
                     + _impact_chart(j) + "<table><tr><th>outcome</th><th>within</th><th>reached</th><th>control</th>"
@@ -191,8 +192,8 @@ def impact_html(report: ImpactReport) -> str:
     return _page("Wayfinder impact report", body)
 
 
-def _arm(a: Arm | None, k: int) -> str:
-    return f"fewer than {k}" if a is None else f"{a.count}/{a.n} ({_pct(a.rate)}, {_pct(a.low)} - {_pct(a.high)})"
+def _arm(a: Arm | None) -> str:
+    return "hidden" if a is None else f"{a.count}/{a.n} ({_pct(a.rate)}, {_pct(a.low)} - {_pct(a.high)})"
 
 
 def _diff(d: float | None, low: float | None, high: float | None) -> str:

@@ -142,8 +142,8 @@ def print_feedback(feedback: list[ResourceFeedback], k: int, out: TextIO, limit:
     _table(rows, out, "  ")
 
 
-def _arm(a: Arm | None, k: int) -> str:
-    return f"<{k} people" if a is None else f"{a.count}/{a.n} {_pct(a.rate)} [{_pct(a.low)}, {_pct(a.high)}]"
+def _arm(a: Arm | None) -> str:
+    return "hidden" if a is None else f"{a.count}/{a.n} {_pct(a.rate)} [{_pct(a.low)}, {_pct(a.high)}]"
 
 
 def print_impact(report: ImpactReport, out: TextIO) -> None:
@@ -159,7 +159,8 @@ def print_impact(report: ImpactReport, out: TextIO) -> None:
         for o in j.outcomes:
             diff = "-" if o.difference is None or o.low is None or o.high is None else \
                 f"{100 * o.difference:+.0f} pts [{100 * o.low:+.0f}, {100 * o.high:+.0f}]"
-            rows.append([o.event, o.within, _arm(o.reached, k), _arm(o.control, k), diff, str(o.window_open)])
+            rows.append([o.event, o.within, _arm(o.reached), _arm(o.control), diff,
+                         f"<{k}" if o.window_open is None else str(o.window_open)])
         _table(rows, out, "  ")
         for o in j.outcomes:
             print(f"  {o.event}: {o.note}", file=out)

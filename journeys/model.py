@@ -522,7 +522,7 @@ class Fairness(Frozen):
     k: Annotated[int, Field(ge=2, strict=True, description="cells with fewer people are not shown")] = 10
     birth_date_field: ProfileAttribute = "birth_date"
     age_bands: Annotated[list[Annotated[int, Field(ge=1, le=120)]], Field(
-        description="ages where a band starts; `age_band` as an attribute uses them")] = Field(
+        min_length=1, description="ages where a band starts; `age_band` as an attribute uses them")] = Field(
         default_factory=lambda: [25, 35, 45, 55])
     feedback: FeedbackThresholds = Field(default_factory=FeedbackThresholds)
 

@@ -69,6 +69,17 @@ def _k(world: Path, k: int) -> None:
     fairness.write_text(fairness.read_text(encoding="utf-8").replace("k: 10", f"k: {k}"), encoding="utf-8")
 
 
+def test_a_group_named_like_math_text_is_drawn_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # matplotlib reads "$...$" in a label as math text: such a department failed to draw, and the page with it
+    world = write_world(tmp_path)
+    events = world / "events.jsonl"
+    events.write_text(events.read_text(encoding="utf-8").replace('"Sales"', '"Sales $10k_$20k"'), encoding="utf-8")
+    html = tmp_path / "report.html"
+    assert main(["report", "fairness", *_args(world), "--html", str(html)]) == 0
+    assert "Sales $10k_$20k" in capsys.readouterr().out
+    assert "<td>Sales $10k_$20k</td>" in html.read_text(encoding="utf-8")
+
+
 def test_impact_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     world = write_world(tmp_path)
     _k(world, 3)  # 3 of the control group complete: a count k = 10 hides

@@ -317,6 +317,11 @@ def test_department_and_location_are_compared_whatever_is_configured() -> None:
     assert compared_attributes(Fairness(attributes=["work_mode"])) == ["work_mode", "department", "location"]
 
 
+def test_age_bands_may_not_be_empty() -> None:
+    with pytest.raises(ValueError, match="age_bands"):  # the report had no band to start from (IndexError)
+        Fairness(age_bands=[])
+
+
 def test_age_bands_from_a_birth_date() -> None:
     assert age(date(1990, 6, 15), date(2026, 6, 14)) == 35
     assert age(date(1990, 6, 15), date(2026, 6, 15)) == 36

@@ -37,6 +37,12 @@ def _pct(rate: float) -> str:
     return f"{100 * rate:.0f}%"
 
 
+def _plain(label: str) -> str:
+    """A group's value or an event type as a chart label: as written, never read as matplotlib's math text (a
+    department "Sales $10k_$20k" failed to draw and the whole report with it)."""
+    return label.replace("$", r"\$")
+
+
 def _rate_chart(title: str, breakdowns: list[Breakdown]) -> str:
     """Rates by group with their 95% intervals; the dashed line is four fifths of the best group's rate."""
     shown = [b for b in breakdowns if len(b.cells) >= 2]  # one group alone compares with nothing
@@ -46,10 +52,10 @@ def _rate_chart(title: str, breakdowns: list[Breakdown]) -> str:
     fig = Figure(figsize=(4.2 * len(shown), max(1.8, height)))
     for i, b in enumerate(shown):
         ax = fig.add_subplot(1, len(shown), i + 1)
-        labels = [c.group for c in b.cells]
         rates = [c.rate for c in b.cells]
         errors = [[max(0.0, c.rate - c.low) for c in b.cells], [max(0.0, c.high - c.rate) for c in b.cells]]
-        ax.barh(labels, rates, xerr=errors, color=[COLOURS[c.finding] for c in b.cells], capsize=3)
+        ax.barh(range(len(b.cells)), rates, xerr=errors, color=[COLOURS[c.finding] for c in b.cells], capsize=3)
+        ax.set_yticks(range(len(b.cells)), [_plain(c.group) for c in b.cells])
         best = next((c for c in b.cells if c.finding == "best"), None)
         if best is not None and b.metric in CHARTED:
             ax.axvline(float(FOUR_FIFTHS) * best.rate, color="#c53030", linestyle="--", linewidth=1)
@@ -169,7 +175,7 @@ def _impact_chart(j: JourneyImpact) -> str:
         errors = [[max(0.0, a.rate - a.low) for a in arms], [max(0.0, a.high - a.rate) for a in arms]]
         ax.barh([i + offset for i in range(len(rows))], [a.rate for a in arms], height=0.34, color=colour,
                 xerr=errors, capsize=3, label=name)
-    ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=8)
+    ax.set_yticks(range(len(rows)), [_plain(r[0]) for r in rows], fontsize=8)
     ax.set_xlim(0, 1)
     ax.invert_yaxis()
     ax.legend(fontsize=8)

@@ -14,6 +14,10 @@ OUTPUTS = ("outbound.messages", "delivery.receipts", "approvals", "tasks", "dead
 # Keyed like the inputs (employee) or by recipient; timers and the directory are internal.
 INTERNAL = ("employee-ticks", "mailbox", "mailbox-ticks", "directory", "control")
 COMPACTED = ("directory",)
+# Read from their beginning to rebuild what they hold and with no personal data: the stop switch (every pause and
+# resume; ``deliver`` and ``serve`` fold it at start) and the erasure audit records. The broker's default
+# retention (7 days) deleted a pause, and ``deliver`` then sent what the operator held.
+KEPT = ("control", "audit")
 
 
 @dataclass(frozen=True)
@@ -22,10 +26,17 @@ class TopicSpec:
     partitions: int
     replication: int
     compacted: bool
+    kept: bool = False  # never deleted by retention
+
+    @property
+    def configs(self) -> dict[str, str]:
+        if self.compacted:
+            return {"cleanup.policy": "compact"}
+        return {"retention.ms": "-1"} if self.kept else {}
 
 
 def topic_specs(settings: WorkerSettings) -> list[TopicSpec]:
-    return [TopicSpec(settings.topic(n), settings.partitions, settings.replication, n in COMPACTED)
+    return [TopicSpec(settings.topic(n), settings.partitions, settings.replication, n in COMPACTED, n in KEPT)
             for n in (*INPUTS, *OUTPUTS, *INTERNAL)]
 
 
@@ -48,9 +59,9 @@ def create_topics(settings: WorkerSettings) -> tuple[list[str], list[str]]:
             if spec.name in existing:
                 present.append(spec.name)
                 continue
-            configs = {"cleanup.policy": "compact"} if spec.compacted else {}
             try:
-                admin.create_topics([NewTopic(spec.name, spec.partitions, spec.replication, topic_configs=configs)])
+                admin.create_topics([NewTopic(spec.name, spec.partitions, spec.replication,
+                                              topic_configs=spec.configs)])
                 created.append(spec.name)
             except TopicAlreadyExistsError:
                 present.append(spec.name)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from rocksdict import Options, Rdict
 
 from benchmarks.core_throughput import replicate
@@ -60,6 +61,19 @@ def test_topics_are_created_up_front_and_creating_again_is_safe(world: KafkaWorl
     assert created == []
     assert world.settings.topic("outbound.messages") in present
     assert len(present) == 14  # inputs (with decisions), outputs, internal (with control)
+    admin = KafkaAdminClient(bootstrap_servers=world.broker)
+    try:
+        names = [world.settings.topic(n) for n in ("control", "audit", "directory", "outbound.messages")]
+        configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in names])["topic"]
+    finally:
+        admin.close()
+    value = {n: {k: str(c.get(k, {}).get("value")) for k in ("retention.ms", "cleanup.policy")}
+             for n, c in configs.items()}
+    # the stop switch and the erasure audit are read from their beginning: the broker's 7 days deleted a pause
+    assert value[names[0]]["retention.ms"] == value[names[1]]["retention.ms"] == "-1"
+    assert "compact" not in value[names[0]]["cleanup.policy"] + value[names[1]]["cleanup.policy"]
+    assert value[names[2]]["cleanup.policy"] == "compact"
+    assert value[names[3]]["retention.ms"] != "-1"  # the operator bounds it (README "What Wayfinder cannot rewrite")
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from wayfinder.journeys.effects import (
 )
 from wayfinder.journeys.events import ERASURE, RATING_EVENTS, SENSITIVE_EVENT_TYPES, CloudEvent, rating_of
 from wayfinder.journeys.leave import note_leave, rescind_leave, rule_for
-from wayfinder.journeys.model import Journey, WaitForStep, WaitStep
+from wayfinder.journeys.model import Journey, Step, WaitForStep, WaitStep
 from wayfinder.journeys.profile import Profile, changes_profile
 from wayfinder.journeys.records import ERASED_INPUT, enrollment_id
 from wayfinder.journeys.state import EmployeeState, Enrollment
@@ -216,7 +216,7 @@ class Engine:
                 continue
             e.trigger = corrections.amended_trigger(e.trigger, event.data.get("changes"))
             journey = self.defs.journeys.get((e.journey_id, e.version))
-            if (journey is not None and e.waiting == "timer" and isinstance(journey.steps[e.step], WaitStep)
+            if (journey is not None and e.waiting == "timer" and isinstance(_step_at(journey, e.step), WaitStep)
                     and not _after_wait_for(journey, e.step)):  # else it reads the awaited event, not the trigger
                 self._wait_again(run, journey, e)
         return run.effects
@@ -351,7 +351,7 @@ class Engine:
                 # its timeout came first (at the same instant too, as timers due by an event fire before it): that
                 # timer moves it on, whenever it is fired (an engagement event may be read before it is)
                 continue
-            step = journey.steps[e.step]
+            step = _step_at(journey, e.step)
             if not isinstance(step, WaitForStep) or not resumed_by(run, journey, e, step, event.type, view):
                 continue
             e.waiting, e.wake_at = "no", None
@@ -415,12 +415,22 @@ class Engine:
         return after is not None and now - last >= after
 
     def _journey_of(self, run: Run, e: Enrollment) -> Journey | None:
+        """The enrollment's journey version, or None after ending the enrollment with a diagnostic: that version is
+        no longer loaded, or it was edited without a new version so that the step the enrollment waits at is gone or
+        is no longer a wait (a timer of it raised IndexError on every tick of the partition)."""
         journey = self.defs.journeys.get((e.journey_id, e.version))
         if journey is None:
-            del run.state.enrollments[e.journey_id]
-            run.effects.append(Diagnostic("journey_version_gone", e.journey_id, None,
-                                          f"version {e.version} is no longer loaded; enrollment ended"))
-        return journey
+            kind, detail = "journey_version_gone", f"version {e.version} is no longer loaded; enrollment ended"
+        elif e.waiting != "no" and not isinstance(_step_at(journey, e.step),
+                                                  WaitStep if e.waiting == "timer" else WaitForStep):
+            kind, detail = "journey_definition_changed", (f"version {e.version} was edited without a new version: "
+                                                          f"step {e.step + 1} is no longer the wait this enrollment "
+                                                          "was at; enrollment ended")
+        else:
+            return journey
+        del run.state.enrollments[e.journey_id]
+        run.effects.append(Diagnostic(kind, e.journey_id, None, detail))
+        return None
 
     # -- the step loop ----------------------------------------------------------------------
     @staticmethod
@@ -442,6 +452,11 @@ class Engine:
         run.effects.append(Diagnostic("step_budget_exceeded", journey.id, None,
                                       f"more than {MAX_STEPS_PER_RUN} steps without waiting; enrollment ended"))
         finish(run, journey, "exited")
+
+
+def _step_at(journey: Journey, index: int) -> Step | None:
+    """Step ``index`` of ``journey``, or None past its end (a version edited in place may have fewer steps)."""
+    return journey.steps[index] if index < len(journey.steps) else None
 
 
 def _after_wait_for(journey: Journey, index: int) -> bool:

@@ -164,6 +164,24 @@ def test_wait_schedules_in_local_time_and_its_timer_moves_on(engine: Engine) -> 
     assert kept(after).enrollments["welcome"].waiting == "event"
 
 
+@pytest.mark.parametrize("steps", [1, 0], ids=["cut-after-the-first-step", "first-step-removed"])
+def test_a_version_edited_in_place_ends_an_enrollment_whose_wait_is_gone(engine: Engine, tmp_path: Path,
+                                                                         steps: int) -> None:
+    # The enrollment waits at step 2 (the pause). With the steps cut, its timer raised IndexError (on the worker,
+    # on every tick of its partition); with the first step removed, step 2 is the laptop wait_for and the timer
+    # went on from there as if it had timed out.
+    out = hired(engine)
+    due, timer = timer_of(out.effects)
+    edited = WELCOME.split("  - id: pause")[0] if steps else WELCOME.replace(
+        "  - id: hello\n    send: {channel: email, template: onboarding/welcome}\n", "")
+    (tmp_path / "welcome.yaml").write_text(edited, encoding="utf-8")
+    after = Engine(world_defs(tmp_path)).on_timer(kept(out), timer, due, manager)
+    assert [(e.kind, e.journey_id) for e in after.effects if isinstance(e, fx.Diagnostic)] == [
+        ("journey_definition_changed", "welcome")]
+    assert not [e for e in after.effects if not isinstance(e, fx.Diagnostic)]
+    assert kept(after).enrollments == {}
+
+
 def test_a_stale_timer_does_nothing(engine: Engine) -> None:
     out = hired(engine)
     due, timer = timer_of(out.effects)

@@ -68,3 +68,19 @@ def test_a_digest_counts_as_the_one_email_it_is() -> None:
     assert run.weekly() == {("M1", "2026-W10"): 1}
     assert run.overlaps() == {("M1", "2026-W10")}  # two journeys reach M1 that week, in one digest
     assert over_cap([*gathered, digest], 0, timedelta(days=7)) == set()  # digests are outside the cap
+
+
+def test_steps_edited_under_the_same_version_are_called_out() -> None:
+    # An enrollment keeps its version and its place by step number: an edit in place moves the running ones.
+    edited = journey("a").model_copy(update={"steps": journey("a").steps[:1]})
+    reworded = journey("a", offset="2d")  # the same steps, another wait: nothing moves
+    run = Run({"a": journey("a")}, {"a": 1}, [], [])
+    lines = compare(run, Run({"a": edited}, {"a": 1}, [], [])).lines
+    assert lines[:2] == ["  ~ journey a: changed (v1 -> v1); enrolls 1 -> 1",
+                         "  ! journey a: its steps changed but its version is still 1: an enrollment keeps its "
+                         "version and its place by step number, so running ones would go on in the edited steps "
+                         "(the engine ends those whose wait is gone); give the edit a new `version` and keep the "
+                         "old file beside it to keep them on the old steps"]
+    assert not [line for line in compare(run, Run({"a": reworded}, {"a": 1}, [], [])).lines if "! journey" in line]
+    assert not [line for line in compare(run, Run({"a": journey("a", 2)}, {"a": 1}, [], [])).lines
+                if "! journey" in line]

@@ -71,6 +71,17 @@ def _journey_changes(current: Run, planned: Run, plan: Plan) -> None:
         plan.changes += 1
         was, now = current.enrolled.get(jid, 0), planned.enrolled.get(jid, 0)
         plan.lines.append(f"  {mark} journey {jid}: {what}; enrolls {was} -> {now}")
+        if before is not None and after is not None and before.version == after.version \
+                and _outline(before) != _outline(after):
+            plan.lines.append(f"  ! journey {jid}: its steps changed but its version is still {after.version}: an "
+                              "enrollment keeps its version and its place by step number, so running ones would "
+                              "go on in the edited steps (the engine ends those whose wait is gone); give the "
+                              "edit a new `version` and keep the old file beside it to keep them on the old steps")
+
+
+def _outline(journey: Journey) -> list[tuple[str, str]]:
+    """The steps' ids and kinds, in order: what an enrollment's place (a step number) refers to."""
+    return [(step.id, type(step).__name__) for step in journey.steps]
 
 
 def _busiest(weekly: Counter[tuple[str, str]]) -> dict[str, int]:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from wayfinder.catalog.model import (
     TopicSpec,
 )
 from wayfinder.expressions import ExpressionError
+from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._problems import DefinitionError, Problem, for_runs
 from wayfinder.journeys._yaml import Document, Loc, Mark, max_bytes, read_documents
 from wayfinder.journeys.checks import check_definitions, journey_positions, suggest
@@ -1127,20 +1129,35 @@ class _StepChecker:
                     defs.inline[InlineKey.of(j, step.id, part)] = MessageTemplate(f"{j.id}/{step.id}", text, text)
 
 
+def _cycle(n: int, edges: list[tuple[int, int]], waits: set[int]) -> list[tuple[int, int]]:
+    """A cycle of the steps that leaves out ``waits``, or none (a copy of the whole graph took longer)."""
+    rest: nx.DiGraph[int] = nx.DiGraph()
+    rest.add_nodes_from(i for i in range(n) if i not in waits)
+    rest.add_edges_from((u, v) for u, v in edges if u not in waits and v not in waits)
+    try:
+        return list(nx.find_cycle(rest))
+    except nx.NetworkXNoCycle:
+        return []
+
+
 def _check_flow(doc: Document, j: Journey, ids: dict[str, int], problems: list[Problem]) -> None:
     g: nx.DiGraph[int] = nx.DiGraph()
     n = len(j.steps)
     g.add_nodes_from(range(n))
     edges = [(i, s) for i in range(n) for s in successors(j, i) if s < n]
     g.add_edges_from(edges)
-    waits = {i for i, s in enumerate(j.steps) if isinstance(s, WaitStep | WaitForStep)}
-    no_wait: nx.DiGraph[int] = nx.DiGraph()  # g without the waits (a copy of g took longer than building it)
-    no_wait.add_nodes_from(i for i in range(n) if i not in waits)
-    no_wait.add_edges_from((u, v) for u, v in edges if u not in waits and v not in waits)
-    try:
-        cycle = nx.find_cycle(no_wait)
-    except nx.NetworkXNoCycle:
-        cycle = []
+    # A wait_for, or a wait for a time above zero, lets time pass each time round; a `wait: {for: 0s}` does not, and
+    # a `wait: until` does once at most (its date is past the second time round): one event flooded a person.
+    timed = {i for i, s in enumerate(j.steps) if isinstance(s, WaitForStep) or (
+        isinstance(s, WaitStep) and s.wait.for_ is not None and parse_duration(s.wait.for_) > timedelta(0))}
+    until = {i for i, s in enumerate(j.steps) if isinstance(s, WaitStep) and s.wait.until is not None}
+    cycle = _cycle(n, edges, timed | until)
+    if not cycle and until and (again := _cycle(n, edges, timed)):
+        names = " -> ".join(j.steps[u].id for u, _ in again) + f" -> {j.steps[again[0][0]].id}"
+        problems.append(doc.problem(("steps", min(u for u, _ in again), "id"), f"journey {j.id}: steps {names} "
+                                    "form a cycle whose only wait is a `wait: until`, whose date is past the second "
+                                    "time round: it would loop at once from then on; add a `wait: for` or a "
+                                    "wait_for", severity="warning"))
     if cycle:
         first = min(u for u, _ in cycle)
         names = " -> ".join(j.steps[u].id for u, _ in cycle) + f" -> {j.steps[cycle[0][0]].id}"

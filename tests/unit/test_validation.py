@@ -128,6 +128,31 @@ def test_bad_channel_duration_and_time_of_day(write_files: WriteFiles) -> None:
     assert only(lines, "time of day").startswith("journeys/j.yaml:14:42:")
 
 
+def test_a_cycle_whose_wait_is_0s_is_an_error_and_one_whose_wait_is_until_is_warned(write_files: WriteFiles) -> None:
+    # One event sent one person 67 identical messages through such a loop (the cap only spread them out).
+    loop = HEAD + """steps:
+  - id: a
+    send: {channel: email, template: new-parent/welcome}
+  - id: pause
+    wait: WAIT
+  - id: b
+    branch: {if: 'true', then: a}
+"""
+    root = write_files({"journeys/zero.yaml": loop.replace("WAIT", "{for: 0s}"),
+                        "journeys/until.yaml": loop.replace("id: j", "id: u").replace(
+                            "WAIT", "{until: trigger.time, offset: 1d}"),
+                        "journeys/fine.yaml": loop.replace("id: j", "id: f").replace("WAIT", "{for: 1s}")})
+    lines = problems_of(root)
+    assert only(lines, "zero.yaml.*form a cycle") == ("journeys/zero.yaml:9:9: journey j: steps a -> pause -> b -> a "
+                                                      "form a cycle with no wait or wait_for, so it would loop at once "
+                                                      "for ever")
+    assert only(lines, "until.yaml") == (
+        "journeys/until.yaml:9:9: warning: journey u: steps a -> pause -> b -> a form a cycle whose only wait is a "
+        "`wait: until`, whose date is past the second time round: it would loop at once from then on; add a `wait: "
+        "for` or a wait_for")
+    assert not [line for line in lines if "fine.yaml" in line]
+
+
 def test_cycle_without_wait_is_an_error_but_with_wait_is_fine(write_files: WriteFiles) -> None:
     root = write_files({"journeys/loop.yaml": HEAD + """steps:
   - id: a

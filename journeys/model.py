@@ -8,6 +8,7 @@ import re
 from datetime import time, timedelta
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -435,6 +436,15 @@ class WorkingDays(Frozen):
 DEFAULT_PREFERENCES_URL = "https://intranet.example.com/wayfinder/preferences"
 
 
+def _web_address(value: str) -> str:
+    """Every message's way to stop it (SPEC §6) must lead somewhere: an absolute http(s) address."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or value != value.strip() or " " in value:
+        msg = f"an https:// address where every message's reader can stop it, not {value!r}"
+        raise ValueError(msg)
+    return value
+
+
 def _bereavement_and_medical() -> list[LeaveType]:
     return ["bereavement", "medical"]
 
@@ -479,7 +489,8 @@ class Policy(Frozen):
     review_escalation: Annotated[str | None, Field(description="Who gets the escalation task: a person id or "
                                                    "group; default the employee's HR partner")] = None
     working_days: WorkingDays = Field(default_factory=WorkingDays)
-    preferences_url: Annotated[str, Field(description="Where employees see and change their preferences; "
+    preferences_url: Annotated[str, AfterValidator(_web_address), Field(
+        description="Where employees see and change their preferences; "
                                           "every message links here")] = DEFAULT_PREFERENCES_URL
     leave_pause: Annotated[LeavePause | None, Field(
         description="Pause non-essential messages to a person on a sensitive leave until it ends")] = None

@@ -458,6 +458,16 @@ def test_policy_validation(write_files: WriteFiles) -> None:
     assert only(lines, "time of day").startswith("policy.yaml:4:36: policy: quiet_hours.end:")
 
 
+@pytest.mark.parametrize("url", ['""', "not a url", "intranet.example.com/preferences", "javascript:alert(1)",
+                                 "https://"])
+def test_the_preferences_url_is_a_web_address(write_files: WriteFiles, url: str) -> None:
+    # Every message's footer says where to stop it (SPEC §6): an empty or broken address validated clean.
+    root = write_files({"policy.yaml": f"apiVersion: wayfinder/v1\nkind: Policy\npreferences_url: {url}\n"})
+    _, problems = load(Sources(policy=root / "policy.yaml"))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    assert only(lines, "preferences_url").startswith("policy.yaml:3:18: policy: preferences_url: an https:// address")
+
+
 def test_a_step_key_that_is_no_action_is_named_where_it_is_written(write_files: WriteFiles) -> None:
     root = write_files({"journeys/j.yaml": HEAD + """steps:
   - id: a

@@ -54,6 +54,18 @@ def test_simulate_out_onto_a_file_is_refused(tmp_path: Path, capsys: pytest.Capt
     assert out.read_text(encoding="utf-8") == "keep me"
 
 
+def test_preview_html_onto_a_file_is_refused_before_anything_is_printed(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "page.html"  # it ended in a FileExistsError traceback after part of the preview
+    out.write_text("keep me", encoding="utf-8")
+    assert main(["preview", "new-parent", "--employee", "E1001", "--html", str(out)]) == 2
+    said = capsys.readouterr()
+    assert said.out == ""
+    assert said.err == (f"wayfinder preview: --html {out} is a file; give a folder (it is made if missing, and "
+                        "files in it are replaced)\n")
+    assert out.read_text(encoding="utf-8") == "keep me"
+
+
 @pytest.mark.parametrize(("args", "said"), [
     (["plan", "{tmp}/nowhere"], "{tmp}/nowhere: no such folder"),
     (["plan", "{examples}", "--current", "{tmp}/nowhere"], "{tmp}/nowhere: no such folder"),

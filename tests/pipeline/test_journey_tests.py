@@ -32,6 +32,13 @@ def test_the_bundled_journey_tests_pass(capsys: pytest.CaptureFixture[str]) -> N
     assert out.endswith("7 passed, 0 failed\n")
 
 
+def test_a_k_that_matches_no_test_says_so_not_that_there_are_none(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", "-k", "no-such-test"]) == 1
+    err = capsys.readouterr().err
+    assert "no journey test id in" in err and "contains 'no-such-test'; ids: " in err
+    assert "new-parent-birth-in-germany" in err and "no journey tests (kind" not in err
+
+
 def test_a_broken_copy_fails_with_a_readable_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     copy = _edited_copy(tmp_path, ("journeys/new-parent.yaml", "offset: 8w", "offset: 6w"))
     capsys.readouterr()

@@ -301,8 +301,14 @@ def _print_previewed(m: Message, when: str, runner: EmbeddedRunner, resources: I
     print()
 
 
+def _check_preview_args(args: argparse.Namespace) -> None:
+    _check_data(args.data)
+    if args.html is not None:
+        check_out_folder(args.html, "--html")
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
-    defs = _checked_load("preview", lambda: _check_data(args.data), args)
+    defs = _checked_load("preview", lambda: _check_preview_args(args), args)
     if isinstance(defs, int):
         return defs
     journey = defs.current().get(args.journey)
@@ -362,7 +368,11 @@ def cmd_test(args: argparse.Namespace) -> int:
         return 1
     chosen = [(f, line, t) for f, line, t in defs.tests if not args.k or args.k in t.id]
     if not chosen:
-        print(f"no journey tests (kind: JourneyTest) in {root / 'tests'}", file=sys.stderr)
+        if defs.tests:
+            print(f"no journey test id in {root / 'tests'} contains {args.k!r}; ids: "
+                  f"{', '.join(sorted(t.id for _, _, t in defs.tests))}", file=sys.stderr)
+        else:
+            print(f"no journey tests (kind: JourneyTest) in {root / 'tests'}", file=sys.stderr)
         return 1
     failed = 0
     for file, line, test in chosen:

@@ -32,9 +32,9 @@ def check_new_folder(path: Path) -> None:
         raise PathProblem(msg)
 
 
-def check_out_folder(path: Path) -> None:
+def check_out_folder(path: Path, option: str = "--out") -> None:
     if path.exists() and not path.is_dir():
-        msg = f"--out {path} is a file; give a folder (it is made if missing, and files in it are replaced)"
+        msg = f"{option} {path} is a file; give a folder (it is made if missing, and files in it are replaced)"
         raise PathProblem(msg)
 
 

@@ -88,6 +88,12 @@ class Message(BaseModel):
         return self.recipient_role == "employee"
 
     @property
+    def is_digest(self) -> bool:
+        """A digest's own record (README "Digests"): one email holding the messages gathered into it, not a
+        journey's message."""
+        return self.journey_id == "digest" and self.message_id.startswith("d-")
+
+    @property
     def goes_out(self) -> bool:
         """Whether delivery sends this message itself: it went (``sent``, or ``approved`` by a reviewer), and
         not inside a digest (the digest is the message that goes)."""

@@ -366,3 +366,22 @@ def test_an_erased_person_stays_out_of_the_reports_until_a_hire_re_creates_them(
     assert done.erased == {"P01"} and done.profiles == {}
     rehired = replay([*events, decode_event(hired)])
     assert rehired.erased == set() and rehired.profiles["P01"].fields.get("department") == "Ops"
+
+
+def test_a_digest_is_one_email_and_no_journey(inputs: ReportInputs) -> None:
+    # Two managers each got one daily digest holding two messages with r-z: the report listed "digest" as a
+    # journey (its audience the managers) and counted r-z in 6 messages.
+    def message(mid: str, journey: str, recipient: str, digest_id: str | None = None) -> Message:
+        return Message.model_validate({
+            "message_id": mid, "employee_id": recipient if journey == "digest" else f"E-{mid}",
+            "recipient_id": recipient, "recipient_role": "manager", "journey_id": journey, "journey_version": 1,
+            "step_id": "daily" if journey == "digest" else "tell", "channel": "email", "status": "sent",
+            "scheduled_for": "2026-03-03T08:00:00Z", "created_at": "2026-03-03T08:00:00Z", "resources": ["r-z"],
+            "digest_id": digest_id})
+
+    records = [message(f"m-{m}{n}", "welcome", m, f"d-{m}") for m in ("M1", "M2") for n in (1, 2)]
+    records += [message(f"d-{m}", "digest", m) for m in ("M1", "M2")]
+    mine = replace(inputs, messages=[*inputs.messages, *records], fairness=Fairness(k=2))
+    assert "digest" not in [j.journey_id for j in fairness_report(mine).journeys]
+    [row] = [f for f in feedback_rollup(mine) if f.resource_id == "r-z"]
+    assert (row.offered_people, row.offered_messages) == (2, 2)

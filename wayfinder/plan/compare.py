@@ -13,11 +13,6 @@ from wayfinder.journeys.records import Message, Task
 OUT = ("sent", "approved", "deferred", "pending_approval")  # messages that go (or wait to go) to a person
 
 
-def _digest(m: Message) -> bool:
-    """A digest's own record (README "Digests"): one email holding the messages gathered into it."""
-    return m.journey_id == "digest" and m.message_id.startswith("d-")
-
-
 @dataclass
 class Run:
     """What one set of journeys did with the events."""
@@ -42,7 +37,7 @@ class Run:
         in it count, from theirs)."""
         seen: dict[tuple[str, str], set[str]] = defaultdict(set)
         for m in self.messages:
-            if m.status in OUT and m.recipient_id and not _digest(m):
+            if m.status in OUT and m.recipient_id and not m.is_digest:
                 year, week, _ = m.scheduled_for.isocalendar()
                 seen[(m.recipient_id, f"{year}-W{week:02d}")].add(m.journey_id)
         return {k for k, journeys in seen.items() if len(journeys) > 1}
@@ -122,7 +117,7 @@ def over_cap(messages: Iterable[Message], cap: int, per: timedelta) -> set[str]:
     some of theirs. Give it the messages of a run without the cap."""
     times: dict[str, list[datetime]] = defaultdict(list)
     for m in messages:  # digests and what they gather are outside the cap (README "Digests")
-        if m.status in OUT and m.recipient_id and m.digest_id is None and not _digest(m):
+        if m.status in OUT and m.recipient_id and m.digest_id is None and not m.is_digest:
             times[m.recipient_id].append(m.scheduled_for)
     out = set()
     for recipient, when in times.items():

@@ -260,8 +260,10 @@ def journey_fairness(inputs: ReportInputs, journey_id: str) -> JourneyFairness:
 
 
 def fairness_report(inputs: ReportInputs) -> FairnessReport:
-    """The whole report, for every journey that is defined or has records."""
-    ids = sorted(set(inputs.journeys) | {m.journey_id for m in inputs.messages} | {t.journey_id for t in inputs.tasks})
+    """The whole report, for every journey that is defined or has records (a digest is not a journey: the
+    messages gathered into it count in theirs)."""
+    ids = sorted(set(inputs.journeys) | {m.journey_id for m in inputs.messages if not m.is_digest}
+                 | {t.journey_id for t in inputs.tasks})
     return FairnessReport(k=inputs.fairness.k, as_of=inputs.as_of.isoformat(),
                           attributes=compared_attributes(inputs.fairness), protected=list(inputs.fairness.protected),
                           journeys=[journey_fairness(inputs, j) for j in ids],

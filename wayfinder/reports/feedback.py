@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from wayfinder.journeys.events import rating_of
 from wayfinder.reports.fairness import shown_count
 from wayfinder.reports.inputs import ReportInputs
-from wayfinder.reports.people import DELIVERED
 
 CLICK_EVENT = "engagement.message.clicked"
 
@@ -38,8 +37,8 @@ def feedback_rollup(inputs: ReportInputs) -> list[ResourceFeedback]:
     rules, k = inputs.fairness.feedback, inputs.fairness.k
     people: dict[str, set[str]] = defaultdict(set)
     messages: dict[str, int] = defaultdict(int)
-    for m in inputs.messages:
-        if m.status in DELIVERED and m.recipient_id is not None:
+    for m in inputs.messages:  # the emails that went: a digest once, not again the messages gathered into it
+        if m.goes_out and m.recipient_id is not None:
             for r in m.resources:
                 people[r].add(m.recipient_id)
                 messages[r] += 1

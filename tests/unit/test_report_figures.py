@@ -366,6 +366,17 @@ def test_an_erased_person_stays_out_of_the_reports_until_a_hire_re_creates_them(
     assert done.erased == {"P01"} and done.profiles == {}
     rehired = replay([*events, decode_event(hired)])
     assert rehired.erased == set() and rehired.profiles["P01"].fields.get("department") == "Ops"
+    # The new person under the old id: what was made for the erased one (up to the erasure) is not theirs.
+    def welcome(mid: str, when: str) -> Message:
+        return Message.model_validate({
+            "message_id": mid, "employee_id": "P01", "recipient_id": "P01", "recipient_role": "employee",
+            "journey_id": "welcome", "journey_version": 1, "step_id": "hello", "channel": "email", "status": "sent",
+            "scheduled_for": when, "created_at": when})
+
+    before, after = welcome("m-old", "2026-01-01T10:00:00Z"), welcome("m-new", "2026-02-01T10:00:00Z")
+    built = build({}, Fairness(), [before, after], [], [*events, decode_event(hired)])
+    assert [m.message_id for m in built.messages] == ["m-new"]
+    assert [e.id for e in built.events] == ["r5"]
 
 
 def test_a_digest_is_one_email_and_no_journey(inputs: ReportInputs) -> None:

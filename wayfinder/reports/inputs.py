@@ -117,6 +117,8 @@ class Replay:
     profiles: dict[str, Profile] = field(default_factory=dict)
     erased: set[str] = field(default_factory=set)
     triggered: Triggered = field(default_factory=dict)
+    erased_at: dict[str, datetime] = field(default_factory=dict)  # each id's last erasure, rehired or not
+    refused: set[int] = field(default_factory=set)  # ``id()`` of the events the engine refused after an erasure
 
 
 def replay(events: Iterable[CloudEvent], journeys: dict[str, Journey] | None = None) -> Replay:
@@ -130,7 +132,7 @@ def replay(events: Iterable[CloudEvent], journeys: dict[str, Journey] | None = N
     by_type: dict[str, list[Journey]] = {}
     for j in (journeys or {}).values():
         by_type.setdefault(j.trigger.event, []).append(j)
-    erased_at: dict[str, datetime] = {}
+    erased_at = out.erased_at
     for event in events:
         if event.type == ERASURE:
             out.profiles.pop(event.subject, None)
@@ -140,6 +142,7 @@ def replay(events: Iterable[CloudEvent], journeys: dict[str, Journey] | None = N
                 people.pop(event.subject, None)
             continue
         if refused_after_erasure(erased_at.get(event.subject), event.subject in out.erased, event):
+            out.refused.add(id(event))
             continue  # the engine refused it too: an engagement event after the erasure counts nobody again
         out.erased.discard(event.subject)  # a hire after the erasure: a new person under the old id
         profile = out.profiles.setdefault(event.subject, Profile(id=event.subject))
@@ -156,13 +159,20 @@ def replay(events: Iterable[CloudEvent], journeys: dict[str, Journey] | None = N
 
 def build(journeys: dict[str, Journey], fairness: Fairness, messages: list[Message], tasks: list[Task],
           events: list[CloudEvent], skipped: int = 0) -> ReportInputs:
-    """Replay the events (in time order) and leave out everyone who asked to be erased."""
+    """Replay the events (in time order) and leave out everyone who asked to be erased: the records and events
+    of an id rehired after its erasure count from the hire on (a new person), not those of the erased one."""
     done = replay(events, journeys)
-    forgotten = done.erased
+    forgotten, erased_at = done.erased, done.erased_at
+
+    def theirs(person: str, at: datetime) -> bool:
+        """Of a person who asked to be erased: still erased, or made up to their erasure (before a rehire)."""
+        return person in forgotten or (person in erased_at and at <= erased_at[person])
+
     return ReportInputs(journeys=journeys, fairness=fairness,
-                        messages=[m for m in messages if m.employee_id not in forgotten],
-                        tasks=[t for t in tasks if t.employee_id not in forgotten],
-                        events=[e for e in events if e.subject not in forgotten], profiles=done.profiles,
+                        messages=[m for m in messages if not theirs(m.employee_id, m.created_at)],
+                        tasks=[t for t in tasks if not theirs(t.employee_id, t.created_at)],
+                        events=[e for e in events if not theirs(e.subject, e.time) and id(e) not in done.refused],
+                        profiles=done.profiles,
                         triggered=done.triggered, erased=len(forgotten), skipped_events=skipped)
 
 

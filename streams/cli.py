@@ -120,9 +120,15 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
+    from wayfinder.streams.partitions import PartitionMismatch, check_partitions, partition_counts
     from wayfinder.streams.topics import create_topics
 
     settings = settings_from(args)
+    try:  # as the worker would refuse them: "already there (6 partitions)" was said of 3-partition topics
+        check_partitions(settings, partition_counts(settings))
+    except PartitionMismatch as e:
+        print(f"wayfinder topics create: {e}", file=sys.stderr)
+        return 1
     created, present = create_topics(settings)
     for name in created:
         print(f"created {name}")

@@ -54,6 +54,18 @@ def test_the_worker_command_exits_before_starting_faust_on_a_mismatch(world: Kaf
     world.start_worker()  # the matching setting starts (and passes the start-up check of Faust's internals)
 
 
+def test_topics_create_refuses_a_partition_setting_the_existing_topics_disagree_with(world: KafkaWorld) -> None:
+    env = world.env() | {"WAYFINDER_PARTITIONS": "6"}  # it said "14 already there (6 partitions)" and exited 0
+    done = subprocess.run([WAYFINDER, "topics", "create"], env=env, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 1
+    assert f"WAYFINDER_PARTITIONS (--partitions) is 6 but topic {world.prefix}hris.events has 2" in done.stderr
+    assert done.stdout == ""
+    again = subprocess.run([WAYFINDER, "topics", "create"], env=world.env(), capture_output=True, text=True,
+                           timeout=60, check=False)
+    assert again.returncode == 0 and "0 created, 14 already there (2 partitions" in again.stdout
+
+
 def test_a_running_worker_deletes_the_write_ahead_entries_of_committed_inputs(world: KafkaWorld,
                                                                               tmp_path: Path) -> None:
     """The committed offsets the adapter reads from Faust's consumer are there, and are used, at run time."""

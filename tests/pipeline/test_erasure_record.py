@@ -156,6 +156,21 @@ def test_an_erasure_removes_the_bytes_of_a_dead_letter_about_the_person_too() ->
     assert "raw_base64" not in redacted.model_dump(mode="json")
 
 
+def test_a_dead_letter_nested_past_the_parsers_depth_is_read_as_text_when_someone_is_erased() -> None:
+    # simulate's end-of-run redaction parsed each dead letter again: RecursionError, and the run lost its tasks,
+    # dead letters and audit files to one bad line (found by an audit of issue 11)
+    from wayfinder.journeys.records import DeadLetter
+    from wayfinder.safety.erasure import redact_dead_letters
+
+    deep = b'{"subject": "E7", "time": "2026-03-01T09:00:00Z", "data": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    other = deep.replace(b'"E7"', b'"E8"')
+    letters = [DeadLetter.of("invalid_json: ...", raw, datetime(2026, 3, 1, 9, tzinfo=UTC), source="events", line=n)
+               for n, raw in enumerate((deep, other))]
+    audit = [{"action": "privacy.erasure", "employee_id": "E7", "at": "2026-04-01T00:00:00Z"}]
+    redacted = redact_dead_letters(letters, audit)
+    assert [letter.raw == ERASED_INPUT for letter in redacted] == [True, False]
+
+
 def test_simulate_files_keep_nothing_of_a_person_erased_after_their_messages_were_sent(tmp_path: Path) -> None:
     """Issue 11 asked for erasure of sent messages' content too: simulate wrote a sent message at once and never
     again, so the manager's heads-up ("<name> joins your team") and the person's own emails kept their name and

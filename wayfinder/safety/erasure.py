@@ -26,7 +26,7 @@ def _field(raw: str, name: str, pattern: re.Pattern[str]) -> str | None:
     text (a line cut short, a broken event)."""
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # a line nested past the parser's depth: read as text
         data = None
     if isinstance(data, dict):
         value = data.get(name)

@@ -378,6 +378,30 @@ _LINE_PARTS = st.sampled_from(["http", "https://", "://", "x.org", " ", ":", " -
                                "Zoë", "\u2003"])
 
 
+@pytest.mark.timeout(10)  # each took from 25 s to hours with the regexes layout had (linear now: milliseconds)
+@pytest.mark.parametrize("text", ["a" + " " * 80_000 + "b", "a" + " " * 80_000 + "b http", "T: " + "http://" * 20_000,
+                                  "x:" + "http://" * 20_000 + " y"])
+def test_a_list_item_from_event_data_is_read_in_time_linear_in_its_length(text: str) -> None:
+    # An event's text printed in a template can become a list item ("Engineer\n- a<spaces>b"); the title-and-URL
+    # regex backtracked over every run of spaces, outside the render's clock, holding a partition for minutes.
+    title_and_url = layout._titled(text)
+    assert title_and_url == (("T", "http://" * 20_000) if text.startswith("T:") else None)
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("markup", ["<html><head>" + "<head>" * 30_000, "</head>" + "<head>" * 30_000,
+                                    "<html>" + "<body>" * 30_000, "<html><body>" + "<!doctype" * 30_000])
+def test_a_whole_document_is_unwrapped_in_time_linear_in_its_length(markup: str) -> None:
+    body = layout.body_of(markup)  # an author's or reviewer's html: `(.*)</body>` and `<head>.*?</head>` per tag
+    assert "<html" not in body and "<body" not in body and "<head" not in body
+    # no ">": not a tag, kept as written; a stray closing tag is no wrapper
+    assert body == ("<!doctype" * 30_000 if "doctype" in markup else "</head>" if markup[1] == "/" else "")
+
+
+# The titled-item regex layout had (it backtracked over runs of spaces): what ``layout._titled`` finds by hand.
+_TITLED = re.compile(r"^(?P<title>.+?)\s*(?::|\s-)\s*(?P<url>https?://[^\s<>\"']+)\s*$")
+
+
 @settings(max_examples=400)
 @given(st.lists(_LINE_PARTS, max_size=12).map("".join))
 def test_a_line_without_http_is_escaped_as_the_link_finder_escapes_it(text: str) -> None:
@@ -388,7 +412,7 @@ def test_a_line_without_http_is_escaped_as_the_link_finder_escapes_it(text: str)
         last = m.end()
     out.append(html.escape(text[last:]))
     assert layout._inline(text) == "".join(out)
-    titled = layout._TITLED.match(text.strip())
+    titled = _TITLED.match(text.strip())
     long_way = (layout._link(titled["url"], titled["title"]) if titled and not layout._URL.search(titled["title"])
                 else layout._inline(text.strip()))
     assert layout._item(text.strip()) == long_way

@@ -567,3 +567,24 @@ def test_validate_checks_a_mapping_file_beside_the_definitions(tmp_path: Path,
     err = capsys.readouterr().err
     assert f"{defs / 'workday-mapping.yaml'}:1:1: id_column: Field required" in err
     assert "unknown kind" not in err
+
+
+def test_a_blank_status_cell_takes_back_no_termination_and_ends_no_leave(tmp_path: Path) -> None:
+    """A status cell left blank for a day read as active: the termination was rescinded and the leave ended. It
+    keeps the previous export's status; the day after, the same statuses again announce only what has the ids of
+    the first announcements (a termination and a leave are identified by their dates)."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(LEAVE_MAPPING.replace("columns: {", "columns: {termination_date: tdate, ").replace(
+        "On Leave: leave}", "On Leave: leave, Terminated: terminated}"), encoding="utf-8")
+    header = "id,status,start,ltype,lstart,lret,deps,tdate"
+    gone, away = "E1,Terminated,2020-01-01,,,,,2026-02-01", "E2,On Leave,2020-01-01,Parental,2026-01-05,,,"
+    days = []
+    for n, rows in enumerate([["E1,Active,2020-01-01,,,,,", "E2,Active,2020-01-01,,,,,"], [gone, away],
+                              [gone.replace("Terminated", ""), away.replace("On Leave", "")], [gone, away]], start=1):
+        days.append(tmp_path / f"s-2026-03-{n:02d}.csv")
+        days[-1].write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    found = [run(tmp_path, mapping, cur, prev, name=cur.stem)[1] for prev, cur in itertools.pairwise(days)]
+    announced = [(e["subject"], e["type"], e["id"]) for e in found[0]]
+    assert [(s, t) for s, t, _ in announced] == [("E1", "hris.employee.terminated"), ("E2", "hris.leave.started")]
+    assert found[1] == []
+    assert [(e["subject"], e["type"], e["id"]) for e in found[2]] == announced

@@ -367,10 +367,14 @@ def _plan(mapping: Mapping, field: str) -> _Plan:
 
 
 class RowReader:
-    """Reads rows of one mapping's exports into records (the mapping worked out once, not per row)."""
+    """Reads rows of one mapping's exports into records (the mapping worked out once, not per row).
 
-    def __init__(self, mapping: Mapping) -> None:
+    ``blank_status`` is the status of a row whose status cell is blank (or that has no status column); None leaves
+    it out of the record, for the snapshot import to take from the other export (a blank cell is no change)."""
+
+    def __init__(self, mapping: Mapping, *, blank_status: str | None = "active") -> None:
         self.mapping = mapping
+        self.blank_status = blank_status
         self.ids = mapping.id_columns
         self.plans = [_plan(mapping, f) for f in mapping.columns]
         self.separator = mapping.list_separator
@@ -440,7 +444,8 @@ class RowReader:
             _check_profile(record, used)
         except RowError as e:
             raise RowError(e.reason, employee) from None
-        record.setdefault("status", "active")
+        if self.blank_status is not None:
+            record.setdefault("status", self.blank_status)
         return employee, record
 
 

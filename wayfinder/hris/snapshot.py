@@ -125,7 +125,7 @@ def _stage(sides: _Sides, side: int, path: Path) -> int:
     A row read with only a guess of its id (:attr:`Row.guess`) is staged with its problem and settled later."""
     sides.progress.start(f"reading {path.name}"[:22], path.stat().st_size)
     batch: list[tuple[int, str, int, str | None, str | None]] = []
-    reader = RowReader(sides.mapping)
+    reader = RowReader(sides.mapping, blank_status=None)  # settled by _statuses, beside the other export
     count = 0
     for row in read_rows(path, sides.mapping, sides.progress.add):
         count += 1
@@ -232,11 +232,24 @@ def _export_date(path: Path, given: datetime | None, seen: str | None, zone: Zon
     return datetime(day.year, day.month, day.day, tzinfo=zone)
 
 
+def _statuses(prev: Record | None, cur: Record | None) -> tuple[Record | None, Record | None]:
+    """A blank status cell says nothing: today's keeps the previous export's status (read as active, a
+    termination was taken back and a leave ended). Yesterday's, or a new employee's, is active, as without a
+    status column: a termination or a leave dated in today's export is still announced, with the id of any earlier
+    announcement of it."""
+    if prev is not None and "status" not in prev:
+        prev = {**prev, "status": "active"}
+    if cur is not None and "status" not in cur:
+        cur = {**cur, "status": prev["status"] if prev is not None else "active"}
+    return prev, cur
+
+
 def _changes(ctx: Context, employee: str, prev: Record | None, cur: Record | None, *,
              has_previous: bool, summary: Summary) -> list[Change]:
     if prev is UNREADABLE or cur is UNREADABLE:
         summary.unreadable += 1
         return []
+    prev, cur = _statuses(prev, cur)
     if not has_previous:
         return baseline(cur) if cur is not None else []
     changes = compare(prev, cur, ctx, employee)

@@ -588,3 +588,30 @@ def test_a_blank_status_cell_takes_back_no_termination_and_ends_no_leave(tmp_pat
     assert [(s, t) for s, t, _ in announced] == [("E1", "hris.employee.terminated"), ("E2", "hris.leave.started")]
     assert found[1] == []
     assert [(e["subject"], e["type"], e["id"]) for e in found[2]] == announced
+
+
+def test_an_export_saved_as_utf16_or_with_cr_line_endings_stops_with_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Excel's "Unicode Text" (UTF-16) and "CSV (Macintosh)" (a carriage return alone ends a line) read as one line
+    with NUL bytes or line breaks in it, and the csv module ended the import in a traceback. Each stops it with one
+    line saying how to save the export, in either place, and writes nothing."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(ABSENT_MAPPING, encoding="utf-8")
+    text = "id,name,status,start,manager\nE1,Ann,Active,2020-01-01,M1\nE2,Bob,Active,2021-01-01,M1\n"
+    good = tmp_path / "a-2026-03-01.csv"
+    good.write_text(text, encoding="utf-8")
+    utf16 = "the export is UTF-16 text (or has NUL bytes); save the export as UTF-8"
+    cr = ('its lines end in a carriage return alone (as "CSV (Macintosh)" saves them); save the export as UTF-8 '
+          "with LF or CRLF line endings")
+    for saved, name, said in [(text.replace("\n", "\r\n").encode("utf-16"), "u.csv", utf16),
+                              (text.replace("\n", "\r").encode(), "r.csv", cr),
+                              ("".join(json.dumps(dict(id=n)) + "\r" for n in ("E1", "E2")).encode(), "r.jsonl", cr)]:
+        bad = tmp_path / f"b-2026-03-02-{name}"
+        bad.write_bytes(saved)
+        for previous, current in [(good, bad), (bad, good)]:
+            code, events, _ = run(tmp_path, mapping, current, previous)
+            assert (code, events) == (1, [])
+            err = capsys.readouterr().err
+            assert err == f"wayfinder import: {bad}: {said}\n"
+    (tmp_path / "b-2026-03-02.csv").write_text(text.replace("\n", "\r\n"), encoding="utf-8")  # Windows: fine
+    assert run(tmp_path, mapping, tmp_path / "b-2026-03-02.csv", good)[:2] == (0, [])

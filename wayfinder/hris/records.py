@@ -213,12 +213,32 @@ def columns_dropped(previous: Path, current: Path, mapping: Mapping) -> str | No
     return None
 
 
+def _text_problem(path: Path) -> str | None:
+    """Why an export is not lines of UTF-8 text, told from its first line: UTF-16 (Excel's "Unicode Text"), or
+    lines ended by a carriage return alone (Excel for Mac's "CSV (Macintosh)"). Either read as one line with NUL
+    bytes or line breaks inside it, and the csv module stopped the import with a traceback."""
+    with path.open("rb") as f:
+        first = f.readline(1 << 20)
+    if first.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in first:
+        return f"{path}: the export is UTF-16 text (or has NUL bytes); save the export as UTF-8"
+    if b"\r" in first.removesuffix(b"\r\n"):
+        return (f"{path}: its lines end in a carriage return alone (as \"CSV (Macintosh)\" saves them); save the "
+                "export as UTF-8 with LF or CRLF line endings")
+    return None
+
+
 def header_problem(path: Path, mapping: Mapping) -> str | None:
-    """Why a CSV export cannot be imported at all (its header is not UTF-8 or lacks the id column), or None."""
+    """Why an export cannot be imported at all (it is not lines of UTF-8 text; a CSV header is not UTF-8 or lacks
+    the id column), or None."""
+    if problem := _text_problem(path):
+        return problem
     if export_format(path, mapping) != "csv":
         return None
     lines = _Lines(path, None)
-    header = next(csv.reader(lines, delimiter=mapping.delimiter), [])
+    try:
+        header = next(csv.reader(lines, delimiter=mapping.delimiter), [])
+    except csv.Error as e:  # the csv module's reason names no value
+        return f"{path}: the header row is not readable as CSV ({e})"
     if (not_text := lines.taken()) is not None:  # a column name it spoils would read as blank in every row
         return f"{path}: the header row is {not_text}; save the export as UTF-8"
     names = [h.strip() for h in header]

@@ -615,3 +615,21 @@ def test_an_export_saved_as_utf16_or_with_cr_line_endings_stops_with_one_line(
             assert err == f"wayfinder import: {bad}: {said}\n"
     (tmp_path / "b-2026-03-02.csv").write_text(text.replace("\n", "\r\n"), encoding="utf-8")  # Windows: fine
     assert run(tmp_path, mapping, tmp_path / "b-2026-03-02.csv", good)[:2] == (0, [])
+
+
+def test_a_termination_while_on_leave_announces_no_return_from_leave(tmp_path: Path) -> None:
+    """Terminated while on parental leave: a made-up leave.ended (dated the export's day) came before the
+    termination and started the welcome-back journey (a manager check-in, a return-to-work task). Only the
+    termination goes out; a leave that ends with a return still ends."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(LEAVE_MAPPING.replace("columns: {", "columns: {termination_date: tdate, ").replace(
+        "On Leave: leave}", "On Leave: leave, Terminated: terminated}"), encoding="utf-8")
+    header = "id,status,start,ltype,lstart,lret,deps,tdate"
+    before, after = tmp_path / "t-2026-03-01.csv", tmp_path / "t-2026-03-02.csv"
+    before.write_text(f"{header}\nE1,On Leave,2020-01-01,Parental,2026-01-05,2026-07-01,,\n"
+                      "E2,On Leave,2020-01-01,Medical,2026-02-01,2026-03-01,,\n", encoding="utf-8")
+    after.write_text(f"{header}\nE1,Terminated,2020-01-01,,,,,2026-03-01\nE2,Active,2020-01-01,,,,,\n",
+                     encoding="utf-8")
+    _, events, _ = run(tmp_path, mapping, after, before)
+    assert brief(events) == [("E1", "hris.employee.terminated", {"date": "2026-03-01", "reason": None}),
+                             ("E2", "hris.leave.ended", {"leave_type": "medical", "return_date": "2026-03-02"})]

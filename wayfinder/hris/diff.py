@@ -216,7 +216,7 @@ def _status_changes(prev: Record, cur: Record, ctx: Context, employee: str) -> l
     if was == "terminated" and now in WORKING:
         return [correction(ctx.source, employee, terminated(prev, ctx), "rescind", "termination_rescinded")]
     out: list[Change] = []
-    if was == "leave":
+    if was == "leave" and now != "terminated":  # a leave that ends in a termination is no return: no welcome back
         out.append(leave_ended(prev, cur, ctx))
     if now == "leave":
         out.append(leave_started(cur, ctx))

@@ -633,3 +633,33 @@ def test_a_termination_while_on_leave_announces_no_return_from_leave(tmp_path: P
     _, events, _ = run(tmp_path, mapping, after, before)
     assert brief(events) == [("E1", "hris.employee.terminated", {"date": "2026-03-01", "reason": None}),
                              ("E2", "hris.leave.ended", {"leave_type": "medical", "return_date": "2026-03-02"})]
+
+
+def test_a_key_renamed_between_json_lines_exports_is_refused_not_read_as_blank(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The CSV guard against a renamed column read no JSON lines (they have no header): status renamed to
+    employmentStatus made everyone active, ending a leave and taking back a termination, without a word. A key
+    every record of the previous export has and no record of today's has stops the import, naming it; a key only
+    some records carry (a termination date) may go with them."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("apiVersion: wayfinder/v1\nkind: Mapping\nsource: hris/bob\nid_column: id\n"
+                       "columns: {status: status, start_date: startDate, termination_date: terminationDate}\n"
+                       "values: {status: {Employed: active, Terminated: terminated, Leave: leave}}\n",
+                       encoding="utf-8")
+    rows = [{"id": "1", "status": "Leave", "startDate": "2020-01-01"},
+            {"id": "2", "status": "Terminated", "terminationDate": "2026-01-31", "startDate": "2020-01-01"}]
+    before, after = tmp_path / "j-2026-03-01.jsonl", tmp_path / "j-2026-03-02.jsonl"
+    before.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    after.write_text("".join(json.dumps({k.replace("status", "employmentStatus"): v for k, v in r.items()}) + "\n"
+                             for r in rows), encoding="utf-8")
+    code, events, _ = run(tmp_path, mapping, after, before)
+    assert (code, events) == (1, [])
+    assert capsys.readouterr().err.strip().endswith(
+        f"{after}: no record has the key status (the mapping's column for status), which every record of {before} "
+        "has; rename it back in the export, or add its new name to the mapping (status: [old, new])")
+    both = tmp_path / "both.yaml"
+    both.write_text(mapping.read_text(encoding="utf-8").replace("{status: status,", "{status: [status, "
+                                                                "employmentStatus],"), encoding="utf-8")
+    assert run(tmp_path, both, after, before)[:2] == (0, [])
+    after.write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")  # 2 gone: terminationDate is in no record
+    assert run(tmp_path, mapping, after, before)[:2] == (0, [])

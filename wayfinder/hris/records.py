@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -224,6 +225,37 @@ def _text_problem(path: Path) -> str | None:
     if b"\r" in first.removesuffix(b"\r\n"):
         return (f"{path}: its lines end in a carriage return alone (as \"CSV (Macintosh)\" saves them); save the "
                 "export as UTF-8 with LF or CRLF line endings")
+    return None
+
+
+class Keys:
+    """How many records of a JSON-lines export carry each key: such an export has no header, so what
+    :func:`columns_dropped` tells from two headers is told from these, counted as the rows are read."""
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.count: Counter[str] = Counter()
+
+    def add(self, cells: dict[str, Any]) -> None:
+        self.records += 1
+        self.count.update(cells.keys())
+
+
+def keys_dropped(previous: Path, current: Path, keys: tuple[Keys, Keys], mapping: Mapping) -> str | None:
+    """Why two JSON-lines exports cannot be compared: a field the mapping reads has a key in every record of the
+    previous export and in no record of the current one (renamed or dropped: read as blank in every row, as a
+    CSV column gone is). A key only some records carry (a termination date) may go with them: not refused."""
+    before, now = keys
+    if before.records == 0 or now.records == 0:
+        return None
+    for name in mapping.columns:
+        columns = mapping.columns_for(name)
+        had = any(before.count[c] == before.records for c in columns)
+        if had and not any(now.count[c] for c in columns):
+            named = " or ".join(columns)
+            return (f"{current}: no record has the key {named} (the mapping's column for {name}), which every "
+                    f"record of {previous} has; rename it back in the export, or add its new name to the mapping "
+                    f"({name}: [old, new])")
     return None
 
 

@@ -22,7 +22,17 @@ from zoneinfo import ZoneInfo
 
 from wayfinder.hris.diff import WORKING, Change, Context, baseline, compare, to_event, unannounced
 from wayfinder.hris.mapping import Mapping
-from wayfinder.hris.records import Record, RowError, RowReader, columns_dropped, header_problem, read_rows
+from wayfinder.hris.records import (
+    Keys,
+    Record,
+    RowError,
+    RowReader,
+    columns_dropped,
+    export_format,
+    header_problem,
+    keys_dropped,
+    read_rows,
+)
 
 BATCH = 5000
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
@@ -112,6 +122,7 @@ class _Sides:
     summary: Summary
     progress: _Progress
     as_of_seen: dict[int, str] = field(default_factory=dict)
+    keys: tuple[Keys, Keys] = field(default_factory=lambda: (Keys(), Keys()))
 
     def dead_letter(self, file: str, row: int, reason: str, employee: str | None) -> None:
         self.dead.write(json.dumps({"file": file, "row": row, "employee_id": employee, "reason": reason}) + "\n")
@@ -126,9 +137,12 @@ def _stage(sides: _Sides, side: int, path: Path) -> int:
     sides.progress.start(f"reading {path.name}"[:22], path.stat().st_size)
     batch: list[tuple[int, str, int, str | None, str | None]] = []
     reader = RowReader(sides.mapping, blank_status=None)  # settled by _statuses, beside the other export
+    keys = sides.keys[side] if export_format(path, sides.mapping) == "jsonl" else None
     count = 0
     for row in read_rows(path, sides.mapping, sides.progress.add):
         count += 1
+        if keys is not None and row.cells is not None:
+            keys.add(row.cells)
         try:
             if row.cells is None:
                 if row.employee is not None:
@@ -301,6 +315,9 @@ def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
             if paths.previous is not None:
                 summary.previous_rows = _stage(sides, 0, paths.previous)
             summary.current_rows = _stage(sides, 1, paths.current)
+            if paths.previous is not None and (problem := keys_dropped(paths.previous, paths.current, sides.keys,
+                                                                       mapping)):
+                raise SnapshotError(problem)
             db.execute("CREATE INDEX by_emp ON rows (side, emp, row)")
             _settle_guesses(sides, paths.names)
             when = _export_date(paths.current, as_of, sides.as_of_seen.get(1), zone)

@@ -663,3 +663,31 @@ def test_a_key_renamed_between_json_lines_exports_is_refused_not_read_as_blank(
     assert run(tmp_path, both, after, before)[:2] == (0, [])
     after.write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")  # 2 gone: terminationDate is in no record
     assert run(tmp_path, mapping, after, before)[:2] == (0, [])
+
+
+def test_a_stray_quote_that_swallows_the_rows_after_it_concludes_nothing_from_absence(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An opening quote never closed makes the rest of the file one cell of that row: its guess (the id before
+    the quote) was taken, the export counted as complete, and the people in the rows it swallowed were terminated
+    (absent: terminated) or had their hire rescinded. Such a row, split wrong over several lines, leaves absence
+    saying nothing; a wrong row on one line (a trailing comma) swallowed nobody, and absence still counts."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(ABSENT_MAPPING, encoding="utf-8")
+    header, e1, e2, e3, e4 = ("id,name,status,start,manager", "E1,Ann,Active,2020-01-01,M1",
+                              "E2,Bob,Active,2020-01-01,M1", "E3,Cid,Active,2021-05-05,M1",
+                              "E4,Dee,Pending,2026-03-20,M1")
+    before, after = tmp_path / "q-2026-03-01.csv", tmp_path / "q-2026-03-02.csv"
+    before.write_text("\n".join([header, e1, e2, e3, e4]) + "\n", encoding="utf-8")
+    after.write_text("\n".join([header, e1, e2.replace("Bob", '"Bob'), e3, e4]) + "\n", encoding="utf-8")
+    code, events, dead = run(tmp_path, mapping, after, before)
+    assert (code, events) == (0, [])
+    assert [(d["row"], d["employee_id"], d["reason"]) for d in dead] == [
+        (3, "E2", "the row has 2 cells, the header has 5")]
+    out = capsys.readouterr().out
+    assert "        2  employees missing from the current export: no conclusion (it has rows of unknown " in out
+    assert "        1  rows of the current export could not be split into the header's cells over several " in out
+    after.write_text("\n".join([header, e1, e2 + ",", e4]) + "\n", encoding="utf-8")
+    code, events, dead = run(tmp_path, mapping, after, before)
+    assert brief(events) == [("E3", "hris.employee.terminated", {"date": "2026-03-02",
+                                                                 "reason": "absent_from_export"})]
+    assert [(d["row"], d["employee_id"]) for d in dead] == [(3, "E2")]

@@ -53,13 +53,16 @@ class Row:
     ``guess`` is, for a row that cannot be read, what stands where its id would be: only a guess, since a stray
     separator or a broken quote may have moved it (the import takes it only where the other export agrees).
     ``employee`` is, for a row whose cells were read but whose text was not all UTF-8, its id, where that id was
-    read whole: the row is that employee's, like a row with a date in no listed format."""
+    read whole: the row is that employee's, like a row with a date in no listed format.
+    ``torn`` is true for a CSV row that could not be split into the header's cells and ran over more than one
+    line: a stray quote swallowed the line breaks after it, and with them rows of people that are in the file."""
 
     number: int
     cells: dict[str, Any] | None
     problem: str | None = None
     guess: str | None = None
     employee: str | None = None
+    torn: bool = False
 
 
 def _not_text(number: int, cells: dict[str, Any], problem: str, ids: tuple[str, ...], guess: str | None) -> Row:
@@ -119,6 +122,7 @@ def _csv_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | No
     number = 1
     while True:
         number += 1
+        line = reader.line_num
         try:
             cells = next(reader)
         except StopIteration:
@@ -132,7 +136,8 @@ def _csv_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | No
             continue
         if len(cells) != len(header):
             guess = next((t for i in places if i < len(cells) and (t := _text(cells[i]))), None)
-            yield Row(number, None, f"the row has {len(cells)} cells, the header has {len(header)}", guess)
+            yield Row(number, None, f"the row has {len(cells)} cells, the header has {len(header)}", guess,
+                      torn=reader.line_num - line > 1)
             continue
         by_name = dict(zip(header, cells, strict=True))
         if not_text is not None:

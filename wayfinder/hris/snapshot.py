@@ -56,6 +56,7 @@ class Summary:
     absent: int = 0
     unreadable: int = 0
     unidentified: list[int] = field(default_factory=lambda: [0, 0])
+    torn: list[int] = field(default_factory=lambda: [0, 0])
     held_back: int = 0
     unannounced: int = 0
     as_of: datetime | None = None
@@ -74,6 +75,10 @@ class Summary:
                  (self.absent, "employees missing from the current export (absent: ignore)"),
                  (self.unidentified[0], "rows of the previous export could not be read, nor whose they are"),
                  (self.unidentified[1], "rows of the current export could not be read, nor whose they are"),
+                 (self.torn[0], "rows of the previous export could not be split into the header's cells over "
+                                "several lines (a stray quote): the rows they swallowed are of unknown employees"),
+                 (self.torn[1], "rows of the current export could not be split into the header's cells over "
+                                "several lines (a stray quote): the rows they swallowed are of unknown employees"),
                  (self.held_back, "employees missing from the current export: no conclusion (it has rows of "
                                   "unknown employees)"),
                  (self.unannounced, "employees new since the previous export, started before it: not announced "
@@ -143,6 +148,7 @@ def _stage(sides: _Sides, side: int, path: Path) -> int:
         count += 1
         if keys is not None and row.cells is not None:
             keys.add(row.cells)
+        sides.summary.torn[side] += row.torn  # even when its guess is taken, the rows it swallowed are unknown
         try:
             if row.cells is None:
                 if row.employee is not None:
@@ -328,7 +334,8 @@ def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
             before = (_export_date(paths.previous, previous_as_of, sides.as_of_seen.get(0), zone)
                       if paths.previous is not None else None) or when - timedelta(days=1)
             ctx = Context(mapping.source, when, when.date(), before.date(), mapping.absent,
-                          previous_complete=not summary.unidentified[0], current_complete=not summary.unidentified[1],
+                          previous_complete=not (summary.unidentified[0] or summary.torn[0]),
+                          current_complete=not (summary.unidentified[1] or summary.torn[1]),
                           levels=tuple(mapping.job_levels))
             summary.as_of = when
             _write(sides, ctx, paths, summary)

@@ -229,6 +229,21 @@ def test_the_aggregate_counts_each_person_once_keeps_their_latest_rating_and_for
     assert aggregate(events)["guide"]["ratings"] == 3
 
 
+def test_the_aggregate_up_to_a_date_before_someones_erasure_request_still_leaves_them_out() -> None:
+    """The document is written now, whatever its ``--until``: a person who has asked to be erased is not in it
+    (their rating was counted when the request came after ``--until``)."""
+    events = [
+        ev(1, "engagement.message.feedback", "A", "guide", "2026-01-10T10:00", rating=-1),
+        ev(2, "engagement.message.feedback", "B", "guide", "2026-01-10T10:00", rating=1),
+        ev(3, "engagement.message.opened", "A", "guide", "2026-01-10T10:00"),
+        CloudEvent(specversion="1.0", id="x", source="hris/test", type="privacy.erasure.requested",
+                   time=at("2026-02-01T10:00"), subject="A"),
+    ]
+    expected = {"guide": {"ratings": 1, "rating_sum": 1, "opens": 0, "clicks": 0}}
+    assert aggregate(events, at("2026-01-15T00:00")) == expected
+    assert aggregate(events) == expected
+
+
 def test_a_resource_on_a_topic_and_its_subtopics_is_directly_about_the_topic_in_every_process() -> None:
     """The rank does not depend on the order a set of topic names happens to iterate in (it differs between
     processes): simulate and every worker pick the same resources."""

@@ -5,7 +5,8 @@
 - Opens and clicks (``engagement.message.opened`` / ``.clicked``): each person counts once per resource.
 - An event counts for the resource in ``data.resource_id``; the same (``source``, ``id``) counts once; events
   after ``until`` do not count; an employee who asked to be forgotten (``privacy.erasure.requested``) is left
-  out altogether.
+  out altogether, also when they asked after ``until``: a document aggregated as of an earlier date is still
+  written now, and must not hold the rating of someone who has asked to be erased.
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ def aggregate(events: Iterable[CloudEvent], until: datetime | None = None) -> di
     erased: set[str] = set()
     per_resource: dict[str, _Counts] = {}
     for event in distinct(sorted(events, key=lambda e: e.time)):  # stable: ties keep their order
-        if until is not None and event.time > until:
-            continue
-        if event.type == ERASURE_EVENT:
+        if event.type == ERASURE_EVENT:  # before the ``until`` test: an erasure after it still erases
             erased.add(event.subject)
+            continue
+        if until is not None and event.time > until:
             continue
         rid = event.data.get("resource_id")
         if not isinstance(rid, str) or not rid:

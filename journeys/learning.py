@@ -30,7 +30,9 @@ def collect_roles(docs: Iterable[tuple[Document, BaseModel]]) -> list[Placed]:
 
 def catalog_feedback(docs: Iterable[tuple[Document, BaseModel]], known: Iterable[str],
                      problems: list[Problem]) -> CatalogFeedback:
-    """The one ``CatalogFeedback`` document; counts for resources the catalog no longer has are a warning."""
+    """The one ``CatalogFeedback`` document; counts for resources the catalog no longer has are a warning, and
+    are left out of it: they would move the catalog-wide means every other resource is smoothed toward and
+    measured against."""
     found = [(doc, model) for doc, model in docs if isinstance(model, CatalogFeedbackDoc)]
     for doc, _ in found[1:]:
         problems.append(doc.problem(("kind",), "only one CatalogFeedback document is allowed"))
@@ -43,7 +45,8 @@ def catalog_feedback(docs: Iterable[tuple[Document, BaseModel]], known: Iterable
         if counts.id not in names:
             problems.append(doc.problem(("resources", i, "id"), f"catalog feedback: unknown resource {counts.id!r}; "
                                         "its counts are not used", severity="warning"))
-    return CatalogFeedback(model)
+    used = [counts for counts in model.resources if counts.id in names]
+    return CatalogFeedback(model if len(used) == len(model.resources) else model.model_copy(update={"resources": used}))
 
 
 def role_problems(roles: Sequence[Placed], resources: Sequence[ResourceSpec]) -> list[Problem]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -15,6 +16,7 @@ from wayfinder.catalog.calendar import CALENDAR_DAYS
 from wayfinder.catalog.feedback import CLICK_WEIGHT, RATING_WEIGHT
 from wayfinder.feedback import aggregate
 from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.loader import Sources, load
 
 TOPICS = [TopicSpec(id="learning"), TopicSpec(id="onboarding")]
 
@@ -126,6 +128,39 @@ def test_a_poorly_rated_resource_is_demoted_for_everyone_and_preview_says_why() 
     why = graph.why("a-poor", ["learning"], {})
     assert any(line.startswith("colleagues rated it poorly or rarely clicked it -") for line in why), why
     assert any("20 ratings, smoothed mean -0.38 against the catalog's +0.05" in line for line in why), why
+
+
+def test_counts_for_a_resource_the_catalog_no_longer_has_do_not_move_the_catalogs_means(tmp_path: Path) -> None:
+    """The warning says its counts are not used: they are not in the means the others are measured against
+    either (100 poor ratings of a removed resource made a poor one look average, and no longer demoted)."""
+    catalog = """\
+apiVersion: wayfinder/v1
+kind: Catalog
+topics: [{id: learning}]
+resources:
+  - {id: a, type: learning, title: A, topics: [learning]}
+  - {id: b, type: learning, title: B, topics: [learning]}
+"""
+    counts = """\
+apiVersion: wayfinder/v1
+kind: CatalogFeedback
+as_of: '2026-01-10T10:00:00Z'
+resources:
+  - {id: a, ratings: 5, rating_sum: -5, opens: 20, clicks: 0}
+  - {id: b, ratings: 5, rating_sum: 5, opens: 20, clicks: 20}
+"""
+    (tmp_path / "catalog.yaml").write_text(catalog, encoding="utf-8")
+    (tmp_path / "feedback.yaml").write_text(counts, encoding="utf-8")
+    without, _ = load(Sources(paths=[tmp_path]))
+    (tmp_path / "feedback.yaml").write_text(
+        counts + "  - {id: gone, ratings: 100, rating_sum: -100, opens: 100, clicks: 0}\n", encoding="utf-8")
+    defs, problems = load(Sources(paths=[tmp_path]))
+    assert [p.message for p in problems] == [
+        "catalog feedback: unknown resource 'gone'; its counts are not used"]
+    assert defs.catalog.feedback.prior_rating == without.catalog.feedback.prior_rating == 0.0
+    assert defs.catalog.feedback.prior_click_rate == without.catalog.feedback.prior_click_rate == 0.5
+    assert defs.catalog.feedback.points("a") == without.catalog.feedback.points("a") < -1.0
+    assert defs.catalog.feedback.standing("gone") is None
 
 
 def test_fewer_ratings_than_the_minimum_do_not_count() -> None:

@@ -130,6 +130,21 @@ def _linked(graph: nx.DiGraph[str], resource_id: str, kind: str) -> Iterator[str
         yield from (n[len(prefix):] for n in graph.successors(node) if n.startswith(prefix))
 
 
+def _version_preference(r: ResourceSpec, locale: str, liked: str | None) -> tuple[int, int, int, int, str]:
+    """Which version of a group an employee is given, smallest first: their locale (then their language), then
+    the format of their learning style (extension), then a more specific eligibility, then one with no locale of
+    its own before one in another language, then the id. Only among the versions they can use: eligible, and
+    for a roadmap within its horizon, for a learning path on a path (the callers see to it)."""
+    own = (r.locale or "").lower()
+    return (
+        0 if own and own == locale else 1 if own and own.split("-")[0] == locale.split("-")[0] else 2,
+        0 if liked is not None and r.format == liked else 1,
+        0 if r.eligibility is not None else 1,
+        0 if not own else 1,  # then one with no language of its own before one in another language
+        r.id,
+    )
+
+
 def preferred_format(employee: Mapping[str, Any]) -> str | None:
     """The resource format that suits the employee's ``learning_style`` (None when they have none)."""
     style = employee.get("learning_style")
@@ -167,6 +182,7 @@ class CatalogGraph:
         self._linked = {r.id: {kind: frozenset(_linked(self.graph, r.id, kind)) for kind in _PROFILE_LINKS}
                         for r in self.resources.values()}
         self._group_of = {r.id: r.group for r in self.resources.values() if r.group is not None}
+        self._teachers = {rid: 0 for rid, r in self.resources.items() if r.teaches}  # a learning path's candidates
         self._subtopics = lru_cache(maxsize=1024)(self._subtopics_uncached)
         self._lineage = lru_cache(maxsize=1024)(self._lineage_uncached)
 
@@ -273,10 +289,11 @@ class CatalogGraph:
         return self._pick_from(self._candidates(topics), employee, delivered, opted, selection)
 
     def _pick_from(self, candidates: Mapping[str, int], employee: Mapping[str, Any], delivered: Iterable[str],
-                   opted: set[str], selection: Selection) -> list[tuple[ResourceSpec, int]]:
-        """The candidates this employee may get, one of each group of alternatives: their locale first (then their
-        language), then the format of their learning style (extension), then a more specific eligibility, then one
-        with no locale of its own before one in another language, then the id."""
+                   opted: set[str], selection: Selection, *, all_versions: bool = False
+                   ) -> list[tuple[ResourceSpec, int]]:
+        """The candidates this employee may get, one of each group of alternatives (``_version_preference``);
+        with ``all_versions`` every version they may get, for a caller that chooses among them by what it can
+        use (a roadmap by its horizon, a learning path by its search)."""
         delivered_set = set(delivered)
         group_of = self._group_of
         delivered_groups = {group_of[d] for d in delivered_set if d in group_of}
@@ -292,17 +309,10 @@ class CatalogGraph:
                 continue
             if not self._eligible(r, employee, selection.errors):
                 continue
-            if r.group is None:
+            if r.group is None or all_versions:
                 picked.append((r, rank))
                 continue
-            own = (r.locale or "").lower()
-            preference = (
-                0 if own and own == locale else 1 if own and own.split("-")[0] == locale.split("-")[0] else 2,
-                0 if liked is not None and r.format == liked else 1,
-                0 if r.eligibility is not None else 1,
-                0 if not own else 1,  # then one with no language of its own before one in another language
-                rid,
-            )
+            preference = _version_preference(r, locale, liked)
             current = best_in_group.get(r.group)
             if current is None or preference < current[0]:
                 best_in_group[r.group] = (preference, r, rank)
@@ -410,19 +420,35 @@ class CatalogGraph:
         """Dated items in ``requires`` order: every item comes after what it requires, and not before its date."""
         selection = Selection()
         country = employee.get("country")
-        picked = {r.id: r for r, _ in self._pick(topics, employee, delivered, opt_out_topics, selection)}
-        chosen_variant = {r.group: r.id for r in picked.values() if r.group is not None}
-        requires = {r.id: self._requires_picked(r, picked, chosen_variant) for r in picked.values()}
-        days = {rid: r.day or 1 for rid, r in picked.items()}
-        found = dated_order(days, requires, horizon_days)
-        if found is None:  # alternatives closed a loop (``validate`` says so): what each requires as written
-            selection.requires_cycle = True
-            requires = {r.id: tuple(q for q in dict.fromkeys(r.requires) if q in picked) for r in picked.values()}
-            found = dated_order(days, requires, horizon_days)
-        if found is None:  # not even those are in order (a catalog that was not validated): by day and id
-            requires = {rid: () for rid in picked}
-            found = dated_order(days, requires, horizon_days)
-        effective, ordered = found or ({}, [])  # with nothing required, nothing goes round: never empty
+        opted = set(opt_out_topics)
+        if opted and all(self.lineage(t) & opted for t in topics):
+            selection.all_opted_out = True
+            return selection
+        allowed = self._pick_from(self._candidates(topics), employee, delivered, opted, selection, all_versions=True)
+        plain = {r.id: r for r, _ in allowed if r.group is None}
+        versions: dict[str, list[ResourceSpec]] = {}
+        for r, _ in allowed:
+            if r.group is not None:
+                versions.setdefault(r.group, []).append(r)
+        locale = str(employee.get("locale") or "").replace("_", "-").lower()
+        liked = preferred_format(employee)
+        for found in versions.values():
+            found.sort(key=lambda r: _version_preference(r, locale, liked))
+        choice = dict.fromkeys(versions, 0)
+        while True:
+            # The version preferred among those that fall within the horizon: one dated after it (on its own
+            # day, or through what it requires) gives way to the next of its group, so a reading learner whose
+            # reading version comes too late still gets the item (their roadmap came out without it, and without
+            # everything that required it). Usually one round.
+            picked = {**plain, **{found[choice[g]].id: found[choice[g]] for g, found in versions.items()}}
+            requires, effective, ordered = self._dated(picked, horizon_days, selection)
+            kept = set(ordered)
+            too_late = [g for g, found in versions.items()
+                        if found[choice[g]].id not in kept and choice[g] + 1 < len(found)]
+            if not too_late:
+                break
+            for g in too_late:
+                choice[g] += 1
         for rid in ordered:
             r = picked[rid]
             day = effective[rid]
@@ -431,6 +457,24 @@ class CatalogGraph:
                                                  tuple(sorted(r.titles.items())), tuple(r.teaches), r.format))
         selection.resources = [picked[rid] for rid in ordered]
         return selection
+
+    def _dated(self, picked: Mapping[str, ResourceSpec], horizon_days: int, selection: Selection
+               ) -> tuple[dict[str, tuple[str, ...]], dict[str, int], list[str]]:
+        """What each picked item requires among the picked, each item's effective day, and the items within the
+        horizon in order (``dated_order``)."""
+        chosen_variant = {r.group: r.id for r in picked.values() if r.group is not None}
+        requires = {r.id: self._requires_picked(r, picked, chosen_variant) for r in picked.values()}
+        days = {rid: r.day or 1 for rid, r in picked.items()}
+        found = dated_order(days, requires, horizon_days)
+        selection.requires_cycle = found is None
+        if found is None:  # alternatives closed a loop (``validate`` says so): what each requires as written
+            requires = {r.id: tuple(q for q in dict.fromkeys(r.requires) if q in picked) for r in picked.values()}
+            found = dated_order(days, requires, horizon_days)
+        if found is None:  # not even those are in order (a catalog that was not validated): by day and id
+            requires = {rid: () for rid in picked}
+            found = dated_order(days, requires, horizon_days)
+        effective, ordered = found or ({}, [])  # with nothing required, nothing goes round: never empty
+        return requires, effective, ordered
 
     def _requires_picked(self, r: ResourceSpec, picked: Mapping[str, ResourceSpec],
                          chosen_variant: Mapping[str, str]) -> tuple[str, ...]:
@@ -447,6 +491,23 @@ class CatalogGraph:
         return tuple(dict.fromkeys(out))
 
     # -- learning paths (extension) -------------------------------------------------------------
+    @staticmethod
+    def _versions_in_preference(ranked: list[ResourceSpec], locale: str, liked: str | None) -> list[ResourceSpec]:
+        """The ranking, with the versions of each group put in the places its versions hold in the order
+        ``_version_preference`` gives them: where two paths differ only in the version of a group, the search
+        (which goes in this order) takes the one ``select`` and ``roadmap`` would give."""
+        slots: dict[str, list[int]] = {}
+        for i, r in enumerate(ranked):
+            if r.group is not None:
+                slots.setdefault(r.group, []).append(i)
+        out = list(ranked)
+        for places in slots.values():
+            if len(places) > 1:
+                versions = sorted((ranked[i] for i in places), key=lambda r: _version_preference(r, locale, liked))
+                for i, r in zip(places, versions, strict=True):
+                    out[i] = r
+        return out
+
     def role_for(self, name: str) -> RoleSpec | None:
         """The catalog role with this id, or whose ``matches`` or ``title`` is ``name`` (any case)."""
         if name in self.roles:
@@ -463,13 +524,19 @@ class CatalogGraph:
         """The fewest eligible resources that teach the role's skills this employee lacks, prerequisites first,
         one due every ``pace_days`` from ``start`` (on a working day) while within ``horizon_days``."""
         selection = Selection()
-        teachers = {rid: 0 for rid, r in self.resources.items() if r.teaches}
-        picked = self._pick_from(teachers, employee, (), set(opt_out_topics), selection)
+        # Every version of a group the employee may get: the path's search takes at most one of each, the one
+        # that makes the smallest path, and among those the preferred (``_version_preference``). Picking the
+        # preferred version first lost the path when it needed a skill this employee cannot learn and another
+        # version needed none.
+        picked = self._pick_from(self._teachers, employee, (), set(opt_out_topics), selection, all_versions=True)
         fb = feedback or {}
         picked.sort(key=lambda p: (-self._score(p[0], 0, employee, fb), p[0].id))
+        ranked = self._versions_in_preference(
+            [r for r, _ in picked], str(employee.get("locale") or "").replace("_", "-").lower(),
+            preferred_format(employee))
         skills = employee.get("skills")
         have = [s for s in skills if isinstance(s, str)] if isinstance(skills, list) else []
-        plan = plan_path([r for r, _ in picked], have, role.skills)
+        plan = plan_path(ranked, have, role.skills)
         selection.path = plan
         country = employee.get("country")
         taught_by: dict[str, str] = {}

@@ -13,6 +13,12 @@ ancestors of its missing skills. Choosing the fewest of them is a set cover with
   the smallest.
 
 The order: repeatedly the most preferred resource whose required skills are held or already taught.
+
+Versions of one resource (a ``group``) are alternatives: a path takes at most one of them (a person is given one
+version of a course, never two), so the search, not a choice made before it, decides which: the smallest path
+first, and among the smallest the version the caller's order prefers. When versions of different groups stand in
+each other's way so that no path covers every skill ``reachable_skills`` let through (it looks one level deep),
+the path covers what a greedy choice can, and the rest is reported as unreachable.
 """
 
 from __future__ import annotations
@@ -55,8 +61,33 @@ def skills_graph(resources: Iterable[ResourceSpec]) -> nx.DiGraph[str]:
 
 
 def reachable_skills(resources: Sequence[ResourceSpec], have: Iterable[str]) -> set[str]:
-    """Every skill someone holding ``have`` can learn from ``resources`` (prerequisites first)."""
-    known = {skill_key(s) for s in have}
+    """Every skill someone holding ``have`` can learn from ``resources`` (prerequisites first). A version of a
+    ``group`` counts only when what it requires can be learned without another version of its group: a person
+    gets one version, so a version that needs what only its alternative teaches is never of use (validation
+    passed such a role skill, and every path to it came out empty). One level deep only (what is learned on
+    the way may still take two versions of another group): ``plan_path`` then covers what it can."""
+    held = {skill_key(s) for s in have}
+    members: dict[str, int] = {}
+    for r in resources:
+        if r.group is not None:
+            members[r.group] = members.get(r.group, 0) + 1
+    without: dict[str, set[str]] = {}  # per group: what can be learned without any of its versions
+    usable: list[ResourceSpec] = []
+    for r in resources:
+        needs = {skill_key(s) for s in r.requires_skills}
+        if r.group is None or members[r.group] == 1 or needs <= held:
+            usable.append(r)
+            continue
+        if r.group not in without:
+            without[r.group] = _closure([o for o in resources if o.group != r.group], held)
+        if needs <= without[r.group]:
+            usable.append(r)
+    return _closure(usable, held)
+
+
+def _closure(resources: Sequence[ResourceSpec], held: set[str]) -> set[str]:
+    """What ``resources`` teach someone holding ``held``, taking each whose required skills are known by then."""
+    known = set(held)
     left = list(resources)
     progress = True
     while progress:
@@ -72,6 +103,7 @@ def reachable_skills(resources: Sequence[ResourceSpec], have: Iterable[str]) -> 
 class _Problem:
     def __init__(self, resources: Sequence[ResourceSpec], have: set[str], need: set[str]) -> None:
         self.order = [r.id for r in resources]  # the caller's preference
+        self.group = {r.id: r.group for r in resources if r.group is not None}  # at most one version of each
         self.rank = {rid: i for i, rid in enumerate(self.order)}
         self.teaches = {r.id: frozenset(skill_key(s) for s in r.teaches) for r in resources}
         self.requires = {r.id: frozenset(skill_key(s) for s in r.requires_skills) for r in resources}
@@ -88,9 +120,10 @@ class _Problem:
     def _bits(self, skills: Iterable[str]) -> int:
         return sum(self._bit[s] for s in set(skills))
 
-    def schedule(self, chosen: Iterable[str]) -> list[str] | None:
+    def schedule(self, chosen: Iterable[str], need_bits: int | None = None) -> list[str] | None:
         """The chosen resources in an order where every required skill comes first; None if there is none, or
-        if they do not teach every needed skill."""
+        if they do not teach every needed skill (``need_bits``: these instead of the target's)."""
+        need_bits = self.need_bits if need_bits is None else need_bits
         known = self.have_bits
         left = sorted(chosen, key=self.rank.__getitem__)
         out: list[str] = []
@@ -101,7 +134,11 @@ class _Problem:
             out.append(ready)
             known |= self.teach_bits[ready]
             left.remove(ready)
-        return out if self.need_bits & ~known == 0 else None
+        return out if need_bits & ~known == 0 else None
+
+    def _one_version_each(self, chosen: Sequence[str]) -> bool:
+        groups = [self.group[rid] for rid in chosen if rid in self.group]
+        return len(groups) == len(set(groups))
 
     def exact(self, candidates: list[str]) -> list[str] | None:
         for size in range(1, len(candidates) + 1):
@@ -111,28 +148,38 @@ class _Problem:
                     taught |= self.teach_bits[rid]
                 if self.need_bits & ~taught:  # cannot cover: no need to order them
                     continue
+                if self.group and not self._one_version_each(chosen):
+                    continue
                 order = self.schedule(chosen)
                 if order is not None:
                     return order
         return None
 
-    def greedy(self, candidates: list[str], closure: set[str]) -> list[str] | None:
+    def greedy(self, candidates: list[str], closure: set[str], *, partial: bool = False) -> list[str] | None:
+        """The greedy path; None when it gets stuck before covering the target, or with ``partial`` the path to
+        the target skills it did cover."""
         known = set(self.have)
         chosen: list[str] = []
+        taken: set[str] = set()  # groups a version was chosen from
         while not self.need <= known:
-            ready = [rid for rid in candidates if rid not in chosen and self.requires[rid] <= known]
-            if not ready:
-                return None
+            ready = [rid for rid in candidates if rid not in chosen and self.requires[rid] <= known
+                     and (rid not in self.group or self.group[rid] not in taken)]
             best = min(ready, key=lambda rid: (-len(self.teaches[rid] & (self.need - known)),
-                                               -len(self.teaches[rid] & (closure - known)), self.rank[rid]))
-            if not self.teaches[best] & (closure - known):
-                return None
+                                               -len(self.teaches[rid] & (closure - known)), self.rank[rid]),
+                       default=None)
+            if best is None or not self.teaches[best] & (closure - known):
+                if not partial:
+                    return None
+                break
             chosen.append(best)
+            if best in self.group:
+                taken.add(self.group[best])
             known |= self.teaches[best]
+        need_bits = self._bits(self.need & known)
         for rid in sorted(chosen, key=self.rank.__getitem__, reverse=True):  # drop what the path can do without
-            if self.schedule(r for r in chosen if r != rid) is not None:
+            if self.schedule((r for r in chosen if r != rid), need_bits) is not None:
                 chosen.remove(rid)
-        return self.schedule(chosen)
+        return self.schedule(chosen, need_bits)
 
 
 def plan_path(resources: Sequence[ResourceSpec], have: Iterable[str], target: Iterable[str], *,
@@ -156,4 +203,8 @@ def plan_path(resources: Sequence[ResourceSpec], have: Iterable[str], target: It
     skills_on_the_way = {n.removeprefix("skill:") for n in closure if n.startswith("skill:")} - held
     exact = len(candidates) <= exact_limit
     order = problem.exact(candidates) if exact else problem.greedy(candidates, skills_on_the_way | need)
-    return PathPlan(tuple(order or ()), result.missing, result.unreachable, exact=exact)
+    if order is None:  # versions of groups in each other's way: what can be covered, and the rest unreachable
+        order = problem.greedy(candidates, skills_on_the_way | need, partial=True) or []
+        taught = {s for rid in order for s in problem.teaches[rid]}
+        return PathPlan(tuple(order), result.missing, tuple(sorted(missing - (reachable & taught))), exact=False)
+    return PathPlan(tuple(order), result.missing, result.unreachable, exact=exact)

@@ -67,5 +67,14 @@ def _why_unreachable(skill: str, resources: Sequence[ResourceSpec], reachable: s
     if not teachers:
         return "no resource teaches it (add it to a resource's `teaches`)"
     blocked = sorted({skill_key(s) for r in resources if r.id in teachers for s in r.requires_skills} - reachable)
-    return (f"the resources that teach it ({', '.join(teachers)}) require skills no resource can teach first "
-            f"({', '.join(blocked)})")
+    if blocked:
+        return (f"the resources that teach it ({', '.join(teachers)}) require skills no resource can teach first "
+                f"({', '.join(blocked)})")
+    # What they require can be learned, but only from another version of their own group (one is given)
+    needed: set[str] = set()
+    for r in resources:
+        if r.id in teachers and r.group is not None:
+            without = reachable_skills([o for o in resources if o.group != r.group], ())
+            needed |= {skill_key(s) for s in r.requires_skills} - without
+    return (f"the resources that teach it ({', '.join(teachers)}) require skills that only another version in "
+            f"their own group teaches ({', '.join(sorted(needed))}), and a person is given one version of a group")

@@ -3,6 +3,7 @@ the same answer every time; and the catalog's roles checked at validation."""
 
 from __future__ import annotations
 
+from datetime import date
 from itertools import combinations
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support import WriteFiles
-from wayfinder.catalog import ResourceSpec, plan_path, reachable_skills, skill_key
+from wayfinder.catalog import CatalogGraph, ResourceSpec, RoleSpec, TopicSpec, plan_path, reachable_skills, skill_key
 from wayfinder.journeys.loader import Sources, load
 
 SKILLS = [f"s{i}" for i in range(6)]
@@ -123,6 +124,41 @@ def test_the_same_question_gets_the_same_path(catalog: list[ResourceSpec], have:
     assert first == again
 
 
+grouped_catalogs = st.lists(
+    st.tuples(st.lists(st.sampled_from(SKILLS), min_size=1, max_size=2, unique=True),
+              st.lists(st.sampled_from(SKILLS), max_size=2, unique=True),
+              st.sampled_from([None, "g1", "g2"])),
+    min_size=1, max_size=7,
+).map(lambda rows: [res(f"r{i}", teaches, [s for s in requires if s not in teaches], group=group)
+                    for i, (teaches, requires, group) in enumerate(rows)])
+
+
+def _one_version_each(chosen: list[ResourceSpec]) -> bool:
+    groups = [r.group for r in chosen if r.group is not None]
+    return len(groups) == len(set(groups))
+
+
+@settings(max_examples=300, deadline=None)
+@given(catalog=grouped_catalogs, have=skill_sets, target=skill_sets, exact=st.booleans())
+def test_a_path_takes_one_version_of_a_group_and_covers_what_one_version_each_can(
+        catalog: list[ResourceSpec], have: set[str], target: set[str], exact: bool) -> None:
+    """Versions of one resource (a ``group``) are alternatives: a path takes at most one, and still covers
+    every missing skill some choice of one version each can teach (a smallest such path, where exact)."""
+    plan = plan_path(catalog, have, target, exact_limit=12 if exact else 0)
+    chosen = [r for r in catalog if r.id in plan.resources]
+    assert _one_version_each(chosen)
+    assert _valid_order(plan.resources, catalog, have)
+    covered = set(have).union(*(set(r.teaches) for r in chosen)) & (target - have)
+    assert covered == set(plan.missing) - set(plan.unreachable)
+    for size in range(len(catalog) + 1):  # brute force: the smallest choice of one version each covering most
+        best = [c for c in combinations(catalog, size) if _one_version_each(list(c))
+                and _covers(list(c), have, target - have)]
+        if best:
+            assert not plan.unreachable
+            assert len(plan.resources) == size or not plan.exact
+            break
+
+
 # -- examples --------------------------------------------------------------------------------------------
 def test_ties_go_to_the_resource_the_ranking_prefers() -> None:
     video = res("feedback-video", ["giving-feedback"], format="video")
@@ -166,6 +202,37 @@ def test_a_cycle_of_prerequisites_is_entered_through_the_resource_that_needs_not
     assert plan.resources == ("c", "a")
 
 
+def test_a_version_whose_prerequisite_this_employee_cannot_get_gives_way_to_another_version() -> None:
+    """The visual learner's video version needs a skill only a course for Germany teaches: the reading version,
+    which needs nothing, makes the path (there was none: ``learning_path_incomplete``). And a preferred version
+    that needs an extra course does not make a longer path than another version alone."""
+    catalog = CatalogGraph([TopicSpec(id="learning")], [
+        res("k-video", ["k"], ["p"], group="kcourse", format="video"),
+        res("k-read", ["k"], group="kcourse", format="reading"),
+        res("p-de", ["p"], eligibility='employee.country == "DE"'),
+        res("m-video", ["m"], ["q"], group="mcourse", format="video"),
+        res("m-read", ["m"], group="mcourse", format="reading"),
+        res("q-any", ["q"]),
+        res("n-video", ["n"], group="ncourse", format="video"),
+        res("n-read", ["n"], group="ncourse", format="reading"),
+    ], roles=[RoleSpec(id="role-k", skills=["k"]), RoleSpec(id="role-m", skills=["m"]),
+              RoleSpec(id="role-n", skills=["n"])])
+
+    def path(role: str, **employee: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        selection = catalog.learning_path(catalog.roles[role], {"learning_style": "visual", **employee},
+                                          start=date(2026, 3, 2), horizon_days=180, pace_days=7)
+        assert selection.path is not None
+        return tuple(r.id for r in selection.resources), selection.path.unreachable
+
+    assert path("role-k", country="GB") == (("k-read",), ())
+    assert path("role-k", country="DE") == (("k-read",), ())  # k-video would take p-de first: two items
+    assert path("role-k", country="DE", skills=["p"]) == (("k-video",), ())  # as small: the style's version
+    assert path("role-m", country="GB") == (("m-read",), ())  # one item, not q-any then m-video
+    assert path("role-m", country="GB", skills=["q"]) == (("m-video",), ())  # as small: the style's version
+    assert path("role-n", country="GB") == (("n-video",), ())
+    assert path("role-n", country="GB", learning_style="reading") == (("n-read",), ())
+
+
 # -- validation ------------------------------------------------------------------------------------------
 ROLE_CATALOG = """\
 apiVersion: wayfinder/v1
@@ -194,6 +261,32 @@ def test_a_role_skill_the_catalog_cannot_teach_is_an_error_at_its_position(write
                           "first (german)") for m in messages), messages
     assert any(m.endswith("catalog/c.yaml:14:30: role manager: skill 'budgeting' cannot be reached from the "
                           "catalog: no resource teaches it (add it to a resource's `teaches`)") for m in messages)
+
+
+def test_a_role_skill_only_a_version_needing_its_own_alternative_teaches_is_an_error(
+        write_files: WriteFiles) -> None:
+    """A person gets one version of a group: a version that needs what only another version of its group teaches
+    is never of use, so the role skill it alone teaches cannot be reached (validation passed it, and every run
+    reported ``learning_path_incomplete``)."""
+    root = write_files({"catalog/c.yaml": """\
+apiVersion: wayfinder/v1
+kind: Catalog
+topics: [{id: skills}]
+resources:
+  - {id: g-basics, type: learning, title: B, topics: [skills], group: g, format: video, teaches: [p]}
+  - {id: g-advanced, type: learning, title: A, topics: [skills], group: g, teaches: [k], requires_skills: [p]}
+roles:
+  - {id: role-k, skills: [k]}
+  - {id: role-p, skills: [p]}
+"""})
+    _, problems = load(Sources(paths=[root / "catalog"]))
+    assert [str(p).split("catalog/")[-1] for p in problems] == [
+        "c.yaml:8:27: role role-k: skill 'k' cannot be reached from the catalog: the resources that teach it "
+        "(g-advanced) require skills that only another version in their own group teaches (p), and a person is "
+        "given one version of a group"]
+    # Taught outside the group as well: the version can be used
+    assert reachable_skills([res("x", ["k"], ["p"], group="h"), res("y", ["p"], group="h"), res("z", ["p"])],
+                            ()) == {"p", "k"}
 
 
 def test_a_learning_path_to_an_unknown_role_and_a_badly_written_skill_are_errors(write_files: WriteFiles) -> None:

@@ -97,6 +97,40 @@ def test_a_roadmap_takes_the_variant_in_the_preferred_format_and_what_requires_i
     assert reader.roadmap[2].requires == ("security",)
 
 
+def test_a_roadmap_variant_after_the_horizon_gives_way_to_one_within_it() -> None:
+    """The reading variant is due on day 40 of a 30-day roadmap: a reading learner gets another variant, and
+    what requires the item follows it (their roadmap came out empty: the variant and what required it were both
+    cut). Also when a variant falls after the horizon only through what it requires."""
+    items = [res("sec-video", topics=["onboarding"], group="sec", format="video", day=3),
+             res("sec-read", topics=["onboarding"], group="sec", format="reading", day=40),
+             res("sec-hands", topics=["onboarding"], group="sec", format="hands_on", day=2),
+             res("x", topics=["onboarding"], day=5, requires=["sec-video"])]
+    graph = CatalogGraph(TOPICS, items, calendar=CALENDAR_DAYS)
+
+    def roadmap(style: str, horizon: int = 30) -> list[tuple[str, tuple[str, ...]]]:
+        found = graph.roadmap(["onboarding"], {"learning_style": style}, start=date(2026, 3, 2),
+                              horizon_days=horizon)
+        return [(i.id, i.requires) for i in found.roadmap]
+
+    assert roadmap("reading") == [("sec-hands", ()), ("x", ("sec-hands",))]
+    assert roadmap("reading", horizon=40) == [("sec-read", ()), ("x", ("sec-read",))]
+    assert roadmap("visual") == [("sec-video", ()), ("x", ("sec-video",))]
+    late = CatalogGraph(TOPICS, [res("slow", topics=["onboarding"], day=35),
+                                 res("v-video", topics=["onboarding"], group="v", format="video", day=1,
+                                     requires=["slow"]),
+                                 res("v-read", topics=["onboarding"], group="v", format="reading", day=3)],
+                        calendar=CALENDAR_DAYS)
+    visual = late.roadmap(["onboarding"], {"learning_style": "visual"}, start=date(2026, 3, 2), horizon_days=30)
+    assert [i.id for i in visual.roadmap] == ["v-read"]
+    # The only variant this employee may get is too late: it, and what requires it, stay out
+    only_late = CatalogGraph(TOPICS, [items[1], res("x", topics=["onboarding"], day=5, requires=["sec-read"]),
+                                      res("sec-hands", topics=["onboarding"], group="sec", day=2,
+                                          eligibility='employee.country == "DE"')],
+                             calendar=CALENDAR_DAYS)
+    assert only_late.roadmap(["onboarding"], {"country": "GB", "learning_style": "reading"},
+                             start=date(2026, 3, 2), horizon_days=30).roadmap == []
+
+
 def test_alternatives_that_close_a_requires_loop_are_a_cycle_and_a_roadmap_over_them_still_comes_out() -> None:
     """v2 requires x, and x requires v1, which the employee gets as v2 (its alternative): a loop for a visual
     learner. ``validate`` reports it; a graph built without validation still orders the roadmap, by the requires

@@ -66,6 +66,27 @@ def test_preview_html_onto_a_file_is_refused_before_anything_is_printed(tmp_path
     assert out.read_text(encoding="utf-8") == "keep me"
 
 
+def test_preview_shows_what_simulate_sends_with_the_other_journeys_running(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # Preview ran the journey alone: E1030's promotion first-month message offered coaching-for-managers, which the
+    # learning path had already sent in simulate (SPEC §5: not already delivered), where it offered feedback-guide.
+    assert main(["simulate", "--events", str(examples_dir() / "events.jsonl"), "--out", str(tmp_path / "sim")]) == 0
+    sent = [json.loads(line) for line in (tmp_path / "sim" / "messages.jsonl").read_text("utf-8").splitlines()]
+    capsys.readouterr()
+    assert main(["preview", "promotion", "--employee", "E1030"]) == 0
+    shown: dict[str, list[str]] = {}
+    step = ""
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith("== "):
+            step = line[3:].split(":")[0]
+            shown[step] = []
+        elif line.startswith("  - ") and step:
+            shown[step].append(line[4:].split(":")[0])
+    expected = {m["step_id"]: m["resources"] for m in sent
+                if (m["employee_id"], m["journey_id"], m["recipient_role"]) == ("E1030", "promotion", "employee")}
+    assert expected and {k: shown.get(k) for k in expected} == expected
+
+
 @pytest.mark.parametrize(("args", "said"), [
     (["plan", "{tmp}/nowhere"], "{tmp}/nowhere: no such folder"),
     (["plan", "{examples}", "--current", "{tmp}/nowhere"], "{tmp}/nowhere: no such folder"),

@@ -315,18 +315,24 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if journey is None:
         print(f"unknown journey {args.journey!r}; known: {', '.join(sorted(defs.current()))}", file=sys.stderr)
         return 1
-    only = Definitions(journeys={(journey.id, journey.version): journey}, templates=defs.templates,
+    # With the other journeys, as simulate runs it: what they deliver first is not offered again (SPEC §5), and
+    # their messages count against the frequency cap. Alone, preview showed resources another journey had
+    # already sent and a message the cap would defer as sent at once. The previewed version enrolls even as a
+    # draft (what HR drafts is what they preview); other drafts do not.
+    previewed = journey.model_copy(update={"status": "active"}) if journey.status == "draft" else journey
+    others = {key: j for key, j in defs.journeys.items() if key[0] != journey.id}
+    only = Definitions(journeys={**others, (journey.id, journey.version): previewed}, templates=defs.templates,
                        inline=defs.inline, catalog=defs.catalog, policy=defs.policy)
     try:
         events, employee_id = _preview_events(args, journey)
     except _BadData as e:
         print(f"wayfinder preview: {e}", file=sys.stderr)
         return 2
-    runner = EmbeddedRunner(only, include_drafts=True)
+    runner = EmbeddedRunner(only)
     last = max(e.time for e in events)
     runner.run(events, last + timedelta(days=400))
-    mine = [m for m in runner.messages.values() if m.employee_id == employee_id]
-    tasks = [t for t in runner.tasks.values() if t.employee_id == employee_id]
+    mine = [m for m in runner.messages.values() if m.employee_id == employee_id and m.journey_id == journey.id]
+    tasks = [t for t in runner.tasks.values() if t.employee_id == employee_id and t.journey_id == journey.id]
     print(f"preview of journey {journey.id} v{journey.version} ({journey.status}) for employee {employee_id}: "
           f"{len(mine)} message(s), {len(tasks)} task(s)\n")
     notes = _made_up_notes(args, events, employee_id)

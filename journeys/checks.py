@@ -346,6 +346,8 @@ def check_template_source(source: str, context: Mapping[str, Field]) -> list[Tem
 
 _COUNTS_AS_FALSE = "a run counts the expression as false where the field is absent (SPEC §4)"
 _FAILS_THE_MESSAGE = "a run renders it where the field is there, and fails that message (render_error) where not"
+_FALLS_BACK = ("a run renders it where the field is there, and where not says why in the generated sentence instead "
+               "(explanation_failed)")
 
 
 # -- putting it together -------------------------------------------------------------------------------
@@ -425,6 +427,8 @@ def _check_journey(world: _World, doc: Document, j: Journey) -> None:
     world.known_type(doc, ("trigger", "event"), j.trigger.event, f"{label}: trigger.event")
     _expr(world, doc, ("trigger", "when"), _src(j.trigger.when), at_trigger, f"{label}: trigger.when")
     _expr(world, doc, ("audience",), _src(j.audience), at_trigger, f"{label}: audience")
+    # checked as an inline template is: a misspelt field made every message fall back to the generated sentence
+    _inline_template(world, doc, ("explanation",), j.explanation, at_trigger, f"{label}: explanation", _FALLS_BACK)
     for i, rule in enumerate(j.exit_on):
         world.known_type(doc, ("exit_on", i, "event"), rule.event, f"{label}: exit_on[{i}].event")
         own = Field(shape=schemas.envelope(world.event_shape(rule.event)))
@@ -480,13 +484,13 @@ def _template_context(scope: Mapping[str, Field]) -> dict[str, Field]:
 
 
 def _inline_template(world: _World, doc: Document, loc: Loc, source: str | None, scope: Mapping[str, Field],
-                     label: str) -> None:
+                     label: str, runs_anyway: str = _FAILS_THE_MESSAGE) -> None:
     if not source:
         return
     for f in check_template_source(source, _template_context(scope)):
         line, column = _template_at(doc, loc, source, f)
         world.problems.append(Problem(doc.file, line, column, f"{label}: {f.message}",
-                                      runs_anyway=_FAILS_THE_MESSAGE if f.absent else None))
+                                      runs_anyway=runs_anyway if f.absent else None))
 
 
 def _template_at(doc: Document, loc: Loc, source: str, f: TemplateFinding) -> tuple[int, int]:

@@ -131,18 +131,20 @@ def _sentence(journey: Journey, trigger: Mapping[str, Any], role: str, employee:
 
 
 def explain(journey: Journey, trigger: Mapping[str, Any], role: str, employee: Mapping[str, Any],
-            defs: Definitions, scope: Mapping[str, Any]) -> str:
+            defs: Definitions, scope: Mapping[str, Any], failed: Callable[[str], None] = lambda _: None) -> str:
     """The journey's own explanation if it has one and it says something, else one made from the trigger and the
     recipient's role: every message says why it was sent (SPEC §6, §9), so an own explanation that fails to
     render or renders empty (an ``{% if %}`` that holds for other people only) gives way to the sentence.
 
     The sentence is English (the record's, for reviewers and audits) and says itself in the message's
-    language in the footer (:meth:`Explanation.localized`)."""
+    language in the footer (:meth:`Explanation.localized`). A render failure is also told to ``failed`` (the
+    caller counts it), or the author's sentence would give way without a word."""
     own = defs.explanation_template(journey)
     if own is not None:
         try:
             text = own.render_text({**scope, "employee": employee})
-        except RenderError:
+        except RenderError as err:
+            failed(str(err))
             text = ""
         if text.strip():
             return text

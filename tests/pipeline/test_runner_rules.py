@@ -649,3 +649,14 @@ steps:
     steps = by_step(runner)
     assert steps["tell"].resources and steps["welcome"].resources == steps["tell"].resources
     assert runner.states["E1"].delivered == set(steps["welcome"].resources)
+
+
+def test_an_own_explanation_that_fails_to_render_is_counted_and_the_generated_one_goes(write_files: WriteFiles) -> None:
+    # It gave way to the generated sentence without a word: nothing in the summary or the log.
+    journey = LEAVE.replace("trigger: {event: hris.leave.started}", "trigger: {event: hris.leave.started}\n"
+                            "explanation: \"Because {{ trigger.data.nothing.here }} began.\"")
+    runner = runner_for(write_files, {"leave": journey})
+    runner.run([person("E1"), ev("l1", "hris.leave.started", "2026-05-04T09:00:00Z", leave_type="other",
+                                 start_date="2026-05-04")], at("2026-05-05T00:00:00Z"))
+    assert runner.stats.diagnostics["explanation_failed"] >= 1
+    assert all(m.explanation and "You received this because" in str(m.explanation) for m in runner.messages.values())

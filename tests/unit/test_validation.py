@@ -153,6 +153,18 @@ def test_a_cycle_whose_wait_is_0s_is_an_error_and_one_whose_wait_is_until_is_war
     assert not [line for line in lines if "fine.yaml" in line]
 
 
+def test_a_journeys_own_explanation_is_checked_as_an_inline_template(write_files: WriteFiles) -> None:
+    # A misspelt field validated clean, and every message then fell back to the generated sentence unseen.
+    root = write_files({"journeys/j.yaml": HEAD + """explanation: "Because your {{ trigger.data.leave_typ }} began."
+steps:
+  - id: a
+    send: {channel: email, subject: "Hi", body: "Hello"}
+"""})
+    line = only(problems_of(root), "explanation")
+    assert line.startswith("journeys/j.yaml:8:44: journey j: explanation: trigger.data.leave_typ: unknown field "
+                           "'leave_typ' in the data of hris.leave.started")
+
+
 def test_cycle_without_wait_is_an_error_but_with_wait_is_fine(write_files: WriteFiles) -> None:
     root = write_files({"journeys/loop.yaml": HEAD + """steps:
   - id: a

@@ -538,6 +538,18 @@ class Fairness(Frozen):
     feedback: FeedbackThresholds = Field(default_factory=FeedbackThresholds)
 
 
+def _locale_key(value: str) -> str:
+    """A template's language: said in words (the pattern alone read as a regular expression to HR authors)."""
+    if not TEMPLATE_LOCALE.fullmatch(value):
+        hint = f" (write {value.replace('_', '-')})" if TEMPLATE_LOCALE.fullmatch(value.replace("_", "-")) else ""
+        msg = f"{value!r} is not a language tag such as de or de-AT{hint}"
+        raise ValueError(msg)
+    return value
+
+
+TEMPLATE_LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+
 class LocaleOverride(Frozen):
     subject: str | None = None
     text: str | None = None
@@ -554,8 +566,8 @@ class TemplateDoc(Frozen):
     subject: Annotated[str, Field(min_length=1)]
     text: Annotated[str, Field(min_length=1)]
     html: str | None = None
-    locales: dict[Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")], LocaleOverride] = Field(
-        default_factory=dict)
+    locales: dict[Annotated[str, AfterValidator(_locale_key), Field(json_schema_extra={
+        "pattern": TEMPLATE_LOCALE.pattern})], LocaleOverride] = Field(default_factory=dict)
 
 
 class EventField(Frozen):

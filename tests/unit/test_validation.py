@@ -153,6 +153,16 @@ def test_a_cycle_whose_wait_is_0s_is_an_error_and_one_whose_wait_is_until_is_war
     assert not [line for line in lines if "fine.yaml" in line]
 
 
+def test_a_template_locale_written_with_an_underscore_is_said_in_words(write_files: WriteFiles) -> None:
+    root = write_files({"templates/t.yaml": "apiVersion: wayfinder/v1\nkind: Template\nid: t\nsubject: Hi\n"
+                                            "text: Hello\nlocales:\n  de_AT: {subject: Servus}\n"})
+    _, problems = load(Sources(templates=[root / "templates"]))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    # it said: String should match pattern '^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$'
+    assert only(lines, "de_AT") == ("templates/t.yaml:7:10: template: locales.de_AT.[key]: 'de_AT' is not a language "
+                                    "tag such as de or de-AT (write de-AT)")
+
+
 def test_a_journeys_own_explanation_is_checked_as_an_inline_template(write_files: WriteFiles) -> None:
     # A misspelt field validated clean, and every message then fell back to the generated sentence unseen.
     root = write_files({"journeys/j.yaml": HEAD + """explanation: "Because your {{ trigger.data.leave_typ }} began."

@@ -24,7 +24,7 @@ from pydantic import (
 from wayfinder.expressions import Expr
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys.events import LeaveType
-from wayfinder.vocabulary import Channel, Frozen, Identifier, RecipientRole, localized
+from wayfinder.vocabulary import Channel, Frozen, Identifier, RecipientRole, localized, parse_instant
 
 _LOCALE = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"
 _M = TypeVar("_M")
@@ -586,12 +586,27 @@ class EventTypeDoc(Frozen):
     data: dict[Identifier, EventField] = Field(default_factory=dict)
 
 
+_TEST_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$")
+
+
+def _test_time(value: str) -> str:
+    """An event's time in a journey test, said in words as ``until`` and ``at`` are (``parse_instant``); the pattern
+    alone read as a regular expression, and kept the test's other problems from being reported."""
+    if not _TEST_TIME.fullmatch(value):
+        if "T" in value:
+            parse_instant(value)  # says what is wrong: no offset, or no time at all
+        msg = f"{value!r} is not an RFC 3339 time (e.g. 2026-03-02T09:15:00Z)"
+        raise ValueError(msg)
+    return value
+
+
 class TestEvent(Frozen):
     """An event of a journey test: a CloudEvent with ``specversion``, ``id`` and ``source`` filled in."""
 
     type: Annotated[str, Field(min_length=1)]
-    time: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$",
-                               examples=["2026-03-02T09:15:00Z"])]
+    time: Annotated[str, AfterValidator(_test_time), Field(
+        examples=["2026-03-02T09:15:00Z"],
+        json_schema_extra={"pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$"})]
     subject: Annotated[str, Field(min_length=1)]
     data: dict[str, Any] = Field(default_factory=dict)
     id: str | None = None

@@ -898,3 +898,13 @@ def test_a_broken_value_in_a_step_hides_nothing_else_in_that_step(write_files: W
                         ("given_nam:", "17:53")):
         assert only(lines, slip).startswith(f"journeys/j.yaml:{where}: journey j: "), (slip, lines)
     assert len(lines) == 11, lines
+
+
+def test_a_journey_test_events_time_without_an_offset_is_said_in_words() -> None:
+    from wayfinder.journeys.model import TestEvent
+
+    with pytest.raises(ValueError, match=r"'2026-03-02T09:15:00' has no offset: add Z or \+01:00"):  # was a regex
+        TestEvent(type="hris.dependent.added", time="2026-03-02T09:15:00", subject="T1")
+    with pytest.raises(ValueError, match=r"'2026-03-02' is not an RFC 3339 time \(e\.g\. 2026-03-02T09:15:00Z\)"):
+        TestEvent(type="hris.dependent.added", time="2026-03-02", subject="T1")
+    assert TestEvent(type="x", time="2026-03-02T09:15:00+01:00", subject="T1").time == "2026-03-02T09:15:00+01:00"

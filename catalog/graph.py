@@ -387,6 +387,8 @@ class CatalogGraph:
             return []
         rank = self._candidates(topics).get(resource_id, 0) if topics else 0
         parts = self.score_parts(r, rank, employee, feedback or {})
+        if not topics:  # a learning path asks for skills, not topics: every resource starts level
+            parts[0] = ("no topic asked for, every resource starts at", parts[0][1])
         out = [f"{reason} {points:+.2f}" for reason, points in parts]
         out.append(f"score {self._score(r, rank, employee, feedback or {}):.2f}")
         standing = self.feedback.standing(resource_id)

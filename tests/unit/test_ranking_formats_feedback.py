@@ -80,6 +80,8 @@ def test_why_names_the_topic_a_resource_matched_in_words() -> None:
     assert [graph.why(rid, asked, {})[0] for rid in ("c-tour", "a-talk", "b-clip")] == [
         "topic match (the first topic asked for) +10.00", "topic match (topic 2 asked for) +8.00",
         "topic match (topic 2 asked for, through a topic below it) +7.00"]
+    # a learning path asks for skills: its items matched no topic (it said "the first topic asked for")
+    assert graph.why("a-talk", [], {})[0] == "no topic asked for, every resource starts at +10.00"
 
 
 def test_a_roadmap_takes_the_variant_in_the_preferred_format_and_what_requires_it_follows_it() -> None:

@@ -140,7 +140,7 @@ def _teaches_line(journey: Journey, defs: Definitions, step_id: str, resource_id
     have = {skill_key(s) for s in skills if isinstance(s, str)} if isinstance(skills, list) else set()
     new = [s for s in resource.teaches if skill_key(s) not in have]
     needs = [s for s in resource.requires_skills]
-    return (f"teaches {', '.join(new) or 'nothing new'} (the fewest resources that cover the role's missing skills)"
+    return (f"teaches {', '.join(new) or 'nothing new'} (on the path that covers the role's missing skills)"
             + (f"; comes after what teaches {', '.join(needs)}" if needs else ""))
 
 

@@ -691,3 +691,56 @@ def test_a_stray_quote_that_swallows_the_rows_after_it_concludes_nothing_from_ab
     assert brief(events) == [("E3", "hris.employee.terminated", {"date": "2026-03-02",
                                                                  "reason": "absent_from_export"})]
     assert [(d["row"], d["employee_id"]) for d in dead] == [(3, "E2")]
+
+
+def test_a_fact_announced_again_after_it_was_taken_back_gets_a_new_id(tmp_path: Path) -> None:
+    """Terminated, the termination taken back (active, its date still in the export), then terminated again on the
+    same date; a leave ended and started again on the same date: the second announcement had the id of the first,
+    which the engine had seen, so it was dropped (the person stayed employed, or back from leave). It gets an id of
+    its own, the same on a rerun. A termination scheduled ahead (active with a date to come) and then due is a
+    first announcement: the id corrections name."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(LEAVE_MAPPING.replace("columns: {", "columns: {termination_date: tdate, ").replace(
+        "On Leave: leave}", "On Leave: leave, Terminated: terminated}"), encoding="utf-8")
+    header = "id,status,start,ltype,lstart,lret,deps,tdate"
+    gone, away = "E1,Terminated,2020-01-01,,,,,2026-03-02", "E2,On Leave,2020-01-01,Parental,2026-03-02,,,"
+    back, home = gone.replace("Terminated", "Active"), away.replace("On Leave", "Active")
+    ahead = "E3,Active,2020-01-01,,,,,2026-03-04"
+    days = []
+    for n, rows in enumerate([["E1,Active,2020-01-01,,,,,", "E2,Active,2020-01-01,,,,,", ahead],
+                              [gone, away, ahead], [back, home, ahead],
+                              [gone, away, ahead.replace("Active", "Terminated")]], start=1):
+        days.append(tmp_path / f"s-2026-03-{n:02d}.csv")
+        days[-1].write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    found = [run(tmp_path, mapping, cur, prev, name=cur.stem)[1] for prev, cur in itertools.pairwise(days)]
+    first = {e["subject"]: e["id"] for e in found[0]}
+    assert [(e["subject"], e["type"]) for e in found[1]] == [("E1", "hris.correction"), ("E2", "hris.leave.ended")]
+    assert found[1][0]["data"]["original"]["id"] == first["E1"]
+    again = {e["subject"]: e for e in found[2]}
+    assert [(e["subject"], e["type"]) for e in found[2]] == [
+        ("E1", "hris.employee.terminated"), ("E2", "hris.leave.started"), ("E3", "hris.employee.terminated")]
+    assert again["E1"]["id"] != first["E1"] and again["E2"]["id"] != first["E2"]
+    assert again["E3"]["id"] == event_id("hris/test", "E3", "hris.employee.terminated", ["2026-03-04"])
+    assert run(tmp_path, mapping, days[3], days[2], name="rerun")[1] == found[2]
+
+
+def test_an_offer_rescinded_then_made_again_is_hired(tmp_path: Path) -> None:
+    """"Offer Rescinded" one day, active again with the same hire date the next: no event came, so onboarding
+    never started. It is hired (and started, once due) again, with an id other than the rescinded hire's."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(ABSENT_MAPPING.replace("Pending: pending}", "Pending: pending, Rescinded: rescinded}"),
+                       encoding="utf-8")
+    days = []
+    for n, rows in enumerate([["E1,Ann,Pending,2026-03-20,M1", "E2,Bob,Pending,2026-03-02,M1"],
+                              ["E1,Ann,Rescinded,2026-03-20,M1", "E2,Bob,Rescinded,2026-03-02,M1"],
+                              ["E1,Ann,Pending,2026-03-20,M1", "E2,Bob,Active,2026-03-02,M1"]], start=1):
+        days.append(tmp_path / f"o-2026-03-{n:02d}.csv")
+        days[-1].write_text("\n".join(["id,name,status,start,manager", *rows]) + "\n", encoding="utf-8")
+    _, rescinded, _ = run(tmp_path, mapping, days[1], days[0], name="rescinded")
+    _, events, _ = run(tmp_path, mapping, days[2], days[1], name="again")
+    assert [(e["subject"], e["type"]) for e in rescinded] == [("E1", "hris.correction"), ("E2", "hris.correction")]
+    assert [(e["subject"], e["type"]) for e in events] == [
+        ("E1", "hris.employee.hired"), ("E2", "hris.employee.hired"), ("E2", "hris.employee.started")]
+    taken_back = {e["data"]["original"]["id"] for e in rescinded}
+    assert not taken_back & {e["id"] for e in events if e["type"] == "hris.employee.hired"}
+    assert run(tmp_path, mapping, days[2], days[1], name="rerun")[1] == events

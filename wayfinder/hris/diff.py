@@ -4,7 +4,9 @@ Pure functions over records (:mod:`wayfinder.hris.records`). Event ids are a has
 employee, the type and what identifies the change, so a re-run produces the same ids. Facts that have a
 date of their own (a hire, a start, a termination, a leave, a dependent) are identified by it; changes
 that have none (an upsert, a new manager, job or location) also by the export's date, so the same change
-made again months later is a new event.
+made again months later is a new event. A fact announced again after it was taken back (a termination
+rescinded, a leave ended, a hire rescinded) with the same date also carries the export's date: the engine
+drops an event whose id it has seen, and the first announcement's id is the one the correction took back.
 """
 
 from __future__ import annotations
@@ -77,26 +79,32 @@ def to_event(source: str, time: datetime, employee: str, change: Change) -> dict
 
 
 # -- the events' own shapes, with what identifies them -------------------------------------------
-def hired(rec: Record) -> Change:
+def _fact(key: tuple[Any, ...], again: str | None) -> tuple[Any, ...]:
+    """A dated fact's identity; ``again`` (the export's date) when it is announced again after it was taken back,
+    so the new announcement is not the event the correction rescinded or the end closed."""
+    return key if again is None else (*key, ["again", again])
+
+
+def hired(rec: Record, again: str | None = None) -> Change:
     data = {"start_date": rec["start_date"]} | {k: rec.get(k) for k in ("role", "department", "location",
                                                                         "manager_id")}
-    return Change(HIRED, data, (rec["start_date"],))
+    return Change(HIRED, data, _fact((rec["start_date"],), again))
 
 
 def started(rec: Record) -> Change:
     return Change(STARTED, {"date": rec["start_date"]}, (rec["start_date"],))
 
 
-def terminated(rec: Record, ctx: Context) -> Change:
+def terminated(rec: Record, ctx: Context, again: str | None = None) -> Change:
     when = rec.get("termination_date") or ctx.as_of.isoformat()
-    return Change(TERMINATED, {"date": when, "reason": rec.get("termination_reason")}, (when,))
+    return Change(TERMINATED, {"date": when, "reason": rec.get("termination_reason")}, _fact((when,), again))
 
 
-def leave_started(rec: Record, ctx: Context) -> Change:
+def leave_started(rec: Record, ctx: Context, again: str | None = None) -> Change:
     kind = rec.get("leave_type") or "other"
     start = rec.get("leave_start_date") or ctx.as_of.isoformat()
     data = {"leave_type": kind, "start_date": start, "expected_return_date": rec.get("leave_expected_return_date")}
-    return Change(LEAVE_STARTED, data, (kind, start))
+    return Change(LEAVE_STARTED, data, _fact((kind, start), again))
 
 
 def leave_ended(prev: Record, cur: Record, ctx: Context) -> Change:
@@ -202,7 +210,19 @@ def _another_leave(prev: Record, cur: Record, ctx: Context) -> bool:
                                              and cur["leave_start_date"] > ctx.previous_as_of.isoformat())
 
 
-def _status_changes(prev: Record, cur: Record, ctx: Context, employee: str) -> list[Change]:
+def _again(prev: Record, cur: Record, name: str, ctx: Context, *, known: bool) -> str | None:
+    """The export's date when ``cur`` announces a fact the previous export already held and had taken back: the
+    same date in field ``name``, before the previous export's date, though its status said otherwise (a
+    termination rescinded, a leave ended, then the same termination or leave again). A date still to come there
+    is a termination or leave scheduled ahead, announced for the first time; a blank status there (``known``
+    False) says nothing, so the fact keeps the id of any earlier announcement."""
+    day = cur.get(name)
+    if not known or day is None or prev.get(name) != day or day >= ctx.previous_as_of.isoformat():
+        return None
+    return ctx.when
+
+
+def _status_changes(prev: Record, cur: Record, ctx: Context, employee: str, *, known: bool) -> list[Change]:
     was, now = prev["status"], cur["status"]
     if was == now:
         if now == "terminated" and _set(prev, cur, "termination_date"):
@@ -219,9 +239,9 @@ def _status_changes(prev: Record, cur: Record, ctx: Context, employee: str) -> l
     if was == "leave" and now != "terminated":  # a leave that ends in a termination is no return: no welcome back
         out.append(leave_ended(prev, cur, ctx))
     if now == "leave":
-        out.append(leave_started(cur, ctx))
+        out.append(leave_started(cur, ctx, _again(prev, cur, "leave_start_date", ctx, known=known)))
     if now == "terminated":
-        out.append(terminated(cur, ctx))
+        out.append(terminated(cur, ctx, _again(prev, cur, "termination_date", ctx, known=known)))
     return out
 
 
@@ -241,8 +261,12 @@ def _rehired(prev: Record, cur: Record) -> bool:
             and cur.get("start_date") != prev.get("start_date"))
 
 
-def compare(prev: Record | None, cur: Record | None, ctx: Context, employee: str) -> list[Change]:
-    """The changes that explain ``prev`` (previous export) becoming ``cur`` (current export)."""
+def compare(prev: Record | None, cur: Record | None, ctx: Context, employee: str, *,
+            prev_status_known: bool = True) -> list[Change]:
+    """The changes that explain ``prev`` (previous export) becoming ``cur`` (current export).
+
+    ``prev_status_known`` is False when the previous export's status cell was blank (read as active): then a fact
+    it held is not known to have been taken back."""
     if cur is None:
         return [] if prev is None or not ctx.current_complete else _gone(prev, ctx, employee)
     if prev is None:
@@ -251,7 +275,10 @@ def compare(prev: Record | None, cur: Record | None, ctx: Context, employee: str
     out = [upserted(changed, ctx)] if changed else []
     if _rehired(prev, cur):
         return [*out, *arrived(cur, ctx, upsert=False)]
-    out.extend(_status_changes(prev, cur, ctx, employee))
+    if prev["status"] == "rescinded" and cur["status"] in WORKING:  # the offer made again: hired (onboarding)
+        same = cur.get("start_date") is not None and cur.get("start_date") == prev.get("start_date")
+        return [*out, *arrived(cur, ctx, upsert=False, again=ctx.when if same else None)]
+    out.extend(_status_changes(prev, cur, ctx, employee, known=prev_status_known))
     if cur["status"] in ("terminated", "rescinded"):
         return out
     out.extend(_start_date(prev, cur, ctx, employee))
@@ -270,14 +297,16 @@ def unannounced(cur: Record, ctx: Context) -> bool:
         cur, ctx.previous_as_of - RECENT_HIRE)
 
 
-def arrived(cur: Record, ctx: Context, *, upsert: bool = True, announce: bool = True) -> list[Change]:
-    """An employee the previous export did not have: hired (and started, when the start date has come)."""
+def arrived(cur: Record, ctx: Context, *, upsert: bool = True, announce: bool = True,
+            again: str | None = None) -> list[Change]:
+    """An employee the previous export did not have: hired (and started, when the start date has come).
+    ``again``: a hire rescinded before with this start date, made again (see :func:`hired`)."""
     if cur["status"] not in WORKING:
         return []
     out = [upserted(profile(cur), ctx)] if upsert else []
     if cur.get("start_date") is None or not announce:
         return out
-    out.append(hired(cur))
+    out.append(hired(cur, again))
     if cur["status"] != "pending" and _due(cur, ctx.as_of):
         out.append(started(cur))
     if cur["status"] == "leave":

@@ -744,3 +744,37 @@ def test_an_offer_rescinded_then_made_again_is_hired(tmp_path: Path) -> None:
     taken_back = {e["data"]["original"]["id"] for e in rescinded}
     assert not taken_back & {e["id"] for e in events if e["type"] == "hris.employee.hired"}
     assert run(tmp_path, mapping, days[2], days[1], name="rerun")[1] == events
+
+
+def test_a_no_end_placeholder_date_is_no_date_and_dates_the_engine_refuses_are_dead_letters(tmp_path: Path) -> None:
+    """SAP and Workday write 9999-12-31 for "no end": as a leave's expected return it made the whole leave.started
+    a date_out_of_range dead letter at the engine (the leave was lost), and so was a termination with it. An open
+    end is left out (the leave goes without it; an active person's termination date is none); a termination, a
+    start or a dependent dated so, or a dependent's reason SPEC §2 does not list (invalid_data at the engine), make
+    the row a dead letter here, naming row, column and field."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(LEAVE_MAPPING.replace("columns: {", "columns: {termination_date: tdate, ").replace(
+        "On Leave: leave}", "On Leave: leave, Terminated: terminated}"), encoding="utf-8")
+    header = "id,status,start,ltype,lstart,lret,deps,tdate"
+    before, after = tmp_path / "n-2026-03-01.csv", tmp_path / "n-2026-03-02.csv"
+    before.write_text("\n".join([header, *(f"E{n},Active,2020-01-01,,,,," for n in range(1, 7))]) + "\n",
+                      encoding="utf-8")
+    after.write_text("\n".join([header, "E1,On Leave,2020-01-01,Parental,2026-03-02,9999-12-31,,",
+                                "E2,Terminated,2020-01-01,,,,,9999-12-31", "E3,Active,2020-01-01,,,,,9999-12-31",
+                                "E4,Active,2020-01-01,,,,child:2026-02-26:surrogacy,",
+                                "E5,Active,2020-01-01,,,,child:9999-12-31,", "E6,Active,0001-01-01,,,,,"]) + "\n",
+                     encoding="utf-8")
+    _, events, dead = run(tmp_path, mapping, after, before)
+    assert brief(events) == [("E1", "hris.leave.started", {"leave_type": "parental", "start_date": "2026-03-02",
+                                                           "expected_return_date": None})]
+    for e in events:
+        decode_event(json.dumps(e))
+    outside = "a date outside 1900-01-01..2199-12-31, which Wayfinder cannot schedule"
+    assert dead == [
+        {"file": after.name, "row": 3, "employee_id": "E2", "reason": f"column tdate (termination_date): {outside}"},
+        {"file": after.name, "row": 5, "employee_id": "E4",
+         "reason": "column deps (dependents): an entry's reason is not one of birth, adoption, foster, marriage "
+                   "(SPEC §2)"},
+        {"file": after.name, "row": 6, "employee_id": "E5",
+         "reason": f"column deps (dependents): an entry has {outside}"},
+        {"file": after.name, "row": 7, "employee_id": "E6", "reason": f"column start (start_date): {outside}"}]

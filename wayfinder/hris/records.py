@@ -20,12 +20,19 @@ from typing import Any, get_args
 from pydantic import ValidationError
 
 from wayfinder.hris.mapping import LIST_FIELDS, PROFILE_FIELDS, STATUSES, Mapping
-from wayfinder.journeys.events import LeaveType
+from wayfinder.journeys.events import EARLIEST, LATEST, DependentAdded, LeaveType
 from wayfinder.journeys.profile import ProfileUpdate
 from wayfinder.jsonrows import NotAnObject, json_lines
 
 Record = dict[str, Any]
 LEAVE_TYPES = frozenset(get_args(LeaveType))
+DEPENDENT_REASONS = tuple(v for part in get_args(DependentAdded.model_fields["reason"].annotation)
+                          for v in get_args(part))  # birth, adoption, foster, marriage: SPEC §2
+# dates that may be open: HR systems write 9999-12-31 (SAP, Workday) or 0001-01-01 for "no end", which the engine
+# cannot schedule (a dead letter there); such a placeholder is no date. termination_date is one unless terminated.
+OPEN_ENDS = ("leave_expected_return_date", "leave_return_date")
+_SCHEDULABLE = (EARLIEST.isoformat(), LATEST.isoformat())
+_OUTSIDE = f"a date outside {_SCHEDULABLE[0]}..{_SCHEDULABLE[1]}, which Wayfinder cannot schedule"
 _DEFAULT_STATUS = {s: s for s in STATUSES} | {"on leave": "leave", "inactive": "terminated"}
 _DEFAULT_REASON = {"child": "birth", "spouse": "marriage"}
 
@@ -434,6 +441,7 @@ class RowReader:
         self.blank_status = blank_status
         self.ids = mapping.id_columns
         self.plans = [_plan(mapping, f) for f in mapping.columns]
+        self.dates = [(p.name, p.field) for p in self.plans if p.kind == "date"]
         self.separator = mapping.list_separator
 
     def _dependents(self, plan: _Plan, column: str, entries: list[str]) -> list[list[str | None]]:
@@ -448,7 +456,14 @@ class RowReader:
                 raise RowError(msg)
             relationship = parts[0].casefold()
             when = plan.date(column, parts[1])
+            if not _SCHEDULABLE[0] <= when <= _SCHEDULABLE[1]:
+                msg = f"column {column} (dependents): an entry has {_OUTSIDE}"
+                raise RowError(msg)
             reason = parts[2].casefold() if len(parts) > 2 and parts[2] else _DEFAULT_REASON.get(relationship)
+            if reason is not None and reason not in DEPENDENT_REASONS:  # the engine refuses the event: invalid_data
+                msg = (f"column {column} (dependents): an entry's reason is not one of {', '.join(DEPENDENT_REASONS)}"
+                       " (SPEC §2)")
+                raise RowError(msg)
             found.append([relationship, when, reason])
         return sorted(found, key=lambda d: (d[0] or "", d[1] or ""))
 
@@ -481,6 +496,20 @@ class RowReader:
             return "other"
         return value
 
+    def _placeholders(self, record: Record, columns: dict[str, str]) -> None:
+        """Dates the engine cannot schedule (it dead-letters the whole event: a leave lost for its expected return
+        9999-12-31). An open end (:data:`OPEN_ENDS`, or the termination date of someone not terminated) is no date,
+        so it is left out; any other such date makes the row a dead letter, naming its column and field."""
+        for name, field in self.dates:
+            value = record.get(name)
+            if not isinstance(value, str) or _SCHEDULABLE[0] <= value <= _SCHEDULABLE[1]:
+                continue
+            if name in OPEN_ENDS or (name == "termination_date" and record.get("status") != "terminated"):
+                del record[name]
+                continue
+            msg = f"column {columns[name]} ({field}): {_OUTSIDE}"
+            raise RowError(msg)
+
     def read(self, cells: dict[str, Any]) -> tuple[str, Record]:
         """The employee id and the record of one row; raises :class:`RowError` (with the id, if read)."""
         employee = _employee_id(cells, self.ids)
@@ -498,6 +527,7 @@ class RowReader:
                 if value is not None:
                     record[plan.name] = value
                     used[plan.name] = column
+            self._placeholders(record, used)
             _check_profile(record, used)
         except RowError as e:
             raise RowError(e.reason, employee) from None

@@ -18,7 +18,8 @@ def started_by(state: EmployeeState, original: Any, amend: Any = None) -> list[E
     data) that names no such trigger, those whose trigger is of its ``original_type`` from the same source and
     holds every ``old`` value it changes: a second correction of one field names the event as the HR system saw it
     after the first (an id made from the corrected value, which no event had), and the kept trigger, amended by
-    the first, holds those values."""
+    the first, holds those values. A change without ``old`` holds for any such trigger: a webhook knows only the new
+    value (a start date moved), and the employee's kept hire from that source is the one it corrects."""
     if not isinstance(original, dict):
         return []
     source, oid = original.get("source"), original.get("id")
@@ -31,7 +32,7 @@ def started_by(state: EmployeeState, original: Any, amend: Any = None) -> list[E
 
     def holds(trigger: dict[str, Any]) -> bool:
         data = trigger.get("data") or {}
-        return all(isinstance(c, dict) and "old" in c and data.get(str(f)) == c["old"] for f, c in changes.items())
+        return all(isinstance(c, dict) and ("old" not in c or data.get(str(f)) == c["old"]) for f, c in changes.items())
 
     return [e for e in state.enrollments.values() if e.trigger.get("source") == source
             and e.trigger.get("type") == kind and holds(e.trigger)]

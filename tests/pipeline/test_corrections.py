@@ -126,3 +126,15 @@ def test_an_amendment_closes_no_task(write_files: WriteFiles) -> None:
                changes={"start_date": {"old": "2026-03-02", "new": "2026-03-03"}})
     runner = care_run(write_files, amend)
     assert [t.status for t in runner.tasks.values()] == ["open"]
+
+
+def test_an_amendment_without_the_old_value_moves_the_kept_hire_of_its_source(write_files: WriteFiles) -> None:
+    """A webhook knows only the new start date: its correction names the hire by the new date (no event had that
+    id) and gives no old value. It amends the kept hire of that source; before, it was correction_unmatched and the
+    first-day message kept the first date."""
+    moved = ev("c1", "hris.correction", "2026-03-04T09:00:00Z", "E1", original={"source": "test", "id": "h1-23"},
+               original_type="hris.employee.hired", action="amend", reason="start_date_corrected",
+               changes={"start_date": {"new": "2026-03-23"}})
+    runner = run(write_files, moved)
+    first_day = [m for m in runner.messages.values() if m.step_id == "first-day"]
+    assert [(m.status, m.scheduled_for) for m in first_day] == [("sent", at("2026-03-23T08:00:00Z"))]

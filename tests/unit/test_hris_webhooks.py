@@ -224,3 +224,62 @@ dates:
     assert update({"Status": "Active", "Return Date": "2026-03-09"}, ["Status"]) == [
         ("hris.leave.ended", {"leave_type": "other", "return_date": "2026-03-09"})]
     assert update({"Status": "Active"}, ["Status"]) == []
+
+
+def _bamboo(fields: dict[str, str], changed: list[str] | None, stamp: str = "2026-03-03T08:00:00Z") -> Any:
+    entry: dict[str, Any] = {"id": "101", "action": "Updated", "timestamp": stamp, "fields": fields}
+    if changed is not None:
+        entry["changedFields"] = changed
+    [item] = parse_bamboohr(json.dumps({"employees": [entry]}).encode())
+    return item
+
+
+def test_a_terminated_person_gets_no_new_manager_job_or_place() -> None:
+    """A manager change and the termination in one item announced the new manager (who got a "welcome your new
+    report" for someone leaving): as in the import, who has left gets no move; the profile still has the change."""
+    item = _bamboo({"Supervisor EID": "150", "Job Title": "Lead", "Location": "Denver, CO", "Status": "Inactive",
+                    "Termination Date": "03/03/2026"},
+                   ["Supervisor EID", "Job Title", "Location", "Status", "Termination Date"])
+    assert [t for t, _ in _events(BAMBOO, item)] == ["hris.employee.upserted", "hris.employee.terminated"]
+    item = _bamboo({"Supervisor EID": "150", "Status": "Inactive"}, ["Supervisor EID"])
+    assert [t for t, _ in _events(BAMBOO, item)] == ["hris.employee.upserted"]
+
+
+def test_an_update_that_does_not_say_what_changed_repeats_no_leave_or_termination() -> None:
+    """Updates without changedFields / changed_attributes for someone on leave or terminated, on two days: each
+    started another leave or termination (the id came from the day). Repeats are duplicates now: the fact's date
+    identifies it, or, without one, what it is. An update that says the status changed is still news each time."""
+    def ids(mapping: Any, item: Any) -> list[str]:
+        when, changes = item_changes(mapping, item, NOW)
+        return [to_event(mapping.source, when, item.employee, c)["id"] for c in changes
+                if c.type != "hris.employee.upserted"]
+
+    def personio(day: str, office: str) -> Any:
+        [item] = parse_personio(json.dumps({"company_id": "1", "event_name": "person.updated",
+                                            "occurred_at": f"2026-03-{day}T08:00:00Z", "payload": {
+                                                "id": "77", "attributes": {"status": "leave", "office": office}}}
+                                           ).encode())
+        return item
+
+    first, second = ids(PERSONIO, personio("03", "Berlin")), ids(PERSONIO, personio("09", "Hamburg"))
+    assert len(first) == 1 and first == second
+    for fields in ({"Status": "Inactive"}, {"Status": "Inactive", "Termination Date": "03/01/2026"}):
+        first = ids(BAMBOO, _bamboo(fields, None))
+        assert len(first) == 1 and first == ids(BAMBOO, _bamboo(fields, None, "2026-03-09T08:00:00Z"))
+    said = [ids(BAMBOO, _bamboo({"Status": "Inactive"}, ["Status"], f"2026-03-0{d}T08:00:00Z")) for d in (3, 9)]
+    assert said[0] != said[1]
+
+
+def test_a_start_date_moved_by_an_update_is_corrected_as_the_import_does() -> None:
+    """Created with a start on 03-16, then an update moving it to 03-30: only an upsert came, and the first-day
+    messages kept 03-16. The update gives start_date_corrected (no old value: a webhook does not know it)."""
+    item = _bamboo({"Hire Date": "03/30/2026"}, ["Hire Date"], "2026-03-05T08:00:00Z")
+    assert _events(BAMBOO, item) == [
+        ("hris.employee.upserted", {"start_date": "2026-03-30"}),
+        ("hris.correction", {"original": {"source": "hris/bamboohr",
+                                          "id": event_id("hris/bamboohr", "101", "hris.employee.hired",
+                                                         ["2026-03-30"])},
+                             "original_type": "hris.employee.hired", "action": "amend",
+                             "reason": "start_date_corrected", "changes": {"start_date": {"new": "2026-03-30"}}})]
+    unsaid = _bamboo({"Hire Date": "03/30/2026"}, None)
+    assert "hris.correction" not in [t for t, _ in _events(BAMBOO, unsaid)]

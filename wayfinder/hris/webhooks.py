@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping as Headers
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -209,12 +209,34 @@ def _leave_touched(mapping: Mapping, item: Item) -> bool:
     return bool(columns & set(item.changed))
 
 
-def _updated(record: Record, changed: Record, ctx: Context, employee: str, *, leave_touched: bool = False
-             ) -> list[Change]:
+def _undated(change: Change, key: tuple[Any, ...]) -> Change:
+    """A status an update repeats without saying it changed, and without the fact's own date: identified by what
+    it is, not by the day it came (each update started another leave or termination); repeats are duplicates."""
+    return replace(change, identity=(*key, None))
+
+
+def _start_moved(record: Record, ctx: Context, employee: str) -> Change:
+    """The start date corrected, as the import says it (``start_date_corrected``). A webhook does not know the
+    earlier date, so it names the hire by the new one and gives no ``old``: the engine amends the kept hire of
+    this source (see ``journeys.corrections.started_by``). The delivery's time tells a move back from a move."""
+    change = correction(ctx.source, employee, hired(record), "amend", "start_date_corrected",
+                        {"start_date": {"new": record["start_date"]}})
+    return replace(change, identity=(*change.identity, ctx.when))
+
+
+def _updated(record: Record, changed: Record, ctx: Context, employee: str, *, leave_touched: bool = False,
+             listed: bool = True) -> list[Change]:
+    """The events of an update; ``listed`` False when the sender did not say what changed (``changed`` is then
+    only the status it states, which may be no change at all)."""
     out: list[Change] = []
     fields = profile(changed)
     if fields:
         out.append(upserted(fields, ctx))
+    status = changed.get("status")
+    if record.get("status") in ("terminated", "rescinded"):  # no new manager, job or place for who has left
+        return out + _status(record, status, ctx, employee, leave_touched=leave_touched, listed=listed)
+    if changed.get("start_date") is not None:
+        out.append(_start_moved(record, ctx, employee))
     if changed.get("manager_id") is not None:
         out.append(dated(MANAGER_CHANGED, {"old_manager_id": None, "new_manager_id": changed["manager_id"]}, ctx))
     if changed.get("role") is not None or changed.get("department") is not None:
@@ -225,16 +247,23 @@ def _updated(record: Record, changed: Record, ctx: Context, employee: str, *, le
         if record.get("timezone") is not None:
             data["new_timezone"] = record["timezone"]
         out.append(dated(RELOCATED, data, ctx))
-    status = changed.get("status")
+    return out + _status(record, status, ctx, employee, leave_touched=leave_touched, listed=listed)
+
+
+def _status(record: Record, status: Any, ctx: Context, employee: str, *, leave_touched: bool, listed: bool
+            ) -> list[Change]:
     if status == "leave":
-        out.append(leave_started(record, ctx))
-    elif status == "active" and (leave_touched or record.get("leave_return_date") is not None):
-        out.append(leave_ended(record, record, ctx))  # its kind as the update still says it, else "other"
-    elif status == "terminated":
-        out.append(terminated(record, ctx))
-    elif status == "rescinded" and record.get("start_date"):
-        out.append(correction(ctx.source, employee, hired(record), "rescind", "hire_rescinded"))
-    return out
+        started = leave_started(record, ctx)
+        undated = not listed and record.get("leave_start_date") is None
+        return [_undated(started, (started.data["leave_type"],)) if undated else started]
+    if status == "active" and (leave_touched or record.get("leave_return_date") is not None):
+        return [leave_ended(record, record, ctx)]  # its kind as the update still says it, else "other"
+    if status == "terminated":
+        gone = terminated(record, ctx)
+        return [_undated(gone, ()) if not listed and record.get("termination_date") is None else gone]
+    if status == "rescinded" and record.get("start_date"):
+        return [correction(ctx.source, employee, hired(record), "rescind", "hire_rescinded")]
+    return []
 
 
 def item_changes(mapping: Mapping, item: Item, received: datetime) -> tuple[datetime, list[Change]]:
@@ -258,6 +287,6 @@ def item_changes(mapping: Mapping, item: Item, received: datetime) -> tuple[date
     if not item.changed:  # the sender did not say what changed: the whole profile, and what the status says
         whole = profile(record)
         return when, [upserted(whole, ctx)] * bool(whole) + _updated(record, {"status": record["status"]}, ctx,
-                                                                      item.employee)
+                                                                      item.employee, listed=False)
     return when, _updated(record, _changed_fields(mapping, item, record), ctx, item.employee,
                           leave_touched=_leave_touched(mapping, item))

@@ -18,7 +18,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +37,7 @@ from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
 from wayfinder.connectors.settings import DeliverySettings
 from wayfinder.connectors.switch import CONTROL_FILE, ControlFile, KafkaControl
 from wayfinder.connectors.webhook import http_client
+from wayfinder.journeys.records import Message
 from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
@@ -332,11 +333,14 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
         return 130
     if isinstance(ran, int):
         return ran
-    summary, read, rejected = ran
+    summary, rejected = ran.summary, ran.rejected
     if summary.stopped:
         print("stopped: what was not finished is read again by the next run", file=sys.stderr)
-    print(f"deliver {worker.topic('outbound.messages')}: {read} records read, {summary.attempts} attempts, "
+    print(f"deliver {worker.topic('outbound.messages')}: {ran.read} records read, {summary.attempts} attempts, "
           f"{time.perf_counter() - started:.2f}s")
+    if args.retry_failed:
+        print(f"  --retry-failed: {ran.retried} message(s) that had failed found again on the topic and tried again"
+              + (f"; {ran.not_found} no longer on it (retention): see their dead letters" if ran.not_found else ""))
     _print_rows(summary, sys.stdout)
     if rejected:
         print(f"  {rejected} record(s) were not messages (in {worker.topic('dead-letters')})")
@@ -370,14 +374,31 @@ async def _reaching_kafka(connect: Callable[[], Awaitable[_T]], what: str, healt
         return connected
 
 
+@dataclass(frozen=True)
+class KafkaRun:
+    """What ``deliver --kafka`` did: the runner's summary, the records read from the group's offsets and those that
+    were not messages; with ``--retry-failed``, the failed messages found again on the topic and those not found."""
+
+    summary: DeliverySummary
+    read: int
+    rejected: int
+    retried: int = 0
+    not_found: int = 0
+
+
 async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Path, *, idle: float,
                         retry_failed: bool, registry: CollectorRegistry,
-                        health: DeliverHealth | None = None) -> tuple[DeliverySummary, int, int]:
+                        health: DeliverHealth | None = None) -> KafkaRun:
     """Deliver what is on outbound.messages until the topic is idle; receipts and failures go back to Kafka.
-    While the broker cannot be reached at start-up it is tried again (see ``_reaching_kafka``)."""
+    While the broker cannot be reached at start-up it is tried again (see ``_reaching_kafka``).
+
+    With ``retry_failed``, first the messages the ledger says failed for good, read again from the start of the
+    topic (``FailedAgain``): the group's committed offsets are past them, since a message that failed was settled
+    like any other (before 2026-12-03 ``--retry-failed`` read only from those offsets, so it retried nothing). The
+    ledger still guards each: one accepted meanwhile, or twice on the topic, is sent once."""
     from aiokafka import AIOKafkaProducer
 
-    from wayfinder.connectors.kafka import KafkaMessages, KafkaSink
+    from wayfinder.connectors.kafka import FailedAgain, KafkaMessages, KafkaSink
 
     async def producer_started() -> AIOKafkaProducer:
         producer = AIOKafkaProducer(bootstrap_servers=worker.bootstrap_servers, acks="all", linger_ms=5)
@@ -400,6 +421,16 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
             idle_seconds=idle)), "the consumer of outbound.messages", health)
         control = await _reaching_kafka(lambda: stack.enter_async_context(KafkaControl(
             worker.bootstrap_servers, worker.topic(Topic.CONTROL))), "the reader of the control topic", health)
+        again = FailedAgain([], set())
+        if retry_failed:
+            failed = ledger.failed_ids()
+            again = await _reaching_kafka(lambda: FailedAgain.read(
+                worker.bootstrap_servers, worker.topic(Topic.OUTBOUND_MESSAGES), failed),
+                "the reader of outbound.messages for --retry-failed", health)
+            # said in the log, not only in the summary: a deliver that runs until stopped prints that at its end
+            log.warning("--retry-failed: %d message(s) that had failed found again on %s, tried again first; "
+                        "%d no longer on it (its retention removed them: their dead letters hold them)",
+                        len(again.messages), worker.topic(Topic.OUTBOUND_MESSAGES), len(again.missing))
         http = await stack.enter_async_context(http_client(settings))
         if health is not None:
             health.consuming = True
@@ -427,12 +458,23 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
             runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
                                     settings=settings, metrics=DeliveryMetrics(registry),
                                     retry_failed=retry_failed, switch=control.current, hold="wait",
-                                    asked_at=source.asked_at)
+                                    asked_at=lambda m: again.asked_at(m) or source.asked_at(m))
             source.stopped = lambda: runner.stopping  # a stop ends the reading too, not only the sending
+
+            async def failed_then_new() -> AsyncIterator[Message]:
+                """The failed messages found again first (``settle`` passes over them: no offset is theirs),
+                then the group's records."""
+                for message in again.messages:
+                    if runner.stopping:
+                        return
+                    yield message
+                async for message in source:
+                    yield message
+
             keeping = asyncio.create_task(keep_every(COMMIT_EVERY_SECONDS))
             try:
                 with _stop_on_signals(runner):
-                    summary = await runner.run(source, settled=source.settle)
+                    summary = await runner.run(failed_then_new(), settled=source.settle)
             finally:
                 keeping.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -440,4 +482,4 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
         finally:
             await asyncio.gather(*(c.close() for c in connectors.values()))
         await keep()  # a stop leaves what it did not finish uncommitted: the next run reads it again
-        return summary, source.read, len(source.rejected)
+        return KafkaRun(summary, source.read, len(source.rejected), len(again.messages), len(again.missing))

@@ -206,3 +206,67 @@ class KafkaSink:
 
     async def close(self) -> None:
         await self.flush()
+
+
+@dataclass
+class FailedAgain:
+    """The messages the ledger says failed for good, as ``deliver --kafka --retry-failed`` finds them again on
+    ``outbound.messages``: read from the start of the topic, not from the delivery group's committed offsets (the
+    failed messages were settled and committed when they failed, so the group never reads them again). The latest
+    record of each failed ``message_id`` is kept (a later record of the same message, such as its person's erasure,
+    wins), up to the end offsets the topic had when asked. Nothing is committed: the group's offsets are the
+    ordinary run's. ``missing`` are the failed ids no longer on the topic (its retention removed them): their
+    dead letters still hold them."""
+
+    messages: list[Message]
+    missing: set[str]
+    _asked: dict[str, datetime] = field(default_factory=dict)
+
+    @classmethod
+    async def read(cls, bootstrap: list[str], topic: str, failed: set[str],
+                   stopped: Callable[[], bool] = lambda: False) -> FailedAgain:
+        latest: dict[str, tuple[Message, datetime | None]] = {}
+        if failed:
+            consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                        auto_offset_reset="earliest")  # no group: every partition, none committed
+            try:
+                await consumer.start()
+                latest = await _latest_of(consumer, topic, failed, stopped)
+            finally:
+                await consumer.stop()
+        found = [latest[mid] for mid in sorted(latest)]
+        return cls([m for m, _ in found], failed - set(latest),
+                   {m.message_id: t for m, t in found if t is not None})
+
+    def asked_at(self, message: Message) -> datetime | None:
+        """When the worker put the record on the topic (as ``KafkaMessages.asked_at``), once per message."""
+        return self._asked.pop(message.message_id, None)
+
+
+async def _latest_of(consumer: AIOKafkaConsumer, topic: str, ids: set[str],
+                     stopped: Callable[[], bool]) -> dict[str, tuple[Message, datetime | None]]:
+    """The latest record (and its timestamp) of each message id in ``ids``, from the start of every partition of
+    ``topic`` to the end offsets it has now. Records that are not messages are passed over: the ordinary run
+    dead-lettered them when it first read them."""
+    tps = sorted(tp for tp in consumer.assignment() if tp.topic == topic)  # all of them: the consumer has no group
+    latest: dict[str, tuple[Message, datetime | None]] = {}
+    if not tps:
+        return latest
+    await consumer.seek_to_beginning(*tps)
+    ends = await consumer.end_offsets(tps)
+    left = {tp for tp in tps if await consumer.position(tp) < ends[tp]}  # a partition retention emptied: none
+    while left and not stopped():
+        batches = await consumer.getmany(*left, timeout_ms=1000, max_records=2000)
+        for tp, records in batches.items():
+            for r in records:
+                if r.offset >= ends[tp]:
+                    break
+                try:
+                    message = Message.model_validate_json(r.value or b"")
+                except ValidationError:
+                    continue
+                if message.message_id in ids:
+                    latest[message.message_id] = (
+                        message, datetime.fromtimestamp(r.timestamp / 1000, UTC) if r.timestamp >= 0 else None)
+        left = {tp for tp in left if await consumer.position(tp) < ends[tp]}
+    return latest

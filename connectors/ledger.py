@@ -213,6 +213,11 @@ class SqliteLedger:
         self._db.execute("UPDATE deliveries SET state = ?, reason = ?, updated_at = ? WHERE message_id = ?",
                          (state, reason, self._stamp(), message_id))
 
+    def failed_ids(self) -> set[str]:
+        """The messages delivery gave up on (``failed``): what ``deliver --kafka --retry-failed`` looks for on the
+        topic, since the delivery group's offsets are past them."""
+        return {str(mid) for (mid,) in self._db.execute("SELECT message_id FROM deliveries WHERE state = 'failed'")}
+
     def counts(self) -> dict[str, int]:
         return {str(s): int(n) for s, n in self._db.execute("SELECT state, count(*) FROM deliveries GROUP BY state")}
 

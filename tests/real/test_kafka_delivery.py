@@ -145,3 +145,54 @@ def test_sigterm_lets_sends_under_way_finish_and_what_is_settled_is_committed_as
         assert len(ids) == len(set(ids)) == len(emails)  # each once: none twice, none lost
     receipts = [json.loads(v or b"{}") for _, v in world.read("delivery.receipts")]
     assert {r["message_id"] for r in receipts if r["status"] == "delivered"} == emails
+
+
+def test_retry_failed_sends_again_from_the_topic_what_failed_for_good_once_each(world: KafkaWorld,
+                                                                               tmp_path: Path) -> None:
+    """RUNBOOK "WayfinderDeliveryFailing": the relay was down, messages failed for good (settled, so the group's
+    offsets went past them); once it is up, ``deliver --kafka --retry-failed`` sends them, each once, though one is
+    on the topic twice (a worker's repeat); a message that is not to be sent stays unsent; a second retry sends
+    nothing. Before 2026-12-03 it read from the committed offsets: 0 records, nothing sent."""
+    from tests.servers import make_message
+
+    emails = [make_message(n) for n in range(4)]
+    waiting = make_message(9, status="pending_approval")
+    producer = KafkaProducer(bootstrap_servers=world.broker)
+    try:
+        for m in [*emails, waiting, emails[0]]:
+            producer.send(world.settings.topic("outbound.messages"), key=m.employee_id.encode(),
+                          value=m.model_dump_json().encode())
+        producer.flush()
+    finally:
+        producer.close()
+    ledger = tmp_path / "ledger.sqlite3"
+    env = world.env() | {"WAYFINDER_SENDER": "People Team <people@example.com>", "WAYFINDER_LEDGER_PATH": str(ledger),
+                         "WAYFINDER_RETRY__MAX_ATTEMPTS": "2", "WAYFINDER_RETRY__BASE_DELAY_SECONDS": "0.1",
+                         "WAYFINDER_RETRY__GIVE_UP_AFTER_SECONDS": "2",
+                         "WAYFINDER_CIRCUIT_BREAKER__RESET_TIMEOUT_SECONDS": "1"}
+
+    def run(url: str, *flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([WAYFINDER, "deliver", "--kafka", "--idle", "3", *flags],
+                              env=env | {"WAYFINDER_SMTP_URL": url}, capture_output=True, text=True, timeout=240,
+                              check=False)
+
+    with MailServer() as mail:
+        down = mail.url
+    first = run(down)  # the relay's port, nothing listening: refused, then given up
+    assert first.returncode == 1, first.stdout + first.stderr[-2000:]
+    failed = re.search(r"failed \(in the dead letters\)\s+(\d+)", first.stdout)
+    assert failed is not None and int(failed.group(1)) == len(emails), first.stdout
+    with MailServer() as mail:
+        retried = run(mail.url, "--retry-failed")
+        assert retried.returncode == 0, retried.stdout + retried.stderr[-2000:]
+        ids = mail.handler.message_ids()
+        assert ids, retried.stdout + retried.stderr[-3000:]
+        assert sorted(i.strip("<>").split("@")[0] for i in ids) == sorted(m.message_id for m in emails)
+        assert "4 message(s) that had failed found again on the topic" in retried.stdout, retried.stdout
+        again = run(mail.url, "--retry-failed")  # nothing failed is left: nothing is sent
+        assert again.returncode == 0, again.stdout + again.stderr[-2000:]
+        assert len(mail.handler.message_ids()) == len(emails)
+        assert "0 message(s) that had failed found again" in again.stdout, again.stdout
+    receipts = [json.loads(v or b"{}") for _, v in world.read("delivery.receipts")]
+    assert sorted(r["message_id"] for r in receipts if r["status"] == "delivered") == sorted(
+        m.message_id for m in emails)

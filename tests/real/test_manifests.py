@@ -267,3 +267,36 @@ def test_every_volume_and_setting_a_pod_takes_is_applied_too() -> None:
                 if "secretRef" in ref:
                     assert ref["secretRef"]["name"] in secrets, name
             assert not [e for e in container.get("env", []) if e["name"] == "WAYFINDER_BROKER"], name
+
+
+# The commands that load the definitions (journeys, catalog, templates, policy: ``streams.app.load_definitions``,
+# bundled examples when WAYFINDER_DEFINITIONS is unset); deliver and the HR import do not.
+LOADS_DEFINITIONS = {"worker", "serve"}
+
+
+def test_every_process_that_loads_definitions_gets_the_organisations_not_the_bundled_examples() -> None:
+    """No manifest set WAYFINDER_DEFINITIONS or mounted definitions: the workers and serve ran the bundled example
+    journeys (found by an audit of issue 13). The shared ConfigMap names the folder; each pod that loads them
+    mounts a volume there that an init container fills from the definitions image the kustomization pins."""
+    path = one("ConfigMap", "wayfinder-settings")["data"].get("WAYFINDER_DEFINITIONS")
+    assert path, "the shared ConfigMap sets no WAYFINDER_DEFINITIONS: the bundled examples would run"
+    pinned = {image["name"]: image for image in kustomization()["images"]}
+    loaders = []
+    for name, pod in _pod_specs():
+        for c in pod["containers"]:
+            argv = c.get("args") or c.get("command") or []
+            if argv[:1] != ["wayfinder"] or argv[1] not in LOADS_DEFINITIONS:
+                continue
+            loaders.append(argv[1])
+            assert {"configMapRef": {"name": "wayfinder-settings"}} in c["envFrom"], name
+            assert not [e for e in c.get("env", []) if e["name"] == "WAYFINDER_DEFINITIONS"], name  # the shared one
+            [mount] = [m for m in c.get("volumeMounts", []) if m["mountPath"] == path]
+            [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+            assert mount.get("readOnly") is True, name
+            fillers = [(i, m["mountPath"]) for i in pod.get("initContainers", []) for m in i.get("volumeMounts", [])
+                       if m["name"] == volume["name"]]
+            assert fillers, f"{name}: nothing fills the definitions volume"
+            for init, into in fillers:
+                assert init["image"] in pinned and pinned[init["image"]].get("newTag"), (name, init["image"])
+                assert init["command"][-1].rstrip("/") == into.rstrip("/"), name  # copied into the volume's root
+    assert sorted(loaders) == sorted(LOADS_DEFINITIONS)

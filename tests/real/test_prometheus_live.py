@@ -85,9 +85,10 @@ class Prometheus:
 
 
 @contextmanager
-def running_prometheus(folder: Path, rules: dict[str, Any], jobs: tuple[str, ...]) -> Iterator[Prometheus]:
+def running_prometheus(folder: Path, rules: dict[str, Any], jobs: tuple[str, ...],
+                       scrape_configs: tuple[dict[str, Any], ...] = ()) -> Iterator[Prometheus]:
     """Prometheus evaluating ``rules`` and scraping every second the targets a test names for each of ``jobs``
-    (``file_sd``: none at first), stopped at the end."""
+    (``file_sd``: none at first), and ``scrape_configs`` as given, stopped at the end."""
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.fail("prometheus is missing: apt-get install prometheus (./scripts/test does when run as root)")
@@ -96,7 +97,8 @@ def running_prometheus(folder: Path, rules: dict[str, Any], jobs: tuple[str, ...
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "1s"},
         "rule_files": ["rules.yaml"],
         "scrape_configs": [{"job_name": job, "file_sd_configs": [{"files": [str(folder / f"{job}.json")],
-                                                                   "refresh_interval": "1s"}]} for job in jobs],
+                                                                   "refresh_interval": "1s"}]} for job in jobs]
+        + list(scrape_configs),
     }
     (folder / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
     port = free_port()

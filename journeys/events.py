@@ -257,10 +257,65 @@ class DecodeError(ValueError):
         self.event_type = event_type  # when the envelope was read: the type whose data did not validate
 
 
-def _describe(e: ValidationError, prefix: str = "") -> str:
+def _schema_names(models: Iterable[type[BaseModel]]) -> frozenset[str]:
+    """Every field name (and alias) of these models and of the models their fields hold."""
+    names: set[str] = set()
+    seen: set[type[BaseModel]] = set()
+    todo = list(models)
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, info in model.model_fields.items():
+            names.update(n for n in (name, info.alias) if n)
+            stack: list[Any] = [info.annotation]
+            while stack:
+                annotation = stack.pop()
+                if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                    todo.append(annotation)
+                stack.extend(get_args(annotation))
+    return frozenset(names)
+
+
+@functools.cache
+def _field_names() -> frozenset[str]:
+    return _schema_names([CloudEvent, *DATA_MODELS.values()])
+
+
+def _key_shown(key: str, position: int) -> str:
+    """How a reason names a key of the event's JSON: by its text only when it is a field the schema defines
+    (``email``, ``start_date``); any other key is the sender's data, which may be a name or an address (a map of
+    ``changes`` or ``emergency_contacts`` keyed by email), so it is named by its place in its object (1 is the
+    first key). SPEC §9: what Wayfinder logs and keeps carries no personal data beyond opaque ids."""
+    return key if key in _field_names() else f"(key {position})"
+
+
+def _where(loc: tuple[int | str, ...], value: Any) -> str:
+    """A pydantic error location told without the input's own keys. Walks ``value`` along ``loc``: an element
+    that is a key of the object there came from the input (:func:`_key_shown`); any other text came from the
+    schema (a required field that is missing, a union member's tag such as ``str``) and is shown."""
+    parts: list[str] = []
+    for x in loc:
+        if isinstance(x, int):
+            parts.append(f"[{x}]")
+            value = value[x] if isinstance(value, list) and -len(value) <= x < len(value) else None
+            continue
+        if isinstance(value, dict) and x in value:
+            shown = _key_shown(x, list(value).index(x) + 1)
+            value = value[x]
+        else:
+            shown = x
+        parts.append(f".{shown}" if parts else shown)
+    return "".join(parts)
+
+
+def _describe(e: ValidationError, value: Any, prefix: str = "") -> str:
+    """The first errors, each with where it is (never a key that is the sender's data) and pydantic's message,
+    which names what was expected, not the value given."""
     parts = []
     for err in e.errors(include_url=False, include_input=False)[:5]:
-        loc = ".".join(str(x) for x in err["loc"])
+        loc = _where(err["loc"], value)
         parts.append(f"{prefix}{loc}: {err['msg']}" if loc else f"{prefix}{err['msg']}")
     more = len(e.errors()) - 5
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
@@ -282,8 +337,13 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out = dict(pairs)
     if len(out) != len(pairs):
         seen: set[str] = set()
-        key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise DecodeError(code="invalid_json", detail=f"the key {key!r} appears twice in one object")
+        at = next(i for i, (k, _) in enumerate(pairs) if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        key = pairs[at][0]
+        if key in _field_names():
+            raise DecodeError(code="invalid_json", detail=f"the key {key!r} appears twice in one object")
+        first = next(i for i, (k, _) in enumerate(pairs) if k == key)
+        msg = f"keys {first + 1} and {at + 1} of one object are the same key"
+        raise DecodeError(code="invalid_json", detail=msg)
     return out
 
 
@@ -348,11 +408,12 @@ def _check_values(obj: Any) -> None:
         value, path = stack.pop()
         problem = None
         if isinstance(value, dict):
-            for key, child in value.items():
+            for i, (key, child) in enumerate(value.items(), 1):
                 if not key.isascii():
                     problem = problem or _text_problem(key, path)
                 if isinstance(child, dict | list) or (isinstance(child, str) and _suspect(child)):
-                    stack.append((child, f"{path}.{key}" if path else key))
+                    shown = _key_shown(key, i)
+                    stack.append((child, f"{path}.{shown}" if path else shown))
         elif isinstance(value, list):
             stack.extend((child, f"{path}[{i}]") for i, child in enumerate(value)
                          if isinstance(child, dict | list) or (isinstance(child, str) and _suspect(child)))
@@ -449,14 +510,15 @@ def stated_time(text: str) -> datetime | None:
 
 
 _EXTENSION_NAME = re.compile(r"[a-z0-9]+")
-_NAMEABLE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 _JSON_MEDIA = re.compile(r"\s*(?:application/json|text/json|[\w.+-]+/[\w.-]+\+json)\s*(?:;.*)?", re.IGNORECASE)
 
 
-def _check_attributes(extra: dict[str, Any]) -> None:
+def _check_attributes(extra: dict[str, Any], obj: dict[str, Any]) -> None:
     """The optional attributes and extensions of CloudEvents 1.0 (the JSON event format): ``data_base64`` is
     binary data, not the JSON object SPEC §2 asks for; ``datacontenttype``, when given, says JSON; ``dataschema``
-    is a URI; an extension's name is lower-case letters and digits and its value a string, number or boolean."""
+    is a URI; an extension's name is lower-case letters and digits and its value a string, number or boolean.
+    An extension attribute is named when its name is one (CloudEvents' attribute names, such as ``traceparent``);
+    any other key is named by its place in the event (:func:`_key_shown`): it may be the sender's data."""
     for name, value in extra.items():
         if name == "data_base64":
             msg = "data_base64: binary data; an event's data is a JSON object in 'data' (SPEC §2)"
@@ -469,7 +531,7 @@ def _check_attributes(extra: dict[str, Any]) -> None:
                 continue
             msg = "dataschema: a URI, as text"
         elif not _EXTENSION_NAME.fullmatch(name):
-            shown = repr(name) if _NAMEABLE.fullmatch(name) else "an attribute"
+            shown = _key_shown(name, list(obj).index(name) + 1)
             msg = f"{shown}: an extension attribute's name is lower-case letters and digits (CloudEvents 1.0)"
         elif value is None or isinstance(value, str | int | float | bool):
             continue
@@ -492,16 +554,16 @@ def decode_event(raw: bytes | str, *, max_bytes: int = 1_000_000) -> CloudEvent:
     try:
         event = CloudEvent.model_validate(obj)
     except ValidationError as e:
-        raise DecodeError(code="invalid_cloudevent", detail=_describe(e)) from e
+        raise DecodeError(code="invalid_cloudevent", detail=_describe(e, obj)) from e
     if event.model_extra:
-        _check_attributes(event.model_extra)
+        _check_attributes(event.model_extra, obj)
     _check_dates(event, "")
     model = DATA_MODELS.get(event.type)
     if model is not None:
         try:
             data = model.model_validate(event.data)
         except ValidationError as e:
-            raise DecodeError(code="invalid_data", detail=f"{event.type}: " + _describe(e, "data."),
+            raise DecodeError(code="invalid_data", detail=f"{event.type}: " + _describe(e, event.data, "data."),
                               event_type=event.type) from e
         _check_dates(data, "data.")
     return event

@@ -43,7 +43,7 @@ REASONS = {
     "hostile-1": "date_out_of_range: data.start_date:",
     "hostile-2": "date_out_of_range: data.expected_return_date:",
     "hostile-3": "date_out_of_range: time:",
-    "hostile-4": "date_out_of_range: data.contract_end:",
+    "hostile-4": "date_out_of_range: data.(key 1):",  # an attribute: not a field of the schema, so not named
     "hostile-5": "invalid_data: hris.employee.started: data.date: Value error, a date is text",
     "hostile-6": "invalid_json: the key 'job_level' appears twice in one object",
     "hostile-7": "invalid_json: a number is too large to be a float",

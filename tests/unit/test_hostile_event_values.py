@@ -32,7 +32,9 @@ def refused(text: str | bytes) -> DecodeError:
     ("hris.leave.started", {"leave_type": "medical", "start_date": "2026-01-01", "expected_return_date": "9999-12-30"},
      "data.expected_return_date"),
     ("hris.employee.upserted", {"start_date": "1899-12-31"}, "data.start_date"),
-    ("hris.employee.upserted", {"custom": {"ends": ["2026-01-01", "2200-01-01T00:00:00Z"]}}, "data.custom.ends[1]"),
+    ("hris.employee.upserted", {"custom": {"ends": ["2026-01-01", "2200-01-01T00:00:00Z"]}},
+     "data.(key 1).(key 1)[1]"),
+    ("hris.employee.upserted", {"id": "E1", "email": "2200-01-01"}, "data.email"),
     ("wayfinder.preferences.changed", {"paused_until": "9999-12-31T23:59:59+00:00"}, "data.paused_until"),
 ])
 def test_dates_the_engine_cannot_schedule_are_refused(etype: str, data: dict[str, Any], field: str) -> None:
@@ -70,7 +72,41 @@ def test_duplicate_keys_are_refused_at_any_depth() -> None:
     top = raw({}).replace('"subject": "E1"', '"subject": "E1", "subject": "E2"')
     inner = raw({"a": 1}).replace('"a": 1', '"a": 1, "a": 2')
     assert refused(top).detail == "the key 'subject' appears twice in one object"
-    assert refused(inner).detail == "the key 'a' appears twice in one object"
+    assert refused(inner).detail == "keys 1 and 2 of one object are the same key"
+
+
+EMAIL = "wilhelmina.zyx@example.com"
+
+
+@pytest.mark.parametrize(("etype", "data", "detail"), [
+    ("hris.correction", {"original": {"source": "s", "id": "x"}, "action": "amend", "changes": {EMAIL: {"old": 1}}},
+     "hris.correction: data.changes.(key 1).new: Field required"),
+    ("hris.correction", {"original": {"source": "s", "id": "x"}, "action": "amend",
+                         "changes": {"email": {"old": 1}, EMAIL: {"old": 1}}},
+     "hris.correction: data.changes.email.new: Field required; data.changes.(key 2).new: Field required"),
+    ("wayfinder.review.decided", {"message_id": "m", "decision": "approve", "reviewer_id": "E9",
+                                  "edits": {"text": "t", "Wilhelmina Zyx": "x"}},
+     "wayfinder.review.decided: data.edits.(key 2): Extra inputs are not permitted"),
+    ("hris.employee.upserted", {"job_level": {EMAIL: 1}},
+     "hris.employee.upserted: data.job_level.str: Input should be a valid string; data.job_level.int: "
+     "Input should be a valid integer"),
+])
+def test_a_key_that_is_no_field_is_named_by_its_place_not_its_text(etype: str, data: dict[str, Any],
+                                                                     detail: str) -> None:
+    error = refused(raw(data, etype=etype))
+    assert (error.code, error.detail) == ("invalid_data", detail)
+
+
+def test_keys_that_are_personal_data_are_never_in_a_reason() -> None:
+    """SPEC §9: a dead letter's reason outlives the person's erasure; a key may be their address or name."""
+    twice = raw({"id": "E1", "emergency_contacts": {"c": 1}}).replace('"c": 1', f'"{EMAIL}": 1, "x": 2, "{EMAIL}": 3')
+    assert refused(twice).detail == "keys 1 and 3 of one object are the same key"
+    dated = refused(raw({"custom": {EMAIL: ["0001-01-01"]}}))
+    assert dated.detail.startswith("data.(key 1).(key 1)[0]: a date outside")
+    extension = refused(raw({}).replace('"subject"', '"wilhelmina.zyx": "x", "subject"'))
+    assert extension.detail.startswith("(key 6): an extension attribute's name is lower-case letters and digits")
+    for error in (refused(twice), dated, extension):
+        assert "wilhelmina" not in str(error).lower()
 
 
 @pytest.mark.parametrize("number", ["1e999", "-1e999", "NaN", "Infinity", "-Infinity"])

@@ -41,6 +41,9 @@ class ExpressionError(ValueError):
 
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _CACHE_SIZE = 4096
+# The longest cache key kept: a key is the text of the inputs an expression reads, a few dozen characters for the
+# bundled journeys (185 at most); an event of a megabyte would keep a megabyte per entry, 4 GB per expression.
+_CACHE_KEY_CHARS = 2048
 
 MAX_EXPRESSION_CHARS = 10_000
 MAX_NESTING = 3
@@ -303,6 +306,8 @@ class Expr:
                 value = {f: value[f] for f in fields if f in value}
             reduced[name] = value
         key = repr(reduced) if self._cacheable else ""
+        if len(key) > _CACHE_KEY_CHARS:  # large inputs are rarely seen twice: evaluated each time, not kept
+            key = ""
         if key:
             hit = self._cache.get(key)
             if hit is not None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -242,6 +243,39 @@ def test_an_expression_over_big_data_is_refused_before_it_runs(source: str) -> N
 def test_the_same_expression_over_small_data_runs() -> None:
     expr = Expr("employee.attributes.tags.exists(a, employee.attributes.tags.exists(b, a + b == 3))")
     assert expr.test(data_with(10)) == (True, None)
+
+
+def test_the_result_cache_keeps_no_copy_of_large_inputs() -> None:
+    """The cache is keyed by the text of the inputs read: an event of a megabyte kept a megabyte per distinct event
+    and expression (4,096 entries each, GBs in a worker). Large inputs are evaluated each time instead."""
+    expr = Expr('event.data.relationship == "child"')
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(40):
+            data = {"relationship": "child", "note": f"{i:04d}" + "x" * 100_000}
+            assert expr.test({"event": {"data": data}}) == (True, None)
+        del data
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 1_000_000  # 40 copies of 100 kB were 4 MB
+
+
+def test_small_inputs_are_still_answered_from_the_cache() -> None:
+    expr = Expr('event.data.relationship == "child"')
+    program = expr._program
+    runs: list[dict[str, Any]] = []
+
+    class Counting:
+        def execute(self, context: dict[str, Any]) -> object:
+            runs.append(context)
+            return program.execute(context)
+
+    expr._program = Counting()  # type: ignore[assignment]
+    for _ in range(3):
+        assert expr.test({"event": {"data": {"relationship": "child", "note": "x" * 500}}}) == (True, None)
+    assert len(runs) == 1
 
 
 def test_library_errors_never_quote_data() -> None:

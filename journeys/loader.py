@@ -1047,7 +1047,7 @@ def _check_journey(doc: Document, j: Journey, defs: Definitions, problems: list[
                    unchecked: _Unchecked) -> None:
     label = f"journey {j.id}"
     key = (j.id, j.version)
-    errors_before = sum(1 for p in problems if p.severity == "error")
+    first = len(problems)  # problems are only ever appended: this journey's are those from here on
     ids: dict[str, int] = {}
     for i, step in enumerate(j.steps):
         if step.id in ids:
@@ -1058,7 +1058,7 @@ def _check_journey(doc: Document, j: Journey, defs: Definitions, problems: list[
     _check_flow(doc, j, ids, problems)
     if j.explanation is not None:
         _inline(doc, j, ("explanation",), j.explanation, defs, problems)
-    if sum(1 for p in problems if p.severity == "error") == errors_before:
+    if not any(p.severity == "error" for p in problems[first:]):  # not all of them: n journeys x their problems
         defs.journeys[key] = j
 
 

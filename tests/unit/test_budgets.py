@@ -56,6 +56,14 @@ TEMPLATE_BOMBS: dict[str, str] = {
     "expandtabs": "{{ ('\\t' * 100000).expandtabs(100000)|length }}",
     "indent by a long string": BIG + "{{ ('\\n' * 100000)|indent(s)|length }}",
     "wordwrap with a long wrap string": BIG + "{{ ('a ' * 50000)|wordwrap(1, true, s)|length }}",
+    # textwrap breaks a long word a line at a time, copying the rest each time: 4 s, out of the clock's sight.
+    "wordwrap of a long word at width 1": BIG + "{{ (s ~ s ~ s ~ s)|wordwrap(1)|length }}",
+    # ... and strips the rest each time when it is Unicode spaces, which textwrap does not split on (5 minutes for
+    # 500,000 at width 1; these 30,000, 2 s).
+    "wordwrap of no-break spaces": "{{ ('\u00a0' * 30000)|wordwrap(1)|length }}",
+    # No wrap string is a newline per line: twice the text.
+    "wordwrap with newlines past the value bound": BIG + "{% set t = s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s %}"
+                                                         "{{ t|wordwrap(1)|length }}",
     "sum of lists": "{{ ([[1] * 1000] * 1000)|sum(start=[])|length }}",
     "huge range nested loops": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
     "nested loops of large in tests": "{% set l = range(100000)|list %}{% for i in range(1000) %}"
@@ -136,6 +144,17 @@ def test_the_error_says_which_budget(source: str, reason: str) -> None:
         MessageTemplate("bomb/t", "s", source).render_text({"employee": {"given_name": PERSON}})
 
 
+def test_a_wrap_of_long_words_at_a_small_width_is_refused_before_it_runs() -> None:
+    """A name of no-break spaces is one word to textwrap: at width 2, 5 s of copying and stripping."""
+    name = PERSON.replace(" ", "\u00a0") * 15_000
+    started = time.perf_counter()
+    with pytest.raises(RenderError, match="wordwrap would copy more than 500000000 characters") as info:
+        MessageTemplate("bomb/t", "s", "{{ employee.given_name|wordwrap(2) }}").render_text(
+            {"employee": {"given_name": name}})
+    assert time.perf_counter() - started < LIMIT_S
+    assert "Zelda" not in str(info.value)
+
+
 @pytest.mark.parametrize(("call", "field"), [("format_date(p)", "d "), ("format_datetime(format=p)", "d "),
                                              ("format_time(p)", "H ")])
 def test_a_date_pattern_is_at_most_max_pattern_chars(call: str, field: str) -> None:
@@ -190,9 +209,11 @@ def test_ordinary_templates_still_render() -> None:
     source = ("Hello {{ employee.given_name }}! {{ 'x' * 3 }} {{ [1, 2] + [3] }} {{ 'a' ~ 'b' }} "
               "{{ '%s-%s' % ('a', 'b') }} {{ '{0:>4}'.format('z') }} {{ ['a', 'b']|join(', ') }} "
               "{{ 'a\tb'.expandtabs(2) }} {{ 'a b'.replace(' ', '_') }} {{ [1, 2]|sum }} "
-              "{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(1) }} {{ employee|string }}")
+              "{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(1) }} {{ employee|string }} "
+              "{{ 'a bb ccc'|wordwrap(2, wrapstring='/') }} {{ ('word ' * 20000)|wordwrap(3)|length }}")
     out = MessageTemplate("ok/t", "s", source).render_text({"employee": {"given_name": "Ann"}})
-    assert out == ("Hello Ann! xxx [1, 2, 3] ab a-b    z a, b a b a_b 3 <1> {'given_name': 'Ann'}")
+    assert out == ("Hello Ann! xxx [1, 2, 3] ab a-b    z a, b a b a_b 3 <1> {'given_name': 'Ann'} "
+                   "a/bb/cc/c 119999")
 
 
 # -- CEL -----------------------------------------------------------------------------------------------

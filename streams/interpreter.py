@@ -8,6 +8,7 @@ import logging
 from datetime import datetime
 from typing import Any, Protocol, assert_never
 
+from wayfinder.expressions import forget_inputs
 from wayfinder.journeys.effects import (
     CancelPending,
     Decide,
@@ -117,6 +118,7 @@ def carry_out(effects: list[Effect], port: Port, subject: str) -> None:
             case OpenTask(task=task):
                 port.open_task(task)
             case Erase():
+                forget_inputs()  # the expressions' result caches may hold what the person's fields said
                 port.audit(audit_record(effect))
             case Refuse():
                 port.refuse(effect)

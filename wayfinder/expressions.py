@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -214,6 +215,21 @@ def _plan(source: str, names: frozenset[str]) -> dict[str, frozenset[str] | None
     return plan
 
 
+class _Results(dict[str, tuple[Any, str | None]]):
+    """An expression's results by the text of what it read (a dict that can be weakly referenced)."""
+
+
+_RESULTS: weakref.WeakValueDictionary[int, _Results] = weakref.WeakValueDictionary()  # by id: equal dicts are many
+
+
+def forget_inputs() -> None:
+    """Empty every expression's result cache. Its keys are the fields an expression read, which may name a person
+    (an expression on ``employee.given_name``, an event's data): an erasure calls this, so nothing of the erased
+    person stays in the process (README "Caches")."""
+    for results in list(_RESULTS.values()):
+        results.clear()
+
+
 class Expr:
     """A compiled CEL expression. Evaluation failures are returned, never raised."""
 
@@ -246,7 +262,8 @@ class Expr:
         self._plan = {name: tuple(sorted(fields)) if fields is not None else None
                       for name, fields in _plan(source, allowed).items()}
         self._cacheable = "now" not in self._plan
-        self._cache: dict[str, tuple[Any, str | None]] = {}
+        self._cache = _Results()
+        _RESULTS[id(self._cache)] = self._cache
 
     def _budget_checks(self, source: str) -> None:
         """Comprehensions nest at most :data:`MAX_NESTING` deep, and over the lists written in the expression

@@ -96,6 +96,21 @@ def test_the_embedded_runner_refuses_every_event_of_an_erased_person_and_keeps_o
     assert {mid for mid, m in runner.messages.items() if m.employee_id == PERSON} == about  # nothing new
 
 
+@pytest.mark.parametrize("runner_kind", ["embedded", "stages"])
+def test_an_erasure_empties_the_expressions_result_caches(runner_kind: str) -> None:
+    # Their keys are the fields an expression read: a condition on a name kept the name after the erasure.
+    from wayfinder.expressions import Expr
+
+    on_name = Expr(f'employee.given_name == "{NAME}"')
+    assert on_name.test({"employee": {"given_name": NAME}}) == (True, None)
+    assert any(NAME in key for key in on_name._cache)
+    if runner_kind == "embedded":
+        _runner().run(_events(*BEFORE, ERASURE))
+    else:
+        _through(Pipeline(), *BEFORE, ERASURE)
+    assert on_name._cache == {}
+
+
 def test_the_same_erasure_in_the_worker_stages_refuses_replays_after_a_restart_with_tombstones() -> None:
     employees, mailboxes = DictTable(), DictTable()
     p = Pipeline(employees, mailboxes)

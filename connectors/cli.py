@@ -458,7 +458,7 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
             runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
                                     settings=settings, metrics=DeliveryMetrics(registry),
                                     retry_failed=retry_failed, switch=control.current, hold="wait",
-                                    asked_at=lambda m: again.asked_at(m) or source.asked_at(m))
+                                    asked_at=lambda m: again.asked_at(m) or source.asked_at(m), unrouted="fail")
             source.stopped = lambda: runner.stopping  # a stop ends the reading too, not only the sending
 
             async def failed_then_new() -> AsyncIterator[Message]:

@@ -92,12 +92,16 @@ class DeliveryRunner:
                  clock: Clock | None = None, rand: Callable[[], float] = random.random,
                  retry_failed: bool = False, switch: Callable[[], Awaitable[Switch]] | None = None,
                  hold: Literal["skip", "wait"] = "skip", switch_poll_seconds: float = 2.0,
-                 asked_at: Callable[[Message], datetime | None] | None = None) -> None:
+                 asked_at: Callable[[Message], datetime | None] | None = None,
+                 unrouted: Literal["skip", "fail"] = "skip") -> None:
         """``switch`` returns the stop switch as it is now (read again on each call); while it holds a message,
         ``hold="skip"`` leaves it for the next run (a file), ``"wait"`` stops reading until it is resumed; each
         hold is kept in the ledger, so a resume with ``--drop-held`` drops what was held. ``asked_at`` says when
         the source was asked to send a message (a Kafka record's timestamp), which a dropping resume also
-        judges by."""
+        judges by. A message of a channel no connector is set up for is skipped (``unrouted="skip"``: a file is read
+        again by the next run) or failed for good (``"fail"``: a topic's offsets move past it, so it is a dead letter
+        with reason ``no_connector``, and ``--retry-failed`` sends it once the channel is set up)."""
+        self.unrouted = unrouted
         self.settings = settings
         self.ledger = ledger
         self.receipts = receipts
@@ -217,9 +221,7 @@ class DeliveryRunner:
             return None
         route = self._routes.get(message.channel)
         if route is None:
-            self.summary.skipped_no_connector[message.channel] += 1
-            self._count_skip("no_connector")
-            return None
+            return await self._unrouted(message)
         async with route.slots, self._exclusive(message.message_id):
             if self.stopping:  # read, but stopped before its turn: as if not read, the next run sends it
                 return None
@@ -233,6 +235,22 @@ class DeliveryRunner:
                 self._count_skip("already_failed")
                 return None
             return await self._deliver(message, route, entry)
+
+    async def _unrouted(self, message: Message) -> Receipt | None:
+        if self.unrouted == "skip":
+            self.summary.skipped_no_connector[message.channel] += 1
+            self._count_skip("no_connector")
+            return None
+        async with self._exclusive(message.message_id):
+            entry = self.ledger.lookup(message.message_id)
+            if entry is not None and entry.state in ("accepted", "failed"):  # told once already
+                self.summary.skipped_no_connector[message.channel] += 1
+                self._count_skip("no_connector")
+                return None
+            self.ledger.failed(message.message_id, "no_connector", "-")
+            return await self._record(message, "-", _Outcome(0, PermanentDeliveryError(
+                "no_connector", f"no connector is set up for channel {message.channel}; set it up (README "
+                "\"Delivery\"), then deliver with --retry-failed")), 0.0)
 
     def _count_skip(self, reason: str) -> None:
         if self.metrics:

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import given
@@ -40,6 +40,7 @@ from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
 from wayfinder.connectors.settings import DeliverySettings, SmtpServer
 from wayfinder.connectors.smtp import SmtpConnector
 from wayfinder.journeys.records import Message
+from wayfinder.vocabulary import Channel
 
 
 def state_of(breaker: CircuitBreaker) -> BreakerState:
@@ -219,6 +220,11 @@ def test_smtp_returns_the_acceptance_before_quitting_a_used_up_connection(monkey
 
 
 # -- the runner: one connector down does not stall the others -------------------------------------------------------
+async def _each(messages: list[Message]) -> AsyncIterator[Message]:
+    for m in messages:
+        yield m
+
+
 class _Down:
     """An email relay that refuses every connection."""
 
@@ -335,6 +341,41 @@ def test_a_message_refused_before_sending_is_failed_without_counting_an_attempt(
                                      {"connector": "smtp", "reason": "invalid_message"}) == 1.0
     assert registry.get_sample_value("wayfinder_delivery_messages_total",
                                      {"connector": "smtp", "status": "failed"}) == 2.0
+
+
+@pytest.mark.parametrize("unrouted", ["skip", "fail"])
+def test_a_channel_without_a_connector_read_from_a_topic_is_failed_for_good_and_retried_once_set_up(
+        tmp_path: Path, unrouted: Literal["skip", "fail"]) -> None:
+    # From a topic (deliver --kafka) the offsets move past a skipped message: it was lost for good, with no receipt,
+    # no dead letter and nothing for --retry-failed to find. From a file the next run reads it again: skipped.
+    post = make_message(1, channel="intranet")
+    ledger = SqliteLedger(tmp_path / "ledger.sqlite3")
+
+    async def once(connectors: dict[Channel, Any], retry: bool) -> DeliverySummary:
+        receipts, dead = JsonlSink(tmp_path / "receipts.jsonl"), JsonlSink(tmp_path / "dead.jsonl")
+        runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead,
+                                settings=DeliverySettings(), retry_failed=retry, unrouted=unrouted)
+        summary = await runner.run(_each([post]))
+        await receipts.close()
+        await dead.close()
+        return summary
+
+    portal = _Portal(1)
+    try:
+        first = asyncio.run(once({}, retry=False))
+        row = ledger.lookup(post.message_id)
+        retried = asyncio.run(once({"intranet": portal}, retry=True))
+    finally:
+        ledger.close()
+    letters = tmp_path / "dead.jsonl"
+    dead = letters.read_text(encoding="utf-8").splitlines() if letters.exists() else []
+    if unrouted == "skip":  # nothing recorded: the next run over the file sends it
+        assert (dict(first.skipped_no_connector), row, dead) == ({"intranet": 1}, None, [])
+        assert retried.delivered == 1 and portal.ids == [post.message_id]
+        return
+    assert dict(first.failed) == {"no_connector": 1} and row is not None and row.state == "failed"
+    assert [json.loads(line)["reason"].split(":")[0] for line in dead] == ["no_connector"]
+    assert retried.delivered == 1 and portal.ids == [post.message_id]
 
 
 # -- settings ----------------------------------------------------------------------------------------------------

@@ -78,6 +78,8 @@ def classify_smtp_error(exc: Exception, where: str) -> DeliveryError:
                                       "relay with a private CA set WAYFINDER_SMTP_CA_FILE")
     if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
         return RetryableDeliveryError("smtp_timeout", f"{where} did not answer in time")
+    if isinstance(exc, aiosmtplib.SMTPConnectResponseError):  # a connect error with the relay's reply: by its code
+        return _response_error(exc)  # (554 5.7.1 at the greeting was retried as "could not talk to the relay")
     if isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPServerDisconnected | ConnectionError | OSError):
         return RetryableDeliveryError("smtp_connection", f"could not talk to the SMTP relay at {where} "
                                       f"({type(exc).__name__})")

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import aiosmtplib
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -25,6 +26,8 @@ from wayfinder.connectors import base
 from wayfinder.connectors.base import (
     Accepted,
     ConnectorDeps,
+    DeliveryError,
+    PermanentDeliveryError,
     RetryableDeliveryError,
     build_connectors,
     connector_factory,
@@ -38,7 +41,7 @@ from wayfinder.connectors.receipts import JsonlSink
 from wayfinder.connectors.reliability import Backoff, BreakerState, CircuitBreaker, TokenBucket
 from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
 from wayfinder.connectors.settings import DeliverySettings, SmtpServer
-from wayfinder.connectors.smtp import SmtpConnector
+from wayfinder.connectors.smtp import SmtpConnector, classify_smtp_error
 from wayfinder.journeys.records import Message
 from wayfinder.vocabulary import Channel
 
@@ -376,6 +379,15 @@ def test_a_channel_without_a_connector_read_from_a_topic_is_failed_for_good_and_
     assert dict(first.failed) == {"no_connector": 1} and row is not None and row.state == "failed"
     assert [json.loads(line)["reason"].split(":")[0] for line in dead] == ["no_connector"]
     assert retried.delivered == 1 and portal.ids == [post.message_id]
+
+
+@pytest.mark.parametrize(("code", "kind", "reason"), [(554, PermanentDeliveryError, "smtp_refused"),
+                                                      (421, RetryableDeliveryError, "smtp_deferred")])
+def test_a_relay_that_refuses_at_its_greeting_is_classified_by_its_reply(
+        code: int, kind: type[DeliveryError], reason: str) -> None:
+    # aiosmtplib's SMTPConnectResponseError is a connect error too: a 554 greeting was retried as smtp_connection
+    error = classify_smtp_error(aiosmtplib.SMTPConnectResponseError(code, "5.7.1 Access denied"), "relay:25")
+    assert isinstance(error, kind) and error.reason == reason and str(code) in error.detail
 
 
 # -- settings ----------------------------------------------------------------------------------------------------

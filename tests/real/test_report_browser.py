@@ -15,6 +15,9 @@ from wayfinder.cli import main
 
 def _report(tmp_path: Path, kind: str) -> Path:
     world = write_world(tmp_path)
+    if kind == "impact":  # 3 of the control group have the outcome: shown (and charted) with k = 3, hidden at 10
+        fairness = world / "defs" / "fairness.yaml"
+        fairness.write_text(fairness.read_text(encoding="utf-8").replace("k: 10", "k: 3"), encoding="utf-8")
     html = tmp_path / f"{kind}.html"
     code = main(["report", kind, "--results", str(world / "results"), "--events", str(world / "events.jsonl"),
                  "--journeys", str(world / "defs" / "journeys"), "--catalog", str(world / "defs" / "catalog"),

@@ -30,6 +30,7 @@ from pydantic_settings import BaseSettings, SettingsError
 
 from wayfinder.clock import utc_now
 from wayfinder.connectors.base import ConnectorDeps, build_connectors
+from wayfinder.connectors.erasures import KafkaErasures
 from wayfinder.connectors.ledger import LedgerBusy, SqliteLedger
 from wayfinder.connectors.metrics import DeliveryMetrics
 from wayfinder.connectors.receipts import JsonlSink, MessageFile
@@ -421,6 +422,8 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
             idle_seconds=idle)), "the consumer of outbound.messages", health)
         control = await _reaching_kafka(lambda: stack.enter_async_context(KafkaControl(
             worker.bootstrap_servers, worker.topic(Topic.CONTROL))), "the reader of the control topic", health)
+        erasures = await _reaching_kafka(lambda: stack.enter_async_context(KafkaErasures(
+            worker.bootstrap_servers, worker.topic(Topic.AUDIT))), "the reader of the audit topic", health)
         again = FailedAgain([], set())
         if retry_failed:
             failed = ledger.failed_ids()
@@ -458,7 +461,8 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
             runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
                                     settings=settings, metrics=DeliveryMetrics(registry),
                                     retry_failed=retry_failed, switch=control.current, hold="wait",
-                                    asked_at=lambda m: again.asked_at(m) or source.asked_at(m), unrouted="fail")
+                                    asked_at=lambda m: again.asked_at(m) or source.asked_at(m), unrouted="fail",
+                                    erased=erasures.about_erased)
             source.stopped = lambda: runner.stopping  # a stop ends the reading too, not only the sending
 
             async def failed_then_new() -> AsyncIterator[Message]:

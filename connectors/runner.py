@@ -93,7 +93,8 @@ class DeliveryRunner:
                  retry_failed: bool = False, switch: Callable[[], Awaitable[Switch]] | None = None,
                  hold: Literal["skip", "wait"] = "skip", switch_poll_seconds: float = 2.0,
                  asked_at: Callable[[Message], datetime | None] | None = None,
-                 unrouted: Literal["skip", "fail"] = "skip") -> None:
+                 unrouted: Literal["skip", "fail"] = "skip",
+                 erased: Callable[[Message], Awaitable[bool]] | None = None) -> None:
         """``switch`` returns the stop switch as it is now (read again on each call); while it holds a message,
         ``hold="skip"`` leaves it for the next run (a file), ``"wait"`` stops reading until it is resumed; each
         hold is kept in the ledger, so a resume with ``--drop-held`` drops what was held. ``asked_at`` says when
@@ -102,6 +103,7 @@ class DeliveryRunner:
         again by the next run) or failed for good (``"fail"``: a topic's offsets move past it, so it is a dead letter
         with reason ``no_connector``, and ``--retry-failed`` sends it once the channel is set up)."""
         self.unrouted = unrouted
+        self._erased = erased  # about or to a person erased since it was made (``connectors.erasures``)
         self.settings = settings
         self.ledger = ledger
         self.receipts = receipts
@@ -215,7 +217,9 @@ class DeliveryRunner:
             self.summary.skipped_by_status["in_digest"] += 1  # it goes inside its digest (README "Digests")
             self._count_skip("in_digest")
             return None
-        if message.content_erased:  # a record of a run's file about or to a person erased since: nothing to send
+        if message.content_erased or (self._erased is not None and await self._erased(message)):
+            # about or to a person erased since it was made: a run's file says so in the record, a topic's audit
+            # records do (the worker does not rewrite outbound.messages): nothing to send
             self.summary.skipped_by_status["erased"] += 1
             self._count_skip("erased")
             return None

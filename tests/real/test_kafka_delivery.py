@@ -9,6 +9,7 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,31 @@ def test_retry_failed_sends_again_from_the_topic_what_failed_for_good_once_each(
     receipts = [json.loads(v or b"{}") for _, v in world.read("delivery.receipts")]
     assert sorted(r["message_id"] for r in receipts if r["status"] == "delivered") == sorted(
         m.message_id for m in emails)
+
+
+def test_a_message_about_or_to_a_person_erased_since_is_not_sent_from_the_topic(world: KafkaWorld,
+                                                                                  tmp_path: Path) -> None:
+    """SPEC §9: the worker erased E1 (its audit record) after E1's message and a message to E1 about E3 were made,
+    but outbound.messages is not rewritten: a deliver lagging behind sent them. A message made after the erasure (a
+    rehire) goes, as do the others'."""
+    from tests.servers import NOW, make_message
+
+    about_e1, to_e1, other = make_message(1), make_message(3, recipient_id="E1"), make_message(2)
+    later = make_message(4, employee_id="E1", recipient_id="E1", created_at=NOW + timedelta(days=2))
+    erasure = {"action": "privacy.erasure", "employee_id": "E1", "at": "2026-03-03T09:00:00Z",
+               "enrollments_removed": 1}
+    producer = KafkaProducer(bootstrap_servers=world.broker)
+    try:
+        producer.send(world.settings.topic("audit"), key=b"E1", value=json.dumps(erasure).encode())
+        for m in (about_e1, to_e1, other, later):
+            producer.send(world.settings.topic("outbound.messages"), key=m.employee_id.encode(),
+                          value=m.model_dump_json().encode())
+        producer.flush()
+    finally:
+        producer.close()
+    with MailServer() as mail:
+        done = deliver(world, mail, tmp_path / "ledger.sqlite3")
+        assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+        sent = sorted(i.strip("<>").split("@")[0] for i in mail.handler.message_ids())
+    assert sent == sorted([other.message_id, later.message_id])
+    assert re.search(r"erased\s+2", done.stdout), done.stdout

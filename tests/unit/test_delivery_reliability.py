@@ -9,7 +9,7 @@ import logging
 import random
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -577,3 +577,19 @@ def test_a_record_whose_time_has_no_offset_is_not_a_message_record(field: str) -
     with pytest.raises(ValidationError) as raised:
         Message.model_validate(record)
     assert raised.value.errors()[0]["loc"] == (field,)
+
+
+def test_the_erasures_deliver_honours_are_the_audit_records_latest_per_person() -> None:
+    from wayfinder.connectors.erasures import erased_since, note
+
+    erased: dict[str, datetime] = {}
+    for value in (b'{"action": "privacy.erasure", "employee_id": "E1", "at": "2026-03-03T09:00:00Z"}',
+                  b'{"action": "privacy.erasure", "employee_id": "E1", "at": "2026-03-01T09:00:00Z"}',  # older
+                  b'{"action": "something.else", "employee_id": "E2", "at": "2026-03-03T09:00:00Z"}',
+                  b"not json", None, b'{"action": "privacy.erasure", "employee_id": "E5"}'):
+        note(erased, value)
+    assert erased == {"E1": NOW.replace(day=3, hour=9, minute=0)}
+    assert erased_since(erased, make_message(1))  # about E1, made before the erasure
+    assert erased_since(erased, make_message(3, recipient_id="E1"))  # to E1
+    assert not erased_since(erased, make_message(1, created_at=NOW + timedelta(days=2)))  # a rehire's
+    assert not erased_since(erased, make_message(2))

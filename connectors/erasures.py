@@ -1,0 +1,76 @@
+"""The erasures ``deliver --kafka`` must honour: the ``audit`` topic's erasure records, followed from its start.
+
+A worker does not rewrite ``outbound.messages`` when it erases someone (the topic is not compacted: README "What
+Wayfinder cannot rewrite"), so a message about or to a person erased since it was made is still there for a
+``deliver`` that lags the worker (a backfill, a pause, a delivery outage). The file path skips such messages by the
+run's redacted records (``Message.content_erased``); the Kafka path asks this follower.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import Any
+
+from wayfinder.journeys.records import Message
+from wayfinder.vocabulary import parse_instant
+
+
+class KafkaErasures:
+    """Who was erased and when (the latest erasure of an id), read from the ``audit`` topic; new records are read at
+    most every ``poll_seconds``."""
+
+    def __init__(self, bootstrap: str, topic: str, *, poll_seconds: float = 2.0) -> None:
+        from aiokafka import AIOKafkaConsumer
+
+        self.erased: dict[str, datetime] = {}
+        self._poll = poll_seconds
+        self._last = float("-inf")
+        self._consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+                                          enable_auto_commit=False, auto_offset_reset="earliest")
+
+    async def __aenter__(self) -> KafkaErasures:
+        try:
+            await self._consumer.start()
+            await self._read(timeout_ms=2000)  # the erasures made before this process started
+        except BaseException:
+            await self._consumer.stop()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    async def about_erased(self, message: Message) -> bool:
+        """Whether ``message`` is about or to a person erased at or after it was made (a hire after the erasure
+        makes new messages, which go)."""
+        if time.monotonic() - self._last >= self._poll:
+            await self._read(timeout_ms=0)
+        return erased_since(self.erased, message)
+
+    async def _read(self, timeout_ms: int) -> None:
+        batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=10_000)
+        for records in batches.values():
+            for r in records:
+                note(self.erased, r.value)
+        self._last = time.monotonic()
+
+
+def note(erased: dict[str, datetime], value: bytes | None) -> None:
+    """Keep one audit record's erasure (others, and records that do not parse, are passed over)."""
+    try:
+        record: Any = json.loads(value or b"")
+        person, at = record["employee_id"], parse_instant(record["at"])
+    except (ValueError, KeyError, TypeError):
+        return
+    if record.get("action") == "privacy.erasure" and isinstance(person, str):
+        erased[person] = max(at, erased.get(person, at))
+
+
+def erased_since(erased: dict[str, datetime], message: Message) -> bool:
+    for person in (message.employee_id, message.recipient_id):
+        at = erased.get(person) if person is not None else None
+        if at is not None and message.created_at <= at:
+            return True
+    return False

@@ -20,6 +20,9 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated IPv4-compatible (::127.0.0.1)
 _TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # IPv4-translated (SIIT: ::ffff:0:127.0.0.1)
 _LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")  # local-use NAT64 (RFC 8215): any IPv4 address inside
+# Cloud instance metadata services at addresses Python calls private (or, for 192.0.0.192, global): refused even
+# where private addresses are allowed (AWS's IPv6 IMDS, Alibaba Cloud, Oracle Cloud's 192.0.0.192).
+_METADATA = frozenset(ipaddress.ip_address(a) for a in ("fd00:ec2::254", "100.100.100.200", "192.0.0.192"))
 
 
 class ResolutionError(OSError):
@@ -46,6 +49,8 @@ def address_refusal(address: IPAddress, *, allow_private: bool = False) -> str |
     for name, hit in checks:
         if hit:
             return name
+    if address in _METADATA:
+        return "a cloud metadata service"
     if address.is_global and address not in _LOCAL_NAT64:
         return None
     if allow_private and (address.is_private or address in _SHARED):

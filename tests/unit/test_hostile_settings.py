@@ -47,3 +47,11 @@ def test_resolved_addresses_are_checked_the_same_way() -> None:
     assert address_refusal(ipaddress.ip_address("::127.0.0.1")) == "loopback"
     assert literal_address("127.1") == ipaddress.ip_address("127.0.0.1")
     assert literal_address("hooks.example.com") is None
+
+
+@pytest.mark.parametrize("address", ["fd00:ec2::254", "100.100.100.200", "192.0.0.192"])
+def test_cloud_metadata_services_are_refused_even_where_private_addresses_are_allowed(address: str) -> None:
+    # the setting says allow_private never admits a metadata address; these passed (192.0.0.192 even without it)
+    ip = ipaddress.ip_address(address)
+    assert address_refusal(ip, allow_private=True) == address_refusal(ip) == "a cloud metadata service"
+    assert address_refusal(ipaddress.ip_address("10.1.2.3"), allow_private=True) is None  # a private host still may

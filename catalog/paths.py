@@ -182,6 +182,30 @@ class _Problem:
         return self.schedule(chosen, need_bits)
 
 
+def _around_versions(problem: _Problem, candidates: list[str], closure: set[str]) -> list[str] | None:
+    """The greedy path when it got stuck on versions: a version taken early (for one skill) shut out the version of
+    its group that alone teaches another. Each round leaves out the other versions of a group that is the only one
+    to teach a skill the last try could not cover, and tries again (at most once per group)."""
+    banned: set[str] = set()
+    for _ in range(len(set(problem.group.values()))):
+        left = [rid for rid in candidates if rid not in banned]
+        known = set(problem.have).union(*(problem.teaches[rid] for rid in problem.greedy(left, closure,
+                                                                                         partial=True) or []))
+        more: set[str] = set()
+        for skill in problem.need - known:
+            groups = {problem.group.get(rid) for rid in left if skill in problem.teaches[rid]}
+            if len(groups) == 1 and None not in groups:  # only versions of one group teach it
+                group = groups.pop()
+                more |= {rid for rid in left if problem.group.get(rid) == group and skill not in problem.teaches[rid]}
+        if not more:
+            return None
+        banned |= more
+        order = problem.greedy([rid for rid in candidates if rid not in banned], closure)
+        if order is not None:
+            return order
+    return None
+
+
 def plan_path(resources: Sequence[ResourceSpec], have: Iterable[str], target: Iterable[str], *,
               exact_limit: int = EXACT_LIMIT) -> PathPlan:
     """The fewest of ``resources`` (given in order of preference) that teach ``target`` to someone who has
@@ -203,6 +227,8 @@ def plan_path(resources: Sequence[ResourceSpec], have: Iterable[str], target: It
     skills_on_the_way = {n.removeprefix("skill:") for n in closure if n.startswith("skill:")} - held
     exact = len(candidates) <= exact_limit
     order = problem.exact(candidates) if exact else problem.greedy(candidates, skills_on_the_way | need)
+    if order is None and not exact and problem.group:
+        order = _around_versions(problem, candidates, skills_on_the_way | need)
     if order is None:  # versions of groups in each other's way: what can be covered, and the rest unreachable
         order = problem.greedy(candidates, skills_on_the_way | need, partial=True) or []
         taught = {s for rid in order for s in problem.teaches[rid]}

@@ -142,8 +142,11 @@ def _one_version_each(chosen: list[ResourceSpec]) -> bool:
 @given(catalog=grouped_catalogs, have=skill_sets, target=skill_sets, exact=st.booleans())
 def test_a_path_takes_one_version_of_a_group_and_covers_what_one_version_each_can(
         catalog: list[ResourceSpec], have: set[str], target: set[str], exact: bool) -> None:
-    """Versions of one resource (a ``group``) are alternatives: a path takes at most one, and still covers
-    every missing skill some choice of one version each can teach (a smallest such path, where exact)."""
+    """Versions of one resource (a ``group``) are alternatives: a path takes at most one, and (where exact) still
+    covers every missing skill some choice of one version each can teach, with a smallest such path. The greedy
+    path (more than 12 resources) says honestly what it covers but may miss a choice of versions that covers
+    more: choosing versions is a search the greedy only tries around (``paths._around_versions``; about 3 in
+    10,000 of these catalogs)."""
     plan = plan_path(catalog, have, target, exact_limit=12 if exact else 0)
     chosen = [r for r in catalog if r.id in plan.resources]
     assert _one_version_each(chosen)
@@ -154,7 +157,7 @@ def test_a_path_takes_one_version_of_a_group_and_covers_what_one_version_each_ca
         best = [c for c in combinations(catalog, size) if _one_version_each(list(c))
                 and _covers(list(c), have, target - have)]
         if best:
-            assert not plan.unreachable
+            assert not plan.unreachable or not exact
             assert len(plan.resources) == size or not plan.exact
             break
 

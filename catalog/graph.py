@@ -402,8 +402,13 @@ class CatalogGraph:
         if r is None or r.group is None:
             return None
         liked = preferred_format(employee)
-        why = (f"{r.format.replace('_', '-')} suits your learning style" if liked is not None and r.format == liked
-               else "the first that fits your eligibility and language")
+        if liked is not None and r.format == liked:
+            why = f"{r.format.replace('_', '-')} suits your learning style"
+        elif liked is not None and any(o.group == r.group and o.format == liked for o in self.resources.values()):
+            why = (f"the {liked.replace('_', '-')} version that suits your learning style is not one you can use "
+                   "here (eligibility, language, what it requires, or the roadmap's horizon)")
+        else:
+            why = "the first that fits your eligibility and language"
         return f"one of the alternatives in group {r.group}: {why}"
 
     def select(self, topics: Sequence[str], employee: Mapping[str, Any], *, limit: int = 5,

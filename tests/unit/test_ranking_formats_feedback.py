@@ -337,3 +337,18 @@ def test_between_equal_scores_a_nearer_subtopic_ranks_first() -> None:
                                  res("on-it")])
     assert picked(graph, {}) == ["on-it", "z-near", "a-deep"]
     assert picked(graph, {}, limit=2) == ["on-it", "z-near"]
+
+
+def test_the_variant_note_says_when_the_learning_styles_version_could_not_be_used() -> None:
+    # preview said "the first that fits your eligibility and language" though the video version existed and
+    # was set aside (here: for another country), which read as if the learning style had been ignored
+    graph = CatalogGraph(TOPICS, [res("sec-video", group="sec", format="video", eligibility='employee.country == "DE"'),
+                                  res("sec-read", group="sec", format="reading")])
+    visual = {"learning_style": "visual", "country": "GB"}
+    assert graph.variant_note("sec-read", visual) == (
+        "one of the alternatives in group sec: the video version that suits your learning style is not one you can "
+        "use here (eligibility, language, what it requires, or the roadmap's horizon)")
+    assert graph.variant_note("sec-read", {}) == (
+        "one of the alternatives in group sec: the first that fits your eligibility and language")
+    assert graph.variant_note("sec-video", {**visual, "country": "DE"}) == (
+        "one of the alternatives in group sec: video suits your learning style")

@@ -9,52 +9,30 @@ run's redacted records (``Message.content_erased``); the Kafka path asks this fo
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime
 from typing import Any
 
+from wayfinder.connectors.switch import TopicFollower
 from wayfinder.journeys.records import Message
 from wayfinder.vocabulary import parse_instant
 
 
-class KafkaErasures:
-    """Who was erased and when (the latest erasure of an id), read from the ``audit`` topic; new records are read at
-    most every ``poll_seconds``."""
+class KafkaErasures(TopicFollower):
+    """Who was erased and when (the latest erasure of an id), read from the ``audit`` topic."""
 
     def __init__(self, bootstrap: str, topic: str, *, poll_seconds: float = 2.0) -> None:
-        from aiokafka import AIOKafkaConsumer
-
+        super().__init__(bootstrap, topic, poll_seconds=poll_seconds)
         self.erased: dict[str, datetime] = {}
-        self._poll = poll_seconds
-        self._last = float("-inf")
-        self._consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
-                                          enable_auto_commit=False, auto_offset_reset="earliest")
 
-    async def __aenter__(self) -> KafkaErasures:
-        try:
-            await self._consumer.start()
-            await self._read(timeout_ms=2000)  # the erasures made before this process started
-        except BaseException:
-            await self._consumer.stop()
-            raise
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._consumer.stop()
+    def take(self, values: list[bytes]) -> None:
+        for value in values:
+            note(self.erased, value)
 
     async def about_erased(self, message: Message) -> bool:
         """Whether ``message`` is about or to a person erased at or after it was made (a hire after the erasure
         makes new messages, which go)."""
-        if time.monotonic() - self._last >= self._poll:
-            await self._read(timeout_ms=0)
+        await self.follow()
         return erased_since(self.erased, message)
-
-    async def _read(self, timeout_ms: int) -> None:
-        batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=10_000)
-        for records in batches.values():
-            for r in records:
-                note(self.erased, r.value)
-        self._last = time.monotonic()
 
 
 def note(erased: dict[str, datetime], value: bytes | None) -> None:

@@ -13,11 +13,12 @@ the message's ``scheduled_for``, which is the engine's clock (a simulated year, 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -138,23 +139,23 @@ class ControlFile:
             f.write(record.model_dump_json() + "\n")
 
 
-class KafkaControl:
-    """The switch kept on the ``control`` topic, followed from its start; new records are read at most every
-    ``poll_seconds``, so a pause reaches a running ``deliver --kafka`` within that time."""
+class TopicFollower:
+    """A topic read from its start outside any group, then followed: what came before this process is read on
+    entering (a broker away leaves nothing open), new records at most every ``poll_seconds`` (``follow``). A
+    subclass says what a batch of record values means (``take``)."""
 
     def __init__(self, bootstrap: str, topic: str, *, poll_seconds: float = 2.0) -> None:
         from aiokafka import AIOKafkaConsumer
 
-        self.switch = Switch()
         self._poll = poll_seconds
         self._last = float("-inf")
         self._consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
                                           enable_auto_commit=False, auto_offset_reset="earliest")
 
-    async def __aenter__(self) -> KafkaControl:
+    async def __aenter__(self) -> Self:
         try:
             await self._consumer.start()
-            await self._read(timeout_ms=2000)  # what was decided before this process started
+            await self._read(timeout_ms=2000)  # what was written before this process started
         except BaseException:
             await self._consumer.stop()  # a broker away: nothing left open (the caller may try again)
             raise
@@ -163,18 +164,33 @@ class KafkaControl:
     async def __aexit__(self, *exc: object) -> None:
         await self._consumer.stop()
 
-    async def current(self) -> Switch:
-        import time
+    def take(self, values: list[bytes]) -> None:
+        raise NotImplementedError
 
+    async def follow(self) -> None:
+        """Read what came since the last read, when ``poll_seconds`` have passed."""
         if time.monotonic() - self._last >= self._poll:
             await self._read(timeout_ms=0)
-        return self.switch
 
     async def _read(self, timeout_ms: int) -> None:
-        import time
-
         batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=10_000)
         for records in batches.values():
-            for record in parse_records(r.value for r in records if r.value is not None):
-                self.switch.apply(record)
+            self.take([r.value for r in records if r.value is not None])
         self._last = time.monotonic()
+
+
+class KafkaControl(TopicFollower):
+    """The switch kept on the ``control`` topic, followed from its start, so a pause reaches a running ``deliver
+    --kafka`` within ``poll_seconds``."""
+
+    def __init__(self, bootstrap: str, topic: str, *, poll_seconds: float = 2.0) -> None:
+        super().__init__(bootstrap, topic, poll_seconds=poll_seconds)
+        self.switch = Switch()
+
+    def take(self, values: list[bytes]) -> None:
+        for record in parse_records(values):
+            self.switch.apply(record)
+
+    async def current(self) -> Switch:
+        await self.follow()
+        return self.switch

@@ -160,3 +160,9 @@ def write(folder: Path) -> Path:
                                                        encoding="utf-8")
     (folder / "results" / "tasks.jsonl").write_text("", encoding="utf-8")
     return folder
+
+
+def with_k(folder: Path, k: int) -> None:
+    """The world written to ``folder`` (``write``) with another ``k`` in its fairness settings."""
+    fairness = folder / "defs" / "fairness.yaml"
+    fairness.write_text(fairness.read_text(encoding="utf-8").replace("k: 10", f"k: {k}"), encoding="utf-8")

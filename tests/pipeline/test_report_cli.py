@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.fairness_world import EVERYONE, NAMES
+from tests.fairness_world import EVERYONE, NAMES, with_k
 from tests.fairness_world import write as write_world
 from wayfinder.cli import main
 from wayfinder.journeys.holdout import in_holdout
@@ -64,11 +64,6 @@ def test_fairness_tables_list_the_findings(tmp_path: Path, capsys: pytest.Captur
         html.read_text(encoding="utf-8")
 
 
-def _k(world: Path, k: int) -> None:
-    fairness = world / "defs" / "fairness.yaml"
-    fairness.write_text(fairness.read_text(encoding="utf-8").replace("k: 10", f"k: {k}"), encoding="utf-8")
-
-
 def test_a_group_named_like_math_text_is_drawn_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # matplotlib reads "$...$" in a label as math text: such a department failed to draw, and the page with it
     world = write_world(tmp_path)
@@ -82,7 +77,7 @@ def test_a_group_named_like_math_text_is_drawn_as_written(tmp_path: Path, capsys
 
 def test_impact_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     world = write_world(tmp_path)
-    _k(world, 3)  # 3 of the control group complete: a count k = 10 hides
+    with_k(world, 3)  # 3 of the control group complete: a count k = 10 hides
     assert main(["report", "impact", *_args(world), "--json"]) == 0
     [journey] = json.loads(capsys.readouterr().out)["impact"]["journeys"]
     [outcome] = journey["outcomes"]
@@ -167,7 +162,7 @@ def test_simulate_holds_out_the_hashed_share_and_impact_compares_them(tmp_path: 
     held = {m["employee_id"] for m in checkin if (m["status"], m["reason"]) == ("suppressed", "holdout")}
     assert held == {p for p in EVERYONE if in_holdout(p, "checkin", 0.3)}
     assert all(m["status"] == "sent" for m in checkin if m["employee_id"] not in held)
-    _k(world, 2)
+    with_k(world, 2)
     assert main(["report", "impact", *_args(world, "sim"), "--json"]) == 0
     [outcome] = json.loads(capsys.readouterr().out)["impact"]["journeys"][0]["outcomes"]
     assert outcome["control"]["n"] == len(held) and outcome["reached"]["n"] == 50 - len(held)
@@ -176,7 +171,7 @@ def test_simulate_holds_out_the_hashed_share_and_impact_compares_them(tmp_path: 
 def test_a_count_the_header_hides_is_in_no_cell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """With k = 40, welcome's 39 enrolled of 50 is hidden in the header: no table, page or JSON may show it."""
     world = write_world(tmp_path)
-    _k(world, 40)
+    with_k(world, 40)
     html = tmp_path / "report.html"
     assert main(["report", "fairness", *_args(world), "--html", str(html)]) == 0
     text = capsys.readouterr().out

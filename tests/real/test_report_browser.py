@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.fairness_world import EVERYONE, NAMES
+from tests.fairness_world import EVERYONE, NAMES, with_k
 from tests.fairness_world import write as write_world
 from wayfinder.cli import main
 
@@ -16,8 +16,7 @@ from wayfinder.cli import main
 def _report(tmp_path: Path, kind: str) -> Path:
     world = write_world(tmp_path)
     if kind == "impact":  # 3 of the control group have the outcome: shown (and charted) with k = 3, hidden at 10
-        fairness = world / "defs" / "fairness.yaml"
-        fairness.write_text(fairness.read_text(encoding="utf-8").replace("k: 10", "k: 3"), encoding="utf-8")
+        with_k(world, 3)
     html = tmp_path / f"{kind}.html"
     code = main(["report", kind, "--results", str(world / "results"), "--events", str(world / "events.jsonl"),
                  "--journeys", str(world / "defs" / "journeys"), "--catalog", str(world / "defs" / "catalog"),

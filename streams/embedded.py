@@ -63,11 +63,13 @@ UTF8_BOM = b"\xef\xbb\xbf"
 class ReadEvents:
     events: list[CloudEvent]
     dead_letters: list[DeadLetter]
+    lines: list[int] = field(default_factory=list)  # the line of each event, in ``events``' order
 
 
 def read_events(lines: Iterable[str | bytes], source: str = "events") -> ReadEvents:
     """Decode every line; bad lines become dead letters (their time: the last good event before them)."""
     events: list[CloudEvent] = []
+    numbers: list[int] = []
     dead: list[tuple[int, str, str | bytes]] = []
     last_time: list[datetime | None] = []
     current: datetime | None = None
@@ -85,6 +87,7 @@ def read_events(lines: Iterable[str | bytes], source: str = "events") -> ReadEve
             last_time.append(current)
             continue
         events.append(event)
+        numbers.append(number)
         current = event.time
     first = min((e.time for e in events), default=None)
     letters = []
@@ -93,7 +96,7 @@ def read_events(lines: Iterable[str | bytes], source: str = "events") -> ReadEve
         if at is None:
             at = datetime(1970, 1, 1, tzinfo=UTC)
         letters.append(DeadLetter.of(reason, line, at, source=source, line=number))
-    return ReadEvents(events, letters)
+    return ReadEvents(events, letters, numbers)
 
 
 class EmbeddedRunner:
@@ -120,6 +123,7 @@ class EmbeddedRunner:
         self._cancelled: set[int] = set()  # timers of an erased owner, still in the heap: they do not fire
         self._keys: dict[Timer, int] = {}  # each pending timer's sequence, to forget it (``unschedule``)
         self._now = datetime.min.replace(tzinfo=UTC)
+        self._where: tuple[str, int] | None = None  # the file and line of the event being fed, when known
 
     # -- the clock --------------------------------------------------------------------------
     @property
@@ -148,7 +152,9 @@ class EmbeddedRunner:
             self._fire(timer, due)
         self.clock = max(self.clock or until, until)
 
-    def feed(self, event: CloudEvent) -> None:
+    def feed(self, event: CloudEvent, where: tuple[str, int] | None = None) -> None:
+        """``where``: the file and line the event was read from; a dead letter of the event (refused, or its
+        processing failed) names them, as a bad line's does (else the event's own ``source``)."""
         self.advance_to(event.time)
         self.stats.events += 1
         now = max(self.clock or event.time, event.time)
@@ -156,11 +162,17 @@ class EmbeddedRunner:
             outcome = self.engine.on_event(self._state(event.subject), event, now, self._directory)
         except Exception as error:  # a fault in the core loses this event, never the run (as the worker does)
             self._failed(error, "event")
+            source, line = where if where is not None else (event.source, None)
             self.dead_letters.append(DeadLetter(reason=f"processing_error: {type(error).__name__} in events",
-                                                raw=event.model_dump_json(), received_at=now, source=event.source))
+                                                raw=event.model_dump_json(), received_at=now, source=source,
+                                                line=line))
             return
         self._keep(event.subject, outcome.state)
-        self._carry_out(outcome.effects, now, event.subject)
+        self._where = where
+        try:
+            self._carry_out(outcome.effects, now, event.subject)
+        finally:
+            self._where = None
 
     def _failed(self, error: Exception, what: str) -> None:
         """Counted and logged by the error's type only (its text may hold data)."""
@@ -280,8 +292,9 @@ class EmbeddedRunner:
                     self.messages[mid] = m.without_content()
 
     def refuse(self, effect: Refuse) -> None:
+        source, line = self._where if self._where is not None else (effect.source, None)
         self.dead_letters.append(DeadLetter(reason=effect.reason, raw=effect.raw, received_at=effect.at,
-                                            source=effect.source))
+                                            source=source, line=line))
 
     def observe(self, effect: Lifecycle | Diagnostic, subject: str) -> None:
         if isinstance(effect, Diagnostic):

@@ -125,3 +125,24 @@ def test_the_clock_runs_to_a_last_line_that_is_a_dead_letter_but_states_its_time
     runner = simulate_streaming(defs, events, None, tmp_path / "out")
     assert [d["reason"].split(":")[0] for d in read_jsonl(tmp_path / "out" / "dead_letters.jsonl")] == ["invalid_data"]
     assert runner.clock == parse_instant(later)
+
+
+@pytest.mark.parametrize("order", ["in order", "out of order"])
+def test_an_event_the_core_refuses_is_a_dead_letter_naming_its_file_and_line(defs: Definitions, tmp_path: Path,
+                                                                             order: str) -> None:
+    """A decision about a message that is not pending is refused by the core after it is read (``not_pending``),
+    not by the reader; its dead letter names the file and line as a bad line's does (README "simulate")."""
+    lines = list(generate(30, seed=3))
+    if order == "out of order":
+        lines[3], lines[-3] = lines[-3], lines[3]
+    last = max(json.loads(line)["time"] for line in lines)
+    decision = json.dumps({"specversion": "1.0", "id": "d-1", "source": "hr-portal", "type": "wayfinder.review.decided",
+                           "time": last, "subject": json.loads(lines[0])["subject"],
+                           "data": {"message_id": "no-such-message", "decision": "approve", "reviewer_id": "H1"}})
+    events = tmp_path / "with-decision.jsonl"
+    events.write_text("\n".join([*lines, decision]) + "\n", encoding="utf-8")
+    simulate_streaming(defs, events, UNTIL, tmp_path / "out")
+    letters = read_jsonl(tmp_path / "out" / "dead_letters.jsonl")
+    assert [(d["reason"], d["source"], d["line"]) for d in letters] == [
+        ("not_pending", "with-decision.jsonl", len(lines) + 1)]
+    assert json.loads(letters[0]["raw"])["id"] == "d-1"

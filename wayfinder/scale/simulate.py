@@ -160,7 +160,7 @@ def _stream(path: Path, runner: StreamingRunner) -> datetime | None:
                     runner.dead_letter(DeadLetter.of(reason, t, event.time, source=path.name, line=n))
                 early.clear()
             last = event.time
-            runner.feed(event)
+            runner.feed(event, (path.name, number))
     for n, reason, t in early:  # a file with no good event at all
         runner.dead_letter(DeadLetter.of(reason, t, datetime(1970, 1, 1, tzinfo=UTC), source=path.name, line=n))
     return last
@@ -180,8 +180,8 @@ def simulate_streaming(defs: Definitions, events: Path, until: datetime | None, 
         for letter in read.dead_letters:
             runner.dead_letter(letter)
         ordered = sorted(enumerate(read.events), key=lambda p: (p[1].time, p[0]))
-        for _, event in ordered:
-            runner.feed(event)
+        for n, event in ordered:
+            runner.feed(event, (events.name, read.lines[n]))
         last = ordered[-1][1].time if ordered else None
     end = until or last_stated(runner.dead_letters, last)
     if end is not None:

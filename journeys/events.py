@@ -544,7 +544,10 @@ def _kind(value: Any) -> str:
     return "an object" if isinstance(value, dict) else "a list" if isinstance(value, list) else "that"
 
 
-def decode_event(raw: bytes | str, *, max_bytes: int = 1_000_000) -> CloudEvent:
+MAX_EVENT_BYTES = 1_000_000  # an event's largest JSON text, in bytes (``too_large`` past it)
+
+
+def decode_event(raw: bytes | str, *, max_bytes: int = MAX_EVENT_BYTES) -> CloudEvent:
     """Parse and validate one event, or raise :class:`DecodeError` with a reason fit for a dead letter."""
     obj, text = _parse_json(raw, max_bytes)
     if not isinstance(obj, dict):

@@ -170,7 +170,12 @@ def _bounded_raw(raw: str) -> str:
     become a 50 MB dead letter (and a second copy in every store it goes to)."""
     if len(raw) <= MAX_DEAD_LETTER_RAW:
         return raw
-    return f"{raw[:MAX_DEAD_LETTER_RAW]}… [cut: {len(raw)} characters in all]"
+    return cut(raw[:MAX_DEAD_LETTER_RAW], len(raw))
+
+
+def cut(head: str, characters: int) -> str:
+    """The ``raw`` of an input of ``characters`` characters of which ``head`` is kept."""
+    return f"{head}… [cut: {characters} characters in all]"
 
 
 ERASED_INPUT = "[redacted: the person this input was about was erased]"
@@ -194,8 +199,12 @@ class DeadLetter(BaseModel):
 
     @classmethod
     def of(cls, reason: str, raw: bytes | str, received_at: datetime, *, source: str | None = None,
-           line: int | None = None) -> DeadLetter:
-        """The dead letter of an input as it came (bytes, or text already)."""
+           line: int | None = None, characters: int | None = None) -> DeadLetter:
+        """The dead letter of an input as it came (bytes, or text already); with ``characters``, ``raw`` is the
+        first part of an input of that many characters (a line read past, never held whole)."""
+        if characters is not None:
+            letter = cls.of(reason, raw, received_at, source=source, line=line)
+            return letter.model_copy(update={"raw": cut(letter.raw, characters)})
         if isinstance(raw, str):
             return cls(reason=reason, raw=raw, received_at=received_at, source=source, line=line)
         try:

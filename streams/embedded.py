@@ -9,11 +9,11 @@ from __future__ import annotations
 import heapq
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from wayfinder.journeys.digest import DigestOutcome, Digests, DigestState
 from wayfinder.journeys.effects import (
@@ -30,11 +30,11 @@ from wayfinder.journeys.effects import (
     Timer,
 )
 from wayfinder.journeys.engine import Engine
-from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, stated_time
+from wayfinder.journeys.events import MAX_EVENT_BYTES, CloudEvent, DecodeError, decode_event, stated_time
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import Profile, as_recipient
-from wayfinder.journeys.records import DeadLetter, Message, Task
+from wayfinder.journeys.records import MAX_DEAD_LETTER_RAW, DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams.interpreter import carry_out, log_diagnostic
 from wayfinder.streams.wire import timer_owner
@@ -66,14 +66,73 @@ class ReadEvents:
     lines: list[int] = field(default_factory=list)  # the line of each event, in ``events``' order
 
 
-def read_events(lines: Iterable[str | bytes], source: str = "events") -> ReadEvents:
+@dataclass(frozen=True)
+class LongLine:
+    """A line of an events file longer than an event may be: its first bytes (for the dead letter) and its length
+    in bytes, the line end not counted. The rest was read past in pieces, never held (:func:`file_lines`)."""
+
+    head: bytes
+    size: int
+    characters: int  # as UTF-8 (each byte that does not continue a character begins one)
+
+    def error(self, max_bytes: int = MAX_EVENT_BYTES) -> DecodeError:
+        return DecodeError(code="too_large", detail=f"event is {self.size} bytes, the limit is {max_bytes}")
+
+    def dead_letter(self, received_at: datetime, source: str, line: int) -> DeadLetter:
+        return DeadLetter.of(str(self.error()), self.head, received_at, source=source, line=line,
+                             characters=self.characters)
+
+
+_CONTINUATION = bytes(range(0x80, 0xC0))  # the bytes that continue a UTF-8 character
+
+
+def file_lines(f: BinaryIO, max_bytes: int = MAX_EVENT_BYTES) -> Iterator[bytes | LongLine]:
+    """The lines of an events file, each with its line end, in memory one at a time and at most about
+    ``max_bytes`` long: a longer line is a :class:`LongLine` (a 400 MB line was read whole, and copied twice,
+    before it was refused as too large)."""
+    while True:
+        line = f.readline(max_bytes + 2)  # the longest event, with room for "\r\n"
+        if not line:
+            return
+        if line.endswith(b"\n") or len(line) < max_bytes + 2:
+            yield line
+            continue
+        first, size, tail = line, len(line), line[-2:]
+        characters = len(line.translate(None, _CONTINUATION))
+        while not line.endswith(b"\n"):
+            line = f.readline(1 << 20)
+            if not line:
+                break
+            size += len(line)
+            characters += len(line.translate(None, _CONTINUATION))
+            tail = (tail + line)[-2:]
+        ending = 2 if tail == b"\r\n" else 1 if tail.endswith(b"\n") else 0
+        head = _whole_characters(first[:min(size - ending, MAX_DEAD_LETTER_RAW)])
+        yield LongLine(head, size - ending, characters - ending)
+
+
+def _whole_characters(head: bytes) -> bytes:
+    """``head`` without a UTF-8 character its cut left unfinished (not an invalid byte of the line's own)."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.reason == "unexpected end of data":
+            return head[:e.start]
+    return head
+
+
+def read_events(lines: Iterable[str | bytes | LongLine], source: str = "events") -> ReadEvents:
     """Decode every line; bad lines become dead letters (their time: the last good event before them)."""
     events: list[CloudEvent] = []
     numbers: list[int] = []
-    dead: list[tuple[int, str, str | bytes]] = []
+    dead: list[tuple[int, str, str | bytes | LongLine]] = []
     last_time: list[datetime | None] = []
     current: datetime | None = None
     for number, raw in enumerate(lines, start=1):
+        if isinstance(raw, LongLine):
+            dead.append((number, "", raw))
+            last_time.append(current)
+            continue
         if number == 1:  # a byte order mark, as some editors on Windows write, is not part of the first event
             raw = raw.removeprefix(UTF8_BOM) if isinstance(raw, bytes) else raw.removeprefix("\ufeff")
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
@@ -95,7 +154,8 @@ def read_events(lines: Iterable[str | bytes], source: str = "events") -> ReadEve
         at = when or first
         if at is None:
             at = datetime(1970, 1, 1, tzinfo=UTC)
-        letters.append(DeadLetter.of(reason, line, at, source=source, line=number))
+        letters.append(line.dead_letter(at, source, number) if isinstance(line, LongLine)
+                       else DeadLetter.of(reason, line, at, source=source, line=number))
     return ReadEvents(events, letters, numbers)
 
 
@@ -346,7 +406,7 @@ def _store(table: dict[str, _S], key: str, state: _S | None) -> None:
 
 def read_event_file(path: Path) -> ReadEvents:
     with path.open("rb") as f:
-        return read_events(f, source=path.name)
+        return read_events(file_lines(f), source=path.name)
 
 
 def last_stated(letters: Iterable[DeadLetter], last: datetime | None) -> datetime | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tracemalloc
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from tests.support import read_jsonl
 from wayfinder import examples_dir
 from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
 from wayfinder.scale import StreamingRunner, simulate_streaming
-from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
+from wayfinder.streams.embedded import EmbeddedRunner, LongLine, file_lines, read_event_file
 from wayfinder.vocabulary import parse_instant
 
 UNTIL = parse_instant("2027-01-31T00:00:00Z")
@@ -146,3 +148,42 @@ def test_an_event_the_core_refuses_is_a_dead_letter_naming_its_file_and_line(def
     assert [(d["reason"], d["source"], d["line"]) for d in letters] == [
         ("not_pending", "with-decision.jsonl", len(lines) + 1)]
     assert json.loads(letters[0]["raw"])["id"] == "d-1"
+
+
+def test_a_line_longer_than_an_event_may_be_is_read_past_in_pieces_and_dead_lettered_too_large(
+        defs: Definitions, tmp_path: Path) -> None:
+    """A 40 MB line is never held whole: it is refused as ``too_large`` with its true size, its line and its first
+    bytes (cut before a character the cut would split), and the events after it go on."""
+    lines = list(generate(20, seed=3))
+    huge = b'{"data": "' + "é".encode() * 20_000_000 + b'"}'
+    events = tmp_path / "huge.jsonl"
+    with events.open("wb") as f:
+        f.write(("\n".join(lines[:5]) + "\n").encode())
+        f.write(huge + b"\r\n")
+        f.write(("\n".join(lines[5:]) + "\n").encode())
+    tracemalloc.start()
+    try:
+        simulate_streaming(defs, events, UNTIL, tmp_path / "out")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 12_000_000, f"{peak:,} bytes at the peak: the line was held whole"
+    letters = read_jsonl(tmp_path / "out" / "dead_letters.jsonl")
+    assert [(d["line"], d["reason"]) for d in letters] == [
+        (6, f"too_large: event is {len(huge)} bytes, the limit is 1000000")]
+    assert "raw_base64" not in letters[0] and letters[0]["raw"].startswith('{"data": "éé')
+    assert letters[0]["raw"].endswith(f"éé… [cut: {len(huge.decode())} characters in all]")  # as a shorter one's
+    assert len(letters[0]["raw"].encode()) <= 65_536 + 100
+    assert len(read_event_file(events).events) == len(lines)  # the events after it are read
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b""])
+def test_file_lines_keeps_lines_up_to_the_limit_and_measures_longer_ones(ending: bytes) -> None:
+    limit = 10
+    text = (b"a" * limit + b"\r\n" + b"b" * (limit + 1) + b"\r\n" + b"d" * (limit + 2) + b"\r\n"
+            + b"c" * 3 * limit + ending)
+    got = list(file_lines(io.BytesIO(text), max_bytes=limit))
+    assert got == [b"a" * limit + b"\r\n", LongLine(b"b" * (limit + 1), limit + 1, limit + 1),
+                   LongLine(b"d" * (limit + 2), limit + 2, limit + 2),
+                   LongLine(b"c" * (limit + 2), 3 * limit, 3 * limit)]
+    # (the head is what the first read took: with the real limit, 1 MB, the dead letters' 64 KB)

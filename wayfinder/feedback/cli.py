@@ -12,6 +12,7 @@ import yaml
 
 from wayfinder.feedback.aggregate import aggregate, feedback_document
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
+from wayfinder.streams.embedded import LongLine, file_lines
 from wayfinder.vocabulary import parse_instant
 
 HEADER = ("# Everyone's ratings and clicks per resource, written by `wayfinder feedback aggregate`.\n"
@@ -38,7 +39,10 @@ def _read(path: Path) -> tuple[list[CloudEvent], int]:
     events: list[CloudEvent] = []
     bad = 0
     with path.open("rb") as f:
-        for line in f:
+        for line in file_lines(f):
+            if isinstance(line, LongLine):
+                bad += 1
+                continue
             if not line.strip():
                 continue
             try:

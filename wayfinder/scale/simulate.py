@@ -26,7 +26,15 @@ from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.records import DeadLetter, Message
 from wayfinder.safety import redact_dead_letters
 from wayfinder.safety.erasure import erasures, redact_message_line
-from wayfinder.streams.embedded import UTF8_BOM, EmbeddedRunner, last_stated, read_event_file, summary_row
+from wayfinder.streams.embedded import (
+    UTF8_BOM,
+    EmbeddedRunner,
+    LongLine,
+    file_lines,
+    last_stated,
+    read_event_file,
+    summary_row,
+)
 
 __all__ = ["OutOfOrder", "StreamingRunner", "simulate_streaming"]
 
@@ -137,9 +145,15 @@ def _stream(path: Path, runner: StreamingRunner) -> datetime | None:
     Bad lines are dead letters at the time of the last good event before them (the first good one's, for
     bad lines before any)."""
     last: datetime | None = None
-    early: list[tuple[int, str, bytes]] = []
+    early: list[tuple[int, str, bytes | LongLine]] = []
     with path.open("rb") as f:
-        for number, raw in enumerate(f, start=1):
+        for number, raw in enumerate(file_lines(f), start=1):
+            if isinstance(raw, LongLine):
+                if last is None:
+                    early.append((number, "", raw))
+                else:
+                    runner.dead_letter(raw.dead_letter(last, path.name, number))
+                continue
             if number == 1:
                 raw = raw.removeprefix(UTF8_BOM)
             if raw[:1] != b"{" and not raw.decode("utf-8", errors="replace").strip():  # "{": not blank
@@ -157,13 +171,19 @@ def _stream(path: Path, runner: StreamingRunner) -> datetime | None:
                 raise OutOfOrder
             if last is None:
                 for n, reason, t in early:
-                    runner.dead_letter(DeadLetter.of(reason, t, event.time, source=path.name, line=n))
+                    runner.dead_letter(_early(reason, t, event.time, path.name, n))
                 early.clear()
             last = event.time
             runner.feed(event, (path.name, number))
     for n, reason, t in early:  # a file with no good event at all
-        runner.dead_letter(DeadLetter.of(reason, t, datetime(1970, 1, 1, tzinfo=UTC), source=path.name, line=n))
+        runner.dead_letter(_early(reason, t, datetime(1970, 1, 1, tzinfo=UTC), path.name, n))
     return last
+
+
+def _early(reason: str, raw: bytes | LongLine, at: datetime, source: str, line: int) -> DeadLetter:
+    if isinstance(raw, LongLine):
+        return raw.dead_letter(at, source, line)
+    return DeadLetter.of(reason, raw, at, source=source, line=line)
 
 
 def simulate_streaming(defs: Definitions, events: Path, until: datetime | None, out: Path, *,

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from wayfinder.streams.settings import WorkerSettings
-from wayfinder.vocabulary import parse_instant
+from wayfinder.vocabulary import Topic, parse_instant
 
 _FLAGS = {
     "broker": "--broker", "app_id": "--app-id", "topic_prefix": "--topic-prefix", "partitions": "--partitions",
@@ -113,7 +113,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
         return 1
     per_topic = ", ".join(f"{settings.topic(t)} {n:,}" for t, n in sorted(result.by_topic.items()))
     print(f"published {result.sent:,} events ({per_topic})" + (f"; {result.unkeyed} without a subject"
-                                                              if result.unkeyed else ""))
+                                                              if result.unkeyed else "")
+          + (f"; {result.too_large} line(s) longer than an event may be ({settings.max_event_bytes:,} bytes) "
+             f"to {settings.topic(Topic.DEAD_LETTERS)}" if result.too_large else ""))
     if tick is not None:
         print(f"advanced the stream clock of every partition to {args.tick}")
     return 0

@@ -6,7 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -14,6 +14,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
 from wayfinder.jsonrows import NotAnObject, json_object
+from wayfinder.streams.embedded import LongLine, file_lines
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.topics import INPUTS
 from wayfinder.streams.wire import encode_tick
@@ -29,6 +30,7 @@ class Published:
     sent: int = 0
     by_topic: dict[str, int] = field(default_factory=dict)
     unkeyed: int = 0
+    too_large: int = 0  # lines longer than an event may be, put on the dead-letter topic instead
 
 
 def route(line: bytes) -> tuple[str, bytes | None]:
@@ -93,12 +95,22 @@ def _producer(settings: WorkerSettings) -> KafkaProducer:
 
 def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = None,
             progress: TextIO | None = sys.stderr, wait: Callable[[WorkerSettings], bool] | None = None,
-            connect: Callable[[WorkerSettings], KafkaProducer] | None = None) -> Published:
+            connect: Callable[[WorkerSettings], KafkaProducer] | None = None,
+            now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Published:
     """Produce the events of ``path``; with ``tick``, wait for the workers (``wait``, by default
     ``wait_caught_up``) and then advance the stream clock. Workers that do not catch up in time are an
     error (``PublishError``) and no tick is sent: a tick ahead of unprocessed events would fire timers
-    before the events that should come first."""
-    lines = [line for line in path.read_bytes().splitlines() if line.strip()]
+    before the events that should come first. A line longer than the workers take (``max_event_bytes``) is read
+    past in pieces and goes to the dead-letter topic as ``too_large`` (with the file's name and the line), as
+    ``simulate`` writes it: Kafka would refuse the longest, and the rest would only be refused by the worker."""
+    lines: list[bytes] = []
+    long: list[tuple[int, LongLine]] = []
+    with path.open("rb") as f:
+        for number, line in enumerate(file_lines(f, settings.max_event_bytes), start=1):
+            if isinstance(line, LongLine):
+                long.append((number, line))
+            else:
+                lines.extend(part for part in line.splitlines() if part.strip())
     show = _progress(progress) if progress is not None else None
     producer = (connect or _producer)(settings)
     result = Published()
@@ -112,6 +124,11 @@ def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = Non
             result.unkeyed += key is None
             if show is not None and (i % 1000 == 0 or i == len(lines)):
                 show(i, len(lines))
+        for number, line in long:
+            letter = line.dead_letter(now(), path.name, number)
+            futures.append(producer.send(settings.topic(Topic.DEAD_LETTERS), key=None,
+                                         value=letter.model_dump_json().encode("utf-8")))
+            result.too_large += 1
         producer.flush()
         failed = [f for f in futures if f.failed()]
         if failed:

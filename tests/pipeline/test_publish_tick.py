@@ -106,3 +106,45 @@ def test_an_empty_file_with_a_tick_only_ticks(tmp_path: Path) -> None:
     result = publish(SETTINGS, empty, tick=AT, progress=None, connect=lambda s: producer, wait=lambda s: True)
     assert result.sent == 0
     assert len(producer.sent) == len(ticks(producer)) == 4
+
+
+class KeepingProducer(RecordingProducer):
+    """The recording producer, keeping what was sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: list[tuple[str, bytes | None, bytes | None]] = []
+
+    def send(self, topic: str, key: bytes | None = None, value: bytes | None = None,
+             partition: int | None = None) -> Sent:
+        self.values.append((topic, key, value))
+        return super().send(topic, key, value, partition)
+
+
+def test_a_line_longer_than_the_workers_take_goes_to_the_dead_letters_and_the_rest_is_published(
+        events: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It is read past in pieces (never held whole) and dead-lettered ``too_large`` with the file and line, as
+    simulate writes it; the events around it are published as they were."""
+    good = events.read_bytes().splitlines(keepends=True)
+    huge = b'{"specversion": "1.0", "data": "' + b"x" * 3_000_000 + b'"}'
+    events.write_bytes(good[0] + huge + b"\n" + b"".join(good[1:]))
+    producer = KeepingProducer()
+    clock = datetime(2027, 2, 3, 4, 5, 6, tzinfo=UTC)
+    result = publish(SETTINGS, events, progress=None, connect=lambda s: producer, now=lambda: clock)
+    assert (result.sent, result.too_large) == (3, 1)
+    published = [json.loads(v or b"")["id"] for t, _, v in producer.values if t == "p.hris.events"]
+    assert published == ["0", "1", "2"]
+    [(topic, key, value)] = [s for s in producer.values if s[0] == "p.dead-letters"]
+    letter = json.loads(value or b"")
+    assert (key, letter["reason"], letter["source"], letter["line"], letter["received_at"]) == (
+        None, f"too_large: event is {len(huge)} bytes, the limit is 1000000", "events.jsonl", 2,
+        "2027-02-03T04:05:06Z")
+    assert letter["raw"].startswith('{"specversion": "1.0", "data": "xxx') and len(letter["raw"]) < 70_000
+
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(publishing, "_producer", lambda s: KeepingProducer())
+    try:
+        assert main(["publish", str(events), "--topic-prefix", "p."]) == 0
+    finally:
+        monkey.undo()
+    assert "1 line(s) longer than an event may be (1,000,000 bytes) to p.dead-letters" in capsys.readouterr().out

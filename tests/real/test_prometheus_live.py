@@ -309,7 +309,14 @@ def test_status_says_what_is_wrong_and_exits_1(live: Live) -> None:
     healthy = subprocess.run([WAYFINDER, "status", "--json", "--worker", live.urls["worker"], "--max-dead-letters",
                               "1000"], env=live.world.env(), capture_output=True, text=True, timeout=120, check=False)
     assert healthy.returncode == 0, healthy.stdout
-    assert json.loads(healthy.stdout)["healthy"] is True
+    report = json.loads(healthy.stdout)
+    assert report["healthy"] is True
+    # Per worker and partition (issue 13): the one worker owns every agent partition, each lag names it.
+    [worker] = report["kafka"]["workers"]
+    owned = {(x["topic"], x["partition"]) for x in worker["partitions"]}
+    assert owned == {(x["topic"], x["partition"]) for x in report["kafka"]["lag"]} and len(owned) >= 6 * 4
+    assert {x["worker"] for x in report["kafka"]["lag"]} == {worker["worker"]}
+    assert re.search(rf"  worker {re.escape(worker['worker'])}: {len(owned)} partitions, lag \d+\n    ", out), out
 
 
 def test_the_worker_logs_json_lines_without_personal_data(live: Live) -> None:

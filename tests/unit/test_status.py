@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from typing import Any
 
-from wayfinder.ops.status import Bounds, Endpoint, KafkaView, StatusReport, _reason, _samples, judge, render
+from wayfinder.ops.status import (
+    Bounds,
+    Endpoint,
+    KafkaView,
+    Member,
+    StatusReport,
+    _group,
+    _reason,
+    _samples,
+    as_json,
+    judge,
+    render,
+)
 from wayfinder.streams.settings import WorkerSettings
 
 SETTINGS = WorkerSettings(store="memory", metrics_port=None, topic_prefix="w.", app_id="grp")
@@ -77,3 +91,60 @@ def test_each_partitions_stream_time_is_read_and_shown_as_an_instant() -> None:
     assert "  stream time employees p0: 2026-03-02T09:15:00+00:00" in shown
     assert "  stream time employees p1: 2026-03-02T09:16:40+00:00" in shown
     assert "wayfinder_stream_time_seconds{mailboxes,0} 0" in shown  # not set yet: shown as it is
+
+
+def _described(host: str, member_id: str, url: str | None, partitions: dict[str, list[int]]) -> dict[str, Any]:
+    """A member as kafka-python's describe_groups gives one of a Faust group (its metadata as text, Faust's JSON
+    at its end; its assignment decoded)."""
+    user = json.dumps({"assignment": {"actives": {}, "standbys": {}}, "url": url, "topic_groups": {}},
+                      separators=(",", ":")) if url else "junk"
+    return {"member_id": member_id, "client_id": "faust-0.15.3", "client_host": f"/{host}",
+            "member_metadata": "\x00\x04\x00\x00\x00\tw.hris.events\x00\x00" + user,
+            "member_assignment": {"assigned_partitions": [{"topic": t, "partitions": ps}
+                                                          for t, ps in partitions.items()], "user_data": "x"}}
+
+
+class Admin:
+    def __init__(self, members: list[dict[str, Any]]) -> None:
+        self.members = members
+
+    def describe_groups(self, groups: list[str]) -> dict[str, Any]:
+        return {groups[0]: {"group_id": groups[0], "group_state": "Stable", "members": self.members}}
+
+
+def test_each_worker_is_named_by_its_address_with_the_agent_partitions_it_owns() -> None:
+    admin = Admin([
+        _described("10.0.0.7", "faust-1-aaaaaaaa", "http://wayfinder-worker-1.wayfinder-worker:6066",
+                   {"w.hris.events": [2, 3], "grp-employees-changelog": [2, 3], "w.mailbox": [3]}),
+        _described("10.0.0.6", "faust-1-bbbbbbbb", "http://wayfinder-worker-0.wayfinder-worker:6066",
+                   {"w.hris.events": [0, 1], "w.mailbox": [0, 1, 2]}),
+    ])
+    state, count, workers = _group(admin, "grp", {"w.hris.events", "w.mailbox"})
+    assert (state, count) == ("Stable", 2)
+    assert workers == [  # changelogs are not agent partitions
+        Member("wayfinder-worker-0.wayfinder-worker:6066",
+               (("w.hris.events", 0), ("w.hris.events", 1), ("w.mailbox", 0), ("w.mailbox", 1), ("w.mailbox", 2))),
+        Member("wayfinder-worker-1.wayfinder-worker:6066", (("w.hris.events", 2), ("w.hris.events", 3),
+                                                            ("w.mailbox", 3)))]
+
+
+def test_workers_that_say_the_same_address_or_none_are_told_apart_by_host_and_member() -> None:
+    admin = Admin([_described("127.0.0.1", "faust-1-aaaaaaaa", "http://vm:6066", {"w.hris.events": [0]}),
+                   _described("127.0.0.1", "faust-1-bbbbbbbb", "http://vm:6066", {"w.hris.events": [1]}),
+                   _described("10.0.0.9", "faust-1-cccccccc", None, {})])
+    _, _, workers = _group(admin, "grp", {"w.hris.events"})
+    assert [w.name for w in workers] == ["(10.0.0.9, member cccccccc)",
+                                         "vm:6066 (127.0.0.1, member aaaaaaaa)",
+                                         "vm:6066 (127.0.0.1, member bbbbbbbb)"]
+
+
+def test_the_report_shows_each_workers_partitions_and_their_lag() -> None:
+    workers = [Member("w-0:6066", (("w.hris.events", 0),)), Member("w-1:6066", (("w.hris.events", 1),))]
+    report = StatusReport(view(workers=workers), [], [])
+    text = render(report, SETTINGS)
+    assert "  worker w-0:6066: 1 partitions, lag 3\n    hris.events: p0 3\n" in text
+    assert "  worker w-1:6066: 1 partitions, lag 4\n    hris.events: p1 4\n" in text
+    data = as_json(report)["kafka"]
+    assert data["workers"][1] == {"worker": "w-1:6066", "lag": 4,
+                                  "partitions": [{"topic": "w.hris.events", "partition": 1, "lag": 4}]}
+    assert [(x["partition"], x["worker"]) for x in data["lag"]] == [(0, "w-0:6066"), (1, "w-1:6066")]

@@ -44,10 +44,20 @@ class Endpoint:
     samples: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Member:
+    """A worker in the consumer group: who it is (its Faust web address, as the worker's own host name says it, or
+    else the address it connects from, with its member id's end) and the agent partitions it is assigned."""
+
+    name: str
+    partitions: tuple[tuple[str, int], ...]
+
+
 @dataclass
 class KafkaView:
     members: int = 0
     group_state: str = "unknown"
+    workers: list[Member] = field(default_factory=list)
     lag: dict[tuple[str, int], int] = field(default_factory=dict)
     delivery_lag: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
@@ -127,8 +137,9 @@ def read_kafka(settings: WorkerSettings, now: datetime) -> KafkaView:
                              request_timeout_ms=10_000, consumer_timeout_ms=2000)
     try:
         view = KafkaView()
-        view.group_state, view.members = _group(admin, settings.app_id)
-        view.lag = _lag(admin, consumer, settings.app_id, [settings.topic(t) for t in AGENT_TOPICS])
+        agent_topics = [settings.topic(t) for t in AGENT_TOPICS]
+        view.group_state, view.members, view.workers = _group(admin, settings.app_id, set(agent_topics))
+        view.lag = _lag(admin, consumer, settings.app_id, agent_topics)
         view.delivery_lag = sum(_lag(admin, consumer, f"{settings.app_id}-delivery",
                                      [settings.topic(Topic.OUTBOUND_MESSAGES)]).values())
         view.dead_letters = _dead_letters(consumer, settings.topic(Topic.DEAD_LETTERS), now - DEAD_LETTER_WINDOW)
@@ -139,11 +150,45 @@ def read_kafka(settings: WorkerSettings, now: datetime) -> KafkaView:
         admin.close()
 
 
-def _group(admin: Any, group: str) -> tuple[str, int]:
+def _group(admin: Any, group: str, topics: set[str]) -> tuple[str, int, list[Member]]:
     described = admin.describe_groups([group])
     info = described.get(group, {}) if isinstance(described, dict) else {}
     state = str(info.get("group_state") or info.get("state") or "unknown")
-    return state, len(info.get("members") or [])
+    members = [m for m in info.get("members") or [] if isinstance(m, dict)]
+    found = [_member(m, topics) for m in members]
+    names = Counter(m.name for m in found)
+    found = [Member(f"{m.name} {_tail(raw)}", m.partitions) if names[m.name] > 1 else m  # workers on one host
+             for m, raw in zip(found, members, strict=True)]
+    return state, len(members), sorted(found, key=lambda m: m.name)
+
+
+def _tail(member: dict[str, Any]) -> str:
+    return f"({str(member.get('client_host') or '?').lstrip('/')}, member {str(member.get('member_id') or '')[-8:]})"
+
+
+def _member(member: dict[str, Any], topics: set[str]) -> Member:
+    """One member of the group as ``describe_groups`` gives it: its assignment decoded (the consumer protocol),
+    its subscription's user data Faust's JSON holding the worker's web address (``http://HOST:PORT``: HOST is the
+    pod's name in the manifests' StatefulSet)."""
+    assignment = member.get("member_assignment")
+    owned = assignment.get("assigned_partitions", []) if isinstance(assignment, dict) else []
+    partitions = tuple(sorted((str(a.get("topic")), int(p)) for a in owned if isinstance(a, dict)
+                              and a.get("topic") in topics for p in a.get("partitions") or []))
+    return Member(_member_name(member), partitions)
+
+
+def _member_name(member: dict[str, Any]) -> str:
+    metadata = member.get("member_metadata")
+    text = metadata.decode("latin-1") if isinstance(metadata, bytes) else str(metadata or "")
+    start = text.find('{"assignment"')
+    if start >= 0:
+        try:
+            url = json.JSONDecoder().raw_decode(text, start)[0].get("url")
+        except (ValueError, AttributeError):
+            url = None
+        if isinstance(url, str) and "://" in url:
+            return url.split("://", 1)[1].rstrip("/")
+    return _tail(member)
 
 
 def _partitions(consumer: Any, topics: Iterable[str]) -> list[Any]:
@@ -282,7 +327,15 @@ def _sample_line(name: str, value: float) -> str:
 
 
 def _render_kafka(view: KafkaView, settings: WorkerSettings) -> list[str]:
-    lines = [f"workers: {view.members} in group {settings.app_id} ({view.group_state})", "lag per partition:"]
+    lines = [f"workers: {view.members} in group {settings.app_id} ({view.group_state})"]
+    for member in view.workers:  # issue 13: per worker and partition
+        behind = sum(view.lag.get(tp, 0) for tp in member.partitions)
+        lines.append(f"  worker {member.name}: {len(member.partitions)} partitions, lag {behind}"
+                     + "".join(f"\n    {topic.removeprefix(settings.topic_prefix)}: "
+                               + ", ".join(f"p{p} {view.lag.get((topic, p), 0)}" for t, p in member.partitions
+                                           if t == topic)
+                               for topic in dict.fromkeys(t for t, _ in member.partitions)))
+    lines.append("lag per partition:")
     per_topic: dict[str, list[str]] = {}
     for (topic, partition), n in sorted(view.lag.items()):
         per_topic.setdefault(topic, []).append(f"p{partition} {n}")
@@ -298,11 +351,16 @@ def _render_kafka(view: KafkaView, settings: WorkerSettings) -> list[str]:
 
 def as_json(report: StatusReport) -> dict[str, Any]:
     k = report.kafka
+    owner = {tp: m.name for m in k.workers for tp in m.partitions} if k is not None else {}
     return {
         "healthy": report.healthy, "problems": report.problems,
         "kafka": None if k is None else {
             "members": k.members, "group_state": k.group_state, "delivery_lag": k.delivery_lag,
-            "lag": [{"topic": t, "partition": p, "lag": n} for (t, p), n in sorted(k.lag.items())],
+            "lag": [{"topic": t, "partition": p, "lag": n, "worker": owner.get((t, p))}
+                    for (t, p), n in sorted(k.lag.items())],
+            "workers": [{"worker": m.name, "lag": sum(k.lag.get(tp, 0) for tp in m.partitions),
+                         "partitions": [{"topic": t, "partition": p, "lag": k.lag.get((t, p), 0)}
+                                        for t, p in m.partitions]} for m in k.workers],
             "dead_letters_last_hour": dict(k.dead_letters), "paused": k.paused},
         "endpoints": [{"role": p.role, "url": p.url, "ready": p.ready, "reasons": p.reasons, "samples": p.samples}
                       for p in report.endpoints],

@@ -113,9 +113,7 @@ def _titled(text: str) -> tuple[str, str] | None:
     hand, in one pass: a regex that let the title run lazily up to the separator backtracked over every run of
     spaces (one item of 40,000 spaces from an event's data took 25 s, outside the render's clock)."""
     line = text.rstrip()
-    start = len(line)
-    while start and not line[start - 1].isspace():
-        start -= 1
+    start = len(line) - len(line.rsplit(None, 1)[-1]) if line else 0  # where the last word begins
     # The URL runs to the end of the last word ("Title:https://..." has no space) and holds none of <>"'; of the
     # places it may start, the first one after a separator gives the shortest title, as the regex's did.
     at = line.find("http", max(start - 1, *(line.rfind(c, start) for c in "<>\"'")) + 1)

@@ -23,6 +23,7 @@ from wayfinder.journeys.effects import (
     Unschedule,
 )
 from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.layout import html_to_text
 from wayfinder.journeys.model import Policy
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.records import Message, Task, stable_id
@@ -110,7 +111,10 @@ def _edited(message: Message, edits: dict[str, Any]) -> Message:
             old, new = (f"<title>{escape(str(t or ''))}</title>" for t in (message.subject, update["subject"]))
             update["html"] = message.html.replace(old, new, 1)
     if edits.get("text") or edits.get("html"):
-        text = str(edits.get("text") or split_footer(message.text or "")[0])
+        # an edited HTML part alone gives the text part its words: the original's text went out beside it (what a
+        # reviewer took out of a sensitive message still reached whoever reads the plain part)
+        text = str(edits.get("text") or (html_to_text(str(edits["html"])) if edits.get("html")
+                                         else split_footer(message.text or "")[0]))
         html = str(edits["html"]) if edits.get("html") else text_to_html(text)
         update["text"], update["html"] = with_footer_of(text, html, message.text or "", message.explanation or "",
                                                         message.preferences_url or "", locale=message.locale,

@@ -12,6 +12,7 @@ from types import UnionType
 from typing import Annotated, Any, Literal, NoReturn, Union, get_args, get_origin
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -181,10 +182,19 @@ class Correction(_Data):
     changes: dict[str, FieldChange] | None = None
 
 
+def _one_line(text: str) -> str:
+    """A subject is one line: a line break in an email header would start another header (a reviewer's edit
+    ``"Hi\\r\\nBcc: ..."`` was approved, then failed the whole outbox in simulate and every send in deliver)."""
+    if any(c in text for c in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"):
+        msg = "must be one line"
+        raise ValueError(msg)
+    return text
+
+
 class ReviewEdits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    subject: Annotated[str, Field(min_length=1)] | None = None
+    subject: Annotated[str, Field(min_length=1), AfterValidator(_one_line)] | None = None
     text: Annotated[str, Field(min_length=1)] | None = None
     html: Annotated[str, Field(min_length=1)] | None = None
 
@@ -197,6 +207,18 @@ class ReviewDecided(_Data):
     reviewer_id: Annotated[str, Field(min_length=1)]
     reason: str | None = None
     edits: ReviewEdits | None = None
+
+
+class HumanTask(_Data):
+    """``wayfinder.task.claimed`` / ``wayfinder.task.completed`` (an extension, README): a person works a journey's
+    task. A completion that names no task closed none while a ``wait_for`` on it went on, and one with no actor left
+    no one as having done it."""
+
+    task_id: Annotated[str, Field(min_length=1)]
+    actor_id: Annotated[str, Field(min_length=1)]
+    journey_id: str | None = None
+    step_id: str | None = None
+    note: str | None = None
 
 
 class PreferencesChanged(_Data):
@@ -230,6 +252,8 @@ DATA_MODELS: dict[str, type[BaseModel]] = {
     "hris.correction": Correction,
     "wayfinder.review.decided": ReviewDecided,
     "wayfinder.preferences.changed": PreferencesChanged,
+    "wayfinder.task.claimed": HumanTask,
+    "wayfinder.task.completed": HumanTask,
 }
 
 ERASURE = EventType.ERASURE_REQUESTED.value

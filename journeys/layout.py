@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
 _ITEM = re.compile(r"^\s*[-*]\s+(.*)$")
 _NUMBERED = re.compile(r"^(\d{1,2})[.)]\s+(.*)$")
@@ -229,3 +230,55 @@ def body_of(markup: str) -> str:
     closed = _last(_BODY_CLOSE, markup, opened.end()) if opened is not None else None
     inner = markup[opened.end():closed.start()] if opened is not None and closed is not None else markup
     return _unwrapped(inner).strip()
+
+
+class _Reader(HTMLParser):
+    """The text an HTML part says (:func:`html_to_text`)."""
+
+    BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "tr", "blockquote",
+                        "pre", "section", "article", "header", "footer", "hr"})
+    HIDDEN = frozenset({"script", "style", "head", "title", "template"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+        self._links: list[tuple[str, int]] = []  # an open link's href and where its text began
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.HIDDEN:
+            self._hidden += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n\n")
+        elif tag == "br":
+            self.parts.append("\n")
+        elif tag == "li":
+            self.parts.append("\n- ")
+        elif tag == "a":
+            self._links.append((dict(attrs).get("href") or "", len(self.parts)))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append("\n\n")
+        elif tag == "a" and self._links:
+            href, start = self._links.pop()
+            said = "".join(self.parts[start:]).strip()
+            if href.startswith(("http://", "https://", "mailto:")) and href.removeprefix("mailto:") != said:
+                self.parts.append(f" ({href})" if said else href)
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """The plain-text part of an HTML part given alone (a reviewer who edits only the HTML): its words, with
+    paragraphs, line breaks, list items (``- ``) and each link's address after its text. Linear in the markup
+    (the standard library's parser); whitespace runs in a line become one space, as a browser shows them."""
+    reader = _Reader()
+    reader.feed(body_of(markup))
+    reader.close()
+    lines = (" ".join(line.split()) for line in "".join(reader.parts).split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

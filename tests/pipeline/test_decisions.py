@@ -91,6 +91,18 @@ def test_edits_replace_what_is_sent_but_the_explanation_and_link_stay(run: Run) 
     assert message.original is not None and message.original["subject"] == "We are here for you"
 
 
+def test_an_edited_html_part_alone_gives_the_text_part_its_words(run: Run) -> None:
+    """Found by an audit of issue 8: the HTML was the reviewer's, the plain part still the original's words."""
+    edits = {"html": "<p>We are <b>sorry</b>.</p><ul><li>Call <a href='https://hr.example.com/care'>us</a></li></ul>"}
+    _, message = run(lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid, edits=edits))
+    assert message.status == "approved" and message.text is not None
+    body, footer = split_footer(message.text)
+    assert body.strip() == "We are sorry.\n\n- Call us (https://hr.example.com/care)"
+    assert "Take the time you need." not in message.text and "bereavement leave" in footer
+    assert message.html is not None and "<b>sorry</b>" in message.html and "Take the time" not in message.html
+    assert message.original is not None and "Take the time you need." in (message.original["text"] or "")
+
+
 def test_a_rejected_message_is_never_delivered(run: Run) -> None:
     runner, message = run(lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid, "reject"))
     assert (message.status, message.reason, message.reviewer_id) == ("rejected", "rejected_by_reviewer", "H1")

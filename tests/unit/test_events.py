@@ -110,6 +110,12 @@ def test_upserted_unknown_profile_fields_are_kept() -> None:
     ("wellbeing.signal", {"signal": "workload_spike", "score": 0.92, "evidence": "many late nights"}),
     ("wellbeing.signal", {"signal": "workload_spike", "score": 1}),
     ("privacy.erasure.requested", {}),
+    ("wayfinder.task.completed", {"task_id": "t-1", "actor_id": "H1"}),
+    ("wayfinder.task.completed", {"task_id": "t-1", "actor_id": "H1", "journey_id": "j", "step_id": "call",
+                                  "note": "We talked."}),
+    ("wayfinder.task.claimed", {"task_id": "t-1", "actor_id": "H1", "journey_id": None, "step_id": None}),
+    ("wayfinder.review.decided", {"message_id": "m", "decision": "approve", "reviewer_id": "R1",
+                                  "edits": {"subject": "Thinking of you – Zoë"}}),
     ("hris.correction", {"original": {"source": "hris/x", "id": "hris-1"}, "action": "rescind"}),
     ("hris.correction", {"original": {"source": "hris/x", "id": "hris-1"}, "original_type": "hris.employee.hired",
                          "action": "amend", "reason": "start_date_corrected",
@@ -273,6 +279,17 @@ INVALID_DATA: list[tuple[str, dict[str, Any], str]] = [
     ("hris.correction", {"action": "rescind"}, "original"),
     ("hris.correction", {"original": {"source": "h", "id": "x"}, "action": "amend",
                          "changes": {"start_date": {"old": "2026-03-09"}}}, "changes.start_date.new"),
+    # a reviewer's subject is one line: a line break would start another email header (found by an audit of
+    # issue 8: approved, it failed simulate's whole outbox and every send of it in deliver)
+    ("wayfinder.review.decided", {"message_id": "m", "decision": "approve", "reviewer_id": "R1",
+                                  "edits": {"subject": "Hi\r\nBcc: someone@example.com"}}, "edits.subject"),
+    ("wayfinder.review.decided", {"message_id": "m", "decision": "approve", "reviewer_id": "R1",
+                                  "edits": {"subject": "Hi\u2028there"}}, "edits.subject"),
+    # a person's task: which one, and who (a completion naming none let a wait_for go on with the task open)
+    ("wayfinder.task.completed", {"journey_id": "j", "step_id": "call"}, "task_id"),
+    ("wayfinder.task.completed", {"task_id": "t-1"}, "actor_id"),
+    ("wayfinder.task.completed", {"task_id": "t-1", "actor_id": 42}, "actor_id"),
+    ("wayfinder.task.claimed", {"task_id": "", "actor_id": "H1"}, "task_id"),
 ]
 
 

@@ -596,6 +596,50 @@ def test_an_approval_on_a_friday_evening_goes_on_monday_in_the_folder_workflow(t
     assert approved.scheduled_for.weekday() == 0  # Monday, at the end of the quiet hours
 
 
+def test_an_approval_for_someone_paused_for_years_does_not_move_the_folders_world_to_then(
+        tmp_path: Path, defs: Definitions) -> None:
+    # Found by an audit of issue 8: the re-run went on to the approved message's time, 2030 for a person paused until
+    # then, so every other person's messages of the years between became `sent` and deliver sent them that day.
+    def line(eid: str, kind: str, time: str, subject: str, **data: object) -> str:
+        return json.dumps({"specversion": "1.0", "id": eid, "source": "hris/test", "type": kind, "time": time,
+                           "subject": subject, "data": data})
+
+    person = {"country": "DE", "timezone": "Europe/Berlin", "locale": "en-GB", "employment_type": "employee",
+              "work_mode": "hybrid", "department": "Sales"}
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join([
+        line("u1", "hris.employee.upserted", "2026-11-01T08:00:00Z", "HP1", id="HP1", given_name="Hanna",
+             email="hanna@example.com", **person),
+        line("u2", "hris.employee.upserted", "2026-11-01T08:00:00Z", "E1", id="E1", given_name="Emil",
+             email="emil@example.com", hr_partner_id="HP1", preferences={"paused_until": "2030-01-01T00:00:00Z"},
+             **person),
+        line("u4", "hris.employee.upserted", "2026-11-01T08:00:00Z", "E2", id="E2", given_name="Ella",
+             email="ella@example.com", hr_partner_id="HP1", manager_id="HP1", **person),
+        line("l1", "hris.leave.started", "2026-12-09T10:00:00Z", "E1", leave_type="bereavement",
+             start_date="2026-12-09", expected_return_date="2026-12-30"),
+        # E2 hired to start next summer: the bundled onboarding's first-day messages wait until then
+        line("h2", "hris.employee.hired", "2026-12-09T10:00:00Z", "E2", start_date="2027-06-01", role="Engineer",
+             department="Sales")]) + "\n")
+    out = tmp_path / "out"
+    assert main(["simulate", "--events", str(events), "--out", str(out)]) == 0
+    backend = EmbeddedBackend(out, World(defs=defs, events=events), write=write_results,
+                              now=Clock(at("2026-12-01T10:00")))
+    latest = max(m.scheduled_for for m in backend.store.messages.values())
+    assert latest < at("2027-01-01T00:00")  # the world has not got to E2's first day
+    held = next(m for m in backend.store.pending() if m.employee_id == "E1")
+    assert backend.record(ev.review_decided(employee_id="E1", message_id=held.message_id, decision="approve",
+                                            reviewer_id="HP1", at=backend.now(not_before=held.created_at)))
+    approved = backend.store.messages[held.message_id]
+    assert (approved.status, approved.reason, approved.reviewer_id) == ("deferred", "paused", "HP1")
+    assert approved.scheduled_for >= at("2030-01-01T00:00")  # shown as going then; deliver does not send it
+    went = sorted((m.employee_id, m.step_id) for m in backend.store.messages.values()
+                  if m.scheduled_for > latest and m.message_id != held.message_id)
+    assert went == []  # nothing of E2's first day in June 2027 (it was all `sent` by this approval)
+    written = {json.loads(x)["message_id"]: json.loads(x)["status"]
+               for x in (out / "messages.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert written[held.message_id] == "deferred"
+
+
 def test_a_task_is_completed_no_earlier_than_it_was_made(served: Served) -> None:
     # An escalation task the re-run made after the end of the events was completed at that end, before it existed,
     # so the engine ignored the completion and the task stayed open (an audit of the web service).

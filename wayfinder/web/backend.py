@@ -8,7 +8,8 @@ The embedded world has its own clock (the events' virtual time). A decision is s
 later of the wall clock, the end of the simulated run, and the creation of the message decided
 on, so that the engine always sees it after the message it is about; the run then goes on for
 ``settle`` past the last decision, so an approved message can leave quiet hours, and on to the time of an approved
-message still deferred then (a weekend's quiet hours, a pause).
+message still deferred then when that is at most ``SETTLE_LIMIT`` after its decision (a weekend's quiet hours); one
+deferred further (a pause to next year) stays ``deferred`` at its time.
 
 ``record`` writes only what the engine reads back (``events.recordable``); a line of ``decisions.jsonl`` it cannot
 read (written by hand, or by an older ``serve``) is a dead letter of the run, as any bad input line is, and the
@@ -42,6 +43,7 @@ Check = Callable[[Store], None]
 the message was decided meanwhile), so checking and recording are one step."""
 DECISIONS_FILE = "decisions.jsonl"
 SETTLE_ROUNDS = 5  # runs on to an approved message's time, at most this many times (a cap may defer it again)
+SETTLE_LIMIT = timedelta(days=4)  # ... when it is at most this long after its decision (quiet hours, a weekend)
 Writer = Callable[[EmbeddedRunner, Path], None]
 
 
@@ -134,7 +136,9 @@ class EmbeddedBackend:
         runner.run([*read.events, *about_people], max(ends) if ends else None)  # the engine (no employee)
         for _ in range(SETTLE_ROUNDS):  # an approved message deferred past the settle (a weekend's quiet hours, a
             waiting = [m.scheduled_for for m in runner.messages.values()  # pause) goes at its time, as it would
-                       if m.status == "deferred" and m.reviewer_id is not None]
+                       if m.status == "deferred" and m.reviewer_id is not None and m.reviewed_at is not None
+                       and m.scheduled_for <= m.reviewed_at + SETTLE_LIMIT]  # not a pause to 2030: the whole
+            # world would run to then, every other person's messages of the years between sent by ``deliver``
             if not waiting:
                 break
             runner.advance_to(max(waiting))

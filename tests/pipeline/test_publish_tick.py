@@ -134,7 +134,7 @@ def test_a_line_longer_than_the_workers_take_goes_to_the_dead_letters_and_the_re
     assert (result.sent, result.too_large) == (3, 1)
     published = [json.loads(v or b"")["id"] for t, _, v in producer.values if t == "p.hris.events"]
     assert published == ["0", "1", "2"]
-    [(topic, key, value)] = [s for s in producer.values if s[0] == "p.dead-letters"]
+    [(_, key, value)] = [s for s in producer.values if s[0] == "p.dead-letters"]
     letter = json.loads(value or b"")
     assert (key, letter["reason"], letter["source"], letter["line"], letter["received_at"]) == (
         None, f"too_large: event is {len(huge)} bytes, the limit is 1000000", "events.jsonl", 2,

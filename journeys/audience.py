@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from wayfinder.expressions import without_comments
 from wayfinder.journeys.model import Journey
 
 __all__ = ["AudienceIndex", "conjuncts"]
@@ -73,7 +74,7 @@ def _split_and(source: str) -> list[str] | None:
 def conjuncts(source: str) -> tuple[dict[Path, frozenset[Key]], bool]:
     """The indexable parts of ``source`` as {path: the values that make that part true}, and whether every
     top-level part was indexable."""
-    parts = _split_and(source)
+    parts = _split_and(without_comments(source))  # a commented-out ``&& ...`` is no condition
     if parts is None:
         return {}, False
     found: dict[Path, frozenset[Key]] = {}

@@ -24,6 +24,7 @@ from jinja2 import nodes
 from pydantic import BaseModel
 
 from wayfinder.catalog.model import CatalogDoc, ResourceDoc
+from wayfinder.expressions import without_comments
 from wayfinder.journeys import schemas
 from wayfinder.journeys._problems import Problem
 from wayfinder.journeys._yaml import Document, Loc
@@ -171,7 +172,7 @@ class Chain:
 
 def chains(source: str, roots: frozenset[str]) -> list[Chain]:
     """The member-access chains of a CEL expression that start at one of ``roots``."""
-    toks = _tokens(source)
+    toks = _tokens(without_comments(source))  # a name in a comment is read by nobody
     found: list[Chain] = []
     for i, tok in enumerate(toks):
         if tok.kind != "id" or tok.text not in roots:

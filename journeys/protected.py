@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from wayfinder.expressions import without_comments
 from wayfinder.journeys._problems import Problem
 from wayfinder.journeys._yaml import Document, Loc, Mark
 from wayfinder.journeys.model import BranchStep, Journey, SendStep, TaskStep, WaitForStep, WaitStep
@@ -104,7 +105,7 @@ def protected_reads(source: str, protected: Sequence[str]) -> list[ProtectedRead
     event's data."""
     if not protected:
         return []
-    code = _blank_strings(source)
+    code = _blank_strings(without_comments(source))
     found: list[ProtectedRead] = []
     for m in _ROOT.finditer(code):
         read = _read_at(source, code, m.group(1), m.end(), protected)

@@ -41,6 +41,43 @@ class ExpressionError(ValueError):
 
 
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def without_comments(source: str) -> str:
+    """``source`` with each CEL comment (``//`` to the end of its line, outside string literals) blanked to spaces:
+    the same length, so every column stays where the author wrote it. What Wayfinder reads of an expression by
+    itself (the fields it reads, the audience index's ``&&`` parts, validation's names) is read from this: an
+    apostrophe in a comment was taken for a string, and a commented-out ``&& ...`` for a condition, while CEL
+    ignored both (an audience CEL found true enrolled nobody). String literals: single or double quotes, tripled,
+    ``r``-prefixed (no escapes)."""
+    if "//" not in source:
+        return source
+    out: list[str] = []
+    i, n = 0, len(source)
+    while i < n:
+        c = source[i]
+        if c == "/" and source.startswith("//", i):
+            end = source.find("\n", i)
+            end = n if end < 0 else end
+            out.append(" " * (end - i))
+            i = end
+        elif c in "'\"":
+            quote = source[i:i + 3] if source.startswith(c * 3, i) else c
+            raw = i > 0 and source[i - 1] in "rR"
+            j = i + len(quote)
+            while j < n and not source.startswith(quote, j):
+                if source[j] == "\\" and not raw:
+                    j += 1
+                elif source[j] == "\n" and len(quote) == 1:
+                    break  # a one-line string does not go on (CEL refuses it; nothing after it is a string)
+                j += 1
+            j = min(n, j + len(quote)) if j < n and source.startswith(quote, j) else j
+            out.append(source[i:j])
+            i = j
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
 _CACHE_SIZE = 4096
 # The longest cache key kept: a key is the text of the inputs an expression reads, a few dozen characters for the
 # bundled journeys (185 at most); an event of a megabyte would keep a megabyte per entry, 4 GB per expression.
@@ -241,7 +278,8 @@ class Expr:
             msg = (f"the expression is {len(source)} characters long, over the limit of {MAX_EXPRESSION_CHARS}; "
                    "split the condition into steps")
             raise ExpressionError(msg, 1)
-        self._budget_checks(source)
+        code = without_comments(source)
+        self._budget_checks(code)
         try:
             self._program = cel.compile(source)
         except ValueError as e:
@@ -250,17 +288,17 @@ class Expr:
         if calls:
             msg = (f"unknown function {calls[0]!r} (CEL's here: {', '.join(sorted(CEL_FUNCTIONS))}; and the macros "
                    "has, all, exists, exists_one, map, filter)")
-            found = re.search(rf"\b{re.escape(calls[0])}\s*\(", _STRING.sub(lambda m: " " * len(m.group(0)), source))
+            found = re.search(rf"\b{re.escape(calls[0])}\s*\(", _STRING.sub(lambda m: " " * len(m.group(0)), code))
             raise ExpressionError(msg, found.start() + 1 if found else 1)
         unknown = [
             name for name in self._program.variables()
-            if name not in allowed and not re.search(_MACRO_BINDING.format(name=re.escape(name)), source)
+            if name not in allowed and not re.search(_MACRO_BINDING.format(name=re.escape(name)), code)
         ]
         if unknown:
-            raise _unknown_variables(source, unknown, allowed)
+            raise _unknown_variables(code, unknown, allowed)
         # The fields each variable is read for, in name order (as the cache key lists them).
         self._plan = {name: tuple(sorted(fields)) if fields is not None else None
-                      for name, fields in _plan(source, allowed).items()}
+                      for name, fields in _plan(code, allowed).items()}
         self._cacheable = "now" not in self._plan
         self._cache = _Results()
         _RESULTS[id(self._cache)] = self._cache

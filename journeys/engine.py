@@ -211,6 +211,11 @@ class Engine:
         for e in matches:
             if event.data.get("action") == "rescind":
                 del state.enrollments[e.journey_id]
+                # An entry that did not happen is no entry for ``reentry``: the real event (a hire entered again)
+                # enrolls (it was refused under the default ``never``). ``entered_by`` stays: the rescinded event
+                # itself, come again, still enters nothing.
+                if state.entered_by.get(e.journey_id) == e.enrollment_id:
+                    state.last_entry.pop(e.journey_id, None)
                 run.effects.append(Lifecycle("exited", e.journey_id))
                 run.effects.extend(self._cancel(state, e.journey_id, "rescinded", at))
                 continue

@@ -65,6 +65,19 @@ def test_a_rescinded_hire_ends_the_journey_it_started(write_files: WriteFiles) -
     assert "start" not in runner.states["E1"].enrollments
 
 
+def test_a_rescinded_hire_is_no_entry_so_the_real_hire_enrolls_and_the_rescinded_one_never_again(
+        write_files: WriteFiles) -> None:
+    """Found by an audit of issue 2: the rescinded entry still counted for ``reentry`` (default ``never``), so the
+    real hire that followed enrolled no one and the starter got no first day."""
+    again = ev("h2", "hris.employee.hired", "2026-03-10T09:00:00Z", start_date="2026-04-06")
+    replayed = ev("h1", "hris.employee.hired", "2026-03-12T09:00:00Z", start_date="2026-03-09")  # a late copy
+    runner = run(write_files, correction("c1", "2026-03-04T09:00:00Z", "rescind", reason="hire_rescinded"),
+                 again, replayed)
+    assert [(m.step_id, m.scheduled_for.date().isoformat()) for m in runner.messages.values()] == [
+        ("hello", "2026-03-02"), ("hello", "2026-03-10"), ("first-day", "2026-04-06")]
+    assert runner.stats.lifecycle[("start", "enrolled")] == 2
+
+
 def test_a_correction_of_an_unknown_event_changes_nothing_and_is_counted(write_files: WriteFiles) -> None:
     unknown = ev("c1", "hris.correction", "2026-03-04T09:00:00Z", original={"source": "test", "id": "nope"},
                  action="rescind")

@@ -46,6 +46,10 @@ from wayfinder.journeys.steps.wait_for import after_timeout, resumed_by
 from wayfinder.vocabulary import EventType, Topic, input_topic
 
 HUMAN_TASK_COMPLETED = "wayfinder.task.completed"  # an extension: a person completed a journey's task
+# Inputs the engine decides by rules of their own first (SPEC §11, corrections), then as any event: journeys that
+# trigger on, exit on or wait for their type act on them too.
+_DECIDED_FIRST = frozenset({EventType.REVIEW_DECIDED.value, EventType.PREFERENCES_CHANGED.value,
+                            EventType.CORRECTION.value})
 
 __all__ = ["MAX_STEPS_PER_RUN", "Directory", "Engine", "Outcome", "event_view"]
 
@@ -101,6 +105,14 @@ class Engine:
         self.finished_exits: dict[str, Journey] = {jid: j for jid, j in newest.items() if j.exit_on}
         self._exit_types = frozenset(rule.event for j in self.finished_exits.values() for rule in j.exit_on)
         self.audiences = AudienceIndex(self.by_trigger)
+        # The types some journey (any version loaded: an enrollment may be on an older one) triggers on, exits on or
+        # waits for: a decision by a person is also an event journeys may act on (SPEC §2: "journeys may trigger on
+        # any type"; §11: people act "through events like any other").
+        self._acted_on = frozenset(
+            {j.trigger.event for j in defs.journeys.values()}
+            | {rule.event for j in defs.journeys.values() for rule in j.exit_on}
+            | {step.wait_for.event for j in defs.journeys.values() for step in j.steps
+               if isinstance(step, WaitForStep)})
 
     # -- entry points -----------------------------------------------------------------------
     def on_event(self, state: EmployeeState | None, event: CloudEvent, now: datetime,
@@ -144,12 +156,8 @@ class Engine:
             state.clock = clock
         stale = self._stale(event, clock)
         state.remember(key, event.time, clock, self.max_event_age)
-        if event.type == EventType.REVIEW_DECIDED:
-            return Outcome(state, self._review(state, event, at, directory, self.defs))
-        if event.type == EventType.PREFERENCES_CHANGED:
-            return Outcome(state, decisions.preferences_changed(state, event, at, self.defs.catalog.subtopics))
-        if event.type == EventType.CORRECTION:
-            return Outcome(state, self._correct(state, event, at, directory))
+        if event.type in _DECIDED_FIRST:
+            return self._decided_first(state, event, at, directory, stale=stale)
         done = corrections.task_done(state, event.data, at) if event.type == HUMAN_TASK_COMPLETED else None
         # What the person's mailbox keeps or places by may change: their preferences, or their timezone (a move, an
         # upsert). A first profile's timezone places nothing, unless something is held for them already.
@@ -177,6 +185,28 @@ class Engine:
         self._exits(run, event, view, stale=stale)
         if not stale:
             self._note_engagement(state, event)
+            self._resume_waiting(run, event, view)
+        self._triggers(run, event, view, stale=stale)
+        return Outcome(state, run.effects)
+
+    def _decided_first(self, state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory, *,
+                       stale: bool) -> Outcome:
+        """A review decision, a preference change or a correction: decided by its own rules, then, unless refused,
+        acted on by the journeys that trigger on, exit on or wait for its type (they never fired: SPEC §2 lets a
+        journey trigger on any type)."""
+        if event.type == EventType.REVIEW_DECIDED:
+            effects = self._review(state, event, at, directory, self.defs)
+        elif event.type == EventType.PREFERENCES_CHANGED:
+            effects = decisions.preferences_changed(state, event, at, self.defs.catalog.subtopics)
+        else:
+            effects = self._correct(state, event, at, directory)
+        if event.type not in self._acted_on or any(isinstance(e, Refuse) for e in effects):
+            return Outcome(state, effects)  # (a refused decision is a dead letter: nothing acts on it)
+        run = self._run(state, at, directory)
+        run.effects.extend(effects)
+        view = event_view(event)
+        self._exits(run, event, view, stale=stale)
+        if not stale:
             self._resume_waiting(run, event, view)
         self._triggers(run, event, view, stale=stale)
         return Outcome(state, run.effects)

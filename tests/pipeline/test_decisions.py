@@ -397,3 +397,50 @@ def test_a_review_that_ends_before_its_window_leaves_no_pending_timer_for_it(wri
     keys = [key for key in p.employees.table.keys() if key.startswith("t:")]  # the timers kept in the table
     assert keys and not [key for key in keys if "\x1freview\x1f" in key]
     assert len(p.employees.timers) == len(keys)
+
+
+PREFERENCE_JOURNEYS = {
+    "thanks": """id: thanks
+trigger: {event: wayfinder.preferences.changed, when: 'has(event.data.quiet_hours)'}
+steps:
+  - id: noted
+    send: {channel: email, subject: "Noted", body: "Your quiet hours are saved."}
+""",
+    "tips": """id: tips
+trigger: {event: hris.leave.started}
+exit_on:
+  - {event: wayfinder.preferences.changed, when: 'has(event.data.opt_out_topics)'}
+steps:
+  - id: later
+    wait: {for: 7d}
+  - id: tip
+    send: {channel: email, subject: "A tip", body: "Here is a tip."}
+""",
+    "after-review": """id: after-review
+trigger: {event: wayfinder.review.decided, when: 'event.data.decision == "reject"'}
+steps:
+  - id: tell
+    task: {assignee: hr_partner, title: "A message was rejected", note: "Reach out in person."}
+""",
+}
+
+
+def test_journeys_act_on_decisions_by_people_as_on_any_event(write_files: WriteFiles) -> None:
+    """SPEC §2: journeys may trigger on any type; §11: people act through events like any other. A journey on
+    ``wayfinder.preferences.changed`` or ``wayfinder.review.decided`` never fired, nor did such an exit (found by
+    an audit of issue 2)."""
+    runner = runner_for(write_files, {"care": SENSITIVE, **PREFERENCE_JOURNEYS}, POLICY)
+    runner.run([person("E1"), ev("l1", "hris.leave.started", LEAVE_AT, leave_type="bereavement",
+                                 start_date="2026-05-04")], at(LEAVE_AT))
+    (held,) = [m for m in runner.messages.values() if m.journey_id == "care"]
+    runner.run([ev("p1", "wayfinder.preferences.changed", "2026-05-05T09:00:00Z",
+                   quiet_hours={"start": "21:00", "end": "07:00"}),
+                ev("p2", "wayfinder.preferences.changed", "2026-05-06T09:00:00Z", opt_out_topics=["career"]),
+                decide("d0", "2026-05-06T10:00:00Z", held.message_id, "reject", reviewer="E1"),  # refused
+                decide("d1", "2026-05-06T11:00:00Z", held.message_id, "reject")], at("2026-05-30T00:00:00Z"))
+    assert [(m.journey_id, m.step_id) for m in runner.messages.values() if m.journey_id != "care"] == [
+        ("thanks", "noted")]  # the tip waited a week: the opt-out ended the journey first
+    assert runner.stats.lifecycle[("tips", "exited")] == 1
+    assert [(t.journey_id, t.title) for t in runner.tasks.values() if t.journey_id == "after-review"] == [
+        ("after-review", "A message was rejected")]  # once: the refused decision acted on nothing
+    assert [d.reason for d in runner.dead_letters] == ["self_review"]

@@ -52,6 +52,15 @@ FORMAT_BONUS = 0.5
 """Ranking points for a resource whose ``format`` suits the employee's ``learning_style``."""
 
 
+def cycles_apart(graph: nx.DiGraph[Any]) -> list[list[tuple[Any, Any]]]:
+    """A cycle (its edges) in each strongly connected part of ``graph`` that has one, so that a check can say every
+    independent cycle at once (``find_cycle`` alone gives the first: an author fixed one and ran again for the
+    next). Linear in the graph, ordered by each part's smallest node."""
+    parts = [part for part in nx.strongly_connected_components(graph)
+             if len(part) > 1 or any(graph.has_edge(n, n) for n in part)]
+    return [list(nx.find_cycle(graph.subgraph(part))) for part in sorted(parts, key=lambda part: min(map(str, part)))]
+
+
 def _topic_match(rank: int) -> str:
     """A candidate's rank (``_candidates``: twice the place of the topic asked for, one more through a topic below
     it) in words, for ``preview``."""
@@ -233,11 +242,17 @@ class CatalogGraph:
 
     def requires_cycle(self) -> list[str] | None:
         """A ``requires`` cycle, as resource ids, if there is one."""
+        cycles = self.requires_cycles()
+        return cycles[0] if cycles else None
+
+    def requires_cycles(self) -> list[list[str]]:
+        """A ``requires`` cycle of each part of the graph that has one (validate says them all at once), as
+        resource ids; those through a group of alternatives only when the written edges have none."""
         edges = [(u.split(":", 1)[1], v.split(":", 1)[1]) for u, v, d in self.graph.edges(data=True)
                  if d["rel"] == "requires"]
         written: nx.DiGraph[str] = nx.DiGraph(edges)
         if not nx.is_directed_acyclic_graph(written):  # linear; find_cycle alone is slow on a long chain
-            return [u for u, _ in nx.find_cycle(written)]
+            return [[u for u, _ in cycle] for cycle in cycles_apart(written)]
         # Alternatives stand in for each other: what requires one of a group is given the one picked for the
         # employee (``_requires_picked``), so a group is one node, and a loop through it loops for someone.
         members: dict[str, list[str]] = {}
@@ -252,10 +267,13 @@ class CatalogGraph:
 
         grouped: nx.DiGraph[str] = nx.DiGraph((node(u), node(v)) for u, v in edges if node(u) != node(v))
         if nx.is_directed_acyclic_graph(grouped):
-            return None
-        cycle = [u for u, _ in nx.find_cycle(grouped)]
-        first = next((i for i, n in enumerate(cycle) if n in self.resources), 0)
-        return cycle[first:] + cycle[:first]
+            return []
+        found = []
+        for edges_of_cycle in cycles_apart(grouped):
+            cycle = [u for u, _ in edges_of_cycle]
+            first = next((i for i, n in enumerate(cycle) if n in self.resources), 0)
+            found.append(cycle[first:] + cycle[:first])
+        return found
 
     def view(self, resource_id: str) -> dict[str, Any]:
         return self._views[resource_id]

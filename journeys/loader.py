@@ -17,7 +17,7 @@ import networkx as nx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from wayfinder.catalog.calendar import WorkCalendar
-from wayfinder.catalog.graph import CatalogGraph
+from wayfinder.catalog.graph import CatalogGraph, cycles_apart
 from wayfinder.catalog.model import (
     CatalogDoc,
     CatalogFeedbackDoc,
@@ -959,12 +959,11 @@ def _catalog_cycles(catalog: CatalogGraph, topics: list[_Placed], resources: lis
                     problems: list[Problem]) -> None:
     topic_graph: nx.DiGraph[str] = nx.DiGraph((t.id, t.parent) for t, _, _ in topics if t.parent)
     if not nx.is_directed_acyclic_graph(topic_graph):  # linear; find_cycle alone is slow on a long chain
-        cycle = nx.find_cycle(topic_graph)
-        doc, loc = next((d, lc) for t, d, lc in topics if t.id == cycle[0][0])
-        problems.append(doc.problem((*loc, "parent"), "topic parents form a cycle: "
-                                    + " -> ".join(u for u, _ in cycle) + f" -> {cycle[0][0]}"))
-    cycle_ids = catalog.requires_cycle()
-    if cycle_ids:
+        for cycle in cycles_apart(topic_graph):  # each one, not only the first
+            doc, loc = next((d, lc) for t, d, lc in topics if t.id == cycle[0][0])
+            problems.append(doc.problem((*loc, "parent"), "topic parents form a cycle: "
+                                        + " -> ".join(u for u, _ in cycle) + f" -> {cycle[0][0]}"))
+    for cycle_ids in catalog.requires_cycles():
         doc, loc = next((d, lc) for r, d, lc in resources if r.id == cycle_ids[0])
         problems.append(doc.problem((*loc, "requires"), "requires form a cycle: "
                                     + " -> ".join(cycle_ids) + f" -> {cycle_ids[0]}"))
@@ -1129,15 +1128,13 @@ class _StepChecker:
                     defs.inline[InlineKey.of(j, step.id, part)] = MessageTemplate(f"{j.id}/{step.id}", text, text)
 
 
-def _cycle(n: int, edges: list[tuple[int, int]], waits: set[int]) -> list[tuple[int, int]]:
-    """A cycle of the steps that leaves out ``waits``, or none (a copy of the whole graph took longer)."""
+def _cycles(n: int, edges: list[tuple[int, int]], waits: set[int]) -> list[list[tuple[int, int]]]:
+    """A cycle of the steps that leaves out ``waits`` in each part of the flow that has one (a copy of the whole
+    graph took longer), in step order."""
     rest: nx.DiGraph[int] = nx.DiGraph()
     rest.add_nodes_from(i for i in range(n) if i not in waits)
     rest.add_edges_from((u, v) for u, v in edges if u not in waits and v not in waits)
-    try:
-        return list(nx.find_cycle(rest))
-    except nx.NetworkXNoCycle:
-        return []
+    return sorted(cycles_apart(rest), key=lambda cycle: min(u for u, _ in cycle))
 
 
 def _check_flow(doc: Document, j: Journey, ids: dict[str, int], problems: list[Problem]) -> None:
@@ -1151,14 +1148,17 @@ def _check_flow(doc: Document, j: Journey, ids: dict[str, int], problems: list[P
     timed = {i for i, s in enumerate(j.steps) if isinstance(s, WaitForStep) or (
         isinstance(s, WaitStep) and s.wait.for_ is not None and parse_duration(s.wait.for_) > timedelta(0))}
     until = {i for i, s in enumerate(j.steps) if isinstance(s, WaitStep) and s.wait.until is not None}
-    cycle = _cycle(n, edges, timed | until)
-    if not cycle and until and (again := _cycle(n, edges, timed)):
+    looping = _cycles(n, edges, timed | until)
+    in_loops = {u for cycle in looping for u, _ in cycle}
+    for again in _cycles(n, edges, timed) if until else []:
+        if {u for u, _ in again} & in_loops:
+            continue  # its part of the flow has a cycle with no wait at all: said below
         names = " -> ".join(j.steps[u].id for u, _ in again) + f" -> {j.steps[again[0][0]].id}"
         problems.append(doc.problem(("steps", min(u for u, _ in again), "id"), f"journey {j.id}: steps {names} "
                                     "form a cycle whose only wait is a `wait: until`, whose date is past the second "
                                     "time round: it would loop at once from then on; add a `wait: for` or a "
                                     "wait_for", severity="warning"))
-    if cycle:
+    for cycle in looping:
         first = min(u for u, _ in cycle)
         names = " -> ".join(j.steps[u].id for u, _ in cycle) + f" -> {j.steps[cycle[0][0]].id}"
         problems.append(doc.problem(("steps", first, "id"), f"journey {j.id}: steps {names} form a cycle "

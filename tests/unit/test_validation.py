@@ -195,6 +195,45 @@ def test_cycle_without_wait_is_an_error_but_with_wait_is_fine(write_files: Write
     assert not [line for line in lines if "ok.yaml" in line and "warning" not in line]
 
 
+def test_every_cycle_is_said_at_once_not_only_the_first(write_files: WriteFiles) -> None:
+    """Issue 2: problems are reported together. Two loops of one journey, two of topic parents and two of requires
+    were each said one at a time (found by an audit of issue 2)."""
+    root = write_files({"journeys/two.yaml": HEAD + """steps:
+  - id: a
+    send: {channel: email, template: new-parent/welcome}
+  - id: b
+    branch: {if: 'true', then: a}
+  - id: c
+    send: {channel: email, template: new-parent/welcome}
+  - id: d
+    branch: {if: 'true', then: c}
+""", "catalog/c.yaml": """
+        apiVersion: wayfinder/v1
+        kind: Catalog
+        topics:
+          - {id: t1, parent: t2}
+          - {id: t2, parent: t1}
+          - {id: t3, parent: t3}
+        resources:
+          - {id: r1, type: task, title: R1, topics: [t1], requires: [r2]}
+          - {id: r2, type: task, title: R2, topics: [t1], requires: [r1]}
+          - {id: r3, type: task, title: R3, topics: [t1], requires: [r4]}
+          - {id: r4, type: task, title: R4, topics: [t1], requires: [r3]}
+    """})
+    lines = problems_of(root)
+    assert [line for line in lines if "form a cycle with no wait" in line] == [
+        "journeys/two.yaml:9:9: journey j: steps a -> b -> a form a cycle with no wait or wait_for, so it would loop "
+        "at once for ever",
+        "journeys/two.yaml:13:9: journey j: steps c -> d -> c form a cycle with no wait or wait_for, so it would loop "
+        "at once for ever"]
+    _, problems = load(Sources(paths=[root / "catalog"]))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    assert [line.split(": ", 1)[1] for line in lines if "parents form a cycle" in line] == [
+        "topic parents form a cycle: t1 -> t2 -> t1", "topic parents form a cycle: t3 -> t3"]
+    assert [line.split(": ", 1)[1] for line in lines if "requires form a cycle" in line] == [
+        "requires form a cycle: r1 -> r2 -> r1", "requires form a cycle: r3 -> r4 -> r3"]
+
+
 def test_unknown_topic_duplicate_step_and_unreachable_warning(write_files: WriteFiles) -> None:
     root = write_files({"journeys/j.yaml": HEAD + """steps:
   - id: a

@@ -99,13 +99,15 @@ def _quiet_until(local: datetime, start: time, end: time, tz: ZoneInfo) -> datet
     return None
 
 
-def next_allowed(instant: datetime, tz: ZoneInfo, window: tuple[time, time] | None, weekends: bool) -> datetime:
-    """The first instant at or after ``instant`` outside quiet hours (and weekends, when they are quiet)."""
+def next_allowed(instant: datetime, tz: ZoneInfo, window: tuple[time, time] | None,
+                 weekends: frozenset[int]) -> datetime:
+    """The first instant at or after ``instant`` outside quiet hours and off the quiet weekdays (``weekends``,
+    Monday 0: the policy's weekend when weekends are quiet, ``Policy.quiet_weekdays``)."""
     current = instant
     for _ in range(32):
         local = current.astimezone(tz)
-        if weekends and local.weekday() >= 5:
-            current = local_at(local.date() + timedelta(days=7 - local.weekday()), time(0), tz)
+        if local.weekday() in weekends:
+            current = local_at(local.date() + timedelta(days=1), time(0), tz)
             continue
         if window is not None:
             until = _quiet_until(local, window[0], window[1], tz)
@@ -116,5 +118,5 @@ def next_allowed(instant: datetime, tz: ZoneInfo, window: tuple[time, time] | No
     return current.astimezone(UTC)  # pragma: no cover - a valid window always ends within days
 
 
-def is_quiet(instant: datetime, tz: ZoneInfo, window: tuple[time, time] | None, weekends: bool) -> bool:
+def is_quiet(instant: datetime, tz: ZoneInfo, window: tuple[time, time] | None, weekends: frozenset[int]) -> bool:
     return next_allowed(instant, tz, window, weekends) != instant

@@ -112,7 +112,7 @@ class Digests:
         self.templates = templates
         q = policy.quiet_hours
         self.window: tuple[time, time] | None = (to_time(q.start), to_time(q.end)) if q else None
-        self.weekends = bool(q and q.weekends)
+        self.weekends = policy.quiet_weekdays
 
     @property
     def enabled(self) -> bool:

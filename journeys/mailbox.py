@@ -51,7 +51,7 @@ class Mailbox:
         self.per = parse_duration(policy.frequency_cap.per) if policy.frequency_cap else timedelta(0)
         q = policy.quiet_hours
         self.window: tuple[time, time] | None = (to_time(q.start), to_time(q.end)) if q else None
-        self.weekends = bool(q and q.weekends)
+        self.weekends = policy.quiet_weekdays
 
     def slot(self, state: MailboxState, now: datetime, timezone: str, own_window: tuple[time, time] | None,
              after: datetime | None = None) -> tuple[datetime, str | None]:

@@ -7,7 +7,7 @@ import json
 import re
 from datetime import time, timedelta
 from functools import cached_property
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -497,6 +497,16 @@ class Policy(Frozen):
     digests: Annotated[dict[Literal["manager", "hr_partner"], DigestRule], Field(
         description="per recipient role: gather their messages into one daily or weekly digest")] = Field(
         default_factory=dict)
+
+    @property
+    def quiet_weekdays(self) -> frozenset[int]:
+        """The days (Monday 0) quiet all day: with ``quiet_hours.weekends``, the policy's own weekend
+        (``working_days.weekend``; Saturday and Sunday unless it says otherwise), else none."""
+        q = self.quiet_hours
+        if q is None or not q.weekends:
+            return frozenset()
+        days = frozenset(get_args(Weekday).index(d) for d in self.working_days.weekend)
+        return days if len(days) < 7 else frozenset()  # a week with no working day: no day can be quiet all day
 
 
 IDENTIFYING_FIELDS = ("id", "given_name", "preferred_name", "family_name", "email", "manager_id", "hr_partner_id")

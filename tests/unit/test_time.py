@@ -20,11 +20,14 @@ from wayfinder.journeys._time import (
     to_instant,
     zone,
 )
+from wayfinder.journeys.model import Policy
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 NIGHT = (time(20, 0), time(8, 0))  # crosses midnight
 LUNCH = (time(12, 0), time(13, 0))  # does not
+
+SAT_SUN = frozenset({5, 6})  # the default weekend, Monday 0
 
 
 def utc(text: str) -> datetime:
@@ -243,7 +246,7 @@ def test_a_negative_offset_from_a_date_keeps_local_midnight() -> None:
     ("2026-03-04T08:00", "2026-03-04T08:00"),  # the end is allowed
 ])
 def test_quiet_hours_crossing_midnight(start: str, expected: str) -> None:
-    got = next_allowed(local(start, BERLIN), BERLIN, NIGHT, weekends=False)
+    got = next_allowed(local(start, BERLIN), BERLIN, NIGHT, weekends=frozenset())
     assert got == local(expected, BERLIN)
 
 
@@ -256,7 +259,7 @@ def test_quiet_hours_crossing_midnight(start: str, expected: str) -> None:
     ("2026-03-04T03:00", "2026-03-04T03:00"),
 ])
 def test_quiet_hours_not_crossing_midnight(start: str, expected: str) -> None:
-    got = next_allowed(local(start, NEW_YORK), NEW_YORK, LUNCH, weekends=False)
+    got = next_allowed(local(start, NEW_YORK), NEW_YORK, LUNCH, weekends=frozenset())
     assert got == local(expected, NEW_YORK)
 
 
@@ -270,21 +273,37 @@ def test_quiet_hours_not_crossing_midnight(start: str, expected: str) -> None:
     ("2026-03-09T12:15", LUNCH, "2026-03-09T13:00"),  # a weekday is not affected
 ])
 def test_weekends_are_quiet(start: str, window: tuple[time, time] | None, expected: str) -> None:
-    got = next_allowed(local(start, BERLIN), BERLIN, window, weekends=True)
+    got = next_allowed(local(start, BERLIN), BERLIN, window, weekends=SAT_SUN)
     assert got == local(expected, BERLIN)
 
 
 def test_weekends_are_allowed_when_not_quiet() -> None:
     saturday = local("2026-03-07T10:00", BERLIN)
-    assert next_allowed(saturday, BERLIN, NIGHT, weekends=False) == saturday
-    assert next_allowed(saturday, BERLIN, None, weekends=False) == saturday
+    assert next_allowed(saturday, BERLIN, NIGHT, weekends=frozenset()) == saturday
+    assert next_allowed(saturday, BERLIN, None, weekends=frozenset()) == saturday
+
+
+def test_quiet_weekends_are_the_policys_own_weekend() -> None:
+    """Found by an audit of issue 2: with `working_days: {weekend: [friday, saturday]}` a Friday message went at
+    once and a Sunday one waited for Monday; the roadmap already kept the declared weekend."""
+    jerusalem = ZoneInfo("Asia/Jerusalem")
+    policy = Policy.model_validate({"quiet_hours": {"start": "20:00", "end": "08:00", "weekends": True},
+                                    "working_days": {"weekend": ["friday", "saturday"]}})
+    assert policy.quiet_weekdays == frozenset({4, 5})
+    friday, sunday = local("2026-02-06T10:00", jerusalem), local("2026-02-08T10:00", jerusalem)
+    assert next_allowed(friday, jerusalem, NIGHT, policy.quiet_weekdays) == local("2026-02-08T08:00", jerusalem)
+    assert next_allowed(sunday, jerusalem, NIGHT, policy.quiet_weekdays) == sunday
+    assert Policy.model_validate({"quiet_hours": {"start": "20:00", "end": "08:00"},
+                                  "working_days": {"weekend": ["friday"]}}).quiet_weekdays == frozenset()
+    assert Policy.model_validate({"quiet_hours": {"start": "20:00", "end": "08:00", "weekends": True}}
+                                 ).quiet_weekdays == SAT_SUN
 
 
 def test_weekends_are_in_the_recipients_timezone() -> None:
     # Friday 23:30 in New York is already Saturday in Berlin
     friday_ny = local("2026-03-06T23:30", NEW_YORK)
-    assert next_allowed(friday_ny, NEW_YORK, None, weekends=True) == friday_ny
-    assert next_allowed(friday_ny, BERLIN, None, weekends=True) == local("2026-03-09T00:00", BERLIN)
+    assert next_allowed(friday_ny, NEW_YORK, None, weekends=SAT_SUN) == friday_ny
+    assert next_allowed(friday_ny, BERLIN, None, weekends=SAT_SUN) == local("2026-03-09T00:00", BERLIN)
 
 
 @pytest.mark.parametrize(("start", "tz", "weekends", "expected"), [
@@ -303,29 +322,29 @@ def test_weekends_are_in_the_recipients_timezone() -> None:
     ("2026-11-01T01:30", NEW_YORK, False, "2026-11-01T13:00"),
 ])
 def test_quiet_hours_across_dst_changes(start: str, tz: ZoneInfo, weekends: bool, expected: str) -> None:
-    got = next_allowed(local(start, tz), tz, NIGHT, weekends=weekends)
+    got = next_allowed(local(start, tz), tz, NIGHT, weekends=SAT_SUN if weekends else frozenset())
     assert got == utc(expected)
     assert got.astimezone(tz).time() == time(8, 0)
 
 
 def test_a_window_ending_in_a_dst_gap_ends_when_the_clock_jumps_over_it() -> None:
     window = (time(22, 0), time(2, 30))
-    got = next_allowed(local("2026-03-29T01:00", BERLIN), BERLIN, window, weekends=False)
+    got = next_allowed(local("2026-03-29T01:00", BERLIN), BERLIN, window, weekends=frozenset())
     assert got == utc("2026-03-29T01:30")  # 03:30 CEST: 02:30 does not exist
     assert got.astimezone(BERLIN).time() == time(3, 30)
 
 
 def test_a_zero_length_window_is_never_quiet() -> None:
     t = local("2026-03-03T20:00", BERLIN)
-    assert next_allowed(t, BERLIN, (time(20, 0), time(20, 0)), weekends=False) == t
+    assert next_allowed(t, BERLIN, (time(20, 0), time(20, 0)), weekends=frozenset()) == t
 
 
 def test_next_allowed_returns_utc_and_is_idempotent() -> None:
     for start in ("2026-03-03T21:00", "2026-03-07T10:00", "2026-03-28T23:00", "2026-10-31T23:59"):
-        got = next_allowed(local(start, BERLIN), BERLIN, NIGHT, weekends=True)
+        got = next_allowed(local(start, BERLIN), BERLIN, NIGHT, weekends=SAT_SUN)
         assert got.utcoffset() == timedelta(0)
         assert got >= local(start, BERLIN)
-        assert next_allowed(got, BERLIN, NIGHT, weekends=True) == got
+        assert next_allowed(got, BERLIN, NIGHT, weekends=SAT_SUN) == got
 
 
 def test_next_allowed_is_never_before_the_instant_in_a_repeated_hour() -> None:
@@ -333,19 +352,19 @@ def test_next_allowed_is_never_before_the_instant_in_a_repeated_hour() -> None:
     window = (time(20, 0), time(1, 30))
     second = utc("2026-11-01T06:15")
     for given in (second, second.astimezone(NEW_YORK)):
-        got = next_allowed(given, NEW_YORK, window, weekends=False)
+        got = next_allowed(given, NEW_YORK, window, weekends=frozenset())
         assert got >= second
 
 
 def test_quiet_hours_are_in_the_recipients_timezone() -> None:
     t = utc("2026-03-03T21:00")  # 22:00 in Berlin, 16:00 in New York
-    assert next_allowed(t, NEW_YORK, NIGHT, weekends=False) == t
-    assert next_allowed(t, BERLIN, NIGHT, weekends=False) == local("2026-03-04T08:00", BERLIN)
+    assert next_allowed(t, NEW_YORK, NIGHT, weekends=frozenset()) == t
+    assert next_allowed(t, BERLIN, NIGHT, weekends=frozenset()) == local("2026-03-04T08:00", BERLIN)
 
 
 def test_is_quiet() -> None:
-    assert is_quiet(local("2026-03-03T21:00", BERLIN), BERLIN, NIGHT, weekends=False)
-    assert not is_quiet(local("2026-03-03T09:00", BERLIN), BERLIN, NIGHT, weekends=False)
-    assert is_quiet(local("2026-03-07T12:00", BERLIN), BERLIN, None, weekends=True)
-    assert not is_quiet(local("2026-03-07T12:00", BERLIN), BERLIN, None, weekends=False)
-    assert is_quiet(local("2026-03-03T12:00", NEW_YORK), NEW_YORK, LUNCH, weekends=False)
+    assert is_quiet(local("2026-03-03T21:00", BERLIN), BERLIN, NIGHT, weekends=frozenset())
+    assert not is_quiet(local("2026-03-03T09:00", BERLIN), BERLIN, NIGHT, weekends=frozenset())
+    assert is_quiet(local("2026-03-07T12:00", BERLIN), BERLIN, None, weekends=SAT_SUN)
+    assert not is_quiet(local("2026-03-07T12:00", BERLIN), BERLIN, None, weekends=frozenset())
+    assert is_quiet(local("2026-03-03T12:00", NEW_YORK), NEW_YORK, LUNCH, weekends=frozenset())

@@ -169,7 +169,7 @@ def escalate(state: EmployeeState, timer: ReviewTimer, now: datetime, policy: Po
         del state.awaiting_approval[held.message_id]
         return [Decide(held.redacted("no_recipient", now))]
     task = Task(task_id=_escalation_id(held), employee_id=state.employee_id, assignee="review_escalation",
-                assignee_id=_escalation_contact(state, policy, lookup), journey_id=held.journey_id,
+                assignee_id=_escalation_contact(state, policy, lookup, held), journey_id=held.journey_id,
                 journey_version=held.journey_version, step_id=held.step_id,
                 title="A message has waited too long for review",
                 note=f"Message {held.message_id} ({held.journey_id}, step {held.step_id}) has had no decision "
@@ -188,9 +188,11 @@ def escalation_task_id(message_id: str) -> str:
     return stable_id("t", message_id, "review_escalation")
 
 
-def _escalation_contact(state: EmployeeState, policy: Policy, lookup: Lookup) -> str | None:
+def _escalation_contact(state: EmployeeState, policy: Policy, lookup: Lookup, held: Message) -> str | None:
     """``Policy.review_escalation``; without one, the HR partner's lead (their manager), or the HR partner when
-    their lead is not known."""
+    their lead is not known. Nobody (None: the task is for the reviewers) when the one found could not decide on the
+    message (its recipient or the employee it is about: an HR partner with no lead was asked to review the message
+    to themselves, and each decision of theirs was refused as self_review)."""
     if policy.review_escalation:
         return policy.review_escalation
     hr_partner = state.profile.get("hr_partner_id")
@@ -198,7 +200,8 @@ def _escalation_contact(state: EmployeeState, policy: Policy, lookup: Lookup) ->
         return None
     partner = lookup(hr_partner)
     lead = partner.get("manager_id") if partner is not None else None
-    return lead if isinstance(lead, str) and lead and lead != hr_partner else hr_partner
+    contact = lead if isinstance(lead, str) and lead and lead != hr_partner else hr_partner
+    return None if contact in (held.recipient_id, held.employee_id) else contact
 
 
 def review_ended(state: EmployeeState, held: Message, reason: str, at: datetime) -> list[Effect]:

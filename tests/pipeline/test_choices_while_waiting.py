@@ -351,6 +351,24 @@ def test_a_review_nobody_made_goes_to_the_hr_partners_lead_or_the_policys_contac
 
 
 TO_MANAGER = SENSITIVE.replace('send: {channel: email, subject:', 'send: {channel: email, to: manager, subject:')
+TO_PARTNER = SENSITIVE.replace('send: {channel: email, subject:', 'send: {channel: email, to: hr_partner, subject:')
+
+
+def test_a_review_is_never_escalated_to_the_person_the_message_is_to(write_files: WriteFiles) -> None:
+    """Found by an audit of issue 8: a message to an HR partner with no lead on file was escalated to that HR
+    partner, whose decisions on it are refused (self_review): only the reviewers can clear it, so it is theirs."""
+    runner = runner_for(write_files, {"care": TO_PARTNER}, "review_window: 2d\n")
+    runner.run([person("E1"), person("H1", manager_id=None, hr_partner_id=None),
+                ev("l1", "hris.leave.started", LEAVE_AT, leave_type="bereavement", start_date="2026-05-04")],
+               at("2026-05-07T00:00:00Z"))
+    assert only(runner).recipient_id == "H1"
+    (task,) = runner.tasks.values()
+    assert (task.assignee, task.assignee_id, task.status) == ("review_escalation", None, "open")
+    lead = runner_for(write_files, {"care": TO_PARTNER}, "review_window: 2d\n")
+    lead.run([person("E1"), person("H1", manager_id="L1", hr_partner_id=None),
+              ev("l1", "hris.leave.started", LEAVE_AT, leave_type="bereavement", start_date="2026-05-04")],
+             at("2026-05-07T00:00:00Z"))
+    assert [t.assignee_id for t in lead.tasks.values()] == ["L1"]  # their lead can decide on it
 
 
 def test_an_approval_for_a_recipient_erased_since_sends_nothing_and_keeps_nothing_of_them(

@@ -49,6 +49,11 @@ def blocks(text: str) -> list[Block]:
                 continue
             item = _ITEM.match(line) if line[0] in "-*" else None  # stripped: an item starts with its mark
             numbered = _NUMBERED.match(line) if item is None and line[0].isdigit() else None
+            if numbered is not None and kind == "p" and lines and numbered.group(1) != "1":
+                # A number ending a line inside a paragraph is no list (as CommonMark has it, only "1." may start
+                # one there): a template's line that begins with a German date, "12. Januar 2026", or an
+                # ordinal broke the sentence into a paragraph and a list.
+                numbered = None
             now = "ul" if item else "ol" if numbered else "p"
             if now != kind and lines:
                 out.append(Block(kind, tuple(lines), start))

@@ -491,6 +491,19 @@ def test_numbered_lines_are_a_numbered_list_in_both_parts() -> None:
     assert "<p" in rendered.html.split("2026 was a year")[0].rsplit("\n", 1)[-1]
 
 
+def test_a_date_that_begins_a_line_inside_a_paragraph_is_no_list() -> None:
+    """Found by an audit of issue 9: the bundled German messages broke "kommt am / 12. Januar 2026 zurück" into a
+    paragraph and a list starting at 12, in both parts. Only "1." starts a list inside a paragraph (CommonMark)."""
+    rendered = MessageTemplate("t", "Zurück", (
+        "Mehmet kommt am\n12. Januar 2026 aus der Elternzeit zurück.\n\nSchritte:\n1. Planen.\n2. Sprechen.")
+    ).render(context(), None, footer=FOOTER)
+    body, _ = split_footer(rendered.text)
+    assert body == ("Mehmet kommt am 12. Januar 2026 aus der Elternzeit zurück.\n\nSchritte:\n\n1. Planen.\n"
+                    "2. Sprechen.")
+    assert "<ol" in rendered.html and 'start="12"' not in rendered.html
+    assert "Mehmet kommt am<br>" not in rendered.html and "kommt am 12. Januar 2026 aus" in rendered.html
+
+
 @pytest.mark.parametrize("written_in", ["de-DE", None])
 def test_an_edited_text_keeps_the_footer_the_message_had(written_in: str | None) -> None:
     """A reviewer's edit of a message to a German reader: its footer stays as it was written, German or English,

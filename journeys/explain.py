@@ -96,8 +96,10 @@ def _phrase(trigger: Mapping[str, Any], you: bool, locale: str | None) -> str:
     if kind.startswith("hris."):
         text = ("of a change in your employee record ({type})" if you
                 else "of a change in their employee record ({type})")
-    else:  # a company's own event type (kind: EventType): not a change to the HR record
-        text = "of something recorded about you ({type})" if you else "of something recorded about them ({type})"
+    elif you:  # a company's own event type (kind: EventType): not a change to the HR record
+        text = "of something recorded about you ({type})"
+    else:  # its type may say what the person's manager is not to know ("wellbeing.signal"): not named to them
+        text = "of something recorded about them"
     return gettext(locale, text, type=kind)
 
 
@@ -122,12 +124,21 @@ def _sentence(journey: Journey, trigger: Mapping[str, Any], role: str, employee:
     if role == "employee":
         return gettext(locale, "You received this because {because}. It is part of \u201c{journey}\u201d.",
                        because=_phrase(trigger, True, locale), journey=name)
-    person = employee.get("preferred_name") or employee.get("given_name") or gettext(locale, "a colleague")
-    text = ("You received this because you are their manager and, for {person}, {because}. "
-            "It is part of \u201c{journey}\u201d.") if role == "manager" else (
-            "You received this because you are their HR partner and, for {person}, {because}. "
-            "It is part of \u201c{journey}\u201d.")
-    return gettext(locale, text, person=person, because=_phrase(trigger, False, locale), journey=name)
+    person = str(employee.get("preferred_name") or employee.get("given_name") or gettext(locale, "a colleague"))
+    # Not the journey's name: to a manager or HR partner it may say what they are not to know ("Return from medical
+    # leave", "Welcome to parenthood"); the sentence says the kind of moment and when, never its details.
+    text = ("You received this because you are their manager and, for {person}, {because}." if role == "manager"
+            else "You received this because you are their HR partner and, for {person}, {because}.")
+    said = gettext(locale, text, person=person, because=_phrase(trigger, False, locale))
+    return _elided(said, person) if (locale or "").lower().startswith("fr") else said
+
+
+def _elided(said: str, person: str) -> str:
+    """French elides "de" before a vowel: "manager d’Océane", not "manager de Océane" (the catalog says "de
+    {person}": a placeholder of its own would not be the English message's)."""
+    if person[:1].lower() not in "aeiouyhàâäéèêëîïôöùûüœæ":
+        return said
+    return said.replace(f" de {person},", f" d\u2019{person},", 1)
 
 
 def explain(journey: Journey, trigger: Mapping[str, Any], role: str, employee: Mapping[str, Any],

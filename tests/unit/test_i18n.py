@@ -14,7 +14,7 @@ from babel.messages.pofile import read_po
 
 from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.journeys import i18n
-from wayfinder.journeys.explain import explain
+from wayfinder.journeys.explain import Explanation, explain
 from wayfinder.journeys.i18n import LOCALE_DIR, Reader, gettext, languages, reading, reading_locale
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.model import Journey
@@ -65,9 +65,8 @@ def test_explanations_pinned() -> None:
     assert say(hired, "employee", "de-DE") == (
         "Du erhältst diese Nachricht, weil dein erster Arbeitstag am 2. März 2026 bevorsteht. "
         "Sie ist Teil von \u201eWillkommen\u201c.")
-    assert say(hired, "manager", "fr-FR") == (
-        "Vous recevez ce message en tant que manager de Anna, car cette personne nous rejoint le 2 mars 2026. "
-        "Il fait partie de \u00ab\u00a0Bienvenue\u00a0\u00bb.")
+    assert say(hired, "manager", "fr-FR") == (  # "d'Anna": French elides; no journey name to a manager (below)
+        "Vous recevez ce message en tant que manager d\u2019Anna, car cette personne nous rejoint le 2 mars 2026.")
     assert say(hired, "employee", "en-GB") == (
         "You received this because you are joining us on 2 March 2026. It is part of \u201cWelcome\u201d.")
     assert say(hired, "employee", None) == (
@@ -80,7 +79,7 @@ def test_an_explanation_is_recorded_in_english_and_says_itself_in_the_message_la
     template = MessageTemplate("t", "Hallo", "Hallo.", locales={"de": {"subject": "Hallo", "text": "Hallo."}})
     rendered = template.render({}, "de-AT", footer=(text, "https://example.com/p"))
     assert rendered.text == ("Hallo.\n\n-- \nDu erhältst diese Nachricht als Führungskraft von Anna, weil der erste "
-                             "Arbeitstag am 2. März 2026 bevorsteht. Sie ist Teil von \u201eWillkommen\u201c.\n"
+                             "Arbeitstag am 2. März 2026 bevorsteht.\n"
                              "Diese Nachrichten ändern oder abbestellen: https://example.com/p\n")
     assert ">Diese Nachrichten ändern oder abbestellen</a>" in rendered.html
 
@@ -182,6 +181,25 @@ def test_a_country_without_known_holidays_is_said_once_in_the_log(caplog: pytest
         calendar.is_working_day(date(2026, 5, 22), "QQ")
     assert [r.getMessage() for r in caplog.records] == [
         "no public holidays known for country QQ: roadmap days skip weekends only"]
+
+
+def test_a_manager_or_hr_partner_is_told_the_kind_of_moment_never_the_journey_or_the_event_type() -> None:
+    """Found by an audit of issue 9: "It is part of “Return from medical leave”" and "(wellbeing.signal)" told a
+    manager what the sentence itself leaves out (README: never the kind of leave, a dependent's relationship)."""
+    medical = JOURNEY.model_copy(update={"name": "Return from medical leave"})
+    ended = {"type": "hris.leave.ended", "data": {"leave_type": "medical", "return_date": "2026-03-23"}}
+    signal = {"type": "wellbeing.signal", "data": {"signal": "workload_spike", "score": 0.9}}
+    for role in ("manager", "hr_partner"):
+        for locale in (None, "de-DE", "fr-FR"):
+            for trigger in (ended, signal):
+                text = explain(medical, trigger, role, {"given_name": "Olga", "locale": locale}, Definitions(), {})
+                said = text.localized(locale) if isinstance(text, Explanation) else str(text)
+                assert "medical" not in said and "wellbeing" not in said and "Olga" in said, said
+                assert "\u201c" not in said and "\u201e" not in said and "\u00ab" not in said, said
+    assert "medical" in explain(medical, ended, "employee", {"given_name": "Olga"}, Definitions(), {})
+    paul = explain(JOURNEY, ended, "hr_partner", {"given_name": "Paul", "locale": "fr-FR"}, Definitions(), {})
+    assert isinstance(paul, Explanation)
+    assert paul.localized("fr-FR").startswith("Vous recevez ce message en tant que partenaire RH de Paul, car ")
 
 
 def test_a_companys_own_event_type_is_not_called_a_change_to_the_hr_record() -> None:

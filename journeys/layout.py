@@ -10,10 +10,13 @@ a list item ``Title: URL`` or ``Title - URL`` links the title.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
+
+from babel import Locale, UnknownLocaleError
 
 _ITEM = re.compile(r"^\s*[-*]\s+(.*)$")
 _NUMBERED = re.compile(r"^(\d{1,2})[.)]\s+(.*)$")
@@ -172,15 +175,28 @@ _FOOTER_OPEN = f'\n<hr style="{HR}">\n<p class="wayfinder-explanation"'
 
 
 def document(body: str, *, title: str, lang: str, explanation: str, preferences_url: str, change: str) -> str:
-    """A whole HTML document: the body in a 600px card, then the explanation and the preferences link."""
+    """A whole HTML document: the body in a 600px card, then the explanation and the preferences link. A language
+    written right to left (Arabic, Hebrew, Persian, Urdu...) sets ``dir="rtl"``: ``lang`` alone leaves mail clients
+    aligning it left, with bullets and the closing stop on the wrong side. The footer takes its own direction
+    (``dir="auto"``): it may be in English under an Arabic body (no catalog for Arabic)."""
+    direction = ' dir="rtl"' if _right_to_left(lang) else ""
     return (
-        f'{_DOCTYPE}<html lang="{html.escape(lang, quote=True)}">\n<head>\n<meta charset="utf-8">\n'
+        f'{_DOCTYPE}<html lang="{html.escape(lang, quote=True)}"{direction}>\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n</head>\n"
-        f'<body style="{BODY}">\n{_CARD_OPEN}{body}{_FOOTER_OPEN} style="{SMALL}">{html.escape(explanation)}</p>\n'
-        f'<p class="wayfinder-preferences" style="{SMALL}">{_link(preferences_url, change)}</p>\n'
+        f'<body style="{BODY}">\n{_CARD_OPEN}{body}{_FOOTER_OPEN} dir="auto" style="{SMALL}">'
+        f'{html.escape(explanation)}</p>\n'
+        f'<p class="wayfinder-preferences" dir="auto" style="{SMALL}">{_link(preferences_url, change)}</p>\n'
         "</div>\n</body>\n</html>\n"
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _right_to_left(lang: str) -> bool:
+    try:
+        return bool(Locale.parse(lang.replace("-", "_")).character_order == "right-to-left")
+    except (ValueError, TypeError, UnknownLocaleError):
+        return False
 
 
 def split_document(doc: str) -> tuple[str, str, str]:

@@ -491,6 +491,19 @@ def test_numbered_lines_are_a_numbered_list_in_both_parts() -> None:
     assert "<p" in rendered.html.split("2026 was a year")[0].rsplit("\n", 1)[-1]
 
 
+@pytest.mark.parametrize(("locale", "rtl"), [("ar-EG", True), ("he", True), ("fa-IR", True), ("ja-JP", False),
+                                             ("de-DE", False), (None, False)])
+def test_a_language_written_right_to_left_sets_the_documents_direction(locale: str | None, rtl: bool) -> None:
+    """Found by an audit of issue 9: Arabic and Hebrew documents had ``lang`` only, so mail clients aligned them
+    left; the footer, English when there is no catalog, takes its own direction."""
+    template = MessageTemplate("t", "Hi", "Hello.", locales={locale: {"subject": "Hi", "text": "Hello."}}
+                               if locale else None)
+    html = template.render(context(), locale, footer=FOOTER).html
+    assert ('dir="rtl"' in html.split("<head>")[0]) is rtl
+    assert '<p class="wayfinder-explanation" dir="auto"' in html and '<p class="wayfinder-preferences" dir="auto"' in html
+    assert split_document(html)[0]  # still one of Wayfinder's own documents
+
+
 def test_a_date_that_begins_a_line_inside_a_paragraph_is_no_list() -> None:
     """Found by an audit of issue 9: the bundled German messages broke "kommt am / 12. Januar 2026 zurück" into a
     paragraph and a list starting at 12, in both parts. Only "1." starts a list inside a paragraph (CommonMark)."""

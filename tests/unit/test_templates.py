@@ -500,7 +500,8 @@ def test_a_language_written_right_to_left_sets_the_documents_direction(locale: s
                                if locale else None)
     html = template.render(context(), locale, footer=FOOTER).html
     assert ('dir="rtl"' in html.split("<head>")[0]) is rtl
-    assert '<p class="wayfinder-explanation" dir="auto"' in html and '<p class="wayfinder-preferences" dir="auto"' in html
+    assert '<p class="wayfinder-explanation" dir="auto"' in html
+    assert '<p class="wayfinder-preferences" dir="auto"' in html
     assert split_document(html)[0]  # still one of Wayfinder's own documents
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -44,6 +45,17 @@ class TopicSpec(Frozen):
         return localized(self.titles, locale) or self.title or self.id
 
 
+def _link(value: str) -> str:
+    """A resource's address is put in messages as a link: an absolute http(s) address, or ``mailto:`` (a relative
+    one, or ``javascript:``, validated clean and went out as dead text)."""
+    parts = urlsplit(value)
+    usable = (parts.scheme in ("http", "https") and bool(parts.hostname)) or (parts.scheme == "mailto" and parts.path)
+    if not usable or value != value.strip() or any(c.isspace() for c in value):
+        msg = f"an absolute https:// (or mailto:) address a reader can open, not {value!r}"
+        raise ValueError(msg)
+    return value
+
+
 class ResourceSpec(Frozen):
     id: Identifier
     type: ResourceType
@@ -51,7 +63,7 @@ class ResourceSpec(Frozen):
     titles: Annotated[dict[Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")], str], Field(
         description="The title in other languages, by locale or language (de, fr-FR): a message in that "
         "language shows it")] = Field(default_factory=dict)
-    url: str | None = None
+    url: Annotated[str, AfterValidator(_link)] | None = None
     description: str | None = None
     topics: Annotated[list[Identifier], Field(min_length=1)]
     group: Identifier | None = None

@@ -278,6 +278,28 @@ def test_a_resources_locale_is_a_language_tag(write_files: WriteFiles, locale: s
     assert "resources[0].locale" in only(lines, "locale")
 
 
+def test_a_resource_address_must_be_one_a_reader_can_open(write_files: WriteFiles) -> None:
+    """Found by an audit of issue 9: a relative address or javascript: validated and went out as dead text."""
+    root = write_files({"catalog/c.yaml": """
+        apiVersion: wayfinder/v1
+        kind: Catalog
+        topics:
+          - {id: t}
+        resources:
+          - {id: a, type: benefit, title: A, topics: [t], url: /global/benefits/kit}
+          - {id: b, type: benefit, title: B, topics: [t], url: "javascript:alert(1)"}
+          - {id: c, type: person, title: C, topics: [t], url: "mailto:hr@example.com"}
+          - {id: d, type: benefit, title: D, topics: [t], url: "https://intranet.example.com/kit"}
+    """})
+    _, problems = load(Sources(paths=[root / "catalog"]))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    assert lines == [
+        "catalog/c.yaml:6:56: catalog: resources[0].url: an absolute https:// (or mailto:) address a reader can "
+        "open, not '/global/benefits/kit'",
+        "catalog/c.yaml:7:56: catalog: resources[1].url: an absolute https:// (or mailto:) address a reader can "
+        "open, not 'javascript:alert(1)'"]
+
+
 def test_catalog_requires_cycle_and_unknown_references(write_files: WriteFiles) -> None:
     root = write_files({"catalog/c.yaml": """
         apiVersion: wayfinder/v1

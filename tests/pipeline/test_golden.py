@@ -45,3 +45,19 @@ def test_simulate_bundled_examples_matches_golden(tmp_path: Path) -> None:
     dead = [json.loads(line)["reason"].split(":")[0] for line in
             (tmp_path / "dead_letters.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sorted(dead) == ["invalid_cloudevent", "invalid_data", "invalid_json"]
+    _offered_to_whom_they_are_for(tmp_path / "messages.jsonl")
+
+
+def _offered_to_whom_they_are_for(path: Path) -> None:
+    """Found by an audit of issue 9: people back from bereavement or medical leave were offered "Phased return for
+    parents" and "For managers: welcoming someone back", and return-to-work filled every slot of a bereaved
+    person's check-in, so no grief or mental-health resource came."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    for r in rows:
+        got = set(r["resources"] or [])
+        if r["journey_id"] in ("bereavement", "medical-return"):
+            assert not got & {"phased-return-parents", "manager-return-guide"}, r["message_id"]
+        if "manager-return-guide" in got:
+            assert r["recipient_id"] != r["employee_id"], r["message_id"]  # a manager's
+    check_ins = [r for r in rows if (r["journey_id"], r["step_id"]) == ("bereavement", "return-check-in")]
+    assert check_ins and all({"eap-counselling", "mindfulness-app"} & set(r["resources"]) for r in check_ins)

@@ -36,7 +36,7 @@ from wayfinder.journeys.i18n import gettext
 from wayfinder.journeys.model import DigestRule, Policy, to_time
 from wayfinder.journeys.records import Message, stable_id
 from wayfinder.journeys.state import LeavePeriod, unset
-from wayfinder.journeys.templates import MessageTemplate, RenderError
+from wayfinder.journeys.templates import SIGNATURE, MessageTemplate, RenderError, split_footer
 
 __all__ = ["DigestOutcome", "DigestState", "Digests", "OpenDigest", "digest_rule"]
 
@@ -398,12 +398,20 @@ _EXPLAIN = {
 }
 
 
+def _why(message: Message) -> str:
+    """Why the gathered message was made, as its own footer says it (in its language): a digest's item is its body
+    and this line, not its whole footer again (each item repeated "To change or stop these messages: ..." run into
+    its text, before the digest's own footer)."""
+    footer = split_footer(message.text or "")[1]
+    return footer.removeprefix(SIGNATURE).split("\n", 1)[0] if footer else message.explanation or ""
+
+
 def _context(digest: Message, items: list[Message], every: str, explanation: str) -> dict[str, Any]:
     return {
         "recipient": {"id": digest.recipient_id, "name": digest.recipient_name or ""},
-        "items": [{"subject": m.subject or "", "text": m.text or "", "employee_id": m.employee_id,
-                   "journey_id": m.journey_id, "step_id": m.step_id, "created_at": m.created_at,
-                   "explanation": m.explanation or ""} for m in items],
+        "items": [{"subject": m.subject or "", "text": split_footer(m.text or "")[0].rstrip(), "why": _why(m),
+                   "employee_id": m.employee_id, "journey_id": m.journey_id, "step_id": m.step_id,
+                   "created_at": m.created_at, "explanation": m.explanation or ""} for m in items],
         "count": len(items), "every": every, "explanation": explanation,
         "preferences_url": digest.preferences_url,
     }

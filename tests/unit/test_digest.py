@@ -342,3 +342,21 @@ def test_validation_names_a_day_on_a_daily_digest_and_an_unknown_period_by_posit
     assert any(t.endswith("policy.yaml:4:12: policy: digests.manager: 'day' is for a weekly digest; a daily one "
                           "goes every day at 'at'") for t in text), text
     assert any(":5:23:" in t and "digests.hr_partner.every" in t for t in text), text
+
+
+def test_each_item_is_its_body_and_its_reason_not_its_whole_footer_again(core: Digests) -> None:
+    """Found by an audit of issue 9: every gathered message's footer ("-- ... To change or stop these messages: ...")
+    ran into the digest's body; an item is its body and the line that says why, in its own language."""
+    footer = "\n\n-- \nDu erhältst diese Nachricht als Führungskraft von Ana, weil sie anfängt.\n" \
+             "Diese Nachrichten ändern oder abbestellen: https://example.com/p\n"
+    message = _msg(1, at("2026-03-03T09:00")).model_copy(update={"text": "Ana beginnt am Montag." + footer})
+    out = core.on_input(None, Gather("M1", message, BERLIN, None), at("2026-03-03T09:00"))
+    assert out.state is not None
+    digest_id, box = next(iter(out.state.open.items()))
+    closed = core.on_timer(out.state, DigestTimer("M1", digest_id), box.closes_at)
+    digest = next(e.message for e in closed.effects if isinstance(e, Decide) and e.message.message_id == digest_id)
+    assert digest.text is not None
+    assert "Ana beginnt am Montag." in digest.text
+    assert "Du erhältst diese Nachricht als Führungskraft von Ana, weil sie anfängt." in digest.text
+    assert digest.text.count("ändern oder abbestellen") == 0 and digest.text.count("To change or stop") == 1
+    assert digest.text.count("\n-- \n") == 1  # the digest's own footer only

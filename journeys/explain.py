@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from wayfinder.journeys.i18n import Reader, gettext
+from wayfinder.journeys.i18n import Reader, gettext, worded
 from wayfinder.journeys.templates import RenderError
 
 if TYPE_CHECKING:
@@ -120,6 +120,7 @@ class Explanation(str):
 
 def _sentence(journey: Journey, trigger: Mapping[str, Any], role: str, employee: Mapping[str, Any],
               locale: str | None) -> str:
+    locale = worded(locale)  # words and dates in one language: English for a language with no catalog
     name = journey.localized_name(locale)
     if role == "employee":
         return gettext(locale, "You received this because {because}. It is part of \u201c{journey}\u201d.",

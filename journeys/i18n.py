@@ -64,6 +64,14 @@ def _translations(language: str) -> NullTranslations:
     return po_translations(LOCALE_DIR, DOMAIN, language) if language in _catalogs() else NullTranslations()
 
 
+def worded(locale: str | None) -> str | None:
+    """``locale`` when Wayfinder's own words can be said in its language (English, or a language with a catalog),
+    else None (English, the default locale): a sentence of Wayfinder's formats its dates in the language its words
+    are in ("on March 1, 2026", not "on 1 مارس 2026" inside an English sentence)."""
+    language = _language(locale)
+    return locale if language == "en" or language in _catalogs() else None
+
+
 def gettext(locale: str | None, message: str, **values: Any) -> str:
     """``message`` in the language of ``locale`` (English when there is no catalog), with ``values`` filled in."""
     text = _translated(_language(locale), message)

@@ -220,3 +220,16 @@ def test_a_long_date_pattern_from_a_template_is_not_kept_between_renders() -> No
     assert i18n._date_text.cache_info().currsize == before
     reader.date("2026-03-01", "d MMMM y")
     assert i18n._date_text.cache_info().currsize in (before, before + 1)  # kept, unless it already was
+
+
+@pytest.mark.parametrize("locale", ["ar-EG", "he-IL", "ja-JP"])
+def test_an_english_footer_for_a_language_without_a_catalog_has_english_dates(locale: str) -> None:
+    """Found by an audit of issue 9: "...added to your family record on 1 مارس 2026" (README: Wayfinder's own
+    words and their formatting in one language, never a mix)."""
+    added = {"type": "hris.dependent.added", "data": {"relationship": "child", "reason": "birth",
+                                                      "date": "2026-03-01"}}
+    text = explain(JOURNEY, added, "employee", {"given_name": "Anna"}, Definitions(), {})
+    assert isinstance(text, Explanation)
+    assert text.localized(locale) == text.localized(None)
+    assert "on March 1, 2026" in text.localized(locale)
+    assert "1. März 2026" in text.localized("de-DE")  # a language with a catalog keeps its own

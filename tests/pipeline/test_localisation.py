@@ -76,3 +76,19 @@ def test_no_roadmap_item_falls_on_a_weekend_or_a_public_holiday(demo: tuple[Path
     bad = [(country, item.id, item.date) for country, item in items
            if item.date.weekday() >= 5 or item.date in holidays.country_holidays(country)]
     assert bad == []
+
+
+@pytest.mark.parametrize("locale", [None, "de-DE", "fr-FR"])
+def test_the_new_managers_message_about_someone_with_no_role_on_file_renders(locale: str | None) -> None:
+    """Found by an audit of issue 12: the bundled template printed the report's role, so a person with none failed
+    the manager's message (render_error) in simulate and on the workers alike."""
+    from wayfinder import examples_dir
+    from wayfinder.journeys.loader import Sources, load_or_raise
+
+    ex = examples_dir()
+    defs = load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                                 policy=ex / "policy.yaml"))
+    context = {"employee": {"given_name": "Ana", "family_name": "Silva"},
+               "recipient": {"given_name": "Mo"}, "resources": []}
+    rendered = defs.templates["new-manager/for-manager"].render(context, locale, footer=("Why.", "https://x.example/p"))
+    assert "Ana Silva" in rendered.text and "()" not in rendered.text

@@ -565,25 +565,29 @@ def test_nobody_works_a_task_about_themselves_nor_a_review_escalated_past_them()
     assert may_see_task(partner, task("E1", "hr_partner", "HP1"), theirs)
 
 
+def _line(eid: str, kind: str, time: str, subject: str, **data: object) -> str:
+    """One event of a folder's events file."""
+    return json.dumps({"specversion": "1.0", "id": eid, "source": "hris/test", "type": kind, "time": time,
+                       "subject": subject, "data": data})
+
+
+_BERLIN_SALES = {"country": "DE", "timezone": "Europe/Berlin", "locale": "en-GB", "employment_type": "employee",
+                 "work_mode": "hybrid", "department": "Sales"}
+
+
 def test_an_approval_on_a_friday_evening_goes_on_monday_in_the_folder_workflow(tmp_path: Path,
                                                                                 defs: Definitions) -> None:
     # The re-run went one day past the decision: an approval that weekend quiet hours deferred to Monday stayed
     # deferred for good, so deliver skipped it (an audit of the web service). The run now goes on to its time.
-    def line(eid: str, kind: str, time: str, subject: str, **data: object) -> str:
-        return json.dumps({"specversion": "1.0", "id": eid, "source": "hris/test", "type": kind, "time": time,
-                           "subject": subject, "data": data})
-
-    person = {"country": "DE", "timezone": "Europe/Berlin", "locale": "en-GB", "employment_type": "employee",
-              "work_mode": "hybrid", "department": "Sales"}
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join([
-        line("u1", "hris.employee.upserted", "2026-11-01T08:00:00Z", "HP1", id="HP1", given_name="Hanna",
-             email="hanna@example.com", **person),
-        line("u2", "hris.employee.upserted", "2026-11-01T08:00:00Z", "E1", id="E1", given_name="Emil",
-             email="emil@example.com", hr_partner_id="HP1", **person),
-        line("l1", "hris.leave.started", "2026-12-11T18:00:00Z", "E1", leave_type="bereavement",  # a Friday
+        _line("u1", "hris.employee.upserted", "2026-11-01T08:00:00Z", "HP1", id="HP1", given_name="Hanna",
+             email="hanna@example.com", **_BERLIN_SALES),
+        _line("u2", "hris.employee.upserted", "2026-11-01T08:00:00Z", "E1", id="E1", given_name="Emil",
+             email="emil@example.com", hr_partner_id="HP1", **_BERLIN_SALES),
+        _line("l1", "hris.leave.started", "2026-12-11T18:00:00Z", "E1", leave_type="bereavement",  # a Friday
              start_date="2026-12-11", expected_return_date="2026-12-30"),
-        line("u3", "hris.employee.upserted", "2026-12-11T20:30:00Z", "HP1", job_level="IC3")]) + "\n")
+        _line("u3", "hris.employee.upserted", "2026-12-11T20:30:00Z", "HP1", job_level="IC3")]) + "\n")
     out = tmp_path / "out"
     assert main(["simulate", "--events", str(events), "--out", str(out)]) == 0
     backend = EmbeddedBackend(out, World(defs=defs, events=events), write=write_results,
@@ -600,25 +604,19 @@ def test_an_approval_for_someone_paused_for_years_does_not_move_the_folders_worl
         tmp_path: Path, defs: Definitions) -> None:
     # Found by an audit of issue 8: the re-run went on to the approved message's time, 2030 for a person paused until
     # then, so every other person's messages of the years between became `sent` and deliver sent them that day.
-    def line(eid: str, kind: str, time: str, subject: str, **data: object) -> str:
-        return json.dumps({"specversion": "1.0", "id": eid, "source": "hris/test", "type": kind, "time": time,
-                           "subject": subject, "data": data})
-
-    person = {"country": "DE", "timezone": "Europe/Berlin", "locale": "en-GB", "employment_type": "employee",
-              "work_mode": "hybrid", "department": "Sales"}
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join([
-        line("u1", "hris.employee.upserted", "2026-11-01T08:00:00Z", "HP1", id="HP1", given_name="Hanna",
-             email="hanna@example.com", **person),
-        line("u2", "hris.employee.upserted", "2026-11-01T08:00:00Z", "E1", id="E1", given_name="Emil",
+        _line("u1", "hris.employee.upserted", "2026-11-01T08:00:00Z", "HP1", id="HP1", given_name="Hanna",
+             email="hanna@example.com", **_BERLIN_SALES),
+        _line("u2", "hris.employee.upserted", "2026-11-01T08:00:00Z", "E1", id="E1", given_name="Emil",
              email="emil@example.com", hr_partner_id="HP1", preferences={"paused_until": "2030-01-01T00:00:00Z"},
-             **person),
-        line("u4", "hris.employee.upserted", "2026-11-01T08:00:00Z", "E2", id="E2", given_name="Ella",
-             email="ella@example.com", hr_partner_id="HP1", manager_id="HP1", **person),
-        line("l1", "hris.leave.started", "2026-12-09T10:00:00Z", "E1", leave_type="bereavement",
+             **_BERLIN_SALES),
+        _line("u4", "hris.employee.upserted", "2026-11-01T08:00:00Z", "E2", id="E2", given_name="Ella",
+             email="ella@example.com", hr_partner_id="HP1", manager_id="HP1", **_BERLIN_SALES),
+        _line("l1", "hris.leave.started", "2026-12-09T10:00:00Z", "E1", leave_type="bereavement",
              start_date="2026-12-09", expected_return_date="2026-12-30"),
         # E2 hired to start next summer: the bundled onboarding's first-day messages wait until then
-        line("h2", "hris.employee.hired", "2026-12-09T10:00:00Z", "E2", start_date="2027-06-01", role="Engineer",
+        _line("h2", "hris.employee.hired", "2026-12-09T10:00:00Z", "E2", start_date="2027-06-01", role="Engineer",
              department="Sales")]) + "\n")
     out = tmp_path / "out"
     assert main(["simulate", "--events", str(events), "--out", str(out)]) == 0

@@ -36,6 +36,12 @@ def problems_of(root: Path) -> list[str]:
     return [str(p).removeprefix(str(root) + "/") for p in problems]
 
 
+def catalog_problems(root: Path) -> list[str]:
+    """The problems of ``root``'s catalog alone, as validate says them (paths from ``root``)."""
+    _, problems = load(Sources(paths=[root / "catalog"]))
+    return [str(p).removeprefix(str(root) + "/") for p in problems]
+
+
 def only(lines: list[str], pattern: str) -> str:
     found = [line for line in lines if re.search(pattern, line)]
     assert len(found) == 1, (pattern, lines)
@@ -226,8 +232,7 @@ def test_every_cycle_is_said_at_once_not_only_the_first(write_files: WriteFiles)
         "at once for ever",
         "journeys/two.yaml:13:9: journey j: steps c -> d -> c form a cycle with no wait or wait_for, so it would loop "
         "at once for ever"]
-    _, problems = load(Sources(paths=[root / "catalog"]))
-    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    lines = catalog_problems(root)
     assert [line.split(": ", 1)[1] for line in lines if "parents form a cycle" in line] == [
         "topic parents form a cycle: t1 -> t2 -> t1", "topic parents form a cycle: t3 -> t3"]
     assert [line.split(": ", 1)[1] for line in lines if "requires form a cycle" in line] == [
@@ -272,8 +277,7 @@ def test_a_resources_locale_is_a_language_tag(write_files: WriteFiles, locale: s
           - {{id: a, type: policy, title: A, topics: [onboarding], locale: {locale}}}
           - {{id: b, type: policy, title: B, topics: [onboarding], locale: de-DE}}
     """})
-    _, problems = load(Sources(paths=[root / "catalog"]))
-    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    lines = catalog_problems(root)
     assert only(lines, "locale").startswith("catalog/c.yaml:5:67: ")
     assert "resources[0].locale" in only(lines, "locale")
 
@@ -291,8 +295,7 @@ def test_a_resource_address_must_be_one_a_reader_can_open(write_files: WriteFile
           - {id: c, type: person, title: C, topics: [t], url: "mailto:hr@example.com"}
           - {id: d, type: benefit, title: D, topics: [t], url: "https://intranet.example.com/kit"}
     """})
-    _, problems = load(Sources(paths=[root / "catalog"]))
-    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    lines = catalog_problems(root)
     assert lines == [
         "catalog/c.yaml:6:56: catalog: resources[0].url: an absolute https:// (or mailto:) address a reader can "
         "open, not '/global/benefits/kit'",
@@ -312,8 +315,7 @@ def test_catalog_requires_cycle_and_unknown_references(write_files: WriteFiles) 
           - {id: b, type: task, title: B, topics: [onboarding], requires: [a]}
           - {id: c, type: task, title: C, topics: [onbording], requires: [zzz]}
     """})
-    _, problems = load(Sources(paths=[root / "catalog"]))
-    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    lines = catalog_problems(root)
     assert only(lines, "cycle") == "catalog/c.yaml:7:67: requires form a cycle: a -> b -> a"
     assert only(lines, "unknown parent").startswith("catalog/c.yaml:5:26: topic orphan: unknown parent topic")
     assert only(lines, "onbording").endswith("unknown topic 'onbording' (did you mean 'onboarding'?)")
@@ -363,8 +365,7 @@ def test_a_requires_loop_through_alternatives_is_a_cycle(write_files: WriteFiles
           - {id: v2, type: task, title: V2, topics: [onboarding], group: g, format: video, requires: [x]}
           - {id: x, type: task, title: X, topics: [onboarding], requires: [v1]}
     """})
-    _, problems = load(Sources(paths=[root / "catalog"]))
-    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    lines = catalog_problems(root)
     assert lines == ["catalog/c.yaml:7:67: requires form a cycle: x -> v1 or v2 (alternatives in group g) -> x"]
 
 
@@ -382,8 +383,7 @@ def test_a_broken_catalog_entry_hides_neither_the_other_entries_checks_nor_is_it
           - {id: c, type: task, title: C, topics: [onboarding], requires: [d]}
           - {id: d, type: task, title: D, topics: [onboarding], requires: [c]}
     """})
-    _, problems = load(Sources(paths=[root / "catalog"]))
-    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    lines = catalog_problems(root)
     assert only(lines, "resources\\[0\\].type").startswith("catalog/c.yaml:7:19: catalog: resources[0].type: Input "
                                                           "should be")
     assert only(lines, "topics\\[1\\].id") == ("catalog/c.yaml:5:10: catalog: topics[1].id: Input should be a valid "
@@ -462,8 +462,7 @@ topics:
 resources:
   - {id: r1, type: polcy, title: R, topics: [childcar], eligibility: 'employee.contry == "DE"', related: [r9]}
 """})
-    _, problems = load(Sources(paths=[root / "catalog"]))
-    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    lines = catalog_problems(root)
     assert [line.split(": ", 1)[0] for line in lines] == [
         "catalog/c.yaml:6:20", "catalog/c.yaml:6:46", "catalog/c.yaml:6:80", "catalog/c.yaml:6:107"], lines
     assert "resources[0].type" in lines[0] and "unknown topic 'childcar'" in lines[1]

@@ -398,6 +398,15 @@ def test_a_whole_document_is_unwrapped_in_time_linear_in_its_length(markup: str)
     assert body == ("<!doctype" * 30_000 if "doctype" in markup else "</head>" if markup[1] == "/" else "")
 
 
+@pytest.mark.timeout(10)  # 29 s when each closing link joined every part since its start
+def test_a_reviewers_html_of_deeply_nested_links_is_read_in_linear_time() -> None:
+    # A reviewer's edited HTML part alone gives the text part (html_to_text): links nested 100,000 deep.
+    text = layout.html_to_text('<a href="https://x.example/a">' * 100_000 + "x" + "</a>" * 100_000)
+    assert text.startswith("x (https://x.example/a) (https://x.example/a)")
+    assert text.count("https://x.example/a") == 100_000
+    assert layout.html_to_text('<a href="https://x.example/a">https://x.example/a</a>') == "https://x.example/a"
+
+
 # The titled-item regex layout had (it backtracked over runs of spaces): what ``layout._titled`` finds by hand.
 _TITLED = re.compile(r"^(?P<title>.+?)\s*(?::|\s-)\s*(?P<url>https?://[^\s<>\"']+)\s*$")
 

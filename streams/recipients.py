@@ -41,11 +41,13 @@ STALE_SLACK_SECONDS = 60.0
 
 
 class RecipientPending(Exception):
-    """Raised by the worker's directory lookup: this input needs a person the directory does not know yet."""
+    """Raised by the worker's directory lookup: this input needs a person the directory does not know yet.
+    ``owner``: the employee whose timer was firing (a tick's input has no employee of its own), else None."""
 
-    def __init__(self, person_id: str | None) -> None:
+    def __init__(self, person_id: str | None, owner: str | None = None) -> None:
         super().__init__("a recipient is not in the directory yet")
         self.person_id = person_id
+        self.owner = owner
 
 
 @dataclass(frozen=True)

@@ -502,6 +502,7 @@ class EmployeeStage(Stage):
         self.holds = Holds(recipient_wait_seconds)  # inputs waiting for a recipient (streams.recipients)
         self._retry: Retry | None = None
         self._give_up = True
+        self._firing: str | None = None  # the employee whose timer is firing
         self._wall = 0.0  # the wall time (seconds) the input being decided came at
         self._line_done: tuple[str, bytes | None] | None = None  # its line's write, once decided
         self._stale_seen: set[str] = set()  # stale lines already logged and counted
@@ -526,17 +527,24 @@ class EmployeeStage(Stage):
         self._retry, self._give_up, self._wall = retry, self.holds.give_up(retry, wall), wall
         try:
             records = super().process(msg, handle)
-        except RecipientPending:  # the unit is undone (``Stage._undo``)
+        except RecipientPending as pending:  # the unit is undone (``Stage._undo``)
             if retry is not None:
                 return self.commit(msg, Work(records=[self.holds.again(msg.partition, retry, head=True)]))
             log.info("%s: an input of %s[%d]@%d waits for a recipient the directory does not know yet",
                      self.name, msg.topic, msg.partition, msg.offset)
-            record, line = self.holds.first(msg.partition, Retry(msg.topic, msg.key, msg.value, msg.timestamp,
-                                                                  wall, head=True),
-                                            origin=f"{msg.topic}:{msg.partition}:{msg.offset}")
-            return self._hold(msg, record, line)
+            key = msg.key
+            if msg.topic == self.ticks_topic and pending.owner is not None:
+                # A tick fired a timer whose message goes to a person not known yet: the wait is its owner's, in a
+                # line of their own (a tick has no key: without a line, nothing measured the group's progress, so
+                # the wait lasted the longest wait, and every tick meanwhile sent another retry round).
+                key = pending.owner.encode("utf-8")
+            waits = Retry(msg.topic, key, msg.value, msg.timestamp, wall, head=True)
+            if self.holds.is_blocked(msg.partition, key):  # a stale line of the owner's: behind it
+                return self._hold(msg, *self.holds.behind(msg.partition, replace(waits, head=False)))
+            return self._hold(msg, *self.holds.first(msg.partition, waits,
+                                                     origin=f"{msg.topic}:{msg.partition}:{msg.offset}"))
         finally:
-            self._retry, self._give_up, self._wall = None, True, 0.0
+            self._retry, self._give_up, self._wall, self._firing = None, True, 0.0, None
         line, self._line_done = self._line_done, None
         self.holds.apply(line)  # written by ``handle`` in the unit
         return records
@@ -627,8 +635,10 @@ class EmployeeStage(Stage):
         if tick:
             self._count_stale(p, wall)
         if tick and self.holds.any_blocked(p, wall) and (retry is None or not retry.head):
-            if self.clock.mode == "wall":
-                return []  # the partition's time waits for the held input; the worker ticks again
+            if self.clock.mode == "wall" or (retry is None and not _tick_time(msg.value)):
+                # The partition's time waits for the held input, and the worker ticks again (a tick that carries
+                # no time only wakes the partition: sent round, each second's would go round until the wait ends).
+                return []
             self._log_waiting(p, wall)
             again = retry or Retry(msg.topic, None, msg.value, msg.timestamp, wall, head=False)
             return self.commit(msg, Work(records=[self.holds.again(p, again)]))
@@ -699,7 +709,9 @@ class EmployeeStage(Stage):
             tick = json.loads(msg.value or b"{}")
             if tick.get("at"):
                 self.clock.observe(msg.partition, parse_time(tick["at"]))
-            self._fire(work, msg.partition, self.clock.now(msg.partition))
+            # a tick that waited for a recipient of one employee's timer (``process``) fires that employee's timers
+            owner = msg.key.decode("utf-8") if msg.key is not None else None
+            self._fire(work, msg.partition, self.clock.now(msg.partition), owner)
             self._watermark(work, msg.partition)
             return
         raw = msg.value or b""
@@ -779,7 +791,7 @@ class EmployeeStage(Stage):
         if (found is None or not found.fields) and not self._give_up:
             # Not known here yet, or known by the id alone (their first input was an engagement event, their
             # profile is on its way): hold the input (streams.recipients); past the wait, decide with what is known.
-            raise RecipientPending(person_id)
+            raise RecipientPending(person_id, self._firing)
         if found is None and self.holds.wait_seconds <= 0:
             # No hold (a wait of 0): a person this partition does not know yet is most likely another partition's,
             # on their way through the directory topic. The message is decided for their id; their mailbox takes
@@ -795,6 +807,7 @@ class EmployeeStage(Stage):
         for timer, due in self.due_timers(work, partition, now, owner):
             if isinstance(timer, MailboxTimer | DigestTimer):
                 continue
+            self._firing = timer.employee_id  # whose timer a recipient not known yet holds (``process``)
             if isinstance(timer, ParkedInput):  # an input kept for its time (``handle``): decided now
                 self._decide(work, partition, decode_event(timer.value.encode("utf-8")),
                              self.clock.at_least(due, partition), None)
@@ -804,6 +817,7 @@ class EmployeeStage(Stage):
             at = self.clock.at_least(due, partition)
             outcome = self.engine.on_timer(state, timer, at, self._lookup)
             self._apply(work, partition, timer.employee_id, contact, outcome.state, outcome.effects, at)
+        self._firing = None
 
     def _apply(self, work: Work, partition: int, employee_id: str, contact_before: dict[str, Any] | None,
                after: EmployeeState | None, effects: list[Effect], now: datetime) -> None:
@@ -896,6 +910,15 @@ class StagePort:
             alone = {"enrolled": m.entered, "exited": m.exits, "completed": m.completions}.get(effect.kind)
             if alone is not None:
                 tally(alone.labels(effect.journey_id).inc)
+
+
+def _tick_time(raw: bytes | None) -> bool:
+    """Whether a tick carries a time (``wayfinder publish``'s, on the event clock) rather than only waking."""
+    try:
+        tick = json.loads(raw or b"{}")
+    except ValueError:
+        return False
+    return isinstance(tick, dict) and bool(tick.get("at"))
 
 
 def failure_letter(msg: Incoming, error: BaseException, at: datetime) -> Record:

@@ -8,6 +8,7 @@ import json
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Literal
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -502,3 +503,86 @@ def test_a_recipient_the_deciding_partition_did_not_know_keeps_what_the_core_dec
         assert {w[1:4] for w in simulated.values() if w[0] == "M1"} == (
             {("sent", None, "2026-03-11T10:00:00Z")} if not policy else  # essential: it goes during the leave
             {("sent", None, "2026-03-11T16:00:00Z")})  # the digest at 09:00 in Los Angeles
+
+
+LATER_NOTE = """id: later
+trigger: {event: hris.leave.started}
+steps:
+  - id: pause
+    wait: {for: 2d}
+  - id: manager
+    send: {channel: email, to: manager, subject: "Your report", body: "Please check in."}
+"""
+
+
+def _timer_stage(write_files: WriteFiles, wall: Wall, directory: dict[str, Profile],
+                 clock: Literal["wall", "event"] = "event") -> EmployeeStage:
+    root = write_files({"journeys/later.yaml": HEAD + LATER_NOTE})
+    return EmployeeStage(DictTable(), StreamClock(clock, wall), StreamMetrics(CollectorRegistry()),
+                         lambda topic, partition: None, Engine(world_defs(root / "journeys")), ticks_topic="ticks",
+                         max_event_bytes=1_000_000, directory=directory, recipient_wait_seconds=30)
+
+
+def test_a_timer_whose_recipient_is_not_known_yet_waits_in_its_owners_line_and_ticks_meanwhile_are_not_sent_round(
+        write_files: WriteFiles) -> None:
+    """Issue 12, found on Kafka: a tick's retry had no key, so it made no line; the group's progress was never
+    measured (the wait lasted the longest wait, 600 s), and each tick meanwhile sent another retry round (141,624
+    records in 145 s). The wait is now the timer owner's, in a line, as an input's is."""
+    wall, directory = Wall(), dict[str, Profile]()
+    stage = _timer_stage(write_files, wall, directory)
+    stage.holds.caught_up = 0.0  # measured, as in the worker
+    feed = Feed(stage)
+    feed.event(person("E1"))
+    feed.event(LEAVE)  # nothing to send yet: the journey waits two days
+    [held] = feed.raw("ticks", None, _tick("2026-04-05T00:00:00Z"))  # fires the wait: the manager M1 is not known
+    retry = decode_retry(held.value)
+    assert held.topic == "employee-ticks" and held.key == "E1"
+    assert retry is not None and retry.key == b"E1" and retry.head
+    assert stage.holds.is_blocked(0, b"E1") and stage.table.get("h:0:E1") is not None  # a line: progress measured
+    assert feed.raw("ticks", None, _tick(None)) == []  # a wake-up meanwhile is not sent round
+    [held] = feed.again(held)  # round again: still not known
+    wall.value += timedelta(seconds=10)
+    directory["M1"] = Profile(id="M1", fields={"email": "m1@example.com", "given_name": "Mo"})
+    decided = feed.again(held)
+    assert "M1" in [r.key for r in decided if r.topic == "mailbox"]  # to the manager's mailbox
+    assert not any(r.topic == "employee-ticks" for r in decided)
+    assert not stage.holds.blocked and stage.table.get("h:0:E1") is None
+    assert not any(r.topic == "mailbox" and r.key == "M1" for r in feed.raw("ticks", None, _tick(None)))  # fired once
+
+
+def test_a_timers_wait_ends_by_the_groups_progress_and_is_no_recipient_as_simulate_decides(
+        write_files: WriteFiles) -> None:
+    wall = Wall()
+    stage = _timer_stage(write_files, wall, {})
+    stage.holds.caught_up, stage.holds.max_wait_seconds = 0.0, 600.0
+    feed = Feed(stage)
+    feed.event(person("E1"))
+    feed.event(LEAVE)
+    [held] = feed.raw("ticks", None, _tick("2026-04-05T00:00:00Z"))
+    first_held = wall.value.timestamp()
+    wall.value += timedelta(seconds=45)
+    [held] = feed.again(held)  # past the wait, the group not caught up past its end yet
+    stage.holds.caught_up = first_held + 30  # well before the longest wait
+    decided = feed.again(held)
+    assert _manager_status(decided) == ("suppressed", "no_recipient")
+    assert not stage.holds.blocked
+
+
+def test_on_the_wall_clock_a_timers_wait_sends_one_retry_round_however_many_ticks_come(
+        write_files: WriteFiles) -> None:
+    wall = Wall()
+    wall.value = at("2026-04-01T09:00:05Z")
+    stage = _timer_stage(write_files, wall, {}, clock="wall")
+    feed = Feed(stage)
+    feed.event(person("E1"))
+    feed.event(LEAVE)
+    wall.value += timedelta(days=2, seconds=1)
+    [held] = feed.raw("ticks", None, _tick(None))
+    sent = []
+    for _ in range(20):  # the worker's wake-ups, a second apart, while the retry goes round
+        wall.value += timedelta(seconds=1)
+        sent += feed.raw("ticks", None, _tick(None))
+        [held] = feed.again(held)
+    assert sent == []
+    wall.value += timedelta(seconds=20)
+    assert _manager_status(feed.again(held)) == ("suppressed", "no_recipient")

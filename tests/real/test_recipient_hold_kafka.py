@@ -75,6 +75,31 @@ def test_a_message_waits_for_its_manager_to_be_known_and_ends_as_simulate_says(w
     assert got == expected
 
 
+def test_a_timer_whose_manager_never_comes_is_no_recipient_after_the_wait_without_flooding_the_ticks(
+        world: KafkaWorld, tmp_path: Path) -> None:
+    """The onboarding nudge to a manager nobody knows fires from a timer (a tick, not an input of the employee):
+    it waits for the manager in the employee's line and, once the group has caught up past the wait's end (5 s
+    here), is ``no_recipient`` as in ``simulate``. Its retry had no key: the wait lasted the longest (600 s) and
+    every wake-up meanwhile sent another retry round the ticks topic (141,624 records in 145 s)."""
+    lines = [_person("N1", "2026-03-01T08:00:00Z", manager_id="M7"),  # M7 never has a profile
+             _event("h-n1", "hris.employee.hired", "2026-03-02T10:00:00Z", "N1", start_date="2026-03-09",
+                    role="Analyst", department="Sales", location="Berlin", manager_id="M7")]
+    (tmp_path / "all.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected, _ = simulate_messages(tmp_path / "all.jsonl", UNTIL, tmp_path / "sim")
+    sim = [json.loads(line) for line in (tmp_path / "sim" / "messages.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {(m["step_id"], m["reason"]) for m in sim if m["recipient_id"] != "N1"} == {
+        ("manager-heads-up", "no_recipient"), ("review-nudge", "no_recipient")}
+
+    world.start_worker()
+    world.publish_file(tmp_path / "all.jsonl")
+    started = time.monotonic()
+    world.tick(at(UNTIL))  # the nudge's timer fires: its manager is not known
+    got = eventually(lambda: statuses(world), lambda s: s == expected, timeout=120)
+    assert got == expected
+    assert time.monotonic() - started < 120  # well before the longest wait (600 s)
+    assert len(world.read(Topic.EMPLOYEE_TICKS)) < 5000  # one retry went round, not one more per wake-up
+
+
 def _other_partition(of: str, partitions: int) -> str:
     return next(f"X{n}" for n in range(100) if partition_of(f"X{n}".encode(), partitions)
                 != partition_of(of.encode(), partitions))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from wayfinder.journeys._time import zone
 from wayfinder.journeys.i18n import Reader, gettext, worded
 from wayfinder.journeys.templates import RenderError
 
@@ -20,6 +22,9 @@ _SIMPLE: dict[str, tuple[str, str, str | None]] = {  # type -> (you, they, data 
     "hris.manager.changed": ("your manager changed", "their manager changed", None),
     "onboarding.task.completed": ("you completed an onboarding task", "they completed an onboarding task", None),
 }
+# A hire's first day, once it has come: said as a start (a first-week message said "you are joining us on" a day
+# already past).
+_STARTED = ("you started with us{on}", "they started with us{on}", "start_date")
 _DEPENDENT = {
     "child": ("a new child was added to your family record{on}", "a new child was added to their family record{on}"),
     "spouse": ("a spouse was added to your family record{on}", "a spouse was added to their family record{on}"),
@@ -83,10 +88,18 @@ _PHRASES: dict[str, Phrase] = {
 }
 
 
-def _phrase(trigger: Mapping[str, Any], you: bool, locale: str | None) -> str:
+def _begun(data: Mapping[str, Any], today: date | None) -> bool:
+    """Whether a hire's start date (an ISO date) is today or before, where the employee is."""
+    try:
+        return today is not None and date.fromisoformat(str(data.get("start_date"))[:10]) <= today
+    except ValueError:
+        return False
+
+
+def _phrase(trigger: Mapping[str, Any], you: bool, locale: str | None, today: date | None = None) -> str:
     data = trigger.get("data") or {}
     kind = str(trigger.get("type"))
-    simple = _SIMPLE.get(kind)
+    simple = _STARTED if kind == "hris.employee.hired" and _begun(data, today) else _SIMPLE.get(kind)
     if simple is not None:
         said = simple[0] if you else simple[1]
         return gettext(locale, said, on=_on(data, simple[2], locale)) if "{on}" in said else gettext(locale, said)
@@ -119,18 +132,19 @@ class Explanation(str):
 
 
 def _sentence(journey: Journey, trigger: Mapping[str, Any], role: str, employee: Mapping[str, Any],
-              locale: str | None) -> str:
+              locale: str | None, today: date | None = None) -> str:
+    """``today``: the employee's date when the message is made (a hire is "joining us" until their first day)."""
     locale = worded(locale)  # words and dates in one language: English for a language with no catalog
     name = journey.localized_name(locale)
     if role == "employee":
         return gettext(locale, "You received this because {because}. It is part of \u201c{journey}\u201d.",
-                       because=_phrase(trigger, True, locale), journey=name)
+                       because=_phrase(trigger, True, locale, today), journey=name)
     person = str(employee.get("preferred_name") or employee.get("given_name") or gettext(locale, "a colleague"))
     # Not the journey's name: to a manager or HR partner it may say what they are not to know ("Return from medical
     # leave", "Welcome to parenthood"); the sentence says the kind of moment and when, never its details.
     text = ("You received this because you are their manager and, for {person}, {because}." if role == "manager"
             else "You received this because you are their HR partner and, for {person}, {because}.")
-    said = gettext(locale, text, person=person, because=_phrase(trigger, False, locale))
+    said = gettext(locale, text, person=person, because=_phrase(trigger, False, locale, today))
     return _elided(said, person) if (locale or "").lower().startswith("fr") else said
 
 
@@ -160,4 +174,6 @@ def explain(journey: Journey, trigger: Mapping[str, Any], role: str, employee: M
             text = ""
         if text.strip():
             return text
-    return Explanation(lambda loc: _sentence(journey, trigger, role, employee, loc), None)
+    now = scope.get("now")
+    today = now.astimezone(zone(employee.get("timezone"))).date() if isinstance(now, datetime) else None
+    return Explanation(lambda loc: _sentence(journey, trigger, role, employee, loc, today), None)

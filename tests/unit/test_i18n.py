@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from babel.messages.pofile import read_po
 
+from tests.support import at
 from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.journeys import i18n
 from wayfinder.journeys.explain import Explanation, explain
@@ -71,6 +72,24 @@ def test_explanations_pinned() -> None:
         "You received this because you are joining us on 2 March 2026. It is part of \u201cWelcome\u201d.")
     assert say(hired, "employee", None) == (
         "You received this because you are joining us on March 2, 2026. It is part of \u201cWelcome\u201d.")
+
+
+@pytest.mark.parametrize(("now", "english", "german"), [
+    ("2026-03-01T22:59:00Z", "you are joining us on March 2, 2026",
+     "dein erster Arbeitstag am 2. März 2026 bevorsteht"),
+    # 00:00 on 2 March in Berlin: the first day has come, where the employee is
+    ("2026-03-01T23:00:00Z", "you started with us on March 2, 2026", "du am 2. März 2026 bei uns angefangen hast"),
+    ("2026-03-06T14:00:00Z", "you started with us on March 2, 2026", "du am 2. März 2026 bei uns angefangen hast"),
+])
+def test_a_hire_is_joining_us_until_their_first_day_and_started_from_it(now: str, english: str, german: str) -> None:
+    """The first-week check-in said "you are joining us on 2 March" on 6 March: the sentence is said in the tense
+    of the day the message is made, in the employee's time zone."""
+    employee = {"given_name": "Anna", "timezone": "Europe/Berlin"}
+    text = explain(JOURNEY, TRIGGERS[0], "employee", employee, Definitions(), {"now": at(now)})
+    assert english in text
+    assert german in text.localized("de-DE")  # type: ignore[attr-defined]
+    about = explain(JOURNEY, TRIGGERS[0], "manager", employee, Definitions(), {"now": at(now)})
+    assert english.replace("you", "they") in about
 
 
 def test_an_explanation_is_recorded_in_english_and_says_itself_in_the_message_language() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
@@ -19,6 +19,8 @@ from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.topics import INPUTS
 from wayfinder.streams.wire import encode_tick
 from wayfinder.vocabulary import Topic, input_topic
+
+SETTLE_EVERY = 10_000  # sends between two checks of what Kafka accepted
 
 
 class PublishError(RuntimeError):
@@ -45,12 +47,13 @@ def route(line: bytes) -> tuple[str, bytes | None]:
     return input_topic(kind if isinstance(kind, str) else ""), key
 
 
-def _progress(stream: TextIO) -> Callable[[int, int], None]:
-    def show(done: int, total: int) -> None:
+def _progress(stream: TextIO) -> Callable[[int, int, int], None]:
+    def show(events: int, done: int, total: int) -> None:
+        """``events`` sent so far; ``done`` of the file's ``total`` bytes read."""
         width = 30
         filled = width * done // max(total, 1)
-        stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} events")
-        if done == total:
+        stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {events:,} events")
+        if done >= total:
             stream.write("\n")
         stream.flush()
 
@@ -103,36 +106,50 @@ def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = Non
     before the events that should come first. A line longer than the workers take (``max_event_bytes``) is read
     past in pieces and goes to the dead-letter topic as ``too_large`` (with the file's name and the line), as
     ``simulate`` writes it: Kafka would refuse the longest, and the rest would only be refused by the worker."""
-    lines: list[bytes] = []
-    long: list[tuple[int, LongLine]] = []
-    with path.open("rb") as f:
-        for number, line in enumerate(file_lines(f, settings.max_event_bytes), start=1):
-            if isinstance(line, LongLine):
-                long.append((number, line))
-            else:
-                lines.extend(part for part in line.splitlines() if part.strip())
     show = _progress(progress) if progress is not None else None
+    total = path.stat().st_size
     producer = (connect or _producer)(settings)
     result = Published()
-    futures = []
-    try:
-        for i, line in enumerate(lines, start=1):
-            topic, key = route(line)
-            futures.append(producer.send(settings.topic(topic), key=key, value=line))
-            result.sent += 1
-            result.by_topic[topic] = result.by_topic.get(topic, 0) + 1
-            result.unkeyed += key is None
-            if show is not None and (i % 1000 == 0 or i == len(lines)):
-                show(i, len(lines))
-        for number, line in long:
-            letter = line.dead_letter(now(), path.name, number)
-            futures.append(producer.send(settings.topic(Topic.DEAD_LETTERS), key=None,
-                                         value=letter.model_dump_json().encode("utf-8")))
-            result.too_large += 1
+    pending: list[Any] = []  # sends not yet checked: at most SETTLE_EVERY, so memory does not grow with the file
+    failed: list[Any] = []  # the first send Kafka refused; ``refused`` counts them all
+    count = refused = 0
+
+    def settle() -> None:
+        nonlocal count, refused
         producer.flush()
-        failed = [f for f in futures if f.failed()]
+        for sent in pending:
+            if sent.failed():
+                refused += 1
+                failed[:] = failed or [sent]
+        count += len(pending)
+        pending.clear()
+
+    try:
+        with path.open("rb") as f:  # a line at a time: a file of millions of events is never held whole
+            for number, line in enumerate(file_lines(f, settings.max_event_bytes), start=1):
+                if isinstance(line, LongLine):
+                    letter = line.dead_letter(now(), path.name, number)
+                    pending.append(producer.send(settings.topic(Topic.DEAD_LETTERS), key=None,
+                                                 value=letter.model_dump_json().encode("utf-8")))
+                    result.too_large += 1
+                    continue
+                for part in line.splitlines():
+                    if not part.strip():
+                        continue
+                    topic, key = route(part)
+                    pending.append(producer.send(settings.topic(topic), key=key, value=part))
+                    result.sent += 1
+                    result.by_topic[topic] = result.by_topic.get(topic, 0) + 1
+                    result.unkeyed += key is None
+                    if show is not None and result.sent % 1000 == 0:
+                        show(result.sent, f.tell(), total)
+                if len(pending) >= SETTLE_EVERY:
+                    settle()
+        settle()
+        if show is not None:
+            show(result.sent, total, total)
         if failed:
-            msg = f"{len(failed)} of {len(futures)} events were not accepted by Kafka: {failed[0].exception}"
+            msg = f"{refused:,} of {count:,} events were not accepted by Kafka: {failed[0].exception}"
             raise PublishError(msg)
         if tick is not None:
             if not (wait or wait_caught_up)(settings):

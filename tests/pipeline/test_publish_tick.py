@@ -6,6 +6,8 @@ Kafka is an edge here: a recording producer stands in for it, and the wait for t
 from __future__ import annotations
 
 import json
+import sys
+import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -148,3 +150,55 @@ def test_a_line_longer_than_the_workers_take_goes_to_the_dead_letters_and_the_re
     finally:
         monkey.undo()
     assert "1 line(s) longer than an event may be (1,000,000 bytes) to p.dead-letters" in capsys.readouterr().out
+
+
+class CountingProducer(RecordingProducer):
+    """Counts what was sent and keeps nothing; one send in ``refuse_every`` is refused."""
+
+    def __init__(self, refuse_every: int = 0) -> None:
+        super().__init__()
+        self.count = 0
+        self.flushes = 0
+        self.refuse_every = refuse_every
+
+    def send(self, topic: str, key: bytes | None = None, value: bytes | None = None,
+             partition: int | None = None) -> Sent:
+        self.count += 1
+        return Refused() if self.refuse_every and self.count % self.refuse_every == 0 else Sent()
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+class Refused(Sent):
+    exception = RuntimeError("refused by the test")
+
+    def failed(self) -> bool:
+        return True
+
+
+def test_a_large_file_is_published_a_line_at_a_time_not_held_whole(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 10: an organisation's year is millions of lines; publish read the whole file into a list (and kept a
+    future per line) before it sent anything, so its memory grew with the file."""
+    path = tmp_path / "year.jsonl"
+    line = {"specversion": "1.0", "source": "t", "type": "hris.employee.upserted", "time": "2026-01-01T00:00:00Z",
+            "data": {"note": "x" * 200}}
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(60_000):
+            f.write(json.dumps(line | {"id": str(i), "subject": f"E{i}"}) + "\n")
+    assert path.stat().st_size > 18_000_000
+    producer = CountingProducer()
+    tracemalloc.start()
+    try:
+        result = publish(SETTINGS, path, progress=sys.stderr, connect=lambda s: producer)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.sent == producer.count == 60_000
+    assert peak < 4_000_000, peak  # the file is 18 MB
+    assert producer.flushes >= 6  # what Kafka accepted is checked as it goes
+    assert capsys.readouterr().err.rstrip().endswith("] 60,000 events")
+
+    with pytest.raises(PublishError, match="^6 of 60,000 events were not accepted by Kafka: refused by the test$"):
+        publish(SETTINGS, path, progress=None, connect=lambda s: CountingProducer(refuse_every=10_000))

@@ -200,5 +200,5 @@ def test_a_large_file_is_published_a_line_at_a_time_not_held_whole(tmp_path: Pat
     assert producer.flushes >= 6  # what Kafka accepted is checked as it goes
     assert capsys.readouterr().err.rstrip().endswith("] 60,000 events")
 
-    with pytest.raises(PublishError, match="^6 of 60,000 events were not accepted by Kafka: refused by the test$"):
+    with pytest.raises(PublishError, match=r"^6 of 60,000 events were not accepted by Kafka: refused by the test$"):
         publish(SETTINGS, path, progress=None, connect=lambda s: CountingProducer(refuse_every=10_000))

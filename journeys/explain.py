@@ -157,7 +157,8 @@ def _elided(said: str, person: str) -> str:
 
 
 def explain(journey: Journey, trigger: Mapping[str, Any], role: str, employee: Mapping[str, Any],
-            defs: Definitions, scope: Mapping[str, Any], failed: Callable[[str], None] = lambda _: None) -> str:
+            defs: Definitions, scope: Mapping[str, Any], failed: Callable[[str], None] = lambda _: None,
+            now: datetime | None = None) -> str:
     """The journey's own explanation if it has one and it says something, else one made from the trigger and the
     recipient's role: every message says why it was sent (SPEC §6, §9), so an own explanation that fails to
     render or renders empty (an ``{% if %}`` that holds for other people only) gives way to the sentence.
@@ -174,6 +175,6 @@ def explain(journey: Journey, trigger: Mapping[str, Any], role: str, employee: M
             text = ""
         if text.strip():
             return text
-    now = scope.get("now")
+    now = now or scope.get("now")  # when the message is made: the sentence's tense
     today = now.astimezone(zone(employee.get("timezone"))).date() if isinstance(now, datetime) else None
     return Explanation(lambda loc: _sentence(journey, trigger, role, employee, loc, today), None)

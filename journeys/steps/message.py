@@ -87,7 +87,8 @@ def _render(run: Run, journey: Journey, e: Enrollment, step_id: str, scope: dict
     topics = _topics(selection)
     recipient_view = _recipient_view(person, base.recipient_id)
     explanation = explain(journey, e.trigger, base.recipient_role, run.employee, run.defs, scope,
-                          lambda err: run.effects.append(Diagnostic("explanation_failed", journey.id, step_id, err)))
+                          lambda err: run.effects.append(Diagnostic("explanation_failed", journey.id, step_id, err)),
+                          now=run.now)
     context = {
         **scope, "employee": run.employee, "recipient": recipient_view, "resources": resources,
         "roadmap": [item.view() for item in selection.roadmap], "explanation": explanation,

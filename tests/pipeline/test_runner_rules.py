@@ -13,7 +13,9 @@ from wayfinder.journeys.effects import Diagnostic, Lifecycle
 from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.records import Message
+from wayfinder.streams.app import load_definitions
 from wayfinder.streams.embedded import EmbeddedRunner
+from wayfinder.streams.settings import WorkerSettings
 
 HEAD = """apiVersion: wayfinder/v1
 kind: Journey
@@ -660,3 +662,18 @@ def test_an_own_explanation_that_fails_to_render_is_counted_and_the_generated_on
                                  start_date="2026-05-04")], at("2026-05-05T00:00:00Z"))
     assert runner.stats.diagnostics["explanation_failed"] >= 1
     assert all(m.explanation and "You received this because" in str(m.explanation) for m in runner.messages.values())
+
+
+def test_a_hires_messages_say_joining_us_before_the_first_day_and_started_with_us_from_it() -> None:
+    """The bundled onboarding: the welcome goes before the start, the roadmap on the first day and the first-week
+    check-in after it (it said "you are joining us on" a day already past, in every runner)."""
+    runner = EmbeddedRunner(load_definitions(WorkerSettings()))
+    runner.run([person("E1", locale="en-GB"), ev("h1", "hris.employee.hired", "2026-03-02T09:00:00Z",
+                                                start_date="2026-03-16", role="Analyst", department="Sales",
+                                                location="Berlin", manager_id="M1")], at("2026-04-01T00:00:00Z"))
+    said = {step: m.explanation or "" for step, m in by_step(runner).items()}
+    assert "you are joining us on March 16, 2026" in said["welcome"]
+    assert "you started with us on March 16, 2026" in said["first-day-roadmap"]
+    assert "you started with us on March 16, 2026" in said["first-week-check-in"]
+    footer = by_step(runner)["first-week-check-in"].text or ""
+    assert "you started with us on 16 March 2026" in footer  # the footer, in the reader's English

@@ -186,6 +186,10 @@ class _Builder:
         self.mailboxes.sources = settings.partitions
         self.mailboxes.directory = self.directory
         self.employees.holds.max_wait_seconds = settings.recipient_max_wait_seconds
+        self.employees.input_topics = tuple(settings.topic(n) for n in INPUTS)
+        if settings.clock == "event" and settings.order_wait_seconds > 0:  # inputs in time order (streams.gate)
+            self.employees.drained = self._drained
+            self.employees.order_wait_seconds = settings.order_wait_seconds
         self._catch_up = CatchUp()
         self._progress_said = 0.0  # when a slow progress was last said (wall seconds)
         self._offsets = OffsetWatch()  # inputs Faust fetched and never delivered are read again
@@ -400,6 +404,18 @@ class _Builder:
         times = [self.clock.now(p) for t, p in self.health.assigned if t == self.employees.ticks_topic]
         return max(times, default=EPOCH)
 
+    def _drained(self, topic: str, partition: int, seen: int | None) -> bool:
+        """Whether the worker has read everything of an input partition that the consumer knows is there (its high
+        watermark, from the last fetch): the last offset the stage read (``seen``), or where reading started."""
+        try:
+            high = self.app.consumer.highwater(TP(topic, partition))
+        except Exception:  # not assigned (a rebalance), no fetch yet: not known to be read to its end
+            return False
+        if not isinstance(high, int):
+            return False
+        position = seen + 1 if seen is not None else self._committed.start(topic, partition)
+        return high == 0 or (position is not None and position >= high)
+
     async def _measure_lag(self) -> None:
         """The lag of the assigned agent partitions, from the broker (``streams.health``); a broker that does
         not answer leaves the last values and makes /readyz fail once they are stale."""
@@ -434,6 +450,7 @@ class _Builder:
     async def _beat(self) -> None:
         self.health.beat = time.monotonic()
         self.metrics.holds.set(len(self.employees.holds.blocked))
+        self.metrics.waiting_for_order.set(len(self.employees.gated))
 
     def _crashed(self, name: str, exc: BaseException, then: str = "Faust restarts it") -> None:
         log.error("agent %s crashed (%s); %s", name, type(exc).__name__, then, extra={"agent": name})

@@ -68,6 +68,9 @@ class StreamMetrics:
                          "group's committed offset, per assigned input partition", ["topic", "partition"])
         self.holds = gauge("wayfinder_recipient_holds", "Employees whose inputs wait for a recipient the directory "
                            "does not know yet (README \"no_recipient\")")
+        self.waiting_for_order = gauge("wayfinder_inputs_waiting_for_order", "Inputs kept until the other input "
+                                       "topics of their partition are read up to their time (the event clock: "
+                                       "README \"Kafka order\")")
         self.holds_stale = counter("wayfinder_recipient_holds_stale_total", "Lines of waiting inputs that stopped "
                                    "moving (a retry lost): they no longer hold their partition")
         self.repartitioned = counter("wayfinder_inputs_repartitioned_total", "Inputs that arrived on another "

@@ -42,12 +42,14 @@ STALE_SLACK_SECONDS = 60.0
 
 class RecipientPending(Exception):
     """Raised by the worker's directory lookup: this input needs a person the directory does not know yet.
-    ``owner``: the employee whose timer was firing (a tick's input has no employee of its own), else None."""
+    ``owner``: the employee whose timer was firing (a tick's input has no employee of its own), else None;
+    ``gated``: the key of the input that waited for its turn (``streams.gate``) being decided, else None."""
 
-    def __init__(self, person_id: str | None, owner: str | None = None) -> None:
+    def __init__(self, person_id: str | None, owner: str | None = None, gated: str | None = None) -> None:
         super().__init__("a recipient is not in the directory yet")
         self.person_id = person_id
         self.owner = owner
+        self.gated = gated
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,22 @@ class Holds:
         after = Line(line.next_seq + 1, line.turn, line.since, line.origin)
         return (retry_record(replace(retry, head=False, seq=line.next_seq, line=line.origin), partition),
                 (line_key(partition, employee), after.encode()))
+
+    def hold(self, partition: int, retry: Retry, origin: str, made: dict[tuple[int, str], Line]
+             ) -> tuple[Record, tuple[str, bytes | None]]:
+        """An input held within a unit that may hold several (``streams.gate``): first in a new line, or last in
+        the employee's line, whether that line is in the table or was made earlier in the unit (``made``, which
+        this updates; the caller applies its writes once the unit is kept)."""
+        employee = self._id(retry.key or b"")
+        line = made.get((partition, employee)) or self.blocked.get((partition, employee))
+        if line is None:
+            record = retry_record(replace(retry, head=True, seq=0, line=origin), partition)
+            after = Line(since=retry.first_held, origin=origin)
+        else:
+            record = retry_record(replace(retry, head=False, seq=line.next_seq, line=line.origin), partition)
+            after = Line(line.next_seq + 1, line.turn, line.since, line.origin)
+        made[(partition, employee)] = after
+        return record, (line_key(partition, employee), after.encode())
 
     def again(self, partition: int, retry: Retry, *, head: bool = False) -> Record:
         """Round again, keeping its place in the line."""

@@ -46,10 +46,11 @@ from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams import held, ordering
 from wayfinder.streams.clock import StreamClock
+from wayfinder.streams.gate import GATE_PREFIX, gate_key, gated_at, gated_topic
 from wayfinder.streams.interpreter import carry_out, log_diagnostic
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
 from wayfinder.streams.ordering import encode_watermark
-from wayfinder.streams.recipients import Holds, RecipientPending, Retry, decode_retry, line_id, line_key
+from wayfinder.streams.recipients import Holds, Line, RecipientPending, Retry, decode_retry, line_id, line_key
 from wayfinder.streams.routing import partition_of
 from wayfinder.streams.timers import TimerIndex
 from wayfinder.streams.topics import INPUTS
@@ -503,6 +504,19 @@ class EmployeeStage(Stage):
         self._retry: Retry | None = None
         self._give_up = True
         self._firing: str | None = None  # the employee whose timer is firing
+        # Inputs in time order across their topics on the event clock (streams.gate): the worker sets the topics
+        # and ``drained`` (topic, partition, last offset seen -> nothing more to read there now); None: off.
+        self.input_topics: tuple[str, ...] = ()
+        self.drained: Callable[[str, int, int | None], bool] | None = None
+        self.gated = ordering.Waiting()
+        self.release_per_unit = 500  # waiting inputs decided per input or wake-up
+        self.order_wait_seconds = 60.0  # the longest an input waits for its turn (wall seconds)
+        self._gated_loaded: set[int] = set()
+        self._heads: dict[tuple[int, str], int] = {}  # (partition, topic) -> the latest input time read there
+        self._seen: dict[tuple[str, int], int] = {}  # (topic, partition) -> the last offset read there
+        self._releasing: str | None = None  # the waiting input being decided
+        self._hold_gated: set[str] = set()  # waiting inputs this unit holds for a recipient instead (``process``)
+        self._gated_lines: dict[tuple[int, str], Line] = {}  # the lines the unit's held waiting inputs made
         self._wall = 0.0  # the wall time (seconds) the input being decided came at
         self._line_done: tuple[str, bytes | None] | None = None  # its line's write, once decided
         self._stale_seen: set[str] = set()  # stale lines already logged and counted
@@ -519,14 +533,27 @@ class EmployeeStage(Stage):
             self.ensure_loaded(msg.partition)
             return replayed
         wall = self.clock.wall().timestamp()
+        if msg.topic in self.input_topics:
+            self._seen[(msg.topic, msg.partition)] = msg.offset
         retry = decode_retry(msg.value) if msg.topic == self.ticks_topic else None
         self._line_done = None
         held = self._held(msg, retry, wall)
         if held is not None:
             return held
         self._retry, self._give_up, self._wall = retry, self.holds.give_up(retry, wall), wall
+        self._hold_gated.clear()
         try:
-            records = super().process(msg, handle)
+            while True:
+                self._gated_lines = {}
+                try:
+                    records = super().process(msg, handle)
+                    break
+                except RecipientPending as pending:
+                    if pending.gated is None or pending.gated in self._hold_gated:
+                        raise
+                    # a waiting input this unit decided needs a recipient not known yet: the unit is tried again,
+                    # with that input held in its employee's line instead (the input that came is not held)
+                    self._hold_gated.add(pending.gated)
         except RecipientPending as pending:  # the unit is undone (``Stage._undo``)
             if retry is not None:
                 return self.commit(msg, Work(records=[self.holds.again(msg.partition, retry, head=True)]))
@@ -545,8 +572,12 @@ class EmployeeStage(Stage):
                                                      origin=f"{msg.topic}:{msg.partition}:{msg.offset}"))
         finally:
             self._retry, self._give_up, self._wall, self._firing = None, True, 0.0, None
+            self._hold_gated.clear()
         line, self._line_done = self._line_done, None
         self.holds.apply(line)  # written by ``handle`` in the unit
+        for (partition, employee), made in self._gated_lines.items():  # and the lines of waiting inputs it held
+            self.holds.apply((line_key(partition, employee), made.encode()))
+        self._gated_lines = {}
         return records
 
     def _replayed(self, msg: Incoming) -> list[Record] | None:
@@ -599,6 +630,7 @@ class EmployeeStage(Stage):
         """As ``Stage._refuse_too_large``; a waiting input decided in its turn still moves its line on (the write
         ``handle`` made for it), in the dead letter's unit, so the table and the in-memory line agree."""
         records = super()._refuse_too_large(msg, what)
+        self._gated_lines = {}  # the unit is not kept: neither are the lines its waiting inputs made
         line, self._line_done = self._line_done, None
         return self._with_line(msg, records, line)
 
@@ -689,10 +721,45 @@ class EmployeeStage(Stage):
             self.holds.load(partition, [(k, raw) for k in self.table.keys()
                                         if k.startswith(prefix) and (raw := self.table.get(k)) is not None],
                             self.clock.wall().timestamp())
+        if partition not in self._gated_loaded:
+            prefix = f"{GATE_PREFIX}{partition}:"
+            count = self.gated.load(partition, (k for k in self.table.keys() if k.startswith(prefix)))
+            self._gated_loaded.add(partition)
+            if count:
+                log.info("%s: partition %d has %d inputs waiting for their turn in time", self.name, partition, count)
 
     def revoke(self, partition: int) -> None:
         super().revoke(partition)
         self.holds.drop(partition)
+        self.gated.drop(partition)
+        self._gated_loaded.discard(partition)
+        self._heads = {k: v for k, v in self._heads.items() if k[0] != partition}
+        self._seen = {k: v for k, v in self._seen.items() if k[1] != partition}
+
+    def _begin(self) -> None:
+        super()._begin()
+        self.gated.begin()
+
+    def _commit(self) -> None:
+        super()._commit()
+        self.gated.commit()
+
+    def _undo(self, partition: int) -> None:
+        super()._undo(partition)
+        self.gated.rollback()
+
+    def _index_timers(self, partition: int, writes: dict[str, bytes | None]) -> None:
+        super()._index_timers(partition, writes)
+        for key, value in writes.items():
+            if key.startswith(GATE_PREFIX):
+                self.gated.discard(partition, key)
+                if value is not None:
+                    self.gated.add(partition, key)
+
+    def ready(self, partition: int) -> bool:
+        """Whether an input waiting for its turn in time could be decided now (the worker then ticks)."""
+        key = self.gated.first(partition)
+        return key is not None and self._turn(partition, key, self.table.get(key))
 
     def owners_only(self, partition: int) -> bool:
         # an input waits for a recipient here (streams.recipients)
@@ -707,6 +774,8 @@ class EmployeeStage(Stage):
             msg = Incoming(r.topic, msg.partition, msg.offset, r.key, r.value, r.timestamp)
         if msg.topic == self.ticks_topic:
             tick = json.loads(msg.value or b"{}")
+            if self._gating() and self._tick_releases(work, msg, tick.get("at")):
+                return
             if tick.get("at"):
                 self.clock.observe(msg.partition, parse_time(tick["at"]))
             # a tick that waited for a recipient of one employee's timer (``process``) fires that employee's timers
@@ -722,6 +791,13 @@ class EmployeeStage(Stage):
             return
         if self.forward_misrouted(work, msg, event.subject):
             return
+        if self._retry is None and self._gating() and self._gate(work, msg, event):
+            return
+        self._input(work, msg, event)
+
+    def _input(self, work: Work, msg: Incoming, event: CloudEvent) -> None:
+        """An input decoded, on its partition, decided in its turn."""
+        raw = msg.value or b""
         now = self.clock.at_least(event.time, msg.partition)
         if self.clock.mode == "event" and event.time > self.clock.now(msg.partition) and made_later(
                 self._load(work, event.subject), event):
@@ -738,6 +814,90 @@ class EmployeeStage(Stage):
             # ahead of the HRIS events of the same person: they must not fire that person's timers.
             self._fire(work, msg.partition, now, event.subject)
         self._decide(work, msg.partition, event, now, msg.timestamp)
+
+    # -- inputs in time order across their topics (streams.gate) ------------------------------------
+    def _gating(self) -> bool:
+        return self.drained is not None and self.clock.mode == "event"
+
+    def _gate(self, work: Work, msg: Incoming, event: CloudEvent) -> bool:
+        """Whether the input waits for its turn (then it is kept, and the waiting inputs whose turn has come are
+        decided); False: decide it now."""
+        p, at = msg.partition, ordering.micros(event.time)
+        self._heads[(p, msg.topic)] = max(at, self._heads.get((p, msg.topic), at))
+        if self.gated.first(p) is None and self._open(p, msg.topic, at):
+            return False
+        key = gate_key(p, event.time, msg.topic, msg.offset)
+        work.writes[key] = dumps({"topic": msg.topic, "subject": event.subject, "timestamp": msg.timestamp,
+                                  "since": self._wall or self.clock.wall().timestamp(),
+                                  "key": msg.key.decode("utf-8", "replace") if msg.key is not None else None,
+                                  "value": (msg.value or b"").decode("utf-8")})
+        self.gated.add(p, key)
+        self._release_gated(work, p)
+        return True
+
+    def _open(self, partition: int, topic: str, at: int) -> bool:
+        """Whether an input of ``topic`` at ``at`` may be decided: every other input topic of the partition has been
+        read up to its time, or has nothing more to read now."""
+        for other in self.input_topics:
+            if other == topic or self._heads.get((partition, other), -1) >= at:
+                continue
+            if self.drained is None or not self.drained(other, partition, self._seen.get((other, partition))):
+                return False
+        return True
+
+    def _turn(self, partition: int, key: str, raw: bytes | None) -> bool:
+        """Whether the first waiting input may be decided: its topics allow (``_open``), or it has waited the longest
+        (a partition whose high watermark is never known must not hold the others for good)."""
+        if self._open(partition, gated_topic(key), gated_at(key)):
+            return True
+        since = json.loads(raw).get("since") if raw is not None else None
+        return not isinstance(since, float | int) or self.clock.wall().timestamp() - since >= self.order_wait_seconds
+
+    def _release_gated(self, work: Work, p: int, until: int | None = None) -> None:
+        """Decide the waiting inputs whose turn has come, in order: up to ``until`` (a tick's time) whatever is
+        read, else while the first one's topics allow (``_open``); at most ``release_per_unit`` at a time."""
+        released = 0
+        while (key := self.gated.first(p)) is not None:
+            raw = self.read(work, key)
+            if (until is None or gated_at(key) > until) and not self._turn(p, key, raw):
+                return
+            if released >= self.release_per_unit or _bytes(work.records) > self.max_record_bytes:
+                return  # the rest by the next input or wake-up (``ready``)
+            self.gated.pop(p)
+            work.writes[key] = None
+            if raw is None:
+                continue
+            released += 1
+            d = json.loads(raw)
+            msg = Incoming(str(d["topic"]), p, int(key.rsplit(":", 1)[1]),
+                           str(d["key"]).encode("utf-8") if d.get("key") is not None else None,
+                           str(d["value"]).encode("utf-8"), d.get("timestamp"))
+            subject = str(d["subject"])
+            if key in self._hold_gated or self.holds.is_blocked(p, subject.encode("utf-8")) \
+                    or (p, subject) in self._gated_lines:
+                # waits for a recipient (``process``), or behind the employee's inputs that do: in their line
+                retry = Retry(msg.topic, subject.encode("utf-8"), msg.value, msg.timestamp,
+                              self._wall or self.clock.wall().timestamp(), head=True)
+                record, line = self.holds.hold(p, retry, f"{msg.topic}:{p}:{msg.offset}", self._gated_lines)
+                work.records.append(record)
+                work.writes[line[0]] = line[1]
+                continue
+            self._releasing = key
+            try:
+                self._input(work, msg, decode_event(msg.value or b"", max_bytes=self.max_event_bytes))
+            finally:
+                self._releasing = None
+
+    def _tick_releases(self, work: Work, msg: Incoming, at: str | None) -> bool:
+        """Before a tick moves the clock to ``at`` (everything published before it is consumed), the waiting inputs
+        up to ``at`` are decided; if more than a unit's share wait, the tick goes round again (True) after them."""
+        until = ordering.micros(parse_time(at)) if at else None
+        self._release_gated(work, msg.partition, until)
+        first = self.gated.first(msg.partition)
+        if until is None or first is None or gated_at(first) > until:
+            return False
+        work.records.append(Record(Topic.EMPLOYEE_TICKS, None, msg.value, partition=msg.partition))
+        return True
 
     def _decide(self, work: Work, partition: int, event: CloudEvent, now: datetime, timestamp: float | None) -> None:
         """The core's decision on one event of ``partition``, at ``now``, and what it leaves kept."""
@@ -760,6 +920,9 @@ class EmployeeStage(Stage):
         due = self.timers.next_due(partition)
         if self.clock.mode != "event" or (due is not None and due <= now.timestamp()):
             return
+        waiting = self.gated.first(partition)
+        if waiting is not None and gated_at(waiting) <= ordering.micros(now):
+            return  # an input at or before it still waits for its turn
         mark = encode_watermark(partition, now)
         work.records.extend(Record(Topic.MAILBOX, None, mark, q) for q in range(self.partitions or 1))
 
@@ -791,7 +954,7 @@ class EmployeeStage(Stage):
         if (found is None or not found.fields) and not self._give_up:
             # Not known here yet, or known by the id alone (their first input was an engagement event, their
             # profile is on its way): hold the input (streams.recipients); past the wait, decide with what is known.
-            raise RecipientPending(person_id, self._firing)
+            raise RecipientPending(person_id, self._firing, self._releasing)
         if found is None and self.holds.wait_seconds <= 0:
             # No hold (a wait of 0): a person this partition does not know yet is most likely another partition's,
             # on their way through the directory topic. The message is decided for their id; their mailbox takes

@@ -1,0 +1,42 @@
+"""The employee stage's inputs in time order across their topics, on the event clock.
+
+``hris.events``, ``engagement.events`` and ``decisions`` are read side by side, and Faust takes their records in
+turn, a batch of one topic and then of another: with a backlog, a decision can be read after the same person's
+HRIS events of days later. ``simulate`` decides every event in time order. Decided when it comes, such a decision
+found the person's state at the later clock: an approval after the review window had closed (stale), an opt-out
+after the messages it should have stopped, an escalation task opened and then closed before its own time.
+
+So on the event clock an input is decided only once every other input topic of its partition has been read up to
+its time, or has nothing more to read now (the consumer's high watermark: ``drained``); otherwise it waits in the
+stage's table under a key that sorts by its time (``g:<partition>:<time>:<topic>:<offset>``), and the waiting
+inputs are decided in that order as soon as the first one's turn comes (an input, or the worker's wake-up each
+second while one could go). A tick that moves the clock to T (``wayfinder publish --tick``: everything published
+before it has been consumed) decides every waiting input up to T first. While inputs wait, every input of the
+partition waits behind them, so the order holds. The wall clock decides inputs as they come, as before.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from wayfinder.streams.ordering import micros
+
+GATE_PREFIX = "g:"
+
+__all__ = ["GATE_PREFIX", "gate_key", "gated_at", "gated_topic"]
+
+
+def gate_key(partition: int, at: datetime, topic: str, offset: int) -> str:
+    """The key an input waits under; a partition's keys sort in the order they are decided (time, then topic and
+    offset: the order they were read in, within one topic)."""
+    return f"{GATE_PREFIX}{partition}:{micros(at):017d}:{topic}:{offset:012d}"
+
+
+def gated_at(key: str) -> int:
+    """The input's time (microseconds since 1970) of a waiting input's key."""
+    return int(key.split(":", 3)[2])
+
+
+def gated_topic(key: str) -> str:
+    """The topic a waiting input was read from (a topic name may hold ':')."""
+    return key.split(":", 3)[3].rsplit(":", 1)[0]

@@ -115,6 +115,10 @@ class Stage:
         self.clock = clock
         self.metrics = metrics
         self.timers = TimerIndex()
+        # Inputs kept in key order in the table, by key prefix (``<prefix><partition>:...``): the mailbox's in event
+        # order (streams.ordering), the employees' waiting for their turn in time (streams.gate). Loaded with the
+        # timers, journaled with each unit like them.
+        self.queues: dict[str, ordering.Waiting] = {}
         self.wal = WriteAheadLog(table, committed)
         self._cache: dict[str, tuple[int, Any]] = {}
         self._finished: set[int] = set()  # partitions whose interrupted units were finished on assignment
@@ -141,15 +145,21 @@ class Stage:
                 self._log_finished(partition, done)
         prefix = f"t:{partition}:"
         items = []
+        queued: dict[str, list[str]] = {f"{q}{partition}:": [] for q in self.queues}
         for key in self.table.keys():
             if key.startswith(prefix):
                 raw = self.table.get(key)
                 if raw is not None:
                     timer, due = decode_timer(raw)
                     items.append((key, timer_owner(timer), due))
+            else:
+                for start, keys in queued.items():
+                    if key.startswith(start):
+                        keys.append(key)
         count = self.timers.load(partition, items)
-        log.info("%s: partition %d loaded with %d pending timers (%d interrupted writes finished)", self.name,
-                 partition, count, finished)
+        waiting = sum(self.queues[q].load(partition, queued[f"{q}{partition}:"]) for q in self.queues)
+        log.info("%s: partition %d loaded with %d pending timers and %d kept inputs (%d interrupted writes "
+                 "finished)", self.name, partition, count, waiting, finished)
 
     def needs_loading(self, partition: int) -> bool:
         """Whether the next input of ``partition`` loads it (``ensure_loaded``): the worker first learns the group's
@@ -168,6 +178,8 @@ class Stage:
 
     def revoke(self, partition: int) -> None:
         self.timers.drop(partition)
+        for queue in self.queues.values():
+            queue.drop(partition)
         self._finished.discard(partition)
         self._cache = {k: v for k, v in self._cache.items() if v[0] != partition}
         self.wal.forget(partition)
@@ -353,6 +365,8 @@ class Stage:
         """A unit starts: the in-memory indexes of the table journal what it changes (``_undo`` takes it back), and
         its metrics wait until it is kept (``tally``)."""
         self.timers.begin()
+        for queue in self.queues.values():
+            queue.begin()
         self._woken = []
         self._others = 0
         self._tallies = []
@@ -360,6 +374,8 @@ class Stage:
 
     def _commit(self) -> None:
         self.timers.commit()
+        for queue in self.queues.values():
+            queue.commit()
         self._touched = None
         tallies, self._tallies = self._tallies or [], None
         for count in tallies:
@@ -387,6 +403,8 @@ class Stage:
                 self._cache.pop(key, None)
         self._touched = None
         self.timers.rollback()
+        for queue in self.queues.values():  # the kept inputs the unit added or took, as they were: no table scan
+            queue.rollback()
         self._tallies = None
 
     def owners_only(self, partition: int) -> bool:
@@ -466,8 +484,14 @@ class Stage:
         return self._kept(msg, work)
 
     def _index_timers(self, partition: int, writes: dict[str, bytes | None]) -> None:
-        """A replayed unit may hold timers the table did not have when the partition was loaded."""
+        """A replayed unit may hold timers (and kept inputs) the table did not have when the partition was loaded."""
         for key, value in writes.items():
+            queue = self.queues.get(key[:2])
+            if queue is not None:
+                queue.discard(partition, key)
+                if value is not None:
+                    queue.add(partition, key)
+                continue
             if not key.startswith("t:"):
                 continue
             if value is None:
@@ -508,10 +532,9 @@ class EmployeeStage(Stage):
         # and ``drained`` (topic, partition, last offset seen -> nothing more to read there now); None: off.
         self.input_topics: tuple[str, ...] = ()
         self.drained: Callable[[str, int, int | None], bool] | None = None
-        self.gated = ordering.Waiting()
+        self.gated = self.queues[GATE_PREFIX] = ordering.Waiting()
         self.release_per_unit = 500  # waiting inputs decided per input or wake-up
         self.order_wait_seconds = 60.0  # the longest an input waits for its turn (wall seconds)
-        self._gated_loaded: set[int] = set()
         self._heads: dict[tuple[int, str], int] = {}  # (partition, topic) -> the latest input time read there
         self._seen: dict[tuple[str, int], int] = {}  # (topic, partition) -> the last offset read there
         self._releasing: str | None = None  # the waiting input being decided
@@ -721,40 +744,12 @@ class EmployeeStage(Stage):
             self.holds.load(partition, [(k, raw) for k in self.table.keys()
                                         if k.startswith(prefix) and (raw := self.table.get(k)) is not None],
                             self.clock.wall().timestamp())
-        if partition not in self._gated_loaded:
-            prefix = f"{GATE_PREFIX}{partition}:"
-            count = self.gated.load(partition, (k for k in self.table.keys() if k.startswith(prefix)))
-            self._gated_loaded.add(partition)
-            if count:
-                log.info("%s: partition %d has %d inputs waiting for their turn in time", self.name, partition, count)
 
     def revoke(self, partition: int) -> None:
         super().revoke(partition)
         self.holds.drop(partition)
-        self.gated.drop(partition)
-        self._gated_loaded.discard(partition)
         self._heads = {k: v for k, v in self._heads.items() if k[0] != partition}
         self._seen = {k: v for k, v in self._seen.items() if k[1] != partition}
-
-    def _begin(self) -> None:
-        super()._begin()
-        self.gated.begin()
-
-    def _commit(self) -> None:
-        super()._commit()
-        self.gated.commit()
-
-    def _undo(self, partition: int) -> None:
-        super()._undo(partition)
-        self.gated.rollback()
-
-    def _index_timers(self, partition: int, writes: dict[str, bytes | None]) -> None:
-        super()._index_timers(partition, writes)
-        for key, value in writes.items():
-            if key.startswith(GATE_PREFIX):
-                self.gated.discard(partition, key)
-                if value is not None:
-                    self.gated.add(partition, key)
 
     def ready(self, partition: int) -> bool:
         """Whether an input waiting for its turn in time could be decided now (the worker then ticks)."""
@@ -1142,7 +1137,7 @@ class MailboxStage(Stage):
         self.mailbox = mailbox
         self.ticks_topic = ticks_topic
         self.digests = digests
-        self.waiting = ordering.Waiting()
+        self.waiting = self.queues[ordering.BUFFER_PREFIX] = ordering.Waiting()
         # what a mailbox held when read for this input, and where its ids are stored
         self._held_before: dict[str, tuple[held.HeldDict | None, held.Layout]] = {}
         self._limit: int | None = None  # fewer inputs per unit after a unit too large for Kafka
@@ -1255,41 +1250,6 @@ class MailboxStage(Stage):
     def waiting_loaded(self, partition: int) -> bool:
         return self.timers.loaded(partition)
 
-    def ensure_loaded(self, partition: int) -> None:
-        if self.timers.loaded(partition):
-            return
-        super().ensure_loaded(partition)
-        count = self._load_waiting(partition)
-        if count:
-            log.info("%s: partition %d has %d inputs waiting for their turn", self.name, partition, count)
-
-    def _load_waiting(self, partition: int) -> int:
-        prefix = f"{ordering.BUFFER_PREFIX}{partition}:"
-        return self.waiting.load(partition, (k for k in self.table.keys() if k.startswith(prefix)))
-
-    def _begin(self) -> None:
-        super()._begin()
-        self.waiting.begin()
-
-    def _commit(self) -> None:
-        super()._commit()
-        self.waiting.commit()
-
-    def _undo(self, partition: int) -> None:
-        super()._undo(partition)
-        self.waiting.rollback()  # the waiting inputs the unit added or took, as they were: no scan of the table
-
-    def revoke(self, partition: int) -> None:
-        super().revoke(partition)
-        self.waiting.drop(partition)
-
-    def _index_timers(self, partition: int, writes: dict[str, bytes | None]) -> None:
-        super()._index_timers(partition, writes)
-        for key, value in writes.items():
-            if key.startswith(ordering.BUFFER_PREFIX):
-                self.waiting.discard(partition, key)
-                if value is not None:
-                    self.waiting.add(partition, key)
 
     def _load(self, work: Work, rid: str) -> MailboxState | None:
         """The recipient's mailbox: as ``_keep`` last left it in the cache (this unit's writes included), else from

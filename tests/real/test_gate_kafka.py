@@ -15,6 +15,7 @@ import pytest
 
 from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world
 from tests.real.test_kafka import eventually
+from tests.real.test_recipient_hold_kafka import _event, _person
 from tests.support import at
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
@@ -28,15 +29,10 @@ def world(kafka_broker: str, tmp_path: Path) -> Iterator[KafkaWorld]:
     yield from kafka_world(kafka_broker, tmp_path, partitions=2)
 
 
-def _event(eid: str, etype: str, time_: str, subject: str, **data: object) -> str:
-    return json.dumps({"specversion": "1.0", "id": eid, "source": "test/gate", "type": etype, "time": time_,
-                       "subject": subject, "data": data})
-
-
-def _person(pid: str, time_: str, **fields: object) -> str:
-    profile = {"id": pid, "given_name": pid.title(), "email": f"{pid.lower()}@example.com", "country": "DE",
-               "timezone": "Europe/Berlin", "locale": "de-DE", "employment_type": "employee", **fields}
-    return _event(f"p-{pid}-{time_}", "hris.employee.upserted", time_, pid, **profile)
+def _again(line: str) -> str:
+    """A person's later upsert: an event id of its own (the same id is a duplicate)."""
+    event = json.loads(line)
+    return json.dumps(event | {"id": f"{event['id']}-{event['time']}"})
 
 
 def _simulate(lines: list[str], folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
@@ -61,7 +57,7 @@ def test_a_backlog_of_hris_events_and_decisions_is_decided_as_simulate_decides(w
         hris += [_person(e, "2026-03-02T08:00:00Z", manager_id="M1", hr_partner_id="H1"),
                  _event(f"l-{e}", "hris.leave.started", "2026-04-01T09:00:00Z", e, leave_type="bereavement",
                         start_date="2026-04-01", expected_return_date="2026-04-20"),
-                 _person(e, "2026-04-10T09:00:00Z", manager_id="M1", hr_partner_id="H1", department="Sales")]
+                 _again(_person(e, "2026-04-10T09:00:00Z", manager_id="M1", hr_partner_id="H1", department="Sales"))]
     pending, _ = _simulate(hris, tmp_path / "first")
     to_review = [m for m in pending.values()  # the condolences, made when the leave starts
                  if m["status"] == "pending_approval" and at(m["created_at"]) < at("2026-04-02T00:00:00Z")]

@@ -252,11 +252,28 @@ def _plan(source: str, names: frozenset[str]) -> dict[str, frozenset[str] | None
     return plan
 
 
-class _Results(dict[str, tuple[Any, str | None]]):
+class _Absent:
+    """A field or variable the context does not have (in a cache key; unequal to any value)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+_ABSENT = _Absent()
+_TextKey = tuple[str | _Absent | None, ...]
+
+
+class _Results(dict[str | _TextKey, tuple[Any, str | None]]):
     """An expression's results by the text of what it read (a dict that can be weakly referenced)."""
 
 
 _RESULTS: weakref.WeakValueDictionary[int, _Results] = weakref.WeakValueDictionary()  # by id: equal dicts are many
+# Expressions written alike, over the same variables, share one cache: a catalog's resources repeat a few
+# eligibility rules, and ten `employee.country == "IN"` learn each country once, not ten times (again after each
+# erasure empties them all). The variables are part of the key because they decide what an expression reads.
+_SHARED: weakref.WeakValueDictionary[tuple[str, frozenset[str]], _Results] = weakref.WeakValueDictionary()
 
 
 def forget_inputs() -> None:
@@ -300,8 +317,12 @@ class Expr:
         self._plan = {name: tuple(sorted(fields)) if fields is not None else None
                       for name, fields in _plan(code, allowed).items()}
         self._cacheable = "now" not in self._plan
-        self._cache = _Results()
-        _RESULTS[id(self._cache)] = self._cache
+        cache = _SHARED.get((source, allowed))
+        if cache is None:
+            cache = _Results()
+            _SHARED[source, allowed] = cache
+            _RESULTS[id(cache)] = cache
+        self._cache = cache
 
     def _budget_checks(self, source: str) -> None:
         """Comprehensions nest at most :data:`MAX_NESTING` deep, and over the lists written in the expression
@@ -349,9 +370,37 @@ class Expr:
                     "inputs; not evaluated")
         return None
 
+    def _text_key(self, context: Mapping[str, Any]) -> _TextKey | None:
+        """The cache key of the common case, told without building the inputs: every field the expression reads is
+        text, null or absent (its value, or :data:`_ABSENT`, in the plan's order). None for anything else (a number,
+        a list, a whole variable), which the text of the inputs keys instead: a number's key must tell ``1`` from
+        ``true`` and ``1.0``, which are equal in a tuple."""
+        parts: list[str | _Absent | None] = []
+        size = 0
+        for name, fields in self._plan.items():
+            value = context.get(name, _ABSENT)
+            if value is _ABSENT:
+                parts.append(_ABSENT)
+                continue
+            if fields is None or type(value) is not dict:
+                return None
+            for f in fields:
+                v = value.get(f, _ABSENT)
+                if type(v) is str:
+                    size += len(v)
+                elif v is not None and v is not _ABSENT:
+                    return None
+                parts.append(v)
+        return tuple(parts) if size <= _CACHE_KEY_CHARS else None
+
     def evaluate(self, context: Mapping[str, Any]) -> tuple[Any, str | None]:
         """The value, or ``(None, reason)`` when evaluation fails (a missing field, a type mismatch, a cost over
         the budget)."""
+        key: str | _TextKey | None = self._text_key(context) if self._cacheable else None
+        if key is not None:
+            hit = self._cache.get(key)
+            if hit is not None:
+                return hit
         reduced: dict[str, Any] = {}
         for name, fields in self._plan.items():
             if name not in context:
@@ -360,20 +409,21 @@ class Expr:
             if fields is not None and (type(value) is dict or isinstance(value, Mapping)):  # dict: no ABC check
                 value = {f: value[f] for f in fields if f in value}
             reduced[name] = value
-        key = repr(reduced) if self._cacheable else ""
-        if len(key) > _CACHE_KEY_CHARS:  # large inputs are rarely seen twice: evaluated each time, not kept
-            key = ""
-        if key:
-            hit = self._cache.get(key)
-            if hit is not None:
-                return hit
+        if key is None and self._cacheable:
+            key = repr(reduced)
+            if len(key) > _CACHE_KEY_CHARS:  # large inputs are rarely seen twice: evaluated each time, not kept
+                key = None
+            else:
+                hit = self._cache.get(key)
+                if hit is not None:
+                    return hit
         refused = self.over_budget(reduced)
         try:
             result: tuple[Any, str | None] = (
                 (None, refused) if refused is not None else (self._program.execute(reduced), None))
         except Exception as e:  # CEL raises KeyError, TypeError, ValueError, RuntimeError
             result = (None, f"{type(e).__name__}: {_scrub(e, self.source)}")
-        if key:
+        if key is not None:
             if len(self._cache) >= _CACHE_SIZE:
                 self._cache.clear()
             self._cache[key] = result

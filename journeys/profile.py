@@ -73,11 +73,18 @@ RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|
 
 def rfc3339_text(value: Any) -> Any:
     """SPEC §2: ``time`` is RFC 3339 with an offset, as text: not a number, not without seconds or the offset's
-    colon (which a lenient parser would take)."""
-    if isinstance(value, str) and not RFC3339.fullmatch(value):
-        msg = "not an RFC 3339 time with seconds and an offset (such as 2026-03-02T09:15:00Z)"
-        raise ValueError(msg)
-    if not isinstance(value, str | datetime):
+    colon (which a lenient parser would take). Text that is one is read by the standard library, into its own
+    ``timezone`` (see :func:`stdlib_offset`); text it cannot read (``t`` and ``z`` in lower case, a 30th of
+    February) goes on to pydantic, whose message names the problem."""
+    if isinstance(value, str):
+        if not RFC3339.fullmatch(value):
+            msg = "not an RFC 3339 time with seconds and an offset (such as 2026-03-02T09:15:00Z)"
+            raise ValueError(msg)
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, datetime):
         msg = "an RFC 3339 time is text (such as \"2026-03-02T09:15:00Z\"), not a number"
         raise ValueError(msg)
     return value
@@ -87,6 +94,8 @@ def stdlib_offset(value: datetime) -> datetime:
     """The same instant and offset with the standard library's ``timezone``: pydantic's own offset type is a
     call into Rust on every comparison and conversion (about 20 times slower), and the core compares an
     event's time many times."""
+    if type(value.tzinfo) is timezone:
+        return value
     offset = value.utcoffset()
     return value.replace(tzinfo=UTC if not offset else timezone(offset)) if offset is not None else value
 

@@ -25,7 +25,7 @@ from wayfinder.journeys import events, layout, templates
 from wayfinder.journeys.events import DATA_MODELS
 from wayfinder.journeys.i18n import Reader
 from wayfinder.journeys.model import Journey
-from wayfinder.journeys.profile import Profile, apply_event, changes_profile
+from wayfinder.journeys.profile import Profile, apply_event, changes_profile, stdlib_offset
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import EmployeeState
 from wayfinder.journeys.steps.context import Run
@@ -107,6 +107,39 @@ def test_an_events_time_is_the_instant_and_offset_written_in_the_standard_librar
     assert event.time == as_pydantic
     assert event.time.utcoffset() == as_pydantic.utcoffset()
     assert event.time.isoformat() == as_pydantic.isoformat()
+
+
+class _Pydantics(BaseModel):
+    """An event's ``time`` read the long way: pydantic's parser, then the standard library's ``timezone``."""
+
+    time: AwareDatetime
+
+
+_TIMES = st.builds(
+    "{}-{:02d}-{:02d}{}{:02d}:{:02d}:{:02d}{}{}".format,
+    st.sampled_from(["0000", "0001", "1970", "2026", "2028", "9999"]), st.integers(0, 13), st.integers(0, 32),
+    st.sampled_from(["T", "t", " "]), st.integers(0, 25), st.integers(0, 60), st.integers(0, 61),
+    st.sampled_from(["", ".5", ".123456", ".1234567", ".9999995", ".000000001"]),
+    st.one_of(st.sampled_from(["Z", "z", "+00:00", "-00:00", "+23:59", "-23:59", "+24:00", "+05:30", "-08:00"]),
+              st.builds("{}{:02d}:{:02d}".format, st.sampled_from("+-"), st.integers(0, 25), st.integers(0, 60))))
+
+
+@settings(max_examples=300)
+@given(_TIMES)
+def test_an_events_time_read_by_the_standard_library_is_pydantics_reading(written: str) -> None:
+    """Text the standard library reads gives the instant and offset pydantic reads; text it cannot read gives
+    pydantic's own message, as before."""
+    event = {"specversion": "1.0", "id": "e1", "source": "s", "type": "x.y", "subject": "E1", "time": written}
+    try:
+        expected = stdlib_offset(_Pydantics.model_validate({"time": written}).time)
+    except ValidationError as e:
+        with pytest.raises(ValidationError) as got:
+            events.CloudEvent.model_validate(event)
+        assert got.value.errors()[0]["msg"] == e.errors()[0]["msg"]
+        return
+    time = events.CloudEvent.model_validate(event).time
+    assert type(time.tzinfo) is timezone
+    assert (time, time.utcoffset(), time.isoformat()) == (expected, expected.utcoffset(), expected.isoformat())
 
 
 @settings(max_examples=200)

@@ -75,15 +75,18 @@ def rfc3339_text(value: Any) -> Any:
     """SPEC §2: ``time`` is RFC 3339 with an offset, as text: not a number, not without seconds or the offset's
     colon (which a lenient parser would take). Text that is one is read by the standard library, into its own
     ``timezone`` (see :func:`stdlib_offset`); text it cannot read (``t`` and ``z`` in lower case, a 30th of
-    February) goes on to pydantic, whose message names the problem."""
+    February) or reads where pydantic refuses (an offset of ``+00:60``) goes on to pydantic, whose message names
+    the problem."""
     if isinstance(value, str):
         if not RFC3339.fullmatch(value):
             msg = "not an RFC 3339 time with seconds and an offset (such as 2026-03-02T09:15:00Z)"
             raise ValueError(msg)
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            return value
+        if value[-1] in "Zz" or value[-2] < "6":  # the standard library reads an offset's minutes past 59 as hours
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                pass
+        return value
     if not isinstance(value, datetime):
         msg = "an RFC 3339 time is text (such as \"2026-03-02T09:15:00Z\"), not a number"
         raise ValueError(msg)

@@ -27,8 +27,10 @@ from wayfinder.connectors.links import RecipientLinks
 from wayfinder.connectors.switch import ControlFile
 from wayfinder.journeys.events import decode_event
 from wayfinder.journeys.loader import Definitions
-from wayfinder.web import EmbeddedBackend, WebSettings, World, create_app
 from wayfinder.web import events as ev
+from wayfinder.web.app import create_app
+from wayfinder.web.backend import EmbeddedBackend, World
+from wayfinder.web.settings import WebSettings
 
 TOKEN_SECRET = SecretStr("token-secret-for-the-tests")
 # people of the bundled world: E1032 (bereavement, HR partner E1006, manager E1009), E1052 (medical

@@ -21,7 +21,9 @@ from wayfinder.cli.report import write_results
 from wayfinder.connectors.links import RecipientLinks
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.records import Message
-from wayfinder.web import EmbeddedBackend, WebSettings, World, create_app
+from wayfinder.web.app import create_app
+from wayfinder.web.backend import EmbeddedBackend, World
+from wayfinder.web.settings import WebSettings
 
 TOKEN_SECRET = SecretStr("token-secret-for-the-tests")
 NOW = at("2026-12-01T10:00")

@@ -25,9 +25,11 @@ from wayfinder.cli.report import write_results
 from wayfinder.connectors.switch import ControlFile
 from wayfinder.journeys.decisions import escalation_task_id
 from wayfinder.journeys.loader import Definitions
-from wayfinder.web import EmbeddedBackend, WebSettings, World, create_app
 from wayfinder.web import events as ev
+from wayfinder.web.app import create_app
+from wayfinder.web.backend import EmbeddedBackend, World
 from wayfinder.web.security import link_csrf
+from wayfinder.web.settings import WebSettings
 
 defs, served, small_events = test_web.defs, test_web.served, test_web.small_events  # the fixtures
 # the preferences form's choices for someone with none made (both channels on, no topic out, no pause)

@@ -20,8 +20,10 @@ from tests.real.test_kafka import eventually
 from wayfinder import examples_dir
 from wayfinder.streams.app import load_definitions
 from wayfinder.streams.embedded import read_event_file
-from wayfinder.web import WebSettings, World, create_app
+from wayfinder.web.app import create_app
+from wayfinder.web.backend import World
 from wayfinder.web.kafka_backend import KafkaBackend
+from wayfinder.web.settings import WebSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 EMPLOYEE = "E1032"  # bereavement (sensitive): HR partner E1006, manager E1009

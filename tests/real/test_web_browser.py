@@ -32,7 +32,9 @@ from wayfinder.cli.report import write_results
 from wayfinder.connectors.links import RecipientLinks
 from wayfinder.journeys.loader import Sources, load_or_raise
 from wayfinder.streams.embedded import read_event_file
-from wayfinder.web import EmbeddedBackend, WebSettings, World, create_app
+from wayfinder.web.app import create_app
+from wayfinder.web.backend import EmbeddedBackend, World
+from wayfinder.web.settings import WebSettings
 
 # oidc-provider-mock (the test's provider, not our code) calls a deprecated Authlib hook when it signs tokens
 pytestmark = pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning")

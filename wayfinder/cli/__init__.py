@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from wayfinder import __version__, examples_dir
+from wayfinder.cli import deliver as deliver_cli
 from wayfinder.cli import sending as sending_cli
 from wayfinder.cli.made_up import candidates
 from wayfinder.cli.paths import (
@@ -534,9 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--copy", type=Path, metavar="DIR", help="copy the examples into DIR")
     p.set_defaults(func=cmd_examples)
 
-    from wayfinder.connectors import cli as delivery_cli
-
-    delivery_cli.register(sub)
+    deliver_cli.register(sub)
     sending_cli.register(sub)
     reports_cli.register(sub)
 

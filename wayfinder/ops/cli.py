@@ -7,9 +7,6 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from wayfinder.ops.status import Bounds, as_json, gather, render
-from wayfinder.streams.cli import settings_from
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("status", help="is the installation healthy: workers, lag per partition, dead letters, "
@@ -32,6 +29,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from wayfinder.ops.status import Bounds, as_json, gather, render  # Kafka's client: imported when it runs
+    from wayfinder.streams.cli import settings_from
+
     # kafka-python logs every refused connection and cannot decode Faust's group metadata: the report says it all.
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
     settings = settings_from(args)

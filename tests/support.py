@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wayfinder.expressions import Expr, forget_inputs
 from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
 from wayfinder.streams import unit
 
@@ -129,3 +130,19 @@ def personal_values() -> set[str]:
 
 
 DictTable = unit.DictTable  # the stages' table on a dict (tests/pipeline)
+
+
+def count_evaluations(expr: Expr) -> list[dict[str, Any]]:
+    """The inputs ``expr`` hands to CEL from now on, one per evaluation its cache did not answer. Every result cache
+    is emptied first: expressions written alike share theirs, and another test's may hold the answer."""
+    forget_inputs()
+    program = expr._program
+    runs: list[dict[str, Any]] = []
+
+    class Counting:
+        def execute(self, context: dict[str, Any]) -> object:
+            runs.append(context)
+            return program.execute(context)
+
+    expr._program = Counting()  # type: ignore[assignment]
+    return runs

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, count_evaluations
 from wayfinder.expressions import COST_BUDGET, MAX_EXPRESSION_CHARS, MAX_NESTING, Expr, ExpressionError
 from wayfinder.journeys.templates import MAX_PATTERN_CHARS, MAX_VALUE_CHARS, MessageTemplate, RenderError, check_source
 
@@ -285,15 +285,7 @@ def test_the_result_cache_keeps_no_copy_of_large_inputs() -> None:
 
 def test_small_inputs_are_still_answered_from_the_cache() -> None:
     expr = Expr('event.data.relationship == "child"')
-    program = expr._program
-    runs: list[dict[str, Any]] = []
-
-    class Counting:
-        def execute(self, context: dict[str, Any]) -> object:
-            runs.append(context)
-            return program.execute(context)
-
-    expr._program = Counting()  # type: ignore[assignment]
+    runs = count_evaluations(expr)
     for _ in range(3):
         assert expr.test({"event": {"data": {"relationship": "child", "note": "x" * 500}}}) == (True, None)
     assert len(runs) == 1

@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support import count_evaluations
 from wayfinder.expressions import Expr, forget_inputs
 
 SOURCES = (
@@ -39,23 +40,9 @@ def test_a_warm_cache_answers_as_a_fresh_expression(seen: list[dict[str, Any]]) 
             assert expr.evaluate(context) == Expr(source, ANY).evaluate(context), (source, context)
 
 
-def _counting(expr: Expr) -> list[dict[str, Any]]:
-    forget_inputs()  # expressions written alike share results: start from none
-    program = expr._program
-    runs: list[dict[str, Any]] = []
-
-    class Counting:
-        def execute(self, context: dict[str, Any]) -> object:
-            runs.append(context)
-            return program.execute(context)
-
-    expr._program = Counting()  # type: ignore[assignment]
-    return runs
-
-
 def test_text_fields_are_answered_from_the_cache_with_only_what_was_read() -> None:
     expr = Expr('employee.country == "IN"', ANY)
-    runs = _counting(expr)
+    runs = count_evaluations(expr)
     for name in ("Asha", "Ravi", "Meera"):  # fields it does not read differ
         assert expr.test({"employee": {"country": "IN", "given_name": name, "tags": [1]}}) == (True, None)
     assert expr.test({"employee": {"given_name": "Asha"}})[0] is False  # absent: evaluated, a failure
@@ -65,7 +52,7 @@ def test_text_fields_are_answered_from_the_cache_with_only_what_was_read() -> No
 
 def test_expressions_written_alike_share_their_results() -> None:
     first = Expr('employee.country == "IN"', ANY)
-    runs = _counting(first)
+    runs = count_evaluations(first)
     assert first.test({"employee": {"country": "IN"}}) == (True, None)
     again = Expr('employee.country == "IN"', ANY)
     assert again.test({"employee": {"country": "IN"}}) == (True, None)
@@ -77,7 +64,7 @@ def test_expressions_written_alike_share_their_results() -> None:
 
 def test_an_erasure_empties_the_text_keyed_results_too() -> None:
     expr = Expr('employee.given_name == "Asha"', ANY)
-    runs = _counting(expr)
+    runs = count_evaluations(expr)
     assert expr.test({"employee": {"given_name": "Asha"}}) == (True, None)
     forget_inputs()
     assert expr.test({"employee": {"given_name": "Asha"}}) == (True, None)

@@ -4,6 +4,7 @@ Faust agent that does nothing, one worker against two, and event-to-decision lat
     deploy/local/kafka up
     .venv/bin/python -m benchmarks.worker_scale                     # 20,000 events of an organisation's year
     .venv/bin/python -m benchmarks.worker_scale --profile prof/     # also: cProfile of a worker, per stage
+    .venv/bin/python -m benchmarks.worker_scale --stages-only       # part 0 alone, no broker needed
 
 0. The stages alone: the same events through the worker's two stages in this process, without Kafka (tables on
    dicts): what the journey core and the stages cost, and how many records a worker sends per event.
@@ -356,6 +357,8 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="also run one worker under cProfile, its stats into this folder")
     parser.add_argument("--latency-only", action="store_true", help="only the latency part (3)")
     parser.add_argument("--scaling-only", action="store_true", help="only one worker against two (2)")
+    parser.add_argument("--stages-only", action="store_true", help="only the stages alone, without Kafka (0): run "
+                        "from two trees with PYTHONPATH set to each to compare their code")
     parser.add_argument("--standbys", default="", help="with --scaling-only: standby replicas of the tables, one "
                         "run each (WAYFINDER_TABLE_STANDBY_REPLICAS) [the worker's default]")
     parser.add_argument("--lingers", default="", help="producer lingers in seconds for the latency part, one run of "
@@ -369,6 +372,11 @@ def main() -> None:
     parser.add_argument("--freeze", default="", help="with --pauses: on,off runs side by side, the worker's gc.freeze "
                         "after start-up as it is and switched off [as it is]")
     args = parser.parse_args()
+    if args.stages_only:
+        with tempfile.TemporaryDirectory(prefix="wayfinder-stages-") as scratch:
+            events = org_events(args.events, Path(scratch) / "org.jsonl")
+            print(f"{args.events:,} events, the stages alone, no Kafka: {stages_alone(events)}")
+        return
     if args.latency_only:
         latency_only(args)
         return

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -145,6 +146,19 @@ def _stop_on_signals(runner: DeliveryRunner) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
+def _metrics_file_writable(path: Path | None) -> bool:
+    """Whether ``--metrics-file`` can be written at the end: said before anything is sent (exit 2), not as a failure
+    after every message went (it is written through a file beside it, then renamed)."""
+    if path is None:
+        return True
+    folder = path.parent
+    if path.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+        why = "a folder" if path.is_dir() else f"{folder} is not a folder it can write to"
+        print(f"wayfinder deliver: cannot write --metrics-file {path} ({why})", file=sys.stderr)
+        return False
+    return True
+
+
 def _open_before_sending(sink: JsonlSink, flag: str) -> None:
     """A receipt that cannot be written after the server accepted is lost for good (the ledger skips the message
     from then on), so the sinks are opened before the first send and an unwritable one stops the run (exit 2)."""
@@ -258,7 +272,7 @@ def cmd_deliver(args: argparse.Namespace) -> int:
         print(f"{paths.messages}: no such messages file (wayfinder simulate --out DIR writes DIR/messages.jsonl)",
               file=sys.stderr)
         return 2
-    if _nowhere(settings):
+    if _nowhere(settings) or not _metrics_file_writable(args.metrics_file):
         return 2
     registry = CollectorRegistry()
     started = time.perf_counter()
@@ -282,7 +296,7 @@ def cmd_deliver(args: argparse.Namespace) -> int:
 def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
     from wayfinder.streams.settings import WorkerSettings
 
-    if _nowhere(settings):
+    if _nowhere(settings) or not _metrics_file_writable(args.metrics_file):
         return 2
     worker = _load(WorkerSettings, {}, sys.stderr)
     if worker is None:
@@ -429,9 +443,11 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
                     log.warning("could not commit what deliver has settled (%s); trying again in %.0f s",
                                 type(e).__name__, seconds)
 
+        metrics = DeliveryMetrics(registry)
+        source.on_lag = metrics.lag_measured
         try:
             runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
-                                    settings=settings, metrics=DeliveryMetrics(registry),
+                                    settings=settings, metrics=metrics,
                                     retry_failed=retry_failed, switch=control.current, hold="wait",
                                     asked_at=lambda m: again.asked_at(m) or source.asked_at(m), unrouted="fail",
                                     erased=erasures.about_erased)

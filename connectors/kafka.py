@@ -46,7 +46,11 @@ class Settled:
         self.open.get(tp, set()).discard(offset)
 
     def committable(self) -> dict[TopicPartition, int]:
-        return {tp: min(self.open[tp]) if self.open.get(tp) else end for tp, end in self.read_to.items()}
+        return {tp: self.first_open(tp, end) for tp, end in self.read_to.items()}
+
+    def first_open(self, tp: TopicPartition, end: int) -> int:
+        """The first offset of ``tp`` read and not settled, else the offset after the last read (``end``)."""
+        return min(self.open[tp]) if self.open.get(tp) else end
 
 
 @dataclass
@@ -72,6 +76,7 @@ class KafkaMessages:
     _unwritten: list[tuple[DeadLetter, TopicPartition, int]] = field(default_factory=list)
     _committed: dict[TopicPartition, int] = field(default_factory=dict)
     stopped: Callable[[], bool] = lambda: False  # asked between polls: a stopped run reads nothing more
+    on_lag: Callable[[str, int, int], None] | None = None  # (topic, partition, lag) after each poll
 
     async def __aenter__(self) -> KafkaMessages:
         self._consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, group_id=self.group,
@@ -93,6 +98,7 @@ class KafkaMessages:
         where = self._where.pop(id(message), None)
         if where is not None:
             self._settled.settle(*where)
+            self._settled_lag(where[0])
 
     async def write_rejected(self, sink: KafkaSink) -> None:
         """Write the dead letters of the records that were not messages, which settles them."""
@@ -117,6 +123,8 @@ class KafkaMessages:
         idle = 0.0
         while idle < self.idle_seconds and not self.stopped():
             batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+            if self.on_lag is not None:
+                await self._measure(consumer, batches, self.on_lag)
             if not any(batches.values()):
                 idle += 1.0
                 continue
@@ -131,6 +139,30 @@ class KafkaMessages:
                             self._asked[message.message_id] = datetime.fromtimestamp(r.timestamp / 1000, UTC)
                         self._where[id(message)] = (tp, r.offset)
                         yield message
+
+    async def _measure(self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[Any]],
+                       on_lag: Callable[[str, int, int], None]) -> None:
+        """Each assigned partition's lag as the fetches last saw its end: what is not settled yet, the batch just
+        read included (a partition not fetched from yet is left out)."""
+        first_open = self._settled.committable()
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)
+            if end is None:
+                continue
+            records = batches.get(tp)
+            start = records[0].offset if records else first_open.get(tp)
+            if start is None:
+                start = await consumer.position(tp)
+            elif tp in first_open:
+                start = min(start, first_open[tp])
+            on_lag(tp.topic, tp.partition, max(0, end - start))
+
+    def _settled_lag(self, tp: TopicPartition) -> None:
+        """A partition's lag again once a message of it is settled (a batch of slow sends takes a while)."""
+        end = self._consumer.highwater(tp) if self._consumer is not None else None
+        read_to = self._settled.read_to.get(tp)
+        if self.on_lag is not None and end is not None and read_to is not None:
+            self.on_lag(tp.topic, tp.partition, max(0, end - self._settled.first_open(tp, read_to)))
 
     def asked_at(self, message: Message) -> datetime | None:
         """When the worker put the message on the topic (the record's timestamp): when delivery was asked to

@@ -53,6 +53,11 @@ class DeliveryMetrics:
                              "Circuit breaker per connector: 0 closed, 1 open, 2 half-open", ["connector"],
                              registry=registry)
 
+        self.lag = Gauge("wayfinder_delivery_lag_messages",
+                         "Records on outbound.messages not yet settled by this deliver: the log end offset its "
+                         "fetches saw minus the first offset not delivered, failed for good or skipped, per assigned "
+                         "partition", ["topic", "partition"], registry=registry)
+
         self.sending_paused = Gauge("wayfinder_sending_paused",
                                     "1 while the stop switch holds sending (a journey id, or all)",
                                     ["journey"], registry=registry)
@@ -61,6 +66,9 @@ class DeliveryMetrics:
     def switch_changed(self, state: dict[str, bool]) -> None:
         for scope, paused in state.items():
             self.sending_paused.labels(scope).set(1 if paused else 0)
+
+    def lag_measured(self, topic: str, partition: int, lag: int) -> None:
+        self.lag.labels(topic, str(partition)).set(lag)
 
     def breaker_changed(self, connector: str, state: BreakerState) -> None:
         self.breaker.labels(connector).set(_BREAKER[state])

@@ -85,17 +85,36 @@ def parse_window(text: str) -> tuple[time, time]:
     return time.fromisoformat(start), time.fromisoformat(end)
 
 
+def _wall_clock_reaches(day: date, at: time, tz: ZoneInfo, after: datetime) -> datetime:
+    """The first instant after ``after`` at which the local clock on ``day`` shows ``at`` (the end of a quiet
+    window): the second ``at`` of a night whose clocks go back when ``after`` is past the first; the moment the
+    clocks go forward when they skip ``at`` (at 02:30 on a night that jumps from 02:00 to 03:00 it is 03:00 there,
+    past the window's end)."""
+    first = datetime.combine(day, at, tzinfo=tz)
+    utc = first.astimezone(UTC)
+    if utc.astimezone(tz).replace(tzinfo=None) != first.replace(tzinfo=None):  # skipped: find the jump
+        lo, hi = first.replace(fold=1).astimezone(UTC), utc  # on either side of it
+        offset = lo.astimezone(tz).utcoffset()
+        while hi - lo > timedelta(seconds=1):
+            mid = lo + (hi - lo) / 2
+            lo, hi = (mid, hi) if mid.astimezone(tz).utcoffset() == offset else (lo, mid)
+        return hi.replace(microsecond=0)  # clocks change on a whole second, and lo < it <= hi
+    if utc > after:
+        return utc
+    return first.replace(fold=1).astimezone(UTC)  # the clock shows ``at`` again after ``after`` (or it is past)
+
+
 def _quiet_until(local: datetime, start: time, end: time, tz: ZoneInfo) -> datetime | None:
     """When the quiet window that ``local`` is in ends, or None when it is not in one."""
     t = local.time()
     if start == end:
         return None
     if start < end:
-        return local_at(local.date(), end, tz) if start <= t < end else None
+        return _wall_clock_reaches(local.date(), end, tz, local) if start <= t < end else None
     if t >= start:
-        return local_at(local.date() + timedelta(days=1), end, tz)
+        return _wall_clock_reaches(local.date() + timedelta(days=1), end, tz, local)
     if t < end:
-        return local_at(local.date(), end, tz)
+        return _wall_clock_reaches(local.date(), end, tz, local)
     return None
 
 

@@ -363,9 +363,18 @@ def _read(path: Path, display: str, limit: int | None) -> str | Problem:
         if size > limit:
             return Problem(display, 1, 1, f"the file is {size} bytes, over the limit of {limit}; split it into "
                            f"smaller files or raise {MAX_BYTES_SETTING}")
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        return Problem(display, 1, 1, f"cannot read file: {e}")
+        raw = path.read_bytes()
+    except OSError as e:
+        return Problem(display, 1, 1, f"cannot read file: {e.strerror or type(e).__name__}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        # where the first byte that is not UTF-8 is: its line, and its column in characters (as every position)
+        before = raw[:e.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1:].decode("utf-8", errors="replace")) + 1
+        return Problem(display, line, column, f"cannot read file: byte 0x{raw[e.start]:02x} is not UTF-8 (save the "
+                       "file as UTF-8)")
 
 
 class Read(NamedTuple):

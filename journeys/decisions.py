@@ -118,7 +118,8 @@ def _edited(message: Message, edits: dict[str, Any]) -> Message:
         html = str(edits["html"]) if edits.get("html") else text_to_html(text)
         update["text"], update["html"] = with_footer_of(text, html, message.text or "", message.explanation or "",
                                                         message.preferences_url or "", locale=message.locale,
-                                                        title=str(update.get("subject", message.subject) or ""))
+                                                        title=str(update.get("subject", message.subject) or ""),
+                                                        authored=bool(edits.get("html")))
     return message.model_copy(update=update)
 
 

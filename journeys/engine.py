@@ -16,7 +16,7 @@ from typing import Any
 
 from wayfinder.journeys import corrections, decisions
 from wayfinder.journeys._durations import parse_duration
-from wayfinder.journeys._time import local_at
+from wayfinder.journeys._time import local_at, shift
 from wayfinder.journeys._time import zone as tz_zone
 from wayfinder.journeys.audience import AudienceIndex
 from wayfinder.journeys.definitions import Definitions
@@ -447,7 +447,11 @@ class Engine:
         if last is None:
             return True
         after = journey.reentry_after
-        return after is not None and now - last >= after
+        if after is None:
+            return False
+        # days and weeks on the employee's local calendar, as every duration (README, Durations): ``reentry: 1d``
+        # from 10:00 on the day before a DST change is 10:00 the next day, not 24 hours
+        return now >= shift(last, journey.reentry, tz_zone(state.profile.timezone)) if after else True
 
     def _journey_of(self, run: Run, e: Enrollment) -> Journey | None:
         """The enrollment's journey version, or None after ending the enrollment with a diagnostic: that version is

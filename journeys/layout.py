@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -253,6 +254,50 @@ def body_of(markup: str) -> str:
     return _unwrapped(inner).strip()
 
 
+# Elements that never hold anything, so never closed (the HTML standard's void elements).
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+                   "track", "wbr"})
+
+
+class _Opened(HTMLParser):
+    """The elements an HTML part leaves open, in order (:func:`balanced`)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.open: list[str] = []
+        self.counts: Counter[str] = Counter()  # of ``open``: an end tag of nothing open costs no walk
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _VOID:
+            self.open.append(tag)
+            self.counts[tag] += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.counts[tag]:
+            return
+        while True:  # what it closes, and what was left open inside it (each element is taken out once)
+            last = self.open.pop()
+            self.counts[last] -= 1
+            if last == tag:
+                return
+
+
+def balanced(markup: str) -> str:
+    """An HTML part someone wrote (an author's ``html:``, a reviewer's edit) that cannot take in what comes after
+    it: a comment, tag or attribute it leaves unfinished at its end is dropped (a comment shows nothing; a tag cut
+    short is no content), and every element it leaves open is closed, so the explanation and the preferences link
+    that follow it are outside whatever it began (an unclosed ``<!--`` or ``<div style="display:none">`` hid them).
+    Linear in the markup (the standard library's parser)."""
+    if "<" not in markup:
+        return markup
+    parser = _Opened()
+    parser.feed(markup)
+    unfinished = parser.rawdata  # what the parser holds back: a construct begun and not ended
+    if unfinished.startswith("<"):
+        markup = markup[:len(markup) - len(unfinished)]
+    return markup + "".join(f"</{tag}>" for tag in reversed(parser.open))
+
+
 _LINK_PARTS = 64  # the most parts of a link's words compared with its address (``_Reader``)
 
 
@@ -306,7 +351,7 @@ def html_to_text(markup: str) -> str:
     paragraphs, line breaks, list items (``- ``) and each link's address after its text. Linear in the markup
     (the standard library's parser); whitespace runs in a line become one space, as a browser shows them."""
     reader = _Reader()
-    reader.feed(body_of(markup))
+    reader.feed(balanced(body_of(markup)))
     reader.close()
     lines = (" ".join(line.split()) for line in "".join(reader.parts).split("\n"))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

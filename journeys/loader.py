@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import difflib
 import gc
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -116,9 +117,23 @@ def _display(path: Path) -> str:
 
 
 def _files(root: Path) -> list[Path]:
-    if root.is_dir():
-        return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-    return [root]
+    """The YAML files of a folder and of every folder in it, folders that are links too (each real folder once);
+    a link to nothing is kept, so that reading it says so (it was passed over in silence)."""
+    if not root.is_dir():
+        return [root]
+    found: list[Path] = []
+    seen: set[str] = set()
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:  # a link back up the tree, or a second link to one folder
+            subfolders.clear()
+            continue
+        seen.add(real)
+        for name in names:
+            path = Path(folder) / name
+            if path.suffix in (".yaml", ".yml") and (path.is_file() or (path.is_symlink() and not path.exists())):
+                found.append(path)
+    return sorted(found)
 
 
 def _template_id(path: Path, root: Path | None) -> str:
@@ -204,6 +219,12 @@ class _Loader:
         kind = data.get("kind")
         if kind is None and expect is not None:
             kind = expect
+        if expect == "Policy" and kind != expect and isinstance(kind, str) and kind in KINDS:
+            # a file given as the policy (``--policy``) that holds another kind: said as such, not read as that
+            # kind (a journey given so was read twice: "defined twice", at the same place)
+            self.problems.append(doc.problem(("kind",), f"given as the policy, but this is a kind: {kind} document; "
+                                             "--policy takes a file with a kind: Policy document"))
+            return
         model = KINDS.get(kind) if isinstance(kind, str) else None
         if model is not None and isinstance(kind, str):
             self.kinds.add(kind)
@@ -271,7 +292,7 @@ class _Loader:
                     at = _expression_mark(doc, loc, column)
                     self.problems.append(Problem(doc.file, at.line, at.column, f"{label}: {where}{text}"))
                 continue
-            self.problems.append(doc.problem(loc, f"{label}: {where}{msg}"))
+            self.problems.append(doc.problem(_real_loc(doc, loc), f"{label}: {where}{msg}"))
 
 
 def _salvage_fields(doc: Document, e: ValidationError, model: type[BaseModel]) -> _Parsed | None:
@@ -597,11 +618,32 @@ def _real_loc(doc: Document, loc: Loc) -> Loc:
         if (*path, part) in doc.marks:
             path = (*path, part)
     if loc and path[-1:] != loc[-1:]:
-        path = (*path, loc[-1])
+        whole = _whole_path(doc, loc)
+        path = whole if whole is not None else (*path, loc[-1])
     return path
 
 
+def _whole_path(doc: Document, loc: Loc) -> Loc | None:
+    """The longest path of YAML nodes through ``loc`` that ends at its last part, when a union tag is also a key
+    of the node (a step's ``send``: ``steps.0.send.id`` is the step's ``id`` beside ``send``, not inside it)."""
+    def paths(start: int, path: Loc) -> Iterator[Loc]:
+        if start == len(loc):
+            if path and path[-1:] == loc[-1:]:
+                yield path
+            return
+        if (*path, loc[start]) in doc.marks:
+            yield from paths(start + 1, (*path, loc[start]))
+        yield from paths(start + 1, path)
+
+    if len(loc) > 12:  # deeper than any document Wayfinder reads nests: not worth the search
+        return None
+    return max(paths(0, ()), key=len, default=None)
+
+
 def _loc_text(doc: Document, loc: Loc) -> str:
+    whole = _whole_path(doc, loc) if loc and loc not in doc.marks else None
+    if whole is not None:
+        loc = whole
     out = ""
     path: Loc = ()
     for part in loc:
@@ -1033,6 +1075,12 @@ def _build_templates(parsed: list[_Parsed], defs: Definitions, problems: list[Pr
                 if source is not None:
                     ok &= _source_problems(p.doc, ("locales", locale, name), source, f"{label} ({locale})",
                                            problems, html=name == "html", digest=digest)
+            if override.text is None and (override.subject is not None or override.html is not None):
+                given = " and ".join(n for n in ("subject", "html") if getattr(override, n) is not None)
+                problems.append(p.doc.problem(
+                    ("locales", locale), f"{label} ({locale}): gives {given} but no text, so its readers get the "
+                    "default text (and the HTML made from it, when the default has none) under it, in another "
+                    "language than the footer Wayfinder writes for them; give its text too", severity="warning"))
         if not ok:
             defs.broken_templates.add(p.template_id)
         else:

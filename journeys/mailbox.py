@@ -170,6 +170,10 @@ class Mailbox:
                 effects = _hold_on_leave(state, message, rule, message.scheduled_for, now)
             else:
                 effects = [Decide(message.with_status("suppressed", reason=refused, at=now))]
+            if state.pending:
+                # it did not go, so it takes no place in the cap: what waited behind it moves up, as behind a
+                # message withdrawn earlier (``cancel``)
+                return MailboxOutcome(state, effects + self._move_up(state, 0, now.astimezone(UTC)))
         if state.stale_from is not None and next(iter(state.pending), None) == state.stale_from:
             # what waited behind withdrawn messages comes up: placed again from when the one before it left
             effects += self._move_up(state, 0, message.scheduled_for)

@@ -705,7 +705,10 @@ def _printed_items(value: Any) -> int | None:
 
 def _finalize(value: Any) -> Any:
     """What ``{{ }}`` may print: data, never a function, template, class or module (their repr leaks internals),
-    and no more of it than a message holds."""
+    and no more of it than a message holds. A null prints as nothing (a resource with no ``url``), never as
+    Python's ``None``."""
+    if value is None:
+        return ""
     if isinstance(value, _SCALARS):
         return value
     items = _printed_items(value)
@@ -861,6 +864,9 @@ class Rendered:
     html: str
 
 
+_MAPPING_METHODS = frozenset(("items", "values", "keys", "get"))
+
+
 class MessageTemplate:
     """A compiled template with its locale overrides."""
 
@@ -882,6 +888,33 @@ class MessageTemplate:
     @property
     def locales(self) -> list[str]:
         return sorted(self._locales)
+
+    @functools.cached_property
+    def _read(self) -> frozenset[tuple[str, str]]:
+        """(variable, field) pairs its sources read by name, with ``(variable, "*")`` for a variable used in any
+        other way (printed whole, indexed by an expression, handed to a filter or a loop)."""
+        found: set[tuple[str, str]] = set()
+        for source in self.sources:
+            tree = TEXT_ENV.parse(source)  # it compiled when the template was made
+            named: set[int] = set()
+            for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+                if not isinstance(node, nodes.Getattr | nodes.Getitem):  # what find_all was asked for (for mypy)
+                    continue
+                inner = node.node
+                if isinstance(inner, nodes.Name):
+                    arg = None if isinstance(node, nodes.Getattr) else node.arg
+                    key = node.attr if isinstance(node, nodes.Getattr) else (
+                        arg.value if isinstance(arg, nodes.Const) and isinstance(arg.value, str) else "*")
+                    if key in _MAPPING_METHODS:  # recipient.items(), recipient.get(...): any field
+                        key = "*"
+                    found.add((inner.name, key))
+                    named.add(id(inner))
+            found.update((n.name, "*") for n in tree.find_all(nodes.Name) if id(n) not in named)
+        return frozenset(found)
+
+    def reads(self, variable: str, name: str) -> bool:
+        """Whether any of its sources (every locale's) may read ``variable.name`` (data minimisation, SPEC §3)."""
+        return (variable, name) in self._read or (variable, "*") in self._read
 
     def _compile(self, subject: str, text: str, html: str | None) -> _Part:
         try:
@@ -965,29 +998,32 @@ class MessageTemplate:
             self._too_long()
         explanation, preferences_url = footer
         return Rendered(subject, *with_footer(text, html_body, explanation, preferences_url, locale=language,
-                                              title=subject))
+                                              title=subject, authored=part.html is not None))
 
 
 SIGNATURE = "\n\n-- \n"  # the signature separator (RFC 3676) before the explanation
 
 
 def with_footer(text: str, html_body: str, explanation: str, preferences_url: str, *, locale: str | None = None,
-                title: str = "") -> tuple[str, str]:
+                title: str = "", authored: bool = False) -> tuple[str, str]:
     """The text part and the HTML document, both ending with the explanation and the preferences link, in the
     language of ``locale`` (English without it). An :class:`~wayfinder.journeys.explain.Explanation` says
-    itself in that language."""
+    itself in that language. ``authored``: the HTML was written by a person (an ``html:`` template, a reviewer's
+    edit), so what it leaves open is closed before the footer (``layout.balanced``); Wayfinder's own is whole."""
     localized = getattr(explanation, "localized", None)
     if callable(localized):
         explanation = str(localized(locale))
     change = gettext(locale, "To change or stop these messages: {url}", url=preferences_url)
-    html_doc = layout.document(layout.body_of(html_body), title=title, lang=locale or "en", explanation=explanation,
+    body = layout.body_of(html_body)
+    html_doc = layout.document(layout.balanced(body) if authored else body, title=title, lang=locale or "en",
+                               explanation=explanation,
                                preferences_url=preferences_url,
                                change=gettext(locale, "Change or stop these messages"))
     return f"{text}{SIGNATURE}{explanation}\n{change}\n", html_doc
 
 
 def with_footer_of(text: str, html_body: str, original: str, explanation: str, preferences_url: str, *,
-                   locale: str | None = None, title: str = "") -> tuple[str, str]:
+                   locale: str | None = None, title: str = "", authored: bool = False) -> tuple[str, str]:
     """As :func:`with_footer`, the footer said as ``original`` (a text part it wrote) says it: its explanation as
     written, in its language (a reviewer's edits keep the message's footer; the reader's ``locale`` may not be the
     language the message was written in, and a footer in two languages is never sent). An ``original`` without
@@ -997,8 +1033,9 @@ def with_footer_of(text: str, html_body: str, original: str, explanation: str, p
         change = gettext(candidate, "To change or stop these messages: {url}", url=preferences_url)
         said = footer.removeprefix(SIGNATURE).removesuffix(f"\n{change}\n")
         if footer.startswith(SIGNATURE) and footer.endswith(f"\n{change}\n") and said:
-            return with_footer(text, html_body, said, preferences_url, locale=candidate, title=title)
-    return with_footer(text, html_body, str(explanation), preferences_url, title=title)
+            return with_footer(text, html_body, said, preferences_url, locale=candidate, title=title,
+                               authored=authored)
+    return with_footer(text, html_body, str(explanation), preferences_url, title=title, authored=authored)
 
 
 def split_footer(text: str) -> tuple[str, str]:

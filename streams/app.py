@@ -15,11 +15,11 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -55,7 +55,7 @@ from wayfinder.streams.stage import (
     failure_letter,
     profile_from_contact,
 )
-from wayfinder.streams.topics import INPUTS
+from wayfinder.streams.topics import INPUTS, topic_specs
 from wayfinder.streams.wire import Record, encode_tick
 from wayfinder.telemetry import HealthServer, add_standard_collectors, serve
 from wayfinder.vocabulary import Topic
@@ -65,6 +65,7 @@ STATE_INTERVAL_SECONDS = 15.0  # tables are measured at the lag interval, but no
 PROGRESS_INTERVAL_SECONDS = 2.0  # how often the group's progress is read while an input waits for a recipient
 PROGRESS_SLOW_SECONDS = 30.0  # a progress mark older than this (and than the wait) is said in the log, this often
 EMIT_RETRY_MAX_SECONDS = 30.0  # longest wait between two tries to send an input's state and records
+EXIT_UNDELIVERED = 75  # EX_TEMPFAIL: a record the broker did not take in time; restarted, the worker sends it again
 TEST_CRASH_SETTING = "WAYFINDER_TEST_CRASH_MARKER"
 TEST_DROP_SETTING = "WAYFINDER_TEST_DROP_ONCE"
 TEST_STALL_SETTING = "WAYFINDER_TEST_STALL_RESTORE_ONCE"
@@ -157,7 +158,8 @@ class _Builder:
             datadir=str(settings.data_dir), web_enabled=False, autodiscover=False,
             topic_partitions=settings.partitions, topic_replication_factor=settings.replication,
             consumer_auto_offset_reset="earliest", producer_linger=settings.producer_linger,
-            producer_compression_type=settings.compression, broker_commit_every=settings.broker_commit_every,
+            producer_compression_type=settings.compression, producer_request_timeout=settings.producer_request_timeout,
+            broker_commit_every=settings.broker_commit_every,
             broker_commit_interval=settings.broker_commit_interval,
             table_standby_replicas=settings.table_standby_replicas,
             stream_buffer_maxsize=settings.stream_buffer_maxsize,
@@ -202,6 +204,9 @@ class _Builder:
         self._last_tick: dict[tuple[str, int], float] = {}
         self._state_pace = ScanPace()
         self._fault = crash_marker()
+        self._written = sorted({spec.name for spec in topic_specs(settings)}
+                               | {table.changelog_topic for table in self.tables.values()})
+        self._tracking: object = None  # the aiokafka producer that tracks the worker's topics (``_send``)
         # tests/real/test_kafka_partitions.py keeps a killed worker's last entries, as they were before these ticks
         self._prune_ticks = not os.environ.get(TEST_KEEP_ENTRIES_SETTING)
 
@@ -244,8 +249,46 @@ class _Builder:
         return FaustTable(self.app.Table(name, default=None, partitions=self.settings.partitions, key_type=bytes,
                                          value_type=bytes))
 
+    def _send(self) -> Callable[..., Awaitable[Any]]:
+        """A send on Faust's producer whose delivery is watched (``_undelivered``); its aiokafka client is told
+        (once per producer) every topic the worker writes to. aiokafka keeps in its metadata only the topics it was
+        told of, once it was told of any: a topic it knew from a fetch of every topic (Faust's topic creation at
+        start does one) was dropped as soon as a missing topic was asked for (a deleted dead-letter topic, a topic
+        created after the start), and a batch held for it then had no leader: the producer asked for metadata in a
+        busy loop and its flush, which every commit waits for, hung for the producer's request timeout (README "A
+        topic deleted under a running worker")."""
+        producer: Any = self.app.producer
+        raw = producer._ensure_producer()  # the aiokafka producer behind Faust's (no public handle)
+        if raw is not self._tracking:
+            for name in self._written:
+                raw.client.add_topic(name)
+            self._tracking = raw
+        return self._send_watched
+
+    async def _send_watched(self, *args: Any) -> Any:
+        delivery = cast("asyncio.Future[Any]", await self.app.producer.send(*args))  # aiokafka's future (typed
+        # Awaitable by Faust)
+        delivery.add_done_callback(self._undelivered)
+        return delivery
+
+    def _undelivered(self, delivery: asyncio.Future[Any]) -> None:
+        """A record the producer gave up on (not taken within ``WAYFINDER_PRODUCER_REQUEST_TIMEOUT``: a broker
+        away that long, a partition without a leader) stops the worker at once, as a kill would. Faust's commit
+        waits for the producer's batches but not for their success: it went on and committed the input, and the
+        record was lost. Stopped before that commit (this runs before the commit's wait returns), the worker is
+        restarted, reads the input again and finishes its write-ahead entry (README "Undelivered records")."""
+        if delivery.cancelled() or delivery.exception() is None:
+            return
+        log.critical("a record was not delivered within WAYFINDER_PRODUCER_REQUEST_TIMEOUT (%.0fs): %s; the worker "
+                     "stops before its input is committed (exit %d) and reads it again when restarted",
+                     self.settings.producer_request_timeout, type(delivery.exception()).__name__, EXIT_UNDELIVERED)
+        for handler in logging.getLogger().handlers:
+            with contextlib.suppress(Exception):  # a handler whose stream is gone must not keep the worker going
+                handler.flush()
+        os._exit(EXIT_UNDELIVERED)
+
     async def _produce(self, records: list[Record]) -> None:
-        send = self.app.producer.send
+        send = self._send()
         for r in records:
             await send(self.settings.topic(r.topic), r.key.encode("utf-8") if r.key is not None else None,
                        r.value, r.partition, None, None)
@@ -257,9 +300,9 @@ class _Builder:
         back-off, in the agent's loop: raised to Faust, the input would be acked and committed unprocessed (the
         lag would read 0 and its records would never leave). So the input stays uncommitted and the lag shows it
         while the agent crash-loops on it; the state's writes are sent again with it (the same values)."""
-        send = self.app.producer.send
         for attempt in itertools.count():
             try:
+                send = self._send()  # the producer of this try (Faust's may be another after a restart)
                 for key, value in writes:
                     await send(changelog, key, value, m.partition, None, None)
                 if self._fault is not None and self._fault in (m.value or b""):
@@ -376,7 +419,7 @@ class _Builder:
                 key = (stage.ticks_topic, p)
                 if wanted and self._last_tick.get(key, 0.0) < time.monotonic() - 1.0:
                     self._last_tick[key] = time.monotonic()
-                    await self.app.producer.send(stage.ticks_topic, None, encode_tick(None), p, None, None)
+                    await self._send()(stage.ticks_topic, None, encode_tick(None), p, None, None)
                 self.metrics.stream_time.labels(stage.name, str(p)).set(self.clock.now(p).timestamp())
             self.metrics.pending_timers.labels(stage.name).set(len(stage.timers))
 

@@ -45,8 +45,8 @@ def settings_from(args: argparse.Namespace) -> WorkerSettings:
     try:
         return WorkerSettings(**given)
     except ValidationError as e:
-        problems = "; ".join(f"{_setting_name(err['loc'])}: {err['msg']}" if err["loc"] else err["msg"]
-                             for err in e.errors())
+        problems = "; ".join(f"{_setting_name(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+                             if err["loc"] else err["msg"].removeprefix("Value error, ") for err in e.errors())
         msg = f"wayfinder: bad settings: {problems}"
         raise SystemExit(msg) from e
 

@@ -218,7 +218,10 @@ class Rereader:
         marks = self._marks()
         if marks is not None:
             marks.rereading.add(tp)
-        await self._app.consumer.seek(tp, offset)
+        # Not Faust's ``consumer.seek``: it calls aiokafka's seek from this thread while the consumer's thread may
+        # be draining the fetched records (the fetcher's ``del self._records[tp]`` raised KeyError and the worker
+        # crashed); ``seek_wait`` seeks in the consumer's thread and sets the read mark as ``seek`` does
+        await self._app.consumer.seek_wait({tp: offset})
 
     def done(self, topic: str, partition: int) -> None:
         """The missing offset came (or was given up): the partition's read mark starts again from nothing."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -57,6 +57,10 @@ class WorkerSettings(BaseSettings):
     lag_interval_seconds: float = Field(5.0, gt=0, description="how often the lag is asked of the broker")
     # Faust tuning (the names are Faust's settings; durations in seconds)
     producer_linger: float = Field(0.05, ge=0, description="seconds the producer waits to fill a batch")
+    producer_request_timeout: float = Field(1200.0, gt=0, description="seconds a produced record may wait for "
+                                            "the broker to take it (Faust's default); one not taken by then stops "
+                                            "the worker (exit 75) before its input is committed, and the "
+                                            "restarted worker sends it again")
     producer_compression: Literal["lz4", "zstd", "gzip", "snappy", "none"] = Field(
         "lz4", description="compression of produced batches (outputs and changelogs)")
     fetch_max_wait_ms: int = Field(100, ge=0, description="how long a fetch waits at the broker for records (Faust "
@@ -81,6 +85,18 @@ class WorkerSettings(BaseSettings):
     group_instance_id: str | None = Field(None, description="static group membership: a name unique and stable "
                                           "per worker (the pod name of a StatefulSet); a worker restarted under "
                                           "the same name gets its partitions back without a rebalance")
+
+    @field_validator("broker")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        """Each server as ``[kafka://]host:port`` (a port that is not a number failed deep in Kafka's client)."""
+        servers = [s.removeprefix("kafka://") for s in value.split(";") if s]
+        for server in servers or [""]:
+            host, _, port = server.rpartition(":")
+            if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+                msg = f"{server!r} is not host:port (write kafka://host:port, several separated by ';')"
+                raise ValueError(msg)
+        return value
 
     @model_validator(mode="after")
     def _heartbeat_within_session(self) -> WorkerSettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import subprocess
 import tempfile
@@ -47,6 +48,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _tier(item: pytest.Item) -> str:
     parts = Path(str(item.path)).relative_to(TESTS).parts
     return parts[0] if len(parts) > 1 else ""
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_as_found() -> Iterator[None]:
+    """A command run in-process (``main([...])``) puts its stderr handler on the root logger; under capsys that
+    stderr is a capture closed when the test ends, and a later test's log line would go to a closed file (CI saw a
+    flush raise). Each test leaves the root logger's handlers of ours and its level as it found them."""
+    root = logging.getLogger()
+    level, before = root.level, set(root.handlers)
+    yield
+    root.handlers[:] = [h for h in root.handlers if h in before or not getattr(h, "wayfinder", False)]
+    root.setLevel(level)
 
 
 @pytest.fixture

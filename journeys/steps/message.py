@@ -106,7 +106,9 @@ def _render(run: Run, journey: Journey, e: Enrollment, step_id: str, scope: dict
     # given) with a message gathered into a digest only; an intranet post is by id, an email's To: is the address.
     emailed = base.channel == "email"
     name = None
-    if person is not None and digest_rule(policy, base.recipient_role, journey.id, base.channel) is not None:
+    rule = digest_rule(policy, base.recipient_role, journey.id, base.channel)
+    digest = run.defs.templates.get(rule.template) if rule is not None else None
+    if person is not None and digest is not None and digest.reads("recipient", "name"):
         greeting = person.get("preferred_name") or person.get("given_name")
         name = str(greeting) if greeting else None
     return base.model_copy(update={

@@ -163,3 +163,62 @@ def test_an_own_explanation_that_says_nothing_gives_way_to_the_made_one(write_fi
     for m in messages:
         assert str(m["explanation"]).startswith("You received this because your parental leave ended"), m
         assert f"-- \n{m['explanation']}\n" in str(m["text"])
+
+
+def test_a_place_a_command_cannot_write_or_read_is_one_line_naming_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by an audit on 2026-12-04: each of these printed a Python traceback."""
+    events = str(examples_dir() / "events.jsonl")
+    plain = tmp_path / "a-file"
+    plain.write_text("", encoding="utf-8")
+    taken = tmp_path / "taken"
+    (taken / "messages.jsonl").mkdir(parents=True)
+    cases = [
+        (["simulate", "--events", events, "--out", str(plain / "sub")], f"cannot use {plain / 'sub'}: Not a directory"),
+        (["simulate", "--events", events, "--out", str(taken)], "cannot use"),
+        (["publish", str(tmp_path / "nope.jsonl")], f"cannot use {tmp_path / 'nope.jsonl'}: No such file"),
+        (["preview", "new-parent", "--employee", "E1001", "--html", str(plain / "x.html")], "cannot use"),
+    ]
+    for argv, says in cases:
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and says in err[0] and "Traceback" not in err[0], (argv, err)
+
+
+@pytest.mark.parametrize("broker", ["garbage::", "kafka://127.0.0.1:abc", "kafka://127.0.0.1:0", ":9092"])
+def test_a_broker_address_that_is_not_host_and_port_is_a_bad_setting(broker: str) -> None:
+    with pytest.raises(SystemExit, match=r"^wayfinder: bad settings: WAYFINDER_BROKER \(--broker\): '.*' is not "
+                                         r"host:port \(write kafka://host:port"):
+        main(["publish", str(examples_dir() / "events.jsonl"), "--broker", broker])
+
+
+def test_deliver_says_before_sending_that_its_metrics_file_cannot_be_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "messages.jsonl").write_text("", encoding="utf-8")
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    monkeypatch.setenv("WAYFINDER_SMTP_URL", "smtp://127.0.0.1:1")  # never reached: it stops before sending
+    monkeypatch.setenv("WAYFINDER_SENDER", "People Team <people@example.com>")
+    monkeypatch.setenv("WAYFINDER_LEDGER_PATH", str(tmp_path / "ledger.sqlite3"))
+    code = main(["deliver", "--messages", str(tmp_path / "out"), "--metrics-file", str(tmp_path / "a-file" / "m.prom")])
+    assert code == 2
+    assert "cannot write --metrics-file" in capsys.readouterr().err
+    assert not (tmp_path / "ledger.sqlite3").exists()  # nothing was begun
+
+
+def test_a_profile_file_that_is_not_there_is_said_as_a_file(tmp_path: Path) -> None:
+    """Found by an audit on 2026-12-04: it was said only as an id with no events."""
+    missing = str(tmp_path / "nothere" / "prof.json")
+    with pytest.raises(SystemExit, match=rf"no events for employee {missing} in the events file, and no file "):
+        main(["preview", "new-parent", "--employee", missing])
+    with pytest.raises(SystemExit, match=r"^no events for employee E99999 in the events file$"):
+        main(["preview", "new-parent", "--employee", "E99999"])
+
+
+def test_a_journey_given_as_the_policy_is_said_to_be_no_policy(capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by an audit on 2026-12-04: it was read as a journey again, "defined twice" at its own place."""
+    journey = examples_dir() / "journeys" / "new-parent.yaml"
+    assert main(["validate", "--policy", str(journey)]) == 1
+    said = capsys.readouterr()
+    assert "given as the policy, but this is a kind: Journey document" in said.out + said.err
+    assert "defined twice" not in said.out + said.err

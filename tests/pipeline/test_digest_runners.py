@@ -149,3 +149,33 @@ def test_simulate_an_erasure_takes_the_person_out_of_the_managers_open_digest(tm
     assert kept["status"] == "sent" and kept["digest_id"] == digest["message_id"]
     assert digest["scheduled_for"] == "2026-03-03T09:00:00Z"  # the next Tuesday, 10:00 in Berlin
     assert "Philippa" in digest["text"] and "Quirinus" not in digest["text"]
+
+
+def test_a_digest_template_that_does_not_greet_by_name_leaves_the_name_out_of_every_record(
+        tmp_path: Path) -> None:
+    """Data minimisation (SPEC §3), found by an audit on 2026-12-04: every message gathered for a digest, and the
+    digest, carried the recipient's name even when the digest's template never printed it."""
+    templates = tmp_path / "templates"
+    for source in (examples_dir() / "templates").rglob("*.yaml"):
+        target = templates / source.relative_to(examples_dir() / "templates")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+    (templates / "digest" / "plain.yaml").write_text(
+        'apiVersion: wayfinder/v1\nkind: Template\nsubject: "{{ count }} updates"\n'
+        'text: "{% for item in items %}- {{ item.subject }}\\n{% endfor %}"\n', encoding="utf-8")
+    runs = {}
+    for name, template in (("plain", "digest/plain"), ("bundled", "digest/summary")):
+        policy = tmp_path / f"{name}.yaml"
+        rule = f'day: tuesday, at: "10:00", template: {template}'
+        policy.write_text(POLICY.replace('day: tuesday, at: "10:00"', rule), encoding="utf-8")
+        out = tmp_path / name
+        ex = examples_dir()
+        assert main(["simulate", "--events", str(ex / "events.jsonl"), "--journeys", str(ex / "journeys"),
+                     "--templates", str(templates), "--policy", str(policy), "--until", UNTIL.isoformat(),
+                     "--out", str(out)]) == 0
+        runs[name] = read_jsonl(out / "messages.jsonl")
+    gathered = [m for m in runs["plain"] if m["digest_id"] is not None or m["journey_id"] == "digest"]
+    assert len(gathered) >= 6
+    assert [m["message_id"] for m in runs["plain"] if m["recipient_name"] is not None] == []
+    named = [m for m in runs["bundled"] if m["recipient_name"] is not None]
+    assert named and all(m["digest_id"] is not None or m["journey_id"] == "digest" for m in named)

@@ -79,6 +79,26 @@ def test_wait_for_days_keeps_local_time_and_message_ids_are_stable(write_files: 
     assert list(again.messages) == list(first.messages)
 
 
+def test_reentry_in_days_counts_local_calendar_days(write_files: WriteFiles) -> None:
+    """Found by an audit on 2026-12-04: ``reentry: 1d`` was 24 hours, so 11:00 on the Sunday the clocks go forward
+    in Berlin (23 hours after 11:00 on Saturday) was refused, against the README's durations (days are local)."""
+    again = """id: again
+reentry: 1d
+trigger: {event: onboarding.task.completed}
+steps:
+  - id: hello
+    send: {channel: intranet, subject: "Hello", body: "Again."}
+"""
+    runner = runner_for(write_files, {"again": again})
+    runner.run([person("E1"),
+                ev("t1", "onboarding.task.completed", "2026-03-28T10:00:00Z", task_id="x"),  # 11:00 CET
+                ev("t2", "onboarding.task.completed", "2026-03-29T08:59:00Z", task_id="x"),  # 10:59 CEST: too soon
+                ev("t3", "onboarding.task.completed", "2026-03-29T09:00:00Z", task_id="x")],  # 11:00 CEST
+               at("2026-04-01T00:00:00Z"))
+    entered = sorted(m.created_at for m in runner.messages.values())
+    assert entered == [at("2026-03-28T10:00:00Z"), at("2026-03-29T09:00:00Z")]
+
+
 def test_exit_on_with_condition_ends_the_enrollment(write_files: WriteFiles) -> None:
     runner = runner_for(write_files, {"leave": LEAVE})
     runner.run([

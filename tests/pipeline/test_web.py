@@ -674,3 +674,43 @@ def test_an_escalation_to_a_group_is_seen_and_worked_by_its_members(served: Serv
     csrf = _csrf(served.client.get("/tasks").text)
     assert served.client.post("/tasks/t-group", data={"csrf": csrf, "action": "claim"}).status_code == 303
     assert 'data-task="t-group"' not in signed_in("E2002", "staff, other-group")
+
+
+def unlabelled(page: str) -> list[str]:
+    """The form fields a screen reader has no name for: no ``<label for>``, no ``aria-label``, not inside a
+    ``<label>`` (hidden fields and buttons need none)."""
+    from html.parser import HTMLParser
+
+    class Fields(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fields: list[dict[str, str | None]] = []
+            self.label_for: set[str] = set()
+            self.in_label = 0
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            if tag == "label":
+                self.in_label += 1
+                if a.get("for"):
+                    self.label_for.add(str(a["for"]))
+            elif tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit", "button"):
+                self.fields.append(a | {"wrapped": "yes" if self.in_label else None})
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "label":
+                self.in_label -= 1
+
+    reader = Fields()
+    reader.feed(page)
+    return [str(f.get("name")) for f in reader.fields
+            if not (f["wrapped"] or f.get("aria-label") or f.get("aria-labelledby") or f.get("id") in reader.label_for)]
+
+
+def test_every_form_field_on_the_staff_pages_has_a_name_a_screen_reader_says(served: Served) -> None:
+    """Found by an audit on 2026-12-04: the stop switch's reason had a placeholder alone."""
+    sign_in(served, "E1006", "operator", "hr_partner")  # E1032's HR partner: their message's review pages too
+    pages = {path: served.client.get(path) for path in STAFF_PAGES}
+    assert all(r.status_code == 200 for r in pages.values()), {p: r.status_code for p, r in pages.items()}
+    assert 'name="reason"' in pages["/overview"].text
+    assert {path: unlabelled(r.text) for path, r in pages.items() if unlabelled(r.text)} == {}

@@ -18,7 +18,7 @@ TUNING = {  # setting: its default (the values the worker used before, but a ses
     # standby copies of the tables, not Faust's one: README "Standby replicas")
     "producer_linger": 0.05, "producer_compression": "lz4", "broker_commit_every": 5000,
     "broker_commit_interval": 1.0, "stream_buffer_maxsize": 8192, "broker_session_timeout": 15.0,
-    "broker_heartbeat_interval": 1.0, "table_standby_replicas": 0,
+    "broker_heartbeat_interval": 1.0, "table_standby_replicas": 0, "producer_request_timeout": 1200.0,
 }
 
 
@@ -62,7 +62,7 @@ def test_a_heartbeat_slower_than_a_third_of_the_session_timeout_is_refused_namin
     with pytest.raises(ValidationError, match="producer_compression"):
         WorkerSettings(producer_compression="brotli")
     monkeypatch.setenv("WAYFINDER_BROKER_HEARTBEAT_INTERVAL", "30")
-    with pytest.raises(SystemExit, match=r"^wayfinder: bad settings: Value error, WAYFINDER_BROKER_HEARTBEAT_INTERVAL "
+    with pytest.raises(SystemExit, match=r"^wayfinder: bad settings: WAYFINDER_BROKER_HEARTBEAT_INTERVAL "
                        r"\(30.0s\)"):
         main(["worker", "--broker", "kafka://127.0.0.1:9"])
 
@@ -71,8 +71,9 @@ def test_the_worker_app_gets_the_tuning(loop: asyncio.AbstractEventLoop) -> None
     settings = WorkerSettings(store="memory", metrics_port=None, producer_linger=0.2, producer_compression="zstd",
                               broker_commit_every=123, broker_commit_interval=2.5, stream_buffer_maxsize=99,
                               broker_session_timeout=45.0, broker_heartbeat_interval=4.0,
-                              group_instance_id="worker-0", table_standby_replicas=2)
+                              group_instance_id="worker-0", table_standby_replicas=2, producer_request_timeout=9.0)
     conf = create_app(settings).faust.conf
+    assert conf.producer_request_timeout == 9.0
     assert conf.consumer_group_instance_id == "worker-0"
     assert conf.table_standby_replicas == 2
     assert (conf.producer_linger, conf.producer_compression_type, conf.broker_commit_every,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient
 
 from wayfinder.streams.publish import publish, route, send_ticks, wait_caught_up
 from wayfinder.streams.settings import WorkerSettings
@@ -135,6 +136,20 @@ class KafkaWorld:
 
     def publish_file(self, path: Path) -> int:
         return publish(self.settings, path, progress=None).sent
+
+    def delete_topic(self, topic: str, timeout: float = 60.0) -> None:
+        """Delete one of the world's topics (short name) and wait until the broker's metadata no longer has it (the
+        broker creates no topics on use: a worker writing to it waits until ``create_topics`` brings it back)."""
+        name = self.settings.topic(topic)
+        admin = KafkaAdminClient(bootstrap_servers=self.broker)
+        try:
+            admin.delete_topics([name])
+            deadline = time.monotonic() + timeout
+            while name in admin.list_topics():
+                assert time.monotonic() < deadline, f"{name} still in the broker's metadata after {timeout}s"
+                time.sleep(0.5)
+        finally:
+            admin.close()
 
     def publish_lines(self, lines: list[bytes], topic: str = "hris.events") -> None:
         producer = KafkaProducer(bootstrap_servers=self.broker)

@@ -7,6 +7,7 @@ import json
 import re
 import signal
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,11 +17,12 @@ import pytest
 from aiosmtpd.smtp import SMTP as SMTPServerProtocol
 from aiosmtpd.smtp import Envelope, Session
 from kafka import KafkaAdminClient, KafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world, simulate_messages
 from tests.real.test_kafka import EVENTS, UNTIL, eventually, statuses
 from tests.servers import MailHandler, MailServer
-from tests.support import at
+from tests.support import at, free_port
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]  # above the waits below, on a loaded machine too
 
@@ -94,6 +96,23 @@ class SlowHandler(MailHandler):
         return answer
 
 
+def _lag(port: int) -> float | None:
+    """deliver's lag gauge summed over its partitions of outbound.messages; None before it has measured one."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            text = r.read().decode("utf-8")
+    except OSError:
+        return None
+    values = [s.value for family in text_string_to_metric_families(text)
+              if family.name == "wayfinder_delivery_lag_messages"
+              for s in family.samples if s.labels.get("topic", "").endswith("outbound.messages")]
+    return sum(values) if values else None
+
+
+def _records(world: KafkaWorld, topic: str) -> int:
+    return len(world.read(topic))
+
+
 def _committed(world: KafkaWorld, group: str) -> int:
     """What the group has committed on outbound.messages, summed over its partitions."""
     admin = KafkaAdminClient(bootstrap_servers=world.broker)
@@ -107,7 +126,8 @@ def test_sigterm_lets_sends_under_way_finish_and_what_is_settled_is_committed_as
                                                                                        tmp_path: Path) -> None:
     """Kubernetes stops deliver with SIGTERM: sends under way finish (exit 130), nothing is sent twice by the next
     run, nothing is lost; and offsets are committed while it runs (``wayfinder status`` reads them), not only
-    when it ends."""
+    when it ends. Its lag gauge (``wayfinder_delivery_lag_messages``) says how many records of outbound.messages
+    are not settled yet, and goes down as the slow sends are made (since 2026-12-04)."""
     world.start_worker()
     world.publish_file(EVENTS)
     world.tick(at(UNTIL))
@@ -122,10 +142,16 @@ def test_sigterm_lets_sends_under_way_finish_and_what_is_settled_is_committed_as
     slow = SlowHandler()
     with MailServer(handler=slow) as mail:
         env["WAYFINDER_SMTP_URL"] = mail.url
-        first = subprocess.Popen([WAYFINDER, "deliver", "--kafka", "--idle", "60"], env=env, text=True,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        port = free_port()
+        first = subprocess.Popen([WAYFINDER, "deliver", "--kafka", "--idle", "60", "--metrics-port", str(port)],
+                                 env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
+            records = _records(world, "outbound.messages")
+            early = eventually(lambda: _lag(port), lambda lag: lag is not None and lag > 0, timeout=120)
+            assert early is not None and 0 < early <= records
             eventually(lambda: len(mail.handler.message_ids()), lambda n: n >= 4, timeout=120)
+            later = eventually(lambda: _lag(port), lambda lag: lag is not None and lag < early, timeout=60)
+            assert later is not None and later < early  # goes down as messages are settled
             committed = eventually(lambda: _committed(world, f"{world.app_id}-delivery"), lambda n: n > 0,
                                    timeout=30)
             assert committed > 0  # while it runs

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 import yaml
-from kafka.admin import KafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.real import test_prometheus_live as live_prometheus
@@ -30,7 +29,7 @@ from tests.real.test_prometheus_live import RULES, Prometheus, eventually
 from wayfinder.streams.topics import create_topics
 from wayfinder.vocabulary import Topic
 
-pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(420)]
 
 prometheus = live_prometheus.prometheus  # the same Prometheus fixture: shipped rules evaluated every second
 BAD_LINES = 700  # two bursts: above the 1,000 messages WayfinderConsumerLagGrowing asks for
@@ -90,14 +89,7 @@ def test_a_stalled_worker_makes_the_lag_grow_and_the_lag_alerts_hold(world: Kafk
                            timeout=60, check=False)
     assert check.returncode == 0 and not check.stdout.strip() and not check.stderr.strip(), check.stdout + check.stderr
 
-    dead_letters = world.settings.topic(Topic.DEAD_LETTERS)
-    admin = KafkaAdminClient(bootstrap_servers=world.broker)
-    try:
-        admin.delete_topics([dead_letters])
-        eventually(lambda: dead_letters in admin.list_topics(), lambda there: not there, 60,
-                   "the dead-letter topic gone from the broker's metadata")
-    finally:
-        admin.close()
+    world.delete_topic(Topic.DEAD_LETTERS)
     # The producer still knows the deleted topic's partitions from its first metadata, so the first dead letters
     # may be taken into its buffer (and their inputs counted as consumed) before a send waits: how many depends on
     # timing. Prometheus is given the worker once the stall holds, so what it sees is a worker that consumes
@@ -131,7 +123,10 @@ def test_a_stalled_worker_makes_the_lag_grow_and_the_lag_alerts_hold(world: Kafk
     assert "WayfinderAgentCrashLoop" not in alerts(prometheus)
 
     create_topics(world.settings)  # the topic is back: the agent's send goes through and the backlog is processed
-    eventually(lambda: prometheus.value(lag), lambda v: v == 0, 90, "lag back to 0 after the stall")
+    # About 20 s. Before the producer was told every topic the worker writes to (``streams.app._Builder._send``),
+    # one run in three on a fresh broker stayed at 1,400 for the producer's 20-minute request timeout: a batch held
+    # for a topic aiokafka had dropped from its metadata blocked every commit
+    eventually(lambda: prometheus.value(lag), lambda v: v == 0, 120, "lag back to 0 after the stall")
     dead = eventually(lambda: prometheus.value('sum(wayfinder_dead_letters_total{reason="invalid_json"})'),
                       lambda v: v == 2 * BAD_LINES, 30, "every bad line dead-lettered once the topic is back")
     assert dead == 2 * BAD_LINES

@@ -128,6 +128,19 @@ def test_the_digest_is_in_the_recipients_language(core: Digests) -> None:
     assert digest.message.text is not None and "Zusammenfassung" in digest.message.text
 
 
+@pytest.mark.parametrize(("locale", "greeting"), [("en-GB", "Hi there,"), ("de-DE", "Hallo,"), ("fr-FR", "Bonjour,")])
+def test_a_digest_to_a_recipient_with_no_name_on_file_greets_without_a_dangling_comma(
+        core: Digests, locale: str, greeting: str) -> None:
+    """The bundled digest printed "Hallo ," and "Bonjour ," for a manager the directory had no name for yet."""
+    message = _msg(1, at("2026-03-03T09:00"), locale=locale).model_copy(update={"recipient_name": None})
+    out = core.on_input(None, Gather("M1", message, BERLIN, None), at("2026-03-03T09:00"))
+    assert out.state is not None
+    digest_id, box = next(iter(out.state.open.items()))
+    digest = core.on_timer(out.state, DigestTimer("M1", digest_id), box.closes_at).effects[0]
+    assert isinstance(digest, Decide) and digest.message.text is not None
+    assert digest.message.text.splitlines()[0] == greeting
+
+
 def test_an_erasure_takes_the_person_out_of_an_open_digest_and_an_empty_digest_goes_nowhere(core: Digests) -> None:
     state = _gather(core, None, 1, at("2026-03-03T09:00"), employee="E1")
     state = _gather(core, state, 2, at("2026-03-03T10:00"), employee="E2")

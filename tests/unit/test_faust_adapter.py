@@ -17,6 +17,7 @@ import faust
 import pytest
 from aiokafka.consumer.fetcher import Fetcher, FetchResult
 from faust.transport.consumer import Consumer as BaseConsumer
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
@@ -222,6 +223,15 @@ def test_faust_seeks_to_committed_offsets_through_the_consumer_method_the_adapte
         f"the aiokafka driver's consumer has no seek_wait: {FIX}")
 
 
+def test_the_rereader_seeks_in_the_consumers_thread_which_faust_seek_does_not(app: Any) -> None:
+    """Faust's ``Consumer.seek`` calls aiokafka's seek from the agents' thread while the consumer's thread may be
+    draining the fetched records: seen in CI, the fetcher's ``del self._records[tp]`` raised ``KeyError`` and the
+    worker crashed. ``seek_wait`` runs the seek in the consumer's thread."""
+    seek_wait = inspect.unwrap(AIOKafkaConsumerThread.seek_wait)
+    assert "call_thread" in seek_wait.__code__.co_names, (
+        f"the consumer thread's seek_wait no longer runs in that thread (call_thread): {FIX}")
+
+
 def test_the_fetch_loop_drops_records_below_faust_read_marks_which_the_rereader_replaces(app: Any) -> None:
     drain = inspect.unwrap(BaseConsumer._drain_messages)
     assert READ_MARKS_ATTRIBUTE in drain.__code__.co_names, (
@@ -322,8 +332,8 @@ class _RereadConsumer:
         self._unacked_messages: set[Any] = set()
         self.sought: list[tuple[TP, int]] = []
 
-    async def seek(self, tp: TP, offset: int) -> None:
-        self.sought.append((tp, offset))
+    async def seek_wait(self, partitions: dict[TP, int]) -> None:  # in the consumer's thread; not ``seek``
+        self.sought.extend(partitions.items())
 
 
 class _App:

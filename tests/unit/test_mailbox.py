@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from wayfinder.journeys.effects import Decide, Dispatch, Effect, MailboxTimer, Schedule
+from wayfinder.journeys.effects import Decide, Dispatch, Effect, MailboxTimer, Preferences, Schedule
 from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.model import FrequencyCap, Policy, QuietHoursPolicy
 from wayfinder.journeys.records import Message
@@ -532,3 +532,26 @@ def test_behind_a_withdrawal_the_next_ones_get_their_new_time_at_once_and_the_re
         ("m-4", "deferred", start + timedelta(days=21)), ("m-5", "deferred", start + timedelta(days=28)),
         ("m-4", "sent", start + timedelta(days=21)), ("m-5", "sent", start + timedelta(days=28))]
     assert box.state.stale_from is None
+
+
+def test_a_message_refused_when_its_time_comes_frees_its_place_for_the_one_behind_it() -> None:
+    """Found by an audit on 2026-12-04: the recipient opted out of the first message's topics while it waited for
+    quiet hours to end; it was suppressed then, yet the message capped behind it still waited a whole window, as
+    if the first had gone (a withdrawn message already freed its place)."""
+    policy = Policy(frequency_cap=FrequencyCap(max=1, per="1d"),
+                    quiet_hours=QuietHoursPolicy(start="20:00", end="08:00", weekends=False))
+    box = Box(policy, timezone="UTC")
+    first = box.send("m-1", utc("2026-03-02T21:00"))
+    assert (first.status, first.reason, first.scheduled_for) == ("deferred", "quiet_hours", utc("2026-03-03T08:00"))
+    second = box.send("m-2", utc("2026-03-02T21:10"), journey="onboarding")
+    assert (second.status, second.reason, second.scheduled_for) == (
+        "deferred", "frequency_cap", utc("2026-03-04T08:00"))
+    box.mailbox.on_input(box.state, Preferences("E1", (), ("parental-leave",), None, utc("2026-03-02T22:00")),
+                         utc("2026-03-02T22:00"))
+    box.state.pending["m-1"] = box.state.pending["m-1"].model_copy(update={"topics": ["parental-leave"]})
+    went = box.fire_until(utc("2026-03-10T00:00"))
+    assert [(m.message_id, m.status, m.reason, m.scheduled_for) for m in went] == [
+        ("m-1", "suppressed", "opted_out_topic", utc("2026-03-03T08:00")),
+        ("m-2", "sent", None, utc("2026-03-03T08:00")),
+    ]
+    check_orders(box.state)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html as html_lib
+from datetime import UTC, datetime
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from tests.support import WriteFiles
 from wayfinder.journeys.layout import split_document
 from wayfinder.journeys.loader import Sources, load
+from wayfinder.journeys.records import Message
 from wayfinder.journeys.templates import (
     MessageTemplate,
     Rendered,
@@ -407,6 +410,9 @@ def test_loader_builds_a_good_template(write_files: WriteFiles) -> None:
     assert [p for p in problems if p.severity == "error"] == []
     template = defs.templates["new-parent/welcome"]
     assert template.render(context("Jonas"), "de-AT", footer=FOOTER).subject == "Herzlichen Glückwunsch, Jonas!"
+    # a German subject over the English text: built, and said (an audit on 2026-12-04 found the mix unsaid)
+    assert [(p.line, p.column, p.severity) for p in problems] == [(7, 10, "warning")]  # at the override
+    assert "template new-parent/welcome (de-DE): gives subject but no text" in problems[0].message
 
 
 def test_a_missing_value_fails_the_render_instead_of_printing_nothing() -> None:
@@ -530,3 +536,101 @@ def test_an_edited_text_keeps_the_footer_the_message_had(written_in: str | None)
     assert ("Diese Nachrichten ändern oder abbestellen" in html) == (written_in is not None)
     assert with_footer_of("Edited.", "<p>Edited.</p>", "no footer", EXPLANATION, PREFERENCES, locale="de-DE")[0] == (
         f"Edited.\n\n-- \n{EXPLANATION}\nTo change or stop these messages: {PREFERENCES}\n")
+
+
+def test_a_null_prints_as_nothing_and_the_bundled_lists_leave_out_a_missing_link() -> None:
+    """Found by an audit on 2026-12-04: a resource with no ``url`` (SPEC §5's own ``laptop-setup``) printed
+    "Laptop setup: None" in text and HTML, and ``|default('')`` cannot replace a null."""
+    source = "{% for r in resources %}- {{ r.title }}: {{ r.url }}\n{% endfor %}"
+    task = {"id": "laptop-setup", "title": "Laptop setup", "url": None, "type": "task"}
+    rendered = MessageTemplate("t/x", "S", source).render(context(resources=[task]), None, footer=FOOTER)
+    assert "None" not in rendered.text + rendered.html
+    assert rendered.text.splitlines()[0] == "- Laptop setup:"
+
+    from wayfinder import examples_dir
+    from wayfinder.journeys.loader import load_or_raise
+
+    ex = examples_dir()
+    defs = load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                                 policy=ex / "policy.yaml"))
+    linked = {"id": "parent-network", "title": "Parent network", "url": "https://intranet/pn", "type": "network"}
+    for locale in (None, "de-DE", "fr-FR"):
+        out = defs.templates["new-parent/welcome"].render(context(resources=[task, linked]), locale, footer=FOOTER)
+        lines = out.text.splitlines()
+        assert "- Laptop setup" in lines  # no colon, no "None"
+        assert any(line.startswith("- Parent network") and line.endswith(": https://intranet/pn") for line in lines)
+        assert "None" not in out.text + out.html
+
+
+@pytest.mark.parametrize(("source", "reads"), [
+    ("Hi {{ recipient.name }}", True),
+    ("Hi {{ recipient['name'] }}", True),
+    ("Hi {{ recipient[key] }}", True),  # any field: it may be the name
+    ("Hi {{ recipient }}", True),  # printed whole
+    ("{% for k, v in recipient.items() %}{{ v }}{% endfor %}", True),
+    ("Hi {{ recipient.id }}, {{ count }} updates", False),
+    ("{% for item in items %}{{ item.name }}{% endfor %}", False),
+])
+def test_what_a_template_reads_of_a_variable(source: str, reads: bool) -> None:
+    """What decides whether a digest's records carry the recipient's name (data minimisation, SPEC §3)."""
+    template = MessageTemplate("digest/x", "Updates", source, locales={"de": {"subject": "Neuigkeiten"}})
+    assert template.reads("recipient", "name") is reads
+
+
+class _Visible(HTMLParser):
+    """The text a browser shows of an HTML document: not what is in a comment, a ``<style>`` or ``<head>``, nor
+    inside an element styled ``display:none``."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[bool] = []  # per open element: whether it hides what it holds
+        self.seen: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("br", "img", "meta", "link", "hr", "input"):
+            return
+        style = "".join((dict(attrs).get("style") or "").split())
+        self.stack.append(tag in ("style", "head", "script", "title") or "display:none" in style)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not any(self.stack):
+            self.seen.append(data)
+
+
+def visible(document: str) -> str:
+    reader = _Visible()
+    reader.feed(document)
+    reader.close()
+    return " ".join("".join(reader.seen).split())
+
+
+@pytest.mark.parametrize("edit", [
+    "<p>Welcome back.</p><!-- draft note from Word",
+    '<p>Welcome back.</p><div style="display:none">internal: check with the manager first',
+    '<p>Welcome back.</p><div style="display: none',
+    "<p>Welcome back.</p><style>p { color: #333 }",
+    "<html><body><p>Welcome back.</p><div style='display:none'>internal</body></html>",
+])
+def test_html_a_person_wrote_never_hides_the_explanation_or_the_preferences_link(edit: str) -> None:
+    """SPEC §11: "with edits ... the explanation and the preferences link are still appended"; an audit on
+    2026-12-04 found an edit ending in an unclosed comment or hidden element took them in (a browser showed only
+    "Welcome back."). The same holds for an author's ``html:`` template."""
+    from wayfinder.journeys.decisions import _edited
+
+    original = Message(message_id="m-1", employee_id="E1", recipient_id="E1", recipient_role="employee",
+                       journey_id="j", journey_version=1, step_id="s", channel="email", status="pending_approval",
+                       scheduled_for=datetime(2026, 3, 2, tzinfo=UTC), created_at=datetime(2026, 3, 2, tzinfo=UTC),
+                       subject="Hello", explanation=EXPLANATION, preferences_url=PREFERENCES, locale="en-US",
+                       **dict(zip(("text", "html"), with_footer("Hi.", "<p>Hi.</p>", EXPLANATION, PREFERENCES),
+                                  strict=True)))
+    edited = _edited(original, {"html": edit})
+    assert edited.html is not None and edited.text is not None
+    shown = visible(edited.html)
+    assert shown.startswith("Welcome back.") and EXPLANATION in shown and "Change or stop these messages" in shown
+    assert "<!--" not in edited.text and "color" not in edited.text
+    authored = MessageTemplate("t/x", "S", "Welcome back.", edit).render(context(), None, footer=FOOTER)
+    assert EXPLANATION in visible(authored.html) and "Change or stop these messages" in visible(authored.html)

@@ -327,11 +327,35 @@ def test_quiet_hours_across_dst_changes(start: str, tz: ZoneInfo, weekends: bool
     assert got.astimezone(tz).time() == time(8, 0)
 
 
-def test_a_window_ending_in_a_dst_gap_ends_when_the_clock_jumps_over_it() -> None:
+@pytest.mark.parametrize(("start", "tz", "expected"), [
+    ("2026-03-29T01:00", BERLIN, "2026-03-29T01:00"),  # 02:00 CET is 03:00 CEST: past 02:30 on the clock
+    ("2026-03-29T00:59:30", BERLIN, "2026-03-29T01:00"),
+    ("2026-03-28T23:00", BERLIN, "2026-03-29T01:00"),
+    ("2026-03-08T04:00", NEW_YORK, "2026-03-08T07:00"),  # 23:00 EST; 02:00 EST is 03:00 EDT
+])
+def test_a_window_ending_in_a_dst_gap_ends_when_the_clock_jumps_over_it(start: str, tz: ZoneInfo,
+                                                                        expected: str) -> None:
+    """02:30 does not exist that night: the window ends at the jump, the first time the clock shows later than
+    its end (an audit on 2026-12-04: it ended half an hour past the jump, at 03:30, as a wait's ``at`` does)."""
     window = (time(22, 0), time(2, 30))
-    got = next_allowed(local("2026-03-29T01:00", BERLIN), BERLIN, window, weekends=frozenset())
-    assert got == utc("2026-03-29T01:30")  # 03:30 CEST: 02:30 does not exist
-    assert got.astimezone(BERLIN).time() == time(3, 30)
+    got = next_allowed(utc(start), tz, window, weekends=frozenset())
+    assert got == utc(expected)
+    assert got.astimezone(tz).time() == time(3, 0)
+    assert next_allowed(got - timedelta(seconds=1), tz, window, weekends=frozenset()) == got
+
+
+@pytest.mark.parametrize(("start", "expected"), [
+    ("2026-11-01T06:10", "2026-11-01T06:30"),  # the second 01:10 (EST): quiet until the second 01:30
+    ("2026-11-01T05:10", "2026-11-01T05:30"),  # the first 01:10 (EDT): until the first 01:30
+    ("2026-11-01T05:45", "2026-11-01T05:45"),  # 01:45 EDT: past the end on the clock
+    ("2026-11-01T06:00", "2026-11-01T06:30"),  # 01:00 EST: the clock is back inside the window
+    ("2026-11-01T06:30", "2026-11-01T06:30"),
+])
+def test_a_window_ending_in_a_repeated_hour_ends_when_the_clock_shows_its_end(start: str, expected: str) -> None:
+    """The clocks go back at 02:00 EDT: 01:00-01:59 is shown twice. By the clock each is inside 23:00-01:30
+    (an audit on 2026-12-04: a message at the second 01:10 went at once, in quiet hours)."""
+    window = (time(23, 0), time(1, 30))
+    assert next_allowed(utc(start), NEW_YORK, window, weekends=frozenset()) == utc(expected)
 
 
 def test_a_zero_length_window_is_never_quiet() -> None:

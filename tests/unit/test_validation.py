@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -132,6 +133,22 @@ def test_bad_channel_duration_and_time_of_day(write_files: WriteFiles) -> None:
         "journeys/j.yaml:12:17: journey j: steps[1].wait.for: '3 days' is not a "
         "duration: write a number and a unit (s, m, h, d, w), e.g. 3d, 12w or -14d")
     assert only(lines, "time of day").startswith("journeys/j.yaml:14:42:")
+
+
+def test_a_step_id_that_is_not_text_is_placed_at_the_id(write_files: WriteFiles) -> None:
+    """Found by an audit on 2026-12-04: pydantic names the step's kind in the error's path (``steps.0.send.id``),
+    and ``send`` is also a key of the step, so the error sat at the send's value and named ``send.id``."""
+    root = write_files({"journeys/j.yaml": HEAD + """steps:
+  - id: 1
+    send: {channel: email, template: new-parent/welcome}
+  - id: second
+    branch: {if: 'true', then: second}
+  - id: [x]
+    wait: {for: 1d}
+"""})
+    lines = problems_of(root)
+    assert only(lines, r"steps\[0\]") == "journeys/j.yaml:9:9: journey j: steps[0].id: Input should be a valid string"
+    assert only(lines, r"steps\[2\]") == "journeys/j.yaml:13:9: journey j: steps[2].id: Input should be a valid string"
 
 
 def test_a_cycle_whose_wait_is_0s_is_an_error_and_one_whose_wait_is_until_is_warned(write_files: WriteFiles) -> None:
@@ -968,3 +985,30 @@ def test_a_journey_test_events_time_without_an_offset_is_said_in_words() -> None
     with pytest.raises(ValueError, match=r"'2026-03-02' is not an RFC 3339 time \(e\.g\. 2026-03-02T09:15:00Z\)"):
         TestEvent(type="hris.dependent.added", time="2026-03-02", subject="T1")
     assert TestEvent(type="x", time="2026-03-02T09:15:00+01:00", subject="T1").time == "2026-03-02T09:15:00+01:00"
+
+
+def test_folders_that_are_links_are_read_and_a_link_to_nothing_is_said(write_files: WriteFiles) -> None:
+    """Found by an audit on 2026-12-04: a linked folder's journeys were passed over (validate said ok) and a link to
+    a file that is not there was skipped in silence."""
+    elsewhere = write_files({"shared/more.yaml": HEAD + """steps:
+  - id: a
+    send: {channel: sms, template: new-parent/welcome}
+"""})
+    root = write_files({"journeys/own.yaml": HEAD.replace("id: j", "id: k") + """steps:
+  - id: a
+    wait: {for: 1d}
+"""})
+    os.symlink(elsewhere / "shared", root / "journeys" / "linked")
+    os.symlink(root / "journeys", root / "journeys" / "loop")  # a link back up: each real folder once
+    os.symlink(root / "missing.yaml", root / "journeys" / "gone.yaml")
+    lines = problems_of(root)
+    assert only(lines, "channel").startswith("journeys/linked/more.yaml:10:21: journey j: steps[0].send.channel")
+    assert only(lines, "gone") == "journeys/gone.yaml:1:1: cannot read file: No such file or directory"
+    assert not any("loop/" in line for line in lines)
+
+
+def test_a_file_that_is_not_utf8_is_placed_at_its_first_such_byte(tmp_path: Path) -> None:
+    (tmp_path / "journeys").mkdir()
+    (tmp_path / "journeys" / "latin1.yaml").write_bytes(HEAD.encode() + b"# caf\xe9 au lait\n")
+    assert problems_of(tmp_path) == [
+        "journeys/latin1.yaml:8:6: cannot read file: byte 0xe9 is not UTF-8 (save the file as UTF-8)"]

@@ -24,6 +24,7 @@ from wayfinder.cli.paths import (
     check_out_folder,
     events_file,
     fallback_note,
+    not_a_file,
     read_profile_file,
     with_bundled,
 )
@@ -207,7 +208,7 @@ def _preview_events(args: argparse.Namespace, journey: Journey) -> tuple[list[Cl
         history = read_event_file(events_file(args.events or examples_dir() / "events.jsonl")).events
         events = [e for e in history if e.subject == employee_id or e.type == "hris.employee.upserted"]
         if not any(e.subject == employee_id for e in events):
-            msg = f"no events for employee {employee_id} in the events file"
+            msg = f"no events for employee {employee_id} in the events file" + not_a_file(employee_id)
             raise SystemExit(msg)
     if not any(e.subject == employee_id and e.type == journey_trigger for e in events):
         latest = max((e.time for e in events), default=datetime.now(UTC).replace(microsecond=0))
@@ -574,12 +575,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit would fail on the closed pipe again
         return 141  # 128 + SIGPIPE, what a shell reports for a pipe closed under a writer
+    except OSError as e:
+        if e.filename is None:  # not a file (a socket, say): as any other error
+            raise
+        # a file or folder a command was given, or writes under one it was given (``--out`` inside a file, a folder
+        # that is not writable): one line naming it, not a traceback
+        where = f"{e.filename} -> {e.filename2}" if e.filename2 is not None else str(e.filename)
+        print(f"wayfinder {args.command}: cannot use {where}: {e.strerror or type(e).__name__}", file=sys.stderr)
+        return 1
     except Exception as e:
         if not type(e).__module__.startswith(("kafka.", "aiokafka.")):
             raise
         # A command that talks to Kafka (publish, topics, sending --kafka, ...) and a broker that does not answer:
         # one line saying where it looked, not a traceback (the error's type only: its text may hold data)
-        broker = os.environ.get("WAYFINDER_BROKER", "kafka://127.0.0.1:9092")
+        broker = getattr(args, "broker", None) or os.environ.get("WAYFINDER_BROKER", "kafka://127.0.0.1:9092")
         print(f"wayfinder {args.command}: the Kafka broker at {broker} did not answer ({type(e).__name__}); is "
               "WAYFINDER_BROKER right and the broker up?", file=sys.stderr)
         return 1

@@ -4,6 +4,7 @@ templates for a folder that holds only journeys."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,10 @@ def read_profile_file(path: Path) -> dict[str, Any]:
         msg = f"{path}: not a profile the engine accepts ({problems})"
         raise SystemExit(msg) from None
     return data
+
+
+def not_a_file(employee: str) -> str:
+    """What to add when an ``--employee`` that is no one's id reads like a profile file's path that is not there."""
+    if "/" in employee or os.sep in employee or employee.endswith((".json", ".yaml", ".yml")):
+        return f", and no file {employee} (--employee takes an id or a profile file)"
+    return ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,9 +64,10 @@ def _progress(stream: TextIO) -> Callable[[int, int, int], None]:
 def wait_caught_up(settings: WorkerSettings, *, timeout: float = 300.0, poll: float = 0.5) -> bool:
     """Wait until the workers' group has consumed everything on the inputs and the mailbox topic."""
     names = [settings.topic(n) for n in (*INPUTS, Topic.MAILBOX)]
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
-    try:
+    with closing(KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)) as admin, \
+            closing(KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)) as consumer:
+        # each closed however the other's making or the wait ends (a consumer that cannot reach a broker gone
+        # since the admin was made left the admin's connections open)
         tps = [TopicPartition(t, p) for t in names for p in sorted(consumer.partitions_for_topic(t) or ())]
         deadline = time.monotonic() + timeout
         settled = 0
@@ -86,9 +88,6 @@ def wait_caught_up(settings: WorkerSettings, *, timeout: float = 300.0, poll: fl
                 return True
             time.sleep(poll)
         return False
-    finally:
-        consumer.close()
-        admin.close()
 
 
 def _producer(settings: WorkerSettings) -> KafkaProducer:

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -131,11 +132,11 @@ def read_kafka(settings: WorkerSettings, now: datetime) -> KafkaView:
     from kafka import KafkaAdminClient, KafkaConsumer
 
     servers = settings.bootstrap_servers
-    admin = KafkaAdminClient(bootstrap_servers=servers, client_id="wayfinder-status", request_timeout_ms=10_000,
-                             bootstrap_timeout_ms=10_000)
-    consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False, group_id=None,
-                             request_timeout_ms=10_000, consumer_timeout_ms=2000)
-    try:
+    with closing(KafkaAdminClient(bootstrap_servers=servers, client_id="wayfinder-status", request_timeout_ms=10_000,
+                                  bootstrap_timeout_ms=10_000)) as admin, \
+            closing(KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False, group_id=None,
+                                  request_timeout_ms=10_000, consumer_timeout_ms=2000)) as consumer:
+        # each closed however the other's making or the reading ends
         view = KafkaView()
         agent_topics = [settings.topic(t) for t in AGENT_TOPICS]
         view.group_state, view.members, view.workers = _group(admin, settings.app_id, set(agent_topics))
@@ -145,9 +146,6 @@ def read_kafka(settings: WorkerSettings, now: datetime) -> KafkaView:
         view.dead_letters = _dead_letters(consumer, settings.topic(Topic.DEAD_LETTERS), now - DEAD_LETTER_WINDOW)
         view.paused = _paused(consumer, settings.topic(Topic.CONTROL))
         return view
-    finally:
-        consumer.close()
-        admin.close()
 
 
 def _group(admin: Any, group: str, topics: set[str]) -> tuple[str, int, list[Member]]:

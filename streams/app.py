@@ -695,11 +695,11 @@ async def follow_directory(settings: WorkerSettings, directory: dict[str, Profil
     given) is set. ``positions`` (if given) says how far it has read each partition (the next offset)."""
     consumer = AIOKafkaConsumer(settings.topic(Topic.DIRECTORY), bootstrap_servers=settings.bootstrap_servers,
                                 enable_auto_commit=False, group_id=None, auto_offset_reset="earliest")
-    await consumer.start()
     started = time.monotonic()
     ends: dict[TopicPartition, int] | None = None
     caught_up = False
     try:
+        await consumer.start()  # a start that fails is stopped too: what it had connected is closed
         while True:
             if ends is None and consumer.assignment():
                 ends = await consumer.end_offsets(list(consumer.assignment()))

@@ -1,16 +1,20 @@
-"""The commands that read Kafka with two clients (``publish --tick``'s wait for the workers, ``status``) close the
-first when the second cannot be made: a broker gone between the two makings left the first one's connections open.
+"""Kafka clients are closed when they cannot be made or started: the commands that read Kafka with two clients
+(``publish --tick``'s wait for the workers, ``status``) close the first when the second cannot be made (a broker
+gone between the two makings left the first one's connections open), and the worker's directory reader is stopped
+when its start fails.
 
-Kafka is an edge here: the clients are stand-ins, the second refusing as kafka-python does with no broker."""
+Kafka is an edge here: the clients are stand-ins, refusing as kafka-python and aiokafka do with no broker."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import kafka
 import pytest
 from kafka.errors import KafkaConnectionError
 
+import wayfinder.streams.app as worker_app
 import wayfinder.streams.publish as publishing
 from wayfinder.ops.status import read_kafka
 from wayfinder.streams.settings import WorkerSettings
@@ -53,3 +57,22 @@ def test_status_closes_its_admin_client(monkeypatch: pytest.MonkeyPatch, admins:
     with pytest.raises(KafkaConnectionError):
         read_kafka(SETTINGS, datetime(2027, 1, 1, tzinfo=UTC))
     assert [a.closed for a in admins] == [True]
+
+
+def test_the_directory_reader_is_stopped_when_its_start_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    stopped: list[bool] = []
+
+    class Unstartable:
+        def __init__(self, *topics: str, **config: object) -> None:
+            pass
+
+        async def start(self) -> None:
+            raise KafkaConnectionError
+
+        async def stop(self) -> None:
+            stopped.append(True)
+
+    monkeypatch.setattr(worker_app, "AIOKafkaConsumer", Unstartable)
+    with pytest.raises(KafkaConnectionError):
+        asyncio.run(worker_app.follow_directory(SETTINGS, {}))
+    assert stopped == [True]

@@ -65,8 +65,10 @@ class Mailbox:
             after = next(reversed(state.pending.values())).scheduled_for if state.pending else now
         t = max(now, after)
         reason = "queued" if t > now else None
-        if state.paused_until is not None and state.paused_until > now and state.paused_until >= t:
-            t, reason = state.paused_until, "paused"  # also behind another message the pause holds
+        if state.paused_until is not None and state.paused_until > now:
+            # Held by the pause, also behind another message it holds, even when that one waits past the pause's
+            # end (its end in quiet hours, the cap): a message that comes during a pause is "paused", not "queued".
+            t, reason = max(t, state.paused_until), "paused"
         for _ in range(_MAX_ROUNDS):
             allowed = next_allowed(t, tz, window, self.weekends)
             if allowed != t:

@@ -68,6 +68,14 @@ def test_every_message_a_pause_holds_says_paused(write_files: WriteFiles) -> Non
     assert {(m.step_id, m.status, m.reason, m.scheduled_for) for m in runner.messages.values()} == {
         ("hi", "deferred", "paused", at("2026-05-10T07:00:00Z")),
         ("again", "deferred", "paused", at("2026-05-10T07:00:00Z"))}
+    # A pause that ends inside quiet hours: both wait for the quiet hours' end, and the second is still held by
+    # the pause (it came during it), not "queued" behind the first.
+    runner = runner_for(write_files, {"hello": twice}, QUIET)
+    runner.run([person("E1"), prefs("p1", "2026-05-01T09:00:00Z", paused_until="2026-05-10T19:30:00Z"),
+                leave("l1", LEAVE_AT)], at(LEAVE_AT))  # the pause ends at 21:30 in Berlin
+    assert {(m.step_id, m.status, m.reason, m.scheduled_for) for m in runner.messages.values()} == {
+        ("hi", "deferred", "paused", at("2026-05-11T06:00:00Z")),
+        ("again", "deferred", "paused", at("2026-05-11T06:00:00Z"))}
 
 
 def test_a_pause_lifted_or_shortened_lets_what_it_held_go_sooner(write_files: WriteFiles) -> None:

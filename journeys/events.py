@@ -593,4 +593,9 @@ def decode_event(raw: bytes | str, *, max_bytes: int = MAX_EVENT_BYTES) -> Cloud
             raise DecodeError(code="invalid_data", detail=f"{event.type}: " + _describe(e, event.data, "data."),
                               event_type=event.type) from e
         _check_dates(data, "data.")
+        if isinstance(data, ProfileUpdate) and data.id is not None and data.id != event.subject:
+            # The profile of someone else: merged, it would put another person's name and address in the
+            # subject's messages (SPEC §2: the subject is the employee).
+            raise DecodeError(code="invalid_data", detail=f"{event.type}: data.id: not the event's subject",
+                              event_type=event.type)
     return event

@@ -87,7 +87,7 @@ def test_upserted_unknown_profile_fields_are_kept() -> None:
 
 
 @pytest.mark.parametrize(("etype", "data"), [
-    ("hris.employee.upserted", {"id": "E1", "timezone": "Europe/Berlin", "locale": "de-DE", "country": "DE",
+    ("hris.employee.upserted", {"id": "E1001", "timezone": "Europe/Berlin", "locale": "de-DE", "country": "DE",
                                 "employment_type": "intern", "work_mode": "remote", "start_date": "2026-04-01",
                                 "preferences": {"quiet_hours": "20:00-08:00", "opt_out_channels": ["email"]}}),
     ("hris.employee.hired", {"start_date": "2026-04-01", "role": "Engineer", "department": "R&D",
@@ -299,6 +299,15 @@ def test_invalid_data_names_the_field(etype: str, data: dict[str, Any], field: s
     assert error.code == "invalid_data"
     assert error.detail.startswith(f"{etype}: ")
     assert f"data.{field}: " in error.detail
+
+
+def test_an_upsert_of_someone_other_than_its_subject_is_refused() -> None:
+    """Merged, another person's name and address would go out in the subject's messages."""
+    error = decode_error(raw(type="hris.employee.upserted", data={"id": "E2002", "given_name": "Noa"}))
+    assert (error.code, error.detail) == ("invalid_data", "hris.employee.upserted: data.id: not the event's subject")
+    assert "E2002" not in str(error) and "Noa" not in str(error)  # names the field, never a value
+    for data in ({"id": "E1001", "given_name": "Noa"}, {"given_name": "Noa"}):  # its own id, or none
+        assert decode_event(raw(type="hris.employee.upserted", data=data)).data == data
 
 
 @pytest.mark.parametrize(("etype", "data", "field"), [

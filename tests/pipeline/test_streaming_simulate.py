@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tracemalloc
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -94,6 +94,16 @@ def test_bad_lines_before_the_first_good_event_are_each_one_dead_letter(defs: De
                                                                         (2, "invalid_cloudevent")]
     first = min(json.loads(line)["time"] for line in lines)
     assert {parse_instant(d["received_at"]) for d in letters} == {parse_instant(first)}
+
+
+def test_a_file_of_bad_lines_only_dates_its_dead_letters_at_until(defs: Definitions, tmp_path: Path) -> None:
+    """No good event, so the run's clock never started: the letters take ``--until`` (not 1970) when it is given."""
+    events = tmp_path / "all-bad.jsonl"
+    events.write_text('garbage line\n{"specversion": 1.0}\n', encoding="utf-8")
+    for until, expected in ((UNTIL, UNTIL), (None, datetime(1970, 1, 1, tzinfo=UTC))):
+        simulate_streaming(defs, events, until, tmp_path / "out")
+        letters = read_jsonl(tmp_path / "out" / "dead_letters.jsonl")
+        assert [parse_instant(d["received_at"]) for d in letters] == [expected, expected]
 
 
 @pytest.mark.parametrize("order", ["in order", "out of order"])

@@ -140,10 +140,11 @@ class StreamingRunner(EmbeddedRunner):
         return dict(sorted(rows.items()))
 
 
-def _stream(path: Path, runner: StreamingRunner) -> datetime | None:
+def _stream(path: Path, runner: StreamingRunner, until: datetime | None = None) -> datetime | None:
     """Feed the events in file order; raise :class:`OutOfOrder` at the first one earlier than the one before.
     Bad lines are dead letters at the time of the last good event before them (the first good one's, for
-    bad lines before any)."""
+    bad lines before any; in a file with no good event, ``until``'s, else the Unix epoch: the run's clock never
+    started)."""
     last: datetime | None = None
     early: list[tuple[int, str, bytes | LongLine]] = []
     with path.open("rb") as f:
@@ -176,7 +177,7 @@ def _stream(path: Path, runner: StreamingRunner) -> datetime | None:
             last = event.time
             runner.feed(event, (path.name, number))
     for n, reason, t in early:  # a file with no good event at all
-        runner.dead_letter(_early(reason, t, datetime(1970, 1, 1, tzinfo=UTC), path.name, n))
+        runner.dead_letter(_early(reason, t, until or datetime(1970, 1, 1, tzinfo=UTC), path.name, n))
     return last
 
 
@@ -192,7 +193,7 @@ def simulate_streaming(defs: Definitions, events: Path, until: datetime | None, 
     summary."""
     runner = StreamingRunner(defs, out, include_drafts=include_drafts)
     try:
-        last = _stream(events, runner)
+        last = _stream(events, runner, until)
     except OutOfOrder:
         runner.close()  # what it wrote is written again from the start
         runner = StreamingRunner(defs, out, include_drafts=include_drafts)

@@ -176,9 +176,13 @@ class _Problem:
                 taken.add(self.group[best])
             known |= self.teaches[best]
         need_bits = self._bits(self.need & known)
-        for rid in sorted(chosen, key=self.rank.__getitem__, reverse=True):  # drop what the path can do without
-            if self.schedule((r for r in chosen if r != rid), need_bits) is not None:
-                chosen.remove(rid)
+        dropped = True
+        while dropped:  # drop what the path can do without, again after each drop: one dropped (a resource that
+            dropped = False  # needed another's skill) may leave the other with nothing to do
+            for rid in sorted(chosen, key=self.rank.__getitem__, reverse=True):
+                if self.schedule((r for r in chosen if r != rid), need_bits) is not None:
+                    chosen.remove(rid)
+                    dropped = True
         return self.schedule(chosen, need_bits)
 
 

@@ -7,7 +7,7 @@ from datetime import date
 from itertools import combinations
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.support import WriteFiles
@@ -88,6 +88,10 @@ def test_the_exact_search_finds_a_smallest_path(catalog: list[ResourceSpec], hav
 
 @settings(max_examples=300, deadline=None)
 @given(catalog=catalogs, have=skill_sets, target=skill_sets)
+# Found by Hypothesis on 2026-12-04: dropping r0 (it needed r1's s0) left r1 with nothing to do, and one pass of
+# dropping kept it (r2 teaches s1 too).
+@example(catalog=[res("r0", ["s2"], ["s0"]), res("r1", ["s0", "s1"]), res("r2", ["s3", "s1"]),
+                  res("r3", ["s4", "s2"], ["s3"])], have=set(), target={"s1", "s2", "s4"})
 def test_beyond_the_bound_the_greedy_path_still_covers_in_order_and_has_nothing_to_spare(
         catalog: list[ResourceSpec], have: set[str], target: set[str]) -> None:
     plan = plan_path(catalog, have, target, exact_limit=0)

@@ -143,3 +143,27 @@ def test_people_with_no_name_on_file_get_whole_sentences(demo: tuple[Path, Any],
     assert about
     for m in about:  # by their id when no name is known, else by their family name
         assert (m["employee_id"] in m["subject"]) == (names == NAMES), m["subject"]
+
+
+def test_a_message_with_nothing_left_to_offer_has_no_sentence_leading_to_a_list(tmp_path: Path) -> None:
+    """Resources already delivered are not offered again (SPEC §5), so a person who enters a journey again (a second
+    child, a second move) may get a message with no resources: the bundled templates printed the sentence that
+    introduces the list ("here is what is there for you:") and then nothing. Every message of the demo, rendered
+    as if the catalog had nothing left for anyone, in every language it uses."""
+    out = tmp_path / "out"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(CatalogGraph, "select", lambda *_, **__: Selection())
+        mp.setattr(CatalogGraph, "roadmap", lambda *_, **__: Selection())
+        mp.setattr(CatalogGraph, "learning_path", lambda *_, **__: Selection())
+        assert main(["simulate", "--events", str(examples_dir() / "events.jsonl"), "--until",
+                     "2027-03-01T00:00:00Z", "--out", str(out)]) == 0
+    rendered = [m for m in read_jsonl(out / "messages.jsonl") if m.get("text")]
+    assert {str(m["locale"])[:2] for m in rendered} >= {"en", "de", "fr"}
+    assert not any(m["resources"] for m in rendered)
+    leading = set()
+    for m in rendered:
+        body = m["text"].split("\n-- \n")[0].splitlines()
+        for n, line in enumerate(body):
+            if line.rstrip().endswith(":") and not (n + 1 < len(body) and body[n + 1].lstrip().startswith("- ")):
+                leading.add((m["journey_id"], m["step_id"], m["locale"], line.strip()[-40:]))
+    assert sorted(leading) == []

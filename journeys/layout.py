@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+import nh3
 from babel import Locale, UnknownLocaleError
 
 _ITEM = re.compile(r"^\s*[-*]\s+(.*)$")
@@ -280,6 +281,26 @@ class _Opened(HTMLParser):
             self.counts[last] -= 1
             if last == tag:
                 return
+
+
+# What an HTML part written by a person (an author's ``html:``, a reviewer's edit) may hold: the sanitizer's own
+# safelist of elements and attributes (no script, no event handler, no ``javascript:`` address, no form, no frame,
+# no ``<style>`` element), and the presentational attributes emails are laid out with.
+_SAFE_ATTRIBUTES: dict[str, set[str]] = {
+    **{tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()},
+    "*": {"align", "aria-hidden", "aria-label", "bgcolor", "border", "cellpadding", "cellspacing", "class", "dir",
+          "height", "lang", "role", "style", "title", "valign", "width"},
+    "a": {"href", "hreflang", "target"},
+}
+
+
+def safe(markup: str) -> str:
+    """HTML written by a person with nothing in it that runs: SPEC §6, HR authors (and reviewers) are trusted with
+    content, not with code. The message goes by email and to the intranet, where a script, an ``onerror`` or a
+    ``javascript:`` link would run in the reader's session; such parts are dropped, the content is kept."""
+    if "<" not in markup and "&" not in markup:
+        return markup
+    return nh3.clean(markup, attributes=_SAFE_ATTRIBUTES, link_rel=None)
 
 
 def balanced(markup: str) -> str:

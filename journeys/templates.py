@@ -1009,13 +1009,16 @@ def with_footer(text: str, html_body: str, explanation: str, preferences_url: st
     """The text part and the HTML document, both ending with the explanation and the preferences link, in the
     language of ``locale`` (English without it). An :class:`~wayfinder.journeys.explain.Explanation` says
     itself in that language. ``authored``: the HTML was written by a person (an ``html:`` template, a reviewer's
-    edit), so what it leaves open is closed before the footer (``layout.balanced``); Wayfinder's own is whole."""
+    edit), so nothing in it runs (``layout.safe``) and what it leaves open is closed before the footer
+    (``layout.balanced``); Wayfinder's own is whole."""
     localized = getattr(explanation, "localized", None)
     if callable(localized):
         explanation = str(localized(locale))
     change = gettext(locale, "To change or stop these messages: {url}", url=preferences_url)
     body = layout.body_of(html_body)
-    html_doc = layout.document(layout.balanced(body) if authored else body, title=title, lang=locale or "en",
+    if authored:  # written by a person: nothing in it runs, nothing it leaves open takes in the footer
+        body = layout.balanced(layout.safe(body))
+    html_doc = layout.document(body, title=title, lang=locale or "en",
                                explanation=explanation,
                                preferences_url=preferences_url,
                                change=gettext(locale, "Change or stop these messages"))

@@ -208,7 +208,7 @@ def test_resource_title_is_escaped_in_html() -> None:
     rendered = template.render(context(resources=resources), None, footer=FOOTER)
     assert "<script>" not in rendered.html
     assert "Kids &amp; &lt;script&gt;" in rendered.html
-    assert '&#34;&gt;&lt;script&gt;' in rendered.html
+    assert 'href="https://x/&quot;&gt;&lt;script&gt;"' in rendered.html  # the address as given, in its attribute
     assert "Kids & <script>alert(1)</script>" in rendered.text
 
 
@@ -634,3 +634,44 @@ def test_html_a_person_wrote_never_hides_the_explanation_or_the_preferences_link
     assert "<!--" not in edited.text and "color" not in edited.text
     authored = MessageTemplate("t/x", "S", "Welcome back.", edit).render(context(), None, footer=FOOTER)
     assert EXPLANATION in visible(authored.html) and "Change or stop these messages" in visible(authored.html)
+
+
+@pytest.mark.parametrize("edit", [
+    "<p>Welcome back.</p><script>alert(1)</script>",
+    '<p>Welcome back.</p><img src="https://hr.example.com/x.png" onerror="alert(1)">',
+    '<p onclick="alert(1)">Welcome back.</p><a href="javascript:alert(1)">here</a>',
+    '<p>Welcome back.</p><iframe src="https://evil.example.com"></iframe><form action="https://evil.example.com">'
+    '<input name="password"></form>',
+    '<p>Welcome back.</p><a href="JaVaScRiPt:alert(1)">x</a><svg onload="alert(1)"></svg>',
+])
+def test_html_a_person_wrote_keeps_its_content_and_nothing_that_runs(edit: str) -> None:
+    """SPEC §6: HR authors are trusted with content, not with code. An audit on 2026-12-04 found a reviewer's edit
+    sent as written: a ``<script>``, an ``onerror``, a ``javascript:`` link went to the intranet and by email. The
+    same holds for an author's ``html:`` template."""
+    from wayfinder.journeys.decisions import _edited
+
+    original = Message(message_id="m-1", employee_id="E1", recipient_id="E1", recipient_role="employee",
+                       journey_id="j", journey_version=1, step_id="s", channel="intranet", status="pending_approval",
+                       scheduled_for=datetime(2026, 3, 2, tzinfo=UTC), created_at=datetime(2026, 3, 2, tzinfo=UTC),
+                       subject="Hello", explanation=EXPLANATION, preferences_url=PREFERENCES, locale="en-US",
+                       **dict(zip(("text", "html"), with_footer("Hi.", "<p>Hi.</p>", EXPLANATION, PREFERENCES),
+                                  strict=True)))
+    edited = _edited(original, {"html": edit}).html
+    authored = MessageTemplate("t/x", "S", "Welcome back.", edit).render(context(), None, footer=FOOTER).html
+    for html in (edited, authored):
+        assert html is not None and visible(html).startswith("Welcome back.")
+        lowered = html.lower()
+        for running in ("<script", "onerror", "onclick", "onload", "javascript:", "<iframe", "<form", "<input"):
+            assert running not in lowered, running
+        assert EXPLANATION in visible(html) and "Change or stop these messages" in visible(html)
+
+
+def test_html_a_person_wrote_keeps_links_tables_and_inline_styles() -> None:
+    written = ('<table width="600" cellpadding="8" style="border:1px solid #ccc"><tr><td align="left">'
+               '<p class="lead" style="color:#333">Welcome back.</p><a href="https://hr.example.com/care" '
+               'target="_blank">Care</a> <a href="mailto:hr@example.com">HR</a></td></tr></table>')
+    html = MessageTemplate("t/x", "S", "Welcome back.", written).render(context(), None, footer=FOOTER).html
+    for kept in ('width="600"', 'cellpadding="8"', 'style="border:1px solid #ccc"', 'align="left"', 'class="lead"',
+                 'style="color:#333"', 'href="https://hr.example.com/care"', 'target="_blank"',
+                 'href="mailto:hr@example.com"'):
+        assert kept in html, kept

@@ -173,7 +173,10 @@ def test_an_approval_is_written_once_as_a_valid_review_event(served: Served) -> 
     message = served.backend.store.messages[_pending_of(served, "E1052")]
     form = {"csrf": csrf, "action": "approve", "subject": "A kinder subject", "text": message.text or "",
             "html": message.html or ""}
-    assert served.client.post(f"/review/{message.message_id}/decide", data=form).status_code == 303
+    done = served.client.post(f"/review/{message.message_id}/decide", data=form, follow_redirects=False)
+    assert (done.status_code, done.headers["location"]) == (303, "/review?decided=approve")
+    queue = served.client.get(done.headers["location"]).text  # the reviewer is told what happens next
+    assert '<p class="done" id="decided" role="status">Approved. It goes through the recipient' in queue
     again = served.client.post(f"/review/{message.message_id}/decide", data=form)
     assert again.status_code == 409
     [line] = served.decisions()
@@ -233,6 +236,7 @@ def test_a_rejection_needs_a_reason_and_keeps_it(served: Served) -> None:
     rejected = served.client.post(f"/review/{message}/decide",
                                   data={"csrf": csrf, "action": "reject", "reason": "too soon after the loss"})
     assert rejected.status_code == 303
+    assert "Rejected. It will not be sent." in served.client.get(rejected.headers["location"]).text
     [line] = served.decisions()
     assert line["type"] == "wayfinder.review.decided"
     assert line["data"] == {"message_id": message, "decision": "reject", "reviewer_id": "E1004",
@@ -450,6 +454,26 @@ def test_the_switch_gauge_and_the_decision_counters_have_samples_from_the_start(
 def test_the_development_sign_in_refuses_any_address_but_loopback(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--dev-login", "--host", "0.0.0.0"]) == 2  # noqa: S104 - the point of the test
     assert "only binds to 127.0.0.1" in capsys.readouterr().err
+
+
+def test_serve_with_no_sign_in_set_up_says_so_as_it_starts(capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An audit on 2026-12-04 started it with its secrets and no identity provider: it printed its address only,
+    and every staff page then said there was no way to sign in."""
+    import uvicorn
+
+    ran: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_: ran.append(app))
+    for name in ("WAYFINDER_TOKEN_SECRET", "WAYFINDER_SESSION_SECRET"):
+        monkeypatch.setenv(name, "a-test-secret-of-32-characters!!")
+    monkeypatch.delenv("WAYFINDER_OIDC_ISSUER", raising=False)
+    assert main(["serve", "--out", str(tmp_path / "run")]) == 0
+    assert ran and "no sign-in is set up: staff pages" in capsys.readouterr().err
+    monkeypatch.setenv("WAYFINDER_OIDC_ISSUER", "https://id.example.com")
+    monkeypatch.setenv("WAYFINDER_OIDC_CLIENT_ID", "wayfinder")
+    monkeypatch.setenv("WAYFINDER_OIDC_CLIENT_SECRET", "a-client-secret")
+    assert main(["serve", "--out", str(tmp_path / "run")]) == 0
+    assert "no sign-in" not in capsys.readouterr().err
 
 
 def test_after_opting_out_of_its_topics_the_next_message_is_suppressed(served: Served, small_events: Path,

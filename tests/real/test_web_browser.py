@@ -38,7 +38,7 @@ from wayfinder.web.settings import WebSettings
 
 # oidc-provider-mock (the test's provider, not our code) calls a deprecated Authlib hook when it signs tokens
 pytestmark = pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning")
-DECIDED = re.compile(r".*/review\?decided=1$")
+DECIDED = re.compile(r".*/review\?decided=(approve|reject)$")
 SCREENS = ROOT / "test-output" / "screens"
 SIZES: dict[str, ViewportSize] = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 TOKEN_SECRET = "browser-test-token-secret"  # noqa: S105 - a test value

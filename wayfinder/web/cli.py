@@ -79,6 +79,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.dev_login:
         print("DEVELOPMENT SIGN-IN is on: anyone who can reach this port can sign in as anyone.", file=sys.stderr)
+    elif not settings.oidc_issuer:
+        print("no sign-in is set up: staff pages (reviews, tasks) cannot be used until WAYFINDER_OIDC_ISSUER is set "
+              "(or --dev-login on this machine); employees' preference links work", file=sys.stderr)
     where = "the Kafka topics" if args.kafka else args.out
     print(f"wayfinder serve: http://{args.host}:{args.port}/ over {where}", file=sys.stderr)
     # With JSON logs uvicorn configures no handlers of its own: its lines go through the root logger's JSON.

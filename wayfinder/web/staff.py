@@ -52,7 +52,16 @@ async def review_queue(request: Request, staff: Staff) -> Response:
         counts[m.journey_id] = counts.get(m.journey_id, 0) + 1
     return w.render(request, "review_queue.html", messages=shown, counts=counts, total=len(visible),
                     journey=journey, age=age, ages=list(AGES), now=now, csrf=session_csrf(request),
-                    about_self={m.message_id for m in shown if is_about_self(staff, m)})
+                    about_self={m.message_id for m in shown if is_about_self(staff, m)},
+                    decided=DECIDED.get(request.query_params.get("decided", "")))
+
+
+# What the queue says after a decision (the reviewer is sent back to it): what will happen to the message.
+DECIDED = {
+    "approve": "Approved. It goes through the recipient's mailbox: at once, or after their quiet hours, pause or "
+               "message limit.",
+    "reject": "Rejected. It will not be sent.",
+}
 
 
 def _message_for(request: Request, staff: Staff) -> Message:
@@ -153,7 +162,7 @@ async def review_decide(request: Request, staff: Staff) -> Response:
         outcome = "reject" if decision == "reject" else "approve_edited" if edits else "approve"
         w.metrics.decisions.labels(outcome).inc()
         w.metrics.time_to_decision.observe(max(0.0, (at - message.created_at).total_seconds()))
-    return RedirectResponse("/review?decided=1", status_code=303)
+    return RedirectResponse(f"/review?decided={decision}", status_code=303)
 
 
 # -- tasks -----------------------------------------------------------------------------------

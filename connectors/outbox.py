@@ -22,9 +22,22 @@ def intranet_post(message: Message) -> dict[str, object]:
     }
 
 
+def clear_outbox(folder: Path) -> int:
+    """Take out what an earlier run wrote in ``folder`` (its ``.eml`` files and intranet posts), so that what is
+    there is this run's only; the number of files taken out."""
+    gone = 0
+    for channel, suffix in (("email", ".eml"), ("intranet", ".json")):
+        for file in (folder / channel).glob(f"*{suffix}") if (folder / channel).is_dir() else ():
+            file.unlink()
+            gone += 1
+    return gone
+
+
 def write_outbox(messages: Iterable[Message], folder: Path, *, sender: Address = DEFAULT_SENDER) -> dict[str, int]:
-    """Write every message that went out (``sent`` or ``approved``); returns counts per channel."""
+    """Write every message that went out (``sent`` or ``approved``), in place of what an earlier run wrote there;
+    returns counts per channel."""
     counts = {"email": 0, "intranet": 0}
+    clear_outbox(folder)
     (folder / "email").mkdir(parents=True, exist_ok=True)
     (folder / "intranet").mkdir(parents=True, exist_ok=True)
     for m in messages:

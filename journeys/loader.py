@@ -183,6 +183,10 @@ class _Loader:
         if not path.exists():
             self.problems.append(Problem(_display(path), 1, 1, "no such file or folder"))
             return
+        if expect == "Policy" and path.is_dir():  # it was read as no policy at all: no cap, no quiet hours
+            self.problems.append(Problem(_display(path), 1, 1, "a folder: the policy is one file"))
+            return
+        found, before = 0, len(self.problems)
         for file in _files(path):
             self.files += 1
             display = _display(file)
@@ -192,8 +196,12 @@ class _Loader:
                 self.unread[display] = _guess_kinds(file)
             self._one_journey_per_file(docs)
             for doc in docs:
+                found += doc.data is not None
                 self._classify(doc, file, explicit=explicit or file == path, template_root=template_root,
                                expect=expect)
+        if explicit and not found and len(self.problems) == before:  # a wrong folder would otherwise pass as "ok"
+            self.problems.append(Problem(_display(path), 1, 1, "no Wayfinder documents here (journeys, templates, "
+                                         "catalog, policy: YAML files with apiVersion and kind)", "warning"))
 
     def _one_journey_per_file(self, docs: list[Document]) -> None:
         """SPEC §4: a journey is one YAML document per file; another document beside it is an error (each is

@@ -60,7 +60,9 @@ def _positive(value: str) -> str:
 
 def _time_of_day(value: str) -> str:
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d(:00)?", value):
-        msg = 'a time of day looks like "09:00" (24-hour, quoted)'
+        shaped = re.fullmatch(r"(\d\d):(\d\d)(:00)?", value)
+        msg = ('a time of day looks like "09:00" (24-hour, quoted)' if shaped is None else
+               f'{value!r} is not a time of day: hours go from 00 to 23, minutes from 00 to 59 ("00:00" is midnight)')
         raise ValueError(msg)
     return value[:5]
 

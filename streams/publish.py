@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from wayfinder.jsonrows import NotAnObject, json_object
 from wayfinder.streams.embedded import LongLine, file_lines
@@ -128,17 +128,17 @@ def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = Non
             for number, line in enumerate(file_lines(f, settings.max_event_bytes), start=1):
                 if isinstance(line, LongLine):
                     letter = line.dead_letter(now(), path.name, number)
+                    result.too_large += 1
                     pending.append(producer.send(settings.topic(Topic.DEAD_LETTERS), key=None,
                                                  value=letter.model_dump_json().encode("utf-8")))
-                    result.too_large += 1
                     continue
                 for part in line.splitlines():
                     if not part.strip():
                         continue
                     topic, key = route(part)
+                    result.by_topic[topic] = result.by_topic.get(topic, 0) + 1  # before: a topic it waits for
                     pending.append(producer.send(settings.topic(topic), key=key, value=part))
                     result.sent += 1
-                    result.by_topic[topic] = result.by_topic.get(topic, 0) + 1
                     result.unkeyed += key is None
                     if show is not None and result.sent % 1000 == 0:
                         show(result.sent, f.tell(), total)
@@ -151,16 +151,45 @@ def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = Non
             msg = f"{refused:,} of {count:,} events were not accepted by Kafka: {failed[0].exception}"
             raise PublishError(msg)
         if tick is not None:
-            if not (wait or wait_caught_up)(settings):
-                msg = (f"the events are published, but the workers (group {settings.app_id}) did not catch up "
-                       "in time, so the stream clock was not advanced: check that the workers run, then tick "
-                       "again with an empty file (`wayfinder publish EMPTY_FILE --tick TIME`)")
-                raise PublishError(msg)
-            send_ticks(producer, settings, tick)
-            producer.flush()
+            _tick_when_caught_up(settings, producer, tick, wait or wait_caught_up)
+    except KafkaTimeoutError as e:  # the broker answered, maybe, and has no such topic: say that, not "no broker"
+        _no_such_topic(settings, result, tick, e)
+        raise
     finally:
         producer.close()
     return result
+
+
+def _tick_when_caught_up(settings: WorkerSettings, producer: KafkaProducer, tick: datetime,
+                         wait: Callable[[WorkerSettings], bool]) -> None:
+    if not wait(settings):
+        msg = (f"the events are published, but the workers (group {settings.app_id}) did not catch up "
+               "in time, so the stream clock was not advanced: check that the workers run, then tick "
+               "again with an empty file (`wayfinder publish EMPTY_FILE --tick TIME`)")
+        raise PublishError(msg)
+    send_ticks(producer, settings, tick)
+    producer.flush()
+
+
+def _no_such_topic(settings: WorkerSettings, result: Published, tick: datetime | None, error: Exception) -> None:
+    """A send that timed out: :class:`PublishError` naming the topics it wrote to that the broker does not have
+    (kafka-python waits for a missing topic's metadata until it times out); nothing when all are there or the
+    broker cannot be asked (the timeout stands)."""
+    used = {settings.topic(t) for t in result.by_topic}
+    if result.too_large:
+        used.add(settings.topic(Topic.DEAD_LETTERS))
+    if tick is not None:
+        used |= {settings.topic(n) for n in ("employee-ticks", "mailbox-ticks")}
+    try:
+        with closing(KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers,
+                                      request_timeout_ms=10_000)) as admin:
+            missing = sorted(used - set(admin.list_topics()))
+    except KafkaError:
+        return
+    if missing:
+        msg = (f"no topic {', '.join(missing)} on the broker: create the topics with `wayfinder topics create` "
+               "(with the partitions the workers run with)")
+        raise PublishError(msg) from error
 
 
 def send_ticks(producer: KafkaProducer, settings: WorkerSettings, at: datetime) -> None:

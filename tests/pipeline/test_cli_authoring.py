@@ -118,6 +118,45 @@ def test_a_definitions_folder_that_is_not_there_is_one_line(tmp_path: Path, args
     assert capsys.readouterr().err == f"{tmp_path}/catalgo: no such file or folder\n"
 
 
+def test_a_folder_given_as_the_policy_is_an_error_and_a_path_with_no_documents_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-04: ``--policy`` naming a folder ran with no policy at all (no cap, no quiet hours) and
+    said nothing; ``validate`` of an empty folder or file said "ok", so a check pointed at the wrong folder passed."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty.yaml").write_text("# nothing yet\n", encoding="utf-8")
+    events = str(examples_dir() / "events.jsonl")
+    assert main(["simulate", "--events", events, "--out", str(tmp_path / "out"), "--policy",
+                 str(tmp_path / "empty")]) == 1
+    assert f"{tmp_path}/empty:1:1: a folder: the policy is one file" in capsys.readouterr().err
+    assert main(["validate", "--policy", str(tmp_path / "empty")]) == 1
+    capsys.readouterr()
+    for path in ("empty", "empty.yaml"):
+        assert main(["validate", str(tmp_path / path)]) == 0  # a warning: nothing wrong was found in it
+        assert f"{tmp_path}/{path}:1:1: warning: no Wayfinder documents here" in capsys.readouterr().err
+    assert main(["validate", str(examples_dir() / "journeys")]) == 0
+    assert "no Wayfinder documents" not in capsys.readouterr().err
+
+
+def test_a_run_in_a_folder_of_an_earlier_one_leaves_only_its_own_outbox(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The outbox of an earlier run stayed beside a new messages.jsonl (an audit on 2026-12-04: 163 old emails
+    after a run of an empty events file)."""
+    out, empty = tmp_path / "out", tmp_path / "none.jsonl"
+    empty.write_text("", encoding="utf-8")
+    assert main(["demo", "--out", str(out)]) == 0
+    assert list((out / "outbox" / "email").glob("*.eml"))
+    assert main(["simulate", "--events", str(empty), "--out", str(out), "--outbox"]) == 0
+    assert not list((out / "outbox").rglob("*.*"))
+    assert main(["demo", "--out", str(out)]) == 0
+    assert main(["simulate", "--events", str(empty), "--out", str(out)]) == 0
+    assert not list((out / "outbox").rglob("*.*"))
+    said = capsys.readouterr().out
+    assert "took out the outbox an earlier run wrote" in said
+    # and an empty file is said to be one, not ten journeys to check (their trigger, when and audience)
+    assert "warning: no event was read: no journey had anything to enroll on" in said
+    assert "enrolled nobody" not in said
+
+
 def test_a_message_that_fails_to_render_says_where_in_preview_and_in_the_summary(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The template, its part and line, and the kind of error (never a value): an author can find it."""

@@ -899,7 +899,8 @@ def test_a_broken_frequency_cap_or_quiet_hours_hides_no_sensitive_topic_typo(wri
     _, problems = load(Sources(paths=[WORLD / "catalog"], policy=root / "policy.yaml"))
     assert [str(p).removeprefix(str(root) + "/") for p in problems] == [
         "policy.yaml:3:22: policy: frequency_cap.max: Input should be greater than or equal to 1",
-        'policy.yaml:4:22: policy: quiet_hours.start: a time of day looks like "09:00" (24-hour, quoted)',
+        "policy.yaml:4:22: policy: quiet_hours.start: '25:00' is not a time of day: hours go from 00 to 23, minutes"
+        ' from 00 to 59 ("00:00" is midnight)',
         "policy.yaml:5:20: unknown topic 'bereavment' (did you mean 'bereavement'?)"]
 
 

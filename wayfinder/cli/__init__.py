@@ -162,6 +162,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                          "templates": args.templates, "policy": args.policy}, args.until)
     if args.outbox:
         _write_outbox(runner, args.out / "outbox")
+    else:  # an earlier run's outbox would no longer match messages.jsonl
+        from wayfinder.connectors.outbox import clear_outbox
+
+        if clear_outbox(args.out / "outbox"):
+            print(f"  took out the outbox an earlier run wrote in {args.out / 'outbox'} (--outbox writes this run's)")
     return 0
 
 

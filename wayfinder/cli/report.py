@@ -63,6 +63,10 @@ def print_summary(runner: EmbeddedRunner, stream: TextIO, *, title: str, defs: D
     for row in table:
         cells = [row[0].ljust(widths[0])] + [row[i].rjust(widths[i]) for i in range(1, len(header) - 1)]
         stream.write("  " + "  ".join(cells) + "  " + row[-1] + "\n")
+    if idle and not s.events and not s.duplicates:  # not the journeys: there was nothing for them to see
+        stream.write(f"\n  warning: no event was read{' (every line was a dead letter)' if runner.dead_letters else ''}"
+                     ": no journey had anything to enroll on\n")
+        idle = []
     for jid in idle:
         where = defs.positions.get((jid, "")) if defs is not None else None
         stream.write(f"\n  warning: journey {jid} enrolled nobody" + (f" ({where})" if where else "")

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -143,15 +144,18 @@ def test_a_manager_sees_only_the_tasks_assigned_to_them(served: Served) -> None:
     assert served.client.get("/review").status_code == 403
 
 
-def test_a_reviewer_cannot_decide_on_a_message_about_themselves(served: Served) -> None:
+def test_a_reviewer_neither_sees_nor_decides_a_message_about_themselves(served: Served) -> None:
+    """Shown with "another reviewer must decide" until 2026-12-04, when an audit read a reviewer's own pending
+    medical-return message in full; tasks about oneself were hidden already."""
     csrf = sign_in(served, "E1032", "reviewer")
     message = _pending_of(served, "E1032")
-    page = served.client.get(f"/review/{message}").text
-    assert 'id="self-review"' in page
-    assert 'id="approve"' not in page
+    assert message not in served.client.get("/review").text
+    assert served.client.get(f"/review/{message}").status_code == 404
     refused = served.client.post(f"/review/{message}/decide", data={"csrf": csrf, "action": "approve"})
-    assert refused.status_code == 403
+    assert refused.status_code == 404
     assert served.decisions() == []
+    sign_in(served, "E1003", "reviewer")
+    assert message in served.client.get("/review").text  # another reviewer sees and decides it
 
 
 # -- CSRF ---------------------------------------------------------------------------------------
@@ -262,7 +266,8 @@ def test_the_preferences_page_opens_with_a_link_and_writes_a_change(served: Serv
     assert page.status_code == 200
     assert page.headers["cache-control"] == "no-store"
     form = {"csrf": _csrf(page.text), "channel_email": "on", "channel_intranet": "on", "topic_medical": "on",
-            "quiet_start": "21:00", "quiet_end": "07:30", "locale": "de-DE", "paused_until": "2027-01-15"}
+            "quiet_start": "21:00", "quiet_end": "07:30", "locale": "de-DE",
+            "paused_until": (served.backend.now() + timedelta(days=40)).date().isoformat()}
     saved = served.client.post(f"/preferences?t={token}", data=form)
     assert 'id="saved"' in saved.text
     [line] = served.decisions()
@@ -272,6 +277,33 @@ def test_the_preferences_page_opens_with_a_link_and_writes_a_change(served: Serv
                           "paused_until": event.data["paused_until"]}
     assert datetime.fromisoformat(str(event.data["paused_until"])).tzinfo is not None
     assert served.backend.store.preferences("E1052")["opt_out_topics"] == ["medical"]
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("quiet_start", "25:00", "Ruhezeiten brauchen einen Beginn und ein Ende als HH:MM"),
+    ("paused_until", "2027-02-30", "braucht ein Datum (JJJJ-MM-TT)"),
+    ("paused_until", "2020-01-01", "braucht einen Tag nach heute"),
+    ("paused_until", "today", "braucht einen Tag nach heute"),
+    ("locale", "<b>x</b>", "Gib die Sprache so an"),
+])
+def test_a_choice_the_page_cannot_take_is_said_on_the_page_and_nothing_is_saved(
+        served: Served, field: str, value: str, said: str) -> None:
+    """An audit on 2026-12-04: such a choice gave a bare error page in English, without the form, and a pause
+    ending on a day already past was saved (it held nothing)."""
+    token = _link(served, "E1052")
+    served.client.post(f"/preferences?t={token}", data={"csrf": _csrf(served.client.get(
+        f"/preferences?t={token}").text), "channel_email": "on", "channel_intranet": "on", "locale": "de-DE"})
+    before = len(served.decisions())
+    page = served.client.get(f"/preferences?t={token}")
+    if value == "today":
+        value = served.backend.now().astimezone(ZoneInfo("Europe/Berlin")).date().isoformat()
+    form = {"csrf": _csrf(page.text), "channel_email": "on", "channel_intranet": "on", "locale": "de-DE",
+            field: value} | ({"quiet_end": "08:00"} if field == "quiet_start" else {})
+    refused = served.client.post(f"/preferences?t={token}", data=form)
+    assert refused.status_code == 400
+    assert '<p class="warn" id="problem" role="alert">' in refused.text and said in refused.text
+    assert "Es wurde nichts gespeichert." in refused.text and 'name="csrf"' in refused.text  # the form, again
+    assert len(served.decisions()) == before
 
 
 @pytest.mark.parametrize("problem", ["expired", "tampered", "missing"])

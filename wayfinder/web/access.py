@@ -57,7 +57,11 @@ def _partner_of(profile: Profile | None, staff: Staff) -> bool:
 
 
 def may_see_message(staff: Staff, message: Message, profile: Profile | None, escalated_to: str | None = None) -> bool:
-    """``escalated_to``: the assignee of the message's open escalation task (``Store.escalated_to``)."""
+    """``escalated_to``: the assignee of the message's open escalation task (``Store.escalated_to``). Nobody sees a
+    message about themselves, as nobody sees a task about themselves: the copy to their manager about their medical
+    leave is not for them to read before it goes (one addressed to them about someone else is shown, not decided)."""
+    if message.employee_id == staff.person_id:
+        return False
     if staff.has("reviewer"):
         return True
     if staff.is_assignee(escalated_to) and staff.has("hr_partner", "manager"):

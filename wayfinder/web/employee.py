@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -72,14 +72,15 @@ def _reader(w: Web, recipient_id: str) -> tuple[str | None, dict[str, Any]]:
 
 
 def _page(request: Request, w: Web, claims: LinkClaims, token: str, *, saved: str | None = None,
-          status: int = 200) -> Response:
+          problem: str | None = None, status: int = 200) -> Response:
     prefs = w.backend.store.preferences(claims.recipient_id)
     locale, words = _reader(w, claims.recipient_id)
     catalog = w.backend.world.defs.catalog
     topics = sorted(((t, catalog.topics[t].title_for(locale)) for t in _topics(w)), key=lambda p: p[1].casefold())
     return w.render(request, "preferences.html", status=status, prefs=prefs, channels=CHANNELS, topics=topics,
                     paused_day=_local_day(prefs["paused_until"], _zone(w, claims.recipient_id)),
-                    token=token, csrf=_csrf(w, token), saved=saved, why=claims.message_id is not None, **words)
+                    token=token, csrf=_csrf(w, token), saved=saved, problem=problem,
+                    why=claims.message_id is not None, **words)
 
 
 async def applies(request: Request) -> Response:
@@ -102,7 +103,12 @@ async def preferences(request: Request) -> Response:
     check_csrf(_csrf(w, token), form)
     store = w.backend.store
     current = store.preferences(claims.recipient_id)
-    wanted = _read_form(form, _topics(w), _zone(w, claims.recipient_id), current["paused_until"])
+    zone = _zone(w, claims.recipient_id)
+    try:
+        wanted = _read_form(form, _topics(w), zone, current["paused_until"],
+                            today=w.backend.now().astimezone(zone).date())
+    except _Refused as e:  # said on the page, with the form, in the reader's language where it has the words
+        return _page(request, w, claims, token, problem=str(e), status=400)
     changes = {k: v for k, v in wanted.items() if v != current.get(k)}
     if not changes:
         return _page(request, w, claims, token, saved="Nothing changed.")
@@ -114,33 +120,45 @@ async def preferences(request: Request) -> Response:
     return _page(request, w, claims, token, saved="Saved. Your choices apply to the next messages.")
 
 
-def _read_form(form: Any, topics: list[str], zone: ZoneInfo, paused_until: str | None) -> dict[str, Any]:
+class _Refused(ValueError):
+    """A choice the form cannot take: the page says why and nothing is saved."""
+
+
+def _read_form(form: Any, topics: list[str], zone: ZoneInfo, paused_until: str | None, *,
+               today: date) -> dict[str, Any]:
     """The preferences the form asks for; ``paused_until``: the pause in force, kept as it is when the form
-    sends back the date it showed for it (an HRIS pause need not end at midnight)."""
+    sends back the date it showed for it (an HRIS pause need not end at midnight). A new pause ends on a day after
+    ``today`` (the reader's): one that ended already would hold nothing."""
     channels = [c for c in CHANNELS if form.get(f"channel_{c}") != "on"]
     out: dict[str, Any] = {"opt_out_channels": channels,
                            "opt_out_topics": [t for t in topics if form.get(f"topic_{t}") == "on"]}
     start, end = str(form.get("quiet_start") or ""), str(form.get("quiet_end") or "")
     if start or end:
         if not (_HHMM.fullmatch(start) and _HHMM.fullmatch(end)):
-            raise HTTPException(400, "Quiet hours need a start and an end as HH:MM (for example 20:00 and 08:00).")
+            msg = "Quiet hours need a start and an end as HH:MM (for example 20:00 and 08:00)."
+            raise _Refused(msg)
         out["quiet_hours"] = f"{start}-{end}"
     else:
         out["quiet_hours"] = None
     locale = str(form.get("locale") or "").strip()
     if locale and not LOCALE.fullmatch(locale):  # as the engine takes it (en_GB from an HR system)
-        raise HTTPException(400, "Language must look like en, de-DE or pt-BR.")
+        msg = "Language must look like en, de-DE or pt-BR."
+        raise _Refused(msg)
     out["locale"] = locale or None
     pause = str(form.get("paused_until") or "").strip()
     if pause:
         try:
             day = datetime.strptime(pause, "%Y-%m-%d").date()  # noqa: DTZ007 - made aware on the next line
         except ValueError as e:
-            raise HTTPException(400, "Pause until must be a date (YYYY-MM-DD).") from e
+            msg = "Pause until must be a date (YYYY-MM-DD)."
+            raise _Refused(msg) from e
         if not FIRST_PAUSE <= day <= LAST_PAUSE:  # else an instant the engine refuses, or none at all
-            raise HTTPException(400, f"Pause until must be a date from {FIRST_PAUSE.isoformat()} to "
-                                f"{LAST_PAUSE.isoformat()}.")
+            msg = f"Pause until must be a date from {FIRST_PAUSE.isoformat()} to {LAST_PAUSE.isoformat()}."
+            raise _Refused(msg)
         kept = paused_until is not None and _local_day(paused_until, zone) == day.isoformat()
+        if not kept and day <= today:
+            msg = "Pause until must be a day after today. Leave it empty to get messages again."
+            raise _Refused(msg)
         out["paused_until"] = paused_until if kept else iso(datetime.combine(day, time(0), tzinfo=zone))
     else:
         out["paused_until"] = None

@@ -329,6 +329,23 @@ def test_a_link_for_one_employee_never_opens_another_employees_message(served: S
     assert 'id="explanation"' in own.text
 
 
+def test_the_why_page_says_the_details_and_the_day_in_the_readers_words(served: Served) -> None:
+    """An audit on 2026-12-04 read "country, employment_type, given_name" and "2025-12-10T09:47:00Z" on a German
+    reader's page: the data's names and an instant, not what the person knows them as."""
+    for person in ("E1052", "E1038"):
+        message = _pending_of(served, person)
+        page = served.client.get(f"/preferences/why?t={_link(served, person, message)}").text
+        fields = re.search(r'<dd id="fields">(.*?)</dd>', page, re.S)
+        started = re.search(r"<dt>[^<]*</dt><dd>([^<]*)<time datetime=\"([^\"]+)\">([^<]+)</time>", page)
+        assert fields is not None and started is not None, page
+        assert "_" not in fields[1] and fields[1].strip()
+        assert "T" not in started[3] and re.search(r"\b20\d\d\b", started[3])  # a date as people write it
+        assert datetime.fromisoformat(started[2]).tzinfo is not None  # the instant stays, for machines
+        locale = served.backend.store.profiles[person].locale or "en"
+        if locale.startswith("de"):
+            assert "dein" in fields[1] or "deine" in fields[1], fields[1]
+
+
 def test_one_click_unsubscribe_opts_out_of_email(served: Served) -> None:
     token = _link(served, "E1029", _pending_of(served, "E1029"))
     response = served.client.post(f"/preferences/unsubscribe?t={token}", data={"List-Unsubscribe": "One-Click"})

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -205,6 +206,13 @@ async def unsubscribe(request: Request) -> Response:
     return PlainTextResponse("You will get no more email from Wayfinder.")
 
 
+def _field_label(field: str, say: Any) -> str:
+    """A profile field as the reader says it ("your country", "dein Land"); English without a catalog entry is the
+    field's name in words ("given name"), not the name the data carries."""
+    label = str(say(field))
+    return label if label != field else field.removesuffix("_id").replace("_", " ")
+
+
 async def why(request: Request) -> Response:
     w, claims, token = _claims(request)
     store = w.backend.store
@@ -216,8 +224,12 @@ async def why(request: Request) -> Response:
     # the version the message was made by (an enrollment keeps the version it started with)
     journey = defs.journeys.get((message.journey_id, message.journey_version)) or defs.current().get(message.journey_id)
     rules = [repr(r.eligibility) for rid in message.resources if (r := defs.catalog.resources.get(rid))]
-    return w.render(request, "why.html", m=message, journey=journey, fields=fields_used(journey, message, defs, rules),
-                    trigger=trigger_of(w.backend.trigger_events, message, journey), token=token,
+    trigger = trigger_of(w.backend.trigger_events, message, journey)
+    say = words["_"]
+    return w.render(request, "why.html", m=message, journey=journey, token=token,
+                    fields=[_field_label(f, say) for f in fields_used(journey, message, defs, rules)],
+                    trigger=trigger, started_on=format_date(trigger.time.astimezone(_zone(w, claims.recipient_id)),
+                                                            "long", locale=words["lang"]) if trigger else None,
                     explanation=explanation_as_sent(message),
                     topics=[defs.catalog.topics[t].title_for(locale) if t in defs.catalog.topics else t
                             for t in message.topics], **words)

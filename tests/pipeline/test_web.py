@@ -468,11 +468,13 @@ def test_pages_carry_a_csp_and_the_session_cookie_is_locked_down(served: Served)
     page = served.client.get("/login")
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"  # the same for browsers without CSP (was SAMEORIGIN)
     cookie = page.headers["set-cookie"].lower()
     assert all(flag in cookie for flag in ("httponly", "secure", "samesite=lax"))
     sign_in(served, "E1003", "reviewer")
     html = served.client.get(f"/review/{_pending_of(served, 'E1052')}/html")
     assert html.headers["content-security-policy"].startswith("sandbox;")
+    assert html.headers["x-frame-options"] == "SAMEORIGIN"  # shown in the review page's frame
     detail = served.client.get(f"/review/{_pending_of(served, 'E1052')}").text
     assert 'sandbox=""' in detail
 
@@ -523,6 +525,33 @@ def test_serve_with_no_sign_in_set_up_says_so_as_it_starts(capsys: pytest.Captur
     monkeypatch.setenv("WAYFINDER_OIDC_CLIENT_SECRET", "a-client-secret")
     assert main(["serve", "--out", str(tmp_path / "run")]) == 0
     assert "no sign-in" not in capsys.readouterr().err
+
+
+def test_a_secret_too_short_is_said_in_characters_and_never_printed(capsys: pytest.CaptureFixture[str],
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    monkeypatch.setenv("WAYFINDER_TOKEN_SECRET", "short-secret")
+    monkeypatch.setenv("WAYFINDER_SESSION_SECRET", "a-test-secret-of-32-characters!!")
+    assert main(["serve", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err == "configuration error: WAYFINDER_TOKEN_SECRET: at least 16 characters\n"  # was "16 items"
+
+
+def test_a_port_in_use_is_said_before_any_line_that_says_it_serves(capsys: pytest.CaptureFixture[str],
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
+    """An audit on 2026-12-04: "wayfinder serve: http://127.0.0.1:18093/ ..." and then uvicorn's "address already
+    in use"."""
+    import socket
+
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **__: pytest.fail("started on a port in use"))
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["serve", "--dev-login", "--port", str(port), "--out", str(tmp_path / "run")]) == 3
+    err = capsys.readouterr().err
+    assert f"wayfinder serve: cannot listen on 127.0.0.1:{port}: " in err and "http://" not in err
 
 
 def test_after_opting_out_of_its_topics_the_next_message_is_suppressed(served: Served, small_events: Path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import socket
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,6 +61,16 @@ def settings_for(dev_login: bool) -> Any:
     return WebSettings(**given)
 
 
+def _configuration_errors(e: ValidationError) -> None:
+    """One line per setting, named by its variable; never its value (a secret)."""
+    for error in e.errors(include_input=False, include_url=False):
+        name = f"WAYFINDER_{str(error['loc'][0]).upper()}" if error["loc"] else "WAYFINDER_*"
+        said = error["msg"]
+        if error["type"] == "too_short" and "min_length" in error.get("ctx", {}):  # pydantic says "items"
+            said = f"at least {error['ctx']['min_length']} characters"
+        print(f"configuration error: {name}: {said}", file=sys.stderr)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.dev_login and args.host != LOOPBACK:
         print(f"refusing to start: --dev-login lets anyone sign in as anyone, so it only binds to {LOOPBACK} "
@@ -68,9 +79,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         settings = settings_for(args.dev_login)
     except ValidationError as e:
-        for error in e.errors(include_input=False, include_url=False):
-            name = f"WAYFINDER_{str(error['loc'][0]).upper()}" if error["loc"] else "WAYFINDER_*"
-            print(f"configuration error: {name}: {error['msg']}", file=sys.stderr)
+        _configuration_errors(e)
         return 2
     app = build(args, settings)
     if app is None:
@@ -82,6 +91,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     elif not settings.oidc_issuer:
         print("no sign-in is set up: staff pages (reviews, tasks) cannot be used until WAYFINDER_OIDC_ISSUER is set "
               "(or --dev-login on this machine); employees' preference links work", file=sys.stderr)
+    try:  # before the address is printed: a port taken is said as that, not after a line saying it serves
+        socket.create_server((args.host, args.port)).close()
+    except OSError as e:
+        print(f"wayfinder serve: cannot listen on {args.host}:{args.port}: {e.strerror or type(e).__name__}",
+              file=sys.stderr)
+        return 3
     where = "the Kafka topics" if args.kafka else args.out
     print(f"wayfinder serve: http://{args.host}:{args.port}/ over {where}", file=sys.stderr)
     # With JSON logs uvicorn configures no handlers of its own: its lines go through the root logger's JSON.
@@ -159,9 +174,7 @@ def _build_kafka(args: argparse.Namespace, settings: Any) -> Any:
     try:
         worker = WorkerSettings()
     except ValidationError as e:
-        for error in e.errors(include_input=False, include_url=False):
-            name = f"WAYFINDER_{str(error['loc'][0]).upper()}" if error["loc"] else "WAYFINDER_*"
-            print(f"configuration error: {name}: {error['msg']}", file=sys.stderr)
+        _configuration_errors(e)
         return None
     try:
         defs = load_definitions(worker)

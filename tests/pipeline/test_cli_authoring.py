@@ -94,10 +94,14 @@ def test_preview_shows_what_simulate_sends_with_the_other_journeys_running(tmp_p
     (["preview", "new-parent", "--employee", "E1042", "--events", "{tmp}/none.jsonl"],
      "{tmp}/none.jsonl: no such events file"),
     (["simulate", "--events", "{tmp}/none.jsonl", "--out", "{tmp}/out"], "{tmp}/none.jsonl: no such events file"),
+    # there, and of the other kind (an audit on 2026-12-04: "no such" for a path that was there)
+    (["simulate", "--events", "{tmp}", "--out", "{tmp}/out"], "{tmp}: a folder; give the events file in it"),
+    (["plan", "{tmp}/file.json"], "{tmp}/file.json: a file; give the folder it is in"),
 ])
 def test_a_folder_or_events_file_that_is_not_there_is_one_line(tmp_path: Path, args: list[str], said: str) -> None:
     """Not a traceback (plan and preview), and not a plan against nothing (``plan`` of a folder that is not there
     compared every journey as removed, and exited 0)."""
+    (tmp_path / "file.json").write_text("{}", encoding="utf-8")
     values = {"tmp": str(tmp_path), "examples": str(examples_dir())}
     with pytest.raises(SystemExit) as stopped:
         main([a.format(**values) for a in args])

@@ -211,3 +211,14 @@ def test_a_fairness_file_that_is_no_fairness_document_says_so(tmp_path: Path,
     args[args.index("--fairness") + 1] = str(world / "k.yaml")
     assert main(["report", "fairness", *args, "--json"]) == 1
     assert "k.yaml:3:4: fairness: k: Input should be a valid integer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["fairness", "impact"])
+def test_an_html_file_that_cannot_be_written_is_said_before_the_report(tmp_path: Path, kind: str,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-04: the whole report was printed, then "cannot use ..." (exit 1)."""
+    world = write_world(tmp_path)
+    for html, said in ((tmp_path / "nowhere" / "r.html", "its folder is not there"), (tmp_path, "a folder")):
+        assert main(["report", kind, *_args(world), "--html", str(html)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and f"wayfinder report: --html {html}: {said}" in captured.err

@@ -403,7 +403,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 def _definitions_of(root: Path, *more: Path) -> tuple[Definitions, list[Problem]]:
     """A folder laid out like the examples: journeys/, catalog/, templates/, policy.yaml (bundled where missing)."""
     if not root.is_dir():
-        msg = f"{root}: no such folder"
+        msg = f"{root}: a file; give the folder it is in" if root.exists() else f"{root}: no such folder"
         raise SystemExit(msg)
     sources = Sources(paths=[*(p for p in (root / "journeys", root / "catalog") if p.exists()), *more],
                       templates=[root / "templates"] if (root / "templates").exists() else [],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,22 @@ def _inputs(args: argparse.Namespace) -> ReportInputs | None:
     return inputs
 
 
+def _html_refused(path: Path | None) -> bool:
+    """``--html`` that cannot be written, said before the report is made (it was said after the whole report)."""
+    if path is None:
+        return False
+    parent = path.parent if str(path.parent) else Path()
+    problem = ("a folder; give a file name" if path.is_dir() else "its folder is not there" if not parent.is_dir()
+               else "its folder cannot be written" if not os.access(parent, os.W_OK)
+               else "it cannot be written" if path.exists() and not os.access(path, os.W_OK) else None)
+    if problem is not None:
+        print(f"wayfinder report: --html {path}: {problem}", file=sys.stderr)
+    return problem is not None
+
+
 def cmd_fairness(args: argparse.Namespace) -> int:
+    if _html_refused(args.html):
+        return 2
     inputs = _inputs(args)
     if inputs is None:
         return 1
@@ -123,6 +139,8 @@ def cmd_fairness(args: argparse.Namespace) -> int:
 
 
 def cmd_impact(args: argparse.Namespace) -> int:
+    if _html_refused(args.html):
+        return 2
     inputs = _inputs(args)
     if inputs is None:
         return 1

@@ -384,6 +384,22 @@ def test_an_unsubscribe_from_a_message_that_went_does_not_take_that_message_back
 
 
 # -- tasks and the stop switch ------------------------------------------------------------------
+def test_a_task_links_the_message_about_the_same_person_that_waits_for_review(served: Served) -> None:
+    """The bereavement task says "review the condolence message waiting for your approval" and had no link to it
+    (an audit on 2026-12-04; only an escalation's task had one)."""
+    store = served.backend.store
+    pending = {(m.employee_id, m.journey_id): m.message_id for m in store.pending()}
+    task = next(t for t in store.tasks.values() if t.assignee == "hr_partner" and t.assignee_id
+                and (t.employee_id, t.journey_id) in pending)
+    sign_in(served, str(task.assignee_id), "hr_partner")
+    page = served.client.get("/tasks").text
+    card = page[page.index(f'data-task="{task.task_id}"'):]
+    card = card[:card.index("</li>")]
+    assert f'<a href="/review/{pending[(task.employee_id, task.journey_id)]}" class="waiting">' in card
+    sign_in(served, "E1009", "manager")  # a manager's tasks: no link to a review they may not see
+    assert 'class="waiting"' not in served.client.get("/tasks").text
+
+
 def test_tasks_are_claimed_noted_and_completed_as_events(served: Served) -> None:
     csrf = sign_in(served, "E1006", "hr_partner")
     task = next(t for t in served.backend.store.tasks.values() if t.assignee_id == "E1006")

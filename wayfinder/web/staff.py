@@ -173,9 +173,18 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
     views = [v for v in store.task_views() if may_see_task(staff, v.task, store.profiles.get(v.task.employee_id))]
     state = request.query_params.get("state", "")
     shown = [v for v in views if not state or v.state == state]
-    escalated = {escalation_task_id(m.message_id): m.message_id for m in store.pending()}  # task -> its message
+    pending = store.pending()
+    escalated = {escalation_task_id(m.message_id): m.message_id for m in pending}  # task -> its message
+    # A task beside a message of the same person and journey waiting for review ("review the condolence message
+    # waiting for your approval"): linked, for whoever may see that message.
+    waiting: dict[tuple[str, str], list[str]] = {}
+    for m in pending:
+        if may_see_message(staff, m, store.profiles.get(m.employee_id), store.escalated_to(m.message_id)):
+            waiting.setdefault((m.employee_id, m.journey_id), []).append(m.message_id)
+    beside = {v.task.task_id: waiting.get((v.task.employee_id, v.task.journey_id), []) for v in shown
+              if v.task.task_id not in escalated and v.state != "cancelled"}
     return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, csrf=session_csrf(request),
-                    escalated=escalated)
+                    escalated=escalated, beside=beside)
 
 
 @staff_page("reviewer", "hr_partner", "manager")

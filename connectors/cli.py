@@ -233,6 +233,9 @@ def _print_rows(summary: DeliverySummary, out: TextIO) -> None:
     if s.left_for_next_run:
         print(f"  {s.left_for_next_run} message(s) were waiting (to retry, or for their connector) when the run was "
               "stopped; the next run sends them", file=out)
+    if s.not_reached:
+        print(f"  {s.not_reached} message(s) read were not reached before the run was stopped; the next run sends "
+              "them", file=out)
     if s.resent_in_doubt:
         print(f"  {s.resent_in_doubt} message(s) were being sent when an earlier run stopped and were sent again "
               "(a recipient may see them twice)", file=out)

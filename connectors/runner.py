@@ -61,6 +61,7 @@ class DeliverySummary:
     held_by_switch: int = 0
     dropped_by_switch: int = 0
     left_for_next_run: int = 0
+    not_reached: int = 0  # read, and the run stopped before their turn: the next run sends them
     resent_in_doubt: int = 0
     stopped: bool = False
 
@@ -228,6 +229,7 @@ class DeliveryRunner:
             return await self._unrouted(message)
         async with route.slots, self._exclusive(message.message_id):
             if self.stopping:  # read, but stopped before its turn: as if not read, the next run sends it
+                self.summary.not_reached += 1
                 return None
             entry = self.ledger.lookup(message.message_id)
             if entry is not None and entry.state == "accepted":

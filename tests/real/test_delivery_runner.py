@@ -331,6 +331,8 @@ def test_stopping_finishes_sends_under_way_and_leaves_waiting_retries_for_the_ne
     stopped, second, hits = run(scenario)
     assert time.monotonic() - started < 10, "a stop must not wait out a 30 s backoff"
     assert (stopped.delivered, stopped.failed_total, stopped.left_for_next_run, stopped.stopped) == (0, 0, 1, True)
+    # the others were read and never reached: counted, and said (an audit found them in no line of the summary)
+    assert stopped.not_reached == 4, stopped
     assert second.summary.delivered == 5 and hits == 1 + 5
 
 

@@ -39,16 +39,17 @@ class Standing:
     def describe(self) -> str:
         """One line for ``preview``: what the counts say and what they cost."""
         parts = []
+        ratings, opens = _counted(self.ratings, "rating"), _counted(self.opens, "open")
         if self.smoothed_rating is not None:
-            parts.append(f"{self.ratings} ratings, smoothed mean {self.smoothed_rating:+.2f} against the catalog's "
+            parts.append(f"{ratings}, smoothed mean {self.smoothed_rating:+.2f} against the catalog's "
                          f"{self.prior_rating:+.2f}")
         else:
-            parts.append(f"{self.ratings} ratings (too few to count)")
+            parts.append(f"{ratings} (too few to count)")
         if self.smoothed_click_rate is not None:
-            parts.append(f"{self.clicks} clicks of {self.opens} opens, smoothed rate "
+            parts.append(f"{_counted(self.clicks, 'click')} of {opens}, smoothed rate "
                          f"{self.smoothed_click_rate:.0%} against {self.prior_click_rate:.0%}")
         else:
-            parts.append(f"{self.opens} opens (too few to count)")
+            parts.append(f"{opens} (too few to count)")
         return "; ".join(parts)
 
 
@@ -86,3 +87,8 @@ class CatalogFeedback:
         """Ranking points everyone's feedback costs this resource (0.0 when it is not demoted)."""
         found = self._standing.get(resource_id)
         return found.points if found is not None else 0.0
+
+
+def _counted(n: int, thing: str) -> str:
+    """``1 rating``, ``0 ratings``, ``20 ratings``."""
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"

@@ -204,3 +204,11 @@ def test_the_runner_refuses_an_event_simulate_would_refuse() -> None:
     outcome = run_test(Definitions(), test, "t.yaml:1", never)
     assert outcome.error == ("event 1 (hris.dependent.added) is one simulate refuses: invalid_data: "
                              "hris.dependent.added: data.date: Field required")
+
+
+def test_a_diff_line_writes_values_as_the_test_file_does() -> None:
+    """An audit on 2026-12-04 read ``recipient=None subject=None`` in a failed test's diff: Python, not YAML."""
+    from wayfinder.journeytests.runner import _line
+
+    assert _line("message", {"step": "note", "recipient": None, "exact": True, "subject": "Hi"}) == (
+        "message step=note recipient=null exact=true subject=Hi")

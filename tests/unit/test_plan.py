@@ -54,6 +54,18 @@ def test_compare_reports_changes_weeks_overlaps_the_cap_and_idle_steps() -> None
     ]
 
 
+def test_a_recipient_with_more_in_some_week_is_counted_though_their_busiest_week_is_as_busy() -> None:
+    """An audit on 2026-12-04: a manager went from 4 to 6 messages, one in a week that had none, and the plan said
+    "0 recipient(s) get more in some week" (it compared each person's busiest week only)."""
+    current = Run({"a": journey("a")}, {"a": 2}, [message("a", "hello", "E1", "2026-03-02T09:00"),
+                                                  message("a", "again", "E1", "2026-03-03T09:00")], [])
+    planned = Run({"a": journey("a", 2)}, {"a": 2}, [message("a", "hello", "E1", "2026-03-02T09:00"),
+                                                     message("a", "again", "E1", "2026-03-03T09:00"),
+                                                     message("a", "again", "E1", "2026-03-10T09:00")], [])
+    assert "busiest week per recipient 2 -> 2; 1 recipient(s) get more in some week: E1" in compare(
+        current, planned).lines[1]
+
+
 def test_no_change_says_so() -> None:
     run = Run({"a": journey("a")}, {"a": 1}, [message("a", "hello", "E1", "2026-03-02T09:00")], [])
     assert compare(run, run).lines[0] == "  no journey changes"

@@ -352,3 +352,16 @@ def test_the_variant_note_says_when_the_learning_styles_version_could_not_be_use
         "one of the alternatives in group sec: the first that fits your eligibility and language")
     assert graph.variant_note("sec-video", {**visual, "country": "DE"}) == (
         "one of the alternatives in group sec: video suits your learning style")
+
+
+def test_a_standing_says_one_rating_and_one_open_in_the_singular() -> None:
+    """Preview read "1 ratings", "1 opens" (an audit on 2026-12-04)."""
+    from wayfinder.catalog.feedback import Standing
+
+    few = Standing(points=0.0, ratings=1, smoothed_rating=None, prior_rating=0.0, opens=1, clicks=0,
+                   smoothed_click_rate=None, prior_click_rate=0.1)
+    assert few.describe() == "1 rating (too few to count); 1 open (too few to count)"
+    many = Standing(points=-0.5, ratings=20, smoothed_rating=-0.5, prior_rating=0.0, opens=40, clicks=1,
+                    smoothed_click_rate=0.05, prior_click_rate=0.1)
+    assert many.describe() == ("20 ratings, smoothed mean -0.50 against the catalog's +0.00; 1 click of 40 opens, "
+                               "smoothed rate 5% against 10%")

@@ -65,7 +65,12 @@ def _expected_value(name: str, value: object) -> object:
 
 
 def _line(kind: str, values: dict[str, object]) -> str:
-    return f"{kind} " + " ".join(f"{k}={v}" for k, v in values.items())
+    return f"{kind} " + " ".join(f"{k}={_shown(v)}" for k, v in values.items())
+
+
+def _shown(value: object) -> str:
+    """A value as the test file writes it (YAML): ``null``, ``true``; it printed Python's ``None``."""
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _matches(name: str, expected: object, actual: object) -> bool:

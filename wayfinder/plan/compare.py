@@ -79,17 +79,10 @@ def _outline(journey: Journey) -> list[tuple[str, str]]:
     return [(step.id, type(step).__name__) for step in journey.steps]
 
 
-def _busiest(weekly: Counter[tuple[str, str]]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for (recipient, _week), n in weekly.items():
-        out[recipient] = max(out.get(recipient, 0), n)
-    return out
-
-
 def _weekly(current: Run, planned: Run, plan: Plan) -> None:
     before, after = current.weekly(), planned.weekly()
-    was, now = _busiest(before), _busiest(after)
-    more = sorted(r for r in now if now[r] > was.get(r, 0))
+    # a person with more messages in some week than that week had before (their busiest week may stay as busy)
+    more = sorted({recipient for (recipient, week), n in after.items() if n > before.get((recipient, week), 0)})
     plan.lines.append(f"  messages: {sum(before.values())} -> {sum(after.values())}; busiest week per "
                       f"recipient {max(before.values(), default=0)} -> {max(after.values(), default=0)}; "
                       f"{len(more)} recipient(s) get more in some week" + (f": {', '.join(more[:10])}" if more

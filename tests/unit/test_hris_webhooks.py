@@ -84,6 +84,21 @@ def test_an_item_that_cannot_be_read_is_refused_alone_and_the_others_go() -> Non
         parse_personio(b'{"type": "employee.created"}')
 
 
+@pytest.mark.parametrize(("employee", "said"), [({"a": 1}, "an object"), (True, "true or false"), (1.5, "a number "
+                                                  "that is not whole"), ([1], "a list")])
+def test_an_item_whose_id_is_not_text_names_nobody(employee: object, said: str) -> None:
+    """An audit on 2026-12-04: such ids were taken as "{'a': 1}", "True", "1.5", "[1]" and made up employees (an
+    export's rows refused them already)."""
+    for parse, body in ((parse_bamboohr, {"employees": [{"id": employee, "action": "Updated", "fields": {"x": 1}}]}),
+                        (parse_personio, {"event_name": "person.updated", "occurred_at": "2026-03-02T08:00:00Z",
+                                          "payload": {"id": employee, "attributes": {"x": 1}}})):
+        [item] = parse(json.dumps(body).encode())
+        assert isinstance(item, RowError), parse
+        assert said in item.reason and item.employee is None
+    [whole] = parse_bamboohr(json.dumps({"employees": [{"id": 7.0, "action": "Updated", "fields": {}}]}).encode())
+    assert isinstance(whole, Item) and whole.employee == "7"  # a whole number is an id, as in an export
+
+
 def _events(mapping: Any, item: Any) -> list[tuple[str, dict[str, Any]]]:
     _, changes = item_changes(mapping, item, NOW)
     return [(c.type, c.data) for c in changes]

@@ -318,20 +318,27 @@ def _what(value: Any) -> str:
     return "a list" if isinstance(value, list) else "a number that is not whole"
 
 
+def id_text(value: Any) -> str | None:
+    """An employee id as text: text, or a whole JSON number (a JSON export's ``"id": 7`` is ``7``, as a CSV writes
+    it); None when absent or blank. True or false, an object, a list or a fraction is no id: ValueError saying
+    which (never the value), so the row or item names nobody."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if value is None or isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return _text(value)
+    raise ValueError(_what(value))
+
+
 def _employee_id(cells: dict[str, Any], columns: tuple[str, ...]) -> str | None:
-    """The id in the first id column with a value (blank cells count as absent): text, or a whole JSON number (a
-    JSON export's ``"id": 7`` is ``7``, as a CSV writes it); true or false, an object, a list or a fraction is no
-    id, and the row names nobody."""
+    """The id in the first id column with a value (blank cells count as absent), as :func:`id_text` reads it."""
     for column in columns:
-        value = cells.get(column)
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if value is None or isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
-            if (text := _text(value)) is not None:
-                return text
-            continue
-        msg = f"column {column} (id): {_what(value)}, where an id (text or a whole number) is expected"
-        raise RowError(msg)
+        try:
+            text = id_text(cells.get(column))
+        except ValueError as e:
+            msg = f"column {column} (id): {e}, where an id (text or a whole number) is expected"
+            raise RowError(msg) from e
+        if text is not None:
+            return text
     return None
 
 

@@ -31,7 +31,7 @@ from wayfinder.hris.diff import (
     upserted,
 )
 from wayfinder.hris.mapping import Mapping
-from wayfinder.hris.records import Record, Refusal, RowError, to_record
+from wayfinder.hris.records import Record, Refusal, RowError, id_text, to_record
 
 Action = Literal["created", "updated", "deleted"]
 SYSTEMS = ("bamboohr", "personio")
@@ -131,9 +131,12 @@ def _action(value: Any, where: str, employee: str) -> Action:
 def _item(employee: Any, action: Any, fields: Any, changed: Any, at: Any, where: str) -> Item | RowError:
     """One item of a delivery, or why it cannot be read: an item is refused on its own (listed as rejected), the
     delivery's other items still go (a retry would fail again, and they would be lost with it)."""
-    if employee is None or str(employee).strip() == "":
+    try:  # as an export's id is read: an object, a list, true or a fraction names nobody (it made up an employee)
+        who = id_text(employee)
+    except ValueError as e:
+        return RowError(f"{where}: the employee id is {e}, where text or a whole number is expected")
+    if who is None:
         return RowError(f"{where}: no employee id")
-    who = str(employee).strip()
     if not isinstance(fields, dict):
         return RowError(f"{where}: fields is not an object", who)
     names = tuple(str(c) for c in changed) if isinstance(changed, list) else ()

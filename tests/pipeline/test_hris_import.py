@@ -199,13 +199,20 @@ def test_corrections_name_the_events_an_earlier_import_wrote(tmp_path: Path) -> 
     assert corrections["W1015"]["original"]["id"] == announced["W1015", "hris.dependent.added"]
 
 
-def test_without_a_previous_export_only_profiles_load(tmp_path: Path) -> None:
+def test_without_a_previous_export_only_profiles_load_and_the_hires_still_to_start(tmp_path: Path) -> None:
+    """Nobody who works here already is welcomed; W1010, W1017 and W1016 start after this export's day
+    (2026-03-01): hires under way, announced, or no later import would and their onboarding would never start (an
+    audit on 2026-12-04)."""
     code, events, dead = run(tmp_path, WD_MAP, WD_1)
     assert code == 0
-    assert {e["type"] for e in events} == {"hris.employee.upserted"}
+    upserts = [e["subject"] for e in events if e["type"] == "hris.employee.upserted"]
     # every readable employee except the two terminated ones
-    assert sorted(e["subject"] for e in events) == sorted(
-        f"W10{n:02d}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 12, 13, 14, 15, 16, 17, 18))
+    assert sorted(upserts) == sorted(f"W10{n:02d}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 12, 13, 14, 15, 16, 17, 18))
+    assert sorted((e["subject"], e["data"]["start_date"]) for e in events if e["type"] != "hris.employee.upserted") \
+        == [("W1010", "2026-03-02"), ("W1016", "2026-03-20"), ("W1017", "2026-03-09")]
+    assert [e["type"] for e in events if e["subject"] == "W1016"] == ["hris.employee.upserted", "hris.employee.hired"]
+    _, again, _ = run(tmp_path, WD_MAP, WD_2, WD_1, name="second")
+    assert not [e for e in again if e["subject"] == "W1016" and e["type"] == "hris.employee.hired"]  # once
     assert dead == []
 
 

@@ -326,6 +326,11 @@ def _gone(prev: Record, ctx: Context, employee: str) -> list[Change]:
     return []
 
 
-def baseline(cur: Record) -> list[Change]:
-    """The first import (no previous export): the profile only, so nobody is welcomed as a new hire."""
-    return [upserted(profile(cur), None)] if cur["status"] in WORKING else []
+def baseline(cur: Record, ctx: Context) -> list[Change]:
+    """The first import (no previous export): the profile only, so nobody who works here already is welcomed as a
+    new hire; someone whose start date is still to come is a hire under way, and is announced (``hired``): no later
+    import would, and their onboarding would never start."""
+    if cur["status"] not in WORKING:
+        return []
+    coming = cur.get("start_date") is not None and not _due(cur, ctx.as_of)
+    return [upserted(profile(cur), None), *([hired(cur)] if coming else [])]

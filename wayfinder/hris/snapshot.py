@@ -272,7 +272,7 @@ def _changes(ctx: Context, employee: str, prev: Record | None, cur: Record | Non
     known = prev is None or "status" in prev
     prev, cur = _statuses(prev, cur)
     if not has_previous:
-        return baseline(cur) if cur is not None else []
+        return baseline(cur, ctx) if cur is not None else []
     changes = compare(prev, cur, ctx, employee, prev_status_known=known)
     if cur is None and not changes and prev is not None and prev["status"] in WORKING:
         if not ctx.current_complete:

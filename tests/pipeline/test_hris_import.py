@@ -785,3 +785,14 @@ def test_a_no_end_placeholder_date_is_no_date_and_dates_the_engine_refuses_are_d
         {"file": after.name, "row": 6, "employee_id": "E5",
          "reason": f"column deps (dependents): an entry has {outside}"},
         {"file": after.name, "row": 7, "employee_id": "E6", "reason": f"column start (start_date): {outside}"}]
+
+
+def test_an_export_saved_with_semicolons_is_said_to_be(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Excel in German settings saves ';' between columns; the import said the id column was missing (an audit on
+    2026-12-04)."""
+    semi = tmp_path / "workday-2026-03-02.csv"
+    semi.write_text(WD_2.read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
+    code, _, _ = run(tmp_path, WD_MAP, semi, WD_1)
+    assert code == 1
+    assert ("the header's columns are separated by ';', not ','; set delimiter: ';' in the mapping"
+            in capsys.readouterr().err)

@@ -291,6 +291,11 @@ def header_problem(path: Path, mapping: Mapping) -> str | None:
         return (f"{path}: the column {twice[0]} is in the header {names.count(twice[0])} times, and which one to "
                 "read cannot be told; keep one of them in the export")
     if not set(names) & set(mapping.id_columns):
+        for other in (";", "\t", "|"):  # an export saved with another separator (Excel in German settings: ";")
+            if other != mapping.delimiter and any(
+                    n.strip() in mapping.id_columns for h in header for n in h.split(other)):
+                return (f"{path}: the header's columns are separated by {other!r}, not {mapping.delimiter!r}; "
+                        f"set delimiter: {other!r} in the mapping, or save the export with {mapping.delimiter!r}")
         return (f"{path}: none of the id columns {', '.join(mapping.id_columns)} is in the header; "
                 "fix id_column in the mapping")
     return None

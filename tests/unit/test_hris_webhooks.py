@@ -99,6 +99,19 @@ def test_an_item_whose_id_is_not_text_names_nobody(employee: object, said: str) 
     assert isinstance(whole, Item) and whole.employee == "7"  # a whole number is an id, as in an export
 
 
+def test_an_item_whose_timestamp_is_not_a_time_is_rejected_and_one_without_takes_the_clock() -> None:
+    """An audit on 2026-12-04: "yesterday" and "not a time" were taken as the intake's clock, without a word."""
+    for stamp in ("yesterday", 1772442000, "2026-02-30T09:00:00Z"):
+        [item] = parse_bamboohr(json.dumps({"employees": [{"id": "5", "action": "Updated", "timestamp": stamp,
+                                                           "fields": {"x": 1}}]}).encode())
+        assert isinstance(item, RowError) and item.employee == "5" and "timestamp is not a time" in item.reason
+    [personio] = parse_personio(json.dumps({"event_name": "person.updated", "occurred_at": "not a time",
+                                            "payload": {"id": "5", "attributes": {"x": 1}}}).encode())
+    assert isinstance(personio, RowError) and "timestamp is not a time" in personio.reason
+    [undated] = parse_bamboohr(json.dumps({"employees": [{"id": "5", "action": "Updated", "fields": {}}]}).encode())
+    assert isinstance(undated, Item) and undated.at is None
+
+
 def _events(mapping: Any, item: Any) -> list[tuple[str, dict[str, Any]]]:
     _, changes = item_changes(mapping, item, NOW)
     return [(c.type, c.data) for c in changes]

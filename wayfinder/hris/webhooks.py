@@ -110,13 +110,18 @@ def _json(body: bytes) -> Any:
         raise WebhookError(400, "the body is not JSON") from e
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
+def _time(value: Any, where: str, employee: str) -> datetime | None:
+    """The item's own time; None when it gives none (the intake's clock is used). One given and not readable as a
+    time is the item's error: taken as "now", a late delivery would date a change it did not make today."""
+    if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
     except ValueError:
-        return None
+        parsed = None
+    if parsed is None:
+        msg = f"{where}: the timestamp is not a time (RFC 3339, such as 2026-03-02T09:15:00Z)"
+        raise RowError(msg, employee)
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
@@ -141,7 +146,7 @@ def _item(employee: Any, action: Any, fields: Any, changed: Any, at: Any, where:
         return RowError(f"{where}: fields is not an object", who)
     names = tuple(str(c) for c in changed) if isinstance(changed, list) else ()
     try:
-        return Item(who, _action(action, where, who), fields, names, _time(at))
+        return Item(who, _action(action, where, who), fields, names, _time(at, where, who))
     except RowError as e:
         return e
 

@@ -49,7 +49,7 @@ def _timezone(value: str) -> str:
 
 def _country(value: str) -> str:
     codes = _tzdata_list("zoneinfo/iso3166.tab")
-    if codes and value not in codes:
+    if not re.fullmatch(r"[A-Z]{2}", value) or (codes and value not in codes):  # one message for "Germany" and "XX"
         msg = "not an ISO 3166-1 alpha-2 country code (e.g. DE, GB)"
         raise ValueError(msg)
     return value
@@ -63,7 +63,7 @@ def _quiet(value: str) -> str:
 
 
 Timezone = Annotated[str, AfterValidator(_timezone)]
-Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$"), AfterValidator(_country)]
+Country = Annotated[str, AfterValidator(_country)]
 Locale = Annotated[str, Field(pattern=LOCALE.pattern)]
 QuietHours = Annotated[str, AfterValidator(_quiet)]
 

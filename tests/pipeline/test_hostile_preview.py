@@ -76,6 +76,6 @@ def test_a_profile_the_engine_would_refuse_is_named_by_its_fields_not_previewed(
     with pytest.raises(SystemExit) as stopped:
         main(["preview", "new-parent", "--employee", str(profile), "--at", "2026-05-04T08:00:00Z"])
     said = str(stopped.value.code)
-    assert said.startswith(f"{profile}: not a profile the engine accepts (country: String should match pattern")
+    assert said.startswith(f"{profile}: not a profile the engine accepts (country: Value error, not an ISO 3166-1")
     assert "timezone: Value error, not an IANA timezone" in said
     assert "Germany" not in said and "Mars" not in said and "Zebedee" not in said

@@ -60,7 +60,8 @@ def test_personio_signature_covers_timestamp_and_body() -> None:
 
 
 def test_payloads_that_cannot_be_read_are_400_without_values() -> None:
-    for body, message in [(b"[", "not JSON"), (b"{}", "employees list")]:
+    for body, message in [(b"[", "not JSON"), (b"{}", "employees list"),
+                          (b'{"employees": [{"id": "\xff"}]}', r"not UTF-8 text \(at byte 23\)")]:
         with pytest.raises(WebhookError, match=message) as caught:
             parse_bamboohr(body)
         assert caught.value.status == 400

@@ -105,7 +105,11 @@ def verify(system: str, headers: Headers[str, str], body: bytes, secret: str, no
 # -- payloads -----------------------------------------------------------------------------------
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        text = body.decode("utf-8")  # JSON on the wire is UTF-8 (RFC 8259); json.loads would guess UTF-16 and 32 too
+    except UnicodeDecodeError as e:
+        raise WebhookError(400, f"the body is not UTF-8 text (at byte {e.start})") from e
+    try:
+        return json.loads(text)
     except ValueError as e:
         raise WebhookError(400, "the body is not JSON") from e
 

@@ -108,6 +108,21 @@ def test_preview_renders_for_a_profile_file(write_files: WriteFiles, capsys: pyt
     assert "You received this because your medical leave ended on May 4, 2026" in out
 
 
+def test_preview_of_a_profile_file_knows_the_people_around_them_from_the_events(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-04: with ``--employee FILE`` the ``--events`` were not read, so a manager known only
+    there was ``no_recipient`` in the preview."""
+    profile = tmp_path / "sam.json"
+    profile.write_text(json.dumps({"id": "P9", "given_name": "Sam", "timezone": "Europe/Berlin", "country": "DE",
+                                   "employment_type": "employee", "work_mode": "remote", "manager_id": "E1008"}),
+                       encoding="utf-8")
+    args = ["preview", "onboarding", "--employee", str(profile), "--at", "2026-05-02T10:00:00Z"]
+    assert main(args) == 0
+    assert "== manager-heads-up: email to manager E1008, suppressed (no_recipient)" in capsys.readouterr().out
+    assert main([*args, "--events", str(examples_dir() / "events.jsonl")]) == 0
+    assert "== manager-heads-up: email to manager E1008, sent" in capsys.readouterr().out
+
+
 def test_schema_accepts_the_bundled_documents(tmp_path: Path) -> None:
     assert main(["schema", "--out", str(tmp_path)]) == 0
     kinds = {"Journey": "journey", "Template": "template", "Catalog": "catalog", "Policy": "policy",

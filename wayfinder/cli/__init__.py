@@ -208,6 +208,10 @@ def _preview_events(args: argparse.Namespace, journey: Journey) -> tuple[list[Cl
         events = [CloudEvent(specversion="1.0", id="preview-profile", source="wayfinder/preview",
                              type="hris.employee.upserted", time=at - timedelta(seconds=1), subject=employee_id,
                              data=profile)]
+        if args.events is not None:  # the people around them (a manager, an HR partner), as they were by then
+            before = events[0].time
+            events[:0] = [e for e in read_event_file(events_file(args.events)).events
+                          if e.type == "hris.employee.upserted" and e.subject != employee_id and e.time < before]
     else:
         employee_id = str(args.employee)
         history = read_event_file(events_file(args.events or examples_dir() / "events.jsonl")).events

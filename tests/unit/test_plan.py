@@ -45,6 +45,7 @@ def test_compare_reports_changes_weeks_overlaps_the_cap_and_idle_steps() -> None
     assert plan.changes == 2
     assert plan.lines == [
         "  ~ journey a: changed (v1 -> v2); enrolls 2 -> 2",
+        "    steps changed: later",  # what changed, by the author's names (an audit on 2026-12-04: only "changed")
         "  + journey b: new; enrolls 0 -> 1",
         "  messages: 2 -> 3; busiest week per recipient 2 -> 3; 1 recipient(s) get more in some week: E1",
         "  overlaps (one recipient, one week, several journeys): 0 -> 1; new: 1",
@@ -64,6 +65,18 @@ def test_a_recipient_with_more_in_some_week_is_counted_though_their_busiest_week
                                                      message("a", "again", "E1", "2026-03-10T09:00")], [])
     assert "busiest week per recipient 2 -> 2; 1 recipient(s) get more in some week: E1" in compare(
         current, planned).lines[1]
+
+
+def test_a_changed_journey_says_what_changed_in_it() -> None:
+    before = journey("a")
+    after = Journey.model_validate({
+        "apiVersion": "wayfinder/v1", "kind": "Journey", "id": "a", "name": "a", "owner": "hr@example.com",
+        "version": 2, "trigger": {"event": "hris.employee.hired"}, "audience": 'employee.country != "FR"',
+        "steps": [{"id": "again", "send": {"channel": "email", "subject": "Hi", "body": "Hi"}},
+                  {"id": "hello", "send": {"channel": "email", "subject": "Hi", "body": "Hi"}},
+                  {"id": "note", "send": {"channel": "email", "to": "manager", "subject": "Hi", "body": "Hi"}}]})
+    lines = compare(Run({"a": before}, {}, [], []), Run({"a": after}, {}, [], [])).lines
+    assert lines[1] == "    audience changed; steps added: note; steps removed: later; steps in another order"
 
 
 def test_no_change_says_so() -> None:
@@ -88,7 +101,8 @@ def test_steps_edited_under_the_same_version_are_called_out() -> None:
     reworded = journey("a", offset="2d")  # the same steps, another wait: nothing moves
     run = Run({"a": journey("a")}, {"a": 1}, [], [])
     lines = compare(run, Run({"a": edited}, {"a": 1}, [], [])).lines
-    assert lines[:2] == ["  ~ journey a: changed (v1 -> v1); enrolls 1 -> 1",
+    assert lines[:3] == ["  ~ journey a: changed (v1 -> v1); enrolls 1 -> 1",
+                         "    steps removed: later, again",
                          "  ! journey a: its steps changed but its version is still 1: an enrollment keeps its "
                          "version and its place by step number, so running ones would go on in the edited steps "
                          "(the engine ends those whose wait is gone); give the edit a new `version` and keep the "

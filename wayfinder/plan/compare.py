@@ -66,12 +66,33 @@ def _journey_changes(current: Run, planned: Run, plan: Plan) -> None:
         plan.changes += 1
         was, now = current.enrolled.get(jid, 0), planned.enrolled.get(jid, 0)
         plan.lines.append(f"  {mark} journey {jid}: {what}; enrolls {was} -> {now}")
+        if before is not None and after is not None and (edits := _edits(before, after)):
+            plan.lines.append(f"    {'; '.join(edits)}")
         if before is not None and after is not None and before.version == after.version \
                 and _outline(before) != _outline(after):
             plan.lines.append(f"  ! journey {jid}: its steps changed but its version is still {after.version}: an "
                               "enrollment keeps its version and its place by step number, so running ones would "
                               "go on in the edited steps (the engine ends those whose wait is gone); give the "
                               "edit a new `version` and keep the old file beside it to keep them on the old steps")
+
+
+def _edits(before: Journey, after: Journey) -> list[str]:
+    """What changed in a journey, by the names its author wrote: its trigger, audience, exits, status and
+    sensitivity, and its steps added, removed, changed or moved."""
+    old, new = before.model_dump(), after.model_dump()
+    said = [f"{name} changed" for name in ("trigger", "audience", "exit_on", "reentry", "status", "sensitivity")
+            if old.get(name) != new.get(name)]
+    was = {s["id"]: (i, s) for i, s in enumerate(old["steps"])}
+    now = {s["id"]: (i, s) for i, s in enumerate(new["steps"])}
+    for label, ids in (("steps added", [i for i in now if i not in was]),
+                       ("steps removed", [i for i in was if i not in now]),
+                       ("steps changed", [i for i in now if i in was and now[i][1] != was[i][1]])):
+        if ids:
+            said.append(f"{label}: {', '.join(ids)}")
+    kept = [i for i in now if i in was]
+    if kept != sorted(kept, key=lambda i: was[i][0]):
+        said.append("steps in another order")
+    return said
 
 
 def _outline(journey: Journey) -> list[tuple[str, str]]:

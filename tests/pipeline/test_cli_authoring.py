@@ -276,12 +276,13 @@ def test_simulate_outbox_writes_emails_a_mail_team_would_accept(write_files: Wri
 
 
 def test_preview_shows_local_times_and_writes_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["preview", "onboarding", "--employee", "E1083", "--html", str(tmp_path)]) == 0
+    (tmp_path / "sub").mkdir()
+    assert main(["preview", "onboarding", "--employee", "E1083", "--html", str(tmp_path / "sub" / "..")]) == 0
     out = capsys.readouterr().out
     assert "== welcome: email to employee E1083, sent, 2026-01-12 08:00 Europe/Paris (2026-01-12T07:00:00Z)" in out
     pages = sorted(tmp_path.glob("welcome-*.html"))
     assert len(pages) == 1 and pages[0].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    assert f"HTML: {pages[0].absolute().as_uri()}" in out
+    assert f"HTML: {pages[0].resolve().as_uri()}" in out and "/../" not in out  # a link a browser opens as given
 
 
 def test_a_journey_that_enrolled_nobody_is_listed_with_a_warning(

@@ -308,7 +308,7 @@ def _print_previewed(m: Message, when: str, runner: EmbeddedRunner, resources: I
         html_folder.mkdir(parents=True, exist_ok=True)
         page = html_folder / f"{m.step_id}-{m.message_id}.html"
         page.write_text(m.html, encoding="utf-8")
-        print(f"HTML: {page.absolute().as_uri()}")
+        print(f"HTML: {page.resolve().as_uri()}")
     print()
 
 

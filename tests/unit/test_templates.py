@@ -675,3 +675,18 @@ def test_html_a_person_wrote_keeps_links_tables_and_inline_styles() -> None:
                  'style="color:#333"', 'href="https://hr.example.com/care"', 'target="_blank"',
                  'href="mailto:hr@example.com"'):
         assert kept in html, kept
+
+
+def test_html_a_person_wrote_nested_past_any_email_is_kept_as_its_words() -> None:
+    """The sanitizer's work grows with the square of the nesting (0.7 s for 20,000 levels, the most the output bound
+    allows): past ``MAX_NESTING`` the part is kept as its words, in paragraphs, with nothing that runs."""
+    from wayfinder.journeys.layout import MAX_NESTING
+
+    deep = '<p onclick="x">Welcome back.</p><a href="javascript:y">here</a>' + "<div>" * (MAX_NESTING + 1) + "end"
+    html = MessageTemplate("t/x", "S", "Welcome back.", deep).render(context(), None, footer=FOOTER).html
+    assert visible(html).startswith("Welcome back.") and "end" in visible(html)
+    assert html.count("<div") < 5 and "onclick" not in html and "javascript:" not in html
+    assert EXPLANATION in visible(html)
+    shallow = "<div>" * MAX_NESTING + "kept"
+    kept = MessageTemplate("t/x", "S", "kept", shallow).render(context(), None, footer=FOOTER).html
+    assert kept.count("<div>") >= MAX_NESTING  # an email's own nesting is kept as written

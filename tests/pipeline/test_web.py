@@ -339,6 +339,7 @@ def test_the_why_page_says_the_details_and_the_day_in_the_readers_words(served: 
         started = re.search(r"<dt>[^<]*</dt><dd>([^<]*)<time datetime=\"([^\"]+)\">([^<]+)</time>", page)
         assert fields is not None and started is not None, page
         assert "_" not in fields[1] and fields[1].strip()
+        assert started[1].strip() and "." not in started[1], started[1]  # what happened, not "hris.dependent.added"
         assert "T" not in started[3] and re.search(r"\b20\d\d\b", started[3])  # a date as people write it
         assert datetime.fromisoformat(started[2]).tzinfo is not None  # the instant stays, for machines
         locale = served.backend.store.profiles[person].locale or "en"

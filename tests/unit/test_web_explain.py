@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from wayfinder import examples_dir
 from wayfinder.journeys.loader import Sources, load_or_raise
 from wayfinder.journeys.records import Message
-from wayfinder.web.explain import fields_used
+from wayfinder.web.explain import EVENT_LABELS, SOMETHING_RECORDED, event_label, fields_used
+from wayfinder.web.i18n import translator
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 DEFS = load_or_raise(Sources(paths=[examples_dir() / "journeys", examples_dir() / "catalog"],
@@ -69,3 +70,20 @@ def test_the_trigger_is_the_event_that_started_the_enrollment_and_the_explanatio
         said = explanation_as_sent(m)
         assert said is not None and said != m.explanation and said in (m.text or "")  # the German sentence
     assert explanation_as_sent(message("new-parent", "welcome")) is None  # no text: the record's (none here)
+
+
+def test_the_event_that_started_a_journey_is_named_in_the_readers_words() -> None:
+    """The why page said "Ausgelöst durch hris.dependent.added": the event type as the data names it. Every label
+    has its German and French words, and a manager reading about a report is not told of a wellbeing signal or a
+    company's own event type (the explanation they get does not name them either)."""
+    for language in ("de", "fr"):
+        say = translator(language)
+        for event_type, english in EVENT_LABELS.items():
+            said = event_label(event_type, say)
+            assert said != english and "." not in said, (language, event_type)
+        assert event_label("acme.badge.issued", say) == "acme.badge.issued"
+        private = {event_label(t, say, about_reader=False) for t in ("wellbeing.signal", "acme.badge.issued")}
+        assert private == {say(SOMETHING_RECORDED)} and SOMETHING_RECORDED not in private
+    say_en = translator("en")
+    assert event_label("hris.dependent.added", say_en) == "A new dependent in the family record"
+    assert event_label("hris.leave.started", say_en, about_reader=False) == "The start of a leave"

@@ -3,13 +3,51 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from wayfinder.journeys.definitions import Definitions, Part
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.model import Journey
 from wayfinder.journeys.records import Message, enrollment_id, message_key
 from wayfinder.journeys.templates import SIGNATURE, split_footer
+
+# What started a journey, as a reader names it (the message ids of the web catalogs); a company's own event type
+# is shown as it is named.
+EVENT_LABELS: dict[str, str] = {
+    "hris.employee.upserted": "An update of the employee record",
+    "hris.employee.hired": "A hire",
+    "hris.employee.started": "A first day at work",
+    "hris.dependent.added": "A new dependent in the family record",
+    "hris.leave.started": "The start of a leave",
+    "hris.leave.ended": "The end of a leave",
+    "hris.job.changed": "A job change",
+    "hris.manager.changed": "A change of manager",
+    "hris.employee.relocated": "A change of work location",
+    "hris.employee.terminated": "The end of employment",
+    "hris.correction": "A correction of the employee record",
+    "onboarding.task.completed": "An onboarding task done",
+    "engagement.message.opened": "A message opened",
+    "engagement.message.clicked": "A link clicked",
+    "engagement.message.feedback": "Feedback on a message",
+    "engagement.resource.rated": "A rating of a resource",
+    "wellbeing.signal": "A wellbeing signal",
+}
+
+
+# Named only to the person it is about: to their manager or HR partner it may say what they are not to know.
+_PRIVATE = frozenset({"wellbeing.signal"})
+SOMETHING_RECORDED = "Something recorded about the person"
+
+
+def event_label(event_type: str, say: Callable[[str], str], *, about_reader: bool = True) -> str:
+    """The event type that started a journey in the reader's words (``say`` translates a message id). Read by
+    someone else than the person it is about, a company's own type or a private one is not named (as in the
+    explanation they get)."""
+    label = EVENT_LABELS.get(event_type)
+    if not about_reader and (label is None or event_type in _PRIVATE):
+        return say(SOMETHING_RECORDED)
+    return say(label) if label is not None else event_type
+
 
 _FIELD = re.compile(r"(?<![\w.])employee\.(?:attributes\.)?([A-Za-z_][A-Za-z0-9_]*)")
 _VISITS = 50  # a step a message was made at more than once (a loop): the visits looked for

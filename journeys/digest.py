@@ -406,10 +406,24 @@ def _why(message: Message) -> str:
     return footer.removeprefix(SIGNATURE).split("\n", 1)[0] if footer else message.explanation or ""
 
 
+_GREETING_WORDS = 6  # "Dear Dr. Ana María López," is a greeting; a longer first line is the message
+
+
+def _body(text: str) -> str:
+    """A gathered message's text without its greeting: each item of a digest began "Hi Sam," again under the
+    digest's own "Hi Sam,". The greeting is a first paragraph of one short line ending in a comma."""
+    first, gap, rest = text.partition("\n\n")
+    line = first.strip()
+    if gap and rest.strip() and "\n" not in line and line.endswith(",") and len(line.split()) <= _GREETING_WORDS:
+        return rest.strip("\n")
+    return text
+
+
 def _context(digest: Message, items: list[Message], every: str, explanation: str) -> dict[str, Any]:
     return {
         "recipient": {"id": digest.recipient_id, "name": digest.recipient_name or ""},
-        "items": [{"subject": m.subject or "", "text": split_footer(m.text or "")[0].rstrip(), "why": _why(m),
+        "items": [{"subject": m.subject or "", "text": (text := split_footer(m.text or "")[0].rstrip()),
+                   "body": _body(text), "why": _why(m),
                    "employee_id": m.employee_id, "journey_id": m.journey_id, "step_id": m.step_id,
                    "created_at": m.created_at, "explanation": m.explanation or ""} for m in items],
         "count": len(items), "every": every, "explanation": explanation,

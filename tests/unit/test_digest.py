@@ -373,3 +373,24 @@ def test_each_item_is_its_body_and_its_reason_not_its_whole_footer_again(core: D
     assert "Du erhältst diese Nachricht als Führungskraft von Ana, weil sie anfängt." in digest.text
     assert digest.text.count("ändern oder abbestellen") == 0 and digest.text.count("To change or stop") == 1
     assert digest.text.count("\n-- \n") == 1  # the digest's own footer only
+
+
+def test_an_item_does_not_greet_the_reader_again_under_the_digests_greeting(core: Digests) -> None:
+    """Found by an audit of issue 10: a manager's daily digest read "Hi Sam, ... 1. Ana starts Monday / Hi Sam, ...
+    2. ... / Hi Sam, ...". An item's body is its text without its greeting; a first line that is the message (no
+    comma, or long) is kept."""
+    texts = ["Hallo Sam,\n\nAna beginnt am Montag.", "Dear Dr. Ana María López,\n\nBen moved to Lyon.",
+             "Cleo started today, and this line is not a greeting at all,\n\nso it stays."]
+    state: DigestState | None = None
+    for n, text in enumerate(texts):
+        message = _msg(n, at("2026-03-03T09:00")).model_copy(update={"text": text})
+        out = core.on_input(state, Gather("M1", message, BERLIN, None), at("2026-03-03T09:00"))
+        state = out.state
+    assert state is not None
+    digest_id, box = next(iter(state.open.items()))
+    closed = core.on_timer(state, DigestTimer("M1", digest_id), box.closes_at)
+    digest = next(e.message for e in closed.effects if isinstance(e, Decide) and e.message.message_id == digest_id)
+    assert digest.text is not None
+    assert "Hallo Sam," not in digest.text and "Dear Dr." not in digest.text
+    assert "Ana beginnt am Montag." in digest.text and "Ben moved to Lyon." in digest.text
+    assert "Cleo started today, and this line is not a greeting at all," in digest.text

@@ -77,14 +77,18 @@ def test_a_malformed_journey_test_is_a_validation_error(tmp_path: Path, capsys: 
 
 def test_plan_of_a_changed_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     copy = _edited_copy(tmp_path, ("policy.yaml", "max: 3, per: 7d", "max: 2, per: 7d"),
-                        ("journeys/new-parent.yaml", "version: 3", "version: 4"))
+                        ("journeys/new-parent.yaml", "version: 3", "version: 4"),
+                        ("templates/new-manager/for-manager.yaml", "now reports to you. A first",
+                         "now reports to you. A first short"))
     capsys.readouterr()
     assert main(["plan", str(copy)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"plan: {copy} against the bundled examples, over 995 events of events.jsonl"
     assert out[1] == "  ~ journey new-parent: changed (v3 -> v4); enrolls 9 -> 9"
-    assert out[2].startswith("  messages: 173 -> 173; busiest week per recipient 3 -> 2; ")
-    assert out[4].startswith("  recipients the frequency cap holds back: 0 -> 15; new: E1030, E1082, ")
+    assert out[2:5] == ["  ~ templates: changed: new-manager/for-manager", "  ~ policy changed",
+                        "  7 message(s) read differently (the same message, other words)"]
+    assert out[5].startswith("  messages: 173 -> 173; busiest week per recipient 3 -> 2; ")
+    assert out[7].startswith("  recipients the frequency cap holds back: 0 -> 15; new: E1030, E1082, ")
 
 
 def test_an_expected_time_without_an_offset_is_refused_where_it_is_written(

@@ -110,3 +110,21 @@ def test_steps_edited_under_the_same_version_are_called_out() -> None:
     assert not [line for line in compare(run, Run({"a": reworded}, {"a": 1}, [], [])).lines if "! journey" in line]
     assert not [line for line in compare(run, Run({"a": journey("a", 2)}, {"a": 1}, [], [])).lines
                 if "! journey" in line]
+
+
+def test_template_catalog_and_policy_edits_are_said_with_the_messages_they_reword() -> None:
+    """Found by an audit of the authoring commands: a plan of a reworded template, a new resource or a tighter cap
+    said "no journey changes" and nothing else, though every message of that template would read differently."""
+    sent = message("a", "hello", "E1", "2026-03-02T09:00")
+    reworded = sent.model_copy(update={"text": "Hello again"})
+    current = Run({"a": journey("a")}, {"a": 1}, [sent], [], templates={"t/one": ("Hi",), "t/gone": ("Bye",)},
+                  resources={"r1": {"title": "A"}}, policy={"frequency_cap": {"max": 3}})
+    planned = Run({"a": journey("a")}, {"a": 1}, [reworded], [], templates={"t/one": ("Hi there",), "t/new": ("New",)},
+                  resources={"r1": {"title": "A"}, "r2": {"title": "B"}}, policy={"frequency_cap": {"max": 2}})
+    lines = compare(current, planned).lines
+    assert "  ~ templates: added: t/new; removed: t/gone; changed: t/one" in lines
+    assert "  ~ catalog resources: added: r2" in lines
+    assert "  ~ policy changed" in lines
+    assert "  1 message(s) read differently (the same message, other words)" in lines
+    same = compare(current, current).lines
+    assert not [line for line in same if "~" in line or "read differently" in line]

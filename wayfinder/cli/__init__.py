@@ -434,7 +434,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         runner = EmbeddedRunner(defs)
         runner.run(events, until)
         enrolled = {jid: row["enrolled"] for jid, row in runner.summary().items()}
-        run = Run(defs.current(), enrolled, list(runner.messages.values()), list(runner.tasks.values()))
+        run = Run(defs.current(), enrolled, list(runner.messages.values()), list(runner.tasks.values()),
+                  templates={tid: (t.sources, t.locales) for tid, t in defs.templates.items()},
+                  resources={rid: r.model_dump() for rid, r in defs.catalog.resources.items()},
+                  policy=defs.policy.model_dump())
         cap = defs.policy.frequency_cap
         if cap is not None:  # who the cap holds back: the same run without it
             uncapped = Definitions(journeys=defs.journeys, templates=defs.templates, inline=defs.inline,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,6 +22,11 @@ class Run:
     messages: list[Message]
     tasks: list[Task]
     over_cap: set[str] = field(default_factory=set)  # recipients the frequency cap holds back (over_cap())
+    # what else the words and choices come from: each template's sources (every locale's), each resource and the
+    # policy, as written (a plan named journey edits only: a reworded template or a new resource went unsaid)
+    templates: dict[str, tuple[object, ...]] = field(default_factory=dict)
+    resources: dict[str, object] = field(default_factory=dict)
+    policy: object = None
 
     def weekly(self) -> Counter[tuple[str, str]]:
         """Messages per (recipient, ISO week), as the recipient gets them: a digest once, not the messages in it."""
@@ -95,6 +100,25 @@ def _edits(before: Journey, after: Journey) -> list[str]:
     return said
 
 
+def _changed(kind: str, before: Mapping[str, object], after: Mapping[str, object], plan: Plan) -> None:
+    """One line for the templates (or resources) added, removed or changed, by id."""
+    said = [f"{label}: {', '.join(ids[:10])}{f' (+{len(ids) - 10} more)' if len(ids) > 10 else ''}"
+            for label, ids in (("added", sorted(set(after) - set(before))),
+                               ("removed", sorted(set(before) - set(after))),
+                               ("changed", sorted(k for k in set(before) & set(after) if before[k] != after[k])))
+            if ids]
+    if said:
+        plan.changes += 1
+        plan.lines.append(f"  ~ {kind}: {'; '.join(said)}")
+
+
+def _reworded(current: Run, planned: Run) -> int:
+    """Messages both runs make (the same id) whose words differ: what a template edit does to people."""
+    before = {m.message_id: (m.subject, m.text, m.html) for m in current.messages}
+    return sum(1 for m in planned.messages
+               if (was := before.get(m.message_id)) is not None and was != (m.subject, m.text, m.html))
+
+
 def _outline(journey: Journey) -> list[tuple[str, str]]:
     """The steps' ids and kinds, in order: what an enrollment's place (a step number) refers to."""
     return [(step.id, type(step).__name__) for step in journey.steps]
@@ -153,6 +177,13 @@ def compare(current: Run, planned: Run, unreachable: Iterable[str] = ()) -> Plan
     _journey_changes(current, planned, plan)
     if not plan.changes:
         plan.lines.append("  no journey changes")
+    _changed("templates", current.templates, planned.templates, plan)
+    _changed("catalog resources", current.resources, planned.resources, plan)
+    if current.policy != planned.policy:
+        plan.changes += 1
+        plan.lines.append("  ~ policy changed")
+    if reworded := _reworded(current, planned):
+        plan.lines.append(f"  {reworded} message(s) read differently (the same message, other words)")
     _weekly(current, planned, plan)
     before_o, after_o = current.overlaps(), planned.overlaps()
     plan.lines.append(f"  overlaps (one recipient, one week, several journeys): {len(before_o)} -> {len(after_o)}"

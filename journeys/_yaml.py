@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -359,11 +360,18 @@ def _read(path: Path, display: str, limit: int | None) -> str | Problem:
     except ValueError as e:
         return Problem(display, 1, 1, str(e))
     try:
-        size = path.stat().st_size
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):  # a pipe would wait forever, a device never end (/dev/zero)
+            return Problem(display, 1, 1, "not a regular file (a device, pipe or socket); give a file or a folder")
+        size = status.st_size
         if size > limit:
             return Problem(display, 1, 1, f"the file is {size} bytes, over the limit of {limit}; split it into "
                            f"smaller files or raise {MAX_BYTES_SETTING}")
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            raw = f.read(limit + 1)  # a file that grew since it was looked at is still read no further
+        if len(raw) > limit:
+            return Problem(display, 1, 1, f"the file is over the limit of {limit} bytes; split it into smaller "
+                           f"files or raise {MAX_BYTES_SETTING}")
     except OSError as e:
         return Problem(display, 1, 1, f"cannot read file: {e.strerror or type(e).__name__}")
     try:

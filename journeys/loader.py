@@ -160,6 +160,8 @@ def _guess_kinds(path: Path) -> set[str]:
     """The kinds a file that could not be read seems to declare (``kind: Catalog`` anywhere in its first
     ``max_bytes`` bytes): what it may hold."""
     try:
+        if not path.is_file():  # a pipe or a device was refused unread: opening a pipe waits for a writer
+            return set()
         with path.open("rb") as f:
             head = f.read(max_bytes()).decode("utf-8", errors="replace")
     except (OSError, ValueError):

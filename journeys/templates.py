@@ -43,6 +43,12 @@ DIGEST_VARIABLES = frozenset({"items", "count", "every"})
 """What a digest's template (an id under ``digest/``) sees besides ``recipient``, ``explanation`` and
 ``preferences_url`` (README "Digests")."""
 MAX_OUTPUT_CHARS = 100_000
+# What one template text (a subject, text or html, of one locale) may be: building it costs about 3 us a character
+# and 70 bytes of memory, with no budget once it starts (an audit's 3.6 MB template took 72 s and 1.8 GB to
+# validate). A source longer than a message may be, or with more tags than any message needs, is refused where
+# it is written.
+MAX_SOURCE_CHARS = MAX_OUTPUT_CHARS
+MAX_SOURCE_TAGS = 2_000
 MAX_EXPONENT = 256
 STEP_BUDGET = 1_000_000
 # Ten times the output: room for values a template builds and then shortens, never gigabytes.
@@ -753,6 +759,8 @@ def _template(source: str, html: bool) -> Template:
     """Compiled once: validation and every template (and locale) using the same source share it. Its globals
     are the environment's (set once, at import) as a plain dict: Jinja copies them into every render's
     context, and copying its default ``ChainMap`` runs in Python, key by key."""
+    if (too_big := _oversize(source)) is not None:
+        raise TemplateError(too_big.message)
     template = (HTML_ENV if html else TEXT_ENV).from_string(source)
     template.globals = dict(template.globals)
     return template
@@ -823,8 +831,28 @@ def _failure(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
 
 
+_TAG = re.compile(r"\{[{%]")
+
+
+def _oversize(source: str) -> SourceProblem | None:
+    """Whether a source is past what a template may be (:data:`MAX_SOURCE_CHARS`, :data:`MAX_SOURCE_TAGS`)."""
+    if len(source) > MAX_SOURCE_CHARS:
+        return SourceProblem(1, f"the template text is {len(source)} characters, over the limit of "
+                                f"{MAX_SOURCE_CHARS} (a message may be at most that long)")
+    tags = 0
+    for tag in _TAG.finditer(source):
+        tags += 1
+        if tags > MAX_SOURCE_TAGS:
+            return SourceProblem(source.count("\n", 0, tag.start()) + 1,
+                                 f"the template has more than {MAX_SOURCE_TAGS} tags ({{{{ }}}} and {{% %}}); "
+                                 "split what it says among templates")
+    return None
+
+
 def check_source(source: str, *, html: bool = False, extra: frozenset[str] = frozenset()) -> list[SourceProblem]:
     """Static checks: syntax, no private attributes, no includes, only known variables; then that it builds."""
+    if (too_big := _oversize(source)) is not None:
+        return [too_big]
     env = HTML_ENV if html else TEXT_ENV
     try:
         tree = env.parse(source)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -97,6 +98,8 @@ def test_preview_shows_what_simulate_sends_with_the_other_journeys_running(tmp_p
     # there, and of the other kind (an audit on 2026-12-04: "no such" for a path that was there)
     (["simulate", "--events", "{tmp}", "--out", "{tmp}/out"], "{tmp}: a folder; give the events file in it"),
     (["plan", "{tmp}/file.json"], "{tmp}/file.json: a file; give the folder it is in"),
+    (["simulate", "--events", "/dev/null", "--out", "{tmp}/out"],
+     "/dev/null: not a regular file (a device, pipe or socket); give a file of events"),
 ])
 def test_a_folder_or_events_file_that_is_not_there_is_one_line(tmp_path: Path, args: list[str], said: str) -> None:
     """Not a traceback (plan and preview), and not a plan against nothing (``plan`` of a folder that is not there
@@ -538,3 +541,15 @@ def test_a_journeys_own_condition_that_fails_at_run_time_is_counted_where_it_is_
                  str(WORLD.parent / "empty-policy.yaml"), "--out", str(root / "out")]) == 0
     out = capsys.readouterr().out
     assert f"  {root / 'journeys' / 'j.yaml'}:7:11: journey interns-only audience: expression_failed 1\n" in out
+
+
+def test_validate_of_a_pipe_or_a_device_says_so_and_does_not_wait_or_read_forever(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-04: ``validate`` of a pipe waited for a writer for ever, and of /dev/zero read until
+    memory ran out (a MemoryError traceback after 2.7 GB)."""
+    pipe = tmp_path / "journey.yaml"
+    os.mkfifo(pipe)
+    for path in (str(pipe), "/dev/zero"):
+        assert main(["validate", path]) == 1
+        assert f"{path}:1:1: not a regular file (a device, pipe or socket); give a file or a folder" in \
+            capsys.readouterr().err

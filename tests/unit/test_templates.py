@@ -690,3 +690,27 @@ def test_html_a_person_wrote_nested_past_any_email_is_kept_as_its_words() -> Non
     shallow = "<div>" * MAX_NESTING + "kept"
     kept = MessageTemplate("t/x", "S", "kept", shallow).render(context(), None, footer=FOOTER).html
     assert kept.count("<div>") >= MAX_NESTING  # an email's own nesting is kept as written
+
+
+def test_a_template_longer_than_a_message_or_with_thousands_of_tags_is_refused_before_it_is_built(
+        write_files: WriteFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An audit on 2026-12-04: a 3.6 MB template (60,000 tags) took 72 s and 1.8 GB to validate, with no budget:
+    Jinja writes and Python compiles megabytes of code for it. Refused where it is written, in milliseconds."""
+    unit = "{{ recipient.given_name }}{% if recipient.role %}x{% endif %}"
+    root = write_files({
+        "templates/x/long.yaml": "apiVersion: wayfinder/v1\nkind: Template\nsubject: Hi\ntext: '" + "x" * 100_001
+                                 + "'\n",
+        "templates/x/tags.yaml": "apiVersion: wayfinder/v1\nkind: Template\nsubject: Hi\ntext: |\n  first line\n  "
+                                 + unit * 700 + "\n",
+        "templates/x/fine.yaml": "apiVersion: wayfinder/v1\nkind: Template\nsubject: Hi\ntext: |\n  " + unit * 600
+                                 + "\n"})
+    monkeypatch.chdir(root)
+    defs, problems = load(Sources(templates=[root / "templates"]))
+    assert sorted(str(p) for p in problems) == [
+        "templates/x/long.yaml:4:8: template x/long: the template text is 100001 characters, over the limit of "
+        "100000 (a message may be at most that long)",
+        "templates/x/tags.yaml:6:3: template x/tags: the template has more than 2000 tags ({{ }} and {% %}); split "
+        "what it says among templates"]
+    assert "x/fine" in defs.templates
+    with pytest.raises(RenderError):  # built without validate (an inline text): refused all the same
+        MessageTemplate("t", "s", unit * 700)

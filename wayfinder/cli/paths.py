@@ -22,7 +22,9 @@ class PathProblem(Exception):
 def events_file(path: Path) -> Path:
     """``path`` when it is a file to read events from; else the command stops with one line saying so."""
     if not path.is_file():
-        msg = f"{path}: a folder; give the events file in it" if path.is_dir() else f"{path}: no such events file"
+        msg = (f"{path}: a folder; give the events file in it" if path.is_dir()
+               else f"{path}: not a regular file (a device, pipe or socket); give a file of events" if path.exists()
+               else f"{path}: no such events file")
         raise SystemExit(msg)
     return path
 

@@ -15,7 +15,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from wayfinder.jsonrows import NotAnObject, json_object
-from wayfinder.streams.embedded import LongLine, file_lines
+from wayfinder.streams.embedded import UTF8_BOM, LongLine, file_lines
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.topics import INPUTS
 from wayfinder.streams.wire import encode_tick
@@ -132,16 +132,20 @@ def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = Non
                     pending.append(producer.send(settings.topic(Topic.DEAD_LETTERS), key=None,
                                                  value=letter.model_dump_json().encode("utf-8")))
                     continue
-                for part in line.splitlines():
-                    if not part.strip():
-                        continue
-                    topic, key = route(part)
-                    result.by_topic[topic] = result.by_topic.get(topic, 0) + 1  # before: a topic it waits for
-                    pending.append(producer.send(settings.topic(topic), key=key, value=part))
-                    result.sent += 1
-                    result.unkeyed += key is None
-                    if show is not None and result.sent % 1000 == 0:
-                        show(result.sent, f.tell(), total)
+                # a line as simulate reads it: its end taken off, not split at a carriage return inside it (JSON
+                # whitespace), and the file's byte order mark, if any, not part of its first event
+                part = line.removesuffix(b"\n").removesuffix(b"\r")
+                if number == 1:
+                    part = part.removeprefix(UTF8_BOM)
+                if not part.strip():
+                    continue
+                topic, key = route(part)
+                result.by_topic[topic] = result.by_topic.get(topic, 0) + 1  # before: a topic it waits for
+                pending.append(producer.send(settings.topic(topic), key=key, value=part))
+                result.sent += 1
+                result.unkeyed += key is None
+                if show is not None and result.sent % 1000 == 0:
+                    show(result.sent, f.tell(), total)
                 if len(pending) >= SETTLE_EVERY:
                     settle()
         settle()

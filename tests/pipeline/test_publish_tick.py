@@ -202,3 +202,32 @@ def test_a_large_file_is_published_a_line_at_a_time_not_held_whole(tmp_path: Pat
 
     with pytest.raises(PublishError, match=r"^6 of 60,000 events were not accepted by Kafka: refused by the test$"):
         publish(SETTINGS, path, progress=None, connect=lambda s: CountingProducer(refuse_every=10_000))
+
+
+class KeptProducer(RecordingProducer):
+    """A recording producer that keeps what was sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: list[tuple[str, bytes | None, bytes | None]] = []
+
+    def send(self, topic: str, key: bytes | None = None, value: bytes | None = None,
+             partition: int | None = None) -> Sent:
+        self.values.append((topic, key, value))
+        return super().send(topic, key, value, partition)
+
+
+def test_publish_reads_a_line_as_simulate_does(tmp_path: Path) -> None:
+    """An audit on Kafka (2026-12-04): a file saved with a byte order mark had its first event dead-lettered by the
+    worker ("invalid_json"; simulate took it), and a carriage return inside an event's JSON (whitespace) cut it
+    into two records, two dead letters (simulate took it whole)."""
+    one = {"specversion": "1.0", "id": "u1", "source": "t", "type": "hris.employee.upserted",
+           "time": "2026-01-01T00:00:00Z", "subject": "E1", "data": {}}
+    two = json.dumps({**one, "id": "u2", "subject": "E2"}).replace(', "source"', ',\r"source"')
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(one).encode() + b"\r\n" + two.encode() + b"\n")
+    producer = KeptProducer()
+    result = publish(SETTINGS, path, progress=None, connect=lambda s: producer)
+    assert result.sent == 2 and result.unkeyed == 0
+    assert [(topic, key) for topic, key, _ in producer.values] == [("p.hris.events", b"E1"), ("p.hris.events", b"E2")]
+    assert [json.loads(value or b"")["id"] for _, _, value in producer.values] == ["u1", "u2"]

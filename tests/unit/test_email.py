@@ -106,6 +106,17 @@ def test_message_id_date_and_journey_headers() -> None:
     assert parsed["X-Wayfinder-Journey"] == "new-parent"
 
 
+def test_an_email_to_a_manager_about_someone_does_not_name_the_journey() -> None:
+    """An audit on 2026-12-04: a manager's email about a report back from medical leave carried
+    "X-Wayfinder-Journey: medical-return-manager", which any mail client shows; the explanation they got was
+    careful to say only that "their leave ended"."""
+    for role in ("manager", "hr_partner"):
+        parsed = roundtrip(build_email(message(recipient_id="M1", recipient_role=role,
+                                               journey_id="medical-return-manager"), sender=SENDER))
+        assert "X-Wayfinder-Journey" not in parsed
+        assert "medical" not in str(parsed.as_bytes())
+
+
 def test_list_unsubscribe_headers() -> None:
     parsed = roundtrip(build_email(message(), sender=SENDER))
     assert parsed["List-Unsubscribe"] == f"<{PREFERENCES}>"

@@ -581,6 +581,19 @@ class TemplateDoc(Frozen):
     locales: dict[Annotated[str, AfterValidator(_locale_key), Field(json_schema_extra={
         "pattern": TEMPLATE_LOCALE.pattern})], LocaleOverride] = Field(default_factory=dict)
 
+    @field_validator("locales")
+    @classmethod
+    def _one_override_per_language_tag(cls, value: dict[str, LocaleOverride]) -> dict[str, LocaleOverride]:
+        """``de-DE`` and ``de-de`` are one tag (case does not count): the later one silently won."""
+        seen: dict[str, str] = {}
+        for tag in value:
+            key = tag.replace("_", "-").lower()
+            if key in seen:
+                msg = f"{seen[key]!r} and {tag!r} are the same language tag (case does not count); keep one"
+                raise ValueError(msg)
+            seen[key] = tag
+        return value
+
 
 class EventField(Frozen):
     required: Annotated[bool, Field(description="false: expressions must guard it with has(...), templates "

@@ -103,6 +103,18 @@ def test_an_explanation_is_recorded_in_english_and_says_itself_in_the_message_la
     assert ">Diese Nachrichten ändern oder abbestellen</a>" in rendered.html
 
 
+def test_the_explanation_a_template_prints_is_in_the_message_language() -> None:
+    """An audit on 2026-12-04: ``{{ explanation }}`` in a German text printed the English sentence above the German
+    footer (the footer alone said itself in the reader's language)."""
+    text = explain(JOURNEY, TRIGGERS[0], "manager", {"given_name": "Anna", "locale": "de-DE"}, Definitions(), {})
+    template = MessageTemplate("t", "Hi", "Why: {{ explanation }}",
+                               locales={"de": {"subject": "Hallo", "text": "Warum: {{ explanation }}"}})
+    german = template.render({"explanation": text}, "de-DE", footer=(text, "https://example.com/p")).text
+    assert german.startswith("Warum: Du erhältst diese Nachricht als Führungskraft von Anna, weil der erste ")
+    english = template.render({"explanation": text}, "en-GB", footer=(text, "https://example.com/p")).text
+    assert english.startswith("Why: You received this because you are their manager")
+
+
 def test_a_reader_whose_language_has_no_template_text_gets_english_throughout() -> None:
     template = MessageTemplate("t", "Hi", "Starts {{ trigger.data.start_date | format_date }}.",
                                locales={"de": {"subject": "Hallo", "text": "Beginn {{ trigger.data.start_date | "

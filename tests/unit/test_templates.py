@@ -77,6 +77,22 @@ def test_pick_locale(locale: str | None, chosen: str | None) -> None:
     assert welcome().pick_locale(locale) == chosen
 
 
+@pytest.mark.parametrize(("locale", "chosen"), [
+    ("de-AT", "de-de"), ("de", "de-de"), ("de-CH", "de-ch"), ("de-LI", "de-de"),
+    ("zh-Hant-TW", "zh-hant-hk"), ("zh-TW", "zh-hant-hk"), ("zh", "zh-hans-cn"),
+    ("fr-BE", "fr"), ("fr-CA", "fr-ca"), ("sr-Latn-BA", "sr-latn"),
+])
+def test_a_reader_with_no_override_of_their_own_gets_the_nearest_of_their_language(locale: str,
+                                                                                   chosen: str) -> None:
+    """An audit on 2026-12-04: with ``de-CH`` and ``de-DE`` overrides, a reader in Austria (or of plain ``de``) got
+    the Swiss text, first in the alphabet. Now: the same script (CLDR fills in what a tag leaves out: zh-TW is
+    written in Traditional characters), then the bare language, then the region where the language is most
+    spoken."""
+    template = MessageTemplate("t", "s", "x", locales={
+        k: {"subject": k} for k in ("de-CH", "de-DE", "zh-Hans-CN", "zh-Hant-HK", "fr", "fr-CA", "sr-Cyrl", "sr-Latn")})
+    assert template.pick_locale(locale) == chosen
+
+
 def test_locales_are_listed_normalized() -> None:
     assert welcome().locales == ["de-de", "fr", "pt-br"]
 
@@ -714,3 +730,15 @@ def test_a_template_longer_than_a_message_or_with_thousands_of_tags_is_refused_b
     assert "x/fine" in defs.templates
     with pytest.raises(RenderError):  # built without validate (an inline text): refused all the same
         MessageTemplate("t", "s", unit * 700)
+
+
+def test_two_overrides_of_one_language_tag_in_other_cases_are_refused(write_files: WriteFiles,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """An audit on 2026-12-04: ``de-DE:`` and ``de-de:`` validated clean and the later one silently won."""
+    root = write_files({"templates/t/x.yaml": "apiVersion: wayfinder/v1\nkind: Template\nsubject: s\ntext: t\n"
+                                              "locales:\n  de-DE: {subject: first}\n  de-de: {subject: second}\n"})
+    monkeypatch.chdir(root)
+    _, problems = load(Sources(templates=[root / "templates"]))
+    assert [str(p) for p in problems] == [
+        "templates/t/x.yaml:6:3: template: locales: 'de-DE' and 'de-de' are the same language tag (case does not "
+        "count); keep one"]

@@ -7,7 +7,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from wayfinder.journeys._durations import has_calendar_part, parse_duration
+from wayfinder.journeys._durations import has_calendar_part, parse_duration, split_duration
+from wayfinder.vocabulary import parse_instant
 
 
 @lru_cache(maxsize=512)
@@ -58,11 +59,11 @@ def _to_instant(value: Any, tz: ZoneInfo) -> datetime:
         text = value.strip()
         if len(text) == 10:
             return local_at(date.fromisoformat(text), time(0), tz)
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        if parsed.tzinfo is None:
-            msg = "a timestamp without an offset"
-            raise ValueError(msg)
-        return parsed.astimezone(UTC)
+        try:  # with "t" and "z" as RFC 3339 allows
+            return parse_instant(text).astimezone(UTC)
+        except ValueError as e:  # said without the value (a diagnostic is logged)
+            msg = "a timestamp without an offset" if "no offset" in str(e) else "not a date or an RFC 3339 timestamp"
+            raise ValueError(msg) from None
     msg = f"expected a date or a timestamp, got {type(value).__name__}"
     raise ValueError(msg)
 
@@ -72,8 +73,9 @@ def shift(instant: datetime, duration: str, tz: ZoneInfo) -> datetime:
     delta = parse_duration(duration)  # at most a century: from a time Wayfinder schedules, no overflow
     if not has_calendar_part(duration):
         return instant.astimezone(UTC) + delta
-    wall = instant.astimezone(tz).replace(tzinfo=None) + delta
-    return wall.replace(tzinfo=tz).astimezone(UTC)
+    calendar, exact = split_duration(duration)  # 1d3h: the same time tomorrow, then three exact hours
+    wall = instant.astimezone(tz).replace(tzinfo=None) + calendar
+    return wall.replace(tzinfo=tz).astimezone(UTC) + exact
 
 
 def set_time_of_day(instant: datetime, at: time, tz: ZoneInfo) -> datetime:

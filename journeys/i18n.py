@@ -22,6 +22,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from wayfinder.vocabulary import parse_instant
+
 __all__ = ["FILTERS", "LOCALE_DIR", "Reader", "gettext", "languages", "reader", "reading", "reading_locale",
            "timezone_of"]
 
@@ -166,12 +168,11 @@ def _date_text(day: date, format: str, locale: Locale) -> str:
 def _as_datetime(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
-    if isinstance(value, str) and "T" in value:
+    if isinstance(value, str) and value[10:11] in ("T", "t"):
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parse_instant(value)
         except ValueError:
             return None
-        return parsed if parsed.tzinfo is not None else None
     return None
 
 

@@ -101,8 +101,9 @@ def iso(dt: datetime) -> str:
 
 def parse_instant(text: str) -> datetime:
     """An RFC 3339 time with an offset (``Z`` or ``+01:00``); a time without one is an error, never local."""
-    try:
-        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text)  # RFC 3339: z too
+    try:  # RFC 3339 allows "t" and "z" (section 5.6), which Python's reader does not take
+        upper = text[:10] + "T" + text[11:] if text[10:11] == "t" else text
+        parsed = datetime.fromisoformat(upper[:-1] + "+00:00" if upper[-1:] in ("Z", "z") else upper)
     except ValueError as e:
         msg = f"{text!r} is not an RFC 3339 time (e.g. 2026-12-31T00:00:00Z)"
         raise ValueError(msg) from e

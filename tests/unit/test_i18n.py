@@ -150,6 +150,8 @@ def test_dates_times_and_numbers_in_the_readers_locale_and_timezone() -> None:
         assert reader.number(1234.5) == "1.234,5"
     assert Reader("fr-FR", None).date(date(2026, 1, 26)) == "26 janvier 2026"
     assert Reader("xx-YY", None).date("not a date") == "not a date"
+    # RFC 3339 in lower case ("t", "z") is a time too (an audit on 2026-12-04: printed as it was written)
+    assert Reader("en-GB", "Europe/Berlin").datetime("2026-10-25t00:30:00z", "short") == "25/10/2026, 02:30"
 
 
 def _placeholders(text: str) -> set[str]:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._time import (
     is_quiet,
     local_at,
@@ -121,6 +122,8 @@ def test_a_date_object_means_local_midnight() -> None:
     ("2026-03-02T09:15:00+01:00", "2026-03-02T08:15"),
     ("2026-03-02T09:15:00-05:00", "2026-03-02T14:15"),
     (" 2026-03-02T09:15:00.500Z ", "2026-03-02T09:15:00.500"),
+    ("2026-03-02t09:15:00z", "2026-03-02T09:15"),  # RFC 3339 allows lower case (an audit: the wait ended)
+    ("2026-03-02t10:15:00+01:00", "2026-03-02T09:15"),
 ])
 def test_a_timestamp_is_the_instant_it_names_whatever_the_zone(text: str, expected: str) -> None:
     assert to_instant(text, BERLIN) == utc(expected)
@@ -196,6 +199,25 @@ def test_a_day_across_the_change_is_23_or_25_hours() -> None:
     autumn = local("2026-10-31T09:00", NEW_YORK)
     assert shift(spring, "1d", BERLIN) - spring == timedelta(hours=23)
     assert shift(autumn, "1d", NEW_YORK) - autumn == timedelta(hours=25)
+
+
+def test_a_duration_of_days_and_hours_is_the_days_on_the_calendar_then_the_hours_exact() -> None:
+    """An audit on 2026-12-04: ``1d3h`` from Saturday 00:30 CET, the night the clocks go forward, gave Sunday 03:30
+    CEST (26 hours, the whole duration on the local clock); ``27h`` gave 04:30. Now the day is Sunday 00:30 (23
+    hours), then three exact hours: 04:30 CEST, as ``27h``; ``-1d3h`` goes back the same way."""
+    begin = utc("2026-03-27T23:30")
+    assert shift(begin, "1d3h", BERLIN) == shift(begin, "27h", BERLIN) == utc("2026-03-29T02:30")
+    assert shift(begin, "3h1d", BERLIN) == utc("2026-03-29T02:30")
+    assert shift(utc("2026-03-29T02:30"), "-1d3h", BERLIN) == utc("2026-03-28T00:30")
+
+
+@pytest.mark.parametrize("text", ["\u0663d", "1\u0660h", "9" * 5000 + "d", "1" * 13 + "s"])
+def test_a_duration_in_other_digits_or_past_any_century_is_refused_in_plain_words(text: str) -> None:
+    """Durations are ASCII digits, as the JSON Schema says (``٣d`` was three days); a number of 5,000 digits was
+    refused in Python's words ("Exceeds the limit (4300 digits) for integer string conversion...")."""
+    with pytest.raises(ValueError, match=r"is not a duration|longer than 100 years") as refused:
+        parse_duration(text)
+    assert "4300" not in str(refused.value)
 
 
 def test_a_shift_into_a_dst_gap_moves_forward() -> None:

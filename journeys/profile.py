@@ -189,8 +189,10 @@ class Profile(BaseModel):
 
     @property
     def timezone(self) -> str:
+        """The person's IANA zone; without one, their country's only zone (as a relocation sets it, SPEC §3), else
+        UTC (a person in Japan with no zone on file had quiet hours and waits in UTC: messages at 20:00)."""
         tz = self.fields.get("timezone")
-        return tz if isinstance(tz, str) else "UTC"
+        return tz if isinstance(tz, str) else country_zone(self.fields.get("country")) or "UTC"
 
     @property
     def locale(self) -> str | None:
@@ -237,6 +239,8 @@ class Profile(BaseModel):
         """The profile as expressions and templates see it."""
         out: dict[str, Any] = {"id": self.id, "interests": [], "skills": []}
         out.update(self.fields)
+        if not isinstance(out.get("timezone"), str) and (derived := country_zone(out.get("country"))) is not None:
+            out["timezone"] = derived  # templates format times where the person is, as waits and quiet hours do
         out["preferences"] = {"opt_out_channels": [], "opt_out_topics": [], **self.preferences}
         out["attributes"] = dict(self.attributes)
         return out

@@ -414,8 +414,10 @@ def test_a_relocation_places_what_waits_in_the_new_timezone(write_files: WriteFi
 
 def test_a_first_timezone_places_what_was_held_under_utc(write_files: WriteFiles) -> None:
     runner = runner_for(write_files, {"hello": HELLO}, QUIET)
-    runner.run([person("E1", timezone=None), leave("l1", "2026-05-04T21:00:00Z")], at("2026-05-04T21:00:00Z"))
-    assert only(runner).scheduled_for == at("2026-05-05T08:00:00Z")  # 08:00 UTC: no timezone yet
+    # no timezone yet, in a country of several zones (Germany's only one would be taken since 2026-12-04)
+    runner.run([person("E1", timezone=None, country="US"), leave("l1", "2026-05-04T21:00:00Z")],
+               at("2026-05-04T21:00:00Z"))
+    assert only(runner).scheduled_for == at("2026-05-05T08:00:00Z")  # 08:00 UTC
     runner.run([person("E1", "2026-05-04T21:30:00Z", timezone="America/New_York")], at("2026-05-20T00:00:00Z"))
     assert (only(runner).status, only(runner).scheduled_for) == ("sent", at("2026-05-04T21:30:00Z"))  # 17:30 there
 

@@ -64,6 +64,20 @@ def test_relocated_to_a_country_of_several_zones_keeps_the_old_zone() -> None:
     assert (p.get("country"), p.get("timezone")) == ("US", "Asia/Kolkata")
 
 
+def test_a_person_with_a_country_and_no_zone_lives_in_the_countrys_only_zone() -> None:
+    """An audit on 2026-12-04: a manager upserted with ``country: JP`` and no timezone had quiet hours, weekends and
+    waits in UTC (a message at 20:00 in Tokyo), though a relocation to JP sets Asia/Tokyo. A zone on file wins;
+    a country of several zones, or none, leaves UTC; templates see the zone the engine uses."""
+    assert profile(country="JP").timezone == "Asia/Tokyo"
+    assert profile(country="JP").view()["timezone"] == "Asia/Tokyo"
+    assert profile(country="JP", timezone="Europe/Berlin").timezone == "Europe/Berlin"
+    assert profile(country="US").timezone == "UTC" and "timezone" not in profile(country="US").view()
+    assert profile().timezone == "UTC"
+    moved = profile(country="JP")
+    moved.merge({"country": "DE"})
+    assert moved.timezone == "Europe/Berlin" and "timezone" not in moved.fields  # derived, never stored
+
+
 @pytest.mark.parametrize(("country", "zone"), [
     ("GB", "Europe/London"), ("IN", "Asia/Kolkata"), ("DE", "Europe/Berlin"), ("FR", "Europe/Paris"),
     ("US", None), ("ES", None), ("AU", None), ("ZZ", None), (None, None),

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from wayfinder.vocabulary import escape_controls
+
 Severity = Literal["error", "warning"]
 
 
@@ -23,7 +25,8 @@ class Problem:
 
     def __str__(self) -> str:
         label = "" if self.severity == "error" else "warning: "
-        return f"{self.file}:{self.line}:{self.column}: {label}{self.message}"
+        # one line whatever a file name or a quoted id holds: a newline in an id forged a line of its own
+        return escape_controls(f"{self.file}:{self.line}:{self.column}: {label}{self.message}")
 
 
 def for_runs(problems: Iterable[Problem]) -> list[Problem]:

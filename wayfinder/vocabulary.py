@@ -3,6 +3,7 @@ and how times are read and written. The lowest layer: it imports nothing of Wayf
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "CHANNELS",
+    "CONTROLS",
     "ID_PATTERN",
     "Channel",
     "EventType",
@@ -19,6 +21,7 @@ __all__ = [
     "Identifier",
     "RecipientRole",
     "Topic",
+    "escape_controls",
     "input_topic",
     "iso",
     "parse_instant",
@@ -97,6 +100,17 @@ def input_topic(event_type: str) -> Topic:
 def iso(dt: datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, as every output writes times."""
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# What a terminal or an editor acts on rather than shows: C0 and C1 controls but the tab, line and paragraph
+# separators, and the bidirectional marks and overrides (U+202E turns the rest of a line around).
+CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character but the tab written as ``\\n``, ``\\r``, ``\\xNN`` or ``\\uNNNN``:
+    text from outside (an id, a file name) cannot start a line of its own or turn one around."""
+    return CONTROLS.sub(lambda m: repr(m.group(0))[1:-1], text)
 
 
 def parse_instant(text: str) -> datetime:

@@ -19,6 +19,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from wayfinder.vocabulary import CONTROLS
+from wayfinder.vocabulary import escape_controls as escape_controls  # the telemetry package's name for it
+
 LOG_FORMATS = ("text", "json")
 LogFormat = Literal["text", "json"]
 TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
@@ -28,12 +31,7 @@ ID_KEYS = ("event_id", "message_id", "employee_id", "journey", "step", "topic", 
            "agent", "connector", "reason")
 
 
-_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u0085\u2028\u2029]")
-
-
-def escape_controls(text: str) -> str:
-    """``text`` with every control character but the tab written as ``\\n``, ``\\r`` or ``\\xNN``."""
-    return _CONTROLS.sub(lambda m: repr(m.group(0))[1:-1], text)
+_CONTROLS = CONTROLS  # one definition, in the lowest layer (validate's lines are escaped with it too)
 
 
 _ID_BYTES = re.compile(rb"[A-Za-z0-9][A-Za-z0-9:._-]{0,199}")

@@ -74,6 +74,9 @@ class ExpressionError(ValueError):
         self.more = more
 
 
+# A time getter called with an argument (a timezone): ``now.getHours("Europe/Berlin")``.
+_GETTER_WITH_ZONE = re.compile(r"\.\s*(get(?:FullYear|Month|Date|DayOfMonth|DayOfWeek|DayOfYear|Hours|Minutes|Seconds|"
+                               r"Milliseconds))\s*\(\s*[^)\s]")
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
@@ -341,6 +344,11 @@ class Expr:
                    "has, all, exists, exists_one, map, filter)")
             found = re.search(rf"\b{re.escape(calls[0])}\s*\(", _STRING.sub(lambda m: " " * len(m.group(0)), code))
             raise ExpressionError(msg, found.start() + 1 if found else 1)
+        zoned = _GETTER_WITH_ZONE.search(_STRING.sub(lambda m: "'" + " " * (len(m.group(0)) - 2) + "'", code))
+        if zoned:  # CEL's getters take a timezone; this library's do not, and failed on every run
+            msg = (f"{zoned.group(1)}() takes no timezone here: it reads the time in UTC (write "
+                   f"{zoned.group(1)}(), or a wait's `at:` for a local time of day)")
+            raise ExpressionError(msg, zoned.start(1) + 1)
         unknown = [
             name for name in self._program.variables()
             if name not in allowed and not re.search(_MACRO_BINDING.format(name=re.escape(name)), code)
@@ -530,6 +538,9 @@ def _compile_error(raw: str, source: str) -> ExpressionError:
     """The parser's complaint, placed by its character in ``source``: the parser says line and column, and an
     expression written over several lines (a ``|`` block) has them. An end that comes too soon is placed just
     after the last character written, not on the line break or spaces after it."""
+    if "Recursion limit" in raw:  # the parser's own debug text ("OtherError(ParseError { ... })") said in words
+        return ExpressionError("invalid expression: it nests too deeply (parentheses, operators or calls inside "
+                               "each other); write it in parts")
     m = _CEL_POSITION.search(raw)
     if m is None:
         return ExpressionError(f"invalid expression: {raw.splitlines()[0]}")

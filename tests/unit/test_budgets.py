@@ -232,6 +232,8 @@ def nested_map(levels: int, over: str = L10) -> str:
     (nested_map(4), f"nest 4 deep here, at most {MAX_NESTING}"),
     (nested_map(3, "[" + ", ".join(["1"] * 200) + "]"), f"more than {COST_BUDGET} steps of work"),
     ("1" + " + 1" * 5000, f"over the limit of {MAX_EXPRESSION_CHARS}"),
+    # the parser's recursion limit, said in words (it was the library's debug text: "OtherError(ParseError {...")
+    ("(" * 200 + "1" + ")" * 200, r"^invalid expression: it nests too deeply \(parentheses"),
 ])
 def test_an_expression_bomb_is_a_validation_error(source: str, match: str) -> None:
     started = time.perf_counter()

@@ -1013,3 +1013,14 @@ def test_a_file_that_is_not_utf8_is_placed_at_its_first_such_byte(tmp_path: Path
     (tmp_path / "journeys" / "latin1.yaml").write_bytes(HEAD.encode() + b"# caf\xe9 au lait\n")
     assert problems_of(tmp_path) == [
         "journeys/latin1.yaml:8:6: cannot read file: byte 0xe9 is not UTF-8 (save the file as UTF-8)"]
+
+
+@pytest.mark.parametrize("source", ['now.getHours("Europe/Berlin") >= 18', "now.getDayOfWeek(employee.timezone) == 1",
+                                    "trigger.time.getFullYear( 'UTC' ) > 2020"])
+def test_a_time_getter_given_a_timezone_is_refused_where_it_is_written(source: str) -> None:
+    """An audit on 2026-12-04: CEL's getters take a timezone, this library's do not; such a condition validated and
+    was false (expression_failed) on every run. Refused at the getter, saying what to write."""
+    with pytest.raises(ExpressionError, match=r"takes no timezone here: it reads the time in UTC") as refused:
+        Expr(source)
+    assert source[refused.value.column - 1:].startswith("get")
+    Expr("now.getHours() >= 18 && 'x.getHours(1)' != ''")  # without one, and inside a string, is fine

@@ -1057,6 +1057,10 @@ class MessageTemplate:
                          else layout.html_fragment(source))
         if len(text) + len(html_body) > MAX_OUTPUT_CHARS:
             self._too_long()
+        for name, said in (("subject", subject), ("text", text), ("html", html_body if part.html else "-")):
+            if not said.strip():  # a message that says nothing is not sent with only its footer (an audit's find)
+                msg = f"template {self.id}: the {name} is empty once rendered"
+                raise RenderError(msg)
         explanation, preferences_url = footer
         return Rendered(subject, *with_footer(text, html_body, explanation, preferences_url, locale=language,
                                               title=subject, authored=part.html is not None))

@@ -252,9 +252,22 @@ def test_every_message_carries_explanation_and_preferences_link(locale: str | No
     assert EXPLANATION not in rendered.subject
 
 
-def test_footer_is_added_even_when_the_template_renders_nothing() -> None:
-    template = MessageTemplate("t", "{{ '' }}", "{% if false %}x{% endif %}", "{{ '' }}")
-    rendered = template.render(context(), None, footer=FOOTER)
+@pytest.mark.parametrize(("subject", "text", "html", "empty"), [
+    ("Hi", "{% if false %}x{% endif %}", None, "text"),
+    ("{{ employee.attributes.nickname | default('') }}", "Hello", None, "subject"),
+    ("Hi", "Hello", "{% if false %}<p>x</p>{% endif %}  ", "html"),
+])
+def test_a_template_that_renders_nothing_fails_and_is_not_sent_as_a_footer_alone(
+        subject: str, text: str, html: str | None, empty: str) -> None:
+    """An audit on 2026-12-04: a template whose text came out empty was sent as its footer alone, under an empty
+    Subject:, with no word in the run (the footer fooled the email connector's own check for an empty body)."""
+    template = MessageTemplate("t", subject, text, html)
+    with pytest.raises(RenderError, match=f"^template t: the {empty} is empty once rendered$"):
+        template.render(context(), None, footer=FOOTER)
+
+
+def test_the_footer_is_in_both_parts() -> None:
+    rendered = MessageTemplate("t", "Hi", "Hello", "<p>Hello</p>").render(context(), None, footer=FOOTER)
     assert EXPLANATION in rendered.text
     assert EXPLANATION in rendered.html
     assert PREFERENCES in rendered.text

@@ -393,6 +393,27 @@ class Read(NamedTuple):
     whole: bool
     """False when reading stopped early (the file could not be read, a YAML syntax error, a refused alias or
     depth): what the rest of the file holds is not known."""
+    text: str = ""
+
+
+# What YAML counts as a line break and editors, git and grep do not: a file holding one is placed by
+# :func:`editor_position` (each such character put the lines reported after it one further down).
+_YAML_ONLY_BREAKS = re.compile("[\x85\u2028\u2029]")
+_EDITOR_BREAK = re.compile("\r\n|[\r\n]")
+
+
+def has_yaml_only_breaks(text: str) -> bool:
+    return _YAML_ONLY_BREAKS.search(text) is not None
+
+
+def editor_position(text: str, line: int, column: int) -> tuple[int, int]:
+    """A (line, column) as YAML counts them in ``text`` (1-based), as an editor counts them."""
+    starts = [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
+    if not 1 <= line <= len(starts):
+        return line, column
+    index = starts[line - 1] + column - 1
+    breaks = [m.end() for m in _EDITOR_BREAK.finditer(text, 0, index)]
+    return len(breaks) + 1, index - (breaks[-1] if breaks else 0) + 1
 
 
 def load_documents(path: Path, display: str, *, limit: int | None = None) -> tuple[list[Document], list[Problem]]:
@@ -435,4 +456,4 @@ def read_documents(path: Path, display: str, *, limit: int | None = None) -> Rea
         problems.append(Problem(display, 1, 1, f"YAML error: {e}"))
     finally:
         loader.dispose()
-    return Read(docs, problems, whole)
+    return Read(docs, problems, whole, text)

@@ -31,7 +31,15 @@ from wayfinder.catalog.model import (
 from wayfinder.expressions import ExpressionError
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._problems import DefinitionError, Problem, for_runs
-from wayfinder.journeys._yaml import Document, Loc, Mark, max_bytes, read_documents
+from wayfinder.journeys._yaml import (
+    Document,
+    Loc,
+    Mark,
+    editor_position,
+    has_yaml_only_breaks,
+    max_bytes,
+    read_documents,
+)
 from wayfinder.journeys.checks import check_definitions, journey_positions, suggest
 from wayfinder.journeys.definitions import Definitions as Definitions  # re-exported: the old home of the name
 from wayfinder.journeys.definitions import InlineKey, Part
@@ -178,6 +186,7 @@ class _Loader:
         self.files = 0
         self.kinds: set[str] = set()  # of every document read, parsed or not
         self.unread: dict[str, set[str]] = {}  # files that could not be read whole -> the kinds they may hold
+        self.odd_breaks: dict[str, str] = {}  # files with line breaks only YAML counts -> their text
 
     # -- reading -------------------------------------------------------------------------
     def read(self, path: Path, *, explicit: bool, template_root: Path | None = None,
@@ -192,7 +201,9 @@ class _Loader:
         for file in _files(path):
             self.files += 1
             display = _display(file)
-            docs, problems, whole = read_documents(file, display)
+            docs, problems, whole, text = read_documents(file, display)
+            if has_yaml_only_breaks(text):
+                self.odd_breaks[display] = text
             self.problems.extend(problems)
             if not whole:
                 self.unread[display] = _guess_kinds(file)
@@ -732,6 +743,9 @@ def _load(sources: Sources) -> tuple[Definitions, list[Problem]]:
     defs.tests = [(p.doc.file, p.doc.start.line, p.model) for p in loader.parsed if isinstance(p.model, JourneyTestDoc)]
     defs.catalog.calendar = WorkCalendar(defs.policy.working_days.weekend,
                                          public_holidays=defs.policy.working_days.public_holidays)
+    if loader.odd_breaks:  # placed as the author's editor shows the file
+        problems = [replace(p, line=at[0], column=at[1]) if (text := loader.odd_breaks.get(p.file)) is not None
+                    and (at := editor_position(text, p.line, p.column)) else p for p in problems]
     return defs, sorted(set(problems))
 
 

@@ -181,3 +181,18 @@ def test_checking_a_journey_does_not_recount_the_problems_found_before_it(tmp_pa
     _check_journey(doc, broken, defs, problems, _Unchecked())
     assert "step id 'wait' is used twice" in problems[-1].message
     assert defs.journeys == {}  # an error of its own: it is not
+
+
+@pytest.mark.parametrize("breaks", ["\u2028", "\u0085", "\u2029\u2028"])
+def test_a_line_break_only_yaml_counts_does_not_move_the_problem_to_another_line(tmp_path: Path,
+                                                                                 breaks: str) -> None:
+    """An audit on 2026-12-04: text pasted from a word processor with U+2028 (or U+0085, U+2029) in a value put
+    every problem after it one line further down per character (YAML counts them as breaks; editors, git and
+    grep do not). CRLF files were and are placed right."""
+    text = (f'apiVersion: wayfinder/v1\r\nkind: Journey\r\nid: j\r\nname: "Welcome{breaks}to parenthood"\r\n'
+            "owner: a@example.com\r\nversion: three\r\ntrigger: {event: hris.employee.hired}\r\n"
+            "steps: [{id: a, end: {}}]\r\n")
+    (tmp_path / "j.yaml").write_text(text, encoding="utf-8", newline="")
+    _, problems = load(Sources(paths=[tmp_path]))
+    [problem] = [p for p in problems if "version" in p.message]
+    assert (problem.line, problem.column) == (6, 10)

@@ -61,6 +61,15 @@ def _response_error(exc: aiosmtplib.SMTPResponseException) -> DeliveryError:
         if isinstance(exc, kind):
             permanent, transient, what, fix = perm, temp, thing, hint
             break
+    enhanced = _ENHANCED.match(exc.message or "")
+    if enhanced is not None and not isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        # RFC 3463 says what was refused, whichever command the relay refused it at (a 550 5.1.1 "no such user"
+        # after DATA was explained as the relay's policy on content)
+        _, subject, detail = (int(n) for n in enhanced.group(1).split("."))
+        if subject == 1 and detail in (7, 8):
+            permanent, transient, what, fix = _RESPONSE_KINDS[1][1:]
+        elif subject == 1:
+            permanent, transient, what, fix = _RESPONSE_KINDS[0][1:]
     codes = _codes(exc.code, exc.message)
     if 500 <= exc.code < 600:
         return PermanentDeliveryError(permanent, f"the SMTP relay refused {what} ({codes}); {fix}")

@@ -390,6 +390,21 @@ def test_a_relay_that_refuses_at_its_greeting_is_classified_by_its_reply(
     assert isinstance(error, kind) and error.reason == reason and str(code) in error.detail
 
 
+@pytest.mark.parametrize(("error", "reason", "says"), [
+    (aiosmtplib.SMTPDataError(550, "5.1.1 user unknown"), "smtp_recipient_refused", "check the recipient's email"),
+    (aiosmtplib.SMTPDataError(550, "5.1.8 bad sender domain"), "smtp_sender_refused", "WAYFINDER_SENDER"),
+    (aiosmtplib.SMTPDataError(554, "5.7.1 spam"), "smtp_message_refused", "the relay's policy refused the content"),
+    (aiosmtplib.SMTPDataError(550, "no enhanced code"), "smtp_message_refused", "the relay's policy"),
+    (aiosmtplib.SMTPRecipientRefused(550, "5.7.1 relay denied", "a@b.c"), "smtp_recipient_refused", "recipient"),
+])
+def test_an_enhanced_status_code_says_what_was_refused_whatever_the_command(
+        error: aiosmtplib.SMTPResponseException, reason: str, says: str) -> None:
+    """An audit on 2026-12-04: a 550 5.1.1 (no such mailbox) at the end of DATA was explained as "the relay's policy
+    refused the content or size"; RFC 3463's x.1.y codes are about addresses."""
+    classified = classify_smtp_error(error, "relay:25")
+    assert classified.reason == reason and says in classified.detail
+
+
 # -- settings ----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("url", "host", "port", "tls"), [
     ("smtp://smtp.example.com", "smtp.example.com", 587, "starttls"),

@@ -23,7 +23,7 @@ from babel import Locale, UnknownLocaleError
 _ITEM = re.compile(r"^\s*[-*]\s+(.*)$")
 _NUMBERED = re.compile(r"^(\d{1,2})[.)]\s+(.*)$")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+_URL = re.compile(r"(?:https?://|mailto:)[^\s<>\"']+[^\s<>\"'.,;:!?)]")
 
 FONT = "font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
 BODY = f"margin:0;padding:0;background:#f4f5f7;color:#1f2328;{FONT};font-size:16px;line-height:1.5"
@@ -108,7 +108,7 @@ def _link(url: str, text: str | None = None) -> str:
 
 def _inline(text: str) -> str:
     """Escaped text with its URLs as links."""
-    if "http" not in text:  # no URL can start anywhere in it
+    if "http" not in text and "mailto:" not in text:  # no URL can start anywhere in it
         return html.escape(text)
     out, last = [], 0
     for m in _URL.finditer(text):
@@ -125,6 +125,15 @@ def _titled(text: str) -> tuple[str, str] | None:
     spaces (one item of 40,000 spaces from an event's data took 25 s, outside the render's clock)."""
     line = text.rstrip()
     start = len(line) - len(line.rsplit(None, 1)[-1]) if line else 0  # where the last word begins
+    if line.startswith("mailto:", start) and len(line) > start + 7:  # "Occupational health: mailto:oh@..."
+        end = _before_space(line, start)
+        if end and line[end - 1] == ":":
+            end = _before_space(line, end - 1)
+        elif end > 1 and line[end - 1] == "-" and line[end - 2].isspace():
+            end = _before_space(line, end - 2)
+        else:
+            end = 0
+        return (line[:end], line[start:]) if end else None
     # The URL runs to the end of the last word ("Title:https://..." has no space) and holds none of <>"'; of the
     # places it may start, the first one after a separator gives the shortest title, as the regex's did.
     at = line.find("http", max(start - 1, *(line.rfind(c, start) for c in "<>\"'")) + 1)
@@ -153,7 +162,7 @@ def _before_space(line: str, end: int) -> int:
 
 def _item(text: str) -> str:
     titled = _titled(text)
-    if titled and ("http" not in titled[0] or not _URL.search(titled[0])):
+    if titled and (("http" not in titled[0] and "mailto:" not in titled[0]) or not _URL.search(titled[0])):
         return _link(titled[1], titled[0])
     return _inline(text)
 

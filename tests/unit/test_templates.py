@@ -755,3 +755,14 @@ def test_two_overrides_of_one_language_tag_in_other_cases_are_refused(write_file
     assert [str(p) for p in problems] == [
         "templates/t/x.yaml:6:3: template: locales: 'de-DE' and 'de-de' are the same language tag (case does not "
         "count); keep one"]
+
+
+def test_a_mailto_address_is_a_link_in_the_html_part_as_a_web_address_is() -> None:
+    """An audit on 2026-12-04: a catalog resource whose url is ``mailto:`` (validate takes it) was dead text in the
+    HTML part, next to linked https resources."""
+    rendered = MessageTemplate("t", "Contacts", (
+        "Write to us: mailto:oh@example.com.\n\n- Occupational health team: mailto:oh@example.com\n"
+        "- Guide: https://x.example/g\n- mailto: is only a word here")).render(context(), None, footer=FOOTER)
+    assert '<a href="mailto:oh@example.com" style="' in rendered.html
+    assert '>Occupational health team</a></li>' in rendered.html and '>Guide</a></li>' in rendered.html
+    assert "mailto: is only a word here</li>" in rendered.html

@@ -1029,7 +1029,13 @@ def _catalog_cycles(catalog: CatalogGraph, topics: list[_Placed], resources: lis
             doc, loc = next((d, lc) for t, d, lc in topics if t.id == cycle[0][0])
             problems.append(doc.problem((*loc, "parent"), "topic parents form a cycle: "
                                         + " -> ".join(u for u, _ in cycle) + f" -> {cycle[0][0]}"))
-    for cycle_ids in catalog.requires_cycles():
+    cycles = catalog.requires_cycles()
+    # a resource declared twice is in the graph once, as its later declaration: the earlier one's requires are
+    # looked at too (a duplicate hid a cycle the first declaration made)
+    declared: nx.DiGraph[str] = nx.DiGraph((r.id, q) for r, _, _ in resources for q in r.requires)
+    if not cycles and not nx.is_directed_acyclic_graph(declared):
+        cycles = [[u for u, _ in cycle] for cycle in cycles_apart(declared)]
+    for cycle_ids in cycles:
         doc, loc = next((d, lc) for r, d, lc in resources if r.id == cycle_ids[0])
         problems.append(doc.problem((*loc, "requires"), "requires form a cycle: "
                                     + " -> ".join(cycle_ids) + f" -> {cycle_ids[0]}"))

@@ -1024,3 +1024,17 @@ def test_a_time_getter_given_a_timezone_is_refused_where_it_is_written(source: s
         Expr(source)
     assert source[refused.value.column - 1:].startswith("get")
     Expr("now.getHours() >= 18 && 'x.getHours(1)' != ''")  # without one, and inside a string, is fine
+
+
+def test_a_resource_declared_twice_does_not_hide_the_cycle_its_first_declaration_makes(write_files: WriteFiles) -> None:
+    """An audit on 2026-12-04: r1 requiring r2 requiring r1, with r1 declared again (without requires) in another
+    file, said only "declared twice": the graph kept the later r1, and the cycle went unsaid."""
+    root = write_files({
+        "catalog/c.yaml": "apiVersion: wayfinder/v1\nkind: Catalog\ntopics: [{id: t1}]\nresources:\n"
+                          "  - {id: r1, type: task, title: A, topics: [t1], requires: [r2]}\n"
+                          "  - {id: r2, type: task, title: B, topics: [t1], requires: [r1]}\n",
+        "catalog/d.yaml": "apiVersion: wayfinder/v1\nkind: Catalog\nresources:\n"
+                          "  - {id: r1, type: task, title: A2, topics: [t1]}\n"})
+    lines = catalog_problems(root)
+    assert [line.split(": ", 1)[1] for line in lines if "cycle" in line or "twice" in line] == [
+        "requires form a cycle: r1 -> r2 -> r1", "resource 'r1' is declared twice"]

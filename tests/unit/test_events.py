@@ -565,6 +565,18 @@ def test_time_is_rfc_3339_text_with_seconds_and_an_offset(time: object) -> None:
     assert error.code == "invalid_cloudevent" and "time" in str(error)
 
 
+@pytest.mark.parametrize(("time", "says"), [
+    ("2026-12-31T23:59:60Z", "a leap second (:60) cannot be kept; write :59"),
+    ("2026-03-02T10:15:00+24:00", "the offset is out of range (from -23:59 to +23:59)"),
+    ("2026-03-02T10:15:00-03:75", "the offset is out of range"),
+])
+def test_a_time_rfc_3339_writes_that_cannot_be_kept_says_why(time: str, says: str) -> None:
+    """An audit on 2026-12-04: a leap second and an offset of +24:00 were dead letters saying pydantic's "unexpected
+    extra characters at the end of the input", as if the text were malformed."""
+    error = decode_error(raw(time=time))
+    assert error.code == "invalid_cloudevent" and says in str(error) and "extra characters" not in str(error)
+
+
 @pytest.mark.parametrize("time", ["2026-03-02T09:15:00.123456Z", "2026-03-02t09:15:00z", "2026-03-02 10:15:00+01:00"])
 def test_rfc_3339_times_in_their_other_spellings_are_events(time: str) -> None:
     assert decode_event(raw(time=time)).time.astimezone(UTC).replace(microsecond=0) == datetime(2026, 3, 2, 9, 15,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -102,7 +103,7 @@ class Message(BaseModel):
     def without_content(self) -> Message:
         """The record of a message made before its person's erasure, or its recipient's: what happened (ids,
         status, reason, times, resources), nothing of what it said or whom it was to (``CONTENT``)."""
-        return self.model_copy(update=dict.fromkeys(CONTENT))
+        return self.model_copy(update={**dict.fromkeys(CONTENT), "reason": kept_reason(self.status, self.reason)})
 
     @property
     def content_erased(self) -> bool:
@@ -124,6 +125,16 @@ class Message(BaseModel):
 
 CONTENT = ("subject", "text", "html", "explanation", "recipient_email", "recipient_name", "original")
 """What a message record says of a person (``Message.without_content``)."""
+_CODE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def kept_reason(status: object, reason: str | None) -> str | None:
+    """What an erasure keeps of a record's ``reason``: a code (``opted_out_topic``) as it is; a reviewer's own words
+    for a rejection (SPEC §11: free text, about the person) become the default code (an erasure kept "Perpetua is
+    grieving her husband")."""
+    if reason is None or _CODE.fullmatch(reason):
+        return reason
+    return "rejected_by_reviewer" if status == "rejected" else "erased"
 
 
 class Task(BaseModel):

@@ -347,9 +347,15 @@ class EmbeddedRunner:
         self.audit_records.append(entry)
         if entry.get("action") == "privacy.erasure":  # what is kept of messages about or to them: no content
             person, at = entry["employee_id"], parse_instant(str(entry["at"]))
+            digests = set()
             for mid, m in list(self.messages.items()):
                 if person in (m.employee_id, m.recipient_id) and m.created_at <= at and not m.content_erased:
                     self.messages[mid] = m.without_content()
+                    if m.digest_id is not None:
+                        digests.add(m.digest_id)  # a digest that went says what each message in it said
+            for did in digests:
+                if (d := self.messages.get(did)) is not None and not d.content_erased:
+                    self.messages[did] = d.without_content()
 
     def refuse(self, effect: Refuse) -> None:
         source, line = self._where if self._where is not None else (effect.source, None)

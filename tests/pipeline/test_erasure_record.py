@@ -223,3 +223,59 @@ def test_simulate_files_keep_nothing_of_a_person_erased_after_their_messages_wer
               if json.loads(line)["message_id"] not in about]
     assert others == [line for line in (before / "messages.jsonl").read_text("utf-8").splitlines()
                       if json.loads(line)["message_id"] not in about and json.loads(line)["status"] != "deferred"]
+
+
+@pytest.mark.parametrize("runner_kind", ["simulate", "embedded"])
+def test_a_digest_that_went_before_an_erasure_keeps_nothing_of_the_person(tmp_path: Path, runner_kind: str) -> None:
+    """An audit on 2026-12-04: a manager's daily digest sent before a report's erasure still said "<name> now
+    reports to you" in messages.jsonl and the outbox, and ``deliver`` sent it (a digest's ids are its recipient's,
+    so the pass that takes content out never looked at the people inside it)."""
+    from wayfinder.cli import main
+
+    boss = _event("b1", "hris.employee.upserted", "2026-01-01T07:00:00Z", "E2", id="E2", given_name="Gregor",
+                  email="gregor@example.com", timezone="Europe/London", country="GB", employment_type="employee")
+    person = _event("p1", "hris.employee.upserted", "2026-01-01T07:00:01Z", id=PERSON, given_name=NAME,
+                    family_name="Q", email=EMAIL, timezone="Europe/London", country="GB", employment_type="employee",
+                    manager_id="E8")
+    moved = _event("c1", "hris.manager.changed", "2026-01-05T10:00:00Z", old_manager_id="E8", new_manager_id="E2")
+    erasure = _event("x1", "privacy.erasure.requested", "2026-01-09T12:00:00Z")
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"\n".join([boss, person, moved, erasure]) + b"\n")
+    from wayfinder import examples_dir
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text((examples_dir() / "policy.yaml").read_text(encoding="utf-8")
+                      + 'digests: {manager: {every: daily, at: "09:00"}}\n', encoding="utf-8")
+    if runner_kind == "embedded":
+        from wayfinder.journeys.loader import Sources, load_or_raise
+
+        defs = load_or_raise(Sources(paths=[examples_dir() / "journeys", examples_dir() / "catalog"],
+                                     templates=[examples_dir() / "templates"], policy=policy))
+        runner = EmbeddedRunner(defs)
+        runner.run([decode_event(line) for line in events.read_bytes().splitlines()],
+                   datetime(2026, 1, 12, tzinfo=UTC))
+        digests = [m for m in runner.messages.values() if m.is_digest]
+        assert digests and all(m.content_erased for m in digests)
+        return
+    out = tmp_path / "out"
+    assert main(["simulate", "--events", str(events), "--policy", str(policy), "--out", str(out), "--outbox",
+                 "--until", "2026-01-12T00:00:00Z"]) == 0
+    records = [json.loads(line) for line in (out / "messages.jsonl").read_text("utf-8").splitlines()]
+    digests = [m for m in records if m["journey_id"] == "digest"]
+    assert digests and all(m["status"] == "sent" and m["text"] is None for m in digests)
+    written = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert [name for name, data in written.items() if NAME.encode() in data or EMAIL.encode() in data] == []
+
+
+def test_an_erasure_keeps_the_code_of_a_rejection_not_the_reviewers_words() -> None:
+    """An audit on 2026-12-04: a rejected message erased kept ``"reason": "Perpetua is grieving her husband Bob"``,
+    a reviewer's words about the person (SPEC §11: ``reason`` is free text); codes stay as they are."""
+    from wayfinder.journeys.records import Message
+
+    at = datetime(2026, 3, 4, tzinfo=UTC)
+    base = Message(message_id="m-1", employee_id=PERSON, recipient_id=PERSON, journey_id="j", journey_version=1,
+                   step_id="s", channel="email", status="rejected", reason=f"{NAME} is grieving", scheduled_for=at,
+                   created_at=at, subject="s", text="t")
+    assert base.without_content().reason == "rejected_by_reviewer"
+    suppressed = base.model_copy(update={"status": "suppressed", "reason": "opted_out_topic"})
+    assert suppressed.without_content().reason == "opted_out_topic"

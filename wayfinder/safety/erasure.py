@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from datetime import datetime
 from typing import Any
 
 from wayfinder.journeys import DeadLetter
-from wayfinder.journeys.records import CONTENT, ERASED_INPUT
+from wayfinder.journeys.records import CONTENT, ERASED_INPUT, kept_reason
 from wayfinder.vocabulary import parse_instant
 
 REDACTED = ERASED_INPUT  # the same stub as the core's refusals of an erased person's events (reason erased_subject)
@@ -71,24 +71,43 @@ def redact_dead_letters(letters: list[DeadLetter], audit: Iterable[Mapping[str, 
     return out
 
 
-_PEOPLE = re.compile(rb'^\{"message_id": "(?:[^"\\]|\\.)*", "employee_id": ("(?:[^"\\]|\\.)*"), '
+_PEOPLE = re.compile(rb'^\{"message_id": ("(?:[^"\\]|\\.)*"), "employee_id": ("(?:[^"\\]|\\.)*"), '
                      rb'"recipient_id": ("(?:[^"\\]|\\.)*"|null)')
 
 
-def redact_message_line(line: bytes, erased: Mapping[str, datetime]) -> bytes:
-    """A line of ``messages.jsonl`` (UTF-8) as it stays after the erasures ``erased`` (id -> time): a message made up
-    to a person's erasure, about them or to them, keeps its ids, times, status and reason, and its content fields
-    are null as ``Message.without_content`` leaves them (it may have been sent: it stays ``sent``). Lines of other
-    people come back as they were, unparsed."""
+def _erased_record(line: bytes, erased: Mapping[str, datetime]) -> dict[str, Any] | None:
+    """The record of a line about or to a person erased after it was made; None for any other line."""
     found = _PEOPLE.match(line)
     if found is None:
-        return line
-    people = [json.loads(found.group(1)), json.loads(found.group(2))]
+        return None
+    people = [json.loads(found.group(2)), json.loads(found.group(3))]
     if not any(isinstance(p, str) and p in erased for p in people):
-        return line
-    record = json.loads(line)
+        return None
+    record: dict[str, Any] = json.loads(line)
     made = parse_instant(str(record["created_at"]))
     if not any(isinstance(p, str) and p in erased and made <= erased[p] for p in people):
-        return line  # made after the erasure (a hire re-created the person): new data
+        return None  # made after the erasure (a hire re-created the person): new data
+    return record
+
+
+def digests_holding(lines: Iterable[bytes], erased: Mapping[str, datetime]) -> set[str]:
+    """The digests (their ids) that gathered a message about or to a person erased later: a digest is to its
+    recipient, and says what each message in it said (a sent digest kept an erased person's name)."""
+    return {str(record["digest_id"]) for line in lines
+            if (record := _erased_record(line, erased)) is not None and record.get("digest_id")}
+
+
+def redact_message_line(line: bytes, erased: Mapping[str, datetime], digests: Set[str] = frozenset()) -> bytes:
+    """A line of ``messages.jsonl`` (UTF-8) as it stays after the erasures ``erased`` (id -> time): a message made up
+    to a person's erasure, about them or to them, keeps its ids, times, status and reason, and its content fields
+    are null as ``Message.without_content`` leaves them (it may have been sent: it stays ``sent``); so does a
+    digest of ``digests`` (:func:`digests_holding`). Lines of other people come back as they were, unparsed."""
+    record = _erased_record(line, erased)
+    if record is None:
+        found = _PEOPLE.match(line)
+        if found is None or not digests or json.loads(found.group(1)) not in digests:
+            return line
+        record = json.loads(line)
     record.update(dict.fromkeys(CONTENT))
+    record["reason"] = kept_reason(record.get("status"), record.get("reason"))
     return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")

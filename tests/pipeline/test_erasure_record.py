@@ -254,8 +254,8 @@ def test_a_digest_that_went_before_an_erasure_keeps_nothing_of_the_person(tmp_pa
         runner = EmbeddedRunner(defs)
         runner.run([decode_event(line) for line in events.read_bytes().splitlines()],
                    datetime(2026, 1, 12, tzinfo=UTC))
-        digests = [m for m in runner.messages.values() if m.is_digest]
-        assert digests and all(m.content_erased for m in digests)
+        held = [m for m in runner.messages.values() if m.is_digest]
+        assert held and all(m.content_erased for m in held)
         return
     out = tmp_path / "out"
     assert main(["simulate", "--events", str(events), "--policy", str(policy), "--out", str(out), "--outbox",

@@ -106,13 +106,15 @@ def _phrase(trigger: Mapping[str, Any], you: bool, locale: str | None, today: da
     phrase = _PHRASES.get(kind)
     if phrase is not None:
         return " ".join(phrase(data, you, locale).split())
+    if kind == "wellbeing.signal" and you:  # a person looked at it first (always sensitive): said as what it is
+        return gettext(locale, "we wanted to check in on how you are")
     if kind.startswith("hris."):
         text = ("of a change in your employee record ({type})" if you
-                else "of a change in their employee record ({type})")
+                else "their employee record changed ({type})")
     elif you:  # a company's own event type (kind: EventType): not a change to the HR record
         text = "of something recorded about you ({type})"
     else:  # its type may say what the person's manager is not to know ("wellbeing.signal"): not named to them
-        text = "of something recorded about them"
+        text = "something was recorded about them"
     return gettext(locale, text, type=kind)
 
 

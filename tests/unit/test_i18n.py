@@ -266,3 +266,20 @@ def test_an_english_footer_for_a_language_without_a_catalog_has_english_dates(lo
     assert text.localized(locale) == text.localized(None)
     assert "on March 1, 2026" in text.localized(locale)
     assert "1. März 2026" in text.localized("de-DE")  # a language with a catalog keeps its own
+
+
+def test_a_wellbeing_check_in_says_why_in_words_and_a_managers_sentence_reads_as_a_sentence() -> None:
+    """An audit on 2026-12-04: a reviewed message after a wellbeing signal told the person "because of something
+    recorded about you (wellbeing.signal)" (the raw type, and the monitoring the bundled task note asks not to
+    mention), and a manager's footer read "for Anna, of something recorded about them" (not a sentence)."""
+    signal = {"type": "wellbeing.signal", "data": {"signal": "workload_spike", "score": 0.9}}
+    assert say(signal, "employee", "en") == ("You received this because we wanted to check in on how you are. It is "
+                                             "part of \u201cWelcome\u201d.")
+    assert say(signal, "employee", "de-DE").startswith("Du erhältst diese Nachricht, weil wir wissen wollten, wie es "
+                                                       "dir geht.")
+    custom = {"type": "lms.course.completed", "data": {}}
+    assert say(custom, "manager", "en") == ("You received this because you are their manager and, for Anna, "
+                                            "something was recorded about them.")
+    assert say({"type": "hris.employee.upserted", "data": {}}, "hr_partner", "en") == (
+        "You received this because you are their HR partner and, for Anna, their employee record changed "
+        "(hris.employee.upserted).")

@@ -64,6 +64,20 @@ def test_an_alternative_in_no_language_of_its_own_comes_before_one_in_another_la
     assert picked(graph, {"locale": "de-AT"}) == ["a-policy-de"]  # their language still comes first
 
 
+def test_among_versions_in_the_readers_language_the_plain_one_then_its_home_then_english_for_others() -> None:
+    """An audit on 2026-12-04: with versions in de-AT, de-DE, de and en, a Swiss reader got the Austrian one and a
+    French reader the Austrian one too, each by being first by id."""
+    graph = CatalogGraph(TOPICS, [res("pol-de-at", group="pol", locale="de-AT"), res("pol-de-de", group="pol",
+                                  locale="de-DE"), res("pol-generic-de", group="pol", locale="de"),
+                                  res("pol-en", group="pol", locale="en")])
+    assert picked(graph, {"locale": "de-CH"}) == ["pol-generic-de"]
+    assert picked(graph, {"locale": "de-AT"}) == ["pol-de-at"]
+    assert picked(graph, {"locale": "fr-FR"}) == ["pol-en"]
+    regional = CatalogGraph(TOPICS, [res("a-de-at", group="pol", locale="de-AT"), res("b-de-de", group="pol",
+                                     locale="de-DE")])
+    assert picked(regional, {"locale": "de-CH"}) == ["b-de-de"]  # where German is most spoken, not the first id
+
+
 def test_a_format_that_suits_the_learning_style_ranks_higher() -> None:
     graph = CatalogGraph(TOPICS, [res("a-talk", format="cohort"), res("b-video", format="video"),
                                   res("c-guide", format="reading")])

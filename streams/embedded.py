@@ -351,7 +351,7 @@ class EmbeddedRunner:
             for mid, m in list(self.messages.items()):
                 if person in (m.employee_id, m.recipient_id) and m.created_at <= at and not m.content_erased:
                     self.messages[mid] = m.without_content()
-                    if m.digest_id is not None:
+                    if m.digest_id is not None and m.status == "sent":
                         digests.add(m.digest_id)  # a digest that went says what each message in it said
             for did in digests:
                 if (d := self.messages.get(did)) is not None and not d.content_erased:

@@ -93,8 +93,9 @@ def _erased_record(line: bytes, erased: Mapping[str, datetime]) -> dict[str, Any
 def digests_holding(lines: Iterable[bytes], erased: Mapping[str, datetime]) -> set[str]:
     """The digests (their ids) that gathered a message about or to a person erased later: a digest is to its
     recipient, and says what each message in it said (a sent digest kept an erased person's name)."""
-    return {str(record["digest_id"]) for line in lines
-            if (record := _erased_record(line, erased)) is not None and record.get("digest_id")}
+    return {str(record["digest_id"]) for line in lines  # gathered and gone in it (not one taken out of it)
+            if (record := _erased_record(line, erased)) is not None and record.get("digest_id")
+            and record.get("status") == "sent"}
 
 
 def redact_message_line(line: bytes, erased: Mapping[str, datetime], digests: Set[str] = frozenset()) -> bytes:

@@ -164,10 +164,13 @@ class Engine:
         before = decisions.kept_choices(state) if changes_profile(event.type) else None
         had_zone = "timezone" in state.profile.fields or state.employee_id in state.mailboxes
         zone = state.profile.timezone
+        people = (state.profile.get("manager_id"), state.profile.get("hr_partner_id"))
         state.update_profile(event.type, event.data, event.time, stale=stale)
         run = self._run(state, at, directory)
         if state.profile.timezone != zone:
             self._moved_zone(run, zone)
+        if people != (state.profile.get("manager_id"), state.profile.get("hr_partner_id")):
+            run.effects.extend(self._recipients_changed(state, people, at))
         if done is not None:
             run.effects.append(OpenTask(done))  # the task's latest state: completed
         after = decisions.kept_choices(state) if before is not None else None
@@ -395,6 +398,26 @@ class Engine:
             if event.type in SENSITIVE_EVENT_TYPES:  # what follows from a wellbeing signal waits for a person
                 e.sensitive = True
             self._advance(run, journey, e, view)
+
+    @staticmethod
+    def _recipients_changed(state: EmployeeState, before: tuple[Any, Any], now: datetime) -> list[Effect]:
+        """A new manager or HR partner: what waits to go to the one before about this person (for review, or
+        in their mailbox or digest) will not go to them, reason ``recipient_changed`` (an approval sent a
+        report's wellbeing message to the manager they had left)."""
+        current = (state.profile.get("manager_id"), state.profile.get("hr_partner_id"))
+        effects: list[Effect] = []
+        for role, old, new in zip(("manager", "hr_partner"), before, current, strict=True):
+            if not isinstance(old, str) or old == new:
+                continue
+            for mid, held in list(state.awaiting_approval.items()):
+                if held.recipient_role == role and held.recipient_id == old:
+                    del state.awaiting_approval[mid]
+                    effects.append(Decide(held.with_status("suppressed", reason="recipient_changed", at=now)))
+                    effects.extend(decisions.review_ended(state, held, "recipient_changed", now))
+            if old in state.mailboxes and old not in current and old != state.employee_id:
+                effects.append(CancelPending(state.employee_id, None, "recipient_changed", (old,), now))
+                state.mailboxes.discard(old)
+        return effects
 
     @staticmethod
     def _cancel(state: EmployeeState, journey_id: str | None, reason: str, now: datetime) -> list[Effect]:

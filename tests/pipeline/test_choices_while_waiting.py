@@ -473,3 +473,38 @@ def test_a_withdrawn_message_frees_its_place_in_the_cap_for_what_waits_behind_it
                     "E3": ("sent", None, at("2026-03-09T10:00:00Z"))}  # when E1's leaves the window
     _, latest = events_through_stages(runner.engine.defs, events, at("2026-06-01T00:00:00Z"))
     assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+
+
+HEADS_UP = """id: heads-up
+trigger: {event: hris.job.changed}
+reentry: always
+steps:
+  - id: tell
+    send: {channel: email, to: manager, subject: "About your report", body: "Please check in."}
+"""
+CHECK_IN = """id: check-in
+trigger: {event: wellbeing.signal}
+steps:
+  - id: tell
+    send: {channel: email, to: manager, subject: "About your report", body: "Please check in."}
+"""
+
+
+def test_a_message_waiting_for_a_manager_the_person_no_longer_has_does_not_go_to_them(
+        write_files: WriteFiles) -> None:
+    """An audit on 2026-12-04: a report's wellbeing message, approved after their manager changed, went to the
+    manager they had left; so did one held by quiet hours. Both are suppressed, reason ``recipient_changed``, in
+    simulate and in the worker's stages alike; a message to the new manager is untouched."""
+    runner = runner_for(write_files, {"heads-up": HEADS_UP, "check-in": CHECK_IN}, QUIET)
+    events = [person("M1", manager_id=None), person("M2", manager_id=None), person("E1"),
+              ev("w1", "wellbeing.signal", "2026-05-04T10:00:00Z", signal="workload_spike", score=0.9),
+              ev("j1", "hris.job.changed", EVENING, change="promotion", new_role="Lead"),
+              ev("mc", "hris.manager.changed", "2026-05-04T20:00:00Z", old_manager_id="M1", new_manager_id="M2"),
+              ev("j2", "hris.job.changed", "2026-05-05T09:00:00Z", change="transfer", new_role="Lead")]
+    runner.run(events, at("2026-05-20T00:00:00Z"))
+    said = sorted((m.journey_id, m.recipient_id, m.status, m.reason) for m in runner.messages.values())
+    assert said == [("check-in", "M1", "suppressed", "recipient_changed"),
+                    ("heads-up", "M1", "suppressed", "recipient_changed"),
+                    ("heads-up", "M2", "sent", None)]
+    _, latest = events_through_stages(runner.engine.defs, events, at("2026-05-20T00:00:00Z"))
+    assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}

@@ -1120,6 +1120,27 @@ def _build_templates(parsed: list[_Parsed], defs: Definitions, problems: list[Pr
             )
 
 
+def _sensitive_asked(doc: Document, j: Journey, defs: Definitions, problems: list[Problem]) -> None:
+    """A warning at a standard journey's send step that asks for a sensitive topic (the policy's
+    ``sensitive_topics``, or under one): its message waits for a person only when it picks a resource of that
+    topic, so a condolence whose resources were all delivered before went out unreviewed (an audit's find)."""
+    sensitive = set(defs.policy.sensitive_topics)
+    if j.sensitivity == "sensitive" or not sensitive:
+        return
+    for i, step in enumerate(j.steps):
+        if not isinstance(step, SendStep) or step.send.resources is None:
+            continue
+        for k, topic in enumerate(step.send.resources.topics):
+            if topic in defs.catalog.topics and defs.catalog.lineage(topic) & sensitive:
+                problems.append(doc.problem(
+                    ("steps", i, "send", "resources", "topics", k),
+                    f"journey {j.id}: step {step.id} asks for {topic!r}, a sensitive topic: its message waits for a "
+                    "person only when it picks a resource of it, and goes unreviewed when it picks none (all "
+                    "delivered before, none eligible); give the journey `sensitivity: sensitive` to have each of "
+                    "its messages reviewed", severity="warning"))
+                break
+
+
 def _check_journey(doc: Document, j: Journey, defs: Definitions, problems: list[Problem],
                    unchecked: _Unchecked) -> None:
     label = f"journey {j.id}"
@@ -1133,6 +1154,7 @@ def _check_journey(doc: Document, j: Journey, defs: Definitions, problems: list[
     for i, step in enumerate(j.steps):
         _StepChecker(doc, j, i, ids, defs, problems, unchecked).check(step)
     _check_flow(doc, j, ids, problems)
+    _sensitive_asked(doc, j, defs, problems)
     if j.explanation is not None:
         _inline(doc, j, ("explanation",), j.explanation, defs, problems)
     if not any(p.severity == "error" for p in problems[first:]):  # not all of them: n journeys x their problems

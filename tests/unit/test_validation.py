@@ -1038,3 +1038,26 @@ def test_a_resource_declared_twice_does_not_hide_the_cycle_its_first_declaration
     lines = catalog_problems(root)
     assert [line.split(": ", 1)[1] for line in lines if "cycle" in line or "twice" in line] == [
         "requires form a cycle: r1 -> r2 -> r1", "resource 'r1' is declared twice"]
+
+
+def test_a_standard_journey_asking_for_a_sensitive_topic_is_warned_where_it_asks(write_files: WriteFiles) -> None:
+    """An audit on 2026-12-04: a second bereavement's condolence went out unreviewed because its resources had all
+    been delivered the first time (a message waits when it picks a resource of a sensitive topic, SPEC §4)."""
+    root = write_files({
+        "journeys/j.yaml": HEAD + """steps:
+  - id: condolence
+    send: {channel: email, subject: Sorry, body: We are sorry., resources: {topics: [onboarding, bereavement]}}
+""",
+        "journeys/k.yaml": HEAD.replace("id: j", "id: k") + """sensitivity: sensitive
+steps:
+  - id: condolence
+    send: {channel: email, subject: Sorry, body: We are sorry., resources: {topics: [bereavement]}}
+""",
+        "policy.yaml": "apiVersion: wayfinder/v1\nkind: Policy\nsensitive_topics: [bereavement]\n"})
+    _, problems = load(Sources(paths=[root / "journeys", WORLD / "catalog"], templates=[WORLD / "templates"],
+                               policy=root / "policy.yaml"))
+    warned = [str(p).removeprefix(str(root) + "/") for p in problems if "sensitive topic" in p.message]
+    assert warned == ["journeys/j.yaml:10:98: warning: journey j: step condolence asks for 'bereavement', a sensitive "
+                      "topic: its message waits for a person only when it picks a resource of it, and goes "
+                      "unreviewed when it picks none (all delivered before, none eligible); give the journey "
+                      "`sensitivity: sensitive` to have each of its messages reviewed"]

@@ -87,7 +87,7 @@ def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
         # The recipient is gone since it was made (erased): nothing goes, and nothing of them stays in the record.
         return [Decide(decided.redacted("no_recipient", now)), *closed]
     if data["decision"] == "reject":
-        reason = data.get("reason") or "rejected_by_reviewer"
+        reason = str(data.get("reason") or "").strip() or "rejected_by_reviewer"  # spaces say no reason either
         if held.delivers_to_employee:  # never delivered: they may be offered again (SPEC §5)
             state.delivered.difference_update(held.resources)
         return [Decide(decided.with_status("rejected", reason=str(reason), at=now)), *closed]

@@ -553,3 +553,13 @@ def test_validate_of_a_pipe_or_a_device_says_so_and_does_not_wait_or_read_foreve
         assert main(["validate", path]) == 1
         assert f"{path}:1:1: not a regular file (a device, pipe or socket); give a file or a folder" in \
             capsys.readouterr().err
+
+
+def test_the_summary_counts_one_as_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """"1 dead letters, 1 duplicates ignored" (an audit on 2026-12-04)."""
+    good = json.dumps({"specversion": "1.0", "id": "u1", "source": "t", "type": "hris.employee.upserted",
+                       "time": "2026-03-02T09:00:00Z", "subject": "E1", "data": {}})
+    events = tmp_path / "events.jsonl"
+    events.write_text(f"{good}\n{good}\nnot json\n", encoding="utf-8")
+    assert main(["simulate", "--events", str(events), "--out", str(tmp_path / "out")]) == 0
+    assert "  events: 2 processed, 1 dead letter, 1 duplicate ignored, 0 too old to enroll\n" in capsys.readouterr().out

@@ -109,6 +109,9 @@ def test_a_rejected_message_is_never_delivered(run: Run) -> None:
     assert not [t for t in runner.tasks.values() if t.assignee == "review_escalation"]  # decided in time
     _, with_reason = run(lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid, "reject", reason="tone"))
     assert with_reason.reason == "tone"
+    # spaces are no reason either (an audit on 2026-12-04: "   " was kept as the reason)
+    _, blank = run(lambda mid: decide("d1", "2026-05-05T09:00:00Z", mid, "reject", reason="   "))
+    assert blank.reason == "rejected_by_reviewer"
 
 
 @pytest.mark.parametrize("reviewer", ["E1", " E1 "])  # the employee the message is about (and its recipient)

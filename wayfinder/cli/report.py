@@ -47,8 +47,9 @@ def print_summary(runner: EmbeddedRunner, stream: TextIO, *, title: str, defs: D
                   include_drafts: bool = False) -> None:
     s = runner.stats
     stream.write(f"{title}\n")
-    stream.write(f"  events: {s.events} processed, {len(runner.dead_letters)} dead letters, "
-                 f"{s.duplicates} duplicates ignored, {s.stale} too old to enroll\n\n")
+    letters = len(runner.dead_letters)
+    stream.write(f"  events: {s.events} processed, {letters} dead letter{'' if letters == 1 else 's'}, "
+                 f"{s.duplicates} duplicate{'' if s.duplicates == 1 else 's'} ignored, {s.stale} too old to enroll\n\n")
     rows = runner.summary()
     idle = _enrolled_nobody(defs, rows, include_drafts=include_drafts)
     header = ("journey", "enrolled", "sent", "deferred", "approval", "approved", "rejected", "failed", "tasks",

@@ -396,3 +396,21 @@ def test_a_digest_is_one_email_and_no_journey(inputs: ReportInputs) -> None:
     assert "digest" not in [j.journey_id for j in fairness_report(mine).journeys]
     [row] = [f for f in feedback_rollup(mine) if f.resource_id == "r-z"]
     assert (row.offered_people, row.offered_messages) == (2, 2)
+
+
+def test_a_group_hidden_beside_a_small_one_and_below_four_fifths_is_still_a_finding() -> None:
+    """An audit on 2026-12-04: Berlin (15 of 20 enrolled, 0.75 of London's 20 of 20, meaningful) was hidden beside
+    Zurich's 3 people so Zurich could not be worked out from the total, and the findings said "none". Now the
+    finding says a hidden group is below four fifths, with none of its figures."""
+    people: dict[str, tuple[Person, str]] = {}
+    for city, n, enrolled in (("London", 20, 20), ("Berlin", 20, 15), ("Zurich", 3, 3)):
+        for i in range(n):
+            people[f"{city}{i}"] = (Person(in_audience=True, enrolled=i < enrolled), city)
+    b = breakdown(METRICS[0], "location", people, 5)
+    assert [c.group for c in b.cells] == ["London"] and b.hidden_groups == 2 and b.hidden_flagged == 1
+    report = FairnessReport(5, "2026-12-04", ["location"], [], [JourneyFairness("kudos", 43, 38, 0, [b], [])], None)
+    [said] = findings(report)
+    assert said.startswith("kudos: enrollment for location: 1 group(s) not shown") and "Berlin" not in said
+    assert "15" not in said and "75" not in said
+    without = breakdown(METRICS[0], "location", {k: v for k, v in people.items() if not k.startswith("Zurich")}, 5)
+    assert without.hidden_flagged == 0 and [c.finding for c in without.cells] == ["flag", "best"]

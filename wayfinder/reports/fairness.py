@@ -80,6 +80,10 @@ class Breakdown:
     overall: Cell | None  # None: fewer than k people in all, or a count of 1 to k - 1
     cells: list[Cell]
     hidden_groups: int
+    # hidden groups of k people or more (hidden beside a small one, so that it cannot be worked out) that are below
+    # four fifths of the best group, the difference meaningful: said, never their figures (an audit on 2026-12-04:
+    # a group of 20 at 0.75 was hidden beside a group of 3, and the findings said "none")
+    hidden_flagged: int = 0
 
 
 @dataclass(frozen=True)
@@ -200,9 +204,13 @@ def breakdown(metric: Metric, attribute: str, people: dict[str, tuple[Person, st
         return Breakdown(metric.name, attribute, None, [], len(n))
     hide = hidden(n, k, x)
     cells = [_cell(g, n[g], x[g]) for g in sorted(n) if g not in hide]
+    flagged = 0
     if metric.favourable is not None:
         cells = _judge(cells, metric.favourable)
-    return Breakdown(metric.name, attribute, _cell("all", total_n, total_x), cells, len(hide))
+        if hide:  # judged among every group big enough to be judged at all, as if none were hidden
+            every = _judge([_cell(g, n[g], x[g]) for g in sorted(n) if n[g] >= k], metric.favourable)
+            flagged = sum(1 for c in every if c.group in hide and c.finding == "flag")
+    return Breakdown(metric.name, attribute, _cell("all", total_n, total_x), cells, len(hide), flagged)
 
 
 def value_breakdown(measure: str, attribute: str, values: dict[str, tuple[float, str]], k: int,

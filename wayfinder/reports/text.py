@@ -60,6 +60,11 @@ def findings(report: FairnessReport) -> list[str]:
                     out.append(f"{j.journey_id}: {b.metric} for {b.attribute} = {c.group}: {_pct(c.rate)} "
                                f"(95% CI {_pct(c.low)}-{_pct(c.high)}, n={c.n}), impact ratio {c.impact_ratio:.2f} "
                                f"against the best group, below four fifths; {sure}")
+            if b.hidden_flagged:
+                out.append(f"{j.journey_id}: {b.metric} for {b.attribute}: {b.hidden_flagged} group(s) not shown "
+                           "(hidden beside a smaller one, so that no figure singles anyone out) are below four "
+                           "fifths of the best group, the difference meaningful; someone allowed to see the "
+                           "figures should look")
     return out
 
 

@@ -74,7 +74,7 @@ def test_simulate_writes_the_contract_files(write_files: WriteFiles, capsys: pyt
     [dead] = read_jsonl(root / "out" / "dead_letters.jsonl")
     assert dead["raw"] == "not json" and str(dead["reason"]).startswith("invalid_json")
     out = capsys.readouterr().out
-    assert "leave-return" in out and "1 dead letters" in out
+    assert "leave-return" in out and "1 dead letter," in out
 
 
 def test_until_defaults_to_the_last_event(write_files: WriteFiles) -> None:

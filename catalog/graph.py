@@ -161,6 +161,16 @@ def _language_rank(own: str, locale: str) -> int:
     return 4 if not own else 5 if own.split("-")[0] == "en" else 6
 
 
+def _in_language_of(r: ResourceSpec, employee: Mapping[str, Any]) -> bool:
+    """A resource in the employee's language, whatever its region (a German one for a reader in Austria: only the
+    exact locale counted, so an English resource ranked as high for them)."""
+    own = (r.locale or "").lower()
+    if not own:
+        return False
+    locale = str(employee.get("locale") or "").replace("_", "-").lower()
+    return own == locale or (bool(locale) and own.split("-")[0] == locale.split("-")[0])
+
+
 def _version_preference(r: ResourceSpec, locale: str, liked: str | None) -> tuple[int, int, int, int, str]:
     """Which version of a group an employee is given, smallest first: their locale, then their language (plain,
     then where it is most spoken, then another region: a Swiss reader got the Austrian text before the plain
@@ -387,8 +397,7 @@ class CatalogGraph:
         score = 0.0 + (10.0 - rank)
         for _ in self.close_to(r, employee):
             score += 1.0
-        own = (r.locale or "").lower()
-        if own and own == str(employee.get("locale") or "").replace("_", "-").lower():
+        if _in_language_of(r, employee):
             score += 0.5
         if r.id in feedback:
             score += feedback[r.id]
@@ -407,8 +416,7 @@ class CatalogGraph:
         """Why a resource ranks where it does: (reason, points), summed in this order."""
         parts: list[tuple[str, float]] = [(_topic_match(rank), 10.0 - rank)]
         parts.extend((f"meant for your {kind}", 1.0) for kind, _ in self.close_to(r, employee))
-        own = (r.locale or "").lower()
-        if own and own == str(employee.get("locale") or "").replace("_", "-").lower():
+        if _in_language_of(r, employee):
             parts.append(("in your language", 0.5))
         if r.id in feedback:
             parts.append(("your own clicks and ratings", feedback[r.id]))

@@ -379,3 +379,13 @@ def test_a_standing_says_one_rating_and_one_open_in_the_singular() -> None:
                     smoothed_click_rate=0.05, prior_click_rate=0.1)
     assert many.describe() == ("20 ratings, smoothed mean -0.50 against the catalog's +0.00; 1 click of 40 opens, "
                                "smoothed rate 5% against 10%")
+
+
+def test_a_resource_in_the_readers_language_ranks_higher_whatever_its_region() -> None:
+    """An audit on 2026-12-04: a German resource earned "in your language" only for a de-DE reader: for one in
+    Austria it ranked as an English one did."""
+    graph = CatalogGraph(TOPICS, [res("aa-en", locale="en"), res("zz-de", locale="de-DE")])
+    assert picked(graph, {"locale": "de-AT"}, limit=1) == ["zz-de"]
+    assert picked(graph, {"locale": "en-GB"}, limit=1) == ["aa-en"]
+    parts = dict(graph.score_parts(res("zz-de", locale="de-DE"), 0, {"locale": "de-AT"}, {}))
+    assert parts.get("in your language") == 0.5

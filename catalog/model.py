@@ -71,7 +71,7 @@ class ResourceSpec(Frozen):
     # BCP 47, as a template's locales and the titles (``de_DE`` or ``german`` matched no reader and passed validate)
     locale: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")] | None = None
     related: list[Identifier] = Field(default_factory=list)
-    day: Annotated[int, Field(ge=1, le=3650)] | None = None
+    day: Annotated[int, Field(ge=1, le=3650, strict=True)] | None = None
     requires: list[Identifier] = Field(default_factory=list)
     departments: list[str] = Field(default_factory=list, description="ranking: closer to these departments")
     locations: list[str] = Field(default_factory=list, description="ranking: closer to these locations")

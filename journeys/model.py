@@ -99,7 +99,7 @@ def to_time(value: str) -> time:
 
 class ResourceRequest(Frozen):
     topics: Annotated[list[Identifier], Field(min_length=1)]
-    limit: Annotated[int, Field(ge=1, le=50)] = 5
+    limit: Annotated[int, Field(ge=1, le=50, strict=True)] = 5
 
 
 class SendAction(Frozen):
@@ -343,7 +343,7 @@ class Journey(Frozen):
         if isinstance(data, dict) and "name" not in data and isinstance(data.get("id"), str):
             return {**data, "name": data["id"]}
         return data
-    version: Annotated[int, Field(ge=1)] = 1
+    version: Annotated[int, Field(ge=1, strict=True)] = 1
     status: Literal["active", "paused", "draft"] = "active"
     sensitivity: Literal["standard", "sensitive"] = "standard"
     description: str | None = None
@@ -406,7 +406,7 @@ class Journey(Frozen):
 
 
 class FrequencyCap(Frozen):
-    max: Annotated[int, Field(ge=1)]
+    max: Annotated[int, Field(ge=1, strict=True)]
     per: Positive
 
     @property

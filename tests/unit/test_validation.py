@@ -1061,3 +1061,17 @@ steps:
                       "topic: its message waits for a person only when it picks a resource of it, and goes "
                       "unreviewed when it picks none (all delivered before, none eligible); give the journey "
                       "`sensitivity: sensitive` to have each of its messages reviewed"]
+
+
+def test_a_number_written_as_true_or_as_text_is_not_taken_as_one(write_files: WriteFiles) -> None:
+    """An audit on 2026-12-04: ``limit: true`` validated as a limit of 1 (YAML's true read as a number), and so did
+    ``version: "3"``; a count is written as a number."""
+    root = write_files({"journeys/j.yaml": HEAD + """version: "3"
+steps:
+  - id: a
+    send: {channel: email, subject: s, body: b, resources: {topics: [onboarding], limit: true}}
+"""})
+    lines = problems_of(root)
+    assert "journeys/j.yaml:8:10: journey j: version: Input should be a valid integer" in lines
+    assert any(line.startswith("journeys/j.yaml:11:") and "limit: Input should be a valid integer" in line
+               for line in lines), lines

@@ -336,7 +336,11 @@ class Engine:
         rid = event.data.get("resource_id")
         if not isinstance(rid, str):
             return
-        bonus = _ENGAGEMENT_BONUS.get(event.type, 0.0) + (rating_of(event) or 0)
+        bonus = _ENGAGEMENT_BONUS.get(event.type, 0.0)
+        rating = rating_of(event)
+        if rating is not None:  # the latest rating counts, once (as the reports count ratings)
+            bonus += rating - state.ratings.get(rid, 0)
+            state.ratings[rid] = rating
         state.feedback[rid] = state.feedback.get(rid, 0.0) + bonus
 
     def _exits(self, run: Run, event: CloudEvent, view: dict[str, Any], *, stale: bool) -> None:

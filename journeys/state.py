@@ -164,6 +164,9 @@ class EmployeeState(BaseModel):
     entered_by: dict[str, str] = Field(default_factory=dict, exclude_if=unset)
     delivered: set[str] = Field(default_factory=set, exclude_if=unset)
     feedback: dict[str, float] = Field(default_factory=dict, exclude_if=unset)
+    # each resource's latest rating by this person (-1, 0, 1), counted once in ``feedback``: a rating changed from
+    # -1 to 1 left the resource at 0, and repeated ratings stacked
+    ratings: dict[str, int] = Field(default_factory=dict, exclude_if=unset)
     seen: dict[str, datetime] = Field(default_factory=dict, exclude_if=unset)
     # the latest time this state was processed at: replays never move it back
     clock: datetime | None = Field(None, exclude_if=unset)

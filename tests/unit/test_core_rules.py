@@ -562,3 +562,18 @@ def test_only_opens_clicks_and_rating_events_move_a_resource_for_the_person(engi
                       ev("w1", "engagement.whatever", "2026-03-02T09:04:00Z", resource_id="faq", rating=1000),
                       ev("w2", "engagement.resource.rated", "2026-03-02T09:05:00Z", resource_id="faq", rating=1000)))
     assert state.feedback == {"guide": pytest.approx(0.1 + 0.5 - 1), "faq": 1.0}
+
+
+def test_a_persons_latest_rating_of_a_resource_counts_once(engine: Engine) -> None:
+    """An audit on 2026-12-04: a rating changed from -1 to 1 left the resource at 0 for the person, and repeated
+    ratings of 1 stacked without bound; the reports count the latest rating, and so does the ranking now."""
+    state = kept(feed(engine, None, person(),
+                      ev("r1", "engagement.resource.rated", "2026-03-02T09:00:00Z", resource_id="guide", rating=-1),
+                      ev("r2", "engagement.resource.rated", "2026-03-03T09:00:00Z", resource_id="guide", rating=1),
+                      ev("r3", "engagement.message.feedback", "2026-03-02T09:00:00Z", resource_id="faq", rating=1),
+                      ev("r4", "engagement.message.feedback", "2026-03-03T09:00:00Z", resource_id="faq", rating=1),
+                      ev("r5", "engagement.message.feedback", "2026-03-04T09:00:00Z", resource_id="faq", rating=1),
+                      ev("c1", "engagement.message.clicked", "2026-03-04T09:01:00Z", resource_id="faq"),
+                      ev("r6", "engagement.resource.rated", "2026-03-05T09:00:00Z", resource_id="faq", rating=0)))
+    assert state.feedback == {"guide": pytest.approx(1.0), "faq": pytest.approx(0.5)}
+    assert state.ratings == {"guide": 1, "faq": 0}

@@ -296,10 +296,15 @@ def test_the_lead_a_review_was_escalated_to_may_decide_it_and_no_other_manager(s
     assert served.client.get(f"/review/{message}").status_code == 404
     csrf = sign_in(served, "E1002", "manager")
     assert f'href="/review/{message}"' in served.client.get("/tasks").text
-    assert served.client.get(f"/review/{message}").status_code == 200
+    detail = served.client.get(f"/review/{message}")
+    assert detail.status_code == 200 and '<a href="/tasks">← back to your tasks</a>' in detail.text
     assert served.client.get("/review").status_code == 403  # the queue stays the reviewers' and HR partners'
     decided = served.client.post(f"/review/{message}/decide", data={"csrf": csrf, "action": "approve"})
-    assert decided.status_code == 303
+    # back to their tasks with what happens next (an audit on 2026-12-04: sent to the queue, "Not allowed", after a
+    # decision that was saved)
+    assert decided.status_code == 303 and decided.headers["location"] == "/tasks?decided=approve"
+    page = served.client.get(decided.headers["location"])
+    assert page.status_code == 200 and 'id="decided"' in page.text and "Approved." in page.text
     assert [(d["subject"], d["data"]["reviewer_id"]) for d in served.decisions()] == [("E1052", "E1002")]
     assert served.backend.store.tasks[task.task_id].status == "cancelled"  # decided: the escalation closed
     assert served.client.get(f"/review/{message}").status_code == 404

@@ -83,6 +83,7 @@ async def review_detail(request: Request, staff: Staff) -> Response:
     resources = [w.backend.world.defs.catalog.resources.get(r) for r in message.resources]
     edit = {name: body for name, (_, body, _) in _editable(message).items()}
     return w.render(request, "review_detail.html", m=message, edit=edit, journey=journey, decision=decision,
+                    back="/review" if staff.has("reviewer", "hr_partner") else "/tasks",
                     resources=[r for r in resources if r is not None], csrf=session_csrf(request),
                     about_self=is_about_self(staff, message),
                     trigger=trigger_of(w.backend.trigger_events, message, journey))
@@ -162,7 +163,10 @@ async def review_decide(request: Request, staff: Staff) -> Response:
         outcome = "reject" if decision == "reject" else "approve_edited" if edits else "approve"
         w.metrics.decisions.labels(outcome).inc()
         w.metrics.time_to_decision.observe(max(0.0, (at - message.created_at).total_seconds()))
-    return RedirectResponse(f"/review?decided={decision}", status_code=303)
+    # back where they came from: the queue, or a manager's tasks (they decide only what was escalated to them, and
+    # the queue is not theirs: they landed on "Not allowed" after a decision that was saved)
+    back = "/review" if staff.has("reviewer", "hr_partner") else "/tasks"
+    return RedirectResponse(f"{back}?decided={decision}", status_code=303)
 
 
 # -- tasks -----------------------------------------------------------------------------------
@@ -184,6 +188,7 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
     beside = {v.task.task_id: waiting.get((v.task.employee_id, v.task.journey_id), []) for v in shown
               if v.task.task_id not in escalated and v.state != "cancelled"}
     return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, csrf=session_csrf(request),
+                    decided=DECIDED.get(request.query_params.get("decided", "")),
                     escalated=escalated, beside=beside)
 
 

@@ -129,12 +129,12 @@ _CODE = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def kept_reason(status: object, reason: str | None) -> str | None:
-    """What an erasure keeps of a record's ``reason``: a code (``opted_out_topic``) as it is; a reviewer's own words
-    for a rejection (SPEC §11: free text, about the person) become the default code (an erasure kept "Perpetua is
-    grieving her husband")."""
-    if reason is None or _CODE.fullmatch(reason):
-        return reason
-    return "rejected_by_reviewer" if status == "rejected" else "erased"
+    """What an erasure keeps of a record's ``reason``: the engine's code (``opted_out_topic``) as it is; a rejection's
+    reason is the reviewer's own words (SPEC §11: free text about the person, a single word too: "pregnant"), so it
+    becomes the default code whatever it says (an erasure kept "Perpetua is grieving her husband")."""
+    if status == "rejected":
+        return "rejected_by_reviewer"
+    return reason if reason is None or _CODE.fullmatch(reason) else "erased"
 
 
 class Task(BaseModel):

@@ -277,5 +277,7 @@ def test_an_erasure_keeps_the_code_of_a_rejection_not_the_reviewers_words() -> N
                    step_id="s", channel="email", status="rejected", reason=f"{NAME} is grieving", scheduled_for=at,
                    created_at=at, subject="s", text="t")
     assert base.without_content().reason == "rejected_by_reviewer"
+    one_word = base.model_copy(update={"reason": "pregnant"})  # a word of a reviewer's is no code (a review's find)
+    assert one_word.without_content().reason == "rejected_by_reviewer"
     suppressed = base.model_copy(update={"status": "suppressed", "reason": "opted_out_topic"})
     assert suppressed.without_content().reason == "opted_out_topic"

@@ -162,7 +162,7 @@ class Engine:
         # What the person's mailbox keeps or places by may change: their preferences, or their timezone (a move, an
         # upsert). A first profile's timezone places nothing, unless something is held for them already.
         before = decisions.kept_choices(state) if changes_profile(event.type) else None
-        had_zone = "timezone" in state.profile.fields or state.employee_id in state.mailboxes
+        had_zone = state.profile.zone_known or state.employee_id in state.mailboxes
         zone = state.profile.timezone
         people = (state.profile.get("manager_id"), state.profile.get("hr_partner_id"))
         state.update_profile(event.type, event.data, event.time, stale=stale)

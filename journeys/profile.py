@@ -194,6 +194,11 @@ class Profile(BaseModel):
         return self.fields.get(name)
 
     @property
+    def zone_known(self) -> bool:
+        """Whether the person has a zone, on file or their country's, rather than UTC for want of one."""
+        return isinstance(self.fields.get("timezone"), str) or country_zone(self.fields.get("country")) is not None
+
+    @property
     def timezone(self) -> str:
         """The person's IANA zone; without one, their country's only zone (as a relocation sets it, SPEC §3), else
         UTC (a person in Japan with no zone on file had quiet hours and waits in UTC: messages at 20:00)."""

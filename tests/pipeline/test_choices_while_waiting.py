@@ -508,3 +508,24 @@ def test_a_message_waiting_for_a_manager_the_person_no_longer_has_does_not_go_to
                     ("heads-up", "M2", "sent", None)]
     _, latest = events_through_stages(runner.engine.defs, events, at("2026-05-20T00:00:00Z"))
     assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+
+
+def test_a_recipient_whose_zone_comes_from_their_country_has_held_messages_placed_again_when_they_move(
+        write_files: WriteFiles) -> None:
+    """A review of 2026-12-04: a manager with ``country: JP`` and no zone on file lives in Tokyo's time; their
+    upsert to ``country: DE`` moved their time but not what their mailbox held (it went at 08:00 Tokyo, 01:00 in
+    Berlin), though the same move written as zones was placed again."""
+    for written in ("country", "zone"):
+        tokyo = {"country": "JP", "timezone": None} if written == "country" else {"country": "JP",
+                                                                                  "timezone": "Asia/Tokyo"}
+        berlin = {"country": "DE", "timezone": None} if written == "country" else {"country": "DE",
+                                                                                   "timezone": "Europe/Berlin"}
+        runner = runner_for(write_files, {"heads-up": HEADS_UP}, QUIET)
+        events = [person("M1", manager_id=None, **tokyo), person("E1"),
+                  ev("j1", "hris.job.changed", "2026-05-04T12:00:00Z", change="promotion", new_role="Lead"),
+                  person("M1", "2026-05-04T12:30:00Z", manager_id=None, **berlin)]
+        runner.run(events, at("2026-05-20T00:00:00Z"))
+        [message] = runner.messages.values()
+        assert (message.status, message.scheduled_for) == ("sent", at("2026-05-04T12:30:00Z")), written
+        _, latest = events_through_stages(runner.engine.defs, events, at("2026-05-20T00:00:00Z"))
+        assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}, written

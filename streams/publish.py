@@ -134,10 +134,10 @@ def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = Non
                     continue
                 # a line as simulate reads it: its end taken off, not split at a carriage return inside it (JSON
                 # whitespace), and the file's byte order mark, if any, not part of its first event
-                part = line.removesuffix(b"\n").removesuffix(b"\r")
+                part = line.rstrip(b"\r\n")
                 if number == 1:
                     part = part.removeprefix(UTF8_BOM)
-                if not part.strip():
+                if not part.decode("utf-8", errors="replace").strip():  # blank as simulate reads it (NBSP too)
                     continue
                 topic, key = route(part)
                 result.by_topic[topic] = result.by_topic.get(topic, 0) + 1  # before: a topic it waits for

@@ -225,7 +225,8 @@ def test_publish_reads_a_line_as_simulate_does(tmp_path: Path) -> None:
            "time": "2026-01-01T00:00:00Z", "subject": "E1", "data": {}}
     two = json.dumps({**one, "id": "u2", "subject": "E2"}).replace(', "source"', ',\r"source"')
     path = tmp_path / "events.jsonl"
-    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(one).encode() + b"\r\n" + two.encode() + b"\n")
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(one).encode() + b"\r\n" + "\u00a0\x1c\n".encode() + two.encode()
+                     + b"\n")  # a line of a no-break space and a separator is blank to simulate too (a review's find)
     producer = KeptProducer()
     result = publish(SETTINGS, path, progress=None, connect=lambda s: producer)
     assert result.sent == 2 and result.unkeyed == 0

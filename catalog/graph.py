@@ -10,12 +10,12 @@ from functools import lru_cache
 from typing import Any
 
 import networkx as nx
-from babel.core import get_global
 
 from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.catalog.feedback import CatalogFeedback
 from wayfinder.catalog.model import STYLE_FORMATS, ResourceSpec, RoleSpec, TopicSpec, skill_key
 from wayfinder.catalog.paths import PathPlan, plan_path
+from wayfinder.vocabulary import language_rank
 
 
 @dataclass(frozen=True)
@@ -140,25 +140,15 @@ def _linked(graph: nx.DiGraph[str], resource_id: str, kind: str) -> Iterator[str
         yield from (n[len(prefix):] for n in graph.successors(node) if n.startswith(prefix))
 
 
-@lru_cache(maxsize=256)
-def _home_region(language: str) -> str:
-    """Where ``language`` is most spoken (CLDR's likely subtags: ``de`` -> ``de``, the region of ``de-DE``)."""
-    likely = get_global("likely_subtags").get(language) or ""
-    return likely.rsplit("_", 1)[-1].lower() if "_" in likely else ""
-
-
-def _language_rank(own: str, locale: str) -> int:
-    """How well a version in ``own`` suits a reader of ``locale``: their locale; their language with no region;
-    their language where it is most spoken; another region of it; no language of its own; English (what
-    messages fall back to); another language."""
-    if own and own == locale:
-        return 0
-    language = locale.split("-")[0]
-    if own and own.split("-")[0] == language:
-        if own == language:
-            return 1
-        return 2 if own.split("-")[-1] == _home_region(language) else 3
-    return 4 if not own else 5 if own.split("-")[0] == "en" else 6
+def _language_rank(own: str, locale: str) -> tuple[int, ...]:
+    """How well a version in ``own`` suits a reader of ``locale``: as a template's text is chosen
+    (:func:`~wayfinder.vocabulary.language_rank`), then no language of its own, English (what messages fall back
+    to), another language."""
+    if own:
+        rank = language_rank(locale, own) if locale else (9,)
+        if rank < (9,):
+            return rank
+    return (4,) if not own else (5,) if own.split("-")[0] == "en" else (6,)
 
 
 def _in_language_of(r: ResourceSpec, employee: Mapping[str, Any]) -> bool:
@@ -171,7 +161,7 @@ def _in_language_of(r: ResourceSpec, employee: Mapping[str, Any]) -> bool:
     return own == locale or (bool(locale) and own.split("-")[0] == locale.split("-")[0])
 
 
-def _version_preference(r: ResourceSpec, locale: str, liked: str | None) -> tuple[int, int, int, int, str]:
+def _version_preference(r: ResourceSpec, locale: str, liked: str | None) -> tuple[Any, ...]:
     """Which version of a group an employee is given, smallest first: their locale, then their language (plain,
     then where it is most spoken, then another region: a Swiss reader got the Austrian text before the plain
     German one when its id came first), then the format of their learning style (extension), then a more
@@ -181,7 +171,7 @@ def _version_preference(r: ResourceSpec, locale: str, liked: str | None) -> tupl
     own = (r.locale or "").lower()
     rank = _language_rank(own, locale)
     return (
-        min(rank, 4),
+        min(rank, (4,)),
         0 if liked is not None and r.format == liked else 1,
         0 if r.eligibility is not None else 1,
         rank,

@@ -25,7 +25,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from babel.core import get_global
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateError
@@ -35,7 +34,7 @@ from markupsafe import EscapeFormatter, Markup
 
 from wayfinder.journeys import layout
 from wayfinder.journeys.i18n import FILTERS, gettext, reading, reading_locale, timezone_of
-from wayfinder.vocabulary import localized
+from wayfinder.vocabulary import localized, nearest_tag
 
 TEMPLATE_VARIABLES = frozenset({
     "employee", "recipient", "event", "trigger", "resources", "roadmap", "explanation", "preferences_url",
@@ -879,39 +878,6 @@ def check_source(source: str, *, html: bool = False, extra: frozenset[str] = fro
 
 
 
-def _maximized(tag: str) -> tuple[str, str, str]:
-    """(language, script, region) of a normalised tag, what it leaves out filled in from CLDR's likely subtags
-    (``zh-tw`` is ``zh-hant-tw``, ``de-ch`` is ``de-latn-ch``)."""
-    parts = tag.split("-")
-    language = parts[0]
-    script = next((p for p in parts[1:] if len(p) == 4 and p.isalpha()), "")
-    region = next((p for p in parts[1:] if (len(p) == 2 and p.isalpha()) or (len(p) == 3 and p.isdigit())), "")
-    likely: Mapping[str, str] = get_global("likely_subtags")
-    keys = [k for k in (f"{language}_{script.title()}_{region.upper()}" if script and region else "",
-                        f"{language}_{region.upper()}" if region else "",
-                        f"{language}_{script.title()}" if script else "", language) if k]
-    found = next((likely[k] for k in keys if k in likely), "").lower().split("_")
-    return (language, script or (found[1] if len(found) > 2 else ""),
-            region or (found[-1] if len(found) > 1 else ""))
-
-
-@functools.lru_cache(maxsize=4096)
-def _nearest(wanted: str, have: tuple[str, ...]) -> str | None:
-    """Of the overrides ``have`` (normalised) in the language of ``wanted``, the one a reader of ``wanted`` reads
-    best: the same script (``zh-hant-hk`` for ``zh-tw``, both written in Traditional characters), then the bare
-    language, then the region where the language is most spoken (CLDR's likely subtags: ``de-de`` for ``de-at``,
-    not ``de-ch`` for being first in the alphabet), then the first in order."""
-    language, script, _ = _maximized(wanted)
-    same = [c for c in have if c.split("-")[0] == language]
-    if not same:
-        return None
-    _, _, home = _maximized(language)
-
-    def rank(candidate: str) -> tuple[bool, bool, bool, str]:
-        _, own_script, own_region = _maximized(candidate)
-        return (own_script != script, "-" in candidate, own_region != home, candidate)
-
-    return min(same, key=rank)
 
 
 # -- message templates ---------------------------------------------------------------------------------
@@ -996,7 +962,7 @@ class MessageTemplate:
         wanted = _norm(locale)
         if wanted in self._locales:
             return wanted
-        return _nearest(wanted, tuple(self._locales))
+        return nearest_tag(wanted, self._locales)
 
     @contextmanager
     def _rendering(self) -> Iterator[None]:

@@ -4,11 +4,13 @@ and how times are read and written. The lowest layer: it imports nothing of Wayf
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Literal, get_args
 
+from babel.core import get_global
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
@@ -24,6 +26,8 @@ __all__ = [
     "escape_controls",
     "input_topic",
     "iso",
+    "language_rank",
+    "nearest_tag",
     "parse_instant",
 ]
 
@@ -127,13 +131,55 @@ def parse_instant(text: str) -> datetime:
     return parsed
 
 
+@lru_cache(maxsize=1024)
+def _maximized(tag: str) -> tuple[str, str, str]:
+    """(language, script, region) of a normalised tag, what it leaves out filled in from CLDR's likely subtags
+    (``zh-tw`` is ``zh-hant-tw``, ``de-ch`` is ``de-latn-ch``)."""
+    parts = tag.split("-")
+    language = parts[0]
+    script = next((p for p in parts[1:] if len(p) == 4 and p.isalpha()), "")
+    region = next((p for p in parts[1:] if (len(p) == 2 and p.isalpha()) or (len(p) == 3 and p.isdigit())), "")
+    likely: Mapping[str, str] = get_global("likely_subtags")
+    keys = [k for k in (f"{language}_{script.title()}_{region.upper()}" if script and region else "",
+                        f"{language}_{region.upper()}" if region else "",
+                        f"{language}_{script.title()}" if script else "", language) if k]
+    found = next((likely[k] for k in keys if k in likely), "").lower().split("_")
+    return (language, script or (found[1] if len(found) > 2 else ""),
+            region or (found[-1] if len(found) > 1 else ""))
+
+
+@lru_cache(maxsize=4096)
+def language_rank(wanted: str, candidate: str) -> tuple[int, ...]:
+    """How well text in ``candidate`` suits a reader of ``wanted`` (normalised tags: lower case, ``-``), smallest
+    first: their own tag; then, in their language, the same script (``zh-hant-hk`` for ``zh-tw``), no region (plain
+    ``de``), the region where the language is most spoken (CLDR: ``de-de`` for ``de-at``, not ``de-ch`` for being
+    first in the alphabet); ``(9,)`` for another language. Templates, catalog titles and catalog versions all choose
+    by it (three rules disagreed: a message in de-DE listed titles in de-CH)."""
+    if candidate == wanted:
+        return (0,)
+    language, script, _ = _maximized(wanted)
+    if candidate.split("-")[0] != language:
+        return (9,)
+    _, own_script, own_region = _maximized(candidate)
+    home = _maximized(language)[2]
+    return (1, own_script != script, "-" in candidate, own_region != home)
+
+
+def nearest_tag(wanted: str, have: Iterable[str]) -> str | None:
+    """Of the normalised tags ``have``, the one in ``wanted``'s language a reader of it reads best
+    (:func:`language_rank`, then the alphabet); None when none is in their language."""
+    same = [c for c in have if language_rank(wanted, c) < (9,)]
+    return min(same, key=lambda c: (language_rank(wanted, c), c)) if same else None
+
+
 def localized(texts: Mapping[str, str], locale: str | None) -> str | None:
-    """The text for a reader of ``locale`` from texts by locale or language: the locale's own (de-AT), else its
-    language's (de), else another locale of that language (de-DE, the first by key); None when there is none."""
+    """The text for a reader of ``locale`` from texts by locale or language: their own, else the nearest of their
+    language (:func:`nearest_tag`); None when there is none."""
     if not locale or not texts:
         return None
     wanted = locale.replace("_", "-").lower()
     by_key = {str(k).replace("_", "-").lower(): v for k, v in texts.items()}
-    language = wanted.split("-")[0]
-    return by_key.get(wanted) or by_key.get(language) or next(
-        (v for k, v in sorted(by_key.items()) if k.split("-")[0] == language), None)
+    if wanted in by_key:
+        return by_key[wanted]
+    nearest = nearest_tag(wanted, by_key)
+    return by_key[nearest] if nearest is not None else None

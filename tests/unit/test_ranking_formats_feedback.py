@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -389,3 +390,23 @@ def test_a_resource_in_the_readers_language_ranks_higher_whatever_its_region() -
     assert picked(graph, {"locale": "en-GB"}, limit=1) == ["aa-en"]
     parts = dict(graph.score_parts(res("zz-de", locale="de-DE"), 0, {"locale": "de-AT"}, {}))
     assert parts.get("in your language") == 0.5
+
+
+@pytest.mark.parametrize(("reader", "tags", "chosen"), [
+    ("de-AT", ["de-CH", "de-DE"], "de-DE"),
+    ("zh-TW", ["zh-CN", "zh-HK"], "zh-HK"),  # both Traditional (CLDR fills the script in)
+    ("sr-Latn-RS", ["sr", "sr-Latn"], "sr-Latn"),
+    ("de-CH", ["de-AT", "de", "de-DE"], "de"),
+])
+def test_a_template_a_catalog_title_and_a_catalog_version_choose_the_same_language(reader: str, tags: list[str],
+                                                                                   chosen: str) -> None:
+    """A review of 2026-12-04: three rules chose among a language's variants, and disagreed (a message's text in
+    de-DE listed its resources' titles in de-CH; a Taiwanese reader got Simplified Chinese resources)."""
+    from wayfinder.journeys.templates import MessageTemplate
+    from wayfinder.vocabulary import localized
+
+    template = MessageTemplate("t", "s", "x", locales={t: {"subject": t} for t in tags})
+    assert template.pick_locale(reader) == chosen.lower()
+    assert localized({t: t for t in tags}, reader) == chosen
+    graph = CatalogGraph(TOPICS, [res(f"v-{t}", group="g", locale=t) for t in tags])
+    assert picked(graph, {"locale": reader}) == [f"v-{chosen}"]

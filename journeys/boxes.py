@@ -40,10 +40,12 @@ def refusal(state: RecipientChoices, message: Message) -> str | None:
     return None
 
 
-def cancels(message: Message, employee_id: str | None, journey_id: str | None) -> bool:
-    """Whether a cancel about ``employee_id`` (anyone when None) from ``journey_id`` (all when None) takes it out."""
+def cancels(message: Message, employee_id: str | None, journey_id: str | None, role: str | None = None) -> bool:
+    """Whether a cancel about ``employee_id`` (anyone when None) from ``journey_id`` (all when None), of what goes to
+    the recipient as ``role`` (any when None), takes it out."""
     return ((employee_id is None or message.employee_id == employee_id)
-            and (journey_id is None or message.journey_id == journey_id))
+            and (journey_id is None or message.journey_id == journey_id)
+            and (role is None or message.recipient_role == role))
 
 
 def withdrawn(message: Message, reason: str, now: datetime) -> Message:

@@ -305,7 +305,7 @@ class Digests:
         for box in state.open.values():
             keep: list[Message] = []
             for m in box.items:
-                if cancels(m, c.employee_id, c.journey_id):
+                if cancels(m, c.employee_id, c.journey_id, c.role):
                     effects.append(Decide(withdrawn(m, c.reason, now)))
                 else:
                     keep.append(m)

@@ -112,6 +112,7 @@ class CancelPending:
     reason: str
     recipients: tuple[str, ...]
     at: datetime
+    role: str | None = None  # only what goes to the recipient in this role (a manager who stays the HR partner)
 
 
 @dataclass(frozen=True)

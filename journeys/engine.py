@@ -418,9 +418,10 @@ class Engine:
                     del state.awaiting_approval[mid]
                     effects.append(Decide(held.with_status("suppressed", reason="recipient_changed", at=now)))
                     effects.extend(decisions.review_ended(state, held, "recipient_changed", now))
-            if old in state.mailboxes and old not in current and old != state.employee_id:
-                effects.append(CancelPending(state.employee_id, None, "recipient_changed", (old,), now))
-                state.mailboxes.discard(old)
+            if old in state.mailboxes and old != state.employee_id:
+                effects.append(CancelPending(state.employee_id, None, "recipient_changed", (old,), now, role))
+                if old not in current:  # they hold no role for this person any more
+                    state.mailboxes.discard(old)
         return effects
 
     @staticmethod

@@ -89,7 +89,7 @@ class Mailbox:
         if isinstance(item, CancelPending):
             if state is None:
                 return MailboxOutcome(None)  # nothing waits in a mailbox that does not exist
-            return self.cancel(state, item.employee_id, item.journey_id, item.reason, now)
+            return self.cancel(state, item.employee_id, item.journey_id, item.reason, now, item.role)
         if state is None and isinstance(item, Preferences) and nothing_to_keep(item):
             return MailboxOutcome(None)
         box = state or MailboxState(recipient_id=item.mailbox)
@@ -247,14 +247,14 @@ class Mailbox:
         return effects
 
     def cancel(self, state: MailboxState, employee_id: str | None, journey_id: str | None, reason: str,
-               now: datetime) -> MailboxOutcome:
+               now: datetime, role: str | None = None) -> MailboxOutcome:
         """Suppress what waits here about ``employee_id`` (anyone when None), from one journey or all; what waited
         behind a withdrawn message moves up (``_move_up``)."""
         # One pass over what is held, or over what is about that person where the held messages are indexed so (a
         # cancel about someone with nothing here is common: every exit and termination of a person a busy manager
         # is told about comes to the manager's mailbox).
         taken = [(mid, m) for held in (state.pending, state.on_leave) for mid, m in _about(held, employee_id)
-                 if cancels(m, employee_id, journey_id)]
+                 if cancels(m, employee_id, journey_id, role)]
         if not taken:
             return MailboxOutcome(state)
         gone = {mid for mid, _ in taken}

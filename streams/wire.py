@@ -127,7 +127,8 @@ def _encode_mailbox_input(item: MailboxInput, at: datetime) -> bytes:
                       "timezone": item.timezone, "quiet": quiet, "on_leave": item.on_leave, "at": at})
     if isinstance(item, CancelPending):
         return dumps({"kind": "cancel", "employee_id": item.employee_id, "journey_id": item.journey_id,
-                      "reason": item.reason, "recipients": list(item.recipients), "at": item.at})
+                      "reason": item.reason, "recipients": list(item.recipients), "at": item.at,
+                      **({"role": item.role} if item.role is not None else {})})
     if isinstance(item, Preferences):
         quiet = [item.quiet_hours[0].strftime("%H:%M"), item.quiet_hours[1].strftime("%H:%M")] \
             if item.quiet_hours else None
@@ -149,7 +150,8 @@ def decode_mailbox_input(d: dict[str, Any]) -> tuple[MailboxInput, datetime]:
         return Dispatch(d["mailbox"], Message.model_validate(d["message"]), d["timezone"], window,
                         d.get("on_leave", "defer")), at
     if d["kind"] == "cancel":
-        return CancelPending(d["employee_id"], d["journey_id"], d["reason"], tuple(d["recipients"]), at), at
+        return CancelPending(d["employee_id"], d["journey_id"], d["reason"], tuple(d["recipients"]), at,
+                             d.get("role")), at
     if d["kind"] == "preferences":
         until, quiet = d.get("paused_until"), d.get("quiet")
         return Preferences(d["mailbox"], tuple(d["opt_out_channels"]), tuple(d["opt_out_topics"]),

@@ -529,3 +529,26 @@ def test_a_recipient_whose_zone_comes_from_their_country_has_held_messages_place
         assert (message.status, message.scheduled_for) == ("sent", at("2026-05-04T12:30:00Z")), written
         _, latest = events_through_stages(runner.engine.defs, events, at("2026-05-20T00:00:00Z"))
         assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}, written
+
+
+HR_NOTE = """id: hr-note
+trigger: {event: hris.job.changed}
+steps:
+  - id: tell
+    send: {channel: email, to: hr_partner, subject: "About your colleague", body: "A change."}
+"""
+
+
+def test_a_person_who_stays_manager_but_is_no_longer_hr_partner_gets_only_the_managers_messages(
+        write_files: WriteFiles) -> None:
+    """A review of 2026-12-04: with M1 both manager and HR partner, a new HR partner left M1's held HR-partner
+    message to go (the cancel was skipped while M1 still held a role); only the role that changed is withdrawn."""
+    runner = runner_for(write_files, {"heads-up": HEADS_UP, "hr-note": HR_NOTE}, QUIET)
+    events = [person("M1", manager_id=None), person("H2", manager_id=None), person("E1", hr_partner_id="M1"),
+              ev("j1", "hris.job.changed", EVENING, change="promotion", new_role="Lead"),
+              person("E1", "2026-05-04T20:00:00Z", hr_partner_id="H2")]
+    runner.run(events, at("2026-05-20T00:00:00Z"))
+    said = sorted((m.journey_id, m.recipient_id, m.status, m.reason) for m in runner.messages.values())
+    assert said == [("heads-up", "M1", "sent", None), ("hr-note", "M1", "suppressed", "recipient_changed")]
+    _, latest = events_through_stages(runner.engine.defs, events, at("2026-05-20T00:00:00Z"))
+    assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}

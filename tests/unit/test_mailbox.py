@@ -440,9 +440,9 @@ class PlaceEverything(Mailbox):
     """The rule as it reads, for a reference: after a withdrawal, every held message is placed again from then."""
 
     def cancel(self, state: MailboxState, employee_id: str | None, journey_id: str | None, reason: str,
-               now: datetime) -> MailboxOutcome:
+               now: datetime, role: str | None = None) -> MailboxOutcome:
         taken = [m for m in state.pending.values() if employee_id in (None, m.employee_id)
-                 and journey_id in (None, m.journey_id)]
+                 and journey_id in (None, m.journey_id) and role in (None, m.recipient_role)]
         for m in taken:
             del state.pending[m.message_id]
         state.slots = [s for s in state.slots if s.message_id not in {m.message_id for m in taken}]

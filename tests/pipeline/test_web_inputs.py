@@ -307,6 +307,9 @@ def test_the_lead_a_review_was_escalated_to_may_decide_it_and_no_other_manager(s
     assert page.status_code == 200 and 'id="decided"' in page.text and "Approved." in page.text
     assert [(d["subject"], d["data"]["reviewer_id"]) for d in served.decisions()] == [("E1052", "E1002")]
     assert served.backend.store.tasks[task.task_id].status == "cancelled"  # decided: the escalation closed
+    late = served.client.post(f"/tasks/{task.task_id}", data={"csrf": csrf, "action": "complete"})
+    # why, as it is (an audit on 2026-12-04: "the event that started it was corrected" whatever the reason)
+    assert late.status_code == 409 and "the message it was about has been decided" in late.text
     assert served.client.get(f"/review/{message}").status_code == 404
 
 

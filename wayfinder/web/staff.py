@@ -215,6 +215,17 @@ async def task_act(request: Request, staff: Staff) -> Response:
     return RedirectResponse("/tasks", status_code=303)
 
 
+# Why a task was cancelled, as the person who opens it is told (it said "the event that started it was corrected"
+# whatever the reason, also for a review decided meanwhile).
+_CANCELLED = {
+    "rescinded": "the event that started it was corrected",
+    "decided": "the message it was about has been decided",
+    "exited": "the journey it belonged to ended",
+    "erased": "the person it was about asked to be forgotten",
+    "recipient_changed": "the person it was for is no longer responsible",
+}
+
+
 def _task_open(task_id: str, kind: Literal["claimed", "completed"]) -> Callable[[Store], None]:
     """The task can still be claimed (or completed): checked on the page, and again under ``record``'s lock."""
     def check(store: Store) -> None:
@@ -222,7 +233,8 @@ def _task_open(task_id: str, kind: Literal["claimed", "completed"]) -> Callable[
         if view is None or view.completed_by:
             raise HTTPException(409, "This task is already completed.")
         if view.state == "cancelled":
-            raise HTTPException(409, "This task was cancelled: the event that started it was corrected.")
+            why = _CANCELLED.get(view.task.reason or "", "it is no longer needed")
+            raise HTTPException(409, f"This task was cancelled: {why}.")
         if kind == "claimed" and view.claimed_by is not None:
             raise HTTPException(409, "This task is already claimed.")
     return check

@@ -68,7 +68,9 @@ def _post_preferences(s: Served, person: str, form: dict[str, str]) -> Any:
 def test_a_pause_the_engine_cannot_schedule_is_refused_before_anything_is_written(served: Served, day: str) -> None:
     response = _post_preferences(served, "E1052", PLAIN | {"paused_until": day})
     assert response.status_code == 400
-    assert "Pause until must be a date from 1900-01-02 to 2199-12-31." in response.text
+    assert "Pause until must be a date between 1900 and 2199." in response.text
+    german = _post_preferences(served, "E1027", PLAIN | {"paused_until": day})  # in the reader's language, whole
+    assert german.status_code == 400 and "braucht ein Datum zwischen 1900 und 2199" in german.text, german.text
     assert served.decisions() == []
     ok = _post_preferences(served, "E1052", PLAIN | {"paused_until": "2199-12-31"})
     assert ok.status_code == 200

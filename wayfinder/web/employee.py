@@ -154,7 +154,8 @@ def _read_form(form: Any, topics: list[str], zone: ZoneInfo, paused_until: str |
             msg = "Pause until must be a date (YYYY-MM-DD)."
             raise _Refused(msg) from e
         if not FIRST_PAUSE <= day <= LAST_PAUSE:  # else an instant the engine refuses, or none at all
-            msg = f"Pause until must be a date from {FIRST_PAUSE.isoformat()} to {LAST_PAUSE.isoformat()}."
+            # one text, so the reader's catalog has it (the dates filled in made it English on every page)
+            msg = "Pause until must be a date between 1900 and 2199."
             raise _Refused(msg)
         kept = paused_until is not None and _local_day(paused_until, zone) == day.isoformat()
         if not kept and day <= today:

@@ -173,8 +173,21 @@ def test_a_link_token_that_is_not_ascii_is_refused_as_malformed(served: Served, 
     for path in ("/preferences", "/preferences/why", "/preferences/unsubscribe", "/preferences/resources"):
         response = served.client.get(f"{path}?t={token}")
         assert response.status_code == 403, path
-        assert "the link is malformed" in response.text
+        assert "This link is not valid" in response.text
     assert served.decisions() == []
+
+
+def test_the_error_page_of_an_employees_link_is_in_their_browsers_language(served: Served) -> None:
+    """An audit on 2026-12-04: a German reader whose link was cut short read "Not allowed / the link is malformed"
+    in English, on pages that are otherwise theirs (a link that does not open names no reader: the browser's
+    Accept-Language says the language). Staff pages stay English."""
+    german = served.client.get("/preferences?t=abc.def", headers={"accept-language": "de-AT,de;q=0.9,en;q=0.5"})
+    assert german.status_code == 403 and '<html lang="de"' in german.text
+    assert "Nicht erlaubt" in german.text and "Dieser Link ist ungültig" in german.text
+    french = served.client.get("/preferences/why?t=abc.def", headers={"accept-language": "fr-CA"})
+    assert "Non autorisé" in french.text and "Ce lien n’est pas valide" in french.text
+    english = served.client.get("/preferences?t=abc.def", headers={"accept-language": "en-GB,de;q=0.8"})
+    assert "Not allowed" in english.text and "This link is not valid" in english.text
 
 
 def test_a_csrf_value_that_is_not_ascii_is_refused(served: Served) -> None:

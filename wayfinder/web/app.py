@@ -23,6 +23,7 @@ from wayfinder.web import auth, employee, staff
 from wayfinder.web.backend import Backend
 from wayfinder.web.context import Web, web
 from wayfinder.web.events import Unrecordable
+from wayfinder.web.i18n import language_of, translator
 from wayfinder.web.metrics import WebMetrics
 from wayfinder.web.security import SecurityHeaders
 from wayfinder.web.settings import WebSettings
@@ -57,7 +58,23 @@ async def _error(request: Request, exc: Exception) -> Response:
     detail = (exc.detail if isinstance(exc, HTTPException)
               else f"This cannot be recorded: Wayfinder's engine would refuse it ({exc.code}). Nothing was saved."
               if isinstance(exc, Unrecordable) else "Something went wrong.")
+    if request.url.path.startswith("/preferences"):  # an employee's page: in their language, as its pages are
+        language = _browser_language(request.headers.get("accept-language", ""))
+        say = translator(language)
+        return web(request).render(request, "error.html", status=status, detail=say(str(detail)), code=status,
+                                   lang=language, _=say)
     return web(request).render(request, "error.html", status=status, detail=detail, code=status)
+
+
+def _browser_language(header: str) -> str:
+    """The first language of an Accept-Language header the pages have words for (English when none): a link that
+    does not open (changed, expired) names no reader whose language to take."""
+    for part in header.split(",")[:10]:
+        tag = part.split(";")[0].strip()
+        language = language_of(tag)
+        if language != "en" or tag.lower().startswith("en"):
+            return language
+    return "en"
 
 
 def create_app(settings: WebSettings, backend: Backend, *, registry: CollectorRegistry,

@@ -30,13 +30,17 @@ _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 FIRST_PAUSE, LAST_PAUSE = EARLIEST + timedelta(days=1), LATEST
 
 
+LINK_INVALID = "This link is not valid: it was changed or cut short. Open the link in a more recent message."
+LINK_EXPIRED = "This link has expired. Open the link in a more recent message."
+
+
 def _claims(request: Request) -> tuple[Web, LinkClaims, str]:
     w = web(request)
     token = request.query_params.get("t", "")
     try:
         claims = w.links.verify(token, w.now())
-    except LinkError as e:
-        raise HTTPException(403, str(e)) from e
+    except LinkError as e:  # said in words the pages' catalogs have (the error page is in the reader's language)
+        raise HTTPException(403, LINK_EXPIRED if e.reason == "expired" else LINK_INVALID) from e
     if claims.recipient_id in w.backend.store.erased:  # nothing kept about them: nothing to show, nothing taken
         raise HTTPException(410, "Wayfinder keeps nothing about you any more (your data was erased), so there is "
                             "nothing to show or change here.")

@@ -337,3 +337,19 @@ def test_a_completed_escalation_gives_no_access_to_the_message(served: Served) -
     refused = served.client.post(f"/review/{message}/decide", data={"csrf": csrf, "action": "approve"})
     assert refused.status_code == 404
     assert [d["type"] for d in served.decisions()] == ["wayfinder.task.completed"]
+
+
+def test_a_refused_preferences_form_comes_back_as_the_person_filled_it(served: Served) -> None:
+    """An audit on 2026-12-04: quiet hours "22:00" to "7" were refused and the page came back with what was saved
+    before: intranet ticked again, the topics unticked, the quiet hours empty; everything to do again."""
+    topic = next(iter(sorted(served.backend.world.defs.catalog.topics)))
+    form = {"channel_email": "on", f"topic_{topic}": "on", "quiet_start": "22:00", "quiet_end": "7",
+            "locale": "de-AT", "paused_until": "2199-12-31"}
+    response = _post_preferences(served, "E1052", form)
+    assert response.status_code == 400 and "Quiet hours need a start and an end" in response.text
+    page = response.text
+    assert re.search(r'name="channel_email" checked', page) and not re.search(r'name="channel_intranet" checked', page)
+    assert re.search(rf'name="topic_{re.escape(topic)}" id="topic_{re.escape(topic)}" checked', page)
+    assert 'name="quiet_start" value="22:00"' in page and 'name="quiet_end" value="7"' in page
+    assert 'name="locale" value="de-AT"' in page and 'name="paused_until" value="2199-12-31"' in page
+    assert served.decisions() == []

@@ -77,13 +77,16 @@ def _reader(w: Web, recipient_id: str) -> tuple[str | None, dict[str, Any]]:
 
 
 def _page(request: Request, w: Web, claims: LinkClaims, token: str, *, saved: str | None = None,
-          problem: str | None = None, status: int = 200) -> Response:
-    prefs = w.backend.store.preferences(claims.recipient_id)
+          problem: str | None = None, status: int = 200, typed: tuple[dict[str, Any], str] | None = None) -> Response:
+    """The preferences page; ``typed``: what a refused form said (the choices and the pause date as written), shown
+    again as the person left them (they were put back to what was saved, ticks and all)."""
+    prefs = w.backend.store.preferences(claims.recipient_id) if typed is None else typed[0]
     locale, words = _reader(w, claims.recipient_id)
     catalog = w.backend.world.defs.catalog
     topics = sorted(((t, catalog.topics[t].title_for(locale)) for t in _topics(w)), key=lambda p: p[1].casefold())
     return w.render(request, "preferences.html", status=status, prefs=prefs, channels=CHANNELS, topics=topics,
-                    paused_day=_local_day(prefs["paused_until"], _zone(w, claims.recipient_id)),
+                    paused_day=(typed[1] if typed is not None
+                                else _local_day(prefs["paused_until"], _zone(w, claims.recipient_id))),
                     token=token, csrf=_csrf(w, token), saved=saved, problem=problem,
                     why=claims.message_id is not None, **words)
 
@@ -112,8 +115,8 @@ async def preferences(request: Request) -> Response:
     try:
         wanted = _read_form(form, _topics(w), zone, current["paused_until"],
                             today=w.backend.now().astimezone(zone).date())
-    except _Refused as e:  # said on the page, with the form, in the reader's language where it has the words
-        return _page(request, w, claims, token, problem=str(e), status=400)
+    except _Refused as e:  # said on the page, with the form as they filled it, in the reader's language
+        return _page(request, w, claims, token, problem=str(e), status=400, typed=_as_typed(form, _topics(w)))
     changes = {k: v for k, v in wanted.items() if v != current.get(k)}
     if not changes:
         return _page(request, w, claims, token, saved="Nothing changed.")
@@ -123,6 +126,16 @@ async def preferences(request: Request) -> Response:
                                    after=store.last_about(claims.recipient_id))
     await run_in_threadpool(w.backend.record, event)
     return _page(request, w, claims, token, saved="Saved. Your choices apply to the next messages.")
+
+
+def _as_typed(form: Any, topics: list[str]) -> tuple[dict[str, Any], str]:
+    """A refused form's choices as the page shows preferences, and its pause date as written."""
+    start, end = str(form.get("quiet_start") or "")[:10], str(form.get("quiet_end") or "")[:10]
+    return ({"opt_out_channels": [c for c in CHANNELS if form.get(f"channel_{c}") != "on"],
+             "opt_out_topics": [t for t in topics if form.get(f"topic_{t}") == "on"],
+             "quiet_hours": f"{start}-{end}" if start or end else None,
+             "locale": str(form.get("locale") or "")[:35] or None, "paused_until": None},
+            str(form.get("paused_until") or "")[:10])
 
 
 class _Refused(ValueError):

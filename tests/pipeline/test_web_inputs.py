@@ -220,6 +220,11 @@ def test_an_edit_a_message_cannot_carry_is_refused(served: Served, edit: dict[st
     assert response.status_code == 400
     assert error in response.text
     assert served.decisions() == []
+    # on the message's page, with the form and what was typed (an audit on 2026-12-04: a bare error page; only the
+    # browser's Back button kept the edits)
+    assert 'id="problem"' in response.text and 'id="approve"' in response.text and "<details open>" in response.text
+    if edit.get("text", "").strip():
+        assert edit["text"][:50] in response.text
 
 
 # -- F7: two reviewers at once ----------------------------------------------------------------------

@@ -76,13 +76,20 @@ def _message_for(request: Request, staff: Staff) -> Message:
 
 @staff_page("reviewer", "hr_partner", "manager")  # a manager: the reviews escalated to them
 async def review_detail(request: Request, staff: Staff) -> Response:
+    return _detail(request, staff, _message_for(request, staff))
+
+
+def _detail(request: Request, staff: Staff, message: Message, *, problem: str | None = None,
+            typed: dict[str, str] | None = None) -> Response:
+    """A message's page; after a refused decision, with the problem and the edits as the reviewer typed them (it was
+    a bare error page: only the browser's Back button kept the edits)."""
     w = web(request)
-    message = _message_for(request, staff)
     journey = w.backend.world.defs.current().get(message.journey_id)
     decision = w.backend.store.decided().get(message.message_id)
     resources = [w.backend.world.defs.catalog.resources.get(r) for r in message.resources]
-    edit = {name: body for name, (_, body, _) in _editable(message).items()}
-    return w.render(request, "review_detail.html", m=message, edit=edit, journey=journey, decision=decision,
+    edit = {name: body for name, (_, body, _) in _editable(message).items()} | (typed or {})
+    return w.render(request, "review_detail.html", status=400 if problem else 200, m=message, edit=edit,
+                    journey=journey, decision=decision, problem=problem, edited=typed is not None,
                     back="/review" if staff.has("reviewer", "hr_partner") else "/tasks",
                     resources=[r for r in resources if r is not None], csrf=session_csrf(request),
                     about_self=is_about_self(staff, message),
@@ -155,7 +162,12 @@ async def review_decide(request: Request, staff: Staff) -> Response:
     reason = str(form.get("reason") or "").strip()[:_REASON_MAX] or None
     if decision == "reject" and reason is None:
         raise HTTPException(400, "Give a reason when you reject a message.")
-    edits = _edits(form, message) if decision == "approve" else {}
+    try:
+        edits = _edits(form, message) if decision == "approve" else {}
+    except HTTPException as refused:
+        typed = {k: str(v).replace("\r\n", "\n") for k in ("subject", "text", "html")
+                 if isinstance(v := form.get(k), str)}
+        return _detail(request, staff, message, problem=str(refused.detail), typed=typed)
     at = w.backend.now(not_before=message.created_at)
     event = ev.review_decided(employee_id=message.employee_id, message_id=message.message_id, decision=decision,
                               reviewer_id=staff.person_id, at=at, reason=reason, edits=edits or None)

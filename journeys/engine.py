@@ -161,16 +161,18 @@ class Engine:
         done = corrections.task_done(state, event.data, at) if event.type == HUMAN_TASK_COMPLETED else None
         # What the person's mailbox keeps or places by may change: their preferences, or their timezone (a move, an
         # upsert). A first profile's timezone places nothing, unless something is held for them already.
-        before = decisions.kept_choices(state) if changes_profile(event.type) else None
-        had_zone = state.profile.zone_known or state.employee_id in state.mailboxes
+        profile_event = changes_profile(event.type)  # most events (engagement) leave the profile as it is
+        before = decisions.kept_choices(state) if profile_event else None
+        had_zone = profile_event and (state.profile.zone_known or state.employee_id in state.mailboxes)
         zone = state.profile.timezone
-        people = (state.profile.get("manager_id"), state.profile.get("hr_partner_id"))
+        people = (state.profile.get("manager_id"), state.profile.get("hr_partner_id")) if profile_event else None
         state.update_profile(event.type, event.data, event.time, stale=stale)
         run = self._run(state, at, directory)
         if state.profile.timezone != zone:
             self._moved_zone(run, zone)
-        if people != (state.profile.get("manager_id"), state.profile.get("hr_partner_id")):
-            run.effects.extend(self._recipients_changed(state, people, at))
+        if people is not None and people != (None, None) and people != (state.profile.get("manager_id"),
+                                                                         state.profile.get("hr_partner_id")):
+            run.effects.extend(self._recipients_changed(state, people, at))  # (a first manager changes nothing)
         if done is not None:
             run.effects.append(OpenTask(done))  # the task's latest state: completed
         after = decisions.kept_choices(state) if before is not None else None

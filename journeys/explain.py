@@ -121,16 +121,24 @@ def _phrase(trigger: Mapping[str, Any], you: bool, locale: str | None, today: da
 class Explanation(str):
     """The explanation in one language, able to say itself in another (the footer is in the message's)."""
 
-    __slots__ = ("_say",)
+    __slots__ = ("_said", "_say")
     _say: Callable[[str | None], str]
+    _said: tuple[str | None, str] | None
 
     def __new__(cls, say: Callable[[str | None], str], locale: str | None) -> Explanation:
         self = super().__new__(cls, say(locale))
         self._say = say
+        self._said = None
         return self
 
     def localized(self, locale: str | None) -> str:
-        return self._say(locale)
+        """The sentence in ``locale``'s language; the last one asked is kept (a render asks twice: the template's
+        ``{{ explanation }}`` and the footer, and saying a date in words is most of its cost)."""
+        if self._said is not None and self._said[0] == locale:
+            return self._said[1]
+        said = self._say(locale)
+        self._said = (locale, said)
+        return said
 
 
 def _sentence(journey: Journey, trigger: Mapping[str, Any], role: str, employee: Mapping[str, Any],

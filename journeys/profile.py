@@ -81,17 +81,17 @@ def rfc3339_text(value: Any) -> Any:
         if not RFC3339.fullmatch(value):
             msg = "not an RFC 3339 time with seconds and an offset (such as 2026-03-02T09:15:00Z)"
             raise ValueError(msg)
+        if value[-1] in "Zz" or value[-2] < "6":  # the standard library reads an offset's minutes past 59 as hours
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                pass
         if value[17:19] == "60":  # RFC 3339 allows it; no clock here has one (pydantic said "extra characters")
             msg = "a leap second (:60) cannot be kept; write :59"
             raise ValueError(msg)
         if value[-1] not in "Zz" and (int(value[-5:-3]) > 23 or int(value[-2:]) > 59):
             msg = "the offset is out of range (from -23:59 to +23:59)"
             raise ValueError(msg)
-        if value[-1] in "Zz" or value[-2] < "6":  # the standard library reads an offset's minutes past 59 as hours
-            try:
-                return datetime.fromisoformat(value)
-            except ValueError:
-                pass
         return value
     if not isinstance(value, datetime):
         msg = "an RFC 3339 time is text (such as \"2026-03-02T09:15:00Z\"), not a number"

@@ -414,3 +414,17 @@ def test_a_group_hidden_beside_a_small_one_and_below_four_fifths_is_still_a_find
     assert "15" not in said and "75" not in said
     without = breakdown(METRICS[0], "location", {k: v for k, v in people.items() if not k.startswith("Zurich")}, 5)
     assert without.hidden_flagged == 0 and [c.finding for c in without.cells] == ["flag", "best"]
+
+
+def test_a_shown_group_below_four_fifths_of_a_hidden_best_group_is_a_finding() -> None:
+    """A review of 2026-12-04: A (20 people, 95%) hidden beside S (3 people), B (100, 74%) and C (100, 75%) shown:
+    B was judged "ok" against C, though below four fifths of A, meaningfully; the findings said nothing."""
+    people: dict[str, tuple[Person, str]] = {}
+    for group, n, enrolled in (("A", 20, 19), ("S", 3, 3), ("B", 100, 74), ("C", 100, 75)):
+        for i in range(n):
+            people[f"{group}{i}"] = (Person(in_audience=True, enrolled=i < enrolled), group)
+    b = breakdown(METRICS[0], "location", people, 5)
+    assert [c.group for c in b.cells] == ["B", "C"] and b.below_hidden >= 1
+    report = FairnessReport(5, "2026-12-04", ["location"], [], [JourneyFairness("kudos", 223, 171, 0, [b], [])], None)
+    said = [line for line in findings(report) if "below four fifths of a group not shown" in line]
+    assert said and "A" not in said[0].split(": ", 2)[2] and "95" not in said[0]

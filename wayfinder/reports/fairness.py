@@ -84,6 +84,9 @@ class Breakdown:
     # four fifths of the best group, the difference meaningful: said, never their figures (an audit on 2026-12-04:
     # a group of 20 at 0.75 was hidden beside a group of 3, and the findings said "none")
     hidden_flagged: int = 0
+    # shown groups judged fine against the best shown group but below four fifths of a hidden one (meaningful):
+    # counted the same way, nothing said of the hidden group (a review's find: B at 0.74 beside a hidden 0.95)
+    below_hidden: int = 0
 
 
 @dataclass(frozen=True)
@@ -204,13 +207,16 @@ def breakdown(metric: Metric, attribute: str, people: dict[str, tuple[Person, st
         return Breakdown(metric.name, attribute, None, [], len(n))
     hide = hidden(n, k, x)
     cells = [_cell(g, n[g], x[g]) for g in sorted(n) if g not in hide]
-    flagged = 0
+    flagged = below = 0
     if metric.favourable is not None:
         cells = _judge(cells, metric.favourable)
         if hide:  # judged among every group big enough to be judged at all, as if none were hidden
-            every = _judge([_cell(g, n[g], x[g]) for g in sorted(n) if n[g] >= k], metric.favourable)
-            flagged = sum(1 for c in every if c.group in hide and c.finding == "flag")
-    return Breakdown(metric.name, attribute, _cell("all", total_n, total_x), cells, len(hide), flagged)
+            every = {c.group: c for c in _judge([_cell(g, n[g], x[g]) for g in sorted(n) if n[g] >= k],
+                                                 metric.favourable)}
+            flagged = sum(1 for g, c in every.items() if g in hide and c.finding == "flag")
+            below = sum(1 for c in cells if c.finding != "flag" and c.group in every
+                        and every[c.group].finding == "flag")
+    return Breakdown(metric.name, attribute, _cell("all", total_n, total_x), cells, len(hide), flagged, below)
 
 
 def value_breakdown(measure: str, attribute: str, values: dict[str, tuple[float, str]], k: int,

@@ -65,6 +65,10 @@ def findings(report: FairnessReport) -> list[str]:
                            "(hidden beside a smaller one, so that no figure singles anyone out) are below four "
                            "fifths of the best group, the difference meaningful; someone allowed to see the "
                            "figures should look")
+            if b.below_hidden:
+                out.append(f"{j.journey_id}: {b.metric} for {b.attribute}: {b.below_hidden} group(s) shown are below "
+                           "four fifths of a group not shown (the best), the difference meaningful; someone "
+                           "allowed to see the figures should look")
     return out
 
 

@@ -126,13 +126,7 @@ def _titled(text: str) -> tuple[str, str] | None:
     line = text.rstrip()
     start = len(line) - len(line.rsplit(None, 1)[-1]) if line else 0  # where the last word begins
     if line.startswith("mailto:", start) and len(line) > start + 7:  # "Occupational health: mailto:oh@..."
-        end = _before_space(line, start)
-        if end and line[end - 1] == ":":
-            end = _before_space(line, end - 1)
-        elif end > 1 and line[end - 1] == "-" and line[end - 2].isspace():
-            end = _before_space(line, end - 2)
-        else:
-            end = 0
+        end = _title_end(line, start)
         return (line[:end], line[start:]) if end else None
     # The URL runs to the end of the last word ("Title:https://..." has no space) and holds none of <>"'; of the
     # places it may start, the first one after a separator gives the shortest title, as the regex's did.
@@ -140,17 +134,21 @@ def _titled(text: str) -> tuple[str, str] | None:
     while at >= 0:
         if (line.startswith("http://", at) and len(line) > at + 7) or \
                 (line.startswith("https://", at) and len(line) > at + 8):
-            end = _before_space(line, at)
-            if end and line[end - 1] == ":":
-                end = _before_space(line, end - 1)
-            elif end > 1 and line[end - 1] == "-" and line[end - 2].isspace():
-                end = _before_space(line, end - 2)
-            else:
-                end = 0
+            end = _title_end(line, at)
             if end:
                 return line[:end], line[at:]
         at = line.find("http", at + 1)
     return None
+
+
+def _title_end(line: str, at: int) -> int:
+    """Where the title before a URL starting at ``at`` ends, when a ``:`` or a spaced ``-`` separates them; else 0."""
+    end = _before_space(line, at)
+    if end and line[end - 1] == ":":
+        return _before_space(line, end - 1)
+    if end > 1 and line[end - 1] == "-" and line[end - 2].isspace():
+        return _before_space(line, end - 2)
+    return 0
 
 
 def _before_space(line: str, end: int) -> int:

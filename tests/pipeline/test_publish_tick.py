@@ -204,19 +204,6 @@ def test_a_large_file_is_published_a_line_at_a_time_not_held_whole(tmp_path: Pat
         publish(SETTINGS, path, progress=None, connect=lambda s: CountingProducer(refuse_every=10_000))
 
 
-class KeptProducer(RecordingProducer):
-    """A recording producer that keeps what was sent."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: list[tuple[str, bytes | None, bytes | None]] = []
-
-    def send(self, topic: str, key: bytes | None = None, value: bytes | None = None,
-             partition: int | None = None) -> Sent:
-        self.values.append((topic, key, value))
-        return super().send(topic, key, value, partition)
-
-
 def test_publish_reads_a_line_as_simulate_does(tmp_path: Path) -> None:
     """An audit on Kafka (2026-12-04): a file saved with a byte order mark had its first event dead-lettered by the
     worker ("invalid_json"; simulate took it), and a carriage return inside an event's JSON (whitespace) cut it
@@ -227,7 +214,7 @@ def test_publish_reads_a_line_as_simulate_does(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(one).encode() + b"\r\n" + "\u00a0\x1c\n".encode() + two.encode()
                      + b"\n")  # a line of a no-break space and a separator is blank to simulate too (a review's find)
-    producer = KeptProducer()
+    producer = KeepingProducer()
     result = publish(SETTINGS, path, progress=None, connect=lambda s: producer)
     assert result.sent == 2 and result.unkeyed == 0
     assert [(topic, key) for topic, key, _ in producer.values] == [("p.hris.events", b"E1"), ("p.hris.events", b"E2")]

@@ -104,6 +104,7 @@ class Stage:
     """Table access with a cache, the write-ahead entries, and the timer index of one stage."""
 
     name = "stage"
+    keeps_entries = False  # TEST ONLY (streams.app TEST_KEEP_ENTRIES_SETTING): no entry of a kept unit is deleted
     ticks_topic = ""
     digests_enabled = False  # the policy has digests: cancels, erasure and preferences go to digest boxes too
     origin = ""  # the input being processed (partition, topic, offset): orders ties of mailbox inputs
@@ -128,6 +129,8 @@ class Stage:
         self._tallies: list[Callable[[], object]] | None = None  # the unit's metrics, counted when it is kept
         self._touched: set[str] | None = None  # the cache keys the unit read or wrote (dropped if it is undone)
         self._refused = "state"  # what was too large in the last unit tried (``fewer_inputs``)
+        self._at_load: dict[int, list[Record]] = {}  # interrupted units' records, to go first (``take_loaded``)
+        self._produced_at_load: set[str] = set()  # their entries: replayed when read again, without the records
 
     # -- partitions ---------------------------------------------------------------------------
     def ensure_loaded(self, partition: int) -> None:
@@ -143,6 +146,9 @@ class Stage:
             self._finished.add(partition)
             if done.writes:
                 self._log_finished(partition, done)
+            if done.records:
+                self._at_load[partition] = [self._as_now(r) for _, records in done.records for r in records]
+                self._produced_at_load.update(key for key, _ in done.records)
         prefix = f"t:{partition}:"
         items = []
         queued: dict[str, list[str]] = {f"{q}{partition}:": [] for q in self.queues}
@@ -181,6 +187,8 @@ class Stage:
         for queue in self.queues.values():
             queue.drop(partition)
         self._finished.discard(partition)
+        self._at_load.pop(partition, None)
+        self._produced_at_load = {k for k in self._produced_at_load if entry_input(k)[1] != partition}
         self._cache = {k: v for k, v in self._cache.items() if v[0] != partition}
         self.wal.forget(partition)
 
@@ -281,7 +289,17 @@ class Stage:
 
     # -- one input -------------------------------------------------------------------------------
     def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
-        """Handle one input as a unit of work; returns the records to produce (in order)."""
+        """Handle one input as a unit of work; returns the records to produce (in order): after an assignment,
+        those of the units a crash interrupted first (``take_loaded``)."""
+        records = self._process(msg, handle)
+        return self.take_loaded(msg.partition) + records if self._at_load else records
+
+    def take_loaded(self, partition: int) -> list[Record]:
+        """The records of the partition's interrupted units, in the order they were kept, once (``ensure_loaded``
+        found them; the worker produces them before the input that loaded the partition, or its dead letter)."""
+        return self._at_load.pop(partition, [])
+
+    def _process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
         self.ensure_loaded(msg.partition)
         self.origin = f"{msg.partition:04d}:{msg.topic}:{msg.offset:012d}"
         replayed = self._replayed(msg)
@@ -320,11 +338,19 @@ class Stage:
         replayed = replay(self.table, entry_key(msg.topic, msg.partition, msg.offset))
         if replayed is None:
             return None
+        if replayed.key in self._produced_at_load:  # its records went when the partition was loaded
+            self._produced_at_load.discard(replayed.key)
+            replayed = replace(replayed, records=[])
         self._cache.clear()
         self._index_timers(msg.partition, replayed.applied)
         log.info("%s: replayed %d records and %d of %d writes of %s", self.name, len(replayed.records),
                  len(replayed.applied), replayed.planned, replayed.key)
         return replayed.records
+
+    def _as_now(self, record: Record) -> Record:
+        """A record of an interrupted unit, as it is produced again (``EmployeeStage``: a directory record as the
+        table has it now)."""
+        return record
 
     def commit(self, msg: Incoming, work: Work) -> list[Record]:
         """Keep a unit decided without ``handle`` (its writes and records all or nothing, as ``process`` does)."""
@@ -337,7 +363,8 @@ class Stage:
         """A unit whose write-ahead entry is written: its writes go to the table, and entries of committed inputs
         go; its records are what to send."""
         self._write(work.writes)
-        self.wal.prune_partition(msg.partition)
+        if not self.keeps_entries:
+            self.wal.prune_partition(msg.partition)
         return work.records
 
     def failed(self, msg: Incoming, error: BaseException) -> list[Record]:
@@ -546,8 +573,8 @@ class EmployeeStage(Stage):
         self._waiting_logged: dict[int, tuple[list[str], float]] = {}  # the lines each partition's time was last
         # said to wait for, and when
 
-    def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
-        """As ``Stage.process``; an input whose recipient the directory does not know yet goes round again
+    def _process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
+        """As ``Stage._process``; an input whose recipient the directory does not know yet goes round again
         (``streams.recipients``), and so do the inputs of the same employee behind it."""
         self.ensure_loaded(msg.partition)
         replayed = self._replayed(msg)
@@ -569,7 +596,7 @@ class EmployeeStage(Stage):
             while True:
                 self._gated_lines = {}
                 try:
-                    records = super().process(msg, handle)
+                    records = super()._process(msg, handle)
                     break
                 except RecipientPending as pending:
                     if pending.gated is None or pending.gated in self._hold_gated:
@@ -612,9 +639,11 @@ class EmployeeStage(Stage):
         records = super()._replayed(msg)
         if records is None:
             return None
-        return [self._directory_now(r) if r.topic == Topic.DIRECTORY and r.key is not None else r for r in records]
+        return [self._as_now(r) for r in records]
 
-    def _directory_now(self, record: Record) -> Record:
+    def _as_now(self, record: Record) -> Record:
+        if record.topic != Topic.DIRECTORY or record.key is None:
+            return record
         contact = _contact(self._load(Work(), record.key or ""))
         return replace(record, value=dumps(contact) if contact else None)
 
@@ -1143,9 +1172,9 @@ class MailboxStage(Stage):
         self._limit: int | None = None  # fewer inputs per unit after a unit too large for Kafka
         self._released = 0
 
-    def process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
+    def _process(self, msg: Incoming, handle: Callable[[Work, Incoming], None]) -> list[Record]:
         try:
-            return super().process(msg, handle)
+            return super()._process(msg, handle)
         finally:
             self._limit = None
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -121,6 +122,7 @@ class Work:
     writes: dict[str, bytes | None] = field(default_factory=dict)
     records: list[Record] = field(default_factory=list)
     before: dict[str, str] = field(default_factory=dict)  # digest of each written key's value before the unit
+    seq: int = 0  # when the unit was kept, in its stage's order (``WriteAheadLog``): 0 in older entries
 
     def encode(self, level: int = 1) -> bytes:
         """Compressed (an entry repeats the unit's state and records, which compress well) at zlib ``level``. The
@@ -140,7 +142,7 @@ class Work:
         for r in self.records:
             same = written.get(r.value) if r.value is not None and len(r.value) >= _SAME_AS_WRITE else None
             heads_r.append([r.topic, r.key, same if same is not None else _framed(r.value, blobs), r.partition])
-        header = {"w": heads_w, "b": self.before, "r": heads_r}
+        header = {"w": heads_w, "b": self.before, "r": heads_r, "s": self.seq}
         head = dumps(header)
         return ENTRY_FORMAT + zlib.compress(b"".join([len(head).to_bytes(4, "big"), head, *blobs]), level)
 
@@ -154,7 +156,7 @@ class Work:
         cut = _Cutter(body, end)
         writes = {k: cut.next(n) for k, n in header["w"]}
         records = [Record(t, k, writes[n] if isinstance(n, str) else cut.next(n), p) for t, k, n, p in header["r"]]
-        return cls(writes, records, header["b"])
+        return cls(writes, records, header["b"], header.get("s", 0))
 
     @classmethod
     def _decode_json(cls, raw: bytes) -> Work:
@@ -239,6 +241,7 @@ class Finished:
 
     writes: list[tuple[str, str]]
     pruned: int
+    records: list[tuple[str, list[Record]]] = field(default_factory=list)  # each interrupted unit's, in its order
 
     def units(self) -> dict[str, list[str]]:
         """The keys written, by entry."""
@@ -266,6 +269,12 @@ def finish_interrupted(table: Table, partition: int,
     hold its employee again). Only the process that wrote an entry prunes it as it goes (``WriteAheadLog``); the
     entries of a process that died are pruned here, by the partition's next owner. So ``committed`` must know the
     group's offsets when this runs: with ``None`` every entry counts as interrupted.
+
+    The interrupted units' records (of topics whose committed offset is known) come back in the order the units
+    were kept (``Work.seq``), for the worker to produce again before anything else of the partition: each input's
+    own replay, when it is read again, came in its topic's order, so a unit's records could follow those of a later
+    unit of another topic (seen after a kill -9 of one of two workers: a message's ``deferred`` record, produced
+    again after its ``sent`` one, was its last).
     """
     entries: list[tuple[str, Work]] = []
     pruned = 0
@@ -284,6 +293,7 @@ def finish_interrupted(table: Table, partition: int,
             pruned += 1
         elif (raw := table.get(key)) is not None:
             entries.append((key, Work.decode(read_entry(table, key, raw))))
+    entries.sort(key=lambda entry: (entry[1].seq, entry[0]))  # the order the units were kept in
     for key in parts:  # parts whose entry is not there: written by a unit that a crash cut short, or being deleted
         entry = ENTRY_PREFIX + key[len(PART_PREFIX):].rsplit(":", 1)[0]
         if entry_input(entry)[1] == partition and table.get(entry) is None:
@@ -304,7 +314,11 @@ def finish_interrupted(table: Table, partition: int,
                 done.append((entry, key))
             applied.add(n)
             progress = True
-    return Finished(done, pruned)
+    # Only entries judged by a known offset: one of a topic whose offset is not known may be of a committed input,
+    # never read again, whose records are older than a later unit's (produced when its input is read again).
+    known = [(entry, work.records) for entry, work in entries
+             if work.records and committed(*entry_input(entry)[:2]) is not None]
+    return Finished(done, pruned, known)
 
 
 class EntryTooLarge(ValueError):
@@ -318,10 +332,13 @@ class WriteAheadLog:
     or ``None`` when not known; entries of inputs below it are deleted.
     """
 
-    def __init__(self, table: Table, committed: Callable[[str, int], int | None]) -> None:
+    def __init__(self, table: Table, committed: Callable[[str, int], int | None], *,
+                 stamp: Callable[[], int] = time.time_ns) -> None:
         self.table = table
         self.committed = committed
+        self.stamp = stamp
         self._entries: dict[tuple[str, int], deque[tuple[int, str, int]]] = {}  # offset, key, parts
+        self._seq = 0
 
     def write(self, topic: str, partition: int, offset: int, work: Work, *, limit: int | None = None,
               parts: int = 1) -> bool:
@@ -332,6 +349,9 @@ class WriteAheadLog:
             return False
         key = entry_key(topic, partition, offset)
         work.before = {k: digest(self.table.get(k)) for k in work.writes}
+        # Wall nanoseconds, rising in this process: orders the units of different topics (whose offsets do not)
+        # for the partition's next owner, after a crash (``finish_interrupted``).
+        self._seq = work.seq = max(self.stamp(), self._seq + 1)
         entry = work.encode()
         if limit is not None and len(entry) + len(key) > limit:
             # Only a unit this large pays for the best compression (a busy mailbox placed again: about 0.6x the

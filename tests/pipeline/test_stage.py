@@ -6,15 +6,16 @@ import base64
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.pipeline.stages import UNTIL, DictTable, Pipeline
+from tests.pipeline.stages import UNTIL, DictTable, Pipeline, bundled_in_order
 from tests.pipeline.test_runner_rules import ev, person
 from tests.support import at
 from wayfinder import examples_dir
 from wayfinder.streams.clock import StreamClock
-from wayfinder.streams.stage import Incoming
+from wayfinder.streams.stage import EmployeeStage, Incoming, MailboxStage
 from wayfinder.streams.unit import Work
 from wayfinder.streams.wire import Record, encode_tick
 
@@ -68,7 +69,7 @@ def test_a_replayed_input_produces_its_records_again_and_restores_its_timers() -
     # records did: the restarted worker has the table as it was, plus the entry, and the input comes again.
     crashed = DictTable(snapshot)
     crashed[wal_key] = table[wal_key]
-    again = Pipeline(employees=crashed)
+    again = Pipeline(employees=crashed, committed=lambda topic, partition: hired)  # the inputs before were committed
     replayed = again.feed(again.employees, "hris", None, lines[hired], offset=hired)
     assert replayed == before
     assert len(again.employees.timers) >= 1
@@ -333,3 +334,57 @@ def test_a_known_type_whose_data_is_invalid_and_a_worked_task_are_counted_under_
     assert counted[("hris.leave.started", "dead_letter")] == 1
     assert counted[("wayfinder.task.completed", "processed")] == 1
     assert counted[("other", "processed")] == 1
+
+
+class _Logged(Pipeline):
+    """A pipeline that keeps each input it was fed, with the records of its unit."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.units: list[tuple[Incoming, list[Record]]] = []
+
+    def feed(self, stage: EmployeeStage | MailboxStage, topic: str, key: bytes | None, value: bytes,
+             offset: int | None = None, partition: int = 0) -> list[Record]:
+        records = super().feed(stage, topic, key, value, offset, partition)
+        self.units.append((Incoming(topic, partition, self.offset if offset is None else offset, key, value, None),
+                           records))
+        return records
+
+
+def _statuses(records: list[Record]) -> list[tuple[str, str]]:
+    return [(m["message_id"], m["status"]) for r in records
+            if r.topic == "outbound.messages" and r.value is not None and (m := json.loads(r.value))]
+
+
+def test_a_new_owner_produces_the_interrupted_units_records_in_the_order_they_were_kept() -> None:
+    """A mailbox input deferred a message and a later tick (another topic) sent it; the worker was killed before
+    either offset was committed. Kafka gives the partition's next owner the tick first: each input's own replay
+    produced the ``sent`` record, then the ``deferred`` one, which stayed the message's last (seen with two
+    workers and kill -9). The next owner produces every interrupted unit's records, in the order they were kept,
+    before its first input's, and the inputs read again produce none."""
+    now = [UNTIL]
+    first = _Logged(clock=StreamClock("wall", wall=lambda: now[0]))  # the worker's clock: a tick sends what waits
+    for when, line in bundled_in_order():
+        now[0] = when
+        first.tick(when)
+        first.feed(first.employees, "hris", None, line)
+        first.drain()
+    now[0] = UNTIL
+    first.tick(UNTIL)
+    deferred = {mid: n for n, (msg, records) in enumerate(first.units)
+                for mid, status in _statuses(records) if status == "deferred" and msg.topic == "mailbox"}
+    sent = [(deferred[mid], n) for n, (msg, records) in enumerate(first.units)
+            for mid, status in _statuses(records) if status == "sent" and msg.topic == "mticks" and mid in deferred]
+    assert sent, "no message of the bundled events was deferred by a mailbox input and sent by a tick"
+    a, b = first.units[sent[0][0]][0], first.units[sent[0][1]][0]
+    message = next(mid for mid, status in _statuses(first.units[sent[0][1]][1])
+                   if status == "sent" and deferred.get(mid) == sent[0][0])
+    committed = {"mailbox": a.offset, "mticks": b.offset}
+    table = first.mailboxes.table
+    assert isinstance(table, DictTable)
+    again = Pipeline(mailboxes=DictTable(table), committed=lambda topic, partition: committed.get(topic),
+                     clock=StreamClock("wall", wall=lambda: now[0]))
+    loaded = again.feed(again.mailboxes, b.topic, b.key, b.value or b"", offset=b.offset)
+    ours = [status for mid, status in _statuses(loaded) if mid == message]
+    assert ours[-1] == "sent" and "deferred" in ours
+    assert again.feed(again.mailboxes, a.topic, a.key, a.value or b"", offset=a.offset) == []

@@ -104,11 +104,13 @@ def _entries(world: KafkaWorld) -> dict[str, bool]:
 
 def test_a_worker_deletes_the_entries_a_killed_worker_left_of_committed_inputs(world: KafkaWorld) -> None:
     """A worker deletes its own entries as their inputs are committed; those of its last inputs are left when it is
-    killed. The partition's next owner deletes them when it loads the partition, by the group's committed offsets
-    (known from the broker before its first input), instead of taking them for interrupted units and applying them
-    again over later changes. The second worker loads its partitions before Faust's committed offsets are known
-    (the test switch holds them back a few seconds, as the race after a kill -9 did)."""
-    world.start_worker(WAYFINDER_TEST_KEEP_ENTRIES="1")  # a quiet partition is not ticked to delete them
+    killed (the first worker here keeps them all: its own deletes, by a later input or a tick, raced the kill, and
+    the test once found none left). The partition's next owner deletes them when it loads the partition, by the
+    group's committed offsets (known from the broker before its first input), instead of taking them for
+    interrupted units and applying them again over later changes. The second worker loads its partitions before
+    Faust's committed offsets are known (the test switch holds them back a few seconds, as the race after a kill -9
+    did)."""
+    world.start_worker(WAYFINDER_TEST_KEEP_ENTRIES="1")  # deletes none of its entries: the kill leaves them all
     world.publish_file(examples_dir() / "events.jsonl")
     assert wait_caught_up(world.settings, timeout=180), "the worker did not catch up"
     world.workers[-1].kill()

@@ -68,16 +68,17 @@ def test_an_entry_too_large_at_the_fast_level_is_written_at_the_best_one_if_that
     work = unit({f"h:M1\x1fm{n}": b'{"n": %d, "text": "%s"}' % (n, text) for n in range(40)},
                 [Record("outbound.messages", f"m{n}", b'{"n": %d, "text": "%s"}' % (n, text)) for n in range(40)])
     work.before = dict.fromkeys(work.writes, "-")  # as the write finds them: missing
+    work.seq = 1  # as the write stamps it
     fast, best = len(work.encode()), len(work.encode(level=9))
     assert best < fast
     limit = (fast + best) // 2 + len(entry_key("mailbox", 0, 7))
     table = Table()
-    assert WriteAheadLog(table, lambda t, p: None).write("mailbox", 0, 7, work, limit=limit)
+    assert WriteAheadLog(table, lambda t, p: None, stamp=lambda: 1).write("mailbox", 0, 7, work, limit=limit)
     stored = table.get(entry_key("mailbox", 0, 7))
     assert stored is not None and len(stored) == best
     assert Work.decode(stored) == work
     with pytest.raises(EntryTooLarge):
-        WriteAheadLog(Table(), lambda t, p: None).write("mailbox", 0, 7, work, limit=best - 1)
+        WriteAheadLog(Table(), lambda t, p: None, stamp=lambda: 1).write("mailbox", 0, 7, work, limit=best - 1)
 
 
 long_values = st.binary(min_size=60, max_size=200)

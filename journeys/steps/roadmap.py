@@ -1,8 +1,9 @@
 """``roadmap``: one message listing dated catalog items for the ``topics``, in dependency order, over the
-``horizon`` from the employee's start date."""
+``horizon`` from the day the journey's trigger is about (a hire's start date, a return from leave, ...)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,13 @@ from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.state import Enrollment
 from wayfinder.journeys.steps.context import Next, Run
 from wayfinder.journeys.steps.message import deliver
+from wayfinder.vocabulary import EventType, parse_instant
+
+# The data field holding the day an event is about, for the types whose field is not ``start_date`` or ``date``
+# (SPEC §2); any other type (a job change, a company's own type) is read for ``start_date``, then ``date``.
+_DAY_FIELDS: dict[str, tuple[str, ...]] = {EventType.LEAVE_ENDED: ("return_date",)}
+# Triggers about the start of employment, whose start date the profile keeps up to date (an upsert may move it).
+_HIRES = frozenset({EventType.HIRED, EventType.UPSERTED})
 
 
 def run_roadmap(run: Run, journey: Journey, e: Enrollment, step: RoadmapStep, scope: dict[str, Any]) -> Next:
@@ -32,13 +40,31 @@ def _select(run: Run, e: Enrollment, step: RoadmapStep) -> Selection:
 
 
 def start_date(profile: Profile, e: Enrollment, now: datetime) -> date:
-    """The day the roadmap starts: the profile's start date, else the trigger's, else today where they are."""
-    for value in (profile.get("start_date"), e.trigger.get("data", {}).get("start_date")):
+    """Day 1 of the roadmap: the day the trigger is about. A hire (or an upsert carrying a start date): the
+    profile's start date, else the trigger's. Any other trigger: its own date (a return from leave's
+    ``return_date``, else ``start_date``, else ``date``), else the day of its ``time`` where the employee is. Last,
+    today where they are."""
+    trigger: Mapping[str, Any] = e.trigger
+    data = trigger.get("data") or {}
+    kind = str(trigger.get("type"))
+    values = [data.get(name) for name in _DAY_FIELDS.get(kind, ("start_date", "date"))]
+    if kind in _HIRES and "start_date" in data:
+        values.insert(0, profile.get("start_date"))
+    tz = zone(profile.timezone)
+    for value in values:
+        if isinstance(value, datetime):
+            return value.astimezone(tz).date()
+        if isinstance(value, date):
+            return value
         if isinstance(value, str):
             try:
                 return date.fromisoformat(value)
             except ValueError:
                 continue
-        if isinstance(value, date):
-            return value
-    return now.astimezone(zone(profile.timezone)).date()
+    when = trigger.get("time")
+    if isinstance(when, str):
+        try:
+            when = parse_instant(when)
+        except ValueError:
+            when = None
+    return (when if isinstance(when, datetime) else now).astimezone(tz).date()

@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 
 from tests.pipeline.stages import Pipeline
-from tests.support import LAPTOP_WAIT, WriteFiles, at, world_defs
+from tests.support import LAPTOP_WAIT, WORLD, WriteFiles, at, world_defs
 from wayfinder.journeys.effects import Diagnostic, Lifecycle
 from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.loader import Sources, load_or_raise
 from wayfinder.journeys.records import Message
 from wayfinder.streams.app import load_definitions
 from wayfinder.streams.embedded import EmbeddedRunner
@@ -343,6 +344,45 @@ steps:
     assert roadmap.resources == ["it-accounts", "laptop-setup", "team-intro", "security-training", "eng-dev-env"]
     assert roadmap.text is not None and roadmap.text.startswith("- Activate your accounts\n- Set up your laptop")
     assert set(by_step(runner, "E2")) == {"remote"}
+
+
+def test_a_roadmap_not_triggered_by_a_hire_is_dated_from_the_day_its_trigger_is_about(write_files: WriteFiles
+                                                                                    ) -> None:
+    """A return from leave dates its roadmap from the return date and a job change from the day of the event, not
+    from the hire years before (every item was dated in 2019); a hire still dates it from the start date."""
+    step = """steps:
+  - id: roadmap
+    roadmap: {topics: [onboarding], horizon: 30d, channel: email, template: dated/roadmap}
+"""
+    root = write_files({
+        "journeys/back.yaml": HEAD + "id: back\ntrigger: {event: hris.leave.ended}\n" + step,
+        "journeys/moved.yaml": HEAD + "id: moved\ntrigger: {event: hris.job.changed}\n" + step,
+        "journeys/hired.yaml": HEAD + "id: hired\ntrigger: {event: hris.employee.hired}\n" + step,
+        "templates/dated/roadmap.yaml": """apiVersion: wayfinder/v1
+kind: Template
+subject: Your roadmap
+text: "{% for item in roadmap %}- {{ item.date }} {{ item.id }}\\n{% endfor %}"
+""",
+    })
+    defs = load_or_raise(Sources(paths=[root / "journeys", WORLD / "catalog"],
+                                 templates=[WORLD / "templates", root / "templates"]))
+    runner = EmbeddedRunner(defs)
+    runner.run([person("E1", start_date="2019-04-01"), person("E2", start_date="2019-04-01"), person("E3"),
+                ev("b1", "hris.leave.ended", "2026-06-01T06:00:00Z", "E1", leave_type="parental",
+                   return_date="2026-06-01"),
+                ev("j1", "hris.job.changed", "2026-06-03T08:00:00Z", "E2", change="transfer", old_role="Analyst",
+                   new_role="Engineer", old_department="Sales", new_department="Engineering"),
+                ev("h1", "hris.employee.hired", "2026-06-03T08:00:00Z", "E3", start_date="2026-06-08")])
+
+    def dated(employee: str) -> list[str]:
+        text = by_step(runner, employee)["roadmap"].text
+        assert text is not None
+        return [line[2:] for line in text.splitlines() if line.startswith("- ")]
+
+    assert dated("E1")[:2] == ["2026-06-01 it-accounts", "2026-06-01 laptop-setup"]
+    assert "2026-06-02 team-intro" in dated("E1")
+    assert dated("E2")[0] == "2026-06-03 it-accounts" and "2026-06-04 team-intro" in dated("E2")
+    assert dated("E3")[0] == "2026-06-08 it-accounts"
 
 
 def test_erasure_forgets_everything_pending(write_files: WriteFiles) -> None:

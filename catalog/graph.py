@@ -315,6 +315,21 @@ class CatalogGraph:
                     found.setdefault(rid, rank * 2 + (0 if sub == topic else 1))
         return found
 
+    def requires_outside(self, topics: Sequence[str]) -> list[tuple[str, str]]:
+        """(item, what it requires) for each item a roadmap over ``topics`` may list whose requirement that roadmap
+        can never list: a resource about none of ``topics`` (nor below one), with no alternative (``group``) that
+        is. The roadmap orders its items by what it picked, so such a requirement is left out of the order."""
+        candidates = self._candidates(topics)
+        groups = {self._group_of[rid] for rid in candidates if rid in self._group_of}
+        out: list[tuple[str, str]] = []
+        for rid in candidates:
+            for req in dict.fromkeys(self.resources[rid].requires):
+                other = self.resources.get(req)
+                if other is None or req in candidates or (other.group is not None and other.group in groups):
+                    continue  # an unknown id is reported at the catalog entry
+                out.append((rid, req))
+        return out
+
     def _eligible(self, resource: ResourceSpec, employee: Mapping[str, Any], errors: list[str]) -> bool:
         if resource.eligibility is None:
             return True

@@ -1190,6 +1190,17 @@ class _StepChecker:
             if topic not in self.defs.catalog.topics and not self.unchecked.topic(topic):
                 self.add((*loc, n), f"unknown topic {topic!r}" + suggest(topic, self.defs.catalog.topics))
 
+    def requires_outside(self, topics: Sequence[str]) -> None:
+        """A warning for each item of a roadmap that requires a resource the roadmap cannot list (it would be
+        dated as if it required nothing)."""
+        catalog = self.defs.catalog
+        for rid, req in catalog.requires_outside(topics):
+            about = ", ".join(catalog.resources[req].topics) or "no topic"
+            self.add(("roadmap", "topics"), f"resource {rid!r} on this roadmap requires {req!r}, which is about "
+                     f"none of its topics ({about}): the roadmap leaves {req!r} out and dates {rid!r} without "
+                     f"waiting for it; add a topic of {req!r} here, or give {req!r} one of these topics",
+                     "warning")
+
     def source(self, loc: Loc, text: str) -> bool:
         return _source_problems(self.doc, ("steps", self.i, *loc), text, self.label, self.problems)
 
@@ -1215,6 +1226,7 @@ class _StepChecker:
         elif isinstance(step, RoadmapStep):
             self.template(("roadmap", "template"), step.roadmap.template)
             self.topics(("roadmap", "topics"), step.roadmap.topics)
+            self.requires_outside(step.roadmap.topics)
         elif isinstance(step, LearningPathStep):
             self.template(("learning_path", "template"), step.learning_path.template)
             role = step.learning_path.role

@@ -272,6 +272,37 @@ def test_unknown_topic_duplicate_step_and_unreachable_warning(write_files: Write
     assert only(lines, "never be reached").startswith("journeys/j.yaml:13:9: warning: ")
 
 
+def test_a_roadmap_item_requiring_what_the_roadmap_cannot_list_is_warned(write_files: WriteFiles,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """An item whose requirement is about none of the roadmap's topics was listed as if it required nothing (the
+    requirement was left out of the order without a word, found by an audit of SPEC §5). A requirement in a
+    subtopic, or one whose alternative (``group``) is on the roadmap, can be listed: no warning."""
+    write_files({
+        "catalog/c.yaml": """
+            apiVersion: wayfinder/v1
+            kind: Catalog
+            topics: [{id: onboarding}, {id: security, parent: onboarding}, {id: it}]
+            resources:
+              - {id: vpn, type: tool, title: VPN, topics: [it]}
+              - {id: laptop, type: task, title: Laptop, topics: [onboarding], day: 2, requires: [vpn, badge, policy]}
+              - {id: badge, type: task, title: Badge, topics: [security]}
+              - {id: policy-de, type: policy, title: P, topics: [it], group: policy}
+              - {id: policy, type: policy, title: P, topics: [onboarding], group: policy}
+        """,
+        "journeys/j.yaml": HEAD + """steps:
+  - id: roadmap
+    roadmap: {topics: [onboarding], horizon: 30d, channel: email, template: onboarding/roadmap}
+  - id: all
+    roadmap: {topics: [onboarding, it], horizon: 30d, channel: email, template: onboarding/roadmap}
+"""})
+    assert main(["validate", "journeys", "catalog", str(WORLD / "templates")]) == 0  # a warning: still valid
+    warned = [line for line in capsys.readouterr().err.splitlines() if "requires" in line]
+    assert warned == ["journeys/j.yaml:10:23: warning: journey j: step roadmap: resource 'laptop' on this roadmap "
+                      "requires 'vpn', which is about none of its topics (it): the roadmap leaves 'vpn' out and "
+                      "dates 'laptop' without waiting for it; add a topic of 'vpn' here, or give 'vpn' one of these "
+                      "topics"]
+
+
 def test_yaml_syntax_error_and_duplicate_key(write_files: WriteFiles) -> None:
     root = write_files({"journeys/broken.yaml": "id: [unclosed\n", "journeys/dup.yaml": HEAD + "name: again\n"})
     lines = problems_of(root)

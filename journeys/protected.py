@@ -19,12 +19,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wayfinder.expressions import without_comments
+from wayfinder.expressions import blank_strings
 from wayfinder.journeys._problems import Problem
 from wayfinder.journeys._yaml import Document, Loc, Mark
 from wayfinder.journeys.model import BranchStep, Journey, SendStep, TaskStep, WaitForStep, WaitStep
 
-_STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _ROOT = re.compile(r"(?<![\w.])(employee|event|trigger)\b")
 _MEMBER = re.compile(r"\s*\.\s*(\w+)")
 _INDEX = re.compile(r"\s*\[\s*('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\s*\]")
@@ -38,11 +37,6 @@ class ProtectedRead:
     column: int  # 1-based within the expression
     attribute: str
     how: str  # what the expression does, e.g. "reads employee.attributes.gender"
-
-
-def _blank_strings(source: str) -> str:
-    """The source with string literals blanked (same length), so names inside strings are not code."""
-    return _STRING.sub(lambda m: m.group(0)[0] + " " * (len(m.group(0)) - 2) + m.group(0)[-1], source)
 
 
 def _member(source: str, code: str, pos: int) -> tuple[str | None, int]:
@@ -105,7 +99,7 @@ def protected_reads(source: str, protected: Sequence[str]) -> list[ProtectedRead
     event's data."""
     if not protected:
         return []
-    code = _blank_strings(without_comments(source))
+    code = blank_strings(source)  # comments and the inside of strings: not code
     found: list[ProtectedRead] = []
     for m in _ROOT.finditer(code):
         read = _read_at(source, code, m.group(1), m.end(), protected)

@@ -8,7 +8,7 @@ import importlib.util
 import re
 import sys
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -77,26 +77,20 @@ class ExpressionError(ValueError):
 # A time getter called with an argument (a timezone): ``now.getHours("Europe/Berlin")``.
 _GETTER_WITH_ZONE = re.compile(r"\.\s*(get(?:FullYear|Month|Date|DayOfMonth|DayOfWeek|DayOfYear|Hours|Minutes|Seconds|"
                                r"Milliseconds))\s*\(\s*[^)\s]")
-_STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
-def without_comments(source: str) -> str:
-    """``source`` with each CEL comment (``//`` to the end of its line, outside string literals) blanked to spaces:
-    the same length, so every column stays where the author wrote it. What Wayfinder reads of an expression by
-    itself (the fields it reads, the audience index's ``&&`` parts, validation's names) is read from this: an
-    apostrophe in a comment was taken for a string, and a commented-out ``&& ...`` for a condition, while CEL
-    ignored both (an audience CEL found true enrolled nobody). String literals: single or double quotes, tripled,
-    ``r``-prefixed (no escapes)."""
-    if "//" not in source:
-        return source
-    out: list[str] = []
+def _literals(source: str) -> Iterator[tuple[int, int, int]]:
+    """CEL's comments and string literals in ``source``, in order, as ``(start, end, quote)``: ``quote`` is the
+    length of a string's quotes (1 or 3; 0 for a comment, ``//`` to the end of its line). String literals: single
+    or double quotes, tripled, ``r``-prefixed (no escapes); a ``//`` inside one is no comment, a quote inside a
+    comment no string. An unclosed string ends where its line does (one quote) or at the end (three)."""
     i, n = 0, len(source)
     while i < n:
         c = source[i]
         if c == "/" and source.startswith("//", i):
             end = source.find("\n", i)
             end = n if end < 0 else end
-            out.append(" " * (end - i))
+            yield i, end, 0
             i = end
         elif c in "'\"":
             quote = source[i:i + 3] if source.startswith(c * 3, i) else c
@@ -109,12 +103,52 @@ def without_comments(source: str) -> str:
                     break  # a one-line string does not go on (CEL refuses it; nothing after it is a string)
                 j += 1
             j = min(n, j + len(quote)) if j < n and source.startswith(quote, j) else j
-            out.append(source[i:j])
+            yield i, j, len(quote)
             i = j
         else:
-            out.append(c)
             i += 1
+
+
+def without_comments(source: str) -> str:
+    """``source`` with each CEL comment (``//`` to the end of its line, outside string literals) blanked to spaces:
+    the same length, so every column stays where the author wrote it. What Wayfinder reads of an expression by
+    itself (the fields it reads, the audience index's ``&&`` parts, validation's names) is read from this: an
+    apostrophe in a comment was taken for a string, and a commented-out ``&& ...`` for a condition, while CEL
+    ignored both (an audience CEL found true enrolled nobody). Literals are told apart by :func:`_literals`."""
+    if "//" not in source:
+        return source
+    out = list(source)
+    for start, end, quote in _literals(source):
+        if not quote:
+            out[start:end] = " " * (end - start)
     return "".join(out)
+
+
+def blank_strings(source: str) -> str:
+    """``source`` with the inside of each string literal blanked to spaces (its quotes kept, the same length), and
+    its comments too: what is left is code, read by the same rules as :func:`without_comments` (triple quotes,
+    ``r``-prefixed strings), so a name or a call written inside a string is not taken for one."""
+    out = list(source)
+    for start, end, quote in _literals(source):
+        closed = quote and end - start >= 2 * quote and source[end - quote:end] == source[start:start + quote]
+        inside = (start + quote, end - quote if closed else end)
+        out[inside[0]:inside[1]] = " " * (inside[1] - inside[0])
+    return "".join(out)
+
+
+def _strings_emptied(source: str) -> str:
+    """``source`` with each string literal written as ``""`` (comments left as they are): what the cost estimate
+    and the field plan read, where only the shape of the code counts."""
+    out: list[str] = []
+    done = 0
+    for start, end, quote in _literals(source):
+        if quote:
+            out += [source[done:start], '""']
+            done = end
+    out.append(source[done:])
+    return "".join(out)
+
+
 _CACHE_SIZE = 4096
 # The longest cache key kept: a key is the text of the inputs an expression reads, a few dozen characters for the
 # bundled journeys (185 at most); an event of a megabyte would keep a megabyte per entry, 4 GB per expression.
@@ -272,7 +306,7 @@ def _plan(source: str, names: frozenset[str]) -> dict[str, frozenset[str] | None
     CEL converts every value it is given on each evaluation, so handing it only the fields an
     expression reads makes evaluation several times faster.
     """
-    code = _STRING.sub('""', source)
+    code = _strings_emptied(source)
     plan: dict[str, frozenset[str] | None] = {}
     for name in names:
         fields: set[str] = set()
@@ -342,9 +376,9 @@ class Expr:
         if calls:
             msg = (f"unknown function {calls[0]!r} (CEL's here: {', '.join(sorted(CEL_FUNCTIONS))}; and the macros "
                    "has, all, exists, exists_one, map, filter)")
-            found = re.search(rf"\b{re.escape(calls[0])}\s*\(", _STRING.sub(lambda m: " " * len(m.group(0)), code))
+            found = re.search(rf"\b{re.escape(calls[0])}\s*\(", blank_strings(code))
             raise ExpressionError(msg, found.start() + 1 if found else 1)
-        zoned = _GETTER_WITH_ZONE.search(_STRING.sub(lambda m: "'" + " " * (len(m.group(0)) - 2) + "'", code))
+        zoned = _GETTER_WITH_ZONE.search(blank_strings(code))
         if zoned:  # CEL's getters take a timezone; this library's do not, and failed on every run
             msg = (f"{zoned.group(1)}() takes no timezone here: it reads the time in UTC (write "
                    f"{zoned.group(1)}(), or a wait's `at:` for a local time of day)")
@@ -369,7 +403,7 @@ class Expr:
     def _budget_checks(self, source: str) -> None:
         """Comprehensions nest at most :data:`MAX_NESTING` deep, and over the lists written in the expression
         itself stay within :data:`COST_BUDGET`."""
-        code = _STRING.sub('""', source)
+        code = _strings_emptied(source)
         paths, depths = _comprehensions(code)
         deepest = max(paths, key=len, default=())
         if len(deepest) > MAX_NESTING:
@@ -520,7 +554,7 @@ class CatalogExpr(Expr):
 def _unknown_variables(source: str, unknown: list[str], allowed: frozenset[str]) -> ExpressionError:
     """One problem per unknown variable, each where it is first used as a variable (not inside a string, not as a
     member after a dot, not as the start of a longer name), with the closest known name."""
-    code = _STRING.sub(lambda m: " " * len(m.group(0)), source)
+    code = blank_strings(source)
     known = ", ".join(sorted(allowed))
     found: list[tuple[str, int]] = []
     for name in dict.fromkeys(unknown):

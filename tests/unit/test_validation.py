@@ -1057,6 +1057,25 @@ def test_a_time_getter_given_a_timezone_is_refused_where_it_is_written(source: s
     Expr("now.getHours() >= 18 && 'x.getHours(1)' != ''")  # without one, and inside a string, is fine
 
 
+@pytest.mark.parametrize(("source", "zoned"), [
+    ('employee.attributes.note == """a"b .getHours(\'x\') """', False),
+    ("employee.attributes.note == '''it's .getHours(\"x\")'''", False),
+    (r'employee.attributes.path == r"C:\" && now.getHours("Europe/Berlin") > 8', True),
+    (r"employee.attributes.path == r'C:\' && now.getHours('Europe/Berlin') > 8", True),
+    ('now.getHours() > 8 && employee.attributes.note != """say "hi" """ && now.getMinutes(\'UTC\') > 0', True),
+])
+def test_the_time_getter_check_reads_triple_quoted_and_raw_strings_as_cel_does(source: str, zoned: bool) -> None:
+    """The check blanked strings by a rule of its own, which knew neither triple quotes nor ``r`` strings: a getter
+    written inside a triple-quoted string was refused, and one given a zone after ``r"C:\\"`` (a raw string ends
+    at its quote) was not. It now reads literals as ``without_comments`` does."""
+    if not zoned:
+        Expr(source)
+        return
+    with pytest.raises(ExpressionError, match=r"takes no timezone here") as refused:
+        Expr(source)
+    assert source[refused.value.column - 1:].startswith(("getHours(", "getMinutes("))
+
+
 def test_a_resource_declared_twice_does_not_hide_the_cycle_its_first_declaration_makes(write_files: WriteFiles) -> None:
     """An audit on 2026-12-04: r1 requiring r2 requiring r1, with r1 declared again (without requires) in another
     file, said only "declared twice": the graph kept the later r1, and the cycle went unsaid."""

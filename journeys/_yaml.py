@@ -12,7 +12,7 @@ import bisect
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -421,7 +421,11 @@ def load_documents(path: Path, display: str, *, limit: int | None = None) -> tup
 
     Files over ``limit`` bytes (default: the ``WAYFINDER_MAX_DEFINITION_BYTES`` setting) are refused."""
     read = read_documents(path, display, limit=limit)
-    return read.docs, read.problems
+    if not has_yaml_only_breaks(read.text):
+        return read.docs, read.problems
+    # placed as the author's editor shows the file, as the definitions loader places its problems
+    return read.docs, [replace(p, line=at[0], column=at[1])
+                       for p in read.problems for at in [editor_position(read.text, p.line, p.column)]]
 
 
 def read_documents(path: Path, display: str, *, limit: int | None = None) -> Read:
@@ -449,9 +453,11 @@ def read_documents(path: Path, display: str, *, limit: int | None = None) -> Rea
         problems.append(Problem(display, line, col, what if isinstance(e, _Refused) else f"YAML syntax error: {what}"))
         context = e.context_mark
         if not isinstance(e, _Refused) and context is not None and mark is not None and context.line != mark.line:
-            # Where what went wrong began (an unclosed quote or bracket is found at the end of the file).
+            # Where what went wrong began (an unclosed quote or bracket is found at the end of the file). The line
+            # in the words is counted as an editor counts (as the prefix will be: the loader places problems so).
+            see = editor_position(text, line, col)[0]
             problems.append(Problem(display, context.line + 1, context.column + 1,
-                                    f"YAML syntax error: {e.context or 'this'} (see line {line}: {what})"))
+                                    f"YAML syntax error: {e.context or 'this'} (see line {see}: {what})"))
     except yaml.YAMLError as e:
         problems.append(Problem(display, 1, 1, f"YAML error: {e}"))
     finally:

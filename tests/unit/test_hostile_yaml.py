@@ -196,3 +196,18 @@ def test_a_line_break_only_yaml_counts_does_not_move_the_problem_to_another_line
     _, problems = load(Sources(paths=[tmp_path]))
     [problem] = [p for p in problems if "version" in p.message]
     assert (problem.line, problem.column) == (6, 10)
+
+
+@pytest.mark.parametrize("breaks", ["", "\u2028", "\u2029\u2028"])
+def test_a_yaml_syntax_errors_see_line_counts_lines_as_its_prefix_does(tmp_path: Path, breaks: str) -> None:
+    """An unclosed bracket is reported where it was opened, with "(see line N: ...)" naming where YAML found out.
+    N was YAML's line, counting U+2028 and U+2029 as breaks, while the file:line:column prefixes are placed as an
+    editor counts: with one such character in a value, the words pointed a line further down than the second
+    problem's prefix (as many lines as there were such characters)."""
+    text = (f'apiVersion: wayfinder/v1\nkind: Journey\nid: j\nname: "Welcome{breaks}to parenthood"\n'
+            "steps: [{id: a, end: {}}\n\nowner: a@example.com\n")
+    (tmp_path / "j.yaml").write_text(text, encoding="utf-8", newline="")
+    for problems in (load(Sources(paths=[tmp_path]))[1], load_documents(tmp_path / "j.yaml", "j.yaml")[1]):
+        opened, found = sorted((p for p in problems if "YAML syntax error" in p.message), key=lambda p: p.line)
+        assert opened.line == 5 and f"(see line {found.line}: " in opened.message
+        assert found.line == 7

@@ -417,6 +417,23 @@ def test_tasks_are_claimed_noted_and_completed_as_events(served: Served) -> None
     assert all(e["subject"] == task.employee_id for e in lines)
 
 
+def test_after_a_claim_or_a_completion_the_inbox_says_what_was_done(served: Served) -> None:
+    """An audit on 2026-12-06: after Claim or Complete the inbox came back as it was, with no word that anything
+    happened (only the badge of one card among many changed). It now says what was done, to which task; a query
+    naming a task the reader may not see, or no action, says nothing."""
+    csrf = sign_in(served, "E1006", "hr_partner")
+    task = next(t for t in served.backend.store.tasks.values() if t.assignee_id == "E1006")
+    for action, said in (("claim", f"You claimed the task “{task.title}”."),
+                         ("complete", f"Marked done: “{task.title}”.")):
+        posted = served.client.post(f"/tasks/{task.task_id}", data={"csrf": csrf, "action": action})
+        assert posted.status_code == 303
+        page = served.client.get(posted.headers["location"]).text
+        found = re.search(r'<p class="done" id="done" role="status">([^<]*)</p>', page)
+        assert found is not None and html_module.unescape(found[1]) == said, page
+    assert 'id="done"' not in served.client.get("/tasks").text
+    assert 'id="done"' not in served.client.get("/tasks?done=claimed&task=t-nobody").text
+
+
 def test_the_stop_switch_is_audited_and_shown(served: Served) -> None:
     csrf = sign_in(served, "E1003", "operator")
     assert served.client.post("/overview/switch", data={"csrf": csrf, "action": "pause", "journey": "all",

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -24,7 +25,7 @@ from wayfinder.web.access import Staff, is_about_self, may_see_message, may_see_
 from wayfinder.web.context import Web, staff_page, web
 from wayfinder.web.explain import trigger_of
 from wayfinder.web.security import EMAIL_CSP, check_csrf, session_csrf
-from wayfinder.web.store import Store
+from wayfinder.web.store import Store, TaskView
 
 AGES = {"": None, "1d": timedelta(days=1), "3d": timedelta(days=3), "5d": timedelta(days=5)}
 _REASON_MAX = 500
@@ -201,7 +202,20 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
               if v.task.task_id not in escalated and v.state != "cancelled"}
     return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, csrf=session_csrf(request),
                     decided=DECIDED.get(request.query_params.get("decided", "")),
-                    escalated=escalated, beside=beside)
+                    done=_done(request, views), escalated=escalated, beside=beside)
+
+
+# What the inbox says after a claim or a completion (the person is sent back to it): what they did, to which task.
+_DONE = {"claimed": "You claimed the task “{title}”.", "completed": "Marked done: “{title}”."}
+
+
+def _done(request: Request, views: list[TaskView]) -> str | None:
+    """The line confirming the action named in the query (``?done=claimed&task=<id>``), for a task the reader may
+    see; None for anything else (a made-up query names no task of theirs, and says nothing)."""
+    said = _DONE.get(request.query_params.get("done", ""))
+    task_id = request.query_params.get("task", "")
+    view = next((v for v in views if v.task.task_id == task_id), None)
+    return said.format(title=view.task.title) if said is not None and view is not None else None
 
 
 @staff_page("reviewer", "hr_partner", "manager")
@@ -224,7 +238,8 @@ async def task_act(request: Request, staff: Staff) -> Response:
                           actor_id=staff.person_id, at=w.backend.now(not_before=view.task.created_at), note=note,
                           after=store.last_about(view.task.employee_id))
     await run_in_threadpool(functools.partial(w.backend.record, event, check=_task_open(view.task.task_id, kind)))
-    return RedirectResponse("/tasks", status_code=303)
+    # back to the inbox, told what happened (it came back to the list as it was, saying nothing)
+    return RedirectResponse(f"/tasks?{urlencode({'done': kind, 'task': view.task.task_id})}", status_code=303)
 
 
 # Why a task was cancelled, as the person who opens it is told (it said "the event that started it was corrected"

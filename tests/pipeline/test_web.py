@@ -401,6 +401,30 @@ def test_a_task_links_the_message_about_the_same_person_that_waits_for_review(se
     assert 'class="waiting"' not in served.client.get("/tasks").text
 
 
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_a_task_says_what_became_of_the_review_its_note_asks_for(served: Served, decision: str) -> None:
+    """An audit on 2026-12-06: once the condolence message was decided, the HR partner's task still said "review
+    the condolence message waiting for your approval", and nothing else. The card now says it was approved or
+    rejected, by whom, and that it is not waiting any more."""
+    store = served.backend.store
+    mid = _pending_of(served, "E1032")
+    task = next(t for t in store.tasks.values() if (t.employee_id, t.assignee, t.journey_id) == (
+        "E1032", "hr_partner", "bereavement"))
+    assert "waiting for your approval" in (task.note or "")
+    csrf = sign_in(served, "E1003", "reviewer")
+    form = {"csrf": csrf, "action": decision} | ({"reason": "tone"} if decision == "reject" else {})
+    assert served.client.post(f"/review/{mid}/decide", data=form).status_code == 303
+    sign_in(served, str(task.assignee_id), "hr_partner")
+    page = served.client.get("/tasks").text
+    card = page[page.index(f'data-task="{task.task_id}"'):]
+    card = card[:card.index("</li>")]
+    verdict = "approved" if decision == "approve" else "rejected"
+    assert f"waited for review was {verdict} by E1003" in card and "not waiting for approval any more" in card
+    assert f'href="/review/{mid}" class="waiting"' not in card  # (the return message still waits, and is linked)
+    sign_in(served, "E1009", "manager")  # the manager's task: nothing about a review they may not see
+    assert "waited for review" not in served.client.get("/tasks").text
+
+
 def test_tasks_are_claimed_noted_and_completed_as_events(served: Served) -> None:
     csrf = sign_in(served, "E1006", "hr_partner")
     task = next(t for t in served.backend.store.tasks.values() if t.assignee_id == "E1006")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -200,9 +201,45 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
             waiting.setdefault((m.employee_id, m.journey_id), []).append(m.message_id)
     beside = {v.task.task_id: waiting.get((v.task.employee_id, v.task.journey_id), []) for v in shown
               if v.task.task_id not in escalated and v.state != "cancelled"}
+    reviewed = _reviewed(store, staff)
+    settled = {v.task.task_id: reviewed.get((v.task.employee_id, v.task.journey_id), []) for v in shown
+               if v.state != "cancelled"}
     return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, csrf=session_csrf(request),
                     decided=DECIDED.get(request.query_params.get("decided", "")),
-                    done=_done(request, views), escalated=escalated, beside=beside)
+                    done=_done(request, views), escalated=escalated, beside=beside, settled=settled)
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """A message that waited for review and was decided: how, by whom and when (as far as it is known)."""
+
+    message_id: str
+    verdict: Literal["approved", "rejected"]
+    reviewer_id: str | None
+    at: datetime | None
+
+
+def _reviewed(store: Store, staff: Staff) -> dict[tuple[str, str], list[Reviewed]]:
+    """(employee, journey) -> the messages about them that were decided, for whoever may see them: a task's note
+    written for the review ("review the condolence message waiting for your approval") is then told what became of
+    it (the card said it was waiting after it had been decided). A decision made on these pages is read from its
+    event; one the engine has from elsewhere, from the message's record."""
+    decided = store.decided()
+    out: dict[tuple[str, str], list[Reviewed]] = {}
+    for m in sorted(store.messages.values(), key=lambda m: (m.created_at, m.message_id)):
+        event = decided.get(m.message_id)
+        at: datetime | None
+        if event is not None:
+            rejected = event.data.get("decision") == "reject"
+            reviewer, at = str(event.data.get("reviewer_id") or "") or None, event.time
+        elif m.reviewer_id is not None:
+            rejected, reviewer, at = m.status == "rejected", m.reviewer_id, m.reviewed_at
+        else:
+            continue
+        if may_see_message(staff, m, store.profiles.get(m.employee_id)):
+            out.setdefault((m.employee_id, m.journey_id), []).append(
+                Reviewed(m.message_id, "rejected" if rejected else "approved", reviewer, at))
+    return out
 
 
 # What the inbox says after a claim or a completion (the person is sent back to it): what they did, to which task.

@@ -11,11 +11,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_date
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from starlette.testclient import TestClient
@@ -31,6 +32,7 @@ from wayfinder.journeys.loader import Definitions
 from wayfinder.web import events as ev
 from wayfinder.web.app import create_app
 from wayfinder.web.backend import EmbeddedBackend, World
+from wayfinder.web.i18n import language_of
 from wayfinder.web.settings import WebSettings
 
 TOKEN_SECRET = SecretStr("token-secret-for-the-tests")
@@ -341,10 +343,22 @@ def test_the_why_page_says_the_details_and_the_day_in_the_readers_words(served: 
         assert "_" not in fields[1] and fields[1].strip()
         assert started[1].strip() and "." not in started[1], started[1]  # what happened, not "hris.dependent.added"
         assert "T" not in started[3] and re.search(r"\b20\d\d\b", started[3])  # a date as people write it
-        assert datetime.fromisoformat(started[2]).tzinfo is not None  # the instant stays, for machines
+        assert date.fromisoformat(started[2])  # the day stays, for machines (the day the event says it happened)
         locale = served.backend.store.profiles[person].locale or "en"
         if locale.startswith("de"):
             assert "dein" in fields[1] or "deine" in fields[1], fields[1]
+
+
+def test_the_why_page_gives_the_day_the_event_happened_not_the_day_it_was_recorded(served: Served) -> None:
+    """An audit on 2026-12-06: E1052's return from medical leave (return_date 2026-03-09) was recorded by the HR
+    system on 2026-03-06, and the page said the journey was started on 6 March: the record's time. It now says the
+    day the event's data names; an event that names none keeps the day it was recorded (unit tests of ``day_of``)."""
+    message = _pending_of(served, "E1052")
+    page = served.client.get(f"/preferences/why?t={_link(served, 'E1052', message)}").text
+    started = re.search(r'<time datetime="([^"]+)">([^<]+)</time>', page)
+    assert started is not None, page
+    lang = language_of(served.backend.store.profiles["E1052"].locale)
+    assert (started[1], started[2]) == ("2026-03-09", format_date(date(2026, 3, 9), "long", locale=lang))
 
 
 def test_one_click_unsubscribe_opts_out_of_email(served: Served) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from wayfinder import examples_dir
 from wayfinder.journeys.loader import Sources, load_or_raise
@@ -87,3 +87,20 @@ def test_the_event_that_started_a_journey_is_named_in_the_readers_words() -> Non
     say_en = translator("en")
     assert event_label("hris.dependent.added", say_en) == "A new dependent in the family record"
     assert event_label("hris.leave.started", say_en, about_reader=False) == "The start of a leave"
+
+
+def test_the_day_an_event_happened_is_the_one_its_data_names() -> None:
+    """The why page's date: the day a known event's data says it happened; a hire's start date is a day ahead, not
+    the hire's, and an event naming no day (or not a date) leaves the record's time to say it."""
+    from wayfinder.journeys.events import CloudEvent
+    from wayfinder.web.explain import day_of
+
+    def ev(etype: str, **data: object) -> CloudEvent:
+        return CloudEvent(specversion="1.0", id="x", source="hris/test", type=etype, time=NOW, subject="E1", data=data)
+
+    assert day_of(ev("hris.leave.ended", leave_type="medical", return_date="2026-03-09")) == date(2026, 3, 9)
+    assert day_of(ev("hris.leave.started", leave_type="medical", start_date="2026-02-27")) == date(2026, 2, 27)
+    assert day_of(ev("hris.dependent.added", relationship="child", date="2026-01-30")) == date(2026, 1, 30)
+    assert day_of(ev("hris.employee.hired", start_date="2026-04-01")) is None
+    assert day_of(ev("hris.job.changed", change="promotion")) is None
+    assert day_of(ev("hris.leave.ended", leave_type="medical", return_date="soon")) is None

@@ -20,7 +20,7 @@ from wayfinder.journeys.events import EARLIEST, LATEST, iso
 from wayfinder.journeys.profile import LOCALE, Profile
 from wayfinder.web import events as ev
 from wayfinder.web.context import Web, web
-from wayfinder.web.explain import event_label, explanation_as_sent, fields_used, trigger_of
+from wayfinder.web.explain import day_of, event_label, explanation_as_sent, fields_used, trigger_of
 from wayfinder.web.i18n import language_of, translator
 from wayfinder.web.security import check_csrf, link_csrf
 
@@ -243,13 +243,15 @@ async def why(request: Request) -> Response:
     journey = defs.journeys.get((message.journey_id, message.journey_version)) or defs.current().get(message.journey_id)
     rules = [repr(r.eligibility) for rid in message.resources if (r := defs.catalog.resources.get(rid))]
     trigger = trigger_of(w.backend.trigger_events, message, journey)
+    # the day it happened, as its data says (a return on Monday, recorded the Friday before); else the day it was
+    # recorded, in the reader's timezone (the page said the record's day for every event)
+    day = (day_of(trigger) or trigger.time.astimezone(_zone(w, claims.recipient_id)).date()) if trigger else None
     say = words["_"]
     about_reader = message.employee_id == claims.recipient_id
     return w.render(request, "why.html", m=message, journey=journey, token=token,
                     fields=[_field_label(f, say) for f in fields_used(journey, message, defs, rules)],
                     started_by=event_label(journey.trigger.event, say, about_reader=about_reader) if journey else None,
-                    trigger=trigger, started_on=format_date(trigger.time.astimezone(_zone(w, claims.recipient_id)),
-                                                            "long", locale=words["lang"]) if trigger else None,
+                    started_day=day, started_on=format_date(day, "long", locale=words["lang"]) if day else None,
                     explanation=explanation_as_sent(message),
                     topics=[defs.catalog.topics[t].title_for(locale) if t in defs.catalog.topics else t
                             for t in message.topics], **words)

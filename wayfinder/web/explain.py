@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from datetime import date
 
 from wayfinder.journeys.definitions import Definitions, Part
 from wayfinder.journeys.events import CloudEvent
@@ -47,6 +48,29 @@ def event_label(event_type: str, say: Callable[[str], str], *, about_reader: boo
     if not about_reader and (label is None or event_type in _PRIVATE):
         return say(SOMETHING_RECORDED)
     return say(label) if label is not None else event_type
+
+
+# The field of a known event's data that names the day it happened (SPEC §2); the event's ``time`` is when the HR
+# system recorded it, often days apart (a return recorded on Friday for the Monday after). A hire's ``start_date`` is
+# the first day at work ahead, not the day of the hire: its record's time stays the day.
+EVENT_DAYS: dict[str, str] = {
+    "hris.employee.started": "date",
+    "hris.dependent.added": "date",
+    "hris.leave.started": "start_date",
+    "hris.leave.ended": "return_date",
+    "hris.employee.terminated": "date",
+}
+
+
+def day_of(event: CloudEvent) -> date | None:
+    """The day ``event`` says it happened (``EVENT_DAYS``), or None when its type names none or the value is not a
+    date (then only the record's time is known)."""
+    name = EVENT_DAYS.get(event.type)
+    value = event.data.get(name) if name is not None else None
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 _FIELD = re.compile(r"(?<![\w.])employee\.(?:attributes\.)?([A-Za-z_][A-Za-z0-9_]*)")

@@ -850,6 +850,53 @@ def test_an_escalation_to_a_group_is_seen_and_worked_by_its_members(served: Serv
     assert 'data-task="t-group"' not in signed_in("E2002", "staff, other-group")
 
 
+def names_in_cards(page: str) -> list[str]:
+    """What a screen reader names each link, button and form field of the cards by: its ``aria-label``, else its
+    text (hidden text too) or its label's."""
+    from html.parser import HTMLParser
+
+    class Names(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.names: list[str] = []
+            self.open: list[tuple[str, list[str]]] = []
+            self.in_cards = False
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            if tag == "ul" and a.get("class") == "cards":
+                self.in_cards = True
+            if self.in_cards and tag in ("a", "button", "label"):
+                self.open.append((tag, [str(a["aria-label"])] if a.get("aria-label") else []))
+
+        def handle_data(self, data: str) -> None:
+            for _, text in self.open:
+                text.append(data)
+
+        def handle_endtag(self, tag: str) -> None:
+            if self.open and self.open[-1][0] == tag:
+                _, text = self.open.pop()
+                self.names.append(f"{tag}: " + " ".join("".join(text).split()))
+            if tag == "ul" and not self.open:
+                self.in_cards = False
+
+    reader = Names()
+    reader.feed(page)
+    return reader.names
+
+
+@pytest.mark.parametrize("path", ["/tasks", "/review"])
+def test_each_cards_links_and_buttons_have_names_of_their_own(served: Served, path: str) -> None:
+    """An audit on 2026-12-06 (accessibility): every task card said "Claim", "Complete", "Note (kept with the task)"
+    and "Review the message", and two reviews of one template had the same link text, so a screen reader's list of
+    links or buttons was a column of the same words. Each now names its task or message (hidden text, read out)."""
+    sign_in(served, "E1003", "reviewer")
+    names = names_in_cards(served.client.get(path).text)
+    assert len(names) > 4
+    repeated = {n for n in names if names.count(n) > 1}
+    assert not repeated, sorted(repeated)
+
+
 def unlabelled(page: str) -> list[str]:
     """The form fields a screen reader has no name for: no ``<label for>``, no ``aria-label``, not inside a
     ``<label>`` (hidden fields and buttons need none)."""

@@ -195,10 +195,10 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
     escalated = {escalation_task_id(m.message_id): m.message_id for m in pending}  # task -> its message
     # A task beside a message of the same person and journey waiting for review ("review the condolence message
     # waiting for your approval"): linked, for whoever may see that message.
-    waiting: dict[tuple[str, str], list[str]] = {}
+    waiting: dict[tuple[str, str], list[Message]] = {}
     for m in pending:
         if may_see_message(staff, m, store.profiles.get(m.employee_id), store.escalated_to(m.message_id)):
-            waiting.setdefault((m.employee_id, m.journey_id), []).append(m.message_id)
+            waiting.setdefault((m.employee_id, m.journey_id), []).append(m)
     beside = {v.task.task_id: waiting.get((v.task.employee_id, v.task.journey_id), []) for v in shown
               if v.task.task_id not in escalated and v.state != "cancelled"}
     reviewed = _reviewed(store, staff)

@@ -472,6 +472,28 @@ def test_after_a_claim_or_a_completion_the_inbox_says_what_was_done(served: Serv
     assert 'id="done"' not in served.client.get("/tasks?done=claimed&task=t-nobody").text
 
 
+def test_staff_pages_say_event_types_and_times_in_words(served: Served) -> None:
+    """An audit on 2026-12-06: the staff pages showed the data's values: "Trigger: hris.leave.started, event of
+    2026-02-09T07:47:00Z", "waiting since 2026-01-27T03:31:00Z", a task's "2026-…Z" and a note's. They now say the
+    event in words (``explain.EVENT_LABELS``) and times as "9 Feb 2026, 07:47 UTC"; the RFC 3339 instant stays in a
+    ``<time datetime>`` for machines."""
+    csrf = sign_in(served, "E1003", "reviewer", "operator")
+    task = next(t for t in served.backend.store.tasks.values() if t.employee_id != "E1003")
+    served.client.post(f"/tasks/{task.task_id}", data={"csrf": csrf, "action": "claim", "note": "on it"})
+    served.client.post("/overview/switch", data={"csrf": csrf, "action": "pause", "journey": "all"})
+    mid = _pending_of(served, "E1052")
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+    for path in ("/review", f"/review/{mid}", "/tasks", "/overview"):
+        page = served.client.get(path).text
+        shown = html_module.unescape(re.sub(r"<[^>]+>", " ", page))
+        assert not stamp.search(shown), (path, stamp.search(shown))
+        assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[^"]+">\d{1,2} [A-Z][a-z]{2} 20\d\d, \d\d:\d\d UTC</time>',
+                         page), path
+        assert "hris." not in shown, path
+    detail = served.client.get(f"/review/{mid}").text
+    assert re.search(r'<dd id="trigger"><span title="hris.leave.ended">The end of a leave</span>, recorded ', detail)
+
+
 def test_the_stop_switch_is_audited_and_shown(served: Served) -> None:
     csrf = sign_in(served, "E1003", "operator")
     assert served.client.post("/overview/switch", data={"csrf": csrf, "action": "pause", "journey": "all",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from babel.dates import format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -33,8 +35,16 @@ HERE = Path(__file__).parent
 
 def _jinja() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined)
-    env.filters["iso"] = lambda value: iso(value) if isinstance(value, datetime) else value
+    env.filters["when"] = when
     return env
+
+
+def when(value: datetime) -> Markup:
+    """An instant as staff read it ("2 Dec 2026, 10:00 UTC"; the pages showed "2026-12-02T10:00:00Z"), inside a
+    ``<time>`` that keeps the RFC 3339 form for machines. Staff pages are in English and in UTC (a reviewer and the
+    person a message is about may be in different timezones)."""
+    said = format_datetime(value.astimezone(UTC), "d MMM y, HH:mm 'UTC'", locale="en")
+    return Markup('<time datetime="{}">{}</time>').format(iso(value), said)
 
 
 async def _metrics(request: Request) -> Response:

@@ -24,7 +24,7 @@ from wayfinder.journeys.templates import MAX_OUTPUT_CHARS, split_footer
 from wayfinder.web import events as ev
 from wayfinder.web.access import Staff, is_about_self, may_see_message, may_see_task
 from wayfinder.web.context import Web, staff_page, web
-from wayfinder.web.explain import trigger_of
+from wayfinder.web.explain import event_label, trigger_of
 from wayfinder.web.security import EMAIL_CSP, check_csrf, session_csrf
 from wayfinder.web.store import Store, TaskView
 
@@ -95,7 +95,9 @@ def _detail(request: Request, staff: Staff, message: Message, *, problem: str | 
                     back="/review" if staff.has("reviewer", "hr_partner") else "/tasks",
                     resources=[r for r in resources if r is not None], csrf=session_csrf(request),
                     about_self=is_about_self(staff, message),
-                    trigger=trigger_of(w.backend.trigger_events, message, journey))
+                    trigger=trigger_of(w.backend.trigger_events, message, journey),
+                    # the event type in words, as the explanation names it (the page showed "hris.leave.started")
+                    trigger_label=event_label(journey.trigger.event, str) if journey else None)
 
 
 @staff_page("reviewer", "hr_partner", "manager")  # a manager: the reviews escalated to them
@@ -206,7 +208,8 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
                if v.state != "cancelled"}
     return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, csrf=session_csrf(request),
                     decided=DECIDED.get(request.query_params.get("decided", "")),
-                    done=_done(request, views), escalated=escalated, beside=beside, settled=settled)
+                    done=_done(request, views), escalated=escalated, beside=beside, settled=settled,
+                    cancelled_because=_CANCELLED)
 
 
 @dataclass(frozen=True)

@@ -308,6 +308,32 @@ def test_a_choice_the_page_cannot_take_is_said_on_the_page_and_nothing_is_saved(
     assert len(served.decisions()) == before
 
 
+def test_the_language_is_chosen_among_those_the_messages_are_written_in(served: Served) -> None:
+    """An audit on 2026-12-06: the language was a free text field ("en-GB" as a hint). It is now a choice among
+    English and the locales the bundled templates are written in, named in the reader's language, keeping the one
+    in force when it is none of them; the form takes what it took before (any well-formed tag)."""
+    def choices(person: str) -> tuple[list[tuple[str, str]], str | None, str]:
+        page = served.client.get(f"/preferences?t={_link(served, person)}").text
+        select = re.search(r'<select name="locale" id="locale">(.*?)</select>', page, re.S)
+        assert select is not None, page
+        options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select[1])
+        chosen = next((value for value, selected, _ in options if selected), None)
+        return [(value, html_module.unescape(name)) for value, _, name in options], chosen, page
+
+    options, chosen, page = choices("E1032")  # en-IN, from the HR system: kept, and chosen
+    assert {"en", "de-DE", "fr-FR"} <= {value for value, _ in options} and chosen == "en-IN"
+    assert ("de-DE", "German (Germany) (de-DE)") in options
+    german = next(p for p in PEOPLE if (served.backend.store.profiles[p].locale or "").startswith("de"))
+    options, chosen, _ = choices(german)
+    assert ("de-DE", "Deutsch (Deutschland) (de-DE)") in options and chosen is not None
+    form = {"csrf": _csrf(page), "channel_email": "on", "channel_intranet": "on"}
+    for locale in ("fr-FR", "pt-BR"):  # a choice; and a tag the list does not offer, taken as before
+        token = _link(served, "E1032")
+        assert served.client.post(f"/preferences?t={token}", data=form | {"locale": locale}).status_code == 200
+        assert served.backend.store.preferences("E1032")["locale"] == locale
+        assert choices("E1032")[1] == locale
+
+
 @pytest.mark.parametrize("problem", ["expired", "tampered", "missing"])
 def test_a_bad_link_opens_nothing(served: Served, problem: str) -> None:
     good = _link(served, "E1052", None, served.clock() - timedelta(days=91))

@@ -58,8 +58,10 @@ def _post_preferences(s: Served, person: str, form: dict[str, str]) -> Any:
     """The page's form as a browser sends it, its channels, topics and pause replaced by ``form``'s."""
     token = _link(s, person)
     page = s.client.get(f"/preferences?t={token}").text
-    kept = {m[1]: m[2] for m in re.finditer(r'<input (?:type="\w+" )?name="(locale|quiet_start|quiet_end)" '
+    kept = {m[1]: m[2] for m in re.finditer(r'<input (?:type="\w+" )?name="(quiet_start|quiet_end)" '
                                             r'value="([^"]*)"', page)}
+    language = re.search(r'<select name="locale"[^>]*>.*?<option value="([^"]*)" selected>', page, re.S)
+    kept["locale"] = language[1] if language else ""  # the language chosen in the list (it was a text field)
     return s.client.post(f"/preferences?t={token}", data={"csrf": _csrf(page)} | kept | form)
 
 
@@ -356,5 +358,5 @@ def test_a_refused_preferences_form_comes_back_as_the_person_filled_it(served: S
     assert re.search(r'name="channel_email" checked', page) and not re.search(r'name="channel_intranet" checked', page)
     assert re.search(rf'name="topic_{re.escape(topic)}" id="topic_{re.escape(topic)}" checked', page)
     assert 'name="quiet_start" value="22:00"' in page and 'name="quiet_end" value="7"' in page
-    assert 'name="locale" value="de-AT"' in page and 'name="paused_until" value="2199-12-31"' in page
+    assert '<option value="de-AT" selected>' in page and 'name="paused_until" value="2199-12-31"' in page
     assert served.decisions() == []

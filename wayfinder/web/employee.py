@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -76,6 +77,38 @@ def _reader(w: Web, recipient_id: str) -> tuple[str | None, dict[str, Any]]:
     return locale, {"lang": lang, "_": translator(lang)}
 
 
+def _languages(w: Web, current: str | None, lang: str) -> list[tuple[str, str]]:
+    """The choices of the language field as ``(value, name in the reader's language)``: English and every locale
+    a bundled template is written in (the form was a free text field that took "Klingon" as readily as "de-DE");
+    the value in force is kept as a choice when it is none of them (an HR system's "en-IN"), and an empty one when
+    none is set."""
+    defs = w.backend.world.defs
+    written = {loc for t in (*defs.templates.values(), *defs.inline.values()) for loc in t.locales}
+    tags = {_tag(loc) for loc in ("en", *written)}
+    if current:
+        tags.add(current)
+    choices = sorted(((tag, _language_name(tag, lang)) for tag in tags), key=lambda c: c[1].casefold())
+    return ([("", translator(lang)("Not set"))] if not current else []) + choices
+
+
+def _tag(locale: str) -> str:
+    """A template's locale key as BCP 47 writes it ("de-de" -> "de-DE")."""
+    try:
+        return str(Locale.parse(locale, sep="-" if "-" in locale else "_")).replace("_", "-")
+    except (ValueError, UnknownLocaleError):
+        return locale
+
+
+def _language_name(tag: str, lang: str) -> str:
+    """"Deutsch (Deutschland)", "allemand (Allemagne)": a locale named in the reader's language, with its tag when
+    Babel does not know it."""
+    try:
+        name = Locale.parse(tag, sep="-" if "-" in tag else "_").get_display_name(lang)
+    except (ValueError, UnknownLocaleError):
+        name = None
+    return f"{name} ({tag})" if name else tag
+
+
 def _page(request: Request, w: Web, claims: LinkClaims, token: str, *, saved: str | None = None,
           problem: str | None = None, status: int = 200, typed: tuple[dict[str, Any], str] | None = None) -> Response:
     """The preferences page; ``typed``: what a refused form said (the choices and the pause date as written), shown
@@ -88,6 +121,7 @@ def _page(request: Request, w: Web, claims: LinkClaims, token: str, *, saved: st
                     paused_day=(typed[1] if typed is not None
                                 else _local_day(prefs["paused_until"], _zone(w, claims.recipient_id))),
                     token=token, csrf=_csrf(w, token), saved=saved, problem=problem,
+                    languages=_languages(w, prefs["locale"], words["lang"]),
                     why=claims.message_id is not None, **words)
 
 

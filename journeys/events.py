@@ -269,6 +269,24 @@ def rating_of(event: CloudEvent) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and -1 <= value <= 1 else None
 
 SENSITIVE_EVENT_TYPES = frozenset({EventType.WELLBEING_SIGNAL.value})
+# The field of a known type's data that names the day the event is about (SPEC §2): its ``time`` is when the HR
+# system recorded it, often days apart (a return recorded on Friday for the Monday after). One table for the
+# explanation's words, a roadmap's day 1 and the why page.
+DAY_FIELDS: dict[str, str] = {
+    EventType.HIRED.value: "start_date",
+    EventType.STARTED.value: "date",
+    EventType.DEPENDENT_ADDED.value: "date",
+    EventType.LEAVE_STARTED.value: "start_date",
+    EventType.LEAVE_ENDED.value: "return_date",
+    EventType.TERMINATED.value: "date",
+}
+
+
+def day_fields(event_type: str) -> tuple[str, ...]:
+    """Where the day an event is about may be in its data: its type's field (``DAY_FIELDS``), or for another
+    type (a job change, a company's own) ``start_date``, then ``date``."""
+    field = DAY_FIELDS.get(event_type)
+    return (field,) if field is not None else ("start_date", "date")
 
 
 class DecodeError(ValueError):

@@ -7,8 +7,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from wayfinder.journeys._time import zone
+from wayfinder.journeys.events import DAY_FIELDS
 from wayfinder.journeys.i18n import Reader, gettext, worded
 from wayfinder.journeys.templates import RenderError
+from wayfinder.vocabulary import EventType
 
 if TYPE_CHECKING:
     from wayfinder.journeys.definitions import Definitions
@@ -17,14 +19,14 @@ if TYPE_CHECKING:
 
 # What happened, said to the employee ("your ...") and about them ("their ..."); English is the message id.
 _SIMPLE: dict[str, tuple[str, str, str | None]] = {  # type -> (you, they, data field holding the date)
-    "hris.employee.hired": ("you are joining us{on}", "they are joining us{on}", "start_date"),
-    "hris.employee.started": ("you started with us{on}", "they started with us{on}", "date"),
-    "hris.manager.changed": ("your manager changed", "their manager changed", None),
-    "onboarding.task.completed": ("you completed an onboarding task", "they completed an onboarding task", None),
+    EventType.HIRED: ("you are joining us{on}", "they are joining us{on}", DAY_FIELDS[EventType.HIRED]),
+    EventType.STARTED: ("you started with us{on}", "they started with us{on}", DAY_FIELDS[EventType.STARTED]),
+    EventType.MANAGER_CHANGED: ("your manager changed", "their manager changed", None),
+    EventType.TASK_COMPLETED: ("you completed an onboarding task", "they completed an onboarding task", None),
 }
 # A hire's first day, once it has come: said as a start (a first-week message said "you are joining us on" a day
 # already past).
-_STARTED = ("you started with us{on}", "they started with us{on}", "start_date")
+_STARTED = ("you started with us{on}", "they started with us{on}", DAY_FIELDS[EventType.HIRED])
 _DEPENDENT = {
     "child": ("a new child was added to your family record{on}", "a new child was added to their family record{on}"),
     "spouse": ("a spouse was added to your family record{on}", "a spouse was added to their family record{on}"),
@@ -51,13 +53,13 @@ def _on(d: Mapping[str, Any], key: str | None, locale: str | None) -> str:
 # or the new location (SPEC §3: only what a journey, template or catalog rule reads may leave the engine).
 def _dependent(d: Mapping[str, Any], you: bool, locale: str | None) -> str:
     forms = _DEPENDENT.get(str(d.get("relationship") or ""), _DEPENDENT[""]) if you else _DEPENDENT[""]
-    return gettext(locale, forms[0 if you else 1], on=_on(d, "date", locale))
+    return gettext(locale, forms[0 if you else 1], on=_on(d, DAY_FIELDS[EventType.DEPENDENT_ADDED], locale))
 
 
 def _leave(started: bool) -> Phrase:
     def phrase(d: Mapping[str, Any], you: bool, locale: str | None) -> str:
         kind = _LEAVE_WORDS.get(str(d.get("leave_type")), "other")
-        field = "start_date" if started else "return_date"
+        field = DAY_FIELDS[EventType.LEAVE_STARTED if started else EventType.LEAVE_ENDED]
         if not you:
             text = "their leave started{on}" if started else "their leave ended{on}"
             return gettext(locale, text, on=_on(d, field, locale))

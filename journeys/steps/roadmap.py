@@ -10,6 +10,7 @@ from typing import Any
 from wayfinder.catalog.graph import Selection
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._time import zone
+from wayfinder.journeys.events import day_fields
 from wayfinder.journeys.model import Journey, RoadmapStep
 from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.state import Enrollment
@@ -17,9 +18,6 @@ from wayfinder.journeys.steps.context import Next, Run
 from wayfinder.journeys.steps.message import deliver
 from wayfinder.vocabulary import EventType, parse_instant
 
-# The data field holding the day an event is about, for the types whose field is not ``start_date`` or ``date``
-# (SPEC §2); any other type (a job change, a company's own type) is read for ``start_date``, then ``date``.
-_DAY_FIELDS: dict[str, tuple[str, ...]] = {EventType.LEAVE_ENDED: ("return_date",)}
 # Triggers about the start of employment, whose start date the profile keeps up to date (an upsert may move it).
 _HIRES = frozenset({EventType.HIRED, EventType.UPSERTED})
 
@@ -47,7 +45,7 @@ def start_date(profile: Profile, e: Enrollment, now: datetime) -> date:
     trigger: Mapping[str, Any] = e.trigger
     data = trigger.get("data") or {}
     kind = str(trigger.get("type"))
-    values = [data.get(name) for name in _DAY_FIELDS.get(kind, ("start_date", "date"))]
+    values = [data.get(name) for name in day_fields(kind)]
     if kind in _HIRES and "start_date" in data:
         values.insert(0, profile.get("start_date"))
     tz = zone(profile.timezone)

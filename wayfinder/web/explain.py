@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterable
 from datetime import date
 
 from wayfinder.journeys.definitions import Definitions, Part
-from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.events import DAY_FIELDS, CloudEvent
 from wayfinder.journeys.model import Journey
 from wayfinder.journeys.records import Message, enrollment_id, message_key
 from wayfinder.journeys.templates import SIGNATURE, split_footer
+from wayfinder.vocabulary import EventType
 
 # What started a journey, as a reader names it (the message ids of the web catalogs); a company's own event type
 # is shown as it is named.
@@ -50,22 +51,11 @@ def event_label(event_type: str, say: Callable[[str], str], *, about_reader: boo
     return say(label) if label is not None else event_type
 
 
-# The field of a known event's data that names the day it happened (SPEC §2); the event's ``time`` is when the HR
-# system recorded it, often days apart (a return recorded on Friday for the Monday after). A hire's ``start_date`` is
-# the first day at work ahead, not the day of the hire: its record's time stays the day.
-EVENT_DAYS: dict[str, str] = {
-    "hris.employee.started": "date",
-    "hris.dependent.added": "date",
-    "hris.leave.started": "start_date",
-    "hris.leave.ended": "return_date",
-    "hris.employee.terminated": "date",
-}
-
-
 def day_of(event: CloudEvent) -> date | None:
-    """The day ``event`` says it happened (``EVENT_DAYS``), or None when its type names none or the value is not a
-    date (then only the record's time is known)."""
-    name = EVENT_DAYS.get(event.type)
+    """The day ``event`` says it happened (``DAY_FIELDS``; the event's ``time`` is when the HR system recorded it),
+    or None when its type names none or the value is not a date (then only the record's time is known)."""
+    # A hire's ``start_date`` is the first day at work ahead, not the day of the hire: its record's time stays the day.
+    name = DAY_FIELDS.get(event.type) if event.type != EventType.HIRED else None
     value = event.data.get(name) if name is not None else None
     try:
         return date.fromisoformat(value) if isinstance(value, str) else None

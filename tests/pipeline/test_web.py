@@ -309,7 +309,7 @@ def test_a_choice_the_page_cannot_take_is_said_on_the_page_and_nothing_is_saved(
 
 
 def test_the_language_is_chosen_among_those_the_messages_are_written_in(served: Served) -> None:
-    """An audit on 2026-12-06: the language was a free text field ("en-GB" as a hint). It is now a choice among
+    """An audit on 2026-12-04: the language was a free text field ("en-GB" as a hint). It is now a choice among
     English and the locales the bundled templates are written in, named in the reader's language, keeping the one
     in force when it is none of them; the form takes what it took before (any well-formed tag)."""
     def choices(person: str) -> tuple[list[tuple[str, str]], str | None, str]:
@@ -376,7 +376,7 @@ def test_the_why_page_says_the_details_and_the_day_in_the_readers_words(served: 
 
 
 def test_the_why_page_gives_the_day_the_event_happened_not_the_day_it_was_recorded(served: Served) -> None:
-    """An audit on 2026-12-06: E1052's return from medical leave (return_date 2026-03-09) was recorded by the HR
+    """An audit on 2026-12-04: E1052's return from medical leave (return_date 2026-03-09) was recorded by the HR
     system on 2026-03-06, and the page said the journey was started on 6 March: the record's time. It now says the
     day the event's data names; an event that names none keeps the day it was recorded (unit tests of ``day_of``)."""
     message = _pending_of(served, "E1052")
@@ -443,7 +443,7 @@ def test_a_task_links_the_message_about_the_same_person_that_waits_for_review(se
 
 @pytest.mark.parametrize("decision", ["approve", "reject"])
 def test_a_task_says_what_became_of_the_review_its_note_asks_for(served: Served, decision: str) -> None:
-    """An audit on 2026-12-06: once the condolence message was decided, the HR partner's task still said "review
+    """An audit on 2026-12-04: once the condolence message was decided, the HR partner's task still said "review
     the condolence message waiting for your approval", and nothing else. The card now says it was approved or
     rejected, by whom, and that it is not waiting any more."""
     store = served.backend.store
@@ -482,7 +482,7 @@ def test_tasks_are_claimed_noted_and_completed_as_events(served: Served) -> None
 
 
 def test_after_a_claim_or_a_completion_the_inbox_says_what_was_done(served: Served) -> None:
-    """An audit on 2026-12-06: after Claim or Complete the inbox came back as it was, with no word that anything
+    """An audit on 2026-12-04: after Claim or Complete the inbox came back as it was, with no word that anything
     happened (only the badge of one card among many changed). It now says what was done, to which task; a query
     naming a task the reader may not see, or no action, says nothing."""
     csrf = sign_in(served, "E1006", "hr_partner")
@@ -499,7 +499,7 @@ def test_after_a_claim_or_a_completion_the_inbox_says_what_was_done(served: Serv
 
 
 def test_staff_pages_say_event_types_and_times_in_words(served: Served) -> None:
-    """An audit on 2026-12-06: the staff pages showed the data's values: "Trigger: hris.leave.started, event of
+    """An audit on 2026-12-04: the staff pages showed the data's values: "Trigger: hris.leave.started, event of
     2026-02-09T07:47:00Z", "waiting since 2026-01-27T03:31:00Z", a task's "2026-…Z" and a note's. They now say the
     event in words (``explain.EVENT_LABELS``) and times as "9 Feb 2026, 07:47 UTC"; the RFC 3339 instant stays in a
     ``<time datetime>`` for machines."""
@@ -935,7 +935,7 @@ def names_in_cards(page: str) -> list[str]:
 
 @pytest.mark.parametrize("path", ["/tasks", "/review"])
 def test_each_cards_links_and_buttons_have_names_of_their_own(served: Served, path: str) -> None:
-    """An audit on 2026-12-06 (accessibility): every task card said "Claim", "Complete", "Note (kept with the task)"
+    """An audit on 2026-12-04 (accessibility): every task card said "Claim", "Complete", "Note (kept with the task)"
     and "Review the message", and two reviews of one template had the same link text, so a screen reader's list of
     links or buttons was a column of the same words. Each now names its task or message (hidden text, read out)."""
     sign_in(served, "E1003", "reviewer")
@@ -983,3 +983,26 @@ def test_every_form_field_on_the_staff_pages_has_a_name_a_screen_reader_says(ser
     assert all(r.status_code == 200 for r in pages.values()), {p: r.status_code for p, r in pages.items()}
     assert 'name="reason"' in pages["/overview"].text
     assert {path: unlabelled(r.text) for path, r in pages.items() if unlabelled(r.text)} == {}
+
+
+def test_an_open_task_for_someone_the_hr_data_does_not_know_says_it_reaches_nobody(served: Served) -> None:
+    """A task for a manager who was erased, or whose id no HR record filled, looked like any other on the HR
+    partner's inbox, and nobody would ever act on it. Its card now says so; a known assignee's does not."""
+    csrf = sign_in(served, "E1003", "reviewer")
+    store = served.backend.store
+    task = next(t for t in store.tasks.values() if t.assignee == "manager" and t.assignee_id is not None
+                and t.status == "open" and t.employee_id != "E1003")
+    assert task.assignee_id is not None and store.knows(task.assignee_id)
+    page = served.client.get("/tasks").text
+    assert "unknown-assignee" not in page
+    store.profiles.pop(task.assignee_id)  # as after their erasure
+    page = served.client.get("/tasks").text
+    card = page[page.index(f'data-task="{task.task_id}"'):]
+    card = card[:card.index("</li>")]
+    assert f"The HR data has no record of {task.assignee_id}" in card
+    assert page.count("unknown-assignee") == sum(1 for t in store.tasks.values() if t.assignee_id == task.assignee_id
+                                                  and t.status == "open")
+    served.client.post(f"/tasks/{task.task_id}", data={"csrf": csrf, "action": "claim"})
+    page = served.client.get("/tasks").text
+    card = page[page.index(f'data-task="{task.task_id}"'):]
+    assert "unknown-assignee" not in card[:card.index("</li>")]  # someone here took it

@@ -206,10 +206,14 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
     reviewed = _reviewed(store, staff)
     settled = {v.task.task_id: reviewed.get((v.task.employee_id, v.task.journey_id), []) for v in shown
                if v.state != "cancelled"}
+    # An open task for a manager or HR partner the HR data does not know (erased, or an id no record filled) reaches
+    # nobody but whoever reads it here: said so on its card (it looked like any other).
+    unknown = {v.task.task_id for v in shown if v.state == "open" and v.task.assignee_id is not None
+               and not store.knows(v.task.assignee_id)}
     return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, csrf=session_csrf(request),
                     decided=DECIDED.get(request.query_params.get("decided", "")),
                     done=_done(request, views), escalated=escalated, beside=beside, settled=settled,
-                    cancelled_because=_CANCELLED)
+                    cancelled_because=_CANCELLED, unknown=unknown)
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,11 @@ class Store:
         return sorted(waiting, key=lambda m: (m.created_at, m.message_id))
 
     # -- tasks ------------------------------------------------------------------------------
+    def knows(self, person_id: str) -> bool:
+        """Whether the HR data tells anything of ``person_id`` (not erased, not an id alone that no record filled)."""
+        profile = self.profiles.get(person_id)
+        return profile is not None and bool(profile.fields)
+
     def task_views(self) -> list[TaskView]:
         views = {tid: TaskView(task) for tid, task in self.tasks.items()}
         for e in self.decisions:

@@ -130,11 +130,13 @@ class Mailbox:
     @staticmethod
     def _placed(state: MailboxState, message: Message, now: datetime) -> bool:
         """Whether this message already has a slot: held here, or sent since it was made (a slot is never
-        earlier than the message, and one that went is never later than now)."""
+        earlier than the message; one that went is at or before now, and before the held ones, ``MailboxState``).
+        Not bounded by ``now`` alone: a worker's clock can be behind a slot that went (a restart on another machine,
+        or after a tick that had moved it on), and a replayed dispatch was then placed again."""
         if message.message_id in state.pending or message.message_id in state.on_leave:
             return True
         lo = bisect_left(state.slots, message.created_at, key=_at)
-        hi = bisect_right(state.slots, now, key=_at)
+        hi = max(bisect_right(state.slots, now, key=_at), len(state.slots) - len(state.pending))
         return any(s.message_id == message.message_id for s in state.slots[lo:hi])
 
     def _forget_old(self, state: MailboxState, now: datetime) -> None:

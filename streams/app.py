@@ -211,6 +211,7 @@ class _Builder:
         # (the worker's own deletes, by a later input or tick of the partition, raced the kill)
         self._prune_ticks = not os.environ.get(TEST_KEEP_ENTRIES_SETTING)
         self.employees.keeps_entries = self.mailboxes.keeps_entries = not self._prune_ticks
+        self.employees.answered = self.mailboxes.answered = self._committed.knows
 
     def build(self) -> WayfinderApp:
         app, s = self.app, self.settings

@@ -105,6 +105,9 @@ class Stage:
 
     name = "stage"
     keeps_entries = False  # TEST ONLY (streams.app TEST_KEEP_ENTRIES_SETTING): no entry of a kept unit is deleted
+    # whether the broker answered for a partition's committed offset, none committed among the answers (the worker's
+    # ``CommittedOffsets.knows``): the interrupted units of such a partition are all read again (``take_loaded``)
+    answered: Callable[[str, int], bool] | None = None
     ticks_topic = ""
     digests_enabled = False  # the policy has digests: cancels, erasure and preferences go to digest boxes too
     origin = ""  # the input being processed (partition, topic, offset): orders ties of mailbox inputs
@@ -141,7 +144,7 @@ class Stage:
             return
         finished = 0
         if partition not in self._finished:
-            done = finish_interrupted(self.table, partition, self.wal.committed)
+            done = finish_interrupted(self.table, partition, self.wal.committed, self.answered)
             finished = len(done.writes)
             self._finished.add(partition)
             if done.writes:

@@ -252,7 +252,8 @@ class Finished:
 
 
 def finish_interrupted(table: Table, partition: int,
-                       committed: Callable[[str, int], int | None] = lambda topic, partition: None) -> Finished:
+                       committed: Callable[[str, int], int | None] = lambda topic, partition: None,
+                       answered: Callable[[str, int], bool] | None = None) -> Finished:
     """Apply the writes of the partition's entries that did not all reach the table, and delete the entries of
     committed inputs.
 
@@ -270,11 +271,12 @@ def finish_interrupted(table: Table, partition: int,
     entries of a process that died are pruned here, by the partition's next owner. So ``committed`` must know the
     group's offsets when this runs: with ``None`` every entry counts as interrupted.
 
-    The interrupted units' records (of topics whose committed offset is known) come back in the order the units
-    were kept (``Work.seq``), for the worker to produce again before anything else of the partition: each input's
-    own replay, when it is read again, came in its topic's order, so a unit's records could follow those of a later
-    unit of another topic (seen after a kill -9 of one of two workers: a message's ``deferred`` record, produced
-    again after its ``sent`` one, was its last).
+    The interrupted units' records (of topics whose committed offset is known, or ``answered`` by the broker as
+    never committed: all their inputs are read again) come back in the order the units were kept (``Work.seq``),
+    for the worker to produce again before anything else of the partition: each input's own replay, when it is read
+    again, came in its topic's order, so a unit's records could follow those of a later unit of another topic (seen
+    after a kill -9 of one of two workers: a message's ``deferred`` record, produced again after its ``sent`` one,
+    was its last).
     """
     entries: list[tuple[str, Work]] = []
     pruned = 0
@@ -314,11 +316,18 @@ def finish_interrupted(table: Table, partition: int,
                 done.append((entry, key))
             applied.add(n)
             progress = True
-    # Only entries judged by a known offset: one of a topic whose offset is not known may be of a committed input,
-    # never read again, whose records are older than a later unit's (produced when its input is read again).
-    known = [(entry, work.records) for entry, work in entries
-             if work.records and committed(*entry_input(entry)[:2]) is not None]
-    return Finished(done, pruned, known)
+    return Finished(done, pruned, _judged_records(entries, committed, answered))
+
+
+def _judged_records(entries: list[tuple[str, Work]], committed: Callable[[str, int], int | None],
+                    answered: Callable[[str, int], bool] | None) -> list[tuple[str, list[Record]]]:
+    """The records of the entries judged by a known offset: one of a topic whose offset is not known may be of a
+    committed input, never read again, whose records are older than a later unit's (they are produced when its
+    input is read again, if it is)."""
+    def judged(topic: str, partition: int) -> bool:
+        return committed(topic, partition) is not None or (answered is not None and answered(topic, partition))
+
+    return [(entry, work.records) for entry, work in entries if work.records and judged(*entry_input(entry)[:2])]
 
 
 class EntryTooLarge(ValueError):

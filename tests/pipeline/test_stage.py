@@ -356,12 +356,14 @@ def _statuses(records: list[Record]) -> list[tuple[str, str]]:
             if r.topic == "outbound.messages" and r.value is not None and (m := json.loads(r.value))]
 
 
-def test_a_new_owner_produces_the_interrupted_units_records_in_the_order_they_were_kept() -> None:
+@pytest.mark.parametrize("never_committed", [False, True])
+def test_a_new_owner_produces_the_interrupted_units_records_in_the_order_they_were_kept(never_committed: bool) -> None:
     """A mailbox input deferred a message and a later tick (another topic) sent it; the worker was killed before
     either offset was committed. Kafka gives the partition's next owner the tick first: each input's own replay
     produced the ``sent`` record, then the ``deferred`` one, which stayed the message's last (seen with two
     workers and kill -9). The next owner produces every interrupted unit's records, in the order they were kept,
-    before its first input's, and the inputs read again produce none."""
+    before its first input's, and the inputs read again produce none. Also when the group never committed an
+    offset of the partition (early in a stream, seen on the wall clock): the broker's answer says so."""
     now = [UNTIL]
     first = _Logged(clock=StreamClock("wall", wall=lambda: now[0]))  # the worker's clock: a tick sends what waits
     for when, line in bundled_in_order():
@@ -382,8 +384,10 @@ def test_a_new_owner_produces_the_interrupted_units_records_in_the_order_they_we
     committed = {"mailbox": a.offset, "mticks": b.offset}
     table = first.mailboxes.table
     assert isinstance(table, DictTable)
-    again = Pipeline(mailboxes=DictTable(table), committed=lambda topic, partition: committed.get(topic),
-                     clock=StreamClock("wall", wall=lambda: now[0]))
+    again = Pipeline(mailboxes=DictTable(table), clock=StreamClock("wall", wall=lambda: now[0]),
+                     committed=lambda topic, partition: None if never_committed else committed.get(topic))
+    if never_committed:
+        again.mailboxes.answered = lambda topic, partition: True
     loaded = again.feed(again.mailboxes, b.topic, b.key, b.value or b"", offset=b.offset)
     ours = [status for mid, status in _statuses(loaded) if mid == message]
     assert ours[-1] == "sent" and "deferred" in ours

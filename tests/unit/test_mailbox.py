@@ -133,6 +133,23 @@ def test_a_replayed_message_is_not_placed_twice() -> None:
     assert [s.message_id for s in state.slots] == ["m-1"]
 
 
+def test_a_message_that_went_is_not_placed_again_by_a_clock_that_went_back() -> None:
+    """The worker's clock is its partition's: after a restart (another machine, or a tick that had moved it on) it
+    can be behind a slot a message went in. Its dispatch, produced again by a replay, was placed as new (only slots up
+    to ``now`` were looked at): counted against the cap twice and recorded ``sent`` a week later (a kill -9 audit
+    on the wall clock, 2026-12-05)."""
+    mailbox = Mailbox(POLICY)
+    state = MailboxState(recipient_id="E1")
+    made, went = berlin("2026-03-03T21:00"), berlin("2026-03-04T08:00")
+    dispatch = Dispatch("E1", message("m-1", made), "Europe/Berlin", None)
+    mailbox.dispatch(state, dispatch, made)
+    [gone] = decisions(mailbox.on_timer(state, MailboxTimer("E1", "m-1"), went))
+    assert gone.status == "sent" and state.pending == {}
+    assert mailbox.dispatch(state, dispatch, berlin("2026-03-03T22:00")).effects == []
+    assert mailbox.dispatch(state, dispatch, went + timedelta(days=1)).effects == []
+    assert [s.message_id for s in state.slots] == ["m-1"]
+
+
 # -- quiet hours ----------------------------------------------------------------------------------
 
 

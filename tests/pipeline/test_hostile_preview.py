@@ -79,3 +79,23 @@ def test_a_profile_the_engine_would_refuse_is_named_by_its_fields_not_previewed(
     assert said.startswith(f"{profile}: not a profile the engine accepts (country: Value error, not an ISO 3166-1")
     assert "timezone: Value error, not an IANA timezone" in said
     assert "Germany" not in said and "Mars" not in said and "Zebedee" not in said
+
+
+def test_a_profile_saved_with_a_byte_order_mark_previews_and_broken_json_is_placed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by an HR operations pass on 2026-12-05: a profile saved by Notepad (a byte order mark, CRLF) was "not a
+    JSON profile (JSONDecodeError)", and a trailing comma was said the same way, with no line or column."""
+    profile = tmp_path / "p.json"
+    profile.write_bytes(b'\xef\xbb\xbf{"id": "P5", "timezone": "Europe/Berlin",\r\n "email": "p5@example.com"}\r\n')
+    code = main(["preview", "new-parent", "--employee", str(profile), "--at", "2026-05-04T08:00:00Z"])
+    assert code == 0
+    assert "preview of journey new-parent v3 (active) for employee P5" in capsys.readouterr().out
+    profile.write_text('{"id": "P5",\n "email": "p5@example.com",}\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        main(["preview", "new-parent", "--employee", str(profile)])
+    assert stopped.value.code == (f"{profile}:2:28: not a JSON profile (Expecting property name enclosed in double "
+                                  "quotes); give an employee id or a JSON file")
+    profile.write_bytes(b'{"id": "P5", "given_name": "J\xf6rg"}')
+    with pytest.raises(SystemExit) as stopped:
+        main(["preview", "new-parent", "--employee", str(profile)])
+    assert stopped.value.code == f"{profile}: not a JSON profile (not UTF-8 text at byte 30); save it as UTF-8"

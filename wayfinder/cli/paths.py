@@ -64,9 +64,15 @@ def fallback_note(fallback: Fallback | None) -> str | None:
 
 def read_profile_file(path: Path) -> dict[str, Any]:
     """A JSON profile given instead of an employee id (``preview``, ``resources``); exits with what to give."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as e:  # not JSON, not UTF-8, a number too long, nested too deep
+    try:  # a byte order mark (Notepad, Excel and PowerShell write one) is not part of the JSON
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as e:  # where, as an editor counts, and what the parser expected (never a value)
+        msg = f"{path}:{e.lineno}:{e.colno}: not a JSON profile ({e.msg}); give an employee id or a JSON file"
+        raise SystemExit(msg) from e
+    except UnicodeDecodeError as e:
+        msg = f"{path}: not a JSON profile (not UTF-8 text at byte {e.start + 1}); save it as UTF-8"
+        raise SystemExit(msg) from e
+    except (OSError, ValueError, RecursionError) as e:  # unreadable, a number too long, nested too deep
         msg = f"{path}: not a JSON profile ({type(e).__name__}); give an employee id or a JSON file"
         raise SystemExit(msg) from e
     if not isinstance(data, dict):

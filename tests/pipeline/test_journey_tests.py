@@ -216,3 +216,20 @@ def test_a_diff_line_writes_values_as_the_test_file_does() -> None:
 
     assert _line("message", {"step": "note", "recipient": None, "exact": True, "subject": "Hi"}) == (
         "message step=note recipient=null exact=true subject=Hi")
+
+
+def test_expectations_are_met_whatever_order_they_are_written_in(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by an HR operations pass on 2026-12-05: each expectation took the first record it matched, so a broad
+    one written first ("any sent new-parent message") took the welcome email a narrower one below it named, and a
+    right test failed with a diff that asked for the welcome email it had."""
+    copy = _edited_copy(tmp_path, (
+        "tests/new-parent.yaml",
+        '    - {journey: new-parent, step: welcome, status: sent, at: "2026-03-02T09:15:00Z", locale: de-DE}\n',
+        "    - {journey: new-parent, status: sent}\n    - {journey: new-parent, step: welcome, channel: email}\n"), (
+        "tests/new-parent.yaml",
+        '    - {journey: new-parent, step: planning-ahead, status: sent, channel: intranet, '
+        'at: "2026-04-27T06:00:00Z"}\n', ""))
+    capsys.readouterr()
+    assert main(["test", str(copy), "-k", "new-parent-birth"]) == 0
+    assert capsys.readouterr().out.endswith("1 passed, 0 failed\n")

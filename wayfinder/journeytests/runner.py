@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -83,23 +84,50 @@ def _compare(kind: str, expected: Sequence[BaseModel], actual: Sequence[R],
              fields: dict[str, Callable[[R], object]], exact: bool) -> list[str]:
     """Expected and actual records as lines over the fields the test names; a unified diff when they differ.
 
-    Each expectation takes the first record it matches. Records no expectation took are shown as actual
-    lines (and fail an ``exact`` test); an expectation nothing matched shows as an expected line."""
+    Expectations take the records they match so that as many as can be are met (:func:`_assign`). Records no
+    expectation took are shown as actual lines (and fail an ``exact`` test); an expectation nothing matched shows
+    as an expected line."""
     used = [f for f in fields if any(getattr(e, f) is not None for e in expected)] or ["at", "journey", "step"]
     want = [{f: _expected_value(f, getattr(e, f)) for f in used if getattr(e, f) is not None} for e in expected]
-    left = list(actual)
-    found = []
-    for w in want:
-        hit = next((a for a in left if all(_matches(f, v, fields[f](a)) for f, v in w.items())), None)
-        if hit is not None:
-            left.remove(hit)
-            found.append(w)
+    taken = _assign([[i for i, a in enumerate(actual) if all(_matches(f, v, fields[f](a)) for f, v in w.items())]
+                     for w in want])
+    found = [w for n, w in enumerate(want) if n in taken.values()]
+    left = [a for i, a in enumerate(actual) if i not in taken]
     if len(found) == len(want) and (not exact or not left):
         return []
     expected_lines = sorted(_line(kind, w) for w in want)
     actual_lines = sorted([_line(kind, w) for w in found] + [_line(kind, {f: fields[f](a) for f in used})
                                                               for a in left])
     return list(difflib.unified_diff(expected_lines, actual_lines, "expected", "actual", lineterm="", n=2))
+
+
+def _assign(candidates: list[list[int]]) -> dict[int, int]:
+    """Record -> expectation, as many expectations matched as can be (``candidates[n]``: the records expectation
+    n matches, in time order; a breadth-first search for a chain of expectations that can each move to another
+    record, so no recursion however long the test). Taking the first record greedily failed ``{journey: j}``
+    written before ``{journey: j, step: a}`` when the first record was step a's, though another fitted the first."""
+    taken: dict[int, int] = {}
+    holds: dict[int, int] = {}  # expectation -> record
+    for n in range(len(candidates)):
+        reached: dict[int, int] = {}  # record -> the expectation that reached it
+        queue = deque([n])
+        free = None
+        while queue and free is None:
+            expectation = queue.popleft()
+            for record in candidates[expectation]:
+                if record in reached:
+                    continue
+                reached[record] = expectation
+                if record not in taken:
+                    free = record
+                    break
+                queue.append(taken[record])
+        while free is not None:  # each expectation on the chain moves to the record that reached it
+            expectation = reached[free]
+            before = holds.get(expectation)
+            taken[free], holds[expectation] = expectation, free
+            free = before
+    return taken
 
 
 # Runs events on an engine: (definitions, events, until, include drafts) -> (messages, tasks). The CLI gives

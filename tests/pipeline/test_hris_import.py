@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -796,3 +797,25 @@ def test_an_export_saved_with_semicolons_is_said_to_be(tmp_path: Path, capsys: p
     assert code == 1
     assert ("the header's columns are separated by ';', not ','; set delimiter: ';' in the mapping"
             in capsys.readouterr().err)
+
+
+def test_an_export_whose_rows_mostly_cannot_be_read_stops_the_import(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by an HR operations pass on 2026-12-05: an export whose hire dates came out as 02.03.2026 (every row a
+    dead letter) was imported with exit 0, so the daily job published nothing, kept that export as its baseline, and
+    the next day's changes of everyone in it were not announced either (a row unreadable in one export is no
+    change). Now the import stops, exit 1, saying how many rows and why, and writes no events."""
+    lines = WD_2.read_text(encoding="utf-8").splitlines()
+    german = [lines[0]] + [re.sub(r",(\d{4})-(\d{2})-(\d{2}),", r",\3.\2.\1,", re.sub(
+        r",(\d{2})/(\d{2})/(\d{4}),", r",\2.\1.\3,", line), count=1) for line in lines[1:]]
+    current = tmp_path / "workday-2026-03-02.csv"
+    current.write_text("\n".join(german) + "\n", encoding="utf-8")
+    code, _, dead = run(tmp_path, WD_MAP, current, WD_1)
+    assert code == 1
+    assert not (tmp_path / "events.jsonl").exists()
+    assert len(dead) == 20
+    assert capsys.readouterr().err == (
+        f"wayfinder import: {current}: 20 of its 20 rows could not be read (19 of them: column Hire_Date "
+        "(start_date): matches none of the date formats %Y-%m-%d, %m/%d/%Y; add one under dates); the export or the "
+        f"mapping has changed. Nothing was compared and {tmp_path / 'events.jsonl'} was not written; the rows are in "
+        f"{tmp_path / 'events.dead_letters.jsonl'}. Fix the mapping (or the export) and run the import again\n")

@@ -35,6 +35,7 @@ from wayfinder.hris.records import (
 )
 
 BATCH = 5000
+MOSTLY_UNREAD = 10  # with more than half of its rows: an export that unreadable stops the import
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
 
@@ -128,6 +129,8 @@ class _Sides:
     progress: _Progress
     as_of_seen: dict[int, str] = field(default_factory=dict)
     keys: tuple[Keys, Keys] = field(default_factory=lambda: (Keys(), Keys()))
+    unread: tuple[Counter[str], Counter[str]] = field(default_factory=lambda: (Counter(), Counter()))
+    """Per export, the rows that could not be read, by reason (reasons name columns, never values)."""
 
     def dead_letter(self, file: str, row: int, reason: str, employee: str | None) -> None:
         self.dead.write(json.dumps({"file": file, "row": row, "employee_id": employee, "reason": reason}) + "\n")
@@ -164,6 +167,7 @@ def _stage(sides: _Sides, side: int, path: Path) -> int:
             batch.append((side, employee, row.number, json.dumps(record, separators=(",", ":")), None))
         except RowError as e:
             sides.dead_letter(path.name, row.number, e.reason, e.employee)
+            sides.unread[side][e.reason] += 1
             if e.employee is not None:
                 batch.append((side, e.employee, row.number, None, None))
         finally:
@@ -173,6 +177,20 @@ def _stage(sides: _Sides, side: int, path: Path) -> int:
     sides.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?)", batch)
     sides.progress.finish()
     return count
+
+
+def _mostly_unread(path: Path, rows: int, unread: Counter[str], paths: Paths) -> str | None:
+    """An export more than half of whose rows (and at least :data:`MOSTLY_UNREAD` of them) could not be read has
+    changed its format (a date column written another way, a renamed status value), not its people: comparing it
+    would say nothing of most employees, and the daily job would keep it as the next day's baseline, so that day's
+    changes were never announced either. A few bad rows of a small export are messy rows, read as before."""
+    count = sum(unread.values())
+    if count * 2 <= rows or count < MOSTLY_UNREAD:
+        return None
+    reason, times = unread.most_common(1)[0]
+    return (f"{path}: {count:,} of its {rows:,} rows could not be read ({times:,} of them: {reason}); the export or "
+            f"the mapping has changed. Nothing was compared and {paths.out} was not written; the rows are in "
+            f"{paths.dead_letters}. Fix the mapping (or the export) and run the import again")
 
 
 def _settle_guesses(sides: _Sides, names: tuple[str, str]) -> None:
@@ -185,6 +203,7 @@ def _settle_guesses(sides: _Sides, names: tuple[str, str]) -> None:
         " FROM rows g WHERE g.problem IS NOT NULL ORDER BY g.side, g.row").fetchall()
     for _, side, employee, number, problem, taken in guessed:
         sides.dead_letter(names[side], number, problem, employee if taken else None)
+        sides.unread[side][problem] += 1
         sides.summary.unidentified[side] += not taken
     sides.db.executemany("UPDATE rows SET emp = NULL WHERE rowid = ?", [(g[0],) for g in guessed if not g[5]])
 
@@ -327,6 +346,10 @@ def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
                 raise SnapshotError(problem)
             db.execute("CREATE INDEX by_emp ON rows (side, emp, row)")
             _settle_guesses(sides, paths.names)
+            for side, rows, path in ((0, summary.previous_rows, paths.previous), (1, summary.current_rows,
+                                                                                  paths.current)):
+                if path is not None and (problem := _mostly_unread(path, rows, sides.unread[side], paths)):
+                    raise SnapshotError(problem)
             when = _export_date(paths.current, as_of, sides.as_of_seen.get(1), zone)
             if when is None:
                 msg = (f"{paths.current}: no export date: give --as-of, map an as_of column, "

@@ -162,3 +162,17 @@ def test_a_value_its_field_cannot_hold_is_an_error_where_it_is_written(write_fil
 def test_a_date_format_with_a_directive_strptime_does_not_know_is_an_error(write_files: WriteFiles) -> None:
     with pytest.raises(MappingError, match=r"m\.yaml:13:\d+: dates\.start_date\.0: .*'%Q' is not a strptime format"):
         load_mapping(write_files({"m.yaml": GOOD.replace('"%d.%m.%Y"', '"%Q"')}) / "m.yaml")
+
+
+def test_a_value_slip_is_reported_beside_the_files_other_errors(write_files: WriteFiles) -> None:
+    """Found by an HR operations pass on 2026-12-05: with a misspelt field or date format elsewhere in the file, a
+    status mapped to 'activ' was not reported until the others were fixed, a third run for one file."""
+    text = GOOD.replace("  country: Country", "  contry: Country").replace(
+        "  country: {Norway: NO}", "  country: {Norway: NO}\n  status: {Active: activ}").replace('"%d.%m.%Y"', '"%Q"')
+    path = write_files({"m.yaml": text}) / "m.yaml"
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+    lines = str(caught.value).splitlines()
+    assert [line.split(": ")[0] for line in lines] == [f"{path}:6:3", f"{path}:12:20", f"{path}:14:16"]
+    assert lines[1] == (f"{path}:12:20: values.status: 'activ' is not one of active, pending, leave, terminated, "
+                        "rescinded")

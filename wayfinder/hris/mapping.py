@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -149,30 +149,52 @@ def load_mapping(path: Path) -> Mapping:
 def mapping_problems(doc: Document) -> list[tuple[int, int, str]]:
     """What is wrong with a ``kind: Mapping`` document, each at the line and column it is written at: ``import``
     refuses such a file, and ``validate`` reports it beside the definitions (``journeys.loader.OTHER_KINDS``)."""
+    out = []
     try:
         mapping = Mapping.model_validate(doc.data)
+        values, dated = mapping.values, set(mapping.dates)
     except ValidationError as e:
-        out = []
-        for err in e.errors(include_url=False, include_input=False):
+        errors = e.errors(include_url=False, include_input=False)
+        for err in errors:
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(_UNION_PARTS)))
             line, column = _key_mark(doc, loc)
             name = ".".join(str(p) for p in loc) or "document"
             out.append((line, column, f"{name}: {err['msg']}"))
-        return out
-    return [(line, column, f"values.{field}: {message}") for field, (line, column), message
-            in _value_problems(mapping, doc)]
+        # the values are checked all the same when they parse: each slip is reported in the one run
+        values, dated = _readable_values(doc.data, errors)
+    out.extend((line, column, f"values.{field}: {message}") for field, (line, column), message
+               in _value_problems(values, dated, doc))
+    return sorted(out, key=lambda p: (p[0], p[1]))
+
+
+def _readable_values(data: object, errors: list[Any]) -> tuple[dict[str, dict[str, str | None]], set[str]]:
+    """``values`` (and the fields ``dates`` names) of a document that does not parse as a whole, when that part
+    has no error of its own; else nothing."""
+    if not isinstance(data, dict) or any(err["loc"][:1] == ("values",) for err in errors):
+        return {}, set()
+    try:
+        values = _ValuesPart.model_validate({"values": data.get("values") or {}}).values
+    except ValidationError:
+        return {}, set()
+    dates = data.get("dates")
+    return values, {str(k) for k in dates} if isinstance(dates, dict) else set()
+
+
+class _ValuesPart(BaseModel):
+    values: dict[FieldName, dict[str, str | None]]
 
 
 _LEAVE_TYPES = get_args(LeaveType)
 
 
-def _value_problems(mapping: Mapping, doc: Document) -> list[tuple[str, tuple[int, int], str]]:
+def _value_problems(values: dict[str, dict[str, str | None]], dated: set[str],
+                    doc: Document) -> list[tuple[str, tuple[int, int], str]]:
     """What ``values`` maps to that its field cannot hold (``Active: actve`` for status, ``Regular: freelancer`` for
     employment_type): each would make every row a dead letter, or quietly another value, at run time."""
     out = []
-    for field, table in mapping.values.items():
+    for field, table in values.items():
         for key, target in table.items():
-            if target is None or field in DATE_FIELDS or field in mapping.dates or field.startswith("attributes."):
+            if target is None or field in DATE_FIELDS or field in dated or field.startswith("attributes."):
                 continue
             where = doc.marks.get(("values", field, key)) or doc.start
             message = None

@@ -224,10 +224,26 @@ def test_deliver_says_before_sending_that_its_metrics_file_cannot_be_written(
 def test_a_profile_file_that_is_not_there_is_said_as_a_file(tmp_path: Path) -> None:
     """Found by an audit on 2026-12-04: it was said only as an id with no events."""
     missing = str(tmp_path / "nothere" / "prof.json")
-    with pytest.raises(SystemExit, match=rf"no events for employee {missing} in the events file, and no file "):
+    with pytest.raises(SystemExit, match=rf"no events for employee {missing} in the bundled example events \(give "
+                                         r"your own with --events FILE\), and no file "):
         main(["preview", "new-parent", "--employee", missing])
-    with pytest.raises(SystemExit, match=r"^no events for employee E99999 in the events file$"):
+    with pytest.raises(SystemExit, match=r"^no events for employee E99999 in the bundled example events \(give your "
+                                         r"own with --events FILE\)$"):
         main(["preview", "new-parent", "--employee", "E99999"])
+
+
+def test_an_id_no_one_has_says_which_events_were_read_and_the_id_as_written_there(tmp_path: Path) -> None:
+    """Found by an HR operations pass on 2026-12-05: "no events for employee e1042 in the events file" said neither
+    that the bundled example events were read (--events left out) nor that the id there is E1042."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["preview", "new-parent", "--employee", "e1042"])
+    assert stopped.value.code == ("no events for employee e1042 in the bundled example events (give your own with "
+                                  "--events FILE); did you mean E1042? (ids are compared exactly)")
+    events = tmp_path / "hr.jsonl"
+    events.write_text((examples_dir() / "events.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        main(["preview", "new-parent", "--employee", "E9043", "--events", str(events)])
+    assert stopped.value.code == f"no events for employee E9043 in the events file {events}"  # E1043 is someone else
 
 
 def test_a_journey_given_as_the_policy_is_said_to_be_no_policy(capsys: pytest.CaptureFixture[str]) -> None:

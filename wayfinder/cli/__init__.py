@@ -24,7 +24,7 @@ from wayfinder.cli.paths import (
     check_out_folder,
     events_file,
     fallback_note,
-    not_a_file,
+    no_events_for,
     read_profile_file,
     with_bundled,
 )
@@ -217,7 +217,7 @@ def _preview_events(args: argparse.Namespace, journey: Journey) -> tuple[list[Cl
         history = read_event_file(events_file(args.events or examples_dir() / "events.jsonl")).events
         events = [e for e in history if e.subject == employee_id or e.type == "hris.employee.upserted"]
         if not any(e.subject == employee_id for e in events):
-            msg = f"no events for employee {employee_id} in the events file" + not_a_file(employee_id)
+            msg = no_events_for(employee_id, args.events, (e.subject for e in history))
             raise SystemExit(msg)
     if not any(e.subject == employee_id and e.type == journey_trigger for e in events):
         latest = max((e.time for e in events), default=datetime.now(UTC).replace(microsecond=0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,18 @@ def read_profile_file(path: Path) -> dict[str, Any]:
         msg = f"{path}: not a profile the engine accepts ({problems})"
         raise SystemExit(msg) from None
     return data
+
+
+def no_events_for(employee: str, events: Path | None, ids: Iterable[str]) -> str:
+    """Why ``--employee ID`` previews nothing: which events file was read (the bundled one when ``--events`` was left
+    out: the usual slip with an id of one's own), the id as written elsewhere in it (case, spaces; never another
+    person's id that merely looks alike), or the profile file it may have meant."""
+    where = f"the events file {events}" if events is not None else (
+        "the bundled example events (give your own with --events FILE)")
+    wanted = employee.strip().casefold()
+    same = sorted({i for i in ids if i.strip().casefold() == wanted} - {employee})
+    hint = f"; did you mean {same[0]}? (ids are compared exactly)" if same else ""
+    return f"no events for employee {employee} in {where}{hint}" + not_a_file(employee)
 
 
 def not_a_file(employee: str) -> str:

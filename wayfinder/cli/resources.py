@@ -13,7 +13,7 @@ from wayfinder import examples_dir
 from wayfinder.catalog.applies import Applies, TopicOffer, resource_title, what_applies
 from wayfinder.catalog.graph import CatalogGraph
 from wayfinder.cli.paths import events_file as checked_events_file
-from wayfinder.cli.paths import not_a_file, read_profile_file
+from wayfinder.cli.paths import no_events_for, read_profile_file
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.profile import Profile
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
@@ -46,7 +46,7 @@ def state_of(employee: str | Path, events_file: Path | None, defs: Definitions) 
     history = read_event_file(checked_events_file(events_file or examples_dir() / "events.jsonl")).events
     own = [event for event in history if event.subject == employee]
     if not own:
-        msg = f"no events for employee {employee} in the events file" + not_a_file(str(employee))
+        msg = no_events_for(employee, events_file, (event.subject for event in history))
         raise SystemExit(msg)
     runner = EmbeddedRunner(Definitions(catalog=defs.catalog, policy=defs.policy))  # no journeys: the state only
     runner.run(own)

@@ -95,14 +95,14 @@ def _load(kind: type[_Settings], overrides: dict[str, Any], err: TextIO) -> _Set
             print(f"configuration error: {_env_name(error['loc'])}: {error['msg'].removeprefix('Value error, ')}",
                   file=err)
     except SettingsError as e:
-        print(_unreadable(e), file=err)
+        print(unreadable_setting(e), file=err)
     return None
 
 
 _UNREADABLE = re.compile(r'field "([a-z0-9_]+)"')
 
 
-def _unreadable(e: SettingsError) -> str:
+def unreadable_setting(e: SettingsError) -> str:
     """The line for a variable pydantic-settings could not even parse (the JSON of a nested setting): its name and
     where the JSON broke, never its value (a destination's URL is a secret)."""
     found = _UNREADABLE.search(str(e))

@@ -657,6 +657,18 @@ def test_a_secret_too_short_is_said_in_characters_and_never_printed(capsys: pyte
     assert err == "configuration error: WAYFINDER_TOKEN_SECRET: at least 16 characters\n"  # was "16 items"
 
 
+def test_role_groups_that_are_not_json_are_named_in_one_line_without_a_traceback(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """WAYFINDER_ROLE_GROUPS (deploy/k8s/configmap.yaml) with a quote missing stopped serve with pydantic-settings'
+    SettingsError traceback (exit 1); a refused value said "Value error, ..." before what was wrong."""
+    monkeypatch.setenv("WAYFINDER_TOKEN_SECRET", "a-test-secret-of-32-characters!!")
+    monkeypatch.setenv("WAYFINDER_SESSION_SECRET", "a-test-secret-of-32-characters!!")
+    monkeypatch.setenv("WAYFINDER_ROLE_GROUPS", '{"reviewer": [hr-ops]}')
+    assert main(["serve", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err == "configuration error: WAYFINDER_ROLE_GROUPS: not valid JSON (Expecting value at line 1 column 15)\n"
+    assert "hr-ops" not in err
+
 def test_a_port_in_use_is_said_before_any_line_that_says_it_serves(capsys: pytest.CaptureFixture[str],
                                                                      monkeypatch: pytest.MonkeyPatch,
                                                                      tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
+from pydantic_settings import SettingsError
 
 from wayfinder import examples_dir
 from wayfinder.journeys import DefinitionError
@@ -65,7 +66,7 @@ def _configuration_errors(e: ValidationError) -> None:
     """One line per setting, named by its variable; never its value (a secret)."""
     for error in e.errors(include_input=False, include_url=False):
         name = f"WAYFINDER_{str(error['loc'][0]).upper()}" if error["loc"] else "WAYFINDER_*"
-        said = error["msg"]
+        said = error["msg"].removeprefix("Value error, ")
         if error["type"] == "too_short" and "min_length" in error.get("ctx", {}):  # pydantic says "items"
             said = f"at least {error['ctx']['min_length']} characters"
         print(f"configuration error: {name}: {said}", file=sys.stderr)
@@ -80,6 +81,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = settings_for(args.dev_login)
     except ValidationError as e:
         _configuration_errors(e)
+        return 2
+    except SettingsError as e:  # a JSON setting (WAYFINDER_ROLE_GROUPS) that is not JSON: was a traceback
+        from wayfinder.connectors.cli import unreadable_setting
+
+        print(unreadable_setting(e), file=sys.stderr)
         return 2
     app = build(args, settings)
     if app is None:

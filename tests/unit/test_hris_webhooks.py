@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.support import TESTS
 from wayfinder.hris.diff import Context, compare, event_id, to_event
-from wayfinder.hris.intake import RateLimiter, ReplayCache
+from wayfinder.hris.intake import IntakeConfig, RateLimiter, ReplayCache
 from wayfinder.hris.mapping import load_mapping
 from wayfinder.hris.records import RowError
 from wayfinder.hris.webhooks import (
@@ -143,6 +143,24 @@ def test_personio_deleted_before_start_rescinds_the_hire_and_unknown_changes_ups
     assert isinstance(item, Item) and item.at is None
     types = [t for t, _ in _events(PERSONIO, item)]
     assert types == ["hris.employee.upserted", "hris.leave.started"]
+
+
+def test_a_bad_intake_setting_names_its_variable_without_a_traceback_or_the_secret(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """WAYFINDER_INTAKE_BURST=forty stopped ``wayfinder intake`` with pydantic's ValidationError traceback, which
+    named the field ("burst") and printed the value given."""
+    monkeypatch.setenv("WAYFINDER_INTAKE_BAMBOOHR_SECRET", "a-webhook-secret")
+    monkeypatch.setenv("WAYFINDER_INTAKE_BURST", "forty")
+    monkeypatch.setenv("WAYFINDER_INTAKE_TOLERANCE_SECONDS", "0")
+    with pytest.raises(SystemExit) as raised:
+        IntakeConfig.from_env({"bamboohr": load_mapping(TESTS / "data" / "hris" / "bamboohr-mapping.yaml")})
+    said = str(raised.value.code)
+    assert said.splitlines() == [
+        "wayfinder intake: bad settings: WAYFINDER_INTAKE_TOLERANCE_SECONDS: Input should be greater than or equal "
+        "to 1",
+        "wayfinder intake: bad settings: WAYFINDER_INTAKE_BURST: Input should be a valid integer, unable to parse "
+        "string as an integer"]
+    assert "forty" not in said and "a-webhook-secret" not in said
 
 
 def test_rate_limiter_refills_per_sender() -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -63,7 +63,12 @@ class IntakeConfig:
 
     @classmethod
     def from_env(cls, mappings: dict[str, Mapping]) -> IntakeConfig:
-        settings = IntakeSettings()
+        try:
+            settings = IntakeSettings()
+        except ValidationError as e:  # one line per variable, never its value (the secrets are settings too)
+            lines = [f"wayfinder intake: bad settings: WAYFINDER_INTAKE_{str(err['loc'][0]).upper()}: {err['msg']}"
+                     if err["loc"] else f"wayfinder intake: bad settings: {err['msg']}" for err in e.errors()]
+            raise SystemExit("\n".join(lines)) from e
         missing = [s for s in mappings if settings.secret(s) is None]
         if missing:
             msg = f"set WAYFINDER_INTAKE_{missing[0].upper()}_SECRET: webhooks from {missing[0]} are signed with it"

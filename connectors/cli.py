@@ -311,7 +311,12 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
         from wayfinder.telemetry import add_standard_collectors, serve
 
         add_standard_collectors(registry, "deliver")
-        server = serve(registry, host=worker.metrics_host, port=args.metrics_port, ready=health.ready)
+        try:
+            server = serve(registry, host=worker.metrics_host, port=args.metrics_port, ready=health.ready)
+        except OSError as e:  # a port in use, an address that is not this machine's: say which setting
+            print(f"wayfinder deliver: cannot serve metrics on {worker.metrics_host}:{args.metrics_port} "
+                  f"(WAYFINDER_METRICS_HOST, --metrics-port): {e.strerror or type(e).__name__}", file=sys.stderr)
+            return 2
         log.warning("metrics on http://127.0.0.1:%d/metrics (health: /healthz, /readyz)", server.port)
     started = time.perf_counter()
     try:

@@ -152,6 +152,25 @@ def test_deliver_kafka_without_a_broker_keeps_running_healthy_and_says_what_it_w
     assert "Traceback" not in err
 
 
+def test_deliver_kafka_names_the_settings_when_its_metrics_port_cannot_be_served(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A metrics port in use (or a WAYFINDER_METRICS_HOST not of this machine) stopped ``deliver --kafka`` with an
+    OSError traceback; the worker has named the settings since 2026-12-03. Said before anything touches Kafka."""
+    from wayfinder.cli import main
+
+    for name, value in {"WAYFINDER_BROKER": "kafka://127.0.0.1:1", "WAYFINDER_SMTP_URL": "smtp://127.0.0.1:1",
+                        "WAYFINDER_SENDER": "HR <hr@example.com>", "WAYFINDER_METRICS_HOST": "127.0.0.1",
+                        "WAYFINDER_LEDGER_PATH": str(tmp_path / "l.db")}.items():
+        monkeypatch.setenv(name, value)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["deliver", "--kafka", "--idle", "1", "--metrics-port", str(port)]) == 2
+    assert capsys.readouterr().err == (f"wayfinder deliver: cannot serve metrics on 127.0.0.1:{port} "
+                                       "(WAYFINDER_METRICS_HOST, --metrics-port): Address already in use\n")
+
+
 def test_serve_has_healthz_and_readyz_without_signing_in(tmp_path: Path) -> None:
     from wayfinder.cli.report import write_results
     from wayfinder.web.app import create_app

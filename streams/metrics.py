@@ -24,7 +24,7 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 
 DEAD_LETTER_REASONS = ("invalid_json", "invalid_cloudevent", "invalid_data", "too_large", "date_out_of_range",
                        "not_pending", "self_review", "erased_subject", "processing_error", "entry_too_large",
-                       "record_too_large", "state_too_large")
+                       "record_too_large", "state_too_large", "render_error")
 """The reasons a worker dead-letters an input for (the codes before a dead letter's ``:``)."""
 
 

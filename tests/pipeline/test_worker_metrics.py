@@ -182,3 +182,13 @@ def test_entries_exits_and_completions_are_counted_apart_as_well() -> None:
                         ("wayfinder_journey_completions_total", "completed")):
         assert by_journey(alone) == by_journey("wayfinder_journey_enrollments_total", kind=kind)
     assert by_journey("wayfinder_journey_exits_total") and by_journey("wayfinder_journey_completions_total")
+
+
+def test_a_template_that_fails_to_render_has_its_dead_letter_reason_at_0_from_the_start() -> None:
+    """A message whose template does not render is dead-lettered as ``render_error`` (SPEC §6). That reason was not
+    among the ones created at 0, so its series appeared with the first burst already counted: after a roll-forward
+    to a broken template, ``increase()`` and WayfinderDeadLettersRising missed what the first scrape held."""
+    samples = {s.labels["reason"]: s.value for metric in StreamMetrics(CollectorRegistry()).registry.collect()
+               if metric.name == "wayfinder_dead_letters" for s in metric.samples if s.name.endswith("_total")}
+    assert samples["render_error"] == 0.0
+    assert set(samples) == set(stream_metrics.DEAD_LETTER_REASONS)

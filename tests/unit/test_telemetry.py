@@ -264,3 +264,20 @@ def test_a_kafka_clients_repeated_line_is_written_once_per_interval_with_a_count
     assert passed[0] == "Unable connect to node with id %s"
     assert passed[1].endswith("[999 more like this in the last 10 s left out]")
     assert all(quiet.filter(record("wayfinder.worker", "same line")) for _ in range(5))  # ours pass untouched
+
+
+def test_every_job_the_down_alerts_watch_has_an_alert_for_no_target_at_all() -> None:
+    """``up{job=...} == 0`` needs a target whose scrape fails: a Deployment scaled to 0 or a pod Pending without an
+    address has none. Only the workers had an ``absent(up{...})`` alert; a deliver stuck Pending on its ledger
+    volume sent nothing and nothing alerted."""
+    import yaml
+
+    exprs = [r["expr"] for g in yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"] for r in g["rules"]
+             if "alert" in r]
+
+    def jobs(pattern: str) -> set[str]:
+        return {job for e in exprs for found in re.findall(pattern, e) for job in found.split("|")}
+
+    watched = jobs(r'\bup\{job=~?"([^"]+)"\}\s*==\s*0')
+    assert watched == {"wayfinder-worker", "wayfinder-deliver", "wayfinder-serve"}
+    assert jobs(r'\babsent\(up\{job="([^"]+)"\}\)') == watched

@@ -70,5 +70,15 @@ class DeliveryMetrics:
     def lag_measured(self, topic: str, partition: int, lag: int) -> None:
         self.lag.labels(topic, str(partition)).set(lag)
 
+    def connector_ready(self, connector: str) -> None:
+        """A connector's series from the start, at 0 (a closed breaker): a relay failing from start-up had its first
+        failed attempts' count missed by ``increase()``, and no breaker sample until its first change. Failures by
+        reason are an open set of codes; they appear with the first."""
+        for outcome in ("accepted", "retryable_error", "permanent_error"):
+            self.attempts.labels(connector, outcome)
+        for status in ("delivered", "failed"):
+            self.messages.labels(connector, status)
+        self.breaker.labels(connector).set(_BREAKER["closed"])
+
     def breaker_changed(self, connector: str, state: BreakerState) -> None:
         self.breaker.labels(connector).set(_BREAKER[state])

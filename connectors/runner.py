@@ -138,6 +138,8 @@ class DeliveryRunner:
         policy = self.settings.circuit_breaker
         metrics = self.metrics
         name = connector.name
+        if metrics is not None:
+            metrics.connector_ready(name)
         return _Route(connector, TokenBucket(limit.per_second, limit.burst, monotonic=self.clock.monotonic),
                       CircuitBreaker(policy.failure_threshold, policy.reset_timeout_seconds,
                                      monotonic=self.clock.monotonic,

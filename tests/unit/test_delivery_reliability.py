@@ -338,7 +338,7 @@ def test_a_message_refused_before_sending_is_failed_without_counting_an_attempt(
     receipts = [json.loads(line) for line in (tmp_path / "receipts.jsonl").read_text().splitlines()]
     assert [(r["status"], r["attempts"]) for r in receipts] == [("failed", 0), ("failed", 0)]
     assert registry.get_sample_value("wayfinder_delivery_attempts_total",
-                                     {"connector": "smtp", "outcome": "permanent_error"}) is None
+                                     {"connector": "smtp", "outcome": "permanent_error"}) == 0.0  # there, uncounted
     assert registry.get_sample_value("wayfinder_delivery_attempt_duration_seconds_count", {"connector": "smtp"}) is None
     assert registry.get_sample_value("wayfinder_delivery_failures_total",
                                      {"connector": "smtp", "reason": "invalid_message"}) == 1.0
@@ -525,6 +525,26 @@ def test_metrics_live_in_the_registry_they_are_given() -> None:
                                                                         "outcome": "accepted"}) == 1.0
     assert second.get_sample_value("wayfinder_delivery_attempts_total", {"connector": "smtp",
                                                                          "outcome": "accepted"}) is None
+
+
+def test_a_connectors_attempts_messages_and_breaker_are_there_at_zero_before_its_first_send(tmp_path: Path) -> None:
+    """A relay failing from start-up: its first retryable errors were a new series, which ``increase()`` does not
+    count, and the breaker had no sample until it first opened (a platform audit, 2026-12-05)."""
+    registry = CollectorRegistry()
+    ledger = SqliteLedger(tmp_path / "ledger.sqlite3")
+    try:
+        DeliveryRunner({"email": _Pigeon()}, ledger=ledger, receipts=JsonlSink(tmp_path / "r.jsonl"),
+                       dead_letters=JsonlSink(tmp_path / "d.jsonl"), settings=DeliverySettings(),
+                       metrics=DeliveryMetrics(registry))
+    finally:
+        ledger.close()
+    for outcome in ("accepted", "retryable_error", "permanent_error"):
+        assert registry.get_sample_value("wayfinder_delivery_attempts_total",
+                                         {"connector": "pigeon", "outcome": outcome}) == 0.0
+    for status in ("delivered", "failed"):
+        assert registry.get_sample_value("wayfinder_delivery_messages_total",
+                                         {"connector": "pigeon", "status": status}) == 0.0
+    assert registry.get_sample_value("wayfinder_delivery_circuit_state", {"connector": "pigeon"}) == 0.0
 
 
 # -- the command: nothing is sent that could not be recorded ---------------------------------------------------

@@ -77,6 +77,11 @@ class _Paths:
 
 
 def _env_name(loc: tuple[int | str, ...]) -> str:
+    """The variable a problem at ``loc`` is in: a nested one (``WAYFINDER_RETRY__MAX_ATTEMPTS``) when that is
+    what was set, else the top one with the place inside it (``WAYFINDER_RETRY (max_attempts)``, JSON)."""
+    nested = "WAYFINDER_" + "__".join(str(part).upper() for part in loc)
+    if len(loc) > 1 and nested in os.environ:
+        return nested
     head = f"WAYFINDER_{str(loc[0]).upper()}" if loc else "WAYFINDER_*"
     rest = ".".join(str(part) for part in loc[1:])
     return f"{head} ({rest})" if rest else head

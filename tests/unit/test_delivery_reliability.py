@@ -478,8 +478,12 @@ HOOK_URL = "https://hooks.example.com/T0/B0/s3cr3tpath"
      "(SQLite said: unable to open database file)"),
     ({"WAYFINDER_PARTITIONS": "many", "--kafka": ""}, "configuration error: WAYFINDER_PARTITIONS: Input should be a "
      "valid integer"),
+    ({"WAYFINDER_RETRY__MAX_ATTEMPTS": "x"}, "configuration error: WAYFINDER_RETRY__MAX_ATTEMPTS: Input should be a "
+     "valid integer"),  # was named WAYFINDER_RETRY (max_attempts), a variable not set
+    ({"WAYFINDER_RETRY": '{"max_attempts": "x"}'}, "configuration error: WAYFINDER_RETRY (max_attempts): Input "
+     "should be a valid integer"),
 ], ids=["json-trailing-comma", "json-broken", "ca-missing", "ca-not-pem", "ledger-no-folder", "ledger-a-folder",
-        "worker-setting"])
+        "worker-setting", "nested-variable", "nested-in-json"])
 def test_a_wrong_setting_is_one_line_naming_the_variable_and_exit_2(
         env: dict[str, str], line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:

@@ -392,6 +392,13 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys)
 
 
+def json_value(text: str) -> Any:
+    """JSON text read as an event's is: a key twice in one object, ``NaN`` and a number too large for a float are a
+    ``DecodeError`` (a profile file previews what an upsert of it would do: ``simulate`` refuses such an event);
+    bad syntax is a ``json.JSONDecodeError``."""
+    return _DECODER.decode(text)
+
+
 def _parse_json(raw: bytes | str, max_bytes: int) -> tuple[Any, str]:
     """The parsed value, and the text it was parsed from."""
     if isinstance(raw, str):

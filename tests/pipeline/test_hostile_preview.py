@@ -99,3 +99,17 @@ def test_a_profile_saved_with_a_byte_order_mark_previews_and_broken_json_is_plac
     with pytest.raises(SystemExit) as stopped:
         main(["preview", "new-parent", "--employee", str(profile)])
     assert stopped.value.code == f"{profile}: not a JSON profile (not UTF-8 text at byte 30); save it as UTF-8"
+
+
+def test_a_profile_with_a_key_twice_is_refused_as_simulate_refuses_its_upsert(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``{"country": "DE", "country": "GB"}`` previewed with GB, while ``simulate`` dead-letters an upsert of it
+    (``invalid_json``): a preview showed what could never be sent (an HR operations pass, 2026-12-05)."""
+    profile = tmp_path / "p.json"
+    profile.write_text('{"id": "P5", "email": "p5@example.com", "country": "DE", "country": "GB"}', encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        main(["preview", "new-parent", "--employee", str(profile)])
+    assert stopped.value.code == f"{profile}: not a JSON profile (the key 'country' appears twice in one object)"
+    profile.write_text('{"id": "P5", "email": "p5@example.com", "country": "GB"}', encoding="utf-8")
+    assert main(["preview", "new-parent", "--employee", str(profile), "--at", "2026-05-04T08:00:00Z"]) == 0
+    assert "for employee P5" in capsys.readouterr().out

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from wayfinder import examples_dir
+from wayfinder.journeys.events import DecodeError, json_value
 from wayfinder.journeys.loader import Fallback, Sources
 from wayfinder.journeys.profile import ProfileUpdate
 
@@ -66,9 +67,12 @@ def fallback_note(fallback: Fallback | None) -> str | None:
 def read_profile_file(path: Path) -> dict[str, Any]:
     """A JSON profile given instead of an employee id (``preview``, ``resources``); exits with what to give."""
     try:  # a byte order mark (Notepad, Excel and PowerShell write one) is not part of the JSON
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json_value(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as e:  # where, as an editor counts, and what the parser expected (never a value)
         msg = f"{path}:{e.lineno}:{e.colno}: not a JSON profile ({e.msg}); give an employee id or a JSON file"
+        raise SystemExit(msg) from e
+    except DecodeError as e:  # as an upsert of it would be refused: a key twice (the last one won), NaN
+        msg = f"{path}: not a JSON profile ({e.detail})"
         raise SystemExit(msg) from e
     except UnicodeDecodeError as e:
         msg = f"{path}: not a JSON profile (not UTF-8 text at byte {e.start + 1}); save it as UTF-8"

@@ -197,7 +197,7 @@ def test_an_approval_is_written_once_as_a_valid_review_event(served: Served) -> 
     assert message.message_id not in served.client.get("/review").text
     page = served.client.get(f"/review/{message.message_id}")  # the back button, a bookmark, a task's link
     assert page.status_code == 200
-    assert "Decided: approve by E1003." in page.text
+    assert 'Decided: <data value="approve">approved</data> by E1003.' in page.text
 
 
 def _form_fields(page: str) -> dict[str, str]:
@@ -518,6 +518,38 @@ def test_staff_pages_say_event_types_and_times_in_words(served: Served) -> None:
         assert "hris." not in shown, path
     detail = served.client.get(f"/review/{mid}").text
     assert re.search(r'<dd id="trigger"><span title="hris.leave.ended">The end of a leave</span>, recorded ', detail)
+
+
+def test_staff_pages_say_statuses_roles_and_reasons_in_words(served: Served) -> None:
+    """An audit on 2026-12-05: the staff pages showed the records' values: "Status: pending_approval (sensitive)",
+    "for hr_partner E1006", "for review_escalation E1002", "Decided: reject by E1003", and (since another audit)
+    a cancelled task's reason in words but without its code. They now say each in words (``web.words``) and keep
+    the value in a ``<data value>`` for machines; a reviewer's own reason for a rejection is shown as written."""
+    csrf = sign_in(served, "E1003", "reviewer", "operator")
+    codes = re.compile(r"\b(pending_approval|hr_partner|review_escalation|rejected_by_reviewer)\b")
+
+    def shown(path: str) -> str:
+        page = served.client.get(path)
+        assert page.status_code == 200, path
+        text = html_module.unescape(re.sub(r"<[^>]+>", " ", page.text))
+        assert not codes.search(text), (path, codes.search(text))
+        return page.text
+
+    mid = _pending_of(served, "E1052")
+    assert '· email to <data value="employee">employee</data> ·' in shown("/review")
+    assert ('<dd id="status"><data value="pending_approval">waiting for review</data> (<data value="sensitive">'
+            'sensitive: a person decides before it goes</data>)</dd>') in shown(f"/review/{mid}")
+    tasks = shown("/tasks")
+    assert '· for <data value="hr_partner">HR partner</data> E1006 ·' in tasks
+    assert '· for <data value="review_escalation">escalation reviewer</data> E1002 ·' in tasks
+    assert '· for <data value="manager">manager</data> ' in tasks
+
+    served.client.post(f"/review/{mid}/decide", data={"csrf": csrf, "action": "reject", "reason": "too early"})
+    detail = shown(f"/review/{mid}")
+    assert '<dd id="status"><data value="rejected">rejected</data> (too early)</dd>' in detail
+    assert 'Decided: <data value="reject">rejected</data> by E1003 (too early).' in detail
+    cancelled = shown("/tasks?state=cancelled")  # the escalation of the decided review
+    assert 'cancelled: <data value="decided">the message it was about has been decided</data>' in cancelled
 
 
 def test_the_stop_switch_is_audited_and_shown(served: Served) -> None:

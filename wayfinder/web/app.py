@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from wayfinder.connectors.links import RecipientLinks
 from wayfinder.journeys.events import iso
-from wayfinder.web import auth, employee, staff
+from wayfinder.web import auth, employee, staff, words
 from wayfinder.web.backend import Backend
 from wayfinder.web.context import Web, web
 from wayfinder.web.events import Unrecordable
@@ -36,6 +36,12 @@ HERE = Path(__file__).parent
 def _jinja() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined)
     env.filters["when"] = when
+    # Values of the records in words, the value kept in a <data> element (the pages showed "pending_approval").
+    env.filters["status"] = words.status
+    env.filters["role"] = words.role
+    env.filters["reason"] = words.reason
+    env.filters["decision"] = words.decision
+    env.filters["cancelled"] = words.cancelled
     return env
 
 

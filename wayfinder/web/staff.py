@@ -22,6 +22,7 @@ from wayfinder.journeys.layout import split_document
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.templates import MAX_OUTPUT_CHARS, split_footer
 from wayfinder.web import events as ev
+from wayfinder.web import words
 from wayfinder.web.access import Staff, is_about_self, may_see_message, may_see_task
 from wayfinder.web.context import Web, staff_page, web
 from wayfinder.web.explain import event_label, trigger_of
@@ -213,7 +214,7 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
     return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, csrf=session_csrf(request),
                     decided=DECIDED.get(request.query_params.get("decided", "")),
                     done=_done(request, views), escalated=escalated, beside=beside, settled=settled,
-                    cancelled_because=_CANCELLED, unknown=unknown)
+                    unknown=unknown)
 
 
 @dataclass(frozen=True)
@@ -286,17 +287,6 @@ async def task_act(request: Request, staff: Staff) -> Response:
     return RedirectResponse(f"/tasks?{urlencode({'done': kind, 'task': view.task.task_id})}", status_code=303)
 
 
-# Why a task was cancelled, as the person who opens it is told (it said "the event that started it was corrected"
-# whatever the reason, also for a review decided meanwhile).
-_CANCELLED = {
-    "rescinded": "the event that started it was corrected",
-    "decided": "the message it was about has been decided",
-    "exited": "the journey it belonged to ended",
-    "erased": "the person it was about asked to be forgotten",
-    "recipient_changed": "the person it was for is no longer responsible",
-}
-
-
 def _task_open(task_id: str, kind: Literal["claimed", "completed"]) -> Callable[[Store], None]:
     """The task can still be claimed (or completed): checked on the page, and again under ``record``'s lock."""
     def check(store: Store) -> None:
@@ -304,7 +294,7 @@ def _task_open(task_id: str, kind: Literal["claimed", "completed"]) -> Callable[
         if view is None or view.completed_by:
             raise HTTPException(409, "This task is already completed.")
         if view.state == "cancelled":
-            why = _CANCELLED.get(view.task.reason or "", "it is no longer needed")
+            why = words.cancelled_because(view.task.reason)
             raise HTTPException(409, f"This task was cancelled: {why}.")
         if kind == "claimed" and view.claimed_by is not None:
             raise HTTPException(409, "This task is already claimed.")

@@ -292,11 +292,13 @@ def day_fields(event_type: str) -> tuple[str, ...]:
 class DecodeError(ValueError):
     """Why a raw event cannot be used; the text names fields, never their values."""
 
-    def __init__(self, code: str, detail: str, event_type: str | None = None) -> None:
+    def __init__(self, code: str, detail: str, event_type: str | None = None,
+                 loc: tuple[int | str, ...] = ()) -> None:
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
         self.event_type = event_type  # when the envelope was read: the type whose data did not validate
+        self.loc = loc  # where in the event's object the (first) fault is, when known: ("data", "date")
 
 
 def _schema_names(models: Iterable[type[BaseModel]]) -> frozenset[str]:
@@ -361,6 +363,12 @@ def _describe(e: ValidationError, value: Any, prefix: str = "") -> str:
         parts.append(f"{prefix}{loc}: {err['msg']}" if loc else f"{prefix}{err['msg']}")
     more = len(e.errors()) - 5
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _first_loc(e: ValidationError) -> tuple[int | str, ...]:
+    """Where pydantic's first error is (union tags and all: a placement skips what it cannot find)."""
+    errors = e.errors(include_url=False, include_input=False)
+    return tuple(errors[0]["loc"]) if errors else ()
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -541,7 +549,8 @@ def _check_dates(model: BaseModel, prefix: str) -> None:
             continue
         day = value.date() if isinstance(value, datetime) else value
         if not EARLIEST <= day <= LATEST:
-            raise DecodeError(code="date_out_of_range", detail=f"{prefix}{name}: {_OUT_OF_RANGE}")
+            raise DecodeError(code="date_out_of_range", detail=f"{prefix}{name}: {_OUT_OF_RANGE}",
+                              loc=(*(part for part in prefix.split(".") if part), name))
 
 
 def stated_time(text: str) -> datetime | None:
@@ -606,7 +615,7 @@ def decode_event(raw: bytes | str, *, max_bytes: int = MAX_EVENT_BYTES) -> Cloud
     try:
         event = CloudEvent.model_validate(obj)
     except ValidationError as e:
-        raise DecodeError(code="invalid_cloudevent", detail=_describe(e, obj)) from e
+        raise DecodeError(code="invalid_cloudevent", detail=_describe(e, obj), loc=_first_loc(e)) from e
     if event.model_extra:
         _check_attributes(event.model_extra, obj)
     _check_dates(event, "")
@@ -616,11 +625,11 @@ def decode_event(raw: bytes | str, *, max_bytes: int = MAX_EVENT_BYTES) -> Cloud
             data = model.model_validate(event.data)
         except ValidationError as e:
             raise DecodeError(code="invalid_data", detail=f"{event.type}: " + _describe(e, event.data, "data."),
-                              event_type=event.type) from e
+                              event_type=event.type, loc=("data", *_first_loc(e))) from e
         _check_dates(data, "data.")
         if isinstance(data, ProfileUpdate) and data.id is not None and data.id != event.subject:
             # The profile of someone else: merged, it would put another person's name and address in the
             # subject's messages (SPEC §2: the subject is the employee).
             raise DecodeError(code="invalid_data", detail=f"{event.type}: data.id: not the event's subject",
-                              event_type=event.type)
+                              event_type=event.type, loc=("data", "id"))
     return event

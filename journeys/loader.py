@@ -919,8 +919,8 @@ def _test_inputs(doc: Document, test: JourneyTestDoc, label: str, problems: list
         try:
             decode_event(event.raw(f"{test.id}-{n + 1}"))
         except DecodeError as e:
-            problems.append(doc.problem(("events", n), f"{label}: event {n + 1} ({event.type}) is one simulate "
-                                        f"refuses: {e.code}: {e.detail}"))
+            problems.append(doc.problem(("events", n, *e.loc), f"{label}: event {n + 1} ({event.type}) is one "
+                                        f"simulate refuses: {e.code}: {e.detail}"))
 
 
 def _test_references(doc: Document, test: JourneyTestDoc, label: str, steps: dict[str, set[str] | None],

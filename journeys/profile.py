@@ -123,8 +123,21 @@ def date_text(value: Any) -> Any:
     if (isinstance(value, str) and FULL_DATE.fullmatch(value)) or (isinstance(value, date)
                                                                   and not isinstance(value, datetime)):
         return value
-    msg = "a date is text such as \"2026-03-01\" (not a number, not a time)"
-    raise ValueError(msg)
+    raise ValueError(_not_a_date(value))
+
+
+_DATE_AND_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]")
+
+
+def _not_a_date(value: Any) -> str:
+    """What is wrong with a value given for a date, without the value (it may be a person's birth or leave)."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _DATE_AND_TIME.match(value)):
+        return "a date is text such as \"2026-03-01\", without a time"
+    if isinstance(value, str):
+        return "a date is text such as \"2026-03-01\"; this text is not an ISO date (YYYY-MM-DD)"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "a date is text such as \"2026-03-01\", not a number"
+    return "a date is text such as \"2026-03-01\""
 
 
 DateText = Annotated[date, BeforeValidator(date_text)]

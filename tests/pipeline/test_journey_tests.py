@@ -146,7 +146,7 @@ expect:
     assert main(["validate", str(copy)]) == 1
     where = f"{copy / 'tests' / 'slip.yaml'}"
     found = [line.removeprefix(where) for line in capsys.readouterr().err.splitlines() if line.startswith(where)]
-    assert [line.split(": ")[0] for line in found] == [":4:12", ":5:8", ":7:5", ":13:35", ":13:51"], found
+    assert [line.split(": ")[0] for line in found] == [":4:12", ":5:8", ":10:11", ":13:35", ":13:51"], found
     assert "unknown step 'welcom'" in found[3] and "expect.messages[0].status" in found[4]
 
 
@@ -177,7 +177,8 @@ expect:
     assert capsys.readouterr().err.splitlines()[:5] == [
         f"{where}:4:12: journey test bad-one: unknown journey 'new-parnt' (did you mean 'new-parent'?)",
         f"{where}:5:8: journey test bad-one: until: '2026-06-30T00:00:00' has no offset: add Z or +01:00",
-        f"{where}:7:5: journey test bad-one: event 1 (hris.dependent.added) is one simulate refuses: invalid_data: "
+        f"{where}:10:11: journey test bad-one: event 1 (hris.dependent.added) is one simulate refuses: "
+        "invalid_data: "
         "hris.dependent.added: data.date: Field required",
         f"{where}:13:35: journey test bad-one: unknown step 'welcom' (did you mean 'welcome'?)",
         f"{where}:15:17: journey test bad-one: unknown journey 'bereavment' (did you mean 'bereavement'?)"]
@@ -189,8 +190,31 @@ expect:
     capsys.readouterr()
     assert main(["test", str(copy), "-k", "bad-one"]) == 1
     assert capsys.readouterr().err.splitlines() == [
-        f"{where}:7:5: journey test bad-one: event 1 (hris.dependent.added) is one simulate refuses: invalid_data: "
+        f"{where}:10:11: journey test bad-one: event 1 (hris.dependent.added) is one simulate refuses: "
+        "invalid_data: "
         "hris.dependent.added: data.date: Field required", "1 error(s)"]
+
+
+@pytest.mark.parametrize(("written", "why"), [
+    ('"01.03.2026"', 'this text is not an ISO date (YYYY-MM-DD)'),
+    ('"2026-03-01T00:00:00Z"', "without a time"),
+    ("1772323200", "not a number"),
+])
+def test_a_bad_value_in_an_events_data_is_placed_at_its_field_and_says_what_is_wrong(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], written: str, why: str) -> None:
+    """Found by an HR operations audit on 2026-12-05: ``date: "01.03.2026"`` in a test's event was placed at the
+    event (line 14, column 5) and told "a date is text ... (not a number, not a time)" of a value that is text."""
+    copy = _edited_copy(tmp_path, ("tests/new-parent.yaml", 'reason: birth, date: "2026-03-01"',
+                                   f"reason: birth, date: {written}"))
+    where = f"{copy / 'tests' / 'new-parent.yaml'}"
+    for command in (["validate", str(copy)], ["test", str(copy), "-k", "new-parent-birth"]):
+        capsys.readouterr()
+        assert main(command) == 1
+        err = capsys.readouterr().err.splitlines()
+        assert err[0] == (f"{where}:17:54: journey test new-parent-birth-in-germany: event 2 (hris.dependent.added) is "
+                          "one simulate refuses: invalid_data: hris.dependent.added: data.date: Value error, a date is "
+                          f'text such as "2026-03-01"{";" if why.startswith("this") else ","} {why}'), err
+        assert written.strip('"') not in err[0]  # the value itself is a person's data: never in the message
 
 
 def test_the_runner_refuses_an_event_simulate_would_refuse() -> None:

@@ -50,6 +50,9 @@ class Definitions:
     fairness: Fairness | None = None
     files: int = 0
     tests: list[tuple[str, int, JourneyTestDoc]] = field(default_factory=list)  # (file, line, test): wayfinder test
+    # (file, line) of a test -> (``messages`` or ``tasks``, an expectation's index or None for the list) ->
+    # file:line:column, to tell where a failed expectation is written
+    test_places: dict[tuple[str, int], dict[tuple[str, int | None], str]] = field(default_factory=dict)
     positions: dict[tuple[str, str], str] = field(default_factory=dict)  # (journey, step or "") -> file:line:col
     # Templates written with errors of their own (validate reports them there): a journey that names one is not
     # also told it is unknown.

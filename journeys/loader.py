@@ -741,6 +741,8 @@ def _load(sources: Sources) -> tuple[Definitions, list[Problem]]:
                                   () if unchecked.any_topic else {*defs.catalog.topics, *unchecked.topics})
     defs.positions = journey_positions([(p.doc, p.model, p.template_id) for p in loader.parsed])
     defs.tests = [(p.doc.file, p.doc.start.line, p.model) for p in loader.parsed if isinstance(p.model, JourneyTestDoc)]
+    defs.test_places = {(p.doc.file, p.doc.start.line): _expectation_places(p.doc, p.model) for p in loader.parsed
+                        if isinstance(p.model, JourneyTestDoc)}
     defs.catalog.calendar = WorkCalendar(defs.policy.working_days.weekend,
                                          public_holidays=defs.policy.working_days.public_holidays)
     if loader.odd_breaks:  # placed as the author's editor shows the file
@@ -921,6 +923,16 @@ def _test_inputs(doc: Document, test: JourneyTestDoc, label: str, problems: list
         except DecodeError as e:
             problems.append(doc.problem(("events", n, *e.loc), f"{label}: event {n + 1} ({event.type}) is one "
                                         f"simulate refuses: {e.code}: {e.detail}"))
+
+
+def _expectation_places(doc: Document, test: JourneyTestDoc) -> dict[tuple[str, int | None], str]:
+    """``file:line:column`` of each expectation of a test and of its lists (``expect.messages``)."""
+    out: dict[tuple[str, int | None], str] = {}
+    for kind, count in (("messages", len(test.expect.messages)), ("tasks", len(test.expect.tasks))):
+        for n in (None, *range(count)):
+            mark = doc.mark(("expect", kind) if n is None else ("expect", kind, n))
+            out[kind, n] = f"{doc.file}:{mark.line}:{mark.column}"
+    return out
 
 
 def _test_references(doc: Document, test: JourneyTestDoc, label: str, steps: dict[str, set[str] | None],

@@ -46,6 +46,7 @@ def test_a_broken_copy_fails_with_a_readable_diff(tmp_path: Path, capsys: pytest
     out = capsys.readouterr().out
     assert out == (
         f"FAIL new-parent-birth-in-germany ({copy / 'tests' / 'new-parent.yaml'}:2)\n"
+        f"  {copy / 'tests' / 'new-parent.yaml'}:22:7: expect.messages[1]: no message matches it\n"
         "  --- expected\n"
         "  +++ actual\n"
         "  @@ -1,2 +1,2 @@\n"
@@ -62,6 +63,9 @@ def test_an_unexpected_message_fails_an_exact_test(tmp_path: Path, capsys: pytes
     capsys.readouterr()
     assert main(["test", str(copy), "-k", "contractor"]) == 1
     out = capsys.readouterr().out
+    # where the test would name it (an HR operations audit on 2026-12-05: a failed test said no file:line)
+    assert f"  {copy / 'tests' / 'new-parent.yaml'}:38:13: expect.messages: 1 message(s) that no expectation " \
+           "names (the test is exact)\n" in out
     assert "  +message at=2026-03-02T09:15:00Z journey=new-parent step=welcome\n" in out
     assert out.endswith("0 passed, 1 failed\n")
 
@@ -232,6 +236,21 @@ def test_the_runner_refuses_an_event_simulate_would_refuse() -> None:
     outcome = run_test(Definitions(), test, "t.yaml:1", never)
     assert outcome.error == ("event 1 (hris.dependent.added) is one simulate refuses: invalid_data: "
                              "hris.dependent.added: data.date: Field required")
+
+
+def test_each_failed_expectation_is_told_where_it_is_written(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """An HR operations audit on 2026-12-05: a failed test printed the diff and the document's first line only, so
+    in a test of many expectations the one that failed had to be found by reading the diff against the file."""
+    copy = _edited_copy(tmp_path, ("journeys/new-parent.yaml", "offset: 8w", "offset: 6w"), (
+        "tests/new-parent.yaml", "  messages:\n    - {journey: new-parent, step: welcome,",
+        "  tasks:\n    - {journey: new-parent}\n  messages:\n    - {journey: new-parent, step: welcome,"))
+    capsys.readouterr()
+    assert main(["test", str(copy), "-k", "new-parent-birth"]) == 1
+    where = copy / "tests" / "new-parent.yaml"
+    told = [line.strip() for line in capsys.readouterr().out.splitlines() if line.startswith(f"  {where}:")]
+    assert told == [f"{where}:24:7: expect.messages[1]: no message matches it",
+                    f"{where}:20:7: expect.tasks[0]: no task matches it"], told
 
 
 def test_a_diff_line_writes_values_as_the_test_file_does() -> None:

@@ -376,6 +376,11 @@ def _simulate_for_tests(defs: Definitions, events: list[CloudEvent], until: date
     return list(runner.messages.values()), list(runner.tasks.values())
 
 
+def _placer(places: dict[tuple[str, int | None], str], where: str) -> Callable[[str, int | None], str]:
+    """Where a test's expectation is written (``where``, the test's own line, when it is not known)."""
+    return lambda kind, n: places.get((kind, n), where)
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     from wayfinder.journeytests import run_test
 
@@ -393,10 +398,13 @@ def cmd_test(args: argparse.Namespace) -> int:
         return 1
     failed = 0
     for file, line, test in chosen:
-        outcome = run_test(defs, test, f"{file}:{line}", _simulate_for_tests)
+        outcome = run_test(defs, test, f"{file}:{line}", _simulate_for_tests,
+                           _placer(defs.test_places.get((file, line), {}), f"{file}:{line}"))
         print(f"{'PASS' if outcome.passed else 'FAIL'} {test.id} ({outcome.where})")
         if outcome.error is not None:
             print(f"  {outcome.error}")
+        for at in outcome.failed_at:
+            print(f"  {at}")
         for diff_line in outcome.diff:
             print(f"  {diff_line}")
         failed += not outcome.passed

@@ -30,6 +30,8 @@ class TestOutcome:
     where: str
     diff: list[str] = field(default_factory=list)
     error: str | None = None
+    # ``file:line:column: ...`` of each expectation that failed (and of the list an ``exact`` test found more in)
+    failed_at: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -80,8 +82,15 @@ def _matches(name: str, expected: object, actual: object) -> bool:
     return expected == actual
 
 
+@dataclass
+class _Compared:
+    diff: list[str] = field(default_factory=list)
+    unmet: list[int] = field(default_factory=list)  # the expectations (by index) no record matched
+    extra: int = 0  # records no expectation took, when the test is exact
+
+
 def _compare(kind: str, expected: Sequence[BaseModel], actual: Sequence[R],
-             fields: dict[str, Callable[[R], object]], exact: bool) -> list[str]:
+             fields: dict[str, Callable[[R], object]], exact: bool) -> _Compared:
     """Expected and actual records as lines over the fields the test names; a unified diff when they differ.
 
     Expectations take the records they match so that as many as can be are met (:func:`_assign`). Records no
@@ -94,11 +103,24 @@ def _compare(kind: str, expected: Sequence[BaseModel], actual: Sequence[R],
     found = [w for n, w in enumerate(want) if n in taken.values()]
     left = [a for i, a in enumerate(actual) if i not in taken]
     if len(found) == len(want) and (not exact or not left):
-        return []
+        return _Compared()
     expected_lines = sorted(_line(kind, w) for w in want)
     actual_lines = sorted([_line(kind, w) for w in found] + [_line(kind, {f: fields[f](a) for f in used})
                                                               for a in left])
-    return list(difflib.unified_diff(expected_lines, actual_lines, "expected", "actual", lineterm="", n=2))
+    return _Compared(list(difflib.unified_diff(expected_lines, actual_lines, "expected", "actual", lineterm="", n=2)),
+                     [n for n in range(len(want)) if n not in taken.values()], len(left) if exact else 0)
+
+
+def _failed_at(kind: str, compared: _Compared, place: Callable[[str, int | None], str]) -> list[str]:
+    """One line per expectation that failed, at its place in the test file, and one for records an exact test
+    did not expect, at the list they would be written in (when every expectation was met). No value is shown:
+    the diff below shows them."""
+    noun = kind.removesuffix("s")
+    out = [f"{place(kind, n)}: expect.{kind}[{n}]: no {noun} matches it" for n in compared.unmet]
+    if compared.extra and not compared.unmet:  # with one unmet, the record left over is most likely what it became
+        out.append(f"{place(kind, None)}: expect.{kind}: {compared.extra} {noun}(s) that no expectation names "
+                   "(the test is exact)")
+    return out
 
 
 def _assign(candidates: list[list[int]]) -> dict[int, int]:
@@ -135,8 +157,14 @@ def _assign(candidates: list[list[int]]) -> dict[int, int]:
 Simulate = Callable[[Definitions, list[CloudEvent], datetime | None, bool], tuple[list[Message], list[Task]]]
 
 
-def run_test(defs: Definitions, test: JourneyTestDoc, where: str, simulate: Simulate) -> TestOutcome:
-    """Run the test's events (only its journeys, when it names them) and compare."""
+# Where an expectation is written: (``messages`` or ``tasks``, its index, or None for the list) -> file:line:column.
+Place = Callable[[str, int | None], str]
+
+
+def run_test(defs: Definitions, test: JourneyTestDoc, where: str, simulate: Simulate,
+             place: Place | None = None) -> TestOutcome:
+    """Run the test's events (only its journeys, when it names them) and compare. ``place`` says where each
+    expectation is written; without it a failed one is told at ``where``."""
     outcome = TestOutcome(test.id, where)
     journeys = {k: j for k, j in defs.journeys.items() if test.journeys is None or k[0] in test.journeys}
     missing = sorted(set(test.journeys or ()) - {k[0] for k in journeys})
@@ -156,6 +184,10 @@ def run_test(defs: Definitions, test: JourneyTestDoc, where: str, simulate: Simu
     tasks = sorted(opened, key=lambda t: (t.created_at, t.task_id))
     expected_messages: list[ExpectedMessage] = list(test.expect.messages)
     expected_tasks: list[ExpectedTask] = list(test.expect.tasks)
-    outcome.diff = (_compare("message", expected_messages, messages, _MESSAGE_FIELDS, test.expect.exact)
-                    + _compare("task", expected_tasks, tasks, _TASK_FIELDS, test.expect.exact))
+    compared = {"messages": _compare("message", expected_messages, messages, _MESSAGE_FIELDS, test.expect.exact),
+                "tasks": _compare("task", expected_tasks, tasks, _TASK_FIELDS, test.expect.exact)}
+    at = place or (lambda _kind, _n: where)
+    for kind, result in compared.items():
+        outcome.diff += result.diff
+        outcome.failed_at += _failed_at(kind, result, at)
     return outcome

@@ -88,11 +88,17 @@ SUGGEST_UP_TO = 100
 for every known name (a 1 MB id in a hostile file)."""
 
 
-def suggest(name: str, known: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the known name closest to ``name``, or nothing."""
+CLOSE = 0.8
+"""The similarity (difflib's ratio) a slip must reach to be told "did you mean" where a wrong guess costs more than
+none: a journey id on the command line, a choice of a few short values (``sensitve`` for ``sensitive``, 0.94;
+``xyz`` for ``standard`` gets nothing)."""
+
+
+def suggest(name: str, known: Iterable[str], cutoff: float = 0.6) -> str:
+    """`` (did you mean 'x'?)`` for the known name closest to ``name`` (at least ``cutoff`` alike), or nothing."""
     if len(name) > SUGGEST_UP_TO:
         return ""
-    close = difflib.get_close_matches(name, list(known), n=1)
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=cutoff)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

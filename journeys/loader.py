@@ -40,7 +40,7 @@ from wayfinder.journeys._yaml import (
     max_bytes,
     read_documents,
 )
-from wayfinder.journeys.checks import check_definitions, journey_positions, suggest
+from wayfinder.journeys.checks import CLOSE, check_definitions, journey_positions, suggest
 from wayfinder.journeys.definitions import Definitions as Definitions  # re-exported: the old home of the name
 from wayfinder.journeys.definitions import InlineKey, Part
 from wayfinder.journeys.events import DecodeError, decode_event
@@ -306,6 +306,10 @@ class _Loader:
                 path = _loc_text(doc, loc[:-1])
             if err["type"] == "step_kind":
                 self._step_keys(doc, loc, label)
+            if err["type"] == "literal_error" and isinstance(err.get("input"), str):
+                choices = _CHOICE.findall(str((err.get("ctx") or {}).get("expected", "")))
+                if len(choices) > 1:  # with one, the message has already said it (apiVersion: wayfinder/v1)
+                    msg += suggest(err["input"], choices, CLOSE)
             error = (err.get("ctx") or {}).get("error")
             where = f"{path}: " if path else ""
             if isinstance(error, ExpressionError) and error.column:
@@ -314,6 +318,9 @@ class _Loader:
                     self.problems.append(Problem(doc.file, at.line, at.column, f"{label}: {where}{text}"))
                 continue
             self.problems.append(doc.problem(_real_loc(doc, loc), f"{label}: {where}{msg}"))
+
+
+_CHOICE = re.compile(r"'([^']*)'")  # one of the values pydantic lists in a literal_error's ``expected``
 
 
 def _salvage_fields(doc: Document, e: ValidationError, model: type[BaseModel]) -> _Parsed | None:

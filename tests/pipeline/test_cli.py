@@ -246,6 +246,16 @@ def test_an_id_no_one_has_says_which_events_were_read_and_the_id_as_written_ther
     assert stopped.value.code == f"no events for employee E9043 in the events file {events}"  # E1043 is someone else
 
 
+def test_a_mistyped_journey_id_gets_a_did_you_mean_only_when_it_is_close(capsys: pytest.CaptureFixture[str]) -> None:
+    """An HR operations audit on 2026-12-05: ``preview new-parnt`` listed every journey but not the one meant. A
+    loose match (``parent``) is not guessed at, and an employee id is never suggested (see the test above)."""
+    assert main(["preview", "new-parnt", "--employee", "E1001"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "unknown journey 'new-parnt' (did you mean 'new-parent'?); known: bereavement, ")
+    assert main(["preview", "parent", "--employee", "E1001"]) == 1
+    assert capsys.readouterr().err.startswith("unknown journey 'parent'; known: bereavement, ")
+
+
 def test_a_journey_given_as_the_policy_is_said_to_be_no_policy(capsys: pytest.CaptureFixture[str]) -> None:
     """Found by an audit on 2026-12-04: it was read as a journey again, "defined twice" at its own place."""
     journey = examples_dir() / "journeys" / "new-parent.yaml"

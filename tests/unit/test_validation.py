@@ -63,6 +63,22 @@ def test_unknown_jump_and_template_are_both_reported_with_positions(write_files:
                                       "'new-parent/welcom' (did you mean 'new-parent/welcome'?)")
 
 
+def test_a_mistyped_choice_gets_a_did_you_mean_only_when_it_is_close(write_files: WriteFiles) -> None:
+    """An HR operations audit on 2026-12-05: ``sensitivity: sensitve`` was told the two choices but not which one
+    it nearly is. A value far from every choice (``xyz``) gets no guess."""
+    root = write_files({"journeys/j.yaml": HEAD + "sensitivity: sensitve\nsteps:\n  - id: s\n"
+                        "    send: {channel: emial, template: new-parent/welcome}\n",
+                        "journeys/k.yaml": HEAD.replace("id: j", "id: k") + "sensitivity: xyz\nsteps:\n  - id: s\n"
+                        "    end: {}\n"})
+    lines = problems_of(root)
+    assert only(lines, "j.yaml:8:") == ("journeys/j.yaml:8:14: journey j: sensitivity: Input should be 'standard' or "
+                                        "'sensitive' (did you mean 'sensitive'?)")
+    assert only(lines, "channel") == ("journeys/j.yaml:11:21: journey j: steps[0].send.channel: Input should be "
+                                      "'email' or 'intranet' (did you mean 'email'?)")
+    assert only(lines, "k.yaml:8:") == ("journeys/k.yaml:8:14: journey k: sensitivity: Input should be 'standard' or "
+                                        "'sensitive'")
+
+
 def test_cel_syntax_error_points_into_the_expression(write_files: WriteFiles) -> None:
     root = write_files({"journeys/j.yaml": HEAD + """audience: employee.country ==
 steps:

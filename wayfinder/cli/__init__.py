@@ -32,6 +32,7 @@ from wayfinder.cli.preview import Timezones, local_time, why_nothing, why_resour
 from wayfinder.cli.report import print_summary
 from wayfinder.cli.runfile import write_run
 from wayfinder.journeys import Problem
+from wayfinder.journeys.checks import CLOSE, suggest
 from wayfinder.journeys.engine import event_view
 from wayfinder.journeys.events import EARLIEST, LATEST, CloudEvent, DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions, Sources, load, load_for_runs
@@ -324,7 +325,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
         return defs
     journey = defs.current().get(args.journey)
     if journey is None:
-        print(f"unknown journey {args.journey!r}; known: {', '.join(sorted(defs.current()))}", file=sys.stderr)
+        near = suggest(args.journey, defs.current(), CLOSE)
+        print(f"unknown journey {args.journey!r}{near}; known: {', '.join(sorted(defs.current()))}", file=sys.stderr)
         return 1
     # With the other journeys, as simulate runs it: what they deliver first is not offered again (SPEC §5), and
     # their messages count against the frequency cap. Alone, preview showed resources another journey had

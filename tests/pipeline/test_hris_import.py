@@ -427,6 +427,40 @@ def test_a_column_renamed_between_the_exports_is_refused_not_read_as_blank(
     assert not [e for e in events if e["type"] in ("hris.leave.ended", "hris.correction", "hris.employee.terminated")]
 
 
+RESPELT = ("the same name but for case or separators (names are compared exactly: write that spelling in the "
+           "mapping, or add it to the list)")
+
+
+def test_a_column_renamed_by_case_or_underscores_is_pointed_to(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """An HR operations audit on 2026-12-05: ``worker_status`` for the mapping's ``Worker_Status`` (an export
+    re-saved by another report) was refused, rightly, but the message gave no hint that the column was there under
+    another spelling. A column that is merely alike (``Employee_Status``) is not pointed to."""
+    header, rest = WD_2.read_text(encoding="utf-8").split("\n", 1)
+    lower = tmp_path / "workday-2026-03-02.csv"
+    lower.write_text(header.replace("Worker_Status", "worker_status") + "\n" + rest, encoding="utf-8")
+    assert run(tmp_path, WD_MAP, lower, WD_1)[:2] == (1, [])
+    assert capsys.readouterr().err.strip().endswith(
+        f"{lower}: no column Worker_Status (the mapping's column for status), which {WD_1} has; rename it back in "
+        f"the export, or add its new name to the mapping (status: [old, new]); it has worker_status, {RESPELT}")
+    lower.write_text(header.replace("Employee_ID", "employee id") + "\n" + rest, encoding="utf-8")
+    assert run(tmp_path, WD_MAP, lower)[:2] == (1, [])
+    assert capsys.readouterr().err.strip().endswith(
+        f"{lower}: none of the id columns Employee_ID is in the header; fix id_column in the mapping; it has "
+        f"employee id, {RESPELT}")
+    lower.write_text(header.replace("Worker_Status", "Employee_Status") + "\n" + rest, encoding="utf-8")
+    assert run(tmp_path, WD_MAP, lower, WD_1)[:2] == (1, [])
+    assert capsys.readouterr().err.strip().endswith("(status: [old, new])")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("apiVersion: wayfinder/v1\nkind: Mapping\nsource: hris/bob\nid_column: id\n"
+                       "columns: {status: employmentStatus}\nvalues: {status: {Employed: active}}\n", encoding="utf-8")
+    before, after = tmp_path / "j-2026-03-01.jsonl", tmp_path / "j-2026-03-02.jsonl"
+    before.write_text(json.dumps({"id": "1", "employmentStatus": "Employed"}) + "\n", encoding="utf-8")
+    after.write_text(json.dumps({"id": "1", "employment_status": "Employed"}) + "\n", encoding="utf-8")
+    assert run(tmp_path, mapping, after, before)[:2] == (1, [])
+    assert capsys.readouterr().err.strip().endswith(f"(status: [old, new]); it has employment_status, {RESPELT}")
+
+
 def test_someone_back_after_a_missing_row_is_not_welcomed_as_a_new_hire(tmp_path: Path) -> None:
     """A person missing from yesterday's export (absent: ignore) and back today, started in 2020, was announced as
     hired and started (a welcome, a manager's heads-up, a first-day roadmap six years late). Who started more than

@@ -10,7 +10,7 @@ import csv
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -206,6 +206,22 @@ def csv_header(path: Path, mapping: Mapping) -> list[str] | None:
     return [h.strip() for h in next(csv.reader(_Lines(path, None), delimiter=mapping.delimiter), [])]
 
 
+def _spelling(name: str) -> str:
+    return "".join(c for c in name.casefold() if c not in "_- .")
+
+
+def _respelt(columns: Iterable[str], names: Iterable[str]) -> str:
+    """``; the export has worker_status ...`` when a name there is one of ``columns`` but for case, underscores,
+    hyphens, dots or spaces, else nothing. Only such a name is pointed to, never a look-alike: a header that is a
+    row of data (an export saved without one) cannot be told by its cells, which are a person's."""
+    wanted = {_spelling(c) for c in columns}
+    near = sorted(n for n in set(names) if _spelling(n) in wanted and n not in columns)
+    if not near:
+        return ""
+    return (f"; it has {near[0]}, the same name but for case or separators (names are compared exactly: write "
+            "that spelling in the mapping, or add it to the list)")
+
+
 def columns_dropped(previous: Path, current: Path, mapping: Mapping) -> str | None:
     """Why two CSV exports cannot be compared: a field the mapping reads has a column in one header and none in the
     other (a renamed or dropped column reads as blank in every row, so its values would all seem to change: a
@@ -222,7 +238,8 @@ def columns_dropped(previous: Path, current: Path, mapping: Mapping) -> str | No
             which, where = (previous, current) if had else (current, previous)
             named = " or ".join(columns)
             return (f"{where}: no column {named} (the mapping's column for {field}), which {which} has; "
-                    f"rename it back in the export, or add its new name to the mapping ({field}: [old, new])")
+                    f"rename it back in the export, or add its new name to the mapping ({field}: [old, new])"
+                    + _respelt(columns, headers[1] if had else headers[0]))
     return None
 
 
@@ -267,7 +284,7 @@ def keys_dropped(previous: Path, current: Path, keys: tuple[Keys, Keys], mapping
             named = " or ".join(columns)
             return (f"{current}: no record has the key {named} (the mapping's column for {name}), which every "
                     f"record of {previous} has; rename it back in the export, or add its new name to the mapping "
-                    f"({name}: [old, new])")
+                    f"({name}: [old, new])" + _respelt(columns, (k for k, n in now.count.items() if n)))
     return None
 
 
@@ -297,7 +314,7 @@ def header_problem(path: Path, mapping: Mapping) -> str | None:
                 return (f"{path}: the header's columns are separated by {other!r}, not {mapping.delimiter!r}; "
                         f"set delimiter: {other!r} in the mapping, or save the export with {mapping.delimiter!r}")
         return (f"{path}: none of the id columns {', '.join(mapping.id_columns)} is in the header; "
-                "fix id_column in the mapping")
+                "fix id_column in the mapping" + _respelt(mapping.id_columns, names))
     return None
 
 

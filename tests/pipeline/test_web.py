@@ -460,6 +460,8 @@ def test_a_task_says_what_became_of_the_review_its_note_asks_for(served: Served,
     card = card[:card.index("</li>")]
     verdict = "approved" if decision == "approve" else "rejected"
     assert f"waited for review was {verdict} by E1003" in card and "not waiting for approval any more" in card
+    decided = store.messages[mid]  # named, as a journey may have had several reviewed (both said "the message")
+    assert html_module.escape(f"“{decided.subject}” (step {decided.step_id}) that waited", quote=False) in card
     assert f'href="/review/{mid}" class="waiting"' not in card  # (the return message still waits, and is linked)
     sign_in(served, "E1009", "manager")  # the manager's task: nothing about a review they may not see
     assert "waited for review" not in served.client.get("/tasks").text

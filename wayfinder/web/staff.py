@@ -222,6 +222,8 @@ class Reviewed:
     """A message that waited for review and was decided: how, by whom and when (as far as it is known)."""
 
     message_id: str
+    subject: str | None  # which message: a person's journey may have had several reviewed (a card said only
+    step_id: str  # "the message ... was approved" and "... was rejected", one under the other)
     verdict: Literal["approved", "rejected"]
     reviewer_id: str | None
     at: datetime | None
@@ -246,7 +248,7 @@ def _reviewed(store: Store, staff: Staff) -> dict[tuple[str, str], list[Reviewed
             continue
         if may_see_message(staff, m, store.profiles.get(m.employee_id)):
             out.setdefault((m.employee_id, m.journey_id), []).append(
-                Reviewed(m.message_id, "rejected" if rejected else "approved", reviewer, at))
+                Reviewed(m.message_id, m.subject, m.step_id, "rejected" if rejected else "approved", reviewer, at))
     return out
 
 

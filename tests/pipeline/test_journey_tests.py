@@ -95,6 +95,21 @@ def test_plan_of_a_changed_copy(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert out[7].startswith("  recipients the frequency cap holds back: 0 -> 15; new: E1030, E1082, ")
 
 
+def test_plan_of_a_wait_edited_without_a_new_version_warns_and_exits_0(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An HR operations audit on 2026-12-05: a wait's offset edited in place said only "changed (v3 -> v3)". The
+    warning says what the engine does with the people in it; like validate's warnings, it leaves the exit code 0."""
+    copy = _edited_copy(tmp_path, ("journeys/new-parent.yaml", "offset: 8w", "offset: 6w"))
+    capsys.readouterr()
+    assert main(["plan", str(copy)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:3] == ["  ~ journey new-parent: changed without a new version (still v3); enrolls 9 -> 9",
+                        "    steps changed: eight-weeks"]
+    assert out[3].startswith("  ! journey new-parent: edited but its version is still 3: running enrollments keep "
+                             "their place and go on in the edited steps (a wait or timeout they are in keeps the "
+                             "time it was given;")
+
+
 def test_an_expected_time_without_an_offset_is_refused_where_it_is_written(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An expectation's ``at`` is compared as an instant: ``validate`` and ``wayfinder test`` say where one is none

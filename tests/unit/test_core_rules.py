@@ -182,6 +182,22 @@ def test_a_version_edited_in_place_ends_an_enrollment_whose_wait_is_gone(engine:
     assert kept(after).enrollments == {}
 
 
+def test_a_wait_edited_in_place_keeps_its_time_for_those_in_it_and_later_steps_run_as_edited(
+        engine: Engine, tmp_path: Path) -> None:
+    """What ``wayfinder plan`` says of a journey edited without a new version (the same steps, other values): the
+    enrollment in the pause keeps the due time it was given (3 days), and the laptop wait after it is read as
+    edited (a 2-day timeout instead of 7)."""
+    out = hired(engine)
+    due, timer = timer_of(out.effects)
+    edited = WELCOME.replace("wait: {for: 3d}", "wait: {for: 10d}").replace("timeout: 7d", "timeout: 2d")
+    (tmp_path / "welcome.yaml").write_text(edited, encoding="utf-8")
+    after = Engine(world_defs(tmp_path)).on_timer(kept(out), timer, due, manager)
+    assert due == at("2026-03-30T08:00:00Z")  # 3 days, as scheduled before the edit
+    assert after.effects == [fx.Schedule(at("2026-04-01T08:00:00Z"), fx.EnrollmentTimer("E1", "welcome",
+                                                                                        ENROLLMENT, 2))]
+    assert kept(after).enrollments["welcome"].version == 1
+
+
 def test_a_stale_timer_does_nothing(engine: Engine) -> None:
     out = hired(engine)
     due, timer = timer_of(out.effects)

@@ -98,16 +98,14 @@ def test_a_digest_counts_as_the_one_email_it_is() -> None:
 def test_steps_edited_under_the_same_version_are_called_out() -> None:
     # An enrollment keeps its version and its place by step number: an edit in place moves the running ones.
     edited = journey("a").model_copy(update={"steps": journey("a").steps[:1]})
-    reworded = journey("a", offset="2d")  # the same steps, another wait: nothing moves
     run = Run({"a": journey("a")}, {"a": 1}, [], [])
     lines = compare(run, Run({"a": edited}, {"a": 1}, [], [])).lines
-    assert lines[:3] == ["  ~ journey a: changed (v1 -> v1); enrolls 1 -> 1",
+    assert lines[:3] == ["  ~ journey a: changed without a new version (still v1); enrolls 1 -> 1",
                          "    steps removed: later, again",
                          "  ! journey a: its steps changed but its version is still 1: an enrollment keeps its "
                          "version and its place by step number, so running ones would go on in the edited steps "
                          "(the engine ends those whose wait is gone); give the edit a new `version` and keep the "
                          "old file beside it to keep them on the old steps"]
-    assert not [line for line in compare(run, Run({"a": reworded}, {"a": 1}, [], [])).lines if "! journey" in line]
     assert not [line for line in compare(run, Run({"a": journey("a", 2)}, {"a": 1}, [], [])).lines
                 if "! journey" in line]
 
@@ -128,3 +126,22 @@ def test_template_catalog_and_policy_edits_are_said_with_the_messages_they_rewor
     assert "  1 message(s) read differently (the same message, other words)" in lines
     same = compare(current, current).lines
     assert not [line for line in same if "~" in line or "read differently" in line]
+
+
+def test_a_journey_edited_without_a_new_version_is_called_out_with_what_it_does_to_running_enrollments() -> None:
+    """An HR operations audit on 2026-12-05: a wait's duration edited in place (the same steps) said only "changed
+    (v1 -> v1)". The engine reads an enrollment's version as it is now: a wait already begun keeps its time (its
+    timer is set), every later step runs as edited. A draft edited in place moves nobody (drafts enroll no one)."""
+    run = Run({"a": journey("a")}, {"a": 1}, [], [])
+    lines = compare(run, Run({"a": journey("a", offset="2d")}, {"a": 1}, [], [])).lines
+    assert lines[:3] == ["  ~ journey a: changed without a new version (still v1); enrolls 1 -> 1",
+                         "    steps changed: later",
+                         "  ! journey a: edited but its version is still 1: running enrollments keep their place "
+                         "and go on in the edited steps (a wait or timeout they are in keeps the time it was given; "
+                         "what they wait for, their exits and every later step are read as edited), and new ones "
+                         "start on the edit; give the edit a new `version` and keep the old file beside it to keep "
+                         "running ones on what they started"]
+    draft = journey("a").model_copy(update={"status": "draft"})
+    lines = compare(Run({"a": draft}, {}, [], []), Run({"a": draft.model_copy(update={"name": "b"})}, {}, [], [])).lines
+    assert lines[0] == "  ~ journey a: changed without a new version (still v1); enrolls 0 -> 0"
+    assert not [line for line in lines if "! journey" in line]

@@ -65,7 +65,8 @@ def _journey_changes(current: Run, planned: Run, plan: Plan) -> None:
         elif after is None:
             mark, what = "-", "removed"
         elif before.model_dump() != after.model_dump():
-            mark, what = "~", f"changed (v{before.version} -> v{after.version})"
+            mark, what = "~", (f"changed (v{before.version} -> v{after.version})" if before.version != after.version
+                               else f"changed without a new version (still v{after.version})")
         else:
             continue
         plan.changes += 1
@@ -73,12 +74,26 @@ def _journey_changes(current: Run, planned: Run, plan: Plan) -> None:
         plan.lines.append(f"  {mark} journey {jid}: {what}; enrolls {was} -> {now}")
         if before is not None and after is not None and (edits := _edits(before, after)):
             plan.lines.append(f"    {'; '.join(edits)}")
-        if before is not None and after is not None and before.version == after.version \
-                and _outline(before) != _outline(after):
-            plan.lines.append(f"  ! journey {jid}: its steps changed but its version is still {after.version}: an "
-                              "enrollment keeps its version and its place by step number, so running ones would "
-                              "go on in the edited steps (the engine ends those whose wait is gone); give the "
-                              "edit a new `version` and keep the old file beside it to keep them on the old steps")
+        if before is not None and after is not None and before.version == after.version:
+            plan.lines.extend(_in_place(jid, before, after))
+
+
+def _in_place(jid: str, before: Journey, after: Journey) -> list[str]:
+    """The warning for a journey edited without a new version, saying what the engine does with the people
+    already in it: an enrollment keeps its version and its place in it by step number, and the engine reads that
+    version's steps as they are now. A draft enrolls nobody (the worker has no ``--include-drafts``): no one moves."""
+    if before.status == "draft":
+        return []
+    if _outline(before) != _outline(after):
+        return [f"  ! journey {jid}: its steps changed but its version is still {after.version}: an enrollment "
+                "keeps its version and its place by step number, so running ones would go on in the edited steps "
+                "(the engine ends those whose wait is gone); give the edit a new `version` and keep the old file "
+                "beside it to keep them on the old steps"]
+    return [f"  ! journey {jid}: edited but its version is still {after.version}: running enrollments keep their "
+            "place and go on in the edited steps (a wait or timeout they are in keeps the time it was given; what "
+            "they wait for, their exits and every later step are read as edited), and new ones start on the edit; "
+            "give the edit a new `version` and keep the old file beside it to keep running ones on what they "
+            "started"]
 
 
 def _edits(before: Journey, after: Journey) -> list[str]:

@@ -461,6 +461,40 @@ def test_a_column_renamed_by_case_or_underscores_is_pointed_to(tmp_path: Path,
     assert capsys.readouterr().err.strip().endswith(f"(status: [old, new]); it has employment_status, {RESPELT}")
 
 
+def test_a_column_respelt_by_case_is_refused_without_a_previous_export_too(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An HR operations audit on 2026-12-05: a first import (no ``--previous``) of an export whose status column was
+    ``WORKER_STATUS`` for the mapping's ``Worker_Status`` read every status as blank (everyone active: a leaver
+    upserted as working), and so did an import whose two exports both had it so. Only one export against another
+    was checked. A column missing without a respelling is still read as blank."""
+    header, rest = WD_1.read_text(encoding="utf-8").split("\n", 1)
+    upper = tmp_path / "workday-2026-03-01.csv"
+    upper.write_text(header.replace("Worker_Status", "WORKER_STATUS") + "\n" + rest, encoding="utf-8")
+    message = (f"{upper}: no column Worker_Status (the mapping's column for status), so it would read as blank in "
+               f"every row; it has WORKER_STATUS, {RESPELT}")
+    assert run(tmp_path, WD_MAP, upper)[:2] == (1, [])
+    assert capsys.readouterr().err.strip() == f"wayfinder import: {message}"
+    also = tmp_path / "workday-2026-03-02.csv"
+    header2, rest2 = WD_2.read_text(encoding="utf-8").split("\n", 1)
+    also.write_text(header2.replace("Worker_Status", "WORKER_STATUS") + "\n" + rest2, encoding="utf-8")
+    assert run(tmp_path, WD_MAP, also, upper)[:2] == (1, [])
+    assert capsys.readouterr().err.strip() == f"wayfinder import: {message}"
+    gone = tmp_path / "gone-2026-03-01.csv"
+    gone.write_text(header.replace("Worker_Status", "Something_Else") + "\n" + rest, encoding="utf-8")
+    assert run(tmp_path, WD_MAP, gone, name="gone")[0] == 0
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("apiVersion: wayfinder/v1\nkind: Mapping\nsource: hris/bob\nid_column: id\n"
+                       "columns: {status: employmentStatus}\nvalues: {status: {Left: terminated}}\n",
+                       encoding="utf-8")
+    lines = tmp_path / "j-2026-03-02.jsonl"
+    lines.write_text(json.dumps({"id": "1", "EmploymentStatus": "Left"}) + "\n" + json.dumps({"id": "2"}) + "\n",
+                     encoding="utf-8")
+    assert run(tmp_path, mapping, lines)[:2] == (1, [])
+    assert capsys.readouterr().err.strip() == (
+        f"wayfinder import: {lines}: no record has the key employmentStatus (the mapping's column for status), so it "
+        f"would read as blank in every row; it has EmploymentStatus, {RESPELT}")
+
+
 def test_someone_back_after_a_missing_row_is_not_welcomed_as_a_new_hire(tmp_path: Path) -> None:
     """A person missing from yesterday's export (absent: ignore) and back today, started in 2020, was announced as
     hired and started (a welcome, a manager's heads-up, a first-day roadmap six years late). Who started more than

@@ -243,6 +243,24 @@ def columns_dropped(previous: Path, current: Path, mapping: Mapping) -> str | No
     return None
 
 
+def respelt(path: Path, names: Iterable[str], mapping: Mapping, *, key: bool = False) -> str | None:
+    """Why an export is refused whatever the other export says (or with none): a field the mapping reads has none
+    of its columns (JSON keys) in the export, which has one of them spelt otherwise only in case or separators. It
+    would read as blank in every row: a first import, or one whose previous export was the same, took a ``Status``
+    column for the mapping's ``status`` as no status at all, everyone active. Names are compared exactly, as the
+    refusals above compare them; only such a respelling is refused, never a column merely missing."""
+    present = set(names)
+    for field in mapping.columns:
+        columns = mapping.columns_for(field)
+        if present & set(columns):
+            continue
+        if near := _respelt(columns, present):
+            what = "record has the key" if key else "column"
+            return (f"{path}: no {what} {' or '.join(columns)} (the mapping's column for {field}), so it would read "
+                    f"as blank in every row{near}")
+    return None
+
+
 def _text_problem(path: Path) -> str | None:
     """Why an export is not lines of UTF-8 text, told from its first line: UTF-16 (Excel's "Unicode Text"), or
     lines ended by a carriage return alone (Excel for Mac's "CSV (Macintosh)"). Either read as one line with NUL

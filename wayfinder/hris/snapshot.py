@@ -28,10 +28,12 @@ from wayfinder.hris.records import (
     RowError,
     RowReader,
     columns_dropped,
+    csv_header,
     export_format,
     header_problem,
     keys_dropped,
     read_rows,
+    respelt,
 )
 
 BATCH = 5000
@@ -317,17 +319,38 @@ class Paths:
         return (self.previous.name if self.previous else "", self.current.name)
 
 
-def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
-               previous_as_of: datetime | None = None, progress: TextIO | None = None) -> Summary:
-    """Compare the exports and write the events and dead letters; raises :class:`SnapshotError` when it cannot."""
-    for path in (paths.previous, paths.current):
-        if path is not None and not path.is_file():
+def _check_headers(mapping: Mapping, paths: Paths) -> None:
+    """Refuse exports that are not there, cannot be read at all, or whose CSV headers do not have the mapping's
+    columns as the other export (or as written, but for case or separators) has them."""
+    exports = [path for path in (paths.previous, paths.current) if path is not None]
+    for path in exports:
+        if not path.is_file():
             msg = f"{path}: no such export file"
             raise SnapshotError(msg)
-        if path is not None and (problem := header_problem(path, mapping)):
+        if problem := header_problem(path, mapping):
             raise SnapshotError(problem)
     if paths.previous is not None and (problem := columns_dropped(paths.previous, paths.current, mapping)):
         raise SnapshotError(problem)
+    for path in exports:
+        if (header := csv_header(path, mapping)) is not None and (problem := respelt(path, header, mapping)):
+            raise SnapshotError(problem)
+
+
+def _check_keys(sides: _Sides, paths: Paths) -> None:
+    """What :func:`_check_headers` checks of CSV headers, for JSON lines, from the keys their records carry."""
+    if paths.previous is not None and (problem := keys_dropped(paths.previous, paths.current, sides.keys,
+                                                               sides.mapping)):
+        raise SnapshotError(problem)
+    for keys, path in zip(sides.keys, (paths.previous, paths.current), strict=True):
+        if path is not None and keys.records and (
+                problem := respelt(path, (k for k, n in keys.count.items() if n), sides.mapping, key=True)):
+            raise SnapshotError(problem)
+
+
+def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
+               previous_as_of: datetime | None = None, progress: TextIO | None = None) -> Summary:
+    """Compare the exports and write the events and dead letters; raises :class:`SnapshotError` when it cannot."""
+    _check_headers(mapping, paths)
     summary = Summary()
     zone = ZoneInfo(mapping.timezone)
     with tempfile.TemporaryDirectory(prefix="wayfinder-import-", dir=paths.work_dir) as tmp, \
@@ -341,9 +364,7 @@ def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
             if paths.previous is not None:
                 summary.previous_rows = _stage(sides, 0, paths.previous)
             summary.current_rows = _stage(sides, 1, paths.current)
-            if paths.previous is not None and (problem := keys_dropped(paths.previous, paths.current, sides.keys,
-                                                                       mapping)):
-                raise SnapshotError(problem)
+            _check_keys(sides, paths)
             db.execute("CREATE INDEX by_emp ON rows (side, emp, row)")
             _settle_guesses(sides, paths.names)
             for side, rows, path in ((0, summary.previous_rows, paths.previous), (1, summary.current_rows,

@@ -14,6 +14,7 @@ import pytest
 from tests.support import TESTS, read_jsonl
 from wayfinder.cli import main
 from wayfinder.hris import Paths, load_mapping, run_import
+from wayfinder.hris.cli import ROWS_REFUSED
 from wayfinder.hris.diff import event_id
 from wayfinder.journeys.events import decode_event
 from wayfinder.streams.publish import route
@@ -104,7 +105,7 @@ WORKDAY_EXPECTED = [
 
 def test_workday_export_events_exactly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, events, dead = run(tmp_path, WD_MAP, WD_2, WD_1)
-    assert code == 0
+    assert code == ROWS_REFUSED
     assert brief(events) == WORKDAY_EXPECTED
     # midnight of the file name's date in the mapping's timezone (Europe/Berlin), written in UTC
     assert {(e["source"], e["time"], e["specversion"]) for e in events} == {("hris/workday", "2026-03-01T23:00:00Z",
@@ -119,7 +120,17 @@ def test_workday_export_events_exactly(tmp_path: Path, capsys: pytest.CaptureFix
         {"file": WD_2.name, "row": 20, "employee_id": None,
          "reason": "no employee id (column Employee_ID is blank or missing)"},
     ]
-    out = capsys.readouterr().out
+    said = capsys.readouterr()
+    # each row not imported where it is (the column's place in the header: Hire_Date is the 7th), and the exit
+    # code says rows were refused (an HR operations audit on 2026-12-05: a date column broken on its few filled
+    # rows was imported with exit 0 and a count on stdout)
+    assert said.err.splitlines() == [
+        f"{WD_2}:19:7: column Hire_Date (start_date): matches none of the date formats %Y-%m-%d, %m/%d/%Y; add one "
+        "under dates",
+        f"{WD_2}:20: no employee id (column Employee_ID is blank or missing)",
+        f"wayfinder import: 2 row(s) not imported (exit {ROWS_REFUSED}): the events of the other rows are written; "
+        "fix these rows in the export, or the mapping"]
+    out = said.out
     assert "compared 17 previous and 20 current rows (19 employees)" in out
     assert "        7  hris.employee.upserted" in out
     assert "        4  hris.correction" in out
@@ -128,7 +139,7 @@ def test_workday_export_events_exactly(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_bamboohr_export_events_exactly(tmp_path: Path) -> None:
     code, events, dead = run(tmp_path, BH_MAP, BH_2, BH_1)
-    assert code == 0
+    assert code == ROWS_REFUSED
     assert brief(events) == [
         # rehired: the old employment's row is still in the export; the latest hire date wins
         ("102", "hris.employee.upserted", {"role": "Support Team Lead", "start_date": "2026-03-02"}),
@@ -242,7 +253,7 @@ def test_json_lines_exports_and_absent_employees_terminated(tmp_path: Path,
         "[1, 2]", "{broken",
     ]) + "\n", encoding="utf-8")
     code, events, dead = run(tmp_path, mapping, cur, prev)
-    assert code == 0
+    assert code == ROWS_REFUSED
     moved = [("7", "hris.employee.upserted", {"department": "IT"}),
              ("7", "hris.job.changed", {"change": "transfer", "old_role": None, "new_role": None,
                                         "old_department": "Ops", "new_department": "IT"})]
@@ -286,7 +297,7 @@ def test_a_row_that_cannot_be_read_is_no_hire_departure_or_rescinded_hire(tmp_pa
                                         ("b-2026-03-02.csv", "c-2026-03-03.csv", ("E3", "hris.manager.changed", {
                                             "old_manager_id": "M2", "new_manager_id": "M1"}))]:
         code, events, dead = run(tmp_path, mapping, tmp_path / current, tmp_path / previous)
-        assert code == 0
+        assert code == ROWS_REFUSED
         assert [e for e in brief(events) if e[1] != "hris.employee.upserted"] == [expected]
         assert [(d["file"], d["row"], d["employee_id"]) for d in dead] == [("b-2026-03-02.csv", 2, "E1"),
                                                                           ("b-2026-03-02.csv", 3, "E2")]
@@ -296,7 +307,7 @@ def test_a_row_that_cannot_be_read_is_no_hire_departure_or_rescinded_hire(tmp_pa
     (tmp_path / "b-2026-03-02.jsonl").write_text("".join(json.dumps(r)[:-1] + ",}\n" for r in rows),
                                                  encoding="utf-8")
     code, events, dead = run(tmp_path, mapping, tmp_path / "b-2026-03-02.jsonl", tmp_path / "a-2026-03-01.jsonl")
-    assert (code, events) == (0, [])
+    assert (code, events) == (ROWS_REFUSED, [])
     assert [(d["row"], d["employee_id"], d["reason"]) for d in dead] == [
         (1, "E1", "not a JSON object (invalid JSON)"), (2, "2", "not a JSON object (invalid JSON)")]
 
@@ -314,7 +325,7 @@ def test_a_row_that_is_not_utf8_is_a_dead_letter_and_the_others_are_imported(
     current = tmp_path / "b-2026-03-02.csv"
     current.write_bytes(b"\n".join([header, e1.replace(b"Ann", b"An\xffn"), e3.replace(b"M1", b"M2")]) + b"\n")
     code, events, dead = run(tmp_path, mapping, current, tmp_path / "a-2026-03-01.csv")
-    assert code == 0
+    assert code == ROWS_REFUSED
     # E1: no event; E3's new manager goes out, and E2, missing from a complete export, has its hire rescinded
     assert [(e[0], e[1]) for e in brief(events)] == [
         ("E2", "hris.correction"), ("E3", "hris.employee.upserted"), ("E3", "hris.manager.changed")]
@@ -333,7 +344,7 @@ def test_a_row_that_is_not_utf8_is_a_dead_letter_and_the_others_are_imported(
                                                              .encode() for r in rows) + b"\n")
     (tmp_path / "b-2026-03-02.jsonl").write_bytes(b"\xef\xbb\xbf" + b"\n".join(rows) + b"\n")
     code, events, dead = run(tmp_path, mapping, tmp_path / "b-2026-03-02.jsonl", tmp_path / "a-2026-03-01.jsonl")
-    assert (code, events) == (0, [])
+    assert (code, events) == (ROWS_REFUSED, [])
     assert dead == [{"file": "b-2026-03-02.jsonl", "row": 1, "employee_id": "E1",
                      "reason": "not UTF-8 text (at byte 24 of the line)"}]
     current.write_bytes(header.replace(b"name", b"n\xe4me") + b"\n" + e3 + b"\n")  # Latin-1: every column in doubt
@@ -356,7 +367,7 @@ def test_a_row_of_an_unknown_employee_holds_back_what_absence_would_say(tmp_path
     (tmp_path / "a-2026-03-01.csv").write_text("\n".join(good) + "\n", encoding="utf-8")
     (tmp_path / "b-2026-03-02.csv").write_text("\n".join(shifted) + "\n", encoding="utf-8")
     code, events, dead = run(tmp_path, mapping, tmp_path / "b-2026-03-02.csv", tmp_path / "a-2026-03-01.csv")
-    assert code == 0
+    assert code == ROWS_REFUSED
     # E2 and E3 are missing: neither rescinded nor terminated; E4 and E5 are new: hired, the export is complete
     assert {(e[0], e[1]) for e in brief(events)} == {
         ("E4", "hris.employee.upserted"), ("E4", "hris.employee.hired"), ("E4", "hris.employee.started"),
@@ -376,6 +387,41 @@ def test_a_row_of_an_unknown_employee_holds_back_what_absence_would_say(tmp_path
             "row)") in capsys.readouterr().out
 
 
+def test_a_sparse_column_broken_on_its_few_rows_is_listed_and_exits_non_zero(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An HR operations audit on 2026-12-05: a termination date filled on 2 rows of 17, both written ``30.06.2025``,
+    was imported with exit 0 (only a majority of unreadable rows stops an import): the daily job went on and nobody
+    looked at the dead letters. Now each row is listed where it is, the other rows' events are written, and the exit
+    code is ROWS_REFUSED."""
+    text = WD_1.read_text(encoding="utf-8").replace(",2025-06-30,", ",30.06.2025,").replace(",2026-02-27,",
+                                                                                            ",27.02.2026,")
+    export = tmp_path / "workday-2026-03-01.csv"
+    export.write_text(text, encoding="utf-8")
+    code, events, dead = run(tmp_path, WD_MAP, export)
+    assert code == ROWS_REFUSED
+    assert [(d["row"], d["employee_id"]) for d in dead] == [(10, "W1011"), (18, "W1019")]
+    assert len({e["subject"] for e in events}) == 15 and not {"W1011", "W1019"} & {e["subject"] for e in events}
+    reason = ("column Termination_Date (termination_date): matches none of the date formats %Y-%m-%d, %m/%d/%Y; add "
+              "one under dates")
+    assert capsys.readouterr().err.splitlines()[:2] == [f"{export}:10:8: {reason}", f"{export}:18:8: {reason}"]
+
+
+def test_more_refused_rows_than_are_listed_say_where_the_rest_are(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = "".join(f"E{n},2026-13-{n:02d}\n" for n in range(1, 26))
+    export = tmp_path / "e-2026-03-01.csv"
+    export.write_text("id,start\n" + rows + "".join(f"F{n},2026-01-{n:02d}\n" for n in range(1, 27)),
+                      encoding="utf-8")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("apiVersion: wayfinder/v1\nkind: Mapping\nsource: hris/x\nid_column: id\n"
+                       "columns: {start_date: start}\n", encoding="utf-8")
+    code, events, dead = run(tmp_path, mapping, export)
+    assert (code, len(dead), len({e["subject"] for e in events})) == (ROWS_REFUSED, 25, 26)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 22 and err[19].startswith(f"{export}:21:2: column start (start_date)")
+    assert err[20] == f"... and 5 more in {tmp_path / 'events.dead_letters.jsonl'}"
+
+
 def test_an_export_without_a_date_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     undated = tmp_path / "workday.csv"
     undated.write_bytes(WD_2.read_bytes())
@@ -383,7 +429,7 @@ def test_an_export_without_a_date_is_refused(tmp_path: Path, capsys: pytest.Capt
     assert code == 1
     assert "no export date: give --as-of" in capsys.readouterr().err
     code, events, _ = run(tmp_path, WD_MAP, undated, WD_1, "--as-of", "2026-03-02T06:00:00+01:00")
-    assert code == 0
+    assert code == ROWS_REFUSED
     assert {e["time"] for e in events} == {"2026-03-02T05:00:00Z"}
 
 
@@ -531,7 +577,7 @@ def test_a_json_cell_that_is_no_value_is_a_dead_letter(tmp_path: Path) -> None:
         {"EmpID": "E1", "name": {"secret": "Ada"}}, {"EmpID": True, "name": "Bo"}, {"EmpID": "E3", "Email": 12},
         {"EmpID": 4, "name": "Cy"}]) + "\n", encoding="utf-8")
     code, events, dead = run(tmp_path, mapping, current)
-    assert code == 0
+    assert code == ROWS_REFUSED
     assert brief(events) == [("4", "hris.employee.upserted", {"given_name": "Cy"})]
     assert [(d["row"], d["employee_id"], d["reason"]) for d in dead] == [
         (1, "E1", "column name (given_name): an object, where one value is expected"),
@@ -756,7 +802,7 @@ def test_a_stray_quote_that_swallows_the_rows_after_it_concludes_nothing_from_ab
     before.write_text("\n".join([header, e1, e2, e3, e4]) + "\n", encoding="utf-8")
     after.write_text("\n".join([header, e1, e2.replace("Bob", '"Bob'), e3, e4]) + "\n", encoding="utf-8")
     code, events, dead = run(tmp_path, mapping, after, before)
-    assert (code, events) == (0, [])
+    assert (code, events) == (ROWS_REFUSED, [])
     assert [(d["row"], d["employee_id"], d["reason"]) for d in dead] == [
         (3, "E2", "the row has 2 cells, the header has 5")]
     out = capsys.readouterr().out

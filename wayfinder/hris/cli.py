@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+ROWS_REFUSED = 65  # EX_DATAERR: imported, but rows (or values) were refused: their employees got no events
 
 def _time(value: str) -> datetime:
     """A date (midnight UTC) or an RFC 3339 time with an offset."""
@@ -43,8 +44,16 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     except SnapshotError as e:
         print(f"wayfinder import: {e}", file=sys.stderr)
         return 1
+    for line in summary.refused:
+        print(line, file=sys.stderr)
+    if summary.dead_letters > len(summary.refused):
+        print(f"... and {summary.dead_letters - len(summary.refused):,} more in {dead}", file=sys.stderr)
     print("\n".join(summary.lines()))
     print(f"wrote {args.out} ({sum(summary.events.values()):,} events) and {dead} ({summary.dead_letters:,})")
+    if summary.dead_letters:
+        print(f"wayfinder import: {summary.dead_letters:,} row(s) not imported (exit {ROWS_REFUSED}): the events of "
+              f"the other rows are written; fix these rows in the export, or the mapping", file=sys.stderr)
+        return ROWS_REFUSED
     return 0
 
 

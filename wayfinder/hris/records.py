@@ -46,11 +46,18 @@ class Refusal(ValueError):
 
 
 class RowError(Refusal):
-    """Why a row cannot be read. ``employee`` is the id when it was read."""
+    """Why a row cannot be read. ``employee`` is the id when it was read; ``column`` the column whose cell could not
+    be read, when one cell is the reason."""
 
-    def __init__(self, reason: str, employee: str | None = None) -> None:
+    def __init__(self, reason: str, employee: str | None = None, column: str | None = None) -> None:
         super().__init__(reason)
         self.employee = employee
+        self.column = column
+
+
+def _cell(column: str, field: str, what: str) -> RowError:
+    """A cell that cannot be read: the reason names its column and field, never its value."""
+    return RowError(f"column {column} ({field}): {what}", column=column)
 
 
 @dataclass(frozen=True)
@@ -375,8 +382,7 @@ def _employee_id(cells: dict[str, Any], columns: tuple[str, ...]) -> str | None:
         try:
             text = id_text(cells.get(column))
         except ValueError as e:
-            msg = f"column {column} (id): {e}, where an id (text or a whole number) is expected"
-            raise RowError(msg) from e
+            raise _cell(column, "id", f"{e}, where an id (text or a whole number) is expected") from e
         if text is not None:
             return text
     return None
@@ -388,14 +394,11 @@ def _scalar(field: str, column: str, value: Any) -> str | None:
     if isinstance(value, bool):
         if field.startswith("attributes."):
             return "true" if value else "false"
-        msg = f"column {column} ({field}): true or false, where text is expected"
-        raise RowError(msg)
+        raise _cell(column, field, "true or false, where text is expected")
     if isinstance(value, dict | list):
-        msg = f"column {column} ({field}): {_what(value)}, where one value is expected"
-        raise RowError(msg)
+        raise _cell(column, field, f"{_what(value)}, where one value is expected")
     if field == "email":
-        msg = f"column {column} (email): a number, where an address is expected"
-        raise RowError(msg)
+        raise _cell(column, "email", "a number, where an address is expected")
     return _text(value)
 
 
@@ -454,9 +457,8 @@ class _Plan:
     def date(self, column: str, text: str) -> str:
         parsed = parse_date(text, self.formats)
         if parsed is None:
-            msg = (f"column {column} ({self.field}): matches none of the date formats {', '.join(self.formats)}; "
-                   "add one under dates")
-            raise RowError(msg)
+            raise _cell(column, self.field, f"matches none of the date formats {', '.join(self.formats)}; add one "
+                        "under dates")
         return parsed.isoformat()
 
 
@@ -499,18 +501,15 @@ class RowReader:
                 continue
             parts = [p.strip() for p in entry.split(":", 2)]
             if len(parts) < 2 or not parts[0]:
-                msg = f"column {column} (dependents): an entry is not relationship:date[:reason]"
-                raise RowError(msg)
+                raise _cell(column, "dependents", "an entry is not relationship:date[:reason]")
             relationship = parts[0].casefold()
             when = plan.date(column, parts[1])
             if not _SCHEDULABLE[0] <= when <= _SCHEDULABLE[1]:
-                msg = f"column {column} (dependents): an entry has {_OUTSIDE}"
-                raise RowError(msg)
+                raise _cell(column, "dependents", f"an entry has {_OUTSIDE}")
             reason = parts[2].casefold() if len(parts) > 2 and parts[2] else _DEFAULT_REASON.get(relationship)
             if reason is not None and reason not in DEPENDENT_REASONS:  # the engine refuses the event: invalid_data
-                msg = (f"column {column} (dependents): an entry's reason is not one of {', '.join(DEPENDENT_REASONS)}"
-                       " (SPEC §2)")
-                raise RowError(msg)
+                raise _cell(column, "dependents",
+                            f"an entry's reason is not one of {', '.join(DEPENDENT_REASONS)} (SPEC §2)")
             found.append([relationship, when, reason])
         return sorted(found, key=lambda d: (d[0] or "", d[1] or ""))
 
@@ -520,8 +519,7 @@ class RowReader:
             return [v for v in map(plan.mapped, items) if v is not None]
         if plan.kind == "dependents":
             return self._dependents(plan, column, items)
-        msg = f"column {column} ({plan.field}): a list, where one value is expected"
-        raise RowError(msg)
+        raise _cell(column, plan.field, "a list, where one value is expected")
 
     def _value(self, plan: _Plan, column: str, text: str | list[str]) -> Any:
         if isinstance(text, list):
@@ -536,9 +534,7 @@ class RowReader:
         if plan.kind == "dependents":
             return self._dependents(plan, column, value.split(self.separator))
         if plan.kind == "status" and value not in STATUSES:
-            msg = (f"column {column} (status): a value that values.status does not map to one of "
-                   f"{', '.join(STATUSES)}")
-            raise RowError(msg)
+            raise _cell(column, "status", f"a value that values.status does not map to one of {', '.join(STATUSES)}")
         if plan.kind == "leave_type" and value not in LEAVE_TYPES:
             return "other"
         return value
@@ -554,8 +550,7 @@ class RowReader:
             if name in OPEN_ENDS or (name == "termination_date" and record.get("status") != "terminated"):
                 del record[name]
                 continue
-            msg = f"column {columns[name]} ({field}): {_OUTSIDE}"
-            raise RowError(msg)
+            raise _cell(columns[name], field, _OUTSIDE)
 
     def read(self, cells: dict[str, Any]) -> tuple[str, Record]:
         """The employee id and the record of one row; raises :class:`RowError` (with the id, if read)."""
@@ -577,7 +572,7 @@ class RowReader:
             self._placeholders(record, used)
             _check_profile(record, used)
         except RowError as e:
-            raise RowError(e.reason, employee) from None
+            raise RowError(e.reason, employee, e.column) from None
         if self.blank_status is not None:
             record.setdefault("status", self.blank_status)
         return employee, record
@@ -590,8 +585,8 @@ def _check_profile(record: Record, columns: dict[str, str]) -> None:
     except ValidationError as e:
         err = e.errors(include_url=False, include_input=False)[0]
         field = str(err["loc"][0])
-        msg = f"column {columns.get(field, '?')} ({field}): {err['msg']}"
-        raise RowError(msg) from e
+        column = columns.get(field)
+        raise (_cell(column, field, err["msg"]) if column else RowError(f"column ? ({field}): {err['msg']}")) from e
 
 
 def to_record(mapping: Mapping, cells: dict[str, Any]) -> tuple[str, Record]:

@@ -37,6 +37,7 @@ from wayfinder.hris.records import (
 )
 
 BATCH = 5000
+SHOWN = 20  # the refused rows an import lists as file:row:column (all of them are in the dead letters)
 MOSTLY_UNREAD = 10  # with more than half of its rows: an export that unreadable stops the import
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
@@ -63,6 +64,8 @@ class Summary:
     held_back: int = 0
     unannounced: int = 0
     as_of: datetime | None = None
+    refused: list[str] = field(default_factory=list)
+    """The first :data:`SHOWN` dead letters as ``path:row:column: reason`` (no column where no one cell is why)."""
 
     def lines(self) -> list[str]:
         out = [f"compared {self.previous_rows:,} previous and {self.current_rows:,} current rows "
@@ -129,14 +132,21 @@ class _Sides:
     dead: TextIO
     summary: Summary
     progress: _Progress
+    exports: tuple[Path | None, Path]
     as_of_seen: dict[int, str] = field(default_factory=dict)
     keys: tuple[Keys, Keys] = field(default_factory=lambda: (Keys(), Keys()))
     unread: tuple[Counter[str], Counter[str]] = field(default_factory=lambda: (Counter(), Counter()))
     """Per export, the rows that could not be read, by reason (reasons name columns, never values)."""
 
-    def dead_letter(self, file: str, row: int, reason: str, employee: str | None) -> None:
-        self.dead.write(json.dumps({"file": file, "row": row, "employee_id": employee, "reason": reason}) + "\n")
+    def dead_letter(self, side: int, row: int, reason: str, employee: str | None, column: int | None = None) -> None:
+        """A row of the previous (``side`` 0) or current export not imported; ``column`` is the place in the CSV
+        header (1 for its first column) of the one cell that is why, when one is."""
+        path = self.exports[side]
+        assert path is not None  # noqa: S101 - only an export that was given has rows
+        self.dead.write(json.dumps({"file": path.name, "row": row, "employee_id": employee, "reason": reason}) + "\n")
         self.summary.dead_letters += 1
+        if len(self.summary.refused) < SHOWN:
+            self.summary.refused.append(f"{path}:{row}{f':{column}' if column else ''}: {reason}")
 
 
 def _stage(sides: _Sides, side: int, path: Path) -> int:
@@ -148,6 +158,7 @@ def _stage(sides: _Sides, side: int, path: Path) -> int:
     batch: list[tuple[int, str, int, str | None, str | None]] = []
     reader = RowReader(sides.mapping, blank_status=None)  # settled by _statuses, beside the other export
     keys = sides.keys[side] if export_format(path, sides.mapping) == "jsonl" else None
+    places = {name: n for n, name in enumerate(csv_header(path, sides.mapping) or [], start=1)}
     count = 0
     for row in read_rows(path, sides.mapping, sides.progress.add):
         count += 1
@@ -168,7 +179,7 @@ def _stage(sides: _Sides, side: int, path: Path) -> int:
                 sides.as_of_seen.setdefault(side, record.pop("as_of"))
             batch.append((side, employee, row.number, json.dumps(record, separators=(",", ":")), None))
         except RowError as e:
-            sides.dead_letter(path.name, row.number, e.reason, e.employee)
+            sides.dead_letter(side, row.number, e.reason, e.employee, places.get(e.column or ""))
             sides.unread[side][e.reason] += 1
             if e.employee is not None:
                 batch.append((side, e.employee, row.number, None, None))
@@ -195,7 +206,7 @@ def _mostly_unread(path: Path, rows: int, unread: Counter[str], paths: Paths) ->
             f"{paths.dead_letters}. Fix the mapping (or the export) and run the import again")
 
 
-def _settle_guesses(sides: _Sides, names: tuple[str, str]) -> None:
+def _settle_guesses(sides: _Sides) -> None:
     """Take a guessed id only where the other export has that employee and this one has no readable row of
     them (then it is most likely theirs); else the row is of an unknown employee, and absence means nothing."""
     guessed = sides.db.execute(
@@ -204,7 +215,7 @@ def _settle_guesses(sides: _Sides, names: tuple[str, str]) -> None:
         " AND NOT EXISTS (SELECT 1 FROM rows s WHERE s.side = g.side AND s.emp = g.emp AND s.rec IS NOT NULL)"
         " FROM rows g WHERE g.problem IS NOT NULL ORDER BY g.side, g.row").fetchall()
     for _, side, employee, number, problem, taken in guessed:
-        sides.dead_letter(names[side], number, problem, employee if taken else None)
+        sides.dead_letter(side, number, problem, employee if taken else None)
         sides.unread[side][problem] += 1
         sides.summary.unidentified[side] += not taken
     sides.db.executemany("UPDATE rows SET emp = NULL WHERE rowid = ?", [(g[0],) for g in guessed if not g[5]])
@@ -220,7 +231,7 @@ def _grouped(db: sqlite3.Connection, side: int) -> Iterator[tuple[str, list[tupl
 UNREADABLE: Record = {"status": "unreadable"}
 
 
-def _pick(sides: _Sides, file: str, employee: str, rows: list[tuple[int, str | None]]) -> Record:
+def _pick(sides: _Sides, side: int, employee: str, rows: list[tuple[int, str | None]]) -> Record:
     """One record per employee: the latest employment (rehires), the first of identical or clashing rows."""
     readable = [(n, text) for n, text in rows if text is not None]
     if not readable:
@@ -236,25 +247,25 @@ def _pick(sides: _Sides, file: str, employee: str, rows: list[tuple[int, str | N
         elif (rec.get("start_date") or "") < latest:
             sides.summary.superseded += 1
         else:
-            sides.dead_letter(file, n, f"another row ({chosen[0]}) has the same employee id and start date "
+            sides.dead_letter(side, n, f"another row ({chosen[0]}) has the same employee id and start date "
                                        "with other values; that row was used", employee)
     return chosen[2]  # type: ignore[no-any-return]
 
 
-def _merged(sides: _Sides, names: tuple[str, str]) -> Iterator[tuple[str, Record | None, Record | None]]:
+def _merged(sides: _Sides) -> Iterator[tuple[str, Record | None, Record | None]]:
     """Employees in id order with their previous and current record (None where an export lacks them)."""
     prev_it, cur_it = _grouped(sides.db, 0), _grouped(sides.db, 1)
     prev, cur = next(prev_it, None), next(cur_it, None)
     while prev is not None or cur is not None:
         if cur is None or (prev is not None and prev[0] < cur[0]):
             assert prev is not None  # noqa: S101
-            yield prev[0], _pick(sides, names[0], *prev), None
+            yield prev[0], _pick(sides, 0, *prev), None
             prev = next(prev_it, None)
         elif prev is None or cur[0] < prev[0]:
-            yield cur[0], None, _pick(sides, names[1], *cur)
+            yield cur[0], None, _pick(sides, 1, *cur)
             cur = next(cur_it, None)
         else:
-            yield cur[0], _pick(sides, names[0], *prev), _pick(sides, names[1], *cur)
+            yield cur[0], _pick(sides, 0, *prev), _pick(sides, 1, *cur)
             prev, cur = next(prev_it, None), next(cur_it, None)
 
 
@@ -313,10 +324,6 @@ class Paths:
     previous: Path | None = None
     work_dir: Path | None = None
 
-    @property
-    def names(self) -> tuple[str, str]:
-        """The exports' file names, previous and current, as the dead letters name them."""
-        return (self.previous.name if self.previous else "", self.current.name)
 
 
 def _check_headers(mapping: Mapping, paths: Paths) -> None:
@@ -360,13 +367,13 @@ def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
             for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE", "cache_size = -65536"):
                 db.execute(f"PRAGMA {pragma}")
             db.execute("CREATE TABLE rows (side INTEGER, emp TEXT, row INTEGER, rec TEXT, problem TEXT)")
-            sides = _Sides(mapping, db, dead, summary, _Progress(progress))
+            sides = _Sides(mapping, db, dead, summary, _Progress(progress), (paths.previous, paths.current))
             if paths.previous is not None:
                 summary.previous_rows = _stage(sides, 0, paths.previous)
             summary.current_rows = _stage(sides, 1, paths.current)
             _check_keys(sides, paths)
             db.execute("CREATE INDEX by_emp ON rows (side, emp, row)")
-            _settle_guesses(sides, paths.names)
+            _settle_guesses(sides)
             for side, rows, path in ((0, summary.previous_rows, paths.previous), (1, summary.current_rows,
                                                                                   paths.current)):
                 if path is not None and (problem := _mostly_unread(path, rows, sides.unread[side], paths)):
@@ -393,7 +400,7 @@ def _write(sides: _Sides, ctx: Context, paths: Paths, summary: Summary) -> None:
     total = summary.previous_rows + summary.current_rows
     sides.progress.start("comparing", total)
     with paths.out.open("w", encoding="utf-8") as out:
-        for employee, prev, cur in _merged(sides, paths.names):
+        for employee, prev, cur in _merged(sides):
             summary.employees += 1
             sides.progress.add((prev is not None) + (cur is not None))
             for change in _changes(ctx, employee, prev, cur, has_previous=paths.previous is not None,

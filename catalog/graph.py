@@ -355,7 +355,7 @@ class CatalogGraph:
         delivered_set = set(delivered)
         group_of = self._group_of
         delivered_groups = {group_of[d] for d in delivered_set if d in group_of}
-        best_in_group: dict[str, tuple[tuple[int, int, int, int, str], ResourceSpec, int]] = {}
+        best_in_group: dict[str, tuple[tuple[Any, ...], ResourceSpec, int]] = {}
         picked: list[tuple[ResourceSpec, int]] = []
         locale = str(employee.get("locale") or "").replace("_", "-").lower()
         liked = preferred_format(employee)

@@ -3,7 +3,8 @@
 A worker does not rewrite ``outbound.messages`` when it erases someone (the topic is not compacted: README "What
 Wayfinder cannot rewrite"), so a message about or to a person erased since it was made is still there for a
 ``deliver`` that lags the worker (a backfill, a pause, a delivery outage). The file path skips such messages by the
-run's redacted records (``Message.content_erased``); the Kafka path asks this follower.
+run's redacted records (``Message.content_erased``); the Kafka path asks this follower, with the rule the file's
+redaction uses (``records.erased_since``: a digest by the messages it names in ``gathered``, too).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from wayfinder.connectors.switch import TopicFollower
-from wayfinder.journeys.records import Message
+from wayfinder.journeys.records import Message, erased_since
 from wayfinder.vocabulary import parse_instant
 
 
@@ -29,8 +30,8 @@ class KafkaErasures(TopicFollower):
             note(self.erased, value)
 
     async def about_erased(self, message: Message) -> bool:
-        """Whether ``message`` is about or to a person erased at or after it was made (a hire after the erasure
-        makes new messages, which go)."""
+        """Whether ``message`` is about or to a person erased at or after it was made, or is a digest that went
+        with such a message in it (its ``gathered``; a hire after the erasure makes new messages, which go)."""
         await self.follow()
         return erased_since(self.erased, message)
 
@@ -44,11 +45,3 @@ def note(erased: dict[str, datetime], value: bytes | None) -> None:
         return
     if record.get("action") == "privacy.erasure" and isinstance(person, str):
         erased[person] = max(at, erased.get(person, at))
-
-
-def erased_since(erased: dict[str, datetime], message: Message) -> bool:
-    for person in (message.employee_id, message.recipient_id):
-        at = erased.get(person) if person is not None else None
-        if at is not None and message.created_at <= at:
-            return True
-    return False

@@ -34,7 +34,7 @@ from wayfinder.journeys.effects import (
 )
 from wayfinder.journeys.i18n import gettext
 from wayfinder.journeys.model import DigestRule, Policy, to_time
-from wayfinder.journeys.records import Message, stable_id
+from wayfinder.journeys.records import Gathered, Message, stable_id
 from wayfinder.journeys.state import LeavePeriod, unset
 from wayfinder.journeys.templates import SIGNATURE, MessageTemplate, RenderError, split_footer
 
@@ -368,7 +368,9 @@ class Digests:
             channel=last.channel, status="sent", scheduled_for=now, created_at=now,
             preferences_url=self.policy.preferences_url, locale=last.locale, recipient_email=last.recipient_email,
             recipient_name=last.recipient_name, resources=sorted({r for m in items for r in m.resources}),
-            topics=sorted({t for m in items for t in m.topics}))
+            topics=sorted({t for m in items for t in m.topics}),
+            gathered=[Gathered(message_id=m.message_id, employee_id=m.employee_id, created_at=m.created_at)
+                      for m in items])
         template = self.templates.get(rule.template if rule is not None else "digest/summary")
         explanation = gettext(last.locale, _EXPLAIN[(box.role, every)])
         try:

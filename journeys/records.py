@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -50,6 +51,18 @@ WENT: frozenset[str] = frozenset({"sent", "approved"})
 """The statuses of a message that went (or goes) to its recipient."""
 
 
+class Gathered(BaseModel):
+    """A message that went inside a digest, as the digest's record names it (README "Digests"): its id, the person
+    it is about and when it was made; nothing of what it said. ``deliver --kafka`` reads a digest alone, so the
+    digest says whom it speaks of (an erasure after it was made holds it back: :func:`erased_since`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    message_id: str
+    employee_id: str
+    created_at: Instant
+
+
 class Message(BaseModel):
     """One message decision. A deferred message that goes out later keeps its ``message_id``."""
 
@@ -81,6 +94,8 @@ class Message(BaseModel):
     reviewed_at: Instant | None = None
     original: dict[str, str | None] | None = None  # what a reviewer's edits replaced (SPEC §11), for the audit
     digest_id: str | None = None  # gathered into this digest: it goes inside that message, never on its own
+    # a digest's own record: the messages that went in it (written only on a digest)
+    gathered: list[Gathered] = Field(default_factory=list, exclude_if=lambda v: not v)
 
     @property
     def delivers_to_employee(self) -> bool:
@@ -121,6 +136,18 @@ class Message(BaseModel):
         """The record that stays after erasure: ids and outcome only, no content."""
         return self.model_copy(update={"status": "suppressed", "reason": reason, "scheduled_for": at,
                                        **dict.fromkeys(CONTENT)})
+
+
+def erased_since(erased: Mapping[str, datetime], message: Message) -> bool:
+    """Whether ``message`` says something of a person erased (``erased``: id -> the latest erasure) at or after it
+    was made: it is about them or to them, or it is a digest that went with such a message in it (README
+    "Erasure"). What was made after an erasure (a hire re-created the person) is new data."""
+
+    def of_erased(people: tuple[str | None, ...], made: datetime) -> bool:
+        return any(p is not None and p in erased and made <= erased[p] for p in people)
+
+    return of_erased((message.employee_id, message.recipient_id), message.created_at) or any(
+        of_erased((item.employee_id, message.recipient_id), item.created_at) for item in message.gathered)
 
 
 CONTENT = ("subject", "text", "html", "explanation", "recipient_email", "recipient_name", "original")

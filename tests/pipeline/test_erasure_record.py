@@ -281,3 +281,93 @@ def test_an_erasure_keeps_the_code_of_a_rejection_not_the_reviewers_words() -> N
     assert one_word.without_content().reason == "rejected_by_reviewer"
     suppressed = base.model_copy(update={"status": "suppressed", "reason": "opted_out_topic"})
     assert suppressed.without_content().reason == "opted_out_topic"
+
+
+def test_deliver_from_the_topic_holds_back_the_digest_the_worker_sent_with_a_person_erased_since(
+        tmp_path: Path) -> None:
+    """README "Erasure": ``deliver --kafka`` checked a digest by its own ids (its recipient's), so a manager's
+    digest that went with "<name> now reports to you" was sent after that person's erasure, where ``simulate``'s
+    file took its content out. The worker's digest record names the messages in it: the manager's digest is held
+    back whole (the other report's item with it); another manager's digest, with nobody erased in it, goes."""
+    import asyncio
+
+    from tests.pipeline.stages import events_through_stages
+    from wayfinder import examples_dir
+    from wayfinder.connectors.base import Accepted
+    from wayfinder.connectors.erasures import note
+    from wayfinder.connectors.ledger import SqliteLedger
+    from wayfinder.connectors.receipts import JsonlSink
+    from wayfinder.connectors.runner import DeliveryRunner
+    from wayfinder.connectors.settings import DeliverySettings
+    from wayfinder.journeys.loader import Sources, load_or_raise
+    from wayfinder.journeys.records import Message, erased_since
+
+    def boss(eid: str, n: str) -> bytes:
+        return _event(f"b{n}", "hris.employee.upserted", "2026-01-01T07:00:00Z", eid, id=eid, given_name=f"Boss{n}",
+                      email=f"boss{n}@example.com", timezone="Europe/London", country="GB",
+                      employment_type="employee")
+
+    def report(eid: str, n: str, name: str, to: str) -> list[bytes]:
+        return [_event(f"p{n}", "hris.employee.upserted", "2026-01-01T07:00:01Z", eid, id=eid, given_name=name,
+                       family_name="Q", email=f"{name.lower()}@example.com", timezone="Europe/London", country="GB",
+                       employment_type="employee", manager_id="E8"),
+                _event(f"c{n}", "hris.manager.changed", "2026-01-05T10:00:00Z", eid, old_manager_id="E8",
+                       new_manager_id=to)]
+
+    lines = [boss("E2", "1"), boss("E3", "2"), *report(PERSON, "1", NAME, "E2"), *report("E10", "2", "Wendel", "E2"),
+             *report("E11", "3", "Ysolde", "E3"), _event("x1", "privacy.erasure.requested", "2026-01-09T12:00:00Z")]
+    policy = tmp_path / "policy.yaml"
+    policy.write_text((examples_dir() / "policy.yaml").read_text(encoding="utf-8")
+                      + 'digests: {manager: {every: daily, at: "09:00"}}\n', encoding="utf-8")
+    ex = examples_dir()
+    defs = load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                                 policy=policy))
+    p, _ = events_through_stages(defs, _events(*lines), datetime(2026, 1, 12, tzinfo=UTC))
+    outbound = [Message.model_validate_json(r.value) for r in p.records  # the topic as deliver reads it
+                if r.topic == "outbound.messages" and r.value is not None]
+    digests = {m.recipient_id: m for m in outbound if m.is_digest and m.status == "sent"}
+    assert set(digests) == {"E2", "E3"} and NAME in (digests["E2"].text or "")  # what must not go
+    erased: dict[str, datetime] = {}
+    for r in p.records:
+        if r.topic == "audit":
+            note(erased, r.value)
+    assert set(erased) == {PERSON}
+
+    class Outbox:
+        name = "outbox"
+
+        def __init__(self) -> None:
+            self.sent: list[Message] = []
+
+        async def send(self, message: Message) -> Accepted:
+            self.sent.append(message)
+            return Accepted(self.name, "ok")
+
+        async def close(self) -> None:
+            return None
+
+    async def deliver(outbox: Outbox) -> None:
+        async def messages() -> Any:
+            for m in outbound:
+                yield m
+
+        async def about_erased(m: Message) -> bool:  # as KafkaErasures.about_erased, once it has read the audit
+            return erased_since(erased, m)
+
+        receipts, dead = JsonlSink(tmp_path / "receipts.jsonl"), JsonlSink(tmp_path / "dead.jsonl")
+        ledger = SqliteLedger(tmp_path / "ledger.sqlite3")
+        try:
+            runner = DeliveryRunner({"email": outbox}, ledger=ledger, receipts=receipts, dead_letters=dead,
+                                    settings=DeliverySettings(), erased=about_erased)
+            summary = await runner.run(messages())
+            await receipts.close()
+            await dead.close()
+        finally:
+            ledger.close()
+        assert summary.skipped_by_status["erased"] >= 1
+
+    outbox = Outbox()
+    asyncio.run(deliver(outbox))
+    assert digests["E3"].message_id in {m.message_id for m in outbox.sent}
+    assert digests["E2"].message_id not in {m.message_id for m in outbox.sent}
+    assert not [m for m in outbox.sent if NAME in (m.text or "") + (m.subject or "") + (m.html or "")]

@@ -251,3 +251,41 @@ def test_a_message_about_or_to_a_person_erased_since_is_not_sent_from_the_topic(
         sent = sorted(i.strip("<>").split("@")[0] for i in mail.handler.message_ids())
     assert sent == sorted([other.message_id, later.message_id])
     assert re.search(r"erased\s+2", done.stdout), done.stdout
+
+
+def test_a_digest_that_went_with_a_message_about_a_person_erased_since_is_not_sent_from_the_topic(
+        world: KafkaWorld, tmp_path: Path) -> None:
+    """README "Erasure": deliver --kafka checked a digest by its own ids (its recipient's) and sent a manager's
+    digest holding E1's message after E1's erasure. The digest's record names the messages in it: E5's digest
+    (E1's message in it) is held back whole, E6's (nobody erased in it) goes."""
+    from tests.servers import NOW, make_message
+    from wayfinder.journeys.records import Gathered, Message
+
+    def digest_of(n: int, item: Message) -> tuple[Message, Message]:
+        digest_id = f"d-{n:024x}"
+        went = item.model_copy(update={"digest_id": digest_id})
+        digest = make_message(n, message_id=digest_id, journey_id="digest", step_id="daily",
+                              recipient_role="manager", created_at=NOW + timedelta(hours=1),
+                              gathered=[Gathered(message_id=went.message_id, employee_id=went.employee_id,
+                                                 created_at=went.created_at)])
+        return digest, went
+
+    held, about_e1 = digest_of(5, make_message(1, recipient_id="E5", recipient_role="manager"))
+    goes, about_e2 = digest_of(6, make_message(2, recipient_id="E6", recipient_role="manager"))
+    erasure = {"action": "privacy.erasure", "employee_id": "E1", "at": "2026-03-03T09:00:00Z",
+               "enrollments_removed": 1}
+    producer = KafkaProducer(bootstrap_servers=world.broker)
+    try:
+        producer.send(world.settings.topic("audit"), key=b"E1", value=json.dumps(erasure).encode())
+        for m in (held, goes, about_e1, about_e2):
+            producer.send(world.settings.topic("outbound.messages"), key=m.employee_id.encode(),
+                          value=m.model_dump_json().encode())
+        producer.flush()
+    finally:
+        producer.close()
+    with MailServer() as mail:
+        done = deliver(world, mail, tmp_path / "ledger.sqlite3")
+        assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+        sent = sorted(i.strip("<>").split("@")[0] for i in mail.handler.message_ids())
+    assert sent == [goes.message_id]
+    assert re.search(r"erased\s+1", done.stdout), done.stdout

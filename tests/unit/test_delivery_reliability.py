@@ -619,7 +619,8 @@ def test_a_record_whose_time_has_no_offset_is_not_a_message_record(field: str) -
 
 
 def test_the_erasures_deliver_honours_are_the_audit_records_latest_per_person() -> None:
-    from wayfinder.connectors.erasures import erased_since, note
+    from wayfinder.connectors.erasures import note
+    from wayfinder.journeys.records import erased_since
 
     erased: dict[str, datetime] = {}
     for value in (b'{"action": "privacy.erasure", "employee_id": "E1", "at": "2026-03-03T09:00:00Z"}',
@@ -632,3 +633,22 @@ def test_the_erasures_deliver_honours_are_the_audit_records_latest_per_person() 
     assert erased_since(erased, make_message(3, recipient_id="E1"))  # to E1
     assert not erased_since(erased, make_message(1, created_at=NOW + timedelta(days=2)))  # a rehire's
     assert not erased_since(erased, make_message(2))
+
+
+def test_a_digest_that_went_with_a_message_about_a_person_erased_since_is_held_back_whole() -> None:
+    """README "Erasure": a digest that gathered an erased person's message loses its content, the other items in
+    it with it. ``deliver --kafka`` reads the digest alone (its ids are its recipient's), so it goes by the messages
+    the digest names; before, it checked the recipient only and sent the erased person's content."""
+    from wayfinder.journeys.records import Gathered, erased_since
+
+    def item(n: int, made: datetime) -> Gathered:
+        return Gathered(message_id=make_message(n).message_id, employee_id=f"E{n}", created_at=made)
+
+    digest = make_message(7, message_id="d-" + "0" * 24, journey_id="digest", step_id="daily",
+                          created_at=NOW + timedelta(days=1), gathered=[item(1, NOW), item(2, NOW)])
+    assert erased_since({"E1": NOW + timedelta(days=2)}, digest)  # about E1, erased after it went
+    assert erased_since({"E2": NOW}, digest)  # at the very time it was made
+    assert not erased_since({"E1": NOW - timedelta(days=1)}, digest)  # made after E1's erasure: a rehire's
+    assert not erased_since({"E3": NOW + timedelta(days=2)}, digest)  # nobody in it
+    assert erased_since({"E7": NOW + timedelta(days=2)}, digest)  # its recipient, as any message's
+    assert not erased_since({"E1": NOW + timedelta(days=2)}, digest.model_copy(update={"gathered": []}))

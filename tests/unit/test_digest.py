@@ -179,6 +179,9 @@ def test_a_pause_holds_the_digest_to_its_end_and_opt_outs_are_checked_when_it_go
     decided = {e.message.message_id: e.message for e in out.effects if isinstance(e, Decide)}
     assert decided["m-1"].reason == "opted_out_topic"
     assert decided[digest_id].scheduled_for == until and decided["m-2"].status == "sent"
+    # the digest's record names what went in it (deliver --kafka reads it alone: README "Erasure"), not m-1
+    assert [g.model_dump() for g in decided[digest_id].gathered] == [
+        {"message_id": "m-2", "employee_id": "E1", "created_at": at("2026-03-03T10:00")}]
 
 
 def test_a_pause_lifted_or_shortened_lets_the_digest_it_held_go_sooner_outside_quiet_hours(core: Digests) -> None:

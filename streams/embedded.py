@@ -34,7 +34,7 @@ from wayfinder.journeys.events import MAX_EVENT_BYTES, CloudEvent, DecodeError, 
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import Profile, as_recipient
-from wayfinder.journeys.records import MAX_DEAD_LETTER_RAW, DeadLetter, Message, Task
+from wayfinder.journeys.records import MAX_DEAD_LETTER_RAW, DeadLetter, Message, Task, erased_since
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams.interpreter import carry_out, log_diagnostic
 from wayfinder.streams.wire import timer_owner
@@ -346,16 +346,10 @@ class EmbeddedRunner:
     def audit(self, entry: dict[str, Any]) -> None:
         self.audit_records.append(entry)
         if entry.get("action") == "privacy.erasure":  # what is kept of messages about or to them: no content
-            person, at = entry["employee_id"], parse_instant(str(entry["at"]))
-            digests = set()
-            for mid, m in list(self.messages.items()):
-                if person in (m.employee_id, m.recipient_id) and m.created_at <= at and not m.content_erased:
+            erased = {entry["employee_id"]: parse_instant(str(entry["at"]))}
+            for mid, m in list(self.messages.items()):  # a digest that went says what each message in it said
+                if not m.content_erased and erased_since(erased, m):
                     self.messages[mid] = m.without_content()
-                    if m.digest_id is not None and m.status == "sent":
-                        digests.add(m.digest_id)  # a digest that went says what each message in it said
-            for did in digests:
-                if (d := self.messages.get(did)) is not None and not d.content_erased:
-                    self.messages[did] = d.without_content()
 
     def refuse(self, effect: Refuse) -> None:
         source, line = self._where if self._where is not None else (effect.source, None)

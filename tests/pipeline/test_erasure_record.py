@@ -371,3 +371,13 @@ def test_deliver_from_the_topic_holds_back_the_digest_the_worker_sent_with_a_per
     assert digests["E3"].message_id in {m.message_id for m in outbox.sent}
     assert digests["E2"].message_id not in {m.message_id for m in outbox.sent}
     assert not [m for m in outbox.sent if NAME in (m.text or "") + (m.subject or "") + (m.html or "")]
+    # one rule: the digests simulate's file empties are the ones deliver held back
+    from wayfinder.cli import main
+
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"\n".join(lines) + b"\n")
+    assert main(["simulate", "--events", str(events), "--policy", str(policy), "--out", str(tmp_path / "out"),
+                 "--until", "2026-01-12T00:00:00Z"]) == 0
+    written = [json.loads(line) for line in (tmp_path / "out" / "messages.jsonl").read_text("utf-8").splitlines()]
+    assert {m["message_id"] for m in written if m["journey_id"] == "digest" and m["text"] is None} == {
+        digests["E2"].message_id}

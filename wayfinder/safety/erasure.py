@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from wayfinder.journeys import DeadLetter
-from wayfinder.journeys.records import CONTENT, ERASED_INPUT, kept_reason
+from wayfinder.journeys.records import CONTENT, ERASED_INPUT, Message, erased_since, kept_reason
 from wayfinder.vocabulary import parse_instant
 
 REDACTED = ERASED_INPUT  # the same stub as the core's refusals of an erased person's events (reason erased_subject)
@@ -73,42 +73,30 @@ def redact_dead_letters(letters: list[DeadLetter], audit: Iterable[Mapping[str, 
 
 _PEOPLE = re.compile(rb'^\{"message_id": ("(?:[^"\\]|\\.)*"), "employee_id": ("(?:[^"\\]|\\.)*"), '
                      rb'"recipient_id": ("(?:[^"\\]|\\.)*"|null)')
+_GATHERED = b'"gathered": ['  # a digest's own record names the messages that went in it
 
 
 def _erased_record(line: bytes, erased: Mapping[str, datetime]) -> dict[str, Any] | None:
-    """The record of a line about or to a person erased after it was made; None for any other line."""
+    """The record of a line that says something of a person erased after it was made (``records.erased_since``:
+    about or to them, or a digest that went with such a message in it); None for any other line."""
     found = _PEOPLE.match(line)
     if found is None:
         return None
     people = [json.loads(found.group(2)), json.loads(found.group(3))]
-    if not any(isinstance(p, str) and p in erased for p in people):
-        return None
+    if not any(isinstance(p, str) and p in erased for p in people) and _GATHERED not in line:
+        return None  # most lines: not parsed at all
     record: dict[str, Any] = json.loads(line)
-    made = parse_instant(str(record["created_at"]))
-    if not any(isinstance(p, str) and p in erased and made <= erased[p] for p in people):
-        return None  # made after the erasure (a hire re-created the person): new data
-    return record
+    return record if erased_since(erased, Message.model_validate(record)) else None
 
 
-def digests_holding(lines: Iterable[bytes], erased: Mapping[str, datetime]) -> set[str]:
-    """The digests (their ids) that gathered a message about or to a person erased later: a digest is to its
-    recipient, and says what each message in it said (a sent digest kept an erased person's name)."""
-    return {str(record["digest_id"]) for line in lines  # gathered and gone in it (not one taken out of it)
-            if b'"digest_id": "' in line  # most lines have none: not parsed at all
-            and (record := _erased_record(line, erased)) is not None and record.get("status") == "sent"}
-
-
-def redact_message_line(line: bytes, erased: Mapping[str, datetime], digests: Set[str] = frozenset()) -> bytes:
+def redact_message_line(line: bytes, erased: Mapping[str, datetime]) -> bytes:
     """A line of ``messages.jsonl`` (UTF-8) as it stays after the erasures ``erased`` (id -> time): a message made up
-    to a person's erasure, about them or to them, keeps its ids, times, status and reason, and its content fields
-    are null as ``Message.without_content`` leaves them (it may have been sent: it stays ``sent``); so does a
-    digest of ``digests`` (:func:`digests_holding`). Lines of other people come back as they were, unparsed."""
+    to a person's erasure, about them or to them, and a digest that went with such a message in it, keep their ids,
+    times, status and reason, and their content fields are null as ``Message.without_content`` leaves them (it may
+    have been sent: it stays ``sent``). Lines of other people come back as they were, unparsed."""
     record = _erased_record(line, erased)
     if record is None:
-        found = _PEOPLE.match(line)
-        if found is None or not digests or json.loads(found.group(1)) not in digests:
-            return line
-        record = json.loads(line)
+        return line
     record.update(dict.fromkeys(CONTENT))
     record["reason"] = kept_reason(record.get("status"), record.get("reason"))
     return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")

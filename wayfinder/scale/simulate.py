@@ -25,7 +25,7 @@ from wayfinder.journeys.events import DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.records import DeadLetter, Message
 from wayfinder.safety import redact_dead_letters
-from wayfinder.safety.erasure import digests_holding, erasures, redact_message_line
+from wayfinder.safety.erasure import erasures, redact_message_line
 from wayfinder.streams.embedded import (
     UTF8_BOM,
     EmbeddedRunner,
@@ -118,10 +118,8 @@ class StreamingRunner(EmbeddedRunner):
         if erased:  # what was written before someone's erasure keeps nothing of them (README "Erasure")
             path = self.out / "messages.jsonl"
             kept = path.with_name("messages.jsonl.erasing")
-            with path.open("rb") as old:
-                digests = digests_holding(old, erased)
             with path.open("rb") as old, kept.open("wb") as new:
-                new.writelines(redact_message_line(line, erased, digests) for line in old)
+                new.writelines(redact_message_line(line, erased) for line in old)
             kept.replace(path)
         letters = redact_dead_letters(self.dead_letters, self.audit_records)  # nothing kept of an erased person
         rows: list[Any]

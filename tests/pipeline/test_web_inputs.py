@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
+from starlette import formparsers
 from starlette.testclient import TestClient
 
 from tests.pipeline import test_web
@@ -201,6 +202,31 @@ def test_a_csrf_value_that_is_not_ascii_is_refused(served: Served) -> None:
     decide = served.client.post(f"/review/{_pending_of(served, 'E1052')}/decide", data={"csrf": "é",
                                                                                        "action": "approve"})
     assert decide.status_code == 403
+    assert served.decisions() == []
+
+
+# -- F11: no page takes a file ------------------------------------------------------------------------
+def test_a_form_with_a_file_is_refused_before_anything_is_spooled(served: Served,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file part over 1 MiB was spooled to a temporary file, which serve cannot write on a read-only root
+    filesystem: a preferences form with one, from a valid link, answered 500 (seen 2026-12-05 in a pod-like run)."""
+
+    def no_temporary_file(*args: Any, **kwargs: Any) -> None:
+        msg = "a temporary file for an upload"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(formparsers, "SpooledTemporaryFile", no_temporary_file)
+    token = _link(served, "E1052")
+    csrf = _csrf(served.client.get(f"/preferences?t={token}").text)
+    upload = {"file": ("big.bin", b"x" * (2 << 20), "application/octet-stream")}
+    response = served.client.post(f"/preferences?t={token}", data=PLAIN | {"csrf": csrf, "paused_until": ""},
+                                  files=upload)
+    assert response.status_code == 400
+    assert "Too many files" in response.text
+    staff_csrf = sign_in(served, "E1003", "operator")
+    switch = served.client.post("/overview/switch", data={"csrf": staff_csrf, "action": "pause", "journey": "all"},
+                                files=upload)
+    assert switch.status_code == 400
     assert served.decisions() == []
 
 

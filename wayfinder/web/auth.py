@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from wayfinder.web.access import Staff, roles_from_groups
 from wayfinder.web.context import Web, web
-from wayfinder.web.security import check_csrf, session_csrf
+from wayfinder.web.security import check_csrf, read_form, session_csrf
 from wayfinder.web.settings import ROLES, WebSettings
 
 log = logging.getLogger("wayfinder.web")
@@ -49,7 +49,7 @@ async def login(request: Request) -> Response:
     if request.method == "POST":
         if not w.dev_login:
             raise HTTPException(404, "Development sign-in is off.")
-        form = await request.form()
+        form = await read_form(request)
         check_csrf(session_csrf(request), form)
         person = str(form.get("person_id") or "")
         if not re.fullmatch(_PERSON, person):
@@ -110,7 +110,7 @@ async def auth_callback(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     check_csrf(session_csrf(request), form)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

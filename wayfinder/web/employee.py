@@ -23,7 +23,7 @@ from wayfinder.web import events as ev
 from wayfinder.web.context import Web, web
 from wayfinder.web.explain import day_of, event_label, explanation_as_sent, fields_used, trigger_of
 from wayfinder.web.i18n import language_of, translator
-from wayfinder.web.security import check_csrf, link_csrf
+from wayfinder.web.security import check_csrf, link_csrf, read_form
 
 CHANNELS = ("email", "intranet")
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
@@ -141,7 +141,7 @@ async def preferences(request: Request) -> Response:
     w, claims, token = _claims(request)
     if request.method == "GET":
         return _page(request, w, claims, token)
-    form = await request.form()
+    form = await read_form(request)
     check_csrf(_csrf(w, token), form)
     store = w.backend.store
     current = store.preferences(claims.recipient_id)
@@ -238,7 +238,7 @@ async def unsubscribe(request: Request) -> Response:
     if request.method == "GET":
         return w.render(request, "unsubscribe.html", token=token, csrf=_csrf(w, token), done=False,
                         **_reader(w, claims.recipient_id)[1])
-    form = await request.form()
+    form = await read_form(request)
     if form.get("List-Unsubscribe") != "One-Click":
         raise HTTPException(400, "A one-click unsubscribe sends List-Unsubscribe=One-Click (RFC 8058).")
     if form.get("csrf") is not None:  # from our own page; a mail client's POST has no csrf field

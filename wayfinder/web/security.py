@@ -9,7 +9,7 @@ import secrets
 import time
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import FormData, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -73,3 +73,11 @@ def check_csrf(expected: str, form: Any) -> None:
     if not isinstance(given, str) or not given.isascii() or not hmac.compare_digest(given, expected):
         raise HTTPException(403, "This form is out of date or was not sent from this site (CSRF check). "
                             "Reload the page and try again.")
+
+
+
+async def read_form(request: Request) -> FormData:
+    """The form a page posted. No page asks for a file, and a file part over 1 MiB would be spooled to a temporary
+    file, which serve, on a read-only root filesystem with no writable folder, cannot write (it answered 500): a
+    form with a file part is refused (400, Starlette's "Too many files") before any of it is kept."""
+    return await request.form(max_files=0)

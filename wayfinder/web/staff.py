@@ -26,7 +26,7 @@ from wayfinder.web import words
 from wayfinder.web.access import Staff, is_about_self, may_see_message, may_see_task
 from wayfinder.web.context import Web, staff_page, web
 from wayfinder.web.explain import event_label, trigger_of
-from wayfinder.web.security import EMAIL_CSP, check_csrf, session_csrf
+from wayfinder.web.security import EMAIL_CSP, check_csrf, read_form, session_csrf
 from wayfinder.web.store import Store, TaskView
 
 AGES = {"": None, "1d": timedelta(days=1), "3d": timedelta(days=3), "5d": timedelta(days=5)}
@@ -153,7 +153,7 @@ def _undecided(message_id: str) -> Callable[[Store], None]:
 @staff_page("reviewer", "hr_partner", "manager")  # a manager: the reviews escalated to them
 async def review_decide(request: Request, staff: Staff) -> Response:
     w = web(request)
-    form = await request.form()
+    form = await read_form(request)
     check_csrf(session_csrf(request), form)
     message = _message_for(request, staff)
     if is_about_self(staff, message):
@@ -268,7 +268,7 @@ def _done(request: Request, views: list[TaskView]) -> str | None:
 @staff_page("reviewer", "hr_partner", "manager")
 async def task_act(request: Request, staff: Staff) -> Response:
     w = web(request)
-    form = await request.form()
+    form = await read_form(request)
     check_csrf(session_csrf(request), form)
     store = w.backend.store
     view = next((v for v in store.task_views() if v.task.task_id == request.path_params["task_id"]), None)
@@ -317,7 +317,7 @@ async def overview(request: Request, staff: Staff) -> Response:
 @staff_page("operator")
 async def switch(request: Request, staff: Staff) -> Response:
     w = web(request)
-    form = await request.form()
+    form = await read_form(request)
     check_csrf(session_csrf(request), form)
     target = str(form.get("journey") or ev.ALL_JOURNEYS)
     if target != ev.ALL_JOURNEYS and target not in w.backend.world.defs.current():

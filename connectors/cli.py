@@ -43,6 +43,9 @@ from wayfinder.journeys.records import Message
 from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
+# The send ledger's file when WAYFINDER_LEDGER_PATH is unset: beside the messages file, or with --kafka in the working
+# directory (which a read-only root filesystem cannot take: the manifests set the variable).
+LEDGER_FILE = "delivery_ledger.sqlite3"
 COMMIT_EVERY_SECONDS = 5.0  # deliver --kafka: how often what is settled is committed (``wayfinder status`` reads it)
 
 
@@ -123,7 +126,7 @@ def _paths(args: argparse.Namespace, settings: DeliverySettings) -> _Paths:
     folder = messages.parent
     return _Paths(messages=messages, receipts=args.receipts or folder / "receipts.jsonl",
                   dead_letters=args.dead_letters or folder / "delivery_dead_letters.jsonl",
-                  ledger=settings.ledger_path or folder / "delivery_ledger.sqlite3",
+                  ledger=settings.ledger_path or folder / LEDGER_FILE,
                   control=args.control or folder / CONTROL_FILE)
 
 
@@ -309,7 +312,7 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
     worker = _load(WorkerSettings, {}, sys.stderr)
     if worker is None:
         return 2
-    ledger = settings.ledger_path or Path("delivery_ledger.sqlite3")
+    ledger = settings.ledger_path or Path(LEDGER_FILE)
     registry = CollectorRegistry()
     health = DeliverHealth(registry)
     if args.metrics_port is not None:

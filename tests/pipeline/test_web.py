@@ -235,6 +235,32 @@ def test_an_edited_approval_sends_one_explanation_and_one_html_document(served: 
     assert sent["html"].count("<!DOCTYPE") == 1
 
 
+@pytest.mark.parametrize(("person", "said"), [("E1029", "am 13. Oktober 2026 begonnen"),
+                                             ("E1032", "started on 27 January 2026")])
+@pytest.mark.parametrize("edited", [False, True])
+def test_the_review_page_shows_the_explanation_as_its_reader_gets_it(
+        served: Served, person: str, said: str, edited: bool) -> None:
+    """An audit on 2026-12-05: the page's "Why" was the record's English ("started on October 13, 2026") above a
+    message whose footer tells a German reader "am 13. Oktober 2026" (an en-IN one "27 January 2026"): the reviewer
+    approved words the employee never reads. The page now says the footer's; approved, edited or not, it is the
+    footer that goes, in the text and in the HTML."""
+    csrf = sign_in(served, "E1003", "reviewer")
+    message = served.backend.store.messages[_pending_of(served, person)]
+    page = served.client.get(f"/review/{message.message_id}").text
+    shown = re.search(r'<span id="explanation">([^<]+)</span>', page)
+    assert shown is not None, page
+    explanation = html_module.unescape(shown[1])
+    assert said in explanation and explanation != message.explanation
+    assert html_module.escape(message.explanation or "", quote=False) in page  # the English record, for the reviewer
+    edits = {"subject": "A kinder subject", "text": "A kinder opening.\n\n" + _form_fields(page)["text"]}
+    form = {"csrf": csrf, "action": "approve"} | (edits if edited else {})
+    assert served.client.post(f"/review/{message.message_id}/decide", data=form).status_code == 303
+    [sent] = [m for m in read_jsonl(served.out / "messages.jsonl") if m["message_id"] == message.message_id]
+    assert sent["status"] in ("approved", "deferred") and sent["text"].startswith("A kinder" if edited else "")
+    assert sent["text"].rpartition("\n-- \n")[2].startswith(f"{explanation}\n")
+    assert sent["html"].count(html_module.escape(explanation, quote=False)) == 1
+
+
 def test_a_rejection_needs_a_reason_and_keeps_it(served: Served) -> None:
     csrf = sign_in(served, "E1004", "hr_partner")
     message = _pending_of(served, "E1038")

@@ -25,7 +25,7 @@ from wayfinder.web import events as ev
 from wayfinder.web import words
 from wayfinder.web.access import Staff, is_about_self, may_see_message, may_see_task
 from wayfinder.web.context import Web, staff_page, web
-from wayfinder.web.explain import event_label, trigger_of
+from wayfinder.web.explain import event_label, explanation_as_sent, trigger_of
 from wayfinder.web.security import EMAIL_CSP, check_csrf, read_form, session_csrf
 from wayfinder.web.store import Store, TaskView
 
@@ -96,6 +96,9 @@ def _detail(request: Request, staff: Staff, message: Message, *, problem: str | 
                     back="/review" if staff.has("reviewer", "hr_partner") else "/tasks",
                     resources=[r for r in resources if r is not None], csrf=session_csrf(request),
                     about_self=is_about_self(staff, message),
+                    # as its reader gets it, from the message's own footer: the record's is English ("January 27,
+                    # 2026") where a German or en-IN reader reads their own words, and the approval keeps that footer
+                    explanation=explanation_as_sent(message),
                     trigger=trigger_of(w.backend.trigger_events, message, journey),
                     # the event type in words, as the explanation names it (the page showed "hris.leave.started")
                     trigger_label=event_label(journey.trigger.event, str) if journey else None)

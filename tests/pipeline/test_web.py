@@ -340,7 +340,7 @@ def test_the_language_is_chosen_among_those_the_messages_are_written_in(served: 
     in force when it is none of them; the form takes what it took before (any well-formed tag)."""
     def choices(person: str) -> tuple[list[tuple[str, str]], str | None, str]:
         page = served.client.get(f"/preferences?t={_link(served, person)}").text
-        select = re.search(r'<select name="locale" id="locale">(.*?)</select>', page, re.S)
+        select = re.search(r'<select name="locale" id="locale"[^>]*>(.*?)</select>', page, re.S)
         assert select is not None, page
         options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select[1])
         chosen = next((value for value, selected, _ in options if selected), None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,12 @@ from starlette.testclient import TestClient
 from tests.pipeline import test_web
 from tests.pipeline.test_web import TOKEN_SECRET, Clock, Served, _csrf, _link, _pending_of, sign_in
 from tests.support import at, read_jsonl
+from wayfinder.cli import main
 from wayfinder.cli.report import write_results
 from wayfinder.connectors.switch import ControlFile
 from wayfinder.journeys.decisions import escalation_task_id
 from wayfinder.journeys.loader import Definitions
+from wayfinder.vocabulary import iso
 from wayfinder.web import events as ev
 from wayfinder.web.app import create_app
 from wayfinder.web.backend import EmbeddedBackend, World
@@ -312,6 +315,55 @@ def test_a_pause_set_through_hris_is_shown_and_can_be_lifted(tmp_path: Path, def
         assert [d["data"] for d in s.decisions()] == [{"paused_until": None}]
         assert s.backend.store.profiles["E1052"].preferences["paused_until"] is None  # the engine lifted it
         assert 'name="paused_until" value=""' in s.client.get(f"/preferences?t={_link(s, 'E1052')}").text
+
+
+# -- F11: a language taken back ------------------------------------------------------------------------
+def _languages_offered(s: Served, person: str) -> tuple[list[tuple[str, str]], str | None]:
+    """The language list of the person's preferences page: ``(value, name)`` in order, and the chosen value."""
+    page = s.client.get(f"/preferences?t={_link(s, person)}").text
+    select = re.search(r'<select name="locale"[^>]*>(.*?)</select>', page, re.S)
+    assert select is not None, page
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select[1])
+    return [(value, name) for value, _, name in options], next((v for v, chosen, _ in options if chosen), None)
+
+
+def test_a_language_once_set_can_be_taken_back_and_simulate_reads_it_so(tmp_path: Path, defs: Definitions,
+                                                                       small_events: Path) -> None:
+    """An audit on 2026-12-05: "Not set" was offered only while no language was set, so the list could not be
+    emptied again. It is now always the first choice and sends ``locale: null`` (SPEC §11: it replaces the
+    preference; the core takes the locale away). A promotion after it is in English where it was German, in the
+    served world and in ``simulate`` over the same events, which agree on every message."""
+    for s in _serve(tmp_path / "out", defs, small_events):
+        options, chosen = _languages_offered(s, "E1029")  # de-DE, from the HR system
+        assert options[0] == ("", "Nicht festgelegt") and chosen == "de-DE"
+        assert 'id="saved"' in _post_preferences(s, "E1029", PLAIN | {"locale": ""}).text
+        [line] = s.decisions()
+        assert line["data"] == {"locale": None}
+        assert s.backend.store.profiles["E1029"].locale is None  # the engine took it away
+        options, chosen = _languages_offered(s, "E1029")
+        assert options[0] == ("", "Not set") and chosen == ""  # and the page is in English now
+    later = datetime.fromisoformat(line["time"]) + timedelta(days=2)
+    promoted = {"specversion": "1.0", "id": "test-promotion", "source": "hris/test", "type": "hris.job.changed",
+                "time": iso(later), "subject": "E1029",
+                "data": {"change": "promotion", "old_role": "Data Engineer", "new_role": "Senior Data Engineer",
+                         "old_department": "Engineering", "new_department": "Engineering"}}
+    (tmp_path / "promoted").mkdir()
+    events = _with(small_events, tmp_path / "promoted", promoted)
+    (tmp_path / "sim").mkdir()
+    assert main(["simulate", "--events", str(_with(events, tmp_path / "sim", line)),
+                 "--out", str(tmp_path / "sim")]) == 0
+    (tmp_path / "before").mkdir()  # the same world, no choice made
+    for folder in (tmp_path / "out", tmp_path / "before"):
+        EmbeddedBackend(folder, World(defs=defs, events=events), write=write_results, now=Clock(at("2026-12-01T10:00")))
+
+    def made(folder: Path) -> dict[str, tuple[str, str | None, str | None]]:
+        return {m["message_id"]: (m["status"], m["locale"], m["text"]) for m in read_jsonl(folder / "messages.jsonl")}
+
+    [congratulations] = [m for m in read_jsonl(tmp_path / "out" / "messages.jsonl")
+                         if m["employee_id"] == "E1029" and m["step_id"] == "congratulations"]
+    assert made(tmp_path / "before")[congratulations["message_id"]][1] == "de-DE"
+    assert congratulations["locale"] is None and "You received this because" in congratulations["text"]
+    assert made(tmp_path / "sim") == made(tmp_path / "out")
 
 
 # -- F10: an erased person's link ------------------------------------------------------------------------

@@ -80,15 +80,17 @@ def _reader(w: Web, recipient_id: str) -> tuple[str | None, dict[str, Any]]:
 def _languages(w: Web, current: str | None, lang: str) -> list[tuple[str, str]]:
     """The choices of the language field as ``(value, name in the reader's language)``: English and every locale
     a bundled template is written in (the form was a free text field that took "Klingon" as readily as "de-DE");
-    the value in force is kept as a choice when it is none of them (an HR system's "en-IN"), and an empty one when
-    none is set."""
+    the value in force is kept as a choice when it is none of them (an HR system's "en-IN"). "Not set" comes first,
+    chosen or not: it sends ``locale: null``, which takes the language away (SPEC §11: it replaces the preference),
+    so messages come in their default language again (it was offered only while none was set: a language once
+    chosen could not be taken back)."""
     defs = w.backend.world.defs
     written = {loc for t in (*defs.templates.values(), *defs.inline.values()) for loc in t.locales}
     tags = {_tag(loc) for loc in ("en", *written)}
     if current:
         tags.add(current)
     choices = sorted(((tag, _language_name(tag, lang)) for tag in tags), key=lambda c: c[1].casefold())
-    return ([("", translator(lang)("Not set"))] if not current else []) + choices
+    return [("", translator(lang)("Not set")), *choices]
 
 
 def _tag(locale: str) -> str:

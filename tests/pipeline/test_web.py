@@ -32,7 +32,6 @@ from wayfinder.journeys.loader import Definitions
 from wayfinder.web import events as ev
 from wayfinder.web.app import create_app
 from wayfinder.web.backend import EmbeddedBackend, World
-from wayfinder.web.i18n import language_of
 from wayfinder.web.settings import WebSettings
 
 TOKEN_SECRET = SecretStr("token-secret-for-the-tests")
@@ -408,9 +407,13 @@ def test_the_why_page_gives_the_day_the_event_happened_not_the_day_it_was_record
     message = _pending_of(served, "E1052")
     page = served.client.get(f"/preferences/why?t={_link(served, 'E1052', message)}").text
     started = re.search(r'<time datetime="([^"]+)">([^<]+)</time>', page)
-    assert started is not None, page
-    lang = language_of(served.backend.store.profiles["E1052"].locale)
-    assert (started[1], started[2]) == ("2026-03-09", format_date(date(2026, 3, 9), "long", locale=lang))
+    explanation = re.search(r'<p id="explanation">([^<]+)</p>', page)
+    assert started is not None and explanation is not None, page
+    # in the reader's own locale, en-GB, as the explanation above it writes the day (it said "March 9, 2026" under
+    # "... ended on 9 March 2026": the page's language, English, formatted it; found on 2026-12-05)
+    assert served.backend.store.profiles["E1052"].locale == "en-GB"
+    assert (started[1], started[2]) == ("2026-03-09", format_date(date(2026, 3, 9), "long", locale="en_GB"))
+    assert f"ended on {started[2]}." in explanation[1]
 
 
 def test_one_click_unsubscribe_opts_out_of_email(served: Served) -> None:

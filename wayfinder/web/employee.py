@@ -8,7 +8,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -18,6 +17,7 @@ from starlette.routing import Route
 from wayfinder.catalog.applies import resource_title, what_applies
 from wayfinder.connectors.links import LinkClaims, LinkError
 from wayfinder.journeys.events import EARLIEST, LATEST, iso
+from wayfinder.journeys.i18n import Reader, reading_locale
 from wayfinder.journeys.profile import LOCALE, Profile
 from wayfinder.web import events as ev
 from wayfinder.web.context import Web, web
@@ -287,7 +287,10 @@ async def why(request: Request) -> Response:
     return w.render(request, "why.html", m=message, journey=journey, token=token,
                     fields=[_field_label(f, say) for f in fields_used(journey, message, defs, rules)],
                     started_by=event_label(journey.trigger.event, say, about_reader=about_reader) if journey else None,
-                    started_day=day, started_on=format_date(day, "long", locale=words["lang"]) if day else None,
+                    # as the messages write dates: the reader's own locale where it is the page's language ("9 March
+                    # 2026" to en-GB, as their explanation above it says; the page said "March 9, 2026")
+                    started_day=day, started_on=Reader(reading_locale(locale, words["lang"]), None).date(day)
+                    if day else None,
                     explanation=explanation_as_sent(message),
                     topics=[defs.catalog.topics[t].title_for(locale) if t in defs.catalog.topics else t
                             for t in message.topics], **words)

@@ -74,6 +74,18 @@ def test_the_page_lists_what_the_catalog_offers_with_why(client: tuple[TestClien
     assert "dein Land: DE" in page.text  # an eligibility rule, with the value of the field it reads
 
 
+def test_an_english_reader_reads_the_fields_a_rule_reads_in_words(client: tuple[TestClient, EmbeddedBackend]) -> None:
+    """Seen walking the pages on 2026-12-05: "your work_mode is hybrid", "your employment_type is employee" (the
+    data's names; German readers read "deine Arbeitsweise"). Named as the why page names them."""
+    c, backend = client
+    page = c.get(f"/preferences/resources?t={link(ENGLISH)}").text
+    profile = backend.store.profiles[ENGLISH]
+    assert (profile.get("work_mode"), profile.get("employment_type")) == ("hybrid", "employee")
+    said = re.findall(r"your ([^<,]+?) is ", page)
+    assert {"work mode", "employment type", "country"} <= set(said)
+    assert not [name for name in said if "_" in name]
+
+
 def test_the_preferences_page_links_to_it_and_shows_topic_titles(client: tuple[TestClient, EmbeddedBackend]
                                                                  ) -> None:
     c, _ = client

@@ -136,7 +136,9 @@ async def applies(request: Request) -> Response:
     locale, words = _reader(w, claims.recipient_id)
     return w.render(request, "applies.html", offers=offers, token=token,
                     titles={o.topic: catalog.topics[o.topic].title_for(locale) for o in offers},
-                    resource_title=lambda r: resource_title(r, locale), **words)
+                    resource_title=lambda r: resource_title(r, locale),
+                    # as the why page names them: an English reader read "your work_mode is hybrid"
+                    field_label=lambda name: _field_label(name, words["_"]), **words)
 
 
 async def preferences(request: Request) -> Response:

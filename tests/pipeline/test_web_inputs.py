@@ -254,6 +254,9 @@ def test_an_edit_a_message_cannot_carry_is_refused(served: Served, edit: dict[st
     # on the message's page, with the form and what was typed (an audit on 2026-12-04: a bare error page; only the
     # browser's Back button kept the edits)
     assert 'id="problem"' in response.text and 'id="approve"' in response.text and "<details open>" in response.text
+    # said above the Approve and Reject cards, not in the place of the first (seen in a browser on 2026-12-05: the
+    # Approve card moved to the right, Reject under it)
+    assert re.search(r'id="problem"[^>]*>[^<]*</p>\s*<section class="decide">\s*<form', response.text)
     if edit.get("text", "").strip():
         assert edit["text"][:50] in response.text
 

@@ -369,6 +369,32 @@ def test_a_language_once_set_can_be_taken_back_and_simulate_reads_it_so(tmp_path
     assert made(tmp_path / "sim") == made(tmp_path / "out")
 
 
+# -- F12: a task completed elsewhere ----------------------------------------------------------------
+def test_a_task_completed_through_another_writer_offers_no_claim_and_says_who_did_it(
+        tmp_path: Path, defs: Definitions, small_events: Path) -> None:
+    """Seen walking the pages on 2026-12-05: a task the engine has as completed (its completion came from another
+    writer than these pages: the events file, another serve) showed "completed" with the Claim and Complete
+    buttons under it, a claim of it was written, and the card said nothing of who completed it."""
+    for s in _serve(tmp_path / "first", defs, small_events):
+        task = next(t for t in s.backend.store.tasks.values() if t.employee_id == "E1052" and t.assignee_id == "E1003")
+    done = {"specversion": "1.0", "id": "test-done-elsewhere", "source": "wayfinder/other-serve",
+            "type": "wayfinder.task.completed", "time": iso(task.created_at + timedelta(days=1)), "subject": "E1052",
+            "data": {"task_id": task.task_id, "actor_id": "E1004", "journey_id": task.journey_id,
+                     "step_id": task.step_id}}
+    events = _with(small_events, tmp_path, done)
+    for s in _serve(tmp_path / "out", defs, events):
+        assert s.backend.store.tasks[task.task_id].status == "completed"
+        csrf = sign_in(s, "E1003", "hr_partner")
+        page = s.client.get("/tasks").text
+        card = page.split(f'data-task="{task.task_id}"')[1].split("</li>")[0]
+        assert '<span class="badge">completed</span>' in card
+        assert 'value="claim"' not in card and 'value="complete"' not in card
+        assert "completed by E1004" in card
+        refused = s.client.post(f"/tasks/{task.task_id}", data={"csrf": csrf, "action": "claim"})
+        assert refused.status_code == 409 and "already completed" in refused.text
+        assert s.decisions() == []
+
+
 # -- F10: an erased person's link ------------------------------------------------------------------------
 def test_an_erased_persons_link_opens_nothing_and_writes_nothing(tmp_path: Path, defs: Definitions,
                                                                  small_events: Path) -> None:

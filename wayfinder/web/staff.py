@@ -296,7 +296,7 @@ def _task_open(task_id: str, kind: Literal["claimed", "completed"]) -> Callable[
     """The task can still be claimed (or completed): checked on the page, and again under ``record``'s lock."""
     def check(store: Store) -> None:
         view = next((v for v in store.task_views() if v.task.task_id == task_id), None)
-        if view is None or view.completed_by:
+        if view is None or view.state == "completed":
             raise HTTPException(409, "This task is already completed.")
         if view.state == "cancelled":
             why = words.cancelled_because(view.task.reason)

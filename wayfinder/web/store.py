@@ -90,7 +90,12 @@ class Store:
         return profile is not None and bool(profile.fields)
 
     def task_views(self) -> list[TaskView]:
-        views = {tid: TaskView(task) for tid, task in self.tasks.items()}
+        # a task the engine has as completed (by these pages or another writer: the events, another serve) is
+        # completed by whom its record says; it showed the Claim and Complete buttons when the completion was not
+        # one of these pages' decisions, and took a claim of it
+        views = {tid: TaskView(task, completed_by=task.closed_by if task.status == "completed" else None,
+                               completed_at=task.closed_at if task.status == "completed" else None)
+                 for tid, task in self.tasks.items()}
         for e in self.decisions:
             view = views.get(str(e.data.get("task_id"))) if e.type in (ev.TASK_CLAIMED, ev.TASK_COMPLETED) else None
             if view is None:

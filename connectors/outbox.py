@@ -9,6 +9,7 @@ from pathlib import Path
 
 from wayfinder.connectors.email import build_email
 from wayfinder.journeys.records import Message
+from wayfinder.journeys.templates import footer_explanation
 
 DEFAULT_SENDER = Address("Wayfinder", "wayfinder", "example.com")
 
@@ -17,7 +18,9 @@ def intranet_post(message: Message) -> dict[str, object]:
     return {
         "id": message.message_id, "recipient_id": message.recipient_id, "title": message.subject,
         "text": message.text, "html": message.html, "resources": message.resources,
-        "explanation": message.explanation, "preferences_url": message.preferences_url,
+        # as its text's footer says it, in the reader's language (it was the record's English beside a German text)
+        "explanation": footer_explanation(message.text or "") or message.explanation,
+        "preferences_url": message.preferences_url,
         "published_at": message.scheduled_for.isoformat().replace("+00:00", "Z"),
     }
 

@@ -36,7 +36,7 @@ from wayfinder.journeys.i18n import gettext
 from wayfinder.journeys.model import DigestRule, Policy, to_time
 from wayfinder.journeys.records import Gathered, Message, stable_id
 from wayfinder.journeys.state import LeavePeriod, unset
-from wayfinder.journeys.templates import SIGNATURE, MessageTemplate, RenderError, split_footer
+from wayfinder.journeys.templates import MessageTemplate, RenderError, footer_explanation, split_footer
 
 __all__ = ["DigestOutcome", "DigestState", "Digests", "OpenDigest", "digest_rule"]
 
@@ -404,8 +404,7 @@ def _why(message: Message) -> str:
     """Why the gathered message was made, as its own footer says it (in its language): a digest's item is its body
     and this line, not its whole footer again (each item repeated "To change or stop these messages: ..." run into
     its text, before the digest's own footer)."""
-    footer = split_footer(message.text or "")[1]
-    return footer.removeprefix(SIGNATURE).split("\n", 1)[0] if footer else message.explanation or ""
+    return footer_explanation(message.text or "") or message.explanation or ""
 
 
 _GREETING_WORDS = 6  # "Dear Dr. Ana María López," is a greeting; a longer first line is the message

@@ -1079,6 +1079,15 @@ def split_footer(text: str) -> tuple[str, str]:
     return (body, separator + footer) if separator else (text, "")
 
 
+def footer_explanation(text: str) -> str | None:
+    """The explanation as the footer of a text part written by :func:`with_footer` says it, in the message's
+    language (the record's ``explanation`` is English), every line of it; None when the text has no footer. What
+    the review and why pages show, a digest's item says and an intranet post carries: the words its reader gets."""
+    footer = split_footer(text)[1].removeprefix(SIGNATURE).rstrip("\n")
+    said = footer.rsplit("\n", 1)[0] if "\n" in footer else ""  # the last line is the preferences link's
+    return said or None
+
+
 def text_to_html(text: str) -> str:
     """Plain text as the body of an HTML part: paragraphs and lists (escaped), for a message given only as
     text (a reviewer's edits)."""

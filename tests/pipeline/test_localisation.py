@@ -15,6 +15,8 @@ from tests.support import read_jsonl
 from wayfinder import examples_dir
 from wayfinder.catalog.graph import CatalogGraph, Selection
 from wayfinder.cli import main
+from wayfinder.connectors.outbox import intranet_post
+from wayfinder.journeys.records import Message
 
 ENGLISH = re.compile(r"\b(the|your|you|and|with|this|our|is|are|of|to|for|received|because)\b", re.I)
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -60,6 +62,22 @@ def test_german_and_french_emails_have_no_english_sentence_and_no_iso_date(
     english = [line for m in emails for line in sentences(m) if ENGLISH.search(line)]
     iso = [line for m in emails for line in sentences(m) if ISO_DATE.search(line)]
     assert (english[:5], iso[:5]) == ([], [])
+
+
+@pytest.mark.parametrize("language", ["de", "fr"])
+def test_an_intranet_post_explains_itself_in_its_readers_language(demo: tuple[Path, Any], language: str) -> None:
+    """Found on 2026-12-05: a German reader's intranet post carried the record's English explanation ("You received
+    this because you started with us on January 26, 2026") beside a text whose footer said it in German. The post's
+    explanation is now its footer's, as the review and why pages show it."""
+    out, _ = demo
+    posts = [intranet_post(Message.model_validate(m)) for m in read_jsonl(out / "messages.jsonl")
+             if m["channel"] == "intranet" and m["status"] in ("sent", "approved")
+             and str(m.get("locale") or "").startswith(language) and m.get("text")]
+    assert len(posts) >= 3
+    for post in posts:
+        explanation = str(post["explanation"])
+        assert not ENGLISH.search(explanation), explanation
+        assert f"\n-- \n{explanation}\n" in str(post["text"])
 
 
 def test_the_english_check_finds_english(demo: tuple[Path, Any]) -> None:

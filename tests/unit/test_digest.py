@@ -364,7 +364,8 @@ def test_each_item_is_its_body_and_its_reason_not_its_whole_footer_again(core: D
     """Found by an audit of issue 9: every gathered message's footer ("-- ... To change or stop these messages: ...")
     ran into the digest's body; an item is its body and the line that says why, in its own language."""
     footer = "\n\n-- \nDu erhältst diese Nachricht als Führungskraft von Ana, weil sie anfängt.\n" \
-             "Diese Nachrichten ändern oder abbestellen: https://example.com/p\n"
+             "Ihr Team weiß Bescheid.\n" \
+             "Diese Nachrichten ändern oder abbestellen: https://example.com/p\n"  # an own explanation of two lines
     message = _msg(1, at("2026-03-03T09:00")).model_copy(update={"text": "Ana beginnt am Montag." + footer})
     out = core.on_input(None, Gather("M1", message, BERLIN, None), at("2026-03-03T09:00"))
     assert out.state is not None
@@ -374,6 +375,7 @@ def test_each_item_is_its_body_and_its_reason_not_its_whole_footer_again(core: D
     assert digest.text is not None
     assert "Ana beginnt am Montag." in digest.text
     assert "Du erhältst diese Nachricht als Führungskraft von Ana, weil sie anfängt." in digest.text
+    assert "Ihr Team weiß Bescheid." in digest.text  # the whole reason (its first line only until 2026-12-05)
     assert digest.text.count("ändern oder abbestellen") == 0 and digest.text.count("To change or stop") == 1
     assert digest.text.count("\n-- \n") == 1  # the digest's own footer only
 

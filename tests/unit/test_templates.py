@@ -18,6 +18,7 @@ from wayfinder.journeys.templates import (
     Rendered,
     RenderError,
     check_source,
+    footer_explanation,
     split_footer,
     with_footer,
     with_footer_of,
@@ -484,6 +485,16 @@ def test_the_parts_given_to_with_footer_can_be_taken_back_out() -> None:
     assert (inner, head + inner + tail) == ("<p>Hi.</p>", html)
     assert split_footer("no footer") == ("no footer", "")
     assert split_document("<p>a fragment</p>") == ("", "<p>a fragment</p>", "")
+
+
+@pytest.mark.parametrize("locale", [None, "de-DE"])
+def test_the_footers_explanation_is_read_back_whole_in_its_language(locale: str | None) -> None:
+    """One reading of the footer for the review and why pages, a digest's items and intranet posts (the digest took
+    the first line only: an own explanation of two lines lost its second)."""
+    said = "Du bekommst das, weil du angefangen hast.\nDein Team freut sich." if locale else "Because.\nTruly."
+    text, _ = with_footer("Hi.\n\n-- \nThe people team", "<p>Hi.</p>", said, "https://p.example.com/", locale=locale)
+    assert footer_explanation(text) == said
+    assert footer_explanation("Hi, no footer.") is None
 
 
 def test_a_name_a_template_does_not_know_is_placed_at_itself_in_a_block(write_files: WriteFiles,

@@ -10,7 +10,7 @@ from wayfinder.journeys.definitions import Definitions, Part
 from wayfinder.journeys.events import DAY_FIELDS, CloudEvent
 from wayfinder.journeys.model import Journey
 from wayfinder.journeys.records import Message, enrollment_id, message_key
-from wayfinder.journeys.templates import SIGNATURE, split_footer
+from wayfinder.journeys.templates import footer_explanation
 from wayfinder.vocabulary import EventType
 
 # What started a journey, as a reader names it (the message ids of the web catalogs); a company's own event type
@@ -85,9 +85,7 @@ def trigger_of(events: Iterable[CloudEvent], message: Message, journey: Journey 
 
 def explanation_as_sent(message: Message) -> str | None:
     """The explanation as the message's footer says it, in the message's language (the record's is English)."""
-    body = split_footer(message.text or "")[1].removeprefix(SIGNATURE).rstrip("\n")
-    said = body.rsplit("\n", 1)[0] if "\n" in body else ""
-    return said or message.explanation
+    return footer_explanation(message.text or "") or message.explanation
 
 
 def fields_used(journey: Journey | None, message: Message, defs: Definitions, rules: Iterable[str] = ()) -> list[str]:

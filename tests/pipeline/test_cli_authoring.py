@@ -563,3 +563,19 @@ def test_the_summary_counts_one_as_one(tmp_path: Path, capsys: pytest.CaptureFix
     events.write_text(f"{good}\n{good}\nnot json\n", encoding="utf-8")
     assert main(["simulate", "--events", str(events), "--out", str(tmp_path / "out")]) == 0
     assert "  events: 2 processed, 1 dead letter, 1 duplicate ignored, 0 too old to enroll\n" in capsys.readouterr().out
+
+
+def test_plan_against_current_definitions_that_do_not_validate_names_each_error_where_it_is(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It said only "the current definitions in None do not validate" (``None`` when ``--current`` was left out):
+    the problems were found and not shown."""
+    current = tmp_path / "current"
+    assert main(["examples", "--copy", str(current)]) == 0
+    journey = current / "journeys" / "new-parent.yaml"
+    journey.write_text(journey.read_text("utf-8").replace("template: new-parent/welcome", "template: new-parent/nope"),
+                       encoding="utf-8")
+    capsys.readouterr()
+    assert main(["plan", str(examples_dir()), "--current", str(current)]) == 1
+    err = capsys.readouterr().err
+    assert f"the current definitions ({current}) do not validate:" in err
+    assert f"{journey}:" in err and "new-parent/nope" in err and "None" not in err

@@ -432,9 +432,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if not _report_problems(problems):
         return 1
     current_defs, current_problems = _definitions_of(args.current or examples_dir())
-    if any(p.severity == "error" for p in current_problems):
-        print(f"the current definitions in {args.current} do not validate; run wayfinder validate on them",
-              file=sys.stderr)
+    if any(p.severity == "error" for p in current_problems):  # each with its place, as validate says them
+        print(f"the current definitions ({args.current or 'the bundled examples'}) do not validate:", file=sys.stderr)
+        _report_problems([p for p in current_problems if p.severity == "error"])
         return 1
     events_path = events_file(args.events or examples_dir() / "events.jsonl")
     events = read_event_file(events_path).events

@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -18,6 +19,7 @@ from starlette.testclient import TestClient
 from tests.real.kafka_world import KafkaWorld, kafka_world
 from tests.real.test_kafka import eventually
 from wayfinder import examples_dir
+from wayfinder.journeys.records import Gathered, Message
 from wayfinder.streams.app import load_definitions
 from wayfinder.streams.embedded import read_event_file
 from wayfinder.web.app import create_app
@@ -107,5 +109,38 @@ def test_an_approval_in_serve_reaches_the_worker_and_the_message_is_dispatched(w
         assert (latest["status"], latest["reviewer_id"]) == ("approved", REVIEWER)
         seen = eventually(lambda: backend.store.messages[message.message_id].status, lambda s: s == "approved")
         assert seen == "approved"  # serve follows outbound.messages: the worker's state, read back
+    finally:
+        backend.close()
+
+
+def test_what_serve_keeps_of_a_person_erased_since_has_no_content(world: KafkaWorld) -> None:
+    """``outbound.messages`` is not rewritten by an erasure, and serve kept every record as it came: a staff page
+    showed a sent message's subject, text and address about a person erased since. Now serve follows ``audit``
+    too, and keeps such a message (and a digest that went with one) as ``simulate``'s files keep it; a message
+    made after the erasure (a rehire) keeps its content."""
+    made = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+    def message(mid: str, about: str, to: str, at: datetime, **more: Any) -> bytes:
+        return Message(message_id=mid, employee_id=about, recipient_id=to, journey_id="onboarding", journey_version=1,
+                       step_id="welcome", channel="email", status="sent", scheduled_for=at, created_at=at,
+                       subject=f"Welcome {about}", text="Dear Jane Roe, welcome.", recipient_email="jane@example.com",
+                       recipient_name="Jane Roe", **more).model_dump_json().encode("utf-8")
+
+    digest = message("d-1", "E9100", "E9100", made, recipient_role="manager",
+                     gathered=[Gathered(message_id="m-2", employee_id="E9001", created_at=made)])
+    world.publish_lines([message("m-1", "E9001", "E9001", made), message("m-3", "E9002", "E9002", made), digest],
+                        topic="outbound.messages")
+    backend = KafkaBackend(world.settings, World(defs=load_definitions(world.settings)), now=lambda: made)
+    assert backend.start(timeout=60), "serve did not read the topics to their end"
+    try:
+        assert backend.store.messages["m-1"].subject == "Welcome E9001"  # nobody erased yet: as it came
+        erasure = {"action": "privacy.erasure", "employee_id": "E9001", "at": "2026-03-05T00:00:00Z"}
+        world.publish_lines([json.dumps(erasure).encode("utf-8")], topic="audit")
+        world.publish_lines([message("m-4", "E9001", "E9001", made + timedelta(days=10))], topic="outbound.messages")
+        kept = eventually(lambda: backend.store.messages, lambda ms: ms["m-1"].subject is None and "m-4" in ms)
+        assert (kept["m-1"].text, kept["m-1"].recipient_email, kept["m-1"].status) == (None, None, "sent")
+        assert kept["d-1"].content_erased  # a digest that went with a message about them
+        assert kept["m-3"].subject == "Welcome E9002"  # someone else's
+        assert kept["m-4"].subject == "Welcome E9001"  # made after the erasure: a rehire's, new data
     finally:
         backend.close()

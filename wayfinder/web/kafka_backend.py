@@ -8,7 +8,9 @@ the topics whenever ``serve`` starts. People's decisions, preference changes, ta
 are produced to ``decisions`` (keyed by the employee, acknowledged by all replicas before the page answers);
 the stop switch goes to the ``control`` topic that ``wayfinder deliver --kafka`` reads (and that this backend
 follows too, folding it with the switch's own rules, for the overview's paused state), not to ``decisions``: it is
-not an event about an employee.
+not an event about an employee. It follows ``audit`` too: a message about or to a person erased since it was made
+(and a digest that went with one) is kept without its content, as ``simulate``'s files and ``deliver --kafka`` keep
+it (``records.erased_since``): ``outbound.messages`` is not rewritten by an erasure.
 
 The store a page sees is replaced whole after each batch read (never changed under a reader), so pages need
 no lock; a decision this process produced is in its store at once, before the topic brings it back.
@@ -26,10 +28,11 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from wayfinder.connectors.erasures import note as note_erasure
 from wayfinder.connectors.switch import ControlRecord, Switch
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
 from wayfinder.journeys.profile import Profile
-from wayfinder.journeys.records import Message, Task
+from wayfinder.journeys.records import Message, Task, erased_since
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.stage import profile_from_contact
 from wayfinder.vocabulary import Topic
@@ -41,7 +44,7 @@ from wayfinder.web.store import Store
 __all__ = ["KafkaBackend"]
 
 log = logging.getLogger(__name__)
-FOLLOWED = (Topic.OUTBOUND_MESSAGES, Topic.TASKS, Topic.DECISIONS, Topic.DIRECTORY, Topic.CONTROL)
+FOLLOWED = (Topic.OUTBOUND_MESSAGES, Topic.TASKS, Topic.DECISIONS, Topic.DIRECTORY, Topic.CONTROL, Topic.AUDIT)
 SWITCH_EVENTS = (ev.SENDING_PAUSED, ev.SENDING_RESUMED)
 
 
@@ -63,6 +66,7 @@ class KafkaBackend:
         self._profiles: dict[str, Profile] = {}
         self._profiles_as_of: dict[str, datetime] = {}
         self._erased: set[str] = set()  # a tombstone on the directory: the person was erased
+        self._erasures: dict[str, datetime] = {}  # from the audit topic: who was erased, and when (the latest)
         self._decisions: list[CloudEvent] = []
         self._decision_keys: set[tuple[str, str]] = set()
         self._switch = Switch()
@@ -171,7 +175,7 @@ class KafkaBackend:
         try:
             if topic == Topic.OUTBOUND_MESSAGES and value is not None:
                 m = Message.model_validate_json(value)
-                self._messages[m.message_id] = m
+                self._messages[m.message_id] = self._kept(m)
             elif topic == Topic.TASKS and value is not None:
                 t = Task.model_validate_json(value)
                 self._tasks[t.task_id] = t
@@ -190,8 +194,25 @@ class KafkaBackend:
                 self._add_decision(decode_event(value))
             elif topic == Topic.CONTROL and value is not None:
                 self._switch_to(ControlRecord.model_validate_json(value))
+            elif topic == Topic.AUDIT:
+                self._erase(value)
         except (ValueError, DecodeError) as e:  # the workers dead-letter bad inputs; here they are skipped
             log.warning("serve: skipped a record of %s that could not be read (%s)", topic, type(e).__name__)
+
+    def _kept(self, message: Message) -> Message:
+        """The message as the pages may show it: without its content when it says something of a person erased
+        since it was made (the topic keeps what the worker decided before the erasure)."""
+        if self._erasures and not message.content_erased and erased_since(self._erasures, message):
+            return message.without_content()
+        return message
+
+    def _erase(self, value: bytes | None) -> None:
+        """An audit record: an erasure takes the content of what was kept of that person (before it, on any
+        partition: the topics are read side by side)."""
+        known = dict(self._erasures)
+        note_erasure(self._erasures, value)
+        if self._erasures != known:
+            self._messages = {mid: self._kept(m) for mid, m in self._messages.items()}
 
     def _switch_to(self, record: ControlRecord) -> None:
         if record not in self._switched:

@@ -25,13 +25,13 @@ from wayfinder.journeys.effects import (
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.layout import html_to_text
 from wayfinder.journeys.model import Policy
-from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.profile import Profile, left, present
 from wayfinder.journeys.records import Message, Task, stable_id
 from wayfinder.journeys.state import EmployeeState, OpenTaskRef
 from wayfinder.journeys.templates import split_footer, text_to_html, with_footer_of
 from wayfinder.vocabulary import EventType, Topic, input_topic, parse_instant
 
-__all__ = ["choices", "escalate", "escalation_task_id", "hold_for_review", "kept_choices",
+__all__ = ["choices", "escalate", "escalation_contact", "escalation_task_id", "hold_for_review", "kept_choices",
            "made_later", "preferences_changed", "review_decided", "review_ended"]
 
 Subtopics = Callable[[str], frozenset[str]]
@@ -163,14 +163,15 @@ def escalate(state: EmployeeState, timer: ReviewTimer, now: datetime, policy: Po
     held = state.awaiting_approval.get(timer.message_id)
     if held is None:
         return []
-    if held.recipient_id not in (None, held.employee_id) and lookup(held.recipient_id) is None:
-        # Its recipient is gone since it was made (erased): it can never go, so nobody is asked to review it, and
-        # nothing of them stays in the record (as a decision on it would leave it; an audit of SPEC §9 found the
-        # erased manager's name kept and a task opened to review a message to nobody).
+    if held.recipient_id not in (None, held.employee_id) and present(lookup(held.recipient_id), now) is None:
+        # Its recipient is gone since it was made (erased, or left): it can never go, so nobody is asked to review
+        # it, and nothing of them stays in the record (as a decision on it would leave it; an audit of SPEC §9 found
+        # the erased manager's name kept and a task opened to review a message to nobody).
         del state.awaiting_approval[held.message_id]
         return [Decide(held.redacted("no_recipient", now))]
     task = Task(task_id=_escalation_id(held), employee_id=state.employee_id, assignee="review_escalation",
-                assignee_id=_escalation_contact(state, policy, lookup, held), journey_id=held.journey_id,
+                assignee_id=escalation_contact(state, policy, lookup, now, (held.recipient_id, held.employee_id)),
+                journey_id=held.journey_id,
                 journey_version=held.journey_version, step_id=held.step_id,
                 title="A message has waited too long for review",
                 note=f"Message {held.message_id} ({held.journey_id}, step {held.step_id}) has had no decision "
@@ -189,20 +190,24 @@ def escalation_task_id(message_id: str) -> str:
     return stable_id("t", message_id, "review_escalation")
 
 
-def _escalation_contact(state: EmployeeState, policy: Policy, lookup: Lookup, held: Message) -> str | None:
+def escalation_contact(state: EmployeeState, policy: Policy, lookup: Lookup, now: datetime,
+                       not_to: tuple[str | None, ...]) -> str | None:
     """``Policy.review_escalation``; without one, the HR partner's lead (their manager), or the HR partner when
-    their lead is not known. Nobody (None: the task is for the reviewers) when the one found could not decide on the
-    message (its recipient or the employee it is about: an HR partner with no lead was asked to review the message
-    to themselves, and each decision of theirs was refused as self_review)."""
+    their lead is not known and they have not left. Nobody (None: the task is for the reviewers) when the one found
+    is one of ``not_to``: for a review, those who could not decide on the message (its recipient or the employee it
+    is about: an HR partner with no lead was asked to review the message to themselves, and each decision of theirs
+    was refused as self_review); for a task whose assignee left, that person and the employee."""
     if policy.review_escalation:
-        return policy.review_escalation
-    hr_partner = state.profile.get("hr_partner_id")
-    if not isinstance(hr_partner, str) or not hr_partner:
-        return None
-    partner = lookup(hr_partner)
-    lead = partner.get("manager_id") if partner is not None else None
-    contact = lead if isinstance(lead, str) and lead and lead != hr_partner else hr_partner
-    return None if contact in (held.recipient_id, held.employee_id) else contact
+        contact: str | None = policy.review_escalation
+    else:
+        hr_partner = state.profile.get("hr_partner_id")
+        if not isinstance(hr_partner, str) or not hr_partner:
+            return None
+        partner = lookup(hr_partner)
+        lead = partner.get("manager_id") if partner is not None else None
+        contact = (lead if isinstance(lead, str) and lead and lead != hr_partner
+                   else None if left(partner, now) else hr_partner)
+    return None if contact in not_to else contact
 
 
 def review_ended(state: EmployeeState, held: Message, reason: str, at: datetime) -> list[Effect]:

@@ -37,7 +37,7 @@ from wayfinder.journeys.effects import (
 from wayfinder.journeys.events import ERASURE, RATING_EVENTS, SENSITIVE_EVENT_TYPES, CloudEvent, rating_of
 from wayfinder.journeys.leave import note_leave, rescind_leave, rule_for
 from wayfinder.journeys.model import Journey, Step, WaitForStep, WaitStep
-from wayfinder.journeys.profile import Profile, changes_profile
+from wayfinder.journeys.profile import Profile, changes_profile, present
 from wayfinder.journeys.records import ERASED_INPUT, enrollment_id
 from wayfinder.journeys.state import EmployeeState, Enrollment
 from wayfinder.journeys.steps import Directory, Run, run_step
@@ -116,8 +116,10 @@ class Engine:
 
     # -- entry points -----------------------------------------------------------------------
     def on_event(self, state: EmployeeState | None, event: CloudEvent, now: datetime,
-                 directory: Directory = _no_directory) -> Outcome:
+                 directory: Directory = _no_directory, known: Directory | None = None) -> Outcome:
         """Apply one event for its subject. ``now`` is the clock; steps run at the later of it and the event.
+        ``directory`` finds other people (a worker may hold the input until it knows them); ``known``: who is known
+        now, never waiting (whether a task's assignee has left; default: ``directory``).
 
         An event whose key is still kept (for ``max_event_age``) is only counted as a duplicate; an erasure
         forgets the subject whatever its age, and the subject's events are then refused (``_refused_as_erased``);
@@ -157,7 +159,7 @@ class Engine:
         stale = self._stale(event, clock)
         state.remember(key, event.time, clock, self.max_event_age)
         if event.type in _DECIDED_FIRST:
-            return self._decided_first(state, event, at, directory, stale=stale)
+            return self._decided_first(state, event, at, directory, known or directory, stale=stale)
         done = corrections.task_done(state, event.data, at) if event.type == HUMAN_TASK_COMPLETED else None
         # What the person's mailbox keeps or places by may change: their preferences, or their timezone (a move, an
         # upsert). A first profile's timezone places nothing, unless something is held for them already.
@@ -167,7 +169,7 @@ class Engine:
         zone = state.profile.timezone
         people = (state.profile.get("manager_id"), state.profile.get("hr_partner_id")) if profile_event else None
         state.update_profile(event.type, event.data, event.time, stale=stale)
-        run = self._run(state, at, directory)
+        run = self._run(state, at, directory, known or directory)
         if state.profile.timezone != zone:
             self._moved_zone(run, zone)
         if people is not None and people != (None, None) and people != (state.profile.get("manager_id"),
@@ -194,7 +196,8 @@ class Engine:
         self._triggers(run, event, view, stale=stale)
         return Outcome(state, run.effects)
 
-    def _decided_first(self, state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory, *,
+    def _decided_first(self, state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory,
+                       known: Directory, *,
                        stale: bool) -> Outcome:
         """A review decision, a preference change or a correction: decided by its own rules, then, unless refused,
         acted on by the journeys that trigger on, exit on or wait for its type (they never fired: SPEC §2 lets a
@@ -204,10 +207,10 @@ class Engine:
         elif event.type == EventType.PREFERENCES_CHANGED:
             effects = decisions.preferences_changed(state, event, at, self.defs.catalog.subtopics)
         else:
-            effects = self._correct(state, event, at, directory)
+            effects = self._correct(state, event, at, directory, known)
         if event.type not in self._acted_on or any(isinstance(e, Refuse) for e in effects):
             return Outcome(state, effects)  # (a refused decision is a dead letter: nothing acts on it)
-        run = self._run(state, at, directory)
+        run = self._run(state, at, directory, known)
         run.effects.extend(effects)
         view = event_view(event)
         self._exits(run, event, view, stale=stale)
@@ -220,18 +223,19 @@ class Engine:
     def _review(state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory,
                 defs: Definitions) -> list[Effect]:
         """A reviewer's decision (SPEC §11), with the recipient's profile for the mailbox (quiet hours) and what
-        the message does while the recipient is on leave."""
+        the message does while the recipient is on leave; none for a recipient who has left since (``present``)."""
         message = state.awaiting_approval.get(str(event.data.get("message_id")))
         rid = message.recipient_id if message is not None else None
-        recipient = state.profile if rid in (None, state.employee_id) else directory(rid or "")
+        recipient = state.profile if rid in (None, state.employee_id) else present(directory(rid or ""), at)
         journey = defs.journeys.get((message.journey_id, message.journey_version)) if message is not None else None
         rule = rule_for(journey, message.recipient_role if message is not None else "employee")
         return decisions.review_decided(state, event, at, recipient, rule)
 
-    def _correct(self, state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory) -> list[Effect]:
+    def _correct(self, state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory,
+                 known: Directory) -> list[Effect]:
         """A correction: a rescinded trigger ends what it started (what waits to go is suppressed, reason
         ``rescinded``); an amended one changes the kept trigger, and a pending ``wait`` is worked out again."""
-        run = self._run(state, at, directory)
+        run = self._run(state, at, directory, known)
         matches = corrections.started_by(state, event.data.get("original"),
                                          event.data if event.data.get("action") == "amend" else None)
         closed = (corrections.close_tasks(state, event.data.get("original"), "rescinded", at)
@@ -301,7 +305,7 @@ class Engine:
         return event.time < now - self.max_event_age
 
     def on_timer(self, state: EmployeeState | None, timer: EnrollmentTimer | ReviewTimer, now: datetime,
-                 directory: Directory = _no_directory) -> Outcome:
+                 directory: Directory = _no_directory, known: Directory | None = None) -> Outcome:
         """A wait ended, a wait_for timed out, or a review window ended. A stale timer (enrollment gone or
         moved on, message decided) does nothing."""
         if state is None:
@@ -311,7 +315,7 @@ class Engine:
         e = state.enrollments.get(timer.journey_id)
         if e is None or e.enrollment_id != timer.enrollment_id or e.token != timer.token or e.waiting == "no":
             return Outcome(state)
-        run = self._run(state, now.astimezone(UTC), directory)
+        run = self._run(state, now.astimezone(UTC), directory, known or directory)
         journey = self._journey_of(run, e)
         if journey is None:
             return Outcome(state, run.effects)
@@ -324,8 +328,8 @@ class Engine:
         self._advance(run, journey, e, e.trigger)
         return Outcome(state, run.effects)
 
-    def _run(self, state: EmployeeState, now: datetime, directory: Directory) -> Run:
-        return Run(self.defs, state, now, directory, None, [])
+    def _run(self, state: EmployeeState, now: datetime, directory: Directory, known: Directory) -> Run:
+        return Run(self.defs, state, now, directory, None, [], known)
 
     # -- event handling ---------------------------------------------------------------------
     @staticmethod

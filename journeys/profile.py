@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
-from wayfinder.journeys._time import parse_window
+from wayfinder.journeys._time import parse_window, to_instant, zone
+from wayfinder.vocabulary import EventType, iso, parse_instant
 
 _QUIET = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")  # a profile's locale: BCP 47, or en_GB as HR writes it
@@ -185,9 +186,13 @@ KNOWN_FIELDS: tuple[str, ...] = tuple(name for name in ProfileUpdate.model_field
 """The profile's fields (``preferences`` is kept apart; anything else an upsert brings is an attribute)."""
 
 
+LEFT_AT = "left_at"
+"""A profile field the engine keeps, no HR field (an upsert cannot set it): when the person's termination takes
+effect (RFC 3339, UTC), set by ``hris.employee.terminated`` and taken away by a hire (README "Leavers")."""
+
 RECIPIENT_FIELDS: tuple[str, ...] = (
     "given_name", "preferred_name", "family_name", "email", "locale", "timezone", "hr_partner_id", "manager_id",
-    "department", "role", "job_level", "location", "country", "employment_type", "work_mode", "start_date")
+    "department", "role", "job_level", "location", "country", "employment_type", "work_mode", "start_date", LEFT_AT)
 """What is known of a person when a message goes to them about someone else (``recipient.*`` for a manager or an
 HR partner), in ``simulate`` and the worker alike: the worker shares these through its directory topic. Their
 preferences come too; their interests, skills, learning style and attributes do not."""
@@ -287,14 +292,19 @@ _UPDATES: dict[str, tuple[tuple[str, str], ...]] = {
 
 def changes_profile(event_type: str) -> bool:
     """Whether :func:`apply_event` may change a profile for an event of this type (the others leave it as it is)."""
-    return event_type == "hris.employee.upserted" or event_type in _UPDATES
+    return event_type == "hris.employee.upserted" or event_type in _UPDATES or event_type == EventType.TERMINATED
 
 
-def apply_event(profile: Profile, event_type: str, data: dict[str, Any]) -> None:
-    """Update the profile from an event of a type the engine understands."""
+def apply_event(profile: Profile, event_type: str, data: dict[str, Any], at: datetime | None = None) -> None:
+    """Update the profile from an event of a type the engine understands; ``at``: the event's time."""
     if event_type == "hris.employee.upserted":
         profile.merge(data)
         return
+    if event_type == EventType.TERMINATED:
+        _terminated(profile, data.get("date"), at)
+        return
+    if event_type == EventType.HIRED:
+        profile.fields.pop(LEFT_AT, None)  # hired again: a recipient again
     for source, target in _UPDATES.get(event_type, ()):
         value = data.get(source)
         if value is not None:
@@ -303,6 +313,31 @@ def apply_event(profile: Profile, event_type: str, data: dict[str, Any]) -> None
         zone_name = _valid_zone(data.get("new_timezone")) or country_zone(data.get("new_country"))
         if zone_name is not None:
             profile.fields["timezone"] = zone_name
+
+
+def _terminated(profile: Profile, day: Any, at: datetime | None) -> None:
+    """Note when the termination takes effect: the later of the event's time and the start of its ``date`` where
+    the person is (a date is local midnight, as a wait's or a leave's), so one dated ahead takes effect then."""
+    try:
+        effective = to_instant(day, zone(profile.timezone))
+    except ValueError:  # (SPEC §2 requires a date, and decoding checks it: an event made in code may lack one)
+        effective = None
+    candidates = [t for t in (effective, at) if t is not None]
+    if candidates:
+        profile.fields[LEFT_AT] = iso(max(candidates))
+
+
+def left(profile: Profile | None, at: datetime) -> bool:
+    """Whether the person's termination has taken effect by ``at`` (and no hire came since): no recipient for a
+    message to a manager or an HR partner, and no assignee for a task (README "Leavers")."""
+    value = profile.fields.get(LEFT_AT) if profile is not None else None
+    return isinstance(value, str) and parse_instant(value) <= at
+
+
+def present(profile: Profile | None, at: datetime) -> Profile | None:
+    """``profile``, or None when that person has left by ``at`` (:func:`left`): as a person nobody has a profile
+    for, they are ``no_recipient``."""
+    return None if left(profile, at) else profile
 
 
 def _valid_zone(value: Any) -> str | None:

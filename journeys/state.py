@@ -243,7 +243,7 @@ class EmployeeState(BaseModel):
             return  # nothing to apply: no key is set, so none to keep or time
         profile = self.profile
         before = {part: dict(getattr(profile, part)) for part in _PROFILE_PARTS}
-        apply_event(profile, event_type, data)
+        apply_event(profile, event_type, data, event_time)
         at = event_time.astimezone(UTC)
         for part in _PROFILE_PARTS:
             old, new = before[part], getattr(profile, part)

@@ -930,7 +930,7 @@ class EmployeeStage(Stage):
         """The core's decision on one event of ``partition``, at ``now``, and what it leaves kept."""
         state = self._load(work, event.subject)
         contact = _contact(state)  # before the core runs: it updates the profile in place
-        outcome = self.engine.on_event(state, event, now, self._lookup)
+        outcome = self.engine.on_event(state, event, now, self._lookup, self.directory.get)
         lifecycle = {e.kind for e in outcome.effects if isinstance(e, Lifecycle) and e.journey_id is None}
         outcome_kind = "duplicate" if "duplicate" in lifecycle else \
             "dead_letter" if any(isinstance(e, Refuse) for e in outcome.effects) else \
@@ -1005,7 +1005,7 @@ class EmployeeStage(Stage):
             state = self._load(work, timer.employee_id)
             contact = _contact(state)
             at = self.clock.at_least(due, partition)
-            outcome = self.engine.on_timer(state, timer, at, self._lookup)
+            outcome = self.engine.on_timer(state, timer, at, self._lookup, self.directory.get)
             self._apply(work, partition, timer.employee_id, contact, outcome.state, outcome.effects, at)
         self._firing = None
 

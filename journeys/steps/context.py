@@ -11,7 +11,7 @@ from typing import Any, Literal
 from wayfinder.journeys.definitions import Definitions
 from wayfinder.journeys.effects import Diagnostic, Effect, EnrollmentTimer, Lifecycle, Schedule
 from wayfinder.journeys.model import Journey
-from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.profile import Profile, present
 from wayfinder.journeys.records import message_key
 from wayfinder.journeys.state import EmployeeState, Enrollment
 
@@ -33,6 +33,9 @@ class Run:
     directory: Directory
     view: dict[str, Any] | None  # the employee as expressions see it; None: made when first read
     effects: list[Effect]
+    # Who is known now, never waiting for anyone (a worker's directory as it is): whether a task's assignee has
+    # left. A task needs no one's profile, so it does not wait for the directory (README "no_recipient").
+    known: Directory
 
     @property
     def employee(self) -> dict[str, Any]:
@@ -58,14 +61,15 @@ def test(run: Run, expr: Any, journey: Journey, step_id: str | None, extra: dict
 
 def recipient(run: Run, role: str, *, profile_needed: bool = True) -> tuple[str | None, Profile | None]:
     """The id and (when known) the profile of the person with ``role`` for this employee; without
-    ``profile_needed`` (a task needs only the id) the directory is not asked."""
+    ``profile_needed`` the directory is not asked. A manager or HR partner who has left (``profile.left``) has no
+    profile here, as a person nobody knows: a message to them is ``no_recipient``."""
     profile = run.state.profile
     if role == "employee":
         return profile.id, profile
     rid = profile.get("manager_id" if role == "manager" else "hr_partner_id")
     if not isinstance(rid, str) or not rid:
         return None, None
-    return rid, run.directory(rid) if profile_needed else None
+    return rid, present(run.directory(rid), run.now) if profile_needed else None
 
 
 def message_id(run: Run, journey: Journey, e: Enrollment, step_id: str) -> str:

@@ -21,7 +21,7 @@ from wayfinder.journeys.definitions import Definitions
 from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.loader import Sources, load_or_raise
-from wayfinder.journeys.profile import Profile
+from wayfinder.journeys.profile import LEFT_AT, Profile
 from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.embedded import EmbeddedRunner
 from wayfinder.streams.metrics import StreamMetrics
@@ -150,6 +150,21 @@ def test_past_the_wait_the_message_is_no_recipient_as_simulate_decides(write_fil
     decided = feed.again(held)
     assert _manager_status(decided) == ("suppressed", "no_recipient")
     assert not any(r.topic == "employee-ticks" for r in decided)
+
+
+def test_a_manager_the_directory_knows_has_left_is_no_recipient_at_once_and_a_task_never_waits(
+        write_files: WriteFiles) -> None:
+    """README "Leavers": the directory's record of M1 says their termination took effect before the leave, so the
+    message to them is decided as ``simulate`` decides it (``no_recipient``) without waiting; the HR partner's task
+    is opened for H1, whom the directory does not know yet, without waiting either (a task needs only an id)."""
+    gone = Profile(id="M1", fields={"email": "m1@example.com", LEFT_AT: "2026-03-31T22:00:00Z"})
+    feed = Feed(_stage(write_files, Wall(), {"M1": gone}))
+    feed.event(person("E1"))
+    decided = feed.event(LEAVE)
+    assert _manager_status(decided) == ("suppressed", "no_recipient")
+    assert not any(r.topic == "employee-ticks" for r in decided)
+    [task] = [json.loads(r.value or b"") for r in decided if r.topic == "tasks"]
+    assert (task["assignee"], task["assignee_id"], task["reason"]) == ("hr_partner", "H1", None)
 
 
 def _tick(at_: str | None) -> bytes:

@@ -8,13 +8,25 @@ from typing import Any
 
 import pytest
 
-from tests.pipeline.stages import UNTIL, DictTable, Pipeline, bundled_in_order, bundled_through_stages
+from tests.pipeline.stages import (
+    UNTIL,
+    DictTable,
+    Pipeline,
+    bundled_in_order,
+    bundled_through_stages,
+    events_through_stages,
+)
+from tests.pipeline.test_runner_rules import ev, person, runner_for
+from tests.support import WriteFiles
+from tests.support import at as instant
 from wayfinder import examples_dir
 from wayfinder.journeys.events import iso
+from wayfinder.journeys.profile import left
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams.app import load_definitions
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
 from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.stage import profile_from_contact
 from wayfinder.streams.wire import decode_timer, timer_key
 from wayfinder.vocabulary import Topic, input_topic
 
@@ -136,3 +148,57 @@ def test_engagement_events_and_decisions_read_before_the_hris_events_are_decided
     latest = _latest(p.records, "outbound.messages")
     assert {mid: {k: v for k, v in m.items() if v != as_json[mid].get(k)} for mid, m in latest.items()} == {
         mid: {} for mid in as_json}
+
+
+HEADS_UP = """id: heads-up
+reentry: always
+trigger: {event: hris.leave.started}
+steps:
+  - id: tell-manager
+    send: {channel: email, to: manager, subject: "A leave", body: "Someone in your team is on leave."}
+  - id: tell-partner
+    send: {channel: intranet, to: hr_partner, subject: "A leave", body: "Someone you support is on leave."}
+  - id: cover
+    task: {assignee: manager, title: "Arrange cover", note: "Arrange cover for their work."}
+  - id: reach-out
+    task: {assignee: hr_partner, title: "Reach out", note: "Call them."}
+"""
+
+
+def test_both_runners_treat_a_manager_or_hr_partner_who_has_left_alike(write_files: WriteFiles) -> None:
+    """README "Leavers": E1's manager M1 leaves on a date announced ahead (a leave before it still tells them, one
+    after it is ``no_recipient`` and M1's task goes to the HR partner H1); E2's HR partner H2 leaves and their task
+    goes to H2's lead L2; E3's manager M3 leaves and is hired again. The worker knows each leaver by the directory
+    record the stage sent, as another partition would."""
+    runner = runner_for(write_files, {"heads-up": HEADS_UP})
+    leave = {"leave_type": "other", "start_date": "2026-04-01"}
+    events = [person("E1"), person("E2", manager_id="M2", hr_partner_id="H2"), person("E3", manager_id="M3"),
+              *(person(p, manager_id=None, hr_partner_id=None) for p in ("M1", "H1", "M2", "M3", "L2")),
+              person("H2", manager_id="L2", hr_partner_id=None),
+              ev("x1", "hris.employee.terminated", "2026-03-02T09:00:00Z", "M1", date="2026-03-31"),
+              ev("x2", "hris.employee.terminated", "2026-03-02T09:00:00Z", "H2", date="2026-03-02"),
+              ev("x3", "hris.employee.terminated", "2026-03-02T09:00:00Z", "M3", date="2026-03-02"),
+              ev("l1", "hris.leave.started", "2026-03-10T09:00:00Z", "E1", **leave),
+              ev("r3", "hris.employee.hired", "2026-03-20T09:00:00Z", "M3", start_date="2026-03-23"),
+              *(ev(f"l-{e}", "hris.leave.started", "2026-04-01T09:00:00Z", e, **leave) for e in ("E1", "E2", "E3"))]
+    runner.run(events, instant("2026-04-10T00:00:00Z"))
+    decided = {(m.employee_id, m.step_id, m.created_at.day): (m.status, m.reason) for m in runner.messages.values()}
+    assert decided[("E1", "tell-manager", 10)] == ("sent", None)  # announced, not yet gone
+    assert decided[("E1", "tell-manager", 1)] == ("suppressed", "no_recipient")
+    assert decided[("E2", "tell-partner", 1)] == ("suppressed", "no_recipient")
+    assert decided[("E3", "tell-manager", 1)] == ("sent", None)  # hired again
+    tasks = {(t.employee_id, t.step_id, t.created_at.day): (t.assignee, t.assignee_id, t.reason)
+             for t in runner.tasks.values()}
+    assert tasks[("E1", "cover", 10)] == ("manager", "M1", None)
+    assert tasks[("E1", "cover", 1)] == ("hr_partner", "H1", "assignee_left")
+    assert tasks[("E2", "reach-out", 1)] == ("review_escalation", "L2", "assignee_left")
+    assert tasks[("E3", "cover", 1)] == ("manager", "M3", None)
+
+    p, latest = events_through_stages(runner.engine.defs, events, instant("2026-04-10T00:00:00Z"))
+    assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+    assert _latest(p.records, "tasks") == {tid: json.loads(t.model_dump_json()) for tid, t in runner.tasks.items()}
+    # what another partition's worker reads of them: the directory records, latest per person
+    directory = {r.key: r.value for r in p.records if r.topic == "directory"}
+    read = {who: profile_from_contact(json.loads(directory[who] or b"")) for who in ("M1", "H2", "M3", "H1")}
+    assert {who: left(profile, instant("2026-04-01T09:00:00Z")) for who, profile in read.items()} == {
+        "M1": True, "H2": True, "M3": False, "H1": False}

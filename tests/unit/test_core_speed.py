@@ -487,7 +487,7 @@ def test_a_runs_employee_is_the_profile_view_made_once() -> None:
     state = EmployeeState.new("E1")
     state.update_profile("hris.employee.upserted", {"given_name": "Ada", "country": "GB", "team": "A"},
                          datetime(2026, 1, 5, tzinfo=UTC))
-    run = Run(bundled_defs(), state, datetime(2026, 1, 5, tzinfo=UTC), lambda _: None, None, [])
+    run = Run(bundled_defs(), state, datetime(2026, 1, 5, tzinfo=UTC), lambda _: None, None, [], lambda _: None)
     first = run.employee
     assert first == state.profile.view()
     assert run.employee is first  # one view per run, as when it was made up front

@@ -508,13 +508,25 @@ def test_relocated_within_a_country_keeps_the_country() -> None:
     assert p.get("country") == "DE"
 
 
+OTHER_DATA = {"date": "2026-03-01", "role": "CEO", "new_role": "CEO", "location": "Mars", "manager_id": "E0",
+              "score": 0.9}
+
+
 @pytest.mark.parametrize("etype", ["hris.dependent.added", "hris.leave.started", "wellbeing.signal",
-                                   "custom.event", "hris.employee.terminated"])
+                                   "custom.event"])
 def test_other_events_leave_the_profile_alone(etype: str) -> None:
     p = profile()
     before = p.model_dump()
-    apply_event(p, etype, {"date": "2026-03-01", "role": "CEO", "new_role": "CEO", "location": "Mars",
-                           "manager_id": "E0", "score": 0.9})
+    apply_event(p, etype, OTHER_DATA)
+    assert p.model_dump() == before
+
+
+def test_a_termination_notes_only_when_it_takes_effect() -> None:
+    """README "Leavers": the later of the event's time and local midnight of its date; nothing else of the data."""
+    p = profile()
+    before = p.model_dump()
+    apply_event(p, "hris.employee.terminated", OTHER_DATA, datetime(2026, 2, 20, 9, tzinfo=UTC))
+    before["fields"]["left_at"] = "2026-02-28T23:00:00Z"  # 00:00 on March 1 in Berlin
     assert p.model_dump() == before
 
 

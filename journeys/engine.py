@@ -37,7 +37,7 @@ from wayfinder.journeys.effects import (
 from wayfinder.journeys.events import ERASURE, RATING_EVENTS, SENSITIVE_EVENT_TYPES, CloudEvent, rating_of
 from wayfinder.journeys.leave import note_leave, rescind_leave, rule_for
 from wayfinder.journeys.model import Journey, Step, WaitForStep, WaitStep
-from wayfinder.journeys.profile import Profile, changes_profile, present
+from wayfinder.journeys.profile import LEFT_AT, Profile, changes_profile, present
 from wayfinder.journeys.records import ERASED_INPUT, enrollment_id
 from wayfinder.journeys.state import EmployeeState, Enrollment
 from wayfinder.journeys.steps import Directory, Run, run_step
@@ -207,7 +207,7 @@ class Engine:
         elif event.type == EventType.PREFERENCES_CHANGED:
             effects = decisions.preferences_changed(state, event, at, self.defs.catalog.subtopics)
         else:
-            effects = self._correct(state, event, at, directory, known)
+            effects = self._correct(state, event, at, directory, known, stale=stale)
         if event.type not in self._acted_on or any(isinstance(e, Refuse) for e in effects):
             return Outcome(state, effects)  # (a refused decision is a dead letter: nothing acts on it)
         run = self._run(state, at, directory, known)
@@ -232,10 +232,13 @@ class Engine:
         return decisions.review_decided(state, event, at, recipient, rule)
 
     def _correct(self, state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory,
-                 known: Directory) -> list[Effect]:
+                 known: Directory, *, stale: bool) -> list[Effect]:
         """A correction: a rescinded trigger ends what it started (what waits to go is suppressed, reason
-        ``rescinded``); an amended one changes the kept trigger, and a pending ``wait`` is worked out again."""
+        ``rescinded``); an amended one changes the kept trigger, and a pending ``wait`` is worked out again. One of
+        a termination moves when the person leaves, or takes it back (README "Leavers")."""
         run = self._run(state, at, directory, known)
+        leaving = state.profile.get(LEFT_AT)
+        state.update_profile(event.type, event.data, event.time, stale=stale)
         matches = corrections.started_by(state, event.data.get("original"),
                                          event.data if event.data.get("action") == "amend" else None)
         closed = (corrections.close_tasks(state, event.data.get("original"), "rescinded", at)
@@ -244,7 +247,7 @@ class Engine:
         lifted = (rescind_leave(state, event.data.get("original"), at)
                   if event.data.get("action") == "rescind" else [])
         run.effects.extend(lifted)
-        if not matches and not closed and not lifted:
+        if not matches and not closed and not lifted and state.profile.get(LEFT_AT) == leaving:
             run.effects.append(Diagnostic("correction_unmatched", None, None, "no active enrollment was started "
                                           "by the corrected event"))
         for e in matches:

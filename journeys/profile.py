@@ -290,9 +290,12 @@ _UPDATES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+_LEAVING = frozenset({EventType.TERMINATED.value, EventType.CORRECTION.value})  # they set or undo ``left_at``
+
+
 def changes_profile(event_type: str) -> bool:
     """Whether :func:`apply_event` may change a profile for an event of this type (the others leave it as it is)."""
-    return event_type == "hris.employee.upserted" or event_type in _UPDATES or event_type == EventType.TERMINATED
+    return event_type == "hris.employee.upserted" or event_type in _UPDATES or event_type in _LEAVING
 
 
 def apply_event(profile: Profile, event_type: str, data: dict[str, Any], at: datetime | None = None) -> None:
@@ -302,6 +305,9 @@ def apply_event(profile: Profile, event_type: str, data: dict[str, Any], at: dat
         return
     if event_type == EventType.TERMINATED:
         _terminated(profile, data.get("date"), at)
+        return
+    if event_type == EventType.CORRECTION:
+        _termination_corrected(profile, data, at)
         return
     if event_type == EventType.HIRED:
         profile.fields.pop(LEFT_AT, None)  # hired again: a recipient again
@@ -325,6 +331,21 @@ def _terminated(profile: Profile, day: Any, at: datetime | None) -> None:
     candidates = [t for t in (effective, at) if t is not None]
     if candidates:
         profile.fields[LEFT_AT] = iso(max(candidates))
+
+
+def _termination_corrected(profile: Profile, data: dict[str, Any], at: datetime | None) -> None:
+    """A correction of the person's termination (``original_type``, as the import writes it for
+    ``termination_rescinded`` and ``termination_date_corrected``): rescinded, they have not left; its date amended,
+    they leave at the later of the correction's time and the new date (the termination's own time is not kept)."""
+    if data.get("original_type") != EventType.TERMINATED or LEFT_AT not in profile.fields:
+        return
+    if data.get("action") == "rescind":
+        del profile.fields[LEFT_AT]
+        return
+    changes = data.get("changes")
+    change = changes.get("date") if isinstance(changes, dict) else None
+    if isinstance(change, dict) and change.get("new") is not None:
+        _terminated(profile, change["new"], at)
 
 
 def left(profile: Profile | None, at: datetime) -> bool:

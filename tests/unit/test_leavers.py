@@ -137,6 +137,28 @@ def test_a_hire_after_the_termination_makes_them_here_again_and_an_older_termina
     assert LEFT_AT not in p.states["M1"].profile.fields
 
 
+def correction(subject: str, eid: str, time: str, action: str, **data: object) -> CloudEvent:
+    return ev(subject, eid, "hris.correction", time, original={"source": "test", "id": f"x-{subject}"},
+              original_type="hris.employee.terminated", action=action, **data)
+
+
+def test_a_termination_rescinded_or_its_date_corrected_moves_when_they_leave(engine: Engine) -> None:
+    """The import's ``termination_rescinded`` and ``termination_date_corrected`` (README "hris.correction")."""
+    p = people(engine)
+    p.feed(terminated("M1", "2026-03-10T15:00:00Z", "2026-03-31"))
+    effects = p.feed(correction("M1", "c1", "2026-03-12T09:00:00Z", "amend",
+                                changes={"date": {"old": "2026-03-31", "new": "2026-04-30"}}))
+    assert p.states["M1"].profile.get(LEFT_AT) == "2026-04-29T22:00:00Z"
+    assert not [e for e in effects if isinstance(e, fx.Diagnostic)]  # not "correction_unmatched": it moved this
+    p.feed(correction("M1", "c2", "2026-03-13T09:00:00Z", "rescind"))
+    assert LEFT_AT not in p.states["M1"].profile.fields
+    # a correction of another kind of event, or of a person who has not left, leaves them as they are
+    p.feed(terminated("H1", "2026-03-10T15:00:00Z", "2026-03-10"))
+    p.feed(ev("H1", "c3", "hris.correction", "2026-03-14T09:00:00Z", original={"source": "test", "id": "h"},
+              original_type="hris.employee.hired", action="rescind"))
+    assert p.states["H1"].profile.get(LEFT_AT) == "2026-03-10T15:00:00Z"
+
+
 # -- messages -----------------------------------------------------------------------------------------------
 
 

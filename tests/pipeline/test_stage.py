@@ -392,3 +392,44 @@ def test_a_new_owner_produces_the_interrupted_units_records_in_the_order_they_we
     ours = [status for mid, status in _statuses(loaded) if mid == message]
     assert ours[-1] == "sent" and "deferred" in ours
     assert again.feed(again.mailboxes, a.topic, a.key, a.value or b"", offset=a.offset) == []
+
+
+def test_an_interrupted_unit_whose_process_committed_a_later_one_is_not_produced_again() -> None:
+    """The same deferral and tick, but the tick's offset was committed and the mailbox input's was not (its topic's
+    commits lagged: offsets are committed per topic). The commit waited for the producer's flush, so the deferral
+    had gone before the ``sent``: produced again by the next owner, it came after it and was the message's last
+    record (one message of 3,560 in a kill -9 test in CI). Now neither the load nor the input read again produces
+    it, and the state stays the tick's."""
+    now = [UNTIL]
+    first = _Logged(clock=StreamClock("wall", wall=lambda: now[0]))
+    for when, line in bundled_in_order():
+        now[0] = when
+        first.tick(when)
+        first.feed(first.employees, "hris", None, line)
+        first.drain()
+    now[0] = UNTIL
+    first.tick(UNTIL)
+    deferred = {mid: n for n, (msg, records) in enumerate(first.units)
+                for mid, status in _statuses(records) if status == "deferred" and msg.topic == "mailbox"}
+    sent = [(deferred[mid], n) for n, (msg, records) in enumerate(first.units)
+            for mid, status in _statuses(records) if status == "sent" and msg.topic == "mticks" and mid in deferred]
+    assert sent, "no message of the bundled events was deferred by a mailbox input and sent by a tick"
+    a, b = first.units[sent[0][0]][0], first.units[sent[0][1]][0]
+    table = first.mailboxes.table
+    assert isinstance(table, DictTable)
+    kept = dict(table)
+    committed = {"mailbox": a.offset, "mticks": b.offset + 1}  # the tick committed, the deferral not
+    again = Pipeline(mailboxes=DictTable(table), clock=StreamClock("wall", wall=lambda: now[0]),
+                     committed=lambda topic, partition: committed.get(topic))
+    loaded = again.feed(again.mailboxes, a.topic, a.key, a.value or b"", offset=a.offset)
+    # what the load produced: the records of the units kept after the committed tick, in order; none before it
+    after = [r for msg, records in first.units[sent[0][1] + 1:]
+             if msg.topic in committed and msg.offset >= committed[msg.topic] for r in records]
+    assert loaded == after
+    message = next(mid for mid, status in _statuses(first.units[sent[0][1]][1])
+                   if status == "sent" and deferred.get(mid) == sent[0][0])
+    assert "deferred" not in [status for mid, status in _statuses(loaded) if mid == message]
+    state = again.mailboxes.table
+    assert isinstance(state, DictTable)
+    assert {k: v for k, v in state.items() if not k.startswith(("w:", "wd:"))} == {
+        k: v for k, v in kept.items() if not k.startswith(("w:", "wd:"))}

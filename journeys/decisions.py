@@ -130,11 +130,11 @@ def preferences_changed(state: EmployeeState, event: CloudEvent, now: datetime, 
     for key in ("opt_out_channels", "opt_out_topics", "quiet_hours", "paused_until"):
         if key in data:
             prefs[key] = data[key]
-    if "locale" in data:  # replaces it; null takes it away (the default locale again)
+    if "locale" in data:  # the person's own, kept beside the HR system's (Profile.locale); null takes it away
         if data["locale"]:
-            state.profile.fields["locale"] = data["locale"]
+            prefs["locale"] = data["locale"]
         else:
-            state.profile.fields.pop("locale", None)
+            prefs.pop("locale", None)
     return [choices(state, now, subtopics)]
 
 

@@ -151,6 +151,7 @@ class Preferences(BaseModel):
     opt_out_channels: list[str] = Field(default_factory=list)
     opt_out_topics: list[str] = Field(default_factory=list)
     quiet_hours: QuietHours | None = None
+    locale: Locale | None = None
     paused_until: RfcInstant | None = None
 
 
@@ -225,8 +226,22 @@ class Profile(BaseModel):
 
     @property
     def locale(self) -> str | None:
+        """The person's language: their own choice (``preferences.locale``: the preferences page, SPEC §11), else the
+        HR system's ``locale``. The two are kept apart, so an upsert that brings the HR value again leaves the
+        choice standing, and taking the choice away (``locale: null``) gives the HR value back."""
+        return self.own_locale or self.given_locale
+
+    @property
+    def own_locale(self) -> str | None:
+        """The language the person chose themselves, None while they have not (or took their choice back)."""
+        value = self.preferences.get("locale")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def given_locale(self) -> str | None:
+        """The language the HR system gives for the person (the profile's ``locale``, SPEC §3)."""
         value = self.fields.get("locale")
-        return value if isinstance(value, str) else None
+        return value if isinstance(value, str) and value else None
 
     @property
     def opt_out_channels(self) -> list[str]:
@@ -268,6 +283,8 @@ class Profile(BaseModel):
         """The profile as expressions and templates see it."""
         out: dict[str, Any] = {"id": self.id, "interests": [], "skills": []}
         out.update(self.fields)
+        if (locale := self.locale) is not None:
+            out["locale"] = locale  # the one messages are written in (their own choice first), for rules and texts
         if not isinstance(out.get("timezone"), str) and (derived := country_zone(out.get("country"))) is not None:
             out["timezone"] = derived  # templates format times where the person is, as waits and quiet hours do
         out["preferences"] = {"opt_out_channels": [], "opt_out_topics": [], **self.preferences}

@@ -301,6 +301,26 @@ def test_a_preference_change_read_before_earlier_hris_events_is_decided_at_its_o
         mid: tuple(json.loads(m.model_dump_json())[f] for f in fields) for mid, m in runner.messages.items()}
 
 
+def test_a_language_the_employee_chose_stays_when_the_hr_system_sends_its_own_again(write_files: WriteFiles) -> None:
+    """Seen walking the pages on 2026-12-05: a language chosen on the preferences page was overwritten by the next
+    upsert carrying the HR system's ``locale``. The choice now stands until the person changes it, and taking it
+    back (``locale: null``) gives the HR system's latest value back; ``simulate`` and the worker's stages agree."""
+    runner = runner_for(write_files, {"cheers": CHEERS}, POLICY)
+    events = [person("E1"),  # the HR system says de-DE
+              ev("c1", "wayfinder.preferences.changed", "2026-05-01T09:00:00Z", "E1", locale="en-GB"),
+              person("E1", "2026-05-02T09:00:00Z", locale="fr-FR"),  # an import sends the HR value again, changed
+              ev("b1", "hris.dependent.added", BIRTH_AT, relationship="child", reason="birth", date="2026-05-03"),
+              ev("c2", "wayfinder.preferences.changed", "2026-05-05T09:00:00Z", "E1", locale=None)]
+    until = at("2026-05-25T00:00:00Z")
+    runner.run(events, until)
+    made = {m.step_id: m.locale for m in runner.messages.values()}
+    assert made == {"first": "en-GB", "second": "fr-FR"}  # the choice, then (taken back) the HR system's latest
+    profile = runner.states["E1"].profile
+    assert (profile.fields["locale"], profile.preferences, profile.locale) == ("fr-FR", {}, "fr-FR")
+    _, latest = events_through_stages(runner.engine.defs, events, until)
+    assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+
+
 @pytest.mark.parametrize("names", [{"journey_id": "reach-out", "step_id": "call"}, {}])  # or the task alone
 def test_a_completed_task_satisfies_a_wait_for(write_files: WriteFiles, names: dict[str, str]) -> None:
     journey = """id: reach-out

@@ -335,8 +335,9 @@ def test_a_choice_the_page_cannot_take_is_said_on_the_page_and_nothing_is_saved(
 
 def test_the_language_is_chosen_among_those_the_messages_are_written_in(served: Served) -> None:
     """An audit on 2026-12-04: the language was a free text field ("en-GB" as a hint). It is now a choice among
-    English and the locales the bundled templates are written in, named in the reader's language, keeping the one
-    in force when it is none of them; the form takes what it took before (any well-formed tag)."""
+    English and the locales the bundled templates are written in, named in the reader's language, keeping the
+    person's own choice when it is none of them; the form takes what it took before (any well-formed tag). The HR
+    system's language is not a choice of theirs (since 2026-12-05): "Not set" names it."""
     def choices(person: str) -> tuple[list[tuple[str, str]], str | None, str]:
         page = served.client.get(f"/preferences?t={_link(served, person)}").text
         select = re.search(r'<select name="locale" id="locale"[^>]*>(.*?)</select>', page, re.S)
@@ -345,8 +346,9 @@ def test_the_language_is_chosen_among_those_the_messages_are_written_in(served: 
         chosen = next((value for value, selected, _ in options if selected), None)
         return [(value, html_module.unescape(name)) for value, _, name in options], chosen, page
 
-    options, chosen, page = choices("E1032")  # en-IN, from the HR system: kept, and chosen
-    assert {"en", "de-DE", "fr-FR"} <= {value for value, _ in options} and chosen == "en-IN"
+    options, chosen, page = choices("E1032")  # en-IN, from the HR system: named by "Not set", which is chosen
+    assert {"en", "de-DE", "fr-FR"} <= {value for value, _ in options} and chosen == ""
+    assert options[0] == ("", "Not set: English (India) (en-IN), from the HR system")
     assert ("de-DE", "German (Germany) (de-DE)") in options
     german = next(p for p in PEOPLE if (served.backend.store.profiles[p].locale or "").startswith("de"))
     options, chosen, _ = choices(german)

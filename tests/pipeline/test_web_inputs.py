@@ -334,39 +334,50 @@ def test_a_language_once_set_can_be_taken_back_and_simulate_reads_it_so(tmp_path
                                                                        small_events: Path) -> None:
     """An audit on 2026-12-05: "Not set" was offered only while no language was set, so the list could not be
     emptied again. It is now always the first choice and sends ``locale: null`` (SPEC §11: it replaces the
-    preference; the core takes the locale away). A promotion after it is in English where it was German, in the
-    served world and in ``simulate`` over the same events, which agree on every message."""
+    preference). Since a later walk of the same day the choice is the person's own, kept beside the HR system's
+    language: "Not set" names the HR system's, an upsert sending it again leaves the choice standing, and taking the
+    choice back gives the HR system's language back. The served world and ``simulate`` agree on every message."""
     for s in _serve(tmp_path / "out", defs, small_events):
-        options, chosen = _languages_offered(s, "E1029")  # de-DE, from the HR system
-        assert options[0] == ("", "Nicht festgelegt") and chosen == "de-DE"
+        options, chosen = _languages_offered(s, "E1029")  # de-DE, from the HR system: not a choice of theirs
+        assert options[0] == ("", "Nicht festgelegt: Deutsch (Deutschland) (de-DE), aus dem HR-System")
+        assert chosen == ""
+        assert 'id="saved"' in _post_preferences(s, "E1029", PLAIN | {"locale": "fr-FR"}).text
+        options, chosen = _languages_offered(s, "E1029")  # the page is in French now
+        assert options[0] == ("", "Non défini : allemand (Allemagne) (de-DE), d’après le système RH")
+        assert chosen == "fr-FR"
         assert 'id="saved"' in _post_preferences(s, "E1029", PLAIN | {"locale": ""}).text
-        [line] = s.decisions()
-        assert line["data"] == {"locale": None}
-        assert s.backend.store.profiles["E1029"].locale is None  # the engine took it away
+        chose, took_back = s.decisions()
+        assert (chose["data"], took_back["data"]) == ({"locale": "fr-FR"}, {"locale": None})
+        assert s.backend.store.profiles["E1029"].locale == "de-DE"  # the HR system's again
         options, chosen = _languages_offered(s, "E1029")
-        assert options[0] == ("", "Not set") and chosen == ""  # and the page is in English now
-    later = datetime.fromisoformat(line["time"]) + timedelta(days=2)
+        assert options[0][1].startswith("Nicht festgelegt:") and chosen == ""
+    later = datetime.fromisoformat(took_back["time"]) + timedelta(days=1)
+    again = {"specversion": "1.0", "id": "test-again", "source": "hris/test", "type": "hris.employee.upserted",
+             "time": iso(later), "subject": "E1029", "data": {"id": "E1029", "locale": "de-DE"}}
     promoted = {"specversion": "1.0", "id": "test-promotion", "source": "hris/test", "type": "hris.job.changed",
-                "time": iso(later), "subject": "E1029",
+                "time": iso(later + timedelta(days=1)), "subject": "E1029",
                 "data": {"change": "promotion", "old_role": "Data Engineer", "new_role": "Senior Data Engineer",
                          "old_department": "Engineering", "new_department": "Engineering"}}
-    (tmp_path / "promoted").mkdir()
-    events = _with(small_events, tmp_path / "promoted", promoted)
-    (tmp_path / "sim").mkdir()
-    assert main(["simulate", "--events", str(_with(events, tmp_path / "sim", line)),
-                 "--out", str(tmp_path / "sim")]) == 0
-    (tmp_path / "before").mkdir()  # the same world, no choice made
-    for folder in (tmp_path / "out", tmp_path / "before"):
-        EmbeddedBackend(folder, World(defs=defs, events=events), write=write_results, now=Clock(at("2026-12-01T10:00")))
+    (tmp_path / "hris").mkdir()
+    events = _with(small_events, tmp_path / "hris", again, promoted)
+    for name, lines in (("chose", [chose]), ("both", [chose, took_back])):
+        (tmp_path / name).mkdir()
+        assert main(["simulate", "--events", str(_with(events, tmp_path / name, *lines)),
+                     "--out", str(tmp_path / name)]) == 0
+    EmbeddedBackend(tmp_path / "out", World(defs=defs, events=events), write=write_results,
+                    now=Clock(at("2026-12-01T10:00")))
 
     def made(folder: Path) -> dict[str, tuple[str, str | None, str | None]]:
         return {m["message_id"]: (m["status"], m["locale"], m["text"]) for m in read_jsonl(folder / "messages.jsonl")}
 
-    [congratulations] = [m for m in read_jsonl(tmp_path / "out" / "messages.jsonl")
-                         if m["employee_id"] == "E1029" and m["step_id"] == "congratulations"]
-    assert made(tmp_path / "before")[congratulations["message_id"]][1] == "de-DE"
-    assert congratulations["locale"] is None and "You received this because" in congratulations["text"]
-    assert made(tmp_path / "sim") == made(tmp_path / "out")
+    def congratulations(folder: Path) -> object:
+        [m] = [m for m in read_jsonl(folder / "messages.jsonl")
+               if m["employee_id"] == "E1029" and m["step_id"] == "congratulations"]
+        return m["locale"]
+
+    assert congratulations(tmp_path / "chose") == "fr-FR"  # the choice stands over the HR system's sent again
+    assert congratulations(tmp_path / "both") == "de-DE"  # taken back: the HR system's
+    assert made(tmp_path / "both") == made(tmp_path / "out")
 
 
 # -- F12: a task completed elsewhere ----------------------------------------------------------------

@@ -117,3 +117,19 @@ def test_a_relocation_with_a_timezone_that_is_not_iana_is_a_dead_letter() -> Non
            '"data": {"new_location": "Paris", "new_timezone": "Paris time"}}')
     with pytest.raises(DecodeError, match=r"^invalid_data: hris.employee.relocated: data.new_timezone: "):
         decode_event(raw)
+
+
+def test_the_language_a_person_chose_wins_over_the_hr_systems_until_they_take_it_back() -> None:
+    """2026-12-05: the choice (``preferences.locale``, from ``wayfinder.preferences.changed``) is kept beside the HR
+    system's ``locale``, so an upsert bringing the HR value again leaves it; rules, templates and the catalog's
+    ranking (``view``) read the one in force. An upsert's own ``preferences.locale`` is checked as the event's is."""
+    p = profile(locale="de-DE")
+    p.preferences["locale"] = "en-GB"
+    p.merge({"locale": "fr-FR"})
+    assert (p.locale, p.own_locale, p.fields["locale"], p.view()["locale"]) == ("en-GB", "en-GB", "fr-FR", "en-GB")
+    del p.preferences["locale"]
+    assert (p.locale, p.own_locale, p.view()["locale"]) == ("fr-FR", None, "fr-FR")
+    bad = ('{"specversion": "1.0", "id": "1", "source": "t", "type": "hris.employee.upserted", '
+           '"time": "2026-03-02T09:00:00Z", "subject": "E1", "data": {"preferences": {"locale": "<b>x</b>"}}}')
+    with pytest.raises(DecodeError, match=r"^invalid_data: hris.employee.upserted: data.preferences.locale: "):
+        decode_event(bad)

@@ -113,10 +113,11 @@ class Store:
     def preferences(self, person_id: str) -> dict[str, Any]:
         """The person's preferences as the engine has them (their profile: HRIS's and their own changes, the newest
         of each winning), then the changes they made that the engine has not had yet, in order. ``paused_until`` is
-        an RFC 3339 instant in UTC, or None."""
+        an RFC 3339 instant in UTC, or None; ``locale`` is the language they chose, None while the HR system's (or
+        none) is the one in force."""
         profile = self.profiles.get(person_id)
         prefs: dict[str, Any] = {"opt_out_channels": [], "opt_out_topics": [], "quiet_hours": None,
-                                 "locale": profile.locale if profile else None, "paused_until": None}
+                                 "locale": profile.own_locale if profile else None, "paused_until": None}
         if profile is not None:
             for name in ("opt_out_channels", "opt_out_topics", "quiet_hours"):
                 if profile.preferences.get(name) is not None:

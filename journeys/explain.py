@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -153,9 +154,15 @@ def _sentence(journey: Journey, trigger: Mapping[str, Any], role: str, employee:
                        because=_phrase(trigger, True, locale, today), journey=name)
     person = str(employee.get("preferred_name") or employee.get("given_name") or gettext(locale, "a colleague"))
     # Not the journey's name: to a manager or HR partner it may say what they are not to know ("Return from medical
-    # leave", "Welcome to parenthood"); the sentence says the kind of moment and when, never its details.
-    text = ("You received this because you are their manager and, for {person}, {because}." if role == "manager"
-            else "You received this because you are their HR partner and, for {person}, {because}.")
+    # leave", "Welcome to parenthood"); the sentence says the kind of moment and when, never its details. The
+    # person is named once, as whose manager or HR partner the reader is; the moment is said of "them" ("Anna’s
+    # manager and they are joining us", where it read "their manager and, for Anna, they are joining us").
+    if role == "manager" and trigger.get("type") == EventType.MANAGER_CHANGED:
+        text = "You received this because you are {person}\u2019s new manager."  # not "... and their manager changed"
+    elif role == "manager":
+        text = "You received this because you are {person}\u2019s manager and {because}."
+    else:
+        text = "You received this because you are {person}\u2019s HR partner and {because}."
     said = gettext(locale, text, person=person, because=_phrase(trigger, False, locale, today))
     return _elided(said, person) if (locale or "").lower().startswith("fr") else said
 
@@ -165,7 +172,7 @@ def _elided(said: str, person: str) -> str:
     {person}": a placeholder of its own would not be the English message's)."""
     if person[:1].lower() not in "aeiouyhàâäéèêëîïôöùûüœæ":
         return said
-    return said.replace(f" de {person},", f" d\u2019{person},", 1)
+    return re.sub(rf" de {re.escape(person)}(?=[,.])", lambda _: f" d\u2019{person}", said, count=1)
 
 
 def explain(journey: Journey, trigger: Mapping[str, Any], role: str, employee: Mapping[str, Any],

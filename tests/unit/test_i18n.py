@@ -94,7 +94,7 @@ def test_a_hire_is_joining_us_until_their_first_day_and_started_from_it(now: str
 
 def test_an_explanation_is_recorded_in_english_and_says_itself_in_the_message_language() -> None:
     text = explain(JOURNEY, TRIGGERS[0], "manager", {"given_name": "Anna", "locale": "de-DE"}, Definitions(), {})
-    assert text.startswith("You received this because you are their manager and, for Anna, they are joining")
+    assert text.startswith("You received this because you are Anna\u2019s manager and they are joining")
     template = MessageTemplate("t", "Hallo", "Hallo.", locales={"de": {"subject": "Hallo", "text": "Hallo."}})
     rendered = template.render({}, "de-AT", footer=(text, "https://example.com/p"))
     assert rendered.text == ("Hallo.\n\n-- \nDu erhältst diese Nachricht als Führungskraft von Anna, weil der erste "
@@ -112,7 +112,7 @@ def test_the_explanation_a_template_prints_is_in_the_message_language() -> None:
     german = template.render({"explanation": text}, "de-DE", footer=(text, "https://example.com/p")).text
     assert german.startswith("Warum: Du erhältst diese Nachricht als Führungskraft von Anna, weil der erste ")
     english = template.render({"explanation": text}, "en-GB", footer=(text, "https://example.com/p")).text
-    assert english.startswith("Why: You received this because you are their manager")
+    assert english.startswith("Why: You received this because you are Anna\u2019s manager")
 
 
 def test_a_reader_whose_language_has_no_template_text_gets_english_throughout() -> None:
@@ -268,6 +268,83 @@ def test_an_english_footer_for_a_language_without_a_catalog_has_english_dates(lo
     assert "1. März 2026" in text.localized("de-DE")  # a language with a catalog keeps its own
 
 
+# What a manager's or HR partner's sentence says of the moment, for every kind the sentence tells apart: English,
+# German, French. (Found walking the pages on 2026-12-05: "you are their manager and, for Connor, they are joining
+# us on ...".)
+ABOUT_THEM: list[tuple[dict[str, Any], str, str, str]] = [
+    ({"type": "hris.employee.hired", "data": {"start_date": "2026-03-02"}},
+     "they are joining us on March 2, 2026", "der erste Arbeitstag am 2. März 2026 bevorsteht",
+     "cette personne nous rejoint le 2 mars 2026"),
+    ({"type": "hris.employee.hired", "data": {}}, "they are joining us", "der erste Arbeitstag bevorsteht",
+     "cette personne nous rejoint"),
+    ({"type": "hris.employee.started", "data": {"date": "2026-03-02"}},
+     "they started with us on March 2, 2026", "der Arbeitsbeginn am 2. März 2026 war",
+     "cette personne a commencé chez nous le 2 mars 2026"),
+    ({"type": "hris.manager.changed", "data": {}}, "their manager changed", "die Führungskraft gewechselt hat",
+     "son manager a changé"),
+    ({"type": "onboarding.task.completed", "data": {"task_id": "t"}}, "they completed an onboarding task",
+     "eine Onboarding-Aufgabe abgeschlossen wurde", "cette personne a terminé une tâche d'intégration"),
+    *(({"type": "hris.dependent.added", "data": {"relationship": r, "date": "2026-03-01"}},
+       "a new dependent was added to their family record on March 1, 2026",
+       "in den Personaldaten am 1. März 2026 eine angehörige Person hinzugekommen ist",
+       "une personne à charge a été ajoutée à son dossier familial le 1 mars 2026") for r in ("child", "spouse")),
+    ({"type": "hris.leave.started", "data": {"leave_type": "medical", "start_date": "2026-03-02"}},
+     "their leave started on March 2, 2026", "die Abwesenheit am 2. März 2026 begonnen hat",
+     "son congé a commencé le 2 mars 2026"),
+    ({"type": "hris.leave.ended", "data": {"leave_type": "parental", "return_date": "2026-05-04"}},
+     "their leave ended on May 4, 2026", "die Abwesenheit am 4. Mai 2026 geendet hat",
+     "son congé a pris fin le 4 mai 2026"),
+    ({"type": "hris.job.changed", "data": {"change": "promotion", "new_role": "Lead"}},
+     "their job changed (promotion)", "sich die Stelle geändert hat (Beförderung)", "son poste a changé (promotion)"),
+    ({"type": "hris.employee.relocated", "data": {"new_location": "Lyon"}}, "their work location changed",
+     "der Arbeitsort gewechselt hat", "son lieu de travail a changé"),
+    ({"type": "hris.employee.terminated", "data": {"date": "2026-03-02"}},
+     "their employee record changed (hris.employee.terminated)",
+     "sich die Personaldaten geändert haben (hris.employee.terminated)",
+     "son dossier RH a changé (hris.employee.terminated)"),
+    *(({"type": t, "data": {}}, "something was recorded about them", "etwas über die Person erfasst wurde",
+       "un événement la ou le concernant a été enregistré") for t in ("wellbeing.signal", "lms.course.completed")),
+]
+ROLE_SENTENCES = {  # (role, language) -> the sentence around what happened
+    ("manager", "en"): "You received this because you are Connor\u2019s manager and {}.",
+    ("manager", "de-DE"): "Du erhältst diese Nachricht als Führungskraft von Connor, weil {}.",
+    ("manager", "fr-FR"): "Vous recevez ce message en tant que manager de Connor, car {}.",
+    ("hr_partner", "en"): "You received this because you are Connor\u2019s HR partner and {}.",
+    ("hr_partner", "de-DE"): "Du erhältst diese Nachricht als HR-Partner von Connor, weil {}.",
+    ("hr_partner", "fr-FR"): "Vous recevez ce message en tant que partenaire RH de Connor, car {}.",
+}
+NEW_MANAGER = {"en": "You received this because you are Connor\u2019s new manager.",
+               "de-DE": "Du erhältst diese Nachricht, weil du die neue Führungskraft von Connor bist.",
+               "fr-FR": "Vous recevez ce message car vous êtes désormais manager de Connor."}
+
+
+@pytest.mark.parametrize("role", ["manager", "hr_partner"])
+@pytest.mark.parametrize(("trigger", "en", "de", "fr"), ABOUT_THEM, ids=lambda v: v["type"] if isinstance(v, dict)
+                         else None)
+def test_a_manager_or_hr_partner_reads_whose_they_are_and_what_happened_in_one_sentence(
+        role: str, trigger: dict[str, Any], en: str, de: str, fr: str) -> None:
+    """The person is named once, as whose manager or HR partner the reader is, and the moment is said of them, in
+    every language; the manager of someone whose manager changed is their new manager."""
+    text = explain(JOURNEY, trigger, role, {"given_name": "Connor"}, Definitions(), {})
+    assert isinstance(text, Explanation)
+    for locale, because in (("en", en), ("de-DE", de), ("fr-FR", fr)):
+        expected = (NEW_MANAGER[locale] if (role, trigger["type"]) == ("manager", "hris.manager.changed")
+                    else ROLE_SENTENCES[(role, locale)].format(because))
+        assert text.localized(locale) == expected
+    assert str(text) == text.localized(None)  # the record's is the English one
+
+
+def test_french_elides_before_a_name_that_starts_with_a_vowel_in_every_role_sentence() -> None:
+    changed = {"type": "hris.manager.changed", "data": {}}
+    assert say(changed, "manager", "fr-FR") == "Vous recevez ce message car vous êtes désormais manager d\u2019Anna."
+    assert say(changed, "hr_partner", "fr-FR") == ("Vous recevez ce message en tant que partenaire RH d\u2019Anna, "
+                                                   "car son manager a changé.")
+    nobody = explain(JOURNEY, TRIGGERS[1], "manager", {}, Definitions(), {})
+    assert isinstance(nobody, Explanation)  # no name on file: "a colleague"
+    assert nobody.localized("en") == ("You received this because you are a colleague\u2019s manager and they "
+                                      "started with us on March 2, 2026.")
+
+
 def test_a_wellbeing_check_in_says_why_in_words_and_a_managers_sentence_reads_as_a_sentence() -> None:
     """An audit on 2026-12-04: a reviewed message after a wellbeing signal told the person "because of something
     recorded about you (wellbeing.signal)" (the raw type, and the monitoring the bundled task note asks not to
@@ -278,8 +355,8 @@ def test_a_wellbeing_check_in_says_why_in_words_and_a_managers_sentence_reads_as
     assert say(signal, "employee", "de-DE").startswith("Du erhältst diese Nachricht, weil wir wissen wollten, wie es "
                                                        "dir geht.")
     custom = {"type": "lms.course.completed", "data": {}}
-    assert say(custom, "manager", "en") == ("You received this because you are their manager and, for Anna, "
-                                            "something was recorded about them.")
+    assert say(custom, "manager", "en") == ("You received this because you are Anna\u2019s manager and something "
+                                            "was recorded about them.")
     assert say({"type": "hris.employee.upserted", "data": {}}, "hr_partner", "en") == (
-        "You received this because you are their HR partner and, for Anna, their employee record changed "
+        "You received this because you are Anna\u2019s HR partner and their employee record changed "
         "(hris.employee.upserted).")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from wayfinder.journeys._time import zone
 from wayfinder.journeys.events import DAY_FIELDS
 from wayfinder.journeys.i18n import Reader, gettext, worded
+from wayfinder.journeys.profile import name_of
 from wayfinder.journeys.templates import RenderError
 from wayfinder.vocabulary import EventType
 
@@ -152,7 +153,7 @@ def _sentence(journey: Journey, trigger: Mapping[str, Any], role: str, employee:
     if role == "employee":
         return gettext(locale, "You received this because {because}. It is part of \u201c{journey}\u201d.",
                        because=_phrase(trigger, True, locale, today), journey=name)
-    person = str(employee.get("preferred_name") or employee.get("given_name") or gettext(locale, "a colleague"))
+    person = name_of(employee) or gettext(locale, "a colleague")
     # Not the journey's name: to a manager or HR partner it may say what they are not to know ("Return from medical
     # leave", "Welcome to parenthood"); the sentence says the kind of moment and when, never its details. The
     # person is named once, as whose manager or HR partner the reader is; the moment is said of "them" ("Anna’s

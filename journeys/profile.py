@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timezone
 from importlib import resources
 from typing import Annotated, Any, Literal
@@ -424,6 +425,13 @@ def _set(part: dict[str, Any], key: str, value: Any) -> None:
         part.pop(key, None)
     else:
         part[key] = value
+
+
+def name_of(fields: Mapping[str, Any]) -> str | None:
+    """What a person is called to others (a manager's explanation, a digest's greeting, the why page): their
+    preferred name, else their given name; None when neither is on file."""
+    name = fields.get("preferred_name") or fields.get("given_name")
+    return str(name) if name else None
 
 
 def as_recipient(profile: Profile) -> Profile:

@@ -18,7 +18,7 @@ from wayfinder.journeys.explain import explain
 from wayfinder.journeys.holdout import in_holdout
 from wayfinder.journeys.leave import rule_for
 from wayfinder.journeys.model import Journey, LearningPathStep, RoadmapStep, SendStep
-from wayfinder.journeys.profile import KNOWN_FIELDS, DetailsToCome, Profile
+from wayfinder.journeys.profile import KNOWN_FIELDS, DetailsToCome, Profile, name_of
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import Enrollment
 from wayfinder.journeys.steps.context import Run, message_id, recipient
@@ -109,8 +109,7 @@ def _render(run: Run, journey: Journey, e: Enrollment, step_id: str, scope: dict
     rule = digest_rule(policy, base.recipient_role, journey.id, base.channel)
     digest = run.defs.templates.get(rule.template) if rule is not None else None
     if person is not None and digest is not None and digest.reads("recipient", "name"):
-        greeting = person.get("preferred_name") or person.get("given_name")
-        name = str(greeting) if greeting else None
+        name = name_of(person.fields)
     return base.model_copy(update={
         "subject": rendered.subject, "text": rendered.text, "html": rendered.html,
         "resources": [r.id for r in selection.resources], "topics": topics, "explanation": explanation,

@@ -380,6 +380,48 @@ def test_a_language_once_set_can_be_taken_back_and_simulate_reads_it_so(tmp_path
     assert made(tmp_path / "both") == made(tmp_path / "out")
 
 
+# -- a manager's why page ---------------------------------------------------------------------------
+def _hire(person: str, name: str, manager: str) -> list[dict[str, Any]]:
+    head = {"specversion": "1.0", "source": "hris/test", "subject": person}
+    return [head | {"id": f"{person}-profile", "type": "hris.employee.upserted", "time": "2026-11-20T09:00:00Z",
+                    "data": {"id": person, "given_name": name, "email": f"{person.lower()}@example.com",
+                             "manager_id": manager, "employment_type": "employee", "country": "DE",
+                             "timezone": "Europe/Berlin"}},
+            head | {"id": f"{person}-hired", "type": "hris.employee.hired", "time": "2026-11-20T09:05:00Z",
+                    "data": {"start_date": "2026-12-07", "role": "Analyst", "department": "Finance",
+                             "location": "Berlin", "manager_id": manager}}]
+
+
+def test_the_why_page_of_a_message_to_a_manager_says_whom_it_is_about_not_the_new_hires_journey(
+        tmp_path: Path, defs: Definitions, small_events: Path) -> None:
+    """Seen walking the pages on 2026-12-05: the why page of a manager's heads-up said "From: Your first 90 days",
+    the new hire's journey, addressed to the manager (and a journey's name may say what the manager's explanation
+    does not: "Return from medical leave"). To a manager it now says whom the messages are about and as whom they
+    get them, in their language; the person's own page keeps the journey's name."""
+    (tmp_path / "events").mkdir()
+    events = _with(small_events, tmp_path / "events", *_hire("T9001", "Connor", "E1029"),
+                   *_hire("T9002", "Ada", "E1032"))
+    names = {defs.current()["onboarding"].localized_name(loc) for loc in (None, "de", "fr")}
+    for s in _serve(tmp_path / "out", defs, events):
+        heads_up = {m.recipient_id: m for m in s.backend.store.messages.values() if m.step_id == "manager-heads-up"}
+        for manager, expected in (("E1029", "Nachrichten über Connor, an dich als Führungskraft"),  # de-DE
+                                  ("E1032", "Messages about Ada, to you as their manager")):  # en-IN
+            said, page = _why_from(s, manager, heads_up[manager].message_id)
+            assert said == expected
+            assert not any(name in page for name in names), page
+        [welcome] = [m for m in s.backend.store.messages.values()
+                     if (m.employee_id, m.step_id) == ("T9002", "welcome")]
+        assert _why_from(s, "T9002", welcome.message_id)[0] == "Your first 90 days"
+
+
+def _why_from(s: Served, person: str, message_id: str) -> tuple[str, str]:
+    """What the why page of ``person``'s message says under "From", and the page."""
+    page = s.client.get(f"/preferences/why?t={_link(s, person, message_id)}").text
+    found = re.search(r'<dd(?: id="from")?>([^<]*)</dd>', page)  # the first of the facts: From
+    assert found is not None, page
+    return found[1], page
+
+
 # -- F12: a task completed elsewhere ----------------------------------------------------------------
 def test_a_task_completed_through_another_writer_offers_no_claim_and_says_who_did_it(
         tmp_path: Path, defs: Definitions, small_events: Path) -> None:

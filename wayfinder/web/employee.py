@@ -18,7 +18,8 @@ from wayfinder.catalog.applies import resource_title, what_applies
 from wayfinder.connectors.links import LinkClaims, LinkError
 from wayfinder.journeys.events import EARLIEST, LATEST, iso
 from wayfinder.journeys.i18n import Reader, reading_locale
-from wayfinder.journeys.profile import LOCALE, Profile
+from wayfinder.journeys.profile import LOCALE, Profile, name_of
+from wayfinder.journeys.records import Message
 from wayfinder.web import events as ev
 from wayfinder.web.context import Web, web
 from wayfinder.web.explain import day_of, event_label, explanation_as_sent, fields_used, trigger_of
@@ -293,7 +294,9 @@ async def why(request: Request) -> Response:
     day = (day_of(trigger) or trigger.time.astimezone(_zone(w, claims.recipient_id)).date()) if trigger else None
     say = words["_"]
     about_reader = message.employee_id == claims.recipient_id
-    return w.render(request, "why.html", m=message, journey=journey, token=token,
+    source = ((journey.localized_name(words["lang"]) if journey else message.journey_id) if about_reader
+              else _about_whom(w, message, say))
+    return w.render(request, "why.html", m=message, source=source, token=token,
                     fields=[_field_label(f, say) for f in fields_used(journey, message, defs, rules)],
                     started_by=event_label(journey.trigger.event, say, about_reader=about_reader) if journey else None,
                     # as the messages write dates: the reader's own locale where it is the page's language ("9 March
@@ -303,6 +306,19 @@ async def why(request: Request) -> Response:
                     explanation=explanation_as_sent(message),
                     topics=[defs.catalog.topics[t].title_for(locale) if t in defs.catalog.topics else t
                             for t in message.topics], **words)
+
+
+_ABOUT_WHOM = {"manager": "Messages about {person}, to you as their manager",
+               "hr_partner": "Messages about {person}, to you as their HR partner"}
+
+
+def _about_whom(w: Web, message: Message, say: Any) -> str:
+    """What a message about someone else came from, as its reader (their manager or HR partner) reads it: whom it is
+    about and as whom they got it. Never the journey's name: written to the employee ("Your first 90 days"), it may
+    also say what their explanation does not ("Return from medical leave", "Welcome to parenthood")."""
+    profile = w.backend.store.profiles.get(message.employee_id)
+    person = (name_of(profile.fields) if profile is not None else None) or say("a colleague")
+    return str(say(_ABOUT_WHOM.get(message.recipient_role, _ABOUT_WHOM["manager"]), person=person))
 
 
 ROUTES = [

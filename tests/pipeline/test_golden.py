@@ -10,6 +10,7 @@ import json
 import os
 from pathlib import Path
 
+from tests.support import bundled_defs
 from wayfinder import examples_dir
 from wayfinder.cli import main
 
@@ -59,5 +60,12 @@ def _offered_to_whom_they_are_for(path: Path) -> None:
             assert not got & {"phased-return-parents", "manager-return-guide"}, r["message_id"]
         if "manager-return-guide" in got:
             assert r["recipient_id"] != r["employee_id"], r["message_id"]  # a manager's
+    # Seen walking the pages on 2026-12-05: a medical return's message listed "Parental leave" among its topics (a
+    # record's topics are its resources'; "Keeping in touch during your leave", KIT days, a parental-leave right, was
+    # also tagged return-to-work, so people back from medical leave or a loss were offered it).
+    family = bundled_defs().catalog.subtopics("family")
+    for r in rows:
+        if r["journey_id"] in ("bereavement", "medical-return"):
+            assert not set(r["topics"]) & family, (r["message_id"], r["topics"])
     check_ins = [r for r in rows if (r["journey_id"], r["step_id"]) == ("bereavement", "return-check-in")]
     assert check_ins and all({"eap-counselling", "mindfulness-app"} & set(r["resources"]) for r in check_ins)

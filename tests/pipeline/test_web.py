@@ -531,6 +531,31 @@ def test_after_a_claim_or_a_completion_the_inbox_says_what_was_done(served: Serv
     assert 'id="done"' not in served.client.get("/tasks?done=claimed&task=t-nobody").text
 
 
+def test_after_a_claim_or_a_completion_the_inbox_keeps_its_state_filter(served: Served) -> None:
+    """Seen walking the task inbox on 2026-12-05: filtered to "open", a Claim or a Complete brought the whole list
+    back ("all" chosen). The card's form carries the filter and the inbox comes back with it; a state that is none
+    of the filter's is not carried."""
+    sign_in(served, "E1006", "hr_partner")
+    task = next(t for t in served.backend.store.tasks.values() if t.assignee_id == "E1006")
+    for action in ("claim", "complete"):
+        page = served.client.get("/tasks?state=open" if action == "claim" else "/tasks?state=claimed").text
+        card = page[page.index(f'data-task="{task.task_id}"'):]
+        fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', card[:card.index("</form>")]))
+        posted = served.client.post(f"/tasks/{task.task_id}", data=fields | {"action": action})
+        assert posted.status_code == 303
+        location = posted.headers["location"]
+        assert location.startswith("/tasks?state=open&" if action == "claim" else "/tasks?state=claimed&"), location
+        after = served.client.get(location).text
+        assert re.search(r'<option value="(open|claimed)" selected>', after), after
+        assert 'id="done"' in after
+    other = next(v.task for v in served.backend.store.task_views() if v.task.assignee_id == "E1006"
+                 and v.state == "open")
+    csrf = _csrf(served.client.get("/tasks").text)
+    posted = served.client.post(f"/tasks/{other.task_id}", data={"csrf": csrf, "action": "claim", "state": "x&y"})
+    assert posted.status_code == 303, posted.text
+    assert posted.headers["location"].startswith("/tasks?done=claimed&"), posted.headers["location"]
+
+
 def test_staff_pages_say_event_types_and_times_in_words(served: Served) -> None:
     """An audit on 2026-12-04: the staff pages showed the data's values: "Trigger: hris.leave.started, event of
     2026-02-09T07:47:00Z", "waiting since 2026-01-27T03:31:00Z", a task's "2026-…Z" and a note's. They now say the

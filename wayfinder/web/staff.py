@@ -30,6 +30,7 @@ from wayfinder.web.security import EMAIL_CSP, check_csrf, read_form, session_csr
 from wayfinder.web.store import Store, TaskView
 
 AGES = {"": None, "1d": timedelta(days=1), "3d": timedelta(days=3), "5d": timedelta(days=5)}
+TASK_STATES = ("", "open", "claimed", "completed", "cancelled")  # the task inbox's filter ("": all)
 _REASON_MAX = 500
 SUBJECT_MAX = 1_000  # characters of an edited subject (one line)
 EDIT_MAX = MAX_OUTPUT_CHARS  # characters of an edited text or HTML body: what the engine renders at most
@@ -214,7 +215,8 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
     # nobody but whoever reads it here: said so on its card (it looked like any other).
     unknown = {v.task.task_id for v in shown if v.state == "open" and v.task.assignee_id is not None
                and not store.knows(v.task.assignee_id)}
-    return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, csrf=session_csrf(request),
+    return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, states=TASK_STATES,
+                    csrf=session_csrf(request),
                     decided=DECIDED.get(request.query_params.get("decided", "")),
                     done=_done(request, views), escalated=escalated, beside=beside, settled=settled,
                     unknown=unknown)
@@ -288,8 +290,11 @@ async def task_act(request: Request, staff: Staff) -> Response:
                           actor_id=staff.person_id, at=w.backend.now(not_before=view.task.created_at), note=note,
                           after=store.last_about(view.task.employee_id))
     await run_in_threadpool(functools.partial(w.backend.record, event, check=_task_open(view.task.task_id, kind)))
-    # back to the inbox, told what happened (it came back to the list as it was, saying nothing)
-    return RedirectResponse(f"/tasks?{urlencode({'done': kind, 'task': view.task.task_id})}", status_code=303)
+    # back to the inbox, told what happened (it came back to the list as it was, saying nothing), with the state
+    # filter the form was sent from (it came back unfiltered: "open" became "all")
+    state = form.get("state")
+    kept = {"state": state} if isinstance(state, str) and state in TASK_STATES and state else {}
+    return RedirectResponse(f"/tasks?{urlencode(kept | {'done': kind, 'task': view.task.task_id})}", status_code=303)
 
 
 def _task_open(task_id: str, kind: Literal["claimed", "completed"]) -> Callable[[Store], None]:

@@ -374,6 +374,23 @@ def test_a_bad_link_opens_nothing(served: Served, problem: str) -> None:
     assert served.decisions() == []
 
 
+def test_an_employee_page_shows_no_staff_navigation_in_a_browser_with_a_staff_session(served: Served) -> None:
+    """Seen walking the pages on 2026-12-05: a person's link opened in a browser where someone was signed in as
+    staff showed the staff bar (Reviews, Tasks, Operations, the staff member's id, Sign out) above their preferences,
+    their "why" and the error page of a bad link. An employee page has no staff navigation; staff pages keep it."""
+    sign_in(served, "E2001", "reviewer", "hr_partner", "operator")
+    message = _pending_of(served, "E1052")
+    token = _link(served, "E1052", message)
+    pages = {path: served.client.get(f"{path}?t={token}")
+             for path in ("/preferences", "/preferences/why", "/preferences/unsubscribe", "/preferences/resources")}
+    pages["bad link"] = served.client.get("/preferences?t=nothing")
+    assert {p: r.status_code for p, r in pages.items()} == {p: 403 if p == "bad link" else 200 for p in pages}
+    staff_bits = ("<nav", "/logout", 'href="/review"', 'href="/tasks"', 'href="/overview"', "E2001")
+    assert {p: [b for b in staff_bits if b in r.text] for p, r in pages.items()} == {p: [] for p in pages}
+    staff_page = served.client.get("/tasks").text  # the session is kept, and the staff pages still show the bar
+    assert all(b in staff_page for b in staff_bits)
+
+
 def test_a_link_for_one_employee_never_opens_another_employees_message(served: Served) -> None:
     theirs = _pending_of(served, "E1038")
     response = served.client.get(f"/preferences/why?t={_link(served, 'E1052', theirs)}")

@@ -23,7 +23,7 @@ from wayfinder.connectors.links import RecipientLinks
 from wayfinder.journeys.events import iso
 from wayfinder.web import auth, employee, staff, words
 from wayfinder.web.backend import Backend
-from wayfinder.web.context import Web, web
+from wayfinder.web.context import Web, employee_page, web
 from wayfinder.web.events import Unrecordable
 from wayfinder.web.i18n import language_of, translator
 from wayfinder.web.metrics import WebMetrics
@@ -74,7 +74,7 @@ async def _error(request: Request, exc: Exception) -> Response:
     detail = (exc.detail if isinstance(exc, HTTPException)
               else f"This cannot be recorded: Wayfinder's engine would refuse it ({exc.code}). Nothing was saved."
               if isinstance(exc, Unrecordable) else "Something went wrong.")
-    if request.url.path.startswith("/preferences"):  # an employee's page: in their language, as its pages are
+    if employee_page(request):  # an employee's page: in their language, as its pages are
         language = _browser_language(request.headers.get("accept-language", ""))
         say = translator(language)
         return web(request).render(request, "error.html", status=status, detail=say(str(detail)), code=status,

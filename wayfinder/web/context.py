@@ -34,13 +34,26 @@ class Web:
     oauth: Any = None
 
     def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        staff = Staff.from_session(request.session.get("staff")) if "session" in request.scope else None
+        # an employee's page shows no staff navigation, whoever else uses the browser: it showed the staff bar
+        # (Reviews, Tasks, Sign out and the staff member's id) to a person opening their link there
+        staff = (Staff.from_session(request.session.get("staff"))
+                 if "session" in request.scope and not employee_page(request) else None)
         if staff is not None:
             context.setdefault("csrf", session_csrf(request))
         context.setdefault("lang", "en")  # employee pages pass their reader's language (wayfinder/web/i18n.py)
         context.setdefault("_", translator("en"))
         html = self.jinja.get_template(name).render(staff=staff, dev_login=self.dev_login, **context)
         return HTMLResponse(html, status_code=status)
+
+
+EMPLOYEE_PAGES = "/preferences"
+"""Where the pages an employee reaches by a message's link are (``employee.ROUTES``): in their language, no staff
+navigation."""
+
+
+def employee_page(request: Request) -> bool:
+    path = request.url.path
+    return path == EMPLOYEE_PAGES or path.startswith(f"{EMPLOYEE_PAGES}/")
 
 
 def web(request: Request) -> Web:

@@ -21,7 +21,7 @@ from wayfinder.journeys.i18n import Reader, reading_locale
 from wayfinder.journeys.profile import LOCALE, Profile, name_of
 from wayfinder.journeys.records import Message
 from wayfinder.web import events as ev
-from wayfinder.web.context import Web, web
+from wayfinder.web.context import EMPLOYEE_PAGES, Web, web
 from wayfinder.web.explain import day_of, event_label, explanation_as_sent, fields_used, trigger_of
 from wayfinder.web.i18n import language_of, translator
 from wayfinder.web.security import check_csrf, link_csrf, read_form
@@ -322,8 +322,8 @@ def _about_whom(w: Web, message: Message, say: Any) -> str:
 
 
 ROUTES = [
-    Route("/preferences", preferences, methods=["GET", "POST"]),
-    Route("/preferences/unsubscribe", unsubscribe, methods=["GET", "POST"]),
-    Route("/preferences/why", why),
-    Route("/preferences/resources", applies),
+    Route(EMPLOYEE_PAGES, preferences, methods=["GET", "POST"]),
+    Route(f"{EMPLOYEE_PAGES}/unsubscribe", unsubscribe, methods=["GET", "POST"]),
+    Route(f"{EMPLOYEE_PAGES}/why", why),
+    Route(f"{EMPLOYEE_PAGES}/resources", applies),
 ]

@@ -361,6 +361,31 @@ def test_the_language_is_chosen_among_those_the_messages_are_written_in(served: 
         assert choices("E1032")[1] == locale
 
 
+def test_channels_have_one_name_on_every_page_in_the_readers_language(served: Served) -> None:
+    """Seen walking the pages on 2026-12-05: the English preferences page named the channels by their values,
+    "email" and "intranet", where the German one said "E-Mail" (its catalog translated the value); staff pages said
+    the value too. Every channel has one name (``words.CHANNELS``), which the catalogs translate."""
+    from wayfinder.vocabulary import CHANNELS
+    from wayfinder.web.i18n import translator
+    from wayfinder.web.words import CHANNELS as NAMES
+
+    assert set(NAMES) == set(CHANNELS)
+    for language in ("de", "fr"):  # every catalog has every name
+        assert {c: translator(language)(NAMES[c]) for c in CHANNELS} == {
+            "email": {"de": "E-Mail", "fr": "E-mail"}[language], "intranet": "Intranet"}
+
+    def boxes(person: str) -> dict[str, str]:
+        page = served.client.get(f"/preferences?t={_link(served, person)}").text
+        return dict(re.findall(r'<input type="checkbox" name="channel_(\w+)"[^>]*> ([^<]*)</label>', page))
+
+    german = next(p for p in PEOPLE if (served.backend.store.profiles[p].locale or "").startswith("de"))
+    assert boxes("E1032") == {"email": "Email", "intranet": "Intranet"}
+    assert boxes(german) == {"email": "E-Mail", "intranet": "Intranet"}
+    sign_in(served, "E1003", "reviewer")
+    detail = served.client.get(f"/review/{_pending_of(served, 'E1052')}").text
+    assert re.search(r'<dd id="channel"><data value="(email|intranet)">(Email|Intranet)</data></dd>', detail)
+
+
 @pytest.mark.parametrize("problem", ["expired", "tampered", "missing"])
 def test_a_bad_link_opens_nothing(served: Served, problem: str) -> None:
     good = _link(served, "E1052", None, served.clock() - timedelta(days=91))
@@ -611,7 +636,7 @@ def test_staff_pages_say_statuses_roles_and_reasons_in_words(served: Served) -> 
         return page.text
 
     mid = _pending_of(served, "E1052")
-    assert '· email to <data value="employee">employee</data> ·' in shown("/review")
+    assert '· <data value="email">Email</data> · to <data value="employee">employee</data> ·' in shown("/review")
     assert ('<dd id="status"><data value="pending_approval">waiting for review</data> (<data value="sensitive">'
             'sensitive: a person decides before it goes</data>)</dd>') in shown(f"/review/{mid}")
     tasks = shown("/tasks")

@@ -41,6 +41,7 @@ def _jinja() -> Environment:
     env.filters["role"] = words.role
     env.filters["reason"] = words.reason
     env.filters["decision"] = words.decision
+    env.filters["channel"] = words.channel
     env.filters["cancelled"] = words.cancelled
     return env
 

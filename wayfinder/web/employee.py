@@ -20,13 +20,14 @@ from wayfinder.journeys.events import EARLIEST, LATEST, iso
 from wayfinder.journeys.i18n import Reader, reading_locale
 from wayfinder.journeys.profile import LOCALE, Profile, name_of
 from wayfinder.journeys.records import Message
+from wayfinder.vocabulary import CHANNELS
 from wayfinder.web import events as ev
 from wayfinder.web.context import EMPLOYEE_PAGES, Web, web
 from wayfinder.web.explain import day_of, event_label, explanation_as_sent, fields_used, trigger_of
 from wayfinder.web.i18n import language_of, translator
 from wayfinder.web.security import check_csrf, link_csrf, read_form
+from wayfinder.web.words import CHANNELS as CHANNEL_NAMES
 
-CHANNELS = ("email", "intranet")
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 # the days whose midnight, in any timezone, is an instant the engine schedules (EARLIEST..LATEST in UTC)
 FIRST_PAUSE, LAST_PAUSE = EARLIEST + timedelta(days=1), LATEST
@@ -127,7 +128,8 @@ def _page(request: Request, w: Web, claims: LinkClaims, token: str, *, saved: st
     locale, words = _reader(w, claims.recipient_id)
     catalog = w.backend.world.defs.catalog
     topics = sorted(((t, catalog.topics[t].title_for(locale)) for t in _topics(w)), key=lambda p: p[1].casefold())
-    return w.render(request, "preferences.html", status=status, prefs=prefs, channels=CHANNELS, topics=topics,
+    return w.render(request, "preferences.html", status=status, prefs=prefs, topics=topics,
+                    channels=[(c, CHANNEL_NAMES.get(c, c)) for c in CHANNELS],
                     paused_day=(typed[1] if typed is not None
                                 else _local_day(prefs["paused_until"], _zone(w, claims.recipient_id))),
                     token=token, csrf=_csrf(w, token), saved=saved, problem=problem,

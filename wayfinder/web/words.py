@@ -1,6 +1,7 @@
 """What the staff pages say for the values in the records: a message's status and why it has it, whom a message or
-task is for, how a review was decided, why a task was cancelled. In English, like the rest of the staff pages (they
-are not translated). Each is shown inside a ``<data>`` element that keeps the value for machines
+task is for and on which channel, how a review was decided, why a task was cancelled. In English, like the rest of
+the staff pages (they are not translated; a channel's name is also the msgid of the employee pages' catalogs).
+Each is shown inside a ``<data>`` element that keeps the value for machines
 (``<data value="pending_approval">waiting for review</data>``); a value without words here (a connector's error
 code, a role or reason added later) is shown as it is."""
 
@@ -60,6 +61,10 @@ NO_LONGER_NEEDED = "it is no longer needed"
 
 DECISIONS: dict[str, str] = {"approve": "approved", "reject": "rejected"}
 
+# A channel's name on every page: the staff pages' and, as the msgid of the catalogs (wayfinder/web/locale), the
+# preferences page's in the reader's language ("E-Mail"). It said the value there, "email", in English alone.
+CHANNELS: dict[str, str] = {"email": "Email", "intranet": "Intranet"}
+
 
 def _said(value: str, words: dict[str, str]) -> Markup:
     return Markup('<data value="{}">{}</data>').format(value, words.get(value, value))
@@ -75,6 +80,10 @@ def role(value: str) -> Markup:
 
 def decision(value: str) -> Markup:
     return _said(value, DECISIONS)
+
+
+def channel(value: str) -> Markup:
+    return _said(value, CHANNELS)
 
 
 def reason(value: str, of_status: str) -> Markup:

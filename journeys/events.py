@@ -219,6 +219,7 @@ class HumanTask(_Data):
     journey_id: str | None = None
     step_id: str | None = None
     note: str | None = None
+    on_behalf_of: str | None = None  # the assignee, when the actor is not (an HR partner covering for a manager)
 
 
 class PreferencesChanged(_Data):

@@ -81,8 +81,8 @@ _SPEC_DATA: dict[str, tuple[str, ...]] = {
     "wayfinder.preferences.changed": ("opt_out_channels?", "opt_out_topics?", "quiet_hours?", "locale?",
                                       "paused_until?"),
     # extensions: a person works a task (wayfinder serve), an HR system corrects an earlier event
-    "wayfinder.task.claimed": ("task_id", "actor_id", "journey_id", "step_id", "note?"),
-    "wayfinder.task.completed": ("task_id", "actor_id", "journey_id", "step_id", "note?"),
+    "wayfinder.task.claimed": ("task_id", "actor_id", "journey_id", "step_id", "note?", "on_behalf_of?"),
+    "wayfinder.task.completed": ("task_id", "actor_id", "journey_id", "step_id", "note?", "on_behalf_of?"),
     "hris.correction": ("original", "original_type?", "action", "reason?", "changes?"),
 }
 

@@ -556,6 +556,56 @@ def test_tasks_are_claimed_noted_and_completed_as_events(served: Served) -> None
     assert all(e["subject"] == task.employee_id for e in lines)
 
 
+def test_who_may_claim_and_complete_a_task_and_whom_one_acts_for(served: Served) -> None:
+    """Seen walking the pages on 2026-12-05: the HR partner of E1032 could claim the task assigned to E1032's manager,
+    and nothing said so (the card read "claimed by E1006", the event named E1006 alone). Covering for a manager is
+    allowed (a manager away, or one the HR data does not know); the card, before and after, and the event
+    (``on_behalf_of``) now say for whom. Another HR partner, another manager and the employee cannot."""
+    store = served.backend.store
+    task = next(t for t in store.tasks.values() if (t.employee_id, t.assignee, t.assignee_id, t.status) == (
+        "E1032", "manager", "E1009", "open"))
+
+    def card(person: str, *roles: str) -> tuple[str, str]:
+        csrf = sign_in(served, person, *roles)
+        page = served.client.get("/tasks").text
+        if f'data-task="{task.task_id}"' not in page:
+            return csrf, ""
+        found = page[page.index(f'data-task="{task.task_id}"'):]
+        return csrf, found[:found.index("</li>")]
+
+    for person, roles in (("E1004", ("hr_partner",)), ("E2002", ("manager",)), ("E1032", ("hr_partner", "manager"))):
+        csrf, seen = card(person, *roles)  # another's HR partner, another manager, the employee: no card, no action
+        assert seen == "", person
+        for action in ("claim", "complete"):
+            refused = served.client.post(f"/tasks/{task.task_id}", data={"csrf": csrf, "action": action})
+            assert refused.status_code == 404, (person, action)
+    assert served.decisions() == []
+
+    csrf, seen = card("E1006", "hr_partner")  # the employee's HR partner: told before, recorded after
+    assert "This task is for <data value=\"manager\">manager</data> E1009: what you do here is recorded" in seen
+    form = {"csrf": csrf, "action": "claim", "note": "E1009 is away; I call"}
+    assert served.client.post(f"/tasks/{task.task_id}", data=form).status_code == 303
+    [claimed] = served.decisions()
+    assert claimed["data"] | {"note": None} == {"task_id": task.task_id, "actor_id": "E1006", "on_behalf_of": "E1009",
+                                                "journey_id": task.journey_id, "step_id": task.step_id, "note": None}
+    csrf, seen = card("E1009", "manager")  # the manager reads who took their task; completing their own is not "for"
+    assert 'claimed by E1006, for <data value="manager">manager</data> E1009</div>' in seen
+    assert re.search(r"<footer>E1006, for <data value=\"manager\">manager</data> E1009, <time", seen)
+    assert "covering" not in seen
+    assert served.client.post(f"/tasks/{task.task_id}", data={"csrf": csrf, "action": "complete"}).status_code == 303
+    completed = served.decisions()[-1]
+    assert (completed["type"], completed["data"]["actor_id"]) == ("wayfinder.task.completed", "E1009")
+    assert "on_behalf_of" not in completed["data"]
+    _, seen = card("E1006", "hr_partner")
+    assert re.search(r'completed by E1009, <time', seen)
+
+    other = next(v.task for v in store.task_views() if v.state == "open" and v.task.assignee == "hr_partner"
+                 and v.task.assignee_id not in (None, "E1003") and v.task.employee_id != "E1003")
+    csrf = sign_in(served, "E1003", "reviewer")  # a reviewer works any task, for its assignee
+    assert served.client.post(f"/tasks/{other.task_id}", data={"csrf": csrf, "action": "complete"}).status_code == 303
+    assert served.decisions()[-1]["data"]["on_behalf_of"] == other.assignee_id
+
+
 def test_after_a_claim_or_a_completion_the_inbox_says_what_was_done(served: Served) -> None:
     """An audit on 2026-12-04: after Claim or Complete the inbox came back as it was, with no word that anything
     happened (only the badge of one card among many changed). It now says what was done, to which task; a query

@@ -7,6 +7,10 @@
 An HR partner or manager assigned the open escalation task of a review nobody made in time (the HR partner's lead,
 or ``Policy.review_escalation``) may see and decide that message. Nobody decides on a message about themselves (as
 the employee or as the recipient).
+
+Whoever sees a task may claim and complete it: its assignee, a reviewer, or the employee's HR partner covering for a
+manager (away, or unknown to the HR data). One who is not its assignee acts for them (``acts_for``), and the card and
+the event say so.
 """
 
 from __future__ import annotations
@@ -71,6 +75,13 @@ def may_see_message(staff: Staff, message: Message, profile: Profile | None, esc
 
 def is_about_self(staff: Staff, message: Message) -> bool:
     return staff.person_id in (message.employee_id, message.recipient_id)
+
+
+def acts_for(staff: Staff, task: Task) -> str | None:
+    """Whom ``staff`` acts for on a task they may work (``may_see_task``) but are not assigned (a reviewer, or the
+    employee's HR partner covering for their manager): the assignee's id; None for their own task or one assigned to
+    nobody. The event of the claim or completion keeps it (``on_behalf_of``), and the card says it."""
+    return None if staff.is_assignee(task.assignee_id) else task.assignee_id
 
 
 def may_see_task(staff: Staff, task: Task, profile: Profile | None) -> bool:

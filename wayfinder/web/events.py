@@ -76,12 +76,15 @@ def preferences_changed(*, employee_id: str, changes: dict[str, Any], at: dateti
 
 def task_event(kind: Literal["claimed", "completed"], *, employee_id: str, task_id: str, actor_id: str,
                at: datetime, note: str | None = None, journey_id: str | None = None,
-               step_id: str | None = None, after: str | None = None) -> CloudEvent:
+               step_id: str | None = None, after: str | None = None, on_behalf_of: str | None = None) -> CloudEvent:
     """A task claimed or completed; ``journey_id`` and ``step_id`` (the task's) let a journey's ``wait_for``
-    pick its own task: ``when: event.data.step_id == "call"``."""
+    pick its own task: ``when: event.data.step_id == "call"``. ``on_behalf_of``: the assignee the actor acted for
+    (``access.acts_for``), when the actor is not the assignee."""
     data: dict[str, Any] = {"task_id": task_id, "actor_id": actor_id, "journey_id": journey_id, "step_id": step_id}
     if note:
         data["note"] = note
+    if on_behalf_of:
+        data["on_behalf_of"] = on_behalf_of
     type_ = TASK_CLAIMED if kind == "claimed" else TASK_COMPLETED
     return _event(type_, employee_id, data, at, timed=True, after=after)
 

@@ -23,7 +23,7 @@ from wayfinder.journeys.records import Message
 from wayfinder.journeys.templates import MAX_OUTPUT_CHARS, split_footer
 from wayfinder.web import events as ev
 from wayfinder.web import words
-from wayfinder.web.access import Staff, is_about_self, may_see_message, may_see_task
+from wayfinder.web.access import Staff, acts_for, is_about_self, may_see_message, may_see_task
 from wayfinder.web.context import Web, staff_page, web
 from wayfinder.web.explain import event_label, explanation_as_sent, trigger_of
 from wayfinder.web.security import EMAIL_CSP, check_csrf, read_form, session_csrf
@@ -215,8 +215,12 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
     # nobody but whoever reads it here: said so on its card (it looked like any other).
     unknown = {v.task.task_id for v in shown if v.state == "open" and v.task.assignee_id is not None
                and not store.knows(v.task.assignee_id)}
+    # a task the reader may work but is not assigned (a reviewer; an HR partner covering for a manager): the card
+    # says, above its buttons, that what they do is recorded as done for its assignee
+    covering = {v.task.task_id: who for v in shown
+                if v.state in ("open", "claimed") and (who := acts_for(staff, v.task)) is not None}
     return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, states=TASK_STATES,
-                    csrf=session_csrf(request),
+                    csrf=session_csrf(request), covering=covering,
                     decided=DECIDED.get(request.query_params.get("decided", "")),
                     done=_done(request, views), escalated=escalated, beside=beside, settled=settled,
                     unknown=unknown)
@@ -288,7 +292,7 @@ async def task_act(request: Request, staff: Staff) -> Response:
     event = ev.task_event(kind, employee_id=view.task.employee_id, task_id=view.task.task_id,
                           journey_id=view.task.journey_id, step_id=view.task.step_id,
                           actor_id=staff.person_id, at=w.backend.now(not_before=view.task.created_at), note=note,
-                          after=store.last_about(view.task.employee_id))
+                          after=store.last_about(view.task.employee_id), on_behalf_of=acts_for(staff, view.task))
     await run_in_threadpool(functools.partial(w.backend.record, event, check=_task_open(view.task.task_id, kind)))
     # back to the inbox, told what happened (it came back to the list as it was, saying nothing), with the state
     # filter the form was sent from (it came back unfiltered: "open" became "all")

@@ -30,7 +30,9 @@ class TaskView:
     claimed_by: str | None = None
     completed_by: str | None = None
     completed_at: datetime | None = None
-    notes: list[tuple[str, datetime, str]] = field(default_factory=list)
+    notes: list[tuple[str, datetime, str, str | None]] = field(default_factory=list)  # who, when, text, for whom
+    claimed_for: str | None = None  # the assignee whom the claimer or completer acted for (``on_behalf_of``)
+    completed_for: str | None = None
 
     @property
     def state(self) -> str:
@@ -101,12 +103,13 @@ class Store:
             if view is None:
                 continue
             actor = str(e.data.get("actor_id"))
+            behalf = str(e.data["on_behalf_of"]) if e.data.get("on_behalf_of") else None
             if e.data.get("note"):
-                view.notes.append((actor, e.time, str(e.data["note"])))
+                view.notes.append((actor, e.time, str(e.data["note"]), behalf))
             if e.type == ev.TASK_CLAIMED and view.claimed_by is None:
-                view.claimed_by = actor
+                view.claimed_by, view.claimed_for = actor, behalf
             elif e.type == ev.TASK_COMPLETED and view.completed_by is None:
-                view.completed_by, view.completed_at = actor, e.time
+                view.completed_by, view.completed_at, view.completed_for = actor, e.time, behalf
         return sorted(views.values(), key=lambda v: (v.task.created_at, v.task.task_id))
 
     # -- preferences ------------------------------------------------------------------------

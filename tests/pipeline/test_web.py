@@ -1068,6 +1068,37 @@ def test_a_task_is_completed_no_earlier_than_it_was_made(served: Served) -> None
     assert datetime.fromisoformat(line["time"]) >= later
 
 
+def test_the_task_inbox_says_when_actions_are_stamped_on_the_runs_clock(served: Served) -> None:
+    """Seen with ``serve --dev-login`` over the demo on 2026-12-05: a note written that day read "30 Mar 2027", the
+    end of the demo's run, with nothing to say why. The rule stays (the engine must see an action after everything
+    the run holds); the inbox now says where the run's clock stands when it is ahead of today, and marks an action's
+    time stamped on it. On the wall clock neither shows."""
+    run_end = served.backend.base_until
+    assert run_end is not None
+    served.clock.value = run_end - timedelta(days=20)  # today, before the end of the folder's run (a demo's)
+    csrf = sign_in(served, "E1006", "hr_partner")
+    views = [v for v in served.backend.store.task_views() if v.task.assignee_id == "E1006" and v.state == "open"]
+    first, second = views[0].task, views[1].task
+    form = {"csrf": csrf, "action": "claim", "note": "called"}
+    assert served.client.post(f"/tasks/{first.task_id}", data=form).status_code == 303
+    assert datetime.fromisoformat(served.decisions()[-1]["time"]) == run_end
+    page = served.client.get("/tasks").text
+    said = re.search(r'<p class="meta" id="run-clock">([^<]*)<time datetime="([^"]+)">', page)
+    assert said is not None and "simulated run whose clock stands at" in said[1], page
+    assert datetime.fromisoformat(said[2]) == run_end
+    stamped = f'<time datetime="{served.decisions()[-1]["time"]}">'
+    mark = '</time> <span class="run-clock">(run\'s clock)</span></footer>'
+    assert re.search(rf"<footer>E1006, {re.escape(stamped)}[^<]*{re.escape(mark)}", page)
+
+    served.clock.value = run_end + timedelta(days=3)  # today is after the run's end: stamped by the wall clock
+    form = {"csrf": csrf, "action": "claim", "note": "later"}
+    assert served.client.post(f"/tasks/{second.task_id}", data=form).status_code == 303
+    assert datetime.fromisoformat(served.decisions()[-1]["time"]) == served.clock.value
+    page = served.client.get("/tasks").text
+    assert 'id="run-clock"' not in page and "run's clock" not in page
+    assert "<blockquote>later<footer>E1006, <time" in page
+
+
 def test_an_escalation_to_a_group_is_seen_and_worked_by_its_members(served: Served,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # SPEC §11: the escalation contact is "a person id or group"; serve compared the task's assignee with the

@@ -33,9 +33,10 @@ from wayfinder.web.settings import WebSettings
 HERE = Path(__file__).parent
 
 
-def _jinja() -> Environment:
+def _jinja(now: Callable[[], datetime]) -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined)
     env.filters["when"] = when
+    env.filters["acted"] = lambda value: acted(value, now())
     # Values of the records in words, the value kept in a <data> element (the pages showed "pending_approval").
     env.filters["status"] = words.status
     env.filters["role"] = words.role
@@ -52,6 +53,16 @@ def when(value: datetime) -> Markup:
     person a message is about may be in different timezones)."""
     said = format_datetime(value.astimezone(UTC), "d MMM y, HH:mm 'UTC'", locale="en")
     return Markup('<time datetime="{}">{}</time>').format(iso(value), said)
+
+
+RUN_CLOCK = Markup(' <span class="run-clock">(run\'s clock)</span>')
+
+
+def acted(value: datetime, now: datetime) -> Markup:
+    """The time of something a person did on these pages, as ``when`` says it, marked "(run's clock)" when it is ahead
+    of the wall clock ``now``: stamped by a simulated world whose clock stands ahead of today (``serve`` on a demo
+    folder stamps a decision at the end of the run, README), not when the person did it."""
+    return when(value) + RUN_CLOCK if value > now else when(value)
 
 
 async def _metrics(request: Request) -> Response:
@@ -107,7 +118,7 @@ def create_app(settings: WebSettings, backend: Backend, *, registry: CollectorRe
     metrics = WebMetrics(registry, pending=pending, oldest_age=oldest, switch=lambda: backend.switch().state())
     state = Web(settings=settings, backend=backend,
                 links=RecipientLinks(settings.token_secret, ttl=_days(settings.token_ttl_days)), metrics=metrics,
-                jinja=_jinja(), now=now, dev_login=dev_login, oauth=auth.make_oauth(settings))
+                jinja=_jinja(now), now=now, dev_login=dev_login, oauth=auth.make_oauth(settings))
     routes = [*auth.ROUTES, *staff.ROUTES, *employee.ROUTES, Route("/metrics", _metrics),
               Route("/healthz", _healthz), Route("/readyz", _readyz),
               Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static")]

@@ -191,6 +191,14 @@ async def review_decide(request: Request, staff: Staff) -> Response:
 
 
 # -- tasks -----------------------------------------------------------------------------------
+def run_clock(w: Web) -> datetime | None:
+    """Where a simulated world's clock stands when it is ahead of the wall clock (``serve`` on a demo folder: the end
+    of its run): what people do on these pages is stamped then (the backend's ``now``), and the page says so. None
+    when they are stamped by the wall clock (on Kafka; a folder whose run ended before today)."""
+    stamp = w.backend.now()
+    return stamp if stamp > w.now() else None
+
+
 @staff_page("reviewer", "hr_partner", "manager")
 async def task_inbox(request: Request, staff: Staff) -> Response:
     w = web(request)
@@ -220,7 +228,7 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
     covering = {v.task.task_id: who for v in shown
                 if v.state in ("open", "claimed") and (who := acts_for(staff, v.task)) is not None}
     return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, states=TASK_STATES,
-                    csrf=session_csrf(request), covering=covering,
+                    csrf=session_csrf(request), covering=covering, run_clock=run_clock(w),
                     decided=DECIDED.get(request.query_params.get("decided", "")),
                     done=_done(request, views), escalated=escalated, beside=beside, settled=settled,
                     unknown=unknown)

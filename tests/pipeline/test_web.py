@@ -556,6 +556,32 @@ def test_tasks_are_claimed_noted_and_completed_as_events(served: Served) -> None
     assert all(e["subject"] == task.employee_id for e in lines)
 
 
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_after_a_decision_the_review_queue_keeps_its_filter(served: Served, decision: str) -> None:
+    """Seen walking the pages on 2026-12-05: from a queue filtered by journey and by how long a message has waited,
+    a decision brought the whole queue back. A review opened from the queue keeps its filter in its back link and
+    its forms, and the queue comes back filtered; an age the filter does not offer is not kept."""
+    sign_in(served, "E1003", "reviewer")
+    mid = _pending_of(served, "E1052")
+    journey = served.backend.store.messages[mid].journey_id
+    queue = served.client.get(f"/review?journey={journey}&age=1d").text
+    link = re.search(rf'<a href="(/review/{mid}[^"]*)">', queue)
+    assert link is not None and html_module.unescape(link[1]) == f"/review/{mid}?journey={journey}&age=1d"
+    page = served.client.get(html_module.unescape(link[1])).text
+    assert f'<a href="/review?journey={journey}&amp;age=1d">← back to the queue</a>' in page
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page))
+    assert fields["journey"] == journey and fields["age"] == "1d"
+    form = fields | {"action": decision} | ({"reason": "tone"} if decision == "reject" else {})
+    posted = served.client.post(f"/review/{mid}/decide", data=form)
+    assert posted.headers["location"] == f"/review?journey={journey}&age=1d&decided={decision}"
+    after = served.client.get(posted.headers["location"]).text
+    assert f'<option value="{journey}" selected>' in after and '<option value="1d" selected>' in after
+    assert 'id="decided"' in after
+    other = _pending_of(served, "E1038")
+    posted = served.client.post(f"/review/{other}/decide", data=fields | {"action": "approve", "age": "7y"})
+    assert posted.headers["location"] == f"/review?journey={journey}&decided=approve"
+
+
 def test_who_may_claim_and_complete_a_task_and_whom_one_acts_for(served: Served) -> None:
     """Seen walking the pages on 2026-12-05: the HR partner of E1032 could claim the task assigned to E1032's manager,
     and nothing said so (the card read "claimed by E1006", the event named E1006 alone). Covering for a manager is

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -42,6 +42,24 @@ def _visible_pending(w: Web, staff: Staff) -> list[Message]:
                                                            store.escalated_to(m.message_id))]
 
 
+def _queue_filter(values: Mapping[str, Any]) -> dict[str, str]:
+    """The review queue's filter (journey, age) as a query names it or a review's form sends it back: a review opened
+    from a filtered queue goes back to it as it was (a decision brought back the whole queue). An age the filter does
+    not offer is not kept."""
+    journey, age = values.get("journey"), values.get("age")
+    kept = {"journey": journey} if isinstance(journey, str) and journey else {}
+    return kept | ({"age": age} if isinstance(age, str) and age and age in AGES else {})
+
+
+def _back(staff: Staff, kept: Mapping[str, str]) -> str:
+    """Where a review's page goes back to: the queue as it was filtered, or a manager's tasks (they decide only what
+    was escalated to them, and the queue is not theirs: they landed on "Not allowed" after a decision that was
+    saved)."""
+    if not staff.has("reviewer", "hr_partner"):
+        return "/tasks"
+    return f"/review?{urlencode(kept)}" if kept else "/review"
+
+
 @staff_page("reviewer", "hr_partner")
 async def review_queue(request: Request, staff: Staff) -> Response:
     w = web(request)
@@ -54,8 +72,11 @@ async def review_queue(request: Request, staff: Staff) -> Response:
     counts: dict[str, int] = {}
     for m in visible:
         counts[m.journey_id] = counts.get(m.journey_id, 0) + 1
+    if journey in w.backend.world.defs.current():  # the filter stays chosen when its last message was decided
+        counts.setdefault(journey, 0)
     return w.render(request, "review_queue.html", messages=shown, counts=counts, total=len(visible),
                     journey=journey, age=age, ages=list(AGES), now=now, csrf=session_csrf(request),
+                    kept=urlencode(_queue_filter(request.query_params)),
                     about_self={m.message_id for m in shown if is_about_self(staff, m)},
                     decided=DECIDED.get(request.query_params.get("decided", "")))
 
@@ -80,13 +101,13 @@ def _message_for(request: Request, staff: Staff) -> Message:
 
 @staff_page("reviewer", "hr_partner", "manager")  # a manager: the reviews escalated to them
 async def review_detail(request: Request, staff: Staff) -> Response:
-    return _detail(request, staff, _message_for(request, staff))
+    return _detail(request, staff, _message_for(request, staff), kept=_queue_filter(request.query_params))
 
 
-def _detail(request: Request, staff: Staff, message: Message, *, problem: str | None = None,
+def _detail(request: Request, staff: Staff, message: Message, *, kept: dict[str, str], problem: str | None = None,
             typed: dict[str, str] | None = None) -> Response:
     """A message's page; after a refused decision, with the problem and the edits as the reviewer typed them (it was
-    a bare error page: only the browser's Back button kept the edits)."""
+    a bare error page: only the browser's Back button kept the edits). ``kept``: the queue's filter it came from."""
     w = web(request)
     journey = w.backend.world.defs.current().get(message.journey_id)
     decision = w.backend.store.decided().get(message.message_id)
@@ -94,7 +115,7 @@ def _detail(request: Request, staff: Staff, message: Message, *, problem: str | 
     edit = {name: body for name, (_, body, _) in _editable(message).items()} | (typed or {})
     return w.render(request, "review_detail.html", status=400 if problem else 200, m=message, edit=edit,
                     journey=journey, decision=decision, problem=problem, edited=typed is not None,
-                    back="/review" if staff.has("reviewer", "hr_partner") else "/tasks",
+                    back=_back(staff, kept), to_queue=staff.has("reviewer", "hr_partner"), kept=kept,
                     resources=[r for r in resources if r is not None], csrf=session_csrf(request),
                     about_self=is_about_self(staff, message),
                     # as its reader gets it, from the message's own footer: the record's is English ("January 27,
@@ -176,7 +197,7 @@ async def review_decide(request: Request, staff: Staff) -> Response:
     except HTTPException as refused:
         typed = {k: str(v).replace("\r\n", "\n") for k in ("subject", "text", "html")
                  if isinstance(v := form.get(k), str)}
-        return _detail(request, staff, message, problem=str(refused.detail), typed=typed)
+        return _detail(request, staff, message, kept=_queue_filter(form), problem=str(refused.detail), typed=typed)
     at = w.backend.now(not_before=message.created_at)
     event = ev.review_decided(employee_id=message.employee_id, message_id=message.message_id, decision=decision,
                               reviewer_id=staff.person_id, at=at, reason=reason, edits=edits or None)
@@ -184,10 +205,9 @@ async def review_decide(request: Request, staff: Staff) -> Response:
         outcome = "reject" if decision == "reject" else "approve_edited" if edits else "approve"
         w.metrics.decisions.labels(outcome).inc()
         w.metrics.time_to_decision.observe(max(0.0, (at - message.created_at).total_seconds()))
-    # back where they came from: the queue, or a manager's tasks (they decide only what was escalated to them, and
-    # the queue is not theirs: they landed on "Not allowed" after a decision that was saved)
-    back = "/review" if staff.has("reviewer", "hr_partner") else "/tasks"
-    return RedirectResponse(f"{back}?decided={decision}", status_code=303)
+    # back where they came from, told what happens next: the queue as it was filtered, or a manager's tasks
+    back = _back(staff, _queue_filter(form))
+    return RedirectResponse(f"{back}{'&' if '?' in back else '?'}decided={decision}", status_code=303)
 
 
 # -- tasks -----------------------------------------------------------------------------------

@@ -310,7 +310,7 @@ ROLE_SENTENCES = {  # (role, language) -> the sentence around what happened
     ("manager", "de-DE"): "Du erhältst diese Nachricht als Führungskraft von Connor, weil {}.",
     ("manager", "fr-FR"): "Vous recevez ce message en tant que manager de Connor, car {}.",
     ("hr_partner", "en"): "You received this because you are Connor\u2019s HR partner and {}.",
-    ("hr_partner", "de-DE"): "Du erhältst diese Nachricht als HR-Partner von Connor, weil {}.",
+    ("hr_partner", "de-DE"): "Du erhältst diese Nachricht als HR-Partner:in von Connor, weil {}.",
     ("hr_partner", "fr-FR"): "Vous recevez ce message en tant que partenaire RH de Connor, car {}.",
 }
 NEW_MANAGER = {"en": "You received this because you are Connor\u2019s new manager.",

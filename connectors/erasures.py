@@ -14,8 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from wayfinder.connectors.switch import TopicFollower
-from wayfinder.journeys.records import Message, erased_since
-from wayfinder.vocabulary import parse_instant
+from wayfinder.journeys.records import Message, erased_since, note_erasure
 
 
 class KafkaErasures(TopicFollower):
@@ -40,8 +39,7 @@ def note(erased: dict[str, datetime], value: bytes | None) -> None:
     """Keep one audit record's erasure (others, and records that do not parse, are passed over)."""
     try:
         record: Any = json.loads(value or b"")
-        person, at = record["employee_id"], parse_instant(record["at"])
-    except (ValueError, KeyError, TypeError):
+        if isinstance(record, dict):
+            note_erasure(erased, record)
+    except (ValueError, TypeError):
         return
-    if record.get("action") == "privacy.erasure" and isinstance(person, str):
-        erased[person] = max(at, erased.get(person, at))

@@ -20,7 +20,7 @@ from pydantic import (
     model_serializer,
 )
 
-from wayfinder.vocabulary import Channel, RecipientRole, iso
+from wayfinder.vocabulary import Channel, RecipientRole, iso, parse_instant
 
 # Aware only (STYLE): a record whose time has no offset is not a record (deliver compares it with its clock).
 Instant = Annotated[AwareDatetime, PlainSerializer(iso, return_type=str, when_used="json")]
@@ -136,6 +136,15 @@ class Message(BaseModel):
         """The record that stays after erasure: ids and outcome only, no content."""
         return self.model_copy(update={"status": "suppressed", "reason": reason, "scheduled_for": at,
                                        **dict.fromkeys(CONTENT)})
+
+
+def note_erasure(erased: dict[str, datetime], entry: Mapping[str, Any]) -> None:
+    """Keep one audit entry's erasure in ``erased`` (id -> the latest erasure); other entries change nothing. Raises
+    ``ValueError`` for an erasure whose ``at`` is not a time (the callers that read a topic pass such a record over)."""
+    person = entry.get("employee_id")
+    if entry.get("action") == "privacy.erasure" and isinstance(person, str):
+        at = parse_instant(str(entry.get("at")))
+        erased[person] = max(at, erased.get(person, at))
 
 
 def erased_since(erased: Mapping[str, datetime], message: Message) -> bool:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from wayfinder.journeys import DeadLetter
-from wayfinder.journeys.records import CONTENT, ERASED_INPUT, Message, erased_since, kept_reason
+from wayfinder.journeys.records import CONTENT, ERASED_INPUT, Message, erased_since, kept_reason, note_erasure
 from wayfinder.vocabulary import parse_instant
 
 REDACTED = ERASED_INPUT  # the same stub as the core's refusals of an erased person's events (reason erased_subject)
@@ -50,9 +50,7 @@ def erasures(audit: Iterable[Mapping[str, Any]]) -> dict[str, datetime]:
     """The latest erasure of each erased employee id in an audit trail."""
     erased: dict[str, datetime] = {}
     for entry in audit:
-        if entry.get("action") == "privacy.erasure" and isinstance(entry.get("employee_id"), str):
-            at = parse_instant(str(entry["at"]))
-            erased[entry["employee_id"]] = max(at, erased.get(entry["employee_id"], at))
+        note_erasure(erased, entry)
     return erased
 
 

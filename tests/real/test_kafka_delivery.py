@@ -23,6 +23,7 @@ from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world, simulate_
 from tests.real.test_kafka import EVENTS, UNTIL, eventually, statuses
 from tests.servers import MailHandler, MailServer
 from tests.support import at, free_port
+from wayfinder.journeys.records import Message
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]  # above the waits below, on a loaded machine too
 
@@ -234,12 +235,21 @@ def test_a_message_about_or_to_a_person_erased_since_is_not_sent_from_the_topic(
 
     about_e1, to_e1, other = make_message(1), make_message(3, recipient_id="E1"), make_message(2)
     later = make_message(4, employee_id="E1", recipient_id="E1", created_at=NOW + timedelta(days=2))
+    done, sent = _delivered_after_erasure_of_e1(world, tmp_path, [about_e1, to_e1, other, later])
+    assert sent == sorted([other.message_id, later.message_id])
+    assert re.search(r"erased\s+2", done.stdout), done.stdout
+
+
+def _delivered_after_erasure_of_e1(world: KafkaWorld, tmp_path: Path,
+                                   messages: list[Message]) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """The worker's audit record of E1's erasure, then ``messages`` on outbound.messages (keyed by their employee),
+    then one ``deliver --kafka`` run to a real SMTP server: its result and the ids of the messages it sent."""
     erasure = {"action": "privacy.erasure", "employee_id": "E1", "at": "2026-03-03T09:00:00Z",
                "enrollments_removed": 1}
     producer = KafkaProducer(bootstrap_servers=world.broker)
     try:
         producer.send(world.settings.topic("audit"), key=b"E1", value=json.dumps(erasure).encode())
-        for m in (about_e1, to_e1, other, later):
+        for m in messages:
             producer.send(world.settings.topic("outbound.messages"), key=m.employee_id.encode(),
                           value=m.model_dump_json().encode())
         producer.flush()
@@ -248,10 +258,7 @@ def test_a_message_about_or_to_a_person_erased_since_is_not_sent_from_the_topic(
     with MailServer() as mail:
         done = deliver(world, mail, tmp_path / "ledger.sqlite3")
         assert done.returncode == 0, done.stdout + done.stderr[-2000:]
-        sent = sorted(i.strip("<>").split("@")[0] for i in mail.handler.message_ids())
-    assert sent == sorted([other.message_id, later.message_id])
-    assert re.search(r"erased\s+2", done.stdout), done.stdout
-
+        return done, sorted(i.strip("<>").split("@")[0] for i in mail.handler.message_ids())
 
 def test_a_digest_that_went_with_a_message_about_a_person_erased_since_is_not_sent_from_the_topic(
         world: KafkaWorld, tmp_path: Path) -> None:
@@ -259,7 +266,7 @@ def test_a_digest_that_went_with_a_message_about_a_person_erased_since_is_not_se
     digest holding E1's message after E1's erasure. The digest's record names the messages in it: E5's digest
     (E1's message in it) is held back whole, E6's (nobody erased in it) goes."""
     from tests.servers import NOW, make_message
-    from wayfinder.journeys.records import Gathered, Message
+    from wayfinder.journeys.records import Gathered
 
     def digest_of(n: int, item: Message) -> tuple[Message, Message]:
         digest_id = f"d-{n:024x}"
@@ -272,20 +279,6 @@ def test_a_digest_that_went_with_a_message_about_a_person_erased_since_is_not_se
 
     held, about_e1 = digest_of(5, make_message(1, recipient_id="E5", recipient_role="manager"))
     goes, about_e2 = digest_of(6, make_message(2, recipient_id="E6", recipient_role="manager"))
-    erasure = {"action": "privacy.erasure", "employee_id": "E1", "at": "2026-03-03T09:00:00Z",
-               "enrollments_removed": 1}
-    producer = KafkaProducer(bootstrap_servers=world.broker)
-    try:
-        producer.send(world.settings.topic("audit"), key=b"E1", value=json.dumps(erasure).encode())
-        for m in (held, goes, about_e1, about_e2):
-            producer.send(world.settings.topic("outbound.messages"), key=m.employee_id.encode(),
-                          value=m.model_dump_json().encode())
-        producer.flush()
-    finally:
-        producer.close()
-    with MailServer() as mail:
-        done = deliver(world, mail, tmp_path / "ledger.sqlite3")
-        assert done.returncode == 0, done.stdout + done.stderr[-2000:]
-        sent = sorted(i.strip("<>").split("@")[0] for i in mail.handler.message_ids())
+    done, sent = _delivered_after_erasure_of_e1(world, tmp_path, [held, goes, about_e1, about_e2])
     assert sent == [goes.message_id]
     assert re.search(r"erased\s+1", done.stdout), done.stdout

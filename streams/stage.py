@@ -152,6 +152,8 @@ class Stage:
             if done.records:
                 self._at_load[partition] = [self._as_now(r) for _, records in done.records for r in records]
                 self._produced_at_load.update(key for key, _ in done.records)
+            # went before a later unit of theirs was committed: replayed when read again, without the records
+            self._produced_at_load.update(done.delivered)
         prefix = f"t:{partition}:"
         items = []
         queued: dict[str, list[str]] = {f"{q}{partition}:": [] for q in self.queues}
@@ -182,8 +184,9 @@ class Stage:
         topics = sorted({entry_input(e)[0] for e in units})
         committed = " ".join(f"{t}={self.wal.committed(t, partition)}" for t in topics)
         shown = "; ".join(f"{e}: {' '.join(keys)}" for e, keys in list(units.items())[:10])
-        log.info("%s: partition %d: finished %d interrupted unit(s) (committed: %s; %d complete entries deleted): %s",
-                 self.name, partition, len(units), committed, done.pruned, shown)
+        log.info("%s: partition %d: finished %d interrupted unit(s) (committed: %s; %d complete entries deleted; %d "
+                 "whose records went before a later unit was committed): %s", self.name, partition, len(units),
+                 committed, done.pruned, len(done.delivered), shown)
 
     def revoke(self, partition: int) -> None:
         self.timers.drop(partition)

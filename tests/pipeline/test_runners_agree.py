@@ -70,7 +70,7 @@ def both() -> tuple[EmbeddedRunner, Pipeline]:
 def test_both_runners_leave_the_same_keys_and_values_in_every_table(both: tuple[EmbeddedRunner, Pipeline]) -> None:
     runner, p = both
     assert isinstance(p.employees.table, DictTable) and isinstance(p.mailboxes.table, DictTable)
-    kept = ("s:", "t:", "m:", "W:")  # states, timers, held messages, watermarks
+    kept = ("s:", "t:", "m:", "W:", "wd:")  # states, timers, held messages, watermarks, the log's mark per partition
     leftovers = [k for t in (p.employees.table, p.mailboxes.table) for k in t if not k.startswith(kept)]
     assert leftovers == []  # write-ahead entries are gone once their inputs are committed
     assert _table(p.employees.table, EmployeeState) == runner.states | runner.erased  # erased-id records too

@@ -6,7 +6,7 @@ import base64
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -356,14 +356,15 @@ def _statuses(records: list[Record]) -> list[tuple[str, str]]:
             if r.topic == "outbound.messages" and r.value is not None and (m := json.loads(r.value))]
 
 
-@pytest.mark.parametrize("never_committed", [False, True])
-def test_a_new_owner_produces_the_interrupted_units_records_in_the_order_they_were_kept(never_committed: bool) -> None:
-    """A mailbox input deferred a message and a later tick (another topic) sent it; the worker was killed before
-    either offset was committed. Kafka gives the partition's next owner the tick first: each input's own replay
-    produced the ``sent`` record, then the ``deferred`` one, which stayed the message's last (seen with two
-    workers and kill -9). The next owner produces every interrupted unit's records, in the order they were kept,
-    before its first input's, and the inputs read again produce none. Also when the group never committed an
-    offset of the partition (early in a stream, seen on the wall clock): the broker's answer says so."""
+class _DeferredThenSent(NamedTuple):
+    first: _Logged  # the bundled events through a pipeline on the wall clock, to their end
+    deferral: Incoming  # a mailbox input that deferred ``message``
+    tick: Incoming  # a later tick (another topic) that sent it
+    tick_at: int  # the tick's place in ``first.units``
+    message: str
+
+
+def _deferred_then_sent() -> _DeferredThenSent:
     now = [UNTIL]
     first = _Logged(clock=StreamClock("wall", wall=lambda: now[0]))  # the worker's clock: a tick sends what waits
     for when, line in bundled_in_order():
@@ -378,13 +379,24 @@ def test_a_new_owner_produces_the_interrupted_units_records_in_the_order_they_we
     sent = [(deferred[mid], n) for n, (msg, records) in enumerate(first.units)
             for mid, status in _statuses(records) if status == "sent" and msg.topic == "mticks" and mid in deferred]
     assert sent, "no message of the bundled events was deferred by a mailbox input and sent by a tick"
-    a, b = first.units[sent[0][0]][0], first.units[sent[0][1]][0]
     message = next(mid for mid, status in _statuses(first.units[sent[0][1]][1])
                    if status == "sent" and deferred.get(mid) == sent[0][0])
+    return _DeferredThenSent(first, first.units[sent[0][0]][0], first.units[sent[0][1]][0], sent[0][1], message)
+
+
+@pytest.mark.parametrize("never_committed", [False, True])
+def test_a_new_owner_produces_the_interrupted_units_records_in_the_order_they_were_kept(never_committed: bool) -> None:
+    """A mailbox input deferred a message and a later tick (another topic) sent it; the worker was killed before
+    either offset was committed. Kafka gives the partition's next owner the tick first: each input's own replay
+    produced the ``sent`` record, then the ``deferred`` one, which stayed the message's last (seen with two
+    workers and kill -9). The next owner produces every interrupted unit's records, in the order they were kept,
+    before its first input's, and the inputs read again produce none. Also when the group never committed an
+    offset of the partition (early in a stream, seen on the wall clock): the broker's answer says so."""
+    first, a, b, _, message = _deferred_then_sent()
     committed = {"mailbox": a.offset, "mticks": b.offset}
     table = first.mailboxes.table
     assert isinstance(table, DictTable)
-    again = Pipeline(mailboxes=DictTable(table), clock=StreamClock("wall", wall=lambda: now[0]),
+    again = Pipeline(mailboxes=DictTable(table), clock=StreamClock("wall", wall=lambda: UNTIL),
                      committed=lambda topic, partition: None if never_committed else committed.get(topic))
     if never_committed:
         again.mailboxes.answered = lambda topic, partition: True
@@ -392,3 +404,31 @@ def test_a_new_owner_produces_the_interrupted_units_records_in_the_order_they_we
     ours = [status for mid, status in _statuses(loaded) if mid == message]
     assert ours[-1] == "sent" and "deferred" in ours
     assert again.feed(again.mailboxes, a.topic, a.key, a.value or b"", offset=a.offset) == []
+
+
+def test_an_interrupted_unit_whose_process_committed_a_later_one_is_not_produced_again() -> None:
+    """The same deferral and tick, but the tick's offset was committed and the mailbox input's was not (its topic's
+    commits lagged: offsets are committed per topic), and the worker saw its commit (it deleted its entries of
+    committed inputs, marking the partition). The commit waited for the producer's flush, so the deferral had gone
+    before the ``sent``: produced again by the next owner, it came after it and was the message's last record (one
+    message of 3,560 in a kill -9 test in CI). Now neither the load nor the input read again produces it, and the
+    state stays the tick's."""
+    first, a, b, tick_at, message = _deferred_then_sent()
+    table = first.mailboxes.table
+    assert isinstance(table, DictTable)
+    committed = {"mailbox": a.offset, "mticks": b.offset + 1}  # the tick committed, the deferral not
+    first.mailboxes.wal.committed = lambda topic, partition: committed.get(topic)
+    assert first.mailboxes.wal.prune_partition(0)  # the writer's own commit seen: it deletes its entries, marks first
+    kept = dict(table)
+    again = Pipeline(mailboxes=DictTable(table), clock=StreamClock("wall", wall=lambda: UNTIL),
+                     committed=lambda topic, partition: committed.get(topic))
+    loaded = again.feed(again.mailboxes, a.topic, a.key, a.value or b"", offset=a.offset)
+    # what the load produced: the records of the units kept after the committed tick, in order; none before it
+    after = [r for msg, records in first.units[tick_at + 1:]
+             if msg.topic in committed and msg.offset >= committed[msg.topic] for r in records]
+    assert loaded == after
+    assert "deferred" not in [status for mid, status in _statuses(loaded) if mid == message]
+    state = again.mailboxes.table
+    assert isinstance(state, DictTable)
+    assert {k: v for k, v in state.items() if not k.startswith(("w:", "wd:"))} == {
+        k: v for k, v in kept.items() if not k.startswith(("w:", "wd:"))}

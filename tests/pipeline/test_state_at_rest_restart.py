@@ -14,7 +14,7 @@ from tests.pipeline.stages import UNTIL, DictTable, Pipeline, bundled_in_order
 from wayfinder.journeys.digest import DigestState
 from wayfinder.journeys.state import EmployeeState
 from wayfinder.streams.held import StoredMailbox, chunk_key, join
-from wayfinder.streams.unit import Table
+from wayfinder.streams.unit import DONE_PREFIX, Table
 
 
 def _feed(p: Pipeline, events: list[tuple[datetime, bytes]]) -> None:
@@ -80,10 +80,11 @@ def restarted(old_tables: bool, cut: int | None = None) -> tuple[list[tuple[str,
 
 
 def _states(p: Pipeline) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The tables' states; not the write-ahead log's mark (``DONE_PREFIX``), which names each run's process."""
     employees = {k: EmployeeState.model_validate_json(v) if k.startswith("s:") else v
-                 for k, v in _dict(p.employees.table).items()}
+                 for k, v in _dict(p.employees.table).items() if not k.startswith(DONE_PREFIX)}
     mailboxes = {k: p.mailboxes.stored(k[2:]) if k.startswith("s:") else v
-                 for k, v in _dict(p.mailboxes.table).items()}
+                 for k, v in _dict(p.mailboxes.table).items() if not k.startswith(DONE_PREFIX)}
     return employees, mailboxes
 
 

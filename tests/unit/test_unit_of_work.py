@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from tests.support import DictTable
 from wayfinder.streams.unit import (
+    DONE_PREFIX,
     ENTRY_FORMAT,
     PART_PREFIX,
     EntryTooLarge,
@@ -17,6 +18,7 @@ from wayfinder.streams.unit import (
     Work,
     WriteAheadLog,
     digest,
+    done_key,
     entry_input,
     entry_key,
     finish_interrupted,
@@ -68,12 +70,13 @@ def test_an_entry_too_large_at_the_fast_level_is_written_at_the_best_one_if_that
     work = unit({f"h:M1\x1fm{n}": b'{"n": %d, "text": "%s"}' % (n, text) for n in range(40)},
                 [Record("outbound.messages", f"m{n}", b'{"n": %d, "text": "%s"}' % (n, text)) for n in range(40)])
     work.before = dict.fromkeys(work.writes, "-")  # as the write finds them: missing
-    work.seq = 1  # as the write stamps it
+    work.seq, work.owner = 1, "p1"  # as the write stamps it
     fast, best = len(work.encode()), len(work.encode(level=9))
     assert best < fast
     limit = (fast + best) // 2 + len(entry_key("mailbox", 0, 7))
     table = Table()
-    assert WriteAheadLog(table, lambda t, p: None, stamp=lambda: 1).write("mailbox", 0, 7, work, limit=limit)
+    assert WriteAheadLog(table, lambda t, p: None, stamp=lambda: 1, owner="p1").write("mailbox", 0, 7, work,
+                                                                                      limit=limit)
     stored = table.get(entry_key("mailbox", 0, 7))
     assert stored is not None and len(stored) == best
     assert Work.decode(stored) == work
@@ -370,7 +373,8 @@ def test_an_entry_in_parts_is_pruned_whole_its_key_first() -> None:
     committed["mailbox"] = 8
     assert wal.prune("mailbox", 0) == 1
     assert not any(k.startswith(("w:", PART_PREFIX)) for k in table)
-    assert table.log[0] == (entry_key("mailbox", 0, 7), None)
+    assert table.log[0][0] == done_key(0)  # the mark of the latest committed unit goes first
+    assert next(w for w in table.log if not w[0].startswith(DONE_PREFIX)) == (entry_key("mailbox", 0, 7), None)
 
 
 def test_finishing_applies_an_interrupted_entry_in_parts_and_deletes_parts_without_their_entry() -> None:
@@ -398,3 +402,73 @@ def test_an_entry_whose_part_is_missing_is_an_error_that_names_it() -> None:
     del table[part_key(entry_key("mailbox", 0, 7), 1)]
     with pytest.raises(ValueError, match=r"w:mailbox:0:7: part\(s\) \[1\] of"):
         replay(table, entry_key("mailbox", 0, 7))
+
+
+def _kept_by(wal: WriteAheadLog, table: Table, topic: str, offset: int, status: str) -> str:
+    """A mailbox unit of ``wal``'s process: the recipient's state and a status record of message m1."""
+    wal.write(topic, 0, offset, unit({"s:R": status.encode()}, [Record("outbound.messages", "m1", status.encode())]))
+    table.set("s:R", status.encode())
+    return entry_key(topic, 0, offset)
+
+
+def test_an_interrupted_unit_before_a_committed_one_of_its_process_is_not_produced_again() -> None:
+    """A mailbox input deferred m1 and was not committed (its topic's commits lagged); a tick after it sent m1 and
+    was committed. A commit waits for the producer's flush, so the deferral had gone before the tick's record:
+    produced again at the next owner's load (or when its input is read again), it came after ``sent`` and was
+    m1's last record (one message of 3,560 in a kill -9 test in CI). The evidence is the writer's own: when it
+    deleted its entry of the committed tick, it marked the partition (``DONE_PREFIX``)."""
+    table = Table()
+    committed: dict[str, int | None] = {"mailbox": None, "ticks": None}
+    wal = WriteAheadLog(table, lambda t, p: committed[t], stamp=iter(range(100, 200)).__next__, owner="p1")
+    deferred = _kept_by(wal, table, "mailbox", 5, "deferred")
+    _kept_by(wal, table, "ticks", 9, "sent")
+    committed["ticks"] = 10  # the tick's input committed; the mailbox's (offset 5) not
+    assert wal.prune("ticks", 0) == 1 and table.get(done_key(0)) == b"p1:101"
+    done = finish_interrupted(table, 0, lambda t, p: {"mailbox": 5, "ticks": 10}[t])
+    assert done.delivered == [deferred]
+    assert done.records == []  # nothing produced again: m1's last record stays ``sent``
+    assert done.writes == []  # and the state stays the tick's
+    assert table.get("s:R") == b"sent"
+
+
+def test_a_committed_entry_found_by_the_next_owner_is_no_evidence_that_its_writer_flushed() -> None:
+    """The same two units, the writer killed before it deleted the tick's entry: the entry found below the committed
+    offset may have been committed by a later owner that read the tick again (and replayed its entry), not by its
+    writer, whose earlier units may never have gone. So the deferral is produced again (tried on 2026-12-05 with
+    such entries as evidence: in a kill -9 test five lines of waiting inputs were stuck, their retries never
+    produced). The entry is deleted, as any of a committed input."""
+    table = Table()
+    wal = WriteAheadLog(table, lambda t, p: None, stamp=iter(range(100, 200)).__next__, owner="p1")
+    deferred = _kept_by(wal, table, "mailbox", 5, "deferred")
+    _kept_by(wal, table, "ticks", 9, "sent")
+    done = finish_interrupted(table, 0, lambda t, p: {"mailbox": 5, "ticks": 10}[t])
+    assert done.pruned == 1 and table.get(entry_key("ticks", 0, 9)) is None
+    assert done.delivered == []
+    assert [entry for entry, _ in done.records] == [deferred]
+
+
+def test_an_interrupted_unit_after_the_committed_ones_or_of_another_process_is_produced_again() -> None:
+    """What no commit covered may not have gone: a unit kept after the last committed one of its process, and one of
+    another process (a previous owner: its stamps are of another clock) are produced again, as before."""
+    table = Table()
+    committed: dict[str, int | None] = {"mailbox": None, "ticks": None}
+    first = WriteAheadLog(table, lambda t, p: committed[t], stamp=iter(range(500, 600)).__next__, owner="p0")
+    older = _kept_by(first, table, "mailbox", 3, "deferred")  # a previous owner's, stamped later by its clock
+    wal = WriteAheadLog(table, lambda t, p: committed[t], stamp=iter(range(100, 200)).__next__, owner="p1")
+    _kept_by(wal, table, "ticks", 9, "sent")
+    after = _kept_by(wal, table, "mailbox", 5, "suppressed")
+    committed["ticks"] = 10
+    assert wal.prune("ticks", 0) == 1
+    done = finish_interrupted(table, 0, lambda t, p: {"mailbox": 3, "ticks": 10}[t])
+    assert done.delivered == []
+    assert [entry for entry, _ in done.records] == [after, older]  # in the order they were kept (their stamps)
+
+
+def test_an_unreadable_committed_entry_is_deleted_and_says_nothing_of_the_others() -> None:
+    table = Table()
+    wal = WriteAheadLog(table, lambda t, p: None, stamp=iter(range(100, 200)).__next__, owner="p1")
+    interrupted = _kept_by(wal, table, "mailbox", 5, "deferred")
+    table.set(entry_key("ticks", 0, 9), ENTRY_FORMAT + b"not zlib")
+    done = finish_interrupted(table, 0, lambda t, p: {"mailbox": 5, "ticks": 10}[t])
+    assert done.pruned == 1 and table.get(entry_key("ticks", 0, 9)) is None
+    assert done.delivered == [] and [entry for entry, _ in done.records] == [interrupted]

@@ -321,13 +321,16 @@ def test_a_pause_set_through_hris_is_shown_and_can_be_lifted(tmp_path: Path, def
 
 
 # -- F11: a language taken back ------------------------------------------------------------------------
-def _languages_offered(s: Served, person: str) -> tuple[list[tuple[str, str]], str | None]:
-    """The language list of the person's preferences page: ``(value, name)`` in order, and the chosen value."""
+def _languages_offered(s: Served, person: str) -> tuple[list[tuple[str, str]], str | None, str]:
+    """The language list of the person's preferences page: ``(value, name)`` in order, the chosen value, and the
+    hint under the list."""
     page = s.client.get(f"/preferences?t={_link(s, person)}").text
     select = re.search(r'<select name="locale"[^>]*>(.*?)</select>', page, re.S)
-    assert select is not None, page
+    hint = re.search(r'<p class="meta" id="locale-hint">([^<]*)</p>', page)
+    assert select is not None and hint is not None, page
     options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select[1])
-    return [(value, name) for value, _, name in options], next((v for v, chosen, _ in options if chosen), None)
+    chosen = next((v for v, selected, _ in options if selected), None)
+    return [(value, name) for value, _, name in options], chosen, hint[1]
 
 
 def test_a_language_once_set_can_be_taken_back_and_simulate_reads_it_so(tmp_path: Path, defs: Definitions,
@@ -336,21 +339,26 @@ def test_a_language_once_set_can_be_taken_back_and_simulate_reads_it_so(tmp_path
     emptied again. It is now always the first choice and sends ``locale: null`` (SPEC §11: it replaces the
     preference). Since a later walk of the same day the choice is the person's own, kept beside the HR system's
     language: "Not set" names the HR system's, an upsert sending it again leaves the choice standing, and taking the
-    choice back gives the HR system's language back. The served world and ``simulate`` agree on every message."""
+    choice back gives the HR system's language back. The served world and ``simulate`` agree on every message.
+    "Not set" named the HR system's language in the option itself, which the list cut short on a desktop screen; the
+    hint under the list names it (since 2026-12-05)."""
     for s in _serve(tmp_path / "out", defs, small_events):
-        options, chosen = _languages_offered(s, "E1029")  # de-DE, from the HR system: not a choice of theirs
-        assert options[0] == ("", "Nicht festgelegt: Deutsch (Deutschland) (de-DE), aus dem HR-System")
+        options, chosen, hint = _languages_offered(s, "E1029")  # de-DE, from the HR system: not a choice of theirs
+        assert options[0] == ("", "Nicht festgelegt")
+        assert hint.startswith("Deine Sprache im HR-System: Deutsch (Deutschland) (de-DE). Nicht festgelegt:")
         assert chosen == ""
         assert 'id="saved"' in _post_preferences(s, "E1029", PLAIN | {"locale": "fr-FR"}).text
-        options, chosen = _languages_offered(s, "E1029")  # the page is in French now
-        assert options[0] == ("", "Non défini : allemand (Allemagne) (de-DE), d’après le système RH")
+        options, chosen, hint = _languages_offered(s, "E1029")  # the page is in French now
+        assert options[0] == ("", "Non défini")
+        assert hint.startswith("Votre langue dans le système RH : allemand (Allemagne) (de-DE). Non défini :")
         assert chosen == "fr-FR"
         assert 'id="saved"' in _post_preferences(s, "E1029", PLAIN | {"locale": ""}).text
         chose, took_back = s.decisions()
         assert (chose["data"], took_back["data"]) == ({"locale": "fr-FR"}, {"locale": None})
         assert s.backend.store.profiles["E1029"].locale == "de-DE"  # the HR system's again
-        options, chosen = _languages_offered(s, "E1029")
-        assert options[0][1].startswith("Nicht festgelegt:") and chosen == ""
+        options, chosen, hint = _languages_offered(s, "E1029")
+        assert options[0] == ("", "Nicht festgelegt") and chosen == ""
+        assert hint.startswith("Deine Sprache im HR-System: Deutsch (Deutschland) (de-DE).")
     later = datetime.fromisoformat(took_back["time"]) + timedelta(days=1)
     again = {"specversion": "1.0", "id": "test-again", "source": "hris/test", "type": "hris.employee.upserted",
              "time": iso(later), "subject": "E1029", "data": {"id": "E1029", "locale": "de-DE"}}

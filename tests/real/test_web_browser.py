@@ -41,6 +41,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarnin
 DECIDED = re.compile(r".*/review\?decided=(approve|reject)$")
 SCREENS = ROOT / "test-output" / "screens"
 SIZES: dict[str, ViewportSize] = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+ARROW_PX = 24  # the room a closed select keeps for its arrow, beside its text (Chromium draws it in about 20px)
 TOKEN_SECRET = "browser-test-token-secret"  # noqa: S105 - a test value
 # staff at the provider: an HR reviewer (E1003) and the HR partner of E1032 and E1080 (E1006)
 STAFF = [User(sub="reviewer@example.com", claims={"groups": ["hr-ops"], "employee_id": "E1003"}),
@@ -277,6 +278,8 @@ def test_what_applies_is_reached_from_the_preferences_page_in_the_readers_langua
     page.goto(f"{site.url}/preferences?t={token}")
     assert page.get_attribute("html", "lang") == "de"
     assert page.inner_text("legend >> nth=1") == "Themen, die du nicht möchtest"
+    assert _options_cut_short(page, "#locale") == []
+    assert page.inner_text("#locale-hint").startswith("Deine Sprache im HR-System: Deutsch (Deutschland) (de-DE).")
     submit(page, "#applies", re.compile(".*/preferences/resources\\?t=.*"))
     assert page.inner_text("h1") == "Was gilt für mich?"
     it_help = page.locator("#topic-it-help")
@@ -286,6 +289,19 @@ def test_what_applies_is_reached_from_the_preferences_page_in_the_readers_langua
     assert "Für alle" in reasons and "dein Land: DE" in reasons
     shoot(page, "applies")
     submit(page, "text=Zurück zu deinen Einstellungen", re.compile(".*/preferences\\?t=.*"))
+
+
+def _options_cut_short(page: Page, select: str) -> list[str]:
+    """The options of ``select`` whose text, in its font, is wider than the closed list shows (its inner width less
+    the arrow's room): a select's scrollWidth is its clientWidth whatever it cuts. Seen on 2026-12-05: "Nicht
+    festgelegt: Deutsch (Deutschland) (de-DE), aus dem HR-System" ended in "HR-Syste" on a desktop screen."""
+    return list(page.eval_on_selector(select, """(s, arrow) => {
+        const style = getComputedStyle(s);
+        const pen = document.createElement("canvas").getContext("2d");
+        pen.font = style.font;
+        const room = s.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - arrow;
+        return [...s.options].map(o => o.text).filter(text => pen.measureText(text).width > room);
+    }""", ARROW_PX))
 
 
 def test_screens_are_written(site: Site) -> None:

@@ -79,27 +79,29 @@ def _reader(w: Web, recipient_id: str) -> tuple[str | None, dict[str, Any]]:
     return locale, {"lang": lang, "_": translator(lang)}
 
 
-def _languages(w: Web, current: str | None, lang: str, given: str | None) -> list[tuple[str, str]]:
+def _languages(w: Web, current: str | None, lang: str) -> list[tuple[str, str]]:
     """The choices of the language field as ``(value, name in the reader's language)``: English and every locale
     a bundled template is written in (the form was a free text field that took "Klingon" as readily as "de-DE");
     the person's own choice is kept as a choice when it is none of them ("en-IN"). "Not set" comes first, chosen or
     not: it sends ``locale: null``, which takes their choice away (SPEC §11: it replaces the preference), so the HR
-    system's language (``given``, which "Not set" names) is the one in force again, else each message's default (it
-    was offered only while none was set: a language once chosen could not be taken back)."""
+    system's language (named under the list: :func:`_given_language`) is the one in force again, else each message's
+    default (it was offered only while none was set: a language once chosen could not be taken back)."""
     defs = w.backend.world.defs
     written = {loc for t in (*defs.templates.values(), *defs.inline.values()) for loc in t.locales}
     tags = {_tag(loc) for loc in ("en", *written)}
     if current:
         tags.add(current)
     choices = sorted(((tag, _language_name(tag, lang)) for tag in tags), key=lambda c: c[1].casefold())
-    say = translator(lang)
-    unset = say("Not set: {language}, from the HR system", language=_language_name(given, lang)) if given else None
-    return [("", unset or say("Not set")), *choices]
+    return [("", translator(lang)("Not set")), *choices]
 
 
-def _given_locale(w: Web, person_id: str) -> str | None:
+def _given_language(w: Web, person_id: str, lang: str) -> str | None:
+    """The HR system's language for the person, named in the reader's language, said under the language list (the
+    option "Not set" named it, "Not set: Deutsch (Deutschland) (de-DE), from the HR system", which the list cut
+    short on a desktop screen)."""
     profile = w.backend.store.profiles.get(person_id)
-    return profile.given_locale if profile is not None else None
+    given = profile.given_locale if profile is not None else None
+    return _language_name(given, lang) if given else None
 
 
 def _tag(locale: str) -> str:
@@ -133,7 +135,8 @@ def _page(request: Request, w: Web, claims: LinkClaims, token: str, *, saved: st
                     paused_day=(typed[1] if typed is not None
                                 else _local_day(prefs["paused_until"], _zone(w, claims.recipient_id))),
                     token=token, csrf=_csrf(w, token), saved=saved, problem=problem,
-                    languages=_languages(w, prefs["locale"], words["lang"], _given_locale(w, claims.recipient_id)),
+                    languages=_languages(w, prefs["locale"], words["lang"]),
+                    given_language=_given_language(w, claims.recipient_id, words["lang"]),
                     why=claims.message_id is not None, **words)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError, dates, numbers
@@ -120,13 +120,14 @@ class Reader:
             return str(value)
         if isinstance(format, str) and len(format) <= _CACHED_PATTERN:
             return _date_text(day, format, self.locale)
-        return dates.format_date(day, format, locale=self.locale)
+        return dates.format_date(day, _first_of_month(format, self.locale, day), locale=self.locale)
 
     def datetime(self, value: Any, format: str = "medium") -> str:
         instant = _as_datetime(value)
         if instant is None:
             return self.date(value)
-        return dates.format_datetime(instant, format, tzinfo=self.zone, locale=self.locale)
+        pattern = _first_of_month(format, self.locale, instant.astimezone(self.zone).date(), with_time=True)
+        return dates.format_datetime(instant, pattern, tzinfo=self.zone, locale=self.locale)
 
     def time(self, value: Any, format: str = "short") -> str:
         instant = _as_datetime(value)
@@ -162,7 +163,40 @@ would keep its text alive across renders (thousands of them, megabytes each)."""
 def _date_text(day: date, format: str, locale: Locale) -> str:
     """A day as Babel writes it, kept: Babel looks the pattern up and formats it anew on every call, and a
     run writes the same few days (a start date, a roadmap's days) in the same few locales many times."""
-    return dates.format_date(day, format, locale=locale)
+    return dates.format_date(day, _first_of_month(format, locale, day), locale=locale)
+
+
+_Named = Literal["full", "long", "medium", "short"]
+_NAMED: dict[str, _Named] = {"full": "full", "long": "long", "medium": "medium", "short": "short"}
+_DAY = ("field", ("d", 1))  # a day of the month in as few figures as it takes
+_MONTH_NAMES = {("M", 3), ("M", 4), ("L", 3), ("L", 4)}  # "mars", "mars" in full; not "03"
+
+
+def _first_of_month(format: str, locale: Locale, day: date, *, with_time: bool = False) -> str:
+    """The pattern to write ``day`` with: French writes the first of a month "1er mars" ("le 1er mars 2026"), where
+    Babel (CLDR) writes "1 mars". On the 1st, in French, a day of the month in one figure (``d``) before the month's
+    name (``MMM``, ``MMMM``) is followed by "er"; a date in figures ("01/03/2026") and every other day and language
+    are left as they are. A named format (``long``) is first spelt out as Babel reads it, with its time
+    (``with_time``) joined to it as ``format_datetime`` joins the two."""
+    if not isinstance(format, str) or locale.language != "fr" or day.day != 1:
+        return format
+    named = _NAMED.get(format)
+    pattern = format if named is None else str(dates.get_date_format(named, locale=locale).pattern)
+    if named is not None and with_time:
+        clock = str(dates.get_time_format(named, locale=locale).pattern)
+        pattern = str(dates.get_datetime_format(named, locale=locale)).replace("{0}", clock).replace("{1}", pattern)
+    tokens = dates.tokenize_pattern(pattern)
+    for i, token in enumerate(tokens):
+        if token == _DAY and _month_name_follows(tokens[i + 1:]):
+            return dates.untokenize_pattern([*tokens[:i + 1], ("chars", "er"), *tokens[i + 1:]])
+    return format
+
+
+def _month_name_follows(tokens: list[tuple[str, str | tuple[str, int]]]) -> bool:
+    """Whether the pattern's next field, past a space, is a month's name."""
+    if tokens and tokens[0][0] == "chars" and not str(tokens[0][1]).strip():
+        tokens = tokens[1:]
+    return bool(tokens) and tokens[0][0] == "field" and tokens[0][1] in _MONTH_NAMES
 
 
 def _as_datetime(value: Any) -> datetime | None:

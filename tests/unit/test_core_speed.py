@@ -175,7 +175,10 @@ def test_a_kept_working_day_is_the_one_counted_day_by_day(start: date, n: int, c
        st.sampled_from(["short", "medium", "long", "full", "d MMM y", "EEEE"]))
 def test_a_kept_date_is_what_babel_writes(day: date, locale: str | None, fmt: str) -> None:
     reader = Reader(locale, "UTC")
-    assert reader.date(day.isoformat(), fmt) == dates.format_date(day, fmt, locale=reader.locale)
+    written = dates.format_date(day, fmt, locale=reader.locale)
+    if locale == "fr-FR" and day.day == 1 and fmt not in ("short", "EEEE"):  # "1er mars" (README "Languages")
+        written = written.replace("1 ", "1er ", 1)
+    assert reader.date(day.isoformat(), fmt) == written
     assert reader.date(day, fmt) == reader.date(day.isoformat(), fmt)  # the second time from what is kept
 
 

@@ -154,6 +154,34 @@ def test_dates_times_and_numbers_in_the_readers_locale_and_timezone() -> None:
     assert Reader("en-GB", "Europe/Berlin").datetime("2026-10-25t00:30:00z", "short") == "25/10/2026, 02:30"
 
 
+def test_french_writes_the_first_of_a_month_1er_wherever_a_date_is_said_in_words() -> None:
+    """Babel writes "1 mars 2026"; French writes "1er mars 2026" (until 2026-12-05 an explanation read "ajoutée à son
+    dossier familial le 1 mars 2026"). Only in French, only on the 1st, only before the month's name: a date in
+    figures keeps its "01"; the day is the reader's, in their timezone."""
+    first, second = date(2026, 3, 1), date(2026, 3, 2)
+    french = Reader("fr-FR", "Europe/Paris")
+    assert [french.date(first, f) for f in ("long", "medium", "full", "short", "d MMMM", "dd/MM", "d/M")] == [
+        "1er mars 2026", "1er mars 2026", "dimanche 1er mars 2026", "01/03/2026", "1er mars", "01/03", "1/3"]
+    assert french.date("2026-03-01", "'le' d MMMM '" + "y" * 80 + "'") == "le 1er mars " + "y" * 80  # not cached
+    assert [french.date(second, f) for f in ("long", "full", "d MMMM")] == [
+        "2 mars 2026", "lundi 2 mars 2026", "2 mars"]
+    assert Reader("fr-CA", None).date(first) == "1er mars 2026"
+    assert Reader("fr-CH", None).date(first, "full") == "dimanche, 1er mars 2026"
+    assert Reader("de-DE", None).date(first) == "1. März 2026"
+    assert Reader("en-GB", None).date(first) == "1 March 2026"
+    # a time: the day where the reader is (23:30 on 28 February in London is 00:30 on 1 March in Paris)
+    assert french.datetime("2026-02-28T23:30:00Z") == "1er mars 2026, 00:30:00"
+    assert french.datetime("2026-02-28T23:30:00Z", "full") == (
+        "dimanche 1er mars 2026, 00:30:00 heure normale d\u2019Europe centrale")
+    assert french.datetime("2026-02-28T23:30:00Z", "short") == "01/03/2026 00:30"
+    assert french.datetime("2026-02-28T23:30:00Z", "d MMMM 'à' HH:mm") == "1er mars à 00:30"
+    assert Reader("fr-FR", "Europe/London").datetime("2026-02-28T23:30:00Z") == "28 févr. 2026, 23:30:00"
+    template = MessageTemplate("t", "s", "{{ trigger.data.date | format_date }}",
+                               locales={"fr": {"text": "Le {{ trigger.data.date | format_date }}"}})
+    assert template.render({"trigger": {"data": {"date": "2026-03-01"}}}, "fr-FR", footer=("x", "u")).text.startswith(
+        "Le 1er mars 2026")
+
+
 def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
@@ -287,7 +315,7 @@ ABOUT_THEM: list[tuple[dict[str, Any], str, str, str]] = [
     *(({"type": "hris.dependent.added", "data": {"relationship": r, "date": "2026-03-01"}},
        "a new dependent was added to their family record on March 1, 2026",
        "in den Personaldaten am 1. März 2026 eine angehörige Person hinzugekommen ist",
-       "une personne à charge a été ajoutée à son dossier familial le 1 mars 2026") for r in ("child", "spouse")),
+       "une personne à charge a été ajoutée à son dossier familial le 1er mars 2026") for r in ("child", "spouse")),
     ({"type": "hris.leave.started", "data": {"leave_type": "medical", "start_date": "2026-03-02"}},
      "their leave started on March 2, 2026", "die Abwesenheit am 2. März 2026 begonnen hat",
      "son congé a commencé le 2 mars 2026"),

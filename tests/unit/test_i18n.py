@@ -3,16 +3,20 @@ them; roadmap days on working days."""
 
 from __future__ import annotations
 
+import ast
 import re
 import string
 from datetime import UTC, date, datetime
 from itertools import product
+from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from babel.messages.pofile import read_po
+from jinja2.ext import extract_from_ast
 
-from tests.support import at
+from tests.support import ROOT, at
 from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.journeys import i18n
 from wayfinder.journeys.explain import Explanation, explain
@@ -20,6 +24,7 @@ from wayfinder.journeys.i18n import LOCALE_DIR, Reader, gettext, languages, read
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.model import Journey
 from wayfinder.journeys.templates import MessageTemplate
+from wayfinder.web.i18n import LOCALE_DIR as WEB_LOCALE_DIR
 
 ENGLISH = re.compile(r"\b(the|your|you|and|with|this|their|they|of|to|for|received|because|on)\b", re.I)
 
@@ -186,21 +191,79 @@ def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
+# Each catalog: its folder, its domain, and who translates with it (the messages' words through
+# ``i18n.gettext(locale, "...")``, the employee pages' through ``_("...")`` or ``say("...")``).
+CATALOGS = {"wayfinder": LOCALE_DIR, "web": WEB_LOCALE_DIR}
+WEB_DIR = WEB_LOCALE_DIR.parent
+SOURCES = [ROOT / folder for folder in ("journeys", "catalog", "connectors", "streams", "wayfinder")]
+
+
+def _catalogs(domain: str) -> dict[str, dict[str, str]]:
+    """``{language: {msgid: msgstr}}`` of one domain's ``.po`` files."""
+    catalogs: dict[str, dict[str, str]] = {}
+    for po in sorted(CATALOGS[domain].glob(f"*/LC_MESSAGES/{domain}.po")):
+        with po.open("rb") as f:
+            catalogs[po.parent.parent.name] = {str(m.id): str(m.string) for m in read_po(f) if m.id}
+    return catalogs
+
+
 def test_every_catalog_translates_every_message_with_the_same_placeholders() -> None:
     assert languages() == ["de", "fr"]
-    catalogs = {}
-    for language in languages():
-        with (LOCALE_DIR / language / "LC_MESSAGES" / "wayfinder.po").open("rb") as f:
-            catalogs[language] = {m.id: m.string for m in read_po(f) if m.id}
-    ids = set(catalogs["de"])
-    assert len(ids) > 40
-    for language, catalog in catalogs.items():
-        assert set(catalog) == ids, language
-        for msgid, msgstr in catalog.items():
-            assert msgstr, (language, msgid)
-            assert _placeholders(str(msgid)) == _placeholders(str(msgstr)), (language, msgid)
+    for domain in CATALOGS:
+        catalogs = _catalogs(domain)
+        assert sorted(catalogs) == ["de", "fr"], domain
+        ids = set(catalogs["de"])
+        assert len(ids) > 40
+        for language, catalog in catalogs.items():
+            assert set(catalog) == ids, (domain, language)
+            for msgid, msgstr in catalog.items():
+                assert msgstr, (domain, language, msgid)
+                assert _placeholders(msgid) == _placeholders(msgstr), (domain, language, msgid)
     assert gettext("de-DE", "Change or stop these messages") == "Diese Nachrichten ändern oder abbestellen"
     assert gettext("pt-BR", "Change or stop these messages") == "Change or stop these messages"
+
+
+def _python_sources() -> dict[Path, ast.Module]:
+    files = {path.resolve() for folder in SOURCES for path in folder.rglob("*.py")}  # wayfinder/ links the others
+    return {path: ast.parse(path.read_text(encoding="utf-8"), str(path)) for path in sorted(files)}
+
+
+def _page_templates() -> list[jinja2.nodes.Template]:
+    env = jinja2.Environment(autoescape=True)
+    return [env.parse(path.read_text(encoding="utf-8")) for path in sorted((WEB_DIR / "templates").glob("*.html"))]
+
+
+def _translated_here(tree: ast.Module, calls: dict[str, int]) -> set[str]:
+    """The message ids written out in ``tree``'s calls of ``calls`` (name -> the message's argument)."""
+    said = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in calls:
+            message = node.args[calls[node.func.id]] if len(node.args) > calls[node.func.id] else None
+            if isinstance(message, ast.Constant) and isinstance(message.value, str):
+                said.add(message.value)
+    return said
+
+
+def test_every_message_id_is_used_and_every_message_said_is_in_every_catalog() -> None:
+    """The catalogs kept message ids no code said any more (the manager's and HR partner's sentences "...you are
+    their manager and, for {person}, ..." and "of something recorded about them", after their sentences changed on
+    2026-12-05). A message id is used when the code or a page template has it as a string (ids are passed around:
+    ``EVENT_LABELS``, ``words.CHANNELS``, a page's ``saved``); a message the code translates as written
+    (``gettext(locale, "...")``, ``_("...")``, ``say("...")``) is in every catalog of its domain."""
+    trees = _python_sources()
+    templates = _page_templates()
+    written = {n.value for tree in trees.values() for n in ast.walk(tree)
+               if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    written |= {n.value for t in templates for n in t.find_all(jinja2.nodes.Const) if isinstance(n.value, str)}
+    said = {"wayfinder": set[str]().union(*(_translated_here(t, {"gettext": 1}) for t in trees.values())),
+            "web": {str(m) for t in templates for _, _, m in extract_from_ast(t, ("_",)) if isinstance(m, str)}}
+    said["web"] |= set[str]().union(*(_translated_here(t, {"_": 0, "say": 0}) for path, t in trees.items()
+                                      if WEB_DIR in path.parents))
+    assert len(said["wayfinder"]) > 5 and len(said["web"]) > 40  # the scan finds them
+    for domain, catalogs in ((d, _catalogs(d)) for d in CATALOGS):
+        for language, catalog in catalogs.items():
+            assert sorted(set(catalog) - written) == [], (domain, language)
+            assert sorted(said[domain] - set(catalog)) == [], (domain, language)
 
 
 def test_working_days_skip_weekends_and_public_holidays() -> None:

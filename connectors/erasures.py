@@ -35,11 +35,11 @@ class KafkaErasures(TopicFollower):
         return erased_since(self.erased, message)
 
 
-def note(erased: dict[str, datetime], value: bytes | None) -> None:
-    """Keep one audit record's erasure (others, and records that do not parse, are passed over)."""
+def note(erased: dict[str, datetime], value: bytes | None) -> bool:
+    """Keep one audit record's erasure (others, and records that do not parse, are passed over); whether ``erased``
+    changed (``records.note_erasure``)."""
     try:
         record: Any = json.loads(value or b"")
-        if isinstance(record, dict):
-            note_erasure(erased, record)
+        return isinstance(record, dict) and note_erasure(erased, record)
     except (ValueError, TypeError):
-        return
+        return False

@@ -138,13 +138,19 @@ class Message(BaseModel):
                                        **dict.fromkeys(CONTENT)})
 
 
-def note_erasure(erased: dict[str, datetime], entry: Mapping[str, Any]) -> None:
-    """Keep one audit entry's erasure in ``erased`` (id -> the latest erasure); other entries change nothing. Raises
-    ``ValueError`` for an erasure whose ``at`` is not a time (the callers that read a topic pass such a record over)."""
+def note_erasure(erased: dict[str, datetime], entry: Mapping[str, Any]) -> bool:
+    """Keep one audit entry's erasure in ``erased`` (id -> the latest erasure); other entries change nothing. Says
+    whether ``erased`` changed (a person not erased before, or a later erasure of one), so a reader of a whole topic
+    acts on a new erasure without comparing the map record by record. Raises ``ValueError`` for an erasure whose
+    ``at`` is not a time (the callers that read a topic pass such a record over)."""
     person = entry.get("employee_id")
-    if entry.get("action") == "privacy.erasure" and isinstance(person, str):
-        at = parse_instant(str(entry.get("at")))
-        erased[person] = max(at, erased.get(person, at))
+    if entry.get("action") != "privacy.erasure" or not isinstance(person, str):
+        return False
+    at = parse_instant(str(entry.get("at")))
+    if person in erased and erased[person] >= at:
+        return False
+    erased[person] = at
+    return True
 
 
 def erased_since(erased: Mapping[str, datetime], message: Message) -> bool:

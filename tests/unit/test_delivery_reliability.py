@@ -623,12 +623,16 @@ def test_the_erasures_deliver_honours_are_the_audit_records_latest_per_person() 
     from wayfinder.journeys.records import erased_since
 
     erased: dict[str, datetime] = {}
-    for value in (b'{"action": "privacy.erasure", "employee_id": "E1", "at": "2026-03-03T09:00:00Z"}',
-                  b'{"action": "privacy.erasure", "employee_id": "E1", "at": "2026-03-01T09:00:00Z"}',  # older
-                  b'{"action": "something.else", "employee_id": "E2", "at": "2026-03-03T09:00:00Z"}',
-                  b"not json", None, b'{"action": "privacy.erasure", "employee_id": "E5"}'):
-        note(erased, value)
+    changed = [note(erased, value) for value in (
+        b'{"action": "privacy.erasure", "employee_id": "E1", "at": "2026-03-03T09:00:00Z"}',
+        b'{"action": "privacy.erasure", "employee_id": "E1", "at": "2026-03-01T09:00:00Z"}',  # older
+        b'{"action": "privacy.erasure", "employee_id": "E1", "at": "2026-03-03T09:00:00Z"}',  # the same again
+        b'{"action": "something.else", "employee_id": "E2", "at": "2026-03-03T09:00:00Z"}',
+        b"not json", None, b'{"action": "privacy.erasure", "employee_id": "E5"}')]
     assert erased == {"E1": NOW.replace(day=3, hour=9, minute=0)}
+    assert changed == [True, False, False, False, False, False, False]  # whether the map changed (since 2026-12-05)
+    assert note(erased, b'{"action": "privacy.erasure", "employee_id": "E1", "at": "2026-03-04T09:00:00Z"}')
+    assert erased == {"E1": NOW.replace(day=4, hour=9, minute=0)}
     assert erased_since(erased, make_message(1))  # about E1, made before the erasure
     assert erased_since(erased, make_message(3, recipient_id="E1"))  # to E1
     assert not erased_since(erased, make_message(1, created_at=NOW + timedelta(days=2)))  # a rehire's

@@ -207,11 +207,10 @@ class KafkaBackend:
         return message
 
     def _erase(self, value: bytes | None) -> None:
-        """An audit record: an erasure takes the content of what was kept of that person (before it, on any
-        partition: the topics are read side by side)."""
-        known = dict(self._erasures)
-        note_erasure(self._erasures, value)
-        if self._erasures != known:
+        """An audit record: a new erasure takes the content of what was kept of that person (before it, on any
+        partition: the topics are read side by side). Any other record costs O(1): ``note_erasure`` says whether the
+        map changed (it was copied and compared on every audit record, O(erasures) each at start-up)."""
+        if note_erasure(self._erasures, value):
             self._messages = {mid: self._kept(m) for mid, m in self._messages.items()}
 
     def _switch_to(self, record: ControlRecord) -> None:

@@ -83,7 +83,7 @@ def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
     decided = held.model_copy(update={"reviewer_id": reviewer, "reviewed_at": now})
     # The window's timer goes; a decision after the window closes the escalation task it opened.
     closed = review_ended(state, held, "decided", now)
-    if held.recipient_id not in (None, held.employee_id) and recipient is None:
+    if held.about_someone_else and recipient is None:
         # The recipient is gone since it was made (erased): nothing goes, and nothing of them stays in the record.
         return [Decide(decided.redacted("no_recipient", now)), *closed]
     if data["decision"] == "reject":
@@ -163,7 +163,7 @@ def escalate(state: EmployeeState, timer: ReviewTimer, now: datetime, policy: Po
     held = state.awaiting_approval.get(timer.message_id)
     if held is None:
         return []
-    if held.recipient_id not in (None, held.employee_id) and present(lookup(held.recipient_id), now) is None:
+    if held.about_someone_else and present(lookup(held.recipient_id or ""), now) is None:
         # Its recipient is gone since it was made (erased, or left): it can never go, so nobody is asked to review
         # it, and nothing of them stays in the record (as a decision on it would leave it; an audit of SPEC §9 found
         # the erased manager's name kept and a task opened to review a message to nobody).

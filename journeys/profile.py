@@ -366,11 +366,23 @@ def _termination_corrected(profile: Profile, data: dict[str, Any], at: datetime 
         _terminated(profile, change["new"], at)
 
 
+def leaving_at(profile: Profile | None) -> datetime | None:
+    """When the person's termination takes effect (their ``left_at``), None while they have not left."""
+    value = profile.fields.get(LEFT_AT) if profile is not None else None
+    return parse_instant(value) if isinstance(value, str) else None
+
+
+def gone_by(left_at: datetime | None, at: datetime) -> bool:
+    """Whether a termination that takes effect at ``left_at`` (None: none) has by ``at``: the one rule for a person
+    who has left, used where their profile is (:func:`left`) and where only that time is (their mailbox and digest
+    box, README "Leavers")."""
+    return left_at is not None and left_at <= at
+
+
 def left(profile: Profile | None, at: datetime) -> bool:
     """Whether the person's termination has taken effect by ``at`` (and no hire came since): no recipient for a
     message to a manager or an HR partner, and no assignee for a task (README "Leavers")."""
-    value = profile.fields.get(LEFT_AT) if profile is not None else None
-    return isinstance(value, str) and parse_instant(value) <= at
+    return gone_by(leaving_at(profile), at)
 
 
 def present(profile: Profile | None, at: datetime) -> Profile | None:

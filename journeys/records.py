@@ -104,6 +104,12 @@ class Message(BaseModel):
         return self.recipient_role == "employee"
 
     @property
+    def about_someone_else(self) -> bool:
+        """Whether it goes to someone other than the person it is about (their manager or HR partner): a recipient
+        who has left is no recipient for it (README "Leavers")."""
+        return self.recipient_id not in (None, self.employee_id)
+
+    @property
     def is_digest(self) -> bool:
         """A digest's own record (README "Digests"): one email holding the messages gathered into it, not a
         journey's message."""

@@ -1,5 +1,6 @@
 """What a recipient's two boxes (the mailbox and the digest box) do alike: keep the recipient's opt-outs and pause
-(SPEC §11) and check them again when a held message goes, and take out what a cancel is about."""
+(SPEC §11) and when they leave (README "Leavers"), check them again when a held message goes, and take out what a
+cancel is about."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ from datetime import datetime
 from typing import Protocol
 
 from wayfinder.journeys.effects import Preferences
+from wayfinder.journeys.profile import gone_by
 from wayfinder.journeys.records import Message
 
 
 class RecipientChoices(Protocol):
-    """The part of a box's state that the recipient chose."""
+    """The part of a box's state that the recipient chose, and when they leave (``Departure``)."""
 
     opt_out_channels: list[str]
     opt_out_topics: list[str]
     paused_until: datetime | None
+    left_at: datetime | None
 
 
 def nothing_to_keep(p: Preferences) -> bool:
@@ -30,9 +33,25 @@ def keep_choices(state: RecipientChoices, p: Preferences) -> None:
     state.paused_until = p.paused_until
 
 
-def refusal(state: RecipientChoices, message: Message) -> str | None:
-    """Why ``message`` may not go to this recipient (its channel, or every one of its topics, opted out), or None.
-    Checked again when a held message goes: the recipient may have changed their mind."""
+def leaves_later(left_at: datetime | None, now: datetime) -> bool:
+    """Whether a termination (taking effect at ``left_at``) is still ahead at ``now``: a box is made, or kept, for it
+    alone then, as what it holds or gathers before it takes effect must meet it. One in effect already finds nothing
+    held, and nothing is made for the person since (the core asks for the recipient: ``profile.present``)."""
+    return left_at is not None and not gone_by(left_at, now)
+
+
+def to_nobody(state: RecipientChoices, message: Message, at: datetime) -> bool:
+    """Whether ``message``, going at ``at``, is about someone else and its recipient has left by then
+    (``profile.gone_by``, as the core decides with their profile): ``no_recipient``."""
+    return message.about_someone_else and gone_by(state.left_at, at)
+
+
+def refusal(state: RecipientChoices, message: Message, at: datetime) -> str | None:
+    """Why ``message``, going at ``at``, may not go to this recipient (they have left: ``to_nobody``; its channel, or
+    every one of its topics, opted out), or None. Checked again when a held message goes: the recipient may have
+    changed their mind, or left."""
+    if to_nobody(state, message, at):
+        return "no_recipient"
     if message.channel in state.opt_out_channels:
         return "opted_out_channel"
     if message.topics and set(message.topics) <= set(state.opt_out_topics):
@@ -48,7 +67,13 @@ def cancels(message: Message, employee_id: str | None, journey_id: str | None, r
             and (role is None or message.recipient_role == role))
 
 
+_REDACTED = frozenset({"erased", "no_recipient"})
+"""Why a held message that will not go keeps nothing of what it said: its person or its recipient was erased, or
+its recipient has left (as an approval after they left keeps nothing: README "Leavers")."""
+
+
 def withdrawn(message: Message, reason: str, now: datetime) -> Message:
-    """The record of a held message that will not go: redacted on erasure, suppressed for ``reason`` otherwise."""
-    return message.redacted(reason, now) if reason == "erased" else message.with_status("suppressed", reason=reason,
-                                                                                         at=now)
+    """The record of a held message that will not go: redacted on erasure or for a recipient who has left,
+    suppressed for ``reason`` otherwise."""
+    return message.redacted(reason, now) if reason in _REDACTED else message.with_status("suppressed", reason=reason,
+                                                                                          at=now)

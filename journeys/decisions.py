@@ -10,6 +10,7 @@ from html import escape
 from typing import Any
 
 from wayfinder.journeys._durations import parse_duration
+from wayfinder.journeys.boxes import withdrawn
 from wayfinder.journeys.effects import (
     Decide,
     Dispatch,
@@ -85,7 +86,7 @@ def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
     closed = review_ended(state, held, "decided", now)
     if held.about_someone_else and recipient is None:
         # The recipient is gone since it was made (erased): nothing goes, and nothing of them stays in the record.
-        return [Decide(decided.redacted("no_recipient", now)), *closed]
+        return [Decide(withdrawn(decided, "no_recipient", now)), *closed]
     if data["decision"] == "reject":
         reason = str(data.get("reason") or "").strip() or "rejected_by_reviewer"  # spaces say no reason either
         if held.delivers_to_employee:  # never delivered: they may be offered again (SPEC §5)
@@ -168,7 +169,7 @@ def escalate(state: EmployeeState, timer: ReviewTimer, now: datetime, policy: Po
         # it, and nothing of them stays in the record (as a decision on it would leave it; an audit of SPEC §9 found
         # the erased manager's name kept and a task opened to review a message to nobody).
         del state.awaiting_approval[held.message_id]
-        return [Decide(held.redacted("no_recipient", now))]
+        return [Decide(withdrawn(held, "no_recipient", now))]
     task = Task(task_id=_escalation_id(held), employee_id=state.employee_id, assignee="review_escalation",
                 assignee_id=escalation_contact(state, policy, lookup, now, (held.recipient_id, held.employee_id)),
                 journey_id=held.journey_id,

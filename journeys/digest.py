@@ -18,10 +18,19 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from wayfinder.journeys._time import local_at, next_allowed, parse_window, zone
-from wayfinder.journeys.boxes import cancels, keep_choices, nothing_to_keep, refusal, withdrawn
+from wayfinder.journeys.boxes import (
+    cancels,
+    keep_choices,
+    leaves_later,
+    nothing_to_keep,
+    refusal,
+    to_nobody,
+    withdrawn,
+)
 from wayfinder.journeys.effects import (
     CancelPending,
     Decide,
+    Departure,
     Diagnostic,
     DigestInput,
     DigestTimer,
@@ -78,6 +87,9 @@ class DigestState(BaseModel):
     quiet_hours: str | None = Field(None, exclude_if=unset)
     # the recipient's sensitive leave (Policy.leave_pause), as LeaveChanged said: it holds their digests
     leave: LeavePeriod | None = Field(None, exclude_if=unset)
+    # when the recipient's termination takes effect, as ``Departure`` said: what closes then or later about someone
+    # else does not go (README "Leavers")
+    left_at: datetime | None = Field(None, exclude_if=unset)
 
 
 REPLAY_WINDOW = timedelta(days=8)
@@ -151,7 +163,12 @@ class Digests:
             return DigestOutcome(None) if state is None else self.cancel(state, item, now)
         if state is None and isinstance(item, Preferences) and nothing_to_keep(item):
             return DigestOutcome(None)
+        if state is None and isinstance(item, Departure) and not leaves_later(item.left_at, now):
+            return DigestOutcome(None)
         box = state or DigestState(recipient_id=item.mailbox)
+        if isinstance(item, Departure):
+            box.left_at = item.left_at  # a digest is judged when it closes (a rehire, a correction may come first)
+            return DigestOutcome(box)
         if isinstance(item, Gather):
             return self.gather(box, item, now)
         if isinstance(item, LeaveChanged):
@@ -160,12 +177,14 @@ class Digests:
 
     def _on_leave(self, state: DigestState, leave: LeavePeriod, box: OpenDigest, now: datetime) -> list[Effect]:
         """A digest closing during the recipient's sensitive leave, as the mailbox treats each message: the
-        essential ones (``send``) go now, in this digest; the ``suppress`` ones are suppressed; the rest wait in a
-        digest of their own until the first allowed time after the leave's end (held, ``on_leave``, while the end
-        is not known)."""
+        essential ones (``send``) go now, in this digest (unless the recipient has left by then: ``no_recipient``);
+        the ``suppress`` ones are suppressed; the rest wait in a digest of their own until the first allowed time
+        after the leave's end (held, ``on_leave``, while the end is not known)."""
         effects: list[Effect] = []
         rules = box.leave_rules
         going = [m for m in box.items if rules.get(m.message_id) == "send"]
+        effects += [Decide(withdrawn(m, "no_recipient", now)) for m in going if to_nobody(state, m, box.closes_at)]
+        going = [m for m in going if not to_nobody(state, m, box.closes_at)]  # (their recipient has left)
         effects += [Decide(m.with_status("suppressed", reason="on_leave", at=now)) for m in box.items
                     if rules.get(m.message_id) == "suppress"]
         waiting = [m for m in box.items if rules.get(m.message_id) not in ("send", "suppress")]
@@ -348,15 +367,16 @@ class Digests:
         effects: list[Effect] = []
         going: list[Message] = []
         for m in box.items:
-            refused = refusal(state, m)
+            refused = refusal(state, m, box.closes_at)
             if refused is None:
                 going.append(m)
             else:
-                effects.append(Decide(m.with_status("suppressed", reason=refused, at=now)))
+                effects.append(Decide(withdrawn(m, refused, now)))
         if going:
             effects += self._close(state.recipient_id, box, going, now)
         return DigestOutcome(state if state.open or state.paused_until or state.opt_out_channels
-                             or state.opt_out_topics or state.gone or state.leave else None, effects)
+                             or state.opt_out_topics or state.gone or state.leave
+                             or leaves_later(state.left_at, now) else None, effects)
 
     def _close(self, recipient_id: str, box: OpenDigest, items: list[Message], now: datetime) -> list[Effect]:
         last = items[-1]

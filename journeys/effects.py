@@ -150,6 +150,16 @@ class LeaveChanged:
     at: datetime
 
 
+@dataclass(frozen=True)
+class Departure:
+    """The recipient's termination takes effect at ``left_at`` (None: they have not left, or are hired again; README
+    "Leavers"): a message about someone else still held in their mailbox or digest box when its time comes at or
+    after then does not go (``no_recipient``)."""
+
+    mailbox: str
+    left_at: datetime | None
+    at: datetime
+
 
 @dataclass(frozen=True)
 class Gather(MessageForBox):
@@ -159,12 +169,12 @@ class Gather(MessageForBox):
     on_leave: LeaveRule = "defer"  # while the recipient is on a sensitive leave: wait, suppress, or still go
 
 
-DigestInput = Gather | CancelPending | ForgetMailbox | Preferences | LeaveChanged
-"""What reaches a recipient's digest box: gathered messages, and the cancels, erasure, preferences and sensitive
-leave that the mailbox gets too."""
+DigestInput = Gather | CancelPending | ForgetMailbox | Preferences | LeaveChanged | Departure
+"""What reaches a recipient's digest box: gathered messages, and the cancels, erasure, preferences, sensitive leave
+and termination that the mailbox gets too."""
 
 
-MailboxInput = Dispatch | CancelPending | ForgetMailbox | Preferences | LeaveChanged
+MailboxInput = Dispatch | CancelPending | ForgetMailbox | Preferences | LeaveChanged | Departure
 """What reaches a recipient's mailbox (each is addressed to one mailbox; a cancel to several)."""
 
 
@@ -216,4 +226,4 @@ def part_name(step_id: str | None) -> str | None:
 
 
 Effect = (Schedule | Unschedule | Decide | Dispatch | Gather | OpenTask | CancelPending | ForgetMailbox | Preferences
-          | LeaveChanged | Erase | Refuse | Lifecycle | Diagnostic)
+          | LeaveChanged | Departure | Erase | Refuse | Lifecycle | Diagnostic)

@@ -23,6 +23,7 @@ from wayfinder.journeys.definitions import Definitions
 from wayfinder.journeys.effects import (
     CancelPending,
     Decide,
+    Departure,
     Diagnostic,
     Effect,
     EnrollmentTimer,
@@ -37,7 +38,7 @@ from wayfinder.journeys.effects import (
 from wayfinder.journeys.events import ERASURE, RATING_EVENTS, SENSITIVE_EVENT_TYPES, CloudEvent, rating_of
 from wayfinder.journeys.leave import note_leave, rescind_leave, rule_for
 from wayfinder.journeys.model import Journey, Step, WaitForStep, WaitStep
-from wayfinder.journeys.profile import LEFT_AT, Profile, changes_profile, present
+from wayfinder.journeys.profile import LEFT_AT, Profile, changes_profile, leaving_at, present
 from wayfinder.journeys.records import ERASED_INPUT, enrollment_id
 from wayfinder.journeys.state import EmployeeState, Enrollment
 from wayfinder.journeys.steps import Directory, Run, run_step
@@ -168,6 +169,7 @@ class Engine:
         had_zone = profile_event and (state.profile.zone_known or state.employee_id in state.mailboxes)
         zone = state.profile.timezone
         people = (state.profile.get("manager_id"), state.profile.get("hr_partner_id")) if profile_event else None
+        leaving = state.profile.get(LEFT_AT)
         state.update_profile(event.type, event.data, event.time, stale=stale)
         run = self._run(state, at, directory, known or directory)
         if state.profile.timezone != zone:
@@ -182,6 +184,7 @@ class Engine:
             run.effects.append(decisions.choices(state, at, self.defs.catalog.subtopics))
         run.effects.extend(note_leave(state, event.type, event.data, self.policy, at, stale=stale,
                                       key=(event.source, event.id)))
+        run.effects.extend(_departure(state, leaving, at))
         view = event_view(event)
         if done is not None and not {"journey_id", "step_id"} <= event.data.keys():
             # a completion that names only its task: the task's journey and step, as the task records them
@@ -247,6 +250,7 @@ class Engine:
         lifted = (rescind_leave(state, event.data.get("original"), at)
                   if event.data.get("action") == "rescind" else [])
         run.effects.extend(lifted)
+        run.effects.extend(_departure(state, leaving, at))
         if not matches and not closed and not lifted and state.profile.get(LEFT_AT) == leaving:
             run.effects.append(Diagnostic("correction_unmatched", None, None, "no active enrollment was started "
                                           "by the corrected event"))
@@ -528,6 +532,14 @@ class Engine:
         run.effects.append(Diagnostic("step_budget_exceeded", journey.id, None,
                                       f"more than {MAX_STEPS_PER_RUN} steps without waiting; enrollment ended"))
         finish(run, journey, "exited")
+
+
+def _departure(state: EmployeeState, before: Any, at: datetime) -> list[Effect]:
+    """When the person leaves changed (a termination, its correction, a rehire: ``before`` was their ``left_at``):
+    their own mailbox and digest box learn it, for what they hold about others (README "Leavers")."""
+    if state.profile.get(LEFT_AT) == before:
+        return []
+    return [Departure(state.employee_id, leaving_at(state.profile), at)]
 
 
 def _step_at(journey: Journey, index: int) -> Step | None:

@@ -16,10 +16,11 @@ from typing import Protocol, runtime_checkable
 
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._time import next_allowed, parse_window, zone
-from wayfinder.journeys.boxes import cancels, keep_choices, nothing_to_keep, refusal, withdrawn
+from wayfinder.journeys.boxes import cancels, keep_choices, leaves_later, nothing_to_keep, refusal, withdrawn
 from wayfinder.journeys.effects import (
     CancelPending,
     Decide,
+    Departure,
     Dispatch,
     Effect,
     ForgetMailbox,
@@ -92,7 +93,12 @@ class Mailbox:
             return self.cancel(state, item.employee_id, item.journey_id, item.reason, now, item.role)
         if state is None and isinstance(item, Preferences) and nothing_to_keep(item):
             return MailboxOutcome(None)
+        if state is None and isinstance(item, Departure) and not leaves_later(item.left_at, now):
+            return MailboxOutcome(None)
         box = state or MailboxState(recipient_id=item.mailbox)
+        if isinstance(item, Departure):
+            box.left_at = item.left_at  # what it holds is judged when it goes (a rehire, a correction may come first)
+            return MailboxOutcome(box)
         if isinstance(item, Dispatch):
             return self.dispatch(box, item, now)
         if isinstance(item, Preferences):
@@ -106,12 +112,12 @@ class Mailbox:
         now = now.astimezone(UTC)  # cap arithmetic on instants, never on a local wall clock
         if self._placed(state, d.message, now):
             return MailboxOutcome(state)  # a replay of a message already placed
-        refused = None if held else refusal(state, d.message)  # choices made since it was made (a review)
+        refused = None if held else refusal(state, d.message, now)  # choices made since it was made (a review)
         if refused is not None:
-            return MailboxOutcome(state, [Decide(d.message.with_status("suppressed", reason=refused, at=now))])
+            return MailboxOutcome(state, [Decide(withdrawn(d.message, refused, now))])
         at, reason = self.slot(state, now, d.timezone, d.quiet_hours)
-        if held and at <= now and (refused := refusal(state, d.message)) is not None:
-            return MailboxOutcome(state, [Decide(d.message.with_status("suppressed", reason=refused, at=now))])
+        if held and at <= now and (refused := refusal(state, d.message, at)) is not None:
+            return MailboxOutcome(state, [Decide(withdrawn(d.message, refused, now))])
         if d.on_leave != "send" and state.leave is not None and state.leave.covers(at):
             return MailboxOutcome(state, _hold_on_leave(state, d.message, d.on_leave, at, now))
         self._forget_old(state, now)
@@ -161,7 +167,7 @@ class Mailbox:
             state.stale_from = queue[after] if after < len(queue) else None
         del state.pending[timer.message_id]
         rule = state.leave_rules.pop(message.message_id, "defer")
-        refused = refusal(state, message)
+        refused = refusal(state, message, message.scheduled_for)
         if refused is None and rule != "send" and state.leave is not None and state.leave.covers(
                 message.scheduled_for):
             refused = "on_leave"  # a sensitive leave began while it waited here
@@ -173,7 +179,7 @@ class Mailbox:
             if refused == "on_leave":
                 effects = _hold_on_leave(state, message, rule, message.scheduled_for, now)
             else:
-                effects = [Decide(message.with_status("suppressed", reason=refused, at=now))]
+                effects = [Decide(withdrawn(message, refused, now))]
             if state.pending:
                 # it did not go, so it takes no place in the cap: what waited behind it moves up, as behind a
                 # message withdrawn earlier (``cancel``)
@@ -209,9 +215,9 @@ class Mailbox:
         effects: list[Effect] = []
         held, state.on_leave = state.on_leave, {}
         for message in held.values():
-            refused = refusal(state, message)
+            refused = refusal(state, message, now)
             if refused is not None:
-                effects.append(Decide(message.with_status("suppressed", reason=refused, at=now)))
+                effects.append(Decide(withdrawn(message, refused, now)))
                 continue
             effects += self.dispatch(state, Dispatch(state.recipient_id, message, leave.timezone, quiet), now).effects
         return effects
@@ -308,13 +314,13 @@ class Mailbox:
             rule = state.leave_rules.get(mid, "defer")
             at, reason = self.slot(state, now, state.timezone, quiet, after)
             # the opt-outs are checked when it goes (now, or at its timer), not while it waits
-            refused = refusal(state, message) if at <= now else None
+            refused = refusal(state, message, at) if at <= now else None
             if refused is None and rule != "send" and state.leave is not None and state.leave.covers(at):
                 refused = "on_leave"
             if refused is not None:
                 left.append(mid)
                 effects += (_hold_on_leave(state, message, rule, at, now) if refused == "on_leave" else
-                            [Decide(message.with_status("suppressed", reason=refused, at=now))])
+                            [Decide(withdrawn(message, refused, now))])
                 continue
             state.slots.append(behind[i] if at == behind[i].at else Slot(at=at, message_id=mid))
             after = at

@@ -295,3 +295,6 @@ class MailboxState(BaseModel):
     # the first held message whose time is only the latest it will go (it, and every message held after it, waited
     # behind a message withdrawn since): placed again when the message before it leaves the queue (README, Mailbox)
     stale_from: str | None = Field(None, exclude_if=unset)
+    # when the recipient's termination takes effect, as ``Departure`` said: a message about someone else whose time
+    # comes then or later does not go (README "Leavers")
+    left_at: datetime | None = Field(None, exclude_if=unset)

@@ -12,6 +12,7 @@ from wayfinder.expressions import forget_inputs
 from wayfinder.journeys.effects import (
     CancelPending,
     Decide,
+    Departure,
     Diagnostic,
     DigestInput,
     Dispatch,
@@ -109,9 +110,9 @@ def carry_out(effects: list[Effect], port: Port, subject: str) -> None:
                 port.record(message)
                 if message.status == "failed":  # SPEC §6: a failed message is in the dead letters too
                     port.refuse(gave_up(message))
-            case LeaveChanged(mailbox=mailbox):
+            case LeaveChanged(mailbox=mailbox) | Departure(mailbox=mailbox):
                 port.to_mailbox(mailbox, effect)
-                if port.digests:  # a recipient's leave holds their digests too
+                if port.digests:  # a recipient's leave holds their digests too, and their leaving stops them
                     port.to_digest(mailbox, effect)
             case Dispatch() | Gather() | ForgetMailbox() | Preferences() | CancelPending():
                 _to_recipients(effect, port)

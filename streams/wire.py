@@ -10,6 +10,7 @@ from typing import Any
 
 from wayfinder.journeys.effects import (
     CancelPending,
+    Departure,
     DigestInput,
     DigestTimer,
     Dispatch,
@@ -138,6 +139,8 @@ def _encode_mailbox_input(item: MailboxInput, at: datetime) -> bytes:
     if isinstance(item, LeaveChanged):
         return dumps({"kind": "leave", "mailbox": item.mailbox, "start": item.start, "end": item.end,
                       "timezone": item.timezone, "quiet_hours": item.quiet_hours, "at": item.at})
+    if isinstance(item, Departure):
+        return dumps({"kind": "departure", "mailbox": item.mailbox, "left_at": item.left_at, "at": item.at})
     return dumps({"kind": "forget", "mailbox": item.mailbox, "at": at})
 
 
@@ -161,6 +164,9 @@ def decode_mailbox_input(d: dict[str, Any]) -> tuple[MailboxInput, datetime]:
         end = d.get("end")
         return LeaveChanged(d["mailbox"], parse_time(d["start"]), parse_time(end) if end else None, d["timezone"],
                             d.get("quiet_hours"), at), at
+    if d["kind"] == "departure":
+        left_at = d.get("left_at")
+        return Departure(d["mailbox"], parse_time(left_at) if left_at else None, at), at
     return ForgetMailbox(d["mailbox"]), at
 
 

@@ -16,10 +16,13 @@ from tests.pipeline.stages import (
     bundled_through_stages,
     events_through_stages,
 )
+from tests.pipeline.test_leavers_held import UNTIL as LEAVERS_UNTIL
+from tests.pipeline.test_leavers_held import leavers_defs, leavers_world
 from tests.pipeline.test_runner_rules import ev, person, runner_for
 from tests.support import WriteFiles
 from tests.support import at as instant
 from wayfinder import examples_dir
+from wayfinder.journeys.digest import DigestState
 from wayfinder.journeys.events import iso
 from wayfinder.journeys.profile import left
 from wayfinder.journeys.state import EmployeeState, MailboxState
@@ -202,3 +205,23 @@ def test_both_runners_treat_a_manager_or_hr_partner_who_has_left_alike(write_fil
     read = {who: profile_from_contact(json.loads(directory[who] or b"")) for who in ("M1", "H2", "M3", "H1")}
     assert {who: left(profile, instant("2026-04-01T09:00:00Z")) for who, profile in read.items()} == {
         "M1": True, "H2": True, "M3": False, "H1": False}
+
+
+def test_both_runners_hold_back_alike_what_waits_for_someone_who_has_left(write_files: WriteFiles) -> None:
+    """README "Leavers": what waits in a leaver's mailbox or digest box when they leave (quiet hours, a digest to
+    close) does not go to them when its time comes at or after they left; a termination dated ahead, a rescinded or
+    moved one and a rehire alike (``tests/pipeline/test_leavers_held.py``'s world). The worker's mailbox stage learns
+    it from the ``Departure`` on the mailbox topic, as simulate's mailbox does from the effect."""
+    defs = leavers_defs(write_files)
+    events, until = leavers_world(), instant(LEAVERS_UNTIL)
+    runner = EmbeddedRunner(defs)
+    runner.run(events, until)
+    withheld = {(m.employee_id, m.step_id) for m in runner.messages.values() if m.reason == "no_recipient"}
+    assert withheld == {("E1", "tell-manager"), ("E3", "tell-manager"), ("E1", "tell-partner")}
+    p, latest = events_through_stages(defs, events, until)
+    assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+    assert isinstance(p.mailboxes.table, DictTable)
+    assert {k[2:]: p.mailboxes.stored(k[2:]) for k in p.mailboxes.table if k.startswith("s:")} == runner.mailboxes
+    assert {k[2:]: DigestState.model_validate_json(v) for k, v in p.mailboxes.table.items()
+            if k.startswith("g:")} == runner.digest_boxes
+    assert runner.mailboxes["M3"].left_at == instant("2026-03-11T23:00:00Z")  # kept where messages wait

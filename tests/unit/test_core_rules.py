@@ -141,7 +141,8 @@ def test_audience_false_enrolls_no_one(engine: Engine) -> None:
 def test_exit_on_ends_the_enrollment_and_cancels_what_waits_in_mailboxes(engine: Engine) -> None:
     state = kept(hired(engine))
     out = feed(engine, state, ev("x1", "hris.employee.terminated", "2026-03-28T12:00:00Z"))
-    assert out.effects == [fx.Lifecycle("exited", "welcome"),
+    assert out.effects == [fx.Departure("E1", at("2026-03-28T12:00:00Z"), at("2026-03-28T12:00:00Z")),  # Leavers
+                           fx.Lifecycle("exited", "welcome"),
                            fx.CancelPending("E1", "welcome", "exited", ("E1",), at("2026-03-28T12:00:00Z"))]
     assert kept(out).enrollments == {}
 

@@ -933,3 +933,35 @@ def test_an_export_whose_rows_mostly_cannot_be_read_stops_the_import(tmp_path: P
         "(start_date): matches none of the date formats %Y-%m-%d, %m/%d/%Y; add one under dates); the export or the "
         f"mapping has changed. Nothing was compared and {tmp_path / 'events.jsonl'} was not written; the rows are in "
         f"{tmp_path / 'events.dead_letters.jsonl'}. Fix the mapping (or the export) and run the import again\n")
+
+
+def test_a_change_a_refused_row_hid_is_announced_the_day_the_row_is_fixed(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """The daily job moved its baseline to the raw export after a day with refused rows (exit 65): the next day
+    compared the fixed row with the refused one, and the termination and the new manager that row hid were never
+    announced. With ``--baseline-out`` the next baseline has the refused row's previous row instead."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(ABSENT_MAPPING.replace("manager}", "manager, termination_date: term}").replace(
+        "Pending: pending}", "Pending: pending, Terminated: terminated}"), encoding="utf-8")
+    header = "id,name,status,start,manager,term"
+    days = {1: ["E1,Ann,Active,2020-01-01,M1,", "E2,Bob,Active,2020-01-01,M1,"],
+            2: ["E1,Ann,Terminated,2020-01-01,M1,02.03.2026", "E2,Bob,Active,2020-01-01,M9,30.02.2026"],
+            3: ["E1,Ann,Terminated,2020-01-01,M1,2026-03-02", "E2,Bob,Active,2020-01-01,M9,"]}
+    for n, rows in days.items():
+        (tmp_path / f"w-2026-03-0{n}.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    day = {n: tmp_path / f"w-2026-03-0{n}.csv" for n in days}
+    code, events, dead = run(tmp_path, mapping, day[2], day[1], "--baseline-out", str(tmp_path / "next.csv"),
+                             name="day2")
+    assert (code, events, [d["employee_id"] for d in dead]) == (ROWS_REFUSED, [], ["E1", "E2"])
+    assert f"wrote {tmp_path / 'next.csv'} (2 rows, 2 of them the previous export's, for rows refused today)" in \
+        capsys.readouterr().out
+    code, events, _ = run(tmp_path, mapping, day[3], tmp_path / "next.csv", "--previous-as-of", "2026-03-02",
+                          name="day3")
+    assert code == 0
+    assert brief(events) == [
+        ("E1", "hris.employee.terminated", {"date": "2026-03-02", "reason": None}),
+        ("E2", "hris.employee.upserted", {"manager_id": "M9"}),
+        ("E2", "hris.manager.changed", {"old_manager_id": "M1", "new_manager_id": "M9"})]
+    # as the job copied it before: the export of day 2 as day 3's baseline, and nothing is announced
+    code, events, _ = run(tmp_path, mapping, day[3], day[2], "--previous-as-of", "2026-03-02", name="copied")
+    assert (code, events) == (ROWS_REFUSED, [])

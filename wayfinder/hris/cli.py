@@ -37,7 +37,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         return 1
     dead = args.dead_letters or args.out.with_name(args.out.stem + ".dead_letters.jsonl")
     paths = Paths(current=args.current, out=args.out, dead_letters=dead, previous=args.previous,
-                  work_dir=args.work_dir)
+                  work_dir=args.work_dir, baseline=args.baseline_out)
     try:
         summary = run_import(mapping, paths, as_of=args.as_of, previous_as_of=args.previous_as_of,
                              progress=sys.stderr)
@@ -50,6 +50,9 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         print(f"... and {summary.dead_letters - len(summary.refused):,} more in {dead}", file=sys.stderr)
     print("\n".join(summary.lines()))
     print(f"wrote {args.out} ({sum(summary.events.values()):,} events) and {dead} ({summary.dead_letters:,})")
+    if summary.baseline is not None:
+        print(f"wrote {args.baseline_out} ({summary.baseline.rows:,} rows, {summary.baseline.kept:,} of them the "
+              "previous export's, for rows refused today)")
     if summary.dead_letters:
         print(f"wayfinder import: {summary.dead_letters:,} row(s) not imported (exit {ROWS_REFUSED}): the events of "
               f"the other rows are written; fix these rows in the export, or the mapping", file=sys.stderr)
@@ -99,6 +102,8 @@ def register(sub: Any) -> None:
                    "else a date in its file name]")
     s.add_argument("--previous-as-of", type=_time, help="the previous export's date [default: as for --as-of, "
                    "else the day before]")
+    s.add_argument("--baseline-out", type=Path, metavar="FILE", help="write the next run's --previous here: "
+                   "this export, each refused row replaced by that employee's previous row (left out without one)")
     s.add_argument("--work-dir", type=Path, help="where the on-disk index goes [default: the system's temp folder]")
     s.set_defaults(func=cmd_snapshot)
 

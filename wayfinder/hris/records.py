@@ -7,6 +7,7 @@ Reasons name the row, the column and the field, never the value: exports carry p
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import re
 from collections import Counter
@@ -98,9 +99,10 @@ class _Lines:
     Such a line is still read (an invalid byte as U+FFFD), so the row it belongs to keeps its number and a guess
     of whose it is, but that row is not imported: its cells would hold a value the export does not."""
 
-    def __init__(self, path: Path, on_bytes: Callable[[int], None] | None) -> None:
+    def __init__(self, path: Path, on_bytes: Callable[[int], None] | None, *, keep: bool = False) -> None:
         self.path, self.on_bytes = path, on_bytes
         self.invalid: int | None = None  # where the first invalid byte is in its line, since :meth:`taken`
+        self.kept: list[bytes] | None = [] if keep else None  # the lines' bytes since :meth:`bytes_taken`
 
     def __iter__(self) -> Iterator[str]:
         on_bytes = self.on_bytes
@@ -111,6 +113,8 @@ class _Lines:
                     on_bytes(len(raw))
                 if first:
                     raw, first = raw.removeprefix(b"\xef\xbb\xbf"), False
+                if self.kept is not None:
+                    self.kept.append(raw)
                 try:
                     yield raw.decode("utf-8")
                 except UnicodeDecodeError as e:
@@ -122,6 +126,12 @@ class _Lines:
         """Why the lines read since the last call cannot be imported, if one of them is not UTF-8."""
         invalid, self.invalid = self.invalid, None
         return None if invalid is None else f"not UTF-8 text (at byte {invalid} of the line)"
+
+    def bytes_taken(self) -> bytes:
+        """The bytes of the lines read since the last call, as the file has them (without a leading BOM)."""
+        assert self.kept is not None  # noqa: S101 - only lines read with keep=True are kept
+        text, self.kept[:] = b"".join(self.kept), []
+        return text
 
 
 def _csv_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | None) -> Iterator[Row]:
@@ -204,6 +214,25 @@ def read_rows(path: Path, mapping: Mapping, on_bytes: Callable[[int], None] | No
     if export_format(path, mapping) == "jsonl":
         return _jsonl_rows(path, mapping, on_bytes)
     return _csv_rows(path, mapping, on_bytes)
+
+
+def raw_rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, bytes]]:
+    """Every row of an export as its bytes in the file (a CSV row's line breaks with it, a quoted cell's too),
+    numbered as :func:`read_rows` numbers them: a CSV header is row 1 (a leading BOM is left out). Blank rows too."""
+    lines = _Lines(path, None, keep=True)
+    if export_format(path, mapping) == "jsonl":
+        for number, _ in enumerate(lines, start=1):
+            yield number, lines.bytes_taken()
+        return
+    reader = csv.reader(lines, delimiter=mapping.delimiter)
+    for number in itertools.count(1):
+        try:
+            next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            pass
+        yield number, lines.bytes_taken()
 
 
 def csv_header(path: Path, mapping: Mapping) -> list[str] | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from wayfinder.hris.baseline import Written, write_baseline
 from wayfinder.hris.diff import WORKING, Change, Context, baseline, compare, to_event, unannounced
 from wayfinder.hris.mapping import Mapping
 from wayfinder.hris.records import (
@@ -64,6 +65,7 @@ class Summary:
     held_back: int = 0
     unannounced: int = 0
     as_of: datetime | None = None
+    baseline: Written | None = None
     refused: list[str] = field(default_factory=list)
     """The first :data:`SHOWN` dead letters as ``path:row:column: reason`` (no column where no one cell is why)."""
 
@@ -145,6 +147,7 @@ class _Sides:
         assert path is not None  # noqa: S101 - only an export that was given has rows
         self.dead.write(json.dumps({"file": path.name, "row": row, "employee_id": employee, "reason": reason}) + "\n")
         self.summary.dead_letters += 1
+        self.db.execute("INSERT INTO refused VALUES (?, ?)", (side, row))
         if len(self.summary.refused) < SHOWN:
             self.summary.refused.append(f"{path}:{row}{f':{column}' if column else ''}: {reason}")
 
@@ -323,6 +326,8 @@ class Paths:
     dead_letters: Path
     previous: Path | None = None
     work_dir: Path | None = None
+    baseline: Path | None = None
+    """Where to write the next run's previous export (:mod:`wayfinder.hris.baseline`), if anywhere."""
 
 
 
@@ -367,6 +372,7 @@ def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
             for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE", "cache_size = -65536"):
                 db.execute(f"PRAGMA {pragma}")
             db.execute("CREATE TABLE rows (side INTEGER, emp TEXT, row INTEGER, rec TEXT, problem TEXT)")
+            db.execute("CREATE TABLE refused (side INTEGER, row INTEGER)")  # the dead letters' rows
             sides = _Sides(mapping, db, dead, summary, _Progress(progress), (paths.previous, paths.current))
             if paths.previous is not None:
                 summary.previous_rows = _stage(sides, 0, paths.previous)
@@ -391,6 +397,9 @@ def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
                           levels=tuple(mapping.job_levels))
             summary.as_of = when
             _write(sides, ctx, paths, summary)
+            if paths.baseline is not None:
+                summary.baseline = write_baseline(db, mapping, paths.current, paths.previous, paths.baseline,
+                                                  current_complete=ctx.current_complete)
         finally:
             db.close()
     return summary

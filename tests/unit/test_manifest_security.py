@@ -70,7 +70,8 @@ WRITTEN_SETTINGS: dict[str, dict[str, str]] = {
 # ... the settings naming files it only reads, ...
 READ_SETTINGS = {"WAYFINDER_DEFINITIONS", "WAYFINDER_SMTP_CA_FILE", "WAYFINDER_WEBHOOK_CA_FILE"}
 # ... the flags naming a file or folder it writes, ...
-WRITING_FLAGS = {"--out", "--dead-letters", "--work-dir", "--ledger", "--receipts", "--metrics-file", "--control"}
+WRITING_FLAGS = {"--out", "--dead-letters", "--baseline-out", "--work-dir", "--ledger", "--receipts",
+                 "--metrics-file", "--control"}
 # ... and the commands that write temporary files (SQLite's sort files, Python's tempfile): into TMPDIR, else /tmp.
 TEMP_FILES = {"import"}
 SEPARATORS = {"&&", "||", ";", "|", "(", ")", "&"}
@@ -184,10 +185,24 @@ def test_the_check_sees_a_write_outside_the_volumes() -> None:
     assert _writes_outside(job, no_tmpdir) == [("import TMPDIR", "/tmp")]
     state_read_only = {**importer, "volumeMounts": [{**m, "readOnly": True} if m["mountPath"] == "/state" else m
                                                     for m in importer["volumeMounts"]]}
-    assert {why.split()[0] for why, _ in _writes_outside(job, state_read_only)} >= {"import", "cp", "mv", "echo"}
+    assert {why.split()[0] for why, _ in _writes_outside(job, state_read_only)} >= {"import", "mv", "echo"}
+    assert ("import --baseline-out", "/state/last.csv.new") in _writes_outside(job, state_read_only)
     [init] = pods["wayfinder-serve"]["initContainers"]
     assert _writes_outside(pods["wayfinder-serve"], {**init, "volumeMounts": []}) == [
         (" ".join(init["command"]), "/mnt/definitions/")]
+
+
+def test_the_hr_import_keeps_the_baseline_the_import_wrote_not_a_copy_of_the_export() -> None:
+    """The CronJob copied the day's export as the next baseline: after a day with refused rows (exit 65) the next
+    day compared the fixed rows with the refused ones, and a termination such a row hid was never announced. The
+    baseline it keeps is the one the import writes (README "The daily job"), the one the next run reads."""
+    pods = {name: pod for name, pod, _ in _pods()}
+    [importer] = pods["wayfinder-hris-import"]["containers"]
+    commands = list(_commands(importer))
+    [run] = [argv for argv in commands if argv[:3] == ["wayfinder", "import", "snapshot"]]
+    written = run[run.index("--baseline-out") + 1]
+    assert [argv for argv in commands if argv[0] in ("cp", "mv")] == [["mv", written, "/state/last.csv"]]
+    assert "--previous /state/last.csv " in importer["args"][0]
 
 
 def test_every_path_setting_is_known_to_be_read_or_written() -> None:

@@ -91,6 +91,13 @@ def test_a_running_worker_deletes_the_write_ahead_entries_of_committed_inputs(wo
     assert len(ours) > 10, "no write-ahead entry of a committed input was deleted"
     for _, _, partition, offset in ours:
         assert int(offset) < committed[int(partition)]
+    # Before deleting, the worker marked each partition with the stamp of its latest unit it saw committed (README
+    # "A unit produced again after a later one was committed"): one process's marks, on the partitions it pruned.
+    marks = [(key.decode(), value.decode()) for key, value in changelog
+             if key and key.startswith(b"wd:") and value is not None]
+    assert {int(key.removeprefix("wd:")) for key, _ in marks} >= {int(p) for _, _, p, _ in ours}
+    assert all(re.fullmatch(r"[0-9a-f]{16}:\d+", value) for _, value in marks), marks[:3]
+    assert len({value.split(":")[0] for _, value in marks}) == 1  # written only by the process it names
 
 
 def _entries(world: KafkaWorld) -> dict[str, bool]:

@@ -24,7 +24,6 @@ from wayfinder.journeys.boxes import (
     leaves_later,
     nothing_to_keep,
     refusal,
-    to_nobody,
     withdrawn,
 )
 from wayfinder.journeys.effects import (
@@ -116,6 +115,23 @@ def digest_rule(policy: Policy, role: str, journey_id: str, channel: str) -> Dig
     return rule
 
 
+def _may_go(state: DigestState, items: list[Message], at: datetime, now: datetime) -> tuple[list[Message],
+                                                                                         list[Effect]]:
+    """The items of a digest closing at ``at`` that may go, and the records of those that may not (``refusal``: the
+    recipient opted out of their channel or every topic since they were gathered, or has left). One check for a
+    digest that closes and for the essential items of one closing during a sensitive leave (those went unchecked:
+    an opt-out made while on leave was not kept)."""
+    going: list[Message] = []
+    effects: list[Effect] = []
+    for m in items:
+        refused = refusal(state, m, at)
+        if refused is None:
+            going.append(m)
+        else:
+            effects.append(Decide(withdrawn(m, refused, now)))
+    return going, effects
+
+
 class Digests:
     """The digest core: pure, like the mailbox (state in, state and effects out)."""
 
@@ -177,14 +193,13 @@ class Digests:
 
     def _on_leave(self, state: DigestState, leave: LeavePeriod, box: OpenDigest, now: datetime) -> list[Effect]:
         """A digest closing during the recipient's sensitive leave, as the mailbox treats each message: the
-        essential ones (``send``) go now, in this digest (unless the recipient has left by then: ``no_recipient``);
-        the ``suppress`` ones are suppressed; the rest wait in a digest of their own until the first allowed time
-        after the leave's end (held, ``on_leave``, while the end is not known)."""
-        effects: list[Effect] = []
+        essential ones (``send``) go now, in this digest, checked as every item is when a digest closes (``_may_go``:
+        the recipient's opt-outs, or their leaving); the ``suppress`` ones are suppressed; the rest wait in a digest
+        of their own until the first allowed time after the leave's end (held, ``on_leave``, while the end is not
+        known)."""
         rules = box.leave_rules
-        going = [m for m in box.items if rules.get(m.message_id) == "send"]
-        effects += [Decide(withdrawn(m, "no_recipient", now)) for m in going if to_nobody(state, m, box.closes_at)]
-        going = [m for m in going if not to_nobody(state, m, box.closes_at)]  # (their recipient has left)
+        going, effects = _may_go(state, [m for m in box.items if rules.get(m.message_id) == "send"], box.closes_at,
+                                 now)
         effects += [Decide(m.with_status("suppressed", reason="on_leave", at=now)) for m in box.items
                     if rules.get(m.message_id) == "suppress"]
         waiting = [m for m in box.items if rules.get(m.message_id) not in ("send", "suppress")]
@@ -364,14 +379,7 @@ class Digests:
         del state.open[timer.digest_id]
         state.gone = {mid: at for mid, at in state.gone.items() if at > now - REPLAY_WINDOW}
         state.gone.update(dict.fromkeys((m.message_id for m in box.items), now))
-        effects: list[Effect] = []
-        going: list[Message] = []
-        for m in box.items:
-            refused = refusal(state, m, box.closes_at)
-            if refused is None:
-                going.append(m)
-            else:
-                effects.append(Decide(withdrawn(m, refused, now)))
+        going, effects = _may_go(state, box.items, box.closes_at, now)
         if going:
             effects += self._close(state.recipient_id, box, going, now)
         return DigestOutcome(state if state.open or state.paused_until or state.opt_out_channels

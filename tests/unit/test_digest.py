@@ -300,6 +300,25 @@ def test_an_essential_message_in_a_digest_still_goes_during_the_leave_and_the_re
                        "m-3": ("suppressed", "on_leave")}
 
 
+def test_an_essential_message_closing_during_the_leave_still_meets_the_opt_outs_made_since(core: Digests) -> None:
+    """An essential item goes during the recipient's sensitive leave, but not past their opt-outs: a manager on leave
+    who opted out of the item's only topic got it in the digest anyway (the leave's path sent it unchecked; the
+    mailbox checks it)."""
+    state = core.on_input(None, LeaveChanged("M1", at("2026-03-02T23:00"), at("2026-03-19T23:00"), BERLIN, None,
+                                             at("2026-03-03T07:00")), at("2026-03-03T07:00")).state
+    for n, topics in ((1, ["buddy"]), (2, ["payroll"])):
+        state = core.on_input(state, Gather("M1", _msg(n, at("2026-03-03T07:30"), topics=topics), BERLIN, None,
+                                            "send"), at("2026-03-03T07:30")).state
+    state = core.on_input(state, Preferences("M1", (), ("buddy",), None, at("2026-03-03T08:00")),
+                          at("2026-03-03T08:00")).state
+    assert state is not None
+    digest_id, box = next(iter(state.open.items()))
+    closed = core.on_timer(state, DigestTimer("M1", digest_id), box.closes_at)
+    decided = {e.message.message_id: (e.message.status, e.message.reason) for e in closed.effects
+               if isinstance(e, Decide)}
+    assert decided == {"m-1": ("suppressed", "opted_out_topic"), "m-2": ("sent", None), digest_id: ("sent", None)}
+
+
 def test_a_weekly_rule_only_takes_a_day() -> None:
     with pytest.raises(ValueError, match="'day' is for a weekly digest"):
         DigestRule.model_validate({"every": "daily", "day": "monday"})

@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from wayfinder.journeys import layout
 from wayfinder.journeys.profile import (
     RFC3339,
     Country,
@@ -191,12 +192,24 @@ def _one_line(text: str) -> str:
     return text
 
 
+def _says_something(part: str) -> str:
+    """An edited part says something: approved, a text of spaces went with only its footer, a subject of spaces with
+    none (a template's part that renders so is a render error: ``layout.says_nothing``)."""
+    if layout.says_nothing(part):
+        msg = "says nothing (only spaces): leave it out of edits to keep the original"
+        raise ValueError(msg)
+    return part
+
+
+_EDITED = Annotated[str, Field(min_length=1), AfterValidator(_says_something)]
+
+
 class ReviewEdits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    subject: Annotated[str, Field(min_length=1), AfterValidator(_one_line)] | None = None
-    text: Annotated[str, Field(min_length=1)] | None = None
-    html: Annotated[str, Field(min_length=1)] | None = None
+    subject: Annotated[_EDITED, AfterValidator(_one_line)] | None = None
+    text: _EDITED | None = None
+    html: _EDITED | None = None
 
 
 class ReviewDecided(_Data):

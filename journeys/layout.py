@@ -43,6 +43,12 @@ class Block:
     start: int = 1  # a numbered list's first number
 
 
+def says_nothing(part: str) -> bool:
+    """A subject, text or HTML part that is empty or only spaces: a message is not sent with it (it would go with
+    only its footer, or with no subject), whether a template rendered it or a reviewer wrote it."""
+    return not part or part.isspace()
+
+
 def blocks(text: str) -> list[Block]:
     """The paragraphs and lists of a rendered text."""
     out: list[Block] = []

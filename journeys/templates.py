@@ -1024,7 +1024,7 @@ class MessageTemplate:
         if len(text) + len(html_body) > MAX_OUTPUT_CHARS:
             self._too_long()
         for name, said in (("subject", subject), ("text", text), ("html", html_body if part.html else "-")):
-            if not said or said.isspace():  # a message that says nothing is not sent with only its footer
+            if layout.says_nothing(said):
                 msg = f"template {self.id}: the {name} is empty once rendered"
                 raise RenderError(msg)
         explanation, preferences_url = footer

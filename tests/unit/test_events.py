@@ -285,6 +285,14 @@ INVALID_DATA: list[tuple[str, dict[str, Any], str]] = [
                                   "edits": {"subject": "Hi\r\nBcc: someone@example.com"}}, "edits.subject"),
     ("wayfinder.review.decided", {"message_id": "m", "decision": "approve", "reviewer_id": "R1",
                                   "edits": {"subject": "Hi\u2028there"}}, "edits.subject"),
+    # an edited part says something (a text of spaces went, approved, with only its footer; a subject of spaces
+    # with none), as a template's rendered part must (found by an audit of SPEC §11, 2026-12-05)
+    ("wayfinder.review.decided", {"message_id": "m", "decision": "approve", "reviewer_id": "R1",
+                                  "edits": {"subject": "  "}}, "edits.subject"),
+    ("wayfinder.review.decided", {"message_id": "m", "decision": "approve", "reviewer_id": "R1",
+                                  "edits": {"text": " \n\t"}}, "edits.text"),
+    ("wayfinder.review.decided", {"message_id": "m", "decision": "approve", "reviewer_id": "R1",
+                                  "edits": {"subject": "New subject", "html": "\u3000"}}, "edits.html"),
     # a person's task: which one, and who (a completion naming none let a wait_for go on with the task open)
     ("wayfinder.task.completed", {"journey_id": "j", "step_id": "call"}, "task_id"),
     ("wayfinder.task.completed", {"task_id": "t-1"}, "actor_id"),

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from wayfinder.connectors.switch import ControlRecord
 from wayfinder.journeys.decisions import escalation_task_id
 from wayfinder.journeys.events import CloudEvent
-from wayfinder.journeys.layout import split_document
+from wayfinder.journeys.layout import says_nothing, split_document
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.templates import MAX_OUTPUT_CHARS, split_footer
 from wayfinder.web import events as ev
@@ -154,7 +154,7 @@ def _edits(form: Any, message: Message) -> dict[str, str]:
             value = value[len(before):len(value) - len(after)]
         if value != body:
             edits[name] = value
-    if any(not value.strip() for value in edits.values()):  # SPEC §11: an edit replaces a part, never removes it
+    if any(says_nothing(value) for value in edits.values()):  # SPEC §11: an edit replaces a part, never removes it
         raise HTTPException(400, "An edited subject, text or HTML cannot be empty.")
     subject = edits.get("subject")
     if subject is not None and subject.splitlines() != [subject]:  # any line break (a header is one line)

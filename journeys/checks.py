@@ -24,9 +24,10 @@ from jinja2 import nodes
 from pydantic import BaseModel
 
 from wayfinder.catalog.model import CatalogDoc, ResourceDoc
-from wayfinder.expressions import without_comments
+from wayfinder.expressions import Expr, without_comments
 from wayfinder.journeys import schemas
 from wayfinder.journeys._problems import Problem
+from wayfinder.journeys._time import to_instant, zone
 from wayfinder.journeys._yaml import Document, Loc
 from wayfinder.journeys.effects import part
 from wayfinder.journeys.model import (
@@ -476,6 +477,9 @@ def _check_step(world: _World, doc: Document, j: Journey, i: int, step: Any, sco
         _expr(world, doc, (*base, "branch", "if"), step.branch.if_.source, scope, f"{label}: branch.if")
     elif isinstance(step, WaitStep):
         _expr(world, doc, (*base, "wait", "until"), _src(step.wait.until), scope, f"{label}: wait.until")
+        fixed = _fixed_until(step.wait.until)
+        if fixed is not None:
+            world.problems.append(doc.problem((*base, "wait", "until"), f"{label}: wait.until: {fixed}"))
     elif isinstance(step, WaitForStep):
         world.known_type(doc, (*base, "wait_for", "event"), step.wait_for.event, f"{label}: wait_for.event")
         own = Field(shape=schemas.envelope(world.event_shape(step.wait_for.event)))
@@ -484,6 +488,30 @@ def _check_step(world: _World, doc: Document, j: Journey, i: int, step: Any, sco
     roadmap = getattr(step, "roadmap", None) or getattr(step, "learning_path", None)
     if roadmap is not None:
         _template_use(world, roadmap.template, scope, f"journey {j.id}, step {step.id}")
+
+
+_BARE_DATE = re.compile(r"\s*(\d{4}-\d{2}-\d{2})\s*")
+
+
+def _fixed_until(until: Expr | None) -> str | None:
+    """Why a ``wait: until`` that reads nothing (no employee, event, trigger or now) can never give a time, or None.
+    Its value is the same on every run, so one that is no date or time ends every enrollment that reaches the wait.
+    The slip is a date written bare, ``until: 2026-03-10`` (or ``"2026-03-10"``, whose quotes are YAML's): to CEL
+    that is arithmetic, 2013."""
+    if until is None or not until.reads_nothing:
+        return None
+    value, error = until.evaluate({})
+    try:
+        if error is not None:
+            raise ValueError(error)
+        to_instant(value, zone(None))
+    except ValueError as err:
+        bare = _BARE_DATE.fullmatch(until.source)
+        if bare is not None:
+            return (f"{bare.group(1)} is arithmetic to CEL ({value}), not a date; a date in CEL is quoted text: "
+                    f"""until: '"{bare.group(1)}"'""")
+        return f"the expression reads nothing and gives no date or time on any run ({err})"
+    return None
 
 
 def _template_context(scope: Mapping[str, Field]) -> dict[str, Field]:

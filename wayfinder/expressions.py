@@ -505,6 +505,11 @@ class Expr:
             self._cache[key] = result
         return result
 
+    @property
+    def reads_nothing(self) -> bool:
+        """Whether the expression reads none of its variables: it gives the same value on every run."""
+        return not self._plan
+
     def test(self, context: Mapping[str, Any]) -> tuple[bool, str | None]:
         """A condition: true only when the expression yields ``true``; a failure counts as false."""
         value, error = self.evaluate(context)

@@ -151,6 +151,34 @@ def test_bad_channel_duration_and_time_of_day(write_files: WriteFiles) -> None:
     assert only(lines, "time of day").startswith("journeys/j.yaml:14:42:")
 
 
+def test_a_wait_until_that_reads_nothing_must_give_a_time(write_files: WriteFiles) -> None:
+    """Found by an audit on 2026-12-05: ``until: 2026-03-10`` (or ``"2026-03-10"``, whose quotes are YAML's) is CEL
+    arithmetic, 2013. It validated, and every enrollment that reached the wait ended there (expression_failed)."""
+    root = write_files({"journeys/j.yaml": HEAD + """steps:
+  - id: bare
+    wait: {until: 2026-03-10}
+  - id: quoted
+    wait: {until: '"2026-03-10"', at: "09:00"}
+  - id: no-such-day
+    wait: {until: '"2026-13-45"'}
+  - id: no-offset
+    wait: {until: '"2026-03-10T09:00:00"'}
+  - id: read
+    wait: {until: trigger.data.start_date, offset: 1d}
+  - id: cel
+    wait: {until: 'timestamp("2026-03-10T09:00:00Z")'}
+"""})
+    lines = [line for line in problems_of(root) if "wait.until" in line]
+    assert lines == [
+        "journeys/j.yaml:10:19: journey j: step bare: wait.until: 2026-03-10 is arithmetic to CEL (2013), not a "
+        """date; a date in CEL is quoted text: until: '"2026-03-10"'""",
+        "journeys/j.yaml:14:19: journey j: step no-such-day: wait.until: the expression reads nothing and gives no "
+        "date or time on any run (month must be in 1..12)",
+        "journeys/j.yaml:16:19: journey j: step no-offset: wait.until: the expression reads nothing and gives no "
+        "date or time on any run (a timestamp without an offset)",
+    ]
+
+
 def test_a_step_id_that_is_not_text_is_placed_at_the_id(write_files: WriteFiles) -> None:
     """Found by an audit on 2026-12-04: pydantic names the step's kind in the error's path (``steps.0.send.id``),
     and ``send`` is also a key of the step, so the error sat at the send's value and named ``send.id``."""

@@ -589,17 +589,19 @@ def _check_attributes(extra: dict[str, Any], obj: dict[str, Any]) -> None:
     """The optional attributes and extensions of CloudEvents 1.0 (the JSON event format): ``data_base64`` is
     binary data, not the JSON object SPEC §2 asks for; ``datacontenttype``, when given, says JSON; ``dataschema``
     is a URI; an extension's name is lower-case letters and digits and its value a string, number or boolean.
+    An optional attribute written as ``null`` is unset (the JSON format: "a null value ... MUST be treated as the
+    equivalent of unset or omitted"), as many SDKs write what they do not set.
     An extension attribute is named when its name is one (CloudEvents' attribute names, such as ``traceparent``);
     any other key is named by its place in the event (:func:`_key_shown`): it may be the sender's data."""
     for name, value in extra.items():
         if name == "data_base64":
             msg = "data_base64: binary data; an event's data is a JSON object in 'data' (SPEC §2)"
         elif name == "datacontenttype":
-            if isinstance(value, str) and _JSON_MEDIA.fullmatch(value):
+            if value is None or (isinstance(value, str) and _JSON_MEDIA.fullmatch(value)):
                 continue
             msg = "datacontenttype: an event's data is a JSON object, so its content type, if given, is JSON"
         elif name == "dataschema":
-            if isinstance(value, str) and value:
+            if value is None or (isinstance(value, str) and value):
                 continue
             msg = "dataschema: a URI, as text"
         elif not _EXTENSION_NAME.fullmatch(name):

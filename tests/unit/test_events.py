@@ -63,6 +63,16 @@ def test_cloudevents_optional_attributes_and_extensions_of_the_right_shape_are_k
     assert decode_event(raw(datacontenttype="application/cloudevents+json")).type == "hris.dependent.added"
 
 
+def test_an_optional_attribute_written_as_null_is_unset() -> None:
+    """Found by an audit on 2026-12-05: CloudEvents' JSON format says a null attribute "MUST be treated as the
+    equivalent of unset or omitted", and SDKs write ``"datacontenttype": null`` for what they do not set; such
+    events were dead letters (invalid_cloudevent), every one of a producer that writes them so."""
+    event = decode_event(raw(datacontenttype=None, dataschema=None, tenant=None))
+    assert (event.type, event.subject, event.data["date"]) == ("hris.dependent.added", "E1001", "2026-03-01")
+    assert decode_error(raw(datacontenttype="application/xml")).code == "invalid_cloudevent"
+    assert decode_error(raw(dataschema="")).code == "invalid_cloudevent"
+
+
 def test_a_name_that_is_no_token_is_not_repeated_in_the_reason() -> None:
     error = decode_error(json.dumps({**json.loads(raw()), "Anna Schmidt": "x"}))
     assert "Anna" not in str(error) and error.detail.endswith("lower-case letters and digits (CloudEvents 1.0)")

@@ -25,6 +25,10 @@ _SIMPLE: dict[str, tuple[str, str, str | None]] = {  # type -> (you, they, data 
     EventType.STARTED: ("you started with us{on}", "they started with us{on}", DAY_FIELDS[EventType.STARTED]),
     EventType.MANAGER_CHANGED: ("your manager changed", "their manager changed", None),
     EventType.TASK_COMPLETED: ("you completed an onboarding task", "they completed an onboarding task", None),
+    # said in words, not as "a change in your employee record (hris.employee.terminated)" (an audit, 2026-12-05)
+    EventType.TERMINATED: ("your employment is ending{on}", "their employment is ending{on}",
+                           DAY_FIELDS[EventType.TERMINATED]),
+    EventType.UPSERTED: ("your employee record was updated", "their employee record was updated", None),
 }
 # A hire's first day, once it has come: said as a start (a first-week message said "you are joining us on" a day
 # already past).

@@ -332,8 +332,8 @@ def test_a_companys_own_event_type_is_not_called_a_change_to_the_hr_record() -> 
                                              "(lms.course.completed). It is part of \u201cWelcome\u201d.")
     assert say(custom, "employee", "de-DE").startswith(
         "Du erhältst diese Nachricht, weil etwas über dich erfasst wurde (lms.course.completed).")
-    assert say({"type": "hris.employee.upserted", "data": {}}, "employee", "en").startswith(
-        "You received this because of a change in your employee record (hris.employee.upserted).")
+    assert say({"type": "hris.employee.custom_change", "data": {}}, "employee", "en").startswith(
+        "You received this because of a change in your employee record (hris.employee.custom_change).")
 
 
 def test_a_long_date_pattern_from_a_template_is_not_kept_between_renders() -> None:
@@ -389,10 +389,15 @@ ABOUT_THEM: list[tuple[dict[str, Any], str, str, str]] = [
      "their job changed (promotion)", "sich die Stelle geändert hat (Beförderung)", "son poste a changé (promotion)"),
     ({"type": "hris.employee.relocated", "data": {"new_location": "Lyon"}}, "their work location changed",
      "der Arbeitsort gewechselt hat", "son lieu de travail a changé"),
+    # (said as its event type until 2026-12-05: "their employee record changed (hris.employee.terminated)")
     ({"type": "hris.employee.terminated", "data": {"date": "2026-03-02"}},
-     "their employee record changed (hris.employee.terminated)",
-     "sich die Personaldaten geändert haben (hris.employee.terminated)",
-     "son dossier RH a changé (hris.employee.terminated)"),
+     "their employment is ending on March 2, 2026", "das Arbeitsverhältnis am 2. März 2026 endet",
+     "son contrat prend fin le 2 mars 2026"),
+    ({"type": "hris.employee.upserted", "data": {"department": "Sales"}}, "their employee record was updated",
+     "die Personaldaten aktualisiert wurden", "son dossier RH a été mis à jour"),
+    ({"type": "hris.employee.custom_change", "data": {}}, "their employee record changed (hris.employee.custom_change)",
+     "sich die Personaldaten geändert haben (hris.employee.custom_change)",
+     "son dossier RH a changé (hris.employee.custom_change)"),
     *(({"type": t, "data": {}}, "something was recorded about them", "etwas über die Person erfasst wurde",
        "un événement la ou le concernant a été enregistré") for t in ("wellbeing.signal", "lms.course.completed")),
 ]
@@ -448,6 +453,24 @@ def test_a_wellbeing_check_in_says_why_in_words_and_a_managers_sentence_reads_as
     custom = {"type": "lms.course.completed", "data": {}}
     assert say(custom, "manager", "en") == ("You received this because you are Anna\u2019s manager and something "
                                             "was recorded about them.")
-    assert say({"type": "hris.employee.upserted", "data": {}}, "hr_partner", "en") == (
+    assert say({"type": "hris.employee.custom_change", "data": {}}, "hr_partner", "en") == (
         "You received this because you are Anna\u2019s HR partner and their employee record changed "
-        "(hris.employee.upserted).")
+        "(hris.employee.custom_change).")
+
+
+@pytest.mark.parametrize(("trigger", "en", "de", "fr"), [
+    ({"type": "hris.employee.terminated", "data": {"date": "2026-03-31", "reason": "resignation"}},
+     "because your employment is ending on March 31, 2026.",
+     "weil dein Arbeitsverhältnis am 31. März 2026 endet.", "car votre contrat prend fin le 31 mars 2026."),
+    ({"type": "hris.employee.upserted", "data": {"department": "Sales"}},
+     "because your employee record was updated.", "weil deine Personaldaten aktualisiert wurden.",
+     "car votre dossier RH a été mis à jour."),
+], ids=["terminated", "upserted"])
+def test_a_leaving_or_an_updated_record_is_said_to_the_employee_in_words(trigger: dict[str, Any], en: str, de: str,
+                                                                        fr: str) -> None:
+    """An offboarding message told the person "because of a change in your employee record
+    (hris.employee.terminated)": the event's type, not words (an audit, 2026-12-05)."""
+    for locale, because in (("en", en), ("de-DE", de), ("fr-FR", fr)):
+        said = say(trigger, "employee", locale)
+        assert because in said, said
+        assert "hris." not in said

@@ -69,6 +69,9 @@ def _leave(started: bool) -> Phrase:
         if not you:
             text = "their leave started{on}" if started else "their leave ended{on}"
             return gettext(locale, text, on=_on(d, field, locale))
+        if kind == "other":  # said without its kind ("your other leave started" read as a second leave)
+            text = "your leave started{on}" if started else "your leave ended{on}"
+            return gettext(locale, text, on=_on(d, field, locale))
         text = "your {leave} leave started{on}" if started else "your {leave} leave ended{on}"
         return gettext(locale, text, leave=gettext(locale, kind), on=_on(d, field, locale))
     return phrase

@@ -474,3 +474,21 @@ def test_a_leaving_or_an_updated_record_is_said_to_the_employee_in_words(trigger
         said = say(trigger, "employee", locale)
         assert because in said, said
         assert "hris." not in said
+
+
+@pytest.mark.parametrize(("started", "en", "de", "fr"), [
+    (True, "because your leave started on March 2, 2026.", "weil deine Abwesenheit am 2. März 2026 begonnen hat.",
+     "car votre congé a commencé le 2 mars 2026."),
+    (False, "because your leave ended on May 4, 2026.", "weil deine Abwesenheit am 4. Mai 2026 geendet hat.",
+     "car votre congé a pris fin le 4 mai 2026."),
+])
+def test_a_leave_of_another_kind_is_said_without_its_kind(started: bool, en: str, de: str, fr: str) -> None:
+    """"your other leave started on March 2" read as a second leave (an audit, 2026-12-05); a leave type the
+    engine does not name is said the same way."""
+    for leave_type in ("other", "jury_duty"):
+        trigger = ({"type": "hris.leave.started", "data": {"leave_type": leave_type, "start_date": "2026-03-02"}}
+                   if started else
+                   {"type": "hris.leave.ended", "data": {"leave_type": leave_type, "return_date": "2026-05-04"}})
+        for locale, because in (("en", en), ("de-DE", de), ("fr-FR", fr)):
+            said = say(trigger, "employee", locale)
+            assert because in said, said

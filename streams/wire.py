@@ -167,7 +167,12 @@ def decode_mailbox_input(d: dict[str, Any]) -> tuple[MailboxInput, datetime]:
     if d["kind"] == "departure":
         left_at = d.get("left_at")
         return Departure(d["mailbox"], parse_time(left_at) if left_at else None, at), at
-    return ForgetMailbox(d["mailbox"]), at
+    if d["kind"] == "forget":
+        return ForgetMailbox(d["mailbox"]), at
+    # Never a default: an input of a kind this release does not know (a newer release's, in a rolling upgrade) was
+    # read as an erasure of the mailbox, which dropped what it held (README "Worker units").
+    msg = f"a mailbox input of unknown kind {str(d['kind'])[:40]!r} (written by a newer release?)"
+    raise ValueError(msg)
 
 
 def encode_tick(at: datetime | None) -> bytes:

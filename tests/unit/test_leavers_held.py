@@ -254,3 +254,17 @@ def test_the_core_sends_departure_when_left_at_changes(tmp_path: Path) -> None:
     again = engine.on_event(state, ev("u2", "hris.employee.upserted", "2026-03-07T09:00Z", role="Lead"),
                             at("2026-03-07T09:00Z"))
     assert departures(again.effects) == []  # nothing about leaving changed
+
+
+def test_a_mailbox_input_of_a_kind_the_release_does_not_know_is_refused_not_read_as_an_erasure() -> None:
+    """Every unknown kind was read as ``forget`` (the recipient's erasure): a worker of an earlier release that read
+    a ``departure`` dropped the leaver's mailbox and what it held. Now it is a processing error (a dead letter, the
+    stream goes on) that names the kind; ``forget`` is read only as itself."""
+    now = at("2026-03-10T22:00")
+    forget = fx.ForgetMailbox("M1")
+    assert decode_mailbox_input(json.loads(encode_mailbox_input(forget, now))) == (forget, now)
+    for kind in ("goodbye", "Departure"):
+        with pytest.raises(ValueError, match=f"unknown kind '{kind}'"):
+            decode_mailbox_input({"kind": kind, "mailbox": "M1", "at": "2026-03-10T22:00:00Z"})
+        with pytest.raises(ValueError, match=f"unknown kind '{kind}'"):
+            decode_digest_input({"box": "digest", "kind": kind, "mailbox": "M1", "at": "2026-03-10T22:00:00Z"})

@@ -67,6 +67,7 @@ from wayfinder.streams.unit import (
     replay,
 )
 from wayfinder.streams.wire import (
+    INPUT_KINDS,
     ParkedInput,
     Record,
     decode_digest_input,
@@ -79,6 +80,7 @@ from wayfinder.streams.wire import (
     parse_time,
     timer_key,
     timer_owner,
+    unknown_kind,
 )
 from wayfinder.vocabulary import Topic
 
@@ -1232,6 +1234,8 @@ class MailboxStage(Stage):
             if merged is not None:
                 work.writes[key] = merged
         elif msg.topic != self.ticks_topic and kind != "tick":
+            if kind not in INPUT_KINDS:  # refused as itself, never kept to fail every wake-up of its partition
+                raise unknown_kind(kind)
             env["rid"] = (msg.key or b"").decode("utf-8")
             origin = str(env.get("o") or f"9999:{msg.topic}:{msg.offset:012d}")
             key = ordering.buffer_key(p, parse_time(env["at"]), origin)

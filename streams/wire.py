@@ -169,10 +169,17 @@ def decode_mailbox_input(d: dict[str, Any]) -> tuple[MailboxInput, datetime]:
         return Departure(d["mailbox"], parse_time(left_at) if left_at else None, at), at
     if d["kind"] == "forget":
         return ForgetMailbox(d["mailbox"]), at
-    # Never a default: an input of a kind this release does not know (a newer release's, in a rolling upgrade) was
-    # read as an erasure of the mailbox, which dropped what it held (README "Worker units").
-    msg = f"a mailbox input of unknown kind {str(d['kind'])[:40]!r} (written by a newer release?)"
-    raise ValueError(msg)
+    raise unknown_kind(d["kind"])
+
+
+INPUT_KINDS = frozenset({"dispatch", "cancel", "preferences", "leave", "departure", "forget", "gather"})
+"""The kinds of input a mailbox or digest box reads (``encode_mailbox_input``, ``encode_digest_input``)."""
+
+
+def unknown_kind(kind: object) -> ValueError:
+    """Never a default: an input of a kind this release does not know (a newer release's, in a rolling upgrade) was
+    read as an erasure of the mailbox, which dropped what it held (README "Leavers")."""
+    return ValueError(f"a mailbox input of unknown kind {str(kind)[:40]!r} (written by a newer release?)")
 
 
 def encode_tick(at: datetime | None) -> bytes:

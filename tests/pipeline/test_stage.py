@@ -432,3 +432,15 @@ def test_an_interrupted_unit_whose_process_committed_a_later_one_is_not_produced
     assert isinstance(state, DictTable)
     assert {k: v for k, v in state.items() if not k.startswith(("w:", "wd:"))} == {
         k: v for k, v in kept.items() if not k.startswith(("w:", "wd:"))}
+
+
+def test_a_mailbox_input_of_an_unknown_kind_is_refused_as_itself_and_never_waits() -> None:
+    """On the event clock a mailbox input waits for its turn; one of a kind this release does not know (a newer
+    release's) was read as an erasure when its turn came. Refused when it comes (its own dead letter), it is never
+    kept, so no later wake-up of its partition fails on it."""
+    p = Pipeline()  # the event clock
+    envelope = b'{"kind": "goodbye", "mailbox": "M1", "at": "2026-03-02T09:00:00Z"}'
+    with pytest.raises(ValueError, match="unknown kind 'goodbye'"):
+        p.feed(p.mailboxes, "mailbox", b"M1", envelope)
+    assert len(p.mailboxes.waiting) == 0
+    assert p.feed(p.mailboxes, "mticks", None, b'{"kind": "tick", "at": "2026-03-03T09:00:00Z"}') == []

@@ -16,7 +16,7 @@ from wayfinder.journeys._time import parse_window, to_instant, zone
 from wayfinder.vocabulary import EventType, iso, parse_instant
 
 _QUIET = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
-LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")  # a profile's locale: BCP 47, or en_GB as HR writes it
+LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")  # a profile's locale: BCP 47, or en_GB as HR writes it
 
 
 @functools.cache

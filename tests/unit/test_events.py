@@ -103,6 +103,12 @@ def test_upserted_unknown_profile_fields_are_kept() -> None:
     ("hris.employee.hired", {"start_date": "2026-04-01", "role": "Engineer", "department": "R&D",
                              "location": "Berlin", "manager_id": "E7"}),
     ("hris.employee.started", {"date": "2026-04-01"}),
+    # BCP 47 with an extension or a private-use part (one-letter singletons: u, x): the whole upsert was a dead
+    # letter (invalid_data, locale), its other fields lost (an audit of SPEC §3, 2026-12-05)
+    ("hris.employee.upserted", {"locale": "de-DE-u-co-phonebk", "manager_id": "E7"}),
+    ("hris.employee.upserted", {"locale": "en-US-x-twain"}),
+    ("hris.employee.upserted", {"locale": "zh-Hant-TW"}),
+    ("hris.employee.upserted", {"locale": "es-419"}),
     ("hris.leave.started", {"leave_type": "parental", "start_date": "2026-04-01",
                             "expected_return_date": "2026-10-01"}),
     ("hris.leave.ended", {"leave_type": "medical", "return_date": "2026-10-01"}),
@@ -249,6 +255,9 @@ INVALID_DATA: list[tuple[str, dict[str, Any], str]] = [
     ("hris.employee.upserted", {"employment_type": "boss"}, "employment_type"),
     ("hris.employee.upserted", {"country": "Deutschland"}, "country"),
     ("hris.employee.upserted", {"locale": "German (Germany)"}, "locale"),
+    ("hris.employee.upserted", {"locale": "d"}, "locale"),
+    ("hris.employee.upserted", {"locale": "de-DE-"}, "locale"),
+    ("hris.employee.upserted", {"locale": "de--DE"}, "locale"),
     ("hris.employee.upserted", {"work_mode": "sometimes"}, "work_mode"),
     ("hris.employee.upserted", {"start_date": "first of April"}, "start_date"),
     ("hris.employee.upserted", {"interests": "chess"}, "interests"),

@@ -123,6 +123,18 @@ def test_preview_of_a_profile_file_knows_the_people_around_them_from_the_events(
     assert "== manager-heads-up: email to manager E1008, sent" in capsys.readouterr().out
 
 
+def test_schema_says_a_modeline_that_finds_the_schema_from_a_journey_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The modeline's path is read from the YAML file it is in (a journey under journeys/), not from where
+    ``schema`` ran; it said ``schemas/journey.schema.json``, which from journeys/x.yaml names nothing."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["schema", "--out", "schemas"]) == 0
+    modeline = capsys.readouterr().out.splitlines()[-1]
+    found = (tmp_path / "journeys" / modeline.split("$schema=")[1]).resolve()
+    assert found == (tmp_path / "schemas" / "journey.schema.json").resolve()
+    assert found.is_file()
+
+
 def test_schema_accepts_the_bundled_documents(tmp_path: Path) -> None:
     assert main(["schema", "--out", str(tmp_path)]) == 0
     kinds = {"Journey": "journey", "Template": "template", "Catalog": "catalog", "Policy": "policy",

@@ -469,9 +469,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
     written = write_schemas(args.out)
     for path in written:
         print(path)
+    # a modeline's relative path is read from the file it is in: from journeys/, the folder the settings name
+    from_journeys = args.out if args.out.is_absolute() else Path(os.path.relpath(args.out, "journeys"))
     print("\nEditor setup (VS Code with the YAML extension), in .vscode/settings.json:\n"
           f'  "yaml.schemas": {{"{args.out}/journey.schema.json": "journeys/*.yaml"}}\n'
-          f"or at the top of a file:  # yaml-language-server: $schema={args.out}/journey.schema.json")
+          f"or at the top of a file in journeys/:  # yaml-language-server: $schema={from_journeys}/journey.schema.json")
     return 0
 
 

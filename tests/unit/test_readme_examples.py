@@ -1,0 +1,191 @@
+"""The README's examples a reader would copy still work: every ``wayfinder`` command and flag it shows exists in
+the command's parser, and its YAML documents and journey steps validate."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from wayfinder import examples_dir
+from wayfinder.cli import build_parser, main
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def code_blocks(text: str) -> list[tuple[int, str]]:
+    """Each code block (fenced, or indented after a blank line, in a list item too) with its first line number,
+    dedented."""
+    blocks: list[tuple[int, list[str]]] = []
+    fence: list[str] | None = None
+    current: list[str] | None = None
+    previous_blank = True
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("```"):
+            if fence is None:
+                fence = []
+                blocks.append((number + 1, fence))
+            else:
+                fence = None
+            current = None
+        elif fence is not None:
+            fence.append(line)
+        elif line.startswith("    ") and (previous_blank or current is not None):
+            if current is None:
+                current = []
+                blocks.append((number, current))
+            current.append(line)
+        elif line.strip():
+            current = None
+        elif current is not None:
+            current.append(line)
+        previous_blank = not line.strip()
+    return [(number, textwrap.dedent("\n".join(lines)).strip("\n") + "\n") for number, lines in blocks]
+
+
+def prose(text: str) -> str:
+    """The README without its code blocks (their lines blanked, so inline code spans do not pair across them)."""
+    lines = text.splitlines()
+    for number, block in code_blocks(text):
+        for i in range(number - 1, number - 1 + block.count("\n")):
+            lines[i] = ""
+    return "\n".join(lines)
+
+
+def command_lines(text: str) -> list[tuple[int, str]]:
+    """Shell lines of the code blocks (a trailing backslash joins the next line; comments dropped) and inline code
+    spans, each with its line number."""
+    found: list[tuple[int, str]] = []
+    for number, block in code_blocks(text):
+        lines = block.splitlines()
+        i = 0
+        while i < len(lines):
+            first, line = i, lines[i]
+            while line.endswith("\\") and i + 1 < len(lines):
+                i += 1
+                line = line[:-1] + " " + lines[i].strip()
+            if not line.startswith("#"):
+                found.append((number + first, line.split(" #")[0]))
+            i += 1
+    rest = prose(text)
+    found += [(rest.count("\n", 0, m.start()) + 1, " ".join(m.group(1).split()))
+              for m in re.finditer(r"`([^`]+)`", rest)]
+    return found
+
+
+def options() -> dict[tuple[str, ...], set[str]]:
+    """Each command and subcommand (``("import", "snapshot")``) with the options its parser takes, the program's
+    own included."""
+    found: dict[tuple[str, ...], set[str]] = {}
+
+    def walk(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> None:
+        found[path] = {option for action in parser._actions for option in action.option_strings}
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, (*path, name))
+
+    walk(build_parser(), ())
+    return found
+
+
+def mentions(text: str) -> list[tuple[int, tuple[str, ...], str]]:
+    """Every ``wayfinder COMMAND [SUBCOMMAND] ... --flag`` of the README (and ``COMMAND --flag`` in an inline span,
+    as prose writes ``deliver --kafka``): line, command, flag; a command it does not know has the flag ``?``."""
+    known = options()
+    commands = {path[0] for path in known if path}
+    found: list[tuple[int, tuple[str, ...], str]] = []
+    for number, line in command_lines(text):
+        for part in re.split(r"\s*(?:\|\||&&|[|;]|\$\(|\))\s*", line):  # one shell command each
+            m = (re.search(r"(?:^|[\s/])wayfinder\s+([a-z][a-z-]*)(.*)", part)
+                 or re.match(r"([a-z][a-z-]*)(\s+--?[a-z].*)", part))
+            if m is None:
+                continue
+            command, rest = m.group(1), m.group(2)
+            if command not in commands:
+                if "wayfinder" in part:
+                    found.append((number, (command,), "?"))
+                continue
+            path: tuple[str, ...] = (command,)
+            sub = re.match(r"\s+([a-z][a-z-]*)", rest)
+            if sub and (command, sub.group(1)) in known:
+                path, rest = (command, sub.group(1)), rest[sub.end():]
+            found += [(number, path, flag) for flag in re.findall(r"(?<![\w$-])(--?[a-zA-Z][\w-]*)", rest)]
+    return found
+
+
+def test_every_flag_the_readme_shows_is_one_the_command_takes() -> None:
+    known = options()
+    seen = mentions(README.read_text(encoding="utf-8"))
+    wrong = [f"README.md:{number}: wayfinder {' '.join(path)} {flag}" for number, path, flag in seen
+             if flag == "?" or flag not in known[path] | known[()]]
+    assert wrong == []
+    assert len(seen) > 60  # the check reads the README's commands, not nothing
+    assert {("import", "snapshot"), ("report", "fairness"), ("deliver",), ("simulate",)} <= {p for _, p, _ in seen}
+
+
+def test_the_flag_check_finds_a_renamed_flag_and_an_unknown_command() -> None:
+    text = textwrap.dedent("""\
+        Run it:
+
+            wayfinder simulate --events e.jsonl --output out/   # renamed: --out
+
+        then `wayfinder import snapshot --current a.csv --mapping m.yaml --as-off 2026-01-01`,
+        `deliver --kafka --retry-faild` and `wayfinder simluate --out x`.
+        """)
+    known = options()
+    wrong = [(number, path, flag) for number, path, flag in mentions(text)
+             if flag == "?" or flag not in known[path] | known[()]]
+    assert wrong == [(3, ("simulate",), "--output"), (5, ("import", "snapshot"), "--as-off"),
+                     (6, ("deliver",), "--retry-faild"), (6, ("simluate",), "?")]
+
+
+def documents(text: str) -> list[tuple[int, str]]:
+    """The README's whole YAML documents (a block that starts with ``apiVersion:`` or ``kind:``)."""
+    return [(number, block) for number, block in code_blocks(text) if block.startswith(("apiVersion:", "kind:"))]
+
+
+def test_the_readme_yaml_documents_validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    found = documents(README.read_text(encoding="utf-8"))
+    kinds = {re.search(r"^kind: (\w+)", block, re.MULTILINE).group(1) for _, block in found}  # type: ignore[union-attr]
+    assert {"Mapping", "EventType", "Policy"} <= kinds
+    for number, block in found:
+        path = tmp_path / f"readme-{number}.yaml"
+        path.write_text(block, encoding="utf-8")
+        assert main(["validate", str(path)]) == 0, (f"README.md:{number}", capsys.readouterr().err)
+
+
+def test_the_readme_journey_steps_validate_in_a_journey(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A block of steps (it starts with ``- id:``) in place of the steps of the bundled first-time-manager journey
+    (a promotion, whose data the bundled learning-path template reads)."""
+    monkeypatch.chdir(tmp_path)
+    bundled = (examples_dir() / "journeys" / "first-time-manager.yaml").read_text(encoding="utf-8")
+    head = bundled[:bundled.index("\nsteps:\n") + len("\nsteps:\n")]
+    steps = [(number, block) for number, block in code_blocks(README.read_text(encoding="utf-8"))
+             if block.startswith("- id:")]
+    assert steps
+    for number, block in steps:
+        folder = tmp_path / str(number)
+        (folder / "journeys").mkdir(parents=True)
+        (folder / "journeys" / "first-time-manager.yaml").write_text(head + textwrap.indent(block, "  "),
+                                                                        encoding="utf-8")
+        args = ["validate", str(folder / "journeys"), "--catalog", str(examples_dir() / "catalog"),
+                "--templates", str(examples_dir() / "templates"), "--policy", str(examples_dir() / "policy.yaml")]
+        assert main(args) == 0, (f"README.md:{number}", capsys.readouterr().err)
+
+
+def test_a_readme_document_that_does_not_validate_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The check above would see a slip: the README's mapping with a misspelt field does not validate."""
+    monkeypatch.chdir(tmp_path)
+    mapping = next(b for _, b in documents(README.read_text(encoding="utf-8")) if "kind: Mapping" in b)
+    path = tmp_path / "mapping.yaml"
+    path.write_text(mapping.replace("given_name:", "givn_name:"), encoding="utf-8")
+    assert main(["validate", str(path)]) == 1
+    assert "did you mean 'given_name'?" in capsys.readouterr().err

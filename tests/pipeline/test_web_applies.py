@@ -84,6 +84,23 @@ def test_an_english_reader_reads_the_fields_a_rule_reads_in_words(client: tuple[
     said = re.findall(r"your ([^<,]+?) is ", page)
     assert {"work mode", "employment type", "country"} <= set(said)
     assert not [name for name in said if "_" in name]
+    assert "your employment type is employed" in page  # a value SPEC §3 lists, in words
+
+
+def test_a_german_reader_reads_the_values_a_rule_reads_in_words(client: tuple[TestClient, EmbeddedBackend]) -> None:
+    """Seen in the browser's screenshot on 2026-12-05: "deine Arbeitsweise: onsite", "deine Beschäftigungsart:
+    contractor" (SPEC §3's values, in English on a German page). Values the HR system writes freely (a department,
+    a country code) are shown as written."""
+    c, backend = client
+    page = c.get(f"/preferences/resources?t={link(GERMAN)}").text
+    profile = backend.store.profiles[GERMAN]
+    mode, kind = profile.get("work_mode"), profile.get("employment_type")
+    words = {"onsite": "vor Ort", "hybrid": "hybrid", "remote": "remote"}
+    assert f"deine Arbeitsweise: {words[mode]}" in page, mode
+    kinds = {"employee": "angestellt", "contractor": "freie Mitarbeit", "intern": "Praktikum"}
+    assert f"deine Beschäftigungsart: {kinds[kind]}" in page, kind
+    assert "Arbeitsweise: onsite" not in page and "Beschäftigungsart: contractor" not in page
+    assert "dein Land: DE" in page
 
 
 def test_the_preferences_page_links_to_it_and_shows_topic_titles(client: tuple[TestClient, EmbeddedBackend]

@@ -151,7 +151,8 @@ async def applies(request: Request) -> Response:
                     titles={o.topic: catalog.topics[o.topic].title_for(locale) for o in offers},
                     resource_title=lambda r: resource_title(r, locale),
                     # as the why page names them: an English reader read "your work_mode is hybrid"
-                    field_label=lambda name: _field_label(name, words["_"]), **words)
+                    field_label=lambda name: _field_label(name, words["_"]),
+                    field_value=lambda name, value: _field_value(name, value, words["_"]), **words)
 
 
 async def preferences(request: Request) -> Response:
@@ -280,6 +281,21 @@ def _field_label(field: str, say: Any) -> str:
     field's name in words ("given name"), not the name the data carries."""
     label = str(say(field))
     return label if label != field else field.removesuffix("_id").replace("_", " ")
+
+
+# A profile field's values that SPEC §3 lists, in words the reader's language has (a German page read "deine
+# Arbeitsweise: onsite"); any other value is shown as the HR system wrote it.
+_VALUE_WORDS: dict[str, dict[str, str]] = {
+    "work_mode": {"onsite": "on site", "hybrid": "hybrid", "remote": "remote"},
+    "employment_type": {"employee": "employed", "contractor": "contractor", "intern": "intern"},
+    "learning_style": {"visual": "visual", "reading": "reading", "hands_on": "hands-on", "social": "social"},
+}
+
+
+def _field_value(field: str, value: Any, say: Any) -> str:
+    """A profile value as the reader says it: an enumerated one in words, anything else as it is."""
+    words = _VALUE_WORDS.get(field, {}).get(str(value))
+    return str(say(words)) if words is not None else str(value)
 
 
 async def why(request: Request) -> Response:

@@ -27,6 +27,7 @@ from wayfinder.web.explain import day_of, event_label, explanation_as_sent, fiel
 from wayfinder.web.i18n import language_of, translator
 from wayfinder.web.security import check_csrf, link_csrf, read_form
 from wayfinder.web.words import CHANNELS as CHANNEL_NAMES
+from wayfinder.web.words import PROFILE_VALUES
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 # the days whose midnight, in any timezone, is an instant the engine schedules (EARLIEST..LATEST in UTC)
@@ -283,18 +284,9 @@ def _field_label(field: str, say: Any) -> str:
     return label if label != field else field.removesuffix("_id").replace("_", " ")
 
 
-# A profile field's values that SPEC §3 lists, in words the reader's language has (a German page read "deine
-# Arbeitsweise: onsite"); any other value is shown as the HR system wrote it.
-_VALUE_WORDS: dict[str, dict[str, str]] = {
-    "work_mode": {"onsite": "on site", "hybrid": "hybrid", "remote": "remote"},
-    "employment_type": {"employee": "employed", "contractor": "contractor", "intern": "intern"},
-    "learning_style": {"visual": "visual", "reading": "reading", "hands_on": "hands-on", "social": "social"},
-}
-
-
 def _field_value(field: str, value: Any, say: Any) -> str:
     """A profile value as the reader says it: an enumerated one in words, anything else as it is."""
-    words = _VALUE_WORDS.get(field, {}).get(str(value))
+    words = PROFILE_VALUES.get(field, {}).get(str(value))
     return str(say(words)) if words is not None else str(value)
 
 

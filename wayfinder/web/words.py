@@ -48,6 +48,14 @@ REASONS: dict[str, str] = {
     "digest": "gathered into a digest",
 }
 
+# A profile field's values that SPEC §3 lists, in words (the employee pages' msgids, as ``CHANNELS``: a German
+# "What applies to me?" page read "deine Arbeitsweise: onsite"); any other value is shown as the HR system wrote it.
+PROFILE_VALUES: dict[str, dict[str, str]] = {
+    "work_mode": {"onsite": "on site", "hybrid": "hybrid", "remote": "remote"},
+    "employment_type": {"employee": "employed", "contractor": "contractor", "intern": "intern"},
+    "learning_style": {"visual": "visual", "reading": "reading", "hands_on": "hands-on", "social": "social"},
+}
+
 # Why a task was cancelled, as the person who opens it is told (it said "the event that started it was corrected"
 # whatever the reason, also for a review decided meanwhile).
 CANCELLED: dict[str, str] = {

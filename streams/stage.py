@@ -342,17 +342,15 @@ class Stage:
             self._touched = None
 
     def _replayed(self, msg: Incoming) -> list[Record] | None:
-        """The records of the input's unit if a crash interrupted it (its write-ahead entry is still there)."""
+        """The records of the input's unit if a crash interrupted it (its write-ahead entry is still there), but not
+        its writes: the partition's load finished it (``replay``)."""
         replayed = replay(self.table, entry_key(msg.topic, msg.partition, msg.offset))
         if replayed is None:
             return None
         if replayed.key in self._produced_at_load:  # its records went when the partition was loaded
             self._produced_at_load.discard(replayed.key)
             replayed = replace(replayed, records=[])
-        self._cache.clear()
-        self._index_timers(msg.partition, replayed.applied)
-        log.info("%s: replayed %d records and %d of %d writes of %s", self.name, len(replayed.records),
-                 len(replayed.applied), replayed.planned, replayed.key)
+        log.info("%s: replayed %d records of %s", self.name, len(replayed.records), replayed.key)
         return replayed.records
 
     def _as_now(self, record: Record) -> Record:
@@ -518,23 +516,6 @@ class Stage:
         self.timers.discard(key)
         return self._kept(msg, work)
 
-    def _index_timers(self, partition: int, writes: dict[str, bytes | None]) -> None:
-        """A replayed unit may hold timers (and kept inputs) the table did not have when the partition was loaded."""
-        for key, value in writes.items():
-            queue = self.queues.get(key[:2])
-            if queue is not None:
-                queue.discard(partition, key)
-                if value is not None:
-                    queue.add(partition, key)
-                continue
-            if not key.startswith("t:"):
-                continue
-            if value is None:
-                self.timers.discard(key)
-            else:
-                timer, due = decode_timer(value)
-                self.timers.add(partition, key, timer_owner(timer), due)
-
     def _write(self, writes: dict[str, bytes | None]) -> None:
         for key, value in writes.items():
             self.table.set(key, value)
@@ -587,8 +568,6 @@ class EmployeeStage(Stage):
         self.ensure_loaded(msg.partition)
         replayed = self._replayed(msg)
         if replayed is not None:
-            self.holds.drop(msg.partition)  # the replayed writes may include lines: read them again
-            self.ensure_loaded(msg.partition)
             return replayed
         wall = self.clock.wall().timestamp()
         if msg.topic in self.input_topics:

@@ -8,7 +8,8 @@ restart that replays the input finds it and produces the same records again inst
 once the input's offset is committed.
 
 An entry keeps, for each key it writes, a digest of the value the key held before the unit. A unit's
-writes are applied again (on replay or after a crash) all or none: only when every key it writes still
+writes are applied again (by the partition's next owner, when it loads the partition) all or none, never when
+its input is read again (``replay``): only when every key it writes still
 holds what it held before the unit or what the unit wrote (a crash cut the unit short), and then only
 those not there yet. A key that holds anything else was changed since by another unit (an input of
 another topic, committed after this one; or a later unit that set a key back to its old value, a timer
@@ -216,24 +217,22 @@ class _Cutter:
 
 @dataclass(frozen=True)
 class Replayed:
-    """A unit found again in the table: its records, and the writes applied again."""
+    """A unit found again in the table when its input is read again: its records."""
 
     key: str
     records: list[Record]
-    applied: dict[str, bytes | None]
-    planned: int
 
 
 def replay(table: Table, key: str) -> Replayed | None:
-    """Find the entry under ``key``; if there is one, apply its writes that still hold and return its records."""
+    """Find the entry under ``key``; if there is one, its records. Its writes are not applied: the partition's load
+    finished every interrupted unit (``finish_interrupted``), and a unit of this process applied its own at once, so
+    by the time an input is read again the only way its writes can look unapplied is a later unit having set a key
+    back (a line that ended, a timer that fired): applied then, they would undo it (2026-12-05, a line that had
+    ended came back with no retry left to come round, and held its employee until it went stale)."""
     raw = table.get(key)
     if raw is None:
         return None
-    work = Work.decode(read_entry(table, key, raw))
-    applied = work.still_applicable(table)
-    for k, v in applied.items():
-        table.set(k, v)
-    return Replayed(key, work.records, applied, len(work.writes))
+    return Replayed(key, Work.decode(read_entry(table, key, raw)).records)
 
 
 def entry_input(key: str) -> tuple[str, int, int]:
@@ -249,7 +248,7 @@ class Finished:
     writes: list[tuple[str, str]]
     pruned: int
     records: list[tuple[str, list[Record]]] = field(default_factory=list)  # each interrupted unit's, in its order
-    delivered: list[str] = field(default_factory=list)  # interrupted units whose records are known to have gone
+    delivered: list[str] = field(default_factory=list)  # interrupted units known to have gone whole (writes, records)
 
     def units(self) -> dict[str, list[str]]:
         """The keys written, by entry."""
@@ -277,7 +276,8 @@ def finish_interrupted(table: Table, partition: int,
     unit set back to its old value looks unapplied (a timer fired since would come back, a line that ended would
     hold its employee again). Only the process that wrote an entry prunes it as it goes (``WriteAheadLog``); the
     entries of a process that died are pruned here, by the partition's next owner. So ``committed`` must know the
-    group's offsets when this runs: with ``None`` every entry counts as interrupted.
+    group's offsets when this runs: with ``None`` every entry counts as interrupted. So are the units of a process
+    that marked a later unit of its own committed (``DONE_PREFIX``): neither applied nor produced again.
 
     The interrupted units' records (of topics whose committed offset is known, or ``answered`` by the broker as
     never committed: all their inputs are read again) come back in the order the units were kept (``Work.seq``),
@@ -313,8 +313,13 @@ def finish_interrupted(table: Table, partition: int,
         entry = ENTRY_PREFIX + key[len(PART_PREFIX):].rsplit(":", 1)[0]
         if entry_input(entry)[1] == partition and table.get(entry) is None:
             table.set(key, None)
+    # Units whose process committed a later unit of its own: flushed before that commit, writes (the changelog goes
+    # through the same producer) and records alike, so complete: applied again, a unit would undo what a later one,
+    # committed, set back (a line that ended came back, with no retry left to come round).
+    gone = {n for n, (_, work) in enumerate(entries) if work.owner and work.seq < done.get(work.owner, -1)}
+    delivered = [entries[n][0] for n in sorted(gone)]
     applied_writes: list[tuple[str, str]] = []
-    applied: set[int] = set()
+    applied: set[int] = set(gone)
     progress = True
     while progress:
         progress = False
@@ -329,7 +334,6 @@ def finish_interrupted(table: Table, partition: int,
                 applied_writes.append((entry, key))
             applied.add(n)
             progress = True
-    delivered = [entry for entry, work in entries if work.owner and work.seq < done.get(work.owner, -1)]
     return Finished(applied_writes, pruned, _judged_records(entries, committed, answered, set(delivered)), delivered)
 
 

@@ -601,3 +601,36 @@ def test_on_the_wall_clock_a_timers_wait_sends_one_retry_round_however_many_tick
     assert sent == []
     wall.value += timedelta(seconds=20)
     assert _manager_status(feed.again(held)) == ("suppressed", "no_recipient")
+
+
+def test_an_interrupted_units_line_is_not_written_back_when_its_input_is_read_again_after_the_line_ended(
+        write_files: WriteFiles) -> None:
+    """A worker holds an input (its unit writes the employee's line and sends the retry) and dies before its offset
+    is committed. The next owner produces the unit's records at load (the retry), decides the retry when it comes
+    round (the line ends) and then reads the held input again: its replay must not write the line back. It did (the
+    line's key held what it held before the unit, nothing, so the unit looked unapplied): a line whose only retry
+    was long decided, holding the employee and the partition's time until it went stale (seen once in a CI run of
+    the kill -9 test: "the line h:1:E1045-r2 has not moved for 174 s")."""
+    wall, directory = Wall(), dict[str, Profile]()
+    before = _stage(write_files, wall, directory)
+    feed = Feed(before)
+    feed.event(person("E1"))
+    [held] = feed.event(LEAVE)  # offset 2: the line and its retry, kept in a write-ahead entry
+    assert before.table.get("h:0:E1") is not None
+    after = EmployeeStage(before.table, StreamClock("event", wall), StreamMetrics(CollectorRegistry()),
+                          lambda topic, partition: 2 if topic == "hris.events" else 0, before.engine,
+                          ticks_topic="ticks", max_event_bytes=1_000_000, directory=directory,
+                          recipient_wait_seconds=30)
+    feed.stage = after  # the first worker died before offset 2 was committed (the retry it sent was lost)
+    directory["M1"] = Profile(id="M1", fields={"email": "m1@example.com", "given_name": "Mo"})
+    loaded = feed.raw("hris.events", b"E0", json.dumps(person("E0").model_dump(mode="json")
+                                                       | {"time": "2026-03-01T09:00:00Z"}).encode())
+    [again] = [r for r in loaded if r.topic == "employee-ticks"]  # the interrupted unit's retry, produced at load
+    assert again.value == held.value
+    decided = feed.again(again)
+    assert "M1" in [r.key for r in decided if r.topic == "mailbox"]  # its turn: decided, the line ends
+    assert after.table.get("h:0:E1") is None and not after.holds.any_blocked(0)
+    feed.offset = 1  # the held input is read again (its offset was not committed)
+    assert feed.event(LEAVE) == []  # its records went at load; nothing decided again
+    assert after.table.get("h:0:E1") is None  # the line stays ended
+    assert not after.holds.any_blocked(0)

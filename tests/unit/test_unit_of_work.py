@@ -149,7 +149,7 @@ def test_only_a_unit_with_records_or_several_writes_is_written_ahead() -> None:
     assert len(wal) == 2
 
 
-def test_a_replay_returns_the_same_records_and_applies_the_writes_not_there_yet() -> None:
+def test_a_replay_returns_the_same_records_and_leaves_the_writes_to_the_partitions_load() -> None:
     table = Table({"s:e1": b"v1", "s:e2": b"w1"})
     recs = [Record("outbound.messages", "e1", b'{"id":"m1"}'), Record("mailbox", "r1", b"{}", 3)]
     key = written(table, unit({"s:e1": b"v2", "s:e2": b"w2", "t:0:a": b"timer"}, recs), offset=7)
@@ -159,28 +159,46 @@ def test_a_replay_returns_the_same_records_and_applies_the_writes_not_there_yet(
     replayed = replay(table, key)
     assert replayed is not None
     assert replayed.records == recs
-    assert replayed.applied == {"s:e1": b"v2", "t:0:a": b"timer"}
-    assert replayed.planned == 3
+    assert table.log == []  # the input read again writes nothing
+    done = finish_interrupted(table, 0)  # the next owner's load finishes the unit
+    assert sorted(k for _, k in done.writes) == ["s:e1", "t:0:a"]
     assert table["s:e1"] == b"v2"
     assert table["t:0:a"] == b"timer"
     assert ("s:e2", b"w2") not in table.log  # there already
 
 
-def test_a_replay_applies_nothing_of_a_unit_another_unit_changed_since() -> None:
+def test_finishing_applies_nothing_of_a_unit_another_unit_changed_since() -> None:
     """A key of the unit holds neither what it held before the unit nor what the unit wrote: another unit (an input
-    of another topic, committed after this one) changed it since, so the unit is complete. Its records come again;
-    none of its writes is applied (the others would undo or half-apply what came after it)."""
+    of another topic, committed after this one) changed it since, so the unit is complete. None of its writes is
+    applied (the others would undo or half-apply what came after it); its records come again when its input is."""
     table = Table({"s:e1": b"v1", "s:e2": b"w1"})
     recs = [Record("outbound.messages", "e1", b'{"id":"m1"}')]
     key = written(table, unit({"s:e1": b"v2", "s:e2": b"w2", "t:0:a": b"timer"}, recs), offset=7)
     table["s:e2"] = b"w9"
     table.log.clear()
+    assert finish_interrupted(table, 0).writes == []
     replayed = replay(table, key)
     assert replayed is not None
     assert replayed.records == recs
-    assert replayed.applied == {}
     assert table.log == []
     assert table["s:e2"] == b"w9"  # not taken back to what the unit wrote
+
+
+def test_a_replay_never_writes_back_what_a_later_unit_set_back() -> None:
+    """The next owner finished the partition at load; a unit of its own then set a key back to what it held before
+    an interrupted unit (the line that unit started ended). When the interrupted unit's input is read again, its
+    entry looks unapplied: written again, the line came back with no retry left to come round (a line stale in a
+    kill -9 CI run, 2026-12-05)."""
+    table = Table({"s:e1": b"v1"})
+    key = written(table, unit({"h:0:e1": b"line", "s:e1": b"v1 held"}, [Record("employee-ticks", None, b"retry")]))
+    table["h:0:e1"], table["s:e1"] = b"line", b"v1 held"
+    assert finish_interrupted(table, 0).writes == []  # complete
+    del table["h:0:e1"]  # the new owner decided the retry: the line ended
+    table["s:e1"] = b"v1"
+    table.log.clear()
+    replayed = replay(table, key)
+    assert replayed is not None and replayed.records == [Record("employee-ticks", None, b"retry")]
+    assert table.log == [] and "h:0:e1" not in table
 
 
 def test_a_replay_of_an_input_without_an_entry_finds_nothing() -> None:
@@ -189,12 +207,10 @@ def test_a_replay_of_an_input_without_an_entry_finds_nothing() -> None:
     assert table.log == []
 
 
-def test_a_replay_applies_a_deletion_where_the_key_still_holds_its_old_value() -> None:
+def test_finishing_applies_a_deletion_where_the_key_still_holds_its_old_value() -> None:
     table = Table({"s:e1": b"v1", "t:0:a": b"timer"})
-    key = written(table, unit({"s:e1": None, "t:0:a": None}, [Record("audit", "e1", b"{}")]))
-    replayed = replay(table, key)
-    assert replayed is not None
-    assert replayed.applied == {"s:e1": None, "t:0:a": None}
+    written(table, unit({"s:e1": None, "t:0:a": None}, [Record("audit", "e1", b"{}")]))
+    assert sorted(k for _, k in finish_interrupted(table, 0).writes) == ["s:e1", "t:0:a"]
     assert "s:e1" not in table
     assert "t:0:a" not in table
 
@@ -212,7 +228,7 @@ def test_a_replay_never_fires_a_timer_without_writing_the_state_that_fired_it() 
     table.log.clear()
     assert finish_interrupted(table, 0).writes == []
     replayed = replay(table, key)
-    assert replayed is not None and replayed.applied == {}
+    assert replayed is not None and table.log == []
     assert table["t:0:e1/1"] == b"timer 1"  # the state waits for it: it is still there to fire
 
 
@@ -263,8 +279,7 @@ def test_finishing_never_brings_back_what_a_later_unit_set_back() -> None:
     assert finish_interrupted(table, 0).writes == []
     assert "t:0:a" not in table
     replayed = replay(table, key)
-    assert replayed is not None and replayed.applied == {}
-    assert table.log == []
+    assert replayed is not None and table.log == []
 
 
 def test_pruning_deletes_only_the_entries_of_committed_inputs() -> None:
@@ -359,7 +374,7 @@ def test_an_entry_larger_than_one_record_is_stored_in_parts_each_within_the_limi
     assert len(parts) >= 5 and all(len(k) + len(table[k]) <= 20_000 for k in [*parts, key])
     assert [k for k, _ in table.log][-1] == key  # the entry's key last: where it is, every part is
     replayed = replay(table, key)
-    assert replayed is not None and replayed.records == work.records and replayed.applied == work.writes
+    assert replayed is not None and replayed.records == work.records
     with pytest.raises(EntryTooLarge, match="in each of 3 parts"):
         WriteAheadLog(Table(), lambda t, p: None).write("mailbox", 0, 7, work, limit=20_000, parts=3)
 
@@ -429,6 +444,26 @@ def test_an_interrupted_unit_before_a_committed_one_of_its_process_is_not_produc
     assert done.records == []  # nothing produced again: m1's last record stays ``sent``
     assert done.writes == []  # and the state stays the tick's
     assert table.get("s:R") == b"sent"
+
+
+def test_an_interrupted_unit_before_a_committed_one_of_its_process_is_not_applied_again() -> None:
+    """A worker held an input (its unit started the employee's line) and did not commit it (its topic's commits
+    lagged); a retry after it ended the line and was committed, with the mark. The held input's unit had gone
+    before that commit, so it is complete: applied again at the next owner's load, the line (which the later unit
+    set back to nothing) came back with no retry left to come round, and went stale."""
+    table = Table()
+    committed: dict[str, int | None] = {"hris": None, "ticks": None}
+    wal = WriteAheadLog(table, lambda t, p: committed[t], stamp=iter(range(100, 200)).__next__, owner="p1")
+    wal.write("hris", 0, 5, unit({"h:0:e1": b"line"}, [Record("employee-ticks", None, b"retry")]))
+    table.set("h:0:e1", b"line")
+    wal.write("ticks", 0, 9, unit({"h:0:e1": None, "s:e1": b"decided"}, [Record("outbound.messages", "m1", b"sent")]))
+    table.set("h:0:e1", None)
+    table.set("s:e1", b"decided")
+    committed["ticks"] = 10
+    assert wal.prune("ticks", 0) == 1
+    done = finish_interrupted(table, 0, lambda t, p: {"hris": 5, "ticks": 10}[t])
+    assert done.delivered == [entry_key("hris", 0, 5)]
+    assert done.writes == [] and table.get("h:0:e1") is None  # the line stays ended
 
 
 def test_a_committed_entry_found_by_the_next_owner_is_no_evidence_that_its_writer_flushed() -> None:

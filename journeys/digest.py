@@ -156,20 +156,23 @@ class Digests:
         at = to_time(rule.at)
         local = now.astimezone(tz)
         weekday = _WEEKDAYS.index(rule.day or "monday") if rule.every == "weekly" else None
+        first: datetime | None = None  # the rule's first time after ``now``, quiet or not
         for offset in range(_SEARCH_DAYS * (7 if weekday is not None else 1)):
             day = local.date() + timedelta(days=offset)
             if weekday is not None and day.weekday() != weekday:
                 continue
             candidate = local_at(day, at, tz).astimezone(UTC)
-            if candidate > now and next_allowed(candidate, tz, window, self.weekends) == candidate:
+            if candidate <= now:
+                continue
+            if next_allowed(candidate, tz, window, self.weekends) == candidate:
                 return candidate
+            first = first or candidate
         # Every candidate is quiet (the time of day is inside the quiet window, or a weekly rule's day is a quiet
-        # weekend day): the first next allowed time after the next candidate, so a weekly digest stays weekly.
-        for offset in range(1, 8):
-            day = local.date() + timedelta(days=offset)
-            if weekday is None or day.weekday() == weekday:
-                return next_allowed(local_at(day, at, tz).astimezone(UTC), tz, window, self.weekends)
-        return now  # pragma: no cover - a week always holds the rule's day
+        # weekend day): the first allowed time after the rule's first time after ``now``, so a weekly digest stays
+        # weekly. (Its search began at tomorrow's: a message on a Saturday morning, before a Saturday rule's time,
+        # waited a week more than one after it.)
+        # (the search spans more than a week, so the rule's day is in it: ``first`` is always found)
+        return next_allowed(first or now, tz, window, self.weekends)
 
     # -- inputs ---------------------------------------------------------------------------------
     def on_input(self, state: DigestState | None, item: DigestInput, now: datetime) -> DigestOutcome:

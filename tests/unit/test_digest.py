@@ -259,6 +259,25 @@ def test_a_weekly_digest_on_a_quiet_day_stays_weekly() -> None:
     assert closes == {at("2026-03-09T07:00")}  # one, the Monday after (08:00 Berlin, the end of the quiet weekend)
 
 
+def test_a_message_before_an_always_quiet_time_on_its_day_closes_at_the_first_allowed_time_after_it() -> None:
+    """A message on a Saturday morning (07:00 Berlin), before a Saturday 09:00 rule's time with quiet weekends, went
+    in the digest of the Monday nine days on, and one on a Monday before a daily 22:00 rule's time (quiet from 20:00)
+    in Wednesday's: the search for the first time after the message began at the next day's (found by a digest
+    audit on 2026-12-05)."""
+    quiet = {"start": "20:00", "end": "08:00", "weekends": True}
+    weekly = Policy.model_validate({"quiet_hours": quiet,
+                                    "digests": {"manager": {"every": "weekly", "day": "saturday"}}})
+    daily = Policy.model_validate({"quiet_hours": quiet, "digests": {"manager": {"every": "daily", "at": "22:00"}}})
+    saturday_morning = at("2026-03-07T06:00")
+    assert Digests(weekly, {}).closes_at(weekly.digests["manager"], saturday_morning, BERLIN, None) == at(
+        "2026-03-09T07:00")  # Saturday's 09:00 is quiet: Monday 08:00, not the Monday after
+    monday = at("2026-03-02T10:00")
+    assert Digests(daily, {}).closes_at(daily.digests["manager"], monday, BERLIN, None) == at(
+        "2026-03-03T07:00")  # Monday's 22:00 is quiet: Tuesday 08:00, not Wednesday's
+    after = at("2026-03-07T09:00")  # past Saturday's 09:00: the next Saturday's, then Monday 08:00
+    assert Digests(weekly, {}).closes_at(weekly.digests["manager"], after, BERLIN, None) == at("2026-03-16T07:00")
+
+
 def test_a_recipients_sensitive_leave_holds_their_digest_until_they_are_back(core: Digests) -> None:
     """A manager on bereavement leave got the digest about their reports (the leave reached the mailbox only;
     found by an audit of issue 10)."""

@@ -40,6 +40,7 @@ from wayfinder.journeys.effects import (
     Preferences,
     Schedule,
 )
+from wayfinder.journeys.explain import Explanation
 from wayfinder.journeys.i18n import gettext
 from wayfinder.journeys.model import DigestRule, Policy, to_time
 from wayfinder.journeys.records import Gathered, Message, stable_id
@@ -403,7 +404,10 @@ class Digests:
             gathered=[Gathered(message_id=m.message_id, employee_id=m.employee_id, created_at=m.created_at)
                       for m in items])
         template = self.templates.get(rule.template if rule is not None else "digest/summary")
-        explanation = gettext(last.locale, _EXPLAIN[(box.role, every)])
+        # English in the record (what reviewers and audits read, as every message's), said in the digest's language
+        # in its footer and its template's ``explanation`` (the record was in the reader's language)
+        sentence = _EXPLAIN[(box.role, every)]
+        explanation = Explanation(lambda locale: gettext(locale, sentence), None)
         try:
             if template is None:
                 msg = f"template {rule.template if rule else 'digest/summary'} is not loaded"
@@ -415,7 +419,7 @@ class Digests:
             return [Diagnostic("render_failed", "digest", every, str(err)), Decide(failed),
                     *(Decide(m.with_status("failed", reason="render_error", at=now)) for m in items)]
         sent = digest.model_copy(update={"subject": rendered.subject, "text": rendered.text, "html": rendered.html,
-                                         "explanation": explanation})
+                                         "explanation": str(explanation)})
         return [Decide(sent), *(Decide(m.with_status("sent", at=now)) for m in items)]
 
 

@@ -25,6 +25,7 @@ from wayfinder.journeys.effects import (
 from wayfinder.journeys.loader import Definitions, Sources, load, load_or_raise
 from wayfinder.journeys.model import DigestRule, Policy
 from wayfinder.journeys.records import Message
+from wayfinder.journeys.templates import footer_explanation
 
 BERLIN = "Europe/Berlin"
 
@@ -126,6 +127,26 @@ def test_the_digest_is_in_the_recipients_language(core: Digests) -> None:
     digest = core.on_timer(state, DigestTimer("M1", digest_id), box.closes_at).effects[0]
     assert isinstance(digest, Decide) and digest.message.subject == "1 Neuigkeit zu deinen Leuten"
     assert digest.message.text is not None and "Zusammenfassung" in digest.message.text
+
+
+@pytest.mark.parametrize(("locale", "footer"), [
+    ("de-DE", "Du erhältst diese Zusammenfassung, weil Nachrichten an dich als Führungskraft zu einer Nachricht am "
+              "Tag gesammelt werden."),
+    ("fr-FR", "Vous recevez ce récapitulatif car les messages qui vous sont adressés en tant que manager sont "
+              "regroupés en un message par jour.")])
+def test_the_digests_recorded_explanation_is_english_and_its_footer_in_the_readers_language(
+        core: Digests, locale: str, footer: str) -> None:
+    """README "Language": the explanation recorded in messages.jsonl is English, the footer in the message's
+    language. A German or French digest's record had the footer's sentence (found by a digest audit on
+    2026-12-05)."""
+    state = _gather(core, None, 1, at("2026-03-03T09:00"), locale=locale)
+    digest_id, box = next(iter(state.open.items()))
+    digest = core.on_timer(state, DigestTimer("M1", digest_id), box.closes_at).effects[0]
+    assert isinstance(digest, Decide) and digest.message.text is not None
+    assert digest.message.explanation == ("You received this digest because messages to you as a manager are "
+                                          "gathered into one message a day.")
+    assert type(digest.message.explanation) is str  # the record's own, not a sentence that says itself again
+    assert footer_explanation(digest.message.text) == footer
 
 
 @pytest.mark.parametrize(("locale", "greeting"), [("en-GB", "Hi there,"), ("de-DE", "Hallo,"), ("fr-FR", "Bonjour,")])

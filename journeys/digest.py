@@ -295,20 +295,32 @@ class Digests:
         keep_choices(state, p)
         now = now.astimezone(UTC)
         effects: list[Effect] = []
+        moved = False
         if p.timezone is not None:
             quiet = "-".join(t.isoformat() for t in p.quiet_hours) if p.quiet_hours else None
             moved = (state.timezone, state.quiet_hours) != (p.timezone, quiet) and state.timezone is not None
             state.timezone, state.quiet_hours = p.timezone, quiet
             if moved:
                 effects += self._moved(state, p.timezone, p.quiet_hours, now)
+        return DigestOutcome(state, effects + self._place_held(state, now, moved=moved))
+
+    def _place_held(self, state: DigestState, now: datetime, *, moved: bool) -> list[Effect]:
+        """The digests a pause or a sensitive leave holds, placed again: one a pause holds goes sooner when the pause
+        is lifted or shortened; after a move or new quiet hours (``moved``), each held one goes at the first allowed
+        time after its pause or leave where the recipient is now (it kept the time worked out where they were: 07:00
+        in New York, inside its quiet hours, for a pause ending at 13:00 in Berlin)."""
+        effects: list[Effect] = []
+        leave = state.leave
         for box in state.open.values():
-            if not box.paused:
-                continue
-            at = self._after_pause(state, now)
-            still = state.paused_until is not None and state.paused_until > now
-            if at < box.closes_at:
-                effects += self._hold(state, box, at, paused=still)
-        return DigestOutcome(state, effects)
+            if box.paused:
+                at = self._after_pause(state, now)
+                still = state.paused_until is not None and state.paused_until > now
+                if at < box.closes_at or (moved and at != box.closes_at):
+                    effects += self._hold(state, box, at, paused=still)
+            elif (box.on_leave and moved and leave is not None and leave.end is not None and leave.covers(now)
+                  and (at := self._after_pause(state, leave.end)) != box.closes_at):
+                effects += self._hold(state, box, at, paused=False, reason="on_leave")
+        return effects
 
     def _moved(self, state: DigestState, timezone: str, quiet: tuple[time, time] | None, now: datetime
                ) -> list[Effect]:

@@ -249,6 +249,39 @@ def test_a_recipient_who_moves_gets_the_open_digest_at_the_rules_time_where_they
     assert same.effects == []  # nothing moved: nothing said
 
 
+def test_a_digest_a_pause_or_a_leave_holds_goes_at_the_first_allowed_time_where_the_recipient_is_now(
+        core: Digests) -> None:
+    """A held digest kept the time worked out before a move: a pause ending at 13:00 in Berlin let it go at 07:00
+    in New York, inside the quiet hours there, after the mailbox's messages of that pause (08:00); a leave's, at
+    03:00 there (found by a digest audit on 2026-12-05)."""
+    new_york = "America/New_York"
+    until = at("2026-03-04T12:00")
+    state = _gather(core, None, 1, at("2026-03-02T10:00"))
+    state = core.on_input(state, Preferences("M1", (), (), until, at("2026-03-02T12:00"), BERLIN, None),
+                          at("2026-03-02T12:00")).state or state
+    digest_id, box = next(iter(state.open.items()))
+    held = core.on_timer(state, DigestTimer("M1", digest_id), box.closes_at)  # Tuesday: held to the pause's end
+    assert held.state is not None and held.state.open[digest_id].closes_at == until  # 13:00 Berlin
+    moved = core.on_input(held.state, Preferences("M1", (), (), until, at("2026-03-03T12:00"), new_york, None),
+                          at("2026-03-03T12:00"))
+    assert moved.effects[-1] == Schedule(at("2026-03-04T13:00"), DigestTimer("M1", digest_id))  # 08:00 New York
+    assert {(e.message.reason, e.message.scheduled_for) for e in moved.effects if isinstance(e, Decide)} == {
+        ("paused", at("2026-03-04T13:00"))}
+
+    leave = LeaveChanged("M1", at("2026-03-01T23:00"), at("2026-03-09T23:00"), BERLIN, None, at("2026-03-02T09:00"))
+    on_leave = _gather(core, core.on_input(None, leave, at("2026-03-02T09:00")).state, 2, at("2026-03-02T10:00"))
+    digest_id, box = next(iter(on_leave.open.items()))
+    held = core.on_timer(on_leave, DigestTimer("M1", digest_id), box.closes_at)
+    assert held.state is not None
+    (later,) = held.state.open
+    assert held.state.open[later].closes_at == at("2026-03-10T07:00")  # 08:00 in Berlin, after the leave
+    moved = core.on_input(held.state, Preferences("M1", (), (), None, at("2026-03-05T12:00"), new_york, None),
+                          at("2026-03-05T12:00"))
+    assert moved.effects[-1] == Schedule(at("2026-03-09T23:00"), DigestTimer("M1", later))  # 19:00 in New York
+    assert {(e.message.reason, e.message.scheduled_for) for e in moved.effects if isinstance(e, Decide)} == {
+        ("on_leave", at("2026-03-09T23:00"))}
+
+
 def test_the_digests_one_pause_held_go_as_one_when_it_ends(core: Digests) -> None:
     """After a week's pause four digests went at the same instant (found by an audit of issue 10)."""
     until = at("2026-03-09T09:00")

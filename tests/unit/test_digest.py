@@ -3,6 +3,7 @@ opt-outs, and the policy's validation."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -95,6 +96,17 @@ def test_messages_of_one_day_share_one_digest_whose_id_is_deterministic(core: Di
     assert list(again.open) == list(state.open)[:1]  # same recipient, role and closing time: same id
     assert all(i.digest_id == d and i.reason == "digest" and i.status == "deferred"
                for d, box in state.open.items() for i in box.items)
+
+
+def test_the_digest_id_is_the_readmes_formula() -> None:
+    """README "Its id": SHA-256 over recipient, role and closing time joined by U+001F, the time as +00:00; the
+    README's example is this one (Tuesday 09:00 in Berlin)."""
+    core = Digests(POLICY, {})
+    state = _gather(core, None, 1, at("2026-03-02T10:00"))
+    (digest_id,) = state.open
+    assert state.open[digest_id].closes_at == at("2026-03-03T08:00")
+    said = "\x1f".join(("M1", "manager", "2026-03-03T08:00:00+00:00")).encode("utf-8")
+    assert digest_id == "d-" + hashlib.sha256(said).hexdigest()[:24] == "d-3b14fdfb7e88896c0045f0bc"
 
 
 def test_a_replayed_gather_is_not_gathered_twice(core: Digests) -> None:

@@ -87,6 +87,11 @@ def parse_window(text: str) -> tuple[time, time]:
     return time.fromisoformat(start), time.fromisoformat(end)
 
 
+def window_text(window: tuple[time, time] | None) -> str | None:
+    """A quiet window as a box keeps it (``parse_window`` reads it back); None without one."""
+    return "-".join(t.isoformat() for t in window) if window else None
+
+
 def _wall_clock_reaches(day: date, at: time, tz: ZoneInfo, after: datetime) -> datetime:
     """The first instant after ``after`` at which the local clock on ``day`` shows ``at`` (the end of a quiet
     window): the second ``at`` of a night whose clocks go back when ``after`` is past the first; the moment the

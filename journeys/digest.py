@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wayfinder.journeys._time import local_at, next_allowed, parse_window, zone
+from wayfinder.journeys._time import local_at, next_allowed, parse_window, window_text, zone
 from wayfinder.journeys.boxes import (
     cancels,
     keep_choices,
@@ -273,7 +273,7 @@ class Digests:
                 message.message_id == m.message_id for d in state.open.values() for m in d.items):
             return DigestOutcome(state)  # a replay of a message already gathered (its digest may have gone)
         state.timezone = g.timezone
-        state.quiet_hours = "-".join(t.isoformat() for t in g.quiet_hours) if g.quiet_hours else None
+        state.quiet_hours = window_text(g.quiet_hours)
         closes = self.closes_at(rule, now, g.timezone, g.quiet_hours)
         digest_id = stable_id("d", state.recipient_id, role, closes.isoformat())
         effects: list[Effect] = []
@@ -297,7 +297,7 @@ class Digests:
         effects: list[Effect] = []
         moved = False
         if p.timezone is not None:
-            quiet = "-".join(t.isoformat() for t in p.quiet_hours) if p.quiet_hours else None
+            quiet = window_text(p.quiet_hours)
             moved = (state.timezone, state.quiet_hours) != (p.timezone, quiet) and state.timezone is not None
             state.timezone, state.quiet_hours = p.timezone, quiet
             if moved:

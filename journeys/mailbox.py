@@ -15,7 +15,7 @@ from itertools import islice
 from typing import Protocol, runtime_checkable
 
 from wayfinder.journeys._durations import parse_duration
-from wayfinder.journeys._time import next_allowed, parse_window, zone
+from wayfinder.journeys._time import next_allowed, parse_window, window_text, zone
 from wayfinder.journeys.boxes import cancels, keep_choices, leaves_later, nothing_to_keep, refusal, withdrawn
 from wayfinder.journeys.effects import (
     CancelPending,
@@ -127,7 +127,7 @@ class Mailbox:
         deferred = d.message.with_status("deferred", reason=reason, at=at)
         state.pending[deferred.message_id] = deferred
         state.timezone = d.timezone
-        state.quiet_hours = "-".join(t.isoformat() for t in d.quiet_hours) if d.quiet_hours else None
+        state.quiet_hours = window_text(d.quiet_hours)
         if d.on_leave != "defer":
             state.leave_rules[deferred.message_id] = d.on_leave
         return MailboxOutcome(state, [Decide(deferred),
@@ -231,6 +231,9 @@ class Mailbox:
         keep_choices(state, p)
         if p.timezone is None:
             return MailboxOutcome(state)
+        if state.leave is not None:  # what the leave holds goes, at its end, where the recipient is now
+            state.leave = state.leave.model_copy(update={"timezone": p.timezone,
+                                                          "quiet_hours": window_text(p.quiet_hours)})
         return MailboxOutcome(state, self._place_again(state, p.timezone, p.quiet_hours, now))
 
     def _place_again(self, state: MailboxState, timezone: str, quiet: tuple[time, time] | None,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import WORLD, WriteFiles
-from wayfinder.journeys.effects import Decide, Dispatch, LeaveChanged, MailboxTimer, Schedule
+from wayfinder.journeys.effects import Decide, Dispatch, LeaveChanged, MailboxTimer, Preferences, Schedule
 from wayfinder.journeys.leave import note_leave, rule_for
 from wayfinder.journeys.loader import Sources, load
 from wayfinder.journeys.mailbox import Mailbox
@@ -103,6 +103,24 @@ def test_the_mailbox_holds_then_moves_the_hold_when_the_return_moves_then_releas
     assert [(e.message.message_id, e.message.status, e.message.scheduled_for) for e in released.effects
             if isinstance(e, Decide)] == [("m1", "sent", later)]
     assert state.on_leave == {}
+
+
+def test_what_a_leave_held_goes_at_its_end_where_the_recipient_is_now() -> None:
+    """A manager in Berlin (quiet 20:00-08:00) on leave until local midnight moves to New York meanwhile: what the
+    leave held goes at its end, 18:00 in New York. It went by the quiet hours of Berlin, where the leave began:
+    at 08:00 there, 02:00 in New York (found by the digest audit, 2026-12-05; the digests already went by where the
+    recipient is now)."""
+    box, state = Mailbox(Policy()), MailboxState(recipient_id="M1")
+    quiet = (time(20, 0), time(8, 0))
+    start, now, end = utc("2026-03-01T23:00:00"), utc("2026-03-02T10:00:00"), utc("2026-03-09T23:00:00")
+    box.on_input(state, LeaveChanged("M1", start, end, "Europe/Berlin", "20:00-08:00", start), start)
+    held = box.on_input(state, Dispatch("M1", message("m1", now), "Europe/Berlin", quiet), now)
+    assert [e.message.reason for e in held.effects if isinstance(e, Decide)] == ["on_leave"]
+    moved = utc("2026-03-05T12:00:00")
+    box.on_input(state, Preferences("M1", (), (), None, moved, "America/New_York", quiet), moved)
+    released = box.on_timer(state, MailboxTimer("M1", "m1"), end)
+    assert [(e.message.status, e.message.scheduled_for) for e in released.effects if isinstance(e, Decide)] == [
+        ("sent", end)]
 
 
 def test_a_leave_ended_already_releases_at_once() -> None:

@@ -7,6 +7,8 @@ import difflib
 import gc
 import os
 import re
+import types
+import typing
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -292,7 +294,8 @@ class _Loader:
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 key = loc[-1]
-                close = difflib.get_close_matches(str(key), sorted(_all_field_names() - {key}), n=1)
+                near = _fields_at(model, loc[:-1])  # the fields of the mapping it is in, where that is plain
+                close = difflib.get_close_matches(str(key), sorted((near or _all_field_names()) - {key}), n=1)
                 here = " here" if key in _all_field_names() else ""  # a field of another kind of step or document
                 msg = f"unknown field {key!r}{here}" + (f" (did you mean {close[0]!r}?)" if close else "")
                 mark = doc.key_marks.get(_real_loc(doc, loc))
@@ -625,6 +628,51 @@ def _step_key_problems(doc: Document, loc: Loc, label: str) -> list[Problem]:
                 out.append(Problem(doc.file, mark.line, mark.column, f"{label}: {_loc_text(doc, loc)}: unknown key "
                                    f"{key!r}" + (f" (did you mean the action {close[0]!r}?)" if close else "")))
     return out
+
+
+def _fields_at(model: type[BaseModel], loc: Loc) -> set[str] | None:
+    """The fields of the model whose mapping is at ``loc`` in a ``model`` document, when the annotations on the way
+    say which (a list's or a mapping's items, an optional value, a union tag pydantic put in ``loc``); None where
+    they do not. A misspelt key is told the closest of these (``foo`` in a digest rule was told "did you mean
+    'for'?", a field of the steps)."""
+    current: Any = model
+    for part in loc:
+        plain = _unwrapped(current, None)  # without ``X | None`` and ``Annotated``
+        if isinstance(plain, type) and issubclass(plain, BaseModel):
+            if part == plain.__name__:
+                continue  # a union tag pydantic put in ``loc``, already taken
+            info = next((f for n, f in plain.model_fields.items() if (f.alias or n) == part), None)
+            current = info.annotation if info is not None else None
+        else:
+            current = _unwrapped(current, part)  # a list's or a mapping's item, a union's member
+        if current is None:
+            return None
+    current = _unwrapped(current, None)
+    return _field_names(current) if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrapped(annotation: Any, part: str | int | None) -> Any:
+    """``annotation`` without what stands between a mapping's key and its value: ``X | None``, a list's or a
+    mapping's items (by ``part``), a union's member that ``part`` tags (pydantic's class name in a ``loc``)."""
+    while True:
+        origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+        if origin is typing.Annotated:
+            annotation = args[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in args if a is not type(None)]
+            tagged = [a for a in members if getattr(a, "__name__", None) == part]
+            if tagged:
+                return tagged[0]
+            if len(members) != 1:
+                return None
+            annotation = members[0]
+        elif origin in (list, tuple, Sequence) and isinstance(part, int):
+            return args[0] if args else None
+        elif origin is dict and isinstance(part, str) and not (isinstance(annotation, type)
+                                                                and issubclass(annotation, BaseModel)):
+            return args[1] if len(args) == 2 else None
+        else:
+            return annotation
 
 
 def _all_field_names() -> set[str]:

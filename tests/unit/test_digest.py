@@ -424,6 +424,24 @@ def test_validation_names_an_unknown_digest_template_and_journey_by_file_line_co
     assert any(":7:16:" in t and "unknown journey 'onboardin'; did you mean 'onboarding'?" in t for t in text), text
 
 
+def test_a_misspelt_key_is_told_the_closest_field_of_its_own_mapping(write_files: WriteFiles) -> None:
+    """``foo`` in a digest rule was told "did you mean 'for'?" (a field of the steps) and ``windw`` in the cap
+    "did you mean 'kind'?": the closest name among every document's fields. Now among the fields of the mapping the
+    key is in, where the model says which (found by the digest audit, 2026-12-05)."""
+    root = write_files({"policy.yaml": (
+        "apiVersion: wayfinder/v1\nkind: Policy\ndigests:\n"
+        "  manager: {every: daily, foo: 1}\n"
+        "  hr_partner: {every: weekly, tempalte: digest/summary}\n"
+        "frequency_cap: {max: 3, per: 7d, windw: 1}\n")})
+    ex = examples_dir()
+    _, problems = load(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                               policy=root / "policy.yaml"))
+    text = sorted(str(p).split(": ", 1)[1] for p in problems if p.severity == "error")
+    assert text == ["policy: digests.hr_partner: unknown field 'tempalte' (did you mean 'template'?)",
+                    "policy: digests.manager: unknown field 'foo'",
+                    "policy: frequency_cap: unknown field 'windw'"]
+
+
 def test_a_digest_that_does_not_render_fails_with_its_messages_and_says_why() -> None:
     """The failure was in the dead letters only: simulate's summary and the log said nothing (found by an audit of
     issue 10)."""

@@ -14,6 +14,8 @@ from wayfinder import examples_dir
 from wayfinder.cli import build_parser, main
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+FLAG = re.compile(r"(?<![\w$-])(--?[a-zA-Z][\w-]*)")
+"""A flag given to a command (not ``$-x`` or a hyphen inside a word)."""
 
 
 def code_blocks(text: str) -> list[tuple[int, str]]:
@@ -47,8 +49,9 @@ def code_blocks(text: str) -> list[tuple[int, str]]:
 
 
 def prose(text: str) -> str:
-    """The README without its code blocks (their lines blanked, so inline code spans do not pair across them)."""
-    lines = text.splitlines()
+    """The README without its code blocks (their lines and fences blanked, so inline code spans do not pair across
+    them)."""
+    lines = ["" if line.startswith("```") else line for line in text.splitlines()]
     for number, block in code_blocks(text):
         for i in range(number - 1, number - 1 + block.count("\n")):
             lines[i] = ""
@@ -94,7 +97,8 @@ def options() -> dict[tuple[str, ...], set[str]]:
 
 def mentions(text: str) -> list[tuple[int, tuple[str, ...], str]]:
     """Every ``wayfinder COMMAND [SUBCOMMAND] ... --flag`` of the README (and ``COMMAND --flag`` in an inline span,
-    as prose writes ``deliver --kafka``): line, command, flag; a command it does not know has the flag ``?``."""
+    as prose writes ``deliver --kafka``; ``wayfinder --flag`` has the command ``()``): line, command, flag; a
+    command it does not know has the flag ``?``."""
     known = options()
     commands = {path[0] for path in known if path}
     found: list[tuple[int, tuple[str, ...], str]] = []
@@ -105,6 +109,9 @@ def mentions(text: str) -> list[tuple[int, tuple[str, ...], str]]:
             if m is None:
                 continue
             command, rest = m.group(1), m.group(2)
+            if command == "wayfinder":  # the program's own options, as in `wayfinder --version`
+                found += [(number, (), flag) for flag in FLAG.findall(rest)]
+                continue
             if command not in commands:
                 if "wayfinder" in part:
                     found.append((number, (command,), "?"))
@@ -113,7 +120,7 @@ def mentions(text: str) -> list[tuple[int, tuple[str, ...], str]]:
             sub = re.match(r"\s+([a-z][a-z-]*)", rest)
             if sub and (command, sub.group(1)) in known:
                 path, rest = (command, sub.group(1)), rest[sub.end():]
-            found += [(number, path, flag) for flag in re.findall(r"(?<![\w$-])(--?[a-zA-Z][\w-]*)", rest)]
+            found += [(number, path, flag) for flag in FLAG.findall(rest)]
     return found
 
 
@@ -135,12 +142,19 @@ def test_the_flag_check_finds_a_renamed_flag_and_an_unknown_command() -> None:
 
         then `wayfinder import snapshot --current a.csv --mapping m.yaml --as-off 2026-01-01`,
         `deliver --kafka --retry-faild` and `wayfinder simluate --out x`.
+
+        ```yaml
+        kind: Policy
+        ```
+
+        After a fenced block, inline code still: `wayfinder deliver --kafak`, `wayfinder --verison`.
         """)
     known = options()
     wrong = [(number, path, flag) for number, path, flag in mentions(text)
              if flag == "?" or flag not in known[path] | known[()]]
     assert wrong == [(3, ("simulate",), "--output"), (5, ("import", "snapshot"), "--as-off"),
-                     (6, ("deliver",), "--retry-faild"), (6, ("simluate",), "?")]
+                     (6, ("deliver",), "--retry-faild"), (6, ("simluate",), "?"), (12, ("deliver",), "--kafak"),
+                     (12, (), "--verison")]
 
 
 def documents(text: str) -> list[tuple[int, str]]:

@@ -102,10 +102,15 @@ def expressions() -> list[Expr]:
     return found
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
 
     renders = [(tid, ctx) for tid, ctx in record_renders() if tid in sources()]
     by_id = sources()

@@ -42,12 +42,17 @@ def instructions(events: Path, tree: Path) -> int:
     return int(found.group(1).replace(",", ""))
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=Path, required=True, help="an org_load file (JSON lines)")
     parser.add_argument("--base", type=Path, required=True, help="the tree of the code to compare with")
     parser.add_argument("--startup-events", type=int, default=200, help="lines of the short run taken out")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     lines = [line for line in args.events.read_bytes().splitlines(keepends=True) if line.strip()]
     here = Path(__file__).resolve().parent.parent
     per_event: dict[str, float] = {}

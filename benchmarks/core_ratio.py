@@ -44,12 +44,17 @@ def run(events: Path, base: Path | None) -> tuple[float, str]:
     return float(seconds), tree
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=Path, required=True, help="an org_load file (JSON lines)")
     parser.add_argument("--base", type=Path, required=True, help="the tree of the code to compare with")
     parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     count = sum(1 for line in args.events.open("rb") if line.strip())
     best: dict[str, float] = {}
     for n in range(args.runs):

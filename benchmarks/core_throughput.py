@@ -92,11 +92,16 @@ def run(defs: Definitions, lines: list[str]) -> tuple[float, EmbeddedRunner]:
     return time.perf_counter() - started, runner
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--scaling-events", type=int, default=50_000)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     source = (examples_dir() / "events.jsonl").read_text(encoding="utf-8").splitlines()
     defs = bundled()
 

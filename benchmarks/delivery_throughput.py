@@ -267,12 +267,17 @@ def outage(count: int, down_for: float) -> None:
           f"for {count} messages; every message exactly once: {exactly_once}")
 
 
-def main() -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--outage", type=float, default=3.0, help="seconds the SMTP server is down in part 2")
     parser.add_argument("--latency", type=float, default=0.02, help="server answer delay in part 1b (seconds)")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> int:
+    args = build_parser().parse_args()
     print("$ " + shlex.join([Path(sys.executable).name, *sys.argv]))
     print(f"python {sys.version.split()[0]}, one process; servers in threads of the same process\n")
 

@@ -59,13 +59,18 @@ def held_round(stage: EmployeeStage, lines: list[bytes], start: int) -> tuple[Re
     raise SystemExit(msg)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--employees", type=int, default=2000)
     parser.add_argument("--share", type=float, default=0.5, help="the share of the year decided before the hold")
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     stage, lines = build(args.employees)
     before = int(len(lines) * args.share)
     for offset in range(before):

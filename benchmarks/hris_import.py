@@ -87,10 +87,15 @@ def write_exports(folder: Path, rows: int) -> tuple[Path, Path]:
     return before, after
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     wayfinder = str(Path(sys.executable).with_name("wayfinder"))
     with tempfile.TemporaryDirectory(prefix="hris-bench-") as tmp:
         folder = Path(tmp)

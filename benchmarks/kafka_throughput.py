@@ -188,13 +188,18 @@ def latency(broker: str, rate: int, seconds: int, folder: Path, background: list
     return sorted(first[k] - sent[k] for k in sent if k in first)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--broker", default=f"127.0.0.1:{os.environ.get('WAYFINDER_KAFKA_PORT', '9092')}")
     parser.add_argument("--events", type=int, default=40_000)
     parser.add_argument("--rates", default="1000,300", help="input rates (births per second) for the latency part")
     parser.add_argument("--seconds", type=int, default=20)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     print(f"$ {' '.join([Path(sys.executable).name, '-m', 'benchmarks.kafka_throughput', *sys.argv[1:]])}")
     folder = Path(tempfile.mkdtemp(prefix="wayfinder-bench-"))
     s = settings(args.broker, uuid.uuid4().hex[:8], "event")

@@ -72,11 +72,16 @@ def per_cancel(mailbox: Mailbox, state: MailboxState, now: datetime, rounds: int
     return elapsed / max(1, rounds), taken / max(1, rounds)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--held", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=2_000)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     policy = bundled().policy
     mailbox = Mailbox(policy)
     busy = MailboxState(recipient_id="M-busy")

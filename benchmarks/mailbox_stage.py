@@ -84,13 +84,18 @@ class Feeder:
         return (time.perf_counter() - t0) / rounds
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--held", type=int, default=10_000)
     parser.add_argument("--few", type=int, default=10, help="held by each of the recipients holding a few")
     parser.add_argument("--rounds", type=int, default=500, help="units timed in a row")
     parser.add_argument("--repeats", type=int, default=5, help="times each is timed, alternating (best kept)")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     f = Feeder()
     t0 = time.perf_counter()
     for n in range(args.held):

@@ -255,14 +255,19 @@ def generate(employees: int, seed: int, busy_share: float = 0.1) -> Iterator[str
         yield line
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--employees", type=int, default=20_000, help="headcount at the start of the year")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--busy-share", type=float, default=0.1,
                         help="share of all hires that go to the one busy hiring manager [0.1]")
     parser.add_argument("--out", type=Path, required=True, help="the events file to write (JSON lines)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     count = 0
     with args.out.open("w", encoding="utf-8") as f:
         for line in generate(args.employees, args.seed, args.busy_share):

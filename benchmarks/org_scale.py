@@ -192,7 +192,8 @@ def print_breakdown(employees: int, seed: int, events_file: Path | None = None) 
             print(f"  {name:<48} {size:8,.1f}")
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--employees", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
@@ -200,7 +201,11 @@ def main() -> None:
     parser.add_argument("--breakdown", action="store_true", help="only the state at rest, by part")
     parser.add_argument("--events", type=Path, help="with --breakdown: an org_load file to run instead of "
                         "generating the year (for a million employees: generate it first with org_load)")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     if args.breakdown:
         print_breakdown(args.employees, args.seed, args.events)
         return

@@ -20,11 +20,16 @@ from wayfinder.streams.timers import TimerIndex
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--timers", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=6)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     rng = random.Random(7)
     span = 30 * 86400
     items = [(f"t:{i % args.partitions}:E{i}\x1fjourney\x1fe-{i:024x}\x1f1", f"E{i}",

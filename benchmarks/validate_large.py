@@ -29,10 +29,15 @@ def write_journey(folder: Path, steps: int) -> Path:
     return path
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, nargs="+", default=[28_000, 112_000])
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     for steps in args.steps:
         with tempfile.TemporaryDirectory() as tmp:
             path = write_journey(Path(tmp), steps)

@@ -347,7 +347,8 @@ def latency_only(args: argparse.Namespace) -> None:
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--broker", default=f"127.0.0.1:{os.environ.get('WAYFINDER_KAFKA_PORT', '9092')}")
     parser.add_argument("--events", type=int, default=20_000)
@@ -371,7 +372,11 @@ def main() -> None:
                         "each run")
     parser.add_argument("--freeze", default="", help="with --pauses: on,off runs side by side, the worker's gc.freeze "
                         "after start-up as it is and switched off [as it is]")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     if args.stages_only:
         with tempfile.TemporaryDirectory(prefix="wayfinder-stages-") as scratch:
             events = org_events(args.events, Path(scratch) / "org.jsonl")

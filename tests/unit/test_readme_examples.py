@@ -1,9 +1,11 @@
 """The README's examples a reader would copy still work: every ``wayfinder`` command and flag it shows exists in
-the command's parser, and its YAML documents and journey steps validate."""
+the command's parser, every benchmark it runs exists and takes the flags it shows, and its YAML documents and
+journey steps validate."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 import textwrap
 from pathlib import Path
@@ -14,6 +16,9 @@ from wayfinder import examples_dir
 from wayfinder.cli import build_parser, main
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+BENCHMARKS = README.parent / "benchmarks"
+SHELL_SPLIT = re.compile(r"\s*(?:\|\||&&|[|;]|\$\(|\))\s*")
+"""Between two shell commands of one line."""
 FLAG = re.compile(r"(?<![\w$-])(--?[a-zA-Z][\w-]*)")
 """A flag given to a command (not ``$-x`` or a hyphen inside a word)."""
 
@@ -103,7 +108,7 @@ def mentions(text: str) -> list[tuple[int, tuple[str, ...], str]]:
     commands = {path[0] for path in known if path}
     found: list[tuple[int, tuple[str, ...], str]] = []
     for number, line in command_lines(text):
-        for part in re.split(r"\s*(?:\|\||&&|[|;]|\$\(|\))\s*", line):  # one shell command each
+        for part in SHELL_SPLIT.split(line):  # one shell command each
             m = (re.search(r"(?:^|[\s/])wayfinder\s+([a-z][a-z-]*)(.*)", part)
                  or re.match(r"([a-z][a-z-]*)(\s+--?[a-z].*)", part))
             if m is None:
@@ -155,6 +160,71 @@ def test_the_flag_check_finds_a_renamed_flag_and_an_unknown_command() -> None:
     assert wrong == [(3, ("simulate",), "--output"), (5, ("import", "snapshot"), "--as-off"),
                      (6, ("deliver",), "--retry-faild"), (6, ("simluate",), "?"), (12, ("deliver",), "--kafak"),
                      (12, (), "--verison")]
+
+
+def benchmark_mentions(text: str) -> list[tuple[int, str, tuple[str, ...]]]:
+    """Every benchmark the README runs or names (``-m benchmarks.NAME``, ``benchmarks/NAME.py``, and in an inline
+    span ``NAME --flag`` as prose writes ``org_load --busy-share 1.0``): line, name (``pauses/sitecustomize`` for
+    a file in a folder), the flags shown after it."""
+    names = {p.stem for p in BENCHMARKS.glob("*.py")}
+    found: list[tuple[int, str, tuple[str, ...]]] = []
+    for number, line in command_lines(text):
+        for part in SHELL_SPLIT.split(line):
+            marks = list(re.finditer(r"(?<![\w.-])benchmarks[./]([a-z_]+(?:/[a-z_]+)*)(?:\.py)?", part))
+            for i, mark in enumerate(marks):  # each benchmark's flags, up to the next one named
+                end = marks[i + 1].start() if i + 1 < len(marks) else len(part)
+                found.append((number, mark.group(1), tuple(FLAG.findall(part[mark.end():end]))))
+            short = re.match(r"([a-z][a-z_]*)(\s+--?[a-z].*)", part)
+            if not marks and short and short.group(1) in names:
+                found.append((number, short.group(1), tuple(FLAG.findall(short.group(2)))))
+    return found
+
+
+def benchmark_options(name: str) -> set[str]:
+    """The options of the benchmark's ``build_parser()`` (none without one). Importing a benchmark module runs
+    nothing; a file in a folder of ``benchmarks/`` (``pauses/sitecustomize.py``, loaded into a worker) is not a
+    command and is not imported."""
+    if "/" in name:
+        return set()
+    build = getattr(importlib.import_module(f"benchmarks.{name}"), "build_parser", None)
+    parser: argparse.ArgumentParser | None = build() if build is not None else None
+    return {option for action in parser._actions for option in action.option_strings} if parser else set()
+
+
+def wrong_benchmarks(text: str) -> list[tuple[int, str, str]]:
+    """Each mention of a benchmark with no such file (flag ``?``) and each flag its parser does not take."""
+    wrong: list[tuple[int, str, str]] = []
+    for number, name, flags in benchmark_mentions(text):
+        if not (BENCHMARKS / f"{name}.py").is_file():
+            wrong.append((number, name, "?"))
+        elif flags:
+            known = benchmark_options(name)
+            wrong += [(number, name, flag) for flag in flags if flag not in known]
+    return wrong
+
+
+def test_every_benchmark_the_readme_runs_exists_and_takes_the_flags_it_shows() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert [f"README.md:{number}: benchmarks.{name} {flag}" for number, name, flag in wrong_benchmarks(text)] == []
+    seen = benchmark_mentions(text)
+    assert sum(len(flags) for _, _, flags in seen) > 80  # the check reads the README's commands, not nothing
+    assert {"org_load", "org_scale", "core_ratio", "core_instructions", "worker_scale", "hold_retry",
+            "mailbox_load", "mailbox_stage", "pauses/sitecustomize"} <= {name for _, name, _ in seen}
+
+
+def test_the_benchmark_check_finds_a_misspelt_flag_and_an_unknown_benchmark() -> None:
+    text = textwrap.dedent("""\
+        Run it:
+
+            .venv/bin/python -m benchmarks.org_load --employes 50 --out org.jsonl   # misspelt: --employees
+            PYTHONPATH=../base:. .venv/bin/python benchmarks/hold_retry.py --rounds 5 --repeats 2
+
+        then `benchmarks.org_scal --breakdown`, `org_scale --breakdown --sampel 8`, `benchmarks.learning_paths --fast`,
+        `.venv/bin/python -m benchmarks.mailbox_lod` and `benchmarks/pauses/sitecustomize.py` (which is there).
+        """)
+    assert wrong_benchmarks(text) == [(3, "org_load", "--employes"), (4, "hold_retry", "--repeats"),
+                                      (6, "org_scal", "?"), (6, "org_scale", "--sampel"),
+                                      (6, "learning_paths", "--fast"), (7, "mailbox_lod", "?")]
 
 
 def documents(text: str) -> list[tuple[int, str]]:

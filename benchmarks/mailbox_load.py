@@ -81,8 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main() -> None:
-    args = build_parser().parse_args()
+    cli = build_parser()
+    args = cli.parse_args()
     policy = bundled().policy
+    cap = policy.frequency_cap
+    if cap is not None and args.held <= cap.max:  # the cancels' second mailbox would hold none of what it is given
+        cli.error(f"--held must be more than the bundled policy's cap ({cap.max} per {cap.per}): the mailbox "
+                  "holding a few is given the busy one's first messages, and the cap lets that many go at once")
     mailbox = Mailbox(policy)
     busy = MailboxState(recipient_id="M-busy")
     t0 = time.perf_counter()
@@ -102,7 +107,7 @@ def main() -> None:
     print(f"dispatch to an empty mailbox:   {quiet_d * 1e6:8.1f} µs")
     print(f"dispatch to the busy mailbox:   {busy_d * 1e6:8.1f} µs   ratio {busy_d / quiet_d:.2f}x")
     print(f"a held message going out (busy): {per_fire(mailbox, busy, args.rounds) * 1e6:7.1f} µs")
-    few = MailboxState(recipient_id="M-few")  # the same people's messages, 50 held
+    few = MailboxState(recipient_id="M-few")  # the busy one's first 50 messages, all but the cap's first held
     for m in list(busy.pending.values())[:50]:
         mailbox.dispatch(few, Dispatch("M-few", m.model_copy(update={"recipient_id": "M-few"}), "Europe/Berlin", None),
                          m.created_at)

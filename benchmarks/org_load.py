@@ -13,7 +13,7 @@ The shape, for ``N`` employees at the start of the year:
 - a year of the other life events at rates a company of that size sees (leaves and returns, children,
   promotions and transfers, manager changes, moves, terminations, wellbeing signals, a few erasures) and
   engagement with the messages people were sent (opened, clicked, rated).
-About 11 events per employee per year, sorted by time. No real person's data: names are made up from
+About 10 events per employee per year, sorted by time. No real person's data: names are made up from
 short syllables, emails are ``@example.com``.
 """
 

@@ -146,7 +146,8 @@ def stages_alone(events: Path) -> str:
 
 
 def org_events(count: int, path: Path) -> Path:
-    """The first ``count`` events of an organisation's year (about 11 per employee, so a tenth as many people)."""
+    """The first ``count`` events of an organisation's year of a tenth as many people (about 10 events per employee:
+    at some sizes the year has a few less than ``count``, all of them written; ``event_count`` says how many)."""
     lines = []
     for line in generate(max(count // 10, 50), 7):
         lines.append(line)
@@ -154,6 +155,11 @@ def org_events(count: int, path: Path) -> Path:
             break
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def event_count(events: Path) -> int:
+    """The events of a file of them, one a line."""
+    return len(events.read_text(encoding="utf-8").splitlines())
 
 
 def last_time(events: Path) -> str:
@@ -380,7 +386,7 @@ def main() -> None:
     if args.stages_only:
         with tempfile.TemporaryDirectory(prefix="wayfinder-stages-") as scratch:
             events = org_events(args.events, Path(scratch) / "org.jsonl")
-            print(f"{args.events:,} events, the stages alone, no Kafka: {stages_alone(events)}")
+            print(f"{event_count(events):,} events, the stages alone, no Kafka: {stages_alone(events)}")
         return
     if args.latency_only:
         latency_only(args)
@@ -393,14 +399,13 @@ def main() -> None:
             if standby:
                 os.environ["WAYFINDER_TABLE_STANDBY_REPLICAS"] = standby
                 print(f"  WAYFINDER_TABLE_STANDBY_REPLICAS={standby}:")
-            print(scaling(args.broker, events, len(events.read_text(encoding="utf-8").splitlines()), folder),
-                  flush=True)
+            print(scaling(args.broker, events, event_count(events), folder), flush=True)
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         return
     announce()
     folder = Path(tempfile.mkdtemp(prefix="wayfinder-worker-scale-"))
     events = org_events(args.events, folder / "org.jsonl")
-    count = len(events.read_text(encoding="utf-8").splitlines())
+    count = event_count(events)
 
     alone = stages_alone(events)
     s = settings(args.broker, uuid.uuid4().hex[:8], "event")

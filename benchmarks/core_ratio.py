@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main() -> None:
     args = build_parser().parse_args()
-    count = sum(1 for line in args.events.open("rb") if line.strip())
+    with args.events.open("rb") as lines:
+        count = sum(1 for line in lines if line.strip())
     best: dict[str, float] = {}
     for n in range(args.runs):
         for label, base in (("base", args.base.resolve()), ("this", None)):

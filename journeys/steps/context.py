@@ -62,13 +62,15 @@ def test(run: Run, expr: Any, journey: Journey, step_id: str | None, extra: dict
 def recipient(run: Run, role: str, *, profile_needed: bool = True) -> tuple[str | None, Profile | None]:
     """The id and (when known) the profile of the person with ``role`` for this employee; without
     ``profile_needed`` the directory is not asked. A manager or HR partner who has left (``profile.left``) has no
-    profile here, as a person nobody knows: a message to them is ``no_recipient``."""
+    profile here, as a person nobody knows: a message to them is ``no_recipient``. The person themselves named as
+    their own manager or HR partner holds no role for themselves (a note to "the manager" about their own child's
+    birth or their own bereavement, a task to arrange their own cover, went to them)."""
     profile = run.state.profile
     if role == "employee":
         return profile.id, profile
     rid = profile.get("manager_id" if role == "manager" else "hr_partner_id")
-    if not isinstance(rid, str) or not rid:
-        return None, None
+    if not isinstance(rid, str) or not rid or rid == profile.id:
+        return None, None  # nobody else holds the role: as without one (an HR system may make a tree's head their own)
     return rid, present(run.directory(rid), run.now) if profile_needed else None
 
 

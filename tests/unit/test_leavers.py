@@ -249,3 +249,26 @@ def test_a_task_goes_to_the_policys_escalation_contact_when_it_names_one(tmp_pat
     opened = tasks(p.feed(leave("2026-03-20T09:00:00Z")))
     assert {s: (t.assignee, t.assignee_id) for s, t in opened.items()} == {
         "cover": ("manager", "M1"), "reach-out": ("review_escalation", "hr-leads")}
+
+
+def test_a_person_named_as_their_own_manager_or_hr_partner_holds_neither_role_for_themselves(engine: Engine) -> None:
+    """An HR system may make the head of a tree their own manager. A note to "the manager" that someone in their team
+    is on leave, and the task to arrange that person's cover, went to the person on leave themselves (found by the
+    digest audit, 2026-12-05): now as for someone with no manager, the note goes to nobody (``no_recipient``) and
+    the task to nobody by name; their HR partner is still told."""
+    p = People(engine)
+    p.feed(upsert("E1", manager_id="E1", hr_partner_id="H1"))
+    p.feed(upsert("H1"))
+    effects = p.feed(leave("2026-03-02T09:00:00Z"))
+    sent = messages(effects)
+    assert (sent["tell-manager"].status, sent["tell-manager"].reason) == ("suppressed", "no_recipient")
+    assert sent["tell-partner"].recipient_id == "H1"
+    opened = tasks(effects)
+    assert (opened["cover"].assignee, opened["cover"].assignee_id) == ("manager", None)
+    assert opened["reach-out"].assignee_id == "H1"
+    q = People(engine)
+    q.feed(upsert("E1", manager_id="M1", hr_partner_id="E1"))
+    q.feed(upsert("M1", email="m1@example.com"))
+    sent = messages(q.feed(leave("2026-03-02T09:00:00Z")))
+    assert sent["tell-manager"].recipient_id == "M1"
+    assert sent["tell-partner"].reason == "no_recipient"

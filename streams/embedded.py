@@ -315,6 +315,9 @@ class EmbeddedRunner:
             self._forget_timers(mailbox)
 
     def schedule(self, due: datetime, timer: Timer) -> None:
+        # A timer set again replaces the one it had, as in the worker, whose table keeps one per timer key: the
+        # earlier one firing too woke the mailbox at a time it no longer meant (README "Timers set again").
+        self.unschedule(timer)
         heapq.heappush(self._timers, (due, self._seq, timer))
         self._owned.setdefault(timer_owner(timer), set()).add(self._seq)
         self._keys[timer] = self._seq

@@ -194,7 +194,8 @@ class Mailbox:
         now when the leave is over."""
         state.leave = LeavePeriod(leave_type="", start=item.start, end=item.end, timezone=item.timezone,
                                   quiet_hours=item.quiet_hours)
-        if not state.leave.covers(now.astimezone(UTC)) and item.start <= now:
+        over = item.start <= now or (item.end is not None and item.end <= now)  # an end before its start too
+        if over and not state.leave.covers(now.astimezone(UTC)):
             return MailboxOutcome(state, self._release(state, now))
         effects: list[Effect] = []
         end = item.end

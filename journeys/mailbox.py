@@ -191,11 +191,12 @@ class Mailbox:
 
     def leave_changed(self, state: MailboxState, item: LeaveChanged, now: datetime) -> MailboxOutcome:
         """The recipient's sensitive leave began or its end moved: what it holds waits for the new end, or goes
-        now when the leave is over."""
+        now when the recipient is not on leave now: the leave is over (an end before its start too), or the one that
+        replaced it has not begun (what it holds goes through the mailbox, and is held again if its time falls in
+        the new period, as the digest box does)."""
         state.leave = LeavePeriod(leave_type="", start=item.start, end=item.end, timezone=item.timezone,
                                   quiet_hours=item.quiet_hours)
-        over = item.start <= now or (item.end is not None and item.end <= now)  # an end before its start too
-        if over and not state.leave.covers(now.astimezone(UTC)):
+        if not state.leave.covers(now.astimezone(UTC)):
             return MailboxOutcome(state, self._release(state, now))
         effects: list[Effect] = []
         end = item.end

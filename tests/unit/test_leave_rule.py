@@ -136,6 +136,25 @@ def test_a_leave_ended_already_releases_at_once() -> None:
         ("sent", back)]
 
 
+def test_a_leave_replaced_by_one_that_has_not_begun_lets_what_it_held_go_and_holds_what_falls_in_the_new_one() -> None:
+    """The first leave is replaced by one that starts next week: the recipient is not on leave now, so what the first
+    held goes now; a message whose time falls in the new period is held to its end. The mailbox moved everything to
+    the new leave's end (the digest box let it go: found by the runners' fuzz, 2026-12-05)."""
+    box, state = Mailbox(Policy()), MailboxState(recipient_id="E1")
+    start, now = utc("2026-03-02T00:00:00"), utc("2026-03-03T10:00:00")
+    box.on_input(state, LeaveChanged("E1", start, None, "UTC", None, start), start)
+    box.on_input(state, Dispatch("E1", message("m1", now), "UTC", None), now)
+    later, end = utc("2026-03-10T00:00:00"), utc("2026-03-20T00:00:00")
+    changed = utc("2026-03-04T09:00:00")
+    out = box.on_input(state, LeaveChanged("E1", later, end, "UTC", None, changed), changed)
+    assert [(e.message.status, e.message.scheduled_for) for e in out.effects if isinstance(e, Decide)] == [
+        ("sent", changed)]
+    due = utc("2026-03-12T10:00:00")
+    held = box.on_input(state, Dispatch("E1", message("m2", due), "UTC", None), due)
+    assert [(e.message.reason, e.message.scheduled_for) for e in held.effects if isinstance(e, Decide)] == [
+        ("on_leave", end)]
+
+
 def test_the_wire_keeps_the_leave_and_the_rule() -> None:
     at = utc("2026-03-02T00:00:00")
     for item in (LeaveChanged("E1", at, None, "Europe/Berlin", "21:00-07:00", at),

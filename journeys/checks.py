@@ -386,10 +386,31 @@ def _expr(world: _World, doc: Document, loc: Loc, source: str | None, scope: Map
           label: str) -> None:
     if source is None:
         return
-    for offset, name, message, absent in check_expression(source, scope):
+    findings = check_expression(source, scope)
+    for offset, name, message, absent in findings:
         line, column = _at(doc, loc, source, offset, name)
         world.problems.append(Problem(doc.file, line, column, f"{label}: {message}",
                                       runs_anyway=_COUNTS_AS_FALSE if absent else None))
+    if not findings and (wrong := type_error(source, scope)) is not None:
+        world.problems.append(doc.problem(loc, f"{label}: {wrong}", severity="warning"))
+
+
+def type_error(source: str, scope: Mapping[str, Field]) -> str | None:
+    """What CEL says when the expression meets values of the types SPEC gives its fields (``schemas.example_context``)
+    and its operands do not fit (a date's text compared with ``now``, a list with a number): it would fail, and
+    count as false, for every person. The library has no type checker; this evaluates once. Only a type error is
+    said: a value the example does not have (an attribute, a number) or does not parse says nothing."""
+    try:
+        expr = Expr(source, frozenset(scope) | {"now"})
+    except ValueError:
+        return None  # reported as it is by the loader
+    _, error = expr.evaluate(schemas.example_context(scope))
+    if error is None or not error.startswith("TypeError"):
+        return None
+    why = error.removeprefix("TypeError: ").split(". ", 1)[0]
+    return (f"the values' types do not fit ({why}; CEL converts none, and a date in the profile or an event is text: "
+            'timestamp(employee.start_date + "T00:00:00Z") reads one as a time): at run time it fails and counts as '
+            "false for everyone (SPEC §4)")
 
 
 def events_at_steps(j: Journey) -> list[list[str]]:

@@ -9,10 +9,17 @@ template.
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
 
-from wayfinder.journeys.profile import KNOWN_FIELDS
+from pydantic import BaseModel
+
+from wayfinder.journeys.events import DATA_MODELS
+from wayfinder.journeys.profile import KNOWN_FIELDS, Preferences, ProfileUpdate
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,9 @@ class Field:
     required: bool = True
     shape: Shape | None = None
     items: Shape | None = None  # a list whose items have this shape
+    # a value of the one type SPEC gives it, as an event's JSON or a profile carries it (a date is its text), for
+    # ``validate``'s type check (``example_context``); None: not one type (a number may be an int or a double)
+    example: Any = None
 
 
 @dataclass(frozen=True)
@@ -36,20 +46,60 @@ class Shape:
     kept: bool = False
 
 
-def _all(names: Iterable[str], *, required: bool = True) -> dict[str, Field]:
-    return {n: Field(required) for n in names}
+def _all(names: Iterable[str], *, required: bool = True, model: type[BaseModel] | None = None) -> dict[str, Field]:
+    """Fields by name; with ``model``, each with an example of the type the model gives it."""
+    examples = _examples(model) if model is not None else {}
+    return {n: Field(required, example=examples.get(n)) for n in names}
+
+
+_EXAMPLE_TEXT = "x"
+_EXAMPLE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _examples(model: type[BaseModel]) -> dict[str, Any]:
+    """A value for each field of ``model`` of one JSON type: text (a date, an instant, a choice of words: as text),
+    or a list of such values. Numbers are left out (JSON's ``3`` and ``3.0`` are an int and a double to CEL), and so
+    are booleans, mappings and unions of types."""
+    out: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        value = _example(info.annotation)
+        if value is not None:
+            out[info.alias or name] = value
+    return out
+
+
+def _example(annotation: Any) -> Any:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _example(args[0])
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in args if a is not type(None)]
+        return _example(members[0]) if len(members) == 1 else None
+    if origin is typing.Literal:
+        return args[0] if all(isinstance(a, str) for a in args) else None
+    if origin is list:
+        item = _example(args[0]) if args else None
+        return [item] if item is not None else None
+    if annotation is str:
+        return _EXAMPLE_TEXT
+    if annotation is datetime:
+        return "2026-01-01T00:00:00Z"
+    if annotation is date:
+        return "2026-01-01"
+    return None
 
 
 def _profile(reported_elsewhere: Iterable[str] = ()) -> Shape:
     attributes = Shape("employee.attributes", _all(reported_elsewhere), open=True)
     return Shape("the employee profile", {
-        **_all(KNOWN_FIELDS), "preferences": Field(shape=PREFERENCES), "attributes": Field(shape=attributes),
+        **_all(KNOWN_FIELDS, model=ProfileUpdate), "preferences": Field(shape=PREFERENCES),
+        "attributes": Field(shape=attributes),
     })
 
 
 PREFERENCES = Shape("the profile's preferences", {
-    **_all(("opt_out_channels", "opt_out_topics")),
-    **_all(("quiet_hours", "locale", "paused_until"), required=False),
+    **_all(("opt_out_channels", "opt_out_topics"), model=Preferences),
+    **_all(("quiet_hours", "locale", "paused_until"), required=False, model=Preferences),
 })
 PROFILE = _profile()
 
@@ -88,15 +138,17 @@ _SPEC_DATA: dict[str, tuple[str, ...]] = {
 
 
 def _data_shape(event_type: str, names: Iterable[str]) -> Shape:
-    return Shape(f"the data of {event_type}", {n.rstrip("?"): Field(not n.endswith("?")) for n in names},
-                 kept=True)
+    model = DATA_MODELS.get(event_type)
+    examples = _examples(model) if model is not None else {}
+    return Shape(f"the data of {event_type}", {n.rstrip("?"): Field(not n.endswith("?"), example=examples.get(
+        n.rstrip("?"))) for n in names}, kept=True)
 
 
 BUILT_IN_EVENTS: dict[str, Shape] = {t: _data_shape(t, names) for t, names in _SPEC_DATA.items()}
 # An upsert carries any part of a profile.
 BUILT_IN_EVENTS["hris.employee.upserted"] = Shape(
     "the data of hris.employee.upserted",
-    {**_all(KNOWN_FIELDS, required=False), "preferences": Field(False, PREFERENCES)},
+    {**_all(KNOWN_FIELDS, required=False, model=ProfileUpdate), "preferences": Field(False, PREFERENCES)},
     kept=True,
 )
 
@@ -114,7 +166,8 @@ def extended(built_in: Shape, fields: Mapping[str, bool]) -> Shape:
 
 def envelope(data: Shape | None, name: str = "the event") -> Shape:
     """A CloudEvent as expressions see it (``event`` and ``trigger``); ``data`` None: not checked."""
-    return Shape(name, {**_all(("id", "source", "type", "time", "subject")), "data": Field(shape=data)})
+    return Shape(name, {**{n: Field(example=_EXAMPLE_TEXT) for n in ("id", "source", "type", "subject")},
+                        "time": Field(example=_EXAMPLE_TIME), "data": Field(shape=data)})
 
 
 def merge(shapes: list[Shape]) -> Shape:
@@ -126,8 +179,9 @@ def merge(shapes: list[Shape]) -> Shape:
     for n in names:
         have = [s.fields[n] for s in shapes if n in s.fields]
         inner = [f.shape for f in have if f.shape is not None]
+        kinds = {type(f.example) for f in have}
         out[n] = Field(len(have) == len(shapes) and all(f.required for f in have),
-                       merge(inner) if inner else None)
+                       merge(inner) if inner else None, example=have[0].example if len(kinds) == 1 else None)
     return Shape(" or ".join(dict.fromkeys(s.name for s in shapes)), out, any(s.open for s in shapes),
                  any(s.kept for s in shapes))
 
@@ -147,3 +201,15 @@ def template_context(event: Shape | None, trigger: Shape | None) -> dict[str, Fi
         "trigger": Field(shape=trigger), "resources": Field(items=RESOURCE), "roadmap": Field(items=ROADMAP_ITEM),
         "explanation": Field(), "preferences_url": Field(),
     }
+
+
+def example_context(scope: Mapping[str, Field]) -> dict[str, Any]:
+    """Values of the types SPEC gives for what ``scope`` offers (each field with an example, guarded or not), and
+    ``now``: what ``validate`` evaluates a condition on once, to find a type error the library only reports when it
+    runs (a date's text compared with ``now``: false for every person, SPEC §4)."""
+    def value(f: Field) -> Any:
+        if f.shape is not None:
+            return {n: v for n, sub in f.shape.fields.items() if (v := value(sub)) is not None}
+        return f.example
+
+    return {"now": _EXAMPLE_TIME, **{n: v for n, f in scope.items() if (v := value(f)) is not None}}

@@ -284,3 +284,34 @@ def test_each_step_sees_the_events_that_can_reach_it(write_files: WriteFiles) ->
     assert events_at_steps(load(Sources(paths=[root / "journeys"]))[0].journeys[("j", 1)]) == [
         ["hris.dependent.added"], ["hris.dependent.added"], ["hris.leave.started"], ["hris.leave.started"],
         ["hris.dependent.added"], ["hris.dependent.added"], ["hris.leave.started", "hris.dependent.added"]]
+
+
+def warnings(root: Path) -> list[str]:
+    _, problems = load(Sources(paths=[root / "journeys", WORLD / "catalog"], templates=[WORLD / "templates"]))
+    return [str(p) for p in problems if p.severity == "warning"]
+
+
+@pytest.mark.parametrize(("when", "told"), [
+    ("event.data.date < now", True),  # a date's text against a time: false for every person
+    ('size(employee.interests) > "2"', True),
+    ('employee.start_date < "2026-03-01" && event.data.reason in ["birth"]', False),  # text with text
+    ('timestamp(event.data.date + "T00:00:00Z") < now', False),
+    ("has(employee.attributes.level) && employee.attributes.level > 3", False),  # no type known: not judged
+    ('has(event.data.reason) && event.data.reason == "birth" && event.time > now', False),
+])
+def test_a_condition_whose_types_do_not_fit_is_a_warning_where_it_is(write_files: WriteFiles, when: str,
+                                                                      told: bool) -> None:
+    """CEL fails an operation on values of types that do not fit (a date, which is text in an event and the profile,
+    compared with ``now``), and a failure counts as false (SPEC §4): the journey silently enrolled nobody. The
+    library has no type checker, so ``validate`` evaluates each condition once on values of the types SPEC gives
+    and warns (2026-12-05)."""
+    root = write_files({"journeys/j.yaml": journey(f"  event: hris.dependent.added\n  when: '{when}'",
+                                                   "  - id: s\n    end: {}\n")})
+    found = warnings(root)
+    assert errors(root) == []
+    if told:
+        assert len(found) == 1 and found[0].startswith("journeys/j.yaml:8:9: warning: journey j: trigger.when: the "
+                                                       "values' types do not fit (No such overload"), found
+        assert "counts as false for everyone (SPEC §4)" in found[0]
+    else:
+        assert found == []

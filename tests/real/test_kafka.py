@@ -295,7 +295,10 @@ def test_kill_9_during_20000_events_loses_nothing(world: KafkaWorld, tmp_path: P
     got = eventually(lambda: statuses(world), lambda s: set(expected) <= set(s), timeout=120)
     missing = set(expected) - set(got)
     assert not missing, f"{len(missing)} expected messages never reached outbound.messages: {_which(tmp_path, missing)}"
-    assert set(got) == set(expected)
+    extra = set(got) - set(expected)
+    # what each message simulate never made was, with simulate's messages of the same person and journey: what a
+    # failure needs to be traced (one such message once in a loop of the test, 2026-12-05, and its id said nothing)
+    assert not extra, f"{len(extra)} messages simulate never made: {_extra(world, tmp_path, extra)}"
     _, records = world.messages()
     pairs = Counter((json.loads(v or b"{}")["message_id"], json.loads(v or b"{}")["status"])
                     for _, v in world.read("outbound.messages"))
@@ -312,6 +315,23 @@ def test_kill_9_during_20000_events_loses_nothing(world: KafkaWorld, tmp_path: P
     stale = [line for log in sorted(tmp_path.glob("worker-*.log"))
              for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if "has not moved for" in line]
     assert not stale, f"lines of waiting inputs went stale (a retry lost, or a line that had ended back): {stale[:3]}"
+
+
+def _extra(world: KafkaWorld, folder: Path, ids: set[str]) -> str:
+    """Each message (up to 3) simulate never made, as the topic has it (journey, step, person, status, times), and
+    what simulate made for the same person and journey."""
+    rows = [json.loads(v or b"{}") for _, v in world.read("outbound.messages")]
+    sim = [json.loads(line) for line in (folder / "sim" / "messages.jsonl").read_text(encoding="utf-8").splitlines()]
+    keys = ("message_id", "journey_id", "step_id", "employee_id", "recipient_role", "status", "reason", "created_at",
+            "scheduled_for")
+    said = []
+    for mid in sorted(ids)[:3]:
+        seen = [{k: r.get(k) for k in keys} for r in rows if r.get("message_id") == mid]
+        first = seen[0] if seen else {}
+        same = [{k: m.get(k) for k in keys} for m in sim if (m["employee_id"], m["journey_id"]) == (
+            first.get("employee_id"), first.get("journey_id"))]
+        said.append(f"{mid}: {seen}; simulate for that person and journey: {same}")
+    return " | ".join(said)
 
 
 def _which(folder: Path, ids: set[str]) -> str:

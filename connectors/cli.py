@@ -181,6 +181,7 @@ async def deliver_file(settings: DeliverySettings, paths: _Paths, *, retry_faile
                        registry: CollectorRegistry) -> tuple[DeliverySummary, MessageFile]:
     """Deliver one messages file with connectors built from settings; closes everything it opens."""
 
+    metrics = DeliveryMetrics(registry)
     ledger = SqliteLedger(paths.ledger)
     receipts, dead_letters = JsonlSink(paths.receipts), JsonlSink(paths.dead_letters)
     source = MessageFile(paths.messages, received_at=utc_now())
@@ -192,7 +193,7 @@ async def deliver_file(settings: DeliverySettings, paths: _Paths, *, retry_faile
                 _open_before_sending(receipts, "--receipts")
                 _open_before_sending(dead_letters, "--dead-letters")
                 runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
-                                        settings=settings, metrics=DeliveryMetrics(registry),
+                                        settings=settings, metrics=metrics,
                                         retry_failed=retry_failed, switch=control.current, hold="skip")
                 with _stop_on_signals(runner):
                     summary = await runner.run(source)
@@ -200,6 +201,7 @@ async def deliver_file(settings: DeliverySettings, paths: _Paths, *, retry_faile
                 await asyncio.gather(*(c.close() for c in connectors.values()))
         for letter in source.rejected:
             await dead_letters.write(letter)
+            metrics.not_a_message()
     finally:
         await receipts.close()
         await dead_letters.close()
@@ -461,6 +463,7 @@ async def deliver_kafka(settings: DeliverySettings, worker: Any, ledger_path: Pa
 
         metrics = DeliveryMetrics(registry)
         source.on_lag = metrics.lag_measured
+        source.on_rejected = metrics.not_a_message
         try:
             runner = DeliveryRunner(connectors, ledger=ledger, receipts=receipts, dead_letters=dead_letters,
                                     settings=settings, metrics=metrics,

@@ -77,6 +77,7 @@ class KafkaMessages:
     _committed: dict[TopicPartition, int] = field(default_factory=dict)
     stopped: Callable[[], bool] = lambda: False  # asked between polls: a stopped run reads nothing more
     on_lag: Callable[[str, int, int], None] | None = None  # (topic, partition, lag) after each poll
+    on_rejected: Callable[[], None] | None = None  # each record that is not a message, once its dead letter is written
 
     async def __aenter__(self) -> KafkaMessages:
         self._consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, group_id=self.group,
@@ -107,6 +108,8 @@ class KafkaMessages:
             await sink.write_data(letter.model_dump(mode="json") | {"partition": tp.partition, "offset": offset})
             del self._unwritten[0]
             self._settled.settle(tp, offset)
+            if self.on_rejected is not None:
+                self.on_rejected()
 
     async def commit(self) -> None:
         """Commit up to the first record read and not settled, in each partition, if that moved."""

@@ -15,6 +15,11 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 _EVENT_TO_DELIVERY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0,
                               12 * 3600.0, 86400.0, 3 * 86400.0, 7 * 86400.0)
 _BREAKER = {"closed": 0, "open": 1, "half_open": 2}
+NO_CONNECTOR = "-"
+"""The connector label (and receipt ``connector``) of what no connector handled: a channel nobody set up, a message
+an operator dropped, a record that is not a message."""
+NOT_A_MESSAGE = "not_a_message"
+"""The dead-letter reason code of a line or record that is not a message record (its letter says which fields)."""
 
 
 class DeliveryMetrics:
@@ -62,6 +67,11 @@ class DeliveryMetrics:
                                     "1 while the stop switch holds sending (a journey id, or all)",
                                     ["journey"], registry=registry)
         self.sending_paused.labels(ALL).set(0)  # a sample from the start, not only once the switch is used
+        self.dead_letters.labels(NO_CONNECTOR, NOT_A_MESSAGE)  # 0 from the start: increase() sees the first burst
+
+    def not_a_message(self) -> None:
+        """A line of the messages file or a record of outbound.messages that is not a message, dead-lettered."""
+        self.dead_letters.labels(NO_CONNECTOR, NOT_A_MESSAGE).inc()
 
     def switch_changed(self, state: dict[str, bool]) -> None:
         for scope, paused in state.items():

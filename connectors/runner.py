@@ -33,7 +33,7 @@ from wayfinder.connectors.base import (
     RetryableDeliveryError,
 )
 from wayfinder.connectors.ledger import LedgerEntry, SendLedger
-from wayfinder.connectors.metrics import DeliveryMetrics
+from wayfinder.connectors.metrics import NO_CONNECTOR, DeliveryMetrics
 from wayfinder.connectors.receipts import Receipt, Sink
 from wayfinder.connectors.reliability import Backoff, CircuitBreaker, Clock, TokenBucket
 from wayfinder.connectors.settings import DeliverySettings, RetryPolicy
@@ -206,7 +206,7 @@ class DeliveryRunner:
         self.summary.dropped_by_switch += 1
         self._count_skip("dropped_by_switch")
         await self.receipts.write(Receipt(message_id=message.message_id, status="dropped", attempts=0,
-                                          latency_seconds=0.0, connector="-", reason="dropped_by_operator",
+                                          latency_seconds=0.0, connector=NO_CONNECTOR, reason="dropped_by_operator",
                                           detail="an operator resumed sending and dropped what the pause held",
                                           at=self.clock.now()))
 
@@ -255,8 +255,8 @@ class DeliveryRunner:
                 self.summary.skipped_no_connector[message.channel] += 1
                 self._count_skip("no_connector")
                 return None
-            self.ledger.failed(message.message_id, "no_connector", "-")
-            return await self._record(message, "-", _Outcome(0, PermanentDeliveryError(
+            self.ledger.failed(message.message_id, "no_connector", NO_CONNECTOR)
+            return await self._record(message, NO_CONNECTOR, _Outcome(0, PermanentDeliveryError(
                 "no_connector", f"no connector is set up for channel {message.channel}; set it up (README "
                 "\"Delivery\"), then deliver with --retry-failed")), 0.0)
 

@@ -12,12 +12,14 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from unittest.mock import create_autospec
 
 import aiosmtplib
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 
 from tests.servers import NOW, make_message
@@ -578,6 +580,61 @@ def test_a_receipt_that_could_not_be_written_stops_the_run_before_anything_is_se
     assert main(["deliver", "--messages", str(tmp_path)]) == 0
     assert sent == [make_message(1).message_id]
     assert '"status":"delivered"' in (tmp_path / "receipts.jsonl").read_text()
+
+
+def test_lines_of_the_messages_file_that_are_not_messages_are_counted_as_dead_letters(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SPEC §10 counts dead letters by reason: deliver wrote these to its dead letters and counted them nowhere, so
+    no metric (and no alert) saw a producer writing what is not a message (a platform audit, 2026-12-05)."""
+    monkeypatch.setattr(base, "_FACTORIES", dict(base._FACTORIES))
+    register_connector("pigeon", lambda settings, name, deps: _Pigeon())
+    monkeypatch.setenv("WAYFINDER_SMTP_URL", "smtp://127.0.0.1:9?starttls=false")
+    monkeypatch.setenv("WAYFINDER_EMAIL_CONNECTOR", "pigeon")
+    (tmp_path / "messages.jsonl").write_bytes(make_message(1).model_dump_json().encode() + b"\n{not json\n"
+                                              + b'{"message_id": "m-x", "note": "caf\xe9"}\n')
+    metrics = tmp_path / "metrics.prom"
+
+    assert main(["deliver", "--messages", str(tmp_path), "--metrics-file", str(metrics)]) == 1
+    letters = (tmp_path / "delivery_dead_letters.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(letters) == 2
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(metrics.read_text(encoding="utf-8"))
+               for s in family.samples}
+    assert samples[("wayfinder_delivery_dead_letters_total", (("connector", "-"), ("reason", "not_a_message")))] == 2
+    assert samples[("wayfinder_delivery_messages_total", (("connector", "pigeon"), ("status", "delivered")))] == 1
+
+
+def test_records_of_the_topic_that_are_not_messages_are_counted_once_their_dead_letters_are_written() -> None:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.structs import ConsumerRecord
+
+    from wayfinder.connectors.kafka import KafkaMessages, KafkaSink
+
+    tp = TopicPartition("wayfinder.outbound.messages", 0)
+    values = [b"not json", make_message(1).model_dump_json().encode(), b'{"message_id": "m-y", "status": "sent"}']
+    records = [ConsumerRecord(tp.topic, 0, n, 1_800_000_000_000, 0, None, value, None, 0, len(value), [])
+               for n, value in enumerate(values)]
+    consumer = create_autospec(AIOKafkaConsumer, spec_set=True, instance=True)
+    consumer.getmany.side_effect = [{tp: records}] + [{}] * 5
+    sink = create_autospec(KafkaSink, spec_set=True, instance=True)
+    registry = CollectorRegistry()
+    metrics = DeliveryMetrics(registry)
+    source = KafkaMessages(["127.0.0.1:9"], tp.topic, "g", idle_seconds=2, on_rejected=metrics.not_a_message)
+    source._consumer = consumer  # as __aenter__ leaves it, without a broker
+
+    async def scenario() -> tuple[list[str], float | None]:
+        read = [m.message_id async for m in source]
+        before = registry.get_sample_value("wayfinder_delivery_dead_letters_total",
+                                           {"connector": "-", "reason": "not_a_message"})
+        await source.write_rejected(sink)
+        return read, before
+
+    read, before = asyncio.run(scenario())
+    assert read == [make_message(1).message_id]
+    assert before == 0.0  # there from the start; counted once written, as the records are settled
+    assert sink.write_data.await_count == 2
+    assert registry.get_sample_value("wayfinder_delivery_dead_letters_total",
+                                     {"connector": "-", "reason": "not_a_message"}) == 2.0
 
 
 # -- deliver --kafka: what may be committed ----------------------------------------------------------------

@@ -12,6 +12,7 @@ import yaml
 
 from tests.support import ROOT
 from wayfinder.connectors.settings import DeliverySettings
+from wayfinder.hris.mapping import load_mapping
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.web.settings import WebSettings
 
@@ -78,6 +79,21 @@ def test_every_manifest_is_valid_for_the_pinned_kubernetes(name: str) -> None:
             kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
         except kubernetes_validate.ValidationError as e:
             pytest.fail(f"deploy/k8s/{name}: {doc['kind']} {doc['metadata']['name']}: {e.message} at {list(e.path)}")
+
+
+def test_the_generated_config_map_and_the_mapping_it_carries_are_valid() -> None:
+    """hris-mapping.yaml is no manifest: the kustomization makes it a ConfigMap the CronJob mounts, and the import
+    reads it as a mapping. Both are checked here (before, nothing read it: a broken mapping failed at 05:30)."""
+    [generator] = kustomization()["configMapGenerator"]
+    key, _, name = generator["files"][0].partition("=")
+    text = (K8S / name).read_text(encoding="utf-8")
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": generator["name"]}, "data": {key: text}}
+    kubernetes_validate.validate(config_map, KUBERNETES_VERSION, strict=True)
+    assert load_mapping(K8S / name).source == "hris/workday"
+    cronjob = one("CronJob", "wayfinder-hris-import")
+    volumes = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "config", "configMap": {"name": generator["name"]}} in volumes
+    assert GENERATED == {name}
 
 
 def test_the_validator_rejects_a_broken_manifest() -> None:

@@ -88,6 +88,8 @@ class DeliveryMetrics:
             self.attempts.labels(connector, outcome)
         for status in ("delivered", "failed"):
             self.messages.labels(connector, status)
+        self.latency.labels(connector)  # the dashboard's quantiles: a series (NaN) before the first outcome
+        self.event_to_delivery.labels(connector)
         self.breaker.labels(connector).set(_BREAKER["closed"])
 
     def breaker_changed(self, connector: str, state: BreakerState) -> None:

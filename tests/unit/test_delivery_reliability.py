@@ -551,6 +551,8 @@ def test_a_connectors_attempts_messages_and_breaker_are_there_at_zero_before_its
         assert registry.get_sample_value("wayfinder_delivery_messages_total",
                                          {"connector": "pigeon", "status": status}) == 0.0
     assert registry.get_sample_value("wayfinder_delivery_circuit_state", {"connector": "pigeon"}) == 0.0
+    for histogram in ("wayfinder_delivery_latency_seconds", "wayfinder_event_to_delivery_seconds"):  # the dashboard's
+        assert registry.get_sample_value(f"{histogram}_count", {"connector": "pigeon"}) == 0.0
 
 
 # -- the command: nothing is sent that could not be recorded ---------------------------------------------------

@@ -230,6 +230,25 @@ def test_the_dashboard_loads_and_reads_only_metrics_that_exist() -> None:
             "process_start_time_seconds", "wayfinder:consumer_lag_messages:sum_by_topic"} <= names_in(exprs)
 
 
+# What SPEC §10 asks a platform team to see, each by a series the dashboard reads: events by type and outcome,
+# enrollments/exits/completions by journey, messages by channel and status, delivery attempts, failures and
+# latency, dead letters by reason (the workers' and deliver's), event to decision and to delivery, pending timers
+# and approvals, consumer lag.
+SPEC_FAMILIES = {"wayfinder_events_consumed_total", "wayfinder_journey_enrollments_total",
+                 "wayfinder_message_decisions_total", "wayfinder_delivery_attempts_total",
+                 "wayfinder_delivery_failures_total", "wayfinder_delivery_latency_seconds_bucket",
+                 "wayfinder_delivery_messages_total", "wayfinder_dead_letters_total",
+                 "wayfinder_delivery_dead_letters_total", "wayfinder_event_to_decision_seconds_bucket",
+                 "wayfinder_event_to_delivery_seconds_bucket", "wayfinder_pending_timers", "wayfinder_reviews_pending",
+                 "wayfinder_consumer_lag_messages"}
+
+
+def test_the_dashboard_shows_every_family_spec_names() -> None:
+    """Before 2026-12-05 it had no journey enrollments, no delivery latency or event to delivery, no delivered or
+    failed messages and none of deliver's dead letters (a platform audit)."""
+    assert SPEC_FAMILIES - names_in(dashboard_exprs()) == set()
+
+
 def test_the_dashboard_check_sees_a_misspelt_metric() -> None:
     assert missing(["sum(rate(wayfinder_agent_crash_total[5m]))", "wayfinder:lag:nope"]) == {
         "wayfinder_agent_crash_total", "wayfinder:lag:nope"}

@@ -1,7 +1,8 @@
 """The embedded runner: the journey core on a virtual clock, with no Kafka (SPEC §7 ``simulate``).
 
 Events run in time order (ties in file order). Before each event, every timer due at or
-before its time fires, in due order; after the last event, timers up to ``until`` fire.
+before its time fires, in due order; after the last event, timers up to ``until`` fire. Before an input of a
+mailbox (or digest box), that box's own timers due by then fire first, as in the worker's mailbox stage.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from wayfinder.journeys.effects import (
     ForgetMailbox,
     Lifecycle,
     MailboxInput,
+    RecipientTimer,
     Refuse,
     ReviewTimer,
     Timer,
@@ -182,6 +184,7 @@ class EmbeddedRunner:
         self._owned: dict[str, set[int]] = {}  # the pending timers of each owner (employee, recipient), by sequence
         self._cancelled: set[int] = set()  # timers of an erased owner, still in the heap: they do not fire
         self._keys: dict[Timer, int] = {}  # each pending timer's sequence, to forget it (``unschedule``)
+        self._due: dict[int, tuple[datetime, Timer]] = {}  # each pending timer by its sequence (``_fire_own``)
         self._now = datetime.min.replace(tzinfo=UTC)
         self._where: tuple[str, int] | None = None  # the file and line of the event being fed, when known
 
@@ -201,6 +204,7 @@ class EmbeddedRunner:
             due, seq, timer = heapq.heappop(self._timers)
             if self._keys.get(timer) == seq:
                 del self._keys[timer]
+            self._due.pop(seq, None)
             if seq in self._cancelled:
                 self._cancelled.discard(seq)
                 continue
@@ -278,6 +282,22 @@ class EmbeddedRunner:
         except Exception as error:  # a fault in the core loses this timer, never the run
             self._failed(error, "timer")
 
+    def _fire_own(self, mailbox: str, now: datetime) -> None:
+        """Before an input of a mailbox (or digest box) at ``now``, fire its own timers due by then, in due order
+        (ties in the order they were set), as the worker's mailbox stage does before each input: one due at the very
+        time of the timer whose effect the input is would otherwise fire after it."""
+        while self._timers and self._timers[0][0] <= now:  # (else nothing anywhere is due: the common case)
+            mine = [(due, seq) for seq in self._owned.get(mailbox, ())
+                    if (due := self._due[seq][0]) <= now and isinstance(self._due[seq][1], RecipientTimer)]
+            if not mine:
+                return
+            due, seq = min(mine)
+            timer = self._due.pop(seq)[1]
+            del self._keys[timer]
+            self._cancelled.add(seq)  # taken out here: the heap drops it when it comes up
+            self._owned[mailbox].discard(seq)
+            self._fire(timer, due)
+
     def _fire_one(self, timer: Timer, due: datetime) -> None:
         if isinstance(timer, EnrollmentTimer | ReviewTimer):
             employee_id = timer.employee_id
@@ -310,6 +330,8 @@ class EmbeddedRunner:
 
     def to_digest(self, mailbox: str, item: DigestInput) -> None:
         now = self._now
+        self._fire_own(mailbox, now)
+        self._now = now
         self._digest_outcome(mailbox, self.digest_core.on_input(self.digest_boxes.get(mailbox), item, now), now)
         if isinstance(item, ForgetMailbox):
             self._forget_timers(mailbox)
@@ -321,11 +343,13 @@ class EmbeddedRunner:
         heapq.heappush(self._timers, (due, self._seq, timer))
         self._owned.setdefault(timer_owner(timer), set()).add(self._seq)
         self._keys[timer] = self._seq
+        self._due[self._seq] = (due, timer)
         self._seq += 1
 
     def unschedule(self, timer: Timer) -> None:
         seq = self._keys.pop(timer, None)
         if seq is not None:
+            self._due.pop(seq, None)
             self._cancelled.add(seq)
             self._owned.get(timer_owner(timer), set()).discard(seq)
 
@@ -338,6 +362,8 @@ class EmbeddedRunner:
 
     def to_mailbox(self, mailbox: str, item: MailboxInput) -> None:
         now = self._now
+        self._fire_own(mailbox, now)
+        self._now = now
         self._mailbox_outcome(mailbox, self.mailbox.on_input(self.mailboxes.get(mailbox), item, now), now)
         if isinstance(item, ForgetMailbox):  # the recipient was erased
             self._forget_timers(mailbox)

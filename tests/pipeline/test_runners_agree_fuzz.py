@@ -396,7 +396,7 @@ def _to_someone_erased(a: dict[str, Any] | None, b: dict[str, Any] | None, erasu
 
 # (seed, events): small companies with a few weeks of 20 to 45 events, and busier ones
 CASES = [*((seed, None) for seed in range(12)), *((seed, 60) for seed in range(100, 110)),
-         *((seed, 120) for seed in range(1002, 1012)), (1090, 120)]
+         *((seed, 120) for seed in range(1002, 1012)), (1090, 120), (7096, 80)]
 
 
 @pytest.mark.parametrize(("seed", "size"), CASES)
@@ -475,3 +475,28 @@ def test_a_leave_whose_end_has_passed_before_it_began_lets_what_it_holds_go_now(
     at_eleven = datetime(2026, 4, 9, 11, tzinfo=UTC)
     assert went == {"relocation": at_eleven, "parental-return": at_eleven + timedelta(days=2),
                     "new-parent": at_eleven + timedelta(days=4)}  # one in two days (the cap), from when it was over
+
+
+def test_a_mailbox_timer_due_with_an_input_fires_before_it_in_both_runners() -> None:
+    """Found by the fuzz (seed 7096 with 80 events): a promotion's congratulations, deferred by the cap to the
+    first day's 09:00, and the first-day roadmap, due at that same instant, meet a leave with no end. The worker
+    fires a mailbox's own timers due by an input's time before the input, so the congratulations is held by the
+    leave first and takes no place in the cap; ``simulate`` fired the timers of one instant in the order they were
+    set, and the roadmap's (set at the hire) came first: it was placed behind the congratulations, two days on."""
+    defs = definitions("tight")
+    events = _company(
+        _person("E1", manager_id="M1", hr_partner_id="H1", job_level="IC2", work_mode="hybrid"),
+        _ev("h1", "hris.employee.hired", "2026-03-11T08:00:00Z", start_date="2026-03-13", role="Analyst",
+            department="Engineering", location="Berlin", manager_id="M1"),
+        _ev("j1", "hris.job.changed", "2026-03-11T12:00:00Z", change="promotion", old_role="Analyst",
+            new_role="Lead", old_department="Engineering", new_department="Engineering"),
+        _ev("l1", "hris.leave.started", "2026-03-12T10:00:00Z", leave_type="sabbatical", start_date="2026-03-12"))
+    until = datetime(2026, 3, 20, tzinfo=UTC)
+    assert disagreements(defs, events, until) == []
+    runner = EmbeddedRunner(defs)
+    runner.run(events, until)
+    steps = ("congratulations", "first-day-roadmap", "remote-kit")
+    held = {m.step_id: (m.status, m.reason, m.scheduled_for) for m in runner.messages.values()
+            if m.recipient_id == "E1" and m.step_id in steps}
+    due = datetime(2026, 3, 13, 8, tzinfo=UTC)  # 09:00 in Berlin on the first day
+    assert held == dict.fromkeys(steps, ("deferred", "on_leave", due))

@@ -6,7 +6,9 @@
 With the bundled policy's cap (3 a week) one recipient is sent messages until 10,000 wait behind the cap;
 then, side by side in one run, the time of a dispatch, of a timer firing (a held message going out) and
 of a cancel to that busy mailbox against the same to a mailbox that holds nothing. The ratio is the
-figure: the mailbox's work per message should not grow with what it holds (issue 10: within 1.5x).
+figure: the mailbox's work per message should not grow with what it holds (issue 10: within 1.5x). Last, the same
+through `simulate`'s runner, at an instant when another timer is due (the runner first fires the box's own timers
+due by then).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from benchmarks.core_throughput import bundled
-from wayfinder.journeys.effects import Decide, Dispatch, MailboxTimer
-from wayfinder.journeys.mailbox import Mailbox
+from wayfinder.journeys.effects import Decide, Dispatch, EnrollmentTimer, MailboxTimer
+from wayfinder.journeys.mailbox import HeldByPerson, Mailbox
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import MailboxState
+from wayfinder.streams.embedded import EmbeddedRunner
 
 START = datetime(2026, 1, 5, 9, tzinfo=UTC)
 
@@ -72,6 +75,31 @@ def per_cancel(mailbox: Mailbox, state: MailboxState, now: datetime, rounds: int
     return elapsed / max(1, rounds), taken / max(1, rounds)
 
 
+def per_runner_input(held: int, rounds: int) -> tuple[float, float, int]:
+    """Seconds per message given to ``simulate``'s runner (``EmbeddedRunner.to_mailbox``) for a mailbox holding
+    ``held`` messages and for mailboxes holding none, while a timer of someone else is due at that instant: the
+    runner then looks for the box's own timers due first. Also the timers the busy box owns."""
+    runner = EmbeddedRunner(bundled())
+    runner._now = START  # the runner's clock, as an effect's carrying out sets it
+    n = 0
+    while len(runner.mailboxes["M-busy"].pending if "M-busy" in runner.mailboxes else ()) < held:
+        runner._now = START + timedelta(minutes=n)
+        runner.to_mailbox("M-busy", Dispatch("M-busy", message(n, runner._now, "M-busy"), "Europe/Berlin", None))
+        n += 1
+    now = START + timedelta(minutes=n)
+    runner.schedule(now, EnrollmentTimer("E-other", "onboarding", "e-other", 1))  # due, and never fired here
+    spent = {"M-busy": 0.0, "M-quiet": 0.0}
+    for k in range(rounds):
+        for who in spent:
+            to = who if who == "M-busy" else f"{who}-{k}"  # a new empty mailbox each time
+            d = Dispatch(to, message(10_000_000 + k, now, to), "Europe/Berlin", None)
+            runner._now = now
+            t0 = time.perf_counter()
+            runner.to_mailbox(to, d)
+            spent[who] += time.perf_counter() - t0
+    return spent["M-busy"] / rounds, spent["M-quiet"] / rounds, runner.pending_timers - 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line (the README's commands of this benchmark are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -90,6 +118,7 @@ def main() -> None:
                   "holding a few is given the busy one's first messages, and the cap lets that many go at once")
     mailbox = Mailbox(policy)
     busy = MailboxState(recipient_id="M-busy")
+    busy.pending = HeldByPerson()  # as both runners hold a mailbox's messages: with an index by person
     t0 = time.perf_counter()
     n = 0
     while len(busy.pending) < args.held:
@@ -108,6 +137,7 @@ def main() -> None:
     print(f"dispatch to the busy mailbox:   {busy_d * 1e6:8.1f} µs   ratio {busy_d / quiet_d:.2f}x")
     print(f"a held message going out (busy): {per_fire(mailbox, busy, args.rounds) * 1e6:7.1f} µs")
     few = MailboxState(recipient_id="M-few")  # the busy one's first 50 messages, all but the cap's first held
+    few.pending = HeldByPerson()
     for m in list(busy.pending.values())[:50]:
         mailbox.dispatch(few, Dispatch("M-few", m.model_copy(update={"recipient_id": "M-few"}), "Europe/Berlin", None),
                          m.created_at)
@@ -122,6 +152,9 @@ def main() -> None:
         mailbox.cancel(busy, "E-nobody", None, "exited", now)
     nothing = (time.perf_counter() - t0) / (rounds * 10)
     print(f"cancel taking nothing, the busy mailbox:           {nothing * 1e6:9.1f} µs")
+    busy_r, quiet_r, timers = per_runner_input(args.held, rounds * 10)
+    print(f"simulate, another timer due: a message to the busy mailbox ({timers:,} timers) {busy_r * 1e6:.1f} µs, "
+          f"to an empty one {quiet_r * 1e6:.1f} µs   ratio {busy_r / quiet_r:.2f}x")
 
 
 if __name__ == "__main__":

@@ -8,11 +8,11 @@ Messages keep their order per recipient.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from itertools import islice
-from typing import Protocol, runtime_checkable
+from typing import Any
 
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._time import next_allowed, parse_window, window_text, zone
@@ -342,18 +342,77 @@ class Mailbox:
         return effects
 
 
-@runtime_checkable
-class AboutIndex(Protocol):
-    """Held messages that can say which of them are about a person (the worker's cached mailboxes,
-    ``streams.held.HeldDict``): their ids, in the order held."""
+class HeldByPerson(dict[str, Message]):
+    """Held messages that can say which of them are about a person, in the order held (:meth:`about`): a cancel about
+    someone then looks at their messages only, not at every one held (a busy manager's mailbox hears of every exit
+    of someone it was told about). The index is made when first asked and kept up by every way of changing the dict
+    (the mailbox uses item assignment, ``del`` and ``pop``). Both runners hold a mailbox's messages so: ``simulate``
+    (``streams.embedded``) and the worker's stage (``streams.held.HeldDict``, which also notes what changed)."""
 
-    def about(self, employee_id: str) -> list[str]: ...
+    __slots__ = ("_by",)
+
+    def __init__(self, items: Mapping[str, Message] | None = None) -> None:
+        super().__init__(items or {})
+        self._by: dict[str, dict[str, None]] | None = None
+
+    def about(self, employee_id: str) -> list[str]:
+        """The ids of the held messages about ``employee_id``, in the order held."""
+        if self._by is None:
+            self._by = {}
+            for mid, message in self.items():
+                self._by.setdefault(message.employee_id, {})[mid] = None
+        return list(self._by.get(employee_id, ()))
+
+    def _unindex(self, key: str) -> None:
+        if self._by is not None:
+            self._by.get(dict.__getitem__(self, key).employee_id, {}).pop(key, None)
+
+    def __setitem__(self, key: str, value: Message) -> None:
+        if self._by is not None:
+            old = dict.get(self, key)
+            if old is None:
+                self._by.setdefault(value.employee_id, {})[key] = None  # at the end, as in the dict
+            elif old.employee_id != value.employee_id:
+                self._by = None  # (a message never changes whom it is about; were it to, the index is made again)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        if dict.__contains__(self, key):
+            self._unindex(key)
+        super().__delitem__(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if dict.__contains__(self, key):
+            self._unindex(key)
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[str, Message]:
+        if self:
+            self._unindex(next(reversed(self)))
+        return super().popitem()
+
+    def clear(self) -> None:
+        self._by = None
+        super().clear()
+
+    def setdefault(self, key: str, default: Message) -> Message:
+        if not dict.__contains__(self, key):
+            self[key] = default
+        return self[key]
+
+    def update(self, *args: Any, **kwargs: Message) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def __ior__(self, other: Any) -> HeldByPerson:  # type: ignore[override,misc]
+        self.update(other)
+        return self
 
 
 def _about(held: dict[str, Message], employee_id: str | None) -> Iterable[tuple[str, Message]]:
     """The held messages a cancel about ``employee_id`` (anyone when None) may take, in the order held: all of them,
     or, where the dict keeps an index by person, those about that person (``cancels`` still decides)."""
-    if employee_id is None or not isinstance(held, AboutIndex):
+    if employee_id is None or not isinstance(held, HeldByPerson):
         return held.items()
     return [(mid, held[mid]) for mid in held.about(employee_id)]
 

@@ -34,7 +34,7 @@ from wayfinder.journeys.effects import (
 from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.events import MAX_EVENT_BYTES, CloudEvent, DecodeError, decode_event, stated_time
 from wayfinder.journeys.loader import Definitions
-from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
+from wayfinder.journeys.mailbox import HeldByPerson, Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import Profile, as_recipient
 from wayfinder.journeys.records import MAX_DEAD_LETTER_RAW, DeadLetter, Message, Task, erased_since
 from wayfinder.journeys.state import EmployeeState, MailboxState
@@ -185,6 +185,9 @@ class EmbeddedRunner:
         self._cancelled: set[int] = set()  # timers of an erased owner, still in the heap: they do not fire
         self._keys: dict[Timer, int] = {}  # each pending timer's sequence, to forget it (``unschedule``)
         self._due: dict[int, tuple[datetime, Timer]] = {}  # each pending timer by its sequence (``_fire_own``)
+        # each recipient's own timers (of its mailbox or digest box) by due time, for ``_fire_own``; an entry whose
+        # timer fired, was replaced or cancelled stays until it reaches the top (``_trim``)
+        self._boxes: dict[str, list[tuple[datetime, int]]] = {}
         self._now = datetime.min.replace(tzinfo=UTC)
         self._where: tuple[str, int] | None = None  # the file and line of the event being fed, when known
 
@@ -208,10 +211,13 @@ class EmbeddedRunner:
             if seq in self._cancelled:
                 self._cancelled.discard(seq)
                 continue
-            owned = self._owned.get(timer_owner(timer), set())
+            owner = timer_owner(timer)
+            owned = self._owned.get(owner, set())
             owned.discard(seq)
             if not owned:
-                self._owned.pop(timer_owner(timer), None)
+                self._owned.pop(owner, None)
+            if isinstance(timer, RecipientTimer):
+                self._trim(owner)
             self.clock = max(self.clock or due, due)
             self._fire(timer, due)
         self.clock = max(self.clock or until, until)
@@ -285,18 +291,29 @@ class EmbeddedRunner:
     def _fire_own(self, mailbox: str, now: datetime) -> None:
         """Before an input of a mailbox (or digest box) at ``now``, fire its own timers due by then, in due order
         (ties in the order they were set), as the worker's mailbox stage does before each input: one due at the very
-        time of the timer whose effect the input is would otherwise fire after it."""
-        while self._timers and self._timers[0][0] <= now:  # (else nothing anywhere is due: the common case)
-            mine = [(due, seq) for seq in self._owned.get(mailbox, ())
-                    if (due := self._due[seq][0]) <= now and isinstance(self._due[seq][1], RecipientTimer)]
-            if not mine:
-                return
-            due, seq = min(mine)
+        time of the timer whose effect the input is would otherwise fire after it. Looks at the box's own timers by
+        due time only: a box holding thousands of deferred messages costs one look when none of its timers is due."""
+        if not self._timers or self._timers[0][0] > now:  # nothing anywhere is due: the common case
+            return
+        while (top := self._trim(mailbox)) is not None and top[0] <= now:
+            due, seq = heapq.heappop(self._boxes[mailbox])
             timer = self._due.pop(seq)[1]
             del self._keys[timer]
             self._cancelled.add(seq)  # taken out here: the heap drops it when it comes up
             self._owned[mailbox].discard(seq)
             self._fire(timer, due)
+
+    def _trim(self, mailbox: str) -> tuple[datetime, int] | None:
+        """The earliest pending timer of ``mailbox``'s own, after dropping the entries of timers that fired, were
+        set again or cancelled (an erasure): none left, the box's entry goes."""
+        heap = self._boxes.get(mailbox)
+        while heap:
+            seq = heap[0][1]
+            if seq in self._due and seq not in self._cancelled:
+                return heap[0]
+            heapq.heappop(heap)
+        self._boxes.pop(mailbox, None)
+        return None
 
     def _fire_one(self, timer: Timer, due: datetime) -> None:
         if isinstance(timer, EnrollmentTimer | ReviewTimer):
@@ -316,6 +333,8 @@ class EmbeddedRunner:
         carry_out(effects, self, subject)
 
     def _mailbox_outcome(self, mailbox: str, out: MailboxOutcome, now: datetime) -> None:
+        if out.state is not None and type(out.state.pending) is dict:  # held with an index by person, as the worker
+            out.state.pending = HeldByPerson(out.state.pending)  # holds them (once: the mailbox changes it in place)
         _store(self.mailboxes, mailbox, out.state)
         self._carry_out(out.effects, now, mailbox)
 
@@ -344,6 +363,8 @@ class EmbeddedRunner:
         self._owned.setdefault(timer_owner(timer), set()).add(self._seq)
         self._keys[timer] = self._seq
         self._due[self._seq] = (due, timer)
+        if isinstance(timer, RecipientTimer):
+            heapq.heappush(self._boxes.setdefault(timer.recipient_id, []), (due, self._seq))
         self._seq += 1
 
     def unschedule(self, timer: Timer) -> None:

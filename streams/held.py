@@ -29,6 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from wayfinder.journeys.mailbox import HeldByPerson
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import MailboxState, Slot
 
@@ -63,34 +64,20 @@ class Layout:
         return list(self.legacy) if self.legacy else [mid for ids in self.chunks.values() for mid in ids]
 
 
-class HeldDict(dict[str, Message]):
+class HeldDict(HeldByPerson):
     """The held messages of a mailbox the stage keeps in its cache, noting what the mailbox changes in them: for
     each key changed since :meth:`mark`, the message it held then (None: none), and the keys inserted since, in
     order (an insertion goes to the end of a dict). With these :func:`split` writes what changed without looking
     at every held message, so an input to a mailbox holding thousands costs what one to an empty mailbox does.
 
-    Every way of changing a dict notes what it changes (the mailbox uses item assignment, ``del`` and ``pop``).
-    It also keeps, once asked, the ids held about each person in order (:meth:`about`): the mailbox's cancel about
-    someone then looks at their messages only, not at every one held (``journeys.mailbox.AboutIndex``)."""
+    Every way of changing a dict notes what it changes (the mailbox uses item assignment, ``del`` and ``pop``);
+    the index by person is the core's (``journeys.mailbox.HeldByPerson``)."""
 
-    __slots__ = ("_by", "inserted", "marked", "was")
+    __slots__ = ("inserted", "marked", "was")
 
     def __init__(self, items: Mapping[str, Message] | None = None) -> None:
-        super().__init__(items or {})
-        self._by: dict[str, dict[str, None]] | None = None
+        super().__init__(items)
         self.mark()
-
-    def about(self, employee_id: str) -> list[str]:
-        """The ids of the held messages about ``employee_id``, in the order held."""
-        if self._by is None:
-            self._by = {}
-            for mid, message in self.items():
-                self._by.setdefault(message.employee_id, {})[mid] = None
-        return list(self._by.get(employee_id, ()))
-
-    def _unindex(self, key: str) -> None:
-        if self._by is not None:
-            self._by.get(dict.__getitem__(self, key).employee_id, {}).pop(key, None)
 
     def mark(self) -> None:
         """Start noting changes afresh (the mailbox as stored)."""
@@ -104,53 +91,29 @@ class HeldDict(dict[str, Message]):
 
     def __setitem__(self, key: str, value: Message) -> None:
         self._note(key)
-        old = dict.get(self, key)
-        if old is None:
+        if dict.get(self, key) is None:
             self.inserted.pop(key, None)  # placed again: at the end now
             self.inserted[key] = None
-            if self._by is not None:
-                self._by.setdefault(value.employee_id, {})[key] = None  # at the end, as in the dict
-        elif self._by is not None and old.employee_id != value.employee_id:
-            self._by = None  # (a message never changes whom it is about; were it to, the index is made again)
         super().__setitem__(key, value)
 
     def __delitem__(self, key: str) -> None:
         self._note(key)
-        if dict.__contains__(self, key):
-            self._unindex(key)
         super().__delitem__(key)
 
     def pop(self, key: str, *default: Any) -> Any:
         if dict.__contains__(self, key):
             self._note(key)
-            self._unindex(key)
         return super().pop(key, *default)
 
     def popitem(self) -> tuple[str, Message]:
         if self:
-            last = next(reversed(self))
-            self._note(last)
-            self._unindex(last)
+            self._note(next(reversed(self)))
         return super().popitem()
 
     def clear(self) -> None:
         for key in self:
             self._note(key)
-        self._by = None
         super().clear()
-
-    def setdefault(self, key: str, default: Message) -> Message:
-        if not dict.__contains__(self, key):
-            self[key] = default
-        return self[key]
-
-    def update(self, *args: Any, **kwargs: Message) -> None:
-        for key, value in dict(*args, **kwargs).items():
-            self[key] = value
-
-    def __ior__(self, other: Any) -> HeldDict:  # type: ignore[override,misc]
-        self.update(other)
-        return self
 
     def as_marked(self) -> dict[str, Message]:
         """The held messages as they were at :meth:`mark` (their order aside)."""

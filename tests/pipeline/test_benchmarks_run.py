@@ -80,7 +80,9 @@ def test_the_core_benchmarks_run_at_a_small_size_and_print_their_figures(
            r"cancel of one person's messages, a mailbox holding 47: +{N} µs \(takes {N} messages\)",
            r"cancel of one person's messages, the busy mailbox: +{N} µs \(takes {N}\) +ratio {N}x; per message "
            r"taken {N}x",
-           r"cancel taking nothing, the busy mailbox: +{N} µs")
+           r"cancel taking nothing, the busy mailbox: +{N} µs",
+           r"simulate, another timer due: a message to the busy mailbox \({N} timers\) {N} µs, to an empty one {N} µs"
+           r" +ratio {N}x")
 
 
 def test_learning_paths_answers_its_command_line_before_it_runs(monkeypatch: pytest.MonkeyPatch,

@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     StrictInt,
     ValidationError,
+    field_validator,
 )
 from pydantic.fields import FieldInfo
 
@@ -53,6 +54,14 @@ class CloudEvent(BaseModel):
     time: RfcInstant
     subject: Annotated[str, Field(min_length=1)]
     data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _null_data_is_none(cls, value: Any) -> Any:
+        """``"data": null`` is an event with no data, as one without the key is (what producers write for an event
+        that carries none, such as SPEC §2's erasure request: so written it was a dead letter, and the person was
+        not forgotten). A type whose data has required fields then names them, as for an event without ``data``."""
+        return {} if value is None else value
 
     @property
     def key(self) -> tuple[str, str]:

@@ -97,6 +97,23 @@ def test_the_embedded_runner_refuses_every_event_of_an_erased_person_and_keeps_o
 
 
 @pytest.mark.parametrize("runner_kind", ["embedded", "stages"])
+def test_an_erasure_written_with_null_data_forgets_the_person(runner_kind: str) -> None:
+    # SPEC §2: the erasure type has no data; ``"data": null`` was a dead letter and the person stayed
+    null_data = json.dumps({**json.loads(ERASURE), "data": None}).encode()
+    if runner_kind == "embedded":
+        runner = _runner()
+        runner.run(_events(*BEFORE, null_data))
+        assert PERSON not in runner.states and runner.erased[PERSON] == _record()
+        assert runner.dead_letters == []
+    else:
+        table = DictTable()
+        p = Pipeline(table)
+        _through(p, *BEFORE, null_data)
+        assert EmployeeState.model_validate_json(table[f"s:{PERSON}"]) == _record()
+        assert _letters(p) == []
+
+
+@pytest.mark.parametrize("runner_kind", ["embedded", "stages"])
 def test_an_erasure_empties_the_expressions_result_caches(runner_kind: str) -> None:
     # Their keys are the fields an expression read: a condition on a name kept the name after the erasure.
     from wayfinder.expressions import Expr

@@ -84,6 +84,19 @@ def test_data_defaults_to_empty_and_extensions_are_kept() -> None:
     assert event.model_extra == {"traceparent": "00-abc-01"}
 
 
+def test_data_written_as_null_is_an_event_without_data() -> None:
+    """Found by a session on 2026-12-05: an erasure request with ``"data": null`` (SPEC §2: that type has no data)
+    was an invalid_cloudevent dead letter, and the person was not forgotten."""
+    erasure = decode_event(raw(type="privacy.erasure.requested", data=None))
+    assert (erasure.type, erasure.data) == ("privacy.erasure.requested", {})
+    assert decode_event(raw(type="acme.badge.printed", data=None)).data == {}  # a type of the company's own
+    started = decode_error(raw(type="hris.employee.started", data=None))
+    assert (started.code, started.detail, started.loc) == ("invalid_data", "hris.employee.started: data.date: "
+                                                           "Field required", ("data", "date"))
+    assert str(started) == str(decode_error(raw(type="hris.employee.started", drop=("data",))))
+    assert decode_error(raw(data=[])).code == "invalid_cloudevent"  # a list is still no object
+
+
 def test_extra_data_fields_are_kept() -> None:
     data = {"relationship": "child", "reason": "adoption", "date": "2026-03-01", "note": "twins",
             "nested": {"a": [1, 2]}}

@@ -353,6 +353,8 @@ def check_template_source(source: str, context: Mapping[str, Field]) -> list[Tem
 
 
 _COUNTS_AS_FALSE = "a run counts the expression as false where the field is absent (SPEC §4)"
+_FAILS_FOR_EVERYONE = "at run time it fails and counts as false for everyone (SPEC §4)"
+_ENDS_AT_THE_WAIT = "at run time it fails for everyone and ends every enrollment that reaches the wait"
 _FAILS_THE_MESSAGE = "a run renders it where the field is there, and fails that message (render_error) where not"
 _FALLS_BACK = ("a run renders it where the field is there, and where not says why in the generated sentence instead "
                "(explanation_failed)")
@@ -382,35 +384,103 @@ class _World:
         self.problems.append(replace(problem, runs_anyway="the journey runs on events of that type as they come"))
 
 
-def _expr(world: _World, doc: Document, loc: Loc, source: str | None, scope: Mapping[str, Field],
-          label: str) -> None:
-    if source is None:
+def _expr(world: _World, doc: Document, loc: Loc, expr: Expr | None, scope: Mapping[str, Field],
+          label: str, *, evaluate: bool = True, at_run: str = _FAILS_FOR_EVERYONE) -> None:
+    """The fields ``expr`` (the model's own, compiled once at parsing) reads, then, when they are right and
+    ``evaluate``, what one evaluation on example values says (:func:`_evaluation_warning`; ``at_run``: what a run
+    does with an expression that fails)."""
+    if expr is None:
         return
+    source = expr.source
     findings = check_expression(source, scope)
     for offset, name, message, absent in findings:
         line, column = _at(doc, loc, source, offset, name)
         world.problems.append(Problem(doc.file, line, column, f"{label}: {message}",
                                       runs_anyway=_COUNTS_AS_FALSE if absent else None))
-    if not findings and (wrong := type_error(source, scope)) is not None:
-        world.problems.append(doc.problem(loc, f"{label}: {wrong}", severity="warning"))
+    if findings or not evaluate or (wrong := _evaluation_warning(expr, scope, at_run)) is None:
+        return
+    at, message = wrong
+    if at is None:
+        world.problems.append(doc.problem(loc, f"{label}: {message}", severity="warning"))
+    else:
+        line, column = _at(doc, loc, source, at[0], at[1])
+        world.problems.append(Problem(doc.file, line, column, f"{label}: {message}", "warning"))
 
 
-def type_error(source: str, scope: Mapping[str, Field]) -> str | None:
-    """What CEL says when the expression meets values of the types SPEC gives its fields (``schemas.example_context``)
-    and its operands do not fit (a date's text compared with ``now``, a list with a number): it would fail, and
-    count as false, for every person. The library has no type checker; this evaluates once. Only a type error is
-    said: a value the example does not have (an attribute, a number) or does not parse says nothing."""
-    try:
-        expr = Expr(source, frozenset(scope) | {"now"})
-    except ValueError:
-        return None  # reported as it is by the loader
+def _evaluation_warning(expr: Expr, scope: Mapping[str, Field], at_run: str
+                        ) -> tuple[tuple[int, str] | None, str] | None:
+    """Whether ``expr`` fails on values of the types SPEC gives its fields (``schemas.example_context``), where that
+    says it fails for every person, and where (an offset and the name there, or None for the whole expression):
+    its operands' types do not fit (a date's text compared with ``now``, a list with a number), or a part of it that
+    reads nothing fails by itself (``timestamp("2026-03-01")``, ``int("x")``, ``duration("5d")``), as does an
+    expression that reads nothing. The library has no type checker; this evaluates once, and a part again only when
+    that fails. A value the example does not have (an attribute, a number) or does not parse says nothing."""
     _, error = expr.evaluate(schemas.example_context(scope))
-    if error is None or not error.startswith("TypeError"):
+    if error is None:
         return None
-    why = error.removeprefix("TypeError: ").split(". ", 1)[0]
-    return (f"the values' types do not fit ({why}; CEL converts none, and a date in the profile or an event is text: "
-            'timestamp(employee.start_date + "T00:00:00Z") reads one as a time): at run time it fails and counts as '
-            "false for everyone (SPEC §4)")
+    if error.startswith("TypeError"):
+        why = _first_sentence(error)
+        return None, (f"the values' types do not fit ({why}; CEL converts none, and a date in the profile or an event "
+                      'is text: timestamp(employee.start_date + "T00:00:00Z") reads one as a time): '
+                      + at_run)
+    for start, end, name in _constant_calls(expr.source):
+        try:
+            _, failed = Expr(expr.source[start:end], frozenset()).evaluate({})
+        except ValueError:
+            continue  # reported as it is by the loader
+        if failed is not None:
+            return (start, name), (f"{expr.source[start:end]} fails whatever the person or the event "
+                                   f"({_first_sentence(failed)}{_CALL_HINTS.get(name, '')}): " + at_run)
+    if expr.reads_nothing:
+        return None, f"the expression reads nothing and fails on every run ({_first_sentence(error)}): " + at_run
+    return None
+
+
+_CALL_HINTS = {
+    "timestamp": '; CEL reads a timestamp from RFC 3339 text with a time and an offset, "2026-03-01T00:00:00Z"',
+    "duration": '; CEL writes a duration in h, m and s, "72h" for three days (no d or w)',
+}
+
+
+def _first_sentence(error: str) -> str:
+    """CEL's reason without its exception's name, the library's advice after it, or a part cut where a value may
+    start (``expressions._scrub``)."""
+    return re.sub(r"(?:: [^:]*…)+$", "", re.sub(r"^\w+: ", "", error).split(". ", 1)[0])
+
+
+_CONSTANT_NAMES = frozenset({"true", "false", "null"})
+
+
+def _constant_calls(source: str) -> list[tuple[int, int, str]]:
+    """Each call of a function whose arguments read no variable (``timestamp("2026-03-01")``, ``int("x")``), the
+    outermost only, as (start, end, function name): its value is the same on every run."""
+    toks = _tokens(without_comments(source))
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i + 1 < len(toks):
+        tok = toks[i]
+        if tok.kind != "id" or toks[i + 1].text != "(" or (i > 0 and toks[i - 1].text == "."):
+            i += 1
+            continue
+        depth, j, constant = 0, i + 1, True
+        while j < len(toks):
+            t = toks[j]
+            if t.kind == "op" and t.text in "([{":
+                depth += 1
+            elif t.kind == "op" and t.text in ")]}":
+                depth -= 1
+                if depth == 0:
+                    break
+            elif t.kind == "id" and t.text not in _CONSTANT_NAMES and not (j + 1 < len(toks)
+                                                                             and toks[j + 1].text == "("):
+                constant = False  # a variable, a field or a macro's own name
+            j += 1
+        if constant and j < len(toks):
+            out.append((tok.start, toks[j].start + 1, tok.text))
+            i = j + 1
+        else:
+            i += 1
+    return out
 
 
 def events_at_steps(j: Journey) -> list[list[str]]:
@@ -454,14 +524,14 @@ def _check_journey(world: _World, doc: Document, j: Journey) -> None:
     trigger = Field(shape=schemas.envelope(world.event_shape(j.trigger.event), "the trigger"))
     at_trigger = {"employee": profile, "event": trigger, "trigger": trigger}
     world.known_type(doc, ("trigger", "event"), j.trigger.event, f"{label}: trigger.event")
-    _expr(world, doc, ("trigger", "when"), _src(j.trigger.when), at_trigger, f"{label}: trigger.when")
-    _expr(world, doc, ("audience",), _src(j.audience), at_trigger, f"{label}: audience")
+    _expr(world, doc, ("trigger", "when"), j.trigger.when, at_trigger, f"{label}: trigger.when")
+    _expr(world, doc, ("audience",), j.audience, at_trigger, f"{label}: audience")
     # checked as an inline template is: a misspelt field made every message fall back to the generated sentence
     _inline_template(world, doc, ("explanation",), j.explanation, at_trigger, f"{label}: explanation", _FALLS_BACK)
     for i, rule in enumerate(j.exit_on):
         world.known_type(doc, ("exit_on", i, "event"), rule.event, f"{label}: exit_on[{i}].event")
         own = Field(shape=schemas.envelope(world.event_shape(rule.event)))
-        _expr(world, doc, ("exit_on", i, "when"), _src(rule.when), {**at_trigger, "event": own},
+        _expr(world, doc, ("exit_on", i, "when"), rule.when, {**at_trigger, "event": own},
               f"{label}: exit_on[{i}].when")
     for i, (step, types) in enumerate(zip(j.steps, events_at_steps(j), strict=True)):
         _check_step(world, doc, j, i, step, {"employee": profile, "event": _event_scope(world, types),
@@ -477,34 +547,31 @@ def _when_at(doc: Document, base: Loc, action: str) -> Loc:
     return (*base, "when") if beside else (*base, action, "when")
 
 
-def _src(expr: Any) -> str | None:
-    return expr.source if expr is not None else None
-
-
 def _check_step(world: _World, doc: Document, j: Journey, i: int, step: Any, scope: dict[str, Field]) -> None:
     label = f"journey {j.id}: step {step.id}"
     base: Loc = ("steps", i)
     if isinstance(step, SendStep):
-        _expr(world, doc, _when_at(doc, base, "send"), _src(step.send.when), scope, f"{label}: send.when")
+        _expr(world, doc, _when_at(doc, base, "send"), step.send.when, scope, f"{label}: send.when")
         if step.send.template is not None:
             _template_use(world, step.send.template, scope, f"journey {j.id}, step {step.id}")
         for name in ("subject", "body"):  # inline: checked as a template file is
             _inline_template(world, doc, (*base, "send", name), getattr(step.send, name), scope, label)
     elif isinstance(step, TaskStep):
-        _expr(world, doc, _when_at(doc, base, "task"), _src(step.task.when), scope, f"{label}: task.when")
+        _expr(world, doc, _when_at(doc, base, "task"), step.task.when, scope, f"{label}: task.when")
         for name in ("title", "note"):
             _inline_template(world, doc, (*base, "task", name), getattr(step.task, name), scope, label)
     elif isinstance(step, BranchStep):
-        _expr(world, doc, (*base, "branch", "if"), step.branch.if_.source, scope, f"{label}: branch.if")
+        _expr(world, doc, (*base, "branch", "if"), step.branch.if_, scope, f"{label}: branch.if")
     elif isinstance(step, WaitStep):
-        _expr(world, doc, (*base, "wait", "until"), _src(step.wait.until), scope, f"{label}: wait.until")
         fixed = _fixed_until(step.wait.until)
+        _expr(world, doc, (*base, "wait", "until"), step.wait.until, scope, f"{label}: wait.until",
+              evaluate=fixed is None, at_run=_ENDS_AT_THE_WAIT)  # a fixed one's failure: the error below
         if fixed is not None:
             world.problems.append(doc.problem((*base, "wait", "until"), f"{label}: wait.until: {fixed}"))
     elif isinstance(step, WaitForStep):
         world.known_type(doc, (*base, "wait_for", "event"), step.wait_for.event, f"{label}: wait_for.event")
         own = Field(shape=schemas.envelope(world.event_shape(step.wait_for.event)))
-        _expr(world, doc, (*base, "wait_for", "when"), _src(step.wait_for.when), {**scope, "event": own},
+        _expr(world, doc, (*base, "wait_for", "when"), step.wait_for.when, {**scope, "event": own},
               f"{label}: wait_for.when")
     roadmap = getattr(step, "roadmap", None) or getattr(step, "learning_path", None)
     if roadmap is not None:
@@ -585,7 +652,7 @@ def _check_catalog(world: _World, doc: Document, model: BaseModel) -> None:
     else:
         return
     for loc, r in items:
-        _expr(world, doc, (*loc, "eligibility"), _src(r.eligibility), scope, f"resource {r.id}: eligibility")
+        _expr(world, doc, (*loc, "eligibility"), r.eligibility, scope, f"resource {r.id}: eligibility")
 
 
 def _event_types(placed: Sequence[Placed], problems: list[Problem]) -> dict[str, Shape]:

@@ -315,3 +315,79 @@ def test_a_condition_whose_types_do_not_fit_is_a_warning_where_it_is(write_files
         assert "counts as false for everyone (SPEC §4)" in found[0]
     else:
         assert found == []
+
+
+@pytest.mark.parametrize(("when", "column", "told"), [
+    ('timestamp("2026-03-01") < now', 10, 'timestamp("2026-03-01") fails whatever the person or the event (Function '
+     "'timestamp' error: premature end of input; CEL reads a timestamp from RFC 3339 text with a time and an offset, "
+     '"2026-03-01T00:00:00Z")'),
+    ('event.data.reason == "birth" && int("x") > 1', 42, """int("x") fails whatever the person or the event """
+     "(Function 'int' error: string parse error: invalid digit found in string)"),
+    ('event.time + duration("5d") < now', 23, 'duration("5d") fails whatever the person or the event (Function '
+     """'duration' error: Parsing Error; CEL writes a duration in h, m and s, "72h" for three days (no d or w))"""),
+    ("[1, 2][5] == 1", 9, "the expression reads nothing and fails on every run (index out of bounds)"),
+    ('timestamp("2026-03-01T00:00:00Z") < now && duration("72h") > duration("1h")', 0, ""),
+    ("timestamp(event.data.date) < now", 0, ""),  # a value that does not parse: not judged (README)
+    ('has(employee.attributes.level) && int(employee.attributes.level) > 3', 0, ""),  # no example: not judged
+])
+def test_a_part_that_fails_whatever_the_event_is_a_warning_where_it_is(write_files: WriteFiles, when: str,
+                                                                         column: int, told: str) -> None:
+    """Found by a session on 2026-12-05: a call that reads nothing and cannot be evaluated (a timestamp without a time,
+    a duration in days, a number that is no number) compiled, so ``validate`` said ok, and the condition failed, so
+    counted as false, for every person at run time (SPEC §4)."""
+    root = write_files({"journeys/j.yaml": journey(f"  event: hris.dependent.added\n  when: '{when}'",
+                                                   "  - id: s\n    end: {}\n")})
+    found = warnings(root)
+    assert errors(root) == []
+    if told:
+        assert found == [f"journeys/j.yaml:8:{column}: warning: journey j: trigger.when: {told}: at run time it fails "
+                         "and counts as false for everyone (SPEC §4)"]
+    else:
+        assert found == []
+
+
+def test_a_wait_until_that_fails_for_everyone_says_it_ends_the_enrollment(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": journey("  event: hris.dependent.added", """  - id: w
+    wait:
+      until: 'now + duration("2w")'
+  - id: f
+    wait:
+      until: 'timestamp("2026-03-01")'
+  - id: s
+    end: {}
+""")})
+    found = warnings(root)
+    assert found[0] == ("""journeys/j.yaml:11:21: warning: journey j: step w: wait.until: duration("2w") fails """
+                        "whatever the person or the event (Function 'duration' error: Parsing Error; CEL writes a "
+                        """duration in h, m and s, "72h" for three days (no d or w)): at run time it fails for """
+                        "everyone and ends every enrollment that reaches the wait")
+    assert len(found) == 1  # a wait on a fixed time that fails is an error of its own, said once
+    assert errors(root) == ["journeys/j.yaml:14:14: journey j: step f: wait.until: the expression reads nothing and "
+                            "gives no date or time on any run (RuntimeError: Function 'timestamp' error: premature end "
+                            "of input. Check function arguments and their types.)"]
+
+
+def test_validate_compiles_each_expression_once(write_files: WriteFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``checks`` compiled every condition a second time to evaluate it on example values, at every load (each
+    ``validate``, and each worker's start): the parsed journey holds it compiled."""
+    from wayfinder.expressions import Expr
+
+    compiled: list[str] = []
+    real = Expr.__init__.__globals__["cel"].compile  # the compiled module the engine uses
+
+    def counting(source: str) -> object:
+        compiled.append(source)
+        return real(source)
+
+    monkeypatch.setattr("wayfinder.expressions.cel.compile", counting)
+    ours = ['event.data.relationship == "child"', 'employee.employment_type != "contractor"', "event.time < now",
+            'now > timestamp("2026-03-01T00:00:00Z")', 'trigger.data.reason == "birth"']
+    root = write_files({"journeys/j.yaml": journey(f"  event: hris.dependent.added\n  when: '{ours[0]}'", f"""  - id: b
+    branch: {{if: '{ours[2]}', then: s, else: s}}
+  - id: s
+    send: {{channel: email, template: new-parent/welcome, when: '{ours[3]}'}}
+  - id: t
+    task: {{assignee: hr_partner, title: Call, when: '{ours[4]}'}}
+""", f"audience: '{ours[1]}'\n")})
+    assert errors(root) == [] and warnings(root) == []
+    assert [compiled.count(source) for source in ours] == [2] * len(ours)  # once for each of the two loads above

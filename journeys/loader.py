@@ -45,6 +45,7 @@ from wayfinder.journeys._yaml import (
 from wayfinder.journeys.checks import CLOSE, check_definitions, journey_positions, suggest
 from wayfinder.journeys.definitions import Definitions as Definitions  # re-exported: the old home of the name
 from wayfinder.journeys.definitions import InlineKey, Part
+from wayfinder.journeys.digest import digest_rule
 from wayfinder.journeys.events import DecodeError, decode_event
 from wayfinder.journeys.learning import catalog_feedback, collect_roles, role_problems
 from wayfinder.journeys.model import (
@@ -918,8 +919,10 @@ def _broken_journeys(broken: list[Document]) -> set[str]:
 
 def _check_digests(doc: Document, policy: Policy, parsed: list[_Parsed], broken: set[str], defs: Definitions,
                    problems: list[Problem], unchecked: _Unchecked) -> None:
-    """A digest's template is loaded and its journeys exist (README "Digests")."""
+    """A digest's template is loaded and its journeys exist and send to its role on its channel (README
+    "Digests")."""
     journeys = {p.model.id for p in parsed if isinstance(p.model, Journey)} | broken
+    addressed = {jid: sent for jid, sent in _addressed(parsed).items() if jid not in broken}  # a broken one's: unknown
     for role, rule in policy.digests.items():
         if (defs.templates and rule.template not in defs.templates and rule.template not in defs.broken_templates
                 and not unchecked.any_template):
@@ -937,6 +940,24 @@ def _check_digests(doc: Document, policy: Policy, parsed: list[_Parsed], broken:
                 near = difflib.get_close_matches(jid, sorted(journeys), n=1)
                 problems.append(doc.problem(("digests", role, "journeys", i), f"unknown journey {jid!r}"
                                             + (f"; did you mean {near[0]!r}?" if near else "")))
+            elif jid in addressed and not any(to == role and digest_rule(policy, to, jid, channel) is rule
+                                              for to, channel in addressed[jid]):
+                problems.append(doc.problem(("digests", role, "journeys", i), (
+                    f"journey {jid!r} sends no message to the {role} on {rule.channel} (no step with to: {role}, "
+                    f"channel: {rule.channel}): this rule gathers nothing from it"), severity="warning"))
+
+
+def _addressed(parsed: list[_Parsed]) -> dict[str, set[tuple[str, str]]]:
+    """For each journey id (every version), the (recipient role, channel) of each step that makes a message: what
+    ``digest_rule`` is asked of the message at run time."""
+    out: dict[str, set[tuple[str, str]]] = {}
+    for p in parsed:
+        if isinstance(p.model, Journey):
+            messages = [s for s in p.model.steps if isinstance(s, SendStep | RoadmapStep | LearningPathStep)]
+            actions = [s.send if isinstance(s, SendStep) else s.roadmap if isinstance(s, RoadmapStep) else
+                       s.learning_path for s in messages]
+            out.setdefault(p.model.id, set()).update((a.to, a.channel) for a in actions)
+    return out
 
 
 def _check_journey_tests(parsed: list[_Parsed], broken: set[str], problems: list[Problem]) -> None:

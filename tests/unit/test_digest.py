@@ -424,6 +424,34 @@ def test_validation_names_an_unknown_digest_template_and_journey_by_file_line_co
     assert any(":7:16:" in t and "unknown journey 'onboardin'; did you mean 'onboarding'?" in t for t in text), text
 
 
+def test_a_listed_journey_that_sends_nothing_to_the_rules_role_on_its_channel_is_a_warning(write_files: WriteFiles
+                                                                                           ) -> None:
+    """Found by a session on 2026-12-05: ``hr_partner: {journeys: [onboarding]}`` validated without a word, though the
+    bundled onboarding sends nothing to the HR partner, so the rule gathered nothing. The bundled journeys send to
+    the manager in onboarding (email), parental-return and new-manager; relocation to no one but the employee."""
+    root = write_files({"policy.yaml": (
+        "apiVersion: wayfinder/v1\nkind: Policy\ndigests:\n"
+        "  manager: {every: daily, journeys: [onboarding, relocation]}\n"
+        "  hr_partner: {every: weekly, journeys: [onboarding]}\n")})
+    ex = examples_dir()
+    _, problems = load(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                               policy=root / "policy.yaml"))
+    shown = sorted(str(p).split("policy.yaml:", 1)[1] for p in problems if p.file.endswith("policy.yaml"))
+    assert shown == [
+        "4:50: warning: journey 'relocation' sends no message to the manager on email (no step with to: manager, "
+        "channel: email): this rule gathers nothing from it",
+        "5:42: warning: journey 'onboarding' sends no message to the hr_partner on email (no step with to: "
+        "hr_partner, channel: email): this rule gathers nothing from it"]
+    intranet = write_files({"policy.yaml": (
+        "apiVersion: wayfinder/v1\nkind: Policy\ndigests:\n"
+        "  manager: {every: daily, channel: intranet, journeys: [onboarding]}\n")})
+    _, problems = load(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                               policy=intranet / "policy.yaml"))
+    assert [str(p).split(": ", 1)[1] for p in problems if p.file.endswith("policy.yaml")] == [
+        "warning: journey 'onboarding' sends no message to the manager on intranet (no step with to: manager, "
+        "channel: intranet): this rule gathers nothing from it"]
+
+
 def test_a_misspelt_key_is_told_the_closest_field_of_its_own_mapping(write_files: WriteFiles) -> None:
     """``foo`` in a digest rule was told "did you mean 'for'?" (a field of the steps) and ``windw`` in the cap
     "did you mean 'kind'?": the closest name among every document's fields. Now among the fields of the mapping the

@@ -50,7 +50,10 @@ MAX_ENTRY_PARTS = 32
 # (``WriteAheadLog.prune``: the writer deleting its own entry of an input committed while it owned the partition).
 # Its commit came after its producer's flush, and a stage's units are sent in turn: every unit the same process kept
 # before it had its records delivered (``finish_interrupted``). Written only by the process it names.
+# ``wd:s:<partition>``: ``<owner>:<seq>,...``, for each process whose entries a load of the partition found, the latest
+# of its units that load settled (applied, or judged complete): a later load applies none of them again.
 DONE_PREFIX = "wd:"
+SETTLED_PREFIX = DONE_PREFIX + "s:"
 
 
 class Table(Protocol):
@@ -277,7 +280,9 @@ def finish_interrupted(table: Table, partition: int,
     hold its employee again). Only the process that wrote an entry prunes it as it goes (``WriteAheadLog``); the
     entries of a process that died are pruned here, by the partition's next owner. So ``committed`` must know the
     group's offsets when this runs: with ``None`` every entry counts as interrupted. So are the units of a process
-    that marked a later unit of its own committed (``DONE_PREFIX``): neither applied nor produced again.
+    that marked a later unit of its own committed (``DONE_PREFIX``): neither applied nor produced again. A unit
+    kept before a committed one of the same process, or settled by an earlier load (``SETTLED_PREFIX``), is not
+    applied again (its records are judged as any): its writes went, and a later unit may have set a key back.
 
     The interrupted units' records (of topics whose committed offset is known, or ``answered`` by the broker as
     never committed: all their inputs are read again) come back in the order the units were kept (``Work.seq``),
@@ -286,14 +291,51 @@ def finish_interrupted(table: Table, partition: int,
     after a kill -9 of one of two workers: a message's ``deferred`` record, produced again after its ``sent`` one,
     was its last).
     """
+    # The writer's own evidence only: its mark says it committed a unit it kept (and so had flushed every unit it kept
+    # before). An entry found below the committed offset here says nothing of its writer's records: a later owner
+    # that read its input again may have committed it, and the writer's earlier units' records may never have gone
+    # (tried on 2026-12-05: five lines of waiting inputs stuck in a kill -9 test, their retries never produced).
+    done = _done_mark(table.get(done_key(partition)))  # owner -> the latest of its units it committed itself
+    settled = _marks(table.get(settled_key(partition)))  # owner -> the latest of its units a load settled
+    entries, pruned, committed_by = _read_entries(table, partition, committed)
+    # Units whose process committed a later unit of its own: flushed before that commit, writes (the changelog goes
+    # through the same producer) and records alike, so complete: applied again, a unit would undo what a later one,
+    # committed, set back (a line that ended came back, with no retry left to come round).
+    gone = {n for n, (_, work) in enumerate(entries) if work.owner and work.seq < done.get(work.owner, -1)}
+    delivered = [entries[n][0] for n in sorted(gone)]
+    # Units whose writes are settled though their records may not have gone: those an earlier load settled (applied,
+    # or judged complete: the process that wrote them was gone then, and units since may have set a key back), and
+    # those kept before a unit of the same process found committed here. That unit was committed either by its
+    # process, after flushing every unit it kept before it, or by a later owner, whose load settled them first.
+    # Applied again, their writes would undo what came after them (2026-12-05, fifth session: a timer that had
+    # fired set again, a line that had ended back).
+    complete = {n for n, (_, work) in enumerate(entries)
+                if work.owner and (work.seq <= settled.get(work.owner, -1)
+                                   or work.seq < committed_by.get(work.owner, -1))}
+    applied_writes = _apply(table, entries, gone | complete)
+    now_settled: dict[str, int] = {}
+    for _, work in entries:
+        if work.owner:
+            now_settled[work.owner] = max(now_settled.get(work.owner, -1), work.seq)
+    if now_settled != settled:
+        table.set(settled_key(partition), _encode_marks(now_settled))
+    return Finished(applied_writes, pruned, _judged_records(entries, committed, answered, set(delivered)), delivered)
+
+
+def done_key(partition: int) -> str:
+    """The key of the partition's mark of the latest unit whose input was committed (``DONE_PREFIX``)."""
+    return f"{DONE_PREFIX}{partition}"
+
+
+def _read_entries(table: Table, partition: int, committed: Callable[[str, int], int | None]
+                  ) -> tuple[list[tuple[str, Work]], int, dict[str, int]]:
+    """The partition's entries of inputs not committed, in the order their units were kept; how many entries of
+    committed inputs were deleted, and for each process the latest of its units among those; parts whose entry is
+    not there are deleted."""
     entries: list[tuple[str, Work]] = []
     pruned = 0
     parts: list[str] = []
-    # The writer's own evidence only: its mark says it committed a unit it kept (and so had flushed every unit it kept
-    # before). An entry found below the committed offset here says nothing of its writer: a later owner that read
-    # its input again may have committed it, and the writer's earlier units may never have gone (tried on
-    # 2026-12-05: five lines of waiting inputs stuck in a kill -9 test, their retries never produced).
-    done = _done_mark(table.get(done_key(partition)))  # owner -> the latest of its units it committed itself
+    committed_by: dict[str, int] = {}  # owner -> its latest unit found committed (by it, or by a later owner)
     for key in list(table.keys()):
         if key.startswith(PART_PREFIX):
             parts.append(key)
@@ -304,6 +346,8 @@ def finish_interrupted(table: Table, partition: int,
             continue
         done_below = committed(topic, p)
         if done_below is not None and offset < done_below:
+            if (work := _readable(table, key)) is not None and work.owner:
+                committed_by[work.owner] = max(committed_by.get(work.owner, -1), work.seq)
             delete_entry(table, key)
             pruned += 1
         elif (raw := table.get(key)) is not None:
@@ -313,13 +357,13 @@ def finish_interrupted(table: Table, partition: int,
         entry = ENTRY_PREFIX + key[len(PART_PREFIX):].rsplit(":", 1)[0]
         if entry_input(entry)[1] == partition and table.get(entry) is None:
             table.set(key, None)
-    # Units whose process committed a later unit of its own: flushed before that commit, writes (the changelog goes
-    # through the same producer) and records alike, so complete: applied again, a unit would undo what a later one,
-    # committed, set back (a line that ended came back, with no retry left to come round).
-    gone = {n for n, (_, work) in enumerate(entries) if work.owner and work.seq < done.get(work.owner, -1)}
-    delivered = [entries[n][0] for n in sorted(gone)]
+    return entries, pruned, committed_by
+
+
+def _apply(table: Table, entries: list[tuple[str, Work]], applied: set[int]) -> list[tuple[str, str]]:
+    """Apply the entries not in ``applied`` that are still applicable, each all or none, again and again while one
+    is (applying one can make the next one's apply); the writes applied (entry key, key written)."""
     applied_writes: list[tuple[str, str]] = []
-    applied: set[int] = set(gone)
     progress = True
     while progress:
         progress = False
@@ -334,12 +378,35 @@ def finish_interrupted(table: Table, partition: int,
                 applied_writes.append((entry, key))
             applied.add(n)
             progress = True
-    return Finished(applied_writes, pruned, _judged_records(entries, committed, answered, set(delivered)), delivered)
+    return applied_writes
 
 
-def done_key(partition: int) -> str:
-    """The key of the partition's mark of the latest unit whose input was committed (``DONE_PREFIX``)."""
-    return f"{DONE_PREFIX}{partition}"
+def settled_key(partition: int) -> str:
+    """The key of the partition's marks of the units its loads settled (``SETTLED_PREFIX``)."""
+    return f"{SETTLED_PREFIX}{partition}"
+
+
+def _marks(raw: bytes | None) -> dict[str, int]:
+    return {owner: seq for part in (raw or b"").decode("ascii", "replace").split(",")
+            for owner, seq in [_owner_seq(part)] if owner}
+
+
+def _owner_seq(text: str) -> tuple[str, int]:
+    owner, _, seq = text.rpartition(":")
+    return (owner, int(seq)) if owner and seq.isdigit() else ("", -1)
+
+
+def _encode_marks(marks: dict[str, int]) -> bytes | None:
+    return ",".join(f"{owner}:{seq}" for owner, seq in sorted(marks.items())).encode("ascii") or None
+
+
+def _readable(table: Table, key: str) -> Work | None:
+    """The entry under ``key``, or None when it cannot be read (a part missing: an entry being deleted)."""
+    raw = table.get(key)
+    try:
+        return Work.decode(read_entry(table, key, raw)) if raw is not None else None
+    except (ValueError, zlib.error, KeyError, json.JSONDecodeError):
+        return None
 
 
 def _done_mark(raw: bytes | None) -> dict[str, int]:

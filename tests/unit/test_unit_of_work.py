@@ -40,6 +40,11 @@ class Table(DictTable):
         super().set(key, value)
 
 
+def state_log(table: Table) -> list[tuple[str, bytes | None]]:
+    """The table's writes but the write-ahead log's marks (``DONE_PREFIX``: a load notes what it settled)."""
+    return [w for w in table.log if not w[0].startswith(DONE_PREFIX)]
+
+
 def unit(writes: dict[str, bytes | None], records: list[Record] | None = None) -> Work:
     return Work(dict(writes), list(records or []))
 
@@ -159,7 +164,7 @@ def test_a_replay_returns_the_same_records_and_leaves_the_writes_to_the_partitio
     replayed = replay(table, key)
     assert replayed is not None
     assert replayed.records == recs
-    assert table.log == []  # the input read again writes nothing
+    assert state_log(table) == []  # the input read again writes nothing
     done = finish_interrupted(table, 0)  # the next owner's load finishes the unit
     assert sorted(k for _, k in done.writes) == ["s:e1", "t:0:a"]
     assert table["s:e1"] == b"v2"
@@ -180,7 +185,7 @@ def test_finishing_applies_nothing_of_a_unit_another_unit_changed_since() -> Non
     replayed = replay(table, key)
     assert replayed is not None
     assert replayed.records == recs
-    assert table.log == []
+    assert state_log(table) == []
     assert table["s:e2"] == b"w9"  # not taken back to what the unit wrote
 
 
@@ -198,13 +203,13 @@ def test_a_replay_never_writes_back_what_a_later_unit_set_back() -> None:
     table.log.clear()
     replayed = replay(table, key)
     assert replayed is not None and replayed.records == [Record("employee-ticks", None, b"retry")]
-    assert table.log == [] and "h:0:e1" not in table
+    assert state_log(table) == [] and "h:0:e1" not in table
 
 
 def test_a_replay_of_an_input_without_an_entry_finds_nothing() -> None:
     table = Table({"s:e1": b"v1"})
     assert replay(table, entry_key("hris", 0, 1)) is None
-    assert table.log == []
+    assert state_log(table) == []
 
 
 def test_finishing_applies_a_deletion_where_the_key_still_holds_its_old_value() -> None:
@@ -228,7 +233,7 @@ def test_a_replay_never_fires_a_timer_without_writing_the_state_that_fired_it() 
     table.log.clear()
     assert finish_interrupted(table, 0).writes == []
     replayed = replay(table, key)
-    assert replayed is not None and table.log == []
+    assert replayed is not None and state_log(table) == []
     assert table["t:0:e1/1"] == b"timer 1"  # the state waits for it: it is still there to fire
 
 
@@ -248,7 +253,7 @@ def test_interrupted_entries_are_finished_in_order_until_nothing_changes() -> No
     assert table["t:0:b"] == b"timer-b"
     table.log.clear()
     assert finish_interrupted(table, 0).writes == []  # finished entries change nothing
-    assert table.log == []
+    assert state_log(table) == []
 
 
 def test_finishing_leaves_other_partitions_and_overtaken_keys_alone() -> None:
@@ -279,7 +284,7 @@ def test_finishing_never_brings_back_what_a_later_unit_set_back() -> None:
     assert finish_interrupted(table, 0).writes == []
     assert "t:0:a" not in table
     replayed = replay(table, key)
-    assert replayed is not None and table.log == []
+    assert replayed is not None and state_log(table) == []
 
 
 def test_pruning_deletes_only_the_entries_of_committed_inputs() -> None:
@@ -507,3 +512,50 @@ def test_an_unreadable_committed_entry_is_deleted_and_says_nothing_of_the_others
     done = finish_interrupted(table, 0, lambda t, p: {"mailbox": 5, "ticks": 10}[t])
     assert done.pruned == 1 and table.get(entry_key("ticks", 0, 9)) is None
     assert done.delivered == [] and [entry for entry, _ in done.records] == [interrupted]
+
+
+def test_the_residual_a_committed_unit_without_the_mark_keeps_an_earlier_unit_from_being_applied_again() -> None:
+    """The writer held an input (its unit started the line) that was not committed, then a retry ended the line and
+    was committed; the writer was killed before it marked the partition. The committed entry is no evidence of the
+    writer's records (above), but it is of its writes: either its writer committed it (after flushing the unit
+    before it) or a later owner did, whose load had settled that unit. Applied again, the line came back."""
+    table = Table()
+    wal = WriteAheadLog(table, lambda t, p: None, stamp=iter(range(100, 200)).__next__, owner="p1")
+    held = entry_key("hris", 0, 5)
+    wal.write("hris", 0, 5, unit({"h:0:e1": b"line"}, [Record("employee-ticks", None, b"retry")]))
+    table.set("h:0:e1", b"line")
+    wal.write("ticks", 0, 9, unit({"h:0:e1": None, "s:e1": b"decided"}, [Record("outbound.messages", "m1", b"sent")]))
+    table.set("h:0:e1", None)
+    table.set("s:e1", b"decided")
+    done = finish_interrupted(table, 0, lambda t, p: {"hris": 5, "ticks": 10}[t])  # no mark: killed before it
+    assert done.pruned == 1
+    assert done.writes == [] and table.get("h:0:e1") is None  # the line stays ended
+    assert [entry for entry, _ in done.records] == [held]  # its records come again, as before
+
+
+def test_a_unit_a_load_settled_is_not_applied_again_by_the_next_load() -> None:
+    """Killed twice: the next owner's load applied an interrupted unit (a timer set), a unit of its own then fired the
+    timer (its key back to nothing), and it was killed before it committed the interrupted unit's input. The third
+    owner's load found the unit looking unapplied again: the timer that had fired came back (and fired twice)."""
+    table = Table()
+    first = WriteAheadLog(table, lambda t, p: None, stamp=iter(range(100, 200)).__next__, owner="p1")
+    first.write("hris", 0, 5, unit({"s:e1": b"waiting", "t:0:e1": b"timer"}, [Record("audit", "e1", b"1")]))
+    assert sorted(k for _, k in finish_interrupted(table, 0, lambda t, p: 5).writes) == ["s:e1", "t:0:e1"]
+    second = WriteAheadLog(table, lambda t, p: None, stamp=iter(range(300, 400)).__next__, owner="p2")
+    second.write("employee-ticks", 0, 2, unit({"s:e1": b"waiting", "t:0:e1": None}, [Record("audit", "e1", b"2")]))
+    table.set("t:0:e1", None)  # the timer fired (the state as it was: the key back to what it held before)
+    done = finish_interrupted(table, 0, lambda t, p: {"hris": 5, "employee-ticks": 2}[t])
+    assert done.writes == [] and table.get("t:0:e1") is None  # the timer stays fired
+    assert [entry for entry, _ in done.records] == [entry_key("hris", 0, 5), entry_key("employee-ticks", 0, 2)]
+
+
+def test_a_process_given_its_partition_back_has_its_new_units_applied() -> None:
+    """The settled marks name units, not processes: a process that owned the partition before (its old units
+    settled by a load) and owns it again has the units it keeps now finished by the next load when it dies."""
+    table = Table()
+    wal = WriteAheadLog(table, lambda t, p: None, stamp=iter(range(100, 200)).__next__, owner="p1")
+    wal.write("hris", 0, 5, unit({"s:e1": b"a", "t:0:e1": b"timer a"}))
+    finish_interrupted(table, 0, lambda t, p: 5)  # settles p1's unit 100 (applied)
+    wal.write("hris", 0, 6, unit({"s:e2": b"b", "t:0:e2": b"timer b"}))  # the same process, later: not written yet
+    done = finish_interrupted(table, 0, lambda t, p: 5)
+    assert sorted(k for _, k in done.writes) == ["s:e2", "t:0:e2"]

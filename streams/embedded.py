@@ -281,6 +281,7 @@ class EmbeddedRunner:
     def _forget_timers(self, owner: str) -> None:
         """Cancel every pending timer of ``owner`` (as the worker deletes their keys: README "Erasure")."""
         self._cancelled.update(self._owned.pop(owner, set()))
+        self._boxes.pop(owner, None)  # its box's timers are all among them
 
     def _fire(self, timer: Timer, due: datetime) -> None:
         try:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.real.hris_intake_server import (
     NEW_HIRE,
@@ -131,6 +132,13 @@ def test_the_intake_command_in_embedded_mode(tmp_path: Path) -> None:
         assert [e["type"] for e in read_jsonl(out)] == ["hris.employee.upserted", "hris.manager.changed"]
         personio = post(f"{url}/webhooks/personio", body, personio_headers(body))
         assert personio.status_code == 404
+        families = {f.name: f for f in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=2).text)}
+    [info] = families["wayfinder_build_info"].samples
+    assert info.labels["role"] == "intake"
+    assert "process_start_time_seconds" in families
+    answered = {(s.labels["system"], s.labels["status"]): s.value for s in families["wayfinder_intake_requests"].samples
+                if s.name.endswith("_total") and s.value}
+    assert answered == {("bamboohr", "200"): 1, ("other", "404"): 1}
 
 
 def test_personio_documented_envelope_over_http(tmp_path: Path) -> None:

@@ -62,11 +62,13 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
 def cmd_intake(args: argparse.Namespace) -> int:
     import uvicorn
+    from prometheus_client import CollectorRegistry
 
     from wayfinder.hris.intake import IntakeConfig, create_app, kafka_sink
     from wayfinder.hris.mapping import MappingError, load_mapping
     from wayfinder.hris.sinks import FileSink
     from wayfinder.streams.cli import settings_from
+    from wayfinder.telemetry import add_standard_collectors
 
     mappings: dict[str, Any] = {}
     try:
@@ -81,7 +83,9 @@ def cmd_intake(args: argparse.Namespace) -> int:
         return 1
     config = IntakeConfig.from_env(mappings)
     sink = FileSink(args.out) if args.out else kafka_sink(settings_from(args), config.settings.kafka_timeout_seconds)
-    app = create_app(config, sink, clock=lambda: datetime.now(UTC))
+    registry = CollectorRegistry()
+    add_standard_collectors(registry, "intake")
+    app = create_app(config, sink, clock=lambda: datetime.now(UTC), registry=registry)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 

@@ -1,9 +1,9 @@
 """``wayfinder intake``: an ASGI app (Starlette) that receives HR system webhooks and produces events.
 
-POST /webhooks/bamboohr and /webhooks/personio. A request is answered 2xx only after the sink (Kafka or
-a file) has stored every event it stands for; when it cannot, 503 with Retry-After so the sender tries
-again. Event ids are deterministic and a bounded cache remembers the ids already stored, so a replayed
-delivery produces nothing twice.
+POST /webhooks/bamboohr and /webhooks/personio, GET /healthz and /metrics. A request is answered 2xx only
+after the sink (Kafka or a file) has stored every event it stands for; when it cannot, 503 with Retry-After so
+the sender tries again. Event ids are deterministic and a bounded cache remembers the ids already stored, so a
+replayed delivery produces nothing twice.
 """
 
 from __future__ import annotations
@@ -19,16 +19,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from wayfinder.hris.diff import to_event
 from wayfinder.hris.mapping import Mapping
+from wayfinder.hris.metrics import IntakeMetrics
 from wayfinder.hris.records import RowError
 from wayfinder.hris.sinks import KafkaSink, Sink, SinkUnavailable
 from wayfinder.hris.webhooks import SYSTEMS, WebhookError, item_changes, parse, verify
@@ -126,33 +128,48 @@ def _error(status: int, reason: str, retry_after: int | None = None) -> JSONResp
 
 
 def _events_of(mapping: Mapping, system: str, body: bytes, received: datetime
-               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The events of one delivery, and its items that were refused (each alone, with why)."""
+               ) -> tuple[list[dict[str, Any]], list[tuple[int, RowError]]]:
+    """The events of one delivery, and its items that were refused (each alone, by its place, with why)."""
     events: list[dict[str, Any]] = []
-    rejected: list[dict[str, Any]] = []
+    rejected: list[tuple[int, RowError]] = []
     for i, item in enumerate(parse(system, body)):
         if isinstance(item, RowError):
-            rejected.append({"item": i, "employee_id": item.employee, "reason": item.reason})
+            rejected.append((i, item))
             continue
         try:
             when, changes = item_changes(mapping, item, received)
         except RowError as e:
-            rejected.append({"item": i, "employee_id": e.employee, "reason": e.reason})
+            rejected.append((i, e))
             continue
         events.extend(to_event(mapping.source, when, item.employee, c) for c in changes)
     return events, rejected
 
 
 def create_app(config: IntakeConfig, sink: Sink, *, clock: Callable[[], datetime],
-               monotonic: Callable[[], float] = time.monotonic) -> Starlette:
-    """The intake app; ``clock`` (aware) checks signature timestamps and stamps events without a time."""
+               monotonic: Callable[[], float] = time.monotonic, registry: CollectorRegistry | None = None
+               ) -> Starlette:
+    """The intake app; ``clock`` (aware) checks signature timestamps and stamps events without a time; ``monotonic``
+    paces the rate limit and times the sink; metrics go to ``registry`` (a new one when not given), served on
+    ``/metrics``."""
     settings = config.settings
     limiter = RateLimiter(settings.rate_per_second, settings.burst, monotonic)
     seen = ReplayCache(settings.replay_cache_size)
     tolerance = timedelta(seconds=settings.tolerance_seconds)
+    registry = CollectorRegistry() if registry is None else registry
+    metrics = IntakeMetrics(registry, [s for s in config.mappings if s in SYSTEMS])
 
     async def receive(request: Request) -> JSONResponse:
+        """Answer a delivery and count the answer by its status (one that raised as the 500 it becomes)."""
         system = request.path_params["system"]
+        try:
+            response = await answer(request, system, monotonic())
+        except Exception:
+            metrics.answered(system, 500)
+            raise
+        metrics.answered(system, response.status_code)
+        return response
+
+    async def answer(request: Request, system: str, arrived: float) -> JSONResponse:
         secret = settings.secret(system)
         if system not in config.mappings or system not in SYSTEMS or secret is None:
             return _error(404, f"no webhook {system!r} here; configured: {', '.join(sorted(config.mappings))}")
@@ -174,13 +191,20 @@ def create_app(config: IntakeConfig, sink: Sink, *, clock: Callable[[], datetime
                 await run_in_threadpool(sink.produce, fresh)
             except SinkUnavailable as e:
                 return _error(503, str(e), settings.retry_after_seconds)
+            metrics.stored(system, [e["type"] for e in fresh], monotonic() - arrived)
             seen.add([e["id"] for e in fresh])
-        for r in rejected:
-            log.warning("a %s webhook item for employee %s was not mapped: %s", system, r["employee_id"], r["reason"])
-        return JSONResponse({"accepted": len(fresh), "duplicates": len(events) - len(fresh), "rejected": rejected})
+        metrics.duplicate(system, len(events) - len(fresh))
+        for _, r in rejected:
+            metrics.rejected_item(system, r.code)
+            log.warning("a %s webhook item for employee %s was not mapped: %s", system, r.employee, r.reason)
+        return JSONResponse({"accepted": len(fresh), "duplicates": len(events) - len(fresh), "rejected": [
+            {"item": i, "employee_id": r.employee, "reason": r.reason} for i, r in rejected]})
 
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "webhooks": sorted(config.mappings)})
+
+    async def metrics_text(_: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -190,4 +214,5 @@ def create_app(config: IntakeConfig, sink: Sink, *, clock: Callable[[], datetime
             await run_in_threadpool(sink.close)
 
     return Starlette(routes=[Route("/webhooks/{system}", receive, methods=["POST"]),
-                             Route("/healthz", health, methods=["GET"])], lifespan=lifespan)
+                             Route("/healthz", health, methods=["GET"]),
+                             Route("/metrics", metrics_text, methods=["GET"])], lifespan=lifespan)

@@ -48,12 +48,15 @@ class Refusal(ValueError):
 
 class RowError(Refusal):
     """Why a row cannot be read. ``employee`` is the id when it was read; ``column`` the column whose cell could not
-    be read, when one cell is the reason."""
+    be read, when one cell is the reason; ``code`` a short fixed word for the kind of reason, where the reader gives
+    one (the intake's metrics count rejected webhook items by it: ``webhooks.REJECT_CODES``)."""
 
-    def __init__(self, reason: str, employee: str | None = None, column: str | None = None) -> None:
+    def __init__(self, reason: str, employee: str | None = None, column: str | None = None,
+                 code: str | None = None) -> None:
         super().__init__(reason)
         self.employee = employee
         self.column = column
+        self.code = code
 
 
 def _cell(column: str, field: str, what: str) -> RowError:

@@ -35,6 +35,11 @@ from wayfinder.hris.records import Record, Refusal, RowError, id_text, to_record
 
 Action = Literal["created", "updated", "deleted"]
 SYSTEMS = ("bamboohr", "personio")
+REJECT_CODES = ("no_employee_id", "bad_employee_id", "bad_fields", "unknown_action", "bad_timestamp", "dataless",
+                "bad_value")
+"""Why an item of a delivery is rejected, a short fixed word (``RowError.code``): no id, an id that is no id, fields
+that are not an object, an action we do not know, a timestamp that is not a time, a dataless notification, a value
+the mapping cannot read. The intake counts rejected items by it; the reason's text goes to the sender."""
 
 
 class WebhookError(Refusal):
@@ -125,7 +130,7 @@ def _time(value: Any, where: str, employee: str) -> datetime | None:
         parsed = None
     if parsed is None:
         msg = f"{where}: the timestamp is not a time (RFC 3339, such as 2026-03-02T09:15:00Z)"
-        raise RowError(msg, employee)
+        raise RowError(msg, employee, code="bad_timestamp")
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
@@ -134,7 +139,7 @@ def _action(value: Any, where: str, employee: str) -> Action:
     if text in ("created", "updated", "deleted"):
         return text  # type: ignore[return-value]
     msg = f"{where}: unknown action (expected Created, Updated or Deleted)"
-    raise RowError(msg, employee)
+    raise RowError(msg, employee, code="unknown_action")
 
 
 def _item(employee: Any, action: Any, fields: Any, changed: Any, at: Any, where: str) -> Item | RowError:
@@ -143,11 +148,12 @@ def _item(employee: Any, action: Any, fields: Any, changed: Any, at: Any, where:
     try:  # as an export's id is read: an object, a list, true or a fraction names nobody (it made up an employee)
         who = id_text(employee)
     except ValueError as e:
-        return RowError(f"{where}: the employee id is {e}, where text or a whole number is expected")
+        return RowError(f"{where}: the employee id is {e}, where text or a whole number is expected",
+                        code="bad_employee_id")
     if who is None:
-        return RowError(f"{where}: no employee id")
+        return RowError(f"{where}: no employee id", code="no_employee_id")
     if not isinstance(fields, dict):
-        return RowError(f"{where}: fields is not an object", who)
+        return RowError(f"{where}: fields is not an object", who, code="bad_fields")
     names = tuple(str(c) for c in changed) if isinstance(changed, list) else ()
     try:
         return Item(who, _action(action, where, who), fields, names, _time(at, where, who))
@@ -283,9 +289,12 @@ def item_changes(mapping: Mapping, item: Item, received: datetime) -> tuple[date
     if not item.fields and item.action != "deleted":
         msg = ("the webhook carries no attributes (a dataless notification): fetch the person from the HR "
                "system's API, or export a snapshot (`wayfinder import snapshot`)")
-        raise RowError(msg, item.employee)
+        raise RowError(msg, item.employee, code="dataless")
     cells = {**item.fields, mapping.id_columns[0]: item.employee}
-    _, record = to_record(mapping, cells)
+    try:
+        _, record = to_record(mapping, cells)
+    except RowError as e:
+        raise RowError(e.reason, e.employee, e.column, code="bad_value") from e
     when = item.at or received
     stamp = item.at.isoformat() if item.at else hashlib.sha256(
         json.dumps([item.action, item.fields], sort_keys=True, default=str).encode()).hexdigest()[:16]

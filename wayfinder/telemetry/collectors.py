@@ -16,7 +16,7 @@ from wayfinder import __version__
 def add_standard_collectors(registry: CollectorRegistry, role: str) -> None:
     """Register ``process_*``, ``python_*`` and ``wayfinder_build_info{version, role, python}`` on ``registry``.
 
-    ``role`` is one of worker, deliver, serve: Prometheus tells the processes apart by job anyway; the label
+    ``role`` is one of worker, deliver, serve, intake: Prometheus tells the processes apart by job anyway; the label
     lets a dashboard count versions per role. ``process_start_time_seconds`` is how restarts are counted.
     """
     ProcessCollector(registry=registry)

@@ -14,6 +14,8 @@ from prometheus_client import CollectorRegistry
 
 from tests.support import ROOT
 from wayfinder.connectors.metrics import DeliveryMetrics
+from wayfinder.hris.metrics import IntakeMetrics
+from wayfinder.hris.webhooks import SYSTEMS
 from wayfinder.streams.metrics import StreamMetrics
 from wayfinder.web.metrics import WebMetrics
 
@@ -84,11 +86,12 @@ def test_the_unit_tests_fail_without_the_alert(alert: str, tmp_path: Path) -> No
 
 
 def exported_names() -> set[str]:
-    """Every series name the worker, delivery and web processes export (counters with their _total)."""
-    registries = [CollectorRegistry() for _ in range(3)]
+    """Every series name the worker, delivery, web and intake processes export (counters with their _total)."""
+    registries = [CollectorRegistry() for _ in range(4)]
     StreamMetrics(registries[0])
     DeliveryMetrics(registries[1])
     WebMetrics(registries[2], pending=lambda: 0.0, oldest_age=lambda: 0.0)
+    IntakeMetrics(registries[3], SYSTEMS)
     names: set[str] = set()
     for registry in registries:
         for family in registry.collect():

@@ -23,6 +23,15 @@ from tests.support import ROOT
 SCRAPE = ROOT / "deploy" / "prometheus" / "scrape.yaml"
 K8S = ROOT / "deploy" / "k8s"
 RULE_JOBS = {"wayfinder-worker", "wayfinder-deliver", "wayfinder-serve"}
+# A `wayfinder intake` pod as pod discovery would describe one (deploy/k8s runs none): its name label and the
+# prometheus.io annotations on its http port.
+INTAKE_POD = {"targets": ["127.0.0.1:8081"], "labels": {
+    "__meta_kubernetes_pod_label_app_kubernetes_io_name": "wayfinder-intake",
+    "__meta_kubernetes_pod_annotation_prometheus_io_scrape": "true",
+    "__meta_kubernetes_pod_annotation_prometheus_io_port": "8081",
+    "__meta_kubernetes_pod_annotation_prometheus_io_path": "/metrics",
+    "__meta_kubernetes_pod_name": "wayfinder-intake-0", "__meta_kubernetes_namespace": "wayfinder",
+    "__meta_kubernetes_pod_container_name": "intake", "__meta_kubernetes_pod_container_init": "false"}}
 
 
 def scrape_job() -> dict[str, Any]:
@@ -81,19 +90,21 @@ def discovered(pod_ip: str = "127.0.0.1") -> list[dict[str, Any]]:
 
 def test_the_scrape_job_gives_each_wayfinder_pod_the_job_the_rules_read(tmp_path: Path) -> None:
     job = scrape_job()  # its relabelings as shipped; the pods from a file instead of the Kubernetes API
-    (tmp_path / "pods.json").write_text(json.dumps(discovered()), encoding="utf-8")
+    (tmp_path / "pods.json").write_text(json.dumps([*discovered(), INTAKE_POD]), encoding="utf-8")
     del job["kubernetes_sd_configs"]
     job |= {"file_sd_configs": [{"files": [str(tmp_path / "pods.json")], "refresh_interval": "1s"}],
             "scrape_interval": "1s", "scrape_timeout": "1s"}
+    jobs = RULE_JOBS | {"wayfinder-intake"}
     with running_prometheus(tmp_path, {"groups": []}, (), (job,)) as prom:
         targets = eventually(lambda: prom.api("targets", state="active")["activeTargets"],
-                             lambda t: len(t) >= len(RULE_JOBS), 60, "the targets")
+                             lambda t: len(t) >= len(jobs), 60, "the targets")
         seen = {(t["labels"]["job"], t["labels"]["instance"], t["scrapeUrl"]) for t in targets}
         assert seen == {("wayfinder-worker", "wayfinder-worker-0", "http://127.0.0.1:9108/metrics"),
                         ("wayfinder-deliver", "wayfinder-deliver-0", "http://127.0.0.1:9109/metrics"),
-                        ("wayfinder-serve", "wayfinder-serve-0", "http://127.0.0.1:8080/metrics")}
+                        ("wayfinder-serve", "wayfinder-serve-0", "http://127.0.0.1:8080/metrics"),
+                        ("wayfinder-intake", "wayfinder-intake-0", "http://127.0.0.1:8081/metrics")}
         # the alert expressions: a worker target exists (WayfinderWorkersAbsent quiet), and its `up` is the one
         # WayfinderWorkerDown and WayfinderServiceDown read
-        ups = eventually(lambda: {r["metric"]["job"] for r in prom.query("up")}, lambda j: j == RULE_JOBS, 60, "up")
-        assert ups == RULE_JOBS
+        ups = eventually(lambda: {r["metric"]["job"] for r in prom.query("up")}, lambda j: j == jobs, 60, "up")
+        assert ups == jobs
         assert prom.query('absent(up{job="wayfinder-worker"})') == []

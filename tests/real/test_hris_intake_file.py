@@ -127,6 +127,8 @@ def test_the_intake_command_in_embedded_mode(tmp_path: Path) -> None:
     with intake_process(port, "--out", str(out)) as url:
         health = httpx.get(f"{url}/healthz", timeout=2)
         assert health.json() == {"status": "ok", "webhooks": ["bamboohr"]}
+        ready = httpx.get(f"{url}/readyz", timeout=5)
+        assert (ready.status_code, ready.json()) == (200, {"status": "ok", "reasons": []})
         body = bamboohr_body(NEW_MANAGER)
         assert post_bamboohr(url, body).status_code == 200
         assert [e["type"] for e in read_jsonl(out)] == ["hris.employee.upserted", "hris.manager.changed"]

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
 
@@ -60,6 +61,8 @@ def test_valid_invalid_and_replayed_deliveries(settings: WorkerSettings) -> None
         invalid = post_bamboohr(url, body, secret=SECRETS["wrong"])
         valid = post_bamboohr(url, body)
         replayed = post_bamboohr(url, body, at=time.time() + 2)
+        ready = httpx.get(f"{url}/readyz", timeout=10)
+    assert (ready.status_code, ready.json()) == (200, {"status": "ok", "reasons": []})  # the topic's partitions known
     assert invalid.status_code == 401
     assert valid.status_code == 200 and valid.json()["accepted"] == 4
     assert replayed.status_code == 200 and replayed.json() == {"accepted": 0, "duplicates": 4, "rejected": []}
@@ -76,6 +79,10 @@ def test_broker_down_answers_503_and_the_retry_loses_nothing(settings: WorkerSet
                         WAYFINDER_INTAKE_KAFKA_TIMEOUT_SECONDS="2", WAYFINDER_INTAKE_RETRY_AFTER_SECONDS="7") as url:
         refused = post_bamboohr(url, body)
         again = post_bamboohr(url, body)
+        ready = httpx.get(f"{url}/readyz", timeout=10)
+    assert ready.status_code == 503 and ready.json()["status"] == "fail"
+    assert ready.json()["reasons"][0] == "the sink did not acknowledge a delivery in the last 7 s"
+    assert len(ready.json()["reasons"]) == 2  # and Kafka itself: not reachable, or no answer in time
     assert refused.status_code == 503 and again.status_code == 503  # not remembered as done
     assert refused.headers["retry-after"] == "7"
     assert "Kafka" in refused.json()["error"]

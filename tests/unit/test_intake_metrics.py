@@ -52,6 +52,10 @@ class FakeSink:
         self.now = now
         self.events: list[dict[str, Any]] = []
         self.failure: Exception | None = None
+        self.why: str | None = None  # what ``unready`` says
+
+    def unready(self) -> str | None:
+        return self.why
 
     def produce(self, events: list[dict[str, Any]]) -> None:
         self.now[0] += ACK_SECONDS

@@ -1,6 +1,6 @@
 """``wayfinder intake``: an ASGI app (Starlette) that receives HR system webhooks and produces events.
 
-POST /webhooks/bamboohr and /webhooks/personio, GET /healthz and /metrics. A request is answered 2xx only
+POST /webhooks/bamboohr and /webhooks/personio, GET /healthz, /readyz and /metrics. A request is answered 2xx only
 after the sink (Kafka or a file) has stored every event it stands for; when it cannot, 503 with Retry-After so
 the sender tries again. Event ids are deterministic and a bounded cache remembers the ids already stored, so a
 replayed delivery produces nothing twice.
@@ -8,6 +8,7 @@ replayed delivery produces nothing twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import threading
@@ -37,6 +38,7 @@ from wayfinder.hris.webhooks import SYSTEMS, WebhookError, item_changes, parse, 
 from wayfinder.streams.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
+READY_WAIT_SECONDS = 2.0  # how long /readyz waits for the sink's answer (probes time out after a few seconds)
 
 
 class IntakeSettings(BaseSettings):
@@ -145,6 +147,32 @@ def _events_of(mapping: Mapping, system: str, body: bytes, received: datetime
     return events, rejected
 
 
+class Readiness:
+    """``/readyz``, answered as the other processes answer it: not ready while the sink says it cannot store events
+    (Kafka unreachable, the file's folder not writable), or while it refused a delivery less than ``retry_after``
+    seconds ago (the time its sender is told to wait; ready again after it, so traffic comes back and tries it)."""
+
+    def __init__(self, sink: Sink, monotonic: Callable[[], float], retry_after: int) -> None:
+        self.sink, self.monotonic, self.retry_after = sink, monotonic, retry_after
+        self.failed: float | None = None  # when the sink last refused a delivery
+
+    def refused(self) -> None:
+        self.failed = self.monotonic()
+
+    async def answer(self, _: Request) -> JSONResponse:
+        reasons: list[str] = []
+        if self.failed is not None and self.monotonic() - self.failed < self.retry_after:
+            reasons.append(f"the sink did not acknowledge a delivery in the last {self.retry_after} s")
+        try:
+            why = await asyncio.wait_for(run_in_threadpool(self.sink.unready), timeout=READY_WAIT_SECONDS)
+        except TimeoutError:
+            why = f"the sink did not answer within {READY_WAIT_SECONDS:g} s"
+        if why is not None:
+            reasons.append(why)
+        return JSONResponse({"status": "fail" if reasons else "ok", "reasons": reasons},
+                            status_code=503 if reasons else 200)
+
+
 def create_app(config: IntakeConfig, sink: Sink, *, clock: Callable[[], datetime],
                monotonic: Callable[[], float] = time.monotonic, registry: CollectorRegistry | None = None
                ) -> Starlette:
@@ -157,6 +185,7 @@ def create_app(config: IntakeConfig, sink: Sink, *, clock: Callable[[], datetime
     tolerance = timedelta(seconds=settings.tolerance_seconds)
     registry = CollectorRegistry() if registry is None else registry
     metrics = IntakeMetrics(registry, [s for s in config.mappings if s in SYSTEMS])
+    readiness = Readiness(sink, monotonic, settings.retry_after_seconds)
 
     async def receive(request: Request) -> JSONResponse:
         """Answer a delivery and count the answer by its status (one that raised as the 500 it becomes)."""
@@ -190,6 +219,7 @@ def create_app(config: IntakeConfig, sink: Sink, *, clock: Callable[[], datetime
             try:
                 await run_in_threadpool(sink.produce, fresh)
             except SinkUnavailable as e:
+                readiness.refused()
                 return _error(503, str(e), settings.retry_after_seconds)
             metrics.stored(system, [e["type"] for e in fresh], monotonic() - arrived)
             seen.add([e["id"] for e in fresh])
@@ -215,4 +245,5 @@ def create_app(config: IntakeConfig, sink: Sink, *, clock: Callable[[], datetime
 
     return Starlette(routes=[Route("/webhooks/{system}", receive, methods=["POST"]),
                              Route("/healthz", health, methods=["GET"]),
+                             Route("/readyz", readiness.answer, methods=["GET"]),
                              Route("/metrics", metrics_text, methods=["GET"])], lifespan=lifespan)

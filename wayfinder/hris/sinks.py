@@ -23,6 +23,9 @@ class Sink(Protocol):
     def produce(self, events: list[dict[str, Any]]) -> None:
         """Store every event or raise :class:`SinkUnavailable`; blocking (run it off the event loop)."""
 
+    def unready(self) -> str | None:
+        """Why the sink cannot store events now (None: it can); blocking, quick (run it off the event loop)."""
+
     def close(self) -> None: ...
 
 
@@ -46,6 +49,14 @@ class FileSink:
         except OSError as e:
             msg = f"cannot append to the events file ({e.strerror})"
             raise SinkUnavailable(msg) from e
+
+    def unready(self) -> str | None:
+        folder = self.path.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            return "the events file's folder is missing or not writable"
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            return "the events file is not writable"
+        return None
 
     def close(self) -> None:
         return None
@@ -90,6 +101,18 @@ class KafkaSink:
             log.warning("Kafka did not acknowledge %d event(s): %s", len(events), type(e).__name__)
             msg = f"Kafka did not acknowledge the events ({type(e).__name__})"
             raise SinkUnavailable(msg) from e
+
+    def unready(self) -> str | None:
+        """Kafka knows the topic's partitions (from the producer's metadata, fetched if it has none: at most the
+        send timeout; the intake stops waiting sooner)."""
+        from kafka.errors import KafkaError
+
+        try:
+            if not self._connect().partitions_for(self.topic):
+                return f"Kafka has no partitions for the topic {self.topic}"
+        except (SinkUnavailable, KafkaError) as e:
+            return f"Kafka is not reachable ({type(e).__name__})"
+        return None
 
     def close(self) -> None:
         with self._lock:

@@ -39,6 +39,10 @@ import tempfile
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -60,7 +64,7 @@ from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.metrics import StreamMetrics
 from wayfinder.streams.publish import publish, route, send_ticks, wait_caught_up
 from wayfinder.streams.settings import WorkerSettings
-from wayfinder.streams.stage import EmployeeStage, Incoming, MailboxStage
+from wayfinder.streams.stage import EmployeeStage, Incoming, MailboxStage, Stage
 from wayfinder.streams.topics import INPUTS, create_topics
 from wayfinder.streams.unit import ENTRY_PREFIX, DictTable
 from wayfinder.streams.wire import Record, encode_tick
@@ -70,34 +74,74 @@ QUIET_TAIL = 0.75  # wait_caught_up's three quiet polls of 0.25 s
 
 
 class CountingTable(DictTable):
-    """A dict standing in for a worker table; counts the changelog records the worker would send (one a ``set``)."""
+    """A dict standing in for a worker table; counts the changelog records the worker would send (one a ``set``),
+    and shows each write to ``watch`` if given."""
 
-    def __init__(self) -> None:
+    def __init__(self, watch: Callable[[str, bytes | None], None] | None = None) -> None:
         super().__init__()
         self.writes = self.entries = 0
+        self.watch = watch
 
     def set(self, key: str, value: bytes | None) -> None:
         self.writes += 1
         self.entries += key.startswith(ENTRY_PREFIX)
+        if self.watch is not None:
+            self.watch(key, value)
         super().set(key, value)
 
 
 TICK_EVERY = 1_000  # events between two ticks of the stream clock in ``stages_alone``
 
 
-def stages_alone(events: Path) -> str:
-    """Part 0: the worker's two stages in this process, without Kafka (tables on dicts, the mailbox topic a queue,
-    the event clock, everything committed at once): the CPU the stages and the journey core take per input, and the
-    records a worker would send for them."""
+@dataclass
+class Driven:
+    """What ``drive_stages`` counted: the events, the CPU seconds they took, and what the stages sent and wrote."""
+
+    count: int
+    cpu: float
+    inputs: int  # mailbox inputs (records of the mailbox topic, each an input of the mailbox stage)
+    records: int  # records sent, every topic
+    changelog: int  # table writes of both stages (each a changelog record)
+    entries: int  # of them, write-ahead entries and their deletions
+
+
+@dataclass(frozen=True)
+class Watch:
+    """Hooks for a run that checks what the stages do (``benchmarks.stage_digest``): each record sent and each table
+    write, in order; a fixed wall clock and write-ahead owner and stamps, so that two runs of the same code send the
+    same bytes."""
+
+    record: Callable[[str, Record], None]  # the stage that sent it ("employees", "mailboxes"), the record
+    write: Callable[[str, str, bytes | None], None]  # the stage's table, key, value (None: deleted)
+    wall: Callable[[], datetime]
+    owner: str
+    stamp: Callable[[], int]
+
+
+def drive_stages(events: Path, watch: Watch | None = None) -> Driven:
+    """The worker's two stages in this process, without Kafka (tables on dicts, the mailbox topic a queue, the event
+    clock, everything committed at once), over the events of ``events`` in file order."""
     defs = load_definitions(WorkerSettings(store="memory", clock="event"))
-    metrics, clock = StreamMetrics(CollectorRegistry()), StreamClock("event")
-    tables = CountingTable(), CountingTable()
+    defs.warm()  # as the worker does before it reads (README "Warm at start-up"): not counted in the events' CPU
+    metrics = StreamMetrics(CollectorRegistry())
+    clock = StreamClock("event") if watch is None else StreamClock("event", watch.wall)
+    tables = (CountingTable(None if watch is None else partial(watch.write, "employees")),
+              CountingTable(None if watch is None else partial(watch.write, "mailboxes")))
     employees = EmployeeStage(tables[0], clock, metrics, lambda t, p: 1 << 62, Engine(defs), ticks_topic="ticks",
                               max_event_bytes=1_000_000, directory={})
     mailboxes = MailboxStage(tables[1], clock, metrics, lambda t, p: 1 << 62, Mailbox(defs.policy),
                              ticks_topic="mticks", digests=Digests(defs.policy, defs.templates))
+    if watch is not None:
+        for stage in (employees, mailboxes):
+            stage.wal.owner, stage.wal.stamp = watch.owner, watch.stamp
     queue: deque[Record] = deque()
     inputs, records, ticks = 0, 0, 0
+
+    def sent(stage: Stage, out: list[Record]) -> None:
+        if watch is not None:
+            for r in out:
+                watch.record(stage.name, r)
+        queue.extend(out)
 
     def drain() -> None:
         nonlocal inputs, records
@@ -106,8 +150,8 @@ def stages_alone(events: Path) -> str:
             records += 1
             if r.topic == Topic.MAILBOX:  # the mailbox topic: an input of the mailbox stage
                 inputs += 1
-                queue.extend(mailboxes.process(Incoming(Topic.MAILBOX, 0, inputs, r.key.encode() if r.key else None,
-                                                        r.value, None), mailboxes.handle))
+                sent(mailboxes, mailboxes.process(Incoming(Topic.MAILBOX, 0, inputs, r.key.encode() if r.key else None,
+                                                           r.value, None), mailboxes.handle))
 
     def tick(line: bytes) -> None:
         """A tick of both stages at the time of ``line`` (as ``wayfinder publish --tick`` sends, here every
@@ -117,11 +161,11 @@ def stages_alone(events: Path) -> str:
         nonlocal ticks
         ticks += 1
         at = parse_instant(str(json.loads(line).get("time")))  # the events are in time order: the latest
-        queue.extend(employees.process(Incoming("ticks", 0, ticks, None, encode_tick(at), None), employees.handle))
+        sent(employees, employees.process(Incoming("ticks", 0, ticks, None, encode_tick(at), None), employees.handle))
         drain()
         while True:  # the worker ticks a mailbox partition again while inputs are ready there
-            queue.extend(mailboxes.process(Incoming("mticks", 0, ticks, None, encode_tick(at), None),
-                                           mailboxes.handle))
+            sent(mailboxes, mailboxes.process(Incoming("mticks", 0, ticks, None, encode_tick(at), None),
+                                              mailboxes.handle))
             drain()
             if not mailboxes.ready(0):
                 break
@@ -130,19 +174,85 @@ def stages_alone(events: Path) -> str:
     started = time.process_time()
     for offset, line in enumerate(events.read_bytes().splitlines()):
         topic, key = route(line)
-        queue.extend(employees.process(Incoming(topic, 0, offset, key, line, None), employees.handle))
+        sent(employees, employees.process(Incoming(topic, 0, offset, key, line, None), employees.handle))
         drain()
         if offset % TICK_EVERY == TICK_EVERY - 1:
             tick(line)
     tick(line)
     cpu = time.process_time() - started
-    count = offset + 1
-    changelog = tables[0].writes + tables[1].writes
-    entries = tables[0].entries + tables[1].entries
+    return Driven(offset + 1, cpu, inputs, records, tables[0].writes + tables[1].writes,
+                  tables[0].entries + tables[1].entries)
+
+
+def stages_alone(events: Path) -> str:
+    """Part 0: ``drive_stages`` over ``events``: the CPU the stages and the journey core take per input, and the
+    records a worker would send for them."""
+    d = drive_stages(events)
+    count, cpu = d.count, d.cpu
     return (f"{count / cpu:,.0f} events/s of CPU ({cpu * 1000 / count:.2f} ms per event); per event "
-            f"{(changelog + records) / count:.2f} records to send: {changelog / count:.2f} to changelogs "
-            f"({entries / count:.2f} write-ahead entries and their deletions), {records / count:.2f} others "
-            f"(outputs, directory, mailbox; {inputs / count:.2f} mailbox inputs)")
+            f"{(d.changelog + d.records) / count:.2f} records to send: {d.changelog / count:.2f} to changelogs "
+            f"({d.entries / count:.2f} write-ahead entries and their deletions), {d.records / count:.2f} others "
+            f"(outputs, directory, mailbox; {d.inputs / count:.2f} mailbox inputs)")
+
+
+# Each in a fresh process, definitions warmed first (a tree's own ``stages_alone`` may not warm them): the CPU time
+# of the events alone, as the tree's code spends it.
+_STAGES_CHILD = """
+import sys
+from pathlib import Path
+from benchmarks.worker_scale import stages_alone
+from wayfinder.streams.app import load_definitions
+from wayfinder.streams.settings import WorkerSettings
+load_definitions(WorkerSettings(store="memory", clock="event")).warm()
+print(stages_alone(Path(sys.argv[1])))
+"""
+_SIMULATE_CHILD = """
+import gc, sys, tempfile, time
+from pathlib import Path
+from wayfinder.scale import simulate_streaming
+from wayfinder.streams.app import load_definitions
+from wayfinder.streams.settings import WorkerSettings
+defs = load_definitions(WorkerSettings(store="memory", clock="event"))
+defs.warm()
+with tempfile.TemporaryDirectory() as out:
+    gc.collect()
+    t0 = time.process_time()
+    simulate_streaming(defs, Path(sys.argv[1]), None, Path(out))
+    cpu = time.process_time() - t0
+count = sum(1 for line in Path(sys.argv[1]).read_bytes().splitlines() if line.strip())
+print(f"{count / cpu:.1f} events/s of CPU")
+"""
+
+
+def child_ms(code: str, events: Path, tree: Path) -> float:
+    """Milliseconds of CPU per event of one fresh process running ``code`` over ``events`` from ``tree``."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    done = subprocess.run([sys.executable, "-c", code, str(events)], capture_output=True, text=True, check=True,
+                          env=env, cwd=str(tree))
+    return 1000 / float(done.stdout.split(" events/s of CPU")[0].split()[-1].replace(",", ""))
+
+
+def beside_simulate(events: Path, base: Path | None, runs: int) -> None:
+    """The stages alone and ``simulate`` over the same events, each run in a fresh process, alternating (and the
+    stages of the ``base`` tree, if given, in turn); the best of ``runs`` of each, and their ratios."""
+    count = event_count(events)
+    here = Path(__file__).resolve().parent.parent
+    parts = [("simulate", _SIMULATE_CHILD, here), ("stages", _STAGES_CHILD, here)]
+    if base is not None:
+        parts.append(("base stages", _STAGES_CHILD, base.resolve()))
+    best: dict[str, float] = {}
+    for n in range(runs):
+        for label, code, tree in parts:
+            ms = child_ms(code, events, tree)
+            best[label] = min(best.get(label, ms), ms)
+            print(f"run {n + 1} {label:11} ({tree}): {ms:.3f} ms of CPU per event", flush=True)
+    line = (f"best of {runs}, {count:,} events: the stages alone {best['stages']:.3f} ms of CPU per event, simulate "
+            f"{best['simulate']:.3f} ms: {best['stages'] / best['simulate']:.2f}x simulate's")
+    if base is not None:
+        old = best["base stages"]
+        line += (f"; the base tree's stages {old:.3f} ms ({old / best['simulate']:.2f}x simulate's): "
+                 f"{old / best['stages']:.2f}x faster here")
+    print(line)
 
 
 def org_events(count: int, path: Path) -> Path:
@@ -366,6 +476,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scaling-only", action="store_true", help="only one worker against two (2)")
     parser.add_argument("--stages-only", action="store_true", help="only the stages alone, without Kafka (0): run "
                         "from two trees with PYTHONPATH set to each to compare their code")
+    parser.add_argument("--events-file", type=Path, help="with --stages-only: these events (an org_load file) "
+                        "instead of the first --events of the year")
+    parser.add_argument("--simulate", action="store_true", help="with --stages-only: also simulate over the same "
+                        "events, each in a fresh process, alternating, and the ratio of their CPU per event")
+    parser.add_argument("--base", type=Path, help="with --simulate: also the stages of this tree (one with "
+                        "benchmarks.worker_scale.stages_alone), in turn")
+    parser.add_argument("--runs", type=int, default=1, help="with --simulate: runs of each, the best kept [1]")
     parser.add_argument("--standbys", default="", help="with --scaling-only: standby replicas of the tables, one "
                         "run each (WAYFINDER_TABLE_STANDBY_REPLICAS) [the worker's default]")
     parser.add_argument("--lingers", default="", help="producer lingers in seconds for the latency part, one run of "
@@ -385,7 +502,10 @@ def main() -> None:
     args = build_parser().parse_args()
     if args.stages_only:
         with tempfile.TemporaryDirectory(prefix="wayfinder-stages-") as scratch:
-            events = org_events(args.events, Path(scratch) / "org.jsonl")
+            events = args.events_file or org_events(args.events, Path(scratch) / "org.jsonl")
+            if args.simulate:
+                beside_simulate(events, args.base, args.runs)
+                return
             print(f"{event_count(events):,} events, the stages alone, no Kafka: {stages_alone(events)}")
         return
     if args.latency_only:

@@ -133,6 +133,7 @@ class Stage:
         self._others = 0  # timers of other owners this unit's input fired before it (the wall clock)
         self._tallies: list[Callable[[], object]] | None = None  # the unit's metrics, counted when it is kept
         self._touched: set[str] | None = None  # the cache keys the unit read or wrote (dropped if it is undone)
+        self._kept_models: dict[str, tuple[bytes, BaseModel]] = {}  # the unit's writes of states, and their objects
         self._refused = "state"  # what was too large in the last unit tried (``fewer_inputs``)
         self._at_load: dict[int, list[Record]] = {}  # interrupted units' records, to go first (``take_loaded``)
         self._produced_at_load: set[str] = set()  # their entries: replayed when read again, without the records
@@ -213,13 +214,28 @@ class Stage:
         return hit[1] if hit is not None else None
 
     def load_model(self, work: Work, key: str, model: type[M]) -> M | None:
-        """The state under ``key``: this unit's own write, else the cache, else the table."""
+        """The state under ``key``: this unit's own write, else the cache, else the table. The unit's own write is the
+        object it was dumped from (``keep_model``) while that write is the unit's latest: not parsed back."""
         if key not in work.writes:
             hit = self.cached(key)
             if isinstance(hit, model):
                 return hit
+        else:
+            kept = self._kept_models.get(key)
+            if kept is not None and kept[0] is work.writes[key] and isinstance(kept[1], model):
+                self.cached(key)  # (the unit touched it: dropped from the cache if the unit is undone)
+                return kept[1]
         raw = self.read(work, key)
         return model.model_validate_json(raw) if raw is not None else None
+
+    def keep_model(self, work: Work, partition: int, key: str, obj: BaseModel) -> None:
+        """Write ``obj`` as the unit's value of ``key`` and remember it. A later input of the same key in the unit
+        (an employee's timer fired before their event, several of their parked inputs at one tick) takes the object
+        again: parsed back from the bytes just dumped it was the same state, at the cost of a parse."""
+        value = obj.model_dump_json().encode("utf-8")
+        work.writes[key] = value
+        self.remember(partition, key, obj)
+        self._kept_models[key] = (value, obj)
 
     def remember(self, partition: int, key: str, obj: Any | None) -> None:
         if self._touched is not None:
@@ -340,6 +356,7 @@ class Stage:
             self._others = 0
             self._tallies = None  # (kept or undone by now; should anything else have raised, not counted)
             self._touched = None
+            self._kept_models = {}
 
     def _replayed(self, msg: Incoming) -> list[Record] | None:
         """The records of the input's unit if a crash interrupted it (its write-ahead entry is still there), but not
@@ -404,6 +421,7 @@ class Stage:
         self._others = 0
         self._tallies = []
         self._touched = set()
+        self._kept_models = {}
 
     def _commit(self) -> None:
         self.timers.commit()
@@ -1003,8 +1021,7 @@ class EmployeeStage(Stage):
             self.remember(partition, key, None)
             self.directory.pop(employee_id, None)
         else:
-            work.writes[key] = after.model_dump_json().encode("utf-8")
-            self.remember(partition, key, after)
+            self.keep_model(work, partition, key, after)
         if after is not None and after.forgotten:  # erased: the record stays under ``s:<id>``, nothing else
             self.directory.pop(employee_id, None)
             self.forget_timers(work, partition, employee_id)
@@ -1337,10 +1354,11 @@ class MailboxStage(Stage):
     def _keep_digest(self, work: Work, partition: int, rid: str, out: DigestOutcome, now: datetime) -> None:
         key = f"g:{rid}"
         if out.state is not None:
-            work.writes[key] = out.state.model_dump_json().encode("utf-8")
-        elif self.read(work, key) is not None:
-            work.writes[key] = None
-        self.remember(partition, key, out.state)
+            self.keep_model(work, partition, key, out.state)
+        else:
+            if self.read(work, key) is not None:
+                work.writes[key] = None
+            self.remember(partition, key, None)
         carry_out(out.effects, StagePort(self, work, partition, now), rid)
 
     def _fire(self, work: Work, partition: int, now: datetime, owner: str | None = None) -> None:

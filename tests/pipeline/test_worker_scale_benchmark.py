@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import org_load, stage_digest, worker_scale
+from benchmarks import core_instructions, org_load, stage_digest, worker_scale
 from tests.support import ROOT
 
 
@@ -73,3 +73,23 @@ def test_the_stage_digest_is_the_same_for_the_same_events_and_moves_with_what_th
                             r"[0-9a-f]{64}\n", out), out
         said.append(out)
     assert said[0] == said[1] != said[2]
+
+
+def test_core_instructions_counts_the_stages_alone_with_stages(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """``core_instructions --stages`` runs the stages alone's child in each tree instead of simulate's (valgrind is
+    about 50 times slower than the run: its count is stood in for here)."""
+    events = tmp_path / "org.jsonl"
+    events.write_text("{}\n" * 300, encoding="utf-8")
+    ran: list[tuple[str, int]] = []
+
+    def counted(path: Path, tree: Path, code: str) -> int:
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        ran.append((code, lines))
+        return 1_000 * lines
+
+    monkeypatch.setattr(core_instructions, "instructions", counted)
+    monkeypatch.setattr("sys.argv", ["core_instructions", "--stages", "--events", str(events), "--base", str(ROOT)])
+    core_instructions.main()
+    assert ran == [(worker_scale._STAGES_CHILD, 300), (worker_scale._STAGES_CHILD, 200)] * 2
+    assert capsys.readouterr().out.splitlines()[-1] == "instructions per event: base 1.0 k, this 1.0 k: 1.000x"

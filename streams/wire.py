@@ -50,7 +50,10 @@ class Record:
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=_default).encode("utf-8")
+    """Compact JSON, non-ASCII as it is, datetimes as ``iso``. One encoder for every call: ``json.dumps`` with these
+    options builds a new one each time, about a fifth of the cost of a small value (an encoder keeps nothing
+    between calls)."""
+    return _ENCODER.encode(obj).encode("utf-8")
 
 
 def _default(value: Any) -> Any:
@@ -58,6 +61,9 @@ def _default(value: Any) -> Any:
         return iso(value)
     msg = f"cannot encode {type(value).__name__}"
     raise TypeError(msg)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default)
 
 
 parse_time = parse_instant

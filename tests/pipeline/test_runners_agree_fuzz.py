@@ -1,9 +1,11 @@
 """A differential fuzz of the two runners: small companies' weeks of events, made from a seed, run by ``simulate``
 (the embedded runner) and by the worker's two stages on the event clock (``tests/pipeline/stages.py``); every
-message and task must end the same in both. Each seed is a company of 6 to 12 people (managers and HR partners
-among them, with events of their own) over two to four weeks of 2026, on the bundled journeys, catalog and
-templates, under one of a few policies (the bundled one, digests for managers and HR partners, a wider leave
-pause). Review decisions and engagement name messages a first run of ``simulate`` made."""
+message and task must end the same in both. Each seed is a company of 6 to 12 people, or more (managers and HR
+partners among them, with events of their own) over two to four weeks of 2026, on the bundled journeys, catalog and
+templates and three test-only journeys (``tests/data/fuzz``: two that write to the HR partner, as no bundled journey
+does, when a leave starts and after a move, and a note to the manager on the intranet after a move), under one of
+a few policies (the bundled one, digests for managers and HR partners, a wider leave pause, a tight one). Review
+decisions and engagement name messages a first run of ``simulate`` made."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.pipeline.stages import events_through_stages
+from tests.support import TESTS
 from wayfinder import examples_dir
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
@@ -30,7 +33,7 @@ from wayfinder.vocabulary import Topic
 BUNDLED = (examples_dir() / "policy.yaml").read_text(encoding="utf-8")
 DIGESTS = BUNDLED + """digests:
   manager: {every: daily, at: "09:00"}
-  hr_partner: {every: weekly, day: tuesday, at: "10:00", journeys: [onboarding, relocation, new-manager]}
+  hr_partner: {every: weekly, day: tuesday, at: "10:00", journeys: [hr-leave-heads-up, hr-relocation]}
 """
 WIDE_PAUSE = BUNDLED.replace("leave_types: [bereavement, medical]",
                              "leave_types: [bereavement, medical, parental, sabbatical]") + """review_window: 2d
@@ -46,8 +49,10 @@ sensitive_topics: [bereavement, medical, wellbeing]
 leave_pause: {leave_types: [parental, medical, bereavement, sabbatical, other]}
 review_escalation: E01
 digests:
+  manager: {every: daily, at: "12:00", channel: intranet}
   hr_partner: {every: weekly, day: saturday, at: "09:00"}
 """
+FUZZ = TESTS / "data" / "fuzz"  # the journeys to the HR partner
 POLICIES = {"bundled": BUNDLED, "digests": DIGESTS, "wide-pause": WIDE_PAUSE, "tight": TIGHT}
 
 
@@ -57,8 +62,8 @@ def definitions(policy: str) -> Definitions:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "policy.yaml"
         path.write_text(POLICIES[policy], encoding="utf-8")
-        return load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
-                                     policy=path))
+        return load_or_raise(Sources(paths=[ex / "journeys", FUZZ / "journeys", ex / "catalog"],
+                                     templates=[ex / "templates", FUZZ / "templates"], policy=path))
 
 
 # country: (timezone, location, locale)
@@ -78,7 +83,7 @@ DEPARTMENTS = ("Engineering", "Sales", "People", "Finance")
 class World:
     """One seed's company and its weeks of events (kept in time order; ties keep their order)."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, people: int | None = None) -> None:
         self.rng = rng = random.Random(seed)  # noqa: S311 - test data only
         self.seed = seed
         self.policy = rng.choice(sorted(POLICIES))
@@ -87,12 +92,15 @@ class World:
         self.until = self.start + timedelta(days=rng.randint(14, 28))
         self.events: list[CloudEvent] = []
         self.now = self.start
-        self.pace = 600.0  # the mean minutes between events (``world`` fits it to the number of events)
         self.n = 0
         count = rng.randint(6, 12)
+        count = people or count  # a bigger company: one manager in eight, one HR partner in ten
+        # the mean minutes between events (``world`` fits it to the number of events); the first upserts of a
+        # bigger company come closer together, to leave it its weeks
+        self.pace = 600.0 * min(1.0, 12 / count)
         self.people = [f"E{i:02d}" for i in range(1, count + 1)]
-        self.managers = self.people[:2 + (count >= 9)]
-        self.partners = self.people[-1 - (count >= 8):]
+        self.managers = self.people[:max(2 + (count >= 9), count // 8)]
+        self.partners = self.people[-max(1 + (count >= 8), count // 10):]
         self.left: set[str] = set()
         self.erased: set[str] = set()
         self.on_leave: dict[str, str] = {}
@@ -129,7 +137,8 @@ class World:
         if manager is not None:
             self.manager[who] = manager
         data: dict[str, Any] = {
-            "id": who, "given_name": NAMES[i], "family_name": "Fuzz", "email": f"{who.lower()}@example.com",
+            "id": who, "given_name": NAMES[i % len(NAMES)], "family_name": "Fuzz",
+            "email": f"{who.lower()}@example.com",
             "manager_id": manager, "hr_partner_id": partner, "department": rng.choice(DEPARTMENTS),
             "role": "Manager" if who in self.managers else "HR Business Partner" if who in self.partners else "Analyst",
             "job_level": rng.choice(("M1", "M2")) if who in self.managers else rng.choice(("IC2", "IC3", "M1")),
@@ -307,10 +316,10 @@ class World:
                           subject=subject, data=data)
 
 
-def world(seed: int, size: int | None = None) -> World:
-    """The seed's company and events: about ``size`` events after the first upserts (default 20 to 45), then the
-    decisions and engagement a first run of ``simulate`` allows."""
-    w = World(seed)
+def world(seed: int, size: int | None = None, people: int | None = None) -> World:
+    """The seed's company (``people``: default 6 to 12) and events: about ``size`` events after the first upserts
+    (default 20 to 45), then the decisions and engagement a first run of ``simulate`` allows."""
+    w = World(seed, people)
     size = size if size is not None else w.rng.randint(20, 45)
     w.pace = (w.until - w.now).total_seconds() / 60 / size
     for _ in range(size):
@@ -394,15 +403,70 @@ def _to_someone_erased(a: dict[str, Any] | None, b: dict[str, Any] | None, erasu
     return erased is not None and erased <= made and (a is None or a.get("reason") == "no_recipient")
 
 
-# (seed, events): small companies with a few weeks of 20 to 45 events, and busier ones
-CASES = [*((seed, None) for seed in range(12)), *((seed, 60) for seed in range(100, 110)),
-         *((seed, 120) for seed in range(1002, 1012)), (1090, 120), (7096, 80)]
+# seeds whose HR partners' digests close, are held by a pause and by a leave and then go, go in part during a leave
+# (an essential journey), and lose messages to an exit and an erasure
+HR_CASES = [(18, None, None), (23, None, None), (1008, 120, None)]
+# (seed, events, people): small companies with a few weeks of 20 to 45 events, busier ones, and bigger companies
+CASES = [*((seed, None, None) for seed in range(12)), *((seed, 60, None) for seed in range(100, 110)),
+         *((seed, 120, None) for seed in range(1002, 1012)), (1090, 120, None), (7096, 80, None),
+         *HR_CASES, (3002, 100, 30), (3008, 100, 30)]
 
 
-@pytest.mark.parametrize(("seed", "size"), CASES)
-def test_both_runners_decide_every_message_and_task_alike(seed: int, size: int | None) -> None:
-    w = world(seed, size)
+@pytest.mark.parametrize(("seed", "size", "people"), CASES)
+def test_both_runners_decide_every_message_and_task_alike(seed: int, size: int | None, people: int | None) -> None:
+    w = world(seed, size, people)
     assert disagreements(definitions(w.policy), w.events, w.until) == []
+
+
+class _Recorded(EmbeddedRunner):
+    """``simulate``'s runner keeping every record it makes, a message's earlier states too."""
+
+    def __init__(self, defs: Definitions) -> None:
+        super().__init__(defs)
+        self.history: list[Message] = []
+
+    def record(self, message: Message) -> None:
+        self.history.append(message)
+        super().record(message)
+
+
+def _hr_partner_digests(runner: _Recorded) -> set[str]:
+    """What befell the HR partners' digests and the messages gathered into them."""
+    seen: set[str] = set()
+    first: dict[str, str] = {}  # each gathered message's first digest
+    for m in runner.history:
+        if m.recipient_role != "hr_partner" or (m.digest_id is None and m.journey_id != "digest"):
+            continue
+        final = runner.messages[m.message_id]
+        if m.journey_id == "digest":
+            seen |= {"closed"} if m.status == "sent" else set()
+            continue
+        first.setdefault(m.message_id, m.digest_id or "")
+        if m.reason in ("paused", "on_leave") and final.status == "sent":
+            seen.add(f"held ({m.reason}), then went")
+        if final.status == "suppressed" and final.reason in ("exited", "erased"):
+            seen.add(f"taken out ({final.reason})")
+    # an essential message went when its digest closed during the HR partner's leave, which held the others
+    left_behind = {first[m.message_id] for m in runner.history if m.message_id in first and m.reason == "on_leave"}
+    if any(runner.messages[mid].status == "sent" and runner.messages[mid].digest_id == d and d in left_behind
+           for mid, d in first.items()):
+        seen.add("went during a leave")
+    return seen
+
+
+
+def test_the_fixed_seeds_exercise_hr_partner_digests() -> None:
+    """No bundled journey writes to an HR partner: the fuzz's own journeys (``tests/data/fuzz``) do, and the fixed
+    seeds must keep giving HR partners digests that the runners are compared on (this fails when the journeys, the
+    policies or the generator stop making them)."""
+    seen: set[str] = set()
+    for seed, size, people in HR_CASES:
+        w = world(seed, size, people)
+        runner = _Recorded(definitions(w.policy))
+        runner.run(w.events, w.until)
+        seen |= _hr_partner_digests(runner)
+    assert seen >= {"closed", "held (paused), then went", "held (on_leave), then went", "went during a leave",
+                    "taken out (exited)", "taken out (erased)"}
 
 
 # -- what the fuzz found, each as a small list of events --------------------------------------------

@@ -295,7 +295,7 @@ def finish_interrupted(table: Table, partition: int,
     # before). An entry found below the committed offset here says nothing of its writer's records: a later owner
     # that read its input again may have committed it, and the writer's earlier units' records may never have gone
     # (tried on 2026-12-05: five lines of waiting inputs stuck in a kill -9 test, their retries never produced).
-    done = _done_mark(table.get(done_key(partition)))  # owner -> the latest of its units it committed itself
+    done = _marks(table.get(done_key(partition)))  # owner -> the latest of its units it committed itself
     settled = _marks(table.get(settled_key(partition)))  # owner -> the latest of its units a load settled
     entries, pruned, committed_by = _read_entries(table, partition, committed)
     # Units whose process committed a later unit of its own: flushed before that commit, writes (the changelog goes
@@ -387,6 +387,7 @@ def settled_key(partition: int) -> str:
 
 
 def _marks(raw: bytes | None) -> dict[str, int]:
+    """The marks ``<owner>:<seq>,...`` as owner -> seq (the done mark is one of them); anything unreadable is none."""
     return {owner: seq for part in (raw or b"").decode("ascii", "replace").split(",")
             for owner, seq in [_owner_seq(part)] if owner}
 
@@ -407,11 +408,6 @@ def _readable(table: Table, key: str) -> Work | None:
         return Work.decode(read_entry(table, key, raw)) if raw is not None else None
     except (ValueError, zlib.error, KeyError, json.JSONDecodeError):
         return None
-
-
-def _done_mark(raw: bytes | None) -> dict[str, int]:
-    owner, _, seq = (raw or b"").decode("ascii", "replace").rpartition(":")
-    return {owner: int(seq)} if owner and seq.isdigit() else {}
 
 
 def _judged_records(entries: list[tuple[str, Work]], committed: Callable[[str, int], int | None],

@@ -93,8 +93,9 @@ def test_personio_webhook_and_rejected_items(tmp_path: Path) -> None:
     assert [(e["subject"], e["type"], e["time"], e["data"]) for e in read_jsonl(out)] == [
         ("77", "hris.employee.terminated", "2026-03-02T07:00:00Z", {"date": "2026-03-31", "reason": None})]
     assert bad.status_code == 200
-    assert bad.json()["rejected"] == [{"item": 0, "employee_id": "78", "reason": "column hire_date (start_date): "
-                                       "matches none of the date formats %Y-%m-%d; add one under dates"}]
+    assert bad.json()["rejected"] == [{"item": 0, "employee_id": "78", "code": "bad_value",
+                                       "reason": "column hire_date (start_date): matches none of the date formats "
+                                                 "%Y-%m-%d; add one under dates"}]
     assert wrong.status_code == 401
 
 
@@ -105,7 +106,8 @@ def test_an_item_that_cannot_be_read_is_rejected_alone_and_the_delivery_goes(tmp
     with serve(FileSink(out)) as url:
         r = post_bamboohr(url, bamboohr_body({"action": "Updated", "fields": {}}, NEW_MANAGER))
     assert r.status_code == 200, r.text
-    assert r.json()["rejected"] == [{"item": 0, "employee_id": None, "reason": "employees[0]: no employee id"}]
+    assert r.json()["rejected"] == [{"item": 0, "employee_id": None, "code": "no_employee_id",
+                                     "reason": "employees[0]: no employee id"}]
     assert r.json()["accepted"] == 2
     assert {(e["subject"], e["type"]) for e in read_jsonl(out)} == {
         ("101", "hris.employee.upserted"), ("101", "hris.manager.changed")}

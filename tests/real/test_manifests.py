@@ -12,6 +12,7 @@ import yaml
 
 from tests.support import ROOT
 from wayfinder.connectors.settings import DeliverySettings
+from wayfinder.hris.intake import IntakeSettings
 from wayfinder.hris.mapping import load_mapping
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.web.settings import WebSettings
@@ -223,7 +224,8 @@ def test_the_compose_file_runs_a_worker_deliver_and_serve() -> None:
 
 def known_settings() -> set[str]:
     fields = {*WorkerSettings.model_fields, *DeliverySettings.model_fields, *WebSettings.model_fields}
-    return {f"WAYFINDER_{name.upper()}" for name in fields}
+    return {f"WAYFINDER_{name.upper()}" for name in fields} | {f"WAYFINDER_INTAKE_{name.upper()}"
+                                                                for name in IntakeSettings.model_fields}
 
 
 def wayfinder_variables() -> dict[str, str]:
@@ -316,3 +318,69 @@ def test_every_process_that_loads_definitions_gets_the_organisations_not_the_bun
                 assert init["image"] in pinned and pinned[init["image"]].get("newTag"), (name, init["image"])
                 assert init["command"][-1].rstrip("/") == into.rstrip("/"), name  # copied into the volume's root
     assert sorted(loaders) == sorted(LOADS_DEFINITIONS)
+
+
+# deploy/k8s/intake: `wayfinder intake` as an optional kustomize Component (the HR webhooks; the daily import needs
+# none of it), off unless the kustomization lists it (since 2026-12-05; before, deploy/ ran no intake, so its
+# scrape rule and alerts found nothing to watch).
+INTAKE = K8S / "intake"
+
+
+def intake_component() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((INTAKE / "kustomization.yaml").read_text(encoding="utf-8"))
+    return doc
+
+
+def intake_documents() -> list[dict[str, Any]]:
+    return [doc for name in intake_component()["resources"]
+            for doc in yaml.safe_load_all((INTAKE / name).read_text(encoding="utf-8")) if doc is not None]
+
+
+def test_the_intake_component_is_valid_for_the_pinned_kubernetes_and_off_by_default() -> None:
+    component = intake_component()
+    assert component["kind"] == "Component" and component["apiVersion"] == "kustomize.config.k8s.io/v1alpha1"
+    assert {p.name for p in INTAKE.glob("*.yaml")} - {"kustomization.yaml"} == {
+        *component["resources"], *(f.split("=")[-1] for g in component["configMapGenerator"] for f in g["files"])}
+    docs = intake_documents()
+    assert sorted(doc["kind"] for doc in docs) == ["Deployment", "Service"]
+    for doc in docs:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    assert "components" not in kustomization()  # opt-in: without the webhook secret the intake would not start
+    assert "components:" in (K8S / "kustomization.yaml").read_text(encoding="utf-8")  # ... and shown how
+
+
+def test_the_intake_runs_with_the_mapping_the_component_generates_and_the_shared_settings() -> None:
+    [deployment] = [doc for doc in intake_documents() if doc["kind"] == "Deployment"]
+    [service] = [doc for doc in intake_documents() if doc["kind"] == "Service"]
+    c = container(deployment)
+    pod = deployment["spec"]["template"]
+    args = c["args"]
+    assert args[:2] == ["wayfinder", "intake"]
+    system, _, path = args[args.index("--mapping") + 1].partition("=")
+    assert system == "bamboohr"
+    [generator] = intake_component()["configMapGenerator"]
+    [volume] = [v for v in pod["spec"]["volumes"] if v.get("configMap", {}).get("name") == generator["name"]]
+    [mount] = [m for m in c["volumeMounts"] if m["name"] == volume["name"]]
+    key, _, file = generator["files"][0].partition("=")
+    assert path == f"{mount['mountPath']}/{key}"
+    assert load_mapping(INTAKE / file).source == "hris/bamboohr"
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": generator["name"]},
+                  "data": {key: (INTAKE / file).read_text(encoding="utf-8")}}
+    kubernetes_validate.validate(config_map, KUBERNETES_VERSION, strict=True)
+    # the broker and prefix from the shared ConfigMap, the webhook key from the Secret the template shows
+    assert {"configMapRef": {"name": "wayfinder-settings"}} in c["envFrom"]
+    assert {"secretRef": {"name": "wayfinder-secrets"}} in c["envFrom"]
+    [(_, secret)] = documents("secret.example.yaml")
+    assert f"WAYFINDER_INTAKE_{system.upper()}_SECRET" in secret["stringData"]
+    assert not [e for e in c.get("env", []) if e["name"] == "WAYFINDER_BROKER"]
+    # probes and the scrape annotations on the port it serves
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports["http"] == int(args[args.index("--port") + 1])
+    assert {probe: c[probe]["httpGet"]["path"] for probe in ("startupProbe", "livenessProbe", "readinessProbe")} == {
+        "startupProbe": "/healthz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"}
+    annotations = pod["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(ports["http"]) and annotations["prometheus.io/path"] == "/metrics"
+    assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "wayfinder-intake"  # the scrape job's job label
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert {"cpu", "memory"} <= set(c["resources"]["requests"]) and "memory" in c["resources"]["limits"]

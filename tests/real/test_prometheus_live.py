@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
+from tests.real.hris_intake_server import MAPPINGS, NEW_HIRE, SECRETS, bamboohr_body, post_bamboohr
 from tests.real.kafka_world import WAYFINDER, KafkaWorld, Worker, kafka_world
 from tests.real.test_kafka import UNTIL
 from tests.support import ROOT, at, free_port, personal_values
@@ -123,14 +124,15 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
     rules = yaml.safe_load(RULES.read_text(encoding="utf-8"))
     for group in rules["groups"]:
         group["interval"] = "1s"
-    jobs = ("wayfinder-worker", "wayfinder-deliver", "wayfinder-serve")
+    jobs = ("wayfinder-worker", "wayfinder-deliver", "wayfinder-serve", "wayfinder-intake")
     with running_prometheus(tmp_path_factory.mktemp("prometheus"), rules, jobs) as prom:
         yield prom
 
 
-def _ready(url: str) -> bool:
+def _ready(url: str, path: str = "/-/ready") -> bool:
+    """``url``'s ``path`` answers 200 (Prometheus's readiness by default)."""
     try:
-        with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as r:  # noqa: S310 - local
+        with urllib.request.urlopen(f"{url}{path}", timeout=2) as r:  # noqa: S310 - local
             return int(r.status) == 200
     except OSError:
         return False
@@ -200,13 +202,23 @@ def _live(world: KafkaWorld, prometheus: Prometheus, folder: Path,
     processes["serve"], serve_log = _start("serve", ["serve", "--out", str(folder / "run"), "--events", str(empty),
                                                      "--port", str(free_port()), "--dev-login"],
                                            world.env(), folder)
+    # The HR webhooks (`wayfinder intake`) into a file, not the broker (the lag test counts what is published), and
+    # one signed BambooHR delivery of a hire: its panels then have a type, an acknowledgement time and a 200.
+    intake_port = free_port()
+    processes["intake"], _ = _start("intake", ["intake", "--mapping", f"bamboohr={MAPPINGS['bamboohr']}", "--port",
+                                               str(intake_port), "--out", str(folder / "intake-events.jsonl")],
+                                    world.env() | {"WAYFINDER_INTAKE_BAMBOOHR_SECRET": SECRETS["bamboohr"]}, folder)
     urls = {"worker": worker.metrics_url().removesuffix("/metrics"),
             "deliver": f"http://127.0.0.1:{_port_from(deliver_log)}",
-            "serve": f"http://127.0.0.1:{_port_from(serve_log)}"}
+            "serve": f"http://127.0.0.1:{_port_from(serve_log)}",
+            "intake": f"http://127.0.0.1:{intake_port}"}
+    eventually(lambda: _ready(urls["intake"], "/healthz"), bool, 60, "the intake answers")
+    hire = post_bamboohr(urls["intake"], bamboohr_body(NEW_HIRE))
+    assert hire.status_code == 200, hire.text
     for job, url in urls.items():
         prometheus.targets(f"wayfinder-{job}", [url.removeprefix("http://")])
-    eventually(lambda: prometheus.value('count(up{job=~"wayfinder-.*"} == 1)'), lambda v: v == 3, 60,
-               "all three processes scraped")
+    eventually(lambda: prometheus.value('count(up{job=~"wayfinder-.*"} == 1)'), lambda v: v == len(urls), 60,
+               "all four processes scraped")
     world.publish_file(EVENTS)
     world.publish_file(EVENTS)  # the same events again: duplicates, still lag until committed
     return Live(world, worker, processes, urls)

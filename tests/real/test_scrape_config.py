@@ -22,16 +22,7 @@ from tests.support import ROOT
 
 SCRAPE = ROOT / "deploy" / "prometheus" / "scrape.yaml"
 K8S = ROOT / "deploy" / "k8s"
-RULE_JOBS = {"wayfinder-worker", "wayfinder-deliver", "wayfinder-serve"}
-# A `wayfinder intake` pod as pod discovery would describe one (deploy/k8s runs none): its name label and the
-# prometheus.io annotations on its http port.
-INTAKE_POD = {"targets": ["127.0.0.1:8081"], "labels": {
-    "__meta_kubernetes_pod_label_app_kubernetes_io_name": "wayfinder-intake",
-    "__meta_kubernetes_pod_annotation_prometheus_io_scrape": "true",
-    "__meta_kubernetes_pod_annotation_prometheus_io_port": "8081",
-    "__meta_kubernetes_pod_annotation_prometheus_io_path": "/metrics",
-    "__meta_kubernetes_pod_name": "wayfinder-intake-0", "__meta_kubernetes_namespace": "wayfinder",
-    "__meta_kubernetes_pod_container_name": "intake", "__meta_kubernetes_pod_container_init": "false"}}
+RULE_JOBS = {"wayfinder-worker", "wayfinder-deliver", "wayfinder-serve", "wayfinder-intake"}
 
 
 def scrape_job() -> dict[str, Any]:
@@ -53,7 +44,7 @@ def test_promtool_check_config_accepts_the_scrape_job(tmp_path: Path) -> None:
 
 
 def test_the_rules_read_only_the_jobs_the_scrape_job_makes() -> None:
-    assert set(re.findall(r'wayfinder-(?:worker|deliver|serve)', RULES.read_text(encoding="utf-8"))) == RULE_JOBS
+    assert set(re.findall(r'wayfinder-(?:worker|deliver|serve|intake)', RULES.read_text(encoding="utf-8"))) == RULE_JOBS
 
 
 def _meta(name: str) -> str:
@@ -61,12 +52,16 @@ def _meta(name: str) -> str:
 
 
 def discovered(pod_ip: str = "127.0.0.1") -> list[dict[str, Any]]:
-    """What Kubernetes pod discovery gives Prometheus for one pod of each workload in deploy/k8s: a target per
-    container port, and a port-free one per init container (``__meta_kubernetes_pod_container_init``)."""
-    applied = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))["resources"]
+    """What Kubernetes pod discovery gives Prometheus for one pod of each workload in deploy/k8s, the optional intake
+    component's too: a target per container port, and a port-free one per init container
+    (``__meta_kubernetes_pod_container_init``)."""
+    files = [K8S / name for name in yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))[
+        "resources"]]
+    files += [K8S / "intake" / name for name in yaml.safe_load((K8S / "intake" / "kustomization.yaml").read_text(
+        encoding="utf-8"))["resources"]]
     groups = []
-    for file in applied:
-        for doc in yaml.safe_load_all((K8S / file).read_text(encoding="utf-8")):
+    for file in files:
+        for doc in yaml.safe_load_all(file.read_text(encoding="utf-8")):
             spec = (doc or {}).get("spec", {})
             if doc and doc["kind"] == "CronJob":
                 spec = spec["jobTemplate"]["spec"]
@@ -90,11 +85,11 @@ def discovered(pod_ip: str = "127.0.0.1") -> list[dict[str, Any]]:
 
 def test_the_scrape_job_gives_each_wayfinder_pod_the_job_the_rules_read(tmp_path: Path) -> None:
     job = scrape_job()  # its relabelings as shipped; the pods from a file instead of the Kubernetes API
-    (tmp_path / "pods.json").write_text(json.dumps([*discovered(), INTAKE_POD]), encoding="utf-8")
+    (tmp_path / "pods.json").write_text(json.dumps(discovered()), encoding="utf-8")
     del job["kubernetes_sd_configs"]
     job |= {"file_sd_configs": [{"files": [str(tmp_path / "pods.json")], "refresh_interval": "1s"}],
             "scrape_interval": "1s", "scrape_timeout": "1s"}
-    jobs = RULE_JOBS | {"wayfinder-intake"}
+    jobs = RULE_JOBS
     with running_prometheus(tmp_path, {"groups": []}, (), (job,)) as prom:
         targets = eventually(lambda: prom.api("targets", state="active")["activeTargets"],
                              lambda t: len(t) >= len(jobs), 60, "the targets")
@@ -102,7 +97,7 @@ def test_the_scrape_job_gives_each_wayfinder_pod_the_job_the_rules_read(tmp_path
         assert seen == {("wayfinder-worker", "wayfinder-worker-0", "http://127.0.0.1:9108/metrics"),
                         ("wayfinder-deliver", "wayfinder-deliver-0", "http://127.0.0.1:9109/metrics"),
                         ("wayfinder-serve", "wayfinder-serve-0", "http://127.0.0.1:8080/metrics"),
-                        ("wayfinder-intake", "wayfinder-intake-0", "http://127.0.0.1:8081/metrics")}
+                        ("wayfinder-intake", "wayfinder-intake-0", "http://127.0.0.1:8080/metrics")}
         # the alert expressions: a worker target exists (WayfinderWorkersAbsent quiet), and its `up` is the one
         # WayfinderWorkerDown and WayfinderServiceDown read
         ups = eventually(lambda: {r["metric"]["job"] for r in prom.query("up")}, lambda j: j == jobs, 60, "up")

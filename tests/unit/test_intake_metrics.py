@@ -166,7 +166,10 @@ def test_each_rejected_item_is_counted_by_its_reason_code(intake: Intake) -> Non
     r = intake.bamboohr(*REJECTED_ITEMS, NEW_MANAGER)
     assert r.status_code == 200
     assert [item["item"] for item in r.json()["rejected"]] == list(range(len(REJECTED_ITEMS)))
-    assert r.json()["rejected"][0] == {"item": 0, "employee_id": None, "reason": "employees[0]: no employee id"}
+    assert r.json()["rejected"][0] == {"item": 0, "employee_id": None, "code": "no_employee_id",
+                                       "reason": "employees[0]: no employee id"}
+    # each item's code in the answer, as the metric counts it (since 2026-12-05; the sender had the text only)
+    assert sorted(item["code"] for item in r.json()["rejected"]) == sorted(REJECT_CODES)
     assert {code: intake.value("wayfinder_intake_items_rejected_total", system="bamboohr", reason=code)
             for code in REJECT_CODES} == dict.fromkeys(REJECT_CODES, 1)
     assert intake.events("hris.manager.changed") == 1  # the good item still went

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from tests.support import ROOT
 from wayfinder.connectors.metrics import DeliveryMetrics
+from wayfinder.hris.metrics import IntakeMetrics
 from wayfinder.streams.health import RestoreWatch, WorkerHealth, partition_lag
 from wayfinder.streams.metrics import StreamMetrics
 from wayfinder.streams.settings import WorkerSettings
@@ -184,11 +185,12 @@ def test_raw_record_bytes_are_logged_by_size_and_record_keys_as_they_are(monkeyp
 
 def exported() -> set[str]:
     """Every series name the processes export, with the names of histogram and counter samples."""
-    registries = [CollectorRegistry() for _ in range(3)]
+    registries = [CollectorRegistry() for _ in range(4)]
     StreamMetrics(registries[0])
     DeliveryMetrics(registries[1])
     WebMetrics(registries[2], pending=lambda: 0.0, oldest_age=lambda: 0.0)
-    for registry, role in zip(registries, ("worker", "deliver", "serve"), strict=True):
+    IntakeMetrics(registries[3], ["bamboohr"])
+    for registry, role in zip(registries, ("worker", "deliver", "serve", "intake"), strict=True):
         add_standard_collectors(registry, role)
     names: set[str] = set()
     for registry in registries:
@@ -228,6 +230,9 @@ def test_the_dashboard_loads_and_reads_only_metrics_that_exist() -> None:
     assert not missing(exprs), f"the dashboard reads metrics no process exports: {sorted(missing(exprs))}"
     assert {"wayfinder_consumer_lag_messages", "wayfinder_agent_crashes_total", "wayfinder_delivery_failures_total",
             "process_start_time_seconds", "wayfinder:consumer_lag_messages:sum_by_topic"} <= names_in(exprs)
+    # the HR webhooks' (since 2026-12-05; before, the intake's metrics were on no panel)
+    assert {"wayfinder_intake_requests_total", "wayfinder_intake_events_total", "wayfinder_intake_items_rejected_total",
+            "wayfinder_intake_duplicates_total", "wayfinder_intake_ack_seconds_bucket"} <= names_in(exprs)
 
 
 # What SPEC §10 asks a platform team to see, each by a series the dashboard reads: events by type and outcome,
@@ -298,5 +303,6 @@ def test_every_job_the_down_alerts_watch_has_an_alert_for_no_target_at_all() -> 
         return {job for e in exprs for found in re.findall(pattern, e) for job in found.split("|")}
 
     watched = jobs(r'\bup\{job=~?"([^"]+)"\}\s*==\s*0')
-    assert watched == {"wayfinder-worker", "wayfinder-deliver", "wayfinder-serve"}
-    assert jobs(r'\babsent\(up\{job="([^"]+)"\}\)') == watched
+    assert watched == {"wayfinder-worker", "wayfinder-deliver", "wayfinder-serve", "wayfinder-intake"}
+    # the HR webhooks are optional (deploy/k8s/intake, a Component off by default): no target is no problem
+    assert jobs(r'\babsent\(up\{job="([^"]+)"\}\)') == watched - {"wayfinder-intake"}

@@ -228,7 +228,7 @@ def create_app(config: IntakeConfig, sink: Sink, *, clock: Callable[[], datetime
             metrics.rejected_item(system, r.code)
             log.warning("a %s webhook item for employee %s was not mapped: %s", system, r.employee, r.reason)
         return JSONResponse({"accepted": len(fresh), "duplicates": len(events) - len(fresh), "rejected": [
-            {"item": i, "employee_id": r.employee, "reason": r.reason} for i, r in rejected]})
+            {"item": i, "employee_id": r.employee, "code": r.code, "reason": r.reason} for i, r in rejected]})
 
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "webhooks": sorted(config.mappings)})

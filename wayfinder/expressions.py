@@ -62,6 +62,15 @@ CEL_FUNCTIONS = frozenset({
 })
 """The functions the CEL library evaluates (macros aside): a call to any other compiles but always fails, so it is a
 validation error, as a CEL type checker would report it."""
+_METHODS_ONLY = frozenset({
+    "contains", "startsWith", "endsWith", "matches", "getFullYear", "getMonth", "getDate", "getDayOfMonth",
+    "getDayOfWeek", "getDayOfYear", "getHours", "getMinutes", "getSeconds", "getMilliseconds",
+})
+"""Called on a value only (``employee.email.endsWith("@example.com")``): the library has no ``endsWith(a, b)`` (nor
+``matches(a, b)``, which CEL also defines), so that form compiles and fails on every run."""
+_FUNCTIONS_ONLY = frozenset({"int", "uint", "double", "string", "bytes", "type", "dyn", "duration", "timestamp"})
+"""Called with the value only (``int(event.data.score)``); ``size`` takes both forms."""
+_CALL = re.compile(r"(\.\s*)?\b([A-Za-z_]\w*)\s*\(")
 
 
 class ExpressionError(ValueError):
@@ -107,6 +116,22 @@ def _literals(source: str) -> Iterator[tuple[int, int, int]]:
             i = j
         else:
             i += 1
+
+
+def _call_in_a_form_cel_lacks(code: str) -> tuple[str, int] | None:
+    """The first call of a function in the form the library does not evaluate (a method called with its value as
+    an argument, ``contains(a, b)``, or a function called on its value, ``x.int()``), as (message, 1-based column):
+    it compiles and fails on every run, so it counts as false wherever it is. ``code``: comments and strings
+    blanked (:func:`blank_strings`)."""
+    for found in _CALL.finditer(code):
+        name, method = found.group(2), found.group(1) is not None
+        if name in _METHODS_ONLY and not method:
+            example = f"now.{name}()" if name.startswith("get") else f'employee.email.{name}("...")'
+            return (f"{name}(...) is called on a value in CEL, not given it: write value.{name}(...), as in "
+                    f"{example}", found.start(2) + 1)
+        if name in _FUNCTIONS_ONLY and method:
+            return f".{name}() is no method in CEL: write {name}(value)", found.start(2) + 1
+    return None
 
 
 def without_comments(source: str) -> str:
@@ -378,6 +403,9 @@ class Expr:
                    "has, all, exists, exists_one, map, filter)")
             found = re.search(rf"\b{re.escape(calls[0])}\s*\(", blank_strings(code))
             raise ExpressionError(msg, found.start() + 1 if found else 1)
+        wrong_form = _call_in_a_form_cel_lacks(blank_strings(code))
+        if wrong_form is not None:
+            raise ExpressionError(*wrong_form)
         zoned = _GETTER_WITH_ZONE.search(blank_strings(code))
         if zoned:  # CEL's getters take a timezone; this library's do not, and failed on every run
             msg = (f"{zoned.group(1)}() takes no timezone here: it reads the time in UTC (write "

@@ -402,6 +402,29 @@ def test_a_call_to_a_function_cel_does_not_have_is_an_error_where_it_is_called()
         Expr(fine)
 
 
+@pytest.mark.parametrize(("source", "column", "says"), [
+    ('employee.country == "DE" && endsWith(employee.email, "@example.com")', 29, "write value.endsWith(...)"),
+    ('matches(employee.role, "^E")', 1, "write value.matches(...)"),
+    ("getDayOfWeek(now) == 1", 1, "as in now.getDayOfWeek()"),
+    ("employee.attributes.level.int() > 2", 27, "write int(value)"),
+    ('employee.start_date.timestamp() < now', 21, "write timestamp(value)"),
+])
+def test_a_function_called_in_the_form_the_library_lacks_is_an_error_where_it_is_called(
+        source: str, column: int, says: str) -> None:
+    """``endsWith(a, b)`` and ``x.int()`` compiled and failed on every run, so the condition counted as false for
+    everyone and validate said nothing (the library evaluates these in one form only; 2026-12-05)."""
+    assert Expr(source.replace("endsWith(employee.email, ", "employee.email.endsWith(")
+                .replace("matches(employee.role, ", "employee.role.matches(")
+                .replace("getDayOfWeek(now)", "now.getDayOfWeek()")
+                .replace("employee.attributes.level.int()", "int(employee.attributes.level)")
+                .replace("employee.start_date.timestamp()", "timestamp(employee.start_date)")).source
+    with pytest.raises(ExpressionError) as info:
+        Expr(source)
+    assert says in str(info.value) and info.value.column == column, (str(info.value), info.value.column)
+    # the same words inside a string, or a field of that name, are no call
+    Expr('employee.email == "endsWith(x)" && has(event.data.contains)')
+
+
 def test_a_list_that_would_print_as_a_billion_items_is_refused_before_it_is_written() -> None:
     """``{% set a = [a, a] %}`` thirty times is thirty lists; printed, a billion items (minutes and gigabytes before
     the output limit was met). What may be printed is counted over the distinct lists, so the refusal is at once;

@@ -424,8 +424,11 @@ def _evaluation_warning(expr: Expr, scope: Mapping[str, Field], at_run: str
                       'is text: timestamp(employee.start_date + "T00:00:00Z") reads one as a time): '
                       + at_run)
     for start, end, name in _constant_calls(expr.source):
+        # a pattern method's own value is the text it is called on: any text tells whether the pattern compiles
+        call = f'"".{expr.source[start:end]}' if start > 0 and _before(expr.source, start) == "." else (
+            expr.source[start:end])
         try:
-            _, failed = Expr(expr.source[start:end], frozenset()).evaluate({})
+            _, failed = Expr(call, frozenset()).evaluate({})
         except ValueError:
             continue  # reported as it is by the loader
         if failed is not None:
@@ -439,6 +442,7 @@ def _evaluation_warning(expr: Expr, scope: Mapping[str, Field], at_run: str
 _CALL_HINTS = {
     "timestamp": '; CEL reads a timestamp from RFC 3339 text with a time and an offset, "2026-03-01T00:00:00Z"',
     "duration": '; CEL writes a duration in h, m and s, "72h" for three days (no d or w)',
+    "matches": "; the pattern does not compile: RE2 syntax, a literal [ ( { or . escaped with two backslashes",
 }
 
 
@@ -449,6 +453,12 @@ def _first_sentence(error: str) -> str:
 
 
 _CONSTANT_NAMES = frozenset({"true", "false", "null"})
+_PATTERN_METHODS = frozenset({"matches"})  # a method whose literal argument may fail by itself: a pattern
+
+
+def _before(source: str, start: int) -> str:
+    """The character before ``start`` that is not a space."""
+    return source[:start].rstrip()[-1:]
 
 
 def _constant_calls(source: str) -> list[tuple[int, int, str]]:
@@ -459,7 +469,8 @@ def _constant_calls(source: str) -> list[tuple[int, int, str]]:
     i = 0
     while i + 1 < len(toks):
         tok = toks[i]
-        if tok.kind != "id" or toks[i + 1].text != "(" or (i > 0 and toks[i - 1].text == "."):
+        if tok.kind != "id" or toks[i + 1].text != "(" or (i > 0 and toks[i - 1].text == "." and
+                                                             tok.text not in _PATTERN_METHODS):
             i += 1
             continue
         depth, j, constant = 0, i + 1, True

@@ -326,6 +326,10 @@ def test_a_condition_whose_types_do_not_fit_is_a_warning_where_it_is(write_files
     ('event.time + duration("5d") < now', 23, 'duration("5d") fails whatever the person or the event (Function '
      """'duration' error: Parsing Error; CEL writes a duration in h, m and s, "72h" for three days (no d or w))"""),
     ("[1, 2][5] == 1", 9, "the expression reads nothing and fails on every run (index out of bounds)"),
+    # a pattern that does not compile (since 2026-12-05, later: a method on a field was not judged)
+    ('event.data.reason.matches("[a-z")', 28, """matches("[a-z") fails whatever the person or the event (Function """
+     "'matches' error; the pattern does not compile: RE2 syntax, a literal [ ( { or . escaped with two backslashes)"),
+    ('event.data.reason.matches("^b(irth|)$")', 0, ""),
     ('timestamp("2026-03-01T00:00:00Z") < now && duration("72h") > duration("1h")', 0, ""),
     ("timestamp(event.data.date) < now", 0, ""),  # a value that does not parse: not judged (README)
     ('has(employee.attributes.level) && int(employee.attributes.level) > 3', 0, ""),  # no example: not judged

@@ -17,86 +17,18 @@ the engine enrolls, and counts failed expressions, exactly as if it had tested e
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from wayfinder.expressions import without_comments
+from wayfinder.expressions import FieldPath, LiteralKey, conjuncts
 from wayfinder.journeys.model import Journey
 
 __all__ = ["AudienceIndex", "conjuncts"]
 
-_PATH = r"(employee(?:\.attributes)?|event\.data|trigger\.data)\.([A-Za-z_][A-Za-z0-9_]*)"
-_LIT = r"(?:\"[^\"\\]*\"|'[^'\\]*'|true|false)"
-_EQ = re.compile(rf"^{_PATH}\s*==\s*({_LIT})$")
-_EQ_REVERSED = re.compile(rf"^({_LIT})\s*==\s*{_PATH}$")
-_IN = re.compile(rf"^{_PATH}\s+in\s+\[\s*({_LIT}(?:\s*,\s*{_LIT})*)\s*,?\s*\]$")
-_LIT_ITEM = re.compile(_LIT)
-_MAX_PARENS = 8
 _MAX_KEYS = 256  # an audience listing more value combinations than this is tested, not indexed
 
-Path = tuple[str, str]  # (where: employee | employee.attributes | event.data | trigger.data, field)
-Key = tuple[str, object]  # ("s", text) or ("b", flag): a value with its kind, so "true" is not true
-
-
-def _literal(text: str) -> Key:
-    if text in ("true", "false"):
-        return ("b", text == "true")
-    return ("s", text[1:-1])
-
-
-def _split_and(source: str) -> list[str] | None:
-    """The top-level ``&&`` parts of an expression (None when it has a top-level ``||`` or ``?``)."""
-    parts: list[str] = []
-    depth, quote, start, i = 0, "", 0, 0
-    text = source.strip()
-    while i < len(text):
-        c = text[i]
-        if quote:
-            quote = "" if c == quote else quote
-        elif c in "\"'":
-            quote = c
-        elif c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        elif depth == 0 and text.startswith("&&", i):
-            parts.append(text[start:i].strip())
-            start = i + 2
-            i += 1
-        elif depth == 0 and (text.startswith("||", i) or c == "?"):
-            return None
-        i += 1
-    parts.append(text[start:].strip())
-    return parts
-
-
-def conjuncts(source: str) -> tuple[dict[Path, frozenset[Key]], bool]:
-    """The indexable parts of ``source`` as {path: the values that make that part true}, and whether every
-    top-level part was indexable."""
-    parts = _split_and(without_comments(source))  # a commented-out ``&& ...`` is no condition
-    if parts is None:
-        return {}, False
-    found: dict[Path, frozenset[Key]] = {}
-    whole = True
-    for part in parts:
-        for _ in range(_MAX_PARENS):  # a few levels: deeper nesting is tested, not indexed
-            if not (part.startswith("(") and part.endswith(")") and _split_and(part[1:-1]) == [part[1:-1].strip()]):
-                break
-            part = part[1:-1].strip()
-        m = _EQ.match(part)
-        path: Path
-        if m:
-            path, keys = (m.group(1), m.group(2)), frozenset({_literal(m.group(3))})
-        elif m := _EQ_REVERSED.match(part):
-            path, keys = (m.group(2), m.group(3)), frozenset({_literal(m.group(1))})
-        elif m := _IN.match(part):
-            path, keys = (m.group(1), m.group(2)), frozenset(_literal(x) for x in _LIT_ITEM.findall(m.group(3)))
-        else:
-            whole = False
-            continue
-        found[path] = found[path] & keys if path in found else keys
-    return found, whole
+Path = FieldPath
+Key = LiteralKey
 
 
 def _tests(journey: Journey) -> dict[Path, frozenset[Key]]:

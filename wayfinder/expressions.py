@@ -161,6 +161,81 @@ def blank_strings(source: str) -> str:
     return "".join(out)
 
 
+# -- what an expression requires of one field, read from its text (the audience index, the catalog's edges) --------
+_FIELD = r"(employee(?:\.attributes)?|event\.data|trigger\.data)\.([A-Za-z_][A-Za-z0-9_]*)"
+_LIT = r"(?:\"[^\"\\]*\"|'[^'\\]*'|true|false)"
+_EQ = re.compile(rf"^{_FIELD}\s*==\s*({_LIT})$")
+_EQ_REVERSED = re.compile(rf"^({_LIT})\s*==\s*{_FIELD}$")
+_IN = re.compile(rf"^{_FIELD}\s+in\s+\[\s*({_LIT}(?:\s*,\s*{_LIT})*)\s*,?\s*\]$")
+_LIT_ITEM = re.compile(_LIT)
+_MAX_PARENS = 8
+
+FieldPath = tuple[str, str]  # (where: employee | employee.attributes | event.data | trigger.data, field)
+LiteralKey = tuple[str, object]  # ("s", text) or ("b", flag): a value with its kind, so "true" is not true
+
+
+def _literal(text: str) -> LiteralKey:
+    if text in ("true", "false"):
+        return ("b", text == "true")
+    return ("s", text[1:-1])
+
+
+def _split_and(source: str) -> list[str] | None:
+    """The top-level ``&&`` parts of an expression (None when it has a top-level ``||`` or ``?``)."""
+    parts: list[str] = []
+    depth, quote, start, i = 0, "", 0, 0
+    text = source.strip()
+    while i < len(text):
+        c = text[i]
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "\"'":
+            quote = c
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif depth == 0 and text.startswith("&&", i):
+            parts.append(text[start:i].strip())
+            start = i + 2
+            i += 1
+        elif depth == 0 and (text.startswith("||", i) or c == "?"):
+            return None
+        i += 1
+    parts.append(text[start:].strip())
+    return parts
+
+
+def conjuncts(source: str) -> tuple[dict[FieldPath, frozenset[LiteralKey]], bool]:
+    """The top-level ``&&`` parts of ``source`` that compare one field with literals (``employee.country == "DE"``,
+    ``event.data.leave_type in ["parental", "medical"]``; strings and booleans), as {path: the values that make
+    that part true}, and whether every top-level part was one. Whatever holds the expression true has one of
+    those values in each such field."""
+    parts = _split_and(without_comments(source))  # a commented-out ``&& ...`` is no condition
+    if parts is None:
+        return {}, False
+    found: dict[FieldPath, frozenset[LiteralKey]] = {}
+    whole = True
+    for part in parts:
+        for _ in range(_MAX_PARENS):  # a few levels: deeper nesting is tested, not read
+            if not (part.startswith("(") and part.endswith(")") and _split_and(part[1:-1]) == [part[1:-1].strip()]):
+                break
+            part = part[1:-1].strip()
+        m = _EQ.match(part)
+        path: FieldPath
+        if m:
+            path, keys = (m.group(1), m.group(2)), frozenset({_literal(m.group(3))})
+        elif m := _EQ_REVERSED.match(part):
+            path, keys = (m.group(2), m.group(3)), frozenset({_literal(m.group(1))})
+        elif m := _IN.match(part):
+            path, keys = (m.group(1), m.group(2)), frozenset(_literal(x) for x in _LIT_ITEM.findall(m.group(3)))
+        else:
+            whole = False
+            continue
+        found[path] = found[path] & keys if path in found else keys
+    return found, whole
+
+
 def _strings_emptied(source: str) -> str:
     """``source`` with each string literal written as ``""`` (comments left as they are): what the cost estimate
     and the field plan read, where only the shape of the code counts."""

@@ -15,6 +15,7 @@ from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.catalog.feedback import CatalogFeedback
 from wayfinder.catalog.model import STYLE_FORMATS, ResourceSpec, RoleSpec, TopicSpec, skill_key
 from wayfinder.catalog.paths import PathPlan, plan_path
+from wayfinder.expressions import conjuncts
 from wayfinder.vocabulary import language_rank
 
 
@@ -132,6 +133,23 @@ def dated_order_nx(days: Mapping[str, int], requires: Mapping[str, tuple[str, ..
 _PROFILE_LINKS = ("department", "location", "role")
 
 
+def eligible_for(r: ResourceSpec) -> dict[str, list[str]]:
+    """The departments, locations and roles a resource's ``eligibility`` is written for: its top-level ``&&`` parts
+    that compare ``employee.department``, ``.location`` or ``.role`` with text (``employee.department == "Sales"``,
+    ``employee.location in ["Berlin", "Munich"]``). SPEC §5's ``eligible-for`` edges, and with them the ranking's
+    graph proximity to the employee's department, location and role, as the optional ``departments``,
+    ``locations`` and ``roles`` give them: a resource written for Sales is closer to a salesperson than one for
+    everyone."""
+    if r.eligibility is None:
+        return {}
+    found, _ = conjuncts(r.eligibility.source)
+    out: dict[str, list[str]] = {}
+    for (where, name), keys in found.items():
+        if where == "employee" and name in _PROFILE_LINKS:
+            out[name] = sorted(str(value) for kind, value in keys if kind == "s")
+    return out
+
+
 def _linked(graph: nx.DiGraph[str], resource_id: str, kind: str) -> Iterator[str]:
     """The names of the ``kind`` nodes the resource has an edge to."""
     node = _node("resource", resource_id)
@@ -228,8 +246,9 @@ class CatalogGraph:
             self.graph.add_edge(_node("resource", r.id), _node("resource", other), rel="related")
         for other in r.requires:
             self.graph.add_edge(_node("resource", r.id), _node("resource", other), rel="requires")
+        required = eligible_for(r)
         for kind, values in (("department", r.departments), ("location", r.locations), ("role", r.roles)):
-            for v in values:
+            for v in (*values, *required.get(kind, ())):
                 self.graph.add_edge(_node("resource", r.id), _node(kind, v.casefold()), rel="eligible-for")
         for skill in r.teaches:
             self.graph.add_edge(_node("resource", r.id), _node("skill", skill), rel="teaches")

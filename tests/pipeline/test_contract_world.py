@@ -50,3 +50,37 @@ def test_contractor_is_not_enrolled(write_files: WriteFiles) -> None:
         event("d1", "hris.dependent.added", "2026-09-14T11:00:00Z", "E1", relationship="child", date="2026-09-12"),
     ])
     assert runner.messages == {}
+
+
+ONBOARDING_PICK = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: first-pick
+name: One thing to start with
+owner: people@example.com
+version: 1
+trigger: {event: hris.employee.hired}
+steps:
+  - id: first
+    send:
+      channel: email
+      subject: "Welcome"
+      body: "{% for r in resources %}{{ r.title }}{% endfor %}"
+      resources: {topics: [onboarding], limit: 1}
+"""
+
+
+def test_a_resource_written_for_the_employees_department_ranks_first(write_files: WriteFiles) -> None:
+    # Every onboarding item matches the topic alike; sales-crm-training's eligibility is written for Sales (SPEC §5:
+    # an eligible-for edge), so it is the closest to a salesperson in the graph and the one a limit of 1 keeps.
+    # Before, the tie went by id and a salesperson got badge-pickup.
+    root = write_files({"journeys/first-pick.yaml": ONBOARDING_PICK})
+    runner = run(root / "journeys", [
+        profile("E2", country="US", timezone="America/New_York", locale="en-US", department="Sales",
+                work_mode="onsite"),
+        event("h2", "hris.employee.hired", "2026-10-05T10:00:00Z", "E2", start_date="2026-10-12",
+              role="Account Executive", department="Sales", location="New York", manager_id="M2"),
+    ])
+    (message,) = runner.messages.values()
+    assert message.status == "sent"
+    assert message.resources == ["sales-crm-training"]

@@ -410,3 +410,21 @@ def test_a_template_a_catalog_title_and_a_catalog_version_choose_the_same_langua
     assert localized({t: t for t in tags}, reader) == chosen
     graph = CatalogGraph(TOPICS, [res(f"v-{t}", group="g", locale=t) for t in tags])
     assert picked(graph, {"locale": reader}) == [f"v-{chosen}"]
+
+
+# -- eligible-for edges from eligibility ------------------------------------------------------------------------
+def test_an_eligibility_written_for_a_department_location_or_role_is_an_edge_to_it() -> None:
+    graph = CatalogGraph(TOPICS, [
+        res("a-everyone"),
+        res("b-sales", eligibility='employee.department == "Sales" && employee.work_mode != "remote"'),
+        res("c-berlin", eligibility="employee.location in ['Berlin', 'Munich']"),
+        res("d-not-sales", eligibility='employee.department != "Sales"'),
+        res("e-either", eligibility='employee.department == "Sales" || employee.role == "AE"'),
+    ])
+    seller = {"department": "Sales", "location": "Munich", "role": "AE", "work_mode": "onsite"}
+    assert graph.close_to(graph.resources["b-sales"], seller) == [("department", "Sales")]
+    assert graph.close_to(graph.resources["c-berlin"], seller) == [("location", "Munich")]
+    # Only what every employee it holds for has: a negation or an alternative says nothing of the kind.
+    assert graph.close_to(graph.resources["d-not-sales"], {"department": "Finance"}) == []
+    assert graph.close_to(graph.resources["e-either"], seller) == []
+    assert picked(graph, seller, limit=2) == ["b-sales", "c-berlin"]

@@ -84,3 +84,64 @@ def test_a_resource_written_for_the_employees_department_ranks_first(write_files
     (message,) = runner.messages.values()
     assert message.status == "sent"
     assert message.resources == ["sales-crm-training"]
+
+
+SALES_ROADMAP = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: first-days
+name: Your first days
+owner: people@example.com
+version: 1
+trigger: {event: hris.employee.hired}
+steps:
+  - id: plan
+    roadmap: {topics: [onboarding], horizon: HORIZON, channel: email, template: onboarding/roadmap}
+"""
+
+
+def test_a_roadmap_leaves_out_what_is_due_past_its_horizon(write_files: WriteFiles) -> None:
+    # sales-crm-training is due on day 5 and requires security-training (day 3): a 4-day roadmap ends before it.
+    for horizon, last in (("4d", "team-intro"), ("5d", "sales-crm-training")):
+        root = write_files({"journeys/first-days.yaml": SALES_ROADMAP.replace("HORIZON", horizon)})
+        runner = run(root / "journeys", [
+            profile("E2", country="US", timezone="America/New_York", locale="en-US", department="Sales",
+                    work_mode="onsite"),
+            event("h2", "hris.employee.hired", "2026-10-05T10:00:00Z", "E2", start_date="2026-10-12",
+                  role="Account Executive", department="Sales", location="New York", manager_id="M2"),
+        ])
+        (message,) = runner.messages.values()
+        expected = {"it-accounts", "badge-pickup", "team-intro", "security-training"}
+        assert set(message.resources) == expected | {last}
+        assert message.resources.index("it-accounts") < message.resources.index("security-training")
+        if last == "sales-crm-training":
+            assert message.resources[-1] == "sales-crm-training"
+
+
+WELLBEING = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: back
+name: Welcome back
+owner: people@example.com
+version: 1
+trigger: {event: hris.leave.ended}
+steps:
+  - id: hello
+    send: {channel: email, template: new-parent/return, resources: {topics: [mental-health, return-to-work]}}
+  - id: flex
+    send: {channel: intranet, template: new-parent/return, resources: {topics: [flexible-work]}}
+"""
+
+
+def test_a_resource_below_a_sensitive_topic_makes_its_message_wait_for_a_person(write_files: WriteFiles) -> None:
+    # eap-counselling is about mental-health, a topic below the policy's sensitive wellbeing (SPEC §4, §5).
+    root = write_files({"journeys/back.yaml": WELLBEING,
+                        "policy.yaml": "apiVersion: wayfinder/v1\nkind: Policy\nsensitive_topics: [wellbeing]\n"})
+    runner = EmbeddedRunner(world_defs(root / "journeys", root / "policy.yaml"))
+    runner.run([profile("E1"), event("l1", "hris.leave.ended", "2026-10-05T10:00:00Z", "E1", leave_type="sabbatical",
+                                     return_date="2026-10-05")], None)
+    by_step = {m.step_id: m for m in runner.messages.values()}
+    assert (by_step["hello"].status, by_step["hello"].reason) == ("pending_approval", "sensitive")
+    assert set(by_step["hello"].resources) == {"eap-counselling", "return-to-work-guide"}
+    assert by_step["flex"].status == "sent"

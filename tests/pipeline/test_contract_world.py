@@ -145,3 +145,110 @@ def test_a_resource_below_a_sensitive_topic_makes_its_message_wait_for_a_person(
     assert (by_step["hello"].status, by_step["hello"].reason) == ("pending_approval", "sensitive")
     assert set(by_step["hello"].resources) == {"eap-counselling", "return-to-work-guide"}
     assert by_step["flex"].status == "sent"
+
+# SPEC §11 at its boundaries, over the same world: decisions on the event clock, the review window, the mailbox.
+CARE = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: care
+name: Care
+owner: hr@example.com
+version: 1
+sensitivity: sensitive
+trigger: {event: hris.leave.started, when: event.data.leave_type == "bereavement"}
+steps:
+  - id: condolence
+    send: {channel: email, template: bereavement/condolence, resources: {topics: [bereavement], limit: 2}}
+"""
+CARE_MANAGER = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: care-manager
+name: Care (manager)
+owner: hr@example.com
+version: 1
+sensitivity: sensitive
+trigger: {event: hris.leave.started, when: event.data.leave_type == "bereavement"}
+steps:
+  - id: tell-manager
+    send: {channel: intranet, to: manager, subject: A colleague, body: Please be kind.}
+"""
+QUIET = 'quiet_hours: {start: "20:00", end: "08:00", weekends: false}\n'
+
+
+def sensitive_run(write_files: WriteFiles, journey: str, policy: str = "") -> EmbeddedRunner:
+    head = "apiVersion: wayfinder/v1\nkind: Policy\n"
+    root = write_files({"journeys/care.yaml": journey, "policy.yaml": head + policy})
+    return EmbeddedRunner(world_defs(root / "journeys", root / "policy.yaml"))
+
+
+def bereavement(subject: str, time: str) -> CloudEvent:
+    return event(f"l-{subject}", "hris.leave.started", time, subject, leave_type="bereavement",
+                 start_date=time[:10], expected_return_date="2026-12-30")
+
+
+def decision(eid: str, time: str, subject: str, message_id: str, verdict: str = "approve") -> CloudEvent:
+    return event(eid, "wayfinder.review.decided", time, subject, message_id=message_id, decision=verdict,
+                 reviewer_id="R9")
+
+
+def held_id(runner: EmbeddedRunner, employee: str) -> str:
+    (held,) = [m for m in runner.messages.values() if m.employee_id == employee and m.status == "pending_approval"]
+    return held.message_id
+
+
+def test_a_decision_at_the_review_window_end_comes_after_the_escalation(write_files: WriteFiles) -> None:
+    # Before each event every timer due at or before its time fires: the window (5d by default) has ended when the
+    # decision is read at its last instant, so the escalation task opens; the decision then approves the message
+    # and closes the task.
+    runner = sensitive_run(write_files, CARE, "review_escalation: ESC\n")
+    runner.run([profile("E1"), bereavement("E1", "2026-10-20T09:00:00Z")])
+    mid = held_id(runner, "E1")
+    runner.run([decision("d1", "2026-10-25T09:00:00Z", "E1", mid)])
+    message = runner.messages[mid]
+    assert (message.status, message.scheduled_for, message.reviewer_id) == (
+        "approved", at("2026-10-25T09:00:00Z"), "R9")
+    (task,) = runner.tasks.values()
+    assert (task.assignee, task.assignee_id, task.step_id, task.created_at) == (
+        "review_escalation", "ESC", "condolence", at("2026-10-25T09:00:00Z"))
+    assert (task.status, task.reason) == ("cancelled", "decided")
+
+
+def test_a_decision_read_before_its_message_at_the_same_time_finds_nothing_pending(write_files: WriteFiles) -> None:
+    # Ties in time go in file order: the decision comes before the leave that makes the message.
+    first = sensitive_run(write_files, CARE)
+    first.run([profile("E1"), bereavement("E1", "2026-10-20T09:00:00Z")])
+    mid = held_id(first, "E1")  # ids are deterministic: the same events make the same message
+    runner = sensitive_run(write_files, CARE)
+    runner.run([profile("E1"), decision("d1", "2026-10-20T09:00:00Z", "E1", mid),
+                bereavement("E1", "2026-10-20T09:00:00Z")], at("2026-10-21T00:00:00Z"))
+    assert runner.messages[mid].status == "pending_approval"
+    assert [d.reason for d in runner.dead_letters] == ["not_pending"]
+
+
+def test_an_approval_in_the_quiet_hours_goes_at_their_local_end_after_the_clocks_go_back(
+        write_files: WriteFiles) -> None:
+    # Saturday 22:30 in Berlin (summer time); the clocks go back that night, so Sunday 08:00 is 07:00Z.
+    runner = sensitive_run(write_files, CARE, QUIET)
+    runner.run([profile("E1"), bereavement("E1", "2026-10-23T09:00:00Z")])
+    mid = held_id(runner, "E1")
+    runner.run([decision("d1", "2026-10-24T20:30:00Z", "E1", mid)], at("2026-10-24T21:00:00Z"))
+    waiting = runner.messages[mid]
+    assert (waiting.status, waiting.reason, waiting.scheduled_for) == (
+        "deferred", "quiet_hours", at("2026-10-25T07:00:00Z"))
+    runner.run([], at("2026-10-27T00:00:00Z"))
+    assert (runner.messages[mid].status, runner.messages[mid].scheduled_for) == ("approved", at("2026-10-25T07:00:00Z"))
+
+
+def test_two_reports_approved_messages_share_their_managers_cap(write_files: WriteFiles) -> None:
+    # The cap is per recipient across employees and journeys; its window is exact (7d is 168 hours).
+    runner = sensitive_run(write_files, CARE_MANAGER, "frequency_cap: {max: 1, per: 7d}\n")
+    runner.run([profile("M1"), profile("E1", manager_id="M1"), event("p-E3", "hris.employee.upserted",
+                "2025-12-01T00:00:00Z", "E3", id="E3", given_name="Ben", manager_id="M1"),
+                bereavement("E1", "2026-10-20T09:00:00Z"), bereavement("E3", "2026-10-20T09:00:00Z")])
+    first, second = held_id(runner, "E1"), held_id(runner, "E3")
+    runner.run([decision("d1", "2026-10-21T10:00:00Z", "E1", first),
+                decision("d2", "2026-10-21T10:00:00Z", "E3", second)], at("2026-11-30T00:00:00Z"))
+    assert [(runner.messages[m].recipient_id, runner.messages[m].status, runner.messages[m].scheduled_for)
+            for m in (first, second)] == [("M1", "approved", at("2026-10-21T10:00:00Z")),
+                                          ("M1", "approved", at("2026-10-28T10:00:00Z"))]

@@ -213,6 +213,15 @@ def _says_something(part: str) -> str:
 _EDITED = Annotated[str, Field(min_length=1), AfterValidator(_says_something)]
 
 
+def _names_someone(person_id: str) -> str:
+    """A reviewer's id says who decided (SPEC §11: the record keeps ``reviewer_id``): one of only spaces was taken,
+    and the message went approved by nobody anyone could name, where an empty id was refused."""
+    if layout.says_nothing(person_id):
+        msg = "names nobody (only spaces)"
+        raise ValueError(msg)
+    return person_id
+
+
 class ReviewEdits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -226,7 +235,7 @@ class ReviewDecided(_Data):
 
     message_id: Annotated[str, Field(min_length=1)]
     decision: Literal["approve", "reject"]
-    reviewer_id: Annotated[str, Field(min_length=1)]
+    reviewer_id: Annotated[str, Field(min_length=1), AfterValidator(_names_someone)]
     reason: str | None = None
     edits: ReviewEdits | None = None
 

@@ -325,6 +325,10 @@ INVALID_DATA: list[tuple[str, dict[str, Any], str]] = [
                                   "edits": {"text": " \n\t"}}, "edits.text"),
     ("wayfinder.review.decided", {"message_id": "m", "decision": "approve", "reviewer_id": "R1",
                                   "edits": {"subject": "New subject", "html": "\u3000"}}, "edits.html"),
+    # a reviewer's id names someone: one of spaces approved a message that then went by nobody anyone could name
+    # (an empty one was refused; found by an audit of SPEC §11, 2026-12-05)
+    ("wayfinder.review.decided", {"message_id": "m", "decision": "approve", "reviewer_id": "  "}, "reviewer_id"),
+    ("wayfinder.review.decided", {"message_id": "m", "decision": "reject", "reviewer_id": "\t\u3000"}, "reviewer_id"),
     # a person's task: which one, and who (a completion naming none let a wait_for go on with the task open)
     ("wayfinder.task.completed", {"journey_id": "j", "step_id": "call"}, "task_id"),
     ("wayfinder.task.completed", {"task_id": "t-1"}, "actor_id"),

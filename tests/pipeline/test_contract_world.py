@@ -146,6 +146,7 @@ def test_a_resource_below_a_sensitive_topic_makes_its_message_wait_for_a_person(
     assert set(by_step["hello"].resources) == {"eap-counselling", "return-to-work-guide"}
     assert by_step["flex"].status == "sent"
 
+
 # SPEC §11 at its boundaries, over the same world: decisions on the event clock, the review window, the mailbox.
 CARE = """
 apiVersion: wayfinder/v1

@@ -40,27 +40,34 @@ def schedulable(instant: datetime) -> datetime:
 def to_instant(value: Any, tz: ZoneInfo) -> datetime:
     """A date (midnight local), an RFC 3339 timestamp, or a datetime, as an aware instant within the years
     Wayfinder schedules (a ``ValueError`` otherwise, as for any value that is not a time)."""
+    return read_time(value, tz)[0]
+
+
+def read_time(value: Any, tz: ZoneInfo) -> tuple[datetime, bool]:
+    """:func:`to_instant`, and whether the value was a date: a date is a local day (it depends on ``tz``), a
+    timestamp an instant (it does not)."""
     try:
-        return schedulable(_to_instant(value, tz))
+        instant, is_date = _to_instant(value, tz)
+        return schedulable(instant), is_date
     except OverflowError as e:
         msg = f"a time outside the years {FIRST_YEAR}..{LAST_YEAR}, which Wayfinder cannot schedule"
         raise ValueError(msg) from e
 
 
-def _to_instant(value: Any, tz: ZoneInfo) -> datetime:
+def _to_instant(value: Any, tz: ZoneInfo) -> tuple[datetime, bool]:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             msg = "a timestamp without an offset"
             raise ValueError(msg)
-        return value.astimezone(UTC)
+        return value.astimezone(UTC), False
     if isinstance(value, date):
-        return local_at(value, time(0), tz)
+        return local_at(value, time(0), tz), True
     if isinstance(value, str):
         text = value.strip()
         if len(text) == 10:
-            return local_at(date.fromisoformat(text), time(0), tz)
+            return local_at(date.fromisoformat(text), time(0), tz), True
         try:  # with "t" and "z" as RFC 3339 allows
-            return parse_instant(text).astimezone(UTC)
+            return parse_instant(text).astimezone(UTC), False
         except ValueError as e:  # said without the value (a diagnostic is logged)
             msg = "a timestamp without an offset" if "no offset" in str(e) else "not a date or an RFC 3339 timestamp"
             raise ValueError(msg) from None

@@ -275,15 +275,15 @@ class Engine:
     def _wait_again(self, run: Run, journey: Journey, e: Enrollment) -> None:
         """Work a pending ``wait`` out again (its date changed, or the timezone it is read in): the old timer is
         stale, and a time already past continues at once."""
-        e.waiting, e.wake_at = "no", None
+        e.stop_waiting()
         e.token += 1
         self._advance(run, journey, e, e.trigger)
 
     def _moved_zone(self, run: Run, old: str) -> None:
         """The person's timezone changed: a pending ``wait: until`` is a local date or time of day (SPEC §4), in the
         timezone where they are when it comes, so it is worked out again; one after a ``wait_for`` (which may read
-        the awaited event, not kept) keeps its local date and time of day in the new timezone. A ``wait: for``
-        keeps its instant."""
+        the awaited event, not kept) keeps its local date and time of day in the new timezone, or its instant when
+        it came to a timestamp without ``at``. A ``wait: for`` keeps its instant."""
         for jid in sorted(run.state.enrollments):
             e = run.state.enrollments[jid]
             journey = self.defs.journeys.get((e.journey_id, e.version))
@@ -294,14 +294,14 @@ class Engine:
                 continue
             if not _after_wait_for(journey, e.step):
                 self._wait_again(run, journey, e)
-            elif e.wake_at is not None:
+            elif e.wake_at is not None and not e.wake_instant:  # a timestamp is the same instant anywhere
                 local = e.wake_at.astimezone(tz_zone(old))
                 due = local_at(local.date(), local.time(), tz_zone(run.state.profile.timezone))
                 e.token += 1
                 if due > run.now:
                     schedule(run, e, due)
                 else:  # already past where they are now: on at once
-                    e.waiting, e.wake_at = "no", None
+                    e.stop_waiting()
                     e.step += 1
                     self._advance(run, journey, e, e.trigger)
 
@@ -331,7 +331,7 @@ class Engine:
             e.step = after_timeout(journey, e, step)
         else:
             e.step += 1
-        e.waiting, e.wake_at = "no", None
+        e.stop_waiting()
         self._advance(run, journey, e, e.trigger)
         return Outcome(state, run.effects)
 
@@ -409,7 +409,7 @@ class Engine:
             step = _step_at(journey, e.step)
             if not isinstance(step, WaitForStep) or not resumed_by(run, journey, e, step, event.type, view):
                 continue
-            e.waiting, e.wake_at = "no", None
+            e.stop_waiting()
             e.token += 1
             e.step += 1
             if event.type in SENSITIVE_EVENT_TYPES:  # what follows from a wellbeing signal waits for a person

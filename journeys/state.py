@@ -29,11 +29,18 @@ class Enrollment(BaseModel):
     step: int = 0
     waiting: Literal["no", "timer", "event"] = "no"
     wake_at: datetime | None = None
+    # The pending ``wait: until`` came to a timestamp (no date, no ``at``): an instant, which a move to another
+    # timezone leaves where it is; a date or an ``at`` is a local day or time of day, which it does not.
+    wake_instant: bool = Field(False, exclude_if=operator.not_)
     token: int = 0
     visits: dict[str, int] = Field(default_factory=dict)
     # A sensitive event (SPEC §2: a wellbeing signal is always sensitive) moved it on, at a wait_for: from then on
     # its messages wait for a person, as when such an event starts a journey.
     sensitive: bool = Field(False, exclude_if=operator.not_)
+
+    def stop_waiting(self) -> None:
+        """The wait (or ``wait_for``) is over: nothing pending."""
+        self.waiting, self.wake_at, self.wake_instant = "no", None, False
 
 
 class OpenTaskRef(BaseModel):

@@ -449,6 +449,31 @@ def test_a_move_during_a_wait_after_a_wait_for_keeps_its_local_date_and_time(wri
     assert runner.stats.diagnostics["expression_failed"] == 0
 
 
+MEETING = """id: meeting
+trigger: {event: hris.leave.started}
+steps:
+  - id: until-booked
+    wait_for: {event: onboarding.task.completed, timeout: 30d}
+  - id: until-the-meeting
+    wait: {until: event.data.meeting}
+  - id: reminder
+    send: {channel: email, subject: "Your meeting", body: "It starts now."}
+"""
+
+
+def test_a_move_during_a_wait_until_a_timestamp_after_a_wait_for_keeps_its_instant(write_files: WriteFiles) -> None:
+    """SPEC §4: only a date (midnight) or ``at`` is local; a timestamp is the same instant wherever the person is
+    (a move from Berlin to New York sent the reminder six hours late, at the meeting's Berlin wall-clock time)."""
+    runner = runner_for(write_files, {"meeting": MEETING})
+    runner.run([person("E1"), leave("l1", "2026-05-04T08:00:00Z"),
+                ev("t1", "onboarding.task.completed", "2026-05-05T08:00:00Z", task_id="book",
+                   meeting="2026-05-10T12:00:00Z"),
+                ev("r1", "hris.employee.relocated", "2026-05-06T08:00:00Z", old_location="Berlin",
+                   new_location="New York", new_country="US", new_timezone="America/New_York")],
+               at("2026-05-20T00:00:00Z"))
+    assert (only(runner).status, only(runner).scheduled_for) == ("sent", at("2026-05-10T12:00:00Z"))
+
+
 TO_THE_MANAGER = """id: news
 trigger: {event: hris.dependent.added}
 exit_on:

@@ -43,6 +43,7 @@ from wayfinder.journeys.records import ERASED_INPUT, enrollment_id
 from wayfinder.journeys.state import EmployeeState, Enrollment
 from wayfinder.journeys.steps import Directory, Run, run_step
 from wayfinder.journeys.steps.context import finish, schedule, test
+from wayfinder.journeys.steps.wait import wait_due
 from wayfinder.journeys.steps.wait_for import after_timeout, resumed_by
 from wayfinder.vocabulary import EventType, Topic, input_topic
 
@@ -174,6 +175,8 @@ class Engine:
         run = self._run(state, at, directory, known or directory)
         if state.profile.timezone != zone:
             self._moved_zone(run, zone)
+        if profile_event:
+            self._profile_changed(run)
         if people is not None and people != (None, None) and people != (state.profile.get("manager_id"),
                                                                          state.profile.get("hr_partner_id")):
             run.effects.extend(self._recipients_changed(state, people, at))  # (a first manager changes nothing)
@@ -304,6 +307,26 @@ class Engine:
                     e.stop_waiting()
                     e.step += 1
                     self._advance(run, journey, e, e.trigger)
+
+    def _profile_changed(self, run: Run) -> None:
+        """A pending ``wait: until`` that reads the profile (``until: employee.start_date``) follows it: a start date
+        an upsert moves moves the wait, and one moved into the past continues at once. One that reads ``now``
+        stays as it was (it would move on every update), and so does one after a ``wait_for`` that reads ``event``
+        (the awaited event is not kept). When the profile no longer gives a time (the field was removed), the
+        wait keeps the time it had; the failure is counted."""
+        for jid in sorted(run.state.enrollments):
+            e = run.state.enrollments[jid]
+            journey = self.defs.journeys.get((e.journey_id, e.version))
+            step = _step_at(journey, e.step) if journey is not None and e.waiting == "timer" else None
+            if journey is None or not isinstance(step, WaitStep) or step.wait.until is None:
+                continue
+            until = step.wait.until
+            if (not until.reads("employee") or until.reads("now")
+                    or (until.reads("event") and _after_wait_for(journey, e.step))):
+                continue
+            due = wait_due(run, journey, step, {"event": e.trigger, "trigger": e.trigger})
+            if due is not None and due != e.wake_at:
+                self._wait_again(run, journey, e)
 
     def _stale(self, event: CloudEvent, now: datetime) -> bool:
         """Older than ``max_event_age`` when it comes: a backfill, or a replay whose key is forgotten. It

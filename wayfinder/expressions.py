@@ -608,6 +608,10 @@ class Expr:
             self._cache[key] = result
         return result
 
+    def reads(self, name: str) -> bool:
+        """Whether the expression reads the variable ``name`` (``employee``, ``event``, ``trigger``, ``now``)."""
+        return name in self._plan
+
     @property
     def reads_nothing(self) -> bool:
         """Whether the expression reads none of its variables: it gives the same value on every run."""

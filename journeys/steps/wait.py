@@ -29,6 +29,12 @@ def run_wait(run: Run, journey: Journey, e: Enrollment, step: WaitStep, scope: d
     return "stop"
 
 
+def wait_due(run: Run, journey: Journey, step: WaitStep, scope: dict[str, Any]) -> datetime | None:
+    """When the wait ends, worked out now; None (with a diagnostic) when ``until`` does not give a time."""
+    found = _due(run, journey, step, scope)
+    return found[0] if found is not None else None
+
+
 def _due(run: Run, journey: Journey, step: WaitStep, scope: dict[str, Any]) -> tuple[datetime, bool] | None:
     """When the wait ends, and whether that is an instant (``until`` a timestamp, without ``at``) rather than a
     local date or time of day; None (with a diagnostic) when ``until`` does not give a time."""

@@ -474,6 +474,38 @@ def test_a_move_during_a_wait_until_a_timestamp_after_a_wait_for_keeps_its_insta
     assert (only(runner).status, only(runner).scheduled_for) == ("sent", at("2026-05-10T12:00:00Z"))
 
 
+FIRST_DAY = """id: first-day
+trigger: {event: hris.employee.hired}
+steps:
+  - id: until-day-one
+    wait: {until: employee.start_date, at: "09:00"}
+  - id: welcome
+    send: {channel: email, subject: "Welcome", body: "Today is your first day."}
+"""
+
+
+def hired(eid: str, time: str, subject: str, start_date: str) -> CloudEvent:
+    return ev(eid, "hris.employee.hired", time, subject, start_date=start_date, role="Engineer",
+              department="Engineering", location="Berlin", manager_id="M1")
+
+
+def test_a_wait_until_a_profile_date_follows_an_upsert_that_moves_it(write_files: WriteFiles) -> None:
+    """SPEC §3: an upsert merges into the profile, and ``until: employee.start_date`` is the start date as it is
+    now: moved later, the welcome waits for the new day (it went on the old one, two weeks before the person
+    joined); moved into the past, it goes at once (SPEC §4). The worker's stages decide the same."""
+    runner = runner_for(write_files, {"first-day": FIRST_DAY})
+    events = [person("E1"), person("E2"), hired("h1", "2026-05-04T08:00:00Z", "E1", "2026-06-01"),
+              hired("h2", "2026-05-04T08:00:00Z", "E2", "2026-06-01"),
+              person("E1", "2026-05-10T08:00:00Z", start_date="2026-06-15"),
+              person("E2", "2026-05-10T08:00:00Z", start_date="2026-05-04")]
+    runner.run(events, at("2026-07-01T00:00:00Z"))
+    went = {m.employee_id: (m.status, m.scheduled_for) for m in runner.messages.values()}
+    assert went == {"E1": ("sent", at("2026-06-15T07:00:00Z")),  # 09:00 in Berlin on the new day
+                    "E2": ("sent", at("2026-05-10T08:00:00Z"))}  # already past: at once
+    _, latest = events_through_stages(runner.engine.defs, events, at("2026-07-01T00:00:00Z"))
+    assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+
+
 TO_THE_MANAGER = """id: news
 trigger: {event: hris.dependent.added}
 exit_on:

@@ -253,3 +253,42 @@ def test_two_reports_approved_messages_share_their_managers_cap(write_files: Wri
     assert [(runner.messages[m].recipient_id, runner.messages[m].status, runner.messages[m].scheduled_for)
             for m in (first, second)] == [("M1", "approved", at("2026-10-21T10:00:00Z")),
                                           ("M1", "approved", at("2026-10-28T10:00:00Z"))]
+
+
+CLOCK = """apiVersion: wayfinder/v1
+kind: Journey
+id: clock
+name: Clock
+owner: hr@example.com
+version: 1
+trigger: {event: hris.dependent.added}
+steps:
+  - id: three-days
+    wait: {for: 3d}
+  - id: booked
+    wait_for: {event: onboarding.task.completed, timeout: 2d, on_timeout: late}
+  - id: on-time
+    send: {channel: intranet, subject: "On time", body: "Booked."}
+  - id: stop
+    end: {}
+  - id: late
+    send: {channel: intranet, subject: "Late", body: "Not booked."}
+"""
+
+
+def test_waits_run_on_the_local_calendar_and_a_timeout_due_with_the_event_fires_first(write_files: WriteFiles) -> None:
+    """SPEC §4 and §7: 3d from Friday 11:00 in Berlin is Monday 11:00 over the night the clocks go forward (71
+    hours); a timeout due at the very time of the awaited event fires before it (every timer due at or before an
+    event's time fires first), so E1 is late; E2's event a second earlier is on time."""
+    root = write_files({"journeys/clock.yaml": CLOCK})
+    birth = {"relationship": "child", "reason": "birth", "date": "2026-03-27"}
+    runner = run(root / "journeys", [
+        profile("E1"), profile("E2"),
+        event("d1", "hris.dependent.added", "2026-03-27T10:00:00Z", "E1", **birth),
+        event("d2", "hris.dependent.added", "2026-03-27T10:00:00Z", "E2", **birth),
+        event("t1", "onboarding.task.completed", "2026-04-01T09:00:00Z", "E1", task_id="book"),
+        event("t2", "onboarding.task.completed", "2026-04-01T08:59:59Z", "E2", task_id="book"),
+    ], until="2026-04-10T00:00:00Z")
+    went = {(m.employee_id, m.step_id): (m.status, m.scheduled_for) for m in runner.messages.values()}
+    assert went == {("E1", "late"): ("sent", at("2026-04-01T09:00:00Z")),  # 2026-03-30T09:00Z + 2 days
+                    ("E2", "on-time"): ("sent", at("2026-04-01T08:59:59Z"))}

@@ -9,7 +9,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -190,10 +190,17 @@ class _Loader:
         self.kinds: set[str] = set()  # of every document read, parsed or not
         self.unread: dict[str, set[str]] = {}  # files that could not be read whole -> the kinds they may hold
         self.odd_breaks: dict[str, str] = {}  # files with line breaks only YAML counts -> their text
+        self.seen: set[str] = set()  # the real path of every file read, or to be read in another role (skip)
+
+    def reserve(self, paths: Iterable[Path]) -> None:
+        """Files a later reading takes (as a template under ``--templates``, as the policy): a path that also
+        holds them passes them over, so each is read once, in the role its flag gives it."""
+        for path in paths:
+            self.seen.update(os.path.realpath(f) for f in _files(path) if path.exists())
 
     # -- reading -------------------------------------------------------------------------
     def read(self, path: Path, *, explicit: bool, template_root: Path | None = None,
-             expect: str | None = None) -> None:
+             expect: str | None = None, reserved: frozenset[str] = frozenset()) -> None:
         if not path.exists():
             self.problems.append(Problem(_display(path), 1, 1, "no such file or folder"))
             return
@@ -202,6 +209,11 @@ class _Loader:
             return
         found, before = 0, len(self.problems)
         for file in _files(path):
+            real = os.path.realpath(file)
+            if real in self.seen and not (reserved and real in reserved):  # named twice (a folder and a file in
+                found += 1  # it, or a path and a flag): one reading; a second made each of its ids "defined twice"
+                continue
+            self.seen.add(real)
             self.files += 1
             display = _display(file)
             docs, problems, whole, text = read_documents(file, display)
@@ -780,12 +792,15 @@ def load(sources: Sources) -> tuple[Definitions, list[Problem]]:
 
 def _load(sources: Sources) -> tuple[Definitions, list[Problem]]:
     loader = _Loader()
+    flagged = [*sources.templates, *([sources.policy] if sources.policy is not None else [])]
+    loader.reserve(flagged)
+    reserved = frozenset(loader.seen)
     for p in sources.paths:
         loader.read(p, explicit=True)
     for t in sources.templates:
-        loader.read(t, explicit=True, template_root=t, expect="Template")
+        loader.read(t, explicit=True, template_root=t, expect="Template", reserved=reserved)
     if sources.policy is not None:
-        loader.read(sources.policy, explicit=True, expect="Policy")
+        loader.read(sources.policy, explicit=True, expect="Policy", reserved=reserved)
     if sources.fallback is not None:
         _fall_back(loader, sources.fallback, has_templates=bool(sources.templates))
     defs = Definitions(files=loader.files, broken_templates=loader.broken_templates)

@@ -275,3 +275,18 @@ def test_a_journey_given_as_the_policy_is_said_to_be_no_policy(capsys: pytest.Ca
     said = capsys.readouterr()
     assert "given as the policy, but this is a kind: Journey document" in said.out + said.err
     assert "defined twice" not in said.out + said.err
+
+
+def test_a_file_named_twice_is_read_once(write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    """A validate audit on 2026-12-05: a folder and a file in it (a hook passing the changed files beside the
+    folder), or a folder and a flag naming part of it (``validate defs --policy defs/policy.yaml``), read the
+    file twice, so each of its ids was "defined twice" (at its own place) and validate exited 1 on good files."""
+    root = write_files({"journeys/j.yaml": JOURNEY, "policy.yaml": "apiVersion: wayfinder/v1\nkind: Policy\n"})
+    for shared in ("catalog", "templates"):
+        (root / shared).symlink_to(WORLD / shared)
+    for more in ([str(root / "journeys" / "j.yaml")], ["--policy", str(root / "policy.yaml")],
+                 ["--templates", str(root / "templates")], ["--journeys", str(root / "journeys")]):
+        assert main(["validate", str(root), *more]) == 0, more
+        said = capsys.readouterr()
+        assert "twice" not in said.out + said.err and "only one Policy" not in said.out + said.err
+        assert said.out.startswith("ok: ") and " 1 journeys, " in said.out

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, Tag, TypeAdapter, ValidationError
 
 from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.catalog.graph import CatalogGraph, cycles_apart
@@ -317,9 +317,12 @@ class _Loader:
                     where = f"{parent}: " if parent else ""
                     self.problems.append(Problem(doc.file, mark.line, mark.column, f"{label}: {where}{msg}"))
                     continue
-            if err["type"] == "missing":
-                msg = f"missing required field {loc[-1]!r}"
-                path = _loc_text(doc, loc[:-1])
+            if err["type"] == "missing":  # at the mapping that lacks it, named without pydantic's union tags
+                tags = _union_tags(model, loc)
+                lacking: Loc = tuple(part for i, part in enumerate(loc[:-1]) if i not in tags)
+                named = f"{_loc_text(doc, lacking)}: " if lacking else ""
+                self.problems.append(doc.problem(lacking, f"{label}: {named}missing required field {loc[-1]!r}"))
+                continue
             if err["type"] == "step_kind":
                 self._step_keys(doc, loc, label)
             if err["type"] == "literal_error" and isinstance(err.get("input"), str):
@@ -662,6 +665,51 @@ def _fields_at(model: type[BaseModel], loc: Loc) -> set[str] | None:
             return None
     current = _unwrapped(current, None)
     return _field_names(current) if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _union_tags(model: type[BaseModel], loc: Loc) -> set[int]:
+    """The places in ``loc`` that are a union's tag pydantic put there (a step's ``task`` in ``steps.4.task.id``),
+    not a key of the document: a step that lacks its ``id`` lacks it beside ``task``, not inside it (it was placed
+    at the journey's own ``id``, the only ``id`` key on the way)."""
+    tags: set[int] = set()
+    current: Any = model
+    for i, part in enumerate(loc):
+        while typing.get_origin(current) is typing.Annotated:
+            current = typing.get_args(current)[0]
+        if typing.get_origin(current) in (typing.Union, types.UnionType):
+            members = [m for m in typing.get_args(current) if m is not type(None)]
+            tagged = [m for m in members if part in _tags_of(m)]
+            if tagged:
+                tags.add(i)
+                current = tagged[0]
+                continue
+            if len(members) != 1:
+                return tags
+            current = members[0]
+            while typing.get_origin(current) is typing.Annotated:
+                current = typing.get_args(current)[0]
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
+            if info is None:
+                return tags
+            current = info.annotation
+        elif typing.get_origin(current) in (list, tuple, Sequence) and isinstance(part, int):
+            current = (typing.get_args(current) or (None,))[0]
+        elif typing.get_origin(current) is dict and isinstance(part, str):
+            args = typing.get_args(current)
+            current = args[1] if len(args) == 2 else None
+        else:
+            return tags
+    return tags
+
+
+def _tags_of(member: Any) -> set[Any]:
+    """The names pydantic gives a union's ``member`` in a ``loc``: its ``Tag``, else its class name."""
+    names: set[Any] = {getattr(member, "__name__", None)}
+    if typing.get_origin(member) is typing.Annotated:
+        names |= {m.tag for m in typing.get_args(member)[1:] if isinstance(m, Tag)}
+        names.add(getattr(typing.get_args(member)[0], "__name__", None))
+    return names - {None}
 
 
 def _unwrapped(annotation: Any, part: str | int | None) -> Any:

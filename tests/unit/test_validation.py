@@ -1169,3 +1169,18 @@ steps:
     assert "journeys/j.yaml:8:10: journey j: version: Input should be a valid integer" in lines
     assert any(line.startswith("journeys/j.yaml:11:") and "limit: Input should be a valid integer" in line
                for line in lines), lines
+
+
+def test_a_step_without_its_id_is_told_at_the_step(write_files: WriteFiles) -> None:
+    """A validate audit on 2026-12-05: a step that lacked its ``id`` was placed at the journey's own ``id`` (3:5),
+    and named ``steps[1].task``, as if the id belonged inside the task. A field missing inside the action is still
+    placed at the action."""
+    root = write_files({"journeys/j.yaml": HEAD + """steps:
+  - id: a
+    wait: {for: 1d}
+  - task: {assignee: hr_partner, title: Call, note: Hello}
+  - id: c
+    send: {template: new-parent/welcome}
+"""})
+    assert problems_of(root) == ["journeys/j.yaml:11:5: journey j: steps[1]: missing required field 'id'",
+                                 "journeys/j.yaml:13:11: journey j: steps[2].send: missing required field 'channel'"]

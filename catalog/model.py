@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, model_validator
 
 from wayfinder.expressions import CatalogExpr
-from wayfinder.vocabulary import Frozen, Identifier, localized
+from wayfinder.vocabulary import Frozen, Identifier, LanguageTag, localized
 
 ResourceType = Literal["policy", "benefit", "network", "learning", "person", "document", "task", "tool"]
 ResourceFormat = Literal["video", "reading", "hands_on", "cohort"]
@@ -37,7 +37,7 @@ class TopicSpec(Frozen):
     id: Identifier
     parent: Identifier | None = None
     title: str | None = None
-    titles: Annotated[dict[Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")], str], Field(
+    titles: Annotated[dict[LanguageTag, str], Field(
         description="The title in other languages, by locale or language (de, fr-FR)")] = Field(default_factory=dict)
 
     def title_for(self, locale: str | None) -> str:
@@ -60,7 +60,7 @@ class ResourceSpec(Frozen):
     id: Identifier
     type: ResourceType
     title: Annotated[str, Field(min_length=1)]
-    titles: Annotated[dict[Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")], str], Field(
+    titles: Annotated[dict[LanguageTag, str], Field(
         description="The title in other languages, by locale or language (de, fr-FR): a message in that "
         "language shows it")] = Field(default_factory=dict)
     url: Annotated[str, AfterValidator(_link)] | None = None
@@ -69,7 +69,7 @@ class ResourceSpec(Frozen):
     group: Identifier | None = None
     eligibility: CatalogExpr | None = None
     # BCP 47, as a template's locales and the titles (``de_DE`` or ``german`` matched no reader and passed validate)
-    locale: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")] | None = None
+    locale: LanguageTag | None = None
     related: list[Identifier] = Field(default_factory=list)
     day: Annotated[int, Field(ge=1, le=3650, strict=True)] | None = None
     requires: list[Identifier] = Field(default_factory=list)

@@ -329,6 +329,12 @@ class _Loader:
                 choices = _CHOICE.findall(str((err.get("ctx") or {}).get("expected", "")))
                 if len(choices) > 1:  # with one, the message has already said it (apiVersion: wayfinder/v1)
                     msg += suggest(err["input"], choices, CLOSE)
+            key_mark = doc.key_marks.get(_real_loc(doc, loc[:-1])) if loc[-1:] == ("[key]",) else None
+            if key_mark is not None:  # a mapping's key at fault (a locale tag): at the key, not at its value's first
+                named = _loc_text(doc, loc[:-2])  # line, and named without pydantic's "[key]"
+                self.problems.append(Problem(doc.file, key_mark.line, key_mark.column,
+                                             f"{label}: {named + ': ' if named else ''}{msg}"))
+                continue
             error = (err.get("ctx") or {}).get("error")
             where = f"{path}: " if path else ""
             if isinstance(error, ExpressionError) and error.column:

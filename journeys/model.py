@@ -24,9 +24,8 @@ from pydantic import (
 from wayfinder.expressions import Expr
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys.events import LeaveType
-from wayfinder.vocabulary import Channel, Frozen, Identifier, RecipientRole, localized, parse_instant
+from wayfinder.vocabulary import Channel, Frozen, Identifier, LanguageTag, RecipientRole, localized, parse_instant
 
-_LOCALE = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"
 _M = TypeVar("_M")
 STEP_KINDS = ("send", "wait", "wait_for", "branch", "roadmap", "task", "end", "learning_path")
 
@@ -330,7 +329,7 @@ class Journey(Frozen):
     kind: Literal["Journey"]
     id: Identifier
     name: Annotated[str, Field(min_length=1, description="The name people read; the id when not given")]
-    names: Annotated[dict[Annotated[str, Field(pattern=_LOCALE)], Annotated[str, Field(min_length=1)]], Field(
+    names: Annotated[dict[LanguageTag, Annotated[str, Field(min_length=1)]], Field(
         description="The name in other languages, by locale (de-DE or de); the explanation quotes it")] = Field(
         default_factory=dict)
     owner: Annotated[str | None, Field(min_length=1, description="Who to ask about it (SPEC's example has one; "
@@ -550,18 +549,6 @@ class Fairness(Frozen):
     feedback: FeedbackThresholds = Field(default_factory=FeedbackThresholds)
 
 
-def _locale_key(value: str) -> str:
-    """A template's language: said in words (the pattern alone read as a regular expression to HR authors)."""
-    if not TEMPLATE_LOCALE.fullmatch(value):
-        hint = f" (write {value.replace('_', '-')})" if TEMPLATE_LOCALE.fullmatch(value.replace("_", "-")) else ""
-        msg = f"{value!r} is not a language tag such as de or de-AT{hint}"
-        raise ValueError(msg)
-    return value
-
-
-TEMPLATE_LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
-
-
 class LocaleOverride(Frozen):
     subject: str | None = None
     text: str | None = None
@@ -578,8 +565,7 @@ class TemplateDoc(Frozen):
     subject: Annotated[str, Field(min_length=1)]
     text: Annotated[str, Field(min_length=1)]
     html: str | None = None
-    locales: dict[Annotated[str, AfterValidator(_locale_key), Field(json_schema_extra={
-        "pattern": TEMPLATE_LOCALE.pattern})], LocaleOverride] = Field(default_factory=dict)
+    locales: dict[LanguageTag, LocaleOverride] = Field(default_factory=dict)
 
     @field_validator("locales")
     @classmethod

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Annotated, Literal, get_args
 
 from babel.core import get_global
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
     "CHANNELS",
@@ -21,6 +21,7 @@ __all__ = [
     "EventType",
     "Frozen",
     "Identifier",
+    "LanguageTag",
     "RecipientRole",
     "Topic",
     "escape_controls",
@@ -34,6 +35,23 @@ __all__ = [
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
 """Ids users write (journeys, steps, topics, resources): a letter or digit, then letters, digits, ``_.-``."""
+
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+
+def _language_tag(value: str) -> str:
+    """A language tag users write, said in words when it is not one (the pattern alone read as a regular
+    expression to HR authors)."""
+    if not LANGUAGE_TAG.fullmatch(value):
+        hint = f" (write {value.replace('_', '-')})" if LANGUAGE_TAG.fullmatch(value.replace("_", "-")) else ""
+        msg = f"{value!r} is not a language tag such as de or de-AT{hint}"
+        raise ValueError(msg)
+    return value
+
+
+LanguageTag = Annotated[str, AfterValidator(_language_tag), Field(json_schema_extra={"pattern": LANGUAGE_TAG.pattern})]
+"""BCP 47 as users write it in definitions (a template's locales, the names and titles by language, a resource's
+locale): ``de``, ``de-AT``; ``de_AT`` or ``german`` matched no reader."""
 
 Channel = Literal["email", "intranet"]
 CHANNELS: tuple[str, ...] = get_args(Channel)

@@ -225,9 +225,28 @@ def test_a_template_locale_written_with_an_underscore_is_said_in_words(write_fil
                                             "text: Hello\nlocales:\n  de_AT: {subject: Servus}\n"})
     _, problems = load(Sources(templates=[root / "templates"]))
     lines = [str(p).removeprefix(str(root) + "/") for p in problems]
-    # it said: String should match pattern '^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$'
-    assert only(lines, "de_AT") == ("templates/t.yaml:7:10: template: locales.de_AT.[key]: 'de_AT' is not a language "
+    # it said: String should match pattern '^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$'; then, until 2026-12-05, at the
+    # override's value (7:10) and named "locales.de_AT.[key]"
+    assert only(lines, "de_AT") == ("templates/t.yaml:7:3: template: locales: 'de_AT' is not a language "
                                     "tag such as de or de-AT (write de-AT)")
+
+
+def test_a_language_tag_that_is_not_one_is_said_in_words_at_the_key(write_files: WriteFiles) -> None:
+    """A validate audit on 2026-12-05: a journey's ``names`` and a catalog's ``titles`` keyed by a word that is no
+    language tag were told by the regular expression, at the value of the key at fault and named
+    ``names.english.[key]``; a resource's ``locale`` by the regular expression too. They are said as a template's
+    locales are, at the key."""
+    root = write_files({"journeys/j.yaml": HEAD.replace("name: J\n", "name: J\nnames: {de: Hallo, english: Hi}\n")
+                        + "steps:\n  - id: a\n    end: {}\n",
+                        "catalog/c.yaml": "apiVersion: wayfinder/v1\nkind: Catalog\ntopics:\n"
+                        "  - {id: t, titles: {fr: Sujet, fr_FR: Sujet}}\nresources:\n  - id: r\n    type: tool\n"
+                        "    title: R\n    topics: [t]\n    locale: german\n"})
+    assert only(problems_of(root), "names") == ("journeys/j.yaml:5:20: journey j: names: 'english' is not a language "
+                                                "tag such as de or de-AT")
+    assert catalog_problems(root) == [
+        "catalog/c.yaml:4:33: catalog: topics[0].titles: 'fr_FR' is not a language tag such as de or de-AT "
+        "(write fr-FR)",
+        "catalog/c.yaml:10:13: catalog: resources[0].locale: 'german' is not a language tag such as de or de-AT"]
 
 
 def test_a_journeys_own_explanation_is_checked_as_an_inline_template(write_files: WriteFiles) -> None:

@@ -1183,7 +1183,8 @@ def _catalog_cycles(catalog: CatalogGraph, topics: list[_Placed], resources: lis
     topic_graph: nx.DiGraph[str] = nx.DiGraph((t.id, t.parent) for t, _, _ in topics if t.parent)
     if not nx.is_directed_acyclic_graph(topic_graph):  # linear; find_cycle alone is slow on a long chain
         for cycle in cycles_apart(topic_graph):  # each one, not only the first
-            doc, loc = next((d, lc) for t, d, lc in topics if t.id == cycle[0][0])
+            doc, loc = next((d, lc) for t, d, lc in sorted(topics, key=lambda x: x[0].parent != cycle[0][1])
+                            if t.id == cycle[0][0])  # a topic declared twice: the declaration in the cycle
             problems.append(doc.problem((*loc, "parent"), "topic parents form a cycle: "
                                         + " -> ".join(u for u, _ in cycle) + f" -> {cycle[0][0]}"))
     cycles = catalog.requires_cycles()
@@ -1193,7 +1194,9 @@ def _catalog_cycles(catalog: CatalogGraph, topics: list[_Placed], resources: lis
     if not cycles and not nx.is_directed_acyclic_graph(declared):
         cycles = [[u for u, _ in cycle] for cycle in cycles_apart(declared)]
     for cycle_ids in cycles:
-        doc, loc = next((d, lc) for r, d, lc in resources if r.id == cycle_ids[0])
+        after = cycle_ids[1 % len(cycle_ids)]  # a resource declared twice: the declaration that requires it
+        doc, loc = next((d, lc) for r, d, lc in sorted(resources, key=lambda x: after not in x[0].requires)
+                        if r.id == cycle_ids[0])
         problems.append(doc.problem((*loc, "requires"), "requires form a cycle: "
                                     + " -> ".join(cycle_ids) + f" -> {cycle_ids[0]}"))
 

@@ -1153,6 +1153,20 @@ def test_a_resource_declared_twice_does_not_hide_the_cycle_its_first_declaration
         "requires form a cycle: r1 -> r2 -> r1", "resource 'r1' is declared twice"]
 
 
+def test_a_cycle_through_a_second_declaration_is_placed_at_that_declaration(write_files: WriteFiles) -> None:
+    """A validate audit on 2026-12-05: a resource declared again with ``requires`` of its own that close a cycle
+    (a copied entry whose id was not changed) was placed at the first declaration's ``requires: []``, which requires
+    nothing; a topic declared twice, likewise at the first one's line. Each is placed where the cycle is written."""
+    root = write_files({
+        "catalog/c.yaml": "apiVersion: wayfinder/v1\nkind: Catalog\ntopics:\n  - {id: t1}\n  - {id: t2}\n"
+                          "  - {id: t1, parent: t2}\n  - {id: t2, parent: t1}\nresources:\n"
+                          "  - {id: r1, type: task, title: A, topics: [t1], requires: []}\n"
+                          "  - {id: r1, type: task, title: B, topics: [t1], requires: [r1]}\n"})
+    lines = [line for line in catalog_problems(root) if "cycle" in line]
+    assert lines == ["catalog/c.yaml:6:22: topic parents form a cycle: t1 -> t2 -> t1",
+                     "catalog/c.yaml:10:60: requires form a cycle: r1 -> r1"]
+
+
 def test_a_standard_journey_asking_for_a_sensitive_topic_is_warned_where_it_asks(write_files: WriteFiles) -> None:
     """An audit on 2026-12-04: a second bereavement's condolence went out unreviewed because its resources had all
     been delivered the first time (a message waits when it picks a resource of a sensitive topic, SPEC §4)."""

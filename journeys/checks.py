@@ -385,7 +385,7 @@ class _World:
 
 
 def _expr(world: _World, doc: Document, loc: Loc, expr: Expr | None, scope: Mapping[str, Field],
-          label: str, *, evaluate: bool = True, at_run: str = _FAILS_FOR_EVERYONE) -> None:
+          label: str, *, evaluate: bool = True, at_run: str = _FAILS_FOR_EVERYONE, condition: bool = True) -> None:
     """The fields ``expr`` (the model's own, compiled once at parsing) reads, then, when they are right and
     ``evaluate``, what one evaluation on example values says (:func:`_evaluation_warning`; ``at_run``: what a run
     does with an expression that fails)."""
@@ -397,7 +397,7 @@ def _expr(world: _World, doc: Document, loc: Loc, expr: Expr | None, scope: Mapp
         line, column = _at(doc, loc, source, offset, name)
         world.problems.append(Problem(doc.file, line, column, f"{label}: {message}",
                                       runs_anyway=_COUNTS_AS_FALSE if absent else None))
-    if findings or not evaluate or (wrong := _evaluation_warning(expr, scope, at_run)) is None:
+    if findings or not evaluate or (wrong := _evaluation_warning(expr, scope, at_run, condition=condition)) is None:
         return
     at, message = wrong
     if at is None:
@@ -407,16 +407,21 @@ def _expr(world: _World, doc: Document, loc: Loc, expr: Expr | None, scope: Mapp
         world.problems.append(Problem(doc.file, line, column, f"{label}: {message}", "warning"))
 
 
-def _evaluation_warning(expr: Expr, scope: Mapping[str, Field], at_run: str
+def _evaluation_warning(expr: Expr, scope: Mapping[str, Field], at_run: str, *, condition: bool = True
                         ) -> tuple[tuple[int, str] | None, str] | None:
     """Whether ``expr`` fails on values of the types SPEC gives its fields (``schemas.example_context``), where that
     says it fails for every person, and where (an offset and the name there, or None for the whole expression):
     its operands' types do not fit (a date's text compared with ``now``, a list with a number), or a part of it that
     reads nothing fails by itself (``timestamp("2026-03-01")``, ``int("x")``, ``duration("5d")``), as does an
     expression that reads nothing. The library has no type checker; this evaluates once, and a part again only when
-    that fails. A value the example does not have (an attribute, a number) or does not parse says nothing."""
-    _, error = expr.evaluate(schemas.example_context(scope))
+    that fails. A value the example does not have (an attribute, a number) or does not parse says nothing. A
+    ``condition`` that gives something other than true or false (``when: event.data.relationship``) is said too:
+    a run counts it as false for everyone (``Expr.test``)."""
+    value, error = expr.evaluate(schemas.example_context(scope))
     if error is None:
+        if condition and not isinstance(value, bool):
+            return None, (f"a condition gives true or false, and this gives {_cel_kind(value)} (compare it, as in "
+                          '`event.data.reason == "birth"`, or test it is there with has(...)): ' + at_run)
         return None
     if error.startswith("TypeError"):
         why = _first_sentence(error)
@@ -437,6 +442,14 @@ def _evaluation_warning(expr: Expr, scope: Mapping[str, Field], at_run: str
     if expr.reads_nothing:
         return None, f"the expression reads nothing and fails on every run ({_first_sentence(error)}): " + at_run
     return None
+
+
+def _cel_kind(value: Any) -> str:
+    """What a value is, as an HR author reads it (never the value itself: an example stands for personal data)."""
+    kinds = ((str, "text"), (int, "a number"), (float, "a number"), (list, "a list"), (dict, "a map"),
+             (bytes, "bytes"))
+    return next((word for kind, word in kinds if isinstance(value, kind)), "no true or false" if value is None
+                else "a value of another type")
 
 
 _CALL_HINTS = {
@@ -576,7 +589,7 @@ def _check_step(world: _World, doc: Document, j: Journey, i: int, step: Any, sco
     elif isinstance(step, WaitStep):
         fixed = _fixed_until(step.wait.until)
         _expr(world, doc, (*base, "wait", "until"), step.wait.until, scope, f"{label}: wait.until",
-              evaluate=fixed is None, at_run=_ENDS_AT_THE_WAIT)  # a fixed one's failure: the error below
+              evaluate=fixed is None, at_run=_ENDS_AT_THE_WAIT, condition=False)  # fixed: the error below
         if fixed is not None:
             world.problems.append(doc.problem((*base, "wait", "until"), f"{label}: wait.until: {fixed}"))
     elif isinstance(step, WaitForStep):

@@ -317,6 +317,32 @@ def test_a_condition_whose_types_do_not_fit_is_a_warning_where_it_is(write_files
         assert found == []
 
 
+@pytest.mark.parametrize(("when", "gives"), [
+    ("event.data.relationship", "text"),  # meant: event.data.relationship == "child"
+    ("size(event.data.reason)", "a number"),
+    ('event.data.relationship == "child"', None),
+    ('event.data.relationship == "child" ? true : false', None),
+    ("has(employee.attributes.level) && employee.attributes.level", None),  # no example for an attribute
+])
+def test_a_condition_that_gives_no_true_or_false_is_a_warning(write_files: WriteFiles, when: str,
+                                                               gives: str | None) -> None:
+    """A validate audit on 2026-12-05: ``when: event.data.relationship`` (text, not a comparison) validated clean
+    and was false for everyone at run time (``condition gave str, not a bool``, counted as failed). The one
+    evaluation on example values now says so, as it says a type error; a ``wait.until`` gives a date, not a
+    condition, and is not judged so."""
+    root = write_files({"journeys/j.yaml": journey(f"  event: hris.dependent.added\n  when: '{when}'",
+                                                   "  - id: w\n    wait: {until: trigger.data.date}\n"
+                                                   "  - id: s\n    end: {}\n")})
+    assert errors(root) == []
+    if gives is None:
+        assert warnings(root) == []
+    else:
+        assert warnings(root) == [
+            f"journeys/j.yaml:8:9: warning: journey j: trigger.when: a condition gives true or false, and this gives "
+            f'{gives} (compare it, as in `event.data.reason == "birth"`, or test it is there with has(...)): at run '
+            "time it fails and counts as false for everyone (SPEC §4)"]
+
+
 @pytest.mark.parametrize(("when", "column", "told"), [
     ('timestamp("2026-03-01") < now', 10, 'timestamp("2026-03-01") fails whatever the person or the event (Function '
      "'timestamp' error: premature end of input; CEL reads a timestamp from RFC 3339 text with a time and an offset, "

@@ -223,6 +223,9 @@ class _Loader:
             if not whole:
                 self.unread[display] = _guess_kinds(file)
             self._one_journey_per_file(docs)
+            if file != path and whole and not problems and all(doc.data is None for doc in docs):
+                self.problems.append(Problem(display, 1, 1, "an empty file (or comments only): no Wayfinder "
+                                             "document in it", "warning"))  # a journey emptied by mistake went unsaid
             for doc in docs:
                 found += doc.data is not None
                 self._classify(doc, file, explicit=explicit or file == path, template_root=template_root,
@@ -272,10 +275,7 @@ class _Loader:
             api = data.get("apiVersion")
             if not explicit and not (isinstance(api, str) and api.startswith("wayfinder/")) and "kind" not in data:
                 return
-            close = difflib.get_close_matches(str(kind), list(KINDS), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            known = ", ".join(KINDS)
-            self.problems.append(doc.problem(("kind",), f"unknown kind {kind!r}{hint}; expected one of {known}"))
+            self.problems.append(_unknown_kind(doc, kind))
             return
         if model is Journey:
             doc = _when_into_action(doc)
@@ -343,6 +343,15 @@ class _Loader:
                     self.problems.append(Problem(doc.file, at.line, at.column, f"{label}: {where}{text}"))
                 continue
             self.problems.append(doc.problem(_real_loc(doc, loc), f"{label}: {where}{msg}"))
+
+
+def _unknown_kind(doc: Document, kind: object) -> Problem:
+    known = ", ".join(KINDS)
+    if kind is None:  # it was said as "unknown kind None"
+        return doc.problem((), f"no kind: a Wayfinder document says which it is, one of {known}")
+    close = difflib.get_close_matches(str(kind), list(KINDS), n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return doc.problem(("kind",), f"unknown kind {kind!r}{hint}; expected one of {known}")
 
 
 _CHOICE = re.compile(r"'([^']*)'")  # one of the values pydantic lists in a literal_error's ``expected``

@@ -579,3 +579,22 @@ def test_plan_against_current_definitions_that_do_not_validate_names_each_error_
     err = capsys.readouterr().err
     assert f"the current definitions ({current}) do not validate:" in err
     assert f"{journey}:" in err and "new-parent/nope" in err and "None" not in err
+
+
+def test_an_empty_file_in_a_folder_is_a_warning_and_a_document_without_kind_says_so(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    """A validate audit on 2026-12-05: a journey file emptied by mistake, inside a folder with others, passed as
+    "ok" with one journey fewer; a document given with no ``kind`` was "unknown kind None"."""
+    root = write_files({"defs/journeys/gone.yaml": "# emptied\n", "defs/journeys/dashes.yaml": "---\n",
+                        "defs/journeys/fine.yaml": (examples_dir() / "journeys" / "new-parent.yaml").read_text(
+                            encoding="utf-8"),
+                        "nokind.yaml": "apiVersion: wayfinder/v1\nid: x\n"})
+    assert main(["validate", str(root / "defs")]) == 0  # a warning: the exit code stays
+    said = capsys.readouterr()
+    for name in ("gone", "dashes"):
+        assert (f"{root}/defs/journeys/{name}.yaml:1:1: warning: an empty file (or comments only): no Wayfinder "
+                "document in it") in said.err
+    assert "fine.yaml" not in said.err and said.out.startswith("ok: ")
+    assert main(["validate", str(root / "nokind.yaml")]) == 1
+    assert f"{root}/nokind.yaml:1:1: no kind: a Wayfinder document says which it is, one of Journey, " in (
+        capsys.readouterr().err)

@@ -857,7 +857,9 @@ def check_source(source: str, *, html: bool = False, extra: frozenset[str] = fro
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as e:
-        token = re.match(r"unexpected '(.{1,20}?)'", e.message or "")  # where on its line, when Jinja names it
+        # where on its line, when Jinja names it: a token, or a tag it does not know (``{% frobnicate %}``, an
+        # ``{% endif %}`` with no ``if``; it was placed where the line begins)
+        token = re.match(r"(?:unexpected|Encountered unknown tag) '(.{1,20}?)'", e.message or "")
         return [SourceProblem(e.lineno or 1, f"template syntax error: {e.message}", token[1] if token else None)]
     except _BUILD_FAILURES as e:
         return [SourceProblem(1, f"template cannot be read: {_failure(e)}")]

@@ -426,6 +426,19 @@ def test_loader_reports_template_problems_at_file_lines(write_files: WriteFiles,
     assert "'for'" in syntax[0]
 
 
+def test_an_unknown_tag_is_placed_at_the_tag(write_files: WriteFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A validate audit on 2026-12-05: ``{% frobnicate %}`` and an ``{% endif %}`` with no ``if`` were placed where
+    their line begins, though Jinja names the tag."""
+    root = write_files({"templates/t/x.yaml": "apiVersion: wayfinder/v1\nkind: Template\nsubject: Hi\n"
+                                              "text: |\n  Welcome. {% frobnicate %}\n",
+                        "templates/t/y.yaml": "apiVersion: wayfinder/v1\nkind: Template\nsubject: Hi\n"
+                                              "text: |\n  One\n  Two {% endif %}\n"})
+    monkeypatch.chdir(root)
+    _, problems = load(Sources(templates=[root / "templates"]))
+    assert [str(p).split(": template syntax error")[0] for p in problems] == [
+        "templates/t/x.yaml:5:15: template t/x", "templates/t/y.yaml:6:10: template t/y"]
+
+
 def test_loader_builds_a_good_template(write_files: WriteFiles) -> None:
     root = write_files({"templates/new-parent/welcome.yaml": """
         apiVersion: wayfinder/v1

@@ -311,6 +311,9 @@ class _Loader:
                 close = difflib.get_close_matches(str(key), sorted((near or _all_field_names()) - {key}), n=1)
                 here = " here" if key in _all_field_names() else ""  # a field of another kind of step or document
                 msg = f"unknown field {key!r}{here}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                outer = _fields_at(model, loc[:-2]) if len(loc) >= 2 and isinstance(loc[-2], str) else None
+                if near is not None and outer is not None and key in outer and key not in near:  # indented too far
+                    msg = f"unknown field {key!r} here (it goes beside {loc[-2]!r}, not inside it)"
                 mark = doc.key_marks.get(_real_loc(doc, loc))
                 if mark is not None:
                     parent = _loc_text(doc, loc[:-1])
@@ -736,7 +739,7 @@ def _unwrapped(annotation: Any, part: str | int | None) -> Any:
             annotation = args[0]
         elif origin in (typing.Union, types.UnionType):
             members = [a for a in args if a is not type(None)]
-            tagged = [a for a in members if getattr(a, "__name__", None) == part]
+            tagged = [a for a in members if part is not None and part in _tags_of(a)]
             if tagged:
                 return tagged[0]
             if len(members) != 1:

@@ -1217,3 +1217,22 @@ def test_a_step_without_its_id_is_told_at_the_step(write_files: WriteFiles) -> N
 """})
     assert problems_of(root) == ["journeys/j.yaml:11:5: journey j: steps[1]: missing required field 'id'",
                                  "journeys/j.yaml:13:11: journey j: steps[2].send: missing required field 'channel'"]
+
+
+def test_a_key_inside_an_action_is_told_against_that_action_and_where_it_goes(write_files: WriteFiles) -> None:
+    """A validate audit on 2026-12-05: a step's ``id`` indented under its ``send`` was "unknown field 'id' here (did
+    you mean 'kind'?)": a key inside an action was told the closest of every document's fields, though pydantic's
+    loc says which action it is in. It is now told against that action's fields, and a key that belongs one level
+    up says so."""
+    root = write_files({"journeys/j.yaml": HEAD + """steps:
+  - send:
+      id: hello
+      channel: email
+      template: new-parent/welcome
+  - id: b
+    send: {channel: email, templat: new-parent/welcome}
+"""})
+    assert [line for line in problems_of(root) if "unknown field" in line] == [
+        "journeys/j.yaml:10:7: journey j: steps[0].send: unknown field 'id' here (it goes beside 'send', not inside "
+        "it)",
+        "journeys/j.yaml:14:28: journey j: steps[1].send: unknown field 'templat' (did you mean 'template'?)"]

@@ -196,7 +196,8 @@ class _Loader:
         """Files a later reading takes (as a template under ``--templates``, as the policy): a path that also
         holds them passes them over, so each is read once, in the role its flag gives it."""
         for path in paths:
-            self.seen.update(os.path.realpath(f) for f in _files(path) if path.exists())
+            if path.exists():
+                self.seen.update(os.path.realpath(f) for f in _files(path))
 
     # -- reading -------------------------------------------------------------------------
     def read(self, path: Path, *, explicit: bool, template_root: Path | None = None,
@@ -688,35 +689,22 @@ def _fields_at(model: type[BaseModel], loc: Loc) -> set[str] | None:
 def _union_tags(model: type[BaseModel], loc: Loc) -> set[int]:
     """The places in ``loc`` that are a union's tag pydantic put there (a step's ``task`` in ``steps.4.task.id``),
     not a key of the document: a step that lacks its ``id`` lacks it beside ``task``, not inside it (it was placed
-    at the journey's own ``id``, the only ``id`` key on the way)."""
+    at the journey's own ``id``, the only ``id`` key on the way). Walked as :func:`_fields_at` walks."""
     tags: set[int] = set()
     current: Any = model
     for i, part in enumerate(loc):
-        while typing.get_origin(current) is typing.Annotated:
-            current = typing.get_args(current)[0]
-        if typing.get_origin(current) in (typing.Union, types.UnionType):
-            members = [m for m in typing.get_args(current) if m is not type(None)]
-            tagged = [m for m in members if part in _tags_of(m)]
-            if tagged:
+        plain = _unwrapped(current, None)  # None: a union of several members, which ``part`` may tag
+        if isinstance(plain, type) and issubclass(plain, BaseModel):
+            if part == plain.__name__:
                 tags.add(i)
-                current = tagged[0]
                 continue
-            if len(members) != 1:
-                return tags
-            current = members[0]
-            while typing.get_origin(current) is typing.Annotated:
-                current = typing.get_args(current)[0]
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            info = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
-            if info is None:
-                return tags
-            current = info.annotation
-        elif typing.get_origin(current) in (list, tuple, Sequence) and isinstance(part, int):
-            current = (typing.get_args(current) or (None,))[0]
-        elif typing.get_origin(current) is dict and isinstance(part, str):
-            args = typing.get_args(current)
-            current = args[1] if len(args) == 2 else None
+            info = next((f for n, f in plain.model_fields.items() if (f.alias or n) == part), None)
+            current = info.annotation if info is not None else None
         else:
+            if plain is None and isinstance(part, str):
+                tags.add(i)
+            current = _unwrapped(current, part)
+        if current is None:
             return tags
     return tags
 

@@ -290,3 +290,20 @@ def test_a_file_named_twice_is_read_once(write_files: WriteFiles, capsys: pytest
         said = capsys.readouterr()
         assert "twice" not in said.out + said.err and "only one Policy" not in said.out + said.err
         assert said.out.startswith("ok: ") and " 1 journeys, " in said.out
+
+
+def test_until_given_as_a_date_is_that_days_midnight_in_utc(write_files: WriteFiles,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """``--until 2026-03-10`` was refused ("has no offset"), and a run given a date did not run at all (2026-12-05):
+    a date is a midnight (SPEC §4), in UTC on the command line. A time without an offset is still refused."""
+    root = write_case(write_files)
+    assert simulate(root, "--until", "2026-03-10") == 0
+    by_date = (root / "out" / "messages.jsonl").read_text(encoding="utf-8")
+    assert simulate(root, "--until", "2026-03-10T00:00:00Z") == 0
+    assert (root / "out" / "messages.jsonl").read_text(encoding="utf-8") == by_date
+    assert simulate(root, "--until", "2026-03-03") == 0  # the second message is due on the 4th: not yet
+    assert [m["status"] for m in read_jsonl(root / "out" / "messages.jsonl")] == ["sent"]
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        simulate(root, "--until", "2026-03-10T00:00:00")
+    assert "has no offset" in capsys.readouterr().err

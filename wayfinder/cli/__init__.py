@@ -6,11 +6,13 @@ import argparse
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
 
@@ -50,15 +52,18 @@ from wayfinder.telemetry import LOG_FORMATS
 from wayfinder.vocabulary import parse_instant
 
 log = logging.getLogger("wayfinder")
+_DATE_ONLY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
 STAND_IN_EMAIL = "preview@example.invalid"  # preview of a profile file without an email
 DEMO_TAIL = timedelta(days=120)
 
 
 def _parse_time(value: str) -> datetime:
-    """A time given on the command line (``--at``, ``--until``): RFC 3339 with an offset, within the years
-    Wayfinder schedules (as an event's time is)."""
+    """A time given on the command line (``--at``, ``--until``): RFC 3339 with an offset, or a date alone
+    (``2027-01-31``), which is that day's midnight in UTC (a date is a midnight, SPEC §4; the command line has no
+    employee whose timezone would place it); within the years Wayfinder schedules (as an event's time is)."""
     try:
-        parsed = parse_instant(value)
+        parsed = (datetime.combine(date.fromisoformat(value.strip()), time_of_day(0), UTC)
+                  if _DATE_ONLY.fullmatch(value) else parse_instant(value))
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from e
     try:
@@ -507,7 +512,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="run journeys over a file of events on a virtual clock")
     p.add_argument("--events", type=Path, required=True, help="CloudEvents, one JSON object per line")
     _definition_args(p)
-    p.add_argument("--until", type=_parse_time, help="fire timers up to this time [default: the last event's]")
+    p.add_argument("--until", type=_parse_time, help="fire timers up to this time (RFC 3339 with an offset, or a "
+                   "date: its midnight in UTC) [default: the last event's]")
     p.add_argument("--out", type=Path, required=True, help="folder for messages.jsonl, tasks.jsonl, ...")
     p.add_argument("--include-drafts", action="store_true", help="let draft journeys enroll too")
     p.add_argument("--outbox", action="store_true", help="also write DIR/outbox: emails as .eml files, intranet "

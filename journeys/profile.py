@@ -329,14 +329,30 @@ def apply_event(profile: Profile, event_type: str, data: dict[str, Any], at: dat
         return
     if event_type == EventType.HIRED:
         profile.fields.pop(LEFT_AT, None)  # hired again: a recipient again
+    if event_type == EventType.RELOCATED:
+        _relocated(profile, data)
+        return
     for source, target in _UPDATES.get(event_type, ()):
         value = data.get(source)
         if value is not None:
             profile.fields[target] = value
-    if event_type == "hris.employee.relocated":
-        zone_name = _valid_zone(data.get("new_timezone")) or country_zone(data.get("new_country"))
-        if zone_name is not None:
-            profile.fields["timezone"] = zone_name
+
+
+def _relocated(profile: Profile, data: dict[str, Any]) -> None:
+    """SPEC §3: a move sets ``location`` and ``country``, and ``timezone`` from ``new_timezone``, else the new
+    country's only zone; a country of several keeps the old zone until an upsert says which. The old zone may be
+    one never on file, their old country's only zone (:attr:`Profile.timezone`): it is kept on file then, or it
+    would follow the new country to UTC."""
+    old_zone = profile.timezone if profile.zone_known else None
+    for source, target in _UPDATES[EventType.RELOCATED.value]:
+        value = data.get(source)
+        if value is not None:
+            profile.fields[target] = value
+    zone_name = _valid_zone(data.get("new_timezone")) or country_zone(data.get("new_country"))
+    if zone_name is None and data.get("new_country") is not None and "timezone" not in profile.fields:
+        zone_name = old_zone
+    if zone_name is not None:
+        profile.fields["timezone"] = zone_name
 
 
 def _terminated(profile: Profile, day: Any, at: datetime | None) -> None:

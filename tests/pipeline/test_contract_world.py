@@ -292,3 +292,20 @@ def test_waits_run_on_the_local_calendar_and_a_timeout_due_with_the_event_fires_
     went = {(m.employee_id, m.step_id): (m.status, m.scheduled_for) for m in runner.messages.values()}
     assert went == {("E1", "late"): ("sent", at("2026-04-01T09:00:00Z")),  # 2026-03-30T09:00Z + 2 days
                     ("E2", "on-time"): ("sent", at("2026-04-01T08:59:59Z"))}
+
+
+def test_a_move_to_a_country_of_several_zones_keeps_the_zone_of_the_old_country(write_files: WriteFiles) -> None:
+    """SPEC §3: a move without ``new_timezone`` to a country of several zones keeps the old zone. E1 has no zone on
+    file and lives in Germany's only one; moved to the US, the return check-in still goes at 09:00 in Berlin
+    (as p01's), not at 09:00 UTC, where the zone went when it followed the new country (2026-12-05)."""
+    root = write_files({"journeys/new-parent.yaml": NEW_PARENT})
+    runner = run(root / "journeys", [
+        profile("E1", timezone=None),
+        event("d1", "hris.dependent.added", "2026-09-14T11:00:00Z", "E1", relationship="child", reason="birth",
+              date="2026-09-12"),
+        event("r1", "hris.employee.relocated", "2026-10-01T09:00:00Z", "E1", old_location="Berlin",
+              new_location="New York", new_country="US"),
+    ], until="2027-01-31T00:00:00Z")
+    by_step = {m.step_id: m for m in runner.messages.values()}
+    assert by_step["return-checkin"].scheduled_for == at("2026-12-05T08:00:00Z")
+    assert by_step["return-checkin"].status == "sent"

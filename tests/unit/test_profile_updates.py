@@ -64,6 +64,23 @@ def test_relocated_to_a_country_of_several_zones_keeps_the_old_zone() -> None:
     assert (p.get("country"), p.get("timezone")) == ("US", "Asia/Kolkata")
 
 
+def test_a_move_to_a_country_of_several_zones_keeps_an_old_zone_that_was_never_on_file() -> None:
+    """An audit on 2026-12-05: a person upserted with ``country: DE`` and no timezone lives in Berlin (their
+    country's only zone); moved to the US without ``new_timezone`` they went to UTC, where SPEC §3 keeps the old
+    zone until an upsert says which. The old zone is kept on file then; an upsert still says which."""
+    p = profile(country="DE")
+    apply_event(p, "hris.employee.relocated", {"new_location": "New York", "new_country": "US"})
+    assert (p.get("country"), p.timezone, p.view()["timezone"]) == ("US", "Europe/Berlin", "Europe/Berlin")
+    apply_event(p, "hris.employee.upserted", {"timezone": "America/Chicago"})
+    assert p.timezone == "America/Chicago"
+    nowhere = profile(country="US")  # no zone before (UTC for want of one): nothing to keep
+    apply_event(nowhere, "hris.employee.relocated", {"new_location": "Madrid", "new_country": "ES"})
+    assert "timezone" not in nowhere.fields and nowhere.timezone == "UTC"
+    same_country = profile(country="JP")  # a move within the country: the zone is still worked out, not stored
+    apply_event(same_country, "hris.employee.relocated", {"new_location": "Osaka"})
+    assert "timezone" not in same_country.fields and same_country.timezone == "Asia/Tokyo"
+
+
 def test_a_person_with_a_country_and_no_zone_lives_in_the_countrys_only_zone() -> None:
     """An audit on 2026-12-04: a manager upserted with ``country: JP`` and no timezone had quiet hours, weekends and
     waits in UTC (a message at 20:00 in Tokyo), though a relocation to JP sets Asia/Tokyo. A zone on file wins;

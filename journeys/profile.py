@@ -288,7 +288,10 @@ class Profile(BaseModel):
             out["locale"] = locale  # the one messages are written in (their own choice first), for rules and texts
         if not isinstance(out.get("timezone"), str) and (derived := country_zone(out.get("country"))) is not None:
             out["timezone"] = derived  # templates format times where the person is, as waits and quiet hours do
-        out["preferences"] = {"opt_out_channels": [], "opt_out_topics": [], **self.preferences}
+        # a preference set to null (an upsert's ``{"quiet_hours": null}``, SPEC §11's replacement with null) is none:
+        # ``has()`` is false for it and the opt-out lists are empty, as for a field or an attribute taken away
+        chosen = {key: value for key, value in self.preferences.items() if value is not None}
+        out["preferences"] = {"opt_out_channels": [], "opt_out_topics": [], **chosen}
         out["attributes"] = dict(self.attributes)
         return out
 

@@ -309,3 +309,32 @@ def test_a_move_to_a_country_of_several_zones_keeps_the_zone_of_the_old_country(
     by_step = {m.step_id: m for m in runner.messages.values()}
     assert by_step["return-checkin"].scheduled_for == at("2026-12-05T08:00:00Z")
     assert by_step["return-checkin"].status == "sent"
+
+
+OPT_OUT_AWARE = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: check-in
+name: Check in
+owner: people@example.com
+version: 1
+trigger: {event: hris.employee.started}
+steps:
+  - id: hello
+    when: '!("onboarding" in employee.preferences.opt_out_topics) && !has(employee.preferences.quiet_hours)'
+    send: {channel: intranet, subject: "Hello", body: "Welcome."}
+"""
+
+
+def test_preferences_an_upsert_sets_to_null_are_gone_for_expressions(write_files: WriteFiles) -> None:
+    """SPEC §3: an upsert merges what it carries; a preference it sets to null is taken away, as a field is: the
+    opt-out list is empty again and ``has()`` is false (2026-12-05; before, the null stayed, ``in`` on it failed and
+    the step was skipped)."""
+    root = write_files({"journeys/check-in.yaml": OPT_OUT_AWARE})
+    runner = run(root / "journeys", [
+        profile("E1", preferences={"opt_out_topics": ["onboarding"], "quiet_hours": "20:00-08:00"}),
+        event("u1", "hris.employee.upserted", "2026-10-01T08:00:00Z", "E1",
+              preferences={"opt_out_topics": None, "quiet_hours": None}),
+        event("s1", "hris.employee.started", "2026-10-01T09:00:00Z", "E1", date="2026-10-01"),
+    ])
+    assert [(m.step_id, m.status) for m in runner.messages.values()] == [("hello", "sent")]

@@ -112,6 +112,17 @@ def test_an_upsert_merges_what_it_carries() -> None:
     assert p.preferences == {"opt_out_topics": ["x"], "quiet_hours": "20:00-08:00"}
 
 
+def test_a_preference_set_to_null_is_none_to_expressions_and_templates() -> None:
+    """An audit on 2026-12-05: an upsert's ``"preferences": {"quiet_hours": null, "opt_out_topics": null}`` took the
+    quiet hours away from the mailbox, but ``has(employee.preferences.quiet_hours)`` stayed true and
+    ``employee.preferences.opt_out_topics`` was null (``"x" in ...`` failed, so counted as false), where a field or
+    an attribute set to null is taken away."""
+    p = profile(preferences={"quiet_hours": "20:00-08:00", "opt_out_topics": ["family"], "opt_out_channels": ["email"]})
+    apply_event(p, "hris.employee.upserted", {"preferences": {"quiet_hours": None, "opt_out_topics": None}})
+    assert p.quiet_hours is None and p.opt_out_topics == []
+    assert p.view()["preferences"] == {"opt_out_channels": ["email"], "opt_out_topics": []}
+
+
 def test_an_upsert_says_which_zone_after_a_move_to_a_country_of_several() -> None:
     p = profile(timezone="Asia/Kolkata")
     apply_event(p, "hris.employee.relocated", {"new_location": "Austin", "new_country": "US"})

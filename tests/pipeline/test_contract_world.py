@@ -338,3 +338,41 @@ def test_preferences_an_upsert_sets_to_null_are_gone_for_expressions(write_files
         event("s1", "hris.employee.started", "2026-10-01T09:00:00Z", "E1", date="2026-10-01"),
     ])
     assert [(m.step_id, m.status) for m in runner.messages.values()] == [("hello", "sent")]
+
+
+ROLE_CHECK = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: role-check
+name: Role check
+owner: people@example.com
+version: 1
+reentry: always
+trigger: {event: hris.employee.started}
+steps:
+  - id: hello
+    when: 'employee.role == "A"'
+    send: {channel: intranet, subject: "Hello", body: "Welcome."}
+"""
+
+
+def test_events_go_by_instant_whatever_their_offset_and_ties_in_file_order(write_files: WriteFiles) -> None:
+    """SPEC §2 and §7: ``time`` is RFC 3339 with an offset, and simulate runs events in time order, ties in file
+    order. 12:00+02:00, 10:00Z and 05:00-05:00 are one instant: the upserts to B then A apply in file order and the
+    start written after them sees A; 11:00+02:00, later in the file, is an hour earlier and applies first; a start
+    written before the tied upserts sees the role before them."""
+    root = write_files({"journeys/role-check.yaml": ROLE_CHECK})
+
+    def role(eid: str, when: str, value: str) -> CloudEvent:
+        return event(eid, "hris.employee.upserted", when, "E1", role=value)
+
+    runner = run(root / "journeys", [
+        profile("E1", role="A"),
+        event("s0", "hris.employee.started", "2026-10-01T06:00:00-04:00", "E1", date="2026-10-01"),
+        role("u1", "2026-10-01T12:00:00+02:00", "B"),
+        role("u2", "2026-10-01T10:00:00Z", "A"),
+        role("u3", "2026-10-01T11:00:00+02:00", "C"),
+        event("s1", "hris.employee.started", "2026-10-01T05:00:00-05:00", "E1", date="2026-10-01"),
+    ])
+    assert [(m.step_id, m.scheduled_for) for m in runner.messages.values()] == [("hello", at("2026-10-01T10:00:00Z"))]
+    assert runner.states["E1"].profile.get("role") == "A"

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from jinja2 import Undefined
+
 from wayfinder.journeys.definitions import Definitions
 from wayfinder.journeys.effects import Diagnostic, Effect, EnrollmentTimer, Lifecycle, Schedule
 from wayfinder.journeys.model import Journey
-from wayfinder.journeys.profile import Profile, present
+from wayfinder.journeys.profile import KNOWN_FIELDS, Profile, present
 from wayfinder.journeys.records import message_key
 from wayfinder.journeys.state import EmployeeState, Enrollment
 
@@ -72,6 +74,18 @@ def recipient(run: Run, role: str, *, profile_needed: bool = True) -> tuple[str 
     if not isinstance(rid, str) or not rid or rid == profile.id:
         return None, None  # nobody else holds the role: as without one (an HR system may make a tree's head their own)
     return rid, present(run.directory(rid), run.now) if profile_needed else None
+
+
+def recipient_as_seen(person: Profile | None, recipient_id: str | None) -> dict[str, Any]:
+    """The reader as templates see them (a message's recipient, a task's assignee): the fields a profile always has
+    are there, empty when not known here yet (printed as nothing; a template's ``default`` applies). In a worker
+    another partition's person comes from the directory, which may lag (no profile, or one that has no name yet):
+    the text then renders as it did before strict templates instead of failing; ``simulate``, whose directory is
+    whole, renders the real values."""
+    view = (person or Profile(id=recipient_id or "")).view()
+    # Lenient, not strict: it prints as nothing and is false, and ``|default(...)`` still applies to it.
+    view.update({name: Undefined(name=f"recipient.{name}") for name in KNOWN_FIELDS if name not in view})
+    return view
 
 
 def message_id(run: Run, journey: Journey, e: Enrollment, step_id: str) -> str:

@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from jinja2 import Undefined
-
 from wayfinder.catalog.graph import Selection
 from wayfinder.journeys.decisions import hold_for_review
 from wayfinder.journeys.digest import digest_rule
@@ -18,10 +16,10 @@ from wayfinder.journeys.explain import explain
 from wayfinder.journeys.holdout import in_holdout
 from wayfinder.journeys.leave import rule_for
 from wayfinder.journeys.model import Journey, LearningPathStep, RoadmapStep, SendStep
-from wayfinder.journeys.profile import KNOWN_FIELDS, DetailsToCome, Profile, name_of
+from wayfinder.journeys.profile import DetailsToCome, Profile, name_of
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import Enrollment
-from wayfinder.journeys.steps.context import Run, message_id, recipient
+from wayfinder.journeys.steps.context import Run, message_id, recipient, recipient_as_seen
 from wayfinder.journeys.templates import MessageTemplate, RenderError
 
 Select = Callable[[], Selection]
@@ -85,7 +83,7 @@ def _render(run: Run, journey: Journey, e: Enrollment, step_id: str, scope: dict
     policy = run.defs.policy
     resources = [catalog.view(r.id) for r in selection.resources]
     topics = _topics(selection)
-    recipient_view = _recipient_view(person, base.recipient_id)
+    recipient_view = recipient_as_seen(person, base.recipient_id)
     explanation = explain(journey, e.trigger, base.recipient_role, run.employee, run.defs, scope,
                           lambda err: run.effects.append(Diagnostic("explanation_failed", journey.id, step_id, err)),
                           now=run.now)
@@ -147,15 +145,3 @@ def _sensitive(run: Run, journey: Journey, e: Enrollment, topics: list[str]) -> 
     catalog = run.defs.catalog
     sensitive = frozenset(run.defs.policy.sensitive_topics)
     return any(catalog.lineage(t) & sensitive for t in topics)
-
-
-def _recipient_view(person: Profile | None, recipient_id: str | None) -> dict[str, Any]:
-    """The recipient as templates see it: the fields a profile always has are there, empty when not known
-    here yet (printed as nothing; a template's ``default`` applies). In a worker another partition's recipient
-    comes from the directory, which may lag (no profile, or one that has no name yet): the message then
-    renders as it did before strict templates instead of failing; ``simulate``, whose directory is whole,
-    renders the real values."""
-    view = (person or Profile(id=recipient_id or "")).view()
-    # Lenient, not strict: it prints as nothing and is false, and ``|default(...)`` still applies to it.
-    view.update({name: Undefined(name=f"recipient.{name}") for name in KNOWN_FIELDS if name not in view})
-    return view

@@ -737,3 +737,32 @@ def test_a_hires_messages_say_joining_us_before_the_first_day_and_started_with_u
     assert "you started with us on March 16, 2026" in said["first-week-check-in"]
     footer = by_step(runner)["first-week-check-in"].text or ""
     assert "you started with us on 16 March 2026" in footer  # the footer, in the reader's English
+
+
+def test_a_tasks_title_and_note_read_their_assignee_as_the_recipient(write_files: WriteFiles) -> None:
+    """A task's reader is its assignee, so ``recipient`` in its title or note is them (validate checks these texts as
+    a message's, ``recipient`` included); before, it was an empty mapping, the render failed and the assignee got the
+    template's source as their task ("Call {{ employee.given_name }}, {{ recipient.given_name }}")."""
+    journey = """id: cover
+version: 1
+trigger: {event: hris.dependent.added}
+steps:
+  - id: partner
+    task: {assignee: hr_partner, title: "{{ recipient.given_name }}, call {{ employee.given_name }}",
+           note: "For {{ recipient.given_name | default('you') }}."}
+  - id: manager
+    task: {assignee: manager, title: "Hi{% if recipient.given_name %} {{ recipient.given_name }}{% endif %}",
+           note: "Plan cover for {{ employee.given_name }}."}
+"""
+    runner = runner_for(write_files, {"cover": journey})
+    runner.run([person("E1"), person("E2", manager_id=None), person("H1", manager_id=None, hr_partner_id=None),
+                ev("d1", "hris.dependent.added", "2026-04-01T09:00:00Z", relationship="child", date="2026-03-31"),
+                ev("d2", "hris.dependent.added", "2026-04-01T09:00:00Z", "E2", relationship="child",
+                   date="2026-03-31")])
+    got = {(t.employee_id, t.step_id): (t.assignee_id, t.title, t.note) for t in runner.tasks.values()}
+    assert got == {
+        ("E1", "partner"): ("H1", "H1, call E1", "For H1."),
+        ("E1", "manager"): ("M1", "Hi", "Plan cover for E1."),  # M1 has no profile here: nothing to greet by
+        ("E2", "partner"): ("H1", "H1, call E2", "For H1."),
+        ("E2", "manager"): (None, "Hi", "Plan cover for E2."),  # no manager: a task nobody by name picks up
+    }

@@ -766,3 +766,18 @@ steps:
         ("E2", "partner"): ("H1", "H1, call E2", "For H1."),
         ("E2", "manager"): (None, "Hi", "Plan cover for E2."),  # no manager: a task nobody by name picks up
     }
+
+
+def test_journeys_started_by_one_event_enroll_in_id_order_through_the_shared_cap(write_files: WriteFiles) -> None:
+    """README "Several journeys on one event": the order of the journeys' ids, not of their files, decides whose
+    message takes the one place the cap leaves; the other is deferred a whole window."""
+    def hello(jid: str) -> str:
+        return (f"id: {jid}\nversion: 1\ntrigger: {{event: hris.dependent.added}}\nsteps:\n"
+                f"  - id: hello-{jid}\n    send: {{channel: email, subject: Hi, body: From {jid}.}}\n")
+    runner = runner_for(write_files, {"a-file": hello("zeta"), "z-file": hello("alpha")},
+                        "frequency_cap: {max: 1, per: 7d}\n")
+    runner.run([person("E1"), ev("d1", "hris.dependent.added", "2026-04-01T09:00:00Z", relationship="child",
+                                 date="2026-03-31")])
+    got = {m.journey_id: (m.status, m.scheduled_for) for m in runner.messages.values()}
+    assert got == {"alpha": ("sent", at("2026-04-01T09:00:00Z")),
+                   "zeta": ("deferred", at("2026-04-08T09:00:00Z"))}

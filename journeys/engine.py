@@ -400,9 +400,10 @@ class Engine:
     def _exits_after_the_end(self, run: Run, event: CloudEvent, view: dict[str, Any], active: set[str], *,
                              stale: bool) -> None:
         """An exit also stops what a finished enrollment left waiting (for a reviewer, for quiet hours or the cap):
-        the journey is over for this person, so are its messages. Its trigger is not kept, so an exit's ``when``
-        sees an empty ``trigger``. A stale exit (a backfill, a replay whose key is forgotten) leaves them: what it
-        was to stop, it stopped when it first came."""
+        the journey is over for this person, so are its messages. An exit's ``when`` sees the trigger of the last
+        enrollment, kept when the journey's exits read it (``finished_triggers``), else an empty ``trigger``. A stale
+        exit (a backfill, a replay whose key is forgotten) leaves them: what it was to stop, it stopped when it first
+        came."""
         if stale or event.type not in self._exit_types:  # most events end nothing (engagement: most of all)
             return
         state = run.state
@@ -413,8 +414,9 @@ class Engine:
             if not state.mailboxes and not any(m.journey_id == jid for m in state.awaiting_approval.values()):
                 continue
             for n, rule in enumerate(journey.exit_on):
+                trigger = state.finished_triggers.get(jid, {})
                 if rule.event == event.type and (rule.when is None or test(
-                        run, rule.when, journey, part(f"exit_on[{n}].when"), {"event": view, "trigger": {}})):
+                        run, rule.when, journey, part(f"exit_on[{n}].when"), {"event": view, "trigger": trigger})):
                     run.effects.extend(self._cancel(state, jid, "exited", run.now))
                     break
 

@@ -169,6 +169,9 @@ class EmployeeState(BaseModel):
     # the enrollment id of the last entry into each journey: the same event, come again after its key was
     # forgotten (a late copy with a newer time), does not enter the journey a second time (SPEC §2)
     entered_by: dict[str, str] = Field(default_factory=dict, exclude_if=unset)
+    # the trigger of each journey's last completed enrollment, kept only for a journey whose exits test ``trigger``:
+    # an exit that comes after the end still stops what that enrollment left waiting, by the same test
+    finished_triggers: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude_if=unset)
     delivered: set[str] = Field(default_factory=set, exclude_if=unset)
     feedback: dict[str, float] = Field(default_factory=dict, exclude_if=unset)
     # each resource's latest rating by this person (-1, 0, 1), counted once in ``feedback``: a rating changed from

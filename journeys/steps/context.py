@@ -102,6 +102,11 @@ def schedule(run: Run, e: Enrollment, due: datetime) -> None:
 
 
 def finish(run: Run, journey: Journey, kind: Literal["completed", "exited"]) -> None:
-    """End the enrollment in ``journey``."""
-    run.state.enrollments.pop(journey.id, None)
+    """End the enrollment in ``journey``. A completed one whose exits test its trigger keeps that trigger
+    (``EmployeeState.finished_triggers``): an exit still stops what it left waiting (for a reviewer, quiet hours or
+    the cap), and its ``when`` reads the trigger as it did while the enrollment ran."""
+    e = run.state.enrollments.pop(journey.id, None)
+    if e is not None and kind == "completed" and any(
+            rule.when is not None and rule.when.reads("trigger") for rule in journey.exit_on):
+        run.state.finished_triggers[journey.id] = e.trigger
     run.effects.append(Lifecycle(kind, journey.id))

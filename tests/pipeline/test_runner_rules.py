@@ -781,3 +781,34 @@ def test_journeys_started_by_one_event_enroll_in_id_order_through_the_shared_cap
     got = {m.journey_id: (m.status, m.scheduled_for) for m in runner.messages.values()}
     assert got == {"alpha": ("sent", at("2026-04-01T09:00:00Z")),
                    "zeta": ("deferred", at("2026-04-08T09:00:00Z"))}
+
+
+def test_an_exit_after_the_end_reads_the_trigger_of_the_enrollment_that_left_its_message_waiting(
+        write_files: WriteFiles) -> None:
+    """A one-step sensitive journey is over as soon as its message waits for a reviewer; an exit whose ``when``
+    compares with the trigger still stops that message, as it does while a longer journey still runs. Before, the
+    trigger was not kept past the end: the test failed (counted as ``expression_failed``) and the message stayed
+    pending for a reviewer after the leave it was about had ended."""
+    journey = """id: leave-note
+version: 1
+sensitivity: sensitive
+trigger: {event: hris.leave.started}
+exit_on:
+  - {event: hris.leave.ended, when: 'event.data.leave_type == trigger.data.leave_type'}
+steps:
+  - id: note
+    send: {channel: email, subject: "Thinking of you", body: "Take the time you need."}
+"""
+    runner = runner_for(write_files, {"leave-note": journey})
+    events = [person("E1"), person("E2")]
+    for who in ("E1", "E2"):
+        events.append(ev(f"s-{who}", "hris.leave.started", "2026-05-04T09:00:00Z", who, leave_type="sabbatical",
+                         start_date="2026-05-04"))
+    events += [ev("e-E1", "hris.leave.ended", "2026-05-06T09:00:00Z", "E1", leave_type="sabbatical",
+                  return_date="2026-05-06"),
+               ev("e-E2", "hris.leave.ended", "2026-05-06T09:00:00Z", "E2", leave_type="other",
+                  return_date="2026-05-06")]
+    runner.run(events)
+    assert (by_step(runner)["note"].status, by_step(runner)["note"].reason) == ("suppressed", "exited")
+    assert by_step(runner, "E2")["note"].status == "pending_approval"  # another kind of leave ended: it stays
+    assert runner.stats.diagnostics["expression_failed"] == 0

@@ -4,7 +4,8 @@ employee's state, called by the engine; like every input they are deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -23,7 +24,7 @@ from wayfinder.journeys.effects import (
     Schedule,
     Unschedule,
 )
-from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.events import SENSITIVE_EVENT_TYPES, CloudEvent
 from wayfinder.journeys.layout import html_to_text
 from wayfinder.journeys.model import Policy
 from wayfinder.journeys.profile import Profile, left, present
@@ -32,8 +33,8 @@ from wayfinder.journeys.state import EmployeeState, OpenTaskRef
 from wayfinder.journeys.templates import split_footer, text_to_html, with_footer_of
 from wayfinder.vocabulary import EventType, Topic, input_topic, parse_instant
 
-__all__ = ["choices", "escalate", "escalation_contact", "escalation_task_id", "hold_for_review", "kept_choices",
-           "made_later", "preferences_changed", "review_decided", "review_ended"]
+__all__ = ["HeldBecause", "choices", "escalate", "escalation_contact", "escalation_task_id", "held_because",
+           "hold_for_review", "kept_choices", "made_later", "preferences_changed", "review_decided", "review_ended"]
 
 Subtopics = Callable[[str], frozenset[str]]
 """A topic and every topic below it (``CatalogGraph.subtopics``)."""
@@ -42,6 +43,32 @@ Lookup = Callable[[str], Profile | None]
 """Another person's profile by id (``steps.Directory``)."""
 
 EDITABLE = ("subject", "text", "html")
+
+
+@dataclass(frozen=True)
+class HeldBecause:
+    """Why a message waits for a person (README "Sensitive"), each that applies: its journey is marked sensitive, a
+    sensitive event (a wellbeing signal) started it or moved it on, and the policy's ``sensitive_topics`` its
+    resources are about (each such topic of the policy, not the resource's own subtopic)."""
+
+    journey: bool = False
+    event: bool = False
+    topics: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.journey or self.event or bool(self.topics)
+
+
+def held_because(sensitivity: str, trigger_type: str | None, moved_by_sensitive_event: bool, topics: Iterable[str],
+                 lineage: Callable[[str], frozenset[str]], policy: Policy) -> HeldBecause:
+    """The one rule for whether a message waits for a person, with its reasons: the engine holds a message when any
+    applies, and the review page says which (it said only "sensitive", leaving the reviewer to guess whether the
+    journey or a resource's topic had asked for it)."""
+    sensitive = frozenset(policy.sensitive_topics)
+    found = sorted({s for t in topics for s in lineage(t) & sensitive})
+    return HeldBecause(journey=sensitivity == "sensitive",
+                       event=moved_by_sensitive_event or trigger_type in SENSITIVE_EVENT_TYPES,
+                       topics=tuple(found))
 
 
 def hold_for_review(state: EmployeeState, message: Message, now: datetime, policy: Policy) -> list[Effect]:

@@ -8,10 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from wayfinder.catalog.graph import Selection
-from wayfinder.journeys.decisions import hold_for_review
+from wayfinder.journeys.decisions import held_because, hold_for_review
 from wayfinder.journeys.digest import digest_rule
 from wayfinder.journeys.effects import Decide, Diagnostic, Dispatch, Gather
-from wayfinder.journeys.events import SENSITIVE_EVENT_TYPES
 from wayfinder.journeys.explain import explain
 from wayfinder.journeys.holdout import in_holdout
 from wayfinder.journeys.leave import rule_for
@@ -140,8 +139,6 @@ def _topics(selection: Selection) -> list[str]:
 
 
 def _sensitive(run: Run, journey: Journey, e: Enrollment, topics: list[str]) -> bool:
-    if journey.sensitivity == "sensitive" or e.sensitive or e.trigger.get("type") in SENSITIVE_EVENT_TYPES:
-        return True
-    catalog = run.defs.catalog
-    sensitive = frozenset(run.defs.policy.sensitive_topics)
-    return any(catalog.lineage(t) & sensitive for t in topics)
+    trigger = e.trigger.get("type")
+    return bool(held_because(journey.sensitivity, trigger if isinstance(trigger, str) else None, e.sensitive,
+                             topics, run.defs.catalog.lineage, run.defs.policy))

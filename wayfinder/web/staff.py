@@ -16,9 +16,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from wayfinder.connectors.switch import ControlRecord
-from wayfinder.journeys.decisions import escalation_task_id
+from wayfinder.journeys.decisions import escalation_task_id, held_because
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.layout import says_nothing, split_document
+from wayfinder.journeys.model import Journey
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.templates import MAX_OUTPUT_CHARS, split_footer
 from wayfinder.web import events as ev
@@ -123,7 +124,36 @@ def _detail(request: Request, staff: Staff, message: Message, *, kept: dict[str,
                     explanation=explanation_as_sent(message),
                     trigger=trigger_of(w.backend.trigger_events, message, journey),
                     # the event type in words, as the explanation names it (the page showed "hris.leave.started")
-                    trigger_label=event_label(journey.trigger.event, str) if journey else None)
+                    trigger_label=event_label(journey.trigger.event, str) if journey else None,
+                    held=_held_because(w, message, journey))
+
+
+def _held_because(w: Web, message: Message, journey: Journey | None) -> list[str]:
+    """Why the engine held this message for a person, in words, by the engine's own rule (``held_because``): the
+    page said only "sensitive", and a reviewer could not tell a journey marked sensitive from a resource of a
+    sensitive topic that a standard journey picked (which an edit could take out). Empty for a message that was not
+    held, or when what held it is not known here (a wellbeing signal that moved an enrollment on at a ``wait_for``)."""
+    if message.status != "pending_approval" and message.reviewer_id is None:
+        return []
+    defs = w.backend.world.defs
+    made_by = defs.journeys.get((message.journey_id, message.journey_version)) or journey
+    trigger = made_by.trigger.event if made_by is not None else None
+    held = held_because(made_by.sensitivity if made_by is not None else "standard", trigger, False,
+                        message.topics, defs.catalog.lineage, defs.policy)
+    said = []
+    if held.journey and made_by is not None:
+        said.append(f"its journey, “{made_by.name}”, is marked sensitive: each of its messages waits "
+                    "for a person")
+    if held.event:
+        said.append("it follows a wellbeing signal: what follows one always waits for a person")
+    if held.topics:
+        titles = [t.title_for(None) if (t := defs.catalog.topics.get(topic)) else topic for topic in held.topics]
+        said.append(f"its resources are about {_and(titles)}, which the policy holds for review (sensitive topics)")
+    return said
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 @staff_page("reviewer", "hr_partner", "manager")  # a manager: the reviews escalated to them

@@ -1,0 +1,91 @@
+"""A review's page as a reviewer reads it (Starlette's TestClient over the embedded backend): why the engine held the
+message for a person, and what became of a message decided while the reviewer looked at it."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+from starlette.testclient import TestClient
+
+from tests.support import at, bundled_defs
+from wayfinder import examples_dir
+from wayfinder.cli.report import write_results
+from wayfinder.journeys.loader import Definitions
+from wayfinder.web.app import create_app
+from wayfinder.web.backend import EmbeddedBackend, World
+from wayfinder.web.settings import WebSettings
+
+NOW = at("2026-12-01T10:00")
+PEOPLE = ("E1027", "E1032")  # a new parent (a standard journey) and a colleague who lost someone (a sensitive one)
+
+
+@pytest.fixture(scope="module")
+def defs() -> Definitions:
+    """The bundled world with ``family`` a sensitive topic of the policy: a new parent's messages, of a standard
+    journey, pick resources under it (parental leave, childcare) and so wait for a person."""
+    bundled = bundled_defs()
+    policy = bundled.policy.model_copy(update={"sensitive_topics": [*bundled.policy.sensitive_topics, "family"]})
+    return dataclasses.replace(bundled, policy=policy)
+
+
+@pytest.fixture
+def client(tmp_path: Path, defs: Definitions) -> Iterator[tuple[TestClient, EmbeddedBackend]]:
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(line + "\n" for line in (examples_dir() / "events.jsonl").read_text().splitlines()
+                              if '"hris.employee.upserted"' in line or json.loads(line)["subject"] in PEOPLE),
+                      encoding="utf-8")
+    backend = EmbeddedBackend(tmp_path, World(defs=defs, events=events), write=write_results, now=lambda: NOW)
+    settings = WebSettings(token_secret=SecretStr("token-secret-for-the-tests"),
+                           session_secret=SecretStr("session-secret-for-the-tests"))
+    app = create_app(settings, backend, registry=CollectorRegistry(), now=lambda: NOW, dev_login=True)
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as made:
+        yield made, backend
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, "the page has no CSRF field"
+    return found[1]
+
+
+def _sign_in(c: TestClient, person: str) -> str:
+    c.cookies.clear()
+    form = {"csrf": _csrf(c.get("/login").text), "person_id": person, "role_reviewer": "on"}
+    assert c.post("/login", data=form).status_code == 303
+    return _csrf(c.get("/review").text)
+
+
+def _held(page: str) -> str:
+    found = re.search(r'<dd id="held">(.*?)</dd>', page, re.S)
+    assert found, "the page does not say why the message was held"
+    return html.unescape(re.sub(r"<[^>]+>", " ", found[1]))
+
+
+def _pending(backend: EmbeddedBackend, employee: str, journey: str) -> str:
+    return next(m.message_id for m in backend.store.pending() if (m.employee_id, m.journey_id) == (employee, journey))
+
+
+def test_the_page_says_a_sensitive_topic_held_a_message_of_a_standard_journey(
+        client: tuple[TestClient, EmbeddedBackend]) -> None:
+    c, backend = client
+    _sign_in(c, "E1003")
+    held = _held(c.get(f"/review/{_pending(backend, 'E1027', 'new-parent')}").text)
+    assert "its resources are about Family, which the policy holds for review" in held
+    assert "marked sensitive" not in held  # new-parent is a standard journey
+
+
+def test_the_page_says_a_journey_marked_sensitive_held_its_message(client: tuple[TestClient, EmbeddedBackend]
+                                                                   ) -> None:
+    c, backend = client
+    _sign_in(c, "E1003")
+    held = _held(c.get(f"/review/{_pending(backend, 'E1032', 'bereavement')}").text)
+    assert "its journey, “Support after a loss”, is marked sensitive" in held
+    assert "its resources are about Bereavement, which the policy holds for review" in held  # a sensitive topic too

@@ -89,3 +89,27 @@ def test_the_page_says_a_journey_marked_sensitive_held_its_message(client: tuple
     held = _held(c.get(f"/review/{_pending(backend, 'E1032', 'bereavement')}").text)
     assert "its journey, “Support after a loss”, is marked sensitive" in held
     assert "its resources are about Bereavement, which the policy holds for review" in held  # a sensitive topic too
+
+
+def test_a_decision_on_a_message_decided_meanwhile_shows_what_became_of_it(
+        client: tuple[TestClient, EmbeddedBackend]) -> None:
+    """Two reviewers had the page open; the second one's reject is refused (409) on the message's page, which says
+    that someone else decided, how and by whom, and that nothing of theirs was recorded (it was a bare error page)."""
+    c, backend = client
+    message_id = _pending(backend, "E1032", "bereavement")
+    csrf = _sign_in(c, "E1004")
+    assert c.post(f"/review/{message_id}/decide", data={"csrf": csrf, "action": "approve"}).status_code == 303
+    csrf = _sign_in(c, "E1003")
+    late = c.post(f"/review/{message_id}/decide", data={"csrf": csrf, "action": "reject", "reason": "Too soon"})
+    assert late.status_code == 409
+    page = html.unescape(late.text)
+    assert ('<p class="error" id="gone" role="alert">This message is not waiting for a decision any more. E1004 '
+            "approved it while you had it open. What you chose was not recorded.</p>") in page
+    assert re.search(r"Decided: <data value=\"approve\">approved</data> by E1004\.", page)
+    assert page.index('id="gone"') < page.index('<dl class="facts">')  # said first, where the reviewer lands
+    assert '<a href="/review">← back to the queue</a>' in page
+    again = c.post(f"/review/{message_id}/decide", data={"csrf": _sign_in(c, "E1004"), "action": "reject",
+                                                          "reason": "changed my mind"})
+    assert again.status_code == 409
+    assert "You had already approved this message: this second decision was not recorded." in again.text
+    assert [d.data["reviewer_id"] for d in backend.store.decisions] == ["E1004"]

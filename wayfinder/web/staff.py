@@ -106,7 +106,7 @@ async def review_detail(request: Request, staff: Staff) -> Response:
 
 
 def _detail(request: Request, staff: Staff, message: Message, *, kept: dict[str, str], problem: str | None = None,
-            typed: dict[str, str] | None = None) -> Response:
+            typed: dict[str, str] | None = None, gone: str | None = None) -> Response:
     """A message's page; after a refused decision, with the problem and the edits as the reviewer typed them (it was
     a bare error page: only the browser's Back button kept the edits). ``kept``: the queue's filter it came from."""
     w = web(request)
@@ -114,8 +114,8 @@ def _detail(request: Request, staff: Staff, message: Message, *, kept: dict[str,
     decision = w.backend.store.decided().get(message.message_id)
     resources = [w.backend.world.defs.catalog.resources.get(r) for r in message.resources]
     edit = {name: body for name, (_, body, _) in _editable(message).items()} | (typed or {})
-    return w.render(request, "review_detail.html", status=400 if problem else 200, m=message, edit=edit,
-                    journey=journey, decision=decision, problem=problem, edited=typed is not None,
+    return w.render(request, "review_detail.html", status=409 if gone else 400 if problem else 200, m=message,
+                    edit=edit, journey=journey, decision=decision, problem=problem, edited=typed is not None, gone=gone,
                     back=_back(staff, kept), to_queue=staff.has("reviewer", "hr_partner"), kept=kept,
                     resources=[r for r in resources if r is not None], csrf=session_csrf(request),
                     about_self=is_about_self(staff, message),
@@ -197,12 +197,37 @@ def _edits(form: Any, message: Message) -> dict[str, str]:
     return edits
 
 
+NOT_PENDING = "This message is not waiting for a decision any more."
+
+
 def _undecided(message_id: str) -> Callable[[Store], None]:
     """The check ``record`` makes under its lock: a message decided meanwhile (by another reviewer) is refused."""
     def check(store: Store) -> None:
         if message_id in store.decided():
-            raise HTTPException(409, "This message is not waiting for a decision any more.")
+            raise HTTPException(409, NOT_PENDING)
     return check
+
+
+def _not_pending(request: Request, staff: Staff, message_id: str, form: Any) -> Response:
+    """A decision on a message decided (or withdrawn) while the reviewer had it open: its page as it is now, saying
+    what became of it, by whom, and that nothing of theirs was recorded (status 409). It was a bare error page: the
+    reviewer's reason was lost, nothing said who had decided or how, and the only way on was the menu."""
+    store = web(request).backend.store
+    message = store.messages.get(message_id)
+    if message is None or not may_see_message(staff, message, store.profiles.get(message.employee_id),
+                                              store.escalated_to(message_id)):
+        # gone from the run (an erasure), or no longer theirs to see (an escalation's access ends with the decision)
+        raise HTTPException(409, NOT_PENDING)
+    decision = store.decided().get(message_id)
+    if decision is None:  # withdrawn (an exit, a correction, a recipient changed): its status says why
+        said = f"{NOT_PENDING} Its status below says why. What you chose was not recorded."
+    else:
+        verdict = "approved" if decision.data.get("decision") == "approve" else "rejected"
+        who = decision.data.get("reviewer_id")
+        said = (f"You had already {verdict} this message: this second decision was not recorded."
+                if who == staff.person_id else
+                f"{NOT_PENDING} {who} {verdict} it while you had it open. What you chose was not recorded.")
+    return _detail(request, staff, message, kept=_queue_filter(form), gone=said)
 
 
 @staff_page("reviewer", "hr_partner", "manager")  # a manager: the reviews escalated to them
@@ -214,7 +239,7 @@ async def review_decide(request: Request, staff: Staff) -> Response:
     if is_about_self(staff, message):
         raise HTTPException(403, "You cannot decide on a message about yourself; another reviewer must.")
     if message.status != "pending_approval" or message.message_id in w.backend.store.decided():
-        raise HTTPException(409, "This message is not waiting for a decision any more.")
+        return _not_pending(request, staff, message.message_id, form)
     action = form.get("action")
     if action not in ("approve", "reject"):
         raise HTTPException(400, "Choose approve or reject.")
@@ -231,7 +256,14 @@ async def review_decide(request: Request, staff: Staff) -> Response:
     at = w.backend.now(not_before=message.created_at)
     event = ev.review_decided(employee_id=message.employee_id, message_id=message.message_id, decision=decision,
                               reviewer_id=staff.person_id, at=at, reason=reason, edits=edits or None)
-    if await run_in_threadpool(functools.partial(w.backend.record, event, check=_undecided(message.message_id))):
+    try:
+        recorded = await run_in_threadpool(functools.partial(w.backend.record, event,
+                                                             check=_undecided(message.message_id)))
+    except HTTPException as refused:
+        if refused.status_code != 409:
+            raise
+        return _not_pending(request, staff, message.message_id, form)
+    if recorded:
         outcome = "reject" if decision == "reject" else "approve_edited" if edits else "approve"
         w.metrics.decisions.labels(outcome).inc()
         w.metrics.time_to_decision.observe(max(0.0, (at - message.created_at).total_seconds()))

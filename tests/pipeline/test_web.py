@@ -331,6 +331,13 @@ def test_a_choice_the_page_cannot_take_is_said_on_the_page_and_nothing_is_saved(
     assert '<p class="warn" id="problem" role="alert">' in refused.text and said in refused.text
     assert "Es wurde nichts gespeichert." in refused.text and 'name="csrf"' in refused.text  # the form, again
     assert len(served.decisions()) == before
+    # said again beside the field, whose input is marked invalid and described by it (2026-12-05: only above the form)
+    group = "quiet_hours" if field == "quiet_start" else field
+    beside = re.search(rf'<p class="error field-problem" id="problem-{group}">([^<]*)</p>', refused.text)
+    assert beside is not None and said in html_module.unescape(beside[1])
+    tag = re.search(rf'<(?:input|select)[^>]* name="{field}"[^>]*>', refused.text)
+    assert tag is not None and 'aria-invalid="true"' in tag[0] and f'aria-describedby="problem-{group}' in tag[0]
+    assert refused.text.count('aria-invalid="true"') == (2 if group == "quiet_hours" else 1)
 
 
 def test_the_language_is_chosen_among_those_the_messages_are_written_in(served: Served) -> None:

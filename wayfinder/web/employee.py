@@ -124,9 +124,12 @@ def _language_name(tag: str, lang: str) -> str:
 
 
 def _page(request: Request, w: Web, claims: LinkClaims, token: str, *, saved: str | None = None,
-          problem: str | None = None, status: int = 200, typed: tuple[dict[str, Any], str] | None = None) -> Response:
+          problem: str | None = None, problem_field: str | None = None, status: int = 200,
+          typed: tuple[dict[str, Any], str] | None = None) -> Response:
     """The preferences page; ``typed``: what a refused form said (the choices and the pause date as written), shown
-    again as the person left them (they were put back to what was saved, ticks and all)."""
+    again as the person left them (they were put back to what was saved, ticks and all). ``problem_field``: the
+    field the problem is about, said again beside it and its input marked invalid (a screen reader heard it once,
+    above the form, and nothing at the field)."""
     prefs = w.backend.store.preferences(claims.recipient_id) if typed is None else typed[0]
     locale, words = _reader(w, claims.recipient_id)
     catalog = w.backend.world.defs.catalog
@@ -135,7 +138,7 @@ def _page(request: Request, w: Web, claims: LinkClaims, token: str, *, saved: st
                     channels=[(c, CHANNEL_NAMES.get(c, c)) for c in CHANNELS],
                     paused_day=(typed[1] if typed is not None
                                 else _local_day(prefs["paused_until"], _zone(w, claims.recipient_id))),
-                    token=token, csrf=_csrf(w, token), saved=saved, problem=problem,
+                    token=token, csrf=_csrf(w, token), saved=saved, problem=problem, problem_field=problem_field,
                     languages=_languages(w, prefs["locale"], words["lang"]),
                     given_language=_given_language(w, claims.recipient_id, words["lang"]),
                     why=claims.message_id is not None, **words)
@@ -169,7 +172,8 @@ async def preferences(request: Request) -> Response:
         wanted = _read_form(form, _topics(w), zone, current["paused_until"],
                             today=w.backend.now().astimezone(zone).date())
     except _Refused as e:  # said on the page, with the form as they filled it, in the reader's language
-        return _page(request, w, claims, token, problem=str(e), status=400, typed=_as_typed(form, _topics(w)))
+        return _page(request, w, claims, token, problem=str(e), problem_field=e.field, status=400,
+                     typed=_as_typed(form, _topics(w)))
     changes = {k: v for k, v in wanted.items() if v != current.get(k)}
     if not changes:
         return _page(request, w, claims, token, saved="Nothing changed.")
@@ -192,7 +196,12 @@ def _as_typed(form: Any, topics: list[str]) -> tuple[dict[str, Any], str]:
 
 
 class _Refused(ValueError):
-    """A choice the form cannot take: the page says why and nothing is saved."""
+    """A choice the form cannot take: the page says why and nothing is saved. ``field``: the form's field it is
+    about (``quiet_hours``, ``locale``, ``paused_until``), where the page says it again and marks the input."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _read_form(form: Any, topics: list[str], zone: ZoneInfo, paused_until: str | None, *,
@@ -207,14 +216,14 @@ def _read_form(form: Any, topics: list[str], zone: ZoneInfo, paused_until: str |
     if start or end:
         if not (_HHMM.fullmatch(start) and _HHMM.fullmatch(end)):
             msg = "Quiet hours need a start and an end as HH:MM (for example 20:00 and 08:00)."
-            raise _Refused(msg)
+            raise _Refused(msg, "quiet_hours")
         out["quiet_hours"] = f"{start}-{end}"
     else:
         out["quiet_hours"] = None
     locale = str(form.get("locale") or "").strip()
     if locale and not LOCALE.fullmatch(locale):  # as the engine takes it (en_GB from an HR system)
         msg = "Language must look like en, de-DE or pt-BR."
-        raise _Refused(msg)
+        raise _Refused(msg, "locale")
     out["locale"] = locale or None
     pause = str(form.get("paused_until") or "").strip()
     if pause:
@@ -222,15 +231,15 @@ def _read_form(form: Any, topics: list[str], zone: ZoneInfo, paused_until: str |
             day = datetime.strptime(pause, "%Y-%m-%d").date()  # noqa: DTZ007 - made aware on the next line
         except ValueError as e:
             msg = "Pause until must be a date (YYYY-MM-DD)."
-            raise _Refused(msg) from e
+            raise _Refused(msg, "paused_until") from e
         if not FIRST_PAUSE <= day <= LAST_PAUSE:  # else an instant the engine refuses, or none at all
             # one text, so the reader's catalog has it (the dates filled in made it English on every page)
             msg = "Pause until must be a date between 1900 and 2199."
-            raise _Refused(msg)
+            raise _Refused(msg, "paused_until")
         kept = paused_until is not None and _local_day(paused_until, zone) == day.isoformat()
         if not kept and day <= today:
             msg = "Pause until must be a day after today. Leave it empty to get messages again."
-            raise _Refused(msg)
+            raise _Refused(msg, "paused_until")
         out["paused_until"] = paused_until if kept else iso(datetime.combine(day, time(0), tzinfo=zone))
     else:
         out["paused_until"] = None

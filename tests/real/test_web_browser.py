@@ -291,6 +291,29 @@ def test_what_applies_is_reached_from_the_preferences_page_in_the_readers_langua
     submit(page, "text=Zurück zu deinen Einstellungen", re.compile(".*/preferences\\?t=.*"))
 
 
+def test_each_field_is_under_its_words(context: BrowserContext, site: Site) -> None:
+    """A text box, time, date or list sits under its label's words, at their left edge. Seen walking the pages on
+    2026-12-05: where the card was wide enough the box sat beside its words, on their last line ("Note (kept with the
+    task)" at the foot of a task's note box; "From" and "to" before two quiet-hours boxes that did not line up)."""
+    def beside(page: Page) -> list[str]:
+        return list(page.eval_on_selector_all(
+            "label:has(> input:not([type=checkbox]):not([type=hidden]), > select, > textarea)",
+            """labels => labels.filter(l => l.offsetParent !== null).flatMap(l => {
+                const field = l.querySelector(':scope > input, :scope > select, :scope > textarea');
+                const words = l.getBoundingClientRect(), box = field.getBoundingClientRect();
+                return Math.abs(box.left - words.left) > 1 ? [l.innerText.trim().slice(0, 40)] : [];
+            })"""))
+    page = context.new_page()
+    sign_in(page, site, "partner@example.com")
+    page.goto(f"{site.url}/tasks")
+    assert page.locator("textarea[name=note]").count() > 0
+    assert beside(page) == []
+    token = RecipientLinks(SecretStr(TOKEN_SECRET)).sign("E1029", None, datetime.now(UTC))
+    page.goto(f"{site.url}/preferences?t={token}")
+    assert page.locator("input[name=quiet_start]").is_visible()
+    assert beside(page) == []
+
+
 def _options_cut_short(page: Page, select: str) -> list[str]:
     """The options of ``select`` whose text, in its font, is wider than the closed list shows (its inner width less
     the arrow's room): a select's scrollWidth is its clientWidth whatever it cuts. Seen on 2026-12-05: "Nicht

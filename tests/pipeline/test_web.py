@@ -523,6 +523,22 @@ def test_a_task_links_the_message_about_the_same_person_that_waits_for_review(se
     assert 'class="waiting"' not in served.client.get("/tasks").text
 
 
+def test_each_message_waiting_beside_a_task_is_told_apart_by_its_subject(served: Served) -> None:
+    """Walking the pages on 2026-12-05: the bereavement task of E1032 showed "A message about them waits for review"
+    twice (the condolence and the return check-in), alike but for words only a screen reader read."""
+    store = served.backend.store
+    waiting = [m for m in store.pending() if (m.employee_id, m.journey_id) == ("E1032", "bereavement")]
+    assert len(waiting) == 2
+    task = next(t for t in store.tasks.values() if (t.employee_id, t.assignee) == ("E1032", "hr_partner"))
+    sign_in(served, str(task.assignee_id), "hr_partner")
+    page = served.client.get("/tasks").text
+    card = page[page.index(f'data-task="{task.task_id}"'):]
+    card = card[:card.index("</li>")]
+    shown = [html_module.unescape(re.sub(r'<span class="visually-hidden">.*?</span>|<[^>]+>', "", link))
+             for link in re.findall(r'<a href="/review/[^"]+" class="waiting">(.*?)</a>', card, re.S)]
+    assert sorted(shown) == sorted(f"A message about them waits for review: “{m.subject}”" for m in waiting)
+
+
 @pytest.mark.parametrize("decision", ["approve", "reject"])
 def test_a_task_says_what_became_of_the_review_its_note_asks_for(served: Served, decision: str) -> None:
     """An audit on 2026-12-04: once the condolence message was decided, the HR partner's task still said "review

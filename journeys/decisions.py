@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -34,7 +34,8 @@ from wayfinder.journeys.templates import split_footer, text_to_html, with_footer
 from wayfinder.vocabulary import EventType, Topic, input_topic, parse_instant
 
 __all__ = ["HeldBecause", "choices", "escalate", "escalation_contact", "escalation_task_id", "held_because",
-           "hold_for_review", "kept_choices", "made_later", "preferences_changed", "review_decided", "review_ended"]
+           "hold_for_review", "kept_choices", "made_later", "preferences_changed", "review_decided", "review_ended",
+           "review_window"]
 
 Subtopics = Callable[[str], frozenset[str]]
 """A topic and every topic below it (``CatalogGraph.subtopics``)."""
@@ -71,11 +72,16 @@ def held_because(sensitivity: str, trigger_type: str | None, moved_by_sensitive_
                        topics=tuple(found))
 
 
+def review_window(policy: Policy) -> timedelta:
+    """How long a message waits for a person before its review is escalated (``Policy.review_window``)."""
+    return parse_duration(policy.review_window)
+
+
 def hold_for_review(state: EmployeeState, message: Message, now: datetime, policy: Policy) -> list[Effect]:
     """Keep a sensitive message for a person and set the review window's timer."""
     held = message.with_status("pending_approval", reason="sensitive")
     state.awaiting_approval[held.message_id] = held
-    due = now + parse_duration(policy.review_window)
+    due = now + review_window(policy)
     return [Decide(held), Schedule(due, ReviewTimer(state.employee_id, held.message_id))]
 
 

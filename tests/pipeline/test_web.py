@@ -1282,3 +1282,28 @@ def test_an_open_task_for_someone_the_hr_data_does_not_know_says_it_reaches_nobo
     page = served.client.get("/tasks").text
     card = page[page.index(f'data-task="{task.task_id}"'):]
     assert "unknown-assignee" not in card[:card.index("</li>")]  # someone here took it
+
+
+def test_an_escalated_reviews_task_names_the_message_in_words(served: Served) -> None:
+    """Walking the pages on 2026-12-05: the card showed the record's note, "Message m-03c9c9c824d3b4a4afc764d0
+    (medical-return, step gentle-welcome) has had no decision for 5d": an id and the policy's notation where a
+    person's words should be. It names the message by its subject and the window in days (the record keeps its
+    note, which a consumer of the tasks topic reads the message's id from)."""
+    store = served.backend.store
+    message = store.messages[_pending_of(served, "E1052")]
+    task = next(t for t in store.tasks.values() if t.assignee == "review_escalation" and t.employee_id == "E1052")
+    assert message.message_id in (task.note or "")
+    sign_in(served, "E1003", "reviewer")
+    page = served.client.get("/tasks").text
+    card = page[page.index(f'data-task="{task.task_id}"'):]
+    card = html_module.unescape(card[:card.index("</li>")])
+    assert (f"<p>The message “{message.subject}” (medical-return, step gentle-welcome) had no decision within 5 days. "
+            "It will not be sent unless someone approves it.</p>") in card
+    assert message.message_id not in card.replace(f'href="/review/{message.message_id}"', "")
+    csrf = _csrf(page)
+    served.client.post(f"/review/{message.message_id}/decide", data={"csrf": csrf, "action": "approve"})
+    page = served.client.get("/tasks").text  # decided: the task is cancelled, and the card no longer says it waits
+    card = page[page.index(f'data-task="{task.task_id}"'):]
+    card = html_module.unescape(card[:card.index("</li>")])
+    assert "had no decision within 5 days.</p>" in card
+    assert '<data value="decided">the message it was about has been decided</data>' in card

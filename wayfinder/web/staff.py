@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from wayfinder.connectors.switch import ControlRecord
-from wayfinder.journeys.decisions import escalation_task_id, held_because
+from wayfinder.journeys.decisions import escalation_task_id, held_because, review_window
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.layout import says_nothing, split_document
 from wayfinder.journeys.model import Journey
@@ -310,10 +310,30 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
     covering = {v.task.task_id: who for v in shown
                 if v.state in ("open", "claimed") and (who := acts_for(staff, v.task)) is not None}
     return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, states=TASK_STATES,
+                    escalation_notes=_escalation_notes(w, shown),
                     csrf=session_csrf(request), covering=covering, run_clock=run_clock(w),
                     decided=DECIDED.get(request.query_params.get("decided", "")),
                     done=_done(request, views), escalated=escalated, beside=beside, settled=settled,
                     unknown=unknown)
+
+
+def _escalation_notes(w: Web, shown: list[TaskView]) -> dict[str, str]:
+    """An escalated review's task in words, by the message it is about: the record's note names the message by its
+    id and the review window as the policy writes it ("Message m-03c9c9c824d3b4a4afc764d0 ... for 5d"), which the
+    card showed as it was; what the card says is the message's subject and the window in days."""
+    asked = {v.task.task_id for v in shown if v.task.assignee == "review_escalation"}
+    if not asked:
+        return {}
+    window = words.duration(review_window(w.backend.world.defs.policy))
+    notes: dict[str, str] = {}
+    for message in w.backend.store.messages.values():
+        task_id = escalation_task_id(message.message_id)
+        if task_id in asked:
+            # what happens to it is said while it waits; once decided or withdrawn, the card says that instead
+            waits = " It will not be sent unless someone approves it." if message.status == "pending_approval" else ""
+            notes[task_id] = (f"The message “{message.subject or '(no subject)'}” ({message.journey_id}, step "
+                              f"{message.step_id}) had no decision within {window}.{waits}")
+    return notes
 
 
 @dataclass(frozen=True)

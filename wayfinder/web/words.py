@@ -7,6 +7,8 @@ code, a role or reason added later) is shown as it is."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from markupsafe import Markup
 
 STATUSES: dict[str, str] = {
@@ -110,3 +112,13 @@ def cancelled_because(value: str | None) -> str:
 def cancelled(value: str | None) -> Markup:
     """Why a task was cancelled, in words, with its code when it has one."""
     return _said(value, CANCELLED) if value in CANCELLED else Markup("{}").format(cancelled_because(value))
+
+
+def duration(value: timedelta) -> str:
+    """A policy's duration as people say it: "5 days", "36 hours", "1 day" (the page showed the policy's "5d")."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("week", 604_800), ("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"

@@ -180,8 +180,10 @@ def test_an_approval_is_written_once_as_a_valid_review_event(served: Served) -> 
             "html": message.html or ""}
     done = served.client.post(f"/review/{message.message_id}/decide", data=form, follow_redirects=False)
     assert (done.status_code, done.headers["location"]) == (303, "/review?decided=approve")
-    queue = served.client.get(done.headers["location"]).text  # the reviewer is told what happens next
-    assert '<p class="done" id="decided" role="status">Approved. It goes through the recipient' in queue
+    queue = served.client.get(done.headers["location"]).text  # the reviewer is told what happened
+    went = served.backend.store.messages[message.message_id]
+    assert (f'<p class="done" id="decided" role="status" data-status="{went.status}">Approved. It '
+            f'{"went to the recipient" if went.status == "approved" else "waits"}') in queue
     again = served.client.post(f"/review/{message.message_id}/decide", data=form)
     assert again.status_code == 409
     [line] = served.decisions()

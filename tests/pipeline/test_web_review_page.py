@@ -113,3 +113,40 @@ def test_a_decision_on_a_message_decided_meanwhile_shows_what_became_of_it(
     assert again.status_code == 409
     assert "You had already approved this message: this second decision was not recorded." in again.text
     assert [d.data["reviewer_id"] for d in backend.store.decisions] == ["E1004"]
+
+
+def _link(person: str) -> str:
+    from wayfinder.connectors.links import RecipientLinks
+
+    return RecipientLinks(SecretStr("token-secret-for-the-tests")).sign(person, None, NOW)
+
+
+def _choose(c: TestClient, person: str, **form: str) -> None:
+    page = c.get(f"/preferences?t={_link(person)}")
+    sent = c.post(f"/preferences?t={_link(person)}", data={"csrf": _csrf(page.text), **form})
+    assert 'id="saved"' in sent.text
+
+
+def test_after_an_approval_the_queue_says_what_became_of_the_message(client: tuple[TestClient, EmbeddedBackend]
+                                                                     ) -> None:
+    """Walking the pages on 2026-12-05: every approval was followed by "It goes through the recipient's mailbox: at
+    once, or after their quiet hours, pause or message limit", also when the recipient had turned email off (it was
+    never sent) or paused their messages for months. The line now says what the engine made of it."""
+    c, backend = client
+    _choose(c, "E1032", channel_intranet="on")  # no email any more
+    _choose(c, "E1027", channel_email="on", channel_intranet="on", paused_until="2027-02-01")
+    csrf = _sign_in(c, "E1003")
+    said = {}
+    for person, journey in (("E1032", "bereavement"), ("E1027", "new-parent")):
+        message_id = _pending(backend, person, journey)
+        done = c.post(f"/review/{message_id}/decide", data={"csrf": csrf, "action": "approve"})
+        assert done.status_code == 303
+        page = c.get(done.headers["location"]).text
+        found = re.search(r'<p class="done" id="decided" role="status"[^>]*>(.*?)</p>', page, re.S)
+        assert found is not None
+        said[person] = html.unescape(re.sub(r"<[^>]+>", "", found[1]))
+    assert said["E1032"] == "Approved, but it will not be sent: the recipient turned this channel off."
+    assert said["E1027"].startswith("Approved. It waits in the recipient's mailbox until 1 Feb 2027, ")
+    assert said["E1027"].endswith(": the recipient paused their messages.")
+    # once said, the next visit to the queue says nothing of it
+    assert 'id="decided"' not in c.get("/review").text

@@ -79,7 +79,37 @@ async def review_queue(request: Request, staff: Staff) -> Response:
                     journey=journey, age=age, ages=list(AGES), now=now, csrf=session_csrf(request),
                     kept=urlencode(_queue_filter(request.query_params)),
                     about_self={m.message_id for m in shown if is_about_self(staff, m)},
-                    decided=DECIDED.get(request.query_params.get("decided", "")))
+                    decided=DECIDED.get(request.query_params.get("decided", "")), outcome=_outcome(request, staff))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the engine made of the reviewer's last decision: the message's status, reason and time after it."""
+
+    status: str
+    reason: str | None
+    at: datetime
+
+
+_DECIDED_KEY = "decided_message"  # the session's note of the message the reviewer just decided on
+
+
+def _outcome(request: Request, staff: Staff) -> Outcome | None:
+    """What became of the message the reviewer just decided on (noted in their session by ``review_decide``), once
+    the engine has taken the decision: the page said "it goes through the recipient's mailbox: at once, or after
+    their quiet hours..." also of an approval that the recipient's opt-out stopped, or that their pause held for
+    weeks. None (the general line) when the decision is not theirs or the engine has not taken it yet (on Kafka)."""
+    if request.query_params.get("decided") not in DECIDED:
+        return None
+    message_id = request.session.pop(_DECIDED_KEY, None)
+    store = web(request).backend.store
+    decision = store.decided().get(str(message_id))
+    message = store.messages.get(str(message_id))
+    if decision is None or message is None or decision.data.get("reviewer_id") != staff.person_id:
+        return None
+    if message.status not in ("approved", "deferred", "suppressed", "rejected"):
+        return None
+    return Outcome(message.status, message.reason, message.scheduled_for)
 
 
 # What the queue says after a decision (the reviewer is sent back to it): what will happen to the message.
@@ -268,6 +298,7 @@ async def review_decide(request: Request, staff: Staff) -> Response:
         w.metrics.decisions.labels(outcome).inc()
         w.metrics.time_to_decision.observe(max(0.0, (at - message.created_at).total_seconds()))
     # back where they came from, told what happens next: the queue as it was filtered, or a manager's tasks
+    request.session[_DECIDED_KEY] = message.message_id
     back = _back(staff, _queue_filter(form))
     return RedirectResponse(f"{back}{'&' if '?' in back else '?'}decided={decision}", status_code=303)
 
@@ -312,7 +343,7 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
     return w.render(request, "tasks.html", tasks=shown, total=len(views), state=state, states=TASK_STATES,
                     escalation_notes=_escalation_notes(w, shown),
                     csrf=session_csrf(request), covering=covering, run_clock=run_clock(w),
-                    decided=DECIDED.get(request.query_params.get("decided", "")),
+                    decided=DECIDED.get(request.query_params.get("decided", "")), outcome=_outcome(request, staff),
                     done=_done(request, views), escalated=escalated, beside=beside, settled=settled,
                     unknown=unknown)
 

@@ -773,6 +773,20 @@ def test_the_stop_switch_is_audited_and_shown(served: Served) -> None:
     assert served.client.post("/overview/switch", data={"csrf": csrf, "action": "pause"}).status_code == 403
 
 
+def test_each_journeys_switch_button_names_its_journey(served: Served) -> None:
+    """Walking the pages on 2026-12-05: a screen reader's list of the overview's buttons said "Pause" once per
+    journey, nothing telling them apart (each row's button, its drop box once paused, names the journey)."""
+    csrf = sign_in(served, "E1003", "operator")
+    served.client.post("/overview/switch", data={"csrf": csrf, "action": "pause", "journey": "bereavement"})
+    page = served.client.get("/overview").text
+    names = [html_module.unescape(re.sub(r"<[^>]+>", "", b))
+             for b in re.findall(r'<button type="submit" name="action" value="(?:pause|resume)">(.*?)</button>', page)]
+    journeys = sorted(served.backend.world.defs.current())
+    assert sorted(names) == sorted([f"Pause sending of {j}" for j in journeys if j != "bereavement"]
+                                   + ["Resume sending of bereavement"])
+    assert re.search(r"drop held<span class=\"visually-hidden\"> sending of bereavement</span></label>", page)
+
+
 @pytest.mark.parametrize("drop", [True, False])
 def test_resuming_from_the_overview_may_drop_what_the_pause_held(served: Served, drop: bool) -> None:
     """Issue 8: resuming sends what was held, in order, or lets an operator drop it, from the page as from

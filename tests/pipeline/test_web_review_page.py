@@ -24,15 +24,19 @@ from wayfinder.web.backend import EmbeddedBackend, World
 from wayfinder.web.settings import WebSettings
 
 NOW = at("2026-12-01T10:00")
-PEOPLE = ("E1027", "E1032")  # a new parent (a standard journey) and a colleague who lost someone (a sensitive one)
+# a new parent (a standard journey), a colleague who lost someone (a sensitive one), and one back from parental leave
+# whose manager (E1008) is told first
+PEOPLE = ("E1027", "E1032", "E1023")
 
 
 @pytest.fixture(scope="module")
 def defs() -> Definitions:
-    """The bundled world with ``family`` a sensitive topic of the policy: a new parent's messages, of a standard
-    journey, pick resources under it (parental leave, childcare) and so wait for a person."""
+    """The bundled world with ``family`` and ``welcoming-back`` sensitive topics of the policy: a new parent's
+    messages, of a standard journey, pick resources under the first (parental leave, childcare), and a manager's
+    check-in before a report returns from parental leave under the second, and so wait for a person."""
     bundled = bundled_defs()
-    policy = bundled.policy.model_copy(update={"sensitive_topics": [*bundled.policy.sensitive_topics, "family"]})
+    policy = bundled.policy.model_copy(update={"sensitive_topics": [*bundled.policy.sensitive_topics, "family",
+                                                                    "welcoming-back"]})
     return dataclasses.replace(bundled, policy=policy)
 
 
@@ -150,3 +154,22 @@ def test_after_an_approval_the_queue_says_what_became_of_the_message(client: tup
     assert said["E1027"].endswith(": the recipient paused their messages.")
     # once said, the next visit to the queue says nothing of it
     assert 'id="decided"' not in c.get("/review").text
+
+
+def test_a_message_addressed_to_the_reviewer_says_so(client: tuple[TestClient, EmbeddedBackend]) -> None:
+    """A reviewer who is the recipient of a message about someone else sees it and may not decide it (SPEC §11:
+    ``self_review``). The page said "This message is about you", and the queue "About you": it is about their
+    report, addressed to them."""
+    c, backend = client
+    message = next(m for m in backend.store.pending() if m.recipient_id == "E1008")
+    assert message.employee_id == "E1023"
+    csrf = _sign_in(c, "E1008")
+    assert "Addressed to you: another reviewer must decide." in c.get("/review").text
+    page = c.get(f"/review/{message.message_id}").text
+    assert ('<p class="warn" id="self-review">This message is addressed to you. You cannot approve or reject it; '
+            "another reviewer must.</p>") in page
+    assert "about you" not in page
+    refused = c.post(f"/review/{message.message_id}/decide", data={"csrf": csrf, "action": "approve"})
+    assert refused.status_code == 403
+    assert "You cannot decide on a message to you or about you" in html.unescape(refused.text)
+    assert backend.store.decisions == []

@@ -267,7 +267,7 @@ async def review_decide(request: Request, staff: Staff) -> Response:
     check_csrf(session_csrf(request), form)
     message = _message_for(request, staff)
     if is_about_self(staff, message):
-        raise HTTPException(403, "You cannot decide on a message about yourself; another reviewer must.")
+        raise HTTPException(403, "You cannot decide on a message to you or about you; another reviewer must.")
     if message.status != "pending_approval" or message.message_id in w.backend.store.decided():
         return _not_pending(request, staff, message.message_id, form)
     action = form.get("action")

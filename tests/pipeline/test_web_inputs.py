@@ -240,9 +240,9 @@ def test_a_form_with_a_file_is_refused_before_anything_is_spooled(served: Served
     ({"subject": "x" * 1_001}, "The subject can be at most 1,000 characters."),
     ({"text": "x" * 100_001}, "An edited text or HTML can be at most 100,000 characters"),
     ({"html": "<p>" + "x" * 100_000 + "</p>"}, "An edited text or HTML can be at most 100,000 characters"),
-    ({"subject": ""}, "An edited subject, text or HTML cannot be empty."),
-    ({"text": "   "}, "An edited subject, text or HTML cannot be empty."),  # a condolence approved with no body
-    ({"html": " \n "}, "An edited subject, text or HTML cannot be empty."),
+    ({"subject": ""}, "An edited subject cannot be empty."),
+    ({"text": "   "}, "An edited text cannot be empty."),  # a condolence approved with no body
+    ({"html": " \n "}, "An edited HTML cannot be empty."),
 ])
 def test_an_edit_a_message_cannot_carry_is_refused(served: Served, edit: dict[str, str], error: str) -> None:
     csrf = sign_in(served, "E1003", "reviewer")
@@ -259,6 +259,12 @@ def test_an_edit_a_message_cannot_carry_is_refused(served: Served, edit: dict[st
     assert re.search(r'id="problem"[^>]*>[^<]*</p>\s*<section class="decide">\s*<form', response.text)
     if edit.get("text", "").strip():
         assert edit["text"][:50] in response.text
+    # said again beside the part it is about, whose box is marked invalid (2026-12-05: only above the cards)
+    [part] = edit
+    assert re.search(rf'<p class="error field-problem" id="problem-{part}">{re.escape(error)}', response.text)
+    box = re.search(rf'<(?:input|textarea) name="{part}"[^>]*>', response.text)
+    assert box is not None and f'aria-invalid="true" aria-describedby="problem-{part}"' in box[0]
+    assert response.text.count('aria-invalid="true"') == 1
 
 
 # -- F7: two reviewers at once ----------------------------------------------------------------------

@@ -136,7 +136,8 @@ async def review_detail(request: Request, staff: Staff) -> Response:
 
 
 def _detail(request: Request, staff: Staff, message: Message, *, kept: dict[str, str], problem: str | None = None,
-            typed: dict[str, str] | None = None, gone: str | None = None) -> Response:
+            typed: dict[str, str] | None = None, gone: str | None = None, problem_field: str | None = None
+            ) -> Response:
     """A message's page; after a refused decision, with the problem and the edits as the reviewer typed them (it was
     a bare error page: only the browser's Back button kept the edits). ``kept``: the queue's filter it came from."""
     w = web(request)
@@ -146,6 +147,7 @@ def _detail(request: Request, staff: Staff, message: Message, *, kept: dict[str,
     edit = {name: body for name, (_, body, _) in _editable(message).items()} | (typed or {})
     return w.render(request, "review_detail.html", status=409 if gone else 400 if problem else 200, m=message,
                     edit=edit, journey=journey, decision=decision, problem=problem, edited=typed is not None, gone=gone,
+                    problem_field=problem_field,
                     back=_back(staff, kept), to_queue=staff.has("reviewer", "hr_partner"), kept=kept,
                     resources=[r for r in resources if r is not None], csrf=session_csrf(request),
                     about_self=is_about_self(staff, message),
@@ -214,17 +216,35 @@ def _edits(form: Any, message: Message) -> dict[str, str]:
             value = value[len(before):len(value) - len(after)]
         if value != body:
             edits[name] = value
-    if any(says_nothing(value) for value in edits.values()):  # SPEC §11: an edit replaces a part, never removes it
-        raise HTTPException(400, "An edited subject, text or HTML cannot be empty.")
+    for name, value in edits.items():
+        if says_nothing(value):  # SPEC §11: an edit replaces a part, never removes it
+            msg = f"An edited {_PARTS[name]} cannot be empty."
+            raise EditRefused(msg, name)
     subject = edits.get("subject")
     if subject is not None and subject.splitlines() != [subject]:  # any line break (a header is one line)
-        raise HTTPException(400, "The subject must be one line.")
+        msg = "The subject must be one line."
+        raise EditRefused(msg, "subject")
     if subject is not None and len(subject) > SUBJECT_MAX:
-        raise HTTPException(400, f"The subject can be at most {SUBJECT_MAX:,} characters.")
-    if any(len(edits.get(name) or "") > EDIT_MAX for name in ("text", "html")):
-        raise HTTPException(400, f"An edited text or HTML can be at most {EDIT_MAX:,} characters (the most the "
-                            "engine renders for a message).")
+        msg = f"The subject can be at most {SUBJECT_MAX:,} characters."
+        raise EditRefused(msg, "subject")
+    for name in ("text", "html"):
+        if len(edits.get(name) or "") > EDIT_MAX:
+            msg = (f"An edited text or HTML can be at most {EDIT_MAX:,} characters (the most the engine renders for "
+                   "a message).")
+            raise EditRefused(msg, name)
     return edits
+
+
+_PARTS = {"subject": "subject", "text": "text", "html": "HTML"}  # a part of a message as a refusal names it
+
+
+class EditRefused(HTTPException):
+    """An edit the message cannot carry (400), and the part it is about (``subject``, ``text``, ``html``): the page
+    says it above the cards and again beside that part, whose box it marks invalid."""
+
+    def __init__(self, detail: str, field: str) -> None:
+        super().__init__(400, detail)
+        self.field = field
 
 
 NOT_PENDING = "This message is not waiting for a decision any more."
@@ -279,10 +299,11 @@ async def review_decide(request: Request, staff: Staff) -> Response:
         raise HTTPException(400, "Give a reason when you reject a message.")
     try:
         edits = _edits(form, message) if decision == "approve" else {}
-    except HTTPException as refused:
+    except EditRefused as refused:
         typed = {k: str(v).replace("\r\n", "\n") for k in ("subject", "text", "html")
                  if isinstance(v := form.get(k), str)}
-        return _detail(request, staff, message, kept=_queue_filter(form), problem=str(refused.detail), typed=typed)
+        return _detail(request, staff, message, kept=_queue_filter(form), problem=str(refused.detail), typed=typed,
+                       problem_field=refused.field)
     at = w.backend.now(not_before=message.created_at)
     event = ev.review_decided(employee_id=message.employee_id, message_id=message.message_id, decision=decision,
                               reviewer_id=staff.person_id, at=at, reason=reason, edits=edits or None)

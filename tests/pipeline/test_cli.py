@@ -307,3 +307,6 @@ def test_until_given_as_a_date_is_that_days_midnight_in_utc(write_files: WriteFi
     with pytest.raises(SystemExit):
         simulate(root, "--until", "2026-03-10T00:00:00")
     assert "has no offset" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        simulate(root, "--until", "2026-02-30")  # the value named, as every other refusal of it is
+    assert "'2026-02-30' is no day of the calendar (day is out of range for month)" in capsys.readouterr().err

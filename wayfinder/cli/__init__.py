@@ -65,7 +65,8 @@ def _parse_time(value: str) -> datetime:
         parsed = (datetime.combine(date.fromisoformat(value.strip()), time_of_day(0), UTC)
                   if _DATE_ONLY.fullmatch(value) else parse_instant(value))
     except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from e
+        why = str(e) if _DATE_ONLY.fullmatch(value) is None else f"{value.strip()!r} is no day of the calendar ({e})"
+        raise argparse.ArgumentTypeError(why) from e
     try:
         in_range = EARLIEST <= parsed.astimezone(UTC).date() <= LATEST
     except OverflowError:

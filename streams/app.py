@@ -45,7 +45,7 @@ from wayfinder.streams.faust_adapter import (
 )
 from wayfinder.streams.health import LagProbe, OffsetWatch, RestoreWatch, WorkerHealth
 from wayfinder.streams.metrics import PendingReviews, ScanPace, StreamMetrics, measure_state
-from wayfinder.streams.progress import CatchUp
+from wayfinder.streams.progress import CatchUp, read_decided
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.stage import (
     EmployeeStage,
@@ -481,7 +481,7 @@ class _Builder:
         if not holds.blocked:
             return
         try:
-            ends, done, directory_ends = await self._lag.progress()
+            ends, done, directory_ends = await read_decided(self._lag.progress, self.employees.gated)
         except Exception as e:  # the broker is away: waits go on (the longest wait still ends them)
             log.warning("progress not measured: %s", type(e).__name__)
             await self._lag.close()

@@ -17,13 +17,14 @@ partition waits behind them, so the order holds. The wall clock decides inputs a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from wayfinder.streams.ordering import micros
 
 GATE_PREFIX = "g:"
 
-__all__ = ["GATE_PREFIX", "gate_key", "gated_at", "gated_topic"]
+__all__ = ["GATE_PREFIX", "first_waiting", "gate_key", "gated_at", "gated_topic"]
 
 
 def gate_key(partition: int, at: datetime, topic: str, offset: int) -> str:
@@ -40,3 +41,13 @@ def gated_at(key: str) -> int:
 def gated_topic(key: str) -> str:
     """The topic a waiting input was read from (a topic name may hold ':')."""
     return key.split(":", 3)[3].rsplit(":", 1)[0]
+
+
+def first_waiting(keys: Iterable[str]) -> dict[tuple[str, int], int]:
+    """The first offset of each input partition (topic, partition) among the keys of waiting inputs."""
+    first: dict[tuple[str, int], int] = {}
+    for key in keys:
+        place = (gated_topic(key), int(key.split(":", 2)[1]))
+        offset = int(key.rsplit(":", 1)[1])
+        first[place] = min(offset, first.get(place, offset))
+    return first

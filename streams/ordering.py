@@ -80,6 +80,7 @@ class Waiting:
     def __init__(self) -> None:
         self._heaps: dict[int, list[str]] = {}
         self._journal: list[tuple[bool, int, str]] | None = None  # (added?, partition, key) since ``begin``
+        self._watched: list[str] | None = None  # the keys added since ``watch``
 
     def __len__(self) -> int:
         return sum(len(h) for h in self._heaps.values())
@@ -97,6 +98,21 @@ class Waiting:
         heapq.heappush(self._heaps.setdefault(partition, []), key)
         if self._journal is not None:
             self._journal.append((True, partition, key))
+        if self._watched is not None:
+            self._watched.append(key)
+
+    def keys(self) -> list[str]:
+        """Every waiting key, of every partition."""
+        return [key for heap in self._heaps.values() for key in heap]
+
+    def watch(self) -> None:
+        """Start noting the keys added (``watched``), also those of a unit taken back later."""
+        self._watched = []
+
+    def watched(self) -> list[str]:
+        """The keys added since ``watch``; stops noting them."""
+        added, self._watched = self._watched or [], None
+        return added
 
     def discard(self, partition: int, key: str) -> None:
         heap = self._heaps.get(partition, [])

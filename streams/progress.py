@@ -14,6 +14,14 @@ waits, the worker reads from the broker:
 3. how far this worker's directory reader has read: once that reaches the mark's directory ends, the directory
    here knows every person whose event was on the topics at ``at``.
 
+An input kept to wait for its turn (``streams.gate``: inputs in time order across their topics) is committed
+but not decided yet: a manager's first upsert kept so, after a restart with a backlog, sends its directory record
+only when its turn comes. So "processed" in 2. is the committed offset, or, on a partition this worker holds, the
+first offset of an input kept there if that is lower (``decided``; a kill -9 test once saw eight messages to such
+managers ``no_recipient``). An input waiting in a line for its recipient (``streams.recipients``) is not counted
+so: its wait ends by this progress, so counting it would stall every wait until the longest one. Another worker's
+kept inputs are not seen here (README "no_recipient").
+
 The latest such ``at`` is *caught up*. An input that has waited its ``recipient_wait_seconds`` is decided once
 caught up is past the time it started waiting plus that wait: a recipient published up to the wait after the
 input would be known by then. A person still unknown then does not exist, and the message is ``no_recipient``, as
@@ -22,14 +30,40 @@ input would be known by then. A person still unknown then does not exist, and th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["CatchUp", "Mark"]
+from wayfinder.streams.gate import first_waiting
+from wayfinder.streams.ordering import Waiting
+
+__all__ = ["CatchUp", "Mark", "decided", "read_decided"]
 
 MAX_MARKS = 64  # marks not yet reached; older ones are dropped first (a newer mark implies them)
 
 Partition = tuple[str, int]
+
+
+def decided(done: Mapping[Partition, int], kept: Mapping[Partition, int]) -> dict[Partition, int]:
+    """How far each input partition is decided: its processed offset (``done``), or the first offset of an input
+    still kept there (``kept``) if that is lower."""
+    return {tp: min(n, kept.get(tp, n)) for tp, n in done.items()}
+
+
+Reading = tuple[dict[Partition, int], dict[Partition, int], dict[int, int]]
+
+
+async def read_decided(read: Callable[[], Awaitable[Reading]], kept: Waiting) -> Reading:
+    """One reading from the broker (``read``: input ends, committed offsets, directory ends) with the committed
+    offsets held back to the first input kept for its turn (``kept``) when the reading starts or while it runs:
+    one kept meanwhile may be committed in the reading, and one decided meanwhile may have sent its directory
+    record after the directory ends were read."""
+    waiting = kept.keys()
+    kept.watch()
+    try:
+        ends, done, directory = await read()
+    finally:
+        waiting += kept.watched()
+    return ends, decided(done, first_waiting(waiting)), directory
 
 
 @dataclass

@@ -5,6 +5,7 @@ watermarks (Kafka is an edge here; ``tests/real/test_kafka_order.py`` runs the s
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta
 
@@ -16,6 +17,7 @@ from wayfinder.journeys.events import CloudEvent
 from wayfinder.streams.app import load_definitions
 from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.embedded import EmbeddedRunner
+from wayfinder.streams.progress import CatchUp, Reading, read_decided
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.wire import encode_tick
 
@@ -122,3 +124,59 @@ def test_an_input_waits_for_its_turn_at_most_the_order_wait() -> None:
     assert p.employees.ready(0)
     p.feed(p.employees, "ticks", None, encode_tick(None))
     assert p.employees.table.get("s:E1") is not None and len(p.employees.gated) == 0
+
+
+def _keeping() -> tuple[Pipeline, dict[str, bool]]:
+    """A stage that keeps HRIS inputs for their turn until the decisions topic is read to its end."""
+    p = Pipeline()
+    drained = {"decisions": False}
+    p.employees.input_topics = TOPICS
+    p.employees.drained = lambda topic, partition, seen: topic != "decisions" or drained["decisions"]
+    return p, drained
+
+
+def test_an_input_kept_for_its_turn_holds_the_groups_progress_back_until_it_is_decided() -> None:
+    """A manager's first upsert kept for its turn is committed, but their directory record leaves only once it is
+    decided: until then the group has not caught up, or a report's message waiting for that manager ends
+    ``no_recipient`` (``streams.progress``; a kill -9 test on Kafka once saw eight such in CI, 2026-12-05)."""
+    p, drained = _keeping()
+    p.feed(p.employees, "hris", b"M1", person("M1", manager_id=None).model_dump_json().encode())
+    kept, hris = p.offset, ("hris", 0)
+    assert p.employees.table.get("s:M1") is None  # kept, and its unit committed: the broker says processed
+
+    async def broker() -> Reading:
+        return {hris: kept + 1}, {hris: kept + 1}, {0: 0}
+
+    c = CatchUp()
+    for wall in (100.0, 102.0):
+        ends, done, directory = asyncio.run(read_decided(broker, p.employees.gated))
+        assert done == {hris: kept}
+        c.observe(wall, ends, done, directory, {0: 0})
+    assert c.caught_up == 0.0  # with the committed offset alone: 100.0
+    drained["decisions"] = True
+    p.feed(p.employees, "ticks", None, encode_tick(None))
+    assert p.employees.table.get("s:M1") is not None  # decided
+    ends, done, directory = asyncio.run(read_decided(broker, p.employees.gated))
+    assert done == {hris: kept + 1}
+    assert c.observe(104.0, ends, done, directory, {0: 0}) == 102.0
+
+
+def test_an_input_kept_or_decided_while_the_broker_answers_holds_that_reading_back() -> None:
+    p, drained = _keeping()
+
+    async def kept_meanwhile() -> Reading:
+        p.feed(p.employees, "hris", b"M1", person("M1", manager_id=None).model_dump_json().encode())
+        return {("hris", 0): p.offset + 1}, {("hris", 0): p.offset + 1}, {0: 0}
+
+    _, done, _ = asyncio.run(read_decided(kept_meanwhile, p.employees.gated))
+    assert done == {("hris", 0): p.offset}
+    assert p.employees.gated.watched() == []  # noted for that reading only
+
+    async def decided_meanwhile() -> Reading:
+        drained["decisions"] = True
+        p.feed(p.employees, "ticks", None, encode_tick(None))
+        return {("hris", 0): 2}, {("hris", 0): 2}, {0: 0}
+
+    _, done, _ = asyncio.run(read_decided(decided_meanwhile, p.employees.gated))
+    assert p.employees.table.get("s:M1") is not None and len(p.employees.gated) == 0
+    assert done == {("hris", 0): 1}  # its directory record may have left after the directory's ends were read

@@ -475,13 +475,20 @@ class _Builder:
             return
         self.health.measured_lag(lag)
 
+    def _employees_unloaded(self) -> set[int]:
+        """The employee partitions this worker holds and has not loaded yet (their kept inputs not known here)."""
+        stage = self.employees
+        return {tp.partition for tp in self.app.consumer.assignment()
+                if tp.topic == stage.ticks_topic and stage.needs_loading(tp.partition)}
+
     async def _measure_progress(self) -> None:
         """While an input waits for a recipient: how far the group has got (``streams.progress``)."""
         holds = self.employees.holds
         if not holds.blocked:
             return
         try:
-            ends, done, directory_ends = await read_decided(self._lag.progress, self.employees.gated)
+            ends, done, directory_ends = await read_decided(self._lag.progress, self.employees.gated,
+                                                            self._employees_unloaded)
         except Exception as e:  # the broker is away: waits go on (the longest wait still ends them)
             log.warning("progress not measured: %s", type(e).__name__)
             await self._lag.close()

@@ -30,7 +30,7 @@ input would be known by then. A person still unknown then does not exist, and th
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from wayfinder.streams.gate import first_waiting
@@ -52,18 +52,24 @@ def decided(done: Mapping[Partition, int], kept: Mapping[Partition, int]) -> dic
 Reading = tuple[dict[Partition, int], dict[Partition, int], dict[int, int]]
 
 
-async def read_decided(read: Callable[[], Awaitable[Reading]], kept: Waiting) -> Reading:
+async def read_decided(read: Callable[[], Awaitable[Reading]], kept: Waiting,
+                       unloaded: Callable[[], Collection[int]] = frozenset) -> Reading:
     """One reading from the broker (``read``: input ends, committed offsets, directory ends) with the committed
     offsets held back to the first input kept for its turn (``kept``) when the reading starts or while it runs:
     one kept meanwhile may be committed in the reading, and one decided meanwhile may have sent its directory
-    record after the directory ends were read."""
-    waiting = kept.keys()
+    record after the directory ends were read. A partition this worker holds but has not loaded yet (``unloaded``,
+    before or after the reading: its kept inputs are not known here until its first input or wake-up) counts as
+    processed to nothing."""
+    waiting, hidden = kept.keys(), set(unloaded())
     kept.watch()
     try:
         ends, done, directory = await read()
     finally:
         waiting += kept.watched()
-    return ends, decided(done, first_waiting(waiting)), directory
+    hidden |= set(unloaded())
+    first = first_waiting(waiting)
+    first.update({tp: 0 for tp in done if tp[1] in hidden})
+    return ends, decided(done, first), directory
 
 
 @dataclass

@@ -180,3 +180,20 @@ def test_an_input_kept_or_decided_while_the_broker_answers_holds_that_reading_ba
     _, done, _ = asyncio.run(read_decided(decided_meanwhile, p.employees.gated))
     assert p.employees.table.get("s:M1") is not None and len(p.employees.gated) == 0
     assert done == {("hris", 0): 1}  # its directory record may have left after the directory's ends were read
+
+
+def test_a_partition_not_loaded_yet_counts_as_processed_to_nothing() -> None:
+    """After a restart a partition's kept inputs are known only once it is loaded (its first input or wake-up);
+    until then its committed offset says nothing of them."""
+    p, _ = _keeping()
+
+    async def broker() -> Reading:
+        return {("hris", 0): 5, ("hris", 1): 7}, {("hris", 0): 5, ("hris", 1): 7}, {0: 0, 1: 0}
+
+    def unloaded() -> set[int]:
+        return {q for q in (0, 1) if p.employees.needs_loading(q)}
+
+    p.feed(p.employees, "hris", b"M1", person("M1", manager_id=None).model_dump_json().encode())  # loads 0, kept
+    _, done, _ = asyncio.run(read_decided(broker, p.employees.gated, unloaded))
+    assert done == {("hris", 0): 1, ("hris", 1): 0}
+    assert unloaded() == {1}

@@ -465,15 +465,16 @@ def _parse_json(raw: bytes | str, max_bytes: int) -> tuple[Any, str]:
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2199, 12, 31)
 """Dates and times Wayfinder schedules: a date outside (``0001-01-01``, ``9999-12-31``, placeholders HR
-systems use for "no date") would overflow a wait or a timer, so such an event is a dead letter."""
+systems use for "no date") would overflow a wait or a timer, so an event whose ``time`` or typed date field
+holds one is a dead letter; such text in a field the engine keeps as text is kept (a wait that reads it ends
+its enrollment, as for any date it cannot use)."""
 
-_DATE_TEXT = re.compile(r"(\d{4})-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?")
 _OUT_OF_RANGE = f"a date outside {EARLIEST.isoformat()}..{LATEST.isoformat()}, which Wayfinder cannot schedule"
 
 
 def _suspect(text: str) -> bool:
-    """Cheap first look: only text that is not ASCII or starts like a year needs the full check."""
-    return not text.isascii() or (len(text) >= 10 and text.lstrip()[:4].isdigit())
+    """Cheap first look: only text that is not ASCII needs the full check."""
+    return not text.isascii()
 
 
 def _text_problem(text: str, path: str) -> DecodeError | None:
@@ -484,14 +485,13 @@ def _text_problem(text: str, path: str) -> DecodeError | None:
             return DecodeError(code="invalid_json", detail=f"{path or '(key)'}: a lone surrogate (\\udXXX) is "
                                "not Unicode text")
         return None
-    m = _DATE_TEXT.fullmatch(text.strip())
-    if m is not None and not EARLIEST.year <= int(m.group(1)) <= LATEST.year:
-        return DecodeError(code="date_out_of_range", detail=f"{path}: {_OUT_OF_RANGE}")
     return None
 
 
 def _check_values(obj: Any) -> None:
-    """Refuse text that is not Unicode and dates that cannot be scheduled, anywhere in the event."""
+    """Refuse text that is not Unicode anywhere in the event. (A date the engine cannot schedule is refused where
+    the engine reads a date: the event's ``time`` and the typed date fields, ``_check_dates``; text that looks like
+    one elsewhere, such as an HR system's ``contract_end: "9999-12-31"`` kept beside a profile, is kept as text.)"""
     stack: list[tuple[Any, str]] = [(obj, "")]
     while stack:
         value, path = stack.pop()
@@ -512,23 +512,16 @@ def _check_values(obj: Any) -> None:
             raise problem
 
 
-# A text that starts (after spaces) with a year outside EARLIEST.year..LATEST.year (1900..2199), as JSON writes it.
-_YEAR_OUT_OF_RANGE = re.compile(r'" *(?:0\d|1[0-8]|2[2-9]|[3-9]\d)\d\d')
-
-
 def _clean_as_written(text: str) -> bool:
     """:func:`_plainly_clean`'s answer told from the JSON text alone, where that is easy (True: nothing to check;
     False: look at the values). Text that is ASCII and holds no backslash has no escapes, so every key and text in
-    it is ASCII, and every ``"`` in it opens or closes a string: a text value that starts (after spaces) with four
-    digits shows here as ``"``, spaces, four digits. Keys that look so are looked at too, which only sends the
-    event the long way."""
-    return text.isascii() and "\\" not in text and _YEAR_OUT_OF_RANGE.search(text) is None
+    it is ASCII."""
+    return text.isascii() and "\\" not in text
 
 
 def _plainly_clean(obj: dict[str, Any]) -> bool:
-    """True when ``_check_values`` would find nothing, told cheaply: every key and text is ASCII and no text
-    that reads as a date is out of range. False sends the event to ``_check_values``, which finds the first
-    problem (if there is one) and names where it is."""
+    """True when ``_check_values`` would find nothing, told cheaply: every key and text is ASCII. False sends the
+    event to ``_check_values``, which finds the first problem (if there is one) and names where it is."""
     stack: list[dict[str, Any] | list[Any]] = [obj]
     while stack:
         container = stack.pop()
@@ -543,10 +536,6 @@ def _plainly_clean(obj: dict[str, Any]) -> bool:
             if isinstance(child, str):
                 if not child.isascii():
                     return False
-                if len(child) >= 10 and child.lstrip()[:4].isdigit():
-                    m = _DATE_TEXT.fullmatch(child.strip())
-                    if m is not None and not EARLIEST.year <= int(m.group(1)) <= LATEST.year:
-                        return False
             elif isinstance(child, dict | list):
                 stack.append(child)
     return True
@@ -572,8 +561,19 @@ def _date_fields(model: type[BaseModel]) -> tuple[str, ...]:
     return tuple(name for name, f in model.model_fields.items() if _may_hold_date(f.annotation))
 
 
+@functools.cache
+def _nested_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The declared fields of ``model`` that may hold a model of their own (an upsert's ``preferences``)."""
+    def nests(annotation: Any) -> bool:
+        if isinstance(annotation, type):
+            return issubclass(annotation, BaseModel)
+        return any(nests(a) for a in get_args(annotation))
+    return tuple(name for name, f in model.model_fields.items() if nests(f.annotation))
+
+
 def _check_dates(model: BaseModel, prefix: str) -> None:
-    """Typed date fields may be given as numbers (a Unix time): check what they became."""
+    """Typed date fields, also in a nested model (an upsert's ``preferences.paused_until``): what they became is
+    in the range Wayfinder schedules (a date may have been given as a number, a Unix time)."""
     values = vars(model)  # declared fields only: extra fields stay as they came
     for name in _date_fields(type(model)):
         value = values[name]
@@ -583,6 +583,9 @@ def _check_dates(model: BaseModel, prefix: str) -> None:
         if not EARLIEST <= day <= LATEST:
             raise DecodeError(code="date_out_of_range", detail=f"{prefix}{name}: {_OUT_OF_RANGE}",
                               loc=(*(part for part in prefix.split(".") if part), name))
+    for name in _nested_fields(type(model)):
+        if isinstance(values[name], BaseModel):
+            _check_dates(values[name], f"{prefix}{name}.")
 
 
 def stated_time(text: str) -> datetime | None:

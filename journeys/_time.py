@@ -153,3 +153,26 @@ def next_allowed(instant: datetime, tz: ZoneInfo, window: tuple[time, time] | No
 
 def is_quiet(instant: datetime, tz: ZoneInfo, window: tuple[time, time] | None, weekends: frozenset[int]) -> bool:
     return next_allowed(instant, tz, window, weekends) != instant
+
+
+def day_of(value: Any, tz: ZoneInfo) -> date | None:
+    """The day a value says, where ``tz`` is: a date, an ISO date text, or an instant (a datetime, or RFC 3339 text)
+    seen in ``tz``; None for anything else, and for an instant whose day there is past the calendar's edge."""
+    if isinstance(value, str) and value[10:11] in ("T", "t"):
+        try:
+            value = parse_instant(value)
+        except ValueError:
+            return None
+    if isinstance(value, datetime):
+        try:
+            return value.astimezone(tz).date()
+        except OverflowError:  # 9999-12-31T23:00:00Z seen east of UTC
+            return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None

@@ -22,6 +22,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from wayfinder.journeys._time import day_of
 from wayfinder.vocabulary import parse_instant
 
 __all__ = ["FILTERS", "LOCALE_DIR", "Reader", "gettext", "languages", "reader", "reading", "reading_locale",
@@ -115,7 +116,7 @@ class Reader:
         self.zone = _zone(timezone)
 
     def date(self, value: Any, format: str = "long") -> str:
-        day = _as_date(value, self.zone)
+        day = day_of(value, self.zone)
         if day is None:
             return str(value)
         if isinstance(format, str) and len(format) <= _CACHED_PATTERN:
@@ -205,20 +206,6 @@ def _as_datetime(value: Any) -> datetime | None:
     if isinstance(value, str) and value[10:11] in ("T", "t"):
         try:
             return parse_instant(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _as_date(value: Any, zone: ZoneInfo) -> date | None:
-    instant = _as_datetime(value)
-    if instant is not None:
-        return instant.astimezone(zone).date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
         except ValueError:
             return None
     return None

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from wayfinder.catalog.graph import Selection
 from wayfinder.journeys._durations import parse_duration
-from wayfinder.journeys._time import zone
+from wayfinder.journeys._time import day_of, zone
 from wayfinder.journeys.events import EARLIEST, LATEST, day_fields
 from wayfinder.journeys.model import Journey, RoadmapStep
 from wayfinder.journeys.profile import Profile
@@ -50,7 +50,7 @@ def start_date(profile: Profile, e: Enrollment, now: datetime) -> date:
         values.insert(0, profile.get("start_date"))
     tz = zone(profile.timezone)
     for value in values:
-        day = _day(value, tz)
+        day = day_of(value, tz)
         if day is not None and EARLIEST <= day <= LATEST:  # a company's own type may say 9999-12-31 for "none"
             return day
     when = trigger.get("time")
@@ -61,18 +61,3 @@ def start_date(profile: Profile, e: Enrollment, now: datetime) -> date:
             when = None
     return (when if isinstance(when, datetime) else now).astimezone(tz).date()
 
-
-def _day(value: Any, tz: tzinfo) -> date | None:
-    if isinstance(value, datetime):
-        try:
-            return value.astimezone(tz).date()
-        except OverflowError:  # at the very edge of the calendar
-            return None
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None

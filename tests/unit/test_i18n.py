@@ -492,3 +492,12 @@ def test_a_leave_of_another_kind_is_said_without_its_kind(started: bool, en: str
         for locale, because in (("en", en), ("de-DE", de), ("fr-FR", fr)):
             said = say(trigger, "employee", locale)
             assert because in said, said
+
+
+def test_a_date_at_the_calendars_edge_is_printed_as_it_came_not_a_failed_message() -> None:
+    """Since 2026-12-05 an event may carry such text in a field kept as text; seen east of UTC, the last hour of
+    9999 is past the calendar's edge (an OverflowError, so the message failed to render)."""
+    reader = Reader("en-GB", "Pacific/Kiritimati")
+    assert reader.date("9999-12-31T23:00:00Z") == "9999-12-31T23:00:00Z"
+    assert reader.date("9999-12-31") == "31 December 9999"
+    assert Reader("en-GB", "UTC").date("9999-12-31T23:00:00Z") == "31 December 9999"

@@ -127,12 +127,17 @@ class Reader:
         instant = _as_datetime(value)
         if instant is None:
             return self.date(value)
-        pattern = _first_of_month(format, self.locale, instant.astimezone(self.zone).date(), with_time=True)
+        day = day_of(instant, self.zone)
+        if day is None:  # past the calendar's edge where the reader is: as it came
+            return str(value)
+        pattern = _first_of_month(format, self.locale, day, with_time=True)
         return dates.format_datetime(instant, pattern, tzinfo=self.zone, locale=self.locale)
 
     def time(self, value: Any, format: str = "short") -> str:
         instant = _as_datetime(value)
         if instant is not None:
+            if day_of(instant, self.zone) is None:  # past the calendar's edge where the reader is: as it came
+                return str(value)
             return dates.format_time(instant, format, tzinfo=self.zone, locale=self.locale)
         if isinstance(value, str):
             try:

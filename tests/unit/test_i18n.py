@@ -499,5 +499,6 @@ def test_a_date_at_the_calendars_edge_is_printed_as_it_came_not_a_failed_message
     9999 is past the calendar's edge (an OverflowError, so the message failed to render)."""
     reader = Reader("en-GB", "Pacific/Kiritimati")
     assert reader.date("9999-12-31T23:00:00Z") == "9999-12-31T23:00:00Z"
+    assert reader.datetime("9999-12-31T23:00:00Z") == reader.time("9999-12-31T23:00:00Z") == "9999-12-31T23:00:00Z"
     assert reader.date("9999-12-31") == "31 December 9999"
     assert Reader("en-GB", "UTC").date("9999-12-31T23:00:00Z") == "31 December 9999"

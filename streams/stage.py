@@ -711,7 +711,8 @@ class EmployeeStage(Stage):
         waiting inputs; None: decide it now."""
         p = msg.partition
         key = retry.key if retry is not None else None if msg.topic == self.ticks_topic else msg.key
-        if retry is None and self.holds.is_blocked(p, key):  # a new input behind the employee's waiting ones
+        if retry is None and self.holds.is_blocked(p, key) and not self._kept_for_turn(msg):
+            # a new input behind the employee's waiting ones (kept for its turn first: ``_line_up``)
             record, line = self.holds.behind(p, Retry(msg.topic, msg.key, msg.value, msg.timestamp, wall, head=False))
             return self._hold(msg, record, line)
         if retry is not None and retry.key is not None:
@@ -820,7 +821,8 @@ class EmployeeStage(Stage):
             return
         if self.forward_misrouted(work, msg, event.subject):
             return
-        if self._retry is None and self._gating() and self._gate(work, msg, event):
+        if self._retry is None and self._gating() and (self._gate(work, msg, event) or self._line_up(
+                work, msg, event.subject)):
             return
         self._input(work, msg, event)
 
@@ -902,20 +904,35 @@ class EmployeeStage(Stage):
                            str(d["key"]).encode("utf-8") if d.get("key") is not None else None,
                            str(d["value"]).encode("utf-8"), d.get("timestamp"))
             subject = str(d["subject"])
-            if key in self._hold_gated or self.holds.is_blocked(p, subject.encode("utf-8")) \
-                    or (p, subject) in self._gated_lines:
-                # waits for a recipient (``process``), or behind the employee's inputs that do: in their line
-                retry = Retry(msg.topic, subject.encode("utf-8"), msg.value, msg.timestamp,
-                              self._wall or self.clock.wall().timestamp(), head=True)
-                record, line = self.holds.hold(p, retry, f"{msg.topic}:{p}:{msg.offset}", self._gated_lines)
-                work.records.append(record)
-                work.writes[line[0]] = line[1]
+            # waits for a recipient (``process``), or behind the employee's inputs that do: in their line
+            if self._line_up(work, msg, subject, held=key in self._hold_gated):
                 continue
             self._releasing = key
             try:
                 self._input(work, msg, decode_event(msg.value or b"", max_bytes=self.max_event_bytes))
             finally:
                 self._releasing = None
+
+    def _kept_for_turn(self, msg: Incoming) -> bool:
+        """Whether ``msg`` is an input that the gate decides in its turn (``_gate``), rather than when it comes."""
+        return self._gating() and msg.topic in self.input_topics
+
+    def _line_up(self, work: Work, msg: Incoming, subject: str, *, held: bool = False) -> bool:
+        """An input decided in its turn goes last in its employee's line of inputs waiting for a recipient, if they
+        have one (in the table, or made earlier in this unit), or first in a new one if it is ``held`` itself
+        (``process``); False: decide it now. So on the event clock an employee's new input joins their line only
+        when its turn in time comes, never ahead of their earlier input still kept for its turn (put in the line
+        as it came, an upsert of the 9th was decided before a task completed on the 24th of the month before, which
+        was kept for its turn: the wait's timeout fired and nudged the manager, as ``simulate`` never did)."""
+        p, employee = msg.partition, subject.encode("utf-8")
+        if not held and not self.holds.is_blocked(p, employee) and (p, subject) not in self._gated_lines:
+            return False
+        retry = Retry(msg.topic, employee, msg.value, msg.timestamp, self._wall or self.clock.wall().timestamp(),
+                      head=True)
+        record, line = self.holds.hold(p, retry, f"{msg.topic}:{p}:{msg.offset}", self._gated_lines)
+        work.records.append(record)
+        work.writes[line[0]] = line[1]
+        return True
 
     def _tick_releases(self, work: Work, msg: Incoming, at: str | None) -> bool:
         """Before a tick moves the clock to ``at`` (everything published before it is consumed), the waiting inputs

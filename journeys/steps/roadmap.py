@@ -16,7 +16,7 @@ from wayfinder.journeys.profile import Profile
 from wayfinder.journeys.state import Enrollment
 from wayfinder.journeys.steps.context import Next, Run
 from wayfinder.journeys.steps.message import deliver
-from wayfinder.vocabulary import EventType, parse_instant
+from wayfinder.vocabulary import EventType
 
 # Triggers about the start of employment, whose start date the profile keeps up to date (an upsert may move it).
 _HIRES = frozenset({EventType.HIRED, EventType.UPSERTED})
@@ -49,15 +49,8 @@ def start_date(profile: Profile, e: Enrollment, now: datetime) -> date:
     if kind in _HIRES and "start_date" in data:
         values.insert(0, profile.get("start_date"))
     tz = zone(profile.timezone)
-    for value in values:
+    for value in (*values, trigger.get("time")):
         day = day_of(value, tz)
         if day is not None and EARLIEST <= day <= LATEST:  # a company's own type may say 9999-12-31 for "none"
             return day
-    when = trigger.get("time")
-    if isinstance(when, str):
-        try:
-            when = parse_instant(when)
-        except ValueError:
-            when = None
-    return (when if isinstance(when, datetime) else now).astimezone(tz).date()
-
+    return now.astimezone(tz).date()

@@ -138,6 +138,7 @@ def drive_stages(events: Path, watch: Watch | None = None) -> Driven:
     inputs, records, ticks = 0, 0, 0
 
     def sent(stage: Stage, out: list[Record]) -> None:
+        stage.sent()  # as the worker, once the unit's records are with its producer
         if watch is not None:
             for r in out:
                 watch.record(stage.name, r)

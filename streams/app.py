@@ -38,11 +38,13 @@ from wayfinder.streams.faust_adapter import (
     COMMITTED_ATTRIBUTE,
     CommittedOffsets,
     FaustTable,
+    KeptCommits,
     Rereader,
     Restore,
     check_on_start,
     shorten_fetch_waits,
 )
+from wayfinder.streams.gate import first_waiting, kept_mark
 from wayfinder.streams.health import LagProbe, OffsetWatch, RestoreWatch, WorkerHealth
 from wayfinder.streams.metrics import PendingReviews, ScanPace, StreamMetrics, measure_state
 from wayfinder.streams.progress import CatchUp, read_decided
@@ -63,6 +65,7 @@ from wayfinder.vocabulary import Topic
 log = logging.getLogger(__name__)
 STATE_INTERVAL_SECONDS = 15.0  # tables are measured at the lag interval, but not more often than this
 PROGRESS_INTERVAL_SECONDS = 2.0  # how often the group's progress is read while an input waits for a recipient
+KEPT_SHARE_SECONDS = 1.0  # how often commits say again how far input partitions are decided (streams.gate)
 PROGRESS_SLOW_SECONDS = 30.0  # a progress mark older than this (and than the wait) is said in the log, this often
 EMIT_RETRY_MAX_SECONDS = 30.0  # longest wait between two tries to send an input's state and records
 EXIT_UNDELIVERED = 75  # EX_TEMPFAIL: a record the broker did not take in time; restarted, the worker sends it again
@@ -189,9 +192,11 @@ class _Builder:
         self.mailboxes.directory = self.directory
         self.employees.holds.max_wait_seconds = settings.recipient_max_wait_seconds
         self.employees.input_topics = tuple(settings.topic(n) for n in INPUTS)
+        self._kept: KeptCommits | None = None  # commits that say how far an input partition is decided
         if settings.clock == "event" and settings.order_wait_seconds > 0:  # inputs in time order (streams.gate)
             self.employees.drained = self._drained
             self.employees.order_wait_seconds = settings.order_wait_seconds
+            self._kept = KeptCommits(self.app, self._kept_marks, self._committed)
         self._catch_up = CatchUp()
         self._progress_said = 0.0  # when a slow progress was last said (wall seconds)
         self._offsets = OffsetWatch()  # inputs Faust fetched and never delivered are read again
@@ -225,6 +230,8 @@ class _Builder:
         app.timer(1.0)(self._beat)
         if s.recipient_wait_seconds > 0:
             app.timer(PROGRESS_INTERVAL_SECONDS)(self._measure_progress)
+        if self._kept is not None:
+            app.timer(KEPT_SHARE_SECONDS)(self._share_kept)
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]  # mode stubs are narrower
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
         app.on_rebalance_complete.connect(self._on_rebalance_complete)  # type: ignore[arg-type]
@@ -233,6 +240,8 @@ class _Builder:
 
         async def on_start() -> None:  # app.timer and app.task start only once the first restore is done
             await started()  # check_on_start's checks first (Restore's among them)
+            if self._kept is not None:
+                self._kept.install()
             if os.environ.get(TEST_STALL_SETTING):
                 stall_restore_once(app)
             if os.environ.get(TEST_LATE_COMMITTED_SETTING):
@@ -366,6 +375,7 @@ class _Builder:
                 # paces it, and an agent that awaits in its loop after a restart lost fetched inputs (README
                 # "no_recipient").
                 await self._emit(stage.name, changelog, m, list(table.drain()), records)
+                stage.sent()
 
         agent.__name__ = f"{stage.name}_agent"
         return agent
@@ -480,6 +490,26 @@ class _Builder:
         stage = self.employees
         return {tp.partition for tp in self.app.consumer.assignment()
                 if tp.topic == stage.ticks_topic and stage.needs_loading(tp.partition)}
+
+    def _kept_marks(self) -> dict[tuple[str, int], str]:
+        """What a commit of each assigned input partition says of the inputs kept there for their turn
+        (``streams.gate``): the first one's offset; a partition not loaded yet says 0 (its kept inputs are not known
+        here), and ``share`` leaves it for after its load."""
+        stage = self.employees
+        first = first_waiting(stage.gated.held())
+        return {(tp.topic, tp.partition): kept_mark(0 if stage.needs_loading(tp.partition)
+                                                    else first.get((tp.topic, tp.partition)))
+                for tp in self.app.consumer.assignment() if tp.topic in stage.input_topics}
+
+    async def _share_kept(self) -> None:
+        """Commit again the input partitions whose first kept input changed since their last commit (a kept input
+        decided since): how far they are decided is what other workers' waits read (``streams.progress``)."""
+        if self._kept is None:
+            return
+        try:
+            await self._kept.share(lambda tp: not self.employees.needs_loading(tp[1]))
+        except Exception as e:  # a rebalance, the broker away: the next commit or round says it
+            log.info("kept inputs not shared: %s", type(e).__name__)
 
     async def _measure_progress(self) -> None:
         """While an input waits for a recipient: how far the group has got (``streams.progress``)."""

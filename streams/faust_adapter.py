@@ -6,6 +6,10 @@
   consumer's private ``_committed_offset`` mapping (Faust keeps it up to date on every commit and
   on every assignment); the stages delete write-ahead entries below it.
 
+* ``KeptCommits``: the worker's commits of an input partition carry, in the offset's metadata, the first offset of
+  an input kept there for its turn (``streams.gate``), so that every worker can tell committed from decided. It wraps
+  the consumer's ``_commit_offsets`` (Faust's flush and commit) and, for the offsets that commit hands aiokafka,
+  aiokafka's ``commit`` in the consumer's thread (Faust builds the metadata empty there).
 * ``read_unread_from_the_start``: a partition of an input that no one has committed an offset for is read
   from its first record after every seek to the committed offsets. Faust seeks back to the committed
   offsets when a rebalance drops records it had fetched (``Consumer.getmany`` while the flow is
@@ -45,6 +49,7 @@ whose consumer lacks the mapping (without it, write-ahead entries would never be
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, MutableSet
 from typing import Any
@@ -323,6 +328,108 @@ class Restore:
         """Start the restore again as a rebalance would (Faust's recovery loop takes the signal): the changelog
         partitions are sought again to what was restored."""
         self._app.tables.recovery.signal_recovery_start.set()
+
+
+COMMIT_OFFSETS_ATTRIBUTE = "_commit_offsets"  # Faust's: flushes the producer, then commits (``KeptCommits``)
+CLIENT_PATH = ("_thread", "_consumer")  # Faust's consumer -> its thread -> aiokafka's consumer
+
+
+class KeptCommits:
+    """The worker's commits of input partitions say how far each is *decided* (``streams.gate``, module doc).
+
+    Faust commits an offset with empty metadata, after flushing the producer. Wrapped here, each commit of an input
+    partition carries ``marks()``'s metadata for it (``gate.kept_mark``: the first offset of an input kept there),
+    taken *before* that flush: an input taken from the kept ones since is still named, and one taken before had its
+    records handed to the producer (``ordering.Waiting.held``), so the flush puts them on the broker before the commit
+    that no longer names it. aiokafka's client is handed the metadata for exactly the offsets Faust commits.
+
+    A commit is made only when an offset moves, so ``share`` commits a partition's offset again, unchanged, when its
+    mark is not the one last committed (a kept input decided since; a partition taken over). Commits are one at a
+    time, and ``share`` reads the offset to commit again inside that turn: it never commits behind Faust."""
+
+    def __init__(self, app: Any, marks: Callable[[], Mapping[tuple[str, int], str]],
+                 committed: Callable[[str, int], int | None]) -> None:
+        self._app = app
+        self._marks = marks
+        self._committed = committed
+        self._turn = asyncio.Lock()
+        self._original: Any = None  # Faust's ``_commit_offsets``
+        self._pending: dict[tuple[str, int], tuple[int, str]] = {}  # the commit under way: offset, metadata
+        self.said: dict[tuple[str, int], str] = {}  # the metadata last committed here, by input partition
+
+    def install(self) -> None:
+        """Wrap the consumer's ``_commit_offsets``; once."""
+        consumer = self._app.consumer
+        commit_offsets = getattr(consumer, COMMIT_OFFSETS_ATTRIBUTE, None)
+        if not callable(commit_offsets) or not hasattr(consumer, "_thread"):
+            raise _changed(consumer, f"no {COMMIT_OFFSETS_ATTRIBUTE} or _thread", "commits of kept inputs",
+                           "KeptCommits)")
+        if getattr(commit_offsets, "marks_kept", False):
+            return
+        self._original = commit_offsets
+
+        async def commit_marked(offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
+            async with self._turn:
+                return await self._commit(offsets, start_new_transaction)
+
+        commit_marked.marks_kept = True  # type: ignore[attr-defined]
+        setattr(consumer, COMMIT_OFFSETS_ATTRIBUTE, commit_marked)
+
+    async def share(self, ready: Callable[[tuple[str, int]], bool] = lambda tp: True) -> int:
+        """Commit again, at the offset committed, each assigned input partition that is ``ready`` and whose mark
+        changed since it was last committed here; how many."""
+        async with self._turn:
+            marks = self._marks()
+            assigned = self._app.consumer.assignment()
+            held = {(tp.topic, tp.partition) for tp in assigned}
+            self.said = {tp: said for tp, said in self.said.items() if tp in held}
+            again: dict[TP, int] = {}
+            for tp in assigned:
+                mark, offset = marks.get((tp.topic, tp.partition)), self._committed(tp.topic, tp.partition)
+                if (mark is not None and offset is not None and self.said.get((tp.topic, tp.partition)) != mark
+                        and ready((tp.topic, tp.partition))):
+                    again[tp] = offset
+            if again:
+                await self._commit(again, True)
+            return len(again)
+
+    async def _commit(self, offsets: Mapping[TP, int], start_new_transaction: bool) -> bool:
+        marks = self._marks()  # before Faust's flush
+        self._pending = {(tp.topic, tp.partition): (offset, marks[(tp.topic, tp.partition)])
+                         for tp, offset in offsets.items() if (tp.topic, tp.partition) in marks}
+        self._wrap_client()
+        try:
+            done = bool(await self._original(offsets, start_new_transaction=start_new_transaction))
+        finally:
+            pending, self._pending = self._pending, {}
+        if done:
+            self.said.update({tp: mark for tp, (_, mark) in pending.items()})
+        return done
+
+    def _wrap_client(self) -> None:
+        """Hand aiokafka's ``commit`` (in the consumer's thread) the metadata of the commit under way."""
+        client = self._app.consumer
+        for attribute in CLIENT_PATH:
+            client = getattr(client, attribute, None)
+        if client is None or getattr(client.commit, "marks_kept", False):
+            return
+        commit = client.commit
+
+        async def commit_marked(offsets: Any = None) -> Any:
+            if offsets:
+                offsets = {tp: self._marked(tp, meta) for tp, meta in offsets.items()}
+            return await commit(offsets)
+
+        commit_marked.marks_kept = True  # type: ignore[attr-defined]
+        client.commit = commit_marked
+
+    def _marked(self, tp: Any, meta: Any) -> Any:
+        from aiokafka.structs import OffsetAndMetadata
+
+        pending = self._pending.get((tp.topic, tp.partition))
+        if pending is None or not isinstance(meta, OffsetAndMetadata) or meta.offset != pending[0] or meta.metadata:
+            return meta
+        return OffsetAndMetadata(meta.offset, pending[1])
 
 
 # Faust's consumer -> its thread -> aiokafka's consumer -> aiokafka's Fetcher, and the two waits on it.

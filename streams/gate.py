@@ -13,6 +13,11 @@ inputs are decided in that order as soon as the first one's turn comes (an input
 second while one could go). A tick that moves the clock to T (``wayfinder publish --tick``: everything published
 before it has been consumed) decides every waiting input up to T first. While inputs wait, every input of the
 partition waits behind them, so the order holds. The wall clock decides inputs as they come, as before.
+
+A kept input is committed before it is decided. So that every worker of the group can tell "committed" from
+"decided" (``streams.progress``), the worker's commits of an input partition carry, in the offset's metadata, the
+first offset of an input kept there (``kept_mark``): the commit says how far the partition is decided, whoever reads
+it (``streams.faust_adapter.KeptCommits``).
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ from wayfinder.streams.ordering import micros
 
 GATE_PREFIX = "g:"
 
-__all__ = ["GATE_PREFIX", "first_waiting", "gate_key", "gated_at", "gated_topic"]
+__all__ = ["GATE_PREFIX", "KEPT_MARK", "first_waiting", "gate_key", "gated_at", "gated_topic", "kept_mark",
+           "marked_kept"]
+
+KEPT_MARK = "wayfinder.kept="  # a commit's metadata: the first offset kept on the partition, or "-": none
 
 
 def gate_key(partition: int, at: datetime, topic: str, offset: int) -> str:
@@ -51,3 +59,17 @@ def first_waiting(keys: Iterable[str]) -> dict[tuple[str, int], int]:
         offset = int(key.rsplit(":", 1)[1])
         first[place] = min(offset, first.get(place, offset))
     return first
+
+
+def kept_mark(first: int | None) -> str:
+    """A commit's metadata for an input partition: the first offset of an input kept there (``None``: none)."""
+    return f"{KEPT_MARK}{'-' if first is None else first}"
+
+
+def marked_kept(metadata: str | None) -> int | None:
+    """The first kept offset a commit's metadata says (``kept_mark``); ``None``: none kept, or metadata this release
+    does not write (an older worker's empty one: its commits mean "decided", as before)."""
+    if not metadata or not metadata.startswith(KEPT_MARK):
+        return None
+    first = metadata.removeprefix(KEPT_MARK)
+    return int(first) if first.isdigit() else None

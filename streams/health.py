@@ -17,7 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from wayfinder.streams.gate import marked_kept
 from wayfinder.streams.metrics import StreamMetrics
+from wayfinder.streams.progress import decided
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.topics import INPUTS
 from wayfinder.telemetry import Verdict
@@ -277,21 +279,30 @@ class LagProbe:
 
     async def progress(self) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int], dict[int, int]]:
         """For ``streams.progress``: the log end offsets of every partition of the input topics, how far the group
-        has processed each, and the end offsets of the directory topic by partition."""
+        has decided each (its committed offset, or the first offset of an input kept there for its turn that the
+        commit names: ``streams.gate``), and the end offsets of the directory topic by partition."""
         s = self._settings
         directory = s.topic(Topic.DIRECTORY)
         tps = [(s.topic(t), p) for t in INPUTS for p in range(s.partitions)]
-        ends, done = await self._offsets([*tps, *((directory, p) for p in range(s.partitions))])
-        return ({tp: ends[tp] for tp in tps}, {tp: done[tp] for tp in tps},
+        kept: dict[tuple[str, int], int] = {}  # what the group's commits say is kept (on the event clock)
+        ends, done = await self._offsets([*tps, *((directory, p) for p in range(s.partitions))],
+                                         kept if s.clock == "event" and s.order_wait_seconds > 0 else None)
+        return ({tp: ends[tp] for tp in tps}, decided({tp: done[tp] for tp in tps}, kept),
                 {p: end for (t, p), end in ends.items() if t == directory})
 
-    async def committed(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int | None]:
-        """The group's committed offset of each partition (``None``: none committed)."""
+    async def committed(self, partitions: list[tuple[str, int]],
+                        kept: dict[tuple[str, int], int] | None = None) -> dict[tuple[str, int], int | None]:
+        """The group's committed offset of each partition (``None``: none committed); with ``kept``, the first
+        offset of an input kept there that the commit names (``streams.gate.kept_mark``) is put in it."""
         from aiokafka import TopicPartition
 
         admin, _ = await self._clients()
         tps = [TopicPartition(t, p) for t, p in partitions]
         got = await admin.list_consumer_group_offsets(self._settings.app_id, partitions=tps)
+        for tp, c in got.items():
+            first = marked_kept(getattr(c, "metadata", None)) if c is not None and kept is not None else None
+            if kept is not None and first is not None:
+                kept[(tp.topic, tp.partition)] = first
         return {(tp.topic, tp.partition): (c.offset if c is not None and c.offset >= 0 else None)
                 for tp, c in got.items()}
 
@@ -303,13 +314,13 @@ class LagProbe:
         starts = await consumer.beginning_offsets([TopicPartition(t, p) for t, p in partitions])
         return {(tp.topic, tp.partition): offset for tp, offset in starts.items()}
 
-    async def _offsets(self, partitions: list[tuple[str, int]]) -> tuple[dict[tuple[str, int], int],
-                                                                           dict[tuple[str, int], int]]:
+    async def _offsets(self, partitions: list[tuple[str, int]], kept: dict[tuple[str, int], int] | None = None
+                       ) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
         """The log end offset of each partition, and how far the group has processed it: its committed offset, or
-        the partition's first offset if it never committed (``partition_lag``)."""
+        the partition's first offset if it never committed (``partition_lag``); ``kept`` as ``committed``'s."""
         from aiokafka import TopicPartition
 
-        committed = await self.committed(partitions)
+        committed = await self.committed(partitions, kept)
         _, consumer = await self._clients()
         tps = [TopicPartition(t, p) for t, p in partitions]
         ends = await consumer.end_offsets(tps)

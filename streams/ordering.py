@@ -77,10 +77,12 @@ class Waiting:
     Like ``streams.timers.TimerIndex``, what one unit of work changes can be taken back (``begin``, ``rollback``):
     a unit that is not kept leaves the index as it found it, without a scan of the table."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, track_sending: bool = False) -> None:
         self._heaps: dict[int, list[str]] = {}
+        self._tracks = track_sending  # whether ``held`` names the keys taken until ``sent``
         self._journal: list[tuple[bool, int, str]] | None = None  # (added?, partition, key) since ``begin``
         self._watched: list[str] | None = None  # the keys added since ``watch``
+        self._sending: list[str] = []  # the keys taken since ``sent``: their records may not be sent yet
 
     def __len__(self) -> int:
         return sum(len(h) for h in self._heaps.values())
@@ -105,6 +107,15 @@ class Waiting:
         """Every waiting key, of every partition."""
         return [key for heap in self._heaps.values() for key in heap]
 
+    def held(self) -> list[str]:
+        """Every waiting key, and those taken by units whose records the worker has not handed to its producer yet
+        (``sent``): an input is decided for others to see only once what it sends is on its way."""
+        return self.keys() + self._sending
+
+    def sent(self) -> None:
+        """The records of every unit so far are with the producer."""
+        self._sending = []
+
     def watch(self) -> None:
         """Start noting the keys added (``watched``), also those of a unit taken back later."""
         self._watched = []
@@ -126,6 +137,8 @@ class Waiting:
 
     def pop(self, partition: int) -> str:
         key = heapq.heappop(self._heaps[partition])
+        if self._tracks:
+            self._sending.append(key)
         if self._journal is not None:
             self._journal.append((False, partition, key))
         return key

@@ -18,9 +18,10 @@ An input kept to wait for its turn (``streams.gate``: inputs in time order acros
 but not decided yet: a manager's first upsert kept so, after a restart with a backlog, sends its directory record
 only when its turn comes. So "processed" in 2. is the committed offset, or, on a partition this worker holds, the
 first offset of an input kept there if that is lower (``decided``; a kill -9 test once saw eight messages to such
-managers ``no_recipient``). An input waiting in a line for its recipient (``streams.recipients``) is not counted
-so: its wait ends by this progress, so counting it would stall every wait until the longest one. Another worker's
-kept inputs are not seen here (README "no_recipient").
+managers ``no_recipient``). Another worker's kept inputs are named by its commits (``streams.gate.kept_mark``: the
+commit's metadata), which the reading of the committed offsets takes into account (``LagProbe.progress``). An input
+waiting in a line for its recipient (``streams.recipients``) is not counted so: its wait ends by this progress, so
+counting it would stall every wait until the longest one.
 
 The latest such ``at`` is *caught up*. An input that has waited its ``recipient_wait_seconds`` is decided once
 caught up is past the time it started waiting plus that wait: a recipient published up to the wait after the
@@ -60,7 +61,7 @@ async def read_decided(read: Callable[[], Awaitable[Reading]], kept: Waiting,
     record after the directory ends were read. A partition this worker holds but has not loaded yet (``unloaded``,
     before or after the reading: its kept inputs are not known here until its first input or wake-up) counts as
     processed to nothing."""
-    waiting, hidden = kept.keys(), set(unloaded())
+    waiting, hidden = kept.held(), set(unloaded())
     kept.watch()
     try:
         ends, done, directory = await read()

@@ -191,6 +191,11 @@ class Stage:
                  "whose records went before a later unit was committed): %s", self.name, partition, len(units),
                  committed, done.pruned, len(done.delivered), shown)
 
+    def sent(self) -> None:
+        """The records of every unit so far are with the producer (``ordering.Waiting.held``)."""
+        for queue in self.queues.values():
+            queue.sent()
+
     def revoke(self, partition: int) -> None:
         self.timers.drop(partition)
         for queue in self.queues.values():
@@ -566,7 +571,7 @@ class EmployeeStage(Stage):
         # and ``drained`` (topic, partition, last offset seen -> nothing more to read there now); None: off.
         self.input_topics: tuple[str, ...] = ()
         self.drained: Callable[[str, int, int | None], bool] | None = None
-        self.gated = self.queues[GATE_PREFIX] = ordering.Waiting()
+        self.gated = self.queues[GATE_PREFIX] = ordering.Waiting(track_sending=True)
         self.release_per_unit = 500  # waiting inputs decided per input or wake-up
         self.order_wait_seconds = 60.0  # the longest an input waits for its turn (wall seconds)
         self._heads: dict[tuple[int, str], int] = {}  # (partition, topic) -> the latest input time read there

@@ -55,6 +55,7 @@ class Pipeline:
             self.offset += 1
             offset = self.offset
         records = stage.process(Incoming(topic, partition, offset, key, value, None), stage.handle)
+        stage.sent()  # as the worker, once the unit's records are with its producer
         for r in records:
             self.records.append(r)
             if r.topic == "outbound.messages" and r.value is not None:

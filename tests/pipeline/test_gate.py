@@ -17,8 +17,10 @@ from wayfinder.journeys.events import CloudEvent
 from wayfinder.streams.app import load_definitions
 from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.embedded import EmbeddedRunner
+from wayfinder.streams.gate import first_waiting
 from wayfinder.streams.progress import CatchUp, Reading, read_decided
 from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.stage import Incoming
 from wayfinder.streams.wire import encode_tick
 
 UNTIL = at("2026-05-01T00:00:00Z")
@@ -197,3 +199,27 @@ def test_a_partition_not_loaded_yet_counts_as_processed_to_nothing() -> None:
     _, done, _ = asyncio.run(read_decided(broker, p.employees.gated, unloaded))
     assert done == {("hris", 0): 1, ("hris", 1): 0}
     assert unloaded() == {1}
+
+
+def test_an_input_decided_counts_as_kept_until_its_records_are_with_the_producer() -> None:
+    """Decided, a kept input's directory record is sent only after its unit returns (the worker awaits the sends):
+    a reading or a commit meanwhile still names it (``Waiting.held``), so no one reads the directory's ends before
+    that record is on its way."""
+    p, drained = _keeping()
+    p.feed(p.employees, "hris", b"M1", person("M1", manager_id=None).model_dump_json().encode())
+    kept = p.offset
+    drained["decisions"] = True
+    stage = p.employees
+    records = stage.process(Incoming("ticks", 0, p.offset + 1, None, encode_tick(None), None), stage.handle)
+    assert stage.table.get("s:M1") is not None and len(stage.gated) == 0  # decided; its records not sent yet
+    assert any(r.topic == "directory" for r in records)
+
+    async def broker() -> Reading:
+        return {("hris", 0): kept + 1}, {("hris", 0): kept + 1}, {0: 0}
+
+    _, done, _ = asyncio.run(read_decided(broker, stage.gated))
+    assert done == {("hris", 0): kept}
+    assert first_waiting(stage.gated.held()) == {("hris", 0): kept}
+    stage.sent()  # the worker handed them to its producer
+    _, done, _ = asyncio.run(read_decided(broker, stage.gated))
+    assert done == {("hris", 0): kept + 1} and stage.gated.held() == []

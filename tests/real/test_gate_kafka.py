@@ -5,18 +5,23 @@ decides: approvals within the review window, no escalation task opened and close
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
 
 from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world
 from tests.real.test_kafka import eventually
 from tests.real.test_recipient_hold_kafka import _event, _person
 from tests.support import at
+from wayfinder.streams.gate import kept_mark, marked_kept
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 UNTIL = "2026-06-01T00:00:00Z"
@@ -27,6 +32,31 @@ BUSY = 6000
 @pytest.fixture
 def world(kafka_broker: str, tmp_path: Path) -> Iterator[KafkaWorld]:
     yield from kafka_world(kafka_broker, tmp_path, partitions=2)
+
+
+class _Marks:
+    """The group's committed offsets' metadata of the input partitions, read every 0.2 s while the test runs."""
+
+    def __init__(self, world: KafkaWorld) -> None:
+        self._world, self._stop = world, threading.Event()
+        self.seen: list[tuple[tuple[str, int], str]] = []
+        self._admin = KafkaAdminClient(bootstrap_servers=world.broker)
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def now(self) -> dict[tuple[str, int], str]:
+        offsets = self._admin.list_group_offsets({self._world.app_id: None})[self._world.app_id]
+        return {(tp.topic, tp.partition): m.metadata for tp, m in offsets.items()}
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.2):
+            with contextlib.suppress(KafkaError):  # the group not there yet
+                self.seen.extend(self.now().items())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._admin.close()
 
 
 def _again(line: str) -> str:
@@ -76,6 +106,7 @@ def test_a_backlog_of_hris_events_and_decisions_is_decided_as_simulate_decides(w
 
     (tmp_path / "all.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     world.publish_file(tmp_path / "all.jsonl")  # all of it before the worker starts: a backlog
+    marks = _Marks(world)
     world.start_worker()
     world.tick(at(UNTIL))
     want = {mid: _decided(m) for mid, m in expected.items()}
@@ -84,6 +115,17 @@ def test_a_backlog_of_hris_events_and_decisions_is_decided_as_simulate_decides(w
         return {mid: _decided(m) for mid, m in world.messages()[0].items()}
 
     assert eventually(got, lambda g: g == want, timeout=120) == want
+    # The worker's commits said how far each input partition was decided: an HRIS event kept for its turn was named
+    # while the decisions were read, and once everything is decided every commit says none is kept.
+    inputs = {world.settings.topic(t) for t in ("hris.events", "engagement.events", "decisions")}
+    final = eventually(marks.now, lambda m: bool(m) and all(v == kept_mark(None) for (t, _), v in m.items()
+                                                           if t in inputs), timeout=30)
+    marks.stop()
+    assert all(v == kept_mark(None) for (t, _), v in final.items() if t in inputs), final
+    assert {t for t, _ in final} >= {world.settings.topic("hris.events"), world.settings.topic("decisions")}
+    named = [(tp, v) for tp, v in marks.seen if marked_kept(v) is not None]
+    print(f"\n{len(named)} of {len(marks.seen)} readings named a kept input: {sorted(set(named))[:6]}")
+    assert any(t == world.settings.topic("hris.events") for (t, _), _ in named), sorted(set(marks.seen))[:10]
     worker_tasks = {}
     for _, value in world.read("tasks"):
         if value is not None:

@@ -1,12 +1,16 @@
 """A busy recipient in the worker: what one more input to the mailbox stage costs when the mailbox holds thousands.
 
-    .venv/bin/python -m benchmarks.mailbox_stage                 # 10,000 held messages
+    .venv/bin/python -m benchmarks.mailbox_stage                 # 10,000 messages sent, 12,497 held by the end
     .venv/bin/python -m benchmarks.mailbox_stage --held 20000
 
 The worker's mailbox stage (``streams.stage.MailboxStage``) on an in-memory table, with the bundled policy (a cap
-of 3 a week): one recipient is sent messages until ``--held`` wait behind the cap; then, side by side in one run,
-the time of one more dispatch to that recipient against one to a recipient holding nothing, each a whole unit of
-work (the inputs decoded, the mailbox, the table writes, the write-ahead entry, the records). It also prints the
+of 3 a week): one recipient is sent ``--held`` messages (the cap's first 3 go, the rest wait behind it), and 500
+recipients ``--few`` more than the cap each; then, side by side in one run (best of ``--repeats`` runs of
+``--rounds`` units each, alternating), the time of one more dispatch to the busy recipient against one to a
+recipient holding a few and one to a recipient holding nothing, and of a cancel that takes nothing from the busy
+one against one from a recipient holding a few, each a whole unit of work (the inputs decoded, the mailbox, the
+table writes, the write-ahead entry, the records). The timed dispatches to the busy recipient are held too, so the
+count its first line prints, taken at the end, is ``--held`` - 3 + ``--repeats`` x ``--rounds``. It also prints the
 size of the busy recipient's record and what the last unit wrote: with the held ids in chunks (``streams.held``)
 neither grows with what is held. Below about 9,900 held messages the record kept every held id and slot before
 2026-12-02 (about 91 bytes each), and above that every input to the mailbox became a dead letter (a record

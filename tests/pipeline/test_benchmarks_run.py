@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import core_ratio, core_throughput, learning_paths, mailbox_load, org_load, org_scale
+from benchmarks import core_ratio, core_throughput, learning_paths, mailbox_load, mailbox_stage, org_load, org_scale
 from tests.support import ROOT
 
 N = r"-?[\d,]+(?:\.\d+)?"
@@ -107,3 +107,21 @@ def test_mailbox_load_refuses_a_size_its_cancels_cannot_measure(monkeypatch: pyt
     monkeypatch.setattr("sys.argv", ["mailbox_load", "--held", "4", "--rounds", "10"])
     mailbox_load.main()
     assert "cancel of one person's messages, a mailbox holding 1: " in capsys.readouterr().out
+
+
+def test_mailbox_stage_runs_at_a_small_size_and_its_busy_count_takes_in_the_timed_units(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Its first line counts what the busy recipient holds at the end: ``--held`` less the cap's 3 that go at once,
+    plus every timed dispatch to it (``--repeats`` x ``--rounds``), as its docstring says (the README's "12,497
+    held" of the default 10,000)."""
+    monkeypatch.setattr("sys.argv", ["mailbox_stage", "--held", "20", "--few", "1", "--rounds", "5", "--repeats", "2"])
+    mailbox_stage.main()
+    shaped(capsys.readouterr().out,
+           r"mailbox stage, one recipient holding 27 messages \(filled in {N} s\)",
+           r"best of 2 x 5 units each, alternating",
+           r"dispatch to a recipient holding nothing: +{N} µs a unit",
+           r"dispatch to a recipient holding 1 \(deferred\): +{N} µs a unit",
+           r"dispatch to the busy recipient \(deferred\): +{N} µs a unit +ratio {N}x the few, {N}x nothing",
+           r"a cancel taking nothing, a few held: +{N} µs a unit",
+           r"a cancel taking nothing, the busy one: +{N} µs a unit +ratio {N}x",
+           r"the busy recipient's record: {N} bytes; the last unit \(a cancel to it\) wrote {N} keys, {N} bytes")

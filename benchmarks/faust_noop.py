@@ -1,22 +1,37 @@
-"""A Faust agent that does nothing, for the side-by-side in kafka_throughput.py (run as a subprocess).
+"""A Faust agent that does nothing, for the side-by-sides of ``kafka_throughput`` and ``worker_scale`` (which run it as
+a subprocess; not a benchmark of its own).
 
-    python -m benchmarks.faust_noop BROKER GROUP COUNT TOPIC [TOPIC ...]
+    .venv/bin/python -m benchmarks.faust_noop BROKER GROUP COUNT TOPIC [TOPIC ...]
+
+It reads the topics from the start in consumer group GROUP and, at its COUNT-th record, prints ``noop COUNT
+SECONDS`` (the time from its first record) and exits.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import time
 from typing import Any
 
 import faust
 
 
-def main() -> None:
-    broker, group, count, *topics = sys.argv[1:]
-    wanted = int(count)
-    app = faust.App(group, broker=f"kafka://{broker}", store="memory://", web_enabled=False, autodiscover=False,
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: a wrong one is refused with the usage (exit 2) before Faust starts."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("broker", help="host:port of a Kafka broker")
+    parser.add_argument("group", help="the consumer group (and Faust app id)")
+    parser.add_argument("count", type=int, help="records to read before it stops")
+    parser.add_argument("topics", nargs="+", help="the topics to read")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    wanted = args.count
+    group, topics = args.group, args.topics
+    app = faust.App(group, broker=f"kafka://{args.broker}", store="memory://", web_enabled=False, autodiscover=False,
                     consumer_auto_offset_reset="earliest")
     source = app.topic(*topics, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     seen = [0]

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import core_ratio, core_throughput, learning_paths, mailbox_load, mailbox_stage, org_load, org_scale
+from benchmarks import (
+    core_ratio,
+    core_throughput,
+    faust_noop,
+    learning_paths,
+    mailbox_load,
+    mailbox_stage,
+    org_load,
+    org_scale,
+)
 from tests.support import ROOT
 
 N = r"-?[\d,]+(?:\.\d+)?"
@@ -125,3 +134,22 @@ def test_mailbox_stage_runs_at_a_small_size_and_its_busy_count_takes_in_the_time
            r"a cancel taking nothing, a few held: +{N} µs a unit",
            r"a cancel taking nothing, the busy one: +{N} µs a unit +ratio {N}x",
            r"the busy recipient's record: {N} bytes; the last unit \(a cancel to it\) wrote {N} keys, {N} bytes")
+
+
+def test_faust_noop_answers_its_command_line_before_faust_starts(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The do-nothing agent ``worker_scale`` and ``kafka_throughput`` start: ``--help`` and a short command line get
+    the usage (exit 0, exit 2), not a traceback; the command line they build reads as before."""
+    monkeypatch.setattr("sys.argv", ["faust_noop"])
+    with pytest.raises(SystemExit) as stopped:
+        faust_noop.main()
+    assert stopped.value.code == 2
+    assert "the following arguments are required: broker, group, count, topics" in capsys.readouterr().err
+    monkeypatch.setattr("sys.argv", ["faust_noop", "--help"])
+    with pytest.raises(SystemExit) as stopped:
+        faust_noop.main()
+    assert stopped.value.code == 0
+    assert "usage: " in capsys.readouterr().out
+    args = faust_noop.build_parser().parse_args(["127.0.0.1:9092", "noop-1a2b", "20000", "in.hris", "in.tasks"])
+    assert (args.broker, args.group, args.count, args.topics) == ("127.0.0.1:9092", "noop-1a2b", 20000,
+                                                                  ["in.hris", "in.tasks"])

@@ -274,3 +274,29 @@ def test_a_readme_document_that_does_not_validate_fails(tmp_path: Path, monkeypa
     path.write_text(mapping.replace("given_name:", "givn_name:"), encoding="utf-8")
     assert main(["validate", str(path)]) == 1
     assert "did you mean 'given_name'?" in capsys.readouterr().err
+
+
+def benchmark_index(text: str) -> dict[str, str]:
+    """The rows of the README's table "The benchmarks, one line each": each script's name and its command cell."""
+    lines = text.splitlines()
+    start = lines.index("### The benchmarks, one line each")
+    rows: dict[str, str] = {}
+    for line in lines[start + 1:]:
+        if line.startswith("#"):
+            break
+        cells = [cell.strip() for cell in line.strip("|").split("|")] if line.startswith("| `") else []
+        if len(cells) == 3:
+            rows[cells[0].strip("`")] = cells[2]
+    return rows
+
+
+def test_the_readme_indexes_every_benchmark_with_its_command() -> None:
+    """Every script in ``benchmarks/`` (and the diagnostic in its folder) has a row, and a row names no script that
+    is gone; a benchmark's command runs that benchmark (the two helpers, started by others, have none)."""
+    rows = benchmark_index(README.read_text(encoding="utf-8"))
+    scripts = {p.stem for p in BENCHMARKS.glob("*.py") if p.stem != "__init__"}
+    scripts |= {f"{p.parent.name}/{p.stem}" for p in BENCHMARKS.glob("*/*.py")}
+    assert set(rows) == scripts
+    helpers = {"faust_noop", "pauses/sitecustomize"}
+    assert {name for name, command in rows.items() if not command} == helpers
+    assert [name for name in scripts - helpers if f"-m benchmarks.{name}" not in rows[name]] == []

@@ -299,10 +299,9 @@ class LagProbe:
         admin, _ = await self._clients()
         tps = [TopicPartition(t, p) for t, p in partitions]
         got = await admin.list_consumer_group_offsets(self._settings.app_id, partitions=tps)
-        for tp, c in got.items():
-            first = marked_kept(getattr(c, "metadata", None)) if c is not None and kept is not None else None
-            if kept is not None and first is not None:
-                kept[(tp.topic, tp.partition)] = first
+        if kept is not None:
+            kept.update({(tp.topic, tp.partition): first for tp, c in got.items()
+                         if c is not None and (first := marked_kept(c.metadata)) is not None})
         return {(tp.topic, tp.partition): (c.offset if c is not None and c.offset >= 0 else None)
                 for tp, c in got.items()}
 

@@ -54,10 +54,13 @@ def gated_topic(key: str) -> str:
 def first_waiting(keys: Iterable[str]) -> dict[tuple[str, int], int]:
     """The first offset of each input partition (topic, partition) among the keys of waiting inputs."""
     first: dict[tuple[str, int], int] = {}
-    for key in keys:
-        place = (gated_topic(key), int(key.split(":", 2)[1]))
-        offset = int(key.rsplit(":", 1)[1])
-        first[place] = min(offset, first.get(place, offset))
+    for key in keys:  # read once a second and per commit while inputs are kept: one pass over each key's text
+        partition, _, rest = key[len(GATE_PREFIX):].partition(":")
+        topic, _, offset = rest.partition(":")[2].rpartition(":")
+        place, at = (topic, int(partition)), int(offset)
+        known = first.get(place)
+        if known is None or at < known:
+            first[place] = at
     return first
 
 

@@ -163,3 +163,20 @@ def test_the_wrapper_is_installed_once() -> None:
     kept.install()
     wrapped = consumer._commit_offsets
     assert consumer._commit_offsets is wrapped
+
+
+def test_the_first_kept_offset_is_read_per_topic_and_partition_from_the_keys() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from wayfinder.streams.gate import first_waiting, gate_key, gated_at, gated_topic
+
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    keys = [gate_key(n % 2, t0 + timedelta(minutes=(7 * n) % 50), topic, 10 + (n * 37) % 101)
+            for n, topic in enumerate(["t.hris.events", "t.decisions", "odd:topic"] * 40)]
+    want: dict[tuple[str, int], int] = {}
+    for key in keys:
+        place = (gated_topic(key), int(key.split(":")[1]))
+        want[place] = min(want.get(place, 1 << 62), int(key.rsplit(":", 1)[1]))
+        assert gated_at(key) >= 0
+    assert first_waiting(keys) == want and len(want) == 6
+    assert first_waiting([]) == {}

@@ -594,6 +594,8 @@ class _Builder:
         self.health.rebalancing = True
         self._offsets.forget({(tp.topic, tp.partition) for tp in revoked})
         self._committed.forget((tp.topic, tp.partition) for tp in revoked)
+        if self._kept is not None:
+            self._kept.forget((tp.topic, tp.partition) for tp in revoked)
         self._reread.forget({(tp.topic, tp.partition) for tp in revoked})
         for tp in revoked:
             with contextlib.suppress(KeyError):

@@ -375,6 +375,11 @@ class KeptCommits:
         commit_marked.marks_kept = True  # type: ignore[attr-defined]
         setattr(consumer, COMMIT_OFFSETS_ATTRIBUTE, commit_marked)
 
+    def forget(self, tps: Iterable[tuple[str, int]]) -> None:
+        """Revoked partitions: another worker may commit another mark before they come back here."""
+        for tp in tps:
+            self.said.pop(tp, None)
+
     async def share(self, ready: Callable[[tuple[str, int]], bool] = lambda tp: True) -> int:
         """Commit again, at the offset committed, each assigned input partition that is ``ready`` and whose mark
         changed since it was last committed here; how many."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -78,7 +79,13 @@ def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: OwnBroker | None = N
     """A backfill with kcat, then the live feed with `wayfinder publish`, two workers, the event clock; with
     ``stop_broker`` the broker goes away for about 20 s (more while the JVM starts) during the live feed; with
     ``kill`` one worker is killed (SIGKILL) during the live feed and a new one started; with ``unkeyed`` the
-    backfill has no keys (the workers route by subject: the live feed's keyed events meet the same states)."""
+    backfill has no keys (the workers route by subject: the live feed's keyed events meet the same states).
+
+    ``WAYFINDER_ORDER_FAULT`` varies ``kill``: ``kill-both`` kills both workers during the live feed and starts two
+    new ones; ``both-down`` kills both before the live feed and starts two new ones on its backlog; ``pause``
+    freezes one worker (SIGSTOP, ``WAYFINDER_ORDER_PAUSE`` seconds, default 10: within its session) while the
+    live feed flows, so that the other worker's inputs wait for recipients whose partitions it holds (about 30
+    waits a run at 20,000 events, where ``kill`` has 0 to 11)."""
     lines = replicate(EVENTS.read_text(encoding="utf-8").splitlines(), EVENT_COUNT)
     everything = tmp_path / "events.jsonl"
     everything.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -86,18 +93,39 @@ def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: OwnBroker | None = N
     backfill, live = lines[: EVENT_COUNT // 2], lines[EVENT_COUNT // 2:]
     later = tmp_path / "live.jsonl"
     later.write_text("\n".join(live) + "\n", encoding="utf-8")
+    fault = os.environ.get("WAYFINDER_ORDER_FAULT", "kill") if kill else ""
     world.start_worker()
     world.start_worker()
     # No wait for the group to settle: the backfill flows while the first worker gives partitions to the second, the
     # rebalance in which Faust once dropped a fetched record (README "Offsets skipped": the agent reads it again).
     assert _kcat(world, backfill, unkeyed=unkeyed) == len(backfill)  # a backfill with kcat ...
     assert wait_caught_up(world.settings, timeout=600), "the workers did not catch up with the backfill"
-    assert world.publish_file(later) == len(live)  # ... then the live feed with wayfinder publish
-    if kill:
-        time.sleep(1.0)  # the workers are busy with the live feed
+    if fault == "both-down":  # the live feed is a backlog for two workers started again
+        world.workers[0].kill()
         world.workers[1].kill()
+    if fault == "pause":  # a worker frozen while the live feed flows: the other's inputs wait for its people
+        world.workers[0].process.send_signal(signal.SIGSTOP)
+        published: list[int] = []
+        feeder = threading.Thread(target=lambda: published.append(world.publish_file(later)))
+        feeder.start()
+        time.sleep(float(os.environ.get("WAYFINDER_ORDER_PAUSE", "10")))
+        world.workers[0].process.send_signal(signal.SIGCONT)
+        feeder.join()
+        assert published == [len(live)]
+    else:
+        assert world.publish_file(later) == len(live)  # ... then the live feed with wayfinder publish
+    if fault in ("kill", "kill-both"):
+        time.sleep(1.0)  # the workers are busy with the live feed
+        doomed = world.workers[1:] if fault == "kill" else list(world.workers)
+        for worker in doomed:
+            worker.kill()
+        for _ in doomed:
+            world.start_worker()
+    elif fault == "both-down":
         world.start_worker()
-        print(f"\nkilled a worker; {len(world.workers)} started in all")
+        world.start_worker()
+    if fault:
+        print(f"\n{fault}: {len(world.workers)} workers started in all")
     if stop_broker:
         time.sleep(3.0)  # the workers are busy with the live feed when the broker goes away
         stopped = time.monotonic()
@@ -113,6 +141,8 @@ def _run(world: KafkaWorld, tmp_path: Path, *, stop_broker: OwnBroker | None = N
     got = eventually(latest, lambda g: g == expected, timeout=240)
     wrong = {mid: (got.get(mid), want) for mid, want in expected.items() if got.get(mid) != want}
     extra = set(got) - set(expected)
+    (tmp_path / "wrong.json").write_text(json.dumps({mid: [got.get(mid), want] for mid, (_, want) in wrong.items()},
+                                                    default=str, indent=1), encoding="utf-8")
     assert not wrong and not extra, f"{len(wrong)} differ from simulate, {len(extra)} extra: {list(wrong.items())[:5]}"
     if unkeyed:  # every unkeyed input was forwarded, keyed by its subject (the worker that did it may be dead)
         sent = {line.encode("utf-8") for line in backfill}

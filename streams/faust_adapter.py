@@ -385,21 +385,21 @@ class KeptCommits:
         changed since it was last committed here; how many."""
         async with self._turn:
             marks = self._marks()
-            assigned = self._app.consumer.assignment()
-            held = {(tp.topic, tp.partition) for tp in assigned}
-            self.said = {tp: said for tp, said in self.said.items() if tp in held}
             again: dict[TP, int] = {}
-            for tp in assigned:
+            for tp in self._app.consumer.assignment():
                 mark, offset = marks.get((tp.topic, tp.partition)), self._committed(tp.topic, tp.partition)
                 if (mark is not None and offset is not None and self.said.get((tp.topic, tp.partition)) != mark
                         and ready((tp.topic, tp.partition))):
                     again[tp] = offset
             if again:
-                await self._commit(again, True)
+                await self._commit(again, True, marks)
             return len(again)
 
-    async def _commit(self, offsets: Mapping[TP, int], start_new_transaction: bool) -> bool:
-        marks = self._marks()  # before Faust's flush
+    async def _commit(self, offsets: Mapping[TP, int], start_new_transaction: bool,
+                      marks: Mapping[tuple[str, int], str] | None = None) -> bool:
+        """Faust's commit, with ``marks`` (read now if not given) taken before its flush."""
+        if marks is None:
+            marks = self._marks()
         self._pending = {(tp.topic, tp.partition): (offset, marks[(tp.topic, tp.partition)])
                          for tp, offset in offsets.items() if (tp.topic, tp.partition) in marks}
         self._wrap_client()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -37,6 +39,13 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out == f"wayfinder {__version__}\n"
+
+
+def test_python_dash_m_wayfinder_is_the_same_command_line() -> None:
+    """``python -m wayfinder`` for a machine where the script's folder is not on ``PATH``."""
+    done = subprocess.run([sys.executable, "-m", "wayfinder", "--version"], capture_output=True, text=True,
+                          check=False, cwd=Path(__file__).resolve().parents[2])
+    assert (done.returncode, done.stdout) == (0, f"wayfinder {__version__}\n")
 
 
 def test_examples_copy_into_an_existing_folder_is_refused(tmp_path: Path,

@@ -39,6 +39,7 @@ LAYERS: dict[str, int] = {
     "wayfinder.ops": 5,
     "wayfinder.safety": 4,  # log escaping and erasure in outputs: journeys and telemetry only
     "wayfinder.cli": 6,
+    "wayfinder.__main__": 7,  # ``python -m wayfinder``: runs the command line, above it
 }
 
 

@@ -54,16 +54,12 @@ def blocks(text: str) -> list[Block]:
     out: list[Block] = []
     for chunk in _BLANK_LINE.split(text.strip("\n")):
         kind, lines, start = "", list[str](), 1
-        for raw in chunk.splitlines():
-            line = raw.strip()
-            if not line:
-                continue
+        chunk_lines = [stripped for raw in chunk.splitlines() if (stripped := raw.strip())]
+        for at, line in enumerate(chunk_lines):
             item = _ITEM.match(line) if line[0] in "-*" else None  # stripped: an item starts with its mark
             numbered = _NUMBERED.match(line) if item is None and line[0].isdigit() else None
-            if numbered is not None and kind == "p" and lines and numbered.group(1) != "1":
-                # A number ending a line inside a paragraph is no list (as CommonMark has it, only "1." may start
-                # one there): a template's line that begins with a German date, "12. Januar 2026", or an
-                # ordinal broke the sentence into a paragraph and a list.
+            if numbered is not None and kind == "p" and lines and not _starts_a_list(numbered, lines[-1],
+                                                                                     chunk_lines[at + 1:]):
                 numbered = None
             now = "ul" if item else "ol" if numbered else "p"
             if now != kind and lines:
@@ -76,6 +72,24 @@ def blocks(text: str) -> list[Block]:
         if lines:
             out.append(Block(kind, tuple(lines), start))
     return out
+
+
+def _starts_a_list(numbered: re.Match[str], before: str, after: list[str]) -> bool:
+    """Whether a numbered line inside a paragraph begins a list rather than going on with the sentence.
+
+    A number that is not 1 never does (as CommonMark has it): a template's line that begins with a German date,
+    "12. Januar 2026", or an ordinal broke the sentence into a paragraph and a list. A "1." does when the line
+    before it ends a sentence or introduces the list ("Steps:"), or when a "2." follows it; otherwise it is the
+    first of a month in the middle of a sentence ("Dein erster Tag ist der / 1. Februar 2027, und ..."), which
+    broke the bundled German welcome into a paragraph and a one-item list on every start on the 1st (since
+    2026-12-06).
+    """
+    if numbered.group(1) != "1":
+        return False
+    if before.endswith((":", ".", "!", "?", "…")):
+        return True
+    following = _NUMBERED.match(after[0]) if after else None
+    return following is not None and following.group(1) == "2"
 
 
 def _joined(lines: tuple[str, ...]) -> list[str]:

@@ -185,3 +185,27 @@ def test_a_message_with_nothing_left_to_offer_has_no_sentence_leading_to_a_list(
             if line.rstrip().endswith(":") and not (n + 1 < len(body) and body[n + 1].lstrip().startswith("- ")):
                 leading.add((m["journey_id"], m["step_id"], m["locale"], line.strip()[-40:]))
     assert sorted(leading) == []
+
+
+@pytest.mark.parametrize(("template", "field"), [("onboarding/welcome", "start_date"),
+                                                 ("parental-return/manager-check-in", "return_date")])
+@pytest.mark.parametrize("locale", ["de-DE", "de-AT", "fr-FR", "en-GB"])
+def test_a_date_on_the_first_of_a_month_stays_in_its_sentence(template: str, field: str, locale: str) -> None:
+    """Found by a reading of the messages on 2026-12-06: the bundled German welcome and manager's check-in have a
+    line that begins with the date, and on the 1st of a month ("1. Februar 2027") the text part broke the sentence
+    in two and the HTML made the rest of it a numbered list. Every paragraph of every bundled message with a date on
+    the 1st ends as a sentence does, and the HTML has no numbered list."""
+    from wayfinder.journeys.loader import Sources, load_or_raise
+
+    ex = examples_dir()
+    defs = load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                                 policy=ex / "policy.yaml"))
+    data = {field: "2027-02-01", "department": "Engineering", "role": "Backend Engineer", "leave_type": "parental"}
+    context = {"employee": {"given_name": "Lukas", "family_name": "Gruber", "timezone": "Europe/Vienna"},
+               "recipient": {"given_name": "Marie", "timezone": "Europe/Vienna"},
+               "trigger": {"data": data}, "event": {"data": data}, "resources": []}
+    rendered = defs.templates[template].render(context, locale, footer=("Why.", "https://x.example/p"))
+    body = rendered.text.split("\n-- \n")[0]
+    unfinished = [p for p in body.split("\n\n") if not p.rstrip().endswith((".", "!", "?", ",", ":"))]
+    assert unfinished == []
+    assert "<ol" not in rendered.html

@@ -577,6 +577,21 @@ def test_a_date_that_begins_a_line_inside_a_paragraph_is_no_list() -> None:
     assert "Mehmet kommt am<br>" not in rendered.html and "kommt am 12. Januar 2026 aus" in rendered.html
 
 
+def test_the_first_of_a_month_that_begins_a_line_inside_a_sentence_is_no_list() -> None:
+    """Found by a reading of the messages on 2026-12-06: "1." may start a list inside a paragraph, so the bundled
+    German welcome, "Dein erster Tag ist der / 1. Februar 2027, und ...", became a paragraph ending in "der" and a
+    one-item list "Februar 2027, ..." for everyone starting on the 1st. A "1." after a line that ends a sentence
+    or introduces the list, or followed by a "2.", still starts one."""
+    rendered = MessageTemplate("t", "Willkommen", (
+        "Dein erster Tag ist der\n1. Februar 2027, und dein Team freut sich.\n\nDas ist alles.\n1. Planen.\n\n"
+        "Schritte\n1. Planen.\n2. Sprechen.")).render(context(), None, footer=FOOTER)
+    body, _ = split_footer(rendered.text)
+    assert body == ("Dein erster Tag ist der 1. Februar 2027, und dein Team freut sich.\n\nDas ist alles.\n\n"
+                    "1. Planen.\n\nSchritte\n\n1. Planen.\n2. Sprechen.")
+    assert "ist der 1. Februar 2027, und" in rendered.html
+    assert rendered.html.count("<ol") == 2
+
+
 @pytest.mark.parametrize("written_in", ["de-DE", None])
 def test_an_edited_text_keeps_the_footer_the_message_had(written_in: str | None) -> None:
     """A reviewer's edit of a message to a German reader: its footer stays as it was written, German or English,

@@ -69,3 +69,10 @@ def _offered_to_whom_they_are_for(path: Path) -> None:
             assert not set(r["topics"]) & family, (r["message_id"], r["topics"])
     check_ins = [r for r in rows if (r["journey_id"], r["step_id"]) == ("bereavement", "return-check-in")]
     assert check_ins and all({"eap-counselling", "mindfulness-app"} & set(r["resources"]) for r in check_ins)
+    # Read as their recipients read them on 2026-12-06: the manager's check-in about a parent coming back listed
+    # "Your first week back, a checklist" (return-to-work's item for the parent), as if the manager were returning.
+    # A message to someone about another person offers nothing that speaks to that person as "you".
+    resources = bundled_defs().catalog.resources
+    to_others = [(r["message_id"], rid) for r in rows if r["recipient_id"] != r["employee_id"]
+                 for rid in r["resources"] or [] if resources[rid].title.startswith("Your ")]
+    assert to_others == []

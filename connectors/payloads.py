@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from wayfinder.connectors.outbox import intranet_post
+from wayfinder.journeys import layout
 from wayfinder.journeys.events import iso
 from wayfinder.journeys.records import Message
 
@@ -33,7 +34,7 @@ def teams_payload(message: Message) -> dict[str, Any]:
         "version": "1.4", "body": body,
     }
     if message.preferences_url:
-        card["actions"] = [{"type": "Action.OpenUrl", "title": "Change or stop these messages",
+        card["actions"] = [{"type": "Action.OpenUrl", "title": _preferences_label(message),
                             "url": message.preferences_url}]
     return {"type": "message", "attachments": [
         {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}
@@ -52,10 +53,16 @@ def slack_payload(message: Message) -> dict[str, Any]:
     blocks = blocks[:_SLACK_MAX_BLOCKS - 1]
     if message.preferences_url:
         blocks.append({"type": "actions", "elements": [
-            {"type": "button", "text": {"type": "plain_text", "text": "Change or stop these messages"},
+            {"type": "button", "text": {"type": "plain_text", "text": _preferences_label(message)},
              "url": message.preferences_url, "action_id": "wayfinder-preferences"}]})
     # The notification's text is read as mrkdwn too: escaped, so "<!channel>" in a subject notifies nobody.
     return {"text": _slack_escape(_clip(subject or (message.text or ""), _SLACK_SECTION_MAX)), "blocks": blocks}
+
+
+def _preferences_label(message: Message) -> str:
+    """The preferences button in the message's own language, as its footer says it (it was English under a German
+    or French text); English for a message with no footer of Wayfinder's."""
+    return (layout.preferences_label(message.html) if message.html else None) or "Change or stop these messages"
 
 
 def _paragraphs(text: str) -> list[str]:

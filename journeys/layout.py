@@ -228,6 +228,16 @@ def _right_to_left(lang: str) -> bool:
         return False
 
 
+_PREFERENCES_LABEL = re.compile(r'<p class="wayfinder-preferences"[^>]{0,400}><a [^>]{0,4000}>([^<]{0,400})</a></p>')
+
+
+def preferences_label(doc: str) -> str | None:
+    """The words of the preferences link at the foot of a document written by :func:`document`, in the message's
+    language ("Diese Nachrichten ändern oder abbestellen"); None for HTML that is not such a document."""
+    found = _PREFERENCES_LABEL.search(split_document(doc)[2])
+    return html.unescape(found.group(1)) if found else None
+
+
 def split_document(doc: str) -> tuple[str, str, str]:
     """``(head, body, tail)`` of a document written by :func:`document`, ``head + body + tail == doc``: the body
     is what was given to it; HTML that is not such a document is all body, ``("", doc, "")``."""

@@ -667,6 +667,27 @@ def test_a_slack_notification_text_is_escaped_as_its_blocks_are() -> None:
     assert payload["blocks"][0]["text"]["type"] == "plain_text"  # the header shows the subject as written
 
 
+@pytest.mark.parametrize(("locale", "label"), [("de-DE", "Diese Nachrichten ändern oder abbestellen"),
+                                               ("fr-FR", "Modifier ou arrêter ces messages"),
+                                               ("pt-BR", "Change or stop these messages"),
+                                               (None, "Change or stop these messages")])
+def test_the_teams_and_slack_preferences_button_speaks_the_messages_language(locale: str | None, label: str) -> None:
+    """Read as their recipients would on 2026-12-06: a German message posted to Teams or Slack had its text and
+    footer in German under an English "Change or stop these messages" button. The button says what the footer's
+    link says; a message with no footer of Wayfinder's (HTML of its own) keeps the English words."""
+    from wayfinder.connectors.payloads import teams_payload
+    from wayfinder.journeys.templates import with_footer
+
+    text, html = with_footer("Hallo.", "<p>Hallo.</p>", "Weil.", "https://intranet.example.com/preferences",
+                             locale=locale, title="Hallo")
+    message = make_message(1, channel="intranet", text=text, html=html)
+    card = teams_payload(message)["attachments"][0]["content"]
+    assert card["actions"][0]["title"] == label
+    assert slack_payload(message)["blocks"][-1]["elements"][0]["text"]["text"] == label
+    bare = make_message(2, channel="intranet", html="<p>Hallo.</p>")
+    assert slack_payload(bare)["blocks"][-1]["elements"][0]["text"]["text"] == "Change or stop these messages"
+
+
 @pytest.mark.parametrize("field", ["created_at", "scheduled_for", "reviewed_at"])
 def test_a_record_whose_time_has_no_offset_is_not_a_message_record(field: str) -> None:
     # deliver sent such a line and then crashed comparing it with its aware clock, losing the receipt

@@ -70,7 +70,11 @@ def _paragraphs(text: str) -> list[str]:
 
 
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most ``limit`` characters, cut after a whole word with "…" (it cut mid-word: "Welcome to the tea…")."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return (text[:cut] if cut > limit // 2 else text[: limit - 1]).rstrip() + "…"
 
 
 def _slack_escape(text: str) -> str:
@@ -83,12 +87,14 @@ def _chunks(text: str, limit: int) -> list[str]:
     rest = text.strip()
     while len(rest) > limit:
         cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit))
-        cut = cut if cut > limit // 2 else limit
+        if cut <= limit // 2:  # no line break in the second half: after a whole word, else where the limit is
+            cut = rest.rfind(" ", 0, limit)
+            cut = cut if cut > limit // 2 else limit
         entity = rest.rfind("&", cut - 5, cut)  # never split an escaped "&amp;", "&lt;", "&gt;"
         if entity > 0 and ";" not in rest[entity:cut]:
             cut = entity
         pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n")
+        rest = rest[cut:].lstrip("\n ")
     if rest:
         pieces.append(rest)
     return pieces

@@ -667,6 +667,19 @@ def test_a_slack_notification_text_is_escaped_as_its_blocks_are() -> None:
     assert payload["blocks"][0]["text"]["type"] == "plain_text"  # the header shows the subject as written
 
 
+def test_a_long_slack_subject_and_paragraph_are_cut_between_words() -> None:
+    """Read as their recipients would on 2026-12-06: a subject past Slack's 150 characters was cut mid-word
+    ("... your tea…"), and a paragraph past 3,000 characters with no line break split a word across two sections."""
+    subject = " ".join(["welcome"] * 30)  # 239 characters
+    paragraph = " ".join(["onboarding"] * 400)  # 4,399 characters, no line break
+    payload = slack_payload(make_message(1, channel="intranet", subject=subject, text=paragraph))
+    header = payload["blocks"][0]["text"]["text"]
+    assert len(header) <= 150 and header.endswith("welcome…")
+    sections = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
+    assert len(sections) == 2 and all(len(s) <= 3000 for s in sections)
+    assert all(word == "onboarding" for s in sections for word in s.split(" "))
+
+
 @pytest.mark.parametrize(("locale", "label"), [("de-DE", "Diese Nachrichten ändern oder abbestellen"),
                                                ("fr-FR", "Modifier ou arrêter ces messages"),
                                                ("pt-BR", "Change or stop these messages"),

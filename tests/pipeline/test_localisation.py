@@ -209,3 +209,22 @@ def test_a_date_on_the_first_of_a_month_stays_in_its_sentence(template: str, fie
     unfinished = [p for p in body.split("\n\n") if not p.rstrip().endswith((".", "!", "?", ",", ":"))]
     assert unfinished == []
     assert "<ol" not in rendered.html
+
+
+@pytest.mark.parametrize(("role", "said"), [("Engineering Manager", "poste d'Engineering Manager !"),
+                                            ("Account Executive", "poste d'Account Executive !"),
+                                            ("Senior Support Specialist", "poste de Senior Support Specialist !")])
+def test_the_french_congratulations_elides_de_before_a_vowel(role: str, said: str) -> None:
+    """Read as their recipients would on 2026-12-06: a French reader promoted to a role beginning with a vowel read
+    "votre nouveau poste de Engineering Manager", where French writes "d'Engineering Manager" (as the explanation
+    does before a name, "manager d’Océane")."""
+    from wayfinder.journeys.loader import Sources, load_or_raise
+
+    ex = examples_dir()
+    defs = load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                                 policy=ex / "policy.yaml"))
+    data = {"change": "promotion", "new_role": role}
+    context = {"employee": {"given_name": "Chloé"}, "recipient": {"given_name": "Chloé"},
+               "trigger": {"data": data}, "event": {"data": data}, "resources": []}
+    rendered = defs.templates["promotion/congratulations"].render(context, "fr-FR", footer=("Why.", "https://x.example/p"))
+    assert said in rendered.text

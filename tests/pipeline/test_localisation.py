@@ -228,3 +228,24 @@ def test_the_french_congratulations_elides_de_before_a_vowel(role: str, said: st
                "trigger": {"data": data}, "event": {"data": data}, "resources": []}
     rendered = defs.templates["promotion/congratulations"].render(context, "fr-FR", footer=("Why.", "https://x.example/p"))
     assert said in rendered.text
+
+
+@pytest.mark.parametrize(("locale", "intro"), [(None, "Here is your roadmap"), ("de-DE", "Hier ist deine Roadmap"),
+                                               ("fr-FR", "Voici votre feuille de route")])
+def test_a_first_day_roadmap_with_nothing_on_it_does_not_announce_one(locale: str | None, intro: str) -> None:
+    """Read as their recipients would on 2026-12-06: a person rehired a year later, whose roadmap items were all
+    delivered the first time (SPEC §5: not offered again), got "Here is your roadmap for the first weeks. Take it one
+    step at a time" and then nothing. The sentence goes with the list, as the resource lists' do."""
+    from wayfinder.journeys.loader import Sources, load_or_raise
+
+    ex = examples_dir()
+    defs = load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                                 policy=ex / "policy.yaml"))
+    item = {"id": "laptop", "title": "Laptop", "url": None, "type": "task", "day": 1, "date": "2027-03-01"}
+    for roadmap, announced in (([], False), ([item], True)):
+        context = {"employee": {"given_name": "Lukas"}, "recipient": {"given_name": "Lukas"},
+                   "trigger": {"data": {}}, "event": {"data": {}}, "resources": roadmap, "roadmap": roadmap}
+        rendered = defs.templates["onboarding/roadmap"].render(context, locale, footer=("Why.", "https://x.example/p"))
+        body = rendered.text.split("\n-- \n")[0]
+        assert (intro in body) is announced and (intro in rendered.html) is announced
+        assert len(body.split("\n\n")) == (4 if announced else 2)  # greeting, [intro, list,] closing

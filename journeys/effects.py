@@ -190,12 +190,15 @@ class Erase:
 @dataclass(frozen=True)
 class Refuse:
     """An input the core will not act on (a decision about a message that is not pending, a self-review):
-    the runner writes it to the dead letters with ``reason``."""
+    the runner writes it to the dead letters with ``reason``. ``of_input`` is false for a letter that is not the
+    input's (a message the engine gave up on): a runner that knows where the input was read does not put that
+    place on it, since the input itself was processed."""
 
     reason: str
     raw: str
     source: str
     at: datetime
+    of_input: bool = True
 
 
 @dataclass(frozen=True)

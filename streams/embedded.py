@@ -403,7 +403,10 @@ class EmbeddedRunner:
                     self.messages[mid] = m.without_content()
 
     def refuse(self, effect: Refuse) -> None:
-        source, line = self._where if self._where is not None else (effect.source, None)
+        # A refused event's letter names its file and line; a message's (render_error) is the engine's own, as on
+        # the worker: the event that led to it was processed and is no bad line.
+        where = self._where if effect.of_input else None
+        source, line = where if where is not None else (effect.source, None)
         self.dead_letters.append(DeadLetter(reason=effect.reason, raw=effect.raw, received_at=effect.at,
                                             source=source, line=line))
 

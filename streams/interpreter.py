@@ -80,7 +80,7 @@ def gave_up(message: Message) -> Refuse:
     its text, which may be about a person."""
     record = message.model_dump(mode="json", include=set(GAVE_UP_FIELDS))
     raw = json.dumps({k: record[k] for k in GAVE_UP_FIELDS}, ensure_ascii=False)
-    return Refuse(message.reason or "failed", raw, "wayfinder", message.scheduled_for)
+    return Refuse(message.reason or "failed", raw, "wayfinder", message.scheduled_for, of_input=False)
 
 
 def _to_recipients(effect: Dispatch | Gather | ForgetMailbox | Preferences | CancelPending, port: Port) -> None:

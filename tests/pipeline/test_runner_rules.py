@@ -530,6 +530,26 @@ steps:
     assert p.employees.metrics.dead_letters.labels("render_error")._value.get() == 1
 
 
+
+def test_a_message_that_does_not_render_is_not_dead_lettered_as_the_line_that_led_to_it(
+        write_files: WriteFiles) -> None:
+    """README "Suppression": a ``render_error`` letter's source is ``wayfinder``, and the event that led to it counts
+    as processed. Found 2026-12-06: ``simulate``, which names the file and line of an event the core refuses, put the
+    triggering event's file and line on the letter too (only when the message was made by that event, not by a
+    timer), so the letter pointed at a good line as if it were a bad one, and differed from the worker's."""
+    journey = """id: ping
+trigger: {event: onboarding.task.completed}
+steps:
+  - id: broken
+    send: {channel: intranet, subject: "Hi", body: "{{ 1 // 0 }}"}
+"""
+    root = write_files({"journeys/ping.yaml": HEAD + journey})
+    runner = EmbeddedRunner(world_defs(root / "journeys"))
+    runner.feed(person("E1"), ("events.jsonl", 1))
+    runner.feed(ev("t1", "onboarding.task.completed", "2026-04-01T09:00:00Z", task_id="x"), ("events.jsonl", 2))
+    assert by_step(runner)["broken"].status == "failed"
+    assert [(d.reason, d.source, d.line) for d in runner.dead_letters] == [("render_error", "wayfinder", None)]
+
 def test_only_an_email_carries_the_recipients_address_and_nothing_carries_their_name(write_files: WriteFiles) -> None:
     """SPEC §3, data minimisation: an intranet post reaches its reader by id, and nothing reads their address or
     name; an email's channel delivers to the address. No template here reads the name: no message carries it."""

@@ -57,15 +57,20 @@ class Mailbox:
     def slot(self, state: MailboxState, now: datetime, timezone: str, own_window: tuple[time, time] | None,
              after: datetime | None = None) -> tuple[datetime, str | None]:
         """The first time at or after ``now`` (and after anything already waiting here, or ``after``: the time of the
-        message it is placed behind) that may be used, and why it is later than ``now``: quiet_hours,
-        frequency_cap, or queued behind a deferred message."""
+        message it is placed behind) that may be used, and why it is later than ``now``: paused, quiet_hours
+        or frequency_cap (what holds it at ``now``, also behind a deferred message), else queued (only the order)."""
         tz = zone(timezone)
         window = own_window or self.window
         # Held messages are queued in order, so the last one held is the latest (see MailboxState).
         if after is None:
             after = next(reversed(state.pending.values())).scheduled_for if state.pending else now
         t = max(now, after)
-        reason = "queued" if t > now else None
+        reason = None
+        if t > now:
+            # Behind a held message, but it says what holds this one (SPEC §6: a message deferred by quiet hours or
+            # the cap says so, also when another waits before it for the same reason); "queued" only when nothing
+            # but the order does.
+            reason = self.slot(state, now, timezone, own_window, after=now)[1] or "queued"
         if state.paused_until is not None and state.paused_until > now:
             # Held by the pause, also behind another message it holds, even when that one waits past the pause's
             # end (its end in quiet hours, the cap): a message that comes during a pause is "paused", not "queued".

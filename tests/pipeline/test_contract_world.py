@@ -376,3 +376,36 @@ def test_events_go_by_instant_whatever_their_offset_and_ties_in_file_order(write
     ])
     assert [(m.step_id, m.scheduled_for) for m in runner.messages.values()] == [("hello", at("2026-10-01T10:00:00Z"))]
     assert runner.states["E1"].profile.get("role") == "A"
+
+
+CLUB = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: parents-club
+name: Parents' club
+owner: hr@example.com
+version: 1
+trigger: {event: hris.dependent.added}
+steps:
+  - id: club
+    send: {channel: intranet, subject: "The parents' club", body: "Join us."}
+"""
+
+
+def test_two_messages_made_in_the_quiet_hours_both_wait_for_them(write_files: WriteFiles) -> None:
+    """SPEC §6: `deferred` is for quiet hours or the cap. Two journeys write to E2 at 22:00 in New York; the second
+    waits behind the first, but what holds it is the night too, so its reason is `quiet_hours` (it was `queued`
+    until 2026-12-06). At 08:00 (12:00Z) both go, in the order of the journeys' ids."""
+    root = write_files({"journeys/new-parent.yaml": NEW_PARENT, "journeys/parents-club.yaml": CLUB,
+                        "policy.yaml": "apiVersion: wayfinder/v1\nkind: Policy\n" + QUIET})
+    runner = EmbeddedRunner(world_defs(root / "journeys", root / "policy.yaml"))
+    runner.run([profile("E2", country="US", timezone="America/New_York", locale="en-US"),
+                event("d1", "hris.dependent.added", "2026-10-02T02:00:00Z", "E2", relationship="child",
+                      reason="birth", date="2026-09-30")], at("2026-10-02T03:00:00Z"))
+    held = sorted((m.journey_id, m.status, m.reason, m.scheduled_for) for m in runner.messages.values())
+    assert held == [("new-parent", "deferred", "quiet_hours", at("2026-10-02T12:00:00Z")),
+                    ("parents-club", "deferred", "quiet_hours", at("2026-10-02T12:00:00Z"))]
+    runner.run([], at("2026-10-03T00:00:00Z"))
+    went = sorted((m.journey_id, m.status, m.reason, m.scheduled_for) for m in runner.messages.values())
+    assert went == [("new-parent", "sent", None, at("2026-10-02T12:00:00Z")),
+                    ("parents-club", "sent", None, at("2026-10-02T12:00:00Z"))]

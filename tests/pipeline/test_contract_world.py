@@ -409,3 +409,40 @@ def test_two_messages_made_in_the_quiet_hours_both_wait_for_them(write_files: Wr
     went = sorted((m.journey_id, m.status, m.reason, m.scheduled_for) for m in runner.messages.values())
     assert went == [("new-parent", "sent", None, at("2026-10-02T12:00:00Z")),
                     ("parents-club", "sent", None, at("2026-10-02T12:00:00Z"))]
+
+
+TELL_MANAGER = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: tell-manager
+name: Tell the manager
+owner: hr@example.com
+version: 1
+trigger: {event: hris.dependent.added}
+steps:
+  - id: tell
+    send: {channel: email, to: manager, subject: "News in your team", body: "{{ employee.given_name }} has a child."}
+"""
+
+
+def test_an_erasure_while_a_message_waits_for_the_end_of_a_pause(write_files: WriteFiles) -> None:
+    """SPEC §9 and §11 together, as a contract case with an erasure checks them: E1's welcome waits for the pause
+    (`paused_until`) when E1 is erased; it is `suppressed` / `erased` at the erasure, with nothing of its content and
+    no time after it; the manager's message about E1, sent before, stays `sent` without its content; the return
+    check-in's timer is gone, and a later event of E1 is refused (`erased_subject`)."""
+    root = write_files({"journeys/new-parent.yaml": NEW_PARENT, "journeys/tell-manager.yaml": TELL_MANAGER})
+    child = {"relationship": "child", "reason": "birth"}
+    runner = run(root / "journeys", [
+        profile("E1", manager_id="M1"), profile("M1"),
+        event("pr1", "wayfinder.preferences.changed", "2026-09-13T00:00:00Z", "E1",
+              paused_until="2026-10-10T00:00:00Z"),
+        event("d1", "hris.dependent.added", "2026-09-14T11:00:00Z", "E1", date="2026-09-12", **child),
+        event("x1", "privacy.erasure.requested", "2026-10-01T00:00:00Z", "E1"),
+        event("d2", "hris.dependent.added", "2026-10-05T11:00:00Z", "E1", date="2026-10-04", **child),
+    ], until="2027-01-31T00:00:00Z")
+    got = sorted((m.journey_id, m.recipient_id, m.status, m.reason, m.scheduled_for, m.subject, m.text)
+                 for m in runner.messages.values())
+    assert got == [("new-parent", "E1", "suppressed", "erased", at("2026-10-01T00:00:00Z"), None, None),
+                   ("tell-manager", "M1", "sent", None, at("2026-09-14T11:00:00Z"), None, None)]
+    assert [d.reason for d in runner.dead_letters] == ["erased_subject"]
+    assert runner.pending_timers == 0

@@ -85,8 +85,13 @@ WORKDAY_EXPECTED = [
                                       "location": "Berlin Office", "manager_id": "W1051"}),
     ("W1009", "hris.employee.started", {"date": "2026-03-02"}),
     ("W1010", "hris.employee.started", {"date": "2026-03-02"}),
-    # rehired: terminated in the previous export, active with a new hire date now
-    ("W1011", "hris.employee.upserted", {"start_date": "2026-03-02"}),
+    # rehired: terminated in the previous export, active with a new hire date now: the whole profile, as for a new
+    # hire (the engine may hold none of a leaver: a first import loads none, an erasure forgets one)
+    ("W1011", "hris.employee.upserted", {
+        "cost_center": "CC-300", "country": "DE", "department": "Engineering", "email": "kim.kowalski@example.com",
+        "employment_type": "employee", "family_name": "Kowalski", "given_name": "Kim", "job_level": "2",
+        "location": "Berlin Office", "manager_id": "W1051", "role": "QA Engineer", "start_date": "2026-03-02",
+        "timezone": "Europe/Berlin"}),
     ("W1011", "hris.employee.hired", {"start_date": "2026-03-02", "role": "QA Engineer", "department": "Engineering",
                                       "location": "Berlin Office", "manager_id": "W1051"}),
     ("W1011", "hris.employee.started", {"date": "2026-03-02"}),
@@ -99,6 +104,11 @@ WORKDAY_EXPECTED = [
     correction("W1017", "hris.employee.hired", ["2026-03-09"], "amend", "start_date_corrected",
                start_date={"old": "2026-03-09", "new": "2026-03-23"}),
     # W1018: today's row has an impossible hire date: dead letter, no event
+    ("W1019", "hris.employee.upserted", {
+        "cost_center": "CC-100", "country": "DE", "department": "Finance", "email": "sam.schulz@example.com",
+        "employment_type": "employee", "family_name": "Schulz", "given_name": "Sam", "job_level": "4",
+        "location": "Berlin Office", "manager_id": "W1050", "role": "Controller", "start_date": "2015-07-01",
+        "timezone": "Europe/Berlin"}),
     correction("W1019", "hris.employee.terminated", ["2026-02-27"], "rescind", "termination_rescinded"),
 ]
 
@@ -132,7 +142,7 @@ def test_workday_export_events_exactly(tmp_path: Path, capsys: pytest.CaptureFix
         "fix these rows in the export, or the mapping"]
     out = said.out
     assert "compared 17 previous and 20 current rows (19 employees)" in out
-    assert "        7  hris.employee.upserted" in out
+    assert "        8  hris.employee.upserted" in out
     assert "        4  hris.correction" in out
     assert "        1  duplicate rows ignored" in out
 
@@ -142,7 +152,10 @@ def test_bamboohr_export_events_exactly(tmp_path: Path) -> None:
     assert code == ROWS_REFUSED
     assert brief(events) == [
         # rehired: the old employment's row is still in the export; the latest hire date wins
-        ("102", "hris.employee.upserted", {"role": "Support Team Lead", "start_date": "2026-03-02"}),
+        ("102", "hris.employee.upserted", {
+            "country": "US", "department": "Customer Success", "email": "bo.baker@example.com",
+            "employment_type": "employee", "family_name": "Baker", "given_name": "Bo", "location": "Denver, CO",
+            "manager_id": "101", "role": "Support Team Lead", "start_date": "2026-03-02"}),
         ("102", "hris.employee.hired", {"start_date": "2026-03-02", "role": "Support Team Lead",
                                         "department": "Customer Success", "location": "Denver, CO",
                                         "manager_id": "101"}),
@@ -836,8 +849,9 @@ def test_a_fact_announced_again_after_it_was_taken_back_gets_a_new_id(tmp_path: 
         days[-1].write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     found = [run(tmp_path, mapping, cur, prev, name=cur.stem)[1] for prev, cur in itertools.pairwise(days)]
     first = {e["subject"]: e["id"] for e in found[0]}
-    assert [(e["subject"], e["type"]) for e in found[1]] == [("E1", "hris.correction"), ("E2", "hris.leave.ended")]
-    assert found[1][0]["data"]["original"]["id"] == first["E1"]
+    assert [(e["subject"], e["type"]) for e in found[1]] == [
+        ("E1", "hris.employee.upserted"), ("E1", "hris.correction"), ("E2", "hris.leave.ended")]
+    assert found[1][1]["data"]["original"]["id"] == first["E1"]
     again = {e["subject"]: e for e in found[2]}
     assert [(e["subject"], e["type"]) for e in found[2]] == [
         ("E1", "hris.employee.terminated"), ("E2", "hris.leave.started"), ("E3", "hris.employee.terminated")]
@@ -862,7 +876,8 @@ def test_an_offer_rescinded_then_made_again_is_hired(tmp_path: Path) -> None:
     _, events, _ = run(tmp_path, mapping, days[2], days[1], name="again")
     assert [(e["subject"], e["type"]) for e in rescinded] == [("E1", "hris.correction"), ("E2", "hris.correction")]
     assert [(e["subject"], e["type"]) for e in events] == [
-        ("E1", "hris.employee.hired"), ("E2", "hris.employee.hired"), ("E2", "hris.employee.started")]
+        ("E1", "hris.employee.upserted"), ("E1", "hris.employee.hired"),  # back: the whole profile, then hired
+        ("E2", "hris.employee.upserted"), ("E2", "hris.employee.hired"), ("E2", "hris.employee.started")]
     taken_back = {e["data"]["original"]["id"] for e in rescinded}
     assert not taken_back & {e["id"] for e in events if e["type"] == "hris.employee.hired"}
     assert run(tmp_path, mapping, days[2], days[1], name="rerun")[1] == events
@@ -965,3 +980,47 @@ def test_a_change_a_refused_row_hid_is_announced_the_day_the_row_is_fixed(tmp_pa
     # as the job copied it before: the export of day 2 as day 3's baseline, and nothing is announced
     code, events, _ = run(tmp_path, mapping, day[3], day[2], "--previous-as-of", "2026-03-02", name="copied")
     assert (code, events) == (ROWS_REFUSED, [])
+
+
+def test_someone_back_after_leaving_gets_their_whole_profile_and_is_onboarded(tmp_path: Path) -> None:
+    """An HRIS administrator's audit (2026-12-06): a first import loads nobody who has left, and an erasure forgets
+    a leaver, so the engine may hold no profile of someone who comes back. A rehire's upsert carried only the fields
+    that changed (the hire date): no email, no employment type, and the onboarding journey's audience failed, so
+    the returning employee was never welcomed. Back from terminated or rescinded, the upsert is the whole profile."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(ABSENT_MAPPING.replace("absent: terminated\n", "").replace(
+        "manager_id: manager}", "manager_id: manager, email: email, employment_type: type}").replace(
+        "Pending: pending}", "Pending: pending, Terminated: terminated, Rescinded: rescinded}"), encoding="utf-8")
+    header = "id,name,status,start,manager,email,type"
+    rows = [["E1,Ann,Terminated,2019-01-07,M1,ann@example.com,employee",
+             "E2,Bob,Rescinded,2026-12-14,M1,bob@example.com,employee",
+             "M1,Max,Active,2015-01-05,,max@example.com,employee"],
+            ["E1,Ann,Active,2026-12-02,M1,ann@example.com,employee",
+             "E2,Bob,Pending,2026-12-14,M1,bob@example.com,employee",
+             "M1,Max,Active,2015-01-05,,max@example.com,employee"]]
+    days = []
+    for n, day in enumerate(rows, start=1):
+        days.append(tmp_path / f"bob-2026-12-{n:02d}.csv")
+        days[-1].write_text("\n".join([header, *day]) + "\n", encoding="utf-8")
+    first = run(tmp_path, mapping, days[0], name="first")[1]
+    assert [e["subject"] for e in first] == ["M1"]  # nobody who has left is loaded
+    code, events, _ = run(tmp_path, mapping, days[1], days[0], name="second")
+    assert code == 0
+    back = {"email": "ann@example.com", "employment_type": "employee", "given_name": "Ann", "manager_id": "M1",
+            "start_date": "2026-12-02"}
+    assert brief(events) == [
+        ("E1", "hris.employee.upserted", back),
+        ("E1", "hris.employee.hired", {"start_date": "2026-12-02", "role": None, "department": None,
+                                       "location": None, "manager_id": "M1"}),
+        ("E1", "hris.employee.started", {"date": "2026-12-02"}),
+        ("E2", "hris.employee.upserted", back | {"email": "bob@example.com", "given_name": "Bob",
+                                                 "start_date": "2026-12-14"}),
+        ("E2", "hris.employee.hired", {"start_date": "2026-12-14", "role": None, "department": None,
+                                       "location": None, "manager_id": "M1"})]
+    out = tmp_path / "sim"
+    (tmp_path / "all.jsonl").write_text("".join(json.dumps(e) + "\n" for e in first + events), encoding="utf-8")
+    assert main(["simulate", "--events", str(tmp_path / "all.jsonl"), "--out", str(out),
+                 "--until", "2026-12-03T12:00:00Z"]) == 0
+    welcomed = {(m["employee_id"], m["step_id"]) for m in read_jsonl(out / "messages.jsonl")
+                if m["journey_id"] == "onboarding" and m["status"] == "sent"}
+    assert {("E1", "welcome"), ("E2", "welcome")} <= welcomed

@@ -272,6 +272,10 @@ def compare(prev: Record | None, cur: Record | None, ctx: Context, employee: str
     if prev is None:
         return arrived(cur, ctx, announce=not unannounced(cur, ctx))
     changed = {k: v for k, v in profile(cur).items() if v is not None and prev.get(k) != v}
+    if prev["status"] not in WORKING and cur["status"] in WORKING:
+        # back (rehired, a rescinded offer made again, a termination taken back): the whole profile, as for a new
+        # hire; the engine may hold none (a first import loads no leaver, an erasure forgets one)
+        changed = {k: v for k, v in profile(cur).items() if v is not None}
     out = [upserted(changed, ctx)] if changed else []
     if _rehired(prev, cur):
         return [*out, *arrived(cur, ctx, upsert=False)]

@@ -1024,3 +1024,43 @@ def test_someone_back_after_leaving_gets_their_whole_profile_and_is_onboarded(tm
     welcomed = {(m["employee_id"], m["step_id"]) for m in read_jsonl(out / "messages.jsonl")
                 if m["journey_id"] == "onboarding" and m["status"] == "sent"}
     assert {("E1", "welcome"), ("E2", "welcome")} <= welcomed
+
+
+def test_an_export_with_no_rows_or_most_people_missing_stops_the_import(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An HRIS administrator's audit (2026-12-06): a report that came back with its header alone (its filter or
+    permissions changed) was imported with exit 0: every hire under way was rescinded (their onboarding ended), the
+    daily job kept the empty export as its baseline, and the next day's full export announced those hires with the
+    ids just taken back, which the engine drops: they were never welcomed. With ``absent: terminated`` it terminated
+    everyone. An export with no rows, or lacking more than half of those working in the previous one (and at least
+    ten), stops the import (exit 1), writing no events and no baseline."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(ABSENT_MAPPING, encoding="utf-8")
+    header = "id,name,status,start,manager"
+    people = [f"E{n:02d},P,Active,2020-01-01,M1" for n in range(30)]
+    yesterday, empty, cut, fewer = (tmp_path / f"{name}-2026-12-0{n}.csv" for n, name in
+                                    ((1, "full"), (2, "empty"), (2, "cut"), (2, "fewer")))
+    yesterday.write_text("\n".join([header, "N1,New,Pending,2026-12-14,M1", *people]) + "\n", encoding="utf-8")
+    empty.write_text(header + "\n", encoding="utf-8")
+    cut.write_text("\n".join([header, "N1,New,Pending,2026-12-14,M1", *people[:10]]) + "\n", encoding="utf-8")
+    fewer.write_text("\n".join([header, "N1,New,Pending,2026-12-14,M1", *people[:16]]) + "\n", encoding="utf-8")
+    baseline = tmp_path / "next.csv"
+    for current, said in [(empty, f"{empty}: the export has no rows, and {yesterday} has 31 employees working"),
+                          (cut, f"{cut}: the export lacks 20 of the 31 employees working in {yesterday}")]:
+        out = tmp_path / "events.jsonl"
+        code = main(["import", "snapshot", "--previous", str(yesterday), "--current", str(current), "--mapping",
+                     str(mapping), "--out", str(out), "--baseline-out", str(baseline)])
+        err = capsys.readouterr().err
+        assert (code, out.exists(), baseline.exists()) == (1, False, False)
+        assert err.startswith(f"wayfinder import: {said}: an export cut short, or a report that lost rows (its "
+                              "filter or permissions changed), not that many departures or rescinded hires. Nothing "
+                              f"was compared and {out} was not written")
+    code = main(["import", "snapshot", "--current", str(empty), "--mapping", str(mapping), "--out",
+                 str(tmp_path / "first.jsonl")])
+    assert code == 1
+    assert f"{empty}: the export has no rows." in capsys.readouterr().err
+    # fewer than half gone is read as before: those missing leave (absent: terminated), nobody's hire is rescinded
+    code, events, _ = run(tmp_path, mapping, fewer, yesterday)
+    assert code == 0
+    assert {e["type"] for e in events} == {"hris.employee.terminated"}
+    assert len(events) == 14

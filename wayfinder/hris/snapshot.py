@@ -209,6 +209,30 @@ def _mostly_unread(path: Path, rows: int, unread: Counter[str], paths: Paths) ->
             f"{paths.dead_letters}. Fix the mapping (or the export) and run the import again")
 
 
+def _mostly_gone(sides: _Sides, paths: Paths) -> str | None:
+    """An export with no rows, or missing more than half of those working in the previous export (and at least
+    :data:`MOSTLY_UNREAD` of them), was cut short or lost rows (a report whose filter or permissions changed), not
+    its people: compared, it rescinded every hire under way (and with ``absent: terminated`` terminated everyone
+    missing), and the daily job kept it as the next baseline, so those hires came back with the ids taken back."""
+    rows = sides.summary.current_rows
+    if paths.previous is None:
+        return None if rows else f"{paths.current}: the export has no rows. {_NOT_IMPORTED.format(out=paths.out)}"
+    working, missing = sides.db.execute(
+        "SELECT COUNT(*), COALESCE(SUM(NOT EXISTS (SELECT 1 FROM rows c WHERE c.side = 1 AND c.emp = p.emp)), 0)"
+        " FROM (SELECT DISTINCT emp FROM rows WHERE side = 0 AND emp IS NOT NULL AND rec IS NOT NULL"
+        " AND COALESCE(json_extract(rec, '$.status'), 'active') IN ('active', 'pending', 'leave')) p").fetchone()
+    if not missing or (rows and (missing * 2 <= working or missing < MOSTLY_UNREAD)):
+        return None
+    found = (f"has no rows, and {paths.previous} has {working:,} employees working" if not rows else
+             f"lacks {missing:,} of the {working:,} employees working in {paths.previous}")
+    return (f"{paths.current}: the export {found}: an export cut short, or a report "
+            "that lost rows (its filter or permissions changed), not that many departures or rescinded hires. "
+            + _NOT_IMPORTED.format(out=paths.out))
+
+
+_NOT_IMPORTED = "Nothing was compared and {out} was not written; check the export and run the import again"
+
+
 def _settle_guesses(sides: _Sides) -> None:
     """Take a guessed id only where the other export has that employee and this one has no readable row of
     them (then it is most likely theirs); else the row is of an unknown employee, and absence means nothing."""
@@ -384,6 +408,8 @@ def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
                                                                                   paths.current)):
                 if path is not None and (problem := _mostly_unread(path, rows, sides.unread[side], paths)):
                     raise SnapshotError(problem)
+            if problem := _mostly_gone(sides, paths):
+                raise SnapshotError(problem)
             when = _export_date(paths.current, as_of, sides.as_of_seen.get(1), zone)
             if when is None:
                 msg = (f"{paths.current}: no export date: give --as-of, map an as_of column, "

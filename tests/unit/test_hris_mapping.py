@@ -176,3 +176,22 @@ def test_a_value_slip_is_reported_beside_the_files_other_errors(write_files: Wri
     assert [line.split(": ")[0] for line in lines] == [f"{path}:6:3", f"{path}:12:20", f"{path}:14:16"]
     assert lines[1] == (f"{path}:12:20: values.status: 'activ' is not one of active, pending, leave, terminated, "
                         "rescinded")
+
+
+def test_date_formats_that_read_each_others_dates_otherwise_are_an_error(write_files: WriteFiles) -> None:
+    """An HRIS administrator's audit (2026-12-06): listing day-first and month-first formats for one field (to be
+    safe) read 12/31/2026 right and 01/02/2026 as 1 February, which the export meant as 2 January: every date of
+    the export with a day up to 12 was silently another, with no dead letter. Formats that cannot be confused (ISO
+    and one written with slashes; a two-digit year after a four-digit one) are still listed together."""
+    text = GOOD.replace('["%d.%m.%Y", "%Y-%m-%d"]', '["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y"]')
+    path = write_files({"m.yaml": text}) / "m.yaml"
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+    assert str(caught.value) == (
+        f"{path}:13:3: dates.start_date: Value error, '%d/%m/%Y' reads a date written as '%m/%d/%Y' (01/02/2026: "
+        "2026-01-02) as another date (2026-02-01), and the first format that reads a date wins; keep only the format "
+        "the export writes")
+    for fine in ('["%Y-%m-%d", "%m/%d/%Y"]', '["%d/%m/%Y", "%d/%m/%y"]', '["%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y"]'):
+        mapping = load_mapping(write_files({"m.yaml": GOOD.replace('["%d.%m.%Y", "%Y-%m-%d"]', fine)}) / "m.yaml")
+        assert to_record(mapping, {"ID": "E1", "Start": mapping.dates["start_date"][-1].replace(
+            "%Y", "2026").replace("%y", "26").replace("%m", "01").replace("%d", "02")})[1]["start_date"] == "2026-01-02"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -65,8 +65,31 @@ def _format(fmt: str) -> str:
     return fmt
 
 
+_SAMPLE = date(2026, 1, 2)  # a day whose day and month can be swapped, and whose year is not its last two digits
+
+
+def _one_reading(formats: list[str]) -> list[str]:
+    """The first of a field's formats that reads a date wins: one listed before another that reads the other's
+    writing as another date (``%d/%m/%Y`` before ``%m/%d/%Y``: 01/02/2026 is 1 February) misreads every date of
+    the export with a day up to 12, without a dead letter."""
+    for later_at, later in enumerate(formats):
+        text = _SAMPLE.strftime(later)
+        for earlier in formats[:later_at]:
+            try:
+                read = datetime.strptime(text, earlier).date()  # noqa: DTZ007 - a calendar date, no time of day
+            except ValueError:
+                continue
+            if read != _SAMPLE:
+                msg = (f"{earlier!r} reads a date written as {later!r} ({text}: {_SAMPLE.isoformat()}) as another "
+                       f"date ({read.isoformat()}), and the first format that reads a date wins; keep only the "
+                       "format the export writes")
+                raise ValueError(msg)
+    return formats
+
+
 FieldName = Annotated[str, AfterValidator(_field_name)]
 DateFormat = Annotated[str, AfterValidator(_format)]
+DateFormats = Annotated[list[DateFormat], Field(min_length=1), AfterValidator(_one_reading)]
 
 
 class Mapping(BaseModel):
@@ -82,7 +105,7 @@ class Mapping(BaseModel):
     id_column: Columns
     columns: dict[FieldName, Columns] = Field(default_factory=dict)
     values: dict[FieldName, dict[str, str | None]] = Field(default_factory=dict)
-    dates: dict[FieldName, Annotated[list[DateFormat], Field(min_length=1)]] = Field(default_factory=dict)
+    dates: dict[FieldName, DateFormats] = Field(default_factory=dict)
     timezone: Timezone = "UTC"
     list_separator: Annotated[str, Field(min_length=1)] = ";"
     absent: Literal["ignore", "terminated"] = "ignore"

@@ -1064,3 +1064,22 @@ def test_an_export_with_no_rows_or_most_people_missing_stops_the_import(
     assert code == 0
     assert {e["type"] for e in events} == {"hris.employee.terminated"}
     assert len(events) == 14
+
+
+def test_a_json_export_that_is_one_array_is_said_to_be(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An HRIS administrator's audit (2026-12-06): most HR systems' "JSON export" is one array. Read as JSON lines,
+    each of its lines was a dead letter "not a JSON object (invalid JSON)" and the import said the export or the
+    mapping had changed; written on one line, it was a single unreadable row, exit 65 and nobody imported."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(ABSENT_MAPPING, encoding="utf-8")
+    rows = [{"id": f"E{n}", "name": "Åsa", "status": "Active", "start": "2020-01-01"} for n in range(12)]
+    pretty, compact = tmp_path / "pretty-2026-12-02.json", tmp_path / "compact-2026-12-02.json"
+    pretty.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
+    compact.write_bytes(b"\xef\xbb\xbf" + json.dumps(rows).encode())
+    for export in (pretty, compact):
+        code, events, _ = run(tmp_path, mapping, export)
+        assert (code, events) == (1, [])
+        assert capsys.readouterr().err == (
+            f"wayfinder import: {export}: the export is one JSON array, not JSON lines (one object per line); write "
+            f"each record on a line of its own (jq -c '.[]' {export.name} > {export.stem}.jsonl), or export it as "
+            "CSV\n")

@@ -345,13 +345,24 @@ def keys_dropped(previous: Path, current: Path, keys: tuple[Keys, Keys], mapping
     return None
 
 
+def _json_array(path: Path) -> str | None:
+    """Why a JSON export is not JSON lines: it is one JSON array (what many HR systems call a JSON export). Read line
+    by line, each line was a row that is not an object, and the import said the export or the mapping had changed."""
+    with path.open("rb") as f:
+        start = f.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
+    if not start.startswith(b"["):
+        return None
+    return (f"{path}: the export is one JSON array, not JSON lines (one object per line); write each record on a "
+            f"line of its own (jq -c '.[]' {path.name} > {path.stem}.jsonl), or export it as CSV")
+
+
 def header_problem(path: Path, mapping: Mapping) -> str | None:
     """Why an export cannot be imported at all (it is not lines of UTF-8 text; a CSV header is not UTF-8 or lacks
     the id column), or None."""
     if problem := _text_problem(path):
         return problem
     if export_format(path, mapping) != "csv":
-        return None
+        return _json_array(path)
     lines = _Lines(path, None)
     try:
         header = next(csv.reader(lines, delimiter=mapping.delimiter), [])

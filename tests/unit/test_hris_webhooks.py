@@ -330,3 +330,25 @@ def test_a_start_date_moved_by_an_update_is_corrected_as_the_import_does() -> No
                              "reason": "start_date_corrected", "changes": {"start_date": {"new": "2026-03-30"}}})]
     unsaid = _bamboo({"Hire Date": "03/30/2026"}, None)
     assert "hris.correction" not in [t for t, _ in _events(BAMBOO, unsaid)]
+
+
+def test_an_update_back_to_active_with_a_new_hire_date_is_a_rehire() -> None:
+    """An HRIS administrator's audit (2026-12-06): BambooHR rehires on the same record, an update whose Status and
+    Hire Date change together. It gave an upsert of the hire date and a start_date_corrected of the old employment's
+    hire (whose journeys had ended): no hired, so the rehire was never welcomed, where the import onboards one. Now
+    it is hired (and started, once due) with the whole profile first, as the import says a rehire."""
+    fields = {"First Name": "Cy", "Work Email": "cy@example.com", "Status": "Active",
+              "Employment Status": "Full-Time", "Hire Date": "03/02/2026", "Job Title": "Analyst",
+              "Supervisor EID": "140"}
+    item = _bamboo(fields, ["Status", "Hire Date", "Supervisor EID"], "2026-03-02T08:00:00Z")
+    profile = {"given_name": "Cy", "email": "cy@example.com", "employment_type": "employee",
+               "start_date": "2026-03-02", "role": "Analyst", "manager_id": "140"}
+    assert _events(BAMBOO, item) == [
+        ("hris.employee.upserted", profile),
+        ("hris.employee.hired", {"start_date": "2026-03-02", "role": "Analyst", "department": None, "location": None,
+                                 "manager_id": "140"}),
+        ("hris.employee.started", {"date": "2026-03-02"})]
+    # the hire date alone is still a correction of the hire, the status alone still nothing
+    assert [t for t, _ in _events(BAMBOO, _bamboo(fields, ["Hire Date"]))] == [
+        "hris.employee.upserted", "hris.correction"]
+    assert [t for t, _ in _events(BAMBOO, _bamboo(fields, ["Status"]))] == []

@@ -246,11 +246,15 @@ def _updated(record: Record, changed: Record, ctx: Context, employee: str, *, le
              listed: bool = True) -> list[Change]:
     """The events of an update; ``listed`` False when the sender did not say what changed (``changed`` is then
     only the status it states, which may be no change at all)."""
+    status = changed.get("status")
+    if status in ("active", "pending") and changed.get("start_date") is not None:
+        # back at work from a new hire date (a rehire, as BambooHR makes one): hired, as the import says it, with the
+        # whole profile first (the engine may hold none of a leaver); no "new manager" or job change for them
+        return [upserted(profile(record), ctx), *arrived(record, ctx, upsert=False)]
     out: list[Change] = []
     fields = profile(changed)
     if fields:
         out.append(upserted(fields, ctx))
-    status = changed.get("status")
     if record.get("status") in ("terminated", "rescinded"):  # no new manager, job or place for who has left
         return out + _status(record, status, ctx, employee, leave_touched=leave_touched, listed=listed)
     if changed.get("start_date") is not None:

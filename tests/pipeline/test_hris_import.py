@@ -1083,3 +1083,21 @@ def test_a_json_export_that_is_one_array_is_said_to_be(tmp_path: Path, capsys: p
             f"wayfinder import: {export}: the export is one JSON array, not JSON lines (one object per line); write "
             f"each record on a line of its own (jq -c '.[]' {export.name} > {export.stem}.jsonl), or export it as "
             "CSV\n")
+
+
+def test_a_unix_time_in_the_file_name_is_no_export_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An HRIS administrator's audit (2026-12-06): an export named by the Unix time it was written at
+    (employees_1796112000.csv, as SFTP drops often are) was dated 1796-11-20, the first eight digits taken for a date:
+    every event was timed in 1796 (in local mean time), too old to enroll anyone, and the import said
+    nothing. A date in a name is a year 1900..2199 not inside a longer number; else the import asks for --as-of."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(ABSENT_MAPPING, encoding="utf-8")
+    rows = "id,name,status,start,manager\nE1,Ann,Active,2020-01-01,M1\n"
+    stamped, dated = tmp_path / "employees_1796112000.csv", tmp_path / "employees_20261202053000.csv"
+    for path in (stamped, dated):
+        path.write_text(rows, encoding="utf-8")
+    code, events, _ = run(tmp_path, mapping, stamped)
+    assert (code, events) == (1, [])
+    assert f"{stamped}: no export date: give --as-of" in capsys.readouterr().err
+    code, events, _ = run(tmp_path, mapping, dated)
+    assert (code, [e["time"] for e in events]) == (0, ["2026-12-02T00:00:00Z"])

@@ -40,7 +40,9 @@ from wayfinder.hris.records import (
 BATCH = 5000
 SHOWN = 20  # the refused rows an import lists as file:row:column (all of them are in the dead letters)
 MOSTLY_UNREAD = 10  # with more than half of its rows: an export that unreadable stops the import
-_DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+# a date in a file name: a year 1900..2199 not inside a longer number (employees_1796112000.csv, a Unix time, is no
+# export of 1796-11-20), then its month and day
+_DATE_IN_NAME = re.compile(r"(?<!\d)((?:19|20|21)\d{2})-?(\d{2})-?(\d{2})")
 
 
 class SnapshotError(RuntimeError):

@@ -1059,6 +1059,15 @@ def test_an_export_with_no_rows_or_most_people_missing_stops_the_import(
                  str(tmp_path / "first.jsonl")])
     assert code == 1
     assert f"{empty}: the export has no rows." in capsys.readouterr().err
+    # ids written otherwise (a spreadsheet dropped the leading zeros: 00017 is 17) are pointed to
+    zeros = tmp_path / "zeros-2026-12-02.csv"
+    zeros.write_text("\n".join([header, "N1,New,Pending,2026-12-14,M1", *(p.replace("E", "", 1).lstrip("0")
+                                                                            for p in people)]) + "\n", encoding="utf-8")
+    assert run(tmp_path, mapping, zeros, yesterday)[0] == 1
+    said = capsys.readouterr().err
+    assert f"{zeros}: the export lacks 30 of the 31 employees working in {yesterday}: an export cut short" in said
+    assert f"employees {yesterday} has not: are its ids written otherwise (leading zeros a spreadsheet dropped, " \
+        "another id column)? Nothing was compared" in said
     # fewer than half gone is read as before: those missing leave (absent: terminated), nobody's hire is rescinded
     code, events, _ = run(tmp_path, mapping, fewer, yesterday)
     assert code == 0

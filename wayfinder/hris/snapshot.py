@@ -225,13 +225,20 @@ def _mostly_gone(sides: _Sides, paths: Paths) -> str | None:
         " AND COALESCE(json_extract(rec, '$.status'), 'active') IN ('active', 'pending', 'leave')) p").fetchone()
     if not missing or (rows and (missing * 2 <= working or missing < MOSTLY_UNREAD)):
         return None
-    found = (f"has no rows, and {paths.previous} has {working:,} employees working" if not rows else
-             f"lacks {missing:,} of the {working:,} employees working in {paths.previous}")
-    return (f"{paths.current}: the export {found}: an export cut short, or a report "
-            "that lost rows (its filter or permissions changed), not that many departures or rescinded hires. "
-            + _NOT_IMPORTED.format(out=paths.out))
+    if not rows:
+        return (f"{paths.current}: the export has no rows, and {paths.previous} has {working:,} employees working: "
+                f"{_CUT_SHORT}. " + _NOT_IMPORTED.format(out=paths.out))
+    new = sides.db.execute(
+        "SELECT COUNT(DISTINCT emp) FROM rows c WHERE side = 1 AND emp IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM rows p WHERE p.side = 0 AND p.emp = c.emp)").fetchone()[0]
+    renamed = (f"; it has {new:,} employees {paths.previous} has not: are its ids written otherwise (leading zeros "
+               "a spreadsheet dropped, another id column)?" if new * 2 >= missing else "")
+    return (f"{paths.current}: the export lacks {missing:,} of the {working:,} employees working in {paths.previous}: "
+            f"{_CUT_SHORT}{renamed or '.'} " + _NOT_IMPORTED.format(out=paths.out))
 
 
+_CUT_SHORT = ("an export cut short, or a report that lost rows (its filter or permissions changed), not that many "
+              "departures or rescinded hires")
 _NOT_IMPORTED = "Nothing was compared and {out} was not written; check the export and run the import again"
 
 

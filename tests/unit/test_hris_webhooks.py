@@ -352,3 +352,20 @@ def test_an_update_back_to_active_with_a_new_hire_date_is_a_rehire() -> None:
     assert [t for t, _ in _events(BAMBOO, _bamboo(fields, ["Hire Date"]))] == [
         "hris.employee.upserted", "hris.correction"]
     assert [t for t, _ in _events(BAMBOO, _bamboo(fields, ["Status"]))] == []
+
+
+def test_a_record_created_for_someone_who_started_long_ago_is_no_new_hire() -> None:
+    """An HRIS administrator's audit (2026-12-06): a Created item is a new employee "as in the import", but the
+    import announces nobody who started more than 60 days before (``RECENT_HIRE``) and the webhook did: a record
+    migrated into the HR system, or re-created, welcomed someone of five years as a new hire (onboarding's welcome,
+    the manager's heads-up, a first-day roadmap at once). Their profile still loads; a hire entered late is still
+    announced."""
+    def created(hire_date: str) -> list[str]:
+        body = {"employees": [{"id": "7", "action": "Created", "timestamp": "2026-03-02T08:00:00Z",
+                               "fields": {"First Name": "Lu", "Status": "Active", "Hire Date": hire_date}}]}
+        [item] = parse_bamboohr(json.dumps(body).encode())
+        return [t for t, _ in _events(BAMBOO, item)]
+
+    assert created("04/01/2021") == ["hris.employee.upserted"]
+    assert created("02/16/2026") == ["hris.employee.upserted", "hris.employee.hired", "hris.employee.started"]
+    assert created("03/16/2026") == ["hris.employee.upserted", "hris.employee.hired"]

@@ -28,6 +28,7 @@ from wayfinder.hris.diff import (
     leave_started,
     profile,
     terminated,
+    unannounced,
     upserted,
 )
 from wayfinder.hris.mapping import Mapping
@@ -250,7 +251,8 @@ def _updated(record: Record, changed: Record, ctx: Context, employee: str, *, le
     if status in ("active", "pending") and changed.get("start_date") is not None:
         # back at work from a new hire date (a rehire, as BambooHR makes one): hired, as the import says it, with the
         # whole profile first (the engine may hold none of a leaver); no "new manager" or job change for them
-        return [upserted(profile(record), ctx), *arrived(record, ctx, upsert=False)]
+        return [upserted(profile(record), ctx), *arrived(record, ctx, upsert=False,
+                                                         announce=not unannounced(record, ctx))]
     out: list[Change] = []
     fields = profile(changed)
     if fields:
@@ -304,8 +306,8 @@ def item_changes(mapping: Mapping, item: Item, received: datetime) -> tuple[date
         json.dumps([item.action, item.fields], sort_keys=True, default=str).encode()).hexdigest()[:16]
     day: date = when.date()
     ctx = Context(mapping.source, when, day, day - timedelta(days=1), stamp=stamp)
-    if item.action == "created":
-        return when, arrived(record, ctx)
+    if item.action == "created":  # as in the import: who started long ago (a record migrated, re-created) is no hire
+        return when, arrived(record, ctx, announce=not unannounced(record, ctx))
     if item.action == "deleted":
         gone = [correction(ctx.source, item.employee, hired(record), "rescind", "hire_rescinded")]
         return when, gone if record.get("start_date") else []

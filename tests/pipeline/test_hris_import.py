@@ -1110,3 +1110,22 @@ def test_a_unix_time_in_the_file_name_is_no_export_date(tmp_path: Path, capsys: 
     assert f"{stamped}: no export date: give --as-of" in capsys.readouterr().err
     code, events, _ = run(tmp_path, mapping, dated)
     assert (code, [e["time"] for e in events]) == (0, ["2026-12-02T00:00:00Z"])
+
+
+def test_a_move_to_another_country_at_the_same_location_is_a_relocation(tmp_path: Path) -> None:
+    """A remote worker's location says where they work ("Remote"), not where they live: moving from Germany to
+    Portugal changes only the country (and the zone). That is a relocation (SPEC §2: ``new_country``), and the
+    relocation journey is for them as for anyone who moves; before 2026-12-06 only the upsert was written."""
+    header, *rows = WD_1.read_text(encoding="utf-8").splitlines()
+    dana = next(r for r in rows if r.startswith("W1004,")).replace("Berlin Office", "Remote")
+    previous, current = tmp_path / "workday-2026-03-01.csv", tmp_path / "workday-2026-03-02.csv"
+    previous.write_text("\n".join([header, *rows[:3], dana, *rows[4:]]) + "\n", encoding="utf-8")
+    moved = dana.replace(",Germany,Europe/Berlin,", ",Portugal,Europe/Lisbon,")
+    current.write_text("\n".join([header, *rows[:3], moved, *rows[4:]]) + "\n", encoding="utf-8")
+    code, events, dead = run(tmp_path, WD_MAP, current, previous)
+    assert (code, dead) == (0, [])
+    assert [e for e in brief(events) if e[0] == "W1004"] == [
+        ("W1004", "hris.employee.upserted", {"country": "PT", "timezone": "Europe/Lisbon"}),
+        ("W1004", "hris.employee.relocated", {"old_location": "Remote", "new_location": "Remote",
+                                              "new_country": "PT", "new_timezone": "Europe/Lisbon"}),
+    ]

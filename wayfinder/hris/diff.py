@@ -172,8 +172,11 @@ def _moves(prev: Record, cur: Record, ctx: Context) -> list[Change]:
         moves.append(dated(JOB_CHANGED, {
             "change": _job_change(prev, cur, ctx.levels), "old_role": prev.get("role"), "new_role": cur.get("role"),
             "old_department": prev.get("department"), "new_department": cur.get("department")}, ctx))
-    if _set(prev, cur, "location"):
-        data = {"old_location": prev["location"], "new_location": cur["location"], "new_country": cur.get("country")}
+    if _set(prev, cur, "location") or (_set(prev, cur, "country") and prev.get("location") is not None):
+        # a move to another country at the same location is one too: a remote worker's location says where they
+        # work ("Remote"), not where they live
+        data = {"old_location": prev["location"], "new_location": cur.get("location") or prev["location"],
+                "new_country": cur.get("country")}
         if cur.get("timezone") is not None:
             data["new_timezone"] = cur["timezone"]
         moves.append(dated(RELOCATED, data, ctx))

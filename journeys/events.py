@@ -131,6 +131,7 @@ class ManagerChanged(_Data):
 class Relocated(_Data):
     old_location: str | None = None
     new_location: str
+    old_country: Country | None = None  # an extension (README): the import writes it, a journey may compare
     new_country: Country | None = None
     new_timezone: Timezone | None = None
 

@@ -118,7 +118,7 @@ _SPEC_DATA: dict[str, tuple[str, ...]] = {
     "hris.leave.ended": ("leave_type", "return_date"),
     "hris.job.changed": ("change", "old_role", "new_role", "old_department", "new_department"),
     "hris.manager.changed": ("old_manager_id", "new_manager_id"),
-    "hris.employee.relocated": ("old_location", "new_location", "new_country", "new_timezone?"),
+    "hris.employee.relocated": ("old_location", "new_location", "new_country", "new_timezone?", "old_country?"),
     "hris.employee.terminated": ("date", "reason"),
     "onboarding.task.completed": ("task_id",),
     "engagement.message.opened": ("message_id", "resource_id", "rating"),

@@ -64,7 +64,8 @@ WORKDAY_EXPECTED = [
                                    "new_department": "Engineering"}),
     ("W1004", "hris.employee.upserted", {"country": "PT", "location": "Lisbon Office", "timezone": "Europe/Lisbon"}),
     ("W1004", "hris.employee.relocated", {"old_location": "Berlin Office", "new_location": "Lisbon Office",
-                                          "new_country": "PT", "new_timezone": "Europe/Lisbon"}),
+                                          "new_country": "PT", "new_timezone": "Europe/Lisbon",
+                                          "old_country": "DE"}),
     ("W1005", "hris.leave.started", {"leave_type": "parental", "start_date": "2026-03-02",
                                      "expected_return_date": "2026-09-01"}),
     ("W1006", "hris.leave.ended", {"leave_type": "medical", "return_date": "2026-03-02"}),
@@ -1127,5 +1128,13 @@ def test_a_move_to_another_country_at_the_same_location_is_a_relocation(tmp_path
     assert [e for e in brief(events) if e[0] == "W1004"] == [
         ("W1004", "hris.employee.upserted", {"country": "PT", "timezone": "Europe/Lisbon"}),
         ("W1004", "hris.employee.relocated", {"old_location": "Remote", "new_location": "Remote",
-                                              "new_country": "PT", "new_timezone": "Europe/Lisbon"}),
+                                              "new_country": "PT", "new_timezone": "Europe/Lisbon",
+                                              "old_country": "DE"}),
     ]
+    # the bundled relocation journey starts for them: its trigger compares the countries as well as the places
+    first = run(tmp_path, WD_MAP, previous, name="first")[1]
+    (tmp_path / "all.jsonl").write_text("".join(json.dumps(e) + "\n" for e in first + events), encoding="utf-8")
+    assert main(["simulate", "--events", str(tmp_path / "all.jsonl"), "--out", str(tmp_path / "sim"),
+                 "--until", "2026-03-09T12:00:00Z"]) == 0
+    assert {(m["employee_id"], m["status"]) for m in read_jsonl(tmp_path / "sim" / "messages.jsonl")
+            if m["journey_id"] == "relocation"} == {("W1004", "sent")}

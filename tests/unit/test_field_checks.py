@@ -88,7 +88,7 @@ def test_a_template_variable_the_trigger_does_not_have(write_files: WriteFiles) 
         "templates/relocation/welcome.yaml": RELOCATED_TEMPLATE})
     assert errors(root) == [
         "templates/relocation/welcome.yaml:7:34: template relocation/welcome: trigger.data.old_city: unknown field "
-        "'old_city' in the data of hris.employee.relocated (did you mean 'old_location'?)" + KEPT + " (as used by "
+        "'old_city' in the data of hris.employee.relocated (did you mean 'old_country'?)" + KEPT + " (as used by "
         "journey j, step s)"]
 
 

@@ -177,6 +177,8 @@ def _moves(prev: Record, cur: Record, ctx: Context) -> list[Change]:
         # work ("Remote"), not where they live
         data = {"old_location": prev["location"], "new_location": cur.get("location") or prev["location"],
                 "new_country": cur.get("country")}
+        if prev.get("country") is not None:
+            data["old_country"] = prev["country"]
         if cur.get("timezone") is not None:
             data["new_timezone"] = cur["timezone"]
         moves.append(dated(RELOCATED, data, ctx))

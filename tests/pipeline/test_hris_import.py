@@ -1131,10 +1131,30 @@ def test_a_move_to_another_country_at_the_same_location_is_a_relocation(tmp_path
                                               "new_country": "PT", "new_timezone": "Europe/Lisbon",
                                               "old_country": "DE"}),
     ]
-    # the bundled relocation journey starts for them: its trigger compares the countries as well as the places
+    # a journey on moves between countries starts for them (the engine takes old_country, an extension)
+    journeys = tmp_path / "journeys"
+    journeys.mkdir()
+    (journeys / "country-move.yaml").write_text(COUNTRY_MOVE, encoding="utf-8")
     first = run(tmp_path, WD_MAP, previous, name="first")[1]
     (tmp_path / "all.jsonl").write_text("".join(json.dumps(e) + "\n" for e in first + events), encoding="utf-8")
-    assert main(["simulate", "--events", str(tmp_path / "all.jsonl"), "--out", str(tmp_path / "sim"),
-                 "--until", "2026-03-09T12:00:00Z"]) == 0
-    assert {(m["employee_id"], m["status"]) for m in read_jsonl(tmp_path / "sim" / "messages.jsonl")
-            if m["journey_id"] == "relocation"} == {("W1004", "sent")}
+    assert main(["simulate", "--events", str(tmp_path / "all.jsonl"), "--journeys", str(journeys),
+                 "--out", str(tmp_path / "sim"), "--until", "2026-03-09T12:00:00Z"]) == 0
+    assert [(m["employee_id"], m["status"], m["subject"]) for m in read_jsonl(tmp_path / "sim" / "messages.jsonl")
+            ] == [("W1004", "sent", "Moved from DE to PT")]
+
+
+COUNTRY_MOVE = """apiVersion: wayfinder/v1
+kind: Journey
+id: country-move
+name: Moving between countries
+owner: mobility@example.com
+version: 1
+status: active
+trigger:
+  event: hris.employee.relocated
+  when: has(event.data.old_country) && event.data.old_country != event.data.new_country
+steps:
+  - id: hello
+    send: {channel: intranet, subject: "Moved from {{ trigger.data.old_country }} to {{ employee.country }}",
+           body: "Welcome."}
+"""

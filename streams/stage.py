@@ -835,11 +835,16 @@ class EmployeeStage(Stage):
         """An input decoded, on its partition, decided in its turn."""
         raw = msg.value or b""
         now = self.clock.at_least(event.time, msg.partition)
-        if self.clock.mode == "event" and event.time > self.clock.now(msg.partition) and made_later(
+        # In its turn by the gate (every other input topic read up to its time): what comes before it is decided.
+        in_turn = self._gating() and msg.topic.removeprefix(self.topic_prefix) == Topic.DECISIONS and self._open(
+            msg.partition, msg.topic, ordering.micros(event.time))
+        if self.clock.mode == "event" and not in_turn and event.time > self.clock.now(msg.partition) and made_later(
                 self._load(work, event.subject), event):
             # A review decision read before the events that make its message, an engagement event before the HRIS
             # events it follows (their topics are read at their own pace): kept as its subject's timer, decided at
-            # its own time after their timers due by then, as simulate does.
+            # its own time after their timers due by then, as simulate does. Not in its turn by the gate: kept so,
+            # a preference change was applied only at the next tick, and other people's inputs decided before it
+            # read the person as they were (a message to a manager was sent in the quiet hours they had just set).
             parked = ParkedInput(event.subject, msg.topic, raw.decode("utf-8"), msg.timestamp)
             key = f"t:{msg.partition}:{timer_key(parked)[2:]}"
             work.writes[key] = encode_timer(parked, event.time)

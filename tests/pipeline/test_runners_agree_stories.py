@@ -131,3 +131,44 @@ def test_a_backlogged_worker_decides_one_instants_decision_before_its_hris_event
     p.drain()
     p.tick(UNTIL)
     assert p.out[note] == "approved"
+
+
+TELL_MANAGER_OF_A_CHILD = """id: np-manager
+trigger: {event: hris.dependent.added}
+steps:
+  - id: tell
+    send: {channel: email, to: manager, subject: "News in your team", body: "A new child."}
+"""
+
+
+def test_a_managers_new_quiet_hours_read_ahead_of_the_hris_events_hold_a_message_to_them_as_in_simulate(
+        write_files: WriteFiles) -> None:
+    """Story s31: the manager (Los Angeles) sets quiet hours 00:00-12:00 the day before their report's child is
+    born. ``simulate`` holds the note to the manager to 12:00 in Los Angeles (19:00 UTC). A worker that read the
+    ``decisions`` topic ahead of ``hris.events`` (a backlog) kept the change, in its turn, as a timer of the manager,
+    decided at their next input or tick; the report's event between read the manager's old preferences and the note
+    went at 11:00 UTC (04:00 there). Decided in its turn, it is applied first, as in ``simulate``."""
+    runner = runner_for(write_files, {"np-manager": TELL_MANAGER_OF_A_CHILD})
+    defs = runner.engine.defs
+    hris = [person("E1"), person("M1", manager_id=None, timezone="America/Los_Angeles", country="US",
+                                 locale="en-US"), person("H1", manager_id=None),
+            ev("d1", "hris.dependent.added", "2026-09-14T11:00:00Z", relationship="child", reason="birth",
+               date="2026-09-12")]
+    quiet = ev("q1", "wayfinder.preferences.changed", "2026-09-13T00:00:00Z", "M1", quiet_hours="00:00-12:00")
+    runner.run([*hris, quiet], UNTIL)
+    [note] = runner.messages.values()
+    assert (note.status, note.scheduled_for) == ("sent", at("2026-09-14T19:00:00Z"))
+
+    p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=defs)
+    read = {"hris.events": 0}
+    p.employees.input_topics = INPUTS
+    p.employees.drained = lambda topic, partition, seen: topic != "hris.events" or read[topic] == len(hris)
+    p.feed(p.employees, "decisions", b"M1", quiet.model_dump_json().encode())  # the decisions topic read first
+    p.drain()
+    for e in hris:
+        read["hris.events"] += 1
+        p.feed(p.employees, "hris.events", e.subject.encode(), e.model_dump_json().encode())
+        p.drain()
+    p.tick(UNTIL)
+    staged = [json.loads(r.value) for r in p.records if r.topic == Topic.OUTBOUND_MESSAGES and r.value is not None]
+    assert staged[-1] == json.loads(note.model_dump_json())

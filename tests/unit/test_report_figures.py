@@ -182,8 +182,10 @@ def test_time_to_first_message_and_resources(inputs: ReportInputs) -> None:
     # unknown has 8 (< k), so f (10, the next smallest) is hidden too; m: 8 at 1h and 8 at 25h
     assert {c.group: (c.n, c.value) for c in by_gender.cells} == {"m": (16, 13.0)}
     offered = next(v for v in j.values if v.measure == "resources_offered" and v.attribute == "department")
-    # Sales: 16 people got r-a and r-b, 2 got nothing: 32/18
-    assert {c.group: round(c.value, 3) for c in offered.cells} == {"Eng": 1.0, "Sales": round(32 / 18, 3)}
+    # Sales: 16 people got r-a and r-b, 2 got nothing: 32/18; Ops and Legal, 8 offered any (< k), hide Eng with
+    # them, as in the hours (since 2026-12-06: Eng showed, and the total gave the hidden groups' 8)
+    assert {c.group: round(c.value, 3) for c in offered.cells} == {"Sales": round(32 / 18, 3)}
+    assert offered.hidden_groups == 3
     assert (j.audience, j.enrolled, j.held_out) == (50, 39, 1)  # held out as it is: 39 enrolled, 38 reached
 
 
@@ -270,7 +272,7 @@ def test_a_message_to_the_manager_is_not_what_the_employee_received(inputs: Repo
     more = replace(inputs, messages=inputs.messages + to_manager)
     j = next(j for j in fairness_report(more).journeys if j.journey_id == "welcome")
     offered = next(v for v in j.values if v.measure == "resources_offered" and v.attribute == "department")
-    assert {c.group: round(c.value, 3) for c in offered.cells} == {"Eng": 1.0, "Sales": round(32 / 18, 3)}
+    assert {c.group: round(c.value, 3) for c in offered.cells} == {"Sales": round(32 / 18, 3)}
     hours = next(v for v in j.values if v.measure == "hours_to_first_message" and v.attribute == "department")
     assert hours.overall is not None and (hours.overall.n, hours.overall.value) == (34, 1.0)
     assert {f.resource_id: f for f in feedback_rollup(more)}["r-b"].offered_people == 17
@@ -428,3 +430,36 @@ def test_a_shown_group_below_four_fifths_of_a_hidden_best_group_is_a_finding() -
     report = FairnessReport(5, "2026-12-04", ["location"], [], [JourneyFairness("kudos", 223, 171, 0, [b], [])], None)
     said = [line for line in findings(report) if "below four fifths of a group not shown" in line]
     assert said and "A" not in said[0].split(": ", 2)[2] and "95" not in said[0]
+
+
+
+def test_resources_offered_hides_a_group_where_1_to_k_minus_1_were_offered_any() -> None:
+    """An audit on 2026-12-06: Ops (6 people reached, 2 delivered) was hidden in the delivery column, but its mean
+    resources offered, 0.33 of 6 people, said that 2 got their message. Resources offered now hides a group as a
+    count does when 1 to k - 1 of its people were offered any, and the smallest other group with it."""
+    events, messages = [], []
+    for group, n, delivered in (("Sales", 10, 10), ("Ops", 6, 2), ("Legal", 5, 5)):
+        for i in range(n):
+            pid = f"{group}{i}"
+            events.append(decode_event(json.dumps({
+                "specversion": "1.0", "id": pid, "source": "test", "type": "hris.employee.upserted",
+                "time": "2026-03-01T09:00:00Z", "subject": pid, "data": {"department": group}})))
+            went = i < delivered
+            messages.append(Message.model_validate({
+                "message_id": f"m-{pid}", "employee_id": pid, "recipient_id": pid, "journey_id": "welcome",
+                "journey_version": 1, "step_id": "hello", "channel": "email",
+                "status": "sent" if went else "suppressed", "reason": None if went else "opted_out_channel",
+                "scheduled_for": "2026-03-02T09:00:00Z",
+                "created_at": "2026-03-02T09:00:00Z", "resources": ["r-a"] if went else []}))
+    report = fairness_report(build({}, Fairness(attributes=["department"], k=5), messages, [], events))
+    [j] = report.journeys
+    delivery = next(b for b in j.breakdowns if b.metric == "delivery" and b.attribute == "department")
+    offered = next(v for v in j.values if v.measure == "resources_offered" and v.attribute == "department")
+    assert [c.group for c in delivery.cells] == ["Sales"] and delivery.hidden_groups == 2
+    assert [c.group for c in offered.cells] == ["Sales"] and offered.hidden_groups == 2
+    assert offered.overall is not None and (offered.overall.n, offered.overall.value) == (21, 17 / 21)
+    few = [m if m.employee_id in ("Sales0", "Ops0") or m.status != "sent" else
+           m.model_copy(update={"resources": []}) for m in messages]  # 2 people offered anything: no figure at all
+    [j] = fairness_report(build({}, Fairness(attributes=["department"], k=5), few, [], events)).journeys
+    offered = next(v for v in j.values if v.measure == "resources_offered" and v.attribute == "department")
+    assert offered.overall is None and offered.cells == []

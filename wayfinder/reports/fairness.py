@@ -220,14 +220,19 @@ def breakdown(metric: Metric, attribute: str, people: dict[str, tuple[Person, st
 
 
 def value_breakdown(measure: str, attribute: str, values: dict[str, tuple[float, str]], k: int,
-                    summary: Callable[[list[float]], float]) -> ValueBreakdown:
+                    summary: Callable[[list[float]], float],
+                    counted: Callable[[float], bool] | None = None) -> ValueBreakdown:
+    """One measure split by one attribute. ``counted`` says which values count a person in the figure (resources
+    offered: those offered any, since a mean times the group's size gives how many were): those counts are hidden
+    as a metric's counts are (0 or at least k, per group and for the hidden groups together)."""
     groups: dict[str, list[float]] = defaultdict(list)
     for value, group in values.values():
         groups[group].append(value)
     everything = [v for vs in groups.values() for v in vs]
-    if len(everything) < k:
+    counts = {g: sum(map(counted, vs)) for g, vs in groups.items()} if counted is not None else None
+    if not showable(len(everything), sum((counts or {}).values()), k):
         return ValueBreakdown(measure, attribute, None, [], len(groups))
-    hide = hidden({g: len(vs) for g, vs in groups.items()}, k)
+    hide = hidden({g: len(vs) for g, vs in groups.items()}, k, counts)
     cells = [ValueCell(g, len(vs), summary(vs)) for g, vs in sorted(groups.items()) if g not in hide]
     return ValueBreakdown(measure, attribute, ValueCell("all", len(everything), summary(everything)), cells,
                           len(hide))
@@ -235,6 +240,10 @@ def value_breakdown(measure: str, attribute: str, values: dict[str, tuple[float,
 
 def _mean(values: list[float]) -> float:
     return statistics.fmean(values)
+
+
+def _offered_any(resources: float) -> bool:
+    return resources > 0
 
 
 ALWAYS_COMPARED = ("department", "location")
@@ -264,7 +273,7 @@ def journey_fairness(inputs: ReportInputs, journey_id: str) -> JourneyFairness:
         hours = {pid: (h, g) for pid, (p, g) in grouped.items() if p.reached and (h := p.hours_to_first) is not None}
         offered = {pid: (float(len(p.resources)), g) for pid, (p, g) in grouped.items() if p.reached}
         values.append(value_breakdown("hours_to_first_message", attribute, hours, k, statistics.median))
-        values.append(value_breakdown("resources_offered", attribute, offered, k, _mean))
+        values.append(value_breakdown("resources_offered", attribute, offered, k, _mean, _offered_any))
     return JourneyFairness(
         journey_id,
         audience=shown_count(sum(p.in_audience for p in people.values()), k),

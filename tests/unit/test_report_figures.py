@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -289,6 +289,20 @@ def test_impact_compares_reached_with_control(inputs: ReportInputs) -> None:
     assert o.difference == pytest.approx(0.5)
     assert o.low is not None and o.high is not None and round(o.low, 3) == 0.163 and round(o.high, 3) == 0.703
     assert o.significant and o.window_open == 0
+
+
+@pytest.mark.parametrize(("days", "k", "said"), [(0, 3, "<td>0</td>"), (29, 3, "<td>40</td>"),
+                                                (29, 50, "<td>fewer than 50</td>")])
+def test_the_impact_page_says_how_many_windows_are_still_open(inputs: ReportInputs, days: int, k: int,
+                                                              said: str) -> None:
+    """An audit on 2026-12-06: the table and JSON said how many people were left out because their outcome window
+    had not ended by the last event; the HTML page, the one a works council is shown, did not."""
+    from wayfinder.reports.html import impact_html
+
+    last = max(e.time for e in inputs.events) - timedelta(days=days)  # the last events read earlier: windows open
+    report = impact_report(replace(inputs, fairness=Fairness(k=k), events=[e for e in inputs.events if e.time <= last]))
+    page = impact_html(report)
+    assert "<th>window still open</th>" in page and said in page
 
 
 def test_impact_with_a_small_control_group_is_not_compared(inputs: ReportInputs) -> None:

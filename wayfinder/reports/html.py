@@ -186,16 +186,24 @@ def _impact_chart(j: JourneyImpact) -> str:
 def impact_html(report: ImpactReport) -> str:
     body = [f'<p class="note">As of {escape(report.as_of)}. Reached: enrolled and not held out; control: held '
             f"out. Groups with fewer than {report.k} people, or with 1 to {report.k - 1} of them with the outcome, are "
-            "not compared.</p>"]
+            "not compared. Only people whose window (enrollment + within) ended by the last event are counted; "
+            "how many are left out for that is under window still open.</p>"]
     for j in report.journeys:
         rows = "".join(
             f"<tr><td>{escape(o.event)}</td><td>{escape(o.within)}</td><td>{_arm(o.reached)}</td>"
             f"<td>{_arm(o.control)}</td><td>{_diff(o.difference, o.low, o.high)}</td>"
-            f"<td>{escape(o.note)}</td></tr>" for o in j.outcomes)
+            f"<td>{escape(_window_open(o.window_open, report.k))}</td><td>{escape(o.note)}</td></tr>"
+            for o in j.outcomes)
         body.append(f"<h2>Journey {escape(j.journey_id)} (holdout {escape(j.holdout or 'none')})</h2>"
                     + _impact_chart(j) + "<table><tr><th>outcome</th><th>within</th><th>reached</th><th>control</th>"
-                    f"<th>difference (95% interval)</th><th>note</th></tr>{rows}</table>")
+                    "<th>difference (95% interval)</th><th>window still open</th><th>note</th></tr>"
+                    f"{rows}</table>")
     return _page("Wayfinder impact report", body)
+
+
+def _window_open(n: int | None, k: int) -> str:
+    """People left out of a comparison because their window had not ended by the last event (as in the table)."""
+    return f"fewer than {k}" if n is None else str(n)
 
 
 def _arm(a: Arm | None) -> str:

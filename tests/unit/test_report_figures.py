@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -303,6 +304,17 @@ def test_the_impact_page_says_how_many_windows_are_still_open(inputs: ReportInpu
     report = impact_report(replace(inputs, fairness=Fairness(k=k), events=[e for e in inputs.events if e.time <= last]))
     page = impact_html(report)
     assert "<th>window still open</th>" in page and said in page
+
+
+def test_every_chart_says_what_it_shows_to_a_screen_reader(inputs: ReportInputs) -> None:
+    """An audit on 2026-12-06: the feedback and impact charts were both alt="chart"."""
+    from wayfinder.reports.html import fairness_html, impact_html
+
+    small = replace(inputs, fairness=Fairness(k=3))
+    pages = fairness_html(fairness_report(small), feedback_rollup(small)) + impact_html(impact_report(small))
+    alts = re.findall(r'<img class="chart" alt="([^"]*)"', pages)
+    assert "Most offered resources: people offered, and clicks" in alts
+    assert "checkin: outcome rates with 95% intervals" in alts and "chart" not in alts
 
 
 def test_impact_with_a_small_control_group_is_not_compared(inputs: ReportInputs) -> None:

@@ -26,7 +26,8 @@ img.chart{max-width:100%;display:block;margin:.3rem 0}
 """
 
 
-def _png(fig: Figure, title: str = "chart") -> str:
+def _png(fig: Figure, title: str) -> str:
+    """The figure as an inline PNG; ``title`` is its alt text, what a screen reader says of it."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -126,8 +127,9 @@ def _feedback_section(feedback: list[ResourceFeedback], k: int, limit: int = 20)
         ax.invert_yaxis()
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=8)
-        ax.set_title("Most offered resources: people offered, and clicks", fontsize=9)
-        chart = _png(fig)
+        title = "Most offered resources: people offered, and clicks"
+        ax.set_title(title, fontsize=9)
+        chart = _png(fig, title)
     poor = [f for f in feedback if f.poorly_rated]
     listed = "".join(f"<li>{escape(f.resource_id)}: offered to {f.offered_people} people, mean rating "
                      f"{f.mean_rating:+.2f} from {f.ratings} ratings</li>" for f in poor if f.mean_rating is not None)
@@ -179,8 +181,9 @@ def _impact_chart(j: JourneyImpact) -> str:
     ax.set_xlim(0, 1)
     ax.invert_yaxis()
     ax.legend(fontsize=8)
-    ax.set_title(f"{j.journey_id}: outcome rates with 95% intervals", fontsize=9)
-    return _png(fig)
+    title = f"{j.journey_id}: outcome rates with 95% intervals"
+    ax.set_title(title, fontsize=9)
+    return _png(fig, title)
 
 
 def impact_html(report: ImpactReport) -> str:

@@ -195,3 +195,19 @@ def test_date_formats_that_read_each_others_dates_otherwise_are_an_error(write_f
         mapping = load_mapping(write_files({"m.yaml": GOOD.replace('["%d.%m.%Y", "%Y-%m-%d"]', fine)}) / "m.yaml")
         assert to_record(mapping, {"ID": "E1", "Start": mapping.dates["start_date"][-1].replace(
             "%Y", "2026").replace("%y", "26").replace("%m", "01").replace("%d", "02")})[1]["start_date"] == "2026-01-02"
+
+
+def test_dependents_as_an_hr_system_words_them(write_files: WriteFiles) -> None:
+    """Exports write a dependent's relationship in their own words ("Son", "Wife"): a son or a daughter is a
+    ``child`` and a husband or a wife a ``spouse`` (the new-parent journey tests ``relationship == "child"``), and
+    ``values.dependents`` maps the others, or leaves one out with null. Before 2026-12-06 "Son:2026-03-01" was
+    the relationship "son" (no journey started) and ``values.dependents`` was accepted and did nothing."""
+    mapping = load_mapping(write_files({"m.yaml": "apiVersion: wayfinder/v1\nkind: Mapping\nsource: s\n"
+                                        "id_column: ID\ncolumns: {dependents: deps}\n"
+                                        "values:\n  dependents: {Stepchild: child, Parent: null}\n"}) / "m.yaml")
+    _, record = to_record(mapping, {"ID": "E1", "deps": "Son:2026-03-01; DAUGHTER:2024-05-02:adoption; "
+                                                       "Wife:2019-06-01; Stepchild:2023-01-01:foster; "
+                                                       "Parent:1960-01-01; domestic_partner:2020-01-01"})
+    assert record["dependents"] == [["child", "2023-01-01", "foster"], ["child", "2024-05-02", "adoption"],
+                                    ["child", "2026-03-01", "birth"], ["domestic_partner", "2020-01-01", None],
+                                    ["spouse", "2019-06-01", "marriage"]]

@@ -36,6 +36,8 @@ _SCHEDULABLE = (EARLIEST.isoformat(), LATEST.isoformat())
 _OUTSIDE = f"a date outside {_SCHEDULABLE[0]}..{_SCHEDULABLE[1]}, which Wayfinder cannot schedule"
 _DEFAULT_STATUS = {s: s for s in STATUSES} | {"on leave": "leave", "inactive": "terminated"}
 _DEFAULT_REASON = {"child": "birth", "spouse": "marriage"}
+# how exports word a relationship, as SPEC §2 words it (a mapping's ``values.dependents`` adds its own)
+_DEFAULT_RELATIONSHIP = {"son": "child", "daughter": "child", "husband": "spouse", "wife": "spouse"}
 
 
 class Refusal(ValueError):
@@ -546,6 +548,13 @@ class RowReader:
             if len(parts) < 2 or not parts[0]:
                 raise _cell(column, "dependents", "an entry is not relationship:date[:reason]")
             relationship = parts[0].casefold()
+            if plan.folded is not None and relationship in plan.folded:
+                mapped = plan.folded[relationship]
+                if mapped is None:  # the mapping says this is no dependent a journey reads (a parent, say)
+                    continue
+                relationship = mapped.casefold()
+            else:
+                relationship = _DEFAULT_RELATIONSHIP.get(relationship, relationship)
             when = plan.date(column, parts[1])
             if not _SCHEDULABLE[0] <= when <= _SCHEDULABLE[1]:
                 raise _cell(column, "dependents", f"an entry has {_OUTSIDE}")

@@ -10,6 +10,7 @@ from wayfinder.ops.status import (
     Bounds,
     Endpoint,
     KafkaView,
+    LetterCount,
     Member,
     StatusReport,
     _group,
@@ -67,6 +68,23 @@ def test_reason_codes_are_the_part_before_the_colon_and_never_the_detail() -> No
     assert _reason(b'{"reason": "processing_error: KeyError in w.hris.events", "raw": "..."}') == "processing_error"
     assert _reason(b"not json") == "unreadable"
     assert _reason(b'{"raw": "x"}') == "unknown"
+
+
+def letter(reason: str, **where: object) -> bytes:
+    return json.dumps({"reason": reason, "raw": "x", "received_at": "2026-12-06T04:00:43Z"} | where).encode()
+
+
+def test_a_dead_letter_written_again_for_the_same_input_is_counted_once() -> None:
+    letters = LetterCount()
+    bad_date = letter("invalid_data: hris.dependent.added: data.date", source="w.hris.events", partition=3, offset=49)
+    for value in (bad_date, bad_date,  # the same input's letter, written again by the worker that took over
+                  letter("invalid_data: x", source="w.hris.events", partition=3, offset=50),
+                  letter("invalid_data: x", source="w.hris.events", partition=4, offset=49),
+                  letter("no_connector: intranet"), letter("no_connector: intranet"),  # no input named: each counts
+                  b"not json", b"not json"):
+        letters.add(value)
+    assert letters.by_reason == Counter({"invalid_data": 3, "no_connector": 2, "unreadable": 2})
+    assert letters.read == 8
 
 
 def test_only_the_wanted_samples_are_read_and_summed_by_their_label() -> None:

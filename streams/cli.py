@@ -8,7 +8,7 @@ import logging
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pydantic import ValidationError
 
@@ -59,8 +59,6 @@ def _setting_name(loc: tuple[Any, ...]) -> str:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    import faust
-
     from wayfinder.journeys import DefinitionError
     from wayfinder.streams.app import DataDirInUse, create_app, serve_health, start_from_changelogs
     from wayfinder.streams.partitions import PartitionMismatch, check_worker_topics
@@ -76,13 +74,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except (DefinitionError, PartitionMismatch, DataDirInUse) as e:
         print(e, file=sys.stderr)
         return 1
-    worker = faust.Worker(wapp.faust, loglevel=settings.log_level, quiet=True,
-                          logging_config=logging_config(settings.log_level, settings.log_format))
-    if settings.log_format == "json":
-        worker.spinner = None  # its terminal escapes would break the one-object-a-line stream
+    worker = faust_worker(wapp.faust, settings, logging_config(settings.log_level, settings.log_format))
     settle_collector()
     worker.execute_from_commandline()
     return 0
+
+
+def faust_worker(app: Any, settings: WorkerSettings, logging_config: Any, stdout: IO[str] | None = None) -> Any:
+    """Faust's worker for ``app``, writing to ``stdout`` (the process's). Faust's start-up spinner writes terminal
+    escapes (hide and show the cursor, backspaces): it is kept only for text lines on a terminal. In JSON lines they
+    would break the one-object-a-line stream, and in a file, a pipe or a pod's log (``kubectl logs``) they were
+    written into the log's first lines (seen 2026-12-06 in a worker's log redirected to a file)."""
+    import faust
+
+    out = sys.stdout if stdout is None else stdout
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, logging_config=logging_config, stdout=out)
+    if settings.log_format == "json" or not out.isatty():
+        worker.spinner = None
+    return worker
 
 
 # Python runs a full collection after this many collections of the middle generation (its default: 10).

@@ -8,12 +8,15 @@ import logging
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.vocabulary import Topic, parse_instant
+
+if TYPE_CHECKING:
+    from wayfinder.streams.publish import Published
 
 _FLAGS = {
     "broker": "--broker", "app_id": "--app-id", "topic_prefix": "--topic-prefix", "partitions": "--partitions",
@@ -120,14 +123,23 @@ def cmd_publish(args: argparse.Namespace) -> int:
     except PublishError as e:
         print(f"wayfinder publish: {e}", file=sys.stderr)
         return 1
-    per_topic = ", ".join(f"{settings.topic(t)} {n:,}" for t, n in sorted(result.by_topic.items()))
-    print(f"published {result.sent:,} events ({per_topic})" + (f"; {result.unkeyed} without a subject"
-                                                              if result.unkeyed else "")
-          + (f"; {result.too_large} line(s) longer than an event may be ({settings.max_event_bytes:,} bytes) "
-             f"to {settings.topic(Topic.DEAD_LETTERS)}" if result.too_large else ""))
+    print(published_summary(result, settings))
     if tick is not None:
         print(f"advanced the stream clock of every partition to {args.tick}")
     return 0
+
+
+def published_summary(result: Published, settings: WorkerSettings) -> str:
+    """What ``publish`` did, in one line. A line without a subject (not JSON, or an event without its ``subject``)
+    is sent unkeyed and is no valid event: the line says that the workers will dead-letter it, so that the count is
+    not read as events that will be processed (before 2026-12-06 it said only "N without a subject")."""
+    per_topic = ", ".join(f"{settings.topic(t)} {n:,}" for t, n in sorted(result.by_topic.items()))
+    dead_letters = settings.topic(Topic.DEAD_LETTERS)
+    return (f"published {result.sent:,} events ({per_topic})"
+            + (f"; {result.unkeyed:,} line(s) not JSON or without a subject, which the workers will put on "
+               f"{dead_letters}" if result.unkeyed else "")
+            + (f"; {result.too_large:,} line(s) longer than an event may be ({settings.max_event_bytes:,} bytes) "
+               f"to {dead_letters}" if result.too_large else ""))
 
 
 def cmd_topics(args: argparse.Namespace) -> int:

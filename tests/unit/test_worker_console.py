@@ -1,5 +1,5 @@
-"""What the worker writes to its standard output besides the log lines: Faust's start-up spinner only where a person
-watches a terminal."""
+"""What the Kafka commands write for the operator besides log lines: the worker's start-up spinner only where a person
+watches a terminal; ``publish``'s summary."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import io
 import faust
 import pytest
 
-from wayfinder.streams.cli import faust_worker
+from wayfinder.streams.cli import faust_worker, published_summary
+from wayfinder.streams.publish import Published
 from wayfinder.streams.settings import WorkerSettings
 
 
@@ -28,3 +29,13 @@ def test_the_start_up_spinner_is_only_for_text_lines_on_a_terminal(stream: io.St
     settings = WorkerSettings(store="memory", metrics_port=None, log_format=log_format)
     worker = faust_worker(faust.App("spinner-test", broker="memory://"), settings, None, stdout=stream)
     assert (worker.spinner is not None) is spinner
+
+
+def test_publish_says_that_lines_without_a_subject_go_to_the_dead_letters() -> None:
+    settings = WorkerSettings(store="memory", metrics_port=None)
+    result = Published(sent=998, by_topic={"engagement.events": 292, "hris.events": 706}, unkeyed=1)
+    assert published_summary(result, settings) == (
+        "published 998 events (wayfinder.engagement.events 292, wayfinder.hris.events 706); 1 line(s) not JSON or "
+        "without a subject, which the workers will put on wayfinder.dead-letters")
+    assert published_summary(Published(sent=2, by_topic={"hris.events": 2}), settings) == (
+        "published 2 events (wayfinder.hris.events 2)")

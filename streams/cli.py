@@ -73,7 +73,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         wapp = create_app(settings)
         lock = start_from_changelogs(wapp)  # noqa: F841  # held (locked) while the worker runs
         serve_health(wapp)  # from start-up on: the topics check below can wait ~30 s for the broker
-        check_worker_topics(settings)
+        check_worker_topics(settings, broker_away=wapp.health.waiting_for_broker)
     except (DefinitionError, PartitionMismatch, DataDirInUse) as e:
         print(e, file=sys.stderr)
         return 1

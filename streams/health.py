@@ -90,6 +90,7 @@ class WorkerHealth:
     started: float = field(default_factory=time.monotonic)
     beat: float | None = None
     joined: bool = False
+    broker_away: bool = False  # at start-up, before joining: the broker did not answer the topics check
     rebalancing: bool = False
     assigned: frozenset[tuple[str, int]] = frozenset()
     lag: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -115,7 +116,7 @@ class WorkerHealth:
         return Verdict(True)
 
     def ready(self) -> Verdict:
-        reasons = [] if self.joined else ["waiting to join the consumer group (no assignment yet)"]
+        reasons = [] if self.joined else [self._not_joined()]
         if self.rebalancing:
             reasons.append("rebalancing or restoring tables")
         reasons += self._lag_reasons()
@@ -123,6 +124,15 @@ class WorkerHealth:
         if len(recent) >= 3:
             reasons.append(f"{len(recent)} agent crashes in the last {CRASH_WINDOW_SECONDS:.0f}s")
         return Verdict.of(reasons)
+
+    def _not_joined(self) -> str:
+        if self.broker_away:
+            return (f"the broker does not answer at {', '.join(self.settings.bootstrap_servers)} (WAYFINDER_BROKER); "
+                    "waiting for it before joining the consumer group")
+        return "waiting to join the consumer group (no assignment yet)"
+
+    def waiting_for_broker(self, away: bool) -> None:
+        self.broker_away = away
 
     def _lag_reasons(self) -> list[str]:
         if not self.joined or not self.assigned:

@@ -49,21 +49,26 @@ def check_partitions(settings: WorkerSettings, counts: dict[str, int]) -> None:
 
 
 def check_worker_topics(settings: WorkerSettings, *, retry_seconds: float = 5.0,
-                        sleep: Callable[[float], None] = time.sleep) -> None:
+                        sleep: Callable[[float], None] = time.sleep,
+                        broker_away: Callable[[bool], None] = lambda _away: None) -> None:
     """At worker start-up: ``check_partitions`` against the broker, then create the topics that are missing
     and wait until every one is ready (``topics.create_topics``), so that the group's first assignment covers
     them all. A broker that cannot be reached is waited for here, asked again every ``retry_seconds`` after each
     try's own timeout, with a warning each time: Faust, started without one, gives up after about 30 s and the
     process exits (a rolling restart of Kafka would put starting workers in a crash loop). The health server is up
-    meanwhile (/healthz alive, /readyz not ready: not joined)."""
+    meanwhile (/healthz alive, /readyz not ready: not joined, and ``broker_away`` is told while the broker does not
+    answer, so that the readiness says so and where it was asked)."""
     while True:
         try:
             counts = partition_counts(settings)
             break
         except KafkaError as e:
-            log.warning("the broker does not answer (%s); waiting for it before joining the group, asking again "
-                        "in %gs", type(e).__name__, retry_seconds)
+            broker_away(True)
+            log.warning("the broker does not answer (%s) at %s (WAYFINDER_BROKER); waiting for it before joining the "
+                        "group, asking again in %gs", type(e).__name__, ", ".join(settings.bootstrap_servers),
+                        retry_seconds)
             sleep(retry_seconds)
+    broker_away(False)
     check_partitions(settings, counts)
     try:
         created, _ = create_topics(settings)

@@ -327,7 +327,7 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
             print(f"wayfinder deliver: cannot serve metrics on {worker.metrics_host}:{args.metrics_port} "
                   f"(WAYFINDER_METRICS_HOST, --metrics-port): {e.strerror or type(e).__name__}", file=sys.stderr)
             return 2
-        log.warning("metrics on http://127.0.0.1:%d/metrics (health: /healthz, /readyz)", server.port)
+        log.warning("metrics on %s/metrics (health: /healthz, /readyz)", server.url)
     started = time.perf_counter()
     try:
         ran = _run(deliver_kafka(settings, worker, ledger, idle=args.idle, retry_failed=args.retry_failed,

@@ -727,7 +727,7 @@ def serve_health(wapp: WayfinderApp) -> HealthServer | None:
         msg = (f"wayfinder: cannot serve metrics on {s.metrics_host}:{s.metrics_port} "
                f"(WAYFINDER_METRICS_HOST, WAYFINDER_METRICS_PORT): {e.strerror or type(e).__name__}")
         raise SystemExit(msg) from e
-    log.warning("metrics on http://127.0.0.1:%d/metrics (health: /healthz, /readyz)", server.port)
+    log.warning("metrics on %s/metrics (health: /healthz, /readyz)", server.url)
     return server
 
 

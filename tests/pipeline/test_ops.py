@@ -250,3 +250,17 @@ def test_an_error_that_is_not_kafkas_is_not_taken_for_an_absent_broker(monkeypat
     monkeypatch.setattr(sending, "_produce", lambda record: 1 / 0)  # the edge that would talk to Kafka
     with pytest.raises(ZeroDivisionError):
         main(["sending", "pause", "--kafka", "--operator", "E1"])
+
+
+@pytest.mark.parametrize(("host", "url_host"), [("127.0.0.1", "127.0.0.1"), ("127.0.0.2", "127.0.0.2"),
+                                                ("0.0.0.0", "127.0.0.1")])  # noqa: S104 - a pod's setting
+def test_the_start_up_line_gives_the_address_the_health_server_answers_on(host: str, url_host: str) -> None:
+    """The worker's and deliver's "metrics on URL" line said 127.0.0.1 whatever WAYFINDER_METRICS_HOST was; bound to
+    another address the server does not answer on the loopback."""
+    server = serve(CollectorRegistry(), host=host, port=0)
+    try:
+        assert server.url == f"http://{url_host}:{server.port}"
+        assert get(f"{server.url}/healthz")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()

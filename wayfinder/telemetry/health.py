@@ -54,6 +54,15 @@ class HealthServer(ThreadingHTTPServer):
     def port(self) -> int:
         return int(self.server_address[1])
 
+    @property
+    def url(self) -> str:
+        """Where this machine reaches the server: the address it is bound to, or the loopback when it listens on
+        every address (``0.0.0.0``, as in a pod). The start-up log line says this, not always the loopback: a
+        server bound to one other address (``WAYFINDER_METRICS_HOST=10.0.0.5``) does not answer there."""
+        host = str(self.server_address[0])
+        every = ("", "0.0.0.0")  # noqa: S104 - compared with, not bound to
+        return f"http://{'127.0.0.1' if host in every else host}:{self.port}"
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: HealthServer

@@ -135,7 +135,7 @@ def published_summary(result: Published, settings: WorkerSettings) -> str:
     not read as events that will be processed (before 2026-12-06 it said only "N without a subject")."""
     per_topic = ", ".join(f"{settings.topic(t)} {n:,}" for t, n in sorted(result.by_topic.items()))
     dead_letters = settings.topic(Topic.DEAD_LETTERS)
-    return (f"published {result.sent:,} events ({per_topic})"
+    return (f"published {result.sent:,} events" + (f" ({per_topic})" if per_topic else "")
             + (f"; {result.unkeyed:,} line(s) not JSON or without a subject, which the workers will put on "
                f"{dead_letters}" if result.unkeyed else "")
             + (f"; {result.too_large:,} line(s) longer than an event may be ({settings.max_event_bytes:,} bytes) "

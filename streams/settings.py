@@ -49,7 +49,9 @@ class WorkerSettings(BaseSettings):
                                   "ahead entry would be larger is dead-lettered (keep it below the broker's "
                                   "message.max.bytes, 1 MiB by default)")
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"],
-                         BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v)] = "WARNING"
+                         BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v)] = Field(
+        "WARNING", description="the worker's log level (Faust's and aiokafka's lines too): DEBUG, INFO, WARNING or "
+        "ERROR, any case")
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line with stable "
                                                 "keys (Faust's own lines too)")
     ready_max_lag: int = Field(1000, ge=0, description="/readyz fails while the assigned partitions are more "

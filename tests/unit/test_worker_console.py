@@ -40,3 +40,13 @@ def test_publish_says_that_lines_without_a_subject_go_to_the_dead_letters() -> N
     assert published_summary(Published(sent=2, by_topic={"hris.events": 2}), settings) == (
         "published 2 events (wayfinder.hris.events 2)")
     assert published_summary(Published(), settings) == "published 0 events", "an empty file, to tick: no '()'"
+
+
+
+def test_every_worker_setting_says_what_it_does_in_the_help() -> None:
+    """``wayfinder worker --help`` prints each setting's description beside its variable (``cli._env_help``):
+    WAYFINDER_LOG_LEVEL had none, so its line said only the default."""
+    from wayfinder.streams.cli import _env_help
+
+    assert [name for name, info in WorkerSettings.model_fields.items() if not info.description] == []
+    assert "WAYFINDER_LOG_LEVEL                 --log-level      the worker's log level" in _env_help()

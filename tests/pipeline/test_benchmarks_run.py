@@ -32,11 +32,13 @@ def shaped(out: str, *lines: str) -> None:
         assert re.fullmatch(pattern.replace("{N}", N), said), (pattern, said)
 
 
+@pytest.mark.timeout(600)  # 65 s beside the other tests on a loaded machine, and twice past the default 120 s there
 def test_the_core_benchmarks_run_at_a_small_size_and_print_their_figures(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """org_load's year of 50 people, org_scale over that file and over its own year, core_ratio on it against this
-    tree, core_throughput and mailbox_load at a few hundred: about 10 s (org_scale's parts 3 and 4 are most of it:
-    10,000 held messages and two simulate processes, whatever the size)."""
+    tree, core_throughput and mailbox_load at a few hundred: about 10 s on a quiet machine, a minute or more beside
+    the other tests (org_scale's parts 3 and 4 are most of it: 10,000 held messages and two simulate processes,
+    whatever the size)."""
     events = tmp_path / "org50.jsonl"
     assert org_load.main(["--employees", "50", "--seed", "7", "--out", str(events)]) == 0
     count = len(events.read_text(encoding="utf-8").splitlines())

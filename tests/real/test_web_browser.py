@@ -327,6 +327,29 @@ def _options_cut_short(page: Page, select: str) -> list[str]:
     }""", ARROW_PX))
 
 
+def test_every_page_reflows_at_400_percent_zoom(context: BrowserContext, site: Site) -> None:
+    """WCAG 1.4.10: at 320 CSS pixels wide (a 1280 px screen at 400%; 640 px is 200%) no page scrolls sideways,
+    only the overview's table in its own box. Found by an audit on 2026-12-06: the overview scrolled sideways at
+    640 px, the hidden words of its buttons ("sending of onboarding") being placed past the table's box and not
+    clipped by it, and "Was gilt für mich?" at 320 px, where a German compound word did not fit a line."""
+    def sideways(page: Page, path: str) -> list[str]:
+        wide = []
+        for width in (640, 320):
+            page.set_viewport_size({"width": width, "height": 800})
+            page.goto(site.url + path)
+            extent = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            if extent[0] > extent[1]:
+                wide.append(f"{path.split('?')[0]} at {width}px is {extent[0]}px wide")
+        return wide
+    page = context.new_page()
+    sign_in(page, site, "reviewer@example.com")
+    pages = ["/review", "/tasks", "/overview", f"/review/{_pending(site)[0]}", "/login"]
+    message = next(m for m in site.backend.store.messages.values() if m.recipient_id == "E1029")
+    token = RecipientLinks(SecretStr(TOKEN_SECRET)).sign("E1029", message.message_id, datetime.now(UTC))
+    pages += [f"/preferences{p}?t={token}" for p in ("", "/why", "/unsubscribe", "/resources")]
+    assert [w for path in pages for w in sideways(page, path)] == []
+
+
 def test_screens_are_written(site: Site) -> None:
     """Runs last in this file: every page was shot at both widths by the tests above."""
     names = {p.name for p in SCREENS.glob("*.png")} if SCREENS.is_dir() else set()

@@ -1277,6 +1277,31 @@ def test_every_form_field_on_the_staff_pages_has_a_name_a_screen_reader_says(ser
     assert {path: unlabelled(r.text) for path, r in pages.items() if unlabelled(r.text)} == {}
 
 
+def test_an_error_pages_title_says_what_its_heading_says(served: Served) -> None:
+    """An audit on 2026-12-06: an error page's title was its status code ("403 · Wayfinder"), the first thing a
+    screen reader says of a page and all a list of tabs shows."""
+    refused = served.client.get("/preferences?t=forged")
+    sign_in(served, "E1003", "reviewer")
+    missing = served.client.get("/review/m-nothing-like-it")
+    for response, words in ((refused, "Not allowed"), (missing, "Not found")):
+        assert response.status_code in (403, 404)
+        assert re.search(r"<title>(.*?)</title>", response.text)[1] == f"{words} · Wayfinder"  # type: ignore[index]
+        assert f"<h1>{words}</h1>" in response.text
+
+
+def test_the_overviews_counts_are_read_with_their_journey_and_their_column(served: Served) -> None:
+    """An audit on 2026-12-06: the journey's cell was a plain cell, so a screen reader going down the "Sent" column
+    said numbers and never whose they were. Each row's journey is its header, each column's name its header."""
+    sign_in(served, "E1003", "operator")
+    page = served.client.get("/overview").text
+    rows = re.findall(r'<tr data-journey="([^"]+)">(.*?)</tr>', page, re.S)
+    assert len(rows) == len(served.backend.world.defs.current()) > 1
+    assert all(cells.startswith(f'<th scope="row">{j}</th>') for j, cells in rows)
+    head = re.search(r"<thead>(.*?)</thead>", page, re.S)
+    assert head and re.findall(r"<th[^>]*>", head[1]) == ['<th scope="col">'] * 9
+    assert re.search(r"<caption[^>]*>\w", page)
+
+
 def test_an_open_task_for_someone_the_hr_data_does_not_know_says_it_reaches_nobody(served: Served) -> None:
     """A task for a manager who was erased, or whose id no HR record filled, looked like any other on the HR
     partner's inbox, and nobody would ever act on it. Its card now says so; a known assignee's does not."""

@@ -1074,6 +1074,10 @@ def test_an_export_with_no_rows_or_most_people_missing_stops_the_import(
     assert code == 0
     assert {e["type"] for e in events} == {"hris.employee.terminated"}
     assert len(events) == 14
+    # a day on which they really are gone (a business sold, a filter changed on purpose): said on the command line
+    code, events, _ = run(tmp_path, mapping, cut, yesterday, "--expect-many-gone", name="sold")
+    assert code == 0
+    assert [e["type"] for e in events] == ["hris.employee.terminated"] * 20
 
 
 def test_a_json_export_that_is_one_array_is_said_to_be(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -40,7 +40,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
                   work_dir=args.work_dir, baseline=args.baseline_out)
     try:
         summary = run_import(mapping, paths, as_of=args.as_of, previous_as_of=args.previous_as_of,
-                             progress=sys.stderr)
+                             progress=sys.stderr, many_gone=args.expect_many_gone)
     except SnapshotError as e:
         print(f"wayfinder import: {e}", file=sys.stderr)
         return 1
@@ -109,6 +109,9 @@ def register(sub: Any) -> None:
     s.add_argument("--baseline-out", type=Path, metavar="FILE", help="write the next run's --previous here: "
                    "this export, each refused row replaced by that employee's previous row (left out without one)")
     s.add_argument("--work-dir", type=Path, help="where the on-disk index goes [default: the system's temp folder]")
+    s.add_argument("--expect-many-gone", action="store_true",
+                   help="compare an export that lacks more than half of the previous one's working employees (a "
+                        "business sold, a filter changed on purpose); without it such an export stops the import")
     s.set_defaults(func=cmd_snapshot)
 
     p = sub.add_parser("intake", help="receive BambooHR and Personio webhooks and produce events to Kafka")

@@ -234,7 +234,8 @@ def _mostly_gone(sides: _Sides, paths: Paths) -> str | None:
     renamed = (f"; it has {new:,} employees {paths.previous} has not: are its ids written otherwise (leading zeros "
                "a spreadsheet dropped, another id column)?" if new * 2 >= missing else "")
     return (f"{paths.current}: the export lacks {missing:,} of the {working:,} employees working in {paths.previous}: "
-            f"{_CUT_SHORT}{renamed or '.'} " + _NOT_IMPORTED.format(out=paths.out))
+            f"{_CUT_SHORT}{renamed or '.'} " + _NOT_IMPORTED.format(out=paths.out)
+            + " (with --expect-many-gone if they are gone: a business sold, a filter changed on purpose)")
 
 
 _CUT_SHORT = ("an export cut short, or a report that lost rows (its filter or permissions changed), not that many "
@@ -393,8 +394,11 @@ def _check_keys(sides: _Sides, paths: Paths) -> None:
 
 
 def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
-               previous_as_of: datetime | None = None, progress: TextIO | None = None) -> Summary:
-    """Compare the exports and write the events and dead letters; raises :class:`SnapshotError` when it cannot."""
+               previous_as_of: datetime | None = None, progress: TextIO | None = None,
+               many_gone: bool = False) -> Summary:
+    """Compare the exports and write the events and dead letters; raises :class:`SnapshotError` when it cannot.
+    ``many_gone``: an export lacking most of the previous one's working employees is compared all the same (the
+    operator says they are gone: ``--expect-many-gone``); one with no rows never is."""
     _check_headers(mapping, paths)
     summary = Summary()
     zone = ZoneInfo(mapping.timezone)
@@ -417,7 +421,7 @@ def run_import(mapping: Mapping, paths: Paths, *, as_of: datetime | None = None,
                                                                                   paths.current)):
                 if path is not None and (problem := _mostly_unread(path, rows, sides.unread[side], paths)):
                     raise SnapshotError(problem)
-            if problem := _mostly_gone(sides, paths):
+            if (problem := _mostly_gone(sides, paths)) and not (many_gone and sides.summary.current_rows):
                 raise SnapshotError(problem)
             when = _export_date(paths.current, as_of, sides.as_of_seen.get(1), zone)
             if when is None:

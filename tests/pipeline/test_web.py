@@ -485,6 +485,18 @@ def test_one_click_unsubscribe_opts_out_of_email(served: Served) -> None:
     assert value == 1.0
 
 
+def test_a_head_request_to_an_employees_link_reads_and_changes_nothing(served: Served) -> None:
+    """HEAD is safe (RFC 9110), as GET is, and a link checker in a mail system sends one: an audit on 2026-12-06
+    found a HEAD with the one-click body unsubscribed the person, and a HEAD of either page was a 400 or 403."""
+    token = _link(served, "E1029", _pending_of(served, "E1029"))
+    head = served.client.request("HEAD", f"/preferences/unsubscribe?t={token}", content=b"List-Unsubscribe=One-Click",
+                                 headers={"content-type": "application/x-www-form-urlencoded"})
+    assert head.status_code == 200
+    assert served.client.request("HEAD", f"/preferences?t={token}").status_code == 200
+    assert served.decisions() == []
+    assert served.backend.store.preferences("E1029")["opt_out_channels"] == []
+
+
 def test_an_unsubscribe_from_a_message_that_went_does_not_take_that_message_back(served: Served) -> None:
     """The approved message goes when quiet hours end, after the demo world's clock stands still; its reader
     unsubscribes with its link. The choice is stamped no earlier than the message went: the message stays

@@ -161,7 +161,7 @@ async def applies(request: Request) -> Response:
 
 async def preferences(request: Request) -> Response:
     w, claims, token = _claims(request)
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD (a link checker's), which Starlette lets in with GET: safe, so read
         return _page(request, w, claims, token)
     form = await read_form(request)
     check_csrf(_csrf(w, token), form)
@@ -263,7 +263,7 @@ def _count_opt_outs(w: Web, current: dict[str, Any], changes: dict[str, Any]) ->
 async def unsubscribe(request: Request) -> Response:
     """RFC 8058: a POST with ``List-Unsubscribe=One-Click`` stops email; GET shows a page with a button."""
     w, claims, token = _claims(request)
-    if request.method == "GET":
+    if request.method != "POST":  # GET or HEAD: shows the button, changes nothing (a HEAD with the body unsubscribed)
         return w.render(request, "unsubscribe.html", token=token, csrf=_csrf(w, token), done=False,
                         **_reader(w, claims.recipient_id)[1])
     form = await read_form(request)

@@ -26,11 +26,13 @@ def run_learning_path(run: Run, journey: Journey, e: Enrollment, step: LearningP
     role = _target(run, journey, step)
     if role is None:
         return e.step + 1
-    selection = _select(run, journey, step, role)
+    own = run.state.profile.opt_out_topics
+    selection = _select(run, journey, step, role, own)
     if not selection.resources:  # nothing to learn here, or nothing due within the horizon: no message
         return e.step + 1
     deliver(run, journey, e, step, scope, action.channel, action.to,
-            lambda: selection, lambda: run.defs.templates[action.template])
+            lambda opted: selection if opted == own else _select(run, journey, step, role, opted, report=False),
+            lambda: run.defs.templates[action.template])
     return e.step + 1
 
 
@@ -52,16 +54,19 @@ def _target(run: Run, journey: Journey, step: LearningPathStep) -> RoleSpec | No
     return role
 
 
-def _select(run: Run, journey: Journey, step: LearningPathStep, role: RoleSpec) -> Selection:
+def _select(run: Run, journey: Journey, step: LearningPathStep, role: RoleSpec, opt_out_topics: list[str], *,
+            report: bool = True) -> Selection:
+    """The path for the employee, less the topics ``opt_out_topics`` (its reader's); ``report``: say what it
+    cannot reach (once: a path to a manager is chosen again with the manager's opt-outs)."""
     action = step.learning_path
     profile = run.state.profile
     start = run.now.astimezone(zone(profile.timezone)).date()
     selection = run.defs.catalog.learning_path(
         role, run.employee, start=start, horizon_days=max(1, parse_duration(action.horizon) // timedelta(days=1)),
-        pace_days=max(1, parse_duration(action.pace) // timedelta(days=1)), opt_out_topics=profile.opt_out_topics,
+        pace_days=max(1, parse_duration(action.pace) // timedelta(days=1)), opt_out_topics=opt_out_topics,
         feedback=run.state.feedback)
     plan = selection.path
-    if plan is not None and plan.unreachable:
+    if report and plan is not None and plan.unreachable:
         run.effects.append(Diagnostic("learning_path_incomplete", journey.id, step.id,
                                       f"role {role.id}: no resource this employee may get teaches "
                                       + ", ".join(plan.unreachable)))

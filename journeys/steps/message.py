@@ -21,8 +21,9 @@ from wayfinder.journeys.state import Enrollment
 from wayfinder.journeys.steps.context import Run, message_id, recipient, recipient_as_seen
 from wayfinder.journeys.templates import MessageTemplate, RenderError
 
-Select = Callable[[], Selection]
-"""The catalog items for this message (asked only once the recipient may receive it)."""
+Select = Callable[[list[str]], Selection]
+"""The catalog items for this message, leaving out the topics its recipient opted out of (asked only once the
+recipient may receive it)."""
 Template = Callable[[], MessageTemplate]
 
 
@@ -46,7 +47,8 @@ def deliver(run: Run, journey: Journey, e: Enrollment, step: SendStep | RoadmapS
         preferences_url=run.defs.policy.preferences_url,
     )
     if in_holdout(run.state.employee_id, journey.id, journey.holdout_share) and not _sensitive(
-            run, journey, e, _topics(select()) if run.defs.policy.sensitive_topics else []):
+            run, journey, e, _topics(select(person.opt_out_topics if person is not None else []))
+            if run.defs.policy.sensitive_topics else []):
         # The control group; a message that would wait for a person (a sensitive moment) is never held out.
         run.effects.append(Decide(base.with_status("suppressed", reason="holdout")))
         return
@@ -61,7 +63,9 @@ def deliver(run: Run, journey: Journey, e: Enrollment, step: SendStep | RoadmapS
     if channel in person.opt_out_channels:
         run.effects.append(Decide(base.with_status("suppressed", reason="opted_out_channel")))
         return
-    selection = select()
+    # the reader's topics, as their mailbox checks them again when a held message goes: a manager's opt-out reached
+    # only what quiet hours held, and the employee's stripped or suppressed the note to their manager (2026-12-06)
+    selection = select(person.opt_out_topics)
     if selection.all_opted_out:
         run.effects.append(Decide(base.with_status("suppressed", reason="opted_out_topic")))
         return

@@ -25,16 +25,16 @@ _HIRES = frozenset({EventType.HIRED, EventType.UPSERTED})
 def run_roadmap(run: Run, journey: Journey, e: Enrollment, step: RoadmapStep, scope: dict[str, Any]) -> Next:
     action = step.roadmap
     deliver(run, journey, e, step, scope, action.channel, action.to,
-            lambda: _select(run, e, step), lambda: run.defs.templates[action.template])
+            lambda opted: _select(run, e, step, opted), lambda: run.defs.templates[action.template])
     return e.step + 1
 
 
-def _select(run: Run, e: Enrollment, step: RoadmapStep) -> Selection:
+def _select(run: Run, e: Enrollment, step: RoadmapStep, opt_out_topics: list[str]) -> Selection:
     profile = run.state.profile
     start = start_date(profile, e, run.now)
     horizon = max(1, parse_duration(step.roadmap.horizon) // timedelta(days=1))
     return run.defs.catalog.roadmap(step.roadmap.topics, run.employee, start=start, horizon_days=horizon,
-                                    delivered=run.state.delivered, opt_out_topics=profile.opt_out_topics)
+                                    delivered=run.state.delivered, opt_out_topics=opt_out_topics)
 
 
 def start_date(profile: Profile, e: Enrollment, now: datetime) -> date:

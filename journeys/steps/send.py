@@ -18,17 +18,17 @@ def run_send(run: Run, journey: Journey, e: Enrollment, step: SendStep, scope: d
     action = step.send
     if action.when is None or test(run, action.when, journey, step.id, scope):
         deliver(run, journey, e, step, scope, action.channel, action.to,
-                lambda: _select(run, step), lambda: _template(run, journey, step))
+                lambda opted: _select(run, step, opted), lambda: _template(run, journey, step))
     return e.step + 1
 
 
-def _select(run: Run, step: SendStep) -> Selection:
+def _select(run: Run, step: SendStep, opt_out_topics: list[str]) -> Selection:
+    """The resources for the employee, less the topics the message's recipient opted out of."""
     request = step.send.resources
     if request is None:
         return Selection()
-    profile = run.state.profile
     return run.defs.catalog.select(request.topics, run.employee, limit=request.limit,
-                                   delivered=run.state.delivered, opt_out_topics=profile.opt_out_topics,
+                                   delivered=run.state.delivered, opt_out_topics=opt_out_topics,
                                    feedback=run.state.feedback)
 
 

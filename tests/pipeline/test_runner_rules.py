@@ -273,6 +273,28 @@ def test_opt_outs_suppress_with_their_reason(write_files: WriteFiles) -> None:
     assert (third.status, third.resources) == ("sent", ["de-parental-leave"])
 
 
+def test_a_message_to_the_manager_leaves_out_the_topics_the_manager_opted_out_of(write_files: WriteFiles) -> None:
+    """The reader's topics decide, as their mailbox decides when a held message goes: an audit on 2026-12-06 found
+    the employee's opt-outs stripped and suppressed the note to their manager, and the manager's own reached them
+    unless quiet hours held the message."""
+    journey = PARENT.format(reentry="never").replace("channel: email,", "channel: email, to: manager,")
+    runner = runner_for(write_files, {"parent": journey})
+    runner.run([
+        person("E1", manager_id="M1", preferences={"opt_out_topics": ["family"]}), person("M1"),
+        person("E2", manager_id="M2"), person("M2", preferences={"opt_out_topics": ["childcare"]}),
+        person("E3", manager_id="M3"), person("M3", preferences={"opt_out_topics": ["family"]}),
+        *(ev(f"d{n}", "hris.dependent.added", "2026-04-01T09:00:00Z", f"E{n}", relationship="child",
+             date="2026-03-31") for n in (1, 2, 3)),
+    ])
+    first = by_step(runner, "E1")["welcome"]
+    assert (first.recipient_id, first.status) == ("M1", "sent")
+    assert {"parental-leave", "childcare"} <= set(first.topics)
+    second = by_step(runner, "E2")["welcome"]
+    assert (second.recipient_id, second.status, second.resources) == ("M2", "sent", ["de-parental-leave"])
+    third = by_step(runner, "E3")["welcome"]
+    assert (third.recipient_id, third.status, third.reason) == ("M3", "suppressed", "opted_out_topic")
+
+
 def _births(n: int, days_apart: int) -> list[CloudEvent]:
     start = at("2026-01-05T09:00:00Z")
     return [ev(f"d{i}", "hris.dependent.added", (start + timedelta(days=i * days_apart)).isoformat(),

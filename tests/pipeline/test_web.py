@@ -308,6 +308,37 @@ def test_the_preferences_page_opens_with_a_link_and_writes_a_change(served: Serv
     assert served.backend.store.preferences("E1052")["opt_out_topics"] == ["medical"]
 
 
+def test_a_save_says_what_it_changed_in_the_readers_words(served: Served) -> None:
+    """An audit on 2026-12-06: the page said "Saved." alone, whatever was saved, and the reader had to find their
+    change among the ticks. Each change is said in a sentence, in the language of the page (the one just chosen)."""
+    token = _link(served, "E1052")
+
+    def save(**fields: str) -> list[str]:
+        form = {"csrf": _csrf(served.client.get(f"/preferences?t={token}").text), "channel_intranet": "on"} | fields
+        page = served.client.post(f"/preferences?t={token}", data=form)
+        assert page.status_code == 200 and 'id="saved"' in page.text
+        found = re.search(r'<ul class="done" id="saved-what">(.*?)</ul>', page.text, re.S)
+        return [html_module.unescape(item) for item in re.findall(r"<li>(.*?)</li>", found[1])] if found else []
+
+    day = (served.backend.now() + timedelta(days=40)).astimezone(ZoneInfo("Europe/Berlin")).date()
+    assert save(topic_medical="on", quiet_start="21:00", quiet_end="07:30", locale="de-DE",
+                paused_until=day.isoformat()) == [
+        "E-Mail: Du bekommst dort keine Nachrichten mehr.",
+        "Keine Nachrichten mehr zu: Gesundheit und Krankheit.",
+        "Ruhezeiten: von 21:00 bis 07:30, deine Ortszeit.",
+        "Sprache: Deutsch (Deutschland) (de-DE).",
+        f"Alle Nachrichten pausieren bis zum {format_date(day, 'long', locale='de_DE')}.",
+    ]
+    assert save(channel_email="on", locale="de-DE", paused_until="", quiet_start="", quiet_end="") == [
+        "E-Mail: Du bekommst dort wieder Nachrichten.",
+        "Wieder Nachrichten zu diesen Themen: Gesundheit und Krankheit.",
+        "Du hast keine eigenen Ruhezeiten mehr.",
+        "Die Pause ist aufgehoben: Nachrichten kommen wieder.",
+    ]
+    assert save(channel_email="on", locale="fr-FR") == ["Langue : français (France) (fr-FR)."]
+    assert save(channel_email="on", locale="") == ["Language: not set, so the HR system's language is used."]
+
+
 @pytest.mark.parametrize(("field", "value", "said"), [
     ("quiet_start", "25:00", "Ruhezeiten brauchen einen Beginn und ein Ende als HH:MM"),
     ("paused_until", "2027-02-30", "braucht ein Datum (JJJJ-MM-TT)"),

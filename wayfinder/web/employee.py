@@ -125,7 +125,7 @@ def _language_name(tag: str, lang: str) -> str:
 
 def _page(request: Request, w: Web, claims: LinkClaims, token: str, *, saved: str | None = None,
           problem: str | None = None, problem_field: str | None = None, status: int = 200,
-          typed: tuple[dict[str, Any], str] | None = None) -> Response:
+          typed: tuple[dict[str, Any], str] | None = None, what: list[str] | None = None) -> Response:
     """The preferences page; ``typed``: what a refused form said (the choices and the pause date as written), shown
     again as the person left them (they were put back to what was saved, ticks and all). ``problem_field``: the
     field the problem is about, said again beside it and its input marked invalid (a screen reader heard it once,
@@ -141,7 +141,7 @@ def _page(request: Request, w: Web, claims: LinkClaims, token: str, *, saved: st
                     token=token, csrf=_csrf(w, token), saved=saved, problem=problem, problem_field=problem_field,
                     languages=_languages(w, prefs["locale"], words["lang"]),
                     given_language=_given_language(w, claims.recipient_id, words["lang"]),
-                    why=claims.message_id is not None, **words)
+                    why=claims.message_id is not None, what=what or [], **words)
 
 
 async def applies(request: Request) -> Response:
@@ -182,7 +182,47 @@ async def preferences(request: Request) -> Response:
                                    at=w.backend.now(not_before=_read_after(w, claims)),
                                    after=store.last_about(claims.recipient_id))
     await run_in_threadpool(w.backend.record, event)
-    return _page(request, w, claims, token, saved="Saved. Your choices apply to the next messages.")
+    return _page(request, w, claims, token, saved="Saved. Your choices apply to the next messages.",
+                 what=_what_changed(w, claims.recipient_id, current, changes))
+
+
+def _what_changed(w: Web, person_id: str, current: dict[str, Any], changes: dict[str, Any]) -> list[str]:
+    """What a save changed, one sentence a preference, in the reader's language (the page said "Saved." alone, and
+    the reader had to find their change among the ticks; decided 2026-12-06)."""
+    locale, words = _reader(w, person_id)
+    say = words["_"]
+    said: list[str] = []
+    if "opt_out_channels" in changes:
+        before, after = set(current.get("opt_out_channels") or []), set(changes["opt_out_channels"])
+        said += [say("{channel}: you get no messages there any more.", channel=say(CHANNEL_NAMES.get(c, c)))
+                 for c in CHANNELS if c in after - before]
+        said += [say("{channel}: you get messages there again.", channel=say(CHANNEL_NAMES.get(c, c)))
+                 for c in CHANNELS if c in before - after]
+    if "opt_out_topics" in changes:
+        topics = w.backend.world.defs.catalog.topics
+        before, after = set(current.get("opt_out_topics") or []), set(changes["opt_out_topics"])
+
+        def titles(ids: set[str]) -> str:
+            return ", ".join(sorted((topics[t].title_for(locale) if t in topics else t for t in ids), key=str.casefold))
+        if after - before:
+            said.append(say("No more messages about: {topics}.", topics=titles(after - before)))
+        if before - after:
+            said.append(say("Messages about these topics again: {topics}.", topics=titles(before - after)))
+    if "quiet_hours" in changes:
+        quiet = changes["quiet_hours"]
+        start, _, end = (quiet or "").partition("-")
+        said.append(say("Quiet hours: from {start} to {end}, your local time.", start=start, end=end) if quiet
+                    else say("You have no quiet hours of your own any more."))
+    if "locale" in changes:
+        chosen = changes["locale"]
+        said.append(say("Language: {language}.", language=_language_name(chosen, words["lang"])) if chosen
+                    else say("Language: not set, so the HR system's language is used."))
+    if "paused_until" in changes:
+        pause = changes["paused_until"]
+        day = _local_day(pause, _zone(w, person_id))
+        said.append(say("All messages are paused until {day}.", day=Reader(reading_locale(locale, words["lang"]), None)
+                        .date(date.fromisoformat(day))) if pause else say("The pause is lifted: messages come again."))
+    return said
 
 
 def _as_typed(form: Any, topics: list[str]) -> tuple[dict[str, Any], str]:

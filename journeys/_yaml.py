@@ -428,6 +428,16 @@ def load_documents(path: Path, display: str, *, limit: int | None = None) -> tup
                        for p in read.problems for at in [editor_position(read.text, p.line, p.column)]]
 
 
+_TAB = "a tab character: YAML indents with spaces only; replace the tab with spaces"
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    """The character at a (line, column) as YAML counts them (1-based), or "" past the end."""
+    starts = [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
+    index = starts[line - 1] + column - 1 if 1 <= line <= len(starts) else len(text)
+    return text[index] if 0 <= index < len(text) else ""
+
+
 def read_documents(path: Path, display: str, *, limit: int | None = None) -> Read:
     """:func:`load_documents`, and whether the whole file was read."""
     problems: list[Problem] = []
@@ -450,6 +460,9 @@ def read_documents(path: Path, display: str, *, limit: int | None = None) -> Rea
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = e.problem or str(e)
+        if not isinstance(e, _Refused) and _char_at(text, line, col) == "\t":  # the parser's words name a token
+            problems.append(Problem(display, line, col, _TAB))
+            return Read(docs, problems, whole, text)  # its context is where the parser was, not the mistake
         problems.append(Problem(display, line, col, what if isinstance(e, _Refused) else f"YAML syntax error: {what}"))
         context = e.context_mark
         if not isinstance(e, _Refused) and context is not None and mark is not None and context.line != mark.line:

@@ -376,6 +376,19 @@ def test_yaml_syntax_error_and_duplicate_key(write_files: WriteFiles) -> None:
     assert only(lines, "duplicate key") == "journeys/dup.yaml:8:1: duplicate key 'name'"
 
 
+@pytest.mark.parametrize(("text", "at"), [
+    ("exit_on:\n\t- event: hris.employee.terminated\n", "9:1"),  # a tab where a list item is indented
+    ("exit_on:\n  - event: hris.employee.terminated\n\t  event: x\n", "10:1"),  # libyaml: "violates indentation"
+    ("exit_on:\n  -\tevent: hris.employee.terminated\n", "9:4"),  # after a list's dash
+])
+def test_a_tab_is_named_in_words_at_the_tab(write_files: WriteFiles, text: str, at: str) -> None:
+    """An editor's tab is a newcomer's commonest YAML slip: the parser's "cannot start any token" does not say it."""
+    root = write_files({"journeys/tabbed.yaml": HEAD + text})
+    tabbed = [line for line in problems_of(root) if "tabbed.yaml" in line]
+    assert tabbed == [f"journeys/tabbed.yaml:{at}: a tab character: YAML indents with spaces only; replace the tab "
+                      "with spaces"]
+
+
 @pytest.mark.parametrize("locale", ["de_DE", "german"])
 def test_a_resources_locale_is_a_language_tag(write_files: WriteFiles, locale: str) -> None:
     """It matched no reader and passed validate, so a German alternative of a group was never chosen (found by an

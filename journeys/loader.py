@@ -305,7 +305,7 @@ class _Loader:
         for err in e.errors(include_url=False):
             loc: Loc = tuple(err["loc"])
             path = _loc_text(doc, loc)
-            msg = err["msg"].removeprefix("Value error, ")
+            msg = _in_words(err) or err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 key = loc[-1]
                 near = _fields_at(model, loc[:-1])  # the fields of the mapping it is in, where that is plain
@@ -347,6 +347,30 @@ class _Loader:
                     self.problems.append(Problem(doc.file, at.line, at.column, f"{label}: {where}{text}"))
                 continue
             self.problems.append(doc.problem(_real_loc(doc, loc), f"{label}: {where}{msg}"))
+
+
+_EXPECTED = {  # pydantic's "Input should be a valid dictionary or instance of ResourceRequest", in an author's words
+    "list_type": "expected a list: one item per line, each starting with '- ' (or [a, b] on one line)",
+    "dict_type": "expected a mapping: one 'name: value' per line, indented under it (or {name: value} on one line)",
+    "model_type": "expected a mapping: one 'name: value' per line, indented under it (or {name: value} on one line)",
+    "int_type": "expected a whole number, such as 3",
+    "int_parsing": "expected a whole number, such as 3",
+    "string_type": "expected text",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+}
+
+
+def _in_words(err: Any) -> str | None:
+    """What a value of the wrong shape should have been and what it is (never the value: it may be anything)."""
+    expected = _EXPECTED.get(err["type"])
+    if expected is None:
+        return None
+    given = err.get("input")
+    shape = ("nothing" if given is None else "true or false" if isinstance(given, bool)
+             else "a number" if isinstance(given, int | float) else "text" if isinstance(given, str)
+             else "a list" if isinstance(given, list | tuple) else "a mapping" if isinstance(given, dict) else None)
+    return f"{expected}, not {shape}" if shape is not None else expected
 
 
 def _unknown_kind(doc: Document, kind: object) -> Problem:

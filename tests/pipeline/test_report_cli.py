@@ -210,7 +210,7 @@ def test_a_fairness_file_that_is_no_fairness_document_says_so(tmp_path: Path,
     (world / "k.yaml").write_text("apiVersion: wayfinder/v1\nkind: Fairness\nk: true\n", encoding="utf-8")
     args[args.index("--fairness") + 1] = str(world / "k.yaml")
     assert main(["report", "fairness", *args, "--json"]) == 1
-    assert "k.yaml:3:4: fairness: k: Input should be a valid integer" in capsys.readouterr().err
+    assert "k.yaml:3:4: fairness: k: expected a whole number, such as 3, not true or false" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("kind", ["fairness", "impact"])

@@ -192,7 +192,7 @@ def test_holdout_is_a_percentage_and_sensitive_journeys_have_none(write_files: W
         "not '60%'",
         "journeys/b.yaml:7:10: journey k: holdout: a sensitive journey cannot have a holdout: nobody in a sensitive "
         "moment is left without help",
-        "journeys/c.yaml:6:10: journey c: holdout: Input should be a valid string",
+        "journeys/c.yaml:6:10: journey c: holdout: expected text, not a number",
     ]
 
 

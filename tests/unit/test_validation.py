@@ -191,8 +191,8 @@ def test_a_step_id_that_is_not_text_is_placed_at_the_id(write_files: WriteFiles)
     wait: {for: 1d}
 """})
     lines = problems_of(root)
-    assert only(lines, r"steps\[0\]") == "journeys/j.yaml:9:9: journey j: steps[0].id: Input should be a valid string"
-    assert only(lines, r"steps\[2\]") == "journeys/j.yaml:13:9: journey j: steps[2].id: Input should be a valid string"
+    assert only(lines, r"steps\[0\]") == "journeys/j.yaml:9:9: journey j: steps[0].id: expected text, not a number"
+    assert only(lines, r"steps\[2\]") == "journeys/j.yaml:13:9: journey j: steps[2].id: expected text, not a list"
 
 
 def test_a_cycle_whose_wait_is_0s_is_an_error_and_one_whose_wait_is_until_is_warned(write_files: WriteFiles) -> None:
@@ -389,6 +389,23 @@ def test_a_tab_is_named_in_words_at_the_tab(write_files: WriteFiles, text: str, 
                       "with spaces"]
 
 
+def test_a_list_where_a_mapping_goes_and_back_is_said_in_an_authors_words(write_files: WriteFiles) -> None:
+    """pydantic said "Input should be a valid dictionary or instance of ResourceRequest" (a class name) and "Input
+    should be a valid list"; an HR author is told what to write, and what was written instead."""
+    root = write_files({"journeys/j.yaml": HEAD + """exit_on:
+  event: hris.employee.terminated
+steps:
+  - id: a
+    send: {channel: email, subject: s, body: b, resources: [onboarding]}
+"""})
+    assert problems_of(root) == [
+        "journeys/j.yaml:9:3: journey j: exit_on: expected a list: one item per line, each starting with '- ' "
+        "(or [a, b] on one line), not a mapping",
+        "journeys/j.yaml:12:60: journey j: steps[0].send.resources: expected a mapping: one 'name: value' per line, "
+        "indented under it (or {name: value} on one line), not a list",
+    ]
+
+
 @pytest.mark.parametrize("locale", ["de_DE", "german"])
 def test_a_resources_locale_is_a_language_tag(write_files: WriteFiles, locale: str) -> None:
     """It matched no reader and passed validate, so a German alternative of a group was never chosen (found by an
@@ -510,8 +527,8 @@ def test_a_broken_catalog_entry_hides_neither_the_other_entries_checks_nor_is_it
     lines = catalog_problems(root)
     assert only(lines, "resources\\[0\\].type").startswith("catalog/c.yaml:7:19: catalog: resources[0].type: Input "
                                                           "should be")
-    assert only(lines, "topics\\[1\\].id") == ("catalog/c.yaml:5:10: catalog: topics[1].id: Input should be a valid "
-                                              "string")
+    assert only(lines, "topics\\[1\\].id") == ("catalog/c.yaml:5:10: catalog: topics[1].id: expected text, not a "
+                                              "number")
     # The entries after the broken ones are checked where they are written.
     assert only(lines, "onbording") == ("catalog/c.yaml:8:44: resource b: unknown topic 'onbording' (did you mean "
                                         "'onboarding'?)")
@@ -545,8 +562,8 @@ resources: []
 @pytest.mark.parametrize(("declared", "error"), [
     ("  course_id: {}\n  grade: {requird: false}\n", "types/t.yaml:8:11: event type lms.course.completed: "
                                                      "data.grade: unknown field 'requird'"),
-    ("  - course_id\n", "types/t.yaml:7:3: event type lms.course.completed: data: Input should be a valid "
-                         "dictionary"),
+    ("  - course_id\n", "types/t.yaml:7:3: event type lms.course.completed: data: expected a mapping: one "
+                         "'name: value' per line, indented under it (or {name: value} on one line), not a list"),
 ])
 def test_a_slip_in_an_event_type_does_not_make_its_fields_unknown_to_the_journeys(
         write_files: WriteFiles, declared: str, error: str) -> None:
@@ -1212,9 +1229,9 @@ steps:
     send: {channel: email, subject: s, body: b, resources: {topics: [onboarding], limit: true}}
 """})
     lines = problems_of(root)
-    assert "journeys/j.yaml:8:10: journey j: version: Input should be a valid integer" in lines
-    assert any(line.startswith("journeys/j.yaml:11:") and "limit: Input should be a valid integer" in line
-               for line in lines), lines
+    assert "journeys/j.yaml:8:10: journey j: version: expected a whole number, such as 3, not text" in lines
+    assert any(line.startswith("journeys/j.yaml:11:")
+               and "limit: expected a whole number, such as 3, not true or false" in line for line in lines), lines
 
 
 def test_a_step_without_its_id_is_told_at_the_step(write_files: WriteFiles) -> None:

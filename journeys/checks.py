@@ -128,9 +128,11 @@ def _walk_chain(root: Field, chain: Sequence[str], guarded: Any, *, hint: str) -
                                "SPEC keeps fields beyond its own, so it may be there: guard it with has(), or declare "
                                "it in a kind: EventType document", absent=True)
         if field is None and not shape.open:
-            extra = "; fields HR adds go under employee.attributes" if shape.name == schemas.PROFILE.name else ""
-            return _Finding(i, f"unknown field {name!r} in {shape.name}"
-                               f"{suggest(name, sorted(shape.fields))}{extra}")
+            profile = shape.name == schemas.PROFILE.name
+            extra = "; fields HR adds go under employee.attributes" if profile else ""
+            meant = schemas.PROFILE_SYNONYMS.get(name.lower()) if profile else None
+            hint = f" (did you mean {meant!r}?)" if meant else suggest(name, sorted(shape.fields))
+            return _Finding(i, f"unknown field {name!r} in {shape.name}{hint}{extra}")
         field = field or Field(required=False)
         if not field.required and not guarded(i):
             return _Finding(i, f"{name!r} may be absent from {shape.name}: {hint}", absent=True)

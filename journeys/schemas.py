@@ -97,6 +97,19 @@ def _profile(reported_elsewhere: Iterable[str] = ()) -> Shape:
     })
 
 
+# What HR systems and spreadsheets call a profile field SPEC §3 names otherwise: "did you mean" goes by these first
+# (spelling alone took ``first_name`` for ``family_name``).
+PROFILE_SYNONYMS: Mapping[str, str] = {
+    "first_name": "given_name", "firstname": "given_name", "forename": "given_name", "name": "given_name",
+    "last_name": "family_name", "lastname": "family_name", "surname": "family_name",
+    "nickname": "preferred_name", "email_address": "email", "work_email": "email",
+    "manager": "manager_id", "hr_partner": "hr_partner_id", "hrbp": "hr_partner_id",
+    "title": "role", "job_title": "role", "position": "role", "level": "job_level", "grade": "job_level",
+    "team": "department", "tz": "timezone", "time_zone": "timezone", "language": "locale",
+    "hire_date": "start_date", "employee_id": "id", "office": "location",
+}
+
+
 PREFERENCES = Shape("the profile's preferences", {
     **_all(("opt_out_channels", "opt_out_topics"), model=Preferences),
     **_all(("quiet_hours", "locale", "paused_until"), required=False, model=Preferences),

@@ -406,6 +406,29 @@ steps:
     ]
 
 
+@pytest.mark.parametrize(("written", "meant"), [
+    ("first_name", "given_name"), ("firstName", "given_name"), ("surname", "family_name"), ("level", "job_level"),
+    ("job_title", "role"), ("manager", "manager_id"),
+])
+def test_a_profile_field_by_another_systems_name_suggests_spec_s_name(
+        write_files: WriteFiles, written: str, meant: str) -> None:
+    """An HR system's name for a profile field: by spelling alone ``first_name`` got "did you mean 'family_name'?",
+    which would have sent messages to people by their surname."""
+    root = write_files({"journeys/j.yaml": HEAD + f"""steps:
+  - id: a
+    send: {{channel: email, subject: "Hi {{{{ employee.{written} }}}}", body: b}}
+"""})
+    assert only(problems_of(root), written) == (
+        f"journeys/j.yaml:10:53: journey j: step a: employee.{written}: unknown field {written!r} in the employee "
+        f"profile (did you mean {meant!r}?); fields HR adds go under employee.attributes")
+
+
+def test_every_profile_synonym_names_a_profile_field() -> None:
+    from wayfinder.journeys import schemas
+    assert set(schemas.PROFILE_SYNONYMS.values()) <= set(schemas.PROFILE.fields)
+    assert not set(schemas.PROFILE_SYNONYMS) & set(schemas.PROFILE.fields)
+
+
 @pytest.mark.parametrize("locale", ["de_DE", "german"])
 def test_a_resources_locale_is_a_language_tag(write_files: WriteFiles, locale: str) -> None:
     """It matched no reader and passed validate, so a German alternative of a group was never chosen (found by an

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -36,6 +37,22 @@ def _unless(model: _M, *refusals: tuple[bool, str]) -> _M:
         if refused:
             raise ValueError(msg)
     return model
+
+
+def _number_as_duration(value: Any) -> Any:
+    """A number written where a duration goes (``offset: 14``): it lacks its unit, which is what to say."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        msg = f"{value} is not a duration: a number needs a unit (s, m, h, d, w), e.g. {value}d or {value}w"
+        raise ValueError(msg)
+    return value
+
+
+def _number_as_time_of_day(value: Any) -> Any:
+    """A number written where a time of day goes (``at: 10``)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        msg = 'a time of day looks like "09:00" (24-hour, quoted)'
+        raise ValueError(msg)
+    return value
 
 
 def _duration(value: str) -> str:
@@ -66,6 +83,13 @@ def _time_of_day(value: str) -> str:
     return value[:5]
 
 
+def _number_as_reentry(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        msg = f"reentry is never, always or a duration such as 300d, not a number without a unit ({value})"
+        raise ValueError(msg)
+    return value
+
+
 def _reentry(value: str) -> str:
     if value not in ("never", "always"):
         try:
@@ -82,12 +106,12 @@ def _reentry(value: str) -> str:
 # The patterns are for editors (JSON Schema); the validators give the error messages.
 DURATION_PATTERN = r"^-?(?:[0-9]+[smhdw])+$"
 TIME_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::00)?$"
-Duration = Annotated[str, AfterValidator(_duration), Field(examples=["3d", "12w", "-14d"],
-                                                            json_schema_extra={"pattern": DURATION_PATTERN})]
+Duration = Annotated[str, BeforeValidator(_number_as_duration), AfterValidator(_duration),
+                     Field(examples=["3d", "12w", "-14d"], json_schema_extra={"pattern": DURATION_PATTERN})]
 NotNegative = Annotated[Duration, AfterValidator(_not_negative)]
 Positive = Annotated[Duration, AfterValidator(_positive)]
-TimeOfDay = Annotated[str, AfterValidator(_time_of_day), Field(examples=["09:00"],
-                                                               json_schema_extra={"pattern": TIME_PATTERN})]
+TimeOfDay = Annotated[str, BeforeValidator(_number_as_time_of_day), AfterValidator(_time_of_day),
+                      Field(examples=["09:00"], json_schema_extra={"pattern": TIME_PATTERN})]
 Recipient = RecipientRole
 
 
@@ -350,7 +374,7 @@ class Journey(Frozen):
                                              "in one sentence (Jinja2); a default is made from the trigger")] = None
     trigger: Trigger
     audience: Expr | None = None
-    reentry: Annotated[str, AfterValidator(_reentry), Field(
+    reentry: Annotated[str, BeforeValidator(_number_as_reentry), AfterValidator(_reentry), Field(
         json_schema_extra={"pattern": r"^(?:never|always|-?(?:[0-9]+[smhdw])+)$"})] = "never"
     exit_on: list[ExitOn] = Field(default_factory=list)
     steps: Annotated[list[Step], Field(min_length=1)]

@@ -429,6 +429,26 @@ def test_every_profile_synonym_names_a_profile_field() -> None:
     assert not set(schemas.PROFILE_SYNONYMS) & set(schemas.PROFILE.fields)
 
 
+def test_a_number_without_its_unit_where_a_duration_or_time_goes_says_so(write_files: WriteFiles) -> None:
+    """``offset: 14`` was told "Input should be a valid string": the author meant days, and needs to hear the unit."""
+    root = write_files({"journeys/j.yaml": HEAD + """reentry: 300
+steps:
+  - id: a
+    wait: {until: trigger.data.start_date, offset: 14, at: 10}
+  - id: b
+    wait_for: {event: hris.leave.ended, timeout: 30}
+"""})
+    assert problems_of(root) == [
+        "journeys/j.yaml:8:10: journey j: reentry: reentry is never, always or a duration such as 300d, not a number "
+        "without a unit (300)",
+        "journeys/j.yaml:11:52: journey j: steps[0].wait.offset: 14 is not a duration: a number needs a unit "
+        "(s, m, h, d, w), e.g. 14d or 14w",
+        "journeys/j.yaml:11:60: journey j: steps[0].wait.at: a time of day looks like \"09:00\" (24-hour, quoted)",
+        "journeys/j.yaml:13:50: journey j: steps[1].wait_for.timeout: 30 is not a duration: a number needs a unit "
+        "(s, m, h, d, w), e.g. 30d or 30w",
+    ]
+
+
 @pytest.mark.parametrize("locale", ["de_DE", "german"])
 def test_a_resources_locale_is_a_language_tag(write_files: WriteFiles, locale: str) -> None:
     """It matched no reader and passed validate, so a German alternative of a group was never chosen (found by an

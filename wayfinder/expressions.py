@@ -699,5 +699,30 @@ def _compile_error(raw: str, source: str) -> ExpressionError:
         offset = len(source.rstrip())
         line = source.count("\n", 0, offset) + 1
         column = offset - source.rfind("\n", 0, offset)
+    said, slip = m.group(3), _slip_in_words(source, offset)
+    if slip is not None:  # placed at what was written (``not``, not the word after it)
+        said, offset = slip
+        line = source.count("\n", 0, offset) + 1
+        column = offset - source.rfind("\n", 0, offset)
     where = f"line {line}, column {column}" if line > 1 else f"column {column}"
-    return ExpressionError(f"invalid expression: {m.group(3)} ({where} of the expression)", offset + 1)
+    return ExpressionError(f"invalid expression: {said} ({where} of the expression)", offset + 1)
+
+
+_WORD_OPERATORS = {"and": "&&", "or": "||"}
+
+
+def _slip_in_words(source: str, offset: int) -> tuple[str, int] | None:
+    """What a newcomer wrote from another language (SQL, Python, a spreadsheet), in words, and where it is, instead
+    of the parser's "mismatched input 'and' expecting {<EOF>, '==', ...}"; None for any other syntax error."""
+    word = re.match(r"[A-Za-z_]\w*", source[offset:])
+    before = re.search(r"(?<![\w.])([A-Za-z_]\w*)\s*$", source[:offset])
+    if word is not None and word.group().lower() in _WORD_OPERATORS:
+        name, written = word.group(), _WORD_OPERATORS[word.group().lower()]
+        return f"{name!r} is written {written} in CEL (a {written} b)", offset
+    if before is not None and before.group(1).lower() == "not":
+        return "'not' is written ! in CEL (!has(employee.attributes.x), !(a == b))", before.start(1)
+    if source.startswith("<>", offset - 1):
+        return "'<>' is written != in CEL", offset - 1
+    if source[offset:offset + 1] == "=" and source[offset + 1:offset + 2] != "=":
+        return "a single = does not compare: write == (or != for 'is not')", offset
+    return None

@@ -1121,6 +1121,26 @@ def test_a_syntax_error_says_its_line_in_an_expression_of_several() -> None:
     assert str(caught.value).endswith("(column 17 of the expression)")  # after the '>', where it stops too soon
 
 
+@pytest.mark.parametrize(("written", "said", "column"), [
+    ('employee.job_level = "M1"', "a single = does not compare: write == (or != for 'is not') (column 20", 20),
+    ('employee.country == "SE" and employee.role == "x"', "'and' is written && in CEL (a && b) (column 26", 26),
+    ('employee.country == "SE" OR employee.role == "x"', "'OR' is written || in CEL (a || b) (column 26", 26),
+    ("not has(employee.attributes.x)", "'not' is written ! in CEL (!has(employee.attributes.x), !(a == b)) "
+     "(column 1", 1),
+    ('employee.country == "DE" &&\n  not has(employee.attributes.x)', "'not' is written ! in CEL "
+     "(!has(employee.attributes.x), !(a == b)) (line 2, column 3", 31),
+    ('employee.country <> "SE"', "'<>' is written != in CEL (column 18", 18),
+])
+def test_an_operator_from_another_language_is_named_in_words_where_it_is(written: str, said: str,
+                                                                         column: int) -> None:
+    """A newcomer's SQL or Python (``=``, ``and``, ``not``, ``<>``) got the parser's "token recognition error at: '= '"
+    or "mismatched input 'and' expecting {<EOF>, '==', '!=', ...}"."""
+    with pytest.raises(ExpressionError) as caught:
+        Expr(written)
+    assert str(caught.value) == f"invalid expression: {said} of the expression)"
+    assert caught.value.column == column
+
+
 def test_a_broken_value_in_a_step_hides_nothing_else_in_that_step(write_files: WriteFiles) -> None:
     """Issue 9, every problem in one run: a step with one slip (a channel, a time of day, a horizon, an assignee, a
     timeout it cannot read) is checked with that value taken out or made neutral, so its template, topics and

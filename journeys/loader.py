@@ -311,7 +311,8 @@ class _Loader:
                 near = _fields_at(model, loc[:-1])  # the fields of the mapping it is in, where that is plain
                 close = difflib.get_close_matches(str(key), sorted((near or _all_field_names()) - {key}), n=1)
                 here = " here" if key in _all_field_names() else ""  # a field of another kind of step or document
-                msg = f"unknown field {key!r}{here}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                msg = f"unknown field {key!r}{here}" + (f" (did you mean {close[0]!r}?)" if close else
+                                                         _fields_it_takes(near))
                 outer = _fields_at(model, loc[:-2]) if len(loc) >= 2 and isinstance(loc[-2], str) else None
                 if near is not None and outer is not None and key in outer and key not in near:  # indented too far
                     msg = f"unknown field {key!r} here (it goes beside {loc[-2]!r}, not inside it)"
@@ -347,6 +348,11 @@ class _Loader:
                     self.problems.append(Problem(doc.file, at.line, at.column, f"{label}: {where}{text}"))
                 continue
             self.problems.append(doc.problem(_real_loc(doc, loc), f"{label}: {where}{msg}"))
+
+
+def _fields_it_takes(near: set[str] | None) -> str:
+    """The fields a mapping takes, when no one of them is close to what was written and they are few to read."""
+    return f"; it takes {', '.join(sorted(near))}" if near and len(near) <= 12 else ""
 
 
 _EXPECTED = {  # pydantic's "Input should be a valid dictionary or instance of ResourceRequest", in an author's words

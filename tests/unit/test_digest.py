@@ -466,8 +466,9 @@ def test_a_misspelt_key_is_told_the_closest_field_of_its_own_mapping(write_files
                                policy=root / "policy.yaml"))
     text = sorted(str(p).split(": ", 1)[1] for p in problems if p.severity == "error")
     assert text == ["policy: digests.hr_partner: unknown field 'tempalte' (did you mean 'template'?)",
-                    "policy: digests.manager: unknown field 'foo'",
-                    "policy: frequency_cap: unknown field 'windw'"]
+                    "policy: digests.manager: unknown field 'foo'; it takes at, channel, day, every, journeys, "
+                    "template",
+                    "policy: frequency_cap: unknown field 'windw'; it takes max, per"]
 
 
 def test_a_digest_that_does_not_render_fails_with_its_messages_and_says_why() -> None:

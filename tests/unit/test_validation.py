@@ -449,6 +449,22 @@ steps:
     ]
 
 
+def test_an_unknown_field_with_no_close_one_is_told_the_fields_its_mapping_takes(write_files: WriteFiles) -> None:
+    """``to:`` in a test's expected message (as a step writes it) got "unknown field 'to' here" and nothing more."""
+    root = write_files({"journeys/t.yaml": """apiVersion: wayfinder/v1
+kind: JourneyTest
+id: t
+journeys: [j]
+events: []
+expect:
+  messages:
+    - {journey: j, to: E1}
+"""})
+    assert only(problems_of(root), "'to'") == (
+        "journeys/t.yaml:8:20: journey test t: expect.messages[0]: unknown field 'to' here; it takes at, channel, "
+        "journey, locale, reason, recipient, resources, role, status, step, subject")
+
+
 @pytest.mark.parametrize("locale", ["de_DE", "german"])
 def test_a_resources_locale_is_a_language_tag(write_files: WriteFiles, locale: str) -> None:
     """It matched no reader and passed validate, so a German alternative of a group was never chosen (found by an
@@ -842,7 +858,7 @@ def test_a_field_of_another_kind_of_step_is_unknown_here_not_a_typo_of_itself(wr
     roadmap: {topics: [onboarding], channel: email, template: onboarding/roadmap, subject: "x"}
 """})
     assert only(problems_of(root), "subject") == ("journeys/j.yaml:10:83: journey j: steps[0].roadmap: unknown field "
-                                                  "'subject' here")
+                                                  "'subject' here; it takes channel, horizon, template, to, topics")
 
 
 def test_a_misspelt_top_level_field_hides_no_other_problem_of_its_document(write_files: WriteFiles) -> None:

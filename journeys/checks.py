@@ -103,6 +103,14 @@ def suggest(name: str, known: Iterable[str], cutoff: float = 0.6) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def unknown_step(target: str, ids: Iterable[object]) -> str:
+    """A jump to a step the journey does not have: the close one, else the ones it has (a renamed step rarely
+    looks like its old name)."""
+    names = sorted(str(x) for x in ids)
+    hint = suggest(target, names) or (f"; this journey's steps are {', '.join(names)}" if names else "")
+    return f"jump to unknown step {target!r}{hint}"
+
+
 # -- the rule for one member access -------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Finding:
@@ -819,8 +827,7 @@ def _raw_step(doc: Document, label: str, i: int, step: dict[str, Any], ids: set[
         body = step.get(action)
         target = body.get(key) if isinstance(body, dict) else None
         if isinstance(target, str) and target not in ids:
-            out.append(doc.problem(("steps", i, action, key), f"{where}: jump to unknown step {target!r}"
-                                   + suggest(target, sorted(str(x) for x in ids))))
+            out.append(doc.problem(("steps", i, action, key), f"{where}: {unknown_step(target, ids)}"))
     for action in ("send", "roadmap"):
         body = step.get(action)
         if not isinstance(body, dict):

@@ -42,7 +42,7 @@ from wayfinder.journeys._yaml import (
     max_bytes,
     read_documents,
 )
-from wayfinder.journeys.checks import CLOSE, check_definitions, journey_positions, suggest
+from wayfinder.journeys.checks import CLOSE, check_definitions, journey_positions, suggest, unknown_step
 from wayfinder.journeys.definitions import Definitions as Definitions  # re-exported: the old home of the name
 from wayfinder.journeys.definitions import InlineKey, Part
 from wayfinder.journeys.digest import digest_rule
@@ -1368,7 +1368,7 @@ class _StepChecker:
 
     def jump(self, loc: Loc, target: str | None) -> None:
         if target is not None and target not in self.ids:
-            self.add(loc, f"jump to unknown step {target!r}" + suggest(target, self.ids))
+            self.add(loc, unknown_step(target, self.ids))
 
     def template(self, loc: Loc, tid: str | None) -> None:
         if (tid is not None and tid not in self.defs.templates and tid not in self.defs.broken_templates

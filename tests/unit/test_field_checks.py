@@ -128,7 +128,8 @@ def test_a_missing_step_target_is_reported_when_the_file_has_another_error(write
     send: {channel: email, templat: new-parent/welcome}
 """)})
     assert errors(root) == [
-        "journeys/j.yaml:10:52: journey j: step first: jump to unknown step 'misssing'",
+        "journeys/j.yaml:10:52: journey j: step first: jump to unknown step 'misssing'; this journey's steps are "
+        "first, second",
         "journeys/j.yaml:12:28: journey j: steps[1].send: unknown field 'templat' (did you mean 'template'?)",
     ]
 

@@ -58,7 +58,8 @@ def test_unknown_jump_and_template_are_both_reported_with_positions(write_files:
 """})
     lines = problems_of(root)
     assert only(lines, "missing-step") == ("journeys/typo.yaml:10:52: journey j: step first: "
-                                           "jump to unknown step 'missing-step'")
+                                           "jump to unknown step 'missing-step'; this journey's steps are first, "
+                                           "second")
     assert only(lines, "welcom'") == ("journeys/typo.yaml:12:38: journey j: step second: unknown template "
                                       "'new-parent/welcom' (did you mean 'new-parent/welcome'?)")
 

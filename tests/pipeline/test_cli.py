@@ -258,6 +258,18 @@ def test_an_id_no_one_has_says_which_events_were_read_and_the_id_as_written_ther
     assert stopped.value.code == f"no events for employee E9043 in the events file {events}"  # E1043 is someone else
 
 
+def test_an_unknown_journey_in_the_bundled_examples_says_how_to_preview_ones_own(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A newcomer who copied the examples and wrote a journey ran ``preview my-journey`` in that folder and was told
+    only that it is unknown, with the bundled journeys listed: preview reads the bundled examples unless told."""
+    assert main(["preview", "sabbatical-return", "--employee", "E1001"]) == 1
+    assert capsys.readouterr().err.endswith(
+        "wellbeing-signal; these are the bundled examples: for your own, give --journeys DIR (and --catalog, "
+        "--templates, --policy)\n")
+    assert main(["preview", "nope", "--employee", "E1001", "--journeys", str(examples_dir() / "journeys")]) == 1
+    assert capsys.readouterr().err.endswith("wellbeing-signal\n")  # given a folder: it is the one looked in
+
+
 def test_a_mistyped_journey_id_gets_a_did_you_mean_only_when_it_is_close(capsys: pytest.CaptureFixture[str]) -> None:
     """An HR operations audit on 2026-12-05: ``preview new-parnt`` listed every journey but not the one meant. A
     loose match (``parent``) is not guessed at, and an employee id is never suggested (see the test above)."""

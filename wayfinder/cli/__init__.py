@@ -332,7 +332,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
     journey = defs.current().get(args.journey)
     if journey is None:
         near = suggest(args.journey, defs.current(), CLOSE)
-        print(f"unknown journey {args.journey!r}{near}; known: {', '.join(sorted(defs.current()))}", file=sys.stderr)
+        bundled = ("; these are the bundled examples: for your own, give --journeys DIR (and --catalog, --templates, "
+                   "--policy)" if args.journeys is None else "")
+        print(f"unknown journey {args.journey!r}{near}; known: {', '.join(sorted(defs.current()))}{bundled}",
+              file=sys.stderr)
         return 1
     # With the other journeys, as simulate runs it: what they deliver first is not offered again (SPEC §5), and
     # their messages count against the frequency cap. Alone, preview showed resources another journey had

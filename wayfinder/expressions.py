@@ -474,8 +474,8 @@ class Expr:
             raise _compile_error(str(e), source) from e
         calls = [name for name in self._program.functions() if name[:1].isalpha() and name not in CEL_FUNCTIONS]
         if calls:
-            msg = (f"unknown function {calls[0]!r} (CEL's here: {', '.join(sorted(CEL_FUNCTIONS))}; and the macros "
-                   "has, all, exists, exists_one, map, filter)")
+            msg = (f"unknown function {calls[0]!r}{_function_meant(calls[0])} (CEL's here: "
+                   f"{', '.join(sorted(CEL_FUNCTIONS))}; and the macros has, all, exists, exists_one, map, filter)")
             found = re.search(rf"\b{re.escape(calls[0])}\s*\(", blank_strings(code))
             raise ExpressionError(msg, found.start() + 1 if found else 1)
         wrong_form = _call_in_a_form_cel_lacks(blank_strings(code))
@@ -661,6 +661,18 @@ class CatalogExpr(Expr):
     @classmethod
     def _from_str(cls, value: str) -> Expr:
         return cls(value, CATALOG_VARIABLES)
+
+
+_FUNCTIONS_ELSEWHERE = {"len": "size", "length": "size", "count": "size"}  # Python's, SQL's and a spreadsheet's
+
+
+def _function_meant(name: str) -> str:
+    """`` (did you mean 'startsWith'?)`` for Python's ``startswith``, ``len`` and the like, or a close spelling."""
+    folded = name.lower().replace("_", "")
+    meant = (_FUNCTIONS_ELSEWHERE.get(folded)
+             or next((f for f in sorted(CEL_FUNCTIONS) if f.lower() == folded), None)
+             or next(iter(difflib.get_close_matches(name, sorted(CEL_FUNCTIONS), n=1, cutoff=0.8)), None))
+    return f" (did you mean {meant!r}?)" if meant else ""
 
 
 def _unknown_variables(source: str, unknown: list[str], allowed: frozenset[str]) -> ExpressionError:

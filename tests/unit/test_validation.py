@@ -1158,6 +1158,16 @@ def test_an_operator_from_another_language_is_named_in_words_where_it_is(written
     assert caught.value.column == column
 
 
+@pytest.mark.parametrize(("written", "meant"), [
+    ('employee.role.startswith("M")', "startsWith"), ('employee.role.ends_with("r")', "endsWith"),
+    ("len(employee.skills) > 2", "size"), ('employee.role.contain("x")', "contains"),
+])
+def test_a_function_from_python_or_a_slip_is_told_cels_name(written: str, meant: str) -> None:
+    """Python's ``startswith`` was told only "unknown function" and a list of 24 names to search by eye."""
+    with pytest.raises(ExpressionError, match=rf"^unknown function '\w+' \(did you mean '{meant}'\?\) \(CEL's here"):
+        Expr(written)
+
+
 def test_a_broken_value_in_a_step_hides_nothing_else_in_that_step(write_files: WriteFiles) -> None:
     """Issue 9, every problem in one run: a step with one slip (a channel, a time of day, a horizon, an assignee, a
     timeout it cannot read) is checked with that value taken out or made neutral, so its template, topics and

@@ -24,7 +24,7 @@ from jinja2 import nodes
 from pydantic import BaseModel
 
 from wayfinder.catalog.model import CatalogDoc, ResourceDoc
-from wayfinder.expressions import Expr, without_comments
+from wayfinder.expressions import Expr, blank_strings, without_comments
 from wayfinder.journeys import schemas
 from wayfinder.journeys._problems import Problem
 from wayfinder.journeys._time import to_instant, zone
@@ -567,9 +567,25 @@ def _check_journey(world: _World, doc: Document, j: Journey) -> None:
         own = Field(shape=schemas.envelope(world.event_shape(rule.event)))
         _expr(world, doc, ("exit_on", i, "when"), rule.when, {**at_trigger, "event": own},
               f"{label}: exit_on[{i}].when")
+    # the trigger's data fields its ``when`` tests with has() are there in every step: that event started it
+    tested = Field(shape=schemas.with_present(schemas.envelope(world.event_shape(j.trigger.event), "the trigger"),
+                                              tested_by_trigger(j.trigger.when)))
     for i, (step, types) in enumerate(zip(j.steps, events_at_steps(j), strict=True)):
         _check_step(world, doc, j, i, step, {"employee": profile, "event": _event_scope(world, types),
-                                             "trigger": trigger})
+                                             "trigger": tested})
+
+
+def tested_by_trigger(when: Expr | None) -> set[str]:
+    """The ``event.data`` fields a trigger's condition requires with ``has()``: tested without ``!`` in front, in a
+    condition with no ``||`` (where one side might hold without them)."""
+    if when is None:
+        return set()
+    code = blank_strings(without_comments(when.source))
+    if "||" in code:
+        return set()
+    return {c.names[1] for c in chains(when.source, frozenset({"event"}))
+            if c.in_has and len(c.names) == 2 and c.names[0] == "data"
+            and not re.search(rf"!\s*has\(\s*event\s*\.\s*data\s*\.\s*{re.escape(c.names[1])}\s*\)", code)}
 
 
 def _when_at(doc: Document, base: Loc, action: str) -> Loc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -181,6 +181,20 @@ def envelope(data: Shape | None, name: str = "the event") -> Shape:
     """A CloudEvent as expressions see it (``event`` and ``trigger``); ``data`` None: not checked."""
     return Shape(name, {**{n: Field(example=_EXAMPLE_TEXT) for n in ("id", "source", "type", "subject")},
                         "time": Field(example=_EXAMPLE_TIME), "data": Field(shape=data)})
+
+
+def with_present(event: Shape, names: Iterable[str]) -> Shape:
+    """An event envelope whose ``data`` fields ``names`` count as present (the trigger, once its ``when`` tested
+    them with ``has()``): only fields its data has or may have (a built-in type's kept ones); others stay unknown."""
+    data_field = event.fields.get("data")
+    data = data_field.shape if data_field is not None else None
+    if data_field is None or data is None:
+        return event
+    present = {n: replace(data.fields.get(n, Field()), required=True) for n in names if n in data.fields or data.kept}
+    if not present:
+        return event
+    inner = replace(data, fields={**data.fields, **present})
+    return replace(event, fields={**event.fields, "data": replace(data_field, shape=inner)})
 
 
 def merge(shapes: list[Shape]) -> Shape:

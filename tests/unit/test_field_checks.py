@@ -422,3 +422,35 @@ def test_validate_compiles_each_expression_once(write_files: WriteFiles, monkeyp
 """, f"audience: '{ours[1]}'\n")})
     assert errors(root) == [] and warnings(root) == []
     assert [compiled.count(source) for source in ours] == [2] * len(ours)  # once for each of the two loads above
+
+
+STEPS_READING_TWINS = """  - id: s
+    send: {channel: email, subject: "Twins: {{ trigger.data.twins }}", body: b}
+  - id: t
+    task: {assignee: hr_partner, title: t, when: trigger.data.twins == true}
+"""
+
+
+@pytest.mark.parametrize("when", [
+    "has(event.data.twins)",
+    'event.data.relationship == "child" && has(event.data.twins) && event.data.twins',
+])
+def test_a_field_the_trigger_requires_with_has_is_there_in_every_step(write_files: WriteFiles, when: str) -> None:
+    """A new author guarded a field beyond SPEC's in ``trigger.when`` and then printed it in a message: validate
+    asked for a second guard in every step, though no enrollment starts without the field."""
+    root = write_files({"journeys/j.yaml": journey(f"  event: hris.dependent.added\n  when: '{when}'",
+                                                   STEPS_READING_TWINS)})
+    assert errors(root) == []
+
+
+@pytest.mark.parametrize("when", [
+    "!has(event.data.twins)",
+    'has(event.data.twins) || event.data.relationship == "child"',
+    'event.data.relationship == "child"',
+])
+def test_a_trigger_that_may_start_without_the_field_still_asks_for_a_guard(write_files: WriteFiles,
+                                                                           when: str) -> None:
+    root = write_files({"journeys/j.yaml": journey(f"  event: hris.dependent.added\n  when: '{when}'",
+                                                   STEPS_READING_TWINS)})
+    found = errors(root)
+    assert len(found) == 2 and all("trigger.data.twins: unknown field 'twins'" in e for e in found), found

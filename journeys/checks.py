@@ -576,16 +576,16 @@ def _check_journey(world: _World, doc: Document, j: Journey) -> None:
 
 
 def tested_by_trigger(when: Expr | None) -> set[str]:
-    """The ``event.data`` fields a trigger's condition requires with ``has()``: tested without ``!`` in front, in a
-    condition with no ``||`` (where one side might hold without them)."""
+    """The ``event.data`` fields a trigger's condition requires with ``has()``: in a condition of ``&&`` alone, with no
+    ``||`` (where one side might hold without them), no conditional (``has(x) ? ... : true``), no negation (``!``
+    but ``!=``) and no comparison with a boolean (``has(x) == false``); else none (each step guards them)."""
     if when is None:
         return set()
     code = blank_strings(without_comments(when.source))
-    if "||" in code:
+    if "||" in code or "?" in code or re.search(r"!(?!=)", code) or re.search(r"\b(?:true|false)\b", code):
         return set()
     return {c.names[1] for c in chains(when.source, frozenset({"event"}))
-            if c.in_has and len(c.names) == 2 and c.names[0] == "data"
-            and not re.search(rf"!\s*has\(\s*event\s*\.\s*data\s*\.\s*{re.escape(c.names[1])}\s*\)", code)}
+            if c.in_has and len(c.names) == 2 and c.names[0] == "data"}
 
 
 def _when_at(doc: Document, base: Loc, action: str) -> Loc:

@@ -447,6 +447,10 @@ def test_a_field_the_trigger_requires_with_has_is_there_in_every_step(write_file
     "!has(event.data.twins)",
     'has(event.data.twins) || event.data.relationship == "child"',
     'event.data.relationship == "child"',
+    # none of these needs the field to start: a conditional, a has() compared with false, a negated group
+    'has(event.data.twins) ? event.data.twins : true',
+    'has(event.data.twins) == false',
+    '!(has(event.data.twins) && event.data.twins)',
 ])
 def test_a_trigger_that_may_start_without_the_field_still_asks_for_a_guard(write_files: WriteFiles,
                                                                            when: str) -> None:

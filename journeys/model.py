@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable
 from datetime import time, timedelta
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
@@ -39,20 +40,21 @@ def _unless(model: _M, *refusals: tuple[bool, str]) -> _M:
     return model
 
 
-def _number_as_duration(value: Any) -> Any:
-    """A number written where a duration goes (``offset: 14``): it lacks its unit, which is what to say."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        msg = f"{value} is not a duration: a number needs a unit (s, m, h, d, w), e.g. {value}d or {value}w"
-        raise ValueError(msg)
-    return value
+def _no_bare_number(say: Callable[[int | float], str]) -> BeforeValidator:
+    """Refuse a number written where text with a unit goes (``offset: 14``, ``at: 10``) with what ``say`` says of
+    it, before the text's own check would say only that it is no string."""
+    def check(value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(say(value))
+        return value
+    return BeforeValidator(check)
 
 
-def _number_as_time_of_day(value: Any) -> Any:
-    """A number written where a time of day goes (``at: 10``)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        msg = 'a time of day looks like "09:00" (24-hour, quoted)'
-        raise ValueError(msg)
-    return value
+_number_as_duration = _no_bare_number(
+    lambda v: f"{v} is not a duration: a number needs a unit (s, m, h, d, w), e.g. {v}d or {v}w")
+_number_as_time_of_day = _no_bare_number(lambda v: 'a time of day looks like "09:00" (24-hour, quoted)')
+_number_as_reentry = _no_bare_number(
+    lambda v: f"reentry is never, always or a duration such as 300d, not a number without a unit ({v})")
 
 
 def _duration(value: str) -> str:
@@ -83,13 +85,6 @@ def _time_of_day(value: str) -> str:
     return value[:5]
 
 
-def _number_as_reentry(value: Any) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        msg = f"reentry is never, always or a duration such as 300d, not a number without a unit ({value})"
-        raise ValueError(msg)
-    return value
-
-
 def _reentry(value: str) -> str:
     if value not in ("never", "always"):
         try:
@@ -106,11 +101,11 @@ def _reentry(value: str) -> str:
 # The patterns are for editors (JSON Schema); the validators give the error messages.
 DURATION_PATTERN = r"^-?(?:[0-9]+[smhdw])+$"
 TIME_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::00)?$"
-Duration = Annotated[str, BeforeValidator(_number_as_duration), AfterValidator(_duration),
+Duration = Annotated[str, _number_as_duration, AfterValidator(_duration),
                      Field(examples=["3d", "12w", "-14d"], json_schema_extra={"pattern": DURATION_PATTERN})]
 NotNegative = Annotated[Duration, AfterValidator(_not_negative)]
 Positive = Annotated[Duration, AfterValidator(_positive)]
-TimeOfDay = Annotated[str, BeforeValidator(_number_as_time_of_day), AfterValidator(_time_of_day),
+TimeOfDay = Annotated[str, _number_as_time_of_day, AfterValidator(_time_of_day),
                       Field(examples=["09:00"], json_schema_extra={"pattern": TIME_PATTERN})]
 Recipient = RecipientRole
 
@@ -374,7 +369,7 @@ class Journey(Frozen):
                                              "in one sentence (Jinja2); a default is made from the trigger")] = None
     trigger: Trigger
     audience: Expr | None = None
-    reentry: Annotated[str, BeforeValidator(_number_as_reentry), AfterValidator(_reentry), Field(
+    reentry: Annotated[str, _number_as_reentry, AfterValidator(_reentry), Field(
         json_schema_extra={"pattern": r"^(?:never|always|-?(?:[0-9]+[smhdw])+)$"})] = "never"
     exit_on: list[ExitOn] = Field(default_factory=list)
     steps: Annotated[list[Step], Field(min_length=1)]

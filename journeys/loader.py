@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -887,6 +888,7 @@ def _load(sources: Sources) -> tuple[Definitions, list[Problem]]:
         loader.read(sources.policy, explicit=True, expect="Policy", reserved=reserved)
     if sources.fallback is not None:
         _fall_back(loader, sources.fallback, has_templates=bool(sources.templates))
+    _bundled_digest(loader)
     defs = Definitions(files=loader.files, broken_templates=loader.broken_templates)
     problems = list(loader.problems)
     unchecked = _unchecked(loader)
@@ -925,6 +927,24 @@ def _fall_back(loader: _Loader, fallback: Fallback, *, has_templates: bool) -> N
             loader.read(folder, explicit=True, template_root=folder, expect="Template")
         else:
             loader.read(folder, explicit=True)
+
+
+DEFAULT_DIGEST = "digest/summary"
+
+
+def _bundled_digest(loader: _Loader) -> None:
+    """The bundled digest template, read when a policy's digest rule names no template of its own (so takes
+    ``digest/summary``) and the templates given have none by that id: README "Digests" says it is bundled, and a
+    policy with a digests block over one's own templates folder (the shared world's, say) stopped every run at
+    "unknown template 'digest/summary'". A template of that id among the sources, read or not, is theirs."""
+    wanted = any(isinstance(p.model, Policy) and any(r.template == DEFAULT_DIGEST for r in p.model.digests.values())
+                 for p in loader.parsed)
+    if (not wanted or "Template" in set().union(*loader.unread.values())
+            or DEFAULT_DIGEST in loader.broken_templates
+            or any(p.template_id == DEFAULT_DIGEST for p in loader.parsed)):
+        return
+    root = Path(str(files("wayfinder") / "examples" / "templates"))
+    loader.read(root / f"{DEFAULT_DIGEST}.yaml", explicit=True, template_root=root, expect="Template")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from tests.support import NEW_PARENT, WriteFiles, at, world_defs
@@ -446,3 +447,29 @@ def test_an_erasure_while_a_message_waits_for_the_end_of_a_pause(write_files: Wr
                    ("tell-manager", "M1", "sent", None, at("2026-09-14T11:00:00Z"), None, None)]
     assert [d.reason for d in runner.dead_letters] == ["erased_subject"]
     assert runner.pending_timers == 0
+
+
+def test_a_digest_policy_over_a_templates_folder_without_a_digest_template_uses_the_bundled_one(
+        write_files: WriteFiles) -> None:
+    """README "Digests": a rule's `template` defaults to `digest/summary`, bundled. A contract world's templates
+    folder has none: the run used to stop at "unknown template 'digest/summary'" before any event. The manager's two
+    messages of one day go in one digest at 09:00 the next day in Berlin (08:00Z), under the README's id."""
+    root = write_files({"journeys/tell-manager.yaml": TELL_MANAGER,
+                        "policy.yaml": "apiVersion: wayfinder/v1\nkind: Policy\ndigests:\n  manager: {every: daily}\n"})
+    child = {"relationship": "child", "reason": "birth"}
+    runner = EmbeddedRunner(world_defs(root / "journeys", root / "policy.yaml"))
+    runner.run([profile("E1", manager_id="M1"), profile("E2", given_name="Ben", manager_id="M1"),
+                profile("M1", given_name="Maria", locale="en-GB"),
+                event("d1", "hris.dependent.added", "2026-09-14T11:00:00Z", "E1", date="2026-09-12", **child),
+                event("d2", "hris.dependent.added", "2026-09-14T15:00:00Z", "E2", date="2026-09-13", **child)],
+               at("2026-09-16T00:00:00Z"))
+    digest_id = "d-" + hashlib.sha256("\x1f".join(("M1", "manager", "2026-09-15T07:00:00+00:00")).encode()
+                                      ).hexdigest()[:24]
+    got = sorted((m.message_id if m.journey_id == "digest" else m.employee_id, m.status, m.scheduled_for,
+                  m.digest_id) for m in runner.messages.values())
+    assert got == [("E1", "sent", at("2026-09-15T07:00:00Z"), digest_id),
+                   ("E2", "sent", at("2026-09-15T07:00:00Z"), digest_id),
+                   (digest_id, "sent", at("2026-09-15T07:00:00Z"), None)]
+    digest = runner.messages[digest_id]
+    assert digest.subject == "2 updates about your people"
+    assert digest.text is not None and digest.text.startswith("Hi Maria,")

@@ -45,7 +45,7 @@ from wayfinder.journeys.i18n import gettext
 from wayfinder.journeys.model import DigestRule, Policy, to_time
 from wayfinder.journeys.records import Gathered, Message, stable_id
 from wayfinder.journeys.state import LeavePeriod, unset
-from wayfinder.journeys.templates import MessageTemplate, RenderError, footer_explanation, split_footer
+from wayfinder.journeys.templates import MessageTemplate, RenderError, TooLong, footer_explanation, split_footer
 
 __all__ = ["DigestOutcome", "DigestState", "Digests", "OpenDigest", "digest_rule"]
 
@@ -403,36 +403,89 @@ class Digests:
                              or leaves_later(state.left_at, now) else None, effects)
 
     def _close(self, recipient_id: str, box: OpenDigest, items: list[Message], now: datetime) -> list[Effect]:
+        """The digest goes as one message; one whose items do not fit in one message's output budget goes as several
+        at the same time, in order (the first under the digest's id, the next ones under ids made from it and their
+        number): each part as many items as fit. Before 2026-12-06 such a digest failed whole (``render_error``),
+        and every message in it with it: a busy manager's day of onboarding notes reached no one."""
+        effects: list[Effect] = []
+        rest, number = items, 1
+        while rest:
+            part_id = box.digest_id if number == 1 else stable_id("d", recipient_id, box.role, box.digest_id,
+                                                                    "part", number)
+            fits = len(rest)
+            try:
+                effects += self._close_part(recipient_id, box, part_id, rest, now)
+            except TooLong:
+                fits = self._fitting(recipient_id, box, part_id, rest, now)
+                if fits == 0:  # one item alone is too long for a digest: it fails as a digest that does not render
+                    effects += self._failed(part_id, recipient_id, box, rest[:1], now, "one item is longer than a "
+                                            "digest may be")
+                    fits = 1
+                else:
+                    effects += self._close_part(recipient_id, box, part_id, rest[:fits], now)
+            except RenderError as err:  # said in the run's summary and log, as a message's render failure is
+                return effects + self._failed(part_id, recipient_id, box, rest, now, str(err))
+            rest, number = rest[fits:], number + 1
+        return effects
+
+    def _fitting(self, recipient_id: str, box: OpenDigest, part_id: str, items: list[Message], now: datetime) -> int:
+        """How many of ``items``, from the first, fit in one digest (a search by halves; 0: not even the first)."""
+        low, high = 0, len(items) - 1  # ``high + 1`` items are known not to fit
+        while low < high:
+            mid = (low + high + 1) // 2
+            try:
+                self._close_part(recipient_id, box, part_id, items[:mid], now)
+            except TooLong:
+                high = mid - 1
+            else:
+                low = mid
+        return low
+
+    def _failed(self, part_id: str, recipient_id: str, box: OpenDigest, items: list[Message], now: datetime,
+                why: str) -> list[Effect]:
+        every = self._every_of(box.role)
+        failed = self._record(part_id, recipient_id, items, now).with_status("failed", reason="render_error")
+        return [Diagnostic("render_failed", "digest", every, why), Decide(failed),
+                *(Decide(m.with_status("failed", reason="render_error", at=now)) for m in items)]
+
+    def _record(self, part_id: str, recipient_id: str, items: list[Message], now: datetime) -> Message:
         last = items[-1]
-        rule: DigestRule | None = self.policy.digests.get(box.role)  # type: ignore[call-overload]
-        every = rule.every if rule is not None else "daily"
-        digest = Message(
-            message_id=box.digest_id, employee_id=recipient_id, recipient_id=recipient_id,
-            recipient_role=last.recipient_role, journey_id="digest", journey_version=1, step_id=every,
-            channel=last.channel, status="sent", scheduled_for=now, created_at=now,
-            preferences_url=self.policy.preferences_url, locale=last.locale, recipient_email=last.recipient_email,
-            recipient_name=last.recipient_name, resources=sorted({r for m in items for r in m.resources}),
+        return Message(
+            message_id=part_id, employee_id=recipient_id, recipient_id=recipient_id,
+            recipient_role=last.recipient_role, journey_id="digest", journey_version=1,
+            step_id=self._every_of(last.recipient_role), channel=last.channel, status="sent", scheduled_for=now,
+            created_at=now, preferences_url=self.policy.preferences_url, locale=last.locale,
+            recipient_email=last.recipient_email, recipient_name=last.recipient_name,
+            resources=sorted({r for m in items for r in m.resources}),
             topics=sorted({t for m in items for t in m.topics}),
             gathered=[Gathered(message_id=m.message_id, employee_id=m.employee_id, created_at=m.created_at)
                       for m in items])
+
+    def _every_of(self, role: str) -> str:
+        rule: DigestRule | None = self.policy.digests.get(role)  # type: ignore[call-overload]
+        return rule.every if rule is not None else "daily"
+
+    def _close_part(self, recipient_id: str, box: OpenDigest, part_id: str, items: list[Message], now: datetime
+                    ) -> list[Effect]:
+        """One digest message of ``items``, rendered now, and its items ``sent`` in it (raises ``RenderError``)."""
+        last = items[-1]
+        rule: DigestRule | None = self.policy.digests.get(box.role)  # type: ignore[call-overload]
+        every = self._every_of(box.role)
+        digest = self._record(part_id, recipient_id, items, now)
         template = self.templates.get(rule.template if rule is not None else "digest/summary")
         # English in the record (what reviewers and audits read, as every message's), said in the digest's language
         # in its footer and its template's ``explanation`` (the record was in the reader's language)
         sentence = _EXPLAIN[(box.role, every)]
         explanation = Explanation(lambda locale: gettext(locale, sentence), None)
-        try:
-            if template is None:
-                msg = f"template {rule.template if rule else 'digest/summary'} is not loaded"
-                raise RenderError(msg)
-            rendered = template.render(_context(digest, items, every, explanation), last.locale,
-                                       footer=(explanation, self.policy.preferences_url))
-        except RenderError as err:  # said in the run's summary and log, as a message's render failure is
-            failed = digest.with_status("failed", reason="render_error")
-            return [Diagnostic("render_failed", "digest", every, str(err)), Decide(failed),
-                    *(Decide(m.with_status("failed", reason="render_error", at=now)) for m in items)]
+        if template is None:
+            msg = f"template {rule.template if rule else 'digest/summary'} is not loaded"
+            raise RenderError(msg)
+        rendered = template.render(_context(digest, items, every, explanation), last.locale,
+                                   footer=(explanation, self.policy.preferences_url))
         sent = digest.model_copy(update={"subject": rendered.subject, "text": rendered.text, "html": rendered.html,
                                          "explanation": str(explanation)})
-        return [Decide(sent), *(Decide(m.with_status("sent", at=now)) for m in items)]
+        moved = {"digest_id": part_id} if part_id != box.digest_id else {}
+        return [Decide(sent), *(Decide(m.with_status("sent", at=now).model_copy(update=moved)) for m in items)]
 
 
 _EXPLAIN = {

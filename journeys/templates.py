@@ -81,6 +81,10 @@ class RenderError(Exception):
     """A template that could not be rendered; the message names the template, never personal data."""
 
 
+class TooLong(RenderError):
+    """A render whose output went over :data:`MAX_OUTPUT_CHARS` (a digest splits its items on it)."""
+
+
 def _refuse(message: str) -> NoReturn:
     raise SecurityError(message)
 
@@ -1004,7 +1008,7 @@ class MessageTemplate:
 
     def _too_long(self) -> NoReturn:
         msg = f"template {self.id}: rendered output exceeds {MAX_OUTPUT_CHARS} characters"
-        raise RenderError(msg)
+        raise TooLong(msg)
 
     def render_text(self, context: Mapping[str, Any]) -> str:
         """Only the text part, default locale, no footer: task titles and notes, explanations."""

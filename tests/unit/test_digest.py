@@ -550,3 +550,31 @@ def test_an_item_does_not_greet_the_reader_again_under_the_digests_greeting(core
     assert "Hallo Sam," not in digest.text and "Dear Dr." not in digest.text
     assert "Ana beginnt am Montag." in digest.text and "Ben moved to Lyon." in digest.text
     assert "Cleo started today, and this line is not a greeting at all," in digest.text
+
+
+def test_a_digest_too_long_for_one_message_goes_as_several_and_loses_no_item(core: Digests) -> None:
+    """A busy manager's day: 60 messages of 1,500 characters do not fit in one message's output budget (text and
+    HTML, 100,000 characters). The digest failed whole, `render_error`, and every message in it with it (found by a
+    digest audit on 2026-12-06: 170 onboarding notes to one manager). Now it goes as several digests at the closing
+    time, in order, the first under the digest's id; each item is `sent` in the one whose `gathered` names it."""
+    when = at("2026-03-03T09:00")
+    state: DigestState | None = None
+    for n in range(60):
+        out = core.on_input(state, Gather("M1", _msg(n, when).model_copy(update={"text": f"Hi Mo,\n\n{'x' * 1500}"}),
+                                          BERLIN, None), when)
+        state = out.state
+    assert state is not None
+    digest_id, box = next(iter(state.open.items()))
+    out = core.on_timer(state, DigestTimer("M1", digest_id), box.closes_at)
+    records = [e.message for e in out.effects if isinstance(e, Decide)]
+    digests = [m for m in records if m.journey_id == "digest"]
+    items = [m for m in records if m.journey_id != "digest"]
+    assert not [e for e in out.effects if isinstance(e, Diagnostic)]
+    assert len(digests) > 1 and digests[0].message_id == digest_id
+    assert all(d.status == "sent" and d.scheduled_for == box.closes_at for d in digests)
+    assert sorted(m.message_id for m in items) == sorted(f"m-{n}" for n in range(60))
+    assert all(m.status == "sent" for m in items)
+    inside = {g.message_id: d.message_id for d in digests for g in d.gathered}
+    assert {m.message_id: m.digest_id for m in items} == inside
+    assert [g.message_id for d in digests for g in d.gathered] == [f"m-{n}" for n in range(60)]  # in order
+    assert all(d.text is not None and len(d.text) + len(d.html or "") <= 100_000 + 2_000 for d in digests)

@@ -23,7 +23,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 from wayfinder.journeys._time import day_of
-from wayfinder.vocabulary import parse_instant
+from wayfinder.vocabulary import language_tag, parse_instant
 
 __all__ = ["FILTERS", "LOCALE_DIR", "Reader", "gettext", "languages", "reader", "reading", "reading_locale",
            "timezone_of"]
@@ -90,7 +90,7 @@ def _translated(language: str, message: str) -> str:
 # -- formatting ---------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=64)
 def _babel_locale(locale: str | None) -> Locale:
-    for candidate in ((locale or "").replace("-", "_"), _language(locale)):
+    for candidate in (language_tag(locale or "").replace("-", "_"), _language(locale)):
         try:
             return Locale.parse(candidate)
         except (UnknownLocaleError, ValueError):

@@ -20,6 +20,8 @@ from html.parser import HTMLParser
 import nh3
 from babel import Locale, UnknownLocaleError
 
+from wayfinder.vocabulary import language_tag
+
 _ITEM = re.compile(r"^\s*[-*]\s+(.*)$")
 _NUMBERED = re.compile(r"^(\d{1,2})[.)]\s+(.*)$")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
@@ -208,6 +210,7 @@ def document(body: str, *, title: str, lang: str, explanation: str, preferences_
     written right to left (Arabic, Hebrew, Persian, Urdu...) sets ``dir="rtl"``: ``lang`` alone leaves mail clients
     aligning it left, with bullets and the closing stop on the wrong side. The footer takes its own direction
     (``dir="auto"``): it may be in English under an Arabic body (no catalog for Arabic)."""
+    lang = language_tag(lang)  # BCP 47, as HTML reads it: "en-GB", never an HR system's "en_GB"
     direction = ' dir="rtl"' if _right_to_left(lang) else ""
     return (
         f'{_DOCTYPE}<html lang="{html.escape(lang, quote=True)}"{direction}>\n<head>\n<meta charset="utf-8">\n'

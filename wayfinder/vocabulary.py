@@ -28,6 +28,7 @@ __all__ = [
     "input_topic",
     "iso",
     "language_rank",
+    "language_tag",
     "nearest_tag",
     "parse_instant",
 ]
@@ -150,6 +151,18 @@ def parse_instant(text: str) -> datetime:
 
 
 @lru_cache(maxsize=1024)
+def language_tag(locale: str) -> str:
+    """A reader's locale as BCP 47 writes it (``-``, as an HTML ``lang`` wants it: ``en_GB`` is ``en-GB``), without
+    its extensions and private use (``de-DE-u-co-phonebk`` is ``de-DE``, ``ar-EG-u-nu-latn`` is ``ar-EG``): what
+    picks a text, a catalog version and the direction of writing. The extensions ask for things Wayfinder does not
+    do (a collation, digits, a calendar); read as part of the tag, ``-u-co-phonebk`` made a de-DE reader's own text
+    lose to plain ``de``, and ``ar-EG-u-nu-latn`` was not known as Arabic, so its email was laid out left to right."""
+    parts = locale.replace("_", "-").split("-")
+    singleton = next((i for i, p in enumerate(parts) if len(p) == 1 and i > 0), len(parts))
+    return "-".join(parts[:singleton])
+
+
+@lru_cache(maxsize=1024)
 def _maximized(tag: str) -> tuple[str, str, str]:
     """(language, script, region) of a normalised tag, what it leaves out filled in from CLDR's likely subtags
     (``zh-tw`` is ``zh-hant-tw``, ``de-ch`` is ``de-latn-ch``)."""
@@ -169,10 +182,12 @@ def _maximized(tag: str) -> tuple[str, str, str]:
 @lru_cache(maxsize=4096)
 def language_rank(wanted: str, candidate: str) -> tuple[int, ...]:
     """How well text in ``candidate`` suits a reader of ``wanted`` (normalised tags: lower case, ``-``), smallest
-    first: their own tag; then, in their language, the same script (``zh-hant-hk`` for ``zh-tw``), no region (plain
-    ``de``), the region where the language is most spoken (CLDR: ``de-de`` for ``de-at``, not ``de-ch`` for being
-    first in the alphabet); ``(9,)`` for another language. Templates, catalog titles and catalog versions all choose
-    by it (three rules disagreed: a message in de-DE listed titles in de-CH)."""
+    first: their own tag (extensions aside, :func:`language_tag`); then, in their language, the same script
+    (``zh-hant-hk`` for ``zh-tw``), no region (plain ``de``), the region where the language is most spoken (CLDR:
+    ``de-de`` for ``de-at``, not ``de-ch`` for being first in the alphabet); ``(9,)`` for another language.
+    Templates, catalog titles and catalog versions all choose by it (three rules disagreed: a message in de-DE
+    listed titles in de-CH)."""
+    wanted, candidate = language_tag(wanted).lower(), language_tag(candidate).lower()
     if candidate == wanted:
         return (0,)
     language, script, _ = _maximized(wanted)

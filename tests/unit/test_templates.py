@@ -805,3 +805,21 @@ def test_a_mailto_address_is_a_link_in_the_html_part_as_a_web_address_is() -> No
     assert '<a href="mailto:oh@example.com" style="' in rendered.html
     assert '>Occupational health team</a></li>' in rendered.html and '>Guide</a></li>' in rendered.html
     assert "mailto: is only a word here</li>" in rendered.html
+
+
+@pytest.mark.parametrize(("locale", "chosen", "lang", "rtl"), [
+    ("de-DE-u-co-phonebk", "de-de", "de-DE", False), ("de-AT-x-hr", "de", "de-AT", False),
+    ("ar-EG-u-nu-latn", "ar", "ar-EG", True), ("ar_EG", "ar", "ar-EG", True), ("de_DE", "de-de", "de-DE", False),
+])
+def test_a_locale_with_extensions_or_underscores_reads_as_its_language_and_region(
+        locale: str, chosen: str, lang: str, rtl: bool) -> None:
+    """An audit on 2026-12-06: a profile's extensions (``-u-co-phonebk``, ``-u-nu-latn``: SPEC §3 takes BCP 47) were
+    read as part of the tag, so a de-DE reader's own text lost to plain ``de`` and an Arabic reader's email was laid
+    out left to right; and an HR system's ``ar_EG`` was written into the document as ``lang="ar_EG"``, which is no
+    language to a browser or a screen reader."""
+    template = MessageTemplate("t", "Hi", "Hello.", locales={
+        k: {"subject": k, "text": "Text."} for k in ("de", "de-DE", "ar")})
+    assert template.pick_locale(locale) == chosen
+    html = template.render(context(), locale, footer=FOOTER).html
+    direction = ' dir="rtl"' if rtl else ""
+    assert f'<html lang="{lang}"{direction}>' in html

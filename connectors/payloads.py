@@ -3,6 +3,7 @@ envelope), a Microsoft Teams Adaptive Card, or a Slack Block Kit message."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -70,11 +71,43 @@ def _paragraphs(text: str) -> list[str]:
 
 
 def _clip(text: str, limit: int) -> str:
-    """At most ``limit`` characters, cut after a whole word with "…" (it cut mid-word: "Welcome to the tea…")."""
+    """At most ``limit`` characters, cut after a whole word with "…" (it cut mid-word: "Welcome to the tea…"), or
+    where there is none (Chinese, Japanese, Thai), between two characters as a reader sees them."""
     if len(text) <= limit:
         return text
     cut = text.rfind(" ", 0, limit)
-    return (text[:cut] if cut > limit // 2 else text[: limit - 1]).rstrip() + "…"
+    return (text[:cut] if cut > limit // 2 else text[: _grapheme_boundary(text, limit - 1)]).rstrip() + "…"
+
+
+def _continues(before: str, char: str) -> bool:
+    """Whether ``char`` belongs to the same character as a reader sees it (a grapheme cluster, Unicode UAX #29) as
+    the code point ``before`` it: an accent or vowel sign (``é`` written as ``e`` and U+0301, Thai and Devanagari
+    marks), a variation selector, a skin tone, an emoji tag, either side of a zero-width joiner (a family emoji),
+    a consonant after a virama (a Devanagari conjunct), or the line feed of a CRLF."""
+    code = ord(char)
+    return (unicodedata.category(char) in ("Mn", "Mc", "Me") or "\u200d" in (before, char)
+            or 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF or 0x1F3FB <= code <= 0x1F3FF
+            or 0xE0020 <= code <= 0xE007F or (before, char) == ("\r", "\n")
+            or (unicodedata.combining(before) == _VIRAMA and unicodedata.category(char) == "Lo"))
+
+
+_VIRAMA = 9  # the canonical combining class of a virama (U+094D and its kin)
+_FLAG = range(0x1F1E6, 0x1F200)  # regional indicators: two make a flag
+
+
+def _grapheme_boundary(text: str, cut: int) -> int:
+    """``cut``, or the nearest place before it that does not split a character as a reader sees it: a cut inside
+    ``é``, a family emoji or a flag sent half of it (an ``e``, a lone man, a letter in a box), and a Slack section
+    after such a cut began with a Thai tone mark on nothing. Never 0 while ``cut`` is not."""
+    start = cut
+    while 0 < cut < len(text) and _continues(text[cut - 1], text[cut]):
+        cut -= 1
+    if 0 < cut < len(text) and ord(text[cut]) in _FLAG:  # inside a flag: an odd number of indicators before it
+        run = cut
+        while run > 0 and ord(text[run - 1]) in _FLAG:
+            run -= 1
+        cut -= (cut - run) % 2
+    return cut or start
 
 
 def _slack_escape(text: str) -> str:
@@ -89,7 +122,7 @@ def _chunks(text: str, limit: int) -> list[str]:
         cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit))
         if cut <= limit // 2:  # no line break in the second half: after a whole word, else where the limit is
             cut = rest.rfind(" ", 0, limit)
-            cut = cut if cut > limit // 2 else limit
+            cut = cut if cut > limit // 2 else _grapheme_boundary(rest, limit)
         entity = rest.rfind("&", cut - 5, cut)  # never split an escaped "&amp;", "&lt;", "&gt;"
         if entity > 0 and ";" not in rest[entity:cut]:
             cut = entity

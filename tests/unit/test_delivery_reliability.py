@@ -8,6 +8,7 @@ import json
 import logging
 import random
 import sqlite3
+import unicodedata
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -678,6 +679,36 @@ def test_a_long_slack_subject_and_paragraph_are_cut_between_words() -> None:
     sections = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
     assert len(sections) == 2 and all(len(s) <= 3000 for s in sections)
     assert all(word == "onboarding" for s in sections for word in s.split(" "))
+
+
+_FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # man, ZWJ, woman, ZWJ, girl: one emoji
+
+
+@pytest.mark.parametrize(("subject", "whole"), [
+    ("家" * 148 + _FAMILY + "家" * 9, _FAMILY),
+    ("a" * 148 + "\U0001f1e9\U0001f1ea" * 2, "\U0001f1e9\U0001f1ea"),  # a flag is two indicators
+    ("e" * 148 + "e\u0301" + "zz", "e\u0301"),  # é as e and a combining acute
+    ("क" * 148 + "क्षा" + "x" * 9, "क्षा"),  # a Devanagari conjunct
+])
+def test_a_slack_subject_with_no_space_to_cut_at_is_cut_between_characters_as_read(subject: str,
+                                                                                    whole: str) -> None:
+    """An audit on 2026-12-06: a subject with no space in its second half (Chinese, Japanese, Thai, an emoji run)
+    was cut at 149 code points, inside what a reader sees as one character: half a family emoji, one letter of a
+    flag, an ``e`` without its accent, a Devanagari conjunct without its second consonant."""
+    header = slack_payload(make_message(subject=subject))["blocks"][0]["text"]["text"]
+    assert len(header) <= 150 and header.endswith("…")
+    kept = header[:-1]
+    assert subject.startswith(kept) and (whole in kept or subject[len(kept):].startswith(whole))
+
+
+def test_a_slack_section_of_thai_with_no_space_never_starts_with_a_mark() -> None:
+    """An audit on 2026-12-06: Thai has no spaces between words; a paragraph past 3,000 characters was cut at the
+    limit, and the second section began with the tone mark of the first one's last letter."""
+    text = "ก" * 2998 + "ที่" + "ข" * 10
+    sections = [b["text"]["text"] for b in slack_payload(make_message(1, channel="intranet", text=text))["blocks"]
+                if b["type"] == "section"]
+    assert "".join(sections) == text and all(len(s) <= 3000 for s in sections)
+    assert not any(unicodedata.category(s[0]).startswith("M") for s in sections)
 
 
 @pytest.mark.parametrize(("locale", "label"), [("de-DE", "Diese Nachrichten ändern oder abbestellen"),

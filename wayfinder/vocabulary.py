@@ -179,12 +179,29 @@ def _maximized(tag: str) -> tuple[str, str, str]:
             region or (found[-1] if len(found) > 1 else ""))
 
 
+@lru_cache(maxsize=1024)
+def _kin(tag: str) -> frozenset[str]:
+    """The regional varieties a normalised tag's is written in, by CLDR's parent locales, the bare language left
+    out: ``en-in`` and ``en-au`` are written as ``en-001`` (as in Britain, ``en-gb``), ``pt-ao`` as ``pt-pt``,
+    ``es-ar`` as ``es-419`` (as in Mexico); ``en-us``, ``pt-br`` and ``es-es`` have none."""
+    parents: Mapping[str, str] = get_global("parent_exceptions")
+    parts = tag.split("-")
+    key = "_".join([parts[0], *(p.title() if len(p) == 4 else p.upper() for p in parts[1:])])
+    found: set[str] = set()
+    while key in parents and len(found) < 8:
+        key = parents[key]
+        found.add(key.replace("_", "-").lower())
+    return frozenset(found)
+
+
 @lru_cache(maxsize=4096)
 def language_rank(wanted: str, candidate: str) -> tuple[int, ...]:
     """How well text in ``candidate`` suits a reader of ``wanted`` (normalised tags: lower case, ``-``), smallest
     first: their own tag (extensions aside, :func:`language_tag`); then, in their language, the same script
     (``zh-hant-hk`` for ``zh-tw``), no region (plain ``de``), the region where the language is most spoken (CLDR:
-    ``de-de`` for ``de-at``, not ``de-ch`` for being first in the alphabet); ``(9,)`` for another language.
+    ``de-de`` for ``de-at``, not ``de-ch`` for being first in the alphabet), unless a region is written as the
+    reader's is (CLDR's parent locales: ``en-gb`` for ``en-in``, ``pt-pt`` for ``pt-ao``, ``es-mx`` for ``es-ar``);
+    ``(9,)`` for another language.
     Templates, catalog titles and catalog versions all choose by it (three rules disagreed: a message in de-DE
     listed titles in de-CH)."""
     wanted, candidate = language_tag(wanted).lower(), language_tag(candidate).lower()
@@ -195,7 +212,8 @@ def language_rank(wanted: str, candidate: str) -> tuple[int, ...]:
         return (9,)
     _, own_script, own_region = _maximized(candidate)
     home = _maximized(language)[2]
-    return (1, own_script != script, "-" in candidate, own_region != home)
+    kin = candidate in _kin(wanted) or wanted in _kin(candidate) or bool(_kin(wanted) & _kin(candidate))
+    return (1, own_script != script, "-" in candidate, not kin, own_region != home)
 
 
 def nearest_tag(wanted: str, have: Iterable[str]) -> str | None:

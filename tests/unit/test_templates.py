@@ -823,3 +823,19 @@ def test_a_locale_with_extensions_or_underscores_reads_as_its_language_and_regio
     html = template.render(context(), locale, footer=FOOTER).html
     direction = ' dir="rtl"' if rtl else ""
     assert f'<html lang="{lang}"{direction}>' in html
+
+
+@pytest.mark.parametrize(("locale", "chosen"), [
+    ("en-IN", "en-gb"), ("en-AU", "en-gb"), ("en-US", "en-us"), ("en-CA", "en-us"), ("en-DE", "en-gb"),
+    ("pt-AO", "pt-pt"), ("pt-MZ", "pt-pt"), ("pt", "pt-br"), ("es-AR", "es-mx"), ("es-419", "es-mx"),
+    ("es", "es-es"),
+])
+def test_a_reader_gets_the_regional_text_written_as_theirs_is(locale: str, chosen: str) -> None:
+    """An audit on 2026-12-06: with only regional overrides, readers in India and Australia got US English over
+    the British text, readers in Angola and Mozambique Brazilian Portuguese over European, and a reader in
+    Argentina Spain's Spanish over Mexico's: the region where the language is most spoken won. CLDR's parent
+    locales say which variety a region writes (en-IN and en-GB are both en-001, pt-AO is pt-PT, es-AR is es-419);
+    the most spoken region is still the choice when none is kin."""
+    template = MessageTemplate("t", "s", "x", locales={
+        k: {"subject": k} for k in ("en-GB", "en-US", "pt-BR", "pt-PT", "es-ES", "es-MX")})
+    assert template.pick_locale(locale) == chosen

@@ -21,6 +21,8 @@ from babel import Locale, UnknownLocaleError, dates, numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from wayfinder.journeys._time import day_of
 from wayfinder.vocabulary import language_tag, parse_instant
@@ -259,19 +261,26 @@ def reading_locale(recipient: str | None, text_locale: str | None) -> str:
     return text_locale or DEFAULT_LOCALE
 
 
-def _format_date(value: Any, format: str = "long") -> str:
+# Each filter takes the render's context (unused: the reader is the render's, above) only so that Jinja does not
+# work out a filter over a constant when it compiles the template, where no one reads it: `{{ "2026-12-15" |
+# format_date }}` was written once, in English ("December 15, 2026") inside every German or Arabic text.
+@pass_context
+def _format_date(_: Context, value: Any, format: str = "long") -> str:
     return reader().date(value, format)
 
 
-def _format_datetime(value: Any, format: str = "medium") -> str:
+@pass_context
+def _format_datetime(_: Context, value: Any, format: str = "medium") -> str:
     return reader().datetime(value, format)
 
 
-def _format_time(value: Any, format: str = "short") -> str:
+@pass_context
+def _format_time(_: Context, value: Any, format: str = "short") -> str:
     return reader().time(value, format)
 
 
-def _format_number(value: Any) -> str:
+@pass_context
+def _format_number(_: Context, value: Any) -> str:
     return reader().number(value)
 
 

@@ -839,3 +839,15 @@ def test_a_reader_gets_the_regional_text_written_as_theirs_is(locale: str, chose
     template = MessageTemplate("t", "s", "x", locales={
         k: {"subject": k} for k in ("en-GB", "en-US", "pt-BR", "pt-PT", "es-ES", "es-MX")})
     assert template.pick_locale(locale) == chosen
+
+
+def test_a_constant_date_or_number_in_a_template_is_written_in_the_readers_language() -> None:
+    """An audit on 2026-12-06: Jinja works out a filter over a constant when it compiles the template, where no one
+    reads it, so ``{{ "2026-12-15" | format_date }}`` (a fixed open day) said "December 15, 2026" and
+    ``{{ 1234.5 | format_number }}`` "1,234.5" inside every German text, whatever the reader."""
+    template = MessageTemplate("t", "s", 'On {{ "2026-12-15" | format_date }}: {{ 1234.5 | format_number }}', locales={
+        "de": {"subject": "s", "text": 'Am {{ "2026-12-15" | format_date }} um {{ "09:30" | format_time }}: '
+                                       '{{ 1234.5 | format_number }}, {{ "2026-12-15T08:30:00Z" | format_datetime }}'}})
+    de = template.render(context(), "de-DE", footer=FOOTER).text.splitlines()[0]
+    assert de == "Am 15. Dezember 2026 um 09:30: 1.234,5, 15.12.2026, 08:30:00"
+    assert template.render(context(), "en-GB", footer=FOOTER).text.startswith("On 15 December 2026: 1,234.5")

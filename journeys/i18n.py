@@ -117,13 +117,20 @@ class Reader:
         self.locale = _babel_locale(locale)
         self.zone = _zone(timezone)
 
+    # A pattern Babel cannot write in the reader's locale falls back to the locale's own form (``long`` dates,
+    # ``medium`` date and time, ``short`` times), then to the value as it came: `h:mm b` ("noon", "midnight") is
+    # written in English and German but raises in Persian, Bulgarian, Bengali and 800 more locales, so a message
+    # that previewed well failed (render_error) for those readers alone.
     def date(self, value: Any, format: str = "long") -> str:
         day = day_of(value, self.zone)
         if day is None:
             return str(value)
-        if isinstance(format, str) and len(format) <= _CACHED_PATTERN:
-            return _date_text(day, format, self.locale)
-        return dates.format_date(day, _first_of_month(format, self.locale, day), locale=self.locale)
+        try:
+            if isinstance(format, str) and len(format) <= _CACHED_PATTERN:
+                return _date_text(day, format, self.locale)
+            return dates.format_date(day, _first_of_month(format, self.locale, day), locale=self.locale)
+        except _UNWRITTEN:
+            return day.isoformat() if format == "long" else self.date(day)
 
     def datetime(self, value: Any, format: str = "medium") -> str:
         instant = _as_datetime(value)
@@ -132,26 +139,34 @@ class Reader:
         day = day_of(instant, self.zone)
         if day is None:  # past the calendar's edge where the reader is: as it came
             return str(value)
-        pattern = _first_of_month(format, self.locale, day, with_time=True)
-        return dates.format_datetime(instant, pattern, tzinfo=self.zone, locale=self.locale)
+        try:
+            pattern = _first_of_month(format, self.locale, day, with_time=True)
+            return dates.format_datetime(instant, pattern, tzinfo=self.zone, locale=self.locale)
+        except _UNWRITTEN:
+            return str(value) if format == "medium" else self.datetime(instant)
 
     def time(self, value: Any, format: str = "short") -> str:
         instant = _as_datetime(value)
-        if instant is not None:
-            if day_of(instant, self.zone) is None:  # past the calendar's edge where the reader is: as it came
-                return str(value)
-            return dates.format_time(instant, format, tzinfo=self.zone, locale=self.locale)
-        if isinstance(value, str):
-            try:
+        try:
+            if instant is not None:
+                if day_of(instant, self.zone) is None:  # past the calendar's edge where the reader is: as it came
+                    return str(value)
+                return dates.format_time(instant, format, tzinfo=self.zone, locale=self.locale)
+            if isinstance(value, str):
                 return dates.format_time(time.fromisoformat(value), format, locale=self.locale)
-            except ValueError:
-                return value
+        except _UNWRITTEN:
+            return str(value) if format == "short" else self.time(value)
         return str(value)
 
     def number(self, value: Any) -> str:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return numbers.format_decimal(value, locale=self.locale)
         return str(value)
+
+
+# What Babel raises for a pattern it cannot write: a day period this locale does not name (ValueError), a field
+# it has no data for (KeyError, IndexError), a time field in a date's pattern (AttributeError, TypeError).
+_UNWRITTEN = (ValueError, KeyError, IndexError, AttributeError, TypeError)
 
 
 def load_locales(locales: Iterable[str | None]) -> None:

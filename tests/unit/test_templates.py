@@ -851,3 +851,15 @@ def test_a_constant_date_or_number_in_a_template_is_written_in_the_readers_langu
     de = template.render(context(), "de-DE", footer=FOOTER).text.splitlines()[0]
     assert de == "Am 15. Dezember 2026 um 09:30: 1.234,5, 15.12.2026, 08:30:00"
     assert template.render(context(), "en-GB", footer=FOOTER).text.startswith("On 15 December 2026: 1,234.5")
+
+
+@pytest.mark.parametrize("locale", ["fa-IR", "bg-BG", "bn-BD", "lt-LT"])
+def test_a_pattern_babel_cannot_write_in_the_readers_locale_does_not_fail_the_message(locale: str) -> None:
+    """An audit on 2026-12-06: ``h:mm b`` ("12:00 noon") is written in English and German, and Babel raises for it in
+    Persian, Bulgarian, Bengali, Lithuanian and about 800 more locales: the message previewed well and failed
+    (``render_error``) for those readers alone. It now says the time in the locale's own form."""
+    text = ('At {{ "2026-03-01T12:00:00Z" | format_datetime("h:mm b") }}, '
+            '{{ "2026-03-01T12:00:00Z" | format_time("h:mm b") }}.')
+    template = MessageTemplate("t", "s", text, locales={locale: {"subject": "s", "text": text}})
+    rendered = template.render(context(), locale, footer=FOOTER)
+    assert rendered.text.startswith("At ") and "2026-03-01T12:00:00Z" not in rendered.text

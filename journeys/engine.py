@@ -196,10 +196,11 @@ class Engine:
         # event. What began at or after it (a rehire; a hire at the same instant, which may have come after) is not
         # ended by a replay of the old exit.
         self._exits(run, event, view, stale=stale)
+        resumed: set[str] = set()
         if not stale:
             self._note_engagement(state, event)
-            self._resume_waiting(run, event, view)
-        self._triggers(run, event, view, stale=stale)
+            resumed = self._resume_waiting(run, event, view)
+        self._triggers(run, event, view, stale=stale, resumed=resumed)
         return Outcome(state, run.effects)
 
     def _decided_first(self, state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory,
@@ -220,9 +221,8 @@ class Engine:
         run.effects.extend(effects)
         view = event_view(event)
         self._exits(run, event, view, stale=stale)
-        if not stale:
-            self._resume_waiting(run, event, view)
-        self._triggers(run, event, view, stale=stale)
+        resumed = self._resume_waiting(run, event, view) if not stale else set()
+        self._triggers(run, event, view, stale=stale, resumed=resumed)
         return Outcome(state, run.effects)
 
     @staticmethod
@@ -420,7 +420,9 @@ class Engine:
                     run.effects.extend(self._cancel(state, jid, "exited", run.now))
                     break
 
-    def _resume_waiting(self, run: Run, event: CloudEvent, view: dict[str, Any]) -> None:
+    def _resume_waiting(self, run: Run, event: CloudEvent, view: dict[str, Any]) -> set[str]:
+        """Continue the enrollments waiting for this event; the ids of their journeys."""
+        resumed: set[str] = set()
         for jid, e in list(run.state.enrollments.items()):
             if e.waiting != "event":
                 continue
@@ -439,7 +441,9 @@ class Engine:
             e.step += 1
             if event.type in SENSITIVE_EVENT_TYPES:  # what follows from a wellbeing signal waits for a person
                 e.sensitive = True
+            resumed.add(jid)
             self._advance(run, journey, e, view)
+        return resumed
 
     @staticmethod
     def _recipients_changed(state: EmployeeState, before: tuple[Any, Any], now: datetime) -> list[Effect]:
@@ -480,7 +484,11 @@ class Engine:
             effects.append(CancelPending(state.employee_id, journey_id, reason, tuple(sorted(state.mailboxes)), now))
         return effects
 
-    def _triggers(self, run: Run, event: CloudEvent, view: dict[str, Any], *, stale: bool) -> None:
+    def _triggers(self, run: Run, event: CloudEvent, view: dict[str, Any], *, stale: bool,
+                  resumed: set[str]) -> None:
+        """Enroll in the journeys this event starts. Not in one whose enrollment it continued (``resumed``): that
+        enrollment was active when the event came (SPEC §4: one active enrollment per employee and journey), though
+        the event may have taken it to its end."""
         if not self.by_trigger.get(event.type):
             return
         if stale:
@@ -489,7 +497,8 @@ class Engine:
         state = run.state
         entered_by = enrollment_id(event.source, event.id)
         for journey in self.audiences.candidates(event.type, run.employee, view):
-            if journey.id in state.enrollments or not self._may_reenter(state, journey, run.now):
+            if (journey.id in state.enrollments or journey.id in resumed
+                    or not self._may_reenter(state, journey, run.now)):
                 continue
             if state.entered_by.get(journey.id) == entered_by:
                 continue  # this very event entered it before: the same (source, id) has the effect of once

@@ -473,3 +473,38 @@ def test_a_digest_policy_over_a_templates_folder_without_a_digest_template_uses_
     digest = runner.messages[digest_id]
     assert digest.subject == "2 updates about your people"
     assert digest.text is not None and digest.text.startswith("Hi Maria,")
+
+
+ONE_MORE_TASK = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: one-more-task
+name: One more task
+owner: hr@example.com
+version: 1
+reentry: always
+trigger: {event: onboarding.task.completed}
+steps:
+  - id: first
+    send: {channel: email, subject: "One done", body: "Keep going."}
+  - id: next
+    wait_for: {event: onboarding.task.completed, timeout: 30d}
+  - id: second
+    send: {channel: email, subject: "Two done", body: "Well done."}
+"""
+
+
+def test_an_event_that_continues_a_journey_does_not_also_enter_it_again(write_files: WriteFiles) -> None:
+    """SPEC §4: one active enrollment per (employee, journey). The second completion is what the active enrollment
+    waits for: it continues it (to its end), and does not start a second one as well, though `reentry: always`
+    would let a later completion start one. Before, it did both, and a third message was sent at once."""
+    root = write_files({"journeys/one-more-task.yaml": ONE_MORE_TASK})
+    runner = run(root / "journeys", [
+        profile("E1"),
+        event("c1", "onboarding.task.completed", "2026-10-05T10:00:00Z", "E1", task_id="a"),
+        event("c2", "onboarding.task.completed", "2026-10-07T10:00:00Z", "E1", task_id="b"),
+        event("c3", "onboarding.task.completed", "2026-10-09T10:00:00Z", "E1", task_id="c"),
+    ], until="2026-10-10T00:00:00Z")
+    went = sorted((m.scheduled_for, m.step_id) for m in runner.messages.values())
+    assert went == [(at("2026-10-05T10:00:00Z"), "first"), (at("2026-10-07T10:00:00Z"), "second"),
+                    (at("2026-10-09T10:00:00Z"), "first")]

@@ -117,7 +117,7 @@ def to_time(value: str) -> time:
 
 class ResourceRequest(Frozen):
     topics: Annotated[list[Identifier], Field(min_length=1)]
-    limit: Annotated[int, Field(ge=1, le=50, strict=True)] = 5
+    limit: Annotated[int, Field(ge=0, le=50, strict=True)] = 5  # 0: the message offers nothing (SPEC: "at most")
 
 
 class SendAction(Frozen):

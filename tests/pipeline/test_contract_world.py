@@ -508,3 +508,35 @@ def test_an_event_that_continues_a_journey_does_not_also_enter_it_again(write_fi
     went = sorted((m.scheduled_for, m.step_id) for m in runner.messages.values())
     assert went == [(at("2026-10-05T10:00:00Z"), "first"), (at("2026-10-07T10:00:00Z"), "second"),
                     (at("2026-10-09T10:00:00Z"), "first")]
+
+
+NOTHING_TO_OFFER = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: nothing-to-offer
+name: A note with no links
+owner: hr@example.com
+version: 1
+trigger: {event: hris.dependent.added}
+steps:
+  - id: note
+    send:
+      channel: email
+      subject: "Congratulations"
+      body: "{{ resources | length }} links"
+      resources: {topics: [family], limit: 0}
+"""
+
+
+def test_a_limit_of_zero_offers_no_resources(write_files: WriteFiles) -> None:
+    """SPEC §5: at most `limit` resources; `limit: 0` is none, and the message goes without them. Before, it was a
+    validation error ("greater than or equal to 1") and the whole run refused to start."""
+    root = write_files({"journeys/nothing-to-offer.yaml": NOTHING_TO_OFFER})
+    runner = run(root / "journeys", [
+        profile("E1"),
+        event("d1", "hris.dependent.added", "2026-10-05T10:00:00Z", "E1", relationship="child", reason="birth",
+              date="2026-10-03"),
+    ])
+    [message] = runner.messages.values()
+    assert (message.status, message.resources) == ("sent", [])
+    assert (message.text or "").startswith("0 links")

@@ -312,6 +312,29 @@ def test_a_journey_that_enrolled_nobody_is_listed_with_a_warning(
             "trigger event type, trigger.when and audience against the events\n") in out
 
 
+def test_a_paused_or_draft_journey_says_why_it_enrolled_nobody(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    """SPEC §4: only active journeys enroll. A simulate of a paused journey, or of a draft without
+    --include-drafts, printed an empty table and nothing else; it now says which status held each back."""
+    paused = AUDIENCE.replace("id: interns-only", "id: on-hold\nstatus: paused").replace("audience:", "# ")
+    draft = AUDIENCE.replace("id: interns-only", "id: not-yet\nstatus: draft").replace("audience:", "# ")
+    root = write_files({"journeys/p.yaml": paused, "journeys/d.yaml": draft})
+    (root / "events.jsonl").write_text(json.dumps(
+        {"specversion": "1.0", "id": "1", "source": "t", "type": "hris.leave.ended", "time": "2026-03-02T10:00:00Z",
+         "subject": "E1", "data": {"leave_type": "parental", "return_date": "2026-03-02"}}) + "\n", encoding="utf-8")
+    args = ["simulate", "--events", str(root / "events.jsonl"), "--journeys", str(root / "journeys"),
+            "--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates"), "--policy",
+            str(WORLD.parent / "empty-policy.yaml"), "--out", str(root / "out")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert ("  note: journey not-yet (version 1) is a draft (--include-drafts lets it enroll): it enrolled nobody\n"
+            in out)
+    assert "  note: journey on-hold (version 1) is paused: it enrolled nobody\n" in out
+    assert main([*args, "--include-drafts"]) == 0
+    out = capsys.readouterr().out
+    assert "not-yet (version 1)" not in out and "on-hold (version 1) is paused" in out
+
+
 def test_counted_problems_point_at_the_journey_file(write_files: WriteFiles) -> None:
     import io
     from collections import Counter

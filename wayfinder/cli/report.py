@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from wayfinder.journeys.effects import part_name
 from wayfinder.journeys.events import iso
 from wayfinder.journeys.loader import Definitions
+from wayfinder.journeys.model import Journey
 from wayfinder.safety import redact_dead_letters
 from wayfinder.streams.embedded import EmbeddedRunner, summary_row
 
@@ -74,6 +75,12 @@ def print_summary(runner: EmbeddedRunner, stream: TextIO, *, title: str, defs: D
                      + ": check its trigger event type, trigger.when and audience against the events")
     if idle:
         stream.write("\n")
+    held = _held_back(defs, include_drafts=include_drafts)
+    for journey in held:
+        why = "paused" if journey.status == "paused" else "a draft (--include-drafts lets it enroll)"
+        stream.write(f"\n  note: journey {journey.id} (version {journey.version}) is {why}: it enrolled nobody")
+    if held:
+        stream.write("\n")
     if s.diagnostics:
         stream.write("\n  counted problems: " + ", ".join(f"{k} {v}" for k, v in sorted(s.diagnostics.items()))
                      + " (see the log with -v)\n")
@@ -94,6 +101,20 @@ def _enrolled_nobody(defs: Definitions | None, rows: dict[str, dict[str, Any]], 
             idle.append(jid)
             rows.setdefault(jid, summary_row())
     return idle
+
+
+def _held_back(defs: Definitions | None, *, include_drafts: bool) -> list[Journey]:
+    """The version of each journey whose status keeps it from enrolling in this run: a paused one that decides, or
+    a draft with no other version (without --include-drafts). An empty table then says why (SPEC §4: only active
+    journeys enroll)."""
+    if defs is None:
+        return []
+    in_force = defs.in_force(include_drafts=include_drafts)
+    held = [j for j in in_force.values() if j.status == "paused"]
+    if not include_drafts:
+        newest_draft = {jid: j for (jid, _), j in sorted(defs.journeys.items()) if jid not in in_force}
+        held.extend(newest_draft.values())
+    return sorted(held, key=lambda j: j.id)
 
 
 def _diagnostic_sites(runner: EmbeddedRunner, defs: Definitions | None, stream: TextIO) -> None:

@@ -540,3 +540,37 @@ def test_a_limit_of_zero_offers_no_resources(write_files: WriteFiles) -> None:
     [message] = runner.messages.values()
     assert (message.status, message.resources) == ("sent", [])
     assert (message.text or "").startswith("0 links")
+
+
+REMIND_UNTIL_DONE = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: remind-until-done
+name: Remind until done
+owner: hr@example.com
+version: 1
+trigger: {event: hris.employee.hired}
+steps:
+  - id: remind
+    send: {channel: email, subject: "Your accounts", body: "Please activate your accounts."}
+  - id: done
+    wait_for: {event: onboarding.task.completed, timeout: 2d, on_timeout: remind}
+  - id: thanks
+    send: {channel: email, subject: "Thanks", body: "All set."}
+"""
+
+
+def test_an_on_timeout_jump_back_sends_each_visit_as_its_own_message(write_files: WriteFiles) -> None:
+    """SPEC §4: `on_timeout` may name an earlier step (a cycle with a `wait_for` in it is valid). Each visit of the
+    step is its own message with its own id (SPEC §6: one id per message; README: a visit number in a loop), at
+    each timeout, until the awaited event continues the journey."""
+    root = write_files({"journeys/remind-until-done.yaml": REMIND_UNTIL_DONE})
+    runner = run(root / "journeys", [
+        profile("E1"),
+        event("h1", "hris.employee.hired", "2026-10-05T10:00:00Z", "E1", start_date="2026-10-12"),
+        event("c1", "onboarding.task.completed", "2026-10-10T12:00:00Z", "E1", task_id="it-accounts"),
+    ], until="2026-10-31T00:00:00Z")
+    went = sorted((m.scheduled_for, m.step_id, m.status) for m in runner.messages.values())
+    assert went == [(at("2026-10-05T10:00:00Z"), "remind", "sent"), (at("2026-10-07T10:00:00Z"), "remind", "sent"),
+                    (at("2026-10-09T10:00:00Z"), "remind", "sent"), (at("2026-10-10T12:00:00Z"), "thanks", "sent")]
+    assert len(runner.messages) == 4  # three visits of remind, three ids

@@ -41,9 +41,9 @@ def record_renders() -> list[tuple[str, dict[str, Any]]]:
     original = tpl.MessageTemplate.render
 
     def spy(self: tpl.MessageTemplate, context: Mapping[str, Any], locale: str | None, *,
-            footer: tuple[str, str]) -> tpl.Rendered:
+            footer: tuple[str, str], nothing_listed: bool = False) -> tpl.Rendered:
         seen.append((self.id, dict(context)))
-        return original(self, context, locale, footer=footer)
+        return original(self, context, locale, footer=footer, nothing_listed=nothing_listed)
 
     tpl.MessageTemplate.render = spy  # type: ignore[method-assign]
     try:

@@ -1015,8 +1015,13 @@ class MessageTemplate:
         with self._rendering(), reading(None, timezone_of(context)):
             return self._run(self._default.text, context, MAX_OUTPUT_CHARS).strip()
 
-    def render(self, context: Mapping[str, Any], locale: str | None, *, footer: tuple[str, str]) -> Rendered:
-        """Render subject, text and HTML; ``footer`` is (explanation, preferences_url), added to both parts."""
+    def render(self, context: Mapping[str, Any], locale: str | None, *, footer: tuple[str, str],
+               nothing_listed: bool = False) -> Rendered:
+        """Render subject, text and HTML; ``footer`` is (explanation, preferences_url), added to both parts. A text or
+        HTML that comes out empty is a render error, unless ``nothing_listed``: the step asked the catalog for a list
+        and it came back empty (a rehire's roadmap, every item delivered before), and a template that is the list
+        alone has nothing else to say. Such a message goes with its footer, as an empty selection's does (README
+        "Resources"); an empty subject is an error always."""
         chosen = self.pick_locale(locale)
         part = self._locales[chosen] if chosen is not None else self._default
         language = reading_locale(locale, chosen)
@@ -1029,7 +1034,9 @@ class MessageTemplate:
                          else layout.html_fragment(source))
         if len(text) + len(html_body) > MAX_OUTPUT_CHARS:
             self._too_long()
-        for name, said in (("subject", subject), ("text", text), ("html", html_body if part.html else "-")):
+        parts = (("subject", subject),) if nothing_listed else (("subject", subject), ("text", text),
+                                                                ("html", html_body if part.html else "-"))
+        for name, said in parts:
             if layout.says_nothing(said):
                 msg = f"template {self.id}: the {name} is empty once rendered"
                 raise RenderError(msg)

@@ -74,14 +74,17 @@ def deliver(run: Run, journey: Journey, e: Enrollment, step: SendStep | RoadmapS
     if selection.requires_cycle:
         run.effects.append(Diagnostic("roadmap_requires_cycle", journey.id, step.id, "the requires of the "
                                       "alternatives picked form a cycle; ordered by the requires as written"))
-    message = _render(run, journey, e, step.id, scope, base, person, selection, template)
+    asked = not isinstance(step, SendStep) or step.send.resources is not None  # a list: the step's point or part
+    nothing_listed = asked and not selection.resources and not selection.roadmap
+    message = _render(run, journey, e, step.id, scope, base, person, selection, template, nothing_listed)
     if message is not None:
         _route(run, journey, e, message, person)
 
 
 def _render(run: Run, journey: Journey, e: Enrollment, step_id: str, scope: dict[str, Any], base: Message,
-            person: Profile | None, selection: Selection, template: Template) -> Message | None:
-    """The message with its text; None (and a failed decision) when the template does not render."""
+            person: Profile | None, selection: Selection, template: Template, nothing_listed: bool) -> Message | None:
+    """The message with its text; None (and a failed decision) when the template does not render (a text that
+    renders empty does, when the list the step asked for came back empty: ``nothing_listed``)."""
     catalog = run.defs.catalog
     policy = run.defs.policy
     resources = [catalog.view(r.id) for r in selection.resources]
@@ -97,7 +100,8 @@ def _render(run: Run, journey: Journey, e: Enrollment, step_id: str, scope: dict
     }
     locale = person.locale if person is not None else run.state.profile.locale
     try:
-        rendered = template().render(context, locale, footer=(explanation, policy.preferences_url))
+        rendered = template().render(context, locale, footer=(explanation, policy.preferences_url),
+                                     nothing_listed=nothing_listed)
     except RenderError as err:
         run.effects.append(Diagnostic("render_failed", journey.id, step_id, str(err)))
         run.effects.append(Decide(base.with_status("failed", reason="render_error")))

@@ -574,3 +574,41 @@ def test_an_on_timeout_jump_back_sends_each_visit_as_its_own_message(write_files
     assert went == [(at("2026-10-05T10:00:00Z"), "remind", "sent"), (at("2026-10-07T10:00:00Z"), "remind", "sent"),
                     (at("2026-10-09T10:00:00Z"), "remind", "sent"), (at("2026-10-10T12:00:00Z"), "thanks", "sent")]
     assert len(runner.messages) == 4  # three visits of remind, three ids
+
+
+ROADMAP_AGAIN = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: first-weeks
+name: Your first weeks
+owner: people@example.com
+version: 1
+reentry: always
+trigger: {event: hris.employee.hired}
+steps:
+  - id: roadmap
+    roadmap: {topics: [onboarding], horizon: 30d, channel: email, template: onboarding/roadmap}
+"""
+
+
+def test_a_rehires_roadmap_with_every_item_delivered_before_still_goes(write_files: WriteFiles) -> None:
+    """SPEC §5: what was delivered is not offered again, so a rehire's second roadmap lists nothing; the world's
+    roadmap template is the item list alone and renders empty. README "Resources": a step whose list comes back
+    empty still goes (with its footer: why it was sent, how to stop it), not `failed` with a `render_error` dead
+    letter as a template that says nothing for other reasons does."""
+    root = write_files({"journeys/first-weeks.yaml": ROADMAP_AGAIN})
+    hire = {"start_date": "2026-10-01", "role": "Engineer", "department": "Engineering", "location": "Berlin",
+            "manager_id": "M1"}
+    runner = run(root / "journeys", [
+        profile("E1", work_mode="onsite"),
+        event("h1", "hris.employee.hired", "2026-09-14T09:00:00Z", "E1", **hire),
+        event("h2", "hris.employee.hired", "2026-09-20T09:00:00Z", "E1", **hire),
+    ])
+    went = sorted((m.scheduled_for, m.status, m.reason, tuple(m.resources)) for m in runner.messages.values())
+    assert went == [(at("2026-09-14T09:00:00Z"), "sent", None,
+                     ("badge-pickup", "it-accounts", "team-intro", "security-training")),
+                    (at("2026-09-20T09:00:00Z"), "sent", None, ())]
+    assert runner.dead_letters == []
+    again = max(runner.messages.values(), key=lambda m: m.scheduled_for)
+    assert again.subject == "Your first weeks"
+    assert again.text is not None and str(again.preferences_url) in again.text

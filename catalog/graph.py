@@ -185,14 +185,21 @@ def _version_preference(r: ResourceSpec, locale: str, liked: str | None) -> tupl
     German one when its id came first), then the format of their learning style (extension), then a more
     specific eligibility, then one with no locale of its own, then English, before one in another language,
     then the id. Only among the versions they can use: eligible, and for a roadmap within its horizon, for a
-    learning path on a path (the callers see to it)."""
+    learning path on a path (the callers see to it).
+
+    The format counts first only for a version they can read (their language, none of its own, or English): a
+    French reader who likes reading was given the German reading version over the English video, and an English
+    visual learner the German video over a neutral text; among versions in other languages it still decides
+    before the id."""
     own = (r.locale or "").lower()
     rank = _language_rank(own, locale)
+    suits = liked is not None and r.format == liked
     return (
         min(rank, (4,)),
-        0 if liked is not None and r.format == liked else 1,
+        0 if suits and rank < (6,) else 1,
         0 if r.eligibility is not None else 1,
         rank,
+        0 if suits else 1,
         r.id,
     )
 

@@ -57,6 +57,28 @@ def test_the_locale_still_comes_before_the_format() -> None:
     assert picked(graph, {"learning_style": "visual", "locale": "en-GB"}) == ["intro-video"]
 
 
+def test_the_format_never_gives_a_reader_a_version_in_a_language_they_may_not_read() -> None:
+    """An audit on 2026-12-06: a French reader who likes reading got the German reading version of a German-and-
+    English group, and an English visual learner the German video over a neutral text; the style is a preference,
+    the language is whether they can read it at all."""
+    german_english = CatalogGraph(TOPICS, [res("intro-de", group="intro", format="reading", locale="de-DE"),
+                                           res("intro-en", group="intro", format="video", locale="en-GB")])
+    assert picked(german_english, {"learning_style": "reading", "locale": "fr-FR"}) == ["intro-en"]
+    assert picked(german_english, {"learning_style": "reading", "locale": "de-AT"}) == ["intro-de"]
+    neutral = CatalogGraph(TOPICS, [res("a-video-de", group="intro", format="video", locale="de-DE"),
+                                    res("b-text", group="intro", format="reading")])
+    assert picked(neutral, {"learning_style": "visual", "locale": "en-US"}) == ["b-text"]
+    assert picked(neutral, {"learning_style": "visual", "locale": "de-DE"}) == ["a-video-de"]
+    # between versions in no language of the reader's, English or neutral, the format still decides
+    foreign = CatalogGraph(TOPICS, [res("a-es", group="intro", format="reading", locale="es-ES"),
+                                    res("b-de", group="intro", format="video", locale="de-DE")])
+    assert picked(foreign, {"learning_style": "visual", "locale": "fr-FR"}) == ["b-de"]
+    assert picked(foreign, {"learning_style": "reading", "locale": "fr-FR"}) == ["a-es"]
+    both_readable = CatalogGraph(TOPICS, [res("a-en", group="intro", format="reading", locale="en"),
+                                          res("b-plain", group="intro", format="video")])
+    assert picked(both_readable, {"learning_style": "reading", "locale": "fr-FR"}) == ["a-en"]
+
+
 def test_an_alternative_in_no_language_of_its_own_comes_before_one_in_another_language() -> None:
     graph = CatalogGraph(TOPICS, [res("a-policy-de", group="policy", locale="de-DE"),
                                   res("b-policy", group="policy")])

@@ -234,7 +234,9 @@ class Engine:
         rid = message.recipient_id if message is not None else None
         recipient = state.profile if rid in (None, state.employee_id) else present(directory(rid or ""), at)
         journey = defs.journeys.get((message.journey_id, message.journey_version)) if message is not None else None
-        rule = rule_for(journey, message.recipient_role if message is not None else "employee")
+        enrollment = state.enrollments.get(message.journey_id) if message is not None else None
+        rule = rule_for(journey, message.recipient_role if message is not None else "employee",
+                        enrollment.trigger if enrollment is not None else None, state.leave)
         return decisions.review_decided(state, event, at, recipient, rule)
 
     def _correct(self, state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory,

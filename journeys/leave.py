@@ -9,6 +9,7 @@ The employee's state learns the leave from HRIS events (``note_leave``) and tell
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -21,15 +22,39 @@ from wayfinder.vocabulary import EventType
 __all__ = ["note_leave", "rescind_leave", "rule_for"]
 
 
-def rule_for(journey: Journey | None, recipient_role: str) -> LeaveRule:
-    """What a message of ``journey`` to the person with ``recipient_role`` does while that person is on leave."""
+def rule_for(journey: Journey | None, recipient_role: str, trigger: Mapping[str, Any] | None = None,
+             leave: LeavePeriod | None = None) -> LeaveRule:
+    """What a message of ``journey`` to the person with ``recipient_role`` does while that person is on leave.
+
+    A journey started by the person's own ``hris.leave.started`` (``trigger``) is about that leave and still goes
+    during it; during a sensitive leave (``leave``: the person's current one) of another type that began after
+    it, it waits like any other journey: a parental leave's "welcome back soon" went out during the bereavement
+    leave that came after it."""
     if journey is None:
         return "defer"
     if journey.essential:
         return "send"
-    if recipient_role == "employee" and journey.trigger.event == EventType.LEAVE_STARTED:
+    if recipient_role == "employee" and journey.trigger.event == EventType.LEAVE_STARTED and _about(trigger, leave):
         return "send"  # the journey about the leave itself (bereavement support, say)
     return journey.on_leave
+
+
+def _about(trigger: Mapping[str, Any] | None, leave: LeavePeriod | None) -> bool:
+    """Whether a journey started by ``trigger`` (a ``hris.leave.started``) may go during the person's current
+    leave: none, one of the trigger's own type (that leave, or it extended), or one that had begun when the trigger
+    came (the journey's leave came during it). True when the trigger is not known (a finished enrollment)."""
+    if leave is None or trigger is None:
+        return True
+    data = trigger.get("data")
+    if isinstance(data, Mapping) and data.get("leave_type") == leave.leave_type:
+        return True
+    came = trigger.get("time")
+    if isinstance(came, str):  # a state read back from its JSON form
+        try:
+            came = to_instant(came, zone("UTC"))
+        except ValueError:
+            return True
+    return not isinstance(came, datetime) or leave.start <= came
 
 
 def note_leave(state: EmployeeState, event_type: str, data: dict[str, Any], policy: Policy, now: datetime, *,

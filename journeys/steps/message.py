@@ -136,10 +136,10 @@ def _route(run: Run, journey: Journey, e: Enrollment, message: Message, person: 
     quiet = person.quiet_window if person is not None else None
     if digest_rule(run.defs.policy, message.recipient_role, journey.id, message.channel) is not None:
         run.effects.append(Gather(mailbox, message.with_status("deferred"), tz, quiet,
-                                  rule_for(journey, message.recipient_role)))
+                                  rule_for(journey, message.recipient_role, e.trigger, run.state.leave)))
         return
     run.effects.append(Dispatch(mailbox, message.with_status("deferred"), tz, quiet,
-                                rule_for(journey, message.recipient_role)))
+                                rule_for(journey, message.recipient_role, e.trigger, run.state.leave)))
 
 
 def _topics(selection: Selection) -> list[str]:

@@ -135,6 +135,48 @@ def test_essential_journeys_and_the_leaves_own_journey_still_go(write_files: Wri
     assert (support.status, support.scheduled_for) == ("sent", at("2026-03-02T07:00:00Z"))
 
 
+# A journey about another leave: the check-in a parental leave sends twelve days in.
+PARENTAL = """id: parental
+trigger: {event: hris.leave.started, when: 'event.data.leave_type == "parental"'}
+steps:
+  - id: enjoy
+    send: {channel: email, subject: "Enjoy the time", body: "We will be in touch."}
+  - id: later
+    wait: {for: 12d}
+  - id: checkin
+    send: {channel: email, subject: "Welcome back soon", body: "How is it going?"}
+"""
+
+
+def test_the_journey_of_another_leave_waits_for_the_end_of_a_sensitive_one(write_files: WriteFiles) -> None:
+    """An audit on 2026-12-06: a parental leave's "welcome back soon" went out during the bereavement leave that
+    came after it, as the journey about the leave itself; only the journey about this leave (its type) goes."""
+    parental = ev("ls-parental", "hris.leave.started", "2026-02-20T09:00:00Z", leave_type="parental",
+                  start_date="2026-02-20", expected_return_date="2026-06-01")
+    events = [person("E1"), parental, leave(expected="2026-03-09"),
+              ev("ls-again", "hris.leave.started", "2026-03-03T07:00:00Z", leave_type="bereavement",
+                 start_date="2026-03-02", expected_return_date="2026-03-10")]
+    defs = world_defs(*defs_for(write_files, PARENTAL, SUPPORT))
+    until = at("2026-03-20T00:00:00Z")
+    runner = EmbeddedRunner(defs)
+    runner.run(events, until)
+    got = {m.step_id: m for m in runner.messages.values()}
+    assert (got["hello"].journey_id, got["hello"].status) == ("support", "sent")  # extended: still its own
+    assert (got["checkin"].status, got["checkin"].scheduled_for) == ("sent", at("2026-03-10T07:00:00Z"))
+    p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=defs)
+    for e in sorted(events, key=lambda e: e.time):
+        p.tick(e.time)
+        p.feed(p.employees, "hris", None, e.model_dump_json().encode())
+        p.drain()
+    p.tick(until)
+    staged = {}
+    for r in p.records:
+        if r.topic == "outbound.messages" and r.value is not None:
+            m = json.loads(r.value)
+            staged[m["message_id"]] = m
+    assert staged == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+
+
 def test_other_leave_types_and_no_policy_pause_nothing(write_files: WriteFiles) -> None:
     parental = one(run(write_files, [CHEER], [person("E1"), leave(kind="parental"), promoted()],
                        "2026-03-04T00:00:00Z"), "cheer")

@@ -17,7 +17,7 @@ from wayfinder.journeys.loader import Sources, load
 from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.journeys.model import Journey, LeavePause, Policy
 from wayfinder.journeys.records import Message
-from wayfinder.journeys.state import EmployeeState, MailboxState
+from wayfinder.journeys.state import EmployeeState, LeavePeriod, MailboxState
 from wayfinder.streams.wire import decode_mailbox_input, encode_mailbox_input
 
 POLICY = Policy(leave_pause=LeavePause())
@@ -43,6 +43,25 @@ def journey(trigger: str = "hris.job.changed", **extra: object) -> Journey:
 ])
 def test_what_a_message_does_during_a_leave(extra: dict[str, object], trigger: str, role: str, rule: str) -> None:
     assert rule_for(journey(trigger, **extra), role) == rule
+
+
+def test_the_journey_of_a_leave_goes_during_that_leave_only() -> None:
+    """The journey about a leave still goes during it (or its extension), not during a sensitive leave of another
+    type that began after it: a parental leave's check-in went out during the bereavement leave after it (audit,
+    2026-12-06)."""
+    about = journey("hris.leave.started")
+    bereavement = LeavePeriod(leave_type="bereavement", start=utc("2026-03-01T23:00:00"))
+    assert rule_for(about, "employee", {"data": {"leave_type": "bereavement"}}, bereavement) == "send"
+    assert rule_for(about, "employee", {"data": {"leave_type": "parental"}}, None) == "send"  # no leave to wait for
+    assert rule_for(about, "employee", None, bereavement) == "send"  # its trigger unknown (a finished enrollment)
+    # a parental leave that began before the bereavement waits; a bereavement during a medical leave still goes
+    assert rule_for(about, "employee", {"data": {"leave_type": "parental"}, "time": utc("2026-02-20T09:00:00")},
+                    bereavement) == "defer"
+    assert rule_for(about, "employee", {"data": {"leave_type": "parental"}, "time": "2026-02-20T09:00:00Z"},
+                    bereavement) == "defer"  # a state read back from JSON
+    medical = LeavePeriod(leave_type="medical", start=utc("2026-02-01T23:00:00"))
+    assert rule_for(about, "employee", {"data": {"leave_type": "bereavement"}, "time": utc("2026-03-03T09:00:00")},
+                    medical) == "send"
 
 
 def test_an_unknown_journey_version_defers() -> None:

@@ -28,8 +28,10 @@ from wayfinder.catalog.model import (
     ResourceDoc,
     ResourceSpec,
     RoleDoc,
+    RoleSpec,
     TopicDoc,
     TopicSpec,
+    skill_key,
 )
 from wayfinder.expressions import ExpressionError
 from wayfinder.journeys._durations import parse_duration
@@ -636,13 +638,22 @@ def _salvage_catalog(doc: Document, e: ValidationError) -> _Parsed | None:
     return _Parsed(doc, model, None, frozenset(broken_ids))
 
 
-_ENTRY_SPECS: dict[str, type[BaseModel]] = {"topics": TopicSpec, "resources": ResourceSpec}
+_ENTRY_SPECS: dict[str, type[BaseModel]] = {"topics": TopicSpec, "resources": ResourceSpec, "roles": RoleSpec}
 _ENTRY_NEUTRAL = {"type": "document"}  # a value an entry cannot do without, for a broken one of it
+_SKILL_LISTS = ("skills", "teaches", "requires_skills")  # mended by writing each skill as skills are written
+
+
+def _as_skills(value: Any) -> Any:
+    """A list of skills written as skills are (``Bad_Skill`` -> ``bad-skill``), for a mended entry; anything else
+    as it is."""
+    if not isinstance(value, list):
+        return value
+    return [skill_key(v) if isinstance(v, str) and skill_key(v) else v for v in value]
 
 
 def _mended_entries(data: dict[str, Any], slips: dict[tuple[str, int], set[str]],
                     dropped: dict[str, set[int]]) -> dict[str, Any]:
-    """The catalog with each broken topic or resource mended where that makes a valid entry: a key at fault taken
+    """The catalog with each broken topic, resource or role mended where that makes a valid entry: a key at fault taken
     out (an unknown ``parnt``, a ``locale`` of the wrong type) or, if the entry cannot do without it, a neutral
     value (``type: polcy``). A mended entry is checked as written (its topics, eligibility, links), so all of a
     file's problems show in one run; its own errors are reported already. Mended entries leave ``dropped``."""
@@ -653,7 +664,10 @@ def _mended_entries(data: dict[str, Any], slips: dict[tuple[str, int], set[str]]
             continue
         if "" in names or "id" in names:
             continue  # the entry itself, or its id: nothing to name it by
-        entry = {k: v for k, v in entries[i].items() if k not in names}
+        # A mis-written skill is read as the skill it names (the error says so), so the entry's other skills are still
+        # checked, and a role with one is not "unknown" to the steps that name it (both were lost with the entry).
+        entry = {k: _as_skills(v) if k in _SKILL_LISTS else v for k, v in entries[i].items()
+                 if k not in names or k in _SKILL_LISTS}
         entry.update({k: _ENTRY_NEUTRAL[k] for k in names if k in _ENTRY_NEUTRAL})
         try:
             spec.model_validate(entry)

@@ -323,6 +323,51 @@ steps:
                for m in messages), messages
 
 
+def test_a_badly_written_skill_hides_neither_the_role_nor_its_other_skills(write_files: WriteFiles) -> None:
+    """An audit on 2026-12-06: a role in a catalog's ``roles:`` with one skill written ``Bad_Skill`` was left out
+    whole, so validate said nothing of its other skill nobody teaches (the author fixed one error, ran again and
+    met the next) and called the step naming the role's id an "unknown role"; a resource's ``teaches: [Team_Work]``
+    lost its ``teaches``, so a role needing team-work read "no resource teaches it"."""
+    root = write_files({
+        "catalog/c.yaml": """\
+apiVersion: wayfinder/v1
+kind: Catalog
+topics: [{id: skills}]
+resources:
+  - {id: course, type: learning, title: C, topics: [skills], teaches: [Team_Work, fine]}
+roles:
+  - id: lead
+    skills:
+      - fine
+      - nobody-teaches
+      - Bad_Skill
+  - {id: player, skills: [team-work]}
+""",
+        "templates/path.yaml": "apiVersion: wayfinder/v1\nkind: Template\nsubject: s\ntext: t\n",
+        "journeys/j.yaml": """\
+apiVersion: wayfinder/v1
+kind: Journey
+id: j
+name: J
+owner: o
+trigger: {event: hris.job.changed}
+steps:
+  - id: path
+    learning_path: {role: lead, channel: email, template: path}
+""",
+    })
+    _, problems = load(Sources(paths=[root / "journeys", root / "catalog"], templates=[root / "templates"]))
+    said = [str(p).split(str(root) + "/")[-1] for p in problems]
+    assert not [m for m in said if "unknown role" in m], said
+    assert "catalog/c.yaml:10:9: role lead: skill 'nobody-teaches' cannot be reached from the catalog: no resource " \
+           "teaches it (add it to a resource's `teaches`)" in said
+    assert any(m.startswith("catalog/c.yaml:11:9: catalog: roles[0].skills[2]: a skill is written in lower case")
+               for m in said), said
+    assert any(m.startswith("catalog/c.yaml:5:72: catalog: resources[0].teaches[0]: a skill is written")
+               for m in said), said
+    assert not [m for m in said if "role player" in m], said
+
+
 def test_the_bundled_catalog_has_a_reachable_manager_role() -> None:
     from wayfinder import examples_dir
 

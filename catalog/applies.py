@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wayfinder.catalog.graph import CatalogGraph, Selection
+from wayfinder.catalog.graph import CatalogGraph, Selection, preferred_format
 from wayfinder.catalog.model import ResourceSpec
 from wayfinder.vocabulary import localized
 
@@ -24,8 +24,9 @@ _FIELD = re.compile(r"(?<![\w.])employee\.(attributes\.)?([A-Za-z_][A-Za-z0-9_]*
 class Applies:
     """One resource and why it applies: ``reasons`` are (kind, detail) pairs, kind one of ``eligibility``
     (the rule that holds, with the profile values it reads), ``everyone``, ``department``, ``location``,
-    ``role`` (the resource is close to that part of the employee's profile in the graph) and ``language``
-    (chosen among alternatives for the employee's language)."""
+    ``role`` (the resource is close to that part of the employee's profile in the graph), ``language``
+    (chosen among alternatives for the employee's language) and ``format`` (chosen among alternatives in other
+    formats for the employee's learning style)."""
 
     resource: ResourceSpec
     reasons: tuple[tuple[str, str], ...]
@@ -49,9 +50,13 @@ def what_applies(catalog: CatalogGraph, employee: Mapping[str, Any], *, opt_out_
     picked = catalog._pick(list(catalog.topics), employee, (), (), selection)
     opted = set(opt_out_topics)
     fb = feedback or {}
+    formats: dict[str, set[str | None]] = {}  # the formats each group's versions come in
+    for r in catalog.resources.values():
+        if r.group is not None:
+            formats.setdefault(r.group, set()).add(r.format)
     by_topic: dict[str, list[Applies]] = {}
     for resource, _ in picked:
-        applies = Applies(resource, _reasons(catalog, resource, employee),
+        applies = Applies(resource, _reasons(catalog, resource, employee, formats),
                           catalog._score(resource, 0, employee, fb),
                           _reads(resource, employee))
         for topic in resource.topics:
@@ -62,7 +67,8 @@ def what_applies(catalog: CatalogGraph, employee: Mapping[str, Any], *, opt_out_
     return offers, selection.errors
 
 
-def _reasons(catalog: CatalogGraph, r: ResourceSpec, employee: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+def _reasons(catalog: CatalogGraph, r: ResourceSpec, employee: Mapping[str, Any],
+             formats: Mapping[str, set[str | None]]) -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
     if r.eligibility is None:
         out.append(("everyone", ""))
@@ -74,6 +80,11 @@ def _reasons(catalog: CatalogGraph, r: ResourceSpec, employee: Mapping[str, Any]
     locale = str(employee.get("locale") or "").replace("_", "-").lower()
     if r.group is not None and own and locale and own.split("-")[0] == locale.split("-")[0]:
         out.append(("language", r.locale or ""))
+    # the version in the format of their learning style, when its group has versions in other formats (a visual
+    # learner was given the video and read only "open to everyone", while a German reader read why theirs)
+    if r.group is not None and r.format is not None and r.format == preferred_format(employee) and len(
+            formats.get(r.group, ())) > 1:
+        out.append(("format", r.format))
     return tuple(out)
 
 

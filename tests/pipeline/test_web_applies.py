@@ -103,6 +103,17 @@ def test_a_german_reader_reads_the_values_a_rule_reads_in_words(client: tuple[Te
     assert "dein Land: DE" in page
 
 
+def test_the_version_chosen_for_the_learning_style_says_so_in_the_readers_language(
+        client: tuple[TestClient, EmbeddedBackend]) -> None:
+    """Both bundled readers are visual learners: the video of the security basics is theirs, and why (audit,
+    2026-12-06: the page said only "Open to everyone")."""
+    c, _ = client
+    german = c.get(f"/preferences/resources?t={link(GERMAN)}").text
+    assert "Die Fassung, die dazu passt, wie du gern lernst" in german
+    english = c.get(f"/preferences/resources?t={link(ENGLISH)}").text
+    assert "The version that suits your learning style" in english
+
+
 def test_the_preferences_page_links_to_it_and_shows_topic_titles(client: tuple[TestClient, EmbeddedBackend]
                                                                  ) -> None:
     c, _ = client

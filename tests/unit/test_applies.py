@@ -49,3 +49,18 @@ def test_a_topic_title_in_the_readers_language() -> None:
     assert [topic.title_for(x) for x in ("de-AT", "fr-FR", "fr", "es", None)] == [
         "IT-Hilfe", "Aide informatique", "Aide informatique", "IT help", "IT help"]
     assert TopicSpec(id="raw").title_for("de") == "raw"
+
+
+def test_the_version_in_the_format_of_the_learning_style_says_so() -> None:
+    """An audit on 2026-12-06: a visual learner was given the video of a group and read only "open to everyone",
+    while a German reader read why theirs ("the version in your language")."""
+    versions = [ResourceSpec(id=f"intro-{f}", type="learning", title=f, topics=["t"], group="intro", format=f)
+                for f in ("reading", "video")]
+    alone = ResourceSpec(id="talk", type="learning", title="Talk", topics=["t"], group="talk", format="video")
+    catalog = CatalogGraph([TopicSpec(id="t")], [*versions, alone])
+    [offer], _ = what_applies(catalog, {**GERMAN, "learning_style": "visual"})
+    why = {a.resource.id: a.reasons for a in offer.resources}
+    assert why == {"intro-video": (("everyone", ""), ("format", "video")),
+                   "talk": (("everyone", ""),)}  # the only version: its format chose nothing
+    [offer], _ = what_applies(catalog, GERMAN)  # no style: the first by id, for no reason of theirs
+    assert {a.resource.id: a.reasons for a in offer.resources}["intro-reading"] == (("everyone", ""),)

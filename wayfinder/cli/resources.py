@@ -22,7 +22,7 @@ __all__ = ["register"]
 
 WHY = {"everyone": "open to everyone", "eligibility": "the rule holds for you: {}", "department": "for your "
        "department: {}", "location": "for your location: {}", "role": "for your role: {}",
-       "language": "the version in your language: {}"}
+       "language": "the version in your language: {}", "format": "the version that suits your learning style: {}"}
 
 
 def register(sub: Any, definition_args: Callable[[argparse.ArgumentParser], None],

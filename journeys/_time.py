@@ -65,7 +65,14 @@ def _to_instant(value: Any, tz: ZoneInfo) -> tuple[datetime, bool]:
     if isinstance(value, str):
         text = value.strip()
         if len(text) == 10:
-            return local_at(date.fromisoformat(text), time(0), tz), True
+            try:
+                day = date.fromisoformat(text)
+            except ValueError as e:  # kept when it quotes nothing ("month must be in 1..12"): a diagnostic is logged
+                if "'" in str(e) or text in str(e):
+                    msg = "not a date or an RFC 3339 timestamp"
+                    raise ValueError(msg) from None
+                raise
+            return local_at(day, time(0), tz), True
         try:  # with "t" and "z" as RFC 3339 allows
             return parse_instant(text).astimezone(UTC), False
         except ValueError as e:  # said without the value (a diagnostic is logged)

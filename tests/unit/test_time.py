@@ -148,6 +148,21 @@ def test_what_is_not_a_date_or_an_aware_timestamp_is_an_error(value: object) -> 
         to_instant(value, BERLIN)
 
 
+@pytest.mark.parametrize("value", [
+    "ZeldaQuux!",  # ten characters, the length of a date: Python's own error quoted the text
+    "zq@ex.com.",
+    "2026-13-01",
+    "Zelda Quux, not a time at all",
+])
+def test_an_error_about_a_text_that_is_not_a_time_never_quotes_it(value: str) -> None:
+    """The error becomes an ``expression_failed`` diagnostic that is logged: the text is the sender's data (SPEC
+    §9: no personal data in logs), so it says what is wrong without it."""
+    with pytest.raises(ValueError, match=r".+") as caught:
+        to_instant(value, BERLIN)
+    assert value not in str(caught.value)
+    assert value[:5] not in str(caught.value)
+
+
 # -- shift ----------------------------------------------------------------------------------------
 
 

@@ -67,6 +67,7 @@ MAX_PATTERN_CHARS = 100
 # Errors a render can meet besides SecurityError; their text may quote data, so only the type is reported.
 _RENDER_FAILURES = (TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError,
                     MemoryError, RecursionError)
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a string escape ('\\ud800') makes one; UTF-8 has none
 _PRINTF_FIELD = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?")
 _SCALARS = (str, int, float, date, Decimal, Undefined, type(None))  # bool is an int, datetime a date
 
@@ -1004,7 +1005,11 @@ class MessageTemplate:
                          if f.filename == "<template>"), None)
             e.add_note(f"{part} line {line}" if line is not None else part)
             raise
-        return "".join(chunks)
+        out = "".join(chunks)
+        if not out.isascii() and _SURROGATE.search(out) is not None:  # no UTF-8 for it: no file, no email holds it
+            msg = f"template {self.id}: {part}: the output holds a lone surrogate (\\udXXX), which is not Unicode text"
+            raise RenderError(msg)
+        return out
 
     def _too_long(self) -> NoReturn:
         msg = f"template {self.id}: rendered output exceeds {MAX_OUTPUT_CHARS} characters"

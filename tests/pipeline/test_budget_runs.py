@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -102,3 +103,46 @@ def test_a_50_megabyte_line_is_a_short_dead_letter_and_the_rest_is_simulated(tmp
     assert (tmp_path / "out" / "dead_letters.jsonl").stat().st_size < 1_000_000
     assert len(read_jsonl(tmp_path / "out" / "messages.jsonl")) > 100
     assert grown_mb < 600  # the line is read once (with its decoding); no copy per store
+
+
+SURROGATE = """\
+apiVersion: wayfinder/v1
+kind: Journey
+id: surrogate
+name: A string escape that is no character
+owner: people-experience@example.com
+version: 1
+status: active
+trigger:
+  event: hris.job.changed
+steps:
+  - id: broken
+    send:
+      channel: email
+      subject: "Hello{{ '\\\\ud800' }}"
+      body: "A half of a pair{{ '\\\\udc80' }}"
+  - id: fine
+    send: {channel: email, subject: "Still here", body: "This one renders."}
+"""
+
+
+def test_a_lone_surrogate_a_template_prints_fails_its_message_and_the_run_goes_on(tmp_path: Path) -> None:
+    """An audit on 2026-12-06: a Jinja string escape made a lone surrogate, which UTF-8 cannot write, and
+    ``simulate`` ended with a traceback while writing messages.jsonl (every later event lost)."""
+    journeys = tmp_path / "journeys"
+    journeys.mkdir()
+    (journeys / "surrogate.yaml").write_text(SURROGATE, encoding="utf-8")
+    def ev(n: int, etype: str, data: dict[str, str], when: str) -> str:
+        return json.dumps({"specversion": "1.0", "id": f"s-{n}", "source": "tests/surrogate", "type": etype,
+                           "time": when, "subject": "E1", "data": data})
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join([
+        ev(1, "hris.employee.upserted", {"id": "E1", "given_name": "Ana", "email": "ana@example.com",
+                                         "timezone": "Europe/Berlin"}, "2026-03-01T09:00:00Z"),
+        ev(2, "hris.job.changed", {"change": "promotion", "new_role": "Lead"}, "2026-03-02T10:00:00Z"),
+    ]) + "\n", encoding="utf-8")
+    assert main(["simulate", "--events", str(events), "--journeys", str(journeys), "--policy",
+                 str(EXAMPLES / "policy.yaml"), "--out", str(tmp_path / "out")]) == 0
+    by_step = {m["step_id"]: m for m in read_jsonl(tmp_path / "out" / "messages.jsonl")}
+    assert (by_step["broken"]["status"], by_step["broken"]["reason"]) == ("failed", "render_error")
+    assert by_step["fine"]["status"] in ("sent", "deferred")

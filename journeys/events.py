@@ -416,6 +416,15 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _float_sized_int(text: str) -> int:
+    """An integer as JSON writes it, refused when it is past what a float holds (more than 308 digits), as
+    ``1e999`` is: CEL cannot take it (every condition over the object holding it failed, also one that did not
+    read it), and past 4,300 digits Python cannot read it."""
+    if len(text) > 308 and not math.isfinite(float(text)):  # a float holds at most 1.8e308: 309 digits
+        raise DecodeError(code="invalid_json", detail="a number is too large to be a float (such as 1e999)")
+    return int(text)
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out = dict(pairs)
     if len(out) != len(pairs):
@@ -430,7 +439,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys)
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_float_sized_int,
+                            object_pairs_hook=_unique_keys)
 
 
 def json_value(text: str) -> Any:

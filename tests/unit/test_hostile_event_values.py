@@ -126,6 +126,19 @@ def test_numbers_that_are_not_finite_are_refused(number: str) -> None:
     assert error.code == "invalid_json"
 
 
+@pytest.mark.parametrize("number", ["9" * 309, "-" + "9" * 400, "1" + "0" * 1000, "9" * 5000])
+def test_an_integer_too_large_for_a_float_is_refused_as_1e999_is(number: str) -> None:
+    """An audit on 2026-12-06: such an integer was kept, and CEL could not take the object holding it, so every
+    condition over the event's data failed (counted as false) though none read the number."""
+    error = refused(raw({"score": 1}).replace('"score": 1', f'"score": {number}'))
+    assert (error.code, error.detail) == ("invalid_json", "a number is too large to be a float (such as 1e999)")
+
+
+@pytest.mark.parametrize("number", [2**64, -(2**63) - 1, int("9" * 308), 10**308])
+def test_a_large_integer_a_float_holds_is_kept(number: int) -> None:
+    assert decode_event(raw({"score": number})).data["score"] == number
+
+
 def test_a_large_event_of_many_dates_decodes_in_bounded_time() -> None:
     data = {f"d{i}": "2026-01-01" for i in range(20_000)} | {"text": "x" * 500_000}
     started = time.perf_counter()

@@ -438,6 +438,12 @@ def _char_at(text: str, line: int, column: int) -> str:
     return text[index] if 0 <= index < len(text) else ""
 
 
+def _position_of(text: str, index: int) -> tuple[int, int]:
+    """The (line, column) of the character at ``index`` of ``text``, as YAML counts them (1-based)."""
+    starts = [0, *(m.end() for m in _LINE_BREAK.finditer(text, 0, index))]
+    return len(starts), index - starts[-1] + 1
+
+
 def read_documents(path: Path, display: str, *, limit: int | None = None) -> Read:
     """:func:`load_documents`, and whether the whole file was read."""
     problems: list[Problem] = []
@@ -471,6 +477,14 @@ def read_documents(path: Path, display: str, *, limit: int | None = None) -> Rea
             see = editor_position(text, line, col)[0]
             problems.append(Problem(display, context.line + 1, context.column + 1,
                                     f"YAML syntax error: {e.context or 'this'} (see line {see}: {what})"))
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow (U+0000, U+001B): placed where it is
+        index = e.position
+        if not isinstance(loader, yaml.reader.Reader):  # libyaml counts the bytes of the text in UTF-8
+            index = len(text.encode("utf-8")[:index].decode("utf-8", errors="ignore"))
+        line, col = _position_of(text, index)
+        what = (f"the character U+{e.character:04X} (a control character) is not allowed in YAML; remove it"
+                if isinstance(e.character, int) else f"YAML error: {e.reason}")
+        problems.append(Problem(display, line, col, what))
     except yaml.YAMLError as e:
         problems.append(Problem(display, 1, 1, f"YAML error: {e}"))
     finally:

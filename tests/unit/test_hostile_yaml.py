@@ -211,3 +211,20 @@ def test_a_yaml_syntax_errors_see_line_counts_lines_as_its_prefix_does(tmp_path:
         opened, found = sorted((p for p in problems if "YAML syntax error" in p.message), key=lambda p: p.line)
         assert opened.line == 5 and f"(see line {found.line}: " in opened.message
         assert found.line == 7
+
+
+@pytest.mark.parametrize(("before", "character"), [
+    ("Hos", "\x00"),
+    ("Élise ‮ ", "\x1b"),  # letters of two and three bytes before it: placed in characters, not bytes
+    ("a\u2028b", "\x07"),  # a break only YAML counts: placed as an editor counts
+])
+def test_a_control_character_is_placed_where_it_is(tmp_path: Path, before: str, character: str) -> None:
+    """An audit on 2026-12-06: a NUL byte (or an ESC, a BEL) in a journey was `1:1: YAML error: unacceptable
+    character #x0000: ... position 55`, the whole file at its first character and the position in words."""
+    text = GOOD.replace("name: Good", f'name: "{before}{character}x"')
+    (tmp_path / "j.yaml").write_text(text, encoding="utf-8")
+    _, problems = load(Sources(paths=[tmp_path]))
+    [problem] = problems
+    code = f"U+{ord(character):04X}"
+    assert (problem.line, problem.column, problem.message) == (
+        4, 8 + len(before), f"the character {code} (a control character) is not allowed in YAML; remove it")

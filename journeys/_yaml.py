@@ -294,6 +294,12 @@ def _find_in_source(text: str, index: int, value: str, offset: int, style: str |
     return None
 
 
+_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map"))
+"""What a definitions file holds: text, numbers, true and false, null, lists and mappings. Another tag (written
+as ``!!binary``, ``!!python/object``, ``!x``) was decoded (base64 into a journey's name, NUL bytes and all) or
+passed over in silence on a list or a mapping."""
+
+
 def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -306,6 +312,13 @@ class _Builder:
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         self.doc.marks[loc] = _mark(node)
+        if node.tag not in _PLAIN_TAGS:  # !!binary, !!timestamp, !!set, !!python/..., !custom: data they are not
+            m = _mark(node)
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.problems.append(Problem(self.doc.file, m.line, m.column,
+                                         f"the tag {tag} is not supported: write the value without it"))
+            if isinstance(node, yaml.ScalarNode):
+                return node.value
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, loc)
         if isinstance(node, yaml.SequenceNode):

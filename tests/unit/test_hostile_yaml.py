@@ -228,3 +228,27 @@ def test_a_control_character_is_placed_where_it_is(tmp_path: Path, before: str, 
     code = f"U+{ord(character):04X}"
     assert (problem.line, problem.column, problem.message) == (
         4, 8 + len(before), f"the character {code} (a control character) is not allowed in YAML; remove it")
+
+
+@pytest.mark.parametrize(("value", "tag"), [
+    ("!!binary AA==", "!!binary"),  # a NUL byte, which the file itself may not hold, as the journey's name
+    ("!!python/object/apply:os.system ['true']", "!!python/object/apply:os.system"),
+    ("!!set {a, b}", "!!set"),
+    ("!!timestamp 2026-03-01T10:00:00Z", "!!timestamp"),
+    ("!x Good", "!x"),
+])
+def test_a_tag_is_refused_where_it_is_written(tmp_path: Path, value: str, tag: str) -> None:
+    """An audit on 2026-12-06: ``!!binary`` was decoded into the journey's name, and a tag on a list or a mapping
+    (``!!python/object/apply``, ``!!set``) was passed over in silence."""
+    (tmp_path / "j.yaml").write_text(GOOD.replace("name: Good", f"name: {value}"), encoding="utf-8")
+    _, problems = load(Sources(paths=[tmp_path]))
+    refused = [p for p in problems if "tag" in p.message]
+    assert [(p.line, p.column, p.message) for p in refused] == [
+        (4, 7, f"the tag {tag} is not supported: write the value without it")]
+
+
+def test_a_plain_tag_is_still_read(tmp_path: Path) -> None:
+    text = GOOD.replace("name: Good", "name: !!str 2026").replace("wait: {for: 1d}", "wait: !!map {for: !!str 1d}")
+    (tmp_path / "j.yaml").write_text(text, encoding="utf-8")
+    journeys, problems = load_folder(tmp_path)
+    assert (journeys, problems) == ({"good"}, [])

@@ -42,17 +42,32 @@ __all__ = ["EARLIEST", "ERASURE", "LATEST", "RATING_EVENTS", "SENSITIVE_EVENT_TY
 _RFC3339 = RFC3339
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_control(value: str) -> str:
+    """CloudEvents 1.0's String type disallows the control characters U+0000-U+001F and U+007F-U+009F: an
+    employee id with a line break in it is no id (it was taken, keyed a person's state and went into the logs)."""
+    if _CONTROL.search(value) is not None:
+        msg = "holds a control character (a line break, a tab, U+0000...), which CloudEvents does not allow"
+        raise ValueError(msg)
+    return value
+
+
+Attribute = Annotated[str, Field(min_length=1), AfterValidator(_no_control)]
+
+
 class CloudEvent(BaseModel):
     """A CloudEvents 1.0 structured-mode event. Extension attributes are kept."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     specversion: Literal["1.0"]
-    id: Annotated[str, Field(min_length=1)]
-    source: Annotated[str, Field(min_length=1)]
-    type: Annotated[str, Field(min_length=1)]
+    id: Attribute
+    source: Attribute
+    type: Attribute
     time: RfcInstant
-    subject: Annotated[str, Field(min_length=1)]
+    subject: Attribute
     data: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("data", mode="before")

@@ -126,6 +126,24 @@ def test_numbers_that_are_not_finite_are_refused(number: str) -> None:
     assert error.code == "invalid_json"
 
 
+@pytest.mark.parametrize(("attribute", "value"), [
+    ("subject", "E1\nINFO wayfinder: a line of someone else's"),
+    ("subject", "E1\u0000"),
+    ("type", "hris.dependent.added\r\n"),
+    ("id", "wd-1\t2"),
+    ("source", "hris/\u0085workday"),
+])
+def test_a_control_character_in_an_attribute_is_not_a_cloudevent(attribute: str, value: str) -> None:
+    """CloudEvents 1.0 disallows U+0000-U+001F and U+007F-U+009F in its strings. An audit on 2026-12-06: a subject
+    with a line break was taken as an employee id (a person's state keyed by it, the id in the logs)."""
+    event = json.loads(raw({"given_name": "Ana"}))
+    event[attribute] = value
+    error = refused(json.dumps(event))
+    assert error.code == "invalid_cloudevent"
+    assert str(error.detail).startswith(f"{attribute}: Value error, holds a control character")
+    assert value.strip() not in str(error)
+
+
 @pytest.mark.parametrize("number", ["9" * 309, "-" + "9" * 400, "1" + "0" * 1000, "9" * 5000])
 def test_an_integer_too_large_for_a_float_is_refused_as_1e999_is(number: str) -> None:
     """An audit on 2026-12-06: such an integer was kept, and CEL could not take the object holding it, so every

@@ -108,6 +108,25 @@ def test_preview_renders_for_a_profile_file(write_files: WriteFiles, capsys: pyt
     assert "You received this because your medical leave ended on May 4, 2026" in out
 
 
+def test_preview_shows_control_characters_from_the_data_escaped(write_files: WriteFiles,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-06: a name holding ESC sequences (an upsert's JSON may carry ``\\u001b``) was printed
+    as it was, so previewing that person cleared the screen or retitled the window of whoever ran it."""
+    root = write_case(write_files)
+    profile = root / "anna.json"
+    profile.write_text(json.dumps({"id": "P1", "given_name": "\u001b[2J\u001b]0;pwned\u0007Anna",
+                                   "timezone": "Europe/Berlin"}), encoding="utf-8")
+    code = main(["preview", "leave-return", "--employee", str(profile), "--at", "2026-05-04T08:00:00Z",
+                 "--data", '{"leave_type": "medical", "return_date": "2026-05-04"}', "--journeys",
+                 str(root / "journeys"), "--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates"),
+                 "--policy", str(WORLD.parent / "empty-policy.yaml")])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "Subject: Welcome back soon, \\x1b[2J\\x1b]0;pwned\\x07Anna" in out
+    assert "Back from medical leave" in out  # the text's lines are kept
+
+
 def test_preview_of_a_profile_file_knows_the_people_around_them_from_the_events(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An audit on 2026-12-04: with ``--employee FILE`` the ``--events`` were not read, so a manager known only

@@ -49,7 +49,7 @@ from wayfinder.scale.simulate import read_messages
 from wayfinder.streams import cli as streams_cli
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
 from wayfinder.telemetry import LOG_FORMATS
-from wayfinder.vocabulary import parse_instant
+from wayfinder.vocabulary import escape_controls, parse_instant
 
 log = logging.getLogger("wayfinder")
 _DATE_ONLY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
@@ -305,8 +305,9 @@ def _print_previewed(m: Message, when: str, runner: EmbeddedRunner, resources: I
     its HTML page."""
     print(f"== {m.step_id}: {m.channel} to {m.recipient_role} {m.recipient_id or '-'}, {m.status}"
           f"{' (' + m.reason + ')' if m.reason else ''}, {when} ({iso(m.scheduled_for)})")
-    if m.subject is not None:
-        print(f"Subject: {m.subject}\n\n{m.text}")
+    if m.subject is not None:  # a name from an event may hold ESC: shown, never acted on by the terminal
+        text = "\n".join(escape_controls(line) for line in (m.text or "").split("\n"))
+        print(f"Subject: {escape_controls(m.subject)}\n\n{text}")
     if m.reason == "render_error" and (m.journey_id, m.step_id) in runner.stats.render_failures:
         print(f"why: {runner.stats.render_failures[(m.journey_id, m.step_id)]}")
     for line in resources:

@@ -172,6 +172,7 @@ class Document:
     key_marks: dict[Loc, Mark] = field(default_factory=dict)
     styles: dict[Loc, str | None] = field(default_factory=dict)
     text: str = ""  # the whole file's text, to find where a character of a value is written
+    sources: int = 0  # template texts checked in it so far (the loader bounds them)
 
     def mark(self, loc: Loc) -> Mark:
         """The position of the deepest node that ``loc`` reaches (a pydantic ``loc`` may hold union tags)."""

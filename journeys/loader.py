@@ -72,7 +72,7 @@ from wayfinder.journeys.model import (
     successors,
 )
 from wayfinder.journeys.protected import journey_expressions, protected_problems
-from wayfinder.journeys.templates import DIGEST_VARIABLES, MessageTemplate, check_source
+from wayfinder.journeys.templates import DIGEST_VARIABLES, MAX_SOURCES_PER_DOCUMENT, MessageTemplate, check_source
 from wayfinder.vocabulary import parse_instant
 
 KINDS: dict[str, type[BaseModel]] = {
@@ -1267,6 +1267,12 @@ def _catalog_cycles(catalog: CatalogGraph, topics: list[_Placed], resources: lis
 
 def _source_problems(doc: Document, loc: Loc, source: str, label: str, problems: list[Problem], *,
                      html: bool = False, digest: bool = False) -> bool:
+    doc.sources += 1
+    if doc.sources > MAX_SOURCES_PER_DOCUMENT:  # said once, at the first one past the limit; none of them is built
+        if doc.sources == MAX_SOURCES_PER_DOCUMENT + 1:
+            problems.append(doc.problem(loc, f"{label}: more than {MAX_SOURCES_PER_DOCUMENT} template texts (subjects, "
+                                        "texts, htmls, inline bodies) in one document; split it into several"))
+        return False
     found = check_source(source, html=html, extra=DIGEST_VARIABLES if digest else frozenset())
     mark = doc.mark(loc)
     block = doc.styles.get(loc) in ("|", ">")

@@ -252,3 +252,29 @@ def test_a_plain_tag_is_still_read(tmp_path: Path) -> None:
     (tmp_path / "j.yaml").write_text(text, encoding="utf-8")
     journeys, problems = load_folder(tmp_path)
     assert (journeys, problems) == ({"good"}, [])
+
+
+def test_a_document_with_too_many_template_texts_is_refused_once_and_none_past_the_limit_is_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An audit on 2026-12-06: a 2.6 MB template of 20,000 one-line locales (or a journey of thousands of steps
+    with inline bodies) compiled every text, over two minutes of `validate`; the limit is 1,000 (lowered here)."""
+    monkeypatch.setattr("wayfinder.journeys.loader.MAX_SOURCES_PER_DOCUMENT", 6, raising=False)
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    locales = "".join(f"  de-x{i:03d}: {{subject: 'S{{{{ recipient.given_name }}}}', text: 'T{i}'}}\n"
+                      for i in range(40))
+    (templates / "t.yaml").write_text(f"apiVersion: wayfinder/v1\nkind: Template\nsubject: S\ntext: T\nlocales:\n"
+                                      f"{locales}", encoding="utf-8")
+    steps = "".join(f"  - id: s{i}\n    send: {{channel: email, subject: 'S{i}', body: 'B{i}'}}\n" for i in range(40))
+    (tmp_path / "j.yaml").write_text(GOOD.split("steps:")[0] + "steps:\n" + steps, encoding="utf-8")
+    started = time.perf_counter()
+    defs, problems = load(Sources(paths=[tmp_path]))
+    assert time.perf_counter() - started < LIMIT_S
+    said = sorted((p.file.rsplit("/", 1)[-1], p.line, p.message) for p in problems)
+    assert said == [
+        ("j.yaml", 16, "journey good: step s3: more than 6 template texts (subjects, texts, htmls, inline bodies) in "
+                       "one document; split it into several"),
+        ("t.yaml", 8, "template t (de-x002): more than 6 template texts (subjects, texts, htmls, inline bodies) in one "
+                      "document; split it into several"),
+    ]
+    assert "t" not in defs.templates and "good" not in {j for j, _ in defs.journeys}

@@ -2,9 +2,10 @@
 
 Every header-bound value (names, subject, ids, the preferences link) is checked before it goes
 into a header: a line break, a NUL or another control character, a Unicode line separator, or an
-RFC 2047 encoded word (``=?utf-8?q?...?=``, which Python's email package would decode back into a
-line break when it writes the message) refuses the message instead of cleaning it. After the
-message is built, its header block is parsed back and must hold exactly the headers we set.
+RFC 2047 encoded word (``=?utf-8?q?...?=``, which Python's email package would decode, perhaps into a
+line break, when it reads the value) refuses the message instead of cleaning it. A ``=?`` that is no
+encoded word ("Save =? the date") is plain text and goes as written. After the message is built, its
+header block is parsed back and must hold exactly the headers we set.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from wayfinder.journeys.records import Message
 
 # C0 controls except TAB, DEL, NEL, and the Unicode line and paragraph separators.
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
-_ENCODED_WORD = "=?"
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
@@ -63,8 +63,9 @@ def _header_safe(name: str, value: str) -> str:
     if _FORBIDDEN.search(value):
         msg = f"{name} contains a line break or control character; the message is refused, not cleaned"
         raise HeaderInjectionError(msg)
-    if _ENCODED_WORD in value:
-        msg = f"{name} contains '=?' (an RFC 2047 encoded word); give plain text, Wayfinder encodes it"
+    if "=?" in value and str(default_policy.header_factory("subject", value)) != value:
+        # only what the email package would read as something else: an encoded word it decodes
+        msg = f"{name} contains an RFC 2047 encoded word (=?charset?q?...?=); give plain text, Wayfinder encodes it"
         raise HeaderInjectionError(msg)
     return value
 

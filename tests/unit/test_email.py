@@ -179,6 +179,20 @@ def test_encoded_word_in_subject_is_refused() -> None:
         build_email(message(subject="Hi =?utf-8?q?=0D=0ABcc=3A_eve=40example=2Ecom?="), sender=SENDER)
 
 
+@pytest.mark.parametrize("subject", ["Save =? the date", "Q&A: what changes =?", "=?", "Why =?utf-8 matters"])
+def test_equals_question_mark_that_is_no_encoded_word_goes_as_written(subject: str) -> None:
+    # only an encoded word is refused: "=?" in plain text failed the message for good (audit 2026-12-06)
+    parsed = roundtrip(build_email(message(subject=subject, recipient_name="Anna =? Lee"), sender=SENDER))
+    assert str(parsed["Subject"]) == subject
+    assert parsed["To"].addresses[0].display_name == "Anna =? Lee"
+
+
+@pytest.mark.parametrize("subject", ["Re: =?iso-8859-1?q?caf=E9?=", "=?utf-8?b?w5Y=?=", "x =?utf-8?q?a_b?= y"])
+def test_any_encoded_word_in_subject_is_still_refused(subject: str) -> None:
+    with pytest.raises(HeaderInjectionError, match="encoded word"):
+        build_email(message(subject=subject), sender=SENDER)
+
+
 @given(subject=st.text(max_size=80), name=st.text(max_size=40))
 def test_any_subject_and_name_either_roundtrip_or_are_refused(subject: str, name: str) -> None:
     try:

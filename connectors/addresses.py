@@ -58,6 +58,15 @@ def address_refusal(address: IPAddress, *, allow_private: bool = False) -> str |
     return "private or reserved"
 
 
+def refused_address(refusal: str) -> str:
+    """The words for an address refused as ``refusal`` (an ``address_refusal``), article included: "an unspecified
+    address", "a cloud metadata service's address"."""
+    if refusal.startswith("a "):
+        return f"{refusal}'s address"
+    article = "an" if refusal[0] in "aeiou" else "a"
+    return f"{article} {refusal} address"
+
+
 def literal_address(host: str) -> IPAddress | None:
     """The address a host written as an address means, in every form a resolver accepts (``::127.0.0.1``,
     ``127.1``, ``0x7f000001``, ``2130706433``, ``0177.0.0.1``); None for a name."""

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from wayfinder.connectors.addresses import address_refusal, literal_address
+from wayfinder.connectors.addresses import address_refusal, literal_address, refused_address
 from wayfinder.connectors.email import parse_mailbox
 from wayfinder.connectors.links import RecipientLinks
 
@@ -178,7 +178,7 @@ def _check_literal_address(host: str, *, allow_private: bool) -> None:
     refusal = address_refusal(address, allow_private=allow_private)
     if refusal:
         hint = "allow_private: true (an intranet host) or " if refusal == "private or reserved" else ""
-        msg = f"the destination URL points at a {refusal} address; refused unless marked {hint}local: true"
+        msg = f"the destination URL points at {refused_address(refusal)}; refused unless marked {hint}local: true"
         raise ValueError(msg)
 
 

@@ -31,7 +31,13 @@ from typing import Any
 import httpx
 
 from wayfinder.clock import utc_now
-from wayfinder.connectors.addresses import ResolutionError, Resolver, address_refusal, system_resolver
+from wayfinder.connectors.addresses import (
+    ResolutionError,
+    Resolver,
+    address_refusal,
+    refused_address,
+    system_resolver,
+)
 from wayfinder.connectors.base import (
     Accepted,
     ConnectorDeps,
@@ -136,9 +142,9 @@ class WebhookConnector:
             except ValueError:
                 refusal = "unusable"
             if refusal:
-                error = PermanentDeliveryError("destination_refused", f"destination {self.name} resolves to a "
-                                               f"{refusal} address; refused (only destinations marked local: true "
-                                               "may)")
+                error = PermanentDeliveryError("destination_refused", f"destination {self.name} resolves to "
+                                               f"{refused_address(refusal)}; refused (only destinations marked "
+                                               "local: true may)")
                 raise error
         pinned = url.copy_with(host=addresses[0])
         return pinned, {"host": url.netloc.decode("ascii")}, {"sni_hostname": url.host}

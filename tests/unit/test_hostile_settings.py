@@ -3,13 +3,17 @@ spelling of a local address is refused as a webhook destination."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
 from wayfinder.connectors.addresses import address_refusal, literal_address
-from wayfinder.connectors.settings import DeliverySettings
+from wayfinder.connectors.base import PermanentDeliveryError
+from wayfinder.connectors.settings import DeliverySettings, Destination
+from wayfinder.connectors.webhook import WebhookConnector
 
 SPECIAL = "pa?Zx9#q/w"
 
@@ -38,6 +42,18 @@ def test_every_spelling_of_a_local_address_is_refused(host: str) -> None:
         DeliverySettings(destinations={"a": {"kind": "slack", "url": f"https://{host}/hook"}})
 
 
+@pytest.mark.parametrize(("host", "allow_private", "words"), [
+    ("0", False, "points at an unspecified address;"), ("[::]", False, "points at an unspecified address;"),
+    ("127.0.0.1", False, "points at a loopback address;"), ("[fd00:ec2::254]", True,
+                                                          "points at a cloud metadata service's address;"),
+])
+def test_the_refusal_reads_as_english(host: str, allow_private: bool, words: str) -> None:
+    # it said "points at a unspecified address" and "points at a a cloud metadata service address" (2026-12-06)
+    with pytest.raises(ValidationError, match=words):
+        DeliverySettings(destinations={"a": {"kind": "slack", "url": f"https://{host}/hook",
+                                             "allow_private": allow_private}})
+
+
 @pytest.mark.parametrize("host", ["hooks.example.com", "[2606:4700::1111]", "1.1.1.1"])
 def test_public_hosts_pass(host: str) -> None:
     DeliverySettings(destinations={"a": {"kind": "slack", "url": f"https://{host}/hook"}})
@@ -55,3 +71,20 @@ def test_cloud_metadata_services_are_refused_even_where_private_addresses_are_al
     ip = ipaddress.ip_address(address)
     assert address_refusal(ip, allow_private=True) == address_refusal(ip) == "a cloud metadata service"
     assert address_refusal(ipaddress.ip_address("10.1.2.3"), allow_private=True) is None  # a private host still may
+
+
+def test_a_name_resolving_to_a_refused_address_says_so_in_english() -> None:
+    async def to_unspecified(host: str, port: int) -> list[str]:
+        return ["::"]
+
+    async def scenario() -> str:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200))) as client:
+            connector = WebhookConnector("portal", Destination.model_validate(
+                {"url": "https://hooks.example.test/x", "kind": "slack"}), client, resolver=to_unspecified)
+            try:
+                await connector._route(httpx.URL("https://hooks.example.test/x"))
+            except PermanentDeliveryError as e:
+                return e.detail
+        return "not refused"
+
+    assert "resolves to an unspecified address; refused" in asyncio.run(scenario())

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import email
+import email.header
 import email.policy
+import re
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -13,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wayfinder.connectors.email import HeaderInjectionError, build_email, parse_address
+from wayfinder.connectors.email import HeaderInjectionError, build_email, parse_address, smtp_bytes
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.templates import MessageTemplate
 
@@ -204,6 +206,34 @@ def test_any_subject_and_name_either_roundtrip_or_are_refused(subject: str, name
     assert len(parsed["To"].addresses) == 1
     assert parsed["To"].addresses[0].addr_spec == "zoe@example.com"
     assert " ".join(str(parsed["Subject"]).split()) == " ".join(subject.split())
+
+
+def read_strictly(raw: bytes, name: str) -> str:
+    """A header as an RFC 2047 reader (a mail client) shows it: unfolded, whitespace between two encoded words
+    dropped (6.2)."""
+    block = raw.split(b"\r\n\r\n" if b"\r\n\r\n" in raw else b"\n\n", 1)[0].decode("ascii")
+    unfolded = re.sub(r"\r?\n(?=[ \t])", "", block)
+    value = next(line.split(":", 1)[1] for line in unfolded.splitlines() if line.lower().startswith(name.lower() + ":"))
+    return str(email.header.make_header(email.header.decode_header(value))).strip()
+
+
+@pytest.mark.parametrize("words", [
+    "Glückwunsch first Marchand Schön Überblick 山田太郎 week aboard first Marchand aboard Marchand Herzlichen",
+    "Marchand Pérez Pérez Lee Pérez García Schön",
+    "Öztürk Marchand Öztürk José Renée José Ólafsdóttir Ólafsdóttir",
+    "Renée Öztürk Lee xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx María Ólafsdóttir Ólafsdóttir",
+])
+def test_a_mail_client_reads_subject_and_names_in_any_script_with_their_spaces(words: str) -> None:
+    # the email package folded these so that a space fell between two encoded words, which readers drop:
+    # "GarcíaSchön", "JoséÓlafsdóttir" (audit 2026-12-06)
+    sender = Address(words, "people", "example.com")
+    _, raw = smtp_bytes(message(subject=words, recipient_name=words), sender=sender)
+    assert read_strictly(raw, "Subject") == words
+    assert read_strictly(raw, "To") == f"{words} <zoe@example.com>"
+    assert read_strictly(raw, "From") == f"{words} <people@example.com>"
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(parsed["Subject"]) == words
 
 
 # -- addresses ---------------------------------------------------------------------------------------

@@ -53,12 +53,13 @@ class _MailPolicy(EmailPolicy):
         return self.clone(max_line_length=_MAX_LINE) if name.lower() in _UNFOLDED else self
 
     def _encoded(self, name: str, value: str) -> str | None:
-        """The subject, or the one mailbox of ``From``/``To``, written with ``Header`` when it is not all ASCII."""
+        """The subject, or the one mailbox of ``From``/``To``, written with ``Header`` when the email package would
+        not write it so that it reads back as itself (see ``_needs_encoding``)."""
         key = name.lower()
         if key == "subject" and not value.isascii():
             return f"{name}: {Header(value, 'utf-8', header_name=name).encode(linesep=self.linesep)}{self.linesep}"
         addresses: tuple[Address, ...] = getattr(value, "addresses", ())
-        if key in ("from", "to") and len(addresses) == 1 and not addresses[0].display_name.isascii():
+        if key in ("from", "to") and len(addresses) == 1 and _needs_encoding(name, addresses[0]):
             address = addresses[0]
             phrase = Header(address.display_name, "utf-8", header_name=name).encode(linesep=self.linesep)
             mailbox = f"<{address.addr_spec}>"
@@ -76,6 +77,15 @@ class _MailPolicy(EmailPolicy):
         if encoded is not None:
             return encoded.encode("ascii")
         return EmailPolicy.fold_binary(self._for(name), name, value)
+
+
+def _needs_encoding(name: str, address: Address) -> bool:
+    """Whether a mailbox's display name is written as encoded words rather than by the email package: one not all
+    ASCII, one holding ``=?``, or one too long for a line (the package's folding of a quoted name can break it into
+    what reads back as other addresses)."""
+    display = address.display_name
+    return bool(display) and (not display.isascii() or "=?" in display
+                              or len(f'{name}: "{display}" <{address.addr_spec}>') > 78)
 
 
 _POLICY = _MailPolicy()
@@ -161,11 +171,16 @@ def _unsubscribe(email: EmailMessage, url: str) -> None:
 
 
 def _verified(email: EmailMessage, raw: bytes) -> bytes:
-    """Parse the written header block back: it must hold exactly the headers we set."""
+    """Parse the written header block back: it must hold exactly the headers we set, and From and To their one
+    address each."""
     written = BytesHeaderParser(policy=default_policy).parsebytes(raw, headersonly=True)
     if [k.lower() for k in written] != [k.lower() for k in email]:
         msg = "a header value changed the header block when written; the message is refused"
         raise HeaderInjectionError(msg)
+    for name in ("From", "To"):  # a name must not read back as other addresses
+        if [a.addr_spec for a in written[name].addresses] != [a.addr_spec for a in email[name].addresses]:
+            msg = f"the {name} header reads back as other addresses when written; the message is refused"
+            raise HeaderInjectionError(msg)
     return raw
 
 

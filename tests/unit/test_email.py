@@ -236,6 +236,20 @@ def test_a_mail_client_reads_subject_and_names_in_any_script_with_their_spaces(w
     assert str(parsed["Subject"]) == words
 
 
+@pytest.mark.parametrize("name", [
+    "Hohenzollern-Sigmaringen, Maximilian Alexander Friedrich (Head of Global Partnerships, EMEA)",
+    "Alexander (Head Partnerships, EMEA) <max@evil.example> Maximilian <max@evil.example> of von Global",
+    "Lee, Anna =? (People)",
+])
+def test_a_long_or_odd_display_name_reads_back_as_itself_and_only_one_address(name: str) -> None:
+    # a long quoted name was folded so that it read back as several addresses, one of them taken from the name:
+    # a reply to all went to max@evil.example (audit 2026-12-06)
+    _, raw = smtp_bytes(message(recipient_name=name), sender=SENDER)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["zoe@example.com"]
+    assert read_strictly(raw, "To") == f"{name} <zoe@example.com>"
+
+
 # -- addresses ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("value", [
     "a@b@c", '"x" <a@b.c>', "a@b", "a b@c.d", "", "@example.com", "anna@", "anna@.com", "anna@example.",

@@ -97,6 +97,71 @@ def test_preview_shows_what_simulate_sends_with_the_other_journeys_running(tmp_p
     assert expected and {k: shown.get(k) for k in expected} == expected
 
 
+_HEADS_UP = """
+    apiVersion: wayfinder/v1
+    kind: Journey
+    id: heads-up
+    name: Manager heads-up
+    owner: hr@example.com
+    version: 1
+    status: active
+    trigger: {event: hris.employee.hired}
+    steps:
+      - id: tell-manager
+        send:
+          channel: email
+          to: manager
+          subject: "New starter"
+          body: "Someone joins on {{ trigger.data.start_date }}."
+"""
+
+
+def _people_events(*extra: dict[str, object]) -> str:
+    def event(n: int, kind: str, time: str, subject: str, data: dict[str, object]) -> dict[str, object]:
+        return {"specversion": "1.0", "id": f"e{n}", "source": "t", "type": kind, "time": time, "subject": subject,
+                "data": data}
+    base = [event(1, "hris.employee.upserted", "2026-03-01T00:00:00Z", "M1",
+                  {"given_name": "Mia", "email": "mia@example.com", "timezone": "Europe/Berlin", "country": "DE"}),
+            *(event(n, "hris.employee.upserted", "2026-03-01T00:00:00Z", who,
+                    {"given_name": who, "email": f"{who}@example.com", "timezone": "Europe/Berlin", "country": "DE",
+                     "manager_id": "M1"}) for n, who in ((2, "A1"), (3, "B1"))),
+            *(event(4 + n, "hris.employee.hired", time, who, {"start_date": "2026-03-16", "role": "Dev",
+                    "department": "Eng", "location": "Berlin", "manager_id": "M1"})
+              for n, (who, time) in enumerate((("A1", "2026-03-02T10:00:00Z"), ("B1", "2026-03-02T11:00:00Z"))))]
+    return "\n".join(json.dumps(e) for e in sorted([*base, *extra], key=lambda e: str(e["time"]))) + "\n"
+
+
+@pytest.mark.parametrize(("policy", "extra", "simulated", "shown"), [
+    # another employee's journey wrote to the same manager first: the cap defers B1's heads-up by a week
+    ("frequency_cap: {max: 1, per: 7d}", [], ("sent", "2026-03-09T10:00:00Z"),
+     "== tell-manager: email to manager M1, sent, 2026-03-09 11:00 Europe/Berlin (2026-03-09T10:00:00Z)"),
+    # the manager opted out of email in an event of their own (not an upsert)
+    ("", [{"specversion": "1.0", "id": "p1", "source": "t", "type": "wayfinder.preferences.changed",
+             "time": "2026-03-02T09:00:00Z", "subject": "M1", "data": {"opt_out_channels": ["email"]}}],
+     ("suppressed", "2026-03-02T11:00:00Z"),
+     "== tell-manager: email to manager M1, suppressed (opted_out_channel)"),
+])
+def test_preview_of_an_id_reads_everyones_events_as_simulate_does(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str], policy: str, extra: list[dict[str, object]],
+        simulated: tuple[str, str], shown: str) -> None:
+    """An audit on 2026-12-06: preview of an id read that person's events and everyone's upserts only, so what other
+    people's journeys sent the same manager (the cap) and a manager's own opt-out were not seen: preview said
+    ``sent`` at once where simulate deferred or suppressed the message."""
+    root = write_files({"journeys/heads-up.yaml": _HEADS_UP,
+                        "policy.yaml": f"apiVersion: wayfinder/v1\nkind: Policy\n{policy}\n"})
+    (root / "events.jsonl").write_text(_people_events(*extra), encoding="utf-8")
+    definitions = ["--journeys", str(root / "journeys"), "--catalog", str(WORLD / "catalog"),
+                   "--templates", str(WORLD / "templates"), "--policy", str(root / "policy.yaml")]
+    assert main(["simulate", "--events", str(root / "events.jsonl"), "--out", str(root / "out"),
+                 "--until", "2026-04-01T00:00:00Z", *definitions]) == 0
+    records = [json.loads(line) for line in (root / "out" / "messages.jsonl").read_text("utf-8").splitlines()]
+    assert [(m["status"], m["scheduled_for"]) for m in records if m["employee_id"] == "B1"] == [simulated]
+    capsys.readouterr()
+    assert main(["preview", "heads-up", "--employee", "B1", "--events", str(root / "events.jsonl"),
+                 *definitions]) == 0
+    assert shown in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(("args", "said"), [
     (["plan", "{tmp}/nowhere"], "{tmp}/nowhere: no such folder"),
     (["plan", "{examples}", "--current", "{tmp}/nowhere"], "{tmp}/nowhere: no such folder"),

@@ -218,13 +218,14 @@ def _preview_events(args: argparse.Namespace, journey: Journey) -> tuple[list[Cl
         if args.events is not None:  # the people around them (a manager, an HR partner), as they were by then
             before = events[0].time
             events[:0] = [e for e in read_event_file(events_file(args.events)).events
-                          if e.type == "hris.employee.upserted" and e.subject != employee_id and e.time < before]
+                          if e.subject != employee_id and e.time < before]
     else:
+        # Everyone's events, as simulate reads them: a manager's move, opt-out or erasure, and what other people's
+        # journeys send to the same mailbox (the frequency cap), decide what this employee's messages do.
         employee_id = str(args.employee)
-        history = read_event_file(events_file(args.events or examples_dir() / "events.jsonl")).events
-        events = [e for e in history if e.subject == employee_id or e.type == "hris.employee.upserted"]
+        events = read_event_file(events_file(args.events or examples_dir() / "events.jsonl")).events
         if not any(e.subject == employee_id for e in events):
-            msg = no_events_for(employee_id, args.events, (e.subject for e in history))
+            msg = no_events_for(employee_id, args.events, (e.subject for e in events))
             raise SystemExit(msg)
     if not any(e.subject == employee_id and e.type == journey_trigger for e in events):
         latest = max((e.time for e in events), default=datetime.now(UTC).replace(microsecond=0))

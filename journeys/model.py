@@ -100,11 +100,15 @@ def _reentry(value: str) -> str:
 
 # The patterns are for editors (JSON Schema); the validators give the error messages.
 DURATION_PATTERN = r"^-?(?:[0-9]+[smhdw])+$"
+NOT_NEGATIVE_PATTERN = r"^(?:[0-9]+[smhdw])+$"
+POSITIVE_PATTERN = r"^(?=[0-9smhdw]*[1-9])(?:[0-9]+[smhdw])+$"  # some digit other than 0: more than nothing
 TIME_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::00)?$"
 Duration = Annotated[str, _number_as_duration, AfterValidator(_duration),
                      Field(examples=["3d", "12w", "-14d"], json_schema_extra={"pattern": DURATION_PATTERN})]
-NotNegative = Annotated[Duration, AfterValidator(_not_negative)]
-Positive = Annotated[Duration, AfterValidator(_positive)]
+NotNegative = Annotated[Duration, AfterValidator(_not_negative),
+                        Field(examples=["3d", "0s"], json_schema_extra={"pattern": NOT_NEGATIVE_PATTERN})]
+Positive = Annotated[Duration, AfterValidator(_positive),
+                     Field(examples=["7d", "12w"], json_schema_extra={"pattern": POSITIVE_PATTERN})]
 TimeOfDay = Annotated[str, _number_as_time_of_day, AfterValidator(_time_of_day),
                       Field(examples=["09:00"], json_schema_extra={"pattern": TIME_PATTERN})]
 Recipient = RecipientRole
@@ -120,7 +124,20 @@ class ResourceRequest(Frozen):
     limit: Annotated[int, Field(ge=0, le=50, strict=True)] = 5  # 0: the message offers nothing (SPEC: "at most")
 
 
+def _required(*names: str) -> dict[str, Any]:
+    return {"required": list(names)}
+
+
+def _any_of(*names: str) -> dict[str, Any]:
+    return {"anyOf": [_required(n) for n in names]}
+
+
 class SendAction(Frozen):
+    # for editors (JSON Schema), as ``_content`` says it: a template, or an inline subject and body, not both
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        {**_required("template"), "not": _any_of("subject", "body")},
+        {**_required("subject", "body"), "not": _required("template")}]})
+
     channel: Channel
     to: Recipient = "employee"
     template: str | None = None
@@ -139,6 +156,11 @@ class SendAction(Frozen):
 
 
 class WaitAction(Frozen):
+    # for editors (JSON Schema), as ``_one_form`` says it: `for`, or `until` with an optional `offset` and `at`
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        {**_required("for"), "not": _any_of("until", "offset", "at")},
+        {**_required("until"), "not": _required("for")}]})
+
     for_: Annotated[NotNegative | None, Field(alias="for")] = None
     until: Expr | None = None
     offset: Duration | None = None
@@ -153,6 +175,8 @@ class WaitAction(Frozen):
 
 
 class WaitForAction(Frozen):
+    model_config = ConfigDict(json_schema_extra={"dependentRequired": {"on_timeout": ["timeout"]}})
+
     event: Annotated[str, Field(min_length=1)]
     when: Expr | None = None
     timeout: Positive | None = None
@@ -304,6 +328,8 @@ class ExitOn(Frozen):
 
 
 _HOLDOUT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+# for editors (JSON Schema): above 0% and at most 50%, as holdout_percent reads it (spaces around are stripped)
+HOLDOUT_PATTERN = r"^\s*(?:0*(?:[1-9]|[1-4][0-9])(?:\.[0-9]+)?|0*50(?:\.0+)?|0+\.[0-9]*[1-9][0-9]*)%\s*$"
 MAX_HOLDOUT_PERCENT = 50
 
 
@@ -339,10 +365,22 @@ def _localized_name(names: tuple[tuple[str, str], ...], name: str, locale: str |
     return localized(dict(names), locale) or name
 
 
+def _journey_schema(schema: dict[str, Any]) -> None:
+    """For editors, as the validators below say it: a journey without ``name`` is called by its id; a sensitive one
+    has no holdout; an essential one's messages are not suppressed during a leave."""
+    schema["required"] = [f for f in schema.get("required", []) if f != "name"]
+    schema["allOf"] = [
+        {"if": {**_required("sensitivity"), "properties": {"sensitivity": {"const": "sensitive"}}},
+         "then": {"not": _required("holdout")}},
+        {"if": {**_required("essential"), "properties": {"essential": {"const": True}}},
+         "then": {"properties": {"on_leave": {"not": {"const": "suppress"}}}}}]
+
+
 class Journey(Frozen):
     """A journey as HR operations write it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, ignored_types=(cached_property,))
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, ignored_types=(cached_property,),
+                              json_schema_extra=_journey_schema)
 
     api_version: Annotated[Literal["wayfinder/v1"], Field(alias="apiVersion")]
     kind: Literal["Journey"]
@@ -370,12 +408,13 @@ class Journey(Frozen):
     trigger: Trigger
     audience: Expr | None = None
     reentry: Annotated[str, _number_as_reentry, AfterValidator(_reentry), Field(
-        json_schema_extra={"pattern": r"^(?:never|always|-?(?:[0-9]+[smhdw])+)$"})] = "never"
+        json_schema_extra={"pattern": r"^(?:never|always|(?:[0-9]+[smhdw])+)$"})] = "never"
     exit_on: list[ExitOn] = Field(default_factory=list)
     steps: Annotated[list[Step], Field(min_length=1)]
     holdout: Annotated[str | None, AfterValidator(_holdout),
                        Field(description="A control group: this share of the audience enrolls but gets no "
-                                         "message (suppressed, reason holdout)", examples=["5%"])] = None
+                                         "message (suppressed, reason holdout)", examples=["5%"],
+                             json_schema_extra={"pattern": HOLDOUT_PATTERN})] = None
     outcomes: list[Outcome] = Field(default_factory=list)
     essential: Annotated[bool, Field(description="Its messages still go while the recipient is on a sensitive "
                                      "leave (Policy.leave_pause)")] = False
@@ -480,6 +519,9 @@ class LeavePause(Frozen):
 class DigestRule(Frozen):
     """Messages to one recipient role gathered into one message a day or a week (an extension; see README)."""
 
+    model_config = ConfigDict(json_schema_extra={  # for editors, as ``_day_only_weekly`` says it
+        "if": _required("day"), "then": {"properties": {"every": {"const": "weekly"}}}})
+
     every: Annotated[Literal["daily", "weekly"], Field(description="how often a digest closes and goes")]
     at: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
                              description="local time of day (the recipient's timezone) a digest goes")] = "09:00"
@@ -510,6 +552,7 @@ class Policy(Frozen):
                                                    "group; default the employee's HR partner")] = None
     working_days: WorkingDays = Field(default_factory=WorkingDays)
     preferences_url: Annotated[str, AfterValidator(_web_address), Field(
+        json_schema_extra={"pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+[^\s]*$"},
         description="Where employees see and change their preferences; "
                                           "every message links here")] = DEFAULT_PREFERENCES_URL
     leave_pause: Annotated[LeavePause | None, Field(
@@ -616,7 +659,11 @@ class EventTypeDoc(Frozen):
     data: dict[Identifier, EventField] = Field(default_factory=dict)
 
 
-_TEST_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$")
+TEST_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$"
+_TEST_TIME = re.compile(TEST_TIME_PATTERN)
+# For editors (JSON Schema): `until` and an expectation's `at` are RFC 3339 with an offset, as `validate` checks them
+# (parse_instant: `t`/`z` in lower case, or a space for the `T`, pass too).
+_TEST_INSTANT = {"pattern": r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:\d{2})$"}
 
 
 def _test_time(value: str) -> str:
@@ -636,7 +683,7 @@ class TestEvent(Frozen):
     type: Annotated[str, Field(min_length=1)]
     time: Annotated[str, AfterValidator(_test_time), Field(
         examples=["2026-03-02T09:15:00Z"],
-        json_schema_extra={"pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$"})]
+        json_schema_extra={"pattern": TEST_TIME_PATTERN})]
     subject: Annotated[str, Field(min_length=1)]
     data: dict[str, Any] = Field(default_factory=dict)
     id: str | None = None
@@ -660,7 +707,8 @@ class ExpectedMessage(Frozen):
     status: Literal["sent", "pending_approval", "approved", "rejected", "suppressed", "deferred", "failed"] | None = (
         None)
     reason: str | None = None
-    at: Annotated[str | None, Field(description="scheduled_for, an RFC 3339 time (compared as an instant)")] = None
+    at: Annotated[str | None, Field(description="scheduled_for, an RFC 3339 time (compared as an instant)",
+                                    json_schema_extra=_TEST_INSTANT)] = None
     resources: list[str] | None = None
     locale: str | None = None
     subject: Annotated[str | None, Field(description="the subject must contain this text")] = None
@@ -671,7 +719,7 @@ class ExpectedTask(Frozen):
     step: str | None = None
     assignee: Annotated[str | None, Field(examples=["hr_partner", "manager", "review_escalation"])] = None
     assignee_id: str | None = None
-    at: Annotated[str | None, Field(description="created_at, an RFC 3339 time")] = None
+    at: Annotated[str | None, Field(description="created_at, an RFC 3339 time", json_schema_extra=_TEST_INSTANT)] = None
 
 
 class Expectations(Frozen):
@@ -691,7 +739,8 @@ class JourneyTestDoc(Frozen):
     description: str | None = None
     journeys: Annotated[list[Identifier] | None, Field(description="only these journeys run [default: all]")] = None
     include_drafts: bool = False
-    until: Annotated[str | None, Field(description="fire timers up to this time [default: the last event's]")] = None
+    until: Annotated[str | None, Field(description="fire timers up to this time [default: the last event's]",
+                                       json_schema_extra=_TEST_INSTANT)] = None
     events: Annotated[list[TestEvent], Field(min_length=1)]
     expect: Expectations
 

@@ -171,6 +171,70 @@ def test_schema_accepts_the_bundled_documents(tmp_path: Path) -> None:
         jsonschema.validate(bad, journey_schema)
 
 
+_JOURNEY_HEAD = "apiVersion: wayfinder/v1\nkind: Journey\nid: j\ntrigger: {event: hris.dependent.added}\n"
+_NAMED = _JOURNEY_HEAD + "name: J\n"  # the schema asked for a name, which a journey may leave out
+_SEND = "  - id: s\n    send: {channel: email, template: new-parent/welcome}\n"
+_POLICY = "apiVersion: wayfinder/v1\nkind: Policy\n"
+_TEST = ("apiVersion: wayfinder/v1\nkind: JourneyTest\nid: t\nevents:\n  - {type: hris.dependent.added, "
+         "time: '2026-03-02T09:15:00Z', subject: T1, data: {relationship: child, reason: birth, date: '2026-03-01'}}\n")
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("journeys/j.yaml", _NAMED + "steps:\n" + _SEND + "  - id: w\n    wait: {}\n"),
+    ("journeys/j.yaml", _NAMED + "steps:\n" + _SEND + "  - id: w\n    wait: {for: 1d, until: now}\n"),
+    ("journeys/j.yaml", _NAMED + "steps:\n" + _SEND + "  - id: w\n    wait: {for: 1d, offset: 2d}\n"),
+    ("journeys/j.yaml", _NAMED + "steps:\n" + _SEND + "  - id: w\n    wait: {for: -3d}\n"),
+    ("journeys/j.yaml", _NAMED + "steps:\n" + _SEND + "  - id: w\n    wait_for: {event: x.y, timeout: 0s}\n"),
+    ("journeys/j.yaml", _NAMED + "steps:\n  - id: s\n    send: {channel: email, subject: Hi}\n"),
+    ("journeys/j.yaml", _NAMED + "steps:\n  - id: s\n    send: {channel: email}\n"),
+    ("journeys/j.yaml", _NAMED + "steps:\n  - id: s\n    send: {channel: email, template: new-parent/welcome, "
+                        "subject: Hi, body: Hello}\n"),
+    ("journeys/j.yaml", _NAMED + "steps:\n  - id: r\n    roadmap: {topics: [onboarding], horizon: -5d, "
+                        "channel: email, template: onboarding/roadmap}\n"),
+    ("journeys/j.yaml", _NAMED + "reentry: -3d\nsteps:\n" + _SEND),
+    ("journeys/j.yaml", _NAMED + "holdout: 60%\nsteps:\n" + _SEND),
+    ("journeys/j.yaml", _NAMED + "sensitivity: sensitive\nholdout: 5%\nsteps:\n" + _SEND),
+    ("journeys/j.yaml", _NAMED + "essential: true\non_leave: suppress\nsteps:\n" + _SEND),
+    ("journeys/j.yaml", _NAMED + "names: {german: Hallo}\nsteps:\n" + _SEND),
+    ("templates/x/t.yaml", "apiVersion: wayfinder/v1\nkind: Template\nsubject: Hi\ntext: Hello\n"
+                           "locales: {english: {subject: Hi, text: Hello}}\n"),
+    ("policy.yaml", _POLICY + "frequency_cap: {max: 3, per: 0s}\n"),
+    ("policy.yaml", _POLICY + "max_event_age: -1d\n"),
+    ("policy.yaml", _POLICY + "digests: {manager: {every: daily, day: monday}}\n"),
+    ("policy.yaml", _POLICY + "preferences_url: intranet/preferences\n"),
+    ("tests/t.yaml", _TEST + "until: '2026-06-30T00:00:00'\nexpect: {messages: []}\n"),
+    ("tests/t.yaml", _TEST + "expect: {messages: [{step: welcome, at: '2026-03-02T09:15:00'}]}\n"),
+])
+def test_what_validate_refuses_the_schema_refuses(tmp_path: Path, name: str, text: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-06: an editor said "fine" to each of these, which ``validate`` refuses: the rules between
+    fields (a wait's either/or, a send's template or inline text), durations that must not be negative or nothing,
+    language tags as keys, a test's times without an offset, a holdout's share."""
+    assert main(["schema", "--out", str(tmp_path / "schemas")]) == 0
+    path = tmp_path / "defs" / name
+    path.parent.mkdir(parents=True)
+    path.write_text(text, encoding="utf-8")
+    flags = ["--policy", str(path)] if name == "policy.yaml" else []
+    assert main(["validate", str(path.parent if name.startswith("tests") else path), str(WORLD / "catalog"),
+                 "--templates", str(WORLD / "templates"), *flags]) == 1
+    kind = {"Journey": "journey", "Template": "template", "Policy": "policy", "JourneyTest": "journey-test"}
+    doc = yaml.safe_load(text)
+    schema = json.loads((tmp_path / "schemas" / f"{kind[doc['kind']]}.schema.json").read_text(encoding="utf-8"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, schema)
+    capsys.readouterr()
+
+
+def test_a_journey_without_a_name_is_fine_for_the_schema_as_for_validate(tmp_path: Path) -> None:
+    """SPEC §4 does not require ``name`` (the loader calls such a journey by its id); the schema required it."""
+    assert main(["schema", "--out", str(tmp_path)]) == 0
+    schema = json.loads((tmp_path / "journey.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(yaml.safe_load(_JOURNEY_HEAD + "steps:\n" + _SEND), schema)
+    (tmp_path / "j.yaml").write_text(_JOURNEY_HEAD + "steps:\n" + _SEND, encoding="utf-8")
+    assert main(["validate", str(tmp_path / "j.yaml"), str(WORLD / "catalog"), "--templates",
+                 str(WORLD / "templates")]) == 0
+
+
 def test_examples_copy_validates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["examples", "--copy", str(tmp_path / "mine")]) == 0
     assert main(["validate", str(tmp_path / "mine")]) == 0

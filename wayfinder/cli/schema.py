@@ -17,8 +17,22 @@ SCHEMAS: dict[str, type[BaseModel]] = {
 }
 
 
+def _closed(node: object) -> None:
+    """A mapping whose keys have a pattern (a template's ``locales``, a journey's ``names``) takes no other key, as
+    the loader refuses one (``english`` is no language tag); pydantic's ``patternProperties`` alone let any through."""
+    if isinstance(node, dict):
+        if "patternProperties" in node:
+            node.setdefault("additionalProperties", False)
+        for value in node.values():
+            _closed(value)
+    elif isinstance(node, list):
+        for value in node:
+            _closed(value)
+
+
 def schema_of(model: type[BaseModel], name: str) -> dict[str, object]:
     schema = model.model_json_schema(by_alias=True, mode="validation")
+    _closed(schema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://wayfinder.example.com/schemas/{name}.schema.json"
     return schema

@@ -113,3 +113,31 @@ def test_a_profile_with_a_key_twice_is_refused_as_simulate_refuses_its_upsert(
     profile.write_text('{"id": "P5", "email": "p5@example.com", "country": "GB"}', encoding="utf-8")
     assert main(["preview", "new-parent", "--employee", str(profile), "--at", "2026-05-04T08:00:00Z"]) == 0
     assert "for employee P5" in capsys.readouterr().out
+
+
+def test_an_event_given_as_the_profile_file_is_read_as_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-06: a line of an events file saved as the profile was read as a profile, the envelope's
+    fields as the person's and the event's id as theirs: a nameless person without email previewed nothing. An upsert
+    is the profile it carries; another event, or a whole events file, says what to give instead."""
+    upsert = {"specversion": "1.0", "id": "ev-1", "source": "t", "type": "hris.employee.upserted",
+              "time": "2026-01-01T00:00:00Z", "subject": "P7",
+              "data": {"given_name": "Pia", "email": "pia@example.com", "timezone": "Europe/Berlin",
+                       "employment_type": "employee"}}
+    profile = tmp_path / "p.json"
+    profile.write_text(json.dumps(upsert), encoding="utf-8")
+    assert main(["preview", "new-parent", "--employee", str(profile), "--at", "2026-05-04T08:00:00Z"]) == 0
+    out = capsys.readouterr().out
+    assert "for employee P7: 2 message(s)" in out
+    assert "== welcome: email to employee P7, sent" in out
+    profile.write_text(json.dumps({**upsert, "type": "hris.dependent.added"}), encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        main(["preview", "new-parent", "--employee", str(profile)])
+    assert stopped.value.code == (f"{profile}: an event (hris.dependent.added), not a profile; give the employee's "
+                                  "profile (the fields of SPEC section 3), an hris.employee.upserted event, or the "
+                                  "employee's id with --events FILE")
+    profile.write_text(json.dumps(upsert) + "\n" + json.dumps(upsert) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        main(["preview", "new-parent", "--employee", str(profile)])
+    assert stopped.value.code == (f"{profile}:2:1: not a JSON profile (Extra data); give an employee id or a JSON "
+                                  "file (a file of events, one a line? give the employee's id with --events "
+                                  f"{profile})")

@@ -69,7 +69,9 @@ def read_profile_file(path: Path) -> dict[str, Any]:
     try:  # a byte order mark (Notepad, Excel and PowerShell write one) is not part of the JSON
         data = json_value(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as e:  # where, as an editor counts, and what the parser expected (never a value)
-        msg = f"{path}:{e.lineno}:{e.colno}: not a JSON profile ({e.msg}); give an employee id or a JSON file"
+        events = (f" (a file of events, one a line? give the employee's id with --events {path})"
+                  if e.msg == "Extra data" and e.colno == 1 else "")
+        msg = f"{path}:{e.lineno}:{e.colno}: not a JSON profile ({e.msg}); give an employee id or a JSON file{events}"
         raise SystemExit(msg) from e
     except DecodeError as e:  # as an upsert of it would be refused: a key twice (the last one won), NaN
         msg = f"{path}: not a JSON profile ({e.detail})"
@@ -83,6 +85,7 @@ def read_profile_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         msg = f"{path}: a JSON profile is an object with the fields of SPEC section 3"
         raise SystemExit(msg)
+    data = _profile_of_event(path, data)
     try:  # what an upsert of it would have to be: a profile the engine would refuse previews nothing it could send
         ProfileUpdate.model_validate(data)
     except ValidationError as e:
@@ -91,6 +94,21 @@ def read_profile_file(path: Path) -> dict[str, Any]:
         msg = f"{path}: not a profile the engine accepts ({problems})"
         raise SystemExit(msg) from None
     return data
+
+
+def _profile_of_event(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """A CloudEvent saved as the file (a line of an events file): an upsert's ``data`` is the profile, its ``subject``
+    the id; another event is no profile. Read as a profile, an event's envelope was taken for fields of a person
+    with no name or email, and the event's id for theirs."""
+    if "specversion" not in data or "type" not in data:
+        return data
+    body = data.get("data")
+    if data["type"] != "hris.employee.upserted" or not isinstance(body, dict):
+        msg = (f"{path}: an event ({data['type']}), not a profile; give the employee's profile (the fields of SPEC "
+               "section 3), an hris.employee.upserted event, or the employee's id with --events FILE")
+        raise SystemExit(msg)
+    subject = data.get("subject")
+    return body if "id" in body or not isinstance(subject, str) else {**body, "id": subject}
 
 
 def no_events_for(employee: str, events: Path | None, ids: Iterable[str]) -> str:

@@ -39,6 +39,21 @@ def test_a_k_that_matches_no_test_says_so_not_that_there_are_none(capsys: pytest
     assert "new-parent-birth-in-germany" in err and "no journey tests (kind" not in err
 
 
+def test_a_folder_without_journeys_says_so_not_unknown_journey_for_each_test(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-06: tests kept in a folder with no journeys/ beside them (the journeys elsewhere) each
+    failed with "unknown journey 'new-parent'", with no place and no word of where journeys are read from."""
+    copy = _edited_copy(tmp_path)
+    (copy / "journeys").rename(tmp_path / "elsewhere")
+    capsys.readouterr()
+    assert main(["test", str(copy)]) == 1
+    said = capsys.readouterr()
+    assert said.out == ""
+    assert said.err == (f"{copy / 'journeys'}: no such folder; `wayfinder test FOLDER` runs the journeys in "
+                        "FOLDER/journeys against the tests in FOLDER/tests (laid out as `wayfinder examples --copy` "
+                        "makes it)\n")
+
+
 def test_a_broken_copy_fails_with_a_readable_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     copy = _edited_copy(tmp_path, ("journeys/new-parent.yaml", "offset: 8w", "offset: 6w"))
     capsys.readouterr()

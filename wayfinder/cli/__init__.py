@@ -398,6 +398,10 @@ def cmd_test(args: argparse.Namespace) -> int:
     from wayfinder.journeytests import run_test
 
     root: Path = args.folder or examples_dir()
+    if root.is_dir() and not (root / "journeys").is_dir():  # every test would fail with "unknown journey"
+        print(f"{root / 'journeys'}: no such folder; `wayfinder test FOLDER` runs the journeys in FOLDER/journeys "
+              "against the tests in FOLDER/tests (laid out as `wayfinder examples --copy` makes it)", file=sys.stderr)
+        return 1
     defs, problems = _definitions_of(root, root / "tests")
     if not _report_problems(problems):
         return 1

@@ -532,7 +532,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("preview", help="what one employee would get from a journey, rendered")
     p.add_argument("journey", help="journey id")
-    p.add_argument("--employee", required=True, help="an employee id from the events file, or a JSON profile file")
+    p.add_argument("--employee", required=True, help="an employee id from the events file, or a JSON file: a profile "
+                   "or an hris.employee.upserted event")
     p.add_argument("--events", type=Path, help="events file [default: the bundled events]")
     p.add_argument("--at", type=_parse_time, help="when the trigger happens, if the events have none")
     p.add_argument("--data", help="the trigger event's data, as JSON, if the events have none")

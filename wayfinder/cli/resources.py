@@ -28,7 +28,8 @@ WHY = {"everyone": "open to everyone", "eligibility": "the rule holds for you: {
 def register(sub: Any, definition_args: Callable[[argparse.ArgumentParser], None],
              load: Callable[[argparse.Namespace], Definitions | None]) -> None:
     p = sub.add_parser("resources", help="what the catalog offers one employee, by topic, and why each applies")
-    p.add_argument("--employee", required=True, help="an employee id from the events file, or a JSON profile file")
+    p.add_argument("--employee", required=True, help="an employee id from the events file, or a JSON file: a profile "
+                   "or an hris.employee.upserted event")
     p.add_argument("--events", type=Path, help="events file the profile is built from [default: the bundled events]")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     definition_args(p)

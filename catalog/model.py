@@ -32,7 +32,8 @@ def _skill(value: str) -> str:
     return value
 
 
-Skill = Annotated[str, AfterValidator(_skill), Field(examples=["public-speaking", "one-on-ones"])]
+Skill = Annotated[str, AfterValidator(_skill), Field(examples=["public-speaking", "one-on-ones"],
+                                                      json_schema_extra={"pattern": r"^[^\sA-Z_]+$"})]
 class TopicSpec(Frozen):
     id: Identifier
     parent: Identifier | None = None
@@ -43,6 +44,10 @@ class TopicSpec(Frozen):
     def title_for(self, locale: str | None) -> str:
         """The title for a reader of ``locale`` (see ``localized``), else ``title``, else the id."""
         return localized(self.titles, locale) or self.title or self.id
+
+
+# for editors (JSON Schema), as ``_link`` reads an address: http(s) with a host, or mailto: with an address
+LINK_PATTERN = r"^(?:[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+[^\s]*|[Mm][Aa][Ii][Ll][Tt][Oo]:[^\s?#][^\s]*)$"
 
 
 def _link(value: str) -> str:
@@ -63,7 +68,7 @@ class ResourceSpec(Frozen):
     titles: Annotated[dict[LanguageTag, str], Field(
         description="The title in other languages, by locale or language (de, fr-FR): a message in that "
         "language shows it")] = Field(default_factory=dict)
-    url: Annotated[str, AfterValidator(_link)] | None = None
+    url: Annotated[str, AfterValidator(_link), Field(json_schema_extra={"pattern": LINK_PATTERN})] | None = None
     description: str | None = None
     topics: Annotated[list[Identifier], Field(min_length=1)]
     group: Identifier | None = None

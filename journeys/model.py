@@ -583,7 +583,8 @@ def _reportable(value: str) -> str:
 
 
 ProfileAttribute = Annotated[str, AfterValidator(_reportable),
-                             Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", examples=["department", "gender"])]
+                             Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", examples=["department", "gender"],
+                                   json_schema_extra={"not": {"enum": list(IDENTIFYING_FIELDS)}})]
 
 
 class FeedbackThresholds(Frozen):

@@ -175,6 +175,8 @@ _JOURNEY_HEAD = "apiVersion: wayfinder/v1\nkind: Journey\nid: j\ntrigger: {event
 _NAMED = _JOURNEY_HEAD + "name: J\n"  # the schema asked for a name, which a journey may leave out
 _SEND = "  - id: s\n    send: {channel: email, template: new-parent/welcome}\n"
 _POLICY = "apiVersion: wayfinder/v1\nkind: Policy\n"
+_CATALOG = ("apiVersion: wayfinder/v1\nkind: Catalog\ntopics: [{id: zz}]\nresources:\n"
+            "  - {id: r1, type: learning, title: R, topics: [zz], ")
 _TEST = ("apiVersion: wayfinder/v1\nkind: JourneyTest\nid: t\nevents:\n  - {type: hris.dependent.added, "
          "time: '2026-03-02T09:15:00Z', subject: T1, data: {relationship: child, reason: birth, date: '2026-03-01'}}\n")
 
@@ -202,6 +204,10 @@ _TEST = ("apiVersion: wayfinder/v1\nkind: JourneyTest\nid: t\nevents:\n  - {type
     ("policy.yaml", _POLICY + "max_event_age: -1d\n"),
     ("policy.yaml", _POLICY + "digests: {manager: {every: daily, day: monday}}\n"),
     ("policy.yaml", _POLICY + "preferences_url: intranet/preferences\n"),
+    ("catalog/c.yaml", _CATALOG + "url: /intranet/r}\n"),
+    ("catalog/c.yaml", _CATALOG + "url: 'javascript:alert(1)'}\n"),
+    ("catalog/c.yaml", _CATALOG + "url: https://x.example.com/r, teaches: [Public Speaking]}\n"),
+    ("fairness.yaml", "apiVersion: wayfinder/v1\nkind: Fairness\nattributes: [department, email]\n"),
     ("tests/t.yaml", _TEST + "until: '2026-06-30T00:00:00'\nexpect: {messages: []}\n"),
     ("tests/t.yaml", _TEST + "expect: {messages: [{step: welcome, at: '2026-03-02T09:15:00'}]}\n"),
 ])
@@ -217,7 +223,8 @@ def test_what_validate_refuses_the_schema_refuses(tmp_path: Path, name: str, tex
     flags = ["--policy", str(path)] if name == "policy.yaml" else []
     assert main(["validate", str(path.parent if name.startswith("tests") else path), str(WORLD / "catalog"),
                  "--templates", str(WORLD / "templates"), *flags]) == 1
-    kind = {"Journey": "journey", "Template": "template", "Policy": "policy", "JourneyTest": "journey-test"}
+    kind = {"Journey": "journey", "Template": "template", "Policy": "policy", "JourneyTest": "journey-test",
+            "Catalog": "catalog", "Fairness": "fairness"}
     doc = yaml.safe_load(text)
     schema = json.loads((tmp_path / "schemas" / f"{kind[doc['kind']]}.schema.json").read_text(encoding="utf-8"))
     with pytest.raises(jsonschema.ValidationError):

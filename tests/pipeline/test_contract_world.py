@@ -644,3 +644,27 @@ def test_a_profile_field_the_employee_does_not_have_prints_as_nothing(write_file
     assert hello.text is not None and hello.text.startswith("We are glad you are joining .")
     assert [t.title for t in runner.tasks.values()] == ["Welcome Anna to"]
     assert runner.dead_letters == []
+
+
+def test_a_timer_due_at_until_or_with_an_exit_fires_first(write_files: WriteFiles) -> None:
+    """SPEC §7: timers due at or before ``--until`` fire, and every timer due at or before an event's time fires
+    before it. The return check-in is due 2026-12-05T08:00Z: a run that ends at that very instant sends it; E2
+    leaves at it (the check-in goes first), E3 leaves a second before it (the exit ends the wait)."""
+    root = write_files({"journeys/new-parent.yaml": NEW_PARENT})
+    birth = {"relationship": "child", "reason": "birth", "date": "2026-09-12"}
+
+    def checkins(events: list[CloudEvent], until: str | None) -> dict[str, tuple[str, object]]:
+        runner = run(root / "journeys", [
+            *(profile(e) for e in ("E1", "E2", "E3")),
+            *(event(f"d{e}", "hris.dependent.added", "2026-09-14T11:00:00Z", e, **birth) for e in ("E1", "E2", "E3")),
+            *events,
+        ], until=until)
+        return {m.employee_id: (m.status, m.scheduled_for) for m in runner.messages.values()
+                if m.step_id == "return-checkin"}
+
+    due = ("sent", at("2026-12-05T08:00:00Z"))
+    assert checkins([], until="2026-12-05T08:00:00Z") == {"E1": due, "E2": due, "E3": due}
+    assert checkins([
+        event("x3", "hris.employee.terminated", "2026-12-05T07:59:59Z", "E3", date="2026-12-05", reason="resignation"),
+        event("x2", "hris.employee.terminated", "2026-12-05T08:00:00Z", "E2", date="2026-12-05", reason="resignation"),
+    ], until=None) == {"E1": due, "E2": due}

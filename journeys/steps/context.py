@@ -82,19 +82,10 @@ def recipient_as_seen(person: Profile | None, recipient_id: str | None) -> dict[
     another partition's person comes from the directory, which may lag (no profile, or one that has no name yet):
     the text then renders as it did before strict templates instead of failing; ``simulate``, whose directory is
     whole, renders the real values."""
-    return as_seen((person or Profile(id=recipient_id or "")).view(), "recipient")
-
-
-def as_seen(view: dict[str, Any], name: str) -> dict[str, Any]:
-    """A profile's view (``employee``, ``recipient``) as templates see it: a field SPEC §3 names that this person's
-    profile does not have prints as nothing, is false, and takes ``|default(...)``, as in plain Jinja, instead of
-    failing the message (a missing value of an event stays strict). The employee's are so since 2026-12-06: a hire
-    with no department got no welcome at all from "We are glad you are joining {{ employee.department }}.", while
-    the same field read as ``recipient.department`` printed as nothing."""
-    missing = [field for field in KNOWN_FIELDS if field not in view]
-    if not missing:
-        return view
-    return {**view, **{field: Undefined(name=f"{name}.{field}") for field in missing}}
+    view = (person or Profile(id=recipient_id or "")).view()
+    # Lenient, not strict: it prints as nothing and is false, and ``|default(...)`` still applies to it.
+    view.update({name: Undefined(name=f"recipient.{name}") for name in KNOWN_FIELDS if name not in view})
+    return view
 
 
 def message_id(run: Run, journey: Journey, e: Enrollment, step_id: str) -> str:

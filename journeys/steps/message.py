@@ -18,7 +18,7 @@ from wayfinder.journeys.model import Journey, LearningPathStep, RoadmapStep, Sen
 from wayfinder.journeys.profile import DetailsToCome, Profile, name_of
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import Enrollment
-from wayfinder.journeys.steps.context import Run, as_seen, message_id, recipient, recipient_as_seen
+from wayfinder.journeys.steps.context import Run, message_id, recipient, recipient_as_seen
 from wayfinder.journeys.templates import MessageTemplate, RenderError
 
 Select = Callable[[list[str]], Selection]
@@ -94,7 +94,7 @@ def _render(run: Run, journey: Journey, e: Enrollment, step_id: str, scope: dict
                           lambda err: run.effects.append(Diagnostic("explanation_failed", journey.id, step_id, err)),
                           now=run.now)
     context = {
-        **scope, "employee": as_seen(run.employee, "employee"), "recipient": recipient_view, "resources": resources,
+        **scope, "employee": run.employee, "recipient": recipient_view, "resources": resources,
         "roadmap": [item.view() for item in selection.roadmap], "explanation": explanation,
         "preferences_url": policy.preferences_url,
     }

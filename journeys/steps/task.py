@@ -11,7 +11,7 @@ from wayfinder.journeys.model import Journey, TaskStep
 from wayfinder.journeys.profile import left, present
 from wayfinder.journeys.records import Task, stable_id
 from wayfinder.journeys.state import Enrollment, OpenTaskRef
-from wayfinder.journeys.steps.context import Next, Run, as_seen, recipient, recipient_as_seen, test
+from wayfinder.journeys.steps.context import Next, Run, recipient, recipient_as_seen, test
 from wayfinder.journeys.templates import RenderError
 
 Assignee = Literal["hr_partner", "manager", "review_escalation"]
@@ -35,8 +35,8 @@ def _open(run: Run, journey: Journey, e: Enrollment, step: TaskStep, scope: dict
     # The task's reader is its assignee: ``recipient`` is them (as a message's is its reader), leniently, as a task
     # never waits for the directory to know them; validate checks a title's fields as a message's.
     reader = present(run.known(assignee_id), run.now) if assignee_id is not None else None
-    context = {**scope, "employee": as_seen(run.employee, "employee"),
-               "recipient": recipient_as_seen(reader, assignee_id), "resources": [], "roadmap": [],
+    context = {**scope, "employee": run.employee, "recipient": recipient_as_seen(reader, assignee_id),
+               "resources": [], "roadmap": [],
                "explanation": "", "preferences_url": run.defs.policy.preferences_url}
     texts = []
     for part in (Part.TITLE, Part.NOTE):

@@ -614,38 +614,6 @@ def test_a_rehires_roadmap_with_every_item_delivered_before_still_goes(write_fil
     assert again.text is not None and str(again.preferences_url) in again.text
 
 
-WELCOME = """
-apiVersion: wayfinder/v1
-kind: Journey
-id: welcome
-name: Welcome
-owner: people@example.com
-version: 1
-trigger: {event: hris.employee.hired}
-steps:
-  - id: hello
-    send: {channel: email, template: onboarding/welcome}
-  - id: first-task
-    task: {assignee: manager, title: "Welcome {{ employee.given_name }} to {{ employee.department }}", note: "-"}
-"""
-
-
-def test_a_profile_field_the_employee_does_not_have_prints_as_nothing(write_files: WriteFiles) -> None:
-    """The world's `onboarding/welcome` prints `employee.department`; a hire that names none still gets their
-    welcome, the field printed as nothing (as plain Jinja does, and as `recipient.department` already did). Before
-    2026-12-06 the message was `failed` with a `render_error` dead letter: a new hire got no welcome at all."""
-    root = write_files({"journeys/welcome.yaml": WELCOME})
-    runner = run(root / "journeys", [
-        profile("E1", manager_id="M1"), profile("M1", given_name="Maria"),
-        event("h1", "hris.employee.hired", "2026-09-14T09:00:00Z", "E1", start_date="2026-10-01"),
-    ])
-    (hello,) = runner.messages.values()
-    assert (hello.status, hello.reason) == ("sent", None)
-    assert hello.text is not None and hello.text.startswith("We are glad you are joining .")
-    assert [t.title for t in runner.tasks.values()] == ["Welcome Anna to"]
-    assert runner.dead_letters == []
-
-
 def test_a_timer_due_at_until_or_with_an_exit_fires_first(write_files: WriteFiles) -> None:
     """SPEC §7: timers due at or before ``--until`` fire, and every timer due at or before an event's time fires
     before it. The return check-in is due 2026-12-05T08:00Z: a run that ends at that very instant sends it; E2

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from wayfinder.journeys.decisions import made_later
 from wayfinder.journeys.digest import DigestOutcome, Digests, DigestState
 from wayfinder.journeys.effects import (
+    Decide,
     Diagnostic,
     DigestInput,
     DigestTimer,
@@ -34,6 +35,7 @@ from wayfinder.journeys.effects import (
     Lifecycle,
     MailboxInput,
     MailboxTimer,
+    OpenTask,
     Refuse,
     Schedule,
     Timer,
@@ -966,7 +968,7 @@ class EmployeeStage(Stage):
             "stale" if "stale" in lifecycle else "processed"  # each event counted once, with its type
         self.tally(self.metrics.events.labels(event_type_label(event.type), outcome_kind).inc)
         self._apply(work, partition, event.subject, contact, outcome.state, outcome.effects, now)
-        if timestamp is not None and work.records:
+        if timestamp is not None and any(isinstance(e, _DECISIONS) for e in outcome.effects):
             self.tally(partial(self.metrics.latency.observe, max(0.0, self.clock.wall().timestamp() - timestamp)))
 
     def _watermark(self, work: Work, partition: int) -> None:
@@ -1150,6 +1152,11 @@ def dead_letter_record(msg: Incoming, reason: str, at: datetime) -> Record:
     value = letter.model_dump(mode="json") | {"partition": msg.partition, "offset": msg.offset}
     return Record(Topic.DEAD_LETTERS, msg.key.decode("utf-8", "replace") if msg.key else None, dumps(value))
 
+
+_DECISIONS = (Decide, Dispatch, Gather, OpenTask, Refuse)
+"""The effects that are decisions an event caused (``wayfinder_event_to_decision_seconds``): a message decided or on
+its way to the recipient's mailbox, a task, a dead letter. Not a profile update, whose contact details go to the
+directory topic, nor anything else a unit of several inputs wrote before this one."""
 
 _Box = TypeVar("_Box", Dispatch, Gather)
 

@@ -847,7 +847,7 @@ class EmployeeStage(Stage):
             # its own time after their timers due by then, as simulate does. Not in its turn by the gate: kept so,
             # a preference change was applied only at the next tick, and other people's inputs decided before it
             # read the person as they were (a message to a manager was sent in the quiet hours they had just set).
-            parked = ParkedInput(event.subject, msg.topic, raw.decode("utf-8"), msg.timestamp)
+            parked = ParkedInput(event.subject, msg.topic, raw.decode("utf-8"), msg.timestamp, msg.offset)
             key = f"t:{msg.partition}:{timer_key(parked)[2:]}"
             work.writes[key] = encode_timer(parked, event.time)
             self.timers.add(msg.partition, key, event.subject, event.time)
@@ -856,7 +856,7 @@ class EmployeeStage(Stage):
             # With the event clock, engagement events (their own topic, consumed at its own pace) may run
             # ahead of the HRIS events of the same person: they must not fire that person's timers.
             self._fire(work, msg.partition, now, event.subject)
-        self._decide(work, msg.partition, event, now, msg.timestamp)
+        self._decide(work, msg.partition, event, now, msg.timestamp, Place(msg.topic, msg.partition, msg.offset))
 
     # -- inputs in time order across their topics (streams.gate) ------------------------------------
     def _gating(self) -> bool:
@@ -957,8 +957,10 @@ class EmployeeStage(Stage):
         work.records.append(Record(Topic.EMPLOYEE_TICKS, None, msg.value, partition=msg.partition))
         return True
 
-    def _decide(self, work: Work, partition: int, event: CloudEvent, now: datetime, timestamp: float | None) -> None:
-        """The core's decision on one event of ``partition``, at ``now``, and what it leaves kept."""
+    def _decide(self, work: Work, partition: int, event: CloudEvent, now: datetime, timestamp: float | None,
+                place: Place | None) -> None:
+        """The core's decision on one event of ``partition``, at ``now``, and what it leaves kept; ``place``: where the
+        event was read, named by a dead letter the core refuses it with."""
         state = self._load(work, event.subject)
         contact = _contact(state)  # before the core runs: it updates the profile in place
         outcome = self.engine.on_event(state, event, now, self._lookup, self.directory.get)
@@ -967,7 +969,7 @@ class EmployeeStage(Stage):
             "dead_letter" if any(isinstance(e, Refuse) for e in outcome.effects) else \
             "stale" if "stale" in lifecycle else "processed"  # each event counted once, with its type
         self.tally(self.metrics.events.labels(event_type_label(event.type), outcome_kind).inc)
-        self._apply(work, partition, event.subject, contact, outcome.state, outcome.effects, now)
+        self._apply(work, partition, event.subject, contact, outcome.state, outcome.effects, now, place)
         if timestamp is not None and any(isinstance(e, _DECISIONS) for e in outcome.effects):
             self.tally(partial(self.metrics.latency.observe, max(0.0, self.clock.wall().timestamp() - timestamp)))
 
@@ -1030,8 +1032,9 @@ class EmployeeStage(Stage):
                 continue
             self._firing = timer.employee_id  # whose timer a recipient not known yet holds (``process``)
             if isinstance(timer, ParkedInput):  # an input kept for its time (``handle``): decided now
+                place = Place(timer.topic, partition, timer.offset) if timer.offset is not None else None
                 self._decide(work, partition, decode_event(timer.value.encode("utf-8")),
-                             self.clock.at_least(due, partition), None)
+                             self.clock.at_least(due, partition), None, place)
                 continue
             state = self._load(work, timer.employee_id)
             contact = _contact(state)
@@ -1041,7 +1044,7 @@ class EmployeeStage(Stage):
         self._firing = None
 
     def _apply(self, work: Work, partition: int, employee_id: str, contact_before: dict[str, Any] | None,
-               after: EmployeeState | None, effects: list[Effect], now: datetime) -> None:
+               after: EmployeeState | None, effects: list[Effect], now: datetime, place: Place | None = None) -> None:
         """Keep the state the core left; ``contact_before``: the person's contact details (``_contact``) taken
         before the core ran, as it changes the state it is given in place. A change goes to the directory."""
         key = f"s:{employee_id}"
@@ -1059,7 +1062,16 @@ class EmployeeStage(Stage):
             if after is not None and not after.forgotten:  # an erased person is gone from it (a tombstone below)
                 self.directory[employee_id] = as_recipient(after.profile)  # as the directory topic has them
             work.records.append(Record(Topic.DIRECTORY, employee_id, dumps(contact_after) if contact_after else None))
-        carry_out(effects, StagePort(self, work, partition, now), employee_id)
+        carry_out(effects, StagePort(self, work, partition, now, place), employee_id)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an input was read: its topic, partition and offset."""
+
+    topic: str
+    partition: int
+    offset: int
 
 
 @dataclass
@@ -1070,6 +1082,7 @@ class StagePort:
     work: Work
     partition: int
     now: datetime
+    place: Place | None = None  # the input being decided, if any (a timer is none)
 
     def schedule(self, due: datetime, timer: Timer) -> None:
         self.stage.schedule(self.work, self.partition, Schedule(due, timer))
@@ -1116,8 +1129,16 @@ class StagePort:
         self.work.records.append(Record(Topic.AUDIT, str(entry["employee_id"]), dumps(entry)))
 
     def refuse(self, effect: Refuse) -> None:
-        letter = DeadLetter(reason=effect.reason, raw=effect.raw, received_at=effect.at, source=effect.source)
-        self.work.records.append(Record(Topic.DEAD_LETTERS, None, dumps(letter.model_dump(mode="json"))))
+        """A refused input's letter names where it was read, as every other letter of the worker does (README: the
+        topic, partition and offset; ``wayfinder status`` tells a letter written again after a rebalance by them);
+        a message's letter (``of_input`` false: a render error) is the engine's own."""
+        where = self.place if effect.of_input else None
+        letter = DeadLetter(reason=effect.reason, raw=effect.raw, received_at=effect.at,
+                            source=where.topic if where is not None else effect.source)
+        value = letter.model_dump(mode="json")
+        if where is not None:
+            value |= {"partition": where.partition, "offset": where.offset}
+        self.work.records.append(Record(Topic.DEAD_LETTERS, None, dumps(value)))
         self.stage.tally(self.stage.metrics.dead_letters.labels(effect.reason).inc)
 
     def observe(self, effect: Lifecycle | Diagnostic, subject: str) -> None:

@@ -79,6 +79,7 @@ class ParkedInput:
     topic: str
     value: str  # the input's JSON text (it decoded: UTF-8)
     timestamp: float | None = None
+    offset: int | None = None  # where it was read (its partition is the timer's), for a dead letter it may become
 
 
 StageTimer = Timer | ParkedInput

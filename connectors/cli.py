@@ -40,6 +40,7 @@ from wayfinder.connectors.settings import DeliverySettings
 from wayfinder.connectors.switch import CONTROL_FILE, ControlFile, KafkaControl
 from wayfinder.connectors.webhook import http_client
 from wayfinder.journeys.records import Message
+from wayfinder.safety.erasure import redact_failed_deliveries
 from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,7 @@ async def deliver_file(settings: DeliverySettings, paths: _Paths, *, retry_faile
     receipts, dead_letters = JsonlSink(paths.receipts), JsonlSink(paths.dead_letters)
     source = MessageFile(paths.messages, received_at=utc_now())
     control = ControlFile(paths.control)
+    erased: set[str] = set()
     try:
         async with http_client(settings) as http:
             connectors = build_connectors(settings, ConnectorDeps(http=http))
@@ -197,6 +199,7 @@ async def deliver_file(settings: DeliverySettings, paths: _Paths, *, retry_faile
                                         retry_failed=retry_failed, switch=control.current, hold="skip")
                 with _stop_on_signals(runner):
                     summary = await runner.run(source)
+                erased = runner.erased_ids
             finally:
                 await asyncio.gather(*(c.close() for c in connectors.values()))
         for letter in source.rejected:
@@ -206,6 +209,8 @@ async def deliver_file(settings: DeliverySettings, paths: _Paths, *, retry_faile
         await receipts.close()
         await dead_letters.close()
         ledger.close()
+    # a message that failed before its person's erasure left its content in an earlier run's dead letter
+    redact_failed_deliveries(paths.dead_letters, erased)
     return summary, source
 
 

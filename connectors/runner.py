@@ -105,6 +105,7 @@ class DeliveryRunner:
         with reason ``no_connector``, and ``--retry-failed`` sends it once the channel is set up)."""
         self.unrouted = unrouted
         self._erased = erased  # about or to a person erased since it was made (``connectors.erasures``)
+        self.erased_ids: set[str] = set()  # the messages passed over so: their earlier dead letters are redacted
         self.settings = settings
         self.ledger = ledger
         self.receipts = receipts
@@ -225,6 +226,7 @@ class DeliveryRunner:
             # records do (the worker does not rewrite outbound.messages): nothing to send
             self.summary.skipped_by_status["erased"] += 1
             self._count_skip("erased")
+            self.erased_ids.add(message.message_id)
             return None
         route = self._routes.get(message.channel)
         if route is None:

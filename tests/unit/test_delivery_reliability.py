@@ -45,7 +45,7 @@ from wayfinder.connectors.reliability import Backoff, BreakerState, CircuitBreak
 from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
 from wayfinder.connectors.settings import DeliverySettings, SmtpServer
 from wayfinder.connectors.smtp import SmtpConnector, classify_smtp_error
-from wayfinder.journeys.records import Message
+from wayfinder.journeys.records import ERASED_INPUT, Message
 from wayfinder.vocabulary import Channel
 
 
@@ -780,3 +780,55 @@ def test_a_digest_that_went_with_a_message_about_a_person_erased_since_is_held_b
     assert not erased_since({"E3": NOW + timedelta(days=2)}, digest)  # nobody in it
     assert erased_since({"E7": NOW + timedelta(days=2)}, digest)  # its recipient, as any message's
     assert not erased_since({"E1": NOW + timedelta(days=2)}, digest.model_copy(update={"gathered": []}))
+
+
+def test_a_message_that_failed_before_its_person_was_erased_leaves_nothing_of_them_in_the_dead_letters(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SPEC §9 (an audit, 2026-12-06): a message that failed for good kept its whole record, name, address and text,
+    as the raw of its line in ``delivery_dead_letters.jsonl``; once ``simulate`` had taken the content out of the
+    record after the person's erasure, the next ``deliver`` passed it over as ``erased`` and left that line as it
+    was. Now its raw is the erasure's stub; the dead letter of a message of someone else stays byte for byte."""
+
+    class Refusing(_Pigeon):
+        async def send(self, message: Message) -> Accepted:
+            reason = "smtp_recipient_refused"
+            raise PermanentDeliveryError(reason, "the SMTP relay refused the recipient address")
+
+    monkeypatch.setattr(base, "_FACTORIES", dict(base._FACTORIES))
+    register_connector("refusing", lambda settings, name, deps: Refusing())
+    monkeypatch.setenv("WAYFINDER_SMTP_URL", "smtp://127.0.0.1:9?starttls=false")
+    monkeypatch.setenv("WAYFINDER_EMAIL_CONNECTOR", "refusing")
+    erased = make_message(1, subject="Congratulations, Perpetua!", recipient_email="perpetua.q@example.com")
+    other = make_message(2, subject="Congratulations, Sam!")
+    messages = tmp_path / "messages.jsonl"
+    messages.write_text(erased.model_dump_json() + "\n" + other.model_dump_json() + "\n")
+    assert main(["deliver", "--messages", str(tmp_path)]) == 1  # failed for good
+    letters = tmp_path / "delivery_dead_letters.jsonl"
+    first, second = letters.read_bytes().splitlines(keepends=True)
+    assert b"Perpetua" in first and b"perpetua.q@" in first
+
+    # the next run's file, after the erasure: the record is kept without its content (README "Erasure")
+    messages.write_text(erased.without_content().model_dump_json() + "\n" + other.model_dump_json() + "\n")
+    assert main(["deliver", "--messages", str(tmp_path)]) == 0
+    kept = letters.read_bytes()
+    assert b"Perpetua" not in kept and b"perpetua.q@" not in kept
+    redacted, same = kept.splitlines(keepends=True)
+    assert same == second
+    letter = json.loads(redacted)
+    assert letter["raw"] == ERASED_INPUT and letter["source"] == "delivery/pigeon"
+    assert letter["reason"].startswith("smtp_recipient_refused")
+
+
+def test_the_dead_letters_of_a_delivery_are_about_the_messages_people_when_read_with_the_audit() -> None:
+    """``redact_dead_letters`` (for a reader of the dead-letters topic) read a delivery's dead letter as an event, and
+    its ``subject`` is the email's subject line, never an erased id: the message's content stayed."""
+    from wayfinder.journeys.records import DeadLetter
+    from wayfinder.safety.erasure import redact_dead_letters
+
+    def failed(message: Message) -> DeadLetter:
+        return DeadLetter(reason="smtp_recipient_refused: ...", raw=message.model_dump_json(), received_at=NOW,
+                          source="delivery/smtp")
+
+    letters = [failed(make_message(1)), failed(make_message(2)), failed(make_message(3, recipient_id="E1"))]
+    audit = [{"action": "privacy.erasure", "employee_id": "E1", "at": (NOW + timedelta(days=1)).isoformat()}]
+    assert [letter.raw == ERASED_INPUT for letter in redact_dead_letters(letters, audit)] == [True, False, True]

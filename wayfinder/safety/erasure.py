@@ -5,10 +5,14 @@ its ids and outcome, and loses its content."""
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from wayfinder.journeys import DeadLetter
 from wayfinder.journeys.records import CONTENT, ERASED_INPUT, Message, erased_since, kept_reason, note_erasure
@@ -54,19 +58,75 @@ def erasures(audit: Iterable[Mapping[str, Any]]) -> dict[str, datetime]:
     return erased
 
 
+DELIVERY_SOURCE = "delivery/"
+"""How the ``source`` of a dead letter written by ``wayfinder deliver`` starts (``delivery/smtp``): its raw input is
+the message record that failed, subject, text and address included, not an event."""
+
+
+def failed_message(letter: DeadLetter) -> Message | None:
+    """The message record a delivery's dead letter holds (a message that failed for good); None for any other."""
+    if not (letter.source or "").startswith(DELIVERY_SOURCE):
+        return None
+    try:
+        return Message.model_validate_json(letter.raw)
+    except (ValidationError, ValueError, RecursionError):  # a line that was not a message record, as it came
+        return None
+
+
 def redact_dead_letters(letters: list[DeadLetter], audit: Iterable[Mapping[str, Any]]) -> list[DeadLetter]:
     """``letters`` with the raw input of every one about an erased person that came before the erasure as a stub
-    (what arrives after an erasure is new data, not covered by it)."""
+    (what arrives after an erasure is new data, not covered by it). A delivery's dead letter holds a message, not an
+    event: it is about the message's people, as ``records.erased_since`` says (its ``subject`` is the email's)."""
     erased = erasures(audit)
     if not erased:
         return letters
     out = []
     for letter in letters:
-        subject = _field(letter.raw, "subject", _SUBJECT)
-        if subject is not None and subject in erased and _before(letter, erased[subject]):
+        message = failed_message(letter)
+        if message is not None:
+            gone = erased_since(erased, message)
+        else:
+            subject = _field(letter.raw, "subject", _SUBJECT)
+            gone = subject is not None and subject in erased and _before(letter, erased[subject])
+        if gone:
             letter = letter.model_copy(update={"raw": REDACTED, "raw_base64": None})
         out.append(letter)
     return out
+
+
+def redact_failed_deliveries(path: Path, message_ids: Collection[str]) -> int:
+    """Rewrite the dead letters file ``wayfinder deliver`` appends to (``path``) so that the message of each id in
+    ``message_ids`` (those the messages file now holds without their content: about or to a person erased since) is
+    kept as the stub: the record of a message that failed before the erasure kept its subject, text and address.
+    Other lines stay byte for byte. Written whole beside the file, then renamed; how many lines changed."""
+    if not message_ids or not path.is_file():
+        return 0
+    changed = 0
+    lines = []
+    with path.open("rb") as f:
+        for line in f:
+            letter = _letter(line)
+            message = failed_message(letter) if letter is not None else None
+            if letter is not None and message is not None and message.message_id in message_ids:
+                line = (letter.model_copy(update={"raw": REDACTED, "raw_base64": None}).model_dump_json()
+                        + "\n").encode("utf-8")
+                changed += 1
+            lines.append(line)
+    if changed:
+        spare = path.with_name(path.name + ".erasing")
+        with spare.open("wb") as f:
+            f.writelines(lines)
+            f.flush()
+            os.fsync(f.fileno())
+        spare.replace(path)
+    return changed
+
+
+def _letter(line: bytes) -> DeadLetter | None:
+    try:
+        return DeadLetter.model_validate_json(line)
+    except (ValidationError, ValueError, RecursionError):  # a line written by hand, or cut short: left as it is
+        return None
 
 
 _PEOPLE = re.compile(rb'^\{"message_id": ("(?:[^"\\]|\\.)*"), "employee_id": ("(?:[^"\\]|\\.)*"), '

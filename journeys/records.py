@@ -171,7 +171,7 @@ def erased_since(erased: Mapping[str, datetime], message: Message) -> bool:
         of_erased((item.employee_id, message.recipient_id), item.created_at) for item in message.gathered)
 
 
-CONTENT = ("subject", "text", "html", "explanation", "recipient_email", "recipient_name", "original")
+CONTENT = ("subject", "text", "html", "explanation", "locale", "recipient_email", "recipient_name", "original")
 """What a message record says of a person (``Message.without_content``)."""
 _CODE = re.compile(r"[a-z][a-z0-9_]*")
 

@@ -398,3 +398,28 @@ def test_deliver_from_the_topic_holds_back_the_digest_the_worker_sent_with_a_per
     written = [json.loads(line) for line in (tmp_path / "out" / "messages.jsonl").read_text("utf-8").splitlines()]
     assert {m["message_id"] for m in written if m["journey_id"] == "digest" and m["text"] is None} == {
         digests["E2"].message_id}
+
+
+def test_an_erased_persons_records_keep_no_field_of_their_profile(tmp_path: Path) -> None:
+    """SPEC §9 removes the profile (an audit, 2026-12-06): a sent message's record kept, after its person's erasure,
+    ``"locale": "cy-GB"``, the language and region of their profile, on their own messages and on those to them as a
+    manager. The record keeps what happened (README "Erasure"); the reader's language went with the text."""
+    from wayfinder.cli import main
+
+    boss = _event("b1", "hris.employee.upserted", "2026-01-01T07:00:00Z", "E2", id="E2", given_name="Gregor",
+                  email="gregor@example.com", timezone="Europe/London", country="GB", locale="cy-GB",
+                  employment_type="employee", job_level="M1")
+    person = _event("p1", "hris.employee.upserted", "2026-01-01T07:00:00Z", id=PERSON, given_name=NAME,
+                    family_name="Q", email=EMAIL, timezone="Europe/London", country="GB", locale="cy-GB",
+                    employment_type="employee", manager_id="E8", role="Engineer", job_level="IC2")
+    moved = _event("c1", "hris.manager.changed", "2026-01-02T10:00:00Z", old_manager_id="E8", new_manager_id="E2")
+    boss_gone = _event("x2", "privacy.erasure.requested", "2026-01-10T09:00:00Z", "E2")
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"\n".join([boss, person, moved, ERASURE, boss_gone]) + b"\n")
+    out = tmp_path / "out"
+    assert main(["simulate", "--events", str(events), "--out", str(out)]) == 0
+    records = [json.loads(line) for line in (out / "messages.jsonl").read_text("utf-8").splitlines()]
+    assert {(m["employee_id"], m["recipient_id"]) for m in records} >= {(PERSON, PERSON), (PERSON, "E2")}
+    assert all(m["locale"] is None and m["text"] is None for m in records)
+    written = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert [name for name, data in written.items() if b"cy-GB" in data] == []

@@ -217,8 +217,29 @@ class Task(BaseModel):
     def erased(self, at: datetime) -> Task:
         """The record that stays after the employee's erasure: cancelled, with ids only (a title or note may have
         been rendered from their profile)."""
-        return self.model_copy(update={"status": "cancelled", "reason": "erased", "closed_at": at,
-                                       "title": "(erased)", "note": ""})
+        return self.without_content().model_copy(update={"status": "cancelled", "reason": "erased", "closed_at": at})
+
+    def without_content(self) -> Task:
+        """The record of a task about a person erased since it was opened: what happened to it (ids, status, times,
+        who closed it), nothing of what it said (a title or note may have been rendered from their profile or the
+        event, a wellbeing signal's evidence)."""
+        return self.model_copy(update={"title": ERASED_TITLE, "note": ""})
+
+    @property
+    def content_erased(self) -> bool:
+        return self.title == ERASED_TITLE and not self.note
+
+
+ERASED_TITLE = "(erased)"
+"""The title of a task about a person erased since it was opened (``Task.without_content``)."""
+
+
+def task_erased_since(erased: Mapping[str, datetime], task: Task) -> bool:
+    """Whether ``task`` is about a person erased (``erased``: id -> the latest erasure) at or after it was opened, as
+    :func:`erased_since` says of a message; a task opened after a rehire is new data. A task assigned to an erased
+    person is about someone else, and its assignee is an id."""
+    at = erased.get(task.employee_id)
+    return at is not None and task.created_at <= at
 
 
 MAX_DEAD_LETTER_RAW = 65_536

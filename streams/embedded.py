@@ -36,7 +36,14 @@ from wayfinder.journeys.events import MAX_EVENT_BYTES, CloudEvent, DecodeError, 
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.mailbox import HeldByPerson, Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import Profile, as_recipient
-from wayfinder.journeys.records import MAX_DEAD_LETTER_RAW, DeadLetter, Message, Task, erased_since
+from wayfinder.journeys.records import (
+    MAX_DEAD_LETTER_RAW,
+    DeadLetter,
+    Message,
+    Task,
+    erased_since,
+    task_erased_since,
+)
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams.interpreter import carry_out, log_diagnostic
 from wayfinder.streams.wire import timer_owner
@@ -401,6 +408,9 @@ class EmbeddedRunner:
             for mid, m in list(self.messages.items()):  # a digest that went says what each message in it said
                 if not m.content_erased and erased_since(erased, m):
                     self.messages[mid] = m.without_content()
+            for tid, t in list(self.tasks.items()):  # a task already completed is no longer in their state
+                if not t.content_erased and task_erased_since(erased, t):
+                    self.tasks[tid] = t.without_content()
 
     def refuse(self, effect: Refuse) -> None:
         # A refused event's letter names its file and line; a message's (render_error) is the engine's own, as on

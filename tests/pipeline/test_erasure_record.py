@@ -423,3 +423,37 @@ def test_an_erased_persons_records_keep_no_field_of_their_profile(tmp_path: Path
     assert all(m["locale"] is None and m["text"] is None for m in records)
     written = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert [name for name, data in written.items() if b"cy-GB" in data] == []
+
+
+def test_a_task_completed_before_the_persons_erasure_keeps_nothing_of_them(tmp_path: Path) -> None:
+    """SPEC §9 (an audit, 2026-12-06): only open tasks were taken out at an erasure; one an HR partner had completed
+    kept its title ("Call Ottoline Q") and its note (a wellbeing signal's evidence) in ``tasks.jsonl``. It keeps what
+    happened (completed, when, by whom), and nothing of what it said."""
+    from wayfinder.cli import main
+
+    journeys = tmp_path / "journeys"
+    journeys.mkdir()
+    (journeys / "care.yaml").write_text(
+        "apiVersion: wayfinder/v1\nkind: Journey\nid: care\nname: Care\nowner: hr@example.com\nversion: 1\n"
+        "status: active\ntrigger: {event: wellbeing.signal}\nsteps:\n  - id: call\n    task:\n"
+        "      assignee: hr_partner\n      title: 'Call {{ employee.given_name }} {{ employee.family_name }}'\n"
+        "      note: 'Evidence: {{ trigger.data.evidence }}'\n", encoding="utf-8")
+    partner = _event("h1", "hris.employee.upserted", "2026-01-01T07:00:00Z", "H1", id="H1", given_name="Hella",
+                     email="hella@example.com", timezone="Europe/Berlin", country="DE")
+    person = _event("p1", "hris.employee.upserted", "2026-01-01T07:00:00Z", id=PERSON, given_name=NAME,
+                    family_name="Q", email=EMAIL, timezone="Europe/Berlin", country="DE", hr_partner_id="H1")
+    signal = _event("w1", "wellbeing.signal", "2026-01-05T09:00:00Z", signal="workload_spike", score=0.9,
+                    evidence="Zorblax overtime")
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"\n".join([partner, person, signal]) + b"\n")
+    out = tmp_path / "out"
+    assert main(["simulate", "--events", str(events), "--journeys", str(journeys), "--out", str(out)]) == 0
+    [opened] = map(json.loads, (out / "tasks.jsonl").read_text("utf-8").splitlines())
+    assert opened["title"] == f"Call {NAME} Q"
+    done = _event("c1", "wayfinder.task.completed", "2026-01-06T09:00:00Z", task_id=opened["task_id"], actor_id="H1")
+    events.write_bytes(b"\n".join([partner, person, signal, done, ERASURE]) + b"\n")
+    assert main(["simulate", "--events", str(events), "--journeys", str(journeys), "--out", str(out)]) == 0
+    [task] = map(json.loads, (out / "tasks.jsonl").read_text("utf-8").splitlines())
+    assert (task["status"], task["closed_by"], task["title"], task["note"]) == ("completed", "H1", "(erased)", "")
+    written = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert [name for name, data in written.items() if NAME.encode() in data or b"Zorblax" in data] == []

@@ -73,3 +73,29 @@ def test_an_audit_record_costs_one_look_up_and_only_a_new_erasure_walks_the_mess
     assert walks == []
     backend._apply(Topic.AUDIT, None, _audit("E2", later))
     assert len(walks) == 2 and backend._messages[make_message(2).message_id].text is None
+
+
+def _task(n: int, created: datetime, **changes: Any) -> bytes:
+    from wayfinder.journeys.records import Task
+
+    task = Task(task_id=f"t-{n}", employee_id=f"E{n}", assignee="hr_partner", assignee_id="H1", journey_id="care",
+                journey_version=1, step_id="call", title=f"Call Perpetua {n}", note="Evidence: 62% after 21:00",
+                created_at=created, status="completed", closed_at=created, closed_by="H1")
+    return task.model_copy(update=changes).model_dump_json().encode()
+
+
+def test_a_completed_task_about_a_person_erased_since_is_kept_without_its_title_and_note(
+        backend: KafkaBackend) -> None:
+    """SPEC §9 (an audit, 2026-12-06): the ``tasks`` topic keeps a completed task as it was, so the task inbox went
+    on showing "Call Perpetua" and a wellbeing signal's evidence after her erasure, read before or after it."""
+    later = NOW + timedelta(hours=1)
+    backend._apply(Topic.TASKS, None, _task(1, NOW))
+    backend._apply(Topic.TASKS, None, _task(2, NOW))
+    backend._apply(Topic.AUDIT, None, _audit("E1", later))
+    backend._apply(Topic.TASKS, None, _task(3, NOW))
+    backend._apply(Topic.AUDIT, None, _audit("E3", later))
+    backend._apply(Topic.TASKS, None, _task(1, later + timedelta(days=1), task_id="t-1b"))  # after a rehire: new
+    kept = {t.task_id: (t.title, t.note, t.status, t.closed_by) for t in backend._tasks.values()}
+    assert kept == {"t-1": ("(erased)", "", "completed", "H1"), "t-3": ("(erased)", "", "completed", "H1"),
+                    "t-2": ("Call Perpetua 2", "Evidence: 62% after 21:00", "completed", "H1"),
+                    "t-1b": ("Call Perpetua 1", "Evidence: 62% after 21:00", "completed", "H1")}

@@ -32,7 +32,7 @@ from wayfinder.connectors.erasures import note as note_erasure
 from wayfinder.connectors.switch import ControlRecord, Switch
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
 from wayfinder.journeys.profile import Profile
-from wayfinder.journeys.records import Message, Task, erased_since
+from wayfinder.journeys.records import Message, Task, erased_since, task_erased_since
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.stage import profile_from_contact
 from wayfinder.vocabulary import Topic
@@ -178,7 +178,7 @@ class KafkaBackend:
                 self._messages[m.message_id] = self._kept(m)
             elif topic == Topic.TASKS and value is not None:
                 t = Task.model_validate_json(value)
-                self._tasks[t.task_id] = t
+                self._tasks[t.task_id] = self._kept_task(t)
             elif topic == Topic.DIRECTORY:
                 person = (key or b"").decode("utf-8")
                 if value is None:
@@ -206,12 +206,20 @@ class KafkaBackend:
             return message.without_content()
         return message
 
+    def _kept_task(self, task: Task) -> Task:
+        """The task as the pages may show it: without its title and note when it is about a person erased since it
+        was opened (``tasks`` is not rewritten by an erasure; a completed task stays there as it was)."""
+        if self._erasures and not task.content_erased and task_erased_since(self._erasures, task):
+            return task.without_content()
+        return task
+
     def _erase(self, value: bytes | None) -> None:
         """An audit record: a new erasure takes the content of what was kept of that person (before it, on any
         partition: the topics are read side by side). Any other record costs O(1): ``note_erasure`` says whether the
         map changed (it was copied and compared on every audit record, O(erasures) each at start-up)."""
         if note_erasure(self._erasures, value):
             self._messages = {mid: self._kept(m) for mid, m in self._messages.items()}
+            self._tasks = {tid: self._kept_task(t) for tid, t in self._tasks.items()}
 
     def _switch_to(self, record: ControlRecord) -> None:
         if record not in self._switched:

@@ -1128,6 +1128,56 @@ def test_an_approval_on_a_friday_evening_goes_on_monday_in_the_folder_workflow(t
     assert approved.scheduled_for.weekday() == 0  # Monday, at the end of the quiet hours
 
 
+def test_a_persons_erasure_takes_what_people_wrote_about_them_out_of_the_decisions_kept(tmp_path: Path,
+                                                                                         defs: Definitions) -> None:
+    """SPEC §9 (an audit, 2026-12-06): ``decisions.jsonl`` is serve's store of what people decided, and it kept a
+    reviewer's edited text and reason and an HR partner's task note about a person after their erasure (read again
+    at every decision, forever). A decision made up to the erasure keeps its ids, time, decision and actor; the
+    engine decides it as before (the records of that person hold no content or reviewer's words anyway)."""
+    lines = [_line("u1", "hris.employee.upserted", "2026-11-01T08:00:00Z", "HP1", id="HP1", given_name="Hanna",
+                   email="hanna@example.com", **_BERLIN_SALES),
+             _line("u2", "hris.employee.upserted", "2026-11-01T08:00:00Z", "E1", id="E1", given_name="Emil",
+                   email="emil@example.com", hr_partner_id="HP1", manager_id="HP1", **_BERLIN_SALES),
+             _line("u3", "hris.employee.upserted", "2026-11-01T08:00:00Z", "E2", id="E2", given_name="Ella",
+                   email="ella@example.com", hr_partner_id="HP1", manager_id="HP1", **_BERLIN_SALES),
+             *(_line(f"l{n}", "hris.leave.started", "2026-11-30T10:00:00Z", who, leave_type="bereavement",
+                     start_date="2026-11-30", expected_return_date="2026-12-30") for n, who in ((1, "E1"), (2, "E2")))]
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    assert main(["simulate", "--events", str(events), "--out", str(out)]) == 0
+    backend = EmbeddedBackend(out, World(defs=defs, events=events), write=write_results,
+                              now=Clock(at("2026-12-01T10:00")))
+    for who in ("E1", "E2"):
+        held = next(m for m in backend.store.pending() if m.employee_id == who)
+        assert backend.record(ev.review_decided(employee_id=who, message_id=held.message_id, decision="reject",
+                                                reviewer_id="E9", at=backend.now(not_before=held.created_at),
+                                                reason=f"{who} buried her husband on Tuesday"))
+        task = next(t for t in backend.store.tasks.values() if t.employee_id == who and t.status == "open")
+        assert backend.record(ev.task_event("completed", employee_id=who, task_id=task.task_id, actor_id="HP1",
+                                            at=backend.now(), note=f"Called {who}: the funeral is on Tuesday"))
+    decisions = out / "decisions.jsonl"
+    before = decisions.read_text("utf-8").splitlines()
+    assert sum("Tuesday" in line for line in before) == 4
+
+    events.write_text("\n".join([*lines, _line("x1", "privacy.erasure.requested", "2026-12-05T09:00:00Z", "E1")])
+                      + "\n")
+    backend.reload()
+    after = decisions.read_text("utf-8").splitlines()
+    assert [line for line in after if "E1 " in line or "Called E1" in line] == []
+    assert [line for line in after if "Tuesday" in line] == [line for line in before if '"E2"' in line]
+    kept = [json.loads(line) for line in after if '"subject": "E1"' in line]
+    assert sorted((d["type"], sorted(d["data"])) for d in kept) == [
+        ("wayfinder.review.decided", ["decision", "message_id", "reviewer_id"]),
+        ("wayfinder.task.completed", ["actor_id", "journey_id", "step_id", "task_id"])]
+    assert not [d for d in backend.store.decisions if d.subject == "E1" and {"reason", "note"} & set(d.data)]
+    e1 = [json.loads(line) for line in (out / "messages.jsonl").read_text("utf-8").splitlines()
+          if json.loads(line)["employee_id"] == "E1"]
+    assert ("rejected", "rejected_by_reviewer") in {(m["status"], m["reason"]) for m in e1}
+    backend.reload()  # read again as rewritten: the same outcome, the same file
+    assert decisions.read_text("utf-8").splitlines() == after
+
+
 def test_an_approval_for_someone_paused_for_years_does_not_move_the_folders_world_to_then(
         tmp_path: Path, defs: Definitions) -> None:
     # Found by an audit of issue 8: the re-run went on to the approved message's time, 2030 for a person paused until

@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Protocol
 
 from wayfinder.connectors.switch import CONTROL_FILE, ControlFile, ControlRecord, Switch
-from wayfinder.journeys.events import CloudEvent
+from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.records import DeadLetter
+from wayfinder.safety.erasure import erasures
 from wayfinder.streams.embedded import EmbeddedRunner, last_stated, read_event_file
-from wayfinder.web.events import recordable, to_line
+from wayfinder.web.events import recordable, to_line, without_words
 from wayfinder.web.store import Store
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,9 @@ class EmbeddedBackend:
                 break
             runner.advance_to(max(waiting))
         self._write(runner, self.out)
+        erased = erasures(runner.audit_records)
+        if erased:
+            decisions = self._forget_words(decisions, erased)
         counts: dict[str, Counter[str]] = {}
         for (jid, kind), n in runner.stats.lifecycle.items():
             counts.setdefault(jid, Counter())[kind] += n
@@ -150,6 +154,37 @@ class EmbeddedBackend:
         self.store = Store(messages=dict(runner.messages), tasks=dict(runner.tasks),
                            profiles={pid: s.profile for pid, s in runner.states.items()},
                            decisions=decisions, switch=self.switch, erased=frozenset(runner.erased))
+
+    def _forget_words(self, decisions: list[CloudEvent], erased: dict[str, datetime]) -> list[CloudEvent]:
+        """The decisions as they stay once their subjects are erased: one made up to its subject's erasure loses
+        what a person wrote in it (``events.without_words``), in the store and in ``decisions.jsonl`` (rewritten
+        whole, then renamed; the other lines byte for byte). Its id, time, decision and actor stay: the engine
+        decides it as before, and the records it made of that person already say nothing of what was written."""
+        plain: dict[tuple[str, str], CloudEvent] = {}
+        for d in decisions:
+            at = erased.get(d.subject)
+            kept = without_words(d) if at is not None and d.time <= at else None
+            if kept is not None:
+                plain[(d.source, d.id)] = kept
+        if not plain:
+            return decisions
+        lines = []
+        with self.decisions_path.open(encoding="utf-8") as f:
+            for line in f:
+                try:
+                    event = decode_event(line.encode("utf-8"))
+                except DecodeError:  # a line the run dead-letters: kept as written
+                    lines.append(line)
+                    continue
+                kept = plain.get((event.source, event.id))
+                lines.append(line if kept is None else to_line(kept) + "\n")
+        spare = self.decisions_path.with_name(DECISIONS_FILE + ".erasing")
+        with spare.open("w", encoding="utf-8") as f:
+            f.writelines(lines)
+            f.flush()
+            os.fsync(f.fileno())
+        spare.replace(self.decisions_path)
+        return [plain.get((d.source, d.id), d) for d in decisions]
 
     def record(self, event: CloudEvent, *, check: Check | None = None) -> bool:
         """Append a decision and run the engine again; False when the same event was already recorded. An event the

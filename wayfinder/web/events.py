@@ -99,5 +99,21 @@ def sending_switched(*, paused: bool, journey_id: str | None, actor_id: str, at:
                   after=after)
 
 
+WORDS: dict[str, tuple[str, ...]] = {REVIEW_DECIDED: ("reason", "edits"), TASK_CLAIMED: ("note",),
+                                     TASK_COMPLETED: ("note",)}
+"""What a person writes into a decision about its subject, in their own words: a reviewer's reason and edits (the
+message's text as it went), a task's note."""
+
+
+def without_words(event: CloudEvent) -> CloudEvent | None:
+    """``event`` without what a person wrote in it (``WORDS``), as it is kept once its subject is erased (the engine
+    decides it as before: an erasure takes the content and a rejection's words out of the record anyway); None when
+    it holds no such words."""
+    said = [k for k in WORDS.get(event.type, ()) if k in event.data]
+    if not said:
+        return None
+    return event.model_copy(update={"data": {k: v for k, v in event.data.items() if k not in said}})
+
+
 def to_line(event: CloudEvent) -> str:
     return json.dumps(event.model_dump(mode="json") | {"time": iso(event.time)}, ensure_ascii=False)

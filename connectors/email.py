@@ -226,9 +226,7 @@ def _compose(message: Message, *, sender: Address, domain: str, date: datetime |
     email["Message-ID"] = f"<{_checked_id('message_id', message.message_id)}@{_ascii_domain(domain)}>"
     _unsubscribe(email, unsubscribe or message.preferences_url)
     email["Auto-Submitted"] = "auto-generated"
-    if message.delivers_to_employee or message.is_digest:
-        # to a manager or HR partner about someone, the journey's id may say what they are not to know
-        # ("medical-return"); their explanation does not name it either
+    if message.may_name_its_journey:
         email["X-Wayfinder-Journey"] = _checked_id("journey_id", message.journey_id)
     email.set_content(message.text or "", subtype="plain", cte="quoted-printable")
     if message.html:

@@ -20,7 +20,9 @@ _SLACK_MAX_BLOCKS = 50
 def webhook_payload(message: Message, now: datetime) -> dict[str, Any]:
     """``{"type", "timestamp", "data"}`` as Standard Webhooks recommends; ``data`` is the intranet post."""
     data = intranet_post(message)
-    data.update(journey_id=message.journey_id, step_id=message.step_id, locale=message.locale)
+    if message.may_name_its_journey:  # as an email's X-Wayfinder-Journey header
+        data.update(journey_id=message.journey_id, step_id=message.step_id)
+    data.update(locale=message.locale)
     return {"type": "wayfinder.message", "timestamp": iso(now), "data": data}
 
 

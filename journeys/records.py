@@ -110,6 +110,13 @@ class Message(BaseModel):
         return self.recipient_id not in (None, self.employee_id)
 
     @property
+    def may_name_its_journey(self) -> bool:
+        """Whether what goes out may carry its journey's and step's ids (a mail header, a webhook's fields): to the
+        employee it is about, or a digest. To a manager or HR partner about someone the ids may say what their
+        explanation is careful not to ("medical-return"; README "What a message carries about its recipient")."""
+        return self.delivers_to_employee or self.is_digest
+
+    @property
     def is_digest(self) -> bool:
         """A digest's own record (README "Digests"): one email holding the messages gathered into it, not a
         journey's message."""

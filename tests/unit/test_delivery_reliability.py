@@ -39,7 +39,7 @@ from wayfinder.connectors.base import (
 from wayfinder.connectors.email import parse_mailbox
 from wayfinder.connectors.ledger import SqliteLedger
 from wayfinder.connectors.metrics import DeliveryMetrics
-from wayfinder.connectors.payloads import slack_payload
+from wayfinder.connectors.payloads import slack_payload, webhook_payload
 from wayfinder.connectors.receipts import JsonlSink
 from wayfinder.connectors.reliability import Backoff, BreakerState, CircuitBreaker, TokenBucket
 from wayfinder.connectors.runner import DeliveryRunner, DeliverySummary
@@ -832,3 +832,17 @@ def test_the_dead_letters_of_a_delivery_are_about_the_messages_people_when_read_
     letters = [failed(make_message(1)), failed(make_message(2)), failed(make_message(3, recipient_id="E1"))]
     audit = [{"action": "privacy.erasure", "employee_id": "E1", "at": (NOW + timedelta(days=1)).isoformat()}]
     assert [letter.raw == ERASED_INPUT for letter in redact_dead_letters(letters, audit)] == [True, False, True]
+
+
+def test_an_intranet_post_to_a_manager_about_someone_does_not_name_the_journey() -> None:
+    """SPEC §3 data minimisation (an audit, 2026-12-06): the generic webhook's JSON carried ``journey_id`` and
+    ``step_id`` on every post, so the intranet showed a manager "medical-return" about their report, which the email
+    header stopped saying on 2026-12-04 and their explanation never says. To the employee, or a digest, they stay."""
+    own = webhook_payload(make_message(1, channel="intranet", journey_id="medical-return"), NOW)["data"]
+    assert (own["journey_id"], own["step_id"]) == ("medical-return", "welcome")
+    for role in ("manager", "hr_partner"):
+        about = make_message(1, channel="intranet", journey_id="medical-return", step_id="medical-manager-note",
+                             recipient_id="M1", recipient_role=role)
+        data = webhook_payload(about, NOW)["data"]
+        assert "journey_id" not in data and "step_id" not in data
+        assert "medical" not in json.dumps(webhook_payload(about, NOW))

@@ -99,3 +99,30 @@ def test_a_completed_task_about_a_person_erased_since_is_kept_without_its_title_
     assert kept == {"t-1": ("(erased)", "", "completed", "H1"), "t-3": ("(erased)", "", "completed", "H1"),
                     "t-2": ("Call Perpetua 2", "Evidence: 62% after 21:00", "completed", "H1"),
                     "t-1b": ("Call Perpetua 1", "Evidence: 62% after 21:00", "completed", "H1")}
+
+
+def test_a_decision_about_a_person_erased_since_is_kept_without_what_people_wrote_in_it(
+        backend: KafkaBackend) -> None:
+    """SPEC §9 (an audit, 2026-12-06): the decisions read from the topic kept an HR partner's task note and a
+    reviewer's reason about a person after their erasure, and the task page showed the notes under "(erased)". A
+    decision made up to the erasure keeps its ids, time, decision and actor; one made after it is new data."""
+    from wayfinder.journeys.events import CloudEvent
+    from wayfinder.web import events as ev
+
+    def decided(at: datetime, who: str = "E1") -> list[CloudEvent]:
+        return [ev.task_event("completed", employee_id=who, task_id=f"t-{who}", actor_id="H1", at=at,
+                              note=f"Called {who} about the funeral"),
+                ev.review_decided(employee_id=who, message_id=f"m-{who}", decision="reject", reviewer_id="H1",
+                                  at=at, reason=f"{who} is grieving")]
+
+    later = NOW + timedelta(hours=1)
+    for event in [*decided(NOW), *decided(NOW, "E2")]:
+        backend._apply(Topic.DECISIONS, None, ev.to_line(event).encode())
+    backend._apply(Topic.AUDIT, None, _audit("E1", later))
+    for event in [*decided(NOW - timedelta(minutes=1), "E1"), *decided(later + timedelta(days=1), "E3")]:
+        backend._apply(Topic.DECISIONS, None, ev.to_line(event).encode())  # one read after the erasure record
+    backend._apply(Topic.AUDIT, None, _audit("E3", NOW))  # E3's decisions came after E3's erasure: new data
+    words = [(d.subject, d.data.get("note") or d.data.get("reason")) for d in backend._decisions]
+    assert [w for w in words if w[0] == "E1"] == [("E1", None)] * 3  # the same review decision read twice is one
+    assert {w for w in words if w[0] != "E1"} == {("E2", "Called E2 about the funeral"), ("E2", "E2 is grieving"),
+                                                  ("E3", "Called E3 about the funeral"), ("E3", "E3 is grieving")}

@@ -35,7 +35,7 @@ from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.records import DeadLetter
 from wayfinder.safety.erasure import erasures
 from wayfinder.streams.embedded import EmbeddedRunner, last_stated, read_event_file
-from wayfinder.web.events import recordable, to_line, without_words
+from wayfinder.web.events import as_kept, recordable, to_line
 from wayfinder.web.store import Store
 
 log = logging.getLogger(__name__)
@@ -162,8 +162,7 @@ class EmbeddedBackend:
         decides it as before, and the records it made of that person already say nothing of what was written."""
         plain: dict[tuple[str, str], CloudEvent] = {}
         for d in decisions:
-            at = erased.get(d.subject)
-            kept = without_words(d) if at is not None and d.time <= at else None
+            kept = as_kept(d, erased)
             if kept is not None:
                 plain[(d.source, d.id)] = kept
         if not plain:

@@ -12,6 +12,7 @@ every input, and one it would refuse is never written.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -113,6 +114,14 @@ def without_words(event: CloudEvent) -> CloudEvent | None:
     if not said:
         return None
     return event.model_copy(update={"data": {k: v for k, v in event.data.items() if k not in said}})
+
+
+def as_kept(event: CloudEvent, erased: Mapping[str, datetime]) -> CloudEvent | None:
+    """What stays of a decision once its subject is erased (``erased``: id -> the latest erasure): one made up to the
+    erasure without what a person wrote in it (``without_words``); None when it stays as it is. The one rule of the
+    folder's ``decisions.jsonl`` and of ``serve --kafka``'s decisions read from the topic."""
+    at = erased.get(event.subject)
+    return without_words(event) if at is not None and event.time <= at else None
 
 
 def to_line(event: CloudEvent) -> str:

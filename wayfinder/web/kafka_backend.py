@@ -38,7 +38,7 @@ from wayfinder.streams.stage import profile_from_contact
 from wayfinder.vocabulary import Topic
 from wayfinder.web import events as ev
 from wayfinder.web.backend import Check, World
-from wayfinder.web.events import recordable, to_line
+from wayfinder.web.events import as_kept, recordable, to_line
 from wayfinder.web.store import Store
 
 __all__ = ["KafkaBackend"]
@@ -220,6 +220,7 @@ class KafkaBackend:
         if note_erasure(self._erasures, value):
             self._messages = {mid: self._kept(m) for mid, m in self._messages.items()}
             self._tasks = {tid: self._kept_task(t) for tid, t in self._tasks.items()}
+            self._decisions = [as_kept(d, self._erasures) or d for d in self._decisions]  # a task's notes, a reason
 
     def _switch_to(self, record: ControlRecord) -> None:
         if record not in self._switched:
@@ -229,7 +230,7 @@ class KafkaBackend:
     def _add_decision(self, event: CloudEvent) -> None:
         if (event.source, event.id) not in self._decision_keys:
             self._decision_keys.add((event.source, event.id))
-            self._decisions.append(event)
+            self._decisions.append(as_kept(event, self._erasures) or event)
 
     def _publish(self) -> None:
         self.store = Store(messages=dict(self._messages), tasks=dict(self._tasks), profiles=dict(self._profiles),

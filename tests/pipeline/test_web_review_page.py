@@ -8,6 +8,7 @@ import html
 import json
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,12 @@ from starlette.testclient import TestClient
 from tests.support import at, bundled_defs
 from wayfinder import examples_dir
 from wayfinder.cli.report import write_results
+from wayfinder.journeys.decisions import escalation_task_id
 from wayfinder.journeys.loader import Definitions
 from wayfinder.web.app import create_app
 from wayfinder.web.backend import EmbeddedBackend, World
 from wayfinder.web.settings import WebSettings
+from wayfinder.web.staff import escalation_of
 
 NOW = at("2026-12-01T10:00")
 # a new parent (a standard journey), a colleague who lost someone (a sensitive one), and one back from parental leave
@@ -173,3 +176,24 @@ def test_a_message_addressed_to_the_reviewer_says_so(client: tuple[TestClient, E
     assert refused.status_code == 403
     assert "You cannot decide on a message to you or about you" in html.unescape(refused.text)
     assert backend.store.decisions == []
+
+
+def test_the_queue_and_the_page_say_when_a_review_is_escalated(client: tuple[TestClient, EmbeddedBackend]) -> None:
+    """SPEC §11: a message nobody decides within the review window opens a task for the escalation contact. The
+    queue and the review page said how long a message had waited, not that its window had run out and a task now
+    asked someone else (E1032's HR partner's lead, E1002) to decide it, nor when a window still running ends."""
+    c, backend = client
+    _sign_in(c, "E1003")
+    message_id = _pending(backend, "E1032", "bereavement")
+    message = backend.store.messages[message_id]
+    said = html.unescape(re.sub(r"<[^>]+>", "", c.get(f"/review/{message_id}").text))
+    task = backend.store.tasks[escalation_task_id(message_id)]
+    assert task.created_at == message.created_at + timedelta(days=5)
+    assert ("Waitingsince 27 Jan 2026, 03:31 UTC; no decision within 5 days: escalated 1 Feb 2026, 03:31 UTC to "
+            "E1002, who may decide it too") in said
+    queue = html.unescape(re.sub(r"<[^>]+>", "", c.get("/review").text))
+    assert "No decision within 5 days: escalated 1 Feb 2026, 03:31 UTC to E1002, who may decide it too" in queue
+    # a window still running: when it ends, for a message held at the run's end (no task yet)
+    fresh = message.model_copy(update={"message_id": "m-fresh", "created_at": NOW})
+    due = escalation_of(backend.store, backend.world.defs.policy, fresh)
+    assert (due.at, due.done, due.to, due.window) == (NOW + timedelta(days=5), False, None, "5 days")

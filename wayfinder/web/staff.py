@@ -19,7 +19,7 @@ from wayfinder.connectors.switch import ControlRecord
 from wayfinder.journeys.decisions import escalation_task_id, held_because, review_window
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.layout import says_nothing, split_document
-from wayfinder.journeys.model import Journey
+from wayfinder.journeys.model import Journey, Policy
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.templates import MAX_OUTPUT_CHARS, split_footer
 from wayfinder.web import events as ev
@@ -76,10 +76,35 @@ async def review_queue(request: Request, staff: Staff) -> Response:
     if journey in w.backend.world.defs.current():  # the filter stays chosen when its last message was decided
         counts.setdefault(journey, 0)
     return w.render(request, "review_queue.html", messages=shown, counts=counts, total=len(visible),
+                    escalation={m.message_id: escalation_of(w.backend.store, w.backend.world.defs.policy, m)
+                                for m in shown},
                     journey=journey, age=age, ages=list(AGES), now=now, csrf=session_csrf(request),
                     kept=urlencode(_queue_filter(request.query_params)),
                     about_self={m.message_id for m in shown if is_about_self(staff, m)},
                     decided=DECIDED.get(request.query_params.get("decided", "")), outcome=_outcome(request, staff))
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """When a waiting message's review is escalated (SPEC §11 ``review_window``): ``done`` once the task is open,
+    ``at`` its time (else when it will be, with no decision by then), ``to`` whom the task asks (None: the
+    reviewers, nobody by name), ``window`` the policy's review window in words."""
+
+    at: datetime
+    done: bool
+    to: str | None
+    window: str
+
+
+def escalation_of(store: Store, policy: Policy, message: Message) -> Escalation:
+    """The review window's end for a message waiting for a person, as the engine keeps it (the task it opened, or
+    the message's time plus the window): the queue and the page said how long it had waited, not that nobody would
+    decide it in time, nor that it had already been passed to someone else (audit 2026-12-06)."""
+    window = review_window(policy)
+    task = store.tasks.get(escalation_task_id(message.message_id))
+    if task is not None and task.assignee == "review_escalation":
+        return Escalation(task.created_at, True, task.assignee_id, words.duration(window))
+    return Escalation(message.created_at + window, False, None, words.duration(window))
 
 
 @dataclass(frozen=True)
@@ -157,7 +182,8 @@ def _detail(request: Request, staff: Staff, message: Message, *, kept: dict[str,
                     trigger=trigger_of(w.backend.trigger_events, message, journey),
                     # the event type in words, as the explanation names it (the page showed "hris.leave.started")
                     trigger_label=event_label(journey.trigger.event, str) if journey else None,
-                    held=_held_because(w, message, journey))
+                    held=_held_because(w, message, journey),
+                    escalation=escalation_of(w.backend.store, w.backend.world.defs.policy, message))
 
 
 def _held_because(w: Web, message: Message, journey: Journey | None) -> list[str]:

@@ -193,6 +193,9 @@ def test_the_queue_and_the_page_say_when_a_review_is_escalated(client: tuple[Tes
             "E1002, who may decide it too") in said
     queue = html.unescape(re.sub(r"<[^>]+>", "", c.get("/review").text))
     assert "No decision within 5 days: escalated 1 Feb 2026, 03:31 UTC to E1002, who may decide it too" in queue
+    _sign_in(c, "E1002")  # the lead it was escalated to reads it as theirs
+    queue = html.unescape(re.sub(r"<[^>]+>", "", c.get("/review").text))
+    assert "No decision within 5 days: escalated 1 Feb 2026, 03:31 UTC to you, who may decide it too" in queue
     # a window still running: when it ends, for a message held at the run's end (no task yet)
     fresh = message.model_copy(update={"message_id": "m-fresh", "created_at": NOW})
     due = escalation_of(backend.store, backend.world.defs.policy, fresh)

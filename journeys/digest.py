@@ -444,16 +444,17 @@ class Digests:
     def _failed(self, part_id: str, recipient_id: str, box: OpenDigest, items: list[Message], now: datetime,
                 why: str) -> list[Effect]:
         every = self._every_of(box.role)
-        failed = self._record(part_id, recipient_id, items, now).with_status("failed", reason="render_error")
+        failed = self._record(part_id, recipient_id, box, items, now).with_status("failed", reason="render_error")
         return [Diagnostic("render_failed", "digest", every, why), Decide(failed),
                 *(Decide(m.with_status("failed", reason="render_error", at=now)) for m in items)]
 
-    def _record(self, part_id: str, recipient_id: str, items: list[Message], now: datetime) -> Message:
+    def _record(self, part_id: str, recipient_id: str, box: OpenDigest, items: list[Message], now: datetime
+                ) -> Message:
         last = items[-1]
         return Message(
             message_id=part_id, employee_id=recipient_id, recipient_id=recipient_id,
             recipient_role=last.recipient_role, journey_id="digest", journey_version=1,
-            step_id=self._every_of(last.recipient_role), channel=last.channel, status="sent", scheduled_for=now,
+            step_id=self._every_of(box.role), channel=last.channel, status="sent", scheduled_for=now,
             created_at=now, preferences_url=self.policy.preferences_url, locale=last.locale,
             recipient_email=last.recipient_email, recipient_name=last.recipient_name,
             resources=sorted({r for m in items for r in m.resources}),
@@ -471,7 +472,7 @@ class Digests:
         last = items[-1]
         rule: DigestRule | None = self.policy.digests.get(box.role)  # type: ignore[call-overload]
         every = self._every_of(box.role)
-        digest = self._record(part_id, recipient_id, items, now)
+        digest = self._record(part_id, recipient_id, box, items, now)
         template = self.templates.get(rule.template if rule is not None else "digest/summary")
         # English in the record (what reviewers and audits read, as every message's), said in the digest's language
         # in its footer and its template's ``explanation`` (the record was in the reader's language)

@@ -1135,10 +1135,7 @@ class StagePort:
         where = self.place if effect.of_input else None
         letter = DeadLetter(reason=effect.reason, raw=effect.raw, received_at=effect.at,
                             source=where.topic if where is not None else effect.source)
-        value = letter.model_dump(mode="json")
-        if where is not None:
-            value |= {"partition": where.partition, "offset": where.offset}
-        self.work.records.append(Record(Topic.DEAD_LETTERS, None, dumps(value)))
+        self.work.records.append(Record(Topic.DEAD_LETTERS, None, _letter_value(letter, where)))
         self.stage.tally(self.stage.metrics.dead_letters.labels(effect.reason).inc)
 
     def observe(self, effect: Lifecycle | Diagnostic, subject: str) -> None:
@@ -1170,8 +1167,16 @@ def failure_letter(msg: Incoming, error: BaseException, at: datetime) -> Record:
 def dead_letter_record(msg: Incoming, reason: str, at: datetime) -> Record:
     """An input that cannot be used, for the dead-letter topic: why, the original bytes, and where it was."""
     letter = DeadLetter.of(reason, msg.value or b"", at, source=msg.topic)
-    value = letter.model_dump(mode="json") | {"partition": msg.partition, "offset": msg.offset}
-    return Record(Topic.DEAD_LETTERS, msg.key.decode("utf-8", "replace") if msg.key else None, dumps(value))
+    return Record(Topic.DEAD_LETTERS, msg.key.decode("utf-8", "replace") if msg.key else None,
+                  _letter_value(letter, Place(msg.topic, msg.partition, msg.offset)))
+
+
+def _letter_value(letter: DeadLetter, place: Place | None) -> bytes:
+    """A dead letter as the topic holds it: with the partition and offset of the input it is, when it is one."""
+    value = letter.model_dump(mode="json")
+    if place is not None:
+        value |= {"partition": place.partition, "offset": place.offset}
+    return dumps(value)
 
 
 _DECISIONS = (Decide, Dispatch, Gather, OpenTask, Refuse)

@@ -265,7 +265,7 @@ class Engine:
                 # An entry that did not happen is no entry for ``reentry``: the real event (a hire entered again)
                 # enrolls (it was refused under the default ``never``). ``entered_by`` stays: the rescinded event
                 # itself, come again, still enters nothing.
-                if state.entered_by.get(e.journey_id) == e.enrollment_id:
+                if state.entered_by.get(e.journey_id, [""])[-1] == e.enrollment_id:
                     state.last_entry.pop(e.journey_id, None)
                 run.effects.append(Lifecycle("exited", e.journey_id))
                 run.effects.extend(self._cancel(state, e.journey_id, "rescinded", at))
@@ -502,7 +502,7 @@ class Engine:
             if (journey.id in state.enrollments or journey.id in resumed
                     or not self._may_reenter(state, journey, run.now)):
                 continue
-            if state.entered_by.get(journey.id) == entered_by:
+            if entered_by in state.entered_by.get(journey.id, ()):
                 continue  # this very event entered it before: the same (source, id) has the effect of once
             scope = {"event": view, "trigger": view}
             if journey.trigger.when is not None and not test(run, journey.trigger.when, journey, part("trigger.when"),
@@ -514,7 +514,7 @@ class Engine:
                            enrollment_id=entered_by, trigger=view)
             state.enrollments[journey.id] = e
             state.last_entry[journey.id] = run.now
-            state.entered_by[journey.id] = entered_by
+            state.entered_by.setdefault(journey.id, []).append(entered_by)
             run.effects.append(Lifecycle("enrolled", journey.id))
             self._advance(run, journey, e, view)
 

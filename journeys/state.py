@@ -166,9 +166,10 @@ class EmployeeState(BaseModel):
     profile: Profile
     enrollments: dict[str, Enrollment] = Field(default_factory=dict, exclude_if=unset)
     last_entry: dict[str, datetime] = Field(default_factory=dict, exclude_if=unset)
-    # the enrollment id of the last entry into each journey: the same event, come again after its key was
-    # forgotten (a late copy with a newer time), does not enter the journey a second time (SPEC §2)
-    entered_by: dict[str, str] = Field(default_factory=dict, exclude_if=unset)
+    # the enrollment ids of the entries into each journey, oldest first: the same event, come again after its key
+    # was forgotten (a late copy with a newer time), does not enter the journey a second time (SPEC §2), also after
+    # another event entered it in between (its messages would have had the first entry's ids again, SPEC §6)
+    entered_by: dict[str, list[str]] = Field(default_factory=dict, exclude_if=unset)
     # the trigger of each journey's last completed enrollment, kept only for a journey whose exits test ``trigger``:
     # an exit that comes after the end still stops what that enrollment left waiting, by the same test
     finished_triggers: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude_if=unset)
@@ -190,6 +191,14 @@ class EmployeeState(BaseModel):
     # ``forgotten``: this state is that record alone (no person), until a hire after the erasure re-creates them.
     erased_at: datetime | None = Field(None, exclude_if=unset)
     forgotten: bool = Field(False, exclude_if=unset)
+
+    @field_validator("entered_by", mode="before")
+    @classmethod
+    def _entered_by_one(cls, value: Any) -> Any:
+        """A state written before 2026-12-06 kept the last entry's id alone; it reads as a list of that one."""
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
     @field_validator("seen", mode="before")
     @classmethod

@@ -262,6 +262,20 @@ def test_a_late_copy_of_an_event_with_a_newer_time_does_not_enter_the_journey_ag
     assert sorted(m.created_at for m in runner.messages.values()) == [at(LEAVE_AT), at("2026-08-03T09:00:00Z")]
 
 
+def test_a_late_copy_after_another_entry_does_not_enter_the_journey_again(write_files: WriteFiles) -> None:
+    """The same, when another event entered the journey between the first and its copy: the copy came again with
+    the first enrollment's id, so it sent that enrollment's messages a second time under the same message_id
+    (twice in messages.jsonl); every entry's event is remembered, not only the last one's."""
+    again = HELLO.replace("id: hello\n", "id: hello\nreentry: always\n")
+    runner = runner_for(write_files, {"hello": again})
+    events = [person("E1"), leave("dup1", LEAVE_AT), leave("other", "2026-06-01T09:00:00Z"),
+              person("E1", "2026-06-15T00:00:00Z"), leave("dup1", "2026-07-10T09:00:00Z")]  # the copy, keys let go
+    runner.run(events, at("2026-09-01T00:00:00Z"))
+    assert sorted(m.created_at for m in runner.messages.values()) == [at(LEAVE_AT), at("2026-06-01T09:00:00Z")]
+    _, latest = events_through_stages(runner.engine.defs, events, at("2026-09-01T00:00:00Z"))
+    assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+
+
 THRICE = HELLO.replace('body: "Hello."}', 'body: "Hello."}\n'
                        '  - id: again\n    send: {channel: email, subject: "Again", body: "Hello again."}\n'
                        '  - id: third\n    send: {channel: email, subject: "Third", body: "And again."}')

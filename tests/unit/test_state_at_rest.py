@@ -138,6 +138,13 @@ def test_only_states_with_a_held_review_are_decoded_by_the_review_count() -> Non
     assert reviews.count == 2 and reviews.oldest == T0
 
 
+def test_a_state_stored_with_one_entry_per_journey_reads_it_as_a_list() -> None:
+    """Until 2026-12-06 ``entered_by`` kept the last entry's enrollment id alone; such a state keeps it."""
+    old = EmployeeState.model_validate_json('{"employee_id":"E1","profile":{"id":"E1"},"entered_by":{"j":"e-1"}}')
+    assert old.entered_by == {"j": ["e-1"]}
+    assert EmployeeState.model_validate_json(old.model_dump_json()) == old
+
+
 # -- any state reads back as it was --------------------------------------------------------------------------------
 _KEY = st.text(st.characters(codec="utf-8"), max_size=6)
 _ZONES = st.sampled_from([UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5, minutes=-30))])

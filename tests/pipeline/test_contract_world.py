@@ -636,3 +636,25 @@ def test_a_timer_due_at_until_or_with_an_exit_fires_first(write_files: WriteFile
         event("x3", "hris.employee.terminated", "2026-12-05T07:59:59Z", "E3", date="2026-12-05", reason="resignation"),
         event("x2", "hris.employee.terminated", "2026-12-05T08:00:00Z", "E2", date="2026-12-05", reason="resignation"),
     ], until=None) == {"E1": due, "E2": due}
+
+
+def test_a_late_copy_of_a_first_birth_sends_nothing_after_a_second_birth(write_files: WriteFiles) -> None:
+    """SPEC §2 and §6: the same (source, id) has the effect of once, and a message id is never sent twice. The
+    first birth's event comes again months later with a newer time (its key long let go), after a second birth
+    entered the journey again and finished: it enters nothing, where it started an enrollment with the first one's
+    id and sent the first one's welcome and check-in again under the same message ids."""
+    journey = NEW_PARENT.replace("exit_on:", "reentry: always\nexit_on:")
+    root = write_files({"journeys/new-parent.yaml": journey})
+
+    def birth(eid: str, time: str, day: str) -> CloudEvent:
+        return event(eid, "hris.dependent.added", time, "E1", relationship="child", reason="birth", date=day)
+
+    runner = run(root / "journeys", [
+        profile("E1"), birth("d1", "2026-03-03T10:00:00Z", "2026-03-01"),
+        birth("d2", "2026-07-02T10:00:00Z", "2026-07-01"), birth("d1", "2026-10-15T10:00:00Z", "2026-03-01"),
+    ], until="2027-01-31T00:00:00Z")
+    went = sorted((m.scheduled_for, m.step_id, m.status) for m in runner.messages.values())
+    assert went == [(at("2026-03-03T10:00:00Z"), "welcome", "sent"),
+                    (at("2026-05-24T07:00:00Z"), "return-checkin", "sent"),
+                    (at("2026-07-02T10:00:00Z"), "welcome", "sent"),
+                    (at("2026-09-23T07:00:00Z"), "return-checkin", "sent")]

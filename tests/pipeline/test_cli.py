@@ -84,6 +84,20 @@ def test_until_defaults_to_the_last_event(write_files: WriteFiles) -> None:
     assert steps == ["hello"]
 
 
+
+def test_until_before_the_last_event_runs_every_event_and_says_so(write_files: WriteFiles,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """SPEC §7: events run in time order and --until says how far timers fire after the last one; an --until before
+    the last event (2026-03-02T09:00Z) cuts nothing, and the summary says so rather than leave the run to look cut."""
+    root = write_case(write_files)
+    assert simulate(root, "--until", "2026-02-01T00:00:00Z") == 0
+    assert [m["step_id"] for m in read_jsonl(root / "out" / "messages.jsonl")] == ["hello"]
+    assert ("note: --until 2026-02-01T00:00:00Z is before the last event (2026-03-02T09:00:00Z): every event ran, "
+            "and timers fired up to the last event's time") in capsys.readouterr().out
+    for until in ("2026-03-02T10:00:00+01:00", "2026-03-10T00:00:00Z"):  # at the last event, or after it: no note
+        assert simulate(root, "--until", until) == 0
+        assert "note: --until" not in capsys.readouterr().out
+
 def test_simulate_refuses_broken_definitions(write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
     root = write_case(write_files)
     (root / "journeys" / "j.yaml").write_text(JOURNEY.replace("template: new-parent/return", "template: nope"),

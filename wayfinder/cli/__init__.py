@@ -45,7 +45,7 @@ from wayfinder.jsonrows import NotAnObject, json_object
 from wayfinder.reports import cli as reports_cli
 from wayfinder.safety import configure_logging
 from wayfinder.scale import simulate_streaming
-from wayfinder.scale.simulate import read_messages
+from wayfinder.scale.simulate import StreamingRunner, read_messages
 from wayfinder.streams import cli as streams_cli
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
 from wayfinder.telemetry import LOG_FORMATS
@@ -149,11 +149,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _simulate(defs: Definitions, events_path: Path, until: datetime | None, out: Path, *,
-              include_drafts: bool, title: str) -> EmbeddedRunner:
+              include_drafts: bool, title: str) -> StreamingRunner:
     started = time.perf_counter()
     runner = simulate_streaming(defs, events_path, until, out, include_drafts=include_drafts)
     elapsed = time.perf_counter() - started
     print_summary(runner, sys.stdout, title=f"{title} ({elapsed:.2f}s)", defs=defs, include_drafts=include_drafts)
+    if until is not None and runner.last_event is not None and until < runner.last_event:
+        # SPEC §7: every event runs; --until only says how far timers fire after the last one
+        print(f"\n  note: --until {iso(until)} is before the last event ({iso(runner.last_event)}): every event "
+              "ran, and timers fired up to the last event's time")
     print(f"\n  wrote {out / 'messages.jsonl'}, tasks.jsonl, dead_letters.jsonl, audit.jsonl")
     return runner
 

@@ -94,6 +94,7 @@ class StreamingRunner(EmbeddedRunner):
         # as the embedded runner holds them, and written at the end with their latest state.
         self._files: dict[str, IO[str]] = {"messages": (out / "messages.jsonl").open("w", encoding="utf-8")}
         self.written: Counter[tuple[str, str, str | None]] = Counter()  # (journey, status, reason) written
+        self.last_event: datetime | None = None  # the last event's time (SPEC §7: --until's default)
 
     # -- the port: write what is final, keep what is held ----------------------------------------------
     def record(self, message: Message) -> None:
@@ -204,7 +205,8 @@ def simulate_streaming(defs: Definitions, events: Path, until: datetime | None, 
         for n, event in ordered:
             runner.feed(event, (events.name, read.lines[n]))
         last = ordered[-1][1].time if ordered else None
-    end = until or last_stated(runner.dead_letters, last)
+    runner.last_event = last_stated(runner.dead_letters, last)
+    end = until or runner.last_event
     if end is not None:
         runner.advance_to(end)
     runner.close()

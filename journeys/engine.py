@@ -91,6 +91,11 @@ def _refused_as_erased(state: EmployeeState, event: CloudEvent) -> bool:
     return refused_after_erasure(state.erased_at, state.forgotten, event)
 
 
+_ENTRIES_KEPT = 64
+"""How many of its entries into one journey a person's state keeps the ids of (a late copy of an older trigger
+enters again, as it would have without the list; README "Idempotency")."""
+
+
 class Engine:
     """Journeys over definitions that do not change while it runs."""
 
@@ -514,7 +519,9 @@ class Engine:
                            enrollment_id=entered_by, trigger=view)
             state.enrollments[journey.id] = e
             state.last_entry[journey.id] = run.now
-            state.entered_by.setdefault(journey.id, []).append(entered_by)
+            entries = state.entered_by.setdefault(journey.id, [])
+            entries.append(entered_by)
+            del entries[:-_ENTRIES_KEPT]  # a journey entered again and again keeps a bounded state
             run.effects.append(Lifecycle("enrolled", journey.id))
             self._advance(run, journey, e, view)
 

@@ -11,7 +11,7 @@ from tests.pipeline.test_decisions import SENSITIVE, decide
 from tests.pipeline.test_runner_rules import ev, person, runner_for
 from tests.support import WriteFiles, at, read_jsonl
 from wayfinder.journeys.events import CloudEvent
-from wayfinder.journeys.records import Message
+from wayfinder.journeys.records import Message, enrollment_id
 from wayfinder.scale import simulate_streaming
 from wayfinder.streams.embedded import EmbeddedRunner
 
@@ -275,6 +275,18 @@ def test_a_late_copy_after_another_entry_does_not_enter_the_journey_again(write_
     _, latest = events_through_stages(runner.engine.defs, events, at("2026-09-01T00:00:00Z"))
     assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
 
+
+
+def test_a_journey_entered_again_and_again_keeps_the_ids_of_its_latest_64_entries(write_files: WriteFiles) -> None:
+    """A journey entered on every event of a kind (``reentry: always``) does not grow its person's state without
+    end: the ids of the latest 64 entries are kept, each of them still entering nothing when it comes again."""
+    again = HELLO.replace("id: hello\n", "id: hello\nreentry: always\n")
+    runner = runner_for(write_files, {"hello": again})
+    events = [person("E1")] + [leave(f"l{n}", f"2026-05-{1 + n // 24:02d}T{n % 24:02d}:00:00Z") for n in range(70)]
+    runner.run(events, at("2026-06-01T00:00:00Z"))
+    state = runner.states["E1"]
+    assert len(state.entered_by["hello"]) == 64 and len(runner.messages) == 70
+    assert state.entered_by["hello"] == [enrollment_id("test", f"l{n}") for n in range(6, 70)]
 
 THRICE = HELLO.replace('body: "Hello."}', 'body: "Hello."}\n'
                        '  - id: again\n    send: {channel: email, subject: "Again", body: "Hello again."}\n'

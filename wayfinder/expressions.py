@@ -50,6 +50,9 @@ else:
 
 JOURNEY_VARIABLES = frozenset({"employee", "event", "trigger", "now"})
 CATALOG_VARIABLES = frozenset({"employee", "resource"})
+TYPE_NAMES = frozenset({"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"})
+"""CEL's names of types, which the library knows by itself (``type(event.data.score) == double``): no variable of
+ours, and no unknown one. CEL's ``google.protobuf.Timestamp`` is not among them: the library fails on it."""
 
 _CEL_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")
 _MACRO_BINDING = r"\b(?:all|exists|exists_one|map|filter)\(\s*{name}\s*,"
@@ -488,7 +491,8 @@ class Expr:
             raise ExpressionError(msg, zoned.start(1) + 1)
         unknown = [
             name for name in self._program.variables()
-            if name not in allowed and not re.search(_MACRO_BINDING.format(name=re.escape(name)), code)
+            if name not in allowed | TYPE_NAMES
+            and not re.search(_MACRO_BINDING.format(name=re.escape(name)), code)
         ]
         if unknown:
             raise _unknown_variables(code, unknown, allowed)

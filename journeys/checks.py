@@ -185,6 +185,7 @@ class Chain:
     names: tuple[str, ...]
     offsets: tuple[int, ...]  # where each name starts in the source
     in_has: bool
+    key_tested: str | None = None  # ``"key" in root.names``: CEL's test that a map has the key
 
 
 def chains(source: str, roots: frozenset[str]) -> list[Chain]:
@@ -217,8 +218,32 @@ def chains(source: str, roots: frozenset[str]) -> list[Chain]:
                 break
         in_has = (i >= 2 and toks[i - 1].text == "(" and toks[i - 2].text == "has"
                   and j < len(toks) and toks[j].text == ")")
-        found.append(Chain(tok.text, tuple(names), tuple(offsets), in_has))
+        found.append(Chain(tok.text, tuple(names), tuple(offsets), in_has, _key_tested(toks, i, j)))
     return found
+
+
+def _key_tested(toks: list[_Token], start: int, end: int) -> str | None:
+    """The key of ``"key" in chain`` when the chain of ``toks[start:end]`` is the map tested (a string literal
+    alone on the left, as ``+`` binds before ``in``; nothing called or indexed on the right)."""
+    if start < 2 or toks[start - 1].text != "in" or toks[start - 2].kind != "str":
+        return None
+    if start >= 3 and toks[start - 3].text in ("+", "."):
+        return None
+    if end < len(toks) and toks[end].text in (".", "[", "("):
+        return None
+    return _literal(toks[start - 2])
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def _guard_hint(root: str, names: Sequence[str]) -> str:
+    """How to guard the chain ``root.names``: ``has(a.b)``, or ``"b-c" in a`` for a last key that is no identifier
+    (which ``has()`` cannot name)."""
+    parent = root + "".join(f".{n}" if _IDENTIFIER.fullmatch(n) else f'["{n}"]' for n in names[:-1])
+    if names and not _IDENTIFIER.fullmatch(names[-1]):
+        return f'guard it with "{names[-1]}" in {parent}'
+    return f"guard it with has({'.'.join((root, *names))})"
 
 
 def check_expression(source: str, scope: Mapping[str, Field]) -> list[tuple[int, str, str, bool]]:
@@ -226,13 +251,13 @@ def check_expression(source: str, scope: Mapping[str, Field]) -> list[tuple[int,
     field that may be absent rather than an unknown one)."""
     found = chains(source, frozenset(scope))
     guards = {(c.root, *c.names) for c in found if c.in_has}
+    guards |= {(c.root, *c.names, c.key_tested) for c in found if c.key_tested is not None}
     out = []
     for c in found:
         def guarded(i: int, c: Chain = c) -> bool:
             return (c.root, *c.names[:i + 1]) in guards
 
-        path = ".".join((c.root, *c.names))
-        finding = _walk_chain(scope[c.root], c.names, guarded, hint=f"guard it with has({path})")
+        finding = _walk_chain(scope[c.root], c.names, guarded, hint=_guard_hint(c.root, c.names))
         if finding is not None:
             name = c.names[finding.member]
             where = ".".join((c.root, *c.names[:finding.member + 1]))
@@ -576,16 +601,18 @@ def _check_journey(world: _World, doc: Document, j: Journey) -> None:
 
 
 def tested_by_trigger(when: Expr | None) -> set[str]:
-    """The ``event.data`` fields a trigger's condition requires with ``has()``: in a condition of ``&&`` alone, with no
-    ``||`` (where one side might hold without them), no conditional (``has(x) ? ... : true``), no negation (``!``
-    but ``!=``) and no comparison with a boolean (``has(x) == false``); else none (each step guards them)."""
+    """The ``event.data`` fields a trigger's condition requires with ``has()`` (or ``"x" in event.data``): in a
+    condition of ``&&`` alone, with no ``||`` (where one side might hold without them), no conditional
+    (``has(x) ? ... : true``), no negation (``!`` but ``!=``) and no comparison with a boolean (``has(x) == false``);
+    else none (each step guards them)."""
     if when is None:
         return set()
     code = blank_strings(without_comments(when.source))
     if "||" in code or "?" in code or re.search(r"!(?!=)", code) or re.search(r"\b(?:true|false)\b", code):
         return set()
-    return {c.names[1] for c in chains(when.source, frozenset({"event"}))
-            if c.in_has and len(c.names) == 2 and c.names[0] == "data"}
+    found = chains(when.source, frozenset({"event"}))
+    return ({c.names[1] for c in found if c.in_has and len(c.names) == 2 and c.names[0] == "data"}
+            | {c.key_tested for c in found if c.key_tested is not None and c.names == ("data",)})
 
 
 def _when_at(doc: Document, base: Loc, action: str) -> Loc:

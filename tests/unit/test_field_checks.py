@@ -458,3 +458,27 @@ def test_a_trigger_that_may_start_without_the_field_still_asks_for_a_guard(write
                                                    STEPS_READING_TWINS)})
     found = errors(root)
     assert len(found) == 2 and all("trigger.data.twins: unknown field 'twins'" in e for e in found), found
+
+
+def test_a_key_tested_with_in_is_guarded_as_with_has(write_files: WriteFiles) -> None:
+    """CEL tests a map's key with ``"key" in map``: the one way to test an attribute whose name is no identifier
+    (``cost-center``, ``2fa``), which ``has()`` cannot name. Validate asked for a ``has()`` that does not compile
+    (2026-12-06)."""
+    root = write_files({"journeys/j.yaml": journey(
+        "  event: hris.dependent.added\n  when: '\"twins\" in event.data && event.data.twins'",
+        "  - id: s\n    send: {channel: email, subject: x, body: y,"
+        " when: '\"cost-center\" in employee.attributes && employee.attributes[\"cost-center\"] == \"CC1\"'}\n"
+        "  - id: t\n    task: {assignee: hr_partner, title: t, when: trigger.data.twins == true}\n",
+        'audience: \'"team" in employee.attributes && employee.attributes.team == "x"\'\n')})
+    assert errors(root) == []
+
+
+def test_a_key_tested_with_in_guards_that_key_only(write_files: WriteFiles) -> None:
+    root = write_files({"journeys/j.yaml": journey(
+        "  event: hris.dependent.added",
+        "  - id: s\n    end: {}\n",
+        'audience: \'"team" in employee.attributes && employee.attributes["cost-center"] == "x" '
+        '&& "x" in employee.attributes.team\'\n')})
+    assert errors(root) == [
+        "journeys/j.yaml:8:65: journey j: audience: employee.attributes.cost-center: 'cost-center' may be absent "
+        "from employee.attributes: guard it with \"cost-center\" in employee.attributes"]

@@ -232,6 +232,9 @@ class CatalogGraph:
             for skill in role.skills:
                 self.graph.add_edge(_node("catalog-role", role.id), _node("skill", skill), rel="needs")
         self._views = {r.id: _resource_view(r) for r in self.resources.values()}
+        # what an eligibility rule sees: a field the resource does not have is absent, not null, so has() is false
+        # for it (SPEC §4), as for a profile's preference set to null
+        self._rule_views = {rid: {k: v for k, v in view.items() if v is not None} for rid, view in self._views.items()}
         self._by_topic: dict[str, list[str]] = {}
         for r in self.resources.values():
             for t in r.topics:
@@ -359,7 +362,7 @@ class CatalogGraph:
     def _eligible(self, resource: ResourceSpec, employee: Mapping[str, Any], errors: list[str]) -> bool:
         if resource.eligibility is None:
             return True
-        ok, error = resource.eligibility.test({"employee": employee, "resource": self._views[resource.id]})
+        ok, error = resource.eligibility.test({"employee": employee, "resource": self._rule_views[resource.id]})
         if error is not None:
             errors.append(f"resource {resource.id}: eligibility: {error}")
         return ok

@@ -720,7 +720,7 @@ def _template_use(world: _World, template_id: str, scope: Mapping[str, Field], u
 
 
 def _check_catalog(world: _World, doc: Document, model: BaseModel) -> None:
-    scope = {"employee": Field(shape=world.profile), "resource": Field(shape=schemas.RESOURCE)}
+    scope = {"employee": Field(shape=world.profile), "resource": Field(shape=schemas.RESOURCE_RULE)}
     items: list[tuple[Loc, Any]]
     if isinstance(model, CatalogDoc):
         items = [(("resources", i), r) for i, r in enumerate(model.resources)]

@@ -217,6 +217,9 @@ RESOURCE = Shape("a catalog resource", _all((
     "id", "type", "title", "titles", "url", "topics", "group", "locale", "day", "requires", "related", "departments",
     "locations", "roles", "format", "teaches", "requires_skills",
 )))
+RESOURCE_RULE = Shape("a catalog resource", {**RESOURCE.fields, **_all(("url", "group", "locale", "day", "format"),
+                                                                     required=False)})
+"""A resource as its eligibility rule sees it: a field the catalog does not give it is absent (guard it with has())."""
 ROADMAP_ITEM = Shape("a roadmap item", _all(("id", "title", "titles", "url", "type", "day", "date",
                                                                      "requires", "teaches", "format")))
 

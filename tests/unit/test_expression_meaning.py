@@ -100,3 +100,17 @@ def test_a_type_name_is_no_unknown_variable_but_a_typo_is() -> None:
         with pytest.raises(ExpressionError, match="unknown variable") as raised:
             Expr(typo)
         assert raised.value.column == column
+
+
+def test_has_is_false_in_an_eligibility_rule_for_a_resource_field_not_written() -> None:
+    """SPEC §4: ``has()`` tests for presence. A resource with no ``locale:`` has none: the rule that lets it through
+    for everyone let it through for no one, as its ``null`` locale counted as there (2026-12-06)."""
+    from wayfinder.catalog import CatalogGraph, ResourceSpec, TopicSpec
+
+    rule = "!has(resource.locale) || resource.locale == employee.locale"
+    resources = [ResourceSpec.model_validate({"id": rid, "type": "policy", "title": rid, "topics": ["t"],
+                                              "eligibility": rule, **extra})
+                 for rid, extra in (("anyone", {}), ("german", {"locale": "de-DE"}), ("french", {"locale": "fr-FR"}))]
+    selection = CatalogGraph([TopicSpec(id="t")], resources).select(["t"], {"locale": "de-DE"})
+    assert sorted(r.id for r in selection.resources) == ["anyone", "german"]
+    assert selection.errors == []

@@ -482,3 +482,19 @@ def test_a_key_tested_with_in_guards_that_key_only(write_files: WriteFiles) -> N
     assert errors(root) == [
         "journeys/j.yaml:8:65: journey j: audience: employee.attributes.cost-center: 'cost-center' may be absent "
         "from employee.attributes: guard it with \"cost-center\" in employee.attributes"]
+
+
+def test_a_resource_field_the_catalog_may_not_give_is_guarded_in_eligibility(write_files: WriteFiles) -> None:
+    """A resource without ``locale:`` or ``day:`` has none: its rule reads them guarded, as it runs (2026-12-06)."""
+    root = write_files({"journeys/j.yaml": journey("  event: hris.leave.started", "  - id: s\n    end: {}\n"),
+                        "catalog/extra.yaml": """apiVersion: wayfinder/v1
+kind: Resource
+id: extra
+type: tool
+title: Extra
+topics: [onboarding]
+eligibility: (!has(resource.locale) || resource.locale == employee.locale) && resource.day == null
+"""})
+    assert errors(root, root / "catalog") == [
+        "catalog/extra.yaml:7:88: resource extra: eligibility: resource.day: 'day' may be absent from a catalog "
+        "resource: guard it with has(resource.day)"]

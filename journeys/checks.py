@@ -227,6 +227,9 @@ def _key_tested(toks: list[_Token], start: int, end: int) -> str | None:
     alone on the left, as ``+`` binds before ``in``; nothing called or indexed on the right)."""
     if start < 2 or toks[start - 1].text != "in" or toks[start - 2].kind != "str":
         return None
+    text = toks[start - 2].text
+    if "b" in text[:len(text) - len(text.lstrip("rRbB"))].lower():
+        return None  # a bytes literal (b"x") is no key of a map read from JSON
     if start >= 3 and toks[start - 3].text in ("+", "."):
         return None
     if end < len(toks) and toks[end].text in (".", "[", "("):

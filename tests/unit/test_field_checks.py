@@ -498,3 +498,15 @@ eligibility: (!has(resource.locale) || resource.locale == employee.locale) && re
     assert errors(root, root / "catalog") == [
         "catalog/extra.yaml:7:88: resource extra: eligibility: resource.day: 'day' may be absent from a catalog "
         "resource: guard it with has(resource.day)"]
+
+
+@pytest.mark.parametrize(("source", "key"), [
+    ('"badge" in employee.attributes', "badge"),
+    ('r"x-y" in employee.attributes', "x-y"),
+    ('"a" in employee.attributes["x"]', "a"),
+    ('b"badge" in employee.attributes', None),  # bytes: no key of a map from JSON
+    ('"a" + "b" in employee.attributes', None),  # the key is "ab"
+    ('"a" in employee.attributes.filter(k, k != "")', None),  # a macro's result, not the map
+])
+def test_the_key_an_in_test_guards(source: str, key: str | None) -> None:
+    assert [c.key_tested for c in chains(source, frozenset({"employee"}))] == [key]

@@ -186,6 +186,7 @@ class Chain:
     offsets: tuple[int, ...]  # where each name starts in the source
     in_has: bool
     key_tested: str | None = None  # ``"key" in root.names``: CEL's test that a map has the key
+    start: int = -1  # where the root starts in the source
 
 
 def chains(source: str, roots: frozenset[str]) -> list[Chain]:
@@ -218,7 +219,7 @@ def chains(source: str, roots: frozenset[str]) -> list[Chain]:
                 break
         in_has = (i >= 2 and toks[i - 1].text == "(" and toks[i - 2].text == "has"
                   and j < len(toks) and toks[j].text == ")")
-        found.append(Chain(tok.text, tuple(names), tuple(offsets), in_has, _key_tested(toks, i, j)))
+        found.append(Chain(tok.text, tuple(names), tuple(offsets), in_has, _key_tested(toks, i, j), tok.start))
     return found
 
 

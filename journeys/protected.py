@@ -22,6 +22,7 @@ from typing import Any
 from wayfinder.expressions import blank_strings
 from wayfinder.journeys._problems import Problem
 from wayfinder.journeys._yaml import Document, Loc, Mark
+from wayfinder.journeys.checks import Chain, chains
 from wayfinder.journeys.model import BranchStep, Journey, SendStep, TaskStep, WaitForStep, WaitStep
 
 _ROOT = re.compile(r"(?<![\w.])(employee|event|trigger)\b")
@@ -94,15 +95,34 @@ def _read_at(source: str, code: str, root: str, pos: int, protected: Sequence[st
     return _profile_read(source, code, end, f"{root}.data", f"uses {root}.data as a whole", protected)
 
 
+_ROOTS = frozenset({"employee", "event", "trigger"})
+_DATA = (("data",), ("data", "attributes"))
+_KEYED_MAPS = frozenset({("employee", ()), ("employee", ("attributes",)),
+                         *((root, names) for root in ("event", "trigger") for names in _DATA)})
+
+
+def _key_read(chain: Chain, protected: Sequence[str]) -> tuple[str, str] | None:
+    """What ``"key" in <profile or its attributes>`` reads: that key alone (whether the person has it), a protected
+    read only when the key is a protected attribute (2026-12-06: a guard of an attribute whose name is no CEL
+    identifier, ``"cost-center" in employee.attributes``, was refused as a use of the whole map)."""
+    key = chain.key_tested or ""
+    return (key, f"reads {'.'.join((chain.root, *chain.names, key))}") if key in protected else None
+
+
 def protected_reads(source: str, protected: Sequence[str]) -> list[ProtectedRead]:
     """Every place where the expression reads a protected attribute of the employee, from the profile or from an
     event's data."""
     if not protected:
         return []
     code = blank_strings(source)  # comments and the inside of strings: not code
+    # ``"key" in`` a profile-shaped map tests that key alone (``"python" in employee.skills`` reads ``skills``)
+    keyed = {c.start: c for c in chains(source, _ROOTS)
+             if c.key_tested is not None and (c.root, c.names) in _KEYED_MAPS}
     found: list[ProtectedRead] = []
     for m in _ROOT.finditer(code):
-        read = _read_at(source, code, m.group(1), m.end(), protected)
+        chain = keyed.get(m.start())
+        read = (_key_read(chain, protected) if chain is not None
+                else _read_at(source, code, m.group(1), m.end(), protected))
         if read is not None:
             found.append(ProtectedRead(m.start() + 1, *read))
     return found

@@ -108,7 +108,8 @@ def test_reads_are_found_in_every_form_and_not_inside_strings() -> None:
     assert reads("employee.country == 'DE'") == [(1, "country", "reads employee.country")]
     assert reads("employee . attributes . gender") == [(1, "gender", "reads employee.attributes.gender")]
     assert reads("employee['country'] == 'DE'") == [(1, "country", "reads employee.country")]
-    assert reads('"f" in employee.attributes') == [(8, "gender", "uses employee.attributes as a whole")]
+    assert reads('"f" in employee.attributes') == []  # the key f alone (2026-12-06)
+    assert reads('"gender" in employee.attributes') == [(13, "gender", "reads employee.attributes.gender")]
     assert reads("size(employee) > 0") == [(6, "gender", "uses the whole employee profile")]
     assert reads("employee.attributes.team == 'x'") == []
     assert reads("event.data.country == 'DE'") == [(1, "country", "reads event.data.country")]
@@ -116,7 +117,9 @@ def test_reads_are_found_in_every_form_and_not_inside_strings() -> None:
     assert reads("size(event.data) > 0") == [(6, "gender", "uses event.data as a whole")]
     assert reads("size(trigger) > 0") == [(6, "gender", "uses the whole trigger")]
     assert reads("event.type == 'x' && trigger.data.start_date < now && event.subject != ''") == []
-    assert reads("'f' in event.data.attributes") == [(8, "gender", "uses event.data.attributes as a whole")]
+    assert reads("'f' in event.data.attributes") == []
+    assert reads("'f' in event.data.attributes.x + size(event.data.attributes)") == [
+        (39, "gender", "uses event.data.attributes as a whole")]
     assert reads("event.data.attributes['country'] == 'DE'") == [(1, "country", "reads event.data.attributes.country")]
     assert protected_reads("employee.attributes.gender", []) == []
 

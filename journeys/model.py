@@ -537,6 +537,15 @@ class DigestRule(Frozen):
                               "'day' is for a weekly digest; a daily one goes every day at 'at'"))
 
 
+def _names_someone(contact: str) -> str:
+    """An escalation contact names a person or group (SPEC §11): an empty one fell back to the HR partner's lead
+    unseen, and one of only spaces opened every escalation task for nobody anyone could name."""
+    if not contact.strip():
+        msg = "names nobody: give a person id or group, or leave it out for the HR partner's lead"
+        raise ValueError(msg)
+    return contact
+
+
 class Policy(Frozen):
     """The global policy. An empty policy has no cap and no quiet hours."""
 
@@ -548,8 +557,9 @@ class Policy(Frozen):
     max_event_age: Positive = "7d"
     review_window: Annotated[Positive, Field(description="A message waiting for a person is escalated when "
                                              "nobody decides on it within this time (SPEC §11)")] = "5d"
-    review_escalation: Annotated[str | None, Field(description="Who gets the escalation task: a person id or "
-                                                   "group; default the employee's HR partner")] = None
+    review_escalation: Annotated[Annotated[str, AfterValidator(_names_someone)] | None,
+                                 Field(description="Who gets the escalation task: a person id or group; default "
+                                                   "the HR partner's lead")] = None
     working_days: WorkingDays = Field(default_factory=WorkingDays)
     preferences_url: Annotated[str, AfterValidator(_web_address), Field(
         json_schema_extra={"pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+[^\s]*$"},

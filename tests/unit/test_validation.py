@@ -751,6 +751,20 @@ def test_the_preferences_url_is_a_web_address(write_files: WriteFiles, url: str)
     assert only(lines, "preferences_url").startswith("policy.yaml:3:18: policy: preferences_url: an https:// address")
 
 
+@pytest.mark.parametrize("contact", ['""', '"   "'])
+def test_a_review_escalation_contact_names_someone(write_files: WriteFiles, contact: str) -> None:
+    # SPEC §11: the escalation task goes to a person id or group. An empty one fell back to the HR partner's lead
+    # unseen, and one of spaces validated clean and opened every escalation task for "   ".
+    root = write_files({"policy.yaml": f"apiVersion: wayfinder/v1\nkind: Policy\nreview_escalation: {contact}\n"})
+    _, problems = load(Sources(policy=root / "policy.yaml"))
+    lines = [str(p).removeprefix(str(root) + "/") for p in problems]
+    assert only(lines, "review_escalation") == ("policy.yaml:3:20: policy: review_escalation: names nobody: give a "
+                                                "person id or group, or leave it out for the HR partner's lead")
+    defs, problems = load(Sources(policy=write_files({"p.yaml": "kind: Policy\nreview_escalation: hr-leads\n"})
+                                  / "p.yaml"))
+    assert not problems and defs.policy.review_escalation == "hr-leads"
+
+
 def test_a_step_key_that_is_no_action_is_named_where_it_is_written(write_files: WriteFiles) -> None:
     root = write_files({"journeys/j.yaml": HEAD + """steps:
   - id: a

@@ -111,6 +111,9 @@ class Sources:
     templates: list[Path] = field(default_factory=list)
     policy: Path | None = None
     fallback: Fallback | None = None
+    # The policy a command runs under when given none (the bundled one): read only when the paths hold no Policy
+    # document, which is the user's own (a policy among the journeys was refused as a second one).
+    default_policy: Path | None = None
 
 
 @dataclass
@@ -900,6 +903,8 @@ def _load(sources: Sources) -> tuple[Definitions, list[Problem]]:
         loader.read(t, explicit=True, template_root=t, expect="Template", reserved=reserved)
     if sources.policy is not None:
         loader.read(sources.policy, explicit=True, expect="Policy", reserved=reserved)
+    elif sources.default_policy is not None and "Policy" not in loader.kinds:
+        loader.read(sources.default_policy, explicit=True, expect="Policy", reserved=reserved)
     if sources.fallback is not None:
         _fall_back(loader, sources.fallback, has_templates=bool(sources.templates))
     _bundled_digest(loader)

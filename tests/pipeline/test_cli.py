@@ -57,6 +57,26 @@ def read_jsonl(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+def test_a_policy_among_the_journeys_is_the_one_a_run_without_policy_uses(write_files: WriteFiles,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Documents are told apart by their kind, and a run given no ``--policy`` takes the bundled one: with a policy
+    of the user's own in the journeys folder both were read, and the run stopped on "only one Policy document is
+    allowed" at the bundled file, which the user never named. Theirs is the one it runs under (2026-12-06); a
+    ``--policy`` beside it is still two policies, and which one was meant is not guessed."""
+    root = write_case(write_files)
+    (root / "journeys" / "policy.yaml").write_text(
+        "apiVersion: wayfinder/v1\nkind: Policy\nfrequency_cap: {max: 1, per: 30d}\n", encoding="utf-8")
+    assert main(["simulate", "--events", str(root / "events.jsonl"), "--journeys", str(root / "journeys"),
+                 "--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates"),
+                 "--until", "2026-03-10T00:00:00Z", "--out", str(root / "out")]) == 0
+    assert "only one Policy" not in capsys.readouterr().err
+    went = {m["step_id"]: (m["status"], m["scheduled_for"]) for m in read_jsonl(root / "out" / "messages.jsonl")}
+    # its cap, not the bundled one's (3 a week) nor its quiet hours (20:00-08:00: the return at 10:00 in Paris goes)
+    assert went == {"hello": ("sent", "2026-03-02T09:00:00Z"), "again": ("deferred", "2026-04-01T09:00:00Z")}
+    assert simulate(root) == 1
+    assert "only one Policy document is allowed" in capsys.readouterr().err
+
+
 def test_simulate_writes_the_contract_files(write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
     root = write_case(write_files, ("not json",))
     assert simulate(root, "--until", "2026-03-10T00:00:00Z") == 0

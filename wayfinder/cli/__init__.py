@@ -88,8 +88,8 @@ def _definition_args(p: argparse.ArgumentParser) -> None:
 def _sources(args: argparse.Namespace) -> Sources:
     ex = examples_dir()
     paths = [args.journeys or ex / "journeys", args.catalog or ex / "catalog"]
-    return Sources(paths=paths, templates=[args.templates or ex / "templates"],
-                   policy=args.policy or ex / "policy.yaml")
+    return Sources(paths=paths, templates=[args.templates or ex / "templates"], policy=args.policy,
+                   default_policy=ex / "policy.yaml")
 
 
 def _report_problems(problems: Sequence[Problem]) -> bool:

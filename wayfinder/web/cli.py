@@ -140,7 +140,8 @@ def build(args: argparse.Namespace, settings: Any) -> Any:
             if given[name] is None:
                 setattr(args, name, recorded[name])
     sources = Sources(paths=[args.journeys or ex / "journeys", args.catalog or ex / "catalog"],
-                      templates=[args.templates or ex / "templates"], policy=args.policy or ex / "policy.yaml")
+                      templates=[args.templates or ex / "templates"], policy=args.policy,
+                      default_policy=ex / "policy.yaml")
     defs, problems = load_for_runs(sources)
     for problem in problems:
         print(problem, file=sys.stderr)

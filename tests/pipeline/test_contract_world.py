@@ -658,3 +658,44 @@ def test_a_late_copy_of_a_first_birth_sends_nothing_after_a_second_birth(write_f
                     (at("2026-05-24T07:00:00Z"), "return-checkin", "sent"),
                     (at("2026-07-02T10:00:00Z"), "welcome", "sent"),
                     (at("2026-09-23T07:00:00Z"), "return-checkin", "sent")]
+
+
+BURST = """apiVersion: wayfinder/v1
+kind: Journey
+id: burst
+name: Burst
+owner: hr@example.com
+version: 1
+trigger: {event: hris.employee.started}
+steps:
+  - {id: s1, send: {channel: intranet, subject: "1", body: "one"}}
+  - {id: broken, send: {channel: intranet, subject: "x", body: "{{ employee.attributes.nope.deeper }}"}}
+  - {id: mail, send: {channel: email, subject: "2", body: "two"}}
+  - {id: s2, send: {channel: intranet, subject: "3", body: "three"}}
+  - {id: s3, send: {channel: intranet, subject: "4", body: "four"}}
+  - {id: s4, send: {channel: intranet, subject: "5", body: "five"}}
+  - {id: s5, send: {channel: intranet, subject: "6", body: "six"}}
+"""
+
+
+def test_a_burst_over_the_cap_goes_in_step_order_as_each_oldest_leaves_and_what_never_went_takes_no_place(
+        write_files: WriteFiles) -> None:
+    # SPEC §4: a capped message is deferred to when the oldest message in the window leaves it: a window of 1d is
+    # left at the very instant 1d later, so the next two go then, in step order. A message that failed to render
+    # or was suppressed (an opted-out channel) never went, so it takes no place in the cap.
+    root = write_files({"journeys/burst.yaml": BURST,
+                        "policy.yaml": "apiVersion: wayfinder/v1\nkind: Policy\nfrequency_cap: {max: 2, per: 1d}\n"})
+    runner = EmbeddedRunner(world_defs(root / "journeys", root / "policy.yaml"))
+    runner.run([profile("E1", preferences={"opt_out_channels": ["email"]}),
+                event("s", "hris.employee.started", "2026-11-09T10:00:00Z", "E1", date="2026-11-09")],
+               at("2026-11-09T10:00:00Z"))
+    assert {m.step_id: m.status for m in runner.messages.values()}["s3"] == "deferred"
+    runner.run([], at("2026-11-12T00:00:00Z"))
+    went = {m.step_id: (m.status, m.reason, m.scheduled_for) for m in runner.messages.values()}
+    assert went == {"s1": ("sent", None, at("2026-11-09T10:00:00Z")),
+                    "broken": ("failed", "render_error", at("2026-11-09T10:00:00Z")),
+                    "mail": ("suppressed", "opted_out_channel", at("2026-11-09T10:00:00Z")),
+                    "s2": ("sent", None, at("2026-11-09T10:00:00Z")),
+                    "s3": ("sent", None, at("2026-11-10T10:00:00Z")),
+                    "s4": ("sent", None, at("2026-11-10T10:00:00Z")),
+                    "s5": ("sent", None, at("2026-11-11T10:00:00Z"))}

@@ -41,7 +41,7 @@ from wayfinder.journeys.effects import (
     Timer,
 )
 from wayfinder.journeys.engine import Engine
-from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
+from wayfinder.journeys.events import ERASURE, CloudEvent, DecodeError, decode_event
 from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import RECIPIENT_FIELDS, DetailsToCome, Profile, as_recipient
 from wayfinder.journeys.records import DeadLetter, Message, Task
@@ -840,13 +840,15 @@ class EmployeeStage(Stage):
         # In its turn by the gate (every other input topic read up to its time): what comes before it is decided.
         in_turn = self._gating() and msg.topic.removeprefix(self.topic_prefix) == Topic.DECISIONS and self._open(
             msg.partition, msg.topic, ordering.micros(event.time))
-        if self.clock.mode == "event" and not in_turn and event.time > self.clock.now(msg.partition) and made_later(
-                self._load(work, event.subject), event):
+        if self._ahead_of_the_wall(event) or (
+                self.clock.mode == "event" and not in_turn and event.time > self.clock.now(msg.partition)
+                and made_later(self._load(work, event.subject), event)):
             # A review decision read before the events that make its message, an engagement event before the HRIS
             # events it follows (their topics are read at their own pace): kept as its subject's timer, decided at
             # its own time after their timers due by then, as simulate does. Not in its turn by the gate: kept so,
             # a preference change was applied only at the next tick, and other people's inputs decided before it
             # read the person as they were (a message to a manager was sent in the quiet hours they had just set).
+            # On the wall clock, an input dated ahead of it (``_ahead_of_the_wall``) is kept so until its time.
             parked = ParkedInput(event.subject, msg.topic, raw.decode("utf-8"), msg.timestamp, msg.offset)
             key = f"t:{msg.partition}:{timer_key(parked)[2:]}"
             work.writes[key] = encode_timer(parked, event.time)
@@ -857,6 +859,14 @@ class EmployeeStage(Stage):
             # ahead of the HRIS events of the same person: they must not fire that person's timers.
             self._fire(work, msg.partition, now, event.subject)
         self._decide(work, msg.partition, event, now, msg.timestamp, Place(msg.topic, msg.partition, msg.offset))
+
+    def _ahead_of_the_wall(self, event: CloudEvent) -> bool:
+        """The wall clock: an input dated after now is kept as its subject's timer and decided when the wall clock
+        reaches its time (SPEC §4: a step runs at the later of the two). Decided at once, its steps ran at its
+        future time while the clock was now: its messages were recorded ``sent`` at that time and delivered at once,
+        and the timers it fired before it (every owner's due by its time) sent other people's messages days or a
+        year early. An erasure is carried out at once, whatever its time (its age never matters either)."""
+        return self.clock.mode == "wall" and event.type != ERASURE and event.time > self.clock.wall()
 
     # -- inputs in time order across their topics (streams.gate) ------------------------------------
     def _gating(self) -> bool:

@@ -236,8 +236,10 @@ def test_every_change_of_a_persons_contact_details_reaches_the_directory() -> No
     """The core updates the state it is given in place: the contact details are compared with what they were
     before it ran. Seen on Kafka: an engagement event came before the person's first upsert (another topic),
     the directory kept the id alone, and a manager's message went out in UTC with no name. On the wall clock: on the
-    event clock such an engagement event waits for its time."""
-    p = Pipeline(clock=StreamClock("wall", wall=lambda: at("2026-01-05T09:00:00Z")))
+    event clock such an engagement event waits for its time. The wall clock reads each input at its own time (one
+    dated ahead of it waits for its time)."""
+    now = [at("2026-01-05T09:00:00Z")]
+    p = Pipeline(clock=StreamClock("wall", wall=lambda: now[0]))
 
     def directory(records: list[Record]) -> list[dict[str, object] | None]:
         return [json.loads(r.value) if r.value else None for r in records if r.topic == "directory"]
@@ -249,6 +251,7 @@ def test_every_change_of_a_persons_contact_details_reaches_the_directory() -> No
               "timezone": "Europe/Paris"}
     upserted = p.feed(p.employees, "hris", None, _event(2, "hris.employee.upserted", "2026-01-04T09:00:00Z", person))
     assert directory(upserted) == [person]
+    now[0] = at("2026-02-02T09:00:00Z")
     moved = p.feed(p.employees, "hris", None, _event(3, "hris.employee.upserted", "2026-02-01T09:00:00Z",
                                                      {**person, "timezone": "America/New_York"}))
     assert directory(moved) == [{**person, "timezone": "America/New_York"}]

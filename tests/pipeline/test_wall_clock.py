@@ -1,0 +1,99 @@
+"""The worker's two stages on the wall clock (``WAYFINDER_CLOCK=wall``, production's default), with the wall clock
+injected: SPEC §4, "in a worker it is the wall clock, and a step runs at the later of the two"."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from tests.pipeline.stages import Pipeline
+from tests.pipeline.test_runner_rules import HEAD, ev, person
+from tests.support import WriteFiles, at, world_defs
+from wayfinder.journeys.events import CloudEvent
+from wayfinder.streams.clock import StreamClock
+from wayfinder.streams.wire import encode_tick
+
+BIRTHS = """id: births
+version: 1
+status: active
+trigger: {event: hris.dependent.added}
+steps:
+  - id: hello
+    send: {channel: email, subject: "Hi {{ recipient.given_name }}", body: "Congratulations."}
+  - id: pause
+    wait: {for: 3d}
+  - id: later
+    send: {channel: intranet, subject: "Later", body: "Still here."}
+"""
+
+
+class WallRun:
+    """Both stages on an injected wall clock: each input is read at a given wall time, and the timers fire when the
+    wall clock reaches them (the worker ticks a partition each second while it has timers due). Each record on
+    ``outbound.messages`` is noted with the wall time it was produced at."""
+
+    def __init__(self, write_files: WriteFiles, journeys: dict[str, str]) -> None:
+        root = write_files({f"journeys/{name}.yaml": HEAD + body for name, body in journeys.items()})
+        self.now = at("2026-11-01T00:00:00Z")
+        self.p = Pipeline(defs=world_defs(root / "journeys"), clock=StreamClock("wall", wall=lambda: self.now))
+        self.produced: list[tuple[datetime, dict[str, Any]]] = []
+
+    def _feed(self, stage: Any, topic: str, value: bytes) -> None:
+        for r in self.p.feed(stage, topic, None, value):
+            if r.topic == "outbound.messages" and r.value is not None:
+                self.produced.append((self.now, json.loads(r.value)))
+        while self.p.queue:
+            r = self.p.queue.popleft()
+            assert r.value is not None
+            key = r.key.encode() if r.key is not None else None
+            for out in self.p.feed(self.p.mailboxes, "mailbox", key, r.value):
+                if out.topic == "outbound.messages" and out.value is not None:
+                    self.produced.append((self.now, json.loads(out.value)))
+
+    def _next_due(self) -> float | None:
+        dues = [d for d in (self.p.employees.timers.next_due(0), self.p.mailboxes.timers.next_due(0)) if d is not None]
+        return min(dues) if dues else None
+
+    def advance(self, to: datetime) -> None:
+        while (due := self._next_due()) is not None and due <= to.timestamp():
+            self.now = max(self.now, datetime.fromtimestamp(due, to.tzinfo))
+            self._feed(self.p.employees, "ticks", encode_tick(self.now))
+            self._feed(self.p.mailboxes, "mticks", encode_tick(self.now))
+        self.now = max(self.now, to)
+
+    def read(self, event: CloudEvent, wall: datetime | None = None) -> None:
+        """``event`` read at ``wall`` (default: its own time)."""
+        self.advance(wall or event.time)
+        self._feed(self.p.employees, "hris", event.model_dump_json().encode())
+
+    def latest(self) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(m["employee_id"], m["step_id"]): m for _, m in self.produced}
+
+
+@pytest.mark.parametrize("ahead", ["2026-12-07T11:00:00Z", "2027-12-07T10:00:00Z"])
+def test_an_input_dated_ahead_of_the_wall_clock_is_decided_at_its_time_and_fires_no_timer_early(
+        write_files: WriteFiles, ahead: str) -> None:
+    """A birth dated an hour (or, mis-dated, a year) ahead of the wall clock. Decided when it was read, its steps ran
+    at its future time while the clock was now: its welcome was recorded ``sent`` at that time and produced at once
+    (``deliver`` sends a ``sent`` record when it reads it), and before it every timer of the partition due by its
+    time fired, so another person's message due in three days went out at once."""
+    run = WallRun(write_files, {"births": BIRTHS})
+    for who in ("E1", "E2"):
+        run.read(person(who, "2026-11-30T00:00:00Z"))
+    run.read(ev("b2", "hris.dependent.added", "2026-12-07T10:00:00Z", "E2", relationship="child", reason="birth",
+                date="2026-12-06"))
+    run.read(ev("b1", "hris.dependent.added", ahead, "E1", relationship="child", reason="birth", date="2026-12-06"),
+             wall=at("2026-12-07T10:05:00Z"))
+    run.advance(at("2028-01-31T00:00:00Z"))
+    early = [(wall, m["employee_id"], m["step_id"]) for wall, m in run.produced
+             if m["status"] in ("sent", "approved") and at(m["scheduled_for"]) > wall]
+    assert early == []
+    latest = run.latest()
+    assert latest[("E2", "later")]["scheduled_for"] == "2026-12-10T10:00:00Z"
+    assert latest[("E1", "hello")]["status"] == "sent"
+    assert at(latest[("E1", "hello")]["scheduled_for"]) == at(ahead)
+    assert {key: m["status"] for key, m in latest.items()} == {
+        ("E1", "hello"): "sent", ("E1", "later"): "sent", ("E2", "hello"): "sent", ("E2", "later"): "sent"}

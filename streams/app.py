@@ -197,6 +197,9 @@ class _Builder:
             self.employees.drained = self._drained
             self.employees.order_wait_seconds = settings.order_wait_seconds
             self._kept = KeptCommits(self.app, self._kept_marks, self._committed)
+        elif settings.order_wait_seconds > 0:  # the wall clock: timers wait for a backlog's inputs (``_fire_by``)
+            self.employees.drained = self._drained
+            self.employees.order_wait_seconds = settings.order_wait_seconds
         self._catch_up = CatchUp()
         self._progress_said = 0.0  # when a slow progress was last said (wall seconds)
         self._offsets = OffsetWatch()  # inputs Faust fetched and never delivered are read again

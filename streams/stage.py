@@ -47,7 +47,7 @@ from wayfinder.journeys.profile import RECIPIENT_FIELDS, DetailsToCome, Profile,
 from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams import held, ordering
-from wayfinder.streams.clock import StreamClock
+from wayfinder.streams.clock import EPOCH, StreamClock
 from wayfinder.streams.gate import GATE_PREFIX, gate_key, gated_at, gated_topic
 from wayfinder.streams.interpreter import carry_out, log_diagnostic
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
@@ -577,6 +577,10 @@ class EmployeeStage(Stage):
         self.release_per_unit = 500  # waiting inputs decided per input or wake-up
         self.order_wait_seconds = 60.0  # the longest an input waits for its turn (wall seconds)
         self._heads: dict[tuple[int, str], int] = {}  # (partition, topic) -> the latest input time read there
+        # The wall clock: the latest time of the inputs decided on each partition, and since when (wall seconds) a
+        # partition's wake-ups have held timers for inputs still to read, or the last input read then (``_fire_by``).
+        self._read_to: dict[int, datetime] = {}
+        self._holding_since: dict[int, float] = {}
         self._seen: dict[tuple[str, int], int] = {}  # (topic, partition) -> the last offset read there
         self._releasing: str | None = None  # the waiting input being decided
         self._hold_gated: set[str] = set()  # waiting inputs this unit holds for a recipient instead (``process``)
@@ -792,6 +796,8 @@ class EmployeeStage(Stage):
         self.holds.drop(partition)
         self._heads = {k: v for k, v in self._heads.items() if k[0] != partition}
         self._seen = {k: v for k, v in self._seen.items() if k[1] != partition}
+        self._read_to.pop(partition, None)
+        self._holding_since.pop(partition, None)
 
     def ready(self, partition: int) -> bool:
         """Whether an input waiting for its turn in time could be decided now (the worker then ticks)."""
@@ -817,7 +823,7 @@ class EmployeeStage(Stage):
                 self.clock.observe(msg.partition, parse_time(tick["at"]))
             # a tick that waited for a recipient of one employee's timer (``process``) fires that employee's timers
             owner = msg.key.decode("utf-8") if msg.key is not None else None
-            self._fire(work, msg.partition, self.clock.now(msg.partition), owner)
+            self._fire(work, msg.partition, self._fire_by(msg.partition), owner)
             self._watermark(work, msg.partition)
             return
         raw = msg.value or b""
@@ -857,8 +863,35 @@ class EmployeeStage(Stage):
         if self.clock.mode == "wall" or not event.type.startswith("engagement."):
             # With the event clock, engagement events (their own topic, consumed at its own pace) may run
             # ahead of the HRIS events of the same person: they must not fire that person's timers.
-            self._fire(work, msg.partition, now, event.subject)
+            # The timers due by the input's own time fire before it, on either clock (the wall clock is not behind
+            # it: ``_ahead_of_the_wall``); those due between its time and now fire after it, as in ``simulate``, so
+            # an input read late (a backlog, a worker that was down) comes before what fell due after it happened.
+            self._fire(work, msg.partition, event.time, event.subject)
+        if self.clock.mode == "wall":
+            read = self._read_to.get(msg.partition)
+            self._read_to[msg.partition] = max(event.time, read) if read else event.time
+            if msg.partition in self._holding_since:  # the backlog is being read: the hold goes on
+                self._holding_since[msg.partition] = self.clock.wall().timestamp()
         self._decide(work, msg.partition, event, now, msg.timestamp, Place(msg.topic, msg.partition, msg.offset))
+
+    def _fire_by(self, partition: int) -> datetime:
+        """The time a wake-up fires the partition's timers due by: its clock. On the wall clock, while the partition's
+        inputs are not read to their end (a worker back after a day down, a backlog), only those due by the latest
+        input decided there (none before the first), so an input that happened before a timer fell due is decided
+        before it, as when the worker was up and as in ``simulate``: a termination read after the downtime ends the
+        journey before the wait that fell due after it sends its message. The hold gives way once the partition is
+        read to its end, or when no input has been read there for ``order_wait_seconds`` (a partition whose end is
+        never known must not hold its timers for good)."""
+        now = self.clock.now(partition)
+        if self.clock.mode != "wall" or self.drained is None or all(
+                self.drained(topic, partition, self._seen.get((topic, partition))) for topic in self.input_topics):
+            self._holding_since.pop(partition, None)
+            return now
+        wall = self.clock.wall().timestamp()
+        if wall - self._holding_since.setdefault(partition, wall) >= self.order_wait_seconds:
+            return now
+        read = self._read_to.get(partition)
+        return min(now, read) if read else EPOCH
 
     def _ahead_of_the_wall(self, event: CloudEvent) -> bool:
         """The wall clock: an input dated after now is kept as its subject's timer and decided when the wall clock

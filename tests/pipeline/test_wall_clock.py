@@ -97,3 +97,52 @@ def test_an_input_dated_ahead_of_the_wall_clock_is_decided_at_its_time_and_fires
     assert at(latest[("E1", "hello")]["scheduled_for"]) == at(ahead)
     assert {key: m["status"] for key, m in latest.items()} == {
         ("E1", "hello"): "sent", ("E1", "later"): "sent", ("E2", "hello"): "sent", ("E2", "later"): "sent"}
+
+
+EXITS = BIRTHS.replace("steps:", "exit_on:\n  - event: hris.employee.terminated\nsteps:")
+
+
+@pytest.mark.parametrize("tick_first", [False, True])
+def test_an_exit_read_after_the_worker_was_down_ends_the_journey_before_the_wait_that_fell_due_after_it(
+        write_files: WriteFiles, tick_first: bool) -> None:
+    """The worker is down from 12-09 to 12-11; meanwhile the person left (12-09 12:00) and then the journey's wait
+    fell due (12-10 10:00). Had the worker been up, the termination would have ended the journey first; so does
+    ``simulate``. When the worker is back the termination is read from the backlog: it must come before the wait.
+    It came after: the input fired every timer due by the wall clock before it, and a wake-up (the worker ticks a
+    partition each second while timers are due) fired them all before the backlog was read, so the message went."""
+    run = WallRun(write_files, {"births": EXITS})
+    backlog = [True]  # the consumer has not read the partition's input to its end
+    run.p.employees.input_topics = ("hris",)
+    run.p.employees.drained = lambda topic, partition, seen: not backlog[0]
+    run.read(person("E1", "2026-11-30T00:00:00Z"))
+    backlog[0] = False
+    run.read(ev("b1", "hris.dependent.added", "2026-12-07T10:00:00Z", relationship="child", reason="birth",
+                date="2026-12-06"))
+    run.now = at("2026-12-11T00:00:00Z")  # back after two days down, the termination still to read
+    backlog[0] = True
+    if tick_first:
+        run._feed(run.p.employees, "ticks", encode_tick(run.now))
+        run._feed(run.p.mailboxes, "mticks", encode_tick(run.now))
+    run._feed(run.p.employees, "hris", ev("x1", "hris.employee.terminated", "2026-12-09T12:00:00Z",
+                                          date="2026-12-09", reason="resigned").model_dump_json().encode())
+    backlog[0] = False
+    run.advance(at("2026-12-31T00:00:00Z"))
+    assert {step for _, step in run.latest()} == {"hello"}
+
+
+def test_timers_held_for_a_backlog_fire_when_nothing_is_read_for_the_order_wait(write_files: WriteFiles) -> None:
+    """A partition whose end the consumer never learns (no fetch answers) must not hold its timers for good: with
+    no input read there for ``order_wait_seconds`` of the wall clock, a wake-up fires what is due."""
+    run = WallRun(write_files, {"births": BIRTHS})
+    run.read(person("E1", "2026-11-30T00:00:00Z"))
+    run.read(ev("b1", "hris.dependent.added", "2026-12-07T10:00:00Z", relationship="child", reason="birth",
+                date="2026-12-06"))
+    run.p.employees.input_topics = ("hris",)
+    run.p.employees.drained = lambda topic, partition, seen: False
+    run.p.employees.revoke(0)  # a restart: the partition assigned anew, nothing of it read yet
+    run.now = at("2026-12-11T00:00:00Z")
+    run._feed(run.p.employees, "ticks", encode_tick(run.now))
+    assert {step for _, step in run.latest()} == {"hello"}
+    run.now = at("2026-12-11T00:01:00Z")
+    run._feed(run.p.employees, "ticks", encode_tick(run.now))
+    assert {step for _, step in run.latest()} == {"hello", "later"}

@@ -1441,3 +1441,30 @@ def test_an_escalated_reviews_task_names_the_message_in_words(served: Served) ->
     card = html_module.unescape(card[:card.index("</li>")])
     assert "had no decision within 5 days.</p>" in card
     assert '<data value="decided">the message it was about has been decided</data>' in card
+
+
+def test_an_open_task_about_someone_who_has_left_says_so(tmp_path: Path, defs: Definitions,
+                                                          small_events: Path) -> None:
+    """E1080 left two weeks after their wellbeing signal: their HR partner's check-in task stayed open (an
+    offboarding task made by a leaving is still due), but its card read as for anyone at work, so the partner would
+    call someone who had gone. The card says they have left, and from when; a task of someone still here does not."""
+    events = tmp_path / "events.jsonl"
+    leaving = {"specversion": "1.0", "id": "x-term-1080", "source": "hris/workday", "type": "hris.employee.terminated",
+               "time": "2026-03-01T09:00:00Z", "subject": "E1080",
+               "data": {"date": "2026-03-01", "reason": "resignation"}}
+    events.write_text(small_events.read_text(encoding="utf-8") + json.dumps(leaving) + "\n", encoding="utf-8")
+    clock = Clock(at("2026-12-01T10:00"))
+    backend = EmbeddedBackend(tmp_path / "out", World(defs=defs, events=events), write=write_results, now=clock)
+    settings = WebSettings(token_secret=TOKEN_SECRET, session_secret=SecretStr("session-secret-for-the-tests"),
+                           cookie_secure=True)
+    app = create_app(settings, backend, registry=CollectorRegistry(), now=clock, dev_login=True)
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        s = Served(client, backend, CollectorRegistry(), clock, tmp_path)
+        sign_in(s, "E1006", "hr_partner")
+        page = client.get("/tasks").text
+        left = next(t for t in backend.store.tasks.values() if t.employee_id == "E1080" and t.status == "open")
+        card = page[page.index(f'data-task="{left.task_id}"'):]
+        card = card[:card.index("</li>")]
+        assert "Employee E1080 has left" in card
+        assert "1 Mar 2026" in card
+        assert page.count('class="warn left"') == 1  # E1032's tasks (still at work) say nothing of it

@@ -20,6 +20,7 @@ from wayfinder.journeys.decisions import escalation_task_id, held_because, revie
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.layout import says_nothing, split_document
 from wayfinder.journeys.model import Journey, Policy
+from wayfinder.journeys.profile import gone_by, leaving_at
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.templates import MAX_OUTPUT_CHARS, split_footer
 from wayfinder.web import events as ev
@@ -383,6 +384,12 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
     # nobody but whoever reads it here: said so on its card (it looked like any other).
     unknown = {v.task.task_id for v in shown if v.state == "open" and v.task.assignee_id is not None
                and not store.knows(v.task.assignee_id)}
+    # An open task about someone who has left since (README "Leavers"): the HR data says so and the card does too, so
+    # nobody calls a person who is gone about their wellbeing or their leave without knowing it (decided 2026-12-06:
+    # the card looked like any other; the task stays open, as an offboarding task made by the leaving is still due).
+    stamp = w.backend.now()
+    left = {v.task.task_id: when for v in shown if v.state in ("open", "claimed")
+            and gone_by(when := leaving_at(store.profiles.get(v.task.employee_id)), stamp)}
     # a task the reader may work but is not assigned (a reviewer; an HR partner covering for a manager): the card
     # says, above its buttons, that what they do is recorded as done for its assignee
     covering = {v.task.task_id: who for v in shown
@@ -392,7 +399,7 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
                     csrf=session_csrf(request), covering=covering, run_clock=run_clock(w),
                     decided=DECIDED.get(request.query_params.get("decided", "")), outcome=_outcome(request, staff),
                     done=_done(request, views), escalated=escalated, beside=beside, settled=settled,
-                    unknown=unknown)
+                    unknown=unknown, left=left)
 
 
 def _escalation_notes(w: Web, shown: list[TaskView]) -> dict[str, str]:

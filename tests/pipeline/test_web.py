@@ -1468,3 +1468,18 @@ def test_an_open_task_about_someone_who_has_left_says_so(tmp_path: Path, defs: D
         assert "Employee E1080 has left" in card
         assert "1 Mar 2026" in card
         assert page.count('class="warn left"') == 1  # E1032's tasks (still at work) say nothing of it
+
+
+def test_each_task_is_a_heading_under_the_pages_heading(served: Served) -> None:
+    """A keyboard walk with a screen reader on 2026-12-06: the inbox had one heading, "Tasks", and each task's title
+    was bold text, so nobody could go from task to task by heading; each card's title is now a level-2 heading."""
+    sign_in(served, "E1003", "reviewer")
+    page = served.client.get("/tasks").text
+    cards = page.count('<li class="card" data-task=')
+    assert cards > 1
+    headings = re.findall(r"<h([1-6])[^>]*>", page)
+    assert headings == ["1"] + ["2"] * cards
+    for task in served.backend.store.tasks.values():
+        if task.employee_id != "E1003" and f'data-task="{task.task_id}"' in page:
+            card = page[page.index(f'data-task="{task.task_id}"'):]
+            assert f'<h2 class="card-title">{task.title} ' in html_module.unescape(card[:card.index("</li>")])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -257,10 +257,12 @@ class EmbeddedRunner:
         log.error("processing_error: %s while processing a %s; it is dropped and the run goes on",
                   type(error).__name__, what)
 
-    def run(self, events: Iterable[CloudEvent], until: datetime | None = None) -> None:
+    def run(self, events: Iterable[CloudEvent], until: datetime | None = None,
+            places: Sequence[tuple[str, int] | None] = ()) -> None:
+        """``places``: the file and line of each event, in ``events``' order, when known (see :meth:`feed`)."""
         ordered = sorted(enumerate(events), key=lambda p: (p[1].time, p[0]))
-        for _, event in ordered:
-            self.feed(event)
+        for n, event in ordered:
+            self.feed(event, places[n] if n < len(places) else None)
         end = until or (ordered[-1][1].time if ordered else None)
         if end is not None:
             self.advance_to(end)

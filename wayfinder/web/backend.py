@@ -111,14 +111,14 @@ class EmbeddedBackend:
         candidates = [self._now()] + [t for t in (self.base_until, not_before) if t is not None]
         return max(candidates)
 
-    def _read_decisions(self) -> tuple[list[CloudEvent], list[DeadLetter]]:
+    def _read_decisions(self) -> tuple[list[CloudEvent], list[DeadLetter], list[int]]:
         if not self.decisions_path.is_file():
-            return [], []
+            return [], [], []
         read = read_event_file(self.decisions_path)
         for letter in read.dead_letters:  # the line number and the reason's code only: no personal data
             log.warning("%s:%s: not a decision event (%s): a dead letter of the run", DECISIONS_FILE, letter.line,
                         letter.reason.split(":")[0])
-        return read.events, read.dead_letters
+        return read.events, read.dead_letters, read.lines
 
     def reload(self) -> None:
         """Read the events and decisions again and run the engine over them; write its results."""
@@ -129,12 +129,17 @@ class EmbeddedBackend:
         self.trigger_events = read.events
         last = max((e.time for e in read.events), default=None)
         self.base_until = self.world.until or last_stated(read.dead_letters, last)  # as simulate runs
-        decisions, bad_decisions = self._read_decisions()
+        decisions, bad_decisions, decision_lines = self._read_decisions()
         runner = EmbeddedRunner(self.world.defs)
         runner.dead_letters.extend([*read.dead_letters, *bad_decisions])
         ends = [t for t in (self.base_until, *(d.time + self.world.settle for d in decisions)) if t is not None]
-        about_people = [d for d in decisions if not d.type.startswith("wayfinder.sending.")]  # the switch: not for
-        runner.run([*read.events, *about_people], max(ends) if ends else None)  # the engine (no employee)
+        about_people = [(d, n) for d, n in zip(decisions, decision_lines, strict=True)  # the switch: not for the
+                        if not d.type.startswith("wayfinder.sending.")]  # engine (no employee)
+        # each event with its file and line, so a refused one's dead letter names them as simulate's does (decided
+        # 2026-12-06: after a first decision, the folder's letters named the event's CloudEvents source, no line)
+        places: list[tuple[str, int] | None] = [*((self.world.events.name, n) for n in read.lines),
+                                                *((DECISIONS_FILE, n) for _, n in about_people)]
+        runner.run([*read.events, *(d for d, _ in about_people)], max(ends) if ends else None, places)
         for _ in range(SETTLE_ROUNDS):  # an approved message deferred past the settle (a weekend's quiet hours, a
             waiting = [m.scheduled_for for m in runner.messages.values()  # pause) goes at its time, as it would
                        if m.status == "deferred" and m.reviewer_id is not None and m.reviewed_at is not None

@@ -1483,3 +1483,30 @@ def test_each_task_is_a_heading_under_the_pages_heading(served: Served) -> None:
         if task.employee_id != "E1003" and f'data-task="{task.task_id}"' in page:
             card = page[page.index(f'data-task="{task.task_id}"'):]
             assert f'<h2 class="card-title">{task.title} ' in html_module.unescape(card[:card.index("</li>")])
+
+
+def test_an_open_task_whose_assignee_has_left_since_says_it_reaches_nobody(tmp_path: Path, defs: Definitions,
+                                                                          small_events: Path) -> None:
+    """E1009 left two weeks after the cover task for their report's bereavement leave was opened for them: the task
+    stays theirs (only one opened after they left goes to the HR partner), and its card looked like any other, so
+    nobody would take it. It now says that its assignee has left and that it reaches nobody unless someone takes it."""
+    events = tmp_path / "events.jsonl"
+    leaving = {"specversion": "1.0", "id": "x-term-1009", "source": "hris/workday", "type": "hris.employee.terminated",
+               "time": "2026-02-10T09:00:00Z", "subject": "E1009",
+               "data": {"date": "2026-02-10", "reason": "resignation"}}
+    events.write_text(small_events.read_text(encoding="utf-8") + json.dumps(leaving) + "\n", encoding="utf-8")
+    clock = Clock(at("2026-12-01T10:00"))
+    backend = EmbeddedBackend(tmp_path / "out", World(defs=defs, events=events), write=write_results, now=clock)
+    settings = WebSettings(token_secret=TOKEN_SECRET, session_secret=SecretStr("session-secret-for-the-tests"),
+                           cookie_secure=True)
+    app = create_app(settings, backend, registry=CollectorRegistry(), now=clock, dev_login=True)
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        s = Served(client, backend, CollectorRegistry(), clock, tmp_path)
+        sign_in(s, "E1006", "hr_partner")
+        page = client.get("/tasks").text
+        cover = next(t for t in backend.store.tasks.values() if t.assignee_id == "E1009" and t.status == "open")
+        card = page[page.index(f'data-task="{cover.task_id}"'):]
+        card = card[:card.index("</li>")]
+        assert "E1009 has left" in card
+        assert "reaches nobody unless someone here takes it" in card
+        assert page.count('class="warn assignee-left"') == 1  # E1006's own tasks: E1006 is here

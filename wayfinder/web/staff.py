@@ -390,6 +390,12 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
     stamp = w.backend.now()
     left = {v.task.task_id: when for v in shown if v.state in ("open", "claimed")
             and gone_by(when := leaving_at(store.profiles.get(v.task.employee_id)), stamp)}
+    # An open task whose assignee has left since it was opened (one for a leaver is not opened for them, README
+    # "Leavers", but one opened before stays theirs): it reaches nobody unless someone here takes it, as a task for
+    # someone the HR data does not know (decided 2026-12-06: its card looked like any other).
+    gone = {v.task.task_id: when for v in shown if v.state == "open" and v.task.assignee_id is not None
+            and v.task.task_id not in unknown
+            and gone_by(when := leaving_at(store.profiles.get(v.task.assignee_id)), stamp)}
     # a task the reader may work but is not assigned (a reviewer; an HR partner covering for a manager): the card
     # says, above its buttons, that what they do is recorded as done for its assignee
     covering = {v.task.task_id: who for v in shown
@@ -399,7 +405,7 @@ async def task_inbox(request: Request, staff: Staff) -> Response:
                     csrf=session_csrf(request), covering=covering, run_clock=run_clock(w),
                     decided=DECIDED.get(request.query_params.get("decided", "")), outcome=_outcome(request, staff),
                     done=_done(request, views), escalated=escalated, beside=beside, settled=settled,
-                    unknown=unknown, left=left)
+                    unknown=unknown, left=left, gone=gone)
 
 
 def _escalation_notes(w: Web, shown: list[TaskView]) -> dict[str, str]:

@@ -362,8 +362,9 @@ class Teller:
             e = self.add(t, "wellbeing.signal", subject, {"signal": "workload_spike", "score": 0.8,
                                                           "evidence": "late nights"}, source="wellbeing/story")
             self.waits(e, "wellbeing", "note")
-        elif kind == "erasure":
-            self.add(t, "privacy.erasure.requested", subject, None, source="privacy/story")
+        elif kind == "erasure":  # the employee, or now and then a manager (a recipient of others' messages)
+            who = subject if d.chance(50) else d.choice(self.managers)
+            self.add(t, "privacy.erasure.requested", who, None, source="privacy/story")
         elif kind == "prefs":
             self.preferences(t, subject if d.chance(60) else d.choice(self.managers + self.partners))
         else:
@@ -460,7 +461,7 @@ def stories(draw: st.DrawFn) -> Story:
         before = len(teller.events)
         teller.one(t, subject)
         if len(teller.events) > before and teller.events[-1].type == "privacy.erasure.requested":
-            erased.add(subject)
+            erased.add(teller.events[-1].subject)
     teller.decisions(employees, base, span)
     teller.bad_lines(employees, base, span)
     events = sorted(teller.events, key=lambda e: e.time)
@@ -827,6 +828,12 @@ def erasure_rules(story: Story, run: Run, tl: Timeline) -> list[str]:
                 bad.append(f"{kept} kept of {emp}'s {m['journey_id']}/{m['step_id']} after the erasure")
         bad.extend(f"open task about {emp} after the erasure" for t in run.tasks
                    if t["employee_id"] == emp and instant(t["created_at"]) <= first and t["status"] == "open")
+        for m in run.messages:  # "Nothing waiting to go to the erased person goes either, whoever it was about"
+            if m["recipient_id"] != emp or m["employee_id"] == emp or instant(m["created_at"]) > first:
+                continue
+            if m["status"] in ("pending_approval", "deferred") or (
+                    m["status"] in ("sent", "approved") and instant(m["scheduled_for"]) > first):
+                bad.append(f"{m['status']} message to {emp} at {m['scheduled_for']}, after their erasure at {first}")
     bad.extend(f"task {t['task_id']} assigned to the employee it is about" for t in run.tasks
                if t["assignee_id"] == t["employee_id"])
     return bad

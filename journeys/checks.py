@@ -276,6 +276,7 @@ class TemplateFinding:
     needle: str  # text to find the column by
     message: str
     absent: bool = False  # a field that may be absent (not an unknown one): a run renders where it is there
+    path: tuple[str, ...] = ()  # the variable and the names read up to ``needle``, to find it as written
 
 
 class _TemplateWalker:
@@ -321,7 +322,8 @@ class _TemplateWalker:
         if finding is not None:
             name = names[finding.member]
             where = ".".join((root, *names[:finding.member + 1]))
-            self.found.append(TemplateFinding(node.lineno, name, f"{where}: {finding.message}", finding.absent))
+            self.found.append(TemplateFinding(node.lineno, name, f"{where}: {finding.message}", finding.absent,
+                                              (root, *names[:finding.member + 1])))
 
     def visit(self, node: nodes.Node, guarded: bool, binds: Mapping[str, Field]) -> None:
         if isinstance(node, nodes.Getattr | nodes.Getitem):
@@ -700,8 +702,22 @@ def _inline_template(world: _World, doc: Document, loc: Loc, source: str | None,
 def _template_at(doc: Document, loc: Loc, source: str, f: TemplateFinding) -> tuple[int, int]:
     lines = source.splitlines() or [""]
     text = lines[min(f.line, len(lines)) - 1]
-    offset = sum(len(x) + 1 for x in lines[:f.line - 1]) + max(text.find(f.needle), 0)
+    offset = sum(len(x) + 1 for x in lines[:f.line - 1]) + _written_at(text, f)
     return _at(doc, loc, source, offset, f.needle)
+
+
+def _written_at(text: str, f: TemplateFinding) -> int:
+    """Where on its line ``text`` the finding's last name is written as part of its whole path (``event.data.date``,
+    ``employee['name']``), not where that name first appears (inside ``trigger.data.date`` or ``preferred_name``, an
+    expression written before it on the line; since 2026-12-06); else where it is a word of its own, else anywhere."""
+    if f.path:
+        root, *names = f.path
+        members = "".join(rf"""\s*(?:\.\s*|\[\s*['"])({re.escape(n)})(?:['"]\s*\])?""" for n in names)
+        written = re.search(rf"(?<![\w.]){re.escape(root)}{members}(?!\w)", text)
+        if written is not None:
+            return written.start(len(names))
+    word = re.search(rf"(?<!\w){re.escape(f.needle)}(?!\w)", text)
+    return word.start() if word is not None else max(text.find(f.needle), 0)
 
 
 def _template_use(world: _World, template_id: str, scope: Mapping[str, Field], used_by: str) -> None:

@@ -510,3 +510,26 @@ eligibility: (!has(resource.locale) || resource.locale == employee.locale) && re
 ])
 def test_the_key_an_in_test_guards(source: str, key: str | None) -> None:
     assert [c.key_tested for c in chains(source, frozenset({"employee"}))] == [key]
+
+
+@pytest.mark.parametrize(("text", "column"), [
+    # the trigger's date is fine; the event a wait_for waited for has none: the caret goes to the second one
+    ("  Born on {{ trigger.data.date }}, told on {{ event.data.date }}.", 58),
+    # a field named inside an earlier word of the line (`name` in `preferred_name`)
+    ("  Hi {{ employee.preferred_name or employee.name }}", 45),
+    ("  Hi {{ employee.preferred_name or employee['name'] }}", 46),
+    ("  {{ trigger.data.date }} {{ trigger['data'].datum }}", 46),
+])
+def test_a_template_field_is_placed_where_it_is_written_not_where_its_name_first_appears(
+        write_files: WriteFiles, text: str, column: int) -> None:
+    """Since 2026-12-06: the column was where the field's last name first appeared on the line, inside another
+    expression (a valid one) when that one came first."""
+    root = write_files({
+        "journeys/j.yaml": journey(
+            "  event: hris.dependent.added",
+            "  - id: w\n    wait_for: {event: onboarding.task.completed, timeout: 3d}\n"
+            "  - id: s\n    send: {channel: email, template: t}\n"),
+        "templates/t.yaml": f"apiVersion: wayfinder/v1\nkind: Template\nsubject: S\ntext: |\n{text}\n"})
+    found = errors(root)
+    assert len(found) == 1
+    assert found[0].startswith(f"templates/t.yaml:5:{column}: template t: ")

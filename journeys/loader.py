@@ -1317,6 +1317,7 @@ def _name_offset(source: str, line: int, name: str) -> int:
 
 
 def _build_templates(parsed: list[_Parsed], defs: Definitions, problems: list[Problem]) -> None:
+    first: dict[str, Document] = {}
     for p in parsed:
         if not isinstance(p.model, TemplateDoc) or p.template_id is None:
             continue
@@ -1325,9 +1326,13 @@ def _build_templates(parsed: list[_Parsed], defs: Definitions, problems: list[Pr
         if t.id is not None and t.id != p.template_id:
             problems.append(p.doc.problem(("id",), f"{label}: id {t.id!r} does not match its path; "
                                           f"a template's id is its path under the templates folder"))
-        if p.template_id in defs.templates:
-            problems.append(p.doc.problem((), f"{label} is defined twice"))
+        if p.template_id in first:  # say where the first is: x.yaml and x.yml are one id
+            other = first[p.template_id].mark(())
+            problems.append(p.doc.problem((), f"{label} is defined twice (also at {first[p.template_id].file}:"
+                                              f"{other.line}:{other.column}); a template's id is its path without "
+                                              "the extension (.yaml or .yml), so keep one of them"))
             continue
+        first[p.template_id] = p.doc
         ok = True
         digest = p.template_id.startswith("digest/")  # a digest's template sees the gathered items (README)
         for name in ("subject", "text", "html"):

@@ -867,6 +867,16 @@ def test_a_journey_version_defined_twice_says_where_the_first_is(write_files: Wr
                                                         "(also at journeys/a.yaml:3:5)")
 
 
+def test_a_template_defined_twice_says_where_the_first_is(write_files: WriteFiles) -> None:
+    """``x.yaml`` and ``x.yml`` are one id (2026-12-06: the second was "defined twice" with no word of the first)."""
+    template = "apiVersion: wayfinder/v1\nkind: Template\nsubject: S\ntext: t\n"
+    root = write_files({"templates/hr/x.yaml": template, "templates/hr/x.yml": template})
+    _, problems = load(Sources(paths=[WORLD / "catalog"], templates=[root / "templates"]))
+    assert [str(p).replace(str(root) + "/", "") for p in problems] == [
+        "templates/hr/x.yml:1:1: template hr/x is defined twice (also at templates/hr/x.yaml:1:1); a "
+        "template's id is its path without the extension (.yaml or .yml), so keep one of them"]
+
+
 def test_a_field_of_another_kind_of_step_is_unknown_here_not_a_typo_of_itself(write_files: WriteFiles) -> None:
     root = write_files({"journeys/j.yaml": HEAD + """steps:
   - id: r

@@ -1336,15 +1336,11 @@ def _build_templates(parsed: list[_Parsed], defs: Definitions, problems: list[Pr
         ok = True
         digest = p.template_id.startswith("digest/")  # a digest's template sees the gathered items (README)
         for name in ("subject", "text", "html"):
-            source = getattr(t, name)
-            if source is not None:
-                ok &= _source_problems(p.doc, (name,), source, label, problems, html=name == "html", digest=digest)
+            ok &= _template_part(p.doc, (name,), getattr(t, name), label, problems, digest=digest)
         for locale, override in t.locales.items():
             for name in ("subject", "text", "html"):
-                source = getattr(override, name)
-                if source is not None:
-                    ok &= _source_problems(p.doc, ("locales", locale, name), source, f"{label} ({locale})",
-                                           problems, html=name == "html", digest=digest)
+                ok &= _template_part(p.doc, ("locales", locale, name), getattr(override, name), f"{label} ({locale})",
+                                     problems, digest=digest, default=_DEFAULT_PART[name])
             if override.text is None and (override.subject is not None or override.html is not None):
                 given = " and ".join(n for n in ("subject", "html") if getattr(override, n) is not None)
                 problems.append(p.doc.problem(
@@ -1358,6 +1354,40 @@ def _build_templates(parsed: list[_Parsed], defs: Definitions, problems: list[Pr
                 p.template_id, t.subject, t.text, t.html,
                 {k: v.model_dump() for k, v in t.locales.items()},
             )
+
+
+_DEFAULT_PART = {"subject": "the default subject", "text": "the default text",
+                 "html": "the HTML made from its text (the default's html, when it gives no text)"}
+
+
+def _template_part(doc: Document, loc: Loc, source: str | None, label: str, problems: list[Problem], *,
+                   digest: bool, default: str | None = None) -> bool:
+    """Whether a template's subject, text or HTML at ``loc`` (absent, or one a locale leaves empty, included) is
+    free of errors."""
+    if source is None:
+        return True
+    said = _says_something(doc, loc, source, f"{label}: {loc[-1]}", problems, default=default)
+    if said is None:
+        return True
+    return said and _source_problems(doc, loc, source, label, problems, html=loc[-1] == "html", digest=digest)
+
+
+def _says_something(doc: Document, loc: Loc, source: str, label: str, problems: list[Problem], *,
+                    default: str | None = None) -> bool | None:
+    """Whether a message's subject, text or HTML (a template's, a locale's, a step's inline one) is more than spaces.
+    One of only spaces renders as nothing, and a message with an empty part fails (``render_error``) for everyone
+    who gets it: an error here (since 2026-12-06; it validated clean). An empty one in a locale override (``""``)
+    is not used (``default``: what its readers get instead): a warning that it says nothing, and None."""
+    if source.strip():
+        return True
+    if default is not None and not source:
+        problems.append(doc.problem(loc, f"{label} is empty, so its readers get {default}; leave it out, or write "
+                                         "what it says", severity="warning"))
+        return None
+    made = " (leave html out to have it made from the text)" if loc[-1] == "html" else ""
+    problems.append(doc.problem(loc, f"{label} is empty: every message with it would fail (render_error); write "
+                                     f"what it says{made}"))
+    return False
 
 
 def _sensitive_asked(doc: Document, j: Journey, defs: Definitions, problems: list[Problem]) -> None:
@@ -1459,8 +1489,11 @@ class _StepChecker:
             if step.send.resources is not None:
                 self.topics(("send", "resources", "topics"), step.send.resources.topics)
             if step.send.subject is not None and step.send.body is not None:
-                ok = self.source(("send", "subject"), step.send.subject)
-                if self.source(("send", "body"), step.send.body) and ok:
+                said = [bool(_says_something(self.doc, ("steps", self.i, "send", n), text, f"{self.label}: {n}",
+                                             self.problems)) for n, text in (("subject", step.send.subject),
+                                                                             ("body", step.send.body))]
+                ok = said[0] and self.source(("send", "subject"), step.send.subject)
+                if said[1] and self.source(("send", "body"), step.send.body) and ok:
                     defs.inline[InlineKey.of(j, step.id, Part.MESSAGE)] = MessageTemplate(
                         f"{j.id}/{step.id}", step.send.subject, step.send.body)
         elif isinstance(step, RoadmapStep):

@@ -877,6 +877,26 @@ def test_a_template_defined_twice_says_where_the_first_is(write_files: WriteFile
         "template's id is its path without the extension (.yaml or .yml), so keep one of them"]
 
 
+def test_a_message_part_of_only_spaces_is_an_error_where_it_is_written(write_files: WriteFiles) -> None:
+    """A part that renders as nothing fails every message it is in (render_error); it validated clean until
+    2026-12-06. An empty one in a locale is not used (its readers get the default's): a warning."""
+    template = ("apiVersion: wayfinder/v1\nkind: Template\nsubject: S\ntext: '  '\nhtml: ''\nlocales:\n  de-DE:\n"
+                "    subject: ''\n    text: Hallo\n    html: ' '\n")
+    inline = HEAD + "steps:\n  - id: a\n    send: {channel: email, subject: ' ', body: Hi}\n"
+    root = write_files({"templates/t.yaml": template, "journeys/j.yaml": inline})
+    _, problems = load(Sources(paths=[root / "journeys", WORLD / "catalog"], templates=[root / "templates"]))
+    said = [str(p).replace(str(root) + "/", "") for p in problems]
+    empty = "is empty: every message with it would fail (render_error); write what it says"
+    made = " (leave html out to have it made from the text)"
+    assert [line for line in said if "empty" in line] == [
+        f"journeys/j.yaml:{HEAD.count(chr(10)) + 3}:37: journey j: step a: subject {empty}",
+        f"templates/t.yaml:4:7: template t: text {empty}",
+        f"templates/t.yaml:5:7: template t: html {empty}{made}",
+        "templates/t.yaml:8:14: warning: template t (de-DE): subject is empty, so its readers get the default subject; "
+        "leave it out, or write what it says",
+        f"templates/t.yaml:10:11: template t (de-DE): html {empty}{made}"]
+
+
 def test_a_field_of_another_kind_of_step_is_unknown_here_not_a_typo_of_itself(write_files: WriteFiles) -> None:
     root = write_files({"journeys/j.yaml": HEAD + """steps:
   - id: r

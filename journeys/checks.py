@@ -103,6 +103,19 @@ def suggest(name: str, known: Iterable[str], cutoff: float = 0.6) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def unknown_template(tid: str, known: Iterable[str]) -> str:
+    """A template id that names no template; when it is one written as its file's path (``new-parent/welcome.yaml``,
+    ``templates/new-parent/welcome``), the id to write (since 2026-12-06: such an id got no hint, the extension
+    left it too far from the name for a "did you mean")."""
+    names = sorted(known)
+    bare = re.sub(r"\.ya?ml$", "", tid.strip().removeprefix("./"))
+    for candidate in (bare, bare.removeprefix("templates/"), bare.rpartition("/templates/")[2]):
+        if candidate != tid and candidate in names:
+            return (f"unknown template {tid!r}: a template's id is its path under the templates folder without "
+                    f"the extension, {candidate!r}")
+    return f"unknown template {tid!r}" + suggest(tid, names)
+
+
 def unknown_step(target: str, ids: Iterable[object]) -> str:
     """A jump to a step the journey does not have: the close one, else the ones it has (a renamed step rarely
     looks like its old name)."""
@@ -897,8 +910,8 @@ def _raw_step(doc: Document, label: str, i: int, step: dict[str, Any], ids: set[
             continue
         tid = body.get("template")
         if isinstance(tid, str) and known.templates and tid not in known.templates:
-            out.append(doc.problem(("steps", i, action, "template"), f"{where}: unknown template {tid!r}"
-                                   + suggest(tid, sorted(known.templates))))
+            out.append(doc.problem(("steps", i, action, "template"), f"{where}: "
+                                   + unknown_template(tid, known.templates)))
         topics = body.get("topics") if action == "roadmap" else (body.get("resources") or {}).get("topics")
         for n, topic in enumerate(_list(topics)):
             if isinstance(topic, str) and known.topics and topic not in known.topics:

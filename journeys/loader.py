@@ -45,7 +45,14 @@ from wayfinder.journeys._yaml import (
     max_bytes,
     read_documents,
 )
-from wayfinder.journeys.checks import CLOSE, check_definitions, journey_positions, suggest, unknown_step
+from wayfinder.journeys.checks import (
+    CLOSE,
+    check_definitions,
+    journey_positions,
+    suggest,
+    unknown_step,
+    unknown_template,
+)
 from wayfinder.journeys.definitions import Definitions as Definitions  # re-exported: the old home of the name
 from wayfinder.journeys.definitions import InlineKey, Part
 from wayfinder.journeys.digest import digest_rule
@@ -1453,7 +1460,7 @@ class _StepChecker:
     def template(self, loc: Loc, tid: str | None) -> None:
         if (tid is not None and tid not in self.defs.templates and tid not in self.defs.broken_templates
                 and not self.unchecked.any_template):
-            self.add(loc, f"unknown template {tid!r}" + suggest(tid, self.defs.templates))
+            self.add(loc, unknown_template(tid, self.defs.templates))
 
     def topics(self, loc: Loc, names: Sequence[str]) -> None:
         for n, topic in enumerate(names):

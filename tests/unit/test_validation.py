@@ -897,6 +897,17 @@ def test_a_message_part_of_only_spaces_is_an_error_where_it_is_written(write_fil
         f"templates/t.yaml:10:11: template t (de-DE): html {empty}{made}"]
 
 
+@pytest.mark.parametrize("written", ["new-parent/welcome.yaml", "new-parent/welcome.yml",
+                                     "templates/new-parent/welcome"])
+def test_a_template_named_by_its_file_path_is_told_its_id(write_files: WriteFiles, written: str) -> None:
+    """Since 2026-12-06: the extension or the folder put the id too far from the name for a "did you mean"."""
+    step = f"steps:\n  - id: a\n    send: {{channel: email, template: {written}}}\n"
+    root = write_files({"journeys/j.yaml": HEAD + step})
+    assert only(problems_of(root), "unknown template").endswith(
+        f"journey j: step a: unknown template {written!r}: a template's id is its path under the templates folder "
+        "without the extension, 'new-parent/welcome'")
+
+
 def test_a_field_of_another_kind_of_step_is_unknown_here_not_a_typo_of_itself(write_files: WriteFiles) -> None:
     root = write_files({"journeys/j.yaml": HEAD + """steps:
   - id: r

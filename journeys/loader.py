@@ -1354,6 +1354,11 @@ def _build_templates(parsed: list[_Parsed], defs: Definitions, problems: list[Pr
                     ("locales", locale), f"{label} ({locale}): gives {given} but no text, so its readers get the "
                     "default text (and the HTML made from it, when the default has none) under it, in another "
                     "language than the footer Wayfinder writes for them; give its text too", severity="warning"))
+            elif override.subject is None and override.text:
+                problems.append(p.doc.problem(
+                    ("locales", locale), f"{label} ({locale}): gives text but no subject, so its readers get the "
+                    "default subject above it, in another language than the text; give its subject too",
+                    severity="warning"))
         if not ok:
             defs.broken_templates.add(p.template_id)
         else:

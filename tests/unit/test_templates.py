@@ -458,6 +458,18 @@ def test_loader_builds_a_good_template(write_files: WriteFiles) -> None:
     assert "template new-parent/welcome (de-DE): gives subject but no text" in problems[0].message
 
 
+def test_an_override_with_a_text_and_no_subject_is_said(write_files: WriteFiles) -> None:
+    """The other half of the mix above (2026-12-06): a German text under the English subject."""
+    root = write_files({"templates/t.yaml": "apiVersion: wayfinder/v1\nkind: Template\nsubject: Welcome\n"
+                                            "text: Hello\nlocales:\n  de-DE:\n    text: Hallo\n"
+                                            "  fr: {subject: Bienvenue, text: Bonjour}\n"})
+    defs, problems = load(Sources(templates=[root / "templates"]))
+    assert defs.templates["t"].render(context(), "de-DE", footer=FOOTER).subject == "Welcome"  # built, and runs
+    assert [(p.line, p.column, p.severity, p.message) for p in problems] == [
+        (7, 5, "warning", "template t (de-DE): gives text but no subject, so its readers get the default subject "
+                          "above it, in another language than the text; give its subject too")]
+
+
 def test_a_missing_value_fails_the_render_instead_of_printing_nothing() -> None:
     template = MessageTemplate("t", "Hi", "You moved from {{ trigger.data.old_city }} to London.")
     with pytest.raises(RenderError, match=r"^template t: text line 1: UndefinedError while rendering$"):

@@ -699,3 +699,63 @@ def test_a_burst_over_the_cap_goes_in_step_order_as_each_oldest_leaves_and_what_
                     "s3": ("sent", None, at("2026-11-10T10:00:00Z")),
                     "s4": ("sent", None, at("2026-11-10T10:00:00Z")),
                     "s5": ("sent", None, at("2026-11-11T10:00:00Z"))}
+
+
+POLICY_PICK = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: policy-pick
+name: Your parental leave policy
+owner: benefits@example.com
+version: 1
+trigger: {event: hris.dependent.added}
+steps:
+  - id: policy
+    send: {channel: email, template: new-parent/welcome, resources: {topics: [parental-leave]}}
+"""
+
+
+def test_the_parental_leave_policy_group_gives_each_reader_the_version_that_applies(write_files: WriteFiles) -> None:
+    # SPEC §5: one of a group, eligible first, then the locale, then the language. A German reader in Austria may
+    # not have the German policy (its eligibility is Germany's), so they get the global one; a French or an
+    # American reader working in Germany gets the German policy, which applies to them, over the global one.
+    root = write_files({"journeys/policy-pick.yaml": POLICY_PICK})
+    runner = run(root / "journeys", [
+        profile("E3", country="AT", timezone="Europe/Vienna", locale="de-AT"),
+        profile("E4", country="DE", locale="fr-FR"),
+        profile("E5", country="DE", locale="en-US"),
+        *(event(f"d{n}", "hris.dependent.added", "2026-09-14T11:00:00Z", f"E{n}", relationship="child",
+                reason="birth", date="2026-09-12") for n in (3, 4, 5)),
+    ])
+    picked = {m.employee_id: m.resources for m in runner.messages.values()}
+    assert picked == {"E3": ["global-parental-leave"], "E4": ["de-parental-leave"], "E5": ["de-parental-leave"]}
+
+
+LEAVE_RESOURCES = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: on-leave
+name: While you are away
+owner: benefits@example.com
+version: 1
+trigger: {event: hris.leave.started}
+steps:
+  - id: family
+    send: {channel: intranet, template: new-parent/return, resources: {topics: [family]}}
+"""
+
+
+def test_resources_of_a_message_suppressed_for_its_channel_are_offered_later(write_files: WriteFiles) -> None:
+    # SPEC §5 leaves out what was already delivered; an email the employee opted out of delivered nothing, so the
+    # policy it would have carried is still offered in the intranet message that follows.
+    root = write_files({"journeys/new-parent.yaml": NEW_PARENT, "journeys/on-leave.yaml": LEAVE_RESOURCES})
+    runner = run(root / "journeys", [
+        profile("E1", preferences={"opt_out_channels": ["email"]}),
+        event("d1", "hris.dependent.added", "2026-09-14T11:00:00Z", "E1", relationship="child", reason="birth",
+              date="2026-09-12"),
+        event("l1", "hris.leave.started", "2026-09-20T08:00:00Z", "E1", leave_type="parental",
+              start_date="2026-09-21", expected_return_date="2027-03-01"),
+    ])
+    by_step = {m.step_id: m for m in runner.messages.values()}
+    assert (by_step["welcome"].status, by_step["welcome"].reason) == ("suppressed", "opted_out_channel")
+    assert set(by_step["family"].resources) == {"de-parental-leave", "childcare-de", "parent-network"}

@@ -59,6 +59,7 @@ from wayfinder.journeys.digest import digest_rule
 from wayfinder.journeys.events import DecodeError, decode_event
 from wayfinder.journeys.learning import catalog_feedback, collect_roles, role_problems
 from wayfinder.journeys.model import (
+    LONG_LIST,
     STEP_KINDS,
     BranchStep,
     EventTypeDoc,
@@ -69,6 +70,7 @@ from wayfinder.journeys.model import (
     JourneyTestDoc,
     LearningPathStep,
     Policy,
+    ResourceRequest,
     RoadmapStep,
     SendStep,
     Step,
@@ -1472,6 +1474,14 @@ class _StepChecker:
             if topic not in self.defs.catalog.topics and not self.unchecked.topic(topic):
                 self.add((*loc, n), f"unknown topic {topic!r}" + suggest(topic, self.defs.catalog.topics))
 
+    def resources(self, request: ResourceRequest) -> None:
+        """A send step's ``resources``: known topics, and a word on a limit so high the list may be long."""
+        self.topics(("send", "resources", "topics"), request.topics)
+        if request.limit > LONG_LIST:
+            self.add(("send", "resources", "limit"), f"limit {request.limit}: a message may list up to "
+                     f"{request.limit} resources; more than {LONG_LIST} links in one message is a long read (it "
+                     "is not cut)", "warning")
+
     def requires_outside(self, topics: Sequence[str]) -> None:
         """A warning for each item of a roadmap that requires a resource the roadmap cannot list (it would be
         dated as if it required nothing)."""
@@ -1499,7 +1509,7 @@ class _StepChecker:
         elif isinstance(step, SendStep):
             self.template(("send", "template"), step.send.template)
             if step.send.resources is not None:
-                self.topics(("send", "resources", "topics"), step.send.resources.topics)
+                self.resources(step.send.resources)
             if step.send.subject is not None and step.send.body is not None:
                 said = [bool(_says_something(self.doc, ("steps", self.i, "send", n), text, f"{self.label}: {n}",
                                              self.problems)) for n, text in (("subject", step.send.subject),

@@ -119,9 +119,14 @@ def to_time(value: str) -> time:
     return time(int(hours), int(minutes))
 
 
+LONG_LIST = 50
+"""A resource ``limit`` above this is allowed (SPEC §5 sets no bound) and warned by ``validate``."""
+
+
 class ResourceRequest(Frozen):
     topics: Annotated[list[Identifier], Field(min_length=1)]
-    limit: Annotated[int, Field(ge=0, le=50, strict=True)] = 5  # 0: the message offers nothing (SPEC: "at most")
+    # SPEC §5: "at most `limit`", and no bound beyond it (validate warns above LONG_LIST); 0 offers nothing
+    limit: Annotated[int, Field(ge=0, strict=True)] = 5
 
 
 def _required(*names: str) -> dict[str, Any]:

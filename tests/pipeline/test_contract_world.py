@@ -542,6 +542,19 @@ def test_a_limit_of_zero_offers_no_resources(write_files: WriteFiles) -> None:
     assert (message.text or "").startswith("0 links")
 
 
+
+def test_a_limit_above_fifty_runs_and_offers_everything_there_is(write_files: WriteFiles) -> None:
+    """SPEC §5: at most `limit`; a limit larger than the catalog, `limit: 100` for "all of them", is valid and offers
+    every item that applies. Before, any limit over 50 was a validation error and the whole run refused to start."""
+    root = write_files({"journeys/nothing-to-offer.yaml": NOTHING_TO_OFFER.replace("limit: 0", "limit: 100")})
+    runner = run(root / "journeys", [
+        profile("E1"),
+        event("d1", "hris.dependent.added", "2026-10-05T10:00:00Z", "E1", relationship="child", reason="birth",
+              date="2026-10-03"),
+    ])
+    [message] = runner.messages.values()
+    assert (message.status, set(message.resources)) == ("sent", {"de-parental-leave", "childcare-de", "parent-network"})
+
 REMIND_UNTIL_DONE = """
 apiVersion: wayfinder/v1
 kind: Journey

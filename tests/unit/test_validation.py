@@ -336,6 +336,17 @@ def test_unknown_topic_duplicate_step_and_unreachable_warning(write_files: Write
     assert only(lines, "never be reached").startswith("journeys/j.yaml:13:9: warning: ")
 
 
+def test_a_resource_limit_above_fifty_is_warned_not_refused(write_files: WriteFiles) -> None:
+    """SPEC §5 bounds a message's resources by its `limit` and no more; a long list is worth a word, not a refusal
+    (it was an error, so a journey asking for `limit: 100` never ran)."""
+    root = write_files({"journeys/j.yaml": HEAD + """steps:
+  - id: a
+    send: {channel: email, template: new-parent/welcome, resources: {topics: [childcare], limit: 60}}
+"""})
+    assert problems_of(root) == [
+        "journeys/j.yaml:10:98: warning: journey j: step a: limit 60: a message may list up to 60 resources; more "
+        "than 50 links in one message is a long read (it is not cut)"]
+
 def test_a_roadmap_item_requiring_what_the_roadmap_cannot_list_is_warned(write_files: WriteFiles,
                                                                           capsys: pytest.CaptureFixture[str]) -> None:
     """An item whose requirement is about none of the roadmap's topics was listed as if it required nothing (the

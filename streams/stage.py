@@ -869,9 +869,13 @@ class EmployeeStage(Stage):
             self._fire(work, msg.partition, event.time, event.subject)
         if self.clock.mode == "wall":
             read = self._read_to.get(msg.partition)
-            self._read_to[msg.partition] = max(event.time, read) if read else event.time
-            if msg.partition in self._holding_since:  # the backlog is being read: the hold goes on
-                self._holding_since[msg.partition] = self.clock.wall().timestamp()
+            if read is None or event.time > read:
+                self._read_to[msg.partition] = event.time
+                # the backlog is being read and moves the partition's time on: the hold goes on. An input dated
+                # before those read already moves nothing: a steady trickle of such inputs (late, backdated) on a
+                # partition whose end is never known held its timers for good.
+                if msg.partition in self._holding_since:
+                    self._holding_since[msg.partition] = self.clock.wall().timestamp()
         self._decide(work, msg.partition, event, now, msg.timestamp, Place(msg.topic, msg.partition, msg.offset))
 
     def _fire_by(self, partition: int) -> datetime:
@@ -880,8 +884,8 @@ class EmployeeStage(Stage):
         input decided there (none before the first), so an input that happened before a timer fell due is decided
         before it, as when the worker was up and as in ``simulate``: a termination read after the downtime ends the
         journey before the wait that fell due after it sends its message. The hold gives way once the partition is
-        read to its end, or when no input has been read there for ``order_wait_seconds`` (a partition whose end is
-        never known must not hold its timers for good)."""
+        read to its end, or when no input that moved its time on has been read there for ``order_wait_seconds`` (a
+        partition whose end is never known must not hold its timers for good)."""
         now = self.clock.now(partition)
         if self.clock.mode != "wall" or self.drained is None or all(
                 self.drained(topic, partition, self._seen.get((topic, partition))) for topic in self.input_topics):

@@ -4,7 +4,7 @@ injected: SPEC §4, "in a worker it is the wall clock, and a step runs at the la
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -146,3 +146,23 @@ def test_timers_held_for_a_backlog_fire_when_nothing_is_read_for_the_order_wait(
     run.now = at("2026-12-11T00:01:00Z")
     run._feed(run.p.employees, "ticks", encode_tick(run.now))
     assert {step for _, step in run.latest()} == {"hello", "later"}
+
+
+def test_a_trickle_of_backdated_inputs_does_not_hold_timers_for_good(write_files: WriteFiles) -> None:
+    """A partition whose end the consumer never learns, and an input read every 30 s dated before those already
+    decided (late or backdated events): none moves the partition's time on, so none holds its timers longer; the
+    wait due on 12-10 goes within ``order_wait_seconds`` (it was held for as long as the trickle went on)."""
+    run = WallRun(write_files, {"births": BIRTHS})
+    run.read(person("E1", "2026-11-30T00:00:00Z"))
+    run.read(ev("b1", "hris.dependent.added", "2026-12-07T10:00:00Z", relationship="child", reason="birth",
+                date="2026-12-06"))
+    run.p.employees.input_topics = ("hris",)
+    run.p.employees.drained = lambda topic, partition, seen: False
+    run.now = at("2026-12-10T10:00:01Z")
+    for n in range(10):  # an input every 30 s for 5 minutes, each dated in the past
+        run.now += timedelta(seconds=30)
+        run._feed(run.p.employees, "hris", person(f"X{n}", "2026-12-01T00:00:00Z").model_dump_json().encode())
+        run._feed(run.p.employees, "ticks", encode_tick(run.now))
+        run._feed(run.p.mailboxes, "mticks", encode_tick(run.now))
+    went = [wall for wall, m in run.produced if m["step_id"] == "later" and m["status"] == "sent"]
+    assert went and went[0] <= at("2026-12-10T10:01:31Z")

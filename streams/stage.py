@@ -860,17 +860,23 @@ class EmployeeStage(Stage):
             work.writes[key] = encode_timer(parked, event.time)
             self.timers.add(msg.partition, key, event.subject, event.time)
             return
+        # The input's time as far as the clock has come: on the wall clock only an erasure comes dated ahead of it
+        # (``_ahead_of_the_wall``: carried out at once), and it counts as happening now.
+        upto = min(event.time, self.clock.wall()) if self.clock.mode == "wall" else event.time
         if self.clock.mode == "wall" or not event.type.startswith("engagement."):
             # With the event clock, engagement events (their own topic, consumed at its own pace) may run
             # ahead of the HRIS events of the same person: they must not fire that person's timers.
-            # The timers due by the input's own time fire before it, on either clock (the wall clock is not behind
-            # it: ``_ahead_of_the_wall``); those due between its time and now fire after it, as in ``simulate``, so
-            # an input read late (a backlog, a worker that was down) comes before what fell due after it happened.
-            self._fire(work, msg.partition, event.time, event.subject)
+            # The timers due by the input's own time fire before it, on either clock; those due between its time
+            # and now fire after it, as in ``simulate``, so an input read late (a backlog, a worker that was down)
+            # comes before what fell due after it happened. (An erasure dated a year ahead fired every timer of
+            # the partition due within that year, sending other people's messages at once.)
+            self._fire(work, msg.partition, upto, event.subject)
         if self.clock.mode == "wall":
+            # How far the partition is read (``_fire_by``): an erasure dated ahead left it read to a future time, and
+            # no backlog held its timers until that time passed.
             read = self._read_to.get(msg.partition)
-            if read is None or event.time > read:
-                self._read_to[msg.partition] = event.time
+            if read is None or upto > read:
+                self._read_to[msg.partition] = upto
                 # the backlog is being read and moves the partition's time on: the hold goes on. An input dated
                 # before those read already moves nothing: a steady trickle of such inputs (late, backdated) on a
                 # partition whose end is never known held its timers for good.

@@ -166,3 +166,43 @@ def test_a_trickle_of_backdated_inputs_does_not_hold_timers_for_good(write_files
         run._feed(run.p.mailboxes, "mticks", encode_tick(run.now))
     went = [wall for wall, m in run.produced if m["step_id"] == "later" and m["status"] == "sent"]
     assert went and went[0] <= at("2026-12-10T10:01:31Z")
+
+
+def test_an_erasure_dated_ahead_of_the_wall_clock_fires_no_other_timer_early(write_files: WriteFiles) -> None:
+    """An erasure is carried out when it is read, whatever its time; one dated a year ahead fired, before it, every
+    timer of the partition due within that year: E1's wait due on 12-10 sent its message on 12-07."""
+    run = WallRun(write_files, {"births": BIRTHS})
+    for who in ("E1", "E2"):
+        run.read(person(who, "2026-11-30T00:00:00Z"))
+    run.read(ev("b1", "hris.dependent.added", "2026-12-07T10:00:00Z", relationship="child", reason="birth",
+                date="2026-12-06"))
+    run.read(ev("x2", "privacy.erasure.requested", "2027-12-07T10:00:00Z", "E2"), wall=at("2026-12-07T11:00:00Z"))
+    run.advance(at("2026-12-31T00:00:00Z"))
+    early = [(wall, m["step_id"]) for wall, m in run.produced
+             if m["status"] == "sent" and at(m["scheduled_for"]) > wall]
+    assert early == []
+    assert run.latest()[("E1", "later")]["scheduled_for"] == "2026-12-10T10:00:00Z"
+
+
+def test_an_erasure_dated_ahead_of_the_wall_clock_leaves_the_backlog_hold_as_it_was(write_files: WriteFiles) -> None:
+    """As the exit read after the worker was down above, with an erasure of another person dated a year ahead read
+    before the downtime: it left the partition read to its future time, so the wake-up after the downtime fired
+    the wait due on 12-10 before the termination of 12-09 still to read."""
+    run = WallRun(write_files, {"births": EXITS})
+    backlog = [False]
+    run.p.employees.input_topics = ("hris",)
+    run.p.employees.drained = lambda topic, partition, seen: not backlog[0]
+    for who in ("E1", "E2"):
+        run.read(person(who, "2026-11-30T00:00:00Z"))
+    run.read(ev("b1", "hris.dependent.added", "2026-12-07T10:00:00Z", relationship="child", reason="birth",
+                date="2026-12-06"))
+    run.read(ev("x2", "privacy.erasure.requested", "2027-12-07T10:00:00Z", "E2"), wall=at("2026-12-07T11:00:00Z"))
+    run.now = at("2026-12-11T00:00:00Z")  # back after two days down, the termination still to read
+    backlog[0] = True
+    run._feed(run.p.employees, "ticks", encode_tick(run.now))
+    run._feed(run.p.mailboxes, "mticks", encode_tick(run.now))
+    run._feed(run.p.employees, "hris", ev("x1", "hris.employee.terminated", "2026-12-09T12:00:00Z",
+                                          date="2026-12-09", reason="resigned").model_dump_json().encode())
+    backlog[0] = False
+    run.advance(at("2026-12-31T00:00:00Z"))
+    assert {step for employee, step in run.latest() if employee == "E1"} == {"hello"}

@@ -45,8 +45,9 @@ class WorkerSettings(BaseSettings):
     order_wait_seconds: float = Field(60.0, ge=0, description="the event clock: the longest an input waits for "
                                       "the other input topics of its partition to be read up to its time (README "
                                       "'Kafka order'); the wall clock: the longest a partition's timers wait for "
-                                      "inputs still to read that happened before them, with none read meanwhile; 0: "
-                                      "inputs are decided in the order they are read, timers when due")
+                                      "inputs still to read that happened before them, none read meanwhile moving "
+                                      "the partition's time on; 0: inputs are decided in the order they are read, "
+                                      "timers when due")
     max_record_bytes: int = Field(900_000, ge=1024, description="an input whose state, output record or write-"
                                   "ahead entry would be larger is dead-lettered (keep it below the broker's "
                                   "message.max.bytes, 1 MiB by default)")

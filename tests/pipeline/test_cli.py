@@ -446,3 +446,18 @@ def test_until_given_as_a_date_is_that_days_midnight_in_utc(write_files: WriteFi
     with pytest.raises(SystemExit):
         simulate(root, "--until", "2026-02-30")  # the value named, as every other refusal of it is
     assert "'2026-02-30' is no day of the calendar (day is out of range for month)" in capsys.readouterr().err
+
+
+def test_ctrl_c_in_a_run_ends_it_with_one_line_and_exit_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C in ``wayfinder demo`` (or simulate) while it runs: a line saying the output may be incomplete and the
+    shell's code for an interrupted command, not a traceback from wherever the run happened to be."""
+    import wayfinder.cli
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(wayfinder.cli, "_simulate", interrupted)
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 130
+    err = capsys.readouterr().err
+    assert err == "wayfinder demo: interrupted (Ctrl-C); what it was writing may be incomplete: run it again\n"

@@ -606,6 +606,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C: one line saying what it means for the output, not a traceback from wherever the run was
+        words = (argv if argv is not None else sys.argv[1:])[:1]
+        command = f"wayfinder {words[0]}" if words and not words[0].startswith("-") else "wayfinder"
+        print(f"{command}: interrupted (Ctrl-C); what it was writing may be incomplete: run it again",
+              file=sys.stderr)
+        return 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     fmt = os.environ.get("WAYFINDER_LOG_FORMAT", "text")
     if fmt not in LOG_FORMATS:

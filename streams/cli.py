@@ -33,14 +33,17 @@ def _env_help(*names: str) -> str:
         if names and name not in names:
             continue
         flag = _FLAGS.get(name, "")
-        default = info.default if info.default is not None else "unset"
-        lines.append(f"  WAYFINDER_{name.upper():<25} {flag:<16} {info.description or ''} [default: {default}]")
+        described = info.description or ""
+        default = "" if "[default:" in described else \
+            f" [default: {info.default if info.default is not None else 'unset'}]"  # one default, not two
+        lines.append(f"  WAYFINDER_{name.upper():<25} {flag:<16} {described}{default}")
     return "\n".join(lines)
 
 
 def _settings_args(p: argparse.ArgumentParser, *names: str) -> None:
     for name in names:
-        p.add_argument(_FLAGS[name], dest=name, default=None, metavar=name.upper())
+        p.add_argument(_FLAGS[name], dest=name, default=None, metavar=name.upper(),
+                       help=f"as WAYFINDER_{name.upper()} below")
 
 
 def settings_from(args: argparse.Namespace) -> WorkerSettings:

@@ -50,3 +50,18 @@ def test_every_worker_setting_says_what_it_does_in_the_help() -> None:
 
     assert [name for name, info in WorkerSettings.model_fields.items() if not info.description] == []
     assert "WAYFINDER_LOG_LEVEL                 --log-level      the worker's log level" in _env_help()
+
+
+def test_each_worker_setting_shows_one_default_and_each_flag_says_what_it_sets(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``wayfinder worker --help``: WAYFINDER_DEFINITIONS read "[default: the bundled examples] [default: unset]", two
+    defaults that disagree, and the flags' own lines (--broker, --clock, ...) were blank."""
+    from wayfinder.cli import main
+    from wayfinder.streams.cli import _env_help
+
+    assert [line for line in _env_help().splitlines()[1:] if line.count("[default:") != 1] == []
+    with pytest.raises(SystemExit):
+        main(["worker", "--help"])
+    shown = capsys.readouterr().out
+    assert "  --clock CLOCK         as WAYFINDER_CLOCK below\n" in shown
+    assert "  --broker BROKER       as WAYFINDER_BROKER below\n" in shown

@@ -461,3 +461,21 @@ def test_ctrl_c_in_a_run_ends_it_with_one_line_and_exit_130(tmp_path: Path, monk
     assert main(["demo", "--out", str(tmp_path / "demo")]) == 130
     err = capsys.readouterr().err
     assert err == "wayfinder demo: interrupted (Ctrl-C); what it was writing may be incomplete: run it again\n"
+
+
+def test_a_broker_given_by_flag_that_does_not_answer_names_the_flag(monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """``wayfinder publish --broker kafka://host:9093 FILE`` with nothing there told the newcomer to check
+    WAYFINDER_BROKER, a variable they never set: the address came from --broker."""
+    from kafka.errors import KafkaTimeoutError
+
+    import wayfinder.streams.cli
+
+    def away(args: object) -> int:
+        raise KafkaTimeoutError
+
+    monkeypatch.delenv("WAYFINDER_BROKER", raising=False)
+    monkeypatch.setattr(wayfinder.streams.cli, "cmd_publish", away)
+    assert main(["publish", "--broker", "kafka://127.0.0.1:9", "events.jsonl"]) == 1
+    assert capsys.readouterr().err == ("wayfinder publish: the Kafka broker at kafka://127.0.0.1:9 did not answer "
+                                       "(KafkaTimeoutError); is --broker right and the broker up?\n")

@@ -645,9 +645,11 @@ def _main(argv: Sequence[str] | None) -> int:
             raise
         # A command that talks to Kafka (publish, topics, sending --kafka, ...) and a broker that does not answer:
         # one line saying where it looked, not a traceback (the error's type only: its text may hold data)
-        broker = getattr(args, "broker", None) or os.environ.get("WAYFINDER_BROKER", "kafka://127.0.0.1:9092")
+        flag = getattr(args, "broker", None)
+        broker = flag or os.environ.get("WAYFINDER_BROKER", "kafka://127.0.0.1:9092")
+        given = "--broker" if flag else "WAYFINDER_BROKER"  # the one that gave the address is the one to check
         print(f"wayfinder {args.command}: the Kafka broker at {broker} did not answer ({type(e).__name__}); is "
-              "WAYFINDER_BROKER right and the broker up?", file=sys.stderr)
+              f"{given} right and the broker up?", file=sys.stderr)
         return 1
     return int(result)
 

@@ -479,3 +479,28 @@ def test_a_broker_given_by_flag_that_does_not_answer_names_the_flag(monkeypatch:
     assert main(["publish", "--broker", "kafka://127.0.0.1:9", "events.jsonl"]) == 1
     assert capsys.readouterr().err == ("wayfinder publish: the Kafka broker at kafka://127.0.0.1:9 did not answer "
                                        "(KafkaTimeoutError); is --broker right and the broker up?\n")
+
+
+@pytest.mark.parametrize("command", [[], ["validate"], ["simulate"]])
+def test_the_examples_in_the_help_run_as_written(command: list[str], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A newcomer reads ``wayfinder --help`` (then ``validate --help``, ``simulate --help``) and copies its example
+    lines into a fresh folder, in order: each runs and exits 0. The helps had no example and did not say what the
+    exit codes mean, which a script or a CI job needs."""
+    import shlex
+
+    with pytest.raises(SystemExit) as shown:
+        main([*command, "--help"])
+    assert shown.value.code == 0
+    helped = capsys.readouterr().out
+    assert "exit" in helped.split("options:")[-1]
+    text = helped.split("\nexamples:\n" if command else "\nstart here:\n", 1)[1].replace("\\\n", " ")
+    lines = [line.split("#")[0].strip() for line in text.splitlines() if line.startswith("  wayfinder ")]
+    assert len(lines) >= 3
+    monkeypatch.chdir(tmp_path)
+    for line in lines:
+        words = shlex.split(line)[1:]
+        if words[-1] == "--help":
+            continue
+        assert main(words) == 0, line

@@ -976,6 +976,7 @@ def test_a_port_in_use_is_said_before_any_line_that_says_it_serves(capsys: pytes
         assert main(["serve", "--dev-login", "--port", str(port), "--out", str(tmp_path / "run")]) == 3
     err = capsys.readouterr().err
     assert f"wayfinder serve: cannot listen on 127.0.0.1:{port}: " in err and "http://" not in err
+    assert err.rstrip().endswith("; give another --port (or --host)"), "say what to do about it"
 
 
 def test_after_opting_out_of_its_topics_the_next_message_is_suppressed(served: Served, small_events: Path,

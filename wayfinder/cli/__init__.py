@@ -510,20 +510,53 @@ def cmd_examples(args: argparse.Namespace) -> int:
     return 0
 
 
+START_HERE = """\
+start here:
+  wayfinder demo                   # the bundled examples end to end; writes ./wayfinder-demo
+  wayfinder examples --copy mine   # a copy of the examples (journeys, catalog, templates, events) to edit
+  wayfinder validate mine          # check your copy: file:line:column for each error
+  wayfinder simulate --help        # a command's options (and examples): wayfinder COMMAND --help
+
+exit codes: 0 done; 1 the command failed or found errors (validate, test; the lines before say which);
+2 a wrong command line; 130 interrupted (Ctrl-C). A command with more says so in its help."""
+
+VALIDATE_EXAMPLES = """\
+examples:
+  wayfinder validate                                # the bundled examples
+  wayfinder examples --copy mine                    # once: a copy of them to edit
+  wayfinder validate mine                           # every document in it, told apart by kind
+  wayfinder validate mine/journeys/new-parent.yaml  # one file (templates, catalog: the bundled ones)
+
+exit 0 when there is no error (warnings are printed), 1 with one file:line:column line per error."""
+
+SIMULATE_EXAMPLES = """\
+examples:
+  wayfinder examples --copy mine      # once: the bundled definitions and events, to edit
+  wayfinder simulate --events mine/events.jsonl --journeys mine/journeys --catalog mine/catalog \\
+      --templates mine/templates --policy mine/policy.yaml --until 2027-03-30 --out out
+  wayfinder simulate --events mine/events.jsonl --out out    # the bundled definitions
+
+Writes OUT/messages.jsonl, tasks.jsonl, dead_letters.jsonl and prints a summary. A bad event goes to
+dead_letters.jsonl and the run goes on; exit 1 only when the definitions or the files given cannot be used."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wayfinder", description="Employee journeys: validate, simulate, "
-                                     "preview and run them.")
+                                     "preview and run them.", epilog=START_HERE,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the engine counts")
     parser.add_argument("--version", action="version", version=f"wayfinder {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("validate", help="check journeys, templates, catalog and policy (file:line:column)")
+    p = sub.add_parser("validate", help="check journeys, templates, catalog and policy (file:line:column)",
+                       epilog=VALIDATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="*", type=Path, help="files or folders; documents are told apart by kind "
                    "[default: the bundled examples]")
     _definition_args(p)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("simulate", help="run journeys over a file of events on a virtual clock")
+    p = sub.add_parser("simulate", help="run journeys over a file of events on a virtual clock",
+                       epilog=SIMULATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--events", type=Path, required=True, help="CloudEvents, one JSON object per line")
     _definition_args(p)
     p.add_argument("--until", type=_parse_time, help="fire timers up to this time (RFC 3339 with an offset, or a "
@@ -551,7 +584,8 @@ def build_parser() -> argparse.ArgumentParser:
     resources_cli.register(sub, _definition_args, _load)
 
     p = sub.add_parser("demo", help="the bundled examples end to end on the embedded engine (no Kafka)")
-    p.add_argument("--out", type=Path, default=Path("wayfinder-demo"), help="[default: ./wayfinder-demo]")
+    p.add_argument("--out", type=Path, default=Path("wayfinder-demo"), help="folder for messages.jsonl, tasks.jsonl, "
+                   "dead_letters.jsonl and outbox/ [default: ./wayfinder-demo]")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("test", help="run the journey tests (kind: JourneyTest) in FOLDER/tests against FOLDER's "
@@ -567,12 +601,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--current", type=Path, metavar="DIR", help="the current definitions [default: the bundled "
                    "examples]")
     p.add_argument("--events", type=Path, help="the history of events [default: the bundled events]")
-    p.add_argument("--until", type=_parse_time, help="fire timers up to this time [default: 90 days after the "
-                   "last event]")
+    p.add_argument("--until", type=_parse_time, help="fire timers up to this time (as simulate's --until) "
+                   "[default: 90 days after the last event]")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("schema", help="write JSON Schemas so editors complete and check the YAML")
-    p.add_argument("--out", type=Path, default=Path("schemas"), help="[default: ./schemas]")
+    p.add_argument("--out", type=Path, default=Path("schemas"), help="folder for the JSON Schemas [default: ./schemas]")
     p.set_defaults(func=cmd_schema)
 
     streams_cli.register(sub)

@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], *, demo_t
                        description="Serve the review queue, the task inbox, employees' preferences pages and the "
                        "operations overview over the output folder of `wayfinder demo` or `simulate`. Settings "
                        "come from WAYFINDER_* environment variables (WAYFINDER_TOKEN_SECRET, "
-                       "WAYFINDER_SESSION_SECRET, WAYFINDER_OIDC_ISSUER, ...).")
+                       "WAYFINDER_SESSION_SECRET, WAYFINDER_OIDC_ISSUER, ...). Stop it with Ctrl-C; exit 3 when "
+                       "it cannot listen on --host/--port.")
     p.add_argument("--out", type=Path, default=Path("wayfinder-demo"), help="the folder demo or simulate wrote "
                    "[default: ./wayfinder-demo]")
     p.add_argument("--events", type=Path, help="the events file that folder was made from [default: the bundled "
@@ -100,8 +101,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:  # before the address is printed: a port taken is said as that, not after a line saying it serves
         socket.create_server((args.host, args.port)).close()
     except OSError as e:
-        print(f"wayfinder serve: cannot listen on {args.host}:{args.port}: {e.strerror or type(e).__name__}",
-              file=sys.stderr)
+        print(f"wayfinder serve: cannot listen on {args.host}:{args.port}: {e.strerror or type(e).__name__}; "
+              "give another --port (or --host)", file=sys.stderr)
         return 3
     where = "the Kafka topics" if args.kafka else args.out
     print(f"wayfinder serve: http://{args.host}:{args.port}/ over {where}", file=sys.stderr)

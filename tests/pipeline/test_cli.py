@@ -504,3 +504,23 @@ def test_the_examples_in_the_help_run_as_written(command: list[str], tmp_path: P
         if words[-1] == "--help":
             continue
         assert main(words) == 0, line
+
+
+def test_the_demo_ends_with_what_to_do_next_as_commands_that_parse(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo said where its files were but not what to do with them: the review of its waiting messages was only
+    in the README. Its last lines are now the next commands, for the folder it wrote."""
+    import shlex
+
+    from wayfinder.cli import build_parser
+
+    out = tmp_path / "my demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    shown = capsys.readouterr().out
+    nexts = shown.split("\n  next:\n", 1)[1].splitlines()
+    commands = [shlex.split(line.split("#")[0]) for line in nexts]
+    assert commands[0] == ["wayfinder", "serve", "--out", str(out), "--dev-login"]
+    assert "review the 9 waiting message(s) at http://127.0.0.1:8080/" in nexts[0]
+    for words in commands:
+        if "--help" not in words:
+            build_parser().parse_args(words[1:])

@@ -205,7 +205,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
                              f"clock run on to {iso(until)[:10]}")
     write_run(args.out, {}, until)
     _write_outbox(runner, args.out / "outbox")
+    print(demo_next(args.out, len(runner.approvals)))
     return 0
+
+
+def demo_next(out: Path, waiting: int) -> str:
+    """What a newcomer can do after the demo, as commands to copy (the README's next steps, without the README)."""
+    import shlex
+
+    where = "" if out == Path("wayfinder-demo") else f" --out {shlex.quote(str(out))}"
+    review = f"review the {waiting} waiting message(s)" if waiting else "the review queue and tasks"
+    steps = [(f"wayfinder serve{where} --dev-login", f"{review} at http://127.0.0.1:8080/ (sign in as E1003, "
+              "reviewer)"),
+             ("wayfinder examples --copy mine", "your own copy of the journeys, catalog and events to edit"),
+             ("wayfinder simulate --help", "run journeys over your events")]
+    width = max(len(command) for command, _ in steps)
+    return "\n  next:\n" + "\n".join(f"    {command:<{width}}  # {why}" for command, why in steps)
 
 
 def _preview_events(args: argparse.Namespace, journey: Journey) -> tuple[list[CloudEvent], str]:

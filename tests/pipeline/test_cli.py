@@ -524,3 +524,15 @@ def test_the_demo_ends_with_what_to_do_next_as_commands_that_parse(tmp_path: Pat
     for words in commands:
         if "--help" not in words:
             build_parser().parse_args(words[1:])
+
+
+def test_the_test_script_answers_help_at_once_without_running_anything() -> None:
+    """``./scripts/test --help``, a newcomer's first try of the README's second command, ran ruff and mypy (and
+    would install chromium as root) before pytest printed pytest's own help."""
+    import subprocess
+
+    script = Path(__file__).parents[2] / "scripts" / "test"
+    shown = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=10, check=False)
+    assert shown.returncode == 0
+    assert shown.stdout.startswith("usage: ./scripts/test [PYTEST ARGUMENTS ...]")
+    assert "./scripts/test -m unit" in shown.stdout and "== ruff" not in shown.stdout

@@ -536,3 +536,13 @@ def test_the_test_script_answers_help_at_once_without_running_anything() -> None
     assert shown.returncode == 0
     assert shown.stdout.startswith("usage: ./scripts/test [PYTEST ARGUMENTS ...]")
     assert "./scripts/test -m unit" in shown.stdout and "== ruff" not in shown.stdout
+
+
+def test_schema_out_on_a_file_says_to_give_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``wayfinder schema --out notes.txt`` said "cannot use notes.txt: File exists", which reads as if the file
+    were in the way of something; demo and simulate say what is wrong with --out, and now schema does too."""
+    (tmp_path / "notes.txt").write_text("mine\n", encoding="utf-8")
+    assert main(["schema", "--out", str(tmp_path / "notes.txt")]) == 2
+    assert capsys.readouterr().err == (f"wayfinder schema: --out {tmp_path / 'notes.txt'} is a file; give a folder "
+                                       "(it is made if missing, and files in it are replaced)\n")
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine\n"

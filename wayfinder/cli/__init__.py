@@ -500,6 +500,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     from wayfinder.cli.schema import write_schemas
 
+    try:
+        check_out_folder(args.out)
+    except PathProblem as e:  # as demo and simulate say it: "File exists" did not say which was wrong
+        print(f"wayfinder schema: {e}", file=sys.stderr)
+        return 2
     written = write_schemas(args.out)
     for path in written:
         print(path)

@@ -546,3 +546,15 @@ def test_schema_out_on_a_file_says_to_give_a_folder(tmp_path: Path, capsys: pyte
     assert capsys.readouterr().err == (f"wayfinder schema: --out {tmp_path / 'notes.txt'} is a file; give a folder "
                                        "(it is made if missing, and files in it are replaced)\n")
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+
+
+def test_a_folder_without_tests_says_where_journey_tests_go(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``wayfinder test mine`` on a folder with journeys but no tests/ said "mine/tests:1:1: no such file or folder
+    / 1 error(s)", as if a document had an error at line 1."""
+    import shutil
+
+    shutil.copytree(examples_dir() / "journeys", tmp_path / "journeys")
+    assert main(["test", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        f"{tmp_path / 'tests'}: no such folder; `wayfinder test FOLDER` reads the journey tests (kind: JourneyTest) "
+        "in FOLDER/tests (`wayfinder examples --copy DIR` makes one with examples)\n")

@@ -421,6 +421,10 @@ def cmd_test(args: argparse.Namespace) -> int:
         print(f"{root / 'journeys'}: no such folder; `wayfinder test FOLDER` runs the journeys in FOLDER/journeys "
               "against the tests in FOLDER/tests (laid out as `wayfinder examples --copy` makes it)", file=sys.stderr)
         return 1
+    if root.is_dir() and not (root / "tests").exists():  # it was "FOLDER/tests:1:1: no such file or folder"
+        print(f"{root / 'tests'}: no such folder; `wayfinder test FOLDER` reads the journey tests (kind: JourneyTest) "
+              "in FOLDER/tests (`wayfinder examples --copy DIR` makes one with examples)", file=sys.stderr)
+        return 1
     defs, problems = _definitions_of(root, root / "tests")
     if not _report_problems(problems):
         return 1

@@ -558,3 +558,16 @@ def test_a_folder_without_tests_says_where_journey_tests_go(tmp_path: Path, caps
     assert capsys.readouterr().err == (
         f"{tmp_path / 'tests'}: no such folder; `wayfinder test FOLDER` reads the journey tests (kind: JourneyTest) "
         "in FOLDER/tests (`wayfinder examples --copy DIR` makes one with examples)\n")
+
+
+def test_wayfinder_alone_shows_the_help_and_a_mistyped_command_is_told_the_nearest(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A newcomer types ``wayfinder`` (or ``wayfinder help``) first, then mistypes a command: it said only "the
+    following arguments are required: COMMAND", and "invalid choice: 'simulat' (choose from ...20 names)"."""
+    assert main([]) == 2
+    assert "start here:\n  wayfinder demo" in capsys.readouterr().err
+    assert main(["help"]) == 0
+    assert "start here:\n  wayfinder demo" in capsys.readouterr().out
+    assert main(["simulat", "--events", "x.jsonl"]) == 2
+    assert capsys.readouterr().err == ("wayfinder: no command 'simulat'; did you mean 'simulate'? `wayfinder --help` "
+                                       "lists them\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
 import os
@@ -663,6 +664,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _commands(parser: argparse.ArgumentParser) -> list[str]:
+    """The command names, as the parser knows them (argparse has no public way to ask)."""
+    return [name for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+            for name in action.choices]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -676,7 +683,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not words or words[0] == "help":  # a newcomer's first try: the commands and where to start
+        print(parser.format_help(), file=sys.stdout if words else sys.stderr, end="")
+        return 0 if words else 2
+    commands = _commands(parser)
+    if not words[0].startswith("-") and words[0] not in commands:
+        near = difflib.get_close_matches(words[0], commands, n=1)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        print(f"wayfinder: no command {words[0]!r}; {hint}`wayfinder --help` lists them", file=sys.stderr)
+        return 2
+    args = parser.parse_args(words)
     fmt = os.environ.get("WAYFINDER_LOG_FORMAT", "text")
     if fmt not in LOG_FORMATS:
         print(f"WAYFINDER_LOG_FORMAT: {fmt!r} is not one of {', '.join(LOG_FORMATS)}", file=sys.stderr)

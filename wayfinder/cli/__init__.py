@@ -454,7 +454,8 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def _definitions_of(root: Path, *more: Path) -> tuple[Definitions, list[Problem]]:
-    """A folder laid out like the examples: journeys/, catalog/, templates/, policy.yaml (bundled where missing)."""
+    """A folder laid out like the examples: journeys/, catalog/, templates/ (the bundled catalog and templates where
+    missing), policy.yaml (none where missing: the folder's runs are what it says, README "wayfinder test")."""
     if not root.is_dir():
         msg = f"{root}: a file; give the folder it is in" if root.exists() else f"{root}: no such folder"
         raise SystemExit(msg)

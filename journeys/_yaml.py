@@ -458,12 +458,28 @@ def _position_of(text: str, index: int) -> tuple[int, int]:
     return len(starts), index - starts[-1] + 1
 
 
+_EVENTS = ("a file of events (one CloudEvent a line), not a Wayfinder definition: give it to `wayfinder simulate "
+           "--events` (or `publish`); validate reads journeys, templates, catalog and policy")
+
+
+def _events_line(text: str) -> int | None:
+    """The line of the first event when ``text`` is a file of CloudEvents (its first line holding something is a JSON
+    object with ``specversion``), else None: validated as YAML it said "no kind" and a syntax error at line 2."""
+    for number, line in enumerate(text.splitlines()[:50], start=1):
+        if line.strip():
+            return number if line.lstrip().startswith("{") and '"specversion"' in line else None
+    return None
+
+
 def read_documents(path: Path, display: str, *, limit: int | None = None) -> Read:
     """:func:`load_documents`, and whether the whole file was read."""
     problems: list[Problem] = []
     text = _read(path, display, limit)
     if isinstance(text, Problem):
         return Read([], [text], whole=False)
+    events = _events_line(text)
+    if events is not None:  # the events a run reads, given where definitions go: one line that says so
+        return Read([], [Problem(display, events, 1, _EVENTS)], whole=False)
     whole = False
     docs: list[Document] = []
     loader = _Loader(text)

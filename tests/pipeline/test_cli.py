@@ -282,6 +282,20 @@ def test_examples_copy_validates(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "10 journeys" in capsys.readouterr().out
 
 
+
+def test_validate_given_an_events_file_says_it_is_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An HR author who gives ``validate`` the events file (it sits beside the journeys in a case folder) is told
+    what it is and where it goes, in one line at its first event; it said "no kind" and a YAML syntax error."""
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n" + (examples_dir() / "events.jsonl").read_text(encoding="utf-8").split("\n", 2)[0] + "\n"
+                      '{"specversion": "1.0", "id": "x2"}\n', encoding="utf-8")
+    assert main(["validate", str(events)]) == 1
+    said = capsys.readouterr()
+    lines = [line for line in (said.out + said.err).splitlines() if line.startswith(str(events))]
+    assert lines == [f"{events}:2:1: a file of events (one CloudEvent a line), not a Wayfinder definition: give it to "
+                     "`wayfinder simulate --events` (or `publish`); validate reads journeys, templates, catalog and "
+                     "policy"]
+
 def test_a_reader_that_goes_away_stops_the_command_quietly() -> None:
     """``wayfinder preview ... | head -2``: the rest of the output has nowhere to go; no traceback on stderr. The
     reading end is closed before the command writes anything, so its first write meets the closed pipe."""

@@ -40,7 +40,7 @@ from wayfinder.journeys.effects import (
     Schedule,
     Timer,
 )
-from wayfinder.journeys.engine import Engine
+from wayfinder.journeys.engine import Engine, refused_after_erasure
 from wayfinder.journeys.events import ERASURE, CloudEvent, DecodeError, decode_event
 from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import RECIPIENT_FIELDS, DetailsToCome, Profile, as_recipient
@@ -1116,6 +1116,33 @@ class EmployeeStage(Stage):
                 self.directory[employee_id] = as_recipient(after.profile)  # as the directory topic has them
             work.records.append(Record(Topic.DIRECTORY, employee_id, dumps(contact_after) if contact_after else None))
         carry_out(effects, StagePort(self, work, partition, now, place), employee_id)
+        if after is not None and after.forgotten:  # (after the erasure's own records: its audit first)
+            self._refuse_parked(work, partition, after, now)
+
+    def _refuse_parked(self, work: Work, partition: int, record: EmployeeState, now: datetime) -> None:
+        """At an erasure (``record``: what is kept of the person), the inputs of theirs parked for their time
+        (``_input``) that the core would refuse at that time are refused now, the same dead letter sooner, and their
+        keys become tombstones: kept, their raw events (a feedback's text, an upsert's name) stayed in the table and
+        its changelog until their time, a year for an input mis-dated on the wall clock. A hire dated after the
+        erasure stays parked (it makes a new person under the old id, README "Erasure"), and so does every input
+        parked for after it: the new person's, decided at its time."""
+        parked: list[tuple[datetime, str, ParkedInput, CloudEvent]] = []
+        for key in self.timers.owned(record.employee_id):
+            raw = self.read(work, key) if key.startswith(f"t:{partition}:") and "\x1fparked\x1f" in key else None
+            timer = decode_timer(raw)[0] if raw is not None else None
+            if isinstance(timer, ParkedInput):
+                event = decode_event(timer.value.encode("utf-8"))
+                parked.append((event.time, key, timer, event))
+        rehired = min((t for t, _, _, e in parked if not refused_after_erasure(record.erased_at, True, e)),
+                      default=None)
+        refused = sorted((p for p in parked if refused_after_erasure(record.erased_at, True, p[3])
+                          and (rehired is None or p[0] < rehired)), key=lambda p: (p[0], p[1]))
+        for _, key, _, _ in refused:  # gone before any is decided: deciding one comes back here (``_apply``)
+            work.writes[key] = None
+            self.timers.discard(key)
+        for _, _, timer, event in refused:
+            place = Place(timer.topic, partition, timer.offset) if timer.offset is not None else None
+            self._decide(work, partition, event, now, None, place)
 
 
 @dataclass(frozen=True)

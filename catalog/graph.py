@@ -601,14 +601,17 @@ class CatalogGraph:
         return out
 
     def role_for(self, name: str) -> RoleSpec | None:
-        """The catalog role with this id, or whose ``matches`` or ``title`` is ``name`` (any case)."""
+        """The catalog role with this id, or whose ``matches`` or ``title`` is ``name`` (any case), else whose id
+        is ``name`` written as skills may be (any case, spaces or underscores: ``First line manager``)."""
         if name in self.roles:
             return self.roles[name]
         wanted = name.strip().casefold()
-        for role in sorted(self.roles.values(), key=lambda r: r.id):
+        ordered = sorted(self.roles.values(), key=lambda r: r.id)
+        for role in ordered:
             if wanted in {m.strip().casefold() for m in (*role.matches, role.title or "")}:
                 return role
-        return None
+        key = skill_key(name)
+        return next((role for role in ordered if skill_key(role.id) == key), None)
 
     def learning_path(self, role: RoleSpec, employee: Mapping[str, Any], *, start: date, horizon_days: int,
                       pace_days: int, opt_out_topics: Iterable[str] = (),

@@ -177,6 +177,28 @@ def test_without_a_role_the_path_leads_to_the_aspiration_and_the_horizon_cuts_it
     assert runner.stats.diagnostics["learning_path_no_target"] == 1  # E2: not a role of the catalog
 
 
+def test_an_aspiration_naming_the_role_id_in_another_case_or_with_spaces_leads_to_that_role(tmp_path: Path) -> None:
+    # An HR system writes "First line manager" or "FIRST-LINE-MANAGER" for the role `first-line-manager`: neither is
+    # its title ("First-line people manager") nor one of its `matches`; both got no path (learning_path_no_target).
+    (tmp_path / "journeys").mkdir()
+    (tmp_path / "journeys" / "growth.yaml").write_text(ASPIRING, encoding="utf-8")
+    ex = examples_dir()
+    defs = load_or_raise(Sources(paths=[tmp_path / "journeys", ex / "catalog"], templates=[ex / "templates"]))
+    from wayfinder.journeys.events import decode_event
+
+    people = {"E1": "First line manager", "E2": " FIRST-LINE-MANAGER ", "E3": "first_line_manager",
+              "E4": "first-line"}
+    lines = [json.dumps({"specversion": "1.0", "id": f"a-{n}", "source": "test", "subject": subject,
+                         "type": "hris.employee.upserted", "time": "2026-03-02T09:00:00Z",
+                         "data": {"email": f"{subject}@example.com", "aspiration": aspiration}})
+             for n, (subject, aspiration) in enumerate(people.items())]
+    runner = EmbeddedRunner(defs)
+    runner.run([decode_event(line) for line in lines], at("2026-04-01T00:00:00Z"))
+    assert sorted(m.employee_id for m in runner.messages.values()) == ["E1", "E2", "E3"]
+    assert runner.stats.diagnostics["learning_path_no_target"] == 1  # E4: not the role's id, title or matches
+    assert defs.catalog.role_for("Team Lead") == defs.catalog.roles["first-line-manager"]  # matches still first
+
+
 def test_the_bundled_journey_test_catches_a_lost_video_variant(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     copy = tmp_path / "mine"

@@ -277,8 +277,11 @@ class Engine:
                 continue
             e.trigger = corrections.amended_trigger(e.trigger, event.data.get("changes"))
             journey = self.defs.journeys.get((e.journey_id, e.version))
-            if (journey is not None and e.waiting == "timer" and isinstance(_step_at(journey, e.step), WaitStep)
-                    and not _after_wait_for(journey, e.step)):  # else it reads the awaited event, not the trigger
+            step = _step_at(journey, e.step) if journey is not None and e.waiting == "timer" else None
+            # a wait dated from a field (``until``) is worked out again; ``for`` is dated from no field and keeps its
+            # instant, as ``now`` would move it; after a ``wait_for`` it reads the awaited event, not the trigger
+            if (journey is not None and isinstance(step, WaitStep) and step.wait.until is not None
+                    and not step.wait.until.reads("now") and not _after_wait_for(journey, e.step)):
                 self._wait_again(run, journey, e)
         return run.effects
 

@@ -151,3 +151,31 @@ def test_an_amendment_without_the_old_value_moves_the_kept_hire_of_its_source(wr
     runner = run(write_files, moved)
     first_day = [m for m in runner.messages.values() if m.step_id == "first-day"]
     assert [(m.status, m.scheduled_for) for m in first_day] == [("sent", at("2026-03-23T08:00:00Z"))]
+
+
+MOVE = """id: move
+trigger: {event: hris.employee.relocated}
+steps:
+  - id: hello
+    send: {channel: email, subject: "Welcome", body: "Welcome to your new place."}
+  - id: three-weeks
+    wait: {for: 3w}
+  - id: settling-in
+    send: {channel: email, subject: "Settled in?", body: "How is it going?"}
+"""
+
+
+def test_an_amendment_leaves_a_wait_for_a_duration_where_it_was(write_files: WriteFiles) -> None:
+    """A ``wait: for`` is dated from when the journey reached it, from no field of the trigger: an amendment a week
+    later (the new location's name corrected) leaves it. Found by an audit of issue 15: it was worked out again
+    from the correction's time, so the settling-in message went a week late."""
+    moved = ev("r1", "hris.employee.relocated", "2026-03-02T10:00:00Z", old_location="Berlin",
+               new_location="Lisbon", new_country="PT")
+    fixed = ev("c1", "hris.correction", "2026-03-09T10:00:00Z", "E1", original={"source": "test", "id": "r1"},
+               original_type="hris.employee.relocated", action="amend", reason="location_corrected",
+               changes={"new_location": {"old": "Lisbon", "new": "Porto"}})
+    runner = runner_for(write_files, {"move": MOVE})
+    runner.run([person("E1"), moved, fixed], at("2026-04-30T00:00:00Z"))
+    settling = [m for m in runner.messages.values() if m.step_id == "settling-in"]
+    assert [(m.status, m.scheduled_for) for m in settling] == [("sent", at("2026-03-23T10:00:00Z"))]
+    assert runner.stats.diagnostics["correction_unmatched"] == 0

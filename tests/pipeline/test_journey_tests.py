@@ -29,7 +29,7 @@ def test_the_bundled_journey_tests_pass(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["test"]) == 0
     out = capsys.readouterr().out
     assert "PASS new-parent-birth-in-germany (" in out
-    assert out.endswith("7 passed, 0 failed\n")
+    assert out.endswith("8 passed, 0 failed\n")
 
 
 def test_a_k_that_matches_no_test_says_so_not_that_there_are_none(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1080,6 +1080,28 @@ def test_an_export_with_no_rows_or_most_people_missing_stops_the_import(
     assert [e["type"] for e in events] == ["hris.employee.terminated"] * 20
 
 
+def test_an_empty_export_file_is_said_to_have_no_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit of issue 15 (2026-12-06): an empty CSV file (an export job that wrote nothing) was refused with
+    "none of the id columns id is in the header; fix id_column in the mapping", which sent the operator to a
+    mapping that was right. It is an export with no rows, as a header alone is; in either export, CSV or JSON."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(ABSENT_MAPPING, encoding="utf-8")
+    full = tmp_path / "full-2026-12-01.csv"
+    full.write_text("id,name,status,start,manager\nE1,P,Active,2020-01-01,M1\n", encoding="utf-8")
+    for name, text in [("empty-2026-12-02.csv", ""), ("blank-2026-12-02.csv", "\n\n"),
+                       ("empty-2026-12-02.jsonl", "")]:
+        empty = tmp_path / name
+        empty.write_text(text, encoding="utf-8")
+        for previous, current in [(full, empty), (empty, full)]:
+            out = tmp_path / "events.jsonl"
+            code = main(["import", "snapshot", "--previous", str(previous), "--current", str(current), "--mapping",
+                         str(mapping), "--out", str(out)])
+            err = capsys.readouterr().err
+            assert (code, out.exists()) == (1, False)
+            assert err.startswith(f"wayfinder import: {empty}: the export has no rows (the file is empty). Nothing "
+                                  f"was compared and {out} was not written"), err
+
+
 def test_a_json_export_that_is_one_array_is_said_to_be(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An HRIS administrator's audit (2026-12-06): most HR systems' "JSON export" is one array. Read as JSON lines,
     each of its lines was a dead letter "not a JSON object (invalid JSON)" and the import said the export or the

@@ -365,6 +365,12 @@ class Paths:
 
 
 
+def _empty(path: Path) -> bool:
+    """Whether the export holds nothing but white space (an export job that wrote no file, or an empty one)."""
+    with path.open("rb") as f:
+        return not f.read(1 << 16).removeprefix(b"\xef\xbb\xbf").strip() and not f.read(1)
+
+
 def _check_headers(mapping: Mapping, paths: Paths) -> None:
     """Refuse exports that are not there, cannot be read at all, or whose CSV headers do not have the mapping's
     columns as the other export (or as written, but for case or separators) has them."""
@@ -372,6 +378,10 @@ def _check_headers(mapping: Mapping, paths: Paths) -> None:
     for path in exports:
         if not path.is_file():
             msg = f"{path}: no such export file"
+            raise SnapshotError(msg)
+        if _empty(path):  # not a header lacking the id column: fixing the mapping would not help
+            msg = f"{path}: the export has no rows (the file is empty). " + _NOT_IMPORTED.format(
+                out=paths.out)
             raise SnapshotError(msg)
         if problem := header_problem(path, mapping):
             raise SnapshotError(problem)

@@ -292,6 +292,19 @@ def test_a_terminated_person_gets_no_new_manager_job_or_place() -> None:
     assert [t for t, _ in _events(BAMBOO, item)] == ["hris.employee.upserted"]
 
 
+def test_a_move_to_another_country_at_the_same_location_is_a_relocation_as_in_the_import() -> None:
+    """An audit of issue 15 (2026-12-06): the import writes a remote worker's move from Germany to Portugal (the
+    location still "Remote") as ``hris.employee.relocated``; the webhook saying the same wrote an upsert alone, so
+    the relocation journey started for the export's report and not for the webhook's."""
+    item = _bamboo({"Location": "Remote - US", "Country": "Canada"}, ["Country"])
+    assert _events(BAMBOO, item) == [
+        ("hris.employee.upserted", {"country": "CA"}),
+        ("hris.employee.relocated", {"old_location": None, "new_location": "Remote - US", "new_country": "CA"})]
+    # without a location the update cannot say where they went (SPEC §2's new_location): the profile only
+    item = _bamboo({"Country": "Canada"}, ["Country"])
+    assert [t for t, _ in _events(BAMBOO, item)] == ["hris.employee.upserted"]
+
+
 def test_an_update_that_does_not_say_what_changed_repeats_no_leave_or_termination() -> None:
     """Updates without changedFields / changed_attributes for someone on leave or terminated, on two days: each
     started another leave or termination (the id came from the day). Repeats are duplicates now: the fact's date

@@ -266,7 +266,8 @@ def _updated(record: Record, changed: Record, ctx: Context, employee: str, *, le
     if changed.get("role") is not None or changed.get("department") is not None:
         out.append(dated(JOB_CHANGED, {"change": "transfer", "old_role": None, "new_role": record.get("role"),
                                        "old_department": None, "new_department": record.get("department")}, ctx))
-    if changed.get("location") is not None:
+    if changed.get("location") is not None or (changed.get("country") is not None and record.get("location")):
+        # another country at the same location is a move too, as in the import (a remote worker's "Remote")
         data = {"old_location": None, "new_location": record["location"], "new_country": record.get("country")}
         if record.get("timezone") is not None:
             data["new_timezone"] = record["timezone"]

@@ -36,7 +36,7 @@ from wayfinder.journeys.effects import (
     part,
 )
 from wayfinder.journeys.events import ERASURE, RATING_EVENTS, SENSITIVE_EVENT_TYPES, CloudEvent, rating_of
-from wayfinder.journeys.leave import note_leave, rescind_leave, rule_for
+from wayfinder.journeys.leave import amend_leave, note_leave, rescind_leave, rule_for
 from wayfinder.journeys.model import Journey, Step, WaitForStep, WaitStep
 from wayfinder.journeys.profile import LEFT_AT, Profile, changes_profile, leaving_at, present
 from wayfinder.journeys.records import ERASED_INPUT, enrollment_id
@@ -258,7 +258,7 @@ class Engine:
                   if event.data.get("action") == "rescind" else [])
         run.effects.extend(OpenTask(task) for task in closed)  # the task's latest state: cancelled
         lifted = (rescind_leave(state, event.data.get("original"), at)
-                  if event.data.get("action") == "rescind" else [])
+                  if event.data.get("action") == "rescind" else amend_leave(state, event.data, at))
         run.effects.extend(lifted)
         run.effects.extend(_departure(state, leaving, at))
         if not matches and not closed and not lifted and state.profile.get(LEFT_AT) == leaving:

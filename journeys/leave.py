@@ -19,7 +19,7 @@ from wayfinder.journeys.model import Journey, Policy
 from wayfinder.journeys.state import EmployeeState, LeavePeriod
 from wayfinder.vocabulary import EventType
 
-__all__ = ["note_leave", "rescind_leave", "rule_for"]
+__all__ = ["amend_leave", "note_leave", "rescind_leave", "rule_for"]
 
 
 def rule_for(journey: Journey | None, recipient_role: str, trigger: Mapping[str, Any] | None = None,
@@ -97,3 +97,36 @@ def rescind_leave(state: EmployeeState, original: Any, now: datetime) -> list[Ef
     state.mailboxes.add(state.employee_id)
     return [LeaveChanged(state.employee_id, min(leave.start, now), now, state.profile.timezone,
                          state.profile.quiet_hours, now)]
+
+
+def amend_leave(state: EmployeeState, data: Mapping[str, Any], now: datetime) -> list[Effect]:
+    """A correction amends the ``hris.leave.started`` that began the current sensitive leave (its ``start_date`` or
+    ``expected_return_date``: a leave extended, back sooner, a date mistyped): the period moves with it, and what it
+    holds with the period, as with a later ``hris.leave.ended``. The leave is the one named (by source and id), or,
+    for a correction naming an id no event had (an import's second correction of one date), the current leave from
+    that source whose dates are the ``old`` values it changes."""
+    leave, original, changes = state.leave, data.get("original"), data.get("changes")
+    if leave is None or leave.started_by is None or not isinstance(original, Mapping) or not isinstance(
+            changes, Mapping):
+        return []
+    tz_name = state.profile.timezone
+    tz = zone(tz_name)
+    dates = {"start_date": leave.start, "expected_return_date": leave.end}
+    moved = {f: c for f, c in changes.items() if f in dates and isinstance(c, Mapping) and "new" in c}
+    named = (original.get("source"), original.get("id")) == leave.started_by
+    try:
+        same = (original.get("source") == leave.started_by[0] and data.get("original_type") == EventType.LEAVE_STARTED
+                and all("old" in c and dates[f] is not None and to_instant(c["old"], tz) == dates[f]
+                        for f, c in moved.items()))
+        start = to_instant(moved["start_date"]["new"], tz) if "start_date" in moved else leave.start
+        end = leave.end
+        if "expected_return_date" in moved:
+            new_end = moved["expected_return_date"]["new"]
+            end = to_instant(new_end, tz) if new_end else None
+    except (TypeError, ValueError):  # not a date: the correction's data was checked, but not as times
+        return []
+    if not moved or not (named or same):
+        return []
+    state.leave = leave.model_copy(update={"start": start, "end": end})
+    state.mailboxes.add(state.employee_id)
+    return [LeaveChanged(state.employee_id, start, end, tz_name, state.profile.quiet_hours, now)]

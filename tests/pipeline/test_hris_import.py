@@ -648,9 +648,32 @@ def test_another_leave_while_on_leave_ends_the_first_and_starts_the_second(tmp_p
         ("E1", "hris.leave.ended", {"leave_type": "parental", "return_date": "2026-03-02"}),
         ("E1", "hris.leave.started", {"leave_type": "medical", "start_date": "2026-03-02",
                                       "expected_return_date": "2026-03-20"})]
-    # the same leave's start date corrected to before the previous export: not another leave
+    # the same leave's start date corrected to before the previous export: not another leave, its start amended
     _, events, _ = run(tmp_path, mapping, third, second)
-    assert events == []
+    assert brief(events) == [leave_amended("E1", ["medical", "2026-03-02"], start_date={"old": "2026-03-02",
+                                                                                      "new": "2026-03-01"})]
+
+
+def leave_amended(employee: str, key: list[str], **changes: dict[str, str]) -> tuple[str, str, dict[str, Any]]:
+    return employee, "hris.correction", {
+        "original": {"source": "hris/test", "id": event_id("hris/test", employee, "hris.leave.started", key)},
+        "original_type": "hris.leave.started", "action": "amend", "reason": "leave_dates_corrected",
+        "changes": changes}
+
+
+def test_a_leave_extended_or_shortened_amends_the_leave_it_started(tmp_path: Path) -> None:
+    """An audit of issue 15 (2026-12-06): the same leave with its expected return moved (extended, back sooner)
+    gave nothing, so a wait dated from it and the hold of a sensitive leave kept the first date. It is an amendment
+    of the leave's hris.leave.started; a return date blank on either side changes nothing (a blank cell is no
+    change)."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(LEAVE_MAPPING, encoding="utf-8")
+    days = _days(tmp_path, ["E1,On Leave,2020-01-01,Medical,2026-02-02,2026-03-09,", "E2,On Leave,2020-01-01,,,,"],
+                 ["E1,On Leave,2020-01-01,Medical,2026-02-02,2026-03-23,", "E2,On Leave,2020-01-01,,,2026-04-01,"],
+                 ["E1,On Leave,2020-01-01,Medical,2026-02-02,,", "E2,On Leave,2020-01-01,,,2026-04-01,"])
+    found = [brief(run(tmp_path, mapping, cur, prev, name=cur.stem)[1]) for prev, cur in itertools.pairwise(days)]
+    assert found == [[leave_amended("E1", ["medical", "2026-02-02"], expected_return_date={
+        "old": "2026-03-09", "new": "2026-03-23"})], []]
 
 
 def test_a_blank_dependents_cell_never_makes_an_old_child_new(tmp_path: Path) -> None:

@@ -309,3 +309,30 @@ def test_a_rescinded_leave_never_happened_what_it_held_goes_and_it_holds_nothing
     assert runner.states["E1"].leave is None and runner.stats.diagnostics["correction_unmatched"] == 0
     _, staged = events_through_stages(defs, events, until)
     assert staged == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+
+
+def test_an_amended_leave_moves_the_period_it_holds(write_files: WriteFiles) -> None:
+    """An audit of issue 15 (2026-12-06): a leave extended in the HR system (its expected return moved) changed
+    nothing, so what the leave held went out at the first expected return, while the person was still on leave. The
+    import now writes the extension as an amendment of the leave's ``hris.leave.started``; the hold moves with it (by
+    the named event, or for a second correction by the dates it changes), in simulate and the worker's stages alike."""
+    defs = world_defs(*defs_for(write_files, CHEER))
+    started = leave("E1", kind="medical", expected="2026-03-09")
+
+    def amend(eid: str, original: str, old: str, new: str, time: str) -> CloudEvent:
+        return ev(eid, "hris.correction", time, "E1", original={"source": "test", "id": original},
+                  original_type="hris.leave.started", action="amend", reason="leave_dates_corrected",
+                  changes={"expected_return_date": {"old": old, "new": new}})
+
+    extended = amend("c1", started.id, "2026-03-09", "2026-03-16", "2026-03-05T12:00:00Z")
+    again = amend("c2", "no-such-event", "2026-03-16", "2026-03-23", "2026-03-06T12:00:00Z")
+    stale = amend("c3", "no-such-event", "2026-03-09", "2026-03-11", "2026-03-07T12:00:00Z")
+    for events, due in [([extended], "2026-03-16T07:00:00Z"), ([extended, again, stale], "2026-03-23T07:00:00Z")]:
+        everything = [person("E1"), started, promoted("E1"), *events]
+        until = at("2026-03-31T00:00:00Z")
+        runner = EmbeddedRunner(defs)
+        runner.run(everything, until)
+        cheer = one(runner, "cheer")
+        assert (cheer.status, cheer.scheduled_for) == ("sent", at(due))  # 08:00 in Berlin on the return date
+        _, staged = events_through_stages(defs, everything, until)
+        assert staged == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}

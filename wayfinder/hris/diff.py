@@ -215,6 +215,16 @@ def _another_leave(prev: Record, cur: Record, ctx: Context) -> bool:
                                              and cur["leave_start_date"] > ctx.previous_as_of.isoformat())
 
 
+def _leave_dates(prev: Record, cur: Record, ctx: Context, employee: str) -> list[Change]:
+    """The same leave with its start or expected return moved (extended, back sooner, a date mistyped): an amendment
+    of its ``hris.leave.started``, so a wait dated from it and the hold of a sensitive leave move with it."""
+    fields = (("leave_start_date", "start_date"), ("leave_expected_return_date", "expected_return_date"))
+    changes = {name: {"old": prev[column], "new": cur[column]} for column, name in fields if _set(prev, cur, column)}
+    if not changes:
+        return []
+    return [correction(ctx.source, employee, leave_started(prev, ctx), "amend", "leave_dates_corrected", changes)]
+
+
 def _again(prev: Record, cur: Record, name: str, ctx: Context, *, known: bool) -> str | None:
     """The export's date when ``cur`` announces a fact the previous export already held and had taken back: the
     same date in field ``name``, before the previous export's date, though its status said otherwise (a
@@ -235,6 +245,8 @@ def _status_changes(prev: Record, cur: Record, ctx: Context, employee: str, *, k
                                {"date": {"old": prev["termination_date"], "new": cur["termination_date"]}})]
         if now == "leave" and _another_leave(prev, cur, ctx):
             return [leave_ended(prev, cur, ctx), leave_started(cur, ctx)]
+        if now == "leave":
+            return _leave_dates(prev, cur, ctx, employee)
         return []
     if now == "rescinded" and prev.get("start_date"):
         return [correction(ctx.source, employee, hired(prev), "rescind", "hire_rescinded")]

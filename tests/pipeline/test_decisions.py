@@ -9,8 +9,9 @@ from collections.abc import Callable
 import pytest
 
 from tests.pipeline.stages import DictTable, Pipeline, events_through_stages
-from tests.pipeline.test_runner_rules import ev, person, runner_for
-from tests.support import WriteFiles, at
+from tests.pipeline.test_runner_rules import HEAD, ev, person, runner_for
+from tests.support import WORLD, WriteFiles, at, read_jsonl
+from wayfinder.cli import main
 from wayfinder.cli.report import print_summary
 from wayfinder.journeys.decisions import _edited
 from wayfinder.journeys.effects import ReviewTimer
@@ -467,3 +468,29 @@ def test_journeys_act_on_decisions_by_people_as_on_any_event(write_files: WriteF
     assert [(t.journey_id, t.title) for t in runner.tasks.values() if t.journey_id == "after-review"] == [
         ("after-review", "A message was rejected")]  # once: the refused decision acted on nothing
     assert [d.reason for d in runner.dead_letters] == ["self_review"]
+
+
+def test_simulate_reads_decisions_from_a_second_events_file_as_one_stream(write_files: WriteFiles) -> None:
+    """``--events`` given twice (the HRIS events, then the reviewers' decisions): one stream in time order; before,
+    the second flag replaced the first, so the run saw the decisions alone and said nothing of it."""
+    root = write_files({"journeys/care.yaml": HEAD + SENSITIVE,
+                        "policy.yaml": "apiVersion: wayfinder/v1\nkind: Policy\n" + POLICY})
+    hris = [person("E1"), ev("l1", "hris.leave.started", LEAVE_AT, leave_type="bereavement", start_date="2026-05-04")]
+    (root / "hris.jsonl").write_text("".join(e.model_dump_json() + "\n" for e in hris), encoding="utf-8")
+    runner = runner_for(write_files, {"care": SENSITIVE}, POLICY)
+    runner.run(hris, at(LEAVE_AT))
+    (held,) = runner.messages.values()
+    decisions = [decide("d1", "2026-05-05T10:00:00Z", held.message_id)]
+    (root / "decisions.jsonl").write_text("".join(e.model_dump_json() + "\n" for e in decisions), encoding="utf-8")
+    out = root / "out"
+    args = ["simulate", "--events", str(root / "hris.jsonl"), "--events", str(root / "decisions.jsonl"),
+            "--journeys", str(root / "journeys"), "--catalog", str(WORLD / "catalog"), "--templates",
+            str(WORLD / "templates"), "--policy", str(root / "policy.yaml"),
+            "--until", "2026-05-20T00:00:00Z", "--out", str(out)]
+    assert main(args) == 0
+    (message,) = read_jsonl(out / "messages.jsonl")
+    assert (message["message_id"], message["status"], message["reviewer_id"]) == (held.message_id, "approved", "H1")
+    assert message["scheduled_for"] == "2026-05-05T10:00:00Z"
+    assert read_jsonl(out / "dead_letters.jsonl") == []
+    assert json.loads((out / "run.json").read_text(encoding="utf-8"))["events"] == [
+        str((root / "hris.jsonl").resolve()), str((root / "decisions.jsonl").resolve())]

@@ -149,7 +149,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _simulate(defs: Definitions, events_path: Path, until: datetime | None, out: Path, *,
+def _simulate(defs: Definitions, events_path: Path | list[Path], until: datetime | None, out: Path, *,
               include_drafts: bool, title: str) -> StreamingRunner:
     started = time.perf_counter()
     runner = simulate_streaming(defs, events_path, until, out, include_drafts=include_drafts)
@@ -167,10 +167,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     defs = _checked_load("simulate", lambda: check_out_folder(args.out), args)
     if isinstance(defs, int):
         return defs
-    events_file(args.events)
-    runner = _simulate(defs, args.events, args.until, args.out, include_drafts=args.include_drafts,
-                       title=f"simulate {args.events.name}")
-    write_run(args.out, {"events": args.events, "journeys": args.journeys, "catalog": args.catalog,
+    files = [events_file(path) for path in args.events]
+    runner = _simulate(defs, files, args.until, args.out, include_drafts=args.include_drafts,
+                       title=f"simulate {', '.join(path.name for path in files)}")
+    write_run(args.out, {"events": files if len(files) > 1 else files[0], "journeys": args.journeys,
+                         "catalog": args.catalog,
                          "templates": args.templates, "policy": args.policy}, args.until)
     if args.outbox:
         _write_outbox(runner, args.out / "outbox")
@@ -583,7 +584,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="run journeys over a file of events on a virtual clock",
                        epilog=SIMULATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--events", type=Path, required=True, help="CloudEvents, one JSON object per line")
+    p.add_argument("--events", type=Path, required=True, action="append", help="CloudEvents, one JSON object per "
+                   "line; give it again to add a file (decisions, say): the files are read as one stream, in time "
+                   "order, ties in the order given")
     _definition_args(p)
     p.add_argument("--until", type=_parse_time, help="fire timers up to this time (RFC 3339 with an offset, or a "
                    "date: its midnight in UTC) [default: the last event's]")

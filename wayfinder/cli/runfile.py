@@ -17,12 +17,18 @@ RUN_FILE = "run.json"
 INPUTS = ("events", "journeys", "catalog", "templates", "policy")
 
 
-def write_run(out: Path, values: dict[str, Path | None], until: datetime | None) -> None:
-    """Record the inputs (None: the bundled ones) and the clock's end beside the results."""
-    record: dict[str, Any] = {name: str(path.resolve()) if (path := values.get(name)) is not None else None
-                              for name in INPUTS}
+def write_run(out: Path, values: dict[str, Path | list[Path] | None], until: datetime | None) -> None:
+    """Record the inputs (None: the bundled ones; several events files as a list) and the clock's end beside the
+    results."""
+    record: dict[str, Any] = {name: _recorded(values.get(name)) for name in INPUTS}
     record["until"] = iso(until) if until is not None else None
     (out / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def _recorded(value: Path | list[Path] | None) -> str | list[str] | None:
+    if isinstance(value, list):
+        return [str(path.resolve()) for path in value]
+    return str(value.resolve()) if value is not None else None
 
 
 def read_run(out: Path) -> dict[str, Any] | None:
@@ -33,11 +39,16 @@ def read_run(out: Path) -> dict[str, Any] | None:
         return None
     if not isinstance(record, dict):
         return None
-    values: dict[str, Any] = {name: Path(record[name]) if isinstance(record.get(name), str) else None
-                              for name in INPUTS}
+    values: dict[str, Any] = {name: _read(record.get(name)) for name in INPUTS}
     until = record.get("until")
     values["until"] = parse_instant(until) if isinstance(until, str) else None
     return values
+
+
+def _read(value: object) -> Path | list[Path] | None:
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return [Path(v) for v in value]
+    return Path(value) if isinstance(value, str) else None
 
 
 def differences(recorded: dict[str, Any], given: dict[str, Any]) -> list[str]:

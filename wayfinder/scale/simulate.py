@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import IO, Any
 from pydantic import BaseModel
 from pydantic_core import to_json
 
-from wayfinder.journeys.events import DecodeError, decode_event, iso
+from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.records import DeadLetter, Message
 from wayfinder.safety import redact_dead_letters
@@ -188,23 +188,30 @@ def _early(reason: str, raw: bytes | LongLine, at: datetime, source: str, line: 
     return DeadLetter.of(reason, raw, at, source=source, line=line)
 
 
-def simulate_streaming(defs: Definitions, events: Path, until: datetime | None, out: Path, *,
+def simulate_streaming(defs: Definitions, events: Path | Sequence[Path], until: datetime | None, out: Path, *,
                        include_drafts: bool = False) -> StreamingRunner:
-    """Run ``events`` through a :class:`StreamingRunner` writing to ``out``; the runner (closed) for the
-    summary."""
+    """Run ``events`` (one file, or several read as one stream: in time order, ties in the order the files are
+    given, then in file order) through a :class:`StreamingRunner` writing to ``out``; the runner (closed) for
+    the summary."""
+    files = [events] if isinstance(events, Path) else list(events)
     runner = StreamingRunner(defs, out, include_drafts=include_drafts)
     try:
-        last = _stream(events, runner, until)
+        if len(files) != 1:
+            raise OutOfOrder  # several files are read whole and merged
+        last = _stream(files[0], runner, until)
     except OutOfOrder:
         runner.close()  # what it wrote is written again from the start
         runner = StreamingRunner(defs, out, include_drafts=include_drafts)
-        read = read_event_file(events)
-        for letter in read.dead_letters:
-            runner.dead_letter(letter)
-        ordered = sorted(enumerate(read.events), key=lambda p: (p[1].time, p[0]))
-        for n, event in ordered:
-            runner.feed(event, (events.name, read.lines[n]))
-        last = ordered[-1][1].time if ordered else None
+        merged: list[tuple[datetime, int, int, CloudEvent, tuple[str, int]]] = []
+        for k, path in enumerate(files):
+            read = read_event_file(path)
+            for letter in read.dead_letters:
+                runner.dead_letter(letter)
+            merged.extend((event.time, k, n, event, (path.name, read.lines[n])) for n, event in enumerate(read.events))
+        merged.sort(key=lambda p: p[:3])
+        for _, _, _, event, place in merged:
+            runner.feed(event, place)
+        last = merged[-1][0] if merged else None
     runner.last_event = last_stated(runner.dead_letters, last)
     end = until or runner.last_event
     if end is not None:

@@ -137,6 +137,11 @@ def build(args: argparse.Namespace, settings: Any) -> Any:
                   f"see {args.out / RUN_FILE}): give the same ones, or leave them out, or use another --out folder",
                   file=sys.stderr)
             return None
+        if isinstance(recorded["events"], list):
+            print(f"wayfinder serve: {args.out} holds the results of a simulate over several events files (see "
+                  f"{args.out / RUN_FILE}); serve runs one: put them in one file and simulate it again, or use another "
+                  "--out folder", file=sys.stderr)
+            return None
         for name in (*INPUTS, "until"):
             if given[name] is None:
                 setattr(args, name, recorded[name])

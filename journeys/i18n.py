@@ -8,6 +8,7 @@ alike). A locale without a catalog gets the English text; formatting still follo
 
 from __future__ import annotations
 
+import decimal
 import functools
 import io
 from collections.abc import Iterable, Mapping
@@ -160,9 +161,17 @@ class Reader:
 
     def number(self, value: Any) -> str:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return numbers.format_decimal(value, locale=self.locale)
+            # Babel rounds in the current decimal context, 28 digits by default: from 1e25 up (a value an event may
+            # carry, or a template work out) it raised InvalidOperation and the message failed (render_error)
+            with decimal.localcontext() as context:
+                context.prec = _NUMBER_DIGITS
+                return numbers.format_decimal(value, locale=self.locale)
         return str(value)
 
+
+_NUMBER_DIGITS = 400
+"""Digits ``format_number`` works with: every float (at most 309 before the point) and every integer an event may
+carry (at most 308 digits: README "Hostile and broken inputs") is written whole."""
 
 # What Babel raises for a pattern it cannot write: a day period this locale does not name (ValueError), a field
 # it has no data for (KeyError, IndexError), a time field in a date's pattern (AttributeError, TypeError).

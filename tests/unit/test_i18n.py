@@ -159,6 +159,23 @@ def test_dates_times_and_numbers_in_the_readers_locale_and_timezone() -> None:
     assert Reader("en-GB", "Europe/Berlin").datetime("2026-10-25t00:30:00z", "short") == "25/10/2026, 02:30"
 
 
+@pytest.mark.parametrize(("value", "written"), [
+    (1e25, "10,000,000,000,000,000,000,000,000"),
+    (10**30, "1,000,000,000,000,000,000,000,000,000,000"),
+    (-1.5e27, "-1,500,000,000,000,000,000,000,000,000"),
+    (1.7976931348623157e308, "179,769,313,486,231,570" + ",000" * 97),
+    (10**307, "10" + ",000" * 102),
+])
+def test_a_large_number_is_written_whole_not_a_failed_message(value: float, written: str) -> None:
+    """Babel rounds in Python's decimal context (28 digits): a profile's ``1e25`` failed its message with
+    InvalidOperation (render_error) until 2026-12-06."""
+    template = MessageTemplate("t", "s", "{{ employee.attributes.n | format_number }}")
+    rendered = template.render({"employee": {"attributes": {"n": value}}}, "en-US", footer=("x", "u"))
+    assert rendered.text.startswith(written + "\n")
+    with reading("de-DE", None) as reader:
+        assert reader.number(value) == written.replace(",", ".")
+
+
 def test_french_writes_the_first_of_a_month_1er_wherever_a_date_is_said_in_words() -> None:
     """Babel writes "1 mars 2026"; French writes "1er mars 2026" (until 2026-12-05 an explanation read "ajoutée à son
     dossier familial le 1 mars 2026"). Only in French, only on the 1st, only before the month's name: a date in

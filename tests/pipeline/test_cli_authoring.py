@@ -695,3 +695,14 @@ def test_an_empty_file_in_a_folder_is_a_warning_and_a_document_without_kind_says
     assert main(["validate", str(root / "nokind.yaml")]) == 1
     assert f"{root}/nokind.yaml:1:1: no kind: a Wayfinder document says which it is, one of Journey, " in (
         capsys.readouterr().err)
+
+
+def test_the_local_broker_script_says_the_commands_read_wayfinder_broker() -> None:
+    """``deploy/local/kafka`` takes ``WAYFINDER_KAFKA_PORT``; the commands read ``WAYFINDER_BROKER`` (issue 9: nothing
+    said so). Its help says it, without starting anything."""
+    script = Path(__file__).resolve().parents[2] / "deploy" / "local" / "kafka"
+    done = subprocess.run(["bash", str(script), "--help"], capture_output=True, text=True, check=False,
+                          env={**os.environ, "WAYFINDER_KAFKA_PORT": "19092"})
+    assert done.returncode == 0
+    assert "they connect to WAYFINDER_BROKER (default kafka://127.0.0.1:9092)" in done.stdout
+    assert "export WAYFINDER_BROKER=kafka://127.0.0.1:PORT" in done.stdout

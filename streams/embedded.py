@@ -45,7 +45,7 @@ from wayfinder.journeys.records import (
     task_erased_since,
 )
 from wayfinder.journeys.state import EmployeeState, MailboxState
-from wayfinder.streams.interpreter import carry_out, log_diagnostic
+from wayfinder.streams.interpreter import carry_out, diagnostic_position, log_diagnostic
 from wayfinder.streams.wire import timer_owner
 from wayfinder.vocabulary import parse_instant
 
@@ -424,7 +424,7 @@ class EmbeddedRunner:
 
     def observe(self, effect: Lifecycle | Diagnostic, subject: str) -> None:
         if isinstance(effect, Diagnostic):
-            log_diagnostic(effect, subject)
+            log_diagnostic(effect, subject, diagnostic_position(effect, self.engine.defs.positions))
             self.stats.diagnostics[effect.kind] += 1
             self.stats.diagnostic_sites[(effect.kind, effect.journey_id, effect.step_id)] += 1
             if effect.kind == "render_failed":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol, assert_never
 
@@ -33,7 +34,7 @@ from wayfinder.journeys.effects import (
 from wayfinder.journeys.events import iso
 from wayfinder.journeys.records import Message, Task
 
-__all__ = ["Port", "audit_record", "carry_out", "gave_up", "log_diagnostic"]
+__all__ = ["Port", "audit_record", "carry_out", "diagnostic_position", "gave_up", "log_diagnostic"]
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,25 @@ class Port(Protocol):
         """Count what happened; log a diagnostic (``log_diagnostic``)."""
 
 
-def log_diagnostic(effect: Diagnostic, subject: str) -> None:
-    """A diagnostic's log lines: which journey and step, for whom (an opaque id); its detail only at DEBUG."""
+def diagnostic_position(effect: Diagnostic, positions: Mapping[tuple[str, str], str]) -> str | None:
+    """``file:line:column`` of what a diagnostic is about (``Definitions.positions``): its step or condition, else
+    its journey; None for what no journey file holds (a digest)."""
+    if effect.journey_id is None:
+        return None
+    return positions.get((effect.journey_id, effect.step_id or "")) or positions.get((effect.journey_id, ""))
+
+
+def log_diagnostic(effect: Diagnostic, subject: str, where: str | None = None) -> None:
+    """A diagnostic's log lines: which journey and step, for whom (an opaque id), and where the journey file says
+    it (``diagnostic_position``, issue 9: a run-time failure points at the source); its detail only at DEBUG."""
     # The detail may quote an input value: never at INFO, where workers log in production.
-    log.info("%s subject=%s journey=%s step=%s", effect.kind, subject, effect.journey_id, effect.step_id,
-             extra={"employee_id": subject, "journey": effect.journey_id, "step": effect.step_id})
+    extra = {"employee_id": subject, "journey": effect.journey_id, "step": effect.step_id}
+    if where is None:
+        log.info("%s subject=%s journey=%s step=%s", effect.kind, subject, effect.journey_id, effect.step_id,
+                 extra=extra)
+    else:
+        log.info("%s subject=%s journey=%s step=%s at=%s", effect.kind, subject, effect.journey_id, effect.step_id,
+                 where, extra=extra)
     log.debug("%s detail: %s", effect.kind, effect.detail)
 
 

@@ -60,7 +60,8 @@ class StreamMetrics:
         self.approvals = counter("wayfinder_approvals_requested_total", "Messages held for a person to review",
                                  ["journey"])
         self.expression_failures = counter("wayfinder_expression_failures_total", "Expressions that failed at run "
-                                           "time (counted as false)", ["journey", "kind"])
+                                           "time (counted as false) and other counted problems (a template that did "
+                                           "not render), by journey and step", ["journey", "step", "kind"])
         self.latency = histogram("wayfinder_event_to_decision_seconds", "From an event's arrival on Kafka to the "
                                  "decisions it caused", buckets=_LATENCY_BUCKETS)
         self.pending_timers = gauge("wayfinder_pending_timers", "Timers waiting in this worker", ["stage"])

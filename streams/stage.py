@@ -13,10 +13,11 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -49,7 +50,7 @@ from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams import held, ordering
 from wayfinder.streams.clock import EPOCH, StreamClock
 from wayfinder.streams.gate import GATE_PREFIX, gate_key, gated_at, gated_topic
-from wayfinder.streams.interpreter import carry_out, log_diagnostic
+from wayfinder.streams.interpreter import carry_out, diagnostic_position, log_diagnostic
 from wayfinder.streams.metrics import StreamMetrics, event_type_label
 from wayfinder.streams.ordering import encode_watermark
 from wayfinder.streams.recipients import Holds, Line, RecipientPending, Retry, decode_retry, line_id, line_key
@@ -116,6 +117,9 @@ class Stage:
     digests_enabled = False  # the policy has digests: cancels, erasure and preferences go to digest boxes too
     origin = ""  # the input being processed (partition, topic, offset): orders ties of mailbox inputs
     max_record_bytes = 900_000  # below Kafka's default 1 MiB message limit; the worker sets its own setting
+    # ``file:line:column`` of each journey, condition and step (``Definitions.positions``): a diagnostic's log line
+    # points at the source, as ``simulate``'s summary does
+    positions: Mapping[tuple[str, str], str] = MappingProxyType({})
 
     def __init__(self, table: Table, clock: StreamClock, metrics: StreamMetrics,
                  committed: Callable[[str, int], int | None]) -> None:
@@ -561,6 +565,7 @@ class EmployeeStage(Stage):
                  max_event_bytes: int, directory: dict[str, Profile], recipient_wait_seconds: float = 0.0) -> None:
         super().__init__(table, clock, metrics, committed)
         self.engine = engine
+        self.positions = engine.defs.positions
         self.digests_enabled = bool(engine.policy.digests)
         self.ticks_topic = ticks_topic
         self.max_event_bytes = max_event_bytes
@@ -1221,8 +1226,9 @@ class StagePort:
     def observe(self, effect: Lifecycle | Diagnostic, subject: str) -> None:
         m, tally = self.stage.metrics, self.stage.tally
         if isinstance(effect, Diagnostic):
-            tally(partial(log_diagnostic, effect, subject))  # logged once, with the unit kept
-            tally(m.expression_failures.labels(effect.journey_id or "", effect.kind).inc)
+            where = diagnostic_position(effect, self.stage.positions)
+            tally(partial(log_diagnostic, effect, subject, where))  # logged once, with the unit kept
+            tally(m.expression_failures.labels(effect.journey_id or "", effect.step_id or "", effect.kind).inc)
         elif effect.journey_id is not None:
             tally(m.enrollments.labels(effect.journey_id, effect.kind).inc)
             alone = {"enrolled": m.entered, "exited": m.exits, "completed": m.completions}.get(effect.kind)

@@ -13,7 +13,7 @@ import pytest
 
 from tests.pipeline.stages import DictTable, Pipeline, events_through_stages
 from tests.support import at, bundled_defs
-from wayfinder.journeys.effects import Diagnostic, Lifecycle
+from wayfinder.journeys.effects import Diagnostic, Effect, Lifecycle, part
 from wayfinder.journeys.events import CloudEvent, decode_event
 from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.embedded import EmbeddedRunner
@@ -294,9 +294,37 @@ def test_a_unit_undone_logs_and_counts_nothing_and_the_unit_kept_once(caplog: py
         unit(keep=False)
         assert [r.getMessage() for r in caplog.records] == [] and counted() == (0, 0)
         unit(keep=True)
-    assert [r.getMessage() for r in caplog.records] == [
-        "expression_failed subject=E1 journey=new-parent step=welcome"]
+    (logged,) = [r.getMessage() for r in caplog.records]
+    assert logged.startswith("expression_failed subject=E1 journey=new-parent step=welcome at=")
     assert counted() == (1, 1)
+
+
+def test_a_worker_counts_a_failure_per_journey_and_step_and_logs_where_the_journey_file_has_it(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 9, item 2: a run-time failure in the worker is counted per journey and step and printed with the
+    journey file's position, as ``simulate``'s summary does (the metric had journey and kind only, the log no
+    position)."""
+    p = Pipeline(defs=bundled_defs())
+    stage = p.employees
+    where = stage.engine.defs.positions[("new-parent", "welcome")]
+    assert where.endswith("journeys/new-parent.yaml:18:9")
+    effects: list[Effect] = [Diagnostic("expression_failed", "new-parent", "welcome", "KeyError: no such key"),
+                             Diagnostic("expression_failed", "new-parent", part("audience"), "KeyError: no such key"),
+                             Diagnostic("render_failed", "digest", "daily", "UndefinedError")]  # no journey file
+    with caplog.at_level(logging.INFO, "wayfinder.streams.interpreter"):
+        stage._begin()
+        carry_out(effects, StagePort(stage, Work(), 0, START), "E1")
+        stage._commit()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"expression_failed subject=E1 journey=new-parent step=welcome at={where}",
+        "expression_failed subject=E1 journey=new-parent step=#audience "
+        f"at={stage.engine.defs.positions[('new-parent', '#audience')]}",
+        "render_failed subject=E1 journey=digest step=daily"]
+    (family,) = stage.metrics.expression_failures.collect()
+    assert {(s.labels["journey"], s.labels["step"], s.labels["kind"]): s.value for s in family.samples
+            if s.name.endswith("_total")} == {("new-parent", "welcome", "expression_failed"): 1,
+                                              ("new-parent", "#audience", "expression_failed"): 1,
+                                              ("digest", "daily", "render_failed"): 1}
 
 
 def test_an_event_whose_unit_is_undone_and_dead_lettered_is_counted_once_as_a_dead_letter() -> None:

@@ -76,6 +76,31 @@ def test_preview_html_onto_a_file_is_refused_before_anything_is_printed(tmp_path
     assert out.read_text(encoding="utf-8") == "keep me"
 
 
+@pytest.mark.parametrize("terminal", [False, True])
+def test_preview_html_alone_writes_the_pages_and_opens_them_on_a_terminal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], terminal: bool) -> None:
+    """Issue 9 writes the flag alone, "a `preview --html` that opens the rendered email in the browser": it took a
+    folder only (exit 2 without one) and opened nothing. Alone it writes to ./wayfinder-preview; on a terminal the
+    pages open in the browser, never in a script (a text browser would take over its terminal)."""
+    import webbrowser
+
+    opened: list[str] = []
+
+    def open_(url: str, *_: object, **__: object) -> bool:
+        opened.append(url)
+        return True
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(webbrowser, "open", open_)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
+    assert main(["preview", "new-parent", "--employee", "E1001", "--html"]) == 0
+    pages = sorted((tmp_path / "wayfinder-preview").glob("*.html"))
+    assert pages and all(p.read_text(encoding="utf-8").startswith("<!DOCTYPE html>") for p in pages)
+    out = capsys.readouterr().out
+    assert all(f"HTML: {p.as_uri()}" in out for p in pages)
+    assert sorted(opened) == (sorted(p.as_uri() for p in pages) if terminal else [])
+
+
 def test_preview_shows_what_simulate_sends_with_the_other_journeys_running(tmp_path: Path,
                                                                           capsys: pytest.CaptureFixture[str]) -> None:
     # Preview ran the journey alone: E1030's promotion first-month message offered coaching-for-managers, which the

@@ -322,9 +322,9 @@ def _decoded(event_type: str, at: datetime, employee_id: str, data: str, *, give
 
 
 def _print_previewed(m: Message, when: str, runner: EmbeddedRunner, resources: Iterable[str],
-                     html_folder: Path | None) -> None:
+                     html_folder: Path | None) -> Path | None:
     """One message of a preview: who, status and when; its parts; why it failed to render; why its resources;
-    its HTML page."""
+    its HTML page (written, and returned, with ``--html``)."""
     print(f"== {m.step_id}: {m.channel} to {m.recipient_role} {m.recipient_id or '-'}, {m.status}"
           f"{' (' + m.reason + ')' if m.reason else ''}, {when} ({iso(m.scheduled_for)})")
     if m.subject is not None:  # a name from an event may hold ESC: shown, never acted on by the terminal
@@ -339,7 +339,25 @@ def _print_previewed(m: Message, when: str, runner: EmbeddedRunner, resources: I
         page = html_folder / f"{m.step_id}-{m.message_id}.html"
         page.write_text(m.html, encoding="utf-8")
         print(f"HTML: {page.resolve().as_uri()}")
+        print()
+        return page
     print()
+    return None
+
+
+# ``preview --html`` with no folder (issue 9 writes the flag alone): the pages go here, beside where ``demo`` writes
+PREVIEW_HTML = Path("wayfinder-preview")
+
+
+def _open_pages(pages: Sequence[Path]) -> None:
+    """Open the previewed messages' HTML in the browser, on a terminal only: a script or a test that runs preview
+    gets the ``HTML: file://...`` lines and no browser (a text browser would take over its terminal)."""
+    if not pages or not sys.stdout.isatty():
+        return
+    import webbrowser
+
+    for page in pages:
+        webbrowser.open(page.resolve().as_uri())
 
 
 def _check_preview_args(args: argparse.Namespace) -> None:
@@ -386,10 +404,12 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if notes:
         print()
     zones = Timezones(events)
+    pages = []
     for m in mine:
         when = local_time(m.scheduled_for, zones.at(m.recipient_id or employee_id, m.scheduled_for))
-        _print_previewed(m, when, runner, why_resources(journey, defs, m.step_id, m.resources,
-                                                         runner.states.get(employee_id)), args.html)
+        page = _print_previewed(m, when, runner, why_resources(journey, defs, m.step_id, m.resources,
+                                                                runner.states.get(employee_id)), args.html)
+        pages += [page] if page is not None else []
     for t in tasks:
         print(f"== task {t.step_id} for {t.assignee} {t.assignee_id or '-'}: {t.title}\n{t.note}\n")
     if any(m.reason == "render_error" for m in mine) and any(
@@ -400,6 +420,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         print("nothing, because:")
         for reason in why_nothing(journey, defs, events, employee_id):
             print(f"  - {reason}")
+    _open_pages(pages)
     return 0
 
 
@@ -603,8 +624,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--events", type=Path, help="events file [default: the bundled events]")
     p.add_argument("--at", type=_parse_time, help="when the trigger happens, if the events have none")
     p.add_argument("--data", help="the trigger event's data, as JSON, if the events have none")
-    p.add_argument("--html", type=Path, metavar="DIR", help="also write each message's HTML part to DIR, to open "
-                   "in a browser")
+    p.add_argument("--html", type=Path, nargs="?", const=PREVIEW_HTML, metavar="DIR",
+                   help=f"also write each message's HTML part to DIR [default: ./{PREVIEW_HTML}] and, on a terminal, "
+                   "open it in the browser")
     _definition_args(p)
     p.set_defaults(func=cmd_preview)
 

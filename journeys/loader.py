@@ -107,7 +107,11 @@ class Fallback:
     taken as holding it: nothing is read in its place."""
 
     folder: Path
+    # The folder the journeys given sit in (``project/journeys/...``): its own ``templates/`` and ``catalog/``
+    # come before the bundled ones, so a journey of a copy checked alone is checked against that copy's catalog
+    project: Path | None = None
     added: list[str] = field(default_factory=list)  # filled by load: "templates", "catalog"
+    from_project: list[str] = field(default_factory=list)  # filled by load: those of ``added`` read from ``project``
     held_back: list[str] = field(default_factory=list)  # filled by load: not read for the unread files below
     unread: list[str] = field(default_factory=list)  # filled by load: those files
 
@@ -951,6 +955,9 @@ def _fall_back(loader: _Loader, fallback: Fallback, *, has_templates: bool) -> N
             continue
         fallback.added.append(name)
         folder = fallback.folder / name
+        if fallback.project is not None and (fallback.project / name).is_dir():
+            folder = fallback.project / name
+            fallback.from_project.append(name)
         if name == "templates":
             loader.read(folder, explicit=True, template_root=folder, expect="Template")
         else:

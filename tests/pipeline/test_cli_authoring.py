@@ -27,6 +27,30 @@ def test_validate_a_folder_of_journeys_uses_the_bundled_catalog_and_templates(
     assert "10 journeys, 23 templates" in captured.out
 
 
+def test_a_journey_of_a_copy_checked_alone_uses_the_copys_catalog_and_templates(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``validate journeys/x.yaml`` in a copy (a pre-commit hook passes the changed files) read the bundled catalog,
+    so a topic the copy added was a false ``unknown topic``; the copy's own catalog and templates come first."""
+    assert main(["examples", "--copy", str(tmp_path / "mine")]) == 0
+    mine = tmp_path / "mine"
+    topics = mine / "catalog" / "topics.yaml"
+    topics.write_text(topics.read_text(encoding="utf-8").replace("topics:\n", "topics:\n  - {id: pets}\n", 1),
+                      encoding="utf-8")
+    journey = mine / "journeys" / "relocation.yaml"
+    journey.write_text(journey.read_text(encoding="utf-8").replace("[relocation, workplace]",
+                                                                   "[relocation, workplace, pets]"), encoding="utf-8")
+    capsys.readouterr()
+    monkeypatch.chdir(mine)
+    assert main(["validate", "journeys/relocation.yaml"]) == 0
+    said = capsys.readouterr()
+    assert said.err == f"no templates or catalog among the paths: using the ones beside the journeys, in {mine}\n"
+    assert said.out.startswith("ok: ") and "31 topics" in said.out
+    assert main(["validate", "journeys"]) == 0  # the folder alone, too
+    capsys.readouterr()
+    assert main(["validate", "journeys/relocation.yaml", str(examples_dir() / "journeys" / "new-parent.yaml")]) == 1
+    assert "unknown topic 'pets'" in capsys.readouterr().err  # journeys of two places: the bundled ones, as before
+
+
 def test_verbose_goes_before_or_after_the_command() -> None:
     parser = build_parser()
     assert parser.parse_args(["validate", "-v"]).verbose is True

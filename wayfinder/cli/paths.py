@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +46,27 @@ def check_out_folder(path: Path, option: str = "--out") -> None:
 def with_bundled(sources: Sources) -> Sources:
     """``sources`` that also read the bundled catalog and templates when they hold none of their own, so a copied
     journey checks against what it will run with (:class:`Fallback`: the loader decides from what it reads, so
-    each file is parsed once)."""
-    sources.fallback = Fallback(examples_dir())
+    each file is parsed once). Journeys that sit in a ``journeys/`` folder whose parent has ``catalog/`` or
+    ``templates/`` (the layout ``examples --copy`` makes) are checked against those first (:func:`project_of`)."""
+    sources.fallback = Fallback(examples_dir(), project=project_of(sources.paths))
     return sources
+
+
+def project_of(paths: Sequence[Path]) -> Path | None:
+    """The folder laid out like the examples that every path given lies in, by a ``journeys/`` folder (the folder
+    itself, or files in it), when it has a ``catalog/`` or ``templates/`` of its own; else None. A hook that passes
+    the changed ``journeys/x.yaml`` of a copy was checked against the bundled catalog: a topic the copy added was
+    "unknown"."""
+    roots = set()
+    for path in paths:
+        folder = path if path.is_dir() else path.parent
+        if folder.resolve().name != "journeys":
+            return None
+        roots.add(folder.resolve().parent)
+    if len(roots) != 1:
+        return None
+    (root,) = roots
+    return root if any((root / name).is_dir() for name in ("catalog", "templates")) else None
 
 
 def fallback_note(fallback: Fallback | None) -> str | None:
@@ -56,8 +74,12 @@ def fallback_note(fallback: Fallback | None) -> str | None:
     if fallback is None:
         return None
     lines = []
-    if fallback.added:
-        lines.append(f"no {' or '.join(fallback.added)} among the paths: using the bundled ones in {fallback.folder}")
+    if fallback.from_project:
+        lines.append(f"no {' or '.join(fallback.from_project)} among the paths: using the ones beside the journeys, in "
+                     f"{fallback.project}")
+    bundled = [name for name in fallback.added if name not in fallback.from_project]
+    if bundled:
+        lines.append(f"no {' or '.join(bundled)} among the paths: using the bundled ones in {fallback.folder}")
     if fallback.held_back:
         lines.append(f"{', '.join(fallback.unread)} could not be read: not using the bundled "
                      f"{' or '.join(fallback.held_back)} in its place (what it may declare is not reported unknown)")

@@ -249,3 +249,35 @@ def test_a_first_day_roadmap_with_nothing_on_it_does_not_announce_one(locale: st
         body = rendered.text.split("\n-- \n")[0]
         assert (intro in body) is announced and (intro in rendered.html) is announced
         assert len(body.split("\n\n")) == (4 if announced else 2)  # greeting, [intro, list,] closing
+
+
+def test_a_spanish_template_gets_a_spanish_footer_and_spanish_dates(tmp_path: Path) -> None:
+    """Issue 9 found "every German, French or Spanish message ends with an English explanation and preferences
+    footer". German and French had catalogs; a Spanish override of a template still ended in English ("You received
+    this because a new child was added to your family record on March 1, 2026"). There is a Spanish catalog now."""
+    (tmp_path / "journeys").mkdir()
+    (tmp_path / "templates" / "np").mkdir(parents=True)
+    (tmp_path / "journeys" / "np.yaml").write_text(
+        "apiVersion: wayfinder/v1\nkind: Journey\nid: np\nname: Welcome to parenthood\nnames: {es: Bienvenida a la "
+        "paternidad}\nversion: 1\nstatus: active\ntrigger:\n  event: hris.dependent.added\nsteps:\n  - id: hi\n"
+        "    send: {channel: email, template: np/hi}\n", encoding="utf-8")
+    (tmp_path / "templates" / "np" / "hi.yaml").write_text(
+        "apiVersion: wayfinder/v1\nkind: Template\nsubject: Congratulations\ntext: Congratulations!\nlocales:\n"
+        "  es-ES: {subject: Enhorabuena, text: \"¡Enhorabuena, {{ employee.given_name }}! Nació el "
+        "{{ trigger.data.date | format_date }}.\"}\n", encoding="utf-8")
+    events = [{"type": "hris.employee.upserted", "time": "2026-03-02T08:00:00Z",
+               "data": {"id": "E1", "given_name": "Lucía", "email": "lucia@example.com", "country": "ES",
+                        "timezone": "Europe/Madrid", "locale": "es-ES"}},
+              {"type": "hris.dependent.added", "time": "2026-03-02T09:00:00Z",
+               "data": {"relationship": "child", "reason": "birth", "date": "2026-03-01"}}]
+    (tmp_path / "events.jsonl").write_text("".join(
+        json.dumps({"specversion": "1.0", "id": f"e{n}", "source": "t", "subject": "E1", **e}) + "\n"
+        for n, e in enumerate(events)), encoding="utf-8")
+    assert main(["simulate", "--events", str(tmp_path / "events.jsonl"), "--journeys", str(tmp_path / "journeys"),
+                 "--templates", str(tmp_path / "templates"), "--out", str(tmp_path / "out")]) == 0
+    (message,) = read_jsonl(tmp_path / "out" / "messages.jsonl")
+    assert message["text"] == (
+        "¡Enhorabuena, Lucía! Nació el 1 de marzo de 2026.\n\n-- \nRecibes este mensaje porque se añadió un hijo o una "
+        "hija a tu registro familiar el 1 de marzo de 2026. Forma parte de «Bienvenida a la paternidad».\n"
+        "Para cambiar o dejar de recibir estos mensajes: https://intranet.example.com/wayfinder/preferences\n")
+    assert '<html lang="es-ES">' in message["html"]

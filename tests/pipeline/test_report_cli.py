@@ -168,20 +168,25 @@ def test_simulate_holds_out_the_hashed_share_and_impact_compares_them(tmp_path: 
     assert outcome["control"]["n"] == len(held) and outcome["reached"]["n"] == 50 - len(held)
 
 
-def test_a_count_the_header_hides_is_in_no_cell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """With k = 40, welcome's 39 enrolled of 50 is hidden in the header: no table, page or JSON may show it."""
+def test_the_header_and_the_enrollment_cell_say_the_same(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With k = 40, welcome's audience of 50 holds k people: its 39 enrolled show in the header and in the cell (the
+    header hid them while the audience showed, until 2026-12-06: the group, not the count, must hold k people)."""
     world = write_world(tmp_path)
     with_k(world, 40)
-    html = tmp_path / "report.html"
-    assert main(["report", "fairness", *_args(world), "--html", str(html)]) == 0
-    text = capsys.readouterr().out
-    assert "journey welcome: audience 50, enrolled <40, held out 1" in text
-    assert "39/50" not in text and "39/50" not in html.read_text(encoding="utf-8")
+    assert main(["report", "fairness", *_args(world)]) == 0
+    assert "journey welcome: audience 50, enrolled 39, held out 1" in capsys.readouterr().out
     assert main(["report", "fairness", *_args(world), "--json"]) == 0
     welcome = next(j for j in json.loads(capsys.readouterr().out)["fairness"]["journeys"]
                    if j["journey_id"] == "welcome")
-    assert welcome["enrolled"] is None
-    assert all(b["overall"] is None and b["cells"] == [] for b in welcome["breakdowns"] if b["metric"] == "enrollment")
+    assert welcome["enrolled"] == 39
+    assert all((b["overall"]["count"], b["overall"]["n"]) == (39, 50)
+               for b in welcome["breakdowns"] if b["metric"] == "enrollment")
+    world = write_world(tmp_path / "bigger-k")
+    with_k(world, 51)
+    assert main(["report", "fairness", *_args(world), "--json"]) == 0
+    welcome = next(j for j in json.loads(capsys.readouterr().out)["fairness"]["journeys"]
+                   if j["journey_id"] == "welcome")
+    assert (welcome["audience"], welcome["enrolled"]) == (None, None)
 
 
 def test_results_read_with_other_events_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

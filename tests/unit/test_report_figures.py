@@ -96,35 +96,50 @@ def test_k_people_are_shown_and_one_fewer_are_not() -> None:
     assert hidden({"employee": 18, "intern": 1, "contractor": 1}, 10) == {"employee", "intern", "contractor"}
 
 
-def test_a_count_of_1_to_k_minus_1_is_hidden_as_a_small_group_is() -> None:
-    assert hidden({"a": 20, "b": 20}, 10, {"a": 10, "b": 0}) == set()
-    # a's 9 could be read off the total: b is hidden with it
-    assert hidden({"a": 20, "b": 20}, 10, {"a": 9, "b": 15}) == {"a", "b"}
-    # a and b count 5 each, 10 together: enough
-    assert hidden({"a": 20, "b": 20, "c": 30}, 10, {"a": 5, "b": 5, "c": 12}) == {"a", "b"}
-    assert hidden({"a": 20, "b": 20, "c": 30}, 10, {"a": 1, "b": 1, "c": 12}) == {"a", "b", "c"}
+def _enrollment(groups: dict[str, tuple[int, int]], k: int = 10) -> Breakdown:
+    """Enrollment by department for groups of (people, enrolled)."""
+    people = {f"{g}{i}": (Person(in_audience=True, enrolled=i < enrolled), g)
+              for g, (n, enrolled) in groups.items() for i in range(n)}
+    return breakdown(METRICS[0], "department", people, k)
 
 
-def test_a_breakdown_whose_total_count_is_under_k_shows_nothing() -> None:
-    """The journey's header hides 9 enrolled of 10; no cell may show it (nor a group that holds them all)."""
-    people = {f"p{i}": (Person(in_audience=True, enrolled=i < 9), "unknown") for i in range(10)}
+def test_a_group_of_k_people_is_shown_and_judged_whatever_its_count() -> None:
+    """An audit of issue 14 on 2026-12-06: the k rule also hid a group of k people or more when the metric counted
+    1 to k - 1 of them, so the disparities the report is for went unnamed: Sales, 8 of 20 enrolled against Eng's 18
+    of 20, and 3 of 30 against 27 of 30, showed no group at all ("1 group(s) not shown ... below four fifths"). The
+    group, not the count, must hold k people (issue 14: "every cell with fewer than k people")."""
+    b = _enrollment({"Eng": (20, 18), "Sales": (20, 8)})
+    assert [(c.group, c.count, c.n, c.finding) for c in b.cells] == [("Eng", 18, 20, "best"), ("Sales", 8, 20, "flag")]
+    assert b.hidden_groups == 0 and b.hidden_flagged == 0
+    b = _enrollment({"A": (30, 27), "B": (30, 3)})
+    assert [(c.group, c.finding) for c in b.cells] == [("A", "best"), ("B", "flag")]
+    # at the boundary: groups of exactly k, one at 7 of 10 (below four fifths, may be chance), one at 8 of 10
+    assert [(c.group, c.finding) for c in _enrollment({"A": (10, 10), "B": (10, 7)}).cells] == [
+        ("A", "best"), ("B", "watch")]
+    assert [(c.group, c.finding) for c in _enrollment({"A": (10, 10), "B": (10, 8)}).cells] == [
+        ("A", "best"), ("B", "ok")]
+    # a group of k - 1 is still hidden, and the smallest other with it
+    assert _enrollment({"A": (10, 10), "B": (9, 1)}).cells == []
+
+
+def test_a_breakdown_of_fewer_than_k_people_shows_nothing() -> None:
+    people = {f"p{i}": (Person(in_audience=True, enrolled=i < 8), "unknown") for i in range(9)}
     b = breakdown(METRICS[0], "gender", people, 10)
     assert b.overall is None and b.cells == []
-    everyone = breakdown(METRICS[0], "gender", people | {"p10": (Person(in_audience=True, enrolled=True), "f")}, 10)
-    assert everyone.overall is not None and everyone.overall.count == 10 and everyone.cells == []
+    everyone = breakdown(METRICS[0], "gender", people | {"p9": (Person(in_audience=True, enrolled=True), "f")}, 10)
+    assert everyone.overall is not None and (everyone.overall.count, everyone.overall.n) == (9, 10)
+    assert everyone.cells == []  # f is 1 person, unknown 9: both hidden
 
 
-def test_every_count_shown_is_zero_or_k_and_none_hidden_can_be_worked_out(inputs: ReportInputs) -> None:
+def test_every_group_shown_holds_k_people_and_none_hidden_can_be_worked_out(inputs: ReportInputs) -> None:
     report = fairness_report(inputs)
     for j in report.journeys:
         for b in j.breakdowns:
             if b.overall is None:
                 continue
-            assert all(c.n >= 10 and (c.count == 0 or c.count >= 10) for c in [b.overall, *b.cells])
+            assert all(c.n >= 10 for c in [b.overall, *b.cells])
             rest_n = b.overall.n - sum(c.n for c in b.cells)
-            rest_x = b.overall.count - sum(c.count for c in b.cells)
-            assert b.hidden_groups == 0 or (b.hidden_groups >= 2 and rest_n >= 10
-                                          and (rest_x == 0 or rest_x >= 10))
+            assert b.hidden_groups == 0 or (b.hidden_groups >= 2 and rest_n >= 10)
         enrollment = [b.overall for b in j.breakdowns if b.metric == "enrollment"]
         assert all(o is None or (o.n, o.count) == (j.audience, j.enrolled) for o in enrollment)
 
@@ -161,14 +176,18 @@ def test_delivery_suppression_review_and_rejection(inputs: ReportInputs) -> None
     report = fairness_report(inputs)
     # reached = enrolled and not held out: Sales 18, Eng 10, Ops 6, Legal 4 = 38
     delivery = _get(report, "welcome", "delivery", "department")
-    # Ops (5/6) and Legal (3/4) are under k; together 8 of 10 delivered, a count under k, so Eng (10/10) goes too
-    assert _cells(delivery) == {"Sales": (16, 18, None)}
-    assert delivery.hidden_groups == 3
+    # Ops (5/6) and Legal (3/4) are under k and hold 10 people together: Eng (10/10), exactly k, is shown
+    assert _cells(delivery) == {"Eng": (10, 10, "best"), "Sales": (16, 18, "ok")}
+    assert delivery.hidden_groups == 2
     assert delivery.overall is not None and (delivery.overall.count, delivery.overall.n) == (34, 38)
-    # 2 people suppressed (Sales), 2 reviewed (Ops, Legal) and 1 rejected: counts under k, nothing is shown
-    for metric, attribute in (("suppression", "department"), ("review", "gender"), ("rejection", "department")):
-        b = _get(report, "welcome", metric, attribute)
-        assert b.overall is None and b.cells == []
+    # 2 people suppressed (Sales): shown, the groups hold k people whatever the count (since 2026-12-06)
+    suppression = _get(report, "welcome", "suppression", "department")
+    assert _cells(suppression) == {"Eng": (0, 10, "best"), "Sales": (2, 18, "ok")}
+    # 2 reviewed (Ops, Legal) of the 38 reached; 1 rejected of those 2, too few people to show
+    review = _get(report, "welcome", "review", "gender")
+    assert review.overall is not None and (review.overall.count, review.overall.n) == (2, 38)
+    rejection = _get(report, "welcome", "rejection", "department")
+    assert rejection.overall is None and rejection.cells == []
 
 
 def test_time_to_first_message_and_resources(inputs: ReportInputs) -> None:
@@ -183,10 +202,10 @@ def test_time_to_first_message_and_resources(inputs: ReportInputs) -> None:
     # unknown has 8 (< k), so f (10, the next smallest) is hidden too; m: 8 at 1h and 8 at 25h
     assert {c.group: (c.n, c.value) for c in by_gender.cells} == {"m": (16, 13.0)}
     offered = next(v for v in j.values if v.measure == "resources_offered" and v.attribute == "department")
-    # Sales: 16 people got r-a and r-b, 2 got nothing: 32/18; Ops and Legal, 8 offered any (< k), hide Eng with
-    # them, as in the hours (since 2026-12-06: Eng showed, and the total gave the hidden groups' 8)
-    assert {c.group: round(c.value, 3) for c in offered.cells} == {"Sales": round(32 / 18, 3)}
-    assert offered.hidden_groups == 3
+    # Sales: 16 people got r-a and r-b, 2 got nothing: 32/18; Eng: 10 reached, one resource each; Ops (6) and Legal
+    # (4) reached hold k people together, so Eng shows, as in the delivery column
+    assert {c.group: round(c.value, 3) for c in offered.cells} == {"Eng": 1.0, "Sales": round(32 / 18, 3)}
+    assert offered.hidden_groups == 2
     assert (j.audience, j.enrolled, j.held_out) == (50, 39, 1)  # held out as it is: 39 enrolled, 38 reached
 
 
@@ -273,7 +292,8 @@ def test_a_message_to_the_manager_is_not_what_the_employee_received(inputs: Repo
     more = replace(inputs, messages=inputs.messages + to_manager)
     j = next(j for j in fairness_report(more).journeys if j.journey_id == "welcome")
     offered = next(v for v in j.values if v.measure == "resources_offered" and v.attribute == "department")
-    assert {c.group: round(c.value, 3) for c in offered.cells} == {"Sales": round(32 / 18, 3)}
+    # the manager's r-b is not what G11-G18 were offered: Eng stays at its one resource each (2.0 if it were)
+    assert {c.group: round(c.value, 3) for c in offered.cells} == {"Eng": 1.0, "Sales": round(32 / 18, 3)}
     hours = next(v for v in j.values if v.measure == "hours_to_first_message" and v.attribute == "department")
     assert hours.overall is not None and (hours.overall.n, hours.overall.value) == (34, 1.0)
     assert {f.resource_id: f for f in feedback_rollup(more)}["r-b"].offered_people == 17
@@ -322,17 +342,16 @@ def test_impact_with_a_small_control_group_is_not_compared(inputs: ReportInputs)
                          profiles=inputs.profiles, triggered=inputs.triggered, messages=inputs.messages)
     [o] = impact_report(small).journeys[0].outcomes
     assert o.control is None and o.difference is None
-    assert o.note == "not compared: fewer than 13 people in the control group, or 1 to 12 of them with the outcome"
+    assert o.note == "not compared: fewer than 13 people in the control group"
 
 
-@pytest.mark.parametrize(("k", "shown"), [(3, True), (4, False)])
-def test_impact_hides_a_group_whose_outcome_count_is_1_to_k_minus_1(inputs: ReportInputs, k: int,
-                                                                       shown: bool) -> None:
-    # 3 of the 12 in the control group complete: with k = 4 that count could single them out (the control group
-    # is a published hash draw), as the fairness report never shows a count of 1 to k - 1.
-    report = impact_report(replace(inputs, fairness=Fairness(k=k)))
-    [o] = report.journeys[0].outcomes
-    assert (o.control is not None) is shown and (o.difference is not None) is shown
+@pytest.mark.parametrize("k", [3, 4, 12])
+def test_impact_compares_a_control_group_of_k_people_whatever_number_had_the_outcome(inputs: ReportInputs,
+                                                                                      k: int) -> None:
+    """3 of the 12 in the control group complete: compared for every k up to 12 (it hid them from k = 4 on, until
+    an audit of issue 14 on 2026-12-06: the group, not the count, must hold k people)."""
+    [o] = impact_report(replace(inputs, fairness=Fairness(k=k))).journeys[0].outcomes
+    assert o.control is not None and (o.control.count, o.control.n) == (3, 12) and o.difference is not None
     assert o.reached is not None and (o.reached.count, o.reached.n) == (21, 28)
 
 
@@ -459,12 +478,12 @@ def test_a_shown_group_below_four_fifths_of_a_hidden_best_group_is_a_finding() -
 
 
 
-def test_resources_offered_hides_a_group_where_1_to_k_minus_1_were_offered_any() -> None:
+def test_resources_offered_shows_the_groups_the_delivery_column_shows() -> None:
     """An audit on 2026-12-06: Ops (6 people reached, 2 delivered) was hidden in the delivery column, but its mean
-    resources offered, 0.33 of 6 people, said that 2 got their message. Resources offered now hides a group as a
-    count does when 1 to k - 1 of its people were offered any, and the smallest other group with it."""
+    resources offered, 0.33 of 6 people, was shown. Both columns hide by the same rule: the group's people (k = 5:
+    Legal's 4 are hidden, and Ops, the smallest other, with them, in both)."""
     events, messages = [], []
-    for group, n, delivered in (("Sales", 10, 10), ("Ops", 6, 2), ("Legal", 5, 5)):
+    for group, n, delivered in (("Sales", 10, 10), ("Ops", 6, 2), ("Legal", 4, 4)):
         for i in range(n):
             pid = f"{group}{i}"
             events.append(decode_event(json.dumps({
@@ -483,9 +502,4 @@ def test_resources_offered_hides_a_group_where_1_to_k_minus_1_were_offered_any()
     offered = next(v for v in j.values if v.measure == "resources_offered" and v.attribute == "department")
     assert [c.group for c in delivery.cells] == ["Sales"] and delivery.hidden_groups == 2
     assert [c.group for c in offered.cells] == ["Sales"] and offered.hidden_groups == 2
-    assert offered.overall is not None and (offered.overall.n, offered.overall.value) == (21, 17 / 21)
-    few = [m if m.employee_id in ("Sales0", "Ops0") or m.status != "sent" else
-           m.model_copy(update={"resources": []}) for m in messages]  # 2 people offered anything: no figure at all
-    [j] = fairness_report(build({}, Fairness(attributes=["department"], k=5), few, [], events)).journeys
-    offered = next(v for v in j.values if v.measure == "resources_offered" and v.attribute == "department")
-    assert offered.overall is None and offered.cells == []
+    assert offered.overall is not None and (offered.overall.n, offered.overall.value) == (20, 16 / 20)

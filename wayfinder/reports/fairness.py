@@ -1,15 +1,14 @@
 """The fairness report: per journey and attribute, who was enrolled, reached, held for review, ...
 
-Rates count people. Every figure that counts people is 0 or at least ``k``: a group with fewer than
-``k`` people, or with 1 to ``k - 1`` people counted by the metric, is never shown (nor its name); the next
-smallest groups are hidden with it until the hidden ones are at least two and, together, hold at least
-``k`` people and a count of 0 or at least ``k``, so that no hidden figure can be worked out from the total.
-A breakdown whose total would break that rule shows nothing, as the journey's header hides the same figure.
-The number held out is shown as it is: it follows from enrolled and reached (the population of delivery), and
-who is held out is a hash draw that says nothing about a person. The four-fifths rule
-compares each shown group's favourable rate with the best shown group's; a group below four fifths is a
-finding, ``flag`` when the difference is statistically meaningful and ``watch`` when it may be chance (see
-:func:`finding`).
+Rates count people. A cell is a group's figures: a group with fewer than ``k`` people is never shown (nor its
+name), and the next smallest groups are hidden with it until the hidden ones are at least two and, together, hold
+at least ``k`` people, so that no hidden figure can be worked out from the total. A breakdown of fewer than ``k``
+people in all shows nothing, as the journey's header hides the same figure. How many of a shown group a metric
+counts is shown whatever it is (a group below four fifths is the finding a person must see, and it usually counts
+few): the group, not the count, is what must hold ``k`` people. The number held out is shown as it is: who is held
+out is a hash draw that says nothing about a person. The four-fifths rule compares each shown group's favourable
+rate with the best shown group's; a group below four fifths is a finding, ``flag`` when the difference is
+statistically meaningful and ``watch`` when it may be chance (see :func:`finding`).
 """
 
 from __future__ import annotations
@@ -77,7 +76,7 @@ class Cell(GroupCell):
 class Breakdown:
     metric: str
     attribute: str
-    overall: Cell | None  # None: fewer than k people in all, or a count of 1 to k - 1
+    overall: Cell | None  # None: fewer than k people in all
     cells: list[Cell]
     hidden_groups: int
     # hidden groups of k people or more (hidden beside a small one, so that it cannot be worked out) that are below
@@ -107,7 +106,7 @@ class ValueBreakdown:
 class JourneyFairness:
     journey_id: str
     audience: int | None  # None when fewer than k
-    enrolled: int | None
+    enrolled: int | None  # None when the audience is: the count of the audience's enrollment cell
     held_out: int  # shown as it is (see the module's note)
     breakdowns: list[Breakdown]
     values: list[ValueBreakdown]
@@ -124,27 +123,16 @@ class FairnessReport:
 
 
 def shown_count(n: int, k: int) -> int | None:
-    """A count of people as the report may show it: 0 (it singles no one out) or at least k; else None."""
+    """A number of people as the report may show it: 0 (it singles no one out) or at least k; else None."""
     return n if n == 0 or n >= k else None
 
 
-def showable(n: int, count: int, k: int) -> bool:
-    """A cell may show: at least k people, and its count is one the report may show."""
-    return n >= k and shown_count(count, k) is not None
-
-
-def hidden(sizes: dict[str, int], k: int, counts: dict[str, int] | None = None) -> set[str]:
-    """Groups not to show: those under k people or with a count (``counts``, none by default) of 1 to k - 1,
-    and then the next smallest ones until the hidden groups are at least two and would be showable together,
-    so no hidden figure can be worked out from the total."""
-    count = counts or {}
-
-    def together(groups: set[str]) -> bool:
-        return showable(sum(sizes[g] for g in groups), sum(count.get(g, 0) for g in groups), k)
-
-    out = {g for g in sizes if not together({g})}
+def hidden(sizes: dict[str, int], k: int) -> set[str]:
+    """Groups not to show: those under k people, and then the next smallest ones until the hidden groups are at
+    least two and hold k people together, so no hidden figure can be worked out from the total."""
+    out = {g for g, n in sizes.items() if n < k}
     rest = sorted((n, g) for g, n in sizes.items() if g not in out)
-    while out and rest and (len(out) < 2 or not together(out)):
+    while out and rest and (len(out) < 2 or sum(sizes[g] for g in out) < k):
         out.add(rest.pop(0)[1])
     return out
 
@@ -203,9 +191,9 @@ def breakdown(metric: Metric, attribute: str, people: dict[str, tuple[Person, st
     """One metric split by one attribute; ``people`` maps an id to (outcome, group)."""
     n, x = tally(metric, people)
     total_n, total_x = sum(n.values()), sum(x.values())
-    if not showable(total_n, total_x, k):
+    if total_n < k:
         return Breakdown(metric.name, attribute, None, [], len(n))
-    hide = hidden(n, k, x)
+    hide = hidden(n, k)
     cells = [_cell(g, n[g], x[g]) for g in sorted(n) if g not in hide]
     flagged = below = 0
     if metric.favourable is not None:
@@ -220,19 +208,15 @@ def breakdown(metric: Metric, attribute: str, people: dict[str, tuple[Person, st
 
 
 def value_breakdown(measure: str, attribute: str, values: dict[str, tuple[float, str]], k: int,
-                    summary: Callable[[list[float]], float],
-                    counted: Callable[[float], bool] | None = None) -> ValueBreakdown:
-    """One measure split by one attribute. ``counted`` says which values count a person in the figure (resources
-    offered: those offered any, since a mean times the group's size gives how many were): those counts are hidden
-    as a metric's counts are (0 or at least k, per group and for the hidden groups together)."""
+                    summary: Callable[[list[float]], float]) -> ValueBreakdown:
+    """One measure split by one attribute, its groups hidden as a metric's are (by how many people they hold)."""
     groups: dict[str, list[float]] = defaultdict(list)
     for value, group in values.values():
         groups[group].append(value)
     everything = [v for vs in groups.values() for v in vs]
-    counts = {g: sum(map(counted, vs)) for g, vs in groups.items()} if counted is not None else None
-    if not showable(len(everything), sum((counts or {}).values()), k):
+    if len(everything) < k:
         return ValueBreakdown(measure, attribute, None, [], len(groups))
-    hide = hidden({g: len(vs) for g, vs in groups.items()}, k, counts)
+    hide = hidden({g: len(vs) for g, vs in groups.items()}, k)
     cells = [ValueCell(g, len(vs), summary(vs)) for g, vs in sorted(groups.items()) if g not in hide]
     return ValueBreakdown(measure, attribute, ValueCell("all", len(everything), summary(everything)), cells,
                           len(hide))
@@ -240,10 +224,6 @@ def value_breakdown(measure: str, attribute: str, values: dict[str, tuple[float,
 
 def _mean(values: list[float]) -> float:
     return statistics.fmean(values)
-
-
-def _offered_any(resources: float) -> bool:
-    return resources > 0
 
 
 ALWAYS_COMPARED = ("department", "location")
@@ -273,11 +253,12 @@ def journey_fairness(inputs: ReportInputs, journey_id: str) -> JourneyFairness:
         hours = {pid: (h, g) for pid, (p, g) in grouped.items() if p.reached and (h := p.hours_to_first) is not None}
         offered = {pid: (float(len(p.resources)), g) for pid, (p, g) in grouped.items() if p.reached}
         values.append(value_breakdown("hours_to_first_message", attribute, hours, k, statistics.median))
-        values.append(value_breakdown("resources_offered", attribute, offered, k, _mean, _offered_any))
+        values.append(value_breakdown("resources_offered", attribute, offered, k, _mean))
+    audience = shown_count(sum(p.in_audience for p in people.values()), k)
     return JourneyFairness(
         journey_id,
-        audience=shown_count(sum(p.in_audience for p in people.values()), k),
-        enrolled=shown_count(sum(p.enrolled for p in people.values()), k),
+        audience=audience,
+        enrolled=None if audience is None else sum(p.enrolled for p in people.values()),
         held_out=sum(p.held_out for p in people.values()),
         breakdowns=breakdowns, values=values)
 

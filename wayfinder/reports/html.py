@@ -150,8 +150,8 @@ def _page(title: str, body: Iterable[str]) -> str:
 def fairness_html(report: FairnessReport, feedback: list[ResourceFeedback]) -> str:
     found = findings(report)
     intro = (f'<p class="note">As of {escape(report.as_of)}. Rates count people, with 95% Wilson intervals. '
-             f"No figure counts 1 to {report.k - 1} people: a group (or a total) that would is not shown, "
-             "nor named, and the next smallest groups are hidden with it so that none can be worked out. "
+             f"No group (or total) of fewer than {report.k} people is shown, nor named, and the next smallest "
+             "groups are hidden with it so that none can be worked out. "
              "A group whose favourable rate is "
              "below four fifths of the best group's is a finding, red when the 95% Newcombe interval of the "
              "difference leaves out zero, yellow when it may be chance. In the charts, whiskers are the 95% "
@@ -188,9 +188,9 @@ def _impact_chart(j: JourneyImpact) -> str:
 
 def impact_html(report: ImpactReport) -> str:
     body = [f'<p class="note">As of {escape(report.as_of)}. Reached: enrolled and not held out; control: held '
-            f"out. Groups with fewer than {report.k} people, or with 1 to {report.k - 1} of them with the outcome, are "
-            "not compared. Only people whose window (enrollment + within) ended by the last event are counted; "
-            "how many are left out for that is under window still open.</p>"]
+            f"out. Groups with fewer than {report.k} people are not compared. Only people whose window (enrollment "
+            "+ within) ended by the last event are counted; how many are left out for that is under window still "
+            "open.</p>"]
     for j in report.journeys:
         rows = "".join(
             f"<tr><td>{escape(o.event)}</td><td>{escape(o.within)}</td><td>{_arm(o.reached)}</td>"

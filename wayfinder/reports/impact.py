@@ -14,7 +14,7 @@ from fnmatch import fnmatchcase
 
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.model import Outcome
-from wayfinder.reports.fairness import showable, shown_count
+from wayfinder.reports.fairness import shown_count
 from wayfinder.reports.inputs import ReportInputs
 from wayfinder.reports.people import Person, events_by_person, journey_people
 from wayfinder.reports.stats import difference, wilson
@@ -62,11 +62,11 @@ def _happened(events: list[CloudEvent], pattern: str, start: datetime, end: date
 
 
 def _arm(people: list[tuple[Person, bool]], k: int) -> Arm | None:
-    """A group's outcome rate, or None when it could single someone out: fewer than k people, or an outcome count
-    of 1 to k - 1 (the fairness report's rule, ``showable``: the control group is a published hash draw)."""
+    """A group's outcome rate, or None when it holds fewer than k people (the fairness report's rule: the group must
+    hold k people, whatever number of them had the outcome)."""
     n = len(people)
     count = sum(hit for _, hit in people)
-    if not showable(n, count, k):
+    if n < k:
         return None
     ci = wilson(count, n)
     return Arm(n, count, count / n, ci.low, ci.high)
@@ -91,8 +91,7 @@ def outcome_impact(people: dict[str, Person], events: dict[str, list[CloudEvent]
     if a is None or b is None:
         which = "reached group" if a is None else "control group"
         return OutcomeImpact(outcome.event, outcome.within, a, b, None, None, None, False, shown_count(still_open, k),
-                             f"not compared: fewer than {k} people in the {which}, or 1 to {k - 1} of them with "
-                             "the outcome")
+                             f"not compared: fewer than {k} people in the {which}")
     d = difference(a.count, a.n, b.count, b.n)
     note = "a meaningful difference (95% interval leaves out zero)" if d.significant else \
         "no meaningful difference (95% interval includes zero)"

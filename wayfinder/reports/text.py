@@ -92,7 +92,7 @@ def _attribute_table(j: JourneyFairness, attribute: str, k: int, out: TextIO) ->
         row += [_value(v, g) for v in values]
         rows.append(row)
     hidden = max(b.hidden_groups for b in mine if b.overall is not None)
-    note = f" ({hidden} group(s) not shown, to keep every figure to {k}+ people)" if hidden else ""
+    note = f" ({hidden} group(s) not shown, to keep every group to {k}+ people)" if hidden else ""
     print(f"  by {attribute}{note}", file=out)
     _table(rows, out)
 
@@ -108,8 +108,8 @@ def _value(v: ValueBreakdown, group: str) -> str:
 
 def print_fairness(report: FairnessReport, feedback: list[ResourceFeedback], out: TextIO) -> None:
     k = report.k
-    print(f"Fairness report as of {report.as_of}: rates count people; no figure counts 1 to {k - 1} people (a "
-          "group or a total that would is not shown).", file=out)
+    print(f"Fairness report as of {report.as_of}: rates count people; no group of fewer than {k} people is shown "
+          "(nor a total of fewer).", file=out)
     print("  ! below four fifths of the best group, and the difference is meaningful (95% interval); "
           "? below four fifths, but it may be chance", file=out)
     print(f"  people who asked to be forgotten are left out (their number: "

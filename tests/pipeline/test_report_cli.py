@@ -75,6 +75,19 @@ def test_a_group_named_like_math_text_is_drawn_as_written(tmp_path: Path, capsys
     assert "<td>Sales $10k_$20k</td>" in html.read_text(encoding="utf-8")
 
 
+def test_a_group_named_in_a_script_the_chart_font_lacks_still_makes_the_page(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit of issue 14 on 2026-12-06: a department named in Chinese made matplotlib warn of missing glyphs on
+    stderr, and where warnings are errors (as in these tests) the page was never written. The table names it."""
+    world = write_world(tmp_path)
+    events = world / "events.jsonl"
+    events.write_text(events.read_text(encoding="utf-8").replace('"Sales"', '"销售 Zürich"'), encoding="utf-8")
+    html = tmp_path / "report.html"
+    assert main(["report", "fairness", *_args(world), "--html", str(html)]) == 0
+    assert "<td>销售 Zürich</td>" in html.read_text(encoding="utf-8")
+    assert "Glyph" not in capsys.readouterr().err
+
+
 def test_impact_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     world = write_world(tmp_path)
     with_k(world, 3)  # 3 of the control group complete: a count k = 10 hides

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import cache
 from html import escape
 
+from matplotlib import font_manager, rc_context
 from matplotlib.figure import Figure
 
 from wayfinder.reports.fairness import FOUR_FIFTHS, Breakdown, FairnessReport, JourneyFairness
@@ -24,6 +28,28 @@ td,th{border:1px solid #e2e8f0;padding:.2rem .5rem;text-align:right}th:first-chi
 th{background:#f7fafc}.flag{background:#fed7d7}.watch{background:#fefcbf}.note{color:#4a5568;font-size:.9rem}
 img.chart{max-width:100%;display:block;margin:.3rem 0}
 """
+
+
+FALLBACK_FONTS = ("Noto Sans", "Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK KR", "Noto Sans Arabic",
+                  "Noto Sans Hebrew", "Noto Sans Devanagari", "WenQuanYi Zen Hei", "Droid Sans Fallback")
+"""Fonts a chart label falls back to, glyph by glyph, after matplotlib's DejaVu Sans, those installed only."""
+
+
+@cache
+def _font_families() -> list[str]:
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return ["DejaVu Sans", *(name for name in FALLBACK_FONTS if name in installed)]
+
+
+@contextmanager
+def _drawing() -> Iterator[None]:
+    """Charts with labels in any script: a group named in Chinese, say, is drawn with an installed font that has
+    its glyphs; where none has them the bar shows empty boxes, and the table under the chart names it. Before
+    2026-12-06 matplotlib's missing-glyph warning went to stderr, and where warnings are errors (the tests, a
+    caller's ``-W error``) the whole report failed."""
+    with rc_context({"font.family": _font_families()}), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
+        yield
 
 
 def _png(fig: Figure, title: str) -> str:
@@ -160,8 +186,9 @@ def fairness_html(report: FairnessReport, feedback: list[ResourceFeedback]) -> s
              f"attributes (reporting only): {escape(', '.join(report.protected) or 'none')}.</p>")
     listed = "".join(f"<li>{escape(f)}</li>" for f in found) or "<li>none</li>"
     body = [intro, f"<h2>Findings ({len(found)})</h2><ul>{listed}</ul>"]
-    body += [_journey_section(j, report.attributes, report.k) for j in report.journeys]
-    body.append(_feedback_section(feedback, report.k))
+    with _drawing():
+        body += [_journey_section(j, report.attributes, report.k) for j in report.journeys]
+        body.append(_feedback_section(feedback, report.k))
     return _page("Wayfinder fairness report", body)
 
 
@@ -191,17 +218,21 @@ def impact_html(report: ImpactReport) -> str:
             f"out. Groups with fewer than {report.k} people are not compared. Only people whose window (enrollment "
             "+ within) ended by the last event are counted; how many are left out for that is under window still "
             "open.</p>"]
-    for j in report.journeys:
-        rows = "".join(
-            f"<tr><td>{escape(o.event)}</td><td>{escape(o.within)}</td><td>{_arm(o.reached)}</td>"
-            f"<td>{_arm(o.control)}</td><td>{_diff(o.difference, o.low, o.high)}</td>"
-            f"<td>{escape(_window_open(o.window_open, report.k))}</td><td>{escape(o.note)}</td></tr>"
-            for o in j.outcomes)
-        body.append(f"<h2>Journey {escape(j.journey_id)} (holdout {escape(j.holdout or 'none')})</h2>"
-                    + _impact_chart(j) + "<table><tr><th>outcome</th><th>within</th><th>reached</th><th>control</th>"
-                    "<th>difference (95% interval)</th><th>window still open</th><th>note</th></tr>"
-                    f"{rows}</table>")
+    with _drawing():
+        body += [_impact_section(j, report.k) for j in report.journeys]
     return _page("Wayfinder impact report", body)
+
+
+def _impact_section(j: JourneyImpact, k: int) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(o.event)}</td><td>{escape(o.within)}</td><td>{_arm(o.reached)}</td>"
+        f"<td>{_arm(o.control)}</td><td>{_diff(o.difference, o.low, o.high)}</td>"
+        f"<td>{escape(_window_open(o.window_open, k))}</td><td>{escape(o.note)}</td></tr>"
+        for o in j.outcomes)
+    return (f"<h2>Journey {escape(j.journey_id)} (holdout {escape(j.holdout or 'none')})</h2>"
+            + _impact_chart(j) + "<table><tr><th>outcome</th><th>within</th><th>reached</th><th>control</th>"
+            "<th>difference (95% interval)</th><th>window still open</th><th>note</th></tr>"
+            f"{rows}</table>")
 
 
 def _window_open(n: int | None, k: int) -> str:

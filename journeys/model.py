@@ -353,11 +353,15 @@ def _holdout(value: str) -> str:
     return value
 
 
+_number_as_holdout = _no_bare_number(
+    lambda v: f"holdout is a percentage such as 5%, not a number without % ({v}): write {v}% for {v} in a hundred")
+
+
 class Outcome(Frozen):
     """An event that tells whether a journey helped (``wayfinder report impact``); ``*`` matches any part."""
 
     event: Annotated[str, Field(min_length=1, examples=["onboarding.task.completed", "engagement.*"])]
-    within: Duration = "30d"
+    within: Positive = "30d"  # a window of nothing (0d, -5d) would never see the outcome
 
     @property
     def window(self) -> timedelta:
@@ -416,7 +420,7 @@ class Journey(Frozen):
         json_schema_extra={"pattern": r"^(?:never|always|(?:[0-9]+[smhdw])+)$"})] = "never"
     exit_on: list[ExitOn] = Field(default_factory=list)
     steps: Annotated[list[Step], Field(min_length=1)]
-    holdout: Annotated[str | None, AfterValidator(_holdout),
+    holdout: Annotated[str | None, _number_as_holdout, AfterValidator(_holdout),
                        Field(description="A control group: this share of the audience enrolls but gets no "
                                          "message (suppressed, reason holdout)", examples=["5%"],
                              json_schema_extra={"pattern": HOLDOUT_PATTERN})] = None

@@ -195,8 +195,20 @@ def test_holdout_is_a_percentage_and_sensitive_journeys_have_none(write_files: W
         "not '60%'",
         "journeys/b.yaml:7:10: journey k: holdout: a sensitive journey cannot have a holdout: nobody in a sensitive "
         "moment is left without help",
-        "journeys/c.yaml:6:10: journey c: holdout: expected text, not a number",
+        "journeys/c.yaml:6:10: journey c: holdout: holdout is a percentage such as 5%, not a number without % (5): "
+        "write 5% for 5 in a hundred",
     ]
+
+
+@pytest.mark.parametrize("within", ["0d", "-5d", "0s"])
+def test_an_outcome_window_of_nothing_is_refused(write_files: WriteFiles, within: str) -> None:
+    """An audit of issue 14 on 2026-12-06: ``within: 0d`` (or a negative one) was accepted, and report impact then
+    compared an outcome no one could have (a window (start, start + within] holds no time)."""
+    root = write_files({"journeys/j.yaml": HEAD + f"holdout: 5%\noutcomes:\n  - {{event: x.y, within: {within}}}\n"
+                        "trigger: {event: hris.employee.hired}\n" + STEPS})
+    assert problems_of(root) == [
+        f"journeys/j.yaml:8:26: journey j: outcomes[0].within: a duration here is more than nothing ({within}), "
+        "such as 7d"]
 
 
 def test_holdout_share_and_outcomes_parse(write_files: WriteFiles) -> None:

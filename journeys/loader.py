@@ -186,17 +186,22 @@ def _field_names(model: type[BaseModel]) -> set[str]:
 _KIND = re.compile(r"\bkind\s*:\s*[\"']?([A-Za-z]+)")
 
 
-def _guess_kinds(path: Path) -> set[str]:
+_TOP_ID = re.compile(r"^id\s*:\s*[\"']?([^\s\"'#,{}\[\]]+)", re.MULTILINE)
+
+
+def _guess_kinds(path: Path) -> tuple[set[str], set[str]]:
     """The kinds a file that could not be read seems to declare (``kind: Catalog`` anywhere in its first
-    ``max_bytes`` bytes): what it may hold."""
+    ``max_bytes`` bytes): what it may hold; and, when a journey is among them, the ids its lines at the left
+    margin give (``id: new-parent``: a journey's own, its steps' are indented)."""
     try:
         if not path.is_file():  # a pipe or a device was refused unread: opening a pipe waits for a writer
-            return set()
+            return set(), set()
         with path.open("rb") as f:
             head = f.read(max_bytes()).decode("utf-8", errors="replace")
     except (OSError, ValueError):
-        return set()
-    return {m.group(1) for m in _KIND.finditer(head)} & set(KINDS)
+        return set(), set()
+    kinds = {m.group(1) for m in _KIND.finditer(head)} & set(KINDS)
+    return kinds, ({m.group(1) for m in _TOP_ID.finditer(head)} if "Journey" in kinds else set())
 
 
 class _Loader:
@@ -208,6 +213,7 @@ class _Loader:
         self.files = 0
         self.kinds: set[str] = set()  # of every document read, parsed or not
         self.unread: dict[str, set[str]] = {}  # files that could not be read whole -> the kinds they may hold
+        self.unread_journeys: set[str] = set()  # the ids of journeys among them, as far as their lines say
         self.odd_breaks: dict[str, str] = {}  # files with line breaks only YAML counts -> their text
         self.seen: set[str] = set()  # the real path of every file read, or to be read in another role (skip)
 
@@ -241,7 +247,8 @@ class _Loader:
                 self.odd_breaks[display] = text
             self.problems.extend(problems)
             if not whole:
-                self.unread[display] = _guess_kinds(file)
+                self.unread[display], ids = _guess_kinds(file)
+                self.unread_journeys |= ids
             self._one_journey_per_file(docs)
             if file != path and whole and not problems and all(doc.data is None for doc in docs):
                 self.problems.append(Problem(display, 1, 1, "an empty file (or comments only): no Wayfinder "
@@ -990,6 +997,7 @@ class _Unchecked:
     topics: frozenset[str] = frozenset()
     any_topic: bool = False
     any_template: bool = False
+    journeys: frozenset[str] = frozenset()  # of files that could not be read (a YAML syntax error)
 
     def topic(self, name: str) -> bool:
         return self.any_topic or name in self.topics
@@ -1010,7 +1018,7 @@ def _unchecked(loader: _Loader) -> _Unchecked:
             topics.update(e["id"] for e in entries if isinstance(e, dict) and isinstance(e.get("id"), str))
     for p in loader.parsed:  # entries of a catalog left out for errors of their own: declared, not unknown
         topics.update(p.broken_ids)
-    return _Unchecked(frozenset(topics), any_topic, "Template" in unread)
+    return _Unchecked(frozenset(topics), any_topic, "Template" in unread, frozenset(loader.unread_journeys))
 
 
 def load_for_runs(sources: Sources) -> tuple[Definitions, list[Problem]]:
@@ -1058,10 +1066,10 @@ def _build(parsed: list[_Parsed], broken: list[Document], defs: Definitions, pro
             first[key] = p.doc
             _check_journey(p.doc, p.model, defs, problems, unchecked)
     if policies and isinstance(policies[0].model, Policy):
-        _check_digests(policies[0].doc, policies[0].model, parsed, _broken_journeys(broken), defs, problems,
-                       unchecked)
+        _check_digests(policies[0].doc, policies[0].model, parsed, _broken_journeys(broken) | unchecked.journeys,
+                       defs, problems, unchecked)
     _check_protected_attributes(parsed, defs, problems)
-    _check_journey_tests(parsed, _broken_journeys(broken), problems)
+    _check_journey_tests(parsed, _broken_journeys(broken) | unchecked.journeys, problems)
 
 
 def _broken_journeys(broken: list[Document]) -> set[str]:

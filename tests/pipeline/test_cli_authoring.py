@@ -755,3 +755,17 @@ def test_the_local_broker_script_says_the_commands_read_wayfinder_broker() -> No
     assert done.returncode == 0
     assert "they connect to WAYFINDER_BROKER (default kafka://127.0.0.1:9092)" in done.stdout
     assert "export WAYFINDER_BROKER=kafka://127.0.0.1:PORT" in done.stdout
+
+
+def test_a_journey_with_a_yaml_syntax_error_is_not_also_unknown_to_the_tests_that_name_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A journey file that does not parse as YAML is still known by the id its first lines give: the journey
+    tests naming it said "unknown journey" four more times for one slip."""
+    assert main(["examples", "--copy", str(tmp_path / "mine")]) == 0
+    journey = tmp_path / "mine" / "journeys" / "new-parent.yaml"
+    journey.write_text(journey.read_text(encoding="utf-8").replace("trigger:\n", "trigger: [oops\n", 1),
+                       encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path / "mine")]) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if ": " in line]
+    assert errors and all("new-parent.yaml:" in line and "YAML syntax error" in line for line in errors), errors

@@ -52,6 +52,9 @@ from wayfinder.vocabulary import parse_instant
 log = logging.getLogger(__name__)
 
 
+RENDER_REASONS = 3
+
+
 @dataclass
 class Stats:
     events: int = 0
@@ -60,9 +63,9 @@ class Stats:
     lifecycle: Counter[tuple[str, str]] = field(default_factory=Counter)
     diagnostics: Counter[str] = field(default_factory=Counter)
     diagnostic_sites: Counter[tuple[str, str | None, str | None]] = field(default_factory=Counter)
-    # The first render failure's detail per site: which template, part and line, and the kind of error (it quotes
-    # no data, unlike an expression's, which stays in the DEBUG log).
-    render_failures: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
+    # The render failures' details per site, each once, the first RENDER_REASONS: which template, part and line,
+    # and the kind of error (they quote no data, unlike an expression's, which stays in the DEBUG log).
+    render_failures: dict[tuple[str | None, str | None], list[str]] = field(default_factory=dict)
 
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -428,7 +431,9 @@ class EmbeddedRunner:
             self.stats.diagnostics[effect.kind] += 1
             self.stats.diagnostic_sites[(effect.kind, effect.journey_id, effect.step_id)] += 1
             if effect.kind == "render_failed":
-                self.stats.render_failures.setdefault((effect.journey_id, effect.step_id), effect.detail)
+                reasons = self.stats.render_failures.setdefault((effect.journey_id, effect.step_id), [])
+                if effect.detail not in reasons and len(reasons) < RENDER_REASONS:  # each once, a few
+                    reasons.append(effect.detail)
         elif effect.kind == "duplicate":
             self.stats.duplicates += 1
         elif effect.kind == "stale":

@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from tests.pipeline.test_runner_rules import ev, person
 from tests.support import WORLD, WriteFiles
 from wayfinder import __version__, examples_dir
 from wayfinder.cli import build_parser, main
@@ -769,3 +770,33 @@ def test_a_journey_with_a_yaml_syntax_error_is_not_also_unknown_to_the_tests_tha
     assert main(["validate", str(tmp_path / "mine")]) == 1
     errors = [line for line in capsys.readouterr().err.splitlines() if ": " in line]
     assert errors and all("new-parent.yaml:" in line and "YAML syntax error" in line for line in errors), errors
+
+
+def test_the_summary_says_each_reason_a_step_failed_to_render_for(write_files: WriteFiles,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Two people's messages failing on one step for two reasons: the summary said the first reason for both."""
+    body = ("{% if employee.country == 'DE' %}{{ 1 / (resources | length - resources | length) }}"
+            "{% else %}{{ employee.attributes.zzz.y }}{% endif %}")
+    root = write_files({"journeys/hello.yaml": f"""
+        apiVersion: wayfinder/v1
+        kind: Journey
+        id: hello
+        name: Hello
+        owner: hr@example.com
+        trigger: {{event: hris.dependent.added}}
+        steps:
+          - id: welcome
+            send: {{channel: email, subject: "Hello", body: "{body}"}}
+        """})
+    events = [person("E1"), person("E2", country="US", timezone="America/New_York", locale="en-US"),
+              ev("b1", "hris.dependent.added", "2026-03-02T09:00:00Z", "E1", relationship="child", reason="birth",
+                 date="2026-03-01"),
+              ev("b2", "hris.dependent.added", "2026-03-02T09:00:00Z", "E2", relationship="child", reason="birth",
+                 date="2026-03-01")]
+    (root / "events.jsonl").write_text("".join(e.model_dump_json() + "\n" for e in events), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["simulate", "--events", str(root / "events.jsonl"), "--journeys", str(root / "journeys"),
+                 "--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates"),
+                 "--out", str(root / "out")]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "step welcome: render_failed 2" in line]
+    assert "ZeroDivisionError" in line and "UndefinedError" in line, line

@@ -331,7 +331,7 @@ def _print_previewed(m: Message, when: str, runner: EmbeddedRunner, resources: I
         text = "\n".join(escape_controls(line) for line in (m.text or "").split("\n"))
         print(f"Subject: {escape_controls(m.subject)}\n\n{text}")
     if m.reason == "render_error" and (m.journey_id, m.step_id) in runner.stats.render_failures:
-        print(f"why: {runner.stats.render_failures[(m.journey_id, m.step_id)]}")
+        print(f"why: {'; '.join(runner.stats.render_failures[(m.journey_id, m.step_id)])}")
     for line in resources:
         print(line)
     if html_folder is not None and m.html:

@@ -127,6 +127,7 @@ def _diagnostic_sites(runner: EmbeddedRunner, defs: Definitions | None, stream: 
         where = defs.positions.get((jid or "", step or "")) if defs is not None else None
         condition = part_name(step)
         label = f"journey {jid}" + (f" {condition}" if condition else f" step {step}" if step else "")
-        detail = runner.stats.render_failures.get((jid, step)) if kind == "render_failed" else None
+        reasons = runner.stats.render_failures.get((jid, step), []) if kind == "render_failed" else []
+        detail = "; ".join(reasons)  # two people's messages may fail on a step for two reasons: each is said
         stream.write(f"  {where + ': ' if where else ''}{label}: {kind} {n}{f' ({detail})' if detail else ''}\n")
 

@@ -10,6 +10,7 @@ header block is parsed back and must hold exactly the headers we set.
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import datetime
 from email.header import Header
@@ -45,8 +46,8 @@ class _MailPolicy(EmailPolicy):
     space between two encoded words is only the folding whitespace, which RFC 2047 (6.2) tells
     readers to drop: "Überblick 山田太郎" arrived as "Überblick山田太郎", in about one mixed-script subject
     in twelve, and a space before a fold was doubled; a long display name even came back with words
-    split ("Sc hön"). ``email.header.Header`` encodes the whole subject or name, spaces inside the
-    encoded words, so every reader gets it back exactly.
+    split ("Sc hön"). ``email.header.Header`` encodes the whole subject, spaces inside the encoded
+    words, so every reader gets it back exactly; a display name is written by ``_phrase``.
     """
 
     def _for(self, name: str) -> EmailPolicy:
@@ -61,11 +62,7 @@ class _MailPolicy(EmailPolicy):
         addresses: tuple[Address, ...] = getattr(value, "addresses", ())
         if key in ("from", "to") and len(addresses) == 1 and _needs_encoding(name, addresses[0]):
             address = addresses[0]
-            phrase = Header(address.display_name, "utf-8", header_name=name).encode(linesep=self.linesep)
-            mailbox = f"<{address.addr_spec}>"
-            last = f"{name}: {phrase}".rsplit(self.linesep, 1)[-1]
-            fold = self.linesep if len(last) + 1 + len(mailbox) > 78 else ""  # RFC 5322 2.1.1: 78 when we can
-            return f"{name}: {phrase}{fold} {mailbox}{self.linesep}"
+            return _folded(name, [*_phrase(address.display_name), f"<{address.addr_spec}>"], self.linesep)
         return None
 
     def fold(self, name: str, value: str) -> str:
@@ -77,6 +74,66 @@ class _MailPolicy(EmailPolicy):
         if encoded is not None:
             return encoded.encode("ascii")
         return EmailPolicy.fold_binary(self._for(name), name, value)
+
+
+_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,60}")  # RFC 5322 atext, short enough for a line
+_ENCODED_BYTES = 45  # UTF-8 bytes in one encoded word: base64 makes 60 characters, 72 with "=?utf-8?b?...?=" (<= 75)
+
+
+def _phrase(display: str) -> list[str]:
+    """A display name as header words that every reader reads back as the name, spaces and all.
+
+    A word that is a plain atom is written as it is; each run of other words (another script, specials such as
+    ``,`` or ``(``, an ``=?``) is one RFC 2047 encoded word with its inner spaces inside it. Between an atom and an
+    encoded word the space is kept by every reader. Only a run too long for one encoded word becomes several, split
+    after a space that stays inside the first: a mail client drops the whitespace between two encoded words
+    (RFC 2047 6.2) while CPython's address parser keeps it, so splitting inside a word ("Müller-L üdenscheidt" in
+    CPython) or outside a space ("日本語Garcia" in a mail client) would change the name for one of them.
+    A name with other spacing (leading, trailing or double spaces) is encoded whole, as one run.
+    """
+    words = display.split(" ")
+    if "" in words:
+        return _encoded_words(display)
+    tokens: list[str] = []
+    run: list[str] = []
+    for word in words:
+        if _ATOM.fullmatch(word) and "=?" not in word:
+            if run:
+                tokens += _encoded_words(" ".join(run))
+                run = []
+            tokens.append(word)
+        else:
+            run.append(word)
+    return tokens + (_encoded_words(" ".join(run)) if run else [])
+
+
+def _encoded_words(text: str) -> list[str]:
+    """``text`` as base64 encoded words of at most 75 characters, cut after a space where one fits, else between
+    two characters."""
+    chunks: list[str] = []
+    current = ""
+    for piece in re.findall(r"[^ ]+ ?| ", text):
+        while len((current + piece).encode()) > _ENCODED_BYTES:
+            if current:
+                chunks.append(current)
+                current = ""
+                continue
+            cut = max(i for i in range(1, len(piece) + 1) if len(piece[:i].encode()) <= _ENCODED_BYTES)
+            chunks.append(piece[:cut])
+            piece = piece[cut:]
+        current += piece
+    chunks.append(current)
+    return [f"=?utf-8?b?{base64.b64encode(chunk.encode()).decode('ascii')}?=" for chunk in chunks if chunk]
+
+
+def _folded(name: str, tokens: list[str], linesep: str) -> str:
+    """``Name: token token ...``, folded before a token that would pass 78 characters (RFC 5322 2.1.1)."""
+    lines = [f"{name}:"]
+    for token in tokens:
+        if len(lines[-1]) + 1 + len(token) > 78 and lines[-1] != f"{name}:":
+            lines.append("")
+        lines[-1] += f" {token}"
+    return linesep.join(lines) + linesep
 
 
 def _needs_encoding(name: str, address: Address) -> bool:

@@ -250,6 +250,23 @@ def test_a_long_or_odd_display_name_reads_back_as_itself_and_only_one_address(na
     assert read_strictly(raw, "To") == f"{name} <zoe@example.com>"
 
 
+@pytest.mark.parametrize("name", [
+    "Zoë Ångström-Øresund von und zu Müller-Lüdenscheidt",
+    "Chloé Zoë Müller-Lüdenscheidt 日本語 Garcia Schön Long Name",
+    "María José García Fernández de Córdoba y Ólafsdóttir",
+    "Renée Øresund-Lüdenscheidt, Head of People (EMEA)",
+])
+def test_a_long_display_name_in_any_script_reads_back_as_itself_with_the_email_package(name: str) -> None:
+    # written whole as encoded words, a long name came back from the email package's parser with a space inside a
+    # word ("Müller-L üdenscheidt", "G arcia"), where the encoder had cut between two encoded words (audit 2026-12-06)
+    _, raw = smtp_bytes(message(recipient_name=name), sender=Address(name, "people", "example.com"))
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["To"].addresses[0].display_name == name
+    assert parsed["From"].addresses[0].display_name == name
+    assert read_strictly(raw, "To") == f"{name} <zoe@example.com>"
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+
+
 # -- addresses ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("value", [
     "a@b@c", '"x" <a@b.c>', "a@b", "a b@c.d", "", "@example.com", "anna@", "anna@.com", "anna@example.",

@@ -50,6 +50,11 @@ _RESPONSE_KINDS: list[tuple[type[aiosmtplib.SMTPResponseException], str, str, st
 ]
 
 
+_POLICY_HINT = ("the relay's policy (RFC 3463 x.7: relaying, authentication or a restricted recipient), not the "
+                "address: check that the account in WAYFINDER_SMTP_URL may send to this recipient, or ask the relay's "
+                "operators")
+
+
 def _codes(code: int, text: str) -> str:
     match = _ENHANCED.match(text or "")
     return f"{code} {match.group(1)}" if match else str(code)
@@ -70,6 +75,10 @@ def _response_error(exc: aiosmtplib.SMTPResponseException) -> DeliveryError:
             permanent, transient, what, fix = _RESPONSE_KINDS[1][1:]
         elif subject == 1:
             permanent, transient, what, fix = _RESPONSE_KINDS[0][1:]
+        elif subject == 7 and permanent == "smtp_recipient_refused":
+            # x.7.y is security or policy (relaying denied, authentication required, a restricted list), not a
+            # wrong address: "check the recipient's email address" sent people to the HR system for a relay setting
+            what, fix = "the recipient", _POLICY_HINT
     codes = _codes(exc.code, exc.message)
     if 500 <= exc.code < 600:
         return PermanentDeliveryError(permanent, f"the SMTP relay refused {what} ({codes}); {fix}")

@@ -399,6 +399,10 @@ def test_a_relay_that_refuses_at_its_greeting_is_classified_by_its_reply(
     (aiosmtplib.SMTPDataError(554, "5.7.1 spam"), "smtp_message_refused", "the relay's policy refused the content"),
     (aiosmtplib.SMTPDataError(550, "no enhanced code"), "smtp_message_refused", "the relay's policy"),
     (aiosmtplib.SMTPRecipientRefused(550, "5.7.1 relay denied", "a@b.c"), "smtp_recipient_refused", "recipient"),
+    (aiosmtplib.SMTPRecipientRefused(550, "5.7.1 relay denied", "a@b.c"), "smtp_recipient_refused",
+     "the relay's policy (RFC 3463 x.7"),
+    (aiosmtplib.SMTPRecipientRefused(550, "5.1.1 no such user", "a@b.c"), "smtp_recipient_refused",
+     "check the recipient's email"),
 ])
 def test_an_enhanced_status_code_says_what_was_refused_whatever_the_command(
         error: aiosmtplib.SMTPResponseException, reason: str, says: str) -> None:

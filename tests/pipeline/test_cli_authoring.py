@@ -52,6 +52,33 @@ def test_a_journey_of_a_copy_checked_alone_uses_the_copys_catalog_and_templates(
     assert "unknown topic 'pets'" in capsys.readouterr().err  # journeys of two places: the bundled ones, as before
 
 
+def test_a_journey_of_a_copy_checked_with_its_template_or_catalog_uses_the_copys_other_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A hook passes the changed files: a journey and its template (or the catalog folder) read the bundled catalog
+    (or templates) beside them, so a topic the copy added was a false ``unknown topic``."""
+    assert main(["examples", "--copy", str(tmp_path / "mine")]) == 0
+    mine = tmp_path / "mine"
+    topics = mine / "catalog" / "topics.yaml"
+    topics.write_text(topics.read_text(encoding="utf-8").replace("topics:\n", "topics:\n  - {id: pets}\n", 1),
+                      encoding="utf-8")
+    journey = mine / "journeys" / "relocation.yaml"
+    journey.write_text(journey.read_text(encoding="utf-8").replace("[relocation, workplace]",
+                                                                   "[relocation, workplace, pets]"), encoding="utf-8")
+    (mine / "templates" / "pets.yaml").write_text(  # a template of the copy's own (its id: the path)
+        (mine / "templates" / "relocation" / "welcome.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    journey.write_text(journey.read_text(encoding="utf-8").replace("template: relocation/welcome", "template: pets"),
+                       encoding="utf-8")
+    capsys.readouterr()
+    monkeypatch.chdir(mine)
+    assert main(["validate", "journeys/relocation.yaml", "templates/pets.yaml",
+                 "templates/relocation/settling-in.yaml"]) == 0
+    said = capsys.readouterr()
+    assert said.err == f"no catalog among the paths: using the ones beside the journeys, in {mine}\n"
+    assert "31 topics" in said.out
+    assert main(["validate", "journeys/relocation.yaml", "catalog"]) == 0  # the copy's own template 'pets'
+    assert capsys.readouterr().err == f"no templates among the paths: using the ones beside the journeys, in {mine}\n"
+
+
 def test_verbose_goes_before_or_after_the_command() -> None:
     parser = build_parser()
     assert parser.parse_args(["validate", "-v"]).verbose is True

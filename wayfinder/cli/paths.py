@@ -53,20 +53,34 @@ def with_bundled(sources: Sources) -> Sources:
 
 
 def project_of(paths: Sequence[Path]) -> Path | None:
-    """The folder laid out like the examples that every path given lies in, by a ``journeys/`` folder (the folder
-    itself, or files in it), when it has a ``catalog/`` or ``templates/`` of its own; else None. A hook that passes
-    the changed ``journeys/x.yaml`` of a copy was checked against the bundled catalog: a topic the copy added was
-    "unknown"."""
+    """The folder laid out like the examples that every path given lies in, by its ``journeys/``, ``templates/`` or
+    ``catalog/`` folder (the folder itself, or files in it), when it has a ``catalog/`` or ``templates/`` of its
+    own; else None. A hook that passes the changed ``journeys/x.yaml`` of a copy was checked against the bundled
+    catalog: a topic the copy added was "unknown"; so was one passing a journey and its changed template."""
     roots = set()
     for path in paths:
-        folder = path if path.is_dir() else path.parent
-        if folder.resolve().name != "journeys":
+        root = _project_root(path)
+        if root is None:
             return None
-        roots.add(folder.resolve().parent)
+        roots.add(root)
     if len(roots) != 1:
         return None
     (root,) = roots
-    return root if any((root / name).is_dir() for name in ("catalog", "templates")) else None
+    return root if any((root / name).is_dir() for name in PROJECT_FOLDERS) else None
+
+
+PROJECT_FOLDERS = ("catalog", "templates")
+"""The folders beside ``journeys/`` that a journey of a copy is checked against (:func:`project_of`)."""
+
+
+def _project_root(path: Path) -> Path | None:
+    """The parent of the nearest ``journeys/``, ``templates/`` or ``catalog/`` folder holding ``path`` (or being
+    it): a template sits in a subfolder (``templates/relocation/welcome.yaml``)."""
+    resolved = path.resolve()
+    for folder in (resolved, *resolved.parents) if path.is_dir() else resolved.parents:
+        if folder.name in ("journeys", *PROJECT_FOLDERS):
+            return folder.parent
+    return None
 
 
 def fallback_note(fallback: Fallback | None) -> str | None:

@@ -79,7 +79,7 @@ def note_leave(state: EmployeeState, event_type: str, data: dict[str, Any], poli
     else:
         if state.leave is None or state.leave.leave_type != kind:
             return []
-        state.leave = state.leave.model_copy(update={"end": to_instant(data["return_date"], tz)})
+        state.leave = state.leave.model_copy(update={"end": to_instant(data["return_date"], tz), "returned": True})
     leave = state.leave
     state.mailboxes.add(state.employee_id)
     return [LeaveChanged(state.employee_id, leave.start, leave.end, tz_name, state.profile.quiet_hours, now)]
@@ -111,7 +111,11 @@ def amend_leave(state: EmployeeState, data: Mapping[str, Any], now: datetime) ->
         return []
     tz_name = state.profile.timezone
     tz = zone(tz_name)
-    dates = {"start_date": leave.start, "expected_return_date": leave.end}
+    # once the person is back (``hris.leave.ended``), the day they came back ends the period, whatever the leave's
+    # record later says it was expected to be: a corrected expectation held their messages again
+    dates: dict[str, datetime | None] = {"start_date": leave.start}
+    if not leave.returned:
+        dates["expected_return_date"] = leave.end
     moved = {f: c for f, c in changes.items() if f in dates and isinstance(c, Mapping) and "new" in c}
     named = (original.get("source"), original.get("id")) == leave.started_by
     try:

@@ -73,6 +73,9 @@ class LeavePeriod(BaseModel):
     quiet_hours: str | None = None
     # the (source, id) of the hris.leave.started that began it: a correction rescinding that event lifts it
     started_by: tuple[str, str] | None = Field(None, exclude_if=lambda v: v is None)
+    # a ``hris.leave.ended`` said when the person came back: ``end`` is that day, not an expectation that a correction
+    # of the leave's ``expected_return_date`` may move
+    returned: bool = Field(False, exclude_if=lambda v: not v)
 
     def covers(self, at: datetime) -> bool:
         return self.start <= at and (self.end is None or at < self.end)

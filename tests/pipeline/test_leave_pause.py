@@ -336,3 +336,24 @@ def test_an_amended_leave_moves_the_period_it_holds(write_files: WriteFiles) -> 
         assert (cheer.status, cheer.scheduled_for) == ("sent", at(due))  # 08:00 in Berlin on the return date
         _, staged = events_through_stages(defs, everything, until)
         assert staged == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+
+
+def test_an_amended_expected_return_does_not_hold_again_after_the_person_came_back(write_files: WriteFiles) -> None:
+    """The leave ended (``hris.leave.ended``: back on 6 March); the HR system's record of the leave then has its
+    expected return corrected (9 to 16 March). The person is back: a promotion on 10 March is congratulated that
+    day, in simulate and the worker's stages alike. Found by a second reading of 2026-12-06's leave amendments: the
+    expected date replaced the return, and the message waited until 16 March."""
+    defs = world_defs(*defs_for(write_files, CHEER))
+    started = leave("E1", kind="medical", expected="2026-03-09")
+    fixed = ev("c1", "hris.correction", "2026-03-05T12:00:00Z", "E1", original={"source": "test", "id": started.id},
+               original_type="hris.leave.started", action="amend", reason="leave_dates_corrected",
+               changes={"expected_return_date": {"old": "2026-03-09", "new": "2026-03-16"}})
+    later = ev("jc-E1", "hris.job.changed", "2026-03-10T10:00:00Z", "E1", change="promotion", new_role="Lead")
+    everything = [person("E1"), started, back("E1", kind="medical"), fixed, later]
+    until = at("2026-03-31T00:00:00Z")
+    runner = EmbeddedRunner(defs)
+    runner.run(everything, until)
+    cheer = one(runner, "cheer")
+    assert (cheer.status, cheer.scheduled_for) == ("sent", at("2026-03-10T10:00:00Z"))
+    _, staged = events_through_stages(defs, everything, until)
+    assert staged == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}

@@ -16,6 +16,7 @@ filling memory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections import Counter
@@ -153,8 +154,36 @@ class DeliveryRunner:
         each message the runner is done with (delivered, failed for good, skipped), never of one a stop left for
         the next run."""
         unfinished = asyncio.Semaphore(self.settings.concurrency * READ_AHEAD)
+        watching = None
         if self._switch is not None and self.metrics:  # the switch's state even when no message comes
             self.metrics.switch_changed((await self._switch()).state())
+            watching = asyncio.create_task(self._watch_switch(self._switch, self.metrics))
+        try:
+            return await self._run(messages, unfinished, settled)
+        finally:
+            if watching is not None:
+                watching.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watching
+
+    async def _watch_switch(self, switch: Callable[[], Awaitable[Switch]], metrics: DeliveryMetrics) -> None:
+        """The paused gauge follows the switch every ``switch_poll_seconds`` while the run lasts, messages or none: a
+        pause made while nothing comes to send (an incident's first move) showed as not paused, and
+        WayfinderSendingPaused could not fire, until a message came."""
+        while True:
+            # the process's own cadence on the wall clock, not the injected sleep (a fake clock would spin it)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), max(self._switch_poll, 0.05))
+            if self.stopping:
+                return
+            try:
+                metrics.switch_changed((await switch()).state())
+            except Exception as e:  # the control topic away: the gauge keeps its value, the messages' reads say more
+                log.warning("could not read the stop switch for its gauge (%s); trying again in %.0f s",
+                            type(e).__name__, self._switch_poll)
+
+    async def _run(self, messages: AsyncIterable[Message], unfinished: asyncio.Semaphore,
+                   settled: Callable[[Message], None] | None) -> DeliverySummary:
 
         def done(message: Message) -> None:
             if settled is not None and not self.stopping:  # stopping: it may have been left (``deliver``)

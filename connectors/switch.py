@@ -12,6 +12,7 @@ the message's ``scheduled_for``, which is the engine's clock (a simulated year, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterable
@@ -149,6 +150,7 @@ class TopicFollower:
 
         self._poll = poll_seconds
         self._last = float("-inf")
+        self._reading = asyncio.Lock()
         self._consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
                                           enable_auto_commit=False, auto_offset_reset="earliest")
 
@@ -169,8 +171,9 @@ class TopicFollower:
 
     async def follow(self) -> None:
         """Read what came since the last read, when ``poll_seconds`` have passed."""
-        if time.monotonic() - self._last >= self._poll:
-            await self._read(timeout_ms=0)
+        async with self._reading:  # one read at a time: the runner's messages and its paused gauge both ask
+            if time.monotonic() - self._last >= self._poll:
+                await self._read(timeout_ms=0)
 
     async def _read(self, timeout_ms: int) -> None:
         batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=10_000)

@@ -156,3 +156,44 @@ def test_the_paused_gauge_has_a_sample_from_the_start_and_shows_the_switch_witho
     registry = CollectorRegistry()
     _deliver(tmp_path, [], at("2026-12-01T10:00"), registry)
     assert registry.get_sample_value("wayfinder_sending_paused", {"journey": "all"}) == 1.0
+
+
+def test_a_running_deliver_shows_a_pause_made_while_no_message_comes(tmp_path: Path) -> None:
+    """Issue 13's "stop switch on" alert reads this gauge: a `deliver --kafka` waiting for messages showed a pause
+    made meanwhile only once a message came (it read the switch at start and per message), so an operator's pause
+    during a quiet spell, or an incident that stopped the messages, left it at 0 and the alert silent."""
+    registry = CollectorRegistry()
+    control = ControlFile(tmp_path / "control.jsonl")
+    nothing: list[Message] = []
+
+    async def run() -> tuple[float | None, float | None]:
+        arrived = asyncio.Event()
+
+        async def messages_in() -> AsyncIterator[Message]:
+            await arrived.wait()  # no message comes while the pause is made
+            for m in nothing:
+                yield m
+
+        ledger = SqliteLedger(tmp_path / "ledger.sqlite3")
+        receipts, dead = JsonlSink(tmp_path / "receipts.jsonl"), JsonlSink(tmp_path / "dead.jsonl")
+        runner = DeliveryRunner({"email": _Sent()}, ledger=ledger, receipts=receipts, dead_letters=dead,
+                                settings=DeliverySettings(sender="HR <hr@example.com>"), switch=control.current,
+                                hold="wait", switch_poll_seconds=0.05, metrics=DeliveryMetrics(registry))
+        running = asyncio.create_task(runner.run(messages_in()))
+        try:
+            await asyncio.sleep(0.1)
+            before = registry.get_sample_value("wayfinder_sending_paused", {"journey": "all"})
+            control.append(record("pause", "2026-12-01T09:00"))
+            for _ in range(100):
+                await asyncio.sleep(0.02)
+                if registry.get_sample_value("wayfinder_sending_paused", {"journey": "all"}) == 1.0:
+                    break
+            return before, registry.get_sample_value("wayfinder_sending_paused", {"journey": "all"})
+        finally:
+            arrived.set()
+            await running
+            await receipts.close()
+            await dead.close()
+            ledger.close()
+
+    assert asyncio.run(run()) == (0.0, 1.0)

@@ -326,7 +326,8 @@ class _Builder:
                 return
             except Exception as e:  # any failure to send is retried, never dropped
                 delay = min(EMIT_RETRY_MAX_SECONDS, 2.0**attempt)
-                self._crashed(name, e, f"{m.topic}[{m.partition}]@{m.offset} is sent again in {delay:.0f}s")
+                self._crashed(name, e, f"{m.topic}[{m.partition}]@{m.offset} is sent again in {delay:.0f}s",
+                              {"topic": m.topic, "partition": m.partition, "offset": m.offset})
                 await asyncio.sleep(delay)
 
     def _agent(self, stage: Stage, handle: Callable[[Any, Incoming], None]) -> Callable[[Any], Any]:
@@ -539,8 +540,10 @@ class _Builder:
         self.metrics.holds.set(len(self.employees.holds.blocked))
         self.metrics.waiting_for_order.set(len(self.employees.gated))
 
-    def _crashed(self, name: str, exc: BaseException, then: str = "Faust restarts it") -> None:
-        log.error("agent %s crashed (%s); %s", name, type(exc).__name__, then, extra={"agent": name})
+    def _crashed(self, name: str, exc: BaseException, then: str = "Faust restarts it",
+                 where: dict[str, str | int] | None = None) -> None:
+        """``where``: the input the agent is stuck on (topic, partition, offset), keys of the JSON line too."""
+        log.error("agent %s crashed (%s); %s", name, type(exc).__name__, then, extra={**(where or {}), "agent": name})
         self.health.crashed(name)
 
     async def _on_assigned(self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:

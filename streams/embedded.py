@@ -200,6 +200,7 @@ class EmbeddedRunner:
         self._boxes: dict[str, list[tuple[datetime, int]]] = {}
         self._now = datetime.min.replace(tzinfo=UTC)
         self._where: tuple[str, int] | None = None  # the file and line of the event being fed, when known
+        self._event_id: str | None = None  # the id of the event being fed, for the log lines of its diagnostics
 
     # -- the clock --------------------------------------------------------------------------
     @property
@@ -248,11 +249,11 @@ class EmbeddedRunner:
                                                 line=line))
             return
         self._keep(event.subject, outcome.state)
-        self._where = where
+        self._where, self._event_id = where, event.id
         try:
             self._carry_out(outcome.effects, now, event.subject)
         finally:
-            self._where = None
+            self._where, self._event_id = None, None
 
     def _failed(self, error: Exception, what: str) -> None:
         """Counted and logged by the error's type only (its text may hold data)."""
@@ -427,7 +428,8 @@ class EmbeddedRunner:
 
     def observe(self, effect: Lifecycle | Diagnostic, subject: str) -> None:
         if isinstance(effect, Diagnostic):
-            log_diagnostic(effect, subject, diagnostic_position(effect, self.engine.defs.positions))
+            log_diagnostic(effect, subject, diagnostic_position(effect, self.engine.defs.positions),
+                           {"event_id": self._event_id} if self._event_id is not None else None)
             self.stats.diagnostics[effect.kind] += 1
             self.stats.diagnostic_sites[(effect.kind, effect.journey_id, effect.step_id)] += 1
             if effect.kind == "render_failed":

@@ -66,11 +66,14 @@ def diagnostic_position(effect: Diagnostic, positions: Mapping[tuple[str, str], 
     return positions.get((effect.journey_id, effect.step_id or "")) or positions.get((effect.journey_id, ""))
 
 
-def log_diagnostic(effect: Diagnostic, subject: str, where: str | None = None) -> None:
+def log_diagnostic(effect: Diagnostic, subject: str, where: str | None = None,
+                   ids: Mapping[str, str | int] | None = None) -> None:
     """A diagnostic's log lines: which journey and step, for whom (an opaque id), and where the journey file says
-    it (``diagnostic_position``, issue 9: a run-time failure points at the source); its detail only at DEBUG."""
+    it (``diagnostic_position``, issue 9: a run-time failure points at the source); its detail only at DEBUG.
+    ``ids``: what the runner knows of the input being decided (``event_id``; on a worker ``topic``, ``partition``,
+    ``offset``), keys of a JSON line so that one can be found from the other (issue 13)."""
     # The detail may quote an input value: never at INFO, where workers log in production.
-    extra = {"employee_id": subject, "journey": effect.journey_id, "step": effect.step_id}
+    extra = {**(ids or {}), "employee_id": subject, "journey": effect.journey_id, "step": effect.step_id}
     if where is None:
         log.info("%s subject=%s journey=%s step=%s", effect.kind, subject, effect.journey_id, effect.step_id,
                  extra=extra)

@@ -1027,7 +1027,7 @@ class EmployeeStage(Stage):
             "dead_letter" if any(isinstance(e, Refuse) for e in outcome.effects) else \
             "stale" if "stale" in lifecycle else "processed"  # each event counted once, with its type
         self.tally(self.metrics.events.labels(event_type_label(event.type), outcome_kind).inc)
-        self._apply(work, partition, event.subject, contact, outcome.state, outcome.effects, now, place)
+        self._apply(work, partition, event.subject, contact, outcome.state, outcome.effects, now, place, event.id)
         if timestamp is not None and any(isinstance(e, _DECISIONS) for e in outcome.effects):
             self.tally(partial(self.metrics.latency.observe, max(0.0, self.clock.wall().timestamp() - timestamp)))
 
@@ -1102,7 +1102,8 @@ class EmployeeStage(Stage):
         self._firing = None
 
     def _apply(self, work: Work, partition: int, employee_id: str, contact_before: dict[str, Any] | None,
-               after: EmployeeState | None, effects: list[Effect], now: datetime, place: Place | None = None) -> None:
+               after: EmployeeState | None, effects: list[Effect], now: datetime, place: Place | None = None,
+               event_id: str | None = None) -> None:
         """Keep the state the core left; ``contact_before``: the person's contact details (``_contact``) taken
         before the core ran, as it changes the state it is given in place. A change goes to the directory."""
         key = f"s:{employee_id}"
@@ -1120,7 +1121,7 @@ class EmployeeStage(Stage):
             if after is not None and not after.forgotten:  # an erased person is gone from it (a tombstone below)
                 self.directory[employee_id] = as_recipient(after.profile)  # as the directory topic has them
             work.records.append(Record(Topic.DIRECTORY, employee_id, dumps(contact_after) if contact_after else None))
-        carry_out(effects, StagePort(self, work, partition, now, place), employee_id)
+        carry_out(effects, StagePort(self, work, partition, now, place, event_id), employee_id)
         if after is not None and after.forgotten:  # (after the erasure's own records: its audit first)
             self._refuse_parked(work, partition, after, now)
 
@@ -1168,6 +1169,7 @@ class StagePort:
     partition: int
     now: datetime
     place: Place | None = None  # the input being decided, if any (a timer is none)
+    event_id: str | None = None  # the event being decided, if any
 
     def schedule(self, due: datetime, timer: Timer) -> None:
         self.stage.schedule(self.work, self.partition, Schedule(due, timer))
@@ -1226,8 +1228,13 @@ class StagePort:
     def observe(self, effect: Lifecycle | Diagnostic, subject: str) -> None:
         m, tally = self.stage.metrics, self.stage.tally
         if isinstance(effect, Diagnostic):
+            ids: dict[str, str | int] = {"partition": self.partition}
+            if self.place is not None:
+                ids |= {"topic": self.place.topic, "offset": self.place.offset}
+            if self.event_id is not None:
+                ids["event_id"] = self.event_id
             where = diagnostic_position(effect, self.stage.positions)
-            tally(partial(log_diagnostic, effect, subject, where))  # logged once, with the unit kept
+            tally(partial(log_diagnostic, effect, subject, where, ids))  # logged once, with the unit kept
             tally(m.expression_failures.labels(effect.journey_id or "", effect.step_id or "", effect.kind).inc)
         elif effect.journey_id is not None:
             tally(m.enrollments.labels(effect.journey_id, effect.kind).inc)

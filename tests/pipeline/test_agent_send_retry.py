@@ -56,14 +56,19 @@ def _builder(tmp_path: Path, **settings: Any) -> _Builder:
 
 
 def test_records_that_cannot_be_sent_are_sent_again_and_each_failure_is_a_crash(
-        loop: asyncio.AbstractEventLoop, tmp_path: Path) -> None:
+        loop: asyncio.AbstractEventLoop, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     builder = _builder(tmp_path)
     producer = FlakyProducer(failures=1)
     builder.app._producer = cast(Any, producer)  # the app is never started; its producer is the stand-in
     m = SimpleNamespace(topic="wayfinder.hris.events", partition=2, offset=7, value=b"{}")
     records = [Record("dead-letters", None, b"letter")]
-    loop.run_until_complete(builder._emit("employees", "x-employees-changelog", m,
-                                          [(b"s:E1", b"state")], records))
+    with caplog.at_level(logging.ERROR, "wayfinder.streams.app"):
+        loop.run_until_complete(builder._emit("employees", "x-employees-changelog", m,
+                                              [(b"s:E1", b"state")], records))
+    # the crash line names the input it is stuck on under the JSON keys too (issue 13: partition, offset)
+    (crash,) = [r for r in caplog.records if r.getMessage().startswith("agent employees crashed")]
+    assert [getattr(crash, k, None) for k in ("agent", "topic", "partition", "offset")] == [
+        "employees", "wayfinder.hris.events", 2, 7]
     assert producer.sent == [("x-employees-changelog", b"state"), ("x-employees-changelog", b"state"),
                              ("wayfinder.dead-letters", b"letter")], "state again with each try, then the record once"
     crashes = builder.registry.get_sample_value("wayfinder_agent_crashes_total", {"agent": "employees"})

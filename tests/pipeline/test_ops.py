@@ -64,6 +64,16 @@ def test_json_logs_of_a_simulation_are_one_object_a_line_with_ids_and_no_names_o
     diagnostics = [p for p in parsed if p["message"].startswith("expression_failed")]
     assert diagnostics and all(p["journey"] == "ops-log-check" and p["employee_id"].startswith("E")
                                for p in diagnostics)
+    # each names the event it was decided on (issue 13: "the ids that matter (event id, ...)")
+    upserts: dict[object, object] = {}
+    for line in (examples_dir() / "events.jsonl").read_text(encoding="utf-8").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("type") == "hris.employee.upserted":
+            upserts[event.get("id")] = event.get("subject")
+    assert all(upserts.get(p.get("event_id")) == p["employee_id"] for p in diagnostics), diagnostics[:3]
     people = personal_values()
     assert len(people) >= 100, "the bundled events should hold names and emails to look for"
     leaked = sorted(v for v in people if v in run.stderr)

@@ -90,6 +90,7 @@ class DeliveryMetrics:
             self.messages.labels(connector, status)
         self.latency.labels(connector)  # the dashboard's quantiles: a series (NaN) before the first outcome
         self.event_to_delivery.labels(connector)
+        self.attempt_duration.labels(connector)  # its "attempt duration, p95" panel had nothing before an attempt
         self.breaker.labels(connector).set(_BREAKER["closed"])
 
     def breaker_changed(self, connector: str, state: BreakerState) -> None:

@@ -334,6 +334,8 @@ class _Builder:
         table = self.tables[stage.name]
         self.metrics.agent_crashes.labels(stage.name)  # 0 from the start: rate() and alerts see the first one
         self.metrics.processing_errors.labels(stage.name)
+        self.metrics.timers_fired.labels(stage.name)  # and the dashboard's timer panels have a series before one fires
+        self.metrics.timer_lateness.labels(stage.name)
         self.metrics.skipped.labels(stage.name)
         self.metrics.reread.labels(stage.name)
 

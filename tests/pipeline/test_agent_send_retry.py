@@ -149,3 +149,17 @@ def test_the_test_only_fault_switch_is_off_unless_set(monkeypatch: pytest.Monkey
     assert crash_marker() is None
     monkeypatch.setenv("WAYFINDER_TEST_CRASH_MARKER", "boom")
     assert crash_marker() == b"boom"
+
+
+def test_each_stages_timer_series_are_there_at_zero_before_a_timer_fires(
+        loop: asyncio.AbstractEventLoop, tmp_path: Path) -> None:
+    """Issue 13's dashboard: its "Timers fired" and "Timer lateness" panels returned nothing from a worker that had not
+    fired a timer yet (a real Prometheus scraping a fresh worker), and the first burst was a new series that rate()
+    and WayfinderTimersLate did not see, unlike the other counters labelled by stage."""
+    builder = _builder(tmp_path)
+    builder.build()  # the app with its agents, not started
+    registry = builder.registry
+    assert registry.get_sample_value("wayfinder_agent_crashes_total", {"agent": "employees"}) == 0.0  # as these
+    for stage in ("employees", "mailboxes"):
+        assert registry.get_sample_value("wayfinder_timers_fired_total", {"stage": stage}) == 0.0
+        assert registry.get_sample_value("wayfinder_timer_lateness_seconds_count", {"stage": stage}) == 0.0

@@ -342,7 +342,8 @@ def test_a_message_refused_before_sending_is_failed_without_counting_an_attempt(
     assert [(r["status"], r["attempts"]) for r in receipts] == [("failed", 0), ("failed", 0)]
     assert registry.get_sample_value("wayfinder_delivery_attempts_total",
                                      {"connector": "smtp", "outcome": "permanent_error"}) == 0.0  # there, uncounted
-    assert registry.get_sample_value("wayfinder_delivery_attempt_duration_seconds_count", {"connector": "smtp"}) is None
+    assert registry.get_sample_value("wayfinder_delivery_attempt_duration_seconds_count",
+                                     {"connector": "smtp"}) == 0.0  # there from the start, no attempt timed
     assert registry.get_sample_value("wayfinder_delivery_failures_total",
                                      {"connector": "smtp", "reason": "invalid_message"}) == 1.0
     assert registry.get_sample_value("wayfinder_delivery_messages_total",
@@ -556,7 +557,8 @@ def test_a_connectors_attempts_messages_and_breaker_are_there_at_zero_before_its
         assert registry.get_sample_value("wayfinder_delivery_messages_total",
                                          {"connector": "pigeon", "status": status}) == 0.0
     assert registry.get_sample_value("wayfinder_delivery_circuit_state", {"connector": "pigeon"}) == 0.0
-    for histogram in ("wayfinder_delivery_latency_seconds", "wayfinder_event_to_delivery_seconds"):  # the dashboard's
+    for histogram in ("wayfinder_delivery_latency_seconds", "wayfinder_event_to_delivery_seconds",  # the dashboard's
+                      "wayfinder_delivery_attempt_duration_seconds"):  # (its "attempt duration, p95" panel too)
         assert registry.get_sample_value(f"{histogram}_count", {"connector": "pigeon"}) == 0.0
 
 

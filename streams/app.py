@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry
 
 from wayfinder import examples_dir
 from wayfinder.clock import utc_now
+from wayfinder.journeys.decisions import review_window
 from wayfinder.journeys.digest import Digests
 from wayfinder.journeys.engine import Engine
 from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
@@ -153,6 +154,7 @@ class _Builder:
         self.metrics = StreamMetrics(registry)
         add_standard_collectors(registry, "worker")
         self.health = WorkerHealth(settings, self.metrics, restore=RestoreWatch(settings.restore_stall_seconds))
+        self.metrics.review_window.set(review_window(defs.policy).total_seconds())
         self._lag = LagProbe(settings)
         self.clock = StreamClock(settings.clock, wall)
         self.app = faust.App(

@@ -17,6 +17,10 @@ from wayfinder.journeys.schemas import BUILT_IN_EVENTS
 
 _PROCESSING_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _LATENESS_BUCKETS = (1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 86400.0, 7 * 86400.0)
+# The policy's review window as a metric, so that WayfinderReviewOverdue compares with the policy in force rather
+# than a constant in the rule (worker and serve export it beside the oldest pending review's age).
+REVIEW_WINDOW_HELP = ("The policy's review_window: a message waiting longer than this for a decision is escalated "
+                      "(WayfinderReviewOverdue)")
 STATE_CHUNK = 2000  # table entries measured between two yields to the event loop
 STATE_SCAN_SHARE = 0.01  # the most of a worker's time the measuring of its tables may take
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -118,6 +122,7 @@ class StreamMetrics:
                                      "held in the employee states of its partitions)")
         self.review_oldest = gauge("wayfinder_review_oldest_pending_age_seconds", "Age of the oldest message waiting "
                                    "for a decision (0 when none waits)")
+        self.review_window = gauge("wayfinder_review_window_seconds", REVIEW_WINDOW_HELP)
         self.state_largest = gauge("wayfinder_state_largest_key_bytes", "Bytes of the table's largest entry (key and "
                                    "value) on this worker", ["table"])
 

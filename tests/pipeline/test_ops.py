@@ -274,3 +274,34 @@ def test_the_start_up_line_gives_the_address_the_health_server_answers_on(host: 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_serve_and_the_worker_export_the_policys_review_window_for_the_overdue_alert(tmp_path: Path) -> None:
+    """Issue 13: "oldest pending review older than the review window". The rule compared with a constant (the
+    default 5 days), wrong for a policy with another review_window; the processes now export the policy's."""
+    from prometheus_client import CollectorRegistry as Registry
+
+    from wayfinder.cli.report import write_results
+    from wayfinder.streams.app import _Builder
+    from wayfinder.streams.settings import WorkerSettings
+    from wayfinder.web.app import create_app
+    from wayfinder.web.backend import EmbeddedBackend, World
+    from wayfinder.web.settings import WebSettings
+
+    ex = examples_dir()
+    policy = tmp_path / "policy.yaml"
+    policy.write_text((ex / "policy.yaml").read_text(encoding="utf-8") + "review_window: 2d\n", encoding="utf-8")
+    defs = load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                                 policy=policy))
+    events = tmp_path / "events.jsonl"
+    events.write_text("", encoding="utf-8")
+    backend = EmbeddedBackend(tmp_path / "run", World(defs=defs, events=events), write=write_results,
+                              now=lambda: datetime(2026, 12, 1, tzinfo=UTC))
+    settings = WebSettings(token_secret=SecretStr("t" * 32), session_secret=SecretStr("s" * 32), cookie_secure=True)
+    web = Registry()
+    create_app(settings, backend, registry=web, now=lambda: datetime(2026, 12, 1, tzinfo=UTC))
+    assert web.get_sample_value("wayfinder_review_window_seconds") == 2 * 86400
+    worker = Registry()
+    _Builder(WorkerSettings(store="memory", metrics_port=None, data_dir=tmp_path / "data"), worker,
+             lambda: datetime(2026, 12, 1, tzinfo=UTC), defs)
+    assert worker.get_sample_value("wayfinder_review_window_seconds") == 2 * 86400

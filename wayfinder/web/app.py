@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from wayfinder.connectors.links import RecipientLinks
+from wayfinder.journeys.decisions import review_window
 from wayfinder.journeys.events import iso
 from wayfinder.web import auth, employee, staff, words
 from wayfinder.web.backend import Backend
@@ -115,7 +116,8 @@ def create_app(settings: WebSettings, backend: Backend, *, registry: CollectorRe
         waiting = backend.store.pending()
         return max(0.0, (backend.now() - waiting[0].created_at).total_seconds()) if waiting else 0.0
 
-    metrics = WebMetrics(registry, pending=pending, oldest_age=oldest, switch=lambda: backend.switch().state())
+    metrics = WebMetrics(registry, pending=pending, oldest_age=oldest, switch=lambda: backend.switch().state(),
+                         review_window_seconds=review_window(backend.world.defs.policy).total_seconds())
     state = Web(settings=settings, backend=backend,
                 links=RecipientLinks(settings.token_secret, ttl=_days(settings.token_ttl_days)), metrics=metrics,
                 jinja=_jinja(now), now=now, dev_login=dev_login, oauth=auth.make_oauth(settings))

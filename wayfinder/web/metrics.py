@@ -9,6 +9,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from wayfinder.connectors.switch import ALL
+from wayfinder.streams.metrics import REVIEW_WINDOW_HELP
 
 _DECISION_BUCKETS = (60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 12 * 3600.0, 86400.0, 2 * 86400.0, 5 * 86400.0,
                      10 * 86400.0)
@@ -40,13 +41,17 @@ class _SwitchGauge(Collector):
 
 class WebMetrics:
     def __init__(self, registry: CollectorRegistry, *, pending: Callable[[], float],
-                 oldest_age: Callable[[], float], switch: Callable[[], dict[str, bool]] = dict) -> None:
+                 oldest_age: Callable[[], float], switch: Callable[[], dict[str, bool]] = dict,
+                 review_window_seconds: float | None = None) -> None:
         self.pending = Gauge("wayfinder_reviews_pending", "Messages waiting for a person's decision",
                              registry=registry)
         self.pending.set_function(pending)
         self.oldest = Gauge("wayfinder_review_oldest_pending_age_seconds", "Age of the oldest message waiting "
                             "for a decision (0 when none waits)", registry=registry)
         self.oldest.set_function(oldest_age)
+        if review_window_seconds is not None:
+            Gauge("wayfinder_review_window_seconds", REVIEW_WINDOW_HELP,
+                  registry=registry).set(review_window_seconds)
         self.decisions = Counter("wayfinder_review_decisions", "Review decisions by outcome "
                                  "(approve, approve_edited, reject)", ["outcome"], registry=registry)
         for outcome in OUTCOMES:  # each at 0 from the start, so a rate() sees the first decision

@@ -781,6 +781,26 @@ def test_a_hires_messages_say_joining_us_before_the_first_day_and_started_with_u
     assert "you started with us on 16 March 2026" in footer  # the footer, in the reader's English
 
 
+def test_the_bundled_onboarding_roadmap_differs_by_role() -> None:
+    """Issue 2 asks for an onboarding roadmap that differs by role, department, location and work mode; an audit found
+    that two engineers of one team, office and work mode got the same roadmap whatever their role (a manager too was
+    told to ship a first pull request and got nothing about their own team)."""
+    roles = ("Site Reliability Engineer", "Frontend Engineer", "Backend Engineer", "Engineering Manager")
+    runner = EmbeddedRunner(load_definitions(WorkerSettings()))
+    events = []
+    for n, role in enumerate(roles, 1):
+        who = f"E{n}"
+        events += [person(who, locale="en-GB", role=role),
+                   ev(f"h{n}", "hris.employee.hired", "2026-03-02T09:00:00Z", who, start_date="2026-03-16", role=role,
+                      department="Engineering", location="Berlin", manager_id="M1")]
+    runner.run(events, at("2026-04-01T00:00:00Z"))
+    roadmaps = {role: tuple(by_step(runner, f"E{n}")["first-day-roadmap"].resources) for n, role in enumerate(roles, 1)}
+    assert len(set(roadmaps.values())) == len(roles), roadmaps
+    assert "eng-sre-runbooks" in roadmaps["Site Reliability Engineer"]
+    assert "mgr-first-one-on-ones" in roadmaps["Engineering Manager"]
+    assert "mgr-first-one-on-ones" not in roadmaps["Frontend Engineer"]
+
+
 def test_a_tasks_title_and_note_read_their_assignee_as_the_recipient(write_files: WriteFiles) -> None:
     """A task's reader is its assignee, so ``recipient`` in its title or note is them (validate checks these texts as
     a message's, ``recipient`` included); before, it was an empty mapping, the render failed and the assignee got the

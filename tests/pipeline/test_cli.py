@@ -283,6 +283,50 @@ def test_examples_copy_validates(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 
+SPEC_EXAMPLE_JOURNEY = """apiVersion: wayfinder/v1
+kind: Journey
+id: new-parent
+name: Welcome to parenthood
+owner: benefits@example.com
+version: 3
+status: active
+sensitivity: standard
+trigger:
+  event: hris.dependent.added
+  when: event.data.relationship == "child" && event.data.reason in ["birth", "adoption", "foster"]
+audience: employee.employment_type != "contractor"
+reentry: 300d
+exit_on:
+  - event: hris.employee.terminated
+steps:
+  - id: welcome
+    send:
+      channel: email
+      to: employee
+      template: new-parent/welcome
+      resources: {topics: [parental-leave, childcare, parent-network], limit: 4}
+  - id: before-return
+    wait:
+      until: trigger.data.date
+      offset: 12w
+      at: "09:00"
+  - id: return-checkin
+    send: {channel: intranet, template: new-parent/return,
+           resources: {topics: [return-to-work, flexible-work], limit: 3}}
+"""
+
+
+def test_the_contracts_example_journey_validates_against_the_bundled_examples(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """SPEC §4's example journey, as written, given to ``validate`` alone (the bundled catalog and templates stand in):
+    an audit of issue 2 found ``unknown template 'new-parent/return'``, so a newcomer's first copy of the contract's
+    journey failed, and so did a folder of journeys checked the way the contract cases check one."""
+    journey = tmp_path / "journeys" / "new-parent.yaml"
+    journey.parent.mkdir()
+    journey.write_text(SPEC_EXAMPLE_JOURNEY, encoding="utf-8")
+    assert main(["validate", str(journey.parent)]) == 0, capsys.readouterr()
+
+
 def test_validate_given_an_events_file_says_it_is_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An HR author who gives ``validate`` the events file (it sits beside the journeys in a case folder) is told
     what it is and where it goes, in one line at its first event; it said "no kind" and a YAML syntax error."""

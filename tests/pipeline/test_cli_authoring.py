@@ -25,7 +25,7 @@ def test_validate_a_folder_of_journeys_uses_the_bundled_catalog_and_templates(
     captured = capsys.readouterr()
     assert "unknown" not in captured.err
     assert "no templates or catalog among the paths: using the bundled ones in" in captured.err
-    assert "10 journeys, 23 templates" in captured.out
+    assert "10 journeys, 24 templates" in captured.out
 
 
 def test_a_journey_of_a_copy_checked_alone_uses_the_copys_catalog_and_templates(

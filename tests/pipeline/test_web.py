@@ -1031,7 +1031,7 @@ def test_serve_runs_a_folder_again_from_the_inputs_it_was_made_from(tmp_path: Pa
     holdout's records became ``sent`` (a later ``deliver`` would have reached the control group). Found by an audit
     of the README. The folder's run.json now says what it was made from."""
     from wayfinder.cli import build_parser
-    from wayfinder.web.cli import build, settings_for
+    from wayfinder.cli.serve import build, settings_for
 
     copy = tmp_path / "defs"
     assert main(["examples", "--copy", str(copy)]) == 0

@@ -12,7 +12,7 @@ from typing import Any, get_args
 import yaml
 
 from tests.support import ROOT
-from wayfinder.connectors.cli import LEDGER_FILE
+from wayfinder.cli.delivery import LEDGER_FILE
 from wayfinder.connectors.settings import DeliverySettings
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.web.settings import WebSettings

@@ -52,6 +52,8 @@ from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
 from wayfinder.telemetry import LOG_FORMATS
 from wayfinder.vocabulary import escape_controls, parse_instant
 
+__all__ = ["main"]
+
 log = logging.getLogger("wayfinder")
 _DATE_ONLY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
 STAND_IN_EMAIL = "preview@example.invalid"  # preview of a profile file without an email
@@ -678,7 +680,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     hris_cli.register(sub)
 
-    from wayfinder.web import cli as web_cli
+    from wayfinder.cli import serve as web_cli
 
     web_cli.register(sub, demo_tail=DEMO_TAIL, parse_time=_parse_time)
     from wayfinder.ops import cli as ops_cli

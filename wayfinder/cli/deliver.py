@@ -1,4 +1,4 @@
-"""``wayfinder deliver``'s arguments; its work is in :mod:`wayfinder.connectors.cli`, imported when it runs."""
+"""``wayfinder deliver``'s arguments; its work is in :mod:`wayfinder.cli.delivery`, imported when it runs."""
 
 from __future__ import annotations
 
@@ -33,4 +33,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "running (address: WAYFINDER_METRICS_HOST, default 127.0.0.1)")
     p.add_argument("--control", type=Path, help="the stop switch's log (wayfinder sending pause/resume) "
                    "[default: control.jsonl beside the messages; with --kafka the control topic]")
-    p.set_defaults(func=later("wayfinder.connectors.cli", "cmd_deliver"))
+    p.set_defaults(func=later("wayfinder.cli.delivery", "cmd_deliver"))

@@ -84,7 +84,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _configuration_errors(e)
         return 2
     except SettingsError as e:  # a JSON setting (WAYFINDER_ROLE_GROUPS) that is not JSON: was a traceback
-        from wayfinder.connectors.cli import unreadable_setting
+        from wayfinder.cli.delivery import unreadable_setting
 
         print(unreadable_setting(e), file=sys.stderr)
         return 2

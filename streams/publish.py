@@ -21,6 +21,8 @@ from wayfinder.streams.topics import INPUTS
 from wayfinder.streams.wire import encode_tick
 from wayfinder.vocabulary import Topic, input_topic
 
+TICKS = (Topic.EMPLOYEE_TICKS, Topic.MAILBOX_TICKS)  # the stream clock of each stage (``--tick``)
+
 SETTLE_EVERY = 10_000  # sends between two checks of what Kafka accepted
 
 
@@ -183,7 +185,7 @@ def _no_such_topic(settings: WorkerSettings, result: Published, tick: datetime |
     if result.too_large:
         used.add(settings.topic(Topic.DEAD_LETTERS))
     if tick is not None:
-        used |= {settings.topic(n) for n in ("employee-ticks", "mailbox-ticks")}
+        used |= {settings.topic(n) for n in TICKS}
     try:
         with closing(KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers,
                                       request_timeout_ms=10_000)) as admin:
@@ -198,7 +200,7 @@ def _no_such_topic(settings: WorkerSettings, result: Published, tick: datetime |
 
 def send_ticks(producer: KafkaProducer, settings: WorkerSettings, at: datetime) -> None:
     """Advance the stream clock of every partition to ``at`` (workers running with ``clock=event``)."""
-    for name in ("employee-ticks", "mailbox-ticks"):
+    for name in TICKS:
         topic = settings.topic(name)
         for p in sorted(producer.partitions_for(topic) or ()):
             producer.send(topic, value=encode_tick(at), partition=p)

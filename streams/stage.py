@@ -85,7 +85,7 @@ from wayfinder.streams.wire import (
     timer_owner,
     unknown_kind,
 )
-from wayfinder.vocabulary import Topic
+from wayfinder.vocabulary import Topic, input_topic
 
 log = logging.getLogger(__name__)
 _NEVER_TOO_LARGE = frozenset({Topic.DEAD_LETTERS, *INPUTS})
@@ -868,7 +868,7 @@ class EmployeeStage(Stage):
         # The input's time as far as the clock has come: on the wall clock only an erasure comes dated ahead of it
         # (``_ahead_of_the_wall``: carried out at once), and it counts as happening now.
         upto = min(event.time, self.clock.wall()) if self.clock.mode == "wall" else event.time
-        if self.clock.mode == "wall" or not event.type.startswith("engagement."):
+        if self.clock.mode == "wall" or input_topic(event.type) is not Topic.ENGAGEMENT_EVENTS:
             # With the event clock, engagement events (their own topic, consumed at its own pace) may run
             # ahead of the HRIS events of the same person: they must not fire that person's timers.
             # The timers due by the input's own time fire before it, on either clock; those due between its time

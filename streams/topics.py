@@ -8,16 +8,18 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from wayfinder.streams.settings import WorkerSettings
+from wayfinder.vocabulary import Topic
 
-INPUTS = ("hris.events", "engagement.events", "decisions")
-OUTPUTS = ("outbound.messages", "delivery.receipts", "approvals", "tasks", "dead-letters", "audit")
+INPUTS = (Topic.HRIS_EVENTS, Topic.ENGAGEMENT_EVENTS, Topic.DECISIONS)
+OUTPUTS = (Topic.OUTBOUND_MESSAGES, Topic.DELIVERY_RECEIPTS, Topic.APPROVALS, Topic.TASKS, Topic.DEAD_LETTERS,
+           Topic.AUDIT)
 # Keyed like the inputs (employee) or by recipient; timers and the directory are internal.
-INTERNAL = ("employee-ticks", "mailbox", "mailbox-ticks", "directory", "control")
-COMPACTED = ("directory",)
+INTERNAL = (Topic.EMPLOYEE_TICKS, Topic.MAILBOX, Topic.MAILBOX_TICKS, Topic.DIRECTORY, Topic.CONTROL)
+COMPACTED = (Topic.DIRECTORY,)
 # Read from their beginning to rebuild what they hold and with no personal data: the stop switch (every pause and
 # resume; ``deliver`` and ``serve`` fold it at start) and the erasure audit records. The broker's default
 # retention (7 days) deleted a pause, and ``deliver`` then sent what the operator held.
-KEPT = ("control", "audit")
+KEPT = (Topic.CONTROL, Topic.AUDIT)
 
 
 @dataclass(frozen=True)

@@ -39,3 +39,21 @@ def test_publish_routes_each_event_to_its_topic_by_type() -> None:
     assert routed("wayfinder.review.decided") == "decisions"
     assert routed("wayfinder.preferences.changed") == "decisions"
     assert route(b"not json") == ("hris.events", None)
+
+
+def test_topic_names_and_the_engagement_prefix_are_spelled_in_the_vocabulary_only() -> None:
+    """Every other module names a topic by ``Topic`` and tells an engagement event by ``input_topic``: a topic
+    renamed in one place cannot leave another module reading or writing the old name."""
+    import ast
+
+    from tests.unit.test_layers import _modules
+
+    spelled = {t.value for t in Topic if any(c in t.value for c in ".-")} | {"engagement."}
+    found = []
+    for module, path in _modules():
+        if module == "wayfinder.vocabulary":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in spelled:
+                found.append(f"{module}:{node.lineno}: {node.value!r}")
+    assert sorted(found) == []

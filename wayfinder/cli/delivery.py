@@ -346,15 +346,15 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
     summary, rejected = ran.summary, ran.rejected
     if summary.stopped:
         print("stopped: what was not finished is read again by the next run", file=sys.stderr)
-    print(f"deliver {worker.topic('outbound.messages')}: {ran.read} records read, {summary.attempts} attempts, "
+    print(f"deliver {worker.topic(Topic.OUTBOUND_MESSAGES)}: {ran.read} records read, {summary.attempts} attempts, "
           f"{time.perf_counter() - started:.2f}s")
     if args.retry_failed:
         print(f"  --retry-failed: {ran.retried} message(s) that had failed found again on the topic and tried again"
               + (f"; {ran.not_found} no longer on it (retention): see their dead letters" if ran.not_found else ""))
     _print_rows(summary, sys.stdout)
     if rejected:
-        print(f"  {rejected} record(s) were not messages (in {worker.topic('dead-letters')})")
-    print(f"\n  receipts: {worker.topic('delivery.receipts')}\n  ledger: {ledger}")
+        print(f"  {rejected} record(s) were not messages (in {worker.topic(Topic.DEAD_LETTERS)})")
+    print(f"\n  receipts: {worker.topic(Topic.DELIVERY_RECEIPTS)}\n  ledger: {ledger}")
     if args.metrics_file:
         write_to_textfile(str(args.metrics_file), registry)
     if summary.stopped:

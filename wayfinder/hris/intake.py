@@ -36,6 +36,7 @@ from wayfinder.hris.records import RowError
 from wayfinder.hris.sinks import KafkaSink, Sink, SinkUnavailable
 from wayfinder.hris.webhooks import SYSTEMS, WebhookError, item_changes, parse, verify
 from wayfinder.streams.settings import WorkerSettings
+from wayfinder.vocabulary import Topic
 
 log = logging.getLogger(__name__)
 READY_WAIT_SECONDS = 2.0  # how long /readyz waits for the sink's answer (probes time out after a few seconds)
@@ -121,7 +122,7 @@ class ReplayCache:
 
 
 def kafka_sink(settings: WorkerSettings, timeout_seconds: float = 10.0) -> KafkaSink:
-    return KafkaSink(settings.bootstrap_servers, settings.topic("hris.events"), timeout_seconds=timeout_seconds)
+    return KafkaSink(settings.bootstrap_servers, settings.topic(Topic.HRIS_EVENTS), timeout_seconds=timeout_seconds)
 
 
 def _error(status: int, reason: str, retry_after: int | None = None) -> JSONResponse:

@@ -16,10 +16,11 @@ from kafka.errors import KafkaError
 
 from wayfinder.journeys.model import Fairness, Journey
 from wayfinder.reports.inputs import InputError, ReportInputs, build, json_rows, read_events, read_messages, read_tasks
+from wayfinder.vocabulary import Topic
 
-EVENT_TOPICS = ("hris.events", "engagement.events", "decisions")
-MESSAGES_TOPIC = "outbound.messages"
-TASKS_TOPIC = "tasks"
+EVENT_TOPICS = (Topic.HRIS_EVENTS, Topic.ENGAGEMENT_EVENTS, Topic.DECISIONS)
+MESSAGES_TOPIC = Topic.OUTBOUND_MESSAGES
+TASKS_TOPIC = Topic.TASKS
 
 Reader = Callable[[str], list[bytes]]
 

@@ -102,7 +102,7 @@ class RecipientLinks:
         base = message.preferences_url
         if not base:
             return message, None
-        token = self.sign(message.recipient_id or message.employee_id, message.message_id, now)
+        token = self.sign(message.mailbox, message.message_id, now)
         link = self.preferences_link(base, token)
         pattern = re.compile(re.escape(base) + _URL_TAIL)
         html_pattern = re.compile(re.escape(base.replace("&", "&amp;")) + _URL_TAIL)

@@ -128,7 +128,7 @@ def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
     edits = data.get("edits") or {}
     if any(edits.get(k) for k in EDITABLE):
         decided = _edited(decided, edits)
-    mailbox = held.recipient_id or held.employee_id
+    mailbox = held.mailbox
     state.mailboxes.add(mailbox)
     timezone = recipient.timezone if recipient is not None else state.profile.timezone
     quiet = recipient.quiet_window if recipient is not None else None

@@ -104,6 +104,12 @@ class Message(BaseModel):
         return self.recipient_role == "employee"
 
     @property
+    def mailbox(self) -> str:
+        """The mailbox it goes through, decided here alone: its recipient's, else (no recipient named) that of the
+        employee it is about. Quiet hours, the cap and a recipient's links are that mailbox's."""
+        return self.recipient_id or self.employee_id
+
+    @property
     def about_someone_else(self) -> bool:
         """Whether it goes to someone other than the person it is about (their manager or HR partner): a recipient
         who has left is no recipient for it (README "Leavers")."""

@@ -130,7 +130,7 @@ def _route(run: Run, journey: Journey, e: Enrollment, message: Message, person: 
     if _sensitive(run, journey, e, message.topics):
         run.effects.extend(hold_for_review(run.state, message, run.now, run.defs.policy))
         return
-    mailbox = message.recipient_id or run.state.employee_id
+    mailbox = message.mailbox
     run.state.mailboxes.add(mailbox)
     tz = person.timezone if person is not None else run.state.profile.timezone
     quiet = person.quiet_window if person is not None else None

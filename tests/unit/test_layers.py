@@ -11,6 +11,7 @@ import ast
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeGuard
 
 import pytest
 
@@ -165,3 +166,18 @@ def test_the_layer_check_sees_an_upward_import(tmp_path: Path) -> None:
     named = _known(target)
     assert named == "wayfinder.cli"
     assert LAYERS[_unit(named)] > LAYERS[_unit("wayfinder.journeys.engine")]
+
+
+def test_the_mailbox_a_message_goes_to_is_decided_in_one_place() -> None:
+    """``Message.mailbox`` (its recipient's, else its employee's) is the rule; no module writes it again as
+    ``recipient_id or employee_id`` (issue 7: the runners and the core had each decided it, and drifted)."""
+    def rule(node: ast.AST) -> TypeGuard[ast.BoolOp]:
+        if not (isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and len(node.values) == 2):
+            return False
+        first, second = node.values
+        named = getattr(second, "attr", None) or getattr(second, "id", None)
+        return getattr(first, "attr", None) == "recipient_id" and named == "employee_id"
+
+    found = [f"{module}:{node.lineno}" for module, path in _modules()
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if rule(node)]
+    assert [place.partition(":")[0] for place in found] == ["wayfinder.journeys.records"], found

@@ -408,7 +408,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     zones = Timezones(events)
     pages = []
     for m in mine:
-        when = local_time(m.scheduled_for, zones.at(m.recipient_id or employee_id, m.scheduled_for))
+        when = local_time(m.scheduled_for, zones.at(m.mailbox, m.scheduled_for))
         page = _print_previewed(m, when, runner, why_resources(journey, defs, m.step_id, m.resources,
                                                                 runner.states.get(employee_id)), args.html)
         pages += [page] if page is not None else []

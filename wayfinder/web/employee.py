@@ -343,7 +343,7 @@ async def why(request: Request) -> Response:
     w, claims, token = _claims(request)
     store = w.backend.store
     message = store.messages.get(claims.message_id or "")
-    if message is None or (message.recipient_id or message.employee_id) != claims.recipient_id:
+    if message is None or message.mailbox != claims.recipient_id:
         raise HTTPException(404, "This link does not name a message of yours.")
     defs = w.backend.world.defs
     locale, words = _reader(w, claims.recipient_id)

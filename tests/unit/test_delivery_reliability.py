@@ -852,3 +852,15 @@ def test_an_intranet_post_to_a_manager_about_someone_does_not_name_the_journey()
         data = webhook_payload(about, NOW)["data"]
         assert "journey_id" not in data and "step_id" not in data
         assert "medical" not in json.dumps(webhook_payload(about, NOW))
+
+
+def test_an_interrupted_delivery_exits_130_and_says_the_messages_in_flight_are_in_doubt(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from wayfinder.cli.delivery import _run
+
+    async def interrupted() -> None:
+        raise asyncio.CancelledError
+
+    assert _run(interrupted(), "sends them again") == 130
+    assert capsys.readouterr().err == ("abandoned: the messages that were being sent are in doubt; the next run sends "
+                                       "them again (WAYFINDER_IN_DOUBT=hold fails them for a person instead)\n")

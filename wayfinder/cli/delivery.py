@@ -268,10 +268,15 @@ def _nowhere(settings: DeliverySettings) -> bool:
     return False
 
 
-def _run(work: Coroutine[Any, Any, _T]) -> _T | int:
-    """Run a delivery; a busy ledger or a configuration error is said on stderr and comes back as exit code 2."""
+def _run(work: Coroutine[Any, Any, _T], again: str) -> _T | int:
+    """Run a delivery; a busy ledger or a configuration error is said on stderr and comes back as exit code 2, an
+    interrupted run as 130 (``again``: what the next run does with the messages that were in flight)."""
     try:
         return asyncio.run(work)
+    except asyncio.CancelledError:
+        print(f"abandoned: the messages that were being sent are in doubt; the next run {again} "
+              "(WAYFINDER_IN_DOUBT=hold fails them for a person instead)", file=sys.stderr)
+        return 130
     except LedgerBusy as e:
         print(f"wayfinder deliver: {e}", file=sys.stderr)
     except (ValueError, LookupError) as e:
@@ -294,12 +299,7 @@ def cmd_deliver(args: argparse.Namespace) -> int:
         return 2
     registry = CollectorRegistry()
     started = time.perf_counter()
-    try:
-        ran = _run(deliver_file(settings, paths, retry_failed=args.retry_failed, registry=registry))
-    except asyncio.CancelledError:
-        print("abandoned: the messages that were being sent are in doubt; the next run sends them again "
-              "(WAYFINDER_IN_DOUBT=hold fails them for a person instead)", file=sys.stderr)
-        return 130
+    ran = _run(deliver_file(settings, paths, retry_failed=args.retry_failed, registry=registry), "sends them again")
     if isinstance(ran, int):
         return ran
     summary, source = ran
@@ -334,13 +334,8 @@ def _deliver_kafka(args: argparse.Namespace, settings: DeliverySettings) -> int:
             return 2
         log.warning("metrics on %s/metrics (health: /healthz, /readyz)", server.url)
     started = time.perf_counter()
-    try:
-        ran = _run(deliver_kafka(settings, worker, ledger, idle=args.idle, retry_failed=args.retry_failed,
-                                 registry=registry, health=health))
-    except asyncio.CancelledError:
-        print("abandoned: the messages that were being sent are in doubt; the next run reads them again and sends "
-              "them again (WAYFINDER_IN_DOUBT=hold fails them for a person instead)", file=sys.stderr)
-        return 130
+    ran = _run(deliver_kafka(settings, worker, ledger, idle=args.idle, retry_failed=args.retry_failed,
+                             registry=registry, health=health), "reads them again and sends them again")
     if isinstance(ran, int):
         return ran
     summary, rejected = ran.summary, ran.rejected

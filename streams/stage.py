@@ -540,10 +540,18 @@ class Stage:
         timer = Incoming(msg.topic, msg.partition, msg.offset, key.encode("utf-8"), self.table.get(key), msg.timestamp)
         work = Work(writes={key: None}, records=[dead_letter_record(timer, f"{reason} (firing this timer; it is "
                                                                            "dropped)", self.clock.wall())])
-        if self._logged(msg, work) is not None:
-            return work.records
+        self.timers.begin()
         self.timers.discard(key)
+        self._after_drop(work, msg.partition)  # the tick's work ends here: what it tells once its timers are done
+        if self._logged(msg, work) is not None:
+            self.timers.rollback()  # kept after all: due again at the next wake-up
+            return work.records[:1]
+        self.timers.commit()
         return self._kept(msg, work)
+
+    def _after_drop(self, work: Work, partition: int) -> None:
+        """A tick's unit that dropped a timer no unit can fire: what the stage's ticks say once every due timer has
+        fired (``EmployeeStage``: the watermark)."""
 
     def _write(self, writes: dict[str, bytes | None]) -> None:
         for key, value in writes.items():
@@ -1030,6 +1038,11 @@ class EmployeeStage(Stage):
         self._apply(work, partition, event.subject, contact, outcome.state, outcome.effects, now, place, event.id)
         if timestamp is not None and any(isinstance(e, _DECISIONS) for e in outcome.effects):
             self.tally(partial(self.metrics.latency.observe, max(0.0, self.clock.wall().timestamp() - timestamp)))
+
+    def _after_drop(self, work: Work, partition: int) -> None:
+        # The drop may have been the last due timer: without the watermark here the mailboxes kept what this tick
+        # sent until the next tick (none comes on its own once no timer is due).
+        self._watermark(work, partition)
 
     def _watermark(self, work: Work, partition: int) -> None:
         """Event clock: once every timer due by the partition's clock has fired, tell every mailbox partition

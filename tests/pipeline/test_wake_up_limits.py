@@ -352,3 +352,24 @@ def test_an_event_whose_unit_is_undone_and_dead_lettered_is_counted_once_as_a_de
     counted = {(s.labels["type"], s.labels["outcome"]): s.value for s in family.samples
                if s.name.endswith("_total") and s.value}  # (a series made by the undone unit stays at 0)
     assert counted == {("hris.employee.hired", "dead_letter"): 1.0, ("hris.dependent.added", "dead_letter"): 1.0}
+
+
+def test_a_tick_whose_last_timer_is_dropped_still_tells_the_mailboxes_how_far_the_partition_got() -> None:
+    """On the event clock the mailboxes act on what a partition sent once its watermark passes it, and a partition
+    sends one when a tick has fired every timer due. When the last due timer was one no unit can fire, its drop
+    ended the tick's work: before 2026-12-06 no watermark followed (none is due any more, so no wake-up came), and
+    every message the tick had sent waited in the mailboxes until the next tick (on a worker: for good)."""
+    p = Pipeline(defs=bundled_defs(), committed=lambda topic, partition: 1 << 62)
+    for event in _burst():
+        p.feed(p.employees, "hris", None, event.model_dump_json().encode())
+        p.drain()
+    due = at("2026-03-16T12:00:00Z")  # the roadmaps (09:00 local) and nothing later
+    p.employees.max_record_bytes = 2_000  # no roadmap fits; a dead letter and a timer's deletion do
+    p.feed(p.employees, "ticks", None, encode_tick(due))  # `wayfinder publish --tick`
+    for _ in range(3 * HIRES):  # then the worker's own wake-ups, while timers are due
+        if (next_due := p.employees.timers.next_due(0)) is None or next_due > due.timestamp():
+            break
+        p.feed(p.employees, "ticks", None, encode_tick(None))
+    assert len(_letters(p)) == HIRES
+    marks = [json.loads(r.value or b"{}") for r in p.records if r.topic == "mailbox" and r.key is None]
+    assert marks and at(str(marks[-1]["at"])) == due  # the partition got to the tick's time

@@ -31,7 +31,7 @@ from wayfinder.cli.paths import (
     read_profile_file,
     with_bundled,
 )
-from wayfinder.cli.preview import Timezones, local_time, why_nothing, why_resources
+from wayfinder.cli.preview import HORIZON, Timezones, follow, local_time, still_waiting, why_nothing, why_resources
 from wayfinder.cli.report import print_summary
 from wayfinder.cli.runfile import write_run
 from wayfinder.journeys import Problem
@@ -395,7 +395,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
         return 2
     runner = EmbeddedRunner(only)
     last = max(e.time for e in events)
-    runner.run(events, last + timedelta(days=400))
+    runner.run(events, last + HORIZON)
+    follow(runner, journey.id, employee_id, last)
     mine = [m for m in runner.messages.values() if m.employee_id == employee_id and m.journey_id == journey.id]
     tasks = [t for t in runner.tasks.values() if t.employee_id == employee_id and t.journey_id == journey.id]
     print(f"preview of journey {journey.id} v{journey.version} ({journey.status}) for employee {employee_id}: "
@@ -418,7 +419,11 @@ def cmd_preview(args: argparse.Namespace) -> int:
             e.source == "wayfinder/preview" and not e.data for e in events):
         print("note: preview made the trigger event up with no data, so the templates miss its fields; "
               "give them with --data '{...}'")
-    if not mine and not tasks:
+    waits = still_waiting(journey, runner.states.get(employee_id),
+                          zones.at(employee_id, runner.clock or last))
+    if waits is not None:
+        print(f"then: {waits}")
+    elif not mine and not tasks:
         print("nothing, because:")
         for reason in why_nothing(journey, defs, events, employee_id):
             print(f"  - {reason}")

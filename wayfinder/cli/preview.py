@@ -3,16 +3,59 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wayfinder.catalog.model import skill_key
 from wayfinder.journeys.engine import event_view
 from wayfinder.journeys.events import CloudEvent, iso
 from wayfinder.journeys.loader import Definitions
-from wayfinder.journeys.model import Journey, LearningPathStep, RoadmapStep, SendStep
+from wayfinder.journeys.model import Journey, LearningPathStep, RoadmapStep, SendStep, WaitForStep
 from wayfinder.journeys.profile import Profile, apply_event
 from wayfinder.journeys.state import EmployeeState
+from wayfinder.streams.embedded import EmbeddedRunner
+
+HORIZON = timedelta(days=400)
+"""How far past the last event preview runs every timer (other people's too: the mailbox they share)."""
+FOLLOW_UP_TO = timedelta(days=3653)
+"""How far past the last event preview follows the previewed enrollment's own waits (a wait of two years)."""
+FOLLOW_WAKES = 24
+"""How many of its waits preview follows past ``HORIZON``: a journey that loops on a wait goes on for ever."""
+
+
+def follow(runner: EmbeddedRunner, journey_id: str, employee_id: str, last: datetime) -> None:
+    """After the run to ``last + HORIZON``: on to each later wake of this employee's enrollment in the journey, up to
+    ``FOLLOW_UP_TO`` and ``FOLLOW_WAKES`` wakes, so that a message after a long wait is shown (it was left out,
+    unsaid, past 400 days)."""
+    for _ in range(FOLLOW_WAKES):
+        state = runner.states.get(employee_id)
+        e = state.enrollments.get(journey_id) if state is not None else None
+        if e is None or e.wake_at is None or e.wake_at > last + FOLLOW_UP_TO or (
+                runner.clock is not None and e.wake_at <= runner.clock):
+            return
+        runner.advance_to(e.wake_at)
+
+
+def still_waiting(journey: Journey, state: EmployeeState | None, zone_name: str | None) -> str | None:
+    """Where the employee's enrollment still waits when the preview ends (a ``wait_for`` nothing answered, a wait
+    beyond what preview follows), said as the core left it; None when it ended."""
+    e = state.enrollments.get(journey.id) if state is not None else None
+    if e is None or e.version != journey.version or not 0 <= e.step < len(journey.steps):
+        return None
+    step = journey.steps[e.step]
+    if isinstance(step, WaitForStep) and e.waiting == "event":
+        said = f"waits at step {step.id} for the next {step.wait_for.event} event" + (
+            " that its condition (when) accepts" if step.wait_for.when is not None else "")
+        if e.wake_at is None:
+            return said + " (no timeout: the employee stays in the journey until one comes)"
+        target = step.wait_for.on_timeout or (journey.steps[e.step + 1].id if e.step + 1 < len(journey.steps)
+                                              else None)
+        then = f"goes on at step {target}" if target is not None else "ends"
+        return said + f"; if none comes by {local_time(e.wake_at, zone_name)} ({iso(e.wake_at)}), it {then}"
+    if e.waiting == "timer" and e.wake_at is not None:
+        return (f"waits at step {step.id} until {local_time(e.wake_at, zone_name)} ({iso(e.wake_at)}), later than "
+                "preview follows a journey")
+    return None
 
 
 def _condition(name: str, result: tuple[bool, str | None]) -> str | None:

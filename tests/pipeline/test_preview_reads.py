@@ -1,0 +1,94 @@
+"""``wayfinder preview`` as HR operations read it (SPEC §1, §7): the whole journey, said in words."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from tests.support import WORLD, WriteFiles
+from wayfinder.cli import main
+
+PEOPLE: list[dict[str, object]] = [
+    {"specversion": "1.0", "id": "u1", "source": "t", "type": "hris.employee.upserted", "time": "2026-01-05T00:00:00Z",
+     "subject": "E1", "data": {"given_name": "Anna", "email": "anna@example.com", "timezone": "Europe/Berlin",
+                               "country": "DE", "employment_type": "employee", "hr_partner_id": "H1"}},
+    {"specversion": "1.0", "id": "u2", "source": "t", "type": "hris.employee.upserted", "time": "2026-01-05T00:00:00Z",
+     "subject": "H1", "data": {"given_name": "Hana", "email": "hana@example.com", "timezone": "Asia/Tokyo"}},
+    {"specversion": "1.0", "id": "d1", "source": "t", "type": "hris.dependent.added", "time": "2026-03-20T11:00:00Z",
+     "subject": "E1", "data": {"relationship": "child", "reason": "birth", "date": "2026-03-18"}},
+]
+
+LONG = """
+    apiVersion: wayfinder/v1
+    kind: Journey
+    id: long
+    name: Long waits
+    owner: hr@example.com
+    trigger: {event: hris.dependent.added}
+    steps:
+      - id: first
+        send: {channel: email, subject: "First", body: "x"}
+      - id: two-years
+        wait: {until: trigger.data.date, offset: 104w, at: "09:00"}
+      - id: later
+        send: {channel: email, subject: "Two years on", body: "x"}
+      - id: back
+        wait_for: {event: hris.leave.ended}
+      - id: welcome-back
+        send: {channel: email, subject: "Welcome back", body: "x"}
+"""
+
+WAITS_FIRST = """
+    apiVersion: wayfinder/v1
+    kind: Journey
+    id: long
+    name: Waits first
+    owner: hr@example.com
+    trigger: {event: hris.dependent.added}
+    steps:
+      - id: back
+        wait_for: {event: hris.leave.ended, timeout: 5000d, on_timeout: bye}
+      - id: welcome-back
+        send: {channel: email, subject: "Welcome back", body: "x"}
+      - id: bye
+        end: {}
+"""
+
+
+def preview(root: Path, journey: str, employee: str = "E1", *extra: str) -> int:
+    return main(["preview", journey, "--employee", employee, "--events", str(root / "events.jsonl"),
+                 "--journeys", str(root / "journeys"), "--catalog", str(WORLD / "catalog"),
+                 "--templates", str(WORLD / "templates"), "--policy", str(WORLD.parent / "empty-policy.yaml"),
+                 *extra])
+
+
+def write_case(write_files: WriteFiles, journeys: dict[str, str], events: Sequence[dict[str, object]]) -> Path:
+    root = write_files(journeys)
+    (root / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    return root
+
+
+def test_preview_follows_a_wait_of_two_years_and_says_where_the_journey_still_waits(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-06: preview ran the clock 400 days past the last event, so a message after a longer wait
+    was left out without a word, and a journey left waiting for an event said nothing of it (one waiting from its
+    first step said "every step was skipped")."""
+    root = write_case(write_files, {"journeys/long.yaml": LONG}, PEOPLE)
+    assert preview(root, "long") == 0
+    out = capsys.readouterr().out
+    assert "== later: email to employee E1, sent, 2028-03-15 09:00 Europe/Berlin (2028-03-15T08:00:00Z)" in out
+    assert out.endswith("then: waits at step back for the next hris.leave.ended event (no timeout: the employee "
+                        "stays in the journey until one comes)\n")
+
+
+def test_preview_of_a_journey_that_waits_first_says_so_not_that_every_step_was_skipped(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_case(write_files, {"journeys/long.yaml": WAITS_FIRST}, PEOPLE)
+    assert preview(root, "long") == 0
+    out = capsys.readouterr().out
+    assert "nothing, because" not in out
+    assert out.endswith("then: waits at step back for the next hris.leave.ended event; if none comes by 2039-11-27 "
+                        "12:00 Europe/Berlin (2039-11-27T11:00:00Z), it goes on at step bye\n")

@@ -92,3 +92,39 @@ def test_preview_of_a_journey_that_waits_first_says_so_not_that_every_step_was_s
     assert "nothing, because" not in out
     assert out.endswith("then: waits at step back for the next hris.leave.ended event; if none comes by 2039-11-27 "
                         "12:00 Europe/Berlin (2039-11-27T11:00:00Z), it goes on at step bye\n")
+
+
+SENSITIVE = """
+    apiVersion: wayfinder/v1
+    kind: Journey
+    id: loss
+    name: Loss
+    owner: hr@example.com
+    sensitivity: sensitive
+    trigger: {event: hris.dependent.added}
+    steps:
+      - id: note
+        send: {channel: email, subject: "Thinking of you", body: "x"}
+      - id: later
+        wait: {for: 2d}
+      - id: partner
+        task: {assignee: hr_partner, title: "Call Anna's HR partner", note: "See how they are"}
+      - id: manager
+        task: {assignee: manager, title: "Reach out", note: "x"}
+"""
+
+
+def test_preview_says_when_each_task_opens_that_a_sensitive_message_waits_for_a_person_and_who_is_not_on_file(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-06: a task was shown without the time it opens (a timeout's task 21 days on read as
+    one at once), a sensitive message only as ``pending_approval (sensitive)``, and a role with no one on file
+    as ``-``."""
+    root = write_case(write_files, {"journeys/loss.yaml": SENSITIVE}, PEOPLE)
+    assert preview(root, "loss") == 0
+    out = capsys.readouterr().out
+    assert ("== note: email to employee E1, pending_approval (sensitive), 2026-03-20 12:00 Europe/Berlin "
+            "(2026-03-20T11:00:00Z)\n(it waits for a person to review it: it goes only once approved, from then on)"
+            "\n") in out
+    assert ("== task partner for hr_partner H1, 2026-03-22 20:00 Asia/Tokyo (2026-03-22T11:00:00Z): Call Anna's HR "
+            "partner\nSee how they are\n") in out
+    assert "== task manager for manager (nobody on file), 2026-03-22 12:00 Europe/Berlin (2026-03-22T11:00:00Z)" in out

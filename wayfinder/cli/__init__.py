@@ -57,6 +57,7 @@ __all__ = ["main"]
 log = logging.getLogger("wayfinder")
 _DATE_ONLY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
 STAND_IN_EMAIL = "preview@example.invalid"  # preview of a profile file without an email
+NOBODY_ON_FILE = "(nobody on file)"  # preview of a message or task whose role names no one for this employee
 DEMO_TAIL = timedelta(days=120)
 
 
@@ -327,8 +328,10 @@ def _print_previewed(m: Message, when: str, runner: EmbeddedRunner, resources: I
                      html_folder: Path | None) -> Path | None:
     """One message of a preview: who, status and when; its parts; why it failed to render; why its resources;
     its HTML page (written, and returned, with ``--html``)."""
-    print(f"== {m.step_id}: {m.channel} to {m.recipient_role} {m.recipient_id or '-'}, {m.status}"
+    print(f"== {m.step_id}: {m.channel} to {m.recipient_role} {m.recipient_id or NOBODY_ON_FILE}, {m.status}"
           f"{' (' + m.reason + ')' if m.reason else ''}, {when} ({iso(m.scheduled_for)})")
+    if m.status == "pending_approval":  # SPEC §4: a sensitive message waits for a human
+        print("(it waits for a person to review it: it goes only once approved, from then on)")
     if m.subject is not None:  # a name from an event may hold ESC: shown, never acted on by the terminal
         text = "\n".join(escape_controls(line) for line in (m.text or "").split("\n"))
         print(f"Subject: {escape_controls(m.subject)}\n\n{text}")
@@ -414,7 +417,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
                                                                 runner.states.get(employee_id)), args.html)
         pages += [page] if page is not None else []
     for t in tasks:
-        print(f"== task {t.step_id} for {t.assignee} {t.assignee_id or '-'}: {t.title}\n{t.note}\n")
+        opened = local_time(t.created_at, zones.at(t.assignee_id or employee_id, t.created_at))
+        state = f", {t.status}" + (f" ({t.reason})" if t.reason else "") if t.status != "open" or t.reason else ""
+        print(f"== task {t.step_id} for {t.assignee} {t.assignee_id or NOBODY_ON_FILE}{state}, {opened} "
+              f"({iso(t.created_at)}): {t.title}\n{t.note}\n")
     if any(m.reason == "render_error" for m in mine) and any(
             e.source == "wayfinder/preview" and not e.data for e in events):
         print("note: preview made the trigger event up with no data, so the templates miss its fields; "

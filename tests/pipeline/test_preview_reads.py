@@ -128,3 +128,18 @@ def test_preview_says_when_each_task_opens_that_a_sensitive_message_waits_for_a_
     assert ("== task partner for hr_partner H1, 2026-03-22 20:00 Asia/Tokyo (2026-03-22T11:00:00Z): Call Anna's HR "
             "partner\nSee how they are\n") in out
     assert "== task manager for manager (nobody on file), 2026-03-22 12:00 Europe/Berlin (2026-03-22T11:00:00Z)" in out
+
+
+def test_preview_says_why_a_condition_failed_in_words_not_python_names(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-06: ``--at`` before the employee's profile was upserted left the audience without the
+    field it reads, and preview said ``(KeyError: 'employment_type')``."""
+    journey = SENSITIVE.replace("sensitivity: sensitive", 'audience: employee.employment_type == "employee"')
+    root = write_case(write_files, {"journeys/loss.yaml": journey}, PEOPLE[:2])
+    assert preview(root, "loss", "E1", "--at", "2026-01-01T00:00:00Z") == 0
+    out = capsys.readouterr().out
+    assert "Error" not in out
+    assert ("note: --at 2026-01-01T00:00:00Z is before E1's first event (2026-01-05T00:00:00Z): the journey meets "
+            "them without the profile those events give them\n") in out
+    assert out.endswith("the audience could not be evaluated (the field 'employment_type' is missing), which counts "
+                        "as false; has() tests for a field that may not be there\n")

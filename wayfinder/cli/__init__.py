@@ -268,6 +268,10 @@ def _made_up_notes(args: argparse.Namespace, events: list[CloudEvent], employee_
     if made is not None and not args.data:
         notes.append(f"{employee_id} has no {made.type} event, so preview made one up at {iso(made.time)} with data "
                      f"{json.dumps(made.data, ensure_ascii=False)}; give your own with --data '{{...}}'")
+    first = min((e.time for e in events if e.subject == employee_id and e.id != "preview-trigger"), default=None)
+    if made is not None and first is not None and made.time < first:
+        notes.append(f"--at {iso(made.time)} is before {employee_id}'s first event ({iso(first)}): the journey meets "
+                     "them without the profile those events give them")
     return notes
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -58,10 +59,36 @@ def still_waiting(journey: Journey, state: EmployeeState | None, zone_name: str 
     return None
 
 
+_PYTHON_ERROR = re.compile(r"(\w+): (.*)", re.DOTALL)
+_KINDS = {"str": "text", "int": "a whole number", "float": "a number", "dict": "a map", "list": "a list",
+          "NoneType": "nothing", "bool": "true or false"}
+
+
+def plain_failure(error: str) -> str:
+    """An expression's failure as HR operations read it: no Python names (``KeyError: 'x'`` is a missing field)."""
+    gave = re.fullmatch(r"condition gave (\w+), not a bool", error)
+    if gave:
+        return f"it gives {_KINDS.get(gave[1], gave[1])}, not true or false"
+    found = _PYTHON_ERROR.fullmatch(error)
+    if found is None:
+        return error
+    kind, rest = found.groups()
+    if kind == "KeyError":
+        field = "a field it reads" if rest == "'…'" else f"the field {rest}"
+        return f"{field} is missing"
+    if kind == "TypeError":
+        return f"a type mismatch: {rest}"
+    if kind == "ZeroDivisionError":
+        return "a division by zero"
+    return rest if kind.endswith(("Error", "Exception")) else error
+
+
 def _condition(name: str, result: tuple[bool, str | None]) -> str | None:
     ok, error = result
     if error is not None:
-        return f"the {name} could not be evaluated ({error}), which counts as false"
+        plain = plain_failure(error)
+        hint = "; has() tests for a field that may not be there" if plain.endswith(" is missing") else ""
+        return f"the {name} could not be evaluated ({plain}), which counts as false{hint}"
     return None if ok else f"the {name} is false for this employee"
 
 

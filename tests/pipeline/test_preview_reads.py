@@ -143,3 +143,14 @@ def test_preview_says_why_a_condition_failed_in_words_not_python_names(
             "them without the profile those events give them\n") in out
     assert out.endswith("the audience could not be evaluated (the field 'employment_type' is missing), which counts "
                         "as false; has() tests for a field that may not be there\n")
+
+
+def test_preview_says_when_data_and_at_are_not_used(write_files: WriteFiles,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-06: ``--data`` and ``--at`` stand in for a trigger the events do not have; given for an
+    employee who has one, they were left out without a word, and the preview showed another event than asked."""
+    root = write_case(write_files, {"journeys/long.yaml": LONG}, PEOPLE)
+    assert preview(root, "long", "E1", "--data", '{"relationship": "child", "reason": "adoption", "date": '
+                   '"2026-04-01"}', "--at", "2026-04-02T10:00:00Z") == 0
+    assert ("note: --data and --at not used: E1 has their own hris.dependent.added event in the events file, which "
+            "preview runs (they stand in for one the events do not have)\n") in capsys.readouterr().out

@@ -258,7 +258,8 @@ def _preview_events(args: argparse.Namespace, journey: Journey) -> tuple[list[Cl
     return events, employee_id
 
 
-def _made_up_notes(args: argparse.Namespace, events: list[CloudEvent], employee_id: str) -> list[str]:
+def _made_up_notes(args: argparse.Namespace, events: list[CloudEvent], employee_id: str,
+                   journey_trigger: str) -> list[str]:
     """What preview made up, said before what it shows."""
     notes = []
     if isinstance(args.employee, Path) and any(e.data.get("email") == STAND_IN_EMAIL for e in events):
@@ -268,6 +269,12 @@ def _made_up_notes(args: argparse.Namespace, events: list[CloudEvent], employee_
     if made is not None and not args.data:
         notes.append(f"{employee_id} has no {made.type} event, so preview made one up at {iso(made.time)} with data "
                      f"{json.dumps(made.data, ensure_ascii=False)}; give your own with --data '{{...}}'")
+    unused = [flag for flag, given in (("--data", args.data), ("--at", args.at)) if given]
+    if made is None and unused and not isinstance(args.employee, Path):
+        trigger = next(e.type for e in events if e.subject == employee_id and e.type == journey_trigger)
+        they = "they stand" if len(unused) > 1 else "it stands"
+        notes.append(f"{' and '.join(unused)} not used: {employee_id} has their own {trigger} event in the events "
+                     f"file, which preview runs ({they} in for one the events do not have)")
     first = min((e.time for e in events if e.subject == employee_id and e.id != "preview-trigger"), default=None)
     if made is not None and first is not None and made.time < first:
         notes.append(f"--at {iso(made.time)} is before {employee_id}'s first event ({iso(first)}): the journey meets "
@@ -408,7 +415,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     tasks = [t for t in runner.tasks.values() if t.employee_id == employee_id and t.journey_id == journey.id]
     print(f"preview of journey {journey.id} v{journey.version} ({journey.status}) for employee {employee_id}: "
           f"{len(mine)} message(s), {len(tasks)} task(s)\n")
-    notes = _made_up_notes(args, events, employee_id)
+    notes = _made_up_notes(args, events, employee_id, journey.trigger.event)
     for note in notes:
         print(f"note: {note}")
     if notes:

@@ -460,6 +460,10 @@ def test_a_mistyped_journey_id_gets_a_did_you_mean_only_when_it_is_close(capsys:
         "unknown journey 'new-parnt' (did you mean 'new-parent'?); known: bereavement, ")
     assert main(["preview", "parent", "--employee", "E1001"]) == 1
     assert capsys.readouterr().err.startswith("unknown journey 'parent'; known: bereavement, ")
+    # an audit on 2026-12-06: one typed with caps lock on got nothing (difflib compares the case too)
+    assert main(["preview", "NEW-PARENT", "--employee", "E1001"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "unknown journey 'NEW-PARENT' (did you mean 'new-parent'?); known: bereavement, ")
 
 
 def test_a_journey_given_as_the_policy_is_said_to_be_no_policy(capsys: pytest.CaptureFixture[str]) -> None:

@@ -388,7 +388,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
         return defs
     journey = defs.current().get(args.journey)
     if journey is None:
-        near = suggest(args.journey, defs.current(), CLOSE)
+        same = [k for k in defs.current() if k.casefold() == args.journey.strip().casefold()]  # caps lock on
+        near = f" (did you mean {same[0]!r}?)" if same else suggest(args.journey, defs.current(), CLOSE)
         bundled = ("; these are the bundled examples: for your own, give --journeys DIR (and --catalog, --templates, "
                    "--policy)" if args.journeys is None else "")
         print(f"unknown journey {args.journey!r}{near}; known: {', '.join(sorted(defs.current()))}{bundled}",

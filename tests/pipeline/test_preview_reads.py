@@ -154,3 +154,27 @@ def test_preview_says_when_data_and_at_are_not_used(write_files: WriteFiles,
                    '"2026-04-01"}', "--at", "2026-04-02T10:00:00Z") == 0
     assert ("note: --data and --at not used: E1 has their own hris.dependent.added event in the events file, which "
             "preview runs (they stand in for one the events do not have)\n") in capsys.readouterr().out
+
+
+def test_preview_says_why_a_manager_or_hr_partner_is_no_recipient(write_files: WriteFiles, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-06: a profile file previewed without ``--events`` showed the manager's message
+    ``suppressed (no_recipient)`` with nothing to say that preview did not know the manager, nor how to tell it."""
+    journey = LONG.replace('send: {channel: email, subject: "First", body: "x"}',
+                           'send: {channel: email, to: hr_partner, subject: "First", body: "x"}')
+    root = write_case(write_files, {"journeys/long.yaml": journey}, PEOPLE)
+    profile = tmp_path / "anna.json"
+    profile.write_text(json.dumps(PEOPLE[0]["data"]), encoding="utf-8")
+    args = ["preview", "long", "--employee", str(profile), "--at", "2026-03-20T11:00:00Z", "--journeys",
+            str(root / "journeys"), "--catalog", str(WORLD / "catalog"), "--templates", str(WORLD / "templates"),
+            "--policy", str(WORLD.parent / "empty-policy.yaml")]
+    assert main(args) == 0
+    assert ("note: H1, this employee's HR partner, gets nothing (no_recipient): no events were given (--events FILE "
+            "tells who the people around them are)\n") in capsys.readouterr().out
+    assert main([*args, "--events", str(root / "events.jsonl")]) == 0
+    out = capsys.readouterr().out
+    assert "== first: email to hr_partner H1, sent" in out and "no_recipient" not in out
+    (root / "events.jsonl").write_text(json.dumps(PEOPLE[2]) + "\n", encoding="utf-8")
+    assert main([*args, "--events", str(root / "events.jsonl")]) == 0
+    assert ("note: H1, this employee's HR partner, gets nothing (no_recipient): nobody in the events has a profile for "
+            "them\n") in capsys.readouterr().out

@@ -437,6 +437,14 @@ def cmd_preview(args: argparse.Namespace) -> int:
             e.source == "wayfinder/preview" and not e.data for e in events):
         print("note: preview made the trigger event up with no data, so the templates miss its fields; "
               "give them with --data '{...}'")
+    unknown = sorted({(m.recipient_role, m.recipient_id) for m in mine
+                      if m.reason == "no_recipient" and m.recipient_id and m.recipient_id not in runner.states})
+    for role, person in unknown:
+        where = ("no events were given (--events FILE tells who the people around them are)"
+                 if isinstance(args.employee, Path) and args.events is None else "nobody in the events has a profile "
+                 "for them")
+        print(f"note: {person}, this employee's {role.replace('hr_partner', 'HR partner')}, gets nothing "
+              f"(no_recipient): {where}")
     waits = still_waiting(journey, runner.states.get(employee_id),
                           zones.at(employee_id, runner.clock or last))
     if waits is not None:

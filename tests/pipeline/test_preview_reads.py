@@ -178,3 +178,19 @@ def test_preview_says_why_a_manager_or_hr_partner_is_no_recipient(write_files: W
     assert main([*args, "--events", str(root / "events.jsonl")]) == 0
     assert ("note: H1, this employee's HR partner, gets nothing (no_recipient): nobody in the events has a profile for "
             "them\n") in capsys.readouterr().out
+
+
+def test_preview_of_an_erased_employee_says_so(write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-06: after a ``privacy.erasure.requested`` preview showed the person's messages as bare
+    lines with no content, and the reasons for their resources read against an empty profile, without a word of
+    why."""
+    erasure: dict[str, object] = {"specversion": "1.0", "id": "x1", "source": "t", "type": "privacy.erasure.requested",
+               "time": "2026-03-25T12:00:00Z", "subject": "E1", "data": {}}
+    journey = LONG.replace('subject: "First", body: "x"}',
+                           'subject: "First", body: "x", resources: {topics: [parent-network]}}')
+    root = write_case(write_files, {"journeys/long.yaml": journey}, [*PEOPLE, erasure])
+    assert preview(root, "long") == 0
+    out = capsys.readouterr().out
+    assert ("note: E1 asked to be forgotten (privacy.erasure.requested) at 2026-03-25T12:00:00Z: what went before is "
+            "shown without its content, and nothing goes after\n") in out
+    assert "== first: email to employee E1, sent" in out and "Why these resources" not in out

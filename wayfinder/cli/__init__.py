@@ -417,6 +417,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
     print(f"preview of journey {journey.id} v{journey.version} ({journey.status}) for employee {employee_id}: "
           f"{len(mine)} message(s), {len(tasks)} task(s)\n")
     notes = _made_up_notes(args, events, employee_id, journey.trigger.event)
+    erased = runner.erased.get(employee_id)
+    if erased is not None and erased.erased_at is not None:  # SPEC §9: what was sent keeps no personal data
+        notes.append(f"{employee_id} asked to be forgotten (privacy.erasure.requested) at {iso(erased.erased_at)}: "
+                     "what went before is shown without its content, and nothing goes after")
     for note in notes:
         print(f"note: {note}")
     if notes:
@@ -425,8 +429,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
     pages = []
     for m in mine:
         when = local_time(m.scheduled_for, zones.at(m.mailbox, m.scheduled_for))
-        page = _print_previewed(m, when, runner, why_resources(journey, defs, m.step_id, m.resources,
-                                                                runner.states.get(employee_id)), args.html)
+        why = [] if erased is not None else why_resources(journey, defs, m.step_id, m.resources,
+                                                            runner.states.get(employee_id))
+        page = _print_previewed(m, when, runner, why, args.html)
         pages += [page] if page is not None else []
     for t in tasks:
         opened = local_time(t.created_at, zones.at(t.assignee_id or employee_id, t.created_at))

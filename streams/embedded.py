@@ -188,6 +188,9 @@ class EmbeddedRunner:
         self.dead_letters: list[DeadLetter] = []
         self.audit_records: list[dict[str, Any]] = []
         self.stats = Stats()
+        # (employee, journey): when an event ended the enrollment early, and its type (for preview)
+        self.exits: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
+        self._feeding: str | None = None  # the type of the event being fed
         self.clock: datetime | None = None
         self._timers: list[tuple[datetime, int, Timer]] = []
         self._seq = 0
@@ -249,11 +252,11 @@ class EmbeddedRunner:
                                                 line=line))
             return
         self._keep(event.subject, outcome.state)
-        self._where, self._event_id = where, event.id
+        self._where, self._event_id, self._feeding = where, event.id, event.type
         try:
             self._carry_out(outcome.effects, now, event.subject)
         finally:
-            self._where, self._event_id = None, None
+            self._where, self._event_id, self._feeding = None, None, None
 
     def _failed(self, error: Exception, what: str) -> None:
         """Counted and logged by the error's type only (its text may hold data)."""
@@ -442,6 +445,8 @@ class EmbeddedRunner:
             self.stats.stale += 1
         else:
             self.stats.lifecycle[(effect.journey_id or "", effect.kind)] += 1
+            if effect.kind == "exited" and effect.journey_id is not None and self.clock is not None:
+                self.exits[(subject, effect.journey_id)].append((self.clock, self._feeding or "an event"))
 
     # -- results ----------------------------------------------------------------------------
     def summary(self) -> dict[str, dict[str, Any]]:

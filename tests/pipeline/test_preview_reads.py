@@ -194,3 +194,20 @@ def test_preview_of_an_erased_employee_says_so(write_files: WriteFiles, capsys: 
     assert ("note: E1 asked to be forgotten (privacy.erasure.requested) at 2026-03-25T12:00:00Z: what went before is "
             "shown without its content, and nothing goes after\n") in out
     assert "== first: email to employee E1, sent" in out and "Why these resources" not in out
+    assert "\nResources: parent-network\n" in out  # the ids, as messages.jsonl keeps them
+
+
+def test_preview_says_when_an_exit_ended_the_journey(write_files: WriteFiles,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-06: an employee whose ``exit_on`` event came mid-journey was shown the messages before it
+    and nothing more, without a word of why the rest never came."""
+    left: dict[str, object] = {"specversion": "1.0", "id": "t1", "source": "t", "type": "hris.employee.terminated",
+                               "time": "2026-04-01T10:00:00Z", "subject": "E1",
+                               "data": {"date": "2026-04-30", "reason": "resignation"}}
+    journey = LONG.replace("steps:", "exit_on: [{event: hris.employee.terminated}]\n    steps:")
+    root = write_case(write_files, {"journeys/long.yaml": journey}, [*PEOPLE, left])
+    assert preview(root, "long") == 0
+    out = capsys.readouterr().out
+    assert out.endswith("note: E1 left the journey at 2026-04-01 12:00 Europe/Berlin (2026-04-01T10:00:00Z): a "
+                        "hris.employee.terminated event ended it (its exit_on lists it)\n")
+    assert "== first:" in out and "== later:" not in out

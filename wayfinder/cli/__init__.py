@@ -382,6 +382,31 @@ def _check_preview_args(args: argparse.Namespace) -> None:
         check_out_folder(args.html, "--html")
 
 
+def _closing_notes(args: argparse.Namespace, journey: Journey, runner: EmbeddedRunner, events: list[CloudEvent],
+                   employee_id: str, zones: Timezones) -> list[str]:
+    """What preview says after the messages and tasks: a made-up trigger that templates missed, an exit that ended
+    the journey early, a manager or HR partner nobody has a profile for."""
+    mine = [m for m in runner.messages.values() if m.employee_id == employee_id and m.journey_id == journey.id]
+    notes = []
+    if any(m.reason == "render_error" for m in mine) and any(
+            e.source == "wayfinder/preview" and not e.data for e in events):
+        notes.append("preview made the trigger event up with no data, so the templates miss its fields; "
+                     "give them with --data '{...}'")
+    for left, kind in runner.exits.get((employee_id, journey.id), []):
+        listed = " (its exit_on lists it)" if any(x.event == kind for x in journey.exit_on) else ""
+        notes.append(f"{employee_id} left the journey at {local_time(left, zones.at(employee_id, left))} "
+                     f"({iso(left)}): a {kind} event ended it{listed}")
+    unknown = sorted({(m.recipient_role, m.recipient_id) for m in mine
+                      if m.reason == "no_recipient" and m.recipient_id and m.recipient_id not in runner.states})
+    for role, person in unknown:
+        where = ("no events were given (--events FILE tells who the people around them are)"
+                 if isinstance(args.employee, Path) and args.events is None else "nobody in the events has a profile "
+                 "for them")
+        notes.append(f"{person}, this employee's {role.replace('hr_partner', 'HR partner')}, gets nothing "
+                     f"(no_recipient): {where}")
+    return notes
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
     defs = _checked_load("preview", lambda: _check_preview_args(args), args)
     if isinstance(defs, int):
@@ -429,8 +454,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     pages = []
     for m in mine:
         when = local_time(m.scheduled_for, zones.at(m.mailbox, m.scheduled_for))
-        why = [] if erased is not None else why_resources(journey, defs, m.step_id, m.resources,
-                                                            runner.states.get(employee_id))
+        why = ([f"Resources: {', '.join(m.resources)}"] if m.resources else []) if erased is not None else (
+            why_resources(journey, defs, m.step_id, m.resources, runner.states.get(employee_id)))
         page = _print_previewed(m, when, runner, why, args.html)
         pages += [page] if page is not None else []
     for t in tasks:
@@ -438,18 +463,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
         state = f", {t.status}" + (f" ({t.reason})" if t.reason else "") if t.status != "open" or t.reason else ""
         print(f"== task {t.step_id} for {t.assignee} {t.assignee_id or NOBODY_ON_FILE}{state}, {opened} "
               f"({iso(t.created_at)}): {t.title}\n{t.note}\n")
-    if any(m.reason == "render_error" for m in mine) and any(
-            e.source == "wayfinder/preview" and not e.data for e in events):
-        print("note: preview made the trigger event up with no data, so the templates miss its fields; "
-              "give them with --data '{...}'")
-    unknown = sorted({(m.recipient_role, m.recipient_id) for m in mine
-                      if m.reason == "no_recipient" and m.recipient_id and m.recipient_id not in runner.states})
-    for role, person in unknown:
-        where = ("no events were given (--events FILE tells who the people around them are)"
-                 if isinstance(args.employee, Path) and args.events is None else "nobody in the events has a profile "
-                 "for them")
-        print(f"note: {person}, this employee's {role.replace('hr_partner', 'HR partner')}, gets nothing "
-              f"(no_recipient): {where}")
+    for note in _closing_notes(args, journey, runner, events, employee_id, zones):
+        print(f"note: {note}")
     waits = still_waiting(journey, runner.states.get(employee_id),
                           zones.at(employee_id, runner.clock or last))
     if waits is not None:

@@ -211,3 +211,22 @@ def test_preview_says_when_an_exit_ended_the_journey(write_files: WriteFiles,
     assert out.endswith("note: E1 left the journey at 2026-04-01 12:00 Europe/Berlin (2026-04-01T10:00:00Z): a "
                         "hris.employee.terminated event ended it (its exit_on lists it)\n")
     assert "== first:" in out and "== later:" not in out
+
+
+def test_preview_explains_resources_by_the_profile_when_the_message_was_made(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-06: "Why these resources" read the profile as the last event left it, so a German
+    reader's welcome, ranked up for its German policy when it went, was explained without "in your language" once
+    a later upsert set another locale (and its score did not add up to the ranking that chose it)."""
+    def upsert(n: int, time: str, data: dict[str, object]) -> dict[str, object]:
+        return {"specversion": "1.0", "id": f"l{n}", "source": "t", "type": "hris.employee.upserted", "time": time,
+                "subject": "E1", "data": data}
+    journey = LONG.replace('subject: "First", body: "x"}',
+                           'subject: "First", body: "x", resources: {topics: [parental-leave]}}')
+    events = [*PEOPLE, upsert(1, "2026-02-01T00:00:00Z", {"locale": "de-DE"}),
+              upsert(2, "2026-05-01T00:00:00Z", {"locale": "en-US", "country": "US"})]
+    root = write_case(write_files, {"journeys/long.yaml": journey}, sorted(events, key=lambda e: str(e["time"])))
+    assert preview(root, "long") == 0
+    assert ("  - de-parental-leave: one of the alternatives in group parental-leave-policy: the first that fits your "
+            "eligibility and language; topic match (the first topic asked for) +10.00; in your language +0.50; score "
+            "10.50\n") in capsys.readouterr().out

@@ -31,7 +31,16 @@ from wayfinder.cli.paths import (
     read_profile_file,
     with_bundled,
 )
-from wayfinder.cli.preview import HORIZON, Timezones, follow, local_time, still_waiting, why_nothing, why_resources
+from wayfinder.cli.preview import (
+    HORIZON,
+    Timezones,
+    follow,
+    local_time,
+    profile_then,
+    still_waiting,
+    why_nothing,
+    why_resources,
+)
 from wayfinder.cli.report import print_summary
 from wayfinder.cli.runfile import write_run
 from wayfinder.journeys import Problem
@@ -455,7 +464,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     for m in mine:
         when = local_time(m.scheduled_for, zones.at(m.mailbox, m.scheduled_for))
         why = ([f"Resources: {', '.join(m.resources)}"] if m.resources else []) if erased is not None else (
-            why_resources(journey, defs, m.step_id, m.resources, runner.states.get(employee_id)))
+            why_resources(journey, defs, m.step_id, m.resources, runner.states.get(employee_id),
+                          profile_then(events, employee_id, m.created_at)))
         page = _print_previewed(m, when, runner, why, args.html)
         pages += [page] if page is not None else []
     for t in tasks:

@@ -214,14 +214,25 @@ def _teaches_line(journey: Journey, defs: Definitions, step_id: str, resource_id
             + (f"; comes after what teaches {', '.join(needs)}" if needs else ""))
 
 
+def profile_then(events: Sequence[CloudEvent], employee_id: str, at: datetime) -> dict[str, object]:
+    """The employee's profile as their events up to ``at`` made it (the time a message was made), in the order the
+    runner reads them: a later move or change of role does not explain an earlier message's resources."""
+    profile = Profile(id=employee_id)
+    for event in sorted((e for e in events if e.subject == employee_id and e.time <= at), key=lambda e: e.time):
+        apply_event(profile, event.type, event.data, event.time)
+    return profile.view()
+
+
 def why_resources(journey: Journey, defs: Definitions, step_id: str, resources: Sequence[str],
-                  state: EmployeeState | None) -> list[str]:
+                  state: EmployeeState | None, employee: dict[str, object] | None = None) -> list[str]:
     """Why each resource of a message was chosen, as ``preview`` prints it: the ranking's reasons with their
     points (topic, department, location, role, language, learning style, this person's engagement) and what
-    every employee's feedback says about it."""
+    every employee's feedback says about it. ``employee``: the profile when the message was made (default: the
+    state's)."""
     if not resources:
         return []
-    employee = state.profile.view() if state is not None else {}
+    if employee is None:
+        employee = state.profile.view() if state is not None else {}
     feedback = state.feedback if state is not None else {}
     topics = _step_topics(journey, step_id)
     step = journey.steps[journey.step_index[step_id]] if step_id in journey.step_index else None

@@ -230,3 +230,16 @@ def test_preview_explains_resources_by_the_profile_when_the_message_was_made(
     assert ("  - de-parental-leave: one of the alternatives in group parental-leave-policy: the first that fits your "
             "eligibility and language; topic match (the first topic asked for) +10.00; in your language +0.50; score "
             "10.50\n") in capsys.readouterr().out
+
+
+def test_preview_says_which_of_the_employees_events_could_not_be_read(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit on 2026-12-06: an employee's trigger with a typo in its data is a dead letter, and preview made a
+    trigger up in its place ("E1 has no hris.dependent.added event") with no word of the line it could not read."""
+    typo = {**PEOPLE[2], "data": {"relationship": "child", "reason": "birth", "date": "2026-13-45"}}
+    root = write_case(write_files, {"journeys/long.yaml": LONG}, [*PEOPLE[:2], typo])
+    assert preview(root, "long") == 0
+    out = capsys.readouterr().out
+    assert "note: E1 has no hris.dependent.added event, so preview made one up" in out
+    assert ("note: 1 event(s) about E1 in the events file could not be read and are not run: line 3 (invalid_data: "
+            "hris.dependent.added: data.date: ") in out

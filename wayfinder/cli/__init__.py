@@ -50,7 +50,7 @@ from wayfinder.journeys.events import EARLIEST, LATEST, CloudEvent, DecodeError,
 from wayfinder.journeys.loader import Definitions, Sources, load, load_for_runs
 from wayfinder.journeys.model import Journey
 from wayfinder.journeys.profile import Profile, apply_event
-from wayfinder.journeys.records import Message, Task
+from wayfinder.journeys.records import DeadLetter, Message, Task
 from wayfinder.jsonrows import NotAnObject, json_object
 from wayfinder.reports import cli as reports_cli
 from wayfinder.safety import configure_logging
@@ -237,8 +237,23 @@ def demo_next(out: Path, waiting: int) -> str:
     return "\n  next:\n" + "\n".join(f"    {command:<{width}}  # {why}" for command, why in steps)
 
 
-def _preview_events(args: argparse.Namespace, journey: Journey) -> tuple[list[CloudEvent], str]:
+def _unread_about(letters: Iterable[DeadLetter], employee_id: str) -> list[str]:
+    """The lines of the events file about this employee that could not be read (each ``line N (reason)``): a
+    trigger with a typo in its data is not run, and preview would make one up in its place."""
+    out = []
+    for letter in letters:
+        try:
+            raw = json.loads(letter.raw)
+        except ValueError:
+            continue
+        if isinstance(raw, dict) and raw.get("subject") == employee_id:
+            out.append(f"line {letter.line} ({letter.reason})" if letter.line is not None else letter.reason)
+    return out
+
+
+def _preview_events(args: argparse.Namespace, journey: Journey) -> tuple[list[CloudEvent], str, list[str]]:
     journey_trigger = journey.trigger.event
+    unread: list[str] = []
     if isinstance(args.employee, Path):
         profile = read_profile_file(args.employee)
         employee_id = str(profile.get("id") or "preview")
@@ -256,7 +271,8 @@ def _preview_events(args: argparse.Namespace, journey: Journey) -> tuple[list[Cl
         # Everyone's events, as simulate reads them: a manager's move, opt-out or erasure, and what other people's
         # journeys send to the same mailbox (the frequency cap), decide what this employee's messages do.
         employee_id = str(args.employee)
-        events = read_event_file(events_file(args.events or examples_dir() / "events.jsonl")).events
+        read = read_event_file(events_file(args.events or examples_dir() / "events.jsonl"))
+        events, unread = read.events, _unread_about(read.dead_letters, employee_id)
         if not any(e.subject == employee_id for e in events):
             msg = no_events_for(employee_id, args.events, (e.subject for e in events))
             raise SystemExit(msg)
@@ -264,7 +280,7 @@ def _preview_events(args: argparse.Namespace, journey: Journey) -> tuple[list[Cl
         latest = max((e.time for e in events), default=datetime.now(UTC).replace(microsecond=0))
         at = args.at or latest + timedelta(seconds=1)
         events.append(_preview_trigger(args.data, journey, at, employee_id, _profile_of(events, employee_id)))
-    return events, employee_id
+    return events, employee_id, unread
 
 
 def _made_up_notes(args: argparse.Namespace, events: list[CloudEvent], employee_id: str,
@@ -438,7 +454,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     only = Definitions(journeys={**others, (journey.id, journey.version): previewed}, templates=defs.templates,
                        inline=defs.inline, catalog=defs.catalog, policy=defs.policy)
     try:
-        events, employee_id = _preview_events(args, journey)
+        events, employee_id, unread = _preview_events(args, journey)
     except _BadData as e:
         print(f"wayfinder preview: {e}", file=sys.stderr)
         return 2
@@ -451,6 +467,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
     print(f"preview of journey {journey.id} v{journey.version} ({journey.status}) for employee {employee_id}: "
           f"{len(mine)} message(s), {len(tasks)} task(s)\n")
     notes = _made_up_notes(args, events, employee_id, journey.trigger.event)
+    if unread:
+        notes.append(f"{len(unread)} event(s) about {employee_id} in the events file could not be read and are not "
+                     f"run: {'; '.join(unread[:3])}{' ...' if len(unread) > 3 else ''}")
     erased = runner.erased.get(employee_id)
     if erased is not None and erased.erased_at is not None:  # SPEC §9: what was sent keeps no personal data
         notes.append(f"{employee_id} asked to be forgotten (privacy.erasure.requested) at {iso(erased.erased_at)}: "

@@ -243,3 +243,22 @@ def test_preview_says_which_of_the_employees_events_could_not_be_read(
     assert "note: E1 has no hris.dependent.added event, so preview made one up" in out
     assert ("note: 1 event(s) about E1 in the events file could not be read and are not run: line 3 (invalid_data: "
             "hris.dependent.added: data.date: ") in out
+
+
+def test_preview_of_a_journey_that_loops_on_a_wait_stops_and_says_where(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    loop = LONG.split("    steps:")[0] + """    steps:
+      - id: tick
+        send: {channel: email, subject: "Tick", body: "x"}
+      - id: pause
+        wait: {for: 4w}
+      - id: again
+        branch: {if: "true", then: tick}
+"""
+    root = write_case(write_files, {"journeys/long.yaml": loop}, PEOPLE)
+    assert preview(root, "long") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("preview of journey long v1 (active) for employee E1: 39 message(s), 0 task(s)\n")
+    assert out.endswith("then: waits at step pause until 2029-03-16 12:00 Europe/Berlin (2029-03-16T11:00:00Z); "
+                        "preview stops here (it runs 400 days past the last event, then follows up to 24 more waits "
+                        "within ten years)\n")

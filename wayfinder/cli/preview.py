@@ -54,8 +54,9 @@ def still_waiting(journey: Journey, state: EmployeeState | None, zone_name: str 
         then = f"goes on at step {target}" if target is not None else "ends"
         return said + f"; if none comes by {local_time(e.wake_at, zone_name)} ({iso(e.wake_at)}), it {then}"
     if e.waiting == "timer" and e.wake_at is not None:
-        return (f"waits at step {step.id} until {local_time(e.wake_at, zone_name)} ({iso(e.wake_at)}), later than "
-                "preview follows a journey")
+        return (f"waits at step {step.id} until {local_time(e.wake_at, zone_name)} ({iso(e.wake_at)}); preview stops "
+                f"here (it runs 400 days past the last event, then follows up to {FOLLOW_WAKES} more waits within ten "
+                "years)")
     return None
 
 

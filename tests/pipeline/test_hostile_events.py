@@ -138,3 +138,53 @@ def test_a_fault_in_the_core_dead_letters_that_event_and_the_run_goes_on(
     letters = read_jsonl(tmp_path / "out" / "dead_letters.jsonl")
     assert [d["reason"] for d in letters if "boom" in d["raw"]] == ["processing_error: ArithmeticError in events"]
     assert len(read_jsonl(tmp_path / "out" / "messages.jsonl")) > 100
+
+
+BREAKS = "a\u2028b\x85c\u2029d"  # characters a JSON encoder leaves as they are, where str.splitlines breaks a line
+PING = """apiVersion: wayfinder/v1
+kind: Journey
+id: ping
+trigger: {event: hris.employee.started}
+steps:
+  - id: s
+    send: {channel: intranet, subject: hi, body: "Hello"}
+"""
+
+
+def _lines_as_split(path: Path) -> list[dict[str, Any]]:
+    """A JSON-lines file read as many readers read one: its text split at every line break Python knows."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_every_file_simulate_writes_keeps_one_record_a_line_for_readers_that_split_at_unicode_breaks(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A dead letter keeps its line as it came, U+2028 and all, and every file stays one record a line also for
+    ``str.splitlines`` (which breaks at U+0085, U+2028 and U+2029, where a JSON encoder leaves them as they are).
+    Before, the letter's line was cut in two there, and a reader such as the contract checker stopped at it."""
+    (tmp_path / "j").mkdir()
+    (tmp_path / "j" / "ping.yaml").write_text(PING, encoding="utf-8")
+    who = "E\u2028\u2029"  # an id may hold these two (not U+0085, a control character): it is in the message's
+    # record, and in the record's rewrite after the person's erasure
+    bad = '{"note": "' + BREAKS + '"'
+    lines = [json.dumps({"specversion": "1.0", "id": f"u{n}", "source": "t", "type": etype, "time": at,
+                         "subject": who, "data": data}, ensure_ascii=False)
+             for n, etype, at, data in ((1, "hris.employee.upserted", "2026-03-01T09:00:00Z",
+                                         {"given_name": "A", "email": "a@example.com"}),
+                                        (2, "hris.employee.started", "2026-03-02T09:00:00Z", {"date": "2026-03-02"}),
+                                        (3, "privacy.erasure.requested", "2026-03-03T09:00:00Z", {}))]
+    (tmp_path / "events.jsonl").write_text("\n".join([lines[0], bad, *lines[1:]]) + "\n", encoding="utf-8")
+    assert main(["simulate", "--events", str(tmp_path / "events.jsonl"), "--journeys", str(tmp_path / "j"),
+                 "--out", str(tmp_path / "out")]) == 0
+    out = tmp_path / "out"
+    for name in ("messages.jsonl", "tasks.jsonl", "dead_letters.jsonl", "audit.jsonl"):
+        assert _lines_as_split(out / name) == read_jsonl(out / name), name
+    assert [d["raw"] for d in _lines_as_split(out / "dead_letters.jsonl")] == [bad]
+    assert [m["employee_id"] for m in _lines_as_split(out / "messages.jsonl")] == [who]
+    capsys.readouterr()
+
+
+def test_serve_writes_its_files_one_record_a_line_for_readers_that_split_at_unicode_breaks(tmp_path: Path) -> None:
+    from wayfinder.cli.report import write_jsonl
+
+    write_jsonl(tmp_path / "x.jsonl", [{"raw": BREAKS}])
+    assert _lines_as_split(tmp_path / "x.jsonl") == [{"raw": BREAKS}]

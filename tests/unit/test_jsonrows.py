@@ -1,6 +1,8 @@
+import json
+
 import pytest
 
-from wayfinder.jsonrows import NotAnObject, json_lines, json_object
+from wayfinder.jsonrows import NotAnObject, json_lines, json_object, one_line
 
 
 def test_an_object_is_read_and_anything_else_says_what_it_is() -> None:
@@ -27,3 +29,12 @@ def test_nesting_too_deep_for_the_parser_is_not_json() -> None:
     with pytest.raises(NotAnObject, match=r"^nested too deeply$") as deep:
         json_object(b"[" * 3000)
     assert deep.value.found is None
+
+
+def test_one_line_escapes_only_what_splitlines_breaks_at_and_reads_back_the_same() -> None:
+    for value in ({"t": "a\u2028b\u2029c\x85d"}, {"t": "Grüße “Anna”"}, {"t": "plain"}):
+        text = json.dumps(value, ensure_ascii=False)
+        written = one_line(text)
+        assert written.splitlines() == [written]
+        assert json.loads(written) == value
+    assert one_line('{"t": "Grüße"}') == '{"t": "Grüße"}'  # nothing else changes

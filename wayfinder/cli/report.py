@@ -13,6 +13,7 @@ from wayfinder.journeys.effects import part_name
 from wayfinder.journeys.events import iso
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.model import Journey
+from wayfinder.jsonrows import one_line
 from wayfinder.safety import redact_dead_letters
 from wayfinder.streams.embedded import EmbeddedRunner, summary_row
 
@@ -22,7 +23,7 @@ def write_jsonl(path: Path, records: Iterable[BaseModel | dict[str, Any]]) -> in
     with path.open("w", encoding="utf-8") as f:
         for r in records:
             data = r.model_dump(mode="json") if isinstance(r, BaseModel) else r
-            f.write(json.dumps(data, ensure_ascii=False, default=_default) + "\n")
+            f.write(one_line(json.dumps(data, ensure_ascii=False, default=_default)) + "\n")
             count += 1
     return count
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from wayfinder.journeys import DeadLetter
 from wayfinder.journeys.records import CONTENT, ERASED_INPUT, Message, erased_since, kept_reason, note_erasure
+from wayfinder.jsonrows import one_line
 from wayfinder.vocabulary import parse_instant
 
 REDACTED = ERASED_INPUT  # the same stub as the core's refusals of an erased person's events (reason erased_subject)
@@ -157,4 +158,4 @@ def redact_message_line(line: bytes, erased: Mapping[str, datetime]) -> bytes:
         return line
     record.update(dict.fromkeys(CONTENT))
     record["reason"] = kept_reason(record.get("status"), record.get("reason"))
-    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    return (one_line(json.dumps(record, ensure_ascii=False)) + "\n").encode("utf-8")

@@ -24,6 +24,7 @@ from pydantic_core import to_json
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions
 from wayfinder.journeys.records import DeadLetter, Message
+from wayfinder.jsonrows import one_line
 from wayfinder.safety import redact_dead_letters
 from wayfinder.safety.erasure import erasures, redact_message_line
 from wayfinder.streams.embedded import (
@@ -63,11 +64,12 @@ def _text(value: str) -> str:
 
 
 def _line(record: BaseModel | dict[str, Any]) -> str:
-    """The record as a JSON line, written as ``json.dumps(..., ensure_ascii=False)`` writes it; its long texts
-    (a message's text and HTML) are encoded apart and set in their places."""
+    """The record as a JSON line, written as ``json.dumps(..., ensure_ascii=False)`` writes it (with the characters
+    a reader of lines breaks at escaped: ``one_line``); its long texts (a message's text and HTML) are encoded apart
+    and set in their places."""
     data = record.model_dump(mode="json") if isinstance(record, BaseModel) else record
     if not isinstance(data, dict):
-        return _json(data) + "\n"
+        return one_line(_json(data)) + "\n"
     pieces: list[str] = []
     rest: dict[Any, Any] = {}
     for key, value in data.items():
@@ -80,7 +82,7 @@ def _line(record: BaseModel | dict[str, Any]) -> str:
             rest[key] = value
     if rest or not pieces:
         pieces.append(_json(rest)[1:-1])
-    return "{" + ", ".join(pieces) + "}\n"
+    return one_line("{" + ", ".join(pieces) + "}") + "\n"
 
 
 class StreamingRunner(EmbeddedRunner):

@@ -248,11 +248,12 @@ ERASED_TITLE = "(erased)"
 
 
 def task_erased_since(erased: Mapping[str, datetime], task: Task) -> bool:
-    """Whether ``task`` is about a person erased (``erased``: id -> the latest erasure) at or after it was opened, as
-    :func:`erased_since` says of a message; a task opened after a rehire is new data. A task assigned to an erased
-    person is about someone else, and its assignee is an id."""
-    at = erased.get(task.employee_id)
-    return at is not None and task.created_at <= at
+    """Whether ``task`` says something of a person erased (``erased``: id -> the latest erasure) at or after it was
+    opened, as :func:`erased_since` says of a message: it is about them, or for them (its title and note read its
+    assignee as ``recipient``: "Mara, please call ..."; 2026-12-06, they were kept after Mara's erasure). A task
+    opened after the erasure or a rehire is new data."""
+    return any(p is not None and p in erased and task.created_at <= erased[p]
+               for p in (task.employee_id, task.assignee_id))
 
 
 MAX_DEAD_LETTER_RAW = 65_536

@@ -42,6 +42,7 @@ from wayfinder.journeys.records import (
     Message,
     Task,
     erased_since,
+    note_erasure,
     task_erased_since,
 )
 from wayfinder.journeys.state import EmployeeState, MailboxState
@@ -187,6 +188,7 @@ class EmbeddedRunner:
         self.tasks: dict[str, Task] = {}
         self.dead_letters: list[DeadLetter] = []
         self.audit_records: list[dict[str, Any]] = []
+        self._erasures: dict[str, datetime] = {}  # each erased id's latest erasure, for the tasks closed after it
         self.stats = Stats()
         # (employee, journey): when an event ended the enrollment early, and its type (for preview)
         self.exits: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
@@ -408,12 +410,15 @@ class EmbeddedRunner:
 
     def open_task(self, task: Task) -> None:
         if task.status != "open" or task.task_id not in self.tasks:  # a replay's open keeps the first; a close wins
+            if self._erasures and not task.content_erased and task_erased_since(self._erasures, task):
+                task = task.without_content()  # closed after its assignee's erasure: their state kept its text
             self.tasks[task.task_id] = task
 
     def audit(self, entry: dict[str, Any]) -> None:
         self.audit_records.append(entry)
         if entry.get("action") == "privacy.erasure":  # what is kept of messages about or to them: no content
             erased = {entry["employee_id"]: parse_instant(str(entry["at"]))}
+            note_erasure(self._erasures, entry)
             for mid, m in list(self.messages.items()):  # a digest that went says what each message in it said
                 if not m.content_erased and erased_since(erased, m):
                     self.messages[mid] = m.without_content()

@@ -457,3 +457,43 @@ def test_a_task_completed_before_the_persons_erasure_keeps_nothing_of_them(tmp_p
     assert (task["status"], task["closed_by"], task["title"], task["note"]) == ("completed", "H1", "(erased)", "")
     written = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert [name for name, data in written.items() if NAME.encode() in data or b"Zorblax" in data] == []
+
+
+def test_a_task_for_a_person_erased_since_keeps_nothing_of_them(tmp_path: Path) -> None:
+    """SPEC §9 (an audit of tasks.jsonl, 2026-12-06): a task's title and note read its assignee as ``recipient``
+    (since 2026-12-05), so a manager's task said "Mara, please call Ottoline" and kept saying it in ``tasks.jsonl``
+    after the manager's erasure, as did a later completion of the task; a message to an erased person already kept
+    nothing of them. The task about the employee stays (open, then completed, with its ids and times) without its
+    title and note; one opened after the erasure names nobody and keeps its text."""
+    from wayfinder.cli import main
+
+    journeys = tmp_path / "journeys"
+    journeys.mkdir()
+    (journeys / "care.yaml").write_text(
+        "apiVersion: wayfinder/v1\nkind: Journey\nid: care\nname: Care\nowner: hr@example.com\nversion: 1\n"
+        "status: active\nreentry: always\ntrigger: {event: wellbeing.signal}\nsteps:\n  - id: call\n    task:\n"
+        "      assignee: manager\n      title: '{{ recipient.given_name }}, please call {{ employee.given_name }}'\n"
+        "      note: 'Write to {{ recipient.email }} when done'\n", encoding="utf-8")
+    signal = _event("w1", "wellbeing.signal", "2026-01-05T09:00:00Z", signal="workload_spike", score=0.9)
+    erased = _event("x2", "privacy.erasure.requested", "2026-01-06T09:00:00Z", "E1")
+    done = _event("c1", "wayfinder.task.completed", "2026-01-07T09:00:00Z", task_id="__TASK__", actor_id="H1")
+    again = _event("w2", "wellbeing.signal", "2026-01-08T09:00:00Z", signal="workload_spike", score=0.9)
+    events = tmp_path / "events.jsonl"
+    out = tmp_path / "out"
+    events.write_bytes(b"\n".join([MANAGER, UPSERT, signal]) + b"\n")
+    assert main(["simulate", "--events", str(events), "--journeys", str(journeys), "--out", str(out)]) == 0
+    [opened] = map(json.loads, (out / "tasks.jsonl").read_text("utf-8").splitlines())
+    assert (opened["assignee_id"], opened["title"]) == ("E1", f"Mara, please call {NAME}")
+    done = done.replace(b"__TASK__", opened["task_id"].encode())
+    events.write_bytes(b"\n".join([MANAGER, UPSERT, signal, erased, done, again]) + b"\n")
+    assert main(["simulate", "--events", str(events), "--journeys", str(journeys), "--out", str(out)]) == 0
+    tasks = {t["created_at"]: t for t in map(json.loads, (out / "tasks.jsonl").read_text("utf-8").splitlines())}
+    first, later = tasks["2026-01-05T09:00:00Z"], tasks["2026-01-08T09:00:00Z"]
+    assert (first["task_id"], first["assignee_id"], first["status"], first["closed_by"]) == (
+        opened["task_id"], "E1", "completed", "H1")
+    assert (first["title"], first["note"]) == ("(erased)", "")
+    # opened after the erasure: the manager is nobody the directory knows, and their fields print as nothing
+    assert (later["assignee_id"], later["title"], later["note"]) == (
+        "E1", f", please call {NAME}", "Write to  when done")
+    written = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert [name for name, data in written.items() if b"Mara" in data or b"mara@example.com" in data] == []

@@ -207,8 +207,8 @@ class KafkaBackend:
         return message
 
     def _kept_task(self, task: Task) -> Task:
-        """The task as the pages may show it: without its title and note when it is about a person erased since it
-        was opened (``tasks`` is not rewritten by an erasure; a completed task stays there as it was)."""
+        """The task as the pages may show it: without its title and note when it is about or for a person erased
+        since it was opened (``tasks`` is not rewritten by an erasure; a completed task stays there as it was)."""
         if self._erasures and not task.content_erased and task_erased_since(self._erasures, task):
             return task.without_content()
         return task

@@ -173,6 +173,43 @@ def test_sensitive_journey_waits_for_a_person_and_opens_a_task(write_files: Writ
     assert (task.assignee, task.assignee_id, task.title) == ("hr_partner", "H1", "Reach out to E1")
 
 
+TASKS_AND_MESSAGES = """id: care
+trigger: {event: hris.leave.started}
+steps:
+  - id: first
+    send: {channel: email, template: bereavement/condolence}
+  - id: partner
+    task: {assignee: hr_partner, title: "Call {{ employee.given_name }}", note: Bereavement}
+  - id: cover
+    task: {assignee: manager, title: Arrange cover, note: Bereavement}
+  - id: second
+    send: {channel: intranet, template: bereavement/condolence}
+"""
+
+
+def test_a_task_is_no_message_quiet_hours_and_the_cap_leave_it_alone_and_a_missing_role_still_opens_it(
+        write_files: WriteFiles) -> None:
+    """SPEC §4/§7 (an audit of tasks.jsonl, 2026-12-06): the cap and quiet hours are the recipient's, for messages;
+    a task opens when its step runs, with ``created_at`` the step's time. One for a role nobody else holds (no HR
+    partner on file, a person who is their own manager) still opens, with no assignee id (README "Recipients")."""
+    runner = runner_for(write_files, {"care": TASKS_AND_MESSAGES},
+                        'quiet_hours: {start: "20:00", end: "08:00"}\nfrequency_cap: {max: 1, per: 7d}\n')
+    runner.run([person("E1"), person("E2", hr_partner_id=None, manager_id="E2"),
+                ev("b1", "hris.leave.started", "2026-03-02T21:30:00Z", leave_type="bereavement"),
+                ev("b2", "hris.leave.started", "2026-03-02T21:30:00Z", "E2", leave_type="bereavement")],
+               at("2026-03-20T00:00:00Z"))
+    tasks = {(t.employee_id, t.step_id): (t.assignee, t.assignee_id, t.title, t.created_at)
+             for t in runner.tasks.values()}
+    made = at("2026-03-02T21:30:00Z")  # 22:30 in Berlin: quiet
+    assert tasks == {("E1", "partner"): ("hr_partner", "H1", "Call E1", made),
+                     ("E1", "cover"): ("manager", "M1", "Arrange cover", made),
+                     ("E2", "partner"): ("hr_partner", None, "Call E2", made),
+                     ("E2", "cover"): ("manager", None, "Arrange cover", made)}
+    went = {s: (m.status, m.scheduled_for) for s, m in by_step(runner).items()}
+    # 08:00 in Berlin the next morning, then the cap's week from it: the tasks took no place in it
+    assert went == {"first": ("sent", at("2026-03-03T07:00:00Z")), "second": ("sent", at("2026-03-10T07:00:00Z"))}
+
+
 def test_manager_missing_is_no_recipient_not_an_error(write_files: WriteFiles) -> None:
     runner = runner_for(write_files, {"bereavement": BEREAVEMENT.replace("sensitivity: sensitive", "")})
     runner.run([person("E1", manager_id=None),

@@ -772,3 +772,86 @@ def test_resources_of_a_message_suppressed_for_its_channel_are_offered_later(wri
     by_step = {m.step_id: m for m in runner.messages.values()}
     assert (by_step["welcome"].status, by_step["welcome"].reason) == ("suppressed", "opted_out_channel")
     assert set(by_step["family"].resources) == {"de-parental-leave", "childcare-de", "parent-network"}
+
+
+RETURN_WAITS = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: leave-return
+name: Before you come back
+owner: people@example.com
+version: 1
+trigger: {event: hris.leave.started}
+steps:
+  - id: before
+    wait: {until: trigger.data.expected_return_date, offset: -14d, at: "09:00"}
+  - id: note
+    send: {channel: intranet, subject: "Soon", body: "See you soon"}
+  - id: after
+    wait: {until: trigger.data.expected_return_date, offset: 1d, at: "08:15"}
+  - id: checkin
+    send: {channel: intranet, subject: "Welcome back", body: "Welcome back"}
+"""
+
+
+def test_local_time_waits_in_a_half_hour_zone_and_a_southern_one(write_files: WriteFiles) -> None:
+    # SPEC §4: `until` a date is midnight in the employee's zone, then `offset`, then `at` local time.
+    root = write_files({"journeys/leave-return.yaml": RETURN_WAITS})
+    runner = run(root / "journeys", [
+        profile("E4", country="IN", timezone="Asia/Kolkata", locale="en-IN"),
+        profile("E5", country="NZ", timezone="Pacific/Auckland", locale="en-NZ"),
+        event("l4", "hris.leave.started", "2026-03-02T09:00:00Z", "E4", leave_type="sabbatical",
+              start_date="2026-03-02", expected_return_date="2026-06-10"),
+        event("l5", "hris.leave.started", "2026-03-02T09:00:00Z", "E5", leave_type="parental",
+              start_date="2026-03-02", expected_return_date="2026-06-10"),
+    ], until="2026-07-01T00:00:00Z")
+    got = {(m.employee_id, m.step_id): (m.status, m.scheduled_for) for m in runner.messages.values()}
+    assert got == {
+        # Kolkata is UTC+05:30 all year: 09:00 on 05-27 is 03:30Z, 08:15 on 06-11 is 02:45Z.
+        ("E4", "note"): ("sent", at("2026-05-27T03:30:00Z")),
+        ("E4", "checkin"): ("sent", at("2026-06-11T02:45:00Z")),
+        # Auckland left summer time on 04-05 (UTC+12 in May and June): 09:00 is 21:00Z the day before.
+        ("E5", "note"): ("sent", at("2026-05-26T21:00:00Z")),
+        ("E5", "checkin"): ("sent", at("2026-06-10T20:15:00Z")),
+    }
+
+
+HEADS_UP = """
+apiVersion: wayfinder/v1
+kind: Journey
+id: heads-up
+name: A heads-up for the manager
+owner: people@example.com
+version: 1
+trigger: {event: hris.job.changed}
+steps:
+  - id: employee-note
+    send: {channel: intranet, subject: "Congratulations", body: "On your new role"}
+  - id: manager-note
+    send: {channel: email, to: manager, subject: "Your report changed role", body: "Say well done"}
+"""
+
+
+def test_quiet_hours_are_each_recipients_own_and_a_weekend_spans_the_clock_change(write_files: WriteFiles) -> None:
+    # SPEC §4: quiet hours are in the recipient's timezone; weekends: true makes Saturday and Sunday quiet.
+    root = write_files({"journeys/heads-up.yaml": HEADS_UP, "policy.yaml": (
+        "apiVersion: wayfinder/v1\nkind: Policy\nquiet_hours: {start: \"20:00\", end: \"08:00\", weekends: true}\n")})
+    runner = EmbeddedRunner(world_defs(root / "journeys", root / "policy.yaml"))
+    change = {"change": "promotion", "old_role": "A", "new_role": "B", "old_department": "X", "new_department": "X"}
+    runner.run([
+        profile("M1", country="GB", timezone="Europe/London", locale="en-GB"),
+        profile("E5", country="NZ", timezone="Pacific/Auckland", locale="en-NZ", manager_id="M1"),
+        profile("E1", manager_id="M1"),
+        # Tuesday 21:00Z: Wednesday 10:00 in Auckland (summer time), 21:00 in London.
+        event("j5", "hris.job.changed", "2026-02-10T21:00:00Z", "E5", **change),
+        # Saturday 11:00 in Berlin, the day before summer time starts: Monday 08:00 is then UTC+2.
+        event("j1", "hris.job.changed", "2026-03-28T10:00:00Z", "E1", **change),
+    ], at("2026-04-10T00:00:00Z"))
+    got = {(m.employee_id, m.step_id): (m.recipient_id, m.status, m.scheduled_for) for m in runner.messages.values()}
+    assert got == {
+        ("E5", "employee-note"): ("E5", "sent", at("2026-02-10T21:00:00Z")),
+        ("E5", "manager-note"): ("M1", "sent", at("2026-02-11T08:00:00Z")),
+        ("E1", "employee-note"): ("E1", "sent", at("2026-03-30T06:00:00Z")),
+        # Saturday 10:00Z is 10:00 in London (still GMT) and a weekend there too: Monday 08:00 BST is 07:00Z.
+        ("E1", "manager-note"): ("M1", "sent", at("2026-03-30T07:00:00Z")),
+    }

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.support import WORLD, WriteFiles
 from wayfinder.cli import main
+from wayfinder.cli.preview import profile_then
+from wayfinder.journeys.events import CloudEvent
 
 PEOPLE: list[dict[str, object]] = [
     {"specversion": "1.0", "id": "u1", "source": "t", "type": "hris.employee.upserted", "time": "2026-01-05T00:00:00Z",
@@ -195,6 +198,41 @@ def test_preview_of_an_erased_employee_says_so(write_files: WriteFiles, capsys: 
             "shown without its content, and nothing goes after\n") in out
     assert "== first: email to employee E1, sent" in out and "Why these resources" not in out
     assert "\nResources: parent-network\n" in out  # the ids, as messages.jsonl keeps them
+
+
+def test_preview_of_an_employee_hired_again_after_their_erasure(write_files: WriteFiles,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A review on 2026-12-06: a hire after an erasure re-creates the person from nothing (README "Erasure"), and
+    preview then said nothing of the erasure, explained the erased message's resources by the profile the erasure
+    removed, and would have said "nothing goes after" of what the new person got."""
+    erasure: dict[str, object] = {"specversion": "1.0", "id": "x1", "source": "t", "type": "privacy.erasure.requested",
+                                  "time": "2026-03-25T12:00:00Z", "subject": "E1", "data": {}}
+    hired: dict[str, object] = {"specversion": "1.0", "id": "h2", "source": "t", "type": "hris.employee.hired",
+                                "time": "2026-06-01T08:00:00Z", "subject": "E1",
+                                "data": {"start_date": "2026-06-15", "role": "Nurse", "department": "Care",
+                                         "location": "Berlin", "manager_id": "H1"}}
+    again: dict[str, object] = {"specversion": "1.0", "id": "u3", "source": "t", "type": "hris.employee.upserted",
+                                "time": "2026-06-01T09:00:00Z", "subject": "E1",
+                                "data": {"email": "e1@example.com", "timezone": "Europe/Berlin"}}
+    child: dict[str, object] = {"specversion": "1.0", "id": "d2", "source": "t", "type": "hris.dependent.added",
+                                "time": "2026-07-01T11:00:00Z", "subject": "E1",
+                                "data": {"relationship": "child", "reason": "birth", "date": "2026-06-28"}}
+    journey = LONG.replace('subject: "First", body: "x"}',
+                           'subject: "First", body: "x", resources: {topics: [parental-leave]}}')
+    german = {**PEOPLE[0], "id": "u0", "data": {"locale": "de-DE"}}
+    root = write_case(write_files, {"journeys/long.yaml": journey}, [*PEOPLE[:2], german, PEOPLE[2], erasure, hired,
+                                                                       again, child])
+    assert preview(root, "long") == 0
+    out = capsys.readouterr().out
+    assert ("note: E1 asked to be forgotten (privacy.erasure.requested) at 2026-03-25T12:00:00Z: what went before is "
+            "shown without its content; a hris.employee.hired after it started them again from nothing, and what "
+            "follows it is theirs\n") in out
+    before, _, after = out.partition("== first: email to employee E1, sent, 2026-07-01")
+    assert "Resources: de-parental-leave\n" in before and "Why these resources" not in before
+    assert "Why these resources" in after  # the new person's message, read against what their own events made
+    events = [CloudEvent.model_validate(e) for e in (PEOPLE[0], german, erasure, hired, again)]
+    then = profile_then(events, "E1", datetime(2026, 7, 1, 11, tzinfo=UTC), datetime(2026, 3, 25, 12, tzinfo=UTC))
+    assert (then.get("locale"), then.get("given_name"), then.get("role")) == (None, None, "Nurse")
 
 
 def test_preview_says_when_an_exit_ended_the_journey(write_files: WriteFiles,

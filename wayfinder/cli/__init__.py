@@ -59,7 +59,7 @@ from wayfinder.scale.simulate import StreamingRunner, read_messages
 from wayfinder.streams import cli as streams_cli
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
 from wayfinder.telemetry import LOG_FORMATS
-from wayfinder.vocabulary import escape_controls, parse_instant
+from wayfinder.vocabulary import EventType, escape_controls, parse_instant
 
 __all__ = ["main"]
 
@@ -470,10 +470,14 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if unread:
         notes.append(f"{len(unread)} event(s) about {employee_id} in the events file could not be read and are not "
                      f"run: {'; '.join(unread[:3])}{' ...' if len(unread) > 3 else ''}")
-    erased = runner.erased.get(employee_id)
-    if erased is not None and erased.erased_at is not None:  # SPEC §9: what was sent keeps no personal data
-        notes.append(f"{employee_id} asked to be forgotten (privacy.erasure.requested) at {iso(erased.erased_at)}: "
-                     "what went before is shown without its content, and nothing goes after")
+    # The erased-id record, or the person a hire re-created after it (README "Erasure"), which keeps its time.
+    person = runner.states.get(employee_id) or runner.erased.get(employee_id)
+    erased_at = person.erased_at if person is not None else None
+    if person is not None and erased_at is not None:  # SPEC §9: what was sent keeps no personal data
+        after = (", and nothing goes after" if person.forgotten else f"; a {EventType.HIRED} after it started them "
+                 "again from nothing, and what follows it is theirs")
+        notes.append(f"{employee_id} asked to be forgotten (privacy.erasure.requested) at {iso(erased_at)}: "
+                     f"what went before is shown without its content{after}")
     for note in notes:
         print(f"note: {note}")
     if notes:
@@ -482,9 +486,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
     pages = []
     for m in mine:
         when = local_time(m.scheduled_for, zones.at(m.mailbox, m.scheduled_for))
-        why = ([f"Resources: {', '.join(m.resources)}"] if m.resources else []) if erased is not None else (
+        why = ([f"Resources: {', '.join(m.resources)}"] if m.resources else []) if (
+            erased_at is not None and m.created_at <= erased_at) else (
             why_resources(journey, defs, m.step_id, m.resources, runner.states.get(employee_id),
-                          profile_then(events, employee_id, m.created_at)))
+                          profile_then(events, employee_id, m.created_at, erased_at)))
         page = _print_previewed(m, when, runner, why, args.html)
         pages += [page] if page is not None else []
     for t in tasks:

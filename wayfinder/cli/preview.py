@@ -215,11 +215,14 @@ def _teaches_line(journey: Journey, defs: Definitions, step_id: str, resource_id
             + (f"; comes after what teaches {', '.join(needs)}" if needs else ""))
 
 
-def profile_then(events: Sequence[CloudEvent], employee_id: str, at: datetime) -> dict[str, object]:
+def profile_then(events: Sequence[CloudEvent], employee_id: str, at: datetime,
+                 erased_at: datetime | None = None) -> dict[str, object]:
     """The employee's profile as their events up to ``at`` made it (the time a message was made), in the order the
-    runner reads them: a later move or change of role does not explain an earlier message's resources."""
+    runner reads them: a later move or change of role does not explain an earlier message's resources. After an
+    erasure (``erased_at``) only later events count: a hire re-created the person from nothing."""
     profile = Profile(id=employee_id)
-    for event in sorted((e for e in events if e.subject == employee_id and e.time <= at), key=lambda e: e.time):
+    for event in sorted((e for e in events if e.subject == employee_id and e.time <= at
+                         and (erased_at is None or e.time > erased_at)), key=lambda e: e.time):
         apply_event(profile, event.type, event.data, event.time)
     return profile.view()
 

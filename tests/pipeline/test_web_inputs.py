@@ -107,6 +107,18 @@ def test_a_line_the_engine_cannot_read_in_decisions_jsonl_is_a_dead_letter_not_a
 
 
 # -- F2: each action is its own event -------------------------------------------------------------
+def test_a_decision_holding_a_line_separator_is_one_line_of_decisions_jsonl() -> None:
+    """A review on 2026-12-06: serve wrote ``decisions.jsonl`` with U+2028 (a reviewer's reason or edit pasted from a
+    word processor) as it came, so a reader that splits lines with ``str.splitlines`` cut the decision in two, as the
+    other files serve and simulate write no longer do (``jsonrows.one_line``)."""
+    decided = ev.review_decided(employee_id="E1052", message_id="m-1", decision="approve", reviewer_id="H1",
+                                at=at("2026-12-01T10:00"), reason="fine\u2028as is\u2029\x85",
+                                edits={"text": "Hello\u2028there"})
+    line = ev.to_line(decided)
+    assert line.splitlines() == [line]
+    assert json.loads(line)["data"] == decided.data  # read back the same
+
+
 def test_opting_out_in_and_out_again_at_one_time_is_three_events_in_order(served: Served) -> None:
     for form in (PLAIN | {"channel_email": "off"}, PLAIN, PLAIN | {"channel_email": "off"}):
         form = {k: v for k, v in form.items() if v == "on"}

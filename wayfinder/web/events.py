@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event, iso
 from wayfinder.journeys.records import stable_id
+from wayfinder.jsonrows import one_line
 
 SOURCE = "wayfinder/serve"
 REVIEW_DECIDED = "wayfinder.review.decided"
@@ -125,4 +126,6 @@ def as_kept(event: CloudEvent, erased: Mapping[str, datetime]) -> CloudEvent | N
 
 
 def to_line(event: CloudEvent) -> str:
-    return json.dumps(event.model_dump(mode="json") | {"time": iso(event.time)}, ensure_ascii=False)
+    """The event as one line of ``decisions.jsonl`` (or a record's value): a line for every reader of lines
+    (``jsonrows.one_line``, as the other files ``serve`` writes)."""
+    return one_line(json.dumps(event.model_dump(mode="json") | {"time": iso(event.time)}, ensure_ascii=False))

@@ -837,6 +837,16 @@ def test_the_bundled_onboarding_roadmap_differs_by_role() -> None:
     assert "mgr-first-one-on-ones" in roadmaps["Engineering Manager"]
     assert "mgr-first-one-on-ones" not in roadmaps["Frontend Engineer"]
 
+    # a hire the HR system sent no role for: the role items are left out, not failed (each read of a missing role was
+    # an expression_failed diagnostic, one to five per roadmap)
+    quiet = EmbeddedRunner(load_definitions(WorkerSettings()))
+    quiet.run([person("E9", locale="en-GB"), ev("h9", "hris.employee.hired", "2026-03-02T09:00:00Z", "E9",
+                                                 start_date="2026-03-16", department="Engineering", location="Berlin",
+                                                 manager_id="M1")], at("2026-04-01T00:00:00Z"))
+    assert by_step(quiet, "E9")["first-day-roadmap"].resources
+    assert quiet.stats.diagnostic_sites[("expression_failed", "onboarding", "first-day-roadmap")] == 0, (
+        quiet.stats.diagnostic_sites)
+
 
 def test_a_tasks_title_and_note_read_their_assignee_as_the_recipient(write_files: WriteFiles) -> None:
     """A task's reader is its assignee, so ``recipient`` in its title or note is them (validate checks these texts as

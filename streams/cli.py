@@ -155,7 +155,17 @@ def cmd_topics(args: argparse.Namespace) -> int:
     except PartitionMismatch as e:
         print(f"wayfinder topics create: {e}", file=sys.stderr)
         return 1
-    created, present = create_topics(settings)
+    from kafka.errors import InvalidReplicationFactorError
+
+    try:
+        created, present = create_topics(settings)
+    except InvalidReplicationFactorError:
+        # the broker said no, not that it is away: a replication factor above its number of brokers (1 on the
+        # local single-node broker); topics created before this one are kept, a second run creates the rest
+        print(f"wayfinder topics create: the broker refused replication {settings.replication} "
+              "(WAYFINDER_REPLICATION, --replication): it cannot be more than the number of brokers in the "
+              "cluster", file=sys.stderr)
+        return 1
     for name in created:
         print(f"created {name}")
     print(f"{len(created)} created, {len(present)} already there "

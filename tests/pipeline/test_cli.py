@@ -543,6 +543,46 @@ def test_a_broker_given_by_flag_that_does_not_answer_names_the_flag(monkeypatch:
                                        "(KafkaTimeoutError); is --broker right and the broker up?\n")
 
 
+def test_a_broker_that_refuses_a_request_is_not_said_to_be_away(monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A broker that answered with an error (here, not authorised to write the topic) was reported as one that
+    "did not answer", sending the operator to check an address that was right."""
+    from kafka.errors import TopicAuthorizationFailedError
+
+    import wayfinder.streams.cli
+
+    def refused(args: object) -> int:
+        raise TopicAuthorizationFailedError
+
+    monkeypatch.setenv("WAYFINDER_BROKER", "kafka://127.0.0.1:9")
+    monkeypatch.setattr(wayfinder.streams.cli, "cmd_publish", refused)
+    assert main(["publish", "events.jsonl"]) == 1
+    assert capsys.readouterr().err == (
+        "wayfinder publish: the Kafka broker at kafka://127.0.0.1:9 refused the request: "
+        "TopicAuthorizationFailedError (Returned by the broker when the client is not authorized to access the "
+        "requested topic.)\n")
+
+
+def test_topics_create_with_more_replicas_than_brokers_says_so(monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """``wayfinder topics create --replication 3`` on the local single-node broker (issue 3: replication
+    configurable) said the broker "did not answer"; it answered that the factor is more than it can hold."""
+    from kafka.errors import InvalidReplicationFactorError
+
+    import wayfinder.streams.partitions
+    import wayfinder.streams.topics
+
+    def refused(settings: object) -> tuple[list[str], list[str]]:
+        raise InvalidReplicationFactorError
+
+    monkeypatch.setattr(wayfinder.streams.partitions, "partition_counts", lambda settings: {})
+    monkeypatch.setattr(wayfinder.streams.topics, "create_topics", refused)
+    assert main(["topics", "create", "--broker", "kafka://127.0.0.1:9", "--replication", "3"]) == 1
+    assert capsys.readouterr().err == (
+        "wayfinder topics create: the broker refused replication 3 (WAYFINDER_REPLICATION, --replication): it "
+        "cannot be more than the number of brokers in the cluster\n")
+
+
 @pytest.mark.parametrize("command", [[], ["validate"], ["simulate"]])
 def test_the_examples_in_the_help_run_as_written(command: list[str], tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch,

@@ -837,11 +837,27 @@ def _main(argv: Sequence[str] | None) -> int:
         flag = getattr(args, "broker", None)
         broker = flag or os.environ.get("WAYFINDER_BROKER", "kafka://127.0.0.1:9092")
         given = "--broker" if flag else "WAYFINDER_BROKER"  # the one that gave the address is the one to check
+        if _broker_refused(e):
+            # The broker answered and said no (a replication factor above its broker count, a topic policy, an
+            # authorisation): its address is right, so say what it refused; the error class's own description
+            # is fixed text, never data (2026-12-06: this read "did not answer ... is the broker up?").
+            print(f"wayfinder {args.command}: the Kafka broker at {broker} refused the request: "
+                  f"{type(e).__name__} ({getattr(type(e), 'description', '')})", file=sys.stderr)
+            return 1
         print(f"wayfinder {args.command}: the Kafka broker at {broker} did not answer ({type(e).__name__}); is "
               f"{given} right and the broker up?", file=sys.stderr)
         return 1
     return int(result)
 
+
+
+def _broker_refused(e: Exception) -> bool:
+    """Whether the broker answered with an error code (kafka-python's or aiokafka's ``BrokerResponseError``) other
+    than one that means it is not (yet) able to answer, rather than not being reached at all."""
+    from aiokafka.errors import BrokerResponseError as AioBrokerResponseError
+    from kafka.errors import BrokerResponseError, RetriableError
+
+    return isinstance(e, BrokerResponseError | AioBrokerResponseError) and not isinstance(e, RetriableError)
 
 if __name__ == "__main__":
     sys.exit(main())

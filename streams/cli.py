@@ -138,7 +138,8 @@ def published_summary(result: Published, settings: WorkerSettings) -> str:
     not read as events that will be processed (before 2026-12-06 it said only "N without a subject")."""
     per_topic = ", ".join(f"{settings.topic(t)} {n:,}" for t, n in sorted(result.by_topic.items()))
     dead_letters = settings.topic(Topic.DEAD_LETTERS)
-    return (f"published {result.sent:,} events" + (f" ({per_topic})" if per_topic else "")
+    events = "event" if result.sent == 1 else "events"  # "published 1 events" read as a slip (2026-12-06)
+    return (f"published {result.sent:,} {events}" + (f" ({per_topic})" if per_topic else "")
             + (f"; {result.unkeyed:,} line(s) not JSON or without a subject, which the workers will put on "
                f"{dead_letters}" if result.unkeyed else "")
             + (f"; {result.too_large:,} line(s) longer than an event may be ({settings.max_event_bytes:,} bytes) "

@@ -40,6 +40,8 @@ def test_publish_says_that_lines_without_a_subject_go_to_the_dead_letters() -> N
     assert published_summary(Published(sent=2, by_topic={"hris.events": 2}), settings) == (
         "published 2 events (wayfinder.hris.events 2)")
     assert published_summary(Published(), settings) == "published 0 events", "an empty file, to tick: no '()'"
+    assert published_summary(Published(sent=1, by_topic={"hris.events": 1}), settings) == (
+        "published 1 event (wayfinder.hris.events 1)")
 
 
 

@@ -1259,8 +1259,13 @@ def _build_catalog(parsed: list[_Parsed], defs: Definitions, problems: list[Prob
         for rel in ("requires", "related"):
             for i, other in enumerate(getattr(r, rel)):
                 if other not in known and other not in broken:
-                    problems.append(doc.problem((*loc, rel, i), f"resource {r.id}: {rel} unknown resource {other!r}"
-                                                + suggest(other, known)))
+                    problem = doc.problem((*loc, rel, i), f"resource {r.id}: {rel} unknown resource {other!r}"
+                                          + suggest(other, known))
+                    # A typo is an error for validate. A run goes on past a `related` one (SPEC's own catalog
+                    # example links to ids it does not declare): the link only adds to ranking. `requires` orders
+                    # a roadmap, so it stays an error everywhere.
+                    problems.append(problem if rel == "requires" else replace(
+                        problem, runs_anyway="the link is left out: it only adds to ranking"))
     placed = [(p.doc, p.model) for p in parsed]
     roles = collect_roles(placed)
     _unique(roles, "role", problems)

@@ -827,3 +827,77 @@ def test_the_summary_says_each_reason_a_step_failed_to_render_for(write_files: W
                  "--out", str(root / "out")]) == 0
     (line,) = [line for line in capsys.readouterr().out.splitlines() if "step welcome: render_failed 2" in line]
     assert "ZeroDivisionError" in line and "UndefinedError" in line, line
+
+
+SPEC_CATALOG = """apiVersion: wayfinder/v1
+kind: Catalog
+topics:
+  - {id: family}
+  - {id: parental-leave, parent: family}
+  - {id: onboarding}
+resources:
+  - id: de-parental-leave
+    type: policy
+    title: Parental leave (Elternzeit) in Germany
+    url: https://intranet.example.com/policies/de/parental-leave
+    topics: [parental-leave]
+    eligibility: employee.country == "DE"
+    locale: de-DE
+    related: [parent-network, childcare-subsidy]
+  - id: laptop-setup
+    type: task
+    title: Set up your laptop
+    topics: [onboarding]
+    eligibility: employee.work_mode != "onsite"
+    day: 1
+    requires: []
+"""
+
+
+def test_specs_catalog_example_as_written_fails_validate_and_runs_with_a_warning(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    """SPEC §5's catalog links `related` to two ids it does not declare: validate reports them (a typo), a run
+    (simulate, resources) goes on without the links, which only add to ranking. A `requires` to an unknown id
+    orders a roadmap: still refused by a run."""
+    journey = """apiVersion: wayfinder/v1
+kind: Journey
+id: fam
+name: Family
+owner: hr@example.com
+trigger: {event: hris.dependent.added}
+steps:
+  - id: hi
+    send: {channel: intranet, subject: "Congratulations", body: "Hello", resources: {topics: [family]}}
+"""
+    root = write_files({"catalog/catalog.yaml": SPEC_CATALOG, "journeys/j.yaml": journey,
+                        "policy.yaml": "apiVersion: wayfinder/v1\nkind: Policy\n"})
+    events = root / "events.jsonl"
+    events.write_text("".join(json.dumps(x) + "\n" for x in [
+        {"specversion": "1.0", "id": "u1", "source": "hr", "type": "hris.employee.upserted",
+         "time": "2026-03-01T08:00:00Z", "subject": "E1",
+         "data": {"id": "E1", "country": "DE", "timezone": "Europe/Berlin", "locale": "de-DE"}},
+        {"specversion": "1.0", "id": "wd-7f3a91", "source": "hris/workday", "type": "hris.dependent.added",
+         "time": "2026-03-02T09:15:00Z", "subject": "E1",
+         "data": {"relationship": "child", "reason": "birth", "date": "2026-03-01"}}]), encoding="utf-8")
+    defs = ["--journeys", str(root / "journeys"), "--catalog", str(root / "catalog"),
+            "--templates", str(WORLD / "templates"), "--policy", str(root / "policy.yaml")]
+    assert main(["validate", str(root / "catalog"), str(root / "journeys"), str(WORLD / "templates")]) == 1
+    err = capsys.readouterr().err
+    assert "catalog.yaml:15:15: resource de-parental-leave: related unknown resource 'parent-network'" in err
+    assert "2 error(s)" in err
+
+    out = root / "out"
+    assert main(["simulate", "--events", str(events), *defs, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("warning: resource de-parental-leave: related unknown resource") == 2
+    assert "(validate counts this as an error; the link is left out: it only adds to ranking)" in err
+    sent = [json.loads(line) for line in (out / "messages.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(m["status"], m["resources"]) for m in sent] == [("sent", ["de-parental-leave"])]
+
+    assert main(["resources", "--employee", "E1", "--events", str(events), *defs]) == 0
+    assert "de-parental-leave" in capsys.readouterr().out
+
+    (root / "catalog/catalog.yaml").write_text(SPEC_CATALOG.replace("requires: []", "requires: [it-acounts]"),
+                                              encoding="utf-8")
+    assert main(["simulate", "--events", str(events), *defs, "--out", str(root / "out2")]) == 1
+    assert "resource laptop-setup: requires unknown resource 'it-acounts'" in capsys.readouterr().err

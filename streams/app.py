@@ -543,6 +543,25 @@ class _Builder:
         self.health.beat = time.monotonic()
         self.metrics.holds.set(len(self.employees.holds.blocked))
         self.metrics.waiting_for_order.set(len(self.employees.gated))
+        await self._seek_stalled()
+
+    async def _seek_stalled(self) -> None:
+        """Seek again each partition read again whose missing offset has not come (``OffsetWatch.stalled``): the
+        agent learns of a gap only from a record, so a seek whose records were lost, with none after them, would
+        leave it waiting for good."""
+        assigned = {(tp.topic, tp.partition) for tp in self.app.consumer.assignment()}
+        for topic, partition, offset in self._offsets.stalled(time.monotonic()):
+            if (topic, partition) not in assigned:
+                continue
+            mailbox = topic in (self.settings.topic(Topic.MAILBOX), self.settings.topic(Topic.MAILBOX_TICKS))
+            stage = self.mailboxes.name if mailbox else self.employees.name
+            self.metrics.reread.labels(stage).inc()
+            log.warning("%s: offset %d of %s[%d] has not come since the partition was read again from it: reading "
+                        "it again", stage, offset, topic, partition)
+            try:
+                await self._reread.seek(topic, partition, offset)
+            except Exception as e:  # e.g. revoked meanwhile: the next beat tries again if it is still ours
+                log.warning("%s: %s[%d] could not be read again (%s)", stage, topic, partition, type(e).__name__)
 
     def _crashed(self, name: str, exc: BaseException, then: str = "Faust restarts it",
                  where: dict[str, str | int] | None = None) -> None:

@@ -23,6 +23,13 @@
   nor commits past them), and while it waits Faust's read mark for the partition (``Consumer._read_offset``,
   which makes the fetch loop drop records below it as already read) answers "none", so the records read again
   are not dropped by a mark that records fetched before the seek moved on.
+* ``ResumeKeepsQueued``: mode's flow control (``app.flow_control``) empties the stream queues on every ``resume``,
+  also when the flow already runs. Faust resumes it once during a restore and again when the restore is done, after
+  it resumed the input partitions and sought them to the committed offsets: records fetched in between were queued
+  for the agents and marked read, then thrown away by the second resume, and the fetch loop dropped them again as
+  read when they came back (README "Offsets skipped"; seen in CI on 2026-12-06: a restarted worker's agents handed
+  their partitions' records from the middle on). ``resume`` is left to do nothing while the flow runs; a resume
+  after a suspension (a rebalance) empties the queues as before.
 * ``FetchWanted``: Faust's fetch loop asks aiokafka for the records of its active partitions by passing the set it
   keeps (``Consumer._active_partitions``) itself, and a call waits up to a second. aiokafka reads that set when
   records arrive, not when asked, and reads an empty set as "every partition". A rebalance empties the set (every
@@ -247,6 +254,29 @@ class Rereader:
         getattr(self._app.consumer, UNACKED_ATTRIBUTE).discard(message)
 
 
+class ResumeKeepsQueued:
+    """Makes ``app.flow_control.resume`` leave the stream queues alone while the flow already runs (module doc)."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def install(self) -> None:
+        """Wrap the flow control's ``resume``; once."""
+        flow = self._app.flow_control
+        resume, is_active = getattr(flow, "resume", None), getattr(flow, "is_active", None)
+        if not callable(resume) or not callable(is_active):
+            raise _changed(flow, "no resume or is_active", "keeping of queued records", "ResumeKeepsQueued)")
+        if getattr(resume, "keeps_queued", False):
+            return
+
+        def resume_if_suspended() -> None:
+            if not is_active():
+                resume()
+
+        resume_if_suspended.keeps_queued = True  # type: ignore[attr-defined]
+        flow.resume = resume_if_suspended
+
+
 class WantedNow:
     """The partitions Faust wants records of, read at the moment aiokafka hands records out (see the module doc):
     never empty to aiokafka's ``if partitions`` test, and holding none while Faust's flow is stopped."""
@@ -461,7 +491,8 @@ def shorten_fetch_waits(app: Any, wait_ms: int = 100, hold_seconds: float = 0.01
 def check_on_start(app: Any, is_input: Callable[[str], bool] = lambda topic: False) -> None:
     """Make ``app`` run ``CommittedOffsets.check`` when it starts, before it connects or reads anything, and
     read the unread input partitions (``is_input``) from their start (``read_unread_from_the_start``), put the
-    read marks ``Rereader`` needs in place, make the fetch loop take only wanted records (``FetchWanted``), and
+    read marks ``Rereader`` needs in place, keep queued records on a resume of a running flow
+    (``ResumeKeepsQueued``), make the fetch loop take only wanted records (``FetchWanted``), and
     check that the recovery service has what ``Restore`` reads."""
     started = app.on_start
 
@@ -469,6 +500,7 @@ def check_on_start(app: Any, is_input: Callable[[str], bool] = lambda topic: Fal
         await started()
         CommittedOffsets(app).check()
         Rereader(app).install()
+        ResumeKeepsQueued(app).install()
         FetchWanted(app).install()
         Restore(app).check()
         read_unread_from_the_start(app.consumer, is_input)

@@ -177,6 +177,9 @@ class WorkerHealth:
 # How long a partition's agent passes by the records behind a gap, waiting for the consumer to read the missing
 # ones again, before it gives them up as lost and goes on.
 REREAD_LIMIT_SECONDS = 60.0
+# How long a partition read again may go without its missing offset coming before it is sought to it again (the
+# records of a seek can be lost the way the first ones were; with nothing after them to show it, the agent waited).
+REREAD_AGAIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,7 @@ class _Gap:
     missing: int  # the first offset never delivered
     passed: int  # the highest offset passed by since
     since: float
+    sought: float  # when the partition was last sought back to ``missing``
 
 
 @dataclass
@@ -239,7 +243,7 @@ class OffsetWatch:
             return self._behind(tp, gap, offset, now)
         expected = self.next.get(tp)
         if expected is not None and offset > expected:
-            self.gaps[tp] = _Gap(expected, offset, now)
+            self.gaps[tp] = _Gap(expected, offset, now, now)
             return Seen(False, reread_from=expected)
         self.next[tp] = offset + 1
         return PROCESS
@@ -264,6 +268,15 @@ class OffsetWatch:
 
     def rereading(self, topic: str, partition: int) -> bool:
         return (topic, partition) in self.gaps
+
+    def stalled(self, now: float, after: float = REREAD_AGAIN_SECONDS) -> list[tuple[str, int, int]]:
+        """The partitions read again whose missing offset has not come ``after`` seconds since they were sought
+        back to it, with that offset, as (topic, partition, offset); each is counted as sought again now (the
+        caller seeks it). A record passed by meanwhile does not count: records queued before the seek come then."""
+        late = [(tp, gap) for tp, gap in self.gaps.items() if now - gap.sought >= after]
+        for _, gap in late:
+            gap.sought = now
+        return [(topic, partition, gap.missing) for (topic, partition), gap in late]
 
     def forget(self, tps: set[tuple[str, int]]) -> None:
         for tp in tps:

@@ -22,7 +22,7 @@ from wayfinder.streams.publish import wait_caught_up
 from wayfinder.streams.topics import create_topics
 from wayfinder.vocabulary import Topic
 
-pytestmark = [pytest.mark.kafka, pytest.mark.timeout(480)]
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 
 LINES = 60
 
@@ -56,14 +56,6 @@ def test_a_dead_letter_the_broker_never_took_is_sent_again_by_the_restarted_work
     create_topics(world.settings)
     second = world.start_worker()
     second.wait_ready()
-    if not wait_caught_up(world.settings, timeout=90):
-        # Seen in 2 of 3 CI runs on 2026-12-06 (not before): the restarted worker's mailbox agent was first handed
-        # the offset after its committed one, sought back to re-read it ("were never delivered to the agent:
-        # reading the partition again") and was never handed it, so it stalled there (an open bug of the re-read,
-        # streams/app.py `_watch`, in the closing note). A restart reads again from the committed offsets: what this
-        # test is about, that no dead letter is lost, is then checked as before.
-        second.stop()
-        world.start_worker().wait_ready()
     assert wait_caught_up(world.settings, timeout=120), "the restarted worker did not catch up"
     deadline = time.monotonic() + 60
     while True:

@@ -20,6 +20,7 @@ from faust.transport.consumer import Consumer as BaseConsumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
+from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
 from wayfinder.streams.faust_adapter import (
     COMMITTED_ATTRIBUTE,
@@ -35,6 +36,7 @@ from wayfinder.streams.faust_adapter import (
     ReadMarks,
     Rereader,
     Restore,
+    ResumeKeepsQueued,
     check_on_start,
     read_unread_from_the_start,
     shorten_fetch_waits,
@@ -143,6 +145,7 @@ def test_the_check_runs_when_the_app_starts_not_at_the_first_commit() -> None:
     class StubApp:
         consumer: Any = Changed()
         tables: Any = SimpleNamespace(recovery=SimpleNamespace())
+        flow_control: Any = FlowControlEvent()
 
         async def on_start(self) -> None:
             started.append("faust")
@@ -165,6 +168,7 @@ def test_the_check_runs_when_the_app_starts_not_at_the_first_commit() -> None:
     asyncio.run(app.on_start())
     assert isinstance(getattr(app.consumer, READ_MARKS_ATTRIBUTE), ReadMarks)  # in place before anything is read
     assert app.consumer._getmany.wants_now  # so is the fetch of wanted partitions only
+    assert app.flow_control.resume.keeps_queued  # and queued records kept on a resume of a running flow
     assert started == ["faust", "faust", "faust"]
     asyncio.run(app.consumer.seek_to_committed())
     assert app.consumer.sought == []  # no input topics named: nothing is sought
@@ -502,3 +506,38 @@ def test_faust_builds_the_consumer_the_waits_are_set_on_and_aiokafka_reads_them_
     assert FETCH_WAIT_ATTRIBUTE in Fetcher._get_actions_per_node.__code__.co_names, FIX
     faust_wait = inspect.getsource(AIOKafkaConsumerThread._create_worker_consumer)
     assert "fetch_max_wait_ms=1500" in faust_wait, "Faust's fetch wait changed: are shorter fetch waits still needed?"
+
+
+def test_a_resume_of_a_running_flow_keeps_the_records_queued_for_the_agents(app: Any) -> None:
+    """Seen in CI (2026-12-06): Faust resumes the flow during a restore and again when it is done, after it resumed
+    the input partitions and sought them to the committed offsets. mode's resume empties every stream queue, so the
+    records fetched in between, already marked read, were thrown away: the restarted worker's agents were handed
+    their partitions from the middle on. A resume after a suspension (a rebalance) still empties them."""
+    flow = app.flow_control
+    queue: Any = FlowControlQueue(flow_control=flow, clear_on_resume=True)
+    ResumeKeepsQueued(app).install()
+    flow.resume()  # the restore's: the flow was suspended (initially, or by the rebalance)
+    queue.put_nowait("offset 0")  # fetched after the input partitions were resumed
+    flow.resume()  # the restore is done
+    assert queue.qsize() == 1, "a resume of a running flow threw queued records away"
+    flow.suspend()  # the next rebalance
+    flow.resume()
+    assert queue.qsize() == 0  # records queued before a suspension are the old assignment's: emptied as in Faust
+    installed = flow.resume
+    ResumeKeepsQueued(app).install()
+    assert flow.resume is installed
+
+
+def test_mode_flow_control_empties_the_queues_on_every_resume_which_is_why_the_adapter_wraps_it(app: Any) -> None:
+    flow = app.flow_control
+    queue: Any = FlowControlQueue(flow_control=flow, clear_on_resume=True)
+    flow.resume()
+    queue.put_nowait("offset 0")
+    flow.resume()
+    assert queue.qsize() == 0, "mode's FlowControlEvent.resume no longer empties the queues of a running flow: " + FIX
+
+
+def test_faust_stream_queues_are_emptied_on_resume(app: Any) -> None:
+    channel = app.channel()
+    assert channel.queue._flow_control is app.flow_control and channel.queue._clear_on_resume, (
+        "Faust's stream queues are no longer emptied on resume: ResumeKeepsQueued may no longer be needed: " + FIX)

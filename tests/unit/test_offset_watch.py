@@ -104,3 +104,24 @@ def test_a_first_record_at_or_before_the_committed_offset_is_processed() -> None
     assert w.see("t", 0, 58, 0.0) == PROCESS  # a replay from before it
     w.expect("t", 0, 99)  # only a partition's start is expected: what was seen stays
     assert w.see("t", 0, 59, 0.0) == PROCESS
+
+
+def test_a_partition_whose_missing_offset_does_not_come_after_the_seek_is_sought_again() -> None:
+    """Seen in CI (2026-12-06): a restarted worker's mailbox agent was handed offset 4 before 3, sought back to 3,
+    and 3 never came; with no record after it nothing showed the wait, and the partition stood still for good."""
+    w = OffsetWatch()
+    _run(w, [1, 2])
+    assert w.see("t", 0, 4, 10.0) == Seen(False, reread_from=3)
+    assert w.stalled(14.0, after=5.0) == []  # the seek's records may still be on their way
+    assert w.see("t", 0, 5, 14.5) == PASS_BY  # a record queued before the seek: not the missing one
+    assert w.stalled(15.0, after=5.0) == [("t", 0, 3)]  # sought again by the caller, once
+    assert w.stalled(16.0, after=5.0) == []
+    assert w.stalled(20.0, after=5.0) == [("t", 0, 3)]  # and again while it does not come
+    assert _run(w, [3, 4, 5], now=21.0) == [PROCESS] * 3
+    assert w.stalled(40.0, after=5.0) == []  # the gap is filled: nothing to seek
+
+
+def test_a_partition_that_is_not_read_again_is_never_stalled() -> None:
+    w = OffsetWatch()
+    _run(w, [1, 2, 3])
+    assert w.stalled(1_000.0, after=5.0) == []

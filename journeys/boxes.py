@@ -22,8 +22,8 @@ class RecipientChoices(Protocol):
 
 
 def nothing_to_keep(p: Preferences) -> bool:
-    """Choices a box that does not exist yet need not be made for: no opt-out and no pause (quiet hours and the
-    timezone only place what a box holds)."""
+    """Choices a box that does not exist yet need not be made for: no opt-out and no pause (in the digest box quiet
+    hours and the timezone only place what it holds; the mailbox keeps them too, to place by: ``mailbox.placing``)."""
     return not (p.opt_out_channels or p.opt_out_topics or p.paused_until)
 
 

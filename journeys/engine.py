@@ -169,10 +169,10 @@ class Engine:
             return self._decided_first(state, event, at, directory, known or directory, stale=stale)
         done = corrections.task_done(state, event.data, at) if event.type == HUMAN_TASK_COMPLETED else None
         # What the person's mailbox keeps or places by may change: their preferences, or their timezone (a move, an
-        # upsert). A first profile's timezone places nothing, unless something is held for them already.
+        # upsert). Every change reaches it, a first profile's too: it places what it gets by them as they stand
+        # then, not by the copy a message carries from where it was decided (README "Kafka order").
         profile_event = changes_profile(event.type)  # most events (engagement) leave the profile as it is
         before = decisions.kept_choices(state) if profile_event else None
-        had_zone = profile_event and (state.profile.zone_known or state.employee_id in state.mailboxes)
         zone = state.profile.timezone
         people = (state.profile.get("manager_id"), state.profile.get("hr_partner_id")) if profile_event else None
         leaving = state.profile.get(LEFT_AT)
@@ -188,7 +188,7 @@ class Engine:
         if done is not None:
             run.effects.append(OpenTask(done))  # the task's latest state: completed
         after = decisions.kept_choices(state) if before is not None else None
-        if after != before and (after is None or before is None or after[:-1] != before[:-1] or had_zone):
+        if after != before:
             run.effects.append(decisions.choices(state, at, self.defs.catalog.subtopics))
         run.effects.extend(note_leave(state, event.type, event.data, self.policy, at, stale=stale,
                                       key=(event.source, event.id)))

@@ -33,7 +33,7 @@ from wayfinder.journeys.effects import (
 )
 from wayfinder.journeys.model import Policy, to_time
 from wayfinder.journeys.records import Message
-from wayfinder.journeys.state import LeavePeriod, MailboxState, Slot
+from wayfinder.journeys.state import LeavePeriod, MailboxState, Placing, Slot
 
 _MAX_ROUNDS = 10_000
 
@@ -96,7 +96,7 @@ class Mailbox:
             if state is None:
                 return MailboxOutcome(None)  # nothing waits in a mailbox that does not exist
             return self.cancel(state, item.employee_id, item.journey_id, item.reason, now, item.role)
-        if state is None and isinstance(item, Preferences) and nothing_to_keep(item):
+        if state is None and isinstance(item, Preferences) and nothing_to_keep(item) and item.timezone is None:
             return MailboxOutcome(None)
         if state is None and isinstance(item, Departure) and not leaves_later(item.left_at, now):
             return MailboxOutcome(None)
@@ -120,7 +120,8 @@ class Mailbox:
         refused = None if held else refusal(state, d.message, now)  # choices made since it was made (a review)
         if refused is not None:
             return MailboxOutcome(state, [Decide(withdrawn(d.message, refused, now))])
-        at, reason = self.slot(state, now, d.timezone, d.quiet_hours)
+        timezone, quiet = placing(state, d)
+        at, reason = self.slot(state, now, timezone, quiet)
         if held and at <= now and (refused := refusal(state, d.message, at)) is not None:
             return MailboxOutcome(state, [Decide(withdrawn(d.message, refused, now))])
         if d.on_leave != "send" and state.leave is not None and state.leave.covers(at):
@@ -131,8 +132,8 @@ class Mailbox:
             return MailboxOutcome(state, [Decide(_gone(d.message, at))])
         deferred = d.message.with_status("deferred", reason=reason, at=at)
         state.pending[deferred.message_id] = deferred
-        state.timezone = d.timezone
-        state.quiet_hours = window_text(d.quiet_hours)
+        state.timezone = timezone
+        state.quiet_hours = window_text(quiet)
         if d.on_leave != "defer":
             state.leave_rules[deferred.message_id] = d.on_leave
         return MailboxOutcome(state, [Decide(deferred),
@@ -238,6 +239,7 @@ class Mailbox:
         keep_choices(state, p)
         if p.timezone is None:
             return MailboxOutcome(state)
+        state.placing = Placing(since=now, timezone=p.timezone, quiet_hours=window_text(p.quiet_hours))
         if state.leave is not None:  # what the leave holds goes, at its end, where the recipient is now
             state.leave = state.leave.model_copy(update={"timezone": p.timezone,
                                                           "quiet_hours": window_text(p.quiet_hours)})
@@ -467,6 +469,18 @@ def _hold_on_leave(state: MailboxState, message: Message, rule: str, due: dateti
     if end is None:
         return [Decide(held)]
     return [Decide(held), Schedule(end, MailboxTimer(state.recipient_id, held.message_id))]
+
+
+def placing(state: MailboxState, d: Dispatch) -> tuple[str, tuple[time, time] | None]:
+    """The time zone and own quiet hours to place ``d`` by: the recipient's own, as the latest change of them that
+    reached this mailbox says (the mailbox acts in decision order, so as they stood when the message was decided);
+    the copy the message carries from where it was decided only in a mailbox that has not heard of them. On Kafka
+    the copy is the deciding partition's directory, which may be behind or ahead of the recipient's own partition
+    (README "Kafka order")."""
+    own = state.placing
+    if own is None:
+        return d.timezone, d.quiet_hours
+    return own.timezone, parse_window(own.quiet_hours) if own.quiet_hours else None
 
 
 def _at(slot: Slot) -> datetime:

@@ -289,6 +289,17 @@ class Slot(BaseModel):
     message_id: str
 
 
+class Placing(BaseModel):
+    """The recipient's own time zone and quiet hours ("HH:MM:SS-HH:MM:SS", None: the policy's), as their latest change
+    that reached their mailbox said, from ``since`` (the change's decision time)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    since: datetime
+    timezone: str
+    quiet_hours: str | None = None
+
+
 class MailboxState(BaseModel):
     """What one recipient has been sent and what waits for them (frequency cap, quiet hours).
 
@@ -314,6 +325,11 @@ class MailboxState(BaseModel):
     # "HH:MM:SS-HH:MM:SS"): what waits is placed again by them when a message before it is withdrawn
     timezone: str | None = Field(None, exclude_if=unset)
     quiet_hours: str | None = Field(None, exclude_if=unset)
+    # the recipient's own placing choices as they stand at the mailbox's clock (every change of them reaches the
+    # mailbox, in decision order, a first profile included): a message is placed by these, not by the copy it
+    # carries from the partition that decided it (README "Kafka order"); None in a mailbox that has not heard of
+    # them (a state from before 2026-12-06): the copy then
+    placing: Placing | None = Field(None, exclude_if=unset)
     # the first held message whose time is only the latest it will go (it, and every message held after it, waited
     # behind a message withdrawn since): placed again when the message before it leaves the queue (README, Mailbox)
     stale_from: str | None = Field(None, exclude_if=unset)

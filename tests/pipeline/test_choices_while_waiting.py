@@ -327,11 +327,16 @@ def test_quiet_hours_changed_while_a_message_waits_place_it_again(write_files: W
         assert (only(runner).status, only(runner).scheduled_for) == ("sent", at("2026-05-05T08:00:00Z")), change.type
 
 
-def test_preferences_that_place_nothing_make_no_mailbox(write_files: WriteFiles) -> None:
+def test_preferences_that_hold_nothing_leave_a_mailbox_with_the_placing_choices_alone(write_files: WriteFiles) -> None:
+    # Since 2026-12-06 the mailbox keeps the time zone and quiet hours it places by (issue 12; before, such changes
+    # made no mailbox, and a message was placed by the copy it carried): that, and nothing else, and no digest box.
     runner = runner_for(write_files, {"hello": HELLO}, QUIET)
     runner.run([person("E1"), prefs("p1", "2026-05-04T19:30:00Z", quiet_hours="18:00-10:00"),
                 person("E1", "2026-05-04T19:40:00Z", timezone="Europe/Paris")], at("2026-05-05T00:00:00Z"))
-    assert runner.mailboxes == {} and runner.digest_boxes == {}
+    assert runner.digest_boxes == {}
+    assert runner.mailboxes["E1"].model_dump(exclude_defaults=True) == {
+        "recipient_id": "E1", "placing": {"since": at("2026-05-04T19:40:00Z"), "timezone": "Europe/Paris",
+                                          "quiet_hours": "18:00:00-10:00:00"}}
 
 
 def test_a_null_locale_takes_the_chosen_locale_away(write_files: WriteFiles) -> None:

@@ -146,11 +146,12 @@ def test_a_write_kafka_would_refuse_is_a_dead_letter_with_a_metric_and_the_strea
     assert {"record_too_large", "state_too_large"} <= reasons
     kept = [k for k in p.mailboxes.table.keys() if not k.startswith(("w:", "W:"))]
     # No refused unit kept: what is left are the small states of the leave inputs (Policy.leave_pause) and of the
-    # choices an upsert carried (an opt-out), no message.
+    # choices an upsert carried (an opt-out, the time zone and quiet hours), no message.
     for key in kept:
         assert key.startswith("s:")
         state = p.mailboxes.stored(key[2:])
-        assert state is not None and (state.leave is not None or state.opt_out_channels or state.opt_out_topics)
+        assert state is not None and (state.leave is not None or state.opt_out_channels or state.opt_out_topics
+                                      or state.placing is not None)
         assert (state.pending, state.slots) == ({}, [])
     assert len(p.mailboxes.timers) == 0
     registry = p.mailboxes.metrics.registry

@@ -573,3 +573,36 @@ def test_a_message_refused_when_its_time_comes_frees_its_place_for_the_one_behin
         ("m-2", "sent", None, utc("2026-03-03T08:00")),
     ]
     check_orders(box.state)
+
+
+def test_a_message_is_placed_by_the_recipients_choices_the_mailbox_heard_not_by_the_copy_it_carries() -> None:
+    """Issue 12: a message decided on another partition carries the recipient's time zone and quiet hours as that
+    partition's directory had them, which may be ahead of or behind the mailbox's clock. The mailbox places it by
+    the latest choices that reached it (in decision order); a mailbox that never heard of them (a state stored
+    before 2026-12-06) by the copy, as before."""
+    box = Mailbox(Policy())
+    state = MailboxState(recipient_id="M1")
+    own = Preferences("M1", (), (), None, utc("2026-03-01T00:00:00"), "Europe/Berlin", None)
+    learned = box.on_input(state, own, utc("2026-03-01T00:00:00")).state
+    assert learned is not None and learned.placing is not None
+    later_copy = (time(0), time(12))  # quiet hours the recipient chose after this message was decided
+    outcome = box.on_input(learned, Dispatch("M1", message("m-1", utc("2026-03-02T08:00:00"), recipient="M1"),
+                                             "Europe/Berlin", later_copy), utc("2026-03-02T08:00:00"))
+    [decided] = [e.message for e in outcome.effects if isinstance(e, Decide)]
+    assert (decided.status, decided.scheduled_for) == ("sent", utc("2026-03-02T08:00:00"))
+    unheard = box.on_input(MailboxState(recipient_id="M1"), Dispatch(
+        "M1", message("m-2", utc("2026-03-02T08:00:00"), recipient="M1"), "Europe/Berlin", later_copy),
+        utc("2026-03-02T08:00:00"))
+    [held] = [e.message for e in unheard.effects if isinstance(e, Decide)]
+    assert (held.status, held.reason, held.scheduled_for) == ("deferred", "quiet_hours", utc("2026-03-02T11:00:00"))
+
+
+def test_a_first_profile_makes_a_mailbox_that_keeps_only_where_and_when_the_recipient_may_be_reached() -> None:
+    box = Mailbox(POLICY)
+    first = Preferences("M1", (), (), None, utc("2026-03-01T00:00:00"), "Asia/Tokyo", (time(21), time(7)))
+    state = box.on_input(None, first, utc("2026-03-01T00:00:00")).state
+    assert state is not None and state.model_dump(exclude_defaults=True) == {
+        "recipient_id": "M1", "placing": {"since": utc("2026-03-01T00:00:00"), "timezone": "Asia/Tokyo",
+                                          "quiet_hours": "21:00:00-07:00:00"}}
+    assert box.on_input(None, Preferences("M1", (), (), None, utc("2026-03-01T00:00:00")),
+                        utc("2026-03-01T00:00:00")).state is None  # nothing to place by: no mailbox, as before

@@ -1,0 +1,93 @@
+"""Issue 12: on Kafka a message is placed by its recipient's quiet hours and time zone as they stood when it was
+decided, as ``simulate`` places it, whichever partition ran ahead (README "Kafka order", "A recipient's new quiet
+hours")."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.pipeline.stages import Pipeline
+from tests.pipeline.test_runner_rules import ev, person, runner_for
+from tests.support import WriteFiles, at
+from wayfinder.journeys.events import CloudEvent
+from wayfinder.streams.routing import partition_of
+from wayfinder.streams.wire import encode_tick
+from wayfinder.vocabulary import Topic, input_topic
+
+UNTIL = at("2026-07-01T00:00:00Z")
+
+TELL_MANAGER = """id: tell-manager
+trigger: {event: hris.leave.started}
+reentry: always
+steps:
+  - id: note
+    send: {channel: email, to: manager, subject: "A leave in your team", body: "Someone is on leave."}
+"""
+
+
+def _story() -> list[CloudEvent]:
+    """M1 (Berlin, partition 1) manages E1 and E4 (partition 0). M1 takes quiet hours 00:00-12:00 (Berlin) on 4 June:
+    notes of 1-3 June at 10:00 Berlin go at once, those after the change wait for noon."""
+    return [person("M1", manager_id=None), person("E1"), person("E4"), person("H1", manager_id=None),
+            ev("l1", "hris.leave.started", "2026-06-01T08:00:00Z", "E1", leave_type="other",
+               start_date="2026-06-01", expected_return_date="2026-06-20"),
+            ev("l4", "hris.leave.started", "2026-06-03T08:00:00Z", "E4", leave_type="other",
+               start_date="2026-06-03", expected_return_date="2026-06-20"),
+            ev("q1", "wayfinder.preferences.changed", "2026-06-04T00:00:00Z", "M1", quiet_hours="00:00-12:00"),
+            ev("l1b", "hris.leave.started", "2026-06-05T08:00:00Z", "E1", leave_type="other",
+               start_date="2026-06-05", expected_return_date="2026-06-21"),
+            ev("l4b", "hris.leave.started", "2026-06-06T08:00:00Z", "E4", leave_type="other",
+               start_date="2026-06-06", expected_return_date="2026-06-21")]
+
+
+def _when(m: dict[str, Any]) -> tuple[Any, ...]:
+    return m["employee_id"], m["status"], m["reason"], m["scheduled_for"]
+
+
+def _staged(p: Pipeline, events: list[CloudEvent], ahead: int) -> dict[str, tuple[Any, ...]]:
+    """``events`` through the stages on two employee partitions, partition ``ahead`` first, all its events and a tick
+    at the end (a file published at once, one ``--tick``), then the other's in time order, each after a tick at its
+    time; then a tick of both at the end."""
+    p.employees.partitions = p.mailboxes.sources = 2
+    own = sorted((e for e in events if partition_of(e.subject.encode(), 2) == ahead), key=lambda e: e.time)
+    rest = sorted((e for e in events if partition_of(e.subject.encode(), 2) != ahead), key=lambda e: e.time)
+    for e in own:
+        p.feed(p.employees, input_topic(e.type).value, e.subject.encode(), e.model_dump_json().encode(),
+               partition=ahead)
+        p.drain()
+    p.feed(p.employees, "ticks", None, encode_tick(UNTIL), partition=ahead)
+    p.drain()
+    for e in rest:
+        partition = partition_of(e.subject.encode(), 2)
+        p.feed(p.employees, "ticks", None, encode_tick(e.time), partition=partition)
+        p.feed(p.employees, input_topic(e.type).value, e.subject.encode(), e.model_dump_json().encode(),
+               partition=partition)
+        p.drain()
+    for _ in range(3):
+        for partition in range(2):
+            p.feed(p.employees, "ticks", None, encode_tick(UNTIL), partition=partition)
+        p.drain()
+        p.feed(p.mailboxes, "mticks", None, encode_tick(UNTIL))
+    return {m["message_id"]: _when(m) for r in p.records if r.topic == Topic.OUTBOUND_MESSAGES and r.value is not None
+            for m in [json.loads(r.value)]}
+
+
+def test_a_managers_new_quiet_hours_place_the_notes_decided_on_another_partition_as_in_simulate(
+        write_files: WriteFiles) -> None:
+    """The audit of issue 12: the manager's partition ran ahead, so the other partition's directory had the new quiet
+    hours while it decided the notes of 1 and 3 June (held to noon, where ``simulate`` sends them at 10:00); with
+    the other partition ahead, the directory there had the old hours for the notes after the change."""
+    runner = runner_for(write_files, {"tell-manager": TELL_MANAGER})
+    events = _story()
+    assert partition_of(b"M1", 2) == 1 and {partition_of(e.encode(), 2) for e in ("E1", "E4")} == {0}
+    runner.run(sorted(events, key=lambda e: e.time), UNTIL)
+    simulated = {mid: _when(json.loads(m.model_dump_json())) for mid, m in runner.messages.items()}
+    assert sorted(w[1:] for w in simulated.values()) == [
+        ("sent", None, "2026-06-01T08:00:00Z"), ("sent", None, "2026-06-03T08:00:00Z"),
+        ("sent", None, "2026-06-05T10:00:00Z"), ("sent", None, "2026-06-06T10:00:00Z")]
+    for ahead in (1, 0):
+        p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=runner.engine.defs)
+        p.employees.input_topics = tuple(t.value for t in (Topic.HRIS_EVENTS, Topic.ENGAGEMENT_EVENTS,
+                                                           Topic.DECISIONS))
+        assert _staged(p, events, ahead) == simulated, f"partition {ahead} ahead"

@@ -239,7 +239,7 @@ class Mailbox:
         keep_choices(state, p)
         if p.timezone is None:
             return MailboxOutcome(state)
-        state.placing = Placing(since=now, timezone=p.timezone, quiet_hours=window_text(p.quiet_hours))
+        state.placing = Placing(timezone=p.timezone, quiet_hours=window_text(p.quiet_hours))
         if state.leave is not None:  # what the leave holds goes, at its end, where the recipient is now
             state.leave = state.leave.model_copy(update={"timezone": p.timezone,
                                                           "quiet_hours": window_text(p.quiet_hours)})

@@ -291,13 +291,14 @@ class Slot(BaseModel):
 
 class Placing(BaseModel):
     """The recipient's own time zone and quiet hours ("HH:MM:SS-HH:MM:SS", None: the policy's), as their latest change
-    that reached their mailbox said, from ``since`` (the change's decision time)."""
+    that reached their mailbox said (it is the one in force: the mailbox acts in decision order). Kept in every
+    person's mailbox, so as small as it can be: no time of the change (nothing reads it), quiet hours left out when
+    the policy's."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    since: datetime
     timezone: str
-    quiet_hours: str | None = None
+    quiet_hours: str | None = Field(None, exclude_if=unset)
 
 
 class MailboxState(BaseModel):

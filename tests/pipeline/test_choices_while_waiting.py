@@ -335,8 +335,7 @@ def test_preferences_that_hold_nothing_leave_a_mailbox_with_the_placing_choices_
                 person("E1", "2026-05-04T19:40:00Z", timezone="Europe/Paris")], at("2026-05-05T00:00:00Z"))
     assert runner.digest_boxes == {}
     assert runner.mailboxes["E1"].model_dump(exclude_defaults=True) == {
-        "recipient_id": "E1", "placing": {"since": at("2026-05-04T19:40:00Z"), "timezone": "Europe/Paris",
-                                          "quiet_hours": "18:00:00-10:00:00"}}
+        "recipient_id": "E1", "placing": {"timezone": "Europe/Paris", "quiet_hours": "18:00:00-10:00:00"}}
 
 
 def test_a_null_locale_takes_the_chosen_locale_away(write_files: WriteFiles) -> None:

@@ -602,7 +602,6 @@ def test_a_first_profile_makes_a_mailbox_that_keeps_only_where_and_when_the_reci
     first = Preferences("M1", (), (), None, utc("2026-03-01T00:00:00"), "Asia/Tokyo", (time(21), time(7)))
     state = box.on_input(None, first, utc("2026-03-01T00:00:00")).state
     assert state is not None and state.model_dump(exclude_defaults=True) == {
-        "recipient_id": "M1", "placing": {"since": utc("2026-03-01T00:00:00"), "timezone": "Asia/Tokyo",
-                                          "quiet_hours": "21:00:00-07:00:00"}}
+        "recipient_id": "M1", "placing": {"timezone": "Asia/Tokyo", "quiet_hours": "21:00:00-07:00:00"}}
     assert box.on_input(None, Preferences("M1", (), (), None, utc("2026-03-01T00:00:00")),
                         utc("2026-03-01T00:00:00")).state is None  # nothing to place by: no mailbox, as before

@@ -10,8 +10,18 @@ How far a partition has got is its watermark: after a tick has moved an employee
 to T and every timer due by T has fired there, the employee stage sends a watermark record (source
 partition, T) to every mailbox partition, behind the inputs it produced (one producer, so in order).
 The mailbox partition keeps the latest watermark of each source (``W:<partition>``) and releases what
-is at or before the lowest of them. Ties (the same time) go in the order of the origin: source
-partition, topic, offset of the input that decided them, place within its unit.
+is at or before the lowest of them. Ties (the same time) go in ``simulate``'s order where the worker can know it
+(their *rank*, below), then in the order of the origin: source partition, topic, offset of the input that decided
+them, place within its unit.
+
+The rank of a decision is where ``simulate`` takes it among those of its instant. ``simulate`` decides inputs in time
+order, and before each every timer due by its time in due order, ties in the order they were set; every timer is set
+for after the decision that sets it (a time already past continues at once). So it decides in the order of a key K:
+an input at t has K = (t, 1); a timer due at d set while deciding S has K = (d, 0, *K(S)) (the timers of an instant
+before its inputs, and among them the order of what set them, recursively). Each timer keeps K of what set it (the
+first ``RANK_PAIRS - 1`` pairs: deeper ties fall back to the origin) and each mailbox input carries K of what decided
+it. Two inputs of one instant have the same K (``simulate`` takes them in file order, which Kafka does not keep): the
+origin orders them.
 
 With the wall clock none of this applies: an input is acted on when it arrives, at the later of its
 decision time and the wall clock.
@@ -35,9 +45,32 @@ def micros(at: datetime) -> int:
     return max(0, (at - _EPOCH) // timedelta(microseconds=1))
 
 
-def buffer_key(partition: int, at: datetime, origin: str) -> str:
-    """The key a waiting input is kept under; keys of one partition sort in the order they are acted on."""
-    return f"{BUFFER_PREFIX}{partition}:{micros(at):017d}:{origin}"
+RANK_PAIRS = 4  # the pairs of a rank kept: a timer keeps its setter's first three (61 bytes more at most)
+_PAIR = 18  # characters of one pair: the time in microseconds (17 digits) and 0 (a timer) or 1 (an input)
+
+
+def input_rank(at: datetime) -> str:
+    """The rank of deciding an input of time ``at``: K = (at, 1), as text that sorts as K does."""
+    return f"{micros(at):017d}1"
+
+
+def timer_rank(due: datetime, set_by: str) -> str:
+    """The rank of firing a timer due at ``due``, set while deciding what has rank ``set_by``: (due, 0, *set_by), its
+    first ``RANK_PAIRS`` pairs. Fixed-width pairs sort as the tuples do: no rank is another's start, as only the last
+    pair of a whole one, an input's, ends in 1, and a cut one has ``RANK_PAIRS`` pairs."""
+    return f"{micros(due):017d}0{set_by}"[:RANK_PAIRS * _PAIR]
+
+
+def kept_rank(rank: str) -> str:
+    """What a timer keeps of the rank of what set it: the pairs its own rank has room for."""
+    return rank[:(RANK_PAIRS - 1) * _PAIR]
+
+
+def buffer_key(partition: int, at: datetime, origin: str, rank: str | None = None) -> str:
+    """The key a waiting input is kept under; keys of one partition sort in the order they are acted on: by decision
+    time, then by rank (``k<rank>``), then by origin. An input with no rank (a digest box's, or one written before
+    ranks) comes after those with one at its time, in the order of its origin."""
+    return f"{BUFFER_PREFIX}{partition}:{micros(at):017d}:{f'k{rank}' if rank else 'z'}:{origin}"
 
 
 def waiting_since(key: str) -> int:

@@ -75,6 +75,7 @@ from wayfinder.streams.wire import (
     Record,
     decode_digest_input,
     decode_mailbox_input,
+    decode_ranked_timer,
     decode_timer,
     dumps,
     encode_digest_input,
@@ -256,9 +257,11 @@ class Stage:
         else:
             self._cache[key] = (partition, obj)
 
-    def schedule(self, work: Work, partition: int, effect: Schedule) -> None:
+    def schedule(self, work: Work, partition: int, effect: Schedule, set_by: str = "") -> None:
+        """``set_by``: the rank of the decision that sets the timer (``streams.ordering``), kept on the event clock."""
         key = f"t:{partition}:{timer_key(effect.timer)[2:]}"
-        work.writes[key] = encode_timer(effect.timer, effect.due)
+        kept = ordering.kept_rank(set_by) if self.clock.mode == "event" else ""
+        work.writes[key] = encode_timer(effect.timer, effect.due, kept)
         self.timers.add(partition, key, timer_owner(effect.timer), effect.due)
 
     def unschedule(self, work: Work, partition: int, timer: Timer) -> None:
@@ -279,9 +282,10 @@ class Stage:
                 self.timers.discard(key)
 
     def due_timers(self, work: Work, partition: int, now: datetime, owner: str | None = None
-                   ) -> Iterator[tuple[Any, datetime]]:
-        """Due timers in due order, to a fixed point: a timer that firing sets and that is due by ``now`` fires
-        too, before the input that follows (as in ``simulate``). With the event clock only the owner's own timers
+                   ) -> Iterator[tuple[Any, datetime, str]]:
+        """Due timers in due order, each with its due time and its rank (``streams.ordering``), to a fixed point: a
+        timer that firing sets and that is due by ``now`` fires too, before the input that follows (as in
+        ``simulate``). With the event clock only the owner's own timers
         fire before its input; the rest wait for a tick that moves the partition's clock. At most
         ``MAX_FIRES_PER_WAKE`` fire per input, and a wake-up (``owner`` None) fires at most ``_fire_cap`` when a
         wake-up was too large for Kafka; the rest wait for the next wake-up (the worker ticks while timers are due).
@@ -306,13 +310,13 @@ class Stage:
             if raw is None:
                 continue
             work.writes[key] = None
-            timer, due = decode_timer(raw)
+            timer, due, set_by = decode_ranked_timer(raw)
             if owner is None:
                 self._woken.append(key)
             elif only is None and timer_owner(timer) != owner:
                 self._others += 1
             self._count_fired(now, due)
-            yield timer, due
+            yield timer, due, ordering.timer_rank(due, set_by)
         log.warning("%s: more than %d timers due at once on partition %d; the rest fire on the next tick",
                     self.name, MAX_FIRES_PER_WAKE, partition)
 
@@ -1035,7 +1039,8 @@ class EmployeeStage(Stage):
             "dead_letter" if any(isinstance(e, Refuse) for e in outcome.effects) else \
             "stale" if "stale" in lifecycle else "processed"  # each event counted once, with its type
         self.tally(self.metrics.events.labels(event_type_label(event.type), outcome_kind).inc)
-        self._apply(work, partition, event.subject, contact, outcome.state, outcome.effects, now, place, event.id)
+        self._apply(work, partition, event.subject, contact, outcome.state, outcome.effects, now, place, event.id,
+                    ordering.input_rank(event.time))
         if timestamp is not None and any(isinstance(e, _DECISIONS) for e in outcome.effects):
             self.tally(partial(self.metrics.latency.observe, max(0.0, self.clock.wall().timestamp() - timestamp)))
 
@@ -1098,7 +1103,7 @@ class EmployeeStage(Stage):
         return self.load_model(work, f"s:{employee_id}", EmployeeState)
 
     def _fire(self, work: Work, partition: int, now: datetime, owner: str | None = None) -> None:
-        for timer, due in self.due_timers(work, partition, now, owner):
+        for timer, due, rank in self.due_timers(work, partition, now, owner):
             if isinstance(timer, MailboxTimer | DigestTimer):
                 continue
             self._firing = timer.employee_id  # whose timer a recipient not known yet holds (``process``)
@@ -1111,14 +1116,15 @@ class EmployeeStage(Stage):
             contact = _contact(state)
             at = self.clock.at_least(due, partition)
             outcome = self.engine.on_timer(state, timer, at, self._lookup, self.directory.get)
-            self._apply(work, partition, timer.employee_id, contact, outcome.state, outcome.effects, at)
+            self._apply(work, partition, timer.employee_id, contact, outcome.state, outcome.effects, at, rank=rank)
         self._firing = None
 
     def _apply(self, work: Work, partition: int, employee_id: str, contact_before: dict[str, Any] | None,
                after: EmployeeState | None, effects: list[Effect], now: datetime, place: Place | None = None,
-               event_id: str | None = None) -> None:
+               event_id: str | None = None, rank: str = "") -> None:
         """Keep the state the core left; ``contact_before``: the person's contact details (``_contact``) taken
-        before the core ran, as it changes the state it is given in place. A change goes to the directory."""
+        before the core ran, as it changes the state it is given in place. A change goes to the directory. ``rank``:
+        the decision's (``streams.ordering``)."""
         key = f"s:{employee_id}"
         if after is None:
             work.writes[key] = None
@@ -1134,7 +1140,7 @@ class EmployeeStage(Stage):
             if after is not None and not after.forgotten:  # an erased person is gone from it (a tombstone below)
                 self.directory[employee_id] = as_recipient(after.profile)  # as the directory topic has them
             work.records.append(Record(Topic.DIRECTORY, employee_id, dumps(contact_after) if contact_after else None))
-        carry_out(effects, StagePort(self, work, partition, now, place, event_id), employee_id)
+        carry_out(effects, StagePort(self, work, partition, now, place, event_id, rank), employee_id)
         if after is not None and after.forgotten:  # (after the erasure's own records: its audit first)
             self._refuse_parked(work, partition, after, now)
 
@@ -1183,9 +1189,10 @@ class StagePort:
     now: datetime
     place: Place | None = None  # the input being decided, if any (a timer is none)
     event_id: str | None = None  # the event being decided, if any
+    rank: str = ""  # the decision's rank (``streams.ordering``): "" in a mailbox, whose timers set no mailbox input
 
     def schedule(self, due: datetime, timer: Timer) -> None:
-        self.stage.schedule(self.work, self.partition, Schedule(due, timer))
+        self.stage.schedule(self.work, self.partition, Schedule(due, timer), self.rank)
 
     def unschedule(self, timer: Timer) -> None:
         self.stage.unschedule(self.work, self.partition, timer)
@@ -1200,7 +1207,7 @@ class StagePort:
 
     def to_mailbox(self, mailbox: str, item: MailboxInput) -> None:
         origin = f"{self.stage.origin}:{sum(r.topic == Topic.MAILBOX for r in self.work.records):05d}"
-        value = encode_mailbox_input(item, self.now, origin)
+        value = encode_mailbox_input(item, self.now, origin, self.rank if self.stage.clock.mode == "event" else "")
         if isinstance(item, Dispatch) and self._unknown(mailbox):
             value = value[:-1] + b',"unknown_recipient":true}'
         self.work.records.append(Record(Topic.MAILBOX, mailbox, value))
@@ -1400,7 +1407,7 @@ class MailboxStage(Stage):
                 raise unknown_kind(kind)
             env["rid"] = (msg.key or b"").decode("utf-8")
             origin = str(env.get("o") or f"9999:{msg.topic}:{msg.offset:012d}")
-            key = ordering.buffer_key(p, parse_time(env["at"]), origin)
+            key = ordering.buffer_key(p, parse_time(env["at"]), origin, str(env.get("k") or ""))
             work.writes[key] = dumps(env)
             self.waiting.add(p, key)
         self._release(work, p)
@@ -1528,7 +1535,7 @@ class MailboxStage(Stage):
         carry_out(out.effects, StagePort(self, work, partition, now), rid)
 
     def _fire(self, work: Work, partition: int, now: datetime, owner: str | None = None) -> None:
-        for timer, due in self.due_timers(work, partition, now, owner):
+        for timer, due, _ in self.due_timers(work, partition, now, owner):
             if isinstance(timer, DigestTimer) and self.digests is not None:
                 at = self.clock.at_least(due, partition)
                 rid = timer.recipient_id

@@ -109,9 +109,11 @@ def timer_key(timer: StageTimer) -> str:
 _TIMER_FIELDS = {cls: (kind, tuple(f.name for f in fields(cls))) for kind, cls in _TIMER_KINDS.items()}
 
 
-def encode_timer(timer: StageTimer, due: datetime) -> bytes:
+def encode_timer(timer: StageTimer, due: datetime, set_by: str = "") -> bytes:
+    """``set_by``: the rank of what set the timer (``streams.ordering``), kept when there is one."""
     kind, names = _TIMER_FIELDS[type(timer)]
-    return dumps({"due": due, "kind": kind, "timer": {name: getattr(timer, name) for name in names}})
+    d = {"due": due, "kind": kind, "timer": {name: getattr(timer, name) for name in names}}
+    return dumps({**d, "k": set_by} if set_by else d)
 
 
 def timer_owner(timer: StageTimer) -> str:
@@ -119,17 +121,26 @@ def timer_owner(timer: StageTimer) -> str:
 
 
 def decode_timer(raw: bytes) -> tuple[StageTimer, datetime]:
+    timer, due, _ = decode_ranked_timer(raw)
+    return timer, due
+
+
+def decode_ranked_timer(raw: bytes) -> tuple[StageTimer, datetime, str]:
+    """The timer, its due time and the rank of what set it ("": none kept, a timer written before ranks)."""
     d = json.loads(raw)
     timer: StageTimer = _TIMER_KINDS[d["kind"]](**d["timer"])
-    return timer, parse_time(d["due"])
+    return timer, parse_time(d["due"]), str(d.get("k", ""))
 
 
 # -- mailbox envelopes --------------------------------------------------------------------------
-def encode_mailbox_input(item: MailboxInput, at: datetime, origin: str | None = None) -> bytes:
+def encode_mailbox_input(item: MailboxInput, at: datetime, origin: str | None = None, rank: str = "") -> bytes:
     """An input for a recipient's mailbox, as the mailbox stage reads it; ``at``: when it was decided;
-    ``origin``: where (the input and place that decided it; orders ties on the event clock)."""
+    ``origin``: where (the input and place that decided it), ``rank``: where ``simulate`` decides it among the
+    decisions of its instant (``streams.ordering``); both order ties on the event clock."""
     raw = _encode_mailbox_input(item, at)
-    return raw[:-1] + b',"o":' + dumps(origin) + b"}" if origin is not None else raw
+    if origin is not None:
+        raw = raw[:-1] + b',"o":' + dumps(origin) + b"}"
+    return raw[:-1] + b',"k":' + dumps(rank) + b"}" if rank else raw
 
 
 def _encode_mailbox_input(item: MailboxInput, at: datetime) -> bytes:

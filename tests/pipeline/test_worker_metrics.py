@@ -47,7 +47,7 @@ def _lateness(registry: CollectorRegistry, le: str) -> float:
 def test_on_the_event_clock_lateness_is_the_partition_time_at_firing_minus_due() -> None:
     stage, registry = _stage(StreamClock("event"))
     fired = list(stage.due_timers(Work(), 0, DUE + timedelta(hours=1)))
-    assert [t.message_id for t, _ in fired] == ["m-0", "m-1"]
+    assert [t.message_id for t, _, _ in fired] == ["m-0", "m-1"]
     assert registry.get_sample_value("wayfinder_timers_fired_total", {"stage": "mailboxes"}) == 2
     assert registry.get_sample_value("wayfinder_timer_lateness_seconds_sum", {"stage": "mailboxes"}) == 3600 + 1800
     assert _lateness(registry, "900.0") == 0 and _lateness(registry, "3600.0") == 2

@@ -1,0 +1,99 @@
+"""Issue 12: messages to one recipient decided at the same instant on different partitions go through the recipient's
+mailbox in the order ``simulate`` decides them, the order their timers were set in (README "Kafka order", "Messages
+to one recipient decided at the same instant")."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.pipeline.stages import Pipeline
+from tests.pipeline.test_runner_rules import ev, person, runner_for
+from tests.support import WriteFiles, at
+from tests.unit.test_ordering_ranks import RankedRunner
+from wayfinder.journeys.events import CloudEvent
+from wayfinder.streams.routing import partition_of
+from wayfinder.streams.wire import encode_tick
+from wayfinder.vocabulary import Topic, input_topic
+
+UNTIL = at("2026-09-01T00:00:00Z")
+
+# Two timers deep: the first-day note and the nudge 40 days later fall due for every hire at one instant.
+HELLO_MANAGER = """id: hello-manager
+trigger: {event: hris.employee.hired}
+steps:
+  - id: first-day
+    wait: {until: trigger.data.start_date, at: "09:00"}
+  - id: note
+    send: {channel: email, to: manager, subject: "A new hire starts today", body: "Say hello."}
+  - id: later
+    wait: {for: 40d}
+  - id: nudge
+    send: {channel: email, to: manager, subject: "A review is due", body: "Have a look."}
+"""
+TELL_MANAGER = """id: tell-manager
+trigger: {event: hris.leave.started}
+steps:
+  - id: leave-note
+    send: {channel: email, to: manager, subject: "A leave in your team", body: "Someone is on leave."}
+"""
+ONE_A_DAY = "frequency_cap: {max: 1, per: 1d}\n"
+
+
+def _story() -> list[CloudEvent]:
+    """M1 (partition 1) hears of four hires, each hired at another minute, all starting on Monday 1 June: E2 and E3
+    on partition 1, E1 and E4 on partition 0, hired in the order E2, E1, E3, E4. E6 (partition 0) goes on leave at
+    the very instant the first-day notes fall due: an input, so after them."""
+    hires = [("E2", "09:01"), ("E1", "09:02"), ("E3", "09:03"), ("E4", "09:04")]
+    return [person("M1", manager_id=None), person("H1", manager_id=None), person("E6"),
+            *(person(e) for e, _ in hires),
+            ev("l6", "hris.leave.started", "2026-06-01T07:00:00Z", "E6", leave_type="other",
+               start_date="2026-06-01", expected_return_date="2026-06-20"),
+            *(ev(f"h-{e}", "hris.employee.hired", f"2026-05-04T{minute}:00Z", e, start_date="2026-06-01",
+                 role="Engineer", department="Engineering", location="Berlin", manager_id="M1")
+              for e, minute in hires)]
+
+
+def _when(m: dict[str, Any]) -> tuple[Any, ...]:
+    return m["employee_id"], m["step_id"], m["status"], m["reason"], m["scheduled_for"]
+
+
+def _staged(p: Pipeline, events: list[CloudEvent]) -> dict[str, tuple[Any, ...]]:
+    """``events`` through the stages on two employee partitions in time order, each after a tick of both partitions
+    at its time; then ticks of both at the end."""
+    p.employees.partitions = p.mailboxes.sources = 2
+    for e in sorted(events, key=lambda e: e.time):
+        for partition in range(2):
+            p.feed(p.employees, "ticks", None, encode_tick(e.time), partition=partition)
+        p.feed(p.employees, input_topic(e.type).value, e.subject.encode(), e.model_dump_json().encode(),
+               partition=partition_of(e.subject.encode(), 2))
+        p.drain()
+    for _ in range(3):
+        for partition in range(2):
+            p.feed(p.employees, "ticks", None, encode_tick(UNTIL), partition=partition)
+        p.drain()
+        p.feed(p.mailboxes, "mticks", None, encode_tick(UNTIL))
+    return {m["message_id"]: _when(m) for r in p.records if r.topic == Topic.OUTBOUND_MESSAGES and r.value is not None
+            for m in [json.loads(r.value)]}
+
+
+def test_a_capped_managers_notes_due_at_one_instant_go_in_the_order_their_hires_came_as_in_simulate(
+        write_files: WriteFiles) -> None:
+    """The audit of issue 12 in small: the notes (and the nudges 40 days on) fall due at one instant on two
+    partitions; the cap of one a day gives each a day in the order of the hires, as ``simulate`` does. Before, the
+    mailbox took ties by partition: E6's note and E1's and E4's (partition 0) had the first days."""
+    runner = runner_for(write_files, {"hello-manager": HELLO_MANAGER, "tell-manager": TELL_MANAGER}, ONE_A_DAY)
+    events = _story()
+    assert [partition_of(e.encode(), 2) for e in ("M1", "E2", "E1", "E3", "E4", "E6")] == [1, 1, 0, 1, 0, 0]
+    runner.run(sorted(events, key=lambda e: e.time), UNTIL)
+    simulated = {mid: _when(json.loads(m.model_dump_json())) for mid, m in runner.messages.items()}
+    days = sorted((w[4], w[0], w[1]) for w in simulated.values())
+    assert [(e, step) for _, e, step in days] == [
+        ("E2", "note"), ("E1", "note"), ("E3", "note"), ("E4", "note"), ("E6", "leave-note"),
+        ("E2", "nudge"), ("E1", "nudge"), ("E3", "nudge"), ("E4", "nudge")]
+    ranked = RankedRunner(runner.engine.defs)  # simulate decides them in the order of their ranks
+    ranked.run(sorted(events, key=lambda e: e.time), UNTIL)
+    assert ranked.inputs == sorted(ranked.inputs) and len(ranked.inputs) == 16 and ranked.messages == runner.messages
+    p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=runner.engine.defs)
+    p.employees.input_topics = tuple(t.value for t in (Topic.HRIS_EVENTS, Topic.ENGAGEMENT_EVENTS, Topic.DECISIONS))
+    assert _staged(p, events) == simulated

@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.pipeline.stages import Pipeline
 from tests.pipeline.test_runner_rules import ev, person, runner_for
-from tests.support import WriteFiles, at
+from tests.support import WriteFiles, at, bundled_defs
 from tests.unit.test_ordering_ranks import RankedRunner
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.streams.routing import partition_of
@@ -95,5 +95,27 @@ def test_a_capped_managers_notes_due_at_one_instant_go_in_the_order_their_hires_
     ranked.run(sorted(events, key=lambda e: e.time), UNTIL)
     assert ranked.inputs == sorted(ranked.inputs) and len(ranked.inputs) == 16 and ranked.messages == runner.messages
     p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=runner.engine.defs)
+    p.employees.input_topics = tuple(t.value for t in (Topic.HRIS_EVENTS, Topic.ENGAGEMENT_EVENTS, Topic.DECISIONS))
+    assert _staged(p, events) == simulated
+
+
+def test_the_audits_forty_remote_hires_of_one_manager_get_the_weeks_simulate_gives_them() -> None:
+    """The audit of issue 12 with the bundled journeys and policy (a cap of 3 in 7 days): 40 remote hires of M1, each
+    hired at another minute, all starting on Monday 1 June, ten per time zone; their ``review-nudge``s fall due ten
+    at a time. Before, 32 of the 240 messages (nudges) had other times or statuses than in ``simulate``."""
+    zones = [("Europe/London", "GB"), ("Europe/Berlin", "DE"), ("America/New_York", "US"), ("Asia/Tokyo", "JP")]
+    events = [person("M1", manager_id=None), person("H1", manager_id=None)]
+    for n in range(40):
+        hire, (zone, country) = f"N{n:03d}", zones[n // 10]
+        events += [person(hire, timezone=zone, country=country, work_mode="remote"),
+                   ev(f"h-{hire}", "hris.employee.hired", f"2026-05-04T09:{n:02d}:00Z", hire, start_date="2026-06-01",
+                      role="Engineer", department="Engineering", location="Remote", manager_id="M1")]
+    defs = bundled_defs()
+    runner = RankedRunner(defs)
+    runner.run(sorted(events, key=lambda e: e.time), UNTIL)
+    assert runner.inputs == sorted(runner.inputs)
+    simulated = {mid: _when(json.loads(m.model_dump_json())) for mid, m in runner.messages.items()}
+    assert len(simulated) == 240 and sum(w[1] == "review-nudge" and w[2] == "deferred" for w in simulated.values()) > 20
+    p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=defs)
     p.employees.input_topics = tuple(t.value for t in (Topic.HRIS_EVENTS, Topic.ENGAGEMENT_EVENTS, Topic.DECISIONS))
     assert _staged(p, events) == simulated

@@ -1205,9 +1205,14 @@ class StagePort:
             self.stage.tally(self.stage.metrics.approvals.labels(message.journey_id).inc)
         self.stage.tally(self.stage.metrics.decisions.labels(message.channel, message.status).inc)
 
-    def to_mailbox(self, mailbox: str, item: MailboxInput) -> None:
+    def _order(self) -> tuple[str, str]:
+        """Where the next mailbox-topic record is made (the input and its place in the unit) and the decision's rank
+        (on the event clock): they order ties of decision time in the mailbox stage (``streams.ordering``)."""
         origin = f"{self.stage.origin}:{sum(r.topic == Topic.MAILBOX for r in self.work.records):05d}"
-        value = encode_mailbox_input(item, self.now, origin, self.rank if self.stage.clock.mode == "event" else "")
+        return origin, self.rank if self.stage.clock.mode == "event" else ""
+
+    def to_mailbox(self, mailbox: str, item: MailboxInput) -> None:
+        value = encode_mailbox_input(item, self.now, *self._order())
         if isinstance(item, Dispatch) and self._unknown(mailbox):
             value = value[:-1] + b',"unknown_recipient":true}'
         self.work.records.append(Record(Topic.MAILBOX, mailbox, value))
@@ -1222,7 +1227,7 @@ class StagePort:
         return self.stage.digests_enabled
 
     def to_digest(self, mailbox: str, item: DigestInput) -> None:
-        value = encode_digest_input(item, self.now)
+        value = encode_digest_input(item, self.now, *self._order())
         if isinstance(item, Gather) and self._unknown(mailbox):
             value = value[:-1] + b',"unknown_recipient":true}'
         self.work.records.append(Record(Topic.MAILBOX, mailbox, value))

@@ -210,15 +210,16 @@ def encode_tick(at: datetime | None) -> bytes:
 
 
 # -- digest envelopes (README "Digests"): on the mailbox topic, told apart by ``box`` ---------------------
-def encode_digest_input(item: DigestInput, at: datetime) -> bytes:
-    """An input for a recipient's digest box, as the mailbox stage reads it."""
+def encode_digest_input(item: DigestInput, at: datetime, origin: str | None = None, rank: str = "") -> bytes:
+    """An input for a recipient's digest box, as the mailbox stage reads it; ``origin`` and ``rank`` as for a
+    mailbox's (``encode_mailbox_input``)."""
     if isinstance(item, Gather):
         quiet = [item.quiet_hours[0].strftime("%H:%M"), item.quiet_hours[1].strftime("%H:%M")] \
             if item.quiet_hours else None
-        return dumps({"box": "digest", "kind": "gather", "mailbox": item.mailbox, "timezone": item.timezone,
-                      "message": item.message.model_dump(mode="json"), "quiet": quiet, "at": at,
-                      "on_leave": item.on_leave})
-    return dumps({"box": "digest", **json.loads(encode_mailbox_input(item, at))})
+        d = {"box": "digest", "kind": "gather", "mailbox": item.mailbox, "timezone": item.timezone,
+             "message": item.message.model_dump(mode="json"), "quiet": quiet, "at": at, "on_leave": item.on_leave}
+        return dumps({**d, **({"o": origin} if origin is not None else {}), **({"k": rank} if rank else {})})
+    return dumps({"box": "digest", **json.loads(encode_mailbox_input(item, at, origin, rank))})
 
 
 def decode_digest_input(d: dict[str, Any]) -> tuple[DigestInput, datetime]:

@@ -119,3 +119,23 @@ def test_the_audits_forty_remote_hires_of_one_manager_get_the_weeks_simulate_giv
     p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=defs)
     p.employees.input_topics = tuple(t.value for t in (Topic.HRIS_EVENTS, Topic.ENGAGEMENT_EVENTS, Topic.DECISIONS))
     assert _staged(p, events) == simulated
+
+
+def test_a_managers_daily_digest_lists_the_notes_of_one_instant_in_simulates_order(write_files: WriteFiles) -> None:
+    """The story above with the manager's messages gathered into a daily digest: the items of each digest are in the
+    order ``simulate`` gathered them. Before, the digest box's inputs had no rank (nor origin) and were taken in the
+    order they reached its partition."""
+    policy = ONE_A_DAY + 'digests:\n  manager: {every: daily, at: "09:00"}\n'
+    runner = runner_for(write_files, {"hello-manager": HELLO_MANAGER, "tell-manager": TELL_MANAGER}, policy)
+    events = _story()
+    runner.run(sorted(events, key=lambda e: e.time), UNTIL)
+    simulated = {mid: (*_when(json.loads(m.model_dump_json())), m.text) for mid, m in runner.messages.items()}
+    digests = [w for w in simulated.values() if w[1] == "daily"]
+    assert len(digests) == 2 and all(w[5].count("A new hire starts today") + w[5].count("A review is due") == 4
+                                     for w in digests[:2])
+    p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=runner.engine.defs)
+    p.employees.input_topics = tuple(t.value for t in (Topic.HRIS_EVENTS, Topic.ENGAGEMENT_EVENTS, Topic.DECISIONS))
+    _staged(p, events)
+    staged = {m["message_id"]: (*_when(m), m["text"]) for r in p.records
+              if r.topic == Topic.OUTBOUND_MESSAGES and r.value is not None for m in [json.loads(r.value)]}
+    assert staged == simulated

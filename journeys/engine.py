@@ -178,6 +178,10 @@ class Engine:
         leaving = state.profile.get(LEFT_AT)
         state.update_profile(event.type, event.data, event.time, stale=stale)
         run = self._run(state, at, directory, known or directory)
+        after = decisions.kept_choices(state) if before is not None else None
+        if after != before:
+            # First: a wait the change lets go at once (below) may send the person a message, placed by these.
+            run.effects.append(decisions.choices(state, at, self.defs.catalog.subtopics))
         if state.profile.timezone != zone:
             self._moved_zone(run, zone)
         if profile_event:
@@ -187,9 +191,6 @@ class Engine:
             run.effects.extend(self._recipients_changed(state, people, at))  # (a first manager changes nothing)
         if done is not None:
             run.effects.append(OpenTask(done))  # the task's latest state: completed
-        after = decisions.kept_choices(state) if before is not None else None
-        if after != before:
-            run.effects.append(decisions.choices(state, at, self.defs.catalog.subtopics))
         run.effects.extend(note_leave(state, event.type, event.data, self.policy, at, stale=stale,
                                       key=(event.source, event.id)))
         run.effects.extend(_departure(state, leaving, at))

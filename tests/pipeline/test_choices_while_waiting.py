@@ -641,3 +641,19 @@ def test_a_person_who_stays_manager_but_is_no_longer_hr_partner_gets_only_the_ma
     assert said == [("heads-up", "M1", "sent", None), ("hr-note", "M1", "suppressed", "recipient_changed")]
     _, latest = events_through_stages(runner.engine.defs, events, at("2026-05-20T00:00:00Z"))
     assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}
+
+
+def test_a_move_that_lets_a_wait_go_at_once_places_the_message_where_the_person_is_now(
+        write_files: WriteFiles) -> None:
+    """An upsert that moves E1 to Tokyo and their start date into the past sends the welcome at once (SPEC §4), in
+    the quiet hours of where they are now: held to 08:00 in Tokyo. The mailbox places by the choices it heard last
+    (README "Kafka order"), so the move reaches it before the message the move lets go (it was sent at 21:00 in
+    Tokyo, by Berlin's hours). The worker's stages decide the same."""
+    runner = runner_for(write_files, {"first-day": FIRST_DAY}, QUIET)
+    events = [person("E1"), hired("h1", "2026-05-04T08:00:00Z", "E1", "2026-06-01"),
+              person("E1", "2026-05-11T12:00:00Z", start_date="2026-05-04", country="JP", timezone="Asia/Tokyo")]
+    runner.run(events, at("2026-07-01T00:00:00Z"))
+    assert (only(runner).status, only(runner).reason, only(runner).scheduled_for) == (
+        "sent", None, at("2026-05-11T23:00:00Z"))  # 08:00 on 12 May in Tokyo
+    _, latest = events_through_stages(runner.engine.defs, events, at("2026-07-01T00:00:00Z"))
+    assert latest == {mid: json.loads(m.model_dump_json()) for mid, m in runner.messages.items()}

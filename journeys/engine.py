@@ -173,14 +173,17 @@ class Engine:
         # then, not by the copy a message carries from where it was decided (README "Kafka order").
         profile_event = changes_profile(event.type)  # most events (engagement) leave the profile as it is
         before = decisions.kept_choices(state) if profile_event else None
+        unheard = profile_event and not state.profile.fields  # a first profile: their mailbox knows nothing of them
         zone = state.profile.timezone
         people = (state.profile.get("manager_id"), state.profile.get("hr_partner_id")) if profile_event else None
         leaving = state.profile.get(LEFT_AT)
         state.update_profile(event.type, event.data, event.time, stale=stale)
         run = self._run(state, at, directory, known or directory)
         after = decisions.kept_choices(state) if before is not None else None
-        if after != before:
-            # First: a wait the change lets go at once (below) may send the person a message, placed by these.
+        if after != before or (unheard and state.profile.fields):
+            # A first profile's too, also one in UTC with the policy's quiet hours (as an empty profile reads): a
+            # mailbox that heard nothing places by the copy a message carries. Before the waits: one the change
+            # lets go at once (below) may send the person a message, placed by these.
             run.effects.append(decisions.choices(state, at, self.defs.catalog.subtopics))
         if state.profile.timezone != zone:
             self._moved_zone(run, zone)

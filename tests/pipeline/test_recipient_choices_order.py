@@ -91,3 +91,27 @@ def test_a_managers_new_quiet_hours_place_the_notes_decided_on_another_partition
         p.employees.input_topics = tuple(t.value for t in (Topic.HRIS_EVENTS, Topic.ENGAGEMENT_EVENTS,
                                                            Topic.DECISIONS))
         assert _staged(p, events, ahead) == simulated, f"partition {ahead} ahead"
+
+
+def test_a_recipient_in_utc_with_the_policys_quiet_hours_is_placed_by_their_own_choices_too(
+        write_files: WriteFiles) -> None:
+    """A first profile in UTC with no quiet hours of its own reads as no profile does, yet it too reaches the
+    mailbox: else the mailbox, having heard nothing, placed by the copy the message carried, and with M1's partition
+    ahead that copy had the quiet hours M1 chose three days after the note (sent at 22:00 where ``simulate`` holds it
+    to 08:00 by the policy's)."""
+    runner = runner_for(write_files, {"tell-manager": TELL_MANAGER},
+                        'quiet_hours: {start: "20:00", end: "08:00", weekends: false}\n')
+    events = [person("M1", manager_id=None, country="GB", timezone="UTC"), person("E1"), person("H1", manager_id=None),
+              ev("l1", "hris.leave.started", "2026-06-01T22:00:00Z", "E1", leave_type="other",
+                 start_date="2026-06-01", expected_return_date="2026-06-20"),
+              ev("q1", "wayfinder.preferences.changed", "2026-06-04T00:00:00Z", "M1", quiet_hours="12:00-14:00")]
+    runner.run(sorted(events, key=lambda e: e.time), UNTIL)
+    assert runner.mailboxes["M1"].model_dump(exclude_defaults=True)["placing"] == {"timezone": "UTC",
+                                                                                   "quiet_hours": "12:00:00-14:00:00"}
+    simulated = {mid: _when(json.loads(m.model_dump_json())) for mid, m in runner.messages.items()}
+    assert list(simulated.values()) == [("E1", "sent", None, "2026-06-02T08:00:00Z")]
+    for ahead in (1, 0):
+        p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=runner.engine.defs)
+        p.employees.input_topics = tuple(t.value for t in (Topic.HRIS_EVENTS, Topic.ENGAGEMENT_EVENTS,
+                                                           Topic.DECISIONS))
+        assert _staged(p, events, ahead) == simulated, f"partition {ahead} ahead"

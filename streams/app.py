@@ -206,6 +206,7 @@ class _Builder:
         self._progress_said = 0.0  # when a slow progress was last said (wall seconds)
         self._offsets = OffsetWatch()  # inputs Faust fetched and never delivered are read again
         self._reread = Rereader(self.app)
+        self._queues: dict[str, Any] = {}  # each agent's stream queue, by stage: what it has yet to take
         self._drop = drop_once()
         self._restore = Restore(self.app)
         self._directory_read: dict[int, int] = {}  # how far the directory reader has read, by partition
@@ -351,6 +352,7 @@ class _Builder:
 
         async def consume(stream: Any) -> None:
             changelog = table.changelog_topic
+            self._queues[stage.name] = getattr(getattr(stream, "channel", None), "queue", None)  # _seek_stalled
             async for event in stream.events():
                 m = event.message
                 if self._drop is not None and self._drop.drops(m.topic, m.partition, m.offset):
@@ -550,11 +552,19 @@ class _Builder:
         agent learns of a gap only from a record, so a seek whose records were lost, with none after them, would
         leave it waiting for good."""
         assigned = {(tp.topic, tp.partition) for tp in self.app.consumer.assignment()}
-        for topic, partition, offset in self._offsets.stalled(time.monotonic()):
+        mailbox_topics = (self.settings.topic(Topic.MAILBOX), self.settings.topic(Topic.MAILBOX_TICKS))
+
+        def stage_of(topic: str) -> str:
+            return self.mailboxes.name if topic in mailbox_topics else self.employees.name
+
+        def idle(topic: str) -> bool:  # the agent has taken every record queued: the missing one is not among them
+            queue = self._queues.get(stage_of(topic))
+            return queue is None or not queue.qsize()
+
+        for topic, partition, offset in self._offsets.stalled(time.monotonic(), idle=idle):
             if (topic, partition) not in assigned:
                 continue
-            mailbox = topic in (self.settings.topic(Topic.MAILBOX), self.settings.topic(Topic.MAILBOX_TICKS))
-            stage = self.mailboxes.name if mailbox else self.employees.name
+            stage = stage_of(topic)
             self.metrics.reread.labels(stage).inc()
             log.warning("%s: offset %d of %s[%d] has not come since the partition was read again from it: reading "
                         "it again", stage, offset, topic, partition)

@@ -269,11 +269,15 @@ class OffsetWatch:
     def rereading(self, topic: str, partition: int) -> bool:
         return (topic, partition) in self.gaps
 
-    def stalled(self, now: float, after: float = REREAD_AGAIN_SECONDS) -> list[tuple[str, int, int]]:
+    def stalled(self, now: float, after: float = REREAD_AGAIN_SECONDS,
+                idle: Callable[[str], bool] = lambda topic: True) -> list[tuple[str, int, int]]:
         """The partitions read again whose missing offset has not come ``after`` seconds since they were sought
         back to it, with that offset, as (topic, partition, offset); each is counted as sought again now (the
-        caller seeks it). A record passed by meanwhile does not count: records queued before the seek come then."""
-        late = [(tp, gap) for tp, gap in self.gaps.items() if now - gap.sought >= after]
+        caller seeks it). A record passed by meanwhile does not count: records queued before the seek come then.
+        Only partitions whose agent is ``idle`` (has taken every record queued for it) are stalled: one agent takes
+        many partitions, and while it works through a backlog the missing record may be queued behind others;
+        seeking again then only queues the partition's records once more, to be processed twice."""
+        late = [(tp, gap) for tp, gap in self.gaps.items() if now - gap.sought >= after and idle(tp[0])]
         for _, gap in late:
             gap.sought = now
         return [(topic, partition, gap.missing) for (topic, partition), gap in late]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Iterator, MutableMapping
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -541,3 +542,16 @@ def test_faust_stream_queues_are_emptied_on_resume(app: Any) -> None:
     channel = app.channel()
     assert channel.queue._flow_control is app.flow_control and channel.queue._clear_on_resume, (
         "Faust's stream queues are no longer emptied on resume: ResumeKeepsQueued may no longer be needed: " + FIX)
+
+
+def test_an_agents_stream_takes_its_records_from_its_channels_queue(app: Any) -> None:
+    """``_Builder._seek_stalled`` reads whether an agent has records queued from its stream's ``channel.queue``:
+    so do both of Faust's stream iterators (the C one where it is built, as here, and the Python one)."""
+    import faust.streams
+
+    stream = app.stream(app.channel())
+    assert stream.channel.queue.qsize() == 0
+    assert "chan_queue = chan.queue" in inspect.getsource(faust.streams.Stream._py_aiter), FIX
+    if getattr(faust.streams, "_CStreamIterator", None) is not None:
+        source = Path(faust.__file__).parent / "_cython" / "streams.pyx"
+        assert "self.chan_queue = self.channel.queue" in source.read_text(encoding="utf-8"), FIX

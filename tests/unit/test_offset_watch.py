@@ -125,3 +125,15 @@ def test_a_partition_that_is_not_read_again_is_never_stalled() -> None:
     w = OffsetWatch()
     _run(w, [1, 2, 3])
     assert w.stalled(1_000.0, after=5.0) == []
+
+
+def test_a_partition_whose_agent_has_records_queued_is_not_stalled_until_it_has_taken_them() -> None:
+    """One agent takes every partition of its stage: while it works through a backlog the missing record may be
+    queued behind other partitions' records, and seeking again would only queue the partition's records twice."""
+    w = OffsetWatch()
+    _run(w, [1, 2])
+    assert w.see("t", 0, 4, 10.0) == Seen(False, reread_from=3)
+    assert w.stalled(30.0, after=5.0, idle=lambda topic: False) == []  # its agent still has records queued
+    assert w.stalled(31.0, after=5.0, idle=lambda topic: topic != "t") == []
+    assert w.stalled(32.0, after=5.0, idle=lambda topic: True) == [("t", 0, 3)]  # it took them all: 3 was not there
+    assert w.stalled(33.0, after=5.0) == []  # counted as sought at 32

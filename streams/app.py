@@ -562,7 +562,9 @@ class _Builder:
             return queue is None or not queue.qsize()
 
         for topic, partition, offset in self._offsets.stalled(time.monotonic(), idle=idle):
-            if (topic, partition) not in assigned:
+            # still read again: a revocation during an earlier seek here forgot it (and its read mark, which the
+            # seek would put back for a partition no longer watched)
+            if (topic, partition) not in assigned or not self._offsets.rereading(topic, partition):
                 continue
             stage = stage_of(topic)
             self.metrics.reread.labels(stage).inc()

@@ -53,3 +53,23 @@ def test_a_partition_is_sought_again_only_once_its_agent_has_taken_every_queued_
 async def _each(records: list[Any]) -> Any:
     for record in records:
         yield record
+
+
+def test_a_partition_revoked_during_the_seek_of_another_is_not_sought(
+        loop: asyncio.AbstractEventLoop, tmp_path: Path) -> None:
+    builder = _builder(tmp_path)
+    topic = builder.settings.topic(Topic.MAILBOX)
+    builder.app.consumer = cast(Any, SimpleNamespace(assignment=lambda: {TP(topic, 0), TP(topic, 1)}))
+    sought: list[tuple[str, int, int]] = []
+
+    async def seek(topic: str, partition: int, offset: int) -> None:
+        sought.append((topic, partition, offset))
+        await builder._on_revoked(None, {TP(topic, 0), TP(topic, 1)})  # a rebalance while the seek waits
+
+    builder._reread = cast(Any, SimpleNamespace(seek=seek, forget=lambda tps: None))
+    long_ago = time.monotonic() - 2 * REREAD_AGAIN_SECONDS
+    for partition in (0, 1):
+        builder._offsets.expect(topic, partition, 3)
+        assert builder._offsets.see(topic, partition, 5, long_ago).reread_from == 3
+    loop.run_until_complete(builder._seek_stalled())
+    assert len(sought) == 1, "a partition forgotten on its revocation was sought (its read mark put back) after all"

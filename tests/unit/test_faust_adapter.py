@@ -555,3 +555,37 @@ def test_an_agents_stream_takes_its_records_from_its_channels_queue(app: Any) ->
     if getattr(faust.streams, "_CStreamIterator", None) is not None:
         source = Path(faust.__file__).parent / "_cython" / "streams.pyx"
         assert "self.chan_queue = self.channel.queue" in source.read_text(encoding="utf-8"), FIX
+
+
+def test_a_record_of_an_earlier_generation_kept_in_a_queue_is_never_handed_to_the_agent(app: Any) -> None:
+    """What keeping the queues on a resume of a running flow relies on: a record queued for an assignment that a
+    rebalance has since replaced (one still on its way into a full queue when the rebalance emptied it) is passed
+    over by Faust's stream, its partition perhaps another worker's now; only the new generation's are handed over."""
+    from faust.events import Event
+
+    ResumeKeepsQueued(app).install()
+    stream = app.stream(app.channel())
+
+    def event(offset: int, generation: int) -> Any:
+        message = ConsumerMessage("t", 0, offset, 0.0, 0, {}, None, b"v", None, generation_id=generation)
+        return Event(app, None, offset, {}, message)
+
+    async def run() -> list[int]:
+        app.consumer_generation_id = 1
+        app.flow_control.resume()  # the restore's
+        stream.channel.queue.put_nowait(event(5, 1))
+        app.consumer_generation_id = 2  # a rebalance (its suspension's emptying came before the record did)
+        app.flow_control.resume()  # the restore is done: the queue is kept
+        stream.channel.queue.put_nowait(event(7, 2))
+        handed: list[int] = []
+        async for each in stream.events():
+            handed.append(each.message.offset)
+            if each.message.offset == 7:
+                break
+        return handed
+
+    asyncio.set_event_loop(app.loop)
+    try:
+        assert app.loop.run_until_complete(asyncio.wait_for(run(), 10)) == [7], FIX
+    finally:
+        asyncio.set_event_loop(None)

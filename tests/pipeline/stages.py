@@ -71,6 +71,20 @@ class Pipeline:
             assert r.value is not None
             self.feed(self.mailboxes, "mailbox", r.key.encode() if r.key is not None else None, r.value)
 
+    def tick_partitions(self, at: datetime, partitions: int, rounds: int = 3) -> None:
+        """Every employee partition ticked at ``at``, then the mailbox, ``rounds`` times (a run's end on several
+        partitions, as ``publish --tick`` ends one)."""
+        for _ in range(rounds):
+            for partition in range(partitions):
+                self.feed(self.employees, "ticks", None, encode_tick(at), partition=partition)
+            self.drain()
+            self.feed(self.mailboxes, "mticks", None, encode_tick(at))
+
+    def messages(self) -> dict[str, dict[str, Any]]:
+        """Each message on ``outbound.messages`` as its latest record has it, by id."""
+        return {m["message_id"]: m for r in self.records if r.topic == "outbound.messages" and r.value is not None
+                for m in [json.loads(r.value)]}
+
     def tick(self, at: datetime) -> None:
         """Both stages ticked at ``at``, and again while one has timers due or inputs ready (as the worker ticks a
         partition), at least three times."""

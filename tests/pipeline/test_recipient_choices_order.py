@@ -64,13 +64,8 @@ def _staged(p: Pipeline, events: list[CloudEvent], ahead: int) -> dict[str, tupl
         p.feed(p.employees, input_topic(e.type).value, e.subject.encode(), e.model_dump_json().encode(),
                partition=partition)
         p.drain()
-    for _ in range(3):
-        for partition in range(2):
-            p.feed(p.employees, "ticks", None, encode_tick(UNTIL), partition=partition)
-        p.drain()
-        p.feed(p.mailboxes, "mticks", None, encode_tick(UNTIL))
-    return {m["message_id"]: _when(m) for r in p.records if r.topic == Topic.OUTBOUND_MESSAGES and r.value is not None
-            for m in [json.loads(r.value)]}
+    p.tick_partitions(UNTIL, 2)
+    return {mid: _when(m) for mid, m in p.messages().items()}
 
 
 def test_a_managers_new_quiet_hours_place_the_notes_decided_on_another_partition_as_in_simulate(

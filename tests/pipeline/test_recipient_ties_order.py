@@ -68,13 +68,8 @@ def _staged(p: Pipeline, events: list[CloudEvent]) -> dict[str, tuple[Any, ...]]
         p.feed(p.employees, input_topic(e.type).value, e.subject.encode(), e.model_dump_json().encode(),
                partition=partition_of(e.subject.encode(), 2))
         p.drain()
-    for _ in range(3):
-        for partition in range(2):
-            p.feed(p.employees, "ticks", None, encode_tick(UNTIL), partition=partition)
-        p.drain()
-        p.feed(p.mailboxes, "mticks", None, encode_tick(UNTIL))
-    return {m["message_id"]: _when(m) for r in p.records if r.topic == Topic.OUTBOUND_MESSAGES and r.value is not None
-            for m in [json.loads(r.value)]}
+    p.tick_partitions(UNTIL, 2)
+    return {mid: _when(m) for mid, m in p.messages().items()}
 
 
 def test_a_capped_managers_notes_due_at_one_instant_go_in_the_order_their_hires_came_as_in_simulate(

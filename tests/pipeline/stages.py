@@ -21,9 +21,11 @@ from wayfinder.journeys.mailbox import Mailbox
 from wayfinder.streams.app import load_definitions
 from wayfinder.streams.clock import StreamClock
 from wayfinder.streams.metrics import StreamMetrics
+from wayfinder.streams.routing import partition_of
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.stage import EmployeeStage, Incoming, MailboxStage
 from wayfinder.streams.wire import Record, encode_tick
+from wayfinder.vocabulary import Topic, input_topic
 
 UNTIL = datetime(2027, 3, 1, tzinfo=UTC)
 
@@ -84,6 +86,29 @@ class Pipeline:
         """Each message on ``outbound.messages`` as its latest record has it, by id."""
         return {m["message_id"]: m for r in self.records if r.topic == "outbound.messages" and r.value is not None
                 for m in [json.loads(r.value)]}
+
+    def partition_ahead(self, events: list[CloudEvent], ahead: int, until: datetime) -> None:
+        """``events`` on two employee partitions, partition ``ahead`` first, all its events and a tick at ``until``
+        (a file published at once, one ``--tick``), then the other's in time order, each after a tick at its time;
+        then a tick of both at ``until``. The partition an event goes to is its subject's, as on Kafka."""
+        self.employees.partitions = self.mailboxes.sources = 2
+        self.employees.input_topics = tuple(t.value for t in (Topic.HRIS_EVENTS, Topic.ENGAGEMENT_EVENTS,
+                                                              Topic.DECISIONS))
+        own = sorted((e for e in events if partition_of(e.subject.encode(), 2) == ahead), key=lambda e: e.time)
+        rest = sorted((e for e in events if partition_of(e.subject.encode(), 2) != ahead), key=lambda e: e.time)
+        for e in own:
+            self.feed(self.employees, input_topic(e.type).value, e.subject.encode(), e.model_dump_json().encode(),
+                      partition=ahead)
+            self.drain()
+        self.feed(self.employees, "ticks", None, encode_tick(until), partition=ahead)
+        self.drain()
+        for e in rest:
+            partition = partition_of(e.subject.encode(), 2)
+            self.feed(self.employees, "ticks", None, encode_tick(e.time), partition=partition)
+            self.feed(self.employees, input_topic(e.type).value, e.subject.encode(), e.model_dump_json().encode(),
+                      partition=partition)
+            self.drain()
+        self.tick_partitions(until, 2)
 
     def tick(self, at: datetime) -> None:
         """Both stages ticked at ``at``, and again while one has timers due or inputs ready (as the worker ticks a

@@ -12,8 +12,6 @@ from tests.pipeline.test_runner_rules import ev, person, runner_for
 from tests.support import WriteFiles, at
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.streams.routing import partition_of
-from wayfinder.streams.wire import encode_tick
-from wayfinder.vocabulary import Topic, input_topic
 
 UNTIL = at("2026-07-01T00:00:00Z")
 
@@ -46,25 +44,7 @@ def _when(m: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _staged(p: Pipeline, events: list[CloudEvent], ahead: int) -> dict[str, tuple[Any, ...]]:
-    """``events`` through the stages on two employee partitions, partition ``ahead`` first, all its events and a tick
-    at the end (a file published at once, one ``--tick``), then the other's in time order, each after a tick at its
-    time; then a tick of both at the end."""
-    p.employees.partitions = p.mailboxes.sources = 2
-    own = sorted((e for e in events if partition_of(e.subject.encode(), 2) == ahead), key=lambda e: e.time)
-    rest = sorted((e for e in events if partition_of(e.subject.encode(), 2) != ahead), key=lambda e: e.time)
-    for e in own:
-        p.feed(p.employees, input_topic(e.type).value, e.subject.encode(), e.model_dump_json().encode(),
-               partition=ahead)
-        p.drain()
-    p.feed(p.employees, "ticks", None, encode_tick(UNTIL), partition=ahead)
-    p.drain()
-    for e in rest:
-        partition = partition_of(e.subject.encode(), 2)
-        p.feed(p.employees, "ticks", None, encode_tick(e.time), partition=partition)
-        p.feed(p.employees, input_topic(e.type).value, e.subject.encode(), e.model_dump_json().encode(),
-               partition=partition)
-        p.drain()
-    p.tick_partitions(UNTIL, 2)
+    p.partition_ahead(events, ahead, UNTIL)
     return {mid: _when(m) for mid, m in p.messages().items()}
 
 
@@ -83,8 +63,6 @@ def test_a_managers_new_quiet_hours_place_the_notes_decided_on_another_partition
         ("sent", None, "2026-06-05T10:00:00Z"), ("sent", None, "2026-06-06T10:00:00Z")]
     for ahead in (1, 0):
         p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=runner.engine.defs)
-        p.employees.input_topics = tuple(t.value for t in (Topic.HRIS_EVENTS, Topic.ENGAGEMENT_EVENTS,
-                                                           Topic.DECISIONS))
         assert _staged(p, events, ahead) == simulated, f"partition {ahead} ahead"
 
 
@@ -107,6 +85,4 @@ def test_a_recipient_in_utc_with_the_policys_quiet_hours_is_placed_by_their_own_
     assert list(simulated.values()) == [("E1", "sent", None, "2026-06-02T08:00:00Z")]
     for ahead in (1, 0):
         p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=runner.engine.defs)
-        p.employees.input_topics = tuple(t.value for t in (Topic.HRIS_EVENTS, Topic.ENGAGEMENT_EVENTS,
-                                                           Topic.DECISIONS))
         assert _staged(p, events, ahead) == simulated, f"partition {ahead} ahead"

@@ -4,12 +4,14 @@ cancel is about."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Protocol
 
+from wayfinder.journeys._time import parse_window
 from wayfinder.journeys.effects import Preferences
 from wayfinder.journeys.profile import gone_by
 from wayfinder.journeys.records import Message
+from wayfinder.journeys.state import Placing
 
 
 class RecipientChoices(Protocol):
@@ -23,8 +25,22 @@ class RecipientChoices(Protocol):
 
 def nothing_to_keep(p: Preferences) -> bool:
     """Choices a box that does not exist yet need not be made for: no opt-out and no pause (in the digest box quiet
-    hours and the timezone only place what it holds; the mailbox keeps them too, to place by: ``mailbox.placing``)."""
+    hours and the timezone only place what it holds; the mailbox keeps them too, and both boxes place by what it
+    keeps: ``placing``)."""
     return not (p.opt_out_channels or p.opt_out_topics or p.paused_until)
+
+
+def placing(own: Placing | None, timezone: str, quiet: tuple[time, time] | None
+            ) -> tuple[str, tuple[time, time] | None]:
+    """The time zone and own quiet hours to place a message by (in the mailbox) or to close its digest by (in the
+    digest box): the recipient's own, ``own``, as the latest change of them that reached their mailbox says (the
+    boxes act in decision order, so as they stood when the message was decided); the copy the message carries from
+    where it was decided (``timezone``, ``quiet``) only when the mailbox has not heard of them. On Kafka the copy is
+    the deciding partition's directory, which may be behind or ahead of the recipient's own partition (README "Kafka
+    order")."""
+    if own is None:
+        return timezone, quiet
+    return own.timezone, parse_window(own.quiet_hours) if own.quiet_hours else None
 
 
 def keep_choices(state: RecipientChoices, p: Preferences) -> None:

@@ -23,6 +23,7 @@ from wayfinder.journeys.boxes import (
     keep_choices,
     leaves_later,
     nothing_to_keep,
+    placing,
     refusal,
     withdrawn,
 )
@@ -44,7 +45,7 @@ from wayfinder.journeys.explain import Explanation
 from wayfinder.journeys.i18n import gettext
 from wayfinder.journeys.model import DigestRule, Policy, to_time
 from wayfinder.journeys.records import Gathered, Message, stable_id
-from wayfinder.journeys.state import LeavePeriod, unset
+from wayfinder.journeys.state import LeavePeriod, Placing, unset
 from wayfinder.journeys.templates import MessageTemplate, RenderError, TooLong, footer_explanation, split_footer
 
 __all__ = ["DigestOutcome", "DigestState", "Digests", "OpenDigest", "digest_rule"]
@@ -176,7 +177,12 @@ class Digests:
         return next_allowed(first or now, tz, window, self.weekends)
 
     # -- inputs ---------------------------------------------------------------------------------
-    def on_input(self, state: DigestState | None, item: DigestInput, now: datetime) -> DigestOutcome:
+    def on_input(self, state: DigestState | None, item: DigestInput, now: datetime, *,
+                 own: Placing | None = None) -> DigestOutcome:
+        """One input for the digest box ``item`` is addressed to. ``own``: the recipient's time zone and quiet hours
+        as their mailbox keeps them (``MailboxState.placing``; None: it has not heard of them), which a gathered
+        message's digest closes by, as the mailbox places by them (``boxes.placing``); the runners hand them over,
+        as the mailbox and the digest box of one recipient are kept side by side."""
         if isinstance(item, ForgetMailbox):
             return DigestOutcome(None)
         if isinstance(item, CancelPending):
@@ -190,7 +196,7 @@ class Digests:
             box.left_at = item.left_at  # a digest is judged when it closes (a rehire, a correction may come first)
             return DigestOutcome(box)
         if isinstance(item, Gather):
-            return self.gather(box, item, now)
+            return self.gather(box, item, now, own)
         if isinstance(item, LeaveChanged):
             return self.leave_changed(box, item, now)
         return self.prefer(box, item, now)
@@ -262,7 +268,9 @@ class Digests:
         box.items = items
         return [*(Decide(m) for m in items), Schedule(at, DigestTimer(state.recipient_id, box.digest_id))]
 
-    def gather(self, state: DigestState, g: Gather, now: datetime) -> DigestOutcome:
+    def gather(self, state: DigestState, g: Gather, now: datetime, own: Placing | None = None) -> DigestOutcome:
+        """Gather ``g``'s message into the digest that closes at the rule's first time after ``now`` where the
+        recipient is (``own``, else the copy the message carries: ``boxes.placing``)."""
         now = now.astimezone(UTC)
         message = g.message
         role = message.recipient_role
@@ -272,9 +280,10 @@ class Digests:
         if message.message_id in state.gone or any(
                 message.message_id == m.message_id for d in state.open.values() for m in d.items):
             return DigestOutcome(state)  # a replay of a message already gathered (its digest may have gone)
-        state.timezone = g.timezone
-        state.quiet_hours = window_text(g.quiet_hours)
-        closes = self.closes_at(rule, now, g.timezone, g.quiet_hours)
+        timezone, quiet = placing(own, g.timezone, g.quiet_hours)
+        state.timezone = timezone
+        state.quiet_hours = window_text(quiet)
+        closes = self.closes_at(rule, now, timezone, quiet)
         digest_id = stable_id("d", state.recipient_id, role, closes.isoformat())
         effects: list[Effect] = []
         box = state.open.get(digest_id)

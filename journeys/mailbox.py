@@ -16,7 +16,15 @@ from typing import Any
 
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._time import next_allowed, parse_window, window_text, zone
-from wayfinder.journeys.boxes import cancels, keep_choices, leaves_later, nothing_to_keep, refusal, withdrawn
+from wayfinder.journeys.boxes import (
+    cancels,
+    keep_choices,
+    leaves_later,
+    nothing_to_keep,
+    placing,
+    refusal,
+    withdrawn,
+)
 from wayfinder.journeys.effects import (
     CancelPending,
     Decide,
@@ -120,7 +128,7 @@ class Mailbox:
         refused = None if held else refusal(state, d.message, now)  # choices made since it was made (a review)
         if refused is not None:
             return MailboxOutcome(state, [Decide(withdrawn(d.message, refused, now))])
-        timezone, quiet = placing(state, d)
+        timezone, quiet = placing(state.placing, d.timezone, d.quiet_hours)
         at, reason = self.slot(state, now, timezone, quiet)
         if held and at <= now and (refused := refusal(state, d.message, at)) is not None:
             return MailboxOutcome(state, [Decide(withdrawn(d.message, refused, now))])
@@ -469,18 +477,6 @@ def _hold_on_leave(state: MailboxState, message: Message, rule: str, due: dateti
     if end is None:
         return [Decide(held)]
     return [Decide(held), Schedule(end, MailboxTimer(state.recipient_id, held.message_id))]
-
-
-def placing(state: MailboxState, d: Dispatch) -> tuple[str, tuple[time, time] | None]:
-    """The time zone and own quiet hours to place ``d`` by: the recipient's own, as the latest change of them that
-    reached this mailbox says (the mailbox acts in decision order, so as they stood when the message was decided);
-    the copy the message carries from where it was decided only in a mailbox that has not heard of them. On Kafka
-    the copy is the deciding partition's directory, which may be behind or ahead of the recipient's own partition
-    (README "Kafka order")."""
-    own = state.placing
-    if own is None:
-        return d.timezone, d.quiet_hours
-    return own.timezone, parse_window(own.quiet_hours) if own.quiet_hours else None
 
 
 def _at(slot: Slot) -> datetime:

@@ -370,7 +370,9 @@ class EmbeddedRunner:
         now = self._now
         self._fire_own(mailbox, now)
         self._now = now
-        self._digest_outcome(mailbox, self.digest_core.on_input(self.digest_boxes.get(mailbox), item, now), now)
+        box = self.mailboxes.get(mailbox)  # the recipient's choices as their mailbox heard them, to close by
+        self._digest_outcome(mailbox, self.digest_core.on_input(self.digest_boxes.get(mailbox), item, now,
+                                                                own=box.placing if box is not None else None), now)
         if isinstance(item, ForgetMailbox):
             self._forget_timers(mailbox)
 

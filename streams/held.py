@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wayfinder.journeys.mailbox import HeldByPerson
 from wayfinder.journeys.records import Message
-from wayfinder.journeys.state import MailboxState, Slot
+from wayfinder.journeys.state import MailboxState, Placing, Slot
 
 HELD_PREFIX = "m:"
 CHUNK = 100  # held ids per chunk record (about 4 KB): what a unit that adds one writes
@@ -166,6 +166,11 @@ def read_mailbox(raw: bytes, read: Read) -> tuple[MailboxState, Layout]:
 def join(raw: bytes, read: Read) -> MailboxState:
     """The whole mailbox from its stored keys."""
     return read_mailbox(raw, read)[0]
+
+
+def placing_of(raw: bytes) -> Placing | None:
+    """The recipient's time zone and quiet hours a stored mailbox keeps (its record only: nothing it holds)."""
+    return StoredMailbox.model_validate_json(raw).state.placing
 
 
 def layout_of(raw: bytes, read: Read) -> Layout:

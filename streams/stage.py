@@ -46,7 +46,7 @@ from wayfinder.journeys.events import ERASURE, CloudEvent, DecodeError, decode_e
 from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
 from wayfinder.journeys.profile import RECIPIENT_FIELDS, DetailsToCome, Profile, as_recipient
 from wayfinder.journeys.records import DeadLetter, Message, Task
-from wayfinder.journeys.state import EmployeeState, MailboxState
+from wayfinder.journeys.state import EmployeeState, MailboxState, Placing
 from wayfinder.streams import held, ordering
 from wayfinder.streams.clock import EPOCH, StreamClock
 from wayfinder.streams.gate import GATE_PREFIX, gate_key, gated_at, gated_topic
@@ -1522,9 +1522,24 @@ class MailboxStage(Stage):
             item = _as_known(item, self.directory[rid])
         now = self.clock.at_least(at, partition)
         self._fire(work, partition, now, rid)
-        self._keep_digest(work, partition, rid, self.digests.on_input(self._load_digest(work, rid), item, now), now)
+        own = self._placing(work, rid) if isinstance(item, Gather) else None
+        self._keep_digest(work, partition, rid, self.digests.on_input(self._load_digest(work, rid), item, now,
+                                                                      own=own), now)
         if isinstance(item, ForgetMailbox):
             self.forget_timers(work, partition, rid)
+
+    def _placing(self, work: Work, rid: str) -> Placing | None:
+        """The recipient's time zone and quiet hours as their mailbox keeps them (``MailboxState.placing``), for their
+        digest box to close by: from the mailbox ``_keep`` last left in the cache (this unit's write included), else
+        from its record alone (not its held messages)."""
+        key = f"s:{rid}"
+        hit = self.cached(key)
+        known = self.cached(f"L:{rid}")
+        if isinstance(hit, MailboxState) and (key not in work.writes or (isinstance(known, tuple)
+                                                                          and known[0] is hit)):
+            return hit.placing
+        raw = self.read(work, key)
+        return held.placing_of(raw) if raw is not None else None
 
     def _load_digest(self, work: Work, rid: str) -> DigestState | None:
         return self.load_model(work, f"g:{rid}", DigestState)

@@ -26,6 +26,7 @@ from wayfinder.journeys.effects import (
 from wayfinder.journeys.loader import Definitions, Sources, load, load_or_raise
 from wayfinder.journeys.model import DigestRule, Policy
 from wayfinder.journeys.records import Message
+from wayfinder.journeys.state import Placing
 from wayfinder.journeys.templates import footer_explanation
 
 BERLIN = "Europe/Berlin"
@@ -259,6 +260,23 @@ def test_a_recipient_who_moves_gets_the_open_digest_at_the_rules_time_where_they
     same = core.on_input(later, Preferences("M1", (), (), None, at("2026-03-02T16:00"), "America/New_York", None),
                          at("2026-03-02T16:00"))
     assert same.effects == []  # nothing moved: nothing said
+
+
+def test_a_digest_closes_by_the_recipients_choices_as_their_mailbox_heard_them_not_by_the_messages_copy(
+        core: Digests) -> None:
+    """The copy of the recipient's zone and quiet hours a gathered message carries comes from where it was decided
+    (on Kafka another partition's directory, days behind or ahead); the mailbox's ``placing`` is what the recipient
+    had chosen when it was decided, and the digest closes by it, as the mailbox places by it (issue 12)."""
+    when = at("2026-03-02T13:00")  # Monday 14:00 Berlin, 08:00 New York
+    own = Placing(timezone="America/New_York", quiet_hours="08:30:00-10:00:00")
+    out = core.on_input(None, Gather("M1", _msg(1, when), BERLIN, None), when, own=own)
+    assert out.state is not None
+    (box,) = out.state.open.values()
+    # that day's 09:00 in New York is quiet: 10:00 there, not Tuesday 09:00 Berlin by the copy
+    assert box.closes_at == at("2026-03-02T15:00")
+    assert (out.state.timezone, out.state.quiet_hours) == ("America/New_York", "08:30:00-10:00:00")
+    unheard = core.on_input(None, Gather("M1", _msg(1, when), BERLIN, None), when, own=None).state
+    assert unheard is not None and [b.closes_at for b in unheard.open.values()] == [at("2026-03-03T08:00")]
 
 
 def test_a_digest_a_pause_or_a_leave_holds_goes_at_the_first_allowed_time_where_the_recipient_is_now(

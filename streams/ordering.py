@@ -49,21 +49,43 @@ RANK_PAIRS = 4  # the pairs of a rank kept: a timer keeps its setter's first thr
 _PAIR = 18  # characters of one pair: the time in microseconds (17 digits) and 0 (a timer) or 1 (an input)
 
 
-def input_rank(at: datetime) -> str:
-    """The rank of deciding an input of time ``at``: K = (at, 1), as text that sorts as K does."""
-    return f"{micros(at):017d}1"
+def input_origin(partition: int, topic: str, offset: int) -> str:
+    """Where an input was read, as its rank ends with it: partition, topic (without the deployment's prefix) and
+    offset. On one partition these sort as the gate decides inputs of one time (``streams.gate``: topic, then offset,
+    the order the file was published in, within one topic). A topic name holds no ``:``, so no origin is another's
+    start."""
+    return f"{partition:04d}:{topic}:{offset:012d}"
+
+
+def input_rank(at: datetime, origin: str = "") -> str:
+    """The rank of deciding an input of time ``at`` read at ``origin`` (``input_origin``): K = (at, 1, origin), as text
+    that sorts as K does. Inputs of one instant are told apart by their origins, and so are the timers they set."""
+    return f"{micros(at):017d}1{origin}"
+
+
+def _cut(rank: str, pairs: int) -> str:
+    """The first ``pairs`` pairs of ``rank``; with the origin that follows the last pair when that is an input's (only
+    the last pair of a whole rank is: it ends in 1)."""
+    for n in range(pairs):
+        flag = rank[n * _PAIR + _PAIR - 1:n * _PAIR + _PAIR]
+        if flag != "0":  # an input's pair (the origin follows it), or the rank's end
+            return rank
+    return rank[:pairs * _PAIR]
 
 
 def timer_rank(due: datetime, set_by: str) -> str:
     """The rank of firing a timer due at ``due``, set while deciding what has rank ``set_by``: (due, 0, *set_by), its
-    first ``RANK_PAIRS`` pairs. Fixed-width pairs sort as the tuples do: no rank is another's start, as only the last
-    pair of a whole one, an input's, ends in 1, and a cut one has ``RANK_PAIRS`` pairs."""
-    return f"{micros(due):017d}0{set_by}"[:RANK_PAIRS * _PAIR]
+    first ``RANK_PAIRS`` pairs and, when an input's pair is among them, its origin. Fixed-width pairs sort as the
+    tuples do: no rank is another's start but one whose input has no origin (read before origins were kept: it sorts
+    first, as a shorter tuple does), as only the last pair of a whole one, an input's, ends in 1, and a cut one has
+    ``RANK_PAIRS`` pairs, all of timers."""
+    return _cut(f"{micros(due):017d}0{set_by}", RANK_PAIRS)
 
 
 def kept_rank(rank: str) -> str:
-    """What a timer keeps of the rank of what set it: the pairs its own rank has room for."""
-    return rank[:(RANK_PAIRS - 1) * _PAIR]
+    """What a timer keeps of the rank of what set it: the pairs its own rank has room for (and the origin, when the
+    input's pair is one of them)."""
+    return _cut(rank, RANK_PAIRS - 1)
 
 
 def buffer_key(partition: int, at: datetime, origin: str, rank: str | None = None) -> str:

@@ -1039,8 +1039,10 @@ class EmployeeStage(Stage):
             "dead_letter" if any(isinstance(e, Refuse) for e in outcome.effects) else \
             "stale" if "stale" in lifecycle else "processed"  # each event counted once, with its type
         self.tally(self.metrics.events.labels(event_type_label(event.type), outcome_kind).inc)
+        origin = ordering.input_origin(partition, place.topic.removeprefix(self.topic_prefix), place.offset) \
+            if place is not None else ""  # (a parked input of a release before offsets were kept: none)
         self._apply(work, partition, event.subject, contact, outcome.state, outcome.effects, now, place, event.id,
-                    ordering.input_rank(event.time))
+                    ordering.input_rank(event.time, origin))
         if timestamp is not None and any(isinstance(e, _DECISIONS) for e in outcome.effects):
             self.tally(partial(self.metrics.latency.observe, max(0.0, self.clock.wall().timestamp() - timestamp)))
 

@@ -134,3 +134,35 @@ def test_a_managers_daily_digest_lists_the_notes_of_one_instant_in_simulates_ord
     staged = {m["message_id"]: (*_when(m), m["text"]) for r in p.records
               if r.topic == Topic.OUTBOUND_MESSAGES and r.value is not None for m in [json.loads(r.value)]}
     assert staged == simulated
+
+
+def test_timers_set_by_hires_of_one_instant_on_one_partition_go_in_the_order_of_the_hires_as_in_simulate(
+        write_files: WriteFiles) -> None:
+    """README "Kafka order", the second reading's example: E4 and E1 (one partition) are hired at the same instant,
+    in that file order, both starting on Monday 1 June; their first-day notes to M1 fall due together, and the cap of
+    one a day gives the first day to the note of the hire that came first, E4's, in ``simulate``. On the worker E1's
+    leave, read before the next tick, fires E1's timer first. Before, both timers had one rank and went by the input
+    that woke them (E1's leave, then the tick): E1's note had the first day."""
+    runner = runner_for(write_files, {"hello-manager": HELLO_MANAGER}, ONE_A_DAY)
+    events = [person("M1", manager_id=None), person("H1", manager_id=None), person("E4"), person("E1"),
+              *(ev(f"h-{e}", "hris.employee.hired", "2026-05-04T08:00:00Z", e, start_date="2026-06-01",
+                   role="Engineer", department="Engineering", location="Berlin", manager_id="M1")
+                for e in ("E4", "E1")),
+              ev("l1", "hris.leave.started", "2026-06-01T10:00:00Z", "E1", leave_type="other",
+                 start_date="2026-06-01", expected_return_date="2026-06-20")]
+    assert [partition_of(e.encode(), 2) for e in ("E4", "E1", "M1")] == [0, 0, 1]
+    runner.run(events, UNTIL)
+    simulated = {mid: _when(json.loads(m.model_dump_json())) for mid, m in runner.messages.items()}
+    assert sorted((w[4], w[0]) for w in simulated.values() if w[1] == "note")[0][1] == "E4"
+    p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=runner.engine.defs)
+    p.employees.input_topics = tuple(t.value for t in (Topic.HRIS_EVENTS, Topic.ENGAGEMENT_EVENTS, Topic.DECISIONS))
+    p.employees.partitions = p.mailboxes.sources = 2
+    for e in events:  # the file published at once: no tick between the hires and the leave
+        if e.type != "hris.leave.started":
+            for partition in range(2):
+                p.feed(p.employees, "ticks", None, encode_tick(e.time), partition=partition)
+        p.feed(p.employees, input_topic(e.type).value, e.subject.encode(), e.model_dump_json().encode(),
+               partition=partition_of(e.subject.encode(), 2))
+        p.drain()
+    p.tick_partitions(UNTIL, 2)
+    assert {mid: _when(m) for mid, m in p.messages().items()} == simulated

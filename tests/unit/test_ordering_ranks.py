@@ -15,7 +15,7 @@ from wayfinder.journeys.effects import EnrollmentTimer, MailboxInput, ReviewTime
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.loader import Definitions
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
-from wayfinder.streams.ordering import RANK_PAIRS, buffer_key, input_rank, kept_rank, timer_rank
+from wayfinder.streams.ordering import RANK_PAIRS, buffer_key, input_origin, input_rank, kept_rank, timer_rank
 
 T = at("2026-06-01T07:00:00Z")
 CASES = Path(__file__).parent.parent / "data" / "world-cases"
@@ -31,15 +31,40 @@ def test_timers_of_an_instant_come_before_its_inputs_in_the_order_of_what_set_th
                                                                                                 second))
 
 
+def test_timers_set_by_inputs_of_one_instant_go_in_the_order_of_the_inputs_origins() -> None:
+    """Two hires read at one instant on one partition, at offsets 7 and 12: the timers they set, and the timers those
+    set, go in that order (README "Kafka order": before, they tied and went by the input that woke them)."""
+    hired = T - timedelta(days=28)
+    first, second = (input_rank(hired, input_origin(3, "hris.events", offset)) for offset in (7, 12))
+    assert first < second < input_rank(hired + timedelta(microseconds=1))
+    assert timer_rank(T, kept_rank(first)) < timer_rank(T, kept_rank(second)) < input_rank(T)
+    later = [timer_rank(T + timedelta(days=40), kept_rank(timer_rank(T, kept_rank(rank)))) for rank in (first, second)]
+    assert later == sorted(later) and all(rank.endswith(f"hris.events:{n:012d}") for rank, n in zip(later, (7, 12),
+                                                                                                     strict=True))
+    # on one partition the topics go as the gate decides inputs of one time (by name), and offsets 9 and 10 by value
+    origins = [input_origin(0, topic, offset) for topic, offset in
+               (("decisions", 10), ("engagement.events", 9), ("hris.events", 9), ("hris.events", 10))]
+    assert origins == sorted(origins)
+    # a rank whose input was read before origins were kept sorts first among its ties, as a shorter tuple does
+    assert timer_rank(T, input_rank(hired)) < timer_rank(T, kept_rank(first))
+
+
 def test_a_deep_rank_keeps_its_first_pairs_and_ties_beyond_them() -> None:
-    deep = input_rank(T - timedelta(days=9))
+    deep = input_rank(T - timedelta(days=9), input_origin(0, "hris.events", 5))
     for days in range(8, 0, -1):
         deep = timer_rank(T - timedelta(days=days), deep)
     assert len(timer_rank(T, deep)) == RANK_PAIRS * 18 and len(kept_rank(deep)) == (RANK_PAIRS - 1) * 18
-    other = timer_rank(T - timedelta(days=RANK_PAIRS), input_rank(T - timedelta(days=99)))
+    other = timer_rank(T - timedelta(days=RANK_PAIRS), input_rank(T - timedelta(days=99), input_origin(1, "d", 2)))
     for days in range(RANK_PAIRS - 1, 0, -1):
         other = timer_rank(T - timedelta(days=days), other)
     assert timer_rank(T, kept_rank(other)) == timer_rank(T, kept_rank(deep))  # a tie: the origin decides
+    # three pairs deep the input's origin is still kept; a fourth pair leaves no room for it
+    shallow = input_rank(T - timedelta(days=3), input_origin(0, "hris.events", 5))
+    for days in (2, 1):
+        shallow = timer_rank(T - timedelta(days=days), kept_rank(shallow))
+    assert kept_rank(shallow) == shallow and shallow.endswith(input_origin(0, "hris.events", 5))
+    assert len(timer_rank(T, kept_rank(shallow))) == RANK_PAIRS * 18 + len(input_origin(0, "hris.events", 5))
+    assert len(kept_rank(timer_rank(T, kept_rank(shallow)))) == (RANK_PAIRS - 1) * 18
 
 
 def test_a_mailbox_input_without_a_rank_waits_behind_those_with_one_at_its_time() -> None:
@@ -58,10 +83,14 @@ class RankedRunner(EmbeddedRunner):
         self.rank = ""
         self.set_by: dict[Timer, str] = {}
         self.inputs: list[tuple[datetime, str]] = []
+        self.fed = 0
 
     def feed(self, event: CloudEvent, where: tuple[str, int] | None = None) -> None:
+        """Each input's origin is its place in ``simulate``'s order: as if the file was published in that order to
+        one topic of one partition."""
         self.advance_to(event.time)
-        self.rank = input_rank(event.time)
+        self.fed += 1
+        self.rank = input_rank(event.time, input_origin(0, "events", self.fed))
         super().feed(event, where)
 
     def _fire_one(self, timer: Timer, due: datetime) -> None:

@@ -17,11 +17,13 @@ them, place within its unit.
 The rank of a decision is where ``simulate`` takes it among those of its instant. ``simulate`` decides inputs in time
 order, and before each every timer due by its time in due order, ties in the order they were set; every timer is set
 for after the decision that sets it (a time already past continues at once). So it decides in the order of a key K:
-an input at t has K = (t, 1); a timer due at d set while deciding S has K = (d, 0, *K(S)) (the timers of an instant
-before its inputs, and among them the order of what set them, recursively). Each timer keeps K of what set it (the
-first ``RANK_PAIRS - 1`` pairs: deeper ties fall back to the origin) and each mailbox input carries K of what decided
-it. Two inputs of one instant have the same K (``simulate`` takes them in file order, which Kafka does not keep): the
-origin orders them.
+an input at t read at origin o has K = (t, 1, o); a timer due at d set while deciding S has K = (d, 0, *K(S)) (the
+timers of an instant before its inputs, and among them the order of what set them, recursively). Each timer keeps K of
+what set it (the first ``RANK_PAIRS - 1`` pairs, with the input's origin when its pair is among them: deeper ties fall
+back to the origin of the mailbox input) and each mailbox input carries K of what decided it. ``simulate`` takes inputs
+of one instant in file order; the worker knows that order only within one topic of one partition (the offsets), so
+across topics and partitions o orders them as the gate and the mailbox do (partition, topic, offset), and the timers
+they set follow their setters, not the input that happens to wake them.
 
 With the wall clock none of this applies: an input is acted on when it arrives, at the later of its
 decision time and the wall clock.

@@ -238,6 +238,15 @@ class Task(BaseModel):
         event, a wellbeing signal's evidence)."""
         return self.model_copy(update={"title": ERASED_TITLE, "note": ""})
 
+    def closing_record(self) -> Task:
+        """The close as the worker writes it to ``tasks``: what happened (status, times, ids, who closed it) and no
+        title or note. The employee's partition does not learn of an erasure made on the assignee's, so the text its
+        state kept could name a person erased since the task was opened; the open record before it has the text
+        (:func:`task_as_read`). A task already without its content keeps its ``(erased)``."""
+        if self.status == "open" or self.content_erased:
+            return self
+        return self.model_copy(update={"title": "", "note": ""})
+
     @property
     def content_erased(self) -> bool:
         return self.title == ERASED_TITLE and not self.note
@@ -245,6 +254,14 @@ class Task(BaseModel):
 
 ERASED_TITLE = "(erased)"
 """The title of a task about a person erased since it was opened (``Task.without_content``)."""
+
+
+def task_as_read(previous: Task | None, record: Task) -> Task:
+    """A record of the ``tasks`` topic as its readers keep it, given the one they kept before for that ``task_id``: a
+    close carries no text (:meth:`Task.closing_record`), so it takes the title and note the task was opened with."""
+    if previous is None or record.status == "open" or record.title or record.note:
+        return record
+    return record.model_copy(update={"title": previous.title, "note": previous.note})
 
 
 def task_erased_since(erased: Mapping[str, datetime], task: Task) -> bool:

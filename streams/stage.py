@@ -1235,7 +1235,8 @@ class StagePort:
         self.work.records.append(Record(Topic.MAILBOX, mailbox, value))
 
     def open_task(self, task: Task) -> None:
-        self.work.records.append(Record(Topic.TASKS, task.employee_id, task.model_dump_json().encode("utf-8")))
+        record = task.closing_record()  # README "Exits and erasure": a close carries no title or note
+        self.work.records.append(Record(Topic.TASKS, task.employee_id, record.model_dump_json().encode("utf-8")))
         if task.status == "open":
             self.stage.tally(self.stage.metrics.tasks.labels(task.journey_id).inc)
 

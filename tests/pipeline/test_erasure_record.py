@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.pipeline.stages import UNTIL, DictTable, Pipeline
+from tests.support import WriteFiles
 from wayfinder.journeys.events import CloudEvent, decode_event
 from wayfinder.journeys.records import ERASED_INPUT
 from wayfinder.journeys.state import EmployeeState
@@ -497,3 +498,34 @@ def test_a_task_for_a_person_erased_since_keeps_nothing_of_them(tmp_path: Path) 
         "E1", f", please call {NAME}", "Write to  when done")
     written = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert [name for name, data in written.items() if b"Mara" in data or b"mara@example.com" in data] == []
+
+
+def test_the_worker_closes_a_task_on_the_tasks_topic_with_no_title_or_note(write_files: WriteFiles) -> None:
+    """README "Exits and erasure" (a review, 2026-12-06): the employee's partition does not learn of an erasure made
+    on the assignee's, so the close of "Mara, please call ..." was written to ``tasks`` from the employee's state, a
+    day after Mara's erasure, with her name and address. A close says what happened (status, times, ids) and no
+    text; the topic's readers take the title and note from the task as opened."""
+    from wayfinder.journeys.loader import Sources, load_or_raise
+    from wayfinder.journeys.records import Task, task_as_read
+
+    root = write_files({"journeys/care.yaml": (
+        "apiVersion: wayfinder/v1\nkind: Journey\nid: care\nname: Care\nowner: hr@example.com\nversion: 1\n"
+        "status: active\ntrigger: {event: wellbeing.signal}\nsteps:\n  - id: call\n    task:\n"
+        "      assignee: manager\n      title: '{{ recipient.given_name }}, please call {{ employee.given_name }}'\n"
+        "      note: 'Write to {{ recipient.email }} when done'\n")})
+    defs = load_or_raise(Sources(paths=[root / "journeys"]))
+    p = Pipeline(defs=defs)
+    signal = _event("w1", "wellbeing.signal", "2026-01-05T09:00:00Z", signal="workload_spike", score=0.9)
+    _through(p, MANAGER, UPSERT, signal)
+    [opened] = [json.loads(r.value) for r in p.records if r.topic == "tasks" and r.value is not None]
+    assert opened["title"] == f"Mara, please call {NAME}"  # written before the erasure: the topic keeps it
+    done = _event("c1", "wayfinder.task.completed", "2026-01-07T09:00:00Z", task_id=opened["task_id"], actor_id="H1")
+    before = len(p.records)
+    _through(p, _event("x2", "privacy.erasure.requested", "2026-01-06T09:00:00Z", "E1"), done)
+    [closed] = [json.loads(r.value) for r in p.records[before:] if r.topic == "tasks" and r.value is not None]
+    assert (closed["task_id"], closed["status"], closed["closed_by"], closed["assignee_id"]) == (
+        opened["task_id"], "completed", "H1", "E1")
+    assert (closed["title"], closed["note"]) == ("", "")
+    # a reader of the topic (serve --kafka) shows the completed task with the text it was opened with
+    read = task_as_read(Task.model_validate(opened), Task.model_validate(closed))
+    assert (read.status, read.title, read.note) == ("completed", opened["title"], opened["note"])

@@ -25,6 +25,7 @@ from wayfinder import examples_dir
 from wayfinder.journeys.digest import DigestState
 from wayfinder.journeys.events import iso
 from wayfinder.journeys.profile import left
+from wayfinder.journeys.records import Task, task_as_read
 from wayfinder.journeys.state import EmployeeState, MailboxState
 from wayfinder.streams.app import load_definitions
 from wayfinder.streams.embedded import EmbeddedRunner, read_event_file
@@ -61,7 +62,12 @@ def _latest(records: list[Any], topic: str) -> dict[str, Any]:
     for r in records:
         if r.topic == topic and r.value is not None:
             d = json.loads(r.value)
-            latest[d.get("message_id") or d.get("task_id") or json.dumps(d, sort_keys=True)] = d
+            key = d.get("message_id") or d.get("task_id") or json.dumps(d, sort_keys=True)
+            if topic == "tasks":  # a close carries no text: the topic's readers take the open record's
+                before = latest.get(key)
+                d = json.loads(task_as_read(before and Task.model_validate(before), Task.model_validate(d))
+                               .model_dump_json())
+            latest[key] = d
     return latest
 
 

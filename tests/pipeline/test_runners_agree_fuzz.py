@@ -26,7 +26,7 @@ from tests.support import TESTS
 from wayfinder import examples_dir
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.journeys.loader import Definitions, Sources, load_or_raise
-from wayfinder.journeys.records import Message, Task, erased_since, note_erasure, task_erased_since
+from wayfinder.journeys.records import Message, Task, erased_since, note_erasure, task_as_read, task_erased_since
 from wayfinder.streams.embedded import EmbeddedRunner
 from wayfinder.vocabulary import Topic
 
@@ -373,8 +373,12 @@ def disagreements(defs: Definitions, events: list[CloudEvent], until: datetime) 
         if fields:
             out.append(f"{mid} ({a['journey_id']}/{a['step_id']} for {a['employee_id']}): " + "; ".join(fields))
     tasks = {tid: json.loads(t.model_dump_json()) for tid, t in runner.tasks.items()}
-    staged = {json.loads(r.value)["task_id"]: _as_read(json.loads(r.value), Task, erasures) for r in p.records
-              if r.topic == "tasks" and r.value is not None}
+    read: dict[str, Task] = {}  # a close carries no text: the topic's readers take the open record's
+    for r in p.records:
+        if r.topic == "tasks" and r.value is not None:
+            t = Task.model_validate_json(r.value)
+            read[t.task_id] = task_as_read(read.get(t.task_id), t)
+    staged = {tid: _as_read(json.loads(t.model_dump_json()), Task, erasures) for tid, t in read.items()}
     for tid in sorted(set(tasks) | set(staged)):
         a, b = tasks.get(tid), staged.get(tid)
         if a != b:

@@ -126,3 +126,16 @@ def test_a_decision_about_a_person_erased_since_is_kept_without_what_people_wrot
     assert [w for w in words if w[0] == "E1"] == [("E1", None)] * 3  # the same review decision read twice is one
     assert {w for w in words if w[0] != "E1"} == {("E2", "Called E2 about the funeral"), ("E2", "E2 is grieving"),
                                                   ("E3", "Called E3 about the funeral"), ("E3", "E3 is grieving")}
+
+
+def test_a_close_read_from_the_topic_keeps_the_title_and_note_the_task_was_opened_with(
+        backend: KafkaBackend) -> None:
+    """README "Exits and erasure": the worker writes a close with no title or note; the task inbox still shows what
+    the task said, and nothing of it once the person is erased."""
+    backend._apply(Topic.TASKS, None, _task(1, NOW, status="open", closed_at=None, closed_by=None))
+    backend._apply(Topic.TASKS, None, _task(1, NOW, title="", note=""))
+    [kept] = backend._tasks.values()
+    assert (kept.status, kept.title, kept.note) == ("completed", "Call Perpetua 1", "Evidence: 62% after 21:00")
+    backend._apply(Topic.AUDIT, None, _audit("E1", NOW + timedelta(hours=1)))
+    backend._apply(Topic.TASKS, None, _task(1, NOW, title="", note=""))  # the close read again
+    assert (backend._tasks["t-1"].title, backend._tasks["t-1"].note) == ("(erased)", "")

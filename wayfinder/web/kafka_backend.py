@@ -32,7 +32,7 @@ from wayfinder.connectors.erasures import note as note_erasure
 from wayfinder.connectors.switch import ControlRecord, Switch
 from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
 from wayfinder.journeys.profile import Profile
-from wayfinder.journeys.records import Message, Task, erased_since, task_erased_since
+from wayfinder.journeys.records import Message, Task, erased_since, task_as_read, task_erased_since
 from wayfinder.streams.settings import WorkerSettings
 from wayfinder.streams.stage import profile_from_contact
 from wayfinder.vocabulary import Topic
@@ -178,7 +178,7 @@ class KafkaBackend:
                 self._messages[m.message_id] = self._kept(m)
             elif topic == Topic.TASKS and value is not None:
                 t = Task.model_validate_json(value)
-                self._tasks[t.task_id] = self._kept_task(t)
+                self._tasks[t.task_id] = self._kept_task(task_as_read(self._tasks.get(t.task_id), t))
             elif topic == Topic.DIRECTORY:
                 person = (key or b"").decode("utf-8")
                 if value is None:

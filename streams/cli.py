@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import math
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.settings import PUBLISH_WAIT_SECONDS, WorkerSettings
 from wayfinder.vocabulary import Topic, parse_instant
 
 if TYPE_CHECKING:
@@ -121,8 +122,12 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from wayfinder.streams.publish import PublishError
 
     tick = _time(args.tick) if args.tick else None
+    if args.wait is not None and tick is None:
+        print("wayfinder publish: error: --wait: only with --tick (it is how long to wait for the workers before "
+              "the tick)", file=sys.stderr)
+        return 2
     try:
-        result = publish(settings, args.file, tick=tick)
+        result = publish(settings, args.file, tick=tick, wait_seconds=args.wait or PUBLISH_WAIT_SECONDS)
     except PublishError as e:
         print(f"wayfinder publish: {e}", file=sys.stderr)
         return 1
@@ -182,6 +187,21 @@ def _time(value: str) -> datetime:
         raise SystemExit(msg) from e
 
 
+def _wait_seconds(value: str) -> float:
+    """``--wait``: a positive, finite number of seconds."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds):
+        msg = f"{value!r} is not a number of seconds"
+        raise argparse.ArgumentTypeError(msg)
+    if seconds <= 0:
+        msg = f"{value} is not a positive number of seconds"
+        raise argparse.ArgumentTypeError(msg)
+    return seconds
+
+
 def register(sub: Any) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser("worker", help="the stream processor on Kafka (Faust)", epilog=_env_help(),
@@ -195,6 +215,9 @@ def register(sub: Any) -> None:
     p.add_argument("file", type=Path, help="CloudEvents, one JSON object per line")
     p.add_argument("--tick", metavar="TIME", help="then advance the stream clock to TIME (workers with --clock "
                    "event): timers due by then fire")
+    p.add_argument("--wait", metavar="SECONDS", type=_wait_seconds,
+                   help=f"with --tick: how long to wait for the workers to catch up before the tick (default "
+                   f"{PUBLISH_WAIT_SECONDS:g}); not caught up by then, no tick is sent and the command exits 1")
     _settings_args(p, *publish_settings)
     p.set_defaults(func=cmd_publish)
 

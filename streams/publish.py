@@ -16,7 +16,7 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 
 from wayfinder.jsonrows import NotAnObject, json_object
 from wayfinder.streams.embedded import UTF8_BOM, LongLine, file_lines
-from wayfinder.streams.settings import WorkerSettings
+from wayfinder.streams.settings import PUBLISH_WAIT_SECONDS, WorkerSettings
 from wayfinder.streams.topics import INPUTS
 from wayfinder.streams.wire import encode_tick
 from wayfinder.vocabulary import Topic, input_topic
@@ -63,7 +63,7 @@ def _progress(stream: TextIO) -> Callable[[int, int, int], None]:
     return show
 
 
-def wait_caught_up(settings: WorkerSettings, *, timeout: float = 300.0, poll: float = 0.5) -> bool:
+def wait_caught_up(settings: WorkerSettings, *, timeout: float = PUBLISH_WAIT_SECONDS, poll: float = 0.5) -> bool:
     """Wait until the workers' group has consumed everything on the inputs and the mailbox topic."""
     names = [settings.topic(n) for n in (*INPUTS, Topic.MAILBOX)]
     with closing(KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)) as admin, \
@@ -100,9 +100,11 @@ def _producer(settings: WorkerSettings) -> KafkaProducer:
 def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = None,
             progress: TextIO | None = sys.stderr, wait: Callable[[WorkerSettings], bool] | None = None,
             connect: Callable[[WorkerSettings], KafkaProducer] | None = None,
-            now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Published:
+            now: Callable[[], datetime] = lambda: datetime.now(UTC),
+            wait_seconds: float = PUBLISH_WAIT_SECONDS) -> Published:
     """Produce the events of ``path``; with ``tick``, wait for the workers (``wait``, by default
-    ``wait_caught_up``) and then advance the stream clock. Workers that do not catch up in time are an
+    ``wait_caught_up`` for ``wait_seconds``) and then advance the stream clock. Workers that do not catch up in
+    time are an
     error (``PublishError``) and no tick is sent: a tick ahead of unprocessed events would fire timers
     before the events that should come first. A line longer than the workers take (``max_event_bytes``) is read
     past in pieces and goes to the dead-letter topic as ``too_large`` (with the file's name and the line), as
@@ -157,7 +159,8 @@ def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = Non
             msg = f"{refused:,} of {count:,} events were not accepted by Kafka: {failed[0].exception}"
             raise PublishError(msg)
         if tick is not None:
-            _tick_when_caught_up(settings, producer, tick, wait or wait_caught_up)
+            caught_up = wait or (lambda s: wait_caught_up(s, timeout=wait_seconds))
+            _tick_when_caught_up(settings, producer, tick, caught_up, wait_seconds)
     except KafkaTimeoutError as e:  # the broker answered, maybe, and has no such topic: say that, not "no broker"
         _no_such_topic(settings, result, tick, e)
         raise
@@ -167,11 +170,12 @@ def publish(settings: WorkerSettings, path: Path, *, tick: datetime | None = Non
 
 
 def _tick_when_caught_up(settings: WorkerSettings, producer: KafkaProducer, tick: datetime,
-                         wait: Callable[[WorkerSettings], bool]) -> None:
+                         wait: Callable[[WorkerSettings], bool], wait_seconds: float) -> None:
     if not wait(settings):
         msg = (f"the events are published, but the workers (group {settings.app_id}) did not catch up "
-               "in time, so the stream clock was not advanced: check that the workers run, then tick "
-               "again with an empty file (`wayfinder publish EMPTY_FILE --tick TIME`)")
+               f"within {wait_seconds:g} s (--wait), so the stream clock was not advanced: check that the workers "
+               "run, then tick again with an empty file (`wayfinder publish EMPTY_FILE --tick TIME`), with a "
+               "longer --wait for a large file")
         raise PublishError(msg)
     send_ticks(producer, settings, tick)
     producer.flush()

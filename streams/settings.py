@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+PUBLISH_WAIT_SECONDS = 300.0
+"""How long ``wayfinder publish --tick`` waits for the workers to catch up before the tick, unless ``--wait`` says."""
+
 
 class WorkerSettings(BaseSettings):
     """How a worker connects, what it reads and writes, and where it keeps state."""

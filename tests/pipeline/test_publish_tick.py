@@ -79,8 +79,8 @@ def test_a_tick_after_the_workers_caught_up_reaches_every_partition(events: Path
 
 def test_workers_that_do_not_catch_up_are_an_error_and_no_tick_is_sent(events: Path) -> None:
     producer = RecordingProducer()
-    with pytest.raises(PublishError, match=r"the workers \(group grp\) did not catch up in time, so the stream "
-                       r"clock was not advanced"):
+    with pytest.raises(PublishError, match=r"the workers \(group grp\) did not catch up within 300 s \(--wait\), so "
+                       r"the stream clock was not advanced"):
         publish(SETTINGS, events, tick=AT, progress=None, connect=lambda s: producer, wait=lambda s: False)
     assert ticks(producer) == []
     assert len(producer.sent) == 3  # the events themselves are published
@@ -91,14 +91,58 @@ def test_the_command_exits_non_zero_when_the_workers_do_not_catch_up(
         events: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     producer = RecordingProducer()
     monkeypatch.setattr(publishing, "_producer", lambda s: producer)
-    monkeypatch.setattr(publishing, "wait_caught_up", lambda s: False)
+    monkeypatch.setattr(publishing, "wait_caught_up", lambda s, timeout: False)
     code = main(["publish", str(events), "--tick", "2027-01-01T00:00:00Z", "--topic-prefix", "p."])
     assert code == 1
-    assert "did not catch up in time" in capsys.readouterr().err
+    assert "did not catch up within 300 s" in capsys.readouterr().err
     assert ticks(producer) == []
-    monkeypatch.setattr(publishing, "wait_caught_up", lambda s: True)
+    monkeypatch.setattr(publishing, "wait_caught_up", lambda s, timeout: True)
     assert main(["publish", str(events), "--tick", "2027-01-01T00:00:00Z", "--topic-prefix", "p."]) == 0
     assert len(ticks(producer)) == 4
+
+
+def test_the_wait_for_the_workers_is_wait_seconds_and_300_when_not_given(
+        events: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """README "publish --tick": a backfill of a year takes the workers longer than the fixed 300 s, and a test on a
+    small file should not wait as long; ``--wait SECONDS`` is how long, and an error that names it says so."""
+    producer = RecordingProducer()
+    waited: list[float] = []
+
+    def caught_up(settings: WorkerSettings, timeout: float) -> bool:
+        waited.append(timeout)
+        return timeout > 100
+
+    monkeypatch.setattr(publishing, "_producer", lambda s: producer)
+    monkeypatch.setattr(publishing, "wait_caught_up", caught_up)
+    tick = ["--tick", "2027-01-01T00:00:00Z", "--topic-prefix", "p."]
+    assert main(["publish", str(events), *tick, "--wait", "1800"]) == 0
+    assert main(["publish", str(events), *tick]) == 0
+    assert main(["publish", str(events), *tick, "--wait", "2.5"]) == 1
+    assert waited == [1800.0, 300.0, 2.5]
+    assert "did not catch up within 2.5 s (--wait)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("value", "error"), [
+    ("0", "--wait: 0 is not a positive number of seconds"), ("-5", "--wait: -5 is not a positive number of seconds"),
+    ("soon", "--wait: 'soon' is not a number of seconds"), ("nan", "--wait: 'nan' is not a number of seconds"),
+    ("inf", "--wait: 'inf' is not a number of seconds")])
+def test_wait_must_be_a_positive_number_of_seconds(
+        events: Path, value: str, error: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["publish", str(events), "--tick", "2027-01-01T00:00:00Z", "--wait", value])
+    assert exited.value.code == 2
+    assert error in capsys.readouterr().err
+
+
+def test_wait_without_a_tick_is_refused_and_help_shows_it(
+        events: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without ``--tick`` nothing waits for the workers; a ``--wait`` there would be read as a wait that happened."""
+    assert main(["publish", str(events), "--wait", "60"]) == 2
+    assert "--wait: only with --tick" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["publish", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--wait SECONDS" in shown and "default 300" in shown
 
 
 def test_an_empty_file_with_a_tick_only_ticks(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    Strict,
     Tag,
     ValidationInfo,
     field_validator,
@@ -29,6 +30,9 @@ from wayfinder.journeys.events import LeaveType
 from wayfinder.vocabulary import Channel, Frozen, Identifier, LanguageTag, RecipientRole, localized, parse_instant
 
 _M = TypeVar("_M")
+# A flag HR operations write: YAML's true or false only. Pydantic reads "yes", "on", 1 and the text "true" as
+# booleans, so ``essential: "yes"`` passed as true (2026-12-06); every flag of a definition is this type.
+Flag = Annotated[bool, Strict()]
 STEP_KINDS = ("send", "wait", "wait_for", "branch", "roadmap", "task", "end", "learning_path")
 
 
@@ -425,7 +429,7 @@ class Journey(Frozen):
                                          "message (suppressed, reason holdout)", examples=["5%"],
                              json_schema_extra={"pattern": HOLDOUT_PATTERN})] = None
     outcomes: list[Outcome] = Field(default_factory=list)
-    essential: Annotated[bool, Field(description="Its messages still go while the recipient is on a sensitive "
+    essential: Annotated[Flag, Field(description="Its messages still go while the recipient is on a sensitive "
                                      "leave (Policy.leave_pause)")] = False
     on_leave: Annotated[Literal["defer", "suppress"], Field(
         description="What happens to a message due while the recipient is on a sensitive leave: defer it to "
@@ -483,7 +487,7 @@ class FrequencyCap(Frozen):
 class QuietHoursPolicy(Frozen):
     start: TimeOfDay
     end: TimeOfDay
-    weekends: bool = False
+    weekends: Flag = False
 
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -498,7 +502,7 @@ class WorkingDays(Frozen):
 
     weekend: Annotated[list[Weekday], Field(description="days off every week")] = Field(
         default_factory=_saturday_and_sunday)
-    public_holidays: Annotated[bool, Field(description="skip the public holidays of the employee's country")] = True
+    public_holidays: Annotated[Flag, Field(description="skip the public holidays of the employee's country")] = True
 
 
 DEFAULT_PREFERENCES_URL = "https://intranet.example.com/wayfinder/preferences"
@@ -664,7 +668,7 @@ class TemplateDoc(Frozen):
 
 
 class EventField(Frozen):
-    required: Annotated[bool, Field(description="false: expressions must guard it with has(...), templates "
+    required: Annotated[Flag, Field(description="false: expressions must guard it with has(...), templates "
                                     "with |default(...)")] = True
     description: str | None = None
 
@@ -745,7 +749,7 @@ class ExpectedTask(Frozen):
 class Expectations(Frozen):
     messages: list[ExpectedMessage] = Field(default_factory=list)
     tasks: list[ExpectedTask] = Field(default_factory=list)
-    exact: Annotated[bool, Field(description="no messages or tasks besides those listed")] = True
+    exact: Annotated[Flag, Field(description="no messages or tasks besides those listed")] = True
 
 
 class JourneyTestDoc(Frozen):
@@ -758,7 +762,7 @@ class JourneyTestDoc(Frozen):
     id: Identifier
     description: str | None = None
     journeys: Annotated[list[Identifier] | None, Field(description="only these journeys run [default: all]")] = None
-    include_drafts: bool = False
+    include_drafts: Flag = False
     until: Annotated[str | None, Field(description="fire timers up to this time [default: the last event's]",
                                        json_schema_extra=_TEST_INSTANT)] = None
     events: Annotated[list[TestEvent], Field(min_length=1)]

@@ -901,3 +901,46 @@ steps:
                                               encoding="utf-8")
     assert main(["simulate", "--events", str(events), *defs, "--out", str(root / "out2")]) == 1
     assert "resource laptop-setup: requires unknown resource 'it-acounts'" in capsys.readouterr().err
+
+
+_FLAG_DOCS = {
+    "journeys/j.yaml": ("apiVersion: wayfinder/v1\nkind: Journey\nid: j\nessential: {essential}\n"
+                        "trigger: {{event: hris.employee.hired}}\nsteps:\n"
+                        "  - id: hello\n    send: {{channel: email, subject: Hi, body: Hello}}\n"),
+    "policy.yaml": ("apiVersion: wayfinder/v1\nkind: Policy\n"
+                    "quiet_hours: {{start: '20:00', end: '08:00', weekends: {weekends}}}\n"
+                    "working_days: {{public_holidays: {public_holidays}}}\n"),
+    "journeys/lms.yaml": ("apiVersion: wayfinder/v1\nkind: EventType\nid: lms.course.completed\n"
+                          "data:\n  course_id: {{required: {required}}}\n"),
+    "journeys/j.test.yaml": ("apiVersion: wayfinder/v1\nkind: JourneyTest\nid: t\ninclude_drafts: {include_drafts}\n"
+                             "events:\n  - {{type: hris.employee.hired, subject: E1, time: '2026-01-05T09:00:00Z',\n"
+                             "     data: {{start_date: '2026-02-02'}}}}\n"
+                             "expect: {{exact: {exact}}}\n"),
+}
+# where each flag's value is: (file, line, column)
+_FLAGS = {"essential": ("journeys/j.yaml", 4, 12), "weekends": ("policy.yaml", 3, 55),
+          "public_holidays": ("policy.yaml", 4, 33), "required": ("journeys/lms.yaml", 5, 25),
+          "include_drafts": ("journeys/j.test.yaml", 4, 17), "exact": ("journeys/j.test.yaml", 8, 17)}
+
+
+@pytest.mark.parametrize("flag", sorted(_FLAGS))
+@pytest.mark.parametrize("value", ['"yes"', "on", "0", "'true'"])
+def test_every_flag_of_a_definition_is_true_or_false_and_nothing_like_it(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str], flag: str, value: str) -> None:
+    """README "Leave": a non-boolean ``essential`` is a validation error, yet ``essential: "yes"`` passed as true
+    (pydantic reads "yes", "on", 1 and "true" as booleans), as did every flag of journeys, policy, event types and
+    journey tests. Each names its file, line, column and field; ``true`` and ``false`` pass."""
+    values = dict.fromkeys(_FLAGS, "true")
+    files = {name: text.format(**values) for name, text in _FLAG_DOCS.items()}
+    root = write_files(files)
+    assert main(["validate", str(root / "journeys"), "--policy", str(root / "policy.yaml")]) == 0, (
+        capsys.readouterr())
+    capsys.readouterr()
+    values[flag] = value
+    root = write_files({name: text.format(**values) for name, text in _FLAG_DOCS.items()})
+    assert main(["validate", str(root / "journeys"), "--policy", str(root / "policy.yaml")]) == 1
+    file, line, column = _FLAGS[flag]
+    errors = [e for e in capsys.readouterr().err.splitlines() if e.startswith(str(root / file))]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"{root / file}:{line}:{column}: ")
+    assert f"{flag}: expected true or false" in errors[0]

@@ -217,6 +217,17 @@ class Diagnostic:
     detail: str
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A ``send`` or ``task`` step its ``when`` skipped (false, or failed and so counted false): nothing to carry out
+    and nothing to count; a runner that shows an employee's path through a journey (``preview``) keeps it."""
+
+    journey_id: str
+    step_id: str
+    at: datetime
+    condition: str  # the ``when`` as written
+
+
 def part(name: str) -> str:
     """The ``step_id`` of a diagnostic about one of the journey's own conditions (``audience``, ``trigger.when``,
     ``exit_on[0].when``): ``#`` and its name, which no step id can be (``vocabulary.ID_PATTERN``)."""
@@ -229,4 +240,4 @@ def part_name(step_id: str | None) -> str | None:
 
 
 Effect = (Schedule | Unschedule | Decide | Dispatch | Gather | OpenTask | CancelPending | ForgetMailbox | Preferences
-          | LeaveChanged | Departure | Erase | Refuse | Lifecycle | Diagnostic)
+          | LeaveChanged | Departure | Erase | Refuse | Lifecycle | Diagnostic | Skipped)

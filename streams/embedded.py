@@ -29,6 +29,7 @@ from wayfinder.journeys.effects import (
     RecipientTimer,
     Refuse,
     ReviewTimer,
+    Skipped,
     Timer,
 )
 from wayfinder.journeys.engine import Engine
@@ -175,7 +176,7 @@ def read_events(lines: Iterable[str | bytes | LongLine], source: str = "events")
 class EmbeddedRunner:
     """Drives the core over a stream of events on a virtual clock and keeps every output in memory."""
 
-    def __init__(self, defs: Definitions, *, include_drafts: bool = False) -> None:
+    def __init__(self, defs: Definitions, *, include_drafts: bool = False, keep_skipped: bool = False) -> None:
         self.engine = Engine(defs, include_drafts=include_drafts)
         self.mailbox = Mailbox(defs.policy)
         self.states: dict[str, EmployeeState] = {}
@@ -192,6 +193,8 @@ class EmbeddedRunner:
         self.stats = Stats()
         # (employee, journey): when an event ended the enrollment early, and its type (for preview)
         self.exits: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
+        # with ``keep_skipped`` (preview): the steps each employee's ``when`` skipped, in order; simulate keeps none
+        self.skips: dict[str, list[Skipped]] | None = defaultdict(list) if keep_skipped else None
         self._feeding: str | None = None  # the type of the event being fed
         self.clock: datetime | None = None
         self._timers: list[tuple[datetime, int, Timer]] = []
@@ -435,6 +438,10 @@ class EmbeddedRunner:
         source, line = where if where is not None else (effect.source, None)
         self.dead_letters.append(DeadLetter(reason=effect.reason, raw=effect.raw, received_at=effect.at,
                                             source=source, line=line))
+
+    def skipped(self, effect: Skipped, subject: str) -> None:
+        if self.skips is not None:
+            self.skips[subject].append(effect)
 
     def observe(self, effect: Lifecycle | Diagnostic, subject: str) -> None:
         if isinstance(effect, Diagnostic):

@@ -28,6 +28,7 @@ from wayfinder.journeys.effects import (
     Preferences,
     Refuse,
     Schedule,
+    Skipped,
     Timer,
     Unschedule,
 )
@@ -56,6 +57,8 @@ class Port(Protocol):
     def refuse(self, effect: Refuse) -> None: ...
     def observe(self, effect: Lifecycle | Diagnostic, subject: str) -> None:
         """Count what happened; log a diagnostic (``log_diagnostic``)."""
+    def skipped(self, effect: Skipped, subject: str) -> None:
+        """A step its ``when`` skipped: kept by a runner that shows an employee's path (preview), else nothing."""
 
 
 def diagnostic_position(effect: Diagnostic, positions: Mapping[tuple[str, str], str]) -> str | None:
@@ -143,5 +146,7 @@ def carry_out(effects: list[Effect], port: Port, subject: str) -> None:
                 port.refuse(effect)
             case Diagnostic() | Lifecycle():
                 port.observe(effect, subject)
+            case Skipped():
+                port.skipped(effect, subject)
             case _:
                 assert_never(effect)

@@ -39,6 +39,7 @@ from wayfinder.journeys.effects import (
     OpenTask,
     Refuse,
     Schedule,
+    Skipped,
     Timer,
 )
 from wayfinder.journeys.engine import Engine, refused_after_erasure
@@ -1252,6 +1253,10 @@ class StagePort:
                             source=where.topic if where is not None else effect.source)
         self.work.records.append(Record(Topic.DEAD_LETTERS, None, _letter_value(letter, where)))
         self.stage.tally(self.stage.metrics.dead_letters.labels(effect.reason).inc)
+
+    def skipped(self, effect: Skipped, subject: str) -> None:
+        """A step its ``when`` skipped: nothing goes out, and the worker neither logs nor counts it (``preview``
+        shows it)."""
 
     def observe(self, effect: Lifecycle | Diagnostic, subject: str) -> None:
         m, tally = self.stage.metrics, self.stage.tally

@@ -7,6 +7,7 @@ from typing import Any
 
 from wayfinder.catalog.graph import Selection
 from wayfinder.journeys.definitions import Part
+from wayfinder.journeys.effects import Skipped
 from wayfinder.journeys.model import Journey, SendStep
 from wayfinder.journeys.state import Enrollment
 from wayfinder.journeys.steps.context import Next, Run, test
@@ -19,6 +20,8 @@ def run_send(run: Run, journey: Journey, e: Enrollment, step: SendStep, scope: d
     if action.when is None or test(run, action.when, journey, step.id, scope):
         deliver(run, journey, e, step, scope, action.channel, action.to,
                 lambda opted: _select(run, step, opted), lambda: _template(run, journey, step))
+    else:
+        run.effects.append(Skipped(journey.id, step.id, run.now, action.when.source))
     return e.step + 1
 
 

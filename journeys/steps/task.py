@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from wayfinder.journeys.decisions import escalation_contact
 from wayfinder.journeys.definitions import Part
-from wayfinder.journeys.effects import Diagnostic, OpenTask
+from wayfinder.journeys.effects import Diagnostic, OpenTask, Skipped
 from wayfinder.journeys.model import Journey, TaskStep
 from wayfinder.journeys.profile import left, present
 from wayfinder.journeys.records import Task, stable_id
@@ -26,6 +26,8 @@ def run_task(run: Run, journey: Journey, e: Enrollment, step: TaskStep, scope: d
     action = step.task
     if action.when is None or test(run, action.when, journey, step.id, scope):
         _open(run, journey, e, step, scope)
+    else:
+        run.effects.append(Skipped(journey.id, step.id, run.now, action.when.source))
     return e.step + 1
 
 

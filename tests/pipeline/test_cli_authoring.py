@@ -944,3 +944,29 @@ def test_every_flag_of_a_definition_is_true_or_false_and_nothing_like_it(
     assert len(errors) == 1, errors
     assert errors[0].startswith(f"{root / file}:{line}:{column}: ")
     assert f"{flag}: expected true or false" in errors[0]
+
+
+def test_preview_lists_a_step_its_when_skipped_in_order_with_the_others(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    """HR operations previewing a journey saw its messages and tasks and nothing of a step its ``when`` skipped, so a
+    step that never ran for this employee looked like one preview had lost. Each skip is listed where it happened,
+    with the condition, between what went before it and what came after."""
+    journey = AUDIENCE.replace('employee.employment_type == "intern"', "'true'").replace(
+        "resources: {topics: [return-to-work]}}\n",
+        "resources: {topics: [return-to-work]}}\n"
+        "  - id: interns\n    send: {channel: email, template: new-parent/return,\n"
+        "           when: 'employee.employment_type == \"intern\"'}\n"
+        "  - id: pause\n    wait: {for: 1d}\n"
+        "  - id: call\n    task: {assignee: hr_partner, title: Call them, note: Welcome back}\n"
+        "  - id: later\n    task: {assignee: hr_partner, title: Again, note: Later, when: 'event.data.return_date ==\n"
+        "      \"2026-01-01\"'}\n")
+    root = write_files({"journeys/j.yaml": journey})
+    assert preview(root, '{"leave_type": "parental", "return_date": "2026-05-04"}') == 0
+    out = capsys.readouterr().out
+    shown = [line for line in out.splitlines() if line.startswith("== ")]
+    assert [line.split(" ")[1:3] for line in shown] == [
+        ["hello:", "email"], ["step", "interns"], ["task", "call"], ["step", "later"]], out
+    assert shown[1] == ('== step interns skipped: its `when` was false (employee.employment_type == "intern"), '
+                        "2026-05-04 08:00 UTC (2026-05-04T08:00:00Z)")
+    assert shown[3] == ('== step later skipped: its `when` was false (event.data.return_date == "2026-01-01"), '
+                        "2026-05-05 08:00 UTC (2026-05-05T08:00:00Z)")

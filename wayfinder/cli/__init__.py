@@ -45,6 +45,7 @@ from wayfinder.cli.report import print_summary
 from wayfinder.cli.runfile import write_run
 from wayfinder.journeys import Problem
 from wayfinder.journeys.checks import CLOSE, suggest
+from wayfinder.journeys.effects import Skipped
 from wayfinder.journeys.engine import event_view
 from wayfinder.journeys.events import EARLIEST, LATEST, CloudEvent, DecodeError, decode_event, iso
 from wayfinder.journeys.loader import Definitions, Sources, load, load_for_runs
@@ -432,6 +433,50 @@ def _closing_notes(args: argparse.Namespace, journey: Journey, runner: EmbeddedR
     return notes
 
 
+def _in_step_order(journey: Journey, items: list[Message | Task | Skipped]) -> list[Message | Task | Skipped]:
+    """What preview shows of a journey, in the order the employee met it: by the time each step ran, then by the
+    step's place in the journey (a skipped step between the messages and tasks it came between)."""
+
+    def key(item: Message | Task | Skipped) -> tuple[datetime, int]:
+        at = item.at if isinstance(item, Skipped) else item.created_at
+        return at, journey.step_index.get(item.step_id, len(journey.steps))
+
+    return sorted(items, key=key)
+
+
+def _print_task(t: Task, employee_id: str, zones: Timezones) -> None:
+    opened = local_time(t.created_at, zones.at(t.assignee_id or employee_id, t.created_at))
+    state = f", {t.status}" + (f" ({t.reason})" if t.reason else "") if t.status != "open" or t.reason else ""
+    print(f"== task {t.step_id} for {t.assignee} {t.assignee_id or NOBODY_ON_FILE}{state}, {opened} "
+          f"({iso(t.created_at)}): {t.title}\n{t.note}\n")
+
+
+def _print_path(args: argparse.Namespace, journey: Journey, defs: Definitions, runner: EmbeddedRunner,
+                events: list[CloudEvent], who: tuple[str, datetime | None], shown: list[Message | Task],
+                zones: Timezones) -> list[Path]:
+    """The employee's messages, tasks and skipped steps in the journey, in the order they met them; the HTML pages
+    written (``--html``)."""
+    employee_id, erased_at = who
+    pages: list[Path] = []
+    skips = [s for s in (runner.skips or {}).get(employee_id, []) if s.journey_id == journey.id]
+    for item in _in_step_order(journey, [*shown, *skips]):
+        if isinstance(item, Message):
+            when = local_time(item.scheduled_for, zones.at(item.mailbox, item.scheduled_for))
+            why = ([f"Resources: {', '.join(item.resources)}"] if item.resources else []) if (
+                erased_at is not None and item.created_at <= erased_at) else (
+                why_resources(journey, defs, item.step_id, item.resources, runner.states.get(employee_id),
+                              profile_then(events, employee_id, item.created_at, erased_at)))
+            page = _print_previewed(item, when, runner, why, args.html)
+            pages += [page] if page is not None else []
+        elif isinstance(item, Task):
+            _print_task(item, employee_id, zones)
+        else:
+            condition = " ".join(item.condition.split())  # a block scalar's lines, on one line
+            print(f"== step {item.step_id} skipped: its `when` was false ({condition}), "
+                  f"{local_time(item.at, zones.at(employee_id, item.at))} ({iso(item.at)})\n")
+    return pages
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
     defs = _checked_load("preview", lambda: _check_preview_args(args), args)
     if isinstance(defs, int):
@@ -458,7 +503,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     except _BadData as e:
         print(f"wayfinder preview: {e}", file=sys.stderr)
         return 2
-    runner = EmbeddedRunner(only)
+    runner = EmbeddedRunner(only, keep_skipped=True)
     last = max(e.time for e in events)
     runner.run(events, last + HORIZON)
     follow(runner, journey.id, employee_id, last)
@@ -483,20 +528,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if notes:
         print()
     zones = Timezones(events)
-    pages = []
-    for m in mine:
-        when = local_time(m.scheduled_for, zones.at(m.mailbox, m.scheduled_for))
-        why = ([f"Resources: {', '.join(m.resources)}"] if m.resources else []) if (
-            erased_at is not None and m.created_at <= erased_at) else (
-            why_resources(journey, defs, m.step_id, m.resources, runner.states.get(employee_id),
-                          profile_then(events, employee_id, m.created_at, erased_at)))
-        page = _print_previewed(m, when, runner, why, args.html)
-        pages += [page] if page is not None else []
-    for t in tasks:
-        opened = local_time(t.created_at, zones.at(t.assignee_id or employee_id, t.created_at))
-        state = f", {t.status}" + (f" ({t.reason})" if t.reason else "") if t.status != "open" or t.reason else ""
-        print(f"== task {t.step_id} for {t.assignee} {t.assignee_id or NOBODY_ON_FILE}{state}, {opened} "
-              f"({iso(t.created_at)}): {t.title}\n{t.note}\n")
+    pages = _print_path(args, journey, defs, runner, events, (employee_id, erased_at), [*mine, *tasks], zones)
     for note in _closing_notes(args, journey, runner, events, employee_id, zones):
         print(f"note: {note}")
     waits = still_waiting(journey, runner.states.get(employee_id),

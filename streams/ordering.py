@@ -90,11 +90,23 @@ def kept_rank(rank: str) -> str:
     return _cut(rank, RANK_PAIRS - 1)
 
 
+def _keyed(rank: str) -> str:
+    """``rank`` as a waiting input's key holds it: its input's origin, when it has one, after a ``;``. The key puts a
+    ``:`` after the rank, and ``:`` sorts after an origin's first digit: without the ``;`` a rank with no origin (its
+    timer stored before origins were kept, or its key) would go after those that tie with it up to the origin, not
+    first as a shorter tuple does (``timer_rank``)."""
+    for n in range(len(rank) // _PAIR):
+        if rank[n * _PAIR + _PAIR - 1] == "1":  # the input's pair: its origin, if any, follows
+            end = (n + 1) * _PAIR
+            return f"{rank[:end]};{rank[end:]}" if len(rank) > end else rank
+    return rank
+
+
 def buffer_key(partition: int, at: datetime, origin: str, rank: str | None = None) -> str:
     """The key a waiting input is kept under; keys of one partition sort in the order they are acted on: by decision
-    time, then by rank (``k<rank>``), then by origin. An input with no rank (a digest box's, or one written before
-    ranks) comes after those with one at its time, in the order of its origin."""
-    return f"{BUFFER_PREFIX}{partition}:{micros(at):017d}:{f'k{rank}' if rank else 'z'}:{origin}"
+    time, then by rank (``k<rank>``, as ``_keyed`` writes it), then by origin. An input with no rank (a digest box's,
+    or one written before ranks) comes after those with one at its time, in the order of its origin."""
+    return f"{BUFFER_PREFIX}{partition}:{micros(at):017d}:{f'k{_keyed(rank)}' if rank else 'z'}:{origin}"
 
 
 def waiting_since(key: str) -> int:

@@ -74,6 +74,24 @@ def test_a_mailbox_input_without_a_rank_waits_behind_those_with_one_at_its_time(
                                                                                "0000:a", input_rank(T))
 
 
+def test_a_mailbox_input_whose_rank_has_no_origin_waits_before_its_ties_with_one() -> None:
+    """README "Kafka order": a rank with no origin (its timer stored before origins were kept) sorts first among
+    those that tie with it up to the origin, as a shorter tuple does, also where the mailbox stage keeps its inputs
+    waiting: the key puts a ``:`` after the rank, which sorted after an origin's first digit, so such an input went
+    after its ties instead. Its source partition and place (the key's last part) do not change that."""
+    hired = T - timedelta(days=28)
+    old = timer_rank(T, kept_rank(input_rank(hired)))
+    new = [timer_rank(T, kept_rank(input_rank(hired, input_origin(p, "hris.events", 7)))) for p in (0, 1)]
+    assert old < new[0] < new[1]
+    keys = [buffer_key(0, T, f"{9 - n}:hris:000000000001:00000", rank) for n, rank in enumerate((old, *new))]
+    assert keys == sorted(keys)
+    # a key stored before ranks had origins: ``buffer_key`` wrote the same text for a rank without one
+    stored = f"b:0:{keys[0].split(':')[2]}:k{old}:9:hris:000000000001:00000"
+    assert stored == keys[0] and stored < keys[1]
+    # the origin still orders ties of one instant, and ranks that differ before it go by the rank as before
+    assert buffer_key(0, T, "0", new[0]) < buffer_key(0, T, "0", new[1]) < buffer_key(0, T, "0", input_rank(T))
+
+
 class RankedRunner(EmbeddedRunner):
     """``simulate``, noting the rank of every decision of the employee side and the time and rank of each mailbox
     input it makes, in the order it makes them."""

@@ -63,10 +63,13 @@ class Mailbox:
         self.weekends = policy.quiet_weekdays
 
     def slot(self, state: MailboxState, now: datetime, timezone: str, own_window: tuple[time, time] | None,
-             after: datetime | None = None) -> tuple[datetime, str | None]:
+             after: datetime | None = None, *, why_only: bool = False) -> tuple[datetime, str | None]:
         """The first time at or after ``now`` (and after anything already waiting here, or ``after``: the time of the
         message it is placed behind) that may be used, and why it is later than ``now``: paused, quiet_hours
-        or frequency_cap (what holds it at ``now``, also behind a deferred message), else queued (only the order)."""
+        or frequency_cap (what holds it at ``now``, also behind a deferred message), else queued (only the order).
+        ``why_only``: only the reason is wanted, so the walk stops at the cap's first refusal (nothing after it
+        changes the reason): asking it of a mailbox that holds months behind its cap walks one window, not all of
+        them (README "The busy mailbox in `simulate`")."""
         tz = zone(timezone)
         window = own_window or self.window
         # Held messages are queued in order, so the last one held is the latest (see MailboxState).
@@ -78,7 +81,7 @@ class Mailbox:
             # Behind a held message, but it says what holds this one (SPEC §6: a message deferred by quiet hours or
             # the cap says so, also when another waits before it for the same reason); "queued" only when nothing
             # but the order does.
-            reason = self.slot(state, now, timezone, own_window, after=now)[1] or "queued"
+            reason = self.slot(state, now, timezone, own_window, after=now, why_only=True)[1] or "queued"
         if state.paused_until is not None and state.paused_until > now:
             # Held by the pause, also behind another message it holds, even when that one waits past the pause's
             # end (its end in quiet hours, the cap): a message that comes during a pause is "paused", not "queued".
@@ -94,6 +97,8 @@ class Mailbox:
             if hi - bisect_right(state.slots, t - self.per, key=_at) < self.cap.max:
                 return t, reason
             t, reason = state.slots[hi - self.cap.max].at + self.per, "frequency_cap"
+            if why_only:
+                return t, reason
         return t, reason  # pragma: no cover - a cap always frees a slot within max rounds
 
     def on_input(self, state: MailboxState | None, item: MailboxInput, now: datetime) -> MailboxOutcome:

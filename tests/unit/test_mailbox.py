@@ -605,3 +605,30 @@ def test_a_first_profile_makes_a_mailbox_that_keeps_only_where_and_when_the_reci
         "recipient_id": "M1", "placing": {"timezone": "Asia/Tokyo", "quiet_hours": "21:00:00-07:00:00"}}
     assert box.on_input(None, Preferences("M1", (), (), None, utc("2026-03-01T00:00:00")),
                         utc("2026-03-01T00:00:00")).state is None  # nothing to place by: no mailbox, as before
+
+
+def test_a_message_behind_a_long_queue_asks_why_it_waits_without_walking_the_whole_queue(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10: one more message to a mailbox months behind its cap costs the same whatever it holds. The reason a
+    message held behind others gives (what holds it now) stops at the cap's first refusal: before, the walk went on
+    to the end of the queue, a round per cap window, for every message placed (quadratic in what the box holds)."""
+    import wayfinder.journeys.mailbox as mailbox_module
+    from wayfinder.journeys._time import next_allowed
+
+    box = Box()
+    now = berlin("2026-03-02 10:00")
+    for n in range(600):  # 200 weeks behind the cap of 3 a week
+        box.send(f"m{n:04d}", now)
+    walked = 0
+
+    def counted(instant: datetime, tz: ZoneInfo, window: tuple[time, time] | None, weekends: frozenset[int]
+                ) -> datetime:
+        nonlocal walked
+        walked += 1
+        return next_allowed(instant, tz, window, weekends)
+
+    monkeypatch.setattr(mailbox_module, "next_allowed", counted)
+    last = box.send("m-last", now)
+    assert last.status == "deferred" and last.reason == "frequency_cap"
+    assert last.scheduled_for > box.state.pending["m0599"].scheduled_for
+    assert walked <= 6, walked

@@ -10,20 +10,11 @@ from typing import Any
 import pytest
 
 from tests.pipeline.stages import Pipeline
+from tests.pipeline.test_recipient_choices_order import TELL_MANAGER, UNTIL
 from tests.pipeline.test_runner_rules import ev, person, runner_for
-from tests.support import WriteFiles, at
+from tests.support import WriteFiles
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.streams.routing import partition_of
-
-UNTIL = at("2026-07-01T00:00:00Z")
-
-TELL_MANAGER = """id: tell-manager
-trigger: {event: hris.leave.started}
-reentry: always
-steps:
-  - id: note
-    send: {channel: email, to: manager, subject: "A leave in your team", body: "Someone is on leave."}
-"""
 
 DAILY = 'digests:\n  manager: {every: daily, at: "09:00"}\n'
 

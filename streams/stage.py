@@ -1476,20 +1476,14 @@ class MailboxStage(Stage):
         """The recipient's mailbox: as ``_keep`` last left it in the cache (this unit's writes included), else from
         this unit's writes or the table; what it holds is noted, object by object, with where its ids are stored,
         so that ``_keep`` writes only what changed."""
-        key = f"s:{rid}"
-        state: MailboxState | None = None
-        hit = self.cached(key)
-        known = self.cached(f"L:{rid}")  # the layout kept with the state object it describes
+        state, known = self._cached_mailbox(work, rid)
         layout: held.Layout
-        if isinstance(hit, MailboxState) and isinstance(known, tuple) and known[0] is hit:
-            # What ``_keep`` left, this unit's own write included (it remembers what it writes; an undone unit
-            # drops what it took from the cache): a wake-up acting on many inputs to one busy mailbox reads it
-            # once, not each time.
-            state, layout = hit, known[1]
+        if known is not None:
+            # What ``_keep`` left, this unit's own write included: a wake-up acting on many inputs to one busy
+            # mailbox reads it once, not each time.
+            layout = known
         else:
-            if key not in work.writes and isinstance(hit, MailboxState):
-                state = hit
-            raw = self.read(work, key)
+            raw = self.read(work, f"s:{rid}")
             if raw is None:
                 state, layout = None, held.Layout()
             elif state is not None:
@@ -1540,14 +1534,24 @@ class MailboxStage(Stage):
         """The recipient's time zone and quiet hours as their mailbox keeps them (``MailboxState.placing``), for their
         digest box to close by: from the mailbox ``_keep`` last left in the cache (this unit's write included), else
         from its record alone (not its held messages)."""
-        key = f"s:{rid}"
-        hit = self.cached(key)
-        known = self.cached(f"L:{rid}")
-        if isinstance(hit, MailboxState) and (key not in work.writes or (isinstance(known, tuple)
-                                                                          and known[0] is hit)):
-            return hit.placing
-        raw = self.read(work, key)
+        state, _ = self._cached_mailbox(work, rid)
+        if state is not None:
+            return state.placing
+        raw = self.read(work, f"s:{rid}")
         return held.placing_of(raw) if raw is not None else None
+
+    def _cached_mailbox(self, work: Work, rid: str) -> tuple[MailboxState | None, held.Layout | None]:
+        """The recipient's mailbox object in the cache when it is this unit's latest: with the layout ``_keep`` kept
+        beside it (it remembers what it writes, this unit's own write included; an undone unit drops what it took
+        from the cache), or without one when this unit has not written it (the table's record is what the object
+        was dumped as); (None, None) when the cache cannot tell."""
+        hit = self.cached(f"s:{rid}")
+        if not isinstance(hit, MailboxState):
+            return None, None
+        known = self.cached(f"L:{rid}")  # the layout kept with the state object it describes
+        if isinstance(known, tuple) and known[0] is hit:
+            return hit, known[1]
+        return (hit, None) if f"s:{rid}" not in work.writes else (None, None)
 
     def _load_digest(self, work: Work, rid: str) -> DigestState | None:
         return self.load_model(work, f"g:{rid}", DigestState)

@@ -226,6 +226,7 @@ class Skipped:
     step_id: str
     at: datetime
     condition: str  # the ``when`` as written
+    failed: str | None = None  # why the ``when`` failed and so counted false (its diagnostic's detail); None: false
 
 
 def part(name: str) -> str:

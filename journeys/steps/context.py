@@ -55,10 +55,17 @@ def scope(run: Run, extra: dict[str, Any]) -> dict[str, Any]:
 
 def test(run: Run, expr: Any, journey: Journey, step_id: str | None, extra: dict[str, Any]) -> bool:
     """A condition; one that fails at run time counts as false and leaves a diagnostic."""
+    return tested(run, expr, journey, step_id, extra)[0]
+
+
+def tested(run: Run, expr: Any, journey: Journey, step_id: str | None,
+           extra: dict[str, Any]) -> tuple[bool, str | None]:
+    """``test``, and why a condition that failed at run time counted as false (its diagnostic's detail: what went
+    wrong, never a value), else None."""
     ok, error = expr.test(scope(run, extra))
     if error is not None:
         run.effects.append(Diagnostic("expression_failed", journey.id, step_id, error))
-    return bool(ok)
+    return bool(ok), error
 
 
 def recipient(run: Run, role: str, *, profile_needed: bool = True) -> tuple[str | None, Profile | None]:

@@ -970,3 +970,29 @@ def test_preview_lists_a_step_its_when_skipped_in_order_with_the_others(
                         "2026-05-04 08:00 UTC (2026-05-04T08:00:00Z)")
     assert shown[3] == ('== step later skipped: its `when` was false (event.data.return_date == "2026-01-01"), '
                         "2026-05-05 08:00 UTC (2026-05-05T08:00:00Z)")
+
+
+def test_preview_says_when_a_skipping_when_failed_rather_than_was_false(
+        write_files: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    """A ``when`` that fails at run time counts as false (SPEC), and preview said "was false" for it too, so HR
+    operations read a broken condition as one that did not hold for this employee. It now says the condition failed
+    and why (the diagnostic's words, which name no value), and a false one is still "was false"."""
+    journey = AUDIENCE.replace('employee.employment_type == "intern"', "'true'").replace(
+        "resources: {topics: [return-to-work]}}\n",
+        "resources: {topics: [return-to-work]}}\n"
+        "  - id: broken\n    send: {channel: email, template: new-parent/return,\n"
+        "           when: 'event.data.return_date > 3'}\n"
+        "  - id: call\n    task: {assignee: hr_partner, title: Call them, note: Welcome back,\n"
+        "           when: 'event.data.return_date.size() / 0 == 1'}\n"
+        "  - id: never\n    task: {assignee: hr_partner, title: Again, note: Later, when: 'false'}\n")
+    root = write_files({"journeys/j.yaml": journey})
+    assert preview(root, '{"leave_type": "parental", "return_date": "2026-05-04"}') == 0
+    out = capsys.readouterr().out
+    shown = [line for line in out.splitlines() if line.startswith("== step")]
+    assert [line.split(" ")[2] for line in shown] == ["broken", "call", "never"], out
+    for line, condition in zip(shown[:2], ("event.data.return_date > 3", "event.data.return_date.size() / 0 == 1"),
+                               strict=True):
+        assert line.startswith(f"== step {line.split(' ')[2]} skipped: its `when` failed and counts as false "
+                               f"({condition}: "), line
+        assert "2026-05-04" not in line.split(f"({condition}: ", 1)[1].split("), ")[0], line  # no value in the why
+    assert shown[2].startswith("== step never skipped: its `when` was false (false), "), shown[2]

@@ -472,7 +472,9 @@ def _print_path(args: argparse.Namespace, journey: Journey, defs: Definitions, r
             _print_task(item, employee_id, zones)
         else:
             condition = " ".join(item.condition.split())  # a block scalar's lines, on one line
-            print(f"== step {item.step_id} skipped: its `when` was false ({condition}), "
+            because = (f"was false ({condition})" if item.failed is None else
+                       f"failed and counts as false ({condition}: {item.failed})")
+            print(f"== step {item.step_id} skipped: its `when` {because}, "
                   f"{local_time(item.at, zones.at(employee_id, item.at))} ({iso(item.at)})\n")
     return pages
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from jinja2 import Undefined
 
 from wayfinder.journeys.definitions import Definitions
-from wayfinder.journeys.effects import Diagnostic, Effect, EnrollmentTimer, Lifecycle, Schedule
+from wayfinder.journeys.effects import Diagnostic, Effect, EnrollmentTimer, Lifecycle, Schedule, Skipped
 from wayfinder.journeys.model import Journey
 from wayfinder.journeys.profile import KNOWN_FIELDS, Profile, present
 from wayfinder.journeys.records import message_key
@@ -66,6 +66,17 @@ def tested(run: Run, expr: Any, journey: Journey, step_id: str | None,
     if error is not None:
         run.effects.append(Diagnostic("expression_failed", journey.id, step_id, error))
     return bool(ok), error
+
+
+def skipped(run: Run, journey: Journey, step_id: str, when: Any, extra: dict[str, Any]) -> bool:
+    """Whether a step's ``when`` skips it (false, or failed and so counted false); a skip is noted as ``Skipped``,
+    with why it failed if it did, for a runner that shows an employee's path (``preview``)."""
+    if when is None:
+        return False
+    holds, failed = tested(run, when, journey, step_id, extra)
+    if not holds:
+        run.effects.append(Skipped(journey.id, step_id, run.now, when.source, failed))
+    return not holds
 
 
 def recipient(run: Run, role: str, *, profile_needed: bool = True) -> tuple[str | None, Profile | None]:

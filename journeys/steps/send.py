@@ -7,23 +7,18 @@ from typing import Any
 
 from wayfinder.catalog.graph import Selection
 from wayfinder.journeys.definitions import Part
-from wayfinder.journeys.effects import Skipped
 from wayfinder.journeys.model import Journey, SendStep
 from wayfinder.journeys.state import Enrollment
-from wayfinder.journeys.steps.context import Next, Run, tested
+from wayfinder.journeys.steps.context import Next, Run, skipped
 from wayfinder.journeys.steps.message import deliver
 from wayfinder.journeys.templates import MessageTemplate
 
 
 def run_send(run: Run, journey: Journey, e: Enrollment, step: SendStep, scope: dict[str, Any]) -> Next:
     action = step.send
-    if action.when is not None:
-        holds, failed = tested(run, action.when, journey, step.id, scope)
-        if not holds:
-            run.effects.append(Skipped(journey.id, step.id, run.now, action.when.source, failed))
-            return e.step + 1
-    deliver(run, journey, e, step, scope, action.channel, action.to,
-            lambda opted: _select(run, step, opted), lambda: _template(run, journey, step))
+    if not skipped(run, journey, step.id, action.when, scope):
+        deliver(run, journey, e, step, scope, action.channel, action.to,
+                lambda opted: _select(run, step, opted), lambda: _template(run, journey, step))
     return e.step + 1
 
 

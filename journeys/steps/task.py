@@ -6,12 +6,12 @@ from typing import Any, Literal
 
 from wayfinder.journeys.decisions import escalation_contact
 from wayfinder.journeys.definitions import Part
-from wayfinder.journeys.effects import Diagnostic, OpenTask, Skipped
+from wayfinder.journeys.effects import Diagnostic, OpenTask
 from wayfinder.journeys.model import Journey, TaskStep
 from wayfinder.journeys.profile import left, present
 from wayfinder.journeys.records import Task, stable_id
 from wayfinder.journeys.state import Enrollment, OpenTaskRef
-from wayfinder.journeys.steps.context import Next, Run, recipient, recipient_as_seen, tested
+from wayfinder.journeys.steps.context import Next, Run, recipient, recipient_as_seen, skipped
 from wayfinder.journeys.templates import RenderError
 
 Assignee = Literal["hr_partner", "manager", "review_escalation"]
@@ -24,12 +24,8 @@ _MOVED = {
 
 def run_task(run: Run, journey: Journey, e: Enrollment, step: TaskStep, scope: dict[str, Any]) -> Next:
     action = step.task
-    if action.when is not None:
-        holds, failed = tested(run, action.when, journey, step.id, scope)
-        if not holds:
-            run.effects.append(Skipped(journey.id, step.id, run.now, action.when.source, failed))
-            return e.step + 1
-    _open(run, journey, e, step, scope)
+    if not skipped(run, journey, step.id, action.when, scope):
+        _open(run, journey, e, step, scope)
     return e.step + 1
 
 

@@ -18,7 +18,9 @@ event clock (as the Kafka order tests do) and 4 partitions, each a real ``wayfin
    same topics, timed from Faust's "Ready" to its group having caught up on the inputs and the mailbox topic
    (``kafka_throughput``'s method) and then, after a tick to the last event's time, on the tick topics and the
    mailbox again: every decision up to the last event made (on the event clock the mailbox acts on an input
-   once every partition has passed its time).
+   once every partition has passed its time). Beside it, the journey core alone (``simulate`` over the same
+   events in a fresh process, no Kafka): the agent's cost per event over the core's is the most any worker that
+   runs this core can reach against the agent.
 2. One worker against two: each on topics of its own, the workers started and settled first, then the same
    events published at full speed; timed from the first send to the same end as in 1. The machine has 2
    cores, shared by the workers, the broker and the publisher: two workers cannot get a core each.
@@ -254,6 +256,16 @@ def beside_simulate(events: Path, base: Path | None, runs: int) -> None:
         line += (f"; the base tree's stages {old:.3f} ms ({old / best['simulate']:.2f}x simulate's): "
                  f"{old / best['stages']:.2f}x faster here")
     print(line)
+
+
+def ceiling(noop: float, core_ms: float) -> str:
+    """The most any worker that runs this journey core can reach against the do-nothing agent: the agent's whole cost
+    per event (``noop`` events/s on one core) over the CPU the core alone spends per event (``simulate``, no Kafka,
+    ``core_ms``), before anything is read, kept or sent."""
+    agent_ms = 1000 / noop
+    return (f"  the journey core alone      {1000 / core_ms:>8,.0f} events/s of CPU (simulate, no Kafka: "
+            f"{core_ms:.3f} ms per event against the agent's {agent_ms:.3f}): a worker that runs it reaches at most "
+            f"{agent_ms / core_ms:.2f}x the do-nothing agent")
 
 
 def org_events(count: int, path: Path) -> Path:
@@ -529,6 +541,7 @@ def main() -> None:
     count = event_count(events)
 
     alone = stages_alone(events)
+    core_ms = child_ms(_SIMULATE_CHILD, events, Path(__file__).resolve().parent.parent)
     s = settings(args.broker, uuid.uuid4().hex[:8], "event")
     create_topics(s)
     publish(s, events, progress=None)
@@ -543,6 +556,7 @@ def main() -> None:
     print(f"  Faust agent, does nothing   {noop:>8,.0f} events/s")
     print(f"  Wayfinder worker, one       {worker:>8,.0f} events/s  ({worker / noop:.2f}x the do-nothing agent; "
           f"target >= 1.0x); {cpu:.2f} ms of CPU per event")
+    print(ceiling(noop, core_ms))
     print(two_workers)
     for rate, lat in lats.items():
         report_latency(rate, args.seconds, lat)

@@ -17,6 +17,7 @@ from benchmarks import (
     mailbox_stage,
     org_load,
     org_scale,
+    worker_scale,
 )
 from tests.support import ROOT
 
@@ -155,3 +156,18 @@ def test_faust_noop_answers_its_command_line_before_faust_starts(monkeypatch: py
     args = faust_noop.build_parser().parse_args(["127.0.0.1:9092", "noop-1a2b", "20000", "in.hris", "in.tasks"])
     assert (args.broker, args.group, args.count, args.topics) == ("127.0.0.1:9092", "noop-1a2b", 20000,
                                                                   ["in.hris", "in.tasks"])
+
+
+@pytest.mark.timeout(300)
+def test_worker_scale_says_the_most_a_worker_running_the_core_can_reach(tmp_path: Path) -> None:
+    """The worker's target (1.0x the do-nothing agent) is bounded by the journey core alone: its line divides the
+    agent's whole cost per event by the core's, measured by ``simulate`` in a fresh process over the same events."""
+    events = tmp_path / "org20.jsonl"
+    assert org_load.main(["--employees", "20", "--seed", "7", "--out", str(events)]) == 0
+    core_ms = worker_scale.child_ms(worker_scale._SIMULATE_CHILD, events, ROOT)
+    assert 0 < core_ms < 1000
+    line = worker_scale.ceiling(10_000, core_ms)  # the agent: 0.1 ms an event
+    shaped(line, r"  the journey core alone +{N} events/s of CPU \(simulate, no Kafka: {N} ms per event against the "
+                 r"agent's 0\.100\): a worker that runs it reaches at most {N}x the do-nothing agent")
+    assert line.endswith(f"at most {0.1 / core_ms:.2f}x the do-nothing agent")
+    assert worker_scale.ceiling(5_000, 0.4).endswith("at most 0.50x the do-nothing agent")

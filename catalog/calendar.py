@@ -1,12 +1,12 @@
-"""Working days for roadmaps: weekends as the policy says, public holidays of the employee's country
-(the ``holidays`` library, national holidays only)."""
+"""Working days for roadmaps: weekends as the policy says (per country where it lists one), public holidays of the
+employee's country (the ``holidays`` library, national holidays only)."""
 
 from __future__ import annotations
 
 import functools
 import importlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 
 import holidays
@@ -67,20 +67,30 @@ def _working_day(weekend: frozenset[int], public_holidays: bool, start: date, n:
 class WorkCalendar:
     """Which days are working days, per country."""
 
-    def __init__(self, weekend: Iterable[str] = ("saturday", "sunday"), *, public_holidays: bool = True) -> None:
+    def __init__(self, weekend: Iterable[str] = ("saturday", "sunday"), *, public_holidays: bool = True,
+                 by_country: Mapping[str, Iterable[str]] | None = None) -> None:
         self.weekend = frozenset(WEEKDAYS.index(d) for d in weekend)
         self.public_holidays = public_holidays
+        # the weekend of a country whose days off are not ``weekend`` (the policy's ``weekend_by_country``)
+        self.by_country = {c.upper(): frozenset(WEEKDAYS.index(d) for d in days)
+                           for c, days in (by_country or {}).items()}
+
+    def weekend_of(self, country: str | None) -> frozenset[int]:
+        """The days off (Monday 0) in ``country``: its own weekend when the policy lists it, else ``weekend``."""
+        if country and self.by_country:
+            return self.by_country.get(country.upper(), self.weekend)
+        return self.weekend
 
     def is_working_day(self, day: date, country: str | None) -> bool:
-        if day.weekday() in self.weekend:
+        if day.weekday() in self.weekend_of(country):
             return False
         if not self.public_holidays or not country:
             return True
         return not _holiday(country.upper(), day)
 
     def working_day(self, start: date, n: int, country: str | None) -> date:
-        """Day ``n`` of work from ``start`` (day 1 is ``start``, or the first working day after it)."""
-        return _working_day(self.weekend, self.public_holidays, start, n, country)
+        """Day ``n`` of work from ``start`` (day 1 is ``start``, or the first working day after it) in ``country``."""
+        return _working_day(self.weekend_of(country), self.public_holidays, start, n, country)
 
 
 CALENDAR_DAYS = WorkCalendar(weekend=(), public_holidays=False)

@@ -939,8 +939,9 @@ def _load(sources: Sources) -> tuple[Definitions, list[Problem]]:
     defs.tests = [(p.doc.file, p.doc.start.line, p.model) for p in loader.parsed if isinstance(p.model, JourneyTestDoc)]
     defs.test_places = {(p.doc.file, p.doc.start.line): _expectation_places(p.doc, p.model) for p in loader.parsed
                         if isinstance(p.model, JourneyTestDoc)}
-    defs.catalog.calendar = WorkCalendar(defs.policy.working_days.weekend,
-                                         public_holidays=defs.policy.working_days.public_holidays)
+    working = defs.policy.working_days
+    defs.catalog.calendar = WorkCalendar(working.weekend, public_holidays=working.public_holidays,
+                                         by_country=working.weekend_by_country)
     if loader.odd_breaks:  # placed as the author's editor shows the file
         problems = [replace(p, line=at[0], column=at[1]) if (text := loader.odd_breaks.get(p.file)) is not None
                     and (at := editor_position(text, p.line, p.column)) else p for p in problems]

@@ -27,6 +27,7 @@ from pydantic import (
 from wayfinder.expressions import Expr
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys.events import LeaveType
+from wayfinder.journeys.profile import Country
 from wayfinder.vocabulary import Channel, Frozen, Identifier, LanguageTag, RecipientRole, localized, parse_instant
 
 _M = TypeVar("_M")
@@ -497,12 +498,44 @@ def _saturday_and_sunday() -> list[Weekday]:
     return ["saturday", "sunday"]
 
 
+def _a_weekend(days: list[Weekday]) -> list[Weekday]:
+    """A country's weekend: each day once, and at least one working day left in the week."""
+    repeated = sorted({d for d in days if days.count(d) > 1}, key=get_args(Weekday).index)
+    if repeated:
+        msg = f"{', '.join(repeated)} is given more than once: name each day of the weekend once"
+        raise ValueError(msg)
+    if len(days) >= len(get_args(Weekday)):
+        msg = "a weekend of all seven days leaves no working day: name the days off only"
+        raise ValueError(msg)
+    return days
+
+
+CountryWeekend = Annotated[list[Weekday], AfterValidator(_a_weekend)]
+
+
 class WorkingDays(Frozen):
-    """Which days roadmap items may fall on."""
+    """Which days roadmap items may fall on, and which days are quiet with ``quiet_hours.weekends``: ``weekend``,
+    or the weekend of the person's country where ``weekend_by_country`` names it."""
 
     weekend: Annotated[list[Weekday], Field(description="days off every week")] = Field(
         default_factory=_saturday_and_sunday)
+    weekend_by_country: Annotated[dict[Country, CountryWeekend], Field(
+        description="the days off in a country (ISO 3166-1 alpha-2, upper case) whose weekend is not 'weekend', "
+                    "e.g. IL: [friday, saturday]")] = Field(default_factory=dict)
     public_holidays: Annotated[Flag, Field(description="skip the public holidays of the employee's country")] = True
+
+    def weekend_of(self, country: str | None) -> list[Weekday]:
+        """The days off of a person in ``country``: its own weekend when listed, else ``weekend``."""
+        if country and self.weekend_by_country:
+            return self.weekend_by_country.get(country.upper(), self.weekend)
+        return self.weekend
+
+    def weekend_country(self, country: object) -> str | None:
+        """The listed country whose weekend a person in ``country`` keeps (upper case), or None for ``weekend``: what
+        a recipient's mailbox is told and keeps (README "Working days"), nothing for most people."""
+        if isinstance(country, str) and country.upper() in self.weekend_by_country:
+            return country.upper()
+        return None
 
 
 DEFAULT_PREFERENCES_URL = "https://intranet.example.com/wayfinder/preferences"
@@ -586,12 +619,18 @@ class Policy(Frozen):
 
     @property
     def quiet_weekdays(self) -> frozenset[int]:
-        """The days (Monday 0) quiet all day: with ``quiet_hours.weekends``, the policy's own weekend
-        (``working_days.weekend``; Saturday and Sunday unless it says otherwise), else none."""
+        """The days (Monday 0) quiet all day for a recipient in no country ``working_days.weekend_by_country``
+        lists: ``quiet_weekdays_of(None)``."""
+        return self.quiet_weekdays_of(None)
+
+    def quiet_weekdays_of(self, country: str | None) -> frozenset[int]:
+        """The days (Monday 0) quiet all day for a recipient in ``country``: with ``quiet_hours.weekends``, the
+        policy's weekend there (``WorkingDays.weekend_of``; Saturday and Sunday unless it says otherwise), else
+        none."""
         q = self.quiet_hours
         if q is None or not q.weekends:
             return frozenset()
-        days = frozenset(get_args(Weekday).index(d) for d in self.working_days.weekend)
+        days = frozenset(get_args(Weekday).index(d) for d in self.working_days.weekend_of(country))
         return days if len(days) < 7 else frozenset()  # a week with no working day: no day can be quiet all day
 
 

@@ -921,3 +921,43 @@ steps:
     assert (by_step(runner)["note"].status, by_step(runner)["note"].reason) == ("suppressed", "exited")
     assert by_step(runner, "E2")["note"].status == "pending_approval"  # another kind of leave ended: it stays
     assert runner.stats.diagnostics["expression_failed"] == 0
+
+
+def test_a_roadmap_keeps_the_weekend_of_the_employees_country(write_files: WriteFiles) -> None:
+    """README "Working days": ``working_days.weekend_by_country`` gives a listed country its own weekend (Israel's is
+    Friday and Saturday); a country not listed keeps ``weekend``. A hire starting on a Friday begins in Israel on the
+    Sunday, and day 2 in both is the Monday."""
+    root = write_files({
+        "journeys/hired.yaml": HEAD + """id: hired
+trigger: {event: hris.employee.hired}
+steps:
+  - id: roadmap
+    roadmap: {topics: [onboarding], horizon: 30d, channel: email, template: dated/roadmap}
+""",
+        "templates/dated/roadmap.yaml": """apiVersion: wayfinder/v1
+kind: Template
+subject: Your roadmap
+text: "{% for item in roadmap %}- {{ item.date }} {{ item.id }}\\n{% endfor %}"
+""",
+        "policy.yaml": """apiVersion: wayfinder/v1
+kind: Policy
+working_days: {weekend: [saturday, sunday], weekend_by_country: {IL: [friday, saturday]}, public_holidays: false}
+""",
+    })
+    defs = load_or_raise(Sources(paths=[root / "journeys", WORLD / "catalog"],
+                                 templates=[WORLD / "templates", root / "templates"], policy=root / "policy.yaml"))
+    runner = EmbeddedRunner(defs)
+    runner.run([person("E1", country="IL", timezone="Asia/Jerusalem"), person("E2"),
+                ev("h1", "hris.employee.hired", "2026-05-27T08:00:00Z", "E1", start_date="2026-06-05"),
+                ev("h2", "hris.employee.hired", "2026-05-27T08:00:00Z", "E2", start_date="2026-06-05")])
+
+    def dated(employee: str) -> dict[str, str]:
+        text = by_step(runner, employee)["roadmap"].text
+        assert text is not None
+        return {line.split()[2]: line.split()[1] for line in text.splitlines() if line.startswith("- ")}
+
+    israel, germany = dated("E1"), dated("E2")
+    assert (israel["it-accounts"], israel["team-intro"], israel["security-training"]) == (
+        "2026-06-07", "2026-06-08", "2026-06-09")  # Sunday, Monday, Tuesday: Friday and Saturday are off
+    assert (germany["it-accounts"], germany["team-intro"], germany["security-training"]) == (
+        "2026-06-05", "2026-06-08", "2026-06-09")  # Friday, then Monday: the policy's weekend

@@ -752,6 +752,37 @@ def test_policy_validation(write_files: WriteFiles) -> None:
     assert only(lines, "time of day").startswith("policy.yaml:4:36: policy: quiet_hours.end:")
 
 
+def test_a_weekend_by_country_names_real_countries_and_a_weekend_with_working_days(write_files: WriteFiles) -> None:
+    """README "Working days": each key of ``working_days.weekend_by_country`` is an ISO 3166-1 alpha-2 code in upper
+    case, each value a weekend as ``weekend`` takes one, with each day once and a working day left; each mistake is
+    named at its file, line and column."""
+    root = write_files({"policy.yaml": (
+        "apiVersion: wayfinder/v1\nkind: Policy\nworking_days:\n  weekend_by_country:\n"
+        "    IL: [friday, saturday]\n"
+        "    il: [friday, saturday]\n"
+        "    XX: [friday]\n"
+        "    SA: [friday, friday]\n"
+        "    EG: [fryday, saturday]\n"
+        "    AE: [monday, tuesday, wednesday, thursday, friday, saturday, sunday]\n")})
+    _, problems = load(Sources(policy=root / "policy.yaml"))
+    assert [str(p).removeprefix(str(root) + "/") for p in problems] == [
+        *(f"policy.yaml:{line}:5: policy: working_days.weekend_by_country: not an ISO 3166-1 alpha-2 country code "
+          "(e.g. DE, GB)" for line in (6, 7)),
+        "policy.yaml:8:9: policy: working_days.weekend_by_country.SA: friday is given more than once: name each day "
+        "of the weekend once",
+        "policy.yaml:9:10: policy: working_days.weekend_by_country.EG[0]: Input should be 'monday', 'tuesday', "
+        "'wednesday', 'thursday', 'friday', 'saturday' or 'sunday' (did you mean 'friday'?)",
+        "policy.yaml:10:9: policy: working_days.weekend_by_country.AE: a weekend of all seven days leaves no working "
+        "day: name the days off only"]
+    defs, problems = load(Sources(policy=write_files({"p.yaml": (
+        "kind: Policy\nworking_days: {weekend_by_country: {IL: [friday, saturday], SA: [friday, saturday]}}\n")})
+        / "p.yaml"))
+    assert not problems
+    assert defs.policy.working_days.weekend_of("IL") == ["friday", "saturday"]
+    assert defs.policy.working_days.weekend_of("DE") == ["saturday", "sunday"]  # not listed: ``weekend``
+    assert defs.catalog.calendar.weekend_of("SA") == {4, 5} and defs.catalog.calendar.weekend_of(None) == {5, 6}
+
+
 @pytest.mark.parametrize("url", ['""', "not a url", "intranet.example.com/preferences", "javascript:alert(1)",
                                  "https://"])
 def test_the_preferences_url_is_a_web_address(write_files: WriteFiles, url: str) -> None:

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from wayfinder.journeys._time import parse_window
 from wayfinder.journeys.effects import Preferences
+from wayfinder.journeys.model import Policy
 from wayfinder.journeys.profile import gone_by
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import Placing
@@ -30,17 +31,36 @@ def nothing_to_keep(p: Preferences) -> bool:
     return not (p.opt_out_channels or p.opt_out_topics or p.paused_until)
 
 
-def placing(own: Placing | None, timezone: str, quiet: tuple[time, time] | None
-            ) -> tuple[str, tuple[time, time] | None]:
-    """The time zone and own quiet hours to place a message by (in the mailbox) or to close its digest by (in the
+def placing(own: Placing | None, timezone: str, quiet: tuple[time, time] | None, weekend_country: str | None = None
+            ) -> tuple[str, tuple[time, time] | None, str | None]:
+    """The time zone, own quiet hours and weekend (the listed country whose weekend they keep, README "Working days")
+    to place a message by (in the mailbox) or to close its digest by (in the
     digest box): the recipient's own, ``own``, as the latest change of them that reached their mailbox says (the
     boxes act in decision order, so as they stood when the message was decided); the copy the message carries from
     where it was decided (``timezone``, ``quiet``) only when the mailbox has not heard of them. On Kafka the copy is
     the deciding partition's directory, which may be behind or ahead of the recipient's own partition (README "Kafka
     order")."""
     if own is None:
-        return timezone, quiet
-    return own.timezone, parse_window(own.quiet_hours) if own.quiet_hours else None
+        return timezone, quiet, weekend_country
+    return own.timezone, parse_window(own.quiet_hours) if own.quiet_hours else None, own.weekend_country
+
+
+class QuietWeekends:
+    """The days quiet all day (Monday 0) for a recipient, by the listed country whose weekend they keep (None: the
+    policy's ``weekend``; README "Working days"), worked out once per country."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.default = policy.quiet_weekdays
+        self._by_country: dict[str, frozenset[int]] = {}
+
+    def of(self, weekend_country: str | None) -> frozenset[int]:
+        if weekend_country is None:
+            return self.default
+        days = self._by_country.get(weekend_country)
+        if days is None:
+            days = self._by_country[weekend_country] = self.policy.quiet_weekdays_of(weekend_country)
+        return days
 
 
 def keep_choices(state: RecipientChoices, p: Preferences) -> None:

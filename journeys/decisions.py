@@ -103,9 +103,11 @@ def made_later(state: EmployeeState | None, event: CloudEvent) -> bool:
 
 
 def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
-                   recipient: Profile | None, on_leave: LeaveRule = "defer") -> list[Effect]:
+                   recipient: Profile | None, on_leave: LeaveRule = "defer", *, weekend_country: str | None = None
+                   ) -> list[Effect]:
     """Approve (the message goes through the recipient's mailbox from now) or reject; refuse a decision on a
-    message that is not pending, or by the person the message is about or for."""
+    message that is not pending, or by the person the message is about or for. ``weekend_country``: the recipient's
+    weekend, for their mailbox (``MessageForBox``)."""
     data = event.data
     held = state.awaiting_approval.get(str(data["message_id"]))
     if held is None:
@@ -132,7 +134,8 @@ def review_decided(state: EmployeeState, event: CloudEvent, now: datetime,
     state.mailboxes.add(mailbox)
     timezone = recipient.timezone if recipient is not None else state.profile.timezone
     quiet = recipient.quiet_window if recipient is not None else None
-    return [Dispatch(mailbox, decided.with_status("deferred", at=now), timezone, quiet, on_leave), *closed]
+    return [Dispatch(mailbox, decided.with_status("deferred", at=now), timezone, quiet, on_leave,
+                     weekend_country=weekend_country), *closed]
 
 
 def _edited(message: Message, edits: dict[str, Any]) -> Message:
@@ -157,7 +160,8 @@ def _edited(message: Message, edits: dict[str, Any]) -> Message:
     return message.model_copy(update=update)
 
 
-def preferences_changed(state: EmployeeState, event: CloudEvent, now: datetime, subtopics: Subtopics) -> list[Effect]:
+def preferences_changed(state: EmployeeState, event: CloudEvent, now: datetime, subtopics: Subtopics,
+                        policy: Policy) -> list[Effect]:
     """Each preference the event carries replaces the old one; the person's mailbox learns them at once."""
     data = event.data
     prefs = state.profile.preferences
@@ -169,25 +173,27 @@ def preferences_changed(state: EmployeeState, event: CloudEvent, now: datetime, 
             prefs["locale"] = data["locale"]
         else:
             prefs.pop("locale", None)
-    return [choices(state, now, subtopics)]
+    return [choices(state, now, subtopics, policy)]
 
 
-def kept_choices(state: EmployeeState) -> tuple[Any, ...]:
-    """What a mailbox keeps or places its messages by (opt-outs, pause, quiet hours, timezone), to tell whether an
-    upsert changed it."""
+def kept_choices(state: EmployeeState, policy: Policy) -> tuple[Any, ...]:
+    """What a mailbox keeps or places its messages by (opt-outs, pause, quiet hours, timezone, the weekend of their
+    country where the policy lists it), to tell whether an upsert changed it."""
     prefs = state.profile.preferences
     return (prefs.get("opt_out_channels"), prefs.get("opt_out_topics"), prefs.get("paused_until"),
-            state.profile.quiet_hours, state.profile.timezone)
+            state.profile.quiet_hours, state.profile.timezone,
+            policy.working_days.weekend_country(state.profile.get("country")))
 
 
-def choices(state: EmployeeState, now: datetime, subtopics: Subtopics) -> Preferences:
+def choices(state: EmployeeState, now: datetime, subtopics: Subtopics, policy: Policy) -> Preferences:
     """What the person chose, for their mailbox and digest box, which check it again when a held message goes: an
     opted-out topic stands for the topics below it too (SPEC §5), as when a message is made."""
     until = state.profile.preferences.get("paused_until")
     topics = sorted({t for topic in state.profile.opt_out_topics for t in subtopics(topic)})
     return Preferences(state.employee_id, tuple(state.profile.opt_out_channels), tuple(topics),
                        parse_instant(until) if isinstance(until, str) else None, now,
-                       state.profile.timezone, state.profile.quiet_window)
+                       state.profile.timezone, state.profile.quiet_window,
+                       policy.working_days.weekend_country(state.profile.get("country")))
 
 
 def escalate(state: EmployeeState, timer: ReviewTimer, now: datetime, policy: Policy, lookup: Lookup

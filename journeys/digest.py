@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wayfinder.journeys._time import local_at, next_allowed, parse_window, window_text, zone
 from wayfinder.journeys.boxes import (
+    QuietWeekends,
     cancels,
     keep_choices,
     leaves_later,
@@ -86,6 +87,7 @@ class DigestState(BaseModel):
     # "HH:MM:SS-HH:MM:SS"): a digest a pause held goes at the first allowed time after it
     timezone: str | None = Field(None, exclude_if=unset)
     quiet_hours: str | None = Field(None, exclude_if=unset)
+    weekend_country: str | None = Field(None, exclude_if=unset)  # and the weekend they keep (``Placing``)
     # the recipient's sensitive leave (Policy.leave_pause), as LeaveChanged said: it holds their digests
     leave: LeavePeriod | None = Field(None, exclude_if=unset)
     # when the recipient's termination takes effect, as ``Departure`` said: what closes then or later about someone
@@ -142,19 +144,21 @@ class Digests:
         self.templates = templates
         q = policy.quiet_hours
         self.window: tuple[time, time] | None = (to_time(q.start), to_time(q.end)) if q else None
-        self.weekends = policy.quiet_weekdays
+        self.weekends = QuietWeekends(policy)
 
     @property
     def enabled(self) -> bool:
         return bool(self.policy.digests)
 
     # -- when a digest closes -------------------------------------------------------------------
-    def closes_at(self, rule: DigestRule, now: datetime, timezone: str, own_window: tuple[time, time] | None
-                  ) -> datetime:
+    def closes_at(self, rule: DigestRule, now: datetime, timezone: str, own_window: tuple[time, time] | None,
+                  weekend_country: str | None = None) -> datetime:
         """The first closing time after ``now``: the rule's local time on a day it goes (weekly: its day), on
-        the first such day whose time is outside the recipient's quiet hours (and weekends when quiet)."""
+        the first such day whose time is outside the recipient's quiet hours (and weekends when quiet: those of
+        ``weekend_country`` when the policy lists it)."""
         tz = zone(timezone)
         window = own_window or self.window
+        weekends = self.weekends.of(weekend_country)
         at = to_time(rule.at)
         local = now.astimezone(tz)
         weekday = _WEEKDAYS.index(rule.day or "monday") if rule.every == "weekly" else None
@@ -166,7 +170,7 @@ class Digests:
             candidate = local_at(day, at, tz).astimezone(UTC)
             if candidate <= now:
                 continue
-            if next_allowed(candidate, tz, window, self.weekends) == candidate:
+            if next_allowed(candidate, tz, window, weekends) == candidate:
                 return candidate
             first = first or candidate
         # Every candidate is quiet (the time of day is inside the quiet window, or a weekly rule's day is a quiet
@@ -174,7 +178,7 @@ class Digests:
         # weekly. (Its search began at tomorrow's: a message on a Saturday morning, before a Saturday rule's time,
         # waited a week more than one after it.)
         # (the search spans more than a week, so the rule's day is in it: ``first`` is always found)
-        return next_allowed(first or now, tz, window, self.weekends)
+        return next_allowed(first or now, tz, window, weekends)
 
     # -- inputs ---------------------------------------------------------------------------------
     def on_input(self, state: DigestState | None, item: DigestInput, now: datetime, *,
@@ -236,7 +240,7 @@ class Digests:
         during it waits for its end; one it held goes at the first allowed time after it ends."""
         now = now.astimezone(UTC)
         state.leave = LeavePeriod(leave_type="", start=item.start, end=item.end, timezone=item.timezone,
-                                  quiet_hours=item.quiet_hours)
+                                  quiet_hours=item.quiet_hours, weekend_country=item.weekend_country)
         effects: list[Effect] = []
         for box in state.open.values():
             if not box.on_leave:
@@ -255,7 +259,7 @@ class Digests:
         start = max(now, state.paused_until) if state.paused_until is not None else now
         window = parse_window(state.quiet_hours) if state.quiet_hours else None
         return next_allowed(start.astimezone(UTC), zone(state.timezone or "UTC"), window or self.window,
-                            self.weekends)
+                            self.weekends.of(state.weekend_country))
 
     @staticmethod
     def _hold(state: DigestState, box: OpenDigest, at: datetime, *, paused: bool = True,
@@ -280,10 +284,11 @@ class Digests:
         if message.message_id in state.gone or any(
                 message.message_id == m.message_id for d in state.open.values() for m in d.items):
             return DigestOutcome(state)  # a replay of a message already gathered (its digest may have gone)
-        timezone, quiet = placing(own, g.timezone, g.quiet_hours)
+        timezone, quiet, country = placing(own, g.timezone, g.quiet_hours, g.weekend_country)
         state.timezone = timezone
         state.quiet_hours = window_text(quiet)
-        closes = self.closes_at(rule, now, timezone, quiet)
+        state.weekend_country = country
+        closes = self.closes_at(rule, now, timezone, quiet, country)
         digest_id = stable_id("d", state.recipient_id, role, closes.isoformat())
         effects: list[Effect] = []
         box = state.open.get(digest_id)
@@ -307,8 +312,9 @@ class Digests:
         moved = False
         if p.timezone is not None:
             quiet = window_text(p.quiet_hours)
-            moved = (state.timezone, state.quiet_hours) != (p.timezone, quiet) and state.timezone is not None
-            state.timezone, state.quiet_hours = p.timezone, quiet
+            where = (p.timezone, quiet, p.weekend_country)
+            moved = (state.timezone, state.quiet_hours, state.weekend_country) != where and state.timezone is not None
+            state.timezone, state.quiet_hours, state.weekend_country = p.timezone, quiet, p.weekend_country
             if moved:
                 effects += self._moved(state, p.timezone, p.quiet_hours, now)
         return DigestOutcome(state, effects + self._place_held(state, now, moved=moved))
@@ -333,15 +339,16 @@ class Digests:
 
     def _moved(self, state: DigestState, timezone: str, quiet: tuple[time, time] | None, now: datetime
                ) -> list[Effect]:
-        """The recipient moved timezone or changed their quiet hours: each open digest not held closes at its rule's
-        next time where they are now, under the digest id of that time (merged with one already open for it), as a
-        digest opened there would (an open digest kept its old time: 03:00 in the new place)."""
+        """The recipient moved timezone or weekend (a country the policy gives its own) or changed their quiet hours:
+        each open digest not held closes at its rule's next time where they are now, under the digest id of that time
+        (merged with one already open for it), as a digest opened there would (an open digest kept its old time: 03:00
+        in the new place)."""
         effects: list[Effect] = []
         for old_id, box in list(state.open.items()):
             if box.paused or box.on_leave or old_id not in state.open:
                 continue
             rule = self.policy.digests.get(box.role) or DigestRule(every="daily")  # type: ignore[call-overload]
-            at = self.closes_at(rule, now, timezone, quiet)
+            at = self.closes_at(rule, now, timezone, quiet, state.weekend_country)
             if at == box.closes_at:
                 continue
             new_id = stable_id("d", state.recipient_id, box.role, at.isoformat())

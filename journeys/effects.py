@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Literal
 
@@ -88,6 +88,9 @@ class MessageForBox:
     message: Message
     timezone: str
     quiet_hours: tuple[time, time] | None
+    # the country whose weekend the recipient keeps, where the policy's ``working_days.weekend_by_country`` lists
+    # it; None: the policy's ``weekend`` (README "Working days")
+    weekend_country: str | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ class Preferences:
     at: datetime
     timezone: str | None = None  # the recipient's, for placing again what a shortened pause held
     quiet_hours: tuple[time, time] | None = None  # the recipient's own quiet hours, if any
+    weekend_country: str | None = None  # as a MessageForBox's: with ``timezone`` only
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,7 @@ class LeaveChanged:
     timezone: str
     quiet_hours: str | None
     at: datetime
+    weekend_country: str | None = None  # as a MessageForBox's
 
 
 @dataclass(frozen=True)

@@ -172,19 +172,19 @@ class Engine:
         # upsert). Every change reaches it, a first profile's too: it places what it gets by them as they stand
         # then, not by the copy a message carries from where it was decided (README "Kafka order").
         profile_event = changes_profile(event.type)  # most events (engagement) leave the profile as it is
-        before = decisions.kept_choices(state) if profile_event else None
+        before = decisions.kept_choices(state, self.policy) if profile_event else None
         unheard = profile_event and not state.profile.fields  # a first profile: their mailbox knows nothing of them
         zone = state.profile.timezone
         people = (state.profile.get("manager_id"), state.profile.get("hr_partner_id")) if profile_event else None
         leaving = state.profile.get(LEFT_AT)
         state.update_profile(event.type, event.data, event.time, stale=stale)
         run = self._run(state, at, directory, known or directory)
-        after = decisions.kept_choices(state) if before is not None else None
+        after = decisions.kept_choices(state, self.policy) if before is not None else None
         if after != before or (unheard and state.profile.fields):
             # A first profile's too, also one in UTC with the policy's quiet hours (as an empty profile reads): a
             # mailbox that heard nothing places by the copy a message carries. Before the waits: one the change
             # lets go at once (below) may send the person a message, placed by these.
-            run.effects.append(decisions.choices(state, at, self.defs.catalog.subtopics))
+            run.effects.append(decisions.choices(state, at, self.defs.catalog.subtopics, self.policy))
         if state.profile.timezone != zone:
             self._moved_zone(run, zone)
         if profile_event:
@@ -221,7 +221,7 @@ class Engine:
         if event.type == EventType.REVIEW_DECIDED:
             effects = self._review(state, event, at, directory, self.defs)
         elif event.type == EventType.PREFERENCES_CHANGED:
-            effects = decisions.preferences_changed(state, event, at, self.defs.catalog.subtopics)
+            effects = decisions.preferences_changed(state, event, at, self.defs.catalog.subtopics, self.policy)
         else:
             effects = self._correct(state, event, at, directory, known, stale=stale)
         if event.type not in self._acted_on or any(isinstance(e, Refuse) for e in effects):
@@ -246,7 +246,8 @@ class Engine:
         enrollment = state.enrollments.get(message.journey_id) if message is not None else None
         rule = rule_for(journey, message.recipient_role if message is not None else "employee",
                         enrollment.trigger if enrollment is not None else None, state.leave)
-        return decisions.review_decided(state, event, at, recipient, rule)
+        weekend = defs.policy.working_days.weekend_country((recipient or state.profile).get("country"))
+        return decisions.review_decided(state, event, at, recipient, rule, weekend_country=weekend)
 
     def _correct(self, state: EmployeeState, event: CloudEvent, at: datetime, directory: Directory,
                  known: Directory, *, stale: bool) -> list[Effect]:
@@ -261,8 +262,9 @@ class Engine:
         closed = (corrections.close_tasks(state, event.data.get("original"), "rescinded", at)
                   if event.data.get("action") == "rescind" else [])
         run.effects.extend(OpenTask(task) for task in closed)  # the task's latest state: cancelled
-        lifted = (rescind_leave(state, event.data.get("original"), at)
-                  if event.data.get("action") == "rescind" else amend_leave(state, event.data, at))
+        weekend = self.policy.working_days.weekend_country(state.profile.get("country"))
+        lifted = (rescind_leave(state, event.data.get("original"), at, weekend)
+                  if event.data.get("action") == "rescind" else amend_leave(state, event.data, at, weekend))
         run.effects.extend(lifted)
         run.effects.extend(_departure(state, leaving, at))
         if not matches and not closed and not lifted and state.profile.get(LEFT_AT) == leaving:

@@ -82,10 +82,12 @@ def note_leave(state: EmployeeState, event_type: str, data: dict[str, Any], poli
         state.leave = state.leave.model_copy(update={"end": to_instant(data["return_date"], tz), "returned": True})
     leave = state.leave
     state.mailboxes.add(state.employee_id)
-    return [LeaveChanged(state.employee_id, leave.start, leave.end, tz_name, state.profile.quiet_hours, now)]
+    return [LeaveChanged(state.employee_id, leave.start, leave.end, tz_name, state.profile.quiet_hours, now,
+                         policy.working_days.weekend_country(state.profile.get("country")))]
 
 
-def rescind_leave(state: EmployeeState, original: Any, now: datetime) -> list[Effect]:
+def rescind_leave(state: EmployeeState, original: Any, now: datetime, weekend_country: str | None = None
+                  ) -> list[Effect]:
     """A correction rescinds the ``hris.leave.started`` that began the current sensitive leave: it never happened,
     so it holds nothing from now on, and what it held goes through the mailbox now (as at a leave's end)."""
     leave = state.leave
@@ -96,10 +98,11 @@ def rescind_leave(state: EmployeeState, original: Any, now: datetime) -> list[Ef
     state.leave = None
     state.mailboxes.add(state.employee_id)
     return [LeaveChanged(state.employee_id, min(leave.start, now), now, state.profile.timezone,
-                         state.profile.quiet_hours, now)]
+                         state.profile.quiet_hours, now, weekend_country)]
 
 
-def amend_leave(state: EmployeeState, data: Mapping[str, Any], now: datetime) -> list[Effect]:
+def amend_leave(state: EmployeeState, data: Mapping[str, Any], now: datetime, weekend_country: str | None = None
+                ) -> list[Effect]:
     """A correction amends the ``hris.leave.started`` that began the current sensitive leave (its ``start_date`` or
     ``expected_return_date``: a leave extended, back sooner, a date mistyped): the period moves with it, and what it
     holds with the period, as with a later ``hris.leave.ended``. The leave is the one named (by source and id), or,
@@ -133,4 +136,4 @@ def amend_leave(state: EmployeeState, data: Mapping[str, Any], now: datetime) ->
         return []
     state.leave = leave.model_copy(update={"start": start, "end": end})
     state.mailboxes.add(state.employee_id)
-    return [LeaveChanged(state.employee_id, start, end, tz_name, state.profile.quiet_hours, now)]
+    return [LeaveChanged(state.employee_id, start, end, tz_name, state.profile.quiet_hours, now, weekend_country)]

@@ -17,6 +17,7 @@ from typing import Any
 from wayfinder.journeys._durations import parse_duration
 from wayfinder.journeys._time import next_allowed, parse_window, window_text, zone
 from wayfinder.journeys.boxes import (
+    QuietWeekends,
     cancels,
     keep_choices,
     leaves_later,
@@ -60,18 +61,21 @@ class Mailbox:
         self.per = parse_duration(policy.frequency_cap.per) if policy.frequency_cap else timedelta(0)
         q = policy.quiet_hours
         self.window: tuple[time, time] | None = (to_time(q.start), to_time(q.end)) if q else None
-        self.weekends = policy.quiet_weekdays
+        self.weekends = QuietWeekends(policy)
 
     def slot(self, state: MailboxState, now: datetime, timezone: str, own_window: tuple[time, time] | None,
-             after: datetime | None = None, *, why_only: bool = False) -> tuple[datetime, str | None]:
+             after: datetime | None = None, *, why_only: bool = False, weekend_country: str | None = None
+             ) -> tuple[datetime, str | None]:
         """The first time at or after ``now`` (and after anything already waiting here, or ``after``: the time of the
         message it is placed behind) that may be used, and why it is later than ``now``: paused, quiet_hours
         or frequency_cap (what holds it at ``now``, also behind a deferred message), else queued (only the order).
         ``why_only``: only the reason is wanted, so the walk stops at the cap's first refusal (nothing after it
         changes the reason): asking it of a mailbox that holds months behind its cap walks one window, not all of
-        them (README "The busy mailbox in `simulate`")."""
+        them (README "The busy mailbox in `simulate`"). ``weekend_country``: the recipient's weekend when quiet
+        (``QuietWeekends``)."""
         tz = zone(timezone)
         window = own_window or self.window
+        weekends = self.weekends.of(weekend_country)
         # Held messages are queued in order, so the last one held is the latest (see MailboxState).
         if after is None:
             after = next(reversed(state.pending.values())).scheduled_for if state.pending else now
@@ -81,13 +85,14 @@ class Mailbox:
             # Behind a held message, but it says what holds this one (SPEC §6: a message deferred by quiet hours or
             # the cap says so, also when another waits before it for the same reason); "queued" only when nothing
             # but the order does.
-            reason = self.slot(state, now, timezone, own_window, after=now, why_only=True)[1] or "queued"
+            reason = self.slot(state, now, timezone, own_window, after=now, why_only=True,
+                               weekend_country=weekend_country)[1] or "queued"
         if state.paused_until is not None and state.paused_until > now:
             # Held by the pause, also behind another message it holds, even when that one waits past the pause's
             # end (its end in quiet hours, the cap): a message that comes during a pause is "paused", not "queued".
             t, reason = max(t, state.paused_until), "paused"
         for _ in range(_MAX_ROUNDS):
-            allowed = next_allowed(t, tz, window, self.weekends)
+            allowed = next_allowed(t, tz, window, weekends)
             if allowed != t:
                 t, reason = allowed, reason or "quiet_hours"
             if self.cap is None:
@@ -133,8 +138,8 @@ class Mailbox:
         refused = None if held else refusal(state, d.message, now)  # choices made since it was made (a review)
         if refused is not None:
             return MailboxOutcome(state, [Decide(withdrawn(d.message, refused, now))])
-        timezone, quiet = placing(state.placing, d.timezone, d.quiet_hours)
-        at, reason = self.slot(state, now, timezone, quiet)
+        timezone, quiet, country = placing(state.placing, d.timezone, d.quiet_hours, d.weekend_country)
+        at, reason = self.slot(state, now, timezone, quiet, weekend_country=country)
         if held and at <= now and (refused := refusal(state, d.message, at)) is not None:
             return MailboxOutcome(state, [Decide(withdrawn(d.message, refused, now))])
         if d.on_leave != "send" and state.leave is not None and state.leave.covers(at):
@@ -147,6 +152,7 @@ class Mailbox:
         state.pending[deferred.message_id] = deferred
         state.timezone = timezone
         state.quiet_hours = window_text(quiet)
+        state.weekend_country = country
         if d.on_leave != "defer":
             state.leave_rules[deferred.message_id] = d.on_leave
         return MailboxOutcome(state, [Decide(deferred),
@@ -214,7 +220,7 @@ class Mailbox:
         replaced it has not begun (what it holds goes through the mailbox, and is held again if its time falls in
         the new period, as the digest box does)."""
         state.leave = LeavePeriod(leave_type="", start=item.start, end=item.end, timezone=item.timezone,
-                                  quiet_hours=item.quiet_hours)
+                                  quiet_hours=item.quiet_hours, weekend_country=item.weekend_country)
         if not state.leave.covers(now.astimezone(UTC)):
             return MailboxOutcome(state, self._release(state, now))
         effects: list[Effect] = []
@@ -240,7 +246,8 @@ class Mailbox:
             if refused is not None:
                 effects.append(Decide(withdrawn(message, refused, now)))
                 continue
-            effects += self.dispatch(state, Dispatch(state.recipient_id, message, leave.timezone, quiet), now).effects
+            effects += self.dispatch(state, Dispatch(state.recipient_id, message, leave.timezone, quiet,
+                                                     weekend_country=leave.weekend_country), now).effects
         return effects
 
     def prefer(self, state: MailboxState, p: Preferences, now: datetime) -> MailboxOutcome:
@@ -252,14 +259,16 @@ class Mailbox:
         keep_choices(state, p)
         if p.timezone is None:
             return MailboxOutcome(state)
-        state.placing = Placing(timezone=p.timezone, quiet_hours=window_text(p.quiet_hours))
+        state.placing = Placing(timezone=p.timezone, quiet_hours=window_text(p.quiet_hours),
+                                weekend_country=p.weekend_country)
         if state.leave is not None:  # what the leave holds goes, at its end, where the recipient is now
             state.leave = state.leave.model_copy(update={"timezone": p.timezone,
-                                                          "quiet_hours": window_text(p.quiet_hours)})
-        return MailboxOutcome(state, self._place_again(state, p.timezone, p.quiet_hours, now))
+                                                          "quiet_hours": window_text(p.quiet_hours),
+                                                          "weekend_country": p.weekend_country})
+        return MailboxOutcome(state, self._place_again(state, p.timezone, p.quiet_hours, now, p.weekend_country))
 
     def _place_again(self, state: MailboxState, timezone: str, quiet: tuple[time, time] | None,
-                     now: datetime) -> list[Effect]:
+                     now: datetime, weekend_country: str | None = None) -> list[Effect]:
         """Everything waiting here, dispatched again in order from ``now`` (a message whose time comes out as
         before keeps its record and its timer)."""
         state.stale_from = None
@@ -271,7 +280,8 @@ class Mailbox:
         effects: list[Effect] = []
         for message in waiting:
             rule: LeaveRule = state.leave_rules.pop(message.message_id, "defer")
-            placed = self.dispatch(state, Dispatch(state.recipient_id, message, timezone, quiet, rule), now, held=True)
+            placed = self.dispatch(state, Dispatch(state.recipient_id, message, timezone, quiet, rule,
+                                                   weekend_country=weekend_country), now, held=True)
             now_held = state.pending.get(message.message_id)
             if now_held is not None and now_held.scheduled_for == message.scheduled_for:
                 state.pending[message.message_id] = message  # as before: its record and its timer stand
@@ -337,7 +347,7 @@ class Mailbox:
                 state.stale_from = mid
                 break
             rule = state.leave_rules.get(mid, "defer")
-            at, reason = self.slot(state, now, state.timezone, quiet, after)
+            at, reason = self.slot(state, now, state.timezone, quiet, after, weekend_country=state.weekend_country)
             # the opt-outs are checked when it goes (now, or at its timer), not while it waits
             refused = refusal(state, message, at) if at <= now else None
             if refused is None and rule != "send" and state.leave is not None and state.leave.covers(at):

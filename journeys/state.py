@@ -71,6 +71,7 @@ class LeavePeriod(BaseModel):
     end: datetime | None = None
     timezone: str = "UTC"
     quiet_hours: str | None = None
+    weekend_country: str | None = Field(None, exclude_if=lambda v: v is None)  # README "Working days"
     # the (source, id) of the hris.leave.started that began it: a correction rescinding that event lifts it
     started_by: tuple[str, str] | None = Field(None, exclude_if=lambda v: v is None)
     # a ``hris.leave.ended`` said when the person came back: ``end`` is that day, not an expectation that a correction
@@ -299,6 +300,9 @@ class Placing(BaseModel):
 
     timezone: str
     quiet_hours: str | None = Field(None, exclude_if=unset)
+    # the listed country whose weekend they keep (README "Working days"); left out for the policy's ``weekend``,
+    # as in a placing stored before 2026-12-06
+    weekend_country: str | None = Field(None, exclude_if=unset)
 
 
 class MailboxState(BaseModel):
@@ -326,6 +330,7 @@ class MailboxState(BaseModel):
     # "HH:MM:SS-HH:MM:SS"): what waits is placed again by them when a message before it is withdrawn
     timezone: str | None = Field(None, exclude_if=unset)
     quiet_hours: str | None = Field(None, exclude_if=unset)
+    weekend_country: str | None = Field(None, exclude_if=unset)  # and the weekend they kept (``Placing``)
     # the recipient's own placing choices as they stand at the mailbox's clock (every change of them reaches the
     # mailbox, in decision order, a first profile included): a message is placed by these, not by the copy it
     # carries from the partition that decided it (README "Kafka order"); None in a mailbox that has not heard of

@@ -148,7 +148,8 @@ def _encode_mailbox_input(item: MailboxInput, at: datetime) -> bytes:
         quiet = [item.quiet_hours[0].strftime("%H:%M"), item.quiet_hours[1].strftime("%H:%M")] \
             if item.quiet_hours else None
         return dumps({"kind": "dispatch", "mailbox": item.mailbox, "message": item.message.model_dump(mode="json"),
-                      "timezone": item.timezone, "quiet": quiet, "on_leave": item.on_leave, "at": at})
+                      "timezone": item.timezone, "quiet": quiet, "on_leave": item.on_leave, "at": at,
+                      **_weekend(item.weekend_country)})
     if isinstance(item, CancelPending):
         return dumps({"kind": "cancel", "employee_id": item.employee_id, "journey_id": item.journey_id,
                       "reason": item.reason, "recipients": list(item.recipients), "at": item.at,
@@ -158,13 +159,20 @@ def _encode_mailbox_input(item: MailboxInput, at: datetime) -> bytes:
             if item.quiet_hours else None
         return dumps({"kind": "preferences", "mailbox": item.mailbox, "opt_out_channels": item.opt_out_channels,
                       "opt_out_topics": item.opt_out_topics, "paused_until": item.paused_until, "at": item.at,
-                      "timezone": item.timezone, "quiet": quiet})
+                      "timezone": item.timezone, "quiet": quiet, **_weekend(item.weekend_country)})
     if isinstance(item, LeaveChanged):
         return dumps({"kind": "leave", "mailbox": item.mailbox, "start": item.start, "end": item.end,
-                      "timezone": item.timezone, "quiet_hours": item.quiet_hours, "at": item.at})
+                      "timezone": item.timezone, "quiet_hours": item.quiet_hours, "at": item.at,
+                      **_weekend(item.weekend_country)})
     if isinstance(item, Departure):
         return dumps({"kind": "departure", "mailbox": item.mailbox, "left_at": item.left_at, "at": item.at})
     return dumps({"kind": "forget", "mailbox": item.mailbox, "at": at})
+
+
+def _weekend(country: str | None) -> dict[str, str]:
+    """The recipient's weekend on the wire (README "Working days"): only for a country the policy gives its own
+    weekend, so an envelope for anyone else is as it was (and one written before reads as the policy's weekend)."""
+    return {"weekend": country} if country is not None else {}
 
 
 def decode_mailbox_input(d: dict[str, Any]) -> tuple[MailboxInput, datetime]:
@@ -174,7 +182,7 @@ def decode_mailbox_input(d: dict[str, Any]) -> tuple[MailboxInput, datetime]:
         quiet = d.get("quiet")
         window = (time.fromisoformat(quiet[0]), time.fromisoformat(quiet[1])) if quiet else None
         return Dispatch(d["mailbox"], Message.model_validate(d["message"]), d["timezone"], window,
-                        d.get("on_leave", "defer")), at
+                        d.get("on_leave", "defer"), weekend_country=d.get("weekend")), at
     if d["kind"] == "cancel":
         return CancelPending(d["employee_id"], d["journey_id"], d["reason"], tuple(d["recipients"]), at,
                              d.get("role")), at
@@ -182,11 +190,12 @@ def decode_mailbox_input(d: dict[str, Any]) -> tuple[MailboxInput, datetime]:
         until, quiet = d.get("paused_until"), d.get("quiet")
         return Preferences(d["mailbox"], tuple(d["opt_out_channels"]), tuple(d["opt_out_topics"]),
                            parse_time(until) if until else None, at, d.get("timezone"),
-                           (time.fromisoformat(quiet[0]), time.fromisoformat(quiet[1])) if quiet else None), at
+                           (time.fromisoformat(quiet[0]), time.fromisoformat(quiet[1])) if quiet else None,
+                           d.get("weekend")), at
     if d["kind"] == "leave":
         end = d.get("end")
         return LeaveChanged(d["mailbox"], parse_time(d["start"]), parse_time(end) if end else None, d["timezone"],
-                            d.get("quiet_hours"), at), at
+                            d.get("quiet_hours"), at, d.get("weekend")), at
     if d["kind"] == "departure":
         left_at = d.get("left_at")
         return Departure(d["mailbox"], parse_time(left_at) if left_at else None, at), at
@@ -217,7 +226,8 @@ def encode_digest_input(item: DigestInput, at: datetime, origin: str | None = No
         quiet = [item.quiet_hours[0].strftime("%H:%M"), item.quiet_hours[1].strftime("%H:%M")] \
             if item.quiet_hours else None
         d = {"box": "digest", "kind": "gather", "mailbox": item.mailbox, "timezone": item.timezone,
-             "message": item.message.model_dump(mode="json"), "quiet": quiet, "at": at, "on_leave": item.on_leave}
+             "message": item.message.model_dump(mode="json"), "quiet": quiet, "at": at, "on_leave": item.on_leave,
+             **_weekend(item.weekend_country)}
         return dumps({**d, **({"o": origin} if origin is not None else {}), **({"k": rank} if rank else {})})
     return dumps({"box": "digest", **json.loads(encode_mailbox_input(item, at, origin, rank))})
 
@@ -227,7 +237,7 @@ def decode_digest_input(d: dict[str, Any]) -> tuple[DigestInput, datetime]:
         quiet = d.get("quiet")
         window = (time.fromisoformat(quiet[0]), time.fromisoformat(quiet[1])) if quiet else None
         return Gather(d["mailbox"], Message.model_validate(d["message"]), d["timezone"], window,
-                      d.get("on_leave", "defer")), parse_time(d["at"])
+                      d.get("on_leave", "defer"), weekend_country=d.get("weekend")), parse_time(d["at"])
     item, at = decode_mailbox_input(d)
     if isinstance(item, Dispatch):
         msg = f"a {d['kind']} envelope marked for the digest box"

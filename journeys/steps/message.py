@@ -134,12 +134,15 @@ def _route(run: Run, journey: Journey, e: Enrollment, message: Message, person: 
     run.state.mailboxes.add(mailbox)
     tz = person.timezone if person is not None else run.state.profile.timezone
     quiet = person.quiet_window if person is not None else None
+    weekend = run.defs.policy.working_days.weekend_country((person or run.state.profile).get("country"))
     if digest_rule(run.defs.policy, message.recipient_role, journey.id, message.channel) is not None:
         run.effects.append(Gather(mailbox, message.with_status("deferred"), tz, quiet,
-                                  rule_for(journey, message.recipient_role, e.trigger, run.state.leave)))
+                                  rule_for(journey, message.recipient_role, e.trigger, run.state.leave),
+                                  weekend_country=weekend))
         return
     run.effects.append(Dispatch(mailbox, message.with_status("deferred"), tz, quiet,
-                                rule_for(journey, message.recipient_role, e.trigger, run.state.leave)))
+                                rule_for(journey, message.recipient_role, e.trigger, run.state.leave),
+                                weekend_country=weekend))
 
 
 def _topics(selection: Selection) -> list[str]:

@@ -86,3 +86,58 @@ def test_a_recipient_in_utc_with_the_policys_quiet_hours_is_placed_by_their_own_
     for ahead in (1, 0):
         p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=runner.engine.defs)
         assert _staged(p, events, ahead) == simulated, f"partition {ahead} ahead"
+
+
+WEEKEND_POLICY = """quiet_hours: {start: "20:00", end: "08:00", weekends: true}
+working_days: {weekend: [saturday, sunday], weekend_by_country: {IL: [friday, saturday]}}
+"""
+
+
+def _note(eid: str, time: str) -> CloudEvent:
+    return ev(eid, "hris.leave.started", time, "E1", leave_type="other", start_date=time[:10],
+              expected_return_date="2026-06-30")
+
+
+def test_a_recipient_in_israel_keeps_a_friday_saturday_weekend_in_both_runners(write_files: WriteFiles) -> None:
+    """README "Working days": with quiet weekends, a recipient in a country the policy gives its own weekend keeps
+    it. M1 is in Israel: a note decided on Friday 5 June waits for Sunday 08:00 in Jerusalem, one on Sunday 7 June
+    goes at once. M1 moves to Germany on 10 June (their weekend is the policy's again, and the move reaches their
+    mailbox): a note on Friday 12 June goes at once, one on Sunday 14 June waits for Monday 08:00 in Berlin. The
+    worker's stages place them as ``simulate`` does, whichever partition runs ahead."""
+    runner = runner_for(write_files, {"tell-manager": TELL_MANAGER}, WEEKEND_POLICY)
+    events = [person("M1", manager_id=None, country="IL", timezone="Asia/Jerusalem", locale="he-IL"), person("E1"),
+              person("H1", manager_id=None),
+              _note("f1", "2026-06-05T08:00:00Z"), _note("s1", "2026-06-07T08:00:00Z"),
+              ev("r1", "hris.employee.relocated", "2026-06-10T08:00:00Z", "M1", old_location="Tel Aviv",
+                 new_location="Berlin", new_country="DE", new_timezone="Europe/Berlin"),
+              _note("f2", "2026-06-12T08:00:00Z"), _note("s2", "2026-06-14T08:00:00Z")]
+    assert partition_of(b"M1", 2) == 1 and partition_of(b"E1", 2) == 0
+    runner.run(sorted(events, key=lambda e: e.time), UNTIL)
+    simulated = {mid: _when(json.loads(m.model_dump_json())) for mid, m in runner.messages.items()}
+    assert sorted(w[1:] for w in simulated.values()) == [
+        ("sent", None, "2026-06-07T05:00:00Z"),  # Friday in Israel: Sunday 08:00 in Jerusalem
+        ("sent", None, "2026-06-07T08:00:00Z"),  # Sunday in Israel: a working day
+        ("sent", None, "2026-06-12T08:00:00Z"),  # Friday in Germany: a working day
+        ("sent", None, "2026-06-15T06:00:00Z")]  # Sunday in Germany: Monday 08:00 in Berlin
+    assert runner.mailboxes["M1"].model_dump(exclude_defaults=True)["placing"] == {"timezone": "Europe/Berlin"}
+    for ahead in (1, 0):
+        p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=runner.engine.defs)
+        assert _staged(p, events, ahead) == simulated, f"partition {ahead} ahead"
+
+
+def test_a_country_put_right_reaches_the_mailbox_when_it_changes_the_weekend(write_files: WriteFiles) -> None:
+    """HR puts M1's country right (DE to IL) and nothing else: the zone and quiet hours are as they were, yet the
+    weekend is not, so the change reaches M1's mailbox, and Friday's note waits for Sunday in both runners."""
+    runner = runner_for(write_files, {"tell-manager": TELL_MANAGER}, WEEKEND_POLICY)
+    events = [person("M1", manager_id=None, country="DE", timezone="Asia/Jerusalem"), person("E1"),
+              person("H1", manager_id=None),
+              ev("c1", "hris.employee.upserted", "2026-06-03T08:00:00Z", "M1", country="IL"),
+              _note("f1", "2026-06-05T08:00:00Z")]
+    runner.run(sorted(events, key=lambda e: e.time), UNTIL)
+    simulated = {mid: _when(json.loads(m.model_dump_json())) for mid, m in runner.messages.items()}
+    assert [w[1:] for w in simulated.values()] == [("sent", None, "2026-06-07T05:00:00Z")]
+    assert runner.mailboxes["M1"].model_dump(exclude_defaults=True)["placing"] == {
+        "timezone": "Asia/Jerusalem", "weekend_country": "IL"}
+    for ahead in (1, 0):
+        p = Pipeline(committed=lambda topic, partition: 1 << 62, defs=runner.engine.defs)
+        assert _staged(p, events, ahead) == simulated, f"partition {ahead} ahead"

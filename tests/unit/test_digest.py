@@ -596,3 +596,25 @@ def test_a_digest_too_long_for_one_message_goes_as_several_and_loses_no_item(cor
     assert {m.message_id: m.digest_id for m in items} == inside
     assert [g.message_id for d in digests for g in d.gathered] == [f"m-{n}" for n in range(60)]  # in order
     assert all(d.text is not None and len(d.text) + len(d.html or "") <= 100_000 + 2_000 for d in digests)
+
+
+def test_a_digest_closes_on_a_working_day_of_the_recipients_weekend() -> None:
+    """README "Working days": a daily 09:00 digest for a manager in Israel, where the policy gives Friday and
+    Saturday as the weekend, gathers a Thursday afternoon's message into Sunday's digest, as their mailbox keeps
+    it (``Placing.weekend_country``), or by the copy the message carries when the mailbox has not heard; the
+    policy's weekend again (a country put right to one not listed) closes it on the Friday."""
+    policy = POLICY.model_copy(update={"working_days": Policy.model_validate(
+        {"working_days": {"weekend_by_country": {"IL": ["friday", "saturday"]}}}).working_days})
+    box = Digests(policy, _defs(policy).templates)
+    thursday = at("2026-06-04T13:00")  # 16:00 in Jerusalem
+    israel = Placing(timezone="Asia/Jerusalem", weekend_country="IL")
+    out = box.on_input(None, Gather("M1", _msg(1, thursday), "Asia/Jerusalem", None), thursday, own=israel)
+    assert out.state is not None and [b.closes_at for b in out.state.open.values()] == [at("2026-06-07T06:00")]
+    copy = box.on_input(None, Gather("M1", _msg(1, thursday), "Asia/Jerusalem", None, weekend_country="IL"),
+                        thursday).state
+    assert copy is not None and [b.closes_at for b in copy.open.values()] == [at("2026-06-07T06:00")]
+    default = box.on_input(None, Gather("M1", _msg(1, thursday), "Asia/Jerusalem", None), thursday).state
+    assert default is not None and [b.closes_at for b in default.open.values()] == [at("2026-06-05T06:00")]
+    moved = box.on_input(out.state, Preferences("M1", (), (), None, at("2026-06-04T14:00"), "Asia/Jerusalem", None),
+                         at("2026-06-04T14:00")).state  # the same zone, the policy's weekend: Friday is a working day
+    assert moved is not None and [b.closes_at for b in moved.open.values()] == [at("2026-06-05T06:00")]

@@ -14,7 +14,7 @@ import pytest
 
 from wayfinder.journeys.effects import Decide, Dispatch, Effect, MailboxTimer, Preferences, Schedule
 from wayfinder.journeys.mailbox import Mailbox, MailboxOutcome
-from wayfinder.journeys.model import FrequencyCap, Policy, QuietHoursPolicy
+from wayfinder.journeys.model import FrequencyCap, Policy, QuietHoursPolicy, WorkingDays
 from wayfinder.journeys.records import Message
 from wayfinder.journeys.state import MailboxState
 
@@ -632,3 +632,51 @@ def test_a_message_behind_a_long_queue_asks_why_it_waits_without_walking_the_who
     assert last.status == "deferred" and last.reason == "frequency_cap"
     assert last.scheduled_for > box.state.pending["m0599"].scheduled_for
     assert walked <= 6, walked
+
+
+def test_a_recipient_keeps_the_weekend_of_the_country_the_policy_lists_and_an_old_placing_the_policys() -> None:
+    """README "Working days": with quiet weekends, a recipient whose mailbox heard they keep Israel's weekend (Friday
+    and Saturday) gets a message decided on a Friday on Sunday at 08:00, outside the quiet hours; a placing stored
+    before 2026-12-06 has no weekend and reads as the policy's (Saturday and Sunday), and one of a recipient in a
+    country not listed stores none."""
+    policy = Policy(quiet_hours=QuietHoursPolicy(start="20:00", end="08:00", weekends=True),
+                    working_days=WorkingDays(weekend_by_country={"IL": ["friday", "saturday"]}))
+    box = Mailbox(policy)
+    friday = utc("2026-06-05T08:00:00")  # 11:00 in Jerusalem
+    own = Preferences("M1", (), (), None, utc("2026-06-01T00:00:00"), "Asia/Jerusalem", None, "IL")
+    israel = box.on_input(None, own, utc("2026-06-01T00:00:00")).state
+    assert israel is not None and israel.model_dump(exclude_defaults=True)["placing"] == {
+        "timezone": "Asia/Jerusalem", "weekend_country": "IL"}
+    israel = MailboxState.model_validate_json(israel.model_dump_json())  # as kept at rest
+    note = Dispatch("M1", message("m-1", friday, recipient="M1"), "Asia/Jerusalem", None)
+    [held] = [e.message for e in box.on_input(israel, note, friday).effects if isinstance(e, Decide)]
+    assert (held.status, held.reason, held.scheduled_for) == ("deferred", "quiet_hours", utc("2026-06-07T05:00:00"))
+    old = MailboxState.model_validate_json('{"recipient_id":"M1","placing":{"timezone":"Asia/Jerusalem"}}')
+    [went] = [e.message for e in box.on_input(old, note, friday).effects if isinstance(e, Decide)]
+    assert (went.status, went.scheduled_for) == ("sent", friday)  # a Friday is no weekend day of the policy's
+    sunday = utc("2026-06-07T08:00:00")
+    on_sunday = Dispatch("M1", message("m-2", sunday, recipient="M1"), "Asia/Jerusalem", None)
+    [waits] = [e.message for e in box.on_input(old, on_sunday, sunday).effects if isinstance(e, Decide)]
+    assert waits.scheduled_for == utc("2026-06-08T05:00:00")
+    elsewhere = Preferences("M2", (), (), None, utc("2026-06-01T00:00:00"), "Europe/Berlin", None)
+    state = box.on_input(None, elsewhere, utc("2026-06-01T00:00:00")).state
+    assert state is not None and state.model_dump_json() == (
+        '{"recipient_id":"M2","placing":{"timezone":"Europe/Berlin"}}')
+
+
+def test_a_held_message_is_placed_again_when_the_recipients_weekend_changes() -> None:
+    """A move to a country with another weekend reaches the mailbox (``Preferences``): what waits for the old
+    weekend's end is placed again by the new one."""
+    policy = Policy(quiet_hours=QuietHoursPolicy(start="20:00", end="08:00", weekends=True),
+                    working_days=WorkingDays(weekend_by_country={"IL": ["friday", "saturday"]}))
+    box = Mailbox(policy)
+    start = utc("2026-06-01T00:00:00")
+    state = box.on_input(None, Preferences("M1", (), (), None, start, "Asia/Jerusalem", None), start).state
+    sunday = utc("2026-06-07T08:00:00")  # quiet by the policy's weekend
+    outcome = box.on_input(state, Dispatch("M1", message("m-1", sunday, recipient="M1"), "Asia/Jerusalem", None),
+                           sunday)
+    [held] = [e.message for e in outcome.effects if isinstance(e, Decide)]
+    assert held.scheduled_for == utc("2026-06-08T05:00:00")
+    moved = box.on_input(outcome.state, Preferences("M1", (), (), None, sunday, "Asia/Jerusalem", None, "IL"), sunday)
+    assert [(e.message.status, e.message.scheduled_for) for e in moved.effects if isinstance(e, Decide)] == [
+        ("sent", sunday)]

@@ -35,7 +35,7 @@ def stored_in_full() -> list[tuple[str, str]]:
 
 ADDED_SINCE: dict[str, Any] = {"entered_by": {}, "timezone": None, "quiet_hours": None, "stale_from": None,
                                "gone": {}, "leave": None, "ratings": {}, "left_at": None, "finished_triggers": {},
-                               "placing": None}
+                               "placing": None, "weekend_country": None}
 """Fields states have had since those were stored, with the value a state stored before reads them as."""
 
 

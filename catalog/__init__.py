@@ -2,7 +2,7 @@
 
 from wayfinder.catalog.applies import Applies, TopicOffer, what_applies
 from wayfinder.catalog.feedback import CatalogFeedback, Standing
-from wayfinder.catalog.graph import CatalogGraph, RoadmapItem, Selection, preferred_format
+from wayfinder.catalog.graph import CatalogGraph, RankReason, RoadmapItem, Selection, preferred_format
 from wayfinder.catalog.model import (
     CatalogDoc,
     CatalogFeedbackDoc,
@@ -18,6 +18,6 @@ from wayfinder.catalog.model import (
 from wayfinder.catalog.paths import PathPlan, plan_path, reachable_skills
 
 __all__ = ["Applies", "CatalogDoc", "CatalogFeedback", "CatalogFeedbackDoc", "CatalogGraph", "PathPlan",
-           "ResourceCounts", "ResourceDoc", "ResourceSpec", "RoadmapItem", "RoleDoc", "RoleSpec", "Selection",
-           "Standing", "TopicDoc", "TopicOffer", "TopicSpec", "plan_path", "preferred_format", "reachable_skills",
-           "skill_key", "what_applies"]
+           "RankReason", "ResourceCounts", "ResourceDoc", "ResourceSpec", "RoadmapItem", "RoleDoc", "RoleSpec",
+           "Selection", "Standing", "TopicDoc", "TopicOffer", "TopicSpec", "plan_path", "preferred_format",
+           "reachable_skills", "skill_key", "what_applies"]

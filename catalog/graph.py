@@ -7,16 +7,17 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import networkx as nx
+from pydantic import Field
 
 from wayfinder.catalog.calendar import WorkCalendar
 from wayfinder.catalog.feedback import CatalogFeedback
 from wayfinder.catalog.model import STYLE_FORMATS, ResourceSpec, RoleSpec, TopicSpec, skill_key
 from wayfinder.catalog.paths import PathPlan, plan_path
 from wayfinder.expressions import conjuncts
-from wayfinder.vocabulary import language_rank
+from wayfinder.vocabulary import Frozen, language_rank
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,21 @@ class Selection:
     all_opted_out: bool = False
     path: PathPlan | None = None  # a learning path: what it covers and what it cannot
     requires_cycle: bool = False  # a roadmap's alternatives closed a loop: ordered by the requires as written
+    # why each resource ``select`` picked ranks where it does (``CatalogGraph.reasons``), by resource id
+    ranking: dict[str, list[RankReason]] = field(default_factory=dict)
+
+
+class RankReason(Frozen):
+    """One reason of a resource's rank and its points (``CatalogGraph.reasons``): ``why`` is ``topic`` (about the
+    topic asked for, ``about``), ``subtopic`` (about a topic below it), ``department``, ``location`` or ``role``
+    (the resource is meant for the employee's), ``language`` (in their language), ``engagement`` (their own
+    opens, clicks and ratings of it), ``related`` (they liked the related resource ``about``), ``format`` (its
+    format ``about`` suits their learning style) or ``colleagues`` (everyone's feedback demotes it)."""
+
+    why: Literal["topic", "subtopic", "department", "location", "role", "language", "engagement", "related",
+                 "format", "colleagues"]
+    points: float
+    about: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 FORMAT_BONUS = 0.5
@@ -68,6 +84,25 @@ def _topic_match(rank: int) -> str:
     it) in words, for ``preview``."""
     asked = "the first topic asked for" if rank < 2 else f"topic {rank // 2 + 1} asked for"
     return f"topic match ({asked}{', through a topic below it' if rank % 2 else ''})"
+
+
+def _in_words(reason: RankReason, rank: int) -> str:
+    """A ranking reason as ``preview`` prints it."""
+    match reason.why:
+        case "topic" | "subtopic":
+            return _topic_match(rank)
+        case "department" | "location" | "role":
+            return f"meant for your {reason.why}"
+        case "language":
+            return "in your language"
+        case "engagement":
+            return "your own clicks and ratings"
+        case "related":
+            return f"you liked the related {reason.about}"
+        case "format":
+            return f"{(reason.about or '').replace('_', '-')} suits your learning style"
+        case _:
+            return "colleagues rated it poorly or rarely clicked it"
 
 
 def _node(kind: str, name: str) -> str:
@@ -445,24 +480,32 @@ class CatalogGraph:
             score += demotion
         return score
 
-    def score_parts(self, r: ResourceSpec, rank: int, employee: Mapping[str, Any],
-                    feedback: Mapping[str, float]) -> list[tuple[str, float]]:
-        """Why a resource ranks where it does: (reason, points), summed in this order."""
-        parts: list[tuple[str, float]] = [(_topic_match(rank), 10.0 - rank)]
-        parts.extend((f"meant for your {kind}", 1.0) for kind, _ in self.close_to(r, employee))
+    def reasons(self, r: ResourceSpec, rank: int, topics: Sequence[str], employee: Mapping[str, Any],
+                feedback: Mapping[str, float]) -> list[RankReason]:
+        """Why a resource ranks where it does, in a form without words (what a message record carries, for the
+        "why did I get this?" page to say in its reader's language): the same reasons as ``score_parts``, in its
+        order, with the same points. ``topics``: the topics asked for (``rank`` names one of them)."""
+        asked = topics[rank // 2] if topics and rank // 2 < len(topics) else None
+        out = [RankReason(why="subtopic" if rank % 2 else "topic", points=10.0 - rank, about=asked)]
+        out.extend(RankReason(why=kind, points=1.0) for kind, _ in self.close_to(r, employee))
         if _in_language_of(r, employee):
-            parts.append(("in your language", 0.5))
+            out.append(RankReason(why="language", points=0.5))
         if r.id in feedback:
-            parts.append(("your own clicks and ratings", feedback[r.id]))
+            out.append(RankReason(why="engagement", points=feedback[r.id]))
         for other in r.related:
             if feedback.get(other, 0.0) > 0:
-                parts.append((f"you liked the related {other}", 0.25 * feedback[other]))
+                out.append(RankReason(why="related", points=0.25 * feedback[other], about=other))
         if r.format is not None and r.format == preferred_format(employee):
-            parts.append((f"{r.format.replace('_', '-')} suits your learning style", FORMAT_BONUS))
+            out.append(RankReason(why="format", points=FORMAT_BONUS, about=r.format))
         demotion = self.feedback.points(r.id)
         if demotion:
-            parts.append(("colleagues rated it poorly or rarely clicked it", demotion))
-        return parts
+            out.append(RankReason(why="colleagues", points=demotion))
+        return out
+
+    def score_parts(self, r: ResourceSpec, rank: int, employee: Mapping[str, Any],
+                    feedback: Mapping[str, float]) -> list[tuple[str, float]]:
+        """Why a resource ranks where it does: (reason, points), summed in this order (``reasons`` in words)."""
+        return [(_in_words(reason, rank), reason.points) for reason in self.reasons(r, rank, (), employee, feedback)]
 
     def why(self, resource_id: str, topics: Sequence[str], employee: Mapping[str, Any],
             feedback: Mapping[str, float] | None = None) -> list[str]:
@@ -505,6 +548,7 @@ class CatalogGraph:
         fb = feedback or {}
         picked.sort(key=lambda p: (-self._score(p[0], p[1], employee, fb), self._distance(p[0], topics), p[0].id))
         selection.resources = [r for r, _ in picked[:limit]]
+        selection.ranking = {r.id: self.reasons(r, rank, topics, employee, fb) for r, rank in picked[:limit]}
         return selection
 
     def roadmap(self, topics: Sequence[str], employee: Mapping[str, Any], *, start: date, horizon_days: int,

@@ -20,6 +20,7 @@ from pydantic import (
     model_serializer,
 )
 
+from wayfinder.catalog.graph import RankReason
 from wayfinder.vocabulary import Channel, RecipientRole, iso, parse_instant
 
 # Aware only (STYLE): a record whose time has no offset is not a record (deliver compares it with its clock).
@@ -96,6 +97,10 @@ class Message(BaseModel):
     digest_id: str | None = None  # gathered into this digest: it goes inside that message, never on its own
     # a digest's own record: the messages that went in it (written only on a digest)
     gathered: list[Gathered] = Field(default_factory=list, exclude_if=lambda v: not v)
+    # why each resource was chosen, as the ranking said when the message was made (README "Learning style, learning
+    # paths and everyone's feedback"): by resource id, the ranking's reasons and their points; only for resources a
+    # send step ranked (a roadmap's and a learning path's items are in their own order)
+    ranking: dict[str, list[RankReason]] = Field(default_factory=dict, exclude_if=lambda v: not v)
 
     @property
     def delivers_to_employee(self) -> bool:

@@ -119,7 +119,7 @@ def _render(run: Run, journey: Journey, e: Enrollment, step_id: str, scope: dict
         "subject": rendered.subject, "text": rendered.text, "html": rendered.html,
         "resources": [r.id for r in selection.resources], "topics": topics, "explanation": explanation,
         "locale": locale, "recipient_email": person.get("email") if person is not None and emailed else None,
-        "recipient_name": name,
+        "recipient_name": name, "ranking": selection.ranking,
     })
 
 

@@ -23,7 +23,15 @@ from wayfinder.journeys.records import Message
 from wayfinder.vocabulary import CHANNELS
 from wayfinder.web import events as ev
 from wayfinder.web.context import EMPLOYEE_PAGES, Web, web
-from wayfinder.web.explain import day_of, event_label, explanation_as_sent, fields_used, trigger_of
+from wayfinder.web.explain import (
+    FOR_SOMEONE_ELSE,
+    day_of,
+    event_label,
+    explanation_as_sent,
+    fields_used,
+    trigger_of,
+    why_chosen,
+)
 from wayfinder.web.i18n import language_of, translator
 from wayfinder.web.security import check_csrf, link_csrf, read_form
 from wayfinder.web.words import CHANNELS as CHANNEL_NAMES
@@ -366,6 +374,9 @@ async def why(request: Request) -> Response:
                     started_day=day, started_on=Reader(reading_locale(locale, words["lang"]), None).date(day)
                     if day else None,
                     explanation=explanation_as_sent(message),
+                    # why each resource, from the reasons the ranking gave when the message was made (its record)
+                    chosen=why_chosen(message, journey, defs.catalog, locale, say, about_reader=about_reader),
+                    for_someone_else=None if about_reader else say(FOR_SOMEONE_ELSE),
                     topics=[defs.catalog.topics[t].title_for(locale) if t in defs.catalog.topics else t
                             for t in message.topics], **words)
 

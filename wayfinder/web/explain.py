@@ -6,9 +6,11 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import date
 
+from wayfinder.catalog import CatalogGraph, RankReason
+from wayfinder.catalog.applies import resource_title
 from wayfinder.journeys.definitions import Definitions, Part
 from wayfinder.journeys.events import DAY_FIELDS, CloudEvent
-from wayfinder.journeys.model import Journey
+from wayfinder.journeys.model import Journey, LearningPathStep, RoadmapStep
 from wayfinder.journeys.records import Message, enrollment_id, message_key
 from wayfinder.journeys.templates import footer_explanation
 from wayfinder.vocabulary import EventType
@@ -110,3 +112,71 @@ def fields_used(journey: Journey | None, message: Message, defs: Definitions, ru
         names.update(m for text in (*conditions, *rules, *written) for m in _FIELD.findall(text))
     return sorted(names - {"attributes"})
 
+
+
+# Why the ranking put a resource in a message, as its reader says it (``CatalogGraph.reasons``: what the message's
+# record carries). Read by someone else than the person it is about (their manager or HR partner), only what the
+# catalog says is shown: the topic and everyone's feedback; the rest is about that person.
+_REASONS: dict[str, str] = {
+    "topic": "it is about {topic}",
+    "subtopic": "it is about a part of {topic}",
+    "department": "it is meant for your department",
+    "location": "it is meant for your location",
+    "role": "it is meant for your role",
+    "language": "it is in your language",
+    "related": "you liked the related “{title}”",
+    "colleagues": "placed lower: colleagues rated it poorly or rarely opened it",
+}
+_ENGAGEMENT = ("you opened, clicked or rated it well before", "placed lower: you rated it poorly before")
+_FORMATS: dict[str, str] = {
+    "video": "it is a video, which suits your learning style",
+    "reading": "it is something to read, which suits your learning style",
+    "hands_on": "it is hands-on, which suits your learning style",
+    "cohort": "it is learned in a group, which suits your learning style",
+}
+_CATALOG_FACTS = frozenset({"topic", "subtopic", "colleagues"})
+NOT_KEPT = "the reasons were not kept with this message"
+ON_ROADMAP = "an item of this roadmap, in the order its items build on each other"
+ON_PATH = "a step of this learning path: it teaches a skill the path needs"
+FOR_SOMEONE_ELSE = ("These were chosen for the person this message is about: what their details added to the choice "
+                    "is not shown here.")
+
+
+def why_chosen(message: Message, journey: Journey | None, catalog: CatalogGraph, locale: str | None,
+               say: Callable[..., str], *, about_reader: bool) -> list[tuple[str, str]]:
+    """For each resource the message listed, its title and one line on why it was chosen, in the reader's words,
+    from the reasons the ranking gave when the message was made (``Message.ranking``); a roadmap's or a learning
+    path's items by what they are on. To a reader the message is not about (``about_reader`` false: their manager
+    or HR partner), only the catalog's facts: the topic and everyone's feedback."""
+    step = next((s for s in journey.steps if s.id == message.step_id), None) if journey is not None else None
+    out: list[tuple[str, str]] = []
+    for rid in message.resources:
+        r = catalog.resources.get(rid)
+        title = resource_title(r, locale) if r is not None else rid
+        if isinstance(step, RoadmapStep):
+            line = say(ON_ROADMAP)
+        elif isinstance(step, LearningPathStep):
+            line = say(ON_PATH)
+        elif rid not in message.ranking:  # made before the record kept them (6 Dec 2026), or by another engine
+            line = say(NOT_KEPT)
+        else:
+            said = [_in_words(reason, catalog, locale, say) for reason in message.ranking[rid]
+                    if about_reader or reason.why in _CATALOG_FACTS]
+            line = "; ".join(s for s in said if s)
+        out.append((title, line))
+    return out
+
+
+def _in_words(reason: RankReason, catalog: CatalogGraph, locale: str | None, say: Callable[..., str]) -> str:
+    """One ranking reason in the reader's words ('' for one that moved nothing: a rating of 0)."""
+    if reason.why in ("topic", "subtopic"):
+        topic = catalog.topics.get(reason.about or "")
+        return say(_REASONS[reason.why], topic=topic.title_for(locale) if topic is not None else reason.about)
+    if reason.why == "related":
+        other = catalog.resources.get(reason.about or "")
+        return say(_REASONS["related"], title=resource_title(other, locale) if other is not None else reason.about)
+    if reason.why == "engagement":
+        return say(_ENGAGEMENT[0]) if reason.points > 0 else say(_ENGAGEMENT[1]) if reason.points < 0 else ""
+    if reason.why == "format":
+        return say(_FORMATS[reason.about]) if reason.about in _FORMATS else ""
+    return say(_REASONS[reason.why])

@@ -66,6 +66,10 @@ class RankReason(Frozen):
     about: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
+CATALOG_FACTS = frozenset({"topic", "subtopic", "colleagues"})
+"""The ranking's reasons that are the catalog's facts (the topic asked for, everyone's feedback), not the employee's:
+all a record to someone else than the person it is about keeps (``Message.ranking``)."""
+
 FORMAT_BONUS = 0.5
 """Ranking points for a resource whose ``format`` suits the employee's ``learning_style``."""
 

@@ -142,7 +142,8 @@ class Message(BaseModel):
     def without_content(self) -> Message:
         """The record of a message made before its person's erasure, or its recipient's: what happened (ids,
         status, reason, times, resources), nothing of what it said or whom it was to (``CONTENT``)."""
-        return self.model_copy(update={**dict.fromkeys(CONTENT), "reason": kept_reason(self.status, self.reason)})
+        return self.model_copy(update={**dict.fromkeys(CONTENT), **_NO_RANKING,
+                                       "reason": kept_reason(self.status, self.reason)})
 
     @property
     def content_erased(self) -> bool:
@@ -159,7 +160,7 @@ class Message(BaseModel):
     def redacted(self, reason: str, at: datetime) -> Message:
         """The record that stays after erasure: ids and outcome only, no content."""
         return self.model_copy(update={"status": "suppressed", "reason": reason, "scheduled_for": at,
-                                       **dict.fromkeys(CONTENT)})
+                                       **dict.fromkeys(CONTENT), **_NO_RANKING})
 
 
 def note_erasure(erased: dict[str, datetime], entry: Mapping[str, Any]) -> bool:
@@ -191,6 +192,10 @@ def erased_since(erased: Mapping[str, datetime], message: Message) -> bool:
 
 CONTENT = ("subject", "text", "html", "explanation", "locale", "recipient_email", "recipient_name", "original")
 """What a message record says of a person (``Message.without_content``)."""
+RANKING = "ranking"
+"""What a message record says of a person besides ``CONTENT``: why its resources ranked where they did, from the
+person's profile and engagement (``Message.ranking``), emptied by an erasure (absent from its JSON line)."""
+_NO_RANKING: dict[str, Any] = {RANKING: {}}
 _CODE = re.compile(r"[a-z][a-z0-9_]*")
 
 

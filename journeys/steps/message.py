@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from wayfinder.catalog.graph import Selection
+from wayfinder.catalog.graph import CATALOG_FACTS, RankReason, Selection
 from wayfinder.journeys.decisions import held_because, hold_for_review
 from wayfinder.journeys.digest import digest_rule
 from wayfinder.journeys.effects import Decide, Diagnostic, Dispatch, Gather
@@ -119,8 +119,17 @@ def _render(run: Run, journey: Journey, e: Enrollment, step_id: str, scope: dict
         "subject": rendered.subject, "text": rendered.text, "html": rendered.html,
         "resources": [r.id for r in selection.resources], "topics": topics, "explanation": explanation,
         "locale": locale, "recipient_email": person.get("email") if person is not None and emailed else None,
-        "recipient_name": name, "ranking": selection.ranking,
+        "recipient_name": name, "ranking": _ranking_for(base, selection),
     })
+
+
+def _ranking_for(base: Message, selection: Selection) -> dict[str, list[RankReason]]:
+    """Why each resource ranked where it did, as the record keeps it: all of it in a message to the employee; in one
+    to their manager or HR partner only the catalog's facts (the topic, everyone's feedback), as the why page shows
+    them, since the rest (their department, learning style, clicks) is about someone else than its reader."""
+    if base.delivers_to_employee:
+        return selection.ranking
+    return {rid: [r for r in reasons if r.why in CATALOG_FACTS] for rid, reasons in selection.ranking.items()}
 
 
 def _route(run: Run, journey: Journey, e: Enrollment, message: Message, person: Profile | None) -> None:

@@ -529,3 +529,31 @@ def test_the_worker_closes_a_task_on_the_tasks_topic_with_no_title_or_note(write
     # a reader of the topic (serve --kafka) shows the completed task with the text it was opened with
     read = task_as_read(Task.model_validate(opened), Task.model_validate(closed))
     assert (read.status, read.title, read.note) == ("completed", opened["title"], opened["note"])
+
+
+def test_an_erasure_takes_the_ranking_reasons_out_of_the_persons_records(tmp_path: Path) -> None:
+    """Why each resource ranked where it did (``Message.ranking``: their department, learning style, clicks) is read
+    from the person's profile and engagement, so an erasure takes it out with the text (2026-12-06: the reasons came
+    with the why page's line per resource and stayed in an erased person's records). The bundled year, with E1036
+    (a new parent whose welcome was ranked by their own clicks) erased at its end."""
+    from wayfinder import examples_dir
+    from wayfinder.cli import main
+
+    bundled = (examples_dir() / "events.jsonl").read_bytes()
+    erasure = _event("x-why", "privacy.erasure.requested", "2026-12-01T00:00:00Z", "E1036")
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(bundled.rstrip(b"\n") + b"\n" + erasure + b"\n")
+    kept, erased = tmp_path / "kept", tmp_path / "erased"
+    assert main(["simulate", "--events", str(examples_dir() / "events.jsonl"), "--until", "2026-12-01T00:00:00Z",
+                 "--out", str(kept)]) == 0
+    assert main(["simulate", "--events", str(events), "--out", str(erased)]) == 0
+
+    def about(folder: Path) -> list[dict[str, Any]]:
+        return [m for m in map(json.loads, (folder / "messages.jsonl").read_text("utf-8").splitlines())
+                if "E1036" in (m["employee_id"], m["recipient_id"])]
+
+    before = about(kept)
+    assert any(r["why"] == "engagement" for m in before for rs in m.get("ranking", {}).values() for r in rs)
+    after = about(erased)
+    assert {m["message_id"] for m in after} >= {m["message_id"] for m in before if m["status"] == "sent"}
+    assert [m["message_id"] for m in after if "ranking" in m or m["text"] is not None] == []

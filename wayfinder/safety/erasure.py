@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from wayfinder.journeys import DeadLetter
-from wayfinder.journeys.records import CONTENT, ERASED_INPUT, Message, erased_since, kept_reason, note_erasure
+from wayfinder.journeys.records import CONTENT, ERASED_INPUT, RANKING, Message, erased_since, kept_reason, note_erasure
 from wayfinder.jsonrows import one_line
 from wayfinder.vocabulary import parse_instant
 
@@ -157,5 +157,6 @@ def redact_message_line(line: bytes, erased: Mapping[str, datetime]) -> bytes:
     if record is None:
         return line
     record.update(dict.fromkeys(CONTENT))
+    record.pop(RANKING, None)
     record["reason"] = kept_reason(record.get("status"), record.get("reason"))
     return (one_line(json.dumps(record, ensure_ascii=False)) + "\n").encode("utf-8")

@@ -8,6 +8,7 @@ from datetime import date
 
 from wayfinder.catalog import CatalogGraph, RankReason
 from wayfinder.catalog.applies import resource_title
+from wayfinder.catalog.graph import CATALOG_FACTS
 from wayfinder.journeys.definitions import Definitions, Part
 from wayfinder.journeys.events import DAY_FIELDS, CloudEvent
 from wayfinder.journeys.model import Journey, LearningPathStep, RoadmapStep
@@ -134,7 +135,6 @@ _FORMATS: dict[str, str] = {
     "hands_on": "it is hands-on, which suits your learning style",
     "cohort": "it is learned in a group, which suits your learning style",
 }
-_CATALOG_FACTS = frozenset({"topic", "subtopic", "colleagues"})
 NOT_KEPT = "the reasons were not kept with this message"
 ON_ROADMAP = "an item of this roadmap, in the order its items build on each other"
 ON_PATH = "a step of this learning path: it teaches a skill the path needs"
@@ -161,7 +161,7 @@ def why_chosen(message: Message, journey: Journey | None, catalog: CatalogGraph,
             line = say(NOT_KEPT)
         else:
             said = [_in_words(reason, catalog, locale, say) for reason in message.ranking[rid]
-                    if about_reader or reason.why in _CATALOG_FACTS]
+                    if about_reader or reason.why in CATALOG_FACTS]
             line = "; ".join(s for s in said if s)
         out.append((title, line))
     return out

@@ -11,6 +11,10 @@ Generic webhooks are signed the Standard Webhooks way: ``webhook-id`` (the messa
 on every retry, so receivers can deduplicate), ``webhook-timestamp`` (Unix seconds) and
 ``webhook-signature``: ``v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``, one per secret,
 space-separated, so a receiver can rotate its secret without downtime.
+
+With recipient links (``WAYFINDER_TOKEN_SECRET``) the preferences link of every payload (its button or action,
+``data.preferences_url`` of a webhook, and the footer of its text and HTML) carries the recipient's signed token,
+made by the same ``RecipientLinks.personalize`` as an email's, so the reader reaches their page without sign-in.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from wayfinder.connectors.base import (
     PermanentDeliveryError,
     RetryableDeliveryError,
 )
+from wayfinder.connectors.links import RecipientLinks
 from wayfinder.connectors.payloads import slack_payload, teams_payload, webhook_payload
 from wayfinder.connectors.settings import DeliverySettings, Destination
 from wayfinder.connectors.tls import caused_by, trusting
@@ -100,12 +105,14 @@ class WebhookConnector:
     """One allowlisted destination; ``kind`` picks the payload (webhook, teams or slack)."""
 
     def __init__(self, name: str, destination: Destination, client: httpx.AsyncClient, *,
-                 resolver: Resolver = system_resolver, now: Callable[[], datetime] = utc_now) -> None:
+                 resolver: Resolver = system_resolver, now: Callable[[], datetime] = utc_now,
+                 links: RecipientLinks | None = None) -> None:
         self.name = name
         self.destination = destination
         self._client = client
         self._resolver = resolver
         self._now = now
+        self.links = links
         self._keys = [secret_key(s.get_secret_value()) for s in destination.secrets]
 
     def _body(self, message: Message, now: datetime) -> bytes:
@@ -159,6 +166,8 @@ class WebhookConnector:
 
     async def send(self, message: Message) -> Accepted:
         now = self._now()
+        if self.links is not None:
+            message, _ = self.links.personalize(message, now)
         body = self._body(message, now)
         target, route_headers, extensions = await self._route(httpx.URL(self.destination.url.get_secret_value()))
         headers = self._headers(message, now, body) | route_headers
@@ -222,7 +231,7 @@ def webhook_from_settings(settings: DeliverySettings, name: str, deps: Connector
         msg = "intranet delivery needs an HTTP client (ConnectorDeps.http)"
         raise ValueError(msg)
     return WebhookConnector(name, settings.destinations[name], deps.http,
-                            resolver=deps.resolver or system_resolver, now=deps.now)
+                            resolver=deps.resolver or system_resolver, now=deps.now, links=settings.recipient_links())
 
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -14,14 +16,30 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from pydantic import ValidationError
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr, ValidationError
+from starlette.testclient import TestClient
 
 from tests.servers import NEW_SECRET, NOW, OLD_SECRET, HookServer, Reply, client_ca_file, make_message
+from tests.support import DecisionsIn, bundled_defs
+from wayfinder.cli.report import write_results
 from wayfinder.connectors.addresses import address_refusal
-from wayfinder.connectors.base import Accepted, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
+from wayfinder.connectors.base import (
+    Accepted,
+    ConnectorDeps,
+    DeliveryError,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+    build_connectors,
+)
+from wayfinder.connectors.links import RecipientLinks
 from wayfinder.connectors.payloads import slack_payload
 from wayfinder.connectors.settings import DeliverySettings, Destination
 from wayfinder.connectors.webhook import WebhookConnector, http_client, parse_retry_after
+from wayfinder.journeys.templates import with_footer
+from wayfinder.web.app import create_app
+from wayfinder.web.backend import EmbeddedBackend, World
+from wayfinder.web.settings import WebSettings
 
 T = TypeVar("T")
 
@@ -154,6 +172,95 @@ def test_slack_gets_block_kit_escaped_and_within_its_limits() -> None:
     assert len(long["blocks"][0]["text"]["text"]) <= 150
     assert len(sections) > 1 and all(0 < len(s) <= 3000 for s in sections)
     assert all(not s.endswith(("&", "&amp", "&am", "&a")) for s in sections)
+
+
+# -- the reader's own preferences link -------------------------------------------------------------------------
+TOKEN_SECRET = SecretStr("token-secret-for-the-intranet-tests")
+PAGES = "https://testserver/preferences"  # where ``serve`` answers below (Starlette's TestClient)
+_LINK = re.compile(re.escape(PAGES) + r"(?:\?t=[A-Za-z0-9_.-]+)?")
+
+
+def _posted(kind: str, token_secret: SecretStr | None) -> tuple[Any, str]:
+    """What the server received for one intranet message whose text and HTML end in the engine's own footer, sent
+    by the connector ``wayfinder deliver`` builds from its settings; and the message's id."""
+    text, html = with_footer("Hello 7.\n\nSee the resources.", "<p>Hello 7.</p>", "You received this because …",
+                             PAGES, title="Welcome 7")
+    message = make_message(7, channel="intranet", text=text, html=html, preferences_url=PAGES)
+
+    async def scenario() -> Any:
+        async with HookServer() as hook, httpx.AsyncClient() as client:
+            settings = DeliverySettings(destinations={"portal": {"url": hook.url(), "kind": kind, "local": True}},
+                                        token_secret=token_secret)
+            connector = build_connectors(settings, ConnectorDeps(http=client, now=lambda: NOW))["intranet"]
+            await connector.send(message)
+        return hook.hits[0].json()
+
+    return run(scenario), message.message_id
+
+
+def _links_in(kind: str, body: Any) -> list[str]:
+    """Every preferences link of the payload: its button or action (a webhook's ``data.preferences_url``), and
+    those in its text and HTML footer."""
+    if kind == "webhook":
+        data = body["data"]
+        assert data["html"].count(PAGES) == 1  # the footer's link in the HTML (its ``&`` would be ``&amp;``)
+        return [data["preferences_url"], *_LINK.findall(data["text"]), *_LINK.findall(data["html"])]
+    if kind == "teams":
+        card = body["attachments"][0]["content"]
+        return [card["actions"][0]["url"], *(u for b in card["body"] for u in _LINK.findall(b["text"]))]
+    button = body["blocks"][-1]["elements"][0]["url"]
+    return [button, *(u for b in body["blocks"] if b["type"] == "section" for u in _LINK.findall(b["text"]["text"]))]
+
+
+@dataclass
+class _Pages(DecisionsIn):
+    client: TestClient
+    out: Path
+
+
+@pytest.fixture
+def pages(tmp_path: Path) -> Iterator[_Pages]:
+    """``wayfinder serve`` over a world of one employee (E7), checking links with the same secret."""
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps({"specversion": "1.0", "id": "up-7", "source": "hris/test",
+                                  "type": "hris.employee.upserted", "time": "2026-03-01T09:00:00Z", "subject": "E7",
+                                  "data": {"id": "E7", "timezone": "Europe/Berlin"}}) + "\n", encoding="utf-8")
+    backend = EmbeddedBackend(tmp_path, World(defs=bundled_defs(), events=events), write=write_results,
+                              now=lambda: NOW)
+    settings = WebSettings(token_secret=TOKEN_SECRET, session_secret=SecretStr("session-secret-for-the-tests"),
+                           cookie_secure=True)
+    app = create_app(settings, backend, registry=CollectorRegistry(), now=lambda: NOW)
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        yield _Pages(client, tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["webhook", "teams", "slack"])
+def test_an_intranet_post_carries_the_recipients_own_preferences_link(kind: str, pages: _Pages) -> None:
+    """As an email's: with WAYFINDER_TOKEN_SECRET every preferences link of an intranet post (its button, and its
+    footer) carries the recipient's signed token and opens their preferences page without sign-in (it was the bare
+    page, which cannot tell who they are)."""
+    body, message_id = _posted(kind, TOKEN_SECRET)
+    links = _links_in(kind, body)
+    assert len(links) >= 2 and len(set(links)) == 1, links  # the button and the footer: one link
+    (link,) = set(links)
+    claims = RecipientLinks(TOKEN_SECRET).verify(link.partition("?t=")[2], NOW)
+    assert (claims.recipient_id, claims.message_id) == ("E7", message_id)
+    page = pages.client.get(link)
+    assert page.status_code == 200
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, "the preferences page has no form"
+    saved = pages.client.post(link, data={"csrf": found[1], "channel_email": "on"})  # stops intranet posts
+    assert 'id="saved"' in saved.text
+    [change] = pages.decisions()
+    assert (change["type"], change["subject"]) == ("wayfinder.preferences.changed", "E7")
+    assert change["data"] == {"opt_out_channels": ["intranet"]}
+
+
+@pytest.mark.parametrize("kind", ["webhook", "teams", "slack"])
+def test_without_a_token_secret_an_intranet_post_keeps_the_link_the_engine_wrote(kind: str) -> None:
+    body, _ = _posted(kind, None)
+    links = _links_in(kind, body)
+    assert len(links) >= 2 and set(links) == {PAGES}
 
 
 # -- how answers are classified -------------------------------------------------------------------------------

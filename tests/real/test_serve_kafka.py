@@ -6,18 +6,24 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import KafkaProducer
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from tests.real.kafka_world import KafkaWorld, kafka_world
+from tests.real.kafka_world import WAYFINDER, KafkaWorld, kafka_world
 from tests.real.test_kafka import eventually
+from tests.support import free_port
 from wayfinder import examples_dir
 from wayfinder.journeys.records import Gathered, Message
 from wayfinder.streams.app import load_definitions
@@ -144,3 +150,64 @@ def test_what_serve_keeps_of_a_person_erased_since_has_no_content(world: KafkaWo
         assert kept["m-4"].subject == "Welcome E9001"  # made after the erasure: a rehire's, new data
     finally:
         backend.close()
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - the test's own server on 127.0.0.1
+            return int(answer.status), answer.read().decode("utf-8")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8")
+
+
+def test_serve_answers_healthz_from_start_up_and_nothing_else_until_the_topics_are_read(world: KafkaWorld,
+                                                                                        tmp_path: Path) -> None:
+    """A restarted ``serve --kafka`` answered nothing while it read the topics (up to 60 s), so a liveness probe
+    could kill it in a loop. Now it listens at once: /healthz 200, /readyz 503 with its reason and every page 503
+    until the store has read the topics to their end; then /readyz 200 and the whole review queue, never a part.
+    The real command, slow to load because its topic holds many pending reviews."""
+    made = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    count = 40_000
+    template = Message(message_id="m-0", employee_id="E0", recipient_id="E0", journey_id="bereavement",
+                       journey_version=1, step_id="welcome", channel="email", status="pending_approval",
+                       scheduled_for=made, created_at=made, subject="s", text="t" * 200).model_dump()
+    producer = KafkaProducer(bootstrap_servers=world.broker, linger_ms=50, batch_size=1 << 20)
+    try:
+        for n in range(count):
+            person = f"E{9000 + n % 500}"
+            value = json.dumps(template | {"message_id": f"m-{n:08d}", "employee_id": person, "recipient_id": person},
+                               default=str)
+            producer.send(world.settings.topic("outbound.messages"), key=person.encode(), value=value.encode())
+        producer.flush()
+    finally:
+        producer.close()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "serve.log").open("wb")
+    serve = subprocess.Popen([WAYFINDER, "serve", "--kafka", "--dev-login", "--port", str(port)], env=world.env(),
+                             stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # its first answer
+            try:
+                health = _get(f"{base}/healthz")
+                break
+            except OSError:
+                assert serve.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+                time.sleep(0.1)
+        ready, review, metrics = _get(f"{base}/readyz"), _get(f"{base}/review"), _get(f"{base}/metrics")
+        assert health == (200, '{"status":"ok","reasons":[]}')
+        assert ready[0] == 503, "serve answered only once it had read the topics"
+        assert json.loads(ready[1]) == {"status": "fail", "reasons": ["the Kafka topics are not read to their end yet"]}
+        assert review[0] == 503 and "starting" in review[1]
+        assert metrics[0] == 503  # no gauge of half the queue
+        ready = eventually(lambda: _get(f"{base}/readyz"), lambda r: r[0] == 200, timeout=180)
+        assert ready[0] == 200, (tmp_path / "serve.log").read_text()
+        assert _get(f"{base}/healthz")[0] == 200
+        metrics = _get(f"{base}/metrics")
+        assert metrics[0] == 200
+        assert f"wayfinder_reviews_pending {float(count)}" in metrics[1]  # the whole queue at its first answer
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)

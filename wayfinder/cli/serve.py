@@ -200,11 +200,7 @@ def _build_kafka(args: argparse.Namespace, settings: Any) -> Any:
         print(f"wayfinder serve: could not reach the broker at {worker.bootstrap_servers} ({type(e).__name__}; "
               "is WAYFINDER_BROKER right?)", file=sys.stderr)
         return None
-    if not backend.start():
-        print(f"wayfinder serve: could not read the topics of {worker.bootstrap_servers} within 60s "
-              "(is WAYFINDER_BROKER right and are the topics created?)", file=sys.stderr)
-        backend.close()
-        return None
+    backend.follow()  # the pages answer 503 and /readyz says why until the topics are read; /healthz from now on
     from wayfinder.telemetry import add_standard_collectors
 
     registry = CollectorRegistry()

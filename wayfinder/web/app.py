@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wayfinder.connectors.links import RecipientLinks
 from wayfinder.journeys.decisions import review_window
@@ -72,7 +73,10 @@ async def _metrics(request: Request) -> Response:
 
 
 async def _healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok", "reasons": []})
+    """Alive (from start-up, while the store is still read) unless the backend can no longer do its work."""
+    reasons = request.app.state.web.backend.live_reasons()
+    return JSONResponse({"status": "fail" if reasons else "ok", "reasons": reasons}, status_code=503 if reasons
+                        else 200)
 
 
 async def _readyz(request: Request) -> Response:
@@ -93,6 +97,29 @@ async def _error(request: Request, exc: Exception) -> Response:
         return web(request).render(request, "error.html", status=status, detail=say(str(detail)), code=status,
                                    lang=language, _=say)
     return web(request).render(request, "error.html", status=status, detail=detail, code=status)
+
+
+OPEN_WHILE_LOADING = ("/healthz", "/readyz")
+STARTING = "Wayfinder is starting and reading its records. Try again in a minute."
+
+
+class UntilLoaded:
+    """Every page but the probes (and the stylesheet) answers 503 while the backend's store is still being read
+    (``Backend.loading``): a review queue, a task inbox or a metric of half the records is never shown."""
+
+    def __init__(self, app: ASGIApp, backend: Backend) -> None:
+        self.app = app
+        self.backend = backend
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if (scope["type"] != "http" or path in OPEN_WHILE_LOADING or path.startswith("/static/")
+                or self.backend.loading() is None):
+            await self.app(scope, receive, send)
+            return
+        response = await _error(Request(scope, receive), HTTPException(503, STARTING))
+        response.headers["Retry-After"] = "10"
+        await response(scope, receive, send)
 
 
 def _browser_language(header: str) -> str:
@@ -129,6 +156,7 @@ def create_app(settings: WebSettings, backend: Backend, *, registry: CollectorRe
         Middleware(SessionMiddleware, secret_key=settings.session_secret.get_secret_value(),
                    session_cookie="wayfinder_session", max_age=settings.session_max_age_seconds, same_site="lax",
                    https_only=settings.cookie_secure),
+        Middleware(UntilLoaded, backend=backend),
     ]
     app = Starlette(routes=routes, middleware=middleware,
                     exception_handlers={HTTPException: _error, Unrecordable: _error, 500: _error})

@@ -80,6 +80,14 @@ class Backend(Protocol):
         """Why the pages are not ready (for ``/readyz``); empty when they are."""
         ...
 
+    def loading(self) -> str | None:
+        """Why no page but ``/healthz`` and ``/readyz`` may answer yet (the store is still being read), else None."""
+        ...
+
+    def live_reasons(self) -> list[str]:
+        """Why the process should be restarted (for ``/healthz``); empty while it can do its work."""
+        ...
+
 
 class EmbeddedBackend:
     """Holds the latest run; ``record`` appends a decision and runs the engine again."""
@@ -96,6 +104,13 @@ class EmbeddedBackend:
         self.base_until: datetime | None = None
         self._control = ControlFile(out / CONTROL_FILE)
         self.reload()
+
+    def loading(self) -> str | None:
+        """Never: the run's results are read when the backend is made, before ``serve`` listens."""
+        return None
+
+    def live_reasons(self) -> list[str]:
+        return []
 
     def ready_reasons(self) -> list[str]:
         """Ready when the run's folder is there and writable (decisions are appended to it)."""

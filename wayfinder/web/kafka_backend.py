@@ -22,6 +22,7 @@ import copy
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +47,9 @@ __all__ = ["KafkaBackend"]
 log = logging.getLogger(__name__)
 FOLLOWED = (Topic.OUTBOUND_MESSAGES, Topic.TASKS, Topic.DECISIONS, Topic.DIRECTORY, Topic.CONTROL, Topic.AUDIT)
 SWITCH_EVENTS = (ev.SENDING_PAUSED, ev.SENDING_RESUMED)
+NOT_READ = "the Kafka topics are not read to their end yet"
+STOPPED = "serve stopped following the Kafka topics (see its log)"
+SLOW_READ_SECONDS = 60.0  # still reading after this long: said once in the log (/readyz says it all along)
 
 
 class KafkaBackend:
@@ -79,17 +83,33 @@ class KafkaBackend:
         self._thread = threading.Thread(target=self._follow, name="wayfinder-serve-kafka", daemon=True)
 
     # -- lifecycle ---------------------------------------------------------------------------
+    def follow(self) -> None:
+        """Start following the topics and return at once: ``loading`` says when they are read to their end."""
+        self._thread.start()
+
     def start(self, timeout: float = 60.0) -> bool:
         """Start following the topics; True once everything on them when starting has been read."""
-        self._thread.start()
+        self.follow()
         return self._caught_up.wait(timeout)
+
+    def loading(self) -> str | None:
+        """Why no page may be shown yet (the store is not read to the topics' end: a review queue, a task inbox
+        would be half of it), else None."""
+        return None if self._caught_up.is_set() else NOT_READ
+
+    def live_reasons(self) -> list[str]:
+        """Why the process is of no more use (for a liveness probe): the thread that follows the topics died, so
+        restarting is the cure. Empty while it follows them, before it starts, and once ``close`` stopped it."""
+        if self._thread.ident is None or self._thread.is_alive() or self._stop.is_set():
+            return []
+        return [STOPPED]
 
     def ready_reasons(self) -> list[str]:
         """Why the pages are not ready (for a readiness probe): empty once the topics were read to their end
         and the thread still follows them."""
-        reasons = [] if self._caught_up.is_set() else ["the Kafka topics are not read to their end yet"]
+        reasons = [] if self._caught_up.is_set() else [NOT_READ]
         if not self._thread.is_alive():
-            reasons.append("serve stopped following the Kafka topics (see its log)")
+            reasons.append(STOPPED)
         return reasons
 
     def close(self) -> None:
@@ -155,6 +175,7 @@ class KafkaBackend:
             consumer.assign(tps)
             consumer.seek_to_beginning(*tps)
             ends = consumer.end_offsets(tps)
+            slow_at: float | None = time.monotonic() + SLOW_READ_SECONDS
             while not self._stop.is_set():
                 batches = consumer.poll(timeout_ms=500, max_records=5000)
                 if batches:
@@ -165,6 +186,10 @@ class KafkaBackend:
                         self._publish()
                 if not self._caught_up.is_set() and all(consumer.position(tp) >= ends[tp] for tp in tps):
                     self._caught_up.set()
+                elif slow_at is not None and not self._caught_up.is_set() and time.monotonic() >= slow_at:
+                    slow_at = None
+                    log.warning("serve: still reading the Kafka topics after %.0f s; the pages answer 503 (and "
+                                "/readyz says why) until they are read to their end", SLOW_READ_SECONDS)
         except Exception:  # the pages keep the last store; the log says why it stopped following
             log.exception("serve: stopped following the Kafka topics")
             raise

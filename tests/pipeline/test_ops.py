@@ -213,6 +213,57 @@ def test_serve_has_healthz_and_readyz_without_signing_in(tmp_path: Path) -> None
         assert ready.status_code == 503 and ready.json()["reasons"] == ["the output folder is missing or read-only"]
 
 
+def test_serve_while_its_store_loads_answers_the_probes_only_and_healthz_fails_when_it_cannot_recover(
+        tmp_path: Path) -> None:
+    """The app's side of ``serve --kafka`` listening at once (the real command: tests/real/test_serve_kafka.py): a
+    backend still loading lets /healthz (200), /readyz and the stylesheet through and answers every page 503 with
+    Retry-After, in the reader's language for an employee's page; a backend that can no longer do its work fails
+    /healthz, so that it is restarted."""
+    from wayfinder.cli.report import write_results
+    from wayfinder.web.app import create_app
+    from wayfinder.web.backend import EmbeddedBackend, World
+    from wayfinder.web.settings import WebSettings
+
+    class Starting(EmbeddedBackend):  # the folder backend, in the states the Kafka one goes through
+        loading_reason: str | None = "the Kafka topics are not read to their end yet"
+        dead: list[str] = []  # noqa: RUF012 - set per state below
+
+        def loading(self) -> str | None:
+            return self.loading_reason
+
+        def live_reasons(self) -> list[str]:
+            return self.dead
+
+        def ready_reasons(self) -> list[str]:
+            return [self.loading_reason] if self.loading_reason else []
+
+    ex = examples_dir()
+    defs = load_or_raise(Sources(paths=[ex / "journeys", ex / "catalog"], templates=[ex / "templates"],
+                                 policy=ex / "policy.yaml"))
+    events = tmp_path / "events.jsonl"
+    events.write_text("", encoding="utf-8")
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    backend = Starting(tmp_path / "run", World(defs=defs, events=events), write=write_results, now=lambda: at)
+    settings = WebSettings(token_secret=SecretStr("t" * 32), session_secret=SecretStr("s" * 32), cookie_secure=True)
+    app = create_app(settings, backend, registry=CollectorRegistry(), now=lambda: at, dev_login=True)
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        assert client.get("/healthz").json() == {"status": "ok", "reasons": []}
+        assert client.get("/readyz").status_code == 503
+        assert client.get("/static/app.css").status_code == 200
+        for path in ("/review", "/tasks", "/overview", "/login", "/metrics", "/preferences?t=abc.def"):
+            page = client.get(path)
+            assert (page.status_code, page.headers["retry-after"]) == (503, "10"), path
+        german = client.get("/preferences?t=abc.def", headers={"accept-language": "de-DE"})
+        assert german.status_code == 503 and 'lang="de"' in german.text
+        backend.loading_reason = None
+        assert client.get("/readyz").status_code == 200
+        assert client.get("/login").status_code == 200
+        assert client.get("/metrics").status_code == 200
+        backend.dead = ["serve stopped following the Kafka topics (see its log)"]
+        assert client.get("/healthz").status_code == 503
+        assert client.get("/healthz").json()["reasons"] == backend.dead
+
+
 def test_serve_on_kafka_names_a_bad_setting_and_an_unreachable_broker_without_a_traceback() -> None:
     """Issue 13: configuration errors named clearly. ``serve --kafka`` read the worker's settings and built its
     producer unguarded: a pydantic traceback for WAYFINDER_PARTITIONS=abc, a KafkaTimeoutError one for a broker

@@ -799,8 +799,12 @@ async def follow_directory(settings: WorkerSettings, directory: dict[str, Profil
                     key = r.key.decode("utf-8") if r.key else ""
                     if r.value is None:
                         directory.pop(key, None)
-                    else:
+                        continue
+                    try:
                         directory[key] = profile_from_contact(json.loads(r.value))
+                    except ValueError as e:  # not a worker's record (no id, not JSON): skipped, the reader goes on
+                        log.warning("directory: skipped the record at partition %d offset %d (%s)", r.partition,
+                                    r.offset, type(e).__name__)
             if positions is not None:
                 for tp in consumer.assignment():
                     positions[tp.partition] = await consumer.position(tp)

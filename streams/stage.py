@@ -1336,7 +1336,12 @@ def _contact(state: EmployeeState | None) -> dict[str, Any] | None:
     return contact
 
 
-def profile_from_contact(data: dict[str, Any]) -> Profile:
+def profile_from_contact(data: object) -> Profile:
+    """A person as the directory topic has them. Raises ``ValueError`` for a record that is no JSON object with an id
+    (the workers write none: its readers skip such a record and go on)."""
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
+        msg = "a directory record is a JSON object with a person's id"
+        raise ValueError(msg)
     prefs = data.get("preferences") or {}
     return Profile(id=str(data["id"]), fields={k: v for k, v in data.items() if k in CONTACT_FIELDS},
                    preferences=prefs if isinstance(prefs, dict) else {})

@@ -167,3 +167,36 @@ def test_the_directory_reader_says_when_it_has_read_the_topic_to_its_end(world: 
                 await follower
 
     assert asyncio.run(read()) == (people - 1, False)  # everything, as it ended, when the wait ends
+
+
+def test_the_directory_reader_skips_a_record_that_is_no_person_and_goes_on(world: KafkaWorld,
+                                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """A directory record that is not a JSON object with an id (the workers write none; anyone who can write to the
+    topic can) ended the worker's directory reader with an exception, so no person became known after it. It is
+    skipped and said by partition and offset; the people after it are read."""
+    topic = world.settings.topic(Topic.DIRECTORY)
+    producer = KafkaProducer(bootstrap_servers=world.broker)
+    try:
+        for key, value in ((b"B1", b'["B1"]'), (b"B2", b"{}"), (b"B3", b"not json"), (b"B4", b'{"id": 4}')):
+            producer.send(topic, key=key, value=value, partition=0)
+        producer.send(topic, key=b"P1", value=json.dumps({"id": "P1", "timezone": "Europe/Berlin"}).encode(),
+                      partition=0)
+        producer.flush()
+    finally:
+        producer.close()
+
+    async def read() -> set[str]:
+        directory: dict[str, Profile] = {}
+        done = asyncio.Event()
+        follower = asyncio.create_task(follow_directory(world.settings, directory, done))
+        try:
+            await asyncio.wait_for(done.wait(), timeout=120)
+            return set(directory)
+        finally:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
+
+    with caplog.at_level("WARNING", logger="wayfinder"):
+        assert asyncio.run(read()) == {"P1"}
+    assert caplog.text.count("directory: skipped the record at partition 0") == 4

@@ -139,3 +139,16 @@ def test_a_close_read_from_the_topic_keeps_the_title_and_note_the_task_was_opene
     backend._apply(Topic.AUDIT, None, _audit("E1", NOW + timedelta(hours=1)))
     backend._apply(Topic.TASKS, None, _task(1, NOW, title="", note=""))  # the close read again
     assert (backend._tasks["t-1"].title, backend._tasks["t-1"].note) == ("(erased)", "")
+
+
+@pytest.mark.parametrize("bad", [b'["E1"]', b"{}", b'{"id": 7}', b'{"id": ""}', b"not json", b"\xff"])
+def test_a_directory_record_that_is_no_person_is_skipped_and_the_reader_goes_on(
+        backend: KafkaBackend, bad: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    """Found by a helper on 2026-12-06: a directory record that is not a JSON object with an id (the workers write
+    none) raised past the reader's check, which skips only unreadable records, and ended the thread that follows the
+    topics (serve then stayed up with its pages frozen, and since that day's health check, failed its liveness). It
+    is skipped, said by topic and kind only, and the next person is read."""
+    backend._apply(Topic.DIRECTORY, b"E1", bad)
+    backend._apply(Topic.DIRECTORY, b"E2", json.dumps({"id": "E2", "given_name": "Zoe"}).encode())
+    assert set(backend._profiles) == {"E2"}
+    assert "skipped a record of directory" in caplog.text and "Zoe" not in caplog.text

@@ -8,54 +8,29 @@ so it finishes even while workers keep writing.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
-from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
-
 from wayfinder.journeys.model import Fairness, Journey
 from wayfinder.reports.inputs import InputError, ReportInputs, build, json_rows, read_events, read_messages, read_tasks
+from wayfinder.streams.readback import Reader, TopicReadError
+from wayfinder.streams.readback import topic_reader as read_back
 from wayfinder.vocabulary import Topic
 
 EVENT_TOPICS = (Topic.HRIS_EVENTS, Topic.ENGAGEMENT_EVENTS, Topic.DECISIONS)
 MESSAGES_TOPIC = Topic.OUTBOUND_MESSAGES
 TASKS_TOPIC = Topic.TASKS
 
-Reader = Callable[[str], list[bytes]]
-
 
 def topic_reader(bootstrap: list[str], *, timeout: float = 60.0) -> Reader:
-    """A function that returns every value on a topic, oldest first per partition ([] for a missing topic)."""
+    """Every value on a topic (``wayfinder.streams.readback``; [] for a missing topic), its errors as the
+    report's :class:`InputError`."""
+    read = read_back(bootstrap, timeout=timeout)
 
-    def read(topic: str) -> list[bytes]:
+    def report_read(topic: str) -> list[bytes]:
         try:
-            consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-                                     client_id="wayfinder-report")
-        except KafkaError as e:
-            msg = f"cannot reach the Kafka brokers given with --kafka ({type(e).__name__}); check the address"
-            raise InputError(msg) from e
-        try:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-            if not tps:
-                return []
-            consumer.assign(tps)
-            consumer.seek_to_beginning(*tps)
-            ends = consumer.end_offsets(tps)
-            values: list[bytes] = []
-            deadline = time.monotonic() + timeout
-            while any(consumer.position(tp) < ends[tp] for tp in tps):
-                if time.monotonic() > deadline:
-                    msg = f"{topic}: not read to its end within {timeout:.0f}s; is the broker reachable?"
-                    raise InputError(msg)
-                for records in consumer.poll(timeout_ms=500).values():
-                    values += [r.value for r in records if r.value is not None]
-            return values
-        finally:
-            consumer.close()
+            return read(topic)
+        except TopicReadError as e:
+            raise InputError(str(e)) from e
 
-    return read
+    return report_read
 
 
 def kafka_inputs(read: Reader, prefix: str, journeys: dict[str, Journey], fairness: Fairness) -> ReportInputs:

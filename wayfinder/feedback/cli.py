@@ -1,8 +1,10 @@
-"""``wayfinder feedback aggregate``: the catalog feedback document from a file of engagement events."""
+"""``wayfinder feedback aggregate``: the catalog feedback document from engagement events, read from a file or
+from the workers' topics on Kafka (the same decoding and the same counting either way)."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -11,9 +13,14 @@ from typing import Any
 import yaml
 
 from wayfinder.feedback.aggregate import aggregate, feedback_document
-from wayfinder.journeys.events import CloudEvent, DecodeError, decode_event
-from wayfinder.streams.embedded import LongLine, file_lines
-from wayfinder.vocabulary import parse_instant
+from wayfinder.journeys.events import CloudEvent
+from wayfinder.streams.embedded import ReadEvents, read_event_file, read_events
+from wayfinder.streams.readback import CONNECT_SECONDS, TopicReadError, topic_reader
+from wayfinder.vocabulary import Topic, parse_instant
+
+# Engagement first: the erasure requests on hris.events are then read to end offsets found later, so a request
+# that arrives while the engagement topic is read is still honoured (never the other way round).
+TOPICS = (Topic.ENGAGEMENT_EVENTS, Topic.HRIS_EVENTS)
 
 HEADER = ("# Everyone's ratings and clicks per resource, written by `wayfinder feedback aggregate`.\n"
           "# Counts only, no person. Ranking demotes poorly rated resources for everyone (README).\n")
@@ -24,8 +31,17 @@ def register(sub: Any) -> None:
     p = sub.add_parser("feedback", help="everyone's ratings and clicks per resource, for ranking")
     commands = p.add_subparsers(dest="feedback_command", required=True, metavar="COMMAND")
     a = commands.add_parser("aggregate", help="count ratings, opens and clicks per resource from engagement events "
-                            "into a `kind: CatalogFeedback` document for the catalog folder")
-    a.add_argument("--events", type=Path, required=True, help="CloudEvents, one JSON object per line")
+                            "into a `kind: CatalogFeedback` document for the catalog folder",
+                            description="Count ratings, opens and clicks per resource into a `kind: CatalogFeedback` "
+                            "document. The events come from a file (--events) or from the workers' topics on Kafka "
+                            "(--kafka): one of the two is required, not both.")
+    source = a.add_mutually_exclusive_group(required=True)
+    source.add_argument("--events", type=Path, help="CloudEvents, one JSON object per line (this or --kafka)")
+    source.add_argument("--kafka", metavar="HOST:PORT[,...]", type=_brokers,
+                        help="read the topics engagement.events and hris.events (its erasure requests) on these "
+                        "brokers, each from its start to its end when the command starts (this or --events)")
+    a.add_argument("--topic-prefix", default="wayfinder.", help="prefix of the topics with --kafka "
+                   "[default: wayfinder.]")
     a.add_argument("--until", type=parse_instant, help="count events up to this time [default: the last event's]")
     a.add_argument("--out", type=Path, help="the YAML file to write, e.g. catalog/feedback.yaml [default: stdout]")
     a.add_argument("--min-ratings", type=int, default=5, help="fewer ratings do not count [default: 5]")
@@ -35,31 +51,52 @@ def register(sub: Any) -> None:
     a.set_defaults(func=cmd_aggregate)
 
 
-def _read(path: Path) -> tuple[list[CloudEvent], int]:
-    events: list[CloudEvent] = []
-    bad = 0
-    with path.open("rb") as f:
-        for line in file_lines(f):
-            if isinstance(line, LongLine):
-                bad += 1
-                continue
-            if not line.strip():
-                continue
-            try:
-                events.append(decode_event(line))
-            except DecodeError:
-                bad += 1
-    return events, bad
+def _brokers(text: str) -> list[str]:
+    brokers = [b.strip() for b in text.split(",") if b.strip()]
+    if not brokers:
+        msg = "give the brokers as host:port, comma separated"
+        raise argparse.ArgumentTypeError(msg)
+    return brokers
+
+
+class _Unreadable(Exception):
+    """The source could not be read; the text is the one line to print."""
+
+
+def _from_kafka(brokers: list[str], prefix: str) -> tuple[ReadEvents, str, str]:
+    # kafka-python logs every refused connection: the one line printed for a _Unreadable says what went wrong
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    read = topic_reader(brokers, missing_ok=False, connect_seconds=CONNECT_SECONDS, client_id="wayfinder-feedback")
+    names = [prefix + t for t in TOPICS]
+    try:
+        values = [value for name in names for value in read(name)]
+    except TopicReadError as e:
+        raise _Unreadable(str(e)) from e
+    return read_events(values, source=", ".join(names)), ", ".join(names), "record"
+
+
+def _from_file(path: Path) -> tuple[ReadEvents, str, str]:
+    try:
+        return read_event_file(path), str(path), "line"
+    except OSError as e:
+        msg = f"cannot read {path}: {e.strerror}"
+        raise _Unreadable(msg) from e
+
+
+def _events(args: argparse.Namespace) -> tuple[list[CloudEvent], int, str, str]:
+    """The decoded events (as ``simulate`` decodes them), how many could not be read, the source and its unit."""
+    read, where, unit = _from_kafka(args.kafka, args.topic_prefix) if args.kafka else _from_file(args.events)
+    return read.events, len(read.dead_letters), where, unit
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
     try:
-        events, bad = _read(args.events)
-    except OSError as e:
-        print(f"wayfinder feedback aggregate: cannot read {args.events}: {e.strerror}", file=sys.stderr)
+        events, bad, where, unit = _events(args)
+    except _Unreadable as e:
+        print(f"wayfinder feedback aggregate: {e}", file=sys.stderr)
         return 2
     if not events:
-        print(f"wayfinder feedback aggregate: {args.events}: no events", file=sys.stderr)
+        print(f"wayfinder feedback aggregate: {where}: no events", file=sys.stderr)
         return 1
     until: datetime = args.until or max(e.time for e in events)
     counts = aggregate(events, until)
@@ -71,5 +108,5 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     else:
         args.out.write_text(text, encoding="utf-8")
     print(f"{len(counts)} resources from {len(events)} events up to {doc['as_of']}"
-          + (f" ({bad} lines could not be read)" if bad else ""), file=sys.stderr)
+          + (f" ({bad} {unit}{'s' if bad > 1 else ''} could not be read)" if bad else ""), file=sys.stderr)
     return 0

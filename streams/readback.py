@@ -21,16 +21,18 @@ class TopicReadError(RuntimeError):
 
 
 def topic_reader(bootstrap: list[str], *, timeout: float = 60.0, missing_ok: bool = True,
-                 connect_seconds: float = CONNECT_SECONDS, client_id: str = "wayfinder-report") -> Reader:
+                 connect_seconds: float | None = None, client_id: str = "wayfinder-report") -> Reader:
     """A function that returns every value on a topic, oldest first per partition, partitions in order.
 
     A topic the brokers do not have reads as ``[]``, or with ``missing_ok=False`` is a :class:`TopicReadError`
-    (a command whose answer would be wrong without it: the erasure requests are on ``hris.events``)."""
+    (a command whose answer would be wrong without it: the erasure requests are on ``hris.events``).
+    ``connect_seconds``: how long to look for a broker of the list [default: ``CONNECT_SECONDS``]."""
+    connect_ms = int((CONNECT_SECONDS if connect_seconds is None else connect_seconds) * 1000)
 
     def read(topic: str) -> list[bytes]:
         try:
             consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-                                     client_id=client_id, bootstrap_timeout_ms=int(connect_seconds * 1000))
+                                     client_id=client_id, bootstrap_timeout_ms=connect_ms)
         except KafkaError as e:
             msg = f"cannot reach the Kafka brokers given with --kafka ({type(e).__name__}); check the address"
             raise TopicReadError(msg) from e

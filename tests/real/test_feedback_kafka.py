@@ -86,7 +86,7 @@ def test_an_unreachable_broker_is_one_line() -> None:
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    run = ("import sys, wayfinder.feedback.cli as c; c.CONNECT_SECONDS = 2.0; from wayfinder.cli import main; "
+    run = ("import sys, wayfinder.streams.readback as r; r.CONNECT_SECONDS = 2.0; from wayfinder.cli import main; "
            f"sys.exit(main(['feedback', 'aggregate', '--kafka', '127.0.0.1:{port}']))")
     done = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stdout) == (2, "")

@@ -15,7 +15,6 @@ import yaml
 from wayfinder.feedback.aggregate import aggregate, feedback_document
 from wayfinder.journeys.events import CloudEvent
 from wayfinder.streams.embedded import ReadEvents, read_event_file, read_events
-from wayfinder.streams.readback import CONNECT_SECONDS, TopicReadError, topic_reader
 from wayfinder.vocabulary import Topic, parse_instant
 
 # Engagement first: the erasure requests on hris.events are then read to end offsets found later, so a request
@@ -64,9 +63,11 @@ class _Unreadable(Exception):
 
 
 def _from_kafka(brokers: list[str], prefix: str) -> tuple[ReadEvents, str, str]:
+    from wayfinder.streams.readback import TopicReadError, topic_reader  # Kafka's client: imported when it runs
+
     # kafka-python logs every refused connection: the one line printed for a _Unreadable says what went wrong
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
-    read = topic_reader(brokers, missing_ok=False, connect_seconds=CONNECT_SECONDS, client_id="wayfinder-feedback")
+    read = topic_reader(brokers, missing_ok=False, client_id="wayfinder-feedback")
     names = [prefix + t for t in TOPICS]
     try:
         values = [value for name in names for value in read(name)]

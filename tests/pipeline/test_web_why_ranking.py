@@ -137,3 +137,21 @@ def test_the_reasons_carried_are_the_scores_that_ordered_the_resources(served: S
         assert list(m.ranking) == m.resources
         totals = [sum(r.points for r in m.ranking[rid]) for rid in m.resources]
         assert totals == sorted(totals, reverse=True), m.message_id
+
+
+def test_the_details_the_page_says_it_used_include_what_ranked_its_resources(served: Served) -> None:
+    """Seen on the page (2026-12-06): "Why these resources" said "meant for your location", "suits your learning
+    style", while "Details about you it used" named department, employment type and names only. The fields the
+    ranking read (location, role, learning style, language) are among them now; not on a manager's page."""
+    def fields(message: Message) -> list[str]:
+        link = RecipientLinks(TOKEN_SECRET).sign(message.mailbox, message.message_id, at("2026-12-01T10:00"))
+        found = re.search(r'<dd id="fields">([^<]*)</dd>', served.client.get(f"/preferences/why?t={link}").text)
+        assert found is not None
+        return html.unescape(found[1]).split(", ")
+
+    mine = fields(_message(served, "E1034", "for-employee"))
+    assert {"location", "role", "learning style", "department"} <= set(mine), mine
+    german = fields(_message(served, "E1082", "welcome"))
+    assert {"dein Standort", "deine Sprache"} <= set(german), german
+    manager = fields(_message(served, "E1082", "manager-heads-up", "E1008"))
+    assert not {"dein Standort", "deine Sprache", "deine Abteilung", "wie du gern lernst"} & set(manager), manager

@@ -111,7 +111,16 @@ def fields_used(journey: Journey | None, message: Message, defs: Definitions, ru
     if message.recipient_role == "employee":
         conditions = [c.source for c in (journey.trigger.when, journey.audience, when) if c is not None]
         names.update(m for text in (*conditions, *rules, *written) for m in _FIELD.findall(text))
+        # and what ranked its resources ("Why these resources" names them: "meant for your location")
+        names.update(_RANKED_BY[r.why] for reasons in message.ranking.values() for r in reasons
+                     if r.why in _RANKED_BY)
     return sorted(names - {"attributes"})
+
+
+# The profile field each of the ranking's reasons read (``CatalogGraph.reasons``); the others read the catalog or
+# the person's engagement, not their profile.
+_RANKED_BY = {"department": "department", "location": "location", "role": "role", "language": "locale",
+              "format": "learning_style"}
 
 
 
